@@ -1,0 +1,1 @@
+"""The `recaudo` command: the composition root that runs services, the embedded platform, and tools."""

@@ -1,0 +1,192 @@
+"""recaudo: serve a service, run the embedded platform, migrate, manage keys, replay DLQs, write the catalogue."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from recaudo.services import BUILDERS, build_units
+from recaudo_common.events import TOPIC_NAMES, topic_name
+from recaudo_common.runtime import make_platform, migrate, serve, system_clock
+from recaudo_common.settings import PlatformSettings
+from recaudo_common.telemetry import configure_logging, configure_tracing
+
+ALL = list(BUILDERS)
+
+
+def _settings() -> PlatformSettings:
+    return PlatformSettings()
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    settings = _settings()
+    names = ALL if args.service == "all" else [args.service]
+    configure_logging(args.service, settings.log_level)
+    configure_tracing(f"recaudo-{args.service}", settings.otlp_endpoint)
+    platform = make_platform(settings)
+    units = build_units(platform, names)
+    if not args.no_migrate:
+        await migrate(settings, units)
+    await serve(platform, units, role=args.role, host=args.host, port=args.port)
+
+
+async def _migrate(args: argparse.Namespace) -> None:
+    settings = _settings()
+    platform = make_platform(settings)
+    await migrate(settings, build_units(platform, args.services or ALL))
+    await platform.db.dispose()
+    print("migrated:", ", ".join(args.services or ALL))
+
+
+async def _keys_create(args: argparse.Namespace) -> None:
+    settings = _settings()
+    platform = make_platform(settings, pool_size=1)
+    await migrate(settings, [])
+    try:
+        key_id, key = await platform.keys.create(role=args.role, client_slug=args.client,
+                                                 client_scope=args.scope, label=args.label, now=system_clock())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    finally:
+        await platform.db.dispose()
+    print(f"id: {key_id}", file=sys.stderr)
+    print(key)
+
+
+async def _dlq_replay(args: argparse.Namespace) -> None:
+    settings = _settings()
+    platform = make_platform(settings, pool_size=1)
+    await platform.transport.start()
+    try:
+        count = await platform.transport.replay_dlq(topic_name(settings.topic_prefix, args.topic), limit=args.limit)
+    finally:
+        await platform.transport.stop()
+        await platform.db.dispose()
+    print(f"replayed {count} events from {topic_name(settings.topic_prefix, args.topic)}.dlq")
+
+
+def _catalogue(args: argparse.Namespace) -> None:
+    from recaudo.catalogue import render
+
+    text = render() + "\n"
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+async def _run(args: argparse.Namespace) -> None:
+    """The embedded default: embedded PostgreSQL, the postgres transport, all five services, demo data."""
+    from recaudo import demo
+    from recaudo_common import embedded_pg
+
+    data = Path(args.data)
+    if not os.environ.get("RECAUDO_DATABASE_URL"):
+        print("starting embedded PostgreSQL ...", flush=True)
+        url = await asyncio.to_thread(embedded_pg.start, data / "postgres", port=args.pg_port)
+        os.environ["RECAUDO_DATABASE_URL"] = url
+    os.environ.setdefault("RECAUDO_TRANSPORT", "postgres")
+    keys_file = data / "demo-keys.json"
+    keys: dict[str, str] = json.loads(keys_file.read_text()) if keys_file.exists() else {}
+    operator_key = os.environ.get("RECAUDO_BOOTSTRAP_OPERATOR_KEY") or keys.get("operator") or \
+        "rk_demo_operator_" + secrets.token_urlsafe(16)
+    os.environ["RECAUDO_BOOTSTRAP_OPERATOR_KEY"] = operator_key
+    settings = _settings()
+    configure_logging("platform", settings.log_level)
+    configure_tracing("recaudo-platform", settings.otlp_endpoint)
+    platform = make_platform(settings, pool_size=20)
+    units = build_units(platform, ALL)
+    await migrate(settings, units)
+    base_url = f"http://{args.host}:{args.port}"
+    stop = asyncio.Event()
+
+    async def ready() -> None:
+        keys["operator"] = operator_key
+        if not args.no_demo:
+            refs = await demo.load(base_url, operator_key, accounts_per_client=args.accounts,
+                                   today=dt.datetime.now(dt.UTC).date())
+            for client in demo.DEMO_CLIENTS:
+                name = f"client:{client['slug']}"
+                if name not in keys:
+                    _, keys[name] = await platform.keys.create(role="client", client_slug=client["slug"],
+                                                               label="demo", now=system_clock())
+            if "sre" not in keys:
+                _, keys["sre"] = await platform.keys.create(role="sre", label="demo", now=system_clock())
+            asyncio.create_task(demo.pay_over_time(base_url, operator_key, refs, stop=stop))
+        data.mkdir(parents=True, exist_ok=True)
+        keys_file.write_text(json.dumps(keys, indent=2))
+        _print_banner(base_url, keys)
+
+    await serve(platform, units, role="all", host=args.host, port=args.port, stop=stop, on_ready=ready)
+
+
+def _print_banner(base_url: str, keys: dict[str, str]) -> None:
+    lines = [
+        "", "Recaudo is running (embedded PostgreSQL, postgres transport).", "",
+        f"  API base URL   {base_url}/v1", f"  OpenAPI docs   {base_url}/docs", f"  Metrics        {base_url}/metrics",
+        "", "  Demo API keys (Authorization: Bearer <key>):",
+    ]
+    lines += [f"    {name:<24} {key}" for name, key in keys.items()]
+    lines += ["", "  Try:",
+              f"    curl -H 'Authorization: Bearer {keys.get('client:banco-andino', keys['operator'])}' \\",
+              f"      '{base_url}/v1/clients/banco-andino/reports/recovery?group_by=bucket'", "",
+              "  Stop with Ctrl-C.", ""]
+    print("\n".join(lines), flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="recaudo", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run one service (or all) with its API and/or its workers")
+    p.add_argument("service", choices=[*ALL, "all"])
+    p.add_argument("--role", choices=["api", "worker", "all"], default="all")
+    p.add_argument("--host", default=os.environ.get("RECAUDO_HOST", "127.0.0.1"))
+    p.add_argument("--port", type=int, default=int(os.environ.get("RECAUDO_PORT", "8000")))
+    p.add_argument("--no-migrate", action="store_true", help="skip migrations (a Job runs them)")
+    p.set_defaults(func=lambda a: asyncio.run(_serve(a)))
+
+    p = sub.add_parser("run", help="the embedded platform with demo data (make run)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--pg-port", type=int, default=54329)
+    p.add_argument("--data", default=".local")
+    p.add_argument("--accounts", type=int, default=6000, help="demo accounts per client company")
+    p.add_argument("--no-demo", action="store_true")
+    p.set_defaults(func=lambda a: asyncio.run(_run(a)))
+
+    p = sub.add_parser("migrate", help="bring schemas to their head revisions")
+    p.add_argument("services", nargs="*", help=f"some of {ALL}; all by default")
+    p.set_defaults(func=lambda a: asyncio.run(_migrate(a)))
+
+    keys = sub.add_parser("keys", help="API keys").add_subparsers(dest="keys_command", required=True)
+    p = keys.add_parser("create", help="create a key; prints it as the last line")
+    p.add_argument("--role", required=True, choices=["operator", "client", "sre"])
+    p.add_argument("--client", help="the client company a client key is bound to")
+    p.add_argument("--scope", nargs="*", help="limit an operator key to these client companies")
+    p.add_argument("--label")
+    p.set_defaults(func=lambda a: asyncio.run(_keys_create(a)))
+
+    dlq = sub.add_parser("dlq", help="dead-letter topics").add_subparsers(dest="dlq_command", required=True)
+    p = dlq.add_parser("replay", help="re-publish a topic's dead letters to the topic")
+    p.add_argument("--topic", required=True, choices=list(TOPIC_NAMES))
+    p.add_argument("--limit", type=int)
+    p.set_defaults(func=lambda a: asyncio.run(_dlq_replay(a)))
+
+    p = sub.add_parser("catalogue", help="write the event catalogue (Markdown)")
+    p.add_argument("--out")
+    p.set_defaults(func=_catalogue)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

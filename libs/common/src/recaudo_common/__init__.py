@@ -1,0 +1,1 @@
+"""Shared plumbing for every Recaudo service, written once."""

@@ -1,0 +1,139 @@
+"""API-key authentication and authorisation. Identity is a platform component with its own schema,
+read by every service's auth layer; keys are stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import Request
+from sqlalchemy import text
+
+from recaudo_common.db import Database
+from recaudo_common.errors import ProblemError, forbidden, not_found
+
+Role = Literal["operator", "client", "sre"]
+ROLES: tuple[str, ...] = ("operator", "client", "sre")
+
+IDENTITY_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS identity",
+    """CREATE TABLE identity.api_keys (
+        id uuid PRIMARY KEY,
+        key_hash text NOT NULL UNIQUE,
+        role text NOT NULL CHECK (role IN ('operator', 'client', 'sre')),
+        client_slug text,
+        client_scope text[],
+        label text,
+        created_at timestamptz NOT NULL,
+        revoked_at timestamptz,
+        CHECK ((role = 'client') = (client_slug IS NOT NULL)))""",
+]
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def new_key() -> str:
+    return "rk_" + secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: uuid.UUID
+    role: Role
+    client_slug: str | None = None
+    client_scope: tuple[str, ...] | None = None
+
+    def require_role(self, *roles: Role) -> None:
+        if self.role not in roles:
+            raise forbidden(f"this endpoint needs one of the roles {', '.join(roles)}")
+
+    def can_see_client(self, slug: str) -> bool:
+        if self.role == "operator":
+            return self.client_scope is None or slug in self.client_scope
+        return self.role == "client" and self.client_slug == slug
+
+    def require_client(self, slug: str, *, roles: tuple[Role, ...] = ("operator", "client")) -> None:
+        """A client key asking for another client's data gets 404, as if it did not exist."""
+        self.require_role(*roles)
+        if not self.can_see_client(slug):
+            raise not_found(f"client company {slug!r}")
+
+
+class KeyStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(
+        self, *, role: Role, client_slug: str | None = None, client_scope: list[str] | None = None,
+        label: str | None = None, now: dt.datetime, key: str | None = None,
+    ) -> tuple[uuid.UUID, str]:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role}")
+        if (role == "client") != (client_slug is not None):
+            raise ValueError("a client key is bound to exactly one client company; other roles to none")
+        key = key or new_key()
+        key_id = uuid.uuid4()
+        async with self.db.transaction() as s:
+            await s.execute(
+                text("INSERT INTO identity.api_keys (id, key_hash, role, client_slug, client_scope, label, "
+                     "created_at) VALUES (:id, :h, :r, :c, :sc, :l, :t) ON CONFLICT (key_hash) DO NOTHING"),
+                {"id": key_id, "h": hash_key(key), "r": role, "c": client_slug, "sc": client_scope,
+                 "l": label, "t": now},
+            )
+        return key_id, key
+
+    async def revoke(self, key_id: uuid.UUID, *, now: dt.datetime) -> bool:
+        async with self.db.transaction() as s:
+            row = await s.execute(
+                text("UPDATE identity.api_keys SET revoked_at = :t WHERE id = :id AND revoked_at IS NULL "
+                     "RETURNING id"), {"id": key_id, "t": now})
+            return row.first() is not None
+
+    async def lookup(self, key: str) -> Principal | None:
+        async with self.db.transaction() as s:
+            row = (await s.execute(
+                text("SELECT id, role, client_slug, client_scope FROM identity.api_keys "
+                     "WHERE key_hash = :h AND revoked_at IS NULL"), {"h": hash_key(key)},
+            )).mappings().first()
+        if row is None:
+            return None
+        scope = tuple(row["client_scope"]) if row["client_scope"] is not None else None
+        return Principal(row["id"], row["role"], row["client_slug"], scope)
+
+
+class Authenticator:
+    """FastAPI dependency: `principal: Principal = Depends(authenticator)`.
+
+    Lookups are cached for a few seconds, so a revoked key stops working within `ttl_s`."""
+
+    def __init__(self, keys: KeyStore, ttl_s: float = 5.0) -> None:
+        self.keys = keys
+        self.ttl_s = ttl_s
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def __call__(self, request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key:
+            raise ProblemError(401, "unauthorized", "Unauthorized", "send Authorization: Bearer <api key>",
+                               headers={"WWW-Authenticate": "Bearer"})
+        digest = hash_key(key)
+        cached = self._cache.get(digest)
+        if cached is not None and cached[0] > time.monotonic():
+            principal = cached[1]
+        else:
+            principal = await self.keys.lookup(key)
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (time.monotonic() + self.ttl_s, principal)
+        if principal is None:
+            raise ProblemError(401, "invalid_api_key", "Unauthorized", "unknown or revoked API key",
+                               headers={"WWW-Authenticate": "Bearer"})
+        return principal

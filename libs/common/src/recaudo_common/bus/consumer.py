@@ -1,0 +1,196 @@
+"""The consumer runtime: topic -> handler, one transaction per event, inbox-guarded, retry then DLQ.
+
+A handler receives the decoded event and a HandlerContext (session, envelope, now, emit). Its effects,
+the inbox row and any outbox rows commit together; offsets are committed only after that commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.bus.base import Message, OutgoingMessage, Transport
+from recaudo_common.db import Database
+from recaudo_common.events import Envelope, Event, UnknownEventError, decode, dlq_topic, topic_name
+from recaudo_common.outbox import Outbox, claim_once
+from recaudo_common.telemetry import (
+    CONSUMER_LAG,
+    CONSUMER_RETRIES,
+    DLQ_MESSAGES,
+    EVENTS_CONSUMED,
+    extract_context,
+    tracer,
+)
+
+log = logging.getLogger("recaudo.consumer")
+
+Clock = Callable[[], dt.datetime]
+
+
+@dataclass
+class HandlerContext:
+    """What a handler may touch: the transaction, the incoming envelope, the time, and the outbox."""
+
+    session: AsyncSession
+    envelope: Envelope
+    now: dt.datetime
+    outbox: Outbox
+
+    async def emit(self, event: Event, *, client: str | None = None) -> None:
+        await self.outbox.add(self.session, [
+            event.envelope(client=client or self.envelope.client, occurred_at=self.now, causation=self.envelope)
+        ])
+
+
+Handler = Callable[[Any, HandlerContext], Awaitable[None]]
+
+
+class _BatchAbortedError(Exception):
+    """A poison message in a batch: the batch falls back to one event at a time."""
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    """A service's consumer: its group name, its schema (inbox, outbox) and its handlers by event type."""
+
+    consumer: str
+    schema: str
+    handlers: dict[type[Event], Handler]
+
+    def families(self) -> list[str]:
+        return sorted({cls.family for cls in self.handlers})
+
+    def topics(self, prefix: str) -> list[str]:
+        return [topic_name(prefix, f) for f in self.families()]
+
+    def handler_for(self, event_type: str) -> Handler | None:
+        for cls, handler in self.handlers.items():
+            if cls.type == event_type:
+                return handler
+        return None
+
+
+@dataclass
+class ConsumerRuntime:
+    db: Database
+    transport: Transport
+    subscriptions: Subscriptions
+    prefix: str
+    clock: Clock
+    max_retries: int = 3
+    backoff_s: float = 0.2
+
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(self.subscriptions.schema)
+
+    def _decode(self, message: Message) -> tuple[Handler | None, Event | None, Exception | None]:
+        handler = self.subscriptions.handler_for(message.envelope.type)
+        if handler is None:
+            return None, None, None
+        try:
+            return handler, decode(message.envelope), None
+        except (UnknownEventError, ValidationError) as exc:
+            return handler, None, exc
+
+    async def _apply(self, session: AsyncSession, message: Message, handler: Handler, event: Event) -> str:
+        subs = self.subscriptions
+        with tracer.start_as_current_span(
+            f"consume {message.envelope.type}", context=extract_context(message.headers),
+            attributes={"messaging.destination": message.topic, "recaudo.consumer": subs.consumer,
+                        "recaudo.client": message.envelope.client},
+        ):
+            if not await claim_once(session, subs.schema, subs.consumer, message.envelope):
+                return "duplicate"
+            await handler(event, HandlerContext(session, message.envelope, self.clock(), self.outbox))
+        return "processed"
+
+    async def handle(self, message: Message) -> str:
+        """Processes one message in its own transactions: retries with backoff, then the DLQ.
+        Returns the outcome (processed, duplicate, ignored, dead_lettered)."""
+        handler, event, poison = self._decode(message)
+        if handler is None:
+            return "ignored"
+        if poison is not None or event is None:
+            await self._dead_letter(message, poison or ValueError("undecodable event"))
+            return "dead_lettered"
+        for attempt in range(self.max_retries + 1):
+            try:
+                async with self.db.transaction() as session:
+                    return await self._apply(session, message, handler, event)
+            except Exception as exc:
+                if attempt >= self.max_retries:
+                    await self._dead_letter(message, exc)
+                    return "dead_lettered"
+                CONSUMER_RETRIES.labels(self.subscriptions.consumer, message.topic).inc()
+                log.warning("handler failed, retrying", extra={"fields": {
+                    "consumer": self.subscriptions.consumer, "type": message.envelope.type,
+                    "attempt": attempt + 1, "error": type(exc).__name__}})
+                await asyncio.sleep(self.backoff_s * 2**attempt)
+        return "dead_lettered"  # pragma: no cover - the loop always returns
+
+    async def _apply_all(self, messages: list[Message]) -> list[str] | None:
+        """Applies a whole batch in one transaction (one commit, not one per event). None, with
+        everything rolled back, when any event fails or cannot be decoded."""
+        outcomes: list[str] = []
+        try:
+            async with self.db.transaction() as session:
+                for message in messages:
+                    handler, event, poison = self._decode(message)
+                    if handler is None:
+                        outcomes.append("ignored")
+                        continue
+                    if poison is not None or event is None:
+                        raise _BatchAbortedError
+                    outcomes.append(await self._apply(session, message, handler, event))
+        except Exception:
+            return None
+        return outcomes
+
+    async def handle_batch(self, batch: list[Message]) -> list[str]:
+        """The fast path applies the batch at once; if anything in it fails, the batch is rolled back
+        and replayed one event at a time, each with its retries and, at the end, the DLQ."""
+        outcomes = await self._apply_all(batch) if len(batch) > 1 else None
+        if outcomes is not None:
+            return outcomes
+        return [await self.handle(message) for message in batch]
+
+    async def _dead_letter(self, message: Message, exc: BaseException) -> None:
+        headers = dict(message.headers)
+        headers.update({
+            "recaudo-dlq-consumer": self.subscriptions.consumer,
+            "recaudo-dlq-error": f"{type(exc).__name__}: {exc}"[:1000],
+            "recaudo-dlq-trace": "".join(traceback.format_exception(exc))[-2000:],
+        })
+        out = OutgoingMessage(dlq_topic(message.topic), message.key, message.envelope.model_dump_json(), headers)
+        async with self.db.transaction() as session:
+            await self.transport.publish(session, [out])
+        DLQ_MESSAGES.labels(self.subscriptions.consumer, message.topic).inc()
+        log.error("event dead-lettered", extra={"fields": {
+            "consumer": self.subscriptions.consumer, "type": message.envelope.type,
+            "event_id": str(message.envelope.event_id), "error": type(exc).__name__}})
+
+    async def run(self, stop: asyncio.Event, *, max_records: int = 500) -> None:
+        subs = self.subscriptions
+        topics = subs.topics(self.prefix)
+        await self.transport.ensure_topics(topics + [dlq_topic(t) for t in topics])
+        subscriber = self.transport.subscriber(f"{self.prefix}.{subs.consumer}", topics)
+        await subscriber.start()
+        try:
+            while not stop.is_set():
+                batch = await subscriber.fetch(max_records=max_records, timeout_s=0.5)
+                for message, outcome in zip(batch, await self.handle_batch(batch), strict=True):
+                    EVENTS_CONSUMED.labels(subs.consumer, message.topic, outcome).inc()
+                if batch:
+                    await subscriber.commit(batch)
+                else:
+                    CONSUMER_LAG.labels(subs.consumer, subs.consumer).set(await subscriber.lag())
+        finally:
+            await subscriber.stop()

@@ -1,0 +1,148 @@
+"""The Kafka transport: idempotent producer with acks=all, consumer groups with manual commits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import CommitFailedError, TopicAlreadyExistsError
+from aiokafka.structs import OffsetAndMetadata
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.bus.base import Message, OutgoingMessage, Subscriber
+from recaudo_common.events import Envelope, dlq_topic
+
+log = logging.getLogger("recaudo.bus.kafka")
+
+
+def _headers(raw: list[tuple[str, bytes]] | None) -> dict[str, str]:
+    return {k: v.decode() for k, v in (raw or [])}
+
+
+class KafkaSubscriber:
+    def __init__(self, bootstrap: str, group: str, topics: list[str]) -> None:
+        self.bootstrap, self.group, self.topics = bootstrap, group, topics
+        self._consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group,
+            enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
+            metadata_max_age_ms=5000,
+        )
+        await self._consumer.start()
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        assert self._consumer is not None, "subscriber not started"
+        return self._consumer
+
+    async def fetch(self, *, max_records: int = 500, timeout_s: float = 1.0) -> list[Message]:
+        batches = await self.consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        out: list[Message] = []
+        for tp, records in batches.items():
+            for r in records:
+                out.append(Message(
+                    topic=tp.topic, key=(r.key or b"").decode(),
+                    envelope=Envelope.model_validate_json(r.value), headers=_headers(r.headers),
+                    position=(tp.partition, r.offset),
+                ))
+        return out
+
+    async def commit(self, messages: list[Message]) -> None:
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for m in messages:
+            partition, offset = m.position
+            tp = TopicPartition(m.topic, partition)
+            if tp not in offsets or offsets[tp].offset <= offset:
+                offsets[tp] = OffsetAndMetadata(offset + 1, "")
+        try:
+            await self.consumer.commit(offsets)
+        except CommitFailedError:
+            # A rebalance took the partitions away: the new owner re-reads and the inbox dedupes.
+            log.warning("offset commit failed after a rebalance; events will be redelivered")
+
+    async def lag(self) -> int:
+        total = 0
+        for tp in self.consumer.assignment():
+            high = self.consumer.highwater(tp)
+            if high is None:
+                continue
+            total += max(0, high - await self.consumer.position(tp))
+        return total
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+
+class KafkaTransport:
+    name = "kafka"
+
+    def __init__(self, bootstrap: str, partitions: int = 6) -> None:
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all", linger_ms=5,
+            max_batch_size=256 * 1024, request_timeout_ms=30000,
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def ensure_topics(self, topics: list[str]) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            wanted = [t for t in topics if t not in existing]
+            for topic in wanted:
+                try:
+                    await admin.create_topics([NewTopic(topic, self.partitions, 1)])
+                except TopicAlreadyExistsError:
+                    pass
+        finally:
+            await admin.close()
+
+    async def publish(self, session: AsyncSession | None, messages: list[OutgoingMessage]) -> None:
+        assert self._producer is not None, "transport not started"
+        futures = [
+            await self._producer.send(
+                m.topic, m.envelope_json.encode(), key=m.key.encode(),
+                headers=[(k, v.encode()) for k, v in m.headers.items()],
+            )
+            for m in messages
+        ]
+        await asyncio.gather(*futures)
+
+    def subscriber(self, group: str, topics: list[str]) -> Subscriber:
+        return KafkaSubscriber(self.bootstrap, group, topics)
+
+    async def replay_dlq(self, topic: str, *, limit: int | None = None) -> int:
+        sub = KafkaSubscriber(self.bootstrap, f"recaudo.dlq-replay.{topic}", [dlq_topic(topic)])
+        await sub.start()
+        replayed = 0
+        try:
+            while limit is None or replayed < limit:
+                batch = await sub.fetch(max_records=500, timeout_s=3.0)
+                if not batch:
+                    break
+                await self.publish(None, [
+                    OutgoingMessage(topic, m.key, m.envelope.model_dump_json(),
+                                    {k: v for k, v in m.headers.items() if not k.startswith("recaudo-dlq-")})
+                    for m in batch
+                ])
+                await sub.commit(batch)
+                replayed += len(batch)
+        finally:
+            await sub.stop()
+        return replayed

@@ -1,0 +1,207 @@
+"""The embedded transport: an append-only log table in the bus schema, positions in commit order.
+
+Appenders take one transaction-scoped advisory lock before drawing positions, so a position is never
+visible before every smaller position has committed: a consumer that reads `position > offset` can
+never skip an event that committed late. LISTEN/NOTIFY wakes consumers; offsets live in a table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import asyncpg
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.bus.base import Message, OutgoingMessage, Subscriber
+from recaudo_common.db import Database, asyncpg_dsn
+from recaudo_common.events import Envelope, dlq_topic
+
+APPEND_LOCK = 7_211_001  # advisory lock id that serialises appends to bus.log
+NOTIFY_CHANNEL = "recaudo_bus"
+
+BUS_DDL = [
+    "CREATE SCHEMA IF NOT EXISTS bus",
+    "CREATE SEQUENCE IF NOT EXISTS bus.log_position",
+    """CREATE TABLE IF NOT EXISTS bus.log (
+        position bigint PRIMARY KEY,
+        topic text NOT NULL,
+        key text NOT NULL,
+        event_id uuid NOT NULL,
+        envelope jsonb NOT NULL,
+        headers jsonb NOT NULL DEFAULT '{}',
+        appended_at timestamptz NOT NULL DEFAULT now())""",
+    "CREATE INDEX IF NOT EXISTS log_topic_position ON bus.log (topic, position)",
+    """CREATE TABLE IF NOT EXISTS bus.consumer_offsets (
+        group_id text NOT NULL,
+        topic text NOT NULL,
+        position bigint NOT NULL DEFAULT 0,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (group_id, topic))""",
+]
+
+_APPEND = text(
+    """INSERT INTO bus.log (position, topic, key, event_id, envelope, headers)
+       SELECT nextval('bus.log_position'), t.topic, t.key, (t.env::jsonb->>'event_id')::uuid, t.env::jsonb,
+              t.hdr::jsonb
+       FROM unnest(CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:envs AS text[]),
+                   CAST(:hdrs AS text[])) WITH ORDINALITY AS t(topic, key, env, hdr, ord)
+       ORDER BY t.ord"""
+)
+
+
+async def append(session: AsyncSession, messages: list[OutgoingMessage]) -> None:
+    """Appends within the caller's transaction, holding the append lock until it commits."""
+    if not messages:
+        return
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
+    await session.execute(
+        _APPEND,
+        {
+            "topics": [m.topic for m in messages],
+            "keys": [m.key for m in messages],
+            "envs": [m.envelope_json for m in messages],
+            "hdrs": [json.dumps(m.headers) for m in messages],
+        },
+    )
+    await session.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
+
+
+def _message(row: Any) -> Message:
+    envelope = row["envelope"]
+    headers = row["headers"]
+    return Message(
+        topic=row["topic"], key=row["key"],
+        envelope=Envelope.model_validate_json(envelope) if isinstance(envelope, str)
+        else Envelope.model_validate(envelope),
+        headers=json.loads(headers) if isinstance(headers, str) else dict(headers),
+        position=row["position"],
+    )
+
+
+class PostgresSubscriber:
+    """A consumer-group member. One member of a group reads at a time (a session advisory lock);
+    the others stand by and take over when it dies, since the lock goes with its connection."""
+
+    def __init__(self, dsn: str, group: str, topics: list[str]) -> None:
+        self.dsn, self.group, self.topics = dsn, group, topics
+        self._conn: asyncpg.Connection | None = None
+        self._wake = asyncio.Event()
+        self._leader = False
+
+    async def start(self) -> None:
+        self._conn = await asyncpg.connect(self.dsn)
+        await self._conn.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+        await self._conn.executemany(
+            "INSERT INTO bus.consumer_offsets (group_id, topic) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            [(self.group, t) for t in self.topics],
+        )
+
+    @property
+    def conn(self) -> asyncpg.Connection:
+        assert self._conn is not None, "subscriber not started"
+        return self._conn
+
+    async def _read(self, max_records: int) -> list[Message]:
+        # Each topic advances on its own, as Kafka partitions do: a backlog on one topic never
+        # holds back another's events.
+        rows = await self.conn.fetch(
+            """SELECT l.position, l.topic, l.key, l.envelope, l.headers
+               FROM bus.consumer_offsets o
+               JOIN LATERAL (SELECT * FROM bus.log l WHERE l.topic = o.topic AND l.position > o.position
+                             ORDER BY l.position LIMIT $3) l ON true
+               WHERE o.group_id = $1 AND o.topic = ANY($2::text[])
+               ORDER BY l.position""",
+            self.group, self.topics, max_records,
+        )
+        return [_message(r) for r in rows]
+
+    async def fetch(self, *, max_records: int = 500, timeout_s: float = 1.0) -> list[Message]:
+        if not self._leader:
+            self._leader = await self.conn.fetchval(
+                "SELECT pg_try_advisory_lock(hashtext($1))", f"recaudo.group.{self.group}"
+            )
+            if not self._leader:
+                await asyncio.sleep(timeout_s)
+                return []
+        self._wake.clear()
+        messages = await self._read(max_records)
+        if messages:
+            return messages
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout_s)
+        except TimeoutError:
+            return []
+        return await self._read(max_records)
+
+    async def commit(self, messages: list[Message]) -> None:
+        last: dict[str, int] = {}
+        for m in messages:
+            last[m.topic] = max(last.get(m.topic, 0), int(m.position))
+        await self.conn.executemany(
+            """UPDATE bus.consumer_offsets SET position = GREATEST(position, $3), updated_at = now()
+               WHERE group_id = $1 AND topic = $2""",
+            [(self.group, t, p) for t, p in last.items()],
+        )
+
+    async def lag(self) -> int:
+        value = await self.conn.fetchval(
+            """SELECT coalesce(sum((SELECT count(*) FROM bus.log l
+                                    WHERE l.topic = o.topic AND l.position > o.position)), 0)
+               FROM bus.consumer_offsets o WHERE o.group_id = $1 AND o.topic = ANY($2::text[])""",
+            self.group, self.topics,
+        )
+        return int(value)
+
+    async def stop(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+
+class PostgresTransport:
+    name = "postgres"
+
+    def __init__(self, db: Database, database_url: str) -> None:
+        self.db = db
+        self.dsn = asyncpg_dsn(database_url)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def ensure_topics(self, topics: list[str]) -> None:
+        return None  # topics are rows, not objects
+
+    async def publish(self, session: AsyncSession, messages: list[OutgoingMessage]) -> None:
+        await append(session, messages)
+
+    def subscriber(self, group: str, topics: list[str]) -> Subscriber:
+        return PostgresSubscriber(self.dsn, group, topics)
+
+    async def replay_dlq(self, topic: str, *, limit: int | None = None) -> int:
+        group = f"recaudo.dlq-replay.{topic}"
+        sub = PostgresSubscriber(self.dsn, group, [dlq_topic(topic)])
+        await sub.start()
+        replayed = 0
+        try:
+            while limit is None or replayed < limit:
+                batch = await sub.fetch(max_records=min(500, (limit or 500) - replayed), timeout_s=0.2)
+                if not batch:
+                    break
+                out = [
+                    OutgoingMessage(topic, m.key, m.envelope.model_dump_json(),
+                                    {k: v for k, v in m.headers.items() if not k.startswith("recaudo-dlq-")})
+                    for m in batch
+                ]
+                async with self.db.transaction() as session:
+                    await append(session, out)
+                await sub.commit(batch)
+                replayed += len(batch)
+        finally:
+            await sub.stop()
+        return replayed

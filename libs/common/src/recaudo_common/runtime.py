@@ -1,0 +1,180 @@
+"""Wires services onto concrete adapters and runs them: HTTP API, outbox relays, consumers, workers.
+
+`recaudo serve SERVICE --role api|worker|all` runs one service; `recaudo run` runs all five in one
+process on the embedded default. Either way the same service code runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+
+from recaudo_common.auth import Authenticator, KeyStore
+from recaudo_common.bus.base import Transport
+from recaudo_common.bus.consumer import Clock, ConsumerRuntime, Subscriptions
+from recaudo_common.bus.kafka import KafkaTransport
+from recaudo_common.bus.postgres import PostgresTransport
+from recaudo_common.bus.relay import run_relay
+from recaudo_common.db import Database, make_engine
+from recaudo_common.http import create_app
+from recaudo_common.migrate import COMMON_MIGRATIONS, upgrade_async
+from recaudo_common.settings import PlatformSettings
+
+log = logging.getLogger("recaudo.runtime")
+
+Role = Literal["api", "worker", "all"]
+Worker = Callable[[asyncio.Event], Awaitable[None]]
+
+
+def system_clock() -> dt.datetime:
+    """The only reader of the wall clock; everything else receives `now` as a parameter."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Platform:
+    """The concrete adapters a service's main.py builds on."""
+
+    settings: PlatformSettings
+    db: Database
+    transport: Transport
+    keys: KeyStore
+    auth: Authenticator
+    clock: Clock = system_clock
+
+
+@dataclass
+class ServiceUnit:
+    """What each service's main.build() returns."""
+
+    name: str
+    schema: str
+    migrations: Path
+    routers: list[APIRouter] = field(default_factory=list)
+    subscriptions: Subscriptions | None = None
+    workers: list[Worker] = field(default_factory=list)
+    description: str = ""
+
+
+def make_transport(settings: PlatformSettings, db: Database) -> Transport:
+    if settings.transport == "kafka":
+        return KafkaTransport(settings.kafka_bootstrap, settings.kafka_partitions)
+    return PostgresTransport(db, settings.database_url)
+
+
+def make_platform(settings: PlatformSettings, *, clock: Clock = system_clock, pool_size: int = 10) -> Platform:
+    db = Database(make_engine(settings.database_url, pool_size=pool_size))
+    keys = KeyStore(db)
+    return Platform(settings, db, make_transport(settings, db), keys, Authenticator(keys), clock)
+
+
+async def migrate(settings: PlatformSettings, units: Sequence[ServiceUnit]) -> None:
+    url = settings.database_url
+    await upgrade_async(schema="identity", script_location=COMMON_MIGRATIONS / "identity", database_url=url)
+    await upgrade_async(schema="bus", script_location=COMMON_MIGRATIONS / "bus", database_url=url)
+    for unit in units:
+        await upgrade_async(schema=unit.schema, script_location=unit.migrations, database_url=url)
+
+
+async def bootstrap_operator_key(platform: Platform) -> None:
+    key = platform.settings.bootstrap_operator_key
+    if key:
+        await platform.keys.create(role="operator", key=key, label="bootstrap", now=platform.clock())
+
+
+def build_app(platform: Platform, units: Sequence[ServiceUnit]) -> FastAPI:
+    async def database_ready() -> bool:
+        try:
+            async with platform.db.transaction() as s:
+                await s.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+    names = ", ".join(u.name for u in units)
+    return create_app(
+        title=f"Recaudo {names}", service=units[0].name if len(units) == 1 else "platform",
+        routers=[r for u in units for r in u.routers], readiness=[database_ready],
+        description=" ".join(u.description for u in units),
+    )
+
+
+def background_tasks(platform: Platform, units: Sequence[ServiceUnit], stop: asyncio.Event) -> list[Worker]:
+    s = platform.settings
+    tasks: list[Worker] = []
+    for unit in units:
+        async def relay(stop: asyncio.Event, schema: str = unit.schema) -> None:
+            await run_relay(platform.db, platform.transport, schema=schema, prefix=s.topic_prefix,
+                            database_url=s.database_url, stop=stop)
+
+        tasks.append(relay)
+        if unit.subscriptions is not None:
+            runtime = ConsumerRuntime(platform.db, platform.transport, unit.subscriptions, s.topic_prefix,
+                                      platform.clock, s.consumer_max_retries, s.consumer_retry_backoff_s)
+            tasks.append(runtime.run)
+        tasks.extend(unit.workers)
+    return tasks
+
+
+async def _supervise(name: str, worker: Worker, stop: asyncio.Event) -> None:
+    """Restarts a background loop that crashed, with backoff, until stop is set."""
+    delay = 0.5
+    while not stop.is_set():
+        try:
+            await worker(stop)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background task crashed; restarting", extra={"fields": {"task": name}})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+async def serve(
+    platform: Platform, units: Sequence[ServiceUnit], *, role: Role = "all", host: str = "127.0.0.1",
+    port: int = 8000, stop: asyncio.Event | None = None, on_ready: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Runs until SIGTERM/SIGINT (or `stop`): drains consumers and the HTTP server, then returns."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    await platform.transport.start()
+    await bootstrap_operator_key(platform)
+    tasks: list[asyncio.Task[None]] = []
+    if role in ("worker", "all"):
+        for i, worker in enumerate(background_tasks(platform, units, stop)):
+            tasks.append(asyncio.create_task(_supervise(f"worker-{i}", worker, stop)))
+    server: uvicorn.Server | None = None
+    if role in ("api", "all"):
+        config = uvicorn.Config(build_app(platform, units), host=host, port=port, log_config=None,
+                                access_log=False, lifespan="off")
+        server = uvicorn.Server(config)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        tasks.append(asyncio.create_task(server.serve()))
+    if on_ready is not None:
+        while server is not None and not server.started:
+            await asyncio.sleep(0.05)
+        await on_ready()
+    await stop.wait()
+    if server is not None:
+        server.should_exit = True
+    await asyncio.wait(tasks, timeout=15)
+    for t in tasks:
+        t.cancel()
+    await platform.transport.stop()
+    await platform.db.dispose()

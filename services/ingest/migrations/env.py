@@ -1,0 +1,5 @@
+"""Alembic environment of the ingest schema."""
+
+from recaudo_common.migrate import run_env
+
+run_env()

@@ -1,0 +1,1 @@
+"""Ingest: client companies, portfolio uploads, accounts as placed and as last stated, rejections."""

@@ -1,0 +1,1 @@
+"""Ingest consumes no topics: it is where portfolios enter the platform."""

@@ -1,0 +1,76 @@
+"""Numbers and dates as Latin American files write them, parsed strictly by locale: never guessed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+
+# Common ISO 4217 codes (active currencies of the Americas and the majors).
+ISO_4217 = frozenset({
+    "COP", "PEN", "MXN", "USD", "ARS", "CLP", "BRL", "UYU", "PYG", "BOB", "CRC", "PAB", "GTQ", "DOP",
+    "HNL", "NIO", "VES", "EUR", "GBP", "CAD", "CLF", "COU", "UYI", "SVC", "JPY", "CHF", "CNY",
+})
+
+# locale -> (grouping mark, decimal mark)
+MARKS: dict[str, tuple[str, str]] = {
+    "es-CO": (".", ","), "es-AR": (".", ","), "es-CL": (".", ","),
+    "es-MX": (",", "."), "es-PE": (",", "."), "en-US": (",", "."),
+}
+
+_SYMBOLS = re.compile(r"^(?:[A-Z]{3}|US\$|S/\.?|S/|\$)\s*")
+_MAX_BALANCE = Decimal(10) ** 12
+
+
+def parse_amount(raw: str, locale: str) -> Decimal | None:
+    """A decimal under the locale's marks, or None when the text is not one.
+
+    `1.234.567,89` and `$ 1.234.567` are valid in es-CO; `1234567.89` and `1.5` are not (a '.' there
+    groups thousands, so it must be followed by exactly three digits).
+    """
+    group, decimal = MARKS[locale]
+    text = raw.strip().replace("\u00a0", " ")
+    negative = text.startswith("-")
+    if negative:
+        text = text[1:].lstrip()
+    text = _SYMBOLS.sub("", text).strip()
+    g, d = re.escape(group), re.escape(decimal)
+    pattern = rf"^(?:\d{{1,3}}(?:{g}\d{{3}})+|\d+)(?:{d}\d+)?$"
+    if not re.match(pattern, text):
+        return None
+    try:
+        value = Decimal(text.replace(group, "").replace(decimal, "."))
+    except InvalidOperation:
+        return None
+    return -value if negative else value
+
+
+def valid_balance(value: Decimal) -> bool:
+    return Decimal(0) < value < _MAX_BALANCE
+
+
+_DATE_FORMATS = (
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), (1, 2, 3)),
+    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (3, 2, 1)),
+    (re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$"), (3, 2, 1)),
+)
+
+
+def parse_date(raw: str) -> dt.date | None:
+    """dd/mm/yyyy, d/m/yyyy, dd-mm-yyyy or ISO yyyy-mm-dd; None for anything else or an impossible date."""
+    text = raw.strip()
+    if "T" in text or " " in text:  # a datetime export: the date part decides
+        text = re.split(r"[T ]", text, maxsplit=1)[0]
+    for pattern, (yi, mi, di) in _DATE_FORMATS:
+        m = pattern.match(text)
+        if m:
+            try:
+                return dt.date(int(m.group(yi)), int(m.group(mi)), int(m.group(di)))
+            except ValueError:
+                return None
+    return None
+
+
+def parse_int(raw: str) -> int | None:
+    text = raw.strip()
+    return int(text) if re.match(r"^-?\d+$", text) else None

@@ -1,0 +1,255 @@
+"""Portfolio rows: which column is which field, and whether a row is an account or a rejection (MISSION §4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import phonenumbers
+
+from ingest.domain.money import ISO_4217, parse_amount, parse_date, parse_int, valid_balance
+from recaudo_common.events import CHANNELS
+
+RECOGNISED: dict[str, tuple[str, ...]] = {
+    "account_ref": ("obligacion", "numero obligacion", "nro obligacion", "cuenta", "numero cuenta", "credito",
+                    "referencia", "account", "account ref", "account id"),
+    "debtor_id": ("identificacion", "numero identificacion", "cedula", "documento", "nit", "dni", "ruc", "rfc",
+                  "curp", "cuit", "debtor id"),
+    "debtor_id_type": ("tipo identificacion", "tipo documento", "id type"),
+    "full_name": ("nombre", "nombres", "nombre completo", "razon social", "cliente", "deudor", "titular", "name",
+                  "full name"),
+    "phones": ("telefono", "telefono1", "telefono2", "telefono3", "celular", "movil", "tel", "phone", "mobile"),
+    "email": ("correo", "correo electronico", "email", "e-mail", "mail"),
+    "address": ("direccion", "address"),
+    "city": ("ciudad", "municipio", "city"),
+    "region": ("departamento", "provincia", "estado", "region"),
+    "product": ("producto", "tipo producto", "linea", "product"),
+    "original_amount": ("monto original", "valor desembolsado", "capital inicial", "valor credito",
+                        "original amount"),
+    "balance": ("saldo", "saldo total", "saldo capital", "saldo vencido", "deuda", "monto adeudado", "valor mora",
+                "balance"),
+    "currency": ("moneda", "currency"),
+    "due_date": ("fecha vencimiento", "fecha mora", "vencimiento", "due date"),
+    "days_past_due": ("dias mora", "dias vencidos", "edad mora", "altura mora", "mora", "dpd", "days past due"),
+    "last_payment_date": ("fecha ultimo pago", "ultimo pago", "last payment date"),
+    "last_payment_amount": ("valor ultimo pago", "last payment amount"),
+    "authorised_channels": ("canales autorizados", "canales", "authorised channels", "authorized channels"),
+}
+MULTI_VALUED = frozenset({"phones"})
+REQUIRED = ("account_ref", "debtor_id", "full_name", "balance")
+
+
+def normalise_header(header: str) -> str:
+    """Case, accents, spaces, '_', '-' and '.' ignored."""
+    decomposed = unicodedata.normalize("NFKD", header)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[\s_\-.]+", "", plain.lower().strip().lstrip("\ufeff"))
+
+
+_LOOKUP: dict[str, str] = {normalise_header(h): f for f, hs in RECOGNISED.items() for h in hs}
+
+
+class MappingError(Exception):
+    def __init__(self, code: str, detail: str, *, missing: list[str] | None = None,
+                 headers: list[str] | None = None, ambiguous: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail)
+        self.code, self.detail = code, detail
+        self.missing, self.headers, self.ambiguous = missing or [], headers or [], ambiguous or {}
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    fields: dict[str, list[int]]
+    extras: dict[str, int]
+
+
+def map_columns(headers: list[str], explicit: dict[str, str] | None = None) -> ColumnMap:
+    """Maps header positions to canonical fields; an explicit mapping (field -> header) wins."""
+    explicit = explicit or {}
+    unknown = [f for f in explicit if f not in RECOGNISED]
+    if unknown:
+        raise MappingError("invalid_mapping", f"unknown fields in mapping: {', '.join(unknown)}", headers=headers)
+    by_name = {h: i for i, h in enumerate(headers)}
+    fields: dict[str, list[int]] = {}
+    used: set[int] = set()
+    for f, source in explicit.items():
+        if source not in by_name:
+            raise MappingError("invalid_mapping", f"mapping names column {source!r}, which the file lacks",
+                               headers=headers)
+        fields[f] = [by_name[source]]
+        used.add(by_name[source])
+    ambiguous: dict[str, list[str]] = {}
+    for i, h in enumerate(headers):
+        f = _LOOKUP.get(normalise_header(h))
+        if f is None or i in used or f in explicit:
+            continue
+        fields.setdefault(f, []).append(i)
+        used.add(i)
+        if f not in MULTI_VALUED and len(fields[f]) > 1:
+            ambiguous[f] = [headers[j] for j in fields[f]]
+    if ambiguous:
+        detail = "; ".join(f"{f}: {' and '.join(repr(h) for h in hs)}" for f, hs in ambiguous.items())
+        raise MappingError("ambiguous_mapping", f"several columns match one field ({detail}); send a mapping",
+                           headers=headers, ambiguous=ambiguous)
+    missing = [f for f in REQUIRED if f not in fields]
+    if "due_date" not in fields and "days_past_due" not in fields:
+        missing.append("due_date or days_past_due")
+    if missing:
+        raise MappingError("missing_required_columns", f"no column for {', '.join(missing)}",
+                           missing=missing, headers=headers)
+    extras = {h: i for i, h in enumerate(headers) if i not in used and h.strip()}
+    return ColumnMap(fields, extras)
+
+
+@dataclass(frozen=True)
+class Issue:
+    row: int
+    field: str
+    code: str
+    message: str
+
+
+@dataclass
+class Account:
+    account_ref: str
+    debtor_id: str
+    full_name: str
+    balance: Decimal
+    currency: str
+    days_past_due: int
+    as_of: dt.date
+    authorised_channels: list[str]
+    debtor_id_type: str | None = None
+    phones: list[str] = field(default_factory=list)
+    email: str | None = None
+    address: str | None = None
+    city: str | None = None
+    region: str | None = None
+    product: str | None = None
+    original_amount: Decimal | None = None
+    due_date: dt.date | None = None
+    last_payment_date: dt.date | None = None
+    last_payment_amount: Decimal | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RowContext:
+    """What the rules need besides the row: the upload's parameters and the client company's defaults."""
+
+    locale: str
+    as_of: dt.date
+    country: str
+    currency: str
+    default_channels: tuple[str, ...]
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
+
+
+def _text(values: dict[str, list[str]], f: str) -> str:
+    got = values.get(f)
+    return got[0].strip() if got else ""
+
+
+def check_row(values: dict[str, list[str]], extras: dict[str, str], row: int,
+              ctx: RowContext) -> tuple[Account | None, list[Issue], list[Issue]]:
+    """(account, rejections, warnings): an accepted row has no rejections; a rejected row no account."""
+    rejections: list[Issue] = []
+    warnings: list[Issue] = []
+
+    def reject(f: str, code: str, message: str) -> None:
+        rejections.append(Issue(row, f, code, message))
+
+    account_ref, debtor_id, full_name = _text(values, "account_ref"), _text(values, "debtor_id"), \
+        _text(values, "full_name")
+    if not account_ref:
+        reject("account_ref", "missing_account_ref", "the account reference is blank")
+    if not debtor_id:
+        reject("debtor_id", "missing_debtor_id", "the debtor's ID is blank")
+    if not full_name:
+        reject("full_name", "missing_name", "the debtor's name is blank")
+    raw_balance = _text(values, "balance")
+    balance = parse_amount(raw_balance, ctx.locale) if raw_balance else None
+    if not raw_balance:
+        reject("balance", "invalid_balance", "the balance is blank")
+    elif balance is None:
+        reject("balance", "invalid_balance", f"{raw_balance!r} is not a number in {ctx.locale}")
+    elif not valid_balance(balance):
+        reject("balance", "invalid_balance", "the balance must be greater than 0 and less than 10^12")
+    currency = _text(values, "currency").upper() or ctx.currency
+    if currency not in ISO_4217 or currency != ctx.currency:
+        reject("currency", "invalid_currency",
+               f"{currency!r} is not the client company's currency ({ctx.currency})")
+    raw_due, raw_dpd = _text(values, "due_date"), _text(values, "days_past_due")
+    due_date = parse_date(raw_due) if raw_due else None
+    dpd = parse_int(raw_dpd) if raw_dpd else None
+    if not raw_due and not raw_dpd:
+        reject("due_date", "missing_mora", "neither a due date nor days past due")
+    if raw_due and due_date is None:
+        reject("due_date", "invalid_due_date", f"{raw_due!r} is not a valid date")
+    if raw_dpd and (dpd is None or not -365 <= dpd <= 36500):
+        reject("days_past_due", "invalid_days_past_due", f"{raw_dpd!r} is not an integer in -365..36500")
+        dpd = None
+    if rejections:
+        return None, rejections, warnings
+    assert balance is not None
+    if due_date is not None:
+        computed = (ctx.as_of - due_date).days
+        if dpd is not None and abs(computed - dpd) > 1:
+            warnings.append(Issue(row, "days_past_due", "mora_mismatch",
+                                  f"due date gives {computed} days past due, the file says {dpd}; due date wins"))
+        dpd = computed
+    assert dpd is not None
+    phones: list[str] = []
+    for raw_phone in values.get("phones", []):
+        if not raw_phone.strip():
+            continue
+        e164 = normalise_phone(raw_phone, ctx.country)
+        if e164 is None:
+            warnings.append(Issue(row, "phones", "invalid_phone", "a phone is not valid for the country; dropped"))
+        elif e164 not in phones:
+            phones.append(e164)
+    email: str | None = _text(values, "email") or None
+    if email and not _EMAIL.match(email):
+        warnings.append(Issue(row, "email", "invalid_email", "the e-mail address is not valid; dropped"))
+        email = None
+    channels = parse_channels(_text(values, "authorised_channels")) or list(ctx.default_channels)
+
+    def optional_amount(f: str) -> Decimal | None:
+        raw = _text(values, f)
+        return parse_amount(raw, ctx.locale) if raw else None
+
+    def optional_date(f: str) -> dt.date | None:
+        raw = _text(values, f)
+        return parse_date(raw) if raw else None
+
+    account = Account(
+        account_ref=account_ref, debtor_id=debtor_id, full_name=full_name, balance=balance, currency=currency,
+        days_past_due=dpd, as_of=ctx.as_of, authorised_channels=channels,
+        debtor_id_type=_text(values, "debtor_id_type") or None, phones=phones, email=email,
+        address=_text(values, "address") or None, city=_text(values, "city") or None,
+        region=_text(values, "region") or None, product=_text(values, "product") or None,
+        original_amount=optional_amount("original_amount"), due_date=due_date,
+        last_payment_date=optional_date("last_payment_date"),
+        last_payment_amount=optional_amount("last_payment_amount"), extra=extras,
+    )
+    return account, rejections, warnings
+
+
+def normalise_phone(raw: str, country: str) -> str | None:
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_channels(raw: str) -> list[str]:
+    names = [normalise_header(p) for p in re.split(r"[,;|/ ]+", raw) if p.strip()]
+    return [c for c in CHANNELS if c in names]

@@ -1,0 +1,35 @@
+"""Ingest's composition root: the only place that builds its concrete adapters."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from ingest.api import build_router
+from ingest.handlers import process_next_portfolio
+from ingest.settings import IngestSettings
+from recaudo_common.identity_api import build_keys_router
+from recaudo_common.runtime import Platform, ServiceUnit
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def build(platform: Platform) -> ServiceUnit:
+    settings = IngestSettings()
+
+    async def upload_worker(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            done = await process_next_portfolio(platform.db, now=platform.clock())
+            if done is None:
+                try:
+                    await asyncio.wait_for(stop.wait(), settings.upload_poll_s)
+                except TimeoutError:
+                    pass
+
+    return ServiceUnit(
+        name="ingest", schema="ingest", migrations=MIGRATIONS,
+        routers=[build_router(platform, max_upload_bytes=settings.max_upload_bytes),
+                 build_keys_router(platform)],
+        workers=[upload_worker],
+        description="Ingest: client companies and portfolio uploads.",
+    )

@@ -1,0 +1,10 @@
+"""Settings of the ingest service (env prefix RECAUDO_INGEST_)."""
+
+from recaudo_common.settings import PlatformSettings, service_settings_config
+
+
+class IngestSettings(PlatformSettings):
+    model_config = service_settings_config("ingest")
+
+    max_upload_bytes: int = 2 * 1024**3
+    upload_poll_s: float = 0.5

@@ -1,0 +1,144 @@
+"""Ingest's tables and queries (schema `ingest`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ingest.domain.portfolio import Issue
+
+SCHEMA = "ingest"
+
+CLIENT_COLUMNS = "slug, name, country, currency, timezone, locale, default_authorised_channels, created_at"
+PORTFOLIO_COLUMNS = (
+    "id, client_slug, status, filename, size_bytes, as_of, rows_total, rows_accepted, rows_rejected, "
+    "rows_with_warnings, counts_by_code, progress, error_code, error_detail, params, created_at, started_at, "
+    "finished_at"
+)
+
+
+async def insert_client(s: AsyncSession, c: dict[str, Any], now: dt.datetime) -> bool:
+    row = await s.execute(text(
+        "INSERT INTO ingest.clients (slug, name, country, currency, timezone, locale, "
+        "default_authorised_channels, created_at, updated_at) VALUES (:slug, :name, :country, :currency, "
+        ":timezone, :locale, :default_authorised_channels, :now, :now) ON CONFLICT DO NOTHING RETURNING slug"),
+        {**c, "now": now})
+    return row.first() is not None
+
+
+async def get_client(s: AsyncSession, slug: str) -> dict[str, Any] | None:
+    row = (await s.execute(text(f"SELECT {CLIENT_COLUMNS} FROM ingest.clients WHERE slug = :s"),
+                           {"s": slug})).mappings().first()
+    return dict(row) if row else None
+
+
+async def list_clients(s: AsyncSession, slugs: Sequence[str] | None) -> list[dict[str, Any]]:
+    where = "WHERE slug = ANY(:slugs)" if slugs is not None else ""
+    rows = (await s.execute(text(f"SELECT {CLIENT_COLUMNS} FROM ingest.clients {where} ORDER BY slug"),
+                            {"slugs": list(slugs or [])})).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def find_same_upload(s: AsyncSession, client: str, content_sha: str, params_sha: str) -> uuid.UUID | None:
+    return await s.scalar(text(
+        "SELECT id FROM ingest.portfolios WHERE client_slug = :c AND content_sha256 = :h AND params_sha256 = :p "
+        "AND status <> 'failed'"), {"c": client, "h": content_sha, "p": params_sha})
+
+
+async def insert_portfolio(s: AsyncSession, *, portfolio_id: uuid.UUID, client: str, filename: str | None,
+                           content: bytes, content_sha: str, params: dict[str, Any], params_sha: str,
+                           as_of: dt.date, now: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO ingest.portfolios (id, client_slug, status, filename, content_sha256, params_sha256, params, "
+        "size_bytes, as_of, created_at) VALUES (:id, :c, 'queued', :f, :h, :ps, CAST(:p AS jsonb), :n, :as_of, "
+        ":now)"),
+        {"id": portfolio_id, "c": client, "f": filename, "h": content_sha, "ps": params_sha,
+         "p": json.dumps(params), "n": len(content), "as_of": as_of, "now": now})
+    await s.execute(text("INSERT INTO ingest.portfolio_files (portfolio_id, content) VALUES (:id, :b)"),
+                    {"id": portfolio_id, "b": content})
+
+
+async def get_portfolio(s: AsyncSession, portfolio_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await s.execute(text(f"SELECT {PORTFOLIO_COLUMNS} FROM ingest.portfolios WHERE id = :id"),
+                           {"id": portfolio_id})).mappings().first()
+    return dict(row) if row else None
+
+
+async def claim_pending_portfolio(s: AsyncSession) -> uuid.UUID | None:
+    """The oldest upload no other worker holds; a crashed worker's upload is taken over."""
+    return await s.scalar(text(
+        "SELECT id FROM ingest.portfolios WHERE status IN ('queued', 'processing') ORDER BY created_at "
+        "LIMIT 1 FOR UPDATE SKIP LOCKED"))
+
+
+async def portfolio_file(s: AsyncSession, portfolio_id: uuid.UUID) -> bytes:
+    content = await s.scalar(text("SELECT content FROM ingest.portfolio_files WHERE portfolio_id = :id"),
+                             {"id": portfolio_id})
+    return bytes(content or b"")
+
+
+async def finish_portfolio(s: AsyncSession, portfolio_id: uuid.UUID, *, status: str, counts: dict[str, Any],
+                           now: dt.datetime, error_code: str | None = None,
+                           error_detail: dict[str, Any] | None = None) -> None:
+    await s.execute(text(
+        "UPDATE ingest.portfolios SET status = :st, rows_total = :t, rows_accepted = :a, rows_rejected = :r, "
+        "rows_with_warnings = :w, counts_by_code = CAST(:bc AS jsonb), progress = 1, error_code = :ec, "
+        "error_detail = CAST(:ed AS jsonb), started_at = coalesce(started_at, :now), finished_at = :now "
+        "WHERE id = :id"),
+        {"id": portfolio_id, "st": status, "t": counts["rows_total"], "a": counts["rows_accepted"],
+         "r": counts["rows_rejected"], "w": counts["rows_with_warnings"], "bc": json.dumps(counts["by_code"]),
+         "ec": error_code, "ed": json.dumps(error_detail) if error_detail else None, "now": now})
+
+
+async def existing_accounts(s: AsyncSession, client: str, refs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    rows = (await s.execute(text(
+        "SELECT account_ref, balance, status FROM ingest.accounts WHERE client_slug = :c "
+        "AND account_ref = ANY(:refs) FOR UPDATE"), {"c": client, "refs": list(refs)})).mappings().all()
+    return {r["account_ref"]: dict(r) for r in rows}
+
+
+async def upsert_accounts(s: AsyncSession, client: str, portfolio_id: uuid.UUID, accounts: list[dict[str, Any]],
+                          now: dt.datetime) -> None:
+    if not accounts:
+        return
+    await s.execute(text(
+        """INSERT INTO ingest.accounts (client_slug, account_ref, debtor_id, balance, days_past_due, as_of, stated,
+               placed_portfolio_id, last_portfolio_id, placed_at, updated_at)
+           SELECT :c, a.ref, a.debtor, a.balance, a.dpd, a.as_of, a.stated, :p, :p, :now, :now
+           FROM unnest(CAST(:refs AS text[]), CAST(:debtors AS text[]), CAST(:balances AS numeric[]),
+                       CAST(:dpds AS int[]), CAST(:as_ofs AS date[]), CAST(:stated AS jsonb[]))
+                AS a(ref, debtor, balance, dpd, as_of, stated)
+           ON CONFLICT (client_slug, account_ref) DO UPDATE SET debtor_id = excluded.debtor_id,
+               balance = excluded.balance, days_past_due = excluded.days_past_due, as_of = excluded.as_of,
+               stated = excluded.stated, last_portfolio_id = excluded.last_portfolio_id,
+               updated_at = excluded.updated_at"""),
+        {"c": client, "p": portfolio_id, "now": now,
+         "refs": [a["account_ref"] for a in accounts], "debtors": [a["debtor_id"] for a in accounts],
+         "balances": [a["balance"] for a in accounts], "dpds": [a["days_past_due"] for a in accounts],
+         "as_ofs": [a["as_of"] for a in accounts], "stated": [json.dumps(a["stated"]) for a in accounts]})
+
+
+async def insert_issues(s: AsyncSession, portfolio_id: uuid.UUID, kind: str,
+                        issues: list[tuple[Issue, dict[str, str]]]) -> None:
+    if not issues:
+        return
+    await s.execute(text(
+        "INSERT INTO ingest.row_issues (portfolio_id, kind, row_number, field, code, message, raw) "
+        "VALUES (:p, :k, :r, :f, :c, :m, CAST(:raw AS jsonb))"),
+        [{"p": portfolio_id, "k": kind, "r": i.row, "f": i.field, "c": i.code, "m": i.message,
+          "raw": json.dumps(raw)} for i, raw in issues])
+
+
+async def list_issues(s: AsyncSession, portfolio_id: uuid.UUID, kind: str, *, after: int, limit: int
+                      ) -> list[dict[str, Any]]:
+    rows = (await s.execute(text(
+        "SELECT id, row_number AS row, field, code, message, raw FROM ingest.row_issues WHERE portfolio_id = :p "
+        "AND kind = :k AND id > :after ORDER BY id LIMIT :n"),
+        {"p": portfolio_id, "k": kind, "after": after, "n": limit})).mappings().all()
+    return [dict(r) for r in rows]

@@ -1,0 +1,1 @@
+"""Outreach: channels, providers, the compliance engine, the contact schedule and its audit trail."""

@@ -1,0 +1,1 @@
+"""Pure rules of outreach: contact law by country, messages."""

@@ -1,0 +1,1 @@
+"""Payments: the ledger (the one owner of an account's balance), matching, suspense, idempotency."""

@@ -1,0 +1,17 @@
+"""Payments' subscriptions: placements open ledgers, restatements adjust them, recalls mark them."""
+
+from payments import handlers
+from payments.store import SCHEMA
+from recaudo_common.bus.consumer import Subscriptions
+from recaudo_common.client_copy import client_copy_handlers
+from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated
+
+SUBSCRIPTIONS = Subscriptions(
+    consumer="payments", schema=SCHEMA,
+    handlers={
+        **client_copy_handlers(SCHEMA),
+        AccountPlaced: handlers.on_account_placed,
+        AccountUpdated: handlers.on_account_updated,
+        AccountRecalled: handlers.on_account_recalled,
+    },
+)

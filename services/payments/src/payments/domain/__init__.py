@@ -1,0 +1,1 @@
+"""Pure rules of payments: the ledger arithmetic and matching."""

@@ -1,0 +1,48 @@
+"""The ledger's arithmetic: balance = placed + adjustments - payments + reversals + chargebacks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Literal
+
+EntryKind = Literal["placement", "adjustment", "payment", "reversal", "chargeback"]
+AccountStatus = Literal["open", "paid", "settled"]
+
+# Entries are stored with the sign they carry into the balance.
+SIGN: dict[str, int] = {"placement": 1, "adjustment": 1, "payment": -1, "reversal": 1, "chargeback": 1}
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: EntryKind
+    amount: Decimal  # signed as it moves the balance
+
+
+def entry(kind: EntryKind, amount: Decimal) -> Entry:
+    """An entry from a positive amount (an adjustment carries its own sign)."""
+    if kind == "adjustment":
+        return Entry(kind, amount)
+    if amount <= 0:
+        raise ValueError(f"a {kind} amount must be positive")
+    return Entry(kind, amount * SIGN[kind])
+
+
+def balance(entries: Iterable[Entry]) -> Decimal:
+    return sum((e.amount for e in entries), Decimal("0"))
+
+
+@dataclass(frozen=True)
+class AfterPayment:
+    balance: Decimal
+    credit: Decimal  # an overpayment is kept as a credit, never lost
+    status: AccountStatus
+
+
+def after_payment(current_balance: Decimal, amount: Decimal, current_status: AccountStatus) -> AfterPayment:
+    new_balance = current_balance - amount
+    credit = -new_balance if new_balance < 0 else Decimal("0")
+    if current_status == "settled":
+        return AfterPayment(new_balance, credit, "settled")
+    return AfterPayment(new_balance, credit, "paid" if new_balance <= 0 else "open")

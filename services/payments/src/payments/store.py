@@ -1,0 +1,114 @@
+"""Payments' tables and queries (schema `payments`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+SCHEMA = "payments"
+
+
+async def open_account(s: AsyncSession, *, client: str, account_ref: str, debtor_id: str, currency: str,
+                       placed: Decimal, event_id: uuid.UUID, now: dt.datetime) -> bool:
+    row = await s.execute(text(
+        "INSERT INTO payments.accounts (client_slug, account_ref, debtor_id, currency, balance, updated_at) "
+        "VALUES (:c, :r, :d, :cur, :b, :now) ON CONFLICT DO NOTHING RETURNING account_ref"),
+        {"c": client, "r": account_ref, "d": debtor_id, "cur": currency, "b": placed, "now": now})
+    if row.first() is None:
+        return False
+    await add_entry(s, client=client, account_ref=account_ref, kind="placement", amount=placed,
+                    event_id=event_id, now=now)
+    return True
+
+
+async def add_entry(s: AsyncSession, *, client: str, account_ref: str, kind: str, amount: Decimal,
+                    now: dt.datetime, payment_id: uuid.UUID | None = None, event_id: uuid.UUID | None = None) -> None:
+    await s.execute(text(
+        "INSERT INTO payments.ledger_entries (client_slug, account_ref, kind, amount, payment_id, event_id, "
+        "booked_at) VALUES (:c, :r, :k, :a, :p, :e, :now)"),
+        {"c": client, "r": account_ref, "k": kind, "a": amount, "p": payment_id, "e": event_id, "now": now})
+
+
+async def lock_account(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "SELECT * FROM payments.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
+        {"c": client, "r": account_ref})).mappings().first()
+    return dict(row) if row else None
+
+
+async def ledger_balance(s: AsyncSession, client: str, account_ref: str) -> Decimal:
+    value = await s.scalar(text(
+        "SELECT coalesce(sum(amount), 0) FROM payments.ledger_entries WHERE client_slug = :c AND account_ref = :r"),
+        {"c": client, "r": account_ref})
+    return Decimal(value)
+
+
+async def set_account(s: AsyncSession, client: str, account_ref: str, *, balance: Decimal, status: str,
+                      now: dt.datetime, debtor_id: str | None = None) -> None:
+    await s.execute(text(
+        "UPDATE payments.accounts SET balance = :b, status = :st, debtor_id = coalesce(:d, debtor_id), "
+        "updated_at = :now WHERE client_slug = :c AND account_ref = :r"),
+        {"c": client, "r": account_ref, "b": balance, "st": status, "d": debtor_id, "now": now})
+
+
+async def mark_recalled(s: AsyncSession, client: str, account_ref: str, now: dt.datetime) -> None:
+    await s.execute(text(
+        "UPDATE payments.accounts SET recalled = true, updated_at = :now WHERE client_slug = :c AND account_ref = :r"),
+        {"c": client, "r": account_ref, "now": now})
+
+
+async def open_accounts_of_debtor(s: AsyncSession, client: str, debtor_id: str) -> list[str]:
+    rows = await s.execute(text(
+        "SELECT account_ref FROM payments.accounts WHERE client_slug = :c AND debtor_id = :d AND status = 'open' "
+        "AND NOT recalled ORDER BY account_ref"), {"c": client, "d": debtor_id})
+    return [r[0] for r in rows]
+
+
+async def claim_idempotency_key(s: AsyncSession, client: str, key: str, request_sha: str,
+                                now: dt.datetime) -> dict[str, Any] | None:
+    """None when this request owns the key now; else the earlier request's hash and response.
+    A concurrent duplicate blocks on the insert until the first one commits, then sees its answer."""
+    inserted = await s.execute(text(
+        "INSERT INTO payments.idempotency_keys (client_slug, key, request_sha256, created_at) "
+        "VALUES (:c, :k, :h, :now) ON CONFLICT DO NOTHING RETURNING key"),
+        {"c": client, "k": key, "h": request_sha, "now": now})
+    if inserted.first() is not None:
+        return None
+    row = (await s.execute(text(
+        "SELECT request_sha256, response FROM payments.idempotency_keys WHERE client_slug = :c AND key = :k"),
+        {"c": client, "k": key})).mappings().first()
+    assert row is not None
+    return dict(row)
+
+
+async def store_idempotent_response(s: AsyncSession, client: str, key: str, response: dict[str, Any]) -> None:
+    await s.execute(text(
+        "UPDATE payments.idempotency_keys SET response = CAST(:r AS jsonb) WHERE client_slug = :c AND key = :k"),
+        {"c": client, "k": key, "r": json.dumps(response)})
+
+
+async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str, account_ref: str | None,
+                         amount: Decimal, currency: str, paid_at: dt.datetime, source: str, method: str | None,
+                         reference: str | None, debtor_id: str | None, status: str,
+                         unmatched_reason: str | None, now: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO payments.payments (id, client_slug, account_ref, amount, currency, paid_at, source, method, "
+        "reference, debtor_id, status, unmatched_reason, received_at) VALUES (:id, :c, :r, :a, :cur, :p, :src, "
+        ":m, :ref, :d, :st, :ur, :now)"),
+        {"id": payment_id, "c": client, "r": account_ref, "a": amount, "cur": currency, "p": paid_at,
+         "src": source, "m": method, "ref": reference, "d": debtor_id, "st": status, "ur": unmatched_reason,
+         "now": now})
+
+
+async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[dict[str, Any]]:
+    rows = (await s.execute(text(
+        "SELECT id, amount, currency, paid_at, source, method, reference, unmatched_reason AS reason, received_at "
+        "FROM payments.payments WHERE client_slug = :c AND status = 'unmatched' ORDER BY received_at LIMIT :n"),
+        {"c": client, "n": limit})).mappings().all()
+    return [dict(r) for r in rows]

@@ -1,0 +1,1 @@
+"""Reporting: per-client read models built only from events, and the recovery reports."""

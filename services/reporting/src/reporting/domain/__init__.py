@@ -1,0 +1,1 @@
+"""Pure rules of reporting: KPI definitions (docs/kpis.md)."""

@@ -1,0 +1,1 @@
+"""Segmentation: buckets of mora, propensity, cost to collect, treatment, and why."""

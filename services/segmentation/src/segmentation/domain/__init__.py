@@ -1,0 +1,1 @@
+"""Pure rules of segmentation: buckets, aging, scorecard, cost to collect, treatment."""

@@ -1,0 +1,37 @@
+"""Buckets of mora (tramos de mora) and the aging rule of MISSION §5."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Bucket:
+    label: str
+    low: int  # inclusive
+    high: int  # inclusive
+
+
+DEFAULT_BUCKETS: tuple[Bucket, ...] = (
+    Bucket("0", -365, 0),  # preventiva: not yet due
+    Bucket("1-30", 1, 30),
+    Bucket("31-60", 31, 60),
+    Bucket("61-90", 61, 90),
+    Bucket("91-120", 91, 120),
+    Bucket("121-180", 121, 180),
+    Bucket("181-360", 181, 360),
+    Bucket("361+", 361, 36500),
+)
+
+
+def bucket_for(days_past_due: int, buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS) -> str:
+    for b in buckets:
+        if b.low <= days_past_due <= b.high:
+            return b.label
+    return buckets[0].label if days_past_due < buckets[0].low else buckets[-1].label
+
+
+def days_past_due_on(day: dt.date, *, days_past_due_at_as_of: int, as_of: dt.date) -> int:
+    """Days past due on `day`, from what the file stated as of `as_of`: a missed daily run never drifts."""
+    return days_past_due_at_as_of + (day - as_of).days

@@ -1,0 +1,7 @@
+"""Settings of the segmentation service (env prefix RECAUDO_SEGMENTATION_)."""
+
+from recaudo_common.settings import PlatformSettings, service_settings_config
+
+
+class SegmentationSettings(PlatformSettings):
+    model_config = service_settings_config("segmentation")
