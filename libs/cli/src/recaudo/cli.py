@@ -11,11 +11,12 @@ import secrets
 import sys
 from pathlib import Path
 
-from recaudo.services import BUILDERS, build_units
 from recaudo_common.events import TOPIC_NAMES, topic_name
 from recaudo_common.runtime import make_platform, migrate, serve, system_clock
 from recaudo_common.settings import PlatformSettings
 from recaudo_common.telemetry import configure_logging, configure_tracing
+
+from recaudo.services import BUILDERS, build_units
 
 ALL = list(BUILDERS)
 
@@ -84,8 +85,9 @@ def _catalogue(args: argparse.Namespace) -> None:
 
 async def _run(args: argparse.Namespace) -> None:
     """The embedded default: embedded PostgreSQL, the postgres transport, all five services, demo data."""
-    from recaudo import demo
     from recaudo_common import embedded_pg
+
+    from recaudo import demo
 
     data = Path(args.data)
     if not os.environ.get("RECAUDO_DATABASE_URL"):
@@ -106,6 +108,7 @@ async def _run(args: argparse.Namespace) -> None:
     await migrate(settings, units)
     base_url = f"http://{args.host}:{args.port}"
     stop = asyncio.Event()
+    background: list[asyncio.Task[None]] = []
 
     async def ready() -> None:
         keys["operator"] = operator_key
@@ -119,12 +122,16 @@ async def _run(args: argparse.Namespace) -> None:
                                                                label="demo", now=system_clock())
             if "sre" not in keys:
                 _, keys["sre"] = await platform.keys.create(role="sre", label="demo", now=system_clock())
-            asyncio.create_task(demo.pay_over_time(base_url, operator_key, refs, stop=stop))
-        data.mkdir(parents=True, exist_ok=True)
-        keys_file.write_text(json.dumps(keys, indent=2))
+            background.append(asyncio.create_task(demo.pay_over_time(base_url, operator_key, refs, stop=stop)))
+        await asyncio.to_thread(_save_keys, keys_file, keys)
         _print_banner(base_url, keys)
 
     await serve(platform, units, role="all", host=args.host, port=args.port, stop=stop, on_ready=ready)
+
+
+def _save_keys(path: Path, keys: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(keys, indent=2))
 
 
 def _print_banner(base_url: str, keys: dict[str, str]) -> None:

@@ -85,7 +85,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return _render(Problem(title=str(exc.detail), status=exc.status_code, code=code), exc.headers)
+        return _render(Problem(title=str(exc.detail), status=exc.status_code, code=code), dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -7,10 +7,11 @@ process on the embedded default. Either way the same service code runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -141,6 +142,14 @@ async def _supervise(name: str, worker: Worker, stop: asyncio.Event) -> None:
             delay = min(delay * 2, 10.0)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: `serve` owns SIGTERM/SIGINT and drains everything."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 async def serve(
     platform: Platform, units: Sequence[ServiceUnit], *, role: Role = "all", host: str = "127.0.0.1",
     port: int = 8000, stop: asyncio.Event | None = None, on_ready: Callable[[], Awaitable[None]] | None = None,
@@ -163,11 +172,10 @@ async def serve(
     if role in ("api", "all"):
         config = uvicorn.Config(build_app(platform, units), host=host, port=port, log_config=None,
                                 access_log=False, lifespan="off")
-        server = uvicorn.Server(config)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        server = _Server(config)
         tasks.append(asyncio.create_task(server.serve()))
     if on_ready is not None:
-        while server is not None and not server.started:
+        while server is not None and not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
             await asyncio.sleep(0.05)
         await on_ready()
     await stop.wait()

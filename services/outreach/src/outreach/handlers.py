@@ -5,10 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from outreach import store
-from outreach.domain.compliance import decide
-from outreach.domain.messages import sms_body
-from outreach.providers import OutboundMessage, Provider
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.db import Database
 from recaudo_common.events import (
@@ -24,6 +20,11 @@ from recaudo_common.events import (
     PaymentReversed,
 )
 from recaudo_common.outbox import Outbox
+
+from outreach import store
+from outreach.domain.compliance import decide
+from outreach.domain.messages import sms_body
+from outreach.providers import OutboundMessage, Provider
 
 outbox = Outbox(store.SCHEMA)
 

@@ -10,6 +10,7 @@ from recaudo_common.events import (
     PaymentApplied,
     PaymentReversed,
 )
+
 from segmentation import handlers
 from segmentation.store import SCHEMA
 

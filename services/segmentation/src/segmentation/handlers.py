@@ -17,6 +17,7 @@ from recaudo_common.events import (
     PaymentApplied,
     PaymentReversed,
 )
+
 from segmentation import store
 from segmentation.domain.buckets import bucket_for, days_past_due_on
 from segmentation.domain.treatment import assign, scorecard

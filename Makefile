@@ -1,0 +1,36 @@
+# Recaudo: `make run` starts the platform on its embedded default; `make test` runs the whole suite.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+export UV
+
+.PHONY: run test lint fmt install catalogue kafka-start kafka-stop clean
+
+install: ## install uv (if missing) and every dependency from the lock file
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@$(UV) sync --all-packages --frozen --quiet
+
+run: install ## the whole platform: embedded PostgreSQL, postgres transport, demo data
+	@$(UV) run --no-sync recaudo run
+
+test: install ## lint, then unit + integration + e2e against real PostgreSQL and Kafka
+	@bash scripts/test.sh
+
+lint: install
+	@$(UV) run --no-sync ruff check .
+	@$(UV) run --no-sync mypy libs/common/src
+
+fmt: install
+	@$(UV) run --no-sync ruff check --fix .
+
+catalogue: install ## regenerate docs/events.md from the event models
+	@$(UV) run --no-sync recaudo catalogue --out docs/events.md
+
+kafka-start: ## a local Kafka broker (KRaft) on 127.0.0.1:19092
+	@bash scripts/kafka.sh start
+
+kafka-stop:
+	@bash scripts/kafka.sh stop
+
+clean:
+	-@$(UV) run --no-sync python -m recaudo_common.embedded_pg stop --data .local/postgres
+	rm -rf .local

@@ -1,0 +1,200 @@
+"""Pytest fixtures shared by every service's tests: real PostgreSQL, real Kafka, a running platform.
+
+Under CI=true a test that cannot reach its broker or database fails; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+import pytest
+
+from recaudo_common.db import asyncpg_dsn
+from recaudo_common.settings import PlatformSettings
+
+T = TypeVar("T")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def required_env(name: str, what: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        message = f"{name} is not set: this test needs a real {what} (scripts/test.sh starts one)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message + " [skipped outside CI only]")
+    return value
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _with_database(url: str, database: str) -> str:
+    base, _, _ = url.rpartition("/")
+    return f"{base}/{database}"
+
+
+async def eventually(check: Callable[[], Awaitable[T]], *, timeout_s: float = 60.0, interval_s: float = 0.2,
+                     message: str = "condition") -> T:
+    """Polls `check` until it returns a truthy value, or fails after a generous deadline."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval_s)
+    raise AssertionError(f"{message} not reached within {timeout_s}s (last value: {last!r})")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    return required_env("RECAUDO_DATABASE_URL", "PostgreSQL server")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    return required_env("RECAUDO_KAFKA_BOOTSTRAP", "Kafka broker")
+
+
+async def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    conn = await asyncpg.connect(asyncpg_dsn(server_url))
+    try:
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        await conn.execute(f'CREATE DATABASE "{name}"{suffix}')
+    finally:
+        await conn.close()
+    return _with_database(server_url, name)
+
+
+async def drop_database(server_url: str, name: str) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(server_url))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+async def template_database(postgres_server_url: str) -> AsyncIterator[str]:
+    """One database migrated to head for every schema; each test copies it (CREATE DATABASE ... TEMPLATE)."""
+    from recaudo_common.migrate import COMMON_MIGRATIONS, upgrade_async
+
+    name = f"recaudo_template_{uuid.uuid4().hex[:8]}"
+    url = await create_database(postgres_server_url, name)
+    await upgrade_async(schema="identity", script_location=COMMON_MIGRATIONS / "identity", database_url=url)
+    await upgrade_async(schema="bus", script_location=COMMON_MIGRATIONS / "bus", database_url=url)
+    root = Path(__file__).resolve().parents[4]
+    for service in ("ingest", "segmentation", "outreach", "payments", "reporting"):
+        await upgrade_async(schema=service, script_location=root / "services" / service / "migrations",
+                            database_url=url)
+    yield name
+    await drop_database(postgres_server_url, name)
+
+
+@pytest.fixture
+async def database_url(postgres_server_url: str, template_database: str) -> AsyncIterator[str]:
+    """A fresh, fully migrated database for one test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = await create_database(postgres_server_url, name, template=template_database)
+    yield url
+    await drop_database(postgres_server_url, name)
+
+
+def settings_for_test(database_url: str, *, transport: str = "postgres", kafka_bootstrap: str = "127.0.0.1:19092",
+                  **overrides: Any) -> PlatformSettings:
+    return PlatformSettings(
+        database_url=database_url, transport=transport, kafka_bootstrap=kafka_bootstrap,  # type: ignore[arg-type]
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}", environment="test", consumer_retry_backoff_s=0.05,
+        **overrides,
+    )
+
+
+@dataclass
+class RunningProcess:
+    """A `recaudo` command running as its own OS process, which a test may kill and restart."""
+
+    args: list[str]
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = field(default=0)
+
+    def start(self) -> None:
+        self.starts += 1
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen([sys.executable, "-m", "recaudo.cli", *self.args], env=self.env,
+                                        stdout=log, stderr=subprocess.STDOUT)
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no drain, as a crashed node."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return ""
+
+
+def platform_env(settings: PlatformSettings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECAUDO_")}
+    env.update({
+        "RECAUDO_DATABASE_URL": settings.database_url, "RECAUDO_TRANSPORT": settings.transport,
+        "RECAUDO_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "RECAUDO_TOPIC_PREFIX": settings.topic_prefix,
+        "RECAUDO_ENVIRONMENT": "test", "RECAUDO_CONSUMER_RETRY_BACKOFF_S": "0.05", "RECAUDO_LOG_LEVEL": "WARNING",
+    })
+    env.update(extra)
+    return env
+
+
+@dataclass
+class RunningPlatform:
+    base_url: str
+    operator_key: str
+    settings: PlatformSettings
+    process: RunningProcess
+
+    def client(self, key: str | None = None) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.base_url, timeout=30,
+                                 headers={"Authorization": f"Bearer {key or self.operator_key}"})
+
+
+async def wait_ready(base_url: str, process: RunningProcess, timeout_s: float = 90) -> None:
+    async def ready() -> bool:
+        if process.process is not None and process.process.poll() is not None:
+            raise AssertionError(f"platform exited early:\n{process.log_tail()}")
+        try:
+            async with httpx.AsyncClient(timeout=2) as http:
+                return (await http.get(f"{base_url}/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await eventually(ready, timeout_s=timeout_s, message="platform ready")
+

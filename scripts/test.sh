@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# make test: installs what it needs, starts embedded PostgreSQL and real Kafka brokers (unless
+# RECAUDO_DATABASE_URL / RECAUDO_KAFKA_BOOTSTRAP are given), runs lint and every test level, stops what it started.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+UV="${UV:-uv}"
+
+started_pg=""; started_kafka=""; started_kafka39=""
+cleanup() {
+  [ -n "$started_kafka" ] && scripts/kafka.sh stop || true
+  [ -n "$started_kafka39" ] && KAFKA_VERSION=3.9.2 KAFKA_PORT=19192 scripts/kafka.sh stop || true
+  [ -n "$started_pg" ] && "$UV" run --no-sync python -m recaudo_common.embedded_pg stop --data .local/test-postgres || true
+}
+trap cleanup EXIT
+
+"$UV" sync --all-packages --frozen --quiet
+
+echo "== lint"
+"$UV" run --no-sync ruff check .
+"$UV" run --no-sync mypy libs/common/src
+
+if [ -z "${RECAUDO_DATABASE_URL:-}" ]; then
+  rm -rf .local/test-postgres
+  RECAUDO_DATABASE_URL=$("$UV" run --no-sync python -m recaudo_common.embedded_pg start --data .local/test-postgres \
+    --port "${RECAUDO_TEST_PG_PORT:-54339}" --database postgres --fast)
+  export RECAUDO_DATABASE_URL
+  started_pg=1
+fi
+if [ -z "${RECAUDO_KAFKA_BOOTSTRAP:-}" ]; then
+  rm -rf .local/kafka-19092
+  scripts/kafka.sh start
+  export RECAUDO_KAFKA_BOOTSTRAP=127.0.0.1:19092
+  started_kafka=1
+fi
+if [ -z "${RECAUDO_KAFKA39_BOOTSTRAP:-}" ]; then
+  rm -rf .local/kafka-19192
+  KAFKA_VERSION=3.9.2 KAFKA_PORT=19192 scripts/kafka.sh start
+  export RECAUDO_KAFKA39_BOOTSTRAP=127.0.0.1:19192
+  started_kafka39=1
+fi
+echo "== PostgreSQL: $RECAUDO_DATABASE_URL"
+echo "== Kafka: $RECAUDO_KAFKA_BOOTSTRAP (and 3.9.2 at $RECAUDO_KAFKA39_BOOTSTRAP)"
+
+echo "== tests (unit, integration, e2e)"
+"$UV" run --no-sync pytest -m "unit or integration or e2e" "$@"

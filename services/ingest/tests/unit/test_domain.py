@@ -1,0 +1,102 @@
+"""Ingest's rules: strict numbers by locale, dates, header mapping, row validation codes."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from ingest.domain.files import read_rows
+from ingest.domain.money import parse_amount, parse_date
+from ingest.domain.portfolio import MappingError, RowContext, check_row, map_columns, normalise_header
+
+pytestmark = pytest.mark.unit
+CTX = RowContext(locale="es-CO", as_of=dt.date(2026, 3, 31), country="CO", currency="COP",
+                 default_channels=("sms", "email"))
+
+
+@pytest.mark.parametrize(("raw", "locale", "expected"), [
+    ("1.234.567,89", "es-CO", Decimal("1234567.89")), ("$ 1.234.567", "es-CO", Decimal("1234567")),
+    ("1234567", "es-CO", Decimal("1234567")), ("1234567,5", "es-AR", Decimal("1234567.5")),
+    ("1,234,567.89", "es-MX", Decimal("1234567.89")), ("S/ 1,500.00", "es-PE", Decimal("1500.00")),
+    ("1234567.89", "es-CO", None), ("1.5", "es-CO", None), ("1.234.567,89", "es-MX", None), ("12,34", "en-US", None),
+    ("abc", "es-CO", None), ("", "es-CO", None),
+])
+def test_amounts_are_parsed_strictly(raw: str, locale: str, expected: Decimal | None) -> None:
+    assert parse_amount(raw, locale) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("05/03/2026", dt.date(2026, 3, 5)), ("5/3/2026", dt.date(2026, 3, 5)), ("05-03-2026", dt.date(2026, 3, 5)),
+    ("2026-03-05", dt.date(2026, 3, 5)), ("31/02/2026", None), ("2026/03/05", None), ("mañana", None),
+])
+def test_dates(raw: str, expected: dt.date | None) -> None:
+    assert parse_date(raw) == expected
+
+
+def test_headers_match_ignoring_case_accents_and_separators() -> None:
+    assert normalise_header("Número_Obligación") == normalise_header("numero obligacion")
+    columns = map_columns(["Número Obligación", "CÉDULA", "Nombre Completo", "Saldo Total", "Días Mora", "Celular",
+                           "Teléfono 2", "Sucursal"])
+    assert columns.fields["account_ref"] == [0] and columns.fields["phones"] == [5, 6]
+    assert columns.extras == {"Sucursal": 7}
+
+
+def test_two_columns_for_one_field_are_ambiguous_until_mapped() -> None:
+    headers = ["Obligacion", "Cedula", "Nombre", "Saldo Capital", "Saldo Total", "Dias Mora"]
+    with pytest.raises(MappingError) as err:
+        map_columns(headers)
+    assert err.value.code == "ambiguous_mapping"
+    assert err.value.ambiguous == {"balance": ["Saldo Capital", "Saldo Total"]}
+    chosen = map_columns(headers, {"balance": "Saldo Total"})
+    assert chosen.fields["balance"] == [4] and "Saldo Capital" in chosen.extras
+
+
+def test_missing_required_columns_are_named() -> None:
+    with pytest.raises(MappingError) as err:
+        map_columns(["Cuenta", "Nombre"])
+    assert err.value.code == "missing_required_columns"
+    assert err.value.missing == ["debtor_id", "balance", "due_date or days_past_due"]
+
+
+def _row(**values: str) -> dict[str, list[str]]:
+    base = {"account_ref": "A-1", "debtor_id": "1020304050", "full_name": "Ana Gómez", "balance": "1.500.000",
+            "days_past_due": "45"}
+    base.update(values)
+    return {k: [v] for k, v in base.items()}
+
+
+@pytest.mark.parametrize(("values", "code"), [
+    ({"account_ref": " "}, "missing_account_ref"), ({"debtor_id": ""}, "missing_debtor_id"),
+    ({"full_name": ""}, "missing_name"), ({"balance": "1500000.50"}, "invalid_balance"),
+    ({"balance": "0"}, "invalid_balance"), ({"balance": "1.000.000.000.000"}, "invalid_balance"),
+    ({"days_past_due": "", "due_date": ""}, "missing_mora"), ({"due_date": "31/02/2026"}, "invalid_due_date"),
+    ({"days_past_due": "4.5"}, "invalid_days_past_due"), ({"days_past_due": "40000"}, "invalid_days_past_due"),
+    ({"currency": "USD"}, "invalid_currency"),
+])
+def test_rejections_carry_stable_codes(values: dict[str, str], code: str) -> None:
+    account, rejections, _ = check_row(_row(**values), {}, 7, CTX)
+    assert account is None
+    assert [r.code for r in rejections][0] == code
+    assert rejections[0].row == 7
+
+
+def test_warnings_keep_the_account() -> None:
+    values = _row(due_date="01/03/2026", days_past_due="10", email="no-es-correo")
+    values["phones"] = ["300 123 4567", "123"]
+    account, rejections, warnings = check_row(values, {}, 2, CTX)
+    assert account is not None and not rejections
+    assert account.days_past_due == 30  # the due date wins over the stated 10
+    assert account.phones == ["+573001234567"]
+    assert account.email is None
+    assert sorted(w.code for w in warnings) == ["invalid_email", "invalid_phone", "mora_mismatch"]
+    assert account.authorised_channels == ["sms", "email"]
+
+
+def test_csv_rows_keep_sheet_numbers_with_blank_lines_and_quoted_newlines() -> None:
+    content = ('Cuenta;Cédula;Nombre;Saldo;Mora\n"A-1";1;"Ana\nGómez";"1.000";5\n\n;;;;\nA-2;2;Luis;2.000;6\n'
+               ).encode("cp1252")
+    header, rows = read_rows(content)
+    assert header == ["Cuenta", "Cédula", "Nombre", "Saldo", "Mora"]
+    got = list(rows)
+    assert [n for n, _ in got] == [2, 5]
+    assert got[0][1][2] == "Ana\nGómez"

@@ -1,0 +1,44 @@
+"""The ledger's arithmetic and payment matching."""
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from payments.domain.ledger import after_payment, balance, entry
+from payments.domain.matching import match_payment
+
+pytestmark = pytest.mark.unit
+
+
+def test_partial_full_and_over_payment() -> None:
+    assert after_payment(Decimal("100.00"), Decimal("40.00"), "open").status == "open"
+    paid = after_payment(Decimal("100.00"), Decimal("100.00"), "open")
+    assert (paid.balance, paid.credit, paid.status) == (Decimal("0.00"), Decimal("0"), "paid")
+    over = after_payment(Decimal("100.00"), Decimal("130.50"), "open")
+    assert (over.balance, over.credit, over.status) == (Decimal("-30.50"), Decimal("30.50"), "paid")
+
+
+amounts = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000000"), places=2)
+
+
+@given(placed=amounts, adjustments=st.lists(st.decimals(min_value=-1000, max_value=1000, places=2), max_size=5),
+       payments=st.lists(amounts, max_size=10), reversed_count=st.integers(0, 10))
+def test_balance_is_placed_plus_adjustments_minus_payments_plus_reversals(
+        placed: Decimal, adjustments: list[Decimal], payments: list[Decimal], reversed_count: int) -> None:
+    reversals = payments[:reversed_count]
+    entries = [entry("placement", placed), *(entry("adjustment", a) for a in adjustments),
+               *(entry("payment", p) for p in payments), *(entry("reversal", r) for r in reversals)]
+    assert balance(entries) == placed + sum(adjustments, Decimal(0)) - sum(payments, Decimal(0)) + sum(
+        reversals, Decimal(0))
+
+
+def test_matching_order() -> None:
+    assert match_payment(account_ref="A", known_account=True, debtor_id=None, debtor_open_accounts=[]).account_ref == "A"
+    by_debtor = match_payment(account_ref=None, known_account=False, debtor_id="1", debtor_open_accounts=["B"])
+    assert (by_debtor.account_ref, by_debtor.reason) == ("B", "debtor_id")
+    several = match_payment(account_ref=None, known_account=False, debtor_id="1", debtor_open_accounts=["B", "C"])
+    assert (several.account_ref, several.reason) == (None, "debtor_has_several_open_accounts")
+    unknown = match_payment(account_ref="Z", known_account=False, debtor_id=None, debtor_open_accounts=[])
+    assert (unknown.account_ref, unknown.reason) == (None, "unknown_account_ref")
