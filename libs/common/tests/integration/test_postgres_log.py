@@ -1,0 +1,90 @@
+"""The embedded transport's log: positions follow commit order, so no consumer skips a late commit."""
+
+import asyncio
+import json
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from recaudo_common.bus.base import OutgoingMessage
+from recaudo_common.bus.postgres import PostgresSubscriber, append
+from recaudo_common.db import Database, asyncpg_dsn, make_engine
+from recaudo_common.testing import eventually
+
+pytestmark = pytest.mark.integration
+
+
+def message(n: int) -> OutgoingMessage:
+    envelope = {"event_id": str(uuid.uuid4()), "type": "account.placed", "version": 1,
+                "occurred_at": "2026-03-04T15:00:00Z", "client": "c", "key": f"c/{n}",
+                "correlation_id": str(uuid.uuid4()), "causation_id": None, "payload": {"n": n}}
+    return OutgoingMessage("t.account", f"c/{n}", json.dumps(envelope), {})
+
+
+async def test_a_transaction_that_commits_late_is_never_skipped(database_url: str) -> None:
+    db = Database(make_engine(database_url, pool_size=4))
+    reader = PostgresSubscriber(asyncpg_dsn(database_url), "g", ["t.account"])
+    await reader.start()
+    seen: list[int] = []
+
+    async def read() -> None:
+        batch = await reader.fetch(max_records=100, timeout_s=0.1)
+        seen.extend(m.envelope.payload["n"] for m in batch)
+        if batch:
+            await reader.commit(batch)
+
+    # T1 starts first and appends event 1, but does not commit yet.
+    async with db.sessions() as first:
+        await first.begin()
+        await append(first, [message(1)])
+        # T2 appends event 2 and wants to commit before T1: it must wait for T1's append lock.
+        second = asyncio.create_task(_append_and_commit(db, message(2)))
+
+        async def second_is_waiting() -> bool:
+            async with db.transaction() as s:
+                waiting = await s.scalar(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"))
+            return bool(waiting)
+
+        await eventually(second_is_waiting, timeout_s=30, message="T2 blocked on the append lock")
+        await read()
+        assert seen == []  # nothing committed yet, nothing visible: no position can be passed over
+        await first.commit()
+    await second
+    await eventually(lambda: _read_all(read, seen, 2), timeout_s=30, message="both events read")
+    assert seen == [1, 2]  # commit order, no gap, nothing skipped
+    await reader.stop()
+    await db.dispose()
+
+
+async def _append_and_commit(db: Database, m: OutgoingMessage) -> None:
+    async with db.transaction() as s:
+        await append(s, [m])
+
+
+async def _read_all(read: object, seen: list[int], n: int) -> bool:
+    await read()  # type: ignore[operator]
+    return len(seen) >= n
+
+
+async def test_one_group_member_reads_at_a_time_and_another_takes_over(database_url: str) -> None:
+    db = Database(make_engine(database_url, pool_size=2))
+    async with db.transaction() as s:
+        await append(s, [message(i) for i in range(1, 6)])
+    a = PostgresSubscriber(asyncpg_dsn(database_url), "g", ["t.account"])
+    b = PostgresSubscriber(asyncpg_dsn(database_url), "g", ["t.account"])
+    await a.start()
+    await b.start()
+    first = await a.fetch(max_records=2, timeout_s=0.1)
+    assert [m.envelope.payload["n"] for m in first] == [1, 2]
+    assert await b.fetch(max_records=10, timeout_s=0.1) == []  # standby while a holds the group
+    await a.commit(first)
+    await a.stop()  # a dies: its session lock goes with its connection
+    taken = await eventually(lambda: b.fetch(max_records=10, timeout_s=0.2), timeout_s=30, message="takeover")
+    assert [m.envelope.payload["n"] for m in taken] == [3, 4, 5]
+    assert await b.lag() == 3
+    await b.commit(taken)
+    assert await b.lag() == 0
+    await b.stop()
+    await db.dispose()
