@@ -2,6 +2,7 @@
 
 
 import datetime as dt
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -35,6 +36,31 @@ class ComplianceCheckOut(BaseModel):
     debtor_local_time: dt.datetime
 
 
+class DecisionOut(BaseModel):
+    decided_at: dt.datetime
+    allowed: bool
+    reasons: list[str]
+    next_allowed_at: dt.datetime | None
+    local_time: str
+
+
+class AttemptOut(BaseModel):
+    """v1: one contact attempt and every compliance decision taken on it."""
+
+    id: uuid.UUID
+    channel: str
+    status: str
+    scheduled_at: dt.datetime
+    sent_at: dt.datetime | None
+    cancel_reason: str | None
+    created_at: dt.datetime
+    decisions: list[DecisionOut]
+
+
+class AttemptList(BaseModel):
+    items: list[AttemptOut]
+
+
 def build_router(platform: Platform) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["outreach"])
     Auth = Annotated[Principal, Depends(platform.auth)]
@@ -52,5 +78,12 @@ def build_router(platform: Platform) -> APIRouter:
         decision = decide(country=client.country, timezone=client.timezone, at=body.at)
         return ComplianceCheckOut(allowed=decision.allowed, reasons=list(decision.reasons),
                                   next_allowed_at=decision.next_allowed_at, debtor_local_time=decision.local_time)
+
+    @router.get("/clients/{slug}/accounts/{account_ref}/contacts", response_model=AttemptList)
+    async def contacts(slug: str, account_ref: str, principal: Auth) -> AttemptList:
+        principal.require_client(slug)
+        async with platform.db.transaction() as s:
+            rows = await store.contact_history(s, slug, account_ref)
+        return AttemptList(items=[AttemptOut.model_validate(r) for r in rows])
 
     return router

@@ -103,3 +103,16 @@ async def record_sandbox_message(s: AsyncSession, *, attempt_id: uuid.UUID, chan
         "INSERT INTO outreach.sandbox_messages (id, attempt_id, channel, recipient, body, sent_at) "
         "VALUES (:id, :a, :ch, :to, :b, :now)"),
         {"id": uuid.uuid4(), "a": attempt_id, "ch": channel, "to": recipient, "b": body, "now": now})
+
+
+async def contact_history(s: AsyncSession, client: str, account_ref: str) -> list[dict[str, Any]]:
+    """Every attempt of an account with the decisions behind it, oldest first (the audit trail)."""
+    rows = (await s.execute(text(
+        """SELECT a.id, a.channel, a.status, a.scheduled_at, a.sent_at, a.cancel_reason, a.created_at,
+                  coalesce(json_agg(json_build_object('decided_at', d.decided_at, 'allowed', d.allowed,
+                      'reasons', d.reasons, 'next_allowed_at', d.next_allowed_at, 'local_time', d.local_time)
+                      ORDER BY d.id) FILTER (WHERE d.id IS NOT NULL), '[]') AS decisions
+           FROM outreach.attempts a LEFT JOIN outreach.decisions d ON d.attempt_id = a.id
+           WHERE a.client_slug = :c AND a.account_ref = :r
+           GROUP BY a.id ORDER BY a.created_at, a.id"""), {"c": client, "r": account_ref})).mappings().all()
+    return [dict(r) for r in rows]
