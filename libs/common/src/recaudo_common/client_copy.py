@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import TextClause, text
@@ -64,8 +65,16 @@ async def get_client(session: AsyncSession, schema: str, slug: str) -> ClientCop
     return ClientCopy(row[0], row[1], row[2], row[3], row[4], row[5], tuple(row[6]))
 
 
-def client_copy_handlers(schema: str) -> dict[type[Event], Handler]:
+AfterClient = Callable[[ClientSettings, HandlerContext], Awaitable[None]]
+
+
+def client_copy_handlers(schema: str, after: AfterClient | None = None) -> dict[type[Event], Handler]:
+    """Handlers that keep the copy; `after` runs in the same transaction, e.g. to process what was
+    waiting for this client (events on different topics may arrive in any order)."""
+
     async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
         await upsert_client(ctx.session, schema, event, ctx)
+        if after is not None:
+            await after(event, ctx)
 
     return {ClientRegistered: on_client, ClientUpdated: on_client}

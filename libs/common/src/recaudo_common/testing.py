@@ -168,7 +168,7 @@ def platform_env(settings: PlatformSettings, **extra: str) -> dict[str, str]:
     env.update({
         "RECAUDO_DATABASE_URL": settings.database_url, "RECAUDO_TRANSPORT": settings.transport,
         "RECAUDO_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "RECAUDO_TOPIC_PREFIX": settings.topic_prefix,
-        "RECAUDO_ENVIRONMENT": "test", "RECAUDO_CONSUMER_RETRY_BACKOFF_S": "0.05", "RECAUDO_LOG_LEVEL": "WARNING",
+        "RECAUDO_ENVIRONMENT": "test", "RECAUDO_CONSUMER_RETRY_BACKOFF_S": "0.05", "RECAUDO_LOG_LEVEL": os.environ.get("RECAUDO_TEST_LOG_LEVEL", "WARNING"),
     })
     env.update(extra)
     return env

@@ -17,7 +17,7 @@ from segmentation.store import SCHEMA
 SUBSCRIPTIONS = Subscriptions(
     consumer="segmentation", schema=SCHEMA,
     handlers={
-        **client_copy_handlers(SCHEMA),
+        **client_copy_handlers(SCHEMA, after=handlers.on_client),
         AccountPlaced: handlers.on_account_stated,
         AccountUpdated: handlers.on_account_stated,
         AccountRecalled: handlers.on_recalled,

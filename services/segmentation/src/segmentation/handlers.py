@@ -14,6 +14,7 @@ from recaudo_common.events import (
     AccountSegmented,
     AccountSettled,
     AccountUpdated,
+    ClientSettings,
     PaymentApplied,
     PaymentReversed,
 )
@@ -25,10 +26,6 @@ from segmentation.domain.treatment import assign, scorecard
 SCORECARD_VERSION = "scorecard-v1"
 
 
-class ClientNotYetKnownError(Exception):
-    """The account event arrived before its client's settings: retried until they arrive."""
-
-
 async def segment(ctx: HandlerContext, account: dict[str, Any] | None, *, trigger: str) -> None:
     """Assigns bucket, score and treatment to an account row (locked by the caller's update)."""
     if account is None:
@@ -36,7 +33,7 @@ async def segment(ctx: HandlerContext, account: dict[str, Any] | None, *, trigge
     s, client_slug, account_ref = ctx.session, account["client_slug"], account["account_ref"]
     client = await get_client(s, store.SCHEMA, client_slug)
     if client is None:
-        raise ClientNotYetKnownError(client_slug)
+        return  # the client's settings have not arrived yet (another topic): on_client segments it then
     today = ctx.now.astimezone(zoneinfo.ZoneInfo(client.timezone)).date()
     status = account["status"]
     dpd = days_past_due_on(today, days_past_due_at_as_of=account["days_past_due_at_as_of"],
@@ -85,3 +82,9 @@ async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
     account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
                                              status="settled", now=ctx.now)
     await segment(ctx, account, trigger="settled")
+
+
+async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
+    """Segments the accounts that arrived before their client company's settings did."""
+    for account in await store.unsegmented_accounts(ctx.session, event.slug):
+        await segment(ctx, account, trigger="placement")

@@ -62,3 +62,10 @@ async def record_assignment(s: AsyncSession, *, client: str, account_ref: str, n
         "cc": cost_to_collect, "now": now, "tr": trigger, "d": days_past_due, "in": json.dumps(inputs, default=str),
         "why": why})
     return str(value)
+
+
+async def unsegmented_accounts(s: AsyncSession, client: str) -> list[dict[str, Any]]:
+    rows = (await s.execute(text(
+        "SELECT * FROM segmentation.accounts WHERE client_slug = :c AND bucket IS NULL ORDER BY account_ref "
+        "FOR UPDATE"), {"c": client})).mappings().all()
+    return [dict(r) for r in rows]
