@@ -103,7 +103,8 @@ async def test_the_whole_flow_once_through(running_platform: RunningPlatform) ->
                                     headers=key)
         assert (other.status_code, other.json()["code"]) == (409, "idempotency_key_reused")
         stray = await operator.post("/v1/clients/banco-andino/payments",
-                                    json={**body, "account_ref": "NO-EXISTE"}, headers={"Idempotency-Key": "stray-0001"})
+                                    json={**body, "account_ref": "NO-EXISTE"},
+                                    headers={"Idempotency-Key": "stray-0001"})
         assert stray.json()["status"] == "unmatched"
         unmatched = (await operator.get("/v1/clients/banco-andino/payments/unmatched")).json()["items"]
         assert [u["reason"] for u in unmatched] == ["unknown_account_ref"]

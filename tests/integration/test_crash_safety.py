@@ -80,7 +80,7 @@ async def committed_to_the_end(p: Platform) -> bool:
 
 
 async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()  # noqa: SLF001 - aiokafka exposes no public refresh
+    await consumer._client.force_metadata_update()  # aiokafka has no public metadata refresh
     return consumer.partitions_for_topic(topic) or set()
 
 

@@ -11,12 +11,11 @@ import secrets
 import sys
 from pathlib import Path
 
+from recaudo.services import BUILDERS, build_units
 from recaudo_common.events import TOPIC_NAMES, topic_name
 from recaudo_common.runtime import make_platform, migrate, serve, system_clock
 from recaudo_common.settings import PlatformSettings
 from recaudo_common.telemetry import configure_logging, configure_tracing
-
-from recaudo.services import BUILDERS, build_units
 
 ALL = list(BUILDERS)
 
@@ -85,9 +84,8 @@ def _catalogue(args: argparse.Namespace) -> None:
 
 async def _run(args: argparse.Namespace) -> None:
     """The embedded default: embedded PostgreSQL, the postgres transport, all five services, demo data."""
-    from recaudo_common import embedded_pg
-
     from recaudo import demo
+    from recaudo_common import embedded_pg
 
     data = Path(args.data)
     if not os.environ.get("RECAUDO_DATABASE_URL"):

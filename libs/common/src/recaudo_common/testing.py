@@ -27,6 +27,7 @@ from recaudo_common.settings import PlatformSettings
 
 T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+REPOSITORY_ROOT = Path(__file__).resolve().parents[4]
 
 
 def required_env(name: str, what: str) -> str:
@@ -100,7 +101,7 @@ async def template_database(postgres_server_url: str) -> AsyncIterator[str]:
     url = await create_database(postgres_server_url, name)
     await upgrade_async(schema="identity", script_location=COMMON_MIGRATIONS / "identity", database_url=url)
     await upgrade_async(schema="bus", script_location=COMMON_MIGRATIONS / "bus", database_url=url)
-    root = Path(__file__).resolve().parents[4]
+    root = REPOSITORY_ROOT
     for service in ("ingest", "segmentation", "outreach", "payments", "reporting"):
         await upgrade_async(schema=service, script_location=root / "services" / service / "migrations",
                             database_url=url)
@@ -120,7 +121,7 @@ async def database_url(postgres_server_url: str, template_database: str) -> Asyn
 def settings_for_test(database_url: str, *, transport: str = "postgres", kafka_bootstrap: str = "127.0.0.1:19092",
                   **overrides: Any) -> PlatformSettings:
     return PlatformSettings(
-        database_url=database_url, transport=transport, kafka_bootstrap=kafka_bootstrap,  # type: ignore[arg-type]
+        database_url=database_url, transport=transport, kafka_bootstrap=kafka_bootstrap,
         topic_prefix=f"t{uuid.uuid4().hex[:10]}", environment="test", consumer_retry_backoff_s=0.05,
         **overrides,
     )
@@ -168,7 +169,8 @@ def platform_env(settings: PlatformSettings, **extra: str) -> dict[str, str]:
     env.update({
         "RECAUDO_DATABASE_URL": settings.database_url, "RECAUDO_TRANSPORT": settings.transport,
         "RECAUDO_KAFKA_BOOTSTRAP": settings.kafka_bootstrap, "RECAUDO_TOPIC_PREFIX": settings.topic_prefix,
-        "RECAUDO_ENVIRONMENT": "test", "RECAUDO_CONSUMER_RETRY_BACKOFF_S": "0.05", "RECAUDO_LOG_LEVEL": os.environ.get("RECAUDO_TEST_LOG_LEVEL", "WARNING"),
+        "RECAUDO_ENVIRONMENT": "test", "RECAUDO_CONSUMER_RETRY_BACKOFF_S": "0.05",
+        "RECAUDO_LOG_LEVEL": os.environ.get("RECAUDO_TEST_LOG_LEVEL", "WARNING"),
     })
     env.update(extra)
     return env

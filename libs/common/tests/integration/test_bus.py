@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
 from recaudo_common.bus.relay import relay_once
-from recaudo_common.db import Database, make_engine
+from recaudo_common.db import Database
 from recaudo_common.events import AccountPlaced, ClientRegistered, Envelope, dlq_topic, topic_name
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform, make_platform

@@ -44,7 +44,8 @@ async def test_a_transaction_that_commits_late_is_never_skipped(database_url: st
         async def second_is_waiting() -> bool:
             async with db.transaction() as s:
                 waiting = await s.scalar(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"))
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"))
             return bool(waiting)
 
         await eventually(second_is_waiting, timeout_s=30, message="T2 blocked on the append lock")

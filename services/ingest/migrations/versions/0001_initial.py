@@ -1,6 +1,7 @@
 """Client companies, portfolio uploads, accounts, rejections and warnings; outbox and inbox."""
 
 from alembic import op
+
 from recaudo_common.outbox import outbox_inbox_ddl
 
 revision = "0001"

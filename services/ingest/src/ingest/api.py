@@ -11,15 +11,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+
+from ingest import handlers, store
+from ingest.domain.clients import client_errors
+from ingest.domain.money import MARKS
 from recaudo_common.auth import Principal
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.events import CHANNELS, Channel
 from recaudo_common.exports import neutralise
 from recaudo_common.runtime import Platform
-
-from ingest import handlers, store
-from ingest.domain.clients import client_errors
-from ingest.domain.money import MARKS
 
 
 class ClientIn(BaseModel):

@@ -12,14 +12,13 @@ from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
+from ingest import store
+from ingest.domain.files import FileFormatError, read_rows
+from ingest.domain.portfolio import Account, Issue, MappingError, RowContext, check_row, map_columns
 from recaudo_common.db import Database
 from recaudo_common.errors import ProblemError, conflict
 from recaudo_common.events import AccountPlaced, AccountUpdated, ClientRegistered, Envelope
 from recaudo_common.outbox import Outbox
-
-from ingest import store
-from ingest.domain.files import FileFormatError, read_rows
-from ingest.domain.portfolio import Account, Issue, MappingError, RowContext, check_row, map_columns
 
 BATCH = 1000
 outbox = Outbox(store.SCHEMA)

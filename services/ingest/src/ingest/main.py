@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from recaudo_common.identity_api import build_keys_router
-from recaudo_common.runtime import Platform, ServiceUnit
-
 from ingest.api import build_router
 from ingest.handlers import process_next_portfolio
 from ingest.settings import IngestSettings
+from recaudo_common.identity_api import build_keys_router
+from recaudo_common.runtime import Platform, ServiceUnit
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -76,7 +76,7 @@ def _row(**values: str) -> dict[str, list[str]]:
 def test_rejections_carry_stable_codes(values: dict[str, str], code: str) -> None:
     account, rejections, _ = check_row(_row(**values), {}, 7, CTX)
     assert account is None
-    assert [r.code for r in rejections][0] == code
+    assert rejections[0].code == code
     assert rejections[0].row == 7
 
 

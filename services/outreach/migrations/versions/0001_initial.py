@@ -1,6 +1,7 @@
 """Contactable accounts, attempts, the decision audit trail, sandbox messages; client copy, outbox, inbox."""
 
 from alembic import op
+
 from recaudo_common.client_copy import client_copy_ddl
 from recaudo_common.outbox import outbox_inbox_ddl
 

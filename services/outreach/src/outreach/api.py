@@ -7,14 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
+
+from outreach import store
+from outreach.domain.compliance import decide
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import get_client
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.events import Channel
 from recaudo_common.runtime import Platform
-
-from outreach import store
-from outreach.domain.compliance import decide
 
 
 class ComplianceCheckIn(BaseModel):

@@ -1,5 +1,7 @@
 """Outreach's subscriptions: contact data, treatments, and everything that must stop contact."""
 
+from outreach import handlers
+from outreach.store import SCHEMA
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
 from recaudo_common.events import (
@@ -11,9 +13,6 @@ from recaudo_common.events import (
     PaymentApplied,
     PaymentReversed,
 )
-
-from outreach import handlers
-from outreach.store import SCHEMA
 
 SUBSCRIPTIONS = Subscriptions(
     consumer="outreach", schema=SCHEMA,

@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from outreach import store
+from outreach.domain.compliance import decide
+from outreach.domain.messages import sms_body
+from outreach.providers import OutboundMessage, Provider
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.db import Database
 from recaudo_common.events import (
@@ -20,11 +24,6 @@ from recaudo_common.events import (
     PaymentReversed,
 )
 from recaudo_common.outbox import Outbox
-
-from outreach import store
-from outreach.domain.compliance import decide
-from outreach.domain.messages import sms_body
-from outreach.providers import OutboundMessage, Provider
 
 outbox = Outbox(store.SCHEMA)
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from recaudo_common.runtime import Platform, ServiceUnit
-
 from outreach.api import build_router
 from outreach.consumers import SUBSCRIPTIONS
 from outreach.handlers import run_due_attempts
 from outreach.providers import SandboxSms
 from outreach.settings import OutreachSettings
+from recaudo_common.runtime import Platform, ServiceUnit
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -1,6 +1,7 @@
 """The ledger, payments, the suspense queue and idempotency keys; client copy, outbox, inbox."""
 
 from alembic import op
+
 from recaudo_common.client_copy import client_copy_ddl
 from recaudo_common.outbox import outbox_inbox_ddl
 

@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from payments import handlers, store
 from recaudo_common.auth import Principal
 from recaudo_common.errors import ProblemError
 from recaudo_common.runtime import Platform
-
-from payments import handlers, store
 
 
 class ManualPaymentIn(BaseModel):

@@ -1,11 +1,10 @@
 """Payments' subscriptions: placements open ledgers, restatements adjust them, recalls mark them."""
 
+from payments import handlers
+from payments.store import SCHEMA
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated
-
-from payments import handlers
-from payments.store import SCHEMA
 
 SUBSCRIPTIONS = Subscriptions(
     consumer="payments", schema=SCHEMA,

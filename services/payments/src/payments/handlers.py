@@ -9,16 +9,15 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from payments import store
+from payments.domain.ledger import after_payment
+from payments.domain.matching import match_payment
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.errors import ProblemError, conflict, not_found
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, PaymentApplied, PaymentUnmatched
 from recaudo_common.outbox import Outbox
-
-from payments import store
-from payments.domain.ledger import after_payment
-from payments.domain.matching import match_payment
 
 outbox = Outbox(store.SCHEMA)
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recaudo_common.runtime import Platform, ServiceUnit
-
 from payments.api import build_router
 from payments.consumers import SUBSCRIPTIONS
+from recaudo_common.runtime import Platform, ServiceUnit
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

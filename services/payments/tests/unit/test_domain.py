@@ -35,7 +35,8 @@ def test_balance_is_placed_plus_adjustments_minus_payments_plus_reversals(
 
 
 def test_matching_order() -> None:
-    assert match_payment(account_ref="A", known_account=True, debtor_id=None, debtor_open_accounts=[]).account_ref == "A"
+    direct = match_payment(account_ref="A", known_account=True, debtor_id=None, debtor_open_accounts=[])
+    assert (direct.account_ref, direct.reason) == ("A", "account_ref")
     by_debtor = match_payment(account_ref=None, known_account=False, debtor_id="1", debtor_open_accounts=["B"])
     assert (by_debtor.account_ref, by_debtor.reason) == ("B", "debtor_id")
     several = match_payment(account_ref=None, known_account=False, debtor_id="1", debtor_open_accounts=["B", "C"])

@@ -1,6 +1,7 @@
 """Read models of accounts and payments, built only from events; client copy, outbox, inbox."""
 
 from alembic import op
+
 from recaudo_common.client_copy import client_copy_ddl
 from recaudo_common.outbox import outbox_inbox_ddl
 

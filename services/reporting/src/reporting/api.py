@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
+
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import get_client
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.runtime import Platform
-
 from reporting import store
 from reporting.domain.kpis import GROUPINGS, recovery_rate
 

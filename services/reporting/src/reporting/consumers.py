@@ -3,7 +3,6 @@
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountSegmented, PaymentApplied, PaymentReversed
-
 from reporting import handlers
 from reporting.store import SCHEMA
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountSegmented, PaymentApplied, PaymentReversed
-
 from reporting import store
 
 

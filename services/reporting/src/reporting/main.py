@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from recaudo_common.runtime import Platform, ServiceUnit
-
 from reporting.api import build_router
 from reporting.consumers import SUBSCRIPTIONS
 

@@ -1,6 +1,7 @@
 """Accounts as segmentation sees them, and every assignment with its reasons; client copy, outbox, inbox."""
 
 from alembic import op
+
 from recaudo_common.client_copy import client_copy_ddl
 from recaudo_common.outbox import outbox_inbox_ddl
 

@@ -1,6 +1,7 @@
 """Segmentation's HTTP API. Issue #4 adds strategies and buckets; for now it serves no routes."""
 
 from fastapi import APIRouter
+
 from recaudo_common.runtime import Platform
 
 

@@ -10,7 +10,6 @@ from recaudo_common.events import (
     PaymentApplied,
     PaymentReversed,
 )
-
 from segmentation import handlers
 from segmentation.store import SCHEMA
 

@@ -18,7 +18,6 @@ from recaudo_common.events import (
     PaymentApplied,
     PaymentReversed,
 )
-
 from segmentation import store
 from segmentation.domain.buckets import bucket_for, days_past_due_on
 from segmentation.domain.treatment import assign, scorecard

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from recaudo_common.runtime import Platform, ServiceUnit
-
 from segmentation.api import build_router
 from segmentation.consumers import SUBSCRIPTIONS
 

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import phonenumbers
-from recaudo_common.events import CHANNELS
 
 from ingest.domain.money import ISO_4217, parse_amount, parse_date, parse_int, valid_balance
+from recaudo_common.events import CHANNELS
 
 RECOGNISED: dict[str, tuple[str, ...]] = {
     "account_ref": ("obligacion", "numero obligacion", "nro obligacion", "cuenta", "numero cuenta", "credito",

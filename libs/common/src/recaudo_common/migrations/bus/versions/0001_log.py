@@ -1,6 +1,7 @@
 """The embedded transport's log and consumer-group offsets."""
 
 from alembic import op
+
 from recaudo_common.bus.postgres import BUS_DDL
 
 revision = "0001"

@@ -1,6 +1,7 @@
 """API keys of the identity component."""
 
 from alembic import op
+
 from recaudo_common.auth import IDENTITY_DDL
 
 revision = "0001"
