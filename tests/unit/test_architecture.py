@@ -1,0 +1,62 @@
+"""The shape of the repository: services talk only through topics, and every service reads the same way."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from recaudo.catalogue import render
+from recaudo_common.testing import REPOSITORY_ROOT
+
+pytestmark = pytest.mark.unit
+SERVICES = ("ingest", "segmentation", "outreach", "payments", "reporting")
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_service_imports_another(service: str) -> None:
+    others = set(SERVICES) - {service}
+    root = REPOSITORY_ROOT / "services" / service
+    offenders = {str(p.relative_to(REPOSITORY_ROOT)): sorted(imported_modules(p) & others)
+                 for p in root.rglob("*.py") if imported_modules(p) & others}
+    assert offenders == {}
+
+
+def test_common_imports_no_service() -> None:
+    root = REPOSITORY_ROOT / "libs" / "common"
+    offenders = [str(p) for p in root.rglob("*.py") if imported_modules(p) & set(SERVICES)]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_has_the_same_shape(service: str) -> None:
+    package = REPOSITORY_ROOT / "services" / service / "src" / service
+    for name in ("settings.py", "store.py", "handlers.py", "api.py", "consumers.py", "main.py", "domain/__init__.py"):
+        assert (package / name).is_file(), f"{service} lacks {name}"
+    assert (REPOSITORY_ROOT / "services" / service / "migrations" / "env.py").is_file()
+    domain = package / "domain"
+    forbidden = {"sqlalchemy", "fastapi", "asyncpg", "aiokafka", "httpx"}
+    for module in domain.rglob("*.py"):
+        assert not imported_modules(module) & forbidden, f"{module} does I/O; the domain must stay pure"
+
+
+def test_every_module_says_what_it_is_for() -> None:
+    for root in ("libs", "services"):
+        for path in (REPOSITORY_ROOT / root).rglob("src/**/*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            assert ast.get_docstring(tree), f"{path.relative_to(REPOSITORY_ROOT)} has no module docstring"
+
+
+def test_event_catalogue_is_generated_and_current() -> None:
+    written = (REPOSITORY_ROOT / "docs" / "events.md").read_text(encoding="utf-8")
+    assert written == render() + "\n", "docs/events.md is stale: run `make catalogue`"
