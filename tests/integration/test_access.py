@@ -1,6 +1,7 @@
 """Every route is authenticated; a client key reaches only its own client company; the SRE key sees no
 client data. Walks every path of the platform's OpenAPI, so a new route cannot slip through."""
 
+import asyncio
 import datetime as dt
 import re
 import subprocess
@@ -72,12 +73,14 @@ async def test_every_route_authenticates_and_isolates_tenants(platform: Platform
 
 async def test_keys_create_prints_the_key_last(platform: Platform) -> None:
     env = platform_env(platform.settings)
-    out = subprocess.run([sys.executable, "-m", "recaudo.cli", "keys", "create", "--role", "client", "--client",
-                          "banco-andino"], env=env, capture_output=True, text=True, check=True)
+    out = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "recaudo.cli", "keys", "create", "--role", "client", "--client",
+                         "banco-andino"], env=env, capture_output=True, text=True, check=True)
     key = out.stdout.strip().splitlines()[-1]
     assert key.startswith("rk_") and len(key) > 30
     principal = await platform.keys.lookup(key)
     assert principal is not None and (principal.role, principal.client_slug) == ("client", "banco-andino")
-    bad = subprocess.run([sys.executable, "-m", "recaudo.cli", "keys", "create", "--role", "client"], env=env,
-                         capture_output=True, text=True)
+    bad = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "recaudo.cli", "keys", "create", "--role", "client"], env=env,
+        capture_output=True, text=True)
     assert bad.returncode != 0 and "bound to exactly one client" in bad.stderr
