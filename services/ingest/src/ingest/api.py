@@ -1,11 +1,14 @@
 """Ingest's HTTP API: client companies and portfolio uploads (thin: validates, calls handlers)."""
 
 
+import codecs
 import csv
 import datetime as dt
 import io
 import json
 import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
@@ -14,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ingest import handlers, store
 from ingest.domain.clients import client_errors
+from ingest.domain.files import FileFormatError
 from ingest.domain.money import MARKS
+from ingest.domain.portfolio import RECOGNISED
 from recaudo_common.auth import Principal
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.events import CHANNELS, Channel
@@ -71,6 +76,52 @@ class PortfolioOut(BaseModel):
     error_detail: dict[str, Any] | None = None
     created_at: dt.datetime
     finished_at: dt.datetime | None = None
+
+
+class MappingProfileIn(BaseModel):
+    """v1: canonical field -> column header of the client company's files."""
+
+    model_config = ConfigDict(extra="forbid")
+    mapping: dict[str, str] = Field(min_length=1)
+
+
+class MappingProfileOut(BaseModel):
+    name: str
+    mapping: dict[str, str]
+    updated_at: dt.datetime
+
+
+class RecallIn(BaseModel):
+    """v1"""
+
+    model_config = ConfigDict(extra="forbid")
+    account_refs: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=100_000)
+    reason: str | None = Field(None, max_length=500)
+
+
+class RecallOut(BaseModel):
+    """v1"""
+
+    id: uuid.UUID
+    accounts_recalled: int
+    already_recalled: int
+    unknown_account_refs: list[str]
+    requested_at: dt.datetime
+
+
+class PlacementOut(BaseModel):
+    """v1: an account as placed and last stated by the client company."""
+
+    account_ref: str
+    status: Literal["active", "recalled"]
+    balance: Decimal
+    days_past_due: int
+    as_of: dt.date
+    placed_at: dt.datetime
+    updated_at: dt.datetime
+    recalled_at: dt.datetime | None
+    placed_portfolio_id: uuid.UUID
+    last_portfolio_id: uuid.UUID
 
 
 class RowIssueOut(BaseModel):
@@ -136,30 +187,28 @@ def build_router(platform: Platform, *, max_upload_bytes: int) -> APIRouter:
         return ClientOut(**await visible_client(principal, slug))
 
     @router.post("/clients/{slug}/portfolios", status_code=202, response_model=PortfolioOut,
-                 responses={200: {"model": PortfolioOut, "description": "the same upload already exists"}})
+                 responses={200: {"model": PortfolioOut, "description": "the same upload already exists"},
+                            413: {"description": "the file is larger than the limit"}})
     async def upload_portfolio(
         slug: str, principal: Auth, file: Annotated[UploadFile, File()],
         mapping: Annotated[str | None, Form(description="JSON object: canonical field -> column")] = None,
+        mapping_profile: Annotated[str | None, Form(description="a saved mapping profile's name")] = None,
         locale: Annotated[str | None, Form()] = None,
         as_of: Annotated[dt.date | None, Form()] = None,
         encoding: Annotated[str | None, Form()] = None,
         delimiter: Annotated[str | None, Form()] = None,
+        sheet: Annotated[str | None, Form(description="XLSX sheet name; the first sheet by default")] = None,
     ) -> JSONResponse:
         client = await visible_client(principal, slug)
-        content = await file.read(max_upload_bytes + 1)
-        if len(content) > max_upload_bytes:
-            raise ProblemError(413, "file_too_large", "File too large",
-                               f"the limit is {max_upload_bytes} bytes")
         params: dict[str, Any] = {}
         if mapping:
-            try:
-                parsed = json.loads(mapping)
-            except json.JSONDecodeError as exc:
-                raise ProblemError(422, "invalid_mapping", "Invalid mapping", "mapping is not JSON") from exc
-            if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
-                raise ProblemError(422, "invalid_mapping", "Invalid mapping",
-                                   "mapping must be an object of field -> column name")
-            params["mapping"] = parsed
+            params["mapping"] = _parse_mapping(mapping)
+        if mapping_profile:
+            async with db.transaction() as s:
+                if await store.get_mapping_profile(s, slug, mapping_profile) is None:
+                    raise ProblemError(422, "unknown_mapping_profile", "Unknown mapping profile",
+                                       f"no mapping profile {mapping_profile!r} for this client company")
+            params["mapping_profile"] = mapping_profile
         if locale:
             if locale not in MARKS:
                 raise ProblemError(422, "invalid_locale", "Invalid locale", f"supported: {sorted(MARKS)}")
@@ -167,17 +216,87 @@ def build_router(platform: Platform, *, max_upload_bytes: int) -> APIRouter:
         if as_of:
             params["as_of"] = as_of.isoformat()
         if encoding:
+            try:
+                codecs.lookup(encoding)
+            except LookupError as exc:
+                raise ProblemError(422, "invalid_encoding", "Invalid encoding", f"unknown encoding {encoding!r}") \
+                    from exc
             params["encoding"] = encoding
         if delimiter:
             if delimiter not in (",", ";", "|", "\t"):
                 raise ProblemError(422, "invalid_delimiter", "Invalid delimiter", "one of , ; | or tab")
             params["delimiter"] = delimiter
-        portfolio_id, created = await handlers.submit_portfolio(
-            db, client=client, content=content, filename=file.filename, params=params, now=clock())
+        if sheet:
+            params["sheet"] = sheet
+
+        async def chunks() -> AsyncIterator[bytes]:
+            while chunk := await file.read(handlers.CHUNK):
+                yield chunk
+
+        try:
+            portfolio_id, created = await handlers.submit_portfolio(
+                db, client=client, chunks=chunks(), filename=file.filename, params=params,
+                max_bytes=max_upload_bytes, now=clock())
+        except handlers.UploadTooLargeError as exc:
+            raise ProblemError(413, "file_too_large", "File too large", str(exc)) from exc
         async with db.transaction() as s:
             portfolio = await store.get_portfolio(s, portfolio_id)
         assert portfolio is not None
         return JSONResponse(_portfolio_out(portfolio).model_dump(mode="json"), status_code=202 if created else 200)
+
+    @router.put("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)
+    async def put_mapping_profile(slug: str, name: str, body: MappingProfileIn, principal: Auth) -> MappingProfileOut:
+        await visible_client(principal, slug)
+        unknown = [f for f in body.mapping if f not in RECOGNISED]
+        if unknown:
+            raise ProblemError(422, "invalid_mapping", "Invalid mapping", f"unknown fields: {', '.join(unknown)}")
+        async with db.transaction() as s:
+            await store.put_mapping_profile(s, slug, name, body.mapping, clock())
+            saved = await store.get_mapping_profile(s, slug, name)
+        assert saved is not None
+        return MappingProfileOut(**saved)
+
+    @router.get("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)
+    async def get_mapping_profile(slug: str, name: str, principal: Auth) -> MappingProfileOut:
+        await visible_client(principal, slug)
+        async with db.transaction() as s:
+            saved = await store.get_mapping_profile(s, slug, name)
+        if saved is None:
+            raise not_found(f"mapping profile {name!r}")
+        return MappingProfileOut(**saved)
+
+    @router.post("/clients/{slug}/recalls", response_model=RecallOut)
+    async def recall_accounts(slug: str, body: RecallIn, principal: Auth) -> RecallOut:
+        await visible_client(principal, slug)
+        result = await handlers.recall(db, client=slug, account_refs=body.account_refs, reason=body.reason,
+                                       now=clock())
+        return RecallOut(**result)
+
+    @router.post("/clients/{slug}/recalls/file", response_model=RecallOut)
+    async def recall_accounts_from_file(slug: str, principal: Auth, file: Annotated[UploadFile, File()],
+                                        reason: Annotated[str | None, Form()] = None) -> RecallOut:
+        await visible_client(principal, slug)
+        content = await file.read(64 * 1024 * 1024 + 1)
+        if len(content) > 64 * 1024 * 1024:
+            raise ProblemError(413, "file_too_large", "File too large", "a recall file is at most 64 MiB")
+        try:
+            refs = handlers.account_refs_from_file(content)
+        except FileFormatError as exc:
+            raise ProblemError(422, exc.code, "Unreadable recall file", exc.detail) from exc
+        if not refs:
+            raise ProblemError(422, "empty_file", "Empty recall file", "the file names no account")
+        result = await handlers.recall(db, client=slug, account_refs=refs, reason=reason, now=clock())
+        return RecallOut(**result)
+
+    @router.get("/clients/{slug}/placements/{account_ref}", response_model=PlacementOut)
+    async def placement(slug: str, account_ref: str, principal: Auth) -> PlacementOut:
+        """The account as the client company placed and last stated it (status: active or recalled)."""
+        await visible_client(principal, slug)
+        async with db.transaction() as s:
+            account = await store.get_account(s, slug, account_ref)
+        if account is None:
+            raise not_found(f"account {account_ref!r}")
+        return PlacementOut(**account)
 
     async def visible_portfolio(principal: Principal, portfolio_id: uuid.UUID) -> dict[str, Any]:
         async with db.transaction() as s:
@@ -218,6 +337,16 @@ def build_router(platform: Platform, *, max_upload_bytes: int) -> APIRouter:
         return await issues("warning", portfolio_id, principal, format, after, limit)
 
     return router
+
+
+def _parse_mapping(mapping: str) -> dict[str, str]:
+    try:
+        parsed = json.loads(mapping)
+    except json.JSONDecodeError as exc:
+        raise ProblemError(422, "invalid_mapping", "Invalid mapping", "mapping is not JSON") from exc
+    if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+        raise ProblemError(422, "invalid_mapping", "Invalid mapping", "mapping must be an object of field -> column")
+    return parsed
 
 
 def _issues_csv(rows: list[dict[str, Any]]) -> str:

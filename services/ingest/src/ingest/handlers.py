@@ -1,27 +1,57 @@
-"""Ingest's commands: register a client company, accept an upload, process it into accounts and events."""
+"""Ingest's commands: register a client company, accept an upload (streamed), process it into accounts and
+events in resumable batches, recall accounts."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
+import tempfile
 import uuid
 import zoneinfo
 from collections import Counter
-from dataclasses import asdict
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest import store
-from ingest.domain.files import FileFormatError, read_rows
-from ingest.domain.portfolio import Account, Issue, MappingError, RowContext, check_row, map_columns
+from ingest.domain.files import (
+    Cell,
+    FileFormatError,
+    check_xlsx,
+    csv_rows,
+    jsonl_rows,
+    sniff,
+    xlsx_rows,
+)
+from ingest.domain.portfolio import (
+    Account,
+    Issue,
+    MappingError,
+    RowContext,
+    account_ref_column,
+    cell_text,
+    check_row,
+    map_columns,
+)
 from recaudo_common.db import Database
 from recaudo_common.errors import ProblemError, conflict
-from recaudo_common.events import AccountPlaced, AccountUpdated, ClientRegistered, Envelope
+from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, ClientRegistered, Envelope
 from recaudo_common.outbox import Outbox
 
 BATCH = 1000
+CHUNK = 4 * 1024 * 1024
 outbox = Outbox(store.SCHEMA)
+Clock = Callable[[], dt.datetime]
+
+
+class UploadTooLargeError(Exception):
+    pass
 
 
 async def register_client(db: Database, client: dict[str, Any], *, now: dt.datetime) -> dict[str, Any]:
@@ -39,28 +69,229 @@ def today_in(timezone: str, now: dt.datetime) -> dt.date:
     return now.astimezone(zoneinfo.ZoneInfo(timezone)).date()
 
 
-async def submit_portfolio(db: Database, *, client: dict[str, Any], content: bytes, filename: str | None,
-                           params: dict[str, Any], now: dt.datetime) -> tuple[uuid.UUID, bool]:
-    """Queues an upload; the same bytes with the same parameters return the existing one (created=False)."""
-    content_sha = hashlib.sha256(content).hexdigest()
+async def submit_portfolio(db: Database, *, client: dict[str, Any], chunks: AsyncIterator[bytes],
+                           filename: str | None, params: dict[str, Any], max_bytes: int,
+                           now: dt.datetime) -> tuple[uuid.UUID, bool]:
+    """Stores the upload in chunks as it arrives (never whole in memory) and queues it. The same bytes with
+    the same parameters return the existing upload (created=False); a failed upload can be sent again."""
     params_sha = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
     as_of = params.get("as_of") or today_in(client["timezone"], now).isoformat()
+    portfolio_id = uuid.uuid4()
+    digest = hashlib.sha256()
+    size = 0
     async with db.transaction() as s:
+        await store.insert_portfolio(
+            s, portfolio_id=portfolio_id, client=client["slug"], filename=filename, content_sha="pending",
+            params=params, params_sha=params_sha, size_bytes=0, as_of=dt.date.fromisoformat(as_of), now=now)
+        seq = 0
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > max_bytes:
+                raise UploadTooLargeError(f"the limit is {max_bytes} bytes")
+            digest.update(chunk)
+            await store.insert_chunk(s, portfolio_id, seq, chunk)
+            seq += 1
+        if size == 0:
+            raise ProblemError(422, "empty_file", "Empty file", "the uploaded file is empty")
+        content_sha = digest.hexdigest()
         existing = await store.find_same_upload(s, client["slug"], content_sha, params_sha)
         if existing is not None:
+            await s.rollback()  # nothing of this copy is kept
             return existing, False
-        portfolio_id = uuid.uuid4()
-        await store.insert_portfolio(
-            s, portfolio_id=portfolio_id, client=client["slug"], filename=filename, content=content,
-            content_sha=content_sha, params=params, params_sha=params_sha, as_of=dt.date.fromisoformat(as_of),
-            now=now)
+        await s.execute(text("UPDATE ingest.portfolios SET content_sha256 = :h, size_bytes = :n WHERE id = :id"),
+                        {"h": content_sha, "n": size, "id": portfolio_id})
     return portfolio_id, True
 
 
-def _stated(account: Account, portfolio_id: uuid.UUID) -> dict[str, Any]:
-    fields = asdict(account)
-    fields["portfolio_id"] = portfolio_id
-    return fields
+@dataclass
+class Tally:
+    rows_total: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    rows_with_warnings: int = 0
+    by_code: Counter[str] = field(default_factory=Counter)
+
+    @classmethod
+    def resume(cls, portfolio: dict[str, Any]) -> Tally:
+        return cls(portfolio["rows_total"], portfolio["rows_accepted"], portfolio["rows_rejected"],
+                   portfolio["rows_with_warnings"], Counter(portfolio["counts_by_code"]))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows_total": self.rows_total, "rows_accepted": self.rows_accepted,
+                "rows_rejected": self.rows_rejected, "rows_with_warnings": self.rows_with_warnings,
+                "by_code": dict(self.by_code)}
+
+
+class _CountingReader:
+    """Reads a spooled file in chunks and counts the bytes, for progress."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle, self.consumed = handle, 0
+
+    def chunks(self) -> Iterator[bytes]:
+        while chunk := self.handle.read(1024 * 1024):
+            self.consumed += len(chunk)
+            yield chunk
+
+
+async def _spool(db: Database, portfolio_id: uuid.UUID, target: BinaryIO) -> None:
+    seq = 0
+    while True:
+        async with db.transaction() as s:
+            chunk = await store.read_chunk(s, portfolio_id, seq)
+        if chunk is None:
+            return
+        target.write(chunk)
+        seq += 1
+
+
+async def process_next_portfolio(db: Database, *, clock: Clock, max_xlsx_bytes: int = 4 * 1024**3,
+                                 max_xlsx_ratio: float = 200.0) -> uuid.UUID | None:
+    """Processes one pending upload that no other worker holds. A session advisory lock is the lease: it
+    dies with the worker's connection, so another worker resumes a crashed upload from its last batch."""
+    async with db.transaction() as s:
+        candidates = await store.pending_portfolios(s)
+    for portfolio_id in candidates:
+        async with db.engine.connect() as lease:
+            key = f"recaudo.portfolio.{portfolio_id}"
+            if not await lease.scalar(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key}):
+                continue
+            try:
+                await _process(db, portfolio_id, clock=clock, max_xlsx_bytes=max_xlsx_bytes,
+                               max_xlsx_ratio=max_xlsx_ratio)
+            finally:
+                await lease.scalar(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+                await lease.commit()
+            return portfolio_id
+    return None
+
+
+async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, max_xlsx_bytes: int,
+                   max_xlsx_ratio: float) -> None:
+    async with db.transaction() as s:
+        portfolio = await store.get_portfolio(s, portfolio_id)
+        if portfolio is None or portfolio["status"] not in ("queued", "processing"):
+            return
+        client = await store.get_client(s, portfolio["client_slug"])
+        mapping_profile = portfolio["params"].get("mapping_profile")
+        profile = await store.get_mapping_profile(s, portfolio["client_slug"], mapping_profile) \
+            if mapping_profile else None
+        await store.mark_processing(s, portfolio_id, clock())
+        seen = await store.accepted_refs(s, portfolio["client_slug"], portfolio_id) if portfolio["rows_done"] else set()
+    assert client is not None
+    params = dict(portfolio["params"])
+    if profile is not None:
+        params["mapping"] = {**profile["mapping"], **params.get("mapping", {})}
+    with tempfile.TemporaryDirectory(prefix="recaudo-upload-") as tmp:
+        spooled = Path(tmp) / "upload"
+        with spooled.open("wb") as target:
+            await _spool(db, portfolio_id, target)
+        try:
+            await _process_file(db, portfolio, client, params, spooled, seen, clock=clock,
+                                max_xlsx_bytes=max_xlsx_bytes, max_xlsx_ratio=max_xlsx_ratio)
+        except (MappingError, FileFormatError) as exc:
+            detail: dict[str, Any] = {"detail": exc.detail}
+            if isinstance(exc, MappingError):
+                detail.update({"missing": exc.missing, "headers": exc.headers, "ambiguous": exc.ambiguous})
+            async with db.transaction() as s:
+                current = await store.get_portfolio(s, portfolio_id)
+                assert current is not None
+                await store.finish_portfolio(s, portfolio_id, status="failed", counts=Tally.resume(current).as_dict(),
+                                             now=clock(), error_code=exc.code, error_detail=detail)
+                await store.drop_chunks(s, portfolio_id)
+
+
+async def _process_file(db: Database, portfolio: dict[str, Any], client: dict[str, Any], params: dict[str, Any],
+                        path: Path, seen: set[str], *, clock: Clock, max_xlsx_bytes: int,
+                        max_xlsx_ratio: float) -> None:
+    portfolio_id = portfolio["id"]
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024)
+        handle.seek(0)
+        sniffed = sniff(head, filename=portfolio["filename"], encoding=params.get("encoding"),
+                        delimiter=params.get("delimiter"))
+        reader = _CountingReader(handle)
+        height = 0
+        if sniffed.kind == "xlsx":
+            check_xlsx(path, max_uncompressed=max_xlsx_bytes, max_ratio=max_xlsx_ratio)
+            header, rows, height = xlsx_rows(path, sheet=params.get("sheet"))
+        elif sniffed.kind == "jsonl":
+            header, rows = jsonl_rows(reader.chunks(), sniffed)
+        else:
+            header, rows = csv_rows(reader.chunks(), sniffed)
+        columns = map_columns(header, params.get("mapping"))
+        ctx = RowContext(locale=params.get("locale") or client["locale"], as_of=portfolio["as_of"],
+                         country=client["country"], currency=client["currency"],
+                         default_channels=tuple(client["default_authorised_channels"]))
+        tally = Tally.resume(portfolio)
+        done = portfolio["rows_done"]
+        size = max(1, portfolio["size_bytes"])
+
+        def progress(number: int) -> float:
+            return number / max(1, height) if height else reader.consumed / size
+
+        batch: list[tuple[int, list[Cell]]] = []
+        records = 0
+        for number, cells in rows:
+            records += 1
+            if records <= done:
+                continue  # already committed before a crash
+            batch.append((number, cells))
+            if len(batch) >= BATCH:
+                await _commit_batch(db, portfolio, client, header, columns, ctx, batch, seen, tally,
+                                    rows_done=records, progress=progress(number), now=clock())
+                batch = []
+        await _commit_batch(db, portfolio, client, header, columns, ctx, batch, seen, tally, rows_done=records,
+                            progress=1.0, now=clock())
+    async with db.transaction() as s:
+        await store.finish_portfolio(s, portfolio_id, status="completed", counts=tally.as_dict(), now=clock())
+        await store.drop_chunks(s, portfolio_id)
+
+
+async def _commit_batch(db: Database, portfolio: dict[str, Any], client: dict[str, Any], header: list[str],
+                        columns: Any, ctx: RowContext, batch: list[tuple[int, list[Cell]]], seen: set[str],
+                        tally: Tally, *, rows_done: int, progress: float, now: dt.datetime) -> None:
+    """Accounts, rejections, warnings, events and the progress of one batch commit together."""
+    accepted: list[Account] = []
+    rejected: list[tuple[Issue, dict[str, str]]] = []
+    warned: list[tuple[Issue, dict[str, str]]] = []
+    batch_tally = Tally()
+    for number, cells in batch:
+        batch_tally.rows_total += 1
+        raw = {(header[i] if i < len(header) and header[i] else f"column_{i + 1}"): cell_text(v)
+               for i, v in enumerate(cells)}
+        values = {f: [cells[i] if i < len(cells) else "" for i in idx] for f, idx in columns.fields.items()}
+        extras = {h: cell_text(cells[i]) for h, i in columns.extras.items() if i < len(cells) and cell_text(cells[i])}
+        account, rejections, warnings = check_row(values, extras, number, ctx)
+        if account is not None and account.account_ref in seen:
+            account, rejections = None, [Issue(number, "account_ref", "duplicate_account_ref",
+                                               "this account_ref already appeared in an earlier record of the file; "
+                                               "the first one was kept")]
+        if account is None:
+            batch_tally.rows_rejected += 1
+            batch_tally.by_code[rejections[0].code] += 1
+            rejected.append((rejections[0], raw))
+            continue
+        seen.add(account.account_ref)
+        batch_tally.rows_accepted += 1
+        accepted.append(account)
+        if warnings:
+            batch_tally.rows_with_warnings += 1
+            for w in warnings:
+                batch_tally.by_code[w.code] += 1
+                warned.append((w, raw))
+    async with db.transaction() as s:
+        await _write_accounts(s, portfolio, client, accepted, now)
+        await store.insert_issues(s, portfolio["id"], "rejection", rejected)
+        await store.insert_issues(s, portfolio["id"], "warning", warned)
+        merged = Tally(tally.rows_total + batch_tally.rows_total, tally.rows_accepted + batch_tally.rows_accepted,
+                       tally.rows_rejected + batch_tally.rows_rejected,
+                       tally.rows_with_warnings + batch_tally.rows_with_warnings, tally.by_code + batch_tally.by_code)
+        await store.save_progress(s, portfolio["id"], counts=merged.as_dict(), rows_done=rows_done,
+                                  progress=progress)
+    tally.rows_total, tally.rows_accepted = merged.rows_total, merged.rows_accepted
+    tally.rows_rejected, tally.rows_with_warnings, tally.by_code = (merged.rows_rejected, merged.rows_with_warnings,
+                                                                    merged.by_code)
 
 
 def _json(value: Any) -> Any:
@@ -73,110 +304,52 @@ def _json(value: Any) -> Any:
     return value
 
 
-async def process_next_portfolio(db: Database, *, now: dt.datetime) -> uuid.UUID | None:
-    """Processes one pending upload in one transaction: accounts, rejections, events and counts commit
-    together, so a crash leaves the upload pending for the next worker and nothing half-applied."""
-    async with db.transaction() as s:
-        portfolio_id = await store.claim_pending_portfolio(s)
-        if portfolio_id is None:
-            return None
-        portfolio = await store.get_portfolio(s, portfolio_id)
-        assert portfolio is not None
-        client = await store.get_client(s, portfolio["client_slug"])
-        assert client is not None
-        content = await store.portfolio_file(s, portfolio_id)
-        params = portfolio["params"]
-        try:
-            counts = await _process(s, portfolio, client, content, params, now)
-        except (MappingError, FileFormatError) as exc:
-            detail: dict[str, Any] = {"detail": exc.detail}
-            if isinstance(exc, MappingError):
-                detail.update({"missing": exc.missing, "headers": exc.headers, "ambiguous": exc.ambiguous})
-            empty = {"rows_total": 0, "rows_accepted": 0, "rows_rejected": 0, "rows_with_warnings": 0,
-                     "by_code": {}}
-            await store.finish_portfolio(s, portfolio_id, status="failed", counts=empty, now=now,
-                                         error_code=exc.code, error_detail=detail)
-            return portfolio_id
-        await store.finish_portfolio(s, portfolio_id, status="completed", counts=counts, now=now)
-    return portfolio_id
-
-
-async def _process(s: Any, portfolio: dict[str, Any], client: dict[str, Any], content: bytes,
-                   params: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-    header, rows = read_rows(content, encoding=params.get("encoding"), delimiter=params.get("delimiter"),
-                             filename=portfolio["filename"])
-    columns = map_columns(header, params.get("mapping"))
-    ctx = RowContext(locale=params.get("locale") or client["locale"], as_of=portfolio["as_of"],
-                     country=client["country"], currency=client["currency"],
-                     default_channels=tuple(client["default_authorised_channels"]))
-    seen: set[str] = set()
-    by_code: Counter[str] = Counter()
-    totals = Counter[str]()
-    batch: list[tuple[Account, dict[str, str]]] = []
-    rejected: list[tuple[Issue, dict[str, str]]] = []
-    warned: list[tuple[Issue, dict[str, str]]] = []
-
-    async def flush() -> None:
-        await _write_batch(s, portfolio, client, batch, now)
-        await store.insert_issues(s, portfolio["id"], "rejection", rejected)
-        await store.insert_issues(s, portfolio["id"], "warning", warned)
-        batch.clear()
-        rejected.clear()
-        warned.clear()
-
-    for number, fields in rows:
-        totals["rows_total"] += 1
-        raw = {header[i] if i < len(header) else f"column_{i + 1}": v for i, v in enumerate(fields)}
-        values = {f: [fields[i] if i < len(fields) else "" for i in idx] for f, idx in columns.fields.items()}
-        extras = {h: fields[i] for h, i in columns.extras.items() if i < len(fields) and fields[i].strip()}
-        account, rejections, warnings = check_row(values, extras, number, ctx)
-        if account is not None and account.account_ref in seen:
-            account, rejections = None, [Issue(number, "account_ref", "duplicate_account_ref",
-                                               "this account_ref already appeared earlier in the file")]
-        if account is None:
-            totals["rows_rejected"] += 1
-            by_code[rejections[0].code] += 1
-            rejected.append((rejections[0], raw))
-        else:
-            seen.add(account.account_ref)
-            totals["rows_accepted"] += 1
-            batch.append((account, raw))
-            if warnings:
-                totals["rows_with_warnings"] += 1
-                for w in warnings:
-                    by_code[w.code] += 1
-                    warned.append((w, raw))
-        if len(batch) >= BATCH or len(rejected) >= BATCH:
-            await flush()
-    await flush()
-    return {"rows_total": totals["rows_total"], "rows_accepted": totals["rows_accepted"],
-            "rows_rejected": totals["rows_rejected"], "rows_with_warnings": totals["rows_with_warnings"],
-            "by_code": dict(by_code)}
-
-
-async def _write_batch(s: Any, portfolio: dict[str, Any], client: dict[str, Any],
-                       batch: list[tuple[Account, dict[str, str]]], now: dt.datetime) -> None:
-    if not batch:
+async def _write_accounts(s: AsyncSession, portfolio: dict[str, Any], client: dict[str, Any],
+                          accounts: list[Account], now: dt.datetime) -> None:
+    if not accounts:
         return
     slug = client["slug"]
-    existing = await store.existing_accounts(s, slug, [a.account_ref for a, _ in batch])
+    existing = await store.existing_accounts(s, slug, [a.account_ref for a in accounts])
     rows: list[dict[str, Any]] = []
     envelopes: list[Envelope] = []
-    for account, _ in batch:
-        stated = _stated(account, portfolio["id"])
-        rows.append({"account_ref": account.account_ref, "debtor_id": account.debtor_id,
-                     "balance": account.balance, "days_past_due": account.days_past_due, "as_of": account.as_of,
-                     "stated": _json(stated)})
+    for account in accounts:
+        stated = {**asdict(account), "portfolio_id": portfolio["id"]}
+        rows.append({"account_ref": account.account_ref, "debtor_id": account.debtor_id, "balance": account.balance,
+                     "days_past_due": account.days_past_due, "as_of": account.as_of, "stated": _json(stated)})
         before = existing.get(account.account_ref)
-        if before is None:
-            event: AccountPlaced | AccountUpdated = AccountPlaced(**stated)
-        else:
-            event = AccountUpdated(**stated, previous_balance=before["balance"])
+        event: AccountPlaced | AccountUpdated = AccountPlaced(**stated) if before is None else \
+            AccountUpdated(**stated, previous_balance=before["balance"])
         envelopes.append(event.envelope(client=slug, occurred_at=now))
     await store.upsert_accounts(s, slug, portfolio["id"], rows, now)
     await outbox.add(s, envelopes)
 
 
+async def recall(db: Database, *, client: str, account_refs: list[str], reason: str | None,
+                 now: dt.datetime) -> dict[str, Any]:
+    """Withdraws accounts at the client company's request: account.recalled stops all contact downstream."""
+    recall_id = uuid.uuid4()
+    async with db.transaction() as s:
+        fresh, already, unknown = await store.recall_accounts(s, client, account_refs, now)
+        await store.insert_recall(s, recall_id=recall_id, client=client, reason=reason, now=now,
+                                  recalled=len(fresh), already=len(already), unknown=unknown)
+        await outbox.add(s, [AccountRecalled(account_ref=ref, recalled_at=now, reason=reason).envelope(
+            client=client, occurred_at=now) for ref in fresh])
+    return {"id": str(recall_id), "accounts_recalled": len(fresh), "already_recalled": len(already),
+            "unknown_account_refs": unknown, "requested_at": now.isoformat()}
+
+
 def problem_from_client_errors(errors: list[str]) -> ProblemError:
     return ProblemError(422, "invalid_client", "Invalid client company", "; ".join(errors),
                         errors=[{"msg": e} for e in errors])
+
+
+def account_refs_from_file(content: bytes) -> list[str]:
+    """Account refs from a recall file: the account column of a file with a recognised header, or else the
+    first column of every line."""
+    sniffed = sniff(content[:65536], filename=None, encoding=None, delimiter=None)
+    header, rows = csv_rows(iter([content]), sniffed)
+    index = account_ref_column(header)
+    refs = [] if index is not None else [header[0].strip()] if header and header[0].strip() else []
+    column = index or 0
+    refs += [cell_text(cells[column]).strip() for _, cells in rows if column < len(cells)]
+    return [r for r in refs if r]

@@ -19,7 +19,9 @@ def build(platform: Platform) -> ServiceUnit:
 
     async def upload_worker(stop: asyncio.Event) -> None:
         while not stop.is_set():
-            done = await process_next_portfolio(platform.db, now=platform.clock())
+            done = await process_next_portfolio(platform.db, clock=platform.clock,
+                                                max_xlsx_bytes=settings.max_xlsx_uncompressed_bytes,
+                                                max_xlsx_ratio=settings.max_xlsx_ratio)
             if done is None:
                 try:
                     await asyncio.wait_for(stop.wait(), settings.upload_poll_s)

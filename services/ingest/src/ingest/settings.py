@@ -8,3 +8,6 @@ class IngestSettings(PlatformSettings):
 
     max_upload_bytes: int = 2 * 1024**3
     upload_poll_s: float = 0.5
+    # An XLSX is a zip: refuse one that expands past this or compresses absurdly well (a zip bomb).
+    max_xlsx_uncompressed_bytes: int = 4 * 1024**3
+    max_xlsx_ratio: float = 200.0

@@ -19,7 +19,7 @@ CLIENT_COLUMNS = "slug, name, country, currency, timezone, locale, default_autho
 PORTFOLIO_COLUMNS = (
     "id, client_slug, status, filename, size_bytes, as_of, rows_total, rows_accepted, rows_rejected, "
     "rows_with_warnings, counts_by_code, progress, error_code, error_detail, params, created_at, started_at, "
-    "finished_at"
+    "finished_at, rows_done"
 )
 
 
@@ -52,16 +52,25 @@ async def find_same_upload(s: AsyncSession, client: str, content_sha: str, param
 
 
 async def insert_portfolio(s: AsyncSession, *, portfolio_id: uuid.UUID, client: str, filename: str | None,
-                           content: bytes, content_sha: str, params: dict[str, Any], params_sha: str,
+                           content_sha: str, params: dict[str, Any], params_sha: str, size_bytes: int,
                            as_of: dt.date, now: dt.datetime) -> None:
     await s.execute(text(
         "INSERT INTO ingest.portfolios (id, client_slug, status, filename, content_sha256, params_sha256, params, "
         "size_bytes, as_of, created_at) VALUES (:id, :c, 'queued', :f, :h, :ps, CAST(:p AS jsonb), :n, :as_of, "
         ":now)"),
         {"id": portfolio_id, "c": client, "f": filename, "h": content_sha, "ps": params_sha,
-         "p": json.dumps(params), "n": len(content), "as_of": as_of, "now": now})
-    await s.execute(text("INSERT INTO ingest.portfolio_files (portfolio_id, content) VALUES (:id, :b)"),
-                    {"id": portfolio_id, "b": content})
+         "p": json.dumps(params), "n": size_bytes, "as_of": as_of, "now": now})
+
+
+async def insert_chunk(s: AsyncSession, portfolio_id: uuid.UUID, seq: int, data: bytes) -> None:
+    await s.execute(text("INSERT INTO ingest.portfolio_chunks (portfolio_id, seq, data) VALUES (:p, :n, :d)"),
+                    {"p": portfolio_id, "n": seq, "d": data})
+
+
+async def read_chunk(s: AsyncSession, portfolio_id: uuid.UUID, seq: int) -> bytes | None:
+    data = await s.scalar(text("SELECT data FROM ingest.portfolio_chunks WHERE portfolio_id = :p AND seq = :n"),
+                          {"p": portfolio_id, "n": seq})
+    return bytes(data) if data is not None else None
 
 
 async def get_portfolio(s: AsyncSession, portfolio_id: uuid.UUID) -> dict[str, Any] | None:
@@ -70,17 +79,89 @@ async def get_portfolio(s: AsyncSession, portfolio_id: uuid.UUID) -> dict[str, A
     return dict(row) if row else None
 
 
-async def claim_pending_portfolio(s: AsyncSession) -> uuid.UUID | None:
-    """The oldest upload no other worker holds; a crashed worker's upload is taken over."""
-    return await s.scalar(text(
-        "SELECT id FROM ingest.portfolios WHERE status IN ('queued', 'processing') ORDER BY created_at "
-        "LIMIT 1 FOR UPDATE SKIP LOCKED"))
+async def pending_portfolios(s: AsyncSession, limit: int = 20) -> list[uuid.UUID]:
+    rows = await s.execute(text(
+        "SELECT id FROM ingest.portfolios WHERE status IN ('queued', 'processing') ORDER BY created_at LIMIT :n"),
+        {"n": limit})
+    return [r[0] for r in rows]
 
 
-async def portfolio_file(s: AsyncSession, portfolio_id: uuid.UUID) -> bytes:
-    content = await s.scalar(text("SELECT content FROM ingest.portfolio_files WHERE portfolio_id = :id"),
-                             {"id": portfolio_id})
-    return bytes(content or b"")
+async def mark_processing(s: AsyncSession, portfolio_id: uuid.UUID, now: dt.datetime) -> None:
+    await s.execute(text(
+        "UPDATE ingest.portfolios SET status = 'processing', started_at = coalesce(started_at, :now) "
+        "WHERE id = :id AND status IN ('queued', 'processing')"), {"id": portfolio_id, "now": now})
+
+
+async def save_progress(s: AsyncSession, portfolio_id: uuid.UUID, *, counts: dict[str, Any], rows_done: int,
+                        progress: float) -> None:
+    await s.execute(text(
+        "UPDATE ingest.portfolios SET rows_total = :t, rows_accepted = :a, rows_rejected = :r, "
+        "rows_with_warnings = :w, counts_by_code = CAST(:bc AS jsonb), rows_done = :done, progress = :pr "
+        "WHERE id = :id"),
+        {"id": portfolio_id, "t": counts["rows_total"], "a": counts["rows_accepted"], "r": counts["rows_rejected"],
+         "w": counts["rows_with_warnings"], "bc": json.dumps(counts["by_code"]), "done": rows_done,
+         "pr": min(progress, 0.999)})
+
+
+async def accepted_refs(s: AsyncSession, client: str, portfolio_id: uuid.UUID) -> set[str]:
+    """The account refs this upload has already accepted (to resume its duplicate check after a crash)."""
+    rows = await s.execute(text(
+        "SELECT account_ref FROM ingest.accounts WHERE client_slug = :c AND last_portfolio_id = :p"),
+        {"c": client, "p": portfolio_id})
+    return {r[0] for r in rows}
+
+
+async def drop_chunks(s: AsyncSession, portfolio_id: uuid.UUID) -> None:
+    """A finished upload keeps its results, not its bytes."""
+    await s.execute(text("DELETE FROM ingest.portfolio_chunks WHERE portfolio_id = :p"), {"p": portfolio_id})
+
+
+async def put_mapping_profile(s: AsyncSession, client: str, name: str, mapping: dict[str, str],
+                              now: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO ingest.mapping_profiles (client_slug, name, mapping, updated_at) VALUES (:c, :n, "
+        "CAST(:m AS jsonb), :now) ON CONFLICT (client_slug, name) DO UPDATE SET mapping = excluded.mapping, "
+        "updated_at = excluded.updated_at"), {"c": client, "n": name, "m": json.dumps(mapping), "now": now})
+
+
+async def get_mapping_profile(s: AsyncSession, client: str, name: str) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "SELECT name, mapping, updated_at FROM ingest.mapping_profiles WHERE client_slug = :c AND name = :n"),
+        {"c": client, "n": name})).mappings().first()
+    return dict(row) if row else None
+
+
+async def recall_accounts(s: AsyncSession, client: str, refs: list[str], now: dt.datetime
+                          ) -> tuple[list[str], list[str], list[str]]:
+    """(newly recalled, already recalled, unknown) account refs."""
+    rows = (await s.execute(text(
+        "SELECT account_ref, status FROM ingest.accounts WHERE client_slug = :c AND account_ref = ANY(:refs) "
+        "FOR UPDATE"), {"c": client, "refs": refs})).all()
+    status = {r[0]: r[1] for r in rows}
+    fresh = [r for r in dict.fromkeys(refs) if status.get(r) == "active"]
+    already = [r for r in dict.fromkeys(refs) if status.get(r) == "recalled"]
+    unknown = [r for r in dict.fromkeys(refs) if r not in status]
+    if fresh:
+        await s.execute(text(
+            "UPDATE ingest.accounts SET status = 'recalled', recalled_at = :now, updated_at = :now "
+            "WHERE client_slug = :c AND account_ref = ANY(:refs)"), {"c": client, "refs": fresh, "now": now})
+    return fresh, already, unknown
+
+
+async def insert_recall(s: AsyncSession, *, recall_id: uuid.UUID, client: str, reason: str | None,
+                        now: dt.datetime, recalled: int, already: int, unknown: list[str]) -> None:
+    await s.execute(text(
+        "INSERT INTO ingest.recalls (id, client_slug, reason, requested_at, accounts_recalled, "
+        "unknown_account_refs, already_recalled) VALUES (:id, :c, :r, :now, :n, :u, :a)"),
+        {"id": recall_id, "c": client, "r": reason, "now": now, "n": recalled, "u": unknown, "a": already})
+
+
+async def get_account(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "SELECT account_ref, status, balance, days_past_due, as_of, placed_at, updated_at, recalled_at, "
+        "placed_portfolio_id, last_portfolio_id FROM ingest.accounts WHERE client_slug = :c AND account_ref = :r"),
+        {"c": client, "r": account_ref})).mappings().first()
+    return dict(row) if row else None
 
 
 async def finish_portfolio(s: AsyncSession, portfolio_id: uuid.UUID, *, status: str, counts: dict[str, Any],

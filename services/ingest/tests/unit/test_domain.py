@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from ingest.domain.files import read_rows
+from ingest.domain.files import csv_rows, sniff
 from ingest.domain.money import parse_amount, parse_date
 from ingest.domain.portfolio import MappingError, RowContext, check_row, map_columns, normalise_header
 
@@ -95,7 +95,9 @@ def test_warnings_keep_the_account() -> None:
 def test_csv_rows_keep_sheet_numbers_with_blank_lines_and_quoted_newlines() -> None:
     content = ('Cuenta;Cédula;Nombre;Saldo;Mora\n"A-1";1;"Ana\nGómez";"1.000";5\n\n;;;;\nA-2;2;Luis;2.000;6\n'
                ).encode("cp1252")
-    header, rows = read_rows(content)
+    sniffed = sniff(content, filename="cartera.csv", encoding=None, delimiter=None)
+    assert (sniffed.encoding, sniffed.delimiter) == ("cp1252", ";")
+    header, rows = csv_rows(iter([content[:7], content[7:40], content[40:]]), sniffed)  # chunks cut mid-row
     assert header == ["Cuenta", "Cédula", "Nombre", "Saldo", "Mora"]
     got = list(rows)
     assert [n for n, _ in got] == [2, 5]

@@ -74,3 +74,13 @@ def parse_date(raw: str) -> dt.date | None:
 def parse_int(raw: str) -> int | None:
     text = raw.strip()
     return int(text) if re.match(r"^-?\d+$", text) else None
+
+
+_EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 is 1900-01-01 in Excel's 1900 date system (leap-year bug included)
+
+
+def excel_serial_date(serial: Decimal) -> dt.date | None:
+    """A date from an Excel serial day number (the fraction, a time of day, is ignored)."""
+    if not Decimal(1) <= serial < Decimal(2958466):
+        return None
+    return _EXCEL_EPOCH + dt.timedelta(days=int(serial))

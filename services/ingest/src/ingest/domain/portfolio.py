@@ -10,7 +10,8 @@ from decimal import Decimal
 
 import phonenumbers
 
-from ingest.domain.money import ISO_4217, parse_amount, parse_date, parse_int, valid_balance
+from ingest.domain.files import Cell
+from ingest.domain.money import ISO_4217, excel_serial_date, parse_amount, parse_date, parse_int, valid_balance
 from recaudo_common.events import CHANNELS
 
 RECOGNISED: dict[str, tuple[str, ...]] = {
@@ -50,6 +51,14 @@ def normalise_header(header: str) -> str:
 
 
 _LOOKUP: dict[str, str] = {normalise_header(h): f for f, hs in RECOGNISED.items() for h in hs}
+
+
+def account_ref_column(header: list[str]) -> int | None:
+    """The position of the account reference column, if a header names one."""
+    for i, h in enumerate(header):
+        if _LOOKUP.get(normalise_header(h)) == "account_ref":
+            return i
+    return None
 
 
 class MappingError(Exception):
@@ -150,12 +159,49 @@ class RowContext:
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 
-def _text(values: dict[str, list[str]], f: str) -> str:
+def cell_text(cell: Cell) -> str:
+    """A cell as the text a person would read: whole numbers without '.0', dates in ISO form."""
+    if isinstance(cell, Decimal):
+        return str(int(cell)) if cell == cell.to_integral_value() else format(cell.normalize(), "f")
+    if isinstance(cell, dt.date):
+        return cell.isoformat()
+    return cell
+
+
+def _cell(values: dict[str, list[Cell]], f: str) -> Cell:
     got = values.get(f)
-    return got[0].strip() if got else ""
+    return got[0] if got else ""
 
 
-def check_row(values: dict[str, list[str]], extras: dict[str, str], row: int,
+def _text(values: dict[str, list[Cell]], f: str) -> str:
+    return cell_text(_cell(values, f)).strip()
+
+
+def _amount(cell: Cell, locale: str) -> Decimal | None:
+    if isinstance(cell, Decimal):
+        return cell  # a number cell is already a number: the locale's marks do not apply
+    if isinstance(cell, dt.date):
+        return None
+    return parse_amount(cell, locale)
+
+
+def _date(cell: Cell) -> dt.date | None:
+    if isinstance(cell, dt.date):
+        return cell
+    if isinstance(cell, Decimal):
+        return excel_serial_date(cell)
+    return parse_date(cell)
+
+
+def _int(cell: Cell) -> int | None:
+    if isinstance(cell, Decimal):
+        return int(cell) if cell == cell.to_integral_value() else None
+    if isinstance(cell, dt.date):
+        return None
+    return parse_int(cell)
+
+
+def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
               ctx: RowContext) -> tuple[Account | None, list[Issue], list[Issue]]:
     """(account, rejections, warnings): an accepted row has no rejections; a rejected row no account."""
     rejections: list[Issue] = []
@@ -173,7 +219,7 @@ def check_row(values: dict[str, list[str]], extras: dict[str, str], row: int,
     if not full_name:
         reject("full_name", "missing_name", "the debtor's name is blank")
     raw_balance = _text(values, "balance")
-    balance = parse_amount(raw_balance, ctx.locale) if raw_balance else None
+    balance = _amount(_cell(values, "balance"), ctx.locale) if raw_balance else None
     if not raw_balance:
         reject("balance", "invalid_balance", "the balance is blank")
     elif balance is None:
@@ -185,8 +231,8 @@ def check_row(values: dict[str, list[str]], extras: dict[str, str], row: int,
         reject("currency", "invalid_currency",
                f"{currency!r} is not the client company's currency ({ctx.currency})")
     raw_due, raw_dpd = _text(values, "due_date"), _text(values, "days_past_due")
-    due_date = parse_date(raw_due) if raw_due else None
-    dpd = parse_int(raw_dpd) if raw_dpd else None
+    due_date = _date(_cell(values, "due_date")) if raw_due else None
+    dpd = _int(_cell(values, "days_past_due")) if raw_dpd else None
     if not raw_due and not raw_dpd:
         reject("due_date", "missing_mora", "neither a due date nor days past due")
     if raw_due and due_date is None:
@@ -205,8 +251,9 @@ def check_row(values: dict[str, list[str]], extras: dict[str, str], row: int,
         dpd = computed
     assert dpd is not None
     phones: list[str] = []
-    for raw_phone in values.get("phones", []):
-        if not raw_phone.strip():
+    for phone_cell in values.get("phones", []):
+        raw_phone = cell_text(phone_cell).strip()
+        if not raw_phone:
             continue
         e164 = normalise_phone(raw_phone, ctx.country)
         if e164 is None:
@@ -220,12 +267,10 @@ def check_row(values: dict[str, list[str]], extras: dict[str, str], row: int,
     channels = parse_channels(_text(values, "authorised_channels")) or list(ctx.default_channels)
 
     def optional_amount(f: str) -> Decimal | None:
-        raw = _text(values, f)
-        return parse_amount(raw, ctx.locale) if raw else None
+        return _amount(_cell(values, f), ctx.locale) if _text(values, f) else None
 
     def optional_date(f: str) -> dt.date | None:
-        raw = _text(values, f)
-        return parse_date(raw) if raw else None
+        return _date(_cell(values, f)) if _text(values, f) else None
 
     account = Account(
         account_ref=account_ref, debtor_id=debtor_id, full_name=full_name, balance=balance, currency=currency,

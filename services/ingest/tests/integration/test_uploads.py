@@ -1,0 +1,270 @@
+"""Ingest through its real HTTP API and a real PostgreSQL: every format, encoding, number and date form,
+every rejection and warning code, XLSX serial dates, mapping, idempotency, updates, recalls, limits, and
+an upload that resumes after a worker crash."""
+
+import datetime as dt
+import io
+import json
+import uuid
+import zipfile
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+import xlsxwriter
+from sqlalchemy import text
+
+from ingest import handlers
+from ingest.api import build_router
+from recaudo_common.http import create_app
+from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.testing import settings_for_test
+
+pytestmark = pytest.mark.integration
+NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
+CO = {"slug": "banco", "name": "Banco", "country": "CO", "currency": "COP", "timezone": "America/Bogota",
+      "locale": "es-CO", "default_authorised_channels": ["sms", "email"]}
+MX = {"slug": "telco", "name": "Telco", "country": "MX", "currency": "MXN", "timezone": "America/Mexico_City",
+      "locale": "es-MX"}
+
+
+class Ingest:
+    def __init__(self, platform: Platform, http: httpx.AsyncClient) -> None:
+        self.platform, self.http = platform, http
+
+    async def upload(self, client: str, content: bytes, filename: str = "cartera.csv", expect: int = 202,
+                     **params: str) -> dict[str, Any]:
+        response = await self.http.post(f"/v1/clients/{client}/portfolios", files={"file": (filename, content)},
+                                        data=params)
+        assert response.status_code == expect, response.text
+        if expect not in (200, 202):
+            return dict(response.json())
+        while await handlers.process_next_portfolio(self.platform.db, clock=lambda: NOW):
+            pass
+        return dict((await self.http.get(f"/v1/portfolios/{response.json()['id']}")).json())
+
+    async def issues(self, portfolio: dict[str, Any], kind: str = "rejections") -> list[tuple[int, str, str]]:
+        items = (await self.http.get(f"/v1/portfolios/{portfolio['id']}/{kind}?limit=1000")).json()["items"]
+        return [(i["row"], i["field"], i["code"]) for i in items]
+
+    async def events(self, event_type: str) -> list[dict[str, Any]]:
+        async with self.platform.db.transaction() as s:
+            rows = await s.execute(text("SELECT envelope FROM ingest.outbox WHERE envelope->>'type' = :t ORDER BY id"),
+                                   {"t": event_type})
+            return [r[0]["payload"] if isinstance(r[0], dict) else json.loads(r[0])["payload"] for r in rows]
+
+
+@pytest.fixture
+async def ingest(database_url: str) -> AsyncIterator[Ingest]:
+    platform = make_platform(settings_for_test(database_url), pool_size=4, clock=lambda: NOW)
+    app = create_app(title="ingest", service="ingest", routers=[build_router(platform, max_upload_bytes=2_000_000)])
+    _, key = await platform.keys.create(role="operator", now=NOW)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 headers={"Authorization": f"Bearer {key}"}) as http:
+        for client in (CO, MX):
+            assert (await http.post("/v1/clients", json=client)).status_code == 201
+        yield Ingest(platform, http)
+    await platform.db.dispose()
+
+
+CODES_CSV = "\n".join([
+    "Obligación;Cédula;Nombre;Saldo;Fecha Vencimiento;Días Mora;Moneda;Celular;Correo",
+    "A-01;101;Ana;1.500.000;;15;;300 123 4567;ana@correo.co",       # 2 accepted
+    ";102;Luis;1.000;;5;;;",                                         # 3 missing_account_ref
+    "A-03;;Luis;1.000;;5;;;",                                        # 4 missing_debtor_id
+    "A-04;104;;1.000;;5;;;",                                         # 5 missing_name
+    "A-05;105;Eva;1000.50;;5;;;",                                    # 6 invalid_balance (not es-CO)
+    "A-06;106;Eva;0;;5;;;",                                          # 7 invalid_balance (<= 0)
+    "A-07;107;Eva;1.000;;;;;",                                       # 8 missing_mora
+    "A-08;108;Eva;1.000;31/02/2026;;;;",                             # 9 invalid_due_date
+    "A-09;109;Eva;1.000;;-400;;;",                                   # 10 invalid_days_past_due
+    "A-10;110;Eva;1.000;;5;USD;;",                                   # 11 invalid_currency
+    "A-01;101;Ana;2.000;;15;;;",                                     # 12 duplicate_account_ref
+    "A-13;113;Eva;1.000;01/03/2026;10;COP;123;no-es-correo",         # 13 warnings: mora_mismatch, phone, email
+    "",                                                              # 14 blank line: counted as a row, not a record
+    ";;;;;;;;",                                                      # 15 all-empty: skipped
+    "A-16;116;\"Eva\nMaría\";$ 2.000,50;2026-03-01;;;;",             # 16 quoted newline, ISO date, currency sign
+]) + "\n"
+
+
+async def test_every_rejection_and_warning_code_with_sheet_row_numbers(ingest: Ingest) -> None:
+    done = await ingest.upload("banco", CODES_CSV.encode("cp1252"))
+    assert done["status"] == "completed", done
+    assert (done["rows_total"], done["rows_accepted"], done["rows_rejected"], done["rows_with_warnings"]) == \
+        (13, 3, 10, 1)
+    assert await ingest.issues(done) == [
+        (3, "account_ref", "missing_account_ref"), (4, "debtor_id", "missing_debtor_id"),
+        (5, "full_name", "missing_name"),
+        (6, "balance", "invalid_balance"), (7, "balance", "invalid_balance"), (8, "due_date", "missing_mora"),
+        (9, "due_date", "invalid_due_date"), (10, "days_past_due", "invalid_days_past_due"),
+        (11, "currency", "invalid_currency"), (12, "account_ref", "duplicate_account_ref")]
+    assert sorted(await ingest.issues(done, "warnings")) == [
+        (13, "days_past_due", "mora_mismatch"), (13, "email", "invalid_email"), (13, "phones", "invalid_phone")]
+    placed = {e["account_ref"]: e for e in await ingest.events("account.placed")}
+    assert placed["A-01"]["phones"] == ["+573001234567"] and placed["A-01"]["balance"] == "1500000"
+    assert placed["A-13"]["days_past_due"] == 30 and placed["A-13"]["phones"] == [] and placed["A-13"]["email"] is None
+    assert placed["A-16"]["full_name"] == "Eva\nMaría" and placed["A-16"]["balance"] == "2000.50"
+    exported = (await ingest.http.get(f"/v1/portfolios/{done['id']}/rejections?format=csv")).content.decode("utf-8-sig")
+    assert "row,field,code,message" in exported.splitlines()[0] and "1000.50" in exported
+
+
+@pytest.mark.parametrize(("client", "delimiter", "encoding", "rows"), [
+    ("telco", ",", "utf-8", ["A-1,1,Ana,\"1,234,567.89\",5/3/2026", "A-2,2,Luis,1234.5,05-03-2026"]),
+    ("telco", "\t", "utf-8-sig", ["A-1\t1\tAna\t1,234,567.89\t2026-03-05", "A-2\t2\tLuis\t1234.5\t05/03/2026"]),
+    ("banco", "|", "cp1252", ["A-1|1|Ñoño|1.234.567,89|5/3/2026", "A-2|2|José|1234,5|05-03-2026"]),
+    ("banco", ";", "latin-1", ["A-1;1;Ñoño;$ 1.234.567,89;5/3/2026", "A-2;2;José;1.234,5;05/03/2026"]),
+])
+async def test_delimiters_encodings_numbers_and_dates(ingest: Ingest, client: str, delimiter: str, encoding: str,
+                                                      rows: list[str]) -> None:
+    header = delimiter.join(["Cuenta", "Documento", "Nombre Completo", "Saldo Total", "Fecha Vencimiento"])
+    done = await ingest.upload(client, "\r\n".join([header, *rows]).encode(encoding))
+    assert (done["status"], done["rows_accepted"], done["rows_rejected"]) == ("completed", 2, 0), done
+    placed = await ingest.events("account.placed")
+    assert [Decimal(e["balance"]) for e in placed] == [Decimal("1234567.89"), Decimal("1234.5")]
+    assert {e["due_date"] for e in placed} == {"2026-03-05"}
+    assert placed[0]["days_past_due"] == 26  # as of 2026-03-31
+
+
+def workbook(rows: list[list[Any]], sheet: str = "Cartera", extra_sheet: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    if extra_sheet:
+        book.add_worksheet("Instrucciones").write(0, 0, "Lea esto primero")
+    ws = book.add_worksheet(sheet)
+    date_format = book.add_format({"num_format": "dd/mm/yyyy"})
+    for r, values in enumerate(rows):
+        for c, value in enumerate(values):
+            if isinstance(value, dt.date):
+                ws.write_datetime(r, c, dt.datetime.combine(value, dt.time()), date_format)
+            elif value is not None:
+                ws.write(r, c, value)
+    book.close()
+    return buffer.getvalue()
+
+
+async def test_xlsx_with_serial_dates_numeric_ids_and_a_chosen_sheet(ingest: Ingest) -> None:
+    content = workbook([
+        ["Número Obligación", "Cédula", "Nombre", "Saldo", "Vencimiento", "Teléfono"],
+        ["A-1", 1020304050, "Ana", 1500000.5, dt.date(2026, 3, 1), 3001234567],
+        ["A-2", 1020304051, "Luis", "1.234,50", 46082, None],  # a date left as its serial number: 2026-03-01
+        [None, None, None, None, None, None],
+        ["A-3", "0123", "Eva", -5, 46082, None],
+    ], extra_sheet=True)
+    missing = await ingest.upload("banco", content, "cartera.xlsx")
+    assert (missing["status"], missing["error_code"]) == ("failed", "missing_required_columns")  # the first sheet
+    done = await ingest.upload("banco", content, "cartera.xlsx", sheet="Cartera")
+    assert (done["status"], done["rows_total"], done["rows_accepted"]) == ("completed", 3, 2), done
+    assert await ingest.issues(done) == [(5, "balance", "invalid_balance")]
+    placed = await ingest.events("account.placed")
+    assert [(e["debtor_id"], e["balance"], e["due_date"]) for e in placed] == [
+        ("1020304050", "1500000.5", "2026-03-01"), ("1020304051", "1234.50", "2026-03-01")]
+    assert placed[0]["phones"] == ["+573001234567"]
+    absent = await ingest.upload("banco", content, "cartera.xlsx", sheet="Hoja9")
+    assert absent["error_code"] == "sheet_not_found"
+
+
+async def test_json_lines(ingest: Ingest) -> None:
+    lines = [{"account_ref": "J-1", "debtor_id": 77, "full_name": "Ana", "balance": 1500.25, "days_past_due": 3,
+              "canales": ["sms", "whatsapp"]}, {}, {"account_ref": "J-2", "debtor_id": "78", "full_name": "Luis",
+                                                   "balance": "1.000,00", "days_past_due": "x"}]
+    content = "\n".join(json.dumps(x) for x in lines).encode()
+    done = await ingest.upload("banco", content, "cartera.jsonl")
+    assert (done["rows_accepted"], done["rows_rejected"]) == (1, 1)
+    placed = (await ingest.events("account.placed"))[0]
+    assert (placed["balance"], placed["authorised_channels"]) == ("1500.25", ["sms", "whatsapp"])
+
+
+async def test_mapping_ambiguity_profiles_and_missing_columns(ingest: Ingest) -> None:
+    content = b"Obligacion;Cedula;Nombre;Saldo Capital;Saldo Total;Mora;Sucursal\nA-1;1;Ana;900;1.000;5;Norte\n"
+    ambiguous = await ingest.upload("banco", content)
+    assert (ambiguous["status"], ambiguous["error_code"]) == ("failed", "ambiguous_mapping")
+    assert ambiguous["error_detail"]["ambiguous"] == {"balance": ["Saldo Capital", "Saldo Total"]}
+    put = await ingest.http.put("/v1/clients/banco/mappings/core", json={"mapping": {"balance": "Saldo Total"}})
+    assert put.status_code == 200
+    assert (await ingest.http.get("/v1/clients/banco/mappings/core")).json()["mapping"] == {"balance": "Saldo Total"}
+    done = await ingest.upload("banco", content, mapping_profile="core")
+    assert done["status"] == "completed" and done["rows_accepted"] == 1
+    placed = (await ingest.events("account.placed"))[0]
+    assert placed["balance"] == "1000" and placed["extra"] == {"Saldo Capital": "900", "Sucursal": "Norte"}
+    unknown = await ingest.http.post("/v1/clients/banco/portfolios", files={"file": ("x.csv", content)},
+                                     data={"mapping_profile": "nope"})
+    assert unknown.json()["code"] == "unknown_mapping_profile"
+    missing = await ingest.upload("banco", b"Cuenta,Nombre\nA-1,Ana\n")
+    assert missing["error_code"] == "missing_required_columns"
+    assert missing["error_detail"]["missing"] == ["debtor_id", "balance", "due_date or days_past_due"]
+    assert missing["error_detail"]["headers"] == ["Cuenta", "Nombre"]
+
+
+async def test_same_bytes_again_then_an_update_then_a_recall(ingest: Ingest) -> None:
+    first_file = b"Cuenta;Cedula;Nombre;Saldo;Mora\nA-1;1;Ana;1.000;5\nA-2;2;Luis;2.000;40\nA-3;3;Eva;3.000;90\n"
+    first = await ingest.upload("banco", first_file)
+    again = await ingest.upload("banco", first_file, expect=200)
+    assert again["id"] == first["id"]
+    other_params = await ingest.upload("banco", first_file, as_of="2026-03-30")
+    assert other_params["id"] != first["id"]  # other parameters: a new upload (here, a restatement)
+    update = await ingest.upload("banco", b"Cuenta;Cedula;Nombre;Saldo;Mora\nA-1;1;Ana;800;6\n")
+    assert update["rows_accepted"] == 1
+    updated = [e for e in await ingest.events("account.updated") if e["portfolio_id"] == update["id"]]
+    assert [(e["account_ref"], e["balance"], e["previous_balance"], e["days_past_due"]) for e in updated] == [
+        ("A-1", "800", "1000.00", 6)]
+    placement = (await ingest.http.get("/v1/clients/banco/placements/A-1")).json()
+    assert (placement["balance"], placement["status"]) == ("800.00", "active")
+
+    recalled = (await ingest.http.post("/v1/clients/banco/recalls", json={
+        "account_refs": ["A-2", "NO-EXISTE"], "reason": "venta de cartera"})).json()
+    assert (recalled["accounts_recalled"], recalled["unknown_account_refs"]) == (1, ["NO-EXISTE"])
+    by_file = await ingest.http.post("/v1/clients/banco/recalls/file",
+                                     files={"file": ("r.csv", b"Obligacion\nA-3\nA-2\n")})
+    assert (by_file.json()["accounts_recalled"], by_file.json()["already_recalled"]) == (1, 1)
+    assert [e["account_ref"] for e in await ingest.events("account.recalled")] == ["A-2", "A-3"]
+    assert (await ingest.http.get("/v1/clients/banco/placements/A-2")).json()["status"] == "recalled"
+
+
+async def test_limits_and_zip_bombs(ingest: Ingest) -> None:
+    too_big = await ingest.upload("banco", b"x" * 2_000_001, expect=413)
+    assert too_big["code"] == "file_too_large"
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"0" * 60_000_000)
+    refused = await ingest.upload("banco", bomb.getvalue(), "cartera.xlsx")
+    assert (refused["status"], refused["error_code"]) == ("failed", "xlsx_too_large")
+    junk = await ingest.upload("banco", b"\x00\x01\x02binary junk", "cartera.csv")
+    assert junk["error_code"] == "unsupported_format"
+    broken = await ingest.upload("banco", b"PK\x03\x04truncated", "cartera.xlsx")
+    assert broken["error_code"] == "invalid_xlsx"
+
+
+async def test_an_upload_resumes_after_a_worker_crash_without_duplicates(ingest: Ingest,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = ["Cuenta;Cedula;Nombre;Saldo;Mora"] + [f"A-{i};{i};Ana;{i}.000;5" for i in range(1, 26)] + ["A-3;3;x;1;5"]
+    response = await ingest.http.post("/v1/clients/banco/portfolios",
+                                      files={"file": ("c.csv", "\n".join(lines).encode())})
+    portfolio_id = response.json()["id"]
+    monkeypatch.setattr(handlers, "BATCH", 4)
+    real_commit = handlers._commit_batch
+    calls = 0
+
+    async def crash_on_the_fourth_batch(*args: Any, **kwargs: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 4:
+            raise ConnectionError("worker lost mid-upload")
+        await real_commit(*args, **kwargs)
+
+    monkeypatch.setattr(handlers, "_commit_batch", crash_on_the_fourth_batch)
+    with pytest.raises(ConnectionError):
+        await handlers.process_next_portfolio(ingest.platform.db, clock=lambda: NOW)
+    halfway = (await ingest.http.get(f"/v1/portfolios/{portfolio_id}")).json()
+    assert (halfway["status"], halfway["rows_accepted"]) == ("processing", 12)
+    assert 0 < halfway["progress"] < 1
+    monkeypatch.setattr(handlers, "_commit_batch", real_commit)
+    assert await handlers.process_next_portfolio(ingest.platform.db, clock=lambda: NOW) == uuid.UUID(portfolio_id)
+    done = (await ingest.http.get(f"/v1/portfolios/{portfolio_id}")).json()
+    assert (done["status"], done["rows_total"], done["rows_accepted"], done["rows_rejected"]) == \
+        ("completed", 26, 25, 1)
+    assert await ingest.issues(done) == [(27, "account_ref", "duplicate_account_ref")]
+    placed = await ingest.events("account.placed")
+    assert sorted(e["account_ref"] for e in placed) == sorted(f"A-{i}" for i in range(1, 26))  # each exactly once
