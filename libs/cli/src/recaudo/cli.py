@@ -72,6 +72,17 @@ async def _dlq_replay(args: argparse.Namespace) -> None:
     print(f"replayed {count} events from {topic_name(settings.topic_prefix, args.topic)}.dlq")
 
 
+def _upload(args: argparse.Namespace) -> None:
+    from recaudo.upload import upload
+
+    key = args.key or os.environ.get("RECAUDO_API_KEY")
+    if not key:
+        print("error: give --key or set RECAUDO_API_KEY", file=sys.stderr)
+        raise SystemExit(2)
+    raise SystemExit(asyncio.run(upload(base_url=args.url, key=key, path=Path(args.file), client=args.client,
+                                        mapping_profile=args.mapping_profile, as_of=args.as_of, sheet=args.sheet)))
+
+
 def _catalogue(args: argparse.Namespace) -> None:
     from recaudo.catalogue import render
 
@@ -184,6 +195,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--topic", required=True, choices=list(TOPIC_NAMES))
     p.add_argument("--limit", type=int)
     p.set_defaults(func=lambda a: asyncio.run(_dlq_replay(a)))
+
+    p = sub.add_parser("upload", help="upload a portfolio file and follow its progress")
+    p.add_argument("file")
+    p.add_argument("--client", required=True)
+    p.add_argument("--mapping-profile")
+    p.add_argument("--as-of", help="YYYY-MM-DD: the date the file's days past due refer to")
+    p.add_argument("--sheet", help="XLSX sheet (the first by default)")
+    p.add_argument("--url", default=os.environ.get("RECAUDO_API_URL", "http://127.0.0.1:8000"))
+    p.add_argument("--key", help="API key (default: RECAUDO_API_KEY)")
+    p.set_defaults(func=_upload)
 
     p = sub.add_parser("catalogue", help="write the event catalogue (Markdown)")
     p.add_argument("--out")
