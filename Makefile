@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV
 
-.PHONY: run test lint fmt install catalogue kafka-start kafka-stop clean
+.PHONY: run test lint fmt install catalogue kafka-start kafka-stop clean bench
 
 install: ## install uv (if missing) and every dependency from the lock file
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -34,3 +34,6 @@ kafka-stop:
 clean:
 	-@$(UV) run --no-sync python -m recaudo_common.embedded_pg stop --data .local/postgres
 	rm -rf .local
+
+bench: install ## benchmarks at full size; writes docs/benchmarks.md (BENCH_ROWS to change the size)
+	@$(UV) run --no-sync python -m bench.ingest

