@@ -27,10 +27,22 @@ def _route_template(request: Request) -> str:
 
 def create_app(
     *, title: str, service: str, routers: Sequence[APIRouter], readiness: Sequence[ReadinessCheck] = (),
-    description: str = "",
+    description: str = "", max_body_bytes: int = 2 * 1024**3 + 1024**2,
 ) -> FastAPI:
     app = FastAPI(title=title, version="1", description=description)
     install_problem_handlers(app)
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        # Refuse before reading: a declared length over the limit never reaches the multipart parser.
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_body_bytes:
+            return JSONResponse(
+                {"type": "https://recaudo.dev/problems/payload_too_large", "title": "Request too large",
+                 "status": 413, "code": "payload_too_large",
+                 "detail": f"the body may be at most {max_body_bytes} bytes"},
+                status_code=413, media_type="application/problem+json")
+        return await call_next(request)
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -106,7 +106,7 @@ def build_app(platform: Platform, units: Sequence[ServiceUnit]) -> FastAPI:
     return create_app(
         title=f"Recaudo {names}", service=units[0].name if len(units) == 1 else "platform",
         routers=[r for u in units for r in u.routers], readiness=[database_ready],
-        description=" ".join(u.description for u in units),
+        description=" ".join(u.description for u in units), max_body_bytes=platform.settings.max_body_bytes,
     )
 
 

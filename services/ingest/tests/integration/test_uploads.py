@@ -59,7 +59,8 @@ class Ingest:
 @pytest.fixture
 async def ingest(database_url: str) -> AsyncIterator[Ingest]:
     platform = make_platform(settings_for_test(database_url), pool_size=4, clock=lambda: NOW)
-    app = create_app(title="ingest", service="ingest", routers=[build_router(platform, max_upload_bytes=2_000_000)])
+    app = create_app(title="ingest", service="ingest", routers=[build_router(platform, max_upload_bytes=2_000_000)],
+                     max_body_bytes=3_000_000)
     _, key = await platform.keys.create(role="operator", now=NOW)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  headers={"Authorization": f"Bearer {key}"}) as http:
@@ -223,8 +224,10 @@ async def test_same_bytes_again_then_an_update_then_a_recall(ingest: Ingest) -> 
 
 
 async def test_limits_and_zip_bombs(ingest: Ingest) -> None:
-    too_big = await ingest.upload("banco", b"x" * 2_000_001, expect=413)
+    too_big = await ingest.upload("banco", b"x" * 2_000_001, expect=413)  # counted while streamed
     assert too_big["code"] == "file_too_large"
+    declared = await ingest.upload("banco", b"x" * 3_000_001, expect=413)  # refused from its Content-Length
+    assert declared["code"] == "payload_too_large"
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
