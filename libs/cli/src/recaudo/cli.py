@@ -83,6 +83,30 @@ def _upload(args: argparse.Namespace) -> None:
                                         mapping_profile=args.mapping_profile, as_of=args.as_of, sheet=args.sheet)))
 
 
+async def _aging(args: argparse.Namespace) -> None:
+    from segmentation.handlers import age_due_clients, run_aging
+
+    settings = _settings()
+    platform = make_platform(settings, pool_size=2)
+    try:
+        now = system_clock()
+        if args.date:
+            day = dt.date.fromisoformat(args.date)
+            async with platform.db.transaction() as s:
+                from segmentation.store import client_slugs
+
+                slugs = [slug for slug, _ in await client_slugs(s) if args.client in (None, slug)]
+            results = {slug: await run_aging(platform.db, client=slug, day=day, now=now) for slug in slugs}
+        else:
+            results = await age_due_clients(platform.db, now=now)
+    finally:
+        await platform.db.dispose()
+    for slug, moved in sorted(results.items()):
+        print(f"{slug}: {moved} accounts changed bucket")
+    if not results:
+        print("nothing to age: every client company's day is already done")
+
+
 def _catalogue(args: argparse.Namespace) -> None:
     from recaudo.catalogue import render
 
@@ -205,6 +229,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--url", default=os.environ.get("RECAUDO_API_URL", "http://127.0.0.1:8000"))
     p.add_argument("--key", help="API key (default: RECAUDO_API_KEY)")
     p.set_defaults(func=_upload)
+
+    aging = sub.add_parser("aging", help="daily aging of days past due").add_subparsers(dest="aging_command",
+                                                                                       required=True)
+    p = aging.add_parser("run", help="age accounts now (or as of --date); idempotent")
+    p.add_argument("--date", help="YYYY-MM-DD in the client companies' time zones (default: each one's today)")
+    p.add_argument("--client", help="only this client company (with --date)")
+    p.set_defaults(func=lambda a: asyncio.run(_aging(a)))
 
     p = sub.add_parser("catalogue", help="write the event catalogue (Markdown)")
     p.add_argument("--out")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
+from recaudo_common.db import Database
 from recaudo_common.events import (
     AccountPlaced,
     AccountRecalled,
@@ -18,41 +22,97 @@ from recaudo_common.events import (
     PaymentApplied,
     PaymentReversed,
 )
+from recaudo_common.outbox import Outbox
 from segmentation import store
-from segmentation.domain.buckets import bucket_for, days_past_due_on
+from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, days_past_due_on
 from segmentation.domain.treatment import assign, scorecard
 
 SCORECARD_VERSION = "scorecard-v1"
+outbox = Outbox(store.SCHEMA)
 
 
-async def segment(ctx: HandlerContext, account: dict[str, Any] | None, *, trigger: str) -> None:
-    """Assigns bucket, score and treatment to an account row (locked by the caller's update)."""
+def buckets_of(stored: dict[str, Any] | None) -> tuple[Bucket, ...]:
+    if stored is None:
+        return DEFAULT_BUCKETS
+    return tuple(Bucket(b["label"], b["low"], b["high"]) for b in stored["buckets"])
+
+
+async def assess(s: AsyncSession, account: dict[str, Any] | None, *, now: dt.datetime, trigger: str,
+                 day: dt.date | None = None) -> AccountSegmented | None:
+    """Assigns bucket, score and treatment to an account row (locked by the caller) and records why;
+    returns the event to publish, or None when the client's settings have not arrived yet."""
     if account is None:
-        return  # an event for an account not placed here yet: its placement will segment it
-    s, client_slug, account_ref = ctx.session, account["client_slug"], account["account_ref"]
+        return None  # an event for an account not placed here yet: its placement will segment it
+    client_slug, account_ref = account["client_slug"], account["account_ref"]
     client = await get_client(s, store.SCHEMA, client_slug)
     if client is None:
-        return  # the client's settings have not arrived yet (another topic): on_client segments it then
-    today = ctx.now.astimezone(zoneinfo.ZoneInfo(client.timezone)).date()
+        return None  # the client's settings have not arrived yet (another topic): on_client segments it then
+    today = day or now.astimezone(zoneinfo.ZoneInfo(client.timezone)).date()
     status = account["status"]
     dpd = days_past_due_on(today, days_past_due_at_as_of=account["days_past_due_at_as_of"],
                            as_of=account["as_of"])
-    bucket = bucket_for(dpd)
+    bucket = bucket_for(dpd, buckets_of(await store.get_buckets(s, client_slug)))
     score = scorecard(days_past_due=dpd, balance=account["balance"], contactable=account["contactable"])
-    result = assign(bucket=bucket, balance=account["balance"], score=score, status=status)
+    result = assign(bucket=bucket, days_past_due=dpd, balance=account["balance"], score=score, status=status)
     placement_bucket = await store.record_assignment(
-        s, client=client_slug, account_ref=account_ref, now=ctx.now, trigger=trigger, days_past_due=dpd,
+        s, client=client_slug, account_ref=account_ref, now=now, trigger=trigger, days_past_due=dpd,
         bucket=bucket, segment=result.segment, treatment=result.treatment.name, propensity=result.propensity,
         cost_to_collect=result.cost_to_collect,
         inputs={"days_past_due": dpd, "balance": str(account["balance"]), "contactable": account["contactable"],
                 "status": status, "today": today.isoformat()},
         why=result.why)
-    await ctx.emit(AccountSegmented(
+    return AccountSegmented(
         account_ref=account_ref, days_past_due=dpd, bucket=bucket, bucket_at_placement=placement_bucket,
         segment=result.segment, treatment=result.treatment.name, channels=list(result.treatment.channels),
         propensity=result.propensity, cost_to_collect=result.cost_to_collect,
         expected_net_recovery=result.expected_net_recovery, strategy_version=1, strategy_arm="champion",
-        model_version=SCORECARD_VERSION, why=result.why, trigger=trigger))
+        model_version=SCORECARD_VERSION, why=result.why, trigger=trigger)
+
+
+async def segment(ctx: HandlerContext, account: dict[str, Any] | None, *, trigger: str) -> None:
+    event = await assess(ctx.session, account, now=ctx.now, trigger=trigger)
+    if event is not None:
+        await ctx.emit(event)
+
+
+async def run_aging(db: Database, *, client: str, day: dt.date, now: dt.datetime, chunk: int = 2000) -> int:
+    """The daily aging of one client company: accounts whose days past due cross a bucket boundary on
+    `day` are re-segmented. Set-based selection, committed in chunks: running it twice on a day changes
+    nothing, and a crashed run resumes where it stopped."""
+    async with db.transaction() as s:
+        await store.start_aging_run(s, client, day, now)
+        buckets = [{"label": b.label, "low": b.low, "high": b.high}
+                   for b in buckets_of(await store.get_buckets(s, client))]
+    moved, after = 0, ""
+    while True:
+        async with db.transaction() as s:
+            accounts = await store.accounts_changing_bucket(s, client=client, day=day, buckets=buckets,
+                                                            after=after, limit=chunk)
+            envelopes = []
+            for account in accounts:
+                event = await assess(s, account, now=now, trigger="aging", day=day)
+                if event is not None:
+                    envelopes.append(event.envelope(client=client, occurred_at=now))
+            await outbox.add(s, envelopes)
+            await store.record_aging_chunk(s, client, day, len(accounts), now=now, last=len(accounts) < chunk)
+        moved += len(accounts)
+        if len(accounts) < chunk:
+            return moved
+        after = accounts[-1]["account_ref"]
+
+
+async def age_due_clients(db: Database, *, now: dt.datetime) -> dict[str, int]:
+    """Runs the aging of every client company whose local day has no finished run yet."""
+    async with db.transaction() as s:
+        clients = await store.client_slugs(s)
+    results: dict[str, int] = {}
+    for slug, timezone in clients:
+        day = now.astimezone(zoneinfo.ZoneInfo(timezone)).date()
+        async with db.transaction() as s:
+            if await store.aging_done(s, slug, day):
+                continue
+        results[slug] = await run_aging(db, client=slug, day=day, now=now)
+    return results
 
 
 async def on_account_stated(event: AccountPlaced | AccountUpdated, ctx: HandlerContext) -> None:

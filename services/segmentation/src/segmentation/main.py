@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from recaudo_common.runtime import Platform, ServiceUnit
 from segmentation.api import build_router
 from segmentation.consumers import SUBSCRIPTIONS
+from segmentation.handlers import age_due_clients
+from segmentation.settings import SegmentationSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def build(platform: Platform) -> ServiceUnit:
+    settings = SegmentationSettings()
+
+    async def aging_scheduler(stop: asyncio.Event) -> None:
+        """Ages each client company once per local day (idempotent, so replicas may race harmlessly)."""
+        while not stop.is_set():
+            await age_due_clients(platform.db, now=platform.clock())
+            try:
+                await asyncio.wait_for(stop.wait(), settings.aging_poll_s)
+            except TimeoutError:
+                pass
+
     return ServiceUnit(
         name="segmentation", schema="segmentation", migrations=MIGRATIONS,
-        routers=[build_router(platform)], subscriptions=SUBSCRIPTIONS,
+        routers=[build_router(platform)], subscriptions=SUBSCRIPTIONS, workers=[aging_scheduler],
         description="Segmentation: buckets, propensity, cost to collect, treatment.",
     )

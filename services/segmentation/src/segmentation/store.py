@@ -69,3 +69,75 @@ async def unsegmented_accounts(s: AsyncSession, client: str) -> list[dict[str, A
         "SELECT * FROM segmentation.accounts WHERE client_slug = :c AND bucket IS NULL ORDER BY account_ref "
         "FOR UPDATE"), {"c": client})).mappings().all()
     return [dict(r) for r in rows]
+
+
+async def get_buckets(s: AsyncSession, client: str) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "SELECT version, buckets, updated_at FROM segmentation.bucket_sets WHERE client_slug = :c"),
+        {"c": client})).mappings().first()
+    return dict(row) if row else None
+
+
+async def put_buckets(s: AsyncSession, client: str, buckets: list[dict[str, Any]], now: dt.datetime) -> int:
+    version = await s.scalar(text(
+        """INSERT INTO segmentation.bucket_sets (client_slug, version, buckets, updated_at)
+           VALUES (:c, 1, CAST(:b AS jsonb), :now)
+           ON CONFLICT (client_slug) DO UPDATE SET version = segmentation.bucket_sets.version + 1,
+               buckets = excluded.buckets, updated_at = excluded.updated_at
+           RETURNING version"""), {"c": client, "b": json.dumps(buckets), "now": now})
+    return int(version)
+
+
+async def accounts_changing_bucket(s: AsyncSession, *, client: str, day: dt.date, buckets: list[dict[str, Any]],
+                                   after: str, limit: int) -> list[dict[str, Any]]:
+    """Open accounts whose bucket on `day` differs from the one assigned, in one set-based query, locked."""
+    rows = (await s.execute(text(
+        """SELECT a.* FROM segmentation.accounts a
+           JOIN jsonb_to_recordset(CAST(:b AS jsonb)) AS b(label text, low int, high int)
+             ON a.days_past_due_at_as_of + (CAST(:day AS date) - a.as_of) BETWEEN b.low AND b.high
+           WHERE a.client_slug = :c AND a.status = 'open' AND a.account_ref > :after
+             AND a.bucket IS DISTINCT FROM b.label
+           ORDER BY a.account_ref LIMIT :n FOR UPDATE OF a"""),
+        {"c": client, "b": json.dumps(buckets), "day": day, "after": after, "n": limit})).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def start_aging_run(s: AsyncSession, client: str, day: dt.date, now: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO segmentation.aging_runs (client_slug, day, started_at) VALUES (:c, :d, :now) "
+        "ON CONFLICT DO NOTHING"), {"c": client, "d": day, "now": now})
+
+
+async def record_aging_chunk(s: AsyncSession, client: str, day: dt.date, moved: int, *, now: dt.datetime,
+                             last: bool) -> None:
+    """Counts a committed chunk; the last one marks the run finished (a crashed run stays unfinished)."""
+    await s.execute(text(
+        "UPDATE segmentation.aging_runs SET accounts_moved = accounts_moved + :m, "
+        "finished_at = CASE WHEN :last THEN CAST(:now AS timestamptz) ELSE finished_at END "
+        "WHERE client_slug = :c AND day = :d"), {"c": client, "d": day, "m": moved, "now": now, "last": last})
+
+
+async def aging_done(s: AsyncSession, client: str, day: dt.date) -> bool:
+    return bool(await s.scalar(text(
+        "SELECT finished_at IS NOT NULL FROM segmentation.aging_runs WHERE client_slug = :c AND day = :d"),
+        {"c": client, "d": day}))
+
+
+async def client_slugs(s: AsyncSession) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in await s.execute(text("SELECT slug, timezone FROM segmentation.clients"))]
+
+
+async def reopen_aging(s: AsyncSession, client: str, day: dt.date) -> None:
+    """New buckets: today's aging must run again (the scheduler picks it up)."""
+    await s.execute(text("DELETE FROM segmentation.aging_runs WHERE client_slug = :c AND day = :d"),
+                    {"c": client, "d": day})
+
+
+async def segment_summary(s: AsyncSession, client: str) -> list[dict[str, Any]]:
+    rows = (await s.execute(text(
+        """SELECT coalesce(bucket, 'unassigned') AS bucket, coalesce(segment, 'unassigned') AS segment,
+                  coalesce(treatment, 'unassigned') AS treatment, status, count(*) AS accounts,
+                  sum(balance) AS balance
+           FROM segmentation.accounts WHERE client_slug = :c GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""),
+        {"c": client})).mappings().all()
+    return [dict(r) for r in rows]

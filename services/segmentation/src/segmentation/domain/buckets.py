@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 
 
@@ -35,3 +36,30 @@ def bucket_for(days_past_due: int, buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS
 def days_past_due_on(day: dt.date, *, days_past_due_at_as_of: int, as_of: dt.date) -> int:
     """Days past due on `day`, from what the file stated as of `as_of`: a missed daily run never drifts."""
     return days_past_due_at_as_of + (day - as_of).days
+
+
+MIN_DAYS, MAX_DAYS = -365, 36500
+
+
+def bucket_errors(buckets: tuple[Bucket, ...]) -> list[str]:
+    """Why a bucket set is not usable: it must be contiguous, without overlaps, and cover -365..36500."""
+    errors: list[str] = []
+    if not buckets:
+        return ["at least one bucket"]
+    labels = [b.label for b in buckets]
+    if len(set(labels)) != len(labels):
+        errors.append("bucket labels must be unique")
+    ordered = sorted(buckets, key=lambda b: b.low)
+    for b in ordered:
+        if b.low > b.high:
+            errors.append(f"bucket {b.label!r}: low {b.low} is above high {b.high}")
+    if ordered[0].low != MIN_DAYS:
+        errors.append(f"the first bucket must start at {MIN_DAYS}, not {ordered[0].low}")
+    if ordered[-1].high != MAX_DAYS:
+        errors.append(f"the last bucket must end at {MAX_DAYS}, not {ordered[-1].high}")
+    for before, after in itertools.pairwise(ordered):
+        if after.low <= before.high:
+            errors.append(f"buckets {before.label!r} and {after.label!r} overlap")
+        elif after.low != before.high + 1:
+            errors.append(f"a gap between {before.label!r} (to {before.high}) and {after.label!r} (from {after.low})")
+    return errors

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from segmentation.domain.buckets import DEFAULT_BUCKETS, bucket_for
+
 # Cost of one contact per channel, in the client company's currency units (MISSION §5 defaults).
 DEFAULT_CHANNEL_COSTS: dict[str, Decimal] = {
     "sms": Decimal("0.01"), "email": Decimal("0.001"), "whatsapp": Decimal("0.03"), "voice": Decimal("0.05"),
@@ -20,7 +22,7 @@ class Treatment:
     contacts_per_channel: int  # expected contacts per channel over the horizon
 
 
-# Default strategy: bucket -> treatment. Issue #4 makes this a versioned, per-client matrix.
+# Default strategy: default bucket -> treatment. Issue #4 makes this a versioned, per-client matrix.
 DEFAULT_STRATEGY: dict[str, Treatment] = {
     "0": Treatment("preventive_reminder", ("sms", "email"), 1),
     "1-30": Treatment("early_digital", ("sms", "email", "whatsapp"), 2),
@@ -84,12 +86,18 @@ class Assignment:
     why: str
 
 
-def assign(*, bucket: str, balance: Decimal, score: Score, status: str = "open") -> Assignment:
-    """Picks the treatment for the bucket unless the expected recovery does not cover its cost."""
+def default_treatment(days_past_due: int) -> Treatment:
+    """The platform's default treatment follows days past due (by the default buckets), so that a client
+    company's own bucket labels never leave an account without one."""
+    return DEFAULT_STRATEGY[bucket_for(days_past_due, DEFAULT_BUCKETS)]
+
+
+def assign(*, bucket: str, days_past_due: int, balance: Decimal, score: Score, status: str = "open") -> Assignment:
+    """Picks the treatment unless the expected recovery does not cover its cost."""
     if status != "open":
         return Assignment(bucket, f"{bucket}/closed", STOPPED, score.propensity, Decimal(0), Decimal(0),
                           f"account is {status}: no contact")
-    treatment = DEFAULT_STRATEGY[bucket]
+    treatment = default_treatment(days_past_due)
     cost = cost_to_collect(treatment)
     expected = (balance * score.propensity - cost).quantize(Decimal("0.01"), ROUND_HALF_UP)
     tier = "high" if expected >= Decimal("100000") else "medium" if expected >= Decimal("10000") else "low"

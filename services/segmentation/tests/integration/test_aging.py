@@ -1,0 +1,106 @@
+"""Daily aging against a real PostgreSQL: across a bucket edge, across midnight in the client company's time
+zone, idempotent re-runs, client bucket sets, and re-segmentation on payment."""
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from recaudo_common.bus.base import Message
+from recaudo_common.bus.consumer import ConsumerRuntime
+from recaudo_common.events import AccountPlaced, ClientRegistered, Event, PaymentApplied
+from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.testing import settings_for_test
+from segmentation.consumers import SUBSCRIPTIONS
+from segmentation.handlers import age_due_clients, run_aging
+
+pytestmark = pytest.mark.integration
+# 2026-03-31 23:30 in Bogotá (UTC-5) is 2026-04-01 04:30 UTC: the client's day is still the 31st.
+LATE_EVENING = dt.datetime(2026, 4, 1, 4, 30, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+async def platform(database_url: str) -> AsyncIterator[Platform]:
+    p = make_platform(settings_for_test(database_url), pool_size=3)
+    yield p
+    await p.db.dispose()
+
+
+async def deliver(p: Platform, events: list[Event], now: dt.datetime) -> None:
+    runtime = ConsumerRuntime(p.db, p.transport, SUBSCRIPTIONS, "t", lambda: now)
+    messages = [Message(f"t.{e.family}", e.key("banco"), e.envelope(client="banco", occurred_at=now), {})
+                for e in events]
+    assert set(await runtime.handle_batch(messages)) == {"processed"}
+
+
+async def account(p: Platform, ref: str) -> dict[str, object]:
+    async with p.db.transaction() as s:
+        row = (await s.execute(text("SELECT bucket, bucket_at_placement, status, treatment FROM segmentation.accounts "
+                                    "WHERE account_ref = :r"), {"r": ref})).mappings().one()
+        history = (await s.execute(text("SELECT trigger, days_past_due, bucket FROM segmentation.assignments "
+                                        "WHERE account_ref = :r ORDER BY id"), {"r": ref})).all()
+    return {**row, "history": [tuple(h) for h in history]}
+
+
+def placed(ref: str, dpd: int, balance: str = "500000") -> AccountPlaced:
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id="1", full_name="x",
+                         balance=Decimal(balance), currency="COP", days_past_due=dpd, as_of=dt.date(2026, 3, 31),
+                         authorised_channels=["sms"], phones=["+573001234567"])
+
+
+CLIENT = ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
+                          locale="es-CO", default_authorised_channels=["sms"])
+
+
+async def test_aging_crosses_bucket_edges_by_the_clients_calendar(platform: Platform) -> None:
+    await deliver(platform, [CLIENT, placed("A-30", 30), placed("A-29", 29), placed("A-0", 0)], LATE_EVENING)
+    assert (await account(platform, "A-30"))["bucket"] == "1-30"
+    # Late evening of the 31st in Bogotá, though already April 1st in UTC: nothing moves yet.
+    assert await age_due_clients(platform.db, now=LATE_EVENING) == {"banco": 0}
+    # Half an hour later it is April 1st in Bogotá: A-30 reaches 31 days, A-0 reaches 1 day.
+    after_midnight = LATE_EVENING + dt.timedelta(minutes=31)
+    assert await age_due_clients(platform.db, now=after_midnight) == {"banco": 2}
+    a30, a29, a0 = [await account(platform, r) for r in ("A-30", "A-29", "A-0")]
+    assert (a30["bucket"], a30["bucket_at_placement"]) == ("31-60", "1-30")
+    assert a30["history"][-1] == ("aging", 31, "31-60")
+    assert a29["bucket"] == "1-30" and len(a29["history"]) == 1
+    assert a0["bucket"] == "1-30"
+    # Idempotent: the day is done, and a forced re-run of the same day changes nothing.
+    assert await age_due_clients(platform.db, now=after_midnight) == {}
+    assert await run_aging(platform.db, client="banco", day=dt.date(2026, 4, 1), now=after_midnight) == 0
+    # Days past due count from the stated date, not from the last run: a missed week never drifts.
+    assert await run_aging(platform.db, client="banco", day=dt.date(2026, 4, 7), now=after_midnight) == 1
+    assert (await account(platform, "A-29"))["history"][-1] == ("aging", 36, "31-60")
+    assert await run_aging(platform.db, client="banco", day=dt.date(2026, 5, 1), now=after_midnight) == 2
+    assert (await account(platform, "A-30"))["history"][-1] == ("aging", 61, "61-90")
+    assert (await account(platform, "A-0"))["history"][-1] == ("aging", 31, "31-60")
+    async with platform.db.transaction() as s:
+        events = await s.scalar(text("SELECT count(*) FROM segmentation.outbox WHERE envelope->>'type' = "
+                                     "'account.segmented' AND envelope->'payload'->>'trigger' = 'aging'"))
+    assert events == 5
+
+
+async def test_a_payment_resegments_and_a_paid_account_stops_aging(platform: Platform) -> None:
+    await deliver(platform, [CLIENT, placed("P-1", 45)], LATE_EVENING)
+    paid = PaymentApplied(payment_id=uuid.uuid4(), account_ref="P-1", amount=Decimal("500000"), currency="COP",
+                          paid_at=LATE_EVENING, source="manual", new_balance=Decimal("0"), account_status="paid")
+    await deliver(platform, [paid], LATE_EVENING)
+    after = await account(platform, "P-1")
+    assert (after["status"], after["treatment"]) == ("paid", "stopped")
+    assert after["history"][-1][0] == "payment"
+    assert await run_aging(platform.db, client="banco", day=dt.date(2026, 6, 1), now=LATE_EVENING) == 0
+
+
+async def test_client_bucket_sets_apply_from_the_next_aging(platform: Platform) -> None:
+    await deliver(platform, [CLIENT, placed("B-1", 45)], LATE_EVENING)
+    from segmentation import store
+
+    async with platform.db.transaction() as s:
+        await store.put_buckets(s, "banco", [{"label": "al día", "low": -365, "high": 0},
+                                             {"label": "temprana", "low": 1, "high": 60},
+                                             {"label": "tardía", "low": 61, "high": 36500}], LATE_EVENING)
+    assert await run_aging(platform.db, client="banco", day=dt.date(2026, 3, 31), now=LATE_EVENING) == 1
+    assert (await account(platform, "B-1"))["bucket"] == "temprana"
