@@ -213,6 +213,11 @@ class AccountSegmented(Event):
     model_version: str
     why: str
     trigger: str
+    value_tier: str | None = None
+    cadence_days: int | None = None
+    offer: Literal["none", "settlement", "instalment_plan", "do_not_pursue"] | None = None
+    offer_discount_pct: Decimal | None = None
+    offer_instalments: int | None = None
 
 
 @register

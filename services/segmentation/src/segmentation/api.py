@@ -2,7 +2,7 @@
 
 import zoneinfo
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +13,9 @@ from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.runtime import Platform
 from segmentation import store
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_errors
+from segmentation.domain.strategy import cost_table_errors, default_strategy, full_costs, strategy_errors
+from segmentation.domain.strategy_codec import costs_from_json, strategy_from_json, strategy_to_json
+from segmentation.handlers import buckets_of
 
 
 class BucketIn(BaseModel):
@@ -34,6 +37,61 @@ class BucketsOut(BaseModel):
 
     version: int
     buckets: list[BucketIn]
+
+
+class OfferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["none", "settlement", "instalment_plan", "do_not_pursue"] = "none"
+    discount_pct: Decimal = Decimal(0)
+    instalments: int = 0
+
+
+class RuleIn(BaseModel):
+    """One cell of the matrix: what accounts of this bucket and value tier get."""
+
+    model_config = ConfigDict(extra="forbid")
+    bucket: str
+    tier: Literal["high", "medium", "low"]
+    treatment: str = Field(min_length=1, max_length=60)
+    channels: list[str]
+    contacts_per_channel: int = Field(1, ge=0, le=60)
+    cadence_days: int = 3
+    offer: OfferIn = OfferIn()
+
+
+class TiersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    high: Decimal = Field(description="expected recovery from which an account is high value")
+    medium: Decimal
+
+
+class ChallengerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    share: Decimal = Field(gt=0, lt=1, description="the stable share of accounts (by hash) that get it")
+    tiers: TiersIn
+    rules: list[RuleIn]
+
+
+class StrategyIn(BaseModel):
+    """v1: a complete matrix bucket x value tier -> treatment; a new version re-segments the accounts."""
+
+    model_config = ConfigDict(extra="forbid")
+    tiers: TiersIn
+    rules: list[RuleIn] = Field(min_length=1, max_length=2000)
+    challenger: ChallengerIn | None = None
+
+
+class StrategyOut(StrategyIn):
+    """v1: version 0 is the platform's default."""
+
+    version: int
+
+
+class CostsIn(BaseModel):
+    """v1: cost of one contact per channel in the client company's currency (unlisted channels keep defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+    costs: dict[str, Decimal]
 
 
 class SegmentRow(BaseModel):
@@ -87,6 +145,61 @@ def build_router(platform: Platform) -> APIRouter:
             version = await store.put_buckets(s, slug, [b.model_dump() for b in ordered], now)
             await store.reopen_aging(s, slug, now.astimezone(zoneinfo.ZoneInfo(timezone)).date())
         return BucketsOut(version=version, buckets=ordered)
+
+    def check_strategy(body: StrategyIn | ChallengerIn, buckets: tuple[Bucket, ...]) -> list[str]:
+        as_json = body.model_dump(mode="json")
+        return strategy_errors(strategy_from_json(as_json, 0), buckets)
+
+    @router.get("/clients/{slug}/strategy", response_model=StrategyOut)
+    async def get_strategy(slug: str, principal: Auth) -> StrategyOut:
+        principal.require_client(slug)
+        await known_client(slug)
+        async with platform.db.transaction() as s:
+            settings = await store.load_client_settings(s, slug)
+        if settings["strategy"] is None:
+            buckets = buckets_of({"buckets": settings["buckets"]} if settings["buckets"] else None)
+            return StrategyOut(version=0, **strategy_to_json(default_strategy(buckets)))
+        return StrategyOut(version=settings["strategy_version"], **settings["strategy"])
+
+    @router.put("/clients/{slug}/strategy", response_model=StrategyOut)
+    async def put_strategy(slug: str, body: StrategyIn, principal: Auth) -> StrategyOut:
+        principal.require_client(slug, roles=("operator",))
+        await known_client(slug)
+        async with platform.db.transaction() as s:
+            settings = await store.load_client_settings(s, slug)
+        buckets = buckets_of({"buckets": settings["buckets"]} if settings["buckets"] else None)
+        errors = check_strategy(body, buckets)
+        if body.challenger is not None:
+            errors += [f"challenger: {e}" for e in check_strategy(body.challenger, buckets)]
+        if errors:
+            raise ProblemError(422, "invalid_strategy", "Invalid strategy", "; ".join(errors[:20]),
+                               errors=[{"msg": e} for e in errors])
+        now = platform.clock()
+        async with platform.db.transaction() as s:
+            version = await store.add_strategy(s, slug, body.model_dump(mode="json"), now)
+            await store.request_resegmentation(s, slug, f"strategy v{version}", now)
+        return StrategyOut(version=version, **body.model_dump())
+
+    @router.get("/clients/{slug}/costs", response_model=CostsIn)
+    async def get_costs(slug: str, principal: Auth) -> CostsIn:
+        principal.require_client(slug)
+        await known_client(slug)
+        async with platform.db.transaction() as s:
+            settings = await store.load_client_settings(s, slug)
+        return CostsIn(costs=full_costs(costs_from_json(settings["costs"])))
+
+    @router.put("/clients/{slug}/costs", response_model=CostsIn)
+    async def put_costs(slug: str, body: CostsIn, principal: Auth) -> CostsIn:
+        principal.require_client(slug, roles=("operator",))
+        await known_client(slug)
+        errors = cost_table_errors(body.costs)
+        if errors:
+            raise ProblemError(422, "invalid_costs", "Invalid cost table", "; ".join(errors))
+        now = platform.clock()
+        async with platform.db.transaction() as s:
+            await store.put_costs(s, slug, {k: str(v) for k, v in body.costs.items()}, now)
+            await store.request_resegmentation(s, slug, "channel costs", now)
+        return CostsIn(costs=full_costs(body.costs))
 
     @router.get("/clients/{slug}/segments", response_model=SegmentSummary)
     async def segments(slug: str, principal: Auth) -> SegmentSummary:

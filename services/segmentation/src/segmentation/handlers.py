@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,8 +24,11 @@ from recaudo_common.events import (
 )
 from recaudo_common.outbox import Outbox
 from segmentation import store
+from segmentation.domain.assignment import assign
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, days_past_due_on
-from segmentation.domain.treatment import assign, scorecard
+from segmentation.domain.strategy import Strategy, arm_of, default_strategy, full_costs
+from segmentation.domain.strategy_codec import costs_from_json, strategy_from_json
+from segmentation.domain.treatment import scorecard
 
 SCORECARD_VERSION = "scorecard-v1"
 outbox = Outbox(store.SCHEMA)
@@ -51,22 +54,42 @@ async def assess(s: AsyncSession, account: dict[str, Any] | None, *, now: dt.dat
     status = account["status"]
     dpd = days_past_due_on(today, days_past_due_at_as_of=account["days_past_due_at_as_of"],
                            as_of=account["as_of"])
-    bucket = bucket_for(dpd, buckets_of(await store.get_buckets(s, client_slug)))
+    settings = await store.load_client_settings(s, client_slug)
+    buckets = buckets_of({"buckets": settings["buckets"]} if settings["buckets"] else None)
+    bucket = bucket_for(dpd, buckets)
+    strategy, arm = choose_strategy(settings, buckets, client_slug, account_ref)
     score = scorecard(days_past_due=dpd, balance=account["balance"], contactable=account["contactable"])
-    result = assign(bucket=bucket, days_past_due=dpd, balance=account["balance"], score=score, status=status)
+    result = assign(bucket=bucket, balance=account["balance"], score=score, strategy=strategy,
+                    costs=full_costs(costs_from_json(settings["costs"])), status=status, arm=arm)
     placement_bucket = await store.record_assignment(
         s, client=client_slug, account_ref=account_ref, now=now, trigger=trigger, days_past_due=dpd,
         bucket=bucket, segment=result.segment, treatment=result.treatment.name, propensity=result.propensity,
         cost_to_collect=result.cost_to_collect,
         inputs={"days_past_due": dpd, "balance": str(account["balance"]), "contactable": account["contactable"],
-                "status": status, "today": today.isoformat()},
+                "status": status, "today": today.isoformat(), "value_tier": result.tier, "arm": arm,
+                "strategy_version": strategy.version, "offer": result.offer.kind},
         why=result.why)
     return AccountSegmented(
         account_ref=account_ref, days_past_due=dpd, bucket=bucket, bucket_at_placement=placement_bucket,
         segment=result.segment, treatment=result.treatment.name, channels=list(result.treatment.channels),
         propensity=result.propensity, cost_to_collect=result.cost_to_collect,
-        expected_net_recovery=result.expected_net_recovery, strategy_version=1, strategy_arm="champion",
-        model_version=SCORECARD_VERSION, why=result.why, trigger=trigger)
+        expected_net_recovery=result.expected_net_recovery, strategy_version=strategy.version, strategy_arm=arm,
+        model_version=SCORECARD_VERSION, why=result.why, trigger=trigger, value_tier=result.tier,
+        cadence_days=result.cadence_days, offer=result.offer.kind, offer_discount_pct=result.offer.discount_pct,
+        offer_instalments=result.offer.instalments)
+
+
+def choose_strategy(settings: dict[str, Any], buckets: tuple[Bucket, ...], client: str,
+                    account_ref: str) -> tuple[Strategy, Literal["champion", "challenger"]]:
+    """The champion, or the challenger for the stable share of accounts its split assigns to it."""
+    body = settings["strategy"]
+    if body is None:
+        return default_strategy(buckets), "champion"
+    version = int(settings["strategy_version"])
+    challenger = body.get("challenger")
+    if challenger and arm_of(client, account_ref, Decimal(str(challenger["share"]))) == "challenger":
+        return strategy_from_json(challenger, version), "challenger"
+    return strategy_from_json(body, version), "champion"
 
 
 async def segment(ctx: HandlerContext, account: dict[str, Any] | None, *, trigger: str) -> None:
@@ -99,6 +122,32 @@ async def run_aging(db: Database, *, client: str, day: dt.date, now: dt.datetime
         if len(accounts) < chunk:
             return moved
         after = accounts[-1]["account_ref"]
+
+
+async def resegment_requested(db: Database, *, now: dt.datetime, chunk: int = 2000) -> dict[str, int]:
+    """Re-segments every open account of client companies whose strategy or costs changed."""
+    async with db.transaction() as s:
+        requests = await store.pending_resegmentations(s)
+    done: dict[str, int] = {}
+    for request_id, client in requests:
+        after, count = "", 0
+        while True:
+            async with db.transaction() as s:
+                accounts = await store.open_accounts_after(s, client, after, chunk)
+                envelopes = []
+                for account in accounts:
+                    event = await assess(s, account, now=now, trigger="strategy_change")
+                    if event is not None:
+                        envelopes.append(event.envelope(client=client, occurred_at=now))
+                await outbox.add(s, envelopes)
+                if len(accounts) < chunk:
+                    await store.finish_resegmentation(s, request_id, now)
+            count += len(accounts)
+            if len(accounts) < chunk:
+                break
+            after = accounts[-1]["account_ref"]
+        done[client] = count
+    return done
 
 
 async def age_due_clients(db: Database, *, now: dt.datetime) -> dict[str, int]:

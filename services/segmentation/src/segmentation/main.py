@@ -8,7 +8,7 @@ from pathlib import Path
 from recaudo_common.runtime import Platform, ServiceUnit
 from segmentation.api import build_router
 from segmentation.consumers import SUBSCRIPTIONS
-from segmentation.handlers import age_due_clients
+from segmentation.handlers import age_due_clients, resegment_requested
 from segmentation.settings import SegmentationSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -18,11 +18,13 @@ def build(platform: Platform) -> ServiceUnit:
     settings = SegmentationSettings()
 
     async def aging_scheduler(stop: asyncio.Event) -> None:
-        """Ages each client company once per local day (idempotent, so replicas may race harmlessly)."""
+        """Ages each client company once per local day and re-segments after a strategy or cost change
+        (both idempotent, so replicas may race harmlessly)."""
         while not stop.is_set():
             await age_due_clients(platform.db, now=platform.clock())
+            await resegment_requested(platform.db, now=platform.clock())
             try:
-                await asyncio.wait_for(stop.wait(), settings.aging_poll_s)
+                await asyncio.wait_for(stop.wait(), settings.resegment_poll_s)
             except TimeoutError:
                 pass
 

@@ -141,3 +141,55 @@ async def segment_summary(s: AsyncSession, client: str) -> list[dict[str, Any]]:
            FROM segmentation.accounts WHERE client_slug = :c GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""),
         {"c": client})).mappings().all()
     return [dict(r) for r in rows]
+
+
+_SETTINGS = text(
+    """SELECT (SELECT buckets FROM segmentation.bucket_sets WHERE client_slug = :c) AS buckets,
+              (SELECT body FROM segmentation.strategies WHERE client_slug = :c ORDER BY version DESC LIMIT 1)
+                  AS strategy,
+              (SELECT max(version) FROM segmentation.strategies WHERE client_slug = :c) AS strategy_version,
+              (SELECT costs FROM segmentation.channel_costs WHERE client_slug = :c) AS costs""")
+
+
+async def load_client_settings(s: AsyncSession, client: str) -> dict[str, Any]:
+    """Buckets, the current strategy and the channel costs of a client company, in one round trip."""
+    return dict((await s.execute(_SETTINGS, {"c": client})).mappings().one())
+
+
+async def add_strategy(s: AsyncSession, client: str, body: dict[str, Any], now: dt.datetime) -> int:
+    version = await s.scalar(text(
+        """INSERT INTO segmentation.strategies (client_slug, version, body, created_at)
+           SELECT :c, coalesce(max(version), 0) + 1, CAST(:b AS jsonb), :now FROM segmentation.strategies
+           WHERE client_slug = :c RETURNING version"""), {"c": client, "b": json.dumps(body), "now": now})
+    return int(version)
+
+
+async def put_costs(s: AsyncSession, client: str, costs: dict[str, str], now: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO segmentation.channel_costs (client_slug, costs, updated_at) VALUES (:c, CAST(:k AS jsonb), :now) "
+        "ON CONFLICT (client_slug) DO UPDATE SET costs = excluded.costs, updated_at = excluded.updated_at"),
+        {"c": client, "k": json.dumps(costs), "now": now})
+
+
+async def request_resegmentation(s: AsyncSession, client: str, reason: str, now: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO segmentation.resegment_requests (client_slug, reason, requested_at) VALUES (:c, :r, :now)"),
+        {"c": client, "r": reason, "now": now})
+
+
+async def pending_resegmentations(s: AsyncSession) -> list[tuple[int, str]]:
+    rows = await s.execute(text(
+        "SELECT id, client_slug FROM segmentation.resegment_requests WHERE done_at IS NULL ORDER BY id"))
+    return [(r[0], r[1]) for r in rows]
+
+
+async def finish_resegmentation(s: AsyncSession, request_id: int, now: dt.datetime) -> None:
+    await s.execute(text("UPDATE segmentation.resegment_requests SET done_at = :now WHERE id = :id"),
+                    {"id": request_id, "now": now})
+
+
+async def open_accounts_after(s: AsyncSession, client: str, after: str, limit: int) -> list[dict[str, Any]]:
+    rows = (await s.execute(text(
+        "SELECT * FROM segmentation.accounts WHERE client_slug = :c AND status = 'open' AND account_ref > :after "
+        "ORDER BY account_ref LIMIT :n FOR UPDATE"), {"c": client, "after": after, "n": limit})).mappings().all()
+    return [dict(r) for r in rows]

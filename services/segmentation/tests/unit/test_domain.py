@@ -5,8 +5,10 @@ from decimal import Decimal
 
 import pytest
 
+from segmentation.domain.assignment import assign
 from segmentation.domain.buckets import bucket_for, days_past_due_on
-from segmentation.domain.treatment import assign, scorecard
+from segmentation.domain.strategy import default_strategy, full_costs
+from segmentation.domain.treatment import scorecard
 
 pytestmark = pytest.mark.unit
 
@@ -29,19 +31,51 @@ def test_aging_counts_from_the_stated_date_so_a_missed_run_never_drifts() -> Non
 
 def test_treatment_weighs_cost_against_expected_recovery() -> None:
     score = scorecard(days_past_due=45, balance=Decimal("2000000"), contactable=True)
-    worked = assign(bucket="31-60", days_past_due=45, balance=Decimal("2000000"), score=score)
-    assert worked.treatment.name == "digital_and_voicebot"
+    strategy, costs = default_strategy(), full_costs(None)
+    worked = assign(bucket="31-60", balance=Decimal("2000000"), score=score, strategy=strategy, costs=costs)
+    assert (worked.treatment.name, worked.tier) == ("digital_and_voicebot", "high")
     assert worked.cost_to_collect == Decimal("0.27")
-    assert worked.expected_net_recovery == (Decimal("2000000") * score.propensity - Decimal("0.27")).quantize(
-        Decimal("0.01"))
-    tiny = assign(bucket="361+", days_past_due=400, balance=Decimal("1"), score=scorecard(days_past_due=400, balance=Decimal("1"),
-                                                                          contactable=False))
+    assert worked.expected_net_recovery == Decimal("2000000") * score.propensity - Decimal("0.27")
+    tiny = assign(bucket="361+", balance=Decimal("1"), score=scorecard(days_past_due=400, balance=Decimal("1"),
+                                                                      contactable=False), strategy=strategy, costs=costs)
     assert tiny.treatment.name == "do_not_pursue" and "do not pursue" in tiny.why
+    old = assign(bucket="181-360", balance=Decimal("20000"), score=scorecard(days_past_due=200, balance=Decimal("20000"),
+                                                                            contactable=True), strategy=strategy, costs=costs)
+    assert (old.tier, old.offer.kind, old.offer.discount_pct) == ("low", "settlement", Decimal("30"))
+    assert "settlement with 30% discount" in old.why
 
 
 def test_closed_accounts_get_no_treatment() -> None:
     score = scorecard(days_past_due=10, balance=Decimal("100"), contactable=True)
-    assert assign(bucket="1-30", days_past_due=10, balance=Decimal("100"), score=score, status="recalled").treatment.channels == ()
+    closed = assign(bucket="1-30", balance=Decimal("100"), score=score, strategy=default_strategy(),
+                    costs=full_costs(None), status="recalled")
+    assert closed.treatment.channels == ()
+
+
+def test_strategy_validation_names_every_problem() -> None:
+    from segmentation.domain.buckets import DEFAULT_BUCKETS
+    from segmentation.domain.strategy import Offer, Rule, Strategy, Tiers, strategy_errors
+    from segmentation.domain.treatment import Treatment
+
+    good = default_strategy()
+    assert strategy_errors(good, DEFAULT_BUCKETS) == []
+    broken = Strategy(1, (*good.rules[1:], Rule("0", "high", Treatment("x", ("fax",), 1), 0, Offer("settlement", Decimal("90"))),
+                          Rule("9-9", "low", Treatment("y", ("sms",), 1))), Tiers(Decimal(5), Decimal(10)))
+    errors = strategy_errors(broken, DEFAULT_BUCKETS)
+    assert "rule for unknown bucket '9-9'" in errors
+    assert "0/high: unknown channels ['fax']" in errors
+    assert "0/high: cadence_days must be 1..60" in errors
+    assert "0/high: discount 90% is outside 0..60%" in errors
+    assert "the high tier threshold must be above the medium one" in errors
+
+
+def test_champion_challenger_split_is_stable_and_near_its_share() -> None:
+    from segmentation.domain.strategy import arm_of
+
+    arms = [arm_of("banco", f"A-{i}", Decimal("0.2")) for i in range(5000)]
+    assert arms == [arm_of("banco", f"A-{i}", Decimal("0.2")) for i in range(5000)]
+    assert 900 <= arms.count("challenger") <= 1100
+    assert all(arm_of("banco", f"A-{i}", Decimal("0")) == "champion" for i in range(100))
 
 
 def test_bucket_sets_must_be_contiguous_and_cover_the_range() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from segmentation.domain.buckets import DEFAULT_BUCKETS, bucket_for
 
@@ -75,36 +75,7 @@ def cost_to_collect(treatment: Treatment, costs: dict[str, Decimal] = DEFAULT_CH
     return sum((costs[c] * treatment.contacts_per_channel for c in treatment.channels), Decimal(0))
 
 
-@dataclass(frozen=True)
-class Assignment:
-    bucket: str
-    segment: str
-    treatment: Treatment
-    propensity: Decimal
-    cost_to_collect: Decimal
-    expected_net_recovery: Decimal
-    why: str
-
-
 def default_treatment(days_past_due: int) -> Treatment:
     """The platform's default treatment follows days past due (by the default buckets), so that a client
     company's own bucket labels never leave an account without one."""
     return DEFAULT_STRATEGY[bucket_for(days_past_due, DEFAULT_BUCKETS)]
-
-
-def assign(*, bucket: str, days_past_due: int, balance: Decimal, score: Score, status: str = "open") -> Assignment:
-    """Picks the treatment unless the expected recovery does not cover its cost."""
-    if status != "open":
-        return Assignment(bucket, f"{bucket}/closed", STOPPED, score.propensity, Decimal(0), Decimal(0),
-                          f"account is {status}: no contact")
-    treatment = default_treatment(days_past_due)
-    cost = cost_to_collect(treatment)
-    expected = (balance * score.propensity - cost).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    tier = "high" if expected >= Decimal("100000") else "medium" if expected >= Decimal("10000") else "low"
-    why = (f"bucket {bucket}; propensity {score.propensity} ({', '.join(score.reasons)}); "
-           f"cost to collect {cost}; expected net recovery {expected} ({tier} value)")
-    if expected <= 0:
-        return Assignment(bucket, f"{bucket}/unprofitable", NO_TREATMENT, score.propensity, Decimal(0), expected,
-                          why + "; cost exceeds expected recovery: do not pursue")
-    return Assignment(bucket, f"{bucket}/{tier}", treatment, score.propensity, cost, expected,
-                      why + f"; treatment {treatment.name}")
