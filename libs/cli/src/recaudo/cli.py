@@ -107,6 +107,22 @@ async def _aging(args: argparse.Namespace) -> None:
         print("nothing to age: every client company's day is already done")
 
 
+async def _model_train(args: argparse.Namespace) -> None:
+    from segmentation.domain.propensity import NotEnoughDataError
+    from segmentation.handlers import train_model
+
+    platform = make_platform(_settings(), pool_size=2)
+    try:
+        model = await train_model(platform.db, client=args.client, now=system_clock())
+    except NotEnoughDataError as exc:
+        print(f"not trained: {exc}", file=sys.stderr)
+        raise SystemExit(1) from exc
+    finally:
+        await platform.db.dispose()
+    print(f"{args.client}: model {model.version} on {model.samples} outcomes; holdout AUC {model.holdout_auc:.3f}, "
+          f"Brier {model.brier:.3f}; accounts will be re-segmented with it")
+
+
 def _catalogue(args: argparse.Namespace) -> None:
     from recaudo.catalogue import render
 
@@ -236,6 +252,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--date", help="YYYY-MM-DD in the client companies' time zones (default: each one's today)")
     p.add_argument("--client", help="only this client company (with --date)")
     p.set_defaults(func=lambda a: asyncio.run(_aging(a)))
+
+    model = sub.add_parser("model", help="propensity models").add_subparsers(dest="model_command", required=True)
+    p = model.add_parser("train", help="train on the client company's observed outcomes and make it current")
+    p.add_argument("--client", required=True)
+    p.set_defaults(func=lambda a: asyncio.run(_model_train(a)))
 
     p = sub.add_parser("catalogue", help="write the event catalogue (Markdown)")
     p.add_argument("--out")

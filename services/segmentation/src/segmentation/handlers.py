@@ -26,9 +26,18 @@ from recaudo_common.outbox import Outbox
 from segmentation import store
 from segmentation.domain.assignment import assign
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, days_past_due_on
+from segmentation.domain.propensity import (
+    HORIZON_DAYS,
+    Model,
+    NotEnoughDataError,
+    Sample,
+    model_from_json,
+    model_to_json,
+    train,
+)
 from segmentation.domain.strategy import Strategy, arm_of, default_strategy, full_costs
 from segmentation.domain.strategy_codec import costs_from_json, strategy_from_json
-from segmentation.domain.treatment import scorecard
+from segmentation.domain.treatment import Score, scorecard
 
 SCORECARD_VERSION = "scorecard-v1"
 outbox = Outbox(store.SCHEMA)
@@ -58,7 +67,7 @@ async def assess(s: AsyncSession, account: dict[str, Any] | None, *, now: dt.dat
     buckets = buckets_of({"buckets": settings["buckets"]} if settings["buckets"] else None)
     bucket = bucket_for(dpd, buckets)
     strategy, arm = choose_strategy(settings, buckets, client_slug, account_ref)
-    score = scorecard(days_past_due=dpd, balance=account["balance"], contactable=account["contactable"])
+    score, model_version = propensity(settings["model"], dpd, account["balance"], account["contactable"])
     result = assign(bucket=bucket, balance=account["balance"], score=score, strategy=strategy,
                     costs=full_costs(costs_from_json(settings["costs"])), status=status, arm=arm)
     placement_bucket = await store.record_assignment(
@@ -67,16 +76,56 @@ async def assess(s: AsyncSession, account: dict[str, Any] | None, *, now: dt.dat
         cost_to_collect=result.cost_to_collect,
         inputs={"days_past_due": dpd, "balance": str(account["balance"]), "contactable": account["contactable"],
                 "status": status, "today": today.isoformat(), "value_tier": result.tier, "arm": arm,
-                "strategy_version": strategy.version, "offer": result.offer.kind},
+                "strategy_version": strategy.version, "offer": result.offer.kind, "model_version": model_version},
         why=result.why)
     return AccountSegmented(
         account_ref=account_ref, days_past_due=dpd, bucket=bucket, bucket_at_placement=placement_bucket,
         segment=result.segment, treatment=result.treatment.name, channels=list(result.treatment.channels),
         propensity=result.propensity, cost_to_collect=result.cost_to_collect,
         expected_net_recovery=result.expected_net_recovery, strategy_version=strategy.version, strategy_arm=arm,
-        model_version=SCORECARD_VERSION, why=result.why, trigger=trigger, value_tier=result.tier,
+        model_version=model_version, why=result.why, trigger=trigger, value_tier=result.tier,
         cadence_days=result.cadence_days, offer=result.offer.kind, offer_discount_pct=result.offer.discount_pct,
         offer_instalments=result.offer.instalments)
+
+
+def propensity(model_body: dict[str, Any] | None, dpd: int, balance: Decimal, contactable: bool
+               ) -> tuple[Score, str]:
+    """The latest trained model's probability when there is one, else the cold-start scorecard."""
+    if model_body is None:
+        return scorecard(days_past_due=dpd, balance=balance, contactable=contactable), SCORECARD_VERSION
+    model = model_from_json(model_body)
+    return Score(model.predict(dpd, balance, contactable),
+                 (f"model {model.version}, holdout AUC {model.holdout_auc:.2f}", *model.reasons())), model.version
+
+
+async def train_model(db: Database, *, client: str, now: dt.datetime) -> Model:
+    """Trains a new propensity model on the client company's observed outcomes and makes it current."""
+    async with db.transaction() as s:
+        rows = await store.training_samples(s, client, before=now, horizon_days=HORIZON_DAYS)
+    samples = [Sample(r["days_past_due"], r["balance"], r["contactable"], r["paid"]) for r in rows]
+    model = train(samples, version=f"logreg-{now:%Y%m%d%H%M%S}")
+    async with db.transaction() as s:
+        await store.save_model(s, client, model_to_json(model), now)
+        await store.request_resegmentation(s, client, f"model {model.version}", now)
+    return model
+
+
+async def retrain_due_models(db: Database, *, now: dt.datetime, every_days: int = 7) -> dict[str, str]:
+    """The scheduled retrain: a client company whose model is older than a week (or absent) gets a new one
+    when it has enough outcomes."""
+    async with db.transaction() as s:
+        clients = await store.client_slugs(s)
+    trained: dict[str, str] = {}
+    for slug, _ in clients:
+        async with db.transaction() as s:
+            last = await store.latest_model_at(s, slug)
+        if last is not None and now - last < dt.timedelta(days=every_days):
+            continue
+        try:
+            trained[slug] = (await train_model(db, client=slug, now=now)).version
+        except NotEnoughDataError:
+            continue
+    return trained
 
 
 def choose_strategy(settings: dict[str, Any], buckets: tuple[Bucket, ...], client: str,
@@ -174,6 +223,8 @@ async def on_account_stated(event: AccountPlaced | AccountUpdated, ctx: HandlerC
 
 async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContext) -> None:
     status = event.account_status
+    if isinstance(event, PaymentApplied):
+        await store.record_outcome(ctx.session, ctx.envelope.client, event.account_ref, event.paid_at, event.amount)
     account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
                                              balance=max(event.new_balance, Decimal(0)), status=status,
                                              now=ctx.now)

@@ -8,7 +8,7 @@ from pathlib import Path
 from recaudo_common.runtime import Platform, ServiceUnit
 from segmentation.api import build_router
 from segmentation.consumers import SUBSCRIPTIONS
-from segmentation.handlers import age_due_clients, resegment_requested
+from segmentation.handlers import age_due_clients, resegment_requested, retrain_due_models
 from segmentation.settings import SegmentationSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -22,6 +22,7 @@ def build(platform: Platform) -> ServiceUnit:
         (both idempotent, so replicas may race harmlessly)."""
         while not stop.is_set():
             await age_due_clients(platform.db, now=platform.clock())
+            await retrain_due_models(platform.db, now=platform.clock())
             await resegment_requested(platform.db, now=platform.clock())
             try:
                 await asyncio.wait_for(stop.wait(), settings.resegment_poll_s)

@@ -148,11 +148,14 @@ _SETTINGS = text(
               (SELECT body FROM segmentation.strategies WHERE client_slug = :c ORDER BY version DESC LIMIT 1)
                   AS strategy,
               (SELECT max(version) FROM segmentation.strategies WHERE client_slug = :c) AS strategy_version,
-              (SELECT costs FROM segmentation.channel_costs WHERE client_slug = :c) AS costs""")
+              (SELECT costs FROM segmentation.channel_costs WHERE client_slug = :c) AS costs,
+              (SELECT body FROM segmentation.models WHERE client_slug = :c ORDER BY trained_at DESC LIMIT 1)
+                  AS model""")
 
 
 async def load_client_settings(s: AsyncSession, client: str) -> dict[str, Any]:
-    """Buckets, the current strategy and the channel costs of a client company, in one round trip."""
+    """Buckets, the current strategy, the channel costs and the latest propensity model of a client company,
+    in one round trip."""
     return dict((await s.execute(_SETTINGS, {"c": client})).mappings().one())
 
 
@@ -193,3 +196,41 @@ async def open_accounts_after(s: AsyncSession, client: str, after: str, limit: i
         "SELECT * FROM segmentation.accounts WHERE client_slug = :c AND status = 'open' AND account_ref > :after "
         "ORDER BY account_ref LIMIT :n FOR UPDATE"), {"c": client, "after": after, "n": limit})).mappings().all()
     return [dict(r) for r in rows]
+
+
+async def record_outcome(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime,
+                         amount: Decimal) -> None:
+    await s.execute(text(
+        "INSERT INTO segmentation.outcomes (client_slug, account_ref, paid_at, amount) VALUES (:c, :r, :p, :a)"),
+        {"c": client, "r": account_ref, "p": paid_at, "a": amount})
+
+
+async def training_samples(s: AsyncSession, client: str, *, before: dt.datetime, horizon_days: int
+                           ) -> list[dict[str, Any]]:
+    """Features as they were at each placement's segmentation, and whether a payment followed within the
+    horizon; only placements old enough for the horizon to have passed."""
+    rows = (await s.execute(text(
+        """SELECT a.days_past_due, (a.inputs->>'balance')::numeric AS balance,
+                  (a.inputs->>'contactable')::boolean AS contactable,
+                  EXISTS (SELECT 1 FROM segmentation.outcomes o WHERE o.client_slug = a.client_slug
+                          AND o.account_ref = a.account_ref AND o.paid_at >= a.assigned_at
+                          AND o.paid_at < a.assigned_at + make_interval(days => :h)) AS paid
+           FROM segmentation.assignments a
+           WHERE a.client_slug = :c AND a.trigger = 'placement'
+             AND a.assigned_at < CAST(:before AS timestamptz) - make_interval(days => :h)"""),
+        {"c": client, "before": before, "h": horizon_days})).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def save_model(s: AsyncSession, client: str, body: dict[str, Any], now: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO segmentation.models (client_slug, version, body, holdout_auc, samples, trained_at) "
+        "VALUES (:c, :v, CAST(:b AS jsonb), :auc, :n, :now)"),
+        {"c": client, "v": body["version"], "b": json.dumps(body), "auc": body["holdout_auc"], "n": body["samples"],
+         "now": now})
+
+
+async def latest_model_at(s: AsyncSession, client: str) -> dt.datetime | None:
+    value = await s.scalar(text("SELECT max(trained_at) FROM segmentation.models WHERE client_slug = :c"),
+                           {"c": client})
+    return value if isinstance(value, dt.datetime) else None
