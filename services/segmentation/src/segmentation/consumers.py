@@ -3,12 +3,19 @@
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
 from recaudo_common.events import (
+    AccountLegalHoldLifted,
+    AccountLegalHoldSet,
     AccountPlaced,
     AccountRecalled,
     AccountSettled,
     AccountUpdated,
+    ArrangementBroken,
+    ArrangementKept,
+    ArrangementMade,
     PaymentApplied,
     PaymentReversed,
+    PromiseBroken,
+    PromiseMade,
 )
 from segmentation import handlers
 from segmentation.store import SCHEMA
@@ -23,5 +30,12 @@ SUBSCRIPTIONS = Subscriptions(
         AccountSettled: handlers.on_settled,
         PaymentApplied: handlers.on_payment,
         PaymentReversed: handlers.on_payment,
+        PromiseMade: handlers.on_promise,
+        PromiseBroken: handlers.on_promise,
+        ArrangementMade: handlers.on_arrangement,
+        ArrangementKept: handlers.on_arrangement,
+        ArrangementBroken: handlers.on_arrangement,
+        AccountLegalHoldSet: handlers.on_legal_hold,
+        AccountLegalHoldLifted: handlers.on_legal_hold,
     },
 )

@@ -13,14 +13,21 @@ from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.events import (
+    AccountLegalHoldLifted,
+    AccountLegalHoldSet,
     AccountPlaced,
     AccountRecalled,
     AccountSegmented,
     AccountSettled,
     AccountUpdated,
+    ArrangementBroken,
+    ArrangementKept,
+    ArrangementMade,
     ClientSettings,
     PaymentApplied,
     PaymentReversed,
+    PromiseBroken,
+    PromiseMade,
 )
 from recaudo_common.outbox import Outbox
 from segmentation import store
@@ -60,8 +67,9 @@ async def assess(s: AsyncSession, account: dict[str, Any] | None, *, now: dt.dat
     if client is None:
         return None  # the client's settings have not arrived yet (another topic): on_client segments it then
     today = day or now.astimezone(zoneinfo.ZoneInfo(client.timezone)).date()
-    status = account["status"]
-    dpd = days_past_due_on(today, days_past_due_at_as_of=account["days_past_due_at_as_of"],
+    status = f"on legal hold ({account['legal_hold']})" if account["legal_hold"] else account["status"]
+    aged_to = min(today, account["held_since"]) if account["held_since"] else today  # a plan holds aging
+    dpd = days_past_due_on(aged_to, days_past_due_at_as_of=account["days_past_due_at_as_of"],
                            as_of=account["as_of"])
     settings = await store.load_client_settings(s, client_slug)
     buckets = buckets_of({"buckets": settings["buckets"]} if settings["buckets"] else None)
@@ -247,3 +255,33 @@ async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
     """Segments the accounts that arrived before their client company's settings did."""
     for account in await store.unsegmented_accounts(ctx.session, event.slug):
         await segment(ctx, account, trigger="placement")
+
+
+def _client_today(ctx: HandlerContext, timezone: str | None) -> dt.date:
+    return ctx.now.astimezone(zoneinfo.ZoneInfo(timezone or "UTC")).date()
+
+
+async def on_promise(event: PromiseMade | PromiseBroken, ctx: HandlerContext) -> None:
+    account = await store.lock_account(ctx.session, ctx.envelope.client, event.account_ref)
+    await segment(ctx, account, trigger="promise_made" if isinstance(event, PromiseMade) else "promise_broken")
+
+
+async def on_arrangement(event: ArrangementMade | ArrangementKept | ArrangementBroken, ctx: HandlerContext) -> None:
+    """An instalment plan holds the account's aging while it lasts; kept or broken, aging resumes."""
+    client = await get_client(ctx.session, store.SCHEMA, ctx.envelope.client)
+    today = _client_today(ctx, client.timezone if client else None)
+    s, slug, ref = ctx.session, ctx.envelope.client, event.account_ref
+    if isinstance(event, ArrangementMade):
+        account = await store.hold_aging(s, slug, ref, today) if event.kind == "instalment_plan" else \
+            await store.lock_account(s, slug, ref)
+        trigger = "arrangement_made"
+    else:
+        account = await store.release_aging(s, slug, ref, today) or await store.lock_account(s, slug, ref)
+        trigger = "arrangement_kept" if isinstance(event, ArrangementKept) else "arrangement_broken"
+    await segment(ctx, account, trigger=trigger)
+
+
+async def on_legal_hold(event: AccountLegalHoldSet | AccountLegalHoldLifted, ctx: HandlerContext) -> None:
+    hold = event.hold if isinstance(event, AccountLegalHoldSet) else None
+    account = await store.set_legal_hold(ctx.session, ctx.envelope.client, event.account_ref, hold)
+    await segment(ctx, account, trigger="legal_hold_set" if hold else "legal_hold_lifted")

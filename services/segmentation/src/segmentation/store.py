@@ -95,7 +95,7 @@ async def accounts_changing_bucket(s: AsyncSession, *, client: str, day: dt.date
         """SELECT a.* FROM segmentation.accounts a
            JOIN jsonb_to_recordset(CAST(:b AS jsonb)) AS b(label text, low int, high int)
              ON a.days_past_due_at_as_of + (CAST(:day AS date) - a.as_of) BETWEEN b.low AND b.high
-           WHERE a.client_slug = :c AND a.status = 'open' AND a.account_ref > :after
+           WHERE a.client_slug = :c AND a.status = 'open' AND a.held_since IS NULL AND a.account_ref > :after
              AND a.bucket IS DISTINCT FROM b.label
            ORDER BY a.account_ref LIMIT :n FOR UPDATE OF a"""),
         {"c": client, "b": json.dumps(buckets), "day": day, "after": after, "n": limit})).mappings().all()
@@ -234,3 +234,33 @@ async def latest_model_at(s: AsyncSession, client: str) -> dt.datetime | None:
     value = await s.scalar(text("SELECT max(trained_at) FROM segmentation.models WHERE client_slug = :c"),
                            {"c": client})
     return value if isinstance(value, dt.datetime) else None
+
+
+async def hold_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "UPDATE segmentation.accounts SET held_since = coalesce(held_since, :d) WHERE client_slug = :c "
+        "AND account_ref = :r RETURNING *"), {"c": client, "r": account_ref, "d": day})).mappings().first()
+    return dict(row) if row else None
+
+
+async def release_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> dict[str, Any] | None:
+    """Days past due resume where they paused: the stated date moves forward by the days held."""
+    row = (await s.execute(text(
+        "UPDATE segmentation.accounts SET as_of = as_of + (CAST(:d AS date) - held_since), held_since = NULL "
+        "WHERE client_slug = :c AND account_ref = :r AND held_since IS NOT NULL RETURNING *"),
+        {"c": client, "r": account_ref, "d": day})).mappings().first()
+    return dict(row) if row else None
+
+
+async def set_legal_hold(s: AsyncSession, client: str, account_ref: str, hold: str | None) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "UPDATE segmentation.accounts SET legal_hold = :h WHERE client_slug = :c AND account_ref = :r RETURNING *"),
+        {"c": client, "r": account_ref, "h": hold})).mappings().first()
+    return dict(row) if row else None
+
+
+async def lock_account(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "SELECT * FROM segmentation.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
+        {"c": client, "r": account_ref})).mappings().first()
+    return dict(row) if row else None

@@ -104,3 +104,39 @@ async def test_client_bucket_sets_apply_from_the_next_aging(platform: Platform) 
                                              {"label": "tardía", "low": 61, "high": 36500}], LATE_EVENING)
     assert await run_aging(platform.db, client="banco", day=dt.date(2026, 3, 31), now=LATE_EVENING) == 1
     assert (await account(platform, "B-1"))["bucket"] == "temprana"
+
+
+async def test_promises_plans_and_legal_holds_move_the_segment(platform: Platform) -> None:
+    from recaudo_common.events import (
+        AccountLegalHoldLifted,
+        AccountLegalHoldSet,
+        ArrangementBroken,
+        ArrangementMade,
+        Instalment,
+        PromiseMade,
+    )
+
+    await deliver(platform, [CLIENT, placed("H-1", 25)], LATE_EVENING)  # 25 days past due on March 31st
+    await deliver(platform, [PromiseMade(promise_id=uuid.uuid4(), account_ref="H-1", amount=Decimal(1000),
+                                         due_date=dt.date(2026, 4, 5), source="agent", made_at=LATE_EVENING)],
+                  LATE_EVENING)
+    assert (await account(platform, "H-1"))["history"][-1][0] == "promise_made"
+    plan = ArrangementMade(arrangement_id=uuid.uuid4(), account_ref="H-1", kind="instalment_plan",
+                           total_amount=Decimal(500000), instalments=[Instalment(due_date=dt.date(2026, 4, 30),
+                                                                                 amount=Decimal(500000))],
+                           made_at=LATE_EVENING, source="operator")
+    await deliver(platform, [plan], LATE_EVENING)
+    # While the plan holds, a month of aging moves nothing: the account stays at 25 days.
+    assert await run_aging(platform.db, client="banco", day=dt.date(2026, 4, 30), now=LATE_EVENING) == 0
+    broken_at = dt.datetime(2026, 5, 11, 15, 0, tzinfo=dt.UTC)  # 41 days held
+    await deliver(platform, [ArrangementBroken(arrangement_id=plan.arrangement_id, account_ref="H-1",
+                                               broken_at=broken_at, missed_instalments=1)], broken_at)
+    assert (await account(platform, "H-1"))["history"][-1] == ("arrangement_broken", 25, "1-30")
+    assert await run_aging(platform.db, client="banco", day=dt.date(2026, 5, 17), now=broken_at) == 1  # 31 days
+    assert (await account(platform, "H-1"))["history"][-1] == ("aging", 31, "31-60")
+
+    await deliver(platform, [AccountLegalHoldSet(account_ref="H-1", hold="dispute", set_at=broken_at)], broken_at)
+    held = await account(platform, "H-1")
+    assert held["treatment"] == "stopped" and held["history"][-1][0] == "legal_hold_set"
+    await deliver(platform, [AccountLegalHoldLifted(account_ref="H-1", hold="dispute", lifted_at=broken_at)], broken_at)
+    assert (await account(platform, "H-1"))["treatment"] not in ("stopped", "do_not_pursue")
