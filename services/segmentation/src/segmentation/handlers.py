@@ -226,13 +226,20 @@ async def on_account_stated(event: AccountPlaced | AccountUpdated, ctx: HandlerC
         ctx.session, client=ctx.envelope.client, account_ref=event.account_ref, balance=event.balance,
         days_past_due=event.days_past_due, as_of=event.as_of, contactable=bool(event.phones or event.email),
         now=ctx.now)
+    # Topics are not ordered between them: payments applied before this placement reached us still count.
+    paid = await store.latest_outcome(ctx.session, ctx.envelope.client, event.account_ref)
+    if paid is not None and isinstance(event, AccountPlaced):
+        account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
+                                                 balance=max(paid["new_balance"], Decimal(0)),
+                                                 status=paid["account_status"], now=ctx.now)
     await segment(ctx, account, trigger="placement" if isinstance(event, AccountPlaced) else "balance_update")
 
 
 async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContext) -> None:
     status = event.account_status
     if isinstance(event, PaymentApplied):
-        await store.record_outcome(ctx.session, ctx.envelope.client, event.account_ref, event.paid_at, event.amount)
+        await store.record_outcome(ctx.session, ctx.envelope.client, event.account_ref, event.paid_at, event.amount,
+                                   event.new_balance, event.account_status)
     account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
                                              balance=max(event.new_balance, Decimal(0)), status=status,
                                              now=ctx.now)

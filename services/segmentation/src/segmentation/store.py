@@ -199,10 +199,19 @@ async def open_accounts_after(s: AsyncSession, client: str, after: str, limit: i
 
 
 async def record_outcome(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime,
-                         amount: Decimal) -> None:
+                         amount: Decimal, new_balance: Decimal, account_status: str) -> None:
     await s.execute(text(
-        "INSERT INTO segmentation.outcomes (client_slug, account_ref, paid_at, amount) VALUES (:c, :r, :p, :a)"),
-        {"c": client, "r": account_ref, "p": paid_at, "a": amount})
+        "INSERT INTO segmentation.outcomes (client_slug, account_ref, paid_at, amount, new_balance, account_status) "
+        "VALUES (:c, :r, :p, :a, :b, :st)"),
+        {"c": client, "r": account_ref, "p": paid_at, "a": amount, "b": new_balance, "st": account_status})
+
+
+async def latest_outcome(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "SELECT new_balance, account_status FROM segmentation.outcomes WHERE client_slug = :c AND account_ref = :r "
+        "AND account_status IS NOT NULL ORDER BY paid_at DESC, ctid DESC LIMIT 1"),
+        {"c": client, "r": account_ref})).mappings().first()
+    return dict(row) if row else None
 
 
 async def training_samples(s: AsyncSession, client: str, *, before: dt.datetime, horizon_days: int

@@ -140,3 +140,12 @@ async def test_promises_plans_and_legal_holds_move_the_segment(platform: Platfor
     assert held["treatment"] == "stopped" and held["history"][-1][0] == "legal_hold_set"
     await deliver(platform, [AccountLegalHoldLifted(account_ref="H-1", hold="dispute", lifted_at=broken_at)], broken_at)
     assert (await account(platform, "H-1"))["treatment"] not in ("stopped", "do_not_pursue")
+
+
+async def test_a_payment_that_arrives_before_its_placement_still_counts(platform: Platform) -> None:
+    paid = PaymentApplied(payment_id=uuid.uuid4(), account_ref="E-1", amount=Decimal("500000"), currency="COP",
+                          paid_at=LATE_EVENING, source="manual", new_balance=Decimal("0"), account_status="paid")
+    await deliver(platform, [CLIENT, paid], LATE_EVENING)  # the payment topic ran ahead of the account topic
+    await deliver(platform, [placed("E-1", 45)], LATE_EVENING)
+    after = await account(platform, "E-1")
+    assert (after["status"], after["treatment"]) == ("paid", "stopped")
