@@ -114,6 +114,12 @@ async def test_the_whole_flow_once_through(running_platform: RunningPlatform) ->
                                  lambda b: Decimal(b["totals"]["recovered"]) > 0, "recovered in the report")
         assert Decimal(report["totals"]["recovered"]) == Decimal("500000.25")  # applied once, not twice
         assert report["totals"]["payments"] == 1
+        view = await poll_json(banco, "/v1/clients/banco-andino/accounts/A-002",
+                               lambda b: Decimal(b["recovered"]) > 0 and b["why"], "the account view")
+        assert (view["bucket"], view["bucket_at_placement"], view["status"]) == ("31-60", "31-60", "open")
+        assert Decimal(view["balance"]) == Decimal("2000000.25") and Decimal(view["recovered"]) == Decimal("500000.25")
+        assert view["treatment"] and view["strategy_arm"] == "champion" and Decimal(view["propensity"]) > 0
+        assert view["why"].startswith("bucket 31-60; propensity") and "cost to collect" in view["why"]
         by_bucket = {g["key"]: g for g in report["groups"]}
         assert Decimal(by_bucket["31-60"]["recovered"]) == Decimal("500000.25")
         assert by_bucket["31-60"]["recovery_rate"] == pytest.approx(500000.25 / 2500000.50, abs=1e-6)

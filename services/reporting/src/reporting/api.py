@@ -45,6 +45,35 @@ class RecoveryReport(BaseModel):
     groups: list[RecoveryGroup]
 
 
+class AccountView(BaseModel):
+    """v1: one account as operators and its client company see it, with why it is treated as it is."""
+
+    client: str
+    account_ref: str
+    status: str
+    recalled_at: dt.datetime | None
+    product: str | None
+    placed_at: dt.datetime
+    placed_balance: Decimal
+    balance: Decimal
+    recovered: Decimal
+    days_past_due: int | None
+    bucket: str | None
+    bucket_at_placement: str | None
+    segment: str | None
+    treatment: str | None
+    channels: list[str] | None
+    offer: str | None
+    propensity: Decimal | None
+    cost_to_collect: Decimal | None
+    expected_net_recovery: Decimal | None
+    value_tier: str | None
+    strategy_version: int | None
+    strategy_arm: str | None
+    model_version: str | None
+    why: str | None
+
+
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "accounts_placed": row["accounts_placed"], "placed_balance": row["placed_balance"],
@@ -87,5 +116,23 @@ def build_router(platform: Platform) -> APIRouter:
         return RecoveryReport(client=slug, currency=client.currency, as_of=now, group_by=group_by,
                               date_from=date_from, date_to=date_to, totals=RecoveryFigures(**_figures(total)),
                               groups=groups)
+
+    @router.get("/clients/{slug}/accounts/{account_ref}", response_model=AccountView)
+    async def account(slug: str, account_ref: str, principal: Auth) -> AccountView:
+        principal.require_client(slug)
+        async with platform.db.transaction() as s:
+            row = await store.account_view(s, slug, account_ref)
+        if row is None:
+            raise not_found(f"account {account_ref!r}")
+        status = "recalled" if row["recalled_at"] else row["status"]
+        return AccountView(client=slug, account_ref=account_ref, status=status, recalled_at=row["recalled_at"],
+                           product=row["product"], placed_at=row["placed_at"], placed_balance=row["placed_balance"],
+                           balance=row["balance"], recovered=row["recovered"], days_past_due=row["days_past_due"],
+                           bucket=row["current_bucket"], bucket_at_placement=row["bucket_at_placement"],
+                           segment=row["segment"], treatment=row["treatment"], channels=row["channels"],
+                           offer=row["offer"], propensity=row["propensity"], cost_to_collect=row["cost_to_collect"],
+                           expected_net_recovery=row["expected_net_recovery"], value_tier=row["value_tier"],
+                           strategy_version=row["strategy_version"], strategy_arm=row["strategy_arm"],
+                           model_version=row["model_version"], why=row["why"])
 
     return router

@@ -13,9 +13,12 @@ async def on_placed(event: AccountPlaced, ctx: HandlerContext) -> None:
 
 
 async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
-    await store.set_segment(ctx.session, client=ctx.envelope.client, account_ref=event.account_ref,
-                            bucket=event.bucket, bucket_at_placement=event.bucket_at_placement,
-                            segment=event.segment)
+    fields = event.model_dump(include={
+        "bucket", "bucket_at_placement", "segment", "days_past_due", "treatment", "channels", "propensity",
+        "cost_to_collect", "expected_net_recovery", "value_tier", "strategy_version", "strategy_arm",
+        "model_version", "offer", "why"})
+    await store.set_segment(ctx.session, client=ctx.envelope.client, account_ref=event.account_ref, fields=fields,
+                            at=ctx.envelope.occurred_at)
 
 
 async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:

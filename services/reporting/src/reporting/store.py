@@ -15,18 +15,42 @@ SCHEMA = "reporting"
 
 async def place_account(s: AsyncSession, *, client: str, account_ref: str, balance: Decimal, product: str | None,
                         placed_at: dt.datetime) -> None:
+    """A payment may have reached us before its placement (topics are unordered): the ledger's latest word
+    on balance and status then wins over the placed balance."""
     await s.execute(text(
-        "INSERT INTO reporting.accounts (client_slug, account_ref, placed_balance, placed_at, product, balance) "
-        "VALUES (:c, :r, :b, :t, :p, :b) ON CONFLICT DO NOTHING"),
+        """INSERT INTO reporting.accounts (client_slug, account_ref, placed_balance, placed_at, product, balance,
+               status)
+           SELECT :c, :r, :b, :t, :p, coalesce(latest.new_balance, :b), coalesce(latest.account_status, 'open')
+           FROM (SELECT 1) one LEFT JOIN LATERAL (
+               SELECT new_balance, account_status FROM reporting.payments
+               WHERE client_slug = :c AND account_ref = :r AND new_balance IS NOT NULL
+               ORDER BY applied_at DESC, paid_at DESC LIMIT 1) latest ON true
+           ON CONFLICT DO NOTHING"""),
         {"c": client, "r": account_ref, "b": balance, "t": placed_at, "p": product})
 
 
-async def set_segment(s: AsyncSession, *, client: str, account_ref: str, bucket: str, bucket_at_placement: str,
-                      segment: str) -> None:
+async def set_segment(s: AsyncSession, *, client: str, account_ref: str, fields: dict[str, Any],
+                      at: dt.datetime) -> None:
+    """Keeps segmentation's latest assignment (an older event never overwrites a newer one)."""
     await s.execute(text(
-        "UPDATE reporting.accounts SET current_bucket = :b, segment = :sg, "
-        "bucket_at_placement = coalesce(bucket_at_placement, :bp) WHERE client_slug = :c AND account_ref = :r"),
-        {"c": client, "r": account_ref, "b": bucket, "bp": bucket_at_placement, "sg": segment})
+        """UPDATE reporting.accounts SET current_bucket = :bucket, segment = :segment,
+               bucket_at_placement = coalesce(bucket_at_placement, :bucket_at_placement),
+               days_past_due = :days_past_due, treatment = :treatment, channels = :channels,
+               propensity = :propensity, cost_to_collect = :cost_to_collect,
+               expected_net_recovery = :expected_net_recovery, value_tier = :value_tier,
+               strategy_version = :strategy_version, strategy_arm = :strategy_arm, model_version = :model_version,
+               offer = :offer, why = :why, segmented_at = :at
+           WHERE client_slug = :c AND account_ref = :r AND (segmented_at IS NULL OR segmented_at <= :at)"""),
+        {"c": client, "r": account_ref, "at": at, **fields})
+
+
+async def account_view(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        """SELECT a.*, (SELECT coalesce(sum(p.amount - p.reversed_amount), 0) FROM reporting.payments p
+                        WHERE p.client_slug = a.client_slug AND p.account_ref = a.account_ref) AS recovered
+           FROM reporting.accounts a WHERE a.client_slug = :c AND a.account_ref = :r"""),
+        {"c": client, "r": account_ref})).mappings().first()
+    return dict(row) if row else None
 
 
 async def set_recalled(s: AsyncSession, client: str, account_ref: str, at: dt.datetime) -> None:
@@ -38,9 +62,10 @@ async def set_recalled(s: AsyncSession, client: str, account_ref: str, at: dt.da
 async def record_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str, account_ref: str, amount: Decimal,
                          paid_at: dt.datetime, new_balance: Decimal, status: str, now: dt.datetime) -> None:
     await s.execute(text(
-        "INSERT INTO reporting.payments (payment_id, client_slug, account_ref, amount, paid_at, applied_at) "
-        "VALUES (:p, :c, :r, :a, :t, :now) ON CONFLICT DO NOTHING"),
-        {"p": payment_id, "c": client, "r": account_ref, "a": amount, "t": paid_at, "now": now})
+        "INSERT INTO reporting.payments (payment_id, client_slug, account_ref, amount, paid_at, applied_at, "
+        "new_balance, account_status) VALUES (:p, :c, :r, :a, :t, :now, :b, :st) ON CONFLICT DO NOTHING"),
+        {"p": payment_id, "c": client, "r": account_ref, "a": amount, "t": paid_at, "now": now, "b": new_balance,
+         "st": status})
     await s.execute(text(
         "UPDATE reporting.accounts SET balance = :b, status = :st WHERE client_slug = :c AND account_ref = :r"),
         {"c": client, "r": account_ref, "b": new_balance, "st": status})
