@@ -40,7 +40,7 @@ async def setup(url: str, rows: int) -> None:
                            "'es-CO', '{sms}', now())")
         await conn.execute(f"""INSERT INTO segmentation.accounts (client_slug, account_ref, balance,
                 days_past_due_at_as_of, as_of, contactable, updated_at, bucket)
-            SELECT 'bench', 'A-' || lpad(i::text, 8, '0'), 50000 + (i % 9000) * 1000, (i * 7919) % 721,
+            SELECT 'bench', 'A-' || lpad(i::text, 8, '0'), 50000 + (i % 9000) * 1000, ((i::bigint * 7919) % 721)::int,
                    DATE '{AS_OF}', true, now(), NULL FROM generate_series(1, {rows}) AS i""")
         await conn.execute(f"UPDATE segmentation.accounts SET bucket = {bucket_case('days_past_due_at_as_of')}")
         await conn.execute("VACUUM ANALYZE segmentation.accounts")
