@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,11 @@ def client_copy_ddl(schema: str) -> str:
         updated_at timestamptz NOT NULL)"""
 
 
+def client_copy_upgrades(schema: str) -> list[str]:
+    """Columns added to the copy since its first version (each service's migrations apply them)."""
+    return [f"ALTER TABLE {schema}.clients ADD COLUMN IF NOT EXISTS max_discount_pct numeric(5, 2) NOT NULL DEFAULT 40"]
+
+
 @dataclass(frozen=True)
 class ClientCopy:
     slug: str
@@ -34,35 +40,38 @@ class ClientCopy:
     timezone: str
     locale: str
     default_authorised_channels: tuple[str, ...]
+    max_discount_pct: Decimal = Decimal("40")
 
 
 async def upsert_client(session: AsyncSession, schema: str, event: ClientSettings, ctx: HandlerContext) -> None:
     await session.execute(
         text(f"""INSERT INTO {schema}.clients AS c (slug, name, country, currency, timezone, locale,
-                    default_authorised_channels, updated_at)
-                 VALUES (:slug, :name, :country, :currency, :timezone, :locale, :channels, :at)
+                    default_authorised_channels, updated_at, max_discount_pct)
+                 VALUES (:slug, :name, :country, :currency, :timezone, :locale, :channels, :at, :max_discount)
                  ON CONFLICT (slug) DO UPDATE SET name = excluded.name, country = excluded.country,
                     currency = excluded.currency, timezone = excluded.timezone, locale = excluded.locale,
                     default_authorised_channels = excluded.default_authorised_channels,
+                    max_discount_pct = excluded.max_discount_pct,
                     updated_at = excluded.updated_at
                  WHERE c.updated_at <= excluded.updated_at"""),
         {"slug": event.slug, "name": event.name, "country": event.country, "currency": event.currency,
          "timezone": event.timezone, "locale": event.locale,
-         "channels": list(event.default_authorised_channels), "at": ctx.envelope.occurred_at},
+         "channels": list(event.default_authorised_channels), "at": ctx.envelope.occurred_at,
+         "max_discount": event.max_discount_pct},
     )
 
 
 @functools.cache
 def _select(schema: str) -> TextClause:
-    return text(f"SELECT slug, name, country, currency, timezone, locale, default_authorised_channels "
-                f"FROM {schema}.clients WHERE slug = :s")
+    return text(f"SELECT slug, name, country, currency, timezone, locale, default_authorised_channels, "
+                f"max_discount_pct FROM {schema}.clients WHERE slug = :s")
 
 
 async def get_client(session: AsyncSession, schema: str, slug: str) -> ClientCopy | None:
     row = (await session.execute(_select(schema), {"s": slug})).first()
     if row is None:
         return None
-    return ClientCopy(row[0], row[1], row[2], row[3], row[4], row[5], tuple(row[6]))
+    return ClientCopy(row[0], row[1], row[2], row[3], row[4], row[5], tuple(row[6]), Decimal(row[7]))
 
 
 AfterClient = Callable[[ClientSettings, HandlerContext], Awaitable[None]]

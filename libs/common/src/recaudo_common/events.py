@@ -114,6 +114,7 @@ class ClientSettings(Event):
     timezone: str = Field(description="IANA time zone")
     locale: str
     default_authorised_channels: list[Channel]
+    max_discount_pct: Decimal = Field(Decimal("40"), description="the largest settlement discount it allows")
 
 
 @register

@@ -38,6 +38,8 @@ class ClientIn(BaseModel):
     timezone: str = Field(examples=["America/Bogota"])
     locale: str = Field("es-CO")
     default_authorised_channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
+    max_discount_pct: Decimal = Field(Decimal("40"), ge=0, le=100,
+                                      description="the largest settlement discount this client company allows")
 
 
 class ClientOut(BaseModel):
@@ -50,6 +52,7 @@ class ClientOut(BaseModel):
     timezone: str
     locale: str
     default_authorised_channels: list[str]
+    max_discount_pct: Decimal
     created_at: dt.datetime
 
 

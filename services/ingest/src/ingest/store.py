@@ -15,7 +15,8 @@ from ingest.domain.portfolio import Issue
 
 SCHEMA = "ingest"
 
-CLIENT_COLUMNS = "slug, name, country, currency, timezone, locale, default_authorised_channels, created_at"
+CLIENT_COLUMNS = ("slug, name, country, currency, timezone, locale, default_authorised_channels, max_discount_pct, "
+                  "created_at")
 PORTFOLIO_COLUMNS = (
     "id, client_slug, status, filename, size_bytes, as_of, rows_total, rows_accepted, rows_rejected, "
     "rows_with_warnings, counts_by_code, progress, error_code, error_detail, params, created_at, started_at, "
@@ -26,8 +27,9 @@ PORTFOLIO_COLUMNS = (
 async def insert_client(s: AsyncSession, c: dict[str, Any], now: dt.datetime) -> bool:
     row = await s.execute(text(
         "INSERT INTO ingest.clients (slug, name, country, currency, timezone, locale, "
-        "default_authorised_channels, created_at, updated_at) VALUES (:slug, :name, :country, :currency, "
-        ":timezone, :locale, :default_authorised_channels, :now, :now) ON CONFLICT DO NOTHING RETURNING slug"),
+        "default_authorised_channels, max_discount_pct, created_at, updated_at) VALUES (:slug, :name, :country, "
+        ":currency, :timezone, :locale, :default_authorised_channels, :max_discount_pct, :now, :now) "
+        "ON CONFLICT DO NOTHING RETURNING slug"),
         {**c, "now": now})
     return row.first() is not None
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from recaudo_common.auth import Principal
-from recaudo_common.client_copy import get_client
+from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.runtime import Platform
 from segmentation import store
@@ -113,12 +113,12 @@ def build_router(platform: Platform) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["segmentation"])
     Auth = Annotated[Principal, Depends(platform.auth)]
 
-    async def known_client(slug: str) -> str:
+    async def known_client(slug: str) -> ClientCopy:
         async with platform.db.transaction() as s:
             client = await get_client(s, store.SCHEMA, slug)
         if client is None:
             raise not_found(f"client company {slug!r}")
-        return client.timezone
+        return client
 
     @router.get("/clients/{slug}/buckets", response_model=BucketsOut)
     async def get_buckets(slug: str, principal: Auth) -> BucketsOut:
@@ -134,7 +134,7 @@ def build_router(platform: Platform) -> APIRouter:
     @router.put("/clients/{slug}/buckets", response_model=BucketsOut)
     async def put_buckets(slug: str, body: BucketsIn, principal: Auth) -> BucketsOut:
         principal.require_client(slug, roles=("operator",))
-        timezone = await known_client(slug)
+        timezone = (await known_client(slug)).timezone
         errors = bucket_errors(tuple(Bucket(b.label, b.low, b.high) for b in body.buckets))
         if errors:
             raise ProblemError(422, "invalid_buckets", "Invalid buckets", "; ".join(errors),
@@ -146,9 +146,9 @@ def build_router(platform: Platform) -> APIRouter:
             await store.reopen_aging(s, slug, now.astimezone(zoneinfo.ZoneInfo(timezone)).date())
         return BucketsOut(version=version, buckets=ordered)
 
-    def check_strategy(body: StrategyIn | ChallengerIn, buckets: tuple[Bucket, ...]) -> list[str]:
+    def check_strategy(body: StrategyIn | ChallengerIn, buckets: tuple[Bucket, ...], limit: Decimal) -> list[str]:
         as_json = body.model_dump(mode="json")
-        return strategy_errors(strategy_from_json(as_json, 0), buckets)
+        return strategy_errors(strategy_from_json(as_json, 0), buckets, max_discount_pct=limit)
 
     @router.get("/clients/{slug}/strategy", response_model=StrategyOut)
     async def get_strategy(slug: str, principal: Auth) -> StrategyOut:
@@ -164,13 +164,13 @@ def build_router(platform: Platform) -> APIRouter:
     @router.put("/clients/{slug}/strategy", response_model=StrategyOut)
     async def put_strategy(slug: str, body: StrategyIn, principal: Auth) -> StrategyOut:
         principal.require_client(slug, roles=("operator",))
-        await known_client(slug)
+        limit = (await known_client(slug)).max_discount_pct  # the client company's own ceiling
         async with platform.db.transaction() as s:
             settings = await store.load_client_settings(s, slug)
         buckets = buckets_of({"buckets": settings["buckets"]} if settings["buckets"] else None)
-        errors = check_strategy(body, buckets)
+        errors = check_strategy(body, buckets, limit)
         if body.challenger is not None:
-            errors += [f"challenger: {e}" for e in check_strategy(body.challenger, buckets)]
+            errors += [f"challenger: {e}" for e in check_strategy(body.challenger, buckets, limit)]
         if errors:
             raise ProblemError(422, "invalid_strategy", "Invalid strategy", "; ".join(errors[:20]),
                                errors=[{"msg": e} for e in errors])

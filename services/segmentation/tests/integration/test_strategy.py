@@ -3,6 +3,7 @@ channel costs, and re-segmentation of the affected accounts with their reasons."
 
 import datetime as dt
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -50,7 +51,7 @@ async def test_strategy_versions_with_a_challenger_resegment_accounts(api: tuple
                                                                  "rules": bad})
     assert refused.status_code == 422 and refused.json()["code"] == "invalid_strategy"
     messages = [e["msg"] for e in refused.json()["errors"]]
-    assert "0/high: unknown channels ['fax']" in messages and "0/high: discount 95% is outside 0..60%" in messages
+    assert "0/high: unknown channels ['fax']" in messages and "0/high: discount 95% is outside 0..40.00%" in messages
 
     body = {"tiers": {"high": "100000", "medium": "10000"}, "rules": every_cell("agent_first", ["agent", "sms"]),
             "challenger": {"share": "0.5", "tiers": {"high": "100000", "medium": "10000"},
@@ -78,3 +79,18 @@ async def test_strategy_versions_with_a_challenger_resegment_accounts(api: tuple
     assert await resegment_requested(platform.db, now=NOW) == {"banco": 200}
     summary = (await http.get("/v1/clients/banco/segments")).json()["items"]
     assert sum(row["accounts"] for row in summary) == 200
+
+
+async def test_discounts_stay_within_the_client_companys_own_limit(api: tuple[Platform, httpx.AsyncClient]) -> None:
+    from recaudo_common.events import ClientUpdated
+
+    platform, http = api
+    strict = ClientUpdated(**{**CLIENT.model_dump(), "max_discount_pct": Decimal("10")})
+    await deliver(platform, [CLIENT, strict], NOW)
+    body = {"tiers": {"high": "100000", "medium": "10000"},
+            "rules": every_cell("quita", ["sms"], kind="settlement", discount_pct="20")}
+    refused = await http.put("/v1/clients/banco/strategy", json=body)
+    assert refused.status_code == 422
+    assert "0/high: discount 20% is outside 0..10.00%" in [e["msg"] for e in refused.json()["errors"]]
+    body["rules"] = every_cell("quita", ["sms"], kind="settlement", discount_pct="10")
+    assert (await http.put("/v1/clients/banco/strategy", json=body)).status_code == 200

@@ -1,0 +1,13 @@
+"""The client copy gains the client company's discount limit."""
+
+from alembic import op
+
+from recaudo_common.client_copy import client_copy_upgrades
+
+revision = "0007"
+down_revision = "0006"
+
+
+def upgrade() -> None:
+    for statement in client_copy_upgrades("segmentation"):
+        op.execute(statement)
