@@ -6,10 +6,13 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi import APIRouter, Depends, Header, Query, Request
+from prometheus_client import Counter
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from payments import handlers, store
+from payments.domain.webhooks import signature_problem
+from payments.settings import PaymentsSettings
 from recaudo_common.auth import Principal
 from recaudo_common.errors import ProblemError
 from recaudo_common.runtime import Platform
@@ -51,6 +54,75 @@ class PaymentOut(BaseModel):
     account_status: str | None = None
 
 
+class WebhookIn(BaseModel):
+    """v1: what a gateway notifies; a refund or chargeback names the original payment in `refers_to`."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["payment", "refund", "chargeback"] = "payment"
+    payment_id: str = Field(min_length=1, max_length=200)
+    client: str
+    account_ref: str | None = None
+    link_token: str | None = None
+    debtor_id: str | None = None
+    amount: Decimal = Field(gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2)
+    currency: str = Field(min_length=3, max_length=3)
+    paid_at: dt.datetime
+    method: str | None = Field(None, max_length=50)
+    refers_to: str | None = None
+
+    @field_validator("paid_at")
+    @classmethod
+    def _aware(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("paid_at needs a UTC offset")
+        return value
+
+
+class WebhookOut(BaseModel):
+    """v1"""
+
+    status: Literal["applied", "duplicate", "unmatched", "reversed"]
+    payment_id: str
+
+
+class WebhookRejectionOut(BaseModel):
+    id: int
+    received_at: dt.datetime
+    gateway: str
+    reason: str
+    source_address: str | None
+
+
+class WebhookRejectionList(BaseModel):
+    items: list[WebhookRejectionOut]
+
+
+class ReversalIn(BaseModel):
+    """v1"""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=500)
+
+
+class ReversalOut(BaseModel):
+    """v1"""
+
+    status: Literal["reversed", "duplicate"]
+    id: uuid.UUID
+    reversal_id: uuid.UUID | None = None
+    amount: Decimal | None = None
+    account_ref: str | None = None
+    new_balance: Decimal | None = None
+    account_status: str | None = None
+
+
+class AssignIn(BaseModel):
+    """v1"""
+
+    model_config = ConfigDict(extra="forbid")
+    account_ref: str = Field(min_length=1, max_length=200)
+
+
 class UnmatchedPaymentOut(BaseModel):
     id: uuid.UUID
     amount: Decimal
@@ -67,9 +139,63 @@ class UnmatchedList(BaseModel):
     items: list[UnmatchedPaymentOut]
 
 
-def build_router(platform: Platform) -> APIRouter:
+WEBHOOK_REJECTIONS = Counter("recaudo_webhook_rejections_total", "Gateway webhooks refused", ["reason"])
+
+
+def build_router(platform: Platform, settings: PaymentsSettings) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["payments"])
     Auth = Annotated[Principal, Depends(platform.auth)]
+
+    @router.post("/webhooks/payments/{gateway}", response_model=WebhookOut,
+                 responses={401: {"description": "missing, wrong or stale signature (not stored, but recorded)"}})
+    async def gateway_webhook(gateway: str, request: Request) -> WebhookOut:
+        """Authenticated by its HMAC-SHA256 signature (header `Recaudo-Signature`), not by an API key."""
+        raw = await request.body()
+        now = platform.clock()
+        problem = signature_problem(request.headers.get("recaudo-signature"), raw, settings.secrets_of(gateway),
+                                    now=now)
+        if problem is not None:
+            WEBHOOK_REJECTIONS.labels(problem).inc()
+            async with platform.db.transaction() as s:
+                await store.record_webhook_rejection(s, gateway=gateway, reason=problem,
+                                                     source=request.client.host if request.client else None, now=now)
+            raise ProblemError(401, problem, "Webhook refused", "the signature does not verify; nothing was stored")
+        try:
+            body = WebhookIn.model_validate_json(raw)
+        except ValidationError as exc:
+            errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
+            raise ProblemError(422, "invalid_webhook", "Invalid webhook body", "the body does not match its schema",
+                               errors=errors) from exc
+        if body.type != "payment" and not body.refers_to:
+            raise ProblemError(422, "invalid_webhook", "Invalid webhook body", f"a {body.type} needs refers_to")
+        result = await handlers.receive_webhook(platform.db, gateway=gateway, body=body.model_dump(mode="json"),
+                                                now=now)
+        return WebhookOut(status=result["status"], payment_id=body.payment_id)
+
+    @router.get("/webhooks/payments/rejections", response_model=WebhookRejectionList)
+    async def webhook_rejections(principal: Auth,
+                                 limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> WebhookRejectionList:
+        principal.require_role("operator", "sre")
+        async with platform.db.transaction() as s:
+            rows = await store.list_webhook_rejections(s, limit)
+        return WebhookRejectionList(items=[WebhookRejectionOut(**r) for r in rows])
+
+    @router.post("/clients/{slug}/payments/{payment_id}/reversal", response_model=ReversalOut)
+    async def reverse_payment(slug: str, payment_id: uuid.UUID, principal: Auth,
+                              body: ReversalIn | None = None) -> ReversalOut:
+        principal.require_client(slug, roles=("operator",))
+        async with platform.db.transaction() as s:
+            result = await handlers.reverse(s, client=slug, payment_id=payment_id, kind="reversal", gateway=None,
+                                            external_id=None, reason=body.reason if body else None,
+                                            now=platform.clock())
+        return ReversalOut.model_validate(result)
+
+    @router.post("/clients/{slug}/payments/unmatched/{payment_id}/assign", response_model=PaymentOut)
+    async def assign(slug: str, payment_id: uuid.UUID, body: AssignIn, principal: Auth) -> PaymentOut:
+        principal.require_client(slug, roles=("operator",))
+        result = await handlers.assign_unmatched(platform.db, client=slug, payment_id=payment_id,
+                                                 account_ref=body.account_ref, now=platform.clock())
+        return PaymentOut.model_validate(result)
 
     @router.post("/clients/{slug}/payments", response_model=PaymentOut)
     async def manual_payment(

@@ -9,6 +9,8 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from payments import store
 from payments.domain.ledger import after_payment
 from payments.domain.matching import match_payment
@@ -16,7 +18,14 @@ from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.errors import ProblemError, conflict, not_found
-from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, PaymentApplied, PaymentUnmatched
+from recaudo_common.events import (
+    AccountPlaced,
+    AccountRecalled,
+    AccountUpdated,
+    PaymentApplied,
+    PaymentReversed,
+    PaymentUnmatched,
+)
 from recaudo_common.outbox import Outbox
 
 outbox = Outbox(store.SCHEMA)
@@ -84,7 +93,8 @@ async def record_manual_payment(db: Database, *, client: str, idempotency_key: s
 
 async def apply_payment(s: Any, *, client: str, account_ref: str | None, debtor_id: str | None, amount: Decimal,
                         currency: str, paid_at: dt.datetime, source: str, method: str | None,
-                        reference: str | None, now: dt.datetime) -> dict[str, Any]:
+                        reference: str | None, now: dt.datetime, gateway: str | None = None,
+                        external_id: str | None = None) -> dict[str, Any]:
     """Matches and applies one payment inside the caller's transaction; unmatched goes to suspense."""
     payment_id = uuid.uuid4()
     known = await store.lock_account(s, client, account_ref) if account_ref else None
@@ -95,7 +105,7 @@ async def apply_payment(s: Any, *, client: str, account_ref: str | None, debtor_
         await store.insert_payment(s, payment_id=payment_id, client=client, account_ref=None, amount=amount,
                                    currency=currency, paid_at=paid_at, source=source, method=method,
                                    reference=reference or account_ref, debtor_id=debtor_id, status="unmatched",
-                                   unmatched_reason=match.reason, now=now)
+                                   unmatched_reason=match.reason, now=now, gateway=gateway, external_id=external_id)
         await outbox.add(s, [PaymentUnmatched(payment_id=payment_id, amount=amount, currency=currency,
                                               paid_at=paid_at, source=source, reason=match.reason,  # type: ignore[arg-type]
                                               ).envelope(client=client, occurred_at=now)])
@@ -103,18 +113,110 @@ async def apply_payment(s: Any, *, client: str, account_ref: str | None, debtor_
                 "currency": currency}
     account = known or await store.lock_account(s, client, match.account_ref)
     assert account is not None
-    result = after_payment(account["balance"], amount, account["status"])
     await store.insert_payment(s, payment_id=payment_id, client=client, account_ref=match.account_ref,
                                amount=amount, currency=currency, paid_at=paid_at, source=source, method=method,
                                reference=reference, debtor_id=debtor_id, status="applied", unmatched_reason=None,
-                               now=now)
-    await store.add_entry(s, client=client, account_ref=match.account_ref, kind="payment", amount=-amount,
+                               now=now, gateway=gateway, external_id=external_id)
+    return await _book(s, client=client, payment_id=payment_id, account=account, amount=amount, currency=currency,
+                       paid_at=paid_at, source=source, method=method, matched_by=match.reason, now=now)
+
+
+async def _book(s: Any, *, client: str, payment_id: uuid.UUID, account: dict[str, Any], amount: Decimal,
+                currency: str, paid_at: dt.datetime, source: str, method: str | None, matched_by: str,
+                now: dt.datetime) -> dict[str, Any]:
+    """The ledger entry, the account's new balance and status, and payment.applied, for a matched payment."""
+    account_ref = account["account_ref"]
+    result = after_payment(account["balance"], amount, account["status"])
+    await store.add_entry(s, client=client, account_ref=account_ref, kind="payment", amount=-amount,
                           payment_id=payment_id, now=now)
-    await store.set_account(s, client, match.account_ref, balance=result.balance, status=result.status, now=now)
+    await store.set_account(s, client, account_ref, balance=result.balance, status=result.status, now=now)
     await outbox.add(s, [PaymentApplied(
-        payment_id=payment_id, account_ref=match.account_ref, amount=amount, currency=currency, paid_at=paid_at,
+        payment_id=payment_id, account_ref=account_ref, amount=amount, currency=currency, paid_at=paid_at,
         source=source, method=method, new_balance=result.balance, credit=result.credit,  # type: ignore[arg-type]
         account_status=result.status).envelope(client=client, occurred_at=now)])
-    return {"id": str(payment_id), "status": "applied", "account_ref": match.account_ref, "matched_by": match.reason,
+    return {"id": str(payment_id), "status": "applied", "account_ref": account_ref, "matched_by": matched_by,
             "amount": str(amount), "currency": currency, "new_balance": str(result.balance),
             "credit": str(result.credit), "account_status": result.status}
+
+
+async def receive_webhook(db: Database, *, gateway: str, body: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """A verified gateway notification, applied once per (gateway, payment_id) forever, whatever the
+    redelivery or concurrency: the unique index decides, and a loser of the race answers `duplicate`."""
+    client = body["client"]
+    try:
+        async with db.transaction() as s:
+            if await store.gateway_payment(s, gateway, body["payment_id"]) is not None:
+                return {"status": "duplicate", "payment_id": body["payment_id"]}
+            if body["type"] == "payment":
+                copy = await get_client(s, store.SCHEMA, client)
+                if copy is None:
+                    raise not_found(f"client company {client!r}")
+                if body["currency"] != copy.currency:
+                    raise ProblemError(422, "invalid_currency", "Invalid currency",
+                                       f"payments for this client company are in {copy.currency}")
+                result = await apply_payment(
+                    s, client=client, account_ref=body.get("account_ref"), debtor_id=body.get("debtor_id"),
+                    amount=Decimal(body["amount"]), currency=body["currency"],
+                    paid_at=dt.datetime.fromisoformat(body["paid_at"]), source="gateway", method=body.get("method"),
+                    reference=body.get("link_token"), now=now, gateway=gateway, external_id=body["payment_id"])
+                return {**result, "payment_id": body["payment_id"]}
+            original = await store.gateway_payment(s, gateway, body["refers_to"])
+            if original is None or original["client_slug"] != client:
+                raise ProblemError(422, "unknown_payment", "Unknown payment",
+                                   f"{body['type']} refers to a payment this gateway never sent")
+            result = await reverse(s, client=client, payment_id=original["id"], kind=body["type"], gateway=gateway,
+                                   external_id=body["payment_id"], reason=None, now=now)
+            return {**result, "payment_id": body["payment_id"]}
+    except IntegrityError:
+        # A concurrent delivery of the same (gateway, payment_id) committed first.
+        return {"status": "duplicate", "payment_id": body["payment_id"]}
+
+
+async def reverse(s: Any, *, client: str, payment_id: uuid.UUID, kind: str, gateway: str | None,
+                  external_id: str | None, reason: str | None, now: dt.datetime) -> dict[str, Any]:
+    """Reverses an applied payment once: the ledger gets the amount back, the account reopens."""
+    payment = await store.lock_payment(s, client, payment_id)
+    if payment is None:
+        raise not_found("payment")
+    if payment["status"] == "reversed":
+        return {"status": "duplicate", "id": str(payment_id)}
+    if payment["status"] != "applied":
+        raise conflict("payment_not_applied", "only an applied payment can be reversed; this one is unmatched")
+    account = await store.lock_account(s, client, payment["account_ref"])
+    assert account is not None
+    reversal_id = uuid.uuid4()
+    amount = Decimal(payment["amount"])
+    ledger_kind = "chargeback" if kind == "chargeback" else "reversal"
+    await store.add_entry(s, client=client, account_ref=account["account_ref"], kind=ledger_kind, amount=amount,
+                          payment_id=payment_id, now=now)
+    new_balance = Decimal(account["balance"]) + amount
+    status = "open" if new_balance > 0 else account["status"]
+    await store.set_account(s, client, account["account_ref"], balance=new_balance, status=status, now=now)
+    await store.set_payment_status(s, payment_id, "reversed")
+    await store.insert_reversal(s, reversal_id=reversal_id, payment_id=payment_id, client=client, kind=kind,
+                                amount=amount, gateway=gateway, external_id=external_id, reason=reason, now=now)
+    await outbox.add(s, [PaymentReversed(
+        payment_id=payment_id, reversal_id=reversal_id, account_ref=account["account_ref"], amount=amount,
+        kind=kind, reversed_at=now, new_balance=new_balance, account_status=status,  # type: ignore[arg-type]
+    ).envelope(client=client, occurred_at=now)])
+    return {"status": "reversed", "id": str(payment_id), "reversal_id": str(reversal_id), "kind": kind,
+            "amount": str(amount), "account_ref": account["account_ref"], "new_balance": str(new_balance),
+            "account_status": status}
+
+
+async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, account_ref: str,
+                           now: dt.datetime) -> dict[str, Any]:
+    """An operator resolves a suspense payment: it is applied to the account they name."""
+    async with db.transaction() as s:
+        payment = await store.lock_payment(s, client, payment_id)
+        if payment is None:
+            raise not_found("payment")
+        if payment["status"] != "unmatched":
+            raise conflict("payment_not_unmatched", "this payment is not in the suspense queue")
+        account = await store.lock_account(s, client, account_ref)
+        if account is None:
+            raise ProblemError(422, "unknown_account", "Unknown account", f"no account {account_ref!r}")
+        await store.set_payment_status(s, payment_id, "applied", account_ref)
+        return await _book(s, client=client, payment_id=payment_id, account=account, amount=Decimal(payment["amount"]),
+                           currency=payment["currency"], paid_at=payment["paid_at"], source=payment["source"],
+                           method=payment["method"], matched_by="operator", now=now)

@@ -5,3 +5,10 @@ from recaudo_common.settings import PlatformSettings, service_settings_config
 
 class PaymentsSettings(PlatformSettings):
     model_config = service_settings_config("payments")
+
+    # Gateway -> secret, or a list of secrets while one is being rotated (JSON in the environment).
+    webhook_secrets: dict[str, str | list[str]] = {}
+
+    def secrets_of(self, gateway: str) -> list[str]:
+        value = self.webhook_secrets.get(gateway, [])
+        return [value] if isinstance(value, str) else list(value)

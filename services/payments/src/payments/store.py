@@ -96,14 +96,15 @@ async def store_idempotent_response(s: AsyncSession, client: str, key: str, resp
 async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str, account_ref: str | None,
                          amount: Decimal, currency: str, paid_at: dt.datetime, source: str, method: str | None,
                          reference: str | None, debtor_id: str | None, status: str,
-                         unmatched_reason: str | None, now: dt.datetime) -> None:
+                         unmatched_reason: str | None, now: dt.datetime, gateway: str | None = None,
+                         external_id: str | None = None) -> None:
     await s.execute(text(
         "INSERT INTO payments.payments (id, client_slug, account_ref, amount, currency, paid_at, source, method, "
-        "reference, debtor_id, status, unmatched_reason, received_at) VALUES (:id, :c, :r, :a, :cur, :p, :src, "
-        ":m, :ref, :d, :st, :ur, :now)"),
+        "reference, debtor_id, status, unmatched_reason, received_at, gateway, external_id) VALUES (:id, :c, :r, "
+        ":a, :cur, :p, :src, :m, :ref, :d, :st, :ur, :now, :g, :x)"),
         {"id": payment_id, "c": client, "r": account_ref, "a": amount, "cur": currency, "p": paid_at,
          "src": source, "m": method, "ref": reference, "d": debtor_id, "st": status, "ur": unmatched_reason,
-         "now": now})
+         "now": now, "g": gateway, "x": external_id})
 
 
 async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[dict[str, Any]]:
@@ -111,4 +112,49 @@ async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[di
         "SELECT id, amount, currency, paid_at, source, method, reference, unmatched_reason AS reason, received_at "
         "FROM payments.payments WHERE client_slug = :c AND status = 'unmatched' ORDER BY received_at LIMIT :n"),
         {"c": client, "n": limit})).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def gateway_payment(s: AsyncSession, gateway: str, external_id: str) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "SELECT * FROM payments.payments WHERE gateway = :g AND external_id = :x"),
+        {"g": gateway, "x": external_id})).mappings().first()
+    return dict(row) if row else None
+
+
+async def lock_payment(s: AsyncSession, client: str, payment_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "SELECT * FROM payments.payments WHERE client_slug = :c AND id = :id FOR UPDATE"),
+        {"c": client, "id": payment_id})).mappings().first()
+    return dict(row) if row else None
+
+
+async def set_payment_status(s: AsyncSession, payment_id: uuid.UUID, status: str,
+                             account_ref: str | None = None) -> None:
+    await s.execute(text(
+        "UPDATE payments.payments SET status = :st, account_ref = coalesce(:r, account_ref) WHERE id = :id"),
+        {"id": payment_id, "st": status, "r": account_ref})
+
+
+async def insert_reversal(s: AsyncSession, *, reversal_id: uuid.UUID, payment_id: uuid.UUID, client: str, kind: str,
+                          amount: Decimal, gateway: str | None, external_id: str | None, reason: str | None,
+                          now: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO payments.reversals (id, payment_id, client_slug, kind, amount, gateway, external_id, reason, "
+        "reversed_at) VALUES (:id, :p, :c, :k, :a, :g, :x, :r, :now)"),
+        {"id": reversal_id, "p": payment_id, "c": client, "k": kind, "a": amount, "g": gateway, "x": external_id,
+         "r": reason, "now": now})
+
+
+async def record_webhook_rejection(s: AsyncSession, *, gateway: str, reason: str, source: str | None,
+                                   now: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO payments.webhook_rejections (received_at, gateway, reason, source_address) "
+        "VALUES (:now, :g, :r, :src)"), {"now": now, "g": gateway[:100], "r": reason, "src": source})
+
+
+async def list_webhook_rejections(s: AsyncSession, limit: int) -> list[dict[str, Any]]:
+    rows = (await s.execute(text(
+        "SELECT id, received_at, gateway, reason, source_address FROM payments.webhook_rejections "
+        "ORDER BY id DESC LIMIT :n"), {"n": limit})).mappings().all()
     return [dict(r) for r in rows]

@@ -43,3 +43,22 @@ def test_matching_order() -> None:
     assert (several.account_ref, several.reason) == (None, "debtor_has_several_open_accounts")
     unknown = match_payment(account_ref="Z", known_account=False, debtor_id=None, debtor_open_accounts=[])
     assert (unknown.account_ref, unknown.reason) == (None, "unknown_account_ref")
+
+
+def test_webhook_signatures() -> None:
+    import datetime as dt
+
+    from payments.domain.webhooks import sign, signature_problem
+
+    now = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
+    body = b'{"payment_id": "p-1"}'
+    good = sign(body, "new-secret", now)
+    assert signature_problem(good, body, ["old-secret", "new-secret"], now=now) is None  # rotation: either works
+    assert signature_problem(good, body + b" ", ["new-secret"], now=now) == "bad_signature"
+    assert signature_problem(good, body, ["other"], now=now) == "bad_signature"
+    assert signature_problem(None, body, ["new-secret"], now=now) == "missing_signature"
+    assert signature_problem("v1=abc", body, ["new-secret"], now=now) == "malformed_signature"
+    assert signature_problem(good, body, ["new-secret"], now=now + dt.timedelta(minutes=5, seconds=1)) == \
+        "stale_signature"
+    assert signature_problem(good, body, ["new-secret"], now=now + dt.timedelta(minutes=5)) is None
+    assert signature_problem(good, body, [], now=now) == "unknown_gateway"

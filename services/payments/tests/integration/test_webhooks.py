@@ -1,0 +1,126 @@
+"""Gateway webhooks through the real HTTP API and PostgreSQL: signed, applied exactly once (redelivered and
+concurrent), forged/stale/replayed refused and recorded, secret rotation, refunds reopening the account,
+and a suspense payment assigned by an operator."""
+
+import asyncio
+import datetime as dt
+import json
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from payments.api import build_router
+from payments.consumers import SUBSCRIPTIONS
+from payments.domain.webhooks import sign
+from payments.settings import PaymentsSettings
+from recaudo_common.bus.base import Message
+from recaudo_common.bus.consumer import ConsumerRuntime
+from recaudo_common.events import AccountPlaced, ClientRegistered
+from recaudo_common.http import create_app
+from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.testing import settings_for_test
+
+pytestmark = pytest.mark.integration
+NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
+
+
+class Gateway:
+    def __init__(self, platform: Platform, http: httpx.AsyncClient, operator: str) -> None:
+        self.platform, self.http, self.operator = platform, http, operator
+
+    async def send(self, body: dict[str, Any], *, secret: str = "new", at: dt.datetime = NOW,
+                   signature: str | None = None) -> httpx.Response:
+        raw = json.dumps(body).encode()
+        return await self.http.post("/v1/webhooks/payments/pasarela", content=raw, headers={
+            "Recaudo-Signature": signature if signature is not None else sign(raw, secret, at),
+            "Content-Type": "application/json"})
+
+    async def balance(self, ref: str) -> tuple[Decimal, str, Decimal]:
+        async with self.platform.db.transaction() as s:
+            row = (await s.execute(text("SELECT balance, status FROM payments.accounts WHERE account_ref = :r"),
+                                   {"r": ref})).one()
+            ledger = await s.scalar(text("SELECT sum(amount) FROM payments.ledger_entries WHERE account_ref = :r"),
+                                    {"r": ref})
+        return row[0], row[1], ledger
+
+
+@pytest.fixture
+async def gateway(database_url: str) -> AsyncIterator[Gateway]:
+    platform = make_platform(settings_for_test(database_url), pool_size=8, clock=lambda: NOW)
+    settings = PaymentsSettings(webhook_secrets={"pasarela": ["old", "new"]})
+    app = create_app(title="payments", service="payments", routers=[build_router(platform, settings)])
+    runtime = ConsumerRuntime(platform.db, platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
+    events = [ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
+                               locale="es-CO", default_authorised_channels=["sms"]),
+              *(AccountPlaced(account_ref=f"A-{i}", portfolio_id=uuid.uuid4(), debtor_id=f"10{i}", full_name="x",
+                              balance=Decimal("100000.00"), currency="COP", days_past_due=40, as_of=NOW.date(),
+                              authorised_channels=["sms"]) for i in (1, 2))]
+    await runtime.handle_batch([Message("t", e.key("banco"), e.envelope(client="banco", occurred_at=NOW), {})
+                                for e in events])
+    _, operator = await platform.keys.create(role="operator", now=NOW)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        yield Gateway(platform, http, operator)
+    await platform.db.dispose()
+
+
+def payment(pid: str, ref: str | None = "A-1", amount: str = "30000.00", **extra: Any) -> dict[str, Any]:
+    return {"type": "payment", "payment_id": pid, "client": "banco", "account_ref": ref, "amount": amount,
+            "currency": "COP", "paid_at": NOW.isoformat(), "method": "pse", **extra}
+
+
+async def test_applied_once_whatever_the_redelivery(gateway: Gateway) -> None:
+    first = await gateway.send(payment("pg-1"))
+    assert (first.status_code, first.json()["status"]) == (200, "applied")
+    again = await gateway.send(payment("pg-1"), secret="old")  # redelivered, signed with the older secret
+    assert again.json()["status"] == "duplicate"
+    racing = await asyncio.gather(*(gateway.send(payment("pg-2")) for _ in range(6)))
+    assert sorted(r.json()["status"] for r in racing) == ["applied"] + ["duplicate"] * 5
+    assert await gateway.balance("A-1") == (Decimal("40000.00"), "open", Decimal("40000.00"))
+
+
+async def test_forged_stale_and_replayed_signatures_are_refused_and_recorded(gateway: Gateway) -> None:
+    forged = await gateway.send(payment("pg-3"), secret="guessed")
+    stale = await gateway.send(payment("pg-4"), at=NOW - dt.timedelta(minutes=6))
+    raw = json.dumps(payment("pg-5")).encode()
+    replayed = await gateway.send(payment("pg-5", amount="99999.00"), signature=sign(raw, "new", NOW))
+    missing = await gateway.send(payment("pg-6"), signature="")
+    assert [r.status_code for r in (forged, stale, replayed, missing)] == [401] * 4
+    assert [r.json()["code"] for r in (forged, stale, replayed, missing)] == [
+        "bad_signature", "stale_signature", "bad_signature", "missing_signature"]
+    listed = await gateway.http.get("/v1/webhooks/payments/rejections",
+                                    headers={"Authorization": f"Bearer {gateway.operator}"})
+    assert [(r["gateway"], r["reason"]) for r in listed.json()["items"]][:4] == [
+        ("pasarela", "missing_signature"), ("pasarela", "bad_signature"), ("pasarela", "stale_signature"),
+        ("pasarela", "bad_signature")]
+    assert await gateway.balance("A-1") == (Decimal("100000.00"), "open", Decimal("100000.00"))
+    bad_body = await gateway.send({"payment_id": "pg-7", "client": "banco", "amount": "-1"})
+    assert (bad_body.status_code, bad_body.json()["code"]) == (422, "invalid_webhook")
+
+
+async def test_full_payment_then_refund_reopens_and_unmatched_is_assigned(gateway: Gateway) -> None:
+    paid = await gateway.send(payment("pg-8", amount="100000.00"))
+    assert paid.json()["status"] == "applied"
+    assert (await gateway.balance("A-1"))[1] == "paid"
+    refund = {**payment("rf-1", amount="100000.00"), "type": "refund", "refers_to": "pg-8"}
+    assert (await gateway.send(refund)).json()["status"] == "reversed"
+    assert (await gateway.send(refund)).json()["status"] == "duplicate"
+    assert await gateway.balance("A-1") == (Decimal("100000.00"), "open", Decimal("100000.00"))
+    stray = await gateway.send(payment("pg-9", ref="NO-EXISTE"))
+    assert stray.json()["status"] == "unmatched"
+    operator = {"Authorization": f"Bearer {gateway.operator}"}
+    queue = (await gateway.http.get("/v1/clients/banco/payments/unmatched", headers=operator)).json()["items"]
+    assert len(queue) == 1 and queue[0]["reason"] == "unknown_account_ref"
+    assigned = await gateway.http.post(f"/v1/clients/banco/payments/unmatched/{queue[0]['id']}/assign",
+                                       json={"account_ref": "A-2"}, headers=operator)
+    assert (assigned.status_code, assigned.json()["status"]) == (200, "applied")
+    assert await gateway.balance("A-2") == (Decimal("70000.00"), "open", Decimal("70000.00"))
+    assert (await gateway.http.get("/v1/clients/banco/payments/unmatched", headers=operator)).json()["items"] == []
+    manual_reversal = await gateway.http.post(f"/v1/clients/banco/payments/{queue[0]['id']}/reversal",
+                                              json={"reason": "cheque devuelto"}, headers=operator)
+    assert manual_reversal.json()["status"] == "reversed"
+    assert await gateway.balance("A-2") == (Decimal("100000.00"), "open", Decimal("100000.00"))
