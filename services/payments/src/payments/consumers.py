@@ -1,10 +1,11 @@
-"""Payments' subscriptions: placements open ledgers, restatements adjust them, recalls mark them."""
+"""Payments' subscriptions: placements open ledgers, restatements adjust them, recalls mark them, promises
+are kept or broken here."""
 
 from payments import handlers
 from payments.store import SCHEMA
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
-from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated
+from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, PromiseMade
 
 SUBSCRIPTIONS = Subscriptions(
     consumer="payments", schema=SCHEMA,
@@ -13,5 +14,6 @@ SUBSCRIPTIONS = Subscriptions(
         AccountPlaced: handlers.on_account_placed,
         AccountUpdated: handlers.on_account_updated,
         AccountRecalled: handlers.on_account_recalled,
+        PromiseMade: handlers.on_promise_made,
     },
 )

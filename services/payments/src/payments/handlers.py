@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from payments import store
 from payments.domain.ledger import after_payment
 from payments.domain.matching import match_payment
+from payments.domain.promises import deadline, verdict
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
@@ -25,6 +26,9 @@ from recaudo_common.events import (
     PaymentApplied,
     PaymentReversed,
     PaymentUnmatched,
+    PromiseBroken,
+    PromiseKept,
+    PromiseMade,
 )
 from recaudo_common.outbox import Outbox
 
@@ -130,6 +134,7 @@ async def _book(s: Any, *, client: str, payment_id: uuid.UUID, account: dict[str
     await store.add_entry(s, client=client, account_ref=account_ref, kind="payment", amount=-amount,
                           payment_id=payment_id, now=now)
     await store.set_account(s, client, account_ref, balance=result.balance, status=result.status, now=now)
+    await evaluate_promises(s, now=now, client=client, account_ref=account_ref)  # a payment may keep a promise
     await outbox.add(s, [PaymentApplied(
         payment_id=payment_id, account_ref=account_ref, amount=amount, currency=currency, paid_at=paid_at,
         source=source, method=method, new_balance=result.balance, credit=result.credit,  # type: ignore[arg-type]
@@ -220,3 +225,35 @@ async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, 
         return await _book(s, client=client, payment_id=payment_id, account=account, amount=Decimal(payment["amount"]),
                            currency=payment["currency"], paid_at=payment["paid_at"], source=payment["source"],
                            method=payment["method"], matched_by="operator", now=now)
+
+
+async def on_promise_made(event: PromiseMade, ctx: HandlerContext) -> None:
+    await store.insert_promise(ctx.session, promise_id=event.promise_id, client=ctx.envelope.client,
+                               account_ref=event.account_ref, amount=event.amount, due_date=event.due_date,
+                               made_at=event.made_at, source=event.source)
+    await evaluate_promises(ctx.session, now=ctx.now, client=ctx.envelope.client, account_ref=event.account_ref)
+
+
+async def evaluate_promises(s: Any, *, now: dt.datetime, client: str | None = None,
+                            account_ref: str | None = None) -> dict[str, int]:
+    """Decides every pending promise whose verdict is known at `now` (kept or broken) and emits it."""
+    decided = {"kept": 0, "broken": 0}
+    for p in await store.pending_promises(s, client=client, account_ref=account_ref):
+        ends = deadline(p["due_date"], p["timezone"])
+        paid = await store.paid_between(s, p["client_slug"], p["account_ref"], p["made_at"], ends)
+        result = verdict(amount=p["amount"], paid=paid, due_date=p["due_date"], timezone=p["timezone"], now=now)
+        if result == "pending":
+            continue
+        await store.decide_promise(s, p["promise_id"], result, now)
+        event: PromiseKept | PromiseBroken = PromiseKept(promise_id=p["promise_id"], account_ref=p["account_ref"],
+                                                         kept_at=now) if result == "kept" else PromiseBroken(
+            promise_id=p["promise_id"], account_ref=p["account_ref"], broken_at=now, paid_amount=paid)
+        await outbox.add(s, [event.envelope(client=p["client_slug"], occurred_at=now)])
+        decided[result] += 1
+    return decided
+
+
+async def evaluate_due_promises(db: Database, *, now: dt.datetime) -> dict[str, int]:
+    """The scheduled evaluation: promises whose grace day has passed are broken unless paid."""
+    async with db.transaction() as s:
+        return await evaluate_promises(s, now=now)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from payments.api import build_router
 from payments.consumers import SUBSCRIPTIONS
+from payments.handlers import evaluate_due_promises
 from payments.settings import PaymentsSettings
 from recaudo_common.runtime import Platform, ServiceUnit
 
@@ -13,7 +15,19 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
 def build(platform: Platform) -> ServiceUnit:
+    settings = PaymentsSettings()
+
+    async def promise_evaluator(stop: asyncio.Event) -> None:
+        """Breaks the promises whose grace day has passed without payment (kept ones are decided on payment)."""
+        while not stop.is_set():
+            await evaluate_due_promises(platform.db, now=platform.clock())
+            try:
+                await asyncio.wait_for(stop.wait(), settings.promise_poll_s)
+            except TimeoutError:
+                pass
+
     return ServiceUnit(
-        name="payments", schema="payments", migrations=MIGRATIONS, routers=[build_router(platform, PaymentsSettings())],
-        subscriptions=SUBSCRIPTIONS, description="Payments: the ledger, matching and suspense.",
+        name="payments", schema="payments", migrations=MIGRATIONS, routers=[build_router(platform, settings)],
+        subscriptions=SUBSCRIPTIONS, workers=[promise_evaluator],
+        description="Payments: the ledger, matching, suspense, reversals and promises.",
     )

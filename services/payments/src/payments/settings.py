@@ -8,6 +8,7 @@ class PaymentsSettings(PlatformSettings):
 
     # Gateway -> secret, or a list of secrets while one is being rotated (JSON in the environment).
     webhook_secrets: dict[str, str | list[str]] = {}
+    promise_poll_s: float = 60.0
 
     def secrets_of(self, gateway: str) -> list[str]:
         value = self.webhook_secrets.get(gateway, [])

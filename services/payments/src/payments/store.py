@@ -158,3 +158,38 @@ async def list_webhook_rejections(s: AsyncSession, limit: int) -> list[dict[str,
         "SELECT id, received_at, gateway, reason, source_address FROM payments.webhook_rejections "
         "ORDER BY id DESC LIMIT :n"), {"n": limit})).mappings().all()
     return [dict(r) for r in rows]
+
+
+async def insert_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str, account_ref: str, amount: Decimal,
+                         due_date: dt.date, made_at: dt.datetime, source: str) -> None:
+    await s.execute(text(
+        "INSERT INTO payments.promises (promise_id, client_slug, account_ref, amount, due_date, made_at, source) "
+        "VALUES (:p, :c, :r, :a, :d, :m, :s) ON CONFLICT DO NOTHING"),
+        {"p": promise_id, "c": client, "r": account_ref, "a": amount, "d": due_date, "m": made_at, "s": source})
+
+
+async def pending_promises(s: AsyncSession, *, client: str | None = None, account_ref: str | None = None,
+                           limit: int = 1000) -> list[dict[str, Any]]:
+    """Pending promises (locked, skipping those another evaluator holds) with the client company's time zone."""
+    rows = (await s.execute(text(
+        """SELECT p.promise_id, p.client_slug, p.account_ref, p.amount, p.due_date, p.made_at, c.timezone
+           FROM payments.promises p JOIN payments.clients c ON c.slug = p.client_slug
+           WHERE p.status = 'pending' AND (CAST(:c AS text) IS NULL OR p.client_slug = :c)
+             AND (CAST(:r AS text) IS NULL OR p.account_ref = :r)
+           ORDER BY p.due_date LIMIT :n FOR UPDATE OF p SKIP LOCKED"""),
+        {"c": client, "r": account_ref, "n": limit})).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt.datetime, end: dt.datetime
+                       ) -> Decimal:
+    value = await s.scalar(text(
+        "SELECT coalesce(sum(amount), 0) FROM payments.payments WHERE client_slug = :c AND account_ref = :r "
+        "AND status = 'applied' AND paid_at >= :a AND paid_at < :b"),
+        {"c": client, "r": account_ref, "a": start, "b": end})
+    return Decimal(value)
+
+
+async def decide_promise(s: AsyncSession, promise_id: uuid.UUID, status: str, now: dt.datetime) -> None:
+    await s.execute(text("UPDATE payments.promises SET status = :st, decided_at = :now WHERE promise_id = :p"),
+                    {"p": promise_id, "st": status, "now": now})

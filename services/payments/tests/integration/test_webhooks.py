@@ -124,3 +124,31 @@ async def test_full_payment_then_refund_reopens_and_unmatched_is_assigned(gatewa
                                               json={"reason": "cheque devuelto"}, headers=operator)
     assert manual_reversal.json()["status"] == "reversed"
     assert await gateway.balance("A-2") == (Decimal("100000.00"), "open", Decimal("100000.00"))
+
+
+async def test_promises_kept_at_the_edge_of_the_grace_day_and_broken_one_minute_after(gateway: Gateway) -> None:
+    import zoneinfo
+
+    from payments.handlers import evaluate_due_promises
+    from recaudo_common.events import PromiseMade
+
+    bogota = zoneinfo.ZoneInfo("America/Bogota")
+    promises = [PromiseMade(promise_id=uuid.uuid4(), account_ref=ref, amount=Decimal("50000"),
+                            due_date=dt.date(2026, 4, 10), source="agent", made_at=NOW) for ref in ("A-1", "A-2")]
+    runtime = ConsumerRuntime(gateway.platform.db, gateway.platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
+    await runtime.handle_batch([Message("t", p.key("banco"), p.envelope(client="banco", occurred_at=NOW), {})
+                                for p in promises])
+    last_minute = dt.datetime(2026, 4, 11, 23, 59, tzinfo=bogota)
+    partial = await gateway.send(payment("pp-1", amount="30000.00", paid_at=NOW.isoformat()))
+    assert partial.json()["status"] == "applied"
+    assert await evaluate_due_promises(gateway.platform.db, now=last_minute) == {"kept": 0, "broken": 0}
+    # The rest arrives in the last minute of the grace day: kept, decided on the payment itself.
+    await gateway.send(payment("pp-2", amount="20000.00", paid_at=last_minute.isoformat()))
+    one_minute_after = dt.datetime(2026, 4, 12, 0, 1, tzinfo=bogota)
+    assert await evaluate_due_promises(gateway.platform.db, now=one_minute_after) == {"kept": 0, "broken": 1}
+    async with gateway.platform.db.transaction() as s:
+        verdicts = dict((await s.execute(text("SELECT account_ref, status FROM payments.promises"))).all())
+        emitted = sorted(r[0] for r in await s.execute(text(
+            "SELECT envelope->>'type' FROM payments.outbox WHERE envelope->>'type' LIKE 'promise.%'")))
+    assert verdicts == {"A-1": "kept", "A-2": "broken"}
+    assert emitted == ["promise.broken", "promise.kept"]

@@ -62,3 +62,20 @@ def test_webhook_signatures() -> None:
         "stale_signature"
     assert signature_problem(good, body, ["new-secret"], now=now + dt.timedelta(minutes=5)) is None
     assert signature_problem(good, body, [], now=now) == "unknown_gateway"
+
+
+def test_a_promise_is_kept_to_the_end_of_its_grace_day_and_broken_one_minute_after() -> None:
+    import datetime as dt
+    import zoneinfo
+
+    from payments.domain.promises import deadline, verdict
+
+    bogota = zoneinfo.ZoneInfo("America/Bogota")
+    due = dt.date(2026, 4, 10)
+    assert deadline(due, "America/Bogota") == dt.datetime(2026, 4, 12, 0, 0, tzinfo=bogota)
+    last_minute = dt.datetime(2026, 4, 11, 23, 59, tzinfo=bogota)
+    one_after = dt.datetime(2026, 4, 12, 0, 1, tzinfo=bogota)
+    args = {"amount": Decimal("100"), "due_date": due, "timezone": "America/Bogota"}
+    assert verdict(paid=Decimal("60"), now=last_minute, **args) == "pending"
+    assert verdict(paid=Decimal("100"), now=last_minute, **args) == "kept"
+    assert verdict(paid=Decimal("60"), now=one_after, **args) == "broken"
