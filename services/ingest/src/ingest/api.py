@@ -17,13 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ingest import handlers, store
 from ingest.domain.clients import client_errors
-from ingest.domain.files import FileFormatError
-from ingest.domain.money import MARKS
 from ingest.domain.portfolio import RECOGNISED
 from recaudo_common.auth import Principal
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.events import CHANNELS, Channel
 from recaudo_common.exports import neutralise
+from recaudo_common.files import FileFormatError
+from recaudo_common.money import MARKS
 from recaudo_common.runtime import Platform
 
 

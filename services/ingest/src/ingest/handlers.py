@@ -20,15 +20,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest import store
-from ingest.domain.files import (
-    Cell,
-    FileFormatError,
-    check_xlsx,
-    csv_rows,
-    jsonl_rows,
-    sniff,
-    xlsx_rows,
-)
 from ingest.domain.portfolio import (
     Account,
     Issue,
@@ -42,6 +33,15 @@ from ingest.domain.portfolio import (
 from recaudo_common.db import Database
 from recaudo_common.errors import ProblemError, conflict
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, ClientRegistered, Envelope
+from recaudo_common.files import (
+    Cell,
+    FileFormatError,
+    check_xlsx,
+    csv_rows,
+    jsonl_rows,
+    sniff,
+    xlsx_rows,
+)
 from recaudo_common.outbox import Outbox
 
 BATCH = 1000

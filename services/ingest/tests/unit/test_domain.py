@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from ingest.domain.files import csv_rows, sniff
-from ingest.domain.money import parse_amount, parse_date
 from ingest.domain.portfolio import MappingError, RowContext, check_row, map_columns, normalise_header
+from recaudo_common.files import csv_rows, sniff
+from recaudo_common.money import parse_amount, parse_date
 
 pytestmark = pytest.mark.unit
 CTX = RowContext(locale="es-CO", as_of=dt.date(2026, 3, 31), country="CO", currency="COP",

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.domain.files import csv_rows, sniff
 from ingest.domain.portfolio import RowContext, check_row, map_columns
+from recaudo_common.files import csv_rows, sniff
 
 pytestmark = pytest.mark.unit
 CTX = RowContext(locale="es-CO", as_of=dt.date(2026, 3, 31), country="CO", currency="COP",

@@ -15,7 +15,7 @@ LOCALES = {"es-CO", "es-PE", "es-MX", "es-AR", "es-CL", "en-US"}
 def client_errors(*, slug: str, country: str, currency: str, timezone: str, locale: str,
                   channels: list[str]) -> list[str]:
     """Every reason why these settings are not a valid client company (empty when valid)."""
-    from ingest.domain.money import ISO_4217
+    from recaudo_common.money import ISO_4217
 
     errors = []
     if not SLUG.match(slug):

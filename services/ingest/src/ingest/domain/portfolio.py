@@ -10,9 +10,9 @@ from decimal import Decimal
 
 import phonenumbers
 
-from ingest.domain.files import Cell
-from ingest.domain.money import ISO_4217, excel_serial_date, parse_amount, parse_date, parse_int, valid_balance
 from recaudo_common.events import CHANNELS
+from recaudo_common.files import Cell
+from recaudo_common.money import ISO_4217, excel_serial_date, parse_amount, parse_date, parse_int, valid_balance
 
 RECOGNISED: dict[str, tuple[str, ...]] = {
     "account_ref": ("obligacion", "numero obligacion", "nro obligacion", "cuenta", "numero cuenta", "credito",

@@ -1,4 +1,5 @@
-"""Numbers and dates as Latin American files write them, parsed strictly by locale: never guessed."""
+"""Numbers and dates as Latin American files write them, parsed strictly by locale: never guessed (shared by
+every service that reads client or bank files)."""
 
 from __future__ import annotations
 

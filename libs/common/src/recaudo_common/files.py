@@ -1,4 +1,4 @@
-"""Reading portfolio files into a header and rows, streamed: CSV (delimiter and encoding detected), JSON
+"""Reading tabular files (portfolios, bank statements) into a header and rows, streamed: CSV (delimiter and encoding detected), JSON
 lines and XLSX. Cells are text, or typed values (Decimal, date) where the file carries types."""
 
 from __future__ import annotations
@@ -161,9 +161,9 @@ def jsonl_rows(chunks: Iterable[bytes], sniffed: Sniffed, *, header_sample: int 
             if filled(record):
                 yield number, cells(record)
         for number, line in iterator:
-            record = parse(number, line)
-            if record is not None and filled(record):
-                yield number, cells(record)
+            later = parse(number, line)
+            if later is not None and filled(later):
+                yield number, cells(later)
 
     return header, rows()
 
