@@ -1,5 +1,5 @@
-"""Reading tabular files (portfolios, bank statements) into a header and rows, streamed: CSV (delimiter and encoding detected), JSON
-lines and XLSX. Cells are text, or typed values (Decimal, date) where the file carries types."""
+"""Reading tabular files (portfolios, bank statements) into a header and rows, streamed: CSV (delimiter and
+encoding detected), JSON lines and XLSX. Cells are text, or typed values (Decimal, date) where the file has them."""
 
 from __future__ import annotations
 

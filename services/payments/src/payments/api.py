@@ -4,9 +4,10 @@
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
+from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -14,7 +15,9 @@ from payments import handlers, store
 from payments.domain.webhooks import signature_problem
 from payments.settings import PaymentsSettings
 from recaudo_common.auth import Principal
-from recaudo_common.errors import ProblemError
+from recaudo_common.errors import ProblemError, not_found
+from recaudo_common.files import FileFormatError
+from recaudo_common.money import MARKS
 from recaudo_common.runtime import Platform
 
 
@@ -123,6 +126,16 @@ class AssignIn(BaseModel):
     account_ref: str = Field(min_length=1, max_length=200)
 
 
+class BankFileOut(BaseModel):
+    """v1: what became of each row of a bank statement."""
+
+    id: uuid.UUID
+    filename: str | None
+    received_at: dt.datetime
+    counts: dict[str, int]
+    results: list[dict[str, Any]]
+
+
 class UnmatchedPaymentOut(BaseModel):
     id: uuid.UUID
     amount: Decimal
@@ -209,6 +222,34 @@ def build_router(platform: Platform, settings: PaymentsSettings) -> APIRouter:
             platform.db, client=slug, idempotency_key=idempotency_key,
             body=body.model_dump(mode="json"), now=platform.clock())
         return PaymentOut.model_validate(result)
+
+    @router.post("/clients/{slug}/payments/files", status_code=201, response_model=BankFileOut,
+                 responses={200: {"model": BankFileOut, "description": "this file was already reconciled"}})
+    async def bank_file(slug: str, principal: Auth, file: Annotated[UploadFile, File()],
+                        locale: Annotated[str | None, Form()] = None) -> JSONResponse:
+        principal.require_client(slug, roles=("operator",))
+        content = await file.read(50 * 1024 * 1024 + 1)
+        if len(content) > 50 * 1024 * 1024:
+            raise ProblemError(413, "file_too_large", "File too large", "a bank file is at most 50 MiB")
+        if locale is not None and locale not in MARKS:
+            raise ProblemError(422, "invalid_locale", "Invalid locale", f"supported: {sorted(MARKS)}")
+        try:
+            result, created = await handlers.reconcile_bank_file(platform.db, client=slug, content=content,
+                                                                 filename=file.filename, locale=locale,
+                                                                 now=platform.clock())
+        except FileFormatError as exc:
+            raise ProblemError(422, exc.code, "Unreadable bank file", exc.detail) from exc
+        body = BankFileOut(**result).model_dump(mode="json")
+        return JSONResponse(body, status_code=201 if created else 200)
+
+    @router.get("/clients/{slug}/payments/files/{file_id}", response_model=BankFileOut)
+    async def get_bank_file(slug: str, file_id: uuid.UUID, principal: Auth) -> BankFileOut:
+        principal.require_client(slug)
+        async with platform.db.transaction() as s:
+            result = await store.bank_file(s, slug, file_id=file_id)
+        if result is None:
+            raise not_found("bank file")
+        return BankFileOut(**result)
 
     @router.get("/clients/{slug}/payments/unmatched", response_model=UnmatchedList)
     async def unmatched(slug: str, principal: Auth,

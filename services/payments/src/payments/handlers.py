@@ -6,12 +6,14 @@ import datetime as dt
 import hashlib
 import json
 import uuid
+import zoneinfo
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from payments import store
+from payments.domain.bank_files import bank_columns, check_bank_row
 from payments.domain.ledger import after_payment
 from payments.domain.matching import match_payment
 from payments.domain.promises import deadline, verdict
@@ -30,6 +32,7 @@ from recaudo_common.events import (
     PromiseKept,
     PromiseMade,
 )
+from recaudo_common.files import csv_rows, sniff
 from recaudo_common.outbox import Outbox
 
 outbox = Outbox(store.SCHEMA)
@@ -257,3 +260,53 @@ async def evaluate_due_promises(db: Database, *, now: dt.datetime) -> dict[str, 
     """The scheduled evaluation: promises whose grace day has passed are broken unless paid."""
     async with db.transaction() as s:
         return await evaluate_promises(s, now=now)
+
+
+async def reconcile_bank_file(db: Database, *, client: str, content: bytes, filename: str | None,
+                              locale: str | None, now: dt.datetime) -> tuple[dict[str, Any], bool]:
+    """Applies a bank statement's payments, each at most once; returns the stored per-row results and whether
+    this call created them (the same file again returns the first results and applies nothing)."""
+    content_sha = hashlib.sha256(content).hexdigest()
+    async with db.transaction() as s:
+        existing = await store.bank_file(s, client, content_sha=content_sha)
+        if existing is not None:
+            return existing, False
+        copy = await get_client(s, store.SCHEMA, client)
+        if copy is None:
+            raise not_found(f"client company {client!r}")
+        sniffed = sniff(content[:65536], filename=filename, encoding=None, delimiter=None)
+        if sniffed.kind != "csv":
+            raise ProblemError(422, "unsupported_format", "Unsupported bank file", "send the statement as CSV")
+        header, rows = csv_rows(iter([content]), sniffed)
+        columns, missing = bank_columns(header)
+        if missing:
+            raise ProblemError(422, "missing_required_columns", "Unreadable bank file",
+                               f"no column for {', '.join(missing)}; headers seen: {header}")
+        gateway = f"bank_file:{client}"
+        results: list[dict[str, Any]] = []
+        for number, cells in rows:
+            text_cells = [c if isinstance(c, str) else str(c) for c in cells]
+            row, problem = check_bank_row(text_cells, columns, number, locale or copy.locale)
+            if row is None:
+                results.append({"row": number, "status": "rejected", "reason": problem})
+                continue
+            external_id = row.transaction_id or f"{content_sha[:16]}:{number}"
+            if await store.gateway_payment(s, gateway, external_id) is not None:
+                results.append({"row": number, "status": "duplicate", "transaction_id": external_id})
+                continue
+            paid_at = dt.datetime.combine(row.paid_on, dt.time(12), tzinfo=zoneinfo.ZoneInfo(copy.timezone))
+            applied = await apply_payment(s, client=client, account_ref=row.reference, debtor_id=None,
+                                          amount=row.amount, currency=copy.currency, paid_at=paid_at,
+                                          source="bank_file", method="bank_transfer", reference=row.reference, now=now,
+                                          gateway=gateway, external_id=external_id)
+            results.append({"row": number, "status": applied["status"], "payment_id": applied["id"],
+                            "reference": row.reference, "amount": str(row.amount),
+                            **({"reason": applied["reason"]} if "reason" in applied else {})})
+        counts = {status: sum(1 for r in results if r["status"] == status)
+                  for status in ("applied", "unmatched", "duplicate", "rejected")}
+        file_id = uuid.uuid4()
+        await store.insert_bank_file(s, file_id=file_id, client=client, content_sha=content_sha, filename=filename,
+                                     now=now, counts=counts, results=results)
+        saved = await store.bank_file(s, client, file_id=file_id)
+    assert saved is not None
+    return saved, True

@@ -193,3 +193,21 @@ async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt
 async def decide_promise(s: AsyncSession, promise_id: uuid.UUID, status: str, now: dt.datetime) -> None:
     await s.execute(text("UPDATE payments.promises SET status = :st, decided_at = :now WHERE promise_id = :p"),
                     {"p": promise_id, "st": status, "now": now})
+
+
+async def bank_file(s: AsyncSession, client: str, *, file_id: uuid.UUID | None = None,
+                    content_sha: str | None = None) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "SELECT id, filename, received_at, counts, results FROM payments.bank_files WHERE client_slug = :c "
+        "AND (id = :id OR content_sha256 = :h)"), {"c": client, "id": file_id, "h": content_sha})).mappings().first()
+    return dict(row) if row else None
+
+
+async def insert_bank_file(s: AsyncSession, *, file_id: uuid.UUID, client: str, content_sha: str,
+                           filename: str | None, now: dt.datetime, counts: dict[str, int],
+                           results: list[dict[str, Any]]) -> None:
+    await s.execute(text(
+        "INSERT INTO payments.bank_files (id, client_slug, content_sha256, filename, received_at, counts, results) "
+        "VALUES (:id, :c, :h, :f, :now, CAST(:counts AS jsonb), CAST(:results AS jsonb))"),
+        {"id": file_id, "c": client, "h": content_sha, "f": filename, "now": now, "counts": json.dumps(counts),
+         "results": json.dumps(results)})

@@ -152,3 +152,30 @@ async def test_promises_kept_at_the_edge_of_the_grace_day_and_broken_one_minute_
             "SELECT envelope->>'type' FROM payments.outbox WHERE envelope->>'type' LIKE 'promise.%'")))
     assert verdicts == {"A-1": "kept", "A-2": "broken"}
     assert emitted == ["promise.broken", "promise.kept"]
+
+
+async def test_bank_files_apply_each_payment_once(gateway: Gateway) -> None:
+    operator = {"Authorization": f"Bearer {gateway.operator}"}
+    statement = ("Fecha;Referencia;Valor;Comprobante\n"
+                 "05/04/2026;A-1;10.000,00;TX-1\n"
+                 "05/04/2026;A-2;5.000,50;TX-2\n"
+                 "06/04/2026;NO-EXISTE;1.000;TX-3\n"
+                 "31/02/2026;A-1;1.000;TX-4\n"
+                 "06/04/2026;A-1;abc;TX-5\n").encode("cp1252")
+    first = await gateway.http.post("/v1/clients/banco/payments/files", files={"file": ("extracto.csv", statement)},
+                                    headers=operator)
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["counts"] == {"applied": 2, "unmatched": 1, "duplicate": 0, "rejected": 2}
+    assert [(r["row"], r["status"]) for r in body["results"]] == [
+        (2, "applied"), (3, "applied"), (4, "unmatched"), (5, "rejected"), (6, "rejected")]
+    assert [r.get("reason") for r in body["results"]][3:] == ["invalid_date", "invalid_amount"]
+    again = await gateway.http.post("/v1/clients/banco/payments/files", files={"file": ("extracto.csv", statement)},
+                                    headers=operator)
+    assert (again.status_code, again.json()["id"]) == (200, body["id"])
+    overlapping = "Fecha;Referencia;Valor;Comprobante\n05/04/2026;A-1;10.000,00;TX-1\n07/04/2026;A-1;2.000;TX-6\n"
+    later = (await gateway.http.post("/v1/clients/banco/payments/files",
+                                     files={"file": ("extracto-2.csv", overlapping.encode())}, headers=operator)).json()
+    assert later["counts"] == {"applied": 1, "unmatched": 0, "duplicate": 1, "rejected": 0}
+    assert await gateway.balance("A-1") == (Decimal("88000.00"), "open", Decimal("88000.00"))
+    assert (await gateway.balance("A-2"))[0] == Decimal("94999.50")

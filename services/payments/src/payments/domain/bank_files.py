@@ -1,0 +1,67 @@
+"""Bank reconciliation files: which column is the reference, the amount, the date and the bank's own
+transaction id, and whether a row is a payment to apply or a rejection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal
+
+from recaudo_common.money import parse_amount, parse_date
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "reference": ("referencia", "referencia pago", "obligacion", "cuenta", "numero obligacion", "reference",
+                  "account ref", "convenio referencia"),
+    "amount": ("valor", "monto", "valor pagado", "importe", "amount"),
+    "date": ("fecha", "fecha pago", "fecha transaccion", "date", "paid at"),
+    "transaction_id": ("id transaccion", "transaccion", "comprobante", "numero comprobante", "transaction id"),
+}
+
+
+def _norm(header: str) -> str:
+    plain = "".join(c for c in unicodedata.normalize("NFKD", header) if not unicodedata.combining(c))
+    return re.sub(r"[\s_\-.]+", "", plain.lower().strip().lstrip("\ufeff"))
+
+
+_LOOKUP = {_norm(h): field for field, headers in COLUMNS.items() for h in headers}
+
+
+def bank_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Field -> position, and the required fields no column provides."""
+    found: dict[str, int] = {}
+    for i, h in enumerate(header):
+        field = _LOOKUP.get(_norm(h))
+        if field and field not in found:
+            found[field] = i
+    return found, [f for f in ("reference", "amount", "date") if f not in found]
+
+
+@dataclass(frozen=True)
+class BankRow:
+    row: int
+    reference: str
+    amount: Decimal
+    paid_on: dt.date
+    transaction_id: str | None
+
+
+def check_bank_row(cells: list[str], columns: dict[str, int], row: int, locale: str
+                   ) -> tuple[BankRow | None, str | None]:
+    """(payment, None) or (None, rejection code)."""
+
+    def cell(field: str) -> str:
+        i = columns.get(field)
+        return cells[i].strip() if i is not None and i < len(cells) else ""
+
+    reference = cell("reference")
+    if not reference:
+        return None, "missing_reference"
+    amount = parse_amount(cell("amount"), locale) if cell("amount") else None
+    if amount is None or amount <= 0:
+        return None, "invalid_amount"
+    paid_on = parse_date(cell("date")) if cell("date") else None
+    if paid_on is None:
+        return None, "invalid_date"
+    return BankRow(row, reference, amount, paid_on, cell("transaction_id") or None), None
