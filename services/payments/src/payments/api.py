@@ -126,6 +126,30 @@ class AssignIn(BaseModel):
     account_ref: str = Field(min_length=1, max_length=200)
 
 
+class InstalmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    due_date: dt.date
+    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
+
+
+class ArrangementIn(BaseModel):
+    """v1: a settlement is one instalment (the discounted amount by its deadline); a plan has 2 to 36."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["settlement", "instalment_plan"]
+    instalments: list[InstalmentIn] = Field(min_length=1, max_length=36)
+
+
+class ArrangementOut(BaseModel):
+    """v1"""
+
+    id: uuid.UUID
+    kind: str
+    total_amount: Decimal
+    status: str
+    instalments: list[InstalmentIn]
+
+
 class BankFileOut(BaseModel):
     """v1: what became of each row of a bank statement."""
 
@@ -222,6 +246,15 @@ def build_router(platform: Platform, settings: PaymentsSettings) -> APIRouter:
             platform.db, client=slug, idempotency_key=idempotency_key,
             body=body.model_dump(mode="json"), now=platform.clock())
         return PaymentOut.model_validate(result)
+
+    @router.post("/clients/{slug}/accounts/{account_ref}/arrangements", status_code=201,
+                 response_model=ArrangementOut)
+    async def arrangement(slug: str, account_ref: str, body: ArrangementIn, principal: Auth) -> ArrangementOut:
+        principal.require_client(slug, roles=("operator",))
+        result = await handlers.make_arrangement(
+            platform.db, client=slug, account_ref=account_ref, kind=body.kind,
+            instalments=[(i.due_date, i.amount) for i in body.instalments], source="operator", now=platform.clock())
+        return ArrangementOut.model_validate(result)
 
     @router.post("/clients/{slug}/payments/files", status_code=201, response_model=BankFileOut,
                  responses={200: {"model": BankFileOut, "description": "this file was already reconciled"}})

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from payments import store
+from payments.domain.arrangements import MISSED_INSTALMENTS_TO_BREAK, arrangement_errors
 from payments.domain.bank_files import bank_columns, check_bank_row
-from payments.domain.ledger import after_payment
+from payments.domain.ledger import AfterPayment, after_payment
 from payments.domain.matching import match_payment
 from payments.domain.promises import deadline, verdict
 from recaudo_common.bus.consumer import HandlerContext
@@ -24,7 +25,12 @@ from recaudo_common.errors import ProblemError, conflict, not_found
 from recaudo_common.events import (
     AccountPlaced,
     AccountRecalled,
+    AccountSettled,
     AccountUpdated,
+    ArrangementBroken,
+    ArrangementKept,
+    ArrangementMade,
+    Instalment,
     PaymentApplied,
     PaymentReversed,
     PaymentUnmatched,
@@ -136,6 +142,7 @@ async def _book(s: Any, *, client: str, payment_id: uuid.UUID, account: dict[str
     result = after_payment(account["balance"], amount, account["status"])
     await store.add_entry(s, client=client, account_ref=account_ref, kind="payment", amount=-amount,
                           payment_id=payment_id, now=now)
+    result = await _settle_if_reached(s, client=client, account_ref=account_ref, after=result, now=now)
     await store.set_account(s, client, account_ref, balance=result.balance, status=result.status, now=now)
     await evaluate_promises(s, now=now, client=client, account_ref=account_ref)  # a payment may keep a promise
     await outbox.add(s, [PaymentApplied(
@@ -253,7 +260,81 @@ async def evaluate_promises(s: Any, *, now: dt.datetime, client: str | None = No
             promise_id=p["promise_id"], account_ref=p["account_ref"], broken_at=now, paid_amount=paid)
         await outbox.add(s, [event.envelope(client=p["client_slug"], occurred_at=now)])
         decided[result] += 1
+        if p["arrangement_id"] is not None:
+            await _judge_plan(s, client=p["client_slug"], account_ref=p["account_ref"],
+                              arrangement_id=p["arrangement_id"], now=now)
     return decided
+
+
+async def _judge_plan(s: Any, *, client: str, account_ref: str, arrangement_id: uuid.UUID, now: dt.datetime) -> None:
+    """An instalment plan is kept when every instalment is, broken at the second missed one."""
+    broken, kept, total = await store.count_missed(s, arrangement_id)
+    if broken >= MISSED_INSTALMENTS_TO_BREAK:
+        if not await store.decide_arrangement(s, arrangement_id, "broken", now):
+            return
+        await store.cancel_pending_promises(s, arrangement_id, now)
+        await outbox.add(s, [ArrangementBroken(arrangement_id=arrangement_id, account_ref=account_ref, broken_at=now,
+                                               missed_instalments=broken).envelope(client=client, occurred_at=now)])
+    elif kept + broken == total and kept > 0 and await store.decide_arrangement(s, arrangement_id, "kept", now):
+        await outbox.add(s, [ArrangementKept(arrangement_id=arrangement_id, account_ref=account_ref,
+                                             kept_at=now).envelope(client=client, occurred_at=now)])
+
+
+async def _settle_if_reached(s: Any, *, client: str, account_ref: str, after: AfterPayment,
+                             now: dt.datetime) -> AfterPayment:
+    """A payment that reaches an active settlement's amount closes the account as settled; the discount
+    forgiven is booked as an adjustment, so the ledger still adds up."""
+    arrangement = await store.active_arrangement(s, client, account_ref)
+    if arrangement is None or arrangement["kind"] != "settlement":
+        return after
+    paid = await store.paid_between(s, client, account_ref, arrangement["made_at"], now + dt.timedelta(days=36500))
+    if paid < arrangement["total_amount"]:
+        return after
+    if after.balance > 0:
+        await store.add_entry(s, client=client, account_ref=account_ref, kind="adjustment", amount=-after.balance,
+                              now=now)
+    await store.decide_arrangement(s, arrangement["id"], "kept", now)
+    await outbox.add(s, [
+        ArrangementKept(arrangement_id=arrangement["id"], account_ref=account_ref, kept_at=now).envelope(
+            client=client, occurred_at=now),
+        AccountSettled(account_ref=account_ref, arrangement_id=arrangement["id"], settled_at=now).envelope(
+            client=client, occurred_at=now)])
+    return AfterPayment(min(after.balance, Decimal(0)), after.credit, "settled")
+
+
+async def make_arrangement(db: Database, *, client: str, account_ref: str, kind: str,
+                           instalments: list[tuple[dt.date, Decimal]], source: str, now: dt.datetime) -> dict[str, Any]:
+    """An operator (or the debtor page) agrees a settlement or an instalment plan; each instalment is a promise."""
+    async with db.transaction() as s:
+        copy = await get_client(s, store.SCHEMA, client)
+        account = await store.lock_account(s, client, account_ref)
+        if copy is None or account is None:
+            raise not_found(f"account {account_ref!r}")
+        if account["status"] != "open":
+            raise conflict("account_not_open", f"the account is {account['status']}")
+        if await store.active_arrangement(s, client, account_ref) is not None:
+            raise conflict("arrangement_exists", "the account already has an active arrangement")
+        today = now.astimezone(zoneinfo.ZoneInfo(copy.timezone)).date()
+        errors = arrangement_errors(kind=kind, balance=Decimal(account["balance"]), instalments=instalments,
+                                    max_discount_pct=copy.max_discount_pct, today=today)
+        if errors:
+            raise ProblemError(422, "invalid_arrangement", "Invalid arrangement", "; ".join(errors),
+                               errors=[{"msg": e} for e in errors])
+        arrangement_id = uuid.uuid4()
+        total = sum((a for _, a in instalments), Decimal(0))
+        schedule = [{"due_date": d.isoformat(), "amount": str(a)} for d, a in instalments]
+        await store.insert_arrangement(s, arrangement_id=arrangement_id, client=client, account_ref=account_ref,
+                                       kind=kind, total=total, made_at=now, source=source, instalments=schedule)
+        for due, amount in instalments:
+            await store.insert_promise(s, promise_id=uuid.uuid4(), client=client, account_ref=account_ref,
+                                       amount=amount, due_date=due, made_at=now, source="arrangement",
+                                       arrangement_id=arrangement_id)
+        await outbox.add(s, [ArrangementMade(
+            arrangement_id=arrangement_id, account_ref=account_ref, kind=kind,  # type: ignore[arg-type]
+            total_amount=total, instalments=[Instalment(due_date=d, amount=a) for d, a in instalments], made_at=now,
+            source=source).envelope(client=client, occurred_at=now)])  # type: ignore[arg-type]
+    return {"id": str(arrangement_id), "kind": kind, "total_amount": str(total), "status": "active",
+            "instalments": schedule}
 
 
 async def evaluate_due_promises(db: Database, *, now: dt.datetime) -> dict[str, int]:

@@ -161,18 +161,23 @@ async def list_webhook_rejections(s: AsyncSession, limit: int) -> list[dict[str,
 
 
 async def insert_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str, account_ref: str, amount: Decimal,
-                         due_date: dt.date, made_at: dt.datetime, source: str) -> None:
+                         due_date: dt.date, made_at: dt.datetime, source: str,
+                         arrangement_id: uuid.UUID | None = None) -> None:
     await s.execute(text(
-        "INSERT INTO payments.promises (promise_id, client_slug, account_ref, amount, due_date, made_at, source) "
-        "VALUES (:p, :c, :r, :a, :d, :m, :s) ON CONFLICT DO NOTHING"),
-        {"p": promise_id, "c": client, "r": account_ref, "a": amount, "d": due_date, "m": made_at, "s": source})
+        "INSERT INTO payments.promises (promise_id, client_slug, account_ref, amount, due_date, made_at, source, "
+        "arrangement_id) VALUES (:p, :c, :r, :a, :d, :m, :s, :ar) ON CONFLICT DO NOTHING"),
+        {"p": promise_id, "c": client, "r": account_ref, "a": amount, "d": due_date, "m": made_at, "s": source,
+         "ar": arrangement_id})
 
 
 async def pending_promises(s: AsyncSession, *, client: str | None = None, account_ref: str | None = None,
                            limit: int = 1000) -> list[dict[str, Any]]:
     """Pending promises (locked, skipping those another evaluator holds) with the client company's time zone."""
     rows = (await s.execute(text(
-        """SELECT p.promise_id, p.client_slug, p.account_ref, p.amount, p.due_date, p.made_at, c.timezone
+        """SELECT p.promise_id, p.client_slug, p.account_ref, p.due_date, p.made_at, c.timezone, p.arrangement_id,
+                  -- an instalment is judged on what the plan asked for up to it, counted from the plan's start
+                  coalesce((SELECT sum(q.amount) FROM payments.promises q WHERE q.arrangement_id = p.arrangement_id
+                            AND q.due_date <= p.due_date), p.amount) AS amount
            FROM payments.promises p JOIN payments.clients c ON c.slug = p.client_slug
            WHERE p.status = 'pending' AND (CAST(:c AS text) IS NULL OR p.client_slug = :c)
              AND (CAST(:r AS text) IS NULL OR p.account_ref = :r)
@@ -211,3 +216,47 @@ async def insert_bank_file(s: AsyncSession, *, file_id: uuid.UUID, client: str, 
         "VALUES (:id, :c, :h, :f, :now, CAST(:counts AS jsonb), CAST(:results AS jsonb))"),
         {"id": file_id, "c": client, "h": content_sha, "f": filename, "now": now, "counts": json.dumps(counts),
          "results": json.dumps(results)})
+
+
+async def insert_arrangement(s: AsyncSession, *, arrangement_id: uuid.UUID, client: str, account_ref: str, kind: str,
+                             total: Decimal, instalments: list[dict[str, str]], made_at: dt.datetime,
+                             source: str) -> None:
+    await s.execute(text(
+        "INSERT INTO payments.arrangements (id, client_slug, account_ref, kind, total_amount, instalments, made_at, "
+        "source) VALUES (:id, :c, :r, :k, :t, CAST(:i AS jsonb), :m, :s)"),
+        {"id": arrangement_id, "c": client, "r": account_ref, "k": kind, "t": total, "i": json.dumps(instalments),
+         "m": made_at, "s": source})
+
+
+async def active_arrangement(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "SELECT * FROM payments.arrangements WHERE client_slug = :c AND account_ref = :r AND status = 'active' "
+        "FOR UPDATE"), {"c": client, "r": account_ref})).mappings().first()
+    return dict(row) if row else None
+
+
+async def decide_arrangement(s: AsyncSession, arrangement_id: uuid.UUID, status: str, now: dt.datetime) -> bool:
+    """Decides an active arrangement; False when it was already decided (nothing to announce again)."""
+    row = await s.execute(text(
+        "UPDATE payments.arrangements SET status = :st, decided_at = :now WHERE id = :id AND status = 'active' "
+        "RETURNING id"), {"id": arrangement_id, "st": status, "now": now})
+    return row.first() is not None
+
+
+async def count_missed(s: AsyncSession, arrangement_id: uuid.UUID) -> tuple[int, int, int]:
+    """(broken, kept, total) instalment promises of an arrangement."""
+    row = (await s.execute(text(
+        "SELECT count(*) FILTER (WHERE status = 'broken'), count(*) FILTER (WHERE status = 'kept'), count(*) "
+        "FROM payments.promises WHERE arrangement_id = :a"), {"a": arrangement_id})).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+async def cancel_pending_promises(s: AsyncSession, arrangement_id: uuid.UUID, now: dt.datetime) -> None:
+    await s.execute(text("UPDATE payments.promises SET status = 'cancelled', decided_at = :now "
+                         "WHERE arrangement_id = :a AND status = 'pending'"), {"a": arrangement_id, "now": now})
+
+
+async def arrangement_of_promise(s: AsyncSession, promise_id: uuid.UUID) -> uuid.UUID | None:
+    value = await s.scalar(text("SELECT arrangement_id FROM payments.promises WHERE promise_id = :p"),
+                           {"p": promise_id})
+    return value if isinstance(value, uuid.UUID) else None

@@ -179,3 +179,54 @@ async def test_bank_files_apply_each_payment_once(gateway: Gateway) -> None:
     assert later["counts"] == {"applied": 1, "unmatched": 0, "duplicate": 1, "rejected": 0}
     assert await gateway.balance("A-1") == (Decimal("88000.00"), "open", Decimal("88000.00"))
     assert (await gateway.balance("A-2"))[0] == Decimal("94999.50")
+
+
+async def test_a_settlement_paid_in_full_closes_the_account_as_settled(gateway: Gateway) -> None:
+    operator = {"Authorization": f"Bearer {gateway.operator}"}
+    url = "/v1/clients/banco/accounts/A-1/arrangements"
+    too_generous = await gateway.http.post(url, headers=operator, json={
+        "kind": "settlement", "instalments": [{"due_date": "2026-04-15", "amount": "50000.00"}]})
+    assert too_generous.status_code == 422 and "40.00% discount limit" in too_generous.json()["detail"]
+    made = await gateway.http.post(url, headers=operator, json={
+        "kind": "settlement", "instalments": [{"due_date": "2026-04-15", "amount": "70000.00"}]})
+    assert made.status_code == 201, made.text
+    assert (await gateway.http.post(url, headers=operator, json={
+        "kind": "settlement", "instalments": [{"due_date": "2026-04-15", "amount": "70000.00"}]})).status_code == 409
+    await gateway.send(payment("st-1", amount="40000.00"))
+    assert (await gateway.balance("A-1"))[1] == "open"
+    settled = await gateway.send(payment("st-2", amount="30000.00"))
+    assert settled.json()["status"] == "applied"
+    assert await gateway.balance("A-1") == (Decimal("0.00"), "settled", Decimal("0.00"))
+    async with gateway.platform.db.transaction() as s:
+        types = [r[0] for r in await s.execute(text(
+            "SELECT envelope->>'type' FROM payments.outbox WHERE envelope->>'key' = 'banco/A-1' ORDER BY id"))]
+    assert types[-4:] == ["arrangement.kept", "account.settled", "promise.kept", "payment.applied"]
+    assert types.count("arrangement.kept") == 1 and "arrangement.made" in types
+
+
+async def test_an_instalment_plan_breaks_at_the_second_missed_instalment(gateway: Gateway) -> None:
+    import zoneinfo
+
+    from payments.handlers import evaluate_due_promises
+
+    operator = {"Authorization": f"Bearer {gateway.operator}"}
+    plan = {"kind": "instalment_plan", "instalments": [{"due_date": "2026-04-10", "amount": "30000.00"},
+                                                       {"due_date": "2026-05-10", "amount": "30000.00"},
+                                                       {"due_date": "2026-06-10", "amount": "40000.00"}]}
+    assert (await gateway.http.post("/v1/clients/banco/accounts/A-2/arrangements", json=plan,
+                                    headers=operator)).status_code == 201
+    await gateway.send(payment("in-1", ref="A-2", amount="30000.00"))  # the first instalment, on time
+    bogota = zoneinfo.ZoneInfo("America/Bogota")
+    after_may = dt.datetime(2026, 5, 12, 0, 1, tzinfo=bogota)
+    assert await evaluate_due_promises(gateway.platform.db, now=after_may) == {"kept": 0, "broken": 1}
+    async with gateway.platform.db.transaction() as s:
+        assert await s.scalar(text("SELECT status FROM payments.arrangements WHERE account_ref = 'A-2'")) == "active"
+    after_june = dt.datetime(2026, 6, 12, 0, 1, tzinfo=bogota)
+    assert await evaluate_due_promises(gateway.platform.db, now=after_june) == {"kept": 0, "broken": 1}
+    async with gateway.platform.db.transaction() as s:
+        assert await s.scalar(text("SELECT status FROM payments.arrangements WHERE account_ref = 'A-2'")) == "broken"
+        statuses = sorted(r[0] for r in await s.execute(text(
+            "SELECT status FROM payments.promises WHERE account_ref = 'A-2'")))
+        broken_events = await s.scalar(text(
+            "SELECT count(*) FROM payments.outbox WHERE envelope->>'type' = 'arrangement.broken'"))
+    assert statuses == ["broken", "broken", "kept"] and broken_events == 1

@@ -1,0 +1,40 @@
+"""Arrangements: a settlement offer accepted (a discounted amount by a deadline) or an instalment plan;
+what makes one acceptable, and when a plan is broken."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+MISSED_INSTALMENTS_TO_BREAK = 2  # a plan survives one late instalment; the second breaks it
+
+
+def arrangement_errors(*, kind: str, balance: Decimal, instalments: list[tuple[dt.date, Decimal]],
+                       max_discount_pct: Decimal, today: dt.date) -> list[str]:
+    errors: list[str] = []
+    if balance <= 0:
+        return ["the account has nothing left to pay"]
+    total = sum((amount for _, amount in instalments), Decimal(0))
+    if not instalments:
+        return ["at least one instalment (a settlement is one)"]
+    if any(amount <= 0 for _, amount in instalments):
+        errors.append("every instalment amount must be positive")
+    if any(due < today for due, _ in instalments):
+        errors.append("no instalment may fall due in the past")
+    if [d for d, _ in instalments] != sorted(d for d, _ in instalments):
+        errors.append("instalments must be in date order")
+    floor = (balance * (1 - max_discount_pct / 100)).quantize(Decimal("0.01"))
+    if kind == "settlement":
+        if len(instalments) != 1:
+            errors.append("a settlement is one payment by a deadline")
+        if total < floor:
+            errors.append(f"a settlement of {total} exceeds the client company's {max_discount_pct}% discount limit "
+                          f"(at least {floor})")
+        if total > balance:
+            errors.append(f"a settlement of {total} is more than the balance {balance}")
+    else:
+        if not 2 <= len(instalments) <= 36:
+            errors.append("an instalment plan has 2 to 36 instalments")
+        if total < floor:
+            errors.append(f"the plan pays {total}, below the {max_discount_pct}% discount limit ({floor})")
+    return errors
