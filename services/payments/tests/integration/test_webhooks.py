@@ -230,3 +230,54 @@ async def test_an_instalment_plan_breaks_at_the_second_missed_instalment(gateway
         broken_events = await s.scalar(text(
             "SELECT count(*) FROM payments.outbox WHERE envelope->>'type' = 'arrangement.broken'"))
     assert statuses == ["broken", "broken", "kept"] and broken_events == 1
+
+
+@pytest.mark.parametrize("seed", range(8))
+async def test_any_sequence_keeps_the_ledger_identity(gateway: Gateway, seed: int) -> None:
+    """Randomised sequences (seeded, so a failure replays) of payments, redeliveries, refunds and restatements
+    through the real API: balance = placed + adjustments - applied + reversed, and every (gateway, payment_id)
+    counts once. The same identity over arbitrary amounts is a hypothesis test in tests/unit."""
+    import random
+
+    from recaudo_common.events import AccountUpdated
+
+    rnd = random.Random(seed)
+    runtime = ConsumerRuntime(gateway.platform.db, gateway.platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
+    for round_ in range(3):
+        ref, stated = f"P-{seed}-{round_}", Decimal("100000.00")
+        placed = AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id="9", full_name="x",
+                               balance=stated, currency="COP", days_past_due=10, as_of=NOW.date(),
+                               authorised_channels=["sms"])
+        await runtime.handle_batch([Message("t", placed.key("banco"), placed.envelope(client="banco", occurred_at=NOW), {})])
+        applied: dict[str, Decimal] = {}
+        reversed_ids: set[str] = set()
+        adjustments = Decimal(0)
+        for _ in range(rnd.randint(1, 12)):
+            action, pid = rnd.choice(["pay", "pay", "redeliver", "reverse", "restate"]), f"{ref}-pay-{rnd.randint(1, 6)}"
+            if action == "pay" or (action == "redeliver" and pid in applied):
+                amount = applied.get(pid, Decimal(rnd.randint(1, 40_000)))
+                answer = (await gateway.send(payment(pid, ref=ref, amount=f"{amount:.2f}"))).json()["status"]
+                if pid in applied:
+                    assert answer == "duplicate"
+                else:
+                    assert answer == "applied"
+                    applied[pid] = amount
+            elif action == "reverse" and pid in applied and pid not in reversed_ids:
+                refund = {**payment(f"{pid}-refund", ref=ref, amount=f"{applied[pid]:.2f}"), "type": "refund",
+                          "refers_to": pid}
+                assert (await gateway.send(refund)).json()["status"] == "reversed"
+                reversed_ids.add(pid)
+            elif action == "restate":
+                value = Decimal(rnd.randint(50_000, 150_000))
+                updated = AccountUpdated(**{**placed.model_dump(), "balance": value}, previous_balance=stated)
+                await runtime.handle_batch([Message("t", updated.key("banco"),
+                                                    updated.envelope(client="banco", occurred_at=NOW), {})])
+                adjustments += value - stated
+                stated = value
+        expected = Decimal("100000.00") + adjustments - sum(applied.values(), Decimal(0)) + sum(
+            (applied[p] for p in reversed_ids), Decimal(0))
+        balance, _, ledger = await gateway.balance(ref)
+        assert balance == ledger == expected
+        async with gateway.platform.db.transaction() as s:
+            counted = await s.scalar(text("SELECT count(*) FROM payments.payments WHERE account_ref = :r"), {"r": ref})
+        assert counted == len(applied)
