@@ -38,3 +38,4 @@ clean:
 bench: install ## benchmarks at full size; writes docs/benchmarks.md (BENCH_ROWS to change the size)
 	@$(UV) run --no-sync python -m bench.ingest
 	@$(UV) run --no-sync python -m bench.aging
+	@$(UV) run --no-sync python -m bench.webhooks
