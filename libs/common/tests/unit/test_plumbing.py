@@ -51,3 +51,24 @@ def test_logs_never_carry_personal_data() -> None:
 ])
 def test_formula_cells_are_neutralised(cell: str, expected: str) -> None:
     assert neutralise(cell) == expected
+
+
+def test_payment_link_tokens_name_their_account_and_cannot_be_forged() -> None:
+    import datetime as dt
+
+    from recaudo_common.payment_links import make_token, read_token
+
+    now = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
+    token = make_token(client="banco", account_ref="A-1/ñ", expires_at=now + dt.timedelta(days=7), secret="s")
+    target = read_token(token, secret="s", now=now)
+    assert target is not None and (target.client, target.account_ref) == ("banco", "A-1/ñ")
+    assert read_token(token, secret="other", now=now) is None
+    import base64
+
+    parts = token.split(".")
+    parts[1] = base64.urlsafe_b64encode(b"A-2").rstrip(b"=").decode()  # point the link at another account
+    assert read_token(".".join(parts), secret="s", now=now) is None
+    later = now + dt.timedelta(days=8)
+    assert read_token(token, secret="s", now=later) is None
+    assert read_token(token, secret="s", now=later, allow_expired=True) is not None
+    assert read_token("garbage", secret="s", now=now) is None

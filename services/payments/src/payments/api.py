@@ -206,7 +206,7 @@ def build_router(platform: Platform, settings: PaymentsSettings) -> APIRouter:
         if body.type != "payment" and not body.refers_to:
             raise ProblemError(422, "invalid_webhook", "Invalid webhook body", f"a {body.type} needs refers_to")
         result = await handlers.receive_webhook(platform.db, gateway=gateway, body=body.model_dump(mode="json"),
-                                                now=now)
+                                                now=now, link_secret=platform.settings.link_secret)
         return WebhookOut(status=result["status"], payment_id=body.payment_id)
 
     @router.get("/webhooks/payments/rejections", response_model=WebhookRejectionList)

@@ -40,6 +40,7 @@ from recaudo_common.events import (
 )
 from recaudo_common.files import csv_rows, sniff
 from recaudo_common.outbox import Outbox
+from recaudo_common.payment_links import read_token
 
 outbox = Outbox(store.SCHEMA)
 
@@ -107,9 +108,14 @@ async def record_manual_payment(db: Database, *, client: str, idempotency_key: s
 async def apply_payment(s: Any, *, client: str, account_ref: str | None, debtor_id: str | None, amount: Decimal,
                         currency: str, paid_at: dt.datetime, source: str, method: str | None,
                         reference: str | None, now: dt.datetime, gateway: str | None = None,
-                        external_id: str | None = None) -> dict[str, Any]:
+                        external_id: str | None = None, link_secret: str | None = None) -> dict[str, Any]:
     """Matches and applies one payment inside the caller's transaction; unmatched goes to suspense."""
     payment_id = uuid.uuid4()
+    if not account_ref and link_secret and reference:
+        # A payment made through a payment link names the account in its signed token.
+        target = read_token(reference, secret=link_secret, now=now, allow_expired=True)
+        if target is not None and target.client == client:
+            account_ref = target.account_ref
     known = await store.lock_account(s, client, account_ref) if account_ref else None
     candidates = await store.open_accounts_of_debtor(s, client, debtor_id) if debtor_id and known is None else []
     match = match_payment(account_ref=account_ref, known_account=known is not None, debtor_id=debtor_id,
@@ -154,7 +160,8 @@ async def _book(s: Any, *, client: str, payment_id: uuid.UUID, account: dict[str
             "credit": str(result.credit), "account_status": result.status}
 
 
-async def receive_webhook(db: Database, *, gateway: str, body: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+async def receive_webhook(db: Database, *, gateway: str, body: dict[str, Any], now: dt.datetime,
+                          link_secret: str | None = None) -> dict[str, Any]:
     """A verified gateway notification, applied once per (gateway, payment_id) forever, whatever the
     redelivery or concurrency: the unique index decides, and a loser of the race answers `duplicate`."""
     client = body["client"]
@@ -173,7 +180,8 @@ async def receive_webhook(db: Database, *, gateway: str, body: dict[str, Any], n
                     s, client=client, account_ref=body.get("account_ref"), debtor_id=body.get("debtor_id"),
                     amount=Decimal(body["amount"]), currency=body["currency"],
                     paid_at=dt.datetime.fromisoformat(body["paid_at"]), source="gateway", method=body.get("method"),
-                    reference=body.get("link_token"), now=now, gateway=gateway, external_id=body["payment_id"])
+                    reference=body.get("link_token"), now=now, gateway=gateway, external_id=body["payment_id"],
+                    link_secret=link_secret)
                 return {**result, "payment_id": body["payment_id"]}
             original = await store.gateway_payment(s, gateway, body["refers_to"])
             if original is None or original["client_slug"] != client:

@@ -281,3 +281,16 @@ async def test_any_sequence_keeps_the_ledger_identity(gateway: Gateway, seed: in
         async with gateway.platform.db.transaction() as s:
             counted = await s.scalar(text("SELECT count(*) FROM payments.payments WHERE account_ref = :r"), {"r": ref})
         assert counted == len(applied)
+
+
+async def test_link_token_matching_and_overpayment_kept_as_credit(gateway: Gateway) -> None:
+    from recaudo_common.payment_links import make_token
+
+    secret = gateway.platform.settings.link_secret
+    token = make_token(client="banco", account_ref="A-2", expires_at=NOW + dt.timedelta(days=7), secret=secret)
+    via_link = await gateway.send(payment("lk-1", ref=None, amount="130000.00", link_token=token))
+    assert via_link.json()["status"] == "applied"
+    balance, status, ledger = await gateway.balance("A-2")
+    assert (balance, status, ledger) == (Decimal("-30000.00"), "paid", Decimal("-30000.00"))  # a credit of 30,000
+    forged = await gateway.send(payment("lk-2", ref=None, amount="10.00", link_token=token[:-2] + "xx"))
+    assert forged.json()["status"] == "unmatched"

@@ -1,5 +1,5 @@
-"""Which account a payment belongs to: by account_ref, else by debtor_id when the debtor has one open
-account; otherwise the suspense queue (never dropped)."""
+"""Which account a payment belongs to: by account_ref (or the account a signed payment-link token names),
+else by debtor_id when the debtor has one open account; otherwise the suspense queue (never dropped)."""
 
 from __future__ import annotations
 
