@@ -3,7 +3,6 @@ applied exactly once (segmentation's assignment history is append-only, so a dup
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,23 +14,17 @@ from sqlalchemy import text
 from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountPlaced, ClientRegistered, PaymentApplied, topic_name
 from recaudo_common.outbox import Outbox
-from recaudo_common.runtime import Platform, make_platform
-from recaudo_common.testing import RunningProcess, eventually, platform_env, settings_for_test
+from recaudo_common.runtime import Platform
+from recaudo_common.testing import RunningProcess, eventually, platform_env
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
 ACCOUNTS, PAYMENTS = 300, 1500
 
 
-@pytest.fixture(params=["postgres", "kafka"])
-async def platform(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Platform]:
-    transport = request.param
-    bootstrap = request.getfixturevalue("kafka_bootstrap") if transport == "kafka" else "unused:1"
-    p = make_platform(settings_for_test(database_url, transport=transport, kafka_bootstrap=bootstrap), pool_size=4)
-    await p.transport.start()
-    yield p
-    await p.transport.stop()
-    await p.db.dispose()
+@pytest.fixture
+def platform(platform_on_each_transport: Platform) -> Platform:
+    return platform_on_each_transport
 
 
 async def publish_stream(p: Platform) -> int:

@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -18,22 +17,16 @@ from payments.domain.webhooks import sign
 from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountPlaced, ClientRegistered
 from recaudo_common.outbox import Outbox
-from recaudo_common.runtime import Platform, make_platform
-from recaudo_common.testing import RunningProcess, eventually, free_port, platform_env, settings_for_test, wait_ready
+from recaudo_common.runtime import Platform
+from recaudo_common.testing import RunningProcess, eventually, free_port, platform_env, wait_ready
 
 pytestmark = pytest.mark.integration
 PAYMENTS, ACCOUNTS, SECRET = 240, 40, "crash-test-secret"
 
 
-@pytest.fixture(params=["postgres", "kafka"])
-async def platform(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Platform]:
-    transport = request.param
-    bootstrap = request.getfixturevalue("kafka_bootstrap") if transport == "kafka" else "unused:1"
-    p = make_platform(settings_for_test(database_url, transport=transport, kafka_bootstrap=bootstrap), pool_size=4)
-    await p.transport.start()
-    yield p
-    await p.transport.stop()
-    await p.db.dispose()
+@pytest.fixture
+def platform(platform_on_each_transport: Platform) -> Platform:
+    return platform_on_each_transport
 
 
 async def total(p: Platform, sql: str) -> Decimal:

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from recaudo_common.db import asyncpg_dsn
+from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.settings import PlatformSettings
 
 T = TypeVar("T")
@@ -125,6 +126,19 @@ def settings_for_test(database_url: str, *, transport: str = "postgres", kafka_b
         topic_prefix=f"t{uuid.uuid4().hex[:10]}", environment="test", consumer_retry_backoff_s=0.05,
         **overrides,
     )
+
+
+@pytest.fixture(params=["postgres", "kafka"])
+async def platform_on_each_transport(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Platform]:
+    """A started platform (fresh database, its own topic prefix) once per transport: a test using it runs twice."""
+    transport = request.param
+    bootstrap = request.getfixturevalue("kafka_bootstrap") if transport == "kafka" else "unused:1"
+    platform = make_platform(settings_for_test(database_url, transport=transport, kafka_bootstrap=bootstrap),
+                             pool_size=5)
+    await platform.transport.start()
+    yield platform
+    await platform.transport.stop()
+    await platform.db.dispose()
 
 
 @dataclass

@@ -4,7 +4,6 @@ outbox -> relay -> topic -> consumer, idempotent by event_id, retries then DLQ, 
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -16,22 +15,16 @@ from recaudo_common.bus.relay import relay_once
 from recaudo_common.db import Database
 from recaudo_common.events import AccountPlaced, ClientRegistered, Envelope, dlq_topic, topic_name
 from recaudo_common.outbox import Outbox
-from recaudo_common.runtime import Platform, make_platform
-from recaudo_common.testing import eventually, settings_for_test
+from recaudo_common.runtime import Platform
+from recaudo_common.testing import eventually
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture(params=["postgres", "kafka"])
-async def platform(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Platform]:
-    transport = request.param
-    bootstrap = request.getfixturevalue("kafka_bootstrap") if transport == "kafka" else "unused:1"
-    p = make_platform(settings_for_test(database_url, transport=transport, kafka_bootstrap=bootstrap), pool_size=5)
-    await p.transport.start()
-    yield p
-    await p.transport.stop()
-    await p.db.dispose()
+@pytest.fixture
+def platform(platform_on_each_transport: Platform) -> Platform:
+    return platform_on_each_transport
 
 
 def placed(ref: str, balance: str = "1000.00") -> AccountPlaced:

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from payments import handlers, store
 from payments.domain.webhooks import signature_problem
@@ -30,16 +30,10 @@ class ManualPaymentIn(BaseModel):
     amount: Decimal = Field(gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2,
                             description="decimal string, e.g. \"150000.00\"")
     currency: str | None = None
-    paid_at: dt.datetime
+    paid_at: AwareDatetime
     method: str | None = Field(None, max_length=50)
     reference: str | None = Field(None, max_length=200)
 
-    @field_validator("paid_at")
-    @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("paid_at needs a UTC offset")
-        return value
 
 
 class PaymentOut(BaseModel):
@@ -69,16 +63,10 @@ class WebhookIn(BaseModel):
     debtor_id: str | None = None
     amount: Decimal = Field(gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2)
     currency: str = Field(min_length=3, max_length=3)
-    paid_at: dt.datetime
+    paid_at: AwareDatetime
     method: str | None = Field(None, max_length=50)
     refers_to: str | None = None
 
-    @field_validator("paid_at")
-    @classmethod
-    def _aware(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is None:
-            raise ValueError("paid_at needs a UTC offset")
-        return value
 
 
 class WebhookOut(BaseModel):
@@ -164,7 +152,7 @@ class UnmatchedPaymentOut(BaseModel):
     id: uuid.UUID
     amount: Decimal
     currency: str
-    paid_at: dt.datetime
+    paid_at: AwareDatetime
     source: str
     method: str | None
     reference: str | None
