@@ -1,0 +1,97 @@
+"""Table-driven tests of the compliance engine for CO, PE, MX, US and AR at every edge, with next_allowed_at
+across weekends and holidays (2026 calendar; Colombia's Epiphany moves to Monday January 12)."""
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+
+from outreach.domain.contact_law import ContactRequest, PastContact, decide_contact
+
+pytestmark = pytest.mark.unit
+ZONES = {"CO": "America/Bogota", "PE": "America/Lima", "MX": "America/Mexico_City", "US": "America/New_York",
+         "AR": "America/Argentina/Buenos_Aires"}
+ALL = ("sms", "email", "whatsapp", "voice", "agent", "letter")
+
+
+def local(country: str, y: int, mo: int, d: int, h: int, mi: int = 0) -> dt.datetime:
+    return dt.datetime(y, mo, d, h, mi, tzinfo=zoneinfo.ZoneInfo(ZONES[country]))
+
+
+def ask(country: str, at: dt.datetime, channel: str = "sms", **kw: object) -> tuple[bool, tuple[str, ...], object]:
+    req = ContactRequest(country=country, timezone=ZONES[country], channel=channel, at=at,
+                         authorised_channels=kw.pop("authorised", ALL), **kw)  # type: ignore[arg-type]
+    decision = decide_contact(req)
+    nxt = decision.next_allowed_at.astimezone(zoneinfo.ZoneInfo(ZONES[country])) if decision.next_allowed_at else None
+    return decision.allowed, decision.reasons, nxt
+
+
+@pytest.mark.parametrize(("country", "at", "allowed", "reasons", "next_at"), [
+    # Colombia: opening and closing minute, Saturday close, Sunday, fixed and movable holidays
+    ("CO", local("CO", 2026, 3, 4, 7, 0), True, (), None),
+    ("CO", local("CO", 2026, 3, 4, 6, 59), False, ("outside_hours",), local("CO", 2026, 3, 4, 7, 0)),
+    ("CO", local("CO", 2026, 3, 4, 19, 0), False, ("outside_hours",), local("CO", 2026, 3, 5, 7, 0)),
+    ("CO", local("CO", 2026, 3, 7, 14, 59), True, (), None),
+    ("CO", local("CO", 2026, 3, 7, 15, 0), False, ("outside_hours",), local("CO", 2026, 3, 9, 7, 0)),
+    ("CO", local("CO", 2026, 3, 8, 10, 0), False, ("day_not_allowed",), local("CO", 2026, 3, 9, 7, 0)),
+    ("CO", local("CO", 2026, 5, 1, 10, 0), False, ("holiday",), local("CO", 2026, 5, 2, 8, 0)),
+    ("CO", local("CO", 2026, 1, 12, 10, 0), False, ("holiday",), local("CO", 2026, 1, 13, 7, 0)),
+    # Friday evening before the Saint Joseph Monday (March 23): Saturday morning is the next allowed instant
+    ("CO", local("CO", 2026, 3, 20, 19, 30), False, ("outside_hours",), local("CO", 2026, 3, 21, 8, 0)),
+    ("CO", local("CO", 2026, 3, 21, 16, 0), False, ("outside_hours",), local("CO", 2026, 3, 24, 7, 0)),
+    # Peru: no Saturdays, closes at 20:00
+    ("PE", local("PE", 2026, 3, 4, 19, 59), True, (), None),
+    ("PE", local("PE", 2026, 3, 6, 20, 0), False, ("outside_hours",), local("PE", 2026, 3, 9, 7, 0)),
+    ("PE", local("PE", 2026, 3, 7, 10, 0), False, ("day_not_allowed",), local("PE", 2026, 3, 9, 7, 0)),
+    # Mexico: every day 07-22
+    ("MX", local("MX", 2026, 3, 8, 21, 59), True, (), None),
+    ("MX", local("MX", 2026, 3, 8, 22, 0), False, ("outside_hours",), local("MX", 2026, 3, 9, 7, 0)),
+    # United States: 08-21 local
+    ("US", local("US", 2026, 3, 8, 7, 59), False, ("outside_hours",), local("US", 2026, 3, 8, 8, 0)),
+    ("US", local("US", 2026, 3, 8, 20, 59), True, (), None),
+    # Argentina: default Mon-Fri 09-20, no Sundays or holidays
+    ("AR", local("AR", 2026, 3, 4, 8, 59), False, ("outside_hours",), local("AR", 2026, 3, 4, 9, 0)),
+    ("AR", local("AR", 2026, 5, 25, 10, 0), False, ("holiday",), local("AR", 2026, 5, 26, 9, 0)),
+])
+def test_hours_days_and_holidays(country: str, at: dt.datetime, allowed: bool, reasons: tuple[str, ...],
+                                 next_at: dt.datetime | None) -> None:
+    assert ask(country, at) == (allowed, reasons, next_at)
+
+
+def test_colombia_one_contact_a_day_and_one_channel_a_week() -> None:
+    monday_9 = local("CO", 2026, 3, 9, 9, 0)
+    texted = (PastContact(monday_9, "sms"),)
+    assert ask("CO", monday_9 + dt.timedelta(hours=2), history=texted) == (
+        False, ("daily_limit",), local("CO", 2026, 3, 10, 7, 0))
+    assert ask("CO", local("CO", 2026, 3, 10, 9, 0), history=texted)[0] is True  # same channel, next day
+    assert ask("CO", local("CO", 2026, 3, 10, 9, 0), channel="whatsapp", history=texted) == (
+        False, ("weekly_channel_limit",), local("CO", 2026, 3, 16, 7, 0))
+    sunday_before = (PastContact(local("CO", 2026, 3, 8, 12, 0) - dt.timedelta(days=2), "email"),)
+    assert ask("CO", monday_9, history=sunday_before)[0] is True  # last week's other channel does not count
+
+
+def test_us_seven_calls_in_seven_days_and_the_week_after_a_conversation() -> None:
+    start = local("US", 2026, 3, 2, 10, 0)
+    calls = tuple(PastContact(start + dt.timedelta(days=i // 2, hours=i), "voice") for i in range(7))
+    at = local("US", 2026, 3, 6, 12, 0)
+    allowed, reasons, nxt = ask("US", at, channel="voice", history=calls)
+    assert (allowed, reasons) == (False, ("call_limit_7_in_7",))
+    assert nxt == (calls[0].at + dt.timedelta(days=7, seconds=1)).astimezone(nxt.tzinfo)  # type: ignore[union-attr]
+    assert ask("US", at, channel="sms", history=calls)[0] is True  # only calls are capped
+    talked = (PastContact(local("US", 2026, 3, 5, 11, 0), "voice", conversation=True),)
+    allowed, reasons, nxt = ask("US", at, channel="voice", history=talked)
+    assert reasons == ("call_after_conversation",) and nxt == local("US", 2026, 3, 12, 11, 0, ) + dt.timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(("kwargs", "reason"), [
+    ({"opted_out": frozenset({"sms"})}, "opted_out"), ({"opted_out": frozenset({"all"})}, "opted_out"),
+    ({"do_not_contact": True}, "do_not_contact"), ({"account_status": "recalled"}, "account_inactive"),
+    ({"account_status": "paid"}, "account_inactive"), ({"legal_hold": "dispute"}, "legal_hold"),
+    ({"authorised": ("email",)}, "channel_not_authorised"),
+])
+def test_what_always_blocks_has_no_next_instant(kwargs: dict[str, object], reason: str) -> None:
+    assert ask("CO", local("CO", 2026, 3, 4, 10, 0), **kwargs) == (False, (reason,), None)
+
+
+def test_another_channel_opted_out_does_not_block() -> None:
+    assert ask("CO", local("CO", 2026, 3, 4, 10, 0), opted_out=frozenset({"whatsapp"}))[0] is True
