@@ -8,17 +8,14 @@ import asyncio
 import datetime as dt
 import os
 import time
-import uuid
 
 import asyncpg
 
-from bench.common import ROOT, machine, save
+from bench.common import fresh_database, machine, migrate_schemas, save
 from recaudo_common import embedded_pg
 from recaudo_common.db import asyncpg_dsn
-from recaudo_common.migrate import COMMON_MIGRATIONS, upgrade_async
 from recaudo_common.runtime import make_platform
 from recaudo_common.settings import PlatformSettings
-from recaudo_common.testing import free_port
 from segmentation.handlers import run_aging
 
 AS_OF = dt.date(2026, 3, 31)
@@ -31,9 +28,7 @@ def bucket_case(days: str) -> str:
 
 
 async def setup(url: str, rows: int) -> None:
-    for schema, location in (("identity", COMMON_MIGRATIONS / "identity"), ("bus", COMMON_MIGRATIONS / "bus"),
-                             ("segmentation", ROOT / "services" / "segmentation" / "migrations")):
-        await upgrade_async(schema=schema, script_location=location, database_url=url)
+    await migrate_schemas(url, ("segmentation",))
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
         await conn.execute("INSERT INTO segmentation.clients VALUES ('bench', 'Bench', 'CO', 'COP', 'America/Bogota', "
@@ -62,12 +57,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", "1000000")))
     args = parser.parse_args()
-    data = ROOT / ".local" / "bench" / "aging-postgres"
-    port = free_port()
-    server = embedded_pg.start(data, port=port, database="postgres")
-    database = f"aging_{uuid.uuid4().hex[:8]}"
-    embedded_pg.create_database(port, database)
-    url = server.rsplit("/", 1)[0] + f"/{database}"
+    url, data = fresh_database("aging")
     try:
         await setup(url, args.rows)
         platform = make_platform(PlatformSettings(database_url=url), pool_size=4)

@@ -61,3 +61,30 @@ def render() -> None:
         lines += [f"| {k} | {v} |" for k, v in result["figures"].items()]
         lines += ["", result.get("notes", ""), ""]
     (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines).rstrip() + "\n")
+
+
+def fresh_database(name: str) -> tuple[str, Path]:
+    """Starts a benchmark's own embedded PostgreSQL (durable settings, as `make run`) on a free port and
+    creates an empty database; returns its URL and the data folder to stop afterwards."""
+    import uuid
+
+    from recaudo_common import embedded_pg
+    from recaudo_common.testing import free_port
+
+    data = ROOT / ".local" / "bench" / f"{name}-postgres"
+    port = free_port()
+    server = embedded_pg.start(data, port=port, database="postgres")
+    database = f"{name}_{uuid.uuid4().hex[:8]}"
+    embedded_pg.create_database(port, database)
+    return server.rsplit("/", 1)[0] + f"/{database}", data
+
+
+async def migrate_schemas(url: str, services: tuple[str, ...]) -> None:
+    """The platform components' schemas and the named services' schemas, at their head revisions."""
+    from recaudo_common.migrate import COMMON_MIGRATIONS, upgrade_async
+
+    for schema in ("identity", "bus"):
+        await upgrade_async(schema=schema, script_location=COMMON_MIGRATIONS / schema, database_url=url)
+    for service in services:
+        await upgrade_async(schema=service, script_location=ROOT / "services" / service / "migrations",
+                            database_url=url)

@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.common import ROOT, machine, save
+from bench.common import ROOT, fresh_database, machine, save
 from recaudo_common import embedded_pg
 from recaudo_common.db import asyncpg_dsn
 from recaudo_common.testing import free_port
@@ -80,12 +80,7 @@ async def main() -> None:
     csv_path = work / f"portfolio-{args.rows}.csv"
     if not csv_path.exists():
         generate(csv_path, args.rows)
-    pg_port = free_port()
-    data = work / "postgres"
-    server = embedded_pg.start(data, port=pg_port, database="postgres")  # durable settings, as `make run`
-    database = f"bench_{uuid.uuid4().hex[:8]}"
-    embedded_pg.create_database(pg_port, database)
-    url = server.rsplit("/", 1)[0] + f"/{database}"
+    url, data = fresh_database("ingest")
     port = free_port()
     env = {**os.environ, "RECAUDO_DATABASE_URL": url, "RECAUDO_TRANSPORT": "postgres",
            "RECAUDO_BOOTSTRAP_OPERATOR_KEY": KEY, "RECAUDO_LOG_LEVEL": "WARNING",

@@ -20,12 +20,11 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 
-from bench.common import ROOT, machine, save
+from bench.common import ROOT, fresh_database, machine, migrate_schemas, save
 from payments.domain.webhooks import sign
 from recaudo_common import embedded_pg
 from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountPlaced, ClientRegistered
-from recaudo_common.migrate import COMMON_MIGRATIONS, upgrade_async
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import make_platform
 from recaudo_common.settings import PlatformSettings
@@ -81,18 +80,10 @@ async def main() -> None:
     kafka_env = {**os.environ, "KAFKA_PORT": str(kafka_port), "KAFKA_DATA": str(ROOT / ".local" / "bench" / "kafka")}
     subprocess.run(["bash", str(ROOT / "scripts" / "kafka.sh"), "start"], env=kafka_env, check=True)
     bootstrap = f"127.0.0.1:{kafka_port}"
-    data = ROOT / ".local" / "bench" / "webhook-postgres"
-    pg_port = free_port()
-    server = embedded_pg.start(data, port=pg_port, database="postgres")
-    database = f"webhooks_{uuid.uuid4().hex[:8]}"
-    embedded_pg.create_database(pg_port, database)
-    url = server.rsplit("/", 1)[0] + f"/{database}"
+    url, data = fresh_database("webhooks")
     process = None
     try:
-        for schema, location in (("identity", COMMON_MIGRATIONS / "identity"), ("bus", COMMON_MIGRATIONS / "bus"),
-                                 ("ingest", ROOT / "services" / "ingest" / "migrations"),
-                                 ("payments", ROOT / "services" / "payments" / "migrations")):
-            await upgrade_async(schema=schema, script_location=location, database_url=url)
+        await migrate_schemas(url, ("ingest", "payments"))
         settings = PlatformSettings(database_url=url, transport="kafka", kafka_bootstrap=bootstrap,
                                     topic_prefix="bench" + uuid.uuid4().hex[:6])
         platform = make_platform(settings, pool_size=4)

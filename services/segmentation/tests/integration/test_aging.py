@@ -3,7 +3,6 @@ zone, idempotent re-runs, client bucket sets, and re-segmentation on payment."""
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -12,21 +11,13 @@ from sqlalchemy import text
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountPlaced, ClientRegistered, Event, PaymentApplied
-from recaudo_common.runtime import Platform, make_platform
-from recaudo_common.testing import settings_for_test
+from recaudo_common.runtime import Platform
 from segmentation.consumers import SUBSCRIPTIONS
 from segmentation.handlers import age_due_clients, run_aging
 
 pytestmark = pytest.mark.integration
 # 2026-03-31 23:30 in Bogotá (UTC-5) is 2026-04-01 04:30 UTC: the client's day is still the 31st.
 LATE_EVENING = dt.datetime(2026, 4, 1, 4, 30, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-async def platform(database_url: str) -> AsyncIterator[Platform]:
-    p = make_platform(settings_for_test(database_url), pool_size=3)
-    yield p
-    await p.db.dispose()
 
 
 async def deliver(p: Platform, events: list[Event], now: dt.datetime) -> None:

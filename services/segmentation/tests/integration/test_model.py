@@ -4,7 +4,6 @@ segmented with the scorecard, payments observed, a scheduled retrain, and re-seg
 import datetime as dt
 import random
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -12,21 +11,13 @@ from sqlalchemy import text
 
 from recaudo.demo import ground_truth_propensity
 from recaudo_common.events import AccountPlaced, PaymentApplied
-from recaudo_common.runtime import Platform, make_platform
-from recaudo_common.testing import settings_for_test
+from recaudo_common.runtime import Platform
 from segmentation.handlers import resegment_requested, retrain_due_models
 
 from .test_aging import CLIENT, deliver
 
 pytestmark = pytest.mark.integration
 DAY0 = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-async def platform(database_url: str) -> AsyncIterator[Platform]:
-    p = make_platform(settings_for_test(database_url), pool_size=3)
-    yield p
-    await p.db.dispose()
 
 
 async def test_retrain_on_observed_outcomes_then_segment_with_the_model(platform: Platform) -> None:
