@@ -21,7 +21,6 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 
 from bench.common import ROOT, fresh_database, machine, migrate_schemas, save
-from payments.domain.webhooks import sign
 from recaudo_common import embedded_pg
 from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountPlaced, ClientRegistered
@@ -29,6 +28,7 @@ from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import make_platform
 from recaudo_common.settings import PlatformSettings
 from recaudo_common.testing import free_port
+from recaudo_common.webhook_signatures import sign
 
 SECRET = "bench-secret"
 

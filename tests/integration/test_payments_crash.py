@@ -13,12 +13,12 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from payments.domain.webhooks import sign
 from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountPlaced, ClientRegistered
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
 from recaudo_common.testing import RunningProcess, eventually, free_port, platform_env, wait_ready
+from recaudo_common.webhook_signatures import sign
 
 pytestmark = pytest.mark.integration
 PAYMENTS, ACCOUNTS, SECRET = 240, 40, "crash-test-secret"

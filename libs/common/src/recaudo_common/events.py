@@ -426,6 +426,34 @@ class ArrangementMade(Event):
     instalments: list[Instalment]
     made_at: dt.datetime
     source: Literal["operator", "debtor_page"]
+    request_id: UUID | None = None  # the debtor page's arrangement.requested it answers
+
+
+@register
+class ArrangementRequested(Event):
+    type = "arrangement.requested"
+    family = "arrangement"
+    producer = "outreach"
+    summary = "A debtor accepted an offer on the debtor page; payments makes the arrangement or declines it."
+
+    request_id: UUID
+    account_ref: str
+    kind: Literal["settlement", "instalment_plan"]
+    instalments: list[Instalment]
+    requested_at: dt.datetime
+
+
+@register
+class ArrangementDeclined(Event):
+    type = "arrangement.declined"
+    family = "arrangement"
+    producer = "payments"
+    summary = "Payments could not make a requested arrangement (the account closed, one exists, or it is invalid)."
+
+    request_id: UUID
+    account_ref: str
+    reason: str
+    declined_at: dt.datetime
 
 
 @register

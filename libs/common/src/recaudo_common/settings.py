@@ -8,6 +8,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-link-secret"  # noqa: S105 - refused outside development below
+DEV_SANDBOX_SECRET = "dev-insecure-sandbox-gateway-secret"  # noqa: S105 - the sandbox gateway moves no money
 
 
 def _shared(name: str) -> AliasChoices:
@@ -32,6 +33,10 @@ class PlatformSettings(BaseSettings):
     kafka_partitions: int = Field(6, validation_alias=_shared("kafka_partitions"))
     bootstrap_operator_key: str | None = Field(None, validation_alias=_shared("bootstrap_operator_key"))
     link_secret: str = Field(DEV_SECRET, validation_alias=_shared("link_secret"))
+    # Where debtors and providers reach the platform: payment links and providers' status callbacks.
+    public_url: str = Field("http://127.0.0.1:8000", validation_alias=_shared("public_url"))
+    # The sandbox payment gateway behind the debtor page signs its webhooks with this; payments accepts it.
+    sandbox_gateway_secret: str = Field(DEV_SANDBOX_SECRET, validation_alias=_shared("sandbox_gateway_secret"))
     log_level: str = Field("INFO", validation_alias=_shared("log_level"))
     consumer_max_retries: int = Field(5, validation_alias=_shared("consumer_max_retries"))
     consumer_retry_backoff_s: float = Field(0.2, validation_alias=_shared("consumer_retry_backoff_s"))

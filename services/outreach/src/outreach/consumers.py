@@ -1,4 +1,5 @@
-"""Outreach's subscriptions: contact data, treatments, and everything that must stop contact."""
+"""Outreach's subscriptions: contact data, treatments, everything that must stop contact, and the answers to
+the debtor page's arrangement requests."""
 
 from outreach import handlers
 from outreach.store import SCHEMA
@@ -10,6 +11,8 @@ from recaudo_common.events import (
     AccountSegmented,
     AccountSettled,
     AccountUpdated,
+    ArrangementDeclined,
+    ArrangementMade,
     PaymentApplied,
     PaymentReversed,
 )
@@ -25,5 +28,7 @@ SUBSCRIPTIONS = Subscriptions(
         AccountSettled: handlers.on_settled,
         PaymentApplied: handlers.on_payment,
         PaymentReversed: handlers.on_payment,
+        ArrangementMade: handlers.on_arrangement_answer,
+        ArrangementDeclined: handlers.on_arrangement_answer,
     },
 )

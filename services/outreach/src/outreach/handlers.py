@@ -1,55 +1,205 @@
-"""Outreach's handlers: accounts and segments in -> scheduled attempts; the scheduler sends or reschedules."""
+"""Outreach's handlers: accounts and treatments in -> dated attempts; the scheduler decides each attempt under
+the contact law and sends or reschedules it; receipts, replies, contacts logged by agents, consent and holds."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
-from outreach.domain.compliance import decide
-from outreach.domain.messages import sms_body
-from outreach.providers import OutboundMessage, Provider
+from outreach.domain import cadence
+from outreach.domain.contact_law import ContactDecision, ContactRequest, PastContact, decide_contact, stricter_rules
+from outreach.domain.offers import PROMISE_MAX_DAYS, VERIFY_ATTEMPTS, Offer, last_four_matches, offers
+from outreach.domain.replies import is_opt_out
+from outreach.domain.templates import Rendered, Template, default_template, offer_text, render
+from outreach.domain.timezones import debtor_zone
+from outreach.providers import OutboundMessage, Providers, Receipt, SandboxGateway, SendError
+from outreach.settings import OutreachSettings
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.db import Database
+from recaudo_common.errors import ProblemError, conflict, not_found
 from recaudo_common.events import (
+    AccountLegalHoldLifted,
+    AccountLegalHoldSet,
     AccountPlaced,
     AccountRecalled,
     AccountSegmented,
     AccountSettled,
     AccountUpdated,
+    ArrangementDeclined,
+    ArrangementMade,
+    ArrangementRequested,
     ContactAttempted,
     ContactBlocked,
     ContactDelivered,
+    ContactFailed,
+    ContactLogged,
+    ContactOptedOut,
+    Envelope,
+    Instalment,
     PaymentApplied,
     PaymentReversed,
+    PromiseMade,
 )
 from recaudo_common.outbox import Outbox
+from recaudo_common.payment_links import make_token, read_token
 
 outbox = Outbox(store.SCHEMA)
+CONVERSATIONS = frozenset({"right_party", "promise_to_pay", "refused"})
+PHONE_CHANNELS = frozenset({"sms", "whatsapp", "voice", "agent"})
+
+
+# ------------------------------------------------------------------ the compliance question, asked of one row
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def contact_request(row: dict[str, Any], channel: str, at: dt.datetime,
+                    earlier_in_batch: tuple[PastContact, ...] = ()) -> ContactRequest:
+    """The engine's question for a context row of store.contact_context / claim_due / agent_candidates; contacts
+    decided earlier in the same batch count too (the row's history was read before them)."""
+    history = tuple(PastContact(dt.datetime.fromisoformat(h["at"]), h["channel"], bool(h["conversation"]),
+                                h["account_ref"]) for h in _json(row["history"])) + earlier_in_batch
+    return ContactRequest(
+        country=row["country"], timezone=debtor_zone(row["country"], row["region"], row["timezone"]),
+        channel=channel, at=at,
+        authorised_channels=tuple(row["authorised_channels"] or row["default_authorised_channels"]),
+        history=history, opted_out=frozenset(row["opted_out"]), do_not_contact=row["do_not_contact"],
+        account_status=row["account_status"], legal_hold=row["legal_hold"],
+        rules=stricter_rules(row["country"], _json(row["client_rules"])), account_ref=row["account_ref"])
+
+
+def recipient_of(row: dict[str, Any], channel: str) -> str | None:
+    if channel in PHONE_CHANNELS:
+        return row["phones"][0] if row["phones"] else None
+    if channel == "email":
+        return row["email"] or None
+    return row.get("address") or None  # letter
+
+
+def _trail(row: dict[str, Any], at: dt.datetime, kind: str, *, attempt_id: uuid.UUID | None = None,
+           channel: str | None = None, **detail: Any) -> dict[str, Any]:
+    return {"client": row["client_slug"], "account_ref": row["account_ref"], "at": at, "kind": kind,
+            "attempt_id": attempt_id, "channel": channel, "detail": detail}
+
+
+def _decision_detail(d: ContactDecision) -> dict[str, Any]:
+    return {"allowed": d.allowed, "reasons": list(d.reasons), "local_time": d.local_time.isoformat(),
+            "next_allowed_at": d.next_allowed_at.isoformat() if d.next_allowed_at else None}
+
+
+# ------------------------------------------------------------------ messages: template, link, rendering
+
+@dataclass
+class Renderer:
+    """Renders an attempt's message with the client's own template where it has one (cached per batch)."""
+
+    s: AsyncSession
+    settings: OutreachSettings
+    now: dt.datetime
+    cache: dict[tuple[str, str, str], Template] | None = None
+
+    async def template(self, client: str, channel: str, locale: str) -> Template:
+        self.cache = self.cache if self.cache is not None else {}
+        key = (client, channel, locale)
+        if key not in self.cache:
+            own = await store.get_template(self.s, client, channel, locale)
+            self.cache[key] = (Template(channel, locale, own["subject"], own["body"]) if own
+                               else default_template(channel, locale))
+        return self.cache[key]
+
+    def link(self, client: str, account_ref: str) -> tuple[str, dt.datetime]:
+        expires = self.now + dt.timedelta(days=self.settings.link_ttl_days)
+        token = make_token(client=client, account_ref=account_ref, expires_at=expires,
+                           secret=self.settings.link_secret)
+        return f"{self.settings.public_url.rstrip('/')}/pay/{token}", expires
+
+    async def render(self, row: dict[str, Any], channel: str) -> Rendered:
+        locale = row["locale"]
+        template = await self.template(row["client_slug"], channel, locale)
+        link, expires = self.link(row["client_slug"], row["account_ref"])
+        balance = Decimal(row["balance"])
+        rules = stricter_rules(row["country"], _json(row["client_rules"]))
+        return render(
+            template, creditor=row["creditor"], debtor_name=first_name(row["full_name"]),
+            account_ref=row["account_ref"], balance=balance, currency=row["currency"],
+            days_past_due=row["days_past_due"] or 0,
+            offer=offer_text(row["offer"], row["offer_discount_pct"], balance, row["currency"], locale),
+            payment_link=link, link_expires=expires.date(), opt_out_required=rules.opt_out_line)
+
+
+def first_name(full_name: str) -> str:
+    parts = full_name.split()
+    return parts[0].capitalize() if parts else ""
+
+
+# ------------------------------------------------------------------ consumers
+
+async def _plan_if_ready(ctx: HandlerContext, client: str, account_ref: str) -> None:
+    """Turns the latest treatment into dated attempts once both it and the account are known here."""
+    treatment = await store.unplanned_treatment(ctx.session, client, account_ref)
+    if treatment is None:
+        return
+    account = await store.get_account(ctx.session, client, account_ref)
+    await store.mark_planned(ctx.session, client, account_ref)
+    if account is None or account["status"] != "open":
+        return
+    planned = cadence.plan(list(treatment["channels"]), treatment["cadence_days"], ctx.now)
+    created = await store.schedule_attempts(
+        ctx.session, client=client, account_ref=account_ref, plan_id=treatment["plan_id"],
+        planned=[(p.sequence, p.channel, p.at) for p in planned], now=ctx.now)
+    await store.trail(ctx.session, [
+        {"client": client, "account_ref": account_ref, "at": ctx.now, "kind": "scheduled", "attempt_id": a["id"],
+         "channel": a["channel"], "detail": {"treatment": treatment["treatment"], "sequence": a["sequence"],
+                                             "scheduled_at": a["scheduled_at"].isoformat()}} for a in created])
 
 
 async def on_account_stated(event: AccountPlaced | AccountUpdated, ctx: HandlerContext) -> None:
+    client = ctx.envelope.client
     await store.upsert_account(
-        ctx.session, client=ctx.envelope.client, account_ref=event.account_ref, debtor_id=event.debtor_id,
-        phones=list(event.phones), email=event.email, region=event.region, balance=event.balance,
-        currency=event.currency, channels=list(event.authorised_channels), now=ctx.now)
+        ctx.session, client=client, account_ref=event.account_ref, debtor_id=event.debtor_id,
+        full_name=event.full_name, phones=list(event.phones), email=event.email, region=event.region,
+        address=", ".join(p for p in (event.address, event.city, event.region) if p) or None,
+        balance=event.balance, currency=event.currency, channels=list(event.authorised_channels), now=ctx.now)
+    await _plan_if_ready(ctx, client, event.account_ref)
 
 
 async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
-    """One sandbox SMS per segmented account for now; issue #6 turns the treatment into a full cadence."""
-    account = await store.get_account(ctx.session, ctx.envelope.client, event.account_ref)
-    if account is None or account["status"] != "open":
+    """A new treatment replaces the old one's attempts that have not gone out yet."""
+    client = ctx.envelope.client
+    newer = await store.save_treatment(
+        ctx.session, client=client, account_ref=event.account_ref, plan_id=ctx.envelope.event_id,
+        segment=event.segment, treatment=event.treatment, channels=list(event.channels),
+        cadence_days=event.cadence_days, offer=event.offer, offer_discount_pct=event.offer_discount_pct,
+        expected_net_recovery=event.expected_net_recovery, propensity=event.propensity,
+        days_past_due=event.days_past_due, strategy_arm=event.strategy_arm, decided_at=ctx.envelope.occurred_at)
+    if not newer:
         return
-    if "sms" in event.channels and "sms" in account["authorised_channels"] and account["phones"]:
-        await store.schedule_attempt(ctx.session, client=ctx.envelope.client, account_ref=event.account_ref,
-                                     channel="sms", sequence=1, at=ctx.now, now=ctx.now)
+    cancelled = await store.cancel_scheduled(ctx.session, client, event.account_ref,
+                                             f"replaced by treatment {event.treatment}")
+    await store.trail(ctx.session, [
+        {"client": client, "account_ref": event.account_ref, "at": ctx.now, "kind": "cancelled",
+         "attempt_id": a["id"], "channel": a["channel"], "detail": {"reason": "treatment changed"}}
+        for a in cancelled])
+    await _plan_if_ready(ctx, client, event.account_ref)
 
 
 async def _stop(ctx: HandlerContext, account_ref: str, status: str, balance: Decimal | None = None) -> None:
-    await store.set_status(ctx.session, ctx.envelope.client, account_ref, status=status, balance=balance,
-                           now=ctx.now)
+    client = ctx.envelope.client
+    await store.set_status(ctx.session, client, account_ref, status=status, balance=balance,
+                           as_of=ctx.envelope.occurred_at)
     if status != "open":
-        await store.cancel_scheduled(ctx.session, ctx.envelope.client, account_ref, f"account {status}")
+        cancelled = await store.cancel_scheduled(ctx.session, client, account_ref, f"account {status}")
+        await store.trail(ctx.session, [
+            {"client": client, "account_ref": account_ref, "at": ctx.now, "kind": "cancelled", "attempt_id": a["id"],
+             "channel": a["channel"], "detail": {"reason": f"account {status}"}} for a in cancelled])
 
 
 async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
@@ -64,40 +214,430 @@ async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContex
     await _stop(ctx, event.account_ref, event.account_status, event.new_balance)
 
 
-async def run_due_attempts(db: Database, provider: Provider, *, now: dt.datetime, limit: int = 200) -> int:
-    """Sends what is due and allowed; reschedules what the law blocks to its next allowed instant."""
+async def on_arrangement_answer(event: ArrangementMade | ArrangementDeclined, ctx: HandlerContext) -> None:
+    """The debtor page's arrangement requests are answered by payments; the answer joins the audit trail."""
+    row = {"client_slug": ctx.envelope.client, "account_ref": event.account_ref}
+    if isinstance(event, ArrangementMade):
+        if event.source == "debtor_page":
+            await store.trail(ctx.session, [_trail(row, ctx.now, "arrangement_made", arrangement_kind=event.kind,
+                                                   total_amount=str(event.total_amount))])
+    else:
+        await store.trail(ctx.session, [_trail(row, ctx.now, "arrangement_declined", reason=event.reason)])
+
+
+# ------------------------------------------------------------------ the scheduler
+
+@dataclass(frozen=True)
+class Outgoing:
+    message: OutboundMessage
+    client: str
+    account_ref: str
+    template: str
+    segments: int | None
+    tries: int
+
+
+async def run_due_attempts(db: Database, providers: Providers, settings: OutreachSettings, *, now: dt.datetime,
+                           limit: int = 200) -> int:
+    """Decides every due attempt under the contact law: sends what is allowed, moves what is blocked to its next
+    allowed instant (never drops it), and cancels what can never be allowed. Returns how many were claimed."""
+    outgoing: list[Outgoing] = []
     async with db.transaction() as s:
         due = await store.claim_due(s, now, limit)
-        envelopes = []
+        orphans = [] if due else await store.orphan_due(s, now, limit)
+        for o in orphans:  # placement or client not here yet: look again later rather than guess
+            await store.reschedule(s, o["id"], now + dt.timedelta(minutes=5))
+        renderer = Renderer(s, settings, now)
+        trail: list[dict[str, Any]] = []
+        events: list[Envelope] = []
+        batch: dict[tuple[str, str], tuple[PastContact, ...]] = {}
         for a in due:
-            client = a["client_slug"]
-            if a["account_status"] != "open":
-                await store.cancel_attempt(s, a["id"], f"account {a['account_status']}")
-                continue
-            decision = decide(country=a["country"], timezone=a["timezone"], at=now)
+            debtor = (a["client_slug"], a["debtor_id"])
+            decision = decide_contact(contact_request(a, a["channel"], now, batch.get(debtor, ())))
             await store.record_decision(s, attempt_id=a["id"], now=now, local_time=decision.local_time.isoformat(),
                                         allowed=decision.allowed, reasons=list(decision.reasons),
                                         next_allowed_at=decision.next_allowed_at)
+            trail.append(_trail(a, now, "decision", attempt_id=a["id"], channel=a["channel"],
+                                **_decision_detail(decision)))
             if not decision.allowed:
-                if decision.next_allowed_at is None:
-                    await store.cancel_attempt(s, a["id"], "no allowed instant")
-                else:
+                if decision.next_allowed_at is not None:
                     await store.reschedule(s, a["id"], decision.next_allowed_at)
-                envelopes.append(ContactBlocked(
+                    trail.append(_trail(a, now, "rescheduled", attempt_id=a["id"], channel=a["channel"],
+                                        to=decision.next_allowed_at.isoformat()))
+                else:
+                    await store.cancel_attempt(s, a["id"], "blocked: " + ", ".join(decision.reasons))
+                    trail.append(_trail(a, now, "cancelled", attempt_id=a["id"], channel=a["channel"],
+                                        reason="blocked", reasons=list(decision.reasons)))
+                events.append(ContactBlocked(
                     attempt_id=a["id"], account_ref=a["account_ref"], channel=a["channel"], decided_at=now,
                     reasons=list(decision.reasons), next_allowed_at=decision.next_allowed_at,
-                ).envelope(client=client, occurred_at=now))
+                ).envelope(client=a["client_slug"], occurred_at=now))
                 continue
-            body = sms_body(creditor=a["creditor"], account_ref=a["account_ref"], balance=a["balance"],
-                            currency=a["currency"])
-            await provider.send(s, OutboundMessage(a["id"], a["channel"], a["phones"][0], body), now=now)
-            await store.mark_sent(s, a["id"], now)
-            envelopes.append(ContactAttempted(
-                attempt_id=a["id"], account_ref=a["account_ref"], channel=a["channel"], provider=provider.name,
-                attempted_at=now, cost=provider.cost, template="sms_default").envelope(client=client, occurred_at=now))
-            # The sandbox delivers at once; real providers report through their receipts webhook.
-            envelopes.append(ContactDelivered(
-                attempt_id=a["id"], account_ref=a["account_ref"], channel=a["channel"], delivered_at=now,
-            ).envelope(client=client, occurred_at=now))
-        await outbox.add(s, envelopes)
-    return len(due)
+            recipient = recipient_of(a, a["channel"])
+            if recipient is None:
+                await store.cancel_attempt(s, a["id"], f"no {a['channel']} address on file")
+                trail.append(_trail(a, now, "cancelled", attempt_id=a["id"], channel=a["channel"],
+                                    reason="no address on file"))
+                continue
+            provider = providers.for_channel(a["channel"])
+            rendered = await renderer.render(a, a["channel"])
+            template = f"{a['channel']}/{a['locale']}"
+            await store.mark_sending(s, a["id"], now=now, provider=provider.name, template=template,
+                                     encoding=rendered.encoding, segments=rendered.segments)
+            await store.save_outgoing(s, attempt_id=a["id"], recipient=recipient, subject=rendered.subject,
+                                      body=rendered.body)
+            await store.add_contact(s, client=a["client_slug"], debtor_id=a["debtor_id"],
+                                    account_ref=a["account_ref"], channel=a["channel"], at=now, source="attempt",
+                                    attempt_id=a["id"])
+            batch[debtor] = (*batch.get(debtor, ()), PastContact(now, a["channel"], account_ref=a["account_ref"]))
+            trail.append(_trail(a, now, "sending", attempt_id=a["id"], channel=a["channel"], provider=provider.name,
+                                template=template, encoding=rendered.encoding, segments=rendered.segments))
+            outgoing.append(Outgoing(OutboundMessage(a["id"], a["channel"], recipient, rendered.subject,
+                                                     rendered.body), a["client_slug"], a["account_ref"], template,
+                                     rendered.segments, 1))
+        await store.trail(s, trail)
+        await outbox.add(s, events)
+    for item in outgoing:
+        await deliver(db, providers, settings, item, now=now)
+    return len(due) + len(orphans)
+
+
+async def resume_stale(db: Database, providers: Providers, settings: OutreachSettings, *, now: dt.datetime) -> int:
+    """Sends again what a crashed replica left unconfirmed; the provider sees the same idempotency key."""
+    async with db.transaction() as s:
+        stale = await store.stale_sending(s, now - dt.timedelta(seconds=settings.sending_timeout_s), 100)
+        items = []
+        for row in stale:
+            m = await store.sending_message(s, row["id"])
+            if m is None:
+                continue
+            await store.mark_sending(s, m["id"], now=now, provider=m["provider"], template=m["template"],
+                                     encoding=m["encoding"], segments=m["segments"])
+            items.append(Outgoing(OutboundMessage(m["id"], m["channel"], m["recipient"], m["subject"], m["body"]),
+                                  m["client_slug"], m["account_ref"], m["template"], m["segments"], m["tries"] + 1))
+    for item in items:
+        await deliver(db, providers, settings, item, now=now)
+    return len(items)
+
+
+async def deliver(db: Database, providers: Providers, settings: OutreachSettings, item: Outgoing, *,
+                  now: dt.datetime) -> None:
+    """Hands one message to its provider (outside any transaction), then records what happened."""
+    provider = providers.for_channel(item.message.channel)
+    await providers.limiters[provider.name].take()
+    row = {"client_slug": item.client, "account_ref": item.account_ref}
+    attempt_id, channel = item.message.attempt_id, item.message.channel
+    try:
+        message_id = await provider.send(item.message, now)
+    except SendError as e:
+        async with db.transaction() as s:
+            if e.transient and item.tries < settings.max_send_tries:
+                retry_at = now + dt.timedelta(seconds=settings.retry_backoff_s * 2 ** (item.tries - 1))
+                await store.retry_later(s, attempt_id, retry_at, e.reason)
+                await store.trail(s, [_trail(row, now, "send_retry", attempt_id=attempt_id, channel=channel,
+                                             reason=e.reason, retry_at=retry_at.isoformat())])
+            elif await store.mark_failed(s, attempt_id, now, e.reason):
+                await store.trail(s, [_trail(row, now, "failed", attempt_id=attempt_id, channel=channel,
+                                             reason=e.reason)])
+                await outbox.add(s, [ContactFailed(attempt_id=attempt_id, account_ref=item.account_ref,
+                                                   channel=channel, failed_at=now,
+                                                   reason=e.reason).envelope(client=item.client, occurred_at=now)])
+        return
+    async with db.transaction() as s:
+        if await store.mark_sent(s, attempt_id, now, message_id):
+            await store.trail(s, [_trail(row, now, "sent", attempt_id=attempt_id, channel=channel,
+                                         provider=provider.name, provider_message_id=message_id)])
+            await outbox.add(s, [ContactAttempted(
+                attempt_id=attempt_id, account_ref=item.account_ref, channel=channel,
+                provider=provider.name, attempted_at=now, cost=provider.cost * (item.segments or 1),
+                template=item.template).envelope(client=item.client, occurred_at=now)])
+    if provider is providers.sandbox:
+        await apply_receipts(db, "sandbox", providers.sandbox.simulated(item.message, message_id), now=now)
+
+
+# ------------------------------------------------------------------ receipts and replies
+
+async def apply_receipts(db: Database, provider: str, receipts: list[Receipt], *, now: dt.datetime) -> dict[str, int]:
+    """Delivery receipts update their attempt; replies are kept, and STOP/BAJA/NO MAS opts the debtor out of
+    that channel at that client company. Each receipt applies at most once."""
+    counts = {"applied": 0, "duplicate": 0, "unknown": 0}
+    for r in receipts:
+        async with db.transaction() as s:
+            counts[await _apply_receipt(s, provider, r, now)] += 1
+    return counts
+
+
+async def _apply_receipt(s: AsyncSession, provider: str, r: Receipt, now: dt.datetime) -> str:
+    if r.status == "reply":
+        channel = r.reply_channel or "sms"
+        answered = await store.latest_attempt_to(s, channel, r.reply_from or "")
+        opt_out = is_opt_out(r.detail or "")
+        if not await store.save_reply(s, provider=provider, provider_message_id=r.message_id,
+                                      attempt_id=answered["id"] if answered else None, channel=channel,
+                                      body=r.detail or "", opt_out=opt_out, at=now):
+            return "duplicate"
+        if answered is None:
+            return "unknown"
+        await store.trail(s, [_trail(answered, now, "reply", attempt_id=answered["id"], channel=channel,
+                                     opt_out=opt_out)])
+        if opt_out:
+            await opt_out_debtor(s, answered["client_slug"], answered["debtor_id"], channel, source="reply", now=now)
+        return "applied"
+    attempt = await store.attempt_by_provider_id(s, provider, r.message_id)
+    if attempt is None:
+        return "unknown"
+    if r.status == "delivered" and await store.mark_delivered(s, attempt["id"], now):
+        await store.trail(s, [_trail(attempt, now, "delivered", attempt_id=attempt["id"], channel=attempt["channel"])])
+        await outbox.add(s, [ContactDelivered(attempt_id=attempt["id"], account_ref=attempt["account_ref"],
+                                              channel=attempt["channel"], delivered_at=now).envelope(
+            client=attempt["client_slug"], occurred_at=now)])
+        return "applied"
+    if r.status == "failed" and await store.mark_failed(s, attempt["id"], now, r.detail or "failed"):
+        await store.trail(s, [_trail(attempt, now, "failed", attempt_id=attempt["id"], channel=attempt["channel"],
+                                     reason=r.detail)])
+        await outbox.add(s, [ContactFailed(attempt_id=attempt["id"], account_ref=attempt["account_ref"],
+                                           channel=attempt["channel"], failed_at=now,
+                                           reason=r.detail or "failed").envelope(
+            client=attempt["client_slug"], occurred_at=now)])
+        return "applied"
+    return "duplicate"
+
+
+async def opt_out_debtor(s: AsyncSession, client: str, debtor_id: str, channel: str, *, source: str,
+                         now: dt.datetime) -> None:
+    """Opts a debtor out of a channel (or "all": do-not-contact) on every account at the client company."""
+    if channel != "all" and not await store.add_opt_out(s, client=client, debtor_id=debtor_id, channel=channel,
+                                                        at=now, source=source):
+        return
+    cancelled = await store.cancel_scheduled_for_debtor(s, client, debtor_id, None if channel == "all" else channel,
+                                                        "opted out" if channel != "all" else "do not contact")
+    refs = await store.accounts_of_debtor(s, client, debtor_id)
+    await store.trail(s, [{"client": client, "account_ref": ref, "at": now, "kind": "opted_out", "channel": channel,
+                           "detail": {"source": source}} for ref in refs] + [
+        {"client": client, "account_ref": a["account_ref"], "at": now, "kind": "cancelled", "attempt_id": a["id"],
+         "channel": a["channel"], "detail": {"reason": source}} for a in cancelled])
+    await outbox.add(s, [ContactOptedOut(account_ref=ref, channel=channel, opted_out_at=now,
+                                         source=source).envelope(client=client, occurred_at=now) for ref in refs])
+
+
+# ------------------------------------------------------------------ operators and agents
+
+async def check(db: Database, *, client: str, account_ref: str, channel: str, at: dt.datetime) -> ContactDecision:
+    async with db.transaction() as s:
+        row = await store.contact_context(s, client, account_ref, at)
+    if row is None:
+        raise not_found(f"account {account_ref!r}")
+    return decide_contact(contact_request(row, channel, at))
+
+
+async def log_contact(db: Database, *, client: str, account_ref: str, channel: str, at: dt.datetime, outcome: str,
+                      promise: tuple[Decimal, dt.date] | None, attempt_id: uuid.UUID | None, by: uuid.UUID,
+                      now: dt.datetime) -> dict[str, Any]:
+    """A contact an agent made outside Recaudo (or the outcome of a call Recaudo handed out): counted by the
+    engine from now on, flagged with the rules it broke, its promise emitted as promise.made."""
+    if at > now + dt.timedelta(minutes=5):
+        raise ProblemError(422, "contact_in_future", "Invalid contact", "a contact is logged after it happens")
+    if (outcome == "promise_to_pay") != (promise is not None):
+        raise ProblemError(422, "promise_mismatch", "Invalid contact",
+                           "outcome promise_to_pay needs a promise, and only it may carry one")
+    async with db.transaction() as s:
+        row = await store.contact_context(s, client, account_ref, at)
+        if row is None:
+            raise not_found(f"account {account_ref!r}")
+        if promise is not None:
+            local_day = at.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+            if promise[0] <= 0 or promise[0] > Decimal(row["balance"]):
+                raise ProblemError(422, "invalid_promise", "Invalid promise",
+                                   "the promised amount must be positive and at most the balance")
+            if not local_day <= promise[1] <= local_day + dt.timedelta(days=90):
+                raise ProblemError(422, "invalid_promise", "Invalid promise",
+                                   "the promise is due within 90 days of the contact")
+        conversation = outcome in CONVERSATIONS and channel in {"voice", "agent"}
+        assigned = attempt_id is not None and await store.attach_outcome(
+            s, attempt_id=attempt_id, client=client, account_ref=account_ref, outcome=outcome,
+            conversation=conversation)
+        if attempt_id is not None and not assigned:
+            raise not_found(f"assigned call {attempt_id}")
+        violations = () if assigned else decide_contact(contact_request(row, channel, at)).reasons
+        contact_id = attempt_id if assigned and attempt_id else await store.add_contact(
+            s, client=client, debtor_id=row["debtor_id"], account_ref=account_ref, channel=channel, at=at,
+            source="logged", outcome=outcome, conversation=conversation, rule_violations=list(violations),
+            logged_by=by)
+        promise_id = uuid.uuid4() if promise else None
+        await store.trail(s, [_trail(row, now, "logged", attempt_id=attempt_id, channel=channel, outcome=outcome,
+                                     contacted_at=at.isoformat(), rule_violations=list(violations),
+                                     promise_id=str(promise_id) if promise_id else None)])
+        events = [ContactLogged(contact_id=contact_id, account_ref=account_ref, channel=channel,
+                                contacted_at=at, outcome=outcome,
+                                rule_violations=list(violations)).envelope(client=client, occurred_at=now)]
+        if promise is not None and promise_id is not None:
+            events.append(PromiseMade(promise_id=promise_id, account_ref=account_ref, amount=promise[0],
+                                      due_date=promise[1], source="agent", made_at=at).envelope(
+                client=client, occurred_at=now))
+        await outbox.add(s, events)
+    return {"id": contact_id, "rule_violations": list(violations), "promise_id": promise_id}
+
+
+async def next_for_agent(db: Database, settings: OutreachSettings, *, client: str, now: dt.datetime
+                         ) -> dict[str, Any] | None:
+    """The due agent call with the highest expected net recovery that the law allows now; the ones it does not
+    allow are moved to their next allowed instant on the way."""
+    async with db.transaction() as s:
+        candidates = await store.agent_candidates(s, client, now, 25)
+        trail: list[dict[str, Any]] = []
+        chosen = None
+        for a in candidates:
+            decision = decide_contact(contact_request(a, "agent", now))  # stops at the first allowed: no batch
+            if not decision.allowed:
+                await store.record_decision(s, attempt_id=a["id"], now=now, local_time=decision.local_time.isoformat(),
+                                            allowed=False, reasons=list(decision.reasons),
+                                            next_allowed_at=decision.next_allowed_at)
+                if decision.next_allowed_at:
+                    await store.reschedule(s, a["id"], decision.next_allowed_at)
+                else:
+                    await store.cancel_attempt(s, a["id"], "blocked: " + ", ".join(decision.reasons))
+                trail.append(_trail(a, now, "decision", attempt_id=a["id"], channel="agent",
+                                    **_decision_detail(decision)))
+                continue
+            await store.record_decision(s, attempt_id=a["id"], now=now, local_time=decision.local_time.isoformat(),
+                                        allowed=True, reasons=[], next_allowed_at=None)
+            await store.mark_assigned(s, a["id"], now)
+            await store.add_contact(s, client=client, debtor_id=a["debtor_id"], account_ref=a["account_ref"],
+                                    channel="agent", at=now, source="attempt", attempt_id=a["id"])
+            trail.append(_trail(a, now, "decision", attempt_id=a["id"], channel="agent", **_decision_detail(decision)))
+            trail.append(_trail(a, now, "assigned", attempt_id=a["id"], channel="agent"))
+            rendered = await Renderer(s, settings, now).render(a, "agent")
+            await outbox.add(s, [ContactAttempted(attempt_id=a["id"], account_ref=a["account_ref"], channel="agent",
+                                                  provider="agent", attempted_at=now, cost=Decimal("0"),
+                                                  template=f"agent/{a['locale']}").envelope(client=client,
+                                                                                            occurred_at=now)])
+            chosen = {**a, "script": rendered.body, "attempt_id": a["id"]}
+            break
+        await store.trail(s, trail)
+    return chosen
+
+
+async def set_legal_hold(db: Database, *, client: str, account_ref: str, hold: str, note: str | None,
+                         by: uuid.UUID, now: dt.datetime) -> bool:
+    async with db.transaction() as s:
+        if await store.get_account(s, client, account_ref) is None:
+            raise not_found(f"account {account_ref!r}")
+        if not await store.set_legal_hold(s, client=client, account_ref=account_ref, hold=hold, note=note, at=now,
+                                          by=by):
+            return False
+        cancelled = await store.cancel_scheduled(s, client, account_ref, f"legal hold: {hold}")
+        row = {"client_slug": client, "account_ref": account_ref}
+        await store.trail(s, [_trail(row, now, "legal_hold_set", hold=hold)] + [
+            _trail(row, now, "cancelled", attempt_id=a["id"], channel=a["channel"], reason=f"legal hold: {hold}")
+            for a in cancelled])
+        await outbox.add(s, [AccountLegalHoldSet(account_ref=account_ref, hold=hold,
+                                                 set_at=now).envelope(client=client, occurred_at=now)])
+    return True
+
+
+async def lift_legal_hold(db: Database, *, client: str, account_ref: str, hold: str, by: uuid.UUID,
+                          now: dt.datetime) -> None:
+    async with db.transaction() as s:
+        if not await store.lift_legal_hold(s, client=client, account_ref=account_ref, hold=hold, at=now, by=by):
+            raise not_found(f"active {hold} hold on {account_ref!r}")
+        await store.trail(s, [_trail({"client_slug": client, "account_ref": account_ref}, now, "legal_hold_lifted",
+                                     hold=hold)])
+        # Segmentation re-decides the treatment on this event; its new plan brings contact back.
+        await outbox.add(s, [AccountLegalHoldLifted(account_ref=account_ref, hold=hold,
+                                                    lifted_at=now).envelope(client=client, occurred_at=now)])
+
+
+async def add_do_not_contact(db: Database, *, client: str, debtor_id: str, reason: str, by: uuid.UUID,
+                             now: dt.datetime) -> list[str]:
+    async with db.transaction() as s:
+        refs = await store.accounts_of_debtor(s, client, debtor_id)
+        if await store.add_do_not_contact(s, client=client, debtor_id=debtor_id, reason=reason, at=now, by=by):
+            await opt_out_debtor(s, client, debtor_id, "all", source="do_not_contact", now=now)
+        else:
+            raise conflict("already_listed", "the debtor is already on the do-not-contact list")
+    return refs
+
+
+# ------------------------------------------------------------------ the debtor page
+
+@dataclass(frozen=True)
+class DebtorView:
+    token: str
+    client: str
+    account_ref: str
+    expires_at: dt.datetime
+    row: dict[str, Any]
+
+
+async def debtor_view(db: Database, settings: OutreachSettings, token: str, now: dt.datetime) -> DebtorView | None:
+    """The account behind a payment link, or None when the link is forged, expired or unknown."""
+    target = read_token(token, secret=settings.link_secret, now=now)
+    if target is None:
+        return None
+    async with db.transaction() as s:
+        row = await store.contact_context(s, target.client, target.account_ref, now)
+    if row is None:
+        return None
+    return DebtorView(token, target.client, target.account_ref, target.expires_at, row)
+
+
+async def verify_debtor(db: Database, view: DebtorView, answer: str, now: dt.datetime) -> str:
+    """"verified", "wrong" or "locked" (too many wrong answers in the last 15 minutes); each try is audited."""
+    async with db.transaction() as s:
+        failures = await store.recent_trail_count(s, view.client, view.account_ref, "page_verification_failed",
+                                                  since=now - dt.timedelta(minutes=15))
+        if failures >= VERIFY_ATTEMPTS:
+            return "locked"
+        ok = last_four_matches(view.row["debtor_id"], answer)
+        await store.trail(s, [_trail(view.row, now, "page_verified" if ok else "page_verification_failed")])
+    return "verified" if ok else "wrong"
+
+
+async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due_date: dt.date, today: dt.date,
+                         now: dt.datetime) -> uuid.UUID:
+    if not 0 < amount <= Decimal(view.row["balance"]):
+        raise ProblemError(422, "invalid_promise", "Invalid promise", "el valor debe ser positivo y no mayor al saldo")
+    if not today <= due_date <= today + dt.timedelta(days=PROMISE_MAX_DAYS):
+        raise ProblemError(422, "invalid_promise", "Invalid promise",
+                           f"la fecha debe estar entre hoy y los próximos {PROMISE_MAX_DAYS} días")
+    promise_id = uuid.uuid4()
+    async with db.transaction() as s:
+        await store.trail(s, [_trail(view.row, now, "page_promise", promise_id=str(promise_id), amount=str(amount),
+                                     due_date=due_date.isoformat())])
+        await outbox.add(s, [PromiseMade(promise_id=promise_id, account_ref=view.account_ref, amount=amount,
+                                         due_date=due_date, source="debtor_page", made_at=now).envelope(
+            client=view.client, occurred_at=now)])
+    return promise_id
+
+
+async def debtor_arrangement(db: Database, view: DebtorView, *, kind: str, today: dt.date,
+                             now: dt.datetime) -> Offer:
+    available = {o.kind: o for o in offers(view.row["offer"], view.row["offer_discount_pct"],
+                                           Decimal(view.row["balance"]), today)}
+    if kind not in available:
+        raise ProblemError(422, "offer_not_available", "Offer not available", "esta oferta ya no está disponible")
+    offer = available[kind]
+    request_id = uuid.uuid4()
+    async with db.transaction() as s:
+        await store.trail(s, [_trail(view.row, now, "page_arrangement_requested", request_id=str(request_id),
+                                     arrangement_kind=kind, total=str(offer.total))])
+        await outbox.add(s, [ArrangementRequested(
+            request_id=request_id, account_ref=view.account_ref, kind=kind,
+            instalments=[Instalment(due_date=d, amount=a) for d, a in offer.instalments],
+            requested_at=now).envelope(client=view.client, occurred_at=now)])
+    return offer
+
+
+async def debtor_pay(db: Database, gateway: SandboxGateway, view: DebtorView, *, amount: Decimal, nonce: str,
+                     now: dt.datetime) -> str:
+    """Pays through the sandbox gateway, which notifies payments with a signed webhook like a real gateway;
+    the form's nonce makes a double submit one payment."""
+    if not 0 < amount <= Decimal(view.row["balance"]):
+        raise ProblemError(422, "invalid_amount", "Invalid amount", "el valor debe ser positivo y no mayor al saldo")
+    payment_id = f"sbx-{uuid.uuid5(uuid.NAMESPACE_URL, f'{view.token}:{nonce}')}"
+    status = await gateway.charge(payment_id=payment_id, client=view.client, link_token=view.token, amount=amount,
+                                  currency=view.row["currency"], now=now)
+    async with db.transaction() as s:
+        await store.trail(s, [_trail(view.row, now, "page_payment", payment_id=payment_id, amount=str(amount),
+                                     gateway_status=status)])
+    return status

@@ -1,14 +1,14 @@
-"""Outreach's composition root."""
+"""Outreach's composition root: providers from settings, the scheduler worker, the API and the debtor page."""
 
 from __future__ import annotations
 
 import asyncio
 from pathlib import Path
 
-from outreach.api import build_router
+from outreach.api import build_debtor_page, build_router
 from outreach.consumers import SUBSCRIPTIONS
-from outreach.handlers import run_due_attempts
-from outreach.providers import SandboxSms
+from outreach.handlers import resume_stale, run_due_attempts
+from outreach.providers import Providers, SandboxGateway
 from outreach.settings import OutreachSettings
 from recaudo_common.runtime import Platform, ServiceUnit
 
@@ -17,20 +17,23 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 def build(platform: Platform) -> ServiceUnit:
     settings = OutreachSettings()
-    provider = SandboxSms()
+    providers = Providers(platform.db, settings)
+    gateway = SandboxGateway(settings)
 
     async def scheduler(stop: asyncio.Event) -> None:
         while not stop.is_set():
-            sent = await run_due_attempts(platform.db, provider, now=platform.clock(),
-                                          limit=settings.scheduler_batch)
-            if sent < settings.scheduler_batch:
+            claimed = await run_due_attempts(platform.db, providers, settings, now=platform.clock(),
+                                             limit=settings.scheduler_batch)
+            await resume_stale(platform.db, providers, settings, now=platform.clock())
+            if claimed < settings.scheduler_batch:
                 try:
                     await asyncio.wait_for(stop.wait(), settings.scheduler_poll_s)
                 except TimeoutError:
                     pass
 
     return ServiceUnit(
-        name="outreach", schema="outreach", migrations=MIGRATIONS, routers=[build_router(platform)],
+        name="outreach", schema="outreach", migrations=MIGRATIONS,
+        routers=[build_router(platform, providers, settings, gateway), build_debtor_page(platform, settings, gateway)],
         subscriptions=SUBSCRIPTIONS, workers=[scheduler],
         description="Outreach: contact scheduling under each country's contact law.",
     )

@@ -1,5 +1,7 @@
 """Settings of the outreach service (env prefix RECAUDO_OUTREACH_)."""
 
+from pydantic import Field
+
 from recaudo_common.settings import PlatformSettings, service_settings_config
 
 
@@ -8,3 +10,30 @@ class OutreachSettings(PlatformSettings):
 
     scheduler_poll_s: float = 0.5
     scheduler_batch: int = 200
+    # A send a crashed replica left unconfirmed is repeated (with the same idempotency key) after this long.
+    sending_timeout_s: float = 120.0
+    max_send_tries: int = 5
+    retry_backoff_s: float = 30.0
+    link_ttl_days: int = 30
+    # Channel -> provider: "sandbox", "smtp" (email) or "twilio" (sms, whatsapp).
+    providers: dict[str, str] = Field(default_factory=lambda: dict.fromkeys(
+        ("sms", "email", "whatsapp", "voice", "letter"), "sandbox"))
+    # Messages a second each provider may send (its contract's rate limit).
+    provider_rate_per_s: dict[str, float] = Field(default_factory=lambda: {"sandbox": 500.0, "smtp": 20.0,
+                                                                           "twilio": 50.0})
+    sandbox_delivery_rate: float = Field(0.95, ge=0, le=1)
+    sandbox_reply_rate: float = Field(0.0, ge=0, le=1)
+    sandbox_opt_out_share: float = Field(0.5, ge=0, le=1)  # of the replies, how many say BAJA
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "cobranza@recaudo.example"
+    twilio_base_url: str = "https://api.twilio.com"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_sms_from: str = ""
+    twilio_whatsapp_from: str = ""
+    # Where the debtor page's sandbox gateway posts its signed webhook (payments).
+    sandbox_gateway_webhook_url: str | None = None

@@ -12,13 +12,13 @@ from prometheus_client import Counter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from payments import handlers, store
-from payments.domain.webhooks import signature_problem
 from payments.settings import PaymentsSettings
 from recaudo_common.auth import Principal
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.files import FileFormatError
 from recaudo_common.money import MARKS
 from recaudo_common.runtime import Platform
+from recaudo_common.webhook_signatures import signature_problem
 
 
 class ManualPaymentIn(BaseModel):

@@ -1,11 +1,11 @@
 """Payments' subscriptions: placements open ledgers, restatements adjust them, recalls mark them, promises
-are kept or broken here."""
+are kept or broken here, and the debtor page's arrangement requests are made or declined."""
 
 from payments import handlers
 from payments.store import SCHEMA
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
-from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, PromiseMade
+from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, ArrangementRequested, PromiseMade
 
 SUBSCRIPTIONS = Subscriptions(
     consumer="payments", schema=SCHEMA,
@@ -15,5 +15,6 @@ SUBSCRIPTIONS = Subscriptions(
         AccountUpdated: handlers.on_account_updated,
         AccountRecalled: handlers.on_account_recalled,
         PromiseMade: handlers.on_promise_made,
+        ArrangementRequested: handlers.on_arrangement_requested,
     },
 )

@@ -28,8 +28,10 @@ from recaudo_common.events import (
     AccountSettled,
     AccountUpdated,
     ArrangementBroken,
+    ArrangementDeclined,
     ArrangementKept,
     ArrangementMade,
+    ArrangementRequested,
     Instalment,
     PaymentApplied,
     PaymentReversed,
@@ -312,35 +314,56 @@ async def _settle_if_reached(s: Any, *, client: str, account_ref: str, after: Af
 
 async def make_arrangement(db: Database, *, client: str, account_ref: str, kind: str,
                            instalments: list[tuple[dt.date, Decimal]], source: str, now: dt.datetime) -> dict[str, Any]:
-    """An operator (or the debtor page) agrees a settlement or an instalment plan; each instalment is a promise."""
+    """An operator agrees a settlement or an instalment plan; each instalment is a promise."""
     async with db.transaction() as s:
-        copy = await get_client(s, store.SCHEMA, client)
-        account = await store.lock_account(s, client, account_ref)
-        if copy is None or account is None:
-            raise not_found(f"account {account_ref!r}")
-        if account["status"] != "open":
-            raise conflict("account_not_open", f"the account is {account['status']}")
-        if await store.active_arrangement(s, client, account_ref) is not None:
-            raise conflict("arrangement_exists", "the account already has an active arrangement")
-        today = now.astimezone(zoneinfo.ZoneInfo(copy.timezone)).date()
-        errors = arrangement_errors(kind=kind, balance=Decimal(account["balance"]), instalments=instalments,
-                                    max_discount_pct=copy.max_discount_pct, today=today)
-        if errors:
-            raise ProblemError(422, "invalid_arrangement", "Invalid arrangement", "; ".join(errors),
-                               errors=[{"msg": e} for e in errors])
-        arrangement_id = uuid.uuid4()
-        total = sum((a for _, a in instalments), Decimal(0))
-        schedule = [{"due_date": d.isoformat(), "amount": str(a)} for d, a in instalments]
-        await store.insert_arrangement(s, arrangement_id=arrangement_id, client=client, account_ref=account_ref,
-                                       kind=kind, total=total, made_at=now, source=source, instalments=schedule)
-        for due, amount in instalments:
-            await store.insert_promise(s, promise_id=uuid.uuid4(), client=client, account_ref=account_ref,
-                                       amount=amount, due_date=due, made_at=now, source="arrangement",
-                                       arrangement_id=arrangement_id)
-        await outbox.add(s, [ArrangementMade(
-            arrangement_id=arrangement_id, account_ref=account_ref, kind=kind,  # type: ignore[arg-type]
-            total_amount=total, instalments=[Instalment(due_date=d, amount=a) for d, a in instalments], made_at=now,
-            source=source).envelope(client=client, occurred_at=now)])  # type: ignore[arg-type]
+        return await _make_arrangement(s, client=client, account_ref=account_ref, kind=kind,
+                                       instalments=instalments, source=source, now=now)
+
+
+async def on_arrangement_requested(event: ArrangementRequested, ctx: HandlerContext) -> None:
+    """A debtor accepted an offer on the debtor page: the same rules as an operator's arrangement; a refusal is
+    answered with arrangement.declined so the debtor's request is never silently lost."""
+    try:
+        async with ctx.session.begin_nested():
+            await _make_arrangement(ctx.session, client=ctx.envelope.client, account_ref=event.account_ref,
+                                    kind=event.kind, instalments=[(i.due_date, i.amount) for i in event.instalments],
+                                    source="debtor_page", now=ctx.now, request_id=event.request_id)
+    except ProblemError as e:
+        await outbox.add(ctx.session, [ArrangementDeclined(
+            request_id=event.request_id, account_ref=event.account_ref, reason=e.problem.detail or e.problem.code,
+            declined_at=ctx.now).envelope(client=ctx.envelope.client, occurred_at=ctx.now)])
+
+
+async def _make_arrangement(s: Any, *, client: str, account_ref: str, kind: str,
+                            instalments: list[tuple[dt.date, Decimal]], source: str, now: dt.datetime,
+                            request_id: uuid.UUID | None = None) -> dict[str, Any]:
+    copy = await get_client(s, store.SCHEMA, client)
+    account = await store.lock_account(s, client, account_ref)
+    if copy is None or account is None:
+        raise not_found(f"account {account_ref!r}")
+    if account["status"] != "open":
+        raise conflict("account_not_open", f"the account is {account['status']}")
+    if await store.active_arrangement(s, client, account_ref) is not None:
+        raise conflict("arrangement_exists", "the account already has an active arrangement")
+    today = now.astimezone(zoneinfo.ZoneInfo(copy.timezone)).date()
+    errors = arrangement_errors(kind=kind, balance=Decimal(account["balance"]), instalments=instalments,
+                                max_discount_pct=copy.max_discount_pct, today=today)
+    if errors:
+        raise ProblemError(422, "invalid_arrangement", "Invalid arrangement", "; ".join(errors),
+                           errors=[{"msg": e} for e in errors])
+    arrangement_id = uuid.uuid4()
+    total = sum((a for _, a in instalments), Decimal(0))
+    schedule = [{"due_date": d.isoformat(), "amount": str(a)} for d, a in instalments]
+    await store.insert_arrangement(s, arrangement_id=arrangement_id, client=client, account_ref=account_ref,
+                                   kind=kind, total=total, made_at=now, source=source, instalments=schedule)
+    for due, amount in instalments:
+        await store.insert_promise(s, promise_id=uuid.uuid4(), client=client, account_ref=account_ref,
+                                   amount=amount, due_date=due, made_at=now, source="arrangement",
+                                   arrangement_id=arrangement_id)
+    await outbox.add(s, [ArrangementMade(
+        arrangement_id=arrangement_id, account_ref=account_ref, kind=kind,  # type: ignore[arg-type]
+        total_amount=total, instalments=[Instalment(due_date=d, amount=a) for d, a in instalments], made_at=now,
+        source=source, request_id=request_id).envelope(client=client, occurred_at=now)])  # type: ignore[arg-type]
     return {"id": str(arrangement_id), "kind": kind, "total_amount": str(total), "status": "active",
             "instalments": schedule}
 

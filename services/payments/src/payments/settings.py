@@ -12,4 +12,7 @@ class PaymentsSettings(PlatformSettings):
 
     def secrets_of(self, gateway: str) -> list[str]:
         value = self.webhook_secrets.get(gateway, [])
-        return [value] if isinstance(value, str) else list(value)
+        secrets = [value] if isinstance(value, str) else list(value)
+        if gateway == "sandbox" and self.environment != "production":
+            secrets.append(self.sandbox_gateway_secret)  # the debtor page's sandbox gateway (outreach)
+        return secrets

@@ -16,7 +16,6 @@ from sqlalchemy import text
 
 from payments.api import build_router
 from payments.consumers import SUBSCRIPTIONS
-from payments.domain.webhooks import sign
 from payments.settings import PaymentsSettings
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
@@ -24,6 +23,7 @@ from recaudo_common.events import AccountPlaced, ClientRegistered
 from recaudo_common.http import create_app
 from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.testing import settings_for_test
+from recaudo_common.webhook_signatures import sign
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)

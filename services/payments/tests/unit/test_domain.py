@@ -48,7 +48,7 @@ def test_matching_order() -> None:
 def test_webhook_signatures() -> None:
     import datetime as dt
 
-    from payments.domain.webhooks import sign, signature_problem
+    from recaudo_common.webhook_signatures import sign, signature_problem
 
     now = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
     body = b'{"payment_id": "p-1"}'

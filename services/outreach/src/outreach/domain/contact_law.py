@@ -1,13 +1,9 @@
-"""The full compliance engine of MISSION §6: may this debtor be contacted on this channel at this instant,
-and if not, why and when next? Pure: the caller passes the instant, the debtor's contact history (over all
-their accounts at the client company) and the account's state.
+"""The compliance engine of MISSION §6: may this debtor be contacted on this channel at this instant, and if
+not, why and when next? Pure: the caller passes the instant, the debtor's contact history (over all their
+accounts at the client company) and the account's state.
 
-Rules by country, in the debtor's local time, with public holidays from the `holidays` library:
-CO (Ley 2300 de 2023): Mon–Fri 07–19, Sat 08–15, no Sundays or holidays, one contact a calendar day over all
-channels, one channel a Mon–Sun week, only authorised channels. PE: Mon–Fri 07–20, no holidays. MX: every day
-07–22. US (Regulation F): 08–21; calls at most 7 in 7 days, none within 7 days after a conversation. AR: per
-client, default Mon–Fri 09–20, no Sundays or holidays. Opt-outs, do-not-contact, inactive accounts and legal
-holds always block.
+The rules are data per country (`RULES`), in the debtor's local time, with public holidays from the `holidays`
+library. A client company may only make them stricter (`stricter_rules`); Argentina's are the client's own.
 """
 
 from __future__ import annotations
@@ -15,14 +11,112 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import holidays as holiday_calendars
 
-from outreach.domain.compliance import RULES, CountryRules
+MONDAY, SATURDAY, SUNDAY = 0, 5, 6
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+REASONS = ("outside_hours", "day_not_allowed", "holiday", "daily_limit", "weekly_channel_limit",
+           "channel_not_authorised", "opted_out", "do_not_contact", "account_inactive", "call_limit_7_in_7",
+           "call_after_conversation", "legal_hold")
+ALWAYS_BLOCKING = frozenset({"opted_out", "do_not_contact", "account_inactive", "legal_hold",
+                             "channel_not_authorised"})
+PHONE_CALLS = frozenset({"voice", "agent"})
 
-ALWAYS_BLOCKING = ("opted_out", "do_not_contact", "account_inactive", "legal_hold", "channel_not_authorised")
-COUNTRIES_WITHOUT_HOLIDAY_CONTACT = frozenset({"CO", "PE", "AR"})
+
+@dataclass(frozen=True)
+class Window:
+    start: dt.time
+    end: dt.time  # exclusive: a contact at exactly `end` is outside hours
+
+
+@dataclass(frozen=True)
+class CountryRules:
+    windows: dict[int, Window]  # weekday -> allowed window; a missing weekday is a day not allowed
+    no_holidays: bool = False
+    daily_limit: int | None = None  # contacts a calendar day over all channels
+    one_channel_per_week: bool = False  # within a Mon-Sun week
+    calls_in_7_days: int | None = None  # per account (Regulation F)
+    days_after_conversation: int | None = None
+    opt_out_line: bool = False  # every written message must say how to opt out
+
+
+def _weekdays(start: str, end: str) -> dict[int, Window]:
+    w = Window(dt.time.fromisoformat(start), dt.time.fromisoformat(end))
+    return dict.fromkeys(range(MONDAY, SATURDAY), w)
+
+
+RULES: dict[str, CountryRules] = {
+    # Ley 2300 de 2023: Mon-Fri 07-19, Sat 08-15, no Sundays or holidays, one contact a day, one channel a week.
+    "CO": CountryRules({**_weekdays("07:00", "19:00"), SATURDAY: Window(dt.time(8), dt.time(15))},
+                       no_holidays=True, daily_limit=1, one_channel_per_week=True, opt_out_line=True),
+    # Ley 29571 art. 62: Mon-Fri 07-20, no Saturdays, Sundays or holidays.
+    "PE": CountryRules(_weekdays("07:00", "20:00"), no_holidays=True),
+    # CONDUSEF: every day 07-22.
+    "MX": CountryRules(dict.fromkeys(range(7), Window(dt.time(7), dt.time(22)))),
+    # Regulation F: 08-21 local; 7 calls in 7 days per account; none within 7 days after a conversation.
+    "US": CountryRules(dict.fromkeys(range(7), Window(dt.time(8), dt.time(21))), calls_in_7_days=7,
+                       days_after_conversation=7, opt_out_line=True),
+    # Argentina: per client; default Mon-Fri 09-20, no Sundays or holidays.
+    "AR": CountryRules(_weekdays("09:00", "20:00"), no_holidays=True),
+}
+DEFAULT_RULES = RULES["CO"]  # the strictest common ground for a country without its own table
+
+
+class RulesError(ValueError):
+    """A client's override would loosen the law."""
+
+
+def stricter_rules(country: str, override: dict[str, object] | None) -> CountryRules:
+    """The country's rules narrowed by a client's override:
+    `{"windows": {"mon": ["08:00", "18:00"], ...}, "daily_limit": 1, "one_channel_per_week": true}`.
+    A window may only shrink and a limit only tighten, except in Argentina, where the rules are the client's."""
+    base = RULES.get(country, DEFAULT_RULES)
+    if not override:
+        return base
+    own = country == "AR"
+    rules = base
+    if "windows" in override:
+        raw = override["windows"]
+        if not isinstance(raw, dict):
+            raise RulesError("windows must map weekday names (mon..sun) to [start, end]")
+        windows: dict[int, Window] = {}
+        for name, span in raw.items():
+            if name not in WEEKDAY_NAMES:
+                raise RulesError(f"unknown weekday {name!r}; use {', '.join(WEEKDAY_NAMES)}")
+            if span is None:
+                continue  # the day is closed
+            try:
+                start, end = (dt.time.fromisoformat(str(x)) for x in span)
+            except (TypeError, ValueError) as e:
+                raise RulesError(f"{name}: a window is [\"HH:MM\", \"HH:MM\"]") from e
+            if not start < end:
+                raise RulesError(f"{name}: the window must open before it closes")
+            day = WEEKDAY_NAMES.index(name)
+            legal = base.windows.get(day)
+            if not own and (legal is None or start < legal.start or end > legal.end):
+                raise RulesError(f"{name}: {start:%H:%M}-{end:%H:%M} is outside what the law allows in {country}")
+            windows[day] = Window(start, end)
+        rules = replace(rules, windows=windows)
+    for key in ("daily_limit", "calls_in_7_days"):
+        if key in override:
+            value = override[key]
+            if not isinstance(value, int) or value < 1:
+                raise RulesError(f"{key} must be a positive integer")
+            legal_limit = getattr(base, key)
+            if not own and legal_limit is not None and value > legal_limit:
+                raise RulesError(f"{key} may not exceed {legal_limit} in {country}")
+            rules = replace(rules, daily_limit=value) if key == "daily_limit" else replace(rules, calls_in_7_days=value)
+    if "one_channel_per_week" in override:
+        value = override["one_channel_per_week"]
+        if not isinstance(value, bool) or (base.one_channel_per_week and not value and not own):
+            raise RulesError(f"one_channel_per_week is required by law in {country}")
+        rules = replace(rules, one_channel_per_week=value)
+    unknown = set(override) - {"windows", "daily_limit", "calls_in_7_days", "one_channel_per_week"}
+    if unknown:
+        raise RulesError(f"unknown rule(s): {', '.join(sorted(unknown))}")
+    return rules
 
 
 @dataclass(frozen=True)
@@ -30,6 +124,7 @@ class PastContact:
     at: dt.datetime
     channel: str
     conversation: bool = False  # a right-party phone conversation
+    account_ref: str | None = None  # Regulation F counts calls per account
 
 
 @dataclass(frozen=True)
@@ -44,7 +139,8 @@ class ContactRequest:
     do_not_contact: bool = False
     account_status: str = "open"
     legal_hold: str | None = None
-    rules: CountryRules | None = None  # a client's stricter override
+    rules: CountryRules | None = None  # the country's, or a client's stricter override
+    account_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +148,7 @@ class ContactDecision:
     allowed: bool
     reasons: tuple[str, ...]
     next_allowed_at: dt.datetime | None
+    local_time: dt.datetime
 
 
 @functools.cache
@@ -70,29 +167,35 @@ def _time_reasons(req: ContactRequest, rules: CountryRules, local: dt.datetime) 
     window = rules.windows.get(local.weekday())
     if window is None:
         return ["day_not_allowed"]
-    if req.country in COUNTRIES_WITHOUT_HOLIDAY_CONTACT and is_holiday(req.country, local.date()):
+    if rules.no_holidays and is_holiday(req.country, local.date()):
         return ["holiday"]
     if not window.start <= local.time() < window.end:
         return ["outside_hours"]
     return []
 
 
-def _frequency_reasons(req: ContactRequest, local: dt.datetime) -> list[str]:
+def _frequency_reasons(req: ContactRequest, rules: CountryRules, local: dt.datetime) -> list[str]:
     zone = local.tzinfo
     reasons: list[str] = []
     past = [c for c in req.history if c.at <= local]
-    if req.country == "CO":
-        if any(c.at.astimezone(zone).date() == local.date() for c in past):
+    if rules.daily_limit is not None:
+        if sum(1 for c in past if c.at.astimezone(zone).date() == local.date()) >= rules.daily_limit:
             reasons.append("daily_limit")
+    if rules.one_channel_per_week:
         week = local.date() - dt.timedelta(days=local.weekday())
         if any(c.channel != req.channel and c.at.astimezone(zone).date() >= week for c in past):
             reasons.append("weekly_channel_limit")
-    if req.country == "US" and req.channel == "voice":
+    if req.channel in PHONE_CALLS:
         window_start = local - dt.timedelta(days=7)
-        if sum(1 for c in past if c.channel == "voice" and c.at > window_start) >= 7:
-            reasons.append("call_limit_7_in_7")
-        if any(c.conversation and c.at > window_start for c in past):
-            reasons.append("call_after_conversation")
+        if rules.calls_in_7_days is not None:
+            calls = [c for c in past if c.channel in PHONE_CALLS and c.at > window_start
+                     and (req.account_ref is None or c.account_ref in (None, req.account_ref))]
+            if len(calls) >= rules.calls_in_7_days:
+                reasons.append("call_limit_7_in_7")
+        if rules.days_after_conversation is not None:
+            since = local - dt.timedelta(days=rules.days_after_conversation)
+            if any(c.conversation and c.at > since for c in past):
+                reasons.append("call_after_conversation")
     return reasons
 
 
@@ -119,9 +222,7 @@ def _next_candidate(req: ContactRequest, rules: CountryRules, local: dt.datetime
         for offset in range(0, 400):
             candidate_day = day + dt.timedelta(days=offset)
             window = rules.windows.get(candidate_day.weekday())
-            if window is None:
-                continue
-            if req.country in COUNTRIES_WITHOUT_HOLIDAY_CONTACT and is_holiday(req.country, candidate_day):
+            if window is None or (rules.no_holidays and is_holiday(req.country, candidate_day)):
                 continue
             opens = dt.datetime.combine(candidate_day, window.start, tzinfo=zone)
             if opens > local:  # the next window that opens after this instant
@@ -133,31 +234,37 @@ def _next_candidate(req: ContactRequest, rules: CountryRules, local: dt.datetime
     if "daily_limit" in reasons:
         return dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
     later = []
-    if "call_limit_7_in_7" in reasons:
-        calls = sorted(c.at for c in req.history if c.channel == "voice" and c.at > local - dt.timedelta(days=7))
-        later.append(calls[len(calls) - 7] + dt.timedelta(days=7, seconds=1))
-    if "call_after_conversation" in reasons:
+    if "call_limit_7_in_7" in reasons and rules.calls_in_7_days is not None:
+        calls = sorted(c.at for c in req.history if c.channel in PHONE_CALLS and c.at > local - dt.timedelta(days=7)
+                       and (req.account_ref is None or c.account_ref in (None, req.account_ref)))
+        later.append(calls[len(calls) - rules.calls_in_7_days] + dt.timedelta(days=7, seconds=1))
+    if "call_after_conversation" in reasons and rules.days_after_conversation is not None:
         last = max(c.at for c in req.history if c.conversation)
-        later.append(last + dt.timedelta(days=7, seconds=1))
+        later.append(last + dt.timedelta(days=rules.days_after_conversation, seconds=1))
     return max(later).astimezone(zone) if later else local + dt.timedelta(minutes=1)
 
 
 def decide_contact(req: ContactRequest) -> ContactDecision:
     if req.at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
-    rules = req.rules or RULES.get(req.country, RULES["CO"])
+    rules = req.rules or RULES.get(req.country, DEFAULT_RULES)
     zone = zoneinfo.ZoneInfo(req.timezone)
     local = req.at.astimezone(zone)
     blocking = _blocking(req)
-    reasons = blocking + _time_reasons(req, rules, local) + _frequency_reasons(req, local)
+    reasons = blocking + _time_reasons(req, rules, local) + _frequency_reasons(req, rules, local)
     if not reasons:
-        return ContactDecision(True, (), None)
+        return ContactDecision(True, (), None, local)
     if blocking:
-        return ContactDecision(False, tuple(reasons), None)  # no instant is allowed until someone acts
+        return ContactDecision(False, tuple(reasons), None, local)  # no instant is allowed until someone acts
     candidate = local
     for _ in range(500):
-        failing = _time_reasons(req, rules, candidate) + _frequency_reasons(req, candidate)
+        failing = _time_reasons(req, rules, candidate) + _frequency_reasons(req, rules, candidate)
         if not failing:
-            return ContactDecision(False, tuple(reasons), candidate.astimezone(dt.UTC))
+            return ContactDecision(False, tuple(reasons), candidate.astimezone(dt.UTC), local)
         candidate = _next_candidate(req, rules, candidate, failing)
-    return ContactDecision(False, tuple(reasons), None)
+    return ContactDecision(False, tuple(reasons), None, local)
+
+
+def violations(req: ContactRequest) -> tuple[str, ...]:
+    """The rules a contact that already happened broke (for contacts agents log from outside Recaudo)."""
+    return decide_contact(req).reasons

@@ -1,4 +1,5 @@
-"""Gateway webhook signatures: `Recaudo-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "{t}.{raw body}">`,
+"""Webhook signatures, shared by gateways (the sandbox gateway of the debtor page) and payments:
+`Recaudo-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "{t}.{raw body}">`,
 checked against every current secret of the gateway (rotation), within five minutes of `now`."""
 
 from __future__ import annotations

@@ -1,0 +1,61 @@
+"""What the debtor page offers, from the account's treatment: a settlement at the treatment's discount, an
+instalment plan, or neither; and the proof that the debtor passed the last-four-digits check."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+
+SETTLEMENT_DAYS = 10  # a settlement offer must be paid within this many days
+PLAN_INSTALMENTS = 3
+PROMISE_MAX_DAYS = 30
+VERIFY_ATTEMPTS = 5  # wrong last-four answers before the link locks for a while
+PROOF_TTL = dt.timedelta(minutes=30)
+
+
+@dataclass(frozen=True)
+class Offer:
+    kind: str  # "settlement" | "instalment_plan"
+    instalments: tuple[tuple[dt.date, Decimal], ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((a for _, a in self.instalments), Decimal(0))
+
+
+def offers(offer: str | None, discount_pct: Decimal | None, balance: Decimal, today: dt.date) -> list[Offer]:
+    if balance <= 0 or offer in (None, "none", "do_not_pursue"):
+        return []
+    if offer == "settlement" and discount_pct:
+        amount = (balance * (100 - discount_pct) / 100).quantize(Decimal("0.01"))
+        return [Offer("settlement", ((today + dt.timedelta(days=SETTLEMENT_DAYS), amount),))]
+    if offer == "instalment_plan":
+        part = (balance / PLAN_INSTALMENTS).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+        amounts = [part] * (PLAN_INSTALMENTS - 1) + [balance - part * (PLAN_INSTALMENTS - 1)]
+        dates = [today + dt.timedelta(days=7 + 30 * i) for i in range(PLAN_INSTALMENTS)]
+        return [Offer("instalment_plan", tuple(zip(dates, amounts, strict=True)))]
+    return []
+
+
+def last_four_matches(debtor_id: str, answer: str) -> bool:
+    """The last four characters of the ID without separators, compared without case."""
+    plain = "".join(c for c in debtor_id if c.isalnum()).upper()
+    return len(answer.strip()) == 4 and hmac.compare_digest(plain[-4:], answer.strip().upper())
+
+
+def proof(token: str, until: dt.datetime, secret: str) -> str:
+    """A short-lived proof that whoever holds this page answered the identity question."""
+    stamp = str(int(until.timestamp()))
+    mac = hmac.new(secret.encode(), f"verified:{token}:{stamp}".encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{stamp}.{mac}"
+
+
+def proof_valid(token: str, value: str, secret: str, now: dt.datetime) -> bool:
+    stamp, _, _ = value.partition(".")
+    if not stamp.isdigit():
+        return False
+    until = dt.datetime.fromtimestamp(int(stamp), dt.UTC)
+    return now < until and hmac.compare_digest(proof(token, until, secret), value)

@@ -1,0 +1,124 @@
+"""Fixtures of outreach's integration tests: a platform on a fresh database with a movable clock, the outreach
+API in process, and helpers to deliver events and run the scheduler."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from outreach.api import build_debtor_page, build_router
+from outreach.consumers import SUBSCRIPTIONS
+from outreach.handlers import run_due_attempts
+from outreach.providers import Providers, SandboxGateway
+from outreach.settings import OutreachSettings
+from recaudo_common.bus.base import Message
+from recaudo_common.bus.consumer import ConsumerRuntime
+from recaudo_common.events import AccountPlaced, AccountSegmented, ClientRegistered, Event
+from recaudo_common.http import create_app
+from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.testing import settings_for_test
+
+# Wednesday 2026-03-04 10:00 in Bogotá.
+WEDNESDAY_10 = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
+
+
+@dataclass
+class Clock:
+    now: dt.datetime = WEDNESDAY_10
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@dataclass
+class Outreach:
+    platform: Platform
+    settings: OutreachSettings
+    providers: Providers
+    http: httpx.AsyncClient
+    operator: str
+    clock: Clock
+    client_key: str = ""
+    seq: list[int] = field(default_factory=lambda: [0])
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.operator}"}
+
+    async def deliver(self, *events: Event, client: str = "banco") -> None:
+        runtime = ConsumerRuntime(self.platform.db, self.platform.transport, SUBSCRIPTIONS, "t", self.clock)
+        messages = []
+        for e in events:
+            self.seq[0] += 1
+            envelope = e.envelope(client=client, occurred_at=self.clock.now + dt.timedelta(microseconds=self.seq[0]))
+            messages.append(Message(f"t.{e.family}", e.key(client), envelope, {}))
+        assert set(await runtime.handle_batch(messages)) == {"processed"}
+
+    async def tick(self) -> int:
+        return await run_due_attempts(self.platform.db, self.providers, self.settings, now=self.clock.now)
+
+    async def sql(self, query: str, **params: Any) -> list[Any]:
+        async with self.platform.db.transaction() as s:
+            return list((await s.execute(text(query), params)).all())
+
+    async def attempts(self, ref: str) -> list[tuple[str, str]]:
+        rows = await self.sql("SELECT channel, status FROM outreach.attempts WHERE account_ref = :r "
+                              "ORDER BY scheduled_at, sequence", r=ref)
+        return [(r[0], r[1]) for r in rows]
+
+
+def client_event(slug: str = "banco", country: str = "CO", timezone: str = "America/Bogota",
+                 locale: str = "es-CO", currency: str = "COP") -> ClientRegistered:
+    return ClientRegistered(slug=slug, name="Banco Andino", country=country, currency=currency, timezone=timezone,
+                            locale=locale, default_authorised_channels=["sms", "email", "whatsapp", "voice", "agent"])
+
+
+def placed(ref: str, *, debtor: str = "1020304050", phones: tuple[str, ...] = ("+573001234567",),
+           email: str | None = "deudor@example.com", channels: tuple[str, ...] = ("sms", "email", "whatsapp"),
+           balance: str = "1500000", region: str | None = None) -> AccountPlaced:
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id=debtor, full_name="MARÍA PÉREZ",
+                         balance=Decimal(balance), currency="COP", days_past_due=45, as_of=dt.date(2026, 3, 4),
+                         authorised_channels=list(channels), phones=list(phones), email=email,  # type: ignore[arg-type]
+                         region=region)
+
+
+def segmented(ref: str, channels: tuple[str, ...] = ("sms",), cadence_days: int = 3, *, value: str = "100000",
+              offer: str | None = "settlement", discount: str | None = "20") -> AccountSegmented:
+    return AccountSegmented(
+        account_ref=ref, days_past_due=45, bucket="31-60", bucket_at_placement="31-60", segment="31-60/high",
+        treatment="digital", channels=list(channels), propensity=Decimal("0.4"),  # type: ignore[arg-type]
+        cost_to_collect=Decimal("100"), expected_net_recovery=Decimal(value), strategy_version=1,
+        strategy_arm="champion", model_version="scorecard-v1", why="test", trigger="placement",
+        cadence_days=cadence_days, offer=offer, offer_discount_pct=Decimal(discount) if discount else None)  # type: ignore[arg-type]
+
+
+async def make_outreach(database_url: str, **settings: Any) -> tuple[Outreach, Any]:
+    clock = Clock()
+    platform = make_platform(settings_for_test(database_url), pool_size=6, clock=clock)
+    config = OutreachSettings(**settings)
+    providers = Providers(platform.db, config)
+    gateway = SandboxGateway(config)
+    app = create_app(title="outreach", service="outreach", routers=[
+        build_router(platform, providers, config, gateway), build_debtor_page(platform, config, gateway)])
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+    _, operator = await platform.keys.create(role="operator", now=clock.now)
+    _, client_key = await platform.keys.create(role="client", client_slug="banco", now=clock.now)
+    o = Outreach(platform, config, providers, http, operator, clock, client_key)
+    await o.deliver(client_event())
+    return o, http
+
+
+@pytest.fixture
+async def outreach(database_url: str) -> AsyncIterator[Outreach]:
+    o, http = await make_outreach(database_url)
+    yield o
+    await http.aclose()
+    await o.platform.db.dispose()

@@ -1,0 +1,134 @@
+"""The scheduler against a real PostgreSQL: a treatment becomes dated attempts, each decided under the contact
+law and sent through the sandbox, or moved to its next allowed instant; what stops contact stops it at once;
+two scheduler replicas never send the same attempt."""
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+import sqlalchemy.exc
+
+from outreach.handlers import run_due_attempts
+from recaudo_common.events import AccountRecalled, PaymentApplied
+
+from .conftest import Outreach, make_outreach, placed, segmented
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def outreach(database_url: str) -> AsyncIterator[Outreach]:
+    o, http = await make_outreach(database_url, sandbox_delivery_rate=1.0)
+    yield o
+    await http.aclose()
+    await o.platform.db.dispose()
+
+
+async def test_a_treatment_becomes_a_cadence_and_the_first_message_goes_out(outreach: Outreach) -> None:
+    # Segmentation may decide before the placement reaches outreach: the plan waits for the account.
+    await outreach.deliver(segmented("A-1", ("sms", "email"), cadence_days=3))
+    assert await outreach.attempts("A-1") == []
+    await outreach.deliver(placed("A-1"))
+    assert await outreach.attempts("A-1") == [("sms", "scheduled"), ("email", "scheduled"), ("sms", "scheduled"),
+                                              ("email", "scheduled")]
+    assert await outreach.tick() == 1
+    assert (await outreach.attempts("A-1"))[0] == ("sms", "delivered")
+    [(recipient, body)] = await outreach.sql("SELECT recipient, body FROM outreach.sandbox_messages")
+    assert recipient == "+573001234567"
+    assert body.startswith("Banco Andino: María, su obligación A-1 tiene un saldo de $")
+    assert "1.500.000,00" in body and "/pay/" in body and body.endswith("Responda BAJA para no recibir más mensajes.")
+    assert "Cancele hoy con" in body  # the treatment's settlement offer
+    answer = await outreach.http.get("/v1/clients/banco/accounts/A-1/contacts", headers=outreach.auth)
+    assert answer.status_code == 200, answer.text
+    history = answer.json()
+    first = history["items"][0]
+    assert (first["status"], first["provider"], first["encoding"]) == ("delivered", "sandbox", "UCS-2")
+    assert first["segments"] >= 2 and first["decisions"][0]["allowed"] is True
+    kinds = [t["kind"] for t in history["trail"]]
+    assert kinds[:4] == ["scheduled"] * 4 and kinds[4:] == ["decision", "sending", "sent", "delivered"]
+    types = [r[0] for r in await outreach.sql("SELECT envelope->>'type' FROM outreach.outbox ORDER BY id")]
+    assert types == ["contact.attempted", "contact.delivered"]
+
+
+async def test_a_blocked_attempt_is_rescheduled_never_dropped(outreach: Outreach) -> None:
+    outreach.clock.now = dt.datetime(2026, 3, 7, 21, 0, tzinfo=dt.UTC)  # Saturday 16:00 in Bogotá: closed
+    await outreach.deliver(placed("S-1"), segmented("S-1"))
+    assert await outreach.tick() == 1
+    [(status, scheduled_at)] = await outreach.sql(
+        "SELECT status, scheduled_at FROM outreach.attempts WHERE account_ref = 'S-1' AND sequence = 1")
+    monday_7 = dt.datetime(2026, 3, 9, 12, 0, tzinfo=dt.UTC)
+    assert (status, scheduled_at) == ("scheduled", monday_7)
+    [(reasons,)] = await outreach.sql("SELECT envelope->'payload'->'reasons' FROM outreach.outbox")
+    assert reasons == ["outside_hours"]
+    assert await outreach.tick() == 0  # nothing is due before Monday
+    outreach.clock.now = monday_7
+    assert await outreach.tick() == 1
+    assert (await outreach.attempts("S-1"))[0] == ("sms", "delivered")
+
+
+async def test_one_contact_a_day_counts_over_all_the_debtors_accounts(outreach: Outreach) -> None:
+    await outreach.deliver(placed("D-1"), placed("D-2"), segmented("D-1"), segmented("D-2"))
+    assert await outreach.tick() == 2
+    statuses = {ref: (await outreach.attempts(ref))[0][1] for ref in ("D-1", "D-2")}
+    assert sorted(statuses.values()) == ["delivered", "scheduled"]
+    [(reasons, next_at)] = await outreach.sql(
+        "SELECT reasons, next_allowed_at FROM outreach.decisions WHERE NOT allowed")
+    assert reasons == ["daily_limit"] and next_at == dt.datetime(2026, 3, 5, 12, 0, tzinfo=dt.UTC)
+
+
+async def test_recall_and_payment_stop_queued_attempts(outreach: Outreach) -> None:
+    await outreach.deliver(placed("R-1"), segmented("R-1"), placed("P-1", debtor="77"), segmented("P-1"))
+    await outreach.deliver(AccountRecalled(account_ref="R-1", recalled_at=outreach.clock.now))
+    await outreach.deliver(PaymentApplied(payment_id=uuid.uuid4(), account_ref="P-1", amount=1500000, currency="COP",
+                                          paid_at=outreach.clock.now, source="manual", new_balance=0,
+                                          account_status="paid"))
+    assert await outreach.tick() == 0
+    assert {s for _, s in await outreach.attempts("R-1") + await outreach.attempts("P-1")} == {"cancelled"}
+    [(n,)] = await outreach.sql("SELECT count(*) FROM outreach.sandbox_messages")
+    assert n == 0
+
+
+async def test_a_payment_before_its_placement_still_stops_contact(outreach: Outreach) -> None:
+    await outreach.deliver(PaymentApplied(payment_id=uuid.uuid4(), account_ref="E-1", amount=1500000, currency="COP",
+                                          paid_at=outreach.clock.now, source="manual", new_balance=0,
+                                          account_status="paid"))
+    await outreach.deliver(segmented("E-1"), placed("E-1"))
+    assert await outreach.attempts("E-1") == []
+
+
+async def test_two_scheduler_replicas_never_send_the_same_attempt(outreach: Outreach) -> None:
+    refs = [f"M-{i}" for i in range(40)]
+    await outreach.deliver(*[placed(r, debtor=f"9{i:04d}") for i, r in enumerate(refs)],
+                           *[segmented(r) for r in refs])
+
+    async def replica() -> int:
+        claimed = 0
+        while n := await run_due_attempts(outreach.platform.db, outreach.providers, outreach.settings,
+                                          now=outreach.clock.now, limit=7):
+            claimed += n
+        return claimed
+
+    a, b = await asyncio.gather(replica(), replica())
+    assert a + b == 40 and a > 0 and b > 0
+    [(sent, distinct, sending_rows)] = await outreach.sql(
+        "SELECT count(*), count(DISTINCT attempt_id), (SELECT count(*) FROM outreach.trail WHERE kind = 'sending') "
+        "FROM outreach.sandbox_messages")
+    assert (sent, distinct, sending_rows) == (40, 40, 40)
+    [(decisions,)] = await outreach.sql("SELECT count(*) FROM outreach.decisions")
+    assert decisions == 40
+
+
+async def test_the_audit_trail_cannot_be_rewritten(outreach: Outreach) -> None:
+    await outreach.deliver(placed("T-1"), segmented("T-1"))
+    await outreach.tick()
+    for statement in ("UPDATE outreach.trail SET kind = 'x'", "DELETE FROM outreach.decisions",
+                      "TRUNCATE outreach.trail"):
+        with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
+            await outreach.sql(statement)
+    csv_export = await outreach.http.get("/v1/clients/banco/accounts/T-1/contacts?format=csv", headers=outreach.auth)
+    assert csv_export.status_code == 200 and csv_export.headers["content-type"].startswith("text/csv")
+    lines = csv_export.text.splitlines()
+    assert lines[0] == "id,at,kind,channel,attempt_id,detail" and len(lines) == 1 + 4 + 4
+    assert [line.split(",")[2] for line in lines[5:]] == ["decision", "sending", "sent", "delivered"]
