@@ -294,7 +294,7 @@ async def run_due_attempts(db: Database, providers: Providers, settings: Outreac
                                 template=template, encoding=rendered.encoding, segments=rendered.segments))
             outgoing.append(Outgoing(OutboundMessage(a["id"], a["channel"], recipient, rendered.subject,
                                                      rendered.body), a["client_slug"], a["account_ref"], template,
-                                     rendered.segments, 1))
+                                     rendered.segments, a["tries"] + 1))
         await store.trail(s, trail)
         await outbox.add(s, events)
     for item in outgoing:

@@ -184,7 +184,7 @@ async def claim_due(s: AsyncSession, now: dt.datetime, limit: int) -> list[dict[
                 SELECT a.id FROM outreach.attempts a
                 WHERE a.status = 'scheduled' AND a.scheduled_at <= :at AND a.channel <> 'agent'
                 ORDER BY a.scheduled_at LIMIT :n FOR UPDATE SKIP LOCKED)
-            SELECT a.id, a.client_slug, a.account_ref, a.channel, a.sequence, a.scheduled_at, {_CONTEXT}
+            SELECT a.id, a.client_slug, a.account_ref, a.channel, a.sequence, a.scheduled_at, a.tries, {_CONTEXT}
             FROM due JOIN outreach.attempts a ON a.id = due.id
             JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
             {_CONTEXT_JOINS}
