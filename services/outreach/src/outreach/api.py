@@ -257,6 +257,13 @@ class AgentNextOut(BaseModel):
     item: AgentCallOut | None
 
 
+class PaymentLinkOut(BaseModel):
+    """v1: a signed, expiring link to the debtor's page (it asks for the last four digits of the ID first)."""
+
+    url: str
+    expires_at: dt.datetime
+
+
 class ReceiptsOut(BaseModel):
     applied: int
     duplicate: int
@@ -456,6 +463,18 @@ def build_router(platform: Platform, providers: Providers, settings: OutreachSet
             own = await store.get_template(s, slug, channel, locale)
         return template_out(client, channel, locale, own)
 
+    @router.post("/clients/{slug}/accounts/{account_ref}/payment-link", response_model=PaymentLinkOut,
+                 status_code=201)
+    async def payment_link(slug: str, account_ref: str, principal: Auth) -> PaymentLinkOut:
+        """A link an agent can hand the debtor by chat or phone; the same kind every message carries."""
+        principal.require_client(slug)
+        now = platform.clock()
+        async with db.transaction() as s:
+            if await store.get_account(s, slug, account_ref) is None:
+                raise not_found(f"account {account_ref!r}")
+            url, expires = handlers.Renderer(s, settings, now).link(slug, account_ref)
+        return PaymentLinkOut(url=url, expires_at=expires)
+
     @router.get("/agent/next", response_model=AgentNextOut)
     async def agent_next(principal: Auth, client: str = Query(min_length=1, max_length=100)) -> AgentNextOut:
         """Hands the agent the highest expected-value call the law allows now (null when there is none)."""
@@ -550,7 +569,7 @@ def build_debtor_page(platform: Platform, settings: OutreachSettings, gateway: S
         return page("account.html", creditor=row["creditor"], debtor_name=handlers.first_name(row["full_name"]),
                     account_ref=view.account_ref, balance=format_money(balance, row["currency"], locale),
                     balance_plain=str(balance), currency=row["currency"], days_past_due=row["days_past_due"] or 0,
-                    status=row["account_status"], offers=cards, token=view.token,
+                    account_status=row["account_status"], offers=cards, token=view.token,
                     proof=make_proof(view.token, until, settings.link_secret), nonce=uuid.uuid4().hex, notice=notice,
                     today=today.isoformat(), latest_promise=(today + dt.timedelta(days=PROMISE_MAX_DAYS)).isoformat())
 

@@ -1,0 +1,89 @@
+"""The debtor page through outreach's real HTTP app and PostgreSQL: a forged link is refused, the last four
+digits come first (and too many wrong answers lock the link), then a promise and an arrangement request,
+which payments answers."""
+
+import datetime as dt
+import re
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from payments.consumers import SUBSCRIPTIONS as PAYMENTS
+from recaudo_common.bus.base import Message
+from recaudo_common.bus.consumer import ConsumerRuntime
+from recaudo_common.events import AccountPlaced, Envelope
+
+from .conftest import Outreach, client_event, placed, segmented
+
+pytestmark = pytest.mark.integration
+HTML = {"Accept": "text/html"}
+
+
+async def link(o: Outreach, ref: str) -> str:
+    answer = await o.http.post(f"/v1/clients/banco/accounts/{ref}/payment-link", headers=o.auth)
+    assert answer.status_code == 201
+    return str(answer.json()["url"]).removeprefix(o.settings.public_url)
+
+
+def proof_of(page: str) -> str:
+    return re.search(r'name="proof" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+async def test_the_page_asks_for_the_id_then_takes_a_promise_and_an_arrangement(outreach: Outreach) -> None:
+    await outreach.deliver(placed("P-1"), segmented("P-1", offer="settlement", discount="20"))
+    path = await link(outreach, "P-1")
+    forged = await outreach.http.get(path[:-3] + "xyz", headers=HTML)
+    assert forged.status_code == 401 and "no es válido o ya venció" in forged.text
+    assert (await outreach.http.get(path[:-3] + "xyz")).json()["code"] == "invalid_link"
+    landing = await outreach.http.get(path, headers=HTML)
+    assert landing.status_code == 200 and "últimos cuatro dígitos" in landing.text
+    assert "1.500.000" not in landing.text  # nothing about the debt before the identity question
+    wrong = await outreach.http.post(path, data={"last4": "1111"}, headers=HTML)
+    assert wrong.status_code == 403 and "no coinciden" in wrong.text
+    page = await outreach.http.post(path, data={"last4": "4050"}, headers=HTML)
+    assert page.status_code == 200 and "Hola, María" in page.text and "1.500.000,00" in page.text
+    assert "Oferta de pago con descuento" in page.text and "1.200.000,00" in page.text  # 20 % off
+    no_proof = await outreach.http.post(f"{path}/promise", data={"amount": "1000", "due_date": "2026-03-10"},
+                                        headers=HTML)
+    assert no_proof.status_code == 401
+    proof = proof_of(page.text)
+    promised = await outreach.http.post(f"{path}/promise", headers=HTML, data={
+        "proof": proof, "amount": "300000", "due_date": "2026-03-10"})
+    assert promised.status_code == 200 and "Registramos su compromiso de pagar" in promised.text
+    too_late = await outreach.http.post(f"{path}/promise", headers=HTML, data={
+        "proof": proof, "amount": "300000", "due_date": "2026-06-10"})
+    assert too_late.status_code == 422 and "próximos 30 días" in too_late.text
+    accepted = await outreach.http.post(f"{path}/arrangement", headers=HTML, data={"proof": proof,
+                                                                                   "offer": "settlement"})
+    assert accepted.status_code == 200 and "Recibimos su aceptación" in accepted.text
+    rows = await outreach.sql("SELECT envelope FROM outreach.outbox ORDER BY id")
+    kinds = [r[0]["type"] for r in rows]
+    assert kinds == ["promise.made", "arrangement.requested"]
+    assert rows[0][0]["payload"]["source"] == "debtor_page"
+    request = rows[1][0]["payload"]
+    assert (request["kind"], request["instalments"][0]["amount"]) == ("settlement", "1200000.00")
+
+    # Payments makes the arrangement the debtor accepted, and declines a second one; outreach audits both.
+    runtime = ConsumerRuntime(outreach.platform.db, outreach.platform.transport, PAYMENTS, "t", outreach.clock)
+    setup = [client_event(), AccountPlaced(**{**placed("P-1").model_dump(), "portfolio_id": uuid.uuid4()})]
+    envelopes = [e.envelope(client="banco", occurred_at=outreach.clock.now) for e in setup]
+    envelopes += [Envelope.model_validate(rows[1][0]), Envelope.model_validate(
+        {**rows[1][0], "event_id": str(uuid.uuid4())})]
+    assert set(await runtime.handle_batch([Message("t", "banco:P-1", e, {}) for e in envelopes])) == {"processed"}
+    answers = [r[0] for r in await outreach.sql(
+        "SELECT envelope FROM payments.outbox WHERE envelope->>'type' LIKE 'arrangement.%' ORDER BY id")]
+    assert [a["type"] for a in answers] == ["arrangement.made", "arrangement.declined"]
+    assert Decimal(answers[0]["payload"]["total_amount"]) == Decimal("1200000.00")
+    assert "active arrangement" in answers[1]["payload"]["reason"]
+
+
+async def test_too_many_wrong_answers_lock_the_link(outreach: Outreach) -> None:
+    await outreach.deliver(placed("P-2"), segmented("P-2"))
+    path = await link(outreach, "P-2")
+    for _ in range(5):
+        assert (await outreach.http.post(path, data={"last4": "0000"}, headers=HTML)).status_code == 403
+    locked = await outreach.http.post(path, data={"last4": "4050"}, headers=HTML)
+    assert locked.status_code == 429 and "Demasiados intentos" in locked.text
+    outreach.clock.now += dt.timedelta(minutes=16)
+    assert (await outreach.http.post(path, data={"last4": "4050"}, headers=HTML)).status_code == 200
