@@ -16,6 +16,13 @@ trap cleanup EXIT
 
 "$UV" sync --all-packages --frozen --quiet
 
+# Browser tests drive Debian's Chromium with Playwright (the debtor page, the dashboard).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "== installing Debian's chromium for the browser tests"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get install -y --no-install-recommends chromium >/dev/null
+fi
+
 echo "== lint"
 "$UV" run --no-sync ruff check .
 "$UV" run --no-sync mypy libs/common/src
