@@ -95,3 +95,47 @@ def test_what_always_blocks_has_no_next_instant(kwargs: dict[str, object], reaso
 
 def test_another_channel_opted_out_does_not_block() -> None:
     assert ask("CO", local("CO", 2026, 3, 4, 10, 0), opted_out=frozenset({"whatsapp"}))[0] is True
+
+
+@pytest.mark.parametrize(("country", "at", "allowed", "reasons", "next_at"), [
+    # Peru: fixed holiday (Labour Day, a Friday in 2026) and the movable Holy Thursday and Good Friday
+    ("PE", local("PE", 2026, 5, 1, 10, 0), False, ("holiday",), local("PE", 2026, 5, 4, 7, 0)),
+    ("PE", local("PE", 2026, 4, 2, 10, 0), False, ("holiday",), local("PE", 2026, 4, 6, 7, 0)),
+    ("PE", local("PE", 2026, 3, 4, 7, 0), True, (), None),
+    ("PE", local("PE", 2026, 3, 4, 6, 59), False, ("outside_hours",), local("PE", 2026, 3, 4, 7, 0)),
+    # Mexico: Sundays and holidays are allowed; the opening minute
+    ("MX", local("MX", 2026, 9, 16, 12, 0), True, (), None),
+    ("MX", local("MX", 2026, 3, 8, 6, 59), False, ("outside_hours",), local("MX", 2026, 3, 8, 7, 0)),
+    # United States: the closing minute, and 8 AM the next day
+    ("US", local("US", 2026, 3, 8, 21, 0), False, ("outside_hours",), local("US", 2026, 3, 9, 8, 0)),
+    ("US", local("US", 2026, 7, 4, 12, 0), True, (), None),  # Regulation F has no holiday rule
+    # Argentina: Saturday is closed by default; Sunday too
+    ("AR", local("AR", 2026, 3, 7, 10, 0), False, ("day_not_allowed",), local("AR", 2026, 3, 9, 9, 0)),
+    ("AR", local("AR", 2026, 3, 4, 19, 59), True, (), None),
+    ("AR", local("AR", 2026, 3, 4, 20, 0), False, ("outside_hours",), local("AR", 2026, 3, 5, 9, 0)),
+    # Colombia: Christmas on a Friday, then Saturday's window; a holiday Monday after a Sunday
+    ("CO", local("CO", 2026, 12, 25, 9, 0), False, ("holiday",), local("CO", 2026, 12, 26, 8, 0)),
+    ("CO", local("CO", 2026, 8, 16, 9, 0), False, ("day_not_allowed",), local("CO", 2026, 8, 18, 7, 0)),
+])
+def test_more_edges_across_countries(country: str, at: dt.datetime, allowed: bool, reasons: tuple[str, ...],
+                                     next_at: dt.datetime | None) -> None:
+    assert ask(country, at) == (allowed, reasons, next_at)
+
+
+def test_a_blocked_contact_can_have_several_reasons_and_one_next_instant() -> None:
+    saturday_14 = local("CO", 2026, 3, 7, 14, 0)
+    texted = (PastContact(local("CO", 2026, 3, 7, 9, 0), "email"),)
+    allowed, reasons, nxt = ask("CO", saturday_14, channel="sms", history=texted)
+    assert (allowed, reasons) == (False, ("daily_limit", "weekly_channel_limit"))
+    assert nxt == local("CO", 2026, 3, 9, 7, 0)  # Monday: a new day, a new week, and open
+
+
+def test_calls_count_per_account_under_regulation_f() -> None:
+    at = local("US", 2026, 3, 6, 12, 0)
+    other_account = tuple(PastContact(at - dt.timedelta(hours=i + 1), "voice", account_ref="B") for i in range(7))
+    req_kwargs = {"history": other_account}
+    from outreach.domain.contact_law import ContactRequest, decide_contact
+
+    decision = decide_contact(ContactRequest(country="US", timezone=ZONES["US"], channel="voice", at=at,
+                                             authorised_channels=ALL, account_ref="A", **req_kwargs))  # type: ignore[arg-type]
+    assert decision.allowed is True

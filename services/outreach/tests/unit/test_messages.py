@@ -1,0 +1,102 @@
+"""Templates, SMS segments, opt-out replies, the debtor page's offers, region time zones and client rules:
+the pure parts of outreach, table-driven."""
+
+import datetime as dt
+import re
+from decimal import Decimal
+
+import pytest
+
+from outreach.domain.contact_law import RULES, RulesError, stricter_rules
+from outreach.domain.offers import last_four_matches, offers, proof, proof_valid
+from outreach.domain.replies import is_opt_out
+from outreach.domain.templates import TemplateError, default_template, render, sms_segments, validate
+from outreach.domain.timezones import debtor_zone
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a" * 160, ("GSM-7", 1)), ("a" * 161, ("GSM-7", 2)), ("a" * 306, ("GSM-7", 2)), ("a" * 307, ("GSM-7", 3)),
+    ("€" * 80, ("GSM-7", 1)), ("€" * 81, ("GSM-7", 2)),  # extension characters take two septets
+    ("ñandú é" + "a" * 60, ("UCS-2", 1)), ("á" * 70, ("UCS-2", 1)), ("á" * 71, ("UCS-2", 2)),
+    ("á" * 134, ("UCS-2", 2)), ("á" * 135, ("UCS-2", 3)), ("😀" * 35, ("UCS-2", 1)),  # a surrogate pair is 2 units
+])
+def test_sms_segments_in_gsm7_and_ucs2(text: str, expected: tuple[str, int]) -> None:
+    assert sms_segments(text) == expected
+
+
+@pytest.mark.parametrize(("reply", "opts_out"), [
+    ("STOP", True), ("baja", True), ("Baja.", True), ("NO MAS", True), ("no más", True), ("No Más!!", True),
+    ("  nomás ", True), ("BAJA por favor", True), ("Ya pagué", False), ("no más tarde", True),
+    ("quiero pagar, no me den de baja", False), ("", False), ("stopped", False),
+])
+def test_opt_out_words_ignore_case_accents_and_punctuation(reply: str, opts_out: bool) -> None:
+    assert is_opt_out(reply) is opts_out
+
+
+@pytest.mark.parametrize(("locale", "money"), [
+    ("es-CO", "$1.500.000,00"), ("es-MX", "COP1,500,000.00"), ("en-US", "COP1,500,000.00"),
+])
+def test_rendering_formats_money_for_the_locale_and_adds_the_opt_out_line(locale: str, money: str) -> None:
+    rendered = render(default_template("sms", locale), creditor="Banco", debtor_name="Ana", account_ref="A-1",
+                      balance=Decimal("1500000"), currency="COP", days_past_due=40, offer="",
+                      payment_link="https://r.example/pay/t", link_expires=dt.date(2026, 4, 3), opt_out_required=True)
+    assert money in rendered.body.replace("\xa0", "")
+    assert rendered.body.endswith("Reply STOP to opt out." if locale == "en-US" else "Responda BAJA para no recibir "
+                                  "más mensajes.")
+    assert (rendered.encoding, rendered.segments) == sms_segments(rendered.body)
+
+
+def test_templates_are_validated_on_save() -> None:
+    validate("sms", "es-PE", None, "Pague {{ payment_link }}", opt_out_required=False)
+    for body, problem in [("{{ nombre }} {{ opt_out }}", "unknown variable(s): nombre"),
+                          ("Pague {{ payment_link }}", "opt-out"), ("{% for %}", "syntax error")]:
+        with pytest.raises(TemplateError, match=re.escape(problem)):
+            validate("sms", "es-CO", None, body, opt_out_required=True)
+    with pytest.raises(TemplateError, match="subject"):
+        validate("email", "es-CO", None, "{{ opt_out }}", opt_out_required=True)
+    with pytest.raises(TemplateError, match="unknown locale"):
+        validate("sms", "pt-BR", None, "x", opt_out_required=False)
+
+
+def test_offers_follow_the_treatment() -> None:
+    today = dt.date(2026, 3, 4)
+    [settlement] = offers("settlement", Decimal("30"), Decimal("1000000.00"), today)
+    assert settlement.instalments == ((dt.date(2026, 3, 14), Decimal("700000.00")),)
+    [plan] = offers("instalment_plan", None, Decimal("100.00"), today)
+    assert [a for _, a in plan.instalments] == [Decimal("33.33"), Decimal("33.33"), Decimal("33.34")]
+    assert plan.total == Decimal("100.00")
+    assert offers("none", None, Decimal("5"), today) == [] == offers("settlement", Decimal(10), Decimal(0), today)
+
+
+def test_the_identity_question_and_its_proof() -> None:
+    assert last_four_matches("1.020.304.050", "4050") and not last_four_matches("1020304050", "405")
+    assert last_four_matches("AB-12cd", "12CD")
+    now = dt.datetime(2026, 3, 4, 15, tzinfo=dt.UTC)
+    value = proof("tok", now + dt.timedelta(minutes=30), "s")
+    assert proof_valid("tok", value, "s", now) and not proof_valid("other", value, "s", now)
+    assert not proof_valid("tok", value, "s", now + dt.timedelta(minutes=31)) and not proof_valid("tok", "x", "s", now)
+
+
+@pytest.mark.parametrize(("country", "region", "zone"), [
+    ("MX", "Baja California", "America/Tijuana"), ("MX", "QUINTANA ROO", "America/Cancun"),
+    ("MX", "Jalisco", "America/Mexico_City"), ("US", "CA", "America/Los_Angeles"), ("US", "Texas", "America/Chicago"),
+    ("CO", "Antioquia", "America/Bogota"), ("MX", None, "America/Mexico_City"),
+])
+def test_the_debtors_zone_comes_from_the_region_where_the_country_has_several(country: str, region: str | None,
+                                                                              zone: str) -> None:
+    client_zone = {"MX": "America/Mexico_City", "US": "America/New_York", "CO": "America/Bogota"}[country]
+    assert debtor_zone(country, region, client_zone) == zone
+
+
+def test_client_rules_may_only_tighten_the_law_except_in_argentina() -> None:
+    narrowed = stricter_rules("CO", {"windows": {"mon": ["08:00", "12:00"]}})
+    assert set(narrowed.windows) == {0} and narrowed.daily_limit == 1
+    for override, message in [({"windows": {"sun": ["09:00", "10:00"]}}, "outside what the law allows"),
+                              ({"daily_limit": 2}, "may not exceed"), ({"one_channel_per_week": False}, "required"),
+                              ({"windows": {"mon": ["12:00", "08:00"]}}, "open before"), ({"hours": 1}, "unknown")]:
+        with pytest.raises(RulesError, match=message):
+            stricter_rules("CO", override)
+    own = stricter_rules("AR", {"windows": {"sat": ["10:00", "13:00"]}, "daily_limit": 2})
+    assert set(own.windows) == {5} and own.daily_limit == 2 and RULES["AR"].daily_limit is None
