@@ -39,3 +39,4 @@ bench: install ## benchmarks at full size; writes docs/benchmarks.md (BENCH_ROWS
 	@$(UV) run --no-sync python -m bench.ingest
 	@$(UV) run --no-sync python -m bench.aging
 	@$(UV) run --no-sync python -m bench.webhooks
+	@$(UV) run --no-sync python -m bench.outreach

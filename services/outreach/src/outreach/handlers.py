@@ -240,32 +240,38 @@ class Outgoing:
 async def run_due_attempts(db: Database, providers: Providers, settings: OutreachSettings, *, now: dt.datetime,
                            limit: int = 200) -> int:
     """Decides every due attempt under the contact law: sends what is allowed, moves what is blocked to its next
-    allowed instant (never drops it), and cancels what can never be allowed. Returns how many were claimed."""
+    allowed instant (never drops it), and cancels what can never be allowed. Returns how many were claimed.
+
+    The sandbox records its messages in this same transaction; real providers are called after it commits
+    (never inside a transaction), each attempt left 'sending' until its provider answers."""
     outgoing: list[Outgoing] = []
     async with db.transaction() as s:
         due = await store.claim_due(s, now, limit)
         orphans = [] if due else await store.orphan_due(s, now, limit)
-        for o in orphans:  # placement or client not here yet: look again later rather than guess
-            await store.reschedule(s, o["id"], now + dt.timedelta(minutes=5))
+        # Placement or client not here yet: look again later rather than guess.
+        await store.reschedule_many(s, [{"id": o["id"], "at": now + dt.timedelta(minutes=5)} for o in orphans])
         renderer = Renderer(s, settings, now)
         trail: list[dict[str, Any]] = []
         events: list[Envelope] = []
+        decisions, reschedules, cancels, sending, messages, contacts = [], [], [], [], [], []
+        sandbox: list[dict[str, Any]] = []
+        replies: list[Receipt] = []
         batch: dict[tuple[str, str], tuple[PastContact, ...]] = {}
         for a in due:
             debtor = (a["client_slug"], a["debtor_id"])
             decision = decide_contact(contact_request(a, a["channel"], now, batch.get(debtor, ())))
-            await store.record_decision(s, attempt_id=a["id"], now=now, local_time=decision.local_time.isoformat(),
-                                        allowed=decision.allowed, reasons=list(decision.reasons),
-                                        next_allowed_at=decision.next_allowed_at)
+            decisions.append({"attempt_id": a["id"], "decided_at": now, "local_time": decision.local_time.isoformat(),
+                              "allowed": decision.allowed, "reasons": list(decision.reasons),
+                              "next_allowed_at": decision.next_allowed_at})
             trail.append(_trail(a, now, "decision", attempt_id=a["id"], channel=a["channel"],
                                 **_decision_detail(decision)))
             if not decision.allowed:
                 if decision.next_allowed_at is not None:
-                    await store.reschedule(s, a["id"], decision.next_allowed_at)
+                    reschedules.append({"id": a["id"], "at": decision.next_allowed_at})
                     trail.append(_trail(a, now, "rescheduled", attempt_id=a["id"], channel=a["channel"],
                                         to=decision.next_allowed_at.isoformat()))
                 else:
-                    await store.cancel_attempt(s, a["id"], "blocked: " + ", ".join(decision.reasons))
+                    cancels.append({"id": a["id"], "why": "blocked: " + ", ".join(decision.reasons)})
                     trail.append(_trail(a, now, "cancelled", attempt_id=a["id"], channel=a["channel"],
                                         reason="blocked", reasons=list(decision.reasons)))
                 events.append(ContactBlocked(
@@ -275,28 +281,59 @@ async def run_due_attempts(db: Database, providers: Providers, settings: Outreac
                 continue
             recipient = recipient_of(a, a["channel"])
             if recipient is None:
-                await store.cancel_attempt(s, a["id"], f"no {a['channel']} address on file")
+                cancels.append({"id": a["id"], "why": f"no {a['channel']} address on file"})
                 trail.append(_trail(a, now, "cancelled", attempt_id=a["id"], channel=a["channel"],
                                     reason="no address on file"))
                 continue
             provider = providers.for_channel(a["channel"])
             rendered = await renderer.render(a, a["channel"])
             template = f"{a['channel']}/{a['locale']}"
-            await store.mark_sending(s, a["id"], now=now, provider=provider.name, template=template,
-                                     encoding=rendered.encoding, segments=rendered.segments)
-            await store.save_outgoing(s, attempt_id=a["id"], recipient=recipient, subject=rendered.subject,
-                                      body=rendered.body)
-            await store.add_contact(s, client=a["client_slug"], debtor_id=a["debtor_id"],
-                                    account_ref=a["account_ref"], channel=a["channel"], at=now, source="attempt",
-                                    attempt_id=a["id"])
+            sending.append({"id": a["id"], "now": now, "provider": provider.name, "template": template,
+                            "encoding": rendered.encoding, "segments": rendered.segments})
+            messages.append({"attempt_id": a["id"], "recipient": recipient, "subject": rendered.subject,
+                             "body": rendered.body})
+            contacts.append({"client": a["client_slug"], "debtor_id": a["debtor_id"], "account_ref": a["account_ref"],
+                             "channel": a["channel"], "at": now, "attempt_id": a["id"]})
             batch[debtor] = (*batch.get(debtor, ()), PastContact(now, a["channel"], account_ref=a["account_ref"]))
             trail.append(_trail(a, now, "sending", attempt_id=a["id"], channel=a["channel"], provider=provider.name,
                                 template=template, encoding=rendered.encoding, segments=rendered.segments))
-            outgoing.append(Outgoing(OutboundMessage(a["id"], a["channel"], recipient, rendered.subject,
-                                                     rendered.body), a["client_slug"], a["account_ref"], template,
-                                     rendered.segments, a["tries"] + 1))
+            item = Outgoing(OutboundMessage(a["id"], a["channel"], recipient, rendered.subject, rendered.body),
+                            a["client_slug"], a["account_ref"], template, rendered.segments, a["tries"] + 1)
+            if provider is not providers.sandbox:
+                outgoing.append(item)
+                continue
+            message_id = f"sbx-{a['id']}"
+            simulated = providers.sandbox.simulated(item.message, message_id)
+            outcome = simulated[0]
+            sandbox.append({"attempt_id": a["id"], "channel": a["channel"], "recipient": recipient,
+                            "subject": rendered.subject, "body": rendered.body, "at": now, "message_id": message_id,
+                            "status": outcome.status, "failure": outcome.detail})
+            replies += simulated[1:]
+            trail.append(_trail(a, now, "sent", attempt_id=a["id"], channel=a["channel"], provider="sandbox",
+                                provider_message_id=message_id))
+            trail.append(_trail(a, now, outcome.status, attempt_id=a["id"], channel=a["channel"],
+                                **({"reason": outcome.detail} if outcome.detail else {})))
+            events.append(ContactAttempted(
+                attempt_id=a["id"], account_ref=a["account_ref"], channel=a["channel"], provider="sandbox",
+                attempted_at=now, cost=providers.sandbox.cost * (rendered.segments or 1), template=template,
+            ).envelope(client=a["client_slug"], occurred_at=now))
+            events.append(ContactDelivered(attempt_id=a["id"], account_ref=a["account_ref"], channel=a["channel"],
+                                           delivered_at=now).envelope(client=a["client_slug"], occurred_at=now)
+                          if outcome.status == "delivered" else
+                          ContactFailed(attempt_id=a["id"], account_ref=a["account_ref"], channel=a["channel"],
+                                        failed_at=now, reason=outcome.detail or "failed").envelope(
+                              client=a["client_slug"], occurred_at=now))
+        await store.record_decisions(s, decisions)
+        await store.reschedule_many(s, reschedules)
+        await store.cancel_many(s, cancels)
+        await store.mark_sending_many(s, sending)
+        await store.save_outgoing_many(s, messages)
+        await store.add_attempt_contacts(s, contacts)
+        await store.sandbox_sent(s, sandbox)
         await store.trail(s, trail)
         await outbox.add(s, events)
+        for reply in replies:
+            await _apply_receipt(s, "sandbox", reply, now)
     for item in outgoing:
         await deliver(db, providers, settings, item, now=now)
     return len(due) + len(orphans)
@@ -351,7 +388,7 @@ async def deliver(db: Database, providers: Providers, settings: OutreachSettings
                 attempt_id=attempt_id, account_ref=item.account_ref, channel=channel,
                 provider=provider.name, attempted_at=now, cost=provider.cost * (item.segments or 1),
                 template=item.template).envelope(client=item.client, occurred_at=now)])
-    if provider is providers.sandbox:
+    if provider is providers.sandbox:  # only a resumed send reaches here with the sandbox
         await apply_receipts(db, "sandbox", providers.sandbox.simulated(item.message, message_id), now=now)
 
 

@@ -231,6 +231,67 @@ async def record_decision(s: AsyncSession, *, attempt_id: uuid.UUID, now: dt.dat
         {"a": attempt_id, "now": now, "lt": local_time, "ok": allowed, "rs": reasons, "nx": next_allowed_at})
 
 
+# Batched writes of one scheduler batch (asyncpg pipelines an executemany: one round trip, not one per row).
+
+async def record_decisions(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await s.execute(text(
+            "INSERT INTO outreach.decisions (attempt_id, decided_at, local_time, allowed, reasons, next_allowed_at) "
+            "VALUES (:attempt_id, :decided_at, :local_time, :allowed, :reasons, :next_allowed_at)"), rows)
+
+
+async def reschedule_many(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await s.execute(text("UPDATE outreach.attempts SET status = 'scheduled', scheduled_at = :at, "
+                             "sending_since = NULL WHERE id = :id"), rows)
+
+
+async def cancel_many(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await s.execute(text("UPDATE outreach.attempts SET status = 'cancelled', cancel_reason = :why "
+                             "WHERE id = :id"), rows)
+
+
+async def mark_sending_many(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await s.execute(text(
+            """UPDATE outreach.attempts SET status = 'sending', sending_since = :now, provider = :provider,
+                   template = :template, encoding = :encoding, segments = :segments, tries = tries + 1
+               WHERE id = :id"""), rows)
+
+
+async def save_outgoing_many(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await s.execute(text(
+            """INSERT INTO outreach.outgoing (attempt_id, recipient, subject, body)
+               VALUES (:attempt_id, :recipient, :subject, :body)
+               ON CONFLICT (attempt_id) DO UPDATE SET recipient = excluded.recipient, subject = excluded.subject,
+                   body = excluded.body"""), rows)
+
+
+async def add_attempt_contacts(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await s.execute(text(
+            """INSERT INTO outreach.contacts (id, client_slug, debtor_id, account_ref, channel, at, source, attempt_id)
+               VALUES (gen_random_uuid(), :client, :debtor_id, :account_ref, :channel, :at, 'attempt', :attempt_id)
+               ON CONFLICT (attempt_id) DO NOTHING"""), rows)
+
+
+async def sandbox_sent(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """The sandbox's messages, recorded in the attempt's own transaction: a crash never sends one twice."""
+    if rows:
+        await s.execute(text(
+            "INSERT INTO outreach.sandbox_messages (id, attempt_id, channel, recipient, subject, body, sent_at) "
+            "VALUES (gen_random_uuid(), :attempt_id, :channel, :recipient, :subject, :body, :at) "
+            "ON CONFLICT (attempt_id) DO NOTHING"), rows)
+        await s.execute(text(
+            """UPDATE outreach.attempts SET status = :status, sent_at = :at, provider_message_id = :message_id,
+                   delivered_at = CASE WHEN :status = 'delivered' THEN CAST(:at AS timestamptz) END,
+                   failed_at = CASE WHEN :status = 'failed' THEN CAST(:at AS timestamptz) END,
+                   failure = :failure
+               WHERE id = :attempt_id"""), rows)
+
+
 async def reschedule(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime) -> None:
     await s.execute(text("UPDATE outreach.attempts SET status = 'scheduled', scheduled_at = :at, "
                          "sending_since = NULL WHERE id = :id"), {"id": attempt_id, "at": at})

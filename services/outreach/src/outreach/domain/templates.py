@@ -4,6 +4,7 @@ length in GSM-7/UCS-2 segments, and validation on save (an unknown variable is a
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -122,6 +123,12 @@ def validate(channel: str, locale: str, subject: str | None, body: str, *, opt_o
         raise TemplateError("; ".join(problems))
 
 
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str) -> jinja2.Template:
+    """Compiling is most of a render's cost; a template's source is its cache key."""
+    return _ENV.from_string(source)
+
+
 def format_money(amount: Decimal, currency: str, locale: str) -> str:
     return format_currency(amount, currency, locale=locale.replace("-", "_"))
 
@@ -152,8 +159,8 @@ def render(template: Template, *, creditor: str, debtor_name: str, account_ref: 
         "opt_out": OPT_OUT_LINES["en" if template.locale.startswith("en") else "es"]
         if opt_out_required and template.channel in OPT_OUT_CHANNELS else "",
     }
-    body = " ".join(_ENV.from_string(template.body).render(values).split(" ")).strip()
-    subject = _ENV.from_string(template.subject).render(values).strip() if template.subject else None
+    body = " ".join(_compiled(template.body).render(values).split(" ")).strip()
+    subject = _compiled(template.subject).render(values).strip() if template.subject else None
     if template.channel in {"sms", "whatsapp"}:
         body = " ".join(body.split())
     encoding, segments = sms_segments(body) if template.channel == "sms" else (None, None)
