@@ -151,7 +151,13 @@ async def _plan_if_ready(ctx: HandlerContext, client: str, account_ref: str) -> 
     await store.mark_planned(ctx.session, client, account_ref)
     if account is None or account["status"] != "open":
         return
-    planned = cadence.plan(list(treatment["channels"]), treatment["cadence_days"], ctx.now)
+    # A channel with no phone, email or address on file can never be sent: it is not planned at all.
+    reachable = [c for c in treatment["channels"] if recipient_of(account, c)]
+    if treatment["channels"] and not reachable:
+        await store.trail(ctx.session, [{"client": client, "account_ref": account_ref, "at": ctx.now,
+                                         "kind": "not_planned", "detail": {"treatment": treatment["treatment"],
+                                                                          "reason": "no contact data on file"}}])
+    planned = cadence.plan(reachable, treatment["cadence_days"], ctx.now)
     created = await store.schedule_attempts(
         ctx.session, client=client, account_ref=account_ref, plan_id=treatment["plan_id"],
         planned=[(p.sequence, p.channel, p.at) for p in planned], now=ctx.now)
