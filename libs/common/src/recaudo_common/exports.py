@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from decimal import Decimal
+from typing import Any
+
+import xlsxwriter
+from fastapi.responses import Response
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)*$")
@@ -14,3 +21,49 @@ def neutralise(value: str) -> str:
     if value.startswith(_FORMULA_START) and not (_PLAIN_NUMBER.match(value) or _E164.match(value)):
         return "'" + value
     return value
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+WHOLE_UNITS = frozenset({"COP", "CLP", "PYG"})  # shown without decimals
+
+
+def table_response(filename: str, fmt: str, columns: list[str], headers: list[str], rows: list[dict[str, Any]],
+                   *, money_columns: frozenset[str] = frozenset(), currency: str = "") -> Response:
+    """A report as CSV or XLSX: numbers stay numbers (amounts with the currency's format in XLSX), text is
+    neutralised against formula injection, the headers are the caller's (Spanish for es-* clients)."""
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(headers)
+        for row in rows:
+            writer.writerow([_csv_cell(row.get(c)) for c in columns])
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"content-disposition": f'attachment; filename="{filename}.csv"'})
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
+    sheet = book.add_worksheet("Reporte" if headers != columns else "Report")
+    bold = book.add_format({"bold": True})
+    money = book.add_format({"num_format": ("#,##0" if currency in WHOLE_UNITS else "#,##0.00") +
+                                           (f' "{currency}"' if currency else "")})
+    sheet.write_row(0, 0, headers, bold)
+    for r, row in enumerate(rows, start=1):
+        for c, column in enumerate(columns):
+            value = row.get(column)
+            if isinstance(value, bool) or value is None:
+                sheet.write_blank(r, c, None) if value is None else sheet.write_boolean(r, c, value)
+            elif isinstance(value, (int, float, Decimal)):
+                sheet.write_number(r, c, float(value), money if column in money_columns else None)
+            else:
+                sheet.write_string(r, c, neutralise(str(value)))
+    sheet.set_column(0, len(columns) - 1, 16)
+    book.close()
+    return Response(buffer.getvalue(), media_type=XLSX,
+                    headers={"content-disposition": f'attachment; filename="{filename}.xlsx"'})
+
+
+def _csv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return str(value)
+    return neutralise(str(value))

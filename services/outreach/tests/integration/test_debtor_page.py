@@ -1,6 +1,6 @@
 """The debtor page through outreach's real HTTP app and PostgreSQL: a forged link is refused, the last four
 digits come first (and too many wrong answers lock the link), then a promise and an arrangement request,
-which payments answers."""
+whose answer from payments joins the audit trail."""
 
 import datetime as dt
 import re
@@ -9,12 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from payments.consumers import SUBSCRIPTIONS as PAYMENTS
-from recaudo_common.bus.base import Message
-from recaudo_common.bus.consumer import ConsumerRuntime
-from recaudo_common.events import AccountPlaced, Envelope
+from recaudo_common.events import ArrangementDeclined, ArrangementMade, Instalment
 
-from .conftest import Outreach, client_event, placed, segmented
+from .conftest import Outreach, placed, segmented
 
 pytestmark = pytest.mark.integration
 HTML = {"Accept": "text/html"}
@@ -64,18 +61,16 @@ async def test_the_page_asks_for_the_id_then_takes_a_promise_and_an_arrangement(
     request = rows[1][0]["payload"]
     assert (request["kind"], request["instalments"][0]["amount"]) == ("settlement", "1200000.00")
 
-    # Payments makes the arrangement the debtor accepted, and declines a second one; outreach audits both.
-    runtime = ConsumerRuntime(outreach.platform.db, outreach.platform.transport, PAYMENTS, "t", outreach.clock)
-    setup = [client_event(), AccountPlaced(**{**placed("P-1").model_dump(), "portfolio_id": uuid.uuid4()})]
-    envelopes = [e.envelope(client="banco", occurred_at=outreach.clock.now) for e in setup]
-    envelopes += [Envelope.model_validate(rows[1][0]), Envelope.model_validate(
-        {**rows[1][0], "event_id": str(uuid.uuid4())})]
-    assert set(await runtime.handle_batch([Message("t", "banco:P-1", e, {}) for e in envelopes])) == {"processed"}
-    answers = [r[0] for r in await outreach.sql(
-        "SELECT envelope FROM payments.outbox WHERE envelope->>'type' LIKE 'arrangement.%' ORDER BY id")]
-    assert [a["type"] for a in answers] == ["arrangement.made", "arrangement.declined"]
-    assert Decimal(answers[0]["payload"]["total_amount"]) == Decimal("1200000.00")
-    assert "active arrangement" in answers[1]["payload"]["reason"]
+    # Payments answers (services/payments/tests/integration/test_arrangement_requests.py); the answer is audited.
+    await outreach.deliver(ArrangementMade(
+        arrangement_id=uuid.uuid4(), account_ref="P-1", kind="settlement", total_amount=Decimal("1200000.00"),
+        instalments=[Instalment(due_date=dt.date(2026, 3, 14), amount=Decimal("1200000.00"))],
+        made_at=outreach.clock.now, source="debtor_page", request_id=uuid.UUID(request["request_id"])))
+    await outreach.deliver(ArrangementDeclined(request_id=uuid.uuid4(), account_ref="P-1",
+                                               reason="the account already has an active arrangement",
+                                               declined_at=outreach.clock.now))
+    trail = (await outreach.http.get("/v1/clients/banco/accounts/P-1/contacts", headers=outreach.auth)).json()["trail"]
+    assert [t["kind"] for t in trail][-2:] == ["arrangement_made", "arrangement_declined"]
 
 
 async def test_too_many_wrong_answers_lock_the_link(outreach: Outreach) -> None:

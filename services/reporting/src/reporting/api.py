@@ -1,24 +1,28 @@
-"""Reporting's HTTP API: the recovery report per client company."""
+"""Reporting's HTTP API: the recovery report with every KPI, roll rates, commission, exports, the account view."""
 
 
 import datetime as dt
-import re
+import zoneinfo
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import get_client
 from recaudo_common.errors import ProblemError, not_found
+from recaudo_common.exports import XLSX, table_response
 from recaudo_common.runtime import Platform
 from reporting import store
-from reporting.domain.kpis import GROUPINGS, recovery_rate
+from reporting.domain.headers import MONEY, headers_for
+from reporting.domain.kpis import bucket_order, commission, rates, recovery_rate, roll_rates
+
+Rate = float | None
 
 
 class RecoveryFigures(BaseModel):
-    """v1: amounts are decimal strings, rates are fractions."""
+    """v1: amounts are decimal strings; rates are fractions, null where their denominator is zero."""
 
     accounts_placed: int
     placed_balance: Decimal
@@ -26,6 +30,21 @@ class RecoveryFigures(BaseModel):
     recovered: Decimal
     payments: int
     recovery_rate: float
+    attempts: int
+    contact_cost: Decimal
+    accounts_contacted: int
+    accounts_right_party: int
+    right_party_contacts: int
+    promises_made: int
+    promises_due: int
+    promises_kept: int
+    accounts_liquidated: int
+    contact_rate: Rate
+    right_party_contact_rate: Rate
+    ptp_rate: Rate
+    kept_promise_rate: Rate
+    cost_ratio: Rate
+    liquidation_rate: Rate
 
 
 class RecoveryGroup(RecoveryFigures):
@@ -43,6 +62,60 @@ class RecoveryReport(BaseModel):
     date_to: dt.datetime
     totals: RecoveryFigures
     groups: list[RecoveryGroup]
+
+
+class RollRateOut(BaseModel):
+    period: str
+    bucket: str
+    accounts: int
+    rolled_forward: int
+    stayed: int
+    rolled_back: int
+    cured: int
+    recalled: int
+    roll_rate: Rate
+    cure_rate: Rate
+
+
+class RollRatesReport(BaseModel):
+    """v1: month over month, where the accounts of each bucket at one month's end are at the next month's end."""
+
+    client: str
+    months: list[str]
+    items: list[RollRateOut]
+
+
+class CommissionRatesIn(BaseModel):
+    """v1: the agency's commission per bucket at placement, as fractions (0.15 = 15 %)."""
+
+    model_config = ConfigDict(extra="forbid")
+    rates: dict[str, Decimal] = Field(description="bucket at placement -> rate")
+    default: Decimal | None = Field(None, ge=0, le=1, description="the rate of any bucket not listed")
+
+
+class CommissionRatesOut(BaseModel):
+    client: str
+    rates: dict[str, Decimal]
+    default: Decimal | None
+
+
+class CommissionLine(BaseModel):
+    bucket: str
+    recovered: Decimal
+    rate: Decimal
+    commission: Decimal
+    remittance: Decimal
+
+
+class CommissionReport(BaseModel):
+    """v1: recovered, the agency's commission and the remittance due to the client company, per bucket."""
+
+    client: str
+    currency: str
+    date_from: dt.datetime | None
+    date_to: dt.datetime
+    items: list[CommissionLine]
+    totals: CommissionLine
 
 
 class AccountView(BaseModel):
@@ -74,48 +147,161 @@ class AccountView(BaseModel):
     why: str | None
 
 
+COUNTS = ("accounts_placed", "accounts_recalled", "payments", "attempts", "accounts_contacted",
+          "accounts_right_party", "right_party_contacts", "promises_made", "promises_due", "promises_kept",
+          "accounts_liquidated")
+AMOUNTS = ("placed_balance", "recovered", "contact_cost")
+
+
 def _figures(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "accounts_placed": row["accounts_placed"], "placed_balance": row["placed_balance"],
-        "accounts_recalled": row["accounts_recalled"], "recovered": row["recovered"], "payments": row["payments"],
-        "recovery_rate": float(recovery_rate(Decimal(row["recovered"]), Decimal(row["placed_balance"]))),
-    }
+    f: dict[str, Any] = {k: int(row.get(k) or 0) for k in COUNTS}
+    f.update({k: Decimal(str(row.get(k) or 0)) for k in AMOUNTS})
+    f["recovery_rate"] = float(recovery_rate(f["recovered"], f["placed_balance"]))
+    f.update({k: (float(v) if v is not None else None) for k, v in rates(f).items()})
+    return f
 
 
-def _order(key: str) -> tuple[int, str]:
-    """Buckets sort by their lower bound ('0', '1-30', ..., '361+'); other keys alphabetically."""
-    m = re.match(r"^-?\d+", key)
-    return (int(m.group()) if m else 1 << 30, key)
+def _period(date_from: dt.datetime | None, to: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    for value in (date_from, to):
+        if value is not None and value.tzinfo is None:
+            raise ProblemError(422, "naive_datetime", "Invalid period", "`from` and `to` need a UTC offset")
+    date_to = to or now
+    if date_from is not None and date_from >= date_to:
+        raise ProblemError(422, "empty_period", "Invalid period", "`from` must be before `to`")
+    return date_to
+
+
+def _month(text: str) -> dt.date:
+    try:
+        return dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError as e:
+        raise ProblemError(422, "invalid_month", "Invalid month", f"{text!r} is not YYYY-MM") from e
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
 def build_router(platform: Platform) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["reporting"])
     Auth = Annotated[Principal, Depends(platform.auth)]
 
-    @router.get("/clients/{slug}/reports/recovery", response_model=RecoveryReport)
+    async def client_or_404(s: Any, slug: str) -> Any:
+        client = await get_client(s, store.SCHEMA, slug)
+        if client is None:
+            raise not_found(f"client company {slug!r}")
+        return client
+
+    @router.get("/clients/{slug}/reports/recovery", response_model=RecoveryReport,
+                responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
     async def recovery(
-        slug: str, principal: Auth, group_by: Literal["bucket", "current_bucket", "segment", "product"] | None = None,
+        slug: str, principal: Auth,
+        group_by: Literal["bucket", "current_bucket", "segment", "channel", "strategy_arm", "product", "day"]
+        | None = None,
         date_from: Annotated[dt.datetime | None, Query(alias="from")] = None, to: dt.datetime | None = None,
-    ) -> RecoveryReport:
+        format: Literal["json", "csv", "xlsx"] = "json",
+    ) -> Any:
+        """Placed, recovered and every KPI of MISSION §8, in total and per group (docs/kpis.md)."""
         principal.require_client(slug)
         now = platform.clock()
-        date_to = to or now
-        for value in (date_from, date_to):
-            if value is not None and value.tzinfo is None:
-                raise ProblemError(422, "naive_datetime", "Invalid period", "`from` and `to` need a UTC offset")
+        date_to = _period(date_from, to, now)
         async with platform.db.transaction() as s:
-            client = await get_client(s, store.SCHEMA, slug)
-            if client is None:
-                raise not_found(f"client company {slug!r}")
-            totals = await store.recovery(s, client=slug, column=None, date_from=date_from, date_to=date_to)
-            grouped = (await store.recovery(s, client=slug, column=GROUPINGS[group_by], date_from=date_from,
-                                            date_to=date_to)) if group_by else []
-        total = totals[0] if totals else {"accounts_placed": 0, "placed_balance": 0, "accounts_recalled": 0,
-                                          "recovered": 0, "payments": 0}
-        groups = sorted((RecoveryGroup(key=g["key"], **_figures(g)) for g in grouped), key=lambda g: _order(g.key))
-        return RecoveryReport(client=slug, currency=client.currency, as_of=now, group_by=group_by,
-                              date_from=date_from, date_to=date_to, totals=RecoveryFigures(**_figures(total)),
-                              groups=groups)
+            client = await client_or_404(s, slug)
+            totals = await store.report(s, client=slug, group_by=None, date_from=date_from, date_to=date_to,
+                                        timezone=client.timezone)
+            grouped = (await store.report(s, client=slug, group_by=group_by, date_from=date_from, date_to=date_to,
+                                          timezone=client.timezone)) if group_by else {}
+        groups = sorted((RecoveryGroup(key=k, **_figures(v)) for k, v in grouped.items()),
+                        key=lambda g: bucket_order(g.key))
+        result = RecoveryReport(client=slug, currency=client.currency, as_of=now, group_by=group_by,
+                                date_from=date_from, date_to=date_to,
+                                totals=RecoveryFigures(**_figures(totals.get("all", {}))), groups=groups)
+        if format == "json":
+            return result
+        rows = [g.model_dump() for g in groups] + [{"key": "total", **result.totals.model_dump()}]
+        columns = ["key", *RecoveryFigures.model_fields]
+        return table_response(f"recovery-{slug}", format, columns, headers_for(columns, client.locale), rows,
+                              money_columns=MONEY, currency=client.currency)
+
+    @router.get("/clients/{slug}/reports/roll-rates", response_model=RollRatesReport)
+    async def roll(slug: str, principal: Auth, date_from: Annotated[str, Query(alias="from")],
+                   to: str) -> RollRatesReport:
+        """Roll and cure rates month over month between `from` and `to` (months, YYYY-MM, inclusive)."""
+        principal.require_client(slug)
+        first, last = _month(date_from), _month(to)
+        if not first < last or (last.year - first.year) * 12 + last.month - first.month > 36:
+            raise ProblemError(422, "invalid_months", "Invalid months", "give 2 to 37 months, `from` before `to`")
+        months = [first]
+        while months[-1] < last:
+            months.append(_next_month(months[-1]))
+        async with platform.db.transaction() as s:
+            client = await client_or_404(s, slug)
+            zone = zoneinfo.ZoneInfo(client.timezone)
+            ends = [dt.datetime.combine(_next_month(m), dt.time(0), tzinfo=zone) for m in months]
+            states = await store.month_end_states(s, client=slug, ends=ends)
+        labels = [m.strftime("%Y-%m") for m in months]
+        rolls = roll_rates(labels, ((r["period"], r["account_ref"], r["state"]) for r in states))
+        return RollRatesReport(client=slug, months=labels, items=[RollRateOut(
+            period=r.period, bucket=r.bucket, accounts=r.accounts, rolled_forward=r.rolled_forward, stayed=r.stayed,
+            rolled_back=r.rolled_back, cured=r.cured, recalled=r.recalled,
+            roll_rate=float(r.roll_rate) if r.roll_rate is not None else None,
+            cure_rate=float(r.cure_rate) if r.cure_rate is not None else None) for r in rolls])
+
+    @router.get("/clients/{slug}/commission-rates", response_model=CommissionRatesOut)
+    async def get_rates(slug: str, principal: Auth) -> CommissionRatesOut:
+        principal.require_client(slug)
+        async with platform.db.transaction() as s:
+            await client_or_404(s, slug)
+            stored = await store.commission_rates(s, slug)
+        default = stored.pop("*", None)
+        return CommissionRatesOut(client=slug, rates=stored, default=default)
+
+    @router.put("/clients/{slug}/commission-rates", response_model=CommissionRatesOut)
+    async def put_rates(slug: str, body: CommissionRatesIn, principal: Auth) -> CommissionRatesOut:
+        """Sets the agency's commission rates for the client company (operators only)."""
+        principal.require_client(slug, roles=("operator",))
+        bad = [b for b, r in body.rates.items() if not Decimal(0) <= r <= 1 or not b or b == "*"]
+        if bad:
+            raise ProblemError(422, "invalid_rates", "Invalid commission rates",
+                               f"rates are fractions from 0 to 1 per named bucket: {', '.join(bad)}")
+        async with platform.db.transaction() as s:
+            await client_or_404(s, slug)
+            await store.put_commission_rates(s, slug, {**body.rates, **({"*": body.default}
+                                                                         if body.default is not None else {})},
+                                             platform.clock())
+        return CommissionRatesOut(client=slug, rates=body.rates, default=body.default)
+
+    @router.get("/clients/{slug}/reports/commission", response_model=CommissionReport,
+                responses={200: {"content": {XLSX: {}, "text/csv": {}}}})
+    async def commission_report(
+        slug: str, principal: Auth, date_from: Annotated[dt.datetime | None, Query(alias="from")] = None,
+        to: dt.datetime | None = None,
+        format: Literal["json", "csv", "xlsx"] = "json",
+    ) -> Any:
+        """Per bucket at placement: recovered in the period, the commission, the remittance to the client."""
+        principal.require_client(slug)
+        now = platform.clock()
+        date_to = _period(date_from, to, now)
+        async with platform.db.transaction() as s:
+            client = await client_or_404(s, slug)
+            grouped = await store.report(s, client=slug, group_by="bucket", date_from=date_from, date_to=date_to,
+                                         timezone=client.timezone)
+            stored = await store.commission_rates(s, slug)
+        default = stored.pop("*", None)
+        lines = commission({k: Decimal(str(v.get("recovered") or 0)) for k, v in grouped.items()}, stored, default)
+        items = [CommissionLine(bucket=c.bucket, recovered=c.recovered, rate=c.rate, commission=c.commission,
+                                remittance=c.remittance) for c in lines]
+        totals = CommissionLine(bucket="total", recovered=sum((i.recovered for i in items), Decimal(0)),
+                                rate=Decimal(0), commission=sum((i.commission for i in items), Decimal(0)),
+                                remittance=sum((i.remittance for i in items), Decimal(0)))
+        report = CommissionReport(client=slug, currency=client.currency, date_from=date_from, date_to=date_to,
+                                  items=items, totals=totals)
+        if format == "json":
+            return report
+        rows = [i.model_dump() for i in items] + [totals.model_dump()]
+        columns = list(CommissionLine.model_fields)
+        return table_response(f"commission-{slug}", format, columns, headers_for(columns, client.locale), rows,
+                              money_columns=MONEY, currency=client.currency)
 
     @router.get("/clients/{slug}/accounts/{account_ref}", response_model=AccountView)
     async def account(slug: str, account_ref: str, principal: Auth) -> AccountView:

@@ -2,7 +2,21 @@
 
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
-from recaudo_common.events import AccountPlaced, AccountRecalled, AccountSegmented, PaymentApplied, PaymentReversed
+from recaudo_common.events import (
+    AccountPlaced,
+    AccountRecalled,
+    AccountSegmented,
+    ContactAttempted,
+    ContactDelivered,
+    ContactFailed,
+    ContactLogged,
+    PaymentApplied,
+    PaymentReversed,
+    PromiseBroken,
+    PromiseCancelled,
+    PromiseKept,
+    PromiseMade,
+)
 from reporting import handlers
 from reporting.store import SCHEMA
 
@@ -15,5 +29,13 @@ SUBSCRIPTIONS = Subscriptions(
         AccountRecalled: handlers.on_recalled,
         PaymentApplied: handlers.on_payment_applied,
         PaymentReversed: handlers.on_payment_reversed,
+        ContactAttempted: handlers.on_contact,
+        ContactDelivered: handlers.on_contact,
+        ContactFailed: handlers.on_contact,
+        ContactLogged: handlers.on_contact,
+        PromiseMade: handlers.on_promise,
+        PromiseKept: handlers.on_promise,
+        PromiseBroken: handlers.on_promise,
+        PromiseCancelled: handlers.on_promise,
     },
 )

@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 from recaudo_common.bus.consumer import HandlerContext
-from recaudo_common.events import AccountPlaced, AccountRecalled, AccountSegmented, PaymentApplied, PaymentReversed
+from recaudo_common.events import (
+    AccountPlaced,
+    AccountRecalled,
+    AccountSegmented,
+    ContactAttempted,
+    ContactDelivered,
+    ContactFailed,
+    ContactLogged,
+    PaymentApplied,
+    PaymentReversed,
+    PromiseBroken,
+    PromiseCancelled,
+    PromiseKept,
+    PromiseMade,
+)
 from reporting import store
 
 
@@ -19,6 +33,8 @@ async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
         "model_version", "offer", "why"})
     await store.set_segment(ctx.session, client=ctx.envelope.client, account_ref=event.account_ref, fields=fields,
                             at=ctx.envelope.occurred_at)
+    await store.record_bucket(ctx.session, event_id=ctx.envelope.event_id, client=ctx.envelope.client,
+                              account_ref=event.account_ref, at=ctx.envelope.occurred_at, bucket=event.bucket)
 
 
 async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
@@ -29,9 +45,42 @@ async def on_payment_applied(event: PaymentApplied, ctx: HandlerContext) -> None
     await store.record_payment(ctx.session, payment_id=event.payment_id, client=ctx.envelope.client,
                                account_ref=event.account_ref, amount=event.amount, paid_at=event.paid_at,
                                new_balance=event.new_balance, status=event.account_status, now=ctx.now)
+    await store.record_status(ctx.session, event_id=ctx.envelope.event_id, client=ctx.envelope.client,
+                              account_ref=event.account_ref, at=event.paid_at, status=event.account_status)
 
 
 async def on_payment_reversed(event: PaymentReversed, ctx: HandlerContext) -> None:
     await store.record_reversal(ctx.session, payment_id=event.payment_id, client=ctx.envelope.client,
                                 account_ref=event.account_ref, amount=event.amount, new_balance=event.new_balance,
                                 status=event.account_status)
+    await store.record_status(ctx.session, event_id=ctx.envelope.event_id, client=ctx.envelope.client,
+                              account_ref=event.account_ref, at=event.reversed_at, status=event.account_status)
+
+
+async def on_contact(event: ContactAttempted | ContactDelivered | ContactFailed | ContactLogged,
+                     ctx: HandlerContext) -> None:
+    common = {"client": ctx.envelope.client, "account_ref": event.account_ref, "channel": event.channel}
+    if isinstance(event, ContactAttempted):
+        await store.record_contact(ctx.session, contact_id=event.attempt_id, at=event.attempted_at, attempted=True,
+                                   cost=event.cost, **common)
+    elif isinstance(event, ContactDelivered):
+        await store.record_contact(ctx.session, contact_id=event.attempt_id, at=event.delivered_at, delivered=True,
+                                   **common)
+    elif isinstance(event, ContactFailed):
+        await store.record_contact(ctx.session, contact_id=event.attempt_id, at=event.failed_at, **common)
+    else:
+        await store.record_contact(ctx.session, contact_id=event.contact_id, at=event.contacted_at,
+                                   outcome=event.outcome, **common)
+
+
+async def on_promise(event: PromiseMade | PromiseKept | PromiseBroken | PromiseCancelled, ctx: HandlerContext) -> None:
+    common = {"promise_id": event.promise_id, "client": ctx.envelope.client, "account_ref": event.account_ref}
+    if isinstance(event, PromiseMade):
+        await store.record_promise(ctx.session, amount=event.amount, due_date=event.due_date, made_at=event.made_at,
+                                   source=event.source, **common)
+    elif isinstance(event, PromiseKept):
+        await store.record_promise(ctx.session, result="kept", decided_at=event.kept_at, **common)
+    elif isinstance(event, PromiseBroken):
+        await store.record_promise(ctx.session, result="broken", decided_at=event.broken_at, **common)
+    else:
+        await store.record_promise(ctx.session, result="cancelled", decided_at=event.cancelled_at, **common)

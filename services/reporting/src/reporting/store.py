@@ -106,3 +106,171 @@ async def recovery(s: AsyncSession, *, client: str, column: str | None, date_fro
         FROM placed FULL OUTER JOIN recovered ON placed.key = recovered.key
         ORDER BY 1"""), {"c": client, "from": date_from, "to": date_to})).mappings().all()
     return [dict(r) for r in rows]
+
+
+# ------------------------------------------------------------------ KPI facts
+
+async def record_contact(s: AsyncSession, *, contact_id: uuid.UUID, client: str, account_ref: str, channel: str,
+                         at: dt.datetime | None = None, attempted: bool = False, cost: Decimal | None = None,
+                         delivered: bool = False, outcome: str | None = None) -> None:
+    """Contacts arrive as several events in any order (attempted, delivered, logged): each adds what it knows."""
+    await s.execute(text(
+        """INSERT INTO reporting.contacts AS k (id, client_slug, account_ref, channel, at, attempted, cost,
+               delivered, outcome)
+           VALUES (:id, :c, :r, :ch, :at, :att, coalesce(:cost, 0), :del, :o)
+           ON CONFLICT (id) DO UPDATE SET
+               at = CASE WHEN excluded.attempted OR excluded.outcome IS NOT NULL THEN excluded.at ELSE k.at END,
+               attempted = k.attempted OR excluded.attempted,
+               cost = CASE WHEN excluded.attempted THEN excluded.cost ELSE k.cost END,
+               delivered = k.delivered OR excluded.delivered,
+               outcome = coalesce(excluded.outcome, k.outcome)"""),
+        {"id": contact_id, "c": client, "r": account_ref, "ch": channel, "at": at, "att": attempted, "cost": cost,
+         "del": delivered, "o": outcome})
+
+
+async def record_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str, account_ref: str,
+                         amount: Decimal | None = None, due_date: dt.date | None = None,
+                         made_at: dt.datetime | None = None, source: str | None = None, result: str | None = None,
+                         decided_at: dt.datetime | None = None) -> None:
+    await s.execute(text(
+        """INSERT INTO reporting.promises AS p (promise_id, client_slug, account_ref, amount, due_date, made_at,
+               source, result, decided_at)
+           VALUES (:id, :c, :r, :a, :d, :m, :src, :res, :at)
+           ON CONFLICT (promise_id) DO UPDATE SET amount = coalesce(excluded.amount, p.amount),
+               due_date = coalesce(excluded.due_date, p.due_date), made_at = coalesce(excluded.made_at, p.made_at),
+               source = coalesce(excluded.source, p.source), result = coalesce(excluded.result, p.result),
+               decided_at = coalesce(excluded.decided_at, p.decided_at)"""),
+        {"id": promise_id, "c": client, "r": account_ref, "a": amount, "d": due_date, "m": made_at, "src": source,
+         "res": result, "at": decided_at})
+
+
+async def record_bucket(s: AsyncSession, *, event_id: uuid.UUID, client: str, account_ref: str, at: dt.datetime,
+                        bucket: str) -> None:
+    await s.execute(text(
+        "INSERT INTO reporting.bucket_changes (event_id, client_slug, account_ref, at, bucket) "
+        "VALUES (:e, :c, :r, :at, :b) ON CONFLICT DO NOTHING"),
+        {"e": event_id, "c": client, "r": account_ref, "at": at, "b": bucket})
+
+
+async def record_status(s: AsyncSession, *, event_id: uuid.UUID, client: str, account_ref: str, at: dt.datetime,
+                        status: str) -> None:
+    await s.execute(text(
+        "INSERT INTO reporting.status_changes (event_id, client_slug, account_ref, at, status) "
+        "VALUES (:e, :c, :r, :at, :st) ON CONFLICT DO NOTHING"),
+        {"e": event_id, "c": client, "r": account_ref, "at": at, "st": status})
+
+
+async def commission_rates(s: AsyncSession, client: str) -> dict[str, Decimal]:
+    rows = await s.execute(text("SELECT bucket, rate FROM reporting.commission_rates WHERE client_slug = :c"),
+                           {"c": client})
+    return {r[0]: Decimal(r[1]) for r in rows.all()}
+
+
+async def put_commission_rates(s: AsyncSession, client: str, rates: dict[str, Decimal], now: dt.datetime) -> None:
+    await s.execute(text("DELETE FROM reporting.commission_rates WHERE client_slug = :c"), {"c": client})
+    if rates:
+        await s.execute(text("INSERT INTO reporting.commission_rates (client_slug, bucket, rate, updated_at) "
+                             "VALUES (:c, :b, :r, :now)"),
+                        [{"c": client, "b": b, "r": r, "now": now} for b, r in rates.items()])
+
+
+# ------------------------------------------------------------------ the report queries
+
+ACCOUNT_KEYS = {"bucket": "a.bucket_at_placement", "current_bucket": "a.current_bucket", "segment": "a.segment",
+                "product": "a.product", "strategy_arm": "a.strategy_arm"}
+REACHED = "('right_party', 'third_party', 'promise_to_pay', 'refused')"
+RIGHT_PARTY = "('right_party', 'promise_to_pay', 'refused')"
+
+
+def _last_channel(at: str, inclusive: bool = False) -> str:
+    """The channel of the account's last contact within the 7 days before an instant (MISSION §8); a promise's
+    own contact counts (inclusive), a payment's must come before it."""
+    return (f"coalesce((SELECT k2.channel FROM reporting.contacts k2 WHERE k2.client_slug = a.client_slug "
+            f"AND k2.account_ref = a.account_ref AND k2.at {'<=' if inclusive else '<'} {at} "
+            f"AND k2.at >= {at} - interval '7 days' ORDER BY k2.at DESC LIMIT 1), 'none')")
+
+
+def _key(group_by: str | None, at: str | None, channel: str | None = None) -> str | None:
+    """The group key of a fact that happened at `at`; None when the fact has no place in this grouping."""
+    if group_by is None:
+        return "'all'"
+    if group_by in ACCOUNT_KEYS:
+        return f"coalesce({ACCOUNT_KEYS[group_by]}, 'unassigned')"
+    if at is None:
+        return None
+    if group_by == "day":
+        return f"to_char({at} AT TIME ZONE :tz, 'YYYY-MM-DD')"
+    return channel or _last_channel(at)  # channel
+
+
+async def report(s: AsyncSession, *, client: str, group_by: str | None, date_from: dt.datetime | None,
+                 date_to: dt.datetime, timezone: str) -> dict[str, dict[str, Any]]:
+    """Every figure of the recovery report per group key; each fact family in one aggregate query."""
+    since = "(CAST(:from AS timestamptz) IS NULL OR {col} >= :from) AND {col} < :to"
+    params = {"c": client, "from": date_from, "to": date_to, "tz": timezone}
+    out: dict[str, dict[str, Any]] = {}
+
+    async def run(key: str | None, sql: str) -> None:
+        if key is None:
+            return
+        for row in (await s.execute(text(sql.format(key=key)), params)).mappings().all():
+            out.setdefault(row["key"], {}).update({k: v for k, v in row.items() if k != "key"})
+
+    await run(_key(group_by, "a.placed_at", "NULL") if group_by != "channel" else None, """
+        SELECT {key} AS key, count(*) AS accounts_placed, coalesce(sum(a.placed_balance), 0) AS placed_balance,
+               count(a.recalled_at) FILTER (WHERE a.recalled_at < :to) AS accounts_recalled
+        FROM reporting.accounts a WHERE a.client_slug = :c AND a.placed_at < :to GROUP BY 1""")
+    await run(_key(group_by, "p.paid_at"), f"""
+        SELECT {{key}} AS key, coalesce(sum(p.amount - p.reversed_amount), 0) AS recovered, count(*) AS payments
+        FROM reporting.payments p
+        LEFT JOIN reporting.accounts a ON a.client_slug = p.client_slug AND a.account_ref = p.account_ref
+        WHERE p.client_slug = :c AND {since.format(col='p.paid_at')} GROUP BY 1""")
+    await run(_key(group_by, "k.at", "k.channel"), f"""
+        SELECT {{key}} AS key, count(*) FILTER (WHERE k.attempted) AS attempts,
+               coalesce(sum(k.cost), 0) AS contact_cost,
+               count(DISTINCT k.account_ref) FILTER (WHERE k.delivered OR k.outcome IN {REACHED}) AS accounts_contacted,
+               count(DISTINCT k.account_ref) FILTER (WHERE k.outcome IN {RIGHT_PARTY}) AS accounts_right_party,
+               count(*) FILTER (WHERE k.outcome IN {RIGHT_PARTY}) AS right_party_contacts
+        FROM reporting.contacts k
+        LEFT JOIN reporting.accounts a ON a.client_slug = k.client_slug AND a.account_ref = k.account_ref
+        WHERE k.client_slug = :c AND {since.format(col='k.at')} GROUP BY 1""")
+    await run(_key(group_by, "pr.made_at", _last_channel("pr.made_at", inclusive=True)), f"""
+        SELECT {{key}} AS key, count(*) AS promises_made
+        FROM reporting.promises pr
+        LEFT JOIN reporting.accounts a ON a.client_slug = pr.client_slug AND a.account_ref = pr.account_ref
+        WHERE pr.client_slug = :c AND pr.made_at IS NOT NULL AND {since.format(col='pr.made_at')} GROUP BY 1""")
+    # A promise is due in the period when its due date (client's calendar) falls in it and it has been judged.
+    due_day = "(CAST(pr.due_date AS timestamp) AT TIME ZONE :tz)"
+    await run(_key(group_by, due_day, _last_channel("pr.made_at", inclusive=True)), f"""
+        SELECT {{key}} AS key, count(*) FILTER (WHERE pr.result IN ('kept', 'broken')) AS promises_due,
+               count(*) FILTER (WHERE pr.result = 'kept') AS promises_kept
+        FROM reporting.promises pr
+        LEFT JOIN reporting.accounts a ON a.client_slug = pr.client_slug AND a.account_ref = pr.account_ref
+        WHERE pr.client_slug = :c AND pr.due_date IS NOT NULL AND {since.format(col=due_day)} GROUP BY 1""")
+    # Liquidated: paid in full or settled by `to`, the closing change inside the period.
+    await run(_key(group_by, "last.at"), f"""
+        SELECT {{key}} AS key, count(*) AS accounts_liquidated
+        FROM reporting.accounts a
+        JOIN LATERAL (SELECT sc.at, sc.status FROM reporting.status_changes sc WHERE sc.client_slug = a.client_slug
+                      AND sc.account_ref = a.account_ref AND sc.at < :to ORDER BY sc.at DESC LIMIT 1) last ON true
+        WHERE a.client_slug = :c AND a.placed_at < :to AND last.status IN ('paid', 'settled')
+          AND {since.format(col='last.at')} GROUP BY 1""")
+    return out
+
+
+async def month_end_states(s: AsyncSession, *, client: str, ends: list[dt.datetime]) -> list[dict[str, Any]]:
+    """Each placed account's state at each instant: its bucket then, or paid/settled, or recalled."""
+    rows = await s.execute(text(
+        """SELECT e.n AS period, a.account_ref,
+                  CASE WHEN a.recalled_at IS NOT NULL AND a.recalled_at < e.at THEN 'recalled'
+                       WHEN st.status IN ('paid', 'settled') THEN st.status
+                       ELSE b.bucket END AS state
+           FROM unnest(CAST(:ends AS timestamptz[])) WITH ORDINALITY AS e(at, n)
+           JOIN reporting.accounts a ON a.client_slug = :c AND a.placed_at < e.at
+           LEFT JOIN LATERAL (SELECT bucket FROM reporting.bucket_changes bc WHERE bc.client_slug = a.client_slug
+                              AND bc.account_ref = a.account_ref AND bc.at < e.at ORDER BY bc.at DESC LIMIT 1) b
+                  ON true
+           LEFT JOIN LATERAL (SELECT status FROM reporting.status_changes sc WHERE sc.client_slug = a.client_slug
+                              AND sc.account_ref = a.account_ref AND sc.at < e.at ORDER BY sc.at DESC LIMIT 1) st
+                  ON true"""), {"c": client, "ends": ends})
+    return [dict(r) for r in rows.mappings().all()]

@@ -1,16 +1,124 @@
-"""KPI definitions, one function each, as docs/kpis.md states them."""
+"""KPI definitions, one function each, as docs/kpis.md states them: the recovery report's rates, roll and cure
+rates month over month, and commission with the remittance due to the client company."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+
+SIX = Decimal("0.000001")
+CENT = Decimal("0.01")
+GROUPINGS = ("bucket", "current_bucket", "segment", "channel", "strategy_arm", "product", "day")
+CLOSED = frozenset({"paid", "settled"})
+
+
+def ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
+    """A rate as a fraction rounded half-even to 6 decimals; None when the denominator is zero (undefined)."""
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(SIX, ROUND_HALF_EVEN)
 
 
 def recovery_rate(recovered: Decimal, placed_balance: Decimal) -> Decimal:
     """Recovered (payments in the period net of their reversals) over the balance placed before `to`."""
-    if placed_balance <= 0:
-        return Decimal(0)
-    return (recovered / placed_balance).quantize(Decimal("0.000001"), ROUND_HALF_EVEN)
+    return ratio(recovered, placed_balance) or Decimal(0)
 
 
-GROUPINGS = {"bucket": "bucket_at_placement", "current_bucket": "current_bucket", "segment": "segment",
-             "product": "product"}
+def rates(f: dict[str, object]) -> dict[str, Decimal | None]:
+    """Every rate of a group's figures (see docs/kpis.md for each definition)."""
+    def n(key: str) -> Decimal:
+        return Decimal(str(f.get(key) or 0))
+
+    placed = n("accounts_placed")
+    return {
+        "contact_rate": ratio(n("accounts_contacted"), placed),
+        "right_party_contact_rate": ratio(n("accounts_right_party"), placed),
+        "ptp_rate": ratio(n("promises_made"), n("right_party_contacts")),
+        "kept_promise_rate": ratio(n("promises_kept"), n("promises_due")),
+        "cost_ratio": ratio(n("contact_cost"), n("recovered")),
+        "liquidation_rate": ratio(n("accounts_liquidated"), placed),
+    }
+
+
+def bucket_order(key: str) -> tuple[int, str]:
+    """Buckets sort by their lower bound ('0', '1-30', ..., '361+'); other keys alphabetically after them."""
+    m = re.match(r"^-?\d+", key)
+    return (int(m.group()) if m else 1 << 30, key)
+
+
+@dataclass(frozen=True)
+class Roll:
+    period: str  # "2026-01→2026-02"
+    bucket: str
+    accounts: int
+    rolled_forward: int  # to a later bucket
+    stayed: int
+    rolled_back: int  # to an earlier, still delinquent bucket
+    cured: int  # to the current bucket ("0") or paid/settled
+    recalled: int
+
+    @property
+    def roll_rate(self) -> Decimal | None:
+        return ratio(self.rolled_forward, self.accounts - self.recalled)
+
+    @property
+    def cure_rate(self) -> Decimal | None:
+        return ratio(self.cured, self.accounts - self.recalled)
+
+
+def roll_rates(labels: list[str], states: Iterable[tuple[int, str, str | None]], current: str = "0") -> list[Roll]:
+    """Month over month: where the accounts in each bucket at the end of month m are at the end of month m+1.
+    `states` are (period index, account, state at its end) with state a bucket, 'paid', 'settled',
+    'recalled' or None (not segmented yet)."""
+    by_period: dict[int, dict[str, str | None]] = {}
+    for period, account, state in states:
+        by_period.setdefault(period, {})[account] = state
+    out = []
+    for i in range(len(labels) - 1):
+        before, after = by_period.get(i + 1, {}), by_period.get(i + 2, {})
+        tallies: dict[str, Counter[str]] = {}
+        for account, state in before.items():
+            if state is None or state in CLOSED or state == "recalled" or state == current:
+                continue
+            nxt = after.get(account)
+            t = tallies.setdefault(state, Counter())
+            t["accounts"] += 1
+            if nxt == "recalled":
+                t["recalled"] += 1
+            elif nxt in CLOSED or nxt == current:
+                t["cured"] += 1
+            elif nxt is None or nxt == state:
+                t["stayed"] += 1
+            elif bucket_order(nxt) > bucket_order(state):
+                t["rolled_forward"] += 1
+            else:
+                t["rolled_back"] += 1
+        for bucket in sorted(tallies, key=bucket_order):
+            t = tallies[bucket]
+            out.append(Roll(f"{labels[i]}→{labels[i + 1]}", bucket, t["accounts"], t["rolled_forward"], t["stayed"],
+                            t["rolled_back"], t["cured"], t["recalled"]))
+    return out
+
+
+@dataclass(frozen=True)
+class Commission:
+    bucket: str
+    recovered: Decimal
+    rate: Decimal
+    commission: Decimal
+    remittance: Decimal
+
+
+def commission(recovered_by_bucket: dict[str, Decimal], rates_by_bucket: dict[str, Decimal],
+               default_rate: Decimal | None = None) -> list[Commission]:
+    """The agency's commission per bucket at placement (rounded half-up to the cent) and what it remits."""
+    out = []
+    for bucket in sorted(recovered_by_bucket, key=bucket_order):
+        recovered = recovered_by_bucket[bucket]
+        rate = rates_by_bucket.get(bucket, default_rate if default_rate is not None else Decimal(0))
+        fee = (recovered * rate).quantize(CENT, ROUND_HALF_UP)
+        out.append(Commission(bucket, recovered, rate, fee, recovered - fee))
+    return out

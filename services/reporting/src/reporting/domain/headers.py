@@ -1,0 +1,24 @@
+"""Column headers of the reports' exports: Spanish for es-* client companies, the API's names otherwise."""
+
+from __future__ import annotations
+
+SPANISH = {
+    "key": "grupo", "bucket": "tramo", "accounts_placed": "cuentas asignadas", "placed_balance": "saldo asignado",
+    "accounts_recalled": "cuentas retiradas", "recovered": "recaudo", "payments": "pagos",
+    "recovery_rate": "tasa de recaudo", "attempts": "gestiones", "contact_cost": "costo de gestión",
+    "accounts_contacted": "cuentas contactadas", "accounts_right_party": "cuentas con contacto efectivo",
+    "right_party_contacts": "contactos efectivos", "promises_made": "promesas de pago",
+    "promises_due": "promesas vencidas", "promises_kept": "promesas cumplidas",
+    "accounts_liquidated": "cuentas canceladas", "contact_rate": "tasa de contacto",
+    "right_party_contact_rate": "tasa de contacto efectivo", "ptp_rate": "tasa de promesas",
+    "kept_promise_rate": "tasa de cumplimiento", "cost_ratio": "costo sobre recaudo",
+    "liquidation_rate": "tasa de cancelación", "rate": "tasa de comisión", "commission": "comisión",
+    "remittance": "a remitir al cliente",
+}
+MONEY = frozenset({"placed_balance", "recovered", "contact_cost", "commission", "remittance"})
+
+
+def headers_for(columns: list[str], locale: str) -> list[str]:
+    if locale.startswith("es"):
+        return [SPANISH.get(c, c) for c in columns]
+    return list(columns)
