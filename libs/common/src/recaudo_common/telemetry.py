@@ -30,6 +30,10 @@ EVENTS_CONSUMED = Counter(
 CONSUMER_RETRIES = Counter("recaudo_consumer_retries_total", "Handler retries", ["service", "topic"])
 DLQ_MESSAGES = Counter("recaudo_dlq_messages_total", "Events sent to a dead-letter topic", ["service", "topic"])
 CONSUMER_LAG = Gauge("recaudo_consumer_lag", "Events waiting for a consumer group", ["service", "group"])
+SCHEDULER_BACKLOG = Gauge("recaudo_scheduler_backlog", "Contact attempts due and not yet decided", ["service"])
+REPORT_FRESHNESS = Histogram(
+    "recaudo_report_freshness_seconds", "From a payment's application (payments) to its report (reporting)",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60))
 OUTBOX_BACKLOG = Gauge("recaudo_outbox_backlog", "Outbox rows not yet published", ["service"])
 
 # ---------------------------------------------------------------- logging with personal data masked

@@ -10,7 +10,9 @@ from outreach.consumers import SUBSCRIPTIONS
 from outreach.handlers import resume_stale, run_due_attempts
 from outreach.providers import Providers, SandboxGateway
 from outreach.settings import OutreachSettings
+from outreach.store import due_backlog
 from recaudo_common.runtime import Platform, ServiceUnit
+from recaudo_common.telemetry import SCHEDULER_BACKLOG
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -25,6 +27,8 @@ def build(platform: Platform) -> ServiceUnit:
             claimed = await run_due_attempts(platform.db, providers, settings, now=platform.clock(),
                                              limit=settings.scheduler_batch)
             await resume_stale(platform.db, providers, settings, now=platform.clock())
+            async with platform.db.transaction() as s:
+                SCHEDULER_BACKLOG.labels("outreach").set(await due_backlog(s, platform.clock()))
             if claimed < settings.scheduler_batch:
                 try:
                     await asyncio.wait_for(stop.wait(), settings.scheduler_poll_s)

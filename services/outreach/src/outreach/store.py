@@ -193,6 +193,12 @@ async def claim_due(s: AsyncSession, now: dt.datetime, limit: int) -> list[dict[
     return _rows(result)
 
 
+async def due_backlog(s: AsyncSession, now: dt.datetime) -> int:
+    row = (await s.execute(text("SELECT count(*) FROM outreach.attempts WHERE status = 'scheduled' "
+                                "AND scheduled_at <= :at AND channel <> 'agent'"), {"at": now})).first()
+    return int(row[0]) if row else 0
+
+
 async def orphan_due(s: AsyncSession, now: dt.datetime, limit: int) -> list[dict[str, Any]]:
     """Due attempts whose account or client is not known here (yet); claimed so they can be moved on."""
     result = await s.execute(text(

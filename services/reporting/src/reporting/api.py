@@ -1,12 +1,17 @@
 """Reporting's HTTP API: the recovery report with every KPI, roll rates, commission, exports, the account view."""
 
 
+import asyncio
 import datetime as dt
+import importlib.resources
 import zoneinfo
+from collections.abc import AsyncIterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from recaudo_common.auth import Principal
@@ -17,6 +22,7 @@ from recaudo_common.runtime import Platform
 from reporting import store
 from reporting.domain.headers import MONEY, headers_for
 from reporting.domain.kpis import bucket_order, commission, rates, recovery_rate, roll_rates
+from reporting.live import ChangeFeed
 
 Rate = float | None
 
@@ -182,9 +188,10 @@ def _next_month(day: dt.date) -> dt.date:
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
-def build_router(platform: Platform) -> APIRouter:
+def build_router(platform: Platform, feed: ChangeFeed | None = None) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["reporting"])
     Auth = Annotated[Principal, Depends(platform.auth)]
+    feed = feed or ChangeFeed(platform.settings.database_url)
 
     async def client_or_404(s: Any, slug: str) -> Any:
         client = await get_client(s, store.SCHEMA, slug)
@@ -222,6 +229,39 @@ def build_router(platform: Platform) -> APIRouter:
         columns = ["key", *RecoveryFigures.model_fields]
         return table_response(f"recovery-{slug}", format, columns, headers_for(columns, client.locale), rows,
                               money_columns=MONEY, currency=client.currency)
+
+    @router.get("/clients/{slug}/reports/stream", response_class=StreamingResponse,
+                responses={200: {"content": {"text/event-stream": {}}}})
+    async def stream(slug: str, principal: Auth, request: Request) -> StreamingResponse:
+        """Server-sent events: `recovery` with the report's totals now, then again whenever they may have
+        changed (at most once a second), and a comment every 15 s to keep proxies from closing the stream."""
+        principal.require_client(slug)
+        async with platform.db.transaction() as s:
+            client = await client_or_404(s, slug)
+
+        async def totals() -> str:
+            async with platform.db.transaction() as s:
+                figures = await store.report(s, client=slug, group_by=None, date_from=None, date_to=platform.clock(),
+                                             timezone=client.timezone)
+            body = RecoveryFigures(**_figures(figures.get("all", {})))
+            return f"event: recovery\ndata: {body.model_dump_json()}\n\n"
+
+        async def events() -> AsyncIterator[str]:
+            assert feed is not None
+            async with feed.subscribe(slug) as changed:
+                yield await totals()
+                while not await request.is_disconnected():
+                    try:
+                        await asyncio.wait_for(changed.wait(), 15)
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+                        continue
+                    changed.clear()
+                    yield await totals()
+                    await asyncio.sleep(1)  # debounce: a burst of payments is one update
+
+        return StreamingResponse(events(), media_type="text/event-stream",
+                                 headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 
     @router.get("/clients/{slug}/reports/roll-rates", response_model=RollRatesReport)
     async def roll(slug: str, principal: Auth, date_from: Annotated[str, Query(alias="from")],
@@ -320,5 +360,29 @@ def build_router(platform: Platform) -> APIRouter:
                            expected_net_recovery=row["expected_net_recovery"], value_tier=row["value_tier"],
                            strategy_version=row["strategy_version"], strategy_arm=row["strategy_arm"],
                            model_version=row["model_version"], why=row["why"])
+
+    return router
+
+
+DASHBOARD = Path(__file__).parent / "web" / "dashboard.html"
+
+
+def build_dashboard() -> APIRouter:
+    """The dashboard page and its charting library (Plotly, served from its wheel: no CDN at run time). The page
+    holds no data: it asks for an API key and reads the same API as everyone else."""
+    router = APIRouter(include_in_schema=False)
+    plotly_js = Path(str(importlib.resources.files("plotly"))) / "package_data" / "plotly.min.js"
+
+    @router.get("/dashboard", response_class=HTMLResponse)
+    async def dashboard() -> HTMLResponse:
+        return HTMLResponse(DASHBOARD.read_text(encoding="utf-8"), headers={
+            "cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
+            "content-security-policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                                       "style-src 'self' 'unsafe-inline'; img-src 'self' data:"})
+
+    @router.get("/dashboard/static/plotly.min.js")
+    async def plotly() -> FileResponse:
+        return FileResponse(plotly_js, media_type="text/javascript",
+                            headers={"cache-control": "public, max-age=86400"})
 
     return router

@@ -18,12 +18,14 @@ from recaudo_common.events import (
     PromiseKept,
     PromiseMade,
 )
+from recaudo_common.telemetry import REPORT_FRESHNESS
 from reporting import store
 
 
 async def on_placed(event: AccountPlaced, ctx: HandlerContext) -> None:
     await store.place_account(ctx.session, client=ctx.envelope.client, account_ref=event.account_ref,
                               balance=event.balance, product=event.product, placed_at=ctx.envelope.occurred_at)
+    await store.notify_change(ctx.session, ctx.envelope.client)
 
 
 async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
@@ -47,6 +49,8 @@ async def on_payment_applied(event: PaymentApplied, ctx: HandlerContext) -> None
                                new_balance=event.new_balance, status=event.account_status, now=ctx.now)
     await store.record_status(ctx.session, event_id=ctx.envelope.event_id, client=ctx.envelope.client,
                               account_ref=event.account_ref, at=event.paid_at, status=event.account_status)
+    await store.notify_change(ctx.session, ctx.envelope.client)
+    REPORT_FRESHNESS.observe(max((ctx.now - ctx.envelope.occurred_at).total_seconds(), 0.0))
 
 
 async def on_payment_reversed(event: PaymentReversed, ctx: HandlerContext) -> None:
@@ -55,6 +59,7 @@ async def on_payment_reversed(event: PaymentReversed, ctx: HandlerContext) -> No
                                 status=event.account_status)
     await store.record_status(ctx.session, event_id=ctx.envelope.event_id, client=ctx.envelope.client,
                               account_ref=event.account_ref, at=event.reversed_at, status=event.account_status)
+    await store.notify_change(ctx.session, ctx.envelope.client)
 
 
 async def on_contact(event: ContactAttempted | ContactDelivered | ContactFailed | ContactLogged,

@@ -110,6 +110,11 @@ async def recovery(s: AsyncSession, *, client: str, column: str | None, date_fro
 
 # ------------------------------------------------------------------ KPI facts
 
+async def notify_change(s: AsyncSession, client: str) -> None:
+    """Wakes the client company's live streams when this transaction commits (PostgreSQL folds repeats)."""
+    await s.execute(text("SELECT pg_notify('recaudo_reporting', :c)"), {"c": client})
+
+
 async def record_contact(s: AsyncSession, *, contact_id: uuid.UUID, client: str, account_ref: str, channel: str,
                          at: dt.datetime | None = None, attempted: bool = False, cost: Decimal | None = None,
                          delivered: bool = False, outcome: str | None = None) -> None:

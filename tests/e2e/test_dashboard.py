@@ -1,0 +1,113 @@
+"""The dashboard in a real headless Chromium (Debian's, driven by Playwright) against the whole platform: it
+loads with a client key, its numbers equal the API's, and a payment posted during the test shows up live."""
+
+import datetime as dt
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, async_playwright
+
+from recaudo_common.testing import (
+    REPOSITORY_ROOT,
+    RunningPlatform,
+    RunningProcess,
+    eventually,
+    free_port,
+    platform_env,
+    settings_for_test,
+    wait_ready,
+)
+
+from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
+
+pytestmark = pytest.mark.e2e
+OPERATOR_KEY = "rk_e2e_operator_key_dashboard_0001"
+BANCO = {"slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
+         "timezone": "America/Bogota", "locale": "es-CO"}
+CSV = "Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora\n" + "".join(
+    f"D-{i:03d};10203040{i:02d};Cliente {i};300 123 45{i:02d};{(i + 1) * 100000};{15 * i}\n" for i in range(12))
+
+
+@pytest.fixture
+async def platform(database_url: str, tmp_path: Path) -> AsyncIterator[RunningPlatform]:
+    settings = settings_for_test(database_url)
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = RunningProcess(["serve", "all", "--role", "all", "--port", str(port)],
+                             platform_env(settings, RECAUDO_BOOTSTRAP_OPERATOR_KEY=OPERATOR_KEY,
+                                          RECAUDO_PUBLIC_URL=base_url), tmp_path / "platform.log")
+    process.start()
+    try:
+        await wait_ready(base_url, process)
+        yield RunningPlatform(base_url, OPERATOR_KEY, settings, process)
+    finally:
+        process.stop()
+
+
+async def tile(page: Page, name: str) -> str:
+    return await page.locator(f"#{name}").get_attribute("data-value") or ""
+
+
+async def test_the_dashboard_shows_the_apis_numbers_and_updates_live(platform: RunningPlatform,
+                                                                     tmp_path: Path) -> None:
+    assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
+    async with platform.client() as operator:
+        assert (await operator.post("/v1/clients", json=BANCO)).status_code == 201
+        key = (await operator.post("/v1/keys", json={"role": "client", "client": "banco-andino"})).json()["key"]
+        upload = await operator.post("/v1/clients/banco-andino/portfolios",
+                                     files={"file": ("cartera.csv", CSV.encode(), "text/csv")})
+        assert upload.status_code == 202, upload.text
+        url = "/v1/clients/banco-andino/reports/recovery"
+
+        async def placed() -> dict[str, object] | None:
+            body = (await operator.get(url, params={"group_by": "bucket"})).json()
+            ready = body["totals"]["accounts_placed"] == 12 and all(g["key"] != "unassigned" for g in body["groups"])
+            return body if ready else None
+
+        await eventually(placed, timeout_s=90, message="the portfolio placed and segmented")
+        pay = await operator.post("/v1/clients/banco-andino/payments", headers={"Idempotency-Key": str(uuid.uuid4())},
+                                  json={"account_ref": "D-003", "amount": "150000",
+                                        "paid_at": dt.datetime.now(dt.UTC).isoformat(), "method": "cash"})
+        assert pay.status_code in (200, 201), pay.text
+
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = await browser.new_page(viewport={"width": 1400, "height": 1000}, locale="es-CO")
+            await page.goto(platform.base_url + "/dashboard")
+            await page.fill("#key", key)
+            await page.click("text=Entrar")
+            await page.wait_for_selector("#recovered[data-value]", timeout=30_000)
+
+            async def page_matches_api() -> bool:
+                totals = (await operator.get(url)).json()["totals"]
+                return (Decimal(await tile(page, "recovered") or "-1") == Decimal(totals["recovered"])
+                        and await tile(page, "accounts_placed") == str(totals["accounts_placed"])
+                        and Decimal(await tile(page, "placed_balance")) == Decimal(totals["placed_balance"])
+                        and float(await tile(page, "recovery_rate")) == totals["recovery_rate"])
+
+            await eventually(page_matches_api, timeout_s=30, message="the page shows the API's totals")
+            assert Decimal(await tile(page, "recovered")) == Decimal("150000")
+            assert await page.locator("#client-name").inner_text() == "Banco Andino S.A."
+            assert await page.locator("#client").is_disabled()  # a client key sees only its own company
+            assert await page.locator("#by-bucket .bars, #by-bucket .plot").count() >= 1  # Plotly drew the chart
+
+            # A payment posted while the page is open shows up on it by itself.
+            await operator.post("/v1/clients/banco-andino/payments", headers={"Idempotency-Key": str(uuid.uuid4())},
+                                json={"account_ref": "D-005", "amount": "250000",
+                                      "paid_at": dt.datetime.now(dt.UTC).isoformat(), "method": "cash"})
+
+            async def updated() -> bool:
+                return Decimal(await tile(page, "recovered") or "0") == Decimal("400000")
+
+            await eventually(updated, timeout_s=30, message="the live stream updated the page")
+            await eventually(page_matches_api, timeout_s=30, message="the page still equals the API")
+            shot = tmp_path / "dashboard.png"
+            await page.screenshot(path=str(shot), full_page=True)
+            await browser.close()
+        if os.environ.get("RECAUDO_DOCS_SCREENSHOTS") == "1":
+            shutil.copy(shot, REPOSITORY_ROOT / "docs" / "dashboard.png")
