@@ -123,6 +123,28 @@ async def _model_train(args: argparse.Namespace) -> None:
           f"Brier {model.brier:.3f}; accounts will be re-segmented with it")
 
 
+async def _reporting_rebuild(args: argparse.Namespace) -> None:
+    from reporting.rebuild import clients_of, differences, rebuild
+
+    platform = make_platform(_settings(), pool_size=2)
+    await platform.transport.start()
+    try:
+        applied = await rebuild(platform, client=args.client)
+        clients = [args.client] if args.client else await clients_of(platform)
+        diffs = await differences(platform, clients=clients, now=system_clock())
+    finally:
+        await platform.transport.stop()
+        await platform.db.dispose()
+    print(f"replayed {applied} events into fresh tables (schema reporting_rebuild) for "
+          f"{', '.join(clients) or 'no client'}")
+    for d in diffs:
+        print(f"DIFFERS {d['client']} group_by={d['group_by']} {d['key']} {d['figure']}: live {d['live']}, "
+              f"rebuilt {d['rebuilt']}")
+    if diffs:
+        raise SystemExit(1)
+    print("every report figure of the rebuilt tables equals the live one")
+
+
 def _catalogue(args: argparse.Namespace) -> None:
     from recaudo.catalogue import render
 
@@ -257,6 +279,13 @@ def main(argv: list[str] | None = None) -> None:
     p = model.add_parser("train", help="train on the client company's observed outcomes and make it current")
     p.add_argument("--client", required=True)
     p.set_defaults(func=lambda a: asyncio.run(_model_train(a)))
+
+    reporting = sub.add_parser("reporting", help="reporting's read models").add_subparsers(
+        dest="reporting_command", required=True)
+    p = reporting.add_parser("rebuild", help="replay the topics from the beginning into fresh tables and compare "
+                                             "every report figure with the live ones")
+    p.add_argument("--client", help="only this client company")
+    p.set_defaults(func=lambda a: asyncio.run(_reporting_rebuild(a)))
 
     p = sub.add_parser("catalogue", help="write the event catalogue (Markdown)")
     p.add_argument("--out")

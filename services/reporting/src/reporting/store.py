@@ -2,22 +2,42 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
+from collections.abc import Iterator
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 SCHEMA = "reporting"
+# The schema the read models are in: the live one, or fresh tables a rebuild replays the topics into.
+_TABLES: ContextVar[str] = ContextVar("reporting_tables", default=SCHEMA)
+
+
+def _sql(query: str) -> TextClause:
+    schema = _TABLES.get()
+    return text(query if schema == SCHEMA else query.replace(f"{SCHEMA}.", f"{schema}."))
+
+
+@contextlib.contextmanager
+def tables_in(schema: str) -> Iterator[None]:
+    """Reads and writes the read models in `schema` (same tables, fresh rows) within this context."""
+    token = _TABLES.set(schema)
+    try:
+        yield
+    finally:
+        _TABLES.reset(token)
 
 
 async def place_account(s: AsyncSession, *, client: str, account_ref: str, balance: Decimal, product: str | None,
                         placed_at: dt.datetime) -> None:
     """A payment may have reached us before its placement (topics are unordered): the ledger's latest word
     on balance and status then wins over the placed balance."""
-    await s.execute(text(
+    await s.execute(_sql(
         """INSERT INTO reporting.accounts (client_slug, account_ref, placed_balance, placed_at, product, balance,
                status)
            SELECT :c, :r, :b, :t, :p, coalesce(latest.new_balance, :b), coalesce(latest.account_status, 'open')
@@ -32,7 +52,7 @@ async def place_account(s: AsyncSession, *, client: str, account_ref: str, balan
 async def set_segment(s: AsyncSession, *, client: str, account_ref: str, fields: dict[str, Any],
                       at: dt.datetime) -> None:
     """Keeps segmentation's latest assignment (an older event never overwrites a newer one)."""
-    await s.execute(text(
+    await s.execute(_sql(
         """UPDATE reporting.accounts SET current_bucket = :bucket, segment = :segment,
                bucket_at_placement = coalesce(bucket_at_placement, :bucket_at_placement),
                days_past_due = :days_past_due, treatment = :treatment, channels = :channels,
@@ -45,7 +65,7 @@ async def set_segment(s: AsyncSession, *, client: str, account_ref: str, fields:
 
 
 async def account_view(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
-    row = (await s.execute(text(
+    row = (await s.execute(_sql(
         """SELECT a.*, (SELECT coalesce(sum(p.amount - p.reversed_amount), 0) FROM reporting.payments p
                         WHERE p.client_slug = a.client_slug AND p.account_ref = a.account_ref) AS recovered
            FROM reporting.accounts a WHERE a.client_slug = :c AND a.account_ref = :r"""),
@@ -54,29 +74,29 @@ async def account_view(s: AsyncSession, client: str, account_ref: str) -> dict[s
 
 
 async def set_recalled(s: AsyncSession, client: str, account_ref: str, at: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(_sql(
         "UPDATE reporting.accounts SET recalled_at = coalesce(recalled_at, :t) WHERE client_slug = :c "
         "AND account_ref = :r"), {"c": client, "r": account_ref, "t": at})
 
 
 async def record_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str, account_ref: str, amount: Decimal,
                          paid_at: dt.datetime, new_balance: Decimal, status: str, now: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(_sql(
         "INSERT INTO reporting.payments (payment_id, client_slug, account_ref, amount, paid_at, applied_at, "
         "new_balance, account_status) VALUES (:p, :c, :r, :a, :t, :now, :b, :st) ON CONFLICT DO NOTHING"),
         {"p": payment_id, "c": client, "r": account_ref, "a": amount, "t": paid_at, "now": now, "b": new_balance,
          "st": status})
-    await s.execute(text(
+    await s.execute(_sql(
         "UPDATE reporting.accounts SET balance = :b, status = :st WHERE client_slug = :c AND account_ref = :r"),
         {"c": client, "r": account_ref, "b": new_balance, "st": status})
 
 
 async def record_reversal(s: AsyncSession, *, payment_id: uuid.UUID, client: str, account_ref: str,
                           amount: Decimal, new_balance: Decimal, status: str) -> None:
-    await s.execute(text(
+    await s.execute(_sql(
         "UPDATE reporting.payments SET reversed_amount = reversed_amount + :a WHERE payment_id = :p"),
         {"p": payment_id, "a": amount})
-    await s.execute(text(
+    await s.execute(_sql(
         "UPDATE reporting.accounts SET balance = :b, status = :st WHERE client_slug = :c AND account_ref = :r"),
         {"c": client, "r": account_ref, "b": new_balance, "st": status})
 
@@ -88,7 +108,7 @@ async def recovery(s: AsyncSession, *, client: str, column: str | None, date_fro
     placed: accounts placed before `to`; recovered: payments with paid_at in [from, to) net of reversals."""
     key = f"coalesce(a.{column}, 'unassigned')" if column else "'all'"
     pkey = f"coalesce(pa.{column}, 'unassigned')" if column else "'all'"
-    rows = (await s.execute(text(f"""
+    rows = (await s.execute(_sql(f"""
         WITH placed AS (
             SELECT {key} AS key, count(*) AS accounts_placed, coalesce(sum(a.placed_balance), 0) AS placed_balance,
                    count(a.recalled_at) FILTER (WHERE a.recalled_at < :to) AS accounts_recalled
@@ -112,14 +132,14 @@ async def recovery(s: AsyncSession, *, client: str, column: str | None, date_fro
 
 async def notify_change(s: AsyncSession, client: str) -> None:
     """Wakes the client company's live streams when this transaction commits (PostgreSQL folds repeats)."""
-    await s.execute(text("SELECT pg_notify('recaudo_reporting', :c)"), {"c": client})
+    await s.execute(_sql("SELECT pg_notify('recaudo_reporting', :c)"), {"c": client})
 
 
 async def record_contact(s: AsyncSession, *, contact_id: uuid.UUID, client: str, account_ref: str, channel: str,
                          at: dt.datetime | None = None, attempted: bool = False, cost: Decimal | None = None,
                          delivered: bool = False, outcome: str | None = None) -> None:
     """Contacts arrive as several events in any order (attempted, delivered, logged): each adds what it knows."""
-    await s.execute(text(
+    await s.execute(_sql(
         """INSERT INTO reporting.contacts AS k (id, client_slug, account_ref, channel, at, attempted, cost,
                delivered, outcome)
            VALUES (:id, :c, :r, :ch, :at, :att, coalesce(:cost, 0), :del, :o)
@@ -137,7 +157,7 @@ async def record_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str,
                          amount: Decimal | None = None, due_date: dt.date | None = None,
                          made_at: dt.datetime | None = None, source: str | None = None, result: str | None = None,
                          decided_at: dt.datetime | None = None) -> None:
-    await s.execute(text(
+    await s.execute(_sql(
         """INSERT INTO reporting.promises AS p (promise_id, client_slug, account_ref, amount, due_date, made_at,
                source, result, decided_at)
            VALUES (:id, :c, :r, :a, :d, :m, :src, :res, :at)
@@ -151,7 +171,7 @@ async def record_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str,
 
 async def record_bucket(s: AsyncSession, *, event_id: uuid.UUID, client: str, account_ref: str, at: dt.datetime,
                         bucket: str) -> None:
-    await s.execute(text(
+    await s.execute(_sql(
         "INSERT INTO reporting.bucket_changes (event_id, client_slug, account_ref, at, bucket) "
         "VALUES (:e, :c, :r, :at, :b) ON CONFLICT DO NOTHING"),
         {"e": event_id, "c": client, "r": account_ref, "at": at, "b": bucket})
@@ -159,22 +179,22 @@ async def record_bucket(s: AsyncSession, *, event_id: uuid.UUID, client: str, ac
 
 async def record_status(s: AsyncSession, *, event_id: uuid.UUID, client: str, account_ref: str, at: dt.datetime,
                         status: str) -> None:
-    await s.execute(text(
+    await s.execute(_sql(
         "INSERT INTO reporting.status_changes (event_id, client_slug, account_ref, at, status) "
         "VALUES (:e, :c, :r, :at, :st) ON CONFLICT DO NOTHING"),
         {"e": event_id, "c": client, "r": account_ref, "at": at, "st": status})
 
 
 async def commission_rates(s: AsyncSession, client: str) -> dict[str, Decimal]:
-    rows = await s.execute(text("SELECT bucket, rate FROM reporting.commission_rates WHERE client_slug = :c"),
+    rows = await s.execute(_sql("SELECT bucket, rate FROM reporting.commission_rates WHERE client_slug = :c"),
                            {"c": client})
     return {r[0]: Decimal(r[1]) for r in rows.all()}
 
 
 async def put_commission_rates(s: AsyncSession, client: str, rates: dict[str, Decimal], now: dt.datetime) -> None:
-    await s.execute(text("DELETE FROM reporting.commission_rates WHERE client_slug = :c"), {"c": client})
+    await s.execute(_sql("DELETE FROM reporting.commission_rates WHERE client_slug = :c"), {"c": client})
     if rates:
-        await s.execute(text("INSERT INTO reporting.commission_rates (client_slug, bucket, rate, updated_at) "
+        await s.execute(_sql("INSERT INTO reporting.commission_rates (client_slug, bucket, rate, updated_at) "
                              "VALUES (:c, :b, :r, :now)"),
                         [{"c": client, "b": b, "r": r, "now": now} for b, r in rates.items()])
 
@@ -218,7 +238,7 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
     async def run(key: str | None, sql: str) -> None:
         if key is None:
             return
-        for row in (await s.execute(text(sql.format(key=key)), params)).mappings().all():
+        for row in (await s.execute(_sql(sql.format(key=key)), params)).mappings().all():
             out.setdefault(row["key"], {}).update({k: v for k, v in row.items() if k != "key"})
 
     await run(_key(group_by, "a.placed_at", "NULL") if group_by != "channel" else None, """
@@ -265,7 +285,7 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
 
 async def month_end_states(s: AsyncSession, *, client: str, ends: list[dt.datetime]) -> list[dict[str, Any]]:
     """Each placed account's state at each instant: its bucket then, or paid/settled, or recalled."""
-    rows = await s.execute(text(
+    rows = await s.execute(_sql(
         """SELECT e.n AS period, a.account_ref,
                   CASE WHEN a.recalled_at IS NOT NULL AND a.recalled_at < e.at THEN 'recalled'
                        WHEN st.status IN ('paid', 'settled') THEN st.status
