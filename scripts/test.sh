@@ -16,11 +16,15 @@ trap cleanup EXIT
 
 "$UV" sync --all-packages --frozen --quiet
 
-# Browser tests drive Debian's Chromium with Playwright (the debtor page, the dashboard).
-if [ ! -x /usr/bin/chromium ]; then
-  echo "== installing Debian's chromium for the browser tests"
+# Browser tests drive Debian's Chromium with Playwright (the debtor page, the dashboard); the alert rules are
+# checked with promtool from Debian's prometheus package.
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+command -v promtool >/dev/null || missing="$missing prometheus"
+if [ -n "$missing" ]; then
+  echo "== installing Debian packages:$missing"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get install -y --no-install-recommends chromium >/dev/null
+  $SUDO apt-get install -y --no-install-recommends $missing >/dev/null
 fi
 
 echo "== lint"

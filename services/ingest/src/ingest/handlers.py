@@ -43,6 +43,7 @@ from recaudo_common.files import (
     xlsx_rows,
 )
 from recaudo_common.outbox import Outbox
+from recaudo_common.telemetry import extract_context, tracer
 
 BATCH = 1000
 CHUNK = 4 * 1024 * 1024
@@ -157,8 +158,13 @@ async def process_next_portfolio(db: Database, *, clock: Clock, max_xlsx_bytes: 
             if not await lease.scalar(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key}):
                 continue
             try:
-                await _process(db, portfolio_id, clock=clock, max_xlsx_bytes=max_xlsx_bytes,
-                               max_xlsx_ratio=max_xlsx_ratio)
+                async with db.transaction() as s:
+                    carried = await store.trace_context(s, portfolio_id)
+                # The worker continues the upload request's trace: its events carry it to every service.
+                with tracer.start_as_current_span("process portfolio", context=extract_context(carried),
+                                                  attributes={"recaudo.portfolio": str(portfolio_id)}):
+                    await _process(db, portfolio_id, clock=clock, max_xlsx_bytes=max_xlsx_bytes,
+                                   max_xlsx_ratio=max_xlsx_ratio)
             finally:
                 await lease.scalar(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
                 await lease.commit()

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.domain.portfolio import Issue
+from recaudo_common.telemetry import inject_headers
 
 SCHEMA = "ingest"
 
@@ -58,10 +59,11 @@ async def insert_portfolio(s: AsyncSession, *, portfolio_id: uuid.UUID, client: 
                            as_of: dt.date, now: dt.datetime) -> None:
     await s.execute(text(
         "INSERT INTO ingest.portfolios (id, client_slug, status, filename, content_sha256, params_sha256, params, "
-        "size_bytes, as_of, created_at) VALUES (:id, :c, 'queued', :f, :h, :ps, CAST(:p AS jsonb), :n, :as_of, "
-        ":now)"),
+        "size_bytes, as_of, created_at, trace_context) VALUES (:id, :c, 'queued', :f, :h, :ps, CAST(:p AS jsonb), "
+        ":n, :as_of, :now, CAST(:tc AS jsonb))"),
         {"id": portfolio_id, "c": client, "f": filename, "h": content_sha, "ps": params_sha,
-         "p": json.dumps(params), "n": size_bytes, "as_of": as_of, "now": now})
+         "p": json.dumps(params), "n": size_bytes, "as_of": as_of, "now": now,
+         "tc": json.dumps(inject_headers())})
 
 
 async def insert_chunk(s: AsyncSession, portfolio_id: uuid.UUID, seq: int, data: bytes) -> None:
@@ -79,6 +81,13 @@ async def get_portfolio(s: AsyncSession, portfolio_id: uuid.UUID) -> dict[str, A
     row = (await s.execute(text(f"SELECT {PORTFOLIO_COLUMNS} FROM ingest.portfolios WHERE id = :id"),
                            {"id": portfolio_id})).mappings().first()
     return dict(row) if row else None
+
+
+async def trace_context(s: AsyncSession, portfolio_id: uuid.UUID) -> dict[str, str]:
+    row = (await s.execute(text("SELECT trace_context FROM ingest.portfolios WHERE id = :id"),
+                           {"id": portfolio_id})).first()
+    value = row[0] if row else {}
+    return dict(json.loads(value) if isinstance(value, str) else value)
 
 
 async def pending_portfolios(s: AsyncSession, limit: int = 20) -> list[uuid.UUID]:

@@ -1,0 +1,146 @@
+"""For SREs: the alert rules pass promtool's check and its unit tests; every metric the dashboards and rules
+read is one the code exports; and one upload's spans in every service share one trace, seen by a real OTLP/HTTP
+receiver."""
+
+import asyncio
+import gzip
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from prometheus_client import REGISTRY
+
+import recaudo_common.telemetry  # noqa: F401 - registers the platform's metrics
+from recaudo_common.testing import (
+    REPOSITORY_ROOT,
+    RunningPlatform,
+    RunningProcess,
+    eventually,
+    free_port,
+    platform_env,
+    settings_for_test,
+    wait_ready,
+)
+
+pytestmark = pytest.mark.integration
+PROMETHEUS = REPOSITORY_ROOT / "deploy" / "prometheus"
+DASHBOARDS = REPOSITORY_ROOT / "deploy" / "grafana" / "dashboards"
+
+
+def promtool() -> str:
+    found = shutil.which("promtool")
+    assert found, "promtool is missing: install Debian's prometheus package (scripts/test.sh does)"
+    return found
+
+
+def test_alert_rules_pass_promtool_check_and_unit_tests() -> None:
+    check = subprocess.run([promtool(), "check", "rules", "alerts.yml"], cwd=PROMETHEUS, capture_output=True,
+                           text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "SUCCESS: 9 rules found" in check.stdout
+    tested = subprocess.run([promtool(), "test", "rules", "alerts_test.yml"], cwd=PROMETHEUS, capture_output=True,
+                            text=True)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
+def exported_metrics() -> set[str]:
+    return {metric.name for metric in REGISTRY.collect()}
+
+
+def test_dashboards_and_rules_read_only_metrics_the_code_exports() -> None:
+    exported = exported_metrics() | {"up"}
+    texts = [(path.name, path.read_text()) for path in [*DASHBOARDS.glob("*.json"), PROMETHEUS / "alerts.yml"]]
+    assert len(texts) >= 2
+    for name, text in texts:
+        if name.endswith(".json"):
+            dashboard = json.loads(text)
+            assert dashboard["uid"] and dashboard["panels"]
+            exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+        else:
+            exprs = re.findall(r"expr: \|?\s*\n?\s*(.+)", text)
+        used = {re.sub(r"_(bucket|count|sum|total)$", "", m) for e in exprs for m in re.findall(r"recaudo_[a-z_]+", e)}
+        assert used, name
+        unknown = sorted(u for u in used if u not in exported and u.removesuffix("_seconds") not in exported)
+        assert not unknown, f"{name} reads metrics the code does not export: {unknown}"
+
+
+class Receiver:
+    """An OTLP/HTTP trace receiver: what a collector does on POST /v1/traces (protobuf, maybe gzipped)."""
+
+    def __init__(self) -> None:
+        self.spans: list[dict[str, Any]] = []
+        self.app = FastAPI()
+        self.app.post("/v1/traces")(self.receive)
+
+    async def receive(self, request: Request) -> Response:
+        body = await request.body()
+        if request.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        export = ExportTraceServiceRequest.FromString(body)
+        for resource_spans in export.resource_spans:
+            for scope in resource_spans.scope_spans:
+                for span in scope.spans:
+                    attributes = {a.key: a.value.string_value for a in span.attributes}
+                    self.spans.append({"trace": span.trace_id.hex(), "name": span.name, "attributes": attributes})
+        return Response(b"", media_type="application/x-protobuf")
+
+
+@pytest.fixture
+async def traced_platform(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[RunningPlatform, Receiver]]:
+    receiver = Receiver()
+    collector_port = free_port()
+    server = uvicorn.Server(uvicorn.Config(receiver.app, host="127.0.0.1", port=collector_port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    settings = settings_for_test(database_url)
+    port = free_port()
+    process = RunningProcess(["serve", "all", "--role", "all", "--port", str(port)],
+                             platform_env(settings, RECAUDO_BOOTSTRAP_OPERATOR_KEY="rk_trace_operator_key_0001",
+                                          RECAUDO_OTLP_ENDPOINT=f"http://127.0.0.1:{collector_port}",
+                                          OTEL_BSP_SCHEDULE_DELAY="200"), tmp_path / "platform.log")
+    process.start()
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}", process)
+        yield RunningPlatform(f"http://127.0.0.1:{port}", "rk_trace_operator_key_0001", settings, process), receiver
+    finally:
+        process.stop()
+        server.should_exit = True
+        await serving
+
+
+async def test_one_uploads_spans_across_every_service_share_its_trace(
+        traced_platform: tuple[RunningPlatform, Receiver]) -> None:
+    platform, receiver = traced_platform
+    async with platform.client() as operator:
+        assert (await operator.post("/v1/clients", json={
+            "slug": "banco", "name": "Banco", "country": "CO", "currency": "COP", "timezone": "America/Bogota",
+            "locale": "es-CO"})).status_code == 201
+        upload = await operator.post("/v1/clients/banco/portfolios", files={"file": (
+            "c.csv", "Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora\n"
+                     "T-1;1020304050;Ana Gómez;300 123 4567;1.500.000;45\n".encode(), "text/csv")})
+        assert upload.status_code == 202
+
+    def consumers_in_upload_trace() -> set[str]:
+        upload_traces = {s["trace"] for s in receiver.spans if "portfolios" in s["name"]}
+        return {s["attributes"].get("recaudo.consumer", "") for s in receiver.spans if s["trace"] in upload_traces}
+
+    async def every_service_joined() -> bool:
+        return {"segmentation", "outreach", "payments", "reporting"} <= consumers_in_upload_trace()
+
+    try:
+        await eventually(every_service_joined, timeout_s=60, message="spans of every service in the upload's trace")
+    except AssertionError:
+        print(sorted({(s["name"], s["attributes"].get("recaudo.consumer")) for s in receiver.spans})[:60])
+        print(platform.process.log_tail())
+        raise
+    traces = {s["trace"] for s in receiver.spans if "portfolios" in s["name"]}
+    names = {s["name"] for s in receiver.spans if s["trace"] in traces}
+    assert any(n.startswith("consume account.placed") for n in names)
+    assert any(n.startswith("consume account.segmented") for n in names)  # the chain goes on past one hop
