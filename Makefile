@@ -40,3 +40,4 @@ bench: install ## benchmarks at full size; writes docs/benchmarks.md (BENCH_ROWS
 	@$(UV) run --no-sync python -m bench.aging
 	@$(UV) run --no-sync python -m bench.webhooks
 	@$(UV) run --no-sync python -m bench.outreach
+	@$(UV) run --no-sync python -m bench.reporting

@@ -4,8 +4,9 @@
 import asyncio
 import datetime as dt
 import importlib.resources
+import time
 import zoneinfo
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -188,10 +189,35 @@ def _next_month(day: dt.date) -> dt.date:
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
 
 
+class ReportCache:
+    """Live reports are computed at most once a second per question, however many people ask it at once
+    (single flight): a busy dashboard wall costs one query, and a report is never more than a second old."""
+
+    def __init__(self, ttl_s: float = 1.0, max_entries: int = 2000) -> None:
+        self.ttl_s, self.max_entries = ttl_s, max_entries
+        self.entries: dict[tuple[Any, ...], tuple[float, asyncio.Future[Any]]] = {}
+
+    async def get(self, key: tuple[Any, ...], compute: Callable[[], Awaitable[Any]]) -> Any:
+        now = time.monotonic()
+        hit = self.entries.get(key)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return await asyncio.shield(hit[1])
+        if len(self.entries) >= self.max_entries:
+            self.entries = {k: v for k, v in self.entries.items() if now - v[0] < self.ttl_s}
+        future = asyncio.ensure_future(compute())
+        self.entries[key] = (now, future)
+        try:
+            return await asyncio.shield(future)
+        except Exception:
+            self.entries.pop(key, None)
+            raise
+
+
 def build_router(platform: Platform, feed: ChangeFeed | None = None) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["reporting"])
     Auth = Annotated[Principal, Depends(platform.auth)]
     feed = feed or ChangeFeed(platform.settings.database_url)
+    cache = ReportCache()
 
     async def client_or_404(s: Any, slug: str) -> Any:
         client = await get_client(s, store.SCHEMA, slug)
@@ -212,12 +238,20 @@ def build_router(platform: Platform, feed: ChangeFeed | None = None) -> APIRoute
         principal.require_client(slug)
         now = platform.clock()
         date_to = _period(date_from, to, now)
-        async with platform.db.transaction() as s:
-            client = await client_or_404(s, slug)
-            totals = await store.report(s, client=slug, group_by=None, date_from=date_from, date_to=date_to,
-                                        timezone=client.timezone)
-            grouped = (await store.report(s, client=slug, group_by=group_by, date_from=date_from, date_to=date_to,
-                                          timezone=client.timezone)) if group_by else {}
+
+        async def compute() -> tuple[Any, dict[str, Any], dict[str, Any]]:
+            async with platform.db.transaction() as s:
+                client = await client_or_404(s, slug)
+                totals = await store.report(s, client=slug, group_by=None, date_from=date_from, date_to=date_to,
+                                            timezone=client.timezone)
+                grouped = (await store.report(s, client=slug, group_by=group_by, date_from=date_from,
+                                              date_to=date_to, timezone=client.timezone)) if group_by else {}
+            return client, totals, grouped
+
+        if to is None:  # the live report: shared by everyone asking within the same second
+            client, totals, grouped = await cache.get((slug, group_by, date_from), compute)
+        else:
+            client, totals, grouped = await compute()
         groups = sorted((RecoveryGroup(key=k, **_figures(v)) for k, v in grouped.items()),
                         key=lambda g: bucket_order(g.key))
         result = RecoveryReport(client=slug, currency=client.currency, as_of=now, group_by=group_by,
