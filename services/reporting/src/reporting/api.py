@@ -5,6 +5,7 @@ import asyncio
 import datetime as dt
 import importlib.resources
 import time
+import uuid
 import zoneinfo
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
@@ -125,6 +126,25 @@ class CommissionReport(BaseModel):
     totals: CommissionLine
 
 
+class ArrangementOut(BaseModel):
+    arrangement_id: uuid.UUID
+    kind: str | None
+    total_amount: Decimal | None
+    instalments: int | None
+    source: str | None
+    made_at: dt.datetime | None
+    result: str | None
+    decided_at: dt.datetime | None
+
+
+class ContactSeen(BaseModel):
+    channel: str
+    at: dt.datetime
+    attempted: bool
+    delivered: bool
+    outcome: str | None
+
+
 class AccountView(BaseModel):
     """v1: one account as operators and its client company see it, with why it is treated as it is."""
 
@@ -152,6 +172,8 @@ class AccountView(BaseModel):
     strategy_arm: str | None
     model_version: str | None
     why: str | None
+    arrangements: list[ArrangementOut] = []
+    last_contacts: list[ContactSeen] = []
 
 
 COUNTS = ("accounts_placed", "accounts_recalled", "payments", "attempts", "accounts_contacted",
@@ -382,6 +404,8 @@ def build_router(platform: Platform, feed: ChangeFeed | None = None) -> APIRoute
         principal.require_client(slug)
         async with platform.db.transaction() as s:
             row = await store.account_view(s, slug, account_ref)
+            arrangements = await store.account_arrangements(s, slug, account_ref)
+            contacts = await store.last_contacts(s, slug, account_ref)
         if row is None:
             raise not_found(f"account {account_ref!r}")
         status = "recalled" if row["recalled_at"] else row["status"]
@@ -393,7 +417,9 @@ def build_router(platform: Platform, feed: ChangeFeed | None = None) -> APIRoute
                            offer=row["offer"], propensity=row["propensity"], cost_to_collect=row["cost_to_collect"],
                            expected_net_recovery=row["expected_net_recovery"], value_tier=row["value_tier"],
                            strategy_version=row["strategy_version"], strategy_arm=row["strategy_arm"],
-                           model_version=row["model_version"], why=row["why"])
+                           model_version=row["model_version"], why=row["why"],
+                           arrangements=[ArrangementOut.model_validate(a) for a in arrangements],
+                           last_contacts=[ContactSeen.model_validate(c) for c in contacts])
 
     return router
 

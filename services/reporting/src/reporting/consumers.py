@@ -6,6 +6,9 @@ from recaudo_common.events import (
     AccountPlaced,
     AccountRecalled,
     AccountSegmented,
+    ArrangementBroken,
+    ArrangementKept,
+    ArrangementMade,
     ContactAttempted,
     ContactDelivered,
     ContactFailed,
@@ -37,5 +40,8 @@ SUBSCRIPTIONS = Subscriptions(
         PromiseKept: handlers.on_promise,
         PromiseBroken: handlers.on_promise,
         PromiseCancelled: handlers.on_promise,
+        ArrangementMade: handlers.on_arrangement,
+        ArrangementKept: handlers.on_arrangement,
+        ArrangementBroken: handlers.on_arrangement,
     },
 )

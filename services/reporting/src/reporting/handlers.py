@@ -7,6 +7,9 @@ from recaudo_common.events import (
     AccountPlaced,
     AccountRecalled,
     AccountSegmented,
+    ArrangementBroken,
+    ArrangementKept,
+    ArrangementMade,
     ContactAttempted,
     ContactDelivered,
     ContactFailed,
@@ -89,3 +92,15 @@ async def on_promise(event: PromiseMade | PromiseKept | PromiseBroken | PromiseC
         await store.record_promise(ctx.session, result="broken", decided_at=event.broken_at, **common)
     else:
         await store.record_promise(ctx.session, result="cancelled", decided_at=event.cancelled_at, **common)
+
+
+async def on_arrangement(event: ArrangementMade | ArrangementKept | ArrangementBroken, ctx: HandlerContext) -> None:
+    common = {"arrangement_id": event.arrangement_id, "client": ctx.envelope.client, "account_ref": event.account_ref}
+    if isinstance(event, ArrangementMade):
+        await store.record_arrangement(ctx.session, kind=event.kind, total_amount=event.total_amount,
+                                       instalments=len(event.instalments), source=event.source,
+                                       made_at=event.made_at, **common)
+    elif isinstance(event, ArrangementKept):
+        await store.record_arrangement(ctx.session, result="kept", decided_at=event.kept_at, **common)
+    else:
+        await store.record_arrangement(ctx.session, result="broken", decided_at=event.broken_at, **common)

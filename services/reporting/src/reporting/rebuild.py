@@ -17,7 +17,7 @@ from reporting import store
 from reporting.consumers import SUBSCRIPTIONS
 from reporting.domain.kpis import GROUPINGS
 
-READ_MODELS = ("accounts", "payments", "contacts", "promises", "bucket_changes", "status_changes")
+READ_MODELS = ("accounts", "payments", "contacts", "promises", "bucket_changes", "status_changes", "arrangements")
 REBUILD_SCHEMA = "reporting_rebuild"
 
 

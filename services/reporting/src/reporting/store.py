@@ -169,6 +169,40 @@ async def record_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str,
          "res": result, "at": decided_at})
 
 
+async def record_arrangement(s: AsyncSession, *, arrangement_id: uuid.UUID, client: str, account_ref: str,
+                             kind: str | None = None, total_amount: Decimal | None = None,
+                             instalments: int | None = None, source: str | None = None,
+                             made_at: dt.datetime | None = None, result: str | None = None,
+                             decided_at: dt.datetime | None = None) -> None:
+    await s.execute(_sql(
+        """INSERT INTO reporting.arrangements AS a (arrangement_id, client_slug, account_ref, kind, total_amount,
+               instalments, source, made_at, result, decided_at)
+           VALUES (:id, :c, :r, :k, :t, :n, :src, :m, :res, :at)
+           ON CONFLICT (arrangement_id) DO UPDATE SET kind = coalesce(excluded.kind, a.kind),
+               total_amount = coalesce(excluded.total_amount, a.total_amount),
+               instalments = coalesce(excluded.instalments, a.instalments),
+               source = coalesce(excluded.source, a.source), made_at = coalesce(excluded.made_at, a.made_at),
+               result = coalesce(excluded.result, a.result),
+               decided_at = coalesce(excluded.decided_at, a.decided_at)"""),
+        {"id": arrangement_id, "c": client, "r": account_ref, "k": kind, "t": total_amount, "n": instalments,
+         "src": source, "m": made_at, "res": result, "at": decided_at})
+
+
+async def account_arrangements(s: AsyncSession, client: str, account_ref: str) -> list[dict[str, Any]]:
+    rows = await s.execute(_sql(
+        "SELECT arrangement_id, kind, total_amount, instalments, source, made_at, result, decided_at "
+        "FROM reporting.arrangements WHERE client_slug = :c AND account_ref = :r ORDER BY made_at"),
+        {"c": client, "r": account_ref})
+    return [dict(r) for r in rows.mappings().all()]
+
+
+async def last_contacts(s: AsyncSession, client: str, account_ref: str, limit: int = 10) -> list[dict[str, Any]]:
+    rows = await s.execute(_sql(
+        "SELECT channel, at, attempted, delivered, outcome FROM reporting.contacts WHERE client_slug = :c "
+        "AND account_ref = :r ORDER BY at DESC LIMIT :n"), {"c": client, "r": account_ref, "n": limit})
+    return [dict(r) for r in rows.mappings().all()]
+
+
 async def record_bucket(s: AsyncSession, *, event_id: uuid.UUID, client: str, account_ref: str, at: dt.datetime,
                         bucket: str) -> None:
     await s.execute(_sql(

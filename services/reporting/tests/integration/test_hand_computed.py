@@ -244,3 +244,12 @@ async def test_roll_and_cure_rates_month_over_month(reports: httpx.AsyncClient) 
     assert body["items"] == [{"period": "2026-03→2026-04", "bucket": "31-60", "accounts": 2, "rolled_forward": 1,
                               "stayed": 0, "rolled_back": 0, "cured": 1, "recalled": 0, "roll_rate": 0.5,
                               "cure_rate": 0.5}]
+
+
+async def test_the_account_view_shows_arrangements_and_last_contacts(reports: httpx.AsyncClient) -> None:
+    view = (await reports.get("/v1/clients/banco/accounts/A-2")).json()
+    assert (view["status"], Decimal(view["balance"]), Decimal(view["recovered"])) == (
+        "paid", Decimal("0"), Decimal("2000000"))  # 500,000 + (200,000 reversed) + 1,500,000
+    assert [(c["channel"], c["outcome"], c["delivered"]) for c in view["last_contacts"]] == [
+        ("agent", "promise_to_pay", False), ("email", None, True)]
+    assert view["arrangements"] == []
