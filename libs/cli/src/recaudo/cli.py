@@ -145,6 +145,13 @@ async def _reporting_rebuild(args: argparse.Namespace) -> None:
     print("every report figure of the rebuilt tables equals the live one")
 
 
+def _deploy_k8s(args: argparse.Namespace) -> None:
+    from recaudo.deploy import write
+
+    for rel in write(Path(args.root)):
+        print(f"deploy/k8s/{rel}")
+
+
 def _catalogue(args: argparse.Namespace) -> None:
     from recaudo.catalogue import render
 
@@ -286,6 +293,11 @@ def main(argv: list[str] | None = None) -> None:
                                              "every report figure with the live ones")
     p.add_argument("--client", help="only this client company")
     p.set_defaults(func=lambda a: asyncio.run(_reporting_rebuild(a)))
+
+    deploy = sub.add_parser("deploy", help="deployment files").add_subparsers(dest="deploy_command", required=True)
+    p = deploy.add_parser("k8s", help="regenerate deploy/k8s from the code (services, topics, routes, settings)")
+    p.add_argument("--root", default=".", help="the repository's root")
+    p.set_defaults(func=_deploy_k8s)
 
     p = sub.add_parser("catalogue", help="write the event catalogue (Markdown)")
     p.add_argument("--out")

@@ -1,0 +1,373 @@
+"""The Kubernetes manifests under deploy/k8s, generated from the code (`recaudo deploy k8s`): the services, the
+topics every event family needs (and their dead-letter topics), the Ingress routing table from each service's
+OpenAPI, and the settings each container reads. `make test` fails when the committed files drift from it."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from recaudo_common.events import REGISTRY, dlq_topic, topic_name
+
+SERVICES = ("ingest", "segmentation", "outreach", "payments", "reporting")
+PREFIX = "recaudo"
+PARTITIONS = 6
+IMAGE = "ghcr.io/recaudo/recaudo"
+LABELS = {"app.kubernetes.io/part-of": "recaudo"}
+# What each service's worker waits on: its consumer group's lag, plus work kept in PostgreSQL.
+WORKER_BACKLOG = {
+    "ingest": "SELECT count(*) FROM ingest.portfolios WHERE status IN ('queued', 'processing')",
+    "outreach": "SELECT count(*) FROM outreach.attempts WHERE status = 'scheduled' AND scheduled_at <= now() "
+                "AND channel <> 'agent'",
+}
+SECRET_ENV = {  # env var -> key in the Secret `recaudo-secrets` (created by the operator, never committed)
+    "RECAUDO_DATABASE_URL": "database-url",
+    "RECAUDO_LINK_SECRET": "link-secret",
+    "RECAUDO_BOOTSTRAP_OPERATOR_KEY": "bootstrap-operator-key",
+}
+SERVICE_SECRET_ENV = {
+    "payments": {"RECAUDO_PAYMENTS_WEBHOOK_SECRETS": "payments-webhook-secrets"},
+    "outreach": {"RECAUDO_OUTREACH_SMTP_PASSWORD": "smtp-password",
+                 "RECAUDO_OUTREACH_TWILIO_AUTH_TOKEN": "twilio-auth-token"},
+}
+CONFIG = {
+    "RECAUDO_ENVIRONMENT": "production", "RECAUDO_TRANSPORT": "kafka",
+    "RECAUDO_KAFKA_BOOTSTRAP": "recaudo-kafka-bootstrap:9092", "RECAUDO_TOPIC_PREFIX": PREFIX,
+    "RECAUDO_KAFKA_PARTITIONS": str(PARTITIONS), "RECAUDO_LOG_LEVEL": "INFO",
+    "RECAUDO_OTLP_ENDPOINT": "http://otel-collector.observability:4318",
+    "RECAUDO_PUBLIC_URL": "https://recaudo.example.com",
+}
+
+
+def topics() -> list[str]:
+    families = sorted({cls.family for cls in REGISTRY.values()})
+    return [t for f in families for t in (topic_name(PREFIX, f), dlq_topic(topic_name(PREFIX, f)))]
+
+
+def route_regex(path: str) -> str:
+    """An OpenAPI path template as an anchored regex for the Ingress (nginx `use-regex`)."""
+    parts = re.split(r"(\{[^}]+\})", path)
+    return "^" + "".join("[^/]+" if p.startswith("{") else re.escape(p).replace("\\-", "-") for p in parts) + "$"
+
+
+def routing_table() -> list[tuple[str, str]]:
+    """(path regex, service) for every path of every service's OpenAPI, plus the debtor page and dashboard."""
+    from recaudo.services import BUILDERS
+    from recaudo_common.runtime import build_app, make_platform
+    from recaudo_common.settings import PlatformSettings
+
+    platform = make_platform(PlatformSettings(database_url="postgresql+asyncpg://unused@127.0.0.1:1/unused"),
+                             pool_size=1)
+    rules: list[tuple[str, str]] = []
+    for name in SERVICES:
+        app = build_app(platform, [BUILDERS[name](platform)])
+        for path in sorted(app.openapi()["paths"]):
+            if path.startswith("/v1/"):
+                rules.append((route_regex(path), name))
+    rules += [("^/pay/[^/]+(/[a-z]+)?$", "outreach"), ("^/dashboard(/static/[A-Za-z0-9._-]+)?$", "reporting")]
+    return rules
+
+
+def _meta(name: str, component: str | None = None, **extra: Any) -> dict[str, Any]:
+    labels = {**LABELS, "app.kubernetes.io/name": name}
+    if component:
+        labels["app.kubernetes.io/component"] = component
+    return {"name": name, "labels": labels, **extra}
+
+
+SECURITY = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def _container(service: str, role: str) -> dict[str, Any]:
+    secrets = {**SECRET_ENV, **SERVICE_SECRET_ENV.get(service, {})}
+    args = ["serve", service, "--role", role, "--host", "0.0.0.0", "--port", "8000", "--no-migrate"]
+    return {
+        "name": service, "image": f"{IMAGE}:latest", "args": args,
+        "ports": [{"name": "http", "containerPort": 8000}],
+        "envFrom": [{"configMapRef": {"name": "recaudo-config"}}],
+        "env": [{"name": k, "valueFrom": {"secretKeyRef": {"name": "recaudo-secrets", "key": v,
+                                                            "optional": k not in SECRET_ENV}}}
+                for k, v in secrets.items()],
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5, "failureThreshold": 3},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10,
+                          "failureThreshold": 6, "initialDelaySeconds": 10},
+        # The server stops taking requests and drains its consumers on SIGTERM; the short sleep lets the
+        # endpoints controller take the pod out of the Service before that.
+        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
+        "resources": ({"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "768Mi"}}
+                      if role == "api" else
+                      {"requests": {"cpu": "200m", "memory": "384Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}),
+        "securityContext": SECURITY,
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - the pod's own emptyDir
+    }
+
+
+def _deployment(service: str, role: str) -> dict[str, Any]:
+    name = f"recaudo-{service}-{role}"
+    selector = {"app.kubernetes.io/name": name}
+    return {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(name, service),
+        "spec": {
+            "replicas": 2 if role == "api" else 1,
+            "selector": {"matchLabels": selector},
+            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "template": {
+                "metadata": {"labels": {**LABELS, **selector, "app.kubernetes.io/component": service,
+                                        "recaudo.io/role": role},
+                             "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": "8000",
+                                             "prometheus.io/path": "/metrics"}},
+                "spec": {
+                    "serviceAccountName": f"recaudo-{service}", "automountServiceAccountToken": False,
+                    "terminationGracePeriodSeconds": 30 if role == "api" else 60,
+                    "securityContext": {"runAsNonRoot": True, "fsGroup": 10001,
+                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [_container(service, role)],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "4Gi" if service == "ingest" else "256Mi"}}],
+                },
+            },
+        },
+    }
+
+
+def _service_objects(service: str) -> list[dict[str, Any]]:
+    api = f"recaudo-{service}-api"
+    worker = f"recaudo-{service}-worker"
+    triggers: list[dict[str, Any]] = []
+    if service != "ingest":
+        triggers.append({"type": "kafka", "metadata": {
+            "bootstrapServers": CONFIG["RECAUDO_KAFKA_BOOTSTRAP"], "consumerGroup": f"{PREFIX}.{service}",
+            "lagThreshold": "1000", "offsetResetPolicy": "earliest"}})
+    if service in WORKER_BACKLOG:
+        triggers.append({"type": "postgresql", "metadata": {
+            "query": WORKER_BACKLOG[service], "targetQueryValue": "500" if service == "outreach" else "1"},
+            "authenticationRef": {"name": "recaudo-postgres"}})
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(f"recaudo-{service}", service),
+         "automountServiceAccountToken": False},
+        _deployment(service, "api"),
+        _deployment(service, "worker"),
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta(f"recaudo-{service}", service),
+         "spec": {"selector": {"app.kubernetes.io/name": api},
+                  "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}},
+        {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": _meta(api, service),
+         "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": api},
+                  "minReplicas": 2, "maxReplicas": 6,
+                  "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                      "type": "Utilization", "averageUtilization": 70}}}]}},
+        {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": _meta(worker, service),
+         "spec": {"scaleTargetRef": {"name": worker}, "minReplicaCount": 1, "maxReplicaCount": PARTITIONS,
+                  "pollingInterval": 15, "cooldownPeriod": 300, "triggers": triggers}},
+    ]
+
+
+def _kafka() -> list[dict[str, Any]]:
+    kafka = {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "Kafka",
+             "metadata": _meta("recaudo", "kafka", annotations={"strimzi.io/node-pools": "enabled",
+                                                                "strimzi.io/kraft": "enabled"}),
+             "spec": {"kafka": {"version": "4.1.0", "metadataVersion": "4.1-IV1",
+                                "listeners": [{"name": "plain", "port": 9092, "type": "internal", "tls": False}],
+                                "config": {"offsets.topic.replication.factor": 3,
+                                           "transaction.state.log.replication.factor": 3,
+                                           "transaction.state.log.min.isr": 2, "default.replication.factor": 3,
+                                           "min.insync.replicas": 2, "auto.create.topics.enable": False}},
+                      "entityOperator": {"topicOperator": {}}}}
+    pool = {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaNodePool",
+            "metadata": _meta("dual-role", "kafka", labels={**LABELS, "app.kubernetes.io/name": "dual-role",
+                                                            "strimzi.io/cluster": "recaudo"}),
+            "spec": {"replicas": 3, "roles": ["controller", "broker"],
+                     "storage": {"type": "jbod", "volumes": [{"id": 0, "type": "persistent-claim", "size": "100Gi",
+                                                              "deleteClaim": False, "kraftMetadata": "shared"}]}}}
+    out = [kafka, pool]
+    for topic in topics():
+        dead = topic.endswith(".dlq")
+        out.append({
+            "apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
+            "metadata": _meta(topic.replace(".", "-"), "kafka",
+                              labels={**LABELS, "app.kubernetes.io/name": topic.replace(".", "-"),
+                                      "strimzi.io/cluster": "recaudo"}),
+            "spec": {"topicName": topic, "partitions": 1 if dead else PARTITIONS, "replicas": 3,
+                     # Main topics keep everything: `recaudo reporting rebuild` replays them from the beginning.
+                     # Dead letters are kept 30 days for `recaudo dlq replay`.
+                     "config": {"retention.ms": 30 * 24 * 3600 * 1000 if dead else -1, "min.insync.replicas": 2,
+                                "cleanup.policy": "delete"}}})
+    return out
+
+
+def _postgres() -> dict[str, Any]:
+    return {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": _meta("recaudo-db", "postgres"),
+            "spec": {"instances": 3, "imageName": "ghcr.io/cloudnative-pg/postgresql:18",
+                     "storage": {"size": "100Gi"}, "walStorage": {"size": "20Gi"},
+                     "bootstrap": {"initdb": {"database": "recaudo", "owner": "recaudo"}},
+                     "postgresql": {"parameters": {"max_connections": "400", "shared_buffers": "1GB"}},
+                     "monitoring": {"enablePodMonitor": False}}}
+
+
+def _ingress(rules: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+            "metadata": _meta("recaudo", "ingress", annotations={
+                "nginx.ingress.kubernetes.io/use-regex": "true",
+                "nginx.ingress.kubernetes.io/proxy-body-size": "2100m",
+                "nginx.ingress.kubernetes.io/proxy-buffering": "off"}),  # server-sent events
+            "spec": {"ingressClassName": "nginx", "tls": [{"hosts": ["recaudo.example.com"],
+                                                           "secretName": "recaudo-tls"}],
+                     "rules": [{"host": "recaudo.example.com", "http": {"paths": [
+                         {"path": regex, "pathType": "ImplementationSpecific",
+                          "backend": {"service": {"name": f"recaudo-{service}", "port": {"name": "http"}}}}
+                         for regex, service in rules]}}]}}
+
+
+def _migrate_job() -> dict[str, Any]:
+    container = {k: v for k, v in _container("ingest", "api").items()
+                 if k not in ("ports", "readinessProbe", "livenessProbe", "lifecycle")}
+    container.update({"name": "migrate", "args": ["migrate"]})
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": _meta("recaudo-migrate", "migrate"),
+            "spec": {"backoffLimit": 3, "ttlSecondsAfterFinished": 86400, "template": {
+                "metadata": {"labels": {**LABELS, "app.kubernetes.io/name": "recaudo-migrate"}},
+                "spec": {"restartPolicy": "OnFailure", "serviceAccountName": "recaudo-ingest",
+                         "automountServiceAccountToken": False,
+                         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                         "containers": [container], "volumes": [{"name": "tmp", "emptyDir": {}}]}}}}
+
+
+def _network_policies() -> list[dict[str, Any]]:
+    recaudo = {"matchLabels": LABELS}
+    dns = {"to": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+           "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]}
+    return [
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("recaudo-default-deny"),
+         "spec": {"podSelector": recaudo, "policyTypes": ["Ingress", "Egress"]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("recaudo-api-from-ingress"),
+         "spec": {"podSelector": {"matchLabels": {"recaudo.io/role": "api"}}, "policyTypes": ["Ingress"],
+                  "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
+                      "kubernetes.io/metadata.name": "ingress-nginx"}}}], "ports": [{"port": 8000}]}]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("recaudo-scrape"),
+         "spec": {"podSelector": recaudo, "policyTypes": ["Ingress"],
+                  "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
+                      "kubernetes.io/metadata.name": "monitoring"}}}], "ports": [{"port": 8000}]}]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("recaudo-egress"),
+         "spec": {"podSelector": recaudo, "policyTypes": ["Egress"], "egress": [
+             dns,
+             {"to": [{"podSelector": {"matchLabels": {"strimzi.io/cluster": "recaudo"}}}], "ports": [{"port": 9092}]},
+             {"to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": "recaudo-db"}}}], "ports": [{"port": 5432}]},
+             {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}],
+              "ports": [{"port": 4318}]}]}},
+        # Outreach alone talks to the outside: its providers (SMTP submission, HTTPS APIs).
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("recaudo-outreach-providers"),
+         "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/component": "outreach"}},
+                  "policyTypes": ["Egress"], "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [
+                      "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]}}], "ports": [
+                      {"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 587}]}]}},
+    ]
+
+
+def _pdbs() -> list[dict[str, Any]]:
+    out = []
+    for service in SERVICES:
+        for role, budget in (("api", {"minAvailable": 1}), ("worker", {"maxUnavailable": 1})):
+            name = f"recaudo-{service}-{role}"
+            out.append({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": _meta(name, service),
+                        "spec": {**budget, "selector": {"matchLabels": {"app.kubernetes.io/name": name}}}})
+    return out
+
+
+def _observability(root: Path) -> list[dict[str, Any]]:
+    rules = (root / "deploy" / "prometheus" / "alerts.yml").read_text()
+    dashboard = (root / "deploy" / "grafana" / "dashboards" / "recaudo-overview.json").read_text()
+    return [
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": _meta("recaudo-prometheus-rules", "observability",
+                           labels={**LABELS, "app.kubernetes.io/name": "recaudo-prometheus-rules",
+                                   "prometheus_rule": "1"}), "data": {"recaudo-alerts.yml": rules}},
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": _meta("recaudo-grafana-dashboards", "observability",
+                           labels={**LABELS, "app.kubernetes.io/name": "recaudo-grafana-dashboards",
+                                   "grafana_dashboard": "1"}), "data": {"recaudo-overview.json": dashboard}},
+    ]
+
+
+def _dump(objects: list[dict[str, Any]]) -> str:
+    return "---\n".join(yaml.safe_dump(o, sort_keys=False, width=120, allow_unicode=True) for o in objects)
+
+
+def _kustomization(**fields: Any) -> str:
+    return yaml.safe_dump({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", **fields},
+                          sort_keys=False, width=120)
+
+
+def _component(**fields: Any) -> str:
+    return yaml.safe_dump({"apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component", **fields},
+                          sort_keys=False, width=120)
+
+
+HEADER = "# Generated by `recaudo deploy k8s` from the code; edit the generator (libs/cli/src/recaudo/deploy.py).\n"
+
+
+def render(root: Path) -> dict[str, str]:
+    """Every file of deploy/k8s (except README.md), path -> content."""
+    files: dict[str, str] = {}
+    for service in SERVICES:
+        files[f"base/{service}/{service}.yaml"] = HEADER + _dump(_service_objects(service))
+        files[f"base/{service}/kustomization.yaml"] = HEADER + _kustomization(resources=[f"{service}.yaml"])
+    config = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta("recaudo-config"), "data": CONFIG}
+    keda_auth = {"apiVersion": "keda.sh/v1alpha1", "kind": "TriggerAuthentication",
+                 "metadata": _meta("recaudo-postgres"),
+                 "spec": {"secretTargetRef": [{"parameter": "connection", "name": "recaudo-secrets",
+                                               "key": "keda-postgres-connection"}]}}
+    files["base/platform.yaml"] = HEADER + _dump([config, keda_auth, _migrate_job(), _ingress(routing_table())])
+    files["base/kafka.yaml"] = HEADER + _dump(_kafka())
+    files["base/postgres.yaml"] = HEADER + _dump([_postgres()])
+    files["base/kustomization.yaml"] = HEADER + _kustomization(
+        labels=[{"pairs": {"app.kubernetes.io/instance": "recaudo"}, "includeSelectors": False}],
+        resources=["platform.yaml", "kafka.yaml", "postgres.yaml", *(f"{s}/" for s in SERVICES)])
+    files["components/network-policies/policies.yaml"] = HEADER + _dump(_network_policies())
+    files["components/network-policies/kustomization.yaml"] = HEADER + _component(resources=["policies.yaml"])
+    files["components/pdb/pdb.yaml"] = HEADER + _dump(_pdbs())
+    files["components/pdb/kustomization.yaml"] = HEADER + _component(resources=["pdb.yaml"])
+    files["components/observability/observability.yaml"] = HEADER + _dump(_observability(root))
+    files["components/observability/kustomization.yaml"] = HEADER + _component(resources=["observability.yaml"])
+    small = [{"op": "replace", "path": "/spec/minReplicas", "value": 1}]
+    files["overlays/dev/kustomization.yaml"] = HEADER + _kustomization(
+        namespace="recaudo-dev", resources=["../../base"], components=["../../components/observability"],
+        images=[{"name": IMAGE, "newTag": "dev"}],
+        configMapGenerator=[{"name": "recaudo-config", "behavior": "merge", "literals": [
+            "RECAUDO_ENVIRONMENT=development", "RECAUDO_LOG_LEVEL=DEBUG",
+            "RECAUDO_PUBLIC_URL=https://recaudo-dev.example.com"]}],
+        patches=[
+            {"target": {"kind": "HorizontalPodAutoscaler"}, "patch": json.dumps(small)},
+            {"target": {"kind": "Deployment", "labelSelector": "recaudo.io/role=api"},
+             "patch": json.dumps([{"op": "replace", "path": "/spec/replicas", "value": 1}])},
+            {"target": {"kind": "KafkaNodePool"},
+             "patch": json.dumps([{"op": "replace", "path": "/spec/replicas", "value": 1}])},
+            {"target": {"kind": "Kafka"}, "patch": json.dumps([{
+                "op": "replace", "path": "/spec/kafka/config", "value": {
+                "offsets.topic.replication.factor": 1, "transaction.state.log.replication.factor": 1,
+                "transaction.state.log.min.isr": 1, "default.replication.factor": 1, "min.insync.replicas": 1,
+                "auto.create.topics.enable": False}}])},
+            {"target": {"kind": "KafkaTopic"}, "patch": json.dumps([
+                {"op": "replace", "path": "/spec/replicas", "value": 1},
+                {"op": "replace", "path": "/spec/config/min.insync.replicas", "value": 1}])},
+            {"target": {"kind": "Cluster"}, "patch": json.dumps([{"op": "replace", "path": "/spec/instances",
+                                                                   "value": 1}])},
+        ])
+    files["overlays/prod/kustomization.yaml"] = HEADER + _kustomization(
+        namespace="recaudo", resources=["../../base"],
+        components=["../../components/network-policies", "../../components/pdb", "../../components/observability"],
+        images=[{"name": IMAGE, "newTag": "1.0.0"}])
+    return files
+
+
+def write(root: Path) -> list[str]:
+    out = root / "deploy" / "k8s"
+    written = []
+    for rel, content in render(root).items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        written.append(rel)
+    return written
