@@ -33,7 +33,9 @@ async def _serve(args: argparse.Namespace) -> None:
     units = build_units(platform, names)
     if not args.no_migrate:
         await migrate(settings, units)
-    await serve(platform, units, role=args.role, host=args.host, port=args.port)
+    port = args.port if args.port is not None else (0 if args.role == "worker" else int(
+        os.environ.get("RECAUDO_PORT", "8000")))
+    await serve(platform, units, role=args.role, host=args.host, port=port)
 
 
 async def _migrate(args: argparse.Namespace) -> None:
@@ -234,7 +236,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("service", choices=[*ALL, "all"])
     p.add_argument("--role", choices=["api", "worker", "all"], default="all")
     p.add_argument("--host", default=os.environ.get("RECAUDO_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("RECAUDO_PORT", "8000")))
+    p.add_argument("--port", type=int, default=None,
+                   help="HTTP port (default 8000); a worker serves only its probes and metrics, when given one")
     p.add_argument("--no-migrate", action="store_true", help="skip migrations (a Job runs them)")
     p.set_defaults(func=lambda a: asyncio.run(_serve(a)))
 

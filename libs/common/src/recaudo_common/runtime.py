@@ -93,7 +93,9 @@ async def bootstrap_operator_key(platform: Platform) -> None:
         await platform.keys.create(role="operator", key=key, label="bootstrap", now=platform.clock())
 
 
-def build_app(platform: Platform, units: Sequence[ServiceUnit]) -> FastAPI:
+def build_app(platform: Platform, units: Sequence[ServiceUnit], *, with_routes: bool = True) -> FastAPI:
+    """The service's HTTP app; a worker's (`with_routes=False`) answers only /healthz, /readyz and /metrics,
+    for its probes and its scraper."""
     async def database_ready() -> bool:
         try:
             async with platform.db.transaction() as s:
@@ -105,7 +107,7 @@ def build_app(platform: Platform, units: Sequence[ServiceUnit]) -> FastAPI:
     names = ", ".join(u.name for u in units)
     return create_app(
         title=f"Recaudo {names}", service=units[0].name if len(units) == 1 else "platform",
-        routers=[r for u in units for r in u.routers], readiness=[database_ready],
+        routers=[r for u in units for r in u.routers] if with_routes else [], readiness=[database_ready],
         description=" ".join(u.description for u in units), max_body_bytes=platform.settings.max_body_bytes,
     )
 
@@ -169,9 +171,9 @@ async def serve(
         for i, worker in enumerate(background_tasks(platform, units, stop)):
             tasks.append(asyncio.create_task(_supervise(f"worker-{i}", worker, stop)))
     server: uvicorn.Server | None = None
-    if role in ("api", "all"):
-        config = uvicorn.Config(build_app(platform, units), host=host, port=port, log_config=None,
-                                access_log=False, lifespan="off")
+    if port:  # a worker serves its probes and metrics too (port 0: none at all)
+        config = uvicorn.Config(build_app(platform, units, with_routes=role != "worker"), host=host, port=port,
+                                log_config=None, access_log=False, lifespan="off")
         server = _Server(config)
         tasks.append(asyncio.create_task(server.serve()))
     if on_ready is not None:
