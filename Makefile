@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV
 
-.PHONY: run test lint fmt install catalogue kafka-start kafka-stop clean bench
+.PHONY: run test lint fmt install catalogue manifests up down kafka-start kafka-stop clean bench
 
 install: ## install uv (if missing) and every dependency from the lock file
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -24,6 +24,15 @@ fmt: install
 
 catalogue: install ## regenerate docs/events.md from the event models
 	@$(UV) run --no-sync recaudo catalogue --out docs/events.md
+
+manifests: install ## regenerate deploy/k8s from the code (services, topics, routes, settings)
+	@$(UV) run --no-sync recaudo deploy k8s
+
+up: ## the platform on Kafka and PostgreSQL in Docker (docker-compose.yml), with Prometheus, Grafana and Jaeger
+	docker compose up -d --build
+
+down:
+	docker compose down
 
 kafka-start: ## a local Kafka broker (KRaft) on 127.0.0.1:19092
 	@bash scripts/kafka.sh start

@@ -202,8 +202,9 @@ async def report_api(accounts: int, requests: int, concurrency: int) -> dict[str
         base = f"http://127.0.0.1:{port}"
         await ready(base)
         headers = {"Authorization": f"Bearer {key}"}
-        async with httpx.AsyncClient(timeout=300, headers=headers,
-                                     limits=httpx.Limits(max_connections=concurrency)) as http:
+        # Idle connections expire on the client before the server's keep-alive timeout (5 s) closes them.
+        async with httpx.AsyncClient(timeout=300, headers=headers, limits=httpx.Limits(
+                max_connections=concurrency, keepalive_expiry=2)) as http:
             cold_started = time.perf_counter()
             (await http.get(f"{base}/v1/clients/bench/reports/recovery")).raise_for_status()
             cold = time.perf_counter() - cold_started
