@@ -318,3 +318,19 @@ def test_docker_compose_follows_the_compose_specification() -> None:
     for needed in ("postgres", "kafka", "migrate", "prometheus", "grafana", "otel-collector", "jaeger",
                    *(f"{s}-{r}" for s in SERVICES for r in ("api", "worker"))):
         assert needed in services, needed
+
+
+def test_the_image_is_multi_stage_slim_non_root_and_healthchecked() -> None:
+    dockerfile = (REPOSITORY_ROOT / "Dockerfile").read_text()
+    stages = re.split(r"(?m)^FROM ", dockerfile)[1:]
+    assert len(stages) >= 2, "a build stage and a runtime stage"
+    final = stages[-1]
+    assert final.startswith("python:3.11-slim"), "the runtime is the slim Python image"
+    assert "uv sync" in stages[0] and "--no-dev" in stages[0] and "--frozen" in stages[0]
+    for tool in ("uv ", "pip install", "apt-get", "gcc", "build-essential"):
+        assert tool not in final, f"no build tools in the final image: {tool!r}"
+    user = re.search(r"(?m)^USER (\S+)", final)
+    assert user and user.group(1) not in ("root", "0")
+    assert re.search(r"(?m)^HEALTHCHECK .*\n?.*CMD .*healthz", final)
+    ignored = (REPOSITORY_ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", ".local"} <= set(ignored)
