@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tarfile
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -165,6 +166,45 @@ def test_operator_objects_pass_the_projects_checks(built: tuple[str, list[dict[s
     assert by_kind(objects, "Kafka")[0]["metadata"]["annotations"]["strimzi.io/kraft"] == "enabled"
     if overlay == "prod":
         assert nodes == 3 and by_kind(objects, "Cluster")[0]["spec"]["instances"] == 3
+
+
+CRD_PACKAGES = ("@kubernetes-models/strimzi-kafka-operator@1.0.1", "@kubernetes-models/cloudnative-pg@2.0.0",
+                "@kubernetes-models/keda@2.0.0")
+
+
+def crd_models() -> Path:
+    """The operators' CRD schemas as the @kubernetes-models packages compile them, installed from npm at test
+    time into a cache (never into the repository)."""
+    folder = CACHE / "crd-models"
+    marker = folder / ".installed"
+    if not marker.exists() or marker.read_text() != " ".join(CRD_PACKAGES):
+        npm = shutil.which("npm")
+        assert npm, "npm is missing (Node.js is on the machine)"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "package.json").write_text('{"private": true, "type": "module"}')
+        done = subprocess.run([npm, "install", "--no-audit", "--no-fund", "--silent", *CRD_PACKAGES], cwd=folder,
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        marker.write_text(" ".join(CRD_PACKAGES))
+    shutil.copy(Path(__file__).parent / "crd" / "validate.mjs", folder / "validate.mjs")
+    return folder
+
+
+def test_operator_objects_pass_their_crd_schemas(built: tuple[str, list[dict[str, Any]]]) -> None:
+    overlay, objects = built
+    try:
+        folder = crd_models()
+    except (AssertionError, subprocess.TimeoutExpired):
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("the @kubernetes-models packages could not be installed from npm")
+    operator_objects = [o for o in objects if o["kind"] in CRD_KINDS]
+    node = shutil.which("node")
+    assert node
+    result = subprocess.run([node, "validate.mjs"], cwd=folder, input=json.dumps(operator_objects),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout) == {"checked": len(operator_objects), "problems": []}, overlay
 
 
 def test_every_deployment_is_hardened_probed_and_bounded(built: tuple[str, list[dict[str, Any]]]) -> None:
