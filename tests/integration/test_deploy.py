@@ -1,7 +1,7 @@
 """Deployment files validated without running them (Docker does not run here): deploy/k8s is what the code
 generates; each overlay builds with kubectl kustomize; built-in objects pass the Kubernetes schemas
-(kubernetes-validate); Strimzi, CloudNativePG and KEDA objects pass the project's own checks of every field it
-sets; docker-compose.yml passes the compose specification's JSON schema (fetched from npm at test time into a
+(kubernetes-validate); Strimzi, CloudNativePG and KEDA objects pass those operators' CRD schemas (compiled in
+the @kubernetes-models npm packages, installed at test time) and the project's own checks; docker-compose.yml passes the compose specification's JSON schema (fetched from npm at test time into a
 cache); and nothing drifts: topics, routes and settings."""
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [o for o in objects if o["kind"] == kind]
 
 
-# The fields this project sets on each operator's objects, each with the check it must pass (the operators'
-# CRD schemas are not published on a registry this machine can reach; see docs/deploy.md).
+# The fields this project sets on each operator's objects, each with the check it must pass: stricter than the
+# CRD schemas (which test_operator_objects_pass_their_crd_schemas applies) where the platform needs it.
 def check_fields(obj: dict[str, Any], allowed: dict[str, Any], path: str = "") -> list[str]:
     problems = []
     for key, value in obj.items():
