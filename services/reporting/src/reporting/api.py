@@ -212,8 +212,9 @@ def _next_month(day: dt.date) -> dt.date:
 
 
 class ReportCache:
-    """Live reports are computed at most once a second per question, however many people ask it at once
-    (single flight): a busy dashboard wall costs one query, and a report is never more than a second old."""
+    """Live reports are computed once per question at a time and then shared for a second (single flight): a
+    busy dashboard wall costs one query at a time, and a report is never more than a second older than its
+    computation."""
 
     def __init__(self, ttl_s: float = 1.0, max_entries: int = 2000) -> None:
         self.ttl_s, self.max_entries = ttl_s, max_entries
@@ -222,17 +223,23 @@ class ReportCache:
     async def get(self, key: tuple[Any, ...], compute: Callable[[], Awaitable[Any]]) -> Any:
         now = time.monotonic()
         hit = self.entries.get(key)
-        if hit is not None and now - hit[0] < self.ttl_s:
+        # In flight (expiry +inf until done) or done less than a second ago: share it.
+        if hit is not None and now < hit[0]:
             return await asyncio.shield(hit[1])
         if len(self.entries) >= self.max_entries:
-            self.entries = {k: v for k, v in self.entries.items() if now - v[0] < self.ttl_s}
-        future = asyncio.ensure_future(compute())
-        self.entries[key] = (now, future)
-        try:
-            return await asyncio.shield(future)
-        except Exception:
-            self.entries.pop(key, None)
-            raise
+            self.entries = {k: v for k, v in self.entries.items() if now < v[0]}
+        future: asyncio.Future[Any] = asyncio.ensure_future(compute())
+        self.entries[key] = (float("inf"), future)
+
+        def done(f: asyncio.Future[Any]) -> None:
+            if self.entries.get(key, (0, None))[1] is f:
+                if f.cancelled() or f.exception() is not None:
+                    self.entries.pop(key, None)
+                else:
+                    self.entries[key] = (time.monotonic() + self.ttl_s, f)
+
+        future.add_done_callback(done)
+        return await asyncio.shield(future)
 
 
 def build_router(platform: Platform, feed: ChangeFeed | None = None) -> APIRouter:

@@ -306,14 +306,16 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
         FROM reporting.promises pr
         LEFT JOIN reporting.accounts a ON a.client_slug = pr.client_slug AND a.account_ref = pr.account_ref
         WHERE pr.client_slug = :c AND pr.due_date IS NOT NULL AND {since.format(col=due_day)} GROUP BY 1""")
-    # Liquidated: paid in full or settled by `to`, the closing change inside the period.
+    # Liquidated: paid in full or settled by `to`, the closing change inside the period (only accounts with a
+    # status change are looked at: the latest one of each before `to`).
     await run(_key(group_by, "last.at"), f"""
         SELECT {{key}} AS key, count(*) AS accounts_liquidated
-        FROM reporting.accounts a
-        JOIN LATERAL (SELECT sc.at, sc.status FROM reporting.status_changes sc WHERE sc.client_slug = a.client_slug
-                      AND sc.account_ref = a.account_ref AND sc.at < :to ORDER BY sc.at DESC LIMIT 1) last ON true
-        WHERE a.client_slug = :c AND a.placed_at < :to AND last.status IN ('paid', 'settled')
-          AND {since.format(col='last.at')} GROUP BY 1""")
+        FROM (SELECT DISTINCT ON (sc.account_ref) sc.account_ref, sc.at, sc.status
+              FROM reporting.status_changes sc WHERE sc.client_slug = :c AND sc.at < :to
+              ORDER BY sc.account_ref, sc.at DESC) last
+        JOIN reporting.accounts a ON a.client_slug = :c AND a.account_ref = last.account_ref
+        WHERE a.placed_at < :to AND last.status IN ('paid', 'settled') AND {since.format(col='last.at')}
+        GROUP BY 1""")
     return out
 
 
