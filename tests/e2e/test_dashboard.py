@@ -5,7 +5,6 @@ import datetime as dt
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,38 +14,16 @@ from playwright.async_api import Page, async_playwright
 from recaudo_common.testing import (
     REPOSITORY_ROOT,
     RunningPlatform,
-    RunningProcess,
     eventually,
-    free_port,
-    platform_env,
-    settings_for_test,
-    wait_ready,
 )
 
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
-OPERATOR_KEY = "rk_e2e_operator_key_dashboard_0001"
 BANCO = {"slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
          "timezone": "America/Bogota", "locale": "es-CO"}
 CSV = "Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora\n" + "".join(
     f"D-{i:03d};10203040{i:02d};Cliente {i};300 123 45{i:02d};{(i + 1) * 100000};{15 * i}\n" for i in range(12))
-
-
-@pytest.fixture
-async def platform(database_url: str, tmp_path: Path) -> AsyncIterator[RunningPlatform]:
-    settings = settings_for_test(database_url)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    process = RunningProcess(["serve", "all", "--role", "all", "--port", str(port)],
-                             platform_env(settings, RECAUDO_BOOTSTRAP_OPERATOR_KEY=OPERATOR_KEY,
-                                          RECAUDO_PUBLIC_URL=base_url), tmp_path / "platform.log")
-    process.start()
-    try:
-        await wait_ready(base_url, process)
-        yield RunningPlatform(base_url, OPERATOR_KEY, settings, process)
-    finally:
-        process.stop()
 
 
 async def tile(page: Page, name: str) -> str:

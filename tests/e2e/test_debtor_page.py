@@ -4,7 +4,6 @@ signed webhook reaches payments and lowers the balance the client company sees."
 
 import datetime as dt
 import zoneinfo
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,16 +13,10 @@ from playwright.async_api import async_playwright
 
 from recaudo_common.testing import (
     RunningPlatform,
-    RunningProcess,
     eventually,
-    free_port,
-    platform_env,
-    settings_for_test,
-    wait_ready,
 )
 
 pytestmark = pytest.mark.e2e
-OPERATOR_KEY = "rk_e2e_operator_key_debtor_page_01"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_INSTALLED = Path(CHROMIUM).exists()
 # As the machine's probe runs it: no background networking, which this closed network refuses.
@@ -33,22 +26,6 @@ BANCO = {"slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "
          "timezone": "America/Bogota", "locale": "es-CO"}
 CSV = "Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora\n" \
       "B-001;1020304050;Ana Gómez;300 123 4567;2.500.000;45\n"
-
-
-@pytest.fixture
-async def platform(database_url: str, tmp_path: Path) -> AsyncIterator[RunningPlatform]:
-    settings = settings_for_test(database_url)
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    process = RunningProcess(["serve", "all", "--role", "all", "--port", str(port)],
-                             platform_env(settings, RECAUDO_BOOTSTRAP_OPERATOR_KEY=OPERATOR_KEY,
-                                          RECAUDO_PUBLIC_URL=base_url), tmp_path / "platform.log")
-    process.start()
-    try:
-        await wait_ready(base_url, process)
-        yield RunningPlatform(base_url, OPERATOR_KEY, settings, process)
-    finally:
-        process.stop()
 
 
 async def test_a_debtor_verifies_promises_and_pays_in_a_real_browser(platform: RunningPlatform) -> None:

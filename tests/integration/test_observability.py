@@ -22,12 +22,10 @@ import recaudo_common.telemetry  # noqa: F401 - registers the platform's metrics
 from recaudo_common.testing import (
     REPOSITORY_ROOT,
     RunningPlatform,
-    RunningProcess,
     eventually,
     free_port,
-    platform_env,
+    platform_process,
     settings_for_test,
-    wait_ready,
 )
 
 pytestmark = pytest.mark.integration
@@ -100,17 +98,12 @@ async def traced_platform(database_url: str, tmp_path: Path) -> AsyncIterator[tu
     server = uvicorn.Server(uvicorn.Config(receiver.app, host="127.0.0.1", port=collector_port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     settings = settings_for_test(database_url)
-    port = free_port()
-    process = RunningProcess(["serve", "all", "--role", "all", "--port", str(port)],
-                             platform_env(settings, RECAUDO_BOOTSTRAP_OPERATOR_KEY="rk_trace_operator_key_0001",
-                                          RECAUDO_OTLP_ENDPOINT=f"http://127.0.0.1:{collector_port}",
-                                          OTEL_BSP_SCHEDULE_DELAY="200"), tmp_path / "platform.log")
-    process.start()
     try:
-        await wait_ready(f"http://127.0.0.1:{port}", process)
-        yield RunningPlatform(f"http://127.0.0.1:{port}", "rk_trace_operator_key_0001", settings, process), receiver
+        async with platform_process(settings, tmp_path, "rk_trace_operator_key_0001",
+                                    RECAUDO_OTLP_ENDPOINT=f"http://127.0.0.1:{collector_port}",
+                                    OTEL_BSP_SCHEDULE_DELAY="200") as platform:
+            yield platform, receiver
     finally:
-        process.stop()
         server.should_exit = True
         await serving
 

@@ -6,6 +6,7 @@ Under CI=true a test that cannot reach its broker or database fails; it is never
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -214,3 +215,20 @@ async def wait_ready(base_url: str, process: RunningProcess, timeout_s: float = 
 
     await eventually(ready, timeout_s=timeout_s, message="platform ready")
 
+
+
+@contextlib.asynccontextmanager
+async def platform_process(settings: PlatformSettings, log_dir: Path, operator_key: str,
+                           **env: str) -> AsyncIterator[RunningPlatform]:
+    """The whole platform (`recaudo serve all`) as its own process on a free port, reachable at its public URL."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    process = RunningProcess(["serve", "all", "--role", "all", "--port", str(port)],
+                             platform_env(settings, RECAUDO_BOOTSTRAP_OPERATOR_KEY=operator_key,
+                                          RECAUDO_PUBLIC_URL=base_url, **env), log_dir / "platform.log")
+    process.start()
+    try:
+        await wait_ready(base_url, process)
+        yield RunningPlatform(base_url, operator_key, settings, process)
+    finally:
+        process.stop()
