@@ -63,10 +63,13 @@ async def paced(url: str, bodies: list[bytes], rate: float, concurrency: int) ->
             if delay > 0:
                 await asyncio.sleep(delay)
             async with gate:
-                answer = await http.post(url, content=body, headers={
-                    "Recaudo-Signature": sign(body, SECRET, dt.datetime.now(dt.UTC)),
-                    "Content-Type": "application/json"})
-                failures += answer.status_code >= 400
+                try:
+                    answer = await http.post(url, content=body, headers={
+                        "Recaudo-Signature": sign(body, SECRET, dt.datetime.now(dt.UTC)),
+                        "Content-Type": "application/json"})
+                    failures += answer.status_code >= 400
+                except httpx.HTTPError:  # an overloaded server drops connections: counted, not fatal
+                    failures += 1
 
         started = time.perf_counter()
         await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
@@ -138,7 +141,7 @@ async def freshness(seconds: int, rate: float) -> dict[str, str]:
                                   "account_ref": f"A-{i % ACCOUNTS}", "amount": "1000.00", "currency": "COP",
                                   "paid_at": now.isoformat()}).encode() for i in range(total)]
             elapsed, failures = await paced(f"http://127.0.0.1:{payments_port}/v1/webhooks/payments/pasarela",
-                                            bodies, rate, 256)
+                                            bodies, rate, 64)
             for _ in range(1200):
                 seen = await conn.fetchval("SELECT count(*) FROM reporting.payments")
                 if seen >= total - failures:
@@ -248,7 +251,15 @@ async def main() -> None:
     parser.add_argument("--accounts", type=int, default=int(os.environ.get("BENCH_REPORT_ACCOUNTS", "1000000")))
     parser.add_argument("--calm-rate", type=float, default=20.0, help="a rate the payments API sustains")
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--part", choices=["all", "api", "freshness"], default="all")
     args = parser.parse_args()
+    if args.part in ("all", "api"):
+        await bench_api(args)
+    if args.part in ("all", "freshness"):
+        await bench_freshness(args)
+
+
+async def bench_api(args: argparse.Namespace) -> None:
     api = await report_api(args.accounts, args.requests, 100)
     save("reporting-api", {
         "title": f"Report API: the live recovery report of a {args.accounts:,}-account client, 100 concurrent clients",
@@ -260,6 +271,10 @@ async def main() -> None:
         "notes": "Loaded directly into reporting's tables: 1,000,000 accounts, 333,333 payments, 500,000 "
                  "contacts. The uncached figure is what the first asker of a second waits for.",
     })
+    print(f"report api: {api['live report p50 / p99 (ms)']}")
+
+
+async def bench_freshness(args: argparse.Namespace) -> None:
     fresh = await freshness(args.seconds, args.rate)
     calm = await freshness(min(args.seconds, 30), args.calm_rate)
     fresh.update({f"below saturation: {k}": v for k, v in calm.items() if k != "target"})
@@ -275,7 +290,7 @@ async def main() -> None:
                  "achieved rate is below the offered one, the payments API is the bottleneck (see the webhook "
                  "benchmark), and freshness is measured at the rate achieved.",
     })
-    print(f"report api: {api['live report p50 / p99 (ms)']}; freshness p99 {fresh['freshness p99 (ms)']} ms")
+    print(f"freshness p99 {fresh['freshness p99 (ms)']} ms")
 
 
 if __name__ == "__main__":
