@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.metadata
 import json
 import os
 import platform
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +90,38 @@ async def migrate_schemas(url: str, services: tuple[str, ...]) -> None:
     for service in services:
         await upgrade_async(schema=service, script_location=ROOT / "services" / service / "migrations",
                             database_url=url)
+
+
+@contextlib.contextmanager
+def kafka_broker() -> Iterator[str]:
+    """A benchmark's own Kafka broker (scripts/kafka.sh) on a free port; yields its bootstrap address."""
+    from recaudo_common.testing import free_port
+
+    env = {**os.environ, "KAFKA_PORT": str(free_port()), "KAFKA_DATA": str(ROOT / ".local" / "bench" / "kafka")}
+    subprocess.run(["bash", str(ROOT / "scripts" / "kafka.sh"), "start"], env=env, check=True)
+    try:
+        yield f"127.0.0.1:{env['KAFKA_PORT']}"
+    finally:
+        subprocess.run(["bash", str(ROOT / "scripts" / "kafka.sh"), "stop"], env=env, check=False)
+
+
+async def place_accounts(platform: Any, prefix: str, accounts: int, balance: str) -> dt.datetime:
+    """A client company and its accounts, published as ingest would (outbox, then the relay); returns when."""
+    import uuid
+    from decimal import Decimal
+
+    from recaudo_common.bus.relay import relay_once
+    from recaudo_common.events import AccountPlaced, ClientRegistered
+    from recaudo_common.outbox import Outbox
+
+    now = dt.datetime.now(dt.UTC)
+    events = [ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
+                               locale="es-CO", default_authorised_channels=["sms"]),
+              *(AccountPlaced(account_ref=f"A-{i}", portfolio_id=uuid.uuid4(), debtor_id=str(i), full_name="x",
+                              balance=Decimal(balance), currency="COP", days_past_due=40, as_of=now.date(),
+                              authorised_channels=["sms"]) for i in range(accounts))]
+    async with platform.db.transaction() as s:
+        await Outbox("ingest").add(s, [e.envelope(client="banco", occurred_at=now) for e in events])
+    while await relay_once(platform.db, platform.transport, schema="ingest", prefix=prefix):
+        pass
+    return now

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -14,19 +15,15 @@ import subprocess
 import sys
 import time
 import uuid
-from decimal import Decimal
 
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.common import ROOT, fresh_database, machine, migrate_schemas, save
+from bench.common import fresh_database, kafka_broker, machine, migrate_schemas, place_accounts, save
 from bench.webhooks import SECRET, pct
 from recaudo_common import embedded_pg
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.db import asyncpg_dsn
-from recaudo_common.events import AccountPlaced, ClientRegistered
-from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import make_platform
 from recaudo_common.settings import PlatformSettings
 from recaudo_common.testing import free_port
@@ -100,10 +97,8 @@ async def kafka_floor(bootstrap: str, n: int, size: int) -> list[float]:
 
 
 async def freshness(seconds: int, rate: float) -> dict[str, str]:
-    kafka_port = free_port()
-    kafka_env = {**os.environ, "KAFKA_PORT": str(kafka_port), "KAFKA_DATA": str(ROOT / ".local" / "bench" / "kafka")}
-    subprocess.run(["bash", str(ROOT / "scripts" / "kafka.sh"), "start"], env=kafka_env, check=True)
-    bootstrap = f"127.0.0.1:{kafka_port}"
+    broker = contextlib.ExitStack()
+    bootstrap = broker.enter_context(kafka_broker())
     url, data = fresh_database("freshness")
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -112,16 +107,7 @@ async def freshness(seconds: int, rate: float) -> dict[str, str]:
                                     topic_prefix="bench" + uuid.uuid4().hex[:6])
         platform = make_platform(settings, pool_size=4)
         await platform.transport.start()
-        now = dt.datetime.now(dt.UTC)
-        events = [ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP",
-                                   timezone="America/Bogota", locale="es-CO", default_authorised_channels=["sms"]),
-                  *(AccountPlaced(account_ref=f"A-{i}", portfolio_id=uuid.uuid4(), debtor_id=str(i), full_name="x",
-                                  balance=Decimal("1000000000"), currency="COP", days_past_due=40, as_of=now.date(),
-                                  authorised_channels=["sms"]) for i in range(ACCOUNTS))]
-        async with platform.db.transaction() as s:
-            await Outbox("ingest").add(s, [e.envelope(client="banco", occurred_at=now) for e in events])
-        while await relay_once(platform.db, platform.transport, schema="ingest", prefix=settings.topic_prefix):
-            pass
+        now = await place_accounts(platform, settings.topic_prefix, ACCOUNTS, "1000000000")
         env = {**os.environ, "RECAUDO_DATABASE_URL": url, "RECAUDO_TRANSPORT": "kafka",
                "RECAUDO_KAFKA_BOOTSTRAP": bootstrap, "RECAUDO_TOPIC_PREFIX": settings.topic_prefix,
                "RECAUDO_LOG_LEVEL": "WARNING", "RECAUDO_PAYMENTS_WEBHOOK_SECRETS": json.dumps({"pasarela": SECRET})}
@@ -160,7 +146,7 @@ async def freshness(seconds: int, rate: float) -> dict[str, str]:
             p.terminate()
             p.wait(30)
         embedded_pg.stop(data)
-        subprocess.run(["bash", str(ROOT / "scripts" / "kafka.sh"), "stop"], env=kafka_env, check=False)
+        broker.close()
     return {"offered": f"{rate:,.0f} payments/s for {seconds} s ({total:,} payments)",
             "achieved": f"{(total - failures) / elapsed:,.0f} payments/s ({failures} refused)",
             "payments in the report": f"{len(lags):,}",
