@@ -95,14 +95,14 @@ async def migrate_schemas(url: str, services: tuple[str, ...]) -> None:
 @contextlib.contextmanager
 def kafka_broker() -> Iterator[str]:
     """A benchmark's own Kafka broker (scripts/kafka.sh) on a free port; yields its bootstrap address."""
-    from recaudo_common.testing import free_port
+    from recaudo_common.cluster import KafkaBroker
 
-    env = {**os.environ, "KAFKA_PORT": str(free_port()), "KAFKA_DATA": str(ROOT / ".local" / "bench" / "kafka")}
-    subprocess.run(["bash", str(ROOT / "scripts" / "kafka.sh"), "start"], env=env, check=True)
+    broker = KafkaBroker(ROOT / ".local" / "bench" / "kafka")
+    broker.start()
     try:
-        yield f"127.0.0.1:{env['KAFKA_PORT']}"
+        yield broker.bootstrap
     finally:
-        subprocess.run(["bash", str(ROOT / "scripts" / "kafka.sh"), "stop"], env=env, check=False)
+        broker.stop()
 
 
 async def place_accounts(platform: Any, prefix: str, accounts: int, balance: str) -> dt.datetime:

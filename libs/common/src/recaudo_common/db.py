@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -33,3 +36,30 @@ class Database:
 def asyncpg_dsn(database_url: str) -> str:
     """The plain libpq DSN that asyncpg.connect() takes, from a SQLAlchemy URL."""
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+# SQLSTATEs that say "try again": serialization failure, deadlock, and the server shutting down or starting up.
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when the failure is the infrastructure's, not the data's: the database restarting or out of reach,
+    a lost connection, a serialization conflict. Such a failure is retried until it passes; it never sends an
+    event to the DLQ nor counts as the event's fault."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            return False
+        if isinstance(current, (OSError, asyncio.TimeoutError, asyncpg.InterfaceError,
+                                asyncpg.PostgresConnectionError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+            return True
+        if getattr(current, "retriable", False) is True:  # aiokafka marks the broker's passing failures so
+            return True
+        if getattr(current, "sqlstate", None) in _TRANSIENT_SQLSTATES:
+            return True
+        current = current.__cause__ or current.__context__
+    return False

@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from recaudo_common.db import is_transient
+
 log = logging.getLogger("recaudo.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -64,7 +66,7 @@ def _render(problem: Problem, headers: dict[str, str] | None = None) -> JSONResp
 _HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
     409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
-    429: "too_many_requests",
+    429: "too_many_requests", 503: "unavailable",
 }
 
 
@@ -89,5 +91,9 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        if is_transient(exc):  # the database is restarting or out of reach: the client should retry
+            log.warning("dependency unavailable", extra={"fields": {"error": type(exc).__name__}})
+            return _render(Problem(title="Service temporarily unavailable", status=503, code="unavailable",
+                                   detail="a dependency is out of reach; retry shortly"), {"Retry-After": "1"})
         log.exception("unhandled error", exc_info=exc)
         return _render(Problem(title="Internal error", status=500, code="internal_error"))

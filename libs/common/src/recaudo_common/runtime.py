@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ from recaudo_common.bus.consumer import Clock, ConsumerRuntime, Subscriptions
 from recaudo_common.bus.kafka import KafkaTransport
 from recaudo_common.bus.postgres import PostgresTransport
 from recaudo_common.bus.relay import run_relay
-from recaudo_common.db import Database, make_engine
+from recaudo_common.db import Database, is_transient, make_engine
 from recaudo_common.http import create_app
 from recaudo_common.migrate import COMMON_MIGRATIONS, upgrade_async
 from recaudo_common.settings import PlatformSettings
@@ -133,15 +134,22 @@ async def _supervise(name: str, worker: Worker, stop: asyncio.Event) -> None:
     """Restarts a background loop that crashed, with backoff, until stop is set."""
     delay = 0.5
     while not stop.is_set():
+        started = time.monotonic()
         try:
             await worker(stop)
             return
         except asyncio.CancelledError:
             raise
-        except Exception:
-            log.exception("background task crashed; restarting", extra={"fields": {"task": name}})
+        except Exception as exc:
+            if time.monotonic() - started > 60:  # it had been healthy: a fresh failure starts the backoff over
+                delay = 0.5
+            if is_transient(exc):
+                log.warning("background task lost a dependency; restarting", extra={"fields": {
+                    "task": name, "error": type(exc).__name__}})
+            else:
+                log.exception("background task crashed; restarting", extra={"fields": {"task": name}})
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+            delay = min(delay * 2, 5.0)
 
 
 class _Server(uvicorn.Server):

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.base import Message, OutgoingMessage, Transport
-from recaudo_common.db import Database
+from recaudo_common.db import Database, is_transient
 from recaudo_common.events import Envelope, Event, UnknownEventError, decode, dlq_topic, topic_name
 from recaudo_common.outbox import Outbox, claim_once
 from recaudo_common.telemetry import (
@@ -126,6 +126,10 @@ class ConsumerRuntime:
                 async with self.db.transaction() as session:
                     return await self._apply(session, message, handler, event)
             except Exception as exc:
+                if is_transient(exc):
+                    # The database or broker is out of reach: nothing is wrong with the event. Give up the
+                    # batch uncommitted; the supervisor restarts the consumer, which fetches it again.
+                    raise
                 if attempt >= self.max_retries:
                     await self._dead_letter(message, exc)
                     return "dead_lettered"

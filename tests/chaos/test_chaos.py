@@ -1,0 +1,360 @@
+"""Fault injection, Jepsen-style: a portfolio with payments runs through the five services, each its own process on
+Kafka, while services are SIGKILLed at random moments and restarted, the broker restarts and PostgreSQL stops the
+hard way and recovers. Afterwards every invariant is checked by code and the reconciled counts are printed.
+
+`make test` runs it at a bounded size (CHAOS_ACCOUNTS, default 2,000); `make chaos` at 100,000 accounts, and
+writes its counts to docs/bench-results/chaos.json for docs/reliability.md."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import os
+import random
+import time
+import uuid
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import phonenumbers
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.consumer import AIOKafkaConsumer
+
+from outreach.domain.contact_law import RULES, ContactRequest, PastContact, decide_contact
+from recaudo.deploy import routing_table
+from recaudo_common.cluster import SERVICES, Cluster, PatientClient, running_cluster
+from recaudo_common.db import asyncpg_dsn
+from recaudo_common.testing import REPOSITORY_ROOT, eventually
+
+pytestmark = pytest.mark.integration
+OPERATOR_KEY = "rk_chaos_operator_key_0123456789"
+ACCOUNTS = int(os.environ.get("CHAOS_ACCOUNTS", "2000"))
+PAYMENTS = int(os.environ.get("CHAOS_PAYMENTS", str(max(ACCOUNTS // 4, 200))))
+PAYMENT_RATE = float(os.environ.get("CHAOS_PAYMENT_RATE", "30"))  # offered payments per second
+SEED = int(os.environ.get("CHAOS_SEED", str(int(time.time()))))
+RECORD = os.environ.get("CHAOS_RECORD") == "1"
+SLUG = "cadena-chaos"
+
+# Where a contact is lawful right now, so the run proves the rules while sending, not by sending nothing.
+CANDIDATES = [
+    {"country": "MX", "timezone": "America/Mexico_City", "currency": "MXN", "locale": "es-MX"},
+    {"country": "US", "timezone": "America/New_York", "currency": "USD", "locale": "en-US"},
+    {"country": "US", "timezone": "Pacific/Honolulu", "currency": "USD", "locale": "en-US"},
+    {"country": "US", "timezone": "Pacific/Guam", "currency": "USD", "locale": "en-US"},
+    {"country": "AR", "timezone": "America/Argentina/Buenos_Aires", "currency": "ARS", "locale": "es-AR"},
+]
+
+
+def open_now(candidate: dict[str, str], now: dt.datetime, minutes: int) -> bool:
+    def allowed(at: dt.datetime) -> bool:
+        return decide_contact(ContactRequest(candidate["country"], candidate["timezone"], "sms", at, ("sms",))).allowed
+
+    return all(allowed(now + dt.timedelta(minutes=m)) for m in range(0, minutes + 1, 5))
+
+
+def client_company(now: dt.datetime) -> dict[str, Any]:
+    minutes = max(20, ACCOUNTS // 2000)
+    chosen = next((c for c in CANDIDATES if open_now(c, now, minutes)), CANDIDATES[0])
+    return {"slug": SLUG, "name": "Cadena Caos S.A.", **chosen, "default_authorised_channels": ["sms"]}
+
+
+def phone(region: str, i: int) -> str:
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    assert example is not None
+    digits = str(example.national_number)
+    for bump in range(100):
+        candidate = digits[:-5] + f"{(i + bump) % 100000:05d}"
+        number = phonenumbers.parse(candidate, region)
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise AssertionError(f"no valid {region} number near {digits}")
+
+
+def portfolio(client: dict[str, Any], rng: random.Random) -> tuple[bytes, dict[str, Decimal]]:
+    balances: dict[str, Decimal] = {}
+    lines = ["Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora"]
+    for i in range(ACCOUNTS):
+        ref = f"CH-{i:07d}"
+        balance = Decimal(rng.randint(50_000, 500_000)) / 100
+        balances[ref] = balance
+        lines.append(f"{ref};{9_000_000 + i};Deudor {i};{phone(client['country'], i)};{balance:.2f};{rng.randint(1, 400)}")
+    return ("\n".join(lines) + "\n").encode(), balances
+
+
+@dataclasses.dataclass
+class Ledger:
+    """What the driver was told: every payment the platform answered, by Idempotency-Key."""
+
+    applied: dict[str, tuple[str, Decimal, str]] = dataclasses.field(default_factory=dict)  # key -> ref, amount, id
+    unmatched: dict[str, str] = dataclasses.field(default_factory=dict)  # key -> payment id
+    duplicates_answered_alike: int = 0
+
+
+class Monkey:
+    """Kills a random service every few seconds and brings it back; restarts the broker and PostgreSQL once each."""
+
+    def __init__(self, cluster: Cluster, rng: random.Random) -> None:
+        self.cluster, self.rng = cluster, rng
+        self.kills: dict[str, int] = defaultdict(int)
+        self.kafka_restarts = self.postgres_restarts = 0
+        self.stop = asyncio.Event()
+
+    async def run(self) -> None:
+        order: list[str] = []
+        while not (self.stop.is_set() and len(self.kills) == len(SERVICES)):  # at least one round, whatever
+            try:
+                await asyncio.wait_for(self.stop.wait(), timeout=self.rng.uniform(1.5, 4.0))
+                if len(self.kills) == len(SERVICES):
+                    return
+            except TimeoutError:
+                pass
+            if not order:
+                order = self.rng.sample(SERVICES, len(SERVICES))  # every service dies in every round
+            service = order.pop()
+            self.cluster.kill(service)
+            self.kills[service] += 1
+            await asyncio.sleep(self.rng.uniform(0.2, 2.0))
+            self.cluster.restart(service)
+
+    async def restart_kafka(self) -> None:
+        await self.cluster.restart_kafka(down_s=self.rng.uniform(1, 3))
+        self.kafka_restarts += 1
+
+    async def restart_postgres(self) -> None:
+        await self.cluster.restart_postgres(down_s=self.rng.uniform(1, 3))
+        self.postgres_restarts += 1
+
+
+async def pay(api: PatientClient, balances: dict[str, Decimal], ledger: Ledger, rng: random.Random,
+              monkey: Monkey) -> None:
+    refs = sorted(balances)
+    interval = 1 / PAYMENT_RATE
+    queue: asyncio.Queue[tuple[str, dict[str, str]] | None] = asyncio.Queue(maxsize=64)
+    infra_at = {PAYMENTS // 3: monkey.restart_kafka, (2 * PAYMENTS) // 3: monkey.restart_postgres}
+    infra: list[asyncio.Task[None]] = []
+
+    async def worker() -> None:
+        while (item := await queue.get()) is not None:
+            key, body = item
+            answer = await api.post(f"/v1/clients/{SLUG}/payments", json=body, headers={"Idempotency-Key": key})
+            assert answer.status_code == 200, answer.text
+            paid = answer.json()
+            if paid["status"] == "applied":
+                ledger.applied[key] = (body["account_ref"], Decimal(body["amount"]), paid["id"])
+            else:
+                assert paid["status"] == "unmatched", paid
+                ledger.unmatched[key] = paid["id"]
+            if rng.random() < 0.1:  # the client's retry of a request it already got an answer to
+                again = await api.post(f"/v1/clients/{SLUG}/payments", json=body, headers={"Idempotency-Key": key})
+                assert again.status_code == 200 and again.json()["id"] == paid["id"], again.text
+                ledger.duplicates_answered_alike += 1
+
+    workers = [asyncio.create_task(worker()) for _ in range(8)]
+    for n in range(PAYMENTS):
+        if n in infra_at:
+            infra.append(asyncio.create_task(infra_at[n]()))
+        amount = Decimal(rng.randint(100, 2_000)) / 100  # far below every balance: no account is paid off
+        body = {"account_ref": rng.choice(refs), "amount": f"{amount:.2f}", "method": "cash",
+                "paid_at": dt.datetime.now(dt.UTC).isoformat()}
+        await queue.put((f"chaos-{uuid.uuid4()}", body))
+        await asyncio.sleep(interval)
+    for _ in workers:
+        await queue.put(None)
+    await asyncio.gather(*workers, *infra)
+
+
+async def sql(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return list(await conn.fetch(query, *args))
+    finally:
+        await conn.close()
+
+
+async def scalar(url: str, query: str, *args: Any) -> Any:
+    return (await sql(url, query, *args))[0][0]
+
+
+async def kafka_settled(bootstrap: str) -> dict[str, int]:
+    """Every consumer group's lag (0 when caught up) and every DLQ topic's size."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await consumer.start()
+    try:
+        lag: dict[str, int] = {}
+        for group, _ in await admin.list_consumer_groups():
+            committed = await admin.list_consumer_group_offsets(group)
+            ends = await consumer.end_offsets(list(committed))
+            lag[f"lag {group}"] = sum(ends[tp] - meta.offset for tp, meta in committed.items() if meta.offset >= 0)
+        topics = [t for t in await consumer.topics() if t.endswith(".dlq")]
+        parts = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+        ends = await consumer.end_offsets(parts) if parts else {}
+        begins = await consumer.beginning_offsets(parts) if parts else {}
+        lag["dead-lettered"] = sum(ends[p] - begins[p] for p in parts)
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def settle(cluster: Cluster, api: PatientClient, ledger: Ledger, timeout_s: float) -> None:
+    url = cluster.postgres.url
+    recovered = sum((a for _, a, _ in ledger.applied.values()), Decimal(0))
+
+    async def settled() -> bool:
+        report = await api.get(f"/v1/clients/{SLUG}/reports/recovery")
+        if report.status_code != 200:
+            return False
+        totals = report.json()["totals"]
+        if totals["accounts_placed"] != ACCOUNTS or Decimal(totals["recovered"]) != recovered:
+            return False
+        backlog = 0
+        for schema in SERVICES:
+            backlog += await scalar(url, f"SELECT count(*) FROM {schema}.outbox")
+        planned = await scalar(url, "SELECT count(*) FROM outreach.treatments WHERE client_slug = $1 AND planned", SLUG)
+        kafka = await kafka_settled(cluster.kafka.bootstrap)
+        return backlog == 0 and planned == ACCOUNTS and all(v == 0 for k, v in kafka.items() if k.startswith("lag"))
+
+    await eventually(settled, timeout_s=timeout_s, interval_s=1.0, message="the platform settled after the faults")
+
+
+async def check_invariants(cluster: Cluster, api: PatientClient, client: dict[str, Any],
+                           balances: dict[str, Decimal], ledger: Ledger) -> dict[str, Any]:
+    url = cluster.postgres.url
+    counts: dict[str, Any] = {}
+
+    # 1. No account lost, none twice: every service holds each placed account exactly once.
+    for schema in SERVICES:
+        rows = await sql(url, f"SELECT account_ref FROM {schema}.accounts WHERE client_slug = $1", SLUG)
+        refs = [r[0] for r in rows]
+        assert len(refs) == len(set(refs)) == ACCOUNTS and set(refs) == set(balances), schema
+        counts[f"accounts in {schema}"] = len(refs)
+    unsegmented = await scalar(url, "SELECT count(*) FROM segmentation.accounts WHERE client_slug = $1 "
+                                    "AND (segment IS NULL OR treatment IS NULL)", SLUG)
+    assert unsegmented == 0
+
+    # 2. No payment lost, none applied twice; the ledger, the balances and the report agree to the cent.
+    payments = await sql(url, "SELECT id::text, account_ref, amount, status FROM payments.payments "
+                              "WHERE client_slug = $1", SLUG)
+    applied = {r[0]: (r[1], r[2]) for r in payments if r[3] == "applied"}
+    assert sorted(applied) == sorted(p for _, _, p in ledger.applied.values()), "applied payments differ"
+    assert {r[0] for r in payments if r[3] == "unmatched"} == set(ledger.unmatched.values())
+    for _, (ref, amount, payment_id) in ledger.applied.items():
+        assert applied[payment_id] == (ref, amount)
+    recovered = sum((a for _, a, _ in ledger.applied.values()), Decimal(0))
+    booked = await scalar(url, "SELECT coalesce(sum(amount), 0) FROM payments.ledger_entries "
+                               "WHERE client_slug = $1 AND kind = 'payment'", SLUG)
+    entries = await scalar(url, "SELECT count(*) FROM payments.ledger_entries WHERE client_slug = $1 "
+                                "AND kind = 'payment'", SLUG)
+    assert (abs(booked), entries) == (recovered, len(ledger.applied)), (booked, entries)
+    paid_by_account: dict[str, Decimal] = defaultdict(Decimal)
+    for ref, amount, _ in ledger.applied.values():
+        paid_by_account[ref] += amount
+    expected = {ref: balance - paid_by_account[ref] for ref, balance in balances.items()}
+    for schema in ("payments", "reporting"):
+        rows = await sql(url, f"SELECT account_ref, balance FROM {schema}.accounts WHERE client_slug = $1", SLUG)
+        wrong = {r[0]: (r[1], expected[r[0]]) for r in rows if r[1] != expected[r[0]]}
+        assert not wrong, f"{schema} balances off: {list(wrong.items())[:5]}"
+    report = (await api.get(f"/v1/clients/{SLUG}/reports/recovery")).json()["totals"]
+    assert Decimal(report["recovered"]) == recovered
+    assert Decimal(report["placed_balance"]) == sum(balances.values())
+    assert report["accounts_placed"] == ACCOUNTS and report["payments"] == len(ledger.applied)
+    counts.update({"payments applied": len(ledger.applied), "payments unmatched": len(ledger.unmatched),
+                   "repeated requests answered alike": ledger.duplicates_answered_alike,
+                   "recovered": str(recovered), "ledger": str(abs(booked)), "report recovered": report["recovered"],
+                   "placed balance": report["placed_balance"]})
+
+    # 3. No contact attempt lost or sent twice, and none sent outside the contact rules.
+    statuses = dict(await sql(url, "SELECT status, count(*) FROM outreach.attempts WHERE client_slug = $1 "
+                                   "GROUP BY status", SLUG))
+    unplanned = await scalar(url, """SELECT count(*) FROM outreach.treatments t WHERE t.client_slug = $1
+        AND cardinality(t.channels) > 0 AND NOT EXISTS (SELECT 1 FROM outreach.attempts a
+        WHERE a.client_slug = t.client_slug AND a.account_ref = t.account_ref)""", SLUG)
+    assert unplanned == 0, f"{unplanned} treatments without attempts"
+    overdue = await scalar(url, "SELECT count(*) FROM outreach.attempts WHERE client_slug = $1 AND status = "
+                                "'scheduled' AND scheduled_at < now() - interval '2 minutes' AND channel <> 'agent'",
+                           SLUG)
+    assert overdue == 0, f"{overdue} due attempts never picked up"
+    sent = await sql(url, """SELECT a.id, a.account_ref, a.channel, a.sent_at, acc.debtor_id,
+            (SELECT d.allowed FROM outreach.decisions d WHERE d.attempt_id = a.id ORDER BY d.id DESC LIMIT 1)
+        FROM outreach.attempts a JOIN outreach.accounts acc USING (client_slug, account_ref)
+        WHERE a.client_slug = $1 AND a.sent_at IS NOT NULL ORDER BY a.sent_at""", SLUG)
+    messages = await scalar(url, "SELECT count(*) FROM outreach.sandbox_messages m JOIN outreach.attempts a "
+                                 "ON a.id = m.attempt_id WHERE a.client_slug = $1", SLUG)
+    assert messages == len(sent), f"{messages} messages for {len(sent)} sent attempts"
+    history: dict[str, list[PastContact]] = defaultdict(list)
+    for _, ref, channel, sent_at, debtor, allowed in sent:
+        assert allowed is True, f"attempt sent without an allowing decision ({ref})"
+        verdict = decide_contact(ContactRequest(client["country"], client["timezone"], channel, sent_at,
+                                                (channel,), tuple(history[debtor]), account_ref=ref,
+                                                rules=RULES[client["country"]]))
+        assert verdict.allowed, f"a contact at {verdict.local_time} broke {verdict.reasons}"
+        history[debtor].append(PastContact(sent_at, channel, account_ref=ref))
+    counts.update({"attempts by status": statuses, "messages sent": len(sent),
+                   "sent, re-checked against the contact rules": len(sent)})
+
+    # 4. Nothing was dead-lettered because a broker or a database went away.
+    kafka = await kafka_settled(cluster.kafka.bootstrap)
+    assert kafka["dead-lettered"] == 0, kafka
+    counts["dead-lettered"] = 0
+    return counts
+
+
+async def test_faults_lose_and_duplicate_nothing(tmp_path: Path) -> None:
+    rng = random.Random(SEED)
+    started = time.monotonic()
+    now = dt.datetime.now(dt.UTC)
+    client = client_company(now)
+    content, balances = portfolio(client, rng)
+    async with running_cluster(tmp_path, OPERATOR_KEY, routing_table(), RECAUDO_LOG_LEVEL="WARNING") as cluster:
+        api = PatientClient(cluster.router(), OPERATOR_KEY)
+        try:
+            created = await api.post("/v1/clients", json=client)
+            assert created.status_code == 201, created.text
+            monkey = Monkey(cluster, rng)
+            chaos = asyncio.create_task(monkey.run())
+            upload = await api.post(f"/v1/clients/{SLUG}/portfolios",
+                                    files={"file": ("cartera.csv", content, "text/csv")})
+            assert upload.status_code in (200, 202), upload.text
+            portfolio_id = upload.json()["id"]
+
+            async def uploaded() -> bool:
+                body = (await api.get(f"/v1/portfolios/{portfolio_id}")).json()
+                return body["status"] == "completed" and body["rows_accepted"] == ACCOUNTS
+
+            await eventually(uploaded, timeout_s=120 + ACCOUNTS / 100, interval_s=1, message="the upload completed")
+
+            async def known_to_payments() -> bool:  # else most payments would wait in suspense as unmatched
+                return await scalar(cluster.postgres.url, "SELECT count(*) FROM payments.accounts "
+                                                          "WHERE client_slug = $1", SLUG) == ACCOUNTS
+
+            await eventually(known_to_payments, timeout_s=300 + ACCOUNTS / 50, interval_s=1,
+                             message="the accounts reached payments")
+            ledger = Ledger()
+            await pay(api, balances, ledger, rng, monkey)
+            monkey.stop.set()
+            await chaos
+            cluster.ensure_all_running()
+            await settle(cluster, api, ledger, timeout_s=300 + ACCOUNTS / 50)
+            counts = await check_invariants(cluster, api, client, balances, ledger)
+        finally:
+            await api.aclose()
+    summary = {"seed": SEED, "accounts": ACCOUNTS, "payments offered": PAYMENTS, "client": client["country"] + " "
+               + client["timezone"], "service kills": dict(monkey.kills), "kafka restarts": monkey.kafka_restarts,
+               "postgres restarts": monkey.postgres_restarts, "client retries": api.retries, **counts,
+               "seconds": round(time.monotonic() - started, 1)}
+    assert sum(monkey.kills.values()) >= len(SERVICES) and set(monkey.kills) == set(SERVICES)
+    assert (monkey.kafka_restarts, monkey.postgres_restarts) == (1, 1)
+    print("\nchaos: every invariant holds\n" + json.dumps(summary, indent=2, default=str))
+    if RECORD:
+        out = REPOSITORY_ROOT / "docs" / "bench-results" / "chaos.json"
+        out.write_text(json.dumps({"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), **summary},
+                                  indent=2, default=str) + "\n")
