@@ -26,6 +26,7 @@ class Problem(BaseModel):
     status: int
     code: str
     detail: str | None = None
+    instance: str | None = None  # where the record of this refusal can be fetched later, when there is one
     errors: list[dict[str, Any]] | None = None
 
 
@@ -35,11 +36,12 @@ class ProblemError(Exception):
     def __init__(
         self, status: int, code: str, title: str, detail: str | None = None,
         errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+        instance: str | None = None,
     ) -> None:
         super().__init__(f"{code}: {detail or title}")
         self.problem = Problem(
             type=f"https://recaudo.dev/problems/{code}", title=title, status=status, code=code,
-            detail=detail, errors=errors,
+            detail=detail, errors=errors, instance=instance,
         )
         self.headers = headers
 

@@ -32,6 +32,17 @@ class Sniffed:
 
 
 XLSX_MAGIC = b"PK\x03\x04"
+MAX_COLUMNS = 500  # a portfolio has a few dozen; a header wider than this is junk or an attack
+MAX_COLUMN_NAME = 200
+
+
+def checked_header(header: list[str]) -> list[str]:
+    """The header, if it is one a person could have written; else a FileFormatError that says why."""
+    if len(header) > MAX_COLUMNS:
+        raise FileFormatError("too_many_columns", f"the header has {len(header)} columns; at most {MAX_COLUMNS}")
+    if any(len(h) > MAX_COLUMN_NAME for h in header):
+        raise FileFormatError("invalid_header", f"a column name is longer than {MAX_COLUMN_NAME} characters")
+    return header
 
 
 def sniff(head: bytes, *, filename: str | None, encoding: str | None, delimiter: str | None) -> Sniffed:
@@ -99,7 +110,7 @@ def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed) -> tuple[list[str], Rows
     csv.field_size_limit(64 * 1024 * 1024)
     reader = csv.reader(decode_lines(chunks, sniffed.encoding), delimiter=sniffed.delimiter)
     try:
-        header = [h.strip().lstrip("\ufeff") for h in next(reader)]
+        header = checked_header([h.strip().lstrip("\ufeff") for h in next(reader)])
     except StopIteration as exc:
         raise FileFormatError("empty_file", "the file has no header row") from exc
     except csv.Error as exc:
@@ -142,9 +153,9 @@ def jsonl_rows(chunks: Iterable[bytes], sniffed: Sniffed, *, header_sample: int 
         if record is None:
             continue
         buffered.append((number, record))
-        for key in record:
-            if key not in header:
-                header.append(key)
+        known = set(header)
+        header.extend(k for k in record if k not in known)
+        checked_header(header)
         if len(buffered) >= header_sample:
             break
     if not header:
@@ -194,6 +205,21 @@ def check_xlsx(path: Path, *, max_uncompressed: int, max_ratio: float) -> None:
                               f"the workbook expands to {total} bytes ({total / packed:.0f}x): refused as a zip bomb")
 
 
+def xlsx_sheet_names(path: Path, *, sheet: str | None) -> list[str]:
+    """The workbook's sheets, read from its index alone (no sheet is loaded); checks that `sheet` is one."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        names = list(CalamineWorkbook.from_path(str(path)).sheet_names)
+    except Exception as exc:  # calamine raises its own error types for broken workbooks
+        raise FileFormatError("invalid_xlsx", f"the workbook cannot be read: {type(exc).__name__}") from exc
+    if not names:
+        raise FileFormatError("empty_file", "the workbook has no sheets")
+    if sheet is not None and sheet not in names:
+        raise FileFormatError("sheet_not_found", f"no sheet {sheet!r}; the workbook has {names}")
+    return names
+
+
 def xlsx_rows(path: Path, *, sheet: str | None) -> tuple[list[str], Rows, int]:
     """Header, rows and the sheet's height. Number cells arrive as Decimal, date cells as dates."""
     from python_calamine import CalamineWorkbook
@@ -210,7 +236,7 @@ def xlsx_rows(path: Path, *, sheet: str | None) -> tuple[list[str], Rows, int]:
         raise FileFormatError("invalid_xlsx", f"the workbook cannot be read: {type(exc).__name__}") from exc
     iterator = iter(data.iter_rows())
     try:
-        header = [_xlsx_text(c).strip() for c in next(iterator)]
+        header = checked_header([_xlsx_text(c).strip() for c in next(iterator)])
     except StopIteration as exc:
         raise FileFormatError("empty_file", "the sheet has no header row") from exc
 

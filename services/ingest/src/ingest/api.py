@@ -151,7 +151,8 @@ def _portfolio_out(p: dict[str, Any]) -> PortfolioOut:
         finished_at=p["finished_at"])
 
 
-def build_router(platform: Platform, *, max_upload_bytes: int) -> APIRouter:
+def build_router(platform: Platform, *, max_upload_bytes: int,
+                 xlsx_limits: handlers.XlsxLimits | None = None) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["ingest"])
     db, auth, clock = platform.db, platform.auth, platform.clock
     Auth = Annotated[Principal, Depends(auth)]
@@ -191,7 +192,9 @@ def build_router(platform: Platform, *, max_upload_bytes: int) -> APIRouter:
 
     @router.post("/clients/{slug}/portfolios", status_code=202, response_model=PortfolioOut,
                  responses={200: {"model": PortfolioOut, "description": "the same upload already exists"},
-                            413: {"description": "the file is larger than the limit"}})
+                            413: {"description": "the file is larger than the limit"},
+                            422: {"description": "the file cannot be a portfolio (format, encoding, header, "
+                                                 "mapping); `instance` is its record"}})
     async def upload_portfolio(
         slug: str, principal: Auth, file: Annotated[UploadFile, File()],
         mapping: Annotated[str | None, Form(description="JSON object: canonical field -> column")] = None,
@@ -239,9 +242,12 @@ def build_router(platform: Platform, *, max_upload_bytes: int) -> APIRouter:
         try:
             portfolio_id, created = await handlers.submit_portfolio(
                 db, client=client, chunks=chunks(), filename=file.filename, params=params,
-                max_bytes=max_upload_bytes, now=clock())
+                max_bytes=max_upload_bytes, now=clock(), limits=xlsx_limits)
         except handlers.UploadTooLargeError as exc:
             raise ProblemError(413, "file_too_large", "File too large", str(exc)) from exc
+        except handlers.UploadRefusedError as exc:
+            raise ProblemError(422, exc.code, "The file cannot be read as a portfolio", exc.detail,
+                               instance=f"/v1/portfolios/{exc.portfolio_id}") from exc
         async with db.transaction() as s:
             portfolio = await store.get_portfolio(s, portfolio_id)
         assert portfolio is not None

@@ -3,6 +3,7 @@ events in resumable batches, recall accounts."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -34,6 +35,7 @@ from recaudo_common.db import Database
 from recaudo_common.errors import ProblemError, conflict
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, ClientRegistered, Envelope
 from recaudo_common.files import (
+    MAX_COLUMNS,
     Cell,
     FileFormatError,
     check_xlsx,
@@ -41,6 +43,7 @@ from recaudo_common.files import (
     jsonl_rows,
     sniff,
     xlsx_rows,
+    xlsx_sheet_names,
 )
 from recaudo_common.outbox import Outbox
 from recaudo_common.telemetry import extract_context, tracer
@@ -53,6 +56,37 @@ Clock = Callable[[], dt.datetime]
 
 class UploadTooLargeError(Exception):
     pass
+
+
+class UploadRefusedError(Exception):
+    """The file cannot be a portfolio (its format, encoding, header or mapping): refused at upload, on the record."""
+
+    def __init__(self, portfolio_id: uuid.UUID, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.portfolio_id, self.code, self.detail = portfolio_id, code, detail
+
+
+@dataclass(frozen=True)
+class XlsxLimits:
+    max_uncompressed: int = 4 * 1024**3
+    max_ratio: float = 200.0
+
+
+def preflight(path: Path, *, filename: str | None, params: dict[str, Any], limits: XlsxLimits) -> None:
+    """What can be known of an upload without reading its rows: format, encoding, the header and its mapping (and,
+    for a workbook, that it opens, is no zip bomb and has the sheet asked for). Raises FileFormatError or
+    MappingError; row-level problems are the worker's, row by row."""
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024)
+        sniffed = sniff(head, filename=filename, encoding=params.get("encoding"), delimiter=params.get("delimiter"))
+        if sniffed.kind == "xlsx":
+            check_xlsx(path, max_uncompressed=limits.max_uncompressed, max_ratio=limits.max_ratio)
+            xlsx_sheet_names(path, sheet=params.get("sheet"))
+            return
+        handle.seek(0)
+        chunks = iter(lambda: handle.read(CHUNK), b"")
+        header, _ = jsonl_rows(chunks, sniffed) if sniffed.kind == "jsonl" else csv_rows(chunks, sniffed)
+        map_columns(header, params.get("mapping"))
 
 
 async def register_client(db: Database, client: dict[str, Any], *, now: dt.datetime) -> dict[str, Any]:
@@ -72,9 +106,11 @@ def today_in(timezone: str, now: dt.datetime) -> dt.date:
 
 async def submit_portfolio(db: Database, *, client: dict[str, Any], chunks: AsyncIterator[bytes],
                            filename: str | None, params: dict[str, Any], max_bytes: int,
-                           now: dt.datetime) -> tuple[uuid.UUID, bool]:
-    """Stores the upload in chunks as it arrives (never whole in memory) and queues it. The same bytes with
-    the same parameters return the existing upload (created=False); a failed upload can be sent again."""
+                           now: dt.datetime, limits: XlsxLimits | None = None) -> tuple[uuid.UUID, bool]:
+    """Stores the upload in chunks as it arrives (never whole in memory), checks what can be checked before
+    its rows (`preflight`) and queues it. The same bytes with the same parameters return the existing upload
+    (created=False); a failed upload can be sent again. A file that cannot be a portfolio is kept on the record
+    as failed, with its reason, and UploadRefusedError says so."""
     params_sha = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
     as_of = params.get("as_of") or today_in(client["timezone"], now).isoformat()
     portfolio_id = uuid.uuid4()
@@ -85,22 +121,44 @@ async def submit_portfolio(db: Database, *, client: dict[str, Any], chunks: Asyn
             s, portfolio_id=portfolio_id, client=client["slug"], filename=filename, content_sha="pending",
             params=params, params_sha=params_sha, size_bytes=0, as_of=dt.date.fromisoformat(as_of), now=now)
         seq = 0
-        async for chunk in chunks:
-            size += len(chunk)
-            if size > max_bytes:
-                raise UploadTooLargeError(f"the limit is {max_bytes} bytes")
-            digest.update(chunk)
-            await store.insert_chunk(s, portfolio_id, seq, chunk)
-            seq += 1
-        if size == 0:
-            raise ProblemError(422, "empty_file", "Empty file", "the uploaded file is empty")
-        content_sha = digest.hexdigest()
-        existing = await store.find_same_upload(s, client["slug"], content_sha, params_sha)
-        if existing is not None:
-            await s.rollback()  # nothing of this copy is kept
-            return existing, False
-        await s.execute(text("UPDATE ingest.portfolios SET content_sha256 = :h, size_bytes = :n WHERE id = :id"),
-                        {"h": content_sha, "n": size, "id": portfolio_id})
+        with tempfile.NamedTemporaryFile(prefix="recaudo-upload-") as copy:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise UploadTooLargeError(f"the limit is {max_bytes} bytes")
+                digest.update(chunk)
+                copy.write(chunk)
+                await store.insert_chunk(s, portfolio_id, seq, chunk)
+                seq += 1
+            copy.flush()
+            if size == 0:
+                raise ProblemError(422, "empty_file", "Empty file", "the uploaded file is empty")
+            content_sha = digest.hexdigest()
+            existing = await store.find_same_upload(s, client["slug"], content_sha, params_sha)
+            if existing is not None:
+                await s.rollback()  # nothing of this copy is kept
+                return existing, False
+            await s.execute(text("UPDATE ingest.portfolios SET content_sha256 = :h, size_bytes = :n WHERE id = :id"),
+                            {"h": content_sha, "n": size, "id": portfolio_id})
+            checked = dict(params)
+            if params.get("mapping_profile"):
+                profile = await store.get_mapping_profile(s, client["slug"], params["mapping_profile"])
+                checked["mapping"] = {**(profile["mapping"] if profile else {}), **params.get("mapping", {})}
+            try:
+                await asyncio.to_thread(preflight, Path(copy.name), filename=filename, params=checked,
+                                        limits=limits or XlsxLimits())
+                refused = None
+            except (MappingError, FileFormatError) as exc:
+                refused = exc
+                detail: dict[str, Any] = {"detail": exc.detail}
+                if isinstance(exc, MappingError):
+                    detail.update({"missing": exc.missing, "headers": exc.headers[:MAX_COLUMNS],
+                                   "ambiguous": exc.ambiguous})
+                await store.finish_portfolio(s, portfolio_id, status="failed", counts=Tally().as_dict(), now=now,
+                                             error_code=exc.code, error_detail=detail)
+                await store.drop_chunks(s, portfolio_id)
+    if refused is not None:
+        raise UploadRefusedError(portfolio_id, refused.code, refused.detail)
     return portfolio_id, True
 
 
@@ -264,7 +322,7 @@ async def _commit_batch(db: Database, portfolio: dict[str, Any], client: dict[st
     batch_tally = Tally()
     for number, cells in batch:
         batch_tally.rows_total += 1
-        raw = {(header[i] if i < len(header) and header[i] else f"column_{i + 1}"): cell_text(v)
+        raw = {(header[i] if i < len(header) and header[i] else f"column_{i + 1}"): _kept(cell_text(v))
                for i, v in enumerate(cells)}
         values = {f: [cells[i] if i < len(cells) else "" for i in idx] for f, idx in columns.fields.items()}
         extras = {h: cell_text(cells[i]) for h, i in columns.extras.items() if i < len(cells) and cell_text(cells[i])}
@@ -298,6 +356,11 @@ async def _commit_batch(db: Database, portfolio: dict[str, Any], client: dict[st
     tally.rows_total, tally.rows_accepted = merged.rows_total, merged.rows_accepted
     tally.rows_rejected, tally.rows_with_warnings, tally.by_code = (merged.rows_rejected, merged.rows_with_warnings,
                                                                     merged.by_code)
+
+
+def _kept(text: str, limit: int = 2000) -> str:
+    """A raw cell as the rejection record keeps it: whole, unless absurdly long (then its start and its length)."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 def _json(value: Any) -> Any:

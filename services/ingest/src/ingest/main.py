@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from ingest.api import build_router
-from ingest.handlers import process_next_portfolio
+from ingest.handlers import XlsxLimits, process_next_portfolio
 from ingest.settings import IngestSettings
 from recaudo_common.identity_api import build_keys_router
 from recaudo_common.runtime import Platform, ServiceUnit
@@ -30,7 +30,8 @@ def build(platform: Platform) -> ServiceUnit:
 
     return ServiceUnit(
         name="ingest", schema="ingest", migrations=MIGRATIONS,
-        routers=[build_router(platform, max_upload_bytes=settings.max_upload_bytes),
+        routers=[build_router(platform, max_upload_bytes=settings.max_upload_bytes,
+                              xlsx_limits=XlsxLimits(settings.max_xlsx_uncompressed_bytes, settings.max_xlsx_ratio)),
                  build_keys_router(platform)],
         workers=[upload_worker],
         description="Ingest: client companies and portfolio uploads.",

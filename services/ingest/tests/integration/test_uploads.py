@@ -38,6 +38,11 @@ class Ingest:
                      **params: str) -> dict[str, Any]:
         response = await self.http.post(f"/v1/clients/{client}/portfolios", files={"file": (filename, content)},
                                         data=params)
+        if response.status_code == 422 and expect == 202 and response.json().get("instance"):
+            # refused at upload: the answer says why, and the record (failed, with the same code) stays
+            record = (await self.http.get(response.json()["instance"])).json()
+            assert record["error_code"] == response.json()["code"], (record, response.text)
+            return dict(record)
         assert response.status_code == expect, response.text
         if expect not in (200, 202):
             return dict(response.json())

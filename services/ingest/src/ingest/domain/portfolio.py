@@ -40,6 +40,12 @@ RECOGNISED: dict[str, tuple[str, ...]] = {
     "authorised_channels": ("canales autorizados", "canales", "authorised channels", "authorized channels"),
 }
 MULTI_VALUED = frozenset({"phones"})
+# The longest a value may be: an account's events travel through Kafka, whose messages are capped at 1 MB, and
+# no real reference, ID or name comes near these.
+FIELD_LIMITS = {"account_ref": 64, "debtor_id": 32, "debtor_id_type": 16, "full_name": 200, "currency": 3,
+                "email": 254, "phones": 40}
+DEFAULT_FIELD_LIMIT = 500
+EXTRA_LIMIT = 1000
 REQUIRED = ("account_ref", "debtor_id", "full_name", "balance")
 
 
@@ -209,6 +215,16 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
 
     def reject(f: str, code: str, message: str) -> None:
         rejections.append(Issue(row, f, code, message))
+
+    for f, cells in values.items():
+        limit = FIELD_LIMITS.get(f, DEFAULT_FIELD_LIMIT)
+        if any(len(cell_text(c)) > limit for c in cells):
+            reject(f, "field_too_long", f"{f} is longer than {limit} characters")
+    for column, value in extras.items():
+        if len(value) > EXTRA_LIMIT:
+            reject(column, "field_too_long", f"column {column!r} is longer than {EXTRA_LIMIT} characters")
+    if rejections:
+        return None, rejections, warnings
 
     account_ref, debtor_id, full_name = _text(values, "account_ref"), _text(values, "debtor_id"), \
         _text(values, "full_name")
