@@ -72,6 +72,23 @@ _HTTP_CODES = {
 }
 
 
+_DATA_EXCEPTIONS = {"22021": "invalid_text", "22P05": "invalid_text", "22003": "out_of_range",
+                    "22008": "invalid_datetime", "22007": "invalid_datetime"}
+
+
+def _data_exception(exc: BaseException) -> str | None:
+    """The stable code of a PostgreSQL data exception (SQLSTATE class 22) in exc's chain: the input's fault."""
+    current: BaseException | None = exc
+    for _ in range(10):
+        if current is None:
+            return None
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state.startswith("22"):
+            return _DATA_EXCEPTIONS.get(state, "invalid_value")
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
@@ -93,6 +110,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        invalid = _data_exception(exc)
+        if invalid is not None:  # PostgreSQL refused a value the request carried (a NUL, an overflow, ...)
+            return _render(Problem(title="Invalid value", status=422, code=invalid,
+                                   detail="the request carries a value that cannot be stored"))
         if is_transient(exc):  # the database is restarting or out of reach: the client should retry
             log.warning("dependency unavailable", extra={"fields": {"error": type(exc).__name__}})
             return _render(Problem(title="Service temporarily unavailable", status=503, code="unavailable",

@@ -45,6 +45,18 @@ def checked_header(header: list[str]) -> list[str]:
     return header
 
 
+def text_encoding(name: str) -> str:
+    """`name` if it is a codec that turns bytes into text (not rot13, zlib or base64, which Python also knows)."""
+    try:
+        if not name.isascii() or not name.replace("-", "").replace("_", "").isalnum():
+            raise LookupError(name)  # Python would otherwise read "utfé" as some codec of its choosing
+        codecs.lookup(name)
+        b"a".decode(name, errors="ignore")  # a bytes-to-bytes or text-to-text codec refuses here
+    except (LookupError, ValueError, TypeError) as exc:
+        raise FileFormatError("invalid_encoding", f"{name!r} is not a text encoding") from exc
+    return name
+
+
 def sniff(head: bytes, *, filename: str | None, encoding: str | None, delimiter: str | None) -> Sniffed:
     """Decides the format, encoding and delimiter from the first bytes (and the name, if any)."""
     name = (filename or "").lower()
@@ -52,11 +64,7 @@ def sniff(head: bytes, *, filename: str | None, encoding: str | None, delimiter:
         return Sniffed("xlsx", "binary", "")
     if b"\x00" in head[:4096]:
         raise FileFormatError("unsupported_format", "the file is binary: send CSV, XLSX or JSON lines")
-    chosen = encoding or detect_encoding(head)
-    try:
-        codecs.lookup(chosen)
-    except LookupError as exc:
-        raise FileFormatError("invalid_encoding", f"unknown encoding {chosen!r}") from exc
+    chosen = text_encoding(encoding or detect_encoding(head))
     text = head.decode(chosen, errors="ignore").lstrip("\ufeff")
     if name.endswith((".jsonl", ".ndjson")) or text.lstrip().startswith("{"):
         return Sniffed("jsonl", chosen, "")
@@ -110,7 +118,10 @@ def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed) -> tuple[list[str], Rows
     csv.field_size_limit(64 * 1024 * 1024)
     reader = csv.reader(decode_lines(chunks, sniffed.encoding), delimiter=sniffed.delimiter)
     try:
-        header = checked_header([h.strip().lstrip("\ufeff") for h in next(reader)])
+        header = [h.strip().lstrip("\ufeff") for h in next(reader)]
+        while not any(header):  # blank lines before the header
+            header = [h.strip().lstrip("\ufeff") for h in next(reader)]
+        checked_header(header)
     except StopIteration as exc:
         raise FileFormatError("empty_file", "the file has no header row") from exc
     except csv.Error as exc:

@@ -2,6 +2,7 @@
 
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
@@ -31,7 +32,9 @@ class KeyOut(BaseModel):
     key: str
 
 
-def build_keys_router(platform: Platform) -> APIRouter:
+def build_keys_router(platform: Platform,
+                      client_exists: Callable[[str], Awaitable[bool]] | None = None) -> APIRouter:
+    """`client_exists` (from the service that owns client companies) refuses keys for a company that is not one."""
     router = APIRouter(prefix="/v1", tags=["identity"])
     Auth = Annotated[Principal, Depends(platform.auth)]
 
@@ -46,6 +49,11 @@ def build_keys_router(platform: Platform) -> APIRouter:
         if body.client_scope is not None and body.role != "operator":
             raise ProblemError(422, "invalid_key_request", "Invalid key request",
                                "only operator keys take client_scope")
+        named = ([body.client] if body.client else []) + list(body.client_scope or [])
+        unknown = [slug for slug in named if client_exists is not None and not await client_exists(slug)]
+        if unknown:
+            raise ProblemError(422, "unknown_client", "Unknown client company",
+                               f"no client company {', '.join(repr(u) for u in unknown)}")
         key_id, key = await platform.keys.create(role=body.role, client_slug=body.client,
                                                  client_scope=body.client_scope, label=body.label,
                                                  now=platform.clock())

@@ -33,7 +33,10 @@ def signature_problem(header: str | None, body: bytes, secrets: Sequence[str], *
         candidates = parts["v1"]
     except (KeyError, ValueError, IndexError):
         return "malformed_signature"
-    signed_at = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+    try:
+        signed_at = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+    except (OverflowError, ValueError, OSError):  # a timestamp no clock can show
+        return "malformed_signature"
     if abs(now - signed_at) > TOLERANCE:
         return "stale_signature"
     for secret in secrets:

@@ -1,7 +1,6 @@
 """Ingest's HTTP API: client companies and portfolio uploads (thin: validates, calls handlers)."""
 
 
-import codecs
 import csv
 import datetime as dt
 import io
@@ -22,7 +21,7 @@ from recaudo_common.auth import Principal
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.events import CHANNELS, Channel
 from recaudo_common.exports import neutralise
-from recaudo_common.files import FileFormatError
+from recaudo_common.files import FileFormatError, text_encoding
 from recaudo_common.money import MARKS
 from recaudo_common.runtime import Platform
 
@@ -223,10 +222,9 @@ def build_router(platform: Platform, *, max_upload_bytes: int,
             params["as_of"] = as_of.isoformat()
         if encoding:
             try:
-                codecs.lookup(encoding)
-            except LookupError as exc:
-                raise ProblemError(422, "invalid_encoding", "Invalid encoding", f"unknown encoding {encoding!r}") \
-                    from exc
+                text_encoding(encoding)
+            except FileFormatError as exc:
+                raise ProblemError(422, exc.code, "Invalid encoding", exc.detail) from exc
             params["encoding"] = encoding
         if delimiter:
             if delimiter not in (",", ";", "|", "\t"):

@@ -8,6 +8,7 @@ from pathlib import Path
 from ingest.api import build_router
 from ingest.handlers import XlsxLimits, process_next_portfolio
 from ingest.settings import IngestSettings
+from ingest.store import get_client
 from recaudo_common.identity_api import build_keys_router
 from recaudo_common.runtime import Platform, ServiceUnit
 
@@ -16,6 +17,10 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 def build(platform: Platform) -> ServiceUnit:
     settings = IngestSettings()
+
+    async def client_exists(slug: str) -> bool:
+        async with platform.db.transaction() as s:
+            return await get_client(s, slug) is not None
 
     async def upload_worker(stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -32,7 +37,7 @@ def build(platform: Platform) -> ServiceUnit:
         name="ingest", schema="ingest", migrations=MIGRATIONS,
         routers=[build_router(platform, max_upload_bytes=settings.max_upload_bytes,
                               xlsx_limits=XlsxLimits(settings.max_xlsx_uncompressed_bytes, settings.max_xlsx_ratio)),
-                 build_keys_router(platform)],
+                 build_keys_router(platform, client_exists)],
         workers=[upload_worker],
         description="Ingest: client companies and portfolio uploads.",
     )

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from payments import handlers, store
 from payments.settings import PaymentsSettings
 from recaudo_common.auth import Principal
+from recaudo_common.client_copy import get_client
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.files import FileFormatError
 from recaudo_common.money import MARKS
@@ -25,11 +26,11 @@ class ManualPaymentIn(BaseModel):
     """v1: a payment an operator enters by hand. account_ref or debtor_id identifies the account."""
 
     model_config = ConfigDict(extra="forbid")
-    account_ref: str | None = None
-    debtor_id: str | None = None
+    account_ref: str | None = Field(None, min_length=1, max_length=64)
+    debtor_id: str | None = Field(None, min_length=1, max_length=32)
     amount: Decimal = Field(gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2,
                             description="decimal string, e.g. \"150000.00\"")
-    currency: str | None = None
+    currency: str | None = Field(None, min_length=3, max_length=3)
     paid_at: AwareDatetime
     method: str | None = Field(None, max_length=50)
     reference: str | None = Field(None, max_length=200)
@@ -57,15 +58,15 @@ class WebhookIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
     type: Literal["payment", "refund", "chargeback"] = "payment"
     payment_id: str = Field(min_length=1, max_length=200)
-    client: str
-    account_ref: str | None = None
-    link_token: str | None = None
-    debtor_id: str | None = None
+    client: str = Field(min_length=1, max_length=100)
+    account_ref: str | None = Field(None, max_length=64)
+    link_token: str | None = Field(None, max_length=2000)
+    debtor_id: str | None = Field(None, max_length=32)
     amount: Decimal = Field(gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2)
     currency: str = Field(min_length=3, max_length=3)
     paid_at: AwareDatetime
     method: str | None = Field(None, max_length=50)
-    refers_to: str | None = None
+    refers_to: str | None = Field(None, max_length=200)
 
 
 
@@ -277,6 +278,8 @@ def build_router(platform: Platform, settings: PaymentsSettings) -> APIRouter:
                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> UnmatchedList:
         principal.require_client(slug)
         async with platform.db.transaction() as s:
+            if await get_client(s, store.SCHEMA, slug) is None:
+                raise not_found(f"client company {slug!r}")
             rows = await store.list_unmatched(s, slug, limit=limit)
         return UnmatchedList(items=[UnmatchedPaymentOut(**r) for r in rows])
 

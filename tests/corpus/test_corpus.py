@@ -1,0 +1,392 @@
+"""The bad-input corpus: every case in tests/corpus/*.yaml is sent to the whole platform (its own process, over
+real HTTP and PostgreSQL) and must answer its 4xx with its stable problem code; none may answer a 5xx; and what
+the platform had accepted before (an upload, its accounts, a payment) is all still there afterwards.
+
+A case's `values` expand it into one case per value ("$VALUE" is replaced by the value, "$INDEX" by its
+position, a "$MERGE" key merges the value into its object). Generators make the big and binary inputs at test
+time, so the repository holds no 256 MB zip bomb."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import functools
+import io
+import json
+import random
+import re
+import zipfile
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import xlsxwriter
+import yaml
+
+from recaudo_common.settings import DEV_SANDBOX_SECRET
+from recaudo_common.testing import RunningPlatform, eventually, platform_process, settings_for_test
+from recaudo_common.webhook_signatures import sign
+
+pytestmark = pytest.mark.e2e
+HERE = Path(__file__).parent
+OPERATOR_KEY = "rk_corpus_operator_key_0123456789"
+GOOD_CSV = ("Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora\n" + "".join(
+    f"A-{i:03d};10203040{i:02d};Cliente {i};300 123 45{i:02d};{(i + 1) * 100000};{15 * i}\n" for i in range(1, 11)))
+CODE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+# --- generators: the big and binary inputs, made at test time ---------------------------------------------------
+
+def junk(seed: int) -> bytes:
+    rng = random.Random(seed)
+    body = bytearray(rng.randbytes(rng.randint(2_000, 64_000)))
+    body[rng.randrange(0, 512)] = 0  # binary for certain
+    return bytes(body)
+
+
+@functools.cache
+def good_xlsx() -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("Cartera")
+    for r, line in enumerate(GOOD_CSV.splitlines()):
+        for c, value in enumerate(line.split(";")):
+            sheet.write(r, c, value)
+    book.close()
+    return buffer.getvalue()
+
+
+def truncated_xlsx(fraction: float) -> bytes:
+    whole = good_xlsx()
+    return whole[: max(5, int(len(whole) * fraction))]
+
+
+def plain_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("léame.txt", "esto no es un libro de Excel")
+    return buffer.getvalue()
+
+
+@functools.cache
+def zip_bomb(megabytes: int) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as sheet:
+            block = b"0" * 1024 * 1024
+            for _ in range(megabytes):
+                sheet.write(block)
+    return buffer.getvalue()
+
+
+def wide_header(columns: int) -> bytes:
+    return (",".join(f"c{i}" for i in range(columns)) + "\n" + ",".join("1" for _ in range(3)) + "\n").encode()
+
+
+def wide_jsonl(keys: int) -> bytes:
+    return (json.dumps({f"k{i}": i for i in range(keys)}) + "\n").encode()
+
+
+def long_header_cell(megabytes: int, quoted: bool) -> bytes:
+    cell = "x" * (megabytes * 1024 * 1024)
+    if quoted:
+        cell = '"' + cell + '"'
+    return f"Cuenta;{cell};Saldo\nA-1;x;100\n".encode()
+
+
+def long_json_key(megabytes: int) -> bytes:
+    return (json.dumps({"x" * (megabytes * 1024 * 1024): 1, "account_ref": "A"}) + "\n").encode()
+
+
+def latin1_as_utf8() -> bytes:
+    return "Número Obligación;Cédula;Nombre;Saldo;Mora\nA-1;1;Ana;100;5\n".encode("latin-1")
+
+
+def encoded_portfolio(encoding: str) -> bytes:
+    return GOOD_CSV.encode(encoding)
+
+
+def good_csv() -> bytes:
+    return GOOD_CSV.encode()
+
+
+def deep_json(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def big_json(megabytes: int, chunked: bool) -> tuple[bytes, bool]:
+    return json.dumps({"slug": "x" * (megabytes * 1024 * 1024)}).encode(), chunked
+
+
+FILE_GENERATORS: dict[str, Callable[..., Any]] = {
+    f.__name__: f for f in (junk, truncated_xlsx, plain_zip, zip_bomb, wide_header, wide_jsonl, long_header_cell,
+                            long_json_key, latin1_as_utf8, encoded_portfolio, good_csv, deep_json, big_json)}
+VALUE_GENERATORS: dict[str, Callable[..., str]] = {
+    "repeat": lambda s, n: s * n, "repeat_prefixed": lambda prefix, s, n: prefix + s * n}
+
+
+# --- the corpus -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    request: dict[str, Any]
+    status: int
+    code: str
+
+
+def _substitute(template: Any, value: Any, index: int) -> Any:
+    if template == "$VALUE":
+        return value
+    if isinstance(template, str):
+        return template.replace("$VALUE", str(value)).replace("$INDEX", f"{index:04d}")
+    if isinstance(template, list):
+        return [_substitute(t, value, index) for t in template]
+    if isinstance(template, dict):
+        out: dict[str, Any] = {}
+        for k, v in template.items():
+            if k == "$MERGE":
+                out.update(_substitute(v, value, index))
+            else:
+                out[k] = _substitute(v, value, index)
+        return out
+    return template
+
+
+def _evaluate(value: Any) -> Any:
+    """Values like [repeat, "A", 10000] become the long strings they describe."""
+    if isinstance(value, list) and value and isinstance(value[0], str) and value[0] in VALUE_GENERATORS:
+        return VALUE_GENERATORS[value[0]](*value[1:])
+    if isinstance(value, list):
+        return [_evaluate(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _evaluate(v) for k, v in value.items()}
+    return value
+
+
+def load_corpus() -> list[Case]:
+    cases: list[Case] = []
+    for path in sorted(HERE.glob("*.yaml")):
+        for entry in yaml.safe_load(path.read_text(encoding="utf-8")):
+            values = entry.get("values", [None])
+            for index, value in enumerate(values):
+                name = f"{path.stem}/{entry['id']}" + (f"[{index}]" if "values" in entry else "")
+                request = _evaluate(_substitute(entry["request"], value, index))
+                cases.append(Case(name, request, entry["expect"]["status"], entry["expect"]["code"]))
+    return cases
+
+
+CASES = load_corpus()
+
+
+def test_the_corpus_has_at_least_200_cases() -> None:
+    assert len(CASES) >= 200, len(CASES)
+    assert len({c.id for c in CASES}) == len(CASES)
+
+
+# --- sending a case ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Keys:
+    operator: str
+    client: str
+    other_client: str
+    sre: str
+
+
+def _body_of(request: dict[str, Any]) -> tuple[bytes | None, bool]:
+    if "json" in request:
+        return json.dumps(request["json"]).encode(), False
+    if "raw" in request:
+        return str(request["raw"]).encode("utf-8", "surrogatepass"), False
+    if "raw_b64" in request:
+        return base64.b64decode(request["raw_b64"]), False
+    if "body" in request:
+        name, *args = request["body"]
+        made = FILE_GENERATORS[name](*args)
+        return made if isinstance(made, tuple) else (made, False)
+    return None, False
+
+
+def _file_of(spec: dict[str, Any]) -> tuple[str, bytes]:
+    if "content" in spec:
+        return spec["name"], str(spec["content"]).encode("utf-8", "surrogatepass")
+    if "content_b64" in spec:
+        return spec["name"], base64.b64decode(spec["content_b64"])
+    name, *args = spec["generate"]
+    return spec["name"], FILE_GENERATORS[name](*args)
+
+
+async def _chunks(body: bytes) -> AsyncIterator[bytes]:
+    for start in range(0, len(body), 256 * 1024):
+        yield body[start:start + 256 * 1024]
+
+
+async def lying_length(http: httpx.AsyncClient, request: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    """A request that declares a body far larger than it sends (no HTTP client library will send one)."""
+    url = httpx.URL(str(http.base_url))
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    try:
+        lines = [f"{request['method']} {request['path']} HTTP/1.1", f"Host: {url.host}",
+                 f"Content-Type: {request['content_type']}", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
+        writer.write("\r\n".join(lines).encode() + str(request.get("raw", "")).encode())
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 30)
+        status = int(head.split()[1])
+        response_headers = dict(line.split(": ", 1) for line in head.decode().strip().split("\r\n")[1:])
+        length = int(response_headers.get("content-length", "0"))
+        content = await asyncio.wait_for(reader.readexactly(length), 30)
+        return httpx.Response(status, headers=response_headers, content=content)
+    finally:
+        writer.close()
+
+
+async def send(http: httpx.AsyncClient, case: Case, keys: Keys) -> httpx.Response:
+    request = case.request
+    headers = {k: str(v) for k, v in (request.get("headers") or {}).items() if v is not None}
+    key = request.get("key", "operator")
+    if key != "none" and "Authorization" not in headers:
+        headers["Authorization"] = f"Bearer {getattr(keys, key)}"
+    if "content-length" in headers:
+        return await lying_length(http, request, headers)
+    kwargs: dict[str, Any] = {}
+    if "file" in request or "form" in request:
+        if "file" in request:
+            kwargs["files"] = {"file": _file_of(request["file"])}
+        kwargs["data"] = {k: str(v) for k, v in (request.get("form") or {}).items()}
+        if "file" not in request:
+            kwargs["files"] = {"unused": ("", b"")}  # multipart, but without the file part
+    else:
+        body, chunked = _body_of(request)
+        if body is not None:
+            if "sign" in request:
+                spec = request["sign"]
+                secret = DEV_SANDBOX_SECRET if spec["secret"] == "sandbox" else spec["secret"]
+                at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=spec["at"])
+                headers["Recaudo-Signature"] = sign(body, secret, at)
+                if spec.get("tamper"):
+                    body = body.replace(b'"10.00"', b'"10000.00"')
+            kwargs["content"] = _chunks(body) if chunked else body
+            headers.setdefault("Content-Type", request.get("content_type", "application/json"))
+            if "content_type" in request:
+                headers["Content-Type"] = request["content_type"]
+    raw_headers = {k: v.encode("utf-8") for k, v in headers.items()}  # UTF-8 on purpose: some cases are not ASCII
+    return await http.request(request["method"], request["path"], headers=raw_headers, **kwargs)
+
+
+# --- the run ----------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+async def platform(postgres_server_url: str, template_database: str,
+                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningPlatform]:
+    from recaudo_common.testing import create_database, drop_database
+
+    url = await create_database(postgres_server_url, "corpus", template=template_database)
+    try:
+        async with platform_process(settings_for_test(url), tmp_path_factory.mktemp("corpus"), OPERATOR_KEY) as p:
+            yield p
+    finally:
+        await drop_database(postgres_server_url, "corpus")
+
+
+@dataclass
+class Baseline:
+    keys: Keys
+    portfolio_id: str
+    payment: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+async def baseline(platform: RunningPlatform) -> Baseline:
+    """What the platform accepted before the corpus: two client companies, an upload and its accounts, a payment."""
+    async with platform.client() as operator:
+        for slug, name, country, currency, zone, locale in (
+                ("banco-andino", "Banco Andino S.A.", "CO", "COP", "America/Bogota", "es-CO"),
+                ("telco-azteca", "Telco Azteca", "MX", "MXN", "America/Mexico_City", "es-MX")):
+            created = await operator.post("/v1/clients", json={"slug": slug, "name": name, "country": country,
+                                                               "currency": currency, "timezone": zone,
+                                                               "locale": locale})
+            assert created.status_code == 201, created.text
+        keys = Keys(OPERATOR_KEY, *[(await operator.post("/v1/keys", json=body)).json()["key"] for body in (
+            {"role": "client", "client": "banco-andino"}, {"role": "client", "client": "telco-azteca"},
+            {"role": "sre"})])
+        upload = await operator.post("/v1/clients/banco-andino/portfolios",
+                                     files={"file": ("cartera.csv", GOOD_CSV.encode(), "text/csv")})
+        assert upload.status_code == 202, upload.text
+
+        async def placed() -> bool:
+            view = await operator.get("/v1/clients/banco-andino/reports/recovery")
+            return view.status_code == 200 and view.json()["totals"]["accounts_placed"] == 10
+
+        await eventually(placed, timeout_s=90, message="the baseline portfolio placed")
+
+        async def paid() -> dict[str, Any] | None:
+            answer = await operator.post("/v1/clients/banco-andino/payments",
+                                         headers={"Idempotency-Key": "corpus-baseline-payment"},
+                                         json={"account_ref": "A-001", "amount": "50000.00", "method": "cash",
+                                               "paid_at": "2026-03-04T10:00:00-05:00"})
+            body: dict[str, Any] = answer.json()
+            return body if body.get("status") == "applied" else None
+
+        payment = await eventually(paid, timeout_s=60, message="the baseline payment applied")
+    return Baseline(keys, upload.json()["id"], payment)
+
+
+async def test_every_bad_input_gets_its_4xx_and_code_and_nothing_accepted_is_lost(
+        platform: RunningPlatform, baseline: Baseline) -> None:
+    failures: list[str] = []
+    server_errors: list[str] = []
+    refused_uploads: list[str] = []
+    async with httpx.AsyncClient(base_url=platform.base_url, timeout=120) as http:
+        for case in CASES:
+            try:
+                answer = await send(http, case, baseline.keys)
+            except httpx.HTTPError as exc:
+                failures.append(f"{case.id}: no answer ({type(exc).__name__}: {exc})")
+                continue
+            try:
+                body = answer.json()
+            except ValueError:
+                body = {}
+            code = body.get("code") if isinstance(body, dict) else None
+            if answer.status_code >= 500:
+                server_errors.append(f"{case.id}: {answer.status_code} {answer.text[:300]}")
+                continue
+            expected_code = case.code
+            if expected_code.startswith("$ANY_"):
+                good = (answer.status_code == int(expected_code[5:]) and isinstance(code, str)
+                        and bool(CODE.match(code)))
+            else:
+                good = answer.status_code == case.status and code == expected_code
+            if not good or answer.headers.get("content-type") != "application/problem+json":
+                failures.append(f"{case.id}: expected {case.status} {expected_code}, got {answer.status_code} "
+                                f"{code} ({answer.headers.get('content-type')}) {answer.text[:200]}")
+            if isinstance(body, dict) and body.get("instance"):
+                refused_uploads.append(body["instance"])
+    assert not server_errors, f"{len(server_errors)} server errors:\n" + "\n".join(server_errors)
+    assert not failures, f"{len(failures)} of {len(CASES)} cases answered otherwise:\n" + "\n".join(failures)
+
+    async with platform.client() as operator:
+        # Every refused upload is on the record, failed, with the code its answer gave.
+        for instance in refused_uploads:
+            record = (await operator.get(instance)).json()
+            assert record["status"] == "failed" and CODE.match(record["error_code"]), record
+        # What was accepted before is all there: the upload, its ten accounts, the payment, applied once.
+        portfolio = (await operator.get(f"/v1/portfolios/{baseline.portfolio_id}")).json()
+        assert (portfolio["status"], portfolio["rows_accepted"]) == ("completed", 10)
+        totals = (await operator.get("/v1/clients/banco-andino/reports/recovery")).json()["totals"]
+        assert (totals["accounts_placed"], totals["payments"], totals["recovered"]) == (10, 1, "50000.00")
+        again = await operator.post("/v1/clients/banco-andino/payments",
+                                    headers={"Idempotency-Key": "corpus-baseline-payment"},
+                                    json={"account_ref": "A-001", "amount": "50000.00", "method": "cash",
+                                          "paid_at": "2026-03-04T10:00:00-05:00"})
+        assert again.json() == baseline.payment
+        rejections = (await operator.get("/v1/webhooks/payments/rejections?limit=1000")).json()["items"]
+        signature_cases = [c for c in CASES if c.id.startswith("webhooks/") and c.status == 401
+                           and "/payments/" in c.request["path"]]
+        assert len(rejections) >= len(signature_cases)  # each refused webhook is on the record, with its reason
