@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV
 
-.PHONY: run test lint fmt install catalogue manifests up down kafka-start kafka-stop clean bench chaos
+.PHONY: run test lint fmt install catalogue manifests up down kafka-start kafka-stop clean bench chaos fuzz
 
 install: ## install uv (if missing) and every dependency from the lock file
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -54,3 +54,6 @@ bench: install ## benchmarks at full size; writes docs/benchmarks.md (BENCH_ROWS
 chaos: install ## fault injection at full size: 100,000 accounts, kills, broker and PostgreSQL restarts
 	@CHAOS_ACCOUNTS=$${CHAOS_ACCOUNTS:-100000} CHAOS_PAYMENTS=$${CHAOS_PAYMENTS:-20000} CHAOS_PAYMENT_RATE=$${CHAOS_PAYMENT_RATE:-50} \
 	  CHAOS_RECORD=1 CI=true $(UV) run --no-sync pytest tests/chaos -s -q -p no:cacheprovider --timeout 10800
+
+fuzz: install ## schemathesis at 200 examples an operation against every service's OpenAPI
+	@FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-200} CI=true bash scripts/test.sh tests/fuzz

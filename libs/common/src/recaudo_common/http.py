@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -121,4 +122,34 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    _document_problems(app)
     return app
+
+
+def _document_problems(app: FastAPI) -> None:
+    """The OpenAPI says what the service answers: every error is `application/problem+json` with the Problem
+    schema (FastAPI would document its own 422 body, which the service never sends)."""
+    from fastapi.openapi.utils import get_openapi
+
+    from recaudo_common.errors import PROBLEM_JSON, Problem
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(name, None)
+        problem = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operation in (op for item in document.get("paths", {}).values() for op in item.values()):
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response["content"] = problem
+            responses.setdefault("422", {"description": "the request does not match its schema"})["content"] = problem
+            responses["default"] = {"description": "an error, as problem details (RFC 9457)", "content": problem}
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

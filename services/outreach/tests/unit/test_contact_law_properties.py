@@ -1,0 +1,85 @@
+"""Property tests of the compliance engine over random instants, countries, channels and contact histories:
+an allowed contact really is inside the law's window, `next_allowed_at` is an instant that is allowed and comes
+later, more history never turns a refusal into an allowance, and a block (opt-out, do-not-contact, legal hold)
+has no next instant at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outreach.domain.contact_law import RULES, ContactRequest, PastContact, decide_contact, is_holiday
+
+pytestmark = pytest.mark.unit
+ZONES = {"CO": "America/Bogota", "PE": "America/Lima", "MX": "America/Mexico_City", "US": "America/New_York",
+         "AR": "America/Argentina/Buenos_Aires"}
+CHANNELS = ("sms", "email", "whatsapp", "voice", "agent", "letter")
+instants = st.datetimes(min_value=dt.datetime(2026, 1, 1), max_value=dt.datetime(2027, 12, 31),
+                        timezones=st.just(dt.UTC))
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> ContactRequest:
+    country = draw(st.sampled_from(sorted(ZONES)))
+    at = draw(instants)
+    history = tuple(PastContact(at - dt.timedelta(minutes=draw(st.integers(1, 60 * 24 * 10))),
+                                draw(st.sampled_from(CHANNELS)), conversation=draw(st.booleans()))
+                    for _ in range(draw(st.integers(0, 6))))
+    return ContactRequest(country=country, timezone=ZONES[country], channel=draw(st.sampled_from(CHANNELS)), at=at,
+                          authorised_channels=CHANNELS, history=history)
+
+
+def with_at(req: ContactRequest, at: dt.datetime) -> ContactRequest:
+    return ContactRequest(req.country, req.timezone, req.channel, at, req.authorised_channels, req.history)
+
+
+@settings(max_examples=300, deadline=None)
+@given(requests())
+def test_an_allowed_contact_is_inside_the_laws_window(req: ContactRequest) -> None:
+    decision = decide_contact(req)
+    if not decision.allowed:
+        return
+    rules = RULES[req.country]
+    local = req.at.astimezone(zoneinfo.ZoneInfo(req.timezone))
+    window = rules.windows.get(local.weekday())
+    assert window is not None and window.start <= local.time() < window.end
+    assert not (rules.no_holidays and is_holiday(req.country, local.date()))
+    if rules.daily_limit is not None:
+        same_day = [c for c in req.history if c.at.astimezone(local.tzinfo).date() == local.date()]
+        assert len(same_day) < rules.daily_limit
+
+
+@settings(max_examples=300, deadline=None)
+@given(requests())
+def test_next_allowed_at_is_later_and_allowed(req: ContactRequest) -> None:
+    decision = decide_contact(req)
+    if decision.allowed or decision.next_allowed_at is None:
+        return
+    assert decision.next_allowed_at > req.at
+    assert decide_contact(with_at(req, decision.next_allowed_at)).allowed
+
+
+@settings(max_examples=300, deadline=None)
+@given(requests(), instants)
+def test_more_history_never_allows_what_was_refused(req: ContactRequest, earlier: dt.datetime) -> None:
+    if earlier >= req.at or decide_contact(req).allowed:
+        return
+    busier = ContactRequest(req.country, req.timezone, req.channel, req.at, req.authorised_channels,
+                            (*req.history, PastContact(earlier, "sms")))
+    assert not decide_contact(busier).allowed
+
+
+@settings(max_examples=200, deadline=None)
+@given(requests(), st.sampled_from(["opted_out", "do_not_contact", "legal_hold", "account_inactive"]))
+def test_a_block_has_no_next_instant(req: ContactRequest, block: str) -> None:
+    extra: dict[str, object] = {"opted_out": {"opted_out": frozenset({req.channel})},
+                                "do_not_contact": {"do_not_contact": True}, "legal_hold": {"legal_hold": "dispute"},
+                                "account_inactive": {"account_status": "recalled"}}[block]
+    blocked = ContactRequest(req.country, req.timezone, req.channel, req.at, req.authorised_channels, req.history,
+                             **extra)  # type: ignore[arg-type]
+    decision = decide_contact(blocked)
+    assert not decision.allowed and block in decision.reasons and decision.next_allowed_at is None
