@@ -1,0 +1,180 @@
+"""Tenant isolation, walked route by route: with banco-andino's portfolio, payments and contacts in place, every
+operation of every service's OpenAPI is called with telco-azteca's client key and with the SRE key, with bodies
+schemathesis generates from the schema and path parameters pointing at banco-andino's own records. No answer may
+carry banco-andino's data or any debtor's personal data. The same walk with an operator key does find that data,
+so the check is one that can fail."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import io
+import uuid
+import warnings
+import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import schemathesis
+from hypothesis.errors import NonInteractiveExampleWarning
+
+from recaudo.services import BUILDERS
+from recaudo_common.runtime import build_app, make_platform
+from recaudo_common.settings import PlatformSettings
+from recaudo_common.testing import RunningPlatform, eventually, platform_process, settings_for_test
+
+pytestmark = pytest.mark.e2e
+OPERATOR_KEY = "rk_isolation_operator_key_01234567"
+DEBTORS: list[tuple[str, str, str, str, str]] = [("B-001", "1019283746", "Marisol Quintero Vargas", "3001239876", "marisol.quintero@correo.co"),
+           ("B-002", "79555123", "Hernando Patiño Ruiz", "3157654321", "hpatino@correo.co"),
+           ("B-003", "52444987", "Yolanda Ceballos Mora", "3204567788", "yceballos@correo.co")]
+CSV = "Número Obligación;Cédula;Nombre Completo;Celular;Correo;Saldo Total;Días Mora\n" + "".join(
+    f"{ref};{cedula};{name};{phone};{email};{(i + 1) * 250000};{20 + 30 * i}\n"
+    for i, (ref, cedula, name, phone, email) in enumerate(DEBTORS)) + \
+    "B-004;88123456;Rodrigo Salcedo Díaz;3009998877;rsalcedo@correo.co;no es un saldo;15\n"  # rejected, kept raw
+DEBTORS.append(("B-004", "88123456", "Rodrigo Salcedo Díaz", "3009998877", "rsalcedo@correo.co"))
+# What must never reach another client company or the SRE: names, IDs, phones, e-mails, the company itself.
+SECRETS = ["Banco Andino", *[d[1] for d in DEBTORS], *[d[2] for d in DEBTORS], *[d[3][-7:] for d in DEBTORS],
+           *[d[4] for d in DEBTORS], "Quintero", "Patiño", "Ceballos"]
+EXAMPLES = 3
+
+
+def operations() -> list[tuple[str, Any]]:
+    platform = make_platform(PlatformSettings(database_url="postgresql+asyncpg://unused@127.0.0.1:1/unused"),
+                             pool_size=1)
+    found = []
+    for service, builder in sorted(BUILDERS.items()):
+        document = build_app(platform, [builder(platform)]).openapi()
+        document["paths"] = {p: v for p, v in document["paths"].items() if p.startswith("/v1/")}
+        for result in schemathesis.openapi.from_dict(document).get_all_operations():
+            found.append((service, result.ok()))
+    return found
+
+
+@pytest.fixture(scope="module")
+async def world(postgres_server_url: str, template_database: str,
+                tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[RunningPlatform, dict[str, str]]]:
+    from recaudo_common.testing import create_database, drop_database
+
+    url = await create_database(postgres_server_url, "isolation", template=template_database)
+    try:
+        async with platform_process(settings_for_test(url), tmp_path_factory.mktemp("isolation"),
+                                    OPERATOR_KEY) as platform:
+            yield platform, await populate(platform)
+    finally:
+        await drop_database(postgres_server_url, "isolation")
+
+
+async def populate(platform: RunningPlatform) -> dict[str, str]:
+    """banco-andino with debtors, a payment and a logged call; telco-azteca with its own key; an SRE key."""
+    async with platform.client() as operator:
+        for body in ({"slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
+                      "timezone": "America/Bogota", "locale": "es-CO"},
+                     {"slug": "telco-azteca", "name": "Telco Azteca", "country": "MX", "currency": "MXN",
+                      "timezone": "America/Mexico_City", "locale": "es-MX"}):
+            assert (await operator.post("/v1/clients", json=body)).status_code == 201
+        telco = (await operator.post("/v1/keys", json={"role": "client", "client": "telco-azteca"})).json()["key"]
+        sre = (await operator.post("/v1/keys", json={"role": "sre"})).json()["key"]
+        upload = await operator.post("/v1/clients/banco-andino/portfolios",
+                                     files={"file": ("cartera.csv", CSV.encode(), "text/csv")})
+        assert upload.status_code == 202, upload.text
+
+        async def segmented() -> bool:
+            view = await operator.get("/v1/clients/banco-andino/accounts/B-001")
+            return view.status_code == 200 and bool(view.json().get("why"))
+
+        await eventually(segmented, timeout_s=90, message="banco-andino's accounts placed and segmented")
+
+        async def paid() -> dict[str, Any] | None:
+            answer = await operator.post("/v1/clients/banco-andino/payments",
+                                         headers={"Idempotency-Key": str(uuid.uuid4())},
+                                         json={"account_ref": "B-002", "amount": "10000.00", "method": "cash",
+                                               "paid_at": dt.datetime.now(dt.UTC).isoformat()})
+            body: dict[str, Any] = answer.json()
+            return body if body.get("status") == "applied" else None
+
+        payment = await eventually(paid, timeout_s=60, message="a payment applied")
+        called = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        logged = await operator.post("/v1/clients/banco-andino/accounts/B-003/contacts", json={
+            "channel": "voice", "at": called.isoformat(), "outcome": "promise_to_pay",
+            "promise": {"amount": "50000", "due_date": (called + dt.timedelta(days=10)).date().isoformat()}})
+        assert logged.status_code == 201, logged.text
+    return {"telco": telco, "sre": sre, "portfolio_id": upload.json()["id"], "payment_id": payment["id"]}
+
+
+def banco_parameters(ids: dict[str, str]) -> dict[str, str]:
+    return {"slug": "banco-andino", "account_ref": "B-001", "portfolio_id": ids["portfolio_id"],
+            "payment_id": ids["payment_id"], "file_id": ids["payment_id"], "name": "core", "channel": "sms",
+            "locale": "es-CO", "hold": "dispute", "gateway": "sandbox", "provider": "sandbox",
+            "key_id": str(uuid.uuid4())}
+
+
+def readable(content: bytes) -> str:
+    """A body as text to search, an XLSX export unzipped first (its cells are compressed XML)."""
+    if content.startswith(b"PK\x03\x04"):
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return "\n".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist())
+    return content.decode("utf-8", "replace")
+
+
+def walk(base_url: str, key: str, ids: dict[str, str], *, skip: tuple[str, ...] = ()) -> list[tuple[str, int, str]]:
+    """Every operation, a few generated requests each, aimed at banco-andino: (operation, status, body)."""
+    answers = []
+    overrides = banco_parameters(ids)
+    session = requests.Session()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonInteractiveExampleWarning)
+        for _, operation in operations():
+            if operation.path in skip:
+                continue
+            strategy = operation.as_strategy()
+            for _ in range(EXAMPLES):
+                case = strategy.example()
+                for name in list(case.path_parameters or {}):
+                    if name in overrides:
+                        case.path_parameters[name] = overrides[name]
+                if isinstance(case.query, dict) and "client" in case.query:
+                    case.query["client"] = "banco-andino"
+                if isinstance(case.body, dict) and "client" in case.body:
+                    case.body["client"] = "banco-andino"
+                response = case.call(base_url=base_url, session=session, timeout=60,
+                                     headers={"Authorization": f"Bearer {key}"})
+                answers.append((f"{case.method} {operation.path}", response.status_code, readable(response.content)))
+    return answers
+
+
+async def test_no_other_client_and_no_sre_sees_banco_andinos_data(
+        world: tuple[RunningPlatform, dict[str, str]]) -> None:
+    platform, ids = world
+    leaks: list[str] = []
+    for who in ("telco", "sre"):
+        answers = await asyncio.to_thread(walk, platform.base_url, ids[who], ids)
+        assert len({a[0] for a in answers}) == len(operations())  # every operation of every service was called
+        for operation, status, text in answers:
+            assert status < 500, (who, operation, status, text[:300])
+            leaked = [s for s in SECRETS if s in text]
+            if leaked:
+                leaks.append(f"{who} {operation} -> {status}: {leaked}")
+    assert not leaks, "\n".join(leaks)
+
+
+async def test_the_walk_does_find_banco_andinos_data_with_an_operator_key(
+        world: tuple[RunningPlatform, dict[str, str]]) -> None:
+    platform, ids = world
+    # The live stream stays open for as long as it is allowed to: for the operator it would never answer.
+    answers = await asyncio.to_thread(walk, platform.base_url, OPERATOR_KEY, ids,
+                                      skip=("/v1/clients/{slug}/reports/stream",))
+    revealing = {operation for operation, status, text in answers if status == 200
+                 and any(s in text for s in SECRETS)}
+    debtor_data = {operation for operation, status, text in answers if status == 200
+                   and any(d[1] in text or d[2] in text for d in DEBTORS)}
+    assert "GET /v1/clients/{slug}" in revealing and len(revealing) >= 3, revealing
+    assert debtor_data, "no route showed a debtor's name or ID even to the operator"
+
+
+def test_this_file_walks_every_service() -> None:
+    assert {service for service, _ in operations()} == set(BUILDERS)
+    assert Path(__file__).name == "test_tenant_isolation.py"
