@@ -61,6 +61,8 @@ def render() -> None:
                   f"commit {m['git']}; " + ", ".join(f"{k} {v}" for k, v in m["versions"].items()) + ".", "",
                   "| figure | value |", "| --- | --- |"]
         lines += [f"| {k} | {v} |" for k, v in result["figures"].items()]
+        if result.get("chart"):
+            lines += ["", f"![{result['title']}]({result['chart']})"]
         lines += ["", result.get("notes", ""), ""]
     (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines).rstrip() + "\n")
 

@@ -100,13 +100,14 @@ class Cluster:
     operator_key: str
     routing_table: list[tuple[str, str]]
     extra_env: dict[str, str] = field(default_factory=dict)
+    durable: bool = True  # fsync and synchronous_commit on; a throughput benchmark may turn them off
     postgres: Postgres = field(init=False)
     kafka: KafkaBroker = field(init=False)
     processes: dict[str, RunningProcess] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.postgres = Postgres(self.root / "postgres")
+        self.postgres = Postgres(self.root / "postgres", durable=self.durable)
         self.kafka = KafkaBroker(self.root / "kafka")
 
     @property
