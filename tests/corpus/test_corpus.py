@@ -28,7 +28,7 @@ import xlsxwriter
 import yaml
 
 from recaudo_common.settings import DEV_SANDBOX_SECRET
-from recaudo_common.testing import RunningPlatform, eventually, platform_process, settings_for_test
+from recaudo_common.testing import RunningPlatform, eventually, place_portfolio, platform_in_own_database
 from recaudo_common.webhook_signatures import sign
 
 pytestmark = pytest.mark.e2e
@@ -284,14 +284,9 @@ async def send(http: httpx.AsyncClient, case: Case, keys: Keys) -> httpx.Respons
 @pytest.fixture(scope="module")
 async def platform(postgres_server_url: str, template_database: str,
                    tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningPlatform]:
-    from recaudo_common.testing import create_database, drop_database
-
-    url = await create_database(postgres_server_url, "corpus", template=template_database)
-    try:
-        async with platform_process(settings_for_test(url), tmp_path_factory.mktemp("corpus"), OPERATOR_KEY) as p:
-            yield p
-    finally:
-        await drop_database(postgres_server_url, "corpus")
+    async with platform_in_own_database(postgres_server_url, template_database, "corpus",
+                                        tmp_path_factory.mktemp("corpus"), OPERATOR_KEY) as p:
+        yield p
 
 
 @dataclass
@@ -315,15 +310,7 @@ async def baseline(platform: RunningPlatform) -> Baseline:
         keys = Keys(OPERATOR_KEY, *[(await operator.post("/v1/keys", json=body)).json()["key"] for body in (
             {"role": "client", "client": "banco-andino"}, {"role": "client", "client": "telco-azteca"},
             {"role": "sre"})])
-        upload = await operator.post("/v1/clients/banco-andino/portfolios",
-                                     files={"file": ("cartera.csv", GOOD_CSV.encode(), "text/csv")})
-        assert upload.status_code == 202, upload.text
-
-        async def placed() -> bool:
-            view = await operator.get("/v1/clients/banco-andino/reports/recovery")
-            return view.status_code == 200 and view.json()["totals"]["accounts_placed"] == 10
-
-        await eventually(placed, timeout_s=90, message="the baseline portfolio placed")
+        upload = await place_portfolio(operator, "banco-andino", GOOD_CSV.encode(), 10)
 
         async def paid() -> dict[str, Any] | None:
             answer = await operator.post("/v1/clients/banco-andino/payments",
@@ -334,7 +321,7 @@ async def baseline(platform: RunningPlatform) -> Baseline:
             return body if body.get("status") == "applied" else None
 
         payment = await eventually(paid, timeout_s=60, message="the baseline payment applied")
-    return Baseline(keys, upload.json()["id"], payment)
+    return Baseline(keys, upload["id"], payment)
 
 
 async def test_every_bad_input_gets_its_4xx_and_code_and_nothing_accepted_is_lost(

@@ -21,10 +21,8 @@ import requests
 import schemathesis
 from hypothesis.errors import NonInteractiveExampleWarning
 
-from recaudo.services import BUILDERS
-from recaudo_common.runtime import build_app, make_platform
-from recaudo_common.settings import PlatformSettings
-from recaudo_common.testing import RunningPlatform, eventually, platform_process, settings_for_test
+from recaudo.services import BUILDERS, openapi_of
+from recaudo_common.testing import RunningPlatform, eventually, platform_in_own_database
 
 pytestmark = pytest.mark.e2e
 OPERATOR_KEY = "rk_isolation_operator_key_01234567"
@@ -43,11 +41,9 @@ EXAMPLES = 3
 
 
 def operations() -> list[tuple[str, Any]]:
-    platform = make_platform(PlatformSettings(database_url="postgresql+asyncpg://unused@127.0.0.1:1/unused"),
-                             pool_size=1)
     found = []
-    for service, builder in sorted(BUILDERS.items()):
-        document = build_app(platform, [builder(platform)]).openapi()
+    for service in sorted(BUILDERS):
+        document = openapi_of(service)
         document["paths"] = {p: v for p, v in document["paths"].items() if p.startswith("/v1/")}
         for result in schemathesis.openapi.from_dict(document).get_all_operations():
             found.append((service, result.ok()))
@@ -57,15 +53,9 @@ def operations() -> list[tuple[str, Any]]:
 @pytest.fixture(scope="module")
 async def world(postgres_server_url: str, template_database: str,
                 tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple[RunningPlatform, dict[str, str]]]:
-    from recaudo_common.testing import create_database, drop_database
-
-    url = await create_database(postgres_server_url, "isolation", template=template_database)
-    try:
-        async with platform_process(settings_for_test(url), tmp_path_factory.mktemp("isolation"),
-                                    OPERATOR_KEY) as platform:
-            yield platform, await populate(platform)
-    finally:
-        await drop_database(postgres_server_url, "isolation")
+    async with platform_in_own_database(postgres_server_url, template_database, "isolation",
+                                        tmp_path_factory.mktemp("isolation"), OPERATOR_KEY) as platform:
+        yield platform, await populate(platform)
 
 
 async def populate(platform: RunningPlatform) -> dict[str, str]:

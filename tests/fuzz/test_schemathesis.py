@@ -17,17 +17,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
-from recaudo.services import BUILDERS
-from recaudo_common.runtime import build_app, make_platform
-from recaudo_common.settings import PlatformSettings
-from recaudo_common.testing import (
-    RunningPlatform,
-    create_database,
-    drop_database,
-    eventually,
-    platform_process,
-    settings_for_test,
-)
+from recaudo.services import BUILDERS, openapi_of
+from recaudo_common.testing import RunningPlatform, place_portfolio, platform_in_own_database
 
 pytestmark = pytest.mark.e2e
 SERVICES = ("ingest", "segmentation", "outreach", "payments", "reporting")
@@ -37,11 +28,8 @@ CSV = ("Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mo
     f"A-{i:03d};10203040{i:02d};Cliente {i};300 123 45{i:02d};{(i + 1) * 100000};{15 * i}\n" for i in range(1, 6)))
 
 
-def openapi_of(service: str) -> dict[str, Any]:
-    """The service's own OpenAPI, built from its code (no server needed)."""
-    platform = make_platform(PlatformSettings(database_url="postgresql+asyncpg://unused@127.0.0.1:1/unused"),
-                             pool_size=1)
-    document = build_app(platform, [BUILDERS[service](platform)]).openapi()
+def api_of(service: str) -> dict[str, Any]:
+    document = openapi_of(service)
     # The dashboard and debtor pages are HTML for people, checked in a browser by their own tests.
     document["paths"] = {p: v for p, v in document["paths"].items() if p.startswith("/v1/")}
     return document
@@ -50,30 +38,19 @@ def openapi_of(service: str) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 async def fuzz_platform(postgres_server_url: str, template_database: str,
                         tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningPlatform]:
-    url = await create_database(postgres_server_url, "fuzz", template=template_database)
-    try:
-        async with platform_process(settings_for_test(url), tmp_path_factory.mktemp("fuzz"), OPERATOR_KEY) as p:
-            async with p.client() as operator:
-                created = await operator.post("/v1/clients", json={
-                    "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
-                    "timezone": "America/Bogota", "locale": "es-CO"})
-                assert created.status_code == 201, created.text
-                upload = await operator.post("/v1/clients/banco-andino/portfolios",
-                                             files={"file": ("cartera.csv", CSV.encode(), "text/csv")})
-                assert upload.status_code == 202, upload.text
-
-                async def placed() -> bool:
-                    answer = await operator.get("/v1/clients/banco-andino/reports/recovery")
-                    return answer.status_code == 200 and answer.json()["totals"]["accounts_placed"] == 5
-
-                await eventually(placed, timeout_s=90, message="the fuzzing client's portfolio placed")
-            yield p
-    finally:
-        await drop_database(postgres_server_url, "fuzz")
+    async with platform_in_own_database(postgres_server_url, template_database, "fuzz",
+                                        tmp_path_factory.mktemp("fuzz"), OPERATOR_KEY) as p:
+        async with p.client() as operator:
+            created = await operator.post("/v1/clients", json={
+                "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
+                "timezone": "America/Bogota", "locale": "es-CO"})
+            assert created.status_code == 201, created.text
+            await place_portfolio(operator, "banco-andino", CSV.encode(), 5)
+        yield p
 
 
 def _fuzz(service: str) -> Any:
-    schema = schemathesis.openapi.from_dict(openapi_of(service))
+    schema = schemathesis.openapi.from_dict(api_of(service))
 
     @schema.parametrize()
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -97,5 +74,5 @@ test_reporting_api_follows_its_openapi = _fuzz("reporting")
 
 def test_every_service_is_fuzzed() -> None:
     assert set(BUILDERS) == set(SERVICES)
-    assert all(openapi_of(s)["paths"] for s in SERVICES)
+    assert all(api_of(s)["paths"] for s in SERVICES)
     assert all(callable(globals().get(f"test_{s}_api_follows_its_openapi")) for s in SERVICES)

@@ -56,16 +56,11 @@ def route_regex(path: str) -> str:
 
 def routing_table() -> list[tuple[str, str]]:
     """(path regex, service) for every path of every service's OpenAPI, plus the debtor page and dashboard."""
-    from recaudo.services import BUILDERS
-    from recaudo_common.runtime import build_app, make_platform
-    from recaudo_common.settings import PlatformSettings
+    from recaudo.services import openapi_of
 
-    platform = make_platform(PlatformSettings(database_url="postgresql+asyncpg://unused@127.0.0.1:1/unused"),
-                             pool_size=1)
     rules: list[tuple[str, str]] = []
     for name in SERVICES:
-        app = build_app(platform, [BUILDERS[name](platform)])
-        for path in sorted(app.openapi()["paths"]):
+        for path in sorted(openapi_of(name)["paths"]):
             if path.startswith("/v1/"):
                 rules.append((route_regex(path), name))
     rules += [("^/pay/[^/]+(/[a-z]+)?$", "outreach"), ("^/dashboard(/static/[A-Za-z0-9._-]+)?$", "reporting")]

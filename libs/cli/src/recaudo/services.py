@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import ingest.main
 import outreach.main
@@ -22,3 +23,13 @@ BUILDERS: dict[str, Callable[[Platform], ServiceUnit]] = {
 
 def build_units(platform: Platform, names: list[str]) -> list[ServiceUnit]:
     return [BUILDERS[n](platform) for n in names]
+
+
+def openapi_of(service: str) -> dict[str, Any]:
+    """The service's own OpenAPI, built from its code without a database or a server."""
+    from recaudo_common.runtime import build_app, make_platform
+    from recaudo_common.settings import PlatformSettings
+
+    platform = make_platform(PlatformSettings(database_url="postgresql+asyncpg://unused@127.0.0.1:1/unused"),
+                             pool_size=1)
+    return build_app(platform, [BUILDERS[service](platform)]).openapi()

@@ -158,10 +158,18 @@ class Cluster:
     def restart(self, service: str) -> None:
         self.processes[service].start()
 
-    def ensure_all_running(self) -> None:
-        for process in self.processes.values():
-            if process.process is None or process.process.poll() is not None:
+    def ensure_all_running(self) -> list[str]:
+        """Restarts any service that is not running, as Kubernetes restarts a pod that exited; returns which."""
+        restarted = []
+        for service, process in self.processes.items():
+            if process.process is None or process.exited() is not None:
                 process.start()
+                restarted.append(service)
+        return restarted
+
+    def log_tails(self, lines: int = 15) -> str:
+        return "\n".join(f"== {s} (started {p.starts} times, exit {p.exited()})\n{p.log_tail(lines)}"
+                         for s, p in self.processes.items())
 
     async def restart_kafka(self, down_s: float = 1.0) -> None:
         await asyncio.to_thread(self.kafka.stop)

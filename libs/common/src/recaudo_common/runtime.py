@@ -152,6 +152,24 @@ async def _supervise(name: str, worker: Worker, stop: asyncio.Event) -> None:
             delay = min(delay * 2, 5.0)
 
 
+async def _when_reachable(step: Callable[[], Awaitable[None]], stop: asyncio.Event, patience_s: float = 60) -> None:
+    """Runs a startup step, waiting out a broker or database that is restarting (up to `patience_s`), so a
+    service started during an outage starts when it ends instead of exiting."""
+    deadline = time.monotonic() + patience_s
+    delay = 0.5
+    while True:
+        try:
+            await step()
+            return
+        except Exception as exc:
+            if not is_transient(exc) or time.monotonic() > deadline or stop.is_set():
+                raise
+            log.warning("a dependency is out of reach at startup; waiting", extra={"fields": {
+                "error": type(exc).__name__}})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: `serve` owns SIGTERM/SIGINT and drains everything."""
 
@@ -172,8 +190,8 @@ async def serve(
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    await platform.transport.start()
-    await bootstrap_operator_key(platform)
+    await _when_reachable(platform.transport.start, stop)
+    await _when_reachable(lambda: bootstrap_operator_key(platform), stop)
     tasks: list[asyncio.Task[None]] = []
     if role in ("worker", "all"):
         for i, worker in enumerate(background_tasks(platform, units, stop)):

@@ -154,9 +154,15 @@ class RunningProcess:
 
     def start(self) -> None:
         self.starts += 1
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "recaudo.cli", *self.args], env=self.env,
-                                        stdout=log, stderr=subprocess.STDOUT)
+        with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
+            log.write(f"--- start {self.starts}\n".encode())
+            log.flush()
+            self.process = subprocess.Popen([sys.executable, "-m", "recaudo.cli", *self.args], env=self.env,
+                                            stdout=log, stderr=subprocess.STDOUT)
+
+    def exited(self) -> int | None:
+        """The exit code if the process has ended (by itself or killed), else None."""
+        return self.process.poll() if self.process is not None else None
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no drain, as a crashed node."""
@@ -232,3 +238,28 @@ async def platform_process(settings: PlatformSettings, log_dir: Path, operator_k
         yield RunningPlatform(base_url, operator_key, settings, process)
     finally:
         process.stop()
+
+
+@contextlib.asynccontextmanager
+async def platform_in_own_database(server_url: str, template: str, name: str, log_dir: Path,
+                                   operator_key: str) -> AsyncIterator[RunningPlatform]:
+    """The whole platform as its own process on a database of its own (for a module's worth of tests)."""
+    url = await create_database(server_url, name, template=template)
+    try:
+        async with platform_process(settings_for_test(url), log_dir, operator_key) as platform:
+            yield platform
+    finally:
+        await drop_database(server_url, name)
+
+
+async def place_portfolio(http: httpx.AsyncClient, slug: str, content: bytes, accounts: int) -> dict[str, Any]:
+    """Uploads a CSV portfolio and waits until the recovery report counts its accounts; returns the upload."""
+    upload = await http.post(f"/v1/clients/{slug}/portfolios", files={"file": ("cartera.csv", content, "text/csv")})
+    assert upload.status_code == 202, upload.text
+
+    async def placed() -> bool:
+        answer = await http.get(f"/v1/clients/{slug}/reports/recovery")
+        return answer.status_code == 200 and answer.json()["totals"]["accounts_placed"] == accounts
+
+    await eventually(placed, timeout_s=90, message=f"{accounts} accounts of {slug} placed")
+    return dict(upload.json())

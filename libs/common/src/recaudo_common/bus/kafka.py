@@ -92,7 +92,12 @@ class KafkaTransport:
             bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all", linger_ms=5,
             max_batch_size=256 * 1024, request_timeout_ms=30000,
         )
-        await self._producer.start()
+        try:
+            await self._producer.start()
+        except Exception:
+            await self._producer.stop()  # a broker out of reach: leave nothing open, the caller may retry
+            self._producer = None
+            raise
 
     async def stop(self) -> None:
         if self._producer is not None:
