@@ -54,6 +54,7 @@ bench: install ## benchmarks at full size; writes docs/benchmarks.md (BENCH_ROWS
 
 chaos: install ## fault injection at full size: 100,000 accounts, kills, broker and PostgreSQL restarts
 	@CHAOS_ACCOUNTS=$${CHAOS_ACCOUNTS:-100000} CHAOS_PAYMENTS=$${CHAOS_PAYMENTS:-20000} CHAOS_PAYMENT_RATE=$${CHAOS_PAYMENT_RATE:-50} \
+	  CHAOS_KILL_EVERY=$${CHAOS_KILL_EVERY:-20,60} \
 	  CHAOS_RECORD=1 CI=true $(UV) run --no-sync pytest tests/chaos -s -q -p no:cacheprovider --timeout 10800
 
 fuzz: install ## schemathesis at 200 examples an operation against every service's OpenAPI

@@ -39,6 +39,9 @@ ACCOUNTS = int(os.environ.get("CHAOS_ACCOUNTS", "2000"))
 PAYMENTS = int(os.environ.get("CHAOS_PAYMENTS", str(max(ACCOUNTS // 4, 200))))
 PAYMENT_RATE = float(os.environ.get("CHAOS_PAYMENT_RATE", "30"))  # offered payments per second
 SEED = int(os.environ.get("CHAOS_SEED", str(int(time.time()))))
+# Seconds between kills (drawn between the two). Every service restarts, rejoins its consumer group and waits
+# for the dead member's session to expire, so a kill every few seconds lets a large run make almost no progress.
+KILL_EVERY = tuple(float(x) for x in os.environ.get("CHAOS_KILL_EVERY", "1.5,4").split(","))
 RECORD = os.environ.get("CHAOS_RECORD") == "1"
 SLUG = "cadena-chaos"
 
@@ -111,7 +114,7 @@ class Monkey:
         order: list[str] = []
         while not (self.stop.is_set() and len(self.kills) == len(SERVICES)):  # at least one round, whatever
             try:
-                await asyncio.wait_for(self.stop.wait(), timeout=self.rng.uniform(1.5, 4.0))
+                await asyncio.wait_for(self.stop.wait(), timeout=self.rng.uniform(*KILL_EVERY))
                 if len(self.kills) == len(SERVICES):
                     return
             except TimeoutError:
