@@ -394,6 +394,9 @@ async def deliver(db: Database, providers: Providers, settings: OutreachSettings
                 attempt_id=attempt_id, account_ref=item.account_ref, channel=channel,
                 provider=provider.name, attempted_at=now, cost=provider.cost * (item.segments or 1),
                 template=item.template).envelope(client=item.client, occurred_at=now)])
+            for early in await store.take_early_receipts(s, provider.name, message_id):
+                await _apply_receipt(s, provider.name, Receipt(message_id, early["status"], early["detail"]),
+                                     early["received_at"])
     if provider is providers.sandbox:  # only a resumed send reaches here with the sandbox
         await apply_receipts(db, "sandbox", providers.sandbox.simulated(item.message, message_id), now=now)
 
@@ -428,6 +431,9 @@ async def _apply_receipt(s: AsyncSession, provider: str, r: Receipt, now: dt.dat
         return "applied"
     attempt = await store.attempt_by_provider_id(s, provider, r.message_id)
     if attempt is None:
+        # The provider may call back before the send's own transaction commits the message id: keep the
+        # receipt; the send applies it when it records the id.
+        await store.keep_early_receipt(s, provider, r.message_id, r.status, r.detail, now)
         return "unknown"
     if r.status == "delivered" and await store.mark_delivered(s, attempt["id"], now):
         await store.trail(s, [_trail(attempt, now, "delivered", attempt_id=attempt["id"], channel=attempt["channel"])])

@@ -321,6 +321,23 @@ async def mark_assigned(s: AsyncSession, attempt_id: uuid.UUID, now: dt.datetime
                          "tries = tries + 1 WHERE id = :id"), {"id": attempt_id, "now": now})
 
 
+async def keep_early_receipt(s: AsyncSession, provider: str, message_id: str, status: str, detail: str | None,
+                             now: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO outreach.early_receipts (provider, provider_message_id, status, detail, received_at) "
+        "VALUES (:p, :m, :st, :d, :now) ON CONFLICT DO NOTHING"),
+        {"p": provider, "m": message_id, "st": status, "d": detail, "now": now})
+
+
+async def take_early_receipts(s: AsyncSession, provider: str, message_id: str) -> list[dict[str, Any]]:
+    """The receipts that came before the message id was recorded, oldest first; removed as they are taken."""
+    rows = (await s.execute(text(
+        "DELETE FROM outreach.early_receipts WHERE provider = :p AND provider_message_id = :m "
+        "RETURNING status, detail, received_at"), {"p": provider, "m": message_id})).mappings().all()
+    order = {"sent": 0, "delivered": 1, "failed": 1}
+    return sorted((dict(r) for r in rows), key=lambda r: (r["received_at"], order.get(r["status"], 2)))
+
+
 async def mark_sent(s: AsyncSession, attempt_id: uuid.UUID, now: dt.datetime, provider_message_id: str) -> bool:
     result = await s.execute(text(
         "UPDATE outreach.attempts SET status = 'sent', sent_at = :now, provider_message_id = :m "

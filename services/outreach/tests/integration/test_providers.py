@@ -96,6 +96,7 @@ class TwilioLike:
         self.by_key: dict[str, str] = {}
         self.app = FastAPI()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.eager = False
         self.app.post("/2010-04-01/Accounts/{account}/Messages.json")(self.create)
 
     async def create(self, account: str, request: Request) -> JSONResponse:
@@ -110,8 +111,11 @@ class TwilioLike:
         sid = "SM" + uuid.uuid4().hex
         self.by_key[key] = sid
         self.sent.append(form)
-        task = asyncio.create_task(self.callbacks(form["StatusCallback"], sid))
-        self.tasks.add(task)
+        if self.eager:  # the callbacks beat the answer: the sender has not recorded the sid yet
+            await self.callbacks(form["StatusCallback"], sid)
+        else:
+            task = asyncio.create_task(self.callbacks(form["StatusCallback"], sid))
+            self.tasks.add(task)
         return JSONResponse({"sid": sid, "status": "queued"}, status_code=201)
 
     async def callbacks(self, url: str, sid: str) -> None:
@@ -122,6 +126,34 @@ class TwilioLike:
                                                                                                   params)})
 
     target: httpx.AsyncBaseTransport
+
+
+async def test_a_receipt_that_arrives_before_its_send_is_recorded_is_not_lost(database_url: str) -> None:
+    twilio = TwilioLike("AC123", "tok-secret")
+    twilio.eager = True
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(twilio.app, host="127.0.0.1", port=port, log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    o, http = await make_outreach(
+        database_url, providers={"sms": "twilio"}, twilio_base_url=f"http://127.0.0.1:{port}",
+        twilio_account_sid="AC123", twilio_auth_token="tok-secret", twilio_sms_from="+15005550006",
+        public_url="http://outreach.test")
+    twilio.target = http._transport
+    try:
+        async def started() -> bool:
+            return bool(server.started)
+
+        await eventually(started, timeout_s=10)
+        await o.deliver(placed("E-1", debtor="1"), segmented("E-1", ("sms",)))
+        assert await o.tick() == 1
+        rows = await o.sql("SELECT status FROM outreach.attempts WHERE account_ref = 'E-1' AND sequence = 1")
+        assert [r[0] for r in rows] == ["delivered"]  # the early "delivered" was kept and applied at the send
+        assert await o.sql("SELECT count(*) FROM outreach.early_receipts") == [(0,)]
+    finally:
+        await http.aclose()
+        server.should_exit = True
+        await serving
+        await o.platform.db.dispose()
 
 
 async def test_sms_and_whatsapp_through_a_twilio_style_api_with_status_callbacks(database_url: str) -> None:
