@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -42,14 +42,21 @@ def asyncpg_dsn(database_url: str) -> str:
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"}
 
 
-def is_transient(exc: BaseException) -> bool:
-    """True when the failure is the infrastructure's, not the data's: the database restarting or out of reach,
-    a lost connection, a serialization conflict. Such a failure is retried until it passes; it never sends an
-    event to the DLQ nor counts as the event's fault."""
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """exc, then what caused it, and so on (SQLAlchemy wraps the driver's error, which holds the SQLSTATE)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when the failure is the infrastructure's, not the data's: the database restarting or out of reach,
+    a lost connection, a serialization conflict. Such a failure is retried until it passes; it never sends an
+    event to the DLQ nor counts as the event's fault."""
+    for current in exception_chain(exc):
         if isinstance(current, sa_exc.DBAPIError) and current.connection_invalidated:
             return True
         if isinstance(current, (FileNotFoundError, PermissionError, IsADirectoryError)):
@@ -61,5 +68,4 @@ def is_transient(exc: BaseException) -> bool:
             return True
         if getattr(current, "sqlstate", None) in _TRANSIENT_SQLSTATES:
             return True
-        current = current.__cause__ or current.__context__
     return False

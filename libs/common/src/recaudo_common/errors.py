@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from recaudo_common.db import is_transient
+from recaudo_common.db import exception_chain, is_transient
 
 log = logging.getLogger("recaudo.errors")
 
@@ -78,14 +78,10 @@ _DATA_EXCEPTIONS = {"22021": "invalid_text", "22P05": "invalid_text", "22003": "
 
 def _data_exception(exc: BaseException) -> str | None:
     """The stable code of a PostgreSQL data exception (SQLSTATE class 22) in exc's chain: the input's fault."""
-    current: BaseException | None = exc
-    for _ in range(10):
-        if current is None:
-            return None
+    for current in exception_chain(exc):
         state = getattr(current, "sqlstate", None)
         if isinstance(state, str) and state.startswith("22"):
             return _DATA_EXCEPTIONS.get(state, "invalid_value")
-        current = current.__cause__ or current.__context__
     return None
 
 
