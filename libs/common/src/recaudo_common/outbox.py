@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,6 +38,14 @@ def outbox_inbox_ddl(schema: str) -> list[str]:
     ]
 
 
+@dataclass(frozen=True)
+class Staged:
+    """An envelope on its way to the outbox, with the trace headers it was emitted under."""
+
+    envelope: Envelope
+    headers: str
+
+
 class Outbox:
     """Writes envelopes to one service's outbox, inside the caller's transaction."""
 
@@ -47,17 +57,25 @@ class Outbox:
         )
 
     async def add(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
-        if not envelopes:
+        await self.write(session, [self.stage(e) for e in envelopes])
+
+    @staticmethod
+    def stage(envelope: Envelope) -> Staged:
+        """An envelope with the trace context of the moment it was emitted, to be written later."""
+        return Staged(envelope, json.dumps(inject_headers()))
+
+    async def write(self, session: AsyncSession, staged: Sequence[Staged]) -> None:
+        """Writes staged envelopes in order, in one round trip."""
+        if not staged:
             return
-        headers = json.dumps(inject_headers())
         await session.execute(
             self._insert,
             [
                 {
-                    "family": family_of(e.type), "key": e.key, "event_id": e.event_id,
-                    "envelope": e.model_dump_json(), "headers": headers,
+                    "family": family_of(s.envelope.type), "key": s.envelope.key, "event_id": s.envelope.event_id,
+                    "envelope": s.envelope.model_dump_json(), "headers": s.headers,
                 }
-                for e in envelopes
+                for s in staged
             ],
         )
 
@@ -72,3 +90,17 @@ async def claim_once(session: AsyncSession, schema: str, consumer: str, envelope
     """Records (consumer, event_id) in the inbox; False when this consumer has already processed it."""
     row = await session.execute(_claim(schema), {"c": consumer, "e": envelope.event_id})
     return row.first() is not None
+
+
+@functools.cache
+def _claim_many(schema: str) -> TextClause:
+    return text(f"INSERT INTO {schema}.inbox (consumer, event_id) SELECT :c, unnest(CAST(:e AS uuid[])) "
+                "ON CONFLICT DO NOTHING RETURNING event_id")
+
+
+async def claim_many(session: AsyncSession, schema: str, consumer: str, envelopes: Sequence[Envelope]) -> set[UUID]:
+    """claim_once for a whole batch in one round trip: the event ids this consumer has not processed before."""
+    if not envelopes:
+        return set()
+    rows = await session.execute(_claim_many(schema), {"c": consumer, "e": [e.event_id for e in envelopes]})
+    return {row[0] for row in rows}

@@ -38,4 +38,8 @@ SUBSCRIPTIONS = Subscriptions(
         AccountLegalHoldSet: handlers.on_legal_hold,
         AccountLegalHoldLifted: handlers.on_legal_hold,
     },
+    batch_handlers={
+        AccountPlaced: handlers.on_accounts_stated,
+        AccountUpdated: handlers.on_accounts_stated,
+    },
 )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.consumer import HandlerContext
-from recaudo_common.client_copy import get_client
+from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.db import Database
 from recaudo_common.events import (
     AccountLegalHoldLifted,
@@ -31,7 +33,7 @@ from recaudo_common.events import (
 )
 from recaudo_common.outbox import Outbox
 from segmentation import store
-from segmentation.domain.assignment import assign
+from segmentation.domain.assignment import Assignment, assign
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, days_past_due_on
 from segmentation.domain.propensity import (
     HORIZON_DAYS,
@@ -56,52 +58,134 @@ def buckets_of(stored: dict[str, Any] | None) -> tuple[Bucket, ...]:
     return tuple(Bucket(b["label"], b["low"], b["high"]) for b in stored["buckets"])
 
 
-async def assess(s: AsyncSession, account: dict[str, Any] | None, *, now: dt.datetime, trigger: str,
-                 day: dt.date | None = None) -> AccountSegmented | None:
-    """Assigns bucket, score and treatment to an account row (locked by the caller) and records why;
-    returns the event to publish, or None when the client's settings have not arrived yet."""
-    if account is None:
-        return None  # an event for an account not placed here yet: its placement will segment it
-    client_slug, account_ref = account["client_slug"], account["account_ref"]
-    client = await get_client(s, store.SCHEMA, client_slug)
+@dataclass(frozen=True)
+class ClientView:
+    """What segmenting needs of one client company, parsed once per transaction: its copy, buckets,
+    strategies, costs and model."""
+
+    client: ClientCopy
+    buckets: tuple[Bucket, ...]
+    champion: Strategy
+    challenger: Strategy | None
+    challenger_share: Decimal
+    costs: dict[str, Decimal]
+    model: Model | None
+
+
+_VIEWS = "segmentation.client_views"
+
+
+async def client_view(s: AsyncSession, slug: str) -> ClientView | None:
+    """The client company's view, read once per transaction (a batch of events shares it); None until its
+    settings have arrived."""
+    views: dict[str, ClientView | None] = s.info.setdefault(_VIEWS, {})
+    if slug not in views:
+        views[slug] = await _load_view(s, slug)
+    return views[slug]
+
+
+def forget_client_views(s: AsyncSession) -> None:
+    """The transaction changed a client company's settings: later events read them again."""
+    s.info.pop(_VIEWS, None)
+
+
+async def _load_view(s: AsyncSession, slug: str) -> ClientView | None:
+    client = await get_client(s, store.SCHEMA, slug)
     if client is None:
-        return None  # the client's settings have not arrived yet (another topic): on_client segments it then
-    today = day or now.astimezone(zoneinfo.ZoneInfo(client.timezone)).date()
+        return None
+    settings = await store.load_client_settings(s, slug)
+    buckets = buckets_of({"buckets": settings["buckets"]} if settings["buckets"] else None)
+    body = settings["strategy"]
+    champion, challenger, share = default_strategy(buckets), None, Decimal(0)
+    if body is not None:
+        version = int(settings["strategy_version"])
+        champion = strategy_from_json(body, version)
+        if body.get("challenger"):
+            challenger = strategy_from_json(body["challenger"], version)
+            share = Decimal(str(body["challenger"]["share"]))
+    return ClientView(client, buckets, champion, challenger, share, full_costs(costs_from_json(settings["costs"])),
+                      model_from_json(settings["model"]) if settings["model"] is not None else None)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One account's assignment and the inputs it was made from, before it is recorded."""
+
+    account: dict[str, Any]
+    trigger: str
+    days_past_due: int
+    bucket: str
+    strategy: Strategy
+    arm: Literal["champion", "challenger"]
+    model_version: str
+    result: Assignment
+    inputs: dict[str, Any]
+
+
+def decide(account: dict[str, Any], view: ClientView, *, now: dt.datetime, trigger: str,
+           day: dt.date | None = None) -> Decision:
+    """Bucket, score and treatment of an account row, by its client company's settings; no I/O."""
+    today = day or now.astimezone(zoneinfo.ZoneInfo(view.client.timezone)).date()
     status = f"on legal hold ({account['legal_hold']})" if account["legal_hold"] else account["status"]
     aged_to = min(today, account["held_since"]) if account["held_since"] else today  # a plan holds aging
     dpd = days_past_due_on(aged_to, days_past_due_at_as_of=account["days_past_due_at_as_of"],
                            as_of=account["as_of"])
-    settings = await store.load_client_settings(s, client_slug)
-    buckets = buckets_of({"buckets": settings["buckets"]} if settings["buckets"] else None)
-    bucket = bucket_for(dpd, buckets)
-    strategy, arm = choose_strategy(settings, buckets, client_slug, account_ref)
-    score, model_version = propensity(settings["model"], dpd, account["balance"], account["contactable"])
-    result = assign(bucket=bucket, balance=account["balance"], score=score, strategy=strategy,
-                    costs=full_costs(costs_from_json(settings["costs"])), status=status, arm=arm)
-    placement_bucket = await store.record_assignment(
-        s, client=client_slug, account_ref=account_ref, now=now, trigger=trigger, days_past_due=dpd,
-        bucket=bucket, segment=result.segment, treatment=result.treatment.name, propensity=result.propensity,
-        cost_to_collect=result.cost_to_collect,
-        inputs={"days_past_due": dpd, "balance": str(account["balance"]), "contactable": account["contactable"],
-                "status": status, "today": today.isoformat(), "value_tier": result.tier, "arm": arm,
-                "strategy_version": strategy.version, "offer": result.offer.kind, "model_version": model_version},
-        why=result.why)
+    bucket = bucket_for(dpd, view.buckets)
+    strategy, arm = choose_strategy(view, account["client_slug"], account["account_ref"])
+    score, model_version = propensity(view.model, dpd, account["balance"], account["contactable"])
+    result = assign(bucket=bucket, balance=account["balance"], score=score, strategy=strategy, costs=view.costs,
+                    status=status, arm=arm)
+    inputs = {"days_past_due": dpd, "balance": str(account["balance"]), "contactable": account["contactable"],
+              "status": status, "today": today.isoformat(), "value_tier": result.tier, "arm": arm,
+              "strategy_version": strategy.version, "offer": result.offer.kind, "model_version": model_version}
+    return Decision(account, trigger, dpd, bucket, strategy, arm, model_version, result, inputs)
+
+
+async def assess_many(s: AsyncSession, accounts: Sequence[tuple[dict[str, Any] | None, str]], *, now: dt.datetime,
+                      day: dt.date | None = None) -> list[AccountSegmented | None]:
+    """Assigns bucket, score and treatment to account rows (locked by the caller, each with its trigger) and
+    records why, in one statement; returns the event to publish for each, or None for an account not placed
+    here yet (its placement will segment it) or whose client's settings have not arrived (on_client will)."""
+    decisions: list[Decision | None] = []
+    for account, trigger in accounts:
+        view = await client_view(s, account["client_slug"]) if account is not None else None
+        decisions.append(decide(account, view, now=now, trigger=trigger, day=day)
+                         if account is not None and view is not None else None)
+    recorded = [d for d in decisions if d is not None]
+    at_placement = await store.record_assignments(s, now=now, assignments=[
+        store.AssignmentRow(
+            client=d.account["client_slug"], account_ref=d.account["account_ref"], trigger=d.trigger,
+            days_past_due=d.days_past_due, bucket=d.bucket, segment=d.result.segment,
+            treatment=d.result.treatment.name, propensity=d.result.propensity,
+            cost_to_collect=d.result.cost_to_collect, inputs=d.inputs, why=d.result.why)
+        for d in recorded])
+    return [None if d is None else segmented_event(d, at_placement[(d.account["client_slug"],
+                                                                    d.account["account_ref"])])
+            for d in decisions]
+
+
+async def assess(s: AsyncSession, account: dict[str, Any] | None, *, now: dt.datetime, trigger: str,
+                 day: dt.date | None = None) -> AccountSegmented | None:
+    """assess_many for one account."""
+    return (await assess_many(s, [(account, trigger)], now=now, day=day))[0]
+
+
+def segmented_event(d: Decision, bucket_at_placement: str) -> AccountSegmented:
+    result = d.result
     return AccountSegmented(
-        account_ref=account_ref, days_past_due=dpd, bucket=bucket, bucket_at_placement=placement_bucket,
-        segment=result.segment, treatment=result.treatment.name, channels=list(result.treatment.channels),
-        propensity=result.propensity, cost_to_collect=result.cost_to_collect,
-        expected_net_recovery=result.expected_net_recovery, strategy_version=strategy.version, strategy_arm=arm,
-        model_version=model_version, why=result.why, trigger=trigger, value_tier=result.tier,
-        cadence_days=result.cadence_days, offer=result.offer.kind, offer_discount_pct=result.offer.discount_pct,
-        offer_instalments=result.offer.instalments)
+        account_ref=d.account["account_ref"], days_past_due=d.days_past_due, bucket=d.bucket,
+        bucket_at_placement=bucket_at_placement, segment=result.segment, treatment=result.treatment.name,
+        channels=list(result.treatment.channels), propensity=result.propensity,
+        cost_to_collect=result.cost_to_collect, expected_net_recovery=result.expected_net_recovery,
+        strategy_version=d.strategy.version, strategy_arm=d.arm, model_version=d.model_version, why=result.why,
+        trigger=d.trigger, value_tier=result.tier, cadence_days=result.cadence_days, offer=result.offer.kind,
+        offer_discount_pct=result.offer.discount_pct, offer_instalments=result.offer.instalments)
 
 
-def propensity(model_body: dict[str, Any] | None, dpd: int, balance: Decimal, contactable: bool
-               ) -> tuple[Score, str]:
+def propensity(model: Model | None, dpd: int, balance: Decimal, contactable: bool) -> tuple[Score, str]:
     """The latest trained model's probability when there is one, else the cold-start scorecard."""
-    if model_body is None:
+    if model is None:
         return scorecard(days_past_due=dpd, balance=balance, contactable=contactable), SCORECARD_VERSION
-    model = model_from_json(model_body)
     return Score(model.predict(dpd, balance, contactable),
                  (f"model {model.version}, holdout AUC {model.holdout_auc:.2f}", *model.reasons())), model.version
 
@@ -136,17 +220,12 @@ async def retrain_due_models(db: Database, *, now: dt.datetime, every_days: int 
     return trained
 
 
-def choose_strategy(settings: dict[str, Any], buckets: tuple[Bucket, ...], client: str,
-                    account_ref: str) -> tuple[Strategy, Literal["champion", "challenger"]]:
+def choose_strategy(view: ClientView, client: str, account_ref: str
+                    ) -> tuple[Strategy, Literal["champion", "challenger"]]:
     """The champion, or the challenger for the stable share of accounts its split assigns to it."""
-    body = settings["strategy"]
-    if body is None:
-        return default_strategy(buckets), "champion"
-    version = int(settings["strategy_version"])
-    challenger = body.get("challenger")
-    if challenger and arm_of(client, account_ref, Decimal(str(challenger["share"]))) == "challenger":
-        return strategy_from_json(challenger, version), "challenger"
-    return strategy_from_json(body, version), "champion"
+    if view.challenger is not None and arm_of(client, account_ref, view.challenger_share) == "challenger":
+        return view.challenger, "challenger"
+    return view.champion, "champion"
 
 
 async def segment(ctx: HandlerContext, account: dict[str, Any] | None, *, trigger: str) -> None:
@@ -168,12 +247,8 @@ async def run_aging(db: Database, *, client: str, day: dt.date, now: dt.datetime
         async with db.transaction() as s:
             accounts = await store.accounts_changing_bucket(s, client=client, day=day, buckets=buckets,
                                                             after=after, limit=chunk)
-            envelopes = []
-            for account in accounts:
-                event = await assess(s, account, now=now, trigger="aging", day=day)
-                if event is not None:
-                    envelopes.append(event.envelope(client=client, occurred_at=now))
-            await outbox.add(s, envelopes)
+            events = await assess_many(s, [(account, "aging") for account in accounts], now=now, day=day)
+            await outbox.add(s, [e.envelope(client=client, occurred_at=now) for e in events if e is not None])
             await store.record_aging_chunk(s, client, day, len(accounts), now=now, last=len(accounts) < chunk)
         moved += len(accounts)
         if len(accounts) < chunk:
@@ -191,12 +266,8 @@ async def resegment_requested(db: Database, *, now: dt.datetime, chunk: int = 20
         while True:
             async with db.transaction() as s:
                 accounts = await store.open_accounts_after(s, client, after, chunk)
-                envelopes = []
-                for account in accounts:
-                    event = await assess(s, account, now=now, trigger="strategy_change")
-                    if event is not None:
-                        envelopes.append(event.envelope(client=client, occurred_at=now))
-                await outbox.add(s, envelopes)
+                events = await assess_many(s, [(account, "strategy_change") for account in accounts], now=now)
+                await outbox.add(s, [e.envelope(client=client, occurred_at=now) for e in events if e is not None])
                 if len(accounts) < chunk:
                     await store.finish_resegmentation(s, request_id, now)
             count += len(accounts)
@@ -222,17 +293,29 @@ async def age_due_clients(db: Database, *, now: dt.datetime) -> dict[str, int]:
 
 
 async def on_account_stated(event: AccountPlaced | AccountUpdated, ctx: HandlerContext) -> None:
-    account = await store.upsert_account(
-        ctx.session, client=ctx.envelope.client, account_ref=event.account_ref, balance=event.balance,
-        days_past_due=event.days_past_due, as_of=event.as_of, contactable=bool(event.phones or event.email),
-        now=ctx.now)
-    # Topics are not ordered between them: payments applied before this placement reached us still count.
-    paid = await store.latest_outcome(ctx.session, ctx.envelope.client, event.account_ref)
-    if paid is not None and isinstance(event, AccountPlaced):
-        account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
-                                                 balance=max(paid["new_balance"], Decimal(0)),
-                                                 status=paid["account_status"], now=ctx.now)
-    await segment(ctx, account, trigger="placement" if isinstance(event, AccountPlaced) else "balance_update")
+    await on_accounts_stated([(event, ctx)])
+
+
+async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]]) -> None:
+    """Placements and balance updates, set-based: one upsert for the run, one assignment write."""
+    s = events[0][1].session
+    stored = await store.upsert_accounts(s, [
+        store.StatedAccount(client=ctx.envelope.client, account_ref=event.account_ref, balance=event.balance,
+                            days_past_due=event.days_past_due, as_of=event.as_of,
+                            contactable=bool(event.phones or event.email))
+        for event, ctx in events], events[0][1].now)
+    accounts: list[tuple[dict[str, Any] | None, str]] = []
+    for event, ctx in events:
+        account, paid = stored[(ctx.envelope.client, event.account_ref)]
+        # Topics are not ordered between them: payments applied before this placement reached us still count.
+        if paid is not None and isinstance(event, AccountPlaced):
+            account = await store.set_balance_status(s, ctx.envelope.client, event.account_ref,
+                                                     balance=max(paid["new_balance"], Decimal(0)),
+                                                     status=paid["account_status"], now=ctx.now)
+        accounts.append((account, "placement" if isinstance(event, AccountPlaced) else "balance_update"))
+    for segmented, (_, ctx) in zip(await assess_many(s, accounts, now=events[0][1].now), events, strict=True):
+        if segmented is not None:
+            await ctx.emit(segmented)
 
 
 async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContext) -> None:
@@ -260,8 +343,11 @@ async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
 
 async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
     """Segments the accounts that arrived before their client company's settings did."""
-    for account in await store.unsegmented_accounts(ctx.session, event.slug):
-        await segment(ctx, account, trigger="placement")
+    forget_client_views(ctx.session)
+    accounts = await store.unsegmented_accounts(ctx.session, event.slug)
+    for segmented in await assess_many(ctx.session, [(a, "placement") for a in accounts], now=ctx.now):
+        if segmented is not None:
+            await ctx.emit(segmented)
 
 
 def _client_today(ctx: HandlerContext, timezone: str | None) -> dt.date:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -15,34 +16,76 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 SCHEMA = "segmentation"
 
-_UPSERT = text(
-    """INSERT INTO segmentation.accounts (client_slug, account_ref, balance, days_past_due_at_as_of, as_of,
-           contactable, updated_at)
-       VALUES (:c, :r, :b, :d, :a, :ct, :now)
-       ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = excluded.balance,
-           days_past_due_at_as_of = excluded.days_past_due_at_as_of, as_of = excluded.as_of,
-           contactable = excluded.contactable, updated_at = excluded.updated_at
-       RETURNING *""")
 _SET = text(
     "UPDATE segmentation.accounts SET balance = coalesce(:b, balance), status = coalesce(:st, status), "
     "updated_at = :now WHERE client_slug = :c AND account_ref = :r RETURNING *")
 _ASSIGN = text(
-    """WITH account AS (
-           UPDATE segmentation.accounts SET bucket = :bk, bucket_at_placement = coalesce(bucket_at_placement, :bk),
-               segment = :sg, treatment = :t, propensity = :p, cost_to_collect = :cc, updated_at = :now
-           WHERE client_slug = :c AND account_ref = :r RETURNING bucket_at_placement),
+    """WITH input AS (
+           SELECT * FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:tr AS text[]), CAST(:d AS int[]),
+                                CAST(:bk AS text[]), CAST(:sg AS text[]), CAST(:t AS text[]),
+                                CAST(:p AS numeric[]), CAST(:cc AS numeric[]), CAST(:in AS text[]),
+                                CAST(:why AS text[])) WITH ORDINALITY
+               AS i(client_slug, account_ref, trigger, days_past_due, bucket, segment, treatment, propensity,
+                    cost_to_collect, inputs, why, n)),
+       account AS (
+           UPDATE segmentation.accounts a SET bucket = i.bucket,
+               bucket_at_placement = coalesce(a.bucket_at_placement, i.bucket), segment = i.segment,
+               treatment = i.treatment, propensity = i.propensity, cost_to_collect = i.cost_to_collect,
+               updated_at = :now
+           FROM input i WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref
+           RETURNING a.client_slug, a.account_ref, a.bucket_at_placement),
        history AS (
            INSERT INTO segmentation.assignments (client_slug, account_ref, assigned_at, trigger, days_past_due,
                bucket, segment, treatment, propensity, cost_to_collect, inputs, why)
-           VALUES (:c, :r, :now, :tr, :d, :bk, :sg, :t, :p, :cc, CAST(:in AS jsonb), :why))
-       SELECT bucket_at_placement FROM account""")
+           SELECT client_slug, account_ref, :now, trigger, days_past_due, bucket, segment, treatment, propensity,
+               cost_to_collect, CAST(inputs AS jsonb), why FROM input ORDER BY n)
+       SELECT client_slug, account_ref, bucket_at_placement FROM account""")
 
 
-async def upsert_account(s: AsyncSession, *, client: str, account_ref: str, balance: Decimal,
-                         days_past_due: int, as_of: dt.date, contactable: bool, now: dt.datetime) -> dict[str, Any]:
-    row = (await s.execute(_UPSERT, {"c": client, "r": account_ref, "b": balance, "d": days_past_due, "a": as_of,
-                                     "ct": contactable, "now": now})).mappings().one()
-    return dict(row)
+_UPSERT_MANY = text(
+    """WITH placed AS (
+           INSERT INTO segmentation.accounts (client_slug, account_ref, balance, days_past_due_at_as_of, as_of,
+               contactable, updated_at)
+           SELECT client_slug, account_ref, balance, days_past_due, as_of, contactable, :now
+           FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:b AS numeric[]), CAST(:d AS int[]),
+                       CAST(:a AS date[]), CAST(:ct AS boolean[]))
+               AS i(client_slug, account_ref, balance, days_past_due, as_of, contactable)
+           ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = excluded.balance,
+               days_past_due_at_as_of = excluded.days_past_due_at_as_of, as_of = excluded.as_of,
+               contactable = excluded.contactable, updated_at = excluded.updated_at
+           RETURNING *)
+       SELECT placed.*, paid.new_balance AS paid_new_balance, paid.account_status AS paid_account_status
+       FROM placed LEFT JOIN LATERAL (
+           SELECT new_balance, account_status FROM segmentation.outcomes o
+           WHERE o.client_slug = placed.client_slug AND o.account_ref = placed.account_ref
+             AND o.account_status IS NOT NULL ORDER BY paid_at DESC, ctid DESC LIMIT 1) paid ON true""")
+
+
+@dataclass(frozen=True)
+class StatedAccount:
+    client: str
+    account_ref: str
+    balance: Decimal
+    days_past_due: int
+    as_of: dt.date
+    contactable: bool
+
+
+async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: dt.datetime
+                          ) -> dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]]:
+    """Inserts or updates accounts as stated by the client company (at most one row per account), in one
+    round trip; by (client, account_ref), the account row and its latest payment outcome, if any."""
+    rows = (await s.execute(_UPSERT_MANY, {
+        "c": [a.client for a in accounts], "r": [a.account_ref for a in accounts],
+        "b": [a.balance for a in accounts], "d": [a.days_past_due for a in accounts],
+        "a": [a.as_of for a in accounts], "ct": [a.contactable for a in accounts], "now": now})).mappings().all()
+    result: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]] = {}
+    for row in rows:
+        account = dict(row)
+        paid = {"new_balance": account.pop("paid_new_balance"), "account_status": account.pop("paid_account_status")}
+        result[(account["client_slug"], account["account_ref"])] = (
+            account, paid if paid["account_status"] is not None else None)
+    return result
 
 
 async def set_balance_status(s: AsyncSession, client: str, account_ref: str, *, balance: Decimal | None = None,
@@ -53,15 +96,36 @@ async def set_balance_status(s: AsyncSession, client: str, account_ref: str, *, 
     return dict(row) if row else None
 
 
-async def record_assignment(s: AsyncSession, *, client: str, account_ref: str, now: dt.datetime, trigger: str,
-                            days_past_due: int, bucket: str, segment: str, treatment: str, propensity: Decimal,
-                            cost_to_collect: Decimal, inputs: dict[str, Any], why: str) -> str:
-    """Stores the assignment and its history row; returns the bucket at placement (the first ever)."""
-    value = await s.scalar(_ASSIGN, {
-        "c": client, "r": account_ref, "bk": bucket, "sg": segment, "t": treatment, "p": propensity,
-        "cc": cost_to_collect, "now": now, "tr": trigger, "d": days_past_due, "in": json.dumps(inputs, default=str),
-        "why": why})
-    return str(value)
+@dataclass(frozen=True)
+class AssignmentRow:
+    client: str
+    account_ref: str
+    trigger: str
+    days_past_due: int
+    bucket: str
+    segment: str
+    treatment: str
+    propensity: Decimal
+    cost_to_collect: Decimal
+    inputs: dict[str, Any]
+    why: str
+
+
+async def record_assignments(s: AsyncSession, *, now: dt.datetime, assignments: list[AssignmentRow]
+                             ) -> dict[tuple[str, str], str]:
+    """Stores the assignments on their accounts (at most one per account) and their history rows, in one
+    round trip; returns each account's bucket at placement (the first ever), by (client, account_ref)."""
+    if not assignments:
+        return {}
+    rows = await s.execute(_ASSIGN, {
+        "c": [a.client for a in assignments], "r": [a.account_ref for a in assignments],
+        "tr": [a.trigger for a in assignments], "d": [a.days_past_due for a in assignments],
+        "bk": [a.bucket for a in assignments], "sg": [a.segment for a in assignments],
+        "t": [a.treatment for a in assignments], "p": [a.propensity for a in assignments],
+        "cc": [a.cost_to_collect for a in assignments],
+        "in": [json.dumps(a.inputs, default=str) for a in assignments], "why": [a.why for a in assignments],
+        "now": now})
+    return {(row[0], row[1]): str(row[2]) for row in rows}
 
 
 async def unsegmented_accounts(s: AsyncSession, client: str) -> list[dict[str, Any]]:
@@ -204,14 +268,6 @@ async def record_outcome(s: AsyncSession, client: str, account_ref: str, paid_at
         "INSERT INTO segmentation.outcomes (client_slug, account_ref, paid_at, amount, new_balance, account_status) "
         "VALUES (:c, :r, :p, :a, :b, :st)"),
         {"c": client, "r": account_ref, "p": paid_at, "a": amount, "b": new_balance, "st": account_status})
-
-
-async def latest_outcome(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
-    row = (await s.execute(text(
-        "SELECT new_balance, account_status FROM segmentation.outcomes WHERE client_slug = :c AND account_ref = :r "
-        "AND account_status IS NOT NULL ORDER BY paid_at DESC, ctid DESC LIMIT 1"),
-        {"c": client, "r": account_ref})).mappings().first()
-    return dict(row) if row else None
 
 
 async def training_samples(s: AsyncSession, client: str, *, before: dt.datetime, horizon_days: int

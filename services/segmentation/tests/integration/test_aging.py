@@ -4,6 +4,7 @@ zone, idempotent re-runs, client bucket sets, and re-segmentation on payment."""
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -140,3 +141,41 @@ async def test_a_payment_that_arrives_before_its_placement_still_counts(platform
     await deliver(platform, [placed("E-1", 45)], LATE_EVENING)
     after = await account(platform, "E-1")
     assert (after["status"], after["treatment"]) == ("paid", "stopped")
+
+
+async def test_placements_segmented_together_match_one_at_a_time(platform: Platform, database_url: str) -> None:
+    """The set-based placement handler leaves the state and events the one-event handler would: a payment
+    that ran ahead, an account restated in the same batch, placements before the client's settings."""
+    from recaudo_common.events import AccountUpdated
+
+    paid = PaymentApplied(payment_id=uuid.uuid4(), account_ref="S-2", amount=Decimal("100000"), currency="COP",
+                          paid_at=LATE_EVENING, source="manual", new_balance=Decimal("400000"), account_status="open")
+    restated = AccountUpdated(**placed("S-1", 31, "250000").model_dump(), previous_balance=Decimal("500000"))
+    first = [placed("W-1", 10), paid]  # W-1 waits for the client's settings, which arrive in the next batch
+    second = [CLIENT, placed("S-1", 5), placed("S-2", 95), restated, placed("S-3", 400, "90")]
+
+    async def outcome(p: Platform) -> tuple[list[Any], list[Any]]:
+        async with p.db.transaction() as s:
+            accounts = [tuple(r) for r in await s.execute(text(
+                "SELECT account_ref, balance, status, bucket, bucket_at_placement, segment, treatment, propensity, "
+                "cost_to_collect FROM segmentation.accounts ORDER BY account_ref"))]
+            events = [(r[0], r[1]) for r in await s.execute(text(
+                "SELECT key, envelope->'payload' FROM segmentation.outbox ORDER BY id"))]
+        return accounts, events
+
+    await deliver(platform, first, LATE_EVENING)
+    await deliver(platform, second, LATE_EVENING)
+    together = await outcome(platform)
+    assert [row[0] for row in together[0]] == ["S-1", "S-2", "S-3", "W-1"]
+    assert together[0][1][1:3] == (Decimal("400000"), "open")  # S-2: the payment that ran ahead counts
+    assert [key for key, _ in together[1]] == ["banco/W-1", "banco/S-1", "banco/S-2", "banco/S-1", "banco/S-3"]
+
+    async with platform.db.transaction() as s:
+        await s.execute(text("TRUNCATE segmentation.accounts, segmentation.assignments, segmentation.outcomes, "
+                             "segmentation.clients, segmentation.outbox, segmentation.inbox"))
+    runtime = ConsumerRuntime(platform.db, platform.transport, SUBSCRIPTIONS, "t", lambda: LATE_EVENING)
+    for event in first + second:
+        message = Message(f"t.{event.family}", event.key("banco"),
+                          event.envelope(client="banco", occurred_at=LATE_EVENING), {})
+        assert await runtime.handle(message) == "processed"
+    assert await outcome(platform) == together

@@ -1,7 +1,11 @@
-"""The consumer runtime: topic -> handler, one transaction per event, inbox-guarded, retry then DLQ.
+"""The consumer runtime: topic -> handler, inbox-guarded, a batch per transaction, retry then DLQ.
 
 A handler receives the decoded event and a HandlerContext (session, envelope, now, emit). Its effects,
 the inbox row and any outbox rows commit together; offsets are committed only after that commit.
+A fetched batch is applied in one transaction with one inbox claim and one outbox write; a service may
+also give a batch handler for an event type, which takes a run of consecutive events of that type at once
+(set-based SQL instead of a round trip per event). If anything in the batch fails it is rolled back and
+replayed one event at a time through the plain handlers, each with its retries and, at the end, the DLQ.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import datetime as dt
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recaudo_common.bus.base import Message, OutgoingMessage, Transport
 from recaudo_common.db import Database, is_transient
 from recaudo_common.events import Envelope, Event, UnknownEventError, decode, dlq_topic, topic_name
-from recaudo_common.outbox import Outbox, claim_once
+from recaudo_common.outbox import Outbox, Staged, claim_many, claim_once
 from recaudo_common.telemetry import (
     CONSUMER_LAG,
     CONSUMER_RETRIES,
@@ -43,14 +47,17 @@ class HandlerContext:
     envelope: Envelope
     now: dt.datetime
     outbox: Outbox
+    staged: list[Staged] = field(default_factory=list)  # shared by every event of the transaction
 
     async def emit(self, event: Event, *, client: str | None = None) -> None:
-        await self.outbox.add(self.session, [
-            event.envelope(client=client or self.envelope.client, occurred_at=self.now, causation=self.envelope)
-        ])
+        """Stages the event; the runtime writes all that the transaction staged to the outbox before it commits."""
+        self.staged.append(self.outbox.stage(
+            event.envelope(client=client or self.envelope.client, occurred_at=self.now, causation=self.envelope)))
 
 
 Handler = Callable[[Any, HandlerContext], Awaitable[None]]
+# A run of consecutive events of one type, each with its own context (same session), never two with one key.
+BatchHandler = Callable[[list[tuple[Any, HandlerContext]]], Awaitable[None]]
 
 
 class _BatchAbortedError(Exception):
@@ -64,6 +71,18 @@ class Subscriptions:
     consumer: str
     schema: str
     handlers: dict[type[Event], Handler]
+    # Optional set-based forms of some handlers: same effects as calling the handler once per event in order.
+    batch_handlers: dict[type[Event], BatchHandler] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if missing := set(self.batch_handlers) - set(self.handlers):
+            raise ValueError(f"batch handlers need a plain handler too (the fallback): {sorted(map(str, missing))}")
+
+    def batch_handler_for(self, event_type: str) -> BatchHandler | None:
+        for cls, handler in self.batch_handlers.items():
+            if cls.type == event_type:
+                return handler
+        return None
 
     def families(self) -> list[str]:
         return sorted({cls.family for cls in self.handlers})
@@ -109,7 +128,9 @@ class ConsumerRuntime:
         ):
             if not await claim_once(session, subs.schema, subs.consumer, message.envelope):
                 return "duplicate"
-            await handler(event, HandlerContext(session, message.envelope, self.clock(), self.outbox))
+            ctx = HandlerContext(session, message.envelope, self.clock(), self.outbox)
+            await handler(event, ctx)
+            await self.outbox.write(session, ctx.staged)
         return "processed"
 
     async def handle(self, message: Message) -> str:
@@ -143,20 +164,65 @@ class ConsumerRuntime:
     async def _apply_all(self, messages: list[Message]) -> list[str] | None:
         """Applies a whole batch in one transaction (one commit, not one per event). None, with
         everything rolled back, when any event fails or cannot be decoded."""
-        outcomes: list[str] = []
         try:
             async with self.db.transaction() as session:
-                for message in messages:
-                    handler, event, poison = self._decode(message)
-                    if handler is None:
-                        outcomes.append("ignored")
-                        continue
-                    if poison is not None or event is None:
-                        raise _BatchAbortedError
-                    outcomes.append(await self._apply(session, message, handler, event))
+                return await self._apply_together(session, messages)
         except Exception:
             return None
+
+    async def _apply_together(self, session: AsyncSession, messages: list[Message]) -> list[str]:
+        subs = self.subscriptions
+        decoded: list[tuple[Message, Handler | None, Event | None]] = []
+        for message in messages:
+            handler, event, poison = self._decode(message)
+            if handler is not None and (poison is not None or event is None):
+                raise _BatchAbortedError
+            decoded.append((message, handler, event))
+        fresh = await claim_many(session, subs.schema, subs.consumer,
+                                 [m.envelope for m, handler, _ in decoded if handler is not None])
+        staged: list[Staged] = []
+        outcomes: list[str] = []
+        run: list[tuple[Event, HandlerContext, Message]] = []
+        run_keys: set[str] = set()
+        run_handler: BatchHandler | None = None
+        for message, handler, event in decoded:
+            if handler is None or event is None:
+                outcomes.append("ignored")
+                continue
+            if message.envelope.event_id not in fresh:
+                outcomes.append("duplicate")  # processed before, or twice in this batch
+                continue
+            fresh.discard(message.envelope.event_id)
+            outcomes.append("processed")
+            ctx = HandlerContext(session, message.envelope, self.clock(), self.outbox, staged)
+            batch_handler = subs.batch_handler_for(message.envelope.type)
+            if run_handler is not None and (batch_handler is not run_handler or message.key in run_keys):
+                await self._apply_run(run_handler, run)
+                run, run_keys, run_handler = [], set(), None
+            if batch_handler is not None:
+                run_handler = batch_handler
+                run.append((event, ctx, message))
+                run_keys.add(message.key)
+                continue
+            with tracer.start_as_current_span(
+                f"consume {message.envelope.type}", context=extract_context(message.headers),
+                attributes={"messaging.destination": message.topic, "recaudo.consumer": subs.consumer,
+                            "recaudo.client": message.envelope.client},
+            ):
+                await handler(event, ctx)
+        if run_handler is not None:
+            await self._apply_run(run_handler, run)
+        await self.outbox.write(session, staged)
         return outcomes
+
+    async def _apply_run(self, handler: BatchHandler, run: list[tuple[Event, HandlerContext, Message]]) -> None:
+        first = run[0][2]
+        with tracer.start_as_current_span(
+            f"consume {first.envelope.type} x{len(run)}", context=extract_context(first.headers),
+            attributes={"messaging.destination": first.topic, "recaudo.consumer": self.subscriptions.consumer,
+                        "messaging.batch.message_count": len(run)},
+        ):
+            await handler([(event, ctx) for event, ctx, _ in run])
 
     async def handle_batch(self, batch: list[Message]) -> list[str]:
         """The fast path applies the batch at once; if anything in it fails, the batch is rolled back
