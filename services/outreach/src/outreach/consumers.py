@@ -31,4 +31,9 @@ SUBSCRIPTIONS = Subscriptions(
         ArrangementMade: handlers.on_arrangement_answer,
         ArrangementDeclined: handlers.on_arrangement_answer,
     },
+    batch_handlers={
+        AccountPlaced: handlers.on_accounts_stated,
+        AccountUpdated: handlers.on_accounts_stated,
+        AccountSegmented: handlers.on_segmented_many,
+    },
 )

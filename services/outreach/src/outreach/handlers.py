@@ -142,59 +142,69 @@ def first_name(full_name: str) -> str:
 
 # ------------------------------------------------------------------ consumers
 
-async def _plan_if_ready(ctx: HandlerContext, client: str, account_ref: str) -> None:
-    """Turns the latest treatment into dated attempts once both it and the account are known here."""
-    treatment = await store.unplanned_treatment(ctx.session, client, account_ref)
-    if treatment is None:
-        return
-    account = await store.get_account(ctx.session, client, account_ref)
-    await store.mark_planned(ctx.session, client, account_ref)
-    if account is None or account["status"] != "open":
-        return
-    # A channel with no phone, email or address on file can never be sent: it is not planned at all.
-    reachable = [c for c in treatment["channels"] if recipient_of(account, c)]
-    if treatment["channels"] and not reachable:
-        await store.trail(ctx.session, [{"client": client, "account_ref": account_ref, "at": ctx.now,
-                                         "kind": "not_planned", "detail": {"treatment": treatment["treatment"],
-                                                                          "reason": "no contact data on file"}}])
-    planned = cadence.plan(reachable, treatment["cadence_days"], ctx.now)
-    created = await store.schedule_attempts(
-        ctx.session, client=client, account_ref=account_ref, plan_id=treatment["plan_id"],
-        planned=[(p.sequence, p.channel, p.at) for p in planned], now=ctx.now)
-    await store.trail(ctx.session, [
-        {"client": client, "account_ref": account_ref, "at": ctx.now, "kind": "scheduled", "attempt_id": a["id"],
-         "channel": a["channel"], "detail": {"treatment": treatment["treatment"], "sequence": a["sequence"],
-                                             "scheduled_at": a["scheduled_at"].isoformat()}} for a in created])
+async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datetime) -> None:
+    """Turns the latest treatment of each of these accounts into dated attempts, once both it and the account
+    are known here; set-based, a few statements for any number of accounts."""
+    pending = await store.plan_pending(s, keys)
+    trail: list[dict[str, Any]] = []
+    planned: list[tuple[str, str, uuid.UUID, int, str, dt.datetime]] = []
+    treatments: dict[tuple[str, str], str] = {}
+    for (client, account_ref), (treatment, account) in pending.items():
+        if account["status"] != "open":
+            continue
+        # A channel with no phone, email or address on file can never be sent: it is not planned at all.
+        reachable = [c for c in treatment["channels"] if recipient_of(account, c)]
+        if treatment["channels"] and not reachable:
+            trail.append({"client": client, "account_ref": account_ref, "at": now, "kind": "not_planned",
+                          "detail": {"treatment": treatment["treatment"], "reason": "no contact data on file"}})
+        treatments[(client, account_ref)] = treatment["treatment"]
+        planned += [(client, account_ref, treatment["plan_id"], p.sequence, p.channel, p.at)
+                    for p in cadence.plan(reachable, treatment["cadence_days"], now)]
+    created = await store.schedule_attempts_many(s, planned, now)
+    await store.trail(s, trail + [
+        {"client": a["client_slug"], "account_ref": a["account_ref"], "at": now, "kind": "scheduled",
+         "attempt_id": a["id"], "channel": a["channel"],
+         "detail": {"treatment": treatments[(a["client_slug"], a["account_ref"])], "sequence": a["sequence"],
+                    "scheduled_at": a["scheduled_at"].isoformat()}} for a in created])
 
 
 async def on_account_stated(event: AccountPlaced | AccountUpdated, ctx: HandlerContext) -> None:
-    client = ctx.envelope.client
-    await store.upsert_account(
-        ctx.session, client=client, account_ref=event.account_ref, debtor_id=event.debtor_id,
-        full_name=event.full_name, phones=list(event.phones), email=event.email, region=event.region,
-        address=", ".join(p for p in (event.address, event.city, event.region) if p) or None,
-        balance=event.balance, currency=event.currency, channels=list(event.authorised_channels), now=ctx.now)
-    await _plan_if_ready(ctx, client, event.account_ref)
+    await on_accounts_stated([(event, ctx)])
+
+
+async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]]) -> None:
+    """Contact data from placements and restatements, then the plans that were waiting for it."""
+    s, now = events[0][1].session, events[0][1].now
+    await store.upsert_accounts(s, [
+        {"client": ctx.envelope.client, "account_ref": e.account_ref, "debtor_id": e.debtor_id,
+         "full_name": e.full_name, "phones": list(e.phones), "email": e.email, "region": e.region,
+         "address": ", ".join(p for p in (e.address, e.city, e.region) if p) or None, "balance": e.balance,
+         "currency": e.currency, "channels": list(e.authorised_channels)} for e, ctx in events], now)
+    await plan_ready(s, [(ctx.envelope.client, e.account_ref) for e, ctx in events], now)
 
 
 async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
+    await on_segmented_many([(event, ctx)])
+
+
+async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]]) -> None:
     """A new treatment replaces the old one's attempts that have not gone out yet."""
-    client = ctx.envelope.client
-    newer = await store.save_treatment(
-        ctx.session, client=client, account_ref=event.account_ref, plan_id=ctx.envelope.event_id,
-        segment=event.segment, treatment=event.treatment, channels=list(event.channels),
-        cadence_days=event.cadence_days, offer=event.offer, offer_discount_pct=event.offer_discount_pct,
-        expected_net_recovery=event.expected_net_recovery, propensity=event.propensity,
-        days_past_due=event.days_past_due, strategy_arm=event.strategy_arm, decided_at=ctx.envelope.occurred_at)
-    if not newer:
-        return
-    cancelled = await store.cancel_scheduled(ctx.session, client, event.account_ref,
-                                             f"replaced by treatment {event.treatment}")
-    await store.trail(ctx.session, [
-        {"client": client, "account_ref": event.account_ref, "at": ctx.now, "kind": "cancelled",
+    s, now = events[0][1].session, events[0][1].now
+    newer = await store.save_treatments(s, [
+        {"client": ctx.envelope.client, "account_ref": e.account_ref, "plan_id": ctx.envelope.event_id,
+         "segment": e.segment, "treatment": e.treatment, "channels": list(e.channels), "cadence_days": e.cadence_days,
+         "offer": e.offer, "offer_discount_pct": e.offer_discount_pct,
+         "expected_net_recovery": e.expected_net_recovery, "propensity": e.propensity,
+         "days_past_due": e.days_past_due, "strategy_arm": e.strategy_arm, "decided_at": ctx.envelope.occurred_at}
+        for e, ctx in events])
+    changed = [(ctx.envelope.client, e.account_ref, f"replaced by treatment {e.treatment}") for e, ctx in events
+               if (ctx.envelope.client, e.account_ref) in newer]
+    cancelled = await store.cancel_scheduled_many(s, changed)
+    await store.trail(s, [
+        {"client": a["client_slug"], "account_ref": a["account_ref"], "at": now, "kind": "cancelled",
          "attempt_id": a["id"], "channel": a["channel"], "detail": {"reason": "treatment changed"}}
         for a in cancelled])
-    await _plan_if_ready(ctx, client, event.account_ref)
+    await plan_ready(s, [(client, account_ref) for client, account_ref, _ in changed], now)
 
 
 async def _stop(ctx: HandlerContext, account_ref: str, status: str, balance: Decimal | None = None) -> None:

@@ -21,20 +21,32 @@ def _rows(result: Any) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------ accounts, status and treatments
 
-async def upsert_account(s: AsyncSession, *, client: str, account_ref: str, debtor_id: str, full_name: str,
-                         phones: list[str], email: str | None, region: str | None, address: str | None,
-                         balance: Decimal, currency: str, channels: list[str], now: dt.datetime) -> None:
+async def upsert_accounts(s: AsyncSession, rows: list[dict[str, Any]], now: dt.datetime) -> None:
+    """upsert_account for many accounts (at most one row per account) in one round trip; each row has the
+    keyword arguments of upsert_account but `now`."""
+    columns = ("client", "account_ref", "debtor_id", "full_name", "email", "region", "address", "balance",
+               "currency")
     await s.execute(text(
         """INSERT INTO outreach.accounts (client_slug, account_ref, debtor_id, full_name, phones, email, region,
                address, balance, currency, authorised_channels, updated_at)
-           VALUES (:c, :r, :d, :n, :p, :e, :rg, :ad, :b, :cur, :ch, :now)
+           SELECT i.client_slug, i.account_ref, i.debtor_id, i.full_name,
+                  ARRAY(SELECT jsonb_array_elements_text(CAST(i.phones AS jsonb))), i.email, i.region, i.address,
+                  i.balance, i.currency, ARRAY(SELECT jsonb_array_elements_text(CAST(i.channels AS jsonb))), :now
+           FROM unnest(CAST(:client AS text[]), CAST(:account_ref AS text[]), CAST(:debtor_id AS text[]),
+                       CAST(:full_name AS text[]), CAST(:phones AS text[]), CAST(:email AS text[]),
+                       CAST(:region AS text[]), CAST(:address AS text[]), CAST(:balance AS numeric[]),
+                       CAST(:currency AS text[]), CAST(:channels AS text[]))
+               AS i(client_slug, account_ref, debtor_id, full_name, phones, email, region, address, balance,
+                    currency, channels)
            ON CONFLICT (client_slug, account_ref) DO UPDATE SET debtor_id = excluded.debtor_id,
                full_name = excluded.full_name, phones = excluded.phones, email = excluded.email,
                address = excluded.address,
                region = excluded.region, balance = excluded.balance, currency = excluded.currency,
                authorised_channels = excluded.authorised_channels, updated_at = excluded.updated_at"""),
-        {"c": client, "r": account_ref, "d": debtor_id, "n": full_name, "p": phones, "e": email, "rg": region,
-         "ad": address, "b": balance, "cur": currency, "ch": channels, "now": now})
+        {**{c: [r[c] for r in rows] for c in columns},
+         # Arrays of arrays must be rectangular in PostgreSQL: each list travels as JSON text instead.
+         "phones": [json.dumps(r["phones"]) for r in rows], "channels": [json.dumps(r["channels"]) for r in rows],
+         "now": now})
 
 
 async def get_account(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
@@ -59,43 +71,62 @@ async def set_status(s: AsyncSession, client: str, account_ref: str, *, status: 
         {"c": client, "r": account_ref, "st": status, "b": balance, "at": as_of})
 
 
-async def save_treatment(s: AsyncSession, *, client: str, account_ref: str, plan_id: uuid.UUID, segment: str,
-                         treatment: str, channels: list[str], cadence_days: int | None, offer: str | None,
-                         offer_discount_pct: Decimal | None, expected_net_recovery: Decimal, propensity: Decimal,
-                         days_past_due: int, strategy_arm: str, decided_at: dt.datetime) -> bool:
-    """True when this decision is newer than the one kept (segmentation may be replayed out of order)."""
-    row = await s.execute(text(
-        """INSERT INTO outreach.treatments AS t (client_slug, account_ref, plan_id, segment, treatment, channels,
-               cadence_days, offer, offer_discount_pct, expected_net_recovery, propensity, days_past_due,
-               strategy_arm, decided_at, planned)
-           VALUES (:c, :r, :p, :seg, :t, :ch, :cd, :o, :od, :env, :pr, :dpd, :arm, :at, false)
-           ON CONFLICT (client_slug, account_ref) DO UPDATE SET plan_id = excluded.plan_id,
-               segment = excluded.segment, treatment = excluded.treatment, channels = excluded.channels,
-               cadence_days = excluded.cadence_days, offer = excluded.offer,
-               offer_discount_pct = excluded.offer_discount_pct,
-               expected_net_recovery = excluded.expected_net_recovery, propensity = excluded.propensity,
-               days_past_due = excluded.days_past_due, strategy_arm = excluded.strategy_arm,
-               decided_at = excluded.decided_at, planned = false
-           WHERE t.decided_at <= excluded.decided_at RETURNING 1"""),
-        {"c": client, "r": account_ref, "p": plan_id, "seg": segment, "t": treatment, "ch": channels,
-         "cd": cadence_days, "o": offer, "od": offer_discount_pct, "env": expected_net_recovery, "pr": propensity,
-         "dpd": days_past_due, "arm": strategy_arm, "at": decided_at})
-    return row.first() is not None
+async def save_treatments(s: AsyncSession, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """save_treatment for many accounts (at most one row per account) in one round trip; the (client,
+    account_ref) whose decision was newer than the one kept."""
+    columns = {"client": "text", "account_ref": "text", "plan_id": "uuid", "segment": "text", "treatment": "text",
+               "channels": "text", "cadence_days": "int", "offer": "text", "offer_discount_pct": "numeric",
+               "expected_net_recovery": "numeric", "propensity": "numeric", "days_past_due": "int",
+               "strategy_arm": "text", "decided_at": "timestamptz"}
+    source = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in columns.items())
+    result = await s.execute(text(
+        f"""INSERT INTO outreach.treatments AS t (client_slug, account_ref, plan_id, segment, treatment, channels,
+                cadence_days, offer, offer_discount_pct, expected_net_recovery, propensity, days_past_due,
+                strategy_arm, decided_at, planned)
+            SELECT client, account_ref, plan_id, segment, treatment,
+                   ARRAY(SELECT jsonb_array_elements_text(CAST(channels AS jsonb))), cadence_days, offer,
+                   offer_discount_pct, expected_net_recovery, propensity, days_past_due, strategy_arm, decided_at,
+                   false
+            FROM unnest({source}) AS i({", ".join(columns)})
+            ON CONFLICT (client_slug, account_ref) DO UPDATE SET plan_id = excluded.plan_id,
+                segment = excluded.segment, treatment = excluded.treatment, channels = excluded.channels,
+                cadence_days = excluded.cadence_days, offer = excluded.offer,
+                offer_discount_pct = excluded.offer_discount_pct,
+                expected_net_recovery = excluded.expected_net_recovery, propensity = excluded.propensity,
+                days_past_due = excluded.days_past_due, strategy_arm = excluded.strategy_arm,
+                decided_at = excluded.decided_at, planned = false
+            WHERE t.decided_at <= excluded.decided_at RETURNING client_slug, account_ref"""),
+        {**{c: [r[c] for r in rows] for c in columns}, "channels": [json.dumps(r["channels"]) for r in rows]})
+    return {(row[0], row[1]) for row in result}
 
 
-async def unplanned_treatment(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
-    """The treatment still to plan, if its account is known (placement and segmentation may come in any order)."""
-    row = (await s.execute(text(
-        """SELECT t.* FROM outreach.treatments t
-           JOIN outreach.accounts acc USING (client_slug, account_ref)
-           WHERE t.client_slug = :c AND t.account_ref = :r AND NOT t.planned FOR UPDATE OF t"""),
-        {"c": client, "r": account_ref})).mappings().first()
-    return dict(row) if row else None
-
-
-async def mark_planned(s: AsyncSession, client: str, account_ref: str) -> None:
-    await s.execute(text("UPDATE outreach.treatments SET planned = true WHERE client_slug = :c AND account_ref = :r"),
-                    {"c": client, "r": account_ref})
+async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]
+                       ) -> dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]]:
+    """Marks planned the treatments still to plan among these accounts, where the account is known here
+    (placement and segmentation may come in any order), in one round trip. Returns, by (client, account_ref),
+    the treatment (plan_id, treatment, channels, cadence_days) and the account as get_account gives it."""
+    if not keys:
+        return {}
+    rows = (await s.execute(text(
+        """WITH planned AS (
+               UPDATE outreach.treatments t SET planned = true
+               FROM unnest(CAST(:c AS text[]), CAST(:r AS text[])) AS k(client_slug, account_ref)
+               WHERE t.client_slug = k.client_slug AND t.account_ref = k.account_ref AND NOT t.planned
+                 AND EXISTS (SELECT 1 FROM outreach.accounts acc
+                             WHERE acc.client_slug = t.client_slug AND acc.account_ref = t.account_ref)
+               RETURNING t.client_slug, t.account_ref, t.plan_id, t.treatment, t.channels, t.cadence_days)
+           SELECT planned.plan_id AS t_plan_id, planned.treatment AS t_treatment, planned.channels AS t_channels,
+                  planned.cadence_days AS t_cadence_days, acc.*, coalesce(st.status, 'open') AS status,
+                  coalesce(st.balance, acc.balance) AS current_balance
+           FROM planned JOIN outreach.accounts acc USING (client_slug, account_ref)
+           LEFT JOIN outreach.account_status st USING (client_slug, account_ref)"""),
+        {"c": [k[0] for k in keys], "r": [k[1] for k in keys]})).mappings().all()
+    result: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+    for row in rows:
+        account = dict(row)
+        treatment = {name: account.pop(f"t_{name}") for name in ("plan_id", "treatment", "channels", "cadence_days")}
+        result[(account["client_slug"], account["account_ref"])] = (treatment, account)
+    return result
 
 
 async def get_treatment(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
@@ -106,19 +137,39 @@ async def get_treatment(s: AsyncSession, client: str, account_ref: str) -> dict[
 
 # ------------------------------------------------------------------ attempts
 
-async def schedule_attempts(s: AsyncSession, *, client: str, account_ref: str, plan_id: uuid.UUID,
-                            planned: list[tuple[int, str, dt.datetime]], now: dt.datetime) -> list[dict[str, Any]]:
+async def schedule_attempts_many(s: AsyncSession, planned: list[tuple[str, str, uuid.UUID, int, str, dt.datetime]],
+                                 now: dt.datetime) -> list[dict[str, Any]]:
+    """schedule_attempts for many plans in one round trip: rows of (client, account_ref, plan_id, sequence,
+    channel, at)."""
     if not planned:
         return []
     result = await s.execute(text(
         """INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
                scheduled_at, created_at)
-           SELECT gen_random_uuid(), :c, :r, :p, x.channel, x.sequence, 'scheduled', x.at, :now
-           FROM unnest(CAST(:seqs AS integer[]), CAST(:chs AS text[]), CAST(:ats AS timestamptz[]))
-                AS x(sequence, channel, at)
-           ON CONFLICT (plan_id, sequence) DO NOTHING RETURNING id, channel, sequence, scheduled_at"""),
-        {"c": client, "r": account_ref, "p": plan_id, "now": now, "seqs": [p[0] for p in planned],
-         "chs": [p[1] for p in planned], "ats": [p[2] for p in planned]})
+           SELECT gen_random_uuid(), x.client_slug, x.account_ref, x.plan_id, x.channel, x.sequence, 'scheduled',
+                  x.at, :now
+           FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:p AS uuid[]), CAST(:seqs AS integer[]),
+                       CAST(:chs AS text[]), CAST(:ats AS timestamptz[])) WITH ORDINALITY
+                AS x(client_slug, account_ref, plan_id, sequence, channel, at, n)
+           ORDER BY x.n
+           ON CONFLICT (plan_id, sequence) DO NOTHING
+           RETURNING client_slug, account_ref, id, channel, sequence, scheduled_at"""),
+        {"now": now, "c": [p[0] for p in planned], "r": [p[1] for p in planned], "p": [p[2] for p in planned],
+         "seqs": [p[3] for p in planned], "chs": [p[4] for p in planned], "ats": [p[5] for p in planned]})
+    return _rows(result)
+
+
+async def cancel_scheduled_many(s: AsyncSession, cancels: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+    """cancel_scheduled for many accounts in one round trip: rows of (client, account_ref, reason)."""
+    if not cancels:
+        return []
+    result = await s.execute(text(
+        """UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = k.reason
+           FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:why AS text[])) AS k(client_slug, account_ref,
+                                                                                      reason)
+           WHERE a.client_slug = k.client_slug AND a.account_ref = k.account_ref AND a.status = 'scheduled'
+           RETURNING a.client_slug, a.account_ref, a.id, a.channel"""),
+        {"c": [k[0] for k in cancels], "r": [k[1] for k in cancels], "why": [k[2] for k in cancels]})
     return _rows(result)
 
 
