@@ -44,4 +44,8 @@ SUBSCRIPTIONS = Subscriptions(
         ArrangementKept: handlers.on_arrangement,
         ArrangementBroken: handlers.on_arrangement,
     },
+    batch_handlers={
+        AccountPlaced: handlers.on_placed_many,
+        AccountSegmented: handlers.on_segmented_many,
+    },
 )

@@ -26,20 +26,26 @@ from reporting import store
 
 
 async def on_placed(event: AccountPlaced, ctx: HandlerContext) -> None:
-    await store.place_account(ctx.session, client=ctx.envelope.client, account_ref=event.account_ref,
-                              balance=event.balance, product=event.product, placed_at=ctx.envelope.occurred_at)
-    await store.notify_change(ctx.session, ctx.envelope.client)
+    await on_placed_many([(event, ctx)])
+
+
+async def on_placed_many(events: list[tuple[AccountPlaced, HandlerContext]]) -> None:
+    s = events[0][1].session
+    await store.place_accounts(s, [
+        {"client": ctx.envelope.client, "account_ref": e.account_ref, "balance": e.balance, "product": e.product,
+         "placed_at": ctx.envelope.occurred_at} for e, ctx in events])
+    for client in sorted({ctx.envelope.client for _, ctx in events}):
+        await store.notify_change(s, client)
 
 
 async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
-    fields = event.model_dump(include={
-        "bucket", "bucket_at_placement", "segment", "days_past_due", "treatment", "channels", "propensity",
-        "cost_to_collect", "expected_net_recovery", "value_tier", "strategy_version", "strategy_arm",
-        "model_version", "offer", "why"})
-    await store.set_segment(ctx.session, client=ctx.envelope.client, account_ref=event.account_ref, fields=fields,
-                            at=ctx.envelope.occurred_at)
-    await store.record_bucket(ctx.session, event_id=ctx.envelope.event_id, client=ctx.envelope.client,
-                              account_ref=event.account_ref, at=ctx.envelope.occurred_at, bucket=event.bucket)
+    await on_segmented_many([(event, ctx)])
+
+
+async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]]) -> None:
+    await store.set_segments(events[0][1].session, [
+        {"client": ctx.envelope.client, "account_ref": e.account_ref, "event_id": ctx.envelope.event_id,
+         "at": ctx.envelope.occurred_at, **e.model_dump(include=set(store.SEGMENT_FIELDS))} for e, ctx in events])
 
 
 async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:

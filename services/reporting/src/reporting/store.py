@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -33,35 +34,55 @@ def tables_in(schema: str) -> Iterator[None]:
         _TABLES.reset(token)
 
 
-async def place_account(s: AsyncSession, *, client: str, account_ref: str, balance: Decimal, product: str | None,
-                        placed_at: dt.datetime) -> None:
-    """A payment may have reached us before its placement (topics are unordered): the ledger's latest word
-    on balance and status then wins over the placed balance."""
+async def place_accounts(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Places accounts (rows of client, account_ref, balance, product, placed_at; one per account) in one
+    round trip. A payment may have reached us before its placement (topics are unordered): the ledger's latest
+    word on balance and status then wins over the placed balance. A placement seen before is kept as it was."""
     await s.execute(_sql(
         """INSERT INTO reporting.accounts (client_slug, account_ref, placed_balance, placed_at, product, balance,
                status)
-           SELECT :c, :r, :b, :t, :p, coalesce(latest.new_balance, :b), coalesce(latest.account_status, 'open')
-           FROM (SELECT 1) one LEFT JOIN LATERAL (
+           SELECT i.c, i.r, i.b, i.t, i.p, coalesce(latest.new_balance, i.b), coalesce(latest.account_status, 'open')
+           FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:b AS numeric[]), CAST(:t AS timestamptz[]),
+                       CAST(:p AS text[])) AS i(c, r, b, t, p)
+           LEFT JOIN LATERAL (
                SELECT new_balance, account_status FROM reporting.payments
-               WHERE client_slug = :c AND account_ref = :r AND new_balance IS NOT NULL
+               WHERE client_slug = i.c AND account_ref = i.r AND new_balance IS NOT NULL
                ORDER BY applied_at DESC, paid_at DESC LIMIT 1) latest ON true
            ON CONFLICT DO NOTHING"""),
-        {"c": client, "r": account_ref, "b": balance, "t": placed_at, "p": product})
+        {"c": [r["client"] for r in rows], "r": [r["account_ref"] for r in rows], "b": [r["balance"] for r in rows],
+         "t": [r["placed_at"] for r in rows], "p": [r["product"] for r in rows]})
 
 
-async def set_segment(s: AsyncSession, *, client: str, account_ref: str, fields: dict[str, Any],
-                      at: dt.datetime) -> None:
-    """Keeps segmentation's latest assignment (an older event never overwrites a newer one)."""
+SEGMENT_FIELDS = {
+    "bucket": "text", "bucket_at_placement": "text", "segment": "text", "days_past_due": "int", "treatment": "text",
+    "channels": "text", "propensity": "numeric", "cost_to_collect": "numeric", "expected_net_recovery": "numeric",
+    "value_tier": "text", "strategy_version": "int", "strategy_arm": "text", "model_version": "text",
+    "offer": "text", "why": "text"}
+
+
+async def set_segments(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Keeps segmentation's latest assignment of each account (rows of client, account_ref, at and the
+    assignment's fields; one per account), in one round trip; an older event never overwrites a newer one.
+    Each assignment also joins the account's bucket history."""
+    columns = {"client": "text", "account_ref": "text", "event_id": "uuid", "at": "timestamptz", **SEGMENT_FIELDS}
+    source = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in columns.items())
+    params = {c: [r[c] for r in rows] for c in columns}
+    params["channels"] = [json.dumps(r["channels"]) for r in rows]  # arrays of arrays must be rectangular
     await s.execute(_sql(
-        """UPDATE reporting.accounts SET current_bucket = :bucket, segment = :segment,
-               bucket_at_placement = coalesce(bucket_at_placement, :bucket_at_placement),
-               days_past_due = :days_past_due, treatment = :treatment, channels = :channels,
-               propensity = :propensity, cost_to_collect = :cost_to_collect,
-               expected_net_recovery = :expected_net_recovery, value_tier = :value_tier,
-               strategy_version = :strategy_version, strategy_arm = :strategy_arm, model_version = :model_version,
-               offer = :offer, why = :why, segmented_at = :at
-           WHERE client_slug = :c AND account_ref = :r AND (segmented_at IS NULL OR segmented_at <= :at)"""),
-        {"c": client, "r": account_ref, "at": at, **fields})
+        f"""WITH i AS (SELECT * FROM unnest({source}) AS i({", ".join(columns)})),
+            history AS (
+                INSERT INTO reporting.bucket_changes (event_id, client_slug, account_ref, at, bucket)
+                SELECT event_id, client, account_ref, at, bucket FROM i ON CONFLICT DO NOTHING)
+            UPDATE reporting.accounts a SET current_bucket = i.bucket, segment = i.segment,
+                bucket_at_placement = coalesce(a.bucket_at_placement, i.bucket_at_placement),
+                days_past_due = i.days_past_due, treatment = i.treatment,
+                channels = ARRAY(SELECT jsonb_array_elements_text(CAST(i.channels AS jsonb))),
+                propensity = i.propensity, cost_to_collect = i.cost_to_collect,
+                expected_net_recovery = i.expected_net_recovery, value_tier = i.value_tier,
+                strategy_version = i.strategy_version, strategy_arm = i.strategy_arm,
+                model_version = i.model_version, offer = i.offer, why = i.why, segmented_at = i.at
+            FROM i WHERE a.client_slug = i.client AND a.account_ref = i.account_ref
+              AND (a.segmented_at IS NULL OR a.segmented_at <= i.at)"""), params)
 
 
 async def account_view(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
@@ -201,14 +222,6 @@ async def last_contacts(s: AsyncSession, client: str, account_ref: str, limit: i
         "SELECT channel, at, attempted, delivered, outcome FROM reporting.contacts WHERE client_slug = :c "
         "AND account_ref = :r ORDER BY at DESC LIMIT :n"), {"c": client, "r": account_ref, "n": limit})
     return [dict(r) for r in rows.mappings().all()]
-
-
-async def record_bucket(s: AsyncSession, *, event_id: uuid.UUID, client: str, account_ref: str, at: dt.datetime,
-                        bucket: str) -> None:
-    await s.execute(_sql(
-        "INSERT INTO reporting.bucket_changes (event_id, client_slug, account_ref, at, bucket) "
-        "VALUES (:e, :c, :r, :at, :b) ON CONFLICT DO NOTHING"),
-        {"e": event_id, "c": client, "r": account_ref, "at": at, "b": bucket})
 
 
 async def record_status(s: AsyncSession, *, event_id: uuid.UUID, client: str, account_ref: str, at: dt.datetime,
