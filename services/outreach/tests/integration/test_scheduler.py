@@ -6,14 +6,19 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
 
 import pytest
 import sqlalchemy.exc
 
+from outreach.consumers import SUBSCRIPTIONS
 from outreach.handlers import run_due_attempts
-from recaudo_common.events import AccountRecalled, PaymentApplied
+from recaudo_common.bus.base import Message
+from recaudo_common.bus.consumer import ConsumerRuntime
+from recaudo_common.events import AccountRecalled, Event, PaymentApplied
 
-from .conftest import Outreach, make_outreach, placed, segmented
+from .conftest import Outreach, client_event, make_outreach, placed, segmented
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +137,49 @@ async def test_the_audit_trail_cannot_be_rewritten(outreach: Outreach) -> None:
     lines = csv_export.text.splitlines()
     assert lines[0] == "id,at,kind,channel,attempt_id,detail" and len(lines) == 1 + 4 + 4
     assert [line.split(",")[2] for line in lines[5:]] == ["decision", "sending", "sent", "delivered"]
+
+
+async def test_placements_and_treatments_applied_together_match_one_at_a_time(outreach: Outreach) -> None:
+    """The set-based handlers plan what the one-event handlers plan: treatments before and after their
+    placement, a treatment replaced in the same batch, an account already paid, one with no phone on file.
+    The same events go to two client companies, one batch for the first and one event at a time for the other."""
+    def events() -> list[Event]:
+        paid = PaymentApplied(payment_id=uuid.uuid4(), account_ref="T-3", amount=Decimal(1), currency="COP",
+                              paid_at=outreach.clock.now, source="manual", new_balance=Decimal(0),
+                              account_status="paid")
+        return [segmented("T-1", ("sms", "email")), paid, placed("T-1"), placed("T-2"), placed("T-3"),
+                placed("T-4", phones=(), email=None), segmented("T-2", ("sms",), cadence_days=2),
+                segmented("T-3"), segmented("T-4"), segmented("T-2", ("email",), cadence_days=5)]
+
+    def messages(client: str) -> list[Message]:
+        return [Message(f"t.{e.family}", e.key(client), e.envelope(
+            client=client, occurred_at=outreach.clock.now + dt.timedelta(microseconds=i)), {})
+            for i, e in enumerate(events())]
+
+    async def outcome(client: str) -> list[list[Any]]:
+        c = {"c": client}
+        return [
+            [tuple(r) for r in await outreach.sql(
+                "SELECT account_ref, treatment, channels, cadence_days, planned FROM outreach.treatments "
+                "WHERE client_slug = :c ORDER BY account_ref", **c)],
+            [tuple(r) for r in await outreach.sql(
+                "SELECT account_ref, channel, sequence, status, scheduled_at, cancel_reason FROM outreach.attempts "
+                "WHERE client_slug = :c ORDER BY account_ref, status, sequence", **c)],
+            [tuple(r) for r in await outreach.sql(
+                "SELECT account_ref, kind, channel, detail FROM outreach.trail WHERE client_slug = :c "
+                "ORDER BY account_ref, id", **c)],
+        ]
+
+    await outreach.deliver(client_event("caja"))
+    runtime = ConsumerRuntime(outreach.platform.db, outreach.platform.transport, SUBSCRIPTIONS, "t", outreach.clock)
+    assert set(await runtime.handle_batch(messages("banco"))) == {"processed"}
+    for message in messages("caja"):
+        assert await runtime.handle(message) == "processed"
+    together = await outcome("banco")
+    assert together == await outcome("caja")
+    treatments, attempts, trail = together
+    assert [t[0] for t in treatments] == ["T-1", "T-2", "T-3", "T-4"]
+    t2 = [a for a in attempts if a[0] == "T-2"]
+    assert {(a[1], a[3]) for a in t2} == {("sms", "cancelled"), ("email", "scheduled")}  # the second plan won
+    assert [a for a in attempts if a[0] in ("T-3", "T-4")] == []  # paid; nothing to reach the debtor on
+    assert ("T-4", "not_planned", None, {"treatment": "digital", "reason": "no contact data on file"}) in trail
