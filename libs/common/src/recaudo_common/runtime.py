@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import logging
 import signal
 import time
@@ -178,6 +179,16 @@ class _Server(uvicorn.Server):
         yield
 
 
+def settle_garbage_collector() -> None:
+    """A service builds its modules, models and pools once, then allocates short-lived objects per event.
+    The long-lived ones are set aside (gc.freeze) and the youngest generation may grow larger before a pass,
+    so collections stop rescanning a heap that does not change: under load the collector took about a
+    sixth of ingest's CPU. Reference cycles are still collected, only less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 50)
+
+
 async def serve(
     platform: Platform, units: Sequence[ServiceUnit], *, role: Role = "all", host: str = "127.0.0.1",
     port: int = 8000, stop: asyncio.Event | None = None, on_ready: Callable[[], Awaitable[None]] | None = None,
@@ -192,6 +203,7 @@ async def serve(
             pass
     await _when_reachable(platform.transport.start, stop)
     await _when_reachable(lambda: bootstrap_operator_key(platform), stop)
+    settle_garbage_collector()
     tasks: list[asyncio.Task[None]] = []
     if role in ("worker", "all"):
         for i, worker in enumerate(background_tasks(platform, units, stop)):
