@@ -57,7 +57,8 @@ class Outbox:
         )
 
     async def add(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
-        await self.write(session, [self.stage(e) for e in envelopes])
+        headers = json.dumps(inject_headers())  # one trace context for all of them
+        await self.write(session, [Staged(e, headers) for e in envelopes])
 
     @staticmethod
     def stage(envelope: Envelope) -> Staged:

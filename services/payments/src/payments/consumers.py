@@ -17,4 +17,5 @@ SUBSCRIPTIONS = Subscriptions(
         PromiseMade: handlers.on_promise_made,
         ArrangementRequested: handlers.on_arrangement_requested,
     },
+    batch_handlers={AccountPlaced: handlers.on_accounts_placed},
 )

@@ -48,9 +48,15 @@ outbox = Outbox(store.SCHEMA)
 
 
 async def on_account_placed(event: AccountPlaced, ctx: HandlerContext) -> None:
-    await store.open_account(ctx.session, client=ctx.envelope.client, account_ref=event.account_ref,
-                             debtor_id=event.debtor_id, currency=event.currency, placed=event.balance,
-                             event_id=ctx.envelope.event_id, now=ctx.now)
+    await on_accounts_placed([(event, ctx)])
+
+
+async def on_accounts_placed(events: list[tuple[AccountPlaced, HandlerContext]]) -> None:
+    """A placement opens the account here, its placed balance the ledger's first entry."""
+    await store.open_accounts(events[0][1].session, [
+        {"client": ctx.envelope.client, "account_ref": e.account_ref, "debtor_id": e.debtor_id,
+         "currency": e.currency, "placed": e.balance, "event_id": ctx.envelope.event_id} for e, ctx in events],
+        events[0][1].now)
 
 
 async def on_account_updated(event: AccountUpdated, ctx: HandlerContext) -> None:
@@ -58,9 +64,9 @@ async def on_account_updated(event: AccountUpdated, ctx: HandlerContext) -> None
     s, client = ctx.session, ctx.envelope.client
     account = await store.lock_account(s, client, event.account_ref)
     if account is None:
-        await store.open_account(s, client=client, account_ref=event.account_ref, debtor_id=event.debtor_id,
-                                 currency=event.currency, placed=event.balance, event_id=ctx.envelope.event_id,
-                                 now=ctx.now)
+        await store.open_accounts(s, [{"client": client, "account_ref": event.account_ref,
+                                       "debtor_id": event.debtor_id, "currency": event.currency,
+                                       "placed": event.balance, "event_id": ctx.envelope.event_id}], ctx.now)
         return
     change = event.balance - event.previous_balance
     if change:

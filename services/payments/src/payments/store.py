@@ -14,17 +14,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 SCHEMA = "payments"
 
 
-async def open_account(s: AsyncSession, *, client: str, account_ref: str, debtor_id: str, currency: str,
-                       placed: Decimal, event_id: uuid.UUID, now: dt.datetime) -> bool:
-    row = await s.execute(text(
-        "INSERT INTO payments.accounts (client_slug, account_ref, debtor_id, currency, balance, updated_at) "
-        "VALUES (:c, :r, :d, :cur, :b, :now) ON CONFLICT DO NOTHING RETURNING account_ref"),
-        {"c": client, "r": account_ref, "d": debtor_id, "cur": currency, "b": placed, "now": now})
-    if row.first() is None:
-        return False
-    await add_entry(s, client=client, account_ref=account_ref, kind="placement", amount=placed,
-                    event_id=event_id, now=now)
-    return True
+async def open_accounts(s: AsyncSession, rows: list[dict[str, Any]], now: dt.datetime) -> None:
+    """Opens placed accounts (rows of client, account_ref, debtor_id, currency, placed, event_id; one per
+    account) with their placement in the ledger, in one round trip. An account already open is left as it is."""
+    await s.execute(text(
+        """WITH input AS (
+               SELECT * FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:d AS text[]),
+                                    CAST(:cur AS text[]), CAST(:b AS numeric[]), CAST(:e AS uuid[]))
+                   WITH ORDINALITY AS i(client_slug, account_ref, debtor_id, currency, balance, event_id, n)),
+           opened AS (
+               INSERT INTO payments.accounts (client_slug, account_ref, debtor_id, currency, balance, updated_at)
+               SELECT client_slug, account_ref, debtor_id, currency, balance, :now FROM input ORDER BY n
+               ON CONFLICT DO NOTHING RETURNING client_slug, account_ref)
+           INSERT INTO payments.ledger_entries (client_slug, account_ref, kind, amount, payment_id, event_id,
+               booked_at)
+           SELECT i.client_slug, i.account_ref, 'placement', i.balance, NULL, i.event_id, :now
+           FROM input i JOIN opened USING (client_slug, account_ref) ORDER BY i.n"""),
+        {"c": [r["client"] for r in rows], "r": [r["account_ref"] for r in rows],
+         "d": [r["debtor_id"] for r in rows], "cur": [r["currency"] for r in rows],
+         "b": [r["placed"] for r in rows], "e": [r["event_id"] for r in rows], "now": now})
 
 
 async def add_entry(s: AsyncSession, *, client: str, account_ref: str, kind: str, amount: Decimal,
