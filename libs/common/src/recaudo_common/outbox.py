@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -12,7 +11,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.events import Envelope, family_of
-from recaudo_common.telemetry import inject_headers
+from recaudo_common.telemetry import trace_headers_json
 
 
 def outbox_inbox_ddl(schema: str) -> list[str]:
@@ -57,13 +56,13 @@ class Outbox:
         )
 
     async def add(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
-        headers = json.dumps(inject_headers())  # one trace context for all of them
+        headers = trace_headers_json()
         await self.write(session, [Staged(e, headers) for e in envelopes])
 
     @staticmethod
     def stage(envelope: Envelope) -> Staged:
         """An envelope with the trace context of the moment it was emitted, to be written later."""
-        return Staged(envelope, json.dumps(inject_headers()))
+        return Staged(envelope, trace_headers_json())
 
     async def write(self, session: AsyncSession, staged: Sequence[Staged]) -> None:
         """Writes staged envelopes in order, in one round trip."""

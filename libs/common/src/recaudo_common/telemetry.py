@@ -112,5 +112,20 @@ def inject_headers() -> dict[str, str]:
     return carrier
 
 
+_last_headers: tuple[tuple[int, int], str] = ((0, 0), "{}")
+
+
+def trace_headers_json() -> str:
+    """inject_headers as JSON text, computed once per span: a batch handler emits many events in one span."""
+    global _last_headers
+    span = trace.get_current_span().get_span_context()
+    key = (span.trace_id, span.span_id)
+    if not span.is_valid:
+        return json.dumps(inject_headers())
+    if _last_headers[0] != key:
+        _last_headers = (key, json.dumps(inject_headers()))
+    return _last_headers[1]
+
+
 def extract_context(headers: Mapping[str, str]) -> otel_context.Context:
     return propagate.extract(dict(headers))

@@ -72,3 +72,30 @@ def test_payment_link_tokens_name_their_account_and_cannot_be_forged() -> None:
     assert read_token(token, secret="s", now=later) is None
     assert read_token(token, secret="s", now=later, allow_expired=True) is not None
     assert read_token("garbage", secret="s", now=now) is None
+
+
+def test_staged_events_carry_the_trace_context_they_were_emitted_under() -> None:
+    """The outbox keeps each event's traceparent from the moment it was emitted, even when a batch writes them
+    all later (and reads the context once per span, not once per event)."""
+    import datetime as dt
+
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from recaudo_common.events import AccountRecalled
+    from recaudo_common.outbox import Outbox
+
+    tracer = TracerProvider().get_tracer("test")
+    now = dt.datetime(2026, 3, 4, 15, tzinfo=dt.UTC)
+    outbox = Outbox("reporting")
+
+    def staged_traceparent() -> str:
+        envelope = AccountRecalled(account_ref="A-1", recalled_at=now).envelope(client="banco", occurred_at=now)
+        return str(json.loads(outbox.stage(envelope).headers).get("traceparent", ""))
+
+    with tracer.start_as_current_span("first") as first:
+        one, again = staged_traceparent(), staged_traceparent()
+    with tracer.start_as_current_span("second") as second:
+        other = staged_traceparent()
+    assert one == again and one.split("-")[2] == format(first.get_span_context().span_id, "016x")
+    assert other.split("-")[2] == format(second.get_span_context().span_id, "016x") != one.split("-")[2]
+    assert staged_traceparent() == ""  # outside any span: no context to carry
