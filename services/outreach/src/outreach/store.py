@@ -601,14 +601,21 @@ async def put_template(s: AsyncSession, *, client: str, channel: str, locale: st
 # ------------------------------------------------------------------ the audit trail
 
 async def trail(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Appends to the audit trail: each row {client, account_ref, at, kind, attempt_id?, channel?, detail?}."""
+    """Appends to the audit trail, in order and in one statement: each row {client, account_ref, at, kind,
+    attempt_id?, channel?, detail?}."""
     if not rows:
         return
     await s.execute(text(
-        "INSERT INTO outreach.trail (client_slug, account_ref, at, kind, attempt_id, channel, detail) "
-        "VALUES (:client, :account_ref, :at, :kind, :attempt_id, :channel, CAST(:detail AS jsonb))"),
-        [{"attempt_id": None, "channel": None, **r, "detail": json.dumps(r.get("detail") or {}, default=str)}
-         for r in rows])
+        """INSERT INTO outreach.trail (client_slug, account_ref, at, kind, attempt_id, channel, detail)
+           SELECT client_slug, account_ref, at, kind, attempt_id, channel, CAST(detail AS jsonb)
+           FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:at AS timestamptz[]), CAST(:k AS text[]),
+                       CAST(:a AS uuid[]), CAST(:ch AS text[]), CAST(:d AS text[])) WITH ORDINALITY
+               AS i(client_slug, account_ref, at, kind, attempt_id, channel, detail, n)
+           ORDER BY n"""),
+        {"c": [r["client"] for r in rows], "r": [r["account_ref"] for r in rows], "at": [r["at"] for r in rows],
+         "k": [r["kind"] for r in rows], "a": [r.get("attempt_id") for r in rows],
+         "ch": [r.get("channel") for r in rows],
+         "d": [json.dumps(r.get("detail") or {}, default=str) for r in rows]})
 
 
 async def recent_trail_count(s: AsyncSession, client: str, account_ref: str, kind: str, *, since: dt.datetime) -> int:
