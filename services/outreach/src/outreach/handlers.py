@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -51,6 +52,7 @@ from recaudo_common.outbox import Outbox
 from recaudo_common.payment_links import make_token, read_token
 
 outbox = Outbox(store.SCHEMA)
+log = logging.getLogger("recaudo.outreach")
 CONVERSATIONS = frozenset({"right_party", "promise_to_pay", "refused"})
 PHONE_CHANNELS = frozenset({"sms", "whatsapp", "voice", "agent"})
 
@@ -353,6 +355,16 @@ async def run_due_attempts(db: Database, providers: Providers, settings: Outreac
     for item in outgoing:
         await deliver(db, providers, settings, item, now=now)
     return len(due) + len(orphans)
+
+
+async def expire_early_receipts(db: Database, settings: OutreachSettings, *, now: dt.datetime) -> int:
+    """The retention of early receipts: those no send claimed within the retention are discarded (counted in
+    the log; they hold no personal data beyond a provider's message id)."""
+    async with db.transaction() as s:
+        expired = await store.expire_early_receipts(s, now - dt.timedelta(hours=settings.early_receipt_retention_h))
+    if expired:
+        log.warning("early receipts expired unclaimed", extra={"fields": {"count": expired}})
+    return expired
 
 
 async def resume_stale(db: Database, providers: Providers, settings: OutreachSettings, *, now: dt.datetime) -> int:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 from outreach.api import build_debtor_page, build_router
 from outreach.consumers import SUBSCRIPTIONS
-from outreach.handlers import resume_stale, run_due_attempts
+from outreach.handlers import expire_early_receipts, resume_stale, run_due_attempts
 from outreach.providers import Providers, SandboxGateway
 from outreach.settings import OutreachSettings
 from outreach.store import due_backlog
@@ -23,7 +24,11 @@ def build(platform: Platform) -> ServiceUnit:
     gateway = SandboxGateway(settings)
 
     async def scheduler(stop: asyncio.Event) -> None:
+        swept_at = None
         while not stop.is_set():
+            if swept_at is None or platform.clock() - swept_at > dt.timedelta(hours=1):
+                await expire_early_receipts(platform.db, settings, now=platform.clock())
+                swept_at = platform.clock()
             claimed = await run_due_attempts(platform.db, providers, settings, now=platform.clock(),
                                              limit=settings.scheduler_batch)
             await resume_stale(platform.db, providers, settings, now=platform.clock())

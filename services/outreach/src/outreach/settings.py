@@ -12,6 +12,9 @@ class OutreachSettings(PlatformSettings):
     scheduler_batch: int = 200
     # A send a crashed replica left unconfirmed is repeated (with the same idempotency key) after this long.
     sending_timeout_s: float = 120.0
+    # A receipt for a message id no send has recorded (the provider called back before the send committed) is
+    # kept this long for the send to claim it; after that the provider was mistaken, and it is discarded.
+    early_receipt_retention_h: float = 72.0
     max_send_tries: int = 5
     retry_backoff_s: float = 30.0
     link_ttl_days: int = 30

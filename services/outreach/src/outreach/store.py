@@ -389,6 +389,12 @@ async def take_early_receipts(s: AsyncSession, provider: str, message_id: str) -
     return sorted((dict(r) for r in rows), key=lambda r: (r["received_at"], order.get(r["status"], 2)))
 
 
+async def expire_early_receipts(s: AsyncSession, before: dt.datetime) -> int:
+    """Discards early receipts received before `before` whose message id no send ever recorded."""
+    result = await s.execute(text("DELETE FROM outreach.early_receipts WHERE received_at < :t"), {"t": before})
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def mark_sent(s: AsyncSession, attempt_id: uuid.UUID, now: dt.datetime, provider_message_id: str) -> bool:
     result = await s.execute(text(
         "UPDATE outreach.attempts SET status = 'sent', sent_at = :now, provider_message_id = :m "

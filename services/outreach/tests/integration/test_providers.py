@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse
 from outreach.providers import twilio_signature
 from recaudo_common.testing import eventually, free_port
 
-from .conftest import make_outreach, placed, segmented
+from .conftest import Outreach, make_outreach, placed, segmented
 
 pytestmark = pytest.mark.integration
 
@@ -154,6 +154,22 @@ async def test_a_receipt_that_arrives_before_its_send_is_recorded_is_not_lost(da
         server.should_exit = True
         await serving
         await o.platform.db.dispose()
+
+
+async def test_an_early_receipt_no_send_claims_is_kept_for_its_retention_then_discarded(outreach: Outreach) -> None:
+    from outreach.handlers import apply_receipts, expire_early_receipts
+    from outreach.providers import Receipt
+
+    received = outreach.clock.now
+    counts = await apply_receipts(outreach.platform.db, "twilio", [Receipt("SM-never-sent", "delivered", None)],
+                                  now=received)
+    assert counts["unknown"] == 1
+    retention = dt.timedelta(hours=outreach.settings.early_receipt_retention_h)
+    assert await expire_early_receipts(outreach.platform.db, outreach.settings, now=received + retention) == 0
+    assert await outreach.sql("SELECT provider_message_id FROM outreach.early_receipts") == [("SM-never-sent",)]
+    later = received + retention + dt.timedelta(minutes=1)
+    assert await expire_early_receipts(outreach.platform.db, outreach.settings, now=later) == 1
+    assert await outreach.sql("SELECT count(*) FROM outreach.early_receipts") == [(0,)]
 
 
 async def test_sms_and_whatsapp_through_a_twilio_style_api_with_status_callbacks(database_url: str) -> None:
