@@ -41,7 +41,7 @@ PAYMENT_RATE = float(os.environ.get("CHAOS_PAYMENT_RATE", "30"))  # offered paym
 SEED = int(os.environ.get("CHAOS_SEED", str(int(time.time()))))
 # Seconds between kills (drawn between the two). Every service restarts, rejoins its consumer group and waits
 # for the dead member's session to expire, so a kill every few seconds lets a large run make almost no progress.
-KILL_EVERY = tuple(float(x) for x in os.environ.get("CHAOS_KILL_EVERY", "1.5,4").split(","))
+KILL_EVERY = tuple(float(x) for x in os.environ.get("CHAOS_KILL_EVERY", "3,8").split(","))
 RECORD = os.environ.get("CHAOS_RECORD") == "1"
 SLUG = "cadena-chaos"
 
