@@ -200,6 +200,12 @@ async def main() -> None:
             run = await run_size(accounts, Path(tmp))
         print(f"pipeline {accounts:,}: {run}")
         runs.append(run)
+        # Written after every size, so a long run that dies at 1M still leaves the sizes it finished.
+        publish(runs)
+
+
+def publish(runs: list[dict[str, Any]]) -> None:
+    """Write the figures of the sizes run so far and redraw the chart."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     chart(runs, RESULTS / "pipeline-scaling.png")
     figures: dict[str, str] = {}
