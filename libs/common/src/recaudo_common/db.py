@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from sqlalchemy import exc as sa_exc
@@ -36,6 +38,46 @@ class Database:
 def asyncpg_dsn(database_url: str) -> str:
     """The plain libpq DSN that asyncpg.connect() takes, from a SQLAlchemy URL."""
     return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def unnest_rows(columns: Mapping[str, str], rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]], *,
+                alias: str = "i", ordinality: bool = False) -> tuple[str, dict[str, list[Any]]]:
+    """Many rows as one source for a set-based statement, so a batch is one round trip however many rows it has:
+    `FROM {source}` yields a row named `alias` for each input row, with the columns given (name -> PostgreSQL
+    type) and, with `ordinality`, `n`, the row's place in the input (1, 2, ...). Rows are mappings keyed by the
+    column names or sequences in the columns' order. Returns the source and its bind parameters.
+
+    `jsonb` columns take any JSON-able value and list-valued columns (`text[]`, ...) take a list per row: both
+    travel as JSON text, because PostgreSQL arrays of arrays must be rectangular (one account has two phones,
+    the next none)."""
+    names = list(columns)
+    by_name = bool(rows) and isinstance(rows[0], Mapping)
+    params: dict[str, list[Any]] = {}
+    casts: list[str] = []
+    selected: list[str] = []
+    for position, (name, sql_type) in enumerate(columns.items()):
+        param = f"{alias}_{name}"
+        values = ([row[name] for row in rows] if by_name  # type: ignore[call-overload]
+                  else [row[position] for row in rows])  # type: ignore[index]
+        if sql_type == "jsonb" or sql_type.endswith("[]"):
+            params[param] = [None if v is None else json.dumps(v, default=str) for v in values]
+            casts.append(f"CAST(:{param} AS text[])")
+            if sql_type == "jsonb":
+                selected.append(f"CAST(u.{name} AS jsonb) AS {name}")
+            else:
+                selected.append(f"CAST(ARRAY(SELECT jsonb_array_elements_text(CAST(u.{name} AS jsonb))) "
+                                f"AS {sql_type}) AS {name}")
+        else:
+            params[param] = values
+            casts.append(f"CAST(:{param} AS {sql_type}[])")
+            selected.append(f"u.{name}")
+    order = ["n"] if ordinality else []
+    unnest = (f"unnest({', '.join(casts)}){' WITH ORDINALITY' if ordinality else ''}"
+              f" AS {{}}({', '.join(names + order)})")
+    if all(s.startswith("u.") for s in selected):
+        return unnest.format(alias), params
+    inner = unnest.format("u")
+    return f"(SELECT {', '.join(selected + [f'u.{o}' for o in order])} FROM {inner}) AS {alias}", params
 
 
 # SQLSTATEs that say "try again": serialization failure, deadlock, and the server shutting down or starting up.

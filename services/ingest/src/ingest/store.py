@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.domain.portfolio import Issue
+from recaudo_common.db import unnest_rows
 from recaudo_common.telemetry import inject_headers
 
 SCHEMA = "ingest"
@@ -199,21 +200,18 @@ async def upsert_accounts(s: AsyncSession, client: str, portfolio_id: uuid.UUID,
                           now: dt.datetime) -> None:
     if not accounts:
         return
+    source, params = unnest_rows({"account_ref": "text", "debtor_id": "text", "balance": "numeric",
+                                  "days_past_due": "int", "as_of": "date", "stated": "jsonb"}, accounts, alias="a")
     await s.execute(text(
-        """INSERT INTO ingest.accounts (client_slug, account_ref, debtor_id, balance, days_past_due, as_of, stated,
+        f"""INSERT INTO ingest.accounts (client_slug, account_ref, debtor_id, balance, days_past_due, as_of, stated,
                placed_portfolio_id, last_portfolio_id, placed_at, updated_at)
-           SELECT :c, a.ref, a.debtor, a.balance, a.dpd, a.as_of, a.stated, :p, :p, :now, :now
-           FROM unnest(CAST(:refs AS text[]), CAST(:debtors AS text[]), CAST(:balances AS numeric[]),
-                       CAST(:dpds AS int[]), CAST(:as_ofs AS date[]), CAST(:stated AS jsonb[]))
-                AS a(ref, debtor, balance, dpd, as_of, stated)
+           SELECT :c, a.account_ref, a.debtor_id, a.balance, a.days_past_due, a.as_of, a.stated, :p, :p, :now, :now
+           FROM {source}
            ON CONFLICT (client_slug, account_ref) DO UPDATE SET debtor_id = excluded.debtor_id,
                balance = excluded.balance, days_past_due = excluded.days_past_due, as_of = excluded.as_of,
                stated = excluded.stated, last_portfolio_id = excluded.last_portfolio_id,
                updated_at = excluded.updated_at"""),
-        {"c": client, "p": portfolio_id, "now": now,
-         "refs": [a["account_ref"] for a in accounts], "debtors": [a["debtor_id"] for a in accounts],
-         "balances": [a["balance"] for a in accounts], "dpds": [a["days_past_due"] for a in accounts],
-         "as_ofs": [a["as_of"] for a in accounts], "stated": [json.dumps(a["stated"]) for a in accounts]})
+        {**params, "c": client, "p": portfolio_id, "now": now})
 
 
 async def insert_issues(s: AsyncSession, portfolio_id: uuid.UUID, kind: str,

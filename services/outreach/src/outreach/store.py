@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.db import unnest_rows
+
 SCHEMA = "outreach"
 HISTORY_DAYS = 8  # every frequency rule looks back at most a week
 
@@ -24,29 +26,22 @@ def _rows(result: Any) -> list[dict[str, Any]]:
 async def upsert_accounts(s: AsyncSession, rows: list[dict[str, Any]], now: dt.datetime) -> None:
     """upsert_account for many accounts (at most one row per account) in one round trip; each row has the
     keyword arguments of upsert_account but `now`."""
-    columns = ("client", "account_ref", "debtor_id", "full_name", "email", "region", "address", "balance",
-               "currency")
+    source, params = unnest_rows(
+        {"client": "text", "account_ref": "text", "debtor_id": "text", "full_name": "text", "phones": "text[]",
+         "email": "text", "region": "text", "address": "text", "balance": "numeric", "currency": "text",
+         "channels": "text[]"}, rows)
     await s.execute(text(
-        """INSERT INTO outreach.accounts (client_slug, account_ref, debtor_id, full_name, phones, email, region,
-               address, balance, currency, authorised_channels, updated_at)
-           SELECT i.client_slug, i.account_ref, i.debtor_id, i.full_name,
-                  ARRAY(SELECT jsonb_array_elements_text(CAST(i.phones AS jsonb))), i.email, i.region, i.address,
-                  i.balance, i.currency, ARRAY(SELECT jsonb_array_elements_text(CAST(i.channels AS jsonb))), :now
-           FROM unnest(CAST(:client AS text[]), CAST(:account_ref AS text[]), CAST(:debtor_id AS text[]),
-                       CAST(:full_name AS text[]), CAST(:phones AS text[]), CAST(:email AS text[]),
-                       CAST(:region AS text[]), CAST(:address AS text[]), CAST(:balance AS numeric[]),
-                       CAST(:currency AS text[]), CAST(:channels AS text[]))
-               AS i(client_slug, account_ref, debtor_id, full_name, phones, email, region, address, balance,
-                    currency, channels)
-           ON CONFLICT (client_slug, account_ref) DO UPDATE SET debtor_id = excluded.debtor_id,
-               full_name = excluded.full_name, phones = excluded.phones, email = excluded.email,
-               address = excluded.address,
-               region = excluded.region, balance = excluded.balance, currency = excluded.currency,
-               authorised_channels = excluded.authorised_channels, updated_at = excluded.updated_at"""),
-        {**{c: [r[c] for r in rows] for c in columns},
-         # Arrays of arrays must be rectangular in PostgreSQL: each list travels as JSON text instead.
-         "phones": [json.dumps(r["phones"]) for r in rows], "channels": [json.dumps(r["channels"]) for r in rows],
-         "now": now})
+        f"""INSERT INTO outreach.accounts (client_slug, account_ref, debtor_id, full_name, phones, email, region,
+                address, balance, currency, authorised_channels, updated_at)
+            SELECT client, account_ref, debtor_id, full_name, phones, email, region, address, balance, currency,
+                   channels, :now
+            FROM {source}
+            ON CONFLICT (client_slug, account_ref) DO UPDATE SET debtor_id = excluded.debtor_id,
+                full_name = excluded.full_name, phones = excluded.phones, email = excluded.email,
+                address = excluded.address,
+                region = excluded.region, balance = excluded.balance, currency = excluded.currency,
+                authorised_channels = excluded.authorised_channels, updated_at = excluded.updated_at"""),
+        {**params, "now": now})
 
 
 async def get_account(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
@@ -74,20 +69,19 @@ async def set_status(s: AsyncSession, client: str, account_ref: str, *, status: 
 async def save_treatments(s: AsyncSession, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
     """save_treatment for many accounts (at most one row per account) in one round trip; the (client,
     account_ref) whose decision was newer than the one kept."""
-    columns = {"client": "text", "account_ref": "text", "plan_id": "uuid", "segment": "text", "treatment": "text",
-               "channels": "text", "cadence_days": "int", "offer": "text", "offer_discount_pct": "numeric",
-               "expected_net_recovery": "numeric", "propensity": "numeric", "days_past_due": "int",
-               "strategy_arm": "text", "decided_at": "timestamptz"}
-    source = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in columns.items())
+    source, params = unnest_rows(
+        {"client": "text", "account_ref": "text", "plan_id": "uuid", "segment": "text", "treatment": "text",
+         "channels": "text[]", "cadence_days": "int", "offer": "text", "offer_discount_pct": "numeric",
+         "expected_net_recovery": "numeric", "propensity": "numeric", "days_past_due": "int",
+         "strategy_arm": "text", "decided_at": "timestamptz"}, rows)
     result = await s.execute(text(
         f"""INSERT INTO outreach.treatments AS t (client_slug, account_ref, plan_id, segment, treatment, channels,
                 cadence_days, offer, offer_discount_pct, expected_net_recovery, propensity, days_past_due,
                 strategy_arm, decided_at, planned)
-            SELECT client, account_ref, plan_id, segment, treatment,
-                   ARRAY(SELECT jsonb_array_elements_text(CAST(channels AS jsonb))), cadence_days, offer,
+            SELECT client, account_ref, plan_id, segment, treatment, channels, cadence_days, offer,
                    offer_discount_pct, expected_net_recovery, propensity, days_past_due, strategy_arm, decided_at,
                    false
-            FROM unnest({source}) AS i({", ".join(columns)})
+            FROM {source}
             ON CONFLICT (client_slug, account_ref) DO UPDATE SET plan_id = excluded.plan_id,
                 segment = excluded.segment, treatment = excluded.treatment, channels = excluded.channels,
                 cadence_days = excluded.cadence_days, offer = excluded.offer,
@@ -95,8 +89,7 @@ async def save_treatments(s: AsyncSession, rows: list[dict[str, Any]]) -> set[tu
                 expected_net_recovery = excluded.expected_net_recovery, propensity = excluded.propensity,
                 days_past_due = excluded.days_past_due, strategy_arm = excluded.strategy_arm,
                 decided_at = excluded.decided_at, planned = false
-            WHERE t.decided_at <= excluded.decided_at RETURNING client_slug, account_ref"""),
-        {**{c: [r[c] for r in rows] for c in columns}, "channels": [json.dumps(r["channels"]) for r in rows]})
+            WHERE t.decided_at <= excluded.decided_at RETURNING client_slug, account_ref"""), params)
     return {(row[0], row[1]) for row in result}
 
 
@@ -107,10 +100,11 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]
     the treatment (plan_id, treatment, channels, cadence_days) and the account as get_account gives it."""
     if not keys:
         return {}
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, keys, alias="k")
     rows = (await s.execute(text(
-        """WITH planned AS (
+        f"""WITH planned AS (
                UPDATE outreach.treatments t SET planned = true
-               FROM unnest(CAST(:c AS text[]), CAST(:r AS text[])) AS k(client_slug, account_ref)
+               FROM {source}
                WHERE t.client_slug = k.client_slug AND t.account_ref = k.account_ref AND NOT t.planned
                  AND EXISTS (SELECT 1 FROM outreach.accounts acc
                              WHERE acc.client_slug = t.client_slug AND acc.account_ref = t.account_ref)
@@ -119,8 +113,7 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]
                   planned.cadence_days AS t_cadence_days, acc.*, coalesce(st.status, 'open') AS status,
                   coalesce(st.balance, acc.balance) AS current_balance
            FROM planned JOIN outreach.accounts acc USING (client_slug, account_ref)
-           LEFT JOIN outreach.account_status st USING (client_slug, account_ref)"""),
-        {"c": [k[0] for k in keys], "r": [k[1] for k in keys]})).mappings().all()
+           LEFT JOIN outreach.account_status st USING (client_slug, account_ref)"""), params)).mappings().all()
     result: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
     for row in rows:
         account = dict(row)
@@ -143,19 +136,18 @@ async def schedule_attempts_many(s: AsyncSession, planned: list[tuple[str, str, 
     channel, at)."""
     if not planned:
         return []
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "plan_id": "uuid",
+                                  "sequence": "integer", "channel": "text", "at": "timestamptz"}, planned,
+                                 alias="x", ordinality=True)
     result = await s.execute(text(
-        """INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
+        f"""INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
                scheduled_at, created_at)
            SELECT gen_random_uuid(), x.client_slug, x.account_ref, x.plan_id, x.channel, x.sequence, 'scheduled',
                   x.at, :now
-           FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:p AS uuid[]), CAST(:seqs AS integer[]),
-                       CAST(:chs AS text[]), CAST(:ats AS timestamptz[])) WITH ORDINALITY
-                AS x(client_slug, account_ref, plan_id, sequence, channel, at, n)
+           FROM {source}
            ORDER BY x.n
            ON CONFLICT (plan_id, sequence) DO NOTHING
-           RETURNING client_slug, account_ref, id, channel, sequence, scheduled_at"""),
-        {"now": now, "c": [p[0] for p in planned], "r": [p[1] for p in planned], "p": [p[2] for p in planned],
-         "seqs": [p[3] for p in planned], "chs": [p[4] for p in planned], "ats": [p[5] for p in planned]})
+           RETURNING client_slug, account_ref, id, channel, sequence, scheduled_at"""), {**params, "now": now})
     return _rows(result)
 
 
@@ -163,13 +155,13 @@ async def cancel_scheduled_many(s: AsyncSession, cancels: list[tuple[str, str, s
     """cancel_scheduled for many accounts in one round trip: rows of (client, account_ref, reason)."""
     if not cancels:
         return []
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "reason": "text"}, cancels,
+                                 alias="k")
     result = await s.execute(text(
-        """UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = k.reason
-           FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:why AS text[])) AS k(client_slug, account_ref,
-                                                                                      reason)
-           WHERE a.client_slug = k.client_slug AND a.account_ref = k.account_ref AND a.status = 'scheduled'
-           RETURNING a.client_slug, a.account_ref, a.id, a.channel"""),
-        {"c": [k[0] for k in cancels], "r": [k[1] for k in cancels], "why": [k[2] for k in cancels]})
+        f"""UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = k.reason
+            FROM {source}
+            WHERE a.client_slug = k.client_slug AND a.account_ref = k.account_ref AND a.status = 'scheduled'
+            RETURNING a.client_slug, a.account_ref, a.id, a.channel"""), params)
     return _rows(result)
 
 
@@ -611,17 +603,14 @@ async def trail(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
     attempt_id?, channel?, detail?}."""
     if not rows:
         return
+    source, params = unnest_rows(
+        {"client": "text", "account_ref": "text", "at": "timestamptz", "kind": "text", "attempt_id": "uuid",
+         "channel": "text", "detail": "jsonb"},
+        [(r["client"], r["account_ref"], r["at"], r["kind"], r.get("attempt_id"), r.get("channel"),
+          r.get("detail") or {}) for r in rows], ordinality=True)
     await s.execute(text(
-        """INSERT INTO outreach.trail (client_slug, account_ref, at, kind, attempt_id, channel, detail)
-           SELECT client_slug, account_ref, at, kind, attempt_id, channel, CAST(detail AS jsonb)
-           FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:at AS timestamptz[]), CAST(:k AS text[]),
-                       CAST(:a AS uuid[]), CAST(:ch AS text[]), CAST(:d AS text[])) WITH ORDINALITY
-               AS i(client_slug, account_ref, at, kind, attempt_id, channel, detail, n)
-           ORDER BY n"""),
-        {"c": [r["client"] for r in rows], "r": [r["account_ref"] for r in rows], "at": [r["at"] for r in rows],
-         "k": [r["kind"] for r in rows], "a": [r.get("attempt_id") for r in rows],
-         "ch": [r.get("channel") for r in rows],
-         "d": [json.dumps(r.get("detail") or {}, default=str) for r in rows]})
+        f"""INSERT INTO outreach.trail (client_slug, account_ref, at, kind, attempt_id, channel, detail)
+            SELECT client, account_ref, at, kind, attempt_id, channel, detail FROM {source} ORDER BY n"""), params)
 
 
 async def recent_trail_count(s: AsyncSession, client: str, account_ref: str, kind: str, *, since: dt.datetime) -> int:

@@ -11,17 +11,21 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.db import unnest_rows
+
 SCHEMA = "payments"
 
 
 async def open_accounts(s: AsyncSession, rows: list[dict[str, Any]], now: dt.datetime) -> None:
     """Opens placed accounts (rows of client, account_ref, debtor_id, currency, placed, event_id; one per
     account) with their placement in the ledger, in one round trip. An account already open is left as it is."""
+    source, params = unnest_rows(
+        {"client_slug": "text", "account_ref": "text", "debtor_id": "text", "currency": "text", "balance": "numeric",
+         "event_id": "uuid"},
+        [(r["client"], r["account_ref"], r["debtor_id"], r["currency"], r["placed"], r["event_id"]) for r in rows],
+        ordinality=True)
     await s.execute(text(
-        """WITH input AS (
-               SELECT * FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:d AS text[]),
-                                    CAST(:cur AS text[]), CAST(:b AS numeric[]), CAST(:e AS uuid[]))
-                   WITH ORDINALITY AS i(client_slug, account_ref, debtor_id, currency, balance, event_id, n)),
+        f"""WITH input AS (SELECT * FROM {source}),
            opened AS (
                INSERT INTO payments.accounts (client_slug, account_ref, debtor_id, currency, balance, updated_at)
                SELECT client_slug, account_ref, debtor_id, currency, balance, :now FROM input ORDER BY n
@@ -29,10 +33,7 @@ async def open_accounts(s: AsyncSession, rows: list[dict[str, Any]], now: dt.dat
            INSERT INTO payments.ledger_entries (client_slug, account_ref, kind, amount, payment_id, event_id,
                booked_at)
            SELECT i.client_slug, i.account_ref, 'placement', i.balance, NULL, i.event_id, :now
-           FROM input i JOIN opened USING (client_slug, account_ref) ORDER BY i.n"""),
-        {"c": [r["client"] for r in rows], "r": [r["account_ref"] for r in rows],
-         "d": [r["debtor_id"] for r in rows], "cur": [r["currency"] for r in rows],
-         "b": [r["placed"] for r in rows], "e": [r["event_id"] for r in rows], "now": now})
+           FROM input i JOIN opened USING (client_slug, account_ref) ORDER BY i.n"""), {**params, "now": now})
 
 
 async def add_entry(s: AsyncSession, *, client: str, account_ref: str, kind: str, amount: Decimal,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -13,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.db import unnest_rows
 
 SCHEMA = "reporting"
 # The schema the read models are in: the live one, or fresh tables a rebuild replays the topics into.
@@ -38,24 +39,24 @@ async def place_accounts(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Places accounts (rows of client, account_ref, balance, product, placed_at; one per account) in one
     round trip. A payment may have reached us before its placement (topics are unordered): the ledger's latest
     word on balance and status then wins over the placed balance. A placement seen before is kept as it was."""
+    source, params = unnest_rows({"client": "text", "account_ref": "text", "balance": "numeric",
+                                  "placed_at": "timestamptz", "product": "text"}, rows)
     await s.execute(_sql(
-        """INSERT INTO reporting.accounts (client_slug, account_ref, placed_balance, placed_at, product, balance,
-               status)
-           SELECT i.c, i.r, i.b, i.t, i.p, coalesce(latest.new_balance, i.b), coalesce(latest.account_status, 'open')
-           FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:b AS numeric[]), CAST(:t AS timestamptz[]),
-                       CAST(:p AS text[])) AS i(c, r, b, t, p)
-           LEFT JOIN LATERAL (
-               SELECT new_balance, account_status FROM reporting.payments
-               WHERE client_slug = i.c AND account_ref = i.r AND new_balance IS NOT NULL
-               ORDER BY applied_at DESC, paid_at DESC LIMIT 1) latest ON true
-           ON CONFLICT DO NOTHING"""),
-        {"c": [r["client"] for r in rows], "r": [r["account_ref"] for r in rows], "b": [r["balance"] for r in rows],
-         "t": [r["placed_at"] for r in rows], "p": [r["product"] for r in rows]})
+        f"""INSERT INTO reporting.accounts (client_slug, account_ref, placed_balance, placed_at, product, balance,
+                status)
+            SELECT i.client, i.account_ref, i.balance, i.placed_at, i.product, coalesce(latest.new_balance, i.balance),
+                   coalesce(latest.account_status, 'open')
+            FROM {source}
+            LEFT JOIN LATERAL (
+                SELECT new_balance, account_status FROM reporting.payments
+                WHERE client_slug = i.client AND account_ref = i.account_ref AND new_balance IS NOT NULL
+                ORDER BY applied_at DESC, paid_at DESC LIMIT 1) latest ON true
+            ON CONFLICT DO NOTHING"""), params)
 
 
 SEGMENT_FIELDS = {
     "bucket": "text", "bucket_at_placement": "text", "segment": "text", "days_past_due": "int", "treatment": "text",
-    "channels": "text", "propensity": "numeric", "cost_to_collect": "numeric", "expected_net_recovery": "numeric",
+    "channels": "text[]", "propensity": "numeric", "cost_to_collect": "numeric", "expected_net_recovery": "numeric",
     "value_tier": "text", "strategy_version": "int", "strategy_arm": "text", "model_version": "text",
     "offer": "text", "why": "text"}
 
@@ -64,19 +65,17 @@ async def set_segments(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Keeps segmentation's latest assignment of each account (rows of client, account_ref, at and the
     assignment's fields; one per account), in one round trip; an older event never overwrites a newer one.
     Each assignment also joins the account's bucket history."""
-    columns = {"client": "text", "account_ref": "text", "event_id": "uuid", "at": "timestamptz", **SEGMENT_FIELDS}
-    source = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in columns.items())
-    params = {c: [r[c] for r in rows] for c in columns}
-    params["channels"] = [json.dumps(r["channels"]) for r in rows]  # arrays of arrays must be rectangular
+    source, params = unnest_rows(
+        {"client": "text", "account_ref": "text", "event_id": "uuid", "at": "timestamptz", **SEGMENT_FIELDS}, rows)
     await s.execute(_sql(
-        f"""WITH i AS (SELECT * FROM unnest({source}) AS i({", ".join(columns)})),
+        f"""WITH i AS (SELECT * FROM {source}),
             history AS (
                 INSERT INTO reporting.bucket_changes (event_id, client_slug, account_ref, at, bucket)
                 SELECT event_id, client, account_ref, at, bucket FROM i ON CONFLICT DO NOTHING)
             UPDATE reporting.accounts a SET current_bucket = i.bucket, segment = i.segment,
                 bucket_at_placement = coalesce(a.bucket_at_placement, i.bucket_at_placement),
                 days_past_due = i.days_past_due, treatment = i.treatment,
-                channels = ARRAY(SELECT jsonb_array_elements_text(CAST(i.channels AS jsonb))),
+                channels = i.channels,
                 propensity = i.propensity, cost_to_collect = i.cost_to_collect,
                 expected_net_recovery = i.expected_net_recovery, value_tier = i.value_tier,
                 strategy_version = i.strategy_version, strategy_arm = i.strategy_arm,

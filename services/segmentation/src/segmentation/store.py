@@ -1,6 +1,7 @@
 """Segmentation's tables and queries (schema `segmentation`).
 
-Hot statements are built once and return what the handler needs next, so an event costs few round trips.
+Hot statements take a whole batch at once and return what the handler needs next, so a batch of events costs
+a few round trips, not a few per event.
 """
 
 from __future__ import annotations
@@ -14,19 +15,18 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.db import unnest_rows
+
 SCHEMA = "segmentation"
 
 _SET = text(
     "UPDATE segmentation.accounts SET balance = coalesce(:b, balance), status = coalesce(:st, status), "
     "updated_at = :now WHERE client_slug = :c AND account_ref = :r RETURNING *")
-_ASSIGN = text(
-    """WITH input AS (
-           SELECT * FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:tr AS text[]), CAST(:d AS int[]),
-                                CAST(:bk AS text[]), CAST(:sg AS text[]), CAST(:t AS text[]),
-                                CAST(:p AS numeric[]), CAST(:cc AS numeric[]), CAST(:in AS text[]),
-                                CAST(:why AS text[])) WITH ORDINALITY
-               AS i(client_slug, account_ref, trigger, days_past_due, bucket, segment, treatment, propensity,
-                    cost_to_collect, inputs, why, n)),
+_ASSIGNMENT_COLUMNS = {
+    "client_slug": "text", "account_ref": "text", "trigger": "text", "days_past_due": "int", "bucket": "text",
+    "segment": "text", "treatment": "text", "propensity": "numeric", "cost_to_collect": "numeric",
+    "inputs": "jsonb", "why": "text"}
+_ASSIGN = """WITH input AS (SELECT * FROM {source}),
        account AS (
            UPDATE segmentation.accounts a SET bucket = i.bucket,
                bucket_at_placement = coalesce(a.bucket_at_placement, i.bucket), segment = i.segment,
@@ -38,18 +38,15 @@ _ASSIGN = text(
            INSERT INTO segmentation.assignments (client_slug, account_ref, assigned_at, trigger, days_past_due,
                bucket, segment, treatment, propensity, cost_to_collect, inputs, why)
            SELECT client_slug, account_ref, :now, trigger, days_past_due, bucket, segment, treatment, propensity,
-               cost_to_collect, CAST(inputs AS jsonb), why FROM input ORDER BY n)
-       SELECT client_slug, account_ref, bucket_at_placement FROM account""")
+               cost_to_collect, inputs, why FROM input ORDER BY n)
+       SELECT client_slug, account_ref, bucket_at_placement FROM account"""
 
-
-_UPSERT_MANY = text(
-    """WITH placed AS (
+_STATED_COLUMNS = {"client_slug": "text", "account_ref": "text", "balance": "numeric", "days_past_due": "int",
+                   "as_of": "date", "contactable": "boolean"}
+_UPSERT_MANY = """WITH placed AS (
            INSERT INTO segmentation.accounts (client_slug, account_ref, balance, days_past_due_at_as_of, as_of,
                contactable, updated_at)
-           SELECT client_slug, account_ref, balance, days_past_due, as_of, contactable, :now
-           FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:b AS numeric[]), CAST(:d AS int[]),
-                       CAST(:a AS date[]), CAST(:ct AS boolean[]))
-               AS i(client_slug, account_ref, balance, days_past_due, as_of, contactable)
+           SELECT client_slug, account_ref, balance, days_past_due, as_of, contactable, :now FROM {source}
            ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = excluded.balance,
                days_past_due_at_as_of = excluded.days_past_due_at_as_of, as_of = excluded.as_of,
                contactable = excluded.contactable, updated_at = excluded.updated_at
@@ -58,7 +55,7 @@ _UPSERT_MANY = text(
        FROM placed LEFT JOIN LATERAL (
            SELECT new_balance, account_status FROM segmentation.outcomes o
            WHERE o.client_slug = placed.client_slug AND o.account_ref = placed.account_ref
-             AND o.account_status IS NOT NULL ORDER BY paid_at DESC, ctid DESC LIMIT 1) paid ON true""")
+             AND o.account_status IS NOT NULL ORDER BY paid_at DESC, ctid DESC LIMIT 1) paid ON true"""
 
 
 @dataclass(frozen=True)
@@ -75,10 +72,9 @@ async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: d
                           ) -> dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]]:
     """Inserts or updates accounts as stated by the client company (at most one row per account), in one
     round trip; by (client, account_ref), the account row and its latest payment outcome, if any."""
-    rows = (await s.execute(_UPSERT_MANY, {
-        "c": [a.client for a in accounts], "r": [a.account_ref for a in accounts],
-        "b": [a.balance for a in accounts], "d": [a.days_past_due for a in accounts],
-        "a": [a.as_of for a in accounts], "ct": [a.contactable for a in accounts], "now": now})).mappings().all()
+    source, params = unnest_rows(_STATED_COLUMNS, [
+        (a.client, a.account_ref, a.balance, a.days_past_due, a.as_of, a.contactable) for a in accounts])
+    rows = (await s.execute(text(_UPSERT_MANY.format(source=source)), {**params, "now": now})).mappings().all()
     result: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]] = {}
     for row in rows:
         account = dict(row)
@@ -117,14 +113,10 @@ async def record_assignments(s: AsyncSession, *, now: dt.datetime, assignments: 
     round trip; returns each account's bucket at placement (the first ever), by (client, account_ref)."""
     if not assignments:
         return {}
-    rows = await s.execute(_ASSIGN, {
-        "c": [a.client for a in assignments], "r": [a.account_ref for a in assignments],
-        "tr": [a.trigger for a in assignments], "d": [a.days_past_due for a in assignments],
-        "bk": [a.bucket for a in assignments], "sg": [a.segment for a in assignments],
-        "t": [a.treatment for a in assignments], "p": [a.propensity for a in assignments],
-        "cc": [a.cost_to_collect for a in assignments],
-        "in": [json.dumps(a.inputs, default=str) for a in assignments], "why": [a.why for a in assignments],
-        "now": now})
+    source, params = unnest_rows(_ASSIGNMENT_COLUMNS, [
+        (a.client, a.account_ref, a.trigger, a.days_past_due, a.bucket, a.segment, a.treatment, a.propensity,
+         a.cost_to_collect, a.inputs, a.why) for a in assignments], ordinality=True)
+    rows = await s.execute(text(_ASSIGN.format(source=source)), {**params, "now": now})
     return {(row[0], row[1]): str(row[2]) for row in rows}
 
 
