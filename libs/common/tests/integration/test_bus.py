@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
-from recaudo_common.bus.relay import relay_once
+from recaudo_common.bus.relay import RelayCursor, relay_once
 from recaudo_common.db import Database
 from recaudo_common.events import AccountPlaced, ClientRegistered, Envelope, dlq_topic, topic_name
 from recaudo_common.outbox import Outbox
@@ -149,3 +149,57 @@ async def test_client_settings_are_copied_by_each_service(platform: Platform) ->
             copy = await get_client(s, schema, "banco")
         assert copy is not None and copy.timezone == "America/Bogota"
         assert copy.default_authorised_channels == ("sms", "email")
+
+
+async def relay_with(p: Platform, cursor: RelayCursor) -> int:
+    return await relay_once(p.db, p.transport, schema="ingest", prefix=p.settings.topic_prefix, cursor=cursor)
+
+
+async def consumed_refs(p: Platform, expected: int) -> list[str]:
+    runtime = ConsumerRuntime(p.db, p.transport, Subscriptions("recorder", "reporting", {AccountPlaced: Recorder().handle}),
+                              p.settings.topic_prefix, lambda: NOW, max_retries=2, backoff_s=0.01)
+
+    async def all_applied() -> bool:
+        return len(await rows(p.db)) >= expected
+
+    await run_consumer_until(runtime, all_applied)
+    return sorted(ref for ref, _ in await rows(p.db))
+
+
+def envelopes(*refs: str) -> list[Envelope]:
+    return [placed(ref).envelope(client="banco", occurred_at=NOW) for ref in refs]
+
+
+async def test_a_late_commit_behind_the_relay_cursor_goes_out_on_the_next_scan(platform: Platform) -> None:
+    """A transaction takes an outbox id, others take higher ones and are relayed before it commits: the cursor
+    has passed it, so the relay keeps its id as a gap and looks it up on every scan. Every event goes out once."""
+    now = [0.0]
+    cursor = RelayCursor(rescan_every_s=3600.0, clock=lambda: now[0])
+    await emit(platform.db, envelopes("A-100"))
+    assert await relay_with(platform, cursor) == 1
+    async with platform.db.transaction() as late:
+        await Outbox("ingest").add(late, envelopes("A-000"))  # takes the next id and holds it uncommitted
+        await emit(platform.db, envelopes("A-001", "A-002", "A-003"))
+        assert await relay_with(platform, cursor) == 3
+        assert await relay_with(platform, cursor) == 0
+    assert await relay_with(platform, cursor) == 1  # committed now: found by its id, no rescan needed
+    assert await consumed_refs(platform, 5) == ["A-000", "A-001", "A-002", "A-003", "A-100"]
+
+
+async def test_a_commit_later_than_the_gap_wait_goes_out_with_the_full_rescan(platform: Platform) -> None:
+    now = [0.0]
+    cursor = RelayCursor(rescan_every_s=600.0, gap_wait_s=30.0, clock=lambda: now[0])
+    await emit(platform.db, envelopes("A-100"))
+    assert await relay_with(platform, cursor) == 1
+    async with platform.db.transaction() as late:
+        await Outbox("ingest").add(late, envelopes("A-000"))
+        await emit(platform.db, envelopes("A-001"))
+        assert await relay_with(platform, cursor) == 1
+        now[0] += 31.0  # a long transaction: its gap is let go
+        assert await relay_with(platform, cursor) == 0
+    assert await relay_with(platform, cursor) == 0  # behind the cursor and no longer looked up
+    async with platform.db.transaction() as s:
+        assert await s.scalar(text("SELECT count(*) FROM ingest.outbox")) == 1  # waiting, not lost
+    now[0] = 600.0
+    assert await relay_with(platform, cursor) == 1
+    assert await consumed_refs(platform, 3) == ["A-000", "A-001", "A-100"]

@@ -99,3 +99,23 @@ def test_staged_events_carry_the_trace_context_they_were_emitted_under() -> None
     assert one == again and one.split("-")[2] == format(first.get_span_context().span_id, "016x")
     assert other.split("-")[2] == format(second.get_span_context().span_id, "016x") != one.split("-")[2]
     assert staged_traceparent() == ""  # outside any span: no context to carry
+
+
+def test_the_relay_cursor_keeps_the_ids_a_scan_skipped_and_lets_them_go() -> None:
+    from recaudo_common.bus.relay import RelayCursor
+
+    now = [0.0]
+    cursor = RelayCursor(rescan_every_s=100.0, gap_wait_s=10.0, max_gaps=5, clock=lambda: now[0])
+    assert cursor.start() == (0, [])  # cold: the first scan is a full one
+    cursor.advance(0, [500, 501, 503])
+    assert cursor.after == 503 and list(cursor.gaps) == [502]  # nothing below the first row seen is a gap
+    assert cursor.start() == (503, [502])
+    cursor.advance(503, [502, 504])  # the straggler went out; no new gap
+    assert cursor.after == 504 and cursor.gaps == {}
+    cursor.advance(504, [507])
+    now[0] = 11.0
+    assert cursor.start() == (507, [])  # 505 and 506 were let go after gap_wait_s
+    cursor.advance(507, [520])  # twelve skipped ids are too many to look up one by one: a full rescan soon
+    assert cursor.gaps == {} and cursor.after == 520
+    now[0] = 21.0
+    assert cursor.start() == (0, [])
