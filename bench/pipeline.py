@@ -96,7 +96,11 @@ async def raw_kafka(bootstrap: str, records: int, size: int) -> float:
 
 
 async def run_size(accounts: int, root: Path) -> dict[str, Any]:
-    cluster = Cluster(root, KEY, routing_table(), {"RECAUDO_LOG_LEVEL": "WARNING"}, durable=False)
+    # Sending is paused: the clock stops at scheduled outreach, and whether the scheduler would also be sending
+    # meanwhile depends on the hour in Bogotá (the contact law's window), not on the pipeline. The sends have
+    # their own benchmark (bench.outreach).
+    cluster = Cluster(root, KEY, routing_table(), {"RECAUDO_LOG_LEVEL": "WARNING",
+                                                    "RECAUDO_OUTREACH_SENDING_PAUSED": "true"}, durable=False)
     await cluster.start()
     try:
         url = cluster.postgres.url
@@ -226,7 +230,9 @@ def publish(runs: list[dict[str, Any]]) -> None:
                 "processes on their own Kafka broker (KRaft) and PostgreSQL (fsync off, as every throughput "
                 "benchmark here); the clock stops when outreach has planned every account's treatment. The floor "
                 "is raw aiokafka producing (acks=all, idempotent, batched) and consuming as many records of the "
-                "average event size, in the same run on the same broker.",
+                "average event size, in the same run on the same broker. Outreach's sending is paused "
+                "(`RECAUDO_OUTREACH_SENDING_PAUSED`) so the figure does not depend on the hour in Bogotá; the sends "
+                "have their own benchmark (outreach scheduling).",
         "machine": machine(), "figures": figures, "chart": "bench-results/pipeline-scaling.png",
         "notes": verdict(runs) + " " + WHERE_THE_TIME_GOES,
     })

@@ -261,7 +261,10 @@ async def run_due_attempts(db: Database, providers: Providers, settings: Outreac
     allowed instant (never drops it), and cancels what can never be allowed. Returns how many were claimed.
 
     The sandbox records its messages in this same transaction; real providers are called after it commits
-    (never inside a transaction), each attempt left 'sending' until its provider answers."""
+    (never inside a transaction), each attempt left 'sending' until its provider answers. While sending is
+    paused, nothing is claimed."""
+    if settings.sending_paused:
+        return 0
     outgoing: list[Outgoing] = []
     async with db.transaction() as s:
         due = await store.claim_due(s, now, limit)

@@ -10,6 +10,9 @@ class OutreachSettings(PlatformSettings):
 
     scheduler_poll_s: float = 0.5
     scheduler_batch: int = 200
+    # The operators' stop for every send (a provider's incident, a regulator's order): attempts keep being
+    # planned and stay scheduled, and go out under the contact law once sending resumes.
+    sending_paused: bool = False
     # A send a crashed replica left unconfirmed is repeated (with the same idempotency key) after this long.
     sending_timeout_s: float = 120.0
     # A receipt for a message id no send has recorded (the provider called back before the send committed) is

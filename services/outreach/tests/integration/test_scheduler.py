@@ -183,3 +183,16 @@ async def test_placements_and_treatments_applied_together_match_one_at_a_time(ou
     assert {(a[1], a[3]) for a in t2} == {("sms", "cancelled"), ("email", "scheduled")}  # the second plan won
     assert [a for a in attempts if a[0] in ("T-3", "T-4")] == []  # paid; nothing to reach the debtor on
     assert ("T-4", "not_planned", None, {"treatment": "digital", "reason": "no contact data on file"}) in trail
+
+
+async def test_while_sending_is_paused_attempts_stay_scheduled_and_go_out_when_it_resumes(outreach: Outreach) -> None:
+    await outreach.deliver(placed("A-1"))
+    await outreach.deliver(segmented("A-1", ("sms",), cadence_days=3))
+    outreach.settings.sending_paused = True
+    assert await outreach.tick() == 0
+    planned = await outreach.attempts("A-1")
+    assert planned and {status for _, status in planned} == {"scheduled"}
+    assert await outreach.sql("SELECT count(*) FROM outreach.sandbox_messages") == [(0,)]
+    outreach.settings.sending_paused = False
+    assert await outreach.tick() == 1
+    assert (await outreach.attempts("A-1"))[0] == ("sms", "delivered")
