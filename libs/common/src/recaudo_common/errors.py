@@ -72,6 +72,8 @@ _HTTP_CODES = {
 }
 
 
+_UNPARSEABLE_BODY = "There was an error parsing the body"  # FastAPI's words when the body cannot be decoded
+
 _DATA_EXCEPTIONS = {"22021": "invalid_text", "22P05": "invalid_text", "22003": "out_of_range",
                     "22008": "invalid_datetime", "22007": "invalid_datetime"}
 
@@ -101,6 +103,13 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _UNPARSEABLE_BODY:
+            # FastAPI answers a JSON syntax error 422 but a body it cannot decode at all (invalid UTF-8, nesting
+            # past the parser's depth) 400: one answer for both, so a client handles "not JSON" in one place.
+            return _render(Problem(title="Invalid request", status=422, code="validation_error",
+                                   detail="the request does not match its schema",
+                                   errors=[{"loc": ["body"], "type": "json_invalid",
+                                            "msg": "the body is not JSON (not UTF-8, or nested too deeply)"}]))
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return _render(Problem(title=str(exc.detail), status=exc.status_code, code=code), dict(exc.headers or {}))
 
