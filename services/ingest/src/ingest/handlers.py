@@ -211,7 +211,10 @@ async def process_next_portfolio(db: Database, *, clock: Clock, max_xlsx_bytes: 
     async with db.transaction() as s:
         candidates = await store.pending_portfolios(s)
     for portfolio_id in candidates:
-        async with db.engine.connect() as lease:
+        async with db.engine.connect() as connection:
+            # Outside any transaction: one left open for the whole upload (minutes, at a million rows) would
+            # keep PostgreSQL from vacuuming every table of the database until it ended.
+            lease = await connection.execution_options(isolation_level="AUTOCOMMIT")
             key = f"recaudo.portfolio.{portfolio_id}"
             if not await lease.scalar(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key}):
                 continue
@@ -225,7 +228,6 @@ async def process_next_portfolio(db: Database, *, clock: Clock, max_xlsx_bytes: 
                                    max_xlsx_ratio=max_xlsx_ratio)
             finally:
                 await lease.scalar(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
-                await lease.commit()
             return portfolio_id
     return None
 
