@@ -202,21 +202,30 @@ async def train_model(db: Database, *, client: str, now: dt.datetime) -> Model:
     return model
 
 
-async def retrain_due_models(db: Database, *, now: dt.datetime, every_days: int = 7) -> dict[str, str]:
+async def retrain_due_models(db: Database, *, now: dt.datetime, every_days: int = 7,
+                             not_before: dict[str, dt.datetime] | None = None) -> dict[str, str]:
     """The scheduled retrain: a client company whose model is older than a week (or absent) gets a new one
-    when it has enough outcomes."""
+    when it has enough outcomes. Reading the samples reads every placement of the client company (a million
+    rows for a large portfolio), so a client company without any payment yet is not read at all, and one
+    whose outcomes were too few is tried again the next day (`not_before`, kept by the caller), not at every
+    poll."""
+    not_before = {} if not_before is None else not_before
     async with db.transaction() as s:
         clients = await store.client_slugs(s)
     trained: dict[str, str] = {}
     for slug, _ in clients:
+        if slug in not_before and now < not_before[slug]:
+            continue
         async with db.transaction() as s:
             last = await store.latest_model_at(s, slug)
-        if last is not None and now - last < dt.timedelta(days=every_days):
+            paid_ever = await store.has_outcomes(s, slug)
+        if (last is not None and now - last < dt.timedelta(days=every_days)) or not paid_ever:
             continue
         try:
             trained[slug] = (await train_model(db, client=slug, now=now)).version
+            not_before.pop(slug, None)
         except NotEnoughDataError:
-            continue
+            not_before[slug] = now + dt.timedelta(days=1)
     return trained
 
 

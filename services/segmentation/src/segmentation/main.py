@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 from recaudo_common.runtime import Platform, ServiceUnit
@@ -20,9 +21,10 @@ def build(platform: Platform) -> ServiceUnit:
     async def aging_scheduler(stop: asyncio.Event) -> None:
         """Ages each client company once per local day and re-segments after a strategy or cost change
         (both idempotent, so replicas may race harmlessly)."""
+        untrainable_until: dict[str, dt.datetime] = {}
         while not stop.is_set():
             await age_due_clients(platform.db, now=platform.clock())
-            await retrain_due_models(platform.db, now=platform.clock())
+            await retrain_due_models(platform.db, now=platform.clock(), not_before=untrainable_until)
             await resegment_requested(platform.db, now=platform.clock())
             try:
                 await asyncio.wait_for(stop.wait(), settings.resegment_poll_s)

@@ -293,6 +293,12 @@ async def latest_model_at(s: AsyncSession, client: str) -> dt.datetime | None:
     return value if isinstance(value, dt.datetime) else None
 
 
+async def has_outcomes(s: AsyncSession, client: str) -> bool:
+    """Whether any payment outcome was ever observed for the client company (one index probe)."""
+    return bool(await s.scalar(text("SELECT EXISTS (SELECT 1 FROM segmentation.outcomes WHERE client_slug = :c)"),
+                               {"c": client}))
+
+
 async def hold_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> dict[str, Any] | None:
     row = (await s.execute(text(
         "UPDATE segmentation.accounts SET held_since = coalesce(held_since, :d) WHERE client_slug = :c "

@@ -37,7 +37,13 @@ async def test_retrain_on_observed_outcomes_then_segment_with_the_model(platform
                                             new_balance=a.balance - 1000, account_status="open") for a in payers],
                   paid_day)
     later = DAY0 + dt.timedelta(days=40)
-    trained = await retrain_due_models(platform.db, now=later)
+    # Payments were seen but none is older than the horizon at DAY0 + 6: too few outcomes, tried again next day.
+    not_before: dict[str, dt.datetime] = {}
+    assert await retrain_due_models(platform.db, now=paid_day + dt.timedelta(days=1), not_before=not_before) == {}
+    assert not_before == {"banco": paid_day + dt.timedelta(days=2)}
+    assert await retrain_due_models(platform.db, now=later, not_before={"banco": later + dt.timedelta(hours=1)}) == {}
+    trained = await retrain_due_models(platform.db, now=later, not_before=not_before)
+    assert not_before == {}
     assert list(trained) == ["banco"]
     async with platform.db.transaction() as s:
         auc = await s.scalar(text("SELECT holdout_auc FROM segmentation.models WHERE client_slug = 'banco'"))
