@@ -181,13 +181,15 @@ WHERE_THE_TIME_GOES = (
     "each account's segment and plan, building and serialising the events it causes, and relaying them. "
     "Ingest parses and validates the file while the others consume, so the stages overlap. The first 1M "
     "attempt of this session (commit 366377c) slowed as it went, about 240 accounts/s planned after 18 "
-    "minutes, and was stopped; three costs grew with the portfolio and were removed: the relay scanned each "
+    "minutes, and was stopped; four costs grew with the portfolio and were removed: the relay scanned each "
     "outbox from its lowest id, walking every row deleted since the last vacuum (1.1 s a scan at 400,000 dead "
     "rows), and now starts after its cursor; ingest's upload lease kept a transaction open for the whole "
     "upload, so PostgreSQL vacuumed nothing in the database meanwhile, and it is now held outside any "
     "transaction, with the outboxes vacuumed every 10,000 dead rows; and outreach counted every due attempt "
     "after each batch it sent while it was still planning (the count is now every 5 s, and this benchmark "
-    "pauses sending, which has its own). The same runs gave 473 (10k) and 521 (100k) accounts/s before those "
+    "pauses sending, which has its own); and segmentation's scheduled retrain read every placement of a client "
+    "company with no payment yet every 5 s, to find it could not train (it now reads nothing until there is a "
+    "payment, and tries again the next day when the outcomes are too few). The same runs gave 473 (10k) and 521 (100k) accounts/s before those "
     "changes, and 65–71 before the set-based handlers (commit 198ae53).")
 
 
