@@ -74,7 +74,7 @@ def unnest_rows(columns: Mapping[str, str], rows: Sequence[Mapping[str, Any]] | 
     order = ["n"] if ordinality else []
     unnest = (f"unnest({', '.join(casts)}){' WITH ORDINALITY' if ordinality else ''}"
               f" AS {{}}({', '.join(names + order)})")
-    if all(s.startswith("u.") for s in selected):
+    if not any(t == "jsonb" or t.endswith("[]") for t in columns.values()):  # nothing to turn back from JSON
         return unnest.format(alias), params
     inner = unnest.format("u")
     return f"(SELECT {', '.join(selected + [f'u.{o}' for o in order])} FROM {inner}) AS {alias}", params
