@@ -371,7 +371,10 @@ async def expire_early_receipts(db: Database, settings: OutreachSettings, *, now
 
 
 async def resume_stale(db: Database, providers: Providers, settings: OutreachSettings, *, now: dt.datetime) -> int:
-    """Sends again what a crashed replica left unconfirmed; the provider sees the same idempotency key."""
+    """Sends again what a crashed replica left unconfirmed; the provider sees the same idempotency key. While
+    sending is paused, that waits too."""
+    if settings.sending_paused:
+        return 0
     async with db.transaction() as s:
         stale = await store.stale_sending(s, now - dt.timedelta(seconds=settings.sending_timeout_s), 100)
         items = []
