@@ -45,6 +45,7 @@ clean:
 	rm -rf .local
 
 bench: install ## benchmarks at full size; writes docs/benchmarks.md (BENCH_ROWS to change the size)
+	@bash scripts/apt-install.sh wrk=wrk
 	@$(UV) run --no-sync python -m bench.ingest
 	@$(UV) run --no-sync python -m bench.aging
 	@$(UV) run --no-sync python -m bench.webhooks

@@ -9,6 +9,7 @@ import json
 import os
 import platform
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -127,3 +128,115 @@ async def place_accounts(platform: Any, prefix: str, accounts: int, balance: str
     while await relay_once(platform.db, platform.transport, schema="ingest", prefix=prefix):
         pass
     return now
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (which may hold spaces), or None if it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def process_cpu_s(pid: int, *, with_children: bool = False) -> float:
+    """CPU seconds (user + system) a process has used; with its live children and the ones it has reaped when
+    `with_children` (PostgreSQL's backends come and go with their connections)."""
+    fields = _stat(pid)
+    if fields is None:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if with_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime: children that exited and were waited for
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and (child := _stat(int(entry.name))) is not None and int(child[1]) == pid:
+                ticks += int(child[11]) + int(child[12])
+    return ticks / _TICKS
+
+
+def machine_busy_s() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat's first line."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values[:8]) - idle) / _TICKS, sum(values[:8]) / _TICKS
+
+
+class CpuMeter:
+    """Where a run's CPU went: seconds per named process (a callable gives each pid, read at every sample, since
+    a process may be restarted), and how busy the machine was. `sample()` between two points gives the split."""
+
+    def __init__(self, pids: dict[str, Any], with_children: frozenset[str] = frozenset()) -> None:
+        self.pids, self.with_children = pids, with_children
+
+    def read(self) -> dict[str, float]:
+        reading = {name: process_cpu_s(pid(), with_children=name in self.with_children)
+                   for name, pid in self.pids.items()}
+        reading["this benchmark (load generator)"] = process_cpu_s(os.getpid())
+        reading["_busy"], reading["_total"] = machine_busy_s()
+        return reading
+
+    @staticmethod
+    def split(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+        """CPU seconds per process between two readings, each with its share of the machine's busy time."""
+        busy = after["_busy"] - before["_busy"]
+        total = after["_total"] - before["_total"]
+        used = {name: round(after[name] - before[name], 1) for name in after if not name.startswith("_")}
+        return {"per_process_s": dict(sorted(used.items(), key=lambda kv: -kv[1])),
+                "machine_busy_share": round(busy / total, 3) if total else 0.0,
+                "busy_s": round(busy, 1)}
+
+
+_WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+# Each connection waits a random while (exponential, mean `think`, cut at four times the mean) before each request:
+# clients asking at random moments, each thread seeding its own sequence. The cut keeps every wait shorter than the
+# server's keep-alive (5 s), which would otherwise close a connection the client is about to use.
+_WRK_THINK = """
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("id", threads) end
+function init(args) math.randomseed(os.time() * 1000 + id) end
+function delay() return math.floor(math.min(4, -math.log(1 - math.random())) * %d) end
+"""
+
+
+def wrk(url: str, *, connections: int, seconds: int, headers: dict[str, str] | None = None,
+        think_ms: int | None = None) -> dict[str, float]:
+    """Load from wrk (Debian's package; `make bench` installs it), a native load generator, so the figure is the
+    server's and not a Python client's on the same two cores. Without `think_ms` each of the `connections` asks
+    again as soon as it is answered (saturation); with it, each waits a random while of that mean first (that
+    many clients asking at random moments). Returns requests/s, latency percentiles (ms) and failures."""
+    args = ["wrk", "--latency", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s"]
+    for name, value in (headers or {}).items():
+        args += ["-H", f"{name}: {value}"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
+        if think_ms:
+            script.write(_WRK_THINK % think_ms)
+            script.flush()
+            args += ["-s", script.name]
+        out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
+    figures: dict[str, float] = {"failures": 0.0}
+    for line in out.splitlines():
+        words = line.split()
+        if len(words) == 2 and words[0] in ("50%", "75%", "90%", "99%"):
+            number = words[1].rstrip("usmh")
+            figures[f"p{words[0][:-1]}_ms"] = float(number) * _WRK_UNITS[words[1][len(number):]]
+        elif line.startswith("Requests/sec:"):
+            figures["per_s"] = float(words[1])
+        elif line.strip().startswith("Non-2xx or 3xx responses:"):
+            figures["failures"] += float(words[-1])
+        elif line.strip().startswith("Socket errors:"):
+            figures["failures"] += sum(float(w.rstrip(",")) for w in words if w.rstrip(",").isdigit())
+        elif "requests in" in line:
+            figures["requests"] = float(words[0])
+    if "per_s" not in figures or "p99_ms" not in figures:
+        raise RuntimeError(f"wrk said nothing measurable:\n{out}")
+    return figures
+
+
+def target_sentence(target: str, met: bool) -> str:
+    """The verdict every benchmark's notes open with, from the run's own figures."""
+    return f"**The target ({target}) is {'met' if met else 'NOT met'}**"

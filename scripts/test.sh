@@ -18,14 +18,7 @@ trap cleanup EXIT
 
 # Browser tests drive Debian's Chromium with Playwright (the debtor page, the dashboard); the alert rules are
 # checked with promtool from Debian's prometheus package.
-missing=""
-[ -x /usr/bin/chromium ] || missing="$missing chromium"
-command -v promtool >/dev/null || missing="$missing prometheus"
-if [ -n "$missing" ]; then
-  echo "== installing Debian packages:$missing"
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get install -y --no-install-recommends $missing >/dev/null
-fi
+scripts/apt-install.sh /usr/bin/chromium=chromium promtool=prometheus
 
 echo "== lint"
 "$UV" run --no-sync ruff check .
