@@ -213,16 +213,17 @@ def _next_month(day: dt.date) -> dt.date:
 
 class ReportCache:
     """Live reports are computed once per question at a time and then shared for a second (single flight): a
-    busy dashboard wall costs one query at a time, and an answer is never served more than a second after its
-    computation ended. While a question keeps being asked, its next computation starts ahead of the expiry, as
-    long before it as the last one took, so the askers never wait for it (at 1,000,000 accounts a computation
-    takes about half a second, and a wall of dashboards asking in step every second would otherwise all wait
-    for it at once). A question nobody asked for longer than the second is computed afresh while its asker
-    waits."""
+    busy dashboard wall costs one query at a time. While a question keeps being asked, its next computation starts
+    ahead of the answer's second, as long before it as the last one took, and the current answer is served until
+    the next is ready (at most `max_stale_s` after its own computation ended), so the askers never wait for it: at
+    1,000,000 accounts a computation takes a good part of a second, more under load, and a wall of dashboards
+    would otherwise wait for it every second. An answer is thus at most about a second plus one computation old,
+    as it would be if everyone waited. A question nobody asked for longer than its second is computed afresh while
+    its asker waits."""
 
-    def __init__(self, ttl_s: float = 1.0, max_entries: int = 2000,
+    def __init__(self, ttl_s: float = 1.0, max_entries: int = 2000, max_stale_s: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.ttl_s, self.max_entries, self.clock = ttl_s, max_entries, clock
+        self.ttl_s, self.max_entries, self.max_stale_s, self.clock = ttl_s, max_entries, max_stale_s, clock
         # key -> (expiry, answer, how long it took); the expiry is +inf while the first computation is in flight
         self.entries: dict[tuple[Any, ...], tuple[float, asyncio.Future[Any], float]] = {}
         self.refreshing: dict[tuple[Any, ...], asyncio.Future[Any]] = {}
@@ -235,7 +236,9 @@ class ReportCache:
             if now >= expiry - took and key not in self.refreshing:
                 self._start(key, compute, refresh=True)
             return await asyncio.shield(answer)
-        if key in self.refreshing:  # expired, and its next computation is already under way: share that
+        if key in self.refreshing:  # past its second, and the next computation is under way
+            if hit is not None and now < hit[0] - self.ttl_s + self.max_stale_s:
+                return await asyncio.shield(hit[1])
             return await asyncio.shield(self.refreshing[key])
         if len(self.entries) >= self.max_entries:
             self.entries = {k: v for k, v in self.entries.items() if now < v[0]}

@@ -98,23 +98,29 @@ async def test_an_answer_is_never_served_after_its_second() -> None:
     assert await asker == 2
 
 
-async def test_an_expired_answer_whose_refresh_is_under_way_waits_for_that_refresh() -> None:
+async def test_while_a_slow_refresh_runs_past_the_second_the_current_answer_is_served_for_a_while() -> None:
     clock = Clock()
-    cache, compute = ReportCache(ttl_s=1.0, clock=clock), Report(clock, 0.5)
+    cache, compute = ReportCache(ttl_s=1.0, max_stale_s=3.0, clock=clock), Report(clock, 0.5)
     first = asyncio.create_task(cache.get(("banco", None), compute))
     await settle()
-    await compute.finish()  # ends at 100.5, served until 101.5, refreshed from 101.0
+    await compute.finish()  # ends at 100.5, its second until 101.5, refreshed from 101.0
     assert await first == 1
 
     clock.now = 101.2
     assert await cache.get(("banco", None), compute) == 1
     await settle()
     assert compute.started == 2
-    clock.now = 101.6  # past the second, the refresh still running
+    clock.now = 102.0  # past the second, the refresh still running: the current answer, at once
+    assert await cache.get(("banco", None), compute) == 1
+    await settle()
+    assert compute.started == 2  # and no third computation
+
+    clock.now = 103.6  # more than max_stale_s after the answer's computation ended: wait for the refresh
     late = asyncio.create_task(cache.get(("banco", None), compute))
     await settle()
     assert not late.done()
-    assert compute.started == 2  # it shares the refresh rather than starting a third
+    assert compute.started == 2
+    compute.took_s = 0.0
     await compute.finish()
     assert await late == 2
 
