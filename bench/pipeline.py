@@ -196,6 +196,7 @@ def verdict(runs: list[dict[str, Any]]) -> str:
     ratios = [r["ratio"] for r in runs]
     speeds = [r["accounts_per_s"] for r in runs]
     sizes = ", ".join(f"{r['accounts']:,}" for r in runs)
+
     def span(low: str, high: str) -> str:
         return low if low == high else f"{low}–{high}"
 
@@ -214,21 +215,25 @@ def verdict(runs: list[dict[str, Any]]) -> str:
     postgres_cap = 1000 * cores / postgres_ms if postgres_ms else float("inf")
     bound = (" (the CPU is what bounds the pipeline)" if cpu["machine_busy_share"] >= 0.8 else
              " (the rest of the time went to waiting: round trips, commits, polls)")
-    return text + (
+    text += (
         f" Where the time went at {n:,} accounts (CPU of each process, read from /proc over the run): the machine "
-        f"was {cpu['machine_busy_share']:.0%} busy{bound}, and the run spent "
-        f"{per_account_ms:.2f} ms of CPU per account against {raw_per_record_ms:.3f} ms per record for the raw "
-        f"floor ({per_account_ms / raw_per_record_ms:.0f}x). Of each account's CPU, the five services' Python "
-        f"took {services_ms:.2f} ms and PostgreSQL {postgres_ms:.2f} ms: PostgreSQL's part alone, with every "
-        f"service's own work taken as free, would hold the pipeline under {postgres_cap:,.0f} accounts/s on "
-        f"{cores} cores, {postgres_cap / largest['raw_per_s']:.0%} of the raw rate. That is what the design "
-        "costs: every account makes two events that six consumers read (account.placed by segmentation, "
-        "outreach, payments and reporting; account.segmented by outreach and reporting), and every service writes "
-        "it in its own schema with its inbox and outbox rows in the same transaction; the floor's record is "
-        "produced once, read once and written nowhere. Consumers apply each fetched batch in one transaction with set-based statements; "
-        "what remains in the services is per-event Python (decoding and validating each envelope, deciding each "
-        "account's segment and plan, building and serialising the events it causes, and relaying them). The "
-        "target would need several machines' cores, or fewer services on the path to scheduled outreach.")
+        f"was {cpu['machine_busy_share']:.0%} busy{bound}, and the run spent {per_account_ms:.2f} ms of CPU per "
+        f"account against {raw_per_record_ms:.3f} ms per record for the raw floor "
+        f"({per_account_ms / raw_per_record_ms:.0f}x). Of each account's CPU, the five services' Python took "
+        f"{services_ms:.2f} ms and PostgreSQL {postgres_ms:.2f} ms: PostgreSQL's part alone, with every service's "
+        f"own work taken as free, would hold the pipeline under {postgres_cap:,.0f} accounts/s on {cores} cores, "
+        f"{postgres_cap / largest['raw_per_s']:.0%} of the raw rate. Every account makes two events that six "
+        "consumers read (account.placed by segmentation, outreach, payments and reporting; account.segmented by "
+        "outreach and reporting), and every service writes it in its own schema with its inbox and outbox rows in "
+        "the same transaction; the floor's record is produced once, read once and written nowhere. Consumers "
+        "apply each fetched batch in one transaction with set-based statements; what remains in the services is "
+        "per-event Python (decoding and validating each envelope, deciding each account's segment and plan, "
+        "building and serialising the events it causes, and relaying them).")
+    if min(ratios) < 0.5 and postgres_cap < 0.5 * largest["raw_per_s"]:
+        text += (" So the target is out of reach on this machine whatever the services' Python costs: it would need "
+                 "more cores than two (replicas of each service and a PostgreSQL of its own), or fewer services "
+                 "writing on the path to scheduled outreach.")
+    return text
 
 
 async def main() -> None:
