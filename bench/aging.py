@@ -86,7 +86,10 @@ async def main() -> None:
                     "target": "≤ 60 s and ≤ 2x the floor"},
         "notes": f"{target_sentence('≤ 60 s and ≤ 2x the floor', met)} ({aging_seconds:.1f} s, "
                  f"{aging_seconds / floor_seconds:.1f}x). Accounts are spread evenly over 0..720 days past due, so "
-                 "about 1 % cross an edge each day.",
+                 f"about 1 % cross an edge each day ({moved:,} here); the aging run reads every open account but "
+                 "writes and re-segments only those, while the floor rewrites every row"
+                 + (", which is how the run takes less time than its floor." if aging_seconds < floor_seconds
+                    else "."),
     })
     print(f"aging: {args.rows:,} accounts, {moved:,} moved in {aging_seconds:.1f}s; floor {floor_seconds:.1f}s")
 

@@ -66,6 +66,44 @@ def render() -> None:
             lines += ["", f"![{result['title']}]({result['chart']})"]
         lines += ["", result.get("notes", ""), ""]
     (ROOT / "docs" / "benchmarks.md").write_text("\n".join(lines).rstrip() + "\n")
+    _render_latest_figures()
+
+
+FIGURES_BEGIN, FIGURES_END = "<!-- latest figures: written by bench/common.py -->", "<!-- end of latest figures -->"
+
+
+def _headline(result: dict[str, Any]) -> str:
+    """What a run showed, in one line: its verdict (the notes open with it), else its first figures."""
+    sentences = result.get("notes", "").split(". ")
+    if sentences[0].startswith(("**The target", "Every invariant held")):
+        # The first sentence, and any later verdict (a benchmark with two loads has two), each to its first clause.
+        verdicts = [sentences[0]] + [v.split(";")[0] for v in sentences[1:] if v.startswith("**The target")]
+        headline = ". ".join(v.rstrip(".") for v in verdicts) + "."
+    else:
+        headline = "; ".join(f"{k} {v}" for k, v in list(result["figures"].items())[:3]) + "."
+    counts = ("accounts", "service kills", "kafka restarts", "postgres restarts", "payments applied",
+              "recovered", "messages sent", "dead-lettered", "seconds")
+    if result["title"].startswith("Fault injection"):
+        headline += " Counts: " + "; ".join(f"{k} {result['figures'][k]}" for k in counts
+                                           if k in result["figures"]) + "."
+    return headline.replace("|", "\\|")
+
+
+def _render_latest_figures() -> None:
+    """The table of the latest run of every benchmark and of `make chaos` in docs/reliability.md, between its
+    markers, so that document's figures are never copied by hand."""
+    path = ROOT / "docs" / "reliability.md"
+    if not path.exists() or FIGURES_BEGIN not in path.read_text():
+        return
+    text = path.read_text()
+    rows = ["| run | commit, date | what it showed |", "| --- | --- | --- |"]
+    for result_path in sorted(RESULTS.glob("*.json")):
+        result = json.loads(result_path.read_text())
+        m = result["machine"]
+        rows.append(f"| {result['title']} | {m['git']}, {m['date'][:10]} | {_headline(result)} |")
+    head, rest = text.split(FIGURES_BEGIN, 1)
+    _, tail = rest.split(FIGURES_END, 1)
+    path.write_text(head + FIGURES_BEGIN + "\n" + "\n".join(rows) + "\n" + FIGURES_END + tail)
 
 
 def fresh_database(name: str) -> tuple[str, Path]:

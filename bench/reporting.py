@@ -321,7 +321,7 @@ async def bench_freshness(args: argparse.Namespace) -> None:
                 "(read_committed) in the same run.",
         "machine": machine(), "figures": fresh,
         "notes": f"{target_sentence(f'p99 ≤ {FRESHNESS_P99_TARGET_MS / 1000:g} s at {args.rate:,.0f} payments/s', met)}"
-                 ". "
+                 f" (p99 {loaded['p99_ms']:,.0f} ms, at the {loaded['achieved_per_s']:,.0f} payments/s achieved). "
                  f"{bottleneck}{reached}Below saturation ({args.calm_rate:,.0f} payments/s) a payment reaches the report in "
                  f"{calm['p50_ms']:.0f} ms (p50) and {calm['p99_ms']:.0f} ms (p99). Payments, reporting, "
                  "PostgreSQL, Kafka and the load generator share the machine's two cores.",
