@@ -10,7 +10,7 @@ import os
 import platform
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -203,10 +203,10 @@ def machine_busy_s() -> tuple[float, float]:
 
 
 class CpuMeter:
-    """Where a run's CPU went: seconds per named process (a callable gives each pid, read at every sample, since
-    a process may be restarted), and how busy the machine was. `sample()` between two points gives the split."""
+    """Where a run's CPU went: seconds per named process (a callable gives each pid, asked at every reading, since
+    a process may be restarted), and how busy the machine was. `split` of two readings gives the run between."""
 
-    def __init__(self, pids: dict[str, Any], with_children: frozenset[str] = frozenset()) -> None:
+    def __init__(self, pids: dict[str, Callable[[], int]], with_children: frozenset[str] = frozenset()) -> None:
         self.pids, self.with_children = pids, with_children
 
     def read(self) -> dict[str, float]:
@@ -218,7 +218,7 @@ class CpuMeter:
 
     @staticmethod
     def split(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
-        """CPU seconds per process between two readings, each with its share of the machine's busy time."""
+        """CPU seconds per process between two readings, the machine's busy CPU seconds and its busy share."""
         busy = after["_busy"] - before["_busy"]
         total = after["_total"] - before["_total"]
         used = {name: round(after[name] - before[name], 1) for name in after if not name.startswith("_")}

@@ -141,8 +141,8 @@ async def run_size(accounts: int, root: Path) -> dict[str, Any]:
                 await asyncio.sleep(max(0.5, accounts / 200_000))
             cpu = CpuMeter.split(cpu_before, meter.read())
         size = await envelope_size(cluster.kafka.bootstrap)
-        # Each account crosses Kafka several times (account.placed to three consumers, then the segment and
-        # treatment events): the floor moves the same number of records, once, as fast as aiokafka can.
+        # Each account's events are read six times (account.placed by four consumers, account.segmented by
+        # two): the floor moves the same number of records, once, as fast as aiokafka can.
         floor_before = meter.read()
         floor_s = await raw_kafka(cluster.kafka.bootstrap, accounts, size)
         floor_cpu = CpuMeter.split(floor_before, meter.read())
