@@ -11,9 +11,9 @@ from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recaudo_common.errors import install_problem_handlers
+from recaudo_common.gate import BodyRule, Gate, KeyCheck
 from recaudo_common.telemetry import HTTP_LATENCY, tracer
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -27,71 +27,17 @@ def _route_template(request: Request) -> str:
     return "unmatched"
 
 
-def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse(
-        {"type": "https://recaudo.dev/problems/payload_too_large", "title": "Request too large", "status": 413,
-         "code": "payload_too_large", "detail": f"the body may be at most {limit} bytes"},
-        status_code=413, media_type="application/problem+json")
-
-
-class BodyLimit:
-    """Refuses a path with a NUL byte, and an oversized body before the app reads it: a declared length over the
-    limit at once; a body without
-    a length (chunked) is counted as it arrives. Files (multipart) may be large, up to `max_body_bytes`, and are
-    streamed; every other body (JSON, forms, webhooks) is small, at most `max_json_bytes`, and is buffered."""
-
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_json_bytes: int) -> None:
-        self.app, self.max_body_bytes, self.max_json_bytes = app, max_body_bytes, max_json_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if "\x00" in scope["path"]:  # no resource has a NUL in its name, and PostgreSQL text cannot hold one
-            await JSONResponse({"type": "https://recaudo.dev/problems/not_found", "title": "Not found", "status": 404,
-                                "code": "not_found"}, status_code=404,
-                               media_type="application/problem+json")(scope, receive, send)
-            return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        streamed = headers.get("content-type", "").lower().startswith("multipart/")
-        limit = self.max_body_bytes if streamed else self.max_json_bytes
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            await _too_large(limit)(scope, receive, send)
-            return
-        if streamed or declared.isdigit() or scope["method"] in ("GET", "HEAD", "DELETE", "OPTIONS"):
-            await self.app(scope, receive, send)  # a declared length is enforced by the server's own framing
-            return
-        body, more = bytearray(), True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                await self.app(scope, receive, send)
-                return
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-            if len(body) > limit:
-                await _too_large(limit)(scope, receive, send)
-                return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": bytes(body), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
-
-
 def create_app(
     *, title: str, service: str, routers: Sequence[APIRouter], readiness: Sequence[ReadinessCheck] = (),
     description: str = "", max_body_bytes: int = 2 * 1024**3 + 1024**2, max_json_bytes: int = 1024**2,
+    body_rules: Sequence[BodyRule] = (), check_key: KeyCheck | None = None,
 ) -> FastAPI:
+    """`check_key` authenticates a request that carries a body before the body is read (see gate.py); without it
+    (tests that build one router) the routes' own dependency still authenticates, after the body."""
     app = FastAPI(title=title, version="1", description=description)
     install_problem_handlers(app)
-    app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes, max_json_bytes=max_json_bytes)
+    app.add_middleware(Gate, check_key=check_key, rules=body_rules, max_json_bytes=max_json_bytes,
+                       max_body_bytes=max_body_bytes)
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

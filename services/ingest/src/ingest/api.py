@@ -6,13 +6,13 @@ import datetime as dt
 import io
 import json
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest import handlers, store
 from ingest.domain.clients import client_errors
@@ -23,6 +23,7 @@ from recaudo_common.events import CHANNELS, Channel
 from recaudo_common.exports import neutralise
 from recaudo_common.files import FileFormatError, text_encoding
 from recaudo_common.money import MARKS
+from recaudo_common.multipart import StreamedForm
 from recaudo_common.runtime import Platform
 
 
@@ -39,6 +40,36 @@ class ClientIn(BaseModel):
     default_authorised_channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
     max_discount_pct: Decimal = Field(Decimal("40"), ge=0, le=100,
                                       description="the largest settlement discount this client company allows")
+    max_upload_bytes: int | None = Field(None, gt=0, description="this client company's own cap on a portfolio "
+                                         "file; it may only lower the platform's (RECAUDO_INGEST_MAX_UPLOAD_BYTES)")
+
+
+class UploadCapIn(BaseModel):
+    """v1: a client company's own cap on a portfolio file (null: the platform's)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_upload_bytes: int | None = Field(gt=0)
+
+
+class UploadForm(BaseModel):
+    """v1: the fields sent beside a portfolio's `file` (multipart/form-data), before or after it."""
+
+    model_config = ConfigDict(extra="forbid")
+    mapping: str | None = Field(None, max_length=20_000, description="JSON object: canonical field -> column")
+    mapping_profile: str | None = Field(None, max_length=200, description="a saved mapping profile's name")
+    locale: str | None = Field(None, max_length=20)
+    as_of: dt.date | None = None
+    encoding: str | None = Field(None, max_length=40)
+    delimiter: str | None = Field(None, max_length=4)
+    sheet: str | None = Field(None, max_length=200, description="XLSX sheet name; the first sheet by default")
+
+
+# The form is read as a stream (recaudo_common.multipart), so FastAPI cannot describe it from parameters.
+UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary"},
+                   **{name: {"type": "string", **({"format": "date"} if name == "as_of" else {})}
+                      for name in UploadForm.model_fields}}}}}}}
 
 
 class ClientOut(BaseModel):
@@ -52,6 +83,7 @@ class ClientOut(BaseModel):
     locale: str
     default_authorised_channels: list[str]
     max_discount_pct: Decimal
+    max_upload_bytes: int | None = None
     created_at: dt.datetime
 
 
@@ -172,6 +204,8 @@ def build_router(platform: Platform, *, max_upload_bytes: int,
                                channels=list(body.default_authorised_channels))
         if errors:
             raise handlers.problem_from_client_errors(errors)
+        if body.max_upload_bytes is not None and body.max_upload_bytes > max_upload_bytes:
+            raise _cap_too_high(max_upload_bytes)
         created = await handlers.register_client(db, body.model_dump(), now=clock())
         return ClientOut(**created)
 
@@ -189,22 +223,54 @@ def build_router(platform: Platform, *, max_upload_bytes: int,
     async def get_client(slug: str, principal: Auth) -> ClientOut:
         return ClientOut(**await visible_client(principal, slug))
 
+    @router.put("/clients/{slug}/upload-cap", response_model=ClientOut)
+    async def put_upload_cap(slug: str, body: UploadCapIn, principal: Auth) -> ClientOut:
+        """An operator lowers (or restores) the largest portfolio file this client company may send."""
+        principal.require_role("operator")
+        await visible_client(principal, slug)
+        if body.max_upload_bytes is not None and body.max_upload_bytes > max_upload_bytes:
+            raise _cap_too_high(max_upload_bytes)
+        async with db.transaction() as s:
+            await store.set_upload_cap(s, slug, body.max_upload_bytes, clock())
+        return ClientOut(**await visible_client(principal, slug))
+
     @router.post("/clients/{slug}/portfolios", status_code=202, response_model=PortfolioOut,
+                 openapi_extra=UPLOAD_BODY,
                  responses={200: {"model": PortfolioOut, "description": "the same upload already exists"},
                             413: {"description": "the file is larger than the limit"},
+                            415: {"description": "the body is not multipart/form-data"},
                             422: {"description": "the file cannot be a portfolio (format, encoding, header, "
                                                  "mapping); `instance` is its record"}})
-    async def upload_portfolio(
-        slug: str, principal: Auth, file: Annotated[UploadFile, File()],
-        mapping: Annotated[str | None, Form(description="JSON object: canonical field -> column")] = None,
-        mapping_profile: Annotated[str | None, Form(description="a saved mapping profile's name")] = None,
-        locale: Annotated[str | None, Form()] = None,
-        as_of: Annotated[dt.date | None, Form()] = None,
-        encoding: Annotated[str | None, Form()] = None,
-        delimiter: Annotated[str | None, Form()] = None,
-        sheet: Annotated[str | None, Form(description="XLSX sheet name; the first sheet by default")] = None,
-    ) -> JSONResponse:
+    async def upload_portfolio(slug: str, principal: Auth, request: Request) -> JSONResponse:
+        """The file is read as it arrives and written to storage chunk by chunk; the other fields may come
+        before or after it."""
         client = await visible_client(principal, slug)
+        form = StreamedForm(request.stream(), request.headers.get("content-type", ""), file_field="file")
+        cap = min(max_upload_bytes, client.get("max_upload_bytes") or max_upload_bytes)
+        try:
+            portfolio_id, created = await handlers.submit_portfolio(
+                db, client=client, chunks=form.file_chunks(), filename=lambda: form.filename,
+                read_params=lambda: upload_params(slug, form.fields), max_bytes=cap, now=clock(),
+                limits=xlsx_limits)
+        except handlers.UploadTooLargeError as exc:
+            raise ProblemError(413, "file_too_large", "File too large", str(exc)) from exc
+        except handlers.UploadRefusedError as exc:
+            raise ProblemError(422, exc.code, "The file cannot be read as a portfolio", exc.detail,
+                               instance=f"/v1/portfolios/{exc.portfolio_id}") from exc
+        async with db.transaction() as s:
+            portfolio = await store.get_portfolio(s, portfolio_id)
+        assert portfolio is not None
+        return JSONResponse(_portfolio_out(portfolio).model_dump(mode="json"), status_code=202 if created else 200)
+
+    async def upload_params(slug: str, fields: dict[str, str]) -> dict[str, Any]:
+        """The upload's parameters from its form fields, each checked; a bad one refuses the upload (422)."""
+        try:
+            # An empty field is an absent one, as browsers send every input of a form.
+            form = UploadForm.model_validate({k: v for k, v in fields.items() if v != ""})
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from exc
+        mapping, mapping_profile, locale, as_of = form.mapping, form.mapping_profile, form.locale, form.as_of
+        encoding, delimiter, sheet = form.encoding, form.delimiter, form.sheet
         params: dict[str, Any] = {}
         if mapping:
             params["mapping"] = _parse_mapping(mapping)
@@ -232,24 +298,7 @@ def build_router(platform: Platform, *, max_upload_bytes: int,
             params["delimiter"] = delimiter
         if sheet:
             params["sheet"] = sheet
-
-        async def chunks() -> AsyncIterator[bytes]:
-            while chunk := await file.read(handlers.CHUNK):
-                yield chunk
-
-        try:
-            portfolio_id, created = await handlers.submit_portfolio(
-                db, client=client, chunks=chunks(), filename=file.filename, params=params,
-                max_bytes=max_upload_bytes, now=clock(), limits=xlsx_limits)
-        except handlers.UploadTooLargeError as exc:
-            raise ProblemError(413, "file_too_large", "File too large", str(exc)) from exc
-        except handlers.UploadRefusedError as exc:
-            raise ProblemError(422, exc.code, "The file cannot be read as a portfolio", exc.detail,
-                               instance=f"/v1/portfolios/{exc.portfolio_id}") from exc
-        async with db.transaction() as s:
-            portfolio = await store.get_portfolio(s, portfolio_id)
-        assert portfolio is not None
-        return JSONResponse(_portfolio_out(portfolio).model_dump(mode="json"), status_code=202 if created else 200)
+        return params
 
     @router.put("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)
     async def put_mapping_profile(slug: str, name: str, body: MappingProfileIn, principal: Auth) -> MappingProfileOut:
@@ -344,6 +393,11 @@ def build_router(platform: Platform, *, max_upload_bytes: int,
         return await issues("warning", portfolio_id, principal, format, after, limit)
 
     return router
+
+
+def _cap_too_high(platform_cap: int) -> ProblemError:
+    return ProblemError(422, "upload_cap_too_high", "Upload cap too high",
+                        f"a client company's cap may only lower the platform's ({platform_cap} bytes)")
 
 
 def _parse_mapping(mapping: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ import tempfile
 import uuid
 import zoneinfo
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -93,7 +93,7 @@ async def register_client(db: Database, client: dict[str, Any], *, now: dt.datet
     async with db.transaction() as s:
         if not await store.insert_client(s, client, now):
             raise conflict("client_exists", f"a client company with slug {client['slug']!r} already exists")
-        event = ClientRegistered(**client)
+        event = ClientRegistered(**{k: v for k, v in client.items() if k != "max_upload_bytes"})
         await outbox.add(s, [event.envelope(client=client["slug"], occurred_at=now)])
         created = await store.get_client(s, client["slug"])
     assert created is not None
@@ -105,21 +105,21 @@ def today_in(timezone: str, now: dt.datetime) -> dt.date:
 
 
 async def submit_portfolio(db: Database, *, client: dict[str, Any], chunks: AsyncIterator[bytes],
-                           filename: str | None, params: dict[str, Any], max_bytes: int,
-                           now: dt.datetime, limits: XlsxLimits | None = None) -> tuple[uuid.UUID, bool]:
+                           filename: Callable[[], str | None], read_params: Callable[[], Awaitable[dict[str, Any]]],
+                           max_bytes: int, now: dt.datetime, limits: XlsxLimits | None = None,
+                           ) -> tuple[uuid.UUID, bool]:
     """Stores the upload in chunks as it arrives (never whole in memory), checks what can be checked before
-    its rows (`preflight`) and queues it. The same bytes with the same parameters return the existing upload
-    (created=False); a failed upload can be sent again. A file that cannot be a portfolio is kept on the record
-    as failed, with its reason, and UploadRefusedError says so."""
-    params_sha = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
-    as_of = params.get("as_of") or today_in(client["timezone"], now).isoformat()
+    its rows (`preflight`) and queues it. The file's name and the upload's parameters are asked for once the
+    file has been read (a form may send its fields after the file). The same bytes with the same parameters
+    return the existing upload (created=False); a failed upload can be sent again. A file that cannot be a
+    portfolio is kept on the record as failed, with its reason, and UploadRefusedError says so."""
     portfolio_id = uuid.uuid4()
     digest = hashlib.sha256()
     size = 0
     async with db.transaction() as s:
         await store.insert_portfolio(
-            s, portfolio_id=portfolio_id, client=client["slug"], filename=filename, content_sha="pending",
-            params=params, params_sha=params_sha, size_bytes=0, as_of=dt.date.fromisoformat(as_of), now=now)
+            s, portfolio_id=portfolio_id, client=client["slug"], filename=None, content_sha="pending",
+            params={}, params_sha="pending", size_bytes=0, as_of=today_in(client["timezone"], now), now=now)
         seq = 0
         with tempfile.NamedTemporaryFile(prefix="recaudo-upload-") as copy:
             async for chunk in chunks:
@@ -133,19 +133,24 @@ async def submit_portfolio(db: Database, *, client: dict[str, Any], chunks: Asyn
             copy.flush()
             if size == 0:
                 raise ProblemError(422, "empty_file", "Empty file", "the uploaded file is empty")
+            params = await read_params()
+            params_sha = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+            as_of = params.get("as_of") or today_in(client["timezone"], now).isoformat()
             content_sha = digest.hexdigest()
             existing = await store.find_same_upload(s, client["slug"], content_sha, params_sha)
             if existing is not None:
                 await s.rollback()  # nothing of this copy is kept
                 return existing, False
-            await s.execute(text("UPDATE ingest.portfolios SET content_sha256 = :h, size_bytes = :n WHERE id = :id"),
-                            {"h": content_sha, "n": size, "id": portfolio_id})
+            name = filename()
+            await store.describe_upload(s, portfolio_id, filename=name, content_sha=content_sha,
+                                        size_bytes=size, params=params, params_sha=params_sha,
+                                        as_of=dt.date.fromisoformat(as_of))
             checked = dict(params)
             if params.get("mapping_profile"):
                 profile = await store.get_mapping_profile(s, client["slug"], params["mapping_profile"])
                 checked["mapping"] = {**(profile["mapping"] if profile else {}), **params.get("mapping", {})}
             try:
-                await asyncio.to_thread(preflight, Path(copy.name), filename=filename, params=checked,
+                await asyncio.to_thread(preflight, Path(copy.name), filename=name, params=checked,
                                         limits=limits or XlsxLimits())
                 refused = None
             except (MappingError, FileFormatError) as exc:

@@ -7,6 +7,8 @@ class IngestSettings(PlatformSettings):
     model_config = service_settings_config("ingest")
 
     max_upload_bytes: int = 2 * 1024**3
+    # A recall list is a column of account references: a few MB at the most.
+    max_recall_file_bytes: int = 16 * 1024**2
     upload_poll_s: float = 0.5
     # An XLSX is a zip: refuse one that expands past this or compresses absurdly well (a zip bomb).
     max_xlsx_uncompressed_bytes: int = 4 * 1024**3

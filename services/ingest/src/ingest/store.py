@@ -18,7 +18,7 @@ from recaudo_common.telemetry import inject_headers
 SCHEMA = "ingest"
 
 CLIENT_COLUMNS = ("slug, name, country, currency, timezone, locale, default_authorised_channels, max_discount_pct, "
-                  "created_at")
+                  "max_upload_bytes, created_at")
 PORTFOLIO_COLUMNS = (
     "id, client_slug, status, filename, size_bytes, as_of, rows_total, rows_accepted, rows_rejected, "
     "rows_with_warnings, counts_by_code, progress, error_code, error_detail, params, created_at, started_at, "
@@ -29,10 +29,17 @@ PORTFOLIO_COLUMNS = (
 async def insert_client(s: AsyncSession, c: dict[str, Any], now: dt.datetime) -> bool:
     row = await s.execute(text(
         "INSERT INTO ingest.clients (slug, name, country, currency, timezone, locale, "
-        "default_authorised_channels, max_discount_pct, created_at, updated_at) VALUES (:slug, :name, :country, "
-        ":currency, :timezone, :locale, :default_authorised_channels, :max_discount_pct, :now, :now) "
+        "default_authorised_channels, max_discount_pct, max_upload_bytes, created_at, updated_at) VALUES (:slug, "
+        ":name, :country, :currency, :timezone, :locale, :default_authorised_channels, :max_discount_pct, "
+        ":max_upload_bytes, :now, :now) "
         "ON CONFLICT DO NOTHING RETURNING slug"),
         {**c, "now": now})
+    return row.first() is not None
+
+
+async def set_upload_cap(s: AsyncSession, slug: str, max_upload_bytes: int | None, now: dt.datetime) -> bool:
+    row = await s.execute(text("UPDATE ingest.clients SET max_upload_bytes = :m, updated_at = :now WHERE slug = :s "
+                               "RETURNING slug"), {"m": max_upload_bytes, "now": now, "s": slug})
     return row.first() is not None
 
 
@@ -65,6 +72,16 @@ async def insert_portfolio(s: AsyncSession, *, portfolio_id: uuid.UUID, client: 
         {"id": portfolio_id, "c": client, "f": filename, "h": content_sha, "ps": params_sha,
          "p": json.dumps(params), "n": size_bytes, "as_of": as_of, "now": now,
          "tc": json.dumps(inject_headers())})
+
+
+async def describe_upload(s: AsyncSession, portfolio_id: uuid.UUID, *, filename: str | None, content_sha: str,
+                          size_bytes: int, params: dict[str, Any], params_sha: str, as_of: dt.date) -> None:
+    """What is known of an upload once its file has been read."""
+    await s.execute(text(
+        "UPDATE ingest.portfolios SET filename = :f, content_sha256 = :h, size_bytes = :n, params = CAST(:p AS jsonb), "
+        "params_sha256 = :ps, as_of = :as_of WHERE id = :id"),
+        {"id": portfolio_id, "f": filename, "h": content_sha, "n": size_bytes, "p": json.dumps(params),
+         "ps": params_sha, "as_of": as_of})
 
 
 async def insert_chunk(s: AsyncSession, portfolio_id: uuid.UUID, seq: int, data: bytes) -> None:

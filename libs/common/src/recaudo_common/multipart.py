@@ -1,0 +1,117 @@
+"""A multipart/form-data body read as it arrives: its small fields are kept, its one file is handed on chunk by chunk.
+
+Starlette's own form parser spools a whole file to temporary disk before the route runs; a portfolio can be
+gigabytes, so its route reads the request stream through this instead and writes each chunk to storage as it
+comes. Memory is bounded by one network chunk plus the fields' cap, whatever the file's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from recaudo_common.errors import ProblemError
+
+MAX_FIELD_BYTES = 64 * 1024
+MAX_FIELDS = 32
+
+
+def _invalid(detail: str) -> ProblemError:
+    return ProblemError(422, "invalid_form", "Invalid form", detail)
+
+
+class StreamedForm:
+    """Iterate `file_chunks()` to the end; then `fields` holds every other field, wherever it stood in the body."""
+
+    def __init__(self, body: AsyncIterator[bytes], content_type: str, *, file_field: str,
+                 max_field_bytes: int = MAX_FIELD_BYTES, max_fields: int = MAX_FIELDS) -> None:
+        kind, options = parse_options_header(content_type)
+        boundary = options.get(b"boundary")
+        if kind != b"multipart/form-data" or not boundary:
+            raise ProblemError(415, "unsupported_media_type", "Unsupported media type",
+                               "send the file as multipart/form-data")
+        self.body, self.file_field = body, file_field
+        self.max_field_bytes, self.max_fields = max_field_bytes, max_fields
+        self.fields: dict[str, str] = {}
+        self.filename: str | None = None
+        self._file_seen = self._ended = False
+        self._pending: list[bytes] = []
+        self._headers: dict[bytes, bytes] = {}
+        self._header_field = bytearray()
+        self._header_value = bytearray()
+        self._in_file = False
+        self._part: str | None = None  # the text field being read, if any
+        self._field = bytearray()
+        self._parser = MultipartParser(boundary, {
+            "on_part_begin": self._part_begin, "on_header_field": self._header_field_data,
+            "on_header_value": self._header_value_data, "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished, "on_part_data": self._part_data,
+            "on_part_end": self._part_end, "on_end": self._end,
+        })
+
+    async def file_chunks(self) -> AsyncIterator[bytes]:
+        async for data in self.body:
+            self._parser.write(data)
+            if self._pending:
+                chunk = b"".join(self._pending)
+                self._pending.clear()
+                yield chunk
+        self._parser.finalize()
+        if self._pending:
+            yield b"".join(self._pending)
+            self._pending.clear()
+        if not self._ended:
+            raise _invalid("the form ends before its closing boundary")
+        if not self._file_seen:
+            raise _invalid(f"the form has no {self.file_field!r} file part")
+
+    def _part_begin(self) -> None:
+        self._headers, self._part, self._in_file = {}, None, False
+
+    def _header_field_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def _header_value_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        self._headers[bytes(self._header_field).lower()] = bytes(self._header_value)
+        self._header_field.clear()
+        self._header_value.clear()
+
+    def _headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        if name == self.file_field:
+            if self._file_seen:
+                raise _invalid(f"the form has more than one {self.file_field!r} part")
+            self._file_seen = self._in_file = True
+            raw = options.get(b"filename")
+            self.filename = raw.decode("utf-8", "replace")[:255] if raw is not None else None
+            return
+        if not name or b"filename" in options:
+            raise _invalid(f"a form part other than {self.file_field!r} must be a named text field")
+        if len(self.fields) >= self.max_fields or name in self.fields:
+            raise _invalid(f"the form has too many fields, or {name[:40]!r} twice")
+        self._part = name
+        self._field.clear()
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._in_file:
+            self._pending.append(data[start:end])
+            return
+        self._field += data[start:end]
+        if len(self._field) > self.max_field_bytes:
+            raise _invalid(f"the field {self._part!r} is longer than {self.max_field_bytes} bytes")
+
+    def _part_end(self) -> None:
+        if self._part is not None:
+            try:
+                self.fields[self._part] = self._field.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise _invalid(f"the field {self._part!r} is not UTF-8") from exc
+        self._part, self._in_file = None, False
+
+    def _end(self) -> None:
+        self._ended = True

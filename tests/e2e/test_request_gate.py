@@ -1,0 +1,174 @@
+"""The door under attack: bodies streamed at the real platform (its own process) over a raw socket, as an attacker
+would send them. Authentication comes before a byte of the body is read; every cap holds while the body streams."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from recaudo_common.testing import RunningPlatform, eventually, platform_process, settings_for_test
+
+pytestmark = pytest.mark.e2e
+
+OPERATOR_KEY = "rk_gate_operator_key_0123456789abcdef"
+UPLOAD_CAP = 8 * 1024**2
+GIB = 1024**3
+CHUNK = 256 * 1024
+# What the client may have pushed before the answer: the loopback socket's send and receive buffers (several MB
+# between them) and one chunk. Anything near the body's size would mean the server read it.
+SOCKET_SLACK = 24 * 1024**2
+CLIENT = {"slug": "gate-co", "name": "Gate SA", "country": "CO", "currency": "COP", "timezone": "America/Bogota"}
+
+
+@pytest.fixture
+async def platform(database_url: str, tmp_path: Path) -> AsyncIterator[RunningPlatform]:
+    async with platform_process(settings_for_test(database_url), tmp_path, OPERATOR_KEY,
+                                RECAUDO_INGEST_MAX_UPLOAD_BYTES=str(UPLOAD_CAP)) as running:
+        async with running.client() as http:
+            assert (await http.post("/v1/clients", json=CLIENT)).status_code == 201
+        yield running
+
+
+def portfolio(accounts: int) -> bytes:
+    rows = [f"G-{i:05d};10203{i:05d};Ana Gómez;300 123 4567;1.500.000;15" for i in range(accounts)]
+    return "\n".join(["Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora", *rows, ""]).encode()
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+async def stream(base_url: str, path: str, headers: dict[str, str], total: int, *, chunked: bool = True,
+                 prefix: bytes = b"", timeout_s: float = 60) -> tuple[int, bytes, int]:
+    """Sends a body of `total` bytes (after `prefix`) for as long as the server takes it; returns the status, the
+    answer's body and how many body bytes the client managed to send before the answer came."""
+    url = urlsplit(base_url)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    head = [f"POST {path} HTTP/1.1", f"Host: {url.netloc}", *(f"{k}: {v}" for k, v in headers.items())]
+    head.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(prefix) + total}")
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+    answer = asyncio.create_task(read_answer(reader))
+    sent, block = 0, b"x" * CHUNK
+    deadline = time.monotonic() + timeout_s
+    pieces = [prefix] if prefix else []
+    try:
+        while sent < len(prefix) + total and not answer.done() and time.monotonic() < deadline:
+            data = pieces.pop() if pieces else block[: min(CHUNK, len(prefix) + total - sent)]
+            writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n" if chunked else data)
+            try:
+                await asyncio.wait_for(writer.drain(), 2)
+            except TimeoutError:
+                break  # the server stopped reading: its answer is on the way
+            sent += len(data)
+    except (ConnectionError, OSError):
+        pass
+    status, body = await asyncio.wait_for(answer, 30)
+    with contextlib.suppress(Exception):
+        writer.close()
+    return status, body, sent
+
+
+async def read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(int(v) for k, _, v in (line.partition(": ") for line in lines) if k.lower() == "content-length")
+    return int(lines[0].split()[1]), await reader.readexactly(length)
+
+
+async def test_an_anonymous_gigabyte_is_refused_401_having_read_almost_nothing(platform: RunningPlatform) -> None:
+    assert platform.process.process is not None
+    pid = platform.process.process.pid
+    before = rss_bytes(pid)
+    for path in ("/v1/clients/gate-co/portfolios", "/v1/clients", "/v1/clients/gate-co/payments"):
+        status, body, sent = await stream(platform.base_url, path,
+                                          {"Content-Type": "multipart/form-data; boundary=x"}, GIB)
+        assert status == 401, body
+        assert b'"unauthorized"' in body
+        assert sent < SOCKET_SLACK, f"{sent} bytes went out before the 401 on {path}"
+    # A declared gigabyte with a forged key: refused before the body too.
+    status, body, sent = await stream(platform.base_url, "/v1/clients/gate-co/portfolios",
+                                      {"Authorization": "Bearer rk_forged", "Content-Type": "text/csv"}, GIB,
+                                      chunked=False)
+    assert status == 401 and b'"invalid_api_key"' in body and sent < SOCKET_SLACK
+    assert rss_bytes(pid) - before < 200 * 1024**2
+
+
+async def test_a_body_over_its_cap_is_refused_413_as_the_cap_is_passed(platform: RunningPlatform) -> None:
+    assert platform.process.process is not None
+    pid = platform.process.process.pid
+    before = rss_bytes(pid)
+    auth = {"Authorization": f"Bearer {OPERATOR_KEY}"}
+    multipart = {**auth, "Content-Type": "multipart/form-data; boundary=b0undary"}
+    prefix = (b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="cartera.csv"\r\n'
+              b"Content-Type: text/csv\r\n\r\n")
+    # A declared length over the cap: refused at once.
+    status, body, sent = await stream(platform.base_url, "/v1/clients/gate-co/portfolios", multipart, GIB,
+                                      chunked=False, prefix=prefix)
+    assert status == 413 and b'"payload_too_large"' in body and sent < SOCKET_SLACK
+    # Chunked, no length declared: counted as it arrives, refused once past the cap.
+    status, body, sent = await stream(platform.base_url, "/v1/clients/gate-co/portfolios", multipart, GIB,
+                                      prefix=prefix)
+    assert status == 413, body
+    assert sent < UPLOAD_CAP + SOCKET_SLACK
+    # Every other body is JSON under 1 MiB; a provider's notification is at most 64 KiB, before any signature.
+    status, body, _ = await stream(platform.base_url, "/v1/clients", {**auth, "Content-Type": "application/json"},
+                                   GIB)
+    assert status == 413 and b'"payload_too_large"' in body
+    status, body, sent = await stream(platform.base_url, "/v1/webhooks/payments/wompi",
+                                      {"Content-Type": "application/json"}, GIB)
+    assert status == 413 and b"65536" in body and sent < SOCKET_SLACK
+    assert rss_bytes(pid) - before < 200 * 1024**2
+
+    # The platform is still whole: the next upload completes.
+    async with platform.client() as http:
+        csv = portfolio(1)
+        answer = await http.post("/v1/clients/gate-co/portfolios", files={"file": ("cartera.csv", csv, "text/csv")})
+        assert answer.status_code == 202, answer.text
+
+        async def completed() -> bool:
+            done = await http.get(f"/v1/portfolios/{answer.json()['id']}")
+            return bool(done.json()["status"] == "completed")
+
+        await eventually(completed, timeout_s=60, message="the next upload completed")
+
+
+async def test_a_client_companys_cap_only_lowers_the_platforms(platform: RunningPlatform) -> None:
+    async with platform.client() as http:
+        too_high = await http.put("/v1/clients/gate-co/upload-cap", json={"max_upload_bytes": UPLOAD_CAP + 1})
+        assert too_high.status_code == 422 and too_high.json()["code"] == "upload_cap_too_high"
+        lowered = await http.put("/v1/clients/gate-co/upload-cap", json={"max_upload_bytes": 1000})
+        assert lowered.status_code == 200 and lowered.json()["max_upload_bytes"] == 1000
+        big = portfolio(100)
+        refused = await http.post("/v1/clients/gate-co/portfolios", files={"file": ("c.csv", big, "text/csv")})
+        assert refused.status_code == 413 and refused.json()["code"] == "file_too_large"
+        assert "1000" in refused.json()["detail"]
+        restored = await http.put("/v1/clients/gate-co/upload-cap", json={"max_upload_bytes": None})
+        assert restored.status_code == 200 and restored.json()["max_upload_bytes"] is None
+        accepted = await http.post("/v1/clients/gate-co/portfolios", files={"file": ("c.csv", big, "text/csv")})
+        assert accepted.status_code == 202, accepted.text
+
+
+async def test_the_fields_of_an_upload_may_follow_its_file(platform: RunningPlatform) -> None:
+    async with platform.client() as http:
+        body = (b'--B\r\nContent-Disposition: form-data; name="file"; filename="cartera.csv"\r\n\r\n'
+                + portfolio(1) +
+                b'\r\n--B\r\nContent-Disposition: form-data; name="locale"\r\n\r\nes-CO'
+                b'\r\n--B\r\nContent-Disposition: form-data; name="as_of"\r\n\r\n2026-11-01\r\n--B--\r\n')
+        answer = await http.post("/v1/clients/gate-co/portfolios", content=body,
+                                 headers={"Content-Type": "multipart/form-data; boundary=B"})
+        assert answer.status_code == 202, answer.text
+        assert answer.json()["as_of"] == "2026-11-01" and answer.json()["filename"] == "cartera.csv"
+        no_file = await http.post("/v1/clients/gate-co/portfolios", content=b"--B--\r\n",
+                                  headers={"Content-Type": "multipart/form-data; boundary=B"})
+        assert no_file.status_code == 422 and no_file.json()["code"] == "invalid_form"
+        not_a_form = await http.post("/v1/clients/gate-co/portfolios", json={"file": "x"})
+        assert not_a_form.status_code == 415 and not_a_form.json()["code"] == "unsupported_media_type"
