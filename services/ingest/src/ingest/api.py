@@ -24,6 +24,7 @@ from recaudo_common.exports import neutralise
 from recaudo_common.files import FileFormatError, text_encoding
 from recaudo_common.money import MARKS
 from recaudo_common.multipart import StreamedForm
+from recaudo_common.ratelimit import Rate, RateLimiter, rate_limited
 from recaudo_common.runtime import Platform
 
 
@@ -183,9 +184,10 @@ def _portfolio_out(p: dict[str, Any]) -> PortfolioOut:
 
 
 def build_router(platform: Platform, *, max_upload_bytes: int,
-                 xlsx_limits: handlers.XlsxLimits | None = None) -> APIRouter:
+                 xlsx_limits: handlers.XlsxLimits | None = None, upload_rate: Rate = Rate(2.0, 30)) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["ingest"])
     db, auth, clock = platform.db, platform.auth, platform.clock
+    upload_limited = rate_limited(RateLimiter("uploads", upload_rate), auth)
     Auth = Annotated[Principal, Depends(auth)]
 
     async def visible_client(principal: Principal, slug: str) -> dict[str, Any]:
@@ -235,8 +237,9 @@ def build_router(platform: Platform, *, max_upload_bytes: int,
         return ClientOut(**await visible_client(principal, slug))
 
     @router.post("/clients/{slug}/portfolios", status_code=202, response_model=PortfolioOut,
-                 openapi_extra=UPLOAD_BODY,
-                 responses={200: {"model": PortfolioOut, "description": "the same upload already exists"},
+                 openapi_extra=UPLOAD_BODY, dependencies=[Depends(upload_limited)],
+                 responses={429: {"description": "too many uploads for this key and client company"},
+                            200: {"model": PortfolioOut, "description": "the same upload already exists"},
                             413: {"description": "the file is larger than the limit"},
                             415: {"description": "the body is not multipart/form-data"},
                             422: {"description": "the file cannot be a portfolio (format, encoding, header, "

@@ -20,6 +20,8 @@ from recaudo_common.auth import Principal
 from recaudo_common.client_copy import get_client
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.exports import XLSX, table_response
+from recaudo_common.ratelimit import Rate as RequestRate
+from recaudo_common.ratelimit import RateLimiter, rate_limited
 from recaudo_common.runtime import Platform
 from reporting import store
 from reporting.domain.headers import MONEY, headers_for
@@ -269,8 +271,11 @@ class ReportCache:
         return future
 
 
-def build_router(platform: Platform, feed: ChangeFeed | None = None) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["reporting"])
+def build_router(platform: Platform, feed: ChangeFeed | None = None, *,
+                 report_rate: RequestRate = RequestRate(20.0, 60)) -> APIRouter:
+    limited = rate_limited(RateLimiter("reports", report_rate), platform.auth)
+    router = APIRouter(prefix="/v1", tags=["reporting"], dependencies=[Depends(limited)],
+                       responses={429: {"description": "too many requests for this key and client company"}})
     Auth = Annotated[Principal, Depends(platform.auth)]
     feed = feed or ChangeFeed(platform.settings.database_url)
     cache = ReportCache()

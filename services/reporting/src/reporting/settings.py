@@ -5,3 +5,8 @@ from recaudo_common.settings import PlatformSettings, service_settings_config
 
 class ReportingSettings(PlatformSettings):
     model_config = service_settings_config("reporting")
+
+    # Reports per second for one API key about one client company (0: no limit). A dashboard polling every
+    # second asks a handful of questions a second; a script looping without pause is held to this.
+    report_rate_per_s: float = 20.0
+    report_burst: int = 60
