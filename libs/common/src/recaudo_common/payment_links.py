@@ -38,7 +38,7 @@ def read_token(token: str, *, secret: str, now: dt.datetime, allow_expired: bool
         client_part, account_part, expiry_part, signature = token.split(".")
         payload = f"{client_part}.{account_part}.{expiry_part}"
         expected = _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()[:18])
-        if not hmac.compare_digest(expected, signature):
+        if not hmac.compare_digest(expected.encode(), signature.encode()):  # bytes: any text compares
             return None
         expires_at = dt.datetime.fromtimestamp(int(expiry_part), dt.UTC)
         target = LinkTarget(_unb64(client_part).decode(), _unb64(account_part).decode(), expires_at)

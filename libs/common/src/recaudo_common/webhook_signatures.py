@@ -24,6 +24,8 @@ def signature_problem(header: str | None, body: bytes, secrets: Sequence[str], *
         return "unknown_gateway"
     if not header:
         return "missing_signature"
+    if not header.isascii():  # the server decodes header bytes as Latin-1; a signature is hex, so ASCII
+        return "malformed_signature"
     parts: dict[str, list[str]] = {}
     for item in header.split(","):
         key, _, value = item.strip().partition("=")

@@ -55,7 +55,7 @@ def proof(token: str, until: dt.datetime, secret: str) -> str:
 
 def proof_valid(token: str, value: str, secret: str, now: dt.datetime) -> bool:
     stamp, _, _ = value.partition(".")
-    if not stamp.isdigit():
+    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 11:  # "²".isdigit() is true; int() refuses it
         return False
     until = dt.datetime.fromtimestamp(int(stamp), dt.UTC)
-    return now < until and hmac.compare_digest(proof(token, until, secret), value)
+    return now < until and hmac.compare_digest(proof(token, until, secret).encode(), value.encode())
