@@ -200,7 +200,9 @@ class Twilio:
     def receipts(self, url: str, signature: str | None, form: dict[str, str]) -> list[Receipt] | None:
         """The receipts in a callback, or None when its signature does not verify."""
         expected = twilio_signature(self.settings.twilio_auth_token, url, form)
-        if not signature or not self.settings.twilio_auth_token or not hmac.compare_digest(expected, signature):
+        # Bytes, not str: compare_digest refuses a str that is not ASCII, and a header may carry any byte.
+        if not signature or not self.settings.twilio_auth_token or not hmac.compare_digest(
+                expected.encode(), signature.encode()):
             return None
         sid = form.get("MessageSid") or form.get("SmsSid") or ""
         if "MessageStatus" in form or "SmsStatus" in form:
