@@ -50,16 +50,38 @@ async def _keys_create(args: argparse.Namespace) -> None:
     settings = _settings()
     platform = make_platform(settings, pool_size=1)
     await migrate(settings, [])
+    now = system_clock()
+    expires_at = now + dt.timedelta(days=args.expires_in) if args.expires_in is not None else None
     try:
         key_id, key = await platform.keys.create(role=args.role, client_slug=args.client,
-                                                 client_scope=args.scope, label=args.label, now=system_clock())
+                                                 client_scope=args.scope, label=args.label, now=now,
+                                                 expires_at=expires_at)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
     finally:
         await platform.db.dispose()
     print(f"id: {key_id}", file=sys.stderr)
+    if expires_at is not None:
+        print(f"expires: {expires_at.isoformat(timespec='seconds')}", file=sys.stderr)
     print(key)
+
+
+async def _keys_list(args: argparse.Namespace) -> None:
+    settings = _settings()
+    platform = make_platform(settings, pool_size=1)
+    await migrate(settings, [])
+    try:
+        records = await platform.keys.list()
+    finally:
+        await platform.db.dispose()
+    now = system_clock()
+    for r in records:
+        state = ("revoked" if r.revoked_at is not None else
+                 "expired" if r.expires_at is not None and r.expires_at <= now else "active")
+        expires = r.expires_at.isoformat(timespec="seconds") if r.expires_at else "never"
+        print(f"{r.id}  {r.role:<8} {r.client_slug or '-':<20} {state:<8} expires {expires:<25} "
+              f"…{r.hint or '????'}  {r.label or ''}".rstrip())
 
 
 async def _dlq_replay(args: argparse.Namespace) -> None:
@@ -260,7 +282,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--client", help="the client company a client key is bound to")
     p.add_argument("--scope", nargs="*", help="limit an operator key to these client companies")
     p.add_argument("--label")
+    p.add_argument("--expires-in", type=int, metavar="DAYS", help="the key stops working after this many days")
     p.set_defaults(func=lambda a: asyncio.run(_keys_create(a)))
+    p = keys.add_parser("list", help="every key without its secret: role, client, state, expiry, last 4 characters")
+    p.set_defaults(func=lambda a: asyncio.run(_keys_list(a)))
 
     dlq = sub.add_parser("dlq", help="dead-letter topics").add_subparsers(dest="dlq_command", required=True)
     p = dlq.add_parser("replay", help="re-publish a topic's dead letters to the topic")

@@ -8,8 +8,9 @@ import hashlib
 import secrets
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import Request
 from sqlalchemy import text
@@ -43,12 +44,18 @@ def new_key() -> str:
     return "rk_" + secrets.token_urlsafe(32)
 
 
+def key_hint(key: str) -> str:
+    """What a listing shows of a key so its owner can recognise it: its last four characters, no more."""
+    return key[-4:]
+
+
 @dataclass(frozen=True)
 class Principal:
     key_id: uuid.UUID
     role: Role
     client_slug: str | None = None
     client_scope: tuple[str, ...] | None = None
+    expires_at: dt.datetime | None = None
 
     def require_role(self, *roles: Role) -> None:
         if self.role not in roles:
@@ -66,28 +73,55 @@ class Principal:
             raise not_found(f"client company {slug!r}")
 
 
+@dataclass(frozen=True)
+class KeyRecord:
+    """A key as a listing shows it: everything but the secret (and its hash), with a hint to recognise it."""
+
+    id: uuid.UUID
+    role: Role
+    client_slug: str | None
+    client_scope: tuple[str, ...] | None
+    label: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    hint: str | None  # the last four characters; None for a key made before hints were kept
+
+
 class KeyStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def create(
         self, *, role: Role, client_slug: str | None = None, client_scope: list[str] | None = None,
-        label: str | None = None, now: dt.datetime, key: str | None = None,
+        label: str | None = None, now: dt.datetime, key: str | None = None, expires_at: dt.datetime | None = None,
     ) -> tuple[uuid.UUID, str]:
         if role not in ROLES:
             raise ValueError(f"unknown role {role}")
         if (role == "client") != (client_slug is not None):
             raise ValueError("a client key is bound to exactly one client company; other roles to none")
+        if expires_at is not None and (expires_at.tzinfo is None or expires_at <= now):
+            raise ValueError("a key's expiry must be a moment in the future, with its time zone")
         key = key or new_key()
         key_id = uuid.uuid4()
         async with self.db.transaction() as s:
             await s.execute(
                 text("INSERT INTO identity.api_keys (id, key_hash, role, client_slug, client_scope, label, "
-                     "created_at) VALUES (:id, :h, :r, :c, :sc, :l, :t) ON CONFLICT (key_hash) DO NOTHING"),
+                     "created_at, expires_at, key_hint) VALUES (:id, :h, :r, :c, :sc, :l, :t, :e, :hint) "
+                     "ON CONFLICT (key_hash) DO NOTHING"),
                 {"id": key_id, "h": hash_key(key), "r": role, "c": client_slug, "sc": client_scope,
-                 "l": label, "t": now},
+                 "l": label, "t": now, "e": expires_at, "hint": key_hint(key)},
             )
         return key_id, key
+
+    async def list(self, *, limit: int = 1000) -> list[KeyRecord]:
+        """Every key, newest first, without its secret."""
+        async with self.db.transaction() as s:
+            rows = (await s.execute(
+                text("SELECT id, role, client_slug, client_scope, label, created_at, expires_at, revoked_at, "
+                     "key_hint FROM identity.api_keys ORDER BY created_at DESC, id LIMIT :n"), {"n": limit},
+            )).mappings().all()
+        return [_record(row) for row in rows]
 
     async def revoke(self, key_id: uuid.UUID, *, now: dt.datetime) -> bool:
         async with self.db.transaction() as s:
@@ -97,25 +131,36 @@ class KeyStore:
             return row.first() is not None
 
     async def lookup(self, key: str) -> Principal | None:
+        """The key's principal (with its expiry, which the caller checks against its clock), or None when the
+        key is unknown or revoked."""
         async with self.db.transaction() as s:
             row = (await s.execute(
-                text("SELECT id, role, client_slug, client_scope FROM identity.api_keys "
+                text("SELECT id, role, client_slug, client_scope, expires_at FROM identity.api_keys "
                      "WHERE key_hash = :h AND revoked_at IS NULL"), {"h": hash_key(key)},
             )).mappings().first()
         if row is None:
             return None
         scope = tuple(row["client_scope"]) if row["client_scope"] is not None else None
-        return Principal(row["id"], row["role"], row["client_slug"], scope)
+        return Principal(row["id"], row["role"], row["client_slug"], scope, row["expires_at"])
+
+
+def _record(row: Any) -> KeyRecord:
+    scope = tuple(row["client_scope"]) if row["client_scope"] is not None else None
+    return KeyRecord(row["id"], row["role"], row["client_slug"], scope, row["label"], row["created_at"],
+                     row["expires_at"], row["revoked_at"], row["key_hint"])
 
 
 class Authenticator:
     """FastAPI dependency: `principal: Principal = Depends(authenticator)`.
 
-    Lookups are cached for a few seconds, so a revoked key stops working within `ttl_s`."""
+    Lookups are cached for a few seconds, so a revoked key stops working within `ttl_s`; an expired one stops at
+    its expiry (checked on every request against `clock`)."""
 
-    def __init__(self, keys: KeyStore, ttl_s: float = 5.0) -> None:
+    def __init__(self, keys: KeyStore, ttl_s: float = 5.0,
+                 clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
         self.keys = keys
         self.ttl_s = ttl_s
+        self.clock = clock
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
     async def __call__(self, request: Request) -> Principal:
@@ -143,4 +188,8 @@ class Authenticator:
         if principal is None:
             raise ProblemError(401, "invalid_api_key", "Unauthorized", "unknown or revoked API key",
                                headers={"WWW-Authenticate": "Bearer"})
+        if principal.expires_at is not None and principal.expires_at <= self.clock():
+            raise ProblemError(401, "expired_api_key", "Unauthorized",
+                               f"this API key expired at {principal.expires_at.isoformat()}; ask an operator "
+                               "for a new one", headers={"WWW-Authenticate": "Bearer"})
         return principal

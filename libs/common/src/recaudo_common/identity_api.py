@@ -1,14 +1,15 @@
-"""HTTP routes of the identity component: operators create and revoke API keys."""
+"""HTTP routes of the identity component: operators create, list and revoke API keys."""
 
 
+import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from recaudo_common.auth import Principal, Role
+from recaudo_common.auth import KeyRecord, Principal, Role
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.runtime import Platform
 
@@ -20,7 +21,8 @@ class KeyIn(BaseModel):
     role: Role
     client: str | None = Field(None, description="the client company a `client` key is bound to")
     client_scope: list[str] | None = Field(None, description="limit an operator key to these client companies")
-    label: str | None = None
+    label: str | None = Field(None, max_length=200)
+    expires_at: AwareDatetime | None = Field(None, description="when the key stops working (none: never)")
 
 
 class KeyOut(BaseModel):
@@ -30,6 +32,40 @@ class KeyOut(BaseModel):
     role: Role
     client: str | None
     key: str
+    expires_at: dt.datetime | None = None
+
+
+class KeyInfo(BaseModel):
+    """v1: a key without its secret; `hint` is its last four characters, to recognise it."""
+
+    id: uuid.UUID
+    role: Role
+    client: str | None
+    client_scope: list[str] | None
+    label: str | None
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    hint: str | None
+
+    @classmethod
+    def of(cls, record: KeyRecord) -> "KeyInfo":
+        return cls(id=record.id, role=record.role, client=record.client_slug,
+                   client_scope=list(record.client_scope) if record.client_scope is not None else None,
+                   label=record.label, created_at=record.created_at, expires_at=record.expires_at,
+                   revoked_at=record.revoked_at, hint=record.hint)
+
+
+class KeyList(BaseModel):
+    """v1"""
+
+    items: list[KeyInfo]
+
+
+def _require_key_manager(principal: Principal, what: str) -> None:
+    principal.require_role("operator")
+    if principal.client_scope is not None:
+        raise ProblemError(403, "forbidden", "Forbidden", f"a scoped operator key cannot {what} keys")
 
 
 def build_keys_router(platform: Platform,
@@ -40,9 +76,9 @@ def build_keys_router(platform: Platform,
 
     @router.post("/keys", status_code=201, response_model=KeyOut)
     async def create_key(body: KeyIn, principal: Auth) -> KeyOut:
-        principal.require_role("operator")
-        if principal.client_scope is not None:
-            raise ProblemError(403, "forbidden", "Forbidden", "a scoped operator key cannot create keys")
+        _require_key_manager(principal, "create")
+        if body.expires_at is not None and body.expires_at <= platform.clock():
+            raise ProblemError(422, "invalid_key_request", "Invalid key request", "expires_at must be in the future")
         if (body.role == "client") != (body.client is not None):
             raise ProblemError(422, "invalid_key_request", "Invalid key request",
                                "a client key needs `client`; operator and sre keys take none")
@@ -56,14 +92,19 @@ def build_keys_router(platform: Platform,
                                f"no client company {', '.join(repr(u) for u in unknown)}")
         key_id, key = await platform.keys.create(role=body.role, client_slug=body.client,
                                                  client_scope=body.client_scope, label=body.label,
-                                                 now=platform.clock())
-        return KeyOut(id=key_id, role=body.role, client=body.client, key=key)
+                                                 now=platform.clock(), expires_at=body.expires_at)
+        return KeyOut(id=key_id, role=body.role, client=body.client, key=key, expires_at=body.expires_at)
+
+    @router.get("/keys", response_model=KeyList)
+    async def list_keys(principal: Auth, limit: int = Query(1000, ge=1, le=10_000)) -> KeyList:
+        """Every key, newest first: who it is for, when it expires or was revoked, and its last four
+        characters; never the key or its hash."""
+        _require_key_manager(principal, "list")
+        return KeyList(items=[KeyInfo.of(r) for r in await platform.keys.list(limit=limit)])
 
     @router.delete("/keys/{key_id}", status_code=204)
     async def revoke_key(key_id: uuid.UUID, principal: Auth) -> Response:
-        principal.require_role("operator")
-        if principal.client_scope is not None:
-            raise ProblemError(403, "forbidden", "Forbidden", "a scoped operator key cannot revoke keys")
+        _require_key_manager(principal, "revoke")
         if not await platform.keys.revoke(key_id, now=platform.clock()):
             raise not_found("API key")
         return Response(status_code=204)

@@ -78,7 +78,7 @@ def make_transport(settings: PlatformSettings, db: Database) -> Transport:
 def make_platform(settings: PlatformSettings, *, clock: Clock = system_clock, pool_size: int = 10) -> Platform:
     db = Database(make_engine(settings.database_url, pool_size=pool_size))
     keys = KeyStore(db)
-    return Platform(settings, db, make_transport(settings, db), keys, Authenticator(keys), clock)
+    return Platform(settings, db, make_transport(settings, db), keys, Authenticator(keys, clock=clock), clock)
 
 
 async def migrate(settings: PlatformSettings, units: Sequence[ServiceUnit]) -> None:
