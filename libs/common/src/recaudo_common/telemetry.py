@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.trace import Status
 from prometheus_client import Counter, Gauge, Histogram
+
+from recaudo_common.redaction import describe_error, mask_text, scrub_text, scrubbed_traceback
 
 tracer = trace.get_tracer("recaudo")
 
@@ -38,24 +40,33 @@ OUTBOX_BACKLOG = Gauge("recaudo_outbox_backlog", "Outbox rows not yet published"
 
 # ---------------------------------------------------------------- logging with personal data masked
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-_DIGITS = re.compile(r"\+?\d[\d\s-]{5,}\d")
+__all__ = ["mask_text", "scrub_text"]  # re-exported: the masks live in recaudo_common.redaction
+
 PII_KEYS = frozenset(
     {"full_name", "name", "debtor_id", "phones", "phone", "email", "address", "to", "recipient", "body"}
 )
 
 
-def mask_text(text: str) -> str:
-    """Masks e-mail addresses and long digit runs (IDs, phones) in free text."""
-    return _DIGITS.sub("[redacted]", _EMAIL.sub("[email]", text))
-
-
 def mask_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: ("[redacted]" if k in PII_KEYS else v) for k, v in fields.items()}
+    return {k: ("[redacted]" if k in PII_KEYS else scrub_text(v) if isinstance(v, str) else v)
+            for k, v in fields.items()}
+
+
+def _message(record: logging.LogRecord) -> str:
+    """The record's message, an exception among its arguments described without its values."""
+    args = record.args
+    if isinstance(args, tuple) and any(isinstance(a, BaseException) for a in args):
+        args = tuple(describe_error(a) if isinstance(a, BaseException) else a for a in args)
+    try:
+        text = str(record.msg) % args if args else str(record.msg)
+    except (TypeError, ValueError):
+        text = record.getMessage()
+    return scrub_text(text)
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line; message, arguments and extra fields pass through the masks."""
+    """One JSON object per line; message, arguments, extra fields and exceptions pass through the masks
+    (an exception as its class, SQLSTATE and scrubbed message: never a database error's row or parameters)."""
 
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -67,7 +78,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
-            "msg": mask_text(record.getMessage()),
+            "msg": _message(record),
         }
         span = trace.get_current_span().get_span_context()
         if span.is_valid:
@@ -75,8 +86,8 @@ class JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, Mapping):
             out.update(mask_fields(fields))
-        if record.exc_info:
-            out["exc"] = mask_text(self.formatException(record.exc_info))
+        if record.exc_info and record.exc_info[1] is not None:
+            out["exc"] = scrubbed_traceback(record.exc_info[1])
         return json.dumps(out, default=str)
 
 
@@ -101,8 +112,48 @@ def configure_tracing(service: str, otlp_endpoint: str | None, exporter: SpanExp
 
         exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
     if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        provider.add_span_processor(BatchSpanProcessor(ScrubbingExporter(exporter)))
     trace.set_tracer_provider(provider)
+
+
+class ScrubbingExporter(SpanExporter):
+    """Spans leave the process through here: an exception recorded on a span (by `record_exception`, or by a
+    span context that an exception left) keeps its type and stack frames, never its message's values, and so
+    does the span's error status."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self.inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.inner.export([scrub_span(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+_EXCEPTION_TEXT = ("exception.message", "exception.stacktrace")
+
+
+def scrub_span(span: ReadableSpan) -> ReadableSpan:
+    status = span.status
+    if not any(k in _EXCEPTION_TEXT for e in span.events for k in (e.attributes or {})) \
+            and not status.description:
+        return span
+    events = [
+        Event(e.name, {k: (scrub_text(v) if k in _EXCEPTION_TEXT and isinstance(v, str) else v)
+                       for k, v in (e.attributes or {}).items()}, e.timestamp)
+        for e in span.events
+    ]
+    if status.description:
+        status = Status(status.status_code, scrub_text(status.description))
+    return ReadableSpan(
+        name=span.name, context=span.context, parent=span.parent, resource=span.resource,
+        attributes=span.attributes, events=events, links=span.links, kind=span.kind, status=status,
+        start_time=span.start_time, end_time=span.end_time, instrumentation_scope=span.instrumentation_scope,
+    )
 
 
 def inject_headers() -> dict[str, str]:

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.events import Envelope
+
+# A record larger than this is not an event of the platform's (the largest, an arrangement, is a few KB): it is
+# dead-lettered unread instead of being parsed. Below Kafka's default message.max.bytes (1 MiB), so a dead
+# letter of it always fits on the broker.
+MAX_RECORD_BYTES = 256 * 1024
+# The stand-in type of a record that could not be decoded: no handler has it, so a reader that does not look at
+# `Message.fault` (a rebuild reading a topic from the start) passes over it.
+UNDECODABLE = "recaudo.undecodable"
+# The only headers of an undecodable record kept on its dead letter: the trace context, whose form is known.
+TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 
 
 @dataclass(frozen=True)
@@ -16,6 +29,9 @@ class OutgoingMessage:
     key: str
     envelope_json: str
     headers: dict[str, str]
+    # The value exactly as a record held it, for the dead letter of a record that was not an envelope (or its
+    # replay); envelope_json is then not used.
+    value: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -28,6 +44,60 @@ class Message:
     headers: dict[str, str]
     position: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Why the record could not be decoded (a code: not_json, not_an_envelope, oversized, ...); `envelope` is then
+    # a stand-in of type UNDECODABLE. The consumer dead-letters such a record.
+    fault: str | None = None
+    # The record's value as received (a transport sets it), so that a dead letter or a replay is that record
+    # byte for byte, whatever it held.
+    raw: bytes = b""
+
+    @property
+    def value(self) -> bytes | None:
+        """What to publish as this message's value when it goes on again; None: its envelope, serialised."""
+        return self.raw if self.raw or self.fault is not None else None
+
+
+def read_record(topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str],
+                position: Any) -> Message:
+    """A record off a topic as a Message; one that is not an event of the platform's becomes a Message with a
+    fault instead of an exception, so that one bad record cannot stop its consumer."""
+    raw = value or b""
+    fault: str | None = None
+    envelope: Envelope | None = None
+    if len(raw) > MAX_RECORD_BYTES:
+        fault = "oversized"
+    elif not key:
+        fault = "missing_key"
+    else:
+        try:
+            text = raw.decode("utf-8")
+            key.decode("utf-8")
+        except UnicodeDecodeError:
+            fault = "invalid_utf8"
+        else:
+            try:
+                envelope = Envelope.model_validate_json(text)
+            except ValidationError as exc:
+                fault = "not_json" if any(e["type"] == "json_invalid" for e in exc.errors()) else "not_an_envelope"
+    if envelope is not None:
+        return Message(topic=topic, key=key.decode() if key else "", envelope=envelope, headers=headers,
+                       position=position, raw=raw)
+    stand_in = Envelope(
+        event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"recaudo:{topic}:{position}"), type=UNDECODABLE, version=0,
+        occurred_at=dt.datetime(1970, 1, 1, tzinfo=dt.UTC), client="", key="",
+        correlation_id=uuid.UUID(int=0), payload={},
+    )
+    return Message(topic=topic, key=(key or b"").decode("utf-8", "replace"), envelope=stand_in,
+                   headers=headers, position=position, fault=fault, raw=raw)
+
+
+def replayed_message(topic: str, letter: Message) -> OutgoingMessage:
+    """A dead letter put back on its topic: the event as it was (a record that was not one, byte for byte),
+    without the dead-letter headers."""
+    headers = {k: v for k, v in letter.headers.items() if not k.startswith("recaudo-dlq-")}
+    value = letter.value
+    return OutgoingMessage(topic, letter.key, letter.envelope.model_dump_json() if value is None else "", headers,
+                           value=value)
 
 
 class Subscriber(Protocol):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,10 +20,11 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.bus.base import Message, OutgoingMessage, Transport
+from recaudo_common.bus.base import TRACE_HEADERS, Message, OutgoingMessage, Transport
 from recaudo_common.db import Database, is_transient
-from recaudo_common.events import Envelope, Event, UnknownEventError, decode, dlq_topic, topic_name
+from recaudo_common.events import REGISTRY, Envelope, Event, UnknownEventError, decode, dlq_topic, topic_name
 from recaudo_common.outbox import Outbox, Staged, claim_many, claim_once
+from recaudo_common.redaction import describe_error, error_code, scrubbed_traceback
 from recaudo_common.telemetry import (
     CONSUMER_LAG,
     CONSUMER_RETRIES,
@@ -62,6 +62,27 @@ BatchHandler = Callable[[list[tuple[Any, HandlerContext]]], Awaitable[None]]
 
 class _BatchAbortedError(Exception):
     """A poison message in a batch: the batch falls back to one event at a time."""
+
+
+class UndecodableRecordError(Exception):
+    """A record that is no event this consumer can read; `fault` says why, as a code."""
+
+    def __init__(self, fault: str) -> None:
+        super().__init__(fault)
+        self.fault = fault
+
+
+def _known_type(event_type: str) -> bool:
+    return any(known == event_type for known, _ in REGISTRY)
+
+
+def _reason(exc: BaseException) -> str:
+    """The dead letter's reason code for a failure: what went wrong, never the data it went wrong on."""
+    if isinstance(exc, UnknownEventError):
+        return "unknown_event_version"
+    if isinstance(exc, ValidationError):
+        return "invalid_payload"
+    return f"handler_failed:{error_code(exc)}"
 
 
 @dataclass(frozen=True)
@@ -111,8 +132,15 @@ class ConsumerRuntime:
         self.outbox = Outbox(self.subscriptions.schema)
 
     def _decode(self, message: Message) -> tuple[Handler | None, Event | None, Exception | None]:
+        """The message's handler and event; or, for a message to dead-letter, the reason as an exception (with
+        a handler of None when no handler could have taken it). None, None, None: not this consumer's."""
+        if message.fault is not None:
+            return None, None, UndecodableRecordError(message.fault)
         handler = self.subscriptions.handler_for(message.envelope.type)
         if handler is None:
+            if not _known_type(message.envelope.type):
+                # No version of the platform's knows it: kept for a replay after an upgrade, not dropped.
+                return None, None, UndecodableRecordError("unknown_event_type")
             return None, None, None
         try:
             return handler, decode(message.envelope), None
@@ -137,11 +165,11 @@ class ConsumerRuntime:
         """Processes one message in its own transactions: retries with backoff, then the DLQ.
         Returns the outcome (processed, duplicate, ignored, dead_lettered)."""
         handler, event, poison = self._decode(message)
-        if handler is None:
-            return "ignored"
-        if poison is not None or event is None:
+        if poison is not None or (handler is not None and event is None):
             await self._dead_letter(message, poison or ValueError("undecodable event"))
             return "dead_lettered"
+        if handler is None or event is None:
+            return "ignored"
         for attempt in range(self.max_retries + 1):
             try:
                 async with self.db.transaction() as session:
@@ -175,7 +203,7 @@ class ConsumerRuntime:
         decoded: list[tuple[Message, Handler | None, Event | None]] = []
         for message in messages:
             handler, event, poison = self._decode(message)
-            if handler is not None and (poison is not None or event is None):
+            if poison is not None or (handler is not None and event is None):
                 raise _BatchAbortedError
             decoded.append((message, handler, event))
         fresh = await claim_many(session, subs.schema, subs.consumer,
@@ -233,19 +261,30 @@ class ConsumerRuntime:
         return [await self.handle(message) for message in batch]
 
     async def _dead_letter(self, message: Message, exc: BaseException) -> None:
-        headers = dict(message.headers)
+        """Sends the message to its topic's DLQ with why. The headers say it without personal data: a reason
+        code, the error's class, SQLSTATE and scrubbed message, and a scrubbed trace (a database error's row and
+        parameters never leave). A record that was not an envelope keeps its value byte for byte (the DLQ is
+        access-controlled; an operator inspects or replays it) and, of its own headers, only the trace context."""
+        reason = exc.fault if isinstance(exc, UndecodableRecordError) else _reason(exc)
+        headers = (dict(message.headers) if message.fault is None
+                   else {k: v for k, v in message.headers.items() if k in TRACE_HEADERS})
+        out_value = message.value
         headers.update({
             "recaudo-dlq-consumer": self.subscriptions.consumer,
-            "recaudo-dlq-error": f"{type(exc).__name__}: {exc}"[:1000],
-            "recaudo-dlq-trace": "".join(traceback.format_exception(exc))[-2000:],
+            "recaudo-dlq-reason": reason,
+            "recaudo-dlq-error": describe_error(exc),
+            "recaudo-dlq-trace": scrubbed_traceback(exc)[-2000:],
         })
-        out = OutgoingMessage(dlq_topic(message.topic), message.key, message.envelope.model_dump_json(), headers)
+        out = OutgoingMessage(dlq_topic(message.topic), message.key,
+                              "" if out_value is not None else message.envelope.model_dump_json(), headers,
+                              value=out_value)
         async with self.db.transaction() as session:
             await self.transport.publish(session, [out])
         DLQ_MESSAGES.labels(self.subscriptions.consumer, message.topic).inc()
         log.error("event dead-lettered", extra={"fields": {
             "consumer": self.subscriptions.consumer, "type": message.envelope.type,
-            "event_id": str(message.envelope.event_id), "error": type(exc).__name__}})
+            "event_id": str(message.envelope.event_id) if message.fault is None else None,
+            "position": str(message.position), "reason": reason, "error": describe_error(exc)}})
 
     async def run(self, stop: asyncio.Event, *, max_records: int = 500) -> None:
         subs = self.subscriptions

@@ -11,14 +11,22 @@ from aiokafka.errors import CommitFailedError, TopicAlreadyExistsError
 from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.bus.base import Message, OutgoingMessage, Subscriber
-from recaudo_common.events import Envelope, dlq_topic
+from recaudo_common.bus.base import Message, OutgoingMessage, Subscriber, read_record, replayed_message
+from recaudo_common.events import dlq_topic
 
 log = logging.getLogger("recaudo.bus.kafka")
 
 
 def _headers(raw: list[tuple[str, bytes]] | None) -> dict[str, str]:
-    return {k: v.decode() for k, v in (raw or [])}
+    """The record's headers; one that is not UTF-8 is not the platform's (they carry only the trace context)
+    and is left out rather than stopping the consumer."""
+    out: dict[str, str] = {}
+    for k, v in raw or []:
+        try:
+            out[k] = (v or b"").decode()
+        except UnicodeDecodeError:
+            continue
+    return out
 
 
 class KafkaSubscriber:
@@ -44,11 +52,7 @@ class KafkaSubscriber:
         out: list[Message] = []
         for tp, records in batches.items():
             for r in records:
-                out.append(Message(
-                    topic=tp.topic, key=(r.key or b"").decode(),
-                    envelope=Envelope.model_validate_json(r.value), headers=_headers(r.headers),
-                    position=(tp.partition, r.offset),
-                ))
+                out.append(read_record(tp.topic, r.key, r.value, _headers(r.headers), (tp.partition, r.offset)))
         return out
 
     async def commit(self, messages: list[Message]) -> None:
@@ -122,7 +126,7 @@ class KafkaTransport:
         assert self._producer is not None, "transport not started"
         futures = [
             await self._producer.send(
-                m.topic, m.envelope_json.encode(), key=m.key.encode(),
+                m.topic, m.envelope_json.encode() if m.value is None else m.value, key=m.key.encode(),
                 headers=[(k, v.encode()) for k, v in m.headers.items()],
             )
             for m in messages
@@ -141,11 +145,7 @@ class KafkaTransport:
                 batch = await sub.fetch(max_records=500, timeout_s=3.0)
                 if not batch:
                     break
-                await self.publish(None, [
-                    OutgoingMessage(topic, m.key, m.envelope.model_dump_json(),
-                                    {k: v for k, v in m.headers.items() if not k.startswith("recaudo-dlq-")})
-                    for m in batch
-                ])
+                await self.publish(None, [replayed_message(topic, m) for m in batch])
                 await sub.commit(batch)
                 replayed += len(batch)
         finally:

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.bus.base import Message, OutgoingMessage, Subscriber
+from recaudo_common.bus.base import Message, OutgoingMessage, Subscriber, read_record, replayed_message
 from recaudo_common.db import Database, asyncpg_dsn
-from recaudo_common.events import Envelope, dlq_topic
+from recaudo_common.events import dlq_topic
 
 APPEND_LOCK = 7_211_001  # advisory lock id that serialises appends to bus.log
 NOTIFY_CHANNEL = "recaudo_bus"
@@ -44,41 +45,61 @@ BUS_DDL = [
 
 _APPEND = text(
     """INSERT INTO bus.log (position, topic, key, event_id, envelope, headers)
-       SELECT nextval('bus.log_position'), t.topic, t.key, (t.env::jsonb->>'event_id')::uuid, t.env::jsonb,
-              t.hdr::jsonb
+       SELECT nextval('bus.log_position'), t.topic, t.key, coalesce(t.eid, (t.env::jsonb->>'event_id')::uuid),
+              t.env::jsonb, t.hdr::jsonb
        FROM unnest(CAST(:topics AS text[]), CAST(:keys AS text[]), CAST(:envs AS text[]),
-                   CAST(:hdrs AS text[])) WITH ORDINALITY AS t(topic, key, env, hdr, ord)
+                   CAST(:hdrs AS text[]), CAST(:eids AS uuid[])) WITH ORDINALITY AS t(topic, key, env, hdr, eid, ord)
        ORDER BY t.ord"""
 )
+
+
+def _raw_row(value: bytes) -> tuple[str, uuid.UUID]:
+    """A record's value that is not an envelope (a dead letter), as log text and an event id: JSON stays as it
+    was, anything else is kept as a JSON string; the event id is the value's own if it has a valid one."""
+    text_value = value.decode("utf-8", "replace")
+    try:
+        parsed = json.loads(text_value)
+    except ValueError:
+        return json.dumps(text_value), uuid.uuid4()
+    try:
+        return text_value, uuid.UUID(str(parsed["event_id"]))
+    except (TypeError, KeyError, ValueError):
+        return text_value, uuid.uuid4()
 
 
 async def append(session: AsyncSession, messages: list[OutgoingMessage]) -> None:
     """Appends within the caller's transaction, holding the append lock until it commits."""
     if not messages:
         return
+    envs: list[str] = []
+    eids: list[uuid.UUID | None] = []
+    for m in messages:
+        env, eid = (m.envelope_json, None) if m.value is None else _raw_row(m.value)
+        envs.append(env)
+        eids.append(eid)
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
     await session.execute(
         _APPEND,
         {
             "topics": [m.topic for m in messages],
             "keys": [m.key for m in messages],
-            "envs": [m.envelope_json for m in messages],
+            "envs": envs,
             "hdrs": [json.dumps(m.headers) for m in messages],
+            "eids": eids,
         },
     )
     await session.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
 
 
 def _message(row: Any) -> Message:
+    """A log row as a Message; a row that is not an event of the platform's (written there by hand, or a dead
+    letter of one) comes back with its fault, never as an exception."""
     envelope = row["envelope"]
+    value = envelope.encode() if isinstance(envelope, str) else json.dumps(envelope).encode()
     headers = row["headers"]
-    return Message(
-        topic=row["topic"], key=row["key"],
-        envelope=Envelope.model_validate_json(envelope) if isinstance(envelope, str)
-        else Envelope.model_validate(envelope),
-        headers=json.loads(headers) if isinstance(headers, str) else dict(headers),
-        position=row["position"],
-    )
+    headers = json.loads(headers) if isinstance(headers, str) else headers
+    headers = {str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {}
+    return read_record(row["topic"], row["key"].encode(), value, headers, row["position"])
 
 
 class PostgresSubscriber:
@@ -193,13 +214,8 @@ class PostgresTransport:
                 batch = await sub.fetch(max_records=min(500, (limit or 500) - replayed), timeout_s=0.2)
                 if not batch:
                     break
-                out = [
-                    OutgoingMessage(topic, m.key, m.envelope.model_dump_json(),
-                                    {k: v for k, v in m.headers.items() if not k.startswith("recaudo-dlq-")})
-                    for m in batch
-                ]
                 async with self.db.transaction() as session:
-                    await append(session, out)
+                    await append(session, [replayed_message(topic, m) for m in batch])
                 await sub.commit(batch)
                 replayed += len(batch)
         finally:

@@ -1,0 +1,153 @@
+"""Personal data never leaves through an error: a real database error on a row that carries a debtor's name, phone,
+e-mail and id is logged, traced and dead-lettered (real PostgreSQL and Kafka), and none of those values is in the
+log lines, the dead letter's headers or the exported span."""
+
+import asyncio
+import datetime as dt
+import io
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy import text
+
+from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
+from recaudo_common.bus.relay import relay_once
+from recaudo_common.events import AccountPlaced, dlq_topic, topic_name
+from recaudo_common.outbox import Outbox
+from recaudo_common.runtime import Platform
+from recaudo_common.telemetry import JsonFormatter, ScrubbingExporter, configure_tracing
+from recaudo_common.testing import eventually
+
+pytestmark = pytest.mark.integration
+NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
+NAME, PHONE, EMAIL, DEBTOR_ID = "Ana Gómez Restrepo", "+57 300 123 4567", "ana.gomez@correo.co", "1020304050"
+SECRETS = (NAME, "Gómez", PHONE, "300 123 4567", "3001234567", EMAIL, "ana.gomez", DEBTOR_ID)
+_SPANS = InMemorySpanExporter()
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """The spans this process exports, through the platform's own exporter chain (configure_tracing)."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, SdkTracerProvider):
+        configure_tracing("test", None, exporter=_SPANS)
+    elif not getattr(provider, "_recaudo_test_spans", False):
+        provider.add_span_processor(SimpleSpanProcessor(ScrubbingExporter(_SPANS)))
+    trace.get_tracer_provider()._recaudo_test_spans = True  # type: ignore[attr-defined]
+    _SPANS.clear()
+    yield _SPANS
+    _SPANS.clear()
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """What the platform's JSON log handler writes, as it writes it."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter("test"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    previous = root.level
+    root.setLevel(logging.INFO)
+    yield out
+    root.removeHandler(handler)
+    root.setLevel(previous)
+
+
+def account() -> AccountPlaced:
+    return AccountPlaced(account_ref="A-1", portfolio_id=uuid.uuid4(), debtor_id=DEBTOR_ID, full_name=NAME,
+                         phones=[PHONE], email=EMAIL, balance=Decimal("1000.00"), currency="COP",
+                         days_past_due=40, as_of=NOW.date(), authorised_channels=["sms"])
+
+
+async def store_debtor(event: AccountPlaced, ctx: HandlerContext) -> None:
+    """A handler whose insert the database refuses, with the whole row in the error (DETAIL: Failing row
+    contains (...), the statement's parameters)."""
+    await ctx.session.execute(text(
+        "INSERT INTO reporting.probe_debtors (full_name, phone, email, debtor_id) VALUES (:n, :p, :e, :d)"),
+        {"n": event.full_name, "p": event.phones[0], "e": event.email, "d": event.debtor_id})
+
+
+def without_secrets(what: str, text_: str) -> None:
+    for secret in SECRETS:
+        assert secret not in text_, f"{what} carries {secret!r}: {text_[:2000]}"
+
+
+def span_text(span: ReadableSpan) -> str:
+    events = [{"name": e.name, **dict(e.attributes or {})} for e in span.events]
+    return json.dumps({"attributes": dict(span.attributes or {}), "events": events,
+                       "status": span.status.description}, ensure_ascii=False, default=str)
+
+
+async def test_a_database_error_on_personal_data_leaves_no_trace_of_it(
+        platform_on_each_transport: Platform, spans: InMemorySpanExporter, log_lines: io.StringIO) -> None:
+    platform = platform_on_each_transport
+    prefix = platform.settings.topic_prefix
+    async with platform.db.transaction() as s:
+        await s.execute(text("CREATE TABLE reporting.probe_debtors (full_name text, phone text, email text UNIQUE,"
+                             " debtor_id text, CHECK (length(full_name) < 5))"))
+        await s.execute(text("CREATE UNIQUE INDEX probe_debtors_id ON reporting.probe_debtors (debtor_id)"))
+    async with platform.db.transaction() as s:
+        await Outbox("ingest").add(s, [account().envelope(client="banco", occurred_at=NOW)])
+    while await relay_once(platform.db, platform.transport, schema="ingest", prefix=prefix):
+        pass
+    runtime = ConsumerRuntime(platform.db, platform.transport,
+                              Subscriptions("probe", "reporting", {AccountPlaced: store_debtor}), prefix,
+                              lambda: NOW, max_retries=1, backoff_s=0.01)
+    dead = platform.transport.subscriber(f"{prefix}.dlq-reader", [dlq_topic(topic_name(prefix, "account"))])
+    await dead.start()
+    letters: list[Any] = []
+
+    async def dead_lettered() -> bool:
+        letters.extend(await dead.fetch(max_records=10, timeout_s=0.5))
+        return bool(letters)
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(runtime.run(stop))
+    try:
+        await eventually(dead_lettered, timeout_s=60, message="the event dead-lettered")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await dead.stop()
+
+    # The dead letter says what failed, by class, SQLSTATE and constraint, and nothing of whom.
+    headers = letters[0].headers
+    assert headers["recaudo-dlq-reason"] == "handler_failed:IntegrityError/23514"
+    assert "probe_debtors_full_name_check" in headers["recaudo-dlq-error"]
+    without_secrets("the dead letter's headers", json.dumps(headers, ensure_ascii=False))
+    assert letters[0].envelope.payload["email"] == EMAIL  # the event itself is kept whole, for a replay
+
+    # The log line about it, and a log.exception of the same real error, name no one either.
+    async with platform.db.transaction() as s:
+        await s.execute(text("INSERT INTO reporting.probe_debtors VALUES ('Ana', '1', :e, :d)"),
+                        {"e": EMAIL, "d": DEBTOR_ID})
+    try:
+        async with platform.db.transaction() as s:
+            await s.execute(text("INSERT INTO reporting.probe_debtors VALUES (:n, :p, :e, :d)"),
+                            {"n": "Ana", "p": PHONE, "e": EMAIL, "d": DEBTOR_ID})
+    except Exception as exc:
+        logging.getLogger("recaudo.test").exception("could not store %s", exc)
+    logged = log_lines.getvalue()
+    assert "event dead-lettered" in logged and "sqlstate 23514, constraint probe_debtors_full_name_check" in logged
+    assert "UniqueViolation" in logged and "probe_debtors_email_key" in logged
+    without_secrets("the log", logged)
+
+    # The span of the failed attempt recorded the exception, and exported it without the row.
+    trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
+    failed = [s for s in spans.get_finished_spans() if s.name == "consume account.placed" and s.events]
+    assert failed, [s.name for s in spans.get_finished_spans()]
+    assert any(e.name == "exception" and "IntegrityError" in str((e.attributes or {}).get("exception.type"))
+               for s in failed for e in s.events)
+    for span in spans.get_finished_spans():
+        without_secrets(f"span {span.name}", span_text(span))

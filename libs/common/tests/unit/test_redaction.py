@@ -1,0 +1,41 @@
+"""Error text without personal data: what the scrubber keeps (what failed) and what it takes out (whom)."""
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from recaudo_common.redaction import describe_error, scrub_text
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(("text", "kept", "gone"), [
+    ('duplicate key value violates unique constraint "debtors_email_key"\nDETAIL:  Key (email)=(ana@correo.co) '
+     "already exists.", ['constraint "debtors_email_key"', "DETAIL: [redacted]"], ["ana@correo.co"]),
+    ("Key (debtor_id, full_name)=(1020304050, Ana Gómez) already exists.", ["Key (debtor_id, full_name)=("],
+     ["1020304050", "Ana Gómez"]),
+    ('new row for relation "p" violates check constraint "c" Failing row contains (Ana Gómez, 300 123 4567).',
+     ['relation "p"', 'constraint "c"'], ["Ana Gómez", "300 123 4567"]),
+    ("(sqlalchemy...IntegrityError) boom\n[SQL: INSERT INTO t VALUES ('Ana Gómez', $1)]\n[parameters: "
+     "('ana@correo.co',)]\n(Background on this error at: https://sqlalche.me/e/21/gkpj)\nafter",
+     ["boom", "after"], ["Ana Gómez", "ana@correo.co", "sqlalche.me"]),
+    ('invalid input syntax for type uuid: "Ana Gómez"', ['type uuid: "[redacted]"'], ["Ana Gómez"]),
+    ("invalid input for query argument $1: 'Ana Gómez' (expected int)", ["argument $1"], ["Ana Gómez"]),
+    ('  File "/srv/app/handlers.py", line 3, in apply', ['File "/srv/app/handlers.py"'], []),
+])
+def test_scrub_text_takes_values_out_and_keeps_what_failed(text: str, kept: list[str], gone: list[str]) -> None:
+    scrubbed = scrub_text(text)
+    for part in kept:
+        assert part in scrubbed
+    for part in gone:
+        assert part not in scrubbed
+
+
+def test_a_validation_error_is_described_by_location_and_type_only() -> None:
+    class Debtor(BaseModel):
+        full_name: int
+        debtor_id: int
+
+    with pytest.raises(ValidationError) as err:
+        Debtor.model_validate({"full_name": "Ana Gómez", "debtor_id": "CC 1020304050"})
+    described = describe_error(err.value)
+    assert described == "ValidationError: 2 validation error(s): full_name int_parsing; debtor_id int_parsing"
