@@ -1,5 +1,6 @@
 """Reading tabular files (portfolios, bank statements) into a header and rows, streamed: CSV (delimiter and
-encoding detected), JSON lines and XLSX. Cells are text, or typed values (Decimal, date) where the file has them."""
+encoding detected) and JSON lines here, XLSX in recaudo_common.xlsx. Cells are text, or typed values (Decimal,
+date) where the file has them. Lines and records are capped, so memory and time stay linear in the file."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ import codecs
 import csv
 import datetime as dt
 import json
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 DELIMITERS = ",;|\t"
 Cell = str | Decimal | dt.date
@@ -34,6 +33,10 @@ class Sniffed:
 XLSX_MAGIC = b"PK\x03\x04"
 MAX_COLUMNS = 500  # a portfolio has a few dozen; a header wider than this is junk or an attack
 MAX_COLUMN_NAME = 200
+# A portfolio row is a few hundred characters; a line (or a quoted record spanning lines) of a million is junk,
+# an unterminated quote or an attack, and every longer one would be held whole in memory to be parsed.
+MAX_LINE_CHARS = 1024 * 1024
+LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")  # where str.splitlines splits
 
 
 def checked_header(header: list[str]) -> list[str]:
@@ -96,40 +99,96 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def decode_lines(chunks: Iterable[bytes], encoding: str) -> Iterator[str]:
-    """Lines with their endings, decoded incrementally: the file is never held whole."""
+def line_too_long(after: int, limit: int) -> FileFormatError:
+    return FileFormatError("line_too_long", f"the line after line {after} is longer than {limit} characters "
+                                            "(an unclosed quote, or not a portfolio)")
+
+
+def decode_lines(chunks: Iterable[bytes], encoding: str, *, max_line_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
+    """Lines with their endings, decoded incrementally: the file is never held whole, each character is looked
+    at a bounded number of times, and a line longer than `max_line_chars` is refused as soon as it is."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-    pending = ""
+    held: list[str] = []  # the parts of a line not yet ended
+    held_chars = 0
+    number = 0
     try:
-        for chunk in chunks:
-            pending += decoder.decode(chunk)
-            lines = pending.splitlines(keepends=True)
-            pending = lines.pop() if lines and not lines[-1].endswith(("\n", "\r")) else ""
-            yield from lines
-        pending += decoder.decode(b"", final=True)
+        for chunk in _with_end(chunks):
+            text = decoder.decode(chunk or b"", final=chunk is None)
+            if held and held[-1][-1] == "\r" and (text or chunk is None):
+                if text.startswith("\n"):  # "\r\n" cut between two chunks is one line end
+                    held.append("\n")
+                    text = text[1:]
+                number += 1
+                yield "".join(held)
+                held, held_chars = [], 0
+            lines = text.splitlines(keepends=True)
+            for index, line in enumerate(lines):
+                held.append(line)
+                held_chars += len(line)
+                if held_chars > max_line_chars:
+                    raise line_too_long(number, max_line_chars)
+                ended = line[-1] in LINE_BREAKS and (line[-1] != "\r" or index < len(lines) - 1)
+                if ended:  # a bare "\r" ending the text may be the first half of "\r\n"
+                    number += 1
+                    yield "".join(held)
+                    held, held_chars = [], 0
     except UnicodeDecodeError as exc:
         raise FileFormatError("invalid_encoding",
                               f"the file is not valid {encoding}; send encoding=windows-1252 or utf-8") from exc
-    if pending:
-        yield pending
+    if held:
+        yield "".join(held)
 
 
-def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed) -> tuple[list[str], Rows]:
-    csv.field_size_limit(64 * 1024 * 1024)
-    reader = csv.reader(decode_lines(chunks, sniffed.encoding), delimiter=sniffed.delimiter)
+def _with_end(chunks: Iterable[bytes]) -> Iterator[bytes | None]:
+    yield from chunks
+    yield None
+
+
+class _RecordBudget:
+    """Feeds lines to the csv reader and counts the characters of the record being read: a quote left open
+    would otherwise gather the rest of the file into one field."""
+
+    def __init__(self, lines: Iterator[str], limit: int) -> None:
+        self.lines, self.limit, self.used, self.read = lines, limit, 0, 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self.lines:
+            self.used += len(line)
+            if self.used > self.limit:
+                raise line_too_long(self.read, self.limit)
+            self.read += 1
+            yield line
+
+    def next_record(self) -> None:
+        self.used = 0
+
+
+def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed, *,
+             max_line_chars: int = MAX_LINE_CHARS) -> tuple[list[str], Rows]:
+    """Header and rows. A record (one line, or several joined by a quoted line break) longer than
+    `max_line_chars`, or of more than MAX_COLUMNS fields, stops the reading with a FileFormatError."""
+    csv.field_size_limit(64 * 1024 * 1024)  # process-wide; the record budget below is the real cap
+    budget = _RecordBudget(decode_lines(chunks, sniffed.encoding, max_line_chars=max_line_chars), max_line_chars)
+    reader = csv.reader(budget, delimiter=sniffed.delimiter)
     try:
         header = [h.strip().lstrip("\ufeff") for h in next(reader)]
         while not any(header):  # blank lines before the header
+            budget.next_record()
             header = [h.strip().lstrip("\ufeff") for h in next(reader)]
         checked_header(header)
     except StopIteration as exc:
         raise FileFormatError("empty_file", "the file has no header row") from exc
     except csv.Error as exc:
         raise FileFormatError("malformed_csv", f"the header row cannot be read: {exc}") from exc
+    except FileFormatError as exc:
+        if exc.code != "line_too_long":
+            raise
+        raise FileFormatError("invalid_header", f"the header row is longer than {max_line_chars} characters") from exc
 
     def rows() -> Rows:
         number = 1
         while True:
+            budget.next_record()
             try:
                 fields = next(reader)
             except StopIteration:
@@ -137,15 +196,23 @@ def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed) -> tuple[list[str], Rows
             except csv.Error as exc:
                 raise FileFormatError("malformed_csv", f"row {number + 1} cannot be read: {exc}") from exc
             number += 1
+            if len(fields) > MAX_COLUMNS:
+                while len(fields) > len(header) and not fields[-1].strip():
+                    fields.pop()  # trailing empty fields are an export's habit, not columns
+                if len(fields) > MAX_COLUMNS:
+                    raise FileFormatError("too_many_columns",
+                                          f"row {number} has {len(fields)} fields; at most {MAX_COLUMNS}")
             if any(f.strip() for f in fields):
                 yield number, list(fields)
 
     return header, rows()
 
 
-def jsonl_rows(chunks: Iterable[bytes], sniffed: Sniffed, *, header_sample: int = 1000) -> tuple[list[str], Rows]:
-    """The header is the union of the keys of the first records (later unknown keys are kept as extras)."""
-    lines = decode_lines(chunks, sniffed.encoding)
+def jsonl_rows(chunks: Iterable[bytes], sniffed: Sniffed, *, header_sample: int = 1000,
+               max_line_chars: int = MAX_LINE_CHARS) -> tuple[list[str], Rows]:
+    """The header is the union of the keys of the first records (later unknown keys are kept as extras). A line
+    longer than `max_line_chars` stops the reading with a FileFormatError."""
+    lines = decode_lines(chunks, sniffed.encoding, max_line_chars=max_line_chars)
     buffered: list[tuple[int, dict[str, object]]] = []
     header: list[str] = []
 
@@ -153,22 +220,29 @@ def jsonl_rows(chunks: Iterable[bytes], sniffed: Sniffed, *, header_sample: int 
         if not line.strip():
             return None
         try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
+            # Numbers as exact Decimals; NaN and Infinity stay text (no number a debt can be).
+            value = json.loads(line, parse_float=Decimal, parse_constant=str)
+        except (ValueError, RecursionError):  # malformed, an integer of 5,000 digits, or nested 100,000 deep
             return {"_unparseable_line": line.strip()[:10_000]}
         return value if isinstance(value, dict) else {"_unparseable_line": line.strip()[:10_000]}
 
     iterator = enumerate(lines, start=2)
-    for number, line in iterator:
-        record = parse(number, line)
-        if record is None:
-            continue
-        buffered.append((number, record))
-        known = set(header)
-        header.extend(k for k in record if k not in known)
-        checked_header(header)
-        if len(buffered) >= header_sample:
-            break
+    try:
+        for number, line in iterator:
+            record = parse(number, line)
+            if record is None:
+                continue
+            buffered.append((number, record))
+            known = set(header)
+            header.extend(k for k in record if k not in known)
+            checked_header(header)
+            if len(buffered) >= header_sample:
+                break
+    except FileFormatError as exc:
+        if exc.code != "line_too_long" or header:
+            raise
+        raise FileFormatError("invalid_header", f"the first record is longer than {max_line_chars} characters") \
+            from exc
     if not header:
         raise FileFormatError("empty_file", "the file has no records")
 
@@ -190,90 +264,21 @@ def jsonl_rows(chunks: Iterable[bytes], sniffed: Sniffed, *, header_sample: int 
     return header, rows()
 
 
+def bounded_number(value: Decimal) -> Decimal | None:
+    """`value` if it is a number a cell can mean (finite, under 10^309); 1E+999999999 would be a billion digits
+    the moment anything printed it whole."""
+    return value if value.is_finite() and -308 <= value.adjusted() <= 308 else None
+
+
 def _json_cell(value: object) -> Cell:
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
-    if isinstance(value, int | float):
-        return Decimal(repr(value))
+    if isinstance(value, int | float | Decimal):
+        number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
+        bounded = bounded_number(number)
+        return str(value) if bounded is None else bounded
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
-    return str(value)
-
-
-def check_xlsx(path: Path, *, max_uncompressed: int, max_ratio: float) -> None:
-    """Refuses archives whose decompressed size or ratio is absurd (zip bombs) before any parsing."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            infos = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise FileFormatError("invalid_xlsx", "the file is not a valid XLSX workbook") from exc
-    total = sum(i.file_size for i in infos)
-    packed = sum(i.compress_size for i in infos) or 1
-    if total > max_uncompressed or (total > 10 * 1024 * 1024 and total / packed > max_ratio):
-        raise FileFormatError("xlsx_too_large",
-                              f"the workbook expands to {total} bytes ({total / packed:.0f}x): refused as a zip bomb")
-
-
-def xlsx_sheet_names(path: Path, *, sheet: str | None) -> list[str]:
-    """The workbook's sheets, read from its index alone (no sheet is loaded); checks that `sheet` is one."""
-    from python_calamine import CalamineWorkbook
-
-    try:
-        names = list(CalamineWorkbook.from_path(str(path)).sheet_names)
-    except Exception as exc:  # calamine raises its own error types for broken workbooks
-        raise FileFormatError("invalid_xlsx", f"the workbook cannot be read: {type(exc).__name__}") from exc
-    if not names:
-        raise FileFormatError("empty_file", "the workbook has no sheets")
-    if sheet is not None and sheet not in names:
-        raise FileFormatError("sheet_not_found", f"no sheet {sheet!r}; the workbook has {names}")
-    return names
-
-
-def xlsx_rows(path: Path, *, sheet: str | None) -> tuple[list[str], Rows, int]:
-    """Header, rows and the sheet's height. Number cells arrive as Decimal, date cells as dates."""
-    from python_calamine import CalamineWorkbook
-
-    try:
-        workbook = CalamineWorkbook.from_path(str(path))
-        names = workbook.sheet_names
-        if sheet is not None and sheet not in names:
-            raise FileFormatError("sheet_not_found", f"no sheet {sheet!r}; the workbook has {names}")
-        data = workbook.get_sheet_by_name(sheet) if sheet else workbook.get_sheet_by_index(0)
-    except FileFormatError:
-        raise
-    except Exception as exc:  # calamine raises its own error types for broken workbooks
-        raise FileFormatError("invalid_xlsx", f"the workbook cannot be read: {type(exc).__name__}") from exc
-    iterator = iter(data.iter_rows())
-    try:
-        header = checked_header([_xlsx_text(c).strip() for c in next(iterator)])
-    except StopIteration as exc:
-        raise FileFormatError("empty_file", "the sheet has no header row") from exc
-
-    def rows() -> Rows:
-        for number, raw in enumerate(iterator, start=2):
-            values = [_xlsx_cell(c) for c in raw]
-            if any(v != "" for v in values):
-                yield number, values
-
-    return header, rows(), int(data.height)
-
-
-def _xlsx_text(value: object) -> str:
-    cell = _xlsx_cell(value)
-    return cell if isinstance(cell, str) else str(cell)
-
-
-def _xlsx_cell(value: object) -> Cell:
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, int | float):
-        return Decimal(repr(value))
     return str(value)

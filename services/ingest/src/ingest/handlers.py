@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import json
+import logging
 import tempfile
 import uuid
 import zoneinfo
@@ -31,25 +32,20 @@ from ingest.domain.portfolio import (
     check_row,
     map_columns,
 )
-from recaudo_common.db import Database
+from recaudo_common.db import Database, is_transient
 from recaudo_common.errors import ProblemError, conflict
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, ClientRegistered, Envelope
-from recaudo_common.files import (
-    MAX_COLUMNS,
-    Cell,
-    FileFormatError,
-    check_xlsx,
-    csv_rows,
-    jsonl_rows,
-    sniff,
-    xlsx_rows,
-    xlsx_sheet_names,
-)
+from recaudo_common.files import MAX_COLUMNS, MAX_LINE_CHARS, Cell, FileFormatError, Rows, csv_rows, jsonl_rows, sniff
 from recaudo_common.outbox import Outbox
 from recaudo_common.telemetry import extract_context, tracer
+from recaudo_common.xlsx import XlsxLimits as WorkbookLimits
+from recaudo_common.xlsx import inspect_xlsx, xlsx_rows
 
 BATCH = 1000
+BATCH_CHARS = 32 * 1024 * 1024  # a batch of long rows is cut short: its cells are held until it commits
 CHUNK = 4 * 1024 * 1024
+MAX_ATTEMPTS = 3
+log = logging.getLogger("recaudo.ingest")
 outbox = Outbox(store.SCHEMA)
 Clock = Callable[[], dt.datetime]
 
@@ -67,25 +63,29 @@ class UploadRefusedError(Exception):
 
 
 @dataclass(frozen=True)
-class XlsxLimits:
-    max_uncompressed: int = 4 * 1024**3
-    max_ratio: float = 200.0
+class FileLimits(WorkbookLimits):
+    """What reading an uploaded file may cost (settings): checked at the door, and again by the worker."""
+
+    max_line_chars: int = MAX_LINE_CHARS  # a CSV record or a JSON line
 
 
-def preflight(path: Path, *, filename: str | None, params: dict[str, Any], limits: XlsxLimits) -> None:
+XlsxLimits = FileLimits  # the name the upload route knows these limits by
+
+
+def preflight(path: Path, *, filename: str | None, params: dict[str, Any], limits: FileLimits) -> None:
     """What can be known of an upload without reading its rows: format, encoding, the header and its mapping (and,
-    for a workbook, that it opens, is no zip bomb and has the sheet asked for). Raises FileFormatError or
-    MappingError; row-level problems are the worker's, row by row."""
+    for a workbook, that it opens, is no bomb of any kind and has the sheet asked for: see inspect_xlsx). Raises
+    FileFormatError or MappingError; row-level problems are the worker's, row by row."""
     with path.open("rb") as handle:
         head = handle.read(64 * 1024)
         sniffed = sniff(head, filename=filename, encoding=params.get("encoding"), delimiter=params.get("delimiter"))
         if sniffed.kind == "xlsx":
-            check_xlsx(path, max_uncompressed=limits.max_uncompressed, max_ratio=limits.max_ratio)
-            xlsx_sheet_names(path, sheet=params.get("sheet"))
+            inspect_xlsx(path, sheet=params.get("sheet"), limits=limits)
             return
         handle.seek(0)
         chunks = iter(lambda: handle.read(CHUNK), b"")
-        header, _ = jsonl_rows(chunks, sniffed) if sniffed.kind == "jsonl" else csv_rows(chunks, sniffed)
+        header, _ = jsonl_rows(chunks, sniffed, max_line_chars=limits.max_line_chars) if sniffed.kind == "jsonl" \
+            else csv_rows(chunks, sniffed, max_line_chars=limits.max_line_chars)
         map_columns(header, params.get("mapping"))
 
 
@@ -209,10 +209,12 @@ async def _spool(db: Database, portfolio_id: uuid.UUID, target: BinaryIO) -> Non
         seq += 1
 
 
-async def process_next_portfolio(db: Database, *, clock: Clock, max_xlsx_bytes: int = 4 * 1024**3,
-                                 max_xlsx_ratio: float = 200.0) -> uuid.UUID | None:
+async def process_next_portfolio(db: Database, *, clock: Clock, limits: FileLimits | None = None,
+                                 max_attempts: int = MAX_ATTEMPTS) -> uuid.UUID | None:
     """Processes one pending upload that no other worker holds. A session advisory lock is the lease: it
-    dies with the worker's connection, so another worker resumes a crashed upload from its last batch."""
+    dies with the worker's connection, so another worker resumes a crashed upload from its last batch. An
+    upload started `max_attempts` times without getting further (each raising, or killing its worker) is set
+    aside as failed, so no file can crash-loop the worker."""
     async with db.transaction() as s:
         candidates = await store.pending_portfolios(s)
     for portfolio_id in candidates:
@@ -229,16 +231,16 @@ async def process_next_portfolio(db: Database, *, clock: Clock, max_xlsx_bytes: 
                 # The worker continues the upload request's trace: its events carry it to every service.
                 with tracer.start_as_current_span("process portfolio", context=extract_context(carried),
                                                   attributes={"recaudo.portfolio": str(portfolio_id)}):
-                    await _process(db, portfolio_id, clock=clock, max_xlsx_bytes=max_xlsx_bytes,
-                                   max_xlsx_ratio=max_xlsx_ratio)
+                    await _process(db, portfolio_id, clock=clock, limits=limits or FileLimits(),
+                                   max_attempts=max_attempts)
             finally:
                 await lease.scalar(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
             return portfolio_id
     return None
 
 
-async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, max_xlsx_bytes: int,
-                   max_xlsx_ratio: float) -> None:
+async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, limits: FileLimits,
+                   max_attempts: int) -> None:
     async with db.transaction() as s:
         portfolio = await store.get_portfolio(s, portfolio_id)
         if portfolio is None or portfolio["status"] not in ("queued", "processing"):
@@ -247,7 +249,10 @@ async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, max_x
         mapping_profile = portfolio["params"].get("mapping_profile")
         profile = await store.get_mapping_profile(s, portfolio["client_slug"], mapping_profile) \
             if mapping_profile else None
-        await store.mark_processing(s, portfolio_id, clock())
+        attempt, last_error = await store.mark_processing(s, portfolio_id, clock())
+        if attempt > max_attempts:  # the earlier starts all ended without progress, the last ones unheard of
+            await _fail(s, portfolio_id, "processing_failed", _set_aside(max_attempts, last_error), now=clock())
+            return
         seen = await store.accepted_refs(s, portfolio["client_slug"], portfolio_id) if portfolio["rows_done"] else set()
     assert client is not None
     params = dict(portfolio["params"])
@@ -258,62 +263,98 @@ async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, max_x
         with spooled.open("wb") as target:
             await _spool(db, portfolio_id, target)
         try:
-            await _process_file(db, portfolio, client, params, spooled, seen, clock=clock,
-                                max_xlsx_bytes=max_xlsx_bytes, max_xlsx_ratio=max_xlsx_ratio)
+            await _process_file(db, portfolio, client, params, spooled, seen, clock=clock, limits=limits)
         except (MappingError, FileFormatError) as exc:
             detail: dict[str, Any] = {"detail": exc.detail}
             if isinstance(exc, MappingError):
                 detail.update({"missing": exc.missing, "headers": exc.headers, "ambiguous": exc.ambiguous})
             async with db.transaction() as s:
-                current = await store.get_portfolio(s, portfolio_id)
-                assert current is not None
-                await store.finish_portfolio(s, portfolio_id, status="failed", counts=Tally.resume(current).as_dict(),
-                                             now=clock(), error_code=exc.code, error_detail=detail)
-                await store.drop_chunks(s, portfolio_id)
+                await _fail(s, portfolio_id, exc.code, detail, now=clock())
+        except Exception as exc:
+            if is_transient(exc):  # the database or the disk, not the file: this start does not count
+                try:
+                    async with db.transaction() as s:
+                        await store.forgive_attempt(s, portfolio_id)
+                finally:
+                    raise
+            # Only the error's type: its message may quote a cell, and cells hold personal data.
+            error = type(exc).__name__
+            log.warning("an upload failed unexpectedly", extra={"fields": {
+                "portfolio": str(portfolio_id), "error": error, "attempt": attempt, "max_attempts": max_attempts}})
+            async with db.transaction() as s:
+                if attempt < max_attempts:
+                    await store.note_failed_attempt(s, portfolio_id, error)
+                else:
+                    await _fail(s, portfolio_id, "processing_failed", _set_aside(max_attempts, error), now=clock())
+            if attempt < max_attempts:
+                raise
+
+
+def _set_aside(attempts: int, error: str | None) -> dict[str, Any]:
+    how = f"failing with {error}" if error else "stopping its worker (killed, or out of memory)"
+    return {"detail": f"processing this upload ended {attempts} times in a row without getting further, the last "
+                      f"one {how}; it was set aside so the uploads after it go on. Send it again once it is fixed, "
+                      "or ask an operator.", "attempts": attempts, "error": error}
+
+
+async def _fail(s: AsyncSession, portfolio_id: uuid.UUID, code: str, detail: dict[str, Any], *,
+                now: dt.datetime) -> None:
+    current = await store.get_portfolio(s, portfolio_id)
+    assert current is not None
+    await store.finish_portfolio(s, portfolio_id, status="failed", counts=Tally.resume(current).as_dict(), now=now,
+                                 error_code=code, error_detail=detail)
+    await store.drop_chunks(s, portfolio_id)
+
+
+def _open_rows(path: Path, filename: str | None, params: dict[str, Any], reader: _CountingReader,
+               size: int, limits: FileLimits) -> tuple[list[str], Rows, Callable[[], float]]:
+    """The file's header, its rows and how far into it they have got (0..1)."""
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024)
+    sniffed = sniff(head, filename=filename, encoding=params.get("encoding"), delimiter=params.get("delimiter"))
+    if sniffed.kind == "xlsx":
+        return xlsx_rows(path, sheet=params.get("sheet"), limits=limits)
+    if sniffed.kind == "jsonl":
+        header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
+    else:
+        header, rows = csv_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
+    return header, rows, lambda: reader.consumed / size
+
+
+def _take(rows: Rows) -> list[tuple[int, list[Cell]]]:
+    """The next batch: BATCH rows, or fewer if they hold more than BATCH_CHARS characters."""
+    batch: list[tuple[int, list[Cell]]] = []
+    chars = 0
+    for number, cells in rows:
+        batch.append((number, cells))
+        chars += sum(len(c) for c in cells if isinstance(c, str))
+        if len(batch) >= BATCH or chars >= BATCH_CHARS:
+            break
+    return batch
 
 
 async def _process_file(db: Database, portfolio: dict[str, Any], client: dict[str, Any], params: dict[str, Any],
-                        path: Path, seen: set[str], *, clock: Clock, max_xlsx_bytes: int,
-                        max_xlsx_ratio: float) -> None:
+                        path: Path, seen: set[str], *, clock: Clock, limits: FileLimits) -> None:
     portfolio_id = portfolio["id"]
     with path.open("rb") as handle:
-        head = handle.read(64 * 1024)
-        handle.seek(0)
-        sniffed = sniff(head, filename=portfolio["filename"], encoding=params.get("encoding"),
-                        delimiter=params.get("delimiter"))
         reader = _CountingReader(handle)
-        height = 0
-        if sniffed.kind == "xlsx":
-            check_xlsx(path, max_uncompressed=max_xlsx_bytes, max_ratio=max_xlsx_ratio)
-            header, rows, height = xlsx_rows(path, sheet=params.get("sheet"))
-        elif sniffed.kind == "jsonl":
-            header, rows = jsonl_rows(reader.chunks(), sniffed)
-        else:
-            header, rows = csv_rows(reader.chunks(), sniffed)
+        # Parsing runs in a thread, a batch at a time: a sheet of a million empty cells between two rows must not
+        # hold the event loop (and with it the API and the readiness probe) while it is read.
+        header, rows, position = await asyncio.to_thread(_open_rows, path, portfolio["filename"], params, reader,
+                                                         max(1, portfolio["size_bytes"]), limits)
         columns = map_columns(header, params.get("mapping"))
         ctx = RowContext(locale=params.get("locale") or client["locale"], as_of=portfolio["as_of"],
                          country=client["country"], currency=client["currency"],
                          default_channels=tuple(client["default_authorised_channels"]))
         tally = Tally.resume(portfolio)
         done = portfolio["rows_done"]
-        size = max(1, portfolio["size_bytes"])
-
-        def progress(number: int) -> float:
-            return number / max(1, height) if height else reader.consumed / size
-
-        batch: list[tuple[int, list[Cell]]] = []
         records = 0
-        for number, cells in rows:
-            records += 1
-            if records <= done:
-                continue  # already committed before a crash
-            batch.append((number, cells))
-            if len(batch) >= BATCH:
-                await _commit_batch(db, portfolio, client, header, columns, ctx, batch, seen, tally,
-                                    rows_done=records, progress=progress(number), now=clock())
-                batch = []
-        await _commit_batch(db, portfolio, client, header, columns, ctx, batch, seen, tally, rows_done=records,
-                            progress=1.0, now=clock())
+        while taken := await asyncio.to_thread(_take, rows):
+            fresh = taken[max(0, done - records):]  # rows committed before a crash are skipped
+            records += len(taken)
+            if fresh:
+                await _commit_batch(db, portfolio, client, header, columns, ctx, fresh, seen, tally,
+                                    rows_done=records, progress=position(), now=clock())
     async with db.transaction() as s:
         await store.finish_portfolio(s, portfolio_id, status="completed", counts=tally.as_dict(), now=clock())
         await store.drop_chunks(s, portfolio_id)

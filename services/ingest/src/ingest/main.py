@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from ingest.api import build_router
-from ingest.handlers import XlsxLimits, process_next_portfolio
+from ingest.handlers import FileLimits, process_next_portfolio
 from ingest.settings import IngestSettings
 from ingest.store import get_client
 from recaudo_common.identity_api import build_keys_router
@@ -17,6 +17,9 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 def build(platform: Platform) -> ServiceUnit:
     settings = IngestSettings()
+    limits = FileLimits(max_uncompressed=settings.max_xlsx_uncompressed_bytes, max_ratio=settings.max_xlsx_ratio,
+                        max_cells=settings.max_xlsx_cells, max_shared_strings=settings.max_xlsx_shared_strings,
+                        max_sheets=settings.max_xlsx_sheets, max_line_chars=settings.max_line_chars)
 
     async def client_exists(slug: str) -> bool:
         async with platform.db.transaction() as s:
@@ -24,9 +27,8 @@ def build(platform: Platform) -> ServiceUnit:
 
     async def upload_worker(stop: asyncio.Event) -> None:
         while not stop.is_set():
-            done = await process_next_portfolio(platform.db, clock=platform.clock,
-                                                max_xlsx_bytes=settings.max_xlsx_uncompressed_bytes,
-                                                max_xlsx_ratio=settings.max_xlsx_ratio)
+            done = await process_next_portfolio(platform.db, clock=platform.clock, limits=limits,
+                                                max_attempts=settings.max_upload_attempts)
             if done is None:
                 try:
                     await asyncio.wait_for(stop.wait(), settings.upload_poll_s)
@@ -36,7 +38,7 @@ def build(platform: Platform) -> ServiceUnit:
     return ServiceUnit(
         name="ingest", schema="ingest", migrations=MIGRATIONS,
         routers=[build_router(platform, max_upload_bytes=settings.max_upload_bytes,
-                              xlsx_limits=XlsxLimits(settings.max_xlsx_uncompressed_bytes, settings.max_xlsx_ratio)),
+                              xlsx_limits=limits),
                  build_keys_router(platform, client_exists)],
         workers=[upload_worker],
         description="Ingest: client companies and portfolio uploads.",

@@ -17,3 +17,12 @@ class IngestSettings(PlatformSettings):
     # An XLSX is a zip: refuse one that expands past this or compresses absurdly well (a zip bomb).
     max_xlsx_uncompressed_bytes: int = 4 * 1024**3
     max_xlsx_ratio: float = 200.0
+    # An XLSX sheet's cells (as its dimension declares them, or present), its shared strings and its sheets.
+    max_xlsx_cells: int = 50_000_000
+    max_xlsx_shared_strings: int = 5_000_000
+    max_xlsx_sheets: int = 256
+    # A CSV record or JSON line longer than this ends its upload failed (it would be held whole to be parsed).
+    max_line_chars: int = 1024 * 1024
+    # An upload started this many times in a row without getting further (each failing, or killing its worker)
+    # is set aside as failed, so one poisonous file cannot crash-loop the worker.
+    max_upload_attempts: int = 3

@@ -115,18 +115,34 @@ async def pending_portfolios(s: AsyncSession, limit: int = 20) -> list[uuid.UUID
     return [r[0] for r in rows]
 
 
-async def mark_processing(s: AsyncSession, portfolio_id: uuid.UUID, now: dt.datetime) -> None:
-    await s.execute(text(
-        "UPDATE ingest.portfolios SET status = 'processing', started_at = coalesce(started_at, :now) "
-        "WHERE id = :id AND status IN ('queued', 'processing')"), {"id": portfolio_id, "now": now})
+async def mark_processing(s: AsyncSession, portfolio_id: uuid.UUID, now: dt.datetime) -> tuple[int, str | None]:
+    """Counts one more start of the upload; returns the starts since it last made progress, and the last
+    unexpected error of one of them (None if none raised: a worker killed while reading it)."""
+    row = (await s.execute(text(
+        "UPDATE ingest.portfolios SET status = 'processing', started_at = coalesce(started_at, :now), "
+        "attempts = attempts + 1 WHERE id = :id AND status IN ('queued', 'processing') "
+        "RETURNING attempts, last_error"), {"id": portfolio_id, "now": now})).first()
+    return (row[0], row[1]) if row else (0, None)
+
+
+async def note_failed_attempt(s: AsyncSession, portfolio_id: uuid.UUID, error: str) -> None:
+    await s.execute(text("UPDATE ingest.portfolios SET last_error = :e WHERE id = :id"),
+                    {"id": portfolio_id, "e": error})
+
+
+async def forgive_attempt(s: AsyncSession, portfolio_id: uuid.UUID) -> None:
+    """The infrastructure failed, not the upload: that start does not count against it."""
+    await s.execute(text("UPDATE ingest.portfolios SET attempts = greatest(attempts - 1, 0) WHERE id = :id"),
+                    {"id": portfolio_id})
 
 
 async def save_progress(s: AsyncSession, portfolio_id: uuid.UUID, *, counts: dict[str, Any], rows_done: int,
                         progress: float) -> None:
+    """A committed batch is progress: the start that made it is counted as the first since (see mark_processing)."""
     await s.execute(text(
         "UPDATE ingest.portfolios SET rows_total = :t, rows_accepted = :a, rows_rejected = :r, "
-        "rows_with_warnings = :w, counts_by_code = CAST(:bc AS jsonb), rows_done = :done, progress = :pr "
-        "WHERE id = :id"),
+        "rows_with_warnings = :w, counts_by_code = CAST(:bc AS jsonb), rows_done = :done, progress = :pr, "
+        "attempts = 1, last_error = NULL WHERE id = :id"),
         {"id": portfolio_id, "t": counts["rows_total"], "a": counts["rows_accepted"], "r": counts["rows_rejected"],
          "w": counts["rows_with_warnings"], "bc": json.dumps(counts["by_code"]), "done": rows_done,
          "pr": min(progress, 0.999)})
