@@ -28,6 +28,7 @@ from recaudo_common.bus.consumer import Clock, ConsumerRuntime, Subscriptions
 from recaudo_common.bus.kafka import KafkaTransport
 from recaudo_common.bus.postgres import PostgresTransport
 from recaudo_common.bus.relay import run_relay
+from recaudo_common.bus.retention import run_retention
 from recaudo_common.db import Database, is_transient, make_engine
 from recaudo_common.http import create_app
 from recaudo_common.migrate import COMMON_MIGRATIONS, upgrade_async
@@ -128,6 +129,11 @@ def background_tasks(platform: Platform, units: Sequence[ServiceUnit], stop: asy
                                       platform.clock, s.consumer_max_retries, s.consumer_retry_backoff_s)
             tasks.append(runtime.run)
         tasks.extend(unit.workers)
+    if s.transport == "postgres" and s.event_log_retention_hours > 0:
+        async def retention(stop: asyncio.Event) -> None:
+            await run_retention(platform.db, hours=s.event_log_retention_hours, clock=platform.clock, stop=stop)
+
+        tasks.append(retention)
     return tasks
 
 

@@ -41,6 +41,8 @@ class PlatformSettings(BaseSettings):
     consumer_max_retries: int = Field(5, validation_alias=_shared("consumer_max_retries"))
     consumer_retry_backoff_s: float = Field(0.2, validation_alias=_shared("consumer_retry_backoff_s"))
     otlp_endpoint: str | None = Field(None, validation_alias=_shared("otlp_endpoint"))
+    # The embedded event log deletes what is older than this and every live group has read (0: keep everything).
+    event_log_retention_hours: float = Field(168, ge=0, validation_alias=_shared("event_log_retention_hours"))
     max_body_bytes: int = Field(2 * 1024**3 + 1024**2, validation_alias=_shared("max_body_bytes"))
 
     @model_validator(mode="after")
