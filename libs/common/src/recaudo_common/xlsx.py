@@ -37,7 +37,6 @@ __all__ = ["XlsxLimits", "inspect_xlsx", "xlsx_rows"]
 
 EXCEL_ROWS = 1_048_576  # a worksheet's grid, as Excel defines it
 EXCEL_COLUMNS = 16_384
-DOOR_SCAN_BYTES = 32 * 1024 * 1024  # a workbook this small is read whole at the door (a second or two)
 _END = object()
 _EXCEL_DIGITS = Context(prec=15)  # Excel keeps 15 significant digits; past them a number's text is binary noise
 _WIDE = Context(prec=400, Emax=400, Emin=-400)
@@ -270,11 +269,11 @@ def _head_of_strings(layout: _Layout, limits: XlsxLimits) -> None:
 def inspect_xlsx(path: Path, *, sheet: str | None, limits: XlsxLimits) -> list[str]:
     """What the door checks before a workbook is queued: that it opens and is no zip bomb, its sheets (how many,
     and that `sheet` is one), the chosen sheet's declared dimension and the declared count of shared strings,
-    and no DTD in any of those parts. A small workbook (under DOOR_SCAN_BYTES expanded) is read whole too, so
-    every limit is checked before the upload is accepted. Returns the sheet names."""
+    and no DTD in any of those parts. A small workbook (under `limits.door_scan_bytes` expanded) is read whole
+    too, so every limit is checked before the upload is accepted. Returns the sheet names."""
     layout = _layout(path, sheet, limits)
     try:
-        if layout.expanded <= DOOR_SCAN_BYTES:
+        if layout.expanded <= limits.door_scan_bytes:
             _, rows, _ = _read(layout, limits)
             for _ in rows:
                 pass

@@ -34,6 +34,7 @@ class XlsxLimits:
     max_sheets: int = 256
     max_parts: int = 10_000
     max_depth: int = 64  # XML nesting; a real part is under 10 deep
+    door_scan_bytes: int = 16 * 1024 * 1024  # a file this small is read whole before it is accepted (a second)
 
 
 def refused(code: str, detail: str) -> FileFormatError:
@@ -86,7 +87,7 @@ class Part:
         self.parser = parser
 
     def _doctype(self, *_: object) -> None:
-        raise refused("xlsx_dtdrefused", f"{self.name} declares a DTD or entities, which no workbook needs")
+        raise refused("xlsx_dtd_refused", f"{self.name} declares a DTD or entities, which no workbook needs")
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
         self.depth += 1

@@ -43,7 +43,6 @@ from recaudo_common.xlsx import inspect_xlsx, xlsx_rows
 
 BATCH = 1000
 BATCH_CHARS = 32 * 1024 * 1024  # a batch of long rows is cut short: its cells are held until it commits
-CHUNK = 4 * 1024 * 1024
 MAX_ATTEMPTS = 3
 log = logging.getLogger("recaudo.ingest")
 outbox = Outbox(store.SCHEMA)
@@ -83,10 +82,13 @@ def preflight(path: Path, *, filename: str | None, params: dict[str, Any], limit
             inspect_xlsx(path, sheet=params.get("sheet"), limits=limits)
             return
         handle.seek(0)
-        chunks = iter(lambda: handle.read(CHUNK), b"")
-        header, _ = jsonl_rows(chunks, sniffed, max_line_chars=limits.max_line_chars) if sniffed.kind == "jsonl" \
-            else csv_rows(chunks, sniffed, max_line_chars=limits.max_line_chars)
+        reader = _CountingReader(handle)
+        header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars) \
+            if sniffed.kind == "jsonl" else csv_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
         map_columns(header, params.get("mapping"))
+        for _ in rows:  # the file's start is read at the door too: a runaway line there is refused at once
+            if reader.consumed > limits.door_scan_bytes:
+                break
 
 
 async def register_client(db: Database, client: dict[str, Any], *, now: dt.datetime) -> dict[str, Any]:
