@@ -13,8 +13,8 @@ from pathlib import Path
 
 from recaudo.services import BUILDERS, build_units
 from recaudo_common.events import TOPIC_NAMES, topic_name
-from recaudo_common.runtime import make_platform, migrate, serve, system_clock
-from recaudo_common.settings import PlatformSettings
+from recaudo_common.runtime import Platform, ServiceUnit, check_settings, make_platform, migrate, serve, system_clock
+from recaudo_common.settings import PlatformSettings, UnsafeProductionSettings
 from recaudo_common.telemetry import configure_logging, configure_tracing
 
 ALL = list(BUILDERS)
@@ -24,6 +24,18 @@ def _settings() -> PlatformSettings:
     return PlatformSettings()
 
 
+def _refuse_unsafe(platform: Platform, units: list[ServiceUnit]) -> None:
+    """Production on development settings: one line per offending setting on stderr, then exit 78 (EX_CONFIG),
+    before any migration or connection."""
+    try:
+        check_settings(platform, units)
+    except UnsafeProductionSettings as refused:
+        print(f"error: refusing to start in production: {len(refused.problems)} unsafe setting(s)", file=sys.stderr)
+        for problem in refused.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(78) from None
+
+
 async def _serve(args: argparse.Namespace) -> None:
     settings = _settings()
     names = ALL if args.service == "all" else [args.service]
@@ -31,6 +43,7 @@ async def _serve(args: argparse.Namespace) -> None:
     configure_tracing(f"recaudo-{args.service}", settings.otlp_endpoint)
     platform = make_platform(settings)
     units = build_units(platform, names)
+    _refuse_unsafe(platform, units)
     if not args.no_migrate:
         await migrate(settings, units)
     port = args.port if args.port is not None else (0 if args.role == "worker" else int(
@@ -207,6 +220,7 @@ async def _run(args: argparse.Namespace) -> None:
     configure_tracing("recaudo-platform", settings.otlp_endpoint)
     platform = make_platform(settings, pool_size=20)
     units = build_units(platform, ALL)
+    _refuse_unsafe(platform, units)
     await migrate(settings, units)
     base_url = f"http://{args.host}:{args.port}"
     stop = asyncio.Event()

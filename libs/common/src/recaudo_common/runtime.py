@@ -32,7 +32,7 @@ from recaudo_common.bus.retention import run_retention
 from recaudo_common.db import Database, is_transient, make_engine
 from recaudo_common.http import create_app
 from recaudo_common.migrate import COMMON_MIGRATIONS, upgrade_async
-from recaudo_common.settings import PlatformSettings
+from recaudo_common.settings import PlatformSettings, refuse_unsafe_production
 
 log = logging.getLogger("recaudo.runtime")
 
@@ -68,6 +68,8 @@ class ServiceUnit:
     subscriptions: Subscriptions | None = None
     workers: list[Worker] = field(default_factory=list)
     description: str = ""
+    # The service's own settings: checked with the platform's before it starts (refuse_unsafe_production).
+    settings: PlatformSettings | None = None
 
 
 def make_transport(settings: PlatformSettings, db: Database) -> Transport:
@@ -88,6 +90,11 @@ async def migrate(settings: PlatformSettings, units: Sequence[ServiceUnit]) -> N
     await upgrade_async(schema="bus", script_location=COMMON_MIGRATIONS / "bus", database_url=url)
     for unit in units:
         await upgrade_async(schema=unit.schema, script_location=unit.migrations, database_url=url)
+
+
+def check_settings(platform: Platform, units: Sequence[ServiceUnit]) -> None:
+    """Raises UnsafeProductionSettings when production would run on a development setting."""
+    refuse_unsafe_production([platform.settings, *(u.settings for u in units if u.settings is not None)])
 
 
 async def bootstrap_operator_key(platform: Platform) -> None:
@@ -199,7 +206,9 @@ async def serve(
     platform: Platform, units: Sequence[ServiceUnit], *, role: Role = "all", host: str = "127.0.0.1",
     port: int = 8000, stop: asyncio.Event | None = None, on_ready: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
-    """Runs until SIGTERM/SIGINT (or `stop`): drains consumers and the HTTP server, then returns."""
+    """Runs until SIGTERM/SIGINT (or `stop`): drains consumers and the HTTP server, then returns. In production
+    it refuses to start on development settings (UnsafeProductionSettings names each)."""
+    check_settings(platform, units)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

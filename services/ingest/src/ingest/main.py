@@ -36,7 +36,7 @@ def build(platform: Platform) -> ServiceUnit:
                     pass
 
     return ServiceUnit(
-        name="ingest", schema="ingest", migrations=MIGRATIONS,
+        name="ingest", schema="ingest", migrations=MIGRATIONS, settings=settings,
         routers=[build_router(platform, max_upload_bytes=settings.max_upload_bytes,
                               xlsx_limits=limits),
                  build_keys_router(platform, client_exists)],

@@ -497,7 +497,9 @@ def build_router(platform: Platform, providers: Providers, settings: OutreachSet
         parsed: list[Receipt] | None
         if provider == "twilio" and providers.twilio is not None:
             form = {k: str(v) for k, v in (await request.form()).items()}
-            url = settings.public_url.rstrip("/") + f"/v1/webhooks/outreach/{provider}"
+            # The URL Twilio called, query included: the signature covers it (and the attempt id it carries).
+            query = request.url.query
+            url = settings.public_url.rstrip("/") + f"/v1/webhooks/outreach/{provider}" + (f"?{query}" if query else "")
             parsed = providers.twilio.receipts(url, request.headers.get("x-twilio-signature"), form)
         elif provider == "sandbox":
             if signature_problem(request.headers.get("recaudo-signature"), raw, [settings.sandbox_gateway_secret],

@@ -20,7 +20,8 @@ from outreach.domain.offers import PROMISE_MAX_DAYS, VERIFY_ATTEMPTS, Offer, las
 from outreach.domain.replies import is_opt_out
 from outreach.domain.templates import Rendered, Template, default_template, offer_text, render
 from outreach.domain.timezones import debtor_zone
-from outreach.providers import OutboundMessage, Providers, Receipt, SandboxGateway, SendError
+from outreach.providers import PROVIDER_COSTS, Receipt, SandboxGateway
+from outreach.sending import store as sending_store
 from outreach.settings import OutreachSettings
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.db import Database
@@ -37,12 +38,10 @@ from recaudo_common.events import (
     ArrangementMade,
     ArrangementRequested,
     ContactAttempted,
-    ContactBlocked,
     ContactDelivered,
     ContactFailed,
     ContactLogged,
     ContactOptedOut,
-    Envelope,
     Instalment,
     PaymentApplied,
     PaymentReversed,
@@ -243,122 +242,7 @@ async def on_arrangement_answer(event: ArrangementMade | ArrangementDeclined, ct
         await store.trail(ctx.session, [_trail(row, ctx.now, "arrangement_declined", reason=event.reason)])
 
 
-# ------------------------------------------------------------------ the scheduler
-
-@dataclass(frozen=True)
-class Outgoing:
-    message: OutboundMessage
-    client: str
-    account_ref: str
-    template: str
-    segments: int | None
-    tries: int
-
-
-async def run_due_attempts(db: Database, providers: Providers, settings: OutreachSettings, *, now: dt.datetime,
-                           limit: int = 200) -> int:
-    """Decides every due attempt under the contact law: sends what is allowed, moves what is blocked to its next
-    allowed instant (never drops it), and cancels what can never be allowed. Returns how many were claimed.
-
-    The sandbox records its messages in this same transaction; real providers are called after it commits
-    (never inside a transaction), each attempt left 'sending' until its provider answers. While sending is
-    paused, nothing is claimed."""
-    if settings.sending_paused:
-        return 0
-    outgoing: list[Outgoing] = []
-    async with db.transaction() as s:
-        due = await store.claim_due(s, now, limit)
-        orphans = [] if due else await store.orphan_due(s, now, limit)
-        # Placement or client not here yet: look again later rather than guess.
-        await store.reschedule_many(s, [{"id": o["id"], "at": now + dt.timedelta(minutes=5)} for o in orphans])
-        renderer = Renderer(s, settings, now)
-        trail: list[dict[str, Any]] = []
-        events: list[Envelope] = []
-        decisions, reschedules, cancels, sending, messages, contacts = [], [], [], [], [], []
-        sandbox: list[dict[str, Any]] = []
-        replies: list[Receipt] = []
-        batch: dict[tuple[str, str], tuple[PastContact, ...]] = {}
-        for a in due:
-            debtor = (a["client_slug"], a["debtor_id"])
-            decision = decide_contact(contact_request(a, a["channel"], now, batch.get(debtor, ())))
-            decisions.append({"attempt_id": a["id"], "decided_at": now, "local_time": decision.local_time.isoformat(),
-                              "allowed": decision.allowed, "reasons": list(decision.reasons),
-                              "next_allowed_at": decision.next_allowed_at})
-            trail.append(_trail(a, now, "decision", attempt_id=a["id"], channel=a["channel"],
-                                **_decision_detail(decision)))
-            if not decision.allowed:
-                if decision.next_allowed_at is not None:
-                    reschedules.append({"id": a["id"], "at": decision.next_allowed_at})
-                    trail.append(_trail(a, now, "rescheduled", attempt_id=a["id"], channel=a["channel"],
-                                        to=decision.next_allowed_at.isoformat()))
-                else:
-                    cancels.append({"id": a["id"], "why": "blocked: " + ", ".join(decision.reasons)})
-                    trail.append(_trail(a, now, "cancelled", attempt_id=a["id"], channel=a["channel"],
-                                        reason="blocked", reasons=list(decision.reasons)))
-                events.append(ContactBlocked(
-                    attempt_id=a["id"], account_ref=a["account_ref"], channel=a["channel"], decided_at=now,
-                    reasons=list(decision.reasons), next_allowed_at=decision.next_allowed_at,
-                ).envelope(client=a["client_slug"], occurred_at=now))
-                continue
-            recipient = recipient_of(a, a["channel"])
-            if recipient is None:
-                cancels.append({"id": a["id"], "why": f"no {a['channel']} address on file"})
-                trail.append(_trail(a, now, "cancelled", attempt_id=a["id"], channel=a["channel"],
-                                    reason="no address on file"))
-                continue
-            provider = providers.for_channel(a["channel"])
-            rendered = await renderer.render(a, a["channel"])
-            template = f"{a['channel']}/{a['locale']}"
-            sending.append({"id": a["id"], "now": now, "provider": provider.name, "template": template,
-                            "encoding": rendered.encoding, "segments": rendered.segments})
-            messages.append({"attempt_id": a["id"], "recipient": recipient, "subject": rendered.subject,
-                             "body": rendered.body})
-            contacts.append({"client": a["client_slug"], "debtor_id": a["debtor_id"], "account_ref": a["account_ref"],
-                             "channel": a["channel"], "at": now, "attempt_id": a["id"]})
-            batch[debtor] = (*batch.get(debtor, ()), PastContact(now, a["channel"], account_ref=a["account_ref"]))
-            trail.append(_trail(a, now, "sending", attempt_id=a["id"], channel=a["channel"], provider=provider.name,
-                                template=template, encoding=rendered.encoding, segments=rendered.segments))
-            item = Outgoing(OutboundMessage(a["id"], a["channel"], recipient, rendered.subject, rendered.body),
-                            a["client_slug"], a["account_ref"], template, rendered.segments, a["tries"] + 1)
-            if provider is not providers.sandbox:
-                outgoing.append(item)
-                continue
-            message_id = f"sbx-{a['id']}"
-            simulated = providers.sandbox.simulated(item.message, message_id)
-            outcome = simulated[0]
-            sandbox.append({"attempt_id": a["id"], "channel": a["channel"], "recipient": recipient,
-                            "subject": rendered.subject, "body": rendered.body, "at": now, "message_id": message_id,
-                            "status": outcome.status, "failure": outcome.detail})
-            replies += simulated[1:]
-            trail.append(_trail(a, now, "sent", attempt_id=a["id"], channel=a["channel"], provider="sandbox",
-                                provider_message_id=message_id))
-            trail.append(_trail(a, now, outcome.status, attempt_id=a["id"], channel=a["channel"],
-                                **({"reason": outcome.detail} if outcome.detail else {})))
-            events.append(ContactAttempted(
-                attempt_id=a["id"], account_ref=a["account_ref"], channel=a["channel"], provider="sandbox",
-                attempted_at=now, cost=providers.sandbox.cost * (rendered.segments or 1), template=template,
-            ).envelope(client=a["client_slug"], occurred_at=now))
-            events.append(ContactDelivered(attempt_id=a["id"], account_ref=a["account_ref"], channel=a["channel"],
-                                           delivered_at=now).envelope(client=a["client_slug"], occurred_at=now)
-                          if outcome.status == "delivered" else
-                          ContactFailed(attempt_id=a["id"], account_ref=a["account_ref"], channel=a["channel"],
-                                        failed_at=now, reason=outcome.detail or "failed").envelope(
-                              client=a["client_slug"], occurred_at=now))
-        await store.record_decisions(s, decisions)
-        await store.reschedule_many(s, reschedules)
-        await store.cancel_many(s, cancels)
-        await store.mark_sending_many(s, sending)
-        await store.save_outgoing_many(s, messages)
-        await store.add_attempt_contacts(s, contacts)
-        await store.sandbox_sent(s, sandbox)
-        await store.trail(s, trail)
-        await outbox.add(s, events)
-        for reply in replies:
-            await _apply_receipt(s, "sandbox", reply, now)
-    for item in outgoing:
-        await deliver(db, providers, settings, item, now=now)
-    return len(due) + len(orphans)
-
+# ------------------------------------------------------------------ the scheduler's housekeeping
 
 async def expire_early_receipts(db: Database, settings: OutreachSettings, *, now: dt.datetime) -> int:
     """The retention of early receipts: those no send claimed within the retention are discarded (counted in
@@ -368,65 +252,6 @@ async def expire_early_receipts(db: Database, settings: OutreachSettings, *, now
     if expired:
         log.warning("early receipts expired unclaimed", extra={"fields": {"count": expired}})
     return expired
-
-
-async def resume_stale(db: Database, providers: Providers, settings: OutreachSettings, *, now: dt.datetime) -> int:
-    """Sends again what a crashed replica left unconfirmed; the provider sees the same idempotency key. While
-    sending is paused, that waits too."""
-    if settings.sending_paused:
-        return 0
-    async with db.transaction() as s:
-        stale = await store.stale_sending(s, now - dt.timedelta(seconds=settings.sending_timeout_s), 100)
-        items = []
-        for row in stale:
-            m = await store.sending_message(s, row["id"])
-            if m is None:
-                continue
-            await store.mark_sending(s, m["id"], now=now, provider=m["provider"], template=m["template"],
-                                     encoding=m["encoding"], segments=m["segments"])
-            items.append(Outgoing(OutboundMessage(m["id"], m["channel"], m["recipient"], m["subject"], m["body"]),
-                                  m["client_slug"], m["account_ref"], m["template"], m["segments"], m["tries"] + 1))
-    for item in items:
-        await deliver(db, providers, settings, item, now=now)
-    return len(items)
-
-
-async def deliver(db: Database, providers: Providers, settings: OutreachSettings, item: Outgoing, *,
-                  now: dt.datetime) -> None:
-    """Hands one message to its provider (outside any transaction), then records what happened."""
-    provider = providers.for_channel(item.message.channel)
-    await providers.limiters[provider.name].take()
-    row = {"client_slug": item.client, "account_ref": item.account_ref}
-    attempt_id, channel = item.message.attempt_id, item.message.channel
-    try:
-        message_id = await provider.send(item.message, now)
-    except SendError as e:
-        async with db.transaction() as s:
-            if e.transient and item.tries < settings.max_send_tries:
-                retry_at = now + dt.timedelta(seconds=settings.retry_backoff_s * 2 ** (item.tries - 1))
-                await store.retry_later(s, attempt_id, retry_at, e.reason)
-                await store.trail(s, [_trail(row, now, "send_retry", attempt_id=attempt_id, channel=channel,
-                                             reason=e.reason, retry_at=retry_at.isoformat())])
-            elif await store.mark_failed(s, attempt_id, now, e.reason):
-                await store.trail(s, [_trail(row, now, "failed", attempt_id=attempt_id, channel=channel,
-                                             reason=e.reason)])
-                await outbox.add(s, [ContactFailed(attempt_id=attempt_id, account_ref=item.account_ref,
-                                                   channel=channel, failed_at=now,
-                                                   reason=e.reason).envelope(client=item.client, occurred_at=now)])
-        return
-    async with db.transaction() as s:
-        if await store.mark_sent(s, attempt_id, now, message_id):
-            await store.trail(s, [_trail(row, now, "sent", attempt_id=attempt_id, channel=channel,
-                                         provider=provider.name, provider_message_id=message_id)])
-            await outbox.add(s, [ContactAttempted(
-                attempt_id=attempt_id, account_ref=item.account_ref, channel=channel,
-                provider=provider.name, attempted_at=now, cost=provider.cost * (item.segments or 1),
-                template=item.template).envelope(client=item.client, occurred_at=now)])
-            for early in await store.take_early_receipts(s, provider.name, message_id):
-                await _apply_receipt(s, provider.name, Receipt(message_id, early["status"], early["detail"]),
-                                     early["received_at"])
-    if provider is providers.sandbox:  # only a resumed send reaches here with the sandbox
-        await apply_receipts(db, "sandbox", providers.sandbox.simulated(item.message, message_id), now=now)
 
 
 # ------------------------------------------------------------------ receipts and replies
@@ -458,6 +283,8 @@ async def _apply_receipt(s: AsyncSession, provider: str, r: Receipt, now: dt.dat
             await opt_out_debtor(s, answered["client_slug"], answered["debtor_id"], channel, source="reply", now=now)
         return "applied"
     attempt = await store.attempt_by_provider_id(s, provider, r.message_id)
+    if attempt is None and r.attempt_id is not None:
+        attempt = await _confirmed_by_callback(s, provider, r, now)
     if attempt is None:
         # The provider may call back before the send's own transaction commits the message id: keep the
         # receipt; the send applies it when it records the id.
@@ -478,6 +305,24 @@ async def _apply_receipt(s: AsyncSession, provider: str, r: Receipt, now: dt.dat
             client=attempt["client_slug"], occurred_at=now)])
         return "applied"
     return "duplicate"
+
+
+async def _confirmed_by_callback(s: AsyncSession, provider: str, r: Receipt, now: dt.datetime
+                                 ) -> dict[str, Any] | None:
+    """A status callback names its attempt (the callback URL carries the id): a send in doubt (its answer lost,
+    or its replica dead before recording it) is confirmed by the provider's own word, never sent again."""
+    assert r.attempt_id is not None
+    attempt = await sending_store.confirm_from_callback(s, provider, r.attempt_id, r.message_id, now)
+    if attempt is None:
+        return None
+    await store.trail(s, [_trail(attempt, now, "sent", attempt_id=attempt["id"], channel=attempt["channel"],
+                                 provider=provider, provider_message_id=r.message_id,
+                                 reconciled="status callback")])
+    await outbox.add(s, [ContactAttempted(
+        attempt_id=attempt["id"], account_ref=attempt["account_ref"], channel=attempt["channel"], provider=provider,
+        attempted_at=now, cost=PROVIDER_COSTS.get(provider, Decimal("0")) * (attempt["segments"] or 1),
+        template=attempt["template"] or "").envelope(client=attempt["client_slug"], occurred_at=now)])
+    return attempt
 
 
 async def opt_out_debtor(s: AsyncSession, client: str, debtor_id: str, channel: str, *, source: str,

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from outreach.api import build_debtor_page, build_router
 from outreach.consumers import SUBSCRIPTIONS
-from outreach.handlers import expire_early_receipts, resume_stale, run_due_attempts
+from outreach.handlers import expire_early_receipts
 from outreach.providers import Providers, SandboxGateway
+from outreach.sending.handlers import reconcile_expired, run_due_attempts
+from outreach.sending.routes import build_sending_router
 from outreach.settings import OutreachSettings
 from outreach.store import due_backlog
 from recaudo_common.runtime import Platform, ServiceUnit
@@ -31,7 +33,7 @@ def build(platform: Platform) -> ServiceUnit:
                 swept_at = platform.clock()
             claimed = await run_due_attempts(platform.db, providers, settings, now=platform.clock(),
                                              limit=settings.scheduler_batch)
-            await resume_stale(platform.db, providers, settings, now=platform.clock())
+            await reconcile_expired(platform.db, providers, settings, now=platform.clock())
             # Counting the due attempts reads every one of them (300 ms at a million scheduled): every few
             # seconds is enough for the gauge, and each batch of sends is not held up by it.
             if measured_at is None or platform.clock() - measured_at > dt.timedelta(seconds=5):
@@ -46,7 +48,8 @@ def build(platform: Platform) -> ServiceUnit:
 
     return ServiceUnit(
         name="outreach", schema="outreach", migrations=MIGRATIONS,
-        routers=[build_router(platform, providers, settings, gateway), build_debtor_page(platform, settings, gateway)],
+        routers=[build_router(platform, providers, settings, gateway), build_debtor_page(platform, settings, gateway),
+                 build_sending_router(platform)],
         subscriptions=SUBSCRIPTIONS, workers=[scheduler],
         description="Outreach: contact scheduling under each country's contact law.",
     )

@@ -1,7 +1,8 @@
 """Settings of the outreach service (env prefix RECAUDO_OUTREACH_)."""
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
+from outreach.domain.attempts import check_lease_settings
 from recaudo_common.settings import PlatformSettings, service_settings_config
 
 
@@ -13,8 +14,18 @@ class OutreachSettings(PlatformSettings):
     # The operators' stop for every send (a provider's incident, a regulator's order): attempts keep being
     # planned and stay scheduled, and go out under the contact law once sending resumes.
     sending_paused: bool = False
-    # A send a crashed replica left unconfirmed is repeated (with the same idempotency key) after this long.
+    # The longest a provider call may take (answered or not); one that times out is looked up, never repeated.
+    provider_timeout_s: float = 30.0
+    # The lease of a claimed send: while it holds no other replica touches the attempt; once it expires with the
+    # attempt still `sending` (its replica died or stalled), the message is looked up at its provider.
     sending_timeout_s: float = 120.0
+
+    @field_validator("sending_timeout_s")
+    @classmethod
+    def _lease_outlasts_a_call(cls, value: float, info: ValidationInfo) -> float:
+        check_lease_settings(value, info.data.get("provider_timeout_s", 30.0))
+        return value
+
     # A receipt for a message id no send has recorded (the provider called back before the send committed) is
     # kept this long for the send to claim it; after that the provider was mistaken, and it is discarded.
     early_receipt_retention_h: float = 72.0

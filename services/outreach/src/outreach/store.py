@@ -301,14 +301,6 @@ async def cancel_many(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
                              "WHERE id = :id"), rows)
 
 
-async def mark_sending_many(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await s.execute(text(
-            """UPDATE outreach.attempts SET status = 'sending', sending_since = :now, provider = :provider,
-                   template = :template, encoding = :encoding, segments = :segments, tries = tries + 1
-               WHERE id = :id"""), rows)
-
-
 async def save_outgoing_many(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if rows:
         await s.execute(text(
@@ -326,19 +318,19 @@ async def add_attempt_contacts(s: AsyncSession, rows: list[dict[str, Any]]) -> N
                ON CONFLICT (attempt_id) DO NOTHING"""), rows)
 
 
-async def sandbox_sent(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """The sandbox's messages, recorded in the attempt's own transaction: a crash never sends one twice."""
+async def record_sandbox_messages(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """The sandbox provider's own record of the messages handed to it (its "provider side"), one per attempt."""
     if rows:
         await s.execute(text(
             "INSERT INTO outreach.sandbox_messages (id, attempt_id, channel, recipient, subject, body, sent_at) "
             "VALUES (gen_random_uuid(), :attempt_id, :channel, :recipient, :subject, :body, :at) "
             "ON CONFLICT (attempt_id) DO NOTHING"), rows)
-        await s.execute(text(
-            """UPDATE outreach.attempts SET status = :status, sent_at = :at, provider_message_id = :message_id,
-                   delivered_at = CASE WHEN :status = 'delivered' THEN CAST(:at AS timestamptz) END,
-                   failed_at = CASE WHEN :status = 'failed' THEN CAST(:at AS timestamptz) END,
-                   failure = :failure
-               WHERE id = :attempt_id"""), rows)
+
+
+async def has_sandbox_message(s: AsyncSession, attempt_id: uuid.UUID) -> bool:
+    row = (await s.execute(text("SELECT 1 FROM outreach.sandbox_messages WHERE attempt_id = :a"),
+                           {"a": attempt_id})).first()
+    return row is not None
 
 
 async def reschedule(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime) -> None:
@@ -349,14 +341,6 @@ async def reschedule(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime) ->
 async def cancel_attempt(s: AsyncSession, attempt_id: uuid.UUID, reason: str) -> None:
     await s.execute(text("UPDATE outreach.attempts SET status = 'cancelled', cancel_reason = :why WHERE id = :id"),
                     {"id": attempt_id, "why": reason})
-
-
-async def mark_sending(s: AsyncSession, attempt_id: uuid.UUID, *, now: dt.datetime, provider: str, template: str,
-                       encoding: str | None, segments: int | None) -> None:
-    await s.execute(text(
-        """UPDATE outreach.attempts SET status = 'sending', sending_since = :now, provider = :p, template = :t,
-               encoding = :e, segments = :sg, tries = tries + 1 WHERE id = :id"""),
-        {"id": attempt_id, "now": now, "p": provider, "t": template, "e": encoding, "sg": segments})
 
 
 async def mark_assigned(s: AsyncSession, attempt_id: uuid.UUID, now: dt.datetime) -> None:
@@ -372,51 +356,10 @@ async def keep_early_receipt(s: AsyncSession, provider: str, message_id: str, st
         {"p": provider, "m": message_id, "st": status, "d": detail, "now": now})
 
 
-async def take_early_receipts(s: AsyncSession, provider: str, message_id: str) -> list[dict[str, Any]]:
-    """The receipts that came before the message id was recorded, oldest first; removed as they are taken."""
-    rows = (await s.execute(text(
-        "DELETE FROM outreach.early_receipts WHERE provider = :p AND provider_message_id = :m "
-        "RETURNING status, detail, received_at"), {"p": provider, "m": message_id})).mappings().all()
-    order = {"sent": 0, "delivered": 1, "failed": 1}
-    return sorted((dict(r) for r in rows), key=lambda r: (r["received_at"], order.get(r["status"], 2)))
-
-
 async def expire_early_receipts(s: AsyncSession, before: dt.datetime) -> int:
     """Discards early receipts received before `before` whose message id no send ever recorded."""
     result = await s.execute(text("DELETE FROM outreach.early_receipts WHERE received_at < :t"), {"t": before})
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-async def mark_sent(s: AsyncSession, attempt_id: uuid.UUID, now: dt.datetime, provider_message_id: str) -> bool:
-    result = await s.execute(text(
-        "UPDATE outreach.attempts SET status = 'sent', sent_at = :now, provider_message_id = :m "
-        "WHERE id = :id AND status = 'sending' RETURNING 1"),
-        {"id": attempt_id, "now": now, "m": provider_message_id})
-    return result.first() is not None
-
-
-async def stale_sending(s: AsyncSession, before: dt.datetime, limit: int) -> list[dict[str, Any]]:
-    """Attempts a crashed replica left between 'sending' and 'sent': sent again with the same idempotency key."""
-    result = await s.execute(text(
-        """SELECT id FROM outreach.attempts WHERE status = 'sending' AND sending_since < :before
-           LIMIT :n FOR UPDATE SKIP LOCKED"""), {"before": before, "n": limit})
-    return _rows(result)
-
-
-async def sending_message(s: AsyncSession, attempt_id: uuid.UUID) -> dict[str, Any] | None:
-    row = (await s.execute(text(
-        "SELECT a.*, m.recipient, m.subject, m.body FROM outreach.attempts a "
-        "JOIN outreach.outgoing m ON m.attempt_id = a.id WHERE a.id = :id"), {"id": attempt_id})).mappings().first()
-    return dict(row) if row else None
-
-
-async def save_outgoing(s: AsyncSession, *, attempt_id: uuid.UUID, recipient: str, subject: str | None,
-                        body: str) -> None:
-    await s.execute(text(
-        """INSERT INTO outreach.outgoing (attempt_id, recipient, subject, body) VALUES (:a, :to, :sub, :b)
-           ON CONFLICT (attempt_id) DO UPDATE SET recipient = excluded.recipient, subject = excluded.subject,
-               body = excluded.body"""),
-        {"a": attempt_id, "to": recipient, "sub": subject, "b": body})
 
 
 async def attempt_by_provider_id(s: AsyncSession, provider: str, message_id: str) -> dict[str, Any] | None:
@@ -440,22 +383,6 @@ async def mark_failed(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime, f
         "UPDATE outreach.attempts SET status = 'failed', failed_at = :at, failure = :f WHERE id = :id "
         "AND status IN ('sending', 'sent') RETURNING 1"), {"id": attempt_id, "at": at, "f": failure})
     return result.first() is not None
-
-
-async def retry_later(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime, failure: str) -> None:
-    """A transient provider failure: the attempt did not reach the debtor, so it does not count as a contact."""
-    await s.execute(text("DELETE FROM outreach.contacts WHERE attempt_id = :id"), {"id": attempt_id})
-    await s.execute(text(
-        "UPDATE outreach.attempts SET status = 'scheduled', scheduled_at = :at, sending_since = NULL, "
-        "failure = :f WHERE id = :id"), {"id": attempt_id, "at": at, "f": failure})
-
-
-async def record_sandbox_message(s: AsyncSession, *, attempt_id: uuid.UUID, channel: str, recipient: str,
-                                 subject: str | None, body: str, now: dt.datetime) -> None:
-    await s.execute(text(
-        "INSERT INTO outreach.sandbox_messages (id, attempt_id, channel, recipient, subject, body, sent_at) "
-        "VALUES (:id, :a, :ch, :to, :sub, :b, :now) ON CONFLICT (attempt_id) DO NOTHING"),
-        {"id": uuid.uuid4(), "a": attempt_id, "ch": channel, "to": recipient, "sub": subject, "b": body, "now": now})
 
 
 # ------------------------------------------------------------------ contacts, consent, holds
@@ -594,6 +521,14 @@ async def put_template(s: AsyncSession, *, client: str, channel: str, locale: st
         {"c": client, "ch": channel, "l": locale, "sub": subject, "b": body, "now": now})).first()
     assert row is not None
     return int(row[0])
+
+
+async def fail_unsent(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime, failure: str) -> bool:
+    """A due attempt whose message could not be rendered: failed before any provider saw it."""
+    result = await s.execute(text(
+        "UPDATE outreach.attempts SET status = 'failed', failed_at = :at, failure = :f WHERE id = :id "
+        "AND status = 'scheduled' RETURNING 1"), {"id": attempt_id, "at": at, "f": failure})
+    return result.first() is not None
 
 
 # ------------------------------------------------------------------ the audit trail

@@ -16,7 +16,8 @@ from sqlalchemy import text
 
 from outreach.api import build_debtor_page, build_router
 from outreach.consumers import SUBSCRIPTIONS
-from outreach.handlers import run_due_attempts
+from outreach.sending.handlers import reconcile_expired, run_due_attempts
+from outreach.sending.routes import build_sending_router
 from outreach.providers import Providers, SandboxGateway
 from outreach.settings import OutreachSettings
 from recaudo_common.bus.base import Message
@@ -65,6 +66,10 @@ class Outreach:
     async def tick(self) -> int:
         return await run_due_attempts(self.platform.db, self.providers, self.settings, now=self.clock.now)
 
+    async def reconcile(self) -> int:
+        """What a replica's scheduler does with sends whose lease expired."""
+        return await reconcile_expired(self.platform.db, self.providers, self.settings, now=self.clock.now)
+
     async def sql(self, query: str, **params: Any) -> list[Any]:
         async with self.platform.db.transaction() as s:
             return list((await s.execute(text(query), params)).all())
@@ -107,7 +112,8 @@ async def make_outreach(database_url: str, **settings: Any) -> tuple[Outreach, A
     providers = Providers(platform.db, config)
     gateway = SandboxGateway(config)
     app = create_app(title="outreach", service="outreach", routers=[
-        build_router(platform, providers, config, gateway), build_debtor_page(platform, config, gateway)])
+        build_router(platform, providers, config, gateway), build_debtor_page(platform, config, gateway),
+        build_sending_router(platform)])
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
     _, operator = await platform.keys.create(role="operator", now=clock.now)
     _, client_key = await platform.keys.create(role="client", client_slug="banco", now=clock.now)

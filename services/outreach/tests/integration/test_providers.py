@@ -2,24 +2,19 @@
 through a local server that implements the Twilio Messages API's send and status-callback subset; retries
 with backoff on a provider's outage."""
 
-import asyncio
 import datetime as dt
 import email
 import email.policy
-import uuid
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from aiosmtpd.controller import Controller
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
 
 from outreach.providers import twilio_signature
 from recaudo_common.testing import eventually, free_port
 
 from .conftest import Outreach, make_outreach, placed, segmented
+from .fake_twilio import FakeTwilio, serving
 
 pytestmark = pytest.mark.integration
 
@@ -86,74 +81,29 @@ async def test_a_down_smtp_server_means_retry_with_backoff_not_loss(database_url
         await o.platform.db.dispose()
 
 
-class TwilioLike:
-    """The Messages API subset: POST .../Messages.json (basic auth, form) answers a SID, then posts signed status
-    callbacks (sent, delivered) to StatusCallback; honours Idempotency-Key."""
-
-    def __init__(self, sid: str, token: str) -> None:
-        self.sid, self.token = sid, token
-        self.sent: list[dict[str, str]] = []
-        self.by_key: dict[str, str] = {}
-        self.app = FastAPI()
-        self.tasks: set[asyncio.Task[None]] = set()
-        self.eager = False
-        self.app.post("/2010-04-01/Accounts/{account}/Messages.json")(self.create)
-
-    async def create(self, account: str, request: Request) -> JSONResponse:
-        if request.headers.get("authorization") != httpx.BasicAuth(self.sid, self.token)._auth_header:
-            return JSONResponse({"code": 20003, "message": "Authenticate"}, status_code=401)
-        form = {k: str(v) for k, v in (await request.form()).items()}
-        if not form.get("To", "").removeprefix("whatsapp:").startswith("+"):
-            return JSONResponse({"code": 21211, "message": "Invalid 'To' Phone Number"}, status_code=400)
-        key = request.headers.get("idempotency-key", "")
-        if key in self.by_key:
-            return JSONResponse({"sid": self.by_key[key], "status": "queued"}, status_code=201)
-        sid = "SM" + uuid.uuid4().hex
-        self.by_key[key] = sid
-        self.sent.append(form)
-        if self.eager:  # the callbacks beat the answer: the sender has not recorded the sid yet
-            await self.callbacks(form["StatusCallback"], sid)
-        else:
-            task = asyncio.create_task(self.callbacks(form["StatusCallback"], sid))
-            self.tasks.add(task)
-        return JSONResponse({"sid": sid, "status": "queued"}, status_code=201)
-
-    async def callbacks(self, url: str, sid: str) -> None:
-        async with httpx.AsyncClient(transport=self.target) as http:
-            for status in ("sent", "delivered"):
-                params = {"MessageSid": sid, "MessageStatus": status, "AccountSid": self.sid}
-                await http.post(url, data=params, headers={"X-Twilio-Signature": twilio_signature(self.token, url,
-                                                                                                  params)})
-
-    target: httpx.AsyncBaseTransport
-
-
 async def test_a_receipt_that_arrives_before_its_send_is_recorded_is_not_lost(database_url: str) -> None:
-    twilio = TwilioLike("AC123", "tok-secret")
-    twilio.eager = True
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(twilio.app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
-    o, http = await make_outreach(
-        database_url, providers={"sms": "twilio"}, twilio_base_url=f"http://127.0.0.1:{port}",
-        twilio_account_sid="AC123", twilio_auth_token="tok-secret", twilio_sms_from="+15005550006",
-        public_url="http://outreach.test")
-    twilio.target = http._transport
-    try:
-        async def started() -> bool:
-            return bool(server.started)
-
-        await eventually(started, timeout_s=10)
-        await o.deliver(placed("E-1", debtor="1"), segmented("E-1", ("sms",)))
-        assert await o.tick() == 1
-        rows = await o.sql("SELECT status FROM outreach.attempts WHERE account_ref = 'E-1' AND sequence = 1")
-        assert [r[0] for r in rows] == ["delivered"]  # the early "delivered" was kept and applied at the send
-        assert await o.sql("SELECT count(*) FROM outreach.early_receipts") == [(0,)]
-    finally:
-        await http.aclose()
-        server.should_exit = True
-        await serving
-        await o.platform.db.dispose()
+    twilio = FakeTwilio(eager=True)
+    async with serving(twilio) as base_url:
+        o, http = await make_outreach(
+            database_url, providers={"sms": "twilio"}, twilio_base_url=base_url,
+            twilio_account_sid="AC123", twilio_auth_token="tok-secret", twilio_sms_from="+15005550006",
+            public_url="http://outreach.test")
+        twilio.target = http._transport
+        try:
+            await o.deliver(placed("E-1", debtor="1"), segmented("E-1", ("sms",)))
+            assert await o.tick() == 1
+            rows = await o.sql("SELECT status FROM outreach.attempts WHERE account_ref = 'E-1' AND sequence = 1")
+            # The callbacks name their attempt: the first confirmed the send before its answer came back.
+            assert [r[0] for r in rows] == ["delivered"]
+            assert await o.sql("SELECT count(*) FROM outreach.early_receipts") == [(0,)]
+            kinds = [r[0] for r in await o.sql("SELECT kind FROM outreach.trail WHERE attempt_id IS NOT NULL "
+                                                 "AND kind IN ('sent', 'delivered') ORDER BY id")]
+            assert kinds == ["sent", "delivered"] and len(twilio.messages) == 1
+            types = [r[0] for r in await o.sql("SELECT envelope->>'type' FROM outreach.outbox ORDER BY id")]
+            assert types == ["contact.attempted", "contact.delivered"]
+        finally:
+            await http.aclose()
+            await o.platform.db.dispose()
 
 
 async def test_an_early_receipt_no_send_claims_is_kept_for_its_retention_then_discarded(outreach: Outreach) -> None:
@@ -173,26 +123,25 @@ async def test_an_early_receipt_no_send_claims_is_kept_for_its_retention_then_di
 
 
 async def test_sms_and_whatsapp_through_a_twilio_style_api_with_status_callbacks(database_url: str) -> None:
-    twilio = TwilioLike("AC123", "tok-secret")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(twilio.app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
+    twilio = FakeTwilio()
+    server = serving(twilio)
+    base_url = await server.__aenter__()
     o, http = await make_outreach(
-        database_url, providers={"sms": "twilio", "whatsapp": "twilio"}, twilio_base_url=f"http://127.0.0.1:{port}",
+        database_url, providers={"sms": "twilio", "whatsapp": "twilio"}, twilio_base_url=base_url,
         twilio_account_sid="AC123", twilio_auth_token="tok-secret", twilio_sms_from="+15005550006",
         twilio_whatsapp_from="+14155238886", public_url="http://outreach.test")
     twilio.target = http._transport  # the callbacks reach outreach's app in process
     try:
-        async def started() -> bool:
-            return bool(server.started)
-
-        await eventually(started, timeout_s=10)
         await o.deliver(placed("W-1", debtor="1"), segmented("W-1", ("sms",)),
                         placed("W-2", debtor="2", channels=("whatsapp",)), segmented("W-2", ("whatsapp",)))
         assert await o.tick() == 2
         assert sorted((m["To"], m["From"]) for m in twilio.sent) == [
             ("+573001234567", "+15005550006"), ("whatsapp:+573001234567", "whatsapp:+14155238886")]
-        assert all(m["StatusCallback"] == "http://outreach.test/v1/webhooks/outreach/twilio" for m in twilio.sent)
+        ids = {str(r[0]) for r in await o.sql("SELECT id FROM outreach.attempts WHERE status = 'sending' "
+                                                  "OR sent_at IS NOT NULL")}
+        # The callback URL names the attempt (Twilio signs the whole URL, query included).
+        assert {m["StatusCallback"] for m in twilio.sent} == {
+            f"http://outreach.test/v1/webhooks/outreach/twilio?attempt={i}" for i in ids}
 
         async def delivered() -> bool:
             rows = await o.sql("SELECT status FROM outreach.attempts WHERE sequence = 1")
@@ -211,6 +160,5 @@ async def test_sms_and_whatsapp_through_a_twilio_style_api_with_status_callbacks
         assert channel == "whatsapp"
     finally:
         await http.aclose()
-        server.should_exit = True
-        await serving
+        await server.__aexit__(None, None, None)
         await o.platform.db.dispose()

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy.exc
 
 from outreach.consumers import SUBSCRIPTIONS
-from outreach.handlers import run_due_attempts
+from outreach.sending.handlers import run_due_attempts
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountRecalled, Event, PaymentApplied

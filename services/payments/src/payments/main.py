@@ -27,7 +27,8 @@ def build(platform: Platform) -> ServiceUnit:
                 pass
 
     return ServiceUnit(
-        name="payments", schema="payments", migrations=MIGRATIONS, routers=[build_router(platform, settings)],
+        name="payments", schema="payments", migrations=MIGRATIONS, settings=settings,
+        routers=[build_router(platform, settings)],
         subscriptions=SUBSCRIPTIONS, workers=[promise_evaluator],
         description="Payments: the ledger, matching, suspense, reversals and promises.",
     )

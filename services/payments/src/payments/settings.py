@@ -1,6 +1,6 @@
 """Settings of the payments service (env prefix RECAUDO_PAYMENTS_)."""
 
-from recaudo_common.settings import PlatformSettings, service_settings_config
+from recaudo_common.settings import PlatformSettings, SettingProblem, service_settings_config, weak_secret
 
 
 class PaymentsSettings(PlatformSettings):
@@ -11,8 +11,22 @@ class PaymentsSettings(PlatformSettings):
     promise_poll_s: float = 60.0
 
     def secrets_of(self, gateway: str) -> list[str]:
+        """The gateway's current secrets; none (the gateway is unknown) for the sandbox where it is off."""
+        if gateway == "sandbox" and not self.sandbox_gateway_on:
+            return []  # in production nothing may sign as the sandbox: it would forge money
         value = self.webhook_secrets.get(gateway, [])
         secrets = [value] if isinstance(value, str) else list(value)
-        if gateway == "sandbox" and self.environment != "production":
+        if gateway == "sandbox":
             secrets.append(self.sandbox_gateway_secret)  # the debtor page's sandbox gateway (outreach)
         return secrets
+
+    def production_problems(self) -> list[SettingProblem]:
+        found: list[SettingProblem] = super().production_problems()
+        variable = self.variable("webhook_secrets")
+        if "sandbox" in self.webhook_secrets:
+            found.append(SettingProblem(variable, "sandbox gateway enabled (a secret for gateway 'sandbox')"))
+        for gateway, value in sorted(self.webhook_secrets.items()):
+            for secret in [value] if isinstance(value, str) else value:
+                if weak := weak_secret(secret):
+                    found.append(SettingProblem(variable, f"webhook secret of gateway {gateway!r} {weak}"))
+        return found

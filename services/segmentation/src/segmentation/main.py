@@ -32,7 +32,7 @@ def build(platform: Platform) -> ServiceUnit:
                 pass
 
     return ServiceUnit(
-        name="segmentation", schema="segmentation", migrations=MIGRATIONS,
+        name="segmentation", schema="segmentation", migrations=MIGRATIONS, settings=settings,
         routers=[build_router(platform)], subscriptions=SUBSCRIPTIONS, workers=[aging_scheduler],
         description="Segmentation: buckets, propensity, cost to collect, treatment.",
     )

@@ -1,0 +1,137 @@
+"""A local server with the subset of Twilio's Messages API that outreach uses, for integration tests: create a
+message (POST .../Messages.json, basic auth, form), list messages (GET .../Messages.json?To=&From=&PageSize=,
+newest first, paged by next_page_uri), and signed status callbacks to the StatusCallback URL given at creation.
+Like Twilio it takes no idempotency key: every POST is a new message, and the test counts them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from outreach.providers import twilio_signature
+from recaudo_common.testing import eventually, free_port
+
+
+@dataclass
+class FakeMessage:
+    sid: str
+    to: str
+    sender: str
+    body: str
+    callback: str
+    created: dt.datetime
+    status: str = "queued"
+
+
+@dataclass
+class FakeTwilio:
+    sid: str = "AC123"
+    token: str = "tok-secret"
+    messages: list[FakeMessage] = field(default_factory=list)
+    # When set, a create records the message and then waits for it before answering: the sender's process can be
+    # killed (or its call time out) while Twilio already has the message.
+    hold: asyncio.Event | None = None
+    # Answer a create with this status after recording the message (the answer is lost to the sender).
+    fail_after_create: int | None = None
+    eager: bool = False  # the callbacks beat the answer
+    callbacks: bool = True
+    target: httpx.AsyncBaseTransport | None = None  # where callbacks are posted (outreach's app in process)
+    received: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.app = FastAPI()
+        self.app.post("/2010-04-01/Accounts/{account}/Messages.json")(self.create)
+        self.app.get("/2010-04-01/Accounts/{account}/Messages.json")(self.list)
+
+    @property
+    def sent(self) -> list[dict[str, str]]:
+        return [{"To": m.to, "From": m.sender, "Body": m.body, "StatusCallback": m.callback} for m in self.messages]
+
+    def _authorised(self, request: Request) -> bool:
+        return request.headers.get("authorization") == httpx.BasicAuth(self.sid, self.token)._auth_header
+
+    async def create(self, account: str, request: Request) -> JSONResponse:
+        if not self._authorised(request):
+            return JSONResponse({"code": 20003, "message": "Authenticate"}, status_code=401)
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        if not form.get("To", "").removeprefix("whatsapp:").startswith("+"):
+            return JSONResponse({"code": 21211, "message": "Invalid 'To' Phone Number"}, status_code=400)
+        message = FakeMessage("SM" + uuid.uuid4().hex, form["To"], form["From"], form["Body"],
+                              form.get("StatusCallback", ""), dt.datetime.now(dt.UTC))
+        self.messages.append(message)
+        self.received.set()
+        if self.hold is not None:
+            await self.hold.wait()
+        if self.fail_after_create is not None:
+            return JSONResponse({"code": 20500, "message": "Internal Server Error"},
+                                status_code=self.fail_after_create)
+        if self.callbacks and self.target is not None and message.callback:
+            if self.eager:
+                await self.send_callbacks(message)
+            else:
+                task = asyncio.create_task(self.send_callbacks(message))
+                self.tasks.add(task)
+        return JSONResponse(self._resource(message), status_code=201)
+
+    async def list(self, account: str, request: Request) -> JSONResponse:
+        if not self._authorised(request):
+            return JSONResponse({"code": 20003, "message": "Authenticate"}, status_code=401)
+        q = request.query_params
+        size = min(int(q.get("PageSize", "50")), 1000)
+        page = int(q.get("Page", "0"))
+        chosen = [m for m in reversed(self.messages)
+                  if (not q.get("To") or m.to == q["To"]) and (not q.get("From") or m.sender == q["From"])]
+        listed = chosen[page * size:(page + 1) * size]
+        more = (page + 1) * size < len(chosen)
+        path = f"/2010-04-01/Accounts/{account}/Messages.json"
+        next_uri = (f"{path}?To={q.get('To', '')}&From={q.get('From', '')}&PageSize={size}&Page={page + 1}"
+                    if more else None)
+        return JSONResponse({"messages": [self._resource(m) for m in listed], "page": page, "page_size": size,
+                             "next_page_uri": next_uri, "uri": str(request.url.path)})
+
+    def _resource(self, m: FakeMessage) -> dict[str, Any]:
+        return {"sid": m.sid, "account_sid": self.sid, "to": m.to, "from": m.sender, "body": m.body,
+                "status": m.status, "date_created": format_datetime(m.created, usegmt=True), "error_code": None}
+
+    async def send_callbacks(self, message: FakeMessage) -> None:
+        assert self.target is not None
+        async with httpx.AsyncClient(transport=self.target) as http:
+            for status in ("sent", "delivered"):
+                message.status = status
+                params = {"MessageSid": message.sid, "MessageStatus": status, "AccountSid": self.sid}
+                await http.post(message.callback, data=params, headers={
+                    "X-Twilio-Signature": twilio_signature(self.token, message.callback, params)})
+
+
+@contextlib.asynccontextmanager
+async def serving(fake: FakeTwilio) -> AsyncIterator[str]:
+    """Serves the fake on a free local port; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return bool(server.started)
+
+    try:
+        await eventually(started, timeout_s=10)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        if fake.hold is not None:
+            fake.hold.set()
+        server.should_exit = True
+        await task
+        for t in fake.tasks:
+            t.cancel()
