@@ -18,7 +18,8 @@ SUBSCRIPTIONS: list[Subscriptions] = [
 
 
 def consumers_of(cls: type[Event]) -> list[str]:
-    return sorted(s.consumer for s in SUBSCRIPTIONS if cls in s.handlers)
+    """A subscription is to an event type: its handler gets every version of it."""
+    return sorted(s.consumer for s in SUBSCRIPTIONS if s.handler_for(cls.type) is not None)
 
 
 def render(prefix: str = "recaudo") -> str:
@@ -38,7 +39,7 @@ def render(prefix: str = "recaudo") -> str:
         "| --- | --- | --- |",
     ]
     for family in TOPIC_NAMES:
-        types = ", ".join(f"`{c.type}`" for (_, _), c in sorted(REGISTRY.items()) if c.family == family)
+        types = ", ".join(f"`{t}`" for t in sorted({c.type for c in REGISTRY.values() if c.family == family}))
         lines.append(f"| `{topic_name(prefix, family)}` | `{dlq_topic(topic_name(prefix, family))}` | {types} |")
     lines += ["", "## Events", ""]
     for (event_type, version), cls in sorted(REGISTRY.items()):

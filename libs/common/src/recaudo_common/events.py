@@ -508,7 +508,8 @@ class PaymentReversed(Event):
     type = "payment.reversed"
     family = "payment"
     producer = "payments"
-    summary = "A payment was reversed, refunded or charged back; the account reopens."
+    summary = ("A payment was reversed, refunded or charged back, always in full; the account reopens. "
+               "No longer produced (v2 replaced it), still read from the log.")
 
     payment_id: UUID
     reversal_id: UUID
@@ -518,6 +519,21 @@ class PaymentReversed(Event):
     reversed_at: dt.datetime
     new_balance: Decimal
     account_status: Literal["open", "paid", "settled"]
+
+
+@register
+class PaymentReversedV2(PaymentReversed):
+    """v2: reversals may be partial. `amount` is what this reversal takes back (in v1 it was always the whole
+    payment); `payment_amount` and `reversed_total` say how much of the payment is reversed so far. A consumer
+    that adds `amount` to what it counts as reversed handles both versions alike; one that took `amount` for the
+    whole payment must move to v2 (it cannot decode v2: it dead-letters the event, to be replayed once upgraded,
+    rather than miscount)."""
+
+    version = 2
+    summary = "A payment was reversed, refunded or charged back, wholly or in part; the account reopens."
+
+    payment_amount: Decimal = Field(description="the payment's whole amount")
+    reversed_total: Decimal = Field(description="reversed of the payment so far, this reversal included")
 
 
 @register

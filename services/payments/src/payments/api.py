@@ -2,6 +2,7 @@
 
 
 import datetime as dt
+import hashlib
 import uuid
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -11,7 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from payments import handlers, store
+from payments import handlers, reversals, store, webhooks
 from payments.settings import PaymentsSettings
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import get_client
@@ -53,7 +54,8 @@ class PaymentOut(BaseModel):
 
 
 class WebhookIn(BaseModel):
-    """v1: what a gateway notifies; a refund or chargeback names the original payment in `refers_to`."""
+    """v1: what a gateway notifies; a refund or chargeback names the original payment in `refers_to`, and its
+    `amount` is what it takes back (all that remains of the payment when absent)."""
 
     model_config = ConfigDict(extra="ignore")
     type: Literal["payment", "refund", "chargeback"] = "payment"
@@ -62,7 +64,8 @@ class WebhookIn(BaseModel):
     account_ref: str | None = Field(None, max_length=64)
     link_token: str | None = Field(None, max_length=2000)
     debtor_id: str | None = Field(None, max_length=32)
-    amount: Decimal = Field(gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2)
+    amount: Decimal | None = Field(None, gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2,
+                                   description="required for a payment")
     currency: str = Field(min_length=3, max_length=3)
     paid_at: AwareDatetime
     method: str | None = Field(None, max_length=50)
@@ -78,11 +81,20 @@ class WebhookOut(BaseModel):
 
 
 class WebhookRejectionOut(BaseModel):
+    """v1: refused webhooks counted per (gateway, source address, reason). `folded` rows hold, per reason, the
+    sources that the cap on distinct rows folded away (least recently seen first)."""
+
     id: int
-    received_at: dt.datetime
-    gateway: str
-    reason: str
+    gateway: str | None
     source_address: str | None
+    reason: str
+    count: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    sample: dict[str, Any] = Field(description="the latest refused request's shape: sizes and a body hash, no "
+                                               "content")
+    folded: bool = False
+    received_at: dt.datetime = Field(description="the same as last_seen, for readers of the per-request list")
 
 
 class WebhookRejectionList(BaseModel):
@@ -90,10 +102,12 @@ class WebhookRejectionList(BaseModel):
 
 
 class ReversalIn(BaseModel):
-    """v1"""
+    """v1: `amount` is what to take back, at most what remains un-reversed of the payment (all of it when absent)."""
 
     model_config = ConfigDict(extra="forbid")
     reason: str | None = Field(None, max_length=500)
+    amount: Decimal | None = Field(None, gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2,
+                                   description="decimal string, e.g. \"15000.00\"")
 
 
 class ReversalOut(BaseModel):
@@ -103,6 +117,9 @@ class ReversalOut(BaseModel):
     id: uuid.UUID
     reversal_id: uuid.UUID | None = None
     amount: Decimal | None = None
+    payment_amount: Decimal | None = None
+    reversed_total: Decimal | None = None
+    remaining: Decimal | None = None
     account_ref: str | None = None
     new_balance: Decimal | None = None
     account_status: str | None = None
@@ -150,19 +167,32 @@ class BankFileOut(BaseModel):
 
 
 class UnmatchedPaymentOut(BaseModel):
+    """v1: a suspense payment with what the payer and the gateway said, to find it in the gateway's dashboard."""
+
     id: uuid.UUID
     amount: Decimal
     currency: str
     paid_at: AwareDatetime
     source: str
     method: str | None
-    reference: str | None
+    gateway: str | None = Field(None, description="the gateway (or bank file) it came from; none if manual")
+    gateway_payment_id: str | None = Field(None, description="the gateway's own id (a bank's transaction id)")
+    account_ref_given: str | None = Field(None, description="the account the payer named, if any")
+    debtor_id_given: str | None = None
+    reference: str | None = Field(None, description="the reference given (a payment-link token, a bank reference)")
     reason: str | None
     received_at: dt.datetime
 
 
 class UnmatchedList(BaseModel):
     items: list[UnmatchedPaymentOut]
+
+
+def rejection_sample(raw: bytes, signature: str | None) -> dict[str, Any]:
+    """What a refused webhook looked like, for an operator comparing sources: sizes and a hash, never the body
+    (it may name a debtor) nor the header's text (the sender chose it)."""
+    return {"body_bytes": len(raw), "body_sha256": hashlib.sha256(raw).hexdigest()[:16],
+            "signature_header_chars": None if signature is None else len(signature)}
 
 
 WEBHOOK_REJECTIONS = Counter("recaudo_webhook_rejections_total", "Gateway webhooks refused", ["reason"])
@@ -183,8 +213,10 @@ def build_router(platform: Platform, settings: PaymentsSettings) -> APIRouter:
         if problem is not None:
             WEBHOOK_REJECTIONS.labels(problem).inc()
             async with platform.db.transaction() as s:
-                await store.record_webhook_rejection(s, gateway=gateway, reason=problem,
-                                                     source=request.client.host if request.client else None, now=now)
+                await store.record_webhook_rejection(
+                    s, gateway=gateway, reason=problem, source=request.client.host if request.client else None,
+                    sample=rejection_sample(raw, request.headers.get("recaudo-signature")), now=now,
+                    max_rows=settings.webhook_rejection_rows)
             raise ProblemError(401, problem, "Webhook refused", "the signature does not verify; nothing was stored")
         try:
             body = WebhookIn.model_validate_json(raw)
@@ -194,7 +226,9 @@ def build_router(platform: Platform, settings: PaymentsSettings) -> APIRouter:
                                errors=errors) from exc
         if body.type != "payment" and not body.refers_to:
             raise ProblemError(422, "invalid_webhook", "Invalid webhook body", f"a {body.type} needs refers_to")
-        result = await handlers.receive_webhook(platform.db, gateway=gateway, body=body.model_dump(mode="json"),
+        if body.type == "payment" and body.amount is None:
+            raise ProblemError(422, "invalid_webhook", "Invalid webhook body", "a payment needs amount")
+        result = await webhooks.receive_webhook(platform.db, gateway=gateway, body=body.model_dump(mode="json"),
                                                 now=now, link_secret=platform.settings.link_secret)
         return WebhookOut(status=result["status"], payment_id=body.payment_id)
 
@@ -211,9 +245,9 @@ def build_router(platform: Platform, settings: PaymentsSettings) -> APIRouter:
                               body: ReversalIn | None = None) -> ReversalOut:
         principal.require_client(slug, roles=("operator",))
         async with platform.db.transaction() as s:
-            result = await handlers.reverse(s, client=slug, payment_id=payment_id, kind="reversal", gateway=None,
-                                            external_id=None, reason=body.reason if body else None,
-                                            now=platform.clock())
+            result = await reversals.reverse(s, client=slug, payment_id=payment_id, kind="reversal", gateway=None,
+                                             external_id=None, reason=body.reason if body else None,
+                                             amount=body.amount if body else None, now=platform.clock())
         return ReversalOut.model_validate(result)
 
     @router.post("/clients/{slug}/payments/unmatched/{payment_id}/assign", response_model=PaymentOut)

@@ -10,14 +10,13 @@ import zoneinfo
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from payments import store
 from payments.domain.arrangements import MISSED_INSTALMENTS_TO_BREAK, arrangement_errors
 from payments.domain.bank_files import bank_columns, check_bank_row
 from payments.domain.ledger import AfterPayment, after_payment
 from payments.domain.matching import match_payment
 from payments.domain.promises import deadline, verdict
+from payments.integrity import recorded_once
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
@@ -34,7 +33,6 @@ from recaudo_common.events import (
     ArrangementRequested,
     Instalment,
     PaymentApplied,
-    PaymentReversed,
     PaymentUnmatched,
     PromiseBroken,
     PromiseKept,
@@ -52,11 +50,36 @@ async def on_account_placed(event: AccountPlaced, ctx: HandlerContext) -> None:
 
 
 async def on_accounts_placed(events: list[tuple[AccountPlaced, HandlerContext]]) -> None:
-    """A placement opens the account here, its placed balance the ledger's first entry."""
-    await store.open_accounts(events[0][1].session, [
+    """A placement opens the account here, its placed balance the ledger's first entry; payments that named it
+    while its placement was on the way leave suspense for it."""
+    s, now = events[0][1].session, events[0][1].now
+    await open_accounts(s, [
         {"client": ctx.envelope.client, "account_ref": e.account_ref, "debtor_id": e.debtor_id,
-         "currency": e.currency, "placed": e.balance, "event_id": ctx.envelope.event_id} for e, ctx in events],
-        events[0][1].now)
+         "currency": e.currency, "placed": e.balance, "event_id": ctx.envelope.event_id} for e, ctx in events], now)
+
+
+async def open_accounts(s: Any, rows: list[dict[str, Any]], now: dt.datetime) -> None:
+    accounts = [(r["client"], r["account_ref"]) for r in rows]
+    await store.share_placement_locks(s, accounts)
+    await store.open_accounts(s, rows, now)
+    await rematch_suspense(s, accounts, now=now)
+
+
+async def rematch_suspense(s: Any, accounts: list[tuple[str, str]], *, now: dt.datetime) -> None:
+    """Suspense payments that named one of these accounts are applied to it, oldest first, and the Idempotency-Key
+    that created each then answers with what it became. Only the named account re-matches: a payment known only
+    by the debtor's ID waits for an operator, because which of the debtor's accounts it is for cannot be known
+    while a file may still be placing more of them."""
+    for payment in await store.lock_suspense_claiming(s, accounts):
+        account = await store.lock_account(s, payment["client_slug"], payment["claimed_account_ref"])
+        if account is None:
+            continue
+        await store.set_payment_status(s, payment["id"], "applied", account["account_ref"])
+        result = await _book(s, client=payment["client_slug"], payment_id=payment["id"], account=account,
+                             amount=Decimal(payment["amount"]), currency=payment["currency"],
+                             paid_at=payment["paid_at"], source=payment["source"], method=payment["method"],
+                             matched_by="account_ref", now=now)
+        await store.follow_idempotent_response(s, payment["id"], result)
 
 
 async def on_account_updated(event: AccountUpdated, ctx: HandlerContext) -> None:
@@ -64,9 +87,9 @@ async def on_account_updated(event: AccountUpdated, ctx: HandlerContext) -> None
     s, client = ctx.session, ctx.envelope.client
     account = await store.lock_account(s, client, event.account_ref)
     if account is None:
-        await store.open_accounts(s, [{"client": client, "account_ref": event.account_ref,
-                                       "debtor_id": event.debtor_id, "currency": event.currency,
-                                       "placed": event.balance, "event_id": ctx.envelope.event_id}], ctx.now)
+        await open_accounts(s, [{"client": client, "account_ref": event.account_ref, "debtor_id": event.debtor_id,
+                                 "currency": event.currency, "placed": event.balance,
+                                 "event_id": ctx.envelope.event_id}], ctx.now)
         return
     change = event.balance - event.previous_balance
     if change:
@@ -91,32 +114,38 @@ async def record_manual_payment(db: Database, *, client: str, idempotency_key: s
     """Applies an operator's payment once per Idempotency-Key: the same key and body answer the same;
     the same key with another body is a conflict."""
     request_sha = fingerprint(body)
-    async with db.transaction() as s:
-        earlier = await store.claim_idempotency_key(s, client, idempotency_key, request_sha, now)
-        if earlier is not None:
-            if earlier["request_sha256"] != request_sha:
-                raise conflict("idempotency_key_reused",
-                               "this Idempotency-Key was used with a different request body")
-            return dict(earlier["response"])
-        copy = await get_client(s, store.SCHEMA, client)
-        if copy is None:
-            raise not_found(f"client company {client!r}")
-        currency = body.get("currency") or copy.currency
-        if currency != copy.currency:
-            raise ProblemError(422, "invalid_currency", "Invalid currency",
-                               f"payments for this client company are in {copy.currency}")
-        response = await apply_payment(
-            s, client=client, account_ref=body.get("account_ref"), debtor_id=body.get("debtor_id"),
-            amount=Decimal(body["amount"]), currency=currency, paid_at=dt.datetime.fromisoformat(body["paid_at"]),
-            source="manual", method=body.get("method"), reference=body.get("reference"), now=now)
-        await store.store_idempotent_response(s, client, idempotency_key, response)
-    return response
+
+    async def attempt() -> dict[str, Any]:
+        async with db.transaction() as s:
+            earlier = await store.claim_idempotency_key(s, client, idempotency_key, request_sha, now)
+            if earlier is not None:
+                if earlier["request_sha256"] != request_sha:
+                    raise conflict("idempotency_key_reused",
+                                   "this Idempotency-Key was used with a different request body")
+                return dict(earlier["response"])  # what the payment is now (it may have left suspense since)
+            copy = await get_client(s, store.SCHEMA, client)
+            if copy is None:
+                raise not_found(f"client company {client!r}")
+            currency = body.get("currency") or copy.currency
+            if currency != copy.currency:
+                raise ProblemError(422, "invalid_currency", "Invalid currency",
+                                   f"payments for this client company are in {copy.currency}")
+            response = await apply_payment(
+                s, client=client, account_ref=body.get("account_ref"), debtor_id=body.get("debtor_id"),
+                amount=Decimal(body["amount"]), currency=currency,
+                paid_at=dt.datetime.fromisoformat(body["paid_at"]), source="manual", method=body.get("method"),
+                reference=body.get("reference"), now=now)
+            await store.store_idempotent_response(s, client, idempotency_key, response)
+        return response
+
+    return await recorded_once(attempt)
 
 
 async def apply_payment(s: Any, *, client: str, account_ref: str | None, debtor_id: str | None, amount: Decimal,
                         currency: str, paid_at: dt.datetime, source: str, method: str | None,
                         reference: str | None, now: dt.datetime, gateway: str | None = None,
-                        external_id: str | None = None, link_secret: str | None = None) -> dict[str, Any]:
+                        external_id: str | None = None, link_secret: str | None = None,
+                        content_sha256: str | None = None) -> dict[str, Any]:
     """Matches and applies one payment inside the caller's transaction; unmatched goes to suspense."""
     payment_id = uuid.uuid4()
     if not account_ref and link_secret and reference:
@@ -125,6 +154,11 @@ async def apply_payment(s: Any, *, client: str, account_ref: str | None, debtor_
         if target is not None and target.client == client:
             account_ref = target.account_ref
     known = await store.lock_account(s, client, account_ref) if account_ref else None
+    if account_ref and known is None:
+        # Its placement may be on its way: wait for one in flight, so that this payment either sees the account
+        # or is in suspense before the placement looks there (rematch_suspense).
+        await store.lock_placement(s, client, account_ref)
+        known = await store.lock_account(s, client, account_ref)
     candidates = await store.open_accounts_of_debtor(s, client, debtor_id) if debtor_id and known is None else []
     match = match_payment(account_ref=account_ref, known_account=known is not None, debtor_id=debtor_id,
                           debtor_open_accounts=candidates)
@@ -132,7 +166,8 @@ async def apply_payment(s: Any, *, client: str, account_ref: str | None, debtor_
         await store.insert_payment(s, payment_id=payment_id, client=client, account_ref=None, amount=amount,
                                    currency=currency, paid_at=paid_at, source=source, method=method,
                                    reference=reference or account_ref, debtor_id=debtor_id, status="unmatched",
-                                   unmatched_reason=match.reason, now=now, gateway=gateway, external_id=external_id)
+                                   unmatched_reason=match.reason, now=now, gateway=gateway, external_id=external_id,
+                                   claimed_account_ref=account_ref, content_sha256=content_sha256)
         await outbox.add(s, [PaymentUnmatched(payment_id=payment_id, amount=amount, currency=currency,
                                               paid_at=paid_at, source=source, reason=match.reason,  # type: ignore[arg-type]
                                               ).envelope(client=client, occurred_at=now)])
@@ -143,7 +178,8 @@ async def apply_payment(s: Any, *, client: str, account_ref: str | None, debtor_
     await store.insert_payment(s, payment_id=payment_id, client=client, account_ref=match.account_ref,
                                amount=amount, currency=currency, paid_at=paid_at, source=source, method=method,
                                reference=reference, debtor_id=debtor_id, status="applied", unmatched_reason=None,
-                               now=now, gateway=gateway, external_id=external_id)
+                               now=now, gateway=gateway, external_id=external_id, claimed_account_ref=account_ref,
+                               content_sha256=content_sha256)
     return await _book(s, client=client, payment_id=payment_id, account=account, amount=amount, currency=currency,
                        paid_at=paid_at, source=source, method=method, matched_by=match.reason, now=now)
 
@@ -168,73 +204,6 @@ async def _book(s: Any, *, client: str, payment_id: uuid.UUID, account: dict[str
             "credit": str(result.credit), "account_status": result.status}
 
 
-async def receive_webhook(db: Database, *, gateway: str, body: dict[str, Any], now: dt.datetime,
-                          link_secret: str | None = None) -> dict[str, Any]:
-    """A verified gateway notification, applied once per (gateway, payment_id) forever, whatever the
-    redelivery or concurrency: the unique index decides, and a loser of the race answers `duplicate`."""
-    client = body["client"]
-    try:
-        async with db.transaction() as s:
-            if await store.gateway_payment(s, gateway, body["payment_id"]) is not None:
-                return {"status": "duplicate", "payment_id": body["payment_id"]}
-            if body["type"] == "payment":
-                copy = await get_client(s, store.SCHEMA, client)
-                if copy is None:
-                    raise not_found(f"client company {client!r}")
-                if body["currency"] != copy.currency:
-                    raise ProblemError(422, "invalid_currency", "Invalid currency",
-                                       f"payments for this client company are in {copy.currency}")
-                result = await apply_payment(
-                    s, client=client, account_ref=body.get("account_ref"), debtor_id=body.get("debtor_id"),
-                    amount=Decimal(body["amount"]), currency=body["currency"],
-                    paid_at=dt.datetime.fromisoformat(body["paid_at"]), source="gateway", method=body.get("method"),
-                    reference=body.get("link_token"), now=now, gateway=gateway, external_id=body["payment_id"],
-                    link_secret=link_secret)
-                return {**result, "payment_id": body["payment_id"]}
-            original = await store.gateway_payment(s, gateway, body["refers_to"])
-            if original is None or original["client_slug"] != client:
-                raise ProblemError(422, "unknown_payment", "Unknown payment",
-                                   f"{body['type']} refers to a payment this gateway never sent")
-            result = await reverse(s, client=client, payment_id=original["id"], kind=body["type"], gateway=gateway,
-                                   external_id=body["payment_id"], reason=None, now=now)
-            return {**result, "payment_id": body["payment_id"]}
-    except IntegrityError:
-        # A concurrent delivery of the same (gateway, payment_id) committed first.
-        return {"status": "duplicate", "payment_id": body["payment_id"]}
-
-
-async def reverse(s: Any, *, client: str, payment_id: uuid.UUID, kind: str, gateway: str | None,
-                  external_id: str | None, reason: str | None, now: dt.datetime) -> dict[str, Any]:
-    """Reverses an applied payment once: the ledger gets the amount back, the account reopens."""
-    payment = await store.lock_payment(s, client, payment_id)
-    if payment is None:
-        raise not_found("payment")
-    if payment["status"] == "reversed":
-        return {"status": "duplicate", "id": str(payment_id)}
-    if payment["status"] != "applied":
-        raise conflict("payment_not_applied", "only an applied payment can be reversed; this one is unmatched")
-    account = await store.lock_account(s, client, payment["account_ref"])
-    assert account is not None
-    reversal_id = uuid.uuid4()
-    amount = Decimal(payment["amount"])
-    ledger_kind = "chargeback" if kind == "chargeback" else "reversal"
-    await store.add_entry(s, client=client, account_ref=account["account_ref"], kind=ledger_kind, amount=amount,
-                          payment_id=payment_id, now=now)
-    new_balance = Decimal(account["balance"]) + amount
-    status = "open" if new_balance > 0 else account["status"]
-    await store.set_account(s, client, account["account_ref"], balance=new_balance, status=status, now=now)
-    await store.set_payment_status(s, payment_id, "reversed")
-    await store.insert_reversal(s, reversal_id=reversal_id, payment_id=payment_id, client=client, kind=kind,
-                                amount=amount, gateway=gateway, external_id=external_id, reason=reason, now=now)
-    await outbox.add(s, [PaymentReversed(
-        payment_id=payment_id, reversal_id=reversal_id, account_ref=account["account_ref"], amount=amount,
-        kind=kind, reversed_at=now, new_balance=new_balance, account_status=status,  # type: ignore[arg-type]
-    ).envelope(client=client, occurred_at=now)])
-    return {"status": "reversed", "id": str(payment_id), "reversal_id": str(reversal_id), "kind": kind,
-            "amount": str(amount), "account_ref": account["account_ref"], "new_balance": str(new_balance),
-            "account_status": status}
-
-
 async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, account_ref: str,
                            now: dt.datetime) -> dict[str, Any]:
     """An operator resolves a suspense payment: it is applied to the account they name."""
@@ -248,9 +217,12 @@ async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, 
         if account is None:
             raise ProblemError(422, "unknown_account", "Unknown account", f"no account {account_ref!r}")
         await store.set_payment_status(s, payment_id, "applied", account_ref)
-        return await _book(s, client=client, payment_id=payment_id, account=account, amount=Decimal(payment["amount"]),
-                           currency=payment["currency"], paid_at=payment["paid_at"], source=payment["source"],
-                           method=payment["method"], matched_by="operator", now=now)
+        result = await _book(s, client=client, payment_id=payment_id, account=account,
+                             amount=Decimal(payment["amount"]), currency=payment["currency"],
+                             paid_at=payment["paid_at"], source=payment["source"], method=payment["method"],
+                             matched_by="operator", now=now)
+        await store.follow_idempotent_response(s, payment_id, result)
+        return result
 
 
 async def on_promise_made(event: PromiseMade, ctx: HandlerContext) -> None:
@@ -385,6 +357,12 @@ async def reconcile_bank_file(db: Database, *, client: str, content: bytes, file
     """Applies a bank statement's payments, each at most once; returns the stored per-row results and whether
     this call created them (the same file again returns the first results and applies nothing)."""
     content_sha = hashlib.sha256(content).hexdigest()
+    return await recorded_once(lambda: _reconcile_bank_file(db, client=client, content=content, content_sha=content_sha,
+                                                            filename=filename, locale=locale, now=now))
+
+
+async def _reconcile_bank_file(db: Database, *, client: str, content: bytes, content_sha: str, filename: str | None,
+                               locale: str | None, now: dt.datetime) -> tuple[dict[str, Any], bool]:
     async with db.transaction() as s:
         existing = await store.bank_file(s, client, content_sha=content_sha)
         if existing is not None:

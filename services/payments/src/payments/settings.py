@@ -9,6 +9,9 @@ class PaymentsSettings(PlatformSettings):
     # Gateway -> secret, or a list of secrets while one is being rotated (JSON in the environment).
     webhook_secrets: dict[str, str | list[str]] = {}
     promise_poll_s: float = 60.0
+    # Refused webhooks are counted per (gateway, source address, reason): at most this many such rows, the least
+    # recently seen folded into one row per reason beyond it, so a flood of forgeries cannot grow the table.
+    webhook_rejection_rows: int = 1000
 
     def secrets_of(self, gateway: str) -> list[str]:
         """The gateway's current secrets; none (the gateway is unknown) for the sandbox where it is off."""

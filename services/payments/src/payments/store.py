@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+import zlib
 from decimal import Decimal
 from typing import Any
 
@@ -34,6 +35,31 @@ async def open_accounts(s: AsyncSession, rows: list[dict[str, Any]], now: dt.dat
                booked_at)
            SELECT i.client_slug, i.account_ref, 'placement', i.balance, NULL, i.event_id, :now
            FROM input i JOIN opened USING (client_slug, account_ref) ORDER BY i.n"""), {**params, "now": now})
+
+
+# Placements and payments naming a not-yet-opened account meet on one of these advisory locks (by the account's
+# hash): a placement holds its accounts' locks shared, a payment that finds no account takes its lock exclusive and
+# looks again. Either the payment sees the account, or the placement sees the payment in suspense; never neither.
+PLACEMENT_LOCKS = 64
+_PLACEMENT_LOCK_SPACE = 7_211_017
+
+
+def placement_lock_of(client: str, account_ref: str) -> int:
+    return zlib.crc32(f"{client}/{account_ref}".encode()) % PLACEMENT_LOCKS
+
+
+async def share_placement_locks(s: AsyncSession, accounts: list[tuple[str, str]]) -> None:
+    """Held until commit by a transaction that opens these accounts (shared: placements never wait for each other)."""
+    keys = sorted({placement_lock_of(c, r) for c, r in accounts})
+    await s.execute(text(
+        "SELECT pg_advisory_xact_lock_shared(:space, k) FROM unnest(CAST(:keys AS int[])) WITH ORDINALITY AS u(k, n)"),
+        {"space": _PLACEMENT_LOCK_SPACE, "keys": keys})
+
+
+async def lock_placement(s: AsyncSession, client: str, account_ref: str) -> None:
+    """Waits for any transaction opening this account to commit, and keeps new ones out until this one does."""
+    await s.execute(text("SELECT pg_advisory_xact_lock(:space, :k)"),
+                    {"space": _PLACEMENT_LOCK_SPACE, "k": placement_lock_of(client, account_ref)})
 
 
 async def add_entry(s: AsyncSession, *, client: str, account_ref: str, kind: str, amount: Decimal,
@@ -98,35 +124,68 @@ async def claim_idempotency_key(s: AsyncSession, client: str, key: str, request_
 
 async def store_idempotent_response(s: AsyncSession, client: str, key: str, response: dict[str, Any]) -> None:
     await s.execute(text(
-        "UPDATE payments.idempotency_keys SET response = CAST(:r AS jsonb) WHERE client_slug = :c AND key = :k"),
-        {"c": client, "k": key, "r": json.dumps(response)})
+        "UPDATE payments.idempotency_keys SET response = CAST(:r AS jsonb), payment_id = CAST(:p AS uuid) "
+        "WHERE client_slug = :c AND key = :k"),
+        {"c": client, "k": key, "r": json.dumps(response), "p": response.get("id")})
+
+
+async def follow_idempotent_response(s: AsyncSession, payment_id: uuid.UUID, response: dict[str, Any]) -> None:
+    """A payment left suspense: the Idempotency-Key that created it now answers with what it became."""
+    await s.execute(text(
+        "UPDATE payments.idempotency_keys SET response = CAST(:r AS jsonb) WHERE payment_id = :p"),
+        {"p": payment_id, "r": json.dumps(response)})
 
 
 async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str, account_ref: str | None,
                          amount: Decimal, currency: str, paid_at: dt.datetime, source: str, method: str | None,
                          reference: str | None, debtor_id: str | None, status: str,
                          unmatched_reason: str | None, now: dt.datetime, gateway: str | None = None,
-                         external_id: str | None = None) -> None:
+                         external_id: str | None = None, claimed_account_ref: str | None = None,
+                         content_sha256: str | None = None) -> None:
     await s.execute(text(
         "INSERT INTO payments.payments (id, client_slug, account_ref, amount, currency, paid_at, source, method, "
-        "reference, debtor_id, status, unmatched_reason, received_at, gateway, external_id) VALUES (:id, :c, :r, "
-        ":a, :cur, :p, :src, :m, :ref, :d, :st, :ur, :now, :g, :x)"),
+        "reference, debtor_id, status, unmatched_reason, received_at, gateway, external_id, claimed_account_ref, "
+        "content_sha256) VALUES (:id, :c, :r, :a, :cur, :p, :src, :m, :ref, :d, :st, :ur, :now, :g, :x, :ca, :h)"),
         {"id": payment_id, "c": client, "r": account_ref, "a": amount, "cur": currency, "p": paid_at,
          "src": source, "m": method, "ref": reference, "d": debtor_id, "st": status, "ur": unmatched_reason,
-         "now": now, "g": gateway, "x": external_id})
+         "now": now, "g": gateway, "x": external_id, "ca": claimed_account_ref, "h": content_sha256})
 
 
 async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[dict[str, Any]]:
+    """The suspense queue with what the payer and the gateway said: the gateway, its own payment id, the account
+    and the reference named."""
     rows = (await s.execute(text(
-        "SELECT id, amount, currency, paid_at, source, method, reference, unmatched_reason AS reason, received_at "
+        "SELECT id, amount, currency, paid_at, source, method, gateway, external_id AS gateway_payment_id, "
+        "claimed_account_ref AS account_ref_given, reference, debtor_id AS debtor_id_given, "
+        "unmatched_reason AS reason, received_at "
         "FROM payments.payments WHERE client_slug = :c AND status = 'unmatched' ORDER BY received_at LIMIT :n"),
         {"c": client, "n": limit})).mappings().all()
+    return [dict(r) for r in rows]
+
+
+async def lock_suspense_claiming(s: AsyncSession, accounts: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Suspense payments that named one of these (client, account_ref), oldest first, locked."""
+    if not accounts:
+        return []
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts)
+    rows = (await s.execute(text(
+        f"""SELECT p.* FROM payments.payments p JOIN {source} ON p.client_slug = i.client_slug
+                AND p.claimed_account_ref = i.account_ref
+            WHERE p.status = 'unmatched' ORDER BY p.received_at, p.paid_at, p.id FOR UPDATE OF p"""),
+        params)).mappings().all()
     return [dict(r) for r in rows]
 
 
 async def gateway_payment(s: AsyncSession, gateway: str, external_id: str) -> dict[str, Any] | None:
     row = (await s.execute(text(
         "SELECT * FROM payments.payments WHERE gateway = :g AND external_id = :x"),
+        {"g": gateway, "x": external_id})).mappings().first()
+    return dict(row) if row else None
+
+
+async def gateway_reversal(s: AsyncSession, gateway: str, external_id: str) -> dict[str, Any] | None:
+    row = (await s.execute(text(
+        "SELECT * FROM payments.reversals WHERE gateway = :g AND external_id = :x"),
         {"g": gateway, "x": external_id})).mappings().first()
     return dict(row) if row else None
 
@@ -145,27 +204,71 @@ async def set_payment_status(s: AsyncSession, payment_id: uuid.UUID, status: str
         {"id": payment_id, "st": status, "r": account_ref})
 
 
+async def add_reversed(s: AsyncSession, payment_id: uuid.UUID, amount: Decimal) -> Decimal:
+    """Adds a reversal to the payment's reversed total (the table's CHECK keeps it within the amount); the
+    payment is `reversed` once nothing remains. Returns the new total."""
+    total = await s.scalar(text(
+        "UPDATE payments.payments SET reversed_amount = reversed_amount + :a, "
+        "status = CASE WHEN reversed_amount + :a = amount THEN 'reversed' ELSE status END "
+        "WHERE id = :id RETURNING reversed_amount"), {"id": payment_id, "a": amount})
+    return Decimal(total)
+
+
 async def insert_reversal(s: AsyncSession, *, reversal_id: uuid.UUID, payment_id: uuid.UUID, client: str, kind: str,
                           amount: Decimal, gateway: str | None, external_id: str | None, reason: str | None,
-                          now: dt.datetime) -> None:
+                          now: dt.datetime, content_sha256: str | None = None) -> None:
     await s.execute(text(
         "INSERT INTO payments.reversals (id, payment_id, client_slug, kind, amount, gateway, external_id, reason, "
-        "reversed_at) VALUES (:id, :p, :c, :k, :a, :g, :x, :r, :now)"),
+        "reversed_at, content_sha256) VALUES (:id, :p, :c, :k, :a, :g, :x, :r, :now, :h)"),
         {"id": reversal_id, "p": payment_id, "c": client, "k": kind, "a": amount, "g": gateway, "x": external_id,
-         "r": reason, "now": now})
+         "r": reason, "now": now, "h": content_sha256})
+
+
+OTHERS = ""  # the gateway of the rows that hold what older sources were folded into (no route has an empty name)
 
 
 async def record_webhook_rejection(s: AsyncSession, *, gateway: str, reason: str, source: str | None,
-                                   now: dt.datetime) -> None:
+                                   sample: dict[str, Any], now: dt.datetime, max_rows: int) -> None:
+    """Counts a refused webhook on its (gateway, source address, reason) row. A flood of forged webhooks from
+    ever new sources cannot grow the table: past `max_rows` sources, the least recently seen are folded into
+    one row per reason (gateway OTHERS), so the counts still add up to every refusal."""
+    inserted = await s.scalar(text(
+        """INSERT INTO payments.webhook_rejections AS w (gateway, source_address, reason, count, first_seen,
+               last_seen, sample)
+           VALUES (:g, :src, :r, 1, :now, :now, CAST(:sample AS jsonb))
+           ON CONFLICT (gateway, source_address, reason) DO UPDATE SET count = w.count + 1,
+               first_seen = least(w.first_seen, excluded.first_seen),
+               last_seen = greatest(w.last_seen, excluded.last_seen), sample = excluded.sample
+           RETURNING xmax = 0"""),
+        {"g": gateway[:100], "src": source, "r": reason, "now": now, "sample": json.dumps(sample)})
+    if not inserted:
+        return
+    # Only a new source can pass the cap; one folder at a time, so two new sources never both skip the fold.
+    await s.execute(text("SELECT pg_advisory_xact_lock(hashtext('recaudo.payments.webhook_rejections'))"))
     await s.execute(text(
-        "INSERT INTO payments.webhook_rejections (received_at, gateway, reason, source_address) "
-        "VALUES (:now, :g, :r, :src)"), {"now": now, "g": gateway[:100], "r": reason, "src": source})
+        """WITH folded AS (
+               DELETE FROM payments.webhook_rejections WHERE id IN (
+                   SELECT id FROM payments.webhook_rejections WHERE gateway <> :others
+                   ORDER BY last_seen, id
+                   LIMIT greatest((SELECT count(*) FROM payments.webhook_rejections WHERE gateway <> :others)
+                                  - :max, 0))
+               RETURNING reason, count, first_seen, last_seen)
+           INSERT INTO payments.webhook_rejections AS w (gateway, source_address, reason, count, first_seen,
+               last_seen, sample)
+           SELECT :others, NULL, reason, sum(count), min(first_seen), max(last_seen), '{}'::jsonb
+           FROM folded GROUP BY reason
+           ON CONFLICT (gateway, source_address, reason) DO UPDATE SET count = w.count + excluded.count,
+               first_seen = least(w.first_seen, excluded.first_seen),
+               last_seen = greatest(w.last_seen, excluded.last_seen)"""),
+        {"others": OTHERS, "max": max_rows})
 
 
 async def list_webhook_rejections(s: AsyncSession, limit: int) -> list[dict[str, Any]]:
+    """The most recently seen sources first."""
     rows = (await s.execute(text(
-        "SELECT id, received_at, gateway, reason, source_address FROM payments.webhook_rejections "
-        "ORDER BY id DESC LIMIT :n"), {"n": limit})).mappings().all()
+        "SELECT id, nullif(gateway, :others) AS gateway, source_address, reason, count, first_seen, last_seen, sample, "
+        "last_seen AS received_at, gateway = :others AS folded FROM payments.webhook_rejections ORDER BY last_seen DESC, id DESC LIMIT :n"),
+        {"n": limit, "others": OTHERS})).mappings().all()
     return [dict(r) for r in rows]
 
 
@@ -198,8 +301,8 @@ async def pending_promises(s: AsyncSession, *, client: str | None = None, accoun
 async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt.datetime, end: dt.datetime
                        ) -> Decimal:
     value = await s.scalar(text(
-        "SELECT coalesce(sum(amount), 0) FROM payments.payments WHERE client_slug = :c AND account_ref = :r "
-        "AND status = 'applied' AND paid_at >= :a AND paid_at < :b"),
+        "SELECT coalesce(sum(amount - reversed_amount), 0) FROM payments.payments WHERE client_slug = :c "
+        "AND account_ref = :r AND status = 'applied' AND paid_at >= :a AND paid_at < :b"),
         {"c": client, "r": account_ref, "a": start, "b": end})
     return Decimal(value)
 

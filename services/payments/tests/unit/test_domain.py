@@ -79,3 +79,34 @@ def test_a_promise_is_kept_to_the_end_of_its_grace_day_and_broken_one_minute_aft
     assert verdict(paid=Decimal("60"), now=last_minute, **args) == "pending"
     assert verdict(paid=Decimal("100"), now=last_minute, **args) == "kept"
     assert verdict(paid=Decimal("60"), now=one_after, **args) == "broken"
+
+
+def test_a_reversal_takes_what_it_asks_up_to_what_remains() -> None:
+    from payments.domain.reversals import ReversalRefusedError, after_reversal, reversal_amount
+
+    assert reversal_amount(requested=None, paid=Decimal("100.00"), reversed_so_far=Decimal("30.25")) == \
+        Decimal("69.75")
+    assert reversal_amount(requested=Decimal("69.75"), paid=Decimal("100.00"), reversed_so_far=Decimal("30.25")) \
+        == Decimal("69.75")
+    for requested, code in ((Decimal("69.76"), "reversal_exceeds_payment"), (Decimal("0"), "invalid_amount"),
+                            (Decimal("-1"), "invalid_amount"), (Decimal("1.005"), "invalid_amount")):
+        with pytest.raises(ReversalRefusedError) as refused:
+            reversal_amount(requested=requested, paid=Decimal("100.00"), reversed_so_far=Decimal("30.25"))
+        assert refused.value.code == code
+    assert after_reversal(Decimal("0"), Decimal("0.01"), "paid").status == "open"
+    assert after_reversal(Decimal("-50"), Decimal("20"), "paid").status == "paid"  # still a credit
+
+
+@given(paid=amounts, cuts=st.lists(st.decimals(min_value=Decimal("0.01"), max_value=Decimal("1000000"), places=2),
+                                   max_size=8))
+def test_partial_reversals_never_pass_the_payment_and_add_up_exactly(paid: Decimal, cuts: list[Decimal]) -> None:
+    from payments.domain.reversals import ReversalRefusedError, reversal_amount
+
+    reversed_so_far = Decimal("0")
+    for cut in cuts:
+        try:
+            reversed_so_far += reversal_amount(requested=cut, paid=paid, reversed_so_far=reversed_so_far)
+        except ReversalRefusedError:
+            assert cut > paid - reversed_so_far
+    reversed_so_far += reversal_amount(requested=None, paid=paid, reversed_so_far=reversed_so_far)
+    assert reversed_so_far == paid

@@ -1,0 +1,57 @@
+"""Reversing an applied payment, wholly or in part (an operator's reversal, a gateway's refund or chargeback): the
+ledger gets the amount back, the account reopens, and payment.reversed (v2) says how much."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from payments import store
+from payments.domain.reversals import ReversalRefusedError, after_reversal, reversal_amount
+from recaudo_common.errors import ProblemError, conflict, not_found
+from recaudo_common.events import PaymentReversedV2
+from recaudo_common.outbox import Outbox
+
+outbox = Outbox(store.SCHEMA)
+
+
+async def reverse(s: Any, *, client: str, payment_id: uuid.UUID, kind: str, gateway: str | None,
+                  external_id: str | None, reason: str | None, now: dt.datetime, amount: Decimal | None = None,
+                  content_sha256: str | None = None) -> dict[str, Any]:
+    """Reverses `amount` of an applied payment (all that remains when None), inside the caller's transaction.
+    Several partial reversals may follow one another until the whole payment is reversed; asking for all that
+    remains of a payment already wholly reversed answers `duplicate` and changes nothing."""
+    payment = await store.lock_payment(s, client, payment_id)
+    if payment is None:
+        raise not_found("payment")
+    paid, reversed_so_far = Decimal(payment["amount"]), Decimal(payment["reversed_amount"])
+    if payment["status"] == "reversed" and amount is None:
+        return {"status": "duplicate", "id": str(payment_id)}
+    if payment["status"] == "unmatched":
+        raise conflict("payment_not_applied", "only an applied payment can be reversed; this one is unmatched")
+    try:
+        take_back = reversal_amount(requested=amount, paid=paid, reversed_so_far=reversed_so_far)
+    except ReversalRefusedError as e:
+        raise ProblemError(422, e.code, "Reversal refused", e.detail) from e
+    account = await store.lock_account(s, client, payment["account_ref"])
+    assert account is not None
+    reversal_id = uuid.uuid4()
+    ledger_kind = "chargeback" if kind == "chargeback" else "reversal"
+    await store.add_entry(s, client=client, account_ref=account["account_ref"], kind=ledger_kind, amount=take_back,
+                          payment_id=payment_id, now=now)
+    after = after_reversal(Decimal(account["balance"]), take_back, account["status"])
+    await store.set_account(s, client, account["account_ref"], balance=after.balance, status=after.status, now=now)
+    reversed_total = await store.add_reversed(s, payment_id, take_back)
+    await store.insert_reversal(s, reversal_id=reversal_id, payment_id=payment_id, client=client, kind=kind,
+                                amount=take_back, gateway=gateway, external_id=external_id, reason=reason, now=now,
+                                content_sha256=content_sha256)
+    await outbox.add(s, [PaymentReversedV2(
+        payment_id=payment_id, reversal_id=reversal_id, account_ref=account["account_ref"], amount=take_back,
+        kind=kind, reversed_at=now, new_balance=after.balance, account_status=after.status,  # type: ignore[arg-type]
+        payment_amount=paid, reversed_total=reversed_total).envelope(client=client, occurred_at=now)])
+    return {"status": "reversed", "id": str(payment_id), "reversal_id": str(reversal_id), "kind": kind,
+            "amount": str(take_back), "payment_amount": str(paid), "reversed_total": str(reversed_total),
+            "remaining": str(paid - reversed_total), "account_ref": account["account_ref"],
+            "new_balance": str(after.balance), "account_status": after.status}

@@ -1,0 +1,92 @@
+"""Fixtures of payments' integration tests: the payments API on a fresh database, a client company with two
+placed accounts, an operator key, and a gateway that signs what it sends."""
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from payments.api import build_router
+from payments.consumers import SUBSCRIPTIONS
+from payments.settings import PaymentsSettings
+from recaudo_common.bus.base import Message
+from recaudo_common.bus.consumer import ConsumerRuntime
+from recaudo_common.events import AccountPlaced, ClientRegistered, Event
+from recaudo_common.http import create_app
+from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.testing import settings_for_test
+from recaudo_common.webhook_signatures import sign
+
+NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
+
+
+class Gateway:
+    def __init__(self, platform: Platform, http: httpx.AsyncClient, operator: str) -> None:
+        self.platform, self.http, self.operator = platform, http, operator
+
+    async def send(self, body: dict[str, Any], *, secret: str = "new", at: dt.datetime = NOW,
+                   signature: str | None = None) -> httpx.Response:
+        raw = json.dumps(body).encode()
+        return await self.http.post("/v1/webhooks/payments/pasarela", content=raw, headers={
+            "Recaudo-Signature": signature if signature is not None else sign(raw, secret, at),
+            "Content-Type": "application/json"})
+
+    def as_operator(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.operator}"}
+
+    async def manual(self, key: str, body: dict[str, Any]) -> httpx.Response:
+        return await self.http.post("/v1/clients/banco/payments", json=body,
+                                    headers={**self.as_operator(), "Idempotency-Key": key})
+
+    async def balance(self, ref: str) -> tuple[Decimal, str, Decimal]:
+        async with self.platform.db.transaction() as s:
+            row = (await s.execute(text("SELECT balance, status FROM payments.accounts WHERE account_ref = :r"),
+                                   {"r": ref})).one()
+            ledger = await s.scalar(text("SELECT sum(amount) FROM payments.ledger_entries WHERE account_ref = :r"),
+                                    {"r": ref})
+        return row[0], row[1], ledger
+
+
+@pytest.fixture
+def payments_settings() -> PaymentsSettings:
+    return PaymentsSettings(webhook_secrets={"pasarela": ["old", "new"]})
+
+
+@pytest.fixture
+async def gateway(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[Gateway]:
+    platform = make_platform(settings_for_test(database_url), pool_size=8, clock=lambda: NOW)
+    app = create_app(title="payments", service="payments", routers=[build_router(platform, payments_settings)])
+    await deliver(platform, ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP",
+                                             timezone="America/Bogota", locale="es-CO",
+                                             default_authorised_channels=["sms"]),
+                  *(placed(f"A-{i}", debtor_id=f"10{i}") for i in (1, 2)))
+    _, operator = await platform.keys.create(role="operator", now=NOW)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        yield Gateway(platform, http, operator)
+    await platform.db.dispose()
+
+
+def payment(pid: str, ref: str | None = "A-1", amount: str = "30000.00", **extra: Any) -> dict[str, Any]:
+    return {"type": "payment", "payment_id": pid, "client": "banco", "account_ref": ref, "amount": amount,
+            "currency": "COP", "paid_at": NOW.isoformat(), "method": "pse", **extra}
+
+
+async def deliver(platform: Platform, *events: Event, one_by_one: bool = False) -> None:
+    """Events through payments' real consumer runtime (a batch, or one event at a time)."""
+    runtime = ConsumerRuntime(platform.db, platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
+    messages = [Message(f"t.{e.family}", e.key("banco"), e.envelope(client="banco", occurred_at=NOW), {})
+                for e in events]
+    for batch in ([[m] for m in messages] if one_by_one else [messages]):
+        assert set(await runtime.handle_batch(batch)) == {"processed"}
+
+
+def placed(ref: str, balance: str = "100000.00", debtor_id: str = "77") -> AccountPlaced:
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id=debtor_id, full_name="x",
+                         balance=Decimal(balance), currency="COP", days_past_due=40, as_of=NOW.date(),
+                         authorised_channels=["sms"])
