@@ -25,16 +25,17 @@ from outreach.domain.offers import proof as make_proof
 from outreach.domain.templates import (
     LOCALES,
     VARIABLES,
+    Rendered,
     Template,
     TemplateError,
+    TemplateTooExpensive,
     default_template,
     format_day,
     format_money,
     offer_text,
-    render,
-    validate,
 )
 from outreach.providers import Providers, Receipt, SandboxGateway, SendError
+from outreach.rendering import preview_before_saving, render_message
 from outreach.settings import OutreachSettings
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import get_client
@@ -220,8 +221,14 @@ class PreviewOut(BaseModel):
     segments: int | None
 
 
+class PreviewProblemOut(BaseModel):
+    code: str = Field(description="invalid_template or template_too_expensive")
+    detail: str
+
+
 class TemplateOut(BaseModel):
-    """v1: a template and its rendering for a sample account (SMS parts shown before anything is sent)."""
+    """v1: a template and its rendering for a sample account (SMS parts shown before anything is sent). A stored
+    template that no longer renders has no preview but a `preview_problem` saying why."""
 
     channel: Channel
     locale: str
@@ -230,7 +237,8 @@ class TemplateOut(BaseModel):
     subject: str | None
     body: str
     variables: dict[str, str]
-    preview: PreviewOut
+    preview: PreviewOut | None
+    preview_problem: PreviewProblemOut | None = None
 
 
 class TemplateList(BaseModel):
@@ -407,23 +415,36 @@ def build_router(platform: Platform, providers: Providers, settings: OutreachSet
             await store.put_client_rules(s, slug, override, platform.clock())
         return _rules_out(slug, client.country, override)
 
-    def template_out(client: Any, channel: str, locale: str, own: dict[str, Any] | None) -> TemplateOut:
+    def sample(client: Any, locale: str) -> dict[str, Any]:
+        """The sample account every preview renders (no debtor's data)."""
+        balance = Decimal(str(SAMPLE["balance"]))
+        return {"creditor": client.name, "debtor_name": str(SAMPLE["debtor_name"]),
+                "account_ref": str(SAMPLE["account_ref"]), "balance": balance, "currency": client.currency,
+                "days_past_due": int(str(SAMPLE["days_past_due"])),
+                "offer": offer_text("settlement", Decimal(20), balance, client.currency, locale),
+                "payment_link": f"{settings.public_url.rstrip('/')}/pay/EJEMPLO",
+                "link_expires": (platform.clock() + dt.timedelta(days=settings.link_ttl_days)).date()}
+
+    def template_answer(template: Template, own: dict[str, Any] | None, rendered: Rendered | None,
+                        problem: TemplateError | None = None) -> TemplateOut:
+        return TemplateOut(
+            channel=template.channel, locale=template.locale, source="client" if own else "default",
+            version=own["version"] if own else None, subject=template.subject, body=template.body,
+            variables=VARIABLES,
+            preview=PreviewOut(subject=rendered.subject, body=rendered.body, encoding=rendered.encoding,
+                               segments=rendered.segments) if rendered else None,
+            preview_problem=PreviewProblemOut(code=problem.code, detail=str(problem)) if problem else None)
+
+    async def template_out(client: Any, channel: str, locale: str, own: dict[str, Any] | None) -> TemplateOut:
+        """A stored template whose preview fails (saved before saves were checked, or failing since) is shown
+        with the reason instead of a preview: a read never fails because of one template."""
         template = Template(channel, locale, own["subject"], own["body"]) if own else default_template(channel, locale)
-        rules = stricter_rules(client.country, None)
-        now = platform.clock()
-        balance = SAMPLE["balance"]
-        rendered = render(template, creditor=client.name, debtor_name=str(SAMPLE["debtor_name"]),
-                          account_ref=str(SAMPLE["account_ref"]), balance=balance,  # type: ignore[arg-type]
-                          currency=client.currency, days_past_due=int(SAMPLE["days_past_due"]),  # type: ignore[call-overload]
-                          offer=offer_text("settlement", Decimal(20), balance, client.currency, locale),  # type: ignore[arg-type]
-                          payment_link=f"{settings.public_url.rstrip('/')}/pay/EJEMPLO",
-                          link_expires=(now + dt.timedelta(days=settings.link_ttl_days)).date(),
-                          opt_out_required=rules.opt_out_line)
-        return TemplateOut(channel=channel, locale=locale, source="client" if own else "default",
-                           version=own["version"] if own else None, subject=template.subject, body=template.body,
-                           variables=VARIABLES, preview=PreviewOut(subject=rendered.subject, body=rendered.body,
-                                                                   encoding=rendered.encoding,
-                                                                   segments=rendered.segments))
+        try:
+            rendered = await render_message(template, settings, **sample(client, locale),
+                                            opt_out_required=stricter_rules(client.country, None).opt_out_line)
+        except TemplateError as e:
+            return template_answer(template, own, None, e)
+        return template_answer(template, own, rendered)
 
     @router.get("/clients/{slug}/templates", response_model=TemplateList)
     async def list_templates(slug: str, principal: Auth) -> TemplateList:
@@ -433,7 +454,7 @@ def build_router(platform: Platform, providers: Providers, settings: OutreachSet
         async with db.transaction() as s:
             own = {(t["channel"], t["locale"]): t for t in await store.list_templates(s, slug)}
         keys = sorted({(c, client.locale) for c in ("sms", "email", "whatsapp", "voice", "agent", "letter")} | set(own))
-        return TemplateList(items=[template_out(client, c, loc, own.get((c, loc))) for c, loc in keys])
+        return TemplateList(items=[await template_out(client, c, loc, own.get((c, loc))) for c, loc in keys])
 
     @router.get("/clients/{slug}/templates/{channel}/{locale}", response_model=TemplateOut)
     async def get_template(slug: str, channel: Channel, locale: str, principal: Auth) -> TemplateOut:
@@ -443,25 +464,28 @@ def build_router(platform: Platform, providers: Providers, settings: OutreachSet
             raise not_found(f"locale {locale!r}")
         async with db.transaction() as s:
             own = await store.get_template(s, slug, channel, locale)
-        return template_out(client, channel, locale, own)
+        return await template_out(client, channel, locale, own)
 
     @router.put("/clients/{slug}/templates/{channel}/{locale}", response_model=TemplateOut)
     async def put_template(slug: str, channel: Channel, locale: str, body: TemplateIn,
                            principal: Auth) -> TemplateOut:
-        """Saves the client company's template after validating it: syntax, known variables, the opt-out line
-        where the law asks for it. The answer shows the rendering and its SMS parts."""
+        """Saves the client company's template once it has passed, before anything is stored: syntax, known
+        variables, the opt-out line where the law asks for it, and its rendering on a sample account within the
+        render budget (`template_too_expensive` otherwise). The answer shows the rendering and its SMS parts."""
         principal.require_client(slug)
         client = await client_or_404(slug)
+        template = Template(channel, locale, body.subject, body.body)
         try:
-            validate(channel, locale, body.subject, body.body,
-                     opt_out_required=stricter_rules(client.country, None).opt_out_line)
+            rendered = await preview_before_saving(template, settings, **sample(client, locale),
+                                                   opt_out_required=stricter_rules(client.country, None).opt_out_line)
         except TemplateError as e:
-            raise ProblemError(422, "invalid_template", "Invalid template", str(e)) from e
+            raise ProblemError(422, e.code, "Template too expensive" if isinstance(e, TemplateTooExpensive)
+                               else "Invalid template", str(e)) from e
         async with db.transaction() as s:
             await store.put_template(s, client=slug, channel=channel, locale=locale, subject=body.subject,
                                      body=body.body, now=platform.clock())
             own = await store.get_template(s, slug, channel, locale)
-        return template_out(client, channel, locale, own)
+        return template_answer(template, own, rendered)
 
     @router.post("/clients/{slug}/accounts/{account_ref}/payment-link", response_model=PaymentLinkOut,
                  status_code=201)

@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from outreach import store
 from outreach.domain import cadence
 from outreach.domain.contact_law import ContactDecision, ContactRequest, PastContact, decide_contact, stricter_rules
-from outreach.domain.offers import PROMISE_MAX_DAYS, VERIFY_ATTEMPTS, Offer, last_four_matches, offers
+from outreach.domain.offers import PROMISE_MAX_DAYS, Offer, offers
 from outreach.domain.replies import is_opt_out
-from outreach.domain.templates import Rendered, Template, default_template, offer_text, render
+from outreach.domain.templates import Rendered, Template, TemplateError, default_template, offer_text
 from outreach.domain.timezones import debtor_zone
 from outreach.providers import PROVIDER_COSTS, Receipt, SandboxGateway
+from outreach.rendering import render_message
 from outreach.sending import store as sending_store
 from outreach.settings import OutreachSettings
 from recaudo_common.bus.consumer import HandlerContext
@@ -122,18 +123,35 @@ class Renderer:
                            secret=self.settings.link_secret)
         return f"{self.settings.public_url.rstrip('/')}/pay/{token}", expires
 
-    async def render(self, row: dict[str, Any], channel: str) -> Rendered:
+    async def render(self, row: dict[str, Any], channel: str, *, default: bool = False) -> Rendered:
+        """Off the event loop and within the render budget; raises TemplateError (TemplateTooExpensive) when the
+        client's template fails on this account, and the caller fails that message only."""
         locale = row["locale"]
-        template = await self.template(row["client_slug"], channel, locale)
+        template = (default_template(channel, locale) if default
+                    else await self.template(row["client_slug"], channel, locale))
         link, expires = self.link(row["client_slug"], row["account_ref"])
         balance = Decimal(row["balance"])
         rules = stricter_rules(row["country"], _json(row["client_rules"]))
-        return render(
-            template, creditor=row["creditor"], debtor_name=first_name(row["full_name"]),
+        return await render_message(
+            template, self.settings, creditor=row["creditor"], debtor_name=first_name(row["full_name"]),
             account_ref=row["account_ref"], balance=balance, currency=row["currency"],
             days_past_due=row["days_past_due"] or 0,
             offer=offer_text(row["offer"], row["offer_discount_pct"], balance, row["currency"], locale),
             payment_link=link, link_expires=expires.date(), opt_out_required=rules.opt_out_line)
+
+
+async def fail_unrendered(s: AsyncSession, row: dict[str, Any], error: TemplateError, *, now: dt.datetime) -> None:
+    """A due attempt whose message the client's template cannot render (over its budget on this account's data,
+    or failing): that attempt fails with the reason, which holds none of the account's values."""
+    reason = f"{error.code}: {error.reason}"
+    log.warning("template failed at send", extra={"fields": {"client": row["client_slug"],
+                                                             "channel": row["channel"], "code": error.code}})
+    if await store.fail_unsent(s, row["id"], now, reason):
+        await store.trail(s, [_trail(row, now, "failed", attempt_id=row["id"], channel=row["channel"],
+                                     reason=reason)])
+        await outbox.add(s, [ContactFailed(attempt_id=row["id"], account_ref=row["account_ref"],
+                                           channel=row["channel"], failed_at=now, reason=reason).envelope(
+            client=row["client_slug"], occurred_at=now)])
 
 
 def first_name(full_name: str) -> str:
@@ -428,7 +446,10 @@ async def next_for_agent(db: Database, settings: OutreachSettings, *, client: st
                                     channel="agent", at=now, source="attempt", attempt_id=a["id"])
             trail.append(_trail(a, now, "decision", attempt_id=a["id"], channel="agent", **_decision_detail(decision)))
             trail.append(_trail(a, now, "assigned", attempt_id=a["id"], channel="agent"))
-            rendered = await Renderer(s, settings, now).render(a, "agent")
+            try:
+                rendered = await Renderer(s, settings, now).render(a, "agent")
+            except TemplateError:  # the client's script fails on this account: the agent gets the default one
+                rendered = await Renderer(s, settings, now).render(a, "agent", default=True)
             await outbox.add(s, [ContactAttempted(attempt_id=a["id"], account_ref=a["account_ref"], channel="agent",
                                                   provider="agent", attempted_at=now, cost=Decimal("0"),
                                                   template=f"agent/{a['locale']}").envelope(client=client,
@@ -501,18 +522,6 @@ async def debtor_view(db: Database, settings: OutreachSettings, token: str, now:
     if row is None:
         return None
     return DebtorView(token, target.client, target.account_ref, target.expires_at, row)
-
-
-async def verify_debtor(db: Database, view: DebtorView, answer: str, now: dt.datetime) -> str:
-    """"verified", "wrong" or "locked" (too many wrong answers in the last 15 minutes); each try is audited."""
-    async with db.transaction() as s:
-        failures = await store.recent_trail_count(s, view.client, view.account_ref, "page_verification_failed",
-                                                  since=now - dt.timedelta(minutes=15))
-        if failures >= VERIFY_ATTEMPTS:
-            return "locked"
-        ok = last_four_matches(view.row["debtor_id"], answer)
-        await store.trail(s, [_trail(view.row, now, "page_verified" if ok else "page_verification_failed")])
-    return "verified" if ok else "wrong"
 
 
 async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due_date: dt.date, today: dt.date,

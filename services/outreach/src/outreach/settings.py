@@ -32,6 +32,12 @@ class OutreachSettings(PlatformSettings):
     max_send_tries: int = 5
     retry_backoff_s: float = 30.0
     link_ttl_days: int = 30
+    # A client company's template renders (off the event loop) within this budget, checked inside the render:
+    # wall time, loop iterations and calls counted together across nesting, and bytes of output (also the
+    # largest text or list it may build). A save that breaks it on the sample is refused; a send, failed.
+    template_render_budget_ms: int = Field(200, ge=1, le=10_000)
+    template_max_iterations: int = Field(10_000, ge=1)
+    template_max_output_bytes: int = Field(65_536, ge=1_024)
     # Channel -> provider: "sandbox", "smtp" (email) or "twilio" (sms, whatsapp).
     providers: dict[str, str] = Field(default_factory=lambda: dict.fromkeys(
         ("sms", "email", "whatsapp", "voice", "letter"), "sandbox"))

@@ -1,5 +1,6 @@
 """Message templates: Jinja2 per client company × channel × locale, money and dates formatted by Babel, SMS
-length in GSM-7/UCS-2 segments, and validation on save (an unknown variable is an error, not a blank)."""
+length in GSM-7/UCS-2 segments, validation on save (an unknown variable is an error, not a blank), and every
+render bounded by the sandbox's budget (template_sandbox.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,22 @@ import datetime as dt
 import functools
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import jinja2
 from babel.dates import format_date
 from babel.numbers import format_currency
 from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
+
+from outreach.domain.template_sandbox import (
+    BoundedEnvironment,
+    RenderBudget,
+    TemplateError,
+    TemplateTooExpensive,
+    render_texts,
+)
+
+__all__ = ["RenderBudget", "TemplateError", "TemplateTooExpensive"]
 
 LOCALES = ("es-CO", "es-PE", "es-MX", "es-AR", "en-US")
 DEFAULT_LOCALE = "es-CO"
@@ -30,7 +41,7 @@ VARIABLES = {
     "opt_out": "the opt-out line (required on sms, email and whatsapp where the law asks for it)",
 }
 
-_ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True)
+_ENV = BoundedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True)
 
 _SPANISH = {
     "sms": (None, "{{ creditor }}: {{ debtor_name }}, su obligación {{ account_ref }} tiene un saldo de "
@@ -90,10 +101,6 @@ class Rendered:
     segments: int | None
 
 
-class TemplateError(ValueError):
-    pass
-
-
 def default_template(channel: str, locale: str) -> Template:
     subject, body = (_ENGLISH if locale.startswith("en") else _SPANISH)[channel]
     return Template(channel, locale, subject, body)
@@ -112,6 +119,8 @@ def validate(channel: str, locale: str, subject: str | None, body: str, *, opt_o
             used |= meta.find_undeclared_variables(_ENV.parse(source))
         except jinja2.TemplateSyntaxError as e:
             problems.append(f"{name}: syntax error on line {e.lineno}: {e.message}")
+        except (RecursionError, ValueError, OverflowError) as e:  # nesting too deep, a number too long to read
+            problems.append(f"{name}: does not parse ({type(e).__name__})")
     unknown = sorted(used - set(VARIABLES))
     if unknown:
         problems.append(f"unknown variable(s): {', '.join(unknown)}; known: {', '.join(sorted(VARIABLES))}")
@@ -126,7 +135,14 @@ def validate(channel: str, locale: str, subject: str | None, body: str, *, opt_o
 @functools.lru_cache(maxsize=512)
 def _compiled(source: str) -> jinja2.Template:
     """Compiling is most of a render's cost; a template's source is its cache key."""
-    return _ENV.from_string(source)
+    try:
+        return _ENV.from_string(source)
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"syntax error on line {e.lineno}: {e.message}",
+                            reason="the template does not compile") from None
+    except (RecursionError, ValueError, OverflowError) as e:  # nesting too deep, a number too long to read
+        raise TemplateError(f"the template does not compile: {type(e).__name__}",
+                            reason="the template does not compile") from None
 
 
 def format_money(amount: Decimal, currency: str, locale: str) -> str:
@@ -151,7 +167,9 @@ def offer_text(offer: str | None, discount_pct: Decimal | None, balance: Decimal
 
 def render(template: Template, *, creditor: str, debtor_name: str, account_ref: str, balance: Decimal,
            currency: str, days_past_due: int, offer: str, payment_link: str, link_expires: dt.date,
-           opt_out_required: bool) -> Rendered:
+           opt_out_required: bool, budget: RenderBudget = RenderBudget()) -> Rendered:
+    """The message for one account; raises TemplateTooExpensive when the template breaks `budget` (subject and
+    body together) and TemplateError when it fails otherwise."""
     values = {
         "creditor": creditor, "debtor_name": debtor_name, "account_ref": account_ref,
         "balance": format_money(balance, currency, template.locale), "days_past_due": days_past_due,
@@ -159,12 +177,21 @@ def render(template: Template, *, creditor: str, debtor_name: str, account_ref: 
         "opt_out": OPT_OUT_LINES["en" if template.locale.startswith("en") else "es"]
         if opt_out_required and template.channel in OPT_OUT_CHANNELS else "",
     }
-    body = " ".join(_compiled(template.body).render(values).split(" ")).strip()
-    subject = _compiled(template.subject).render(values).strip() if template.subject else None
+    parts = [_compiled(template.body)] + ([_compiled(template.subject)] if template.subject else [])
+    body, *subject_text = render_texts(parts, values, budget)
+    body = " ".join(body.split(" ")).strip()
+    subject = subject_text[0].strip() if subject_text else None
     if template.channel in {"sms", "whatsapp"}:
         body = " ".join(body.split())
     encoding, segments = sms_segments(body) if template.channel == "sms" else (None, None)
     return Rendered(subject, body, encoding, segments)
+
+
+def preview(template: Template, *, opt_out_required: bool, budget: RenderBudget, **sample: Any) -> Rendered:
+    """What a save runs before anything is stored, in this order: every check of `validate`, then the rendering
+    on a sample account under the budget. Raises TemplateError (TemplateTooExpensive for a broken budget)."""
+    validate(template.channel, template.locale, template.subject, template.body, opt_out_required=opt_out_required)
+    return render(template, opt_out_required=opt_out_required, budget=budget, **sample)
 
 
 # GSM 03.38: the basic set (one septet each) and the extension table (two septets: escape + char).
