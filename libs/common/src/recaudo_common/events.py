@@ -309,7 +309,7 @@ class ContactFailed(Event):
     type = "contact.failed"
     family = "contact"
     producer = "outreach"
-    summary = "A provider reported that an attempt failed."
+    summary = "A provider reported that an attempt failed, or its message could not be rendered within budget."
 
     attempt_id: UUID
     account_ref: str
