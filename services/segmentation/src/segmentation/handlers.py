@@ -115,6 +115,7 @@ class Decision:
     trigger: str
     days_past_due: int
     bucket: str
+    bucket_at_placement: str
     strategy: Strategy
     arm: Literal["champion", "challenger"]
     model_version: str
@@ -131,6 +132,10 @@ def decide(account: dict[str, Any], view: ClientView, *, now: dt.datetime, trigg
     dpd = days_past_due_on(aged_to, days_past_due_at_as_of=account["days_past_due_at_as_of"],
                            as_of=account["as_of"])
     bucket = bucket_for(dpd, view.buckets)
+    # MISSION §8: the bucket at placement is the one the client company's file states, from its days past due as
+    # of the file's `as_of`, however many days the file took to arrive (only the first assignment keeps it).
+    stated = account.get("days_past_due_at_placement")
+    at_placement = bucket_for(account["days_past_due_at_as_of"] if stated is None else stated, view.buckets)
     strategy, arm = choose_strategy(view, account["client_slug"], account["account_ref"])
     score, model_version = propensity(view.model, dpd, account["balance"], account["contactable"])
     result = assign(bucket=bucket, balance=account["balance"], score=score, strategy=strategy, costs=view.costs,
@@ -138,7 +143,7 @@ def decide(account: dict[str, Any], view: ClientView, *, now: dt.datetime, trigg
     inputs = {"days_past_due": dpd, "balance": str(account["balance"]), "contactable": account["contactable"],
               "status": status, "today": today.isoformat(), "value_tier": result.tier, "arm": arm,
               "strategy_version": strategy.version, "offer": result.offer.kind, "model_version": model_version}
-    return Decision(account, trigger, dpd, bucket, strategy, arm, model_version, result, inputs)
+    return Decision(account, trigger, dpd, bucket, at_placement, strategy, arm, model_version, result, inputs)
 
 
 async def assess_many(s: AsyncSession, accounts: Sequence[tuple[dict[str, Any] | None, str]], *, now: dt.datetime,
@@ -157,7 +162,8 @@ async def assess_many(s: AsyncSession, accounts: Sequence[tuple[dict[str, Any] |
             client=d.account["client_slug"], account_ref=d.account["account_ref"], trigger=d.trigger,
             days_past_due=d.days_past_due, bucket=d.bucket, segment=d.result.segment,
             treatment=d.result.treatment.name, propensity=d.result.propensity,
-            cost_to_collect=d.result.cost_to_collect, inputs=d.inputs, why=d.result.why)
+            cost_to_collect=d.result.cost_to_collect, inputs=d.inputs, why=d.result.why,
+            bucket_at_placement=d.bucket_at_placement)
         for d in recorded])
     return [None if d is None else segmented_event(d, at_placement[(d.account["client_slug"],
                                                                     d.account["account_ref"])])

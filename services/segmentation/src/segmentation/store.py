@@ -25,11 +25,11 @@ _SET = text(
 _ASSIGNMENT_COLUMNS = {
     "client_slug": "text", "account_ref": "text", "trigger": "text", "days_past_due": "int", "bucket": "text",
     "segment": "text", "treatment": "text", "propensity": "numeric", "cost_to_collect": "numeric",
-    "inputs": "jsonb", "why": "text"}
+    "inputs": "jsonb", "why": "text", "placement_bucket": "text"}
 _ASSIGN = """WITH input AS (SELECT * FROM {source}),
        account AS (
            UPDATE segmentation.accounts a SET bucket = i.bucket,
-               bucket_at_placement = coalesce(a.bucket_at_placement, i.bucket), segment = i.segment,
+               bucket_at_placement = coalesce(a.bucket_at_placement, i.placement_bucket), segment = i.segment,
                treatment = i.treatment, propensity = i.propensity, cost_to_collect = i.cost_to_collect,
                updated_at = :now
            FROM input i WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref
@@ -45,8 +45,9 @@ _STATED_COLUMNS = {"client_slug": "text", "account_ref": "text", "balance": "num
                    "as_of": "date", "contactable": "boolean"}
 _UPSERT_MANY = """WITH placed AS (
            INSERT INTO segmentation.accounts (client_slug, account_ref, balance, days_past_due_at_as_of, as_of,
-               contactable, updated_at)
-           SELECT client_slug, account_ref, balance, days_past_due, as_of, contactable, :now FROM {source}
+               contactable, updated_at, days_past_due_at_placement)
+           SELECT client_slug, account_ref, balance, days_past_due, as_of, contactable, :now, days_past_due
+           FROM {source}
            ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = excluded.balance,
                days_past_due_at_as_of = excluded.days_past_due_at_as_of, as_of = excluded.as_of,
                contactable = excluded.contactable, updated_at = excluded.updated_at
@@ -105,6 +106,7 @@ class AssignmentRow:
     cost_to_collect: Decimal
     inputs: dict[str, Any]
     why: str
+    bucket_at_placement: str  # kept only by the account's first assignment
 
 
 async def record_assignments(s: AsyncSession, *, now: dt.datetime, assignments: list[AssignmentRow]
@@ -115,7 +117,7 @@ async def record_assignments(s: AsyncSession, *, now: dt.datetime, assignments: 
         return {}
     source, params = unnest_rows(_ASSIGNMENT_COLUMNS, [
         (a.client, a.account_ref, a.trigger, a.days_past_due, a.bucket, a.segment, a.treatment, a.propensity,
-         a.cost_to_collect, a.inputs, a.why) for a in assignments], ordinality=True)
+         a.cost_to_collect, a.inputs, a.why, a.bucket_at_placement) for a in assignments], ordinality=True)
     rows = await s.execute(text(_ASSIGN.format(source=source)), {**params, "now": now})
     return {(row[0], row[1]): str(row[2]) for row in rows}
 

@@ -179,3 +179,29 @@ async def test_placements_segmented_together_match_one_at_a_time(platform: Platf
                           event.envelope(client="banco", occurred_at=LATE_EVENING), {})
         assert await runtime.handle(message) == "processed"
     assert await outcome(platform) == together
+
+
+async def test_bucket_at_placement_is_the_files_own_however_late_the_file_arrives(platform: Platform) -> None:
+    # The file states 25 days past due as of February 1st; it is placed on March 10th, 37 days later.
+    weeks_late = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
+    late = AccountPlaced(account_ref="W-1", portfolio_id=uuid.uuid4(), debtor_id="1", full_name="x",
+                         balance=Decimal("500000"), currency="COP", days_past_due=25, as_of=dt.date(2026, 2, 1),
+                         authorised_channels=["sms"], phones=["+573001234567"])
+    await deliver(platform, [CLIENT, late], weeks_late)
+    w1 = await account(platform, "W-1")
+    assert (w1["bucket_at_placement"], w1["bucket"]) == ("1-30", "61-90")  # 25 as stated; 62 on March 10th
+    assert w1["history"] == [("placement", 62, "61-90")]
+    # A later file restating the account, and aging, move the current bucket only.
+    from recaudo_common.events import AccountUpdated
+
+    restated = AccountUpdated(**{**late.model_dump(), "days_past_due": 100, "as_of": dt.date(2026, 3, 10)},
+                              previous_balance=Decimal("500000"))
+    await deliver(platform, [restated], weeks_late)
+    assert await run_aging(platform.db, client="banco", day=dt.date(2026, 3, 31), now=weeks_late) == 1
+    w1 = await account(platform, "W-1")
+    assert (w1["bucket_at_placement"], w1["bucket"]) == ("1-30", "121-180")
+    async with platform.db.transaction() as s:
+        announced = (await s.execute(text(
+            "SELECT envelope->'payload'->>'bucket_at_placement', envelope->'payload'->>'bucket' "
+            "FROM segmentation.outbox WHERE envelope->>'type' = 'account.segmented' ORDER BY id"))).all()
+    assert [tuple(a) for a in announced] == [("1-30", "61-90"), ("1-30", "91-120"), ("1-30", "121-180")]
