@@ -90,6 +90,8 @@ class Part:
         raise refused("xlsx_dtd_refused", f"{self.name} declares a DTD or entities, which no workbook needs")
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
+        if self.done:  # the rest of the chunk that held the end of what was wanted
+            return
         self.depth += 1
         self.heard = self.fed
         if self.depth > self.limits.max_depth:
@@ -97,11 +99,15 @@ class Part:
         self.start(name.rpartition(" ")[2], attrs)
 
     def _end(self, name: str) -> None:
+        if self.done:
+            return
         self.depth -= 1
         self.heard = self.fed
         self.end(name.rpartition(" ")[2])
 
     def _text(self, data: str) -> None:
+        if self.done:
+            return
         self.heard = self.fed
         self.text(data)
 

@@ -156,3 +156,16 @@ def test_broken_workbooks_are_invalid_not_crashes(tmp_path: Path) -> None:
     with pytest.raises(FileFormatError) as missing:
         inspect_xlsx(saved(tmp_path, good), sheet="Hoja9", limits=XlsxLimits())
     assert missing.value.code == "sheet_not_found"
+
+
+def test_the_door_reads_only_the_head_of_a_large_workbook(tmp_path: Path) -> None:
+    """Over `door_scan_bytes`, the door checks the archive, the index, the declared dimension and counts, and
+    leaves the cells to the worker (which refuses the far-away one)."""
+    path = saved(tmp_path, hostile.xlsx_far_cell("XFD1048576"))
+    assert inspect_xlsx(path, sheet=None, limits=WORKER) == ["Hoja1"]
+    for head_bomb, code in ((hostile.xlsx_dimension_bomb("A1:XFD1048576"), "xlsx_sheet_too_large"),
+                            (hostile.xlsx_declared_strings(10**9), "xlsx_too_many_strings"),
+                            (hostile.xlsx_entities("sheet", "laughs"), "xlsx_dtd_refused")):
+        with pytest.raises(FileFormatError) as refused:
+            inspect_xlsx(saved(tmp_path, head_bomb), sheet=None, limits=WORKER)
+        assert refused.value.code == code

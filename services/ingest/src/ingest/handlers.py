@@ -86,9 +86,9 @@ def preflight(path: Path, *, filename: str | None, params: dict[str, Any], limit
         header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars) \
             if sniffed.kind == "jsonl" else csv_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
         map_columns(header, params.get("mapping"))
-        for _ in rows:  # the file's start is read at the door too: a runaway line there is refused at once
-            if reader.consumed > limits.door_scan_bytes:
-                break
+        # The file's start is read at the door too: a runaway line there is refused at once.
+        while reader.consumed <= limits.door_scan_bytes and next(rows, None) is not None:
+            pass
 
 
 async def register_client(db: Database, client: dict[str, Any], *, now: dt.datetime) -> dict[str, Any]:
