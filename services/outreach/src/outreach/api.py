@@ -23,6 +23,7 @@ from outreach.domain.contact_law import RulesError, stricter_rules
 from outreach.domain.offers import PROMISE_MAX_DAYS, PROOF_TTL, offers, proof_valid
 from outreach.domain.offers import proof as make_proof
 from outreach.domain.templates import (
+    DEFAULT_LOCALE,
     LOCALES,
     VARIABLES,
     Rendered,
@@ -421,7 +422,9 @@ def build_router(platform: Platform, providers: Providers, settings: OutreachSet
         return {"creditor": client.name, "debtor_name": str(SAMPLE["debtor_name"]),
                 "account_ref": str(SAMPLE["account_ref"]), "balance": balance, "currency": client.currency,
                 "days_past_due": int(str(SAMPLE["days_past_due"])),
-                "offer": offer_text("settlement", Decimal(20), balance, client.currency, locale),
+                # An unknown locale is refused by the validation that runs first; the sample must not fail on it.
+                "offer": offer_text("settlement", Decimal(20), balance, client.currency,
+                                    locale if locale in LOCALES else DEFAULT_LOCALE),
                 "payment_link": f"{settings.public_url.rstrip('/')}/pay/EJEMPLO",
                 "link_expires": (platform.clock() + dt.timedelta(days=settings.link_ttl_days)).date()}
 

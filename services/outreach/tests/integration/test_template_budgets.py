@@ -92,3 +92,10 @@ async def test_a_template_over_its_budget_on_one_account_fails_that_message_and_
                                 "WHERE envelope->>'type' = 'contact.failed'")
     assert events == [(failure,)]
     assert await outreach.tick() == 0  # failed for good: not picked up again
+
+
+async def test_an_unknown_locale_is_refused_by_the_validation_before_any_preview(outreach: Outreach) -> None:
+    answer = await outreach.http.put("/v1/clients/banco/templates/sms/xx-XX", headers=outreach.auth,
+                                     json={"body": "Hola {{ opt_out }}"})
+    assert (answer.status_code, answer.json()["code"]) == (422, "invalid_template")
+    assert "unknown locale 'xx-XX'" in answer.json()["detail"]
