@@ -74,15 +74,15 @@ class FakeTwilio:
         self.received.set()
         if self.hold is not None:
             await self.hold.wait()
-        if self.fail_after_create is not None:
-            return JSONResponse({"code": 20500, "message": "Internal Server Error"},
-                                status_code=self.fail_after_create)
-        if self.callbacks and self.target is not None and message.callback:
+        if self.callbacks and self.target is not None and message.callback:  # Twilio has it, whatever we answer
             if self.eager:
                 await self.send_callbacks(message)
             else:
                 task = asyncio.create_task(self.send_callbacks(message))
                 self.tasks.add(task)
+        if self.fail_after_create is not None:
+            return JSONResponse({"code": 20500, "message": "Internal Server Error"},
+                                status_code=self.fail_after_create)
         return JSONResponse(self._resource(message), status_code=201)
 
     async def list(self, account: str, request: Request) -> JSONResponse:
