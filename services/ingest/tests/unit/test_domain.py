@@ -80,6 +80,23 @@ def test_rejections_carry_stable_codes(values: dict[str, str], code: str) -> Non
     assert rejections[0].row == 7
 
 
+@pytest.mark.parametrize("currency", ["PESOS COLOMBIANOS", "COPX", "CO", "US$", "pesos", "X" * 100_000, "EUR"])
+def test_a_currency_that_is_not_the_clients_iso_code_is_an_invalid_currency_whatever_its_length(
+        currency: str) -> None:
+    account, rejections, _ = check_row(_row(currency=currency), {}, 3, CTX)
+    assert account is None
+    assert [(r.field, r.code) for r in rejections] == [("currency", "invalid_currency")]
+    assert len(rejections[0].message) < 120 and "COP" in rejections[0].message
+
+
+def test_a_currency_is_checked_even_beside_a_field_too_long() -> None:
+    _, rejections, _ = check_row(_row(currency="DÓLARES", full_name="x" * 201), {}, 4, CTX)
+    assert sorted((r.field, r.code) for r in rejections) == [("currency", "invalid_currency"),
+                                                              ("full_name", "field_too_long")]
+    account, rejections, _ = check_row(_row(currency=" cop "), {}, 5, CTX)
+    assert account is not None and account.currency == "COP" and not rejections
+
+
 def test_warnings_keep_the_account() -> None:
     values = _row(due_date="01/03/2026", days_past_due="10", email="no-es-correo")
     values["phones"] = ["300 123 4567", "123"]

@@ -218,11 +218,18 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
 
     for f, cells in values.items():
         limit = FIELD_LIMITS.get(f, DEFAULT_FIELD_LIMIT)
-        if any(len(cell_text(c)) > limit for c in cells):
+        if f != "currency" and any(len(cell_text(c)) > limit for c in cells):
             reject(f, "field_too_long", f"{f} is longer than {limit} characters")
     for column, value in extras.items():
         if len(value) > EXTRA_LIMIT:
             reject(column, "field_too_long", f"column {column!r} is longer than {EXTRA_LIMIT} characters")
+    # Whatever its length, a currency is right or wrong: "PESOS COLOMBIANOS" is an invalid currency, which tells the
+    # client company what to fix, where "too long" would not.
+    currency = _text(values, "currency").upper() or ctx.currency
+    if currency not in ISO_4217 or currency != ctx.currency:
+        shown = currency if len(currency) <= 20 else currency[:20] + "…"
+        reject("currency", "invalid_currency",
+               f"{shown!r} is not the client company's currency, the ISO 4217 code {ctx.currency}")
     if rejections:
         return None, rejections, warnings
 
@@ -242,10 +249,6 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
         reject("balance", "invalid_balance", f"{raw_balance!r} is not a number in {ctx.locale}")
     elif not valid_balance(balance):
         reject("balance", "invalid_balance", "the balance must be greater than 0 and less than 10^12")
-    currency = _text(values, "currency").upper() or ctx.currency
-    if currency not in ISO_4217 or currency != ctx.currency:
-        reject("currency", "invalid_currency",
-               f"{currency!r} is not the client company's currency ({ctx.currency})")
     raw_due, raw_dpd = _text(values, "due_date"), _text(values, "days_past_due")
     due_date = _date(_cell(values, "due_date")) if raw_due else None
     dpd = _int(_cell(values, "days_past_due")) if raw_dpd else None
