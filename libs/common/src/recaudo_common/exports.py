@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -17,10 +18,19 @@ _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 
 def neutralise(value: str) -> str:
-    """Prefixes a quote to a cell that starts like a formula, unless it is a plain number or E.164 phone."""
+    """Prefixes a quote to a cell that starts like a formula, unless it is a plain number or E.164 phone
+    (OWASP's CSV injection guidance: cells starting with = + - @ tab or carriage return)."""
     if value.startswith(_FORMULA_START) and not (_PLAIN_NUMBER.match(value) or _E164.match(value)):
         return "'" + value
     return value
+
+
+def csv_line(cells: Sequence[object]) -> str:
+    """One CSV record, every cell neutralised (a header's as much as a value's): for exports written as a
+    stream, a line at a time."""
+    out = io.StringIO()
+    csv.writer(out).writerow([_csv_cell(cell) for cell in cells])
+    return out.getvalue()
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -34,7 +44,7 @@ def table_response(filename: str, fmt: str, columns: list[str], headers: list[st
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(headers)
+        writer.writerow([neutralise(h) for h in headers])
         for row in rows:
             writer.writerow([_csv_cell(row.get(c)) for c in columns])
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
@@ -45,7 +55,7 @@ def table_response(filename: str, fmt: str, columns: list[str], headers: list[st
     bold = book.add_format({"bold": True})
     money = book.add_format({"num_format": ("#,##0" if currency in WHOLE_UNITS else "#,##0.00") +
                                            (f' "{currency}"' if currency else "")})
-    sheet.write_row(0, 0, headers, bold)
+    sheet.write_row(0, 0, [neutralise(h) for h in headers], bold)
     for r, row in enumerate(rows, start=1):
         for c, column in enumerate(columns):
             value = row.get(column)

@@ -1,9 +1,7 @@
 """Ingest's HTTP API: client companies and portfolio uploads (thin: validates, calls handlers)."""
 
 
-import csv
 import datetime as dt
-import io
 import json
 import uuid
 from decimal import Decimal
@@ -11,16 +9,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ingest import handlers, store
 from ingest.domain.clients import client_errors
 from ingest.domain.portfolio import RECOGNISED
+from ingest.issues_export import issues_csv
 from recaudo_common.auth import Principal
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.events import CHANNELS, Channel
-from recaudo_common.exports import neutralise
 from recaudo_common.files import FileFormatError, text_encoding
 from recaudo_common.money import MARKS
 from recaudo_common.multipart import StreamedForm
@@ -372,10 +370,9 @@ def build_router(platform: Platform, *, max_upload_bytes: int,
                      limit: int) -> Response:
         await visible_portfolio(principal, portfolio_id)
         if fmt == "csv":
-            async with db.transaction() as s:
-                rows = await store.list_issues(s, portfolio_id, kind, after=0, limit=10_000_000)
-            return Response(_issues_csv(rows), media_type="text/csv; charset=utf-8",
-                            headers={"Content-Disposition": f'attachment; filename="{kind}s-{portfolio_id}.csv"'})
+            return StreamingResponse(
+                issues_csv(db, portfolio_id, kind), media_type="text/csv; charset=utf-8",
+                headers={"Content-Disposition": f'attachment; filename="{kind}s-{portfolio_id}.csv"'})
         async with db.transaction() as s:
             rows = await store.list_issues(s, portfolio_id, kind, after=after, limit=limit + 1)
         more = len(rows) > limit
@@ -412,17 +409,3 @@ def _parse_mapping(mapping: str) -> dict[str, str]:
         raise ProblemError(422, "invalid_mapping", "Invalid mapping", "mapping must be an object of field -> column")
     return parsed
 
-
-def _issues_csv(rows: list[dict[str, Any]]) -> str:
-    raw_headers: list[str] = []
-    for r in rows:
-        for h in r["raw"]:
-            if h not in raw_headers:
-                raw_headers.append(h)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["row", "field", "code", "message", *raw_headers])
-    for r in rows:
-        writer.writerow([r["row"], r["field"], r["code"], neutralise(r["message"]),
-                         *[neutralise(r["raw"].get(h, "")) for h in raw_headers]])
-    return "\ufeff" + out.getvalue()  # a BOM so Excel opens UTF-8 accents right

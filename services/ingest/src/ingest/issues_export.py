@@ -1,0 +1,52 @@
+"""An upload's rejections or warnings as a CSV download, streamed a page at a time with every cell neutralised.
+
+A portfolio of a million rows may have as many rejections: the export reads them in pages by id (a keyset
+cursor, each page its own short transaction) and sends each page as it is written, so memory stays one page
+whatever the upload. The columns are the fixed ones and then the file's own headers, in the order they first
+appear; a header is the client's text as much as a value is, so it is neutralised too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+
+from ingest import store
+from recaudo_common.db import Database
+from recaudo_common.exports import csv_line
+
+PAGE_ROWS = 1000
+FIXED_COLUMNS = ("row", "field", "code", "message")
+
+# Each raw header once, in the order of the row it first appears in, then its place in that row.
+_RAW_HEADERS = text(
+    """SELECT header FROM (
+         SELECT DISTINCT ON (o.header) o.header, i.id, o.n
+         FROM ingest.row_issues i, jsonb_object_keys(i.raw) WITH ORDINALITY AS o(header, n)
+         WHERE i.portfolio_id = :p AND i.kind = :k
+         ORDER BY o.header, i.id, o.n) first_seen
+       ORDER BY id, n""")
+
+
+async def raw_headers(db: Database, portfolio_id: uuid.UUID, kind: str) -> list[str]:
+    async with db.transaction() as s:
+        return list((await s.scalars(_RAW_HEADERS, {"p": portfolio_id, "k": kind})).all())
+
+
+async def issues_csv(db: Database, portfolio_id: uuid.UUID, kind: str) -> AsyncIterator[bytes]:
+    """The CSV as chunks of bytes: the header line, then one chunk per page of issues."""
+    headers = await raw_headers(db, portfolio_id, kind)
+    yield ("\ufeff" + csv_line([*FIXED_COLUMNS, *headers])).encode()  # a BOM so Excel opens UTF-8 accents right
+    after = 0
+    while True:
+        async with db.transaction() as s:
+            page = await store.list_issues(s, portfolio_id, kind, after=after, limit=PAGE_ROWS)
+        if not page:
+            return
+        yield "".join(csv_line([r["row"], r["field"], r["code"], r["message"], *[r["raw"].get(h, "") for h in headers]])
+                      for r in page).encode()
+        if len(page) < PAGE_ROWS:
+            return
+        after = page[-1]["id"]
