@@ -169,19 +169,28 @@ def _evaluate(value: Any) -> Any:
     return value
 
 
-def load_corpus() -> list[Case]:
+def load_corpus(*, rows: bool = False) -> list[Case]:
+    """The cases answered with a 4xx and its code; with `rows`, instead, the uploads accepted whose row must be
+    rejected with `row_rejection`'s code (their `code` is "field:code" and `status` the row's number)."""
     cases: list[Case] = []
     for path in sorted(HERE.glob("*.yaml")):
         for entry in yaml.safe_load(path.read_text(encoding="utf-8")):
+            if ("row_rejection" in entry["expect"]) != rows:
+                continue
             values = entry.get("values", [None])
             for index, value in enumerate(values):
                 name = f"{path.stem}/{entry['id']}" + (f"[{index}]" if "values" in entry else "")
                 request = _evaluate(_substitute(entry["request"], value, index))
-                cases.append(Case(name, request, entry["expect"]["status"], entry["expect"]["code"]))
+                if rows:
+                    rejection = entry["expect"]["row_rejection"]
+                    cases.append(Case(name, request, rejection["row"], f"{rejection['field']}:{rejection['code']}"))
+                else:
+                    cases.append(Case(name, request, entry["expect"]["status"], entry["expect"]["code"]))
     return cases
 
 
 CASES = load_corpus()
+ROW_CASES = load_corpus(rows=True)
 
 
 def test_the_corpus_has_at_least_200_cases() -> None:
@@ -378,3 +387,28 @@ async def test_every_bad_input_gets_its_4xx_and_code_and_nothing_accepted_is_los
                            and "/payments/" in c.request["path"]]
         # Each refused webhook is on the record, with its reason: counted per (gateway, source, reason).
         assert sum(r["count"] for r in rejections) >= len(signature_cases)
+
+
+async def test_rows_the_client_must_fix_are_rejected_with_the_code_that_says_what_to_fix(
+        platform: RunningPlatform, baseline: Baseline) -> None:
+    failures: list[str] = []
+    async with httpx.AsyncClient(base_url=platform.base_url, timeout=120) as http:
+        for case in ROW_CASES:
+            answer = await send(http, case, baseline.keys)
+            if answer.status_code != 202:
+                failures.append(f"{case.id}: expected 202, got {answer.status_code} {answer.text[:200]}")
+                continue
+            record = f"/v1/portfolios/{answer.json()['id']}"
+            headers = {"Authorization": f"Bearer {baseline.keys.operator}"}
+
+            async def done(record: str = record, headers: dict[str, str] = headers) -> dict[str, Any] | None:
+                body: dict[str, Any] = (await http.get(record, headers=headers)).json()
+                return body if body["status"] in ("completed", "failed") else None
+
+            portfolio = await eventually(done, timeout_s=60, message=f"{case.id} processed")
+            issues = (await http.get(f"{record}/rejections", headers=headers)).json()["items"]
+            seen = [(i["row"], f"{i['field']}:{i['code']}") for i in issues]
+            if (portfolio["status"], portfolio["rows_accepted"], seen) != ("completed", 0, [(case.status, case.code)]):
+                failures.append(f"{case.id}: expected row {case.status} {case.code}, got {portfolio['status']}, "
+                                f"{portfolio['rows_accepted']} accepted, rejections {seen}")
+    assert not failures, f"{len(failures)} of {len(ROW_CASES)} row cases answered otherwise:\n" + "\n".join(failures)
