@@ -50,10 +50,10 @@ async def test_a_debtor_verifies_promises_and_pays_in_a_real_browser(platform: R
             await page.goto(url)
             assert await page.locator("h1").inner_text() == "Banco Andino S.A."
             assert "2.500.000" not in await page.content()
-            await page.fill("#last4", "9999")
+            await page.fill("#digits", "999999")
             await page.click("text=Continuar")
             assert "no coinciden" in await page.locator("[role=alert]").inner_text()
-            await page.fill("#last4", "4050")
+            await page.fill("#digits", "304050")
             await page.click("text=Continuar")
             assert await page.locator("h1").inner_text() == "Hola, Ana"
             assert "2.500.000,00" in await page.locator("#balance").inner_text()

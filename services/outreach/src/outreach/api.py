@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from outreach import handlers, store
+from outreach import debtor_guard, handlers, store
 from outreach.domain.contact_law import RulesError, stricter_rules
 from outreach.domain.offers import PROMISE_MAX_DAYS, PROOF_TTL, offers, proof_valid
 from outreach.domain.offers import proof as make_proof
@@ -500,6 +500,8 @@ def build_router(platform: Platform, providers: Providers, settings: OutreachSet
             if await store.get_account(s, slug, account_ref) is None:
                 raise not_found(f"account {account_ref!r}")
             url, expires = handlers.Renderer(s, settings, now).link(slug, account_ref)
+            if principal.role == "operator":  # an operator's new link lifts the page's lockout
+                await debtor_guard.reissue(s, slug, account_ref)
         return PaymentLinkOut(url=url, expires_at=expires)
 
     @router.get("/agent/next", response_model=AgentNextOut)
@@ -528,7 +530,7 @@ def build_router(platform: Platform, providers: Providers, settings: OutreachSet
             query = request.url.query
             url = settings.public_url.rstrip("/") + f"/v1/webhooks/outreach/{provider}" + (f"?{query}" if query else "")
             parsed = providers.twilio.receipts(url, request.headers.get("x-twilio-signature"), form)
-        elif provider == "sandbox":
+        elif provider == "sandbox" and providers.sandbox_on:  # in production a sandbox receipt could forge opt-outs
             if signature_problem(request.headers.get("recaudo-signature"), raw, [settings.sandbox_gateway_secret],
                                  now=now):
                 parsed = None
@@ -600,6 +602,7 @@ def build_debtor_page(platform: Platform, settings: OutreachSettings, gateway: S
                     balance_plain=str(balance), currency=row["currency"], days_past_due=row["days_past_due"] or 0,
                     account_status=row["account_status"], offers=cards, token=view.token,
                     proof=make_proof(view.token, until, settings.link_secret), nonce=uuid.uuid4().hex, notice=notice,
+                    can_pay=gateway.enabled,
                     today=today.isoformat(), latest_promise=(today + dt.timedelta(days=PROMISE_MAX_DAYS)).isoformat())
 
     def require_proof(view: handlers.DebtorView, value: str) -> None:
@@ -615,18 +618,33 @@ def build_debtor_page(platform: Platform, settings: OutreachSettings, gateway: S
         return await answer(request, make)
 
     @router.post("/{token}", response_class=HTMLResponse)
-    async def verify(token: str, request: Request, last4: Annotated[str, Form(max_length=10)] = "") -> Response:
-        return await answer(request, lambda: _verify(token, last4))
+    async def verify(token: str, request: Request, digits: Annotated[str, Form(max_length=20)] = "") -> Response:
+        address = request.client.host if request.client is not None else "unknown"
+        return await answer(request, lambda: _verify(token, digits, address))
 
-    async def _verify(token: str, last4: str) -> HTMLResponse:
+    async def _verify(token: str, digits: str, address: str) -> HTMLResponse:
         view = await view_or_refuse(token)
-        outcome = await handlers.verify_debtor(db, view, last4, platform.clock())
-        if outcome == "verified":
+        now = platform.clock()
+        checked = await debtor_guard.verify(db, view, digits, source=debtor_guard.source_key(
+            address, settings.link_secret), now=now)
+        if checked.outcome == "verified":
             return account_page(view)
-        error = ("Demasiados intentos. Inténtelo de nuevo en 15 minutos." if outcome == "locked"
-                 else "Los dígitos no coinciden. Revise e intente de nuevo.")
-        return page("verify.html", 403 if outcome == "wrong" else 429, creditor=view.row["creditor"], token=token,
-                    expires=format_day(view.expires_at.date(), view.row["locale"]), error=error)
+        headers: dict[str, str] = {}
+        if checked.outcome == "wrong":
+            status, error = 403, "Los dígitos no coinciden. Revise e intente de nuevo."
+        elif checked.outcome == "blocked":
+            status, error = 423, ("Este enlace se bloqueó por demasiados intentos fallidos. Pida uno nuevo a su "
+                                  "asesor.")
+        else:
+            wait = max(1, int(((checked.retry_at or now) - now).total_seconds()))
+            minutes = -(-wait // 60)
+            status, error = 429, (f"Demasiados intentos. Inténtelo de nuevo en {minutes} "
+                                  f"minuto{'s' if minutes != 1 else ''}.")
+            headers["Retry-After"] = str(wait)
+        answered = page("verify.html", status, creditor=view.row["creditor"], token=token,
+                        expires=format_day(view.expires_at.date(), view.row["locale"]), error=error)
+        answered.headers.update(headers)
+        return answered
 
     def amount_of(text: str) -> Decimal:
         try:
@@ -678,6 +696,10 @@ def build_debtor_page(platform: Platform, settings: OutreachSettings, gateway: S
     async def _pay(token: str, proof: str, amount: str, nonce: str) -> HTMLResponse:
         view = await view_or_refuse(token)
         require_proof(view, proof)
+        if not gateway.enabled:  # production has no sandbox gateway, and no real one behind this page yet
+            raise ProblemError(503, "gateway_not_configured", "Payment not available",
+                               "El pago en línea no está disponible por ahora. Puede prometer un pago o "
+                               "comunicarse con su asesor.")
         value = amount_of(amount)
         try:
             await handlers.debtor_pay(db, gateway, view, amount=value, nonce=nonce or uuid.uuid4().hex,

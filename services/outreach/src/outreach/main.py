@@ -47,7 +47,7 @@ def build(platform: Platform) -> ServiceUnit:
                     pass
 
     return ServiceUnit(
-        name="outreach", schema="outreach", migrations=MIGRATIONS,
+        name="outreach", schema="outreach", migrations=MIGRATIONS, settings=settings,
         routers=[build_router(platform, providers, settings, gateway), build_debtor_page(platform, settings, gateway),
                  build_sending_router(platform)],
         subscriptions=SUBSCRIPTIONS, workers=[scheduler],

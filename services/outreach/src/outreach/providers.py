@@ -48,6 +48,10 @@ class Receipt:
     attempt_id: uuid.UUID | None = None  # the attempt the callback names (its URL carries it), when it does
 
 
+# Why an attempt on a channel with no provider is blocked (production: no sandbox to fall back on).
+CHANNEL_NOT_CONFIGURED = "channel_not_configured"
+
+
 class SendError(Exception):
     """A send that did not go through. `ambiguous`: the provider may have the message all the same (the
     connection was lost or timed out after the request was written): it must be looked up, never resent."""
@@ -375,10 +379,15 @@ PROVIDER_COSTS = {"sandbox": Sandbox.cost, "smtp": Smtp.cost, "twilio": Twilio.c
 
 
 class Providers:
-    """The provider of each channel and each provider's rate limiter, built from settings."""
+    """The provider of each channel and each provider's rate limiter, built from settings.
+
+    A channel set "off" has no provider: its attempts are blocked as `channel_not_configured`. Outside production
+    a channel not mentioned falls back to the sandbox; in production the sandbox serves nothing, and a channel
+    missing or (against the start-up check) "sandbox" is off too."""
 
     def __init__(self, db: Database, settings: OutreachSettings) -> None:
         self.sandbox = Sandbox(db, settings)
+        self.sandbox_on = not settings.production
         built: dict[str, Provider] = {"sandbox": self.sandbox}
         if "smtp" in settings.providers.values():
             built["smtp"] = Smtp(settings)
@@ -387,15 +396,21 @@ class Providers:
             built["twilio"] = self.twilio
         self.by_name = built
         self.by_channel: dict[str, Provider] = {}
+        self.off = {channel for channel, name in settings.providers.items() if name == "off"}
         for channel, name in settings.providers.items():
+            if name == "off" or (name == "sandbox" and not self.sandbox_on):
+                continue
             provider = built.get(name)
             if provider is None or channel not in provider.channels:
                 raise ValueError(f"provider {name!r} cannot serve channel {channel!r}")
             self.by_channel[channel] = provider
         self.limiters = {name: RateLimiter(settings.provider_rate_per_s.get(name, 10.0)) for name in built}
 
-    def for_channel(self, channel: str) -> Provider:
-        return self.by_channel.get(channel, self.sandbox)
+    def for_channel(self, channel: str) -> Provider | None:
+        """The channel's provider; None when the channel is not configured (in production only)."""
+        if channel in self.off:
+            return None
+        return self.by_channel.get(channel, self.sandbox if self.sandbox_on else None)
 
 
 class SandboxGateway:
@@ -406,10 +421,13 @@ class SandboxGateway:
         self.url = settings.sandbox_gateway_webhook_url or (
             settings.public_url.rstrip("/") + "/v1/webhooks/payments/sandbox")
         self.secret = settings.sandbox_gateway_secret
+        self.enabled = settings.sandbox_gateway_on  # never in production: it moves no money
         self.http = http or httpx.AsyncClient(timeout=30)
 
     async def charge(self, *, payment_id: str, client: str, link_token: str, amount: Decimal, currency: str,
                      now: dt.datetime) -> str:
+        if not self.enabled:
+            raise SendError("no payment gateway is configured", transient=False)
         body = json.dumps({"type": "payment", "payment_id": payment_id, "client": client, "link_token": link_token,
                            "amount": str(amount), "currency": currency, "paid_at": now.isoformat(),
                            "method": "sandbox"}).encode()

@@ -3,7 +3,9 @@
 from pydantic import Field, ValidationInfo, field_validator
 
 from outreach.domain.attempts import check_lease_settings
-from recaudo_common.settings import PlatformSettings, service_settings_config
+from recaudo_common.settings import PlatformSettings, SettingProblem, not_https, service_settings_config, weak_secret
+
+CHANNELS = ("sms", "email", "whatsapp", "voice", "letter")
 
 
 class OutreachSettings(PlatformSettings):
@@ -38,9 +40,9 @@ class OutreachSettings(PlatformSettings):
     template_render_budget_ms: int = Field(200, ge=1, le=10_000)
     template_max_iterations: int = Field(10_000, ge=1)
     template_max_output_bytes: int = Field(65_536, ge=1_024)
-    # Channel -> provider: "sandbox", "smtp" (email) or "twilio" (sms, whatsapp).
-    providers: dict[str, str] = Field(default_factory=lambda: dict.fromkeys(
-        ("sms", "email", "whatsapp", "voice", "letter"), "sandbox"))
+    # Channel -> provider: "sandbox", "smtp" (email), "twilio" (sms, whatsapp) or "off". In production a channel
+    # that is off or missing has no provider: its attempts are blocked (channel_not_configured), never sandboxed.
+    providers: dict[str, str] = Field(default_factory=lambda: dict.fromkeys(CHANNELS, "sandbox"))
     # Messages a second each provider may send (its contract's rate limit).
     provider_rate_per_s: dict[str, float] = Field(default_factory=lambda: {"sandbox": 500.0, "smtp": 20.0,
                                                                            "twilio": 50.0})
@@ -60,3 +62,24 @@ class OutreachSettings(PlatformSettings):
     twilio_whatsapp_from: str = ""
     # Where the debtor page's sandbox gateway posts its signed webhook (payments).
     sandbox_gateway_webhook_url: str | None = None
+
+    def production_problems(self) -> list[SettingProblem]:
+        found: list[SettingProblem] = super().production_problems()
+        providers = self.variable("providers")
+        for channel, name in sorted(self.providers.items()):
+            if name == "sandbox":
+                found.append(SettingProblem(providers, f"sandbox provider for {channel}"))
+        used = set(self.providers.values())
+        if "smtp" in used and not self.smtp_starttls:
+            found.append(SettingProblem(self.variable("smtp_starttls"), "SMTP without STARTTLS"))
+        if "twilio" in used:
+            if weak := weak_secret(self.twilio_auth_token):
+                found.append(SettingProblem(self.variable("twilio_auth_token"), f"Twilio auth token {weak}"))
+            if not self.twilio_account_sid:
+                found.append(SettingProblem(self.variable("twilio_account_sid"), "Twilio account SID not set"))
+            if wrong := not_https(self.twilio_base_url):
+                found.append(SettingProblem(self.variable("twilio_base_url"), f"Twilio API URL {wrong}"))
+            for channel, sender in (("sms", "twilio_sms_from"), ("whatsapp", "twilio_whatsapp_from")):
+                if self.providers.get(channel) == "twilio" and not getattr(self, sender):
+                    found.append(SettingProblem(self.variable(sender), f"no sender for {channel} through Twilio"))
+        return found

@@ -548,13 +548,6 @@ async def trail(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
             SELECT client, account_ref, at, kind, attempt_id, channel, detail FROM {source} ORDER BY n"""), params)
 
 
-async def recent_trail_count(s: AsyncSession, client: str, account_ref: str, kind: str, *, since: dt.datetime) -> int:
-    row = (await s.execute(text(
-        "SELECT count(*) FROM outreach.trail WHERE client_slug = :c AND account_ref = :r AND kind = :k AND at >= :t"),
-        {"c": client, "r": account_ref, "k": kind, "t": since})).first()
-    return int(row[0]) if row else 0
-
-
 async def account_trail(s: AsyncSession, client: str, account_ref: str) -> list[dict[str, Any]]:
     return _rows(await s.execute(text(
         "SELECT id, at, kind, attempt_id, channel, detail FROM outreach.trail WHERE client_slug = :c "

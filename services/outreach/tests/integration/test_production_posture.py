@@ -50,7 +50,7 @@ async def test_in_production_sandbox_receipts_and_the_sandbox_gateway_are_refuse
         await o.deliver(placed("G-1"), segmented("G-1"))
         link = await http.post("/v1/clients/banco/accounts/G-1/payment-link", headers=o.auth)
         path = str(link.json()["url"]).removeprefix(o.settings.public_url)
-        page = await http.post(path, data={"last4": "4050"}, headers=HTML)
+        page = await http.post(path, data={"digits": "304050"}, headers=HTML)
         assert page.status_code == 200 and "Pagar ahora" not in page.text and "Prometer un pago" in page.text
         proof = re.search(r'name="proof" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
         paid = await http.post(f"{path}/pay", data={"proof": proof, "amount": "1000", "nonce": "n1"}, headers=HTML)

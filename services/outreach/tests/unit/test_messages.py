@@ -8,10 +8,11 @@ from decimal import Decimal
 import pytest
 
 from outreach.domain.contact_law import RULES, RulesError, stricter_rules
-from outreach.domain.offers import last_four_matches, offers, proof, proof_valid
+from outreach.domain.offers import offers, proof, proof_valid
 from outreach.domain.replies import is_opt_out
 from outreach.domain.templates import TemplateError, default_template, render, sms_segments, validate
 from outreach.domain.timezones import debtor_zone
+from outreach.domain.verification import answer_matches, link_wait, source_wait
 
 pytestmark = pytest.mark.unit
 
@@ -71,8 +72,13 @@ def test_offers_follow_the_treatment() -> None:
 
 
 def test_the_identity_question_and_its_proof() -> None:
-    assert last_four_matches("1.020.304.050", "4050") and not last_four_matches("1020304050", "405")
-    assert last_four_matches("AB-12cd", "12CD")
+    assert answer_matches("1.020.304.050", "304050") and answer_matches("1.020.304.050", " 304 050 ")
+    assert not answer_matches("1020304050", "4050") and not answer_matches("1020304050", "0304050")
+    assert answer_matches("A-12cd", "A12CD") and answer_matches("XYZ-AB12cd", "ab12cd")  # a short ID: all of it
+    assert not answer_matches("1020304050", "3040é0") and not answer_matches("", "")  # no crash, no empty match
+    assert [link_wait(n).total_seconds() for n in range(1, 10)] == [0, 0, 60, 120, 240, 480, 960, 1920, 3840]
+    assert source_wait(9).total_seconds() == 0 and source_wait(10).total_seconds() == 2
+    assert source_wait(40).total_seconds() == 3600
     now = dt.datetime(2026, 3, 4, 15, tzinfo=dt.UTC)
     value = proof("tok", now + dt.timedelta(minutes=30), "s")
     assert proof_valid("tok", value, "s", now) and not proof_valid("other", value, "s", now)

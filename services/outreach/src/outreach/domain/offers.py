@@ -1,5 +1,5 @@
 """What the debtor page offers, from the account's treatment: a settlement at the treatment's discount, an
-instalment plan, or neither; and the proof that the debtor passed the last-four-digits check."""
+instalment plan, or neither; and the proof that the debtor answered the identity question (verification.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from decimal import ROUND_DOWN, Decimal
 SETTLEMENT_DAYS = 10  # a settlement offer must be paid within this many days
 PLAN_INSTALMENTS = 3
 PROMISE_MAX_DAYS = 30
-VERIFY_ATTEMPTS = 5  # wrong last-four answers before the link locks for a while
 PROOF_TTL = dt.timedelta(minutes=30)
 
 
@@ -38,12 +37,6 @@ def offers(offer: str | None, discount_pct: Decimal | None, balance: Decimal, to
         dates = [today + dt.timedelta(days=7 + 30 * i) for i in range(PLAN_INSTALMENTS)]
         return [Offer("instalment_plan", tuple(zip(dates, amounts, strict=True)))]
     return []
-
-
-def last_four_matches(debtor_id: str, answer: str) -> bool:
-    """The last four characters of the ID without separators, compared without case."""
-    plain = "".join(c for c in debtor_id if c.isalnum()).upper()
-    return len(answer.strip()) == 4 and hmac.compare_digest(plain[-4:], answer.strip().upper())
 
 
 def proof(token: str, until: dt.datetime, secret: str) -> str:
