@@ -51,7 +51,8 @@ async def rebuild(platform: Platform, *, client: str | None = None, schema: str 
                     if await subscriber.lag() == 0:
                         break
                     continue
-                mine = [m for m in batch if client is None or m.envelope.client == client]
+                # A record that is no event (the live consumer dead-lettered it) changes no report: passed over.
+                mine = [m for m in batch if m.fault is None and (client is None or m.envelope.client == client)]
                 outcomes = await runtime.handle_batch(mine) if mine else []
                 if "dead_lettered" in outcomes:
                     raise RuntimeError("an event could not be replayed; see the dead-letter topic")
