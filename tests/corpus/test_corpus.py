@@ -27,6 +27,7 @@ import pytest
 import xlsxwriter
 import yaml
 
+from recaudo_common.hostile_files import HOSTILE_FILES
 from recaudo_common.settings import DEV_SANDBOX_SECRET
 from recaudo_common.testing import RunningPlatform, eventually, place_portfolio, platform_in_own_database
 from recaudo_common.webhook_signatures import sign
@@ -126,6 +127,7 @@ def big_json(megabytes: int, chunked: bool) -> tuple[bytes, bool]:
 FILE_GENERATORS: dict[str, Callable[..., Any]] = {
     f.__name__: f for f in (junk, truncated_xlsx, plain_zip, zip_bomb, wide_header, wide_jsonl, long_header_cell,
                             long_json_key, latin1_as_utf8, encoded_portfolio, good_csv, deep_json, big_json)}
+FILE_GENERATORS.update(HOSTILE_FILES)  # the XLSX bombs and runaway lines of xlsx_bombs.yaml
 VALUE_GENERATORS: dict[str, Callable[..., str]] = {
     "repeat": lambda s, n: s * n, "repeat_prefixed": lambda prefix, s, n: prefix + s * n}
 

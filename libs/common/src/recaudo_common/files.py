@@ -99,9 +99,23 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def line_too_long(after: int, limit: int) -> FileFormatError:
-    return FileFormatError("line_too_long", f"the line after line {after} is longer than {limit} characters "
-                                            "(an unclosed quote, or not a portfolio)")
+class LineTooLongError(FileFormatError):
+    """A line or record past the cap; `start` is its first 64 Ki characters (to tell a header of a million
+    columns from one enormous column name)."""
+
+    def __init__(self, after: int, limit: int, start: str) -> None:
+        super().__init__("line_too_long", f"the line after line {after} is longer than {limit} characters "
+                                          "(an unclosed quote, or not a portfolio)")
+        self.start = start[:65536]
+
+
+def header_too_long(exc: LineTooLongError, limit: int, separator: str) -> FileFormatError:
+    """What a header line past the cap is: too many columns if its start already holds more, else invalid."""
+    columns = exc.start.count(separator) + 1
+    if columns > MAX_COLUMNS:
+        return FileFormatError("too_many_columns", f"the header has more than {columns - 1} columns; "
+                                                   f"at most {MAX_COLUMNS}")
+    return FileFormatError("invalid_header", f"the header row is longer than {limit} characters")
 
 
 def decode_lines(chunks: Iterable[bytes], encoding: str, *, max_line_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
@@ -126,7 +140,7 @@ def decode_lines(chunks: Iterable[bytes], encoding: str, *, max_line_chars: int 
                 held.append(line)
                 held_chars += len(line)
                 if held_chars > max_line_chars:
-                    raise line_too_long(number, max_line_chars)
+                    raise LineTooLongError(number, max_line_chars, "".join(held[:64]))
                 ended = line[-1] in LINE_BREAKS and (line[-1] != "\r" or index < len(lines) - 1)
                 if ended:  # a bare "\r" ending the text may be the first half of "\r\n"
                     number += 1
@@ -150,17 +164,21 @@ class _RecordBudget:
 
     def __init__(self, lines: Iterator[str], limit: int) -> None:
         self.lines, self.limit, self.used, self.read = lines, limit, 0, 0
+        self.start: list[str] = []
 
     def __iter__(self) -> Iterator[str]:
         for line in self.lines:
             self.used += len(line)
+            if len(self.start) < 64:
+                self.start.append(line)
             if self.used > self.limit:
-                raise line_too_long(self.read, self.limit)
+                raise LineTooLongError(self.read, self.limit, "".join(self.start))
             self.read += 1
             yield line
 
     def next_record(self) -> None:
         self.used = 0
+        self.start = []
 
 
 def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed, *,
@@ -180,10 +198,8 @@ def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed, *,
         raise FileFormatError("empty_file", "the file has no header row") from exc
     except csv.Error as exc:
         raise FileFormatError("malformed_csv", f"the header row cannot be read: {exc}") from exc
-    except FileFormatError as exc:
-        if exc.code != "line_too_long":
-            raise
-        raise FileFormatError("invalid_header", f"the header row is longer than {max_line_chars} characters") from exc
+    except LineTooLongError as exc:
+        raise header_too_long(exc, max_line_chars, sniffed.delimiter) from exc
 
     def rows() -> Rows:
         number = 1
@@ -238,11 +254,10 @@ def jsonl_rows(chunks: Iterable[bytes], sniffed: Sniffed, *, header_sample: int 
             checked_header(header)
             if len(buffered) >= header_sample:
                 break
-    except FileFormatError as exc:
-        if exc.code != "line_too_long" or header:
+    except LineTooLongError as exc:
+        if header:
             raise
-        raise FileFormatError("invalid_header", f"the first record is longer than {max_line_chars} characters") \
-            from exc
+        raise header_too_long(exc, max_line_chars, '":') from exc
     if not header:
         raise FileFormatError("empty_file", "the file has no records")
 

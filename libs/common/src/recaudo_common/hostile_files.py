@@ -138,12 +138,13 @@ def xlsx_entities(part: str, kind: str) -> bytes:
     return workbook(book_prolog=prolog)
 
 
-def xlsx_lying_sizes(gigabytes: int) -> bytes:
-    """A good workbook whose central directory says its sheet expands to `gigabytes` GiB."""
+def xlsx_lying_sizes() -> bytes:
+    """A good workbook whose central directory says each part expands to 4 GiB (they hold a few hundred bytes)."""
     data = bytearray(workbook())
-    target = b"xl/worksheets/sheet1.xml"
-    at = data.rfind(b"PK\x01\x02", 0, data.rfind(target))  # the sheet's central directory entry
-    data[at + 24:at + 28] = struct.pack("<I", min(gigabytes * 1024**3, 0xFFFFFFFE))
+    at = data.find(b"PK\x01\x02")
+    while at != -1:  # each central directory entry: its uncompressed size is at offset 24
+        data[at + 24:at + 28] = struct.pack("<I", 0xFFFFFFF0)
+        at = data.find(b"PK\x01\x02", at + 4)
     return bytes(data)
 
 

@@ -70,6 +70,11 @@ def test_a_header_line_too_long_is_an_invalid_header() -> None:
     assert error.code == "invalid_header"
     error, _, _ = refused_quickly(lambda: jsonl_rows(stream((b'{"' + b"x" * MiB, 20), (b'": 1}\n', 1)), JSONL))
     assert error.code == "invalid_header"
+    # A header past the cap that already holds more than 500 columns is too wide rather than invalid.
+    wide = ";".join(f"c{i}" for i in range(300_000)).encode() + b"\n"
+    assert refused_quickly(lambda: csv_rows(iter([wide]), CSV))[0].code == "too_many_columns"
+    keys = b"{" + b", ".join(b'"k%d": %d' % (i, i) for i in range(100_000)) + b"}\n"
+    assert refused_quickly(lambda: jsonl_rows(iter([keys]), JSONL))[0].code == "too_many_columns"
 
 
 def test_a_row_of_too_many_fields_is_refused_and_trailing_empty_fields_are_not_columns() -> None:
