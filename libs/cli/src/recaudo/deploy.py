@@ -31,15 +31,25 @@ SECRET_ENV = {  # env var -> key in the Secret `recaudo-secrets` (created by the
 }
 SERVICE_SECRET_ENV = {
     "payments": {"RECAUDO_PAYMENTS_WEBHOOK_SECRETS": "payments-webhook-secrets"},
-    "outreach": {"RECAUDO_OUTREACH_SMTP_PASSWORD": "smtp-password",
-                 "RECAUDO_OUTREACH_TWILIO_AUTH_TOKEN": "twilio-auth-token"},
+    # The operator's own provider accounts: absent keys leave the setting empty, which production refuses by name.
+    "outreach": {"RECAUDO_OUTREACH_SMTP_HOST": "smtp-host", "RECAUDO_OUTREACH_SMTP_USERNAME": "smtp-username",
+                 "RECAUDO_OUTREACH_SMTP_PASSWORD": "smtp-password",
+                 "RECAUDO_OUTREACH_TWILIO_ACCOUNT_SID": "twilio-account-sid",
+                 "RECAUDO_OUTREACH_TWILIO_AUTH_TOKEN": "twilio-auth-token",
+                 "RECAUDO_OUTREACH_TWILIO_SMS_FROM": "twilio-sms-from",
+                 "RECAUDO_OUTREACH_TWILIO_WHATSAPP_FROM": "twilio-whatsapp-from"},
 }
+# Production has no sandbox: SMS and WhatsApp through Twilio, e-mail through SMTP with STARTTLS, voice and letters
+# off (their attempts are blocked as channel_not_configured); `recaudo serve` refuses anything less.
+PRODUCTION_PROVIDERS = {"sms": "twilio", "whatsapp": "twilio", "email": "smtp", "voice": "off", "letter": "off"}
 CONFIG = {
     "RECAUDO_ENVIRONMENT": "production", "RECAUDO_TRANSPORT": "kafka",
     "RECAUDO_KAFKA_BOOTSTRAP": "recaudo-kafka-bootstrap:9092", "RECAUDO_TOPIC_PREFIX": PREFIX,
     "RECAUDO_KAFKA_PARTITIONS": str(PARTITIONS), "RECAUDO_LOG_LEVEL": "INFO",
     "RECAUDO_OTLP_ENDPOINT": "http://otel-collector.observability:4318",
     "RECAUDO_PUBLIC_URL": "https://recaudo.example.com",
+    "RECAUDO_SANDBOX_GATEWAY": "false", "RECAUDO_OUTREACH_PROVIDERS": json.dumps(PRODUCTION_PROVIDERS),
+    "RECAUDO_OUTREACH_SMTP_STARTTLS": "true", "RECAUDO_OUTREACH_SMTP_PORT": "587",
 }
 
 
@@ -332,7 +342,8 @@ def render(root: Path) -> dict[str, str]:
         images=[{"name": IMAGE, "newTag": "dev"}],
         configMapGenerator=[{"name": "recaudo-config", "behavior": "merge", "literals": [
             "RECAUDO_ENVIRONMENT=development", "RECAUDO_LOG_LEVEL=DEBUG",
-            "RECAUDO_PUBLIC_URL=https://recaudo-dev.example.com"]}],
+            "RECAUDO_PUBLIC_URL=https://recaudo-dev.example.com", "RECAUDO_SANDBOX_GATEWAY=true",
+            "RECAUDO_OUTREACH_PROVIDERS=" + json.dumps(dict.fromkeys(PRODUCTION_PROVIDERS, "sandbox"))]}],
         patches=[
             {"target": {"kind": "HorizontalPodAutoscaler"}, "patch": json.dumps(small)},
             {"target": {"kind": "Deployment", "labelSelector": "recaudo.io/role=api"},
