@@ -16,8 +16,8 @@ import asyncpg
 
 from bench.common import fresh_database, machine, migrate_schemas, save, target_sentence
 from outreach.domain.contact_law import RULES, ContactRequest, PastContact, decide_contact
-from outreach.sending.handlers import run_due_attempts
 from outreach.providers import Providers
+from outreach.sending.handlers import run_due_attempts
 from outreach.settings import OutreachSettings
 from recaudo_common import embedded_pg
 from recaudo_common.db import asyncpg_dsn

@@ -16,9 +16,9 @@ from sqlalchemy import text
 
 from outreach.api import build_debtor_page, build_router
 from outreach.consumers import SUBSCRIPTIONS
+from outreach.providers import Providers, SandboxGateway
 from outreach.sending.handlers import reconcile_expired, run_due_attempts
 from outreach.sending.routes import build_sending_router
-from outreach.providers import Providers, SandboxGateway
 from outreach.settings import OutreachSettings
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
