@@ -12,7 +12,7 @@ import tempfile
 import uuid
 import zoneinfo
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -32,14 +32,15 @@ from ingest.domain.portfolio import (
     check_row,
     map_columns,
 )
+from ingest.reading import CountingReader, open_rows, preflight
+from ingest.reading import FileLimits as FileLimits  # the route and main.py know the limits from here
+from ingest.reading import XlsxLimits as XlsxLimits
 from recaudo_common.db import Database, is_transient
 from recaudo_common.errors import ProblemError, conflict
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, ClientRegistered, Envelope
-from recaudo_common.files import MAX_COLUMNS, MAX_LINE_CHARS, Cell, FileFormatError, Rows, csv_rows, jsonl_rows, sniff
+from recaudo_common.files import MAX_COLUMNS, Cell, FileFormatError, Rows, csv_rows, sniff
 from recaudo_common.outbox import Outbox
 from recaudo_common.telemetry import extract_context, tracer
-from recaudo_common.xlsx import XlsxLimits as WorkbookLimits
-from recaudo_common.xlsx import inspect_xlsx, xlsx_rows
 
 BATCH = 1000
 BATCH_CHARS = 32 * 1024 * 1024  # a batch of long rows is cut short: its cells are held until it commits
@@ -59,36 +60,6 @@ class UploadRefusedError(Exception):
     def __init__(self, portfolio_id: uuid.UUID, code: str, detail: str) -> None:
         super().__init__(detail)
         self.portfolio_id, self.code, self.detail = portfolio_id, code, detail
-
-
-@dataclass(frozen=True)
-class FileLimits(WorkbookLimits):
-    """What reading an uploaded file may cost (settings): checked at the door, and again by the worker."""
-
-    max_line_chars: int = MAX_LINE_CHARS  # a CSV record or a JSON line
-
-
-XlsxLimits = FileLimits  # the name the upload route knows these limits by
-
-
-def preflight(path: Path, *, filename: str | None, params: dict[str, Any], limits: FileLimits) -> None:
-    """What can be known of an upload without reading its rows: format, encoding, the header and its mapping (and,
-    for a workbook, that it opens, is no bomb of any kind and has the sheet asked for: see inspect_xlsx). Raises
-    FileFormatError or MappingError; row-level problems are the worker's, row by row."""
-    with path.open("rb") as handle:
-        head = handle.read(64 * 1024)
-        sniffed = sniff(head, filename=filename, encoding=params.get("encoding"), delimiter=params.get("delimiter"))
-        if sniffed.kind == "xlsx":
-            inspect_xlsx(path, sheet=params.get("sheet"), limits=limits)
-            return
-        handle.seek(0)
-        reader = _CountingReader(handle)
-        header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars) \
-            if sniffed.kind == "jsonl" else csv_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
-        map_columns(header, params.get("mapping"))
-        # The file's start is read at the door too: a runaway line there is refused at once.
-        while reader.consumed <= limits.door_scan_bytes and next(rows, None) is not None:
-            pass
 
 
 async def register_client(db: Database, client: dict[str, Any], *, now: dt.datetime) -> dict[str, Any]:
@@ -186,18 +157,6 @@ class Tally:
         return {"rows_total": self.rows_total, "rows_accepted": self.rows_accepted,
                 "rows_rejected": self.rows_rejected, "rows_with_warnings": self.rows_with_warnings,
                 "by_code": dict(self.by_code)}
-
-
-class _CountingReader:
-    """Reads a spooled file in chunks and counts the bytes, for progress."""
-
-    def __init__(self, handle: BinaryIO) -> None:
-        self.handle, self.consumed = handle, 0
-
-    def chunks(self) -> Iterator[bytes]:
-        while chunk := self.handle.read(1024 * 1024):
-            self.consumed += len(chunk)
-            yield chunk
 
 
 async def _spool(db: Database, portfolio_id: uuid.UUID, target: BinaryIO) -> None:
@@ -308,21 +267,6 @@ async def _fail(s: AsyncSession, portfolio_id: uuid.UUID, code: str, detail: dic
     await store.drop_chunks(s, portfolio_id)
 
 
-def _open_rows(path: Path, filename: str | None, params: dict[str, Any], reader: _CountingReader,
-               size: int, limits: FileLimits) -> tuple[list[str], Rows, Callable[[], float]]:
-    """The file's header, its rows and how far into it they have got (0..1)."""
-    with path.open("rb") as handle:
-        head = handle.read(64 * 1024)
-    sniffed = sniff(head, filename=filename, encoding=params.get("encoding"), delimiter=params.get("delimiter"))
-    if sniffed.kind == "xlsx":
-        return xlsx_rows(path, sheet=params.get("sheet"), limits=limits)
-    if sniffed.kind == "jsonl":
-        header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
-    else:
-        header, rows = csv_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
-    return header, rows, lambda: reader.consumed / size
-
-
 def _take(rows: Rows) -> list[tuple[int, list[Cell]]]:
     """The next batch: BATCH rows, or fewer if they hold more than BATCH_CHARS characters."""
     batch: list[tuple[int, list[Cell]]] = []
@@ -339,10 +283,10 @@ async def _process_file(db: Database, portfolio: dict[str, Any], client: dict[st
                         path: Path, seen: set[str], *, clock: Clock, limits: FileLimits) -> None:
     portfolio_id = portfolio["id"]
     with path.open("rb") as handle:
-        reader = _CountingReader(handle)
+        reader = CountingReader(handle)
         # Parsing runs in a thread, a batch at a time: a sheet of a million empty cells between two rows must not
         # hold the event loop (and with it the API and the readiness probe) while it is read.
-        header, rows, position = await asyncio.to_thread(_open_rows, path, portfolio["filename"], params, reader,
+        header, rows, position = await asyncio.to_thread(open_rows, path, portfolio["filename"], params, reader,
                                                          max(1, portfolio["size_bytes"]), limits)
         columns = map_columns(header, params.get("mapping"))
         ctx = RowContext(locale=params.get("locale") or client["locale"], as_of=portfolio["as_of"],

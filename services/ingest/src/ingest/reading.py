@@ -1,0 +1,71 @@
+"""How an uploaded file is read under its limits: what the door checks before queueing it (`preflight`), and
+how the worker opens its rows. The limits are settings (see main.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from ingest.domain.portfolio import map_columns
+from recaudo_common.files import MAX_LINE_CHARS, Rows, csv_rows, jsonl_rows, sniff
+from recaudo_common.xlsx import XlsxLimits as WorkbookLimits
+from recaudo_common.xlsx import inspect_xlsx, xlsx_rows
+
+
+@dataclass(frozen=True)
+class FileLimits(WorkbookLimits):
+    """What reading an uploaded file may cost (settings): checked at the door, and again by the worker."""
+
+    max_line_chars: int = MAX_LINE_CHARS  # a CSV record or a JSON line
+
+
+XlsxLimits = FileLimits  # the name the upload route knows these limits by
+
+
+def preflight(path: Path, *, filename: str | None, params: dict[str, Any], limits: FileLimits) -> None:
+    """What can be known of an upload without reading its rows: format, encoding, the header and its mapping (and,
+    for a workbook, that it opens, is no bomb of any kind and has the sheet asked for: see inspect_xlsx). Raises
+    FileFormatError or MappingError; row-level problems are the worker's, row by row."""
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024)
+        sniffed = sniff(head, filename=filename, encoding=params.get("encoding"), delimiter=params.get("delimiter"))
+        if sniffed.kind == "xlsx":
+            inspect_xlsx(path, sheet=params.get("sheet"), limits=limits)
+            return
+        handle.seek(0)
+        reader = CountingReader(handle)
+        header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars) \
+            if sniffed.kind == "jsonl" else csv_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
+        map_columns(header, params.get("mapping"))
+        # The file's start is read at the door too: a runaway line there is refused at once.
+        while reader.consumed <= limits.door_scan_bytes and next(rows, None) is not None:
+            pass
+
+
+class CountingReader:
+    """Reads a spooled file in chunks and counts the bytes, for progress."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle, self.consumed = handle, 0
+
+    def chunks(self) -> Iterator[bytes]:
+        while chunk := self.handle.read(1024 * 1024):
+            self.consumed += len(chunk)
+            yield chunk
+
+
+def open_rows(path: Path, filename: str | None, params: dict[str, Any], reader: CountingReader,
+              size: int, limits: FileLimits) -> tuple[list[str], Rows, Callable[[], float]]:
+    """The file's header, its rows and how far into it they have got (0..1)."""
+    with path.open("rb") as handle:
+        head = handle.read(64 * 1024)
+    sniffed = sniff(head, filename=filename, encoding=params.get("encoding"), delimiter=params.get("delimiter"))
+    if sniffed.kind == "xlsx":
+        return xlsx_rows(path, sheet=params.get("sheet"), limits=limits)
+    if sniffed.kind == "jsonl":
+        header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
+    else:
+        header, rows = csv_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
+    return header, rows, lambda: reader.consumed / size
