@@ -280,6 +280,9 @@ async def send(http: httpx.AsyncClient, case: Case, keys: Keys) -> httpx.Respons
                 secret = DEV_SANDBOX_SECRET if spec["secret"] == "sandbox" else spec["secret"]
                 at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=spec["at"])
                 headers["Recaudo-Signature"] = sign(body, secret, at)
+                if "digest" in spec:  # a current timestamp with another digest (one that is not even ASCII)
+                    headers["Recaudo-Signature"] = headers["Recaudo-Signature"].split(",v1=")[0] + ",v1=" + \
+                        spec["digest"]
                 if spec.get("tamper"):
                     body = body.replace(b'"10.00"', b'"10000.00"')
             kwargs["content"] = _chunks(body) if chunked else body
@@ -287,6 +290,8 @@ async def send(http: httpx.AsyncClient, case: Case, keys: Keys) -> httpx.Respons
             if "content_type" in request:
                 headers["Content-Type"] = request["content_type"]
     raw_headers = {k: v.encode("utf-8") for k, v in headers.items()}  # UTF-8 on purpose: some cases are not ASCII
+    # Bytes that are not UTF-8 at all (a lone 0xff): base64 in the case, sent as they are (h11 allows obs-text).
+    raw_headers.update({k: base64.b64decode(v) for k, v in (request.get("headers_b64") or {}).items()})
     return await http.request(request["method"], request["path"], headers=raw_headers, **kwargs)
 
 
