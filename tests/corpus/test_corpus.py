@@ -29,7 +29,13 @@ import yaml
 
 from recaudo_common.hostile_files import HOSTILE_FILES
 from recaudo_common.settings import DEV_SANDBOX_SECRET
-from recaudo_common.testing import RunningPlatform, eventually, place_portfolio, platform_in_own_database
+from recaudo_common.testing import (
+    RunningPlatform,
+    eventually,
+    place_portfolio,
+    platform_in_own_database,
+    stream_request,
+)
 from recaudo_common.webhook_signatures import sign
 
 pytestmark = pytest.mark.e2e
@@ -104,6 +110,12 @@ def long_json_key(megabytes: int) -> bytes:
     return (json.dumps({"x" * (megabytes * 1024 * 1024): 1, "account_ref": "A"}) + "\n").encode()
 
 
+def long_form_field(megabytes: int) -> bytes:
+    """A portfolio form whose `mapping` field is larger than a field may be (64 KiB)."""
+    return (b'--B\r\nContent-Disposition: form-data; name="mapping"\r\n\r\n' + b"x" * (megabytes * 1024 * 1024)
+            + b'\r\n--B\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\nA;1\r\n--B--\r\n')
+
+
 def latin1_as_utf8() -> bytes:
     return "Número Obligación;Cédula;Nombre;Saldo;Mora\nA-1;1;Ana;100;5\n".encode("latin-1")
 
@@ -126,7 +138,7 @@ def big_json(megabytes: int, chunked: bool) -> tuple[bytes, bool]:
 
 FILE_GENERATORS: dict[str, Callable[..., Any]] = {
     f.__name__: f for f in (junk, truncated_xlsx, plain_zip, zip_bomb, wide_header, wide_jsonl, long_header_cell,
-                            long_json_key, latin1_as_utf8, encoded_portfolio, good_csv, deep_json, big_json)}
+                            long_json_key, latin1_as_utf8, encoded_portfolio, good_csv, deep_json, big_json, long_form_field)}
 FILE_GENERATORS.update(HOSTILE_FILES)  # the XLSX bombs and runaway lines of xlsx_bombs.yaml
 VALUE_GENERATORS: dict[str, Callable[..., str]] = {
     "repeat": lambda s, n: s * n, "repeat_prefixed": lambda prefix, s, n: prefix + s * n}
@@ -257,6 +269,18 @@ async def lying_length(http: httpx.AsyncClient, request: dict[str, Any], headers
         writer.close()
 
 
+STREAMED_ABOVE = 1024**2
+
+
+async def streamed(http: httpx.AsyncClient, request: dict[str, Any], headers: dict[str, str], body: bytes,
+                   chunked: bool) -> httpx.Response:
+    """A large body is sent the way a browser sends it, reading the answer while sending: the platform refuses
+    one it will not take (no key, over its cap) before reading it, and closes the connection after its answer."""
+    answer = await stream_request(str(http.base_url), request["method"], request["path"], headers, _chunks(body),
+                                  chunked=chunked, length=len(body))
+    return httpx.Response(answer.status, headers=answer.headers, content=answer.body)
+
+
 async def send(http: httpx.AsyncClient, case: Case, keys: Keys) -> httpx.Response:
     request = case.request
     headers = {k: str(v) for k, v in (request.get("headers") or {}).items() if v is not None}
@@ -266,6 +290,7 @@ async def send(http: httpx.AsyncClient, case: Case, keys: Keys) -> httpx.Respons
     if "content-length" in headers:
         return await lying_length(http, request, headers)
     kwargs: dict[str, Any] = {}
+    big: tuple[bytes, bool] | None = None
     if "file" in request or "form" in request:
         if "file" in request:
             kwargs["files"] = {"file": _file_of(request["file"])}
@@ -286,9 +311,12 @@ async def send(http: httpx.AsyncClient, case: Case, keys: Keys) -> httpx.Respons
                 if spec.get("tamper"):
                     body = body.replace(b'"10.00"', b'"10000.00"')
             kwargs["content"] = _chunks(body) if chunked else body
+            big = (body, chunked) if len(body) > STREAMED_ABOVE else None
             headers.setdefault("Content-Type", request.get("content_type", "application/json"))
             if "content_type" in request:
                 headers["Content-Type"] = request["content_type"]
+    if big is not None:
+        return await streamed(http, request, headers, *big)
     raw_headers = {k: v.encode("utf-8") for k, v in headers.items()}  # UTF-8 on purpose: some cases are not ASCII
     # Bytes that are not UTF-8 at all (a lone 0xff): base64 in the case, sent as they are (h11 allows obs-text).
     raw_headers.update({k: base64.b64decode(v) for k, v in (request.get("headers_b64") or {}).items()})
@@ -300,8 +328,12 @@ async def send(http: httpx.AsyncClient, case: Case, keys: Keys) -> httpx.Respons
 @pytest.fixture(scope="module")
 async def platform(postgres_server_url: str, template_database: str,
                    tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningPlatform]:
+    # The corpus asks what each input is answered, one after another as fast as they go: the rate limits would
+    # answer some of them 429 instead (they have tests of their own, libs/common/tests/unit/test_ratelimit.py).
     async with platform_in_own_database(postgres_server_url, template_database, "corpus",
-                                        tmp_path_factory.mktemp("corpus"), OPERATOR_KEY) as p:
+                                        tmp_path_factory.mktemp("corpus"), OPERATOR_KEY,
+                                        RECAUDO_INGEST_UPLOAD_RATE_PER_S="0",
+                                        RECAUDO_REPORTING_REPORT_RATE_PER_S="0") as p:
         yield p
 
 

@@ -3,16 +3,18 @@ would send them. Authentication comes before a byte of the body is read; every c
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from recaudo_common.testing import RunningPlatform, eventually, platform_process, settings_for_test
+from recaudo_common.testing import (
+    RunningPlatform,
+    eventually,
+    platform_process,
+    settings_for_test,
+    stream_request,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -48,40 +50,20 @@ def rss_bytes(pid: int) -> int:
 
 
 async def stream(base_url: str, path: str, headers: dict[str, str], total: int, *, chunked: bool = True,
-                 prefix: bytes = b"", timeout_s: float = 60) -> tuple[int, bytes, int]:
-    """Sends a body of `total` bytes (after `prefix`) for as long as the server takes it; returns the status, the
-    answer's body and how many body bytes the client managed to send before the answer came."""
-    url = urlsplit(base_url)
-    reader, writer = await asyncio.open_connection(url.hostname, url.port)
-    head = [f"POST {path} HTTP/1.1", f"Host: {url.netloc}", *(f"{k}: {v}" for k, v in headers.items())]
-    head.append("Transfer-Encoding: chunked" if chunked else f"Content-Length: {len(prefix) + total}")
-    writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
-    answer = asyncio.create_task(read_answer(reader))
-    sent, block = 0, b"x" * CHUNK
-    deadline = time.monotonic() + timeout_s
-    pieces = [prefix] if prefix else []
-    try:
-        while sent < len(prefix) + total and not answer.done() and time.monotonic() < deadline:
-            data = pieces.pop() if pieces else block[: min(CHUNK, len(prefix) + total - sent)]
-            writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n" if chunked else data)
-            try:
-                await asyncio.wait_for(writer.drain(), 2)
-            except TimeoutError:
-                break  # the server stopped reading: its answer is on the way
-            sent += len(data)
-    except (ConnectionError, OSError):
-        pass
-    status, body = await asyncio.wait_for(answer, 30)
-    with contextlib.suppress(Exception):
-        writer.close()
-    return status, body, sent
+                 prefix: bytes = b"") -> tuple[int, bytes, int]:
+    """Sends `prefix` then up to `total` bytes for as long as the server takes them: (status, answer, sent)."""
 
+    async def body() -> AsyncIterator[bytes]:
+        if prefix:
+            yield prefix
+        block, left = b"x" * CHUNK, total
+        while left > 0:
+            yield block[:min(CHUNK, left)]
+            left -= CHUNK
 
-async def read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    length = next(int(v) for k, _, v in (line.partition(": ") for line in lines) if k.lower() == "content-length")
-    return int(lines[0].split()[1]), await reader.readexactly(length)
+    answer = await stream_request(base_url, "POST", path, headers, body(), chunked=chunked,
+                                  length=len(prefix) + total)
+    return answer.status, answer.body, answer.sent
 
 
 async def test_an_anonymous_gigabyte_is_refused_401_having_read_almost_nothing(platform: RunningPlatform) -> None:

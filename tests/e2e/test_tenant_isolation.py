@@ -165,6 +165,93 @@ async def test_the_walk_does_find_banco_andinos_data_with_an_operator_key(
     assert debtor_data, "no route showed a debtor's name or ID even to the operator"
 
 
+# What an operator reads of banco-andino: none of it may change when another client company writes to it.
+BANCO_STATE = ["/v1/clients/banco-andino", "/v1/clients/banco-andino/contact-rules", "/v1/clients/banco-andino/templates",
+               "/v1/clients/banco-andino/strategy", "/v1/clients/banco-andino/buckets", "/v1/clients/banco-andino/costs",
+               "/v1/clients/banco-andino/commission-rates", "/v1/clients/banco-andino/payments/unmatched",
+               "/v1/clients/banco-andino/placements/B-001", "/v1/clients/banco-andino/mappings/core",
+               "/v1/clients/banco-andino/accounts/B-001/contacts", "/v1/clients/banco-andino/reports/recovery",
+               "/v1/keys"]
+UNKEYED = ("/v1/webhooks/",)
+# Requests an operator would have had accepted, for the routes whose schema-generated bodies rarely pass their
+# own validation (decimal strings, required headers): each is sent first, so every route is tried with a valid one.
+VALID = {
+    "POST /v1/clients/{slug}/payments": (
+        {"Idempotency-Key": "isolation-telco-0001"},
+        {"account_ref": "B-001", "amount": "1000.00", "paid_at": "2026-12-01T10:00:00-05:00", "method": "cash"}),
+    "POST /v1/clients/{slug}/accounts/{account_ref}/arrangements": (
+        {}, {"kind": "settlement", "instalments": [{"amount": "100000.00", "due_date": "2027-01-15"}]}),
+    "PUT /v1/clients/{slug}/commission-rates": ({}, {"rates": {"1-30": "0.10"}, "default": "0.15"}),
+    "PUT /v1/clients/{slug}/costs": ({}, {"costs": {"sms": "80.00"}}),
+    "PUT /v1/clients/{slug}/buckets": ({}, {"buckets": [{"label": "todo", "low": -365, "high": 36500}]}),
+    "PUT /v1/clients/{slug}/strategy": ({}, {"tiers": {"high": "1000000", "medium": "100000"}, "rules": [
+        {"bucket": "1-30", "tier": "high", "treatment": "suave", "channels": ["sms"]}]}),
+    "PUT /v1/clients/{slug}/contact-rules": ({}, {"daily_limit": 1}),
+    "POST /v1/clients/{slug}/payments/{payment_id}/reversal": ({}, None),
+}  # signed by a provider, not by an API key: their own tests forge them
+
+
+def write_operations() -> list[Any]:
+    return [op for _, op in operations() if op.method.upper() in ("POST", "PUT", "PATCH", "DELETE")
+            and not op.path.startswith(UNKEYED)]
+
+
+def state_of_banco(base_url: str) -> dict[str, Any]:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {OPERATOR_KEY}"
+    state = {path: (answer.status_code, answer.json()) for path in BANCO_STATE
+             for answer in [session.get(base_url + path, timeout=60)]}
+    report = state["/v1/clients/banco-andino/reports/recovery"]
+    state["/v1/clients/banco-andino/reports/recovery"] = (report[0], report[1]["totals"])  # not the moment it was asked
+    return state
+
+
+def write_as(base_url: str, key: str, ids: dict[str, str]) -> dict[str, list[int]]:
+    """Every write route, aimed at banco-andino's records with schema-valid bodies: the statuses each answered."""
+    overrides = banco_parameters(ids)
+    session = requests.Session()
+    statuses: dict[str, list[int]] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonInteractiveExampleWarning)
+        for operation in write_operations():
+            strategy = operation.as_strategy()
+            name_of = f"{operation.method.upper()} {operation.path}"
+            for index in range(EXAMPLES + 1):
+                case = strategy.example()
+                headers = {"Authorization": f"Bearer {key}"}
+                if index == 0:
+                    if name_of not in VALID:
+                        continue
+                    extra, case.body = VALID[name_of]
+                    headers.update(extra)
+                for name in list(case.path_parameters or {}):
+                    if name in overrides:
+                        case.path_parameters[name] = overrides[name]
+                if isinstance(case.body, dict) and "client" in case.body:
+                    case.body["client"] = "banco-andino"
+                response = case.call(base_url=base_url, session=session, timeout=60, headers=headers)
+                statuses.setdefault(name_of, []).append(response.status_code)
+    return statuses
+
+
+async def test_every_write_route_refuses_another_client_company_and_changes_nothing(
+        world: tuple[RunningPlatform, dict[str, str]]) -> None:
+    """telco-azteca's key (and the SRE's) writing to banco-andino: every write route answers 403 or 404 (a body
+    its schema refuses may be answered 422 first) and never 2xx, and everything an operator reads of banco-andino
+    is as it was."""
+    platform, ids = world
+    before = await asyncio.to_thread(state_of_banco, platform.base_url)
+    assert before["/v1/clients/banco-andino"][0] == 200
+    for who in ("telco", "sre"):
+        statuses = await asyncio.to_thread(write_as, platform.base_url, ids[who], ids)
+        assert len(statuses) == len(write_operations()) >= 20
+        accepted = {op: codes for op, codes in statuses.items() if any(c < 300 or c >= 500 for c in codes)}
+        assert not accepted, f"{who} wrote to banco-andino: {accepted}"
+        refused = {op for op, codes in statuses.items() if any(c in (403, 404) for c in codes)}
+        assert refused == set(statuses), f"{who}: no 403 or 404 from {sorted(set(statuses) - refused)}"
+    assert await asyncio.to_thread(state_of_banco, platform.base_url) == before
+
+
 def test_this_file_walks_every_service() -> None:
     assert {service for service, _ in operations()} == set(BUILDERS)
     assert Path(__file__).name == "test_tenant_isolation.py"

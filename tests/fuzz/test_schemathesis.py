@@ -1,9 +1,10 @@
 """Schemathesis against every service's OpenAPI, generated from the code: requests that follow each schema
-and requests that break it, sent with an operator key to the whole platform (its own process, over real HTTP
+and requests that break it, sent with an operator key, a client company's key and an SRE key to the whole platform (its own process, over real HTTP
 and PostgreSQL, with a client company and its accounts in place). No answer may be a 5xx, and every answer
 must match the schema and content type the service declares for its status.
 
-`make test` runs FUZZ_EXAMPLES (default 12) examples an operation; `make fuzz` runs 200."""
+`make test` runs FUZZ_EXAMPLES (default 12) examples an operation with the operator's key and a third as many with
+each other role's; `make fuzz` runs 200."""
 
 from __future__ import annotations
 
@@ -46,22 +47,31 @@ async def fuzz_platform(postgres_server_url: str, template_database: str,
                 "timezone": "America/Bogota", "locale": "es-CO"})
             assert created.status_code == 201, created.text
             await place_portfolio(operator, "banco-andino", CSV.encode(), 5)
+            for role, body in (("client", {"role": "client", "client": "banco-andino"}), ("sre", {"role": "sre"})):
+                created = await operator.post("/v1/keys", json=body)
+                assert created.status_code == 201, created.text
+                KEYS[role] = created.json()["key"]
         yield p
 
 
-def _fuzz(service: str) -> Any:
+KEYS: dict[str, str] = {"operator": OPERATOR_KEY}  # the client's and the SRE's are made by the fixture
+
+
+def _fuzz(service: str, role: str = "operator") -> Any:
     schema = schemathesis.openapi.from_dict(api_of(service))
+    examples = EXAMPLES if role == "operator" else max(4, EXAMPLES // 3)
 
     @schema.parametrize()
-    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+    @settings(max_examples=examples, deadline=None, derandomize=True, database=None,
               suppress_health_check=list(HealthCheck))
     def test(case: schemathesis.Case, fuzz_platform: RunningPlatform) -> None:
         case.call_and_validate(base_url=fuzz_platform.base_url, timeout=60,
-                               headers={"Authorization": f"Bearer {OPERATOR_KEY}"},
+                               headers={"Authorization": f"Bearer {KEYS[role]}"},
                                checks=[not_a_server_error, response_schema_conformance, content_type_conformance])
 
-    test.__name__ = f"test_{service}_api_follows_its_openapi"
-    test.__doc__ = f"{service}: no 5xx, and every answer matches the schema {service} declares for it."
+    suffix = "" if role == "operator" else f"_as_{role}"
+    test.__name__ = f"test_{service}_api_follows_its_openapi{suffix}"
+    test.__doc__ = f"{service} ({role} key): no 5xx, and every answer matches the schema {service} declares for it."
     return test
 
 
@@ -70,9 +80,20 @@ test_segmentation_api_follows_its_openapi = _fuzz("segmentation")
 test_outreach_api_follows_its_openapi = _fuzz("outreach")
 test_payments_api_follows_its_openapi = _fuzz("payments")
 test_reporting_api_follows_its_openapi = _fuzz("reporting")
+test_ingest_api_follows_its_openapi_as_client = _fuzz("ingest", "client")
+test_segmentation_api_follows_its_openapi_as_client = _fuzz("segmentation", "client")
+test_outreach_api_follows_its_openapi_as_client = _fuzz("outreach", "client")
+test_payments_api_follows_its_openapi_as_client = _fuzz("payments", "client")
+test_reporting_api_follows_its_openapi_as_client = _fuzz("reporting", "client")
+test_ingest_api_follows_its_openapi_as_sre = _fuzz("ingest", "sre")
+test_segmentation_api_follows_its_openapi_as_sre = _fuzz("segmentation", "sre")
+test_outreach_api_follows_its_openapi_as_sre = _fuzz("outreach", "sre")
+test_payments_api_follows_its_openapi_as_sre = _fuzz("payments", "sre")
+test_reporting_api_follows_its_openapi_as_sre = _fuzz("reporting", "sre")
 
 
 def test_every_service_is_fuzzed() -> None:
     assert set(BUILDERS) == set(SERVICES)
     assert all(api_of(s)["paths"] for s in SERVICES)
-    assert all(callable(globals().get(f"test_{s}_api_follows_its_openapi")) for s in SERVICES)
+    assert all(callable(globals().get(f"test_{s}_api_follows_its_openapi{suffix}"))
+               for s in SERVICES for suffix in ("", "_as_client", "_as_sre"))

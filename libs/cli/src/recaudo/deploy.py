@@ -113,6 +113,20 @@ def _container(service: str, role: str) -> dict[str, Any]:
     }
 
 
+def _tmp_size(service: str) -> str:
+    """The temporary volume holds, for ingest, one copy of each upload being received (the API: at most
+    max_concurrent_uploads of at most max_upload_bytes) or processed (the worker: one at a time), so the caps
+    and the volume agree."""
+    if service != "ingest":
+        return "256Mi"
+    from ingest.settings import IngestSettings
+
+    defaults = IngestSettings.model_fields
+    copies = max(int(defaults["max_concurrent_uploads"].default), 1)
+    mib = copies * int(defaults["max_upload_bytes"].default) // 1024**2 + 256
+    return f"{mib}Mi"
+
+
 def _deployment(service: str, role: str) -> dict[str, Any]:
     name = f"recaudo-{service}-{role}"
     selector = {"app.kubernetes.io/name": name}
@@ -133,7 +147,7 @@ def _deployment(service: str, role: str) -> dict[str, Any]:
                     "securityContext": {"runAsNonRoot": True, "fsGroup": 10001,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [_container(service, role)],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "4Gi" if service == "ingest" else "256Mi"}}],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": _tmp_size(service)}}],
                 },
             },
         },

@@ -56,6 +56,10 @@ def public_form(pattern: str) -> BodyRule:
     return BodyRule(pattern, "public", PUBLIC_FORM_BYTES)
 
 
+# Every path under /v1/webhooks/ is a provider's: signed, never keyed, so a path that leads nowhere is 404, not 401.
+PROVIDER_NOTIFICATIONS = signed(r"/v1/webhooks/.*")
+
+
 def problem(status: int, code: str, title: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"type": f"https://recaudo.dev/problems/{code}", "title": title, "status": status,
                          "code": code, "detail": detail}, status_code=status, media_type=PROBLEM_JSON,

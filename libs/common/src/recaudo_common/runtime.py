@@ -22,7 +22,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 
-from recaudo_common.auth import Authenticator, KeyStore
+from recaudo_common.auth import Authenticator, KeyStore, Principal
 from recaudo_common.bus.base import Transport
 from recaudo_common.bus.consumer import Clock, ConsumerRuntime, Subscriptions
 from recaudo_common.bus.kafka import KafkaTransport
@@ -30,6 +30,8 @@ from recaudo_common.bus.postgres import PostgresTransport
 from recaudo_common.bus.relay import run_relay
 from recaudo_common.bus.retention import run_retention
 from recaudo_common.db import Database, is_transient, make_engine
+from recaudo_common.errors import ProblemError
+from recaudo_common.gate import BodyRule
 from recaudo_common.http import create_app
 from recaudo_common.migrate import COMMON_MIGRATIONS, upgrade_async
 from recaudo_common.settings import PlatformSettings, refuse_unsafe_production
@@ -70,6 +72,8 @@ class ServiceUnit:
     description: str = ""
     # The service's own settings: checked with the platform's before it starts (refuse_unsafe_production).
     settings: PlatformSettings | None = None
+    # Paths whose bodies are not JSON under an API key: files, providers' signed notifications, public forms.
+    body_rules: list[BodyRule] = field(default_factory=list)
 
 
 def make_transport(settings: PlatformSettings, db: Database) -> Transport:
@@ -114,11 +118,18 @@ def build_app(platform: Platform, units: Sequence[ServiceUnit], *, with_routes: 
         except Exception:
             return False
 
+    async def check_key(header: str) -> Principal | tuple[int, str, str]:
+        try:
+            return await platform.auth.authenticate(header)
+        except ProblemError as refused:
+            return refused.problem.status, refused.problem.code, refused.problem.detail or refused.problem.title
+
     names = ", ".join(u.name for u in units)
     return create_app(
         title=f"Recaudo {names}", service=units[0].name if len(units) == 1 else "platform",
         routers=[r for u in units for r in u.routers] if with_routes else [], readiness=[database_ready],
         description=" ".join(u.description for u in units), max_body_bytes=platform.settings.max_body_bytes,
+        body_rules=[r for u in units for r in u.body_rules], check_key=check_key,
     )
 
 
@@ -226,7 +237,8 @@ async def serve(
     server: uvicorn.Server | None = None
     if port:  # a worker serves its probes and metrics too (port 0: none at all)
         config = uvicorn.Config(build_app(platform, units, with_routes=role != "worker"), host=host, port=port,
-                                log_config=None, access_log=False, lifespan="off")
+                                log_config=None, access_log=False, lifespan="off",
+                                limit_concurrency=platform.settings.http_max_concurrency)
         server = _Server(config)
         tasks.append(asyncio.create_task(server.serve()))
     if on_ready is not None:

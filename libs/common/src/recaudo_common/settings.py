@@ -84,6 +84,9 @@ class PlatformSettings(BaseSettings):
     # The embedded event log deletes what is older than this and every live group has read (0: keep everything).
     event_log_retention_hours: float = Field(168, ge=0, validation_alias=_shared("event_log_retention_hours"))
     max_body_bytes: int = Field(2 * 1024**3 + 1024**2, validation_alias=_shared("max_body_bytes"))
+    # Requests one process serves at once; past it the server answers 503 at once. With JSON bodies of at most
+    # 1 MiB buffered each, this bounds the memory requests can hold (docs/deploy.md, "Memory and disk").
+    http_max_concurrency: int = Field(100, validation_alias=_shared("http_max_concurrency"))
 
     @property
     def production(self) -> bool:

@@ -242,14 +242,66 @@ async def platform_process(settings: PlatformSettings, log_dir: Path, operator_k
 
 @contextlib.asynccontextmanager
 async def platform_in_own_database(server_url: str, template: str, name: str, log_dir: Path,
-                                   operator_key: str) -> AsyncIterator[RunningPlatform]:
+                                   operator_key: str, **env: str) -> AsyncIterator[RunningPlatform]:
     """The whole platform as its own process on a database of its own (for a module's worth of tests)."""
+    name = f"{name}_{uuid.uuid4().hex[:8]}"  # two runs at once (two developers' shells) must not meet
     url = await create_database(server_url, name, template=template)
     try:
-        async with platform_process(settings_for_test(url), log_dir, operator_key) as platform:
+        async with platform_process(settings_for_test(url), log_dir, operator_key, **env) as platform:
             yield platform
     finally:
         await drop_database(server_url, name)
+
+
+@dataclass(frozen=True)
+class StreamedAnswer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    sent: int  # body bytes the client managed to send before the answer came
+
+
+async def stream_request(base_url: str, method: str, path: str, headers: dict[str, str], body: AsyncIterator[bytes],
+                         *, chunked: bool = True, length: int | None = None,
+                         timeout_s: float = 60) -> StreamedAnswer:
+    """Sends a body for as long as the server takes it, reading the answer at the same time, as a browser or curl
+    does (httpx and requests send the whole body before they read a byte): a server that answers early and closes
+    is heard, and `sent` says how much it let through. The server may refuse with the body half sent."""
+    url = httpx.URL(base_url)
+    reader, writer = await asyncio.open_connection(url.host, url.port)
+    head = [f"{method} {path} HTTP/1.1", f"Host: {url.host}:{url.port}", *(f"{k}: {v}" for k, v in headers.items()),
+            "Transfer-Encoding: chunked" if chunked else f"Content-Length: {length}"]
+    writer.write(("\r\n".join(head) + "\r\n\r\n").encode("utf-8"))
+    answer = asyncio.create_task(_read_answer(reader))
+    sent, deadline = 0, time.monotonic() + timeout_s
+    try:
+        async for data in body:
+            if answer.done() or time.monotonic() > deadline:
+                break
+            writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n" if chunked else data)
+            try:
+                await asyncio.wait_for(writer.drain(), 2)
+            except TimeoutError:
+                break  # the server stopped reading: its answer is on the way
+            sent += len(data)
+        else:
+            if chunked:
+                writer.write(b"0\r\n\r\n")
+    except (ConnectionError, OSError):
+        pass
+    try:
+        status, answer_headers, content = await asyncio.wait_for(answer, 30)
+    finally:
+        with contextlib.suppress(Exception):
+            writer.close()
+    return StreamedAnswer(status, answer_headers, content, sent)
+
+
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v for k, _, v in (line.partition(": ") for line in lines[1:] if line)}
+    return int(lines[0].split()[1]), headers, await reader.readexactly(int(headers.get("content-length", "0")))
 
 
 async def place_portfolio(http: httpx.AsyncClient, slug: str, content: bytes, accounts: int) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Ingest's HTTP API: client companies and portfolio uploads (thin: validates, calls handlers)."""
 
 
+import asyncio
 import datetime as dt
 import json
 import uuid
@@ -182,10 +183,12 @@ def _portfolio_out(p: dict[str, Any]) -> PortfolioOut:
 
 
 def build_router(platform: Platform, *, max_upload_bytes: int,
-                 xlsx_limits: handlers.XlsxLimits | None = None, upload_rate: Rate = Rate(2.0, 30)) -> APIRouter:
+                 xlsx_limits: handlers.XlsxLimits | None = None, upload_rate: Rate = Rate(10.0, 100),
+                 max_concurrent_uploads: int = 2) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["ingest"])
     db, auth, clock = platform.db, platform.auth, platform.clock
     upload_limited = rate_limited(RateLimiter("uploads", upload_rate), auth)
+    receiving = asyncio.Semaphore(max_concurrent_uploads)
     Auth = Annotated[Principal, Depends(auth)]
 
     async def visible_client(principal: Principal, slug: str) -> dict[str, Any]:
@@ -240,12 +243,22 @@ def build_router(platform: Platform, *, max_upload_bytes: int,
                             200: {"model": PortfolioOut, "description": "the same upload already exists"},
                             413: {"description": "the file is larger than the limit"},
                             415: {"description": "the body is not multipart/form-data"},
+                            503: {"description": "this server is receiving as many uploads as it may"},
                             422: {"description": "the file cannot be a portfolio (format, encoding, header, "
                                                  "mapping); `instance` is its record"}})
     async def upload_portfolio(slug: str, principal: Auth, request: Request) -> JSONResponse:
         """The file is read as it arrives and written to storage chunk by chunk; the other fields may come
         before or after it."""
         client = await visible_client(principal, slug)
+        if receiving.locked():  # each upload in flight holds a copy on /tmp: their number bounds the disk
+            raise ProblemError(503, "uploads_busy", "Uploads busy",
+                               f"this server is receiving {max_concurrent_uploads} uploads; retry shortly",
+                               headers={"Retry-After": "5"})
+        async with receiving:
+            return await receive_upload(client, request)
+
+    async def receive_upload(client: dict[str, Any], request: Request) -> JSONResponse:
+        slug = client["slug"]
         form = StreamedForm(request.stream(), request.headers.get("content-type", ""), file_field="file")
         cap = min(max_upload_bytes, client.get("max_upload_bytes") or max_upload_bytes)
         try:

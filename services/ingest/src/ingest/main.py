@@ -9,7 +9,9 @@ from ingest.api import build_router
 from ingest.handlers import FileLimits, process_next_portfolio
 from ingest.settings import IngestSettings
 from ingest.store import get_client
+from recaudo_common.gate import BodyRule
 from recaudo_common.identity_api import build_keys_router
+from recaudo_common.ratelimit import Rate
 from recaudo_common.runtime import Platform, ServiceUnit
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -38,8 +40,13 @@ def build(platform: Platform) -> ServiceUnit:
     return ServiceUnit(
         name="ingest", schema="ingest", migrations=MIGRATIONS, settings=settings,
         routers=[build_router(platform, max_upload_bytes=settings.max_upload_bytes,
-                              xlsx_limits=limits),
+                              xlsx_limits=limits,
+                              upload_rate=Rate(settings.upload_rate_per_s, settings.upload_burst),
+                              max_concurrent_uploads=settings.max_concurrent_uploads),
                  build_keys_router(platform, client_exists)],
         workers=[upload_worker],
+        # The portfolio's multipart form carries its small fields beside the file: 1 MiB of room for them.
+        body_rules=[BodyRule(r"/v1/clients/[^/]+/portfolios", "key", settings.max_upload_bytes + 1024**2),
+                    BodyRule(r"/v1/clients/[^/]+/recalls/file", "key", settings.max_recall_file_bytes)],
         description="Ingest: client companies and portfolio uploads.",
     )

@@ -12,8 +12,10 @@ class IngestSettings(PlatformSettings):
     upload_poll_s: float = 0.5
     # Uploads per second for one API key and client company (0: no limit); uploads sent back to back, each
     # waiting for the last one's answer, stay well under it.
-    upload_rate_per_s: float = 2.0
-    upload_burst: int = 30
+    # Uploads one API process receives at once (each keeps a copy on /tmp for its checks); more answer 503.
+    max_concurrent_uploads: int = 2
+    upload_rate_per_s: float = 10.0
+    upload_burst: int = 100
     # An XLSX is a zip: refuse one that expands past this or compresses absurdly well (a zip bomb).
     max_xlsx_uncompressed_bytes: int = 4 * 1024**3
     max_xlsx_ratio: float = 200.0

@@ -14,6 +14,7 @@ from outreach.sending.handlers import reconcile_expired, run_due_attempts
 from outreach.sending.routes import build_sending_router
 from outreach.settings import OutreachSettings
 from outreach.store import due_backlog
+from recaudo_common.gate import PROVIDER_NOTIFICATIONS, public_form
 from recaudo_common.runtime import Platform, ServiceUnit
 from recaudo_common.telemetry import SCHEDULER_BACKLOG
 
@@ -51,5 +52,6 @@ def build(platform: Platform) -> ServiceUnit:
         routers=[build_router(platform, providers, settings, gateway), build_debtor_page(platform, settings, gateway),
                  build_sending_router(platform)],
         subscriptions=SUBSCRIPTIONS, workers=[scheduler],
+        body_rules=[PROVIDER_NOTIFICATIONS, public_form(r"/pay/.*")],
         description="Outreach: contact scheduling under each country's contact law.",
     )

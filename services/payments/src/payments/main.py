@@ -9,6 +9,7 @@ from payments.api import build_router
 from payments.consumers import SUBSCRIPTIONS
 from payments.handlers import evaluate_due_promises
 from payments.settings import PaymentsSettings
+from recaudo_common.gate import PROVIDER_NOTIFICATIONS, BodyRule
 from recaudo_common.runtime import Platform, ServiceUnit
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -30,5 +31,7 @@ def build(platform: Platform) -> ServiceUnit:
         name="payments", schema="payments", migrations=MIGRATIONS, settings=settings,
         routers=[build_router(platform, settings)],
         subscriptions=SUBSCRIPTIONS, workers=[promise_evaluator],
+        body_rules=[PROVIDER_NOTIFICATIONS,
+                    BodyRule(r"/v1/clients/[^/]+/payments/files", "key", settings.max_bank_file_bytes)],
         description="Payments: the ledger, matching, suspense, reversals and promises.",
     )

@@ -12,6 +12,8 @@ class PaymentsSettings(PlatformSettings):
     # Refused webhooks are counted per (gateway, source address, reason): at most this many such rows, the least
     # recently seen folded into one row per reason beyond it, so a flood of forgeries cannot grow the table.
     webhook_rejection_rows: int = 1000
+    # A bank statement is read whole to reconcile it: bounded so one file cannot take a replica's memory.
+    max_bank_file_bytes: int = 64 * 1024**2
 
     def secrets_of(self, gateway: str) -> list[str]:
         """The gateway's current secrets; none (the gateway is unknown) for the sandbox where it is off."""

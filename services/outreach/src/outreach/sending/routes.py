@@ -1,7 +1,5 @@
 """Sending's operator routes: the sends nobody could confirm or rule out (`unknown`), for someone to decide."""
 
-from __future__ import annotations
-
 import datetime as dt
 import uuid
 from typing import Annotated
