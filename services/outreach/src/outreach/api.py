@@ -267,7 +267,7 @@ class AgentNextOut(BaseModel):
 
 
 class PaymentLinkOut(BaseModel):
-    """v1: a signed, expiring link to the debtor's page (it asks for the last four digits of the ID first)."""
+    """v1: a signed, expiring link to the debtor's page (it asks for the last six digits of the ID first)."""
 
     url: str
     expires_at: dt.datetime
