@@ -550,8 +550,8 @@ def build_router(platform: Platform, providers: Providers, settings: OutreachSet
 
 
 def build_debtor_page(platform: Platform, settings: OutreachSettings, gateway: SandboxGateway) -> APIRouter:
-    """The debtor's page behind the payment link: authenticated by the link's signature, then by the last four
-    digits of the debtor's ID. HTML in Spanish; not part of the API schema."""
+    """The debtor's page behind the payment link: authenticated by the link's signature, then by the last six
+    digits of the debtor's ID (under debtor_guard's lockout). HTML in Spanish; not part of the API schema."""
     router = APIRouter(prefix="/pay", include_in_schema=False)
     db = platform.db
 
