@@ -101,7 +101,9 @@ class Ledger:
 
 
 class Monkey:
-    """Kills a random service every few seconds and brings it back; restarts the broker and PostgreSQL once each."""
+    """Kills a random service every few seconds and brings it back; restarts the broker and PostgreSQL once each.
+    Once, as soon as messages are seen between their claim and their confirmation (`sending`), it kills outreach
+    there: a replica dead mid-send."""
 
     def __init__(self, cluster: Cluster, rng: random.Random) -> None:
         self.cluster, self.rng = cluster, rng
@@ -109,21 +111,28 @@ class Monkey:
         self.exits_on_their_own: dict[str, int] = defaultdict(int)
         self.kafka_restarts = self.postgres_restarts = 0
         self.stop = asyncio.Event()
+        self.sending_seen = asyncio.Event()
+        self.killed_mid_send = 0
 
     async def run(self) -> None:
         order: list[str] = []
         while not (self.stop.is_set() and len(self.kills) == len(SERVICES)):  # at least one round, whatever
-            try:
-                await asyncio.wait_for(self.stop.wait(), timeout=self.rng.uniform(*KILL_EVERY))
-                if len(self.kills) == len(SERVICES):
-                    return
-            except TimeoutError:
-                pass
+            awaited = [self.stop.wait()] + ([self.sending_seen.wait()] if not self.killed_mid_send else [])
+            tasks = [asyncio.ensure_future(a) for a in awaited]
+            await asyncio.wait(tasks, timeout=self.rng.uniform(*KILL_EVERY), return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                task.cancel()
+            if self.stop.is_set() and len(self.kills) == len(SERVICES):
+                return
             for service in self.cluster.ensure_all_running():  # the orchestrator restarts what exited by itself
                 self.exits_on_their_own[service] += 1
-            if not order:
-                order = self.rng.sample(SERVICES, len(SERVICES))  # every service dies in every round
-            service = order.pop()
+            if self.sending_seen.is_set() and not self.killed_mid_send:
+                service = "outreach"
+                self.killed_mid_send = 1
+            else:
+                if not order:
+                    order = self.rng.sample(SERVICES, len(SERVICES))  # every service dies in every round
+                service = order.pop()
             await asyncio.to_thread(self.cluster.kill, service)
             self.kills[service] += 1
             await asyncio.sleep(self.rng.uniform(0.2, 2.0))
@@ -176,6 +185,24 @@ async def pay(api: PatientClient, balances: dict[str, Decimal], ledger: Ledger, 
     await asyncio.gather(*workers, *infra)
 
 
+async def watch_sending(url: str, monkey: Monkey) -> None:
+    """Tells the monkey when messages are first seen claimed and not yet confirmed."""
+    while not monkey.stop.is_set():
+        try:
+            conn = await asyncpg.connect(asyncpg_dsn(url))
+            try:
+                while not monkey.stop.is_set():
+                    if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM outreach.attempts "
+                                           "WHERE status = 'sending')"):
+                        monkey.sending_seen.set()
+                        return
+                    await asyncio.sleep(0.02)
+            finally:
+                await conn.close()
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):  # PostgreSQL crashes on purpose
+            await asyncio.sleep(1)
+
+
 async def sql(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(asyncpg_dsn(url))
     try:
@@ -226,8 +253,10 @@ async def settle(cluster: Cluster, api: PatientClient, ledger: Ledger, timeout_s
         for schema in SERVICES:
             backlog += await scalar(url, f"SELECT count(*) FROM {schema}.outbox")
         planned = await scalar(url, "SELECT count(*) FROM outreach.treatments WHERE client_slug = $1 AND planned", SLUG)
+        in_flight = await scalar(url, "SELECT count(*) FROM outreach.attempts WHERE status = 'sending'")
         kafka = await kafka_settled(cluster.kafka.bootstrap)
-        return backlog == 0 and planned == ACCOUNTS and all(v == 0 for k, v in kafka.items() if k.startswith("lag"))
+        return backlog == 0 and planned == ACCOUNTS and in_flight == 0 and all(
+            v == 0 for k, v in kafka.items() if k.startswith("lag"))
 
     await eventually(settled, timeout_s=timeout_s, interval_s=1.0, message="the platform settled after the faults")
 
@@ -304,8 +333,13 @@ async def check_invariants(cluster: Cluster, api: PatientClient, client: dict[st
                                                 rules=RULES[client["country"]]))
         assert verdict.allowed, f"a contact at {verdict.local_time} broke {verdict.reasons}"
         history[debtor].append(PastContact(sent_at, channel, account_ref=ref))
+    # A send its replica died in the middle of was settled by asking the provider, never resent blindly.
+    assert not {"sending", "unknown"} & set(statuses), statuses
+    reconciled = await scalar(url, """SELECT count(*) FROM outreach.trail WHERE client_slug = $1
+        AND (kind = 'not_sent' OR (kind = 'sent' AND detail ? 'reconciled'))""", SLUG)
     counts.update({"attempts by status": statuses, "messages sent": len(sent),
-                   "sent, re-checked against the contact rules": len(sent)})
+                   "sent, re-checked against the contact rules": len(sent),
+                   "sends in doubt after a kill, reconciled with the provider": reconciled})
 
     # 4. Nothing was dead-lettered because a broker or a database went away.
     kafka = await kafka_settled(cluster.kafka.bootstrap)
@@ -329,13 +363,20 @@ async def test_faults_lose_and_duplicate_nothing(tmp_path: Path) -> None:
     now = dt.datetime.now(dt.UTC)
     client = client_company(now)
     content, balances = portfolio(client, rng)
-    async with running_cluster(tmp_path, OPERATOR_KEY, routing_table(), RECAUDO_LOG_LEVEL="WARNING") as cluster:
+    # Sends are spread over a few seconds (the sandbox's rate) and a lease in doubt expires after ten, so a
+    # kill mid-send is caught and settled within the run.
+    rates = {"sandbox": max(500, ACCOUNTS // 10), "smtp": 20, "twilio": 50}
+    async with running_cluster(tmp_path, OPERATOR_KEY, routing_table(), RECAUDO_LOG_LEVEL="WARNING",
+                               RECAUDO_OUTREACH_PROVIDER_RATE_PER_S=json.dumps(rates),
+                               RECAUDO_OUTREACH_SENDING_TIMEOUT_S="10",
+                               RECAUDO_OUTREACH_PROVIDER_TIMEOUT_S="5") as cluster:
         api = PatientClient(cluster.router(), OPERATOR_KEY)
         try:
             created = await api.post("/v1/clients", json=client)
             assert created.status_code == 201, created.text
             monkey = Monkey(cluster, rng)
             chaos = asyncio.create_task(monkey.run())
+            watcher = asyncio.create_task(watch_sending(cluster.postgres.url, monkey))
             upload = await api.post(f"/v1/clients/{SLUG}/portfolios",
                                     files={"file": ("cartera.csv", content, "text/csv")})
             assert upload.status_code in (200, 202), upload.text
@@ -358,6 +399,7 @@ async def test_faults_lose_and_duplicate_nothing(tmp_path: Path) -> None:
             await watched(pay(api, balances, ledger, rng, monkey), chaos, cluster)
             monkey.stop.set()
             await chaos
+            await watcher
             cluster.ensure_all_running()
             await watched(settle(cluster, api, ledger, timeout_s=300 + ACCOUNTS / 50), None, cluster)
             counts = await check_invariants(cluster, api, client, balances, ledger)
@@ -365,7 +407,8 @@ async def test_faults_lose_and_duplicate_nothing(tmp_path: Path) -> None:
             await api.aclose()
     summary = {"seed": SEED, "accounts": ACCOUNTS, "payments offered": PAYMENTS, "client": client["country"] + " "
                + client["timezone"], "service kills": dict(monkey.kills), "kafka restarts": monkey.kafka_restarts,
-               "postgres restarts": monkey.postgres_restarts, "client retries": api.retries,
+               "postgres restarts": monkey.postgres_restarts, "outreach killed mid-send": monkey.killed_mid_send,
+               "client retries": api.retries,
                "exits on their own (restarted)": dict(monkey.exits_on_their_own), **counts,
                "seconds": round(time.monotonic() - started, 1)}
     assert sum(monkey.kills.values()) >= len(SERVICES) and set(monkey.kills) == set(SERVICES)
