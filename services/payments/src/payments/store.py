@@ -267,7 +267,8 @@ async def list_webhook_rejections(s: AsyncSession, limit: int) -> list[dict[str,
     """The most recently seen sources first."""
     rows = (await s.execute(text(
         "SELECT id, nullif(gateway, :others) AS gateway, source_address, reason, count, first_seen, last_seen, sample, "
-        "last_seen AS received_at, gateway = :others AS folded FROM payments.webhook_rejections ORDER BY last_seen DESC, id DESC LIMIT :n"),
+        "last_seen AS received_at, gateway = :others AS folded FROM payments.webhook_rejections "
+        "ORDER BY last_seen DESC, id DESC LIMIT :n"),
         {"n": limit, "others": OTHERS})).mappings().all()
     return [dict(r) for r in rows]
 

@@ -15,12 +15,19 @@ from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.errors import ProblemError, conflict, not_found
 
+# What a notification says about money: a redelivery that repeats these is the same payment (a gateway may stamp
+# each delivery anew, so the times and the method are not compared); the same id saying otherwise is a conflict.
+WHAT_IT_SAYS = ("type", "client", "amount", "currency", "account_ref", "link_token", "debtor_id", "refers_to")
+
 
 async def receive_webhook(db: Database, *, gateway: str, body: dict[str, Any], now: dt.datetime,
                           link_secret: str | None = None) -> dict[str, Any]:
     """Applies a verified notification in one transaction. The unique indexes decide races between concurrent
     deliveries: the loser runs again, finds the winner's record and answers `duplicate`."""
-    content = fingerprint(body)
+    said = {field: body.get(field) for field in WHAT_IT_SAYS}
+    if said["amount"] is not None:
+        said["amount"] = str(Decimal(said["amount"]).quantize(Decimal("0.01")))  # 30000.0 is 30000.00
+    content = fingerprint(said)
 
     async def attempt() -> dict[str, Any]:
         async with db.transaction() as s:

@@ -64,3 +64,11 @@ async def test_the_same_gateway_id_with_other_content_is_a_conflict_not_a_duplic
     bigger = await gateway.send({**refund, "amount": "2000.00"})
     assert (bigger.status_code, bigger.json()["code"]) == (409, "gateway_id_reused")
     assert await gateway.balance("A-1") == (Decimal("91000.00"), "open", Decimal("91000.00"))
+
+
+async def test_a_redelivery_stamped_anew_is_still_the_same_payment(gateway: Gateway) -> None:
+    assert (await gateway.send(payment("t-1", paid_at="2026-03-31T10:00:00-05:00"))).json()["status"] == "applied"
+    again = await gateway.send(payment("t-1", paid_at="2026-03-31T10:00:07-05:00", method="card"))
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    other_account = await gateway.send(payment("t-1", ref="A-2", paid_at="2026-03-31T10:00:00-05:00"))
+    assert (other_account.status_code, other_account.json()["code"]) == (409, "gateway_id_reused")
