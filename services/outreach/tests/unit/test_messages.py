@@ -10,7 +10,7 @@ import pytest
 from outreach.domain.contact_law import RULES, RulesError, stricter_rules
 from outreach.domain.offers import offers, proof, proof_valid
 from outreach.domain.replies import is_opt_out
-from outreach.domain.templates import TemplateError, default_template, render, sms_segments, validate
+from outreach.domain.templates import TemplateError, default_template, offer_text, render, sms_segments, validate
 from outreach.domain.timezones import debtor_zone
 from outreach.domain.verification import answer_matches, link_wait, source_wait
 
@@ -106,3 +106,12 @@ def test_client_rules_may_only_tighten_the_law_except_in_argentina() -> None:
             stricter_rules("CO", override)
     own = stricter_rules("AR", {"windows": {"sat": ["10:00", "13:00"]}, "daily_limit": 2})
     assert set(own.windows) == {5} and own.daily_limit == 2 and RULES["AR"].daily_limit is None
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("discount", "locale", "shown"), [
+    (Decimal("20"), "es-CO", "(20 % de descuento)"), (Decimal("2E+1"), "es-CO", "(20 % de descuento)"),
+    (Decimal("12.5"), "es-CO", "(12,5 % de descuento)"), (Decimal("12.50"), "es-MX", "(12.5 % de descuento)")])
+def test_a_discount_reads_as_a_person_writes_it(discount: Decimal, locale: str, shown: str) -> None:
+    """A discount stored as 2E+1 (a normalised Decimal) reads "20", in the locale's own decimal mark."""
+    assert shown in offer_text("settlement", discount, Decimal("1000000"), "COP", locale)

@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 from babel.dates import format_date
-from babel.numbers import format_currency
+from babel.numbers import format_currency, format_decimal
 from jinja2 import meta
 
 from outreach.domain.template_sandbox import (
@@ -159,7 +159,8 @@ def offer_text(offer: str | None, discount_pct: Decimal | None, balance: Decimal
         amount = (balance * (100 - discount_pct) / 100).quantize(Decimal("0.01"))
         money = format_money(amount, currency, locale)
         return (f"Settle today for {money}. " if english
-                else f"Cancele hoy con {money} ({discount_pct.normalize()} % de descuento). ")
+                else f"Cancele hoy con {money} ({format_decimal(discount_pct, locale=locale.replace('-', '_'))} % "
+                     "de descuento). ")
     if offer == "instalment_plan":
         return "You can pay in instalments. " if english else "Puede pagar en cuotas. "
     return ""
