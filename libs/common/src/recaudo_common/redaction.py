@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 import traceback
-from collections.abc import Iterator
 
 from pydantic import ValidationError
+
+from recaudo_common.db import exception_chain
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _DIGITS = re.compile(r"\+?\d[\d\s-]{5,}\d")
@@ -60,20 +61,11 @@ def scrub_text(text: str) -> str:
     return mask_text(text).strip()
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        yield current
-        current = current.__cause__ or current.__context__
-
-
 def _database_facts(exc: BaseException) -> tuple[str, ...]:
     """SQLSTATE, constraint, table and column of the database error in exc's chain (SQLAlchemy's adapter has
     the SQLSTATE, asyncpg's own error under it the names)."""
     found: dict[str, str] = {}
-    for current in _chain(exc):
+    for current in exception_chain(exc):
         for name in ("sqlstate", "constraint_name", "table_name", "column_name"):
             value = getattr(current, name, None)
             if isinstance(value, str) and value and name not in found:
@@ -106,7 +98,7 @@ def describe_error(exc: BaseException) -> str:
 def scrubbed_traceback(exc: BaseException) -> str:
     """exc's traceback, each exception of the chain described by describe_error instead of its own text."""
     parts: list[str] = []
-    for current in reversed(list(_chain(exc))):
+    for current in reversed(list(exception_chain(exc))):
         if parts:
             parts.append("\nDuring handling of the above exception, another exception occurred:\n\n")
         parts.append("Traceback (most recent call last):\n")

@@ -177,7 +177,23 @@ class _SmtpSession(aiosmtplib.SMTP):
         return await super().data(message, **kwargs)
 
 
-class Smtp:
+class OneByOne:
+    """A provider whose API takes one message a call: a batch is sent message by message, each failure its own."""
+
+    async def _send(self, message: OutboundMessage) -> Sent:
+        raise NotImplementedError
+
+    async def send(self, messages: list[OutboundMessage], now: dt.datetime) -> list[Sent | SendError]:
+        answers: list[Sent | SendError] = []
+        for message in messages:
+            try:
+                answers.append(await self._send(message))
+            except SendError as e:
+                answers.append(e)
+        return answers
+
+
+class Smtp(OneByOne):
     """Email through an SMTP server. The Message-ID is made from the attempt id, so the message a lost
     connection left in doubt can be found in the mail server's log; SMTP offers no way to ask."""
 
@@ -192,15 +208,6 @@ class Smtp:
 
     def message_id(self, message: OutboundMessage) -> str:
         return f"{message.attempt_id}@{self.domain}"
-
-    async def send(self, messages: list[OutboundMessage], now: dt.datetime) -> list[Sent | SendError]:
-        answers: list[Sent | SendError] = []
-        for message in messages:
-            try:
-                answers.append(await self._send(message))
-            except SendError as e:
-                answers.append(e)
-        return answers
 
     async def _send(self, message: OutboundMessage) -> Sent:
         email = EmailMessage()
@@ -269,7 +276,7 @@ TWILIO_STATUS = {"delivered": "delivered", "read": "delivered", "undelivered": "
                  "sent": "sent", "queued": "sent", "accepted": "sent", "sending": "sent"}
 
 
-class Twilio:
+class Twilio(OneByOne):
     """SMS and WhatsApp through Twilio's Messages API, with status callbacks to our receipts webhook.
 
     The API takes no idempotency key, so a message is never posted twice blindly: the StatusCallback URL carries
@@ -295,15 +302,6 @@ class Twilio:
         if message.channel == "whatsapp":
             return f"whatsapp:{message.recipient}", f"whatsapp:{self.settings.twilio_whatsapp_from}"
         return message.recipient, self.settings.twilio_sms_from
-
-    async def send(self, messages: list[OutboundMessage], now: dt.datetime) -> list[Sent | SendError]:
-        answers: list[Sent | SendError] = []
-        for message in messages:
-            try:
-                answers.append(await self._send(message))
-            except SendError as e:
-                answers.append(e)
-        return answers
 
     async def _send(self, message: OutboundMessage) -> Sent:
         to, sender = self.addresses(message)
