@@ -1,4 +1,4 @@
-"""Payments' HTTP API: manual payments with an Idempotency-Key, and the suspense queue."""
+"""Payments' HTTP API: manual payments and reversals with an Idempotency-Key, and the suspense queue."""
 
 
 import datetime as dt
@@ -241,13 +241,17 @@ def build_router(platform: Platform, settings: PaymentsSettings) -> APIRouter:
         return WebhookRejectionList(items=[WebhookRejectionOut(**r) for r in rows])
 
     @router.post("/clients/{slug}/payments/{payment_id}/reversal", response_model=ReversalOut)
-    async def reverse_payment(slug: str, payment_id: uuid.UUID, principal: Auth,
-                              body: ReversalIn | None = None) -> ReversalOut:
+    async def reverse_payment(
+        slug: str, payment_id: uuid.UUID, principal: Auth,
+        idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=200)],
+        body: ReversalIn | None = None,
+    ) -> ReversalOut:
+        """Sent again with the same Idempotency-Key and body, it answers what it answered and reverses nothing
+        more; the same key with another body is refused (409 `idempotency_key_reused`)."""
         principal.require_client(slug, roles=("operator",))
-        async with platform.db.transaction() as s:
-            result = await reversals.reverse(s, client=slug, payment_id=payment_id, kind="reversal", gateway=None,
-                                             external_id=None, reason=body.reason if body else None,
-                                             amount=body.amount if body else None, now=platform.clock())
+        result = await reversals.reverse_by_operator(
+            platform.db, client=slug, payment_id=payment_id, idempotency_key=idempotency_key,
+            reason=body.reason if body else None, amount=body.amount if body else None, now=platform.clock())
         return ReversalOut.model_validate(result)
 
     @router.post("/clients/{slug}/payments/unmatched/{payment_id}/assign", response_model=PaymentOut)

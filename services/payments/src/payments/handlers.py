@@ -109,6 +109,19 @@ def fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
+async def answered_before(s: Any, *, client: str, idempotency_key: str, request_sha: str,
+                          now: dt.datetime) -> dict[str, Any] | None:
+    """None when this request now holds the Idempotency-Key (until its transaction ends: a concurrent one with the
+    same key waits for it); else the answer the earlier request with the same key and body was given. The same
+    key with another body (or for another command: keys are one namespace per client company) is a conflict."""
+    earlier = await store.claim_idempotency_key(s, client, idempotency_key, request_sha, now)
+    if earlier is None:
+        return None
+    if earlier["request_sha256"] != request_sha:
+        raise conflict("idempotency_key_reused", "this Idempotency-Key was used with a different request body")
+    return dict(earlier["response"])
+
+
 async def record_manual_payment(db: Database, *, client: str, idempotency_key: str, body: dict[str, Any],
                                 now: dt.datetime) -> dict[str, Any]:
     """Applies an operator's payment once per Idempotency-Key: the same key and body answer the same;
@@ -117,12 +130,10 @@ async def record_manual_payment(db: Database, *, client: str, idempotency_key: s
 
     async def attempt() -> dict[str, Any]:
         async with db.transaction() as s:
-            earlier = await store.claim_idempotency_key(s, client, idempotency_key, request_sha, now)
+            earlier = await answered_before(s, client=client, idempotency_key=idempotency_key,
+                                            request_sha=request_sha, now=now)
             if earlier is not None:
-                if earlier["request_sha256"] != request_sha:
-                    raise conflict("idempotency_key_reused",
-                                   "this Idempotency-Key was used with a different request body")
-                return dict(earlier["response"])  # what the payment is now (it may have left suspense since)
+                return earlier  # what the payment is now (it may have left suspense since)
             copy = await get_client(s, store.SCHEMA, client)
             if copy is None:
                 raise not_found(f"client company {client!r}")

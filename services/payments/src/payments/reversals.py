@@ -1,5 +1,6 @@
-"""Reversing an applied payment, wholly or in part (an operator's reversal, a gateway's refund or chargeback): the
-ledger gets the amount back, the account reopens, and payment.reversed (v2) says how much."""
+"""Reversing an applied payment, wholly or in part (an operator's reversal, once per Idempotency-Key, or a gateway's
+refund or chargeback): the ledger gets the amount back, the account reopens, and payment.reversed (v2) says how
+much."""
 
 from __future__ import annotations
 
@@ -10,11 +11,31 @@ from typing import Any
 
 from payments import store
 from payments.domain.reversals import ReversalRefusedError, after_reversal, reversal_amount
+from payments.handlers import answered_before, fingerprint
+from recaudo_common.db import Database
 from recaudo_common.errors import ProblemError, conflict, not_found
 from recaudo_common.events import PaymentReversedV2
 from recaudo_common.outbox import Outbox
 
 outbox = Outbox(store.SCHEMA)
+
+
+async def reverse_by_operator(db: Database, *, client: str, payment_id: uuid.UUID, idempotency_key: str,
+                              reason: str | None, amount: Decimal | None, now: dt.datetime) -> dict[str, Any]:
+    """An operator's reversal, once per Idempotency-Key (the manual payments' keys, one namespace per client
+    company): sent again with the same key and body it answers what it answered and takes back nothing more;
+    the same key with another payment, amount or reason is a conflict. A refused reversal stores nothing."""
+    request_sha = fingerprint({"command": "reversal", "payment_id": str(payment_id), "reason": reason,
+                               "amount": None if amount is None else str(amount.quantize(Decimal("0.01")))})
+    async with db.transaction() as s:
+        earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request_sha=request_sha,
+                                        now=now)
+        if earlier is not None:
+            return earlier
+        result = await reverse(s, client=client, payment_id=payment_id, kind="reversal", gateway=None,
+                               external_id=None, reason=reason, amount=amount, now=now)
+        await store.store_idempotent_response(s, client, idempotency_key, result, follows_payment=False)
+    return result
 
 
 async def reverse(s: Any, *, client: str, payment_id: uuid.UUID, kind: str, gateway: str | None,

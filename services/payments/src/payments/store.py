@@ -122,11 +122,14 @@ async def claim_idempotency_key(s: AsyncSession, client: str, key: str, request_
     return dict(row)
 
 
-async def store_idempotent_response(s: AsyncSession, client: str, key: str, response: dict[str, Any]) -> None:
+async def store_idempotent_response(s: AsyncSession, client: str, key: str, response: dict[str, Any], *,
+                                    follows_payment: bool = True) -> None:
+    """The answer a key gives from now on. A key that created a payment follows it (follow_idempotent_response);
+    a reversal's key keeps the answer it was given."""
     await s.execute(text(
         "UPDATE payments.idempotency_keys SET response = CAST(:r AS jsonb), payment_id = CAST(:p AS uuid) "
         "WHERE client_slug = :c AND key = :k"),
-        {"c": client, "k": key, "r": json.dumps(response), "p": response.get("id")})
+        {"c": client, "k": key, "r": json.dumps(response), "p": response.get("id") if follows_payment else None})
 
 
 async def follow_idempotent_response(s: AsyncSession, payment_id: uuid.UUID, response: dict[str, Any]) -> None:

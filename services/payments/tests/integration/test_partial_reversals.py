@@ -19,9 +19,11 @@ from .conftest import NOW, Gateway, deliver, payment
 pytestmark = pytest.mark.integration
 
 
-async def reverse(gateway: Gateway, payment_id: str, **body: Any) -> Any:
-    return await gateway.http.post(f"/v1/clients/banco/payments/{payment_id}/reversal", json=body,
-                                   headers=gateway.as_operator())
+async def reverse(gateway: Gateway, payment_id: str, *, key: str | None = None, client: str = "banco",
+                  **body: Any) -> Any:
+    """An operator's reversal; each call is a new one unless it repeats another's Idempotency-Key."""
+    return await gateway.http.post(f"/v1/clients/{client}/payments/{payment_id}/reversal", json=body,
+                                   headers={**gateway.as_operator(), "Idempotency-Key": key or f"rev-{uuid.uuid4()}"})
 
 
 async def reversed_events(gateway: Gateway) -> list[tuple[int, str, str, str, str]]:

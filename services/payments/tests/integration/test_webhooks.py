@@ -70,7 +70,8 @@ async def test_full_payment_then_refund_reopens_and_unmatched_is_assigned(gatewa
     assert await gateway.balance("A-2") == (Decimal("70000.00"), "open", Decimal("70000.00"))
     assert (await gateway.http.get("/v1/clients/banco/payments/unmatched", headers=operator)).json()["items"] == []
     manual_reversal = await gateway.http.post(f"/v1/clients/banco/payments/{queue[0]['id']}/reversal",
-                                              json={"reason": "cheque devuelto"}, headers=operator)
+                                              json={"reason": "cheque devuelto"},
+                                              headers={**operator, "Idempotency-Key": "cheque-devuelto-0001"})
     assert manual_reversal.json()["status"] == "reversed"
     assert await gateway.balance("A-2") == (Decimal("100000.00"), "open", Decimal("100000.00"))
 
