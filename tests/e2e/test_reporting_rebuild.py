@@ -53,6 +53,7 @@ async def test_rebuilt_tables_equal_the_live_ones(running_platform: RunningPlatf
             assert paid.status_code in (200, 201), paid.text
             ids.append(paid.json()["id"])
         reversed_ = await operator.post(f"/v1/clients/banco-andino/payments/{ids[2]}/reversal",
+                                        headers={"Idempotency-Key": str(uuid.uuid4())},
                                         json={"reason": "cheque devuelto"})
         assert reversed_.status_code in (200, 201), reversed_.text
         recalled = await operator.post("/v1/clients/banco-andino/recalls", json={"account_refs": ["R-010", "R-011"]})

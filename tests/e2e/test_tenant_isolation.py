@@ -187,7 +187,8 @@ VALID = {
     "PUT /v1/clients/{slug}/strategy": ({}, {"tiers": {"high": "1000000", "medium": "100000"}, "rules": [
         {"bucket": "1-30", "tier": "high", "treatment": "suave", "channels": ["sms"]}]}),
     "PUT /v1/clients/{slug}/contact-rules": ({}, {"daily_limit": 1}),
-    "POST /v1/clients/{slug}/payments/{payment_id}/reversal": ({}, None),
+    "POST /v1/clients/{slug}/payments/{payment_id}/reversal": ({"Idempotency-Key": "isolation-telco-reversal-0001"},
+                                                               None),
 }  # signed by a provider, not by an API key: their own tests forge them
 
 
