@@ -1,5 +1,5 @@
-"""Fault injection, Jepsen-style: a portfolio with payments runs through the five services, each its own process on
-Kafka, while services are SIGKILLed at random moments and restarted, the broker restarts and PostgreSQL stops the
+"""Fault injection, Jepsen-style: a portfolio with payments (posted by hand and notified by the gateway as signed
+webhooks, some delivered twice) runs through the five services, each its own process on Kafka, while services are SIGKILLed at random moments and restarted, the broker restarts and PostgreSQL stops the
 hard way and recovers. Afterwards every invariant is checked by code and the reconciled counts are printed.
 
 `make test` runs it at a bounded size (CHAOS_ACCOUNTS, default 2,000); `make chaos` at 100,000 accounts, and
@@ -31,13 +31,16 @@ from outreach.domain.contact_law import RULES, ContactRequest, PastContact, deci
 from recaudo.deploy import routing_table
 from recaudo_common.cluster import SERVICES, Cluster, PatientClient, running_cluster
 from recaudo_common.db import asyncpg_dsn
+from recaudo_common.settings import DEV_SANDBOX_SECRET
 from recaudo_common.testing import REPOSITORY_ROOT, eventually
+from recaudo_common.webhook_signatures import sign
 
 pytestmark = pytest.mark.integration
 OPERATOR_KEY = "rk_chaos_operator_key_0123456789"
 ACCOUNTS = int(os.environ.get("CHAOS_ACCOUNTS", "2000"))
 PAYMENTS = int(os.environ.get("CHAOS_PAYMENTS", str(max(ACCOUNTS // 4, 200))))
 PAYMENT_RATE = float(os.environ.get("CHAOS_PAYMENT_RATE", "30"))  # offered payments per second
+GATEWAY_SHARE = 0.3  # of the payments, those notified by the gateway (signed webhooks) rather than posted by hand
 SEED = int(os.environ.get("CHAOS_SEED", str(int(time.time()))))
 # Seconds between kills (drawn between the two). Every service restarts, rejoins its consumer group and waits
 # for the dead member's session to expire, so a kill every few seconds lets a large run make almost no progress.
@@ -98,6 +101,9 @@ class Ledger:
     applied: dict[str, tuple[str, Decimal, str]] = dataclasses.field(default_factory=dict)  # key -> ref, amount, id
     unmatched: dict[str, str] = dataclasses.field(default_factory=dict)  # key -> payment id
     duplicates_answered_alike: int = 0
+    # Signed gateway notifications: the gateway's payment id -> account ref, amount, what the platform answered.
+    gateway: dict[str, tuple[str, Decimal, str]] = dataclasses.field(default_factory=dict)
+    redeliveries_answered_duplicate: int = 0
 
 
 class Monkey:
@@ -148,16 +154,35 @@ class Monkey:
 
 
 async def pay(api: PatientClient, balances: dict[str, Decimal], ledger: Ledger, rng: random.Random,
-              monkey: Monkey) -> None:
+              monkey: Monkey, *, currency: str) -> None:
     refs = sorted(balances)
     interval = 1 / PAYMENT_RATE
     queue: asyncio.Queue[tuple[str, dict[str, str]] | None] = asyncio.Queue(maxsize=64)
     infra_at = {PAYMENTS // 3: monkey.restart_kafka, (2 * PAYMENTS) // 3: monkey.restart_postgres}
     infra: list[asyncio.Task[None]] = []
 
+    async def notify(body: dict[str, str]) -> str:
+        """The sandbox gateway's signed notification, signed at the moment it is sent (a retry is signed anew)."""
+        content = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json",
+                   "Recaudo-Signature": sign(content, DEV_SANDBOX_SECRET, dt.datetime.now(dt.UTC))}
+        answer = await api.post("/v1/webhooks/payments/sandbox", content=content, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["status"])
+
     async def worker() -> None:
         while (item := await queue.get()) is not None:
             key, body = item
+            if rng.random() < GATEWAY_SHARE:  # paid through the gateway behind a payment link
+                gateway_id = f"gw-{key}"
+                notified = {**body, "payment_id": gateway_id, "client": SLUG, "currency": currency, "method": "card"}
+                status = await notify(notified)
+                assert status in ("applied", "unmatched"), status
+                ledger.gateway[gateway_id] = (body["account_ref"], Decimal(body["amount"]), status)
+                if rng.random() < 0.2:  # the gateway delivers again: it never got our 200, or retries anyway
+                    assert await notify(notified) == "duplicate"
+                    ledger.redeliveries_answered_duplicate += 1
+                continue
             answer = await api.post(f"/v1/clients/{SLUG}/payments", json=body, headers={"Idempotency-Key": key})
             assert answer.status_code == 200, answer.text
             paid = answer.json()
@@ -238,6 +263,24 @@ async def kafka_settled(bootstrap: str) -> dict[str, int]:
         await admin.close()
 
 
+async def count_gateway_payments(url: str, ledger: Ledger) -> None:
+    """Each signed gateway notification became exactly one payment, whatever the redeliveries and the kills; those
+    join the ledger with the id the platform gave them (the gateway's answer names only its own id)."""
+    by_gateway_id: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for payment_id, external_id, status in await sql(url, "SELECT id::text, external_id, status FROM "
+                                                          "payments.payments WHERE client_slug = $1 AND gateway = "
+                                                          "'sandbox'", SLUG):
+        by_gateway_id[external_id].append((payment_id, status))
+    assert set(by_gateway_id) == set(ledger.gateway), "gateway payments differ from what was notified"
+    for gateway_id, (ref, amount, answered) in ledger.gateway.items():
+        [(payment_id, status)] = by_gateway_id[gateway_id]
+        assert status == answered, (gateway_id, answered, status)
+        if status == "applied":
+            ledger.applied[gateway_id] = (ref, amount, payment_id)
+        else:
+            ledger.unmatched[gateway_id] = payment_id
+
+
 async def settle(cluster: Cluster, api: PatientClient, ledger: Ledger, timeout_s: float) -> None:
     url = cluster.postgres.url
     recovered = sum((a for _, a, _ in ledger.applied.values()), Decimal(0))
@@ -265,6 +308,9 @@ async def check_invariants(cluster: Cluster, api: PatientClient, client: dict[st
                            balances: dict[str, Decimal], ledger: Ledger) -> dict[str, Any]:
     url = cluster.postgres.url
     counts: dict[str, Any] = {}
+
+    counts["gateway notifications (signed)"] = len(ledger.gateway)
+    counts["gateway redeliveries answered duplicate"] = ledger.redeliveries_answered_duplicate
 
     # 1. No account lost, none twice: every service holds each placed account exactly once.
     for schema in SERVICES:
@@ -396,11 +442,12 @@ async def test_faults_lose_and_duplicate_nothing(tmp_path: Path) -> None:
             await watched(eventually(known_to_payments, timeout_s=300 + ACCOUNTS / 50, interval_s=1,
                                      message="the accounts reached payments"), chaos, cluster)
             ledger = Ledger()
-            await watched(pay(api, balances, ledger, rng, monkey), chaos, cluster)
+            await watched(pay(api, balances, ledger, rng, monkey, currency=client["currency"]), chaos, cluster)
             monkey.stop.set()
             await chaos
             await watcher
             cluster.ensure_all_running()
+            await watched(count_gateway_payments(cluster.postgres.url, ledger), None, cluster)
             await watched(settle(cluster, api, ledger, timeout_s=300 + ACCOUNTS / 50), None, cluster)
             counts = await check_invariants(cluster, api, client, balances, ledger)
         finally:
