@@ -1,0 +1,98 @@
+"""The event envelope of MISSION §9 and the whole catalogue of versioned event types, one module per topic family.
+
+Every event that crosses a topic is declared once, as a frozen pydantic model, in the module of its topic family
+(`client`, `account`, `contact`, `promise`, `arrangement`, `payment`); `envelope` holds the envelope, the base
+class and the registry. Producers and consumers import the models from this package; `recaudo catalogue`
+generates docs/events.md from them. Importing the package registers every event type.
+"""
+
+from recaudo_common.events.account import (
+    AccountLegalHoldLifted,
+    AccountLegalHoldSet,
+    AccountPlaced,
+    AccountRecalled,
+    AccountSegmented,
+    AccountSettled,
+    AccountStated,
+    AccountUpdated,
+)
+from recaudo_common.events.arrangement import (
+    ArrangementBroken,
+    ArrangementDeclined,
+    ArrangementKept,
+    ArrangementMade,
+    ArrangementRequested,
+    Instalment,
+)
+from recaudo_common.events.channels import CHANNELS, Channel
+from recaudo_common.events.client import ClientRegistered, ClientSettings, ClientUpdated
+from recaudo_common.events.contact import (
+    ContactAttempted,
+    ContactBlocked,
+    ContactDelivered,
+    ContactFailed,
+    ContactLogged,
+    ContactOptedOut,
+)
+from recaudo_common.events.envelope import (
+    REGISTRY,
+    TOPIC_NAMES,
+    Envelope,
+    Event,
+    UnknownEventError,
+    decode,
+    dlq_topic,
+    family_of,
+    new_event_id,
+    register,
+    topic_name,
+)
+from recaudo_common.events.payment import PaymentApplied, PaymentReversed, PaymentReversedV2, PaymentUnmatched
+from recaudo_common.events.promise import PromiseBroken, PromiseCancelled, PromiseKept, PromiseMade
+
+__all__ = [
+    "CHANNELS",
+    "REGISTRY",
+    "TOPIC_NAMES",
+    "AccountLegalHoldLifted",
+    "AccountLegalHoldSet",
+    "AccountPlaced",
+    "AccountRecalled",
+    "AccountSegmented",
+    "AccountSettled",
+    "AccountStated",
+    "AccountUpdated",
+    "ArrangementBroken",
+    "ArrangementDeclined",
+    "ArrangementKept",
+    "ArrangementMade",
+    "ArrangementRequested",
+    "Channel",
+    "ClientRegistered",
+    "ClientSettings",
+    "ClientUpdated",
+    "ContactAttempted",
+    "ContactBlocked",
+    "ContactDelivered",
+    "ContactFailed",
+    "ContactLogged",
+    "ContactOptedOut",
+    "Envelope",
+    "Event",
+    "Instalment",
+    "PaymentApplied",
+    "PaymentReversed",
+    "PaymentReversedV2",
+    "PaymentUnmatched",
+    "PromiseBroken",
+    "PromiseCancelled",
+    "PromiseKept",
+    "PromiseMade",
+    "UnknownEventError",
+    "decode",
+    "dlq_topic",
+    "family_of",
+    "new_event_id",
+    "register",
+    "topic_name",
+]

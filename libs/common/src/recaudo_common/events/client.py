@@ -1,0 +1,41 @@
+"""The client.* events: a client company registered or its settings changed (topic `client`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import Field
+
+from recaudo_common.events.channels import Channel
+from recaudo_common.events.envelope import Event, register
+from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
+
+
+class ClientSettings(Event):
+    slug: str
+    name: str
+    country: str = Field(description="ISO 3166-1 alpha-2")
+    currency: str = Field(description="ISO 4217")
+    timezone: str = Field(description="IANA time zone")
+    locale: str
+    default_authorised_channels: list[Channel]
+    max_discount_pct: Decimal = Field(Decimal("40"), description="the largest settlement discount it allows")
+    promise_window_days: int = Field(DEFAULT_PROMISE_WINDOW_DAYS, ge=1, le=MAX_PROMISE_WINDOW_DAYS,
+                                     description="how many days after its today a promise to pay may fall due "
+                                                 "(absent in older events: the default, 30)")
+
+
+@register
+class ClientRegistered(ClientSettings):
+    type = "client.registered"
+    family = "client"
+    producer = "ingest"
+    summary = "A client company was created; every service keeps its own copy of its settings."
+
+
+@register
+class ClientUpdated(ClientSettings):
+    type = "client.updated"
+    family = "client"
+    producer = "ingest"
+    summary = "A client company's settings changed."

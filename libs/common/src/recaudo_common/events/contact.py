@@ -1,0 +1,97 @@
+"""The contact.* events: outreach attempts, their outcomes, logged contacts and opt-outs (topic `contact`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from recaudo_common.events.channels import Channel
+from recaudo_common.events.envelope import Event, register
+
+
+@register
+class ContactAttempted(Event):
+    type = "contact.attempted"
+    family = "contact"
+    producer = "outreach"
+    summary = "A message or call was sent to a debtor through a channel provider."
+
+    attempt_id: UUID
+    account_ref: str
+    channel: Channel
+    provider: str
+    attempted_at: dt.datetime
+    cost: Decimal
+    template: str | None = None
+
+
+@register
+class ContactBlocked(Event):
+    type = "contact.blocked"
+    family = "contact"
+    producer = "outreach"
+    summary = "The compliance engine refused an attempt; it was rescheduled to next_allowed_at."
+
+    attempt_id: UUID
+    account_ref: str
+    channel: Channel
+    decided_at: dt.datetime
+    reasons: list[str]
+    next_allowed_at: dt.datetime | None
+
+
+@register
+class ContactDelivered(Event):
+    type = "contact.delivered"
+    family = "contact"
+    producer = "outreach"
+    summary = "A provider confirmed delivery of an attempt."
+
+    attempt_id: UUID
+    account_ref: str
+    channel: Channel
+    delivered_at: dt.datetime
+
+
+@register
+class ContactFailed(Event):
+    type = "contact.failed"
+    family = "contact"
+    producer = "outreach"
+    summary = "A provider reported that an attempt failed, or its message could not be rendered within budget."
+
+    attempt_id: UUID
+    account_ref: str
+    channel: Channel
+    failed_at: dt.datetime
+    reason: str
+
+
+@register
+class ContactLogged(Event):
+    type = "contact.logged"
+    family = "contact"
+    producer = "outreach"
+    summary = "An agent logged a contact made outside Recaudo, with its outcome."
+
+    contact_id: UUID
+    account_ref: str
+    channel: Channel
+    contacted_at: dt.datetime
+    outcome: Literal["no_answer", "right_party", "third_party", "wrong_number", "refused", "promise_to_pay"]
+    rule_violations: list[str] = []
+
+
+@register
+class ContactOptedOut(Event):
+    type = "contact.opted_out"
+    family = "contact"
+    producer = "outreach"
+    summary = "The debtor opted out of a channel (STOP, BAJA, NO MAS) or was put on do-not-contact."
+
+    account_ref: str
+    channel: Channel | Literal["all"]
+    opted_out_at: dt.datetime
+    source: str

@@ -1,0 +1,99 @@
+"""The event envelope of MISSION §9: topic names, the versioned event base class, the registry and decoding.
+
+Every event that crosses a topic is a frozen pydantic model registered here by `(type, version)`; the models
+themselves live in one module per topic family beside this one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+from uuid import UUID
+
+import uuid_utils.compat as uuid_compat
+from pydantic import BaseModel, ConfigDict
+
+# Topics group one aggregate's events; the key is the account (client/account_ref) so that one
+# account's events stay in order, or the client slug for client-level events.
+TOPIC_NAMES: tuple[str, ...] = ("client", "account", "contact", "promise", "arrangement", "payment")
+
+
+def topic_name(prefix: str, family: str) -> str:
+    return f"{prefix}.{family}"
+
+
+def dlq_topic(topic: str) -> str:
+    return f"{topic}.dlq"
+
+
+def new_event_id() -> UUID:
+    """UUIDv7: time-ordered, so ids sort roughly by creation."""
+    return uuid_compat.uuid7()
+
+
+class Envelope(BaseModel):
+    """What travels on a topic: routing metadata around a versioned payload."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: UUID
+    type: str
+    version: int
+    occurred_at: dt.datetime
+    client: str
+    key: str
+    correlation_id: UUID
+    causation_id: UUID | None = None
+    payload: dict[str, Any]
+
+
+class Event(BaseModel):
+    """Base of every event payload. Subclasses set the class variables below."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: ClassVar[str]
+    version: ClassVar[int] = 1
+    family: ClassVar[str]
+    producer: ClassVar[str]
+    summary: ClassVar[str]
+
+    def key(self, client: str) -> str:
+        ref = getattr(self, "account_ref", None)
+        return f"{client}/{ref}" if ref else client
+
+    def envelope(
+        self, *, client: str, occurred_at: dt.datetime, correlation_id: UUID | None = None,
+        causation: Envelope | None = None,
+    ) -> Envelope:
+        event_id = new_event_id()
+        correlation = correlation_id or (causation.correlation_id if causation else event_id)
+        return Envelope(
+            event_id=event_id, type=self.type, version=self.version, occurred_at=occurred_at, client=client,
+            key=self.key(client), correlation_id=correlation,
+            causation_id=causation.event_id if causation else None,
+            payload=self.model_dump(mode="json"),
+        )
+
+
+REGISTRY: dict[tuple[str, int], type[Event]] = {}
+
+
+def register(cls: type[Event]) -> type[Event]:
+    REGISTRY[(cls.type, cls.version)] = cls
+    return cls
+
+
+class UnknownEventError(Exception):
+    pass
+
+
+def decode(envelope: Envelope) -> Event:
+    cls = REGISTRY.get((envelope.type, envelope.version))
+    if cls is None:
+        raise UnknownEventError(f"no event type {envelope.type} v{envelope.version}")
+    return cls.model_validate(envelope.payload)
+
+
+def family_of(event_type: str) -> str:
+    return event_type.split(".", 1)[0]

@@ -1,0 +1,79 @@
+"""The payment.* events: payments applied, reversed (v1 and v2) or left unmatched in suspense (topic `payment`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from recaudo_common.events.envelope import Event, register
+
+
+@register
+class PaymentApplied(Event):
+    type = "payment.applied"
+    family = "payment"
+    producer = "payments"
+    summary = "A payment was applied to an account's ledger exactly once."
+
+    payment_id: UUID
+    account_ref: str
+    amount: Decimal
+    currency: str
+    paid_at: dt.datetime
+    source: Literal["gateway", "bank_file", "manual"]
+    method: str | None = None
+    new_balance: Decimal
+    credit: Decimal = Decimal("0")
+    account_status: Literal["open", "paid", "settled"]
+
+
+@register
+class PaymentReversed(Event):
+    type = "payment.reversed"
+    family = "payment"
+    producer = "payments"
+    summary = ("A payment was reversed, refunded or charged back, always in full; the account reopens. "
+               "No longer produced (v2 replaced it), still read from the log.")
+
+    payment_id: UUID
+    reversal_id: UUID
+    account_ref: str
+    amount: Decimal
+    kind: Literal["reversal", "refund", "chargeback"]
+    reversed_at: dt.datetime
+    new_balance: Decimal
+    account_status: Literal["open", "paid", "settled"]
+
+
+@register
+class PaymentReversedV2(PaymentReversed):
+    """v2: reversals may be partial. `amount` is what this reversal takes back (in v1 it was always the whole
+    payment); `payment_amount` and `reversed_total` say how much of the payment is reversed so far. A consumer
+    that adds `amount` to what it counts as reversed handles both versions alike; one that took `amount` for the
+    whole payment must move to v2 (it cannot decode v2: it dead-letters the event, to be replayed once upgraded,
+    rather than miscount)."""
+
+    version = 2
+    summary = "A payment was reversed, refunded or charged back, wholly or in part; the account reopens."
+
+    payment_amount: Decimal = Field(description="the payment's whole amount")
+    reversed_total: Decimal = Field(description="reversed of the payment so far, this reversal included")
+
+
+@register
+class PaymentUnmatched(Event):
+    type = "payment.unmatched"
+    family = "payment"
+    producer = "payments"
+    summary = "A payment matched no account and waits in the suspense queue for an operator."
+
+    payment_id: UUID
+    amount: Decimal
+    currency: str
+    paid_at: dt.datetime
+    source: Literal["gateway", "bank_file", "manual"]
+    reason: str
