@@ -11,7 +11,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from recaudo.services import BUILDERS, build_units
+from recaudo.services import BUILDERS, build_units, settings_of
 from recaudo_common.events import TOPIC_NAMES, topic_name
 from recaudo_common.runtime import Platform, ServiceUnit, check_settings, make_platform, migrate, serve, system_clock
 from recaudo_common.settings import PlatformSettings, UnsafeProductionSettings
@@ -37,8 +37,8 @@ def _refuse_unsafe(platform: Platform, units: list[ServiceUnit]) -> None:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    settings = _settings()
     names = ALL if args.service == "all" else [args.service]
+    settings = settings_of(names)
     configure_logging(args.service, settings.log_level)
     configure_tracing(f"recaudo-{args.service}", settings.otlp_endpoint)
     platform = make_platform(settings)
@@ -52,7 +52,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 async def _migrate(args: argparse.Namespace) -> None:
-    settings = _settings()
+    settings = settings_of(args.services or ALL)
     platform = make_platform(settings)
     await migrate(settings, build_units(platform, args.services or ALL))
     await platform.db.dispose()
@@ -205,7 +205,7 @@ async def _run(args: argparse.Namespace) -> None:
     from recaudo_common import embedded_pg
 
     data = Path(args.data)
-    if not os.environ.get("RECAUDO_DATABASE_URL"):
+    if not any(os.environ.get(name) for name in PlatformSettings.variables_of("database_url")):
         print("starting embedded PostgreSQL ...", flush=True)
         url = await asyncio.to_thread(embedded_pg.start, data / "postgres", port=args.pg_port)
         os.environ["RECAUDO_DATABASE_URL"] = url

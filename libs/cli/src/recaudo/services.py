@@ -10,7 +10,13 @@ import outreach.main
 import payments.main
 import reporting.main
 import segmentation.main
+from ingest.settings import IngestSettings
+from outreach.settings import OutreachSettings
+from payments.settings import PaymentsSettings
 from recaudo_common.runtime import Platform, ServiceUnit
+from recaudo_common.settings import PlatformSettings
+from reporting.settings import ReportingSettings
+from segmentation.settings import SegmentationSettings
 
 BUILDERS: dict[str, Callable[[Platform], ServiceUnit]] = {
     "ingest": ingest.main.build,
@@ -19,6 +25,17 @@ BUILDERS: dict[str, Callable[[Platform], ServiceUnit]] = {
     "payments": payments.main.build,
     "reporting": reporting.main.build,
 }
+
+SETTINGS: dict[str, type[PlatformSettings]] = {
+    "ingest": IngestSettings, "segmentation": SegmentationSettings, "outreach": OutreachSettings,
+    "payments": PaymentsSettings, "reporting": ReportingSettings,
+}
+
+
+def settings_of(names: list[str]) -> PlatformSettings:
+    """The settings a process's platform (database, transport, logs) runs with: one service's own class, so its
+    RECAUDO_<SERVICE>_X win over RECAUDO_X; several services share the platform-wide ones."""
+    return SETTINGS[names[0]]() if len(names) == 1 else PlatformSettings()
 
 
 def build_units(platform: Platform, names: list[str]) -> list[ServiceUnit]:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, PrivateAttr
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEV_SECRET = "dev-insecure-link-secret"  # noqa: S105 - refused in production (production_problems)
 DEV_SANDBOX_SECRET = "dev-insecure-sandbox-gateway-secret"  # noqa: S105 - the sandbox gateway moves no money
 MIN_SECRET_BYTES = 32  # 256 bits: an HMAC key or a bearer secret no one guesses
 DEV_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:54329/recaudo"
+# The names other software already gives a platform-wide setting, read after RECAUDO_<SERVICE>_X and RECAUDO_X:
+# DATABASE_URL (Heroku, Render, Fly.io, ...) and OpenTelemetry's base URL of an OTLP/HTTP collector.
+CONVENTIONAL = {"database_url": "DATABASE_URL", "otlp_endpoint": "OTEL_EXPORTER_OTLP_ENDPOINT"}
 
 
 @dataclass(frozen=True, order=True)
@@ -51,42 +56,74 @@ def not_https(url: str | None) -> str | None:
     return None if url is None or url.lower().startswith("https://") else f"is not https ({url.split('://')[0]})"
 
 
-def _shared(name: str) -> AliasChoices:
-    """A platform-wide variable (RECAUDO_X) that a service may override with RECAUDO_<SERVICE>_X."""
-    return AliasChoices(name, f"RECAUDO_{name.upper()}")
+class _MostSpecificFirst(EnvSettingsSource):
+    """Each platform-wide setting from the first of its variables that is set (PlatformSettings.variables_of):
+    RECAUDO_<SERVICE>_X, then RECAUDO_X, then the conventional name. A service's own settings are left to the
+    ordinary environment source (RECAUDO_<SERVICE>_X only)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        if field_name in PlatformSettings.model_fields and issubclass(self.settings_cls, PlatformSettings):
+            for variable in self.settings_cls.variables_of(field_name):
+                value = self.env_vars.get(variable if self.case_sensitive else variable.lower())
+                if value is not None:
+                    return value, field_name, False
+        return None, field_name, False
 
 
 class PlatformSettings(BaseSettings):
     """Settings shared by all services. Each service subclasses it with its own env prefix."""
 
     model_config = SettingsConfigDict(env_prefix="RECAUDO_", extra="ignore", populate_by_name=True)
+    _suppliers: dict[str, str] = PrivateAttr(default_factory=dict)  # field -> the variable that set it
 
-    environment: Literal["development", "test", "production"] = Field(
-        "development", validation_alias=_shared("environment")
-    )
-    database_url: str = Field(DEV_DATABASE_URL, validation_alias=_shared("database_url"))
-    transport: Literal["postgres", "kafka"] = Field("postgres", validation_alias=_shared("transport"))
-    kafka_bootstrap: str = Field("127.0.0.1:19092", validation_alias=_shared("kafka_bootstrap"))
-    topic_prefix: str = Field("recaudo", validation_alias=_shared("topic_prefix"))
-    kafka_partitions: int = Field(6, validation_alias=_shared("kafka_partitions"))
-    bootstrap_operator_key: str | None = Field(None, validation_alias=_shared("bootstrap_operator_key"))
-    link_secret: str = Field(DEV_SECRET, validation_alias=_shared("link_secret"))
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = DEV_DATABASE_URL
+    transport: Literal["postgres", "kafka"] = "postgres"
+    kafka_bootstrap: str = "127.0.0.1:19092"
+    topic_prefix: str = "recaudo"
+    kafka_partitions: int = 6
+    bootstrap_operator_key: str | None = None
+    link_secret: str = DEV_SECRET
     # Where debtors and providers reach the platform: payment links and providers' status callbacks.
-    public_url: str = Field("http://127.0.0.1:8000", validation_alias=_shared("public_url"))
+    public_url: str = "http://127.0.0.1:8000"
     # The sandbox payment gateway behind the debtor page signs its webhooks with this; payments accepts it.
-    sandbox_gateway_secret: str = Field(DEV_SANDBOX_SECRET, validation_alias=_shared("sandbox_gateway_secret"))
+    sandbox_gateway_secret: str = DEV_SANDBOX_SECRET
     # The sandbox gateway moves no money: never in production, whatever this says (production refuses it on).
-    sandbox_gateway: bool = Field(True, validation_alias=_shared("sandbox_gateway"))
-    log_level: str = Field("INFO", validation_alias=_shared("log_level"))
-    consumer_max_retries: int = Field(5, validation_alias=_shared("consumer_max_retries"))
-    consumer_retry_backoff_s: float = Field(0.2, validation_alias=_shared("consumer_retry_backoff_s"))
-    otlp_endpoint: str | None = Field(None, validation_alias=_shared("otlp_endpoint"))
+    sandbox_gateway: bool = True
+    log_level: str = "INFO"
+    consumer_max_retries: int = 5
+    consumer_retry_backoff_s: float = 0.2
+    otlp_endpoint: str | None = None
     # The embedded event log deletes what is older than this and every live group has read (0: keep everything).
-    event_log_retention_hours: float = Field(168, ge=0, validation_alias=_shared("event_log_retention_hours"))
-    max_body_bytes: int = Field(2 * 1024**3 + 1024**2, validation_alias=_shared("max_body_bytes"))
+    event_log_retention_hours: float = Field(168, ge=0)
+    max_body_bytes: int = 2 * 1024**3 + 1024**2
     # Requests one process serves at once; past it the server answers 503 at once. With JSON bodies of at most
     # 1 MiB buffered each, this bounds the memory requests can hold (docs/deploy.md, "Memory and disk").
-    http_max_concurrency: int = Field(100, validation_alias=_shared("http_max_concurrency"))
+    http_max_concurrency: int = 100
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, _MostSpecificFirst(settings_cls), env_settings, dotenv_settings, file_secret_settings
+
+    @classmethod
+    def variables_of(cls, name: str) -> tuple[str, ...]:
+        """The environment variables that may set a field, the most specific first: the service's own
+        RECAUDO_<SERVICE>_X, then for a platform-wide setting RECAUDO_X and its conventional name (CONVENTIONAL)."""
+        own = f"{cls.model_config.get('env_prefix', '')}{name}".upper()
+        if name not in PlatformSettings.model_fields:
+            return (own,)
+        conventional = (CONVENTIONAL[name],) if name in CONVENTIONAL else ()
+        return tuple(dict.fromkeys((own, f"RECAUDO_{name}".upper(), *conventional)))
+
+    def model_post_init(self, context: Any, /) -> None:
+        # Which variable set each field, as the environment was when these settings were read.
+        present = {name.upper() for name in os.environ}
+        self._suppliers = {name: found for name in type(self).model_fields
+                           if (found := next((v for v in self.variables_of(name) if v in present), None))}
 
     @property
     def production(self) -> bool:
@@ -98,9 +135,11 @@ class PlatformSettings(BaseSettings):
         return self.sandbox_gateway and not self.production
 
     def variable(self, name: str) -> str:
-        """The environment variable of a field: RECAUDO_X for a platform-wide one, else the service's own."""
-        prefix = "RECAUDO_" if name in PlatformSettings.model_fields else self.model_config.get("env_prefix", "")
-        return f"{prefix}{name}".upper()
+        """The environment variable of a field: the one that set it; if none did, the one to set (RECAUDO_X for a
+        platform-wide setting, else the service's own)."""
+        if supplier := self._suppliers.get(name):
+            return supplier
+        return f"RECAUDO_{name}".upper() if name in PlatformSettings.model_fields else self.variables_of(name)[0]
 
     def production_problems(self) -> list[SettingProblem]:
         """Every development setting production refuses to start with. A service's settings class extends it
