@@ -6,6 +6,8 @@ ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
 COPY pyproject.toml uv.lock ./
 COPY libs ./libs
 COPY services ./services
+# --no-dev: no test tools and no embedded PostgreSQL (the development extra recaudo-common[embedded]);
+# tests/integration/test_image_dependencies.py resolves this line from uv.lock and checks it.
 RUN uv sync --all-packages --frozen --no-dev --no-editable
 
 FROM python:3.11-slim AS runtime

@@ -277,17 +277,11 @@ def settings_variables() -> set[str]:
     from reporting.settings import ReportingSettings
     from segmentation.settings import SegmentationSettings
 
-    names = set()
+    names: set[str] = set()
     for cls in (PlatformSettings, IngestSettings, SegmentationSettings, OutreachSettings, PaymentsSettings,
                 ReportingSettings):
-        prefix = cls.model_config.get("env_prefix", "")
-        for field_name, field in cls.model_fields.items():
-            alias = field.validation_alias
-            choices = getattr(alias, "choices", None)
-            if choices:
-                names |= {c.upper() for c in choices if (isinstance(c, str) and c.isupper()) or
-                          (isinstance(c, str) and c.startswith("RECAUDO_"))}
-            names.add(f"{prefix}{field_name}".upper())
+        for field_name in cls.model_fields:
+            names |= set(cls.variables_of(field_name))
     return names
 
 

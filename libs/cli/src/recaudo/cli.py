@@ -207,7 +207,11 @@ async def _run(args: argparse.Namespace) -> None:
     data = Path(args.data)
     if not any(os.environ.get(name) for name in PlatformSettings.variables_of("database_url")):
         print("starting embedded PostgreSQL ...", flush=True)
-        url = await asyncio.to_thread(embedded_pg.start, data / "postgres", port=args.pg_port)
+        try:
+            url = await asyncio.to_thread(embedded_pg.start, data / "postgres", port=args.pg_port)
+        except embedded_pg.EmbeddedPostgresMissing as missing:
+            print(f"error: {missing}", file=sys.stderr)
+            raise SystemExit(1) from None
         os.environ["RECAUDO_DATABASE_URL"] = url
     os.environ.setdefault("RECAUDO_TRANSPORT", "postgres")
     keys_file = data / "demo-keys.json"

