@@ -14,6 +14,7 @@ from starlette.routing import Match
 
 from recaudo_common.errors import install_problem_handlers
 from recaudo_common.gate import BodyRule, Gate, KeyCheck
+from recaudo_common.outbox import Cause, caused_by
 from recaudo_common.telemetry import HTTP_LATENCY, tracer
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -44,9 +45,12 @@ def create_app(
         route = _route_template(request)
         started = time.perf_counter()
         # Route templates, never raw paths: a path holds account refs, and span names must not.
-        with tracer.start_as_current_span(f"{request.method} {route}", kind=trace.SpanKind.SERVER) as span:
+        # Every event the request emits carries its id as correlation and cause; the caller reads it in X-Request-Id.
+        with tracer.start_as_current_span(f"{request.method} {route}", kind=trace.SpanKind.SERVER) as span, \
+                caused_by(Cause.command()) as cause:
             response = await call_next(request)
             span.set_attribute("http.status_code", response.status_code)
+        response.headers["X-Request-Id"] = str(cause.correlation_id)
         HTTP_LATENCY.labels(service, request.method, route, str(response.status_code)).observe(
             time.perf_counter() - started
         )

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.events import Envelope, family_of
+from recaudo_common.events import Envelope, family_of, new_event_id
 from recaudo_common.telemetry import trace_headers_json
+
+# Above this many rows one write is a COPY rather than an INSERT. Measured on the test PostgreSQL: an INSERT is
+# half a millisecond faster up to 10 rows, COPY is twice as fast from 50 (3 ms against 7; 1,000 rows in 18-43 ms
+# against 44-64), and a consumer's batch of 500 events or an upload's batch of 1,000 accounts is one COPY.
+BULK_ROWS = 50
+COLUMNS = ("family", "key", "event_id", "envelope", "headers")
 
 
 def outbox_inbox_ddl(schema: str) -> list[str]:
@@ -47,6 +57,53 @@ def outbox_vacuum_ddl(schema: str) -> str:
 
 
 @dataclass(frozen=True)
+class Cause:
+    """Why events are being emitted: the correlation they carry (that of the request, scheduled run or event the
+    chain started from) and the event or command that caused them directly."""
+
+    correlation_id: UUID
+    causation_id: UUID
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> Cause:
+        """An event's effects: they keep its correlation and name it as their cause."""
+        return cls(envelope.correlation_id, envelope.event_id)
+
+    @classmethod
+    def command(cls) -> Cause:
+        """A request or a scheduled run: its own id starts a correlation and is the cause of what it emits."""
+        command_id = new_event_id()
+        return cls(command_id, command_id)
+
+
+# Ambient like the trace context: the HTTP edge sets it per request, the consumer runtime per event handled, so
+# code deep in a command (payments' promise verdicts, for one) emits under the right cause without threading it.
+_cause: ContextVar[Cause | None] = ContextVar("recaudo_cause", default=None)
+
+
+@contextmanager
+def caused_by(cause: Cause) -> Iterator[Cause]:
+    """Events emitted inside the block carry `cause` (unless they name one themselves)."""
+    token = _cause.set(cause)
+    try:
+        yield cause
+    finally:
+        _cause.reset(token)
+
+
+def current_cause() -> Cause | None:
+    return _cause.get()
+
+
+def caused(envelope: Envelope, cause: Cause | None) -> Envelope:
+    """The envelope under `cause`, unless it names a correlation or a cause of its own (Event.envelope with
+    causation= or correlation_id=)."""
+    if cause is None or envelope.causation_id is not None or envelope.correlation_id != envelope.event_id:
+        return envelope
+    return envelope.model_copy(update={"correlation_id": cause.correlation_id, "causation_id": cause.causation_id})
+
+
+@dataclass(frozen=True)
 class Staged:
     """An envelope on its way to the outbox, with the trace headers it was emitted under."""
 
@@ -55,7 +112,10 @@ class Staged:
 
 
 class Outbox:
-    """Writes envelopes to one service's outbox, inside the caller's transaction."""
+    """Writes envelopes to one service's outbox, inside the caller's transaction: the one way an event is emitted.
+
+    Each envelope gets the cause it was emitted under (`caused_by`, or the `cause` given) and the trace context of
+    that moment. A write of more than BULK_ROWS rows is a COPY, fewer an INSERT; both give the same rows."""
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
@@ -64,29 +124,36 @@ class Outbox:
             "VALUES (:family, :key, :event_id, CAST(:envelope AS jsonb), CAST(:headers AS jsonb))"
         )
 
-    async def add(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+    async def add(self, session: AsyncSession, envelopes: Sequence[Envelope], *, cause: Cause | None = None) -> None:
         headers = trace_headers_json()
-        await self.write(session, [Staged(e, headers) for e in envelopes])
+        cause = cause or current_cause()
+        await self.write(session, [Staged(caused(e, cause), headers) for e in envelopes])
 
     @staticmethod
     def stage(envelope: Envelope) -> Staged:
-        """An envelope with the trace context of the moment it was emitted, to be written later."""
-        return Staged(envelope, trace_headers_json())
+        """An envelope with the cause and trace context of the moment it was emitted, to be written later."""
+        return Staged(caused(envelope, current_cause()), trace_headers_json())
 
-    async def write(self, session: AsyncSession, staged: Sequence[Staged]) -> None:
-        """Writes staged envelopes in order, in one round trip."""
+    async def write(self, session: AsyncSession, staged: Sequence[Staged], *, bulk_rows: int = BULK_ROWS) -> None:
+        """Writes staged envelopes in order, in one statement: COPY above `bulk_rows` rows, else INSERT."""
         if not staged:
             return
-        await session.execute(
-            self._insert,
-            [
-                {
-                    "family": family_of(s.envelope.type), "key": s.envelope.key, "event_id": s.envelope.event_id,
-                    "envelope": s.envelope.model_dump_json(), "headers": s.headers,
-                }
-                for s in staged
-            ],
-        )
+        rows = [(family_of(s.envelope.type), s.envelope.key, s.envelope.event_id, s.envelope.model_dump_json(),
+                 s.headers) for s in staged]
+        if len(rows) > bulk_rows:
+            await self._copy(session, rows)
+        else:
+            await session.execute(self._insert, [dict(zip(COLUMNS, row, strict=True)) for row in rows])
+
+    async def _copy(self, session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, asyncpg.Connection)
+        if not driver.is_in_transaction():
+            # SQLAlchemy's asyncpg adapter sends BEGIN with the session's first statement; a COPY straight on the
+            # driver before it would commit on its own, outside the caller's transaction.
+            await session.execute(text("SELECT 1"))
+        await driver.copy_records_to_table("outbox", schema_name=self.schema, columns=COLUMNS, records=rows)
 
 
 @functools.cache

@@ -1,7 +1,9 @@
 """The consumer runtime: topic -> handler, inbox-guarded, a batch per transaction, retry then DLQ.
 
 A handler receives the decoded event and a HandlerContext (session, envelope, now, emit). Its effects,
-the inbox row and any outbox rows commit together; offsets are committed only after that commit.
+the inbox row and any outbox rows commit together; offsets are committed only after that commit. What a handler
+emits carries the event's correlation and names it as its cause (ctx.emit, or Outbox.add under the Cause the
+runtime sets for a plain handler; a batch handler emits through each event's ctx).
 A fetched batch is applied in one transaction with one inbox claim and one outbox write; a service may
 also give a batch handler for an event type, which takes a run of consecutive events of that type at once
 (set-based SQL instead of a round trip per event). If anything in the batch fails it is rolled back and
@@ -23,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recaudo_common.bus.base import TRACE_HEADERS, Message, OutgoingMessage, Transport
 from recaudo_common.db import Database, is_transient
 from recaudo_common.events import REGISTRY, Envelope, Event, UnknownEventError, decode, dlq_topic, topic_name
-from recaudo_common.outbox import Outbox, Staged, claim_many, claim_once
+from recaudo_common.outbox import Cause, Outbox, Staged, caused_by, claim_many, claim_once
 from recaudo_common.redaction import describe_error, error_code, scrubbed_traceback
 from recaudo_common.telemetry import (
     CONSUMER_LAG,
@@ -48,6 +50,11 @@ class HandlerContext:
     now: dt.datetime
     outbox: Outbox
     staged: list[Staged] = field(default_factory=list)  # shared by every event of the transaction
+
+    @property
+    def cause(self) -> Cause:
+        """What this event's effects carry: its correlation, and it as their cause."""
+        return Cause.of(self.envelope)
 
     async def emit(self, event: Event, *, client: str | None = None) -> None:
         """Stages the event; the runtime writes all that the transaction staged to the outbox before it commits."""
@@ -157,7 +164,8 @@ class ConsumerRuntime:
             if not await claim_once(session, subs.schema, subs.consumer, message.envelope):
                 return "duplicate"
             ctx = HandlerContext(session, message.envelope, self.clock(), self.outbox)
-            await handler(event, ctx)
+            with caused_by(Cause.of(message.envelope)):
+                await handler(event, ctx)
             await self.outbox.write(session, ctx.staged)
         return "processed"
 
@@ -236,7 +244,7 @@ class ConsumerRuntime:
                 f"consume {message.envelope.type}", context=extract_context(message.headers),
                 attributes={"messaging.destination": message.topic, "recaudo.consumer": subs.consumer,
                             "recaudo.client": message.envelope.client},
-            ):
+            ), caused_by(Cause.of(message.envelope)):
                 await handler(event, ctx)
         if run_handler is not None:
             await self._apply_run(run_handler, run)
