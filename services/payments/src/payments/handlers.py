@@ -7,6 +7,8 @@ import hashlib
 import json
 import uuid
 import zoneinfo
+from collections.abc import Mapping
+from contextlib import nullcontext
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +41,7 @@ from recaudo_common.events import (
     PromiseMade,
 )
 from recaudo_common.files import csv_rows, sniff
-from recaudo_common.outbox import Outbox
+from recaudo_common.outbox import Cause, Outbox, caused_by
 from recaudo_common.payment_links import read_token
 
 outbox = Outbox(store.SCHEMA)
@@ -55,30 +57,36 @@ async def on_accounts_placed(events: list[tuple[AccountPlaced, HandlerContext]])
     s, now = events[0][1].session, events[0][1].now
     await open_accounts(s, [
         {"client": ctx.envelope.client, "account_ref": e.account_ref, "debtor_id": e.debtor_id,
-         "currency": e.currency, "placed": e.balance, "event_id": ctx.envelope.event_id} for e, ctx in events], now)
+         "currency": e.currency, "placed": e.balance, "event_id": ctx.envelope.event_id} for e, ctx in events], now,
+        causes={(ctx.envelope.client, e.account_ref): ctx.cause for e, ctx in events})
 
 
-async def open_accounts(s: Any, rows: list[dict[str, Any]], now: dt.datetime) -> None:
+async def open_accounts(s: Any, rows: list[dict[str, Any]], now: dt.datetime, *,
+                        causes: Mapping[tuple[str, str], Cause] | None = None) -> None:
     accounts = [(r["client"], r["account_ref"]) for r in rows]
     await store.share_placement_locks(s, accounts)
     await store.open_accounts(s, rows, now)
-    await rematch_suspense(s, accounts, now=now)
+    await rematch_suspense(s, accounts, now=now, causes=causes)
 
 
-async def rematch_suspense(s: Any, accounts: list[tuple[str, str]], *, now: dt.datetime) -> None:
+async def rematch_suspense(s: Any, accounts: list[tuple[str, str]], *, now: dt.datetime,
+                           causes: Mapping[tuple[str, str], Cause] | None = None) -> None:
     """Suspense payments that named one of these accounts are applied to it, oldest first, and the Idempotency-Key
     that created each then answers with what it became. Only the named account re-matches: a payment known only
     by the debtor's ID waits for an operator, because which of the debtor's accounts it is for cannot be known
-    while a file may still be placing more of them."""
+    while a file may still be placing more of them. What a payment's booking emits is caused by its account's
+    placement (`causes`, from a batch of placements; else the cause it runs under)."""
     for payment in await store.lock_suspense_claiming(s, accounts):
         account = await store.lock_account(s, payment["client_slug"], payment["claimed_account_ref"])
         if account is None:
             continue
         await store.set_payment_status(s, payment["id"], "applied", account["account_ref"])
-        result = await _book(s, client=payment["client_slug"], payment_id=payment["id"], account=account,
-                             amount=Decimal(payment["amount"]), currency=payment["currency"],
-                             paid_at=payment["paid_at"], source=payment["source"], method=payment["method"],
-                             matched_by="account_ref", now=now)
+        cause = (causes or {}).get((payment["client_slug"], payment["claimed_account_ref"]))
+        with caused_by(cause) if cause is not None else nullcontext():
+            result = await _book(s, client=payment["client_slug"], payment_id=payment["id"], account=account,
+                                 amount=Decimal(payment["amount"]), currency=payment["currency"],
+                                 paid_at=payment["paid_at"], source=payment["source"], method=payment["method"],
+                                 matched_by="account_ref", now=now)
         await store.follow_idempotent_response(s, payment["id"], result)
 
 
@@ -358,9 +366,11 @@ async def _make_arrangement(s: Any, *, client: str, account_ref: str, kind: str,
 
 
 async def evaluate_due_promises(db: Database, *, now: dt.datetime) -> dict[str, int]:
-    """The scheduled evaluation: promises whose grace day has passed are broken unless paid."""
+    """The scheduled evaluation: promises whose grace day has passed are broken unless paid. One run is one
+    command: the verdicts it emits share its correlation."""
     async with db.transaction() as s:
-        return await evaluate_promises(s, now=now)
+        with caused_by(Cause.command()):
+            return await evaluate_promises(s, now=now)
 
 
 async def reconcile_bank_file(db: Database, *, client: str, content: bytes, filename: str | None,
