@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.consumer import Handler, HandlerContext
 from recaudo_common.events import ClientRegistered, ClientSettings, ClientUpdated, Event
+from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS
 
 
 def client_copy_ddl(schema: str) -> str:
@@ -28,7 +29,9 @@ def client_copy_ddl(schema: str) -> str:
 
 def client_copy_upgrades(schema: str) -> list[str]:
     """Columns added to the copy since its first version (each service's migrations apply them)."""
-    return [f"ALTER TABLE {schema}.clients ADD COLUMN IF NOT EXISTS max_discount_pct numeric(5, 2) NOT NULL DEFAULT 40"]
+    return [f"ALTER TABLE {schema}.clients ADD COLUMN IF NOT EXISTS max_discount_pct numeric(5, 2) NOT NULL DEFAULT 40",
+            f"ALTER TABLE {schema}.clients ADD COLUMN IF NOT EXISTS promise_window_days integer NOT NULL "
+            f"DEFAULT {DEFAULT_PROMISE_WINDOW_DAYS}"]
 
 
 @dataclass(frozen=True)
@@ -41,37 +44,39 @@ class ClientCopy:
     locale: str
     default_authorised_channels: tuple[str, ...]
     max_discount_pct: Decimal = Decimal("40")
+    promise_window_days: int = DEFAULT_PROMISE_WINDOW_DAYS
 
 
 async def upsert_client(session: AsyncSession, schema: str, event: ClientSettings, ctx: HandlerContext) -> None:
     await session.execute(
         text(f"""INSERT INTO {schema}.clients AS c (slug, name, country, currency, timezone, locale,
-                    default_authorised_channels, updated_at, max_discount_pct)
-                 VALUES (:slug, :name, :country, :currency, :timezone, :locale, :channels, :at, :max_discount)
+                    default_authorised_channels, updated_at, max_discount_pct, promise_window_days)
+                 VALUES (:slug, :name, :country, :currency, :timezone, :locale, :channels, :at, :max_discount,
+                    :promise_window)
                  ON CONFLICT (slug) DO UPDATE SET name = excluded.name, country = excluded.country,
                     currency = excluded.currency, timezone = excluded.timezone, locale = excluded.locale,
                     default_authorised_channels = excluded.default_authorised_channels,
-                    max_discount_pct = excluded.max_discount_pct,
+                    max_discount_pct = excluded.max_discount_pct, promise_window_days = excluded.promise_window_days,
                     updated_at = excluded.updated_at
                  WHERE c.updated_at <= excluded.updated_at"""),
         {"slug": event.slug, "name": event.name, "country": event.country, "currency": event.currency,
          "timezone": event.timezone, "locale": event.locale,
          "channels": list(event.default_authorised_channels), "at": ctx.envelope.occurred_at,
-         "max_discount": event.max_discount_pct},
+         "max_discount": event.max_discount_pct, "promise_window": event.promise_window_days},
     )
 
 
 @functools.cache
 def _select(schema: str) -> TextClause:
     return text(f"SELECT slug, name, country, currency, timezone, locale, default_authorised_channels, "
-                f"max_discount_pct FROM {schema}.clients WHERE slug = :s")
+                f"max_discount_pct, promise_window_days FROM {schema}.clients WHERE slug = :s")
 
 
 async def get_client(session: AsyncSession, schema: str, slug: str) -> ClientCopy | None:
     row = (await session.execute(_select(schema), {"s": slug})).first()
     if row is None:
         return None
-    return ClientCopy(row[0], row[1], row[2], row[3], row[4], row[5], tuple(row[6]), Decimal(row[7]))
+    return ClientCopy(row[0], row[1], row[2], row[3], row[4], row[5], tuple(row[6]), Decimal(row[7]), int(row[8]))
 
 
 AfterClient = Callable[[ClientSettings, HandlerContext], Awaitable[None]]

@@ -23,6 +23,7 @@ from recaudo_common.events import CHANNELS, Channel
 from recaudo_common.files import FileFormatError, text_encoding
 from recaudo_common.money import MARKS
 from recaudo_common.multipart import StreamedForm
+from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
 from recaudo_common.ratelimit import Rate, RateLimiter, rate_limited
 from recaudo_common.runtime import Platform
 
@@ -40,6 +41,8 @@ class ClientIn(BaseModel):
     default_authorised_channels: list[Channel] = Field(default_factory=lambda: list(CHANNELS))
     max_discount_pct: Decimal = Field(Decimal("40"), ge=0, le=100,
                                       description="the largest settlement discount this client company allows")
+    promise_window_days: int = Field(DEFAULT_PROMISE_WINDOW_DAYS, ge=1, le=MAX_PROMISE_WINDOW_DAYS,
+                                     description="how many days after its today a promise to pay may fall due")
     max_upload_bytes: int | None = Field(None, gt=0, description="this client company's own cap on a portfolio "
                                          "file; it may only lower the platform's (RECAUDO_INGEST_MAX_UPLOAD_BYTES)")
 
@@ -83,6 +86,7 @@ class ClientOut(BaseModel):
     locale: str
     default_authorised_channels: list[str]
     max_discount_pct: Decimal
+    promise_window_days: int = DEFAULT_PROMISE_WINDOW_DAYS
     max_upload_bytes: int | None = None
     created_at: dt.datetime
 

@@ -10,7 +10,6 @@ import json
 import logging
 import tempfile
 import uuid
-import zoneinfo
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from ingest.domain.portfolio import (
 from ingest.reading import CountingReader, open_rows, preflight
 from ingest.reading import FileLimits as FileLimits  # the route and main.py know the limits from here
 from ingest.reading import XlsxLimits as XlsxLimits
+from recaudo_common.clock import local_today
 from recaudo_common.db import Database, is_transient
 from recaudo_common.errors import ProblemError, conflict
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, ClientRegistered, Envelope
@@ -73,10 +73,6 @@ async def register_client(db: Database, client: dict[str, Any], *, now: dt.datet
     return created
 
 
-def today_in(timezone: str, now: dt.datetime) -> dt.date:
-    return now.astimezone(zoneinfo.ZoneInfo(timezone)).date()
-
-
 async def submit_portfolio(db: Database, *, client: dict[str, Any], chunks: AsyncIterator[bytes],
                            filename: Callable[[], str | None], read_params: Callable[[], Awaitable[dict[str, Any]]],
                            max_bytes: int, now: dt.datetime, limits: XlsxLimits | None = None,
@@ -92,7 +88,7 @@ async def submit_portfolio(db: Database, *, client: dict[str, Any], chunks: Asyn
     async with db.transaction() as s:
         await store.insert_portfolio(
             s, portfolio_id=portfolio_id, client=client["slug"], filename=None, content_sha="pending",
-            params={}, params_sha="pending", size_bytes=0, as_of=today_in(client["timezone"], now), now=now)
+            params={}, params_sha="pending", size_bytes=0, as_of=local_today(client["timezone"], now), now=now)
         seq = 0
         with tempfile.NamedTemporaryFile(prefix="recaudo-upload-") as copy:
             async for chunk in chunks:
@@ -108,7 +104,7 @@ async def submit_portfolio(db: Database, *, client: dict[str, Any], chunks: Asyn
                 raise ProblemError(422, "empty_file", "Empty file", "the uploaded file is empty")
             params = await read_params()
             params_sha = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
-            as_of = params.get("as_of") or today_in(client["timezone"], now).isoformat()
+            as_of = params.get("as_of") or local_today(client["timezone"], now).isoformat()
             content_sha = digest.hexdigest()
             existing = await store.find_same_upload(s, client["slug"], content_sha, params_sha)
             if existing is not None:

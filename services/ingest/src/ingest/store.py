@@ -18,7 +18,7 @@ from recaudo_common.telemetry import inject_headers
 SCHEMA = "ingest"
 
 CLIENT_COLUMNS = ("slug, name, country, currency, timezone, locale, default_authorised_channels, max_discount_pct, "
-                  "max_upload_bytes, created_at")
+                  "promise_window_days, max_upload_bytes, created_at")
 PORTFOLIO_COLUMNS = (
     "id, client_slug, status, filename, size_bytes, as_of, rows_total, rows_accepted, rows_rejected, "
     "rows_with_warnings, counts_by_code, progress, error_code, error_detail, params, created_at, started_at, "
@@ -29,9 +29,9 @@ PORTFOLIO_COLUMNS = (
 async def insert_client(s: AsyncSession, c: dict[str, Any], now: dt.datetime) -> bool:
     row = await s.execute(text(
         "INSERT INTO ingest.clients (slug, name, country, currency, timezone, locale, "
-        "default_authorised_channels, max_discount_pct, max_upload_bytes, created_at, updated_at) VALUES (:slug, "
-        ":name, :country, :currency, :timezone, :locale, :default_authorised_channels, :max_discount_pct, "
-        ":max_upload_bytes, :now, :now) "
+        "default_authorised_channels, max_discount_pct, promise_window_days, max_upload_bytes, created_at, "
+        "updated_at) VALUES (:slug, :name, :country, :currency, :timezone, :locale, :default_authorised_channels, "
+        ":max_discount_pct, :promise_window_days, :max_upload_bytes, :now, :now) "
         "ON CONFLICT DO NOTHING RETURNING slug"),
         {**c, "now": now})
     return row.first() is not None

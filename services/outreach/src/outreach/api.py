@@ -7,7 +7,6 @@ import datetime as dt
 import io
 import json
 import uuid
-import zoneinfo
 from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,7 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from outreach import debtor_guard, handlers, store
 from outreach.domain.contact_law import RulesError, stricter_rules
-from outreach.domain.offers import PROMISE_MAX_DAYS, PROOF_TTL, offers, proof_valid
+from outreach.domain.offers import PROOF_TTL, offers, proof_valid
 from outreach.domain.offers import proof as make_proof
 from outreach.domain.templates import (
     DEFAULT_LOCALE,
@@ -40,9 +39,11 @@ from outreach.rendering import preview_before_saving, render_message
 from outreach.settings import OutreachSettings
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import get_client
+from recaudo_common.clock import local_today
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.events import Channel
 from recaudo_common.exports import neutralise
+from recaudo_common.promises import latest_promise_date
 from recaudo_common.runtime import Platform
 from recaudo_common.webhook_signatures import signature_problem
 
@@ -578,7 +579,8 @@ def build_debtor_page(platform: Platform, settings: OutreachSettings, gateway: S
                         message=e.problem.detail or e.problem.title)
 
     def today_of(view: handlers.DebtorView) -> dt.date:
-        return platform.clock().astimezone(zoneinfo.ZoneInfo(str(view.row["timezone"]))).date()
+        today: dt.date = local_today(str(view.row["timezone"]), platform.clock())
+        return today
 
     def account_page(view: handlers.DebtorView, notice: str | None = None) -> HTMLResponse:
         row, locale = view.row, view.row["locale"]
@@ -603,7 +605,8 @@ def build_debtor_page(platform: Platform, settings: OutreachSettings, gateway: S
                     account_status=row["account_status"], offers=cards, token=view.token,
                     proof=make_proof(view.token, until, settings.link_secret), nonce=uuid.uuid4().hex, notice=notice,
                     can_pay=gateway.enabled,
-                    today=today.isoformat(), latest_promise=(today + dt.timedelta(days=PROMISE_MAX_DAYS)).isoformat())
+                    today=today.isoformat(),
+                    latest_promise=latest_promise_date(today, row["promise_window_days"]).isoformat())
 
     def require_proof(view: handlers.DebtorView, value: str) -> None:
         if not proof_valid(view.token, value, settings.link_secret, platform.clock()):

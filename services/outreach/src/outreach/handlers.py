@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from outreach import store
 from outreach.domain import cadence
 from outreach.domain.contact_law import ContactDecision, ContactRequest, PastContact, decide_contact, stricter_rules
-from outreach.domain.offers import PROMISE_MAX_DAYS, Offer, offers
+from outreach.domain.offers import Offer, offers
 from outreach.domain.replies import is_opt_out
 from outreach.domain.templates import Rendered, Template, TemplateError, default_template, offer_text
 from outreach.domain.timezones import debtor_zone
@@ -24,7 +24,9 @@ from outreach.providers import PROVIDER_COSTS, Receipt, SandboxGateway
 from outreach.rendering import render_message
 from outreach.sending import store as sending_store
 from outreach.settings import OutreachSettings
+from recaudo_common.accounts import account_status
 from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.clock import local_today
 from recaudo_common.db import Database
 from recaudo_common.errors import ProblemError, conflict, not_found
 from recaudo_common.events import (
@@ -50,6 +52,7 @@ from recaudo_common.events import (
 )
 from recaudo_common.outbox import Outbox
 from recaudo_common.payment_links import make_token, read_token
+from recaudo_common.promises import latest_promise_date, within_promise_window
 
 outbox = Outbox(store.SCHEMA)
 log = logging.getLogger("recaudo.outreach")
@@ -246,7 +249,9 @@ async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
 
 
 async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContext) -> None:
-    await _stop(ctx, event.account_ref, event.account_status, event.new_balance)
+    """The ledger's status, except that a recalled account stays recalled (a debtor may still pay after it)."""
+    recalled = await store.status_of(ctx.session, ctx.envelope.client, event.account_ref) == "recalled"
+    await _stop(ctx, event.account_ref, account_status(event.account_status, recalled=recalled), event.new_balance)
 
 
 async def on_arrangement_answer(event: ArrangementMade | ArrangementDeclined, ctx: HandlerContext) -> None:
@@ -385,13 +390,14 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
         if row is None:
             raise not_found(f"account {account_ref!r}")
         if promise is not None:
-            local_day = at.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+            contact_day, window = local_today(row["timezone"], at), row["promise_window_days"]
             if promise[0] <= 0 or promise[0] > Decimal(row["balance"]):
                 raise ProblemError(422, "invalid_promise", "Invalid promise",
                                    "the promised amount must be positive and at most the balance")
-            if not local_day <= promise[1] <= local_day + dt.timedelta(days=90):
+            if not within_promise_window(promise[1], today=contact_day, window_days=window):
                 raise ProblemError(422, "invalid_promise", "Invalid promise",
-                                   "the promise is due within 90 days of the contact")
+                                   f"the promise is due from the day of the contact ({contact_day}) to "
+                                   f"{latest_promise_date(contact_day, window)}")
         conversation = outcome in CONVERSATIONS and channel in {"voice", "agent"}
         assigned = attempt_id is not None and await store.attach_outcome(
             s, attempt_id=attempt_id, client=client, account_ref=account_ref, outcome=outcome,
@@ -528,9 +534,11 @@ async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due
                          now: dt.datetime) -> uuid.UUID:
     if not 0 < amount <= Decimal(view.row["balance"]):
         raise ProblemError(422, "invalid_promise", "Invalid promise", "el valor debe ser positivo y no mayor al saldo")
-    if not today <= due_date <= today + dt.timedelta(days=PROMISE_MAX_DAYS):
+    window = view.row["promise_window_days"]
+    if not within_promise_window(due_date, today=today, window_days=window):
         raise ProblemError(422, "invalid_promise", "Invalid promise",
-                           f"la fecha debe estar entre hoy y los próximos {PROMISE_MAX_DAYS} días")
+                           f"la fecha debe estar entre hoy y los próximos {window} días "
+                           f"(a más tardar el {latest_promise_date(today, window).isoformat()})")
     promise_id = uuid.uuid4()
     async with db.transaction() as s:
         await store.trail(s, [_trail(view.row, now, "page_promise", promise_id=str(promise_id), amount=str(amount),

@@ -66,6 +66,13 @@ async def set_status(s: AsyncSession, client: str, account_ref: str, *, status: 
         {"c": client, "r": account_ref, "st": status, "b": balance, "at": as_of})
 
 
+async def status_of(s: AsyncSession, client: str, account_ref: str) -> str | None:
+    """The account's last known status here (locked for the transaction), or None before any."""
+    status = await s.scalar(text("SELECT status FROM outreach.account_status WHERE client_slug = :c "
+                                 "AND account_ref = :r FOR UPDATE"), {"c": client, "r": account_ref})
+    return None if status is None else str(status)
+
+
 async def save_treatments(s: AsyncSession, rows: list[dict[str, Any]]) -> set[tuple[str, str]]:
     """save_treatment for many accounts (at most one row per account) in one round trip; the (client,
     account_ref) whose decision was newer than the one kept."""
@@ -189,7 +196,8 @@ async def cancel_scheduled_for_debtor(s: AsyncSession, client: str, debtor_id: s
 _CONTEXT = """
     acc.debtor_id, acc.full_name, acc.phones, acc.email, acc.region, acc.address, acc.currency, acc.authorised_channels,
     coalesce(st.status, 'open') AS account_status, coalesce(st.balance, acc.balance) AS balance,
-    c.name AS creditor, c.country, c.timezone, c.locale, c.default_authorised_channels, r.rules AS client_rules,
+    c.name AS creditor, c.country, c.timezone, c.locale, c.default_authorised_channels, c.promise_window_days,
+    r.rules AS client_rules,
     t.days_past_due, t.offer, t.offer_discount_pct, t.expected_net_recovery,
     EXISTS (SELECT 1 FROM outreach.do_not_contact d WHERE d.client_slug = acc.client_slug
             AND d.debtor_id = acc.debtor_id) AS do_not_contact,

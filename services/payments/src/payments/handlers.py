@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-import zoneinfo
 from collections.abc import Mapping
 from contextlib import nullcontext
 from decimal import Decimal
@@ -19,8 +18,10 @@ from payments.domain.ledger import AfterPayment, after_payment
 from payments.domain.matching import match_payment
 from payments.domain.promises import deadline, verdict
 from payments.integrity import recorded_once
+from recaudo_common.accounts import ledger_status
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
+from recaudo_common.clock import local_instant, local_today
 from recaudo_common.db import Database
 from recaudo_common.errors import ProblemError, conflict, not_found
 from recaudo_common.events import (
@@ -104,7 +105,7 @@ async def on_account_updated(event: AccountUpdated, ctx: HandlerContext) -> None
         await store.add_entry(s, client=client, account_ref=event.account_ref, kind="adjustment", amount=change,
                               event_id=ctx.envelope.event_id, now=ctx.now)
     new_balance = await store.ledger_balance(s, client, event.account_ref)
-    status = account["status"] if account["status"] == "settled" else ("paid" if new_balance <= 0 else "open")
+    status = ledger_status(balance=new_balance, settled=account["status"] == "settled")
     await store.set_account(s, client, event.account_ref, balance=new_balance, status=status, now=ctx.now,
                             debtor_id=event.debtor_id)
 
@@ -342,7 +343,7 @@ async def _make_arrangement(s: Any, *, client: str, account_ref: str, kind: str,
         raise conflict("account_not_open", f"the account is {account['status']}")
     if await store.active_arrangement(s, client, account_ref) is not None:
         raise conflict("arrangement_exists", "the account already has an active arrangement")
-    today = now.astimezone(zoneinfo.ZoneInfo(copy.timezone)).date()
+    today = local_today(copy.timezone, now)
     errors = arrangement_errors(kind=kind, balance=Decimal(account["balance"]), instalments=instalments,
                                 max_discount_pct=copy.max_discount_pct, today=today)
     if errors:
@@ -411,7 +412,7 @@ async def _reconcile_bank_file(db: Database, *, client: str, content: bytes, con
             if await store.gateway_payment(s, gateway, external_id) is not None:
                 results.append({"row": number, "status": "duplicate", "transaction_id": external_id})
                 continue
-            paid_at = dt.datetime.combine(row.paid_on, dt.time(12), tzinfo=zoneinfo.ZoneInfo(copy.timezone))
+            paid_at = local_instant(row.paid_on, copy.timezone, dt.time(12))
             applied = await apply_payment(s, client=client, account_ref=row.reference, debtor_id=None,
                                           amount=row.amount, currency=copy.currency, paid_at=paid_at,
                                           source="bank_file", method="bank_transfer", reference=row.reference, now=now,

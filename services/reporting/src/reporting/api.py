@@ -6,7 +6,6 @@ import datetime as dt
 import importlib.resources
 import time
 import uuid
-import zoneinfo
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -16,8 +15,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from recaudo_common.accounts import account_status
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import get_client
+from recaudo_common.clock import local_instant
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.exports import XLSX, table_response
 from recaudo_common.ratelimit import Rate as RequestRate
@@ -371,8 +372,7 @@ def build_router(platform: Platform, feed: ChangeFeed | None = None, *,
             months.append(_next_month(months[-1]))
         async with platform.db.transaction() as s:
             client = await client_or_404(s, slug)
-            zone = zoneinfo.ZoneInfo(client.timezone)
-            ends = [dt.datetime.combine(_next_month(m), dt.time(0), tzinfo=zone) for m in months]
+            ends = [local_instant(_next_month(m), client.timezone) for m in months]
             states = await store.month_end_states(s, client=slug, ends=ends)
         labels = [m.strftime("%Y-%m") for m in months]
         rolls = roll_rates(labels, ((r["period"], r["account_ref"], r["state"]) for r in states))
@@ -447,7 +447,7 @@ def build_router(platform: Platform, feed: ChangeFeed | None = None, *,
             contacts = await store.last_contacts(s, slug, account_ref)
         if row is None:
             raise not_found(f"account {account_ref!r}")
-        status = "recalled" if row["recalled_at"] else row["status"]
+        status = account_status(row["status"], recalled=row["recalled_at"] is not None)
         return AccountView(client=slug, account_ref=account_ref, status=status, recalled_at=row["recalled_at"],
                            product=row["product"], placed_at=row["placed_at"], placed_balance=row["placed_balance"],
                            balance=row["balance"], recovered=row["recovered"], days_past_due=row["days_past_due"],

@@ -1,6 +1,5 @@
 """Segmentation's HTTP API: a client company's buckets of mora and how its accounts are segmented."""
 
-import zoneinfo
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -9,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import ClientCopy, get_client
+from recaudo_common.clock import local_today
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.runtime import Platform
 from segmentation import store
@@ -143,7 +143,7 @@ def build_router(platform: Platform) -> APIRouter:
         ordered = sorted(body.buckets, key=lambda b: b.low)
         async with platform.db.transaction() as s:
             version = await store.put_buckets(s, slug, [b.model_dump() for b in ordered], now)
-            await store.reopen_aging(s, slug, now.astimezone(zoneinfo.ZoneInfo(timezone)).date())
+            await store.reopen_aging(s, slug, local_today(timezone, now))
         return BucketsOut(version=version, buckets=ordered)
 
     def check_strategy(body: StrategyIn | ChallengerIn, buckets: tuple[Bucket, ...], limit: Decimal) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -11,8 +10,10 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.accounts import account_status
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import ClientCopy, get_client
+from recaudo_common.clock import local_today
 from recaudo_common.db import Database
 from recaudo_common.events import (
     AccountLegalHoldLifted,
@@ -126,7 +127,7 @@ class Decision:
 def decide(account: dict[str, Any], view: ClientView, *, now: dt.datetime, trigger: str,
            day: dt.date | None = None) -> Decision:
     """Bucket, score and treatment of an account row, by its client company's settings; no I/O."""
-    today = day or now.astimezone(zoneinfo.ZoneInfo(view.client.timezone)).date()
+    today = day or local_today(view.client.timezone, now)
     status = f"on legal hold ({account['legal_hold']})" if account["legal_hold"] else account["status"]
     aged_to = min(today, account["held_since"]) if account["held_since"] else today  # a plan holds aging
     dpd = days_past_due_on(aged_to, days_past_due_at_as_of=account["days_past_due_at_as_of"],
@@ -299,7 +300,7 @@ async def age_due_clients(db: Database, *, now: dt.datetime) -> dict[str, int]:
         clients = await store.client_slugs(s)
     results: dict[str, int] = {}
     for slug, timezone in clients:
-        day = now.astimezone(zoneinfo.ZoneInfo(timezone)).date()
+        day = local_today(timezone, now)
         async with db.transaction() as s:
             if await store.aging_done(s, slug, day):
                 continue
@@ -334,13 +335,17 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
 
 
 async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContext) -> None:
-    status = event.account_status
+    """The ledger's status, except that a recalled account stays recalled (a debtor may still pay after it)."""
     if isinstance(event, PaymentApplied):
         await store.record_outcome(ctx.session, ctx.envelope.client, event.account_ref, event.paid_at, event.amount,
                                    event.new_balance, event.account_status)
     account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
-                                             balance=max(event.new_balance, Decimal(0)), status=status,
-                                             now=ctx.now)
+                                             balance=max(event.new_balance, Decimal(0)), now=ctx.now)
+    if account is not None:
+        status = account_status(event.account_status, recalled=account["status"] == "recalled")
+        if status != account["status"]:
+            account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
+                                                     status=status, now=ctx.now)
     await segment(ctx, account, trigger="payment" if isinstance(event, PaymentApplied) else "reversal")
 
 
@@ -365,10 +370,6 @@ async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
             await ctx.emit(segmented)
 
 
-def _client_today(ctx: HandlerContext, timezone: str | None) -> dt.date:
-    return ctx.now.astimezone(zoneinfo.ZoneInfo(timezone or "UTC")).date()
-
-
 async def on_promise(event: PromiseMade | PromiseBroken, ctx: HandlerContext) -> None:
     account = await store.lock_account(ctx.session, ctx.envelope.client, event.account_ref)
     await segment(ctx, account, trigger="promise_made" if isinstance(event, PromiseMade) else "promise_broken")
@@ -377,7 +378,7 @@ async def on_promise(event: PromiseMade | PromiseBroken, ctx: HandlerContext) ->
 async def on_arrangement(event: ArrangementMade | ArrangementKept | ArrangementBroken, ctx: HandlerContext) -> None:
     """An instalment plan holds the account's aging while it lasts; kept or broken, aging resumes."""
     client = await get_client(ctx.session, store.SCHEMA, ctx.envelope.client)
-    today = _client_today(ctx, client.timezone if client else None)
+    today = local_today(client.timezone if client else "UTC", ctx.now)
     s, slug, ref = ctx.session, ctx.envelope.client, event.account_ref
     if isinstance(event, ArrangementMade):
         account = await store.hold_aging(s, slug, ref, today) if event.kind == "instalment_plan" else \

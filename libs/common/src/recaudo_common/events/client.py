@@ -8,6 +8,7 @@ from pydantic import Field
 
 from recaudo_common.events.channels import Channel
 from recaudo_common.events.envelope import Event, register
+from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
 
 
 class ClientSettings(Event):
@@ -19,6 +20,9 @@ class ClientSettings(Event):
     locale: str
     default_authorised_channels: list[Channel]
     max_discount_pct: Decimal = Field(Decimal("40"), description="the largest settlement discount it allows")
+    promise_window_days: int = Field(DEFAULT_PROMISE_WINDOW_DAYS, ge=1, le=MAX_PROMISE_WINDOW_DAYS,
+                                     description="how many days after its today a promise to pay may fall due "
+                                                 "(absent in older events: the default, 30)")
 
 
 @register

@@ -11,7 +11,6 @@ from decimal import ROUND_DOWN, Decimal
 
 SETTLEMENT_DAYS = 10  # a settlement offer must be paid within this many days
 PLAN_INSTALMENTS = 3
-PROMISE_MAX_DAYS = 30
 PROOF_TTL = dt.timedelta(minutes=30)
 
 

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from recaudo_common.accounts import LedgerStatus as AccountStatus
+from recaudo_common.accounts import ledger_status
+
 EntryKind = Literal["placement", "adjustment", "payment", "reversal", "chargeback"]
-AccountStatus = Literal["open", "paid", "settled"]
 
 # Entries are stored with the sign they carry into the balance.
 SIGN: dict[str, int] = {"placement": 1, "adjustment": 1, "payment": -1, "reversal": 1, "chargeback": 1}
@@ -43,6 +45,4 @@ class AfterPayment:
 def after_payment(current_balance: Decimal, amount: Decimal, current_status: AccountStatus) -> AfterPayment:
     new_balance = current_balance - amount
     credit = -new_balance if new_balance < 0 else Decimal("0")
-    if current_status == "settled":
-        return AfterPayment(new_balance, credit, "settled")
-    return AfterPayment(new_balance, credit, "paid" if new_balance <= 0 else "open")
+    return AfterPayment(new_balance, credit, ledger_status(balance=new_balance, settled=current_status == "settled"))

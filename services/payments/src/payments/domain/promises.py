@@ -4,17 +4,18 @@ day in the client company's time zone; broken once that moment has passed withou
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 from decimal import Decimal
 from typing import Literal
+
+from recaudo_common.clock import local_instant
 
 GRACE_DAYS = 1
 
 
 def deadline(due_date: dt.date, timezone: str) -> dt.datetime:
     """The first instant after the grace day, in the client company's time zone."""
-    return dt.datetime.combine(due_date + dt.timedelta(days=GRACE_DAYS + 1), dt.time(0),
-                               tzinfo=zoneinfo.ZoneInfo(timezone))
+    first_instant_after: dt.datetime = local_instant(due_date + dt.timedelta(days=GRACE_DAYS + 1), timezone)
+    return first_instant_after
 
 
 def verdict(*, amount: Decimal, paid: Decimal, due_date: dt.date, timezone: str,

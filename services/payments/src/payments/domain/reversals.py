@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from payments.domain.ledger import AccountStatus
+from recaudo_common.accounts import LedgerStatus, ledger_status
 
 
 class ReversalRefusedError(ValueError):
@@ -36,10 +36,12 @@ def reversal_amount(*, requested: Decimal | None, paid: Decimal, reversed_so_far
 @dataclass(frozen=True)
 class AfterReversal:
     balance: Decimal
-    status: AccountStatus
+    status: LedgerStatus
 
 
-def after_reversal(current_balance: Decimal, amount: Decimal, current_status: AccountStatus) -> AfterReversal:
-    """The money goes back on the balance; an account with something to pay again is open again."""
+def after_reversal(current_balance: Decimal, amount: Decimal, current_status: LedgerStatus) -> AfterReversal:
+    """The money goes back on the balance; an account with something to pay again is open again (a reversal
+    that leaves something to pay undoes a settlement too)."""
     new_balance = current_balance + amount
-    return AfterReversal(new_balance, "open" if new_balance > 0 else current_status)
+    return AfterReversal(new_balance, ledger_status(balance=new_balance,
+                                                    settled=current_status == "settled" and new_balance <= 0))

@@ -9,10 +9,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
+from recaudo_common.accounts import CLOSED
+
 SIX = Decimal("0.000001")
 CENT = Decimal("0.01")
 GROUPINGS = ("bucket", "current_bucket", "segment", "channel", "strategy_arm", "product", "day")
-CLOSED = frozenset({"paid", "settled"})
 
 
 def ratio(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
