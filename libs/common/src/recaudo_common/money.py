@@ -23,6 +23,13 @@ _SYMBOLS = re.compile(r"^(?:[A-Z]{3}|US\$|S/\.?|S/|\$)\s*")
 _MAX_BALANCE = Decimal(10) ** 12
 
 
+def after_discount(amount: Decimal, discount_pct: Decimal) -> Decimal:
+    """`amount` less `discount_pct` per cent, to the cent (half-even): what a settlement at that discount asks, and
+    the least a settlement may ask under a client company's largest discount (one rule for the offer shown and the
+    arrangement accepted)."""
+    return (amount * (100 - discount_pct) / 100).quantize(Decimal("0.01"))
+
+
 def parse_amount(raw: str, locale: str) -> Decimal | None:
     """A decimal under the locale's marks, or None when the text is not one.
 

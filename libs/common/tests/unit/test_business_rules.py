@@ -10,6 +10,7 @@ import pytest
 from recaudo_common.accounts import account_status, is_open, ledger_status
 from recaudo_common.clock import local_instant, local_today
 from recaudo_common.events import ClientRegistered
+from recaudo_common.money import after_discount
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, latest_promise_date, within_promise_window
 from recaudo_common.testing import REPOSITORY_ROOT
 
@@ -130,3 +131,28 @@ def test_the_client_companys_today_is_computed_only_by_the_clock_module() -> Non
         if "ZoneInfo(" in source and ".date()" in source and "contact_law" not in path.name:
             offenders.append(str(path.relative_to(REPOSITORY_ROOT)))
     assert offenders == []
+
+
+# ---------------------------------------------------------------- a settlement at a discount
+
+
+@pytest.mark.parametrize(("balance", "pct", "expected"), [
+    (Decimal("1500000"), Decimal("20"), Decimal("1200000.00")),
+    (Decimal("1000.00"), Decimal("0"), Decimal("1000.00")),
+    (Decimal("1000.00"), Decimal("100"), Decimal("0.00")),
+    (Decimal("333.33"), Decimal("12.5"), Decimal("291.66")),  # 291.66375 -> to the cent
+    (Decimal("0.05"), Decimal("50"), Decimal("0.02")),  # 0.025, half-even
+])
+def test_after_discount_is_to_the_cent(balance: Decimal, pct: Decimal, expected: Decimal) -> None:
+    assert after_discount(balance, pct) == expected
+
+
+def test_the_offer_shown_and_the_least_settlement_accepted_are_the_same_amount() -> None:
+    """Outreach offers a settlement at the treatment's discount and payments accepts one down to the client
+    company's largest discount: at the same percentage both must name the same cent, or a debtor accepting the
+    offer shown would be refused."""
+    for cents in range(1, 100_000, 7919):
+        balance = Decimal(cents) / 100 + Decimal("123456")
+        for pct in (Decimal("12.5"), Decimal("33.33"), Decimal("40")):
+            offered = after_discount(balance, pct)
+            assert offered == (balance * (1 - pct / 100)).quantize(Decimal("0.01"))  # payments' former formula

@@ -9,6 +9,8 @@ import hmac
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
+from recaudo_common.money import after_discount
+
 SETTLEMENT_DAYS = 10  # a settlement offer must be paid within this many days
 PLAN_INSTALMENTS = 3
 PROOF_TTL = dt.timedelta(minutes=30)
@@ -28,7 +30,7 @@ def offers(offer: str | None, discount_pct: Decimal | None, balance: Decimal, to
     if balance <= 0 or offer in (None, "none", "do_not_pursue"):
         return []
     if offer == "settlement" and discount_pct:
-        amount = (balance * (100 - discount_pct) / 100).quantize(Decimal("0.01"))
+        amount = after_discount(balance, discount_pct)
         return [Offer("settlement", ((today + dt.timedelta(days=SETTLEMENT_DAYS), amount),))]
     if offer == "instalment_plan":
         part = (balance / PLAN_INSTALMENTS).quantize(Decimal("0.01"), rounding=ROUND_DOWN)

@@ -22,6 +22,7 @@ from outreach.domain.template_sandbox import (
     TemplateTooExpensive,
     render_texts,
 )
+from recaudo_common.money import after_discount
 
 __all__ = ["RenderBudget", "TemplateError", "TemplateTooExpensive"]
 
@@ -156,8 +157,7 @@ def format_day(day: dt.date, locale: str) -> str:
 def offer_text(offer: str | None, discount_pct: Decimal | None, balance: Decimal, currency: str, locale: str) -> str:
     english = locale.startswith("en")
     if offer == "settlement" and discount_pct:
-        amount = (balance * (100 - discount_pct) / 100).quantize(Decimal("0.01"))
-        money = format_money(amount, currency, locale)
+        money = format_money(after_discount(balance, discount_pct), currency, locale)
         return (f"Settle today for {money}. " if english
                 else f"Cancele hoy con {money} ({format_decimal(discount_pct, locale=locale.replace('-', '_'))} % "
                      "de descuento). ")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from recaudo_common.money import after_discount
+
 MISSED_INSTALMENTS_TO_BREAK = 2  # a plan survives one late instalment; the second breaks it
 
 
@@ -23,7 +25,7 @@ def arrangement_errors(*, kind: str, balance: Decimal, instalments: list[tuple[d
         errors.append("no instalment may fall due in the past")
     if [d for d, _ in instalments] != sorted(d for d, _ in instalments):
         errors.append("instalments must be in date order")
-    floor = (balance * (1 - max_discount_pct / 100)).quantize(Decimal("0.01"))
+    floor = after_discount(balance, max_discount_pct)
     if kind == "settlement":
         if len(instalments) != 1:
             errors.append("a settlement is one payment by a deadline")
