@@ -46,8 +46,9 @@ def create_app(
         started = time.perf_counter()
         # Route templates, never raw paths: a path holds account refs, and span names must not.
         # Every event the request emits carries its id as correlation and cause; the caller reads it in X-Request-Id.
+        cause = Cause.command()
         with tracer.start_as_current_span(f"{request.method} {route}", kind=trace.SpanKind.SERVER) as span, \
-                caused_by(Cause.command()) as cause:
+                caused_by(cause):
             response = await call_next(request)
             span.set_attribute("http.status_code", response.status_code)
         response.headers["X-Request-Id"] = str(cause.correlation_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -75,6 +75,17 @@ class Cause:
         command_id = new_event_id()
         return cls(command_id, command_id)
 
+    def headers(self) -> dict[str, str]:
+        """The cause as headers, for work a request leaves to be carried on elsewhere (an upload's worker)."""
+        return {"recaudo-correlation-id": str(self.correlation_id), "recaudo-causation-id": str(self.causation_id)}
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> Cause | None:
+        try:
+            return cls(UUID(headers["recaudo-correlation-id"]), UUID(headers["recaudo-causation-id"]))
+        except (KeyError, ValueError):
+            return None
+
 
 # Ambient like the trace context: the HTTP edge sets it per request, the consumer runtime per event handled, so
 # code deep in a command (payments' promise verdicts, for one) emits under the right cause without threading it.
@@ -82,8 +93,11 @@ _cause: ContextVar[Cause | None] = ContextVar("recaudo_cause", default=None)
 
 
 @contextmanager
-def caused_by(cause: Cause) -> Iterator[Cause]:
-    """Events emitted inside the block carry `cause` (unless they name one themselves)."""
+def caused_by(cause: Cause | None) -> Iterator[Cause | None]:
+    """Events emitted inside the block carry `cause` (unless they name one themselves); None changes nothing."""
+    if cause is None:
+        yield current_cause()
+        return
     token = _cause.set(cause)
     try:
         yield cause
@@ -93,6 +107,12 @@ def caused_by(cause: Cause) -> Iterator[Cause]:
 
 def current_cause() -> Cause | None:
     return _cause.get()
+
+
+def cause_headers() -> dict[str, str]:
+    """The current cause as headers (none outside one)."""
+    cause = current_cause()
+    return {} if cause is None else cause.headers()
 
 
 def caused(envelope: Envelope, cause: Cause | None) -> Envelope:

@@ -39,7 +39,7 @@ from recaudo_common.db import Database, is_transient
 from recaudo_common.errors import ProblemError, conflict
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, ClientRegistered, Envelope
 from recaudo_common.files import MAX_COLUMNS, Cell, FileFormatError, Rows, csv_rows, sniff
-from recaudo_common.outbox import Outbox
+from recaudo_common.outbox import Cause, Outbox, caused_by
 from recaudo_common.telemetry import extract_context, tracer
 
 BATCH = 1000
@@ -185,9 +185,11 @@ async def process_next_portfolio(db: Database, *, clock: Clock, limits: FileLimi
             try:
                 async with db.transaction() as s:
                     carried = await store.trace_context(s, portfolio_id)
-                # The worker continues the upload request's trace: its events carry it to every service.
+                # The worker continues the upload request's trace and cause: its events carry both to every
+                # service (their correlation id is the upload request's X-Request-Id).
                 with tracer.start_as_current_span("process portfolio", context=extract_context(carried),
-                                                  attributes={"recaudo.portfolio": str(portfolio_id)}):
+                                                  attributes={"recaudo.portfolio": str(portfolio_id)}), \
+                        caused_by(Cause.from_headers(carried)):
                     await _process(db, portfolio_id, clock=clock, limits=limits or FileLimits(),
                                    max_attempts=max_attempts)
             finally:

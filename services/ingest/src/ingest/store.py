@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.domain.portfolio import Issue
 from recaudo_common.db import unnest_rows
+from recaudo_common.outbox import cause_headers
 from recaudo_common.telemetry import inject_headers
 
 SCHEMA = "ingest"
@@ -71,7 +72,7 @@ async def insert_portfolio(s: AsyncSession, *, portfolio_id: uuid.UUID, client: 
         ":n, :as_of, :now, CAST(:tc AS jsonb))"),
         {"id": portfolio_id, "c": client, "f": filename, "h": content_sha, "ps": params_sha,
          "p": json.dumps(params), "n": size_bytes, "as_of": as_of, "now": now,
-         "tc": json.dumps(inject_headers())})
+         "tc": json.dumps({**inject_headers(), **cause_headers()})})  # the worker carries on both
 
 
 async def describe_upload(s: AsyncSession, portfolio_id: uuid.UUID, *, filename: str | None, content_sha: str,
