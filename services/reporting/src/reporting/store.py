@@ -333,6 +333,8 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
 
 async def month_end_states(s: AsyncSession, *, client: str, ends: list[dt.datetime]) -> list[dict[str, Any]]:
     """Each placed account's state at each instant: its bucket then, or paid/settled, or recalled."""
+    # The status rule of recaudo_common.accounts.account_status, stated again in SQL because it runs per row over
+    # history: recalled wins over whatever the ledger says, then paid or settled, else the account's bucket.
     rows = await s.execute(_sql(
         """SELECT e.n AS period, a.account_ref,
                   CASE WHEN a.recalled_at IS NOT NULL AND a.recalled_at < e.at THEN 'recalled'
