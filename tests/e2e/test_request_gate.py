@@ -133,6 +133,10 @@ async def test_a_client_companys_cap_only_lowers_the_platforms(platform: Running
         refused = await http.post("/v1/clients/gate-co/portfolios", files={"file": ("c.csv", big, "text/csv")})
         assert refused.status_code == 413 and refused.json()["code"] == "file_too_large"
         assert "1000" in refused.json()["detail"]
+        record = await http.get(refused.json()["instance"])  # the refusal is on the record, fetched later
+        assert record.status_code == 200, record.text
+        assert (record.json()["status"], record.json()["error_code"]) == ("failed", "file_too_large")
+        assert record.json()["filename"] == "c.csv" and "1000" in record.json()["error_detail"]["detail"]
         restored = await http.put("/v1/clients/gate-co/upload-cap", json={"max_upload_bytes": None})
         assert restored.status_code == 200 and restored.json()["max_upload_bytes"] is None
         accepted = await http.post("/v1/clients/gate-co/portfolios", files={"file": ("c.csv", big, "text/csv")})

@@ -271,7 +271,8 @@ def build_router(platform: Platform, *, max_upload_bytes: int,
                 read_params=lambda: upload_params(slug, form.fields), max_bytes=cap, now=clock(),
                 limits=xlsx_limits)
         except handlers.UploadTooLargeError as exc:
-            raise ProblemError(413, "file_too_large", "File too large", str(exc)) from exc
+            raise ProblemError(413, "file_too_large", "File too large", str(exc),
+                               instance=f"/v1/portfolios/{exc.portfolio_id}") from exc
         except handlers.UploadRefusedError as exc:
             raise ProblemError(422, exc.code, "The file cannot be read as a portfolio", exc.detail,
                                instance=f"/v1/portfolios/{exc.portfolio_id}") from exc

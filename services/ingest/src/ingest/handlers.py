@@ -51,7 +51,9 @@ Clock = Callable[[], dt.datetime]
 
 
 class UploadTooLargeError(Exception):
-    pass
+    """The file passed its cap while it arrived; what was stored of it is gone, its refusal is on the record."""
+
+    portfolio_id: uuid.UUID | None = None
 
 
 class UploadRefusedError(Exception):
@@ -74,6 +76,26 @@ async def register_client(db: Database, client: dict[str, Any], *, now: dt.datet
 
 
 async def submit_portfolio(db: Database, *, client: dict[str, Any], chunks: AsyncIterator[bytes],
+                           filename: Callable[[], str | None], read_params: Callable[[], Awaitable[dict[str, Any]]],
+                           max_bytes: int, now: dt.datetime, limits: XlsxLimits | None = None,
+                           ) -> tuple[uuid.UUID, bool]:
+    """`_store_upload`; a file over its cap leaves a failed upload on the record that says so (`instance`)."""
+    try:
+        return await _store_upload(db, client=client, chunks=chunks, filename=filename, read_params=read_params,
+                                   max_bytes=max_bytes, now=now, limits=limits)
+    except UploadTooLargeError as exc:
+        refused_id = uuid.uuid4()
+        async with db.transaction() as s:
+            await store.insert_portfolio(
+                s, portfolio_id=refused_id, client=client["slug"], filename=filename(), content_sha="refused",
+                params={}, params_sha="refused", size_bytes=0, as_of=local_today(client["timezone"], now), now=now)
+            await store.finish_portfolio(s, refused_id, status="failed", counts=Tally().as_dict(), now=now,
+                                         error_code="file_too_large", error_detail={"detail": str(exc)})
+        exc.portfolio_id = refused_id
+        raise
+
+
+async def _store_upload(db: Database, *, client: dict[str, Any], chunks: AsyncIterator[bytes],
                            filename: Callable[[], str | None], read_params: Callable[[], Awaitable[dict[str, Any]]],
                            max_bytes: int, now: dt.datetime, limits: XlsxLimits | None = None,
                            ) -> tuple[uuid.UUID, bool]:
