@@ -32,7 +32,7 @@ from recaudo_common.events import (
     PromiseBroken,
     PromiseMade,
 )
-from recaudo_common.outbox import Outbox
+from recaudo_common.outbox import Cause, Outbox
 from segmentation import store
 from segmentation.domain.assignment import Assignment, assign
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, days_past_due_on
@@ -258,13 +258,14 @@ async def run_aging(db: Database, *, client: str, day: dt.date, now: dt.datetime
         await store.start_aging_run(s, client, day, now)
         buckets = [{"label": b.label, "low": b.low, "high": b.high}
                    for b in buckets_of(await store.get_buckets(s, client))]
-    moved, after = 0, ""
+    moved, after, run = 0, "", Cause.command()  # one run, one correlation for what it moves
     while True:
         async with db.transaction() as s:
             accounts = await store.accounts_changing_bucket(s, client=client, day=day, buckets=buckets,
                                                             after=after, limit=chunk)
             events = await assess_many(s, [(account, "aging") for account in accounts], now=now, day=day)
-            await outbox.add(s, [e.envelope(client=client, occurred_at=now) for e in events if e is not None])
+            await outbox.add(s, [e.envelope(client=client, occurred_at=now) for e in events if e is not None],
+                             cause=run)
             await store.record_aging_chunk(s, client, day, len(accounts), now=now, last=len(accounts) < chunk)
         moved += len(accounts)
         if len(accounts) < chunk:
@@ -277,13 +278,14 @@ async def resegment_requested(db: Database, *, now: dt.datetime, chunk: int = 20
     async with db.transaction() as s:
         requests = await store.pending_resegmentations(s)
     done: dict[str, int] = {}
-    for request_id, client in requests:
-        after, count = "", 0
+    for request_id, client, asked_under in requests:
+        after, count, cause = "", 0, asked_under or Cause.command()  # the strategy or costs change's request
         while True:
             async with db.transaction() as s:
                 accounts = await store.open_accounts_after(s, client, after, chunk)
                 events = await assess_many(s, [(account, "strategy_change") for account in accounts], now=now)
-                await outbox.add(s, [e.envelope(client=client, occurred_at=now) for e in events if e is not None])
+                await outbox.add(s, [e.envelope(client=client, occurred_at=now) for e in events if e is not None],
+                                 cause=cause)
                 if len(accounts) < chunk:
                     await store.finish_resegmentation(s, request_id, now)
             count += len(accounts)

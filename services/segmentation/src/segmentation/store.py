@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.db import unnest_rows
+from recaudo_common.outbox import Cause, cause_headers
 
 SCHEMA = "segmentation"
 
@@ -233,15 +234,17 @@ async def put_costs(s: AsyncSession, client: str, costs: dict[str, str], now: dt
 
 
 async def request_resegmentation(s: AsyncSession, client: str, reason: str, now: dt.datetime) -> None:
+    """Queues a re-segmentation with the cause it is asked under (the worker's events carry it on)."""
     await s.execute(text(
-        "INSERT INTO segmentation.resegment_requests (client_slug, reason, requested_at) VALUES (:c, :r, :now)"),
-        {"c": client, "r": reason, "now": now})
+        "INSERT INTO segmentation.resegment_requests (client_slug, reason, requested_at, cause) "
+        "VALUES (:c, :r, :now, CAST(:cause AS jsonb))"),
+        {"c": client, "r": reason, "now": now, "cause": json.dumps(cause_headers())})
 
 
-async def pending_resegmentations(s: AsyncSession) -> list[tuple[int, str]]:
+async def pending_resegmentations(s: AsyncSession) -> list[tuple[int, str, Cause | None]]:
     rows = await s.execute(text(
-        "SELECT id, client_slug FROM segmentation.resegment_requests WHERE done_at IS NULL ORDER BY id"))
-    return [(r[0], r[1]) for r in rows]
+        "SELECT id, client_slug, cause FROM segmentation.resegment_requests WHERE done_at IS NULL ORDER BY id"))
+    return [(r[0], r[1], Cause.from_headers(r[2])) for r in rows]
 
 
 async def finish_resegmentation(s: AsyncSession, request_id: int, now: dt.datetime) -> None:
