@@ -56,13 +56,15 @@ async def get_account(s: AsyncSession, client: str, account_ref: str) -> dict[st
 
 async def set_status(s: AsyncSession, client: str, account_ref: str, *, status: str, balance: Decimal | None,
                      as_of: dt.datetime) -> None:
-    """Kept apart from the placement so a payment that arrives before its placement is not lost."""
+    """Kept apart from the placement so a payment that arrives before its placement is not lost. The newest
+    statement wins, except that a recall always does (accounts.account_status: a recall is never undone by a
+    payment, even one made after it whose event arrived first)."""
     await s.execute(text(
         """INSERT INTO outreach.account_status AS st (client_slug, account_ref, status, balance, as_of)
            VALUES (:c, :r, :st, :b, :at)
            ON CONFLICT (client_slug, account_ref) DO UPDATE SET status = excluded.status,
                balance = coalesce(excluded.balance, st.balance), as_of = excluded.as_of
-           WHERE st.as_of <= excluded.as_of"""),
+           WHERE st.as_of <= excluded.as_of OR excluded.status = 'recalled'"""),
         {"c": client, "r": account_ref, "st": status, "b": balance, "at": as_of})
 
 

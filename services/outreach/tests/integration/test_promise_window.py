@@ -91,3 +91,17 @@ async def test_a_payment_after_a_recall_leaves_the_account_recalled(outreach: Ou
     assert not any(s == "scheduled" for _, s in await outreach.attempts("W-4"))
     _, page = await debtor_page(outreach, "W-4")
     assert "Oferta de pago con descuento" not in page
+
+
+async def test_a_recall_wins_over_a_later_payment_whose_event_arrived_first(outreach: Outreach) -> None:
+    await outreach.deliver(placed("W-5"), segmented("W-5"))
+    recalled_at = outreach.clock.now
+    outreach.clock.now = recalled_at + dt.timedelta(hours=2)  # the debtor paid two hours after the recall...
+    await outreach.deliver(PaymentApplied(
+        payment_id=uuid.uuid4(), account_ref="W-5", amount=Decimal("1000"), currency="COP",
+        paid_at=outreach.clock.now, source="gateway", new_balance=Decimal("1499000"), account_status="open"))
+    outreach.clock.now = recalled_at  # ...and that payment's event reached outreach before the recall's
+    await outreach.deliver(AccountRecalled(account_ref="W-5", recalled_at=recalled_at))
+    rows = await outreach.sql("SELECT status FROM outreach.account_status WHERE account_ref = 'W-5'")
+    assert [r[0] for r in rows] == ["recalled"]
+    assert not any(s == "scheduled" for _, s in await outreach.attempts("W-5"))

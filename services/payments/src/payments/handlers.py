@@ -18,7 +18,7 @@ from payments.domain.ledger import AfterPayment, after_payment
 from payments.domain.matching import match_payment
 from payments.domain.promises import deadline, verdict
 from payments.integrity import recorded_once
-from recaudo_common.accounts import ledger_status
+from recaudo_common.accounts import account_status, is_open, ledger_status
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
 from recaudo_common.clock import local_instant, local_today
@@ -339,8 +339,9 @@ async def _make_arrangement(s: Any, *, client: str, account_ref: str, kind: str,
     account = await store.lock_account(s, client, account_ref)
     if copy is None or account is None:
         raise not_found(f"account {account_ref!r}")
-    if account["status"] != "open":
-        raise conflict("account_not_open", f"the account is {account['status']}")
+    status = account_status(account["status"], recalled=account["recalled"])
+    if not is_open(status):
+        raise conflict("account_not_open", f"the account is {status}")
     if await store.active_arrangement(s, client, account_ref) is not None:
         raise conflict("arrangement_exists", "the account already has an active arrangement")
     today = local_today(copy.timezone, now)
