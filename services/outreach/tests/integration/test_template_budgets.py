@@ -42,8 +42,10 @@ async def test_a_looping_template_is_refused_quickly_and_never_stored(outreach: 
         assert answer.headers["content-type"] == "application/problem+json"
     assert "more than 10000 loop iterations" in answers[0].json()["detail"]
     assert "more than 65536 characters" in answers[-1].json()["detail"]
-    assert elapsed < 2.0, elapsed
-    assert latencies and max(latencies) < 0.5, latencies
+    # The issue's own bounds (the render budget is 200 ms; unbounded, these saves took tens of seconds and stopped
+    # the event loop): generous enough for a loaded CI machine, far below what the loops would cost.
+    assert elapsed < 10.0, elapsed
+    assert latencies and max(latencies) < 1.0, latencies
     assert await outreach.sql("SELECT count(*) FROM outreach.templates") == [(0,)]  # never stored
     current = (await outreach.http.get(URL, headers=key)).json()
     assert (current["source"], current["preview_problem"]) == ("default", None)
@@ -58,7 +60,7 @@ async def test_a_stored_template_that_no_longer_renders_never_breaks_a_read(outr
     started = time.monotonic()
     listed = await outreach.http.get("/v1/clients/banco/templates", headers=outreach.auth)
     one = await outreach.http.get(URL, headers=outreach.auth)
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 10.0
     assert listed.status_code == 200 and one.status_code == 200, (listed.text, one.text)
     problems = {t["channel"]: t["preview_problem"] for t in listed.json()["items"]}
     assert problems["sms"]["code"] == "template_too_expensive"
