@@ -151,20 +151,6 @@ async def test_no_other_client_and_no_sre_sees_banco_andinos_data(
     assert not leaks, "\n".join(leaks)
 
 
-async def test_the_walk_does_find_banco_andinos_data_with_an_operator_key(
-        world: tuple[RunningPlatform, dict[str, str]]) -> None:
-    platform, ids = world
-    # The live stream stays open for as long as it is allowed to: for the operator it would never answer.
-    answers = await asyncio.to_thread(walk, platform.base_url, OPERATOR_KEY, ids,
-                                      skip=("/v1/clients/{slug}/reports/stream",))
-    revealing = {operation for operation, status, text in answers if status == 200
-                 and any(s in text for s in SECRETS)}
-    debtor_data = {operation for operation, status, text in answers if status == 200
-                   and any(d[1] in text or d[2] in text for d in DEBTORS)}
-    assert "GET /v1/clients/{slug}" in revealing and len(revealing) >= 3, revealing
-    assert debtor_data, "no route showed a debtor's name or ID even to the operator"
-
-
 # What an operator reads of banco-andino: none of it may change when another client company writes to it.
 BANCO_STATE = ["/v1/clients/banco-andino", "/v1/clients/banco-andino/contact-rules", "/v1/clients/banco-andino/templates",
                "/v1/clients/banco-andino/strategy", "/v1/clients/banco-andino/buckets", "/v1/clients/banco-andino/costs",
@@ -254,7 +240,7 @@ async def test_every_write_route_refuses_another_client_company_and_changes_noth
         world: tuple[RunningPlatform, dict[str, str]]) -> None:
     """telco-azteca's key (and the SRE's) writing to banco-andino: every write route answers 403 or 404 (a body
     its schema refuses may be answered 422 first) and never 2xx, and everything an operator reads of banco-andino
-    is as it was."""
+    is as it was. It runs before the operator's walk, whose accepted writes re-segment and re-plan the accounts."""
     platform, ids = world
     before = await stable_state_of_banco(platform.base_url)
     assert before["/v1/clients/banco-andino"][0] == 200
@@ -266,6 +252,20 @@ async def test_every_write_route_refuses_another_client_company_and_changes_noth
         refused = {op for op, codes in statuses.items() if any(c in (403, 404) for c in codes)}
         assert refused == set(statuses), f"{who}: no 403 or 404 from {sorted(set(statuses) - refused)}"
     assert await stable_state_of_banco(platform.base_url) == before
+
+
+async def test_the_walk_does_find_banco_andinos_data_with_an_operator_key(
+        world: tuple[RunningPlatform, dict[str, str]]) -> None:
+    platform, ids = world
+    # The live stream stays open for as long as it is allowed to: for the operator it would never answer.
+    answers = await asyncio.to_thread(walk, platform.base_url, OPERATOR_KEY, ids,
+                                      skip=("/v1/clients/{slug}/reports/stream",))
+    revealing = {operation for operation, status, text in answers if status == 200
+                 and any(s in text for s in SECRETS)}
+    debtor_data = {operation for operation, status, text in answers if status == 200
+                   and any(d[1] in text or d[2] in text for d in DEBTORS)}
+    assert "GET /v1/clients/{slug}" in revealing and len(revealing) >= 3, revealing
+    assert debtor_data, "no route showed a debtor's name or ID even to the operator"
 
 
 def test_this_file_walks_every_service() -> None:
