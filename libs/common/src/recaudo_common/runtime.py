@@ -125,12 +125,14 @@ def build_app(platform: Platform, units: Sequence[ServiceUnit], *, with_routes: 
             return refused.problem.status, refused.problem.code, refused.problem.detail or refused.problem.title
 
     names = ", ".join(u.name for u in units)
-    return create_app(
+    app = create_app(
         title=f"Recaudo {names}", service=units[0].name if len(units) == 1 else "platform",
         routers=[r for u in units for r in u.routers] if with_routes else [], readiness=[database_ready],
         description=" ".join(u.description for u in units), max_body_bytes=platform.settings.max_body_bytes,
         body_rules=[r for u in units for r in u.body_rules], check_key=check_key,
     )
+    app.state.platform = platform  # module-level routes reach it through recaudo_common.dependencies
+    return app
 
 
 def background_tasks(platform: Platform, units: Sequence[ServiceUnit], stop: asyncio.Event) -> list[Worker]:

@@ -1,0 +1,58 @@
+"""FastAPI dependencies every service's module-level routes share: the platform, the caller, the client company.
+
+A route declares what it needs in its signature and never closes over a platform object:
+
+    ClientOfOperator = Annotated[ClientCopy, Depends(client_of(store.SCHEMA, roles=("operator",)))]
+
+    @router.put("/clients/{slug}/costs")
+    async def put_costs(body: CostsIn, client: ClientOfOperator, platform: PlatformDep) -> CostsOut: ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from recaudo_common.auth import Principal, Role
+from recaudo_common.client_copy import ClientCopy, get_client
+from recaudo_common.errors import not_found
+from recaudo_common.runtime import Platform
+
+OPERATOR_OR_CLIENT: tuple[Role, ...] = ("operator", "client")
+OPERATOR_ONLY: tuple[Role, ...] = ("operator",)
+
+
+def get_platform(request: Request) -> Platform:
+    """The platform the app was built on (`recaudo_common.runtime.build_app` puts it on `app.state`)."""
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+async def get_principal(request: Request, platform: PlatformDep) -> Principal:
+    """The caller, authenticated by the platform's own authenticator (the gate may have done it already)."""
+    return await platform.auth(request)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def client_of(schema: str, *, roles: tuple[Role, ...] = OPERATOR_OR_CLIENT
+              ) -> Callable[[str, Principal, Platform], Awaitable[ClientCopy]]:
+    """The dependency that reads the path's `{slug}`, checks the caller's right to that client company (a
+    client key asking for another's gets 404, as if it did not exist) and finds it in the service's own copy
+    (`{schema}.clients`), or answers 404. Authorisation comes first, so a refusal never says whether it exists."""
+
+    async def client_company(slug: str, principal: CurrentPrincipal, platform: PlatformDep) -> ClientCopy:
+        principal.require_client(slug, roles=roles)
+        async with platform.db.transaction() as session:
+            client = await get_client(session, schema, slug)
+        if client is None:
+            raise not_found(f"client company {slug!r}")
+        return client
+
+    return client_company
