@@ -6,11 +6,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from recaudo_common.auth import Principal
-from recaudo_common.client_copy import ClientCopy, get_client
+from recaudo_common.client_copy import ClientCopy
 from recaudo_common.clock import local_today
-from recaudo_common.errors import ProblemError, not_found
-from recaudo_common.runtime import Platform
+from recaudo_common.dependencies import OPERATOR_ONLY, PlatformDep, client_of
+from recaudo_common.errors import ProblemError
 from segmentation import store
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_errors
 from segmentation.domain.strategy import cost_table_errors, default_strategy, full_costs, strategy_errors
@@ -109,104 +108,92 @@ class SegmentSummary(BaseModel):
     items: list[SegmentRow]
 
 
-def build_router(platform: Platform) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["segmentation"])
-    Auth = Annotated[Principal, Depends(platform.auth)]
+router = APIRouter(prefix="/v1", tags=["segmentation"])
 
-    async def known_client(slug: str) -> ClientCopy:
-        async with platform.db.transaction() as s:
-            client = await get_client(s, store.SCHEMA, slug)
-        if client is None:
-            raise not_found(f"client company {slug!r}")
-        return client
+# The client company of the path's {slug}, which the caller may see (operator, or the client itself) or operate.
+ClientOfCaller = Annotated[ClientCopy, Depends(client_of(store.SCHEMA))]
+ClientOfOperator = Annotated[ClientCopy, Depends(client_of(store.SCHEMA, roles=OPERATOR_ONLY))]
 
-    @router.get("/clients/{slug}/buckets", response_model=BucketsOut)
-    async def get_buckets(slug: str, principal: Auth) -> BucketsOut:
-        principal.require_client(slug)
-        await known_client(slug)
-        async with platform.db.transaction() as s:
-            stored = await store.get_buckets(s, slug)
-        if stored is None:
-            return BucketsOut(version=0, buckets=[BucketIn(label=b.label, low=b.low, high=b.high)
-                                                  for b in DEFAULT_BUCKETS])
-        return BucketsOut(version=stored["version"], buckets=[BucketIn(**b) for b in stored["buckets"]])
 
-    @router.put("/clients/{slug}/buckets", response_model=BucketsOut)
-    async def put_buckets(slug: str, body: BucketsIn, principal: Auth) -> BucketsOut:
-        principal.require_client(slug, roles=("operator",))
-        timezone = (await known_client(slug)).timezone
-        errors = bucket_errors(tuple(Bucket(b.label, b.low, b.high) for b in body.buckets))
-        if errors:
-            raise ProblemError(422, "invalid_buckets", "Invalid buckets", "; ".join(errors),
-                               errors=[{"msg": e} for e in errors])
-        now = platform.clock()
-        ordered = sorted(body.buckets, key=lambda b: b.low)
-        async with platform.db.transaction() as s:
-            version = await store.put_buckets(s, slug, [b.model_dump() for b in ordered], now)
-            await store.reopen_aging(s, slug, local_today(timezone, now))
-        return BucketsOut(version=version, buckets=ordered)
+@router.get("/clients/{slug}/buckets", response_model=BucketsOut)
+async def get_buckets(client: ClientOfCaller, platform: PlatformDep) -> BucketsOut:
+    async with platform.db.transaction() as s:
+        stored = await store.get_buckets(s, client.slug)
+    if stored is None:
+        return BucketsOut(version=0, buckets=[BucketIn(label=b.label, low=b.low, high=b.high)
+                                              for b in DEFAULT_BUCKETS])
+    return BucketsOut(version=stored["version"], buckets=[BucketIn(**b) for b in stored["buckets"]])
 
-    def check_strategy(body: StrategyIn | ChallengerIn, buckets: tuple[Bucket, ...], limit: Decimal) -> list[str]:
-        as_json = body.model_dump(mode="json")
-        return strategy_errors(strategy_from_json(as_json, 0), buckets, max_discount_pct=limit)
 
-    @router.get("/clients/{slug}/strategy", response_model=StrategyOut)
-    async def get_strategy(slug: str, principal: Auth) -> StrategyOut:
-        principal.require_client(slug)
-        await known_client(slug)
-        async with platform.db.transaction() as s:
-            settings = await store.load_client_settings(s, slug)
-        if settings["strategy"] is None:
-            buckets = buckets_of({"buckets": settings["buckets"]} if settings["buckets"] else None)
-            return StrategyOut(version=0, **strategy_to_json(default_strategy(buckets)))
-        return StrategyOut(version=settings["strategy_version"], **settings["strategy"])
+@router.put("/clients/{slug}/buckets", response_model=BucketsOut)
+async def put_buckets(body: BucketsIn, client: ClientOfOperator, platform: PlatformDep) -> BucketsOut:
+    errors = bucket_errors(tuple(Bucket(b.label, b.low, b.high) for b in body.buckets))
+    if errors:
+        raise ProblemError(422, "invalid_buckets", "Invalid buckets", "; ".join(errors),
+                           errors=[{"msg": e} for e in errors])
+    now = platform.clock()
+    ordered = sorted(body.buckets, key=lambda b: b.low)
+    async with platform.db.transaction() as s:
+        version = await store.put_buckets(s, client.slug, [b.model_dump() for b in ordered], now)
+        await store.reopen_aging(s, client.slug, local_today(client.timezone, now))
+    return BucketsOut(version=version, buckets=ordered)
 
-    @router.put("/clients/{slug}/strategy", response_model=StrategyOut)
-    async def put_strategy(slug: str, body: StrategyIn, principal: Auth) -> StrategyOut:
-        principal.require_client(slug, roles=("operator",))
-        limit = (await known_client(slug)).max_discount_pct  # the client company's own ceiling
-        async with platform.db.transaction() as s:
-            settings = await store.load_client_settings(s, slug)
+
+def check_strategy(body: StrategyIn | ChallengerIn, buckets: tuple[Bucket, ...], limit: Decimal) -> list[str]:
+    as_json = body.model_dump(mode="json")
+    return strategy_errors(strategy_from_json(as_json, 0), buckets, max_discount_pct=limit)
+
+
+@router.get("/clients/{slug}/strategy", response_model=StrategyOut)
+async def get_strategy(client: ClientOfCaller, platform: PlatformDep) -> StrategyOut:
+    async with platform.db.transaction() as s:
+        settings = await store.load_client_settings(s, client.slug)
+    if settings["strategy"] is None:
         buckets = buckets_of({"buckets": settings["buckets"]} if settings["buckets"] else None)
-        errors = check_strategy(body, buckets, limit)
-        if body.challenger is not None:
-            errors += [f"challenger: {e}" for e in check_strategy(body.challenger, buckets, limit)]
-        if errors:
-            raise ProblemError(422, "invalid_strategy", "Invalid strategy", "; ".join(errors[:20]),
-                               errors=[{"msg": e} for e in errors])
-        now = platform.clock()
-        async with platform.db.transaction() as s:
-            version = await store.add_strategy(s, slug, body.model_dump(mode="json"), now)
-            await store.request_resegmentation(s, slug, f"strategy v{version}", now)
-        return StrategyOut(version=version, **body.model_dump())
+        return StrategyOut(version=0, **strategy_to_json(default_strategy(buckets)))
+    return StrategyOut(version=settings["strategy_version"], **settings["strategy"])
 
-    @router.get("/clients/{slug}/costs", response_model=CostsIn)
-    async def get_costs(slug: str, principal: Auth) -> CostsIn:
-        principal.require_client(slug)
-        await known_client(slug)
-        async with platform.db.transaction() as s:
-            settings = await store.load_client_settings(s, slug)
-        return CostsIn(costs=full_costs(costs_from_json(settings["costs"])))
 
-    @router.put("/clients/{slug}/costs", response_model=CostsIn)
-    async def put_costs(slug: str, body: CostsIn, principal: Auth) -> CostsIn:
-        principal.require_client(slug, roles=("operator",))
-        await known_client(slug)
-        errors = cost_table_errors(body.costs)
-        if errors:
-            raise ProblemError(422, "invalid_costs", "Invalid cost table", "; ".join(errors))
-        now = platform.clock()
-        async with platform.db.transaction() as s:
-            await store.put_costs(s, slug, {k: str(v) for k, v in body.costs.items()}, now)
-            await store.request_resegmentation(s, slug, "channel costs", now)
-        return CostsIn(costs=full_costs(body.costs))
+@router.put("/clients/{slug}/strategy", response_model=StrategyOut)
+async def put_strategy(body: StrategyIn, client: ClientOfOperator, platform: PlatformDep) -> StrategyOut:
+    limit = client.max_discount_pct  # the client company's own ceiling
+    async with platform.db.transaction() as s:
+        settings = await store.load_client_settings(s, client.slug)
+    buckets = buckets_of({"buckets": settings["buckets"]} if settings["buckets"] else None)
+    errors = check_strategy(body, buckets, limit)
+    if body.challenger is not None:
+        errors += [f"challenger: {e}" for e in check_strategy(body.challenger, buckets, limit)]
+    if errors:
+        raise ProblemError(422, "invalid_strategy", "Invalid strategy", "; ".join(errors[:20]),
+                           errors=[{"msg": e} for e in errors])
+    now = platform.clock()
+    async with platform.db.transaction() as s:
+        version = await store.add_strategy(s, client.slug, body.model_dump(mode="json"), now)
+        await store.request_resegmentation(s, client.slug, f"strategy v{version}", now)
+    return StrategyOut(version=version, **body.model_dump())
 
-    @router.get("/clients/{slug}/segments", response_model=SegmentSummary)
-    async def segments(slug: str, principal: Auth) -> SegmentSummary:
-        principal.require_client(slug)
-        await known_client(slug)
-        async with platform.db.transaction() as s:
-            rows = await store.segment_summary(s, slug)
-        return SegmentSummary(items=[SegmentRow(**r) for r in rows])
 
-    return router
+@router.get("/clients/{slug}/costs", response_model=CostsIn)
+async def get_costs(client: ClientOfCaller, platform: PlatformDep) -> CostsIn:
+    async with platform.db.transaction() as s:
+        settings = await store.load_client_settings(s, client.slug)
+    return CostsIn(costs=full_costs(costs_from_json(settings["costs"])))
+
+
+@router.put("/clients/{slug}/costs", response_model=CostsIn)
+async def put_costs(body: CostsIn, client: ClientOfOperator, platform: PlatformDep) -> CostsIn:
+    errors = cost_table_errors(body.costs)
+    if errors:
+        raise ProblemError(422, "invalid_costs", "Invalid cost table", "; ".join(errors))
+    now = platform.clock()
+    async with platform.db.transaction() as s:
+        await store.put_costs(s, client.slug, {k: str(v) for k, v in body.costs.items()}, now)
+        await store.request_resegmentation(s, client.slug, "channel costs", now)
+    return CostsIn(costs=full_costs(body.costs))
+
+
+@router.get("/clients/{slug}/segments", response_model=SegmentSummary)
+async def segments(client: ClientOfCaller, platform: PlatformDep) -> SegmentSummary:
+    async with platform.db.transaction() as s:
+        rows = await store.segment_summary(s, client.slug)
+    return SegmentSummary(items=[SegmentRow(**r) for r in rows])

@@ -7,7 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from recaudo_common.runtime import Platform, ServiceUnit
-from segmentation.api import build_router
+from segmentation.api import router
 from segmentation.consumers import SUBSCRIPTIONS
 from segmentation.handlers import age_due_clients, resegment_requested, retrain_due_models
 from segmentation.settings import SegmentationSettings
@@ -33,6 +33,6 @@ def build(platform: Platform) -> ServiceUnit:
 
     return ServiceUnit(
         name="segmentation", schema="segmentation", migrations=MIGRATIONS, settings=settings,
-        routers=[build_router(platform)], subscriptions=SUBSCRIPTIONS, workers=[aging_scheduler],
+        routers=[router], subscriptions=SUBSCRIPTIONS, workers=[aging_scheduler],
         description="Segmentation: buckets, propensity, cost to collect, treatment.",
     )

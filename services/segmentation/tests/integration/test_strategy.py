@@ -10,11 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from recaudo_common.http import create_app
-from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
-from segmentation.api import build_router
 from segmentation.handlers import resegment_requested
+from segmentation.main import build
 
 from .test_aging import CLIENT, deliver, placed
 
@@ -26,7 +25,7 @@ NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
 async def api(database_url: str) -> AsyncIterator[tuple[Platform, httpx.AsyncClient]]:
     platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: NOW)
     _, key = await platform.keys.create(role="operator", now=NOW)
-    app = create_app(title="segmentation", service="segmentation", routers=[build_router(platform)])
+    app = build_app(platform, [build(platform)])  # the runtime's wiring: routes reach the platform on app.state
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  headers={"Authorization": f"Bearer {key}"}) as http:
         yield platform, http
