@@ -11,9 +11,10 @@ A route declares what it needs in its signature and never closes over a platform
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.auth import Principal, Role
 from recaudo_common.client_copy import ClientCopy, get_client
@@ -22,6 +23,8 @@ from recaudo_common.runtime import Platform
 
 OPERATOR_OR_CLIENT: tuple[Role, ...] = ("operator", "client")
 OPERATOR_ONLY: tuple[Role, ...] = ("operator",)
+
+Client = TypeVar("Client")  # a service's own record of a client company (its copy, or ingest's full row)
 
 
 def get_platform(request: Request) -> Platform:
@@ -41,18 +44,29 @@ async def get_principal(request: Request, platform: PlatformDep) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def client_of(schema: str, *, roles: tuple[Role, ...] = OPERATOR_OR_CLIENT
-              ) -> Callable[[str, Principal, Platform], Awaitable[ClientCopy]]:
+def client_found_by(find: Callable[[AsyncSession, str], Awaitable[Client | None]], *,
+                    roles: tuple[Role, ...] = OPERATOR_OR_CLIENT
+                    ) -> Callable[[str, Principal, Platform], Awaitable[Client]]:
     """The dependency that reads the path's `{slug}`, checks the caller's right to that client company (a
-    client key asking for another's gets 404, as if it did not exist) and finds it in the service's own copy
-    (`{schema}.clients`), or answers 404. Authorisation comes first, so a refusal never says whether it exists."""
+    client key asking for another's gets 404, as if it did not exist) and finds it with `find`, or answers 404.
+    Authorisation comes first, so a refusal never says whether it exists."""
 
-    async def client_company(slug: str, principal: CurrentPrincipal, platform: PlatformDep) -> ClientCopy:
+    async def client_company(slug: str, principal: CurrentPrincipal, platform: PlatformDep) -> Client:
         principal.require_client(slug, roles=roles)
         async with platform.db.transaction() as session:
-            client = await get_client(session, schema, slug)
+            client = await find(session, slug)
         if client is None:
             raise not_found(f"client company {slug!r}")
         return client
 
     return client_company
+
+
+def client_of(schema: str, *, roles: tuple[Role, ...] = OPERATOR_OR_CLIENT
+              ) -> Callable[[str, Principal, Platform], Awaitable[ClientCopy]]:
+    """`client_found_by` the service's own copy of client companies (`{schema}.clients`)."""
+
+    async def find(session: AsyncSession, slug: str) -> ClientCopy | None:
+        return await get_client(session, schema, slug)
+
+    return client_found_by(find, roles=roles)

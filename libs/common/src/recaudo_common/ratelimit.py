@@ -51,6 +51,15 @@ class RateLimiter:
             self._buckets.popitem(last=False)
         return wait
 
+    def refuse_if_over(self, caller: str, client: str) -> None:
+        """Takes a token for (caller, client) or refuses: 429 with the seconds until one is there."""
+        wait = self.take(caller, client)
+        if wait > 0:
+            raise ProblemError(429, "rate_limited", "Too many requests",
+                               f"at most {self.rate.per_s:g} {self.name} a second for this key and client "
+                               f"company (bursts of {self.rate.burst}); retry after the time given",
+                               headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
 
 def rate_limited(limiter: RateLimiter, authenticate: Callable[[Request], Awaitable[Principal]],
                  ) -> Callable[[Request], Awaitable[None]]:
@@ -59,11 +68,6 @@ def rate_limited(limiter: RateLimiter, authenticate: Callable[[Request], Awaitab
 
     async def check(request: Request) -> None:
         principal = await authenticate(request)
-        wait = limiter.take(str(principal.key_id), str(request.path_params.get("slug", "")))
-        if wait > 0:
-            raise ProblemError(429, "rate_limited", "Too many requests",
-                               f"at most {limiter.rate.per_s:g} {limiter.name} a second for this key and client "
-                               f"company (bursts of {limiter.rate.burst}); retry after the time given",
-                               headers={"Retry-After": str(max(1, math.ceil(wait)))})
+        limiter.refuse_if_over(str(principal.key_id), str(request.path_params.get("slug", "")))
 
     return check

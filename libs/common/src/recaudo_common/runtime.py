@@ -74,6 +74,8 @@ class ServiceUnit:
     settings: PlatformSettings | None = None
     # Paths whose bodies are not JSON under an API key: files, providers' signed notifications, public forms.
     body_rules: list[BodyRule] = field(default_factory=list)
+    # What the unit's module-level routes read from `app.state` beside the platform (its settings-made limits).
+    app_state: dict[str, object] = field(default_factory=dict)
 
 
 def make_transport(settings: PlatformSettings, db: Database) -> Transport:
@@ -132,6 +134,9 @@ def build_app(platform: Platform, units: Sequence[ServiceUnit], *, with_routes: 
         body_rules=[r for u in units for r in u.body_rules], check_key=check_key,
     )
     app.state.platform = platform  # module-level routes reach it through recaudo_common.dependencies
+    for unit in units:
+        for name, value in unit.app_state.items():
+            setattr(app.state, name, value)
     return app
 
 
