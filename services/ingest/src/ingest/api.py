@@ -1,7 +1,6 @@
 """Ingest's HTTP API: client companies and portfolio uploads (thin: validates, calls handlers)."""
 
 
-import asyncio
 import datetime as dt
 import json
 import uuid
@@ -17,14 +16,15 @@ from ingest import handlers, store
 from ingest.domain.clients import client_errors
 from ingest.domain.portfolio import RECOGNISED
 from ingest.issues_export import issues_csv
-from recaudo_common.auth import Principal
+from ingest.uploads_runtime import ClientOfCaller, ClientOfOperator, IngestRuntime, Runtime, upload_limited
+from recaudo_common.db import Database
+from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.events import CHANNELS, Channel
 from recaudo_common.files import FileFormatError, text_encoding
 from recaudo_common.money import MARKS
 from recaudo_common.multipart import StreamedForm
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
-from recaudo_common.ratelimit import Rate, RateLimiter, rate_limited
 from recaudo_common.runtime import Platform
 
 
@@ -186,231 +186,238 @@ def _portfolio_out(p: dict[str, Any]) -> PortfolioOut:
         finished_at=p["finished_at"])
 
 
-def build_router(platform: Platform, *, max_upload_bytes: int,
-                 xlsx_limits: handlers.XlsxLimits | None = None, upload_rate: Rate = Rate(10.0, 100),
-                 max_concurrent_uploads: int = 2) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["ingest"])
-    db, auth, clock = platform.db, platform.auth, platform.clock
-    upload_limited = rate_limited(RateLimiter("uploads", upload_rate), auth)
-    receiving = asyncio.Semaphore(max_concurrent_uploads)
-    Auth = Annotated[Principal, Depends(auth)]
+# A route with a second path parameter names `{slug}` first too (the client dependency checks it), so the OpenAPI
+# lists the path's parameters in the path's order.
+router = APIRouter(prefix="/v1", tags=["ingest"])
 
-    async def visible_client(principal: Principal, slug: str) -> dict[str, Any]:
-        principal.require_client(slug)
+
+@router.post("/clients", status_code=201, response_model=ClientOut)
+async def create_client(body: ClientIn, principal: CurrentPrincipal, platform: PlatformDep,
+                        runtime: Runtime) -> ClientOut:
+    principal.require_role("operator")
+    errors = client_errors(slug=body.slug, country=body.country, currency=body.currency,
+                           timezone=body.timezone, locale=body.locale,
+                           channels=list(body.default_authorised_channels))
+    if errors:
+        raise handlers.problem_from_client_errors(errors)
+    if body.max_upload_bytes is not None and body.max_upload_bytes > runtime.max_upload_bytes:
+        raise _cap_too_high(runtime.max_upload_bytes)
+    created = await handlers.register_client(platform.db, body.model_dump(), now=platform.clock())
+    return ClientOut(**created)
+
+
+@router.get("/clients", response_model=ClientList)
+async def list_clients(principal: CurrentPrincipal, platform: PlatformDep) -> ClientList:
+    principal.require_role("operator", "client")
+    scope: tuple[str, ...] | None = principal.client_scope
+    if principal.role == "client":
+        scope = (principal.client_slug or "",)
+    async with platform.db.transaction() as s:
+        rows = await store.list_clients(s, scope)
+    return ClientList(items=[ClientOut(**r) for r in rows])
+
+
+@router.get("/clients/{slug}", response_model=ClientOut)
+async def get_client(client: ClientOfCaller) -> ClientOut:
+    return ClientOut(**client)
+
+
+@router.put("/clients/{slug}/upload-cap", response_model=ClientOut)
+async def put_upload_cap(body: UploadCapIn, client: ClientOfOperator, platform: PlatformDep,
+                         runtime: Runtime) -> ClientOut:
+    """An operator lowers (or restores) the largest portfolio file this client company may send."""
+    if body.max_upload_bytes is not None and body.max_upload_bytes > runtime.max_upload_bytes:
+        raise _cap_too_high(runtime.max_upload_bytes)
+    async with platform.db.transaction() as s:
+        await store.set_upload_cap(s, client["slug"], body.max_upload_bytes, platform.clock())
+        changed = await store.get_client(s, client["slug"])
+    assert changed is not None
+    return ClientOut(**changed)
+
+
+@router.post("/clients/{slug}/portfolios", status_code=202, response_model=PortfolioOut,
+             openapi_extra=UPLOAD_BODY, dependencies=[Depends(upload_limited)],
+             responses={429: {"description": "too many uploads for this key and client company"},
+                        200: {"model": PortfolioOut, "description": "the same upload already exists"},
+                        413: {"description": "the file is larger than the limit"},
+                        415: {"description": "the body is not multipart/form-data"},
+                        503: {"description": "this server is receiving as many uploads as it may"},
+                        422: {"description": "the file cannot be a portfolio (format, encoding, header, "
+                                             "mapping); `instance` is its record"}})
+async def upload_portfolio(client: ClientOfCaller, request: Request, platform: PlatformDep,
+                           runtime: Runtime) -> JSONResponse:
+    """The file is read as it arrives and written to storage chunk by chunk; the other fields may come
+    before or after it."""
+    if runtime.receiving.locked():  # each upload in flight holds a copy on /tmp: their number bounds the disk
+        raise ProblemError(503, "uploads_busy", "Uploads busy",
+                           f"this server is receiving {runtime.max_concurrent_uploads} uploads; retry shortly",
+                           headers={"Retry-After": "5"})
+    async with runtime.receiving:
+        return await _receive_upload(client, request, platform, runtime)
+
+
+async def _receive_upload(client: dict[str, Any], request: Request, platform: Platform,
+                          runtime: IngestRuntime) -> JSONResponse:
+    slug, db, max_upload_bytes = client["slug"], platform.db, runtime.max_upload_bytes
+    form = StreamedForm(request.stream(), request.headers.get("content-type", ""), file_field="file")
+    cap = min(max_upload_bytes, client.get("max_upload_bytes") or max_upload_bytes)
+    try:
+        portfolio_id, created = await handlers.submit_portfolio(
+            db, client=client, chunks=form.file_chunks(), filename=lambda: form.filename,
+            read_params=lambda: _upload_params(db, slug, form.fields), max_bytes=cap, now=platform.clock(),
+            limits=runtime.file_limits)
+    except handlers.UploadTooLargeError as exc:
+        raise ProblemError(413, "file_too_large", "File too large", str(exc),
+                           instance=f"/v1/portfolios/{exc.portfolio_id}") from exc
+    except handlers.UploadRefusedError as exc:
+        raise ProblemError(422, exc.code, "The file cannot be read as a portfolio", exc.detail,
+                           instance=f"/v1/portfolios/{exc.portfolio_id}") from exc
+    async with db.transaction() as s:
+        portfolio = await store.get_portfolio(s, portfolio_id)
+    assert portfolio is not None
+    return JSONResponse(_portfolio_out(portfolio).model_dump(mode="json"), status_code=202 if created else 200)
+
+
+async def _upload_params(db: Database, slug: str, fields: dict[str, str]) -> dict[str, Any]:
+    """The upload's parameters from its form fields, each checked; a bad one refuses the upload (422)."""
+    try:
+        # An empty field is an absent one, as browsers send every input of a form.
+        form = UploadForm.model_validate({k: v for k, v in fields.items() if v != ""})
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+    mapping, mapping_profile, locale, as_of = form.mapping, form.mapping_profile, form.locale, form.as_of
+    encoding, delimiter, sheet = form.encoding, form.delimiter, form.sheet
+    params: dict[str, Any] = {}
+    if mapping:
+        params["mapping"] = _parse_mapping(mapping)
+    if mapping_profile:
         async with db.transaction() as s:
-            client = await store.get_client(s, slug)
-        if client is None:
-            raise not_found(f"client company {slug!r}")
-        return client
-
-    @router.post("/clients", status_code=201, response_model=ClientOut)
-    async def create_client(body: ClientIn, principal: Auth) -> ClientOut:
-        principal.require_role("operator")
-        errors = client_errors(slug=body.slug, country=body.country, currency=body.currency,
-                               timezone=body.timezone, locale=body.locale,
-                               channels=list(body.default_authorised_channels))
-        if errors:
-            raise handlers.problem_from_client_errors(errors)
-        if body.max_upload_bytes is not None and body.max_upload_bytes > max_upload_bytes:
-            raise _cap_too_high(max_upload_bytes)
-        created = await handlers.register_client(db, body.model_dump(), now=clock())
-        return ClientOut(**created)
-
-    @router.get("/clients", response_model=ClientList)
-    async def list_clients(principal: Auth) -> ClientList:
-        principal.require_role("operator", "client")
-        scope: tuple[str, ...] | None = principal.client_scope
-        if principal.role == "client":
-            scope = (principal.client_slug or "",)
-        async with db.transaction() as s:
-            rows = await store.list_clients(s, scope)
-        return ClientList(items=[ClientOut(**r) for r in rows])
-
-    @router.get("/clients/{slug}", response_model=ClientOut)
-    async def get_client(slug: str, principal: Auth) -> ClientOut:
-        return ClientOut(**await visible_client(principal, slug))
-
-    @router.put("/clients/{slug}/upload-cap", response_model=ClientOut)
-    async def put_upload_cap(slug: str, body: UploadCapIn, principal: Auth) -> ClientOut:
-        """An operator lowers (or restores) the largest portfolio file this client company may send."""
-        principal.require_role("operator")
-        await visible_client(principal, slug)
-        if body.max_upload_bytes is not None and body.max_upload_bytes > max_upload_bytes:
-            raise _cap_too_high(max_upload_bytes)
-        async with db.transaction() as s:
-            await store.set_upload_cap(s, slug, body.max_upload_bytes, clock())
-        return ClientOut(**await visible_client(principal, slug))
-
-    @router.post("/clients/{slug}/portfolios", status_code=202, response_model=PortfolioOut,
-                 openapi_extra=UPLOAD_BODY, dependencies=[Depends(upload_limited)],
-                 responses={429: {"description": "too many uploads for this key and client company"},
-                            200: {"model": PortfolioOut, "description": "the same upload already exists"},
-                            413: {"description": "the file is larger than the limit"},
-                            415: {"description": "the body is not multipart/form-data"},
-                            503: {"description": "this server is receiving as many uploads as it may"},
-                            422: {"description": "the file cannot be a portfolio (format, encoding, header, "
-                                                 "mapping); `instance` is its record"}})
-    async def upload_portfolio(slug: str, principal: Auth, request: Request) -> JSONResponse:
-        """The file is read as it arrives and written to storage chunk by chunk; the other fields may come
-        before or after it."""
-        client = await visible_client(principal, slug)
-        if receiving.locked():  # each upload in flight holds a copy on /tmp: their number bounds the disk
-            raise ProblemError(503, "uploads_busy", "Uploads busy",
-                               f"this server is receiving {max_concurrent_uploads} uploads; retry shortly",
-                               headers={"Retry-After": "5"})
-        async with receiving:
-            return await receive_upload(client, request)
-
-    async def receive_upload(client: dict[str, Any], request: Request) -> JSONResponse:
-        slug = client["slug"]
-        form = StreamedForm(request.stream(), request.headers.get("content-type", ""), file_field="file")
-        cap = min(max_upload_bytes, client.get("max_upload_bytes") or max_upload_bytes)
+            if await store.get_mapping_profile(s, slug, mapping_profile) is None:
+                raise ProblemError(422, "unknown_mapping_profile", "Unknown mapping profile",
+                                   f"no mapping profile {mapping_profile!r} for this client company")
+        params["mapping_profile"] = mapping_profile
+    if locale:
+        if locale not in MARKS:
+            raise ProblemError(422, "invalid_locale", "Invalid locale", f"supported: {sorted(MARKS)}")
+        params["locale"] = locale
+    if as_of:
+        params["as_of"] = as_of.isoformat()
+    if encoding:
         try:
-            portfolio_id, created = await handlers.submit_portfolio(
-                db, client=client, chunks=form.file_chunks(), filename=lambda: form.filename,
-                read_params=lambda: upload_params(slug, form.fields), max_bytes=cap, now=clock(),
-                limits=xlsx_limits)
-        except handlers.UploadTooLargeError as exc:
-            raise ProblemError(413, "file_too_large", "File too large", str(exc),
-                               instance=f"/v1/portfolios/{exc.portfolio_id}") from exc
-        except handlers.UploadRefusedError as exc:
-            raise ProblemError(422, exc.code, "The file cannot be read as a portfolio", exc.detail,
-                               instance=f"/v1/portfolios/{exc.portfolio_id}") from exc
-        async with db.transaction() as s:
-            portfolio = await store.get_portfolio(s, portfolio_id)
-        assert portfolio is not None
-        return JSONResponse(_portfolio_out(portfolio).model_dump(mode="json"), status_code=202 if created else 200)
-
-    async def upload_params(slug: str, fields: dict[str, str]) -> dict[str, Any]:
-        """The upload's parameters from its form fields, each checked; a bad one refuses the upload (422)."""
-        try:
-            # An empty field is an absent one, as browsers send every input of a form.
-            form = UploadForm.model_validate({k: v for k, v in fields.items() if v != ""})
-        except ValidationError as exc:
-            raise RequestValidationError(exc.errors()) from exc
-        mapping, mapping_profile, locale, as_of = form.mapping, form.mapping_profile, form.locale, form.as_of
-        encoding, delimiter, sheet = form.encoding, form.delimiter, form.sheet
-        params: dict[str, Any] = {}
-        if mapping:
-            params["mapping"] = _parse_mapping(mapping)
-        if mapping_profile:
-            async with db.transaction() as s:
-                if await store.get_mapping_profile(s, slug, mapping_profile) is None:
-                    raise ProblemError(422, "unknown_mapping_profile", "Unknown mapping profile",
-                                       f"no mapping profile {mapping_profile!r} for this client company")
-            params["mapping_profile"] = mapping_profile
-        if locale:
-            if locale not in MARKS:
-                raise ProblemError(422, "invalid_locale", "Invalid locale", f"supported: {sorted(MARKS)}")
-            params["locale"] = locale
-        if as_of:
-            params["as_of"] = as_of.isoformat()
-        if encoding:
-            try:
-                text_encoding(encoding)
-            except FileFormatError as exc:
-                raise ProblemError(422, exc.code, "Invalid encoding", exc.detail) from exc
-            params["encoding"] = encoding
-        if delimiter:
-            if delimiter not in (",", ";", "|", "\t"):
-                raise ProblemError(422, "invalid_delimiter", "Invalid delimiter", "one of , ; | or tab")
-            params["delimiter"] = delimiter
-        if sheet:
-            params["sheet"] = sheet
-        return params
-
-    @router.put("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)
-    async def put_mapping_profile(slug: str, name: str, body: MappingProfileIn, principal: Auth) -> MappingProfileOut:
-        await visible_client(principal, slug)
-        unknown = [f for f in body.mapping if f not in RECOGNISED]
-        if unknown:
-            raise ProblemError(422, "invalid_mapping", "Invalid mapping", f"unknown fields: {', '.join(unknown)}")
-        async with db.transaction() as s:
-            await store.put_mapping_profile(s, slug, name, body.mapping, clock())
-            saved = await store.get_mapping_profile(s, slug, name)
-        assert saved is not None
-        return MappingProfileOut(**saved)
-
-    @router.get("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)
-    async def get_mapping_profile(slug: str, name: str, principal: Auth) -> MappingProfileOut:
-        await visible_client(principal, slug)
-        async with db.transaction() as s:
-            saved = await store.get_mapping_profile(s, slug, name)
-        if saved is None:
-            raise not_found(f"mapping profile {name!r}")
-        return MappingProfileOut(**saved)
-
-    @router.post("/clients/{slug}/recalls", response_model=RecallOut)
-    async def recall_accounts(slug: str, body: RecallIn, principal: Auth) -> RecallOut:
-        await visible_client(principal, slug)
-        result = await handlers.recall(db, client=slug, account_refs=body.account_refs, reason=body.reason,
-                                       now=clock())
-        return RecallOut(**result)
-
-    @router.post("/clients/{slug}/recalls/file", response_model=RecallOut)
-    async def recall_accounts_from_file(slug: str, principal: Auth, file: Annotated[UploadFile, File()],
-                                        reason: Annotated[str | None, Form()] = None) -> RecallOut:
-        await visible_client(principal, slug)
-        content = await file.read(64 * 1024 * 1024 + 1)
-        if len(content) > 64 * 1024 * 1024:
-            raise ProblemError(413, "file_too_large", "File too large", "a recall file is at most 64 MiB")
-        try:
-            refs = handlers.account_refs_from_file(content)
+            text_encoding(encoding)
         except FileFormatError as exc:
-            raise ProblemError(422, exc.code, "Unreadable recall file", exc.detail) from exc
-        if not refs:
-            raise ProblemError(422, "empty_file", "Empty recall file", "the file names no account")
-        result = await handlers.recall(db, client=slug, account_refs=refs, reason=reason, now=clock())
-        return RecallOut(**result)
+            raise ProblemError(422, exc.code, "Invalid encoding", exc.detail) from exc
+        params["encoding"] = encoding
+    if delimiter:
+        if delimiter not in (",", ";", "|", "\t"):
+            raise ProblemError(422, "invalid_delimiter", "Invalid delimiter", "one of , ; | or tab")
+        params["delimiter"] = delimiter
+    if sheet:
+        params["sheet"] = sheet
+    return params
 
-    @router.get("/clients/{slug}/placements/{account_ref}", response_model=PlacementOut)
-    async def placement(slug: str, account_ref: str, principal: Auth) -> PlacementOut:
-        """The account as the client company placed and last stated it (status: active or recalled)."""
-        await visible_client(principal, slug)
-        async with db.transaction() as s:
-            account = await store.get_account(s, slug, account_ref)
-        if account is None:
-            raise not_found(f"account {account_ref!r}")
-        return PlacementOut(**account)
 
-    async def visible_portfolio(principal: Principal, portfolio_id: uuid.UUID) -> dict[str, Any]:
-        async with db.transaction() as s:
-            portfolio = await store.get_portfolio(s, portfolio_id)
-        if portfolio is None or not principal.can_see_client(portfolio["client_slug"]):
-            raise not_found("portfolio")
-        return portfolio
+@router.put("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)
+async def put_mapping_profile(slug: str, name: str, body: MappingProfileIn, client: ClientOfCaller,
+                              platform: PlatformDep) -> MappingProfileOut:
+    unknown = [f for f in body.mapping if f not in RECOGNISED]
+    if unknown:
+        raise ProblemError(422, "invalid_mapping", "Invalid mapping", f"unknown fields: {', '.join(unknown)}")
+    async with platform.db.transaction() as s:
+        await store.put_mapping_profile(s, client["slug"], name, body.mapping, platform.clock())
+        saved = await store.get_mapping_profile(s, client["slug"], name)
+    assert saved is not None
+    return MappingProfileOut(**saved)
 
-    @router.get("/portfolios/{portfolio_id}", response_model=PortfolioOut)
-    async def get_portfolio(portfolio_id: uuid.UUID, principal: Auth) -> PortfolioOut:
-        return _portfolio_out(await visible_portfolio(principal, portfolio_id))
 
-    async def issues(kind: str, portfolio_id: uuid.UUID, principal: Principal, fmt: str, after: int,
-                     limit: int) -> Response:
-        await visible_portfolio(principal, portfolio_id)
-        if fmt == "csv":
-            return StreamingResponse(
-                issues_csv(db, portfolio_id, kind), media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{kind}s-{portfolio_id}.csv"'})
-        async with db.transaction() as s:
-            rows = await store.list_issues(s, portfolio_id, kind, after=after, limit=limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
-        body = RowIssueList(items=[RowIssueOut(**r) for r in rows], next=rows[-1]["id"] if more else None)
-        return JSONResponse(body.model_dump(mode="json"))
+@router.get("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)
+async def get_mapping_profile(slug: str, name: str, client: ClientOfCaller, platform: PlatformDep
+                              ) -> MappingProfileOut:
+    async with platform.db.transaction() as s:
+        saved = await store.get_mapping_profile(s, client["slug"], name)
+    if saved is None:
+        raise not_found(f"mapping profile {name!r}")
+    return MappingProfileOut(**saved)
 
-    @router.get("/portfolios/{portfolio_id}/rejections", response_model=RowIssueList)
-    async def rejections(portfolio_id: uuid.UUID, principal: Auth,
-                         format: Literal["json", "csv"] = "json", after: int = 0,
-                         limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
-        return await issues("rejection", portfolio_id, principal, format, after, limit)
 
-    @router.get("/portfolios/{portfolio_id}/warnings", response_model=RowIssueList)
-    async def warnings(portfolio_id: uuid.UUID, principal: Auth,
-                       format: Literal["json", "csv"] = "json", after: int = 0,
-                       limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
-        return await issues("warning", portfolio_id, principal, format, after, limit)
+@router.post("/clients/{slug}/recalls", response_model=RecallOut)
+async def recall_accounts(body: RecallIn, client: ClientOfCaller, platform: PlatformDep) -> RecallOut:
+    result = await handlers.recall(platform.db, client=client["slug"], account_refs=body.account_refs,
+                                   reason=body.reason, now=platform.clock())
+    return RecallOut(**result)
 
-    return router
+
+@router.post("/clients/{slug}/recalls/file", response_model=RecallOut)
+async def recall_accounts_from_file(client: ClientOfCaller, platform: PlatformDep,
+                                    file: Annotated[UploadFile, File()],
+                                    reason: Annotated[str | None, Form()] = None) -> RecallOut:
+    content = await file.read(64 * 1024 * 1024 + 1)
+    if len(content) > 64 * 1024 * 1024:
+        raise ProblemError(413, "file_too_large", "File too large", "a recall file is at most 64 MiB")
+    try:
+        refs = handlers.account_refs_from_file(content)
+    except FileFormatError as exc:
+        raise ProblemError(422, exc.code, "Unreadable recall file", exc.detail) from exc
+    if not refs:
+        raise ProblemError(422, "empty_file", "Empty recall file", "the file names no account")
+    result = await handlers.recall(platform.db, client=client["slug"], account_refs=refs, reason=reason,
+                                   now=platform.clock())
+    return RecallOut(**result)
+
+
+@router.get("/clients/{slug}/placements/{account_ref}", response_model=PlacementOut)
+async def placement(slug: str, account_ref: str, client: ClientOfCaller, platform: PlatformDep) -> PlacementOut:
+    """The account as the client company placed and last stated it (status: active or recalled)."""
+    async with platform.db.transaction() as s:
+        account = await store.get_account(s, client["slug"], account_ref)
+    if account is None:
+        raise not_found(f"account {account_ref!r}")
+    return PlacementOut(**account)
+
+
+async def visible_portfolio(portfolio_id: uuid.UUID, principal: CurrentPrincipal,
+                            platform: PlatformDep) -> dict[str, Any]:
+    """The path's portfolio, if the caller may see its client company's; else 404, as if it did not exist."""
+    async with platform.db.transaction() as s:
+        portfolio = await store.get_portfolio(s, portfolio_id)
+    if portfolio is None or not principal.can_see_client(portfolio["client_slug"]):
+        raise not_found("portfolio")
+    return portfolio
+
+
+VisiblePortfolio = Annotated[dict[str, Any], Depends(visible_portfolio)]
+
+
+@router.get("/portfolios/{portfolio_id}", response_model=PortfolioOut)
+async def get_portfolio(portfolio: VisiblePortfolio) -> PortfolioOut:
+    return _portfolio_out(portfolio)
+
+
+async def _issues(kind: str, portfolio_id: uuid.UUID, db: Database, fmt: str, after: int, limit: int) -> Response:
+    if fmt == "csv":
+        return StreamingResponse(
+            issues_csv(db, portfolio_id, kind), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{kind}s-{portfolio_id}.csv"'})
+    async with db.transaction() as s:
+        rows = await store.list_issues(s, portfolio_id, kind, after=after, limit=limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    body = RowIssueList(items=[RowIssueOut(**r) for r in rows], next=rows[-1]["id"] if more else None)
+    return JSONResponse(body.model_dump(mode="json"))
+
+
+@router.get("/portfolios/{portfolio_id}/rejections", response_model=RowIssueList)
+async def rejections(portfolio: VisiblePortfolio, platform: PlatformDep,
+                     format: Literal["json", "csv"] = "json", after: int = 0,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+    return await _issues("rejection", portfolio["id"], platform.db, format, after, limit)
+
+
+@router.get("/portfolios/{portfolio_id}/warnings", response_model=RowIssueList)
+async def warnings(portfolio: VisiblePortfolio, platform: PlatformDep,
+                   format: Literal["json", "csv"] = "json", after: int = 0,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+    return await _issues("warning", portfolio["id"], platform.db, format, after, limit)
 
 
 def _cap_too_high(platform_cap: int) -> ProblemError:

@@ -5,23 +5,22 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from ingest.api import build_router
-from ingest.handlers import FileLimits, process_next_portfolio
+from ingest.api import router
+from ingest.handlers import process_next_portfolio
 from ingest.settings import IngestSettings
 from ingest.store import get_client
+from ingest.uploads_runtime import APP_STATE, IngestRuntime
 from recaudo_common.gate import BodyRule
 from recaudo_common.identity_api import build_keys_router
-from recaudo_common.ratelimit import Rate
 from recaudo_common.runtime import Platform, ServiceUnit
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 
-def build(platform: Platform) -> ServiceUnit:
-    settings = IngestSettings()
-    limits = FileLimits(max_uncompressed=settings.max_xlsx_uncompressed_bytes, max_ratio=settings.max_xlsx_ratio,
-                        max_cells=settings.max_xlsx_cells, max_shared_strings=settings.max_xlsx_shared_strings,
-                        max_sheets=settings.max_xlsx_sheets, max_line_chars=settings.max_line_chars)
+def build(platform: Platform, settings: IngestSettings | None = None) -> ServiceUnit:
+    settings = settings or IngestSettings()
+    runtime = IngestRuntime.of(settings)  # once per app: its routes read it from app.state
+    limits = runtime.file_limits
 
     async def client_exists(slug: str) -> bool:
         async with platform.db.transaction() as s:
@@ -39,11 +38,7 @@ def build(platform: Platform) -> ServiceUnit:
 
     return ServiceUnit(
         name="ingest", schema="ingest", migrations=MIGRATIONS, settings=settings,
-        routers=[build_router(platform, max_upload_bytes=settings.max_upload_bytes,
-                              xlsx_limits=limits,
-                              upload_rate=Rate(settings.upload_rate_per_s, settings.upload_burst),
-                              max_concurrent_uploads=settings.max_concurrent_uploads),
-                 build_keys_router(platform, client_exists)],
+        routers=[router, build_keys_router(platform, client_exists)], app_state={APP_STATE: runtime},
         workers=[upload_worker],
         # The portfolio's multipart form carries its small fields beside the file: 1 MiB of room for them.
         body_rules=[BodyRule(r"/v1/clients/[^/]+/portfolios", "key", settings.max_upload_bytes + 1024**2),

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from ingest.api import build_router
-from recaudo_common.http import create_app
-from recaudo_common.runtime import make_platform
+from ingest.main import build
+from ingest.settings import IngestSettings
+from recaudo_common.runtime import build_app, make_platform
 from recaudo_common.testing import settings_for_test
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ BASE = {"name": "Banco", "country": "CO", "currency": "COP", "timezone": "Americ
 @pytest.fixture
 async def http(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, object]]:
     platform = make_platform(settings_for_test(database_url), pool_size=2, clock=lambda: NOW)
-    app = create_app(title="ingest", service="ingest", routers=[build_router(platform, max_upload_bytes=1_000_000)])
+    app = build_app(platform, [build(platform, IngestSettings(max_upload_bytes=1_000_000))])  # the runtime's wiring
     _, key = await platform.keys.create(role="operator", now=NOW)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  headers={"Authorization": f"Bearer {key}"}) as client:

@@ -3,6 +3,7 @@ runaway CSV or JSON line is refused at the door with its code (on the record), o
 failed upload with its reason; an upload that keeps failing, or keeps killing its worker, is set aside after
 three attempts; and each time the next upload completes. XLSX money cells arrive exact."""
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -15,10 +16,11 @@ import pytest
 from sqlalchemy import text
 
 from ingest import handlers
-from ingest.api import build_router
+from ingest.main import build
+from ingest.settings import IngestSettings
+from ingest.uploads_runtime import APP_STATE
 from recaudo_common import hostile_files as hostile
-from recaudo_common.http import create_app
-from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 
 pytestmark = pytest.mark.integration
@@ -54,8 +56,9 @@ class Uploads:
 
 async def uploads_with(database_url: str, limits: handlers.FileLimits) -> AsyncIterator[Uploads]:
     platform = make_platform(settings_for_test(database_url), pool_size=4, clock=lambda: NOW)
-    app = create_app(title="ingest", service="ingest", max_body_bytes=300 * 1024**2,
-                     routers=[build_router(platform, max_upload_bytes=256 * 1024**2, xlsx_limits=limits)])
+    app = build_app(platform, [build(platform, IngestSettings(max_upload_bytes=256 * 1024**2))])
+    # The runtime's wiring, with the door checking these limits (a test's own, such as a door that reads nothing).
+    setattr(app.state, APP_STATE, dataclasses.replace(getattr(app.state, APP_STATE), file_limits=limits))
     _, key = await platform.keys.create(role="operator", now=NOW)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test", timeout=120,
                                  headers={"Authorization": f"Bearer {key}"}) as http:

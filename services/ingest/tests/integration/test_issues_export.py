@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from ingest import handlers
-from ingest.api import build_router
-from recaudo_common.http import create_app
-from recaudo_common.runtime import Platform, make_platform
+from ingest.main import build
+from ingest.settings import IngestSettings
+from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 
 pytestmark = pytest.mark.integration
@@ -45,8 +45,7 @@ class Api:
 @pytest.fixture
 async def api(database_url: str) -> AsyncIterator[Api]:
     platform = make_platform(settings_for_test(database_url), pool_size=4, clock=lambda: NOW)
-    app = create_app(title="ingest", service="ingest", routers=[build_router(platform, max_upload_bytes=2_000_000)],
-                     max_body_bytes=3_000_000)
+    app = build_app(platform, [build(platform, IngestSettings(max_upload_bytes=2_000_000))])  # the runtime's wiring
     _, key = await platform.keys.create(role="operator", now=NOW)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  headers={"Authorization": f"Bearer {key}"}) as http:

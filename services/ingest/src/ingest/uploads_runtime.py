@@ -1,0 +1,63 @@
+"""What ingest's module-level routes need from its settings, made once per app (main.build puts it on app.state)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+
+from ingest import store
+from ingest.reading import FileLimits
+from ingest.settings import IngestSettings
+from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, client_found_by
+from recaudo_common.ratelimit import Rate, RateLimiter
+
+APP_STATE = "ingest"
+
+
+@dataclass(frozen=True)
+class IngestRuntime:
+    """The platform's upload cap, the file limits the door checks, the upload rate per key and client company,
+    and how many uploads this process receives at once (each keeps a copy on /tmp: their number bounds the disk)."""
+
+    max_upload_bytes: int
+    file_limits: FileLimits
+    upload_limiter: RateLimiter
+    max_concurrent_uploads: int
+    receiving: asyncio.Semaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "receiving", asyncio.Semaphore(self.max_concurrent_uploads))
+
+    @classmethod
+    def of(cls, settings: IngestSettings) -> IngestRuntime:
+        return cls(max_upload_bytes=settings.max_upload_bytes, file_limits=file_limits_of(settings),
+                   upload_limiter=RateLimiter("uploads", Rate(settings.upload_rate_per_s, settings.upload_burst)),
+                   max_concurrent_uploads=settings.max_concurrent_uploads)
+
+
+def file_limits_of(settings: IngestSettings) -> FileLimits:
+    return FileLimits(max_uncompressed=settings.max_xlsx_uncompressed_bytes, max_ratio=settings.max_xlsx_ratio,
+                      max_cells=settings.max_xlsx_cells, max_shared_strings=settings.max_xlsx_shared_strings,
+                      max_sheets=settings.max_xlsx_sheets, max_line_chars=settings.max_line_chars)
+
+
+def get_runtime(request: Request) -> IngestRuntime:
+    runtime: IngestRuntime = getattr(request.app.state, APP_STATE)
+    return runtime
+
+
+Runtime = Annotated[IngestRuntime, Depends(get_runtime)]
+
+
+async def upload_limited(request: Request, principal: CurrentPrincipal, runtime: Runtime) -> None:
+    """The caller (its API key) sending to the path's client company takes a token or is refused 429."""
+    runtime.upload_limiter.refuse_if_over(str(principal.key_id), str(request.path_params.get("slug", "")))
+
+
+# Ingest keeps the client companies themselves (ingest.clients, the whole row), not a copy: the same one
+# dependency as every service's (the caller's right first, then the company or 404), finding the row in its store.
+ClientOfCaller = Annotated[dict[str, Any], Depends(client_found_by(store.get_client))]
+ClientOfOperator = Annotated[dict[str, Any], Depends(client_found_by(store.get_client, roles=OPERATOR_ONLY))]
