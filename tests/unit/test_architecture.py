@@ -68,7 +68,6 @@ ROUTERS_IN_A_CLOSURE_YET = {
     "libs/common/src/recaudo_common/identity_api.py",
     "services/outreach/src/outreach/api.py",
     "services/outreach/src/outreach/sending/routes.py",
-    "services/payments/src/payments/api.py",
     "services/reporting/src/reporting/api.py",
 }
 

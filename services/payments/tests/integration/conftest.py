@@ -12,14 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from payments.api import build_router
 from payments.consumers import SUBSCRIPTIONS
+from payments.main import build
 from payments.settings import PaymentsSettings
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountPlaced, ClientRegistered, Event
-from recaudo_common.http import create_app
-from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 from recaudo_common.webhook_signatures import sign
 
@@ -61,7 +60,7 @@ def payments_settings() -> PaymentsSettings:
 @pytest.fixture
 async def gateway(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[Gateway]:
     platform = make_platform(settings_for_test(database_url), pool_size=8, clock=lambda: NOW)
-    app = create_app(title="payments", service="payments", routers=[build_router(platform, payments_settings)])
+    app = build_app(platform, [build(platform, payments_settings)])  # the runtime's wiring, these settings
     await deliver(platform, ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP",
                                              timezone="America/Bogota", locale="es-CO",
                                              default_authorised_channels=["sms"]),

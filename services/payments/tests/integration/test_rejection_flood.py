@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from payments.api import build_router
+from payments.main import build
 from payments.settings import PaymentsSettings
-from recaudo_common.http import create_app
+from recaudo_common.runtime import build_app
 from recaudo_common.webhook_signatures import sign
 
 from .conftest import NOW, Gateway, payment
@@ -30,8 +30,7 @@ def payments_settings() -> PaymentsSettings:
 
 async def test_five_thousand_forged_webhooks_leave_a_bounded_table_whose_counts_add_up(
         gateway: Gateway, payments_settings: PaymentsSettings) -> None:
-    app = create_app(title="payments", service="payments", routers=[build_router(gateway.platform,
-                                                                                 payments_settings)])
+    app = build_app(gateway.platform, [build(gateway.platform, payments_settings)])
     sources = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(f"203.0.113.{i}", 4000)),
                                  base_url="http://test") for i in range(1, 9)]
     rnd = random.Random(17)
