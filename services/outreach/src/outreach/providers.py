@@ -135,10 +135,7 @@ class Sandbox:
     max_batch = 500  # one short transaction records a whole batch
 
     def __init__(self, db: Database, settings: OutreachSettings) -> None:
-        self.db = db
-        self.delivery_rate = settings.sandbox_delivery_rate
-        self.reply_rate = settings.sandbox_reply_rate
-        self.opt_out_share = settings.sandbox_opt_out_share
+        self.db, self.settings = db, settings  # its rates are read at each send: an operator may change them live
 
     async def send(self, messages: list[OutboundMessage], now: dt.datetime) -> list[Sent | SendError]:
         async with self.db.transaction() as s:
@@ -156,11 +153,12 @@ class Sandbox:
         return Lookup(True, message_id, tuple(self.simulated(message, message_id)))
 
     def simulated(self, message: OutboundMessage, message_id: str) -> list[Receipt]:
-        if _fraction(message.attempt_id, "delivery") >= self.delivery_rate:
+        if _fraction(message.attempt_id, "delivery") >= self.settings.sandbox_delivery_rate:
             return [Receipt(message_id, "failed", "undelivered (simulated)")]
         receipts = [Receipt(message_id, "delivered")]
-        if message.channel in {"sms", "whatsapp", "email"} and _fraction(message.attempt_id, "reply") < self.reply_rate:
-            opt_out = _fraction(message.attempt_id, "opt-out") < self.opt_out_share
+        replies = _fraction(message.attempt_id, "reply") < self.settings.sandbox_reply_rate
+        if message.channel in {"sms", "whatsapp", "email"} and replies:
+            opt_out = _fraction(message.attempt_id, "opt-out") < self.settings.sandbox_opt_out_share
             receipts.append(Receipt(f"{message_id}-reply", "reply", "BAJA" if opt_out else "Ya pagué, gracias",
                                     reply_from=message.recipient, reply_channel=message.channel))
         return receipts
