@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recaudo_common.db import exception_chain, is_transient
+from recaudo_common.domain_errors import Conflict, DomainError, Invalid, NotAllowed, NotFound, NotRecorded
 
 log = logging.getLogger("recaudo.errors")
 
@@ -46,6 +47,7 @@ class ProblemError(Exception):
         self.headers = headers
 
 
+# The edge's own refusals (authentication, routing); handlers raise recaudo_common.domain_errors instead.
 def not_found(what: str) -> ProblemError:
     return ProblemError(404, "not_found", "Not found", f"{what} not found")
 
@@ -56,6 +58,18 @@ def forbidden(detail: str = "this key may not do that") -> ProblemError:
 
 def conflict(code: str, detail: str) -> ProblemError:
     return ProblemError(409, code, "Conflict", detail)
+
+
+# The status each kind of refusal is answered with: the one place a business refusal meets HTTP.
+DOMAIN_STATUS: dict[type[DomainError], int] = {
+    Invalid: 422, NotFound: 404, Conflict: 409, NotAllowed: 403, NotRecorded: 500,
+}
+
+
+def problem_of(error: DomainError) -> Problem:
+    status = next((s for kind, s in DOMAIN_STATUS.items() if isinstance(error, kind)), 422)
+    return Problem(type=f"https://recaudo.dev/problems/{error.code}", title=error.title, status=status,
+                   code=error.code, detail=error.detail, errors=error.errors, instance=error.instance)
 
 
 def _render(problem: Problem, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -91,6 +105,10 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
         return _render(exc.problem, exc.headers)
+
+    @app.exception_handler(DomainError)
+    async def _refused(_: Request, exc: DomainError) -> JSONResponse:
+        return _render(problem_of(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -5,9 +5,12 @@ import logging
 import uuid
 
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 
 from recaudo_common.auth import Principal
-from recaudo_common.errors import ProblemError
+from recaudo_common.domain_errors import Conflict, DomainError, Invalid, NotAllowed, NotFound, NotRecorded
+from recaudo_common.errors import ProblemError, install_problem_handlers
 from recaudo_common.exports import neutralise
 from recaudo_common.telemetry import JsonFormatter, mask_text
 
@@ -119,3 +122,23 @@ def test_the_relay_cursor_keeps_the_ids_a_scan_skipped_and_lets_them_go() -> Non
     assert cursor.gaps == {} and cursor.after == 520
     now[0] = 21.0
     assert cursor.start() == (0, [])
+
+
+@pytest.mark.parametrize(("error", "status"), [
+    (Invalid("invalid_promise", "el valor debe ser positivo"), 422), (NotFound("account 'A-1'"), 404),
+    (Conflict("already_reversed", "payment already reversed"), 409), (NotAllowed(), 403),
+    (NotRecorded("payment_not_recorded", "storage refused it"), 500),
+])
+def test_a_domain_refusal_is_answered_at_the_edge_with_its_kind_status(error: DomainError, status: int) -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/refuse")
+    async def refuse() -> None:
+        raise error
+
+    answer = TestClient(app).get("/refuse")
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == "application/problem+json"
+    body = answer.json()
+    assert body["code"] == error.code and body["detail"] == error.detail and body["status"] == status
