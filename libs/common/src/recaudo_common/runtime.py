@@ -42,6 +42,18 @@ Role = Literal["api", "worker", "all"]
 Worker = Callable[[asyncio.Event], Awaitable[None]]
 
 
+def periodic(step: Callable[[], Awaitable[bool | None]], rest_s: float) -> Worker:
+    """A worker that runs `step` until the service stops, resting `rest_s` after each pass (or until stopped);
+    a step that answers True found more work waiting and runs again at once."""
+    async def run(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if await step() is True:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), rest_s)
+    return run
+
+
 def system_clock() -> dt.datetime:
     """The only reader of the wall clock; everything else receives `now` as a parameter."""
     return dt.datetime.now(dt.UTC)

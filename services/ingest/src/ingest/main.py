@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from ingest.api import router
@@ -12,7 +11,7 @@ from ingest.store import get_client
 from ingest.uploads_runtime import APP_STATE, IngestRuntime
 from recaudo_common.gate import BodyRule
 from recaudo_common.identity_api import build_keys_router
-from recaudo_common.runtime import Platform, ServiceUnit
+from recaudo_common.runtime import Platform, ServiceUnit, periodic
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -26,20 +25,16 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
         async with platform.db.transaction() as s:
             return await get_client(s, slug) is not None
 
-    async def upload_worker(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            done = await process_next_portfolio(platform.db, clock=platform.clock, limits=limits,
-                                                max_attempts=settings.max_upload_attempts)
-            if done is None:
-                try:
-                    await asyncio.wait_for(stop.wait(), settings.upload_poll_s)
-                except TimeoutError:
-                    pass
+    async def next_upload() -> bool:
+        """Processes one waiting upload; True when there was one (another may be waiting)."""
+        done = await process_next_portfolio(platform.db, clock=platform.clock, limits=limits,
+                                            max_attempts=settings.max_upload_attempts)
+        return done is not None
 
     return ServiceUnit(
         name="ingest", schema="ingest", migrations=MIGRATIONS, settings=settings,
         routers=[router, build_keys_router(platform, client_exists)], app_state={APP_STATE: runtime},
-        workers=[upload_worker],
+        workers=[periodic(next_upload, settings.upload_poll_s)],
         # The portfolio's multipart form carries its small fields beside the file: 1 MiB of room for them.
         body_rules=[BodyRule(r"/v1/clients/[^/]+/portfolios", "key", settings.max_upload_bytes + 1024**2),
                     BodyRule(r"/v1/clients/[^/]+/recalls/file", "key", settings.max_recall_file_bytes)],
