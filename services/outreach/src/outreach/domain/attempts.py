@@ -15,25 +15,146 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-STATUSES = ("scheduled", "sending", "sent", "delivered", "failed", "cancelled", "assigned", "unknown")
-# Which status may follow which. `unknown` is left only on the provider's word (a status callback).
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "scheduled": frozenset({"sending", "cancelled", "assigned", "scheduled"}),
-    "sending": frozenset({"sent", "delivered", "failed", "scheduled", "unknown"}),
-    "unknown": frozenset({"sent", "delivered", "failed"}),
-    "sent": frozenset({"delivered", "failed"}),
-    "delivered": frozenset(),
-    "failed": frozenset(),
-    "cancelled": frozenset(),
-    "assigned": frozenset(),
-}
-# Slack kept between the end of a provider call and the lease's expiry, for clocks that disagree a little
-# between replicas and for the provider to have the message listed once it has answered.
-LEASE_MARGIN = dt.timedelta(seconds=1)
+from recaudo_common.domain_errors import Conflict
+
+
+class Status(enum.StrEnum):
+    """An attempt's status as outreach.attempts keeps it. The life the issue names maps onto it so: planned and
+    due are both `scheduled` (due is `scheduled_at` reached, a matter of the clock, not of state); claimed is
+    `sending` (held under a lease); `assigned` is the agent desk's claim; `unknown` is a claim whose fate
+    nobody can tell. A reply is kept beside the attempt (outreach.replies) and changes no status."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    ASSIGNED = "assigned"
+    UNKNOWN = "unknown"
+
+
+class Trigger(enum.StrEnum):
+    """What happens to an attempt."""
+
+    CLAIM = "claim"  # due, allowed by the contact law now, with an address and a provider: held under a lease
+    RESCHEDULE = "reschedule"  # due but blocked now, allowed later (or its placement is not here yet)
+    BLOCK = "block"  # due and never allowed (or its channel has no provider)
+    NO_ADDRESS = "no_address"  # allowed, but nothing on file to send to
+    UNRENDERABLE = "unrenderable"  # the client company's template cannot render this account's message
+    CANCEL = "cancel"  # the plan went away: treatment changed, account closed, opted out, legal hold
+    ASSIGN = "assign"  # an agent call handed to an agent
+    TAKE_OVER = "take_over"  # its lease expired: another claim holds it now, to look it up
+    RENEW = "renew"  # its holder extends the lease before a provider call
+    LOOK_AGAIN = "look_again"  # the look-up failed for now
+    TAKEN = "taken"  # the provider has the message (its answer, a look-up, or its status callback)
+    RETRY = "retry"  # certainly not sent and worth another try: decided again later under the contact law
+    REFUSED = "refused"  # certainly not sent, for good
+    IN_DOUBT = "in_doubt"  # nobody can tell whether the provider has it: an operator decides
+    DELIVERED = "delivered"  # the provider's receipt
+    UNDELIVERED = "undelivered"  # the provider's receipt: it could not deliver
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: Status
+    trigger: Trigger
+    target: Status
+    event: str | None  # the type of the event the move emits (recaudo_common.events), None when it emits none
+
+
+S, T = Status, Trigger
+# Every move an attempt can make and the event it emits: the one place the send path, the receipts, the agent
+# desk and the planning read them from. Anything not here is refused (IllegalTransition).
+TRANSITIONS: tuple[Transition, ...] = (
+    Transition(S.SCHEDULED, T.CLAIM, S.SENDING, None),
+    Transition(S.SCHEDULED, T.RESCHEDULE, S.SCHEDULED, "contact.blocked"),
+    Transition(S.SCHEDULED, T.BLOCK, S.CANCELLED, "contact.blocked"),
+    Transition(S.SCHEDULED, T.NO_ADDRESS, S.CANCELLED, None),
+    Transition(S.SCHEDULED, T.UNRENDERABLE, S.FAILED, "contact.failed"),
+    Transition(S.SCHEDULED, T.CANCEL, S.CANCELLED, None),
+    Transition(S.SCHEDULED, T.ASSIGN, S.ASSIGNED, "contact.attempted"),
+    Transition(S.SENDING, T.TAKE_OVER, S.SENDING, None),
+    Transition(S.SENDING, T.RENEW, S.SENDING, None),
+    Transition(S.SENDING, T.LOOK_AGAIN, S.SENDING, None),
+    Transition(S.SENDING, T.TAKEN, S.SENT, "contact.attempted"),
+    Transition(S.SENDING, T.RETRY, S.SCHEDULED, None),
+    Transition(S.SENDING, T.REFUSED, S.FAILED, "contact.failed"),
+    Transition(S.SENDING, T.IN_DOUBT, S.UNKNOWN, None),
+    # A receipt may overtake the send's own confirmation: the message was delivered all the same.
+    Transition(S.SENDING, T.DELIVERED, S.DELIVERED, "contact.delivered"),
+    Transition(S.SENDING, T.UNDELIVERED, S.FAILED, "contact.failed"),
+    # `unknown` is left only on the provider's word: its status callback confirms the send (and its receipt then
+    # applies as to any sent message). It is never claimed or sent again.
+    Transition(S.UNKNOWN, T.TAKEN, S.SENT, "contact.attempted"),
+    Transition(S.SENT, T.DELIVERED, S.DELIVERED, "contact.delivered"),
+    Transition(S.SENT, T.UNDELIVERED, S.FAILED, "contact.failed"),
+)
+del S, T
+_MOVES = {(t.source, t.trigger): t for t in TRANSITIONS}
+STATUSES = tuple(Status)
+
+
+class IllegalTransition(Conflict):
+    """A move the attempt's status does not allow (a defect, or a race the caller must lose quietly)."""
+
+    def __init__(self, current: str, trigger: Trigger) -> None:
+        super().__init__("illegal_transition", f"an attempt {current} cannot {trigger.value}")
+
+
+def transition(current: Status | str, trigger: Trigger) -> Transition:
+    """The move `trigger` makes from `current`; raises IllegalTransition when there is none."""
+    try:
+        move = _MOVES.get((Status(current), trigger))
+    except ValueError:
+        move = None
+    if move is None:
+        raise IllegalTransition(str(current), trigger)
+    return move
+
+
+@dataclass(frozen=True)
+class Move:
+    """A trigger applied to many attempts at once, as one conditional statement: from any of `sources` to
+    `target` (an attempt in any other status is left alone: another replica or a receipt got there first)."""
+
+    trigger: Trigger
+    sources: tuple[Status, ...]
+    target: Status
+    event: str | None
+
+
+def move(trigger: Trigger, *, only_from: tuple[Status, ...] | None = None) -> Move:
+    """The trigger's move for a set-based update, from every status that allows it (or from `only_from`, each of
+    which must allow it). A trigger leads to one status whatever it leaves from."""
+    moves = [t for t in TRANSITIONS if t.trigger is trigger and (only_from is None or t.source in only_from)]
+    for source in only_from or ():
+        transition(source, trigger)
+    targets = {t.target for t in moves}
+    events = {t.event for t in moves}
+    assert len(targets) == 1 and len(events) == 1, f"{trigger} must lead to one status with one event"
+    return Move(trigger, tuple(t.source for t in moves), targets.pop(), events.pop())
 
 
 def can_move(current: str, to: str) -> bool:
-    return to in TRANSITIONS.get(current, frozenset())
+    return any(t.source == current and t.target == to for t in TRANSITIONS)
+
+
+def decide_due(*, allowed: bool, allowed_later: bool, has_address: bool, has_provider: bool) -> Trigger:
+    """The claim's re-check of a due attempt under the contact law at the instant of sending: what the law's
+    decision, the address on file and the channel's provider make of it."""
+    if allowed and not has_address:
+        return Trigger.NO_ADDRESS
+    if not allowed and allowed_later:
+        return Trigger.RESCHEDULE
+    if not allowed or not has_provider:
+        return Trigger.BLOCK
+    return Trigger.CLAIM
+
+
+# Slack kept between the end of a provider call and the lease's expiry, for clocks that disagree a little
+# between replicas and for the provider to have the message listed once it has answered.
+LEASE_MARGIN = dt.timedelta(seconds=1)
 
 
 def check_lease_settings(lease_s: float, call_timeout_s: float) -> None:
