@@ -1,17 +1,29 @@
-"""HTTP routes of the identity component: operators create, list and revoke API keys."""
+"""HTTP routes of the identity component: operators create, list and revoke API keys.
 
+`router` is mounted by the unit that owns client companies (ingest), which also puts its finder of them on
+`app.state` (`ServiceUnit.app_state={CLIENT_FINDER: ...}`) so a key can name only a company that is one.
+"""
+
+from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.auth import KeyRecord, Principal, Role
+from recaudo_common.db import Database
+from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError, not_found
-from recaudo_common.runtime import Platform
+
+# The `app.state` name of the mounting unit's finder of client companies (a row, or None where there is none).
+CLIENT_FINDER = "identity_client_finder"
+ClientFinder = Callable[[AsyncSession, str], Awaitable[object | None]]
 
 
 class KeyIn(BaseModel):
@@ -49,7 +61,7 @@ class KeyInfo(BaseModel):
     hint: str | None
 
     @classmethod
-    def of(cls, record: KeyRecord) -> "KeyInfo":
+    def of(cls, record: KeyRecord) -> KeyInfo:
         return cls(id=record.id, role=record.role, client=record.client_slug,
                    client_scope=list(record.client_scope) if record.client_scope is not None else None,
                    label=record.label, created_at=record.created_at, expires_at=record.expires_at,
@@ -62,51 +74,71 @@ class KeyList(BaseModel):
     items: list[KeyInfo]
 
 
+@dataclass(frozen=True)
+class ClientDirectory:
+    """Which client companies exist, as the mounting unit finds them; with no finder mounted, any name is taken."""
+
+    db: Database
+    find: ClientFinder | None
+
+    async def unknown(self, slugs: Sequence[str]) -> list[str]:
+        if self.find is None or not slugs:
+            return []
+        async with self.db.transaction() as session:
+            return [slug for slug in slugs if await self.find(session, slug) is None]
+
+
+def get_client_directory(request: Request, platform: PlatformDep) -> ClientDirectory:
+    find: ClientFinder | None = getattr(request.app.state, CLIENT_FINDER, None)
+    return ClientDirectory(platform.db, find)
+
+
+Clients = Annotated[ClientDirectory, Depends(get_client_directory)]
+
+router = APIRouter(prefix="/v1", tags=["identity"])
+
+
 def _require_key_manager(principal: Principal, what: str) -> None:
     principal.require_role("operator")
     if principal.client_scope is not None:
         raise ProblemError(403, "forbidden", "Forbidden", f"a scoped operator key cannot {what} keys")
 
 
-def build_keys_router(platform: Platform,
-                      client_exists: Callable[[str], Awaitable[bool]] | None = None) -> APIRouter:
-    """`client_exists` (from the service that owns client companies) refuses keys for a company that is not one."""
-    router = APIRouter(prefix="/v1", tags=["identity"])
-    Auth = Annotated[Principal, Depends(platform.auth)]
+def _invalid(detail: str) -> ProblemError:
+    return ProblemError(422, "invalid_key_request", "Invalid key request", detail)
 
-    @router.post("/keys", status_code=201, response_model=KeyOut)
-    async def create_key(body: KeyIn, principal: Auth) -> KeyOut:
-        _require_key_manager(principal, "create")
-        if body.expires_at is not None and body.expires_at <= platform.clock():
-            raise ProblemError(422, "invalid_key_request", "Invalid key request", "expires_at must be in the future")
-        if (body.role == "client") != (body.client is not None):
-            raise ProblemError(422, "invalid_key_request", "Invalid key request",
-                               "a client key needs `client`; operator and sre keys take none")
-        if body.client_scope is not None and body.role != "operator":
-            raise ProblemError(422, "invalid_key_request", "Invalid key request",
-                               "only operator keys take client_scope")
-        named = ([body.client] if body.client else []) + list(body.client_scope or [])
-        unknown = [slug for slug in named if client_exists is not None and not await client_exists(slug)]
-        if unknown:
-            raise ProblemError(422, "unknown_client", "Unknown client company",
-                               f"no client company {', '.join(repr(u) for u in unknown)}")
-        key_id, key = await platform.keys.create(role=body.role, client_slug=body.client,
-                                                 client_scope=body.client_scope, label=body.label,
-                                                 now=platform.clock(), expires_at=body.expires_at)
-        return KeyOut(id=key_id, role=body.role, client=body.client, key=key, expires_at=body.expires_at)
 
-    @router.get("/keys", response_model=KeyList)
-    async def list_keys(principal: Auth, limit: int = Query(1000, ge=1, le=10_000)) -> KeyList:
-        """Every key, newest first: who it is for, when it expires or was revoked, and its last four
-        characters; never the key or its hash."""
-        _require_key_manager(principal, "list")
-        return KeyList(items=[KeyInfo.of(r) for r in await platform.keys.list(limit=limit)])
+@router.post("/keys", status_code=201, response_model=KeyOut)
+async def create_key(body: KeyIn, principal: CurrentPrincipal, platform: PlatformDep, clients: Clients) -> KeyOut:
+    _require_key_manager(principal, "create")
+    if body.expires_at is not None and body.expires_at <= platform.clock():
+        raise _invalid("expires_at must be in the future")
+    if (body.role == "client") != (body.client is not None):
+        raise _invalid("a client key needs `client`; operator and sre keys take none")
+    if body.client_scope is not None and body.role != "operator":
+        raise _invalid("only operator keys take client_scope")
+    unknown = await clients.unknown(([body.client] if body.client else []) + list(body.client_scope or []))
+    if unknown:
+        raise ProblemError(422, "unknown_client", "Unknown client company",
+                           f"no client company {', '.join(repr(u) for u in unknown)}")
+    key_id, key = await platform.keys.create(role=body.role, client_slug=body.client,
+                                             client_scope=body.client_scope, label=body.label,
+                                             now=platform.clock(), expires_at=body.expires_at)
+    return KeyOut(id=key_id, role=body.role, client=body.client, key=key, expires_at=body.expires_at)
 
-    @router.delete("/keys/{key_id}", status_code=204)
-    async def revoke_key(key_id: uuid.UUID, principal: Auth) -> Response:
-        _require_key_manager(principal, "revoke")
-        if not await platform.keys.revoke(key_id, now=platform.clock()):
-            raise not_found("API key")
-        return Response(status_code=204)
 
-    return router
+@router.get("/keys", response_model=KeyList)
+async def list_keys(principal: CurrentPrincipal, platform: PlatformDep,
+                    limit: int = Query(1000, ge=1, le=10_000)) -> KeyList:
+    """Every key, newest first: who it is for, when it expires or was revoked, and its last four
+    characters; never the key or its hash."""
+    _require_key_manager(principal, "list")
+    return KeyList(items=[KeyInfo.of(r) for r in await platform.keys.list(limit=limit)])
+
+
+@router.delete("/keys/{key_id}", status_code=204)
+async def revoke_key(key_id: uuid.UUID, principal: CurrentPrincipal, platform: PlatformDep) -> Response:
+    _require_key_manager(principal, "revoke")
+    if not await platform.keys.revoke(key_id, now=platform.clock()):
+        raise not_found("API key")
+    return Response(status_code=204)

@@ -8,15 +8,17 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from fastapi import APIRouter, Depends
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.auth import Principal, hash_key
-from recaudo_common.http import create_app
-from recaudo_common.identity_api import build_keys_router
-from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.identity_api import CLIENT_FINDER, router
+from recaudo_common.migrate import COMMON_MIGRATIONS
+from recaudo_common.runtime import Platform, ServiceUnit, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
+CLIENT_COMPANIES = {"banco", "telco"}
 
 
 @dataclass
@@ -49,7 +51,13 @@ async def identity(database_url: str) -> AsyncIterator[Identity]:
     async def whoami(principal: Principal = Depends(platform.auth)) -> dict[str, str]:
         return {"role": principal.role}
 
-    app = create_app(title="identity", service="identity", routers=[build_keys_router(platform), probe])
+    async def find_client(session: AsyncSession, slug: str) -> str | None:
+        """The mounting unit's finder of client companies (ingest's reads its table)."""
+        return slug if slug in CLIENT_COMPANIES else None
+
+    unit = ServiceUnit(name="identity", schema="identity", migrations=COMMON_MIGRATIONS / "identity",
+                       routers=[router, probe], app_state={CLIENT_FINDER: find_client})
+    app = build_app(platform, [unit])
     _, operator = await platform.keys.create(role="operator", label="bootstrap", now=clock.now)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         yield Identity(platform, http, operator, clock)
@@ -114,3 +122,17 @@ async def test_operators_list_keys_without_their_secrets(identity: Identity) -> 
     refused = await identity.http.get("/v1/keys", headers=identity.as_(scoped_key))
     assert refused.status_code == 403 and "scoped operator key cannot list" in refused.json()["detail"]
     assert (await identity.http.get("/v1/keys")).status_code == 401
+
+
+async def test_a_key_names_only_client_companies_the_mounting_unit_knows(identity: Identity) -> None:
+    op = identity.as_(identity.operator)
+    for body, unknown in (({"role": "client", "client": "nadie"}, "'nadie'"),
+                          ({"role": "operator", "client_scope": ["banco", "otro", "nadie"]}, "'otro', 'nadie'")):
+        refused = await identity.http.post("/v1/keys", headers=op, json=body)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "unknown_client"
+        assert refused.json()["detail"] == f"no client company {unknown}"
+    made = await identity.http.post("/v1/keys", headers=op, json={"role": "client", "client": "telco"})
+    assert made.status_code == 201 and made.json()["client"] == "telco"
+    listing = (await identity.http.get("/v1/keys", headers=op)).json()["items"]
+    assert [item["client"] for item in listing if item["role"] == "client"] == ["telco"]

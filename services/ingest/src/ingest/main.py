@@ -10,7 +10,8 @@ from ingest.settings import IngestSettings
 from ingest.store import get_client
 from ingest.uploads_runtime import APP_STATE, IngestRuntime
 from recaudo_common.gate import BodyRule
-from recaudo_common.identity_api import build_keys_router
+from recaudo_common.identity_api import CLIENT_FINDER
+from recaudo_common.identity_api import router as keys_router
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -21,10 +22,6 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
     runtime = IngestRuntime.of(settings)  # once per app: its routes read it from app.state
     limits = runtime.file_limits
 
-    async def client_exists(slug: str) -> bool:
-        async with platform.db.transaction() as s:
-            return await get_client(s, slug) is not None
-
     async def next_upload() -> bool:
         """Processes one waiting upload; True when there was one (another may be waiting)."""
         done = await process_next_portfolio(platform.db, clock=platform.clock, limits=limits,
@@ -33,7 +30,7 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
 
     return ServiceUnit(
         name="ingest", schema="ingest", migrations=MIGRATIONS, settings=settings,
-        routers=[router, build_keys_router(platform, client_exists)], app_state={APP_STATE: runtime},
+        routers=[router, keys_router], app_state={APP_STATE: runtime, CLIENT_FINDER: get_client},
         workers=[periodic(next_upload, settings.upload_poll_s)],
         # The portfolio's multipart form carries its small fields beside the file: 1 MiB of room for them.
         body_rules=[BodyRule(r"/v1/clients/[^/]+/portfolios", "key", settings.max_upload_bytes + 1024**2),
