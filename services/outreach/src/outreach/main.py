@@ -11,7 +11,7 @@ from outreach.consumers import SUBSCRIPTIONS
 from outreach.handlers import expire_early_receipts
 from outreach.providers import Providers, SandboxGateway
 from outreach.sending.handlers import reconcile_expired, run_due_attempts
-from outreach.sending.routes import build_sending_router
+from outreach.sending import routes as sending_routes
 from outreach.settings import OutreachSettings
 from outreach.store import due_backlog
 from recaudo_common.gate import PROVIDER_NOTIFICATIONS, public_form
@@ -50,7 +50,7 @@ def build(platform: Platform) -> ServiceUnit:
     return ServiceUnit(
         name="outreach", schema="outreach", migrations=MIGRATIONS, settings=settings,
         routers=[build_router(platform, providers, settings, gateway), build_debtor_page(platform, settings, gateway),
-                 build_sending_router(platform)],
+                 sending_routes.router],
         subscriptions=SUBSCRIPTIONS, workers=[scheduler],
         body_rules=[PROVIDER_NOTIFICATIONS, public_form(r"/pay/.*")],
         description="Outreach: contact scheduling under each country's contact law.",

@@ -18,7 +18,7 @@ from outreach.api import build_debtor_page, build_router
 from outreach.consumers import SUBSCRIPTIONS
 from outreach.providers import Providers, SandboxGateway
 from outreach.sending.handlers import reconcile_expired, run_due_attempts
-from outreach.sending.routes import build_sending_router
+from outreach.sending import routes as sending_routes
 from outreach.settings import OutreachSettings
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
@@ -113,7 +113,8 @@ async def make_outreach(database_url: str, **settings: Any) -> tuple[Outreach, A
     gateway = SandboxGateway(config)
     app = create_app(title="outreach", service="outreach", routers=[
         build_router(platform, providers, config, gateway), build_debtor_page(platform, config, gateway),
-        build_sending_router(platform)])
+        sending_routes.router])
+    app.state.platform = platform  # what build_app does: module-level routes reach the platform through it
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
     _, operator = await platform.keys.create(role="operator", now=clock.now)
     _, client_key = await platform.keys.create(role="client", client_slug="banco", now=clock.now)

@@ -387,3 +387,9 @@ async def _reconcile_one(s: Any, providers: Providers, settings: OutreachSetting
         return [_trail(row, now, "unknown", attempt_id=attempt_id, channel=channel, provider=name, reason=reason,
                        provider_message_id=lookup.message_id)]
     return []
+
+
+async def unknown_sends(db: Database, *, client: str, limit: int) -> list[sending_store.UnknownSend]:
+    """The client company's sends in doubt, oldest first."""
+    async with db.transaction() as s:
+        return await sending_store.unknown_sends(s, client, limit)

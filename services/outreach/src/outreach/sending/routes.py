@@ -7,12 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from outreach.sending import store as sending_store
+from outreach.sending import handlers
 from outreach.store import SCHEMA
-from recaudo_common.auth import Principal
-from recaudo_common.client_copy import get_client
-from recaudo_common.errors import not_found
-from recaudo_common.runtime import Platform
+from recaudo_common.client_copy import ClientCopy
+from recaudo_common.dependencies import PlatformDep, client_of
 
 
 class UnknownSendOut(BaseModel):
@@ -34,19 +32,17 @@ class UnknownSendsOut(BaseModel):
     items: list[UnknownSendOut]
 
 
-def build_sending_router(platform: Platform) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["outreach"])
-    Auth = Annotated[Principal, Depends(platform.auth)]
+ClientOfCaller = Annotated[ClientCopy, Depends(client_of(SCHEMA))]
 
-    @router.get("/clients/{slug}/unknown-sends", response_model=UnknownSendsOut)
-    async def unknown_sends(slug: str, principal: Auth,
-                            limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> UnknownSendsOut:
-        """The client company's sends in doubt, oldest first."""
-        principal.require_client(slug)
-        async with platform.db.transaction() as s:
-            if await get_client(s, SCHEMA, slug) is None:
-                raise not_found(f"client company {slug!r}")
-            rows = await sending_store.unknown_sends(s, slug, limit)
-        return UnknownSendsOut(items=[UnknownSendOut(reason=r.pop("failure"), **r) for r in rows])
+router = APIRouter(prefix="/v1", tags=["outreach"])
 
-    return router
+
+@router.get("/clients/{slug}/unknown-sends", response_model=UnknownSendsOut)
+async def unknown_sends(slug: str, client: ClientOfCaller, platform: PlatformDep,
+                        limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> UnknownSendsOut:
+    """The client company's sends in doubt, oldest first."""
+    sends = await handlers.unknown_sends(platform.db, client=client.slug, limit=limit)
+    return UnknownSendsOut(items=[UnknownSendOut(
+        attempt_id=u.attempt_id, account_ref=u.account_ref, channel=u.channel, provider=u.provider,
+        provider_message_id=u.provider_message_id, sending_since=u.sending_since, reason=u.reason, tries=u.tries)
+        for u in sends])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -172,13 +173,27 @@ async def take_early_receipts_many(s: AsyncSession, provider: str, message_ids: 
     return sorted(rows, key=lambda r: (r["received_at"], order.get(r["status"], 2)))
 
 
-async def unknown_sends(s: AsyncSession, client: str, limit: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class UnknownSend:
+    """A send nobody could confirm or rule out: for an operator to decide."""
+
+    attempt_id: uuid.UUID
+    account_ref: str
+    channel: str
+    provider: str | None
+    provider_message_id: str | None
+    sending_since: dt.datetime | None
+    reason: str | None
+    tries: int
+
+
+async def unknown_sends(s: AsyncSession, client: str, limit: int) -> list[UnknownSend]:
     """The client company's sends nobody could confirm or rule out, oldest first, for an operator."""
-    return _rows(await s.execute(text(
-        """SELECT id AS attempt_id, account_ref, channel, provider, provider_message_id, sending_since, failure,
-                  tries
+    result = await s.execute(text(
+        """SELECT id, account_ref, channel, provider, provider_message_id, sending_since, failure, tries
            FROM outreach.attempts WHERE client_slug = :c AND status = 'unknown'
-           ORDER BY sending_since LIMIT :n"""), {"c": client, "n": limit}))
+           ORDER BY sending_since LIMIT :n"""), {"c": client, "n": limit})
+    return [UnknownSend(*row) for row in result.all()]
 
 
 async def count_unknown(s: AsyncSession) -> int:
