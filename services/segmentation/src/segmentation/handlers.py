@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -36,27 +36,19 @@ from recaudo_common.outbox import Cause, Outbox
 from segmentation import store
 from segmentation.domain.assignment import Assignment, assign
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, days_past_due_on
-from segmentation.domain.propensity import (
-    HORIZON_DAYS,
-    Model,
-    NotEnoughDataError,
-    Sample,
-    model_from_json,
-    model_to_json,
-    train,
-)
+from segmentation.domain.propensity import HORIZON_DAYS, Model, NotEnoughDataError, train
 from segmentation.domain.strategy import Strategy, arm_of, default_strategy, full_costs
-from segmentation.domain.strategy_codec import costs_from_json, strategy_from_json
 from segmentation.domain.treatment import Score, scorecard
+from segmentation.rows import Account, AssignmentInputs, AssignmentRow, StatedAccount
+from segmentation.schemas import strategy_of
 
 SCORECARD_VERSION = "scorecard-v1"
 outbox = Outbox(store.SCHEMA)
 
 
-def buckets_of(stored: dict[str, Any] | None) -> tuple[Bucket, ...]:
-    if stored is None:
-        return DEFAULT_BUCKETS
-    return tuple(Bucket(b["label"], b["low"], b["high"]) for b in stored["buckets"])
+def buckets_of(stored: tuple[Bucket, ...] | None) -> tuple[Bucket, ...]:
+    """A client company's own buckets, or the platform's default set until it has set some."""
+    return stored or DEFAULT_BUCKETS
 
 
 @dataclass(frozen=True)
@@ -94,25 +86,22 @@ async def _load_view(s: AsyncSession, slug: str) -> ClientView | None:
     client = await get_client(s, store.SCHEMA, slug)
     if client is None:
         return None
-    settings = await store.load_client_settings(s, slug)
-    buckets = buckets_of({"buckets": settings["buckets"]} if settings["buckets"] else None)
-    body = settings["strategy"]
+    settings = await store.load_client_setup(s, slug)
+    buckets = buckets_of(settings.buckets)
     champion, challenger, share = default_strategy(buckets), None, Decimal(0)
-    if body is not None:
-        version = int(settings["strategy_version"])
-        champion = strategy_from_json(body, version)
-        if body.get("challenger"):
-            challenger = strategy_from_json(body["challenger"], version)
-            share = Decimal(str(body["challenger"]["share"]))
-    return ClientView(client, buckets, champion, challenger, share, full_costs(costs_from_json(settings["costs"])),
-                      model_from_json(settings["model"]) if settings["model"] is not None else None)
+    if settings.strategy is not None:
+        version, document = settings.strategy.version, settings.strategy.document
+        champion = strategy_of(document, version)
+        if document.challenger is not None:
+            challenger, share = strategy_of(document.challenger, version), document.challenger.share
+    return ClientView(client, buckets, champion, challenger, share, full_costs(settings.costs), settings.model)
 
 
 @dataclass(frozen=True)
 class Decision:
     """One account's assignment and the inputs it was made from, before it is recorded."""
 
-    account: dict[str, Any]
+    account: Account
     trigger: str
     days_past_due: int
     bucket: str
@@ -121,57 +110,56 @@ class Decision:
     arm: Literal["champion", "challenger"]
     model_version: str
     result: Assignment
-    inputs: dict[str, Any]
+    inputs: AssignmentInputs
 
 
-def decide(account: dict[str, Any], view: ClientView, *, now: dt.datetime, trigger: str,
+def decide(account: Account, view: ClientView, *, now: dt.datetime, trigger: str,
            day: dt.date | None = None) -> Decision:
-    """Bucket, score and treatment of an account row, by its client company's settings; no I/O."""
+    """Bucket, score and treatment of an account, by its client company's settings; no I/O."""
     today = day or local_today(view.client.timezone, now)
-    status = f"on legal hold ({account['legal_hold']})" if account["legal_hold"] else account["status"]
-    aged_to = min(today, account["held_since"]) if account["held_since"] else today  # a plan holds aging
-    dpd = days_past_due_on(aged_to, days_past_due_at_as_of=account["days_past_due_at_as_of"],
-                           as_of=account["as_of"])
+    status = f"on legal hold ({account.legal_hold})" if account.legal_hold else account.status
+    aged_to = min(today, account.held_since) if account.held_since else today  # a plan holds aging
+    dpd = days_past_due_on(aged_to, days_past_due_at_as_of=account.days_past_due_at_as_of, as_of=account.as_of)
     bucket = bucket_for(dpd, view.buckets)
     # MISSION §8: the bucket at placement is the one the client company's file states, from its days past due as
     # of the file's `as_of`, however many days the file took to arrive (only the first assignment keeps it).
-    stated = account.get("days_past_due_at_placement")
-    at_placement = bucket_for(account["days_past_due_at_as_of"] if stated is None else stated, view.buckets)
-    strategy, arm = choose_strategy(view, account["client_slug"], account["account_ref"])
-    score, model_version = propensity(view.model, dpd, account["balance"], account["contactable"])
-    result = assign(bucket=bucket, balance=account["balance"], score=score, strategy=strategy, costs=view.costs,
+    stated = account.days_past_due_at_placement
+    at_placement = bucket_for(account.days_past_due_at_as_of if stated is None else stated, view.buckets)
+    strategy, arm = choose_strategy(view, account.client_slug, account.account_ref)
+    score, model_version = propensity(view.model, dpd, account.balance, account.contactable)
+    result = assign(bucket=bucket, balance=account.balance, score=score, strategy=strategy, costs=view.costs,
                     status=status, arm=arm)
-    inputs = {"days_past_due": dpd, "balance": str(account["balance"]), "contactable": account["contactable"],
-              "status": status, "today": today.isoformat(), "value_tier": result.tier, "arm": arm,
-              "strategy_version": strategy.version, "offer": result.offer.kind, "model_version": model_version}
+    inputs = AssignmentInputs(
+        days_past_due=dpd, balance=account.balance, contactable=account.contactable, status=status, today=today,
+        value_tier=result.tier, arm=arm, strategy_version=strategy.version, offer=result.offer.kind,
+        model_version=model_version)
     return Decision(account, trigger, dpd, bucket, at_placement, strategy, arm, model_version, result, inputs)
 
 
-async def assess_many(s: AsyncSession, accounts: Sequence[tuple[dict[str, Any] | None, str]], *, now: dt.datetime,
+async def assess_many(s: AsyncSession, accounts: Sequence[tuple[Account | None, str]], *, now: dt.datetime,
                       day: dt.date | None = None) -> list[AccountSegmented | None]:
     """Assigns bucket, score and treatment to account rows (locked by the caller, each with its trigger) and
     records why, in one statement; returns the event to publish for each, or None for an account not placed
     here yet (its placement will segment it) or whose client's settings have not arrived (on_client will)."""
     decisions: list[Decision | None] = []
     for account, trigger in accounts:
-        view = await client_view(s, account["client_slug"]) if account is not None else None
+        view = await client_view(s, account.client_slug) if account is not None else None
         decisions.append(decide(account, view, now=now, trigger=trigger, day=day)
                          if account is not None and view is not None else None)
     recorded = [d for d in decisions if d is not None]
     at_placement = await store.record_assignments(s, now=now, assignments=[
-        store.AssignmentRow(
-            client=d.account["client_slug"], account_ref=d.account["account_ref"], trigger=d.trigger,
+        AssignmentRow(
+            client=d.account.client_slug, account_ref=d.account.account_ref, trigger=d.trigger,
             days_past_due=d.days_past_due, bucket=d.bucket, segment=d.result.segment,
             treatment=d.result.treatment.name, propensity=d.result.propensity,
             cost_to_collect=d.result.cost_to_collect, inputs=d.inputs, why=d.result.why,
             bucket_at_placement=d.bucket_at_placement)
         for d in recorded])
-    return [None if d is None else segmented_event(d, at_placement[(d.account["client_slug"],
-                                                                    d.account["account_ref"])])
+    return [None if d is None else segmented_event(d, at_placement[(d.account.client_slug, d.account.account_ref)])
             for d in decisions]
 
 
-async def assess(s: AsyncSession, account: dict[str, Any] | None, *, now: dt.datetime, trigger: str,
+async def assess(s: AsyncSession, account: Account | None, *, now: dt.datetime, trigger: str,
                  day: dt.date | None = None) -> AccountSegmented | None:
     """assess_many for one account."""
     return (await assess_many(s, [(account, trigger)], now=now, day=day))[0]
@@ -180,7 +168,7 @@ async def assess(s: AsyncSession, account: dict[str, Any] | None, *, now: dt.dat
 def segmented_event(d: Decision, bucket_at_placement: str) -> AccountSegmented:
     result = d.result
     return AccountSegmented(
-        account_ref=d.account["account_ref"], days_past_due=d.days_past_due, bucket=d.bucket,
+        account_ref=d.account.account_ref, days_past_due=d.days_past_due, bucket=d.bucket,
         bucket_at_placement=bucket_at_placement, segment=result.segment, treatment=result.treatment.name,
         channels=list(result.treatment.channels), propensity=result.propensity,
         cost_to_collect=result.cost_to_collect, expected_net_recovery=result.expected_net_recovery,
@@ -200,11 +188,10 @@ def propensity(model: Model | None, dpd: int, balance: Decimal, contactable: boo
 async def train_model(db: Database, *, client: str, now: dt.datetime) -> Model:
     """Trains a new propensity model on the client company's observed outcomes and makes it current."""
     async with db.transaction() as s:
-        rows = await store.training_samples(s, client, before=now, horizon_days=HORIZON_DAYS)
-    samples = [Sample(r["days_past_due"], r["balance"], r["contactable"], r["paid"]) for r in rows]
+        samples = await store.training_samples(s, client, before=now, horizon_days=HORIZON_DAYS)
     model = train(samples, version=f"logreg-{now:%Y%m%d%H%M%S}")
     async with db.transaction() as s:
-        await store.save_model(s, client, model_to_json(model), now)
+        await store.save_model(s, client, model, now)
         await store.request_resegmentation(s, client, f"model {model.version}", now)
     return model
 
@@ -244,7 +231,7 @@ def choose_strategy(view: ClientView, client: str, account_ref: str
     return view.champion, "champion"
 
 
-async def segment(ctx: HandlerContext, account: dict[str, Any] | None, *, trigger: str) -> None:
+async def segment(ctx: HandlerContext, account: Account | None, *, trigger: str) -> None:
     event = await assess(ctx.session, account, now=ctx.now, trigger=trigger)
     if event is not None:
         await ctx.emit(event)
@@ -256,8 +243,8 @@ async def run_aging(db: Database, *, client: str, day: dt.date, now: dt.datetime
     nothing, and a crashed run resumes where it stopped."""
     async with db.transaction() as s:
         await store.start_aging_run(s, client, day, now)
-        buckets = [{"label": b.label, "low": b.low, "high": b.high}
-                   for b in buckets_of(await store.get_buckets(s, client))]
+        stored = await store.get_buckets(s, client)
+        buckets = buckets_of(stored.buckets if stored is not None else None)
     moved, after, run = 0, "", Cause.command()  # one run, one correlation for what it moves
     while True:
         async with db.transaction() as s:
@@ -270,7 +257,7 @@ async def run_aging(db: Database, *, client: str, day: dt.date, now: dt.datetime
         moved += len(accounts)
         if len(accounts) < chunk:
             return moved
-        after = accounts[-1]["account_ref"]
+        after = accounts[-1].account_ref
 
 
 async def resegment_requested(db: Database, *, now: dt.datetime, chunk: int = 2000) -> dict[str, int]:
@@ -291,7 +278,7 @@ async def resegment_requested(db: Database, *, now: dt.datetime, chunk: int = 20
             count += len(accounts)
             if len(accounts) < chunk:
                 break
-            after = accounts[-1]["account_ref"]
+            after = accounts[-1].account_ref
         done[client] = count
     return done
 
@@ -318,18 +305,20 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
     """Placements and balance updates, set-based: one upsert for the run, one assignment write."""
     s = events[0][1].session
     stored = await store.upsert_accounts(s, [
-        store.StatedAccount(client=ctx.envelope.client, account_ref=event.account_ref, balance=event.balance,
+        StatedAccount(client=ctx.envelope.client, account_ref=event.account_ref, balance=event.balance,
                             days_past_due=event.days_past_due, as_of=event.as_of,
                             contactable=bool(event.phones or event.email))
         for event, ctx in events], events[0][1].now)
-    accounts: list[tuple[dict[str, Any] | None, str]] = []
+    accounts: list[tuple[Account | None, str]] = []
     for event, ctx in events:
-        account, paid = stored[(ctx.envelope.client, event.account_ref)]
+        placed = stored[(ctx.envelope.client, event.account_ref)]
+        account: Account | None = placed.account
+        paid = placed.paid
         # Topics are not ordered between them: payments applied before this placement reached us still count.
         if paid is not None and isinstance(event, AccountPlaced):
             account = await store.set_balance_status(s, ctx.envelope.client, event.account_ref,
-                                                     balance=max(paid["new_balance"], Decimal(0)),
-                                                     status=paid["account_status"], now=ctx.now)
+                                                     balance=max(paid.new_balance, Decimal(0)),
+                                                     status=paid.account_status, now=ctx.now)
         accounts.append((account, "placement" if isinstance(event, AccountPlaced) else "balance_update"))
     for segmented, (_, ctx) in zip(await assess_many(s, accounts, now=events[0][1].now), events, strict=True):
         if segmented is not None:
@@ -344,8 +333,8 @@ async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContex
     account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
                                              balance=max(event.new_balance, Decimal(0)), now=ctx.now)
     if account is not None:
-        status = account_status(event.account_status, recalled=account["status"] == "recalled")
-        if status != account["status"]:
+        status = account_status(event.account_status, recalled=account.status == "recalled")
+        if status != account.status:
             account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
                                                      status=status, now=ctx.now)
     await segment(ctx, account, trigger="payment" if isinstance(event, PaymentApplied) else "reversal")

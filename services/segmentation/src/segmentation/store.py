@@ -6,23 +6,51 @@ a few round trips, not a few per event.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
-from dataclasses import dataclass
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import text
+from pydantic import TypeAdapter
+from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.db import unnest_rows
 from recaudo_common.outbox import Cause, cause_headers
+from segmentation.domain.buckets import Bucket
+from segmentation.domain.propensity import Model, Sample, model_from_json, model_to_json
+from segmentation.rows import (
+    Account,
+    AssignmentRow,
+    BucketSet,
+    ClientSetup,
+    LatestPayment,
+    SegmentCount,
+    StatedAccount,
+    StoredAccount,
+    StrategyVersion,
+)
+from segmentation.schemas import StrategyIn
 
 SCHEMA = "segmentation"
 
+
+_ACCOUNT_COLUMNS = tuple(f.name for f in dataclasses.fields(Account))
+ACCOUNT = ", ".join(_ACCOUNT_COLUMNS)
+
+
+def _account(row: RowMapping) -> Account:
+    return Account(**{name: row[name] for name in _ACCOUNT_COLUMNS})
+
+
+def _account_or_none(row: RowMapping | None) -> Account | None:
+    return _account(row) if row is not None else None
+
+
 _SET = text(
     "UPDATE segmentation.accounts SET balance = coalesce(:b, balance), status = coalesce(:st, status), "
-    "updated_at = :now WHERE client_slug = :c AND account_ref = :r RETURNING *")
+    f"updated_at = :now WHERE client_slug = :c AND account_ref = :r RETURNING {ACCOUNT}")
 _ASSIGNMENT_COLUMNS = {
     "client_slug": "text", "account_ref": "text", "trigger": "text", "days_past_due": "int", "bucket": "text",
     "segment": "text", "treatment": "text", "propensity": "numeric", "cost_to_collect": "numeric",
@@ -52,7 +80,7 @@ _UPSERT_MANY = """WITH placed AS (
            ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = excluded.balance,
                days_past_due_at_as_of = excluded.days_past_due_at_as_of, as_of = excluded.as_of,
                contactable = excluded.contactable, updated_at = excluded.updated_at
-           RETURNING *)
+           RETURNING {account})
        SELECT placed.*, paid.new_balance AS paid_new_balance, paid.account_status AS paid_account_status
        FROM placed LEFT JOIN LATERAL (
            SELECT new_balance, account_status FROM segmentation.outcomes o
@@ -60,54 +88,27 @@ _UPSERT_MANY = """WITH placed AS (
              AND o.account_status IS NOT NULL ORDER BY paid_at DESC, ctid DESC LIMIT 1) paid ON true"""
 
 
-@dataclass(frozen=True)
-class StatedAccount:
-    client: str
-    account_ref: str
-    balance: Decimal
-    days_past_due: int
-    as_of: dt.date
-    contactable: bool
-
-
 async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: dt.datetime
-                          ) -> dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]]:
+                          ) -> dict[tuple[str, str], StoredAccount]:
     """Inserts or updates accounts as stated by the client company (at most one row per account), in one
-    round trip; by (client, account_ref), the account row and its latest payment outcome, if any."""
+    round trip; by (client, account_ref), the account and its latest payment outcome, if any."""
     source, params = unnest_rows(_STATED_COLUMNS, [
         (a.client, a.account_ref, a.balance, a.days_past_due, a.as_of, a.contactable) for a in accounts])
-    rows = (await s.execute(text(_UPSERT_MANY.format(source=source)), {**params, "now": now})).mappings().all()
-    result: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any] | None]] = {}
+    rows = (await s.execute(text(_UPSERT_MANY.format(source=source, account=ACCOUNT)),
+                            {**params, "now": now})).mappings().all()
+    result: dict[tuple[str, str], StoredAccount] = {}
     for row in rows:
-        account = dict(row)
-        paid = {"new_balance": account.pop("paid_new_balance"), "account_status": account.pop("paid_account_status")}
-        result[(account["client_slug"], account["account_ref"])] = (
-            account, paid if paid["account_status"] is not None else None)
+        paid = LatestPayment(row["paid_new_balance"], row["paid_account_status"]) \
+            if row["paid_account_status"] is not None else None
+        result[(row["client_slug"], row["account_ref"])] = StoredAccount(_account(row), paid)
     return result
 
 
 async def set_balance_status(s: AsyncSession, client: str, account_ref: str, *, balance: Decimal | None = None,
-                             status: str | None = None, now: dt.datetime) -> dict[str, Any] | None:
+                             status: str | None = None, now: dt.datetime) -> Account | None:
     """Updates and returns the account (locked for the transaction), or None if it was never placed."""
-    row = (await s.execute(_SET, {"c": client, "r": account_ref, "b": balance, "st": status,
-                                  "now": now})).mappings().first()
-    return dict(row) if row else None
-
-
-@dataclass(frozen=True)
-class AssignmentRow:
-    client: str
-    account_ref: str
-    trigger: str
-    days_past_due: int
-    bucket: str
-    segment: str
-    treatment: str
-    propensity: Decimal
-    cost_to_collect: Decimal
-    inputs: dict[str, Any]
-    why: str
-    bucket_at_placement: str  # kept only by the account's first assignment
+    return _account_or_none((await s.execute(_SET, {"c": client, "r": account_ref, "b": balance, "st": status,
+                                                    "now": now})).mappings().first())
 
 
 async def record_assignments(s: AsyncSession, *, now: dt.datetime, assignments: list[AssignmentRow]
@@ -118,47 +119,55 @@ async def record_assignments(s: AsyncSession, *, now: dt.datetime, assignments: 
         return {}
     source, params = unnest_rows(_ASSIGNMENT_COLUMNS, [
         (a.client, a.account_ref, a.trigger, a.days_past_due, a.bucket, a.segment, a.treatment, a.propensity,
-         a.cost_to_collect, a.inputs, a.why, a.bucket_at_placement) for a in assignments], ordinality=True)
+         a.cost_to_collect, dataclasses.asdict(a.inputs), a.why, a.bucket_at_placement) for a in assignments],
+        ordinality=True)
     rows = await s.execute(text(_ASSIGN.format(source=source)), {**params, "now": now})
     return {(row[0], row[1]): str(row[2]) for row in rows}
 
 
-async def unsegmented_accounts(s: AsyncSession, client: str) -> list[dict[str, Any]]:
+async def unsegmented_accounts(s: AsyncSession, client: str) -> list[Account]:
     rows = (await s.execute(text(
-        "SELECT * FROM segmentation.accounts WHERE client_slug = :c AND bucket IS NULL ORDER BY account_ref "
-        "FOR UPDATE"), {"c": client})).mappings().all()
-    return [dict(r) for r in rows]
+        f"SELECT {ACCOUNT} FROM segmentation.accounts WHERE client_slug = :c AND bucket IS NULL "
+        "ORDER BY account_ref FOR UPDATE"), {"c": client})).mappings().all()
+    return [_account(r) for r in rows]
 
 
-async def get_buckets(s: AsyncSession, client: str) -> dict[str, Any] | None:
+# JSONB columns are read as their JSON text and parsed into typed values here, once.
+_BUCKETS = TypeAdapter(tuple[Bucket, ...])
+_COSTS = TypeAdapter(dict[str, Decimal])
+
+
+async def get_buckets(s: AsyncSession, client: str) -> BucketSet | None:
     row = (await s.execute(text(
-        "SELECT version, buckets, updated_at FROM segmentation.bucket_sets WHERE client_slug = :c"),
+        "SELECT version, CAST(buckets AS text) AS buckets FROM segmentation.bucket_sets WHERE client_slug = :c"),
         {"c": client})).mappings().first()
-    return dict(row) if row else None
+    return BucketSet(row["version"], _BUCKETS.validate_json(row["buckets"])) if row else None
 
 
-async def put_buckets(s: AsyncSession, client: str, buckets: list[dict[str, Any]], now: dt.datetime) -> int:
+async def put_buckets(s: AsyncSession, client: str, buckets: Sequence[Bucket], now: dt.datetime) -> int:
     version = await s.scalar(text(
         """INSERT INTO segmentation.bucket_sets (client_slug, version, buckets, updated_at)
            VALUES (:c, 1, CAST(:b AS jsonb), :now)
            ON CONFLICT (client_slug) DO UPDATE SET version = segmentation.bucket_sets.version + 1,
                buckets = excluded.buckets, updated_at = excluded.updated_at
-           RETURNING version"""), {"c": client, "b": json.dumps(buckets), "now": now})
+           RETURNING version"""), {"c": client, "b": _BUCKETS.dump_json(tuple(buckets)).decode(), "now": now})
     return int(version)
 
 
-async def accounts_changing_bucket(s: AsyncSession, *, client: str, day: dt.date, buckets: list[dict[str, Any]],
-                                   after: str, limit: int) -> list[dict[str, Any]]:
+async def accounts_changing_bucket(s: AsyncSession, *, client: str, day: dt.date, buckets: Sequence[Bucket],
+                                   after: str, limit: int) -> list[Account]:
     """Open accounts whose bucket on `day` differs from the one assigned, in one set-based query, locked."""
+    columns = ", ".join(f"a.{name}" for name in _ACCOUNT_COLUMNS)
     rows = (await s.execute(text(
-        """SELECT a.* FROM segmentation.accounts a
+        f"""SELECT {columns} FROM segmentation.accounts a
            JOIN jsonb_to_recordset(CAST(:b AS jsonb)) AS b(label text, low int, high int)
              ON a.days_past_due_at_as_of + (CAST(:day AS date) - a.as_of) BETWEEN b.low AND b.high
            WHERE a.client_slug = :c AND a.status = 'open' AND a.held_since IS NULL AND a.account_ref > :after
              AND a.bucket IS DISTINCT FROM b.label
            ORDER BY a.account_ref LIMIT :n FOR UPDATE OF a"""),
-        {"c": client, "b": json.dumps(buckets), "day": day, "after": after, "n": limit})).mappings().all()
-    return [dict(r) for r in rows]
+        {"c": client, "b": _BUCKETS.dump_json(tuple(buckets)).decode(), "day": day, "after": after, "n": limit}
+    )).mappings().all()
+    return [_account(r) for r in rows]
 
 
 async def start_aging_run(s: AsyncSession, client: str, day: dt.date, now: dt.datetime) -> None:
@@ -192,45 +201,52 @@ async def reopen_aging(s: AsyncSession, client: str, day: dt.date) -> None:
                     {"c": client, "d": day})
 
 
-async def segment_summary(s: AsyncSession, client: str) -> list[dict[str, Any]]:
+async def segment_summary(s: AsyncSession, client: str) -> list[SegmentCount]:
     rows = (await s.execute(text(
         """SELECT coalesce(bucket, 'unassigned') AS bucket, coalesce(segment, 'unassigned') AS segment,
                   coalesce(treatment, 'unassigned') AS treatment, status, count(*) AS accounts,
                   sum(balance) AS balance
            FROM segmentation.accounts WHERE client_slug = :c GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"""),
         {"c": client})).mappings().all()
-    return [dict(r) for r in rows]
+    return [SegmentCount(**r) for r in rows]
 
 
 _SETTINGS = text(
-    """SELECT (SELECT buckets FROM segmentation.bucket_sets WHERE client_slug = :c) AS buckets,
-              (SELECT body FROM segmentation.strategies WHERE client_slug = :c ORDER BY version DESC LIMIT 1)
-                  AS strategy,
+    """SELECT (SELECT CAST(buckets AS text) FROM segmentation.bucket_sets WHERE client_slug = :c) AS buckets,
+              (SELECT CAST(body AS text) FROM segmentation.strategies WHERE client_slug = :c
+               ORDER BY version DESC LIMIT 1) AS strategy,
               (SELECT max(version) FROM segmentation.strategies WHERE client_slug = :c) AS strategy_version,
-              (SELECT costs FROM segmentation.channel_costs WHERE client_slug = :c) AS costs,
-              (SELECT body FROM segmentation.models WHERE client_slug = :c ORDER BY trained_at DESC LIMIT 1)
-                  AS model""")
+              (SELECT CAST(costs AS text) FROM segmentation.channel_costs WHERE client_slug = :c) AS costs,
+              (SELECT CAST(body AS text) FROM segmentation.models WHERE client_slug = :c
+               ORDER BY trained_at DESC LIMIT 1) AS model""")
 
 
-async def load_client_settings(s: AsyncSession, client: str) -> dict[str, Any]:
+async def load_client_setup(s: AsyncSession, client: str) -> ClientSetup:
     """Buckets, the current strategy, the channel costs and the latest propensity model of a client company,
     in one round trip."""
-    return dict((await s.execute(_SETTINGS, {"c": client})).mappings().one())
+    row = (await s.execute(_SETTINGS, {"c": client})).mappings().one()
+    return ClientSetup(
+        buckets=_BUCKETS.validate_json(row["buckets"]) if row["buckets"] is not None else None,
+        strategy=StrategyVersion(row["strategy_version"], StrategyIn.model_validate_json(row["strategy"]))
+        if row["strategy"] is not None else None,
+        costs=_COSTS.validate_json(row["costs"]) if row["costs"] is not None else {},
+        model=model_from_json(row["model"]) if row["model"] is not None else None)
 
 
-async def add_strategy(s: AsyncSession, client: str, body: dict[str, Any], now: dt.datetime) -> int:
+async def add_strategy(s: AsyncSession, client: str, document: StrategyIn, now: dt.datetime) -> int:
     version = await s.scalar(text(
         """INSERT INTO segmentation.strategies (client_slug, version, body, created_at)
            SELECT :c, coalesce(max(version), 0) + 1, CAST(:b AS jsonb), :now FROM segmentation.strategies
-           WHERE client_slug = :c RETURNING version"""), {"c": client, "b": json.dumps(body), "now": now})
+           WHERE client_slug = :c RETURNING version"""),
+        {"c": client, "b": document.model_dump_json(), "now": now})
     return int(version)
 
 
-async def put_costs(s: AsyncSession, client: str, costs: dict[str, str], now: dt.datetime) -> None:
+async def put_costs(s: AsyncSession, client: str, costs: dict[str, Decimal], now: dt.datetime) -> None:
     await s.execute(text(
         "INSERT INTO segmentation.channel_costs (client_slug, costs, updated_at) VALUES (:c, CAST(:k AS jsonb), :now) "
         "ON CONFLICT (client_slug) DO UPDATE SET costs = excluded.costs, updated_at = excluded.updated_at"),
-        {"c": client, "k": json.dumps(costs), "now": now})
+        {"c": client, "k": json.dumps({channel: str(cost) for channel, cost in costs.items()}), "now": now})
 
 
 async def request_resegmentation(s: AsyncSession, client: str, reason: str, now: dt.datetime) -> None:
@@ -252,11 +268,12 @@ async def finish_resegmentation(s: AsyncSession, request_id: int, now: dt.dateti
                     {"id": request_id, "now": now})
 
 
-async def open_accounts_after(s: AsyncSession, client: str, after: str, limit: int) -> list[dict[str, Any]]:
+async def open_accounts_after(s: AsyncSession, client: str, after: str, limit: int) -> list[Account]:
     rows = (await s.execute(text(
-        "SELECT * FROM segmentation.accounts WHERE client_slug = :c AND status = 'open' AND account_ref > :after "
-        "ORDER BY account_ref LIMIT :n FOR UPDATE"), {"c": client, "after": after, "n": limit})).mappings().all()
-    return [dict(r) for r in rows]
+        f"SELECT {ACCOUNT} FROM segmentation.accounts WHERE client_slug = :c AND status = 'open' "
+        "AND account_ref > :after ORDER BY account_ref LIMIT :n FOR UPDATE"),
+        {"c": client, "after": after, "n": limit})).mappings().all()
+    return [_account(r) for r in rows]
 
 
 async def record_outcome(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime,
@@ -268,7 +285,7 @@ async def record_outcome(s: AsyncSession, client: str, account_ref: str, paid_at
 
 
 async def training_samples(s: AsyncSession, client: str, *, before: dt.datetime, horizon_days: int
-                           ) -> list[dict[str, Any]]:
+                           ) -> list[Sample]:
     """Features as they were at each placement's segmentation, and whether a payment followed within the
     horizon; only placements old enough for the horizon to have passed."""
     rows = (await s.execute(text(
@@ -281,14 +298,14 @@ async def training_samples(s: AsyncSession, client: str, *, before: dt.datetime,
            WHERE a.client_slug = :c AND a.trigger = 'placement'
              AND a.assigned_at < CAST(:before AS timestamptz) - make_interval(days => :h)"""),
         {"c": client, "before": before, "h": horizon_days})).mappings().all()
-    return [dict(r) for r in rows]
+    return [Sample(r["days_past_due"], r["balance"], r["contactable"], r["paid"]) for r in rows]
 
 
-async def save_model(s: AsyncSession, client: str, body: dict[str, Any], now: dt.datetime) -> None:
+async def save_model(s: AsyncSession, client: str, model: Model, now: dt.datetime) -> None:
     await s.execute(text(
         "INSERT INTO segmentation.models (client_slug, version, body, holdout_auc, samples, trained_at) "
         "VALUES (:c, :v, CAST(:b AS jsonb), :auc, :n, :now)"),
-        {"c": client, "v": body["version"], "b": json.dumps(body), "auc": body["holdout_auc"], "n": body["samples"],
+        {"c": client, "v": model.version, "b": model_to_json(model), "auc": model.holdout_auc, "n": model.samples,
          "now": now})
 
 
@@ -304,31 +321,27 @@ async def has_outcomes(s: AsyncSession, client: str) -> bool:
                                {"c": client}))
 
 
-async def hold_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> dict[str, Any] | None:
-    row = (await s.execute(text(
+async def hold_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> Account | None:
+    return _account_or_none((await s.execute(text(
         "UPDATE segmentation.accounts SET held_since = coalesce(held_since, :d) WHERE client_slug = :c "
-        "AND account_ref = :r RETURNING *"), {"c": client, "r": account_ref, "d": day})).mappings().first()
-    return dict(row) if row else None
+        f"AND account_ref = :r RETURNING {ACCOUNT}"), {"c": client, "r": account_ref, "d": day})).mappings().first())
 
 
-async def release_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> dict[str, Any] | None:
+async def release_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> Account | None:
     """Days past due resume where they paused: the stated date moves forward by the days held."""
-    row = (await s.execute(text(
+    return _account_or_none((await s.execute(text(
         "UPDATE segmentation.accounts SET as_of = as_of + (CAST(:d AS date) - held_since), held_since = NULL "
-        "WHERE client_slug = :c AND account_ref = :r AND held_since IS NOT NULL RETURNING *"),
-        {"c": client, "r": account_ref, "d": day})).mappings().first()
-    return dict(row) if row else None
+        f"WHERE client_slug = :c AND account_ref = :r AND held_since IS NOT NULL RETURNING {ACCOUNT}"),
+        {"c": client, "r": account_ref, "d": day})).mappings().first())
 
 
-async def set_legal_hold(s: AsyncSession, client: str, account_ref: str, hold: str | None) -> dict[str, Any] | None:
-    row = (await s.execute(text(
-        "UPDATE segmentation.accounts SET legal_hold = :h WHERE client_slug = :c AND account_ref = :r RETURNING *"),
-        {"c": client, "r": account_ref, "h": hold})).mappings().first()
-    return dict(row) if row else None
+async def set_legal_hold(s: AsyncSession, client: str, account_ref: str, hold: str | None) -> Account | None:
+    return _account_or_none((await s.execute(text(
+        "UPDATE segmentation.accounts SET legal_hold = :h WHERE client_slug = :c AND account_ref = :r "
+        f"RETURNING {ACCOUNT}"), {"c": client, "r": account_ref, "h": hold})).mappings().first())
 
 
-async def lock_account(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
-    row = (await s.execute(text(
-        "SELECT * FROM segmentation.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
-        {"c": client, "r": account_ref})).mappings().first()
-    return dict(row) if row else None
+async def lock_account(s: AsyncSession, client: str, account_ref: str) -> Account | None:
+    return _account_or_none((await s.execute(text(
+        f"SELECT {ACCOUNT} FROM segmentation.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
+        {"c": client, "r": account_ref})).mappings().first())

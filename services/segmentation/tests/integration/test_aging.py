@@ -89,11 +89,11 @@ async def test_a_payment_resegments_and_a_paid_account_stops_aging(platform: Pla
 async def test_client_bucket_sets_apply_from_the_next_aging(platform: Platform) -> None:
     await deliver(platform, [CLIENT, placed("B-1", 45)], LATE_EVENING)
     from segmentation import store
+    from segmentation.domain.buckets import Bucket
 
     async with platform.db.transaction() as s:
-        await store.put_buckets(s, "banco", [{"label": "al día", "low": -365, "high": 0},
-                                             {"label": "temprana", "low": 1, "high": 60},
-                                             {"label": "tardía", "low": 61, "high": 36500}], LATE_EVENING)
+        await store.put_buckets(s, "banco", [Bucket("al día", -365, 0), Bucket("temprana", 1, 60),
+                                             Bucket("tardía", 61, 36500)], LATE_EVENING)
     assert await run_aging(platform.db, client="banco", day=dt.date(2026, 3, 31), now=LATE_EVENING) == 1
     assert (await account(platform, "B-1"))["bucket"] == "temprana"
 

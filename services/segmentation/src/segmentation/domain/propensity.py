@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from pydantic import TypeAdapter
+
 FEATURES = ("days_past_due", "log_balance", "contactable")
 HORIZON_DAYS = 30
 
@@ -79,15 +81,15 @@ def train(samples: Sequence[Sample], *, version: str, seed: int = 7, min_samples
                  brier=float(brier_score_loss(y_test, predicted)), calibration=calibration, samples=len(samples))
 
 
-def model_to_json(model: Model) -> dict[str, object]:
-    return {"version": model.version, "intercept": model.intercept, "coefficients": list(model.coefficients),
-            "means": list(model.means), "scales": list(model.scales), "holdout_auc": model.holdout_auc,
-            "brier": model.brier, "calibration": [list(c) for c in model.calibration], "samples": model.samples}
+_MODEL = TypeAdapter(Model)
 
 
-def model_from_json(body: dict[str, object]) -> Model:
-    return Model(version=str(body["version"]), intercept=float(body["intercept"]),  # type: ignore[arg-type]
-                 coefficients=tuple(body["coefficients"]), means=tuple(body["means"]),  # type: ignore[arg-type]
-                 scales=tuple(body["scales"]), holdout_auc=float(body["holdout_auc"]),  # type: ignore[arg-type]
-                 brier=float(body["brier"]), samples=int(body["samples"]),  # type: ignore[arg-type]
-                 calibration=tuple(tuple(c) for c in body["calibration"]))  # type: ignore[union-attr, misc]
+def model_to_json(model: Model) -> str:
+    """The model as stored: its coefficients and holdout measures, as JSON text."""
+    return _MODEL.dump_json(model).decode()
+
+
+def model_from_json(body: str | bytes) -> Model:
+    """A stored model, checked field by field (a body missing one is refused, not half-read)."""
+    return _MODEL.validate_json(body)
+

@@ -1,0 +1,121 @@
+"""The typed rows segmentation's store reads and writes, as its handlers and routes see them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from segmentation.domain.buckets import Bucket
+from segmentation.domain.propensity import Model
+from segmentation.schemas import StrategyIn
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as segmentation keeps it: what its client company stated, and what has happened to it since."""
+
+    client_slug: str
+    account_ref: str
+    balance: Decimal
+    status: str
+    days_past_due_at_as_of: int
+    as_of: dt.date
+    days_past_due_at_placement: int | None  # as the first file stated it
+    contactable: bool
+    held_since: dt.date | None  # an instalment plan holds its aging
+    legal_hold: str | None
+
+
+@dataclass(frozen=True)
+class StatedAccount:
+    client: str
+    account_ref: str
+    balance: Decimal
+    days_past_due: int
+    as_of: dt.date
+    contactable: bool
+
+
+@dataclass(frozen=True)
+class LatestPayment:
+    """The ledger's word after an account's latest payment."""
+
+    new_balance: Decimal
+    account_status: str
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    account: Account
+    paid: LatestPayment | None
+
+
+@dataclass(frozen=True)
+class AssignmentInputs:
+    """What an assignment was made from, kept with it (the model's training reads balance and contactable)."""
+
+    days_past_due: int
+    balance: Decimal
+    contactable: bool
+    status: str
+    today: dt.date
+    value_tier: str
+    arm: str
+    strategy_version: int
+    offer: str
+    model_version: str
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    client: str
+    account_ref: str
+    trigger: str
+    days_past_due: int
+    bucket: str
+    segment: str
+    treatment: str
+    propensity: Decimal
+    cost_to_collect: Decimal
+    inputs: AssignmentInputs
+    why: str
+    bucket_at_placement: str  # kept only by the account's first assignment
+
+
+@dataclass(frozen=True)
+class BucketSet:
+    """A client company's own buckets of mora, with the version each replacement gets."""
+
+    version: int
+    buckets: tuple[Bucket, ...]
+
+
+@dataclass(frozen=True)
+class SegmentCount:
+    """How many accounts, and how much balance, one bucket × segment × treatment × status holds."""
+
+    bucket: str
+    segment: str
+    treatment: str
+    status: str
+    accounts: int
+    balance: Decimal
+
+
+@dataclass(frozen=True)
+class StrategyVersion:
+    """A strategy as a client company last PUT it (its document), and the version that made it current."""
+
+    version: int
+    document: StrategyIn
+
+
+@dataclass(frozen=True)
+class ClientSetup:
+    """What a client company set (None or empty: the platform's default) and its latest propensity model."""
+
+    buckets: tuple[Bucket, ...] | None
+    strategy: StrategyVersion | None
+    costs: dict[str, Decimal]  # only the channels it priced
+    model: Model | None

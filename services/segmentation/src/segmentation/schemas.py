@@ -1,0 +1,131 @@
+"""Segmentation's wire bodies (v1), and a strategy document to and from the domain's strategy; a strategy version
+is stored as the document its PUT carried."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from segmentation.domain.buckets import Bucket
+from segmentation.domain.strategy import Offer, Rule, Strategy, Tiers
+from segmentation.domain.treatment import Treatment
+
+
+class BucketIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field(min_length=1, max_length=40)
+    low: int
+    high: int
+
+    def to_domain(self) -> Bucket:
+        return Bucket(self.label, self.low, self.high)
+
+    @classmethod
+    def of(cls, bucket: Bucket) -> BucketIn:
+        return cls(label=bucket.label, low=bucket.low, high=bucket.high)
+
+
+class BucketsIn(BaseModel):
+    """v1: contiguous, non-overlapping, covering -365..36500 days past due."""
+
+    model_config = ConfigDict(extra="forbid")
+    buckets: list[BucketIn] = Field(min_length=1, max_length=50)
+
+
+class BucketsOut(BaseModel):
+    """v1: version 0 is the platform's default set."""
+
+    version: int
+    buckets: list[BucketIn]
+
+
+class OfferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["none", "settlement", "instalment_plan", "do_not_pursue"] = "none"
+    discount_pct: Decimal = Decimal(0)
+    instalments: int = 0
+
+
+class RuleIn(BaseModel):
+    """One cell of the matrix: what accounts of this bucket and value tier get."""
+
+    model_config = ConfigDict(extra="forbid")
+    bucket: str
+    tier: Literal["high", "medium", "low"]
+    treatment: str = Field(min_length=1, max_length=60)
+    channels: list[str]
+    contacts_per_channel: int = Field(1, ge=0, le=60)
+    cadence_days: int = 3
+    offer: OfferIn = OfferIn()
+
+
+class TiersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    high: Decimal = Field(description="expected recovery from which an account is high value")
+    medium: Decimal
+
+
+class ChallengerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    share: Decimal = Field(gt=0, lt=1, description="the stable share of accounts (by hash) that get it")
+    tiers: TiersIn
+    rules: list[RuleIn]
+
+
+class StrategyIn(BaseModel):
+    """v1: a complete matrix bucket x value tier -> treatment; a new version re-segments the accounts."""
+
+    model_config = ConfigDict(extra="forbid")
+    tiers: TiersIn
+    rules: list[RuleIn] = Field(min_length=1, max_length=2000)
+    challenger: ChallengerIn | None = None
+
+
+class StrategyOut(StrategyIn):
+    """v1: version 0 is the platform's default."""
+
+    version: int
+
+
+class CostsIn(BaseModel):
+    """v1: cost of one contact per channel in the client company's currency (unlisted channels keep defaults)."""
+
+    model_config = ConfigDict(extra="forbid")
+    costs: dict[str, Decimal]
+
+
+class SegmentRow(BaseModel):
+    bucket: str
+    segment: str
+    treatment: str
+    status: str
+    accounts: int
+    balance: Decimal
+
+
+class SegmentSummary(BaseModel):
+    """v1"""
+
+    items: list[SegmentRow]
+
+
+def strategy_of(document: StrategyIn | ChallengerIn, version: int) -> Strategy:
+    """The matrix a strategy document (or its challenger) describes, as the domain applies it."""
+    return Strategy(version, tuple(
+        Rule(r.bucket, r.tier, Treatment(r.treatment, tuple(r.channels), r.contacts_per_channel), r.cadence_days,
+             Offer(r.offer.kind, r.offer.discount_pct, r.offer.instalments))
+        for r in document.rules), Tiers(document.tiers.high, document.tiers.medium))
+
+
+def document_of(strategy: Strategy) -> StrategyIn:
+    """A strategy (the platform's default) as the document a client company would PUT."""
+    return StrategyIn(
+        tiers=TiersIn(high=strategy.tiers.high, medium=strategy.tiers.medium),
+        rules=[RuleIn(bucket=r.bucket, tier=r.tier, treatment=r.treatment.name,
+                      channels=list(r.treatment.channels), contacts_per_channel=r.treatment.contacts_per_channel,
+                      cadence_days=r.cadence_days,
+                      offer=OfferIn(kind=r.offer.kind, discount_pct=r.offer.discount_pct,
+                                    instalments=r.offer.instalments))
+               for r in strategy.rules])
