@@ -2,6 +2,7 @@
 are kept or broken here, and the debtor page's arrangement requests are made or declined."""
 
 from payments import handlers
+from payments.promises import handlers as promises
 from payments.store import SCHEMA
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
@@ -14,8 +15,8 @@ SUBSCRIPTIONS = Subscriptions(
         AccountPlaced: handlers.on_account_placed,
         AccountUpdated: handlers.on_account_updated,
         AccountRecalled: handlers.on_account_recalled,
-        PromiseMade: handlers.on_promise_made,
-        ArrangementRequested: handlers.on_arrangement_requested,
+        PromiseMade: promises.on_promise_made,
+        ArrangementRequested: promises.on_arrangement_requested,
     },
     batch_handlers={AccountPlaced: handlers.on_accounts_placed},
 )

@@ -1,6 +1,6 @@
 """Telling a true duplicate from any other refusal by the database: only the unique indexes that say "this gateway
 payment, refund or bank file was already recorded" mean duplicate; a passing failure is retried; anything else
-fails loudly (a 5xx problem, so a gateway delivers again), and the payment is never silently dropped."""
+fails loudly (NotRecorded, a 5xx problem, so a gateway delivers again), and the payment is never silently dropped."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TypeVar
 from sqlalchemy.exc import IntegrityError
 
 from recaudo_common.db import exception_chain, is_transient
-from recaudo_common.errors import ProblemError
+from recaudo_common.domain_errors import NotRecorded
 
 log = logging.getLogger("recaudo.payments")
 T = TypeVar("T")
@@ -31,15 +31,15 @@ def violated_constraint(exc: BaseException) -> str | None:
     return None
 
 
-def not_recorded(exc: BaseException) -> ProblemError:
+def not_recorded(exc: BaseException) -> NotRecorded:
     """The answer to a payment the database refused for a reason that is not a duplicate. Only the constraint's
     name and SQLSTATE are logged: the driver's message quotes the row, which carries personal data."""
     constraint = violated_constraint(exc)
-    state = next((str(c.sqlstate) for c in exception_chain(exc) if getattr(c, "sqlstate", None)), None)
+    state = next((str(code) for c in exception_chain(exc) if (code := getattr(c, "sqlstate", None))), None)
     log.error("payment refused by the database", extra={"fields": {"constraint": constraint, "sqlstate": state}})
-    return ProblemError(500, "payment_not_recorded", "Payment not recorded",
-                        f"the database refused it ({constraint or state or 'integrity error'}); nothing was applied, "
-                        "and sending it again is safe")
+    return NotRecorded("payment_not_recorded",
+                       f"the database refused it ({constraint or state or 'integrity error'}); nothing was applied, "
+                       "and sending it again is safe", title="Payment not recorded")
 
 
 async def recorded_once(transaction: Callable[[], Awaitable[T]]) -> T:

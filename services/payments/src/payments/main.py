@@ -6,7 +6,7 @@ from pathlib import Path
 
 from payments.api import APP_STATE, PaymentsState, router
 from payments.consumers import SUBSCRIPTIONS
-from payments.handlers import evaluate_due_promises
+from payments.promises.handlers import evaluate_due_promises
 from payments.settings import PaymentsSettings
 from recaudo_common.gate import PROVIDER_NOTIFICATIONS, BodyRule
 from recaudo_common.runtime import Platform, ServiceUnit, periodic

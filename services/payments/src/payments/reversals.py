@@ -7,13 +7,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
 from payments.domain.reversals import ReversalRefusedError, after_reversal, reversal_amount
 from payments.handlers import answered_before, fingerprint
+from payments.records import ReversalOutcome
 from recaudo_common.db import Database
-from recaudo_common.errors import ProblemError, conflict, not_found
+from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import PaymentReversedV2
 from recaudo_common.outbox import Outbox
 
@@ -21,7 +23,7 @@ outbox = Outbox(store.SCHEMA)
 
 
 async def reverse_by_operator(db: Database, *, client: str, payment_id: uuid.UUID, idempotency_key: str,
-                              reason: str | None, amount: Decimal | None, now: dt.datetime) -> dict[str, Any]:
+                              reason: str | None, amount: Decimal | None, now: dt.datetime) -> ReversalOutcome:
     """An operator's reversal, once per Idempotency-Key (the manual payments' keys, one namespace per client
     company): sent again with the same key and body it answers what it answered and takes back nothing more;
     the same key with another payment, amount or reason is a conflict. A refused reversal stores nothing."""
@@ -31,48 +33,49 @@ async def reverse_by_operator(db: Database, *, client: str, payment_id: uuid.UUI
         earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request_sha=request_sha,
                                         now=now)
         if earlier is not None:
-            return earlier
+            return ReversalOutcome.model_validate_json(earlier)
         result = await reverse(s, client=client, payment_id=payment_id, kind="reversal", gateway=None,
                                external_id=None, reason=reason, amount=amount, now=now)
-        await store.store_idempotent_response(s, client, idempotency_key, result, follows_payment=False)
+        await store.store_idempotent_response(s, client, idempotency_key, result.model_dump_json(exclude_none=True),
+                                              follows=None)
     return result
 
 
-async def reverse(s: Any, *, client: str, payment_id: uuid.UUID, kind: str, gateway: str | None,
+async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: str, gateway: str | None,
                   external_id: str | None, reason: str | None, now: dt.datetime, amount: Decimal | None = None,
-                  content_sha256: str | None = None) -> dict[str, Any]:
+                  content_sha256: str | None = None) -> ReversalOutcome:
     """Reverses `amount` of an applied payment (all that remains when None), inside the caller's transaction.
     Several partial reversals may follow one another until the whole payment is reversed; asking for all that
     remains of a payment already wholly reversed answers `duplicate` and changes nothing."""
     payment = await store.lock_payment(s, client, payment_id)
     if payment is None:
-        raise not_found("payment")
-    paid, reversed_so_far = Decimal(payment["amount"]), Decimal(payment["reversed_amount"])
-    if payment["status"] == "reversed" and amount is None:
-        return {"status": "duplicate", "id": str(payment_id)}
-    if payment["status"] == "unmatched":
-        raise conflict("payment_not_applied", "only an applied payment can be reversed; this one is unmatched")
+        raise NotFound("payment")
+    paid, reversed_so_far = payment.amount, payment.reversed_amount
+    if payment.status == "reversed" and amount is None:
+        return ReversalOutcome(status="duplicate", id=payment_id)
+    if payment.status == "unmatched":
+        raise Conflict("payment_not_applied", "only an applied payment can be reversed; this one is unmatched")
     try:
         take_back = reversal_amount(requested=amount, paid=paid, reversed_so_far=reversed_so_far)
     except ReversalRefusedError as e:
-        raise ProblemError(422, e.code, "Reversal refused", e.detail) from e
-    account = await store.lock_account(s, client, payment["account_ref"])
+        raise Invalid(e.code, e.detail, title="Reversal refused") from e
+    assert payment.account_ref is not None  # an applied payment has its account
+    account = await store.lock_account(s, client, payment.account_ref)
     assert account is not None
     reversal_id = uuid.uuid4()
     ledger_kind = "chargeback" if kind == "chargeback" else "reversal"
-    await store.add_entry(s, client=client, account_ref=account["account_ref"], kind=ledger_kind, amount=take_back,
+    await store.add_entry(s, client=client, account_ref=account.account_ref, kind=ledger_kind, amount=take_back,
                           payment_id=payment_id, now=now)
-    after = after_reversal(Decimal(account["balance"]), take_back, account["status"])
-    await store.set_account(s, client, account["account_ref"], balance=after.balance, status=after.status, now=now)
+    after = after_reversal(account.balance, take_back, account.status)
+    await store.set_account(s, client, account.account_ref, balance=after.balance, status=after.status, now=now)
     reversed_total = await store.add_reversed(s, payment_id, take_back)
     await store.insert_reversal(s, reversal_id=reversal_id, payment_id=payment_id, client=client, kind=kind,
                                 amount=take_back, gateway=gateway, external_id=external_id, reason=reason, now=now,
                                 content_sha256=content_sha256)
     await outbox.add(s, [PaymentReversedV2(
-        payment_id=payment_id, reversal_id=reversal_id, account_ref=account["account_ref"], amount=take_back,
-        kind=kind, reversed_at=now, new_balance=after.balance, account_status=after.status,  # type: ignore[arg-type]
+        payment_id=payment_id, reversal_id=reversal_id, account_ref=account.account_ref, amount=take_back,
+        kind=kind, reversed_at=now, new_balance=after.balance, account_status=after.status,
         payment_amount=paid, reversed_total=reversed_total).envelope(client=client, occurred_at=now)])
-    return {"status": "reversed", "id": str(payment_id), "reversal_id": str(reversal_id), "kind": kind,
-            "amount": str(take_back), "payment_amount": str(paid), "reversed_total": str(reversed_total),
-            "remaining": str(paid - reversed_total), "account_ref": account["account_ref"],
-            "new_balance": str(after.balance), "account_status": after.status}
+    return ReversalOutcome(status="reversed", id=payment_id, reversal_id=reversal_id, kind=kind, amount=take_back,
+                           payment_amount=paid, reversed_total=reversed_total, remaining=paid - reversed_total,
+                           account_ref=account.account_ref, new_balance=after.balance, account_status=after.status)

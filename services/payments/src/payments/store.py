@@ -2,28 +2,38 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
 import zlib
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from payments.records import (
+    Account,
+    IdempotencyClaim,
+    Payment,
+    Placement,
+    RejectionSample,
+    Reversal,
+    SuspenseItem,
+    WebhookRejection,
+)
 from recaudo_common.db import unnest_rows
 
 SCHEMA = "payments"
 
 
-async def open_accounts(s: AsyncSession, rows: list[dict[str, Any]], now: dt.datetime) -> None:
-    """Opens placed accounts (rows of client, account_ref, debtor_id, currency, placed, event_id; one per
-    account) with their placement in the ledger, in one round trip. An account already open is left as it is."""
+async def open_accounts(s: AsyncSession, rows: list[Placement], now: dt.datetime) -> None:
+    """Opens placed accounts (one row per account) with their placement in the ledger, in one round trip. An
+    account already open is left as it is."""
     source, params = unnest_rows(
         {"client_slug": "text", "account_ref": "text", "debtor_id": "text", "currency": "text", "balance": "numeric",
          "event_id": "uuid"},
-        [(r["client"], r["account_ref"], r["debtor_id"], r["currency"], r["placed"], r["event_id"]) for r in rows],
+        [(r.client, r.account_ref, r.debtor_id, r.currency, r.placed, r.event_id) for r in rows],
         ordinality=True)
     await s.execute(text(
         f"""WITH input AS (SELECT * FROM {source}),
@@ -70,11 +80,14 @@ async def add_entry(s: AsyncSession, *, client: str, account_ref: str, kind: str
         {"c": client, "r": account_ref, "k": kind, "a": amount, "p": payment_id, "e": event_id, "now": now})
 
 
-async def lock_account(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
+ACCOUNT_COLUMNS = "client_slug, account_ref, debtor_id, currency, balance, status, recalled"
+
+
+async def lock_account(s: AsyncSession, client: str, account_ref: str) -> Account | None:
     row = (await s.execute(text(
-        "SELECT * FROM payments.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
+        f"SELECT {ACCOUNT_COLUMNS} FROM payments.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
         {"c": client, "r": account_ref})).mappings().first()
-    return dict(row) if row else None
+    return Account(**row) if row else None
 
 
 async def ledger_balance(s: AsyncSession, client: str, account_ref: str) -> Decimal:
@@ -106,7 +119,7 @@ async def open_accounts_of_debtor(s: AsyncSession, client: str, debtor_id: str) 
 
 
 async def claim_idempotency_key(s: AsyncSession, client: str, key: str, request_sha: str,
-                                now: dt.datetime) -> dict[str, Any] | None:
+                                now: dt.datetime) -> IdempotencyClaim | None:
     """None when this request owns the key now; else the earlier request's hash and response.
     A concurrent duplicate blocks on the insert until the first one commits, then sees its answer."""
     inserted = await s.execute(text(
@@ -116,27 +129,27 @@ async def claim_idempotency_key(s: AsyncSession, client: str, key: str, request_
     if inserted.first() is not None:
         return None
     row = (await s.execute(text(
-        "SELECT request_sha256, response FROM payments.idempotency_keys WHERE client_slug = :c AND key = :k"),
-        {"c": client, "k": key})).mappings().first()
+        "SELECT request_sha256, CAST(response AS text) AS response FROM payments.idempotency_keys "
+        "WHERE client_slug = :c AND key = :k"), {"c": client, "k": key})).mappings().first()
     assert row is not None
-    return dict(row)
+    return IdempotencyClaim(**row)
 
 
-async def store_idempotent_response(s: AsyncSession, client: str, key: str, response: dict[str, Any], *,
-                                    follows_payment: bool = True) -> None:
-    """The answer a key gives from now on. A key that created a payment follows it (follow_idempotent_response);
-    a reversal's key keeps the answer it was given."""
+async def store_idempotent_response(s: AsyncSession, client: str, key: str, response: str, *,
+                                    follows: uuid.UUID | None) -> None:
+    """The answer (JSON) a key gives from now on. A key that created a payment follows it (`follows`, see
+    follow_idempotent_response); a reversal's key keeps the answer it was given."""
     await s.execute(text(
-        "UPDATE payments.idempotency_keys SET response = CAST(:r AS jsonb), payment_id = CAST(:p AS uuid) "
+        "UPDATE payments.idempotency_keys SET response = CAST(:r AS jsonb), payment_id = :p "
         "WHERE client_slug = :c AND key = :k"),
-        {"c": client, "k": key, "r": json.dumps(response), "p": response.get("id") if follows_payment else None})
+        {"c": client, "k": key, "r": response, "p": follows})
 
 
-async def follow_idempotent_response(s: AsyncSession, payment_id: uuid.UUID, response: dict[str, Any]) -> None:
-    """A payment left suspense: the Idempotency-Key that created it now answers with what it became."""
+async def follow_idempotent_response(s: AsyncSession, payment_id: uuid.UUID, response: str) -> None:
+    """A payment left suspense: the Idempotency-Key that created it now answers (JSON) with what it became."""
     await s.execute(text(
         "UPDATE payments.idempotency_keys SET response = CAST(:r AS jsonb) WHERE payment_id = :p"),
-        {"p": payment_id, "r": json.dumps(response)})
+        {"p": payment_id, "r": response})
 
 
 async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str, account_ref: str | None,
@@ -154,7 +167,7 @@ async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str,
          "now": now, "g": gateway, "x": external_id, "ca": claimed_account_ref, "h": content_sha256})
 
 
-async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[dict[str, Any]]:
+async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[SuspenseItem]:
     """The suspense queue with what the payer and the gateway said: the gateway, its own payment id, the account
     and the reference named."""
     rows = (await s.execute(text(
@@ -163,41 +176,46 @@ async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[di
         "unmatched_reason AS reason, received_at "
         "FROM payments.payments WHERE client_slug = :c AND status = 'unmatched' ORDER BY received_at LIMIT :n"),
         {"c": client, "n": limit})).mappings().all()
-    return [dict(r) for r in rows]
+    return [SuspenseItem(**r) for r in rows]
 
 
-async def lock_suspense_claiming(s: AsyncSession, accounts: list[tuple[str, str]]) -> list[dict[str, Any]]:
+PAYMENT_COLUMNS = ("id, client_slug, account_ref, claimed_account_ref, amount, reversed_amount, currency, paid_at, "
+                   "source, method, status, content_sha256")
+_P_PAYMENT_COLUMNS = ", ".join(f"p.{column}" for column in PAYMENT_COLUMNS.split(", "))
+
+
+async def lock_suspense_claiming(s: AsyncSession, accounts: list[tuple[str, str]]) -> list[Payment]:
     """Suspense payments that named one of these (client, account_ref), oldest first, locked."""
     if not accounts:
         return []
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts)
     rows = (await s.execute(text(
-        f"""SELECT p.* FROM payments.payments p JOIN {source} ON p.client_slug = i.client_slug
+        f"""SELECT {_P_PAYMENT_COLUMNS} FROM payments.payments p JOIN {source} ON p.client_slug = i.client_slug
                 AND p.claimed_account_ref = i.account_ref
             WHERE p.status = 'unmatched' ORDER BY p.received_at, p.paid_at, p.id FOR UPDATE OF p"""),
         params)).mappings().all()
-    return [dict(r) for r in rows]
+    return [Payment(**r) for r in rows]
 
 
-async def gateway_payment(s: AsyncSession, gateway: str, external_id: str) -> dict[str, Any] | None:
+async def gateway_payment(s: AsyncSession, gateway: str, external_id: str) -> Payment | None:
     row = (await s.execute(text(
-        "SELECT * FROM payments.payments WHERE gateway = :g AND external_id = :x"),
+        f"SELECT {PAYMENT_COLUMNS} FROM payments.payments WHERE gateway = :g AND external_id = :x"),
         {"g": gateway, "x": external_id})).mappings().first()
-    return dict(row) if row else None
+    return Payment(**row) if row else None
 
 
-async def gateway_reversal(s: AsyncSession, gateway: str, external_id: str) -> dict[str, Any] | None:
+async def gateway_reversal(s: AsyncSession, gateway: str, external_id: str) -> Reversal | None:
     row = (await s.execute(text(
-        "SELECT * FROM payments.reversals WHERE gateway = :g AND external_id = :x"),
-        {"g": gateway, "x": external_id})).mappings().first()
-    return dict(row) if row else None
+        "SELECT id, payment_id, kind, amount, content_sha256 FROM payments.reversals "
+        "WHERE gateway = :g AND external_id = :x"), {"g": gateway, "x": external_id})).mappings().first()
+    return Reversal(**row) if row else None
 
 
-async def lock_payment(s: AsyncSession, client: str, payment_id: uuid.UUID) -> dict[str, Any] | None:
+async def lock_payment(s: AsyncSession, client: str, payment_id: uuid.UUID) -> Payment | None:
     row = (await s.execute(text(
-        "SELECT * FROM payments.payments WHERE client_slug = :c AND id = :id FOR UPDATE"),
+        f"SELECT {PAYMENT_COLUMNS} FROM payments.payments WHERE client_slug = :c AND id = :id FOR UPDATE"),
         {"c": client, "id": payment_id})).mappings().first()
-    return dict(row) if row else None
+    return Payment(**row) if row else None
 
 
 async def set_payment_status(s: AsyncSession, payment_id: uuid.UUID, status: str,
@@ -231,7 +249,7 @@ OTHERS = ""  # the gateway of the rows that hold what older sources were folded 
 
 
 async def record_webhook_rejection(s: AsyncSession, *, gateway: str, reason: str, source: str | None,
-                                   sample: dict[str, Any], now: dt.datetime, max_rows: int) -> None:
+                                   sample: RejectionSample, now: dt.datetime, max_rows: int) -> None:
     """Counts a refused webhook on its (gateway, source address, reason) row. A flood of forged webhooks from
     ever new sources cannot grow the table: past `max_rows` sources, the least recently seen are folded into
     one row per reason (gateway OTHERS), so the counts still add up to every refusal."""
@@ -243,7 +261,7 @@ async def record_webhook_rejection(s: AsyncSession, *, gateway: str, reason: str
                first_seen = least(w.first_seen, excluded.first_seen),
                last_seen = greatest(w.last_seen, excluded.last_seen), sample = excluded.sample
            RETURNING xmax = 0"""),
-        {"g": gateway[:100], "src": source, "r": reason, "now": now, "sample": json.dumps(sample)})
+        {"g": gateway[:100], "src": source, "r": reason, "now": now, "sample": json.dumps(dataclasses.asdict(sample))})
     if not inserted:
         return
     # Only a new source can pass the cap; one folder at a time, so two new sources never both skip the fold.
@@ -266,113 +284,11 @@ async def record_webhook_rejection(s: AsyncSession, *, gateway: str, reason: str
         {"others": OTHERS, "max": max_rows})
 
 
-async def list_webhook_rejections(s: AsyncSession, limit: int) -> list[dict[str, Any]]:
+async def list_webhook_rejections(s: AsyncSession, limit: int) -> list[WebhookRejection]:
     """The most recently seen sources first."""
     rows = (await s.execute(text(
         "SELECT id, nullif(gateway, :others) AS gateway, source_address, reason, count, first_seen, last_seen, sample, "
         "last_seen AS received_at, gateway = :others AS folded FROM payments.webhook_rejections "
         "ORDER BY last_seen DESC, id DESC LIMIT :n"),
         {"n": limit, "others": OTHERS})).mappings().all()
-    return [dict(r) for r in rows]
-
-
-async def insert_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str, account_ref: str, amount: Decimal,
-                         due_date: dt.date, made_at: dt.datetime, source: str,
-                         arrangement_id: uuid.UUID | None = None) -> None:
-    await s.execute(text(
-        "INSERT INTO payments.promises (promise_id, client_slug, account_ref, amount, due_date, made_at, source, "
-        "arrangement_id) VALUES (:p, :c, :r, :a, :d, :m, :s, :ar) ON CONFLICT DO NOTHING"),
-        {"p": promise_id, "c": client, "r": account_ref, "a": amount, "d": due_date, "m": made_at, "s": source,
-         "ar": arrangement_id})
-
-
-async def pending_promises(s: AsyncSession, *, client: str | None = None, account_ref: str | None = None,
-                           limit: int = 1000) -> list[dict[str, Any]]:
-    """Pending promises (locked, skipping those another evaluator holds) with the client company's time zone."""
-    rows = (await s.execute(text(
-        """SELECT p.promise_id, p.client_slug, p.account_ref, p.due_date, p.made_at, c.timezone, p.arrangement_id,
-                  -- an instalment is judged on what the plan asked for up to it, counted from the plan's start
-                  coalesce((SELECT sum(q.amount) FROM payments.promises q WHERE q.arrangement_id = p.arrangement_id
-                            AND q.due_date <= p.due_date), p.amount) AS amount
-           FROM payments.promises p JOIN payments.clients c ON c.slug = p.client_slug
-           WHERE p.status = 'pending' AND (CAST(:c AS text) IS NULL OR p.client_slug = :c)
-             AND (CAST(:r AS text) IS NULL OR p.account_ref = :r)
-           ORDER BY p.due_date LIMIT :n FOR UPDATE OF p SKIP LOCKED"""),
-        {"c": client, "r": account_ref, "n": limit})).mappings().all()
-    return [dict(r) for r in rows]
-
-
-async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt.datetime, end: dt.datetime
-                       ) -> Decimal:
-    value = await s.scalar(text(
-        "SELECT coalesce(sum(amount - reversed_amount), 0) FROM payments.payments WHERE client_slug = :c "
-        "AND account_ref = :r AND status = 'applied' AND paid_at >= :a AND paid_at < :b"),
-        {"c": client, "r": account_ref, "a": start, "b": end})
-    return Decimal(value)
-
-
-async def decide_promise(s: AsyncSession, promise_id: uuid.UUID, status: str, now: dt.datetime) -> None:
-    await s.execute(text("UPDATE payments.promises SET status = :st, decided_at = :now WHERE promise_id = :p"),
-                    {"p": promise_id, "st": status, "now": now})
-
-
-async def bank_file(s: AsyncSession, client: str, *, file_id: uuid.UUID | None = None,
-                    content_sha: str | None = None) -> dict[str, Any] | None:
-    row = (await s.execute(text(
-        "SELECT id, filename, received_at, counts, results FROM payments.bank_files WHERE client_slug = :c "
-        "AND (id = :id OR content_sha256 = :h)"), {"c": client, "id": file_id, "h": content_sha})).mappings().first()
-    return dict(row) if row else None
-
-
-async def insert_bank_file(s: AsyncSession, *, file_id: uuid.UUID, client: str, content_sha: str,
-                           filename: str | None, now: dt.datetime, counts: dict[str, int],
-                           results: list[dict[str, Any]]) -> None:
-    await s.execute(text(
-        "INSERT INTO payments.bank_files (id, client_slug, content_sha256, filename, received_at, counts, results) "
-        "VALUES (:id, :c, :h, :f, :now, CAST(:counts AS jsonb), CAST(:results AS jsonb))"),
-        {"id": file_id, "c": client, "h": content_sha, "f": filename, "now": now, "counts": json.dumps(counts),
-         "results": json.dumps(results)})
-
-
-async def insert_arrangement(s: AsyncSession, *, arrangement_id: uuid.UUID, client: str, account_ref: str, kind: str,
-                             total: Decimal, instalments: list[dict[str, str]], made_at: dt.datetime,
-                             source: str) -> None:
-    await s.execute(text(
-        "INSERT INTO payments.arrangements (id, client_slug, account_ref, kind, total_amount, instalments, made_at, "
-        "source) VALUES (:id, :c, :r, :k, :t, CAST(:i AS jsonb), :m, :s)"),
-        {"id": arrangement_id, "c": client, "r": account_ref, "k": kind, "t": total, "i": json.dumps(instalments),
-         "m": made_at, "s": source})
-
-
-async def active_arrangement(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
-    row = (await s.execute(text(
-        "SELECT * FROM payments.arrangements WHERE client_slug = :c AND account_ref = :r AND status = 'active' "
-        "FOR UPDATE"), {"c": client, "r": account_ref})).mappings().first()
-    return dict(row) if row else None
-
-
-async def decide_arrangement(s: AsyncSession, arrangement_id: uuid.UUID, status: str, now: dt.datetime) -> bool:
-    """Decides an active arrangement; False when it was already decided (nothing to announce again)."""
-    row = await s.execute(text(
-        "UPDATE payments.arrangements SET status = :st, decided_at = :now WHERE id = :id AND status = 'active' "
-        "RETURNING id"), {"id": arrangement_id, "st": status, "now": now})
-    return row.first() is not None
-
-
-async def count_missed(s: AsyncSession, arrangement_id: uuid.UUID) -> tuple[int, int, int]:
-    """(broken, kept, total) instalment promises of an arrangement."""
-    row = (await s.execute(text(
-        "SELECT count(*) FILTER (WHERE status = 'broken'), count(*) FILTER (WHERE status = 'kept'), count(*) "
-        "FROM payments.promises WHERE arrangement_id = :a"), {"a": arrangement_id})).one()
-    return int(row[0]), int(row[1]), int(row[2])
-
-
-async def cancel_pending_promises(s: AsyncSession, arrangement_id: uuid.UUID, now: dt.datetime) -> None:
-    await s.execute(text("UPDATE payments.promises SET status = 'cancelled', decided_at = :now "
-                         "WHERE arrangement_id = :a AND status = 'pending'"), {"a": arrangement_id, "now": now})
-
-
-async def arrangement_of_promise(s: AsyncSession, promise_id: uuid.UUID) -> uuid.UUID | None:
-    value = await s.scalar(text("SELECT arrangement_id FROM payments.promises WHERE promise_id = :p"),
-                           {"p": promise_id})
-    return value if isinstance(value, uuid.UUID) else None
+    return [WebhookRejection(**r) for r in rows]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from payments.consumers import SUBSCRIPTIONS
-from payments.handlers import evaluate_due_promises
+from payments.promises.handlers import evaluate_due_promises
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import ArrangementRequested, Envelope, Event, Instalment, PromiseMade

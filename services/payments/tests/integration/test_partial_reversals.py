@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from payments import store
-from payments.handlers import evaluate_due_promises
+from payments.promises import store
+from payments.promises.handlers import evaluate_due_promises
 from recaudo_common.events import PromiseMade
 
 from .conftest import NOW, Gateway, deliver, payment

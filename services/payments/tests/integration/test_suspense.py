@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from payments import handlers
+from payments.records import Placement
 from recaudo_common.testing import eventually
 
 from .conftest import NOW, Gateway, deliver, payment, placed
@@ -75,9 +76,9 @@ async def waiting_for_a_lock(gateway: Gateway) -> bool:
 
 async def test_a_payment_racing_a_placement_in_flight_waits_for_it_and_is_applied(gateway: Gateway) -> None:
     async with gateway.platform.db.transaction() as placing:
-        await handlers.open_accounts(placing, [{"client": "banco", "account_ref": "RACE-1", "debtor_id": "5",
-                                                "currency": "COP", "placed": Decimal("50000.00"),
-                                                "event_id": None}], NOW)
+        await handlers.open_accounts(placing, [Placement(client="banco", account_ref="RACE-1", debtor_id="5",
+                                                         currency="COP", placed=Decimal("50000.00"),
+                                                         event_id=None)], NOW)
         # The placement has looked at suspense and is not committed yet: a payment naming RACE-1 now cannot see
         # the account; without the lock it would file itself in suspense after the placement looked there.
         racing = asyncio.create_task(gateway.send(payment("gw-race", ref="RACE-1", amount="50000.00")))
@@ -92,7 +93,7 @@ async def test_a_placement_racing_a_payment_in_flight_waits_for_it_and_matches_i
         filed = await handlers.apply_payment(
             paying, client="banco", account_ref="RACE-2", debtor_id=None, amount=Decimal("20000.00"), currency="COP",
             paid_at=NOW - dt.timedelta(hours=1), source="manual", method="cash", reference=None, now=NOW)
-        assert filed["status"] == "unmatched"
+        assert filed.status == "unmatched"
         placing = asyncio.create_task(deliver(gateway.platform, placed("RACE-2", "50000.00")))
         await eventually(lambda: waiting_for_a_lock(gateway), timeout_s=20, message="the placement waits")
         assert not placing.done()

@@ -79,7 +79,7 @@ async def test_full_payment_then_refund_reopens_and_unmatched_is_assigned(gatewa
 async def test_promises_kept_at_the_edge_of_the_grace_day_and_broken_one_minute_after(gateway: Gateway) -> None:
     import zoneinfo
 
-    from payments.handlers import evaluate_due_promises
+    from payments.promises.handlers import evaluate_due_promises
     from recaudo_common.events import PromiseMade
 
     bogota = zoneinfo.ZoneInfo("America/Bogota")
@@ -157,7 +157,7 @@ async def test_a_settlement_paid_in_full_closes_the_account_as_settled(gateway: 
 async def test_an_instalment_plan_breaks_at_the_second_missed_instalment(gateway: Gateway) -> None:
     import zoneinfo
 
-    from payments.handlers import evaluate_due_promises
+    from payments.promises.handlers import evaluate_due_promises
 
     operator = {"Authorization": f"Bearer {gateway.operator}"}
     plan = {"kind": "instalment_plan", "instalments": [{"due_date": "2026-04-10", "amount": "30000.00"},

@@ -1,0 +1,63 @@
+"""Bank files' table (schema `payments`): a statement's per-row results, kept once per content."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class BankRowResult(BaseModel):
+    """What became of one row of a statement (stored as JSON with the file; absent fields are left out)."""
+
+    model_config = ConfigDict(frozen=True)
+    row: int
+    status: Literal["applied", "unmatched", "duplicate", "rejected"]
+    reason: str | None = None
+    transaction_id: str | None = None
+    payment_id: str | None = None
+    reference: str | None = None
+    amount: str | None = None
+
+
+RESULTS = TypeAdapter(list[BankRowResult])
+
+
+@dataclass(frozen=True)
+class BankFile:
+    """A reconciled statement: how many rows came to each status, and what became of each row."""
+
+    id: uuid.UUID
+    filename: str | None
+    received_at: dt.datetime
+    counts: dict[str, int]
+    results: list[BankRowResult]
+
+
+async def bank_file(s: AsyncSession, client: str, *, file_id: uuid.UUID | None = None,
+                    content_sha: str | None = None) -> BankFile | None:
+    row = (await s.execute(text(
+        "SELECT id, filename, received_at, counts, CAST(results AS text) AS results FROM payments.bank_files "
+        "WHERE client_slug = :c AND (id = :id OR content_sha256 = :h)"),
+        {"c": client, "id": file_id, "h": content_sha})).mappings().first()
+    if row is None:
+        return None
+    return BankFile(id=row["id"], filename=row["filename"], received_at=row["received_at"],
+                    counts={k: int(v) for k, v in row["counts"].items()},
+                    results=RESULTS.validate_json(row["results"]))
+
+
+async def insert_bank_file(s: AsyncSession, *, file_id: uuid.UUID, client: str, content_sha: str,
+                           filename: str | None, now: dt.datetime, counts: dict[str, int],
+                           results: list[BankRowResult]) -> None:
+    await s.execute(text(
+        "INSERT INTO payments.bank_files (id, client_slug, content_sha256, filename, received_at, counts, results) "
+        "VALUES (:id, :c, :h, :f, :now, CAST(:counts AS jsonb), CAST(:results AS jsonb))"),
+        {"id": file_id, "c": client, "h": content_sha, "f": filename, "now": now,
+         "counts": json.dumps(counts), "results": RESULTS.dump_json(results, exclude_none=True).decode()})

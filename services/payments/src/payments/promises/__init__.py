@@ -1,0 +1,1 @@
+"""Promises to pay and arrangements (settlements and instalment plans, each instalment a promise)."""

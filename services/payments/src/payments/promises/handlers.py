@@ -1,0 +1,183 @@
+"""Promises and arrangements: a promise made is judged kept or broken, an arrangement agreed (by an operator, or
+by a debtor on the debtor page) becomes one promise per instalment, and a settlement reached closes the account."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from payments import store as ledger
+from payments.domain.arrangements import MISSED_INSTALMENTS_TO_BREAK, arrangement_errors
+from payments.domain.ledger import AfterPayment
+from payments.domain.promises import deadline, verdict
+from payments.promises import store
+from payments.promises.store import ScheduledInstalment
+from recaudo_common.accounts import account_status, is_open
+from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.client_copy import get_client
+from recaudo_common.clock import local_today
+from recaudo_common.db import Database
+from recaudo_common.domain_errors import Conflict, DomainError, Invalid, NotFound
+from recaudo_common.events import (
+    AccountSettled,
+    ArrangementBroken,
+    ArrangementDeclined,
+    ArrangementKept,
+    ArrangementMade,
+    ArrangementRequested,
+    Instalment,
+    PromiseBroken,
+    PromiseKept,
+    PromiseMade,
+)
+from recaudo_common.outbox import Cause, Outbox, caused_by
+
+outbox = Outbox(ledger.SCHEMA)
+
+
+@dataclass(frozen=True)
+class ArrangementOutcome:
+    """An arrangement just made: active, its instalments each a pending promise."""
+
+    id: uuid.UUID
+    kind: str
+    total_amount: Decimal
+    status: str
+    instalments: list[ScheduledInstalment]
+
+
+async def on_promise_made(event: PromiseMade, ctx: HandlerContext) -> None:
+    await store.insert_promise(ctx.session, promise_id=event.promise_id, client=ctx.envelope.client,
+                               account_ref=event.account_ref, amount=event.amount, due_date=event.due_date,
+                               made_at=event.made_at, source=event.source)
+    await evaluate_promises(ctx.session, now=ctx.now, client=ctx.envelope.client, account_ref=event.account_ref)
+
+
+async def evaluate_promises(s: AsyncSession, *, now: dt.datetime, client: str | None = None,
+                            account_ref: str | None = None) -> dict[str, int]:
+    """Decides every pending promise whose verdict is known at `now` (kept or broken) and emits it."""
+    decided = {"kept": 0, "broken": 0}
+    for p in await store.pending_promises(s, client=client, account_ref=account_ref):
+        ends = deadline(p.due_date, p.timezone)
+        paid = await store.paid_between(s, p.client_slug, p.account_ref, p.made_at, ends)
+        result = verdict(amount=p.amount, paid=paid, due_date=p.due_date, timezone=p.timezone, now=now)
+        if result == "pending":
+            continue
+        await store.decide_promise(s, p.promise_id, result, now)
+        event: PromiseKept | PromiseBroken = PromiseKept(promise_id=p.promise_id, account_ref=p.account_ref,
+                                                         kept_at=now) if result == "kept" else PromiseBroken(
+            promise_id=p.promise_id, account_ref=p.account_ref, broken_at=now, paid_amount=paid)
+        await outbox.add(s, [event.envelope(client=p.client_slug, occurred_at=now)])
+        decided[result] += 1
+        if p.arrangement_id is not None:
+            await _judge_plan(s, client=p.client_slug, account_ref=p.account_ref, arrangement_id=p.arrangement_id,
+                              now=now)
+    return decided
+
+
+async def evaluate_due_promises(db: Database, *, now: dt.datetime) -> dict[str, int]:
+    """The scheduled evaluation: promises whose grace day has passed are broken unless paid. One run is one
+    command: the verdicts it emits share its correlation."""
+    async with db.transaction() as s:
+        with caused_by(Cause.command()):
+            return await evaluate_promises(s, now=now)
+
+
+async def _judge_plan(s: AsyncSession, *, client: str, account_ref: str, arrangement_id: uuid.UUID,
+                      now: dt.datetime) -> None:
+    """An instalment plan is kept when every instalment is, broken at the second missed one."""
+    broken, kept, total = await store.count_missed(s, arrangement_id)
+    if broken >= MISSED_INSTALMENTS_TO_BREAK:
+        if not await store.decide_arrangement(s, arrangement_id, "broken", now):
+            return
+        await store.cancel_pending_promises(s, arrangement_id, now)
+        await outbox.add(s, [ArrangementBroken(arrangement_id=arrangement_id, account_ref=account_ref, broken_at=now,
+                                               missed_instalments=broken).envelope(client=client, occurred_at=now)])
+    elif kept + broken == total and kept > 0 and await store.decide_arrangement(s, arrangement_id, "kept", now):
+        await outbox.add(s, [ArrangementKept(arrangement_id=arrangement_id, account_ref=account_ref,
+                                             kept_at=now).envelope(client=client, occurred_at=now)])
+
+
+async def settle_if_reached(s: AsyncSession, *, client: str, account_ref: str, after: AfterPayment,
+                            now: dt.datetime) -> AfterPayment:
+    """A payment that reaches an active settlement's amount closes the account as settled; the discount
+    forgiven is booked as an adjustment, so the ledger still adds up."""
+    arrangement = await store.active_arrangement(s, client, account_ref)
+    if arrangement is None or arrangement.kind != "settlement":
+        return after
+    paid = await store.paid_between(s, client, account_ref, arrangement.made_at, now + dt.timedelta(days=36500))
+    if paid < arrangement.total_amount:
+        return after
+    if after.balance > 0:
+        await ledger.add_entry(s, client=client, account_ref=account_ref, kind="adjustment", amount=-after.balance,
+                               now=now)
+    await store.decide_arrangement(s, arrangement.id, "kept", now)
+    await outbox.add(s, [
+        ArrangementKept(arrangement_id=arrangement.id, account_ref=account_ref, kept_at=now).envelope(
+            client=client, occurred_at=now),
+        AccountSettled(account_ref=account_ref, arrangement_id=arrangement.id, settled_at=now).envelope(
+            client=client, occurred_at=now)])
+    return AfterPayment(min(after.balance, Decimal(0)), after.credit, "settled")
+
+
+async def make_arrangement(db: Database, *, client: str, account_ref: str, kind: str,
+                           instalments: list[ScheduledInstalment], source: str,
+                           now: dt.datetime) -> ArrangementOutcome:
+    """An operator agrees a settlement or an instalment plan; each instalment is a promise."""
+    async with db.transaction() as s:
+        return await _make_arrangement(s, client=client, account_ref=account_ref, kind=kind,
+                                       instalments=instalments, source=source, now=now)
+
+
+async def on_arrangement_requested(event: ArrangementRequested, ctx: HandlerContext) -> None:
+    """A debtor accepted an offer on the debtor page: the same rules as an operator's arrangement; a refusal is
+    answered with arrangement.declined so the debtor's request is never silently lost."""
+    try:
+        async with ctx.session.begin_nested():
+            await _make_arrangement(ctx.session, client=ctx.envelope.client, account_ref=event.account_ref,
+                                    kind=event.kind,
+                                    instalments=[ScheduledInstalment(i.due_date, i.amount) for i in event.instalments],
+                                    source="debtor_page", now=ctx.now, request_id=event.request_id)
+    except DomainError as e:
+        await outbox.add(ctx.session, [ArrangementDeclined(
+            request_id=event.request_id, account_ref=event.account_ref, reason=e.detail or e.code,
+            declined_at=ctx.now).envelope(client=ctx.envelope.client, occurred_at=ctx.now)])
+
+
+async def _make_arrangement(s: AsyncSession, *, client: str, account_ref: str, kind: str,
+                            instalments: list[ScheduledInstalment], source: str, now: dt.datetime,
+                            request_id: uuid.UUID | None = None) -> ArrangementOutcome:
+    copy = await get_client(s, ledger.SCHEMA, client)
+    account = await ledger.lock_account(s, client, account_ref)
+    if copy is None or account is None:
+        raise NotFound(f"account {account_ref!r}")
+    status = account_status(account.status, recalled=account.recalled)
+    if not is_open(status):
+        raise Conflict("account_not_open", f"the account is {status}")
+    if await store.active_arrangement(s, client, account_ref) is not None:
+        raise Conflict("arrangement_exists", "the account already has an active arrangement")
+    today = local_today(copy.timezone, now)
+    errors = arrangement_errors(kind=kind, balance=account.balance,
+                                instalments=[(i.due_date, i.amount) for i in instalments],
+                                max_discount_pct=copy.max_discount_pct, today=today)
+    if errors:
+        raise Invalid("invalid_arrangement", "; ".join(errors), title="Invalid arrangement",
+                      errors=[{"msg": e} for e in errors])
+    arrangement_id = uuid.uuid4()
+    total = sum((i.amount for i in instalments), Decimal(0))
+    await store.insert_arrangement(s, arrangement_id=arrangement_id, client=client, account_ref=account_ref,
+                                   kind=kind, total=total, made_at=now, source=source, instalments=instalments)
+    for instalment in instalments:
+        await store.insert_promise(s, promise_id=uuid.uuid4(), client=client, account_ref=account_ref,
+                                   amount=instalment.amount, due_date=instalment.due_date, made_at=now,
+                                   source="arrangement", arrangement_id=arrangement_id)
+    await outbox.add(s, [ArrangementMade(
+        arrangement_id=arrangement_id, account_ref=account_ref, kind=kind,
+        total_amount=total, instalments=[Instalment(due_date=i.due_date, amount=i.amount) for i in instalments],
+        made_at=now, source=source, request_id=request_id).envelope(client=client, occurred_at=now)])
+    return ArrangementOutcome(id=arrangement_id, kind=kind, total_amount=total, status="active",
+                              instalments=instalments)

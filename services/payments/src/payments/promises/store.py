@@ -1,0 +1,122 @@
+"""Promises' and arrangements' tables and queries (schema `payments`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class PendingPromise:
+    """A promise still to be judged; an instalment's `amount` is what the plan asked for up to it."""
+
+    promise_id: uuid.UUID
+    client_slug: str
+    account_ref: str
+    due_date: dt.date
+    made_at: dt.datetime
+    timezone: str
+    arrangement_id: uuid.UUID | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ActiveArrangement:
+    """The arrangement an account is under now (at most one)."""
+
+    id: uuid.UUID
+    kind: str
+    total_amount: Decimal
+    made_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ScheduledInstalment:
+    due_date: dt.date
+    amount: Decimal
+
+
+async def insert_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str, account_ref: str, amount: Decimal,
+                         due_date: dt.date, made_at: dt.datetime, source: str,
+                         arrangement_id: uuid.UUID | None = None) -> None:
+    await s.execute(text(
+        "INSERT INTO payments.promises (promise_id, client_slug, account_ref, amount, due_date, made_at, source, "
+        "arrangement_id) VALUES (:p, :c, :r, :a, :d, :m, :s, :ar) ON CONFLICT DO NOTHING"),
+        {"p": promise_id, "c": client, "r": account_ref, "a": amount, "d": due_date, "m": made_at, "s": source,
+         "ar": arrangement_id})
+
+
+async def pending_promises(s: AsyncSession, *, client: str | None = None, account_ref: str | None = None,
+                           limit: int = 1000) -> list[PendingPromise]:
+    """Pending promises (locked, skipping those another evaluator holds) with the client company's time zone."""
+    rows = (await s.execute(text(
+        """SELECT p.promise_id, p.client_slug, p.account_ref, p.due_date, p.made_at, c.timezone, p.arrangement_id,
+                  -- an instalment is judged on what the plan asked for up to it, counted from the plan's start
+                  coalesce((SELECT sum(q.amount) FROM payments.promises q WHERE q.arrangement_id = p.arrangement_id
+                            AND q.due_date <= p.due_date), p.amount) AS amount
+           FROM payments.promises p JOIN payments.clients c ON c.slug = p.client_slug
+           WHERE p.status = 'pending' AND (CAST(:c AS text) IS NULL OR p.client_slug = :c)
+             AND (CAST(:r AS text) IS NULL OR p.account_ref = :r)
+           ORDER BY p.due_date LIMIT :n FOR UPDATE OF p SKIP LOCKED"""),
+        {"c": client, "r": account_ref, "n": limit})).mappings().all()
+    return [PendingPromise(**r) for r in rows]
+
+
+async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt.datetime, end: dt.datetime
+                       ) -> Decimal:
+    """What was paid to the account in [start, end), net of reversals."""
+    value = await s.scalar(text(
+        "SELECT coalesce(sum(amount - reversed_amount), 0) FROM payments.payments WHERE client_slug = :c "
+        "AND account_ref = :r AND status = 'applied' AND paid_at >= :a AND paid_at < :b"),
+        {"c": client, "r": account_ref, "a": start, "b": end})
+    return Decimal(value)
+
+
+async def decide_promise(s: AsyncSession, promise_id: uuid.UUID, status: str, now: dt.datetime) -> None:
+    await s.execute(text("UPDATE payments.promises SET status = :st, decided_at = :now WHERE promise_id = :p"),
+                    {"p": promise_id, "st": status, "now": now})
+
+
+async def insert_arrangement(s: AsyncSession, *, arrangement_id: uuid.UUID, client: str, account_ref: str, kind: str,
+                             total: Decimal, instalments: list[ScheduledInstalment], made_at: dt.datetime,
+                             source: str) -> None:
+    schedule = [{"due_date": i.due_date.isoformat(), "amount": str(i.amount)} for i in instalments]
+    await s.execute(text(
+        "INSERT INTO payments.arrangements (id, client_slug, account_ref, kind, total_amount, instalments, made_at, "
+        "source) VALUES (:id, :c, :r, :k, :t, CAST(:i AS jsonb), :m, :s)"),
+        {"id": arrangement_id, "c": client, "r": account_ref, "k": kind, "t": total, "i": json.dumps(schedule),
+         "m": made_at, "s": source})
+
+
+async def active_arrangement(s: AsyncSession, client: str, account_ref: str) -> ActiveArrangement | None:
+    row = (await s.execute(text(
+        "SELECT id, kind, total_amount, made_at FROM payments.arrangements WHERE client_slug = :c AND account_ref = :r "
+        "AND status = 'active' FOR UPDATE"), {"c": client, "r": account_ref})).mappings().first()
+    return ActiveArrangement(**row) if row else None
+
+
+async def decide_arrangement(s: AsyncSession, arrangement_id: uuid.UUID, status: str, now: dt.datetime) -> bool:
+    """Decides an active arrangement; False when it was already decided (nothing to announce again)."""
+    row = await s.execute(text(
+        "UPDATE payments.arrangements SET status = :st, decided_at = :now WHERE id = :id AND status = 'active' "
+        "RETURNING id"), {"id": arrangement_id, "st": status, "now": now})
+    return row.first() is not None
+
+
+async def count_missed(s: AsyncSession, arrangement_id: uuid.UUID) -> tuple[int, int, int]:
+    """(broken, kept, total) instalment promises of an arrangement."""
+    row = (await s.execute(text(
+        "SELECT count(*) FILTER (WHERE status = 'broken'), count(*) FILTER (WHERE status = 'kept'), count(*) "
+        "FROM payments.promises WHERE arrangement_id = :a"), {"a": arrangement_id})).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+async def cancel_pending_promises(s: AsyncSession, arrangement_id: uuid.UUID, now: dt.datetime) -> None:
+    await s.execute(text("UPDATE payments.promises SET status = 'cancelled', decided_at = :now "
+                         "WHERE arrangement_id = :a AND status = 'pending'"), {"a": arrangement_id, "now": now})

@@ -1,0 +1,173 @@
+"""Payments' wire contracts: the bodies its API takes and answers (v1), the same models its handlers are given."""
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+
+class ManualPaymentIn(BaseModel):
+    """v1: a payment an operator enters by hand. account_ref or debtor_id identifies the account."""
+
+    model_config = ConfigDict(extra="forbid")
+    account_ref: str | None = Field(None, min_length=1, max_length=64)
+    debtor_id: str | None = Field(None, min_length=1, max_length=32)
+    amount: Decimal = Field(gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2,
+                            description="decimal string, e.g. \"150000.00\"")
+    currency: str | None = Field(None, min_length=3, max_length=3)
+    paid_at: AwareDatetime
+    method: str | None = Field(None, max_length=50)
+    reference: str | None = Field(None, max_length=200)
+
+
+
+class PaymentOut(BaseModel):
+    """v1"""
+
+    id: uuid.UUID
+    status: Literal["applied", "unmatched"]
+    amount: Decimal
+    currency: str
+    account_ref: str | None = None
+    matched_by: str | None = None
+    reason: str | None = None
+    new_balance: Decimal | None = None
+    credit: Decimal | None = None
+    account_status: str | None = None
+
+
+class WebhookIn(BaseModel):
+    """v1: what a gateway notifies; a refund or chargeback names the original payment in `refers_to`, and its
+    `amount` is what it takes back (all that remains of the payment when absent)."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Literal["payment", "refund", "chargeback"] = "payment"
+    payment_id: str = Field(min_length=1, max_length=200)
+    client: str = Field(min_length=1, max_length=100)
+    account_ref: str | None = Field(None, max_length=64)
+    link_token: str | None = Field(None, max_length=2000)
+    debtor_id: str | None = Field(None, max_length=32)
+    amount: Decimal | None = Field(None, gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2,
+                                   description="required for a payment")
+    currency: str = Field(min_length=3, max_length=3)
+    paid_at: AwareDatetime
+    method: str | None = Field(None, max_length=50)
+    refers_to: str | None = Field(None, max_length=200)
+
+
+
+class WebhookOut(BaseModel):
+    """v1"""
+
+    status: Literal["applied", "duplicate", "unmatched", "reversed"]
+    payment_id: str
+
+
+class WebhookRejectionOut(BaseModel):
+    """v1: refused webhooks counted per (gateway, source address, reason). `folded` rows hold, per reason, the
+    sources that the cap on distinct rows folded away (least recently seen first)."""
+
+    id: int
+    gateway: str | None
+    source_address: str | None
+    reason: str
+    count: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    sample: dict[str, Any] = Field(description="the latest refused request's shape: sizes and a body hash, no "
+                                               "content")
+    folded: bool = False
+    received_at: dt.datetime = Field(description="the same as last_seen, for readers of the per-request list")
+
+
+class WebhookRejectionList(BaseModel):
+    items: list[WebhookRejectionOut]
+
+
+class ReversalIn(BaseModel):
+    """v1: `amount` is what to take back, at most what remains un-reversed of the payment (all of it when absent)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=500)
+    amount: Decimal | None = Field(None, gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2,
+                                   description="decimal string, e.g. \"15000.00\"")
+
+
+class ReversalOut(BaseModel):
+    """v1"""
+
+    status: Literal["reversed", "duplicate"]
+    id: uuid.UUID
+    reversal_id: uuid.UUID | None = None
+    amount: Decimal | None = None
+    payment_amount: Decimal | None = None
+    reversed_total: Decimal | None = None
+    remaining: Decimal | None = None
+    account_ref: str | None = None
+    new_balance: Decimal | None = None
+    account_status: str | None = None
+
+
+class AssignIn(BaseModel):
+    """v1"""
+
+    model_config = ConfigDict(extra="forbid")
+    account_ref: str = Field(min_length=1, max_length=200)
+
+
+class InstalmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    due_date: dt.date
+    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
+
+
+class ArrangementIn(BaseModel):
+    """v1: a settlement is one instalment (the discounted amount by its deadline); a plan has 2 to 36."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["settlement", "instalment_plan"]
+    instalments: list[InstalmentIn] = Field(min_length=1, max_length=36)
+
+
+class ArrangementOut(BaseModel):
+    """v1"""
+
+    id: uuid.UUID
+    kind: str
+    total_amount: Decimal
+    status: str
+    instalments: list[InstalmentIn]
+
+
+class BankFileOut(BaseModel):
+    """v1: what became of each row of a bank statement."""
+
+    id: uuid.UUID
+    filename: str | None
+    received_at: dt.datetime
+    counts: dict[str, int]
+    results: list[dict[str, Any]]
+
+
+class UnmatchedPaymentOut(BaseModel):
+    """v1: a suspense payment with what the payer and the gateway said, to find it in the gateway's dashboard."""
+
+    id: uuid.UUID
+    amount: Decimal
+    currency: str
+    paid_at: AwareDatetime
+    source: str
+    method: str | None
+    gateway: str | None = Field(None, description="the gateway (or bank file) it came from; none if manual")
+    gateway_payment_id: str | None = Field(None, description="the gateway's own id (a bank's transaction id)")
+    account_ref_given: str | None = Field(None, description="the account the payer named, if any")
+    debtor_id_given: str | None = None
+    reference: str | None = Field(None, description="the reference given (a payment-link token, a bank reference)")
+    reason: str | None
+    received_at: dt.datetime
+
+
+class UnmatchedList(BaseModel):
+    items: list[UnmatchedPaymentOut]
