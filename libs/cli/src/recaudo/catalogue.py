@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+
+from pydantic import JsonValue
 
 import outreach.consumers
 import payments.consumers
@@ -64,17 +67,32 @@ def render(prefix: str = "recaudo") -> str:
     return "\n".join(lines)
 
 
-def _type(prop: dict[str, object]) -> str:
+Schema = Mapping[str, JsonValue]  # a JSON Schema object, as pydantic writes one
+
+
+def _schema(value: JsonValue) -> Schema:
+    if not isinstance(value, dict):
+        raise TypeError(f"not a JSON Schema object: {value!r}")
+    return value
+
+
+def _array(value: JsonValue) -> list[JsonValue]:
+    if not isinstance(value, list):
+        raise TypeError(f"not a JSON array: {value!r}")
+    return value
+
+
+def _type(prop: Schema) -> str:
     if "anyOf" in prop:
-        return " or ".join(_type(p) for p in prop["anyOf"])  # type: ignore[union-attr, arg-type]
+        return " or ".join(_type(_schema(p)) for p in _array(prop["anyOf"]))
     if "enum" in prop:
-        return "one of " + ", ".join(f"`{v}`" for v in prop["enum"])  # type: ignore[union-attr]
+        return "one of " + ", ".join(f"`{v}`" for v in _array(prop["enum"]))
     if "$ref" in prop:
         return str(prop["$ref"]).rsplit("/", 1)[-1]
     kind = prop.get("type", "object")
     fmt = prop.get("format")
     if kind == "array":
-        return f"list of {_type(prop.get('items', {}))}"  # type: ignore[arg-type]
+        return f"list of {_type(_schema(prop.get('items', {})))}"
     if kind == "string" and fmt:
         return f"string ({fmt})"
     if kind == "object" and "additionalProperties" in prop:

@@ -201,8 +201,8 @@ def _catalogue(args: argparse.Namespace) -> None:
 
 async def _run(args: argparse.Namespace) -> None:
     """The embedded default: embedded PostgreSQL, the postgres transport, all five services, demo data."""
+    import recaudo_common.embedded_pg as embedded_pg
     from recaudo import demo
-    from recaudo_common import embedded_pg
 
     data = Path(args.data)
     if not any(os.environ.get(name) for name in PlatformSettings.variables_of("database_url")):
