@@ -14,11 +14,10 @@ from sqlalchemy import text
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountPlaced, ClientRegistered, Envelope, Event, PaymentApplied
-from recaudo_common.http import create_app
-from recaudo_common.runtime import make_platform
+from recaudo_common.runtime import build_app, make_platform
 from recaudo_common.testing import settings_for_test
-from reporting.api import build_router
 from reporting.consumers import SUBSCRIPTIONS as REPORTING
+from reporting.main import build
 from segmentation.consumers import SUBSCRIPTIONS as SEGMENTATION
 
 pytestmark = pytest.mark.integration
@@ -64,7 +63,7 @@ async def test_reports_bucket_by_the_files_days_past_due_and_age_only_the_curren
     await deliver(reporting, source + segmented + payments)
 
     _, operator = await platform.keys.create(role="operator", now=PLACED_ON)
-    app = create_app(title="reporting", service="reporting", routers=[build_router(platform)])
+    app = build_app(platform, [build(platform)])  # the runtime's wiring
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  headers={"Authorization": f"Bearer {operator}"}) as http:
         by_bucket = (await http.get("/v1/clients/banco/reports/recovery",

@@ -1,8 +1,13 @@
-"""Reporting's event handlers: every event folded into the read models, nothing read from other services."""
+"""Reporting's handlers: every event folded into the read models, nothing read from other services; and the one
+command, an operator setting the agency's commission rates."""
 
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
+
 from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.db import Database
 from recaudo_common.events import (
     AccountPlaced,
     AccountRecalled,
@@ -23,6 +28,8 @@ from recaudo_common.events import (
 )
 from recaudo_common.telemetry import REPORT_FRESHNESS
 from reporting import store
+from reporting.domain.kpis import check_commission_rates
+from reporting.rows import Placement, Segmentation
 
 
 async def on_placed(event: AccountPlaced, ctx: HandlerContext) -> None:
@@ -32,8 +39,8 @@ async def on_placed(event: AccountPlaced, ctx: HandlerContext) -> None:
 async def on_placed_many(events: list[tuple[AccountPlaced, HandlerContext]]) -> None:
     s = events[0][1].session
     await store.place_accounts(s, [
-        {"client": ctx.envelope.client, "account_ref": e.account_ref, "balance": e.balance, "product": e.product,
-         "placed_at": ctx.envelope.occurred_at} for e, ctx in events])
+        Placement(client=ctx.envelope.client, account_ref=e.account_ref, balance=e.balance,
+                        placed_at=ctx.envelope.occurred_at, product=e.product) for e, ctx in events])
     for client in sorted({ctx.envelope.client for _, ctx in events}):
         await store.notify_change(s, client)
 
@@ -43,9 +50,13 @@ async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
 
 
 async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]]) -> None:
-    await store.set_segments(events[0][1].session, [
-        {"client": ctx.envelope.client, "account_ref": e.account_ref, "event_id": ctx.envelope.event_id,
-         "at": ctx.envelope.occurred_at, **e.model_dump(include=set(store.SEGMENT_FIELDS))} for e, ctx in events])
+    await store.set_segments(events[0][1].session, [Segmentation(
+        client=ctx.envelope.client, account_ref=e.account_ref, event_id=ctx.envelope.event_id,
+        at=ctx.envelope.occurred_at, bucket=e.bucket, bucket_at_placement=e.bucket_at_placement, segment=e.segment,
+        days_past_due=e.days_past_due, treatment=e.treatment, channels=list(e.channels), propensity=e.propensity,
+        cost_to_collect=e.cost_to_collect, expected_net_recovery=e.expected_net_recovery, value_tier=e.value_tier,
+        strategy_version=e.strategy_version, strategy_arm=e.strategy_arm, model_version=e.model_version,
+        offer=e.offer, why=e.why) for e, ctx in events])
 
 
 async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
@@ -73,40 +84,52 @@ async def on_payment_reversed(event: PaymentReversed, ctx: HandlerContext) -> No
 
 async def on_contact(event: ContactAttempted | ContactDelivered | ContactFailed | ContactLogged,
                      ctx: HandlerContext) -> None:
-    common = {"client": ctx.envelope.client, "account_ref": event.account_ref, "channel": event.channel}
+    s, client = ctx.session, ctx.envelope.client
     if isinstance(event, ContactAttempted):
-        await store.record_contact(ctx.session, contact_id=event.attempt_id, at=event.attempted_at, attempted=True,
-                                   cost=event.cost, **common)
+        await store.record_contact(s, contact_id=event.attempt_id, client=client, account_ref=event.account_ref,
+                                   channel=event.channel, at=event.attempted_at, attempted=True, cost=event.cost)
     elif isinstance(event, ContactDelivered):
-        await store.record_contact(ctx.session, contact_id=event.attempt_id, at=event.delivered_at, delivered=True,
-                                   **common)
+        await store.record_contact(s, contact_id=event.attempt_id, client=client, account_ref=event.account_ref,
+                                   channel=event.channel, at=event.delivered_at, delivered=True)
     elif isinstance(event, ContactFailed):
-        await store.record_contact(ctx.session, contact_id=event.attempt_id, at=event.failed_at, **common)
+        await store.record_contact(s, contact_id=event.attempt_id, client=client, account_ref=event.account_ref,
+                                   channel=event.channel, at=event.failed_at)
     else:
-        await store.record_contact(ctx.session, contact_id=event.contact_id, at=event.contacted_at,
-                                   outcome=event.outcome, **common)
+        await store.record_contact(s, contact_id=event.contact_id, client=client, account_ref=event.account_ref,
+                                   channel=event.channel, at=event.contacted_at, outcome=event.outcome)
 
 
 async def on_promise(event: PromiseMade | PromiseKept | PromiseBroken | PromiseCancelled, ctx: HandlerContext) -> None:
-    common = {"promise_id": event.promise_id, "client": ctx.envelope.client, "account_ref": event.account_ref}
+    s, client = ctx.session, ctx.envelope.client
     if isinstance(event, PromiseMade):
-        await store.record_promise(ctx.session, amount=event.amount, due_date=event.due_date, made_at=event.made_at,
-                                   source=event.source, **common)
-    elif isinstance(event, PromiseKept):
-        await store.record_promise(ctx.session, result="kept", decided_at=event.kept_at, **common)
-    elif isinstance(event, PromiseBroken):
-        await store.record_promise(ctx.session, result="broken", decided_at=event.broken_at, **common)
-    else:
-        await store.record_promise(ctx.session, result="cancelled", decided_at=event.cancelled_at, **common)
+        await store.record_promise(s, promise_id=event.promise_id, client=client, account_ref=event.account_ref,
+                                   amount=event.amount, due_date=event.due_date, made_at=event.made_at,
+                                   source=event.source)
+        return
+    result, decided_at = (("kept", event.kept_at) if isinstance(event, PromiseKept)
+                          else ("broken", event.broken_at) if isinstance(event, PromiseBroken)
+                          else ("cancelled", event.cancelled_at))
+    await store.record_promise(s, promise_id=event.promise_id, client=client, account_ref=event.account_ref,
+                               result=result, decided_at=decided_at)
 
 
 async def on_arrangement(event: ArrangementMade | ArrangementKept | ArrangementBroken, ctx: HandlerContext) -> None:
-    common = {"arrangement_id": event.arrangement_id, "client": ctx.envelope.client, "account_ref": event.account_ref}
+    s, client = ctx.session, ctx.envelope.client
     if isinstance(event, ArrangementMade):
-        await store.record_arrangement(ctx.session, kind=event.kind, total_amount=event.total_amount,
-                                       instalments=len(event.instalments), source=event.source,
-                                       made_at=event.made_at, **common)
-    elif isinstance(event, ArrangementKept):
-        await store.record_arrangement(ctx.session, result="kept", decided_at=event.kept_at, **common)
-    else:
-        await store.record_arrangement(ctx.session, result="broken", decided_at=event.broken_at, **common)
+        await store.record_arrangement(s, arrangement_id=event.arrangement_id, client=client,
+                                       account_ref=event.account_ref, kind=event.kind,
+                                       total_amount=event.total_amount, instalments=len(event.instalments),
+                                       source=event.source, made_at=event.made_at)
+        return
+    result, decided_at = ("kept", event.kept_at) if isinstance(event, ArrangementKept) else ("broken", event.broken_at)
+    await store.record_arrangement(s, arrangement_id=event.arrangement_id, client=client,
+                                   account_ref=event.account_ref, result=result, decided_at=decided_at)
+
+
+async def set_commission_rates(db: Database, *, client: str, rates: dict[str, Decimal], default: Decimal | None,
+                               now: dt.datetime) -> None:
+    """An operator replaces the agency's commission rates for the client company (`default` for any bucket not
+    named); refused whole when a rate is not a fraction of a named bucket."""
+    check_commission_rates(rates)
+    async with db.transaction() as s:
+        await store.put_commission_rates(s, client, rates, default, now)

@@ -21,8 +21,8 @@ class ChangeFeed:
         self.conn: asyncpg.Connection | None = None
         self.lock = asyncio.Lock()
 
-    def _notified(self, _conn: object, _pid: int, _channel: str, client: str) -> None:
-        for wake in self.subscribers.get(client, ()):
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        for wake in self.subscribers.get(str(payload), ()):  # the payload is the client company's slug
             wake.set()
 
     async def _ensure_listening(self) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from dataclasses import fields
+from typing import TypedDict
 
 from sqlalchemy import text
 
@@ -15,10 +16,21 @@ from recaudo_common.outbox import outbox_inbox_ddl
 from recaudo_common.runtime import Platform
 from reporting import store
 from reporting.consumers import SUBSCRIPTIONS
-from reporting.domain.kpis import GROUPINGS
+from reporting.domain.kpis import GROUPINGS, Facts
 
 READ_MODELS = ("accounts", "payments", "contacts", "promises", "bucket_changes", "status_changes", "arrangements")
 REBUILD_SCHEMA = "reporting_rebuild"
+
+
+class Difference(TypedDict):
+    """A report figure the rebuilt tables disagree on with the live ones (`recaudo reporting rebuild` prints it)."""
+
+    client: str
+    group_by: str | None
+    key: str
+    figure: str
+    live: str
+    rebuilt: str
 
 
 async def _fresh_tables(platform: Platform, schema: str) -> None:
@@ -64,9 +76,9 @@ async def rebuild(platform: Platform, *, client: str | None = None, schema: str 
 
 
 async def differences(platform: Platform, *, clients: list[str], schema: str = REBUILD_SCHEMA,
-                      now: dt.datetime) -> list[dict[str, Any]]:
+                      now: dt.datetime) -> list[Difference]:
     """Every report figure, in total and in every grouping, where the rebuilt tables disagree with the live."""
-    found: list[dict[str, Any]] = []
+    found: list[Difference] = []
     async with platform.db.transaction() as s:
         for slug in clients:
             copy = await get_client(s, store.SCHEMA, slug)
@@ -79,11 +91,11 @@ async def differences(platform: Platform, *, clients: list[str], schema: str = R
                     rebuilt = await store.report(s, client=slug, group_by=group_by, date_from=None, date_to=now,
                                                  timezone=copy.timezone)
                 for key in sorted(set(live) | set(rebuilt)):
-                    a, b = live.get(key, {}), rebuilt.get(key, {})
-                    for figure in sorted(set(a) | set(b)):
-                        if (a.get(figure) or 0) != (b.get(figure) or 0):
-                            found.append({"client": slug, "group_by": group_by, "key": key, "figure": figure,
-                                          "live": str(a.get(figure)), "rebuilt": str(b.get(figure))})
+                    a, b = live.get(key, Facts()), rebuilt.get(key, Facts())
+                    for figure in sorted(f.name for f in fields(Facts)):
+                        if getattr(a, figure) != getattr(b, figure):
+                            found.append(Difference(client=slug, group_by=group_by, key=key, figure=figure,
+                                                    live=str(getattr(a, figure)), rebuilt=str(getattr(b, figure))))
     return found
 
 

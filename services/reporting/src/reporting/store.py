@@ -7,13 +7,22 @@ import datetime as dt
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
+from dataclasses import fields, replace
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.db import unnest_rows
+from reporting.domain.kpis import Facts
+from reporting.rows import (
+    AccountRow,
+    ArrangementRow,
+    ContactRow,
+    MonthEndState,
+    Placement,
+    Segmentation,
+)
 
 SCHEMA = "reporting"
 # The schema the read models are in: the live one, or fresh tables a rebuild replays the topics into.
@@ -35,10 +44,10 @@ def tables_in(schema: str) -> Iterator[None]:
         _TABLES.reset(token)
 
 
-async def place_accounts(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Places accounts (rows of client, account_ref, balance, product, placed_at; one per account) in one
-    round trip. A payment may have reached us before its placement (topics are unordered): the ledger's latest
-    word on balance and status then wins over the placed balance. A placement seen before is kept as it was."""
+async def place_accounts(s: AsyncSession, rows: list[Placement]) -> None:
+    """Places accounts (one row per account) in one round trip. A payment may have reached us before its
+    placement (topics are unordered): the ledger's latest word on balance and status then wins over the placed
+    balance. A placement seen before is kept as it was."""
     source, params = unnest_rows({"client": "text", "account_ref": "text", "balance": "numeric",
                                   "placed_at": "timestamptz", "product": "text"}, rows)
     await s.execute(_sql(
@@ -59,12 +68,12 @@ SEGMENT_FIELDS = {
     "channels": "text[]", "propensity": "numeric", "cost_to_collect": "numeric", "expected_net_recovery": "numeric",
     "value_tier": "text", "strategy_version": "int", "strategy_arm": "text", "model_version": "text",
     "offer": "text", "why": "text"}
+assert Segmentation._fields == ("client", "account_ref", "event_id", "at", *SEGMENT_FIELDS)  # one column order
 
 
-async def set_segments(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Keeps segmentation's latest assignment of each account (rows of client, account_ref, at and the
-    assignment's fields; one per account), in one round trip; an older event never overwrites a newer one.
-    Each assignment also joins the account's bucket history."""
+async def set_segments(s: AsyncSession, rows: list[Segmentation]) -> None:
+    """Keeps segmentation's latest assignment of each account (one row per account), in one round trip; an
+    older event never overwrites a newer one. Each assignment also joins the account's bucket history."""
     source, params = unnest_rows(
         {"client": "text", "account_ref": "text", "event_id": "uuid", "at": "timestamptz", **SEGMENT_FIELDS}, rows)
     await s.execute(_sql(
@@ -84,13 +93,16 @@ async def set_segments(s: AsyncSession, rows: list[dict[str, Any]]) -> None:
               AND (a.segmented_at IS NULL OR a.segmented_at <= i.at)"""), params)
 
 
-async def account_view(s: AsyncSession, client: str, account_ref: str) -> dict[str, Any] | None:
+ACCOUNT_COLUMNS = ", ".join(f"a.{f.name}" for f in fields(AccountRow) if f.name != "recovered")
+
+
+async def account_view(s: AsyncSession, client: str, account_ref: str) -> AccountRow | None:
     row = (await s.execute(_sql(
-        """SELECT a.*, (SELECT coalesce(sum(p.amount - p.reversed_amount), 0) FROM reporting.payments p
+        f"""SELECT {ACCOUNT_COLUMNS}, (SELECT coalesce(sum(p.amount - p.reversed_amount), 0) FROM reporting.payments p
                         WHERE p.client_slug = a.client_slug AND p.account_ref = a.account_ref) AS recovered
            FROM reporting.accounts a WHERE a.client_slug = :c AND a.account_ref = :r"""),
         {"c": client, "r": account_ref})).mappings().first()
-    return dict(row) if row else None
+    return AccountRow(**row) if row else None
 
 
 async def set_recalled(s: AsyncSession, client: str, account_ref: str, at: dt.datetime) -> None:
@@ -119,33 +131,6 @@ async def record_reversal(s: AsyncSession, *, payment_id: uuid.UUID, client: str
     await s.execute(_sql(
         "UPDATE reporting.accounts SET balance = :b, status = :st WHERE client_slug = :c AND account_ref = :r"),
         {"c": client, "r": account_ref, "b": new_balance, "st": status})
-
-
-async def recovery(s: AsyncSession, *, client: str, column: str | None, date_from: dt.datetime | None,
-                   date_to: dt.datetime) -> list[dict[str, Any]]:
-    """Placed and recovered per group (one row keyed "all" when not grouped).
-
-    placed: accounts placed before `to`; recovered: payments with paid_at in [from, to) net of reversals."""
-    key = f"coalesce(a.{column}, 'unassigned')" if column else "'all'"
-    pkey = f"coalesce(pa.{column}, 'unassigned')" if column else "'all'"
-    rows = (await s.execute(_sql(f"""
-        WITH placed AS (
-            SELECT {key} AS key, count(*) AS accounts_placed, coalesce(sum(a.placed_balance), 0) AS placed_balance,
-                   count(a.recalled_at) FILTER (WHERE a.recalled_at < :to) AS accounts_recalled
-            FROM reporting.accounts a WHERE a.client_slug = :c AND a.placed_at < :to GROUP BY 1),
-        recovered AS (
-            SELECT {pkey} AS key, coalesce(sum(p.amount - p.reversed_amount), 0) AS recovered,
-                   count(*) AS payments
-            FROM reporting.payments p
-            LEFT JOIN reporting.accounts pa ON pa.client_slug = p.client_slug AND pa.account_ref = p.account_ref
-            WHERE p.client_slug = :c AND p.paid_at < :to AND (CAST(:from AS timestamptz) IS NULL OR p.paid_at >= :from)
-            GROUP BY 1)
-        SELECT coalesce(placed.key, recovered.key) AS key, coalesce(accounts_placed, 0) AS accounts_placed,
-               coalesce(placed_balance, 0) AS placed_balance, coalesce(accounts_recalled, 0) AS accounts_recalled,
-               coalesce(recovered, 0) AS recovered, coalesce(payments, 0) AS payments
-        FROM placed FULL OUTER JOIN recovered ON placed.key = recovered.key
-        ORDER BY 1"""), {"c": client, "from": date_from, "to": date_to})).mappings().all()
-    return [dict(r) for r in rows]
 
 
 # ------------------------------------------------------------------ KPI facts
@@ -208,19 +193,19 @@ async def record_arrangement(s: AsyncSession, *, arrangement_id: uuid.UUID, clie
          "src": source, "m": made_at, "res": result, "at": decided_at})
 
 
-async def account_arrangements(s: AsyncSession, client: str, account_ref: str) -> list[dict[str, Any]]:
+async def account_arrangements(s: AsyncSession, client: str, account_ref: str) -> list[ArrangementRow]:
     rows = await s.execute(_sql(
         "SELECT arrangement_id, kind, total_amount, instalments, source, made_at, result, decided_at "
         "FROM reporting.arrangements WHERE client_slug = :c AND account_ref = :r ORDER BY made_at"),
         {"c": client, "r": account_ref})
-    return [dict(r) for r in rows.mappings().all()]
+    return [ArrangementRow(**r) for r in rows.mappings().all()]
 
 
-async def last_contacts(s: AsyncSession, client: str, account_ref: str, limit: int = 10) -> list[dict[str, Any]]:
+async def last_contacts(s: AsyncSession, client: str, account_ref: str, limit: int = 10) -> list[ContactRow]:
     rows = await s.execute(_sql(
         "SELECT channel, at, attempted, delivered, outcome FROM reporting.contacts WHERE client_slug = :c "
         "AND account_ref = :r ORDER BY at DESC LIMIT :n"), {"c": client, "r": account_ref, "n": limit})
-    return [dict(r) for r in rows.mappings().all()]
+    return [ContactRow(**r) for r in rows.mappings().all()]
 
 
 async def record_status(s: AsyncSession, *, event_id: uuid.UUID, client: str, account_ref: str, at: dt.datetime,
@@ -231,18 +216,25 @@ async def record_status(s: AsyncSession, *, event_id: uuid.UUID, client: str, ac
         {"e": event_id, "c": client, "r": account_ref, "at": at, "st": status})
 
 
-async def commission_rates(s: AsyncSession, client: str) -> dict[str, Decimal]:
+DEFAULT_RATE = "*"  # the bucket the default commission rate is kept under
+
+
+async def commission_rates(s: AsyncSession, client: str) -> tuple[dict[str, Decimal], Decimal | None]:
+    """The agency's commission rate per bucket for the client company, and its default rate (None: 0)."""
     rows = await s.execute(_sql("SELECT bucket, rate FROM reporting.commission_rates WHERE client_slug = :c"),
                            {"c": client})
-    return {r[0]: Decimal(r[1]) for r in rows.all()}
+    rates = {r[0]: Decimal(r[1]) for r in rows.all()}
+    return rates, rates.pop(DEFAULT_RATE, None)
 
 
-async def put_commission_rates(s: AsyncSession, client: str, rates: dict[str, Decimal], now: dt.datetime) -> None:
+async def put_commission_rates(s: AsyncSession, client: str, rates: dict[str, Decimal], default: Decimal | None,
+                               now: dt.datetime) -> None:
     await s.execute(_sql("DELETE FROM reporting.commission_rates WHERE client_slug = :c"), {"c": client})
-    if rates:
+    stored = {**rates, **({DEFAULT_RATE: default} if default is not None else {})}
+    if stored:
         await s.execute(_sql("INSERT INTO reporting.commission_rates (client_slug, bucket, rate, updated_at) "
                              "VALUES (:c, :b, :r, :now)"),
-                        [{"c": client, "b": b, "r": r, "now": now} for b, r in rates.items()])
+                        [{"c": client, "b": b, "r": r, "now": now} for b, r in stored.items()])
 
 
 # ------------------------------------------------------------------ the report queries
@@ -275,17 +267,20 @@ def _key(group_by: str | None, at: str | None, channel: str | None = None) -> st
 
 
 async def report(s: AsyncSession, *, client: str, group_by: str | None, date_from: dt.datetime | None,
-                 date_to: dt.datetime, timezone: str) -> dict[str, dict[str, Any]]:
-    """Every figure of the recovery report per group key; each fact family in one aggregate query."""
+                 date_to: dt.datetime, timezone: str) -> dict[str, Facts]:
+    """Every fact of the recovery report per group key; each fact family in one aggregate query."""
     since = "(CAST(:from AS timestamptz) IS NULL OR {col} >= :from) AND {col} < :to"
     params = {"c": client, "from": date_from, "to": date_to, "tz": timezone}
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, Facts] = {}
 
     async def run(key: str | None, sql: str) -> None:
         if key is None:
             return
         for row in (await s.execute(_sql(sql.format(key=key)), params)).mappings().all():
-            out.setdefault(row["key"], {}).update({k: v for k, v in row.items() if k != "key"})
+            facts = out.get(row["key"], Facts())
+            # A zero sum reads 0 whatever its column's scale, as the reports have always shown it.
+            out[row["key"]] = replace(facts, **{k: v or type(getattr(facts, k))(0) for k, v in row.items()
+                                                if k != "key"})
 
     await run(_key(group_by, "a.placed_at", "NULL") if group_by != "channel" else None, """
         SELECT {key} AS key, count(*) AS accounts_placed, coalesce(sum(a.placed_balance), 0) AS placed_balance,
@@ -331,7 +326,7 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
     return out
 
 
-async def month_end_states(s: AsyncSession, *, client: str, ends: list[dt.datetime]) -> list[dict[str, Any]]:
+async def month_end_states(s: AsyncSession, *, client: str, ends: list[dt.datetime]) -> list[MonthEndState]:
     """Each placed account's state at each instant: its bucket then, or paid/settled, or recalled."""
     # The status rule of recaudo_common.accounts.account_status, stated again in SQL because it runs per row over
     # history: recalled wins over whatever the ledger says, then paid or settled, else the account's bucket.
@@ -348,4 +343,4 @@ async def month_end_states(s: AsyncSession, *, client: str, ends: list[dt.dateti
            LEFT JOIN LATERAL (SELECT status FROM reporting.status_changes sc WHERE sc.client_slug = a.client_slug
                               AND sc.account_ref = a.account_ref AND sc.at < e.at ORDER BY sc.at DESC LIMIT 1) st
                   ON true"""), {"c": client, "ends": ends})
-    return [dict(r) for r in rows.mappings().all()]
+    return [MonthEndState(*r) for r in rows.all()]

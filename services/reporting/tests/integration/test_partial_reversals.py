@@ -21,11 +21,10 @@ from recaudo_common.events import (
     PaymentReversed,
     PaymentReversedV2,
 )
-from recaudo_common.http import create_app
-from recaudo_common.runtime import make_platform
+from recaudo_common.runtime import build_app, make_platform
 from recaudo_common.testing import settings_for_test
-from reporting.api import build_router
 from reporting.consumers import SUBSCRIPTIONS
+from reporting.main import build
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 20, 15, 0, tzinfo=dt.UTC)
@@ -78,7 +77,7 @@ async def reports(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
         assert await runtime.handle_batch([Message(f"t.{event.family}", event.key("banco"), envelope, {})]) == [
             "processed"]
     _, operator = await platform.keys.create(role="operator", now=NOW)
-    app = create_app(title="reporting", service="reporting", routers=[build_router(platform)])
+    app = build_app(platform, [build(platform)])  # the runtime's wiring
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  headers={"Authorization": f"Bearer {operator}"}) as http:
         yield http

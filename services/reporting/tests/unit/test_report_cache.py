@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from reporting.api import ReportCache
+from reporting.cache import ReportCache
 
 pytestmark = pytest.mark.unit
 

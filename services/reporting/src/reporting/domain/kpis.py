@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from recaudo_common.accounts import CLOSED
+from recaudo_common.domain_errors import Invalid
 
 SIX = Decimal("0.000001")
 CENT = Decimal("0.01")
@@ -28,20 +29,49 @@ def recovery_rate(recovered: Decimal, placed_balance: Decimal) -> Decimal:
     return ratio(recovered, placed_balance) or Decimal(0)
 
 
-def rates(f: dict[str, object]) -> dict[str, Decimal | None]:
-    """Every rate of a group's figures (see docs/kpis.md for each definition)."""
-    def n(key: str) -> Decimal:
-        return Decimal(str(f.get(key) or 0))
+@dataclass(frozen=True)
+class Facts:
+    """What the read models count and sum for one group of a report over a period (docs/kpis.md): the figures
+    every rate is made of. A fact family with nothing in the group leaves its figures at zero."""
 
-    placed = n("accounts_placed")
-    return {
-        "contact_rate": ratio(n("accounts_contacted"), placed),
-        "right_party_contact_rate": ratio(n("accounts_right_party"), placed),
-        "ptp_rate": ratio(n("promises_made"), n("right_party_contacts")),
-        "kept_promise_rate": ratio(n("promises_kept"), n("promises_due")),
-        "cost_ratio": ratio(n("contact_cost"), n("recovered")),
-        "liquidation_rate": ratio(n("accounts_liquidated"), placed),
-    }
+    accounts_placed: int = 0
+    placed_balance: Decimal = Decimal(0)
+    accounts_recalled: int = 0
+    recovered: Decimal = Decimal(0)
+    payments: int = 0
+    attempts: int = 0
+    contact_cost: Decimal = Decimal(0)
+    accounts_contacted: int = 0
+    accounts_right_party: int = 0
+    right_party_contacts: int = 0
+    promises_made: int = 0
+    promises_due: int = 0
+    promises_kept: int = 0
+    accounts_liquidated: int = 0
+
+
+@dataclass(frozen=True)
+class Rates:
+    """Every rate of a group's facts; None where its denominator is zero."""
+
+    contact_rate: Decimal | None
+    right_party_contact_rate: Decimal | None
+    ptp_rate: Decimal | None
+    kept_promise_rate: Decimal | None
+    cost_ratio: Decimal | None
+    liquidation_rate: Decimal | None
+
+
+def rates(f: Facts) -> Rates:
+    """Every rate of a group's figures (see docs/kpis.md for each definition)."""
+    return Rates(
+        contact_rate=ratio(f.accounts_contacted, f.accounts_placed),
+        right_party_contact_rate=ratio(f.accounts_right_party, f.accounts_placed),
+        ptp_rate=ratio(f.promises_made, f.right_party_contacts),
+        kept_promise_rate=ratio(f.promises_kept, f.promises_due),
+        cost_ratio=ratio(f.contact_cost, f.recovered),
+        liquidation_rate=ratio(f.accounts_liquidated, f.accounts_placed),
+    )
 
 
 def bucket_order(key: str) -> tuple[int, str]:
@@ -111,6 +141,14 @@ class Commission:
     rate: Decimal
     commission: Decimal
     remittance: Decimal
+
+
+def check_commission_rates(rates_by_bucket: Mapping[str, Decimal]) -> None:
+    """The agency's rates are fractions from 0 to 1, each for a named bucket ("*" stands for the default)."""
+    bad = [b for b, r in rates_by_bucket.items() if not Decimal(0) <= r <= 1 or not b or b == "*"]
+    if bad:
+        raise Invalid("invalid_rates", f"rates are fractions from 0 to 1 per named bucket: {', '.join(bad)}",
+                      title="Invalid commission rates")
 
 
 def commission(recovered_by_bucket: dict[str, Decimal], rates_by_bucket: dict[str, Decimal],

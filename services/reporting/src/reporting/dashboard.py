@@ -1,0 +1,69 @@
+"""The live dashboard: the recovery totals as a server-sent-event stream, the dashboard page and its charting
+library (the page holds no data: it asks for an API key and reads the same API as everyone else)."""
+
+import asyncio
+import importlib.resources
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
+
+from recaudo_common.client_copy import ClientCopy
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.runtime import Platform
+from reporting import queries
+from reporting.schemas import RecoveryFigures
+from reporting.state import ClientOfCaller, State, report_limited
+
+router = APIRouter(prefix="/v1", tags=["reporting"], dependencies=[Depends(report_limited)],
+                   responses={429: {"description": "too many requests for this key and client company"}})
+pages = APIRouter(include_in_schema=False)
+
+DASHBOARD = Path(__file__).parent / "web" / "dashboard.html"
+PLOTLY_JS = Path(str(importlib.resources.files("plotly"))) / "package_data" / "plotly.min.js"  # no CDN at run time
+KEEP_ALIVE_S = 15.0  # a comment this often keeps proxies from closing a quiet stream
+DEBOUNCE_S = 1.0  # a burst of payments is one update
+
+
+async def _totals(platform: Platform, client: ClientCopy) -> str:
+    totals, _ = await queries.recovery_facts(platform.db, client=client, group_by=None, date_from=None,
+                                             date_to=platform.clock())
+    return f"event: recovery\ndata: {RecoveryFigures.of(totals).model_dump_json()}\n\n"
+
+
+@router.get("/clients/{slug}/reports/stream", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {}}}})
+async def stream(slug: str, client: ClientOfCaller, platform: PlatformDep, state: State,
+                 request: Request) -> StreamingResponse:
+    """Server-sent events: `recovery` with the report's totals now, then again whenever they may have
+    changed (at most once a second), and a comment every 15 s to keep proxies from closing the stream."""
+
+    async def events() -> AsyncIterator[str]:
+        async with state.feed.subscribe(slug) as changed:
+            yield await _totals(platform, client)
+            while not await request.is_disconnected():
+                try:
+                    await asyncio.wait_for(changed.wait(), KEEP_ALIVE_S)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                changed.clear()
+                yield await _totals(platform, client)
+                await asyncio.sleep(DEBOUNCE_S)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+
+
+@pages.get("/dashboard", response_class=HTMLResponse)
+async def dashboard() -> HTMLResponse:
+    return HTMLResponse(DASHBOARD.read_text(encoding="utf-8"), headers={
+        "cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
+        "content-security-policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                                   "style-src 'self' 'unsafe-inline'; img-src 'self' data:"})
+
+
+@pages.get("/dashboard/static/plotly.min.js")
+async def plotly() -> FileResponse:
+    return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"cache-control": "public, max-age=86400"})

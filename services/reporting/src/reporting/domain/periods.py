@@ -1,0 +1,43 @@
+"""The periods a report covers: instants with a UTC offset, or whole months of the client company's calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from recaudo_common.domain_errors import Invalid
+
+MAX_MONTHS = 37  # roll rates over three years and a month at most: one query per month-end
+
+
+def period_end(date_from: dt.datetime | None, to: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+    """The end of the period [from, to): `to`, or now when it is open; both ends need a UTC offset."""
+    for value in (date_from, to):
+        if value is not None and value.tzinfo is None:
+            raise Invalid("naive_datetime", "`from` and `to` need a UTC offset", title="Invalid period")
+    date_to = to or now
+    if date_from is not None and date_from >= date_to:
+        raise Invalid("empty_period", "`from` must be before `to`", title="Invalid period")
+    return date_to
+
+
+def month(text: str) -> dt.date:
+    """The first day of a month written YYYY-MM."""
+    try:
+        return dt.datetime.strptime(text, "%Y-%m").date()
+    except ValueError as e:
+        raise Invalid("invalid_month", f"{text!r} is not YYYY-MM", title="Invalid month") from e
+
+
+def next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def months(date_from: str, to: str) -> list[dt.date]:
+    """Every month from `from` to `to` (YYYY-MM, both included): 2 to MAX_MONTHS of them."""
+    first, last = month(date_from), month(to)
+    if not first < last or (last.year - first.year) * 12 + last.month - first.month > MAX_MONTHS - 1:
+        raise Invalid("invalid_months", "give 2 to 37 months, `from` before `to`", title="Invalid months")
+    out = [first]
+    while out[-1] < last:
+        out.append(next_month(out[-1]))
+    return out
