@@ -45,8 +45,8 @@ async def issues_csv(db: Database, portfolio_id: uuid.UUID, kind: str) -> AsyncI
             page = await store.list_issues(s, portfolio_id, kind, after=after, limit=PAGE_ROWS)
         if not page:
             return
-        yield "".join(csv_line([r["row"], r["field"], r["code"], r["message"], *[r["raw"].get(h, "") for h in headers]])
+        yield "".join(csv_line([r.row, r.field, r.code, r.message, *[r.raw.get(h, "") for h in headers]])
                       for r in page).encode()
         if len(page) < PAGE_ROWS:
             return
-        after = page[-1]["id"]
+        after = page[-1].id

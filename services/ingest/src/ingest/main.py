@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.api import router
+from ingest.clients.store import get_client
 from ingest.handlers import process_next_portfolio
 from ingest.settings import IngestSettings
-from ingest.store import get_client
 from ingest.uploads_runtime import APP_STATE, IngestRuntime
 from recaudo_common.gate import BodyRule
 from recaudo_common.identity_api import CLIENT_FINDER

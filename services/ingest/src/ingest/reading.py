@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from ingest.domain.portfolio import map_columns
+from ingest.records import UploadParams
 from recaudo_common.files import MAX_LINE_CHARS, Rows, csv_rows, jsonl_rows, sniff
 from recaudo_common.xlsx import XlsxLimits as WorkbookLimits
 from recaudo_common.xlsx import inspect_xlsx, xlsx_rows
@@ -21,24 +22,21 @@ class FileLimits(WorkbookLimits):
     max_line_chars: int = MAX_LINE_CHARS  # a CSV record or a JSON line
 
 
-XlsxLimits = FileLimits  # the name the upload route knows these limits by
-
-
-def preflight(path: Path, *, filename: str | None, params: dict[str, Any], limits: FileLimits) -> None:
+def preflight(path: Path, *, filename: str | None, params: UploadParams, limits: FileLimits) -> None:
     """What can be known of an upload without reading its rows: format, encoding, the header and its mapping (and,
     for a workbook, that it opens, is no bomb of any kind and has the sheet asked for: see inspect_xlsx). Raises
     FileFormatError or MappingError; row-level problems are the worker's, row by row."""
     with path.open("rb") as handle:
         head = handle.read(64 * 1024)
-        sniffed = sniff(head, filename=filename, encoding=params.get("encoding"), delimiter=params.get("delimiter"))
+        sniffed = sniff(head, filename=filename, encoding=params.encoding, delimiter=params.delimiter)
         if sniffed.kind == "xlsx":
-            inspect_xlsx(path, sheet=params.get("sheet"), limits=limits)
+            inspect_xlsx(path, sheet=params.sheet, limits=limits)
             return
         handle.seek(0)
         reader = CountingReader(handle)
         header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars) \
             if sniffed.kind == "jsonl" else csv_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
-        map_columns(header, params.get("mapping"))
+        map_columns(header, params.mapping)
         # The file's start is read at the door too: a runaway line there is refused at once.
         while reader.consumed <= limits.door_scan_bytes and next(rows, None) is not None:
             pass
@@ -56,14 +54,14 @@ class CountingReader:
             yield chunk
 
 
-def open_rows(path: Path, filename: str | None, params: dict[str, Any], reader: CountingReader,
+def open_rows(path: Path, filename: str | None, params: UploadParams, reader: CountingReader,
               size: int, limits: FileLimits) -> tuple[list[str], Rows, Callable[[], float]]:
     """The file's header, its rows and how far into it they have got (0..1)."""
     with path.open("rb") as handle:
         head = handle.read(64 * 1024)
-    sniffed = sniff(head, filename=filename, encoding=params.get("encoding"), delimiter=params.get("delimiter"))
+    sniffed = sniff(head, filename=filename, encoding=params.encoding, delimiter=params.delimiter)
     if sniffed.kind == "xlsx":
-        return xlsx_rows(path, sheet=params.get("sheet"), limits=limits)
+        return xlsx_rows(path, sheet=params.sheet, limits=limits)
     if sniffed.kind == "jsonl":
         header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
     else:

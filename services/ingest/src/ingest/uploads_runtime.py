@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
-from ingest import store
+from ingest.clients import store
 from ingest.reading import FileLimits
+from ingest.records import ClientCompany
 from ingest.settings import IngestSettings
 from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, client_found_by
 from recaudo_common.ratelimit import Rate, RateLimiter
@@ -59,5 +60,5 @@ async def upload_limited(request: Request, principal: CurrentPrincipal, runtime:
 
 # Ingest keeps the client companies themselves (ingest.clients, the whole row), not a copy: the same one
 # dependency as every service's (the caller's right first, then the company or 404), finding the row in its store.
-ClientOfCaller = Annotated[dict[str, Any], Depends(client_found_by(store.get_client))]
-ClientOfOperator = Annotated[dict[str, Any], Depends(client_found_by(store.get_client, roles=OPERATOR_ONLY))]
+ClientOfCaller = Annotated[ClientCompany, Depends(client_found_by(store.get_client))]
+ClientOfOperator = Annotated[ClientCompany, Depends(client_found_by(store.get_client, roles=OPERATOR_ONLY))]

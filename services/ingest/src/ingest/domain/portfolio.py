@@ -98,13 +98,13 @@ def map_columns(headers: list[str], explicit: dict[str, str] | None = None) -> C
         used.add(by_name[source])
     ambiguous: dict[str, list[str]] = {}
     for i, h in enumerate(headers):
-        f = _LOOKUP.get(normalise_header(h))
-        if f is None or i in used or f in explicit:
+        found = _LOOKUP.get(normalise_header(h))
+        if found is None or i in used or found in explicit:
             continue
-        fields.setdefault(f, []).append(i)
+        fields.setdefault(found, []).append(i)
         used.add(i)
-        if f not in MULTI_VALUED and len(fields[f]) > 1:
-            ambiguous[f] = [headers[j] for j in fields[f]]
+        if found not in MULTI_VALUED and len(fields[found]) > 1:
+            ambiguous[found] = [headers[j] for j in fields[found]]
     if ambiguous:
         detail = "; ".join(f"{f}: {' and '.join(repr(h) for h in hs)}" for f, hs in ambiguous.items())
         raise MappingError("ambiguous_mapping", f"several columns match one field ({detail}); send a mapping",

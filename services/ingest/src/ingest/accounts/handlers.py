@@ -1,0 +1,63 @@
+"""Placed accounts' commands and queries: recall them at the client company's request (account.recalled stops all
+contact downstream), read the refs of a recall file, read an account as placed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from ingest.accounts import store
+from ingest.domain.portfolio import account_ref_column, cell_text
+from ingest.records import ClientCompany, Placement, RecallOutcome
+from ingest.store import outbox
+from recaudo_common.db import Database
+from recaudo_common.domain_errors import Invalid, NotFound
+from recaudo_common.events import AccountRecalled
+from recaudo_common.files import FileFormatError, csv_rows, sniff
+
+
+async def recall(db: Database, *, client: str, account_refs: list[str], reason: str | None,
+                 now: dt.datetime) -> RecallOutcome:
+    """Withdraws accounts at the client company's request: account.recalled stops all contact downstream."""
+    recall_id = uuid.uuid4()
+    async with db.transaction() as s:
+        fresh, already, unknown = await store.recall_accounts(s, client, account_refs, now)
+        await store.insert_recall(s, recall_id=recall_id, client=client, reason=reason, now=now,
+                                  recalled=len(fresh), already=len(already), unknown=unknown)
+        await outbox.add(s, [AccountRecalled(account_ref=ref, recalled_at=now, reason=reason).envelope(
+            client=client, occurred_at=now) for ref in fresh])
+    return RecallOutcome(id=recall_id, accounts_recalled=len(fresh), already_recalled=len(already),
+                         unknown_account_refs=unknown, requested_at=now)
+
+
+def account_refs_from_file(content: bytes) -> list[str]:
+    """Account refs from a recall file: the account column of a file with a recognised header, or else the
+    first column of every line."""
+    sniffed = sniff(content[:65536], filename=None, encoding=None, delimiter=None)
+    header, rows = csv_rows(iter([content]), sniffed)
+    index = account_ref_column(header)
+    refs = [] if index is not None else [header[0].strip()] if header and header[0].strip() else []
+    column = index or 0
+    refs += [cell_text(cells[column]).strip() for _, cells in rows if column < len(cells)]
+    return [r for r in refs if r]
+
+
+async def recall_from_file(db: Database, *, client: str, content: bytes, reason: str | None,
+                           now: dt.datetime) -> RecallOutcome:
+    """`recall` of the accounts a file names (see account_refs_from_file)."""
+    try:
+        refs = account_refs_from_file(content)
+    except FileFormatError as exc:
+        raise Invalid(exc.code, exc.detail, title="Unreadable recall file") from exc
+    if not refs:
+        raise Invalid("empty_file", "the file names no account", title="Empty recall file")
+    return await recall(db, client=client, account_refs=refs, reason=reason, now=now)
+
+
+async def placement(db: Database, client: ClientCompany, account_ref: str) -> Placement:
+    """The account as the client company placed and last stated it, or NotFound."""
+    async with db.transaction() as s:
+        found = await store.get_placement(s, client.slug, account_ref)
+    if found is None:
+        raise NotFound(f"account {account_ref!r}")
+    return found

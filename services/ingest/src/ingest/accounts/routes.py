@@ -1,0 +1,79 @@
+"""Placed accounts' routes: a client company recalls accounts (listed, or in a file), and reads one as placed."""
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.accounts import handlers
+from ingest.uploads_runtime import ClientOfCaller
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.errors import ProblemError
+
+MAX_RECALL_FILE_BYTES = 64 * 1024 * 1024
+
+
+class RecallIn(BaseModel):
+    """v1"""
+
+    model_config = ConfigDict(extra="forbid")
+    account_refs: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=100_000)
+    reason: str | None = Field(None, max_length=500)
+
+
+class RecallOut(BaseModel):
+    """v1"""
+
+    id: uuid.UUID
+    accounts_recalled: int
+    already_recalled: int
+    unknown_account_refs: list[str]
+    requested_at: dt.datetime
+
+
+class PlacementOut(BaseModel):
+    """v1: an account as placed and last stated by the client company."""
+
+    account_ref: str
+    status: Literal["active", "recalled"]
+    balance: Decimal
+    days_past_due: int
+    as_of: dt.date
+    placed_at: dt.datetime
+    updated_at: dt.datetime
+    recalled_at: dt.datetime | None
+    placed_portfolio_id: uuid.UUID
+    last_portfolio_id: uuid.UUID
+
+
+# Mounted under ingest.api.router (prefix /v1, tag ingest).
+router = APIRouter()
+
+
+@router.post("/clients/{slug}/recalls", response_model=RecallOut)
+async def recall_accounts(body: RecallIn, client: ClientOfCaller, platform: PlatformDep) -> RecallOut:
+    result = await handlers.recall(platform.db, client=client.slug, account_refs=body.account_refs,
+                                   reason=body.reason, now=platform.clock())
+    return RecallOut.model_validate(result, from_attributes=True)
+
+
+@router.post("/clients/{slug}/recalls/file", response_model=RecallOut)
+async def recall_accounts_from_file(client: ClientOfCaller, platform: PlatformDep,
+                                    file: Annotated[UploadFile, File()],
+                                    reason: Annotated[str | None, Form()] = None) -> RecallOut:
+    content = await file.read(MAX_RECALL_FILE_BYTES + 1)
+    if len(content) > MAX_RECALL_FILE_BYTES:
+        raise ProblemError(413, "file_too_large", "File too large", "a recall file is at most 64 MiB")
+    result = await handlers.recall_from_file(platform.db, client=client.slug, content=content, reason=reason,
+                                             now=platform.clock())
+    return RecallOut.model_validate(result, from_attributes=True)
+
+
+@router.get("/clients/{slug}/placements/{account_ref}", response_model=PlacementOut)
+async def placement(slug: str, account_ref: str, client: ClientOfCaller, platform: PlatformDep) -> PlacementOut:
+    """The account as the client company placed and last stated it (status: active or recalled)."""
+    return PlacementOut.model_validate(await handlers.placement(platform.db, client, account_ref),
+                                       from_attributes=True)

@@ -1,0 +1,1 @@
+"""Client companies: their registration, their upload cap and their saved mapping profiles."""

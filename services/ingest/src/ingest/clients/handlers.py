@@ -1,0 +1,84 @@
+"""Client companies' commands and queries: register one (client.registered), lower its upload cap, save and read
+its mapping profiles."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Sequence
+
+from ingest.clients import store
+from ingest.domain.clients import client_errors
+from ingest.domain.portfolio import RECOGNISED
+from ingest.records import ClientCompany, ClientTerms, MappingProfile
+from ingest.store import outbox
+from recaudo_common.db import Database
+from recaudo_common.domain_errors import Conflict, Invalid, NotFound
+from recaudo_common.events import ClientRegistered
+
+
+def invalid_client(errors: list[str]) -> Invalid:
+    return Invalid("invalid_client", "; ".join(errors), title="Invalid client company",
+                   errors=[{"msg": e} for e in errors])
+
+
+def check_upload_cap(max_upload_bytes: int | None, *, platform_cap: int) -> None:
+    """A client company's cap may only lower the platform's."""
+    if max_upload_bytes is not None and max_upload_bytes > platform_cap:
+        raise Invalid("upload_cap_too_high", f"a client company's cap may only lower the platform's ({platform_cap} "
+                      "bytes)", title="Upload cap too high")
+
+
+async def register_client(db: Database, terms: ClientTerms, *, platform_cap: int, now: dt.datetime
+                          ) -> ClientCompany:
+    errors = client_errors(slug=terms.slug, country=terms.country, currency=terms.currency,
+                           timezone=terms.timezone, locale=terms.locale,
+                           channels=list(terms.default_authorised_channels))
+    if errors:
+        raise invalid_client(errors)
+    check_upload_cap(terms.max_upload_bytes, platform_cap=platform_cap)
+    async with db.transaction() as s:
+        if not await store.insert_client(s, terms, now):
+            raise Conflict("client_exists", f"a client company with slug {terms.slug!r} already exists")
+        settings = {k: v for k, v in dataclasses.asdict(terms).items() if k != "max_upload_bytes"}
+        await outbox.add(s, [ClientRegistered(**settings).envelope(client=terms.slug, occurred_at=now)])
+        created = await store.get_client(s, terms.slug)
+    assert created is not None
+    return created
+
+
+async def set_upload_cap(db: Database, client: ClientCompany, max_upload_bytes: int | None, *, platform_cap: int,
+                         now: dt.datetime) -> ClientCompany:
+    """An operator lowers (or restores, with None) the largest portfolio file this client company may send."""
+    check_upload_cap(max_upload_bytes, platform_cap=platform_cap)
+    async with db.transaction() as s:
+        await store.set_upload_cap(s, client.slug, max_upload_bytes, now)
+        changed = await store.get_client(s, client.slug)
+    assert changed is not None
+    return changed
+
+
+async def client_companies(db: Database, scope: Sequence[str] | None) -> list[ClientCompany]:
+    """The client companies of `scope` (every one when None), by slug."""
+    async with db.transaction() as s:
+        return await store.list_clients(s, scope)
+
+
+async def save_mapping_profile(db: Database, client: ClientCompany, name: str, mapping: dict[str, str], *,
+                               now: dt.datetime) -> MappingProfile:
+    unknown = [f for f in mapping if f not in RECOGNISED]
+    if unknown:
+        raise Invalid("invalid_mapping", f"unknown fields: {', '.join(unknown)}", title="Invalid mapping")
+    async with db.transaction() as s:
+        await store.put_mapping_profile(s, client.slug, name, mapping, now)
+        saved = await store.get_mapping_profile(s, client.slug, name)
+    assert saved is not None
+    return saved
+
+
+async def mapping_profile(db: Database, client: ClientCompany, name: str) -> MappingProfile:
+    async with db.transaction() as s:
+        saved = await store.get_mapping_profile(s, client.slug, name)
+    if saved is None:
+        raise NotFound(f"mapping profile {name!r}")
+    return saved

@@ -1,0 +1,126 @@
+"""Client companies' routes: an operator registers one and sets its upload cap; a caller reads those it may see and
+saves or reads its mapping profiles."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import get_args
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.clients import handlers
+from ingest.records import ClientTerms
+from ingest.uploads_runtime import ClientOfCaller, ClientOfOperator, Runtime
+from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
+from recaudo_common.events import Channel
+from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
+
+
+class ClientIn(BaseModel):
+    """v1: a client company (creditor) as an operator creates it."""
+
+    model_config = ConfigDict(extra="forbid")
+    slug: str = Field(examples=["banco-andino"])
+    name: str = Field(min_length=1, max_length=200)
+    country: str = Field(examples=["CO"])
+    currency: str = Field(examples=["COP"])
+    timezone: str = Field(examples=["America/Bogota"])
+    locale: str = Field("es-CO")
+    default_authorised_channels: list[Channel] = Field(default_factory=lambda: list(get_args(Channel)))
+    max_discount_pct: Decimal = Field(Decimal("40"), ge=0, le=100,
+                                      description="the largest settlement discount this client company allows")
+    promise_window_days: int = Field(DEFAULT_PROMISE_WINDOW_DAYS, ge=1, le=MAX_PROMISE_WINDOW_DAYS,
+                                     description="how many days after its today a promise to pay may fall due")
+    max_upload_bytes: int | None = Field(None, gt=0, description="this client company's own cap on a portfolio "
+                                         "file; it may only lower the platform's (RECAUDO_INGEST_MAX_UPLOAD_BYTES)")
+
+
+class UploadCapIn(BaseModel):
+    """v1: a client company's own cap on a portfolio file (null: the platform's)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_upload_bytes: int | None = Field(gt=0)
+
+
+class ClientOut(BaseModel):
+    """v1"""
+
+    slug: str
+    name: str
+    country: str
+    currency: str
+    timezone: str
+    locale: str
+    default_authorised_channels: list[str]
+    max_discount_pct: Decimal
+    promise_window_days: int = DEFAULT_PROMISE_WINDOW_DAYS
+    max_upload_bytes: int | None = None
+    created_at: dt.datetime
+
+
+class ClientList(BaseModel):
+    items: list[ClientOut]
+
+
+class MappingProfileIn(BaseModel):
+    """v1: canonical field -> column header of the client company's files."""
+
+    model_config = ConfigDict(extra="forbid")
+    mapping: dict[str, str] = Field(min_length=1)
+
+
+class MappingProfileOut(BaseModel):
+    name: str
+    mapping: dict[str, str]
+    updated_at: dt.datetime
+
+
+# Mounted under ingest.api.router (prefix /v1, tag ingest).
+router = APIRouter()
+
+
+@router.post("/clients", status_code=201, response_model=ClientOut)
+async def create_client(body: ClientIn, principal: CurrentPrincipal, platform: PlatformDep,
+                        runtime: Runtime) -> ClientOut:
+    principal.require_role("operator")
+    created = await handlers.register_client(platform.db, ClientTerms(**body.model_dump()),
+                                             platform_cap=runtime.max_upload_bytes, now=platform.clock())
+    return ClientOut.model_validate(created, from_attributes=True)
+
+
+@router.get("/clients", response_model=ClientList)
+async def list_clients(principal: CurrentPrincipal, platform: PlatformDep) -> ClientList:
+    principal.require_role("operator", "client")
+    scope: tuple[str, ...] | None = principal.client_scope
+    if principal.role == "client":
+        scope = (principal.client_slug or "",)
+    clients = await handlers.client_companies(platform.db, scope)
+    return ClientList(items=[ClientOut.model_validate(c, from_attributes=True) for c in clients])
+
+
+@router.get("/clients/{slug}", response_model=ClientOut)
+async def get_client(client: ClientOfCaller) -> ClientOut:
+    return ClientOut.model_validate(client, from_attributes=True)
+
+
+@router.put("/clients/{slug}/upload-cap", response_model=ClientOut)
+async def put_upload_cap(body: UploadCapIn, client: ClientOfOperator, platform: PlatformDep,
+                         runtime: Runtime) -> ClientOut:
+    """An operator lowers (or restores) the largest portfolio file this client company may send."""
+    changed = await handlers.set_upload_cap(platform.db, client, body.max_upload_bytes,
+                                            platform_cap=runtime.max_upload_bytes, now=platform.clock())
+    return ClientOut.model_validate(changed, from_attributes=True)
+
+
+@router.put("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)
+async def put_mapping_profile(slug: str, name: str, body: MappingProfileIn, client: ClientOfCaller,
+                              platform: PlatformDep) -> MappingProfileOut:
+    saved = await handlers.save_mapping_profile(platform.db, client, name, body.mapping, now=platform.clock())
+    return MappingProfileOut.model_validate(saved, from_attributes=True)
+
+
+@router.get("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)
+async def get_mapping_profile(slug: str, name: str, client: ClientOfCaller, platform: PlatformDep
+                              ) -> MappingProfileOut:
+    return MappingProfileOut.model_validate(await handlers.mapping_profile(platform.db, client, name),
+                                            from_attributes=True)

@@ -1,0 +1,70 @@
+"""Client companies' tables (ingest.clients, ingest.mapping_profiles): ingest keeps the companies themselves."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import RowMapping, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ingest.records import ClientCompany, ClientTerms, MappingProfile
+
+CLIENT_COLUMNS = ("slug, name, country, currency, timezone, locale, default_authorised_channels, max_discount_pct, "
+                  "promise_window_days, max_upload_bytes, created_at")
+
+
+def _client(row: RowMapping) -> ClientCompany:
+    return ClientCompany(
+        slug=row["slug"], name=row["name"], country=row["country"], currency=row["currency"],
+        timezone=row["timezone"], locale=row["locale"],
+        default_authorised_channels=list(row["default_authorised_channels"]),
+        max_discount_pct=row["max_discount_pct"], promise_window_days=row["promise_window_days"],
+        max_upload_bytes=row["max_upload_bytes"], created_at=row["created_at"])
+
+
+async def insert_client(s: AsyncSession, c: ClientTerms, now: dt.datetime) -> bool:
+    row = await s.execute(text(
+        "INSERT INTO ingest.clients (slug, name, country, currency, timezone, locale, "
+        "default_authorised_channels, max_discount_pct, promise_window_days, max_upload_bytes, created_at, "
+        "updated_at) VALUES (:slug, :name, :country, :currency, :timezone, :locale, :default_authorised_channels, "
+        ":max_discount_pct, :promise_window_days, :max_upload_bytes, :now, :now) "
+        "ON CONFLICT DO NOTHING RETURNING slug"),
+        {**dataclasses.asdict(c), "now": now})
+    return row.first() is not None
+
+
+async def set_upload_cap(s: AsyncSession, slug: str, max_upload_bytes: int | None, now: dt.datetime) -> bool:
+    row = await s.execute(text("UPDATE ingest.clients SET max_upload_bytes = :m, updated_at = :now WHERE slug = :s "
+                               "RETURNING slug"), {"m": max_upload_bytes, "now": now, "s": slug})
+    return row.first() is not None
+
+
+async def get_client(s: AsyncSession, slug: str) -> ClientCompany | None:
+    row = (await s.execute(text(f"SELECT {CLIENT_COLUMNS} FROM ingest.clients WHERE slug = :s"),
+                           {"s": slug})).mappings().first()
+    return _client(row) if row else None
+
+
+async def list_clients(s: AsyncSession, slugs: Sequence[str] | None) -> list[ClientCompany]:
+    where = "WHERE slug = ANY(:slugs)" if slugs is not None else ""
+    rows = (await s.execute(text(f"SELECT {CLIENT_COLUMNS} FROM ingest.clients {where} ORDER BY slug"),
+                            {"slugs": list(slugs or [])})).mappings().all()
+    return [_client(r) for r in rows]
+
+
+async def put_mapping_profile(s: AsyncSession, client: str, name: str, mapping: dict[str, str],
+                              now: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO ingest.mapping_profiles (client_slug, name, mapping, updated_at) VALUES (:c, :n, "
+        "CAST(:m AS jsonb), :now) ON CONFLICT (client_slug, name) DO UPDATE SET mapping = excluded.mapping, "
+        "updated_at = excluded.updated_at"), {"c": client, "n": name, "m": json.dumps(mapping), "now": now})
+
+
+async def get_mapping_profile(s: AsyncSession, client: str, name: str) -> MappingProfile | None:
+    row = (await s.execute(text(
+        "SELECT name, mapping, updated_at FROM ingest.mapping_profiles WHERE client_slug = :c AND name = :n"),
+        {"c": client, "n": name})).mappings().first()
+    return MappingProfile(name=row["name"], mapping=dict(row["mapping"]), updated_at=row["updated_at"]) if row else None

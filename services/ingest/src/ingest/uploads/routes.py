@@ -1,0 +1,182 @@
+"""Portfolio uploads' routes: a file sent (streamed, capped, the door's checks), its record, its rejections and
+warnings (JSON pages or a CSV download)."""
+
+import datetime as dt
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ingest.issues_export import issues_csv
+from ingest.records import ClientCompany, Portfolio, UploadParams
+from ingest.uploads import handlers
+from ingest.uploads_runtime import ClientOfCaller, IngestRuntime, Runtime, upload_limited
+from recaudo_common.db import Database
+from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
+from recaudo_common.errors import ProblemError, not_found
+from recaudo_common.multipart import StreamedForm
+from recaudo_common.runtime import Platform
+
+
+class UploadForm(BaseModel):
+    """v1: the fields sent beside a portfolio's `file` (multipart/form-data), before or after it."""
+
+    model_config = ConfigDict(extra="forbid")
+    mapping: str | None = Field(None, max_length=20_000, description="JSON object: canonical field -> column")
+    mapping_profile: str | None = Field(None, max_length=200, description="a saved mapping profile's name")
+    locale: str | None = Field(None, max_length=20)
+    as_of: dt.date | None = None
+    encoding: str | None = Field(None, max_length=40)
+    delimiter: str | None = Field(None, max_length=4)
+    sheet: str | None = Field(None, max_length=200, description="XLSX sheet name; the first sheet by default")
+
+
+# The form is read as a stream (recaudo_common.multipart), so FastAPI cannot describe it from parameters; this is
+# the OpenAPI of its body, free-form JSON Schema.
+UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary"},
+                   **{name: {"type": "string", **({"format": "date"} if name == "as_of" else {})}
+                      for name in UploadForm.model_fields}}}}}}}
+
+
+class PortfolioOut(BaseModel):
+    """v1: an upload and what became of its rows."""
+
+    id: uuid.UUID
+    client: str
+    status: Literal["queued", "processing", "completed", "failed"]
+    filename: str | None
+    size_bytes: int
+    as_of: dt.date
+    progress: float
+    rows_total: int
+    rows_accepted: int
+    rows_rejected: int
+    rows_with_warnings: int
+    counts_by_code: dict[str, int]
+    error_code: str | None = None
+    error_detail: dict[str, Any] | None = None
+    created_at: dt.datetime
+    finished_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, p: Portfolio) -> "PortfolioOut":
+        return cls(
+            id=p.id, client=p.client_slug, status=p.status, filename=p.filename, size_bytes=p.size_bytes,
+            as_of=p.as_of, progress=p.progress, rows_total=p.rows_total, rows_accepted=p.rows_accepted,
+            rows_rejected=p.rows_rejected, rows_with_warnings=p.rows_with_warnings, counts_by_code=p.counts_by_code,
+            error_code=p.error_code, error_detail=p.error_detail, created_at=p.created_at,
+            finished_at=p.finished_at)
+
+
+class RowIssueOut(BaseModel):
+    id: int
+    row: int
+    field: str
+    code: str
+    message: str
+    raw: dict[str, str]
+
+
+class RowIssueList(BaseModel):
+    items: list[RowIssueOut]
+    next: int | None = None
+
+
+# Mounted under ingest.api.router (prefix /v1, tag ingest).
+router = APIRouter()
+
+
+@router.post("/clients/{slug}/portfolios", status_code=202, response_model=PortfolioOut,
+             openapi_extra=UPLOAD_BODY, dependencies=[Depends(upload_limited)],
+             responses={429: {"description": "too many uploads for this key and client company"},
+                        200: {"model": PortfolioOut, "description": "the same upload already exists"},
+                        413: {"description": "the file is larger than the limit"},
+                        415: {"description": "the body is not multipart/form-data"},
+                        503: {"description": "this server is receiving as many uploads as it may"},
+                        422: {"description": "the file cannot be a portfolio (format, encoding, header, "
+                                             "mapping); `instance` is its record"}})
+async def upload_portfolio(client: ClientOfCaller, request: Request, platform: PlatformDep,
+                           runtime: Runtime) -> JSONResponse:
+    """The file is read as it arrives and written to storage chunk by chunk; the other fields may come
+    before or after it."""
+    if runtime.receiving.locked():  # each upload in flight holds a copy on /tmp: their number bounds the disk
+        raise ProblemError(503, "uploads_busy", "Uploads busy",
+                           f"this server is receiving {runtime.max_concurrent_uploads} uploads; retry shortly",
+                           headers={"Retry-After": "5"})
+    async with runtime.receiving:
+        return await _receive_upload(client, request, platform, runtime)
+
+
+async def _receive_upload(client: ClientCompany, request: Request, platform: Platform,
+                          runtime: IngestRuntime) -> JSONResponse:
+    db = platform.db
+    form = StreamedForm(request.stream(), request.headers.get("content-type", ""), file_field="file")
+    try:
+        portfolio, created = await handlers.submit_portfolio(
+            db, client=client, chunks=form.file_chunks(), filename=lambda: form.filename,
+            read_params=lambda: _upload_params(db, client, form.fields),
+            max_bytes=handlers.upload_cap(client, runtime.max_upload_bytes), now=platform.clock(),
+            limits=runtime.file_limits)
+    except handlers.UploadTooLargeError as exc:
+        raise ProblemError(413, "file_too_large", "File too large", str(exc),
+                           instance=f"/v1/portfolios/{exc.portfolio_id}") from exc
+    return JSONResponse(PortfolioOut.of(portfolio).model_dump(mode="json"), status_code=202 if created else 200)
+
+
+async def _upload_params(db: Database, client: ClientCompany, fields: dict[str, str]) -> UploadParams:
+    """The upload's parameters from its form fields: the form's shape here (422 validation_error), each value's
+    sense in the handler."""
+    try:
+        # An empty field is an absent one, as browsers send every input of a form.
+        form = UploadForm.model_validate({k: v for k, v in fields.items() if v != ""})
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+    return await handlers.upload_params(db, client, mapping=form.mapping, mapping_profile=form.mapping_profile,
+                                        locale=form.locale, as_of=form.as_of, encoding=form.encoding,
+                                        delimiter=form.delimiter, sheet=form.sheet)
+
+
+async def visible_portfolio(portfolio_id: uuid.UUID, principal: CurrentPrincipal,
+                            platform: PlatformDep) -> Portfolio:
+    """The path's portfolio, if the caller may see its client company's; else 404, as if it did not exist."""
+    portfolio = await handlers.portfolio(platform.db, portfolio_id)
+    if not principal.can_see_client(portfolio.client_slug):
+        raise not_found("portfolio")
+    return portfolio
+
+
+VisiblePortfolio = Annotated[Portfolio, Depends(visible_portfolio)]
+
+
+@router.get("/portfolios/{portfolio_id}", response_model=PortfolioOut)
+async def get_portfolio(portfolio: VisiblePortfolio) -> PortfolioOut:
+    return PortfolioOut.of(portfolio)
+
+
+async def _issues(kind: str, portfolio_id: uuid.UUID, db: Database, fmt: str, after: int, limit: int) -> Response:
+    if fmt == "csv":
+        return StreamingResponse(
+            issues_csv(db, portfolio_id, kind), media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{kind}s-{portfolio_id}.csv"'})
+    rows, after_next = await handlers.issues_page(db, portfolio_id, kind, after=after, limit=limit)
+    body = RowIssueList(items=[RowIssueOut.model_validate(r, from_attributes=True) for r in rows], next=after_next)
+    return JSONResponse(body.model_dump(mode="json"))
+
+
+@router.get("/portfolios/{portfolio_id}/rejections", response_model=RowIssueList)
+async def rejections(portfolio: VisiblePortfolio, platform: PlatformDep,
+                     format: Literal["json", "csv"] = "json", after: int = 0,
+                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+    return await _issues("rejection", portfolio.id, platform.db, format, after, limit)
+
+
+@router.get("/portfolios/{portfolio_id}/warnings", response_model=RowIssueList)
+async def warnings(portfolio: VisiblePortfolio, platform: PlatformDep,
+                   format: Literal["json", "csv"] = "json", after: int = 0,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+    return await _issues("warning", portfolio.id, platform.db, format, after, limit)
