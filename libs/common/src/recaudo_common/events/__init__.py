@@ -15,11 +15,13 @@ from recaudo_common.events.account import (
     AccountSettled,
     AccountStated,
     AccountUpdated,
+    LegalHold,
 )
 from recaudo_common.events.arrangement import (
     ArrangementBroken,
     ArrangementDeclined,
     ArrangementKept,
+    ArrangementKind,
     ArrangementMade,
     ArrangementRequested,
     Instalment,
@@ -47,7 +49,13 @@ from recaudo_common.events.envelope import (
     register,
     topic_name,
 )
-from recaudo_common.events.payment import PaymentApplied, PaymentReversed, PaymentReversedV2, PaymentUnmatched
+from recaudo_common.events.payment import (
+    PaymentApplied,
+    PaymentReversed,
+    PaymentReversedV2,
+    PaymentSource,
+    PaymentUnmatched,
+)
 from recaudo_common.events.promise import PromiseBroken, PromiseCancelled, PromiseKept, PromiseMade
 
 __all__ = [
@@ -65,6 +73,7 @@ __all__ = [
     "ArrangementBroken",
     "ArrangementDeclined",
     "ArrangementKept",
+    "ArrangementKind",
     "ArrangementMade",
     "ArrangementRequested",
     "Channel",
@@ -80,9 +89,11 @@ __all__ = [
     "Envelope",
     "Event",
     "Instalment",
+    "LegalHold",
     "PaymentApplied",
     "PaymentReversed",
     "PaymentReversedV2",
+    "PaymentSource",
     "PaymentUnmatched",
     "PromiseBroken",
     "PromiseCancelled",

@@ -12,6 +12,9 @@ from pydantic import Field
 from recaudo_common.events.channels import Channel
 from recaudo_common.events.envelope import Event, register
 
+# Why an operator stops all contact with an account until the hold is lifted.
+LegalHold = Literal["dispute", "deceased", "insolvency", "litigation"]
+
 
 class AccountStated(Event):
     """An account as the client company states it in a portfolio file."""
@@ -118,7 +121,7 @@ class AccountLegalHoldSet(Event):
     summary = "An operator set a legal hold (dispute, deceased, insolvency, litigation); contact stops."
 
     account_ref: str
-    hold: Literal["dispute", "deceased", "insolvency", "litigation"]
+    hold: LegalHold
     set_at: dt.datetime
 
 
@@ -130,5 +133,5 @@ class AccountLegalHoldLifted(Event):
     summary = "An operator lifted a legal hold."
 
     account_ref: str
-    hold: Literal["dispute", "deceased", "insolvency", "litigation"]
+    hold: LegalHold
     lifted_at: dt.datetime

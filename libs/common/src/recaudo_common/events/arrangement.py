@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict
 
 from recaudo_common.events.envelope import Event, register
 
+ArrangementKind = Literal["settlement", "instalment_plan"]  # one discounted payment, or instalments
+
 
 class Instalment(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -27,7 +29,7 @@ class ArrangementMade(Event):
 
     arrangement_id: UUID
     account_ref: str
-    kind: Literal["settlement", "instalment_plan"]
+    kind: ArrangementKind
     total_amount: Decimal
     instalments: list[Instalment]
     made_at: dt.datetime
@@ -44,7 +46,7 @@ class ArrangementRequested(Event):
 
     request_id: UUID
     account_ref: str
-    kind: Literal["settlement", "instalment_plan"]
+    kind: ArrangementKind
     instalments: list[Instalment]
     requested_at: dt.datetime
 

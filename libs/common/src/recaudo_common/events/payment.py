@@ -9,7 +9,10 @@ from uuid import UUID
 
 from pydantic import Field
 
+from recaudo_common.accounts import LedgerStatus
 from recaudo_common.events.envelope import Event, register
+
+PaymentSource = Literal["gateway", "bank_file", "manual"]  # how a payment reached the platform
 
 
 @register
@@ -24,11 +27,11 @@ class PaymentApplied(Event):
     amount: Decimal
     currency: str
     paid_at: dt.datetime
-    source: Literal["gateway", "bank_file", "manual"]
+    source: PaymentSource
     method: str | None = None
     new_balance: Decimal
     credit: Decimal = Decimal("0")
-    account_status: Literal["open", "paid", "settled"]
+    account_status: LedgerStatus
 
 
 @register
@@ -46,7 +49,7 @@ class PaymentReversed(Event):
     kind: Literal["reversal", "refund", "chargeback"]
     reversed_at: dt.datetime
     new_balance: Decimal
-    account_status: Literal["open", "paid", "settled"]
+    account_status: LedgerStatus
 
 
 @register
@@ -75,5 +78,5 @@ class PaymentUnmatched(Event):
     amount: Decimal
     currency: str
     paid_at: dt.datetime
-    source: Literal["gateway", "bank_file", "manual"]
+    source: PaymentSource
     reason: str
