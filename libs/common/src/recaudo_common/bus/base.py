@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -43,7 +43,6 @@ class Message:
     envelope: Envelope
     headers: dict[str, str]
     position: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
     # Why the record could not be decoded (a code: not_json, not_an_envelope, oversized, ...); `envelope` is then
     # a stand-in of type UNDECODABLE. The consumer dead-letters such a record.
     fault: str | None = None
