@@ -1,0 +1,64 @@
+"""Channel providers behind one interface (base.Provider): the sandbox, SMTP email, and Twilio for SMS and
+WhatsApp, one module each; here, the provider of each channel and each provider's rate limiter, built from
+settings. (The debtor page's sandbox payment gateway is in gateway.py.)"""
+
+from __future__ import annotations
+
+from outreach.providers.base import (
+    CHANNEL_NOT_CONFIGURED,
+    Lookup,
+    OneByOne,
+    OutboundMessage,
+    Provider,
+    RateLimiter,
+    Receipt,
+    SendError,
+    Sent,
+)
+from outreach.providers.gateway import SandboxGateway
+from outreach.providers.sandbox import Sandbox
+from outreach.providers.smtp import Smtp
+from outreach.providers.twilio import Twilio, twilio_signature
+from outreach.settings import OutreachSettings
+from recaudo_common.db import Database
+
+__all__ = ["CHANNEL_NOT_CONFIGURED", "PROVIDER_COSTS", "Lookup", "OneByOne", "OutboundMessage", "Provider",
+           "Providers", "RateLimiter", "Receipt", "SandboxGateway", "SendError", "Sent", "Smtp", "Twilio",
+           "twilio_signature"]
+
+PROVIDER_COSTS = {"sandbox": Sandbox.cost, "smtp": Smtp.cost, "twilio": Twilio.cost}
+
+
+class Providers:
+    """The provider of each channel and each provider's rate limiter, built from settings.
+
+    A channel set "off" has no provider: its attempts are blocked as `channel_not_configured`. Outside production
+    a channel not mentioned falls back to the sandbox; in production the sandbox serves nothing, and a channel
+    missing or (against the start-up check) "sandbox" is off too."""
+
+    def __init__(self, db: Database, settings: OutreachSettings) -> None:
+        self.sandbox = Sandbox(db, settings)
+        self.sandbox_on = not settings.production
+        built: dict[str, Provider] = {"sandbox": self.sandbox}
+        if "smtp" in settings.providers.values():
+            built["smtp"] = Smtp(settings)
+        self.twilio = Twilio(settings) if "twilio" in settings.providers.values() else None
+        if self.twilio is not None:
+            built["twilio"] = self.twilio
+        self.by_name = built
+        self.by_channel: dict[str, Provider] = {}
+        self.off = {channel for channel, name in settings.providers.items() if name == "off"}
+        for channel, name in settings.providers.items():
+            if name == "off" or (name == "sandbox" and not self.sandbox_on):
+                continue
+            provider = built.get(name)
+            if provider is None or channel not in provider.channels:
+                raise ValueError(f"provider {name!r} cannot serve channel {channel!r}")
+            self.by_channel[channel] = provider
+        self.limiters = {name: RateLimiter(settings.provider_rate_per_s.get(name, 10.0)) for name in built}
+
+    def for_channel(self, channel: str) -> Provider | None:
+        """The channel's provider; None when the channel is not configured (in production only)."""
+        if channel in self.off:
+            return None
+        return self.by_channel.get(channel, self.sandbox if self.sandbox_on else None)

@@ -1,0 +1,121 @@
+"""What every channel provider is behind: the message handed over, its answers (taken, refused, in doubt), its
+receipts, the look-up of a send in doubt, the Provider protocol itself, and each provider's rate limit."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    attempt_id: uuid.UUID
+    channel: str
+    recipient: str
+    subject: str | None
+    body: str
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A provider's word on a message: delivered, failed (with why), or a reply from the debtor."""
+
+    message_id: str
+    status: str  # "delivered" | "failed" | "sent" | "reply"
+    detail: str | None = None
+    reply_from: str | None = None
+    reply_channel: str | None = None
+    attempt_id: uuid.UUID | None = None  # the attempt the callback names (its URL carries it), when it does
+
+
+# Why an attempt on a channel with no provider is blocked (production: no sandbox to fall back on).
+CHANNEL_NOT_CONFIGURED = "channel_not_configured"
+
+
+class SendError(Exception):
+    """A send that did not go through. `ambiguous`: the provider may have the message all the same (the
+    connection was lost or timed out after the request was written): it must be looked up, never resent."""
+
+    def __init__(self, reason: str, *, transient: bool, ambiguous: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+        self.ambiguous = ambiguous
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The provider took the message: its id, and what it already knows of its fate (the sandbox's outcome)."""
+
+    message_id: str
+    receipts: tuple[Receipt, ...] = ()
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """The provider's answer to "do you have the message of this attempt?": found (with its id and what it knows
+    of it), certainly not (`found=False`), or it cannot tell (`found=None`; `retry` when asking later may help)."""
+
+    found: bool | None
+    message_id: str | None = None
+    receipts: tuple[Receipt, ...] = ()
+    reason: str | None = None
+    retry: bool = False
+
+
+class Provider(Protocol):
+    name: str
+    channels: frozenset[str]
+    cost: Decimal
+    max_batch: int  # messages handed over in one `send`
+
+    async def send(self, messages: list[OutboundMessage], now: dt.datetime) -> list[Sent | SendError]:
+        """Hands over each message once (no provider here takes an idempotency key: a repeat is a second
+        message); one answer per message, in order."""
+        ...
+
+    async def look_up(self, message: OutboundMessage, since: dt.datetime) -> Lookup:
+        """Whether the provider has this attempt's message, sent at or after `since`. Never sends."""
+        ...
+
+
+class RateLimiter:
+    """A token bucket: at most `rate` sends a second on average, bursts up to one second's worth."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.updated = time.monotonic()
+        self.lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        async with self.lock:
+            while True:
+                now = time.monotonic()
+                self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+class OneByOne:
+    """A provider whose API takes one message a call: a batch is sent message by message, each failure its own."""
+
+    async def _send(self, message: OutboundMessage) -> Sent:
+        raise NotImplementedError
+
+    async def send(self, messages: list[OutboundMessage], now: dt.datetime) -> list[Sent | SendError]:
+        answers: list[Sent | SendError] = []
+        for message in messages:
+            try:
+                answers.append(await self._send(message))
+            except SendError as e:
+                answers.append(e)
+        return answers
