@@ -10,7 +10,7 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,7 +29,7 @@ from ingest.domain.portfolio import (
 )
 from ingest.reading import CountingReader, open_rows
 from ingest.reading import FileLimits as FileLimits  # the tests and main.py know the limits from here
-from ingest.records import ClientCompany, Portfolio, Tally, UploadParams
+from ingest.records import ClientCompany, Portfolio, Tally, UploadFailure, UploadParams
 from ingest.store import outbox
 from ingest.uploads.handlers import refusal
 from recaudo_common.db import Database, is_transient
@@ -100,7 +100,7 @@ async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, limit
             if mapping_profile else None
         attempt, last_error = await store.mark_processing(s, portfolio_id, clock())
         if attempt > max_attempts:  # the earlier starts all ended without progress, the last ones unheard of
-            await _fail(s, portfolio_id, "processing_failed", _set_aside(max_attempts, last_error), now=clock())
+            await _fail(s, portfolio_id, _set_aside(max_attempts, last_error), now=clock())
             return
         seen = await store.accepted_refs(s, portfolio.client_slug, portfolio_id) if portfolio.rows_done else set()
     assert client is not None
@@ -113,7 +113,7 @@ async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, limit
             await _process_file(db, portfolio, client, params, spooled, seen, clock=clock, limits=limits)
         except (MappingError, FileFormatError) as exc:
             async with db.transaction() as s:
-                await _fail(s, portfolio_id, exc.code, refusal(exc), now=clock())
+                await _fail(s, portfolio_id, refusal(exc), now=clock())
         except Exception as exc:
             if is_transient(exc):  # the database or the disk, not the file: this start does not count
                 try:
@@ -129,24 +129,22 @@ async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, limit
                 if attempt < max_attempts:
                     await store.note_failed_attempt(s, portfolio_id, error)
                 else:
-                    await _fail(s, portfolio_id, "processing_failed", _set_aside(max_attempts, error), now=clock())
+                    await _fail(s, portfolio_id, _set_aside(max_attempts, error), now=clock())
             if attempt < max_attempts:
                 raise
 
 
-def _set_aside(attempts: int, error: str | None) -> dict[str, Any]:
+def _set_aside(attempts: int, error: str | None) -> UploadFailure:
     how = f"failing with {error}" if error else "stopping its worker (killed, or out of memory)"
-    return {"detail": f"processing this upload ended {attempts} times in a row without getting further, the last "
-                      f"one {how}; it was set aside so the uploads after it go on. Send it again once it is fixed, "
-                      "or ask an operator.", "attempts": attempts, "error": error}
+    return UploadFailure("processing_failed", f"processing this upload ended {attempts} times in a row without "
+                         f"getting further, the last one {how}; it was set aside so the uploads after it go on. Send "
+                         "it again once it is fixed, or ask an operator.", attempts=attempts, error=error)
 
 
-async def _fail(s: AsyncSession, portfolio_id: uuid.UUID, code: str, detail: dict[str, Any], *,
-                now: dt.datetime) -> None:
+async def _fail(s: AsyncSession, portfolio_id: uuid.UUID, failure: UploadFailure, *, now: dt.datetime) -> None:
     current = await store.get_portfolio(s, portfolio_id)
     assert current is not None
-    await store.finish_portfolio(s, portfolio_id, status="failed", counts=current.tally(), now=now,
-                                 error_code=code, error_detail=detail)
+    await store.finish_portfolio(s, portfolio_id, status="failed", counts=current.tally(), now=now, failure=failure)
     await store.drop_chunks(s, portfolio_id)
 
 

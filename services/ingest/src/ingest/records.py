@@ -4,6 +4,7 @@ parameters, a placed account, a row's issue, a recall's outcome."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -83,6 +84,27 @@ class Tally:
 
 
 @dataclass(frozen=True)
+class UploadFailure:
+    """Why an upload failed (its error_code, and its error_detail as the record keeps it): a file that cannot be a
+    portfolio (with, for a mapping, the fields missing, the headers and the ambiguous columns), a file over its cap,
+    or an upload set aside after `attempts` starts without progress (`error`: the last one's, None if it was killed)."""
+
+    code: str
+    detail: str
+    missing: list[str] | None = None
+    headers: list[str] | None = None
+    ambiguous: dict[str, list[str]] | None = None
+    attempts: int | None = None
+    error: str | None = None
+
+    def detail_json(self) -> str:
+        mapping = {"missing": self.missing, "headers": self.headers, "ambiguous": self.ambiguous} \
+            if self.missing is not None else {}
+        set_aside = {"attempts": self.attempts, "error": self.error} if self.attempts is not None else {}
+        return json.dumps({"detail": self.detail, **mapping, **set_aside})
+
+
+@dataclass(frozen=True)
 class Portfolio:
     """An upload (a portfolio file) and what became of its rows."""
 
@@ -99,7 +121,7 @@ class Portfolio:
     counts_by_code: dict[str, int]
     progress: float
     error_code: str | None
-    error_detail: dict[str, Any] | None  # free-form: the refusal's reason, and what the worker knew of it
+    error_detail: dict[str, Any] | None  # an UploadFailure as kept: JSON, its keys by the kind of failure
     params: UploadParams
     created_at: dt.datetime
     started_at: dt.datetime | None

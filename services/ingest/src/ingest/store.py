@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.domain.portfolio import Account, Issue
-from ingest.records import Portfolio, RowIssue, Tally, UploadParams
+from ingest.records import Portfolio, RowIssue, Tally, UploadFailure, UploadParams
 from recaudo_common.db import unnest_rows
 from recaudo_common.outbox import Outbox, cause_headers
 from recaudo_common.telemetry import inject_headers
@@ -149,8 +149,7 @@ async def drop_chunks(s: AsyncSession, portfolio_id: uuid.UUID) -> None:
 
 
 async def finish_portfolio(s: AsyncSession, portfolio_id: uuid.UUID, *, status: str, counts: Tally,
-                           now: dt.datetime, error_code: str | None = None,
-                           error_detail: dict[str, Any] | None = None) -> None:
+                           now: dt.datetime, failure: UploadFailure | None = None) -> None:
     await s.execute(text(
         "UPDATE ingest.portfolios SET status = :st, rows_total = :t, rows_accepted = :a, rows_rejected = :r, "
         "rows_with_warnings = :w, counts_by_code = CAST(:bc AS jsonb), progress = 1, error_code = :ec, "
@@ -158,7 +157,7 @@ async def finish_portfolio(s: AsyncSession, portfolio_id: uuid.UUID, *, status: 
         "WHERE id = :id"),
         {"id": portfolio_id, "st": status, "t": counts.rows_total, "a": counts.rows_accepted,
          "r": counts.rows_rejected, "w": counts.rows_with_warnings, "bc": json.dumps(dict(counts.by_code)),
-         "ec": error_code, "ed": json.dumps(error_detail) if error_detail else None, "now": now})
+         "ec": failure.code if failure else None, "ed": failure.detail_json() if failure else None, "now": now})
 
 
 async def balances_before(s: AsyncSession, client: str, refs: Sequence[str]) -> dict[str, Decimal]:

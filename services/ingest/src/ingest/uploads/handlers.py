@@ -11,13 +11,12 @@ import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 from ingest import store
 from ingest.clients import store as clients_store
 from ingest.domain.portfolio import MappingError
 from ingest.reading import FileLimits, preflight
-from ingest.records import ClientCompany, Portfolio, RowIssue, Tally, UploadParams
+from ingest.records import ClientCompany, Portfolio, RowIssue, Tally, UploadFailure, UploadParams
 from recaudo_common.clock import local_today
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
@@ -90,7 +89,7 @@ async def submit_portfolio(db: Database, *, client: ClientCompany, chunks: Async
                 params=UploadParams(), params_sha="refused", size_bytes=0,
                 as_of=local_today(client.timezone, now), now=now)
             await store.finish_portfolio(s, refused_id, status="failed", counts=Tally(), now=now,
-                                         error_code="file_too_large", error_detail={"detail": str(exc)})
+                                         failure=UploadFailure("file_too_large", str(exc)))
         exc.portfolio_id = refused_id
         raise
     return await portfolio(db, portfolio_id), created
@@ -148,7 +147,7 @@ async def _store_upload(db: Database, *, client: ClientCompany, chunks: AsyncIte
             except (MappingError, FileFormatError) as exc:
                 refused = exc
                 await store.finish_portfolio(s, portfolio_id, status="failed", counts=Tally(), now=now,
-                                             error_code=exc.code, error_detail=refusal(exc, headers_kept=MAX_COLUMNS))
+                                             failure=refusal(exc, headers_kept=MAX_COLUMNS))
                 await store.drop_chunks(s, portfolio_id)
     if refused is not None:
         raise Invalid(refused.code, refused.detail, title="The file cannot be read as a portfolio",
@@ -156,12 +155,12 @@ async def _store_upload(db: Database, *, client: ClientCompany, chunks: AsyncIte
     return portfolio_id, True
 
 
-def refusal(exc: MappingError | FileFormatError, *, headers_kept: int | None = None) -> dict[str, Any]:
-    """Why a file cannot be a portfolio, as its record keeps it: the reason and, for a mapping, what was missing."""
+def refusal(exc: MappingError | FileFormatError, *, headers_kept: int | None = None) -> UploadFailure:
+    """Why a file cannot be a portfolio: the reason and, for a mapping, what was missing."""
     if isinstance(exc, MappingError):
-        return {"detail": exc.detail, "missing": exc.missing, "headers": exc.headers[:headers_kept],
-                "ambiguous": exc.ambiguous}
-    return {"detail": exc.detail}
+        return UploadFailure(exc.code, exc.detail, missing=exc.missing, headers=exc.headers[:headers_kept],
+                             ambiguous=exc.ambiguous)
+    return UploadFailure(exc.code, exc.detail)
 
 
 async def portfolio(db: Database, portfolio_id: uuid.UUID) -> Portfolio:
