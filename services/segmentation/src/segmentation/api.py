@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import OPERATOR_ONLY, PlatformDep, client_of
-from segmentation import setup_handlers as handlers
+from segmentation import setup_handlers
 from segmentation.rows import BucketSet, StrategyVersion
 from segmentation.schemas import (
     BucketIn,
@@ -37,39 +37,40 @@ def strategy_out(strategy: StrategyVersion) -> StrategyOut:
 
 @router.get("/clients/{slug}/buckets", response_model=BucketsOut)
 async def get_buckets(client: ClientOfCaller, platform: PlatformDep) -> BucketsOut:
-    return buckets_out(await handlers.bucket_set(platform.db, client=client.slug))
+    return buckets_out(await setup_handlers.bucket_set(platform.db, client=client.slug))
 
 
 @router.put("/clients/{slug}/buckets", response_model=BucketsOut)
 async def put_buckets(body: BucketsIn, client: ClientOfOperator, platform: PlatformDep) -> BucketsOut:
-    return buckets_out(await handlers.replace_buckets(platform.db, client=client, now=platform.clock(),
-                                                      buckets=[b.to_domain() for b in body.buckets]))
+    buckets = [b.to_domain() for b in body.buckets]
+    return buckets_out(await setup_handlers.replace_buckets(platform.db, client=client, buckets=buckets,
+                                                            now=platform.clock()))
 
 
 @router.get("/clients/{slug}/strategy", response_model=StrategyOut)
 async def get_strategy(client: ClientOfCaller, platform: PlatformDep) -> StrategyOut:
-    return strategy_out(await handlers.current_strategy(platform.db, client=client.slug))
+    return strategy_out(await setup_handlers.current_strategy(platform.db, client=client.slug))
 
 
 @router.put("/clients/{slug}/strategy", response_model=StrategyOut)
 async def put_strategy(body: StrategyIn, client: ClientOfOperator, platform: PlatformDep) -> StrategyOut:
-    return strategy_out(await handlers.replace_strategy(platform.db, client=client, document=body,
-                                                        now=platform.clock()))
+    return strategy_out(await setup_handlers.replace_strategy(platform.db, client=client, document=body,
+                                                              now=platform.clock()))
 
 
 @router.get("/clients/{slug}/costs", response_model=CostsIn)
 async def get_costs(client: ClientOfCaller, platform: PlatformDep) -> CostsIn:
-    return CostsIn(costs=await handlers.channel_costs(platform.db, client=client.slug))
+    return CostsIn(costs=await setup_handlers.channel_costs(platform.db, client=client.slug))
 
 
 @router.put("/clients/{slug}/costs", response_model=CostsIn)
 async def put_costs(body: CostsIn, client: ClientOfOperator, platform: PlatformDep) -> CostsIn:
-    return CostsIn(costs=await handlers.replace_costs(platform.db, client=client.slug, costs=body.costs,
-                                                      now=platform.clock()))
+    return CostsIn(costs=await setup_handlers.replace_costs(platform.db, client=client.slug, costs=body.costs,
+                                                            now=platform.clock()))
 
 
 @router.get("/clients/{slug}/segments", response_model=SegmentSummary)
 async def segments(client: ClientOfCaller, platform: PlatformDep) -> SegmentSummary:
     return SegmentSummary(items=[SegmentRow(bucket=c.bucket, segment=c.segment, treatment=c.treatment,
                                             status=c.status, accounts=c.accounts, balance=c.balance)
-                                 for c in await handlers.segment_counts(platform.db, client=client.slug)])
+                                 for c in await setup_handlers.segment_counts(platform.db, client=client.slug)])

@@ -86,15 +86,15 @@ async def _load_view(s: AsyncSession, slug: str) -> ClientView | None:
     client = await get_client(s, store.SCHEMA, slug)
     if client is None:
         return None
-    settings = await store.load_client_setup(s, slug)
-    buckets = buckets_of(settings.buckets)
+    setup = await store.load_client_setup(s, slug)
+    buckets = buckets_of(setup.buckets)
     champion, challenger, share = default_strategy(buckets), None, Decimal(0)
-    if settings.strategy is not None:
-        version, document = settings.strategy.version, settings.strategy.document
+    if setup.strategy is not None:
+        version, document = setup.strategy.version, setup.strategy.document
         champion = strategy_of(document, version)
         if document.challenger is not None:
             challenger, share = strategy_of(document.challenger, version), document.challenger.share
-    return ClientView(client, buckets, champion, challenger, share, full_costs(settings.costs), settings.model)
+    return ClientView(client, buckets, champion, challenger, share, full_costs(setup.costs), setup.model)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,8 @@ class Account:
 
 @dataclass(frozen=True)
 class StatedAccount:
+    """An account as its client company's latest file (or update) states it."""
+
     client: str
     account_ref: str
     balance: Decimal
@@ -47,6 +49,8 @@ class LatestPayment:
 
 @dataclass(frozen=True)
 class StoredAccount:
+    """An account just stated, and the ledger's word after its latest payment if one arrived first."""
+
     account: Account
     paid: LatestPayment | None
 
@@ -69,6 +73,8 @@ class AssignmentInputs:
 
 @dataclass(frozen=True)
 class AssignmentRow:
+    """An account's new bucket, segment and treatment, with why, as recorded on it and in its history."""
+
     client: str
     account_ref: str
     trigger: str

@@ -37,7 +37,7 @@ SCHEMA = "segmentation"
 
 
 _ACCOUNT_COLUMNS = tuple(f.name for f in dataclasses.fields(Account))
-ACCOUNT = ", ".join(_ACCOUNT_COLUMNS)
+_ACCOUNT = ", ".join(_ACCOUNT_COLUMNS)
 
 
 def _account(row: RowMapping) -> Account:
@@ -50,7 +50,7 @@ def _account_or_none(row: RowMapping | None) -> Account | None:
 
 _SET = text(
     "UPDATE segmentation.accounts SET balance = coalesce(:b, balance), status = coalesce(:st, status), "
-    f"updated_at = :now WHERE client_slug = :c AND account_ref = :r RETURNING {ACCOUNT}")
+    f"updated_at = :now WHERE client_slug = :c AND account_ref = :r RETURNING {_ACCOUNT}")
 _ASSIGNMENT_COLUMNS = {
     "client_slug": "text", "account_ref": "text", "trigger": "text", "days_past_due": "int", "bucket": "text",
     "segment": "text", "treatment": "text", "propensity": "numeric", "cost_to_collect": "numeric",
@@ -94,7 +94,7 @@ async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: d
     round trip; by (client, account_ref), the account and its latest payment outcome, if any."""
     source, params = unnest_rows(_STATED_COLUMNS, [
         (a.client, a.account_ref, a.balance, a.days_past_due, a.as_of, a.contactable) for a in accounts])
-    rows = (await s.execute(text(_UPSERT_MANY.format(source=source, account=ACCOUNT)),
+    rows = (await s.execute(text(_UPSERT_MANY.format(source=source, account=_ACCOUNT)),
                             {**params, "now": now})).mappings().all()
     result: dict[tuple[str, str], StoredAccount] = {}
     for row in rows:
@@ -127,7 +127,7 @@ async def record_assignments(s: AsyncSession, *, now: dt.datetime, assignments: 
 
 async def unsegmented_accounts(s: AsyncSession, client: str) -> list[Account]:
     rows = (await s.execute(text(
-        f"SELECT {ACCOUNT} FROM segmentation.accounts WHERE client_slug = :c AND bucket IS NULL "
+        f"SELECT {_ACCOUNT} FROM segmentation.accounts WHERE client_slug = :c AND bucket IS NULL "
         "ORDER BY account_ref FOR UPDATE"), {"c": client})).mappings().all()
     return [_account(r) for r in rows]
 
@@ -270,7 +270,7 @@ async def finish_resegmentation(s: AsyncSession, request_id: int, now: dt.dateti
 
 async def open_accounts_after(s: AsyncSession, client: str, after: str, limit: int) -> list[Account]:
     rows = (await s.execute(text(
-        f"SELECT {ACCOUNT} FROM segmentation.accounts WHERE client_slug = :c AND status = 'open' "
+        f"SELECT {_ACCOUNT} FROM segmentation.accounts WHERE client_slug = :c AND status = 'open' "
         "AND account_ref > :after ORDER BY account_ref LIMIT :n FOR UPDATE"),
         {"c": client, "after": after, "n": limit})).mappings().all()
     return [_account(r) for r in rows]
@@ -324,24 +324,24 @@ async def has_outcomes(s: AsyncSession, client: str) -> bool:
 async def hold_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> Account | None:
     return _account_or_none((await s.execute(text(
         "UPDATE segmentation.accounts SET held_since = coalesce(held_since, :d) WHERE client_slug = :c "
-        f"AND account_ref = :r RETURNING {ACCOUNT}"), {"c": client, "r": account_ref, "d": day})).mappings().first())
+        f"AND account_ref = :r RETURNING {_ACCOUNT}"), {"c": client, "r": account_ref, "d": day})).mappings().first())
 
 
 async def release_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> Account | None:
     """Days past due resume where they paused: the stated date moves forward by the days held."""
     return _account_or_none((await s.execute(text(
         "UPDATE segmentation.accounts SET as_of = as_of + (CAST(:d AS date) - held_since), held_since = NULL "
-        f"WHERE client_slug = :c AND account_ref = :r AND held_since IS NOT NULL RETURNING {ACCOUNT}"),
+        f"WHERE client_slug = :c AND account_ref = :r AND held_since IS NOT NULL RETURNING {_ACCOUNT}"),
         {"c": client, "r": account_ref, "d": day})).mappings().first())
 
 
 async def set_legal_hold(s: AsyncSession, client: str, account_ref: str, hold: str | None) -> Account | None:
     return _account_or_none((await s.execute(text(
         "UPDATE segmentation.accounts SET legal_hold = :h WHERE client_slug = :c AND account_ref = :r "
-        f"RETURNING {ACCOUNT}"), {"c": client, "r": account_ref, "h": hold})).mappings().first())
+        f"RETURNING {_ACCOUNT}"), {"c": client, "r": account_ref, "h": hold})).mappings().first())
 
 
 async def lock_account(s: AsyncSession, client: str, account_ref: str) -> Account | None:
     return _account_or_none((await s.execute(text(
-        f"SELECT {ACCOUNT} FROM segmentation.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
+        f"SELECT {_ACCOUNT} FROM segmentation.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
         {"c": client, "r": account_ref})).mappings().first())
