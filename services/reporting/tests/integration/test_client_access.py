@@ -12,14 +12,12 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from recaudo_common.bus.base import Message
-from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountPlaced, ClientRegistered, Event
-from recaudo_common.runtime import Platform, build_app, make_platform
+from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.testing import settings_for_test
-from reporting.consumers import SUBSCRIPTIONS
-from reporting.main import build
 from reporting.settings import ReportingSettings
+
+from .conftest import deliver, reporting_client
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 20, 15, 0, tzinfo=dt.UTC)
@@ -52,19 +50,13 @@ class World:
     def reporting(self, key: str, *, report_burst: int = 1000) -> httpx.AsyncClient:
         settings = ReportingSettings(database_url=self.platform.settings.database_url, environment="test",
                                      report_rate_per_s=0.001, report_burst=report_burst)
-        app = build_app(self.platform, [build(self.platform, settings)])  # the runtime's wiring
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
-                                 headers=self.as_(key))
+        return reporting_client(self.platform, self.keys[key], settings)
 
 
 @pytest.fixture
 async def world(database_url: str) -> AsyncIterator[World]:
     platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: NOW)
-    runtime = ConsumerRuntime(platform.db, platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
-    for client, event in STORY:
-        envelope = event.envelope(client=client, occurred_at=NOW - dt.timedelta(days=1))
-        assert await runtime.handle_batch([Message(f"t.{event.family}", event.key(client), envelope, {})]) == [
-            "processed"]
+    await deliver(platform, ((client, NOW - dt.timedelta(days=1), event) for client, event in STORY), now=NOW)
     keys = {"operator": (await platform.keys.create(role="operator", now=NOW))[1],
             "operator_of_telco": (await platform.keys.create(role="operator", client_scope=["telco"], now=NOW))[1],
             "banco": (await platform.keys.create(role="client", client_slug="banco", now=NOW))[1],

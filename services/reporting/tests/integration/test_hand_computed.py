@@ -12,8 +12,6 @@ import httpx
 import pytest
 from python_calamine import CalamineWorkbook
 
-from recaudo_common.bus.base import Message
-from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import (
     AccountPlaced,
     AccountRecalled,
@@ -29,10 +27,10 @@ from recaudo_common.events import (
     PromiseKept,
     PromiseMade,
 )
-from recaudo_common.runtime import Platform, build_app, make_platform
+from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.testing import settings_for_test
-from reporting.consumers import SUBSCRIPTIONS
-from reporting.main import build
+
+from .conftest import deliver, reporting_client
 
 pytestmark = pytest.mark.integration
 UTC = dt.UTC
@@ -162,15 +160,9 @@ EXPECTED_BY_CHANNEL = {
 async def reports(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     now = at(5, 2)
     platform: Platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: now)
-    runtime = ConsumerRuntime(platform.db, platform.transport, SUBSCRIPTIONS, "t", lambda: now)
-    for occurred, event in STORY:
-        envelope = event.envelope(client="banco", occurred_at=occurred)
-        assert await runtime.handle_batch([Message(f"t.{event.family}", event.key("banco"), envelope, {})]) == [
-            "processed"]
+    await deliver(platform, (("banco", occurred, event) for occurred, event in STORY), now=now)
     _, operator = await platform.keys.create(role="operator", now=now)
-    app = build_app(platform, [build(platform)])  # the runtime's wiring
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
-                                 headers={"Authorization": f"Bearer {operator}"}) as http:
+    async with reporting_client(platform, operator) as http:
         yield http
     await platform.db.dispose()
 

@@ -10,8 +10,6 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from recaudo_common.bus.base import Message
-from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import (
     AccountPlaced,
     AccountSegmented,
@@ -21,10 +19,10 @@ from recaudo_common.events import (
     PaymentReversed,
     PaymentReversedV2,
 )
-from recaudo_common.runtime import build_app, make_platform
+from recaudo_common.runtime import make_platform
 from recaudo_common.testing import settings_for_test
-from reporting.consumers import SUBSCRIPTIONS
-from reporting.main import build
+
+from .conftest import deliver, reporting_client
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 20, 15, 0, tzinfo=dt.UTC)
@@ -71,15 +69,9 @@ STORY: list[Event] = [
 @pytest.fixture
 async def reports(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
     platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: NOW)
-    runtime = ConsumerRuntime(platform.db, platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
-    for event in STORY:
-        envelope = event.envelope(client="banco", occurred_at=NOW)
-        assert await runtime.handle_batch([Message(f"t.{event.family}", event.key("banco"), envelope, {})]) == [
-            "processed"]
+    await deliver(platform, (("banco", NOW, event) for event in STORY), now=NOW)
     _, operator = await platform.keys.create(role="operator", now=NOW)
-    app = build_app(platform, [build(platform)])  # the runtime's wiring
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
-                                 headers={"Authorization": f"Bearer {operator}"}) as http:
+    async with reporting_client(platform, operator) as http:
         yield http
     await platform.db.dispose()
 
