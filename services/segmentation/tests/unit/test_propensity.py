@@ -1,6 +1,7 @@
 """The learned propensity: trained on simulated outcomes from the demo world's hidden ground truth, it reaches
 a holdout AUC of at least 0.70 and ranks accounts differently from the scorecard where the data says so."""
 
+import json
 import random
 from decimal import Decimal
 
@@ -52,3 +53,12 @@ def test_too_few_outcomes_refuse_to_train() -> None:
 
     with pytest.raises(NotEnoughDataError):
         train(simulate(50, seed=3), version="x")
+
+
+def test_a_stored_model_missing_a_field_is_refused_not_half_read() -> None:
+    from pydantic import ValidationError
+
+    stored = json.loads(model_to_json(train(simulate(400, seed=4), version="test-4")))
+    del stored["scales"]
+    with pytest.raises(ValidationError):
+        model_from_json(json.dumps(stored))
