@@ -20,11 +20,10 @@ from typing import Any
 
 from recaudo_common.files import MAX_COLUMNS, Cell, Rows, checked_header
 from recaudo_common.xlsx_parts import (
-    EXCEL_CELL_CHARS,
-    Part,
     Relationships,
     SharedStrings,
     Styles,
+    TextPart,
     WorkbookIndex,
     XlsxLimits,
     check_archive,
@@ -104,7 +103,7 @@ def declared_cells(dimension: str) -> int:
     return (abs(last_row - first_row) + 1) * (abs(last_column - first_column) + 1)
 
 
-class _Sheet(Part):
+class _Sheet(TextPart):
     """Rows of the cells really present, collected as the sheet decompresses; nothing is sized by the file."""
 
     def __init__(self, name: str, limits: XlsxLimits, strings: SharedStrings | None, date_styles: list[bool],
@@ -117,10 +116,6 @@ class _Sheet(Part):
         self.current: dict[int, Cell] = {}
         self.column = -1
         self.kind, self.style = "n", 0
-        self.parts: list[str] = []
-        self.chars = 0
-        self.capture = False
-        self.phonetic = 0
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         if name == "c":
@@ -153,13 +148,8 @@ class _Sheet(Part):
         elif name == "sheetData" and self.head_only:
             self.done = True
 
-    def text(self, data: str) -> None:
-        if self.capture:
-            self.chars += len(data)
-            if self.chars > EXCEL_CELL_CHARS:
-                raise refused("xlsx_string_too_long",
-                               f"a cell in row {self.row_number} is longer than Excel's {EXCEL_CELL_CHARS} characters")
-            self.parts.append(data)
+    def text_holder(self) -> str:
+        return f"a cell in row {self.row_number}"
 
     def end(self, name: str) -> None:
         if name in ("v", "t"):

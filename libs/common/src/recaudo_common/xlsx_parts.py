@@ -156,6 +156,31 @@ def _attr(attrs: dict[str, str], local: str) -> str | None:
     return None
 
 
+class TextPart(Part):
+    """A part whose elements hold text (a cell's value, a shared string): it gathers the text while `capture` is
+    set, never more than one Excel cell can hold; `phonetic` counts the open phonetic readings (`rPh`), whose text
+    is not the cell's."""
+
+    def __init__(self, name: str, limits: XlsxLimits) -> None:
+        super().__init__(name, limits)
+        self.parts: list[str] = []
+        self.chars = 0
+        self.capture = False
+        self.phonetic = 0
+
+    def text_holder(self) -> str:
+        """What holds the text being gathered, for a refusal ("a shared string")."""
+        raise NotImplementedError
+
+    def text(self, data: str) -> None:
+        if self.capture:
+            self.chars += len(data)
+            if self.chars > EXCEL_CELL_CHARS:
+                raise refused("xlsx_string_too_long",
+                              f"{self.text_holder()} is longer than Excel's {EXCEL_CELL_CHARS} characters")
+            self.parts.append(data)
+
+
 class Relationships(Part):
     def __init__(self, name: str, limits: XlsxLimits) -> None:
         super().__init__(name, limits)
@@ -232,17 +257,13 @@ class Styles(Part):
             self.done = True
 
 
-class SharedStrings(Part):
+class SharedStrings(TextPart):
     """The workbook's shared strings, kept in a temporary file; memory holds only their offsets."""
 
     def __init__(self, name: str, limits: XlsxLimits, store: IO[bytes]) -> None:
         super().__init__(name, limits)
         self.store = store
         self.offsets = array.array("Q", [0])
-        self.parts: list[str] = []
-        self.chars = 0
-        self.capture = False
-        self.phonetic = 0
         self.declared: int | None = None
         self.lookup = functools.lru_cache(maxsize=8192)(self._lookup)
 
@@ -265,13 +286,8 @@ class SharedStrings(Part):
                 raise refused("xlsx_too_many_strings", f"the workbook declares {self.declared} shared strings; "
                                                         f"at most {self.limits.max_shared_strings}")
 
-    def text(self, data: str) -> None:
-        if self.capture:
-            self.chars += len(data)
-            if self.chars > EXCEL_CELL_CHARS:
-                raise refused("xlsx_string_too_long",
-                               f"a shared string is longer than Excel's {EXCEL_CELL_CHARS} characters")
-            self.parts.append(data)
+    def text_holder(self) -> str:
+        return "a shared string"
 
     def end(self, name: str) -> None:
         if name == "t":
