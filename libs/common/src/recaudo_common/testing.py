@@ -23,7 +23,9 @@ import asyncpg
 import httpx
 import pytest
 
+from recaudo_common.bus.base import Message, Subscriber
 from recaudo_common.db import asyncpg_dsn
+from recaudo_common.events import dlq_topic
 from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.settings import PlatformSettings
 
@@ -64,6 +66,30 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout_s: float = 60
             return last
         await asyncio.sleep(interval_s)
     raise AssertionError(f"{message} not reached within {timeout_s}s (last value: {last!r})")
+
+
+@dataclass
+class DeadLetters:
+    """What reached one topic's dead-letter topic while a test watched (`dead_letters`)."""
+
+    subscriber: Subscriber
+    letters: list[Message] = field(default_factory=list)
+
+    async def arrived(self) -> bool:
+        """Fetches what came since; whether any letter has (a check for `eventually`)."""
+        self.letters.extend(await self.subscriber.fetch(max_records=10, timeout_s=0.5))
+        return bool(self.letters)
+
+
+@contextlib.asynccontextmanager
+async def dead_letters(platform: Platform, topic: str) -> AsyncIterator[DeadLetters]:
+    """Reads `topic`'s dead letters while the block runs."""
+    subscriber = platform.transport.subscriber(f"{platform.settings.topic_prefix}.dlq-reader", [dlq_topic(topic)])
+    await subscriber.start()
+    try:
+        yield DeadLetters(subscriber)
+    finally:
+        await subscriber.stop()
 
 
 @pytest.fixture(scope="session")

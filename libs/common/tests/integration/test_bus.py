@@ -13,10 +13,10 @@ from sqlalchemy import text
 from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
 from recaudo_common.bus.relay import RelayCursor, relay_once
 from recaudo_common.db import Database
-from recaudo_common.events import AccountPlaced, ClientRegistered, Envelope, dlq_topic, topic_name
+from recaudo_common.events import AccountPlaced, ClientRegistered, Envelope, topic_name
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
-from recaudo_common.testing import eventually
+from recaudo_common.testing import dead_letters, eventually
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -103,16 +103,9 @@ async def test_failures_retry_then_dead_letter_then_replay(platform: Platform) -
     await relay_all(platform)
     runtime = ConsumerRuntime(platform.db, platform.transport, subs, prefix, lambda: NOW, max_retries=2,
                               backoff_s=0.01)
-    dead = platform.transport.subscriber(f"{prefix}.dlq-reader", [dlq_topic(topic_name(prefix, "account"))])
-    await dead.start()
-    letters: list[Any] = []
-
-    async def dead_lettered() -> bool:
-        letters.extend(await dead.fetch(max_records=10, timeout_s=0.5))
-        return bool(letters)
-
-    await run_consumer_until(runtime, dead_lettered)
-    await dead.stop()
+    async with dead_letters(platform, topic_name(prefix, "account")) as dead:
+        await run_consumer_until(runtime, dead.arrived)
+    letters = dead.letters
     assert letters[0].envelope.type == "account.placed"
     assert "simulated handler failure" in letters[0].headers["recaudo-dlq-error"]
     assert letters[0].headers["recaudo-dlq-consumer"] == "recorder"

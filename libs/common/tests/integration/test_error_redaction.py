@@ -10,7 +10,6 @@ import logging
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from opentelemetry import trace
@@ -22,11 +21,11 @@ from sqlalchemy import text
 
 from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
 from recaudo_common.bus.relay import relay_once
-from recaudo_common.events import AccountPlaced, dlq_topic, topic_name
+from recaudo_common.events import AccountPlaced, topic_name
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
 from recaudo_common.telemetry import JsonFormatter, ScrubbingExporter, configure_tracing
-from recaudo_common.testing import eventually
+from recaudo_common.testing import dead_letters, eventually
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -104,22 +103,15 @@ async def test_a_database_error_on_personal_data_leaves_no_trace_of_it(
     runtime = ConsumerRuntime(platform.db, platform.transport,
                               Subscriptions("probe", "reporting", {AccountPlaced: store_debtor}), prefix,
                               lambda: NOW, max_retries=1, backoff_s=0.01)
-    dead = platform.transport.subscriber(f"{prefix}.dlq-reader", [dlq_topic(topic_name(prefix, "account"))])
-    await dead.start()
-    letters: list[Any] = []
-
-    async def dead_lettered() -> bool:
-        letters.extend(await dead.fetch(max_records=10, timeout_s=0.5))
-        return bool(letters)
-
     stop = asyncio.Event()
-    task = asyncio.create_task(runtime.run(stop))
-    try:
-        await eventually(dead_lettered, timeout_s=60, message="the event dead-lettered")
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 30)
-        await dead.stop()
+    async with dead_letters(platform, topic_name(prefix, "account")) as dead:
+        task = asyncio.create_task(runtime.run(stop))
+        try:
+            await eventually(dead.arrived, timeout_s=60, message="the event dead-lettered")
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+    letters = dead.letters
 
     # The dead letter says what failed, by class, SQLSTATE and constraint, and nothing of whom.
     headers = letters[0].headers
