@@ -1,7 +1,16 @@
-"""Outreach's subscriptions: contact data, treatments, everything that must stop contact, and the answers to
-the debtor page's arrangement requests."""
+"""Outreach's subscriptions: contact data, treatments and everything that must stop contact (planning), and
+the answers to the debtor page's arrangement requests (debtor_page)."""
 
-from outreach import handlers
+from outreach.debtor_page.handlers import on_arrangement_answer
+from outreach.planning.handlers import (
+    on_account_stated,
+    on_accounts_stated,
+    on_payment,
+    on_recalled,
+    on_segmented,
+    on_segmented_many,
+    on_settled,
+)
 from outreach.store import SCHEMA
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
@@ -21,19 +30,19 @@ SUBSCRIPTIONS = Subscriptions(
     consumer="outreach", schema=SCHEMA,
     handlers={
         **client_copy_handlers(SCHEMA),
-        AccountPlaced: handlers.on_account_stated,
-        AccountUpdated: handlers.on_account_stated,
-        AccountSegmented: handlers.on_segmented,
-        AccountRecalled: handlers.on_recalled,
-        AccountSettled: handlers.on_settled,
-        PaymentApplied: handlers.on_payment,
-        PaymentReversed: handlers.on_payment,
-        ArrangementMade: handlers.on_arrangement_answer,
-        ArrangementDeclined: handlers.on_arrangement_answer,
+        AccountPlaced: on_account_stated,
+        AccountUpdated: on_account_stated,
+        AccountSegmented: on_segmented,
+        AccountRecalled: on_recalled,
+        AccountSettled: on_settled,
+        PaymentApplied: on_payment,
+        PaymentReversed: on_payment,
+        ArrangementMade: on_arrangement_answer,
+        ArrangementDeclined: on_arrangement_answer,
     },
     batch_handlers={
-        AccountPlaced: handlers.on_accounts_stated,
-        AccountUpdated: handlers.on_accounts_stated,
-        AccountSegmented: handlers.on_segmented_many,
+        AccountPlaced: on_accounts_stated,
+        AccountUpdated: on_accounts_stated,
+        AccountSegmented: on_segmented_many,
     },
 )

@@ -14,17 +14,16 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from outreach.api import build_debtor_page, build_router
 from outreach.consumers import SUBSCRIPTIONS
-from outreach.providers import Providers, SandboxGateway
+from outreach.edge import APP_STATE, OutreachState
+from outreach.main import build
+from outreach.providers import Providers
 from outreach.sending.handlers import reconcile_expired, run_due_attempts
-from outreach.sending import routes as sending_routes
 from outreach.settings import OutreachSettings
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountPlaced, AccountSegmented, ClientRegistered, Event
-from recaudo_common.http import create_app
-from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 
 # Wednesday 2026-03-04 10:00 in Bogotá.
@@ -109,12 +108,11 @@ async def make_outreach(database_url: str, **settings: Any) -> tuple[Outreach, A
     clock = Clock()
     platform = make_platform(settings_for_test(database_url), pool_size=6, clock=clock)
     config = OutreachSettings(**settings)
-    providers = Providers(platform.db, config)
-    gateway = SandboxGateway(config)
-    app = create_app(title="outreach", service="outreach", routers=[
-        build_router(platform, providers, config, gateway), build_debtor_page(platform, config, gateway),
-        sending_routes.router])
-    app.state.platform = platform  # what build_app does: module-level routes reach the platform through it
+    unit = build(platform, config)
+    app = build_app(platform, [unit])  # the runtime's wiring, these settings
+    state = unit.app_state[APP_STATE]
+    assert isinstance(state, OutreachState)
+    providers = state.providers  # the ones the app's routes use, so a test's sends and receipts meet
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
     _, operator = await platform.keys.create(role="operator", now=clock.now)
     _, client_key = await platform.keys.create(role="client", client_slug="banco", now=clock.now)

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from outreach import debtor_guard
+from outreach.debtor_page.handlers import DebtorView, debtor_view
 from outreach.domain.verification import LINK_MAX_FAILURES
-from outreach.handlers import DebtorView, debtor_view
 
 from .conftest import Outreach, placed, segmented
 

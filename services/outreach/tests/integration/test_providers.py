@@ -107,13 +107,13 @@ async def test_a_receipt_that_arrives_before_its_send_is_recorded_is_not_lost(da
 
 
 async def test_an_early_receipt_no_send_claims_is_kept_for_its_retention_then_discarded(outreach: Outreach) -> None:
-    from outreach.handlers import apply_receipts, expire_early_receipts
     from outreach.providers import Receipt
+    from outreach.receipts.handlers import apply_receipts, expire_early_receipts
 
     received = outreach.clock.now
     counts = await apply_receipts(outreach.platform.db, "twilio", [Receipt("SM-never-sent", "delivered", None)],
                                   now=received)
-    assert counts["unknown"] == 1
+    assert counts.unknown == 1
     retention = dt.timedelta(hours=outreach.settings.early_receipt_retention_h)
     assert await expire_early_receipts(outreach.platform.db, outreach.settings, now=received + retention) == 0
     assert await outreach.sql("SELECT provider_message_id FROM outreach.early_receipts") == [("SM-never-sent",)]

@@ -1,0 +1,1 @@
+"""The agent desk: the next call, contacts agents log, payment links they hand out."""

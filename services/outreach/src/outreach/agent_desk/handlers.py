@@ -1,0 +1,147 @@
+"""The agent desk: the call an agent should make now (the highest expected net recovery the contact law allows),
+the contacts agents make outside Recaudo or the outcomes of the calls handed out, with the promises they bring,
+and the payment links agents hand debtors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from outreach import debtor_guard, store
+from outreach.agent_desk import store as desk
+from outreach.debtors import DebtorContext, contact_request, decision_detail
+from outreach.domain.contact_law import decide_contact
+from outreach.domain.templates import TemplateError
+from outreach.messages import Renderer, payment_link
+from outreach.settings import OutreachSettings
+from outreach.store import TrailEntry, outbox
+from recaudo_common.clock import local_today
+from recaudo_common.db import Database
+from recaudo_common.domain_errors import Invalid, NotFound
+from recaudo_common.events import ContactAttempted, ContactLogged, Envelope, PromiseMade
+from recaudo_common.promises import latest_promise_date, within_promise_window
+
+CONVERSATIONS = frozenset({"right_party", "promise_to_pay", "refused"})
+
+
+@dataclass(frozen=True)
+class CallToMake:
+    """The call handed to an agent: the attempt, its debtor, and the script to read."""
+
+    attempt_id: uuid.UUID
+    debtor: DebtorContext
+    script: str
+
+
+@dataclass(frozen=True)
+class LoggedContact:
+    id: uuid.UUID
+    rule_violations: list[str]
+    promise_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class Promise:
+    amount: Decimal
+    due_date: dt.date
+
+
+async def next_for_agent(db: Database, settings: OutreachSettings, *, client: str, now: dt.datetime
+                         ) -> CallToMake | None:
+    """The due agent call with the highest expected net recovery that the law allows now; the ones it does not
+    allow are moved to their next allowed instant on the way."""
+    async with db.transaction() as s:
+        trail: list[TrailEntry] = []
+        chosen = None
+        for call in await desk.agent_candidates(s, client, now, 25):
+            a, debtor = call.attempt_id, call.debtor
+            decision = decide_contact(contact_request(debtor, "agent", now))  # stops at the first allowed: no batch
+            trail.append(TrailEntry(client, debtor.account_ref, now, "decision", a, "agent", decision_detail(decision)))
+            if not decision.allowed:
+                await desk.record_decision(s, attempt_id=a, now=now, local_time=decision.local_time.isoformat(),
+                                           allowed=False, reasons=list(decision.reasons),
+                                           next_allowed_at=decision.next_allowed_at)
+                if decision.next_allowed_at:
+                    await desk.reschedule(s, a, decision.next_allowed_at)
+                else:
+                    await desk.cancel_attempt(s, a, "blocked: " + ", ".join(decision.reasons))
+                continue
+            await desk.record_decision(s, attempt_id=a, now=now, local_time=decision.local_time.isoformat(),
+                                       allowed=True, reasons=[], next_allowed_at=None)
+            await desk.mark_assigned(s, a, now)
+            await desk.add_contact(s, client=client, debtor_id=debtor.debtor_id, account_ref=debtor.account_ref,
+                                   channel="agent", at=now, source="attempt", attempt_id=a)
+            trail.append(TrailEntry(client, debtor.account_ref, now, "assigned", a, "agent"))
+            try:
+                rendered = await Renderer(s, settings, now).render(debtor, "agent")
+            except TemplateError:  # the client's script fails on this account: the agent gets the default one
+                rendered = await Renderer(s, settings, now).render(debtor, "agent", default=True)
+            await outbox.add(s, [ContactAttempted(attempt_id=a, account_ref=debtor.account_ref, channel="agent",
+                                                  provider="agent", attempted_at=now, cost=Decimal("0"),
+                                                  template=f"agent/{debtor.locale}").envelope(client=client,
+                                                                                              occurred_at=now)])
+            chosen = CallToMake(a, debtor, rendered.body)
+            break
+        await store.trail(s, trail)
+    return chosen
+
+
+async def log_contact(db: Database, *, client: str, account_ref: str, channel: str, at: dt.datetime, outcome: str,
+                      promise: Promise | None, attempt_id: uuid.UUID | None, by: uuid.UUID,
+                      now: dt.datetime) -> LoggedContact:
+    """A contact an agent made outside Recaudo (or the outcome of a call Recaudo handed out): counted by the
+    engine from now on, flagged with the rules it broke, its promise emitted as promise.made."""
+    if at > now + dt.timedelta(minutes=5):
+        raise Invalid("contact_in_future", "a contact is logged after it happens", title="Invalid contact")
+    if (outcome == "promise_to_pay") != (promise is not None):
+        raise Invalid("promise_mismatch", "outcome promise_to_pay needs a promise, and only it may carry one",
+                      title="Invalid contact")
+    async with db.transaction() as s:
+        debtor = await store.contact_context(s, client, account_ref, at)
+        if debtor is None:
+            raise NotFound(f"account {account_ref!r}")
+        if promise is not None:
+            contact_day, window = local_today(debtor.timezone, at), debtor.promise_window_days
+            if promise.amount <= 0 or promise.amount > debtor.balance:
+                raise Invalid("invalid_promise", "the promised amount must be positive and at most the balance",
+                              title="Invalid promise")
+            if not within_promise_window(promise.due_date, today=contact_day, window_days=window):
+                raise Invalid("invalid_promise", f"the promise is due from the day of the contact ({contact_day}) to "
+                              f"{latest_promise_date(contact_day, window)}", title="Invalid promise")
+        conversation = outcome in CONVERSATIONS and channel in {"voice", "agent"}
+        assigned = attempt_id is not None and await desk.attach_outcome(
+            s, attempt_id=attempt_id, client=client, account_ref=account_ref, outcome=outcome,
+            conversation=conversation)
+        if attempt_id is not None and not assigned:
+            raise NotFound(f"assigned call {attempt_id}")
+        violations = [] if assigned else list(decide_contact(contact_request(debtor, channel, at)).reasons)
+        contact_id = attempt_id if assigned and attempt_id else await desk.add_contact(
+            s, client=client, debtor_id=debtor.debtor_id, account_ref=account_ref, channel=channel, at=at,
+            source="logged", outcome=outcome, conversation=conversation, rule_violations=violations, logged_by=by)
+        promise_id = uuid.uuid4() if promise else None
+        await store.trail(s, [TrailEntry(client, account_ref, now, "logged", attempt_id, channel, {
+            "outcome": outcome, "contacted_at": at.isoformat(), "rule_violations": violations,
+            "promise_id": str(promise_id) if promise_id else None})])
+        events: list[Envelope] = [ContactLogged(contact_id=contact_id, account_ref=account_ref, channel=channel,
+                                                contacted_at=at, outcome=outcome,
+                                                rule_violations=violations).envelope(client=client, occurred_at=now)]
+        if promise is not None and promise_id is not None:
+            events.append(PromiseMade(promise_id=promise_id, account_ref=account_ref, amount=promise.amount,
+                                      due_date=promise.due_date, source="agent", made_at=at).envelope(
+                client=client, occurred_at=now))
+        await outbox.add(s, events)
+    return LoggedContact(contact_id, violations, promise_id)
+
+
+async def issue_payment_link(db: Database, settings: OutreachSettings, *, client: str, account_ref: str,
+                             by_operator: bool, now: dt.datetime) -> tuple[str, dt.datetime]:
+    """A link an agent can hand the debtor by chat or phone; an operator's new link lifts the page's lockout."""
+    async with db.transaction() as s:
+        if not await store.account_exists(s, client, account_ref):
+            raise NotFound(f"account {account_ref!r}")
+        link = payment_link(settings, now, client, account_ref)
+        if by_operator:
+            await debtor_guard.reissue(s, client, account_ref)
+    return link

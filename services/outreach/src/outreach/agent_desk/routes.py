@@ -1,0 +1,109 @@
+"""The agent desk's routes: the next call for an agent, contacts agents log, and payment links they hand out."""
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from outreach.agent_desk import handlers
+from outreach.edge import Settings
+from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep
+from recaudo_common.events import Channel
+
+Outcome = Literal["no_answer", "right_party", "third_party", "wrong_number", "refused", "promise_to_pay"]
+
+
+class PromiseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
+    due_date: dt.date
+
+
+class ContactIn(BaseModel):
+    """v1: a contact an agent made outside Recaudo, or the outcome of a call handed out by /v1/agent/next."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: Channel
+    at: AwareDatetime
+    outcome: Outcome
+    promise: PromiseIn | None = None
+    attempt_id: uuid.UUID | None = Field(None, description="the call /v1/agent/next handed out, if this is its outcome")
+
+
+class ContactOut(BaseModel):
+    """v1"""
+
+    id: uuid.UUID
+    rule_violations: list[str]
+    promise_id: uuid.UUID | None
+
+
+class AgentCallOut(BaseModel):
+    """v1: the call an agent should make now, with what they need to make it."""
+
+    attempt_id: uuid.UUID
+    client: str
+    account_ref: str
+    debtor_name: str
+    phones: list[str]
+    balance: Decimal
+    currency: str
+    days_past_due: int | None
+    offer: str | None
+    expected_net_recovery: Decimal | None
+    script: str
+
+
+class AgentNextOut(BaseModel):
+    item: AgentCallOut | None
+
+
+class PaymentLinkOut(BaseModel):
+    """v1: a signed, expiring link to the debtor's page (it asks for the last six digits of the ID first)."""
+
+    url: str
+    expires_at: dt.datetime
+
+
+router = APIRouter(prefix="/v1", tags=["outreach"])
+
+
+@router.post("/clients/{slug}/accounts/{account_ref}/contacts", response_model=ContactOut, status_code=201)
+async def log_contact(slug: str, account_ref: str, body: ContactIn, principal: CurrentPrincipal,
+                      platform: PlatformDep) -> ContactOut:
+    """Logs a contact made outside Recaudo; it counts toward the limits and is flagged if it broke a rule."""
+    principal.require_client(slug, roles=OPERATOR_ONLY)
+    logged = await handlers.log_contact(
+        platform.db, client=slug, account_ref=account_ref, channel=body.channel, at=body.at, outcome=body.outcome,
+        promise=handlers.Promise(body.promise.amount, body.promise.due_date) if body.promise else None,
+        attempt_id=body.attempt_id, by=principal.key_id, now=platform.clock())
+    return ContactOut(id=logged.id, rule_violations=logged.rule_violations, promise_id=logged.promise_id)
+
+
+@router.post("/clients/{slug}/accounts/{account_ref}/payment-link", response_model=PaymentLinkOut,
+             status_code=201)
+async def payment_link(slug: str, account_ref: str, principal: CurrentPrincipal, platform: PlatformDep,
+                       settings: Settings) -> PaymentLinkOut:
+    """A link an agent can hand the debtor by chat or phone; the same kind every message carries."""
+    principal.require_client(slug)
+    url, expires = await handlers.issue_payment_link(platform.db, settings, client=slug, account_ref=account_ref,
+                                                     by_operator=principal.role == "operator", now=platform.clock())
+    return PaymentLinkOut(url=url, expires_at=expires)
+
+
+@router.get("/agent/next", response_model=AgentNextOut)
+async def agent_next(principal: CurrentPrincipal, platform: PlatformDep, settings: Settings,
+                     client: str = Query(min_length=1, max_length=100)) -> AgentNextOut:
+    """Hands the agent the highest expected-value call the law allows now (null when there is none)."""
+    principal.require_client(client, roles=OPERATOR_ONLY)
+    chosen = await handlers.next_for_agent(platform.db, settings, client=client, now=platform.clock())
+    if chosen is None:
+        return AgentNextOut(item=None)
+    d = chosen.debtor
+    return AgentNextOut(item=AgentCallOut(
+        attempt_id=chosen.attempt_id, client=client, account_ref=d.account_ref, debtor_name=d.full_name,
+        phones=list(d.phones), balance=d.balance, currency=d.currency, days_past_due=d.days_past_due, offer=d.offer,
+        expected_net_recovery=d.expected_net_recovery, script=chosen.script))

@@ -1,0 +1,89 @@
+"""The agent desk's queries: the due agent calls of a client company by expected net recovery, the decision
+taken on each, and the contacts agents make or log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outreach.debtors import DebtorContext
+from outreach.store import DEBTOR_COLUMNS, DEBTOR_JOINS, HISTORY_DAYS
+
+
+@dataclass(frozen=True)
+class AgentCall:
+    """A due agent attempt and its debtor."""
+
+    attempt_id: uuid.UUID
+    debtor: DebtorContext
+
+
+async def agent_candidates(s: AsyncSession, client: str, now: dt.datetime, limit: int) -> list[AgentCall]:
+    """Due agent attempts of a client, highest expected net recovery first, locked for this agent."""
+    result = await s.execute(text(
+        f"""WITH due AS (
+                SELECT a.id FROM outreach.attempts a
+                LEFT JOIN outreach.treatments t ON t.client_slug = a.client_slug AND t.account_ref = a.account_ref
+                WHERE a.client_slug = :c AND a.status = 'scheduled' AND a.scheduled_at <= :at
+                  AND a.channel = 'agent'
+                ORDER BY t.expected_net_recovery DESC NULLS LAST, a.scheduled_at
+                LIMIT :n FOR UPDATE OF a SKIP LOCKED)
+            SELECT a.id, a.client_slug, a.account_ref, {DEBTOR_COLUMNS}
+            FROM due JOIN outreach.attempts a ON a.id = due.id
+            JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
+            {DEBTOR_JOINS}
+            ORDER BY t.expected_net_recovery DESC NULLS LAST, a.scheduled_at"""),
+        {"c": client, "at": now, "n": limit, "days": HISTORY_DAYS})
+    return [AgentCall(row["id"], DebtorContext.of(row)) for row in result.mappings()]
+
+
+async def record_decision(s: AsyncSession, *, attempt_id: uuid.UUID, now: dt.datetime, local_time: str,
+                          allowed: bool, reasons: list[str], next_allowed_at: dt.datetime | None) -> None:
+    await s.execute(text(
+        "INSERT INTO outreach.decisions (attempt_id, decided_at, local_time, allowed, reasons, next_allowed_at) "
+        "VALUES (:a, :now, :lt, :ok, :rs, :nx)"),
+        {"a": attempt_id, "now": now, "lt": local_time, "ok": allowed, "rs": reasons, "nx": next_allowed_at})
+
+
+async def reschedule(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime) -> None:
+    await s.execute(text("UPDATE outreach.attempts SET status = 'scheduled', scheduled_at = :at, "
+                         "sending_since = NULL WHERE id = :id"), {"id": attempt_id, "at": at})
+
+
+async def cancel_attempt(s: AsyncSession, attempt_id: uuid.UUID, reason: str) -> None:
+    await s.execute(text("UPDATE outreach.attempts SET status = 'cancelled', cancel_reason = :why WHERE id = :id"),
+                    {"id": attempt_id, "why": reason})
+
+
+async def mark_assigned(s: AsyncSession, attempt_id: uuid.UUID, now: dt.datetime) -> None:
+    await s.execute(text("UPDATE outreach.attempts SET status = 'assigned', sent_at = :now, provider = 'agent', "
+                         "tries = tries + 1 WHERE id = :id"), {"id": attempt_id, "now": now})
+
+
+async def add_contact(s: AsyncSession, *, client: str, debtor_id: str, account_ref: str, channel: str,
+                      at: dt.datetime, source: str, attempt_id: uuid.UUID | None = None, outcome: str | None = None,
+                      conversation: bool = False, rule_violations: list[str] | None = None,
+                      logged_by: uuid.UUID | None = None) -> uuid.UUID:
+    contact_id = uuid.uuid4()
+    await s.execute(text(
+        """INSERT INTO outreach.contacts (id, client_slug, debtor_id, account_ref, channel, at, source, attempt_id,
+               outcome, conversation, rule_violations, logged_by)
+           VALUES (:id, :c, :d, :r, :ch, :at, :src, :a, :o, :conv, :rv, :by)
+           ON CONFLICT (attempt_id) DO NOTHING"""),
+        {"id": contact_id, "c": client, "d": debtor_id, "r": account_ref, "ch": channel, "at": at, "src": source,
+         "a": attempt_id, "o": outcome, "conv": conversation, "rv": rule_violations or [], "by": logged_by})
+    return contact_id
+
+
+async def attach_outcome(s: AsyncSession, *, attempt_id: uuid.UUID, client: str, account_ref: str, outcome: str,
+                         conversation: bool) -> bool:
+    """The outcome of a call this platform handed to an agent joins that call's contact (counted once)."""
+    result = await s.execute(text(
+        "UPDATE outreach.contacts SET outcome = :o, conversation = :conv WHERE attempt_id = :a AND client_slug = :c "
+        "AND account_ref = :r AND channel = 'agent' AND outcome IS NULL RETURNING 1"),
+        {"a": attempt_id, "c": client, "r": account_ref, "o": outcome, "conv": conversation})
+    return result.first() is not None

@@ -1,0 +1,1 @@
+"""Consent and holds: the compliance check, opt-outs, do-not-contact, legal holds, stricter rules."""

@@ -1,0 +1,108 @@
+"""Consent and holds: whether a debtor may be contacted now (the dialers' question), opt-outs by channel, the
+do-not-contact list, legal holds that stop an account at once, and a client company's stricter rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outreach import store
+from outreach.consent import store as consent
+from outreach.debtors import contact_request
+from outreach.domain.contact_law import ContactDecision, CountryRules, RulesError, decide_contact, stricter_rules
+from outreach.store import TrailEntry, outbox
+from recaudo_common.db import Database
+from recaudo_common.domain_errors import Conflict, Invalid, NotFound
+from recaudo_common.events import AccountLegalHoldLifted, AccountLegalHoldSet, ContactOptedOut
+
+
+async def check(db: Database, *, client: str, account_ref: str, channel: str, at: dt.datetime) -> ContactDecision:
+    """May this account's debtor be contacted on this channel at `at`? The contact law's answer, with why."""
+    async with db.transaction() as s:
+        debtor = await store.contact_context(s, client, account_ref, at)
+    if debtor is None:
+        raise NotFound(f"account {account_ref!r}")
+    return decide_contact(contact_request(debtor, channel, at))
+
+
+async def opt_out_debtor(s: AsyncSession, client: str, debtor_id: str, channel: str, *, source: str,
+                         now: dt.datetime) -> None:
+    """Opts a debtor out of a channel (or "all": do-not-contact) on every account at the client company."""
+    if channel != "all" and not await consent.add_opt_out(s, client=client, debtor_id=debtor_id, channel=channel,
+                                                          at=now, source=source):
+        return
+    cancelled = await consent.cancel_scheduled_for_debtor(
+        s, client, debtor_id, None if channel == "all" else channel,
+        "opted out" if channel != "all" else "do not contact")
+    refs = await consent.accounts_of_debtor(s, client, debtor_id)
+    await store.trail(s, [TrailEntry(client, ref, now, "opted_out", channel=channel, detail={"source": source})
+                          for ref in refs] + [
+        TrailEntry(client, a.account_ref, now, "cancelled", a.attempt_id, a.channel, {"reason": source})
+        for a in cancelled])
+    await outbox.add(s, [ContactOptedOut(account_ref=ref, channel=channel, opted_out_at=now,
+                                         source=source).envelope(client=client, occurred_at=now) for ref in refs])
+
+
+async def add_do_not_contact(db: Database, *, client: str, debtor_id: str, reason: str, by: uuid.UUID,
+                             now: dt.datetime) -> list[str]:
+    """Every channel, every account of the debtor at the client company, for good; the accounts it stopped."""
+    async with db.transaction() as s:
+        refs = await consent.accounts_of_debtor(s, client, debtor_id)
+        if not await consent.add_do_not_contact(s, client=client, debtor_id=debtor_id, reason=reason, at=now, by=by):
+            raise Conflict("already_listed", "the debtor is already on the do-not-contact list")
+        await opt_out_debtor(s, client, debtor_id, "all", source="do_not_contact", now=now)
+    return refs
+
+
+async def set_legal_hold(db: Database, *, client: str, account_ref: str, hold: str, note: str | None,
+                         by: uuid.UUID, now: dt.datetime) -> bool:
+    """Stops all contact with the account at once; False when that hold was already set."""
+    async with db.transaction() as s:
+        if not await store.account_exists(s, client, account_ref):
+            raise NotFound(f"account {account_ref!r}")
+        if not await consent.set_legal_hold(s, client=client, account_ref=account_ref, hold=hold, note=note, at=now,
+                                            by=by):
+            return False
+        cancelled = await store.cancel_scheduled(s, client, account_ref, f"legal hold: {hold}")
+        await store.trail(s, [TrailEntry(client, account_ref, now, "legal_hold_set", detail={"hold": hold})] + [
+            TrailEntry(client, account_ref, now, "cancelled", a.attempt_id, a.channel,
+                       {"reason": f"legal hold: {hold}"}) for a in cancelled])
+        await outbox.add(s, [AccountLegalHoldSet(account_ref=account_ref, hold=hold,
+                                                 set_at=now).envelope(client=client, occurred_at=now)])
+    return True
+
+
+async def lift_legal_hold(db: Database, *, client: str, account_ref: str, hold: str, by: uuid.UUID,
+                          now: dt.datetime) -> None:
+    async with db.transaction() as s:
+        if not await consent.lift_legal_hold(s, client=client, account_ref=account_ref, hold=hold, at=now, by=by):
+            raise NotFound(f"active {hold} hold on {account_ref!r}")
+        await store.trail(s, [TrailEntry(client, account_ref, now, "legal_hold_lifted", detail={"hold": hold})])
+        # Segmentation re-decides the treatment on this event; its new plan brings contact back.
+        await outbox.add(s, [AccountLegalHoldLifted(account_ref=account_ref, hold=hold,
+                                                    lifted_at=now).envelope(client=client, occurred_at=now)])
+
+
+async def contact_rules(db: Database, *, client: str) -> dict[str, object] | None:
+    """The client company's own stricter rules as it saved them, or None."""
+    async with db.transaction() as s:
+        return await consent.get_client_rules(s, client)
+
+
+def rules_in_force(country: str, override: dict[str, object] | None) -> CountryRules:
+    """The law's rules of the country narrowed by the client company's own."""
+    return stricter_rules(country, override)
+
+
+async def replace_contact_rules(db: Database, *, client: str, country: str, override: dict[str, object],
+                                now: dt.datetime) -> CountryRules:
+    """Sets the client company's stricter rules; a rule looser than the law is refused. The rules in force."""
+    try:
+        rules = stricter_rules(country, override)
+    except RulesError as e:
+        raise Invalid("rules_looser_than_law", str(e), title="Invalid contact rules") from e
+    async with db.transaction() as s:
+        await consent.put_client_rules(s, client, override, now)
+    return rules

@@ -1,0 +1,1 @@
+"""An account's contact history and audit trail."""

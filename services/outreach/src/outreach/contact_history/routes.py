@@ -1,0 +1,116 @@
+"""The contact history's route: an account's whole history as JSON, or its audit trail as a spreadsheet."""
+
+import csv
+import datetime as dt
+import io
+import json
+import uuid
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict
+
+from outreach.contact_history import handlers
+from outreach.store import TrailEntry
+from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
+from recaudo_common.exports import neutralise
+
+
+class DecisionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    decided_at: dt.datetime
+    allowed: bool
+    reasons: list[str]
+    next_allowed_at: dt.datetime | None
+    local_time: str
+
+
+class AttemptOut(BaseModel):
+    """v1: one contact attempt and every compliance decision taken on it."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    channel: str
+    status: str
+    scheduled_at: dt.datetime
+    sent_at: dt.datetime | None
+    delivered_at: dt.datetime | None = None
+    failed_at: dt.datetime | None = None
+    failure: str | None = None
+    cancel_reason: str | None
+    created_at: dt.datetime
+    provider: str | None = None
+    template: str | None = None
+    encoding: str | None = None
+    segments: int | None = None
+    decisions: list[DecisionOut]
+
+
+class LoggedContactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: uuid.UUID
+    channel: str
+    at: dt.datetime
+    outcome: str | None
+    rule_violations: list[str]
+
+
+class TrailEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: dt.datetime
+    kind: str
+    attempt_id: uuid.UUID | None
+    channel: str | None
+    detail: dict[str, Any]
+
+
+class LegalHoldOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    hold: str
+    note: str | None
+    set_at: dt.datetime
+    lifted_at: dt.datetime | None
+
+
+class ContactHistoryOut(BaseModel):
+    """v1: an account's whole contact history: attempts with their decisions, contacts logged by agents, legal
+    holds, and the append-only audit trail."""
+
+    account_ref: str
+    items: list[AttemptOut]
+    logged: list[LoggedContactOut]
+    legal_holds: list[LegalHoldOut]
+    trail: list[TrailEntryOut]
+
+
+def trail_csv(slug: str, account_ref: str, trail: list[TrailEntry]) -> Response:
+    """The audit trail as a spreadsheet, every cell neutralised against formula injection."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "at", "kind", "channel", "attempt_id", "detail"])
+    for t in trail:
+        writer.writerow([t.id, t.at.isoformat(), t.kind, t.channel or "", t.attempt_id or "",
+                         neutralise(json.dumps(t.detail, ensure_ascii=False, sort_keys=True))])
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+        "content-disposition": f'attachment; filename="contacts-{slug}-{account_ref}.csv"'})
+
+
+router = APIRouter(prefix="/v1", tags=["outreach"])
+
+
+@router.get("/clients/{slug}/accounts/{account_ref}/contacts", response_model=ContactHistoryOut,
+            responses={200: {"content": {"text/csv": {}}}})
+async def contacts(slug: str, account_ref: str, principal: CurrentPrincipal, platform: PlatformDep,
+                   format: Literal["json", "csv"] = "json") -> ContactHistoryOut | Response:
+    """The account's whole contact history; `format=csv` gives the audit trail as a spreadsheet."""
+    principal.require_client(slug)
+    found = await handlers.contact_history(platform.db, client=slug, account_ref=account_ref)
+    if format == "csv":
+        return trail_csv(slug, account_ref, found.trail)
+    return ContactHistoryOut(account_ref=account_ref,
+                             items=[AttemptOut.model_validate(a) for a in found.attempts],
+                             logged=[LoggedContactOut.model_validate(c) for c in found.logged],
+                             legal_holds=[LegalHoldOut.model_validate(h) for h in found.legal_holds],
+                             trail=[TrailEntryOut.model_validate(t) for t in found.trail])

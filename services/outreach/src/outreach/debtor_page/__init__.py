@@ -1,0 +1,1 @@
+"""The debtor page behind a payment link."""

@@ -1,0 +1,130 @@
+"""The debtor page behind a payment link: the account it shows, and what the debtor may do there (promise a
+payment within the client company's promise window, accept an offer, pay through the sandbox gateway); the
+answers payments gives to the arrangements asked for join the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+
+from outreach import store
+from outreach.debtors import DebtorContext
+from outreach.domain.offers import Offer, offers
+from outreach.providers import SandboxGateway
+from outreach.settings import OutreachSettings
+from outreach.store import TrailEntry, outbox
+from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.clock import local_today
+from recaudo_common.db import Database
+from recaudo_common.domain_errors import Invalid
+from recaudo_common.events import ArrangementDeclined, ArrangementMade, ArrangementRequested, Instalment, PromiseMade
+from recaudo_common.payment_links import read_token
+from recaudo_common.promises import latest_promise_date, within_promise_window
+
+
+@dataclass(frozen=True)
+class DebtorView:
+    """The account a valid payment link opens, as the page shows it."""
+
+    token: str
+    client: str
+    account_ref: str
+    expires_at: dt.datetime
+    debtor: DebtorContext
+
+    @property
+    def row(self) -> Mapping[str, Any]:
+        """The debtor's facts by name, for debtor_guard until it reads `debtor` (read-only)."""
+        return MappingProxyType(vars(self.debtor))
+
+    def today(self, now: dt.datetime) -> dt.date:
+        """The client company's local day: the one promises and offers are dated from."""
+        today: dt.date = local_today(self.debtor.timezone, now)
+        return today
+
+    def trail(self, now: dt.datetime, kind: str, **detail: object) -> TrailEntry:
+        return TrailEntry(self.client, self.account_ref, now, kind, detail=detail)
+
+
+async def debtor_view(db: Database, settings: OutreachSettings, token: str, now: dt.datetime) -> DebtorView | None:
+    """The account behind a payment link, or None when the link is forged, expired or unknown."""
+    target = read_token(token, secret=settings.link_secret, now=now)
+    if target is None:
+        return None
+    async with db.transaction() as s:
+        debtor = await store.contact_context(s, target.client, target.account_ref, now)
+    if debtor is None:
+        return None
+    return DebtorView(token, target.client, target.account_ref, target.expires_at, debtor)
+
+
+def offers_of(view: DebtorView, today: dt.date) -> list[Offer]:
+    """The offers the page shows today: the treatment's, on the current balance."""
+    return offers(view.debtor.offer, view.debtor.offer_discount_pct, view.debtor.balance, today)
+
+
+async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due_date: dt.date, today: dt.date,
+                         now: dt.datetime) -> uuid.UUID:
+    if not 0 < amount <= view.debtor.balance:
+        raise Invalid("invalid_promise", "el valor debe ser positivo y no mayor al saldo", title="Invalid promise")
+    window = view.debtor.promise_window_days
+    if not within_promise_window(due_date, today=today, window_days=window):
+        raise Invalid("invalid_promise", f"la fecha debe estar entre hoy y los próximos {window} días "
+                      f"(a más tardar el {latest_promise_date(today, window).isoformat()})", title="Invalid promise")
+    promise_id = uuid.uuid4()
+    async with db.transaction() as s:
+        await store.trail(s, [view.trail(now, "page_promise", promise_id=str(promise_id), amount=str(amount),
+                                         due_date=due_date.isoformat())])
+        await outbox.add(s, [PromiseMade(promise_id=promise_id, account_ref=view.account_ref, amount=amount,
+                                         due_date=due_date, source="debtor_page", made_at=now).envelope(
+            client=view.client, occurred_at=now)])
+    return promise_id
+
+
+async def debtor_arrangement(db: Database, view: DebtorView, *, kind: str, today: dt.date,
+                             now: dt.datetime) -> Offer:
+    available = {o.kind: o for o in offers_of(view, today)}
+    if kind not in available:
+        raise Invalid("offer_not_available", "esta oferta ya no está disponible", title="Offer not available")
+    offer = available[kind]
+    request_id = uuid.uuid4()
+    async with db.transaction() as s:
+        await store.trail(s, [view.trail(now, "page_arrangement_requested", request_id=str(request_id),
+                                         arrangement_kind=kind, total=str(offer.total))])
+        await outbox.add(s, [ArrangementRequested(
+            request_id=request_id, account_ref=view.account_ref, kind=kind,
+            instalments=[Instalment(due_date=d, amount=a) for d, a in offer.instalments],
+            requested_at=now).envelope(client=view.client, occurred_at=now)])
+    return offer
+
+
+async def debtor_pay(db: Database, gateway: SandboxGateway, view: DebtorView, *, amount: Decimal, nonce: str,
+                     now: dt.datetime) -> str:
+    """Pays through the sandbox gateway, which notifies payments with a signed webhook like a real gateway;
+    the form's nonce makes a double submit one payment."""
+    if not 0 < amount <= view.debtor.balance:
+        raise Invalid("invalid_amount", "el valor debe ser positivo y no mayor al saldo", title="Invalid amount")
+    payment_id = f"sbx-{uuid.uuid5(uuid.NAMESPACE_URL, f'{view.token}:{nonce}')}"
+    status = await gateway.charge(payment_id=payment_id, client=view.client, link_token=view.token, amount=amount,
+                                  currency=view.debtor.currency, now=now)
+    async with db.transaction() as s:
+        await store.trail(s, [view.trail(now, "page_payment", payment_id=payment_id, amount=str(amount),
+                                         gateway_status=status)])
+    return status
+
+
+async def on_arrangement_answer(event: ArrangementMade | ArrangementDeclined, ctx: HandlerContext) -> None:
+    """The debtor page's arrangement requests are answered by payments; the answer joins the audit trail."""
+    client, now = ctx.envelope.client, ctx.now
+    if isinstance(event, ArrangementMade):
+        if event.source == "debtor_page":
+            await store.trail(ctx.session, [TrailEntry(client, event.account_ref, now, "arrangement_made", detail={
+                "arrangement_kind": event.kind, "total_amount": str(event.total_amount)})])
+    else:
+        await store.trail(ctx.session, [TrailEntry(client, event.account_ref, now, "arrangement_declined",
+                                                   detail={"reason": event.reason})])

@@ -1,0 +1,195 @@
+"""The debtor's page behind the payment link: authenticated by the link's signature, then by the last six
+digits of the debtor's ID (under debtor_guard's lockout). HTML in Spanish; not part of the API schema."""
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+
+import jinja2
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+
+from outreach import debtor_guard
+from outreach.debtor_page import handlers
+from outreach.debtor_page.handlers import DebtorView
+from outreach.domain.offers import PROOF_TTL, proof_valid
+from outreach.domain.offers import proof as make_proof
+from outreach.domain.templates import format_day, format_money
+from outreach.edge import State
+from outreach.providers import SendError
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.domain_errors import DomainError
+from recaudo_common.errors import ProblemError, problem_of
+from recaudo_common.promises import latest_promise_date
+
+PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parents[1] / "web"), autoescape=True)
+
+router = APIRouter(prefix="/pay", include_in_schema=False)
+
+
+def page(name: str, status: int = 200, **values: object) -> HTMLResponse:
+    return HTMLResponse(PAGES.get_template(name).render(**values), status_code=status,
+                        headers={"cache-control": "no-store", "x-frame-options": "DENY",
+                                 "referrer-policy": "no-referrer"})
+
+
+async def answer(request: Request, make: Callable[[], Awaitable[HTMLResponse]]) -> Response:
+    """A browser gets every refusal as a page in Spanish; an API client gets problem details."""
+    try:
+        return await make()
+    except (ProblemError, DomainError) as e:
+        if "text/html" not in request.headers.get("accept", ""):
+            raise
+        problem = e.problem if isinstance(e, ProblemError) else problem_of(e)
+        return page("message.html", problem.status, creditor=None, error=True,
+                    message=problem.detail or problem.title)
+
+
+async def view_or_refuse(token: str, platform: PlatformDep, state: State) -> DebtorView:
+    view = await handlers.debtor_view(platform.db, state.settings, token, platform.clock())
+    if view is None:
+        raise ProblemError(401, "invalid_link", "Invalid link",
+                           "Este enlace no es válido o ya venció. Pida uno nuevo a su asesor.")
+    return view
+
+
+def account_page(view: DebtorView, platform: PlatformDep, state: State, notice: str | None = None) -> HTMLResponse:
+    debtor, locale = view.debtor, view.debtor.locale
+    now = platform.clock()
+    today = view.today(now)
+    cards = []
+    for o in handlers.offers_of(view, today):
+        money = format_money(o.total, debtor.currency, locale)
+        if o.kind == "settlement":
+            due = format_day(o.instalments[0][0], locale)
+            cards.append({"kind": o.kind, "title": "Oferta de pago con descuento", "button": "descuento",
+                          "description": f"Cancele su obligación pagando {money} a más tardar el {due}."})
+        else:
+            each = format_money(o.instalments[0][1], debtor.currency, locale)
+            cards.append({"kind": o.kind, "title": "Acuerdo de pago en cuotas", "button": "acuerdo",
+                          "description": f"{len(o.instalments)} cuotas mensuales de {each} (total {money}); "
+                                         f"la primera vence el {format_day(o.instalments[0][0], locale)}."})
+    return page("account.html", creditor=debtor.creditor, debtor_name=debtor.first_name,
+                account_ref=view.account_ref, balance=format_money(debtor.balance, debtor.currency, locale),
+                balance_plain=str(debtor.balance), currency=debtor.currency, days_past_due=debtor.days_past_due or 0,
+                account_status=debtor.account_status, offers=cards, token=view.token,
+                proof=make_proof(view.token, now + PROOF_TTL, state.settings.link_secret), nonce=uuid.uuid4().hex,
+                notice=notice, can_pay=state.gateway.enabled, today=today.isoformat(),
+                latest_promise=latest_promise_date(today, debtor.promise_window_days).isoformat())
+
+
+def require_proof(view: DebtorView, value: str, platform: PlatformDep, state: State) -> None:
+    if not proof_valid(view.token, value, state.settings.link_secret, platform.clock()):
+        raise ProblemError(401, "not_verified", "Not verified", "answer the identity question first")
+
+
+def amount_of(text: str) -> Decimal:
+    try:
+        value = Decimal(text.strip().replace(",", "."))
+    except InvalidOperation as e:
+        raise ProblemError(422, "invalid_amount", "Invalid amount", "escriba un valor como 150000.50") from e
+    exponent = value.as_tuple().exponent
+    if not value.is_finite() or not isinstance(exponent, int) or exponent < -2:
+        raise ProblemError(422, "invalid_amount", "Invalid amount", "escriba un valor con hasta dos decimales")
+    return value
+
+
+@router.get("/{token}", response_class=HTMLResponse)
+async def landing(token: str, request: Request, platform: PlatformDep, state: State) -> Response:
+    async def make() -> HTMLResponse:
+        view = await view_or_refuse(token, platform, state)
+        return page("verify.html", creditor=view.debtor.creditor, token=token,
+                    expires=format_day(view.expires_at.date(), view.debtor.locale))
+    return await answer(request, make)
+
+
+@router.post("/{token}", response_class=HTMLResponse)
+async def verify(token: str, request: Request, platform: PlatformDep, state: State,
+                 digits: Annotated[str, Form(max_length=20)] = "") -> Response:
+    address = request.client.host if request.client is not None else "unknown"
+
+    async def make() -> HTMLResponse:
+        view = await view_or_refuse(token, platform, state)
+        now = platform.clock()
+        checked = await debtor_guard.verify(platform.db, view, digits, source=debtor_guard.source_key(
+            address, state.settings.link_secret), now=now)
+        if checked.outcome == "verified":
+            return account_page(view, platform, state)
+        headers: dict[str, str] = {}
+        if checked.outcome == "wrong":
+            status, error = 403, "Los dígitos no coinciden. Revise e intente de nuevo."
+        elif checked.outcome == "blocked":
+            status, error = 423, ("Este enlace se bloqueó por demasiados intentos fallidos. Pida uno nuevo a su "
+                                  "asesor.")
+        else:
+            wait = max(1, int(((checked.retry_at or now) - now).total_seconds()))
+            minutes = -(-wait // 60)
+            status, error = 429, (f"Demasiados intentos. Inténtelo de nuevo en {minutes} "
+                                  f"minuto{'s' if minutes != 1 else ''}.")
+            headers["Retry-After"] = str(wait)
+        answered = page("verify.html", status, creditor=view.debtor.creditor, token=token,
+                        expires=format_day(view.expires_at.date(), view.debtor.locale), error=error)
+        answered.headers.update(headers)
+        return answered
+    return await answer(request, make)
+
+
+@router.post("/{token}/promise", response_class=HTMLResponse)
+async def promise(token: str, request: Request, platform: PlatformDep, state: State,
+                  proof: Annotated[str, Form(max_length=100)] = "", amount: Annotated[str, Form(max_length=30)] = "",
+                  due_date: Annotated[str, Form(max_length=20)] = "") -> Response:
+    async def make() -> HTMLResponse:
+        view = await view_or_refuse(token, platform, state)
+        require_proof(view, proof, platform, state)
+        try:
+            day = dt.date.fromisoformat(due_date)
+        except ValueError as e:
+            raise ProblemError(422, "invalid_date", "Invalid date", "escriba la fecha como AAAA-MM-DD") from e
+        value = amount_of(amount)
+        await handlers.debtor_promise(platform.db, view, amount=value, due_date=day,
+                                      today=view.today(platform.clock()), now=platform.clock())
+        money = format_money(value, view.debtor.currency, view.debtor.locale)
+        return account_page(view, platform, state, f"Gracias. Registramos su compromiso de pagar {money} el "
+                                                   f"{format_day(day, view.debtor.locale)}.")
+    return await answer(request, make)
+
+
+@router.post("/{token}/arrangement", response_class=HTMLResponse)
+async def arrangement(token: str, request: Request, platform: PlatformDep, state: State,
+                      proof: Annotated[str, Form(max_length=100)] = "",
+                      offer: Annotated[str, Form(max_length=30)] = "") -> Response:
+    async def make() -> HTMLResponse:
+        view = await view_or_refuse(token, platform, state)
+        require_proof(view, proof, platform, state)
+        accepted = await handlers.debtor_arrangement(platform.db, view, kind=offer,
+                                                     today=view.today(platform.clock()), now=platform.clock())
+        money = format_money(accepted.total, view.debtor.currency, view.debtor.locale)
+        return account_page(view, platform, state,
+                            f"Recibimos su aceptación del acuerdo por {money}. Le confirmaremos en breve.")
+    return await answer(request, make)
+
+
+@router.post("/{token}/pay", response_class=HTMLResponse)
+async def pay(token: str, request: Request, platform: PlatformDep, state: State,
+              proof: Annotated[str, Form(max_length=100)] = "", amount: Annotated[str, Form(max_length=30)] = "",
+              nonce: Annotated[str, Form(max_length=64)] = "") -> Response:
+    async def make() -> HTMLResponse:
+        view = await view_or_refuse(token, platform, state)
+        require_proof(view, proof, platform, state)
+        if not state.gateway.enabled:  # production has no sandbox gateway, and no real one behind this page yet
+            raise ProblemError(503, "gateway_not_configured", "Payment not available",
+                               "El pago en línea no está disponible por ahora. Puede prometer un pago o "
+                               "comunicarse con su asesor.")
+        value = amount_of(amount)
+        try:
+            await handlers.debtor_pay(platform.db, state.gateway, view, amount=value,
+                                      nonce=nonce or uuid.uuid4().hex, now=platform.clock())
+        except SendError as e:
+            raise ProblemError(502, "gateway_unavailable", "Payment not completed", e.reason) from e
+        money = format_money(value, view.debtor.currency, view.debtor.locale)
+        return page("message.html", creditor=view.debtor.creditor,
+                    message=f"Pago recibido por {money}. ¡Gracias! Su saldo se actualizará en unos segundos.")
+    return await answer(request, make)

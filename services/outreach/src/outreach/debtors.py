@@ -1,0 +1,108 @@
+"""One account's debtor as every feature sees it: what the contact law asks about (consent, holds, history,
+the client company's rules) and what a message or the debtor page shows (name, balance, offer)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from outreach.domain.contact_law import ContactDecision, ContactRequest, PastContact, stricter_rules
+from outreach.domain.timezones import debtor_zone
+
+PHONE_CHANNELS = frozenset({"sms", "whatsapp", "voice", "agent"})
+
+
+@dataclass(frozen=True)
+class DebtorContext:
+    """An account, its debtor and its client company at one instant (store.contact_context reads it)."""
+
+    client: str
+    account_ref: str
+    debtor_id: str
+    full_name: str
+    phones: tuple[str, ...]
+    email: str | None
+    address: str | None
+    region: str | None
+    balance: Decimal
+    currency: str
+    account_status: str
+    authorised_channels: tuple[str, ...]
+    creditor: str
+    country: str
+    timezone: str
+    locale: str
+    promise_window_days: int
+    client_rules: dict[str, object] | None  # the client company's stricter rules, JSON as it saved them
+    days_past_due: int | None
+    offer: str | None
+    offer_discount_pct: Decimal | None
+    expected_net_recovery: Decimal | None
+    do_not_contact: bool
+    opted_out: frozenset[str]
+    legal_hold: str | None
+    history: tuple[PastContact, ...]  # the debtor's contacts of the last week, at every account
+
+    @classmethod
+    def of(cls, row: RowMapping | Mapping[str, Any]) -> DebtorContext:
+        """From a row of the store's context query (its columns, as selected there)."""
+        history = row["history"]
+        history = json.loads(history) if isinstance(history, str) else history
+        rules = row["client_rules"]
+        return cls(
+            client=row["client_slug"], account_ref=row["account_ref"], debtor_id=row["debtor_id"],
+            full_name=row["full_name"], phones=tuple(row["phones"] or ()), email=row["email"],
+            address=row["address"], region=row["region"], balance=Decimal(row["balance"]), currency=row["currency"],
+            account_status=row["account_status"],
+            authorised_channels=tuple(row["authorised_channels"] or row["default_authorised_channels"] or ()),
+            creditor=row["creditor"], country=row["country"], timezone=str(row["timezone"]), locale=row["locale"],
+            promise_window_days=int(row["promise_window_days"]),
+            client_rules=json.loads(rules) if isinstance(rules, str) else rules,
+            days_past_due=row["days_past_due"], offer=row["offer"], offer_discount_pct=row["offer_discount_pct"],
+            expected_net_recovery=row["expected_net_recovery"], do_not_contact=bool(row["do_not_contact"]),
+            opted_out=frozenset(row["opted_out"] or ()), legal_hold=row["legal_hold"],
+            history=tuple(PastContact(dt.datetime.fromisoformat(h["at"]), h["channel"], bool(h["conversation"]),
+                                      h["account_ref"]) for h in history))
+
+    @property
+    def first_name(self) -> str:
+        """How a message greets the debtor: the first of their names, capitalised."""
+        parts = self.full_name.split()
+        return parts[0].capitalize() if parts else ""
+
+
+def contact_request(debtor: DebtorContext, channel: str, at: dt.datetime,
+                    earlier_in_batch: tuple[PastContact, ...] = ()) -> ContactRequest:
+    """The contact law's question about this debtor; contacts decided earlier in the same batch count too (the
+    debtor's history was read before them)."""
+    return ContactRequest(
+        country=debtor.country, timezone=debtor_zone(debtor.country, debtor.region, debtor.timezone),
+        channel=channel, at=at, authorised_channels=debtor.authorised_channels,
+        history=debtor.history + earlier_in_batch, opted_out=debtor.opted_out, do_not_contact=debtor.do_not_contact,
+        account_status=debtor.account_status, legal_hold=debtor.legal_hold,
+        rules=stricter_rules(debtor.country, debtor.client_rules), account_ref=debtor.account_ref)
+
+
+def recipient(channel: str, *, phones: tuple[str, ...], email: str | None, address: str | None) -> str | None:
+    """Where a message on this channel goes: the first phone, the e-mail, or the postal address (a letter)."""
+    if channel in PHONE_CHANNELS:
+        return phones[0] if phones else None
+    if channel == "email":
+        return email or None
+    return address or None
+
+
+def recipient_of(debtor: DebtorContext, channel: str) -> str | None:
+    return recipient(channel, phones=debtor.phones, email=debtor.email, address=debtor.address)
+
+
+def decision_detail(d: ContactDecision) -> dict[str, object]:
+    """A contact decision as the audit trail keeps it."""
+    return {"allowed": d.allowed, "reasons": list(d.reasons), "local_time": d.local_time.isoformat(),
+            "next_allowed_at": d.next_allowed_at.isoformat() if d.next_allowed_at else None}

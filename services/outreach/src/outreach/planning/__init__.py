@@ -1,0 +1,1 @@
+"""Planning: treatments become dated attempts; whatever closes an account stops them."""

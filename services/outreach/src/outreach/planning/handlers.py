@@ -1,0 +1,113 @@
+"""Planning: placements and restatements bring an account's contact data, segmentation's treatment becomes
+dated attempts on its cadence, and whatever closes an account (a recall, a settlement, the payment that pays
+it off) stops the attempts not sent yet."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outreach import store
+from outreach.debtors import recipient
+from outreach.domain import cadence
+from outreach.planning import store as planning
+from outreach.store import TrailEntry
+from recaudo_common.accounts import account_status
+from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.events import (
+    AccountPlaced,
+    AccountRecalled,
+    AccountSegmented,
+    AccountSettled,
+    AccountUpdated,
+    PaymentApplied,
+    PaymentReversed,
+)
+
+
+async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datetime) -> None:
+    """Turns the latest treatment of each of these accounts into dated attempts, once both it and the account
+    are known here; set-based, a few statements for any number of accounts."""
+    trail: list[TrailEntry] = []
+    planned: list[planning.Planned] = []
+    treatments: dict[tuple[str, str], str] = {}
+    for p in await planning.plan_pending(s, keys):
+        if p.account_status != "open":
+            continue
+        # A channel with no phone, email or address on file can never be sent: it is not planned at all.
+        reachable = [c for c in p.channels if recipient(c, phones=p.phones, email=p.email, address=p.address)]
+        if p.channels and not reachable:
+            trail.append(TrailEntry(p.client, p.account_ref, now, "not_planned",
+                                    detail={"treatment": p.treatment, "reason": "no contact data on file"}))
+        treatments[(p.client, p.account_ref)] = p.treatment
+        planned += [planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, d.at)
+                    for d in cadence.plan(reachable, p.cadence_days, now)]
+    created = await planning.schedule_attempts_many(s, planned, now)
+    await store.trail(s, trail + [
+        TrailEntry(a.client, a.account_ref, now, "scheduled", a.attempt_id, a.channel,
+                   {"treatment": treatments[(a.client, a.account_ref)], "sequence": a.sequence,
+                    "scheduled_at": a.scheduled_at.isoformat()}) for a in created])
+
+
+async def on_account_stated(event: AccountPlaced | AccountUpdated, ctx: HandlerContext) -> None:
+    await on_accounts_stated([(event, ctx)])
+
+
+async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]]) -> None:
+    """Contact data from placements and restatements, then the plans that were waiting for it."""
+    s, now = events[0][1].session, events[0][1].now
+    await planning.upsert_accounts(s, [
+        planning.StatedAccount(
+            client=ctx.envelope.client, account_ref=e.account_ref, debtor_id=e.debtor_id, full_name=e.full_name,
+            phones=tuple(e.phones), email=e.email, region=e.region,
+            address=", ".join(p for p in (e.address, e.city, e.region) if p) or None, balance=e.balance,
+            currency=e.currency, channels=tuple(e.authorised_channels)) for e, ctx in events], now)
+    await plan_ready(s, [(ctx.envelope.client, e.account_ref) for e, ctx in events], now)
+
+
+async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
+    await on_segmented_many([(event, ctx)])
+
+
+async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]]) -> None:
+    """A new treatment replaces the old one's attempts that have not gone out yet."""
+    s, now = events[0][1].session, events[0][1].now
+    newer = await planning.save_treatments(s, [
+        planning.Treatment(
+            client=ctx.envelope.client, account_ref=e.account_ref, plan_id=ctx.envelope.event_id, segment=e.segment,
+            treatment=e.treatment, channels=tuple(e.channels), cadence_days=e.cadence_days, offer=e.offer,
+            offer_discount_pct=e.offer_discount_pct, expected_net_recovery=e.expected_net_recovery,
+            propensity=e.propensity, days_past_due=e.days_past_due, strategy_arm=e.strategy_arm,
+            decided_at=ctx.envelope.occurred_at, correlation_id=ctx.envelope.correlation_id) for e, ctx in events])
+    changed = [(ctx.envelope.client, e.account_ref, f"replaced by treatment {e.treatment}") for e, ctx in events
+               if (ctx.envelope.client, e.account_ref) in newer]
+    cancelled = await planning.cancel_scheduled_many(s, changed)
+    await store.trail(s, [TrailEntry(a.client, a.account_ref, now, "cancelled", a.attempt_id, a.channel,
+                                     {"reason": "treatment changed"}) for a in cancelled])
+    await plan_ready(s, [(client, account_ref) for client, account_ref, _ in changed], now)
+
+
+async def _stop(ctx: HandlerContext, account_ref: str, status: str, balance: Decimal | None = None) -> None:
+    client = ctx.envelope.client
+    await planning.set_status(ctx.session, client, account_ref, status=status, balance=balance,
+                              as_of=ctx.envelope.occurred_at)
+    if status != "open":
+        cancelled = await store.cancel_scheduled(ctx.session, client, account_ref, f"account {status}")
+        await store.trail(ctx.session, [TrailEntry(client, account_ref, ctx.now, "cancelled", a.attempt_id, a.channel,
+                                                   {"reason": f"account {status}"}) for a in cancelled])
+
+
+async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
+    await _stop(ctx, event.account_ref, "recalled")
+
+
+async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
+    await _stop(ctx, event.account_ref, "settled")
+
+
+async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContext) -> None:
+    """The ledger's status, except that a recalled account stays recalled (a debtor may still pay after it)."""
+    recalled = await planning.status_of(ctx.session, ctx.envelope.client, event.account_ref) == "recalled"
+    await _stop(ctx, event.account_ref, account_status(event.account_status, recalled=recalled), event.new_balance)

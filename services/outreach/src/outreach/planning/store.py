@@ -1,0 +1,225 @@
+"""Planning's tables: the accounts' contact data and status as the other services state them, each account's
+latest treatment, and the dated attempts a treatment becomes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outreach.store import Cancelled
+from recaudo_common.db import unnest_rows
+
+
+@dataclass(frozen=True)
+class StatedAccount:
+    """An account's contact data as a placement or a restatement gives it."""
+
+    client: str
+    account_ref: str
+    debtor_id: str
+    full_name: str
+    phones: tuple[str, ...]
+    email: str | None
+    region: str | None
+    address: str | None
+    balance: Decimal
+    currency: str
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """Segmentation's latest decision for an account (the plan it is carried out by is its event's id)."""
+
+    client: str
+    account_ref: str
+    plan_id: uuid.UUID
+    segment: str
+    treatment: str
+    channels: tuple[str, ...]
+    cadence_days: int | None
+    offer: str | None
+    offer_discount_pct: Decimal | None
+    expected_net_recovery: Decimal | None
+    propensity: Decimal | None
+    days_past_due: int | None
+    strategy_arm: str | None
+    decided_at: dt.datetime
+    correlation_id: uuid.UUID | None = None  # its event's: the attempts' sends keep it (sending.events.cause_of)
+
+
+@dataclass(frozen=True)
+class PlanToMake:
+    """A treatment not planned yet whose account is known here, with what planning needs of the account."""
+
+    client: str
+    account_ref: str
+    plan_id: uuid.UUID
+    treatment: str
+    channels: tuple[str, ...]
+    cadence_days: int | None
+    account_status: str
+    phones: tuple[str, ...]
+    email: str | None
+    address: str | None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One dated attempt of a plan."""
+
+    client: str
+    account_ref: str
+    plan_id: uuid.UUID
+    sequence: int
+    channel: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """An attempt just scheduled."""
+
+    client: str
+    account_ref: str
+    attempt_id: uuid.UUID
+    channel: str
+    sequence: int
+    scheduled_at: dt.datetime
+
+
+async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: dt.datetime) -> None:
+    """Many accounts' contact data (at most one per account) in one round trip."""
+    source, params = unnest_rows(
+        {"client": "text", "account_ref": "text", "debtor_id": "text", "full_name": "text", "phones": "text[]",
+         "email": "text", "region": "text", "address": "text", "balance": "numeric", "currency": "text",
+         "channels": "text[]"},
+        [(a.client, a.account_ref, a.debtor_id, a.full_name, list(a.phones), a.email, a.region, a.address, a.balance,
+          a.currency, list(a.channels)) for a in accounts])
+    await s.execute(text(
+        f"""INSERT INTO outreach.accounts (client_slug, account_ref, debtor_id, full_name, phones, email, region,
+                address, balance, currency, authorised_channels, updated_at)
+            SELECT client, account_ref, debtor_id, full_name, phones, email, region, address, balance, currency,
+                   channels, :now
+            FROM {source}
+            ON CONFLICT (client_slug, account_ref) DO UPDATE SET debtor_id = excluded.debtor_id,
+                full_name = excluded.full_name, phones = excluded.phones, email = excluded.email,
+                address = excluded.address,
+                region = excluded.region, balance = excluded.balance, currency = excluded.currency,
+                authorised_channels = excluded.authorised_channels, updated_at = excluded.updated_at"""),
+        {**params, "now": now})
+
+
+async def set_status(s: AsyncSession, client: str, account_ref: str, *, status: str, balance: Decimal | None,
+                     as_of: dt.datetime) -> None:
+    """Kept apart from the placement so a payment that arrives before its placement is not lost. The newest
+    statement wins, except that a recall always does (accounts.account_status: a recall is never undone by a
+    payment, even one made after it whose event arrived first)."""
+    await s.execute(text(
+        """INSERT INTO outreach.account_status AS st (client_slug, account_ref, status, balance, as_of)
+           VALUES (:c, :r, :st, :b, :at)
+           ON CONFLICT (client_slug, account_ref) DO UPDATE SET status = excluded.status,
+               balance = coalesce(excluded.balance, st.balance), as_of = excluded.as_of
+           WHERE st.as_of <= excluded.as_of OR excluded.status = 'recalled'"""),
+        {"c": client, "r": account_ref, "st": status, "b": balance, "at": as_of})
+
+
+async def status_of(s: AsyncSession, client: str, account_ref: str) -> str | None:
+    """The account's last known status here (locked for the transaction), or None before any."""
+    status = await s.scalar(text("SELECT status FROM outreach.account_status WHERE client_slug = :c "
+                                 "AND account_ref = :r FOR UPDATE"), {"c": client, "r": account_ref})
+    return None if status is None else str(status)
+
+
+async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> set[tuple[str, str]]:
+    """Many accounts' treatments (at most one per account) in one round trip; the (client, account_ref) whose
+    decision was newer than the one kept."""
+    source, params = unnest_rows(
+        {"client": "text", "account_ref": "text", "plan_id": "uuid", "segment": "text", "treatment": "text",
+         "channels": "text[]", "cadence_days": "int", "offer": "text", "offer_discount_pct": "numeric",
+         "expected_net_recovery": "numeric", "propensity": "numeric", "days_past_due": "int",
+         "strategy_arm": "text", "decided_at": "timestamptz", "correlation_id": "uuid"},
+        [(t.client, t.account_ref, t.plan_id, t.segment, t.treatment, list(t.channels), t.cadence_days, t.offer,
+          t.offer_discount_pct, t.expected_net_recovery, t.propensity, t.days_past_due, t.strategy_arm, t.decided_at,
+          t.correlation_id) for t in treatments])
+    result = await s.execute(text(
+        f"""INSERT INTO outreach.treatments AS t (client_slug, account_ref, plan_id, segment, treatment, channels,
+                cadence_days, offer, offer_discount_pct, expected_net_recovery, propensity, days_past_due,
+                strategy_arm, decided_at, planned, correlation_id)
+            SELECT client, account_ref, plan_id, segment, treatment, channels, cadence_days, offer,
+                   offer_discount_pct, expected_net_recovery, propensity, days_past_due, strategy_arm, decided_at,
+                   false, correlation_id
+            FROM {source}
+            ON CONFLICT (client_slug, account_ref) DO UPDATE SET plan_id = excluded.plan_id,
+                segment = excluded.segment, treatment = excluded.treatment, channels = excluded.channels,
+                cadence_days = excluded.cadence_days, offer = excluded.offer,
+                offer_discount_pct = excluded.offer_discount_pct,
+                expected_net_recovery = excluded.expected_net_recovery, propensity = excluded.propensity,
+                days_past_due = excluded.days_past_due, strategy_arm = excluded.strategy_arm,
+                decided_at = excluded.decided_at, planned = false, correlation_id = excluded.correlation_id
+            WHERE t.decided_at <= excluded.decided_at RETURNING client_slug, account_ref"""), params)
+    return {(row[0], row[1]) for row in result}
+
+
+async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[PlanToMake]:
+    """Marks planned the treatments still to plan among these accounts, where the account is known here
+    (placement and segmentation may come in any order), in one round trip, and returns them."""
+    if not keys:
+        return []
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, keys, alias="k")
+    rows = (await s.execute(text(
+        f"""WITH planned AS (
+               UPDATE outreach.treatments t SET planned = true
+               FROM {source}
+               WHERE t.client_slug = k.client_slug AND t.account_ref = k.account_ref AND NOT t.planned
+                 AND EXISTS (SELECT 1 FROM outreach.accounts acc
+                             WHERE acc.client_slug = t.client_slug AND acc.account_ref = t.account_ref)
+               RETURNING t.client_slug, t.account_ref, t.plan_id, t.treatment, t.channels, t.cadence_days)
+           SELECT planned.plan_id AS t_plan_id, planned.treatment AS t_treatment, planned.channels AS t_channels,
+                  planned.cadence_days AS t_cadence_days, acc.*, coalesce(st.status, 'open') AS status,
+                  coalesce(st.balance, acc.balance) AS current_balance
+           FROM planned JOIN outreach.accounts acc USING (client_slug, account_ref)
+           LEFT JOIN outreach.account_status st USING (client_slug, account_ref)"""), params)).all()
+    return [PlanToMake(r.client_slug, r.account_ref, r.t_plan_id, r.t_treatment, tuple(r.t_channels or ()),
+                       r.t_cadence_days, r.status, tuple(r.phones or ()), r.email, r.address) for r in rows]
+
+
+async def schedule_attempts_many(s: AsyncSession, planned: list[Planned], now: dt.datetime) -> list[Scheduled]:
+    """Many plans' attempts in one round trip; an attempt already scheduled for its plan is not scheduled again."""
+    if not planned:
+        return []
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "plan_id": "uuid",
+                                  "sequence": "integer", "channel": "text", "at": "timestamptz"},
+                                 [(p.client, p.account_ref, p.plan_id, p.sequence, p.channel, p.at) for p in planned],
+                                 alias="x", ordinality=True)
+    result = await s.execute(text(
+        f"""INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
+               scheduled_at, created_at, correlation_id)
+           SELECT gen_random_uuid(), x.client_slug, x.account_ref, x.plan_id, x.channel, x.sequence, 'scheduled',
+                  x.at, :now, t.correlation_id
+           FROM {source}
+           LEFT JOIN outreach.treatments t ON t.client_slug = x.client_slug AND t.account_ref = x.account_ref
+                AND t.plan_id = x.plan_id
+           ORDER BY x.n
+           ON CONFLICT (plan_id, sequence) DO NOTHING
+           RETURNING client_slug, account_ref, id, channel, sequence, scheduled_at"""), {**params, "now": now})
+    return [Scheduled(r.client_slug, r.account_ref, r.id, r.channel, r.sequence, r.scheduled_at) for r in result]
+
+
+async def cancel_scheduled_many(s: AsyncSession, cancels: list[tuple[str, str, str]]) -> list[Cancelled]:
+    """cancel_scheduled for many accounts in one round trip: rows of (client, account_ref, reason)."""
+    if not cancels:
+        return []
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "reason": "text"}, cancels,
+                                 alias="k")
+    result = await s.execute(text(
+        f"""UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = k.reason
+            FROM {source}
+            WHERE a.client_slug = k.client_slug AND a.account_ref = k.account_ref AND a.status = 'scheduled'
+            RETURNING a.client_slug, a.account_ref, a.id, a.channel"""), params)
+    return [Cancelled(r.client_slug, r.account_ref, r.id, r.channel) for r in result]

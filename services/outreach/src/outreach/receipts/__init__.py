@@ -1,0 +1,1 @@
+"""Receipts and replies: providers' word on the messages sent, and the debtors' answers."""

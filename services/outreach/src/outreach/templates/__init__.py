@@ -1,0 +1,1 @@
+"""Templates: a client company's own messages, checked before they are saved."""

@@ -1,0 +1,91 @@
+"""Templates' routes: a client company's templates with their rendering on a sample account, and saving one."""
+
+from typing import Literal, cast
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from outreach.domain.templates import VARIABLES
+from outreach.edge import ClientOfCaller, Settings
+from outreach.templates import handlers
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.events import Channel
+
+
+class TemplateIn(BaseModel):
+    """v1"""
+
+    model_config = ConfigDict(extra="forbid")
+    subject: str | None = Field(None, max_length=500)
+    body: str = Field(min_length=1, max_length=20_000)
+
+
+class PreviewOut(BaseModel):
+    subject: str | None
+    body: str
+    encoding: str | None
+    segments: int | None
+
+
+class PreviewProblemOut(BaseModel):
+    code: str = Field(description="invalid_template or template_too_expensive")
+    detail: str
+
+
+class TemplateOut(BaseModel):
+    """v1: a template and its rendering for a sample account (SMS parts shown before anything is sent). A stored
+    template that no longer renders has no preview but a `preview_problem` saying why."""
+
+    channel: Channel
+    locale: str
+    source: Literal["client", "default"]
+    version: int | None
+    subject: str | None
+    body: str
+    variables: dict[str, str]
+    preview: PreviewOut | None
+    preview_problem: PreviewProblemOut | None = None
+
+    @classmethod
+    def of(cls, view: handlers.TemplateView) -> "TemplateOut":
+        template, rendered, problem = view.template, view.rendered, view.problem
+        return cls(
+            # The channel was a Channel when the template was asked for or saved.
+            channel=cast(Channel, template.channel), locale=template.locale,
+            source="client" if view.own else "default", version=view.own.version if view.own else None,
+            subject=template.subject, body=template.body, variables=VARIABLES,
+            preview=PreviewOut(subject=rendered.subject, body=rendered.body, encoding=rendered.encoding,
+                               segments=rendered.segments) if rendered else None,
+            preview_problem=PreviewProblemOut(code=problem.code, detail=str(problem)) if problem else None)
+
+
+class TemplateList(BaseModel):
+    items: list[TemplateOut]
+
+
+router = APIRouter(prefix="/v1", tags=["outreach"])
+
+
+@router.get("/clients/{slug}/templates", response_model=TemplateList)
+async def list_templates(client: ClientOfCaller, platform: PlatformDep, settings: Settings) -> TemplateList:
+    """Every channel's template in the client company's locale, and any other locale it has its own for."""
+    views = await handlers.list_templates(platform.db, settings, client=client, now=platform.clock())
+    return TemplateList(items=[TemplateOut.of(v) for v in views])
+
+
+@router.get("/clients/{slug}/templates/{channel}/{locale}", response_model=TemplateOut)
+async def get_template(slug: str, channel: Channel, locale: str, client: ClientOfCaller, platform: PlatformDep,
+                       settings: Settings) -> TemplateOut:
+    return TemplateOut.of(await handlers.get_template(platform.db, settings, client=client, channel=channel,
+                                                      locale=locale, now=platform.clock()))
+
+
+@router.put("/clients/{slug}/templates/{channel}/{locale}", response_model=TemplateOut)
+async def put_template(slug: str, channel: Channel, locale: str, body: TemplateIn, client: ClientOfCaller,
+                       platform: PlatformDep, settings: Settings) -> TemplateOut:
+    """Saves the client company's template once it has passed, before anything is stored: syntax, known
+    variables, the opt-out line where the law asks for it, and its rendering on a sample account within the
+    render budget (`template_too_expensive` otherwise). The answer shows the rendering and its SMS parts."""
+    return TemplateOut.of(await handlers.save_template(platform.db, settings, client=client, channel=channel,
+                                                       locale=locale, subject=body.subject, body=body.body,
+                                                       now=platform.clock()))
