@@ -40,7 +40,7 @@ async def on_placed_many(events: list[tuple[AccountPlaced, HandlerContext]]) -> 
     s = events[0][1].session
     await store.place_accounts(s, [
         Placement(client=ctx.envelope.client, account_ref=e.account_ref, balance=e.balance,
-                        placed_at=ctx.envelope.occurred_at, product=e.product) for e, ctx in events])
+                  placed_at=ctx.envelope.occurred_at, product=e.product) for e, ctx in events])
     for client in sorted({ctx.envelope.client for _, ctx in events}):
         await store.notify_change(s, client)
 
