@@ -67,16 +67,6 @@ def test_event_catalogue_is_generated_and_current() -> None:
     assert written == render() + "\n", "docs/events.md is stale: run `make catalogue`"
 
 
-# Routers still built inside a function that closes over the platform: converted in #18's next steps (each to a
-# module-level APIRouter whose routes take recaudo_common.dependencies), and then struck from this list.
-ROUTERS_IN_A_CLOSURE_YET = {
-    "libs/common/src/recaudo_common/identity_api.py",
-    "services/outreach/src/outreach/api.py",
-    "services/outreach/src/outreach/sending/routes.py",
-    "services/reporting/src/reporting/api.py",
-}
-
-
 def routers_built_in_a_function(path: Path) -> list[str]:
     """The functions of a module that create an `APIRouter(...)` (a router built per call, closing over what it got)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -93,7 +83,7 @@ def test_routers_are_declared_at_module_level() -> None:
     offenders = {str(p.relative_to(REPOSITORY_ROOT)): names
                  for root in ("libs", "services") for p in (REPOSITORY_ROOT / root).rglob("src/**/*.py")
                  if (names := routers_built_in_a_function(p))}
-    assert {path: names for path, names in offenders.items() if path not in ROUTERS_IN_A_CLOSURE_YET} == {}
+    assert offenders == {}
 
 
 def test_a_router_built_in_a_function_is_caught(tmp_path: Path) -> None:
