@@ -17,7 +17,7 @@ test: install ## lint, then unit + integration + e2e against real PostgreSQL and
 
 lint: install
 	@$(UV) run --no-sync ruff check .
-	@$(UV) run --no-sync mypy libs/common/src
+	@$(UV) run --no-sync mypy --strict libs/*/src services/*/src
 
 fmt: install
 	@$(UV) run --no-sync ruff check --fix .

@@ -22,7 +22,7 @@ scripts/apt-install.sh /usr/bin/chromium=chromium promtool=prometheus
 
 echo "== lint"
 "$UV" run --no-sync ruff check .
-"$UV" run --no-sync mypy libs/common/src
+"$UV" run --no-sync mypy --strict libs/*/src services/*/src
 
 if [ -z "${RECAUDO_DATABASE_URL:-}" ]; then
   rm -rf .local/test-postgres
