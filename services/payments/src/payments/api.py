@@ -26,11 +26,9 @@ from payments.schemas import (
     ReversalIn,
     ReversalOut,
     UnmatchedList,
-    UnmatchedPaymentOut,
     WebhookIn,
     WebhookOut,
     WebhookRejectionList,
-    WebhookRejectionOut,
 )
 from payments.settings import PaymentsSettings
 from recaudo_common.client_copy import ClientCopy
@@ -100,8 +98,7 @@ async def gateway_webhook(gateway: str, request: Request, platform: PlatformDep,
 async def webhook_rejections(principal: CurrentPrincipal, platform: PlatformDep,
                              limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> WebhookRejectionList:
     principal.require_role("operator", "sre")
-    rows = await webhooks.rejections(platform.db, limit=limit)
-    return WebhookRejectionList(items=[WebhookRejectionOut.model_validate(r, from_attributes=True) for r in rows])
+    return WebhookRejectionList(items=await webhooks.rejections(platform.db, limit=limit))
 
 
 # The routes below name {slug} before their other path parameters, as they always did (the OpenAPI keeps its order).
@@ -110,18 +107,16 @@ async def reverse_payment(slug: str, payment_id: uuid.UUID, client: ClientOfOper
                           idempotency_key: IdempotencyKey, body: ReversalIn | None = None) -> ReversalOut:
     """Sent again with the same Idempotency-Key and body, it answers what it answered and reverses nothing
     more; the same key with another body is refused (409 `idempotency_key_reused`)."""
-    result = await reversals.reverse_by_operator(
+    return await reversals.reverse_by_operator(
         platform.db, client=client.slug, payment_id=payment_id, idempotency_key=idempotency_key,
         reason=body.reason if body else None, amount=body.amount if body else None, now=platform.clock())
-    return ReversalOut.model_validate(result, from_attributes=True)
 
 
 @router.post("/clients/{slug}/payments/unmatched/{payment_id}/assign", response_model=PaymentOut)
 async def assign(slug: str, payment_id: uuid.UUID, body: AssignIn, client: ClientOfOperator,
                  platform: PlatformDep) -> PaymentOut:
-    result = await handlers.assign_unmatched(platform.db, client=client.slug, payment_id=payment_id,
-                                             account_ref=body.account_ref, now=platform.clock())
-    return PaymentOut.model_validate(result, from_attributes=True)
+    return await handlers.assign_unmatched(platform.db, client=client.slug, payment_id=payment_id,
+                                           account_ref=body.account_ref, now=platform.clock())
 
 
 @router.post("/clients/{slug}/payments", response_model=PaymentOut)
@@ -129,9 +124,8 @@ async def manual_payment(body: ManualPaymentIn, client: ClientOfOperator, platfo
                          idempotency_key: IdempotencyKey) -> PaymentOut:
     if not body.account_ref and not body.debtor_id:
         raise ProblemError(422, "missing_reference", "Missing reference", "send account_ref or debtor_id")
-    result = await handlers.record_manual_payment(
+    return await handlers.record_manual_payment(
         platform.db, client=client.slug, idempotency_key=idempotency_key, payment=body, now=platform.clock())
-    return PaymentOut.model_validate(result, from_attributes=True)
 
 
 @router.post("/clients/{slug}/accounts/{account_ref}/arrangements", status_code=201, response_model=ArrangementOut)
@@ -173,5 +167,4 @@ async def get_bank_file(slug: str, file_id: uuid.UUID, client: ClientOfCaller, p
 @router.get("/clients/{slug}/payments/unmatched", response_model=UnmatchedList)
 async def unmatched(client: ClientOfCaller, platform: PlatformDep,
                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> UnmatchedList:
-    rows = await handlers.suspense_queue(platform.db, client=client.slug, limit=limit)
-    return UnmatchedList(items=[UnmatchedPaymentOut.model_validate(r, from_attributes=True) for r in rows])
+    return UnmatchedList(items=await handlers.suspense_queue(platform.db, client=client.slug, limit=limit))

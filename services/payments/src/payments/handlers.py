@@ -18,8 +18,8 @@ from payments.domain.ledger import after_payment
 from payments.domain.matching import match_payment
 from payments.integrity import recorded_once
 from payments.promises.handlers import evaluate_promises, settle_if_reached
-from payments.records import Account, PaymentOutcome, Placement, SuspenseItem
-from payments.schemas import ManualPaymentIn
+from payments.records import Account, Placement
+from payments.schemas import ManualPaymentIn, PaymentOut, UnmatchedPaymentOut
 from recaudo_common.accounts import ledger_status
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
@@ -103,7 +103,7 @@ def fingerprint(content: object) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def answer_of(outcome: PaymentOutcome) -> str:
+def answer_of(outcome: PaymentOut) -> str:
     """The JSON an Idempotency-Key answers with (the fields a payment has, none of those it lacks)."""
     return outcome.model_dump_json(exclude_none=True)
 
@@ -124,17 +124,17 @@ async def answered_before(s: AsyncSession, *, client: str, idempotency_key: str,
 
 
 async def record_manual_payment(db: Database, *, client: str, idempotency_key: str, payment: ManualPaymentIn,
-                                now: dt.datetime) -> PaymentOutcome:
+                                now: dt.datetime) -> PaymentOut:
     """Applies an operator's payment once per Idempotency-Key: the same key and body answer the same;
     the same key with another body is a conflict."""
     request_sha = fingerprint(payment.model_dump(mode="json"))
 
-    async def attempt() -> PaymentOutcome:
+    async def attempt() -> PaymentOut:
         async with db.transaction() as s:
             earlier = await answered_before(s, client=client, idempotency_key=idempotency_key,
                                             request_sha=request_sha, now=now)
             if earlier is not None:
-                return PaymentOutcome.model_validate_json(earlier)  # what it is now (it may have left suspense)
+                return PaymentOut.model_validate_json(earlier)  # what it is now (it may have left suspense)
             copy = await get_client(s, store.SCHEMA, client)
             if copy is None:
                 raise NotFound(f"client company {client!r}")
@@ -156,7 +156,7 @@ async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None
                         amount: Decimal, currency: str, paid_at: dt.datetime, source: str, method: str | None,
                         reference: str | None, now: dt.datetime, gateway: str | None = None,
                         external_id: str | None = None, link_secret: str | None = None,
-                        content_sha256: str | None = None) -> PaymentOutcome:
+                        content_sha256: str | None = None) -> PaymentOut:
     """Matches and applies one payment inside the caller's transaction; unmatched goes to suspense."""
     payment_id = uuid.uuid4()
     if not account_ref and link_secret and reference:
@@ -182,7 +182,7 @@ async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None
         await outbox.add(s, [PaymentUnmatched(payment_id=payment_id, amount=amount, currency=currency,
                                               paid_at=paid_at, source=source, reason=match.reason,
                                               ).envelope(client=client, occurred_at=now)])
-        return PaymentOutcome(id=payment_id, status="unmatched", reason=match.reason, amount=amount,
+        return PaymentOut(id=payment_id, status="unmatched", reason=match.reason, amount=amount,
                               currency=currency)
     account = known or await store.lock_account(s, client, match.account_ref)
     assert account is not None
@@ -197,7 +197,7 @@ async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None
 
 async def _book(s: AsyncSession, *, client: str, payment_id: uuid.UUID, account: Account, amount: Decimal,
                 currency: str, paid_at: dt.datetime, source: str, method: str | None, matched_by: str,
-                now: dt.datetime) -> PaymentOutcome:
+                now: dt.datetime) -> PaymentOut:
     """The ledger entry, the account's new balance and status, and payment.applied, for a matched payment."""
     account_ref = account.account_ref
     result = after_payment(account.balance, amount, account.status)
@@ -210,13 +210,13 @@ async def _book(s: AsyncSession, *, client: str, payment_id: uuid.UUID, account:
         payment_id=payment_id, account_ref=account_ref, amount=amount, currency=currency, paid_at=paid_at,
         source=source, method=method, new_balance=result.balance, credit=result.credit,
         account_status=result.status).envelope(client=client, occurred_at=now)])
-    return PaymentOutcome(id=payment_id, status="applied", account_ref=account_ref, matched_by=matched_by,
+    return PaymentOut(id=payment_id, status="applied", account_ref=account_ref, matched_by=matched_by,
                           amount=amount, currency=currency, new_balance=result.balance, credit=result.credit,
                           account_status=result.status)
 
 
 async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, account_ref: str,
-                           now: dt.datetime) -> PaymentOutcome:
+                           now: dt.datetime) -> PaymentOut:
     """An operator resolves a suspense payment: it is applied to the account they name."""
     async with db.transaction() as s:
         payment = await store.lock_payment(s, client, payment_id)
@@ -235,7 +235,7 @@ async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, 
         return result
 
 
-async def suspense_queue(db: Database, *, client: str, limit: int) -> list[SuspenseItem]:
+async def suspense_queue(db: Database, *, client: str, limit: int) -> list[UnmatchedPaymentOut]:
     """The client company's payments waiting for their account, oldest first."""
     async with db.transaction() as s:
         return await store.list_unmatched(s, client, limit=limit)

@@ -1,4 +1,5 @@
-"""The typed values payments' layers pass one another: rows the store reads, and what a command answered."""
+"""The typed values payments' layers pass one another: rows the store reads, and what a command answered (a
+payment's and a reversal's answers are their wire contracts, payments.schemas: an Idempotency-Key stores them)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
+from typing import Literal
 
 from recaudo_common.accounts import LedgerStatus
 
@@ -69,47 +68,12 @@ class Reversal:
 
 
 @dataclass(frozen=True)
-class SuspenseItem:
-    """A payment in the suspense queue with what the payer and the gateway said about it."""
-
-    id: uuid.UUID
-    amount: Decimal
-    currency: str
-    paid_at: dt.datetime
-    source: str
-    method: str | None
-    gateway: str | None
-    gateway_payment_id: str | None
-    account_ref_given: str | None
-    reference: str | None
-    debtor_id_given: str | None
-    reason: str | None
-    received_at: dt.datetime
-
-
-@dataclass(frozen=True)
 class IdempotencyClaim:
     """What an Idempotency-Key already held: the hash of the request that took it, and its answer (JSON text;
     none while that request's transaction is still running or if it stored none)."""
 
     request_sha256: str
     response: str | None
-
-
-@dataclass(frozen=True)
-class WebhookRejection:
-    """Refused webhooks of one (gateway, source address, reason); `folded` holds what the row cap folded away."""
-
-    id: int
-    gateway: str | None
-    source_address: str | None
-    reason: str
-    count: int
-    first_seen: dt.datetime
-    last_seen: dt.datetime
-    sample: dict[str, Any]  # JSONB: the latest refused request's shape (sizes and a hash), empty when folded
-    folded: bool
-    received_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -120,39 +84,6 @@ class RejectionSample:
     body_bytes: int
     body_sha256: str
     signature_header_chars: int | None
-
-
-class PaymentOutcome(BaseModel):
-    """What a recorded payment became; also what its Idempotency-Key answers (stored as JSON, so a model)."""
-
-    model_config = ConfigDict(frozen=True)
-    id: uuid.UUID
-    status: Literal["applied", "unmatched"]
-    amount: Decimal
-    currency: str
-    account_ref: str | None = None
-    matched_by: str | None = None
-    reason: str | None = None
-    new_balance: Decimal | None = None
-    credit: Decimal | None = None
-    account_status: str | None = None
-
-
-class ReversalOutcome(BaseModel):
-    """What a reversal took back, or `duplicate` when nothing remained; what its Idempotency-Key answers."""
-
-    model_config = ConfigDict(frozen=True)
-    status: Literal["reversed", "duplicate"]
-    id: uuid.UUID
-    reversal_id: uuid.UUID | None = None
-    kind: str | None = None
-    amount: Decimal | None = None
-    payment_amount: Decimal | None = None
-    reversed_total: Decimal | None = None
-    remaining: Decimal | None = None
-    account_ref: str | None = None
-    new_balance: Decimal | None = None
-    account_status: str | None = None
 
 
 @dataclass(frozen=True)

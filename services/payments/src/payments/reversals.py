@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments import store
 from payments.domain.reversals import ReversalRefusedError, after_reversal, reversal_amount
 from payments.handlers import answered_before, fingerprint
-from payments.records import ReversalOutcome
+from payments.schemas import ReversalOut
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import PaymentReversedV2
@@ -23,7 +23,7 @@ outbox = Outbox(store.SCHEMA)
 
 
 async def reverse_by_operator(db: Database, *, client: str, payment_id: uuid.UUID, idempotency_key: str,
-                              reason: str | None, amount: Decimal | None, now: dt.datetime) -> ReversalOutcome:
+                              reason: str | None, amount: Decimal | None, now: dt.datetime) -> ReversalOut:
     """An operator's reversal, once per Idempotency-Key (the manual payments' keys, one namespace per client
     company): sent again with the same key and body it answers what it answered and takes back nothing more;
     the same key with another payment, amount or reason is a conflict. A refused reversal stores nothing."""
@@ -33,7 +33,7 @@ async def reverse_by_operator(db: Database, *, client: str, payment_id: uuid.UUI
         earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request_sha=request_sha,
                                         now=now)
         if earlier is not None:
-            return ReversalOutcome.model_validate_json(earlier)
+            return ReversalOut.model_validate_json(earlier)
         result = await reverse(s, client=client, payment_id=payment_id, kind="reversal", gateway=None,
                                external_id=None, reason=reason, amount=amount, now=now)
         await store.store_idempotent_response(s, client, idempotency_key, result.model_dump_json(exclude_none=True),
@@ -43,7 +43,7 @@ async def reverse_by_operator(db: Database, *, client: str, payment_id: uuid.UUI
 
 async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: str, gateway: str | None,
                   external_id: str | None, reason: str | None, now: dt.datetime, amount: Decimal | None = None,
-                  content_sha256: str | None = None) -> ReversalOutcome:
+                  content_sha256: str | None = None) -> ReversalOut:
     """Reverses `amount` of an applied payment (all that remains when None), inside the caller's transaction.
     Several partial reversals may follow one another until the whole payment is reversed; asking for all that
     remains of a payment already wholly reversed answers `duplicate` and changes nothing."""
@@ -52,7 +52,7 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
         raise NotFound("payment")
     paid, reversed_so_far = payment.amount, payment.reversed_amount
     if payment.status == "reversed" and amount is None:
-        return ReversalOutcome(status="duplicate", id=payment_id)
+        return ReversalOut(status="duplicate", id=payment_id)
     if payment.status == "unmatched":
         raise Conflict("payment_not_applied", "only an applied payment can be reversed; this one is unmatched")
     try:
@@ -76,6 +76,6 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
         payment_id=payment_id, reversal_id=reversal_id, account_ref=account.account_ref, amount=take_back,
         kind=kind, reversed_at=now, new_balance=after.balance, account_status=after.status,
         payment_amount=paid, reversed_total=reversed_total).envelope(client=client, occurred_at=now)])
-    return ReversalOutcome(status="reversed", id=payment_id, reversal_id=reversal_id, kind=kind, amount=take_back,
+    return ReversalOut(status="reversed", id=payment_id, reversal_id=reversal_id, amount=take_back,
                            payment_amount=paid, reversed_total=reversed_total, remaining=paid - reversed_total,
                            account_ref=account.account_ref, new_balance=after.balance, account_status=after.status)

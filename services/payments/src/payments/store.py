@@ -19,9 +19,8 @@ from payments.records import (
     Placement,
     RejectionSample,
     Reversal,
-    SuspenseItem,
-    WebhookRejection,
 )
+from payments.schemas import UnmatchedPaymentOut, WebhookRejectionOut
 from recaudo_common.db import unnest_rows
 
 SCHEMA = "payments"
@@ -167,16 +166,16 @@ async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str,
          "now": now, "g": gateway, "x": external_id, "ca": claimed_account_ref, "h": content_sha256})
 
 
-async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[SuspenseItem]:
+async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[UnmatchedPaymentOut]:
     """The suspense queue with what the payer and the gateway said: the gateway, its own payment id, the account
-    and the reference named."""
+    and the reference named (read straight into what the API answers)."""
     rows = (await s.execute(text(
         "SELECT id, amount, currency, paid_at, source, method, gateway, external_id AS gateway_payment_id, "
         "claimed_account_ref AS account_ref_given, reference, debtor_id AS debtor_id_given, "
         "unmatched_reason AS reason, received_at "
         "FROM payments.payments WHERE client_slug = :c AND status = 'unmatched' ORDER BY received_at LIMIT :n"),
         {"c": client, "n": limit})).mappings().all()
-    return [SuspenseItem(**r) for r in rows]
+    return [UnmatchedPaymentOut.model_validate(dict(r)) for r in rows]
 
 
 PAYMENT_COLUMNS = ("id, client_slug, account_ref, claimed_account_ref, amount, reversed_amount, currency, paid_at, "
@@ -284,11 +283,11 @@ async def record_webhook_rejection(s: AsyncSession, *, gateway: str, reason: str
         {"others": OTHERS, "max": max_rows})
 
 
-async def list_webhook_rejections(s: AsyncSession, limit: int) -> list[WebhookRejection]:
-    """The most recently seen sources first."""
+async def list_webhook_rejections(s: AsyncSession, limit: int) -> list[WebhookRejectionOut]:
+    """The most recently seen sources first (read straight into what the API answers)."""
     rows = (await s.execute(text(
         "SELECT id, nullif(gateway, :others) AS gateway, source_address, reason, count, first_seen, last_seen, sample, "
         "last_seen AS received_at, gateway = :others AS folded FROM payments.webhook_rejections "
         "ORDER BY last_seen DESC, id DESC LIMIT :n"),
         {"n": limit, "others": OTHERS})).mappings().all()
-    return [WebhookRejection(**r) for r in rows]
+    return [WebhookRejectionOut.model_validate(dict(r)) for r in rows]

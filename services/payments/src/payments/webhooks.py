@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments import store
 from payments.handlers import apply_payment, fingerprint
 from payments.integrity import recorded_once
-from payments.records import RejectionSample, WebhookOutcome, WebhookRejection
+from payments.records import RejectionSample, WebhookOutcome
 from payments.reversals import reverse
-from payments.schemas import WebhookIn
+from payments.schemas import WebhookIn, WebhookRejectionOut
 from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
@@ -102,6 +102,6 @@ async def record_rejection(db: Database, *, gateway: str, reason: str, source: s
                                              sample=rejection_sample(raw, signature), now=now, max_rows=max_rows)
 
 
-async def rejections(db: Database, *, limit: int) -> list[WebhookRejection]:
+async def rejections(db: Database, *, limit: int) -> list[WebhookRejectionOut]:
     async with db.transaction() as s:
         return await store.list_webhook_rejections(s, limit)
