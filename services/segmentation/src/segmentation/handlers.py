@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.accounts import account_status
@@ -38,12 +40,16 @@ from segmentation.domain.assignment import Assignment, assign
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, days_past_due_on
 from segmentation.domain.propensity import HORIZON_DAYS, Model, NotEnoughDataError, train
 from segmentation.domain.strategy import Strategy, arm_of, default_strategy, full_costs
-from segmentation.domain.treatment import Score, scorecard
+from segmentation.domain.treatment import NO_RULE, Score, scorecard
 from segmentation.rows import Account, AssignmentInputs, AssignmentRow, StatedAccount
 from segmentation.schemas import strategy_of
 
 SCORECARD_VERSION = "scorecard-v1"
 outbox = Outbox(store.SCHEMA)
+log = logging.getLogger("recaudo.segmentation")
+NO_RULE_ASSIGNMENTS = Counter("recaudo_segmentation_no_rule_total",
+                              "Accounts given no treatment: the strategy in force has no rule for their bucket",
+                              ["arm"])
 
 
 def buckets_of(stored: tuple[Bucket, ...] | None) -> tuple[Bucket, ...]:
@@ -147,6 +153,7 @@ async def assess_many(s: AsyncSession, accounts: Sequence[tuple[Account | None, 
         decisions.append(decide(account, view, now=now, trigger=trigger, day=day)
                          if account is not None and view is not None else None)
     recorded = [d for d in decisions if d is not None]
+    report_no_rule(recorded)
     at_placement = await store.record_assignments(s, now=now, assignments=[
         AssignmentRow(
             client=d.account.client_slug, account_ref=d.account.account_ref, trigger=d.trigger,
@@ -157,6 +164,20 @@ async def assess_many(s: AsyncSession, accounts: Sequence[tuple[Account | None, 
         for d in recorded])
     return [None if d is None else segmented_event(d, at_placement[(d.account.client_slug, d.account.account_ref)])
             for d in decisions]
+
+
+def report_no_rule(decisions: Sequence[Decision]) -> None:
+    """Accounts left without treatment because their bucket has no rule (a bucket set and a strategy that disagree,
+    from before replacing buckets checked the strategy): counted, and said once a batch per client company and
+    strategy, with its buckets and no account or person in it, so an operator knows to complete the strategy."""
+    uncovered: dict[tuple[str, str, int], set[str]] = {}
+    for d in decisions:
+        if d.result.treatment == NO_RULE:
+            NO_RULE_ASSIGNMENTS.labels(arm=d.arm).inc()
+            uncovered.setdefault((d.account.client_slug, d.arm, d.strategy.version), set()).add(d.bucket)
+    for (client, arm, version), buckets in uncovered.items():
+        log.warning("client %s: %s strategy v%d has no rule for buckets %s; accounts in them get no treatment until "
+                    "it covers them", client, arm, version, ", ".join(sorted(buckets)))
 
 
 async def assess(s: AsyncSession, account: Account | None, *, now: dt.datetime, trigger: str,

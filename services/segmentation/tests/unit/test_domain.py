@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 
 from segmentation.domain.assignment import assign
-from segmentation.domain.buckets import bucket_for, days_past_due_on
-from segmentation.domain.strategy import default_strategy, full_costs
+from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, days_past_due_on
+from segmentation.domain.strategy import Strategy, default_strategy, full_costs, uncovered_buckets
 from segmentation.domain.treatment import scorecard
 
 pytestmark = pytest.mark.unit
@@ -90,3 +90,17 @@ def test_bucket_sets_must_be_contiguous_and_cover_the_range() -> None:
     short = (Bucket("a", -10, 100), Bucket("a", 101, 200))
     assert bucket_errors(short) == ["bucket labels must be unique", "the first bucket must start at -365, not -10",
                                     "the last bucket must end at 36500, not 200"]
+
+
+def test_a_bucket_the_strategy_has_no_rule_for_gets_no_contact_and_says_why() -> None:
+    strategy = Strategy(4, tuple(r for r in default_strategy().rules if not (r.bucket == "361+" and r.tier == "low")))
+    buckets = (*DEFAULT_BUCKETS[:-1], Bucket("361+", 361, 36500), Bucket("nuevo", 36501, 40000))
+    assert uncovered_buckets(strategy, buckets) == ("361+", "nuevo")
+    assert uncovered_buckets(default_strategy(buckets), buckets) == ()
+    score = scorecard(days_past_due=400, balance=Decimal("100"), contactable=True)
+    left = assign(bucket="nuevo", balance=Decimal("100"), score=score, strategy=strategy, costs=full_costs(None),
+                  arm="challenger")
+    assert (left.treatment.name, left.treatment.channels, left.offer.kind, left.cost_to_collect) == (
+        "no_rule", (), "none", Decimal(0))
+    assert left.segment == "nuevo/low/no_rule"
+    assert "challenger strategy v4 has no rule for bucket nuevo and low value: not contacted" in left.why

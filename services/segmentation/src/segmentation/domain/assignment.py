@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from segmentation.domain.strategy import Offer, Rule, Strategy
-from segmentation.domain.treatment import NO_TREATMENT, STOPPED, Score, Treatment, cost_to_collect
+from segmentation.domain.treatment import NO_RULE, NO_TREATMENT, STOPPED, Score, Treatment, cost_to_collect
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,15 @@ def assign(*, bucket: str, balance: Decimal, score: Score, strategy: Strategy, c
                           Decimal(0), f"account is {status}: no contact")
     expected = (balance * score.propensity).quantize(Decimal("0.01"), ROUND_HALF_UP)
     tier = strategy.tiers.of(expected)
-    rule: Rule = strategy.rule(bucket, tier)
+    rule: Rule | None = strategy.rule(bucket, tier)
+    if rule is None:
+        # Contacting with a treatment nobody chose for this bucket could break the client company's own rules
+        # (channels, offers): no contact, said plainly, until its strategy covers the bucket.
+        return Assignment(bucket, tier, f"{bucket}/{tier}/no_rule", NO_RULE, 0, Offer(), score.propensity,
+                          Decimal(0), Decimal(0),
+                          f"bucket {bucket}; propensity {score.propensity} ({', '.join(score.reasons)}); expected "
+                          f"recovery {expected} ({tier} value); {arm} strategy v{strategy.version} has no rule for "
+                          f"bucket {bucket} and {tier} value: not contacted until the strategy covers it")
     cost = cost_to_collect(rule.treatment, costs)
     net = expected - cost
     why = (f"bucket {bucket}; propensity {score.propensity} ({', '.join(score.reasons)}); expected recovery "

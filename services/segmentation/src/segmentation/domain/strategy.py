@@ -52,11 +52,13 @@ class Strategy:
     rules: tuple[Rule, ...]
     tiers: Tiers = Tiers()
 
-    def rule(self, bucket: str, tier: str) -> Rule:
+    def rule(self, bucket: str, tier: str) -> Rule | None:
+        """The cell for this bucket and tier; None where the strategy has none (a bucket set changed under it
+        before such a change was refused), which the assignment answers with no treatment, not a failure."""
         for r in self.rules:
             if r.bucket == bucket and r.tier == tier:
                 return r
-        raise KeyError(f"no rule for bucket {bucket!r} and tier {tier!r}")
+        return None
 
 
 def default_strategy(buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS) -> Strategy:
@@ -106,6 +108,12 @@ def strategy_errors(strategy: Strategy, buckets: tuple[Bucket, ...], *,
     if strategy.tiers.high <= strategy.tiers.medium:
         errors.append("the high tier threshold must be above the medium one")
     return errors
+
+
+def uncovered_buckets(strategy: Strategy, buckets: tuple[Bucket, ...]) -> tuple[str, ...]:
+    """The labels of the buckets, in their order, for which the strategy lacks a rule in at least one tier."""
+    cells = {(r.bucket, r.tier) for r in strategy.rules}
+    return tuple(b.label for b in buckets if any((b.label, tier) not in cells for tier in TIERS))
 
 
 def arm_of(client: str, account_ref: str, challenger_share: Decimal) -> Literal["champion", "challenger"]:

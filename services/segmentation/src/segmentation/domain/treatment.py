@@ -35,6 +35,7 @@ DEFAULT_STRATEGY: dict[str, Treatment] = {
 }
 NO_TREATMENT = Treatment("do_not_pursue", (), 0)
 STOPPED = Treatment("stopped", (), 0)
+NO_RULE = Treatment("no_rule", (), 0)  # the strategy has no rule for the account's bucket: no contact until it does
 
 
 @dataclass(frozen=True)
