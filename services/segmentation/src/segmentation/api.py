@@ -44,7 +44,7 @@ async def get_buckets(client: ClientOfCaller, platform: PlatformDep) -> BucketsO
 async def put_buckets(body: BucketsIn, client: ClientOfOperator, platform: PlatformDep) -> BucketsOut:
     buckets = [b.to_domain() for b in body.buckets]
     return buckets_out(await setup_handlers.replace_buckets(platform.db, client=client, buckets=buckets,
-                                                            now=platform.clock()))
+                                                            strategy=body.strategy, now=platform.clock()))
 
 
 @router.get("/clients/{slug}/strategy", response_model=StrategyOut)

@@ -28,10 +28,13 @@ class BucketIn(BaseModel):
 
 
 class BucketsIn(BaseModel):
-    """v1: contiguous, non-overlapping, covering -365..36500 days past due."""
+    """v1: contiguous, non-overlapping, covering -365..36500 days past due; refused (409) while the strategy in
+    force has no rule for one of them, unless `strategy` comes with them."""
 
     model_config = ConfigDict(extra="forbid")
     buckets: list[BucketIn] = Field(min_length=1, max_length=50)
+    strategy: StrategyIn | None = Field(None, description="a strategy for these buckets, kept as the next version "
+                                        "in the same change (needed when the current one does not name them)")
 
 
 class BucketsOut(BaseModel):

@@ -1,6 +1,7 @@
 """Handlers behind segmentation's API: a client company's setup (buckets, strategy, channel costs) read and
 replaced, and how its accounts are segmented. A new strategy or cost table queues a re-segmentation; new buckets
-make today's aging run again."""
+make today's aging run again. Buckets and strategy are checked against each other under one lock: new buckets the
+strategy in force has no rule for are refused unless they come with a strategy that covers them."""
 
 from __future__ import annotations
 
@@ -11,10 +12,16 @@ from decimal import Decimal
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.clock import local_today
 from recaudo_common.db import Database
-from recaudo_common.domain_errors import Invalid
+from recaudo_common.domain_errors import Conflict, Invalid
 from segmentation import store
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_errors
-from segmentation.domain.strategy import cost_table_errors, default_strategy, full_costs, strategy_errors
+from segmentation.domain.strategy import (
+    cost_table_errors,
+    default_strategy,
+    full_costs,
+    strategy_errors,
+    uncovered_buckets,
+)
 from segmentation.handlers import buckets_of
 from segmentation.rows import BucketSet, SegmentCount, StrategyVersion
 from segmentation.schemas import StrategyIn, document_of, strategy_of
@@ -27,17 +34,62 @@ async def bucket_set(db: Database, *, client: str) -> BucketSet:
     return stored or BucketSet(0, DEFAULT_BUCKETS)
 
 
-async def replace_buckets(db: Database, *, client: ClientCopy, buckets: Sequence[Bucket], now: dt.datetime
-                          ) -> BucketSet:
+async def replace_buckets(db: Database, *, client: ClientCopy, buckets: Sequence[Bucket], now: dt.datetime,
+                          strategy: StrategyIn | None = None) -> BucketSet:
+    """A new bucket set, refused while the strategy in force has no rule for one of its buckets; with `strategy`,
+    that strategy becomes the next version in the same change (checked against the new buckets), so moving to
+    new bucket labels is one step."""
     errors = bucket_errors(tuple(buckets))
     if errors:
         raise Invalid("invalid_buckets", "; ".join(errors), title="Invalid buckets",
                       errors=[{"msg": e} for e in errors])
     ordered = tuple(sorted(buckets, key=lambda b: b.low))
     async with db.transaction() as s:
+        await store.lock_setup(s, client.slug)
+        if strategy is None:
+            refuse_uncovered((await store.load_client_setup(s, client.slug)).strategy, ordered)
+        else:
+            refuse_invalid_strategy(strategy, ordered, client)
         version = await store.put_buckets(s, client.slug, ordered, now)
         await store.reopen_aging(s, client.slug, local_today(client.timezone, now))
+        if strategy is not None:
+            strategy_version = await store.add_strategy(s, client.slug, strategy, now)
+            await store.request_resegmentation(s, client.slug, f"strategy v{strategy_version}", now)
     return BucketSet(version, ordered)
+
+
+def refuse_uncovered(stored: StrategyVersion | None, buckets: tuple[Bucket, ...]) -> None:
+    """Refuses buckets the stored strategy (its champion or its challenger) has no rule for: its accounts would
+    get no treatment. The platform's default strategy (none stored) is laid over any buckets."""
+    if stored is None:
+        return
+    arms = [("champion", strategy_of(stored.document, stored.version))]
+    if stored.document.challenger is not None:
+        arms.append(("challenger", strategy_of(stored.document.challenger, stored.version)))
+    missing = [(arm, label) for arm, strategy in arms for label in uncovered_buckets(strategy, buckets)]
+    if not missing:
+        return
+    labels = list(dict.fromkeys(label for _, label in missing))
+    raise Conflict(
+        "strategy_does_not_cover_buckets",
+        f"strategy v{stored.version} has no rule for bucket{'s' if len(labels) > 1 else ''} "
+        f"{', '.join(repr(label) for label in labels)}: send these buckets with a strategy that covers them "
+        '(the field "strategy" of this body), or only buckets the strategy names',
+        title="Strategy does not cover buckets",
+        errors=[{"msg": f"{'' if arm == 'champion' else 'challenger: '}no rule for bucket {label!r}", "arm": arm,
+                 "bucket": label} for arm, label in missing])
+
+
+def refuse_invalid_strategy(document: StrategyIn, buckets: tuple[Bucket, ...], client: ClientCopy) -> None:
+    """Refuses a strategy that does not fit the buckets or the client company's own discount ceiling."""
+    limit = client.max_discount_pct
+    errors = strategy_errors(strategy_of(document, 0), buckets, max_discount_pct=limit)
+    if document.challenger is not None:
+        errors += [f"challenger: {e}" for e in strategy_errors(strategy_of(document.challenger, 0), buckets,
+                                                               max_discount_pct=limit)]
+    if errors:
+        raise Invalid("invalid_strategy", "; ".join(errors[:20]), title="Invalid strategy",
+                      errors=[{"msg": e} for e in errors])
 
 
 async def current_strategy(db: Database, *, client: str) -> StrategyVersion:
@@ -53,16 +105,9 @@ async def replace_strategy(db: Database, *, client: ClientCopy, document: Strate
                            ) -> StrategyVersion:
     """A new version of the client company's strategy, checked against its buckets and its own discount ceiling."""
     async with db.transaction() as s:
+        await store.lock_setup(s, client.slug)  # the buckets it is checked against stay as read until it is kept
         setup = await store.load_client_setup(s, client.slug)
-    buckets, limit = buckets_of(setup.buckets), client.max_discount_pct
-    errors = strategy_errors(strategy_of(document, 0), buckets, max_discount_pct=limit)
-    if document.challenger is not None:
-        errors += [f"challenger: {e}" for e in strategy_errors(strategy_of(document.challenger, 0), buckets,
-                                                               max_discount_pct=limit)]
-    if errors:
-        raise Invalid("invalid_strategy", "; ".join(errors[:20]), title="Invalid strategy",
-                      errors=[{"msg": e} for e in errors])
-    async with db.transaction() as s:
+        refuse_invalid_strategy(document, buckets_of(setup.buckets), client)
         version = await store.add_strategy(s, client.slug, document, now)
         await store.request_resegmentation(s, client.slug, f"strategy v{version}", now)
     return StrategyVersion(version, document)

@@ -221,6 +221,12 @@ _SETTINGS = text(
                ORDER BY trained_at DESC LIMIT 1) AS model""")
 
 
+async def lock_setup(s: AsyncSession, client: str) -> None:
+    """Serialises changes to a client company's buckets and strategy until the transaction ends: each is checked
+    against the other as stored, so two concurrent changes must not both pass against what the other replaces."""
+    await s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"recaudo.segmentation.setup.{client}"})
+
+
 async def load_client_setup(s: AsyncSession, client: str) -> ClientSetup:
     """Buckets, the current strategy, the channel costs and the latest propensity model of a client company,
     in one round trip."""
