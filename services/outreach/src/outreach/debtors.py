@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from outreach.domain.contact_law import ContactDecision, ContactRequest, PastContact, stricter_rules
+from outreach.domain.client_rules import RulesOverride
+from outreach.domain.contact_law import ContactDecision, ContactRequest, CountryRules, PastContact, stricter_rules
 from outreach.domain.timezones import debtor_zone
 
 PHONE_CHANNELS = frozenset({"sms", "whatsapp", "voice", "agent"})
@@ -39,7 +40,7 @@ class DebtorContext:
     timezone: str
     locale: str
     promise_window_days: int
-    client_rules: dict[str, object] | None  # the client company's stricter rules, JSON as it saved them
+    client_rules: RulesOverride | None  # the client company's stricter rules, if it set any
     days_past_due: int | None
     offer: str | None
     offer_discount_pct: Decimal | None
@@ -54,7 +55,6 @@ class DebtorContext:
         """From a row of the store's context query (its columns, as selected there)."""
         history = row["history"]
         history = json.loads(history) if isinstance(history, str) else history
-        rules = row["client_rules"]
         return cls(
             client=row["client_slug"], account_ref=row["account_ref"], debtor_id=row["debtor_id"],
             full_name=row["full_name"], phones=tuple(row["phones"] or ()), email=row["email"],
@@ -63,7 +63,7 @@ class DebtorContext:
             authorised_channels=tuple(row["authorised_channels"] or row["default_authorised_channels"] or ()),
             creditor=row["creditor"], country=row["country"], timezone=str(row["timezone"]), locale=row["locale"],
             promise_window_days=int(row["promise_window_days"]),
-            client_rules=json.loads(rules) if isinstance(rules, str) else rules,
+            client_rules=RulesOverride.from_document(row["client_rules"]),
             days_past_due=row["days_past_due"], offer=row["offer"], offer_discount_pct=row["offer_discount_pct"],
             expected_net_recovery=row["expected_net_recovery"], do_not_contact=bool(row["do_not_contact"]),
             opted_out=frozenset(row["opted_out"] or ()), legal_hold=row["legal_hold"],
@@ -86,7 +86,12 @@ def contact_request(debtor: DebtorContext, channel: str, at: dt.datetime,
         channel=channel, at=at, authorised_channels=debtor.authorised_channels,
         history=debtor.history + earlier_in_batch, opted_out=debtor.opted_out, do_not_contact=debtor.do_not_contact,
         account_status=debtor.account_status, legal_hold=debtor.legal_hold,
-        rules=stricter_rules(debtor.country, debtor.client_rules), account_ref=debtor.account_ref)
+        rules=rules_of(debtor), account_ref=debtor.account_ref)
+
+
+def rules_of(debtor: DebtorContext) -> CountryRules:
+    """The contact law of the debtor's country, narrowed by the client company's own rules."""
+    return stricter_rules(debtor.country, debtor.client_rules.document() if debtor.client_rules else None)
 
 
 def recipient(channel: str, *, phones: tuple[str, ...], email: str | None, address: str | None) -> str | None:

@@ -10,8 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from outreach.debtors import DebtorContext
-from outreach.domain.contact_law import stricter_rules
+from outreach.debtors import DebtorContext, rules_of
 from outreach.domain.templates import Rendered, Template, default_template, offer_text
 from outreach.rendering import render_message
 from outreach.settings import OutreachSettings
@@ -57,7 +56,7 @@ class Renderer:
         template = (default_template(channel, debtor.locale) if default
                     else await self.template(debtor.client, channel, debtor.locale))
         link, expires = self.link(debtor.client, debtor.account_ref)
-        rules = stricter_rules(debtor.country, debtor.client_rules)
+        rules = rules_of(debtor)
         return await render_message(
             template, self.settings, creditor=debtor.creditor, debtor_name=debtor.first_name,
             account_ref=debtor.account_ref, balance=debtor.balance, currency=debtor.currency,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from outreach import store
 from outreach.consent import store as consent
 from outreach.debtors import contact_request
+from outreach.domain.client_rules import RulesOverride
 from outreach.domain.contact_law import ContactDecision, CountryRules, RulesError, decide_contact, stricter_rules
 from outreach.store import TrailEntry, outbox
 from recaudo_common.db import Database
@@ -85,22 +86,22 @@ async def lift_legal_hold(db: Database, *, client: str, account_ref: str, hold: 
                                                     lifted_at=now).envelope(client=client, occurred_at=now)])
 
 
-async def contact_rules(db: Database, *, client: str) -> dict[str, object] | None:
+async def contact_rules(db: Database, *, client: str) -> RulesOverride | None:
     """The client company's own stricter rules as it saved them, or None."""
     async with db.transaction() as s:
         return await consent.get_client_rules(s, client)
 
 
-def rules_in_force(country: str, override: dict[str, object] | None) -> CountryRules:
+def rules_in_force(country: str, override: RulesOverride | None) -> CountryRules:
     """The law's rules of the country narrowed by the client company's own."""
-    return stricter_rules(country, override)
+    return stricter_rules(country, override.document() if override else None)
 
 
-async def replace_contact_rules(db: Database, *, client: str, country: str, override: dict[str, object],
+async def replace_contact_rules(db: Database, *, client: str, country: str, override: RulesOverride,
                                 now: dt.datetime) -> CountryRules:
     """Sets the client company's stricter rules; a rule looser than the law is refused. The rules in force."""
     try:
-        rules = stricter_rules(country, override)
+        rules = rules_in_force(country, override)
     except RulesError as e:
         raise Invalid("rules_looser_than_law", str(e), title="Invalid contact rules") from e
     async with db.transaction() as s:

@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from outreach.consent import handlers
+from outreach.domain.client_rules import RulesOverride
 from outreach.domain.contact_law import CountryRules
 from outreach.edge import ClientOfCaller, ClientOfOperator
 from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep
@@ -85,11 +86,10 @@ class ContactRulesOut(BaseModel):
     opt_out_line: bool
 
     @classmethod
-    def of(cls, slug: str, country: str, override: dict[str, object] | None, rules: CountryRules
-           ) -> "ContactRulesOut":
+    def of(cls, slug: str, country: str, override: RulesOverride | None, rules: CountryRules) -> "ContactRulesOut":
         names = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
         return cls(
-            client=slug, country=country, override=override or {},
+            client=slug, country=country, override=override.document() if override else {},
             windows={n: ((w.start.strftime("%H:%M"), w.end.strftime("%H:%M")) if (w := rules.windows.get(i))
                          else None) for i, n in enumerate(names)},
             no_holidays=rules.no_holidays, daily_limit=rules.daily_limit,
@@ -150,7 +150,8 @@ async def get_rules(client: ClientOfCaller, platform: PlatformDep) -> ContactRul
 @router.put("/clients/{slug}/contact-rules", response_model=ContactRulesOut)
 async def put_rules(body: ContactRulesIn, client: ClientOfOperator, platform: PlatformDep) -> ContactRulesOut:
     """Sets the client company's stricter rules; a rule looser than the law is refused."""
-    override: dict[str, object] = body.model_dump(exclude_none=True)
+    override = RulesOverride(windows=body.windows, daily_limit=body.daily_limit, calls_in_7_days=body.calls_in_7_days,
+                             one_channel_per_week=body.one_channel_per_week)
     rules = await handlers.replace_contact_rules(platform.db, client=client.slug, country=client.country,
                                                  override=override, now=platform.clock())
     return ContactRulesOut.of(client.slug, client.country, override, rules)

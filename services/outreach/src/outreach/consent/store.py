@@ -10,6 +10,7 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from outreach.domain.client_rules import RulesOverride
 from outreach.store import Cancelled
 
 
@@ -70,15 +71,15 @@ async def lift_legal_hold(s: AsyncSession, *, client: str, account_ref: str, hol
     return result.first() is not None
 
 
-async def get_client_rules(s: AsyncSession, client: str) -> dict[str, object] | None:
-    """The client company's stricter rules as it saved them (JSON), or None when it has none."""
+async def get_client_rules(s: AsyncSession, client: str) -> RulesOverride | None:
+    """The client company's stricter rules as it saved them, or None when it has none."""
     row = (await s.execute(text("SELECT rules FROM outreach.client_rules WHERE client_slug = :c"),
                            {"c": client})).first()
-    return dict(row[0]) if row else None
+    return RulesOverride.from_document(row[0]) if row else None
 
 
-async def put_client_rules(s: AsyncSession, client: str, rules: dict[str, object], now: dt.datetime) -> None:
+async def put_client_rules(s: AsyncSession, client: str, rules: RulesOverride, now: dt.datetime) -> None:
     await s.execute(text(
         "INSERT INTO outreach.client_rules (client_slug, rules, updated_at) VALUES (:c, CAST(:r AS jsonb), :now) "
         "ON CONFLICT (client_slug) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at"),
-        {"c": client, "r": json.dumps(rules), "now": now})
+        {"c": client, "r": json.dumps(rules.document()), "now": now})
