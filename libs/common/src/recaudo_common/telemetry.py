@@ -32,6 +32,9 @@ EVENTS_CONSUMED = Counter(
 CONSUMER_RETRIES = Counter("recaudo_consumer_retries_total", "Handler retries", ["service", "topic"])
 DLQ_MESSAGES = Counter("recaudo_dlq_messages_total", "Events sent to a dead-letter topic", ["service", "topic"])
 CONSUMER_LAG = Gauge("recaudo_consumer_lag", "Events waiting for a consumer group", ["service", "group"])
+NO_RULE_ASSIGNMENTS = Counter("recaudo_segmentation_no_rule_total",
+                              "Accounts given no treatment: the strategy in force has no rule for their bucket",
+                              ["arm"])
 SCHEDULER_BACKLOG = Gauge("recaudo_scheduler_backlog", "Contact attempts due and not yet decided", ["service"])
 REPORT_FRESHNESS = Histogram(
     "recaudo_report_freshness_seconds", "From a payment's application (payments) to its report (reporting)",

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.accounts import account_status
@@ -35,6 +34,7 @@ from recaudo_common.events import (
     PromiseMade,
 )
 from recaudo_common.outbox import Cause, Outbox
+from recaudo_common.telemetry import NO_RULE_ASSIGNMENTS
 from segmentation import store
 from segmentation.domain.assignment import Assignment, assign
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, days_past_due_on
@@ -47,9 +47,6 @@ from segmentation.schemas import strategy_of
 SCORECARD_VERSION = "scorecard-v1"
 outbox = Outbox(store.SCHEMA)
 log = logging.getLogger("recaudo.segmentation")
-NO_RULE_ASSIGNMENTS = Counter("recaudo_segmentation_no_rule_total",
-                              "Accounts given no treatment: the strategy in force has no rule for their bucket",
-                              ["arm"])
 
 
 def buckets_of(stored: tuple[Bucket, ...] | None) -> tuple[Bucket, ...]:
