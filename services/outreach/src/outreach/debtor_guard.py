@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
+from outreach.debtor_page.handlers import DebtorView
 from outreach.domain.verification import (
     LINK_MAX_FAILURES,
     SOURCE_FORGETS_AFTER,
@@ -21,7 +22,7 @@ from outreach.domain.verification import (
     link_wait,
     source_wait,
 )
-from outreach.handlers import DebtorView
+from outreach.store import TrailEntry
 from recaudo_common.db import Database
 
 Outcome = Literal["verified", "wrong", "locked", "blocked"]
@@ -54,11 +55,8 @@ async def verify(db: Database, view: DebtorView, answer: str, *, source: str, no
         source_failures = 0 if now - src.updated_at > SOURCE_FORGETS_AFTER else src.failures
         if src.locked_until is not None and src.locked_until > now:
             return Verification("locked", src.locked_until)
-        ok = answer_matches(view.row["debtor_id"], answer)
-        row = {"client": view.client, "account_ref": view.account_ref, "at": now, "attempt_id": None,
-               "channel": None}
-        if ok:
-            await store.trail(s, [{**row, "kind": "page_verified", "detail": {}}])
+        if answer_matches(view.debtor.debtor_id, answer):
+            await store.trail(s, [TrailEntry(view.client, view.account_ref, now, "page_verified")])
             return Verification("verified")
         failures = link.failures + 1
         link_until = now + link_wait(failures) if link_wait(failures) else None
@@ -70,8 +68,8 @@ async def verify(db: Database, view: DebtorView, answer: str, *, source: str, no
         await s.execute(text("UPDATE outreach.page_source_guards SET failures = :f, locked_until = :u, "
                              "updated_at = :now WHERE source = :k"),
                         {"f": source_failures, "u": source_until, "now": now, "k": source})
-        await store.trail(s, [{**row, "kind": "page_verification_failed",
-                               "detail": {"failures": failures, "blocked": failures >= LINK_MAX_FAILURES}}])
+        await store.trail(s, [TrailEntry(view.client, view.account_ref, now, "page_verification_failed", detail={
+            "failures": failures, "blocked": failures >= LINK_MAX_FAILURES})])
     return Verification("blocked" if failures >= LINK_MAX_FAILURES else "wrong")
 
 
@@ -89,7 +87,7 @@ class _Guard:
     updated_at: dt.datetime
 
 
-async def _locked_row(s: AsyncSession, table: str, where: str, params: dict[str, object], now: dt.datetime, *,
+async def _locked_row(s: AsyncSession, table: str, where: str, params: dict[str, str], now: dt.datetime, *,
                       insert: str) -> _Guard:
     """The guard row, created at zero if new, locked (FOR UPDATE) until this transaction ends: concurrent tries
     on the same link or source take turns, each seeing the count the one before it left."""

@@ -57,6 +57,38 @@ async def test_a_treatment_becomes_a_cadence_and_the_first_message_goes_out(outr
     assert types == ["contact.attempted", "contact.delivered"]
 
 
+async def test_a_sends_events_keep_the_correlation_of_the_plan_that_scheduled_it(outreach: Outreach) -> None:
+    """The chain an upload started (placement, segmentation's decision) goes on through the send: contact.attempted
+    and contact.delivered carry the planning event's correlation and name that event as their cause, so one
+    correlation id finds a debtor's whole story from the upload to the receipt."""
+    await outreach.deliver(placed("C-1"))
+    upload = uuid.uuid4()  # the correlation the upload's request started
+    plan = segmented("C-1", ("sms",)).envelope(client="banco", occurred_at=outreach.clock.now,
+                                               correlation_id=upload)
+    runtime = ConsumerRuntime(outreach.platform.db, outreach.platform.transport, SUBSCRIPTIONS, "t", outreach.clock)
+    assert await runtime.handle_batch([Message("t.account", plan.key, plan, {})]) == ["processed"]
+    [(planned,)] = await outreach.sql("SELECT DISTINCT correlation_id FROM outreach.attempts "
+                                      "WHERE account_ref = 'C-1'")
+    assert planned == upload
+
+    assert await outreach.tick() == 1
+    rows = await outreach.sql("SELECT envelope->>'type', envelope->>'correlation_id', envelope->>'causation_id' "
+                              "FROM outreach.outbox ORDER BY id")
+    assert [r[0] for r in rows] == ["contact.attempted", "contact.delivered"]
+    assert {(r[1], r[2]) for r in rows} == {(str(upload), str(plan.event_id))}
+
+
+async def test_an_attempt_planned_before_plans_kept_their_correlation_is_sent_under_the_schedulers_run(
+        outreach: Outreach) -> None:
+    await outreach.deliver(placed("C-2"), segmented("C-2", ("sms",)))
+    await outreach.sql("UPDATE outreach.attempts SET correlation_id = NULL WHERE account_ref = 'C-2' RETURNING 1")
+    assert await outreach.tick() == 1
+    rows = await outreach.sql("SELECT envelope->>'correlation_id', envelope->>'causation_id' FROM outreach.outbox")
+    assert len(rows) == 2 and len(set(rows)) == 1  # one run: one correlation, the run its cause
+    [(correlation, causation)] = set(rows)
+    assert correlation == causation and correlation is not None
+
+
 async def test_a_blocked_attempt_is_rescheduled_never_dropped(outreach: Outreach) -> None:
     outreach.clock.now = dt.datetime(2026, 3, 7, 21, 0, tzinfo=dt.UTC)  # Saturday 16:00 in Bogotá: closed
     await outreach.deliver(placed("S-1"), segmented("S-1"))

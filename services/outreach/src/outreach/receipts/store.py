@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from outreach.domain.attempts import Trigger, move
+from outreach.sending.store import moved_from, moved_to
+
 
 @dataclass(frozen=True)
 class SentAttempt:
@@ -47,16 +50,18 @@ async def attempt_by_provider_id(s: AsyncSession, provider: str, message_id: str
 
 
 async def mark_delivered(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime) -> bool:
+    m = move(Trigger.DELIVERED)
     result = await s.execute(text(
-        "UPDATE outreach.attempts SET status = 'delivered', delivered_at = :at WHERE id = :id "
-        "AND status IN ('sending', 'sent') RETURNING 1"), {"id": attempt_id, "at": at})
+        f"UPDATE outreach.attempts SET status = {moved_to(m)}, delivered_at = :at WHERE id = :id "
+        f"AND {moved_from(m)} RETURNING 1"), {"id": attempt_id, "at": at})
     return result.first() is not None
 
 
 async def mark_failed(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime, failure: str) -> bool:
+    m = move(Trigger.UNDELIVERED)
     result = await s.execute(text(
-        "UPDATE outreach.attempts SET status = 'failed', failed_at = :at, failure = :f WHERE id = :id "
-        "AND status IN ('sending', 'sent') RETURNING 1"), {"id": attempt_id, "at": at, "f": failure})
+        f"UPDATE outreach.attempts SET status = {moved_to(m)}, failed_at = :at, failure = :f WHERE id = :id "
+        f"AND {moved_from(m)} RETURNING 1"), {"id": attempt_id, "at": at, "f": failure})
     return result.first() is not None
 
 

@@ -1,0 +1,48 @@
+"""What the send path writes beside a status change: the audit trail's entry, its outcome's count, and the event
+the attempt's state machine says the move emits, under the attempt's cause (its plan's correlation, the plan as
+the cause)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from prometheus_client import Counter
+
+from outreach.domain import attempts
+from outreach.domain.attempts import Trigger
+from outreach.store import TrailEntry
+from recaudo_common.events import ContactAttempted, Envelope, Event
+from recaudo_common.outbox import Cause, caused
+
+SENDS = Counter("recaudo_outreach_sends_total",
+                "Outcomes of sends and of sends reconciled after their lease expired", ["provider", "outcome"])
+
+
+def cause_of(plan_id: uuid.UUID | None, correlation_id: uuid.UUID | None, run: Cause) -> Cause:
+    """What an attempt's events are caused by: the plan that scheduled it, under that plan's correlation; the
+    command at hand (the scheduler's run, a provider's callback) for an attempt planned before plans kept their
+    correlation."""
+    if plan_id is None or correlation_id is None:
+        return run
+    return Cause(correlation_id, plan_id)
+
+
+def emit(trigger: Trigger, event: Event, *, client: str, now: dt.datetime, cause: Cause) -> Envelope:
+    """The envelope of the event the state machine says `trigger` emits, under the attempt's cause."""
+    if attempts.move(trigger).event != event.type:
+        raise AssertionError(f"{trigger} does not emit {event.type}")  # a defect: the table is the rule
+    return caused(event.envelope(client=client, occurred_at=now), cause)
+
+
+def attempted(account_ref: str, attempt_id: uuid.UUID, channel: str, *, provider: str, cost: Decimal,
+              template: str | None, segments: int | None, now: dt.datetime) -> ContactAttempted:
+    """contact.attempted for a message its provider took; it costs the provider's price per part."""
+    return ContactAttempted(attempt_id=attempt_id, account_ref=account_ref, channel=channel, provider=provider,
+                            attempted_at=now, cost=cost * (segments or 1), template=template or "")
+
+
+def entry(client: str, account_ref: str, at: dt.datetime, kind: str, attempt_id: uuid.UUID, channel: str,
+          **detail: object) -> TrailEntry:
+    return TrailEntry(client, account_ref, at, kind, attempt_id, channel, detail)
