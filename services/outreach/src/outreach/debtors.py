@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import RowMapping
 
@@ -51,7 +49,7 @@ class DebtorContext:
     history: tuple[PastContact, ...]  # the debtor's contacts of the last week, at every account
 
     @classmethod
-    def of(cls, row: RowMapping | Mapping[str, Any]) -> DebtorContext:
+    def of(cls, row: RowMapping) -> DebtorContext:
         """From a row of the store's context query (its columns, as selected there)."""
         history = row["history"]
         history = json.loads(history) if isinstance(history, str) else history

@@ -4,9 +4,7 @@ where it has none) rendered for the debtor, with a signed, expiring link to the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,13 +44,9 @@ class Renderer:
     def link(self, client: str, account_ref: str) -> tuple[str, dt.datetime]:
         return payment_link(self.settings, self.now, client, account_ref)
 
-    async def render(self, debtor: DebtorContext | Mapping[str, Any], channel: str, *,
-                     default: bool = False) -> Rendered:
+    async def render(self, debtor: DebtorContext, channel: str, *, default: bool = False) -> Rendered:
         """Off the event loop and within the render budget; raises TemplateError (TemplateTooExpensive) when the
-        client's template fails on this account, and the caller fails that message only. (The send path still
-        hands the row of its claim query, read as a DebtorContext here.)"""
-        if not isinstance(debtor, DebtorContext):
-            debtor = DebtorContext.of(debtor)
+        client's template fails on this account, and the caller fails that message only."""
         template = (default_template(channel, debtor.locale) if default
                     else await self.template(debtor.client, channel, debtor.locale))
         link, expires = self.link(debtor.client, debtor.account_ref)

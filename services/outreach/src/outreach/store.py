@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,18 +37,14 @@ class TrailEntry:
     id: int | None = None  # its place in the trail, once recorded
 
 
-async def trail(s: AsyncSession, entries: Sequence[TrailEntry | Mapping[str, Any]]) -> None:
-    """Appends to the audit trail, in order and in one statement. (A mapping with TrailEntry's fields is still
-    taken from the modules not yet moved to TrailEntry.)"""
+async def trail(s: AsyncSession, entries: Sequence[TrailEntry]) -> None:
+    """Appends to the audit trail, in order and in one statement."""
     if not entries:
         return
-    rows = [e if isinstance(e, TrailEntry) else TrailEntry(
-        e["client"], e["account_ref"], e["at"], e["kind"], e.get("attempt_id"), e.get("channel"),
-        e.get("detail") or {}) for e in entries]
     source, params = unnest_rows(
         {"client": "text", "account_ref": "text", "at": "timestamptz", "kind": "text", "attempt_id": "uuid",
          "channel": "text", "detail": "jsonb"},
-        [(r.client, r.account_ref, r.at, r.kind, r.attempt_id, r.channel, r.detail) for r in rows],
+        [(e.client, e.account_ref, e.at, e.kind, e.attempt_id, e.channel, e.detail) for e in entries],
         ordinality=True)
     await s.execute(text(
         f"""INSERT INTO outreach.trail (client_slug, account_ref, at, kind, attempt_id, channel, detail)

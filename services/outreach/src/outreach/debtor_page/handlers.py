@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from types import MappingProxyType
-from typing import Any
 
 from outreach import store
 from outreach.debtors import DebtorContext
@@ -36,11 +33,6 @@ class DebtorView:
     account_ref: str
     expires_at: dt.datetime
     debtor: DebtorContext
-
-    @property
-    def row(self) -> Mapping[str, Any]:
-        """The debtor's facts by name, for debtor_guard until it reads `debtor` (read-only)."""
-        return MappingProxyType(vars(self.debtor))
 
     def today(self, now: dt.datetime) -> dt.date:
         """The client company's local day: the one promises and offers are dated from."""
