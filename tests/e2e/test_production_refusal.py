@@ -18,6 +18,7 @@ from recaudo_common.webhook_signatures import sign
 
 pytestmark = pytest.mark.e2e
 OPERATOR_KEY = "rk_production_operator_key_" + "0" * 20
+VAULT_MASTER_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # base64 of 32 bytes, not the default
 
 
 def clean_env(**settings: str) -> dict[str, str]:
@@ -36,6 +37,7 @@ def test_production_on_defaults_refuses_to_start_and_names_each_setting() -> Non
                      "RECAUDO_SANDBOX_GATEWAY_SECRET: sandbox gateway secret is the development default",
                      "RECAUDO_PUBLIC_URL: public URL (payment links, callbacks) is not https",
                      "RECAUDO_DATABASE_URL: is the development default",
+                     "RECAUDO_VAULT_MASTER_KEY: vault master key is the development default",
                      "RECAUDO_OUTREACH_PROVIDERS: sandbox provider for sms",
                      "RECAUDO_OUTREACH_PROVIDERS: sandbox provider for email"):
         assert any(line.strip().startswith(expected) for line in lines), (expected, done.stderr)
@@ -45,6 +47,7 @@ def test_production_on_defaults_refuses_to_start_and_names_each_setting() -> Non
 def test_one_service_refuses_on_its_own_settings() -> None:
     good_but_payments = clean_env(
         RECAUDO_LINK_SECRET="l" * 40, RECAUDO_SANDBOX_GATEWAY="false", RECAUDO_PUBLIC_URL="https://recaudo.test",
+        RECAUDO_VAULT_MASTER_KEY=VAULT_MASTER_KEY,
         RECAUDO_DATABASE_URL="postgresql+asyncpg://recaudo:pw@127.0.0.1:1/recaudo",
         RECAUDO_PAYMENTS_WEBHOOK_SECRETS=json.dumps({"wompi": "short", "sandbox": "s" * 40}))
     done = subprocess.run([sys.executable, "-m", "recaudo.cli", "serve", "payments", "--port", "0"],
@@ -62,7 +65,7 @@ async def test_production_on_good_settings_starts_and_refuses_the_sandbox_gatewa
     env = clean_env(
         RECAUDO_DATABASE_URL=database_url, RECAUDO_TRANSPORT="postgres", RECAUDO_LINK_SECRET="l" * 40,
         RECAUDO_SANDBOX_GATEWAY="false", RECAUDO_PUBLIC_URL="https://recaudo.test",
-        RECAUDO_BOOTSTRAP_OPERATOR_KEY=OPERATOR_KEY, RECAUDO_LOG_LEVEL="WARNING",
+        RECAUDO_VAULT_MASTER_KEY=VAULT_MASTER_KEY, RECAUDO_BOOTSTRAP_OPERATOR_KEY=OPERATOR_KEY, RECAUDO_LOG_LEVEL="WARNING",
         RECAUDO_OUTREACH_PROVIDERS=json.dumps({"email": "smtp"}), RECAUDO_OUTREACH_SMTP_STARTTLS="true",
         RECAUDO_PAYMENTS_WEBHOOK_SECRETS=json.dumps({"wompi": "w" * 40}))
     process = RunningProcess(["serve", "all", "--port", str(port)], env, tmp_path / "platform.log")

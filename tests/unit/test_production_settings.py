@@ -27,7 +27,7 @@ STRONG = "s" * 32
 # A production that passes every check: real providers or none, https, strong secrets, no sandbox gateway.
 GOOD: dict[str, str] = {
     "RECAUDO_ENVIRONMENT": "production", "RECAUDO_LINK_SECRET": "l" * 40, "RECAUDO_SANDBOX_GATEWAY": "false",
-    "RECAUDO_PUBLIC_URL": "https://recaudo.example.com",
+    "RECAUDO_PUBLIC_URL": "https://recaudo.example.com", "RECAUDO_VAULT_MASTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
     "RECAUDO_DATABASE_URL": "postgresql+asyncpg://recaudo:pw@db:5432/recaudo",
     "RECAUDO_BOOTSTRAP_OPERATOR_KEY": "rk_" + "o" * 40,
     "RECAUDO_OUTREACH_PROVIDERS": json.dumps({"sms": "twilio", "whatsapp": "twilio", "email": "smtp"}),
@@ -79,7 +79,8 @@ def test_pure_defaults_name_every_offending_variable(env: dict[str, str], monkey
         refuse_unsafe_production([PlatformSettings(), OutreachSettings(), PaymentsSettings()])
     variables = {p.variable for p in refused.value.problems}
     assert variables == {"RECAUDO_LINK_SECRET", "RECAUDO_SANDBOX_GATEWAY", "RECAUDO_SANDBOX_GATEWAY_SECRET",
-                         "RECAUDO_PUBLIC_URL", "RECAUDO_DATABASE_URL", "RECAUDO_OUTREACH_PROVIDERS"}
+                         "RECAUDO_PUBLIC_URL", "RECAUDO_DATABASE_URL", "RECAUDO_OUTREACH_PROVIDERS",
+                         "RECAUDO_VAULT_MASTER_KEY"}
     lines = str(refused.value).splitlines()
     assert "RECAUDO_SANDBOX_GATEWAY: sandbox gateway enabled (it moves no money; set it to false)" in lines
     assert {f"RECAUDO_OUTREACH_PROVIDERS: sandbox provider for {c}" for c in
@@ -105,6 +106,9 @@ def test_pure_defaults_name_every_offending_variable(env: dict[str, str], monkey
      "RECAUDO_PUBLIC_URL: public URL (payment links, callbacks) is not https (http)"),
     ({"RECAUDO_DATABASE_URL": None},
      "RECAUDO_DATABASE_URL: is the development default (embedded PostgreSQL, no password)"),
+    ({"RECAUDO_VAULT_MASTER_KEY": None}, "RECAUDO_VAULT_MASTER_KEY: vault master key is the development default"),
+    ({"RECAUDO_VAULT_MASTER_KEY": "k" * 40}, "RECAUDO_VAULT_MASTER_KEY: vault master key is 30 bytes once decoded; "
+                                             "a master key is 32"),
     ({"RECAUDO_OUTREACH_PROVIDERS": json.dumps({"sms": "sandbox", "email": "off"})},
      "RECAUDO_OUTREACH_PROVIDERS: sandbox provider for sms"),
     ({"RECAUDO_OUTREACH_SMTP_STARTTLS": "false"}, "RECAUDO_OUTREACH_SMTP_STARTTLS: SMTP without STARTTLS"),

@@ -40,6 +40,8 @@ TWO_VALUES: dict[str, tuple[tuple[str, object], tuple[str, object]]] = {
     "event_log_retention_hours": (("0", 0.0), ("24", 24.0)),
     "max_body_bytes": (("1024", 1024), ("2048", 2048)),
     "http_max_concurrency": (("10", 10), ("20", 20)),
+    "vault_master_key": (("QUFB" * 10 + "QUE=", "QUFB" * 10 + "QUE="), ("QkJC" * 10 + "QkI=", "QkJC" * 10 + "QkI=")),
+    "vault_previous_master_keys": (('["QUFB"]', ("QUFB",)), ('["QkJC", "Q0ND"]', ("QkJC", "Q0ND"))),
 }
 
 
@@ -131,7 +133,7 @@ def test_a_services_own_setting_has_one_name(monkeypatch: pytest.MonkeyPatch) ->
 
 
 GOOD = {"RECAUDO_ENVIRONMENT": "production", "RECAUDO_LINK_SECRET": "l" * 40, "RECAUDO_SANDBOX_GATEWAY": "false",
-        "RECAUDO_PUBLIC_URL": "https://recaudo.example.com",
+        "RECAUDO_PUBLIC_URL": "https://recaudo.example.com", "RECAUDO_VAULT_MASTER_KEY": "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
         "RECAUDO_DATABASE_URL": "postgresql+asyncpg://recaudo:pw@db:5432/recaudo",
         "RECAUDO_OUTREACH_PROVIDERS": '{"sms": "off"}'}
 
@@ -167,4 +169,4 @@ def test_a_service_set_to_production_on_its_own_is_checked(monkeypatch: pytest.M
     monkeypatch.setenv("RECAUDO_PAYMENTS_ENVIRONMENT", "production")
     problems = {p.variable for p in production_problems([PlatformSettings(), PaymentsSettings()])}
     assert problems == {"RECAUDO_LINK_SECRET", "RECAUDO_SANDBOX_GATEWAY", "RECAUDO_SANDBOX_GATEWAY_SECRET",
-                        "RECAUDO_PUBLIC_URL", "RECAUDO_DATABASE_URL"}
+                        "RECAUDO_PUBLIC_URL", "RECAUDO_DATABASE_URL", "RECAUDO_VAULT_MASTER_KEY"}

@@ -29,6 +29,7 @@ SECRET_ENV = {  # env var -> key in the Secret `recaudo-secrets` (created by the
     "RECAUDO_DATABASE_URL": "database-url",
     "RECAUDO_LINK_SECRET": "link-secret",
     "RECAUDO_BOOTSTRAP_OPERATOR_KEY": "bootstrap-operator-key",
+    "RECAUDO_VAULT_MASTER_KEY": "vault-master-key",
 }
 SERVICE_SECRET_ENV = {
     "payments": {"RECAUDO_PAYMENTS_WEBHOOK_SECRETS": "payments-webhook-secrets"},

@@ -13,6 +13,8 @@ from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSetti
 
 DEV_SECRET = "dev-insecure-link-secret"  # noqa: S105 - refused in production (production_problems)
 DEV_SANDBOX_SECRET = "dev-insecure-sandbox-gateway-secret"  # noqa: S105 - the sandbox gateway moves no money
+# base64 of b"recaudo-dev-insecure-vault-key!!" (32 bytes); refused in production (production_problems).
+DEV_VAULT_MASTER_KEY = "cmVjYXVkby1kZXYtaW5zZWN1cmUtdmF1bHQta2V5ISE="
 MIN_SECRET_BYTES = 32  # 256 bits: an HMAC key or a bearer secret no one guesses
 DEV_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:54329/recaudo"
 # The names other software already gives a platform-wide setting, read after RECAUDO_<SERVICE>_X and RECAUDO_X:
@@ -43,12 +45,23 @@ def weak_secret(value: str | None, *, defaults: Iterable[str] = ()) -> str | Non
     """What is wrong with a secret in production, or None: unset, a development default, a placeholder, short."""
     if not value:
         return "not set"
-    if value in (DEV_SECRET, DEV_SANDBOX_SECRET, *defaults):
+    if value in (DEV_SECRET, DEV_SANDBOX_SECRET, DEV_VAULT_MASTER_KEY, *defaults):
         return "is the development default"
     if "change-me" in value.lower() or "changeme" in value.lower():
         return "is a placeholder (change-me)"
     if len(value.encode()) < MIN_SECRET_BYTES:
         return f"is too short ({len(value.encode())} bytes; at least {MIN_SECRET_BYTES})"
+    return None
+
+
+def _not_a_master_key(value: str) -> str | None:
+    # Imported here: the personal_data package imports these settings.
+    from recaudo_common.personal_data.keyring import MasterKeyInvalid, master_key_from_text
+
+    try:
+        master_key_from_text(value)
+    except MasterKeyInvalid as e:
+        return str(e)
     return None
 
 
@@ -100,6 +113,10 @@ class PlatformSettings(BaseSettings):
     # Requests one process serves at once; past it the server answers 503 at once. With JSON bodies of at most
     # 1 MiB buffered each, this bounds the memory requests can hold (docs/deploy.md, "Memory and disk").
     http_max_concurrency: int = 100
+    # Wraps every person's data key (recaudo_common.personal_data): base64 of 32 random bytes. On rotation the
+    # new key goes here and the old one into the previous keys (a JSON list), which only unwrap and find.
+    vault_master_key: str = DEV_VAULT_MASTER_KEY
+    vault_previous_master_keys: tuple[str, ...] = ()
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -156,6 +173,12 @@ class PlatformSettings(BaseSettings):
                 found.append(SettingProblem(self.variable("sandbox_gateway_secret"), f"sandbox gateway secret {weak}"))
         if wrong := not_https(self.public_url):
             found.append(SettingProblem(self.variable("public_url"), f"public URL (payment links, callbacks) {wrong}"))
+        if weak := weak_secret(self.vault_master_key) or _not_a_master_key(self.vault_master_key):
+            found.append(SettingProblem(self.variable("vault_master_key"), f"vault master key {weak}"))
+        for previous in self.vault_previous_master_keys:
+            if weak := weak_secret(previous) or _not_a_master_key(previous):
+                found.append(SettingProblem(self.variable("vault_previous_master_keys"),
+                                            f"a previous vault master key {weak}"))
         if self.database_url == DEV_DATABASE_URL:
             found.append(SettingProblem(self.variable("database_url"),
                                         "is the development default (embedded PostgreSQL, no password)"))

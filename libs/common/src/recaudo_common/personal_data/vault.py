@@ -1,0 +1,199 @@
+"""The vault schema: each person's pseudonymous id and wrapped data key, blind-index lookups, the erasures made.
+
+Shredding deletes the data key, so every sealed copy of the person's data, wherever it was copied, is unreadable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.personal_data.blind_index import LookupKind, blind_index
+from recaudo_common.personal_data.keyring import MasterKeyring
+from recaudo_common.personal_data.sealing import new_data_key
+from recaudo_common.settings import PlatformSettings
+
+# How long a process may keep using a data key it read: after a shred in ANOTHER process, this process can still
+# open (not re-read: the key is gone from the database) the person's data for at most this long. The process that
+# shreds forgets the key at once.
+KEY_CACHE_TTL_S = 30.0
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person of one client company: the pseudonymous id that travels instead of their data, and their key."""
+
+    client: str
+    debtor_ref: UUID
+    key: bytes = field(repr=False)
+
+
+@dataclass
+class _KeyCache:
+    ttl_s: float
+    monotonic: Callable[[], float]
+    entries: dict[tuple[str, UUID], tuple[bytes, float]] = field(default_factory=dict)
+
+    def get(self, client: str, debtor_ref: UUID) -> bytes | None:
+        found = self.entries.get((client, debtor_ref))
+        if found is None:
+            return None
+        key, expires = found
+        if self.monotonic() >= expires:
+            del self.entries[(client, debtor_ref)]
+            return None
+        return key
+
+    def put(self, client: str, debtor_ref: UUID, key: bytes) -> None:
+        if self.ttl_s > 0:
+            self.entries[(client, debtor_ref)] = (key, self.monotonic() + self.ttl_s)
+
+    def forget(self, client: str, debtor_ref: UUID) -> None:
+        self.entries.pop((client, debtor_ref), None)
+
+
+class Vault:
+    """Finds or creates people by blind index, hands out their data keys, and shreds them. Every method works in
+    the caller's transaction (an AsyncSession), so a person created with the first event about them commits or
+    rolls back with it."""
+
+    def __init__(self, keyring: MasterKeyring, *, key_cache_ttl_s: float = KEY_CACHE_TTL_S,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.keyring = keyring
+        # Only keys found are cached, never an absence: a person just created elsewhere is seen at once.
+        self._keys = _KeyCache(key_cache_ttl_s, monotonic)
+
+    @classmethod
+    def from_settings(cls, settings: PlatformSettings, *, key_cache_ttl_s: float = KEY_CACHE_TTL_S) -> Vault:
+        return cls(MasterKeyring.from_text(settings.vault_master_key, settings.vault_previous_master_keys),
+                   key_cache_ttl_s=key_cache_ttl_s)
+
+    def _digests(self, client: str, kind: LookupKind, value: str) -> list[bytes]:
+        # One digest per master key, the current first: a person indexed before a rotation is still found.
+        return [blind_index(k.blind_index_key, client, kind, value) for k in self.keyring.all]
+
+    async def find(self, s: AsyncSession, client: str, kind: LookupKind, value: str) -> UUID | None:
+        """The person of `client` whose `kind` is `value`, or None (never held, or shredded)."""
+        row = await s.execute(text(
+            "SELECT debtor_ref FROM vault.lookups WHERE client_slug = :client AND kind = :kind"
+            " AND digest = ANY(CAST(:digests AS bytea[])) LIMIT 1"),
+            {"client": client, "kind": kind, "digests": self._digests(client, kind, value)})
+        found: UUID | None = row.scalar_one_or_none()
+        return found
+
+    async def person_for(self, s: AsyncSession, client: str, id_number: str, now: dt.datetime) -> Person:
+        """The person of `client` with this id number, created (new debtor_ref, new key) if none is held.
+        Two callers at once for the same id number get the same person: the lookup row is claimed with
+        INSERT ... ON CONFLICT, and the loser (which waits for the winner's commit) reads the winner's."""
+        for _ in range(3):  # a lost race is settled on the next round; more rounds mean something else is wrong
+            if (found := await self.find(s, client, "id_number", id_number)) is not None:
+                key = await self.key_of(s, client, found)
+                if key is not None:
+                    await self._index_current(s, client, found, "id_number", id_number)
+                    return Person(client, found, key)
+            created = await self._create(s, client, id_number, now)
+            if created is not None:
+                return created
+            # Lost the race to another transaction that has committed its person since: read it (next round).
+        raise RuntimeError("vault: the person's lookup kept changing while it was being found or created")
+
+    async def _create(self, s: AsyncSession, client: str, id_number: str, now: dt.datetime) -> Person | None:
+        debtor_ref, key = uuid.uuid4(), new_data_key()
+        wrapped, master_id = self.keyring.wrap(key)
+        digest = blind_index(self.keyring.current.blind_index_key, client, "id_number", id_number)
+        # The lookup is claimed first and the person inserted only if the claim won, in one statement (the foreign
+        # key is checked at its end), so a lost race leaves no orphan person behind.
+        row = await s.execute(text(
+            "WITH claimed AS (INSERT INTO vault.lookups (client_slug, kind, digest, debtor_ref)"
+            " VALUES (:client, 'id_number', :digest, :ref) ON CONFLICT DO NOTHING RETURNING debtor_ref)"
+            " INSERT INTO vault.people (client_slug, debtor_ref, wrapped_key, master_key_id, created_at)"
+            " SELECT :client, debtor_ref, :wrapped, :master, :now FROM claimed RETURNING debtor_ref"),
+            {"client": client, "digest": digest, "ref": debtor_ref, "wrapped": wrapped, "master": master_id,
+             "now": now})
+        if row.scalar_one_or_none() is None:
+            return None
+        self._keys.put(client, debtor_ref, key)
+        return Person(client, debtor_ref, key)
+
+    async def _index_current(self, s: AsyncSession, client: str, debtor_ref: UUID, kind: LookupKind,
+                             value: str) -> None:
+        # After a rotation a person found through an older key's digest gets the current key's too, so the old
+        # master key can leave the keyring once the people still needing it have been seen.
+        if len(self.keyring.all) > 1:
+            await self.index(s, client, debtor_ref, kind, value)
+
+    async def key_of(self, s: AsyncSession, client: str, debtor_ref: UUID) -> bytes | None:
+        """The person's data key, or None: never held, or shredded. Cached for KEY_CACHE_TTL_S."""
+        if (cached := self._keys.get(client, debtor_ref)) is not None:
+            return cached
+        row = (await s.execute(text(
+            "SELECT wrapped_key, master_key_id FROM vault.people WHERE client_slug = :client AND debtor_ref = :ref"),
+            {"client": client, "ref": debtor_ref})).one_or_none()
+        if row is None:
+            return None
+        key = self.keyring.unwrap(bytes(row.wrapped_key), row.master_key_id)
+        self._keys.put(client, debtor_ref, key)
+        return key
+
+    async def index(self, s: AsyncSession, client: str, debtor_ref: UUID, kind: LookupKind, value: str) -> bool:
+        """Makes `value` (a phone, an e-mail) find the person. False when it already finds another person of
+        the same client company (a shared phone): the first holder keeps it."""
+        digest = blind_index(self.keyring.current.blind_index_key, client, kind, value)
+        row = await s.execute(text(
+            "INSERT INTO vault.lookups (client_slug, kind, digest, debtor_ref)"
+            " SELECT :client, :kind, :digest, debtor_ref FROM vault.people"
+            " WHERE client_slug = :client AND debtor_ref = :ref"
+            " ON CONFLICT (client_slug, kind, digest) DO UPDATE SET debtor_ref = vault.lookups.debtor_ref"
+            " RETURNING debtor_ref"),
+            {"client": client, "kind": kind, "digest": digest, "ref": debtor_ref})
+        holder: UUID | None = row.scalar_one_or_none()
+        return holder == debtor_ref
+
+    async def shred(self, s: AsyncSession, client: str, debtor_ref: UUID, reason: str, now: dt.datetime) -> bool:
+        """Erases the person: their key and lookups go, the erasure is registered. True when this call erased
+        them; False when already erased or never held (idempotent)."""
+        gone = await s.execute(text(
+            "DELETE FROM vault.people WHERE client_slug = :client AND debtor_ref = :ref RETURNING debtor_ref"),
+            {"client": client, "ref": debtor_ref})
+        self._keys.forget(client, debtor_ref)
+        if gone.scalar_one_or_none() is None:
+            return False
+        await s.execute(text(
+            "INSERT INTO vault.shredded (client_slug, debtor_ref, shredded_at, reason)"
+            " VALUES (:client, :ref, :now, :reason) ON CONFLICT (debtor_ref) DO NOTHING"),
+            {"client": client, "ref": debtor_ref, "now": now, "reason": reason})
+        return True
+
+    async def rewrap(self, s: AsyncSession, *, limit: int = 1000) -> int:
+        """Re-wraps up to `limit` data keys still wrapped by a previous master key under the current one; how many
+        it did (run it until 0 after a rotation, then the previous key can leave the keyring as far as keys go;
+        lookups made under it are found again only once each person is seen by person_for or index)."""
+        rows = (await s.execute(text(
+            "SELECT debtor_ref, wrapped_key, master_key_id FROM vault.people WHERE master_key_id <> :current"
+            " ORDER BY debtor_ref LIMIT :limit FOR UPDATE SKIP LOCKED"),
+            {"current": self.keyring.current.id, "limit": limit})).all()
+        for row in rows:
+            wrapped, master_id = self.keyring.wrap(self.keyring.unwrap(bytes(row.wrapped_key), row.master_key_id))
+            await s.execute(text(
+                "UPDATE vault.people SET wrapped_key = :wrapped, master_key_id = :master WHERE debtor_ref = :ref"),
+                {"wrapped": wrapped, "master": master_id, "ref": row.debtor_ref})
+        return len(rows)
+
+    async def reapply_erasures(self, s: AsyncSession) -> int:
+        """After a restore from a backup older than some erasures (with the register of erasures kept apart and
+        loaded back into vault.shredded), deletes again the keys the backup brought back. How many it deleted."""
+        gone = await s.execute(text(
+            "DELETE FROM vault.people p USING vault.shredded e"
+            " WHERE p.debtor_ref = e.debtor_ref AND p.client_slug = e.client_slug RETURNING p.client_slug,"
+            " p.debtor_ref"))
+        rows = gone.all()
+        for row in rows:
+            self._keys.forget(row.client_slug, row.debtor_ref)
+        return len(rows)
