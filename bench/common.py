@@ -124,10 +124,9 @@ def fresh_database(name: str) -> tuple[str, Path]:
 
 async def migrate_schemas(url: str, services: tuple[str, ...]) -> None:
     """The platform components' schemas and the named services' schemas, at their head revisions."""
-    from recaudo_common.migrate import COMMON_MIGRATIONS, upgrade_async
+    from recaudo_common.migrate import upgrade_async, upgrade_platform
 
-    for schema in ("identity", "bus"):
-        await upgrade_async(schema=schema, script_location=COMMON_MIGRATIONS / schema, database_url=url)
+    await upgrade_platform(url)
     for service in services:
         await upgrade_async(schema=service, script_location=ROOT / "services" / service / "migrations",
                             database_url=url)

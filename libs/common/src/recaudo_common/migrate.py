@@ -11,6 +11,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 COMMON_MIGRATIONS = Path(__file__).parent / "migrations"
+# The platform components' schemas, each with its history under COMMON_MIGRATIONS, migrated before any service's:
+# identity (API keys), bus (the embedded event log), vault (personal data keys, recaudo_common.personal_data).
+PLATFORM_SCHEMAS = ("identity", "bus", "vault")
 
 
 def upgrade(*, schema: str, script_location: Path, database_url: str) -> None:
@@ -24,6 +27,12 @@ def upgrade(*, schema: str, script_location: Path, database_url: str) -> None:
 
 async def upgrade_async(*, schema: str, script_location: Path, database_url: str) -> None:
     await asyncio.to_thread(upgrade, schema=schema, script_location=script_location, database_url=database_url)
+
+
+async def upgrade_platform(database_url: str) -> None:
+    """Brings every platform component's schema (PLATFORM_SCHEMAS) to its head revision."""
+    for schema in PLATFORM_SCHEMAS:
+        await upgrade_async(schema=schema, script_location=COMMON_MIGRATIONS / schema, database_url=database_url)
 
 
 def _run(connection: Connection, schema: str) -> None:

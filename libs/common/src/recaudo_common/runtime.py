@@ -33,7 +33,7 @@ from recaudo_common.db import Database, is_transient, make_engine
 from recaudo_common.errors import ProblemError
 from recaudo_common.gate import BodyRule
 from recaudo_common.http import create_app
-from recaudo_common.migrate import COMMON_MIGRATIONS, upgrade_async
+from recaudo_common.migrate import upgrade_async, upgrade_platform
 from recaudo_common.settings import PlatformSettings, refuse_unsafe_production
 
 log = logging.getLogger("recaudo.runtime")
@@ -104,8 +104,7 @@ def make_platform(settings: PlatformSettings, *, clock: Clock = system_clock, po
 
 async def migrate(settings: PlatformSettings, units: Sequence[ServiceUnit]) -> None:
     url = settings.database_url
-    await upgrade_async(schema="identity", script_location=COMMON_MIGRATIONS / "identity", database_url=url)
-    await upgrade_async(schema="bus", script_location=COMMON_MIGRATIONS / "bus", database_url=url)
+    await upgrade_platform(url)
     for unit in units:
         await upgrade_async(schema=unit.schema, script_location=unit.migrations, database_url=url)
 

@@ -123,12 +123,11 @@ async def drop_database(server_url: str, name: str) -> None:
 @pytest.fixture(scope="session")
 async def template_database(postgres_server_url: str) -> AsyncIterator[str]:
     """One database migrated to head for every schema; each test copies it (CREATE DATABASE ... TEMPLATE)."""
-    from recaudo_common.migrate import COMMON_MIGRATIONS, upgrade_async
+    from recaudo_common.migrate import upgrade_async, upgrade_platform
 
     name = f"recaudo_template_{uuid.uuid4().hex[:8]}"
     url = await create_database(postgres_server_url, name)
-    await upgrade_async(schema="identity", script_location=COMMON_MIGRATIONS / "identity", database_url=url)
-    await upgrade_async(schema="bus", script_location=COMMON_MIGRATIONS / "bus", database_url=url)
+    await upgrade_platform(url)
     root = REPOSITORY_ROOT
     for service in ("ingest", "segmentation", "outreach", "payments", "reporting"):
         await upgrade_async(schema=service, script_location=root / "services" / service / "migrations",
