@@ -60,8 +60,10 @@ def offers_of(view: DebtorView, today: dt.date) -> list[Offer]:
     return offers(view.debtor.offer, view.debtor.offer_discount_pct, view.debtor.balance, today)
 
 
-async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due_date: dt.date, today: dt.date,
+async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due_date: dt.date,
                          now: dt.datetime) -> uuid.UUID:
+    """A promise to pay within the client company's promise window, from its local today."""
+    today = view.today(now)
     if not 0 < amount <= view.debtor.balance:
         raise Invalid("invalid_promise", "el valor debe ser positivo y no mayor al saldo", title="Invalid promise")
     window = view.debtor.promise_window_days
@@ -78,9 +80,10 @@ async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due
     return promise_id
 
 
-async def debtor_arrangement(db: Database, view: DebtorView, *, kind: str, today: dt.date,
-                             now: dt.datetime) -> Offer:
-    available = {o.kind: o for o in offers_of(view, today)}
+async def debtor_arrangement(db: Database, view: DebtorView, *, kind: str, now: dt.datetime) -> Offer:
+    """One of the offers the page shows today, asked of payments (which answers with arrangement.made or
+    declined)."""
+    available = {o.kind: o for o in offers_of(view, view.today(now))}
     if kind not in available:
         raise Invalid("offer_not_available", "esta oferta ya no está disponible", title="Offer not available")
     offer = available[kind]

@@ -81,9 +81,13 @@ def account_page(view: DebtorView, platform: PlatformDep, state: State, notice: 
                 latest_promise=latest_promise_date(today, debtor.promise_window_days).isoformat())
 
 
-def require_proof(view: DebtorView, value: str, platform: PlatformDep, state: State) -> None:
-    if not proof_valid(view.token, value, state.settings.link_secret, platform.clock()):
+async def verified_view(token: str, proof: str, platform: PlatformDep, state: State) -> DebtorView:
+    """The link's account, once the form proves the identity question was answered (the proof is signed and
+    short-lived)."""
+    view = await view_or_refuse(token, platform, state)
+    if not proof_valid(view.token, proof, state.settings.link_secret, platform.clock()):
         raise ProblemError(401, "not_verified", "Not verified", "answer the identity question first")
+    return view
 
 
 def amount_of(text: str) -> Decimal:
@@ -142,15 +146,13 @@ async def promise(token: str, request: Request, platform: PlatformDep, state: St
                   proof: Annotated[str, Form(max_length=100)] = "", amount: Annotated[str, Form(max_length=30)] = "",
                   due_date: Annotated[str, Form(max_length=20)] = "") -> Response:
     async def make() -> HTMLResponse:
-        view = await view_or_refuse(token, platform, state)
-        require_proof(view, proof, platform, state)
+        view = await verified_view(token, proof, platform, state)
         try:
             day = dt.date.fromisoformat(due_date)
         except ValueError as e:
             raise ProblemError(422, "invalid_date", "Invalid date", "escriba la fecha como AAAA-MM-DD") from e
         value = amount_of(amount)
-        await handlers.debtor_promise(platform.db, view, amount=value, due_date=day,
-                                      today=view.today(platform.clock()), now=platform.clock())
+        await handlers.debtor_promise(platform.db, view, amount=value, due_date=day, now=platform.clock())
         money = format_money(value, view.debtor.currency, view.debtor.locale)
         return account_page(view, platform, state, f"Gracias. Registramos su compromiso de pagar {money} el "
                                                    f"{format_day(day, view.debtor.locale)}.")
@@ -162,10 +164,8 @@ async def arrangement(token: str, request: Request, platform: PlatformDep, state
                       proof: Annotated[str, Form(max_length=100)] = "",
                       offer: Annotated[str, Form(max_length=30)] = "") -> Response:
     async def make() -> HTMLResponse:
-        view = await view_or_refuse(token, platform, state)
-        require_proof(view, proof, platform, state)
-        accepted = await handlers.debtor_arrangement(platform.db, view, kind=offer,
-                                                     today=view.today(platform.clock()), now=platform.clock())
+        view = await verified_view(token, proof, platform, state)
+        accepted = await handlers.debtor_arrangement(platform.db, view, kind=offer, now=platform.clock())
         money = format_money(accepted.total, view.debtor.currency, view.debtor.locale)
         return account_page(view, platform, state,
                             f"Recibimos su aceptación del acuerdo por {money}. Le confirmaremos en breve.")
@@ -177,8 +177,7 @@ async def pay(token: str, request: Request, platform: PlatformDep, state: State,
               proof: Annotated[str, Form(max_length=100)] = "", amount: Annotated[str, Form(max_length=30)] = "",
               nonce: Annotated[str, Form(max_length=64)] = "") -> Response:
     async def make() -> HTMLResponse:
-        view = await view_or_refuse(token, platform, state)
-        require_proof(view, proof, platform, state)
+        view = await verified_view(token, proof, platform, state)
         if not state.gateway.enabled:  # production has no sandbox gateway, and no real one behind this page yet
             raise ProblemError(503, "gateway_not_configured", "Payment not available",
                                "El pago en línea no está disponible por ahora. Puede prometer un pago o "
