@@ -18,6 +18,7 @@ from recaudo_common.personal_data import (
     PersonalData,
     SealBroken,
     UnknownMasterKey,
+    Vault,
     blind_index,
     new_data_key,
     normalised,
@@ -94,7 +95,7 @@ def test_any_altered_character_is_refused() -> None:
 @pytest.mark.parametrize("text", [
     "", "v1", "v1..", "v2.AAAAAAAAAAAAAAAA.AAAA", "v1.AAAAAAAAAAAAAAAA", "v1.AAAA.AAAAAAAAAAAAAAAAAAAAAAAA",
     "v1.AAAAAAAAAAAAAAAA.AAAA.AAAA", "v1.AAAAAAAAAAAAAAAA.AA==", "v1.AAAAAAAAAAAAAAAA.!!!!", "v1.AAAAAAAAAAAAAAAA.",
-    "v1.AAAAAAAAAAAAAAAA.A",
+    "v1.AAAAAAAAAAAAAAAA.A", "v1.AAAAAAAAAAAAAAAA.AAAA AAAA", "v1.AAAAAAAAAAAAAAAA.AAAA+AAA",
 ])
 def test_text_that_is_no_sealed_value_is_refused_by_name(text: str) -> None:
     with pytest.raises(SealBroken):
@@ -209,6 +210,14 @@ def test_master_keys_read_from_either_base64_alphabet() -> None:
     assert master_key_from_text(base64.b64encode(raw).decode()) == raw
     assert master_key_from_text(base64.urlsafe_b64encode(raw).decode()) == raw
     assert master_key_from_text(DEV_VAULT_MASTER_KEY) == b"recaudo-dev-insecure-vault-key!!"
+
+
+def test_the_vault_reads_its_keyring_from_the_settings() -> None:
+    current, previous = base64.b64encode(b"c" * 32).decode(), base64.b64encode(b"p" * 32).decode()
+    vault = Vault.from_settings(PlatformSettings(vault_master_key=current, vault_previous_master_keys=(previous,)))
+    assert [k.id for k in vault.keyring.all] == [master_key_id(b"c" * 32), master_key_id(b"p" * 32)]
+    assert Vault.from_settings(PlatformSettings()).keyring.current.id == master_key_id(
+        b"recaudo-dev-insecure-vault-key!!")
 
 
 def vault_problems(**overrides: object) -> list[str]:

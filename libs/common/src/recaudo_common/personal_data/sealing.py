@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import secrets
 from uuid import UUID
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 DATA_KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96 bits, GCM's native nonce size; random per seal, so a key may seal ~2^32 values safely
 VERSION = "v1"
+BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class PersonalData(BaseModel):
@@ -50,7 +52,7 @@ def _b64(raw: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    if not text or "=" in text:
+    if not BASE64URL.fullmatch(text):  # the decoder would skip stray characters; a sealed value has none
         raise SealBroken("not a sealed v1 value")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

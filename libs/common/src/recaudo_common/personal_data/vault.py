@@ -117,10 +117,8 @@ class Vault:
             " SELECT :client, debtor_ref, :wrapped, :master, :now FROM claimed RETURNING debtor_ref"),
             {"client": client, "digest": digest, "ref": debtor_ref, "wrapped": wrapped, "master": master_id,
              "now": now})
-        if row.scalar_one_or_none() is None:
-            return None
-        self._keys.put(client, debtor_ref, key)
-        return Person(client, debtor_ref, key)
+        # Not cached: until the caller commits, this person may yet be rolled back.
+        return Person(client, debtor_ref, key) if row.scalar_one_or_none() is not None else None
 
     async def _index_current(self, s: AsyncSession, client: str, debtor_ref: UUID, kind: LookupKind,
                              value: str) -> None:
