@@ -69,8 +69,8 @@ class Reversal:
 
 @dataclass(frozen=True)
 class IdempotencyClaim:
-    """What an Idempotency-Key already held: the hash of the request that took it, and its answer (JSON text;
-    none while that request's transaction is still running or if it stored none)."""
+    """What an Idempotency-Key already held: the hash of the request that took it, and the answer (JSON text) that
+    request stored in the transaction that took it."""
 
     request_sha256: str
     response: str | None
