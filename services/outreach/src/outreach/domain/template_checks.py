@@ -6,8 +6,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 
@@ -27,12 +26,12 @@ _PRINTF = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _WIDTHS = re.compile(r"\d+")
 
 
-@dataclass(frozen=True)
-class Arguments:
-    """The arguments a template passes to a filter, test or method, as Python would bind them."""
+class Arguments(NamedTuple):
+    """The arguments a template passes to a filter, test or method, as Python would bind them (a tuple: one is
+    made for every checked call, so it must cost next to nothing)."""
 
-    positional: tuple[Any, ...] = ()
-    named: Mapping[str, Any] = field(default_factory=dict)
+    positional: tuple[Any, ...]
+    named: Mapping[str, Any]
 
     def get(self, index: int, name: str, default: Any) -> Any:
         """The argument at `index`, else the one named `name`, else `default`."""
@@ -94,6 +93,10 @@ def bounded_join(meter: Meter, items: list[Any], separator: str) -> None:
     for item in items:
         size += len(str(item)) + len(separator)
         meter.room(size, "a joined text")
+
+
+# The filters check_filter looks at; every other filter runs unchecked (beyond its step and its result's size).
+CHECKED_FILTERS = frozenset({"center", "indent", "wordwrap", "format", "replace", "batch", "slice"})
 
 
 def check_filter(meter: Meter, name: str, value: Any, arguments: Arguments) -> None:

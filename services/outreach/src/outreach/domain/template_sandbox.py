@@ -18,6 +18,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import Namespace, pass_context
 
 from outreach.domain.template_checks import (
+    CHECKED_FILTERS,
     OTHER_METHODS,
     VALUE_TYPES,
     Arguments,
@@ -42,8 +43,7 @@ from outreach.domain.template_meter import (
 __all__ = ["BoundedEnvironment", "RenderBudget", "TemplateError", "TemplateTooExpensive", "render_texts"]
 
 
-def _invoke(func: Callable[..., Any], context: Context, arguments: Arguments) -> Any:
-    args, kwargs = arguments.positional, arguments.named
+def _invoke(func: Callable[..., Any], context: Context, *args: Any, **kwargs: Any) -> Any:
     kind = getattr(getattr(func, "jinja_pass_arg", None), "name", None)
     if kind == "context":
         return func(context, *args, **kwargs)
@@ -60,15 +60,15 @@ def _counted_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     def counted(context: Context, value: Any, *args: Any, **kwargs: Any) -> Any:
         meter = current_meter()
         meter.step()
-        arguments = Arguments(args, kwargs)
         if name == "join":
+            arguments = Arguments(args, kwargs)
             value = list(value)  # a generator is read once, counted as it is
             attribute = arguments.get(1, "attribute", None)
             items = [make_attrgetter(context.environment, attribute)(v) for v in value] if attribute else value
             bounded_join(meter, items, str(arguments.get(0, "d", "")))
-        else:
-            check_filter(meter, name, value, arguments)
-        return meter.sized(_invoke(func, context, Arguments((value, *args), kwargs)))
+        elif name in CHECKED_FILTERS:
+            check_filter(meter, name, value, Arguments(args, kwargs))
+        return meter.sized(_invoke(func, context, value, *args, **kwargs))
 
     counted.__name__ = name
     return counted
@@ -91,7 +91,7 @@ def _counted_test(func: Callable[..., Any]) -> Callable[..., Any]:
     @pass_context
     def counted(context: Context, *args: Any, **kwargs: Any) -> Any:
         current_meter().step()
-        return _invoke(func, context, Arguments(args, kwargs))
+        return _invoke(func, context, *args, **kwargs)
 
     return counted
 

@@ -15,12 +15,10 @@ from outreach.consent.handlers import opt_out_debtor
 from outreach.domain.replies import is_opt_out
 from outreach.providers import Receipt
 from outreach.receipts import store as receipts
-from outreach.receipts.store import SentAttempt
-from outreach.sending.callbacks import confirm_by_callback
+from outreach.receipts.delivery import apply_statuses
 from outreach.settings import OutreachSettings
-from outreach.store import TrailEntry, outbox
+from outreach.store import TrailEntry
 from recaudo_common.db import Database
-from recaudo_common.events import ContactDelivered, ContactFailed
 
 log = logging.getLogger("recaudo.outreach")
 
@@ -50,28 +48,8 @@ async def apply_receipt(s: AsyncSession, provider: str, r: Receipt, now: dt.date
     """One receipt or reply: "applied", "duplicate", or "unknown" (no attempt of ours is known by it yet)."""
     if r.status == "reply":
         return await _apply_reply(s, provider, r, now)
-    attempt = await receipts.attempt_by_provider_id(s, provider, r.message_id)
-    if attempt is None and r.attempt_id is not None:
-        attempt = await _confirmed_by_callback(s, provider, r, now)
-    if attempt is None:
-        # The provider may call back before the send's own transaction commits the message id: keep the
-        # receipt; the send applies it when it records the id.
-        await receipts.keep_early_receipt(s, provider, r.message_id, r.status, r.detail, now)
-        return "unknown"
-    if r.status == "delivered" and await receipts.mark_delivered(s, attempt.attempt_id, now):
-        await store.trail(s, [_entry(attempt, now, "delivered")])
-        await outbox.add(s, [ContactDelivered(attempt_id=attempt.attempt_id, account_ref=attempt.account_ref,
-                                              channel=attempt.channel, delivered_at=now).envelope(
-            client=attempt.client, occurred_at=now)])
-        return "applied"
-    if r.status == "failed" and await receipts.mark_failed(s, attempt.attempt_id, now, r.detail or "failed"):
-        await store.trail(s, [_entry(attempt, now, "failed", reason=r.detail)])
-        await outbox.add(s, [ContactFailed(attempt_id=attempt.attempt_id, account_ref=attempt.account_ref,
-                                           channel=attempt.channel, failed_at=now,
-                                           reason=r.detail or "failed").envelope(
-            client=attempt.client, occurred_at=now)])
-        return "applied"
-    return "duplicate"
+    [outcome] = await apply_statuses(s, provider, [(r, now)])
+    return outcome
 
 
 async def _apply_reply(s: AsyncSession, provider: str, r: Receipt, now: dt.datetime) -> str:
@@ -89,20 +67,6 @@ async def _apply_reply(s: AsyncSession, provider: str, r: Receipt, now: dt.datet
     if opt_out:
         await opt_out_debtor(s, answered.client, answered.debtor_id, channel, source="reply", now=now)
     return "applied"
-
-
-async def _confirmed_by_callback(s: AsyncSession, provider: str, r: Receipt, now: dt.datetime
-                                 ) -> SentAttempt | None:
-    """A status callback names its attempt (the callback URL carries the id): a send in doubt (its answer lost,
-    or its replica dead before recording it) is confirmed by the provider's own word, never sent again."""
-    assert r.attempt_id is not None
-    send = await confirm_by_callback(s, provider, r.attempt_id, r.message_id, now)
-    return None if send is None else SentAttempt(send.attempt_id, send.client, send.account_ref, send.channel,
-                                                  send.debtor_id)
-
-
-def _entry(attempt: SentAttempt, now: dt.datetime, kind: str, **detail: object) -> TrailEntry:
-    return TrailEntry(attempt.client, attempt.account_ref, now, kind, attempt.attempt_id, attempt.channel, detail)
 
 
 async def expire_early_receipts(db: Database, settings: OutreachSettings, *, now: dt.datetime) -> int:

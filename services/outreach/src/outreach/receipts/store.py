@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from outreach.domain.attempts import Trigger, move
+from outreach.domain.attempts import Status, Trigger, move
 from outreach.sending.store import moved_from, moved_to
+from recaudo_common.db import unnest_rows
 
 
 @dataclass(frozen=True)
@@ -39,32 +40,6 @@ async def expire_early_receipts(s: AsyncSession, before: dt.datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def attempt_by_provider_id(s: AsyncSession, provider: str, message_id: str) -> SentAttempt | None:
-    """The attempt the provider knows by this message id, locked for the transaction."""
-    row = (await s.execute(text(
-        """SELECT a.id, a.client_slug, a.account_ref, a.channel, acc.debtor_id FROM outreach.attempts a
-           JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
-           WHERE a.provider = :p AND a.provider_message_id = :m FOR UPDATE OF a"""),
-        {"p": provider, "m": message_id})).first()
-    return SentAttempt(row.id, row.client_slug, row.account_ref, row.channel, row.debtor_id) if row else None
-
-
-async def mark_delivered(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime) -> bool:
-    m = move(Trigger.DELIVERED)
-    result = await s.execute(text(
-        f"UPDATE outreach.attempts SET status = {moved_to(m)}, delivered_at = :at WHERE id = :id "
-        f"AND {moved_from(m)} RETURNING 1"), {"id": attempt_id, "at": at})
-    return result.first() is not None
-
-
-async def mark_failed(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime, failure: str) -> bool:
-    m = move(Trigger.UNDELIVERED)
-    result = await s.execute(text(
-        f"UPDATE outreach.attempts SET status = {moved_to(m)}, failed_at = :at, failure = :f WHERE id = :id "
-        f"AND {moved_from(m)} RETURNING 1"), {"id": attempt_id, "at": at, "f": failure})
-    return result.first() is not None
-
-
 async def save_reply(s: AsyncSession, *, provider: str, provider_message_id: str, attempt_id: uuid.UUID | None,
                      channel: str, body: str, opt_out: bool, at: dt.datetime) -> bool:
     result = await s.execute(text(
@@ -84,3 +59,43 @@ async def latest_attempt_to(s: AsyncSession, channel: str, recipient: str) -> Se
            WHERE m.recipient = :to AND a.channel = :ch AND a.sent_at IS NOT NULL
            ORDER BY a.sent_at DESC LIMIT 1"""), {"to": recipient, "ch": channel})).first()
     return SentAttempt(row.id, row.client_slug, row.account_ref, row.channel, row.debtor_id) if row else None
+
+
+@dataclass(frozen=True)
+class Settling:
+    """An attempt a receipt settles, with the plan its events are caused by."""
+
+    attempt: SentAttempt
+    plan_id: uuid.UUID | None
+    correlation_id: uuid.UUID | None
+
+
+async def attempts_by_provider_ids(s: AsyncSession, provider: str, message_ids: list[str]) -> dict[str, Settling]:
+    """The attempts the provider knows by these message ids, locked for the transaction (in one order, so two
+    transactions never wait on each other), by message id."""
+    if not message_ids:
+        return {}
+    rows = (await s.execute(text(
+        """SELECT a.provider_message_id, a.id, a.client_slug, a.account_ref, a.channel, acc.debtor_id, a.plan_id,
+                  a.correlation_id
+           FROM outreach.attempts a
+           JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
+           WHERE a.provider = :p AND a.provider_message_id = ANY(:m) ORDER BY a.id FOR UPDATE OF a"""),
+        {"p": provider, "m": message_ids})).all()
+    return {r.provider_message_id: Settling(SentAttempt(r.id, r.client_slug, r.account_ref, r.channel, r.debtor_id),
+                                            r.plan_id, r.correlation_id) for r in rows}
+
+
+async def settle_many(s: AsyncSession, trigger: Trigger, settled: list[tuple[uuid.UUID, dt.datetime, str | None]]
+                      ) -> set[uuid.UUID]:
+    """(attempt, when, failure): the attempts the state machine lets `trigger` (DELIVERED, UNDELIVERED) move,
+    moved, in one statement; returns those moved (an attempt already settled stays as it is)."""
+    if not settled:
+        return set()
+    m = move(trigger)
+    at = "delivered_at = x.at" if m.target is Status.DELIVERED else "failed_at = x.at, failure = x.failure"
+    source, params = unnest_rows({"id": "uuid", "at": "timestamptz", "failure": "text"}, settled, alias="x")
+    result = await s.execute(text(
+        f"""UPDATE outreach.attempts a SET status = {moved_to(m)}, {at}
+            FROM {source} WHERE a.id = x.id AND {moved_from(m, "a.status")} RETURNING a.id"""), params)
+    return {row[0] for row in result.all()}

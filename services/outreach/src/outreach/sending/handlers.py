@@ -36,6 +36,7 @@ from outreach.providers import (
     SendError,
     Sent,
 )
+from outreach.receipts.delivery import apply_statuses
 from outreach.receipts.handlers import apply_receipt
 from outreach.sending import store as sending
 from outreach.sending.events import SENDS, attempted, cause_of, emit, entry
@@ -287,9 +288,15 @@ async def record_answers(db: Database, providers: Providers, settings: OutreachS
                 trail += await _send_failed(s, settings, claim, item, error, now, events)
         await store.trail(s, trail)
         await outbox.add(s, events)
+        # What the provider already knows of the messages, as its callbacks would tell it: statuses together,
+        # replies one by one (each may opt its debtor out).
+        for provider in {item.provider for item, _, _ in receipts}:
+            await apply_statuses(s, provider, [(r, at) for item, r, at in receipts
+                                               if item.provider == provider and r.status != "reply"])
         for item, receipt, at in receipts:
-            with caused_by(item.cause):
-                await apply_receipt(s, item.provider, receipt, at)
+            if receipt.status == "reply":
+                with caused_by(item.cause):
+                    await apply_receipt(s, item.provider, receipt, at)
 
 
 async def _send_failed(s: AsyncSession, settings: OutreachSettings, claim: Claim, item: Outgoing, error: SendError,

@@ -15,6 +15,7 @@ from outreach import store
 from outreach.domain import attempts
 from outreach.domain.attempts import Trigger
 from outreach.providers import Lookup, Providers
+from outreach.receipts.delivery import apply_statuses
 from outreach.receipts.handlers import apply_receipt
 from outreach.sending import store as sending
 from outreach.sending.events import SENDS, attempted, cause_of, emit, entry
@@ -89,9 +90,11 @@ async def _reconcile_one(s: AsyncSession, providers: Providers, settings: Outrea
         await outbox.add(s, [emit(Trigger.TAKEN, attempted(
             send.account_ref, attempt_id, channel, provider=name, cost=providers.by_name[name].cost,
             template=send.template, segments=send.segments, now=now), client=send.client, now=now, cause=cause)])
+        await apply_statuses(s, name, [(r, now) for r in lookup.receipts if r.status != "reply"])
         with caused_by(cause):
             for receipt in lookup.receipts:
-                await apply_receipt(s, name, receipt, now)
+                if receipt.status == "reply":
+                    await apply_receipt(s, name, receipt, now)
         return []
     if action is attempts.Reconciliation.NOT_SENT:
         if send.tries >= settings.max_send_tries:
