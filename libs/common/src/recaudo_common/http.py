@@ -10,7 +10,6 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.routing import Match
 
 from recaudo_common.errors import install_problem_handlers
 from recaudo_common.gate import BodyRule, Gate, KeyCheck
@@ -21,11 +20,12 @@ ReadinessCheck = Callable[[], Awaitable[bool]]
 
 
 def _route_template(request: Request) -> str:
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+    """The template of the route that served the request, read once it is routed: FastAPI keeps included routers
+    as a tree, and only the effective route it matched knows every prefix it was included under (the route
+    object alone knows its own router's). "unmatched" when nothing was routed (a refusal at the gate, a 404)."""
+    effective = request.scope.get("fastapi", {}).get("effective_route_context")
+    template = getattr(effective, "path_format", None) or getattr(request.scope.get("route"), "path_format", None)
+    return template if isinstance(template, str) else "unmatched"
 
 
 def create_app(
@@ -35,22 +35,30 @@ def create_app(
 ) -> FastAPI:
     """`check_key` authenticates a request that carries a body before the body is read (see gate.py); without it
     (tests that build one router) the routes' own dependency still authenticates, after the body."""
-    app = FastAPI(title=title, version="1", description=description)
+    # FastAPI's own telemetry: its spans go through the platform's exporter (recaudo_common.telemetry scrubs their
+    # raw url.path and url.query); never its logs (exception messages, unmasked) nor exporters of its own from the
+    # environment, which would bypass that exporter.
+    app = FastAPI(title=title, version="1", description=description,
+                  telemetry={"logs": False, "auto_configure": False})
     install_problem_handlers(app)
     app.add_middleware(Gate, check_key=check_key, rules=body_rules, max_json_bytes=max_json_bytes,
                        max_body_bytes=max_body_bytes)
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        route = _route_template(request)
         started = time.perf_counter()
-        # Route templates, never raw paths: a path holds account refs, and span names must not.
+        # Route templates, never raw paths: a path holds account refs and debtors' id numbers, so the span's name
+        # and attributes (http.route, never url.path, url.query or http.target) and the metric's labels carry
+        # the template only; the access log is off (runtime.serve).
         # Every event the request emits carries its id as correlation and cause; the caller reads it in X-Request-Id.
         cause = Cause.command()
-        with tracer.start_as_current_span(f"{request.method} {route}", kind=trace.SpanKind.SERVER) as span, \
+        with tracer.start_as_current_span(request.method, kind=trace.SpanKind.SERVER,
+                                          attributes={"http.request.method": request.method}) as span, \
                 caused_by(cause):
             response = await call_next(request)
-            span.set_attribute("http.status_code", response.status_code)
+            route = _route_template(request)
+            span.update_name(f"{request.method} {route}")
+            span.set_attributes({"http.route": route, "http.status_code": response.status_code})
         response.headers["X-Request-Id"] = str(cause.correlation_id)
         HTTP_LATENCY.labels(service, request.method, route, str(response.status_code)).observe(
             time.perf_counter() - started

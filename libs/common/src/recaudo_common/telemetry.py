@@ -122,7 +122,8 @@ def configure_tracing(service: str, otlp_endpoint: str | None, exporter: SpanExp
 class ScrubbingExporter(SpanExporter):
     """Spans leave the process through here: an exception recorded on a span (by `record_exception`, or by a
     span context that an exception left) keeps its type and stack frames, never its message's values, and so
-    does the span's error status."""
+    does the span's error status; a request's raw path is replaced by its route template and its query and
+    full URL are dropped (FastAPI's own server spans record them)."""
 
     def __init__(self, inner: SpanExporter) -> None:
         self.inner = inner
@@ -138,12 +139,23 @@ class ScrubbingExporter(SpanExporter):
 
 
 _EXCEPTION_TEXT = ("exception.message", "exception.stacktrace")
+# A path holds account refs and debtors' id numbers (`/debtors/{id_number}/...`), a query anything.
+_RAW_URL = frozenset({"url.path", "url.query", "url.full", "http.target", "http.url"})
+
+
+def _without_raw_url(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    kept = {k: v for k, v in attributes.items() if k not in _RAW_URL}
+    if "url.path" in attributes and "http.route" in attributes:
+        kept["url.path"] = attributes["http.route"]
+    return kept
 
 
 def scrub_span(span: ReadableSpan) -> ReadableSpan:
     status = span.status
+    attributes = span.attributes or {}
+    raw_url = not _RAW_URL.isdisjoint(attributes)
     if not any(k in _EXCEPTION_TEXT for e in span.events for k in (e.attributes or {})) \
-            and not status.description:
+            and not status.description and not raw_url:
         return span
     events = [
         Event(e.name, {k: (scrub_text(v) if k in _EXCEPTION_TEXT and isinstance(v, str) else v)
@@ -154,7 +166,8 @@ def scrub_span(span: ReadableSpan) -> ReadableSpan:
         status = Status(status.status_code, scrub_text(status.description))
     return ReadableSpan(
         name=span.name, context=span.context, parent=span.parent, resource=span.resource,
-        attributes=span.attributes, events=events, links=span.links, kind=span.kind, status=status,
+        attributes=_without_raw_url(attributes) if raw_url else span.attributes, events=events, links=span.links,
+        kind=span.kind, status=status,
         start_time=span.start_time, end_time=span.end_time, instrumentation_scope=span.instrumentation_scope,
     )
 
