@@ -5,6 +5,7 @@ with backoff on a provider's outage."""
 import datetime as dt
 import email
 import email.policy
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from aiosmtpd.controller import Controller
 
 from outreach.providers import twilio_signature
 from recaudo_common.testing import eventually, free_port
+from recaudo_common.webhook_signatures import sign
 
 from .conftest import Outreach, make_outreach, placed, segmented
 from .fake_twilio import FakeTwilio, serving
@@ -162,3 +164,21 @@ async def test_sms_and_whatsapp_through_a_twilio_style_api_with_status_callbacks
         await http.aclose()
         await server.__aexit__(None, None, None)
         await o.platform.db.dispose()
+
+
+async def test_the_sandbox_is_verified_and_read_by_its_own_adapter_like_any_provider(outreach: Outreach) -> None:
+    """The webhook asks the provider to verify and read its notification: the sandbox's signature is checked over
+    the raw body before anything is read, and a signed body that is not a sandbox receipt is refused with why."""
+    url = "/v1/webhooks/outreach/sandbox"
+    bad = json.dumps({"message_id": "m-1", "status": "opened"}).encode()
+    unsigned = await outreach.http.post(url, content=bad)
+    assert (unsigned.status_code, unsigned.json()["code"]) == (401, "bad_signature")
+    signed = {"Recaudo-Signature": sign(bad, outreach.settings.sandbox_gateway_secret, outreach.clock.now)}
+    refused = await outreach.http.post(url, content=bad, headers=signed)
+    assert refused.status_code == 422, refused.text
+    assert (refused.json()["code"], refused.json()["title"]) == ("invalid_receipt", "Invalid receipt")
+    assert "status" in refused.json()["detail"]
+    good = json.dumps({"message_id": "m-1", "status": "delivered"}).encode()
+    answer = await outreach.http.post(url, content=good, headers={
+        "Recaudo-Signature": sign(good, outreach.settings.sandbox_gateway_secret, outreach.clock.now)})
+    assert answer.json() == {"applied": 0, "duplicate": 0, "unknown": 1}  # no send of ours has that id: kept

@@ -7,6 +7,8 @@ from __future__ import annotations
 from outreach.providers.base import (
     CHANNEL_NOT_CONFIGURED,
     Lookup,
+    Notification,
+    Notifying,
     OneByOne,
     OutboundMessage,
     Provider,
@@ -22,9 +24,9 @@ from outreach.providers.twilio import Twilio, twilio_signature
 from outreach.settings import OutreachSettings
 from recaudo_common.db import Database
 
-__all__ = ["CHANNEL_NOT_CONFIGURED", "PROVIDER_COSTS", "Lookup", "OneByOne", "OutboundMessage", "Provider",
-           "Providers", "RateLimiter", "Receipt", "SandboxGateway", "SendError", "Sent", "Smtp", "Twilio",
-           "twilio_signature"]
+__all__ = ["CHANNEL_NOT_CONFIGURED", "PROVIDER_COSTS", "Lookup", "Notification", "Notifying", "OneByOne",
+           "OutboundMessage", "Provider", "Providers", "RateLimiter", "Receipt", "SandboxGateway", "SendError", "Sent",
+           "Smtp", "Twilio", "twilio_signature"]
 
 PROVIDER_COSTS = {"sandbox": Sandbox.cost, "smtp": Smtp.cost, "twilio": Twilio.cost}
 
@@ -56,6 +58,13 @@ class Providers:
                 raise ValueError(f"provider {name!r} cannot serve channel {channel!r}")
             self.by_channel[channel] = provider
         self.limiters = {name: RateLimiter(settings.provider_rate_per_s.get(name, 10.0)) for name in built}
+
+    def notifying(self, name: str) -> Notifying | None:
+        """The provider whose callbacks come to /v1/webhooks/outreach/{name}; None when there is none here (the
+        sandbox only outside production: in production a sandbox receipt could forge opt-outs)."""
+        if name == self.sandbox.name:
+            return self.sandbox if self.sandbox_on else None
+        return self.twilio if self.twilio is not None and name == self.twilio.name else None
 
     def for_channel(self, channel: str) -> Provider | None:
         """The channel's provider; None when the channel is not configured (in production only)."""

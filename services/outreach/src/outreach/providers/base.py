@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -54,6 +55,28 @@ class Sent:
 
     message_id: str
     receipts: tuple[Receipt, ...] = ()
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A provider's callback as it arrived, for the provider to verify (over the raw bytes) and translate: the URL
+    it called (query included), its headers, its body, and when it came."""
+
+    url: str
+    headers: Mapping[str, str]
+    body: bytes
+    received_at: dt.datetime
+
+
+class Notifying(Protocol):
+    """A provider that calls back with receipts and replies."""
+
+    name: str
+
+    def notified(self, notification: Notification) -> list[Receipt] | None:
+        """The receipts in the notification, or None when its signature does not verify (nothing is applied);
+        raises recaudo_common.domain_errors.Invalid when a verified body is not one of the provider's."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,33 @@ import datetime as dt
 import hashlib
 import uuid
 from decimal import Decimal
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from outreach.providers.base import Lookup, OutboundMessage, Receipt, SendError, Sent
+from outreach.providers.base import Lookup, Notification, OutboundMessage, Receipt, SendError, Sent
 from outreach.settings import OutreachSettings
 from recaudo_common.db import Database
+from recaudo_common.domain_errors import Invalid
+from recaudo_common.webhook_signatures import signature_problem
 
 
 def _fraction(attempt_id: uuid.UUID, salt: str) -> float:
     digest = hashlib.sha256(f"{salt}:{attempt_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
+
+
+class SandboxReceiptIn(BaseModel):
+    """v1: what the sandbox provider reports: a status for a message, or a debtor's reply."""
+
+    model_config = ConfigDict(extra="forbid")
+    message_id: str = Field(min_length=1, max_length=200)
+    status: Literal["delivered", "failed", "reply"]
+    detail: str | None = Field(None, max_length=2000)
+    reply_from: str | None = Field(None, max_length=320)
+    channel: Literal["sms", "whatsapp", "email"] | None = None
 
 
 class Sandbox:
@@ -47,6 +62,18 @@ class Sandbox:
             return Lookup(False)
         message_id = f"sbx-{message.attempt_id}"
         return Lookup(True, message_id, tuple(self.simulated(message, message_id)))
+
+    def notified(self, notification: Notification) -> list[Receipt] | None:
+        """A receipt or reply posted as JSON, signed like the platform's own webhooks (Recaudo-Signature, with the
+        sandbox gateway's secret)."""
+        if signature_problem(notification.headers.get("recaudo-signature"), notification.body,
+                             [self.settings.sandbox_gateway_secret], now=notification.received_at):
+            return None
+        try:
+            body = SandboxReceiptIn.model_validate_json(notification.body)
+        except ValueError as e:
+            raise Invalid("invalid_receipt", str(e)[:500], title="Invalid receipt") from e
+        return [Receipt(body.message_id, body.status, body.detail, body.reply_from, body.channel)]
 
     def simulated(self, message: OutboundMessage, message_id: str) -> list[Receipt]:
         if _fraction(message.attempt_id, "delivery") >= self.settings.sandbox_delivery_rate:

@@ -11,11 +11,11 @@ import uuid
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 import httpx
 
-from outreach.providers.base import Lookup, OneByOne, OutboundMessage, Receipt, SendError, Sent
+from outreach.providers.base import Lookup, Notification, OneByOne, OutboundMessage, Receipt, SendError, Sent
 from outreach.settings import OutreachSettings
 
 
@@ -126,6 +126,11 @@ class Twilio(OneByOne):
                 return Lookup(False)
             url, params = self.api + str(page["next_page_uri"]), None
         return Lookup(None, reason="too many messages to this number since the send to be sure")
+
+    def notified(self, notification: Notification) -> list[Receipt] | None:
+        """A status callback or an inbound message, posted as a form (application/x-www-form-urlencoded)."""
+        form = dict(parse_qsl(notification.body.decode("utf-8", "replace"), keep_blank_values=True))
+        return self.receipts(notification.url, notification.headers.get("x-twilio-signature"), form)
 
     def receipts(self, url: str, signature: str | None, form: dict[str, str]) -> list[Receipt] | None:
         """The receipts in a callback, or None when its signature does not verify. `url` is the whole URL
