@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -25,11 +26,21 @@ SERVICES = ("ingest", "segmentation", "outreach", "payments", "reporting")
 KAFKA_SCRIPT = REPOSITORY_ROOT / "scripts" / "kafka.sh"
 
 
+def _bindable(port: int) -> bool:
+    """Whether a listener could take this port now (nothing listens on it, and no socket holds it bound)."""
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _free_port_pair() -> int:
     """A free port whose successor is free too (the broker's controller listens on port + 1)."""
     while True:
         port = free_port()
-        if port < 65000 and not embedded_pg.is_listening(port + 1):
+        if port < 65000 and _bindable(port + 1):
             return port
 
 
@@ -49,8 +60,17 @@ class KafkaBroker:
         subprocess.run(["bash", str(KAFKA_SCRIPT), action], env=env, check=True,  # noqa: S607 - as make runs it
                        capture_output=True)
 
-    def start(self) -> None:
-        self._run("start")
+    def start(self, attempts: int = 3) -> None:
+        """Starts the broker; a port pair taken between choosing it and binding it (another process's
+        connection drew it from the ephemeral range) is chosen again, up to `attempts` times."""
+        for attempt in range(attempts):
+            try:
+                self._run("start")
+                return
+            except subprocess.CalledProcessError:
+                if attempt == attempts - 1 or (_bindable(self.port) and _bindable(self.port + 1)):
+                    raise  # not a port taken: a real failure, shown as it is
+                self.port = _free_port_pair()
 
     def stop(self) -> None:
         self._run("stop")
