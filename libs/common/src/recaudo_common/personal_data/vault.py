@@ -8,14 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.personal_data.blind_index import LookupKind, blind_index
+from recaudo_common.personal_data.blind_index import LookupKind, NotIndexable, blind_index, normalised
 from recaudo_common.personal_data.keyring import MasterKeyring
 from recaudo_common.personal_data.sealing import new_data_key
 from recaudo_common.settings import PlatformSettings
@@ -153,6 +153,113 @@ class Vault:
             {"client": client, "kind": kind, "digest": digest, "ref": debtor_ref})
         holder: UUID | None = row.scalar_one_or_none()
         return holder == debtor_ref
+
+    async def people_for(self, s: AsyncSession, client: str, id_numbers: Sequence[str], now: dt.datetime
+                         ) -> dict[str, Person]:
+        """person_for for many id numbers in a few statements, whatever their number (a batch of an upload): one
+        read of the lookups with the people's keys, one insert of the people not held, and, only after a lost
+        race, one re-read. Keyed by each id number as given; those that normalise alike (`1.020.304` and
+        `1020304`) get the same person. NotIndexable, before any statement, for an id number with nothing to
+        index. The same race-safety as person_for: the insert waits for a transaction claiming the same id
+        number and, once it has committed, the re-read finds its person."""
+        given_as: dict[str, list[str]] = {}  # normalised -> the spellings given
+        for given in dict.fromkeys(id_numbers):
+            given_as.setdefault(normalised("id_number", given), []).append(given)
+        people: dict[str, Person] = {}
+        pending = list(given_as)
+        for _ in range(3):  # as in person_for: a lost race is settled on the next round
+            people |= await self._found(s, client, pending)
+            missing = [t for t in pending if t not in people]
+            if missing:
+                people |= await self._create_many(s, client, missing, now)
+            if len(people) == len(given_as):
+                return {given: people[t] for t, spellings in given_as.items() for given in spellings}
+            pending = [t for t in pending if t not in people]
+        raise RuntimeError("vault: people's lookups kept changing while they were being found or created")
+
+    async def _found(self, s: AsyncSession, client: str, id_numbers: Sequence[str]) -> dict[str, Person]:
+        """The people held for these normalised id numbers, with their keys, read in one statement."""
+        if not id_numbers:
+            return {}
+        owner: dict[bytes, str] = {}  # every master key's digest -> its id number
+        current: dict[str, bytes] = {}
+        for number in id_numbers:
+            digests = self._digests(client, "id_number", number)
+            current[number] = digests[0]
+            owner.update(dict.fromkeys(digests, number))
+        rows = (await s.execute(text(
+            "SELECT l.digest, l.debtor_ref, p.wrapped_key, p.master_key_id FROM vault.lookups l"
+            " JOIN vault.people p ON p.client_slug = l.client_slug AND p.debtor_ref = l.debtor_ref"
+            " WHERE l.client_slug = :client AND l.kind = 'id_number' AND l.digest = ANY(CAST(:digests AS bytea[]))"),
+            {"client": client, "digests": list(owner)})).all()
+        found: dict[str, Person] = {}
+        current_digests = set(current.values())
+        for row in sorted(rows, key=lambda r: bytes(r.digest) not in current_digests):  # the current key's first
+            number = owner[bytes(row.digest)]
+            if number in found:
+                continue
+            if (key := self._keys.get(client, row.debtor_ref)) is None:
+                key = self.keyring.unwrap(bytes(row.wrapped_key), row.master_key_id)
+                self._keys.put(client, row.debtor_ref, key)
+            found[number] = Person(client, row.debtor_ref, key)
+        if len(self.keyring.all) > 1:  # after a rotation: those found through an older key's digest get the current
+            held = {bytes(r.digest) for r in rows}
+            await self._claim(s, client, [("id_number", current[n], p.debtor_ref) for n, p in found.items()
+                                          if current[n] not in held])
+        return found
+
+    async def _create_many(self, s: AsyncSession, client: str, id_numbers: Sequence[str], now: dt.datetime
+                           ) -> dict[str, Person]:
+        """New people for these normalised id numbers, those whose lookup this transaction claimed (as _create)."""
+        index_key = self.keyring.current.blind_index_key
+        # In digest order, as every batch claims them: two batches sharing id numbers wait, never deadlock.
+        wanted = sorted((blind_index(index_key, client, "id_number", n), n, uuid.uuid4(), new_data_key())
+                        for n in id_numbers)
+        rows = await s.execute(text(
+            "WITH wanted AS (SELECT * FROM unnest(CAST(:digests AS bytea[]), CAST(:refs AS uuid[]),"
+            " CAST(:wrapped AS bytea[])) AS w(digest, debtor_ref, wrapped_key)),"
+            " claimed AS (INSERT INTO vault.lookups (client_slug, kind, digest, debtor_ref)"
+            " SELECT :client, 'id_number', digest, debtor_ref FROM wanted ORDER BY digest"
+            " ON CONFLICT DO NOTHING RETURNING debtor_ref)"
+            " INSERT INTO vault.people (client_slug, debtor_ref, wrapped_key, master_key_id, created_at)"
+            " SELECT :client, w.debtor_ref, w.wrapped_key, :master, :now FROM claimed JOIN wanted w USING (debtor_ref)"
+            " RETURNING debtor_ref"),
+            {"client": client, "digests": [w[0] for w in wanted], "refs": [w[2] for w in wanted],
+             "wrapped": [self.keyring.wrap(w[3])[0] for w in wanted], "master": self.keyring.current.id,
+             "now": now})
+        created = set(rows.scalars().all())
+        # Not cached: until the caller commits, these people may yet be rolled back.
+        return {number: Person(client, ref, key) for _, number, ref, key in wanted if ref in created}
+
+    async def index_many(self, s: AsyncSession, client: str,
+                         values: Iterable[tuple[UUID, LookupKind, str]]) -> int:
+        """index for many (person, kind, value) in one statement: each value then finds its person, unless it
+        already finds another person of the same client company (the first holder keeps it, and within `values`
+        the first given). Values with nothing to index (NotIndexable: a phone not in E.164, an empty e-mail) and
+        people not held are skipped. How many lookups it added."""
+        index_key = self.keyring.current.blind_index_key
+        claims: dict[tuple[LookupKind, bytes], UUID] = {}
+        for debtor_ref, kind, value in values:
+            try:
+                digest = blind_index(index_key, client, kind, value)
+            except NotIndexable:
+                continue
+            claims.setdefault((kind, digest), debtor_ref)
+        return await self._claim(s, client, [(kind, digest, ref) for (kind, digest), ref in claims.items()])
+
+    async def _claim(self, s: AsyncSession, client: str, lookups: Sequence[tuple[LookupKind, bytes, UUID]]) -> int:
+        if not lookups:
+            return 0
+        ordered = sorted(lookups)  # one order for every transaction: concurrent batches wait, never deadlock
+        rows = await s.execute(text(
+            "INSERT INTO vault.lookups (client_slug, kind, digest, debtor_ref)"
+            " SELECT :client, w.kind, w.digest, p.debtor_ref FROM unnest(CAST(:kinds AS text[]),"
+            " CAST(:digests AS bytea[]), CAST(:refs AS uuid[])) WITH ORDINALITY AS w(kind, digest, debtor_ref, n)"
+            " JOIN vault.people p ON p.client_slug = :client AND p.debtor_ref = w.debtor_ref ORDER BY w.n"
+            " ON CONFLICT DO NOTHING RETURNING debtor_ref"),
+            {"client": client, "kinds": [k for k, _, _ in ordered], "digests": [d for _, d, _ in ordered],
+             "refs": [r for _, _, r in ordered]})
+        return len(rows.all())
 
     async def shred(self, s: AsyncSession, client: str, debtor_ref: UUID, reason: str, now: dt.datetime) -> bool:
         """Erases the person: their key and lookups go, the erasure is registered. True when this call erased
