@@ -1,10 +1,13 @@
 """Consent and holds: whether a debtor may be contacted now (the dialers' question), opt-outs by channel, the
-do-not-contact list, legal holds that stop an account at once, and a client company's stricter rules."""
+do-not-contact list, legal holds that stop an account at once, a client company's stricter rules, and the
+evidence of each channel's consent recorded with the change it accompanies."""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,11 +15,13 @@ from outreach import store
 from outreach.consent import store as consent
 from outreach.debtors import contact_request
 from outreach.domain.client_rules import RulesOverride
+from outreach.domain.consent import ConsentChange, after, stated_by_client_file, withdrawn
 from outreach.domain.contact_law import ContactDecision, CountryRules, RulesError, decide_contact, stricter_rules
 from outreach.store import TrailEntry, outbox
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import AccountLegalHoldLifted, AccountLegalHoldSet, ContactOptedOut
+from recaudo_common.events.channels import CHANNELS
 
 
 async def check(db: Database, *, client: str, account_ref: str, channel: str, at: dt.datetime) -> ContactDecision:
@@ -29,8 +34,9 @@ async def check(db: Database, *, client: str, account_ref: str, channel: str, at
 
 
 async def opt_out_debtor(s: AsyncSession, client: str, debtor_id: str, channel: str, *, source: str,
-                         now: dt.datetime) -> None:
-    """Opts a debtor out of a channel (or "all": do-not-contact) on every account at the client company."""
+                         evidence: uuid.UUID, now: dt.datetime) -> None:
+    """Opts a debtor out of a channel (or "all": do-not-contact) on every account at the client company, with
+    the withdrawal's evidence (`evidence`: the attempt a reply answered, the operator's key)."""
     if channel != "all" and not await consent.add_opt_out(s, client=client, debtor_id=debtor_id, channel=channel,
                                                           at=now, source=source):
         return
@@ -38,6 +44,11 @@ async def opt_out_debtor(s: AsyncSession, client: str, debtor_id: str, channel: 
         s, client, debtor_id, None if channel == "all" else channel,
         "opted out" if channel != "all" else "do not contact")
     refs = await consent.accounts_of_debtor(s, client, debtor_id)
+    states = await consent.consent_states(s, [(client, ref) for ref in refs])
+    await consent.record_consent(s, [
+        (client, ref, change) for ref in refs
+        for change in withdrawn(CHANNELS if channel == "all" else (channel,), states.get((client, ref), {}),
+                                opt_out_source=source, evidence=evidence)], now)
     await store.trail(s, [TrailEntry(client, ref, now, "opted_out", channel=channel, detail={"source": source})
                           for ref in refs] + [
         TrailEntry(client, a.account_ref, now, "cancelled", a.attempt_id, a.channel, {"reason": source})
@@ -53,7 +64,7 @@ async def add_do_not_contact(db: Database, *, client: str, debtor_id: str, reaso
         refs = await consent.accounts_of_debtor(s, client, debtor_id)
         if not await consent.add_do_not_contact(s, client=client, debtor_id=debtor_id, reason=reason, at=now, by=by):
             raise Conflict("already_listed", "the debtor is already on the do-not-contact list")
-        await opt_out_debtor(s, client, debtor_id, "all", source="do_not_contact", now=now)
+        await opt_out_debtor(s, client, debtor_id, "all", source="do_not_contact", evidence=by, now=now)
     return refs
 
 
@@ -107,3 +118,38 @@ async def replace_contact_rules(db: Database, *, client: str, country: str, over
     async with db.transaction() as s:
         await consent.put_client_rules(s, client, override, now)
     return rules
+
+
+@dataclass(frozen=True)
+class ClientFile:
+    """The channels a client's file (a placement or a restatement) authorises for an account."""
+
+    client: str
+    account_ref: str
+    portfolio_id: uuid.UUID
+    channels: tuple[str, ...]
+
+
+async def record_client_files(s: AsyncSession, files: Sequence[ClientFile], now: dt.datetime) -> None:
+    """The consent evidence of placements and restatements, in order (one account may be stated twice in a
+    batch), in the transaction that stores their contact data (so the debtor of a new account is known here and
+    the withdrawals made on the debtor's other accounts hold for it too)."""
+    keys = [(f.client, f.account_ref) for f in files]
+    states = await consent.consent_states(s, keys)
+    debtor_withdrew = await consent.debtor_withdrawals(s, keys)
+    changes: list[tuple[str, str, ConsentChange]] = []
+    for f in files:
+        current = states.get((f.client, f.account_ref), {})
+        stated = stated_by_client_file(f.channels, current, portfolio_id=f.portfolio_id,
+                                       debtor_withdrew=debtor_withdrew.get((f.client, f.account_ref)))
+        states[(f.client, f.account_ref)] = after(current, stated, now)
+        changes += [(f.client, f.account_ref, change) for change in stated]
+    await consent.record_consent(s, changes, now)
+
+
+async def consent_record(db: Database, *, client: str, account_ref: str) -> list[consent.RecordedConsent]:
+    """The account's consent evidence in the order it was recorded; NotFound for an account not known here."""
+    async with db.transaction() as s:
+        if not await store.account_exists(s, client, account_ref):
+            raise NotFound(f"account {account_ref!r}")
+        return await consent.consent_evidence(s, client, account_ref)

@@ -1,7 +1,8 @@
-"""Consent's routes: the compliance check for agents' dialers, legal holds, the do-not-contact list and a client
-company's stricter contact rules."""
+"""Consent's routes: the compliance check for agents' dialers, legal holds, the do-not-contact list, a client
+company's stricter contact rules, and an account's consent evidence."""
 
 import datetime as dt
+import uuid
 from typing import Literal
 
 from fastapi import APIRouter
@@ -9,7 +10,9 @@ from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from outreach.consent import handlers
+from outreach.consent.store import RecordedConsent
 from outreach.domain.client_rules import RulesOverride
+from outreach.domain.consent import Source, What, states_of
 from outreach.domain.contact_law import CountryRules
 from outreach.edge import ClientOfCaller, ClientOfOperator
 from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep
@@ -97,6 +100,50 @@ class ContactRulesOut(BaseModel):
             days_after_conversation=rules.days_after_conversation, opt_out_line=rules.opt_out_line)
 
 
+class ConsentEvidenceOut(BaseModel):
+    """v1: one piece of consent evidence, as recorded (the record is append-only)."""
+
+    id: int = Field(description="its place in the record")
+    channel: str
+    what: What
+    source: Source
+    recorded_at: dt.datetime
+    evidence: uuid.UUID = Field(description="a reference, never a contact point: the portfolio of the client's "
+                                            "file (client_file), the attempt a reply answered (reply), the "
+                                            "operator's key (operator)")
+    text_version: str | None = Field(description="the name and version of the text accepted, when there is one")
+
+
+class ChannelConsentOut(BaseModel):
+    """v1: a channel's consent now."""
+
+    channel: str
+    state: What
+    since: dt.datetime
+    source: Source
+
+
+class ConsentsOut(BaseModel):
+    """v1: an account's consent per channel and the evidence it rests on, in the order it was recorded."""
+
+    client: str
+    account_ref: str
+    channels: list[ChannelConsentOut]
+    evidence: list[ConsentEvidenceOut]
+
+    @classmethod
+    def of(cls, client: str, account_ref: str, record: list[RecordedConsent]) -> "ConsentsOut":
+        states = states_of((r.change, r.recorded_at) for r in record)
+        return cls(
+            client=client, account_ref=account_ref,
+            channels=[ChannelConsentOut(channel=channel, state=state.what, since=state.since, source=state.source)
+                      for channel, state in sorted(states.items())],
+            evidence=[ConsentEvidenceOut(id=r.id, channel=r.change.channel, what=r.change.what,
+                                         source=r.change.source, recorded_at=r.recorded_at,
+                                         evidence=r.change.evidence, text_version=r.change.text_version)
+                      for r in record])
+
+
 router = APIRouter(prefix="/v1", tags=["outreach"])
 
 
@@ -155,3 +202,10 @@ async def put_rules(body: ContactRulesIn, client: ClientOfOperator, platform: Pl
     rules = await handlers.replace_contact_rules(platform.db, client=client.slug, country=client.country,
                                                  override=override, now=platform.clock())
     return ContactRulesOut.of(client.slug, client.country, override, rules)
+
+
+@router.get("/clients/{slug}/accounts/{account_ref}/consents", response_model=ConsentsOut)
+async def get_consents(account_ref: str, client: ClientOfCaller, platform: PlatformDep) -> ConsentsOut:
+    """The account's consent per channel (granted or withdrawn, since when, by which source) and its evidence."""
+    record = await handlers.consent_record(platform.db, client=client.slug, account_ref=account_ref)
+    return ConsentsOut.of(client.slug, account_ref, record)

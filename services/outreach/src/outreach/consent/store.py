@@ -1,17 +1,22 @@
-"""Consent's tables: opt-outs by channel, the do-not-contact list, legal holds, and each client company's
-stricter contact rules."""
+"""Consent's tables: opt-outs by channel, the do-not-contact list, legal holds, each client company's stricter
+contact rules, and the append-only consent evidence."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain.client_rules import RulesOverride
+from outreach.domain.consent import ChannelConsent, ConsentChange, Source, What
 from outreach.store import Cancelled
+from recaudo_common.db import unnest_rows
 
 
 async def cancel_scheduled_for_debtor(s: AsyncSession, client: str, debtor_id: str, channel: str | None,
@@ -83,3 +88,89 @@ async def put_client_rules(s: AsyncSession, client: str, rules: RulesOverride, n
         "INSERT INTO outreach.client_rules (client_slug, rules, updated_at) VALUES (:c, CAST(:r AS jsonb), :now) "
         "ON CONFLICT (client_slug) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at"),
         {"c": client, "r": json.dumps(rules.document()), "now": now})
+
+
+# ------------------------------------------------------------------ consent evidence (append-only)
+
+@dataclass(frozen=True)
+class RecordedConsent:
+    """One piece of consent evidence as recorded, with its place in the record."""
+
+    id: int
+    change: ConsentChange
+    recorded_at: dt.datetime
+
+
+async def consent_states(s: AsyncSession, keys: Sequence[tuple[str, str]]
+                         ) -> dict[tuple[str, str], dict[str, ChannelConsent]]:
+    """Each of these accounts' channels' latest evidence, in one statement."""
+    if not keys:
+        return {}
+    source, params = unnest_rows({"client": "text", "account_ref": "text"}, list(dict.fromkeys(keys)))
+    result = await s.execute(text(
+        f"""SELECT DISTINCT ON (e.client_slug, e.account_ref, e.channel)
+                   e.client_slug, e.account_ref, e.channel, e.what, e.source, e.recorded_at
+            FROM {source} JOIN outreach.consent_evidence e
+                 ON e.client_slug = i.client AND e.account_ref = i.account_ref
+            ORDER BY e.client_slug, e.account_ref, e.channel, e.id DESC"""), params)
+    states: dict[tuple[str, str], dict[str, ChannelConsent]] = {}
+    for r in result:
+        states.setdefault((r.client_slug, r.account_ref), {})[r.channel] = ChannelConsent(
+            cast(What, r.what), cast(Source, r.source), r.recorded_at)
+    return states
+
+
+async def debtor_withdrawals(s: AsyncSession, keys: Sequence[tuple[str, str]]
+                             ) -> dict[tuple[str, str], dict[str, ConsentChange]]:
+    """For each of these accounts whose debtor has opted out or is on the do-not-contact list at the client
+    company, the latest withdrawal by the debtor or an operator on any of the debtor's accounts, by channel."""
+    if not keys:
+        return {}
+    source, params = unnest_rows({"client": "text", "account_ref": "text"}, list(dict.fromkeys(keys)))
+    result = await s.execute(text(
+        f"""SELECT i.client, i.account_ref, w.channel, w.source, w.evidence, w.text_version
+            FROM {source}
+            JOIN outreach.accounts a ON a.client_slug = i.client AND a.account_ref = i.account_ref
+            CROSS JOIN LATERAL (
+                SELECT DISTINCT ON (e.channel) e.channel, e.source, e.evidence, e.text_version
+                FROM outreach.accounts o JOIN outreach.consent_evidence e
+                     ON e.client_slug = o.client_slug AND e.account_ref = o.account_ref
+                WHERE o.client_slug = a.client_slug AND o.debtor_id = a.debtor_id AND e.what = 'withdrawn'
+                  AND e.source <> 'client_file'
+                ORDER BY e.channel, e.id DESC) w
+            WHERE EXISTS (SELECT 1 FROM outreach.opt_outs x WHERE x.client_slug = a.client_slug
+                          AND x.debtor_id = a.debtor_id)
+               OR EXISTS (SELECT 1 FROM outreach.do_not_contact d WHERE d.client_slug = a.client_slug
+                          AND d.debtor_id = a.debtor_id)"""), params)
+    withdrawals: dict[tuple[str, str], dict[str, ConsentChange]] = {}
+    for r in result:
+        withdrawals.setdefault((r.client, r.account_ref), {})[r.channel] = ConsentChange(
+            r.channel, "withdrawn", cast(Source, r.source), r.evidence, r.text_version)
+    return withdrawals
+
+
+async def record_consent(s: AsyncSession, changes: Sequence[tuple[str, str, ConsentChange]], at: dt.datetime
+                         ) -> None:
+    """Appends (client, account_ref, change) evidence, in order and in one statement."""
+    if not changes:
+        return
+    source, params = unnest_rows(
+        {"client": "text", "account_ref": "text", "channel": "text", "what": "text", "source": "text",
+         "evidence": "uuid", "text_version": "text"},
+        [(client, ref, c.channel, c.what, c.source, c.evidence, c.text_version) for client, ref, c in changes],
+        ordinality=True)
+    await s.execute(text(
+        f"""INSERT INTO outreach.consent_evidence (client_slug, account_ref, channel, what, source, recorded_at,
+                evidence, text_version)
+            SELECT client, account_ref, channel, what, source, CAST(:at AS timestamptz), evidence, text_version
+            FROM {source}
+            ORDER BY n"""), {**params, "at": at})
+
+
+async def consent_evidence(s: AsyncSession, client: str, account_ref: str) -> list[RecordedConsent]:
+    """The account's consent evidence in the order it was recorded."""
+    result = await s.execute(text(
+        "SELECT id, channel, what, source, recorded_at, evidence, text_version FROM outreach.consent_evidence "
+        "WHERE client_slug = :c AND account_ref = :r ORDER BY id"), {"c": client, "r": account_ref})
+    return [RecordedConsent(r.id, ConsentChange(r.channel, cast(What, r.what), cast(Source, r.source), r.evidence,
+                                                r.text_version), r.recorded_at) for r in result]

@@ -10,6 +10,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
+from outreach.consent.handlers import ClientFile, record_client_files
 from outreach.debtors import recipient
 from outreach.domain import cadence
 from outreach.planning import store as planning
@@ -56,7 +57,8 @@ async def on_account_stated(event: AccountPlaced | AccountUpdated, ctx: HandlerC
 
 
 async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]]) -> None:
-    """Contact data from placements and restatements, then the plans that were waiting for it."""
+    """Contact data from placements and restatements with the consent evidence of the channels their file
+    authorises, then the plans that were waiting for it."""
     s, now = events[0][1].session, events[0][1].now
     await planning.upsert_accounts(s, [
         planning.StatedAccount(
@@ -64,6 +66,8 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
             phones=tuple(e.phones), email=e.email, region=e.region,
             address=", ".join(p for p in (e.address, e.city, e.region) if p) or None, balance=e.balance,
             currency=e.currency, channels=tuple(e.authorised_channels)) for e, ctx in events], now)
+    await record_client_files(s, [ClientFile(ctx.envelope.client, e.account_ref, e.portfolio_id,
+                                             tuple(e.authorised_channels)) for e, ctx in events], now)
     await plan_ready(s, [(ctx.envelope.client, e.account_ref) for e, ctx in events], now)
 
 

@@ -65,7 +65,8 @@ async def _apply_reply(s: AsyncSession, provider: str, r: Receipt, now: dt.datet
     await store.trail(s, [TrailEntry(answered.client, answered.account_ref, now, "reply", answered.attempt_id, channel,
                                      {"opt_out": opt_out})])
     if opt_out:
-        await opt_out_debtor(s, answered.client, answered.debtor_id, channel, source="reply", now=now)
+        await opt_out_debtor(s, answered.client, answered.debtor_id, channel, source="reply",
+                             evidence=answered.attempt_id, now=now)
     return "applied"
 
 
