@@ -24,6 +24,7 @@ from recaudo_common.runtime import Platform
 OPERATOR_OR_CLIENT: tuple[Role, ...] = ("operator", "client")
 OPERATOR_ONLY: tuple[Role, ...] = ("operator",)
 
+State = TypeVar("State")
 Client = TypeVar("Client")  # a service's own record of a client company (its copy, or ingest's full row)
 
 
@@ -70,3 +71,15 @@ def client_of(schema: str, *, roles: tuple[Role, ...] = OPERATOR_OR_CLIENT
         return await get_client(session, schema, slug)
 
     return client_found_by(find, roles=roles)
+
+
+def from_app_state(name: str, kind: type[State]) -> Callable[[Request], State]:
+    """A dependency that hands a route what its unit made once at startup and put on `app.state` under `name`
+    (ServiceUnit.app_state): its settings-made limits, caches, providers."""
+    def get(request: Request) -> State:
+        value = getattr(request.app.state, name)
+        if not isinstance(value, kind):
+            raise TypeError(f"app.state.{name} is a {type(value).__name__}, not a {kind.__name__}")
+        return value
+    get.__name__ = f"get_{name}"
+    return get

@@ -60,6 +60,10 @@ class RateLimiter:
                                f"company (bursts of {self.rate.burst}); retry after the time given",
                                headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
+    def refuse_caller(self, principal: Principal, request: Request) -> None:
+        """The caller (its API key) asking about the path's client company takes a token or is refused 429."""
+        self.refuse_if_over(str(principal.key_id), str(request.path_params.get("slug", "")))
+
 
 def rate_limited(limiter: RateLimiter, authenticate: Callable[[Request], Awaitable[Principal]],
                  ) -> Callable[[Request], Awaitable[None]]:
@@ -67,7 +71,6 @@ def rate_limited(limiter: RateLimiter, authenticate: Callable[[Request], Awaitab
     refused 429."""
 
     async def check(request: Request) -> None:
-        principal = await authenticate(request)
-        limiter.refuse_if_over(str(principal.key_id), str(request.path_params.get("slug", "")))
+        limiter.refuse_caller(await authenticate(request), request)
 
     return check

@@ -12,7 +12,7 @@ from ingest.clients import store
 from ingest.reading import FileLimits
 from ingest.records import ClientCompany
 from ingest.settings import IngestSettings
-from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, client_found_by
+from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, client_found_by, from_app_state
 from recaudo_common.ratelimit import Rate, RateLimiter
 
 APP_STATE = "ingest"
@@ -45,9 +45,7 @@ def file_limits_of(settings: IngestSettings) -> FileLimits:
                       max_sheets=settings.max_xlsx_sheets, max_line_chars=settings.max_line_chars)
 
 
-def get_runtime(request: Request) -> IngestRuntime:
-    runtime: IngestRuntime = getattr(request.app.state, APP_STATE)
-    return runtime
+get_runtime = from_app_state(APP_STATE, IngestRuntime)
 
 
 Runtime = Annotated[IngestRuntime, Depends(get_runtime)]
@@ -55,7 +53,7 @@ Runtime = Annotated[IngestRuntime, Depends(get_runtime)]
 
 async def upload_limited(request: Request, principal: CurrentPrincipal, runtime: Runtime) -> None:
     """The caller (its API key) sending to the path's client company takes a token or is refused 429."""
-    runtime.upload_limiter.refuse_if_over(str(principal.key_id), str(request.path_params.get("slug", "")))
+    runtime.upload_limiter.refuse_caller(principal, request)
 
 
 # Ingest keeps the client companies themselves (ingest.clients, the whole row), not a copy: the same one

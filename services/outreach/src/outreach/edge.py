@@ -12,7 +12,7 @@ from outreach.providers import Providers, SandboxGateway
 from outreach.settings import OutreachSettings
 from outreach.store import SCHEMA
 from recaudo_common.client_copy import ClientCopy
-from recaudo_common.dependencies import OPERATOR_ONLY, client_of
+from recaudo_common.dependencies import OPERATOR_ONLY, client_of, from_app_state
 
 APP_STATE = "outreach"
 
@@ -26,9 +26,7 @@ class OutreachState:
     gateway: SandboxGateway
 
 
-def get_state(request: Request) -> OutreachState:
-    state: OutreachState = getattr(request.app.state, APP_STATE)
-    return state
+get_state = from_app_state(APP_STATE, OutreachState)
 
 
 def get_settings(request: Request) -> OutreachSettings:

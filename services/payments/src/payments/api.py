@@ -32,7 +32,7 @@ from payments.schemas import (
 )
 from payments.settings import PaymentsSettings
 from recaudo_common.client_copy import ClientCopy
-from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep, client_of
+from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep, client_of, from_app_state
 from recaudo_common.errors import ProblemError
 from recaudo_common.money import MARKS
 from recaudo_common.webhook_signatures import signature_problem
@@ -51,9 +51,11 @@ class PaymentsState:
     settings: PaymentsSettings
 
 
+get_state = from_app_state(APP_STATE, PaymentsState)
+
+
 def get_settings(request: Request) -> PaymentsSettings:
-    state: PaymentsState = getattr(request.app.state, APP_STATE)
-    return state.settings
+    return get_state(request).settings
 
 
 Settings = Annotated[PaymentsSettings, Depends(get_settings)]

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from recaudo_common.client_copy import ClientCopy
-from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep, client_of
+from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep, client_of, from_app_state
 from recaudo_common.ratelimit import Rate, RateLimiter
 from reporting import store
 from reporting.cache import ReportCache
@@ -36,9 +36,7 @@ class ReportingState:
                    live_figures=ReportCache(), live_clients=ReportCache(), feed=ChangeFeed(database_url))
 
 
-def get_state(request: Request) -> ReportingState:
-    state: ReportingState = getattr(request.app.state, APP_STATE)
-    return state
+get_state = from_app_state(APP_STATE, ReportingState)
 
 
 State = Annotated[ReportingState, Depends(get_state)]
@@ -46,7 +44,7 @@ State = Annotated[ReportingState, Depends(get_state)]
 
 async def report_limited(request: Request, principal: CurrentPrincipal, state: State) -> None:
     """The caller (its API key) asking about the path's client company takes a token or is refused 429."""
-    state.report_limiter.refuse_if_over(str(principal.key_id), str(request.path_params.get("slug", "")))
+    state.report_limiter.refuse_caller(principal, request)
 
 
 # The client company of the path's {slug}, which the caller may see (operator, or the client itself) or operate.
