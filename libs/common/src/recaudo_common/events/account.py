@@ -21,6 +21,16 @@ class AccountStated(Event):
 
     account_ref: str
     portfolio_id: UUID
+    debtor_ref: UUID | None = Field(None, description=(
+        "The debtor's pseudonymous id: a random UUID per person and client company, kept by the vault and never "
+        "derived from the id number; the same for every account of that person, and what services will key the "
+        "debtor by. Set by ingest since #19 step B1 (absent from earlier events). The plaintext debtor_id, "
+        "debtor_id_type, full_name, phones, email and address beside it are removed in a later version."))
+    personal: str | None = Field(None, description=(
+        "The debtor's personal data (full_name, id_number, id_type, phones, email, address), sealed with the "
+        "person's own key (AES-256-GCM, `v1.<nonce>.<ciphertext>`, recaudo_common.personal_data.seal, bound "
+        "to client/debtor_ref); unreadable by anyone once the person is erased (the key shredded). Set with "
+        "debtor_ref; the plaintext fields beside it are removed in a later version."))
     debtor_id: str
     debtor_id_type: str | None = None
     full_name: str
