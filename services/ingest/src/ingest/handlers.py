@@ -15,7 +15,7 @@ from typing import BinaryIO
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest import store
+from ingest import debtors, store
 from ingest.clients import store as clients_store
 from ingest.domain.portfolio import (
     Account,
@@ -36,6 +36,7 @@ from recaudo_common.db import Database, is_transient
 from recaudo_common.events import AccountPlaced, AccountUpdated, Envelope
 from recaudo_common.files import Cell, FileFormatError, Rows
 from recaudo_common.outbox import Cause, caused_by
+from recaudo_common.personal_data import Vault
 from recaudo_common.telemetry import extract_context, tracer
 
 BATCH = 1000
@@ -56,7 +57,7 @@ async def _spool(db: Database, portfolio_id: uuid.UUID, target: BinaryIO) -> Non
         seq += 1
 
 
-async def process_next_portfolio(db: Database, *, clock: Clock, limits: FileLimits | None = None,
+async def process_next_portfolio(db: Database, *, clock: Clock, vault: Vault, limits: FileLimits | None = None,
                                  max_attempts: int = MAX_ATTEMPTS) -> uuid.UUID | None:
     """Processes one pending upload that no other worker holds. A session advisory lock is the lease: it
     dies with the worker's connection, so another worker resumes a crashed upload from its last batch. An
@@ -80,7 +81,7 @@ async def process_next_portfolio(db: Database, *, clock: Clock, limits: FileLimi
                 with tracer.start_as_current_span("process portfolio", context=extract_context(carried),
                                                   attributes={"recaudo.portfolio": str(portfolio_id)}), \
                         caused_by(Cause.from_headers(carried)):
-                    await _process(db, portfolio_id, clock=clock, limits=limits or FileLimits(),
+                    await _process(db, portfolio_id, clock=clock, vault=vault, limits=limits or FileLimits(),
                                    max_attempts=max_attempts)
             finally:
                 await lease.scalar(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
@@ -88,7 +89,7 @@ async def process_next_portfolio(db: Database, *, clock: Clock, limits: FileLimi
     return None
 
 
-async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, limits: FileLimits,
+async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, vault: Vault, limits: FileLimits,
                    max_attempts: int) -> None:
     async with db.transaction() as s:
         portfolio = await store.get_portfolio(s, portfolio_id)
@@ -110,7 +111,8 @@ async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, limit
         with spooled.open("wb") as target:
             await _spool(db, portfolio_id, target)
         try:
-            await _process_file(db, portfolio, client, params, spooled, seen, clock=clock, limits=limits)
+            await _process_file(db, portfolio, client, params, spooled, seen, clock=clock, vault=vault,
+                                limits=limits)
         except (MappingError, FileFormatError) as exc:
             async with db.transaction() as s:
                 await _fail(s, portfolio_id, refusal(exc), now=clock())
@@ -161,7 +163,7 @@ def _take(rows: Rows) -> list[tuple[int, list[Cell]]]:
 
 
 async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompany, params: UploadParams,
-                        path: Path, seen: set[str], *, clock: Clock, limits: FileLimits) -> None:
+                        path: Path, seen: set[str], *, clock: Clock, vault: Vault, limits: FileLimits) -> None:
     portfolio_id = portfolio.id
     with path.open("rb") as handle:
         reader = CountingReader(handle)
@@ -181,7 +183,7 @@ async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompan
             records += len(taken)
             if fresh:
                 await _commit_batch(db, portfolio, client, header, columns, ctx, fresh, seen, tally,
-                                    rows_done=records, progress=position(), now=clock())
+                                    rows_done=records, progress=position(), now=clock(), vault=vault)
     async with db.transaction() as s:
         await store.finish_portfolio(s, portfolio_id, status="completed", counts=tally, now=clock())
         await store.drop_chunks(s, portfolio_id)
@@ -189,7 +191,7 @@ async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompan
 
 async def _commit_batch(db: Database, portfolio: Portfolio, client: ClientCompany, header: list[str],
                         columns: ColumnMap, ctx: RowContext, batch: list[tuple[int, list[Cell]]], seen: set[str],
-                        tally: Tally, *, rows_done: int, progress: float, now: dt.datetime) -> None:
+                        tally: Tally, *, rows_done: int, progress: float, now: dt.datetime, vault: Vault) -> None:
     """Accounts, rejections, warnings, events and the progress of one batch commit together."""
     accepted: list[Account] = []
     rejected: list[tuple[Issue, dict[str, str]]] = []
@@ -220,7 +222,7 @@ async def _commit_batch(db: Database, portfolio: Portfolio, client: ClientCompan
                 batch_tally.by_code[w.code] += 1
                 warned.append((w, raw))
     async with db.transaction() as s:
-        await _write_accounts(s, portfolio, client, accepted, now)
+        await _write_accounts(s, vault, portfolio, client, accepted, now)
         await store.insert_issues(s, portfolio.id, "rejection", rejected)
         await store.insert_issues(s, portfolio.id, "warning", warned)
         merged = tally + batch_tally
@@ -236,18 +238,23 @@ def _kept(text: str, limit: int = 2000) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
-async def _write_accounts(s: AsyncSession, portfolio: Portfolio, client: ClientCompany,
+async def _write_accounts(s: AsyncSession, vault: Vault, portfolio: Portfolio, client: ClientCompany,
                           accounts: list[Account], now: dt.datetime) -> None:
     if not accounts:
         return
     slug = client.slug
+    people = await debtors.people_of(s, vault, slug, accounts, now)
     before = await store.balances_before(s, slug, [a.account_ref for a in accounts])
     envelopes: list[Envelope] = []
     for account in accounts:
-        stated = {**vars(account), "portfolio_id": portfolio.id}  # shallow: asdict's deep copy costs 0.2 ms a row
+        person = people[account.debtor_id]
+        # The pseudonym and the sealed copy travel beside the plaintext fields until consumers use them (#19).
+        stated = {**vars(account), "portfolio_id": portfolio.id,  # shallow: asdict's deep copy costs 0.2 ms a row
+                  "debtor_ref": person.debtor_ref, "personal": debtors.sealed(person, account)}
         balance = before.get(account.account_ref)
         event: AccountPlaced | AccountUpdated = AccountPlaced(**stated) if balance is None else \
             AccountUpdated(**stated, previous_balance=balance)
         envelopes.append(event.envelope(client=slug, occurred_at=now))
-    await store.upsert_accounts(s, slug, portfolio.id, accounts, now)
+    await store.upsert_accounts(s, slug, portfolio.id, accounts, now,
+                                debtor_refs={number: p.debtor_ref for number, p in people.items()})
     await outbox.add(s, envelopes)

@@ -12,6 +12,7 @@ from ingest.uploads_runtime import APP_STATE, IngestRuntime
 from recaudo_common.gate import BodyRule
 from recaudo_common.identity_api import CLIENT_FINDER
 from recaudo_common.identity_api import router as keys_router
+from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -21,10 +22,11 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
     settings = settings or IngestSettings()
     runtime = IngestRuntime.of(settings)  # once per app: its routes read it from app.state
     limits = runtime.file_limits
+    vault = Vault.from_settings(platform.settings)  # once per process: its key cache is shared by every batch
 
     async def next_upload() -> bool:
         """Processes one waiting upload; True when there was one (another may be waiting)."""
-        done = await process_next_portfolio(platform.db, clock=platform.clock, limits=limits,
+        done = await process_next_portfolio(platform.db, clock=platform.clock, vault=vault, limits=limits,
                                             max_attempts=settings.max_upload_attempts)
         return done is not None
 

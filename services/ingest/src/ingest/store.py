@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -179,21 +179,25 @@ def _json(value: Any) -> Any:
 
 
 async def upsert_accounts(s: AsyncSession, client: str, portfolio_id: uuid.UUID, accounts: Sequence[Account],
-                          now: dt.datetime) -> None:
-    """Places the accounts, or states them again: each keeps what its last upload said of it (`stated`)."""
+                          now: dt.datetime, *, debtor_refs: Mapping[str, uuid.UUID]) -> None:
+    """Places the accounts, or states them again: each keeps what its last upload said of it (`stated`) and
+    its debtor's pseudonymous id (`debtor_refs`, by id number as stated)."""
     if not accounts:
         return
     # vars, shallow: asdict's deep copy costs 0.2 ms a row
-    rows = [(a.account_ref, a.debtor_id, a.balance, a.days_past_due, a.as_of,
+    rows = [(a.account_ref, a.debtor_id, debtor_refs[a.debtor_id], a.balance, a.days_past_due, a.as_of,
              _json({**vars(a), "portfolio_id": portfolio_id})) for a in accounts]
-    source, params = unnest_rows({"account_ref": "text", "debtor_id": "text", "balance": "numeric",
-                                  "days_past_due": "int", "as_of": "date", "stated": "jsonb"}, rows, alias="a")
+    source, params = unnest_rows({"account_ref": "text", "debtor_id": "text", "debtor_ref": "uuid",
+                                  "balance": "numeric", "days_past_due": "int", "as_of": "date", "stated": "jsonb"},
+                                 rows, alias="a")
     await s.execute(text(
-        f"""INSERT INTO ingest.accounts (client_slug, account_ref, debtor_id, balance, days_past_due, as_of, stated,
-               placed_portfolio_id, last_portfolio_id, placed_at, updated_at)
-           SELECT :c, a.account_ref, a.debtor_id, a.balance, a.days_past_due, a.as_of, a.stated, :p, :p, :now, :now
+        f"""INSERT INTO ingest.accounts (client_slug, account_ref, debtor_id, debtor_ref, balance, days_past_due,
+               as_of, stated, placed_portfolio_id, last_portfolio_id, placed_at, updated_at)
+           SELECT :c, a.account_ref, a.debtor_id, a.debtor_ref, a.balance, a.days_past_due, a.as_of, a.stated, :p, :p,
+               :now, :now
            FROM {source}
            ON CONFLICT (client_slug, account_ref) DO UPDATE SET debtor_id = excluded.debtor_id,
+               debtor_ref = excluded.debtor_ref,
                balance = excluded.balance, days_past_due = excluded.days_past_due, as_of = excluded.as_of,
                stated = excluded.stated, last_portfolio_id = excluded.last_portfolio_id,
                updated_at = excluded.updated_at"""),

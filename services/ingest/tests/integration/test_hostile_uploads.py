@@ -20,6 +20,7 @@ from ingest.main import build
 from ingest.settings import IngestSettings
 from ingest.uploads_runtime import APP_STATE
 from recaudo_common import hostile_files as hostile
+from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 
@@ -39,7 +40,7 @@ class Uploads:
 
     async def work(self, **kwargs: Any) -> uuid.UUID | None:
         return await handlers.process_next_portfolio(self.platform.db, clock=lambda: NOW, limits=self.limits,
-                                                     **kwargs)
+                                                     vault=Vault.from_settings(self.platform.settings), **kwargs)
 
     async def record(self, portfolio_id: str) -> dict[str, Any]:
         return dict((await self.http.get(f"/v1/portfolios/{portfolio_id}")).json())

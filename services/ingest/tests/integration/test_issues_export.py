@@ -20,6 +20,7 @@ from sqlalchemy import text
 from ingest import handlers
 from ingest.main import build
 from ingest.settings import IngestSettings
+from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 
@@ -37,7 +38,8 @@ class Api:
     async def upload(self, content: bytes) -> dict[str, Any]:
         answer = await self.http.post("/v1/clients/banco/portfolios", files={"file": ("cartera.csv", content)})
         assert answer.status_code == 202, answer.text
-        while await handlers.process_next_portfolio(self.platform.db, clock=lambda: NOW):
+        while await handlers.process_next_portfolio(self.platform.db, clock=lambda: NOW,
+                                                     vault=Vault.from_settings(self.platform.settings)):
             pass
         return dict((await self.http.get(f"/v1/portfolios/{answer.json()['id']}")).json())
 

@@ -15,6 +15,7 @@ from ingest.main import build
 from ingest.settings import IngestSettings
 from recaudo_common.events import Envelope
 from recaudo_common.outbox import BULK_ROWS
+from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 
@@ -50,7 +51,8 @@ async def test_an_uploads_events_carry_the_upload_requests_id(ingest: tuple[Plat
                         [f"A-{n:04};10{n:04};Ana;1.500.000;15" for n in range(accounts)]).encode()
     upload = await http.post("/v1/clients/banco/portfolios", files={"file": ("cartera.csv", content)})
     assert upload.status_code == 202, upload.text
-    while await handlers.process_next_portfolio(platform.db, clock=lambda: NOW):
+    while await handlers.process_next_portfolio(platform.db, clock=lambda: NOW,
+                                                 vault=Vault.from_settings(platform.settings)):
         pass
 
     registration, *placements = await envelopes(platform)

@@ -19,6 +19,7 @@ from sqlalchemy import text
 from ingest import handlers
 from ingest.main import build
 from ingest.settings import IngestSettings
+from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 
@@ -33,6 +34,7 @@ MX = {"slug": "telco", "name": "Telco", "country": "MX", "currency": "MXN", "tim
 class Ingest:
     def __init__(self, platform: Platform, http: httpx.AsyncClient) -> None:
         self.platform, self.http = platform, http
+        self.vault = Vault.from_settings(platform.settings)
 
     async def upload(self, client: str, content: bytes, filename: str = "cartera.csv", expect: int = 202,
                      **params: str) -> dict[str, Any]:
@@ -46,7 +48,7 @@ class Ingest:
         assert response.status_code == expect, response.text
         if expect not in (200, 202):
             return dict(response.json())
-        while await handlers.process_next_portfolio(self.platform.db, clock=lambda: NOW):
+        while await handlers.process_next_portfolio(self.platform.db, clock=lambda: NOW, vault=self.vault):
             pass
         return dict((await self.http.get(f"/v1/portfolios/{response.json()['id']}")).json())
 
@@ -264,12 +266,12 @@ async def test_an_upload_resumes_after_a_worker_crash_without_duplicates(ingest:
 
     monkeypatch.setattr(handlers, "_commit_batch", crash_on_the_fourth_batch)
     with pytest.raises(ConnectionError):
-        await handlers.process_next_portfolio(ingest.platform.db, clock=lambda: NOW)
+        await handlers.process_next_portfolio(ingest.platform.db, clock=lambda: NOW, vault=ingest.vault)
     halfway = (await ingest.http.get(f"/v1/portfolios/{portfolio_id}")).json()
     assert (halfway["status"], halfway["rows_accepted"]) == ("processing", 12)
     assert 0 < halfway["progress"] < 1
     monkeypatch.setattr(handlers, "_commit_batch", real_commit)
-    assert await handlers.process_next_portfolio(ingest.platform.db, clock=lambda: NOW) == uuid.UUID(portfolio_id)
+    assert await handlers.process_next_portfolio(ingest.platform.db, clock=lambda: NOW, vault=ingest.vault) == uuid.UUID(portfolio_id)
     done = (await ingest.http.get(f"/v1/portfolios/{portfolio_id}")).json()
     assert (done["status"], done["rows_total"], done["rows_accepted"], done["rows_rejected"]) == \
         ("completed", 26, 25, 1)
@@ -300,7 +302,7 @@ async def test_an_upload_in_progress_holds_no_transaction_open(ingest: Ingest, m
         await real_commit(*args, **kwargs)
 
     monkeypatch.setattr(handlers, "_commit_batch", look_around_then_commit)
-    assert await handlers.process_next_portfolio(ingest.platform.db, clock=lambda: NOW) is not None
+    assert await handlers.process_next_portfolio(ingest.platform.db, clock=lambda: NOW, vault=ingest.vault) is not None
     assert pinned and all(seen == [] for seen in pinned), pinned
     done = (await ingest.http.get(f"/v1/portfolios/{response.json()['id']}")).json()
     assert (done["status"], done["rows_accepted"]) == ("completed", 12)

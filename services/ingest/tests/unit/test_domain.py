@@ -67,6 +67,7 @@ def _row(**values: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize(("values", "code"), [
     ({"account_ref": " "}, "missing_account_ref"), ({"debtor_id": ""}, "missing_debtor_id"),
+    ({"debtor_id": "-.-"}, "missing_debtor_id"),  # nothing a person can be found by (#19)
     ({"full_name": ""}, "missing_name"), ({"balance": "1500000.50"}, "invalid_balance"),
     ({"balance": "0"}, "invalid_balance"), ({"balance": "1.000.000.000.000"}, "invalid_balance"),
     ({"days_past_due": "", "due_date": ""}, "missing_mora"), ({"due_date": "31/02/2026"}, "invalid_due_date"),

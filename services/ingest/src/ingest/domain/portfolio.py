@@ -13,6 +13,7 @@ import phonenumbers
 from recaudo_common.events import CHANNELS
 from recaudo_common.files import Cell
 from recaudo_common.money import ISO_4217, excel_serial_date, parse_amount, parse_date, parse_int, valid_balance
+from recaudo_common.personal_data.blind_index import NotIndexable, normalised
 
 RECOGNISED: dict[str, tuple[str, ...]] = {
     "account_ref": ("obligacion", "numero obligacion", "nro obligacion", "cuenta", "numero cuenta", "credito",
@@ -239,6 +240,8 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
         reject("account_ref", "missing_account_ref", "the account reference is blank")
     if not debtor_id:
         reject("debtor_id", "missing_debtor_id", "the debtor's ID is blank")
+    elif not _identifies(debtor_id):
+        reject("debtor_id", "missing_debtor_id", "the debtor's ID has no letter or digit")
     if not full_name:
         reject("full_name", "missing_name", "the debtor's name is blank")
     raw_balance = _text(values, "balance")
@@ -302,6 +305,15 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
         last_payment_amount=optional_amount("last_payment_amount"), extra=extras,
     )
     return account, rejections, warnings
+
+
+def _identifies(debtor_id: str) -> bool:
+    """Whether an ID has something a person can be found by (the vault indexes its letters and digits only)."""
+    try:
+        normalised("id_number", debtor_id)
+    except NotIndexable:
+        return False
+    return True
 
 
 def normalise_phone(raw: str, country: str) -> str | None:
