@@ -19,8 +19,9 @@ def test_a_send_in_doubt_is_never_scheduled_again_but_only_confirmed() -> None:
     assert attempts.can_move("sending", "unknown") and attempts.can_move("sending", "scheduled")
     assert {s for s in attempts.STATUSES if attempts.can_move("unknown", s)} == {"sent"}
     assert not attempts.can_move("unknown", "sending") and not attempts.can_move("sent", "sending")
-    assert not any(attempts.can_move(final, s) for final in ("delivered", "failed", "cancelled")
+    assert not any(attempts.can_move(final, s) for final in ("failed", "cancelled", "replied")
                    for s in attempts.STATUSES)
+    assert {s for s in attempts.STATUSES if attempts.can_move("delivered", s)} == {"replied"}
 
 
 # Every legal move and its event, written out once more by hand: a change to the table must change this too.
@@ -44,6 +45,8 @@ LEGAL = {
     (Status.UNKNOWN, Trigger.TAKEN): (Status.SENT, "contact.attempted"),
     (Status.SENT, Trigger.DELIVERED): (Status.DELIVERED, "contact.delivered"),
     (Status.SENT, Trigger.UNDELIVERED): (Status.FAILED, "contact.failed"),
+    (Status.SENT, Trigger.REPLY_BEFORE_RECEIPT): (Status.REPLIED, "contact.delivered"),
+    (Status.DELIVERED, Trigger.REPLY): (Status.REPLIED, None),
 }
 
 
@@ -77,10 +80,20 @@ def test_a_status_outside_the_table_is_refused(source: str, trigger: Trigger) ->
 
 
 def test_final_statuses_allow_no_move() -> None:
-    for final in (Status.DELIVERED, Status.FAILED, Status.CANCELLED, Status.ASSIGNED):
+    for final in (Status.FAILED, Status.CANCELLED, Status.ASSIGNED, Status.REPLIED):
         for trigger in Trigger:
             with pytest.raises(IllegalTransition):
                 attempts.transition(final, trigger)
+    # Delivered ends the send; only the debtor's answer moves it on.
+    assert [t for t in Trigger if (Status.DELIVERED, t) in LEGAL] == [Trigger.REPLY]
+
+
+@pytest.mark.parametrize(("current", "expected"), [
+    ("sent", Trigger.REPLY_BEFORE_RECEIPT), ("delivered", Trigger.REPLY), ("replied", None), ("failed", None),
+    ("scheduled", None), ("sending", None), ("unknown", None), ("no such status", None),
+])
+def test_an_answer_moves_a_sent_or_delivered_message_to_replied_once(current: str, expected: Trigger | None) -> None:
+    assert attempts.reply_trigger(current) is expected
 
 
 @pytest.mark.parametrize("trigger", list(Trigger))

@@ -22,7 +22,7 @@ class Status(enum.StrEnum):
     """An attempt's status as outreach.attempts keeps it. The life the issue names maps onto it so: planned and
     due are both `scheduled` (due is `scheduled_at` reached, a matter of the clock, not of state); claimed is
     `sending` (held under a lease); `assigned` is the agent desk's claim; `unknown` is a claim whose fate
-    nobody can tell. A reply is kept beside the attempt (outreach.replies) and changes no status."""
+    nobody can tell; `replied` is a message the debtor answered (the reply itself is kept in outreach.replies)."""
 
     SCHEDULED = "scheduled"
     SENDING = "sending"
@@ -32,6 +32,7 @@ class Status(enum.StrEnum):
     CANCELLED = "cancelled"
     ASSIGNED = "assigned"
     UNKNOWN = "unknown"
+    REPLIED = "replied"
 
 
 class Trigger(enum.StrEnum):
@@ -53,6 +54,10 @@ class Trigger(enum.StrEnum):
     IN_DOUBT = "in_doubt"  # nobody can tell whether the provider has it: an operator decides
     DELIVERED = "delivered"  # the provider's receipt
     UNDELIVERED = "undelivered"  # the provider's receipt: it could not deliver
+    REPLY = "reply"  # the debtor answered a message whose delivery was already confirmed
+    # The debtor answered a message no receipt had confirmed yet: the answer proves it arrived, so the move emits
+    # the delivery the receipt would have (a receipt that comes later finds the attempt settled).
+    REPLY_BEFORE_RECEIPT = "reply_before_receipt"
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(S.UNKNOWN, T.TAKEN, S.SENT, "contact.attempted"),
     Transition(S.SENT, T.DELIVERED, S.DELIVERED, "contact.delivered"),
     Transition(S.SENT, T.UNDELIVERED, S.FAILED, "contact.failed"),
+    Transition(S.SENT, T.REPLY_BEFORE_RECEIPT, S.REPLIED, "contact.delivered"),
+    Transition(S.DELIVERED, T.REPLY, S.REPLIED, None),
 )
 del S, T
 _MOVES = {(t.source, t.trigger): t for t in TRANSITIONS}
@@ -134,6 +141,15 @@ def move(trigger: Trigger, *, only_from: tuple[Status, ...] | None = None) -> Mo
     events = {t.event for t in moves}
     assert len(targets) == 1 and len(events) == 1, f"{trigger} must lead to one status with one event"
     return Move(trigger, tuple(t.source for t in moves), targets.pop(), events.pop())
+
+
+def reply_trigger(current: Status | str) -> Trigger | None:
+    """What a debtor's answer to a message does to its attempt: REPLY once delivered, REPLY_BEFORE_RECEIPT while
+    only sent, nothing when it is already `replied` (a second answer) or in a status no answer can come from."""
+    for trigger in (Trigger.REPLY, Trigger.REPLY_BEFORE_RECEIPT):
+        if (Status(current) if current in STATUSES else None, trigger) in _MOVES:
+            return trigger
+    return None
 
 
 def can_move(current: str, to: str) -> bool:

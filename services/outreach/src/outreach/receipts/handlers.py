@@ -12,13 +12,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
 from outreach.consent.handlers import opt_out_debtor
+from outreach.domain import attempts
 from outreach.domain.replies import is_opt_out
 from outreach.providers import Receipt
 from outreach.receipts import store as receipts
 from outreach.receipts.delivery import apply_statuses
+from outreach.receipts.store import SentAttempt
+from outreach.sending.events import cause_of, emit
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry
 from recaudo_common.db import Database
+from recaudo_common.events import ContactDelivered
+from recaudo_common.outbox import Cause, current_cause
 
 log = logging.getLogger("recaudo.outreach")
 
@@ -64,10 +69,26 @@ async def _apply_reply(s: AsyncSession, provider: str, r: Receipt, now: dt.datet
         return "unknown"
     await store.trail(s, [TrailEntry(answered.client, answered.account_ref, now, "reply", answered.attempt_id, channel,
                                      {"opt_out": opt_out})])
+    await _move_to_replied(s, answered, now)
     if opt_out:
         await opt_out_debtor(s, answered.client, answered.debtor_id, channel, source="reply",
                              evidence=answered.attempt_id, now=now)
     return "applied"
+
+
+async def _move_to_replied(s: AsyncSession, answered: SentAttempt, now: dt.datetime) -> None:
+    """The answered attempt becomes `replied` (once: a second answer changes nothing); when no receipt had
+    confirmed it, the answer does, and its contact.delivered goes out under the attempt's plan."""
+    found = await receipts.lock_answered(s, answered.attempt_id)
+    trigger = attempts.reply_trigger(found.status) if found else None
+    if found is None or trigger is None or not await receipts.mark_replied(s, trigger, answered.attempt_id, now):
+        return
+    if attempts.transition(found.status, trigger).event == ContactDelivered.type:
+        command = current_cause() or Cause.command()
+        await store.outbox.add(s, [emit(trigger, ContactDelivered(
+            attempt_id=answered.attempt_id, account_ref=answered.account_ref, channel=answered.channel,
+            delivered_at=now), client=answered.client, now=now,
+            cause=cause_of(found.plan_id, found.correlation_id, command))])
 
 
 async def expire_early_receipts(db: Database, settings: OutreachSettings, *, now: dt.datetime) -> int:

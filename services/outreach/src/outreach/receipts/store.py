@@ -99,3 +99,30 @@ async def settle_many(s: AsyncSession, trigger: Trigger, settled: list[tuple[uui
         f"""UPDATE outreach.attempts a SET status = {moved_to(m)}, {at}
             FROM {source} WHERE a.id = x.id AND {moved_from(m, "a.status")} RETURNING a.id"""), params)
     return {row[0] for row in result.all()}
+
+
+@dataclass(frozen=True)
+class Answered:
+    """A message the debtor answered, as its attempt stands (locked for the transaction)."""
+
+    status: str
+    delivered: bool
+    plan_id: uuid.UUID | None
+    correlation_id: uuid.UUID | None
+
+
+async def lock_answered(s: AsyncSession, attempt_id: uuid.UUID) -> Answered | None:
+    row = (await s.execute(text(
+        "SELECT status, delivered_at IS NOT NULL AS delivered, plan_id, correlation_id FROM outreach.attempts "
+        "WHERE id = :id FOR UPDATE"), {"id": attempt_id})).first()
+    return Answered(row.status, row.delivered, row.plan_id, row.correlation_id) if row else None
+
+
+async def mark_replied(s: AsyncSession, trigger: Trigger, attempt_id: uuid.UUID, at: dt.datetime) -> bool:
+    """Moves the attempt as the state machine lets `trigger` (a reply) move it; an answer proves delivery, so
+    a message no receipt confirmed yet is dated delivered at the reply."""
+    m = move(trigger)
+    result = await s.execute(text(
+        f"""UPDATE outreach.attempts SET status = {moved_to(m)}, delivered_at = COALESCE(delivered_at, :at)
+            WHERE id = :id AND {moved_from(m)} RETURNING 1"""), {"id": attempt_id, "at": at})
+    return result.first() is not None
