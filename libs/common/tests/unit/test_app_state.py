@@ -27,5 +27,5 @@ def test_a_route_gets_what_main_put_on_app_state_and_a_wrong_kind_is_a_defect_no
     app.state.limits = Limits(max_rows=7)
     assert TestClient(app).get("/limits").json() == {"max_rows": 7}
     app.state.limits = {"max_rows": 7}
-    with pytest.raises(TypeError, match="app.state.limits is a dict, not a Limits"):
+    with pytest.raises(TypeError, match=r"app\.state\.limits is a dict, not a Limits"):
         TestClient(app).get("/limits")
