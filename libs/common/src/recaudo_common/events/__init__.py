@@ -1,12 +1,13 @@
 """The event envelope of MISSION §9 and the whole catalogue of versioned event types, one module per topic family.
 
-Every event that crosses a topic is declared once, as a frozen pydantic model, in the module of its topic family
-(`client`, `account`, `contact`, `promise`, `arrangement`, `payment`); `envelope` holds the envelope, the base
-class and the registry. Producers and consumers import the models from this package; `recaudo catalogue`
-generates docs/events.md from them. Importing the package registers every event type.
+Every event that crosses a topic is declared once, as a frozen pydantic model, in the module of its topic
+family (`client`, `account`, `contact`, `promise`, `arrangement`, `payment`, `privacy`); `envelope` holds the
+envelope, the base class and the registry. Producers and consumers import the models from this package;
+`recaudo catalogue` generates docs/events.md from them. Importing the package registers every event type.
 """
 
 from recaudo_common.events.account import (
+    AccountContactRectified,
     AccountLegalHoldLifted,
     AccountLegalHoldSet,
     AccountPlaced,
@@ -17,6 +18,7 @@ from recaudo_common.events.account import (
     AccountUpdated,
     LegalHold,
 )
+from recaudo_common.events.account_v1 import AccountPlacedV1, AccountStatedV1, AccountUpdatedV1
 from recaudo_common.events.arrangement import (
     ArrangementBroken,
     ArrangementDeclined,
@@ -31,6 +33,7 @@ from recaudo_common.events.client import ClientRegistered, ClientSettings, Clien
 from recaudo_common.events.contact import (
     ContactAttempted,
     ContactBlocked,
+    ContactConsentRecorded,
     ContactDelivered,
     ContactFailed,
     ContactLogged,
@@ -56,20 +59,33 @@ from recaudo_common.events.payment import (
     PaymentSource,
     PaymentUnmatched,
 )
+from recaudo_common.events.privacy import (
+    ERASING_SERVICES,
+    DebtorErased,
+    DebtorErasureConfirmed,
+    DebtorErasureRequested,
+    ErasingService,
+    ErasureReason,
+)
 from recaudo_common.events.promise import PromiseBroken, PromiseCancelled, PromiseKept, PromiseMade
 
 __all__ = [
     "CHANNELS",
+    "ERASING_SERVICES",
     "REGISTRY",
     "TOPIC_NAMES",
+    "AccountContactRectified",
     "AccountLegalHoldLifted",
     "AccountLegalHoldSet",
     "AccountPlaced",
+    "AccountPlacedV1",
     "AccountRecalled",
     "AccountSegmented",
     "AccountSettled",
     "AccountStated",
+    "AccountStatedV1",
     "AccountUpdated",
+    "AccountUpdatedV1",
     "ArrangementBroken",
     "ArrangementDeclined",
     "ArrangementKept",
@@ -82,11 +98,17 @@ __all__ = [
     "ClientUpdated",
     "ContactAttempted",
     "ContactBlocked",
+    "ContactConsentRecorded",
     "ContactDelivered",
     "ContactFailed",
     "ContactLogged",
     "ContactOptedOut",
+    "DebtorErased",
+    "DebtorErasureConfirmed",
+    "DebtorErasureRequested",
     "Envelope",
+    "ErasingService",
+    "ErasureReason",
     "Event",
     "Instalment",
     "LegalHold",

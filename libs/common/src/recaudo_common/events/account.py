@@ -7,36 +7,35 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from recaudo_common.events.channels import Channel
 from recaudo_common.events.envelope import Event, register
+from recaudo_common.personal_data.sealing import PersonalData
 
 # Why an operator stops all contact with an account until the hold is lifted.
 LegalHold = Literal["dispute", "deceased", "insolvency", "litigation"]
 
 
 class AccountStated(Event):
-    """An account as the client company states it in a portfolio file."""
+    """An account as the client company states it in a portfolio file. Version 2: the debtor travels only as a
+    pseudonymous `debtor_ref` and their personal data sealed with their own key (`personal`), never in clear."""
+
+    version = 2
 
     account_ref: str
     portfolio_id: UUID
-    debtor_ref: UUID | None = Field(None, description=(
+    debtor_ref: UUID | None = Field(description=(
         "The debtor's pseudonymous id: a random UUID per person and client company, kept by the vault and never "
-        "derived from the id number; the same for every account of that person, and what services will key the "
-        "debtor by. Set by ingest since #19 step B1 (absent from earlier events). The plaintext debtor_id, "
-        "debtor_id_type, full_name, phones, email and address beside it are removed in a later version."))
-    personal: str | None = Field(None, description=(
+        "derived from the id number; the same for every account of that person. Null only in a version 1 event "
+        "written before #19 and upcast on reading."))
+    personal: str | None = Field(description=(
         "The debtor's personal data (full_name, id_number, id_type, phones, email, address), sealed with the "
         "person's own key (AES-256-GCM, `v1.<nonce>.<ciphertext>`, recaudo_common.personal_data.seal, bound "
-        "to client/debtor_ref); unreadable by anyone once the person is erased (the key shredded). Set with "
-        "debtor_ref; the plaintext fields beside it are removed in a later version."))
-    debtor_id: str
-    debtor_id_type: str | None = None
-    full_name: str
-    phones: list[str] = []
-    email: str | None = None
-    address: str | None = None
+        "to client/debtor_ref); unreadable by anyone once the person is erased (the key shredded). Open it with "
+        "recaudo_common.personal_data.personal_of. Null only in an upcast version 1 event."))
+    has_phone: bool = Field(description="whether the debtor has at least one phone (not personal: for segmentation)")
+    has_email: bool = Field(description="whether the debtor has an e-mail address (not personal: for segmentation)")
     city: str | None = None
     region: str | None = None
     product: str | None = None
@@ -50,6 +49,13 @@ class AccountStated(Event):
     last_payment_date: dt.date | None = None
     last_payment_amount: Decimal | None = None
     extra: dict[str, str] = {}
+    # The plaintext of a version 1 event read from an old log (upcast), never serialised: `personal_of` falls back
+    # to it, so an event written before #19 still places its account.
+    _legacy_personal: PersonalData | None = PrivateAttr(default=None)
+
+    @property
+    def legacy_personal(self) -> PersonalData | None:
+        return self._legacy_personal
 
 
 @register
@@ -68,6 +74,25 @@ class AccountUpdated(AccountStated):
     summary = "A later portfolio restated a known account (balance, contact data, days past due)."
 
     previous_balance: Decimal
+
+
+@register
+class AccountContactRectified(Event):
+    type = "account.contact_rectified"
+    family = "account"
+    producer = "ingest"
+    summary = ("An operator corrected the debtor's contact points on the debtor's request (rectification); "
+               "`personal` is the corrected data, sealed; who and why are recorded, never the values.")
+
+    account_ref: str
+    debtor_ref: UUID
+    personal: str
+    has_phone: bool
+    has_email: bool
+    fields: list[Literal["phones", "email", "address"]] = Field(description="which contact points changed")
+    rectified_by: str = Field(description="the caller who made the correction (an API key's or user's name)")
+    reason: str
+    rectified_at: dt.datetime
 
 
 @register

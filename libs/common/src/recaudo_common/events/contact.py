@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
+from pydantic import Field
+
 from recaudo_common.events.channels import Channel
 from recaudo_common.events.envelope import Event, register
 
@@ -95,3 +97,20 @@ class ContactOptedOut(Event):
     channel: Channel | Literal["all"]
     opted_out_at: dt.datetime
     source: str
+
+
+@register
+class ContactConsentRecorded(Event):
+    type = "contact.consent_recorded"
+    family = "contact"
+    producer = "outreach"
+    summary = ("Consent evidence was recorded for an account and channel: granted or withdrawn, by which source, "
+               "when, on what reference and text. Carries no contact point.")
+
+    account_ref: str
+    channel: Channel
+    what: Literal["granted", "withdrawn"]
+    source: str
+    recorded_at: dt.datetime
+    evidence: UUID | None = Field(None, description="what proves it: a portfolio, an attempt, an API key")
+    text_version: str | None = Field(None, description="the short name of the text or version accepted")

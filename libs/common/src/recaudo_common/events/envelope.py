@@ -7,7 +7,7 @@ themselves live in one module per topic family beside this one.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
 import uuid_utils.compat as uuid_compat
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 # Topics group one aggregate's events; the key is the account (client/account_ref) so that one
 # account's events stay in order, or the client slug for client-level events.
-TOPIC_NAMES: tuple[str, ...] = ("client", "account", "contact", "promise", "arrangement", "payment")
+TOPIC_NAMES: tuple[str, ...] = ("client", "account", "contact", "promise", "arrangement", "payment", "privacy")
 
 
 def topic_name(prefix: str, family: str) -> str:
@@ -92,7 +92,10 @@ def decode(envelope: Envelope) -> Event:
     cls = REGISTRY.get((envelope.type, envelope.version))
     if cls is None:
         raise UnknownEventError(f"no event type {envelope.type} v{envelope.version}")
-    return cls.model_validate(envelope.payload)
+    event = cls.model_validate(envelope.payload)
+    # A superseded version that can be read is upgraded here, so consumers only ever see the current one.
+    upcast = getattr(event, "upcast", None)
+    return cast(Event, upcast()) if callable(upcast) else event
 
 
 def family_of(event_type: str) -> str:

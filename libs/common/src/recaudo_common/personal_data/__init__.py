@@ -3,10 +3,27 @@
 from recaudo_common.personal_data.blind_index import LOOKUP_KINDS, LookupKind, NotIndexable, blind_index, normalised
 from recaudo_common.personal_data.keyring import MasterKeyInvalid, MasterKeyring, UnknownMasterKey
 from recaudo_common.personal_data.sealing import PersonalData, SealBroken, new_data_key, seal, unseal
+from recaudo_common.personal_data.statements import Sealed, personal_of, personal_of_many
 from recaudo_common.personal_data.vault import KEY_CACHE_TTL_S, Person, Vault
 
 __all__ = [
-    "KEY_CACHE_TTL_S", "LOOKUP_KINDS", "LookupKind", "MasterKeyInvalid", "MasterKeyring", "NotIndexable",
-    "Person", "PersonalData", "SealBroken", "UnknownMasterKey", "Vault", "blind_index", "new_data_key",
-    "normalised", "seal", "unseal",
+    "KEY_CACHE_TTL_S",
+    "LOOKUP_KINDS",
+    "LookupKind",
+    "MasterKeyInvalid",
+    "MasterKeyring",
+    "NotIndexable",
+    "Person",
+    "PersonalData",
+    "SealBroken",
+    "Sealed",
+    "UnknownMasterKey",
+    "Vault",
+    "blind_index",
+    "new_data_key",
+    "normalised",
+    "personal_of",
+    "personal_of_many",
+    "seal",
+    "unseal",
 ]

@@ -1,0 +1,74 @@
+"""The debtor.* events of a data-protection erasure (topic `privacy`, kept forever): requested by reporting, each
+service that holds a copy of the person's data confirms it erased its copy, then the person's key is shredded.
+
+They carry only pseudonymous ids, so they may be kept forever: a restored backup replays them to erase again the
+people erased after it was taken."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+from uuid import UUID
+
+from pydantic import Field
+
+from recaudo_common.events.envelope import Event, register
+
+# The services that hold a copy of a person's data in their own tables and must confirm its erasure before the
+# person's key is shredded. Segmentation keeps none (only whether a phone or an e-mail exists); reporting, which
+# runs the erasure, keeps only sealed copies.
+ERASING_SERVICES: tuple[str, ...] = ("ingest", "outreach", "payments")
+ErasingService = Literal["ingest", "outreach", "payments"]
+ErasureReason = Literal["request", "retention"]
+
+
+@register
+class DebtorErasureRequested(Event):
+    type = "debtor.erasure_requested"
+    family = "privacy"
+    producer = "reporting"
+    summary = ("A person's data is to be erased (on request, or when retention ends): every service erases its "
+               "copy for these accounts and confirms.")
+
+    erasure_id: UUID
+    debtor_ref: UUID
+    account_refs: list[str] = Field(description="every account of the person with the client company")
+    reason: ErasureReason
+    requested_at: dt.datetime
+
+    def key(self, client: str) -> str:
+        return f"{client}/{self.debtor_ref}"
+
+
+@register
+class DebtorErasureConfirmed(Event):
+    type = "debtor.erasure_confirmed"
+    family = "privacy"
+    producer = "ingest, outreach, payments"
+    summary = "A service erased its copy of the person's data (idempotent: confirmed again if asked again)."
+
+    erasure_id: UUID
+    debtor_ref: UUID
+    service: ErasingService
+    erased_rows: int = Field(description="rows changed or deleted in the service's tables")
+    confirmed_at: dt.datetime
+
+    def key(self, client: str) -> str:
+        return f"{client}/{self.debtor_ref}"
+
+
+@register
+class DebtorErased(Event):
+    type = "debtor.erased"
+    family = "privacy"
+    producer = "reporting"
+    summary = ("Every service confirmed and the person's key was shredded: every sealed copy anywhere is "
+               "unreadable. Replayed after a restore to shred again.")
+
+    erasure_id: UUID
+    debtor_ref: UUID
+    reason: ErasureReason
+    erased_at: dt.datetime
+
+    def key(self, client: str) -> str:
+        return f"{client}/{self.debtor_ref}"
