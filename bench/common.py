@@ -157,7 +157,7 @@ async def place_accounts(platform: Any, prefix: str, accounts: int, balance: str
     now = dt.datetime.now(dt.UTC)
     events = [ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
                                locale="es-CO", default_authorised_channels=["sms"]),
-              *(AccountPlaced(account_ref=f"A-{i}", portfolio_id=uuid.uuid4(), debtor_id=str(i), full_name="x",
+              *(AccountPlaced(account_ref=f"A-{i}", portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None, has_phone=False, has_email=False,
                               balance=Decimal(balance), currency="COP", days_past_due=40, as_of=now.date(),
                               authorised_channels=["sms"]) for i in range(accounts))]
     async with platform.db.transaction() as s:

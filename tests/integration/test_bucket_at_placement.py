@@ -27,9 +27,9 @@ PERIOD = {"from": "2026-03-01T00:00:00-05:00", "to": "2026-04-01T00:00:00-05:00"
 
 
 def placed(ref: str, days_past_due: int, balance: str) -> AccountPlaced:
-    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id=ref, full_name="x",
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None, has_phone=True, has_email=False,
                          balance=Decimal(balance), currency="COP", days_past_due=days_past_due, as_of=AS_OF,
-                         authorised_channels=["sms"], phones=["+573001234567"])
+                         authorised_channels=["sms"])
 
 
 async def test_reports_bucket_by_the_files_days_past_due_and_age_only_the_current_bucket(database_url: str) -> None:

@@ -30,7 +30,7 @@ def platform(platform_on_each_transport: Platform) -> Platform:
 async def publish_stream(p: Platform) -> int:
     client = ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
                               locale="es-CO", default_authorised_channels=["sms"])
-    placements = [AccountPlaced(account_ref=f"A-{i}", portfolio_id=uuid.uuid4(), debtor_id=str(i), full_name="x",
+    placements = [AccountPlaced(account_ref=f"A-{i}", portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None, has_phone=False, has_email=False,
                                 balance=Decimal("100000"), currency="COP", days_past_due=40, as_of=NOW.date(),
                                 authorised_channels=["sms"]) for i in range(ACCOUNTS)]
     payments = [PaymentApplied(payment_id=uuid.uuid4(), account_ref=f"A-{i % ACCOUNTS}", amount=Decimal("10"),

@@ -29,9 +29,9 @@ NAME, DEBTOR_ID, EMAIL = "Ana Gómez Restrepo", "1020304050", "ana.gomez@correo.
 
 
 def placed(ref: str) -> AccountPlaced:
-    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id=DEBTOR_ID, full_name=NAME,
-                         email=EMAIL, balance=Decimal("1000.00"), currency="COP", days_past_due=40,
-                         as_of=NOW.date(), authorised_channels=["sms"])
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None,
+                         has_phone=False, has_email=True, balance=Decimal("1000.00"), currency="COP",
+                         days_past_due=40, as_of=NOW.date(), authorised_channels=["sms"])
 
 
 def envelope(**changes: Any) -> dict[str, Any]:

@@ -28,7 +28,7 @@ async def platform(database_url: str) -> AsyncIterator[Platform]:
 
 
 def placed(ref: str, balance: str = "100.00") -> AccountPlaced:
-    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id="1", full_name="Ana",
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None, has_phone=False, has_email=False,
                          balance=Decimal(balance), currency="COP", days_past_due=40, as_of=NOW.date(),
                          authorised_channels=["sms"])
 

@@ -28,7 +28,7 @@ def platform(platform_on_each_transport: Platform) -> Platform:
 
 
 def placed(ref: str, balance: str = "1000.00") -> AccountPlaced:
-    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id="1020304050", full_name="Ana",
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None, has_phone=False, has_email=False,
                          balance=Decimal(balance), currency="COP", days_past_due=40, as_of=NOW.date(),
                          authorised_channels=["sms"])
 

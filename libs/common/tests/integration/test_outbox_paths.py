@@ -20,8 +20,7 @@ NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
 
 
 def placed(n: int) -> Envelope:
-    return AccountPlaced(account_ref=f"A-{n:04}", portfolio_id=uuid.uuid4(), debtor_id="1020304050",
-                         full_name="Ana Ñúñez \"la de 'Cali'\"\\", balance=Decimal("1234.50"), currency="COP",
+    return AccountPlaced(account_ref=f"A-{n:04}", portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None, has_phone=False, has_email=False, balance=Decimal("1234.50"), currency="COP",
                          days_past_due=40, as_of=NOW.date(), authorised_channels=["sms", "email"],
                          ).envelope(client="banco", occurred_at=NOW)
 

@@ -325,7 +325,7 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
     stored = await store.upsert_accounts(s, [
         StatedAccount(client=ctx.envelope.client, account_ref=event.account_ref, balance=event.balance,
                             days_past_due=event.days_past_due, as_of=event.as_of,
-                            contactable=bool(event.phones or event.email))
+                            contactable=event.has_phone or event.has_email)
         for event, ctx in events], events[0][1].now)
     accounts: list[tuple[Account | None, str]] = []
     for event, ctx in events:

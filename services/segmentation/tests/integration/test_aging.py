@@ -38,9 +38,9 @@ async def account(p: Platform, ref: str) -> dict[str, object]:
 
 
 def placed(ref: str, dpd: int, balance: str = "500000") -> AccountPlaced:
-    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id="1", full_name="x",
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None, has_phone=True, has_email=False,
                          balance=Decimal(balance), currency="COP", days_past_due=dpd, as_of=dt.date(2026, 3, 31),
-                         authorised_channels=["sms"], phones=["+573001234567"])
+                         authorised_channels=["sms"])
 
 
 CLIENT = ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
@@ -184,9 +184,9 @@ async def test_placements_segmented_together_match_one_at_a_time(platform: Platf
 async def test_bucket_at_placement_is_the_files_own_however_late_the_file_arrives(platform: Platform) -> None:
     # The file states 25 days past due as of February 1st; it is placed on March 10th, 37 days later.
     weeks_late = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
-    late = AccountPlaced(account_ref="W-1", portfolio_id=uuid.uuid4(), debtor_id="1", full_name="x",
+    late = AccountPlaced(account_ref="W-1", portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None, has_phone=True, has_email=False,
                          balance=Decimal("500000"), currency="COP", days_past_due=25, as_of=dt.date(2026, 2, 1),
-                         authorised_channels=["sms"], phones=["+573001234567"])
+                         authorised_channels=["sms"])
     await deliver(platform, [CLIENT, late], weeks_late)
     w1 = await account(platform, "W-1")
     assert (w1["bucket_at_placement"], w1["bucket"]) == ("1-30", "61-90")  # 25 as stated; 62 on March 10th

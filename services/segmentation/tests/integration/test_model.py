@@ -25,9 +25,9 @@ async def test_retrain_on_observed_outcomes_then_segment_with_the_model(platform
     accounts = []
     for i in range(600):
         dpd, balance = rnd.randint(0, 400), Decimal(rnd.randint(100_000, 20_000_000))
-        accounts.append(AccountPlaced(account_ref=f"M-{i}", portfolio_id=uuid.uuid4(), debtor_id=str(i), full_name="x",
+        accounts.append(AccountPlaced(account_ref=f"M-{i}", portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None, has_phone=True, has_email=False,
                                       balance=balance, currency="COP", days_past_due=dpd, as_of=DAY0.date(),
-                                      authorised_channels=["sms"], phones=["+573001234567"]))
+                                      authorised_channels=["sms"]))
     await deliver(platform, [CLIENT, *accounts], DAY0)
     assert await retrain_due_models(platform.db, now=DAY0) == {}  # no outcomes old enough yet
     payers = [a for a in accounts if rnd.random() < ground_truth_propensity(a.days_past_due, a.balance, True)]

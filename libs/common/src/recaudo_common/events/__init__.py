@@ -1,7 +1,7 @@
 """The event envelope of MISSION §9 and the whole catalogue of versioned event types, one module per topic family.
 
 Every event that crosses a topic is declared once, as a frozen pydantic model, in the module of its topic
-family (`client`, `account`, `contact`, `promise`, `arrangement`, `payment`, `privacy`); `envelope` holds the
+family (`client`, `account`, `contact`, `promise`, `arrangement`, `payment`, `debtor`); `envelope` holds the
 envelope, the base class and the registry. Producers and consumers import the models from this package;
 `recaudo catalogue` generates docs/events.md from them. Importing the package registers every event type.
 """

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 # Topics group one aggregate's events; the key is the account (client/account_ref) so that one
 # account's events stay in order, or the client slug for client-level events.
-TOPIC_NAMES: tuple[str, ...] = ("client", "account", "contact", "promise", "arrangement", "payment", "privacy")
+TOPIC_NAMES: tuple[str, ...] = ("client", "account", "contact", "promise", "arrangement", "payment", "debtor")
 
 
 def topic_name(prefix: str, family: str) -> str:

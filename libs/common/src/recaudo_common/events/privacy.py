@@ -1,4 +1,4 @@
-"""The debtor.* events of a data-protection erasure (topic `privacy`, kept forever): requested by reporting, each
+"""The debtor.* events of a data-protection erasure (topic `debtor`, kept forever): requested by reporting, each
 service that holds a copy of the person's data confirms it erased its copy, then the person's key is shredded.
 
 They carry only pseudonymous ids, so they may be kept forever: a restored backup replays them to erase again the
@@ -25,7 +25,7 @@ ErasureReason = Literal["request", "retention"]
 @register
 class DebtorErasureRequested(Event):
     type = "debtor.erasure_requested"
-    family = "privacy"
+    family = "debtor"
     producer = "reporting"
     summary = ("A person's data is to be erased (on request, or when retention ends): every service erases its "
                "copy for these accounts and confirms.")
@@ -43,7 +43,7 @@ class DebtorErasureRequested(Event):
 @register
 class DebtorErasureConfirmed(Event):
     type = "debtor.erasure_confirmed"
-    family = "privacy"
+    family = "debtor"
     producer = "ingest, outreach, payments"
     summary = "A service erased its copy of the person's data (idempotent: confirmed again if asked again)."
 
@@ -60,7 +60,7 @@ class DebtorErasureConfirmed(Event):
 @register
 class DebtorErased(Event):
     type = "debtor.erased"
-    family = "privacy"
+    family = "debtor"
     producer = "reporting"
     summary = ("Every service confirmed and the person's key was shredded: every sealed copy anywhere is "
                "unreadable. Replayed after a restore to shred again.")
