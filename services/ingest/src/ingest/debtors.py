@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.domain.portfolio import Account
 from recaudo_common.personal_data import LookupKind, Person, PersonalData, Vault, seal
 
+# The fields of an Account that are the person's data: sealed in events, erased with the person.
+PERSONAL_FIELDS = frozenset({"debtor_id", "debtor_id_type", "full_name", "phones", "email", "address"})
+
 
 async def people_of(s: AsyncSession, vault: Vault, client: str, accounts: Sequence[Account], now: dt.datetime
                     ) -> dict[str, Person]:
@@ -34,3 +37,4 @@ def sealed(person: Person, account: Account) -> str:
     return seal(person.key, person.client, person.debtor_ref, PersonalData(
         full_name=account.full_name, id_number=account.debtor_id, id_type=account.debtor_id_type,
         phones=tuple(account.phones), email=account.email, address=account.address))
+

@@ -19,7 +19,8 @@ from sqlalchemy import text
 from ingest import handlers
 from ingest.main import build
 from ingest.settings import IngestSettings
-from recaudo_common.personal_data import Vault
+from recaudo_common.events import Envelope, decode
+from recaudo_common.personal_data import Vault, personal_of
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
 CO = {"slug": "banco", "name": "Banco", "country": "CO", "currency": "COP", "timezone": "America/Bogota",
       "locale": "es-CO", "default_authorised_channels": ["sms", "email"]}
+PLAINTEXT = {"debtor_id", "debtor_id_type", "full_name", "phones", "email", "address"}
 MX = {"slug": "telco", "name": "Telco", "country": "MX", "currency": "MXN", "timezone": "America/Mexico_City",
       "locale": "es-MX"}
 
@@ -57,10 +59,25 @@ class Ingest:
         return [(i["row"], i["field"], i["code"]) for i in items]
 
     async def events(self, event_type: str) -> list[dict[str, Any]]:
+        """The payloads of this type in order; an account's personal data opened from its sealed copy (the events
+        carry none in clear) and shown under the names the file's columns have."""
         async with self.platform.db.transaction() as s:
-            rows = await s.execute(text("SELECT envelope FROM ingest.outbox WHERE envelope->>'type' = :t ORDER BY id"),
-                                   {"t": event_type})
-            return [r[0]["payload"] if isinstance(r[0], dict) else json.loads(r[0])["payload"] for r in rows]
+            rows = (await s.execute(text(
+                "SELECT envelope FROM ingest.outbox WHERE envelope->>'type' = :t ORDER BY id"), {"t": event_type}
+            )).scalars().all()
+            envelopes = [r if isinstance(r, dict) else json.loads(r) for r in rows]
+            payloads = []
+            for envelope in envelopes:
+                payload = dict(envelope["payload"])
+                if "personal" in payload:
+                    assert not PLAINTEXT & payload.keys(), payload  # version 2: nothing of the person in clear
+                    opened = await personal_of(self.vault, s, envelope["client"], decode(Envelope(**envelope)))
+                    assert opened is not None
+                    payload |= {"debtor_id": opened.id_number, "debtor_id_type": opened.id_type,
+                                "full_name": opened.full_name, "phones": list(opened.phones),
+                                "email": opened.email, "address": opened.address}
+                payloads.append(payload)
+            return payloads
 
 
 @pytest.fixture
