@@ -34,6 +34,8 @@ from recaudo_common.errors import ProblemError
 from recaudo_common.gate import BodyRule
 from recaudo_common.http import create_app
 from recaudo_common.migrate import upgrade_async, upgrade_platform
+from recaudo_common.personal_data.log_reseal import reseal_event_log
+from recaudo_common.personal_data.vault import Vault
 from recaudo_common.settings import PlatformSettings, refuse_unsafe_production
 
 log = logging.getLogger("recaudo.runtime")
@@ -102,11 +104,18 @@ def make_platform(settings: PlatformSettings, *, clock: Clock = system_clock, po
     return Platform(settings, db, make_transport(settings, db), keys, Authenticator(keys, clock=clock), clock)
 
 
-async def migrate(settings: PlatformSettings, units: Sequence[ServiceUnit]) -> None:
+async def migrate(settings: PlatformSettings, units: Sequence[ServiceUnit], *, clock: Clock = system_clock) -> None:
     url = settings.database_url
     await upgrade_platform(url)
     for unit in units:
         await upgrade_async(schema=unit.schema, script_location=unit.migrations, database_url=url)
+    # The embedded log's events written before #19 carried debtors in clear: reseal them before any consumer
+    # reads the log again (a no-op once done).
+    db = Database(make_engine(url, pool_size=1))
+    try:
+        await reseal_event_log(db, Vault.from_settings(settings), clock())
+    finally:
+        await db.dispose()
 
 
 def check_settings(platform: Platform, units: Sequence[ServiceUnit]) -> None:

@@ -40,13 +40,13 @@ class AccountStatedV1(Event):
     last_payment_amount: Decimal | None = None
     extra: dict[str, str] = {}
 
-    def _upcast_fields(self) -> dict[str, object]:
+    def stated_fields(self) -> dict[str, object]:
         fields = self.model_dump(exclude={"debtor_id", "debtor_id_type", "full_name", "phones", "email", "address"})
         fields["has_phone"] = bool(self.phones)
         fields["has_email"] = bool(self.email)
         return fields
 
-    def _legacy(self) -> PersonalData:
+    def plaintext(self) -> PersonalData:
         return PersonalData(full_name=self.full_name, id_number=self.debtor_id, id_type=self.debtor_id_type,
                             phones=tuple(self.phones), email=self.email, address=self.address)
 
@@ -54,7 +54,7 @@ class AccountStatedV1(Event):
         # A version 1 event with a sealed copy opens it like any other; without one, the plaintext it carried
         # is what `personal_of` returns.
         if upcast.personal is None:
-            upcast._legacy_personal = self._legacy()
+            upcast._legacy_personal = self.plaintext()
         return upcast
 
 
@@ -66,7 +66,7 @@ class AccountPlacedV1(AccountStatedV1):
     summary = "Version 1 (before #19), read only: upcast to version 2 on decoding."
 
     def upcast(self) -> Event:
-        return self._attach(AccountPlaced.model_validate(self._upcast_fields()))
+        return self._attach(AccountPlaced.model_validate(self.stated_fields()))
 
 
 @register
@@ -79,4 +79,4 @@ class AccountUpdatedV1(AccountStatedV1):
     previous_balance: Decimal
 
     def upcast(self) -> Event:
-        return self._attach(AccountUpdated.model_validate(self._upcast_fields()))
+        return self._attach(AccountUpdated.model_validate(self.stated_fields()))
