@@ -1,5 +1,9 @@
 """Payments' subscriptions: placements open ledgers, restatements adjust them, recalls mark them, promises
-are kept or broken here, and the debtor page's arrangement requests are made or declined."""
+are kept or broken here, and the debtor page's arrangement requests are made or declined. Account events' sealed
+personal data is opened with the vault main.build wires."""
+
+import secrets
+from functools import partial
 
 from payments import handlers
 from payments.promises import handlers as promises
@@ -7,16 +11,26 @@ from payments.store import SCHEMA
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, ArrangementRequested, PromiseMade
+from recaudo_common.personal_data import MasterKeyring, Vault
 
-SUBSCRIPTIONS = Subscriptions(
-    consumer="payments", schema=SCHEMA,
-    handlers={
-        **client_copy_handlers(SCHEMA),
-        AccountPlaced: handlers.on_account_placed,
-        AccountUpdated: handlers.on_account_updated,
-        AccountRecalled: handlers.on_account_recalled,
-        PromiseMade: promises.on_promise_made,
-        ArrangementRequested: promises.on_arrangement_requested,
-    },
-    batch_handlers={AccountPlaced: handlers.on_accounts_placed},
-)
+
+def subscriptions(vault: Vault) -> Subscriptions:
+    """Payments' consumer, opening the debtors' sealed data with `vault`."""
+    return Subscriptions(
+        consumer="payments", schema=SCHEMA,
+        handlers={
+            **client_copy_handlers(SCHEMA),
+            AccountPlaced: partial(handlers.on_account_placed, vault=vault),
+            AccountUpdated: partial(handlers.on_account_updated, vault=vault),
+            AccountRecalled: handlers.on_account_recalled,
+            PromiseMade: promises.on_promise_made,
+            ArrangementRequested: promises.on_arrangement_requested,
+        },
+        batch_handlers={AccountPlaced: partial(handlers.on_accounts_placed, vault=vault)},
+    )
+
+
+# What payments consumes, for readers of its wiring (the event catalogue), never to run: its vault's master key
+# is a throwaway of its own, so it opens no one's data (reading a person's key fails loudly). main.build runs
+# subscriptions() with the platform's vault.
+SUBSCRIPTIONS = subscriptions(Vault(MasterKeyring(secrets.token_bytes(32))))

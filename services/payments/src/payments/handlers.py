@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
+from payments.debtors import debtors_of
 from payments.domain.ledger import after_payment
 from payments.domain.matching import match_payment
 from payments.integrity import recorded_once
@@ -28,21 +29,25 @@ from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, PaymentApplied, PaymentUnmatched
 from recaudo_common.outbox import Cause, Outbox, caused_by
 from recaudo_common.payment_links import read_token
+from recaudo_common.personal_data import Vault
 
 outbox = Outbox(store.SCHEMA)
 
 
-async def on_account_placed(event: AccountPlaced, ctx: HandlerContext) -> None:
-    await on_accounts_placed([(event, ctx)])
+async def on_account_placed(event: AccountPlaced, ctx: HandlerContext, *, vault: Vault) -> None:
+    await on_accounts_placed([(event, ctx)], vault=vault)
 
 
-async def on_accounts_placed(events: list[tuple[AccountPlaced, HandlerContext]]) -> None:
+async def on_accounts_placed(events: list[tuple[AccountPlaced, HandlerContext]], *, vault: Vault) -> None:
     """A placement opens the account here, its placed balance the ledger's first entry; payments that named it
-    while its placement was on the way leave suspense for it."""
+    while its placement was on the way leave suspense for it. The debtor is kept by their pseudonym (and their id
+    number while they are not erased: an account placed for an erased person is opened without one)."""
     s, now = events[0][1].session, events[0][1].now
+    debtors = await debtors_of(s, vault, [(ctx.envelope.client, e) for e, ctx in events])
     await open_accounts(s, [
-        Placement(client=ctx.envelope.client, account_ref=e.account_ref, debtor_id=e.debtor_id, currency=e.currency,
-                  placed=e.balance, event_id=ctx.envelope.event_id) for e, ctx in events], now,
+        Placement(client=ctx.envelope.client, account_ref=e.account_ref, debtor_ref=debtor.debtor_ref,
+                  debtor_id=debtor.id_number, currency=e.currency, placed=e.balance, event_id=ctx.envelope.event_id)
+        for (e, ctx), debtor in zip(events, debtors, strict=True)], now,
         causes={(ctx.envelope.client, e.account_ref): ctx.cause for e, ctx in events})
 
 
@@ -75,23 +80,25 @@ async def rematch_suspense(s: AsyncSession, accounts: list[tuple[str, str]], *, 
         await store.follow_idempotent_response(s, payment.id, answer_of(result))
 
 
-async def on_account_updated(event: AccountUpdated, ctx: HandlerContext) -> None:
+async def on_account_updated(event: AccountUpdated, ctx: HandlerContext, *, vault: Vault) -> None:
     """The client company restated the balance: the change goes to the ledger as an adjustment."""
     s, client = ctx.session, ctx.envelope.client
+    [debtor] = await debtors_of(s, vault, [(client, event)])
     account = await store.lock_account(s, client, event.account_ref)
     if account is None:
-        await open_accounts(s, [Placement(client=client, account_ref=event.account_ref, debtor_id=event.debtor_id,
-                                          currency=event.currency, placed=event.balance,
-                                          event_id=ctx.envelope.event_id)], ctx.now)
+        await open_accounts(s, [Placement(client=client, account_ref=event.account_ref, debtor_ref=debtor.debtor_ref,
+                                          debtor_id=debtor.id_number, currency=event.currency,
+                                          placed=event.balance, event_id=ctx.envelope.event_id)], ctx.now)
         return
+    await store.restate_debtor(s, client, event.account_ref, debtor_ref=debtor.debtor_ref,
+                               debtor_id=debtor.id_number)
     change = event.balance - event.previous_balance
     if change:
         await store.add_entry(s, client=client, account_ref=event.account_ref, kind="adjustment", amount=change,
                               event_id=ctx.envelope.event_id, now=ctx.now)
     new_balance = await store.ledger_balance(s, client, event.account_ref)
     status = ledger_status(balance=new_balance, settled=account.status == "settled")
-    await store.set_account(s, client, event.account_ref, balance=new_balance, status=status, now=ctx.now,
-                            debtor_id=event.debtor_id)
+    await store.set_account(s, client, event.account_ref, balance=new_balance, status=status, now=ctx.now)
 
 
 async def on_account_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:

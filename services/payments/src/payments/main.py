@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from payments.api import APP_STATE, PaymentsState, router
-from payments.consumers import SUBSCRIPTIONS
+from payments.consumers import subscriptions
 from payments.promises.handlers import evaluate_due_promises
 from payments.settings import PaymentsSettings
 from recaudo_common.gate import PROVIDER_NOTIFICATIONS, BodyRule
+from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -17,6 +18,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 def build(platform: Platform, settings: PaymentsSettings | None = None) -> ServiceUnit:
     """Payments on this platform, with its own settings from the environment (or those a test gives)."""
     settings = settings if settings is not None else PaymentsSettings()
+    vault = Vault.from_settings(platform.settings)  # once per process: its key cache is shared by every batch
 
     async def evaluate_promises() -> None:
         """Breaks the promises whose grace day has passed without payment (kept ones are decided on payment)."""
@@ -25,7 +27,7 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
     return ServiceUnit(
         name="payments", schema="payments", migrations=MIGRATIONS, settings=settings,
         routers=[router], app_state={APP_STATE: PaymentsState(settings)},
-        subscriptions=SUBSCRIPTIONS, workers=[periodic(evaluate_promises, settings.promise_poll_s)],
+        subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s)],
         body_rules=[PROVIDER_NOTIFICATIONS,
                     BodyRule(r"/v1/clients/[^/]+/payments/files", "key", settings.max_bank_file_bytes)],
         description="Payments: the ledger, matching, suspense, reversals and promises.",

@@ -19,7 +19,8 @@ class Placement:
 
     client: str
     account_ref: str
-    debtor_id: str
+    debtor_ref: uuid.UUID | None  # the person's pseudonym (None only from an event written before #19)
+    debtor_id: str | None  # their id number, while they are not erased
     currency: str
     placed: Decimal
     event_id: uuid.UUID | None
@@ -31,7 +32,8 @@ class Account:
 
     client_slug: str
     account_ref: str
-    debtor_id: str
+    debtor_ref: uuid.UUID | None
+    debtor_id: str | None
     currency: str
     balance: Decimal
     status: LedgerStatus

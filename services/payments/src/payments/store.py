@@ -30,15 +30,16 @@ async def open_accounts(s: AsyncSession, rows: list[Placement], now: dt.datetime
     """Opens placed accounts (one row per account) with their placement in the ledger, in one round trip. An
     account already open is left as it is."""
     source, params = unnest_rows(
-        {"client_slug": "text", "account_ref": "text", "debtor_id": "text", "currency": "text", "balance": "numeric",
-         "event_id": "uuid"},
-        [(r.client, r.account_ref, r.debtor_id, r.currency, r.placed, r.event_id) for r in rows],
+        {"client_slug": "text", "account_ref": "text", "debtor_ref": "uuid", "debtor_id": "text", "currency": "text",
+         "balance": "numeric", "event_id": "uuid"},
+        [(r.client, r.account_ref, r.debtor_ref, r.debtor_id, r.currency, r.placed, r.event_id) for r in rows],
         ordinality=True)
     await s.execute(text(
         f"""WITH input AS (SELECT * FROM {source}),
            opened AS (
-               INSERT INTO payments.accounts (client_slug, account_ref, debtor_id, currency, balance, updated_at)
-               SELECT client_slug, account_ref, debtor_id, currency, balance, :now FROM input ORDER BY n
+               INSERT INTO payments.accounts (client_slug, account_ref, debtor_ref, debtor_id, currency, balance,
+                   updated_at)
+               SELECT client_slug, account_ref, debtor_ref, debtor_id, currency, balance, :now FROM input ORDER BY n
                ON CONFLICT DO NOTHING RETURNING client_slug, account_ref)
            INSERT INTO payments.ledger_entries (client_slug, account_ref, kind, amount, payment_id, event_id,
                booked_at)
@@ -79,7 +80,7 @@ async def add_entry(s: AsyncSession, *, client: str, account_ref: str, kind: str
         {"c": client, "r": account_ref, "k": kind, "a": amount, "p": payment_id, "e": event_id, "now": now})
 
 
-ACCOUNT_COLUMNS = "client_slug, account_ref, debtor_id, currency, balance, status, recalled"
+ACCOUNT_COLUMNS = "client_slug, account_ref, debtor_ref, debtor_id, currency, balance, status, recalled"
 
 
 async def lock_account(s: AsyncSession, client: str, account_ref: str) -> Account | None:
@@ -97,11 +98,21 @@ async def ledger_balance(s: AsyncSession, client: str, account_ref: str) -> Deci
 
 
 async def set_account(s: AsyncSession, client: str, account_ref: str, *, balance: Decimal, status: str,
-                      now: dt.datetime, debtor_id: str | None = None) -> None:
+                      now: dt.datetime) -> None:
     await s.execute(text(
-        "UPDATE payments.accounts SET balance = :b, status = :st, debtor_id = coalesce(:d, debtor_id), "
-        "updated_at = :now WHERE client_slug = :c AND account_ref = :r"),
-        {"c": client, "r": account_ref, "b": balance, "st": status, "d": debtor_id, "now": now})
+        "UPDATE payments.accounts SET balance = :b, status = :st, updated_at = :now "
+        "WHERE client_slug = :c AND account_ref = :r"),
+        {"c": client, "r": account_ref, "b": balance, "st": status, "now": now})
+
+
+async def restate_debtor(s: AsyncSession, client: str, account_ref: str, *, debtor_ref: uuid.UUID | None,
+                         debtor_id: str | None) -> None:
+    """The account's debtor as its latest statement says; what it does not say (an erased person's id number, a
+    pseudonym an old event lacks) stays as it was."""
+    await s.execute(text(
+        "UPDATE payments.accounts SET debtor_ref = coalesce(:ref, debtor_ref), debtor_id = coalesce(:d, debtor_id) "
+        "WHERE client_slug = :c AND account_ref = :r"),
+        {"c": client, "r": account_ref, "ref": debtor_ref, "d": debtor_id})
 
 
 async def mark_recalled(s: AsyncSession, client: str, account_ref: str, now: dt.datetime) -> None:

@@ -1,5 +1,6 @@
 """Fixtures of payments' integration tests: the payments API on a fresh database, a client company with two
-placed accounts, an operator key, and a gateway that signs what it sends."""
+placed accounts, an operator key, a gateway that signs what it sends, and account events as ingest writes them
+(the debtor a person in the vault, their data sealed with their key)."""
 
 import datetime as dt
 import json
@@ -12,12 +13,13 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from payments.consumers import SUBSCRIPTIONS
+from payments.consumers import subscriptions
 from payments.main import build
 from payments.settings import PaymentsSettings
 from recaudo_common.bus.base import Message
-from recaudo_common.bus.consumer import ConsumerRuntime
+from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.events import AccountPlaced, ClientRegistered, Event
+from recaudo_common.personal_data import PersonalData, Vault, seal
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 from recaudo_common.webhook_signatures import sign
@@ -64,7 +66,7 @@ async def gateway(database_url: str, payments_settings: PaymentsSettings) -> Asy
     await deliver(platform, ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP",
                                              timezone="America/Bogota", locale="es-CO",
                                              default_authorised_channels=["sms"]),
-                  *(placed(f"A-{i}", debtor_id=f"10{i}") for i in (1, 2)))
+                  *[await placed(platform, f"A-{i}", debtor_id=f"10{i}") for i in (1, 2)])
     _, operator = await platform.keys.create(role="operator", now=NOW)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         yield Gateway(platform, http, operator)
@@ -76,16 +78,39 @@ def payment(pid: str, ref: str | None = "A-1", amount: str = "30000.00", **extra
             "currency": "COP", "paid_at": NOW.isoformat(), "method": "pse", **extra}
 
 
+def consumer(platform: Platform) -> Subscriptions:
+    """Payments' subscriptions with a vault on the platform's settings, as main.build wires them."""
+    return subscriptions(Vault.from_settings(platform.settings))
+
+
 async def deliver(platform: Platform, *events: Event, one_by_one: bool = False) -> None:
     """Events through payments' real consumer runtime (a batch, or one event at a time)."""
-    runtime = ConsumerRuntime(platform.db, platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
+    runtime = ConsumerRuntime(platform.db, platform.transport, consumer(platform), "t", lambda: NOW)
     messages = [Message(f"t.{e.family}", e.key("banco"), e.envelope(client="banco", occurred_at=NOW), {})
                 for e in events]
     for batch in ([[m] for m in messages] if one_by_one else [messages]):
         assert set(await runtime.handle_batch(batch)) == {"processed"}
 
 
-def placed(ref: str, balance: str = "100000.00", debtor_id: str = "77") -> AccountPlaced:
-    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id=debtor_id, full_name="x",
-                         balance=Decimal(balance), currency="COP", days_past_due=40, as_of=NOW.date(),
-                         authorised_channels=["sms"])
+async def sealed_debtor(platform: Platform, id_number: str, *, full_name: str | None = None,
+                        phones: tuple[str, ...] = (), email: str | None = None, client: str = "banco"
+                        ) -> tuple[uuid.UUID, str]:
+    """The person with this id number in the vault (created if new, as ingest does) and their data sealed with
+    their key: what an account event carries instead of plaintext."""
+    vault = Vault.from_settings(platform.settings)
+    async with platform.db.transaction() as s:
+        person = await vault.person_for(s, client, id_number, NOW)
+    data = PersonalData(full_name=full_name or f"Deudor {id_number}", id_number=id_number, id_type="CC",
+                        phones=phones, email=email)
+    return person.debtor_ref, seal(person.key, client, person.debtor_ref, data)
+
+
+async def placed(platform: Platform, ref: str, balance: str = "100000.00", debtor_id: str = "77", *,
+                 full_name: str | None = None, phones: tuple[str, ...] = (), email: str | None = None,
+                 client: str = "banco") -> AccountPlaced:
+    """account.placed (v2) for this debtor of `client`, as ingest writes it."""
+    debtor_ref, personal = await sealed_debtor(platform, debtor_id, full_name=full_name, phones=phones, email=email,
+                                               client=client)
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=debtor_ref, personal=personal,
+                         has_phone=bool(phones), has_email=email is not None, balance=Decimal(balance),
+                         currency="COP", days_past_due=40, as_of=NOW.date(), authorised_channels=["sms"])

@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from payments.consumers import SUBSCRIPTIONS
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
-from recaudo_common.events import AccountPlaced, ArrangementRequested, ClientRegistered, Event, Instalment
+from recaudo_common.events import ArrangementRequested, ClientRegistered, Event, Instalment
 from recaudo_common.runtime import make_platform
 from recaudo_common.testing import settings_for_test
+
+from .conftest import consumer, placed
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -26,7 +27,7 @@ def request(amount: str) -> ArrangementRequested:
 
 async def test_a_debtors_request_is_made_or_declined_with_its_reason(database_url: str) -> None:
     platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: NOW)
-    runtime = ConsumerRuntime(platform.db, platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
+    runtime = ConsumerRuntime(platform.db, platform.transport, consumer(platform), "t", lambda: NOW)
 
     async def deliver(*events: Event) -> None:
         batch = [Message("t", "banco:A-1", e.envelope(client="banco", occurred_at=NOW), {}) for e in events]
@@ -35,9 +36,7 @@ async def test_a_debtors_request_is_made_or_declined_with_its_reason(database_ur
 
     await deliver(ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
                                    locale="es-CO", default_authorised_channels=["sms"], max_discount_pct=Decimal(30)),
-                  AccountPlaced(account_ref="A-1", portfolio_id=uuid.uuid4(), debtor_id="1", full_name="x",
-                                balance=Decimal("1000000"), currency="COP", days_past_due=200, as_of=NOW.date(),
-                                authorised_channels=["sms"]))
+                  await placed(platform, "A-1", "1000000", debtor_id="1"))
     too_cheap, accepted, second = request("500000.00"), request("800000.00"), request("800000.00")
     await deliver(too_cheap, accepted, second)
     from sqlalchemy import text

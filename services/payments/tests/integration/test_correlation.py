@@ -9,13 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from payments.consumers import SUBSCRIPTIONS
 from payments.promises.handlers import evaluate_due_promises
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import ArrangementRequested, Envelope, Event, Instalment, PromiseMade
 
-from .conftest import NOW, Gateway, payment, placed
+from .conftest import NOW, Gateway, consumer, payment, placed
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +29,7 @@ async def events(gateway: Gateway, key: str | None = None) -> list[Envelope]:
 
 async def deliver(gateway: Gateway, *events: Event) -> list[Envelope]:
     """Events through payments' real consumer runtime, in one batch; returns their envelopes."""
-    runtime = ConsumerRuntime(gateway.platform.db, gateway.platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
+    runtime = ConsumerRuntime(gateway.platform.db, gateway.platform.transport, consumer(gateway.platform), "t", lambda: NOW)
     envelopes = [e.envelope(client="banco", occurred_at=NOW) for e in events]
     outcomes = await runtime.handle_batch([Message(f"t.{e.family}", e.key("banco"), envelope, {})
                                            for e, envelope in zip(events, envelopes, strict=True)])
@@ -70,7 +69,7 @@ async def test_a_gateways_notification_is_the_cause_of_what_it_applied_or_left_i
 async def test_a_suspense_payment_applied_by_its_placement_is_caused_by_that_placement(
         gateway: Gateway, batch: bool) -> None:
     assert (await gateway.send(payment("corr-early", ref="LATE-1", amount="5000.00"))).json()["status"] == "unmatched"
-    placements = [placed("OTHER-1"), placed("LATE-1"), placed("OTHER-2")]
+    placements = [await placed(gateway.platform, ref) for ref in ("OTHER-1", "LATE-1", "OTHER-2")]
     envelopes = await deliver(gateway, *placements) if batch else [
         (await deliver(gateway, p))[0] for p in placements]
     late = envelopes[1]

@@ -8,11 +8,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from payments.consumers import SUBSCRIPTIONS
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import (
-    AccountPlaced,
     AccountRecalled,
     ArrangementRequested,
     ClientRegistered,
@@ -21,6 +19,8 @@ from recaudo_common.events import (
 )
 from recaudo_common.runtime import make_platform
 from recaudo_common.testing import settings_for_test
+
+from .conftest import consumer, placed
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -32,15 +32,9 @@ def request(ref: str) -> ArrangementRequested:
                                 requested_at=NOW)
 
 
-def placed(ref: str) -> AccountPlaced:
-    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id="1", full_name="x",
-                         balance=Decimal("1000000"), currency="COP", days_past_due=200, as_of=NOW.date(),
-                         authorised_channels=["sms"])
-
-
 async def test_a_recalled_account_takes_no_arrangement(database_url: str) -> None:
     platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: NOW)
-    runtime = ConsumerRuntime(platform.db, platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
+    runtime = ConsumerRuntime(platform.db, platform.transport, consumer(platform), "t", lambda: NOW)
 
     async def deliver(*events: Event) -> None:
         for e in events:
@@ -49,7 +43,7 @@ async def test_a_recalled_account_takes_no_arrangement(database_url: str) -> Non
 
     await deliver(ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
                                    locale="es-CO", default_authorised_channels=["sms"]),
-                  placed("K-1"), placed("K-2"), AccountRecalled(account_ref="K-1", recalled_at=NOW))
+                  await placed(platform, "K-1", "1000000", "1"), await placed(platform, "K-2", "1000000", "1"), AccountRecalled(account_ref="K-1", recalled_at=NOW))
     recalled, still_ours = request("K-1"), request("K-2")
     await deliver(recalled, still_ours)
     async with platform.db.transaction() as s:

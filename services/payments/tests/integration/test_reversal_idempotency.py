@@ -8,12 +8,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from payments.consumers import SUBSCRIPTIONS
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import ClientRegistered, Event
 
-from .conftest import NOW, Gateway, payment, placed
+from .conftest import NOW, Gateway, consumer, payment, placed
 from .test_partial_reversals import reverse, reversed_events
 
 pytestmark = pytest.mark.integration
@@ -111,8 +110,9 @@ async def test_a_reversal_without_a_usable_key_is_refused(gateway: Gateway) -> N
 async def test_a_key_belongs_to_one_client_company(gateway: Gateway) -> None:
     other: list[Event] = [ClientRegistered(slug="otro", name="Otro", country="CO", currency="COP",
                                            timezone="America/Bogota", locale="es-CO",
-                                           default_authorised_channels=["sms"]), placed("A-1")]
-    runtime = ConsumerRuntime(gateway.platform.db, gateway.platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
+                                           default_authorised_channels=["sms"]),
+                       await placed(gateway.platform, "A-1", client="otro")]
+    runtime = ConsumerRuntime(gateway.platform.db, gateway.platform.transport, consumer(gateway.platform), "t", lambda: NOW)
     assert set(await runtime.handle_batch([
         Message(f"t.{e.family}", e.key("otro"), e.envelope(client="otro", occurred_at=NOW), {}) for e in other
     ])) == {"processed"}

@@ -51,7 +51,8 @@ async def test_a_payment_before_its_placement_is_applied_when_the_placement_arri
     assert (await gateway.send(payment("gw-early", ref="LATE-1", amount="5000.00"))).json()["status"] == "unmatched"
     assert len(await unmatched(gateway)) == 2
 
-    await deliver(gateway.platform, placed("OTHER-9"), placed("LATE-1", "100000.00"), one_by_one=one_by_one)
+    await deliver(gateway.platform, await placed(gateway.platform, "OTHER-9"),
+                  await placed(gateway.platform, "LATE-1", "100000.00"), one_by_one=one_by_one)
 
     assert await unmatched(gateway) == []
     assert await gateway.balance("LATE-1") == (Decimal("70000.00"), "open", Decimal("70000.00"))
@@ -76,7 +77,7 @@ async def waiting_for_a_lock(gateway: Gateway) -> bool:
 
 async def test_a_payment_racing_a_placement_in_flight_waits_for_it_and_is_applied(gateway: Gateway) -> None:
     async with gateway.platform.db.transaction() as placing:
-        await handlers.open_accounts(placing, [Placement(client="banco", account_ref="RACE-1", debtor_id="5",
+        await handlers.open_accounts(placing, [Placement(client="banco", account_ref="RACE-1", debtor_ref=None, debtor_id="5",
                                                          currency="COP", placed=Decimal("50000.00"),
                                                          event_id=None)], NOW)
         # The placement has looked at suspense and is not committed yet: a payment naming RACE-1 now cannot see
@@ -94,7 +95,7 @@ async def test_a_placement_racing_a_payment_in_flight_waits_for_it_and_matches_i
             paying, client="banco", account_ref="RACE-2", debtor_id=None, amount=Decimal("20000.00"), currency="COP",
             paid_at=NOW - dt.timedelta(hours=1), source="manual", method="cash", reference=None, now=NOW)
         assert filed.status == "unmatched"
-        placing = asyncio.create_task(deliver(gateway.platform, placed("RACE-2", "50000.00")))
+        placing = asyncio.create_task(deliver(gateway.platform, await placed(gateway.platform, "RACE-2", "50000.00")))
         await eventually(lambda: waiting_for_a_lock(gateway), timeout_s=20, message="the placement waits")
         assert not placing.done()
     await placing

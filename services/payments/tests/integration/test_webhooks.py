@@ -11,13 +11,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from payments.consumers import SUBSCRIPTIONS
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
-from recaudo_common.events import AccountPlaced
 from recaudo_common.webhook_signatures import sign
 
-from .conftest import NOW, Gateway, payment
+from .conftest import NOW, Gateway, consumer, payment, placed
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +83,8 @@ async def test_promises_kept_at_the_edge_of_the_grace_day_and_broken_one_minute_
     bogota = zoneinfo.ZoneInfo("America/Bogota")
     promises = [PromiseMade(promise_id=uuid.uuid4(), account_ref=ref, amount=Decimal("50000"),
                             due_date=dt.date(2026, 4, 10), source="agent", made_at=NOW) for ref in ("A-1", "A-2")]
-    runtime = ConsumerRuntime(gateway.platform.db, gateway.platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
+    runtime = ConsumerRuntime(gateway.platform.db, gateway.platform.transport, consumer(gateway.platform), "t",
+                              lambda: NOW)
     await runtime.handle_batch([Message("t", p.key("banco"), p.envelope(client="banco", occurred_at=NOW), {})
                                 for p in promises])
     last_minute = dt.datetime(2026, 4, 11, 23, 59, tzinfo=bogota)
@@ -192,13 +191,13 @@ async def test_any_sequence_keeps_the_ledger_identity(gateway: Gateway, seed: in
     from recaudo_common.events import AccountUpdated
 
     rnd = random.Random(seed)
-    runtime = ConsumerRuntime(gateway.platform.db, gateway.platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
+    runtime = ConsumerRuntime(gateway.platform.db, gateway.platform.transport, consumer(gateway.platform), "t",
+                              lambda: NOW)
     for round_ in range(3):
         ref, stated = f"P-{seed}-{round_}", Decimal("100000.00")
-        placed = AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id="9", full_name="x",
-                               balance=stated, currency="COP", days_past_due=10, as_of=NOW.date(),
-                               authorised_channels=["sms"])
-        await runtime.handle_batch([Message("t", placed.key("banco"), placed.envelope(client="banco", occurred_at=NOW), {})])
+        placement = await placed(gateway.platform, ref, f"{stated}", debtor_id="9")
+        await runtime.handle_batch([Message("t", placement.key("banco"),
+                                            placement.envelope(client="banco", occurred_at=NOW), {})])
         applied: dict[str, Decimal] = {}
         reversed_ids: set[str] = set()
         adjustments = Decimal(0)
@@ -219,7 +218,7 @@ async def test_any_sequence_keeps_the_ledger_identity(gateway: Gateway, seed: in
                 reversed_ids.add(pid)
             elif action == "restate":
                 value = Decimal(rnd.randint(50_000, 150_000))
-                updated = AccountUpdated(**{**placed.model_dump(), "balance": value}, previous_balance=stated)
+                updated = AccountUpdated(**{**placement.model_dump(), "balance": value}, previous_balance=stated)
                 await runtime.handle_batch([Message("t", updated.key("banco"),
                                                     updated.envelope(client="banco", occurred_at=NOW), {})])
                 adjustments += value - stated
