@@ -1,9 +1,11 @@
 """Outreach's subscriptions: contact data, treatments and everything that must stop contact (planning), and
-the answers to the debtor page's arrangement requests (debtor_page)."""
+the answers to the debtor page's arrangement requests (debtor_page). Account events carry the debtor's data
+sealed: their handlers open it with the vault main.py builds once per process."""
+
+import secrets
 
 from outreach.debtor_page.handlers import on_arrangement_answer
 from outreach.planning.handlers import (
-    on_account_stated,
     on_accounts_stated,
     on_payment,
     on_recalled,
@@ -12,7 +14,7 @@ from outreach.planning.handlers import (
     on_settled,
 )
 from outreach.store import SCHEMA
-from recaudo_common.bus.consumer import Subscriptions
+from recaudo_common.bus.consumer import HandlerContext, Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
 from recaudo_common.events import (
     AccountPlaced,
@@ -25,24 +27,40 @@ from recaudo_common.events import (
     PaymentApplied,
     PaymentReversed,
 )
+from recaudo_common.personal_data import MasterKeyring, Vault
 
-SUBSCRIPTIONS = Subscriptions(
-    consumer="outreach", schema=SCHEMA,
-    handlers={
-        **client_copy_handlers(SCHEMA),
-        AccountPlaced: on_account_stated,
-        AccountUpdated: on_account_stated,
-        AccountSegmented: on_segmented,
-        AccountRecalled: on_recalled,
-        AccountSettled: on_settled,
-        PaymentApplied: on_payment,
-        PaymentReversed: on_payment,
-        ArrangementMade: on_arrangement_answer,
-        ArrangementDeclined: on_arrangement_answer,
-    },
-    batch_handlers={
-        AccountPlaced: on_accounts_stated,
-        AccountUpdated: on_accounts_stated,
-        AccountSegmented: on_segmented_many,
-    },
-)
+
+def subscriptions(vault: Vault) -> Subscriptions:
+    """Outreach's consumer, opening personal data with `vault`."""
+
+    async def on_account_stated(event: AccountPlaced | AccountUpdated, ctx: HandlerContext) -> None:
+        await on_accounts_stated([(event, ctx)], vault=vault)
+
+    async def on_accounts_stated_many(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]]) -> None:
+        await on_accounts_stated(events, vault=vault)
+
+    return Subscriptions(
+        consumer="outreach", schema=SCHEMA,
+        handlers={
+            **client_copy_handlers(SCHEMA),
+            AccountPlaced: on_account_stated,
+            AccountUpdated: on_account_stated,
+            AccountSegmented: on_segmented,
+            AccountRecalled: on_recalled,
+            AccountSettled: on_settled,
+            PaymentApplied: on_payment,
+            PaymentReversed: on_payment,
+            ArrangementMade: on_arrangement_answer,
+            ArrangementDeclined: on_arrangement_answer,
+        },
+        batch_handlers={
+            AccountPlaced: on_accounts_stated_many,
+            AccountUpdated: on_accounts_stated_many,
+            AccountSegmented: on_segmented_many,
+        },
+    )
+
+
+# What outreach consumes, for the event catalogue. Its vault holds a throwaway master key that unwraps no one's
+# key (a placement through it fails loudly): main.build wires subscriptions() with the platform's vault.
+SUBSCRIPTIONS = subscriptions(Vault(MasterKeyring(secrets.token_bytes(32))))

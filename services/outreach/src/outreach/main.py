@@ -8,7 +8,7 @@ from pathlib import Path
 
 from outreach.agent_desk.routes import router as agent_desk
 from outreach.consent.routes import router as consent
-from outreach.consumers import SUBSCRIPTIONS
+from outreach.consumers import subscriptions
 from outreach.contact_history.routes import router as contact_history
 from outreach.debtor_page.routes import router as debtor_page
 from outreach.edge import APP_STATE, OutreachState
@@ -21,6 +21,7 @@ from outreach.settings import OutreachSettings
 from outreach.store import due_backlog
 from outreach.templates.routes import router as templates
 from recaudo_common.gate import PROVIDER_NOTIFICATIONS, public_form
+from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
 from recaudo_common.telemetry import SCHEDULER_BACKLOG
 
@@ -31,6 +32,7 @@ def build(platform: Platform, settings: OutreachSettings | None = None) -> Servi
     """Outreach on this platform, with its own settings from the environment (or those a test gives)."""
     settings = settings if settings is not None else OutreachSettings()
     state = OutreachState(settings, Providers(platform.db, settings), SandboxGateway(settings))
+    vault = Vault.from_settings(platform.settings)  # once per process: its key cache is shared by every batch
     swept_at: dt.datetime | None = None
     measured_at: dt.datetime | None = None
 
@@ -56,7 +58,7 @@ def build(platform: Platform, settings: OutreachSettings | None = None) -> Servi
         routers=[consent, contact_history, agent_desk, templates, receipts, sending,
                  debtor_page],
         app_state={APP_STATE: state},
-        subscriptions=SUBSCRIPTIONS, workers=[periodic(schedule, settings.scheduler_poll_s)],
+        subscriptions=subscriptions(vault), workers=[periodic(schedule, settings.scheduler_poll_s)],
         body_rules=[PROVIDER_NOTIFICATIONS, public_form(r"/pay/.*")],
         description="Outreach: contact scheduling under each country's contact law.",
     )

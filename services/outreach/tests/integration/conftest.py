@@ -21,8 +21,9 @@ from outreach.providers import Providers
 from outreach.sending.handlers import reconcile_expired, run_due_attempts
 from outreach.settings import OutreachSettings
 from recaudo_common.bus.base import Message
-from recaudo_common.bus.consumer import ConsumerRuntime
+from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.events import AccountPlaced, AccountSegmented, ClientRegistered, Event
+from recaudo_common.personal_data import MasterKeyring, PersonalData, Vault, seal
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 
@@ -48,13 +49,35 @@ class Outreach:
     clock: Clock
     client_key: str = ""
     seq: list[int] = field(default_factory=lambda: [0])
+    subscriptions: Subscriptions = SUBSCRIPTIONS  # the unit's own, with the platform's vault (make_outreach)
+    vault: Vault = field(default_factory=lambda: Vault(MasterKeyring(bytes(32))))
 
     @property
     def auth(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.operator}"}
 
+    async def sealed(self, data: PersonalData, client: str = "banco") -> tuple[uuid.UUID, str]:
+        """The person of `data`'s id number at `client` (found or created in the vault, as ingest does) and
+        their data sealed with their key: what an account event version 2 carries."""
+        async with self.platform.db.transaction() as s:
+            person = await self.vault.person_for(s, client, data.id_number, self.clock.now)
+        return person.debtor_ref, seal(person.key, client, person.debtor_ref, data)
+
+    async def placed(self, ref: str, *, client: str = "banco", debtor: str = "1020304050",
+                     name: str = "MARÍA PÉREZ", phones: tuple[str, ...] = ("+573001234567",),
+                     email: str | None = "deudor@example.com", address: str | None = None,
+                     channels: tuple[str, ...] = ("sms", "email", "whatsapp"), balance: str = "1500000",
+                     region: str | None = None) -> AccountPlaced:
+        """account.placed version 2 as ingest writes it: the debtor as a pseudonym and their data sealed."""
+        debtor_ref, personal = await self.sealed(PersonalData(
+            full_name=name, id_number=debtor, id_type="CC", phones=phones, email=email, address=address), client)
+        return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=debtor_ref, personal=personal,
+                             has_phone=bool(phones), has_email=bool(email), balance=Decimal(balance),
+                             currency="COP", days_past_due=45, as_of=dt.date(2026, 3, 4),
+                             authorised_channels=list(channels), region=region)  # type: ignore[arg-type]
+
     async def deliver(self, *events: Event, client: str = "banco") -> None:
-        runtime = ConsumerRuntime(self.platform.db, self.platform.transport, SUBSCRIPTIONS, "t", self.clock)
+        runtime = ConsumerRuntime(self.platform.db, self.platform.transport, self.subscriptions, "t", self.clock)
         messages = []
         for e in events:
             self.seq[0] += 1
@@ -85,15 +108,6 @@ def client_event(slug: str = "banco", country: str = "CO", timezone: str = "Amer
                             locale=locale, default_authorised_channels=["sms", "email", "whatsapp", "voice", "agent"])
 
 
-def placed(ref: str, *, debtor: str = "1020304050", phones: tuple[str, ...] = ("+573001234567",),
-           email: str | None = "deudor@example.com", channels: tuple[str, ...] = ("sms", "email", "whatsapp"),
-           balance: str = "1500000", region: str | None = None) -> AccountPlaced:
-    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id=debtor, full_name="MARÍA PÉREZ",
-                         balance=Decimal(balance), currency="COP", days_past_due=45, as_of=dt.date(2026, 3, 4),
-                         authorised_channels=list(channels), phones=list(phones), email=email,  # type: ignore[arg-type]
-                         region=region)
-
-
 def segmented(ref: str, channels: tuple[str, ...] = ("sms",), cadence_days: int = 3, *, value: str = "100000",
               offer: str | None = "settlement", discount: str | None = "20") -> AccountSegmented:
     return AccountSegmented(
@@ -116,7 +130,9 @@ async def make_outreach(database_url: str, **settings: Any) -> tuple[Outreach, A
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
     _, operator = await platform.keys.create(role="operator", now=clock.now)
     _, client_key = await platform.keys.create(role="client", client_slug="banco", now=clock.now)
-    o = Outreach(platform, config, providers, http, operator, clock, client_key)
+    assert unit.subscriptions is not None
+    o = Outreach(platform, config, providers, http, operator, clock, client_key, subscriptions=unit.subscriptions,
+                 vault=Vault.from_settings(platform.settings))
     await o.deliver(client_event())
     return o, http
 

@@ -16,7 +16,7 @@ import sqlalchemy
 from recaudo_common.events import AccountUpdated
 from recaudo_common.webhook_signatures import sign
 
-from .conftest import Outreach, placed, segmented
+from .conftest import Outreach, segmented
 
 pytestmark = pytest.mark.integration
 MIGRATION = Path(__file__).parents[2] / "migrations" / "versions" / "0011_consent_evidence.py"
@@ -35,7 +35,7 @@ def states(body: dict[str, Any]) -> dict[str, tuple[str, str]]:
 
 
 async def test_a_placement_grants_the_channels_its_file_authorises_with_the_portfolio(outreach: Outreach) -> None:
-    placement = placed("E-1", channels=("sms", "email"))
+    placement = await outreach.placed("E-1", channels=("sms", "email"))
     await outreach.deliver(placement)
     body = await consents(outreach, "E-1", key=outreach.client_key)  # the client company reads its own
     assert [(e["channel"], e["what"], e["source"], e["evidence"], e["text_version"]) for e in body["evidence"]] == [
@@ -46,7 +46,7 @@ async def test_a_placement_grants_the_channels_its_file_authorises_with_the_port
 
 
 async def test_a_restatement_does_not_duplicate_and_records_only_what_changed(outreach: Outreach) -> None:
-    placement = placed("E-2", channels=("sms", "email"))
+    placement = await outreach.placed("E-2", channels=("sms", "email"))
     await outreach.deliver(placement)
     fields = placement.model_dump()
 
@@ -68,7 +68,7 @@ async def test_a_restatement_does_not_duplicate_and_records_only_what_changed(ou
 
 
 async def test_a_stop_reply_withdraws_that_channel_on_the_debtors_accounts(outreach: Outreach) -> None:
-    await outreach.deliver(placed("E-3"), placed("E-4"), segmented("E-3", ("sms",)))
+    await outreach.deliver(await outreach.placed("E-3"), await outreach.placed("E-4"), segmented("E-3", ("sms",)))
     outreach.settings.sandbox_delivery_rate = 1.0
     await outreach.tick()
     [(attempt_id,)] = await outreach.sql("SELECT id FROM outreach.attempts WHERE account_ref = 'E-3' "
@@ -89,9 +89,10 @@ async def test_a_stop_reply_withdraws_that_channel_on_the_debtors_accounts(outre
         assert states(body)["email"] == ("granted", "client_file")
         assert [c["since"] for c in body["channels"] if c["channel"] == "sms"] == ["2026-03-04T17:00:00Z"]
     # The client's next file cannot bring the channel back, and the debtor's next account starts withdrawn.
-    await outreach.deliver(AccountUpdated(**placed("E-3").model_dump(), previous_balance=Decimal("1500000")))
+    restated = (await outreach.placed("E-3")).model_dump()
+    await outreach.deliver(AccountUpdated(**restated, previous_balance=Decimal("1500000")))
     assert states(await consents(outreach, "E-3"))["sms"] == ("withdrawn", "reply")
-    await outreach.deliver(placed("E-8", channels=("sms", "email")))
+    await outreach.deliver(await outreach.placed("E-8", channels=("sms", "email")))
     body = await consents(outreach, "E-8")
     assert [(e["channel"], e["what"], e["source"], e["evidence"]) for e in body["evidence"]] == [
         ("sms", "withdrawn", "reply", str(attempt_id)), ("email", "granted", "client_file",
@@ -100,7 +101,7 @@ async def test_a_stop_reply_withdraws_that_channel_on_the_debtors_accounts(outre
 
 
 async def test_an_operators_do_not_contact_withdraws_every_channel_with_the_key(outreach: Outreach) -> None:
-    await outreach.deliver(placed("E-5", channels=("sms",)))
+    await outreach.deliver(await outreach.placed("E-5", channels=("sms",)))
     key_id, key = await outreach.platform.keys.create(role="operator", now=outreach.clock.now)
     listed = await outreach.http.post("/v1/clients/banco/do-not-contact", headers={"Authorization": f"Bearer {key}"},
                                       json={"debtor_id": ID_NUMBER, "reason": "solicitud escrita"})
@@ -113,7 +114,7 @@ async def test_an_operators_do_not_contact_withdraws_every_channel_with_the_key(
 
 
 async def test_the_evidence_cannot_be_rewritten_and_holds_no_contact_point(outreach: Outreach) -> None:
-    await outreach.deliver(placed("E-6"))
+    await outreach.deliver(await outreach.placed("E-6"))
     await outreach.http.post("/v1/clients/banco/do-not-contact", headers=outreach.auth,
                              json={"debtor_id": ID_NUMBER, "reason": "solicitud escrita"})
     rows = await outreach.sql("SELECT row_to_json(e)::text FROM outreach.consent_evidence e")
@@ -133,7 +134,7 @@ async def test_the_evidence_cannot_be_rewritten_and_holds_no_contact_point(outre
 
 
 async def test_another_client_companys_key_and_an_unknown_account_get_404(outreach: Outreach) -> None:
-    await outreach.deliver(placed("E-7"))
+    await outreach.deliver(await outreach.placed("E-7"))
     _, other = await outreach.platform.keys.create(role="client", client_slug="telco", now=outreach.clock.now)
     _, sre = await outreach.platform.keys.create(role="sre", now=outreach.clock.now)
     url = "/v1/clients/banco/accounts/E-7/consents"
@@ -160,8 +161,9 @@ async def stop_reply(o: Outreach, ref: str) -> uuid.UUID:
 
 
 async def test_the_withdrawals_made_before_the_record_existed_are_backfilled(outreach: Outreach) -> None:
-    await outreach.deliver(placed("B-1"), placed("B-2"), segmented("B-1", ("sms",)),
-                           placed("B-3", debtor="99887766", phones=("+573009999999",), email="otro@example.com"))
+    await outreach.deliver(await outreach.placed("B-1"), await outreach.placed("B-2"), segmented("B-1", ("sms",)),
+                           await outreach.placed("B-3", debtor="99887766", phones=("+573009999999",),
+                                                 email="otro@example.com"))
     attempt_id = await stop_reply(outreach, "B-1")
     key_id, key = await outreach.platform.keys.create(role="operator", now=outreach.clock.now)
     assert (await outreach.http.post("/v1/clients/banco/do-not-contact", headers={"Authorization": f"Bearer {key}"},

@@ -11,7 +11,7 @@ import pytest
 
 from recaudo_common.events import ArrangementDeclined, ArrangementMade, Instalment
 
-from .conftest import Outreach, placed, segmented
+from .conftest import Outreach, segmented
 
 pytestmark = pytest.mark.integration
 HTML = {"Accept": "text/html"}
@@ -28,7 +28,7 @@ def proof_of(page: str) -> str:
 
 
 async def test_the_page_asks_for_the_id_then_takes_a_promise_and_an_arrangement(outreach: Outreach) -> None:
-    await outreach.deliver(placed("P-1"), segmented("P-1", offer="settlement", discount="20"))
+    await outreach.deliver(await outreach.placed("P-1"), segmented("P-1", offer="settlement", discount="20"))
     path = await link(outreach, "P-1")
     forged = await outreach.http.get(path[:-3] + "xyz", headers=HTML)
     assert forged.status_code == 401 and "no es válido o ya venció" in forged.text
@@ -74,7 +74,7 @@ async def test_the_page_asks_for_the_id_then_takes_a_promise_and_an_arrangement(
 
 
 async def test_too_many_wrong_answers_lock_the_link(outreach: Outreach) -> None:
-    await outreach.deliver(placed("P-2"), segmented("P-2"))
+    await outreach.deliver(await outreach.placed("P-2"), segmented("P-2"))
     path = await link(outreach, "P-2")
     for _ in range(3):  # three typos are free (tests/.../test_page_lockout.py: the rest of the lockout)
         assert (await outreach.http.post(path, data={"digits": "000000"}, headers=HTML)).status_code == 403

@@ -9,7 +9,7 @@ import pytest
 from outreach.domain.templates import sms_segments
 from recaudo_common.webhook_signatures import sign
 
-from .conftest import Outreach, placed, segmented
+from .conftest import Outreach, segmented
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +22,7 @@ async def check(o: Outreach, ref: str, channel: str, at: dt.datetime, key: str |
 
 
 async def test_the_compliance_check_answers_dialers(outreach: Outreach) -> None:
-    await outreach.deliver(placed("C-1", channels=("sms", "voice")))
+    await outreach.deliver(await outreach.placed("C-1", channels=("sms", "voice")))
     sunday = dt.datetime(2026, 3, 8, 15, 0, tzinfo=dt.UTC)
     answer = await check(outreach, "C-1", "voice", sunday, key=outreach.client_key)
     assert (answer["allowed"], answer["reasons"]) == (False, ["day_not_allowed"])
@@ -38,7 +38,7 @@ async def test_the_compliance_check_answers_dialers(outreach: Outreach) -> None:
 
 
 async def test_legal_holds_stop_everything_until_lifted(outreach: Outreach) -> None:
-    await outreach.deliver(placed("H-1"), segmented("H-1", ("sms", "email")))
+    await outreach.deliver(await outreach.placed("H-1"), segmented("H-1", ("sms", "email")))
     url = "/v1/clients/banco/accounts/H-1/legal-holds"
     by_client = await outreach.http.post(url, headers={"Authorization": f"Bearer {outreach.client_key}"},
                                          json={"hold": "dispute"})
@@ -59,7 +59,8 @@ async def test_legal_holds_stop_everything_until_lifted(outreach: Outreach) -> N
 
 
 async def test_a_baja_reply_opts_out_of_that_channel_and_do_not_contact_of_all(outreach: Outreach) -> None:
-    await outreach.deliver(placed("O-1"), placed("O-2"), segmented("O-1", ("sms",)), segmented("O-2", ("sms",)))
+    await outreach.deliver(await outreach.placed("O-1"), await outreach.placed("O-2"), segmented("O-1", ("sms",)),
+                           segmented("O-2", ("sms",)))
     outreach.settings.sandbox_delivery_rate = 1.0
     await outreach.tick()
     raw = json.dumps({"message_id": "in-1", "status": "reply", "detail": "  No Más!! ", "reply_from": "+573001234567",
@@ -86,7 +87,7 @@ async def test_a_baja_reply_opts_out_of_that_channel_and_do_not_contact_of_all(o
 
 
 async def test_contacts_logged_by_agents_count_are_flagged_and_carry_promises(outreach: Outreach) -> None:
-    await outreach.deliver(placed("L-1", channels=("sms", "voice")))
+    await outreach.deliver(await outreach.placed("L-1", channels=("sms", "voice")))
     url = "/v1/clients/banco/accounts/L-1/contacts"
     first = await outreach.http.post(url, headers=outreach.auth, json={
         "channel": "voice", "at": "2026-03-04T09:00:00-05:00", "outcome": "promise_to_pay",
@@ -109,7 +110,7 @@ async def test_contacts_logged_by_agents_count_are_flagged_and_carry_promises(ou
 
 
 async def test_client_rules_may_only_be_stricter_than_the_law(outreach: Outreach) -> None:
-    await outreach.deliver(placed("K-1"))
+    await outreach.deliver(await outreach.placed("K-1"))
     url = "/v1/clients/banco/contact-rules"
     looser = await outreach.http.put(url, headers=outreach.auth, json={"windows": {"mon": ["06:00", "19:00"]}})
     assert (looser.status_code, looser.json()["code"]) == (422, "rules_looser_than_law")
@@ -139,7 +140,7 @@ async def test_templates_are_validated_on_save_and_used_to_send(outreach: Outrea
     out = saved.json()
     assert (out["source"], out["version"]) == ("client", 1)
     assert (out["preview"]["encoding"], out["preview"]["segments"]) == sms_segments(out["preview"]["body"])
-    await outreach.deliver(placed("T-1"), segmented("T-1"))
+    await outreach.deliver(await outreach.placed("T-1"), segmented("T-1"))
     outreach.settings.sandbox_delivery_rate = 1.0
     await outreach.tick()
     [(sent,)] = await outreach.sql("SELECT body FROM outreach.sandbox_messages")
@@ -149,8 +150,9 @@ async def test_templates_are_validated_on_save_and_used_to_send(outreach: Outrea
 
 
 async def test_the_agent_queue_hands_out_the_best_call_the_law_allows(outreach: Outreach) -> None:
-    await outreach.deliver(placed("G-1", debtor="1", channels=("agent",)), placed("G-2", debtor="2", channels=("agent",)),
-                           placed("G-3", debtor="3", channels=("sms",)),
+    await outreach.deliver(await outreach.placed("G-1", debtor="1", channels=("agent",)),
+                           await outreach.placed("G-2", debtor="2", channels=("agent",)),
+                           await outreach.placed("G-3", debtor="3", channels=("sms",)),
                            segmented("G-1", ("agent",), value="50000"), segmented("G-2", ("agent",), value="900000"),
                            segmented("G-3", ("agent",), value="5000000"))
     assert await outreach.tick() == 0  # agent calls wait for an agent

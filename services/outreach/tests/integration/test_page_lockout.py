@@ -12,7 +12,7 @@ from outreach import debtor_guard
 from outreach.debtor_page.handlers import DebtorView, debtor_view
 from outreach.domain.verification import LINK_MAX_FAILURES
 
-from .conftest import Outreach, placed, segmented
+from .conftest import Outreach, segmented
 
 pytestmark = pytest.mark.integration
 HTML = {"Accept": "text/html"}
@@ -47,7 +47,7 @@ def guesses(count: int) -> list[str]:
 
 
 async def test_ten_thousand_guesses_one_after_another_never_pass(outreach: Outreach) -> None:
-    await outreach.deliver(placed("L-1"), segmented("L-1"))
+    await outreach.deliver(await outreach.placed("L-1"), segmented("L-1"))
     view = await view_of(outreach, await link(outreach, "L-1"))
     outcomes: dict[str, int] = {}
     for n, guess in enumerate(guesses(10_000)):
@@ -69,7 +69,7 @@ async def test_ten_thousand_guesses_one_after_another_never_pass(outreach: Outre
 
 async def test_ten_thousand_guesses_in_concurrent_bursts_never_pass_and_are_counted_exactly(
         outreach: Outreach) -> None:
-    await outreach.deliver(placed("L-2"), segmented("L-2"))
+    await outreach.deliver(await outreach.placed("L-2"), segmented("L-2"))
     view = await view_of(outreach, await link(outreach, "L-2"))
     wrong = [g for g in guesses(10_000) if g != ANSWER]
     seen: dict[str, int] = {}
@@ -93,7 +93,7 @@ async def test_ten_thousand_guesses_in_concurrent_bursts_never_pass_and_are_coun
 
 
 async def test_a_concurrent_burst_counts_exactly_the_free_tries(outreach: Outreach) -> None:
-    await outreach.deliver(placed("L-3"), segmented("L-3"))
+    await outreach.deliver(await outreach.placed("L-3"), segmented("L-3"))
     view = await view_of(outreach, await link(outreach, "L-3"))
     results = await asyncio.gather(*(debtor_guard.verify(outreach.platform.db, view, f"{n:06d}", source=f"s{n}",
                                                          now=outreach.clock.now) for n in range(200)))
@@ -105,7 +105,7 @@ async def test_a_concurrent_burst_counts_exactly_the_free_tries(outreach: Outrea
 
 async def test_the_page_says_in_spanish_how_long_to_wait_then_blocks_until_an_operator_reissues(
         outreach: Outreach) -> None:
-    await outreach.deliver(placed("L-4"), segmented("L-4"))
+    await outreach.deliver(await outreach.placed("L-4"), segmented("L-4"))
     path = await link(outreach, "L-4")
     for _ in range(3):
         wrong = await outreach.http.post(path, data={"digits": "000000"}, headers=HTML)
@@ -133,7 +133,7 @@ async def test_the_page_says_in_spanish_how_long_to_wait_then_blocks_until_an_op
 async def test_one_address_sweeping_many_accounts_waits_and_others_do_not(outreach: Outreach) -> None:
     refs = [f"S-{i}" for i in range(12)]
     for i, ref in enumerate(refs):
-        await outreach.deliver(placed(ref, debtor=f"55{i:02d}123456"), segmented(ref))
+        await outreach.deliver(await outreach.placed(ref, debtor=f"55{i:02d}123456"), segmented(ref))
     views = [await view_of(outreach, await link(outreach, ref)) for ref in refs]
     sweeper = debtor_guard.source_key("203.0.113.9", outreach.settings.link_secret)
     outcomes = [(await debtor_guard.verify(outreach.platform.db, v, "000000", source=sweeper,

@@ -11,7 +11,7 @@ from outreach.providers import twilio_signature
 from recaudo_common.settings import DEV_SANDBOX_SECRET
 from recaudo_common.webhook_signatures import sign
 
-from .conftest import WEDNESDAY_10, make_outreach, placed, segmented
+from .conftest import WEDNESDAY_10, make_outreach, segmented
 
 pytestmark = pytest.mark.integration
 HTML = {"Accept": "text/html"}
@@ -21,7 +21,7 @@ async def test_in_production_a_channel_without_a_provider_is_blocked_never_sandb
     o, http = await make_outreach(database_url, environment="production", providers={"email": "off"},
                                   sandbox_delivery_rate=1.0)
     try:
-        await o.deliver(placed("P-1"), segmented("P-1", ("sms",)))
+        await o.deliver(await o.placed("P-1"), segmented("P-1", ("sms",)))
         assert await o.tick() == 1
         [(status, why)] = await o.sql("SELECT status, cancel_reason FROM outreach.attempts WHERE account_ref = 'P-1' "
                                           "AND sequence = 1")
@@ -47,7 +47,7 @@ async def test_in_production_sandbox_receipts_and_the_sandbox_gateway_are_refuse
             "Content-Type": "application/json", "Recaudo-Signature": sign(body, DEV_SANDBOX_SECRET, WEDNESDAY_10)})
         assert (forged.status_code, forged.json()["code"]) == (401, "unknown_provider")
         # The debtor page offers no payment, and a payment posted anyway is refused in Spanish.
-        await o.deliver(placed("G-1"), segmented("G-1"))
+        await o.deliver(await o.placed("G-1"), segmented("G-1"))
         link = await http.post("/v1/clients/banco/accounts/G-1/payment-link", headers=o.auth)
         path = str(link.json()["url"]).removeprefix(o.settings.public_url)
         page = await http.post(path, data={"digits": "304050"}, headers=HTML)

@@ -11,7 +11,7 @@ import pytest
 
 from recaudo_common.events import AccountRecalled, ClientUpdated, PaymentApplied
 
-from .conftest import Outreach, client_event, placed, segmented
+from .conftest import Outreach, client_event, segmented
 
 pytestmark = pytest.mark.integration
 HTML = {"Accept": "text/html"}
@@ -34,7 +34,7 @@ async def promise_on_page(o: Outreach, path: str, page: str, due: dt.date) -> tu
 
 
 async def test_the_debtor_page_takes_promises_up_to_30_days_ahead_by_default(outreach: Outreach) -> None:
-    await outreach.deliver(placed("W-1"), segmented("W-1"))
+    await outreach.deliver(await outreach.placed("W-1"), segmented("W-1"))
     path, page = await debtor_page(outreach, "W-1")
     assert 'max="2026-04-03"' in page  # the date picker stops where the rule does
     assert (await promise_on_page(outreach, path, page, TODAY + dt.timedelta(days=30)))[0] == 200
@@ -45,7 +45,8 @@ async def test_the_debtor_page_takes_promises_up_to_30_days_ahead_by_default(out
 
 async def test_a_client_companys_own_window_holds_on_the_page_and_for_agents(outreach: Outreach) -> None:
     own = client_event().model_dump() | {"promise_window_days": 45}
-    await outreach.deliver(ClientUpdated(**own), placed("W-2", channels=("sms", "voice")), segmented("W-2"))
+    await outreach.deliver(ClientUpdated(**own), await outreach.placed("W-2", channels=("sms", "voice")),
+                           segmented("W-2"))
     path, page = await debtor_page(outreach, "W-2")
     assert 'max="2026-04-18"' in page
     assert (await promise_on_page(outreach, path, page, TODAY + dt.timedelta(days=45)))[0] == 200
@@ -65,7 +66,7 @@ async def test_a_client_companys_own_window_holds_on_the_page_and_for_agents(out
 
 
 async def test_an_agents_promise_is_held_to_30_days_by_default_no_longer_90(outreach: Outreach) -> None:
-    await outreach.deliver(placed("W-3", channels=("sms", "voice")))
+    await outreach.deliver(await outreach.placed("W-3", channels=("sms", "voice")))
 
     async def logged(due: str) -> int:
         answer = await outreach.http.post("/v1/clients/banco/accounts/W-3/contacts", headers=outreach.auth, json={
@@ -79,7 +80,7 @@ async def test_an_agents_promise_is_held_to_30_days_by_default_no_longer_90(outr
 
 
 async def test_a_payment_after_a_recall_leaves_the_account_recalled(outreach: Outreach) -> None:
-    await outreach.deliver(placed("W-4"), segmented("W-4"))
+    await outreach.deliver(await outreach.placed("W-4"), segmented("W-4"))
     assert any(s == "scheduled" for _, s in await outreach.attempts("W-4"))
     await outreach.deliver(AccountRecalled(account_ref="W-4", recalled_at=outreach.clock.now))
     await outreach.deliver(PaymentApplied(
@@ -94,7 +95,7 @@ async def test_a_payment_after_a_recall_leaves_the_account_recalled(outreach: Ou
 
 
 async def test_a_recall_wins_over_a_later_payment_whose_event_arrived_first(outreach: Outreach) -> None:
-    await outreach.deliver(placed("W-5"), segmented("W-5"))
+    await outreach.deliver(await outreach.placed("W-5"), segmented("W-5"))
     recalled_at = outreach.clock.now
     outreach.clock.now = recalled_at + dt.timedelta(hours=2)  # the debtor paid two hours after the recall...
     await outreach.deliver(PaymentApplied(

@@ -15,7 +15,7 @@ from outreach.providers import twilio_signature
 from recaudo_common.testing import eventually, free_port
 from recaudo_common.webhook_signatures import sign
 
-from .conftest import Outreach, make_outreach, placed, segmented
+from .conftest import Outreach, make_outreach, segmented
 from .fake_twilio import FakeTwilio, serving
 
 pytestmark = pytest.mark.integration
@@ -44,7 +44,7 @@ async def test_email_is_really_received_by_an_smtp_server(database_url: str, smt
     o, http = await make_outreach(database_url, providers={"email": "smtp", "sms": "sandbox"},
                                   smtp_port=controller.port, smtp_from="cobranza@agencia.example")
     try:
-        await o.deliver(placed("E-1", channels=("email",)), segmented("E-1", ("email",)))
+        await o.deliver(await o.placed("E-1", channels=("email",)), segmented("E-1", ("email",)))
         assert await o.tick() == 1
         [message] = inbox.messages
         assert message["To"] == "deudor@example.com" and message["From"] == "cobranza@agencia.example"
@@ -64,7 +64,7 @@ async def test_a_down_smtp_server_means_retry_with_backoff_not_loss(database_url
     o, http = await make_outreach(database_url, providers={"email": "smtp"}, smtp_port=free_port(),
                                   retry_backoff_s=60, max_send_tries=2)
     try:
-        await o.deliver(placed("E-2", channels=("email",)), segmented("E-2", ("email",)))
+        await o.deliver(await o.placed("E-2", channels=("email",)), segmented("E-2", ("email",)))
         await o.tick()
         [(status, scheduled_at, failure)] = await o.sql(
             "SELECT status, scheduled_at, failure FROM outreach.attempts WHERE sequence = 1")
@@ -92,7 +92,7 @@ async def test_a_receipt_that_arrives_before_its_send_is_recorded_is_not_lost(da
             public_url="http://outreach.test")
         twilio.target = http._transport
         try:
-            await o.deliver(placed("E-1", debtor="1"), segmented("E-1", ("sms",)))
+            await o.deliver(await o.placed("E-1", debtor="1"), segmented("E-1", ("sms",)))
             assert await o.tick() == 1
             rows = await o.sql("SELECT status FROM outreach.attempts WHERE account_ref = 'E-1' AND sequence = 1")
             # The callbacks name their attempt: the first confirmed the send before its answer came back.
@@ -134,8 +134,8 @@ async def test_sms_and_whatsapp_through_a_twilio_style_api_with_status_callbacks
         twilio_whatsapp_from="+14155238886", public_url="http://outreach.test")
     twilio.target = http._transport  # the callbacks reach outreach's app in process
     try:
-        await o.deliver(placed("W-1", debtor="1"), segmented("W-1", ("sms",)),
-                        placed("W-2", debtor="2", channels=("whatsapp",)), segmented("W-2", ("whatsapp",)))
+        await o.deliver(await o.placed("W-1", debtor="1"), segmented("W-1", ("sms",)),
+                        await o.placed("W-2", debtor="2", channels=("whatsapp",)), segmented("W-2", ("whatsapp",)))
         assert await o.tick() == 2
         assert sorted((m["To"], m["From"]) for m in twilio.sent) == [
             ("+573001234567", "+15005550006"), ("whatsapp:+573001234567", "whatsapp:+14155238886")]

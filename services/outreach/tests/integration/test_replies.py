@@ -8,7 +8,7 @@ import pytest
 
 from recaudo_common.webhook_signatures import sign
 
-from .conftest import Outreach, placed, segmented
+from .conftest import Outreach, segmented
 
 pytestmark = pytest.mark.integration
 PHONE = "+573001234567"
@@ -36,7 +36,7 @@ async def delivered_events(o: Outreach, attempt_id: object) -> list[tuple[str, s
 
 
 async def test_an_answer_to_a_message_no_receipt_confirmed_proves_its_delivery_once(outreach: Outreach) -> None:
-    await outreach.deliver(placed("R-1"), segmented("R-1", ("sms",)))
+    await outreach.deliver(await outreach.placed("R-1"), segmented("R-1", ("sms",)))
     outreach.settings.sandbox_delivery_rate = 1.0
     await outreach.tick()
     [(attempt_id, message_id, plan_id, correlation_id)] = await outreach.sql(
@@ -63,7 +63,7 @@ async def test_an_answer_to_a_message_no_receipt_confirmed_proves_its_delivery_o
 
 
 async def test_an_answer_to_a_delivered_message_makes_it_replied_without_a_second_delivery(outreach: Outreach) -> None:
-    await outreach.deliver(placed("R-2"), segmented("R-2", ("sms",)))
+    await outreach.deliver(await outreach.placed("R-2"), segmented("R-2", ("sms",)))
     outreach.settings.sandbox_delivery_rate = 1.0
     await outreach.tick()
     [(attempt_id, delivered_at)] = await outreach.sql(

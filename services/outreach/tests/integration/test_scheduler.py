@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 import sqlalchemy.exc
 
-from outreach.consumers import SUBSCRIPTIONS
 from outreach.sending.handlers import run_due_attempts
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountRecalled, Event, PaymentApplied
 
-from .conftest import Outreach, client_event, make_outreach, placed, segmented
+from .conftest import Outreach, client_event, make_outreach, segmented
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +34,7 @@ async def test_a_treatment_becomes_a_cadence_and_the_first_message_goes_out(outr
     # Segmentation may decide before the placement reaches outreach: the plan waits for the account.
     await outreach.deliver(segmented("A-1", ("sms", "email"), cadence_days=3))
     assert await outreach.attempts("A-1") == []
-    await outreach.deliver(placed("A-1"))
+    await outreach.deliver(await outreach.placed("A-1"))
     assert await outreach.attempts("A-1") == [("sms", "scheduled"), ("email", "scheduled"), ("sms", "scheduled"),
                                               ("email", "scheduled")]
     assert await outreach.tick() == 1
@@ -61,11 +60,12 @@ async def test_a_sends_events_keep_the_correlation_of_the_plan_that_scheduled_it
     """The chain an upload started (placement, segmentation's decision) goes on through the send: contact.attempted
     and contact.delivered carry the planning event's correlation and name that event as their cause, so one
     correlation id finds a debtor's whole story from the upload to the receipt."""
-    await outreach.deliver(placed("C-1"))
+    await outreach.deliver(await outreach.placed("C-1"))
     upload = uuid.uuid4()  # the correlation the upload's request started
     plan = segmented("C-1", ("sms",)).envelope(client="banco", occurred_at=outreach.clock.now,
                                                correlation_id=upload)
-    runtime = ConsumerRuntime(outreach.platform.db, outreach.platform.transport, SUBSCRIPTIONS, "t", outreach.clock)
+    runtime = ConsumerRuntime(outreach.platform.db, outreach.platform.transport, outreach.subscriptions,
+                              "t", outreach.clock)
     assert await runtime.handle_batch([Message("t.account", plan.key, plan, {})]) == ["processed"]
     [(planned,)] = await outreach.sql("SELECT DISTINCT correlation_id FROM outreach.attempts "
                                       "WHERE account_ref = 'C-1'")
@@ -80,7 +80,7 @@ async def test_a_sends_events_keep_the_correlation_of_the_plan_that_scheduled_it
 
 async def test_an_attempt_planned_before_plans_kept_their_correlation_is_sent_under_the_schedulers_run(
         outreach: Outreach) -> None:
-    await outreach.deliver(placed("C-2"), segmented("C-2", ("sms",)))
+    await outreach.deliver(await outreach.placed("C-2"), segmented("C-2", ("sms",)))
     await outreach.sql("UPDATE outreach.attempts SET correlation_id = NULL WHERE account_ref = 'C-2' RETURNING 1")
     assert await outreach.tick() == 1
     rows = await outreach.sql("SELECT envelope->>'correlation_id', envelope->>'causation_id' FROM outreach.outbox")
@@ -91,7 +91,7 @@ async def test_an_attempt_planned_before_plans_kept_their_correlation_is_sent_un
 
 async def test_a_blocked_attempt_is_rescheduled_never_dropped(outreach: Outreach) -> None:
     outreach.clock.now = dt.datetime(2026, 3, 7, 21, 0, tzinfo=dt.UTC)  # Saturday 16:00 in Bogotá: closed
-    await outreach.deliver(placed("S-1"), segmented("S-1"))
+    await outreach.deliver(await outreach.placed("S-1"), segmented("S-1"))
     assert await outreach.tick() == 1
     [(status, scheduled_at)] = await outreach.sql(
         "SELECT status, scheduled_at FROM outreach.attempts WHERE account_ref = 'S-1' AND sequence = 1")
@@ -106,7 +106,8 @@ async def test_a_blocked_attempt_is_rescheduled_never_dropped(outreach: Outreach
 
 
 async def test_one_contact_a_day_counts_over_all_the_debtors_accounts(outreach: Outreach) -> None:
-    await outreach.deliver(placed("D-1"), placed("D-2"), segmented("D-1"), segmented("D-2"))
+    await outreach.deliver(await outreach.placed("D-1"), await outreach.placed("D-2"), segmented("D-1"),
+                           segmented("D-2"))
     assert await outreach.tick() == 2
     statuses = {ref: (await outreach.attempts(ref))[0][1] for ref in ("D-1", "D-2")}
     assert sorted(statuses.values()) == ["delivered", "scheduled"]
@@ -116,7 +117,8 @@ async def test_one_contact_a_day_counts_over_all_the_debtors_accounts(outreach: 
 
 
 async def test_recall_and_payment_stop_queued_attempts(outreach: Outreach) -> None:
-    await outreach.deliver(placed("R-1"), segmented("R-1"), placed("P-1", debtor="77"), segmented("P-1"))
+    await outreach.deliver(await outreach.placed("R-1"), segmented("R-1"), await outreach.placed("P-1", debtor="77"),
+                           segmented("P-1"))
     await outreach.deliver(AccountRecalled(account_ref="R-1", recalled_at=outreach.clock.now))
     await outreach.deliver(PaymentApplied(payment_id=uuid.uuid4(), account_ref="P-1", amount=1500000, currency="COP",
                                           paid_at=outreach.clock.now, source="manual", new_balance=0,
@@ -131,13 +133,13 @@ async def test_a_payment_before_its_placement_still_stops_contact(outreach: Outr
     await outreach.deliver(PaymentApplied(payment_id=uuid.uuid4(), account_ref="E-1", amount=1500000, currency="COP",
                                           paid_at=outreach.clock.now, source="manual", new_balance=0,
                                           account_status="paid"))
-    await outreach.deliver(segmented("E-1"), placed("E-1"))
+    await outreach.deliver(segmented("E-1"), await outreach.placed("E-1"))
     assert await outreach.attempts("E-1") == []
 
 
 async def test_two_scheduler_replicas_never_send_the_same_attempt(outreach: Outreach) -> None:
     refs = [f"M-{i}" for i in range(40)]
-    await outreach.deliver(*[placed(r, debtor=f"9{i:04d}") for i, r in enumerate(refs)],
+    await outreach.deliver(*[await outreach.placed(r, debtor=f"9{i:04d}") for i, r in enumerate(refs)],
                            *[segmented(r) for r in refs])
 
     async def replica() -> int:
@@ -158,7 +160,7 @@ async def test_two_scheduler_replicas_never_send_the_same_attempt(outreach: Outr
 
 
 async def test_the_audit_trail_cannot_be_rewritten(outreach: Outreach) -> None:
-    await outreach.deliver(placed("T-1"), segmented("T-1"))
+    await outreach.deliver(await outreach.placed("T-1"), segmented("T-1"))
     await outreach.tick()
     for statement in ("UPDATE outreach.trail SET kind = 'x'", "DELETE FROM outreach.decisions",
                       "TRUNCATE outreach.trail"):
@@ -175,18 +177,20 @@ async def test_placements_and_treatments_applied_together_match_one_at_a_time(ou
     """The set-based handlers plan what the one-event handlers plan: treatments before and after their
     placement, a treatment replaced in the same batch, an account already paid, one with no phone on file.
     The same events go to two client companies, one batch for the first and one event at a time for the other."""
-    def events() -> list[Event]:
+    async def events(client: str) -> list[Event]:
         paid = PaymentApplied(payment_id=uuid.uuid4(), account_ref="T-3", amount=Decimal(1), currency="COP",
                               paid_at=outreach.clock.now, source="manual", new_balance=Decimal(0),
                               account_status="paid")
-        return [segmented("T-1", ("sms", "email")), paid, placed("T-1"), placed("T-2"), placed("T-3"),
-                placed("T-4", phones=(), email=None), segmented("T-2", ("sms",), cadence_days=2),
+        placements = [await outreach.placed(ref, client=client) for ref in ("T-1", "T-2", "T-3")]
+        return [segmented("T-1", ("sms", "email")), paid, *placements,
+                await outreach.placed("T-4", phones=(), email=None, client=client),
+                segmented("T-2", ("sms",), cadence_days=2),
                 segmented("T-3"), segmented("T-4"), segmented("T-2", ("email",), cadence_days=5)]
 
-    def messages(client: str) -> list[Message]:
+    async def messages(client: str) -> list[Message]:
         return [Message(f"t.{e.family}", e.key(client), e.envelope(
             client=client, occurred_at=outreach.clock.now + dt.timedelta(microseconds=i)), {})
-            for i, e in enumerate(events())]
+            for i, e in enumerate(await events(client))]
 
     async def outcome(client: str) -> list[list[Any]]:
         c = {"c": client}
@@ -203,9 +207,10 @@ async def test_placements_and_treatments_applied_together_match_one_at_a_time(ou
         ]
 
     await outreach.deliver(client_event("caja"))
-    runtime = ConsumerRuntime(outreach.platform.db, outreach.platform.transport, SUBSCRIPTIONS, "t", outreach.clock)
-    assert set(await runtime.handle_batch(messages("banco"))) == {"processed"}
-    for message in messages("caja"):
+    runtime = ConsumerRuntime(outreach.platform.db, outreach.platform.transport, outreach.subscriptions,
+                              "t", outreach.clock)
+    assert set(await runtime.handle_batch(await messages("banco"))) == {"processed"}
+    for message in await messages("caja"):
         assert await runtime.handle(message) == "processed"
     together = await outcome("banco")
     assert together == await outcome("caja")
@@ -218,7 +223,7 @@ async def test_placements_and_treatments_applied_together_match_one_at_a_time(ou
 
 
 async def test_while_sending_is_paused_attempts_stay_scheduled_and_go_out_when_it_resumes(outreach: Outreach) -> None:
-    await outreach.deliver(placed("A-1"))
+    await outreach.deliver(await outreach.placed("A-1"))
     await outreach.deliver(segmented("A-1", ("sms",), cadence_days=3))
     outreach.settings.sending_paused = True
     assert await outreach.tick() == 0

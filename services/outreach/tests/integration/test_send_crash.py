@@ -23,7 +23,7 @@ from outreach.providers import Sent
 from outreach.sending.handlers import claim_due, reconcile_expired, record_answers, send_claimed
 from recaudo_common.testing import RunningProcess, eventually, free_port, platform_env
 
-from .conftest import Outreach, client_event, make_outreach, placed, segmented
+from .conftest import Outreach, client_event, make_outreach, segmented
 from .fake_twilio import FakeTwilio, serving
 
 pytestmark = pytest.mark.integration
@@ -72,7 +72,7 @@ async def test_a_worker_killed_between_claim_and_confirm_sends_once(database_url
         second = RunningProcess(["serve", "outreach", "--role", "worker", "--no-migrate"], env, tmp_path / "w2.log")
         try:
             await o.deliver(client_event("cadena", "MX", zone, "es-MX", "MXN"), client="cadena")
-            await o.deliver(placed("K-1"), segmented("K-1", ("sms",)), client="cadena")
+            await o.deliver(await o.placed("K-1", client="cadena"), segmented("K-1", ("sms",)), client="cadena")
             first.start()
 
             async def provider_has_it() -> bool:
@@ -121,7 +121,7 @@ async def test_a_send_the_provider_never_got_is_decided_again_and_not_sent_once_
     async with serving(fake) as base_url:
         o, http = await twilio_outreach(database_url, base_url)
         try:
-            await o.deliver(placed("C-1"), segmented("C-1", ("sms",)))
+            await o.deliver(await o.placed("C-1"), segmented("C-1", ("sms",)))
             o.clock.now = dt.datetime(2026, 3, 4, 23, 59, 55, tzinfo=dt.UTC)  # 18:59:55 in Bogotá: still open
             claimed, _ = await claim_due(o.platform.db, o.providers, o.settings, now=o.clock.now, limit=10)
             assert claimed == 1  # ... and the replica dies before it calls Twilio
@@ -157,7 +157,7 @@ async def test_a_lost_answer_is_confirmed_by_the_callback_that_names_its_attempt
         o, http = await twilio_outreach(database_url, base_url)
         fake.target = http._transport
         try:
-            await o.deliver(placed("L-1"), segmented("L-1", ("sms",)))
+            await o.deliver(await o.placed("L-1"), segmented("L-1", ("sms",)))
             await o.tick()
 
             async def delivered() -> bool:
@@ -220,7 +220,7 @@ async def test_an_email_whose_connection_dropped_after_data_is_unknown_for_an_op
                                   smtp_from="cobranza@agencia.example", provider_timeout_s=2, sending_timeout_s=10)
     try:
         unknown_before = sends("smtp", "reconciled_unknown")
-        await o.deliver(placed("U-1", channels=("email",)), segmented("U-1", ("email",)))
+        await o.deliver(await o.placed("U-1", channels=("email",)), segmented("U-1", ("email",)))
         await o.tick()
         attempt = await attempt_row(o, "U-1")
         assert attempt["status"] == "sending" and smtp.messages == 1  # in doubt: not retried
@@ -257,7 +257,7 @@ async def test_a_replica_whose_lease_expired_can_neither_send_nor_confirm(databa
     async with serving(fake) as base_url:
         o, http = await twilio_outreach(database_url, base_url)
         try:
-            await o.deliver(placed("F-1"), segmented("F-1", ("sms",)))
+            await o.deliver(await o.placed("F-1"), segmented("F-1", ("sms",)))
             _, stale = await claim_due(o.platform.db, o.providers, o.settings, now=o.clock.now, limit=10)
             attempt = await attempt_row(o, "F-1")
             o.clock.now += dt.timedelta(seconds=11)  # the first replica stalled past its lease
@@ -282,7 +282,8 @@ async def test_two_replicas_reconciling_the_same_sends_take_each_once(database_u
     o, http = await make_outreach(database_url, sandbox_delivery_rate=1.0, provider_timeout_s=2, sending_timeout_s=10)
     try:
         refs = [f"R-{i}" for i in range(30)]
-        await o.deliver(*[placed(r, debtor=f"7{i:04d}") for i, r in enumerate(refs)], *[segmented(r) for r in refs])
+        await o.deliver(*[await o.placed(r, debtor=f"7{i:04d}") for i, r in enumerate(refs)],
+                        *[segmented(r) for r in refs])
         _, claim = await claim_due(o.platform.db, o.providers, o.settings, now=o.clock.now, limit=100)
         half = claim.items[:15]
         claim.items = half  # the replica dies after the sandbox took half the batch
@@ -314,7 +315,7 @@ async def test_two_replicas_reconciling_the_same_sends_take_each_once(database_u
 async def test_paused_sending_holds_back_the_reconciliation_too(database_url: str) -> None:
     o, http = await make_outreach(database_url, provider_timeout_s=2, sending_timeout_s=10)
     try:
-        await o.deliver(placed("P-1"), segmented("P-1", ("sms",)))
+        await o.deliver(await o.placed("P-1"), segmented("P-1", ("sms",)))
         await claim_due(o.platform.db, o.providers, o.settings, now=o.clock.now, limit=10)
         o.clock.now += dt.timedelta(seconds=11)
         o.settings.sending_paused = True

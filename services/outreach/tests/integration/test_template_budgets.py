@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from .conftest import Outreach, placed, segmented
+from .conftest import Outreach, segmented
 
 pytestmark = pytest.mark.integration
 URL = "/v1/clients/banco/templates/sms/es-CO"
@@ -77,7 +77,8 @@ async def test_a_template_over_its_budget_on_one_account_fails_that_message_and_
             "{% endfor %}{% endif %}{{ creditor }}: saldo {{ balance }}. {{ payment_link }} {{ opt_out }}")
     saved = await outreach.http.put(URL, headers=outreach.auth, json={"body": body})
     assert saved.status_code == 200, saved.text
-    await outreach.deliver(placed("T-1", debtor="1"), placed("T-2", debtor="2"), placed("T-3", debtor="3"),
+    await outreach.deliver(await outreach.placed("T-1", debtor="1"), await outreach.placed("T-2", debtor="2"),
+                           await outreach.placed("T-3", debtor="3"),
                            segmented("T-1"), segmented("T-2"), segmented("T-3"))
     outreach.settings.sandbox_delivery_rate = 1.0
     assert await outreach.tick() == 3

@@ -13,6 +13,7 @@ from outreach import store
 from outreach.consent.handlers import ClientFile, record_client_files
 from outreach.debtors import recipient
 from outreach.domain import cadence
+from outreach.personal import Contact, contacts_of
 from outreach.planning import store as planning
 from outreach.store import TrailEntry
 from recaudo_common.accounts import account_status
@@ -26,6 +27,7 @@ from recaudo_common.events import (
     PaymentApplied,
     PaymentReversed,
 )
+from recaudo_common.personal_data import Vault
 
 
 async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datetime) -> None:
@@ -52,20 +54,22 @@ async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datet
                     "scheduled_at": a.scheduled_at.isoformat()}) for a in created])
 
 
-async def on_account_stated(event: AccountPlaced | AccountUpdated, ctx: HandlerContext) -> None:
-    await on_accounts_stated([(event, ctx)])
-
-
-async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]]) -> None:
-    """Contact data from placements and restatements with the consent evidence of the channels their file
+async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]], *,
+                             vault: Vault) -> None:
+    """Contact data from placements and restatements (their sealed personal data opened with the vault; a person
+    erased is kept as nobody, with no contact point) with the consent evidence of the channels their file
     authorises, then the plans that were waiting for it."""
     s, now = events[0][1].session, events[0][1].now
+    contacts: dict[int, Contact] = {}
+    for client in dict.fromkeys(ctx.envelope.client for _, ctx in events):  # personal_of_many: one client's
+        mine = [i for i, (_, ctx) in enumerate(events) if ctx.envelope.client == client]
+        opened = await contacts_of(vault, s, client, [events[i][0] for i in mine])
+        contacts.update(zip(mine, opened, strict=True))
     await planning.upsert_accounts(s, [
         planning.StatedAccount(
-            client=ctx.envelope.client, account_ref=e.account_ref, debtor_id=e.debtor_id, full_name=e.full_name,
-            phones=tuple(e.phones), email=e.email, region=e.region,
-            address=", ".join(p for p in (e.address, e.city, e.region) if p) or None, balance=e.balance,
-            currency=e.currency, channels=tuple(e.authorised_channels)) for e, ctx in events], now)
+            client=ctx.envelope.client, account_ref=e.account_ref, debtor_ref=e.debtor_ref, contact=contacts[i],
+            city=e.city, region=e.region, balance=e.balance, currency=e.currency,
+            channels=tuple(e.authorised_channels)) for i, (e, ctx) in enumerate(events)], now)
     await record_client_files(s, [ClientFile(ctx.envelope.client, e.account_ref, e.portfolio_id,
                                              tuple(e.authorised_channels)) for e, ctx in events], now)
     await plan_ready(s, [(ctx.envelope.client, e.account_ref) for e, ctx in events], now)

@@ -11,22 +11,21 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from outreach.personal import Contact, postal_address
 from outreach.store import Cancelled
 from recaudo_common.db import unnest_rows
 
 
 @dataclass(frozen=True)
 class StatedAccount:
-    """An account's contact data as a placement or a restatement gives it."""
+    """An account's contact data as a placement or a restatement gives it (blank for a person erased)."""
 
     client: str
     account_ref: str
-    debtor_id: str
-    full_name: str
-    phones: tuple[str, ...]
-    email: str | None
+    debtor_ref: uuid.UUID | None
+    contact: Contact
+    city: str | None
     region: str | None
-    address: str | None
     balance: Decimal
     currency: str
     channels: tuple[str, ...]
@@ -96,20 +95,22 @@ class Scheduled:
 async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: dt.datetime) -> None:
     """Many accounts' contact data (at most one per account) in one round trip."""
     source, params = unnest_rows(
-        {"client": "text", "account_ref": "text", "debtor_id": "text", "full_name": "text", "phones": "text[]",
-         "email": "text", "region": "text", "address": "text", "balance": "numeric", "currency": "text",
-         "channels": "text[]"},
-        [(a.client, a.account_ref, a.debtor_id, a.full_name, list(a.phones), a.email, a.region, a.address, a.balance,
+        {"client": "text", "account_ref": "text", "debtor_ref": "uuid", "debtor_id": "text", "full_name": "text",
+         "phones": "text[]", "email": "text", "city": "text", "region": "text", "address": "text",
+         "balance": "numeric", "currency": "text", "channels": "text[]"},
+        [(a.client, a.account_ref, a.debtor_ref, a.contact.debtor_id, a.contact.full_name, list(a.contact.phones),
+          a.contact.email, a.city, a.region, postal_address(a.contact.address, a.city, a.region), a.balance,
           a.currency, list(a.channels)) for a in accounts])
     await s.execute(text(
-        f"""INSERT INTO outreach.accounts (client_slug, account_ref, debtor_id, full_name, phones, email, region,
-                address, balance, currency, authorised_channels, updated_at)
-            SELECT client, account_ref, debtor_id, full_name, phones, email, region, address, balance, currency,
-                   channels, :now
+        f"""INSERT INTO outreach.accounts (client_slug, account_ref, debtor_ref, debtor_id, full_name, phones, email,
+                city, region, address, balance, currency, authorised_channels, updated_at)
+            SELECT client, account_ref, debtor_ref, debtor_id, full_name, phones, email, city, region, address,
+                   balance, currency, channels, :now
             FROM {source}
             ON CONFLICT (client_slug, account_ref) DO UPDATE SET debtor_id = excluded.debtor_id,
+                debtor_ref = coalesce(excluded.debtor_ref, outreach.accounts.debtor_ref),
                 full_name = excluded.full_name, phones = excluded.phones, email = excluded.email,
-                address = excluded.address,
+                address = excluded.address, city = excluded.city,
                 region = excluded.region, balance = excluded.balance, currency = excluded.currency,
                 authorised_channels = excluded.authorised_channels, updated_at = excluded.updated_at"""),
         {**params, "now": now})

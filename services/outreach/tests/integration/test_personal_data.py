@@ -1,0 +1,44 @@
+"""Personal data in outreach (#19) on a real PostgreSQL: account events carry the debtor sealed, outreach opens it
+with the vault to reach them, and keeps the account without any contact point once the person is erased."""
+
+from __future__ import annotations
+
+import pytest
+
+from .conftest import Outreach, segmented
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_sealed_placement_reaches_the_debtor_and_keeps_their_pseudonym(outreach: Outreach) -> None:
+    placement = await outreach.placed("V-1", phones=("+573001112233",), email="ana@example.com",
+                                      address="Calle 1 # 2-3", region="Cundinamarca")
+    assert placement.personal is not None and "ana@example.com" not in placement.model_dump_json()
+    await outreach.deliver(placement, segmented("V-1", ("sms",)))
+    [row] = await outreach.sql("SELECT debtor_ref, debtor_id, full_name, phones, email, address FROM outreach.accounts "
+                               "WHERE account_ref = 'V-1'")
+    assert tuple(row) == (placement.debtor_ref, "1020304050", "MARÍA PÉREZ", ["+573001112233"], "ana@example.com",
+                          "Calle 1 # 2-3, Cundinamarca")
+    assert await outreach.tick() == 1
+    assert await outreach.sql("SELECT recipient FROM outreach.sandbox_messages") == [("+573001112233",)]
+
+
+async def test_a_placement_of_a_person_already_shredded_is_kept_with_nothing_to_send_to(outreach: Outreach) -> None:
+    placement = await outreach.placed("V-2")
+    async with outreach.platform.db.transaction() as s:
+        assert placement.debtor_ref is not None
+        assert await outreach.vault.shred(s, "banco", placement.debtor_ref, "request", outreach.clock.now)
+    await outreach.deliver(placement, segmented("V-2", ("sms", "email")))
+    [row] = await outreach.sql("SELECT debtor_ref, debtor_id, full_name, phones, email, address, balance "
+                               "FROM outreach.accounts WHERE account_ref = 'V-2'")
+    assert tuple(row)[:6] == (placement.debtor_ref, "", "", [], None, None) and row.balance == 1500000
+    assert await outreach.attempts("V-2") == []  # no channel has anywhere to go: nothing is planned
+    assert await outreach.tick() == 0
+
+
+async def test_a_sealed_value_moved_onto_another_person_does_not_open_and_sends_nothing(outreach: Outreach) -> None:
+    ana, other = await outreach.placed("V-3"), await outreach.placed("V-4", debtor="555")
+    moved = ana.model_copy(update={"debtor_ref": other.debtor_ref})  # ana's data under another person's pseudonym
+    await outreach.deliver(moved, segmented("V-3", ("sms",)))
+    assert await outreach.sql("SELECT debtor_id, phones FROM outreach.accounts WHERE account_ref = 'V-3'") == [
+        ("", [])]
