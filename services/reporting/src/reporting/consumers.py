@@ -1,5 +1,6 @@
 """Reporting's subscriptions: everything that moves a number in a report, each handler under the event types
-its signature takes."""
+its signature takes; what an access request shows (privacy.copies); and reporting's part in an erasure
+(privacy.handlers.ErasureSaga), which shreds with the process's vault."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ import typing
 
 from recaudo_common.bus.consumer import Handler, Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
-from recaudo_common.events import AccountPlaced, AccountSegmented, Event
+from recaudo_common.events import AccountPlaced, AccountSegmented, AccountUpdated, Event
+from recaudo_common.personal_data import MasterKeyring, Vault
+from recaudo_common.settings import DEV_VAULT_MASTER_KEY
 from reporting import handlers
+from reporting.privacy import copies
+from reporting.privacy.handlers import ErasureSaga
 from reporting.store import SCHEMA
 
 
@@ -23,16 +28,26 @@ def by_event_type(*event_handlers: Handler) -> dict[type[Event], Handler]:
     return registered
 
 
-SUBSCRIPTIONS = Subscriptions(
-    consumer="reporting", schema=SCHEMA,
-    handlers={
-        **client_copy_handlers(SCHEMA),
-        **by_event_type(handlers.on_placed, handlers.on_segmented, handlers.on_recalled, handlers.on_payment_applied,
-                        handlers.on_payment_reversed, handlers.on_contact, handlers.on_promise,
-                        handlers.on_arrangement),
-    },
-    batch_handlers={
-        AccountPlaced: handlers.on_placed_many,
-        AccountSegmented: handlers.on_segmented_many,
-    },
-)
+def subscriptions(vault: Vault) -> Subscriptions:
+    """Reporting's consumer, its erasure saga shredding with `vault` (main.build gives the process's one)."""
+    saga = ErasureSaga(vault)
+    return Subscriptions(
+        consumer="reporting", schema=SCHEMA,
+        handlers={
+            **client_copy_handlers(SCHEMA),
+            **by_event_type(handlers.on_placed, handlers.on_segmented, handlers.on_recalled,
+                            handlers.on_payment_applied, handlers.on_payment_reversed, handlers.on_contact,
+                            handlers.on_promise, handlers.on_arrangement, copies.on_updated, copies.on_rectified,
+                            copies.on_hold, copies.on_consent, saga.on_confirmed, saga.on_erased),
+        },
+        batch_handlers={
+            AccountPlaced: handlers.on_placed_many,
+            AccountSegmented: handlers.on_segmented_many,
+            AccountUpdated: copies.on_updated_many,
+        },
+    )
+
+
+# What reporting consumes, for the event catalogue and for tests that drive the read models. Its saga only
+# shreds, which needs no master key; the running service's subscriptions come from main.build.
+SUBSCRIPTIONS = subscriptions(Vault(MasterKeyring.from_text(DEV_VAULT_MASTER_KEY)))

@@ -40,7 +40,8 @@ async def on_placed_many(events: list[tuple[AccountPlaced, HandlerContext]]) -> 
     s = events[0][1].session
     await store.place_accounts(s, [
         Placement(client=ctx.envelope.client, account_ref=e.account_ref, balance=e.balance,
-                  placed_at=ctx.envelope.occurred_at, product=e.product) for e, ctx in events])
+                  placed_at=ctx.envelope.occurred_at, product=e.product, debtor_ref=e.debtor_ref,
+                  personal=e.personal) for e, ctx in events])
     for client in sorted({ctx.envelope.client for _, ctx in events}):
         await store.notify_change(s, client)
 
@@ -87,7 +88,8 @@ async def on_contact(event: ContactAttempted | ContactDelivered | ContactFailed 
     s, client = ctx.session, ctx.envelope.client
     if isinstance(event, ContactAttempted):
         await store.record_contact(s, contact_id=event.attempt_id, client=client, account_ref=event.account_ref,
-                                   channel=event.channel, at=event.attempted_at, attempted=True, cost=event.cost)
+                                   channel=event.channel, at=event.attempted_at, attempted=True, cost=event.cost,
+                                   template=event.template)
     elif isinstance(event, ContactDelivered):
         await store.record_contact(s, contact_id=event.attempt_id, client=client, account_ref=event.account_ref,
                                    channel=event.channel, at=event.delivered_at, delivered=True)

@@ -18,7 +18,12 @@ from reporting import store
 from reporting.consumers import SUBSCRIPTIONS
 from reporting.domain.kpis import GROUPINGS, Facts
 
-READ_MODELS = ("accounts", "payments", "contacts", "promises", "bucket_changes", "status_changes", "arrangements")
+# The tables derived from events. What no event gives (the access log, erasures and their confirmations, the
+# retention of each client company) is not here: a rebuild neither replays nor drops it.
+READ_MODELS = ("accounts", "payments", "contacts", "promises", "bucket_changes", "status_changes", "arrangements",
+               "legal_holds", "consents")
+# Client companies are copied, not rebuilt; an erasure's events act on the vault and the erasures, not on reports.
+NOT_REPLAYED = ("client", "privacy")
 REBUILD_SCHEMA = "reporting_rebuild"
 
 
@@ -48,7 +53,7 @@ async def rebuild(platform: Platform, *, client: str | None = None, schema: str 
     """Replays every event reporting consumes, from the beginning of each topic up to its end, into fresh
     tables in `schema` (only `client`'s when given). Returns the number of events applied."""
     await _fresh_tables(platform, schema)
-    handlers = {cls: h for cls, h in SUBSCRIPTIONS.handlers.items() if cls.family != "client"}
+    handlers = {cls: h for cls, h in SUBSCRIPTIONS.handlers.items() if cls.family not in NOT_REPLAYED}
     subs = Subscriptions(consumer=f"reporting-rebuild-{uuid.uuid4().hex[:8]}", schema=schema, handlers=handlers)
     prefix = platform.settings.topic_prefix
     runtime = ConsumerRuntime(platform.db, platform.transport, subs, prefix, platform.clock)

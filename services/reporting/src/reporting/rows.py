@@ -17,6 +17,8 @@ class Placement(NamedTuple):
     balance: Decimal
     placed_at: dt.datetime
     product: str | None
+    debtor_ref: uuid.UUID | None  # the debtor's pseudonym; None in an event written before #19
+    personal: str | None  # their data sealed with their own key: ciphertext only, never opened here
 
 
 class Segmentation(NamedTuple):

@@ -10,3 +10,7 @@ class ReportingSettings(PlatformSettings):
     # second asks a handful of questions a second; a script looping without pause is held to this.
     report_rate_per_s: float = 20.0
     report_burst: int = 60
+
+    # How often the retention job looks for people whose data retention has run out (daily; it is idempotent, so
+    # a restart that runs it early changes nothing).
+    retention_sweep_s: float = 86400.0

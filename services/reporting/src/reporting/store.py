@@ -44,17 +44,29 @@ def tables_in(schema: str) -> Iterator[None]:
         _TABLES.reset(token)
 
 
+# The sealed copy of an event is kept unless the person's erasure has completed (a late or replayed event):
+# erasures are not derived from events, so a rebuild reads the live ones (the quoted schema is not redirected).
+KEPT_COPY = ("CASE WHEN i.personal IS NULL OR EXISTS (SELECT 1 FROM \"reporting\".erasures e WHERE e.client_slug = "
+             "i.client AND e.debtor_ref = i.debtor_ref AND e.status = 'completed') THEN NULL ELSE i.personal END")
+
+
+def read_model_sql(query: str) -> TextClause:
+    """A statement on the read models, in the tables of the current context (live, or a rebuild's)."""
+    return _sql(query)
+
+
 async def place_accounts(s: AsyncSession, rows: list[Placement]) -> None:
     """Places accounts (one row per account) in one round trip. A payment may have reached us before its
     placement (topics are unordered): the ledger's latest word on balance and status then wins over the placed
     balance. A placement seen before is kept as it was."""
     source, params = unnest_rows({"client": "text", "account_ref": "text", "balance": "numeric",
-                                  "placed_at": "timestamptz", "product": "text"}, rows)
+                                  "placed_at": "timestamptz", "product": "text", "debtor_ref": "uuid",
+                                  "personal": "text"}, rows)
     await s.execute(_sql(
         f"""INSERT INTO reporting.accounts (client_slug, account_ref, placed_balance, placed_at, product, balance,
-                status)
+                status, debtor_ref, personal, personal_at)
             SELECT i.client, i.account_ref, i.balance, i.placed_at, i.product, coalesce(latest.new_balance, i.balance),
-                   coalesce(latest.account_status, 'open')
+                   coalesce(latest.account_status, 'open'), i.debtor_ref, {KEPT_COPY}, i.placed_at
             FROM {source}
             LEFT JOIN LATERAL (
                 SELECT new_balance, account_status FROM reporting.payments
@@ -142,20 +154,20 @@ async def notify_change(s: AsyncSession, client: str) -> None:
 
 async def record_contact(s: AsyncSession, *, contact_id: uuid.UUID, client: str, account_ref: str, channel: str,
                          at: dt.datetime | None = None, attempted: bool = False, cost: Decimal | None = None,
-                         delivered: bool = False, outcome: str | None = None) -> None:
+                         delivered: bool = False, outcome: str | None = None, template: str | None = None) -> None:
     """Contacts arrive as several events in any order (attempted, delivered, logged): each adds what it knows."""
     await s.execute(_sql(
         """INSERT INTO reporting.contacts AS k (id, client_slug, account_ref, channel, at, attempted, cost,
-               delivered, outcome)
-           VALUES (:id, :c, :r, :ch, :at, :att, coalesce(:cost, 0), :del, :o)
-           ON CONFLICT (id) DO UPDATE SET
+               delivered, outcome, template)
+           VALUES (:id, :c, :r, :ch, :at, :att, coalesce(:cost, 0), :del, :o, :tpl)
+           ON CONFLICT (id) DO UPDATE SET template = coalesce(excluded.template, k.template),
                at = CASE WHEN excluded.attempted OR excluded.outcome IS NOT NULL THEN excluded.at ELSE k.at END,
                attempted = k.attempted OR excluded.attempted,
                cost = CASE WHEN excluded.attempted THEN excluded.cost ELSE k.cost END,
                delivered = k.delivered OR excluded.delivered,
                outcome = coalesce(excluded.outcome, k.outcome)"""),
         {"id": contact_id, "c": client, "r": account_ref, "ch": channel, "at": at, "att": attempted, "cost": cost,
-         "del": delivered, "o": outcome})
+         "del": delivered, "o": outcome, "tpl": template})
 
 
 async def record_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str, account_ref: str,

@@ -33,7 +33,8 @@ def registered(slug: str) -> ClientRegistered:
 
 STORY: list[tuple[str, Event]] = [
     ("banco", registered("banco")), ("telco", registered("telco")),
-    ("banco", AccountPlaced(account_ref="A-1", portfolio_id=uuid.uuid4(), debtor_id="1", full_name="x",
+    ("banco", AccountPlaced(account_ref="A-1", portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None,
+                            has_phone=True, has_email=False,
                             balance=Decimal("1000000"), currency="COP", days_past_due=45, as_of=dt.date(2026, 3, 2),
                             authorised_channels=["sms"])),
 ]

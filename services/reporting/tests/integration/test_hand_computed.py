@@ -45,7 +45,8 @@ IDS = {name: uuid.uuid4() for name in ("s1", "e2", "s3", "v1", "g2", "v3", "p1",
 
 
 def placed(ref: str, balance: str, product: str) -> AccountPlaced:
-    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id=ref, full_name="x", product=product,
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None,
+                         has_phone=True, has_email=False, product=product,
                          balance=Decimal(balance), currency="COP", days_past_due=10, as_of=dt.date(2026, 3, 2),
                          authorised_channels=["sms"])
 

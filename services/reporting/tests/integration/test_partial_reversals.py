@@ -31,7 +31,8 @@ PAY1, PAY2 = uuid.uuid4(), uuid.uuid4()
 
 
 def placed(ref: str) -> AccountPlaced:
-    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_id=ref, full_name="x",
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None,
+                         has_phone=True, has_email=False,
                          balance=Decimal("1000000"), currency="COP", days_past_due=45, as_of=dt.date(2026, 3, 2),
                          authorised_channels=["sms"])
 

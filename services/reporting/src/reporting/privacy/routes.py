@@ -1,0 +1,84 @@
+"""The privacy routes (operators only, within their client scope): a person's access request, their erasure and
+its progress, and a client company's retention. The id number is in the path; telemetry records the route's
+template, never the value."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from recaudo_common.dependencies import CurrentPrincipal, PlatformDep, from_app_state
+from recaudo_common.personal_data import Vault
+from reporting.privacy import handlers
+from reporting.privacy.handlers import Caller
+from reporting.privacy.schemas import (
+    ErasureAccepted,
+    ErasureIn,
+    ErasureOut,
+    ErasuresOut,
+    PersonalDataOut,
+    RetentionIn,
+    RetentionOut,
+)
+from reporting.state import ClientOfOperator
+
+VAULT = "reporting_vault"  # the process's one vault (main.build), shared with the erasure saga's consumer
+VaultDep = Annotated[Vault, Depends(from_app_state(VAULT, Vault))]
+
+router = APIRouter(prefix="/v1/clients/{slug}", tags=["privacy"],
+                   responses={404: {"description": "no such client company for this key, or nothing held about "
+                                                   "that person"}})
+
+
+@router.get("/debtors/{id_number}/personal-data", response_model=PersonalDataOut)
+async def personal_data(id_number: str, client: ClientOfOperator, principal: CurrentPrincipal,
+                        platform: PlatformDep, vault: VaultDep) -> PersonalDataOut:
+    """Everything held about the person with this id number: identity, contact points with their consent
+    evidence, accounts, contacts, payments, promises, arrangements, holds, and who read it when (this read
+    included)."""
+    found = await handlers.personal_data(platform.db, vault, client=client.slug, id_number=id_number,
+                                         caller=Caller(principal.key_id, principal.role), now=platform.clock())
+    return PersonalDataOut.of(client.slug, found)
+
+
+@router.post("/debtors/{id_number}/erasure", response_model=ErasureAccepted, status_code=202,
+             responses={409: {"description": "an account of the person is an active obligation "
+                                             "(code obligation_active)"}})
+async def request_erasure(id_number: str, client: ClientOfOperator, principal: CurrentPrincipal,
+                          platform: PlatformDep, vault: VaultDep, body: ErasureIn | None = None) -> ErasureAccepted:
+    """Erases the person's data everywhere (crypto-shredding once every service has erased its copy); the
+    erasure already running for them when there is one."""
+    erasure = await handlers.request_erasure(platform.db, vault, client=client.slug, id_number=id_number,
+                                             note=body.reason if body else None,
+                                             caller=Caller(principal.key_id, principal.role), now=platform.clock())
+    return ErasureAccepted(id=erasure.id, status=erasure.status)
+
+
+@router.get("/erasures/{erasure_id}", response_model=ErasureOut)
+async def erasure(erasure_id: uuid.UUID, client: ClientOfOperator, platform: PlatformDep) -> ErasureOut:
+    return ErasureOut.of(await handlers.erasure(platform.db, client=client.slug, erasure_id=erasure_id))
+
+
+@router.get("/erasures", response_model=ErasuresOut)
+async def erasures(client: ClientOfOperator, platform: PlatformDep,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ErasuresOut:
+    """The client company's erasures, newest first: on request and by retention."""
+    found = await handlers.erasures(platform.db, client=client.slug, limit=limit)
+    return ErasuresOut(client=client.slug, erasures=[ErasureOut.of(e) for e in found])
+
+
+@router.get("/retention", response_model=RetentionOut)
+async def get_retention(client: ClientOfOperator, platform: PlatformDep) -> RetentionOut:
+    return RetentionOut(client=client.slug, days_after_closure=await handlers.retention(platform.db,
+                                                                                        client=client.slug))
+
+
+@router.put("/retention", response_model=RetentionOut)
+async def put_retention(body: RetentionIn, client: ClientOfOperator, platform: PlatformDep) -> RetentionOut:
+    """Sets how many days after a person's last account was recalled or closed their data is erased (null: kept
+    until requested)."""
+    await handlers.set_retention(platform.db, client=client.slug, days_after_closure=body.days_after_closure,
+                                 now=platform.clock())
+    return RetentionOut(client=client.slug, days_after_closure=body.days_after_closure)

@@ -1,0 +1,253 @@
+"""The privacy feature's tables. From events, rebuilt like every read model: each account's pseudonymous debtor and
+sealed copy of their data, legal holds, consent evidence. Kept apart from events, never touched by a rebuild: the
+erasures and their confirmations, the access log, each client company's retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.db import unnest_rows
+from recaudo_common.events.privacy import ErasureReason
+from reporting.domain.privacy import Standing
+from reporting.store import KEPT_COPY, read_model_sql
+
+
+class SealedCopy(NamedTuple):
+    """A restatement or rectification of an account's debtor: one row of `keep_sealed_copies`, in column order."""
+
+    client: str
+    account_ref: str
+    debtor_ref: uuid.UUID | None
+    personal: str | None
+    at: dt.datetime
+
+
+class HoldChange(NamedTuple):
+    event_id: uuid.UUID
+    client: str
+    account_ref: str
+    hold: str
+    what: str  # set | lifted
+    at: dt.datetime
+
+
+class ConsentRecord(NamedTuple):
+    event_id: uuid.UUID
+    client: str
+    account_ref: str
+    channel: str
+    what: str  # granted | withdrawn
+    source: str
+    recorded_at: dt.datetime
+    evidence: uuid.UUID | None
+    text_version: str | None
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """An erasure of one person's data, as reporting runs it (pseudonymous: no personal data)."""
+
+    id: uuid.UUID
+    client: str
+    debtor_ref: uuid.UUID
+    account_refs: list[str]
+    reason: ErasureReason  # request | retention (the table allows no other)
+    note: str | None  # the requester's own words, if any
+    status: Literal["in_progress", "completed"]
+    requested_at: dt.datetime
+    completed_at: dt.datetime | None
+    confirmed_by: list[str]
+
+
+@dataclass(frozen=True)
+class AccessEntry:
+    """Who read or asked to erase a person's data, and when."""
+
+    what: str  # access | erasure
+    by_key: uuid.UUID | None
+    by_role: str
+    at: dt.datetime
+
+
+# ------------------------------------------------------------------ from events (rebuilt with the read models)
+
+async def keep_sealed_copies(s: AsyncSession, rows: list[SealedCopy]) -> None:
+    """Each account's debtor and the latest sealed copy of their data (never an older one over a newer), in one
+    round trip; the batch holds one row per account."""
+    source, params = unnest_rows({"client": "text", "account_ref": "text", "debtor_ref": "uuid", "personal": "text",
+                                  "at": "timestamptz"}, rows)
+    await s.execute(read_model_sql(
+        f"""UPDATE reporting.accounts a SET debtor_ref = coalesce(i.debtor_ref, a.debtor_ref),
+                personal = coalesce({KEPT_COPY}, CASE WHEN i.debtor_ref IS NULL THEN a.personal END),
+                personal_at = i.at
+            FROM {source}
+            WHERE a.client_slug = i.client AND a.account_ref = i.account_ref
+              AND (a.personal_at IS NULL OR a.personal_at <= i.at)"""), params)
+
+
+async def record_hold(s: AsyncSession, change: HoldChange) -> None:
+    await s.execute(read_model_sql(
+        "INSERT INTO reporting.legal_holds (event_id, client_slug, account_ref, hold, what, at) "
+        "VALUES (:e, :c, :r, :h, :w, :at) ON CONFLICT DO NOTHING"),
+        {"e": change.event_id, "c": change.client, "r": change.account_ref, "h": change.hold, "w": change.what,
+         "at": change.at})
+
+
+async def record_consent(s: AsyncSession, record: ConsentRecord) -> None:
+    await s.execute(read_model_sql(
+        "INSERT INTO reporting.consents (event_id, client_slug, account_ref, channel, what, source, recorded_at, "
+        "evidence, text_version) VALUES (:e, :c, :r, :ch, :w, :src, :at, :ev, :tv) ON CONFLICT DO NOTHING"),
+        {"e": record.event_id, "c": record.client, "r": record.account_ref, "ch": record.channel,
+         "w": record.what, "src": record.source, "at": record.recorded_at, "ev": record.evidence,
+         "tv": record.text_version})
+
+
+async def drop_sealed_copies(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> int:
+    """Reporting's own sealed copies of the person's data go with the erasure; the accounts stay."""
+    done = await s.execute(text(
+        "UPDATE reporting.accounts SET personal = NULL, personal_at = NULL WHERE client_slug = :c "
+        "AND debtor_ref = :d AND personal IS NOT NULL"), {"c": client, "d": debtor_ref})
+    return int(getattr(done, "rowcount", 0) or 0)
+
+
+# ------------------------------------------------------------------ a person's accounts
+
+STANDING = """a.account_ref, a.balance, a.status, a.recalled_at,
+    coalesce((SELECT max(sc.at) FROM reporting.status_changes sc WHERE sc.client_slug = a.client_slug
+                AND sc.account_ref = a.account_ref AND sc.status IN ('paid', 'settled')),
+             (SELECT max(p.paid_at) FROM reporting.payments p WHERE p.client_slug = a.client_slug
+                AND p.account_ref = a.account_ref),
+             a.placed_at) AS closed_at"""
+
+
+async def standings(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> list[Standing]:
+    """Where each of the person's accounts with the client company stands (their closure, when not active, is the
+    last closing status change, else the last payment, else the placement)."""
+    rows = await s.execute(text(
+        f"SELECT {STANDING} FROM reporting.accounts a WHERE a.client_slug = :c AND a.debtor_ref = :d "
+        "ORDER BY a.account_ref"), {"c": client, "d": debtor_ref})
+    return [Standing(**r) for r in rows.mappings().all()]
+
+
+async def people_with_every_account_ended(s: AsyncSession, client: str) -> dict[uuid.UUID, list[Standing]]:
+    """The standings of the client company's people none of whose accounts is active and who have no erasure
+    (running or done): the only ones retention may concern. The domain decides which of them are due."""
+    rows = await s.execute(text(
+        f"""WITH people AS (
+                SELECT a.debtor_ref FROM reporting.accounts a
+                WHERE a.client_slug = :c AND a.debtor_ref IS NOT NULL
+                  AND NOT EXISTS (SELECT 1 FROM reporting.erasures e WHERE e.client_slug = :c
+                                  AND e.debtor_ref = a.debtor_ref)
+                GROUP BY a.debtor_ref
+                HAVING bool_and(a.recalled_at IS NOT NULL OR a.status IN ('paid', 'settled') OR a.balance <= 0))
+            SELECT a.debtor_ref, {STANDING} FROM reporting.accounts a JOIN people USING (debtor_ref)
+            WHERE a.client_slug = :c ORDER BY a.debtor_ref, a.account_ref"""), {"c": client})
+    found: dict[uuid.UUID, list[Standing]] = {}
+    for r in rows.mappings().all():
+        found.setdefault(r["debtor_ref"], []).append(Standing(
+            account_ref=r["account_ref"], balance=r["balance"], status=r["status"], recalled_at=r["recalled_at"],
+            closed_at=r["closed_at"]))
+    return found
+
+
+# ------------------------------------------------------------------ erasures (not derived from events)
+
+ERASURE_COLUMNS = """e.id, e.client_slug AS client, e.debtor_ref, e.account_refs, e.reason, e.note, e.status,
+    e.requested_at, e.completed_at,
+    ARRAY(SELECT c.service FROM reporting.erasure_confirmations c WHERE c.erasure_id = e.id
+          ORDER BY c.service) AS confirmed_by"""
+
+
+async def running_erasure(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> Erasure | None:
+    row = (await s.execute(text(
+        f"SELECT {ERASURE_COLUMNS} FROM reporting.erasures e WHERE e.client_slug = :c AND e.debtor_ref = :d "
+        "AND e.status = 'in_progress'"), {"c": client, "d": debtor_ref})).mappings().first()
+    return Erasure(**row) if row else None
+
+
+async def add_erasure(s: AsyncSession, *, erasure_id: uuid.UUID, client: str, debtor_ref: uuid.UUID,
+                      account_refs: list[str], reason: str, note: str | None, by: uuid.UUID | None,
+                      now: dt.datetime) -> bool:
+    """Records an erasure in progress; False when another one for the person got there first (a race)."""
+    added = await s.execute(text(
+        "INSERT INTO reporting.erasures (id, client_slug, debtor_ref, account_refs, reason, note, status, "
+        "requested_at, requested_by) VALUES (:id, :c, :d, :refs, :why, :note, 'in_progress', :now, :by) "
+        "ON CONFLICT (client_slug, debtor_ref) WHERE status = 'in_progress' DO NOTHING RETURNING id"),
+        {"id": erasure_id, "c": client, "d": debtor_ref, "refs": account_refs, "why": reason, "note": note,
+         "now": now, "by": by})
+    return added.first() is not None
+
+
+async def erasure(s: AsyncSession, client: str, erasure_id: uuid.UUID, *, lock: bool = False) -> Erasure | None:
+    row = (await s.execute(text(
+        f"SELECT {ERASURE_COLUMNS} FROM reporting.erasures e WHERE e.client_slug = :c AND e.id = :id"
+        + (" FOR UPDATE OF e" if lock else "")), {"c": client, "id": erasure_id})).mappings().first()
+    return Erasure(**row) if row else None
+
+
+async def erasures(s: AsyncSession, client: str, *, limit: int) -> list[Erasure]:
+    rows = await s.execute(text(
+        f"SELECT {ERASURE_COLUMNS} FROM reporting.erasures e WHERE e.client_slug = :c "
+        "ORDER BY e.requested_at DESC, e.id LIMIT :n"), {"c": client, "n": limit})
+    return [Erasure(**r) for r in rows.mappings().all()]
+
+
+async def confirm(s: AsyncSession, *, erasure_id: uuid.UUID, service: str, erased_rows: int,
+                  at: dt.datetime) -> None:
+    """A service's confirmation, kept once (a repeated confirmation changes nothing)."""
+    await s.execute(text(
+        "INSERT INTO reporting.erasure_confirmations (erasure_id, service, erased_rows, confirmed_at) "
+        "VALUES (:id, :svc, :n, :at) ON CONFLICT DO NOTHING"),
+        {"id": erasure_id, "svc": service, "n": erased_rows, "at": at})
+
+
+async def complete(s: AsyncSession, erasure_id: uuid.UUID, now: dt.datetime) -> None:
+    await s.execute(text(
+        "UPDATE reporting.erasures SET status = 'completed', completed_at = :now WHERE id = :id "
+        "AND status = 'in_progress'"), {"id": erasure_id, "now": now})
+
+
+# ------------------------------------------------------------------ the access log (not derived from events)
+
+async def log_access(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, what: str, by_key: uuid.UUID | None,
+                     by_role: str, at: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO reporting.access_log (client_slug, debtor_ref, what, by_key, by_role, at) "
+        "VALUES (:c, :d, :w, :k, :r, :at)"),
+        {"c": client, "d": debtor_ref, "w": what, "k": by_key, "r": by_role, "at": at})
+
+
+async def access_log(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> list[AccessEntry]:
+    rows = await s.execute(text(
+        "SELECT what, by_key, by_role, at FROM reporting.access_log WHERE client_slug = :c AND debtor_ref = :d "
+        "ORDER BY at, id"), {"c": client, "d": debtor_ref})
+    return [AccessEntry(**r) for r in rows.mappings().all()]
+
+
+# ------------------------------------------------------------------ retention (not derived from events)
+
+async def retention_of(s: AsyncSession, client: str) -> int | None:
+    found: int | None = await s.scalar(text(
+        "SELECT days_after_closure FROM reporting.retention WHERE client_slug = :c"), {"c": client})
+    return found
+
+
+async def set_retention(s: AsyncSession, client: str, days_after_closure: int | None, now: dt.datetime) -> None:
+    await s.execute(text(
+        "INSERT INTO reporting.retention (client_slug, days_after_closure, updated_at) VALUES (:c, :d, :now) "
+        "ON CONFLICT (client_slug) DO UPDATE SET days_after_closure = excluded.days_after_closure, "
+        "updated_at = excluded.updated_at"), {"c": client, "d": days_after_closure, "now": now})
+
+
+async def retentions(s: AsyncSession) -> list[tuple[str, int]]:
+    """Every client company with a retention configured, and its days after closure."""
+    rows = await s.execute(text(
+        "SELECT client_slug, days_after_closure FROM reporting.retention WHERE days_after_closure IS NOT NULL "
+        "ORDER BY client_slug"))
+    return [(r[0], int(r[1])) for r in rows.all()]
