@@ -6,6 +6,7 @@ import secrets
 
 from outreach.debtor_page.handlers import on_arrangement_answer
 from outreach.planning.handlers import (
+    on_contact_rectified,
     on_accounts_stated,
     on_payment,
     on_recalled,
@@ -17,6 +18,7 @@ from outreach.store import SCHEMA
 from recaudo_common.bus.consumer import HandlerContext, Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
 from recaudo_common.events import (
+    AccountContactRectified,
     AccountPlaced,
     AccountRecalled,
     AccountSegmented,
@@ -39,12 +41,16 @@ def subscriptions(vault: Vault) -> Subscriptions:
     async def on_accounts_stated_many(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]]) -> None:
         await on_accounts_stated(events, vault=vault)
 
+    async def on_rectified(event: AccountContactRectified, ctx: HandlerContext) -> None:
+        await on_contact_rectified(event, ctx, vault=vault)
+
     return Subscriptions(
         consumer="outreach", schema=SCHEMA,
         handlers={
             **client_copy_handlers(SCHEMA),
             AccountPlaced: on_account_stated,
             AccountUpdated: on_account_stated,
+            AccountContactRectified: on_rectified,
             AccountSegmented: on_segmented,
             AccountRecalled: on_recalled,
             AccountSettled: on_settled,

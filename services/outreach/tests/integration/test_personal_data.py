@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from recaudo_common.events import AccountContactRectified
+from recaudo_common.personal_data import PersonalData
+
 from .conftest import Outreach, segmented
 
 pytestmark = pytest.mark.integration
@@ -42,3 +45,27 @@ async def test_a_sealed_value_moved_onto_another_person_does_not_open_and_sends_
     await outreach.deliver(moved, segmented("V-3", ("sms",)))
     assert await outreach.sql("SELECT debtor_id, phones FROM outreach.accounts WHERE account_ref = 'V-3'") == [
         ("", [])]
+
+
+async def test_a_rectification_corrects_the_contact_points_and_the_trail_says_who_and_why_not_what(
+        outreach: Outreach) -> None:
+    await outreach.deliver(await outreach.placed("V-5", email="vieja@example.com", address="Calle 1", region="Meta"))
+    debtor_ref, corrected = await outreach.sealed(PersonalData(
+        full_name="MARÍA PÉREZ", id_number="1020304050", phones=("+573005550000",), email="otra@example.com",
+        address="Carrera 9 # 8-7"))
+    await outreach.deliver(AccountContactRectified(
+        account_ref="V-5", debtor_ref=debtor_ref, personal=corrected, has_phone=True, has_email=True,
+        fields=["phones", "address"], rectified_by="dpo@agencia", reason="solicitud del titular",
+        rectified_at=outreach.clock.now))
+    [row] = await outreach.sql("SELECT phones, email, address FROM outreach.accounts WHERE account_ref = 'V-5'")
+    # Only the fields it names: the e-mail was not part of the correction.
+    assert tuple(row) == (["+573005550000"], "vieja@example.com", "Carrera 9 # 8-7, Meta")
+    [(detail,)] = await outreach.sql("SELECT detail FROM outreach.trail WHERE account_ref = 'V-5' "
+                                     "AND kind = 'contact_rectified'")
+    assert detail["rectified_by"] == "dpo@agencia" and detail["reason"] == "solicitud del titular"
+    assert detail["fields"] == ["address", "phones"] and detail["debtor_ref"] == str(debtor_ref)
+    assert "5550000" not in str(detail) and "Carrera" not in str(detail)
+    # The next send goes to the corrected phone.
+    await outreach.deliver(segmented("V-5", ("sms",)))
+    assert await outreach.tick() == 1
+    assert await outreach.sql("SELECT recipient FROM outreach.sandbox_messages") == [("+573005550000",)]

@@ -13,12 +13,13 @@ from outreach import store
 from outreach.consent.handlers import ClientFile, record_client_files
 from outreach.debtors import recipient
 from outreach.domain import cadence
-from outreach.personal import Contact, contacts_of
+from outreach.personal import NOBODY, Contact, contacts_of
 from outreach.planning import store as planning
 from outreach.store import TrailEntry
 from recaudo_common.accounts import account_status
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.events import (
+    AccountContactRectified,
     AccountPlaced,
     AccountRecalled,
     AccountSegmented,
@@ -73,6 +74,20 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
     await record_client_files(s, [ClientFile(ctx.envelope.client, e.account_ref, e.portfolio_id,
                                              tuple(e.authorised_channels)) for e, ctx in events], now)
     await plan_ready(s, [(ctx.envelope.client, e.account_ref) for e, ctx in events], now)
+
+
+async def on_contact_rectified(event: AccountContactRectified, ctx: HandlerContext, *, vault: Vault) -> None:
+    """The debtor's corrected contact points (rectification on their request); the audit trail records who
+    corrected which fields and why, never the values. A person erased meanwhile stays without any."""
+    s, client = ctx.session, ctx.envelope.client
+    [contact] = await contacts_of(vault, s, client, [event])
+    fields = frozenset(event.fields)
+    applied = contact != NOBODY and await planning.rectify_contact(s, client, event.account_ref, contact, fields)
+    if await store.account_exists(s, client, event.account_ref):
+        await store.trail(s, [TrailEntry(client, event.account_ref, ctx.now, "contact_rectified", detail={
+            "fields": sorted(fields), "rectified_by": event.rectified_by, "reason": event.reason,
+            "rectified_at": event.rectified_at.isoformat(), "debtor_ref": str(event.debtor_ref),
+            "applied": applied})])
 
 
 async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:

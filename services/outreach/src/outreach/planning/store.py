@@ -116,6 +116,25 @@ async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: d
         {**params, "now": now})
 
 
+async def rectify_contact(s: AsyncSession, client: str, account_ref: str, contact: Contact,
+                          fields: frozenset[str]) -> bool:
+    """The account's contact points named in `fields` (phones, email, address) as `contact` corrects them, the
+    others as they were; False when the account is not known here."""
+    result = await s.execute(text(
+        """UPDATE outreach.accounts SET
+               phones = CASE WHEN :phones_changed THEN CAST(:phones AS text[]) ELSE phones END,
+               email = CASE WHEN :email_changed THEN CAST(:email AS text) ELSE email END,
+               address = CASE WHEN :address_changed
+                              THEN nullif(concat_ws(', ', nullif(CAST(:address AS text), ''), nullif(city, ''),
+                                                    nullif(region, '')), '')
+                              ELSE address END
+           WHERE client_slug = :c AND account_ref = :r RETURNING 1"""),
+        {"c": client, "r": account_ref, "phones": list(contact.phones), "email": contact.email,
+         "address": contact.address, "phones_changed": "phones" in fields, "email_changed": "email" in fields,
+         "address_changed": "address" in fields})
+    return result.first() is not None
+
+
 async def set_status(s: AsyncSession, client: str, account_ref: str, *, status: str, balance: Decimal | None,
                      as_of: dt.datetime) -> None:
     """Kept apart from the placement so a payment that arrives before its placement is not lost. The newest
