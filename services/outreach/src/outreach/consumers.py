@@ -6,8 +6,8 @@ import secrets
 
 from outreach.debtor_page.handlers import on_arrangement_answer
 from outreach.planning.handlers import (
-    on_contact_rectified,
     on_accounts_stated,
+    on_contact_rectified,
     on_payment,
     on_recalled,
     on_segmented,
