@@ -187,3 +187,24 @@ async def test_the_withdrawals_made_before_the_record_existed_are_backfilled(out
     assert {(r[0], r[1]) for r in backfilled} == {("B-1", "sms"), ("B-2", "sms")} | {
         ("B-3", ch) for ch in ("sms", "email", "whatsapp", "voice", "agent", "letter")}
     assert {r[3] for r in backfilled} == {attempt_id, key_id}
+
+
+async def test_every_piece_of_evidence_is_published_with_the_change_that_recorded_it(outreach: Outreach) -> None:
+    """contact.consent_recorded goes out through the outbox in the transaction that appends the evidence: one per
+    piece, in order, with the reference and never a contact point."""
+    placement = await outreach.placed("E-9", channels=("sms", "email"))
+    await outreach.deliver(placement)
+    key_id, key = await outreach.platform.keys.create(role="operator", now=outreach.clock.now)
+    assert (await outreach.http.post("/v1/clients/banco/do-not-contact", headers={"Authorization": f"Bearer {key}"},
+                                     json={"debtor_id": ID_NUMBER, "reason": "solicitud escrita"})).status_code == 201
+    rows = await outreach.sql("SELECT envelope::text FROM outreach.outbox "
+                              "WHERE envelope->>'type' = 'contact.consent_recorded' ORDER BY id")
+    published = [json.loads(r[0]) for r in rows]
+    recorded = (await consents(outreach, "E-9"))["evidence"]
+    assert [(p["payload"]["channel"], p["payload"]["what"], p["payload"]["source"], p["payload"]["evidence"])
+            for p in published] == [(e["channel"], e["what"], e["source"], e["evidence"]) for e in recorded]
+    assert published[0]["payload"]["evidence"] == str(placement.portfolio_id)
+    assert published[-1]["payload"]["evidence"] == str(key_id) and {p["client"] for p in published} == {"banco"}
+    for (row,) in rows:
+        for value in (PHONE, PHONE[3:], EMAIL, NAME, ID_NUMBER):
+            assert value not in row

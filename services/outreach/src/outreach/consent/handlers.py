@@ -20,7 +20,7 @@ from outreach.domain.contact_law import ContactDecision, CountryRules, RulesErro
 from outreach.store import TrailEntry, outbox
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
-from recaudo_common.events import AccountLegalHoldLifted, AccountLegalHoldSet, ContactOptedOut
+from recaudo_common.events import AccountLegalHoldLifted, AccountLegalHoldSet, ContactConsentRecorded, ContactOptedOut
 from recaudo_common.events.channels import CHANNELS
 
 
@@ -45,7 +45,7 @@ async def opt_out_debtor(s: AsyncSession, client: str, debtor_id: str, channel: 
         "opted out" if channel != "all" else "do not contact")
     refs = await consent.accounts_of_debtor(s, client, debtor_id)
     states = await consent.consent_states(s, [(client, ref) for ref in refs])
-    await consent.record_consent(s, [
+    await append_evidence(s, [
         (client, ref, change) for ref in refs
         for change in withdrawn(CHANNELS if channel == "all" else (channel,), states.get((client, ref), {}),
                                 opt_out_source=source, evidence=evidence)], now)
@@ -144,7 +144,17 @@ async def record_client_files(s: AsyncSession, files: Sequence[ClientFile], now:
                                        debtor_withdrew=debtor_withdrew.get((f.client, f.account_ref)))
         states[(f.client, f.account_ref)] = after(current, stated, now)
         changes += [(f.client, f.account_ref, change) for change in stated]
+    await append_evidence(s, changes, now)
+
+
+async def append_evidence(s: AsyncSession, changes: Sequence[tuple[str, str, ConsentChange]], now: dt.datetime
+                          ) -> None:
+    """Appends (client, account_ref, change) consent evidence and publishes each piece (contact.consent_recorded,
+    through the outbox in the same transaction): the reference and the text's version, never a contact point."""
     await consent.record_consent(s, changes, now)
+    await outbox.add(s, [ContactConsentRecorded(
+        account_ref=ref, channel=c.channel, what=c.what, source=c.source, recorded_at=now, evidence=c.evidence,
+        text_version=c.text_version).envelope(client=client, occurred_at=now) for client, ref, c in changes])
 
 
 async def consent_record(db: Database, *, client: str, account_ref: str) -> list[consent.RecordedConsent]:
