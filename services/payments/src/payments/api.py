@@ -35,6 +35,7 @@ from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep, client_of, from_app_state
 from recaudo_common.errors import ProblemError
 from recaudo_common.money import MARKS
+from recaudo_common.personal_data import Vault
 from recaudo_common.webhook_signatures import signature_problem
 
 WEBHOOK_REJECTIONS = Counter("recaudo_webhook_rejections_total", "Gateway webhooks refused", ["reason"])
@@ -49,6 +50,7 @@ class PaymentsState:
     gateways' webhook secrets, the cap on refused-webhook rows), never settings read from the environment at import."""
 
     settings: PaymentsSettings
+    vault: Vault  # finds a payer by the id number they give (the vault's blind index), built once per process
 
 
 get_state = from_app_state(APP_STATE, PaymentsState)
@@ -58,7 +60,12 @@ def get_settings(request: Request) -> PaymentsSettings:
     return get_state(request).settings
 
 
+def get_vault(request: Request) -> Vault:
+    return get_state(request).vault
+
+
 Settings = Annotated[PaymentsSettings, Depends(get_settings)]
+VaultDep = Annotated[Vault, Depends(get_vault)]
 # The client company of the path's {slug}, which the caller may see (operator, or the client itself) or operate.
 ClientOfCaller = Annotated[ClientCopy, Depends(client_of(store.SCHEMA))]
 ClientOfOperator = Annotated[ClientCopy, Depends(client_of(store.SCHEMA, roles=OPERATOR_ONLY))]
@@ -69,7 +76,8 @@ router = APIRouter(prefix="/v1", tags=["payments"])
 
 @router.post("/webhooks/payments/{gateway}", response_model=WebhookOut,
              responses={401: {"description": "missing, wrong or stale signature (not stored, but recorded)"}})
-async def gateway_webhook(gateway: str, request: Request, platform: PlatformDep, settings: Settings) -> WebhookOut:
+async def gateway_webhook(gateway: str, request: Request, platform: PlatformDep, settings: Settings,
+                          vault: VaultDep) -> WebhookOut:
     """Authenticated by its HMAC-SHA256 signature (header `Recaudo-Signature`), not by an API key."""
     raw = await request.body()
     now = platform.clock()
@@ -91,7 +99,7 @@ async def gateway_webhook(gateway: str, request: Request, platform: PlatformDep,
         raise ProblemError(422, "invalid_webhook", "Invalid webhook body", f"a {body.type} needs refers_to")
     if body.type == "payment" and body.amount is None:
         raise ProblemError(422, "invalid_webhook", "Invalid webhook body", "a payment needs amount")
-    result = await webhooks.receive_webhook(platform.db, gateway=gateway, notification=body, now=now,
+    result = await webhooks.receive_webhook(platform.db, vault=vault, gateway=gateway, notification=body, now=now,
                                             link_secret=platform.settings.link_secret)
     return WebhookOut(status=result.status, payment_id=result.payment_id)
 
@@ -123,11 +131,12 @@ async def assign(slug: str, payment_id: uuid.UUID, body: AssignIn, client: Clien
 
 @router.post("/clients/{slug}/payments", response_model=PaymentOut)
 async def manual_payment(body: ManualPaymentIn, client: ClientOfOperator, platform: PlatformDep,
-                         idempotency_key: IdempotencyKey) -> PaymentOut:
+                         idempotency_key: IdempotencyKey, vault: VaultDep) -> PaymentOut:
     if not body.account_ref and not body.debtor_id:
         raise ProblemError(422, "missing_reference", "Missing reference", "send account_ref or debtor_id")
     return await handlers.record_manual_payment(
-        platform.db, client=client.slug, idempotency_key=idempotency_key, payment=body, now=platform.clock())
+        platform.db, vault=vault, client=client.slug, idempotency_key=idempotency_key, payment=body,
+        now=platform.clock())
 
 
 @router.post("/clients/{slug}/accounts/{account_ref}/arrangements", status_code=201, response_model=ArrangementOut)

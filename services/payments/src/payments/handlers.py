@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
-from payments.debtors import debtors_of
+from payments.debtors import debtors_of, payer_of
 from payments.domain.ledger import after_payment
 from payments.domain.matching import match_payment
 from payments.integrity import recorded_once
@@ -71,7 +71,7 @@ async def rematch_suspense(s: AsyncSession, accounts: list[tuple[str, str]], *, 
         account = await store.lock_account(s, payment.client_slug, payment.claimed_account_ref)
         if account is None:
             continue
-        await store.set_payment_status(s, payment.id, "applied", account.account_ref)
+        await store.apply_suspense_payment(s, payment.id, account.account_ref)
         cause = (causes or {}).get((payment.client_slug, payment.claimed_account_ref))
         with caused_by(cause) if cause is not None else nullcontext():
             result = await _book(s, client=payment.client_slug, payment_id=payment.id, account=account,
@@ -130,8 +130,8 @@ async def answered_before(s: AsyncSession, *, client: str, idempotency_key: str,
     return earlier.response
 
 
-async def record_manual_payment(db: Database, *, client: str, idempotency_key: str, payment: ManualPaymentIn,
-                                now: dt.datetime) -> PaymentOut:
+async def record_manual_payment(db: Database, *, vault: Vault, client: str, idempotency_key: str,
+                                payment: ManualPaymentIn, now: dt.datetime) -> PaymentOut:
     """Applies an operator's payment once per Idempotency-Key: the same key and body answer the same;
     the same key with another body is a conflict."""
     request_sha = fingerprint(payment.model_dump(mode="json"))
@@ -152,7 +152,7 @@ async def record_manual_payment(db: Database, *, client: str, idempotency_key: s
             outcome = await apply_payment(
                 s, client=client, account_ref=payment.account_ref, debtor_id=payment.debtor_id,
                 amount=payment.amount, currency=currency, paid_at=payment.paid_at, source="manual",
-                method=payment.method, reference=payment.reference, now=now)
+                method=payment.method, reference=payment.reference, now=now, vault=vault)
             await store.store_idempotent_response(s, client, idempotency_key, answer_of(outcome), follows=outcome.id)
         return outcome
 
@@ -161,10 +161,14 @@ async def record_manual_payment(db: Database, *, client: str, idempotency_key: s
 
 async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None, debtor_id: str | None,
                         amount: Decimal, currency: str, paid_at: dt.datetime, source: str, method: str | None,
-                        reference: str | None, now: dt.datetime, gateway: str | None = None,
-                        external_id: str | None = None, link_secret: str | None = None,
+                        reference: str | None, now: dt.datetime, vault: Vault | None = None,
+                        gateway: str | None = None, external_id: str | None = None, link_secret: str | None = None,
                         content_sha256: str | None = None) -> PaymentOut:
-    """Matches and applies one payment inside the caller's transaction; unmatched goes to suspense."""
+    """Matches and applies one payment inside the caller's transaction; unmatched goes to suspense. A payer's id
+    number (`debtor_id`) is looked up through `vault` and kept as the person it found (payer_ref); the number
+    itself only while the payment waits in suspense, where an operator needs to read it."""
+    if debtor_id and vault is None:
+        raise ValueError("a payment naming the payer's id number needs the vault to find them")
     payment_id = uuid.uuid4()
     if not account_ref and link_secret and reference:
         # A payment made through a payment link names the account in its signed token.
@@ -177,15 +181,17 @@ async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None
         # or is in suspense before the placement looks there (rematch_suspense).
         await store.lock_placement(s, client, account_ref)
         known = await store.lock_account(s, client, account_ref)
-    candidates = await store.open_accounts_of_debtor(s, client, debtor_id) if debtor_id and known is None else []
+    payer = await payer_of(s, vault, client, debtor_id) if debtor_id and vault is not None else None
     match = match_payment(account_ref=account_ref, known_account=known is not None, debtor_id=debtor_id,
-                          debtor_open_accounts=candidates)
+                          debtor_open_accounts=payer.open_accounts if payer is not None and known is None else [])
+    payer_ref = None if payer is None else payer.debtor_ref
     if match.account_ref is None:
         await store.insert_payment(s, payment_id=payment_id, client=client, account_ref=None, amount=amount,
                                    currency=currency, paid_at=paid_at, source=source, method=method,
                                    reference=reference or account_ref, debtor_id=debtor_id, status="unmatched",
                                    unmatched_reason=match.reason, now=now, gateway=gateway, external_id=external_id,
-                                   claimed_account_ref=account_ref, content_sha256=content_sha256)
+                                   claimed_account_ref=account_ref, content_sha256=content_sha256,
+                                   payer_ref=payer_ref)
         await outbox.add(s, [PaymentUnmatched(payment_id=payment_id, amount=amount, currency=currency,
                                               paid_at=paid_at, source=source, reason=match.reason,
                                               ).envelope(client=client, occurred_at=now)])
@@ -195,9 +201,9 @@ async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None
     assert account is not None
     await store.insert_payment(s, payment_id=payment_id, client=client, account_ref=match.account_ref,
                                amount=amount, currency=currency, paid_at=paid_at, source=source, method=method,
-                               reference=reference, debtor_id=debtor_id, status="applied", unmatched_reason=None,
+                               reference=reference, debtor_id=None, status="applied", unmatched_reason=None,
                                now=now, gateway=gateway, external_id=external_id, claimed_account_ref=account_ref,
-                               content_sha256=content_sha256)
+                               content_sha256=content_sha256, payer_ref=payer_ref)
     return await _book(s, client=client, payment_id=payment_id, account=account, amount=amount, currency=currency,
                        paid_at=paid_at, source=source, method=method, matched_by=match.reason, now=now)
 
@@ -234,7 +240,7 @@ async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, 
         account = await store.lock_account(s, client, account_ref)
         if account is None:
             raise Invalid("unknown_account", f"no account {account_ref!r}", title="Unknown account")
-        await store.set_payment_status(s, payment_id, "applied", account_ref)
+        await store.apply_suspense_payment(s, payment_id, account_ref)
         result = await _book(s, client=client, payment_id=payment_id, account=account, amount=payment.amount,
                              currency=payment.currency, paid_at=payment.paid_at, source=payment.source,
                              method=payment.method, matched_by="operator", now=now)

@@ -26,7 +26,7 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
 
     return ServiceUnit(
         name="payments", schema="payments", migrations=MIGRATIONS, settings=settings,
-        routers=[router], app_state={APP_STATE: PaymentsState(settings)},
+        routers=[router], app_state={APP_STATE: PaymentsState(settings, vault)},
         subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s)],
         body_rules=[PROVIDER_NOTIFICATIONS,
                     BodyRule(r"/v1/clients/[^/]+/payments/files", "key", settings.max_bank_file_bytes)],

@@ -107,10 +107,11 @@ async def set_account(s: AsyncSession, client: str, account_ref: str, *, balance
 
 async def restate_debtor(s: AsyncSession, client: str, account_ref: str, *, debtor_ref: uuid.UUID | None,
                          debtor_id: str | None) -> None:
-    """The account's debtor as its latest statement says; what it does not say (an erased person's id number, a
-    pseudonym an old event lacks) stays as it was."""
+    """The account's debtor as its latest statement says. A pseudonym replaces the id number an account placed
+    before #19 kept in clear (from then on it is found through the vault); an old event without one leaves it."""
     await s.execute(text(
-        "UPDATE payments.accounts SET debtor_ref = coalesce(:ref, debtor_ref), debtor_id = coalesce(:d, debtor_id) "
+        "UPDATE payments.accounts SET debtor_ref = coalesce(:ref, debtor_ref), "
+        "debtor_id = CASE WHEN :ref IS NULL THEN coalesce(:d, debtor_id) END "
         "WHERE client_slug = :c AND account_ref = :r"),
         {"c": client, "r": account_ref, "ref": debtor_ref, "d": debtor_id})
 
@@ -121,10 +122,14 @@ async def mark_recalled(s: AsyncSession, client: str, account_ref: str, now: dt.
         {"c": client, "r": account_ref, "now": now})
 
 
-async def open_accounts_of_debtor(s: AsyncSession, client: str, debtor_id: str) -> list[str]:
+async def open_accounts_of_debtor(s: AsyncSession, client: str, debtor_ref: uuid.UUID | None,
+                                  legacy_id_number: str) -> list[str]:
+    """The person's open accounts: by their pseudonym, or, for an account placed before #19 and not restated
+    since (no pseudonym yet), by the id number it still keeps."""
     rows = await s.execute(text(
-        "SELECT account_ref FROM payments.accounts WHERE client_slug = :c AND debtor_id = :d AND status = 'open' "
-        "AND NOT recalled ORDER BY account_ref"), {"c": client, "d": debtor_id})
+        "SELECT account_ref FROM payments.accounts WHERE client_slug = :c AND status = 'open' AND NOT recalled "
+        "AND (debtor_ref = :ref OR (debtor_ref IS NULL AND debtor_id = :d)) ORDER BY account_ref"),
+        {"c": client, "ref": debtor_ref, "d": legacy_id_number})
     return [r[0] for r in rows]
 
 
@@ -167,14 +172,16 @@ async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str,
                          reference: str | None, debtor_id: str | None, status: str,
                          unmatched_reason: str | None, now: dt.datetime, gateway: str | None = None,
                          external_id: str | None = None, claimed_account_ref: str | None = None,
-                         content_sha256: str | None = None) -> None:
+                         content_sha256: str | None = None, payer_ref: uuid.UUID | None = None) -> None:
     await s.execute(text(
         "INSERT INTO payments.payments (id, client_slug, account_ref, amount, currency, paid_at, source, method, "
         "reference, debtor_id, status, unmatched_reason, received_at, gateway, external_id, claimed_account_ref, "
-        "content_sha256) VALUES (:id, :c, :r, :a, :cur, :p, :src, :m, :ref, :d, :st, :ur, :now, :g, :x, :ca, :h)"),
+        "content_sha256, payer_ref) "
+        "VALUES (:id, :c, :r, :a, :cur, :p, :src, :m, :ref, :d, :st, :ur, :now, :g, :x, :ca, :h, :payer)"),
         {"id": payment_id, "c": client, "r": account_ref, "a": amount, "cur": currency, "p": paid_at,
          "src": source, "m": method, "ref": reference, "d": debtor_id, "st": status, "ur": unmatched_reason,
-         "now": now, "g": gateway, "x": external_id, "ca": claimed_account_ref, "h": content_sha256})
+         "now": now, "g": gateway, "x": external_id, "ca": claimed_account_ref, "h": content_sha256,
+         "payer": payer_ref})
 
 
 async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[UnmatchedPaymentOut]:
@@ -228,11 +235,12 @@ async def lock_payment(s: AsyncSession, client: str, payment_id: uuid.UUID) -> P
     return Payment(**row) if row else None
 
 
-async def set_payment_status(s: AsyncSession, payment_id: uuid.UUID, status: str,
-                             account_ref: str | None = None) -> None:
+async def apply_suspense_payment(s: AsyncSession, payment_id: uuid.UUID, account_ref: str) -> None:
+    """A suspense payment leaves it for its account: the id number its payer gave, which an operator needed to
+    read while it waited, is not kept (the person it found, payer_ref, is)."""
     await s.execute(text(
-        "UPDATE payments.payments SET status = :st, account_ref = coalesce(:r, account_ref) WHERE id = :id"),
-        {"id": payment_id, "st": status, "r": account_ref})
+        "UPDATE payments.payments SET status = 'applied', account_ref = :r, debtor_id = NULL WHERE id = :id"),
+        {"id": payment_id, "r": account_ref})
 
 
 async def add_reversed(s: AsyncSession, payment_id: uuid.UUID, amount: Decimal) -> Decimal:

@@ -19,6 +19,7 @@ from payments.schemas import WebhookIn, WebhookRejectionOut
 from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
+from recaudo_common.personal_data import Vault
 
 # What a notification says about money: a redelivery that repeats these is the same payment (a gateway may stamp
 # each delivery anew, so the times and the method are not compared); the same id saying otherwise is a conflict.
@@ -33,7 +34,7 @@ def content_of(notification: WebhookIn) -> str:
     return fingerprint(said)
 
 
-async def receive_webhook(db: Database, *, gateway: str, notification: WebhookIn, now: dt.datetime,
+async def receive_webhook(db: Database, *, vault: Vault, gateway: str, notification: WebhookIn, now: dt.datetime,
                           link_secret: str | None = None) -> WebhookOutcome:
     """Applies a verified notification in one transaction. The unique indexes decide races between concurrent
     deliveries: the loser runs again, finds the winner's record and answers `duplicate`."""
@@ -41,14 +42,14 @@ async def receive_webhook(db: Database, *, gateway: str, notification: WebhookIn
 
     async def attempt() -> WebhookOutcome:
         async with db.transaction() as s:
-            return await _receive(s, gateway=gateway, notification=notification, content=content, now=now,
-                                  link_secret=link_secret)
+            return await _receive(s, vault=vault, gateway=gateway, notification=notification, content=content,
+                                  now=now, link_secret=link_secret)
 
     return await recorded_once(attempt)
 
 
-async def _receive(s: AsyncSession, *, gateway: str, notification: WebhookIn, content: str, now: dt.datetime,
-                   link_secret: str | None) -> WebhookOutcome:
+async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification: WebhookIn, content: str,
+                   now: dt.datetime, link_secret: str | None) -> WebhookOutcome:
     n = notification
     client, external_id = n.client, n.payment_id
     if n.type == "payment":
@@ -76,7 +77,8 @@ async def _receive(s: AsyncSession, *, gateway: str, notification: WebhookIn, co
         applied = await apply_payment(
             s, client=client, account_ref=n.account_ref, debtor_id=n.debtor_id, amount=n.amount,
             currency=n.currency, paid_at=n.paid_at, source="gateway", method=n.method, reference=n.link_token,
-            now=now, gateway=gateway, external_id=external_id, link_secret=link_secret, content_sha256=content)
+            now=now, vault=vault, gateway=gateway, external_id=external_id, link_secret=link_secret,
+            content_sha256=content)
         return WebhookOutcome(status=applied.status, payment_id=external_id)
     original = await store.gateway_payment(s, gateway, n.refers_to) if n.refers_to else None
     if original is None or original.client_slug != client:
