@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from outreach.debtors import DebtorContext
 from recaudo_common.db import unnest_rows
 from recaudo_common.outbox import Outbox
+from recaudo_common.redaction import mask_text
 
 SCHEMA = "outreach"
 HISTORY_DAYS = 8  # every frequency rule looks back at most a week
@@ -37,14 +38,30 @@ class TrailEntry:
     id: int | None = None  # its place in the trail, once recorded
 
 
+# The trail is append-only evidence kept after a person's erasure: it names an attempt, a channel, a pseudonym,
+# never where a message went or whom it reached. A detail under one of these keys is a defect, refused.
+PERSONAL_KEYS = frozenset({"recipient", "phone", "phones", "email", "full_name", "name", "debtor_id", "id_number",
+                           "address", "body", "subject", "reply_from"})
+# Free text that comes from outside (a provider's failure, an operator's reason) is kept with its e-mail addresses
+# and long digit runs (id numbers, phones) masked.
+FREE_TEXT_KEYS = frozenset({"reason"})
+
+
+def scrubbed(detail: dict[str, Any]) -> dict[str, Any]:
+    """A trail entry's detail as it may be kept; AssertionError for a personal key."""
+    if personal := PERSONAL_KEYS & detail.keys():
+        raise AssertionError(f"the audit trail keeps no personal data: {sorted(personal)}")
+    return {k: mask_text(v) if k in FREE_TEXT_KEYS and isinstance(v, str) else v for k, v in detail.items()}
+
+
 async def trail(s: AsyncSession, entries: Sequence[TrailEntry]) -> None:
-    """Appends to the audit trail, in order and in one statement."""
+    """Appends to the audit trail, in order and in one statement, with no personal data (scrubbed)."""
     if not entries:
         return
     source, params = unnest_rows(
         {"client": "text", "account_ref": "text", "at": "timestamptz", "kind": "text", "attempt_id": "uuid",
          "channel": "text", "detail": "jsonb"},
-        [(e.client, e.account_ref, e.at, e.kind, e.attempt_id, e.channel, e.detail) for e in entries],
+        [(e.client, e.account_ref, e.at, e.kind, e.attempt_id, e.channel, scrubbed(e.detail)) for e in entries],
         ordinality=True)
     await s.execute(text(
         f"""INSERT INTO outreach.trail (client_slug, account_ref, at, kind, attempt_id, channel, detail)

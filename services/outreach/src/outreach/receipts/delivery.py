@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +21,7 @@ from outreach.sending.events import cause_of, emit
 from outreach.store import TrailEntry, outbox
 from recaudo_common.events import ContactDelivered, ContactFailed, Envelope
 from recaudo_common.outbox import Cause, current_cause
+from recaudo_common.redaction import mask_text
 
 SETTLING = {"delivered": Trigger.DELIVERED, "failed": Trigger.UNDELIVERED}
 
@@ -30,6 +32,9 @@ async def apply_statuses(s: AsyncSession, provider: str, received: Sequence[tupl
     nothing), or "unknown" (no attempt of ours is known by its message id yet: kept for the send to apply)."""
     if not received:
         return []
+    # A provider's failure text may quote the number or address it failed on: kept (on the attempt, an early
+    # receipt, the trail, contact.failed) with those masked.
+    received = [(replace(r, detail=mask_text(r.detail)) if r.detail else r, at) for r, at in received]
     found = await receipts.attempts_by_provider_ids(s, provider, [r.message_id for r, _ in received])
     outcomes: list[str] = []
     first: dict[uuid.UUID, int] = {}  # an attempt's first settling receipt here; the later ones are duplicates

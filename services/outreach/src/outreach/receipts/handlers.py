@@ -24,6 +24,7 @@ from outreach.store import TrailEntry
 from recaudo_common.db import Database
 from recaudo_common.events import ContactDelivered
 from recaudo_common.outbox import Cause, current_cause
+from recaudo_common.redaction import mask_text
 
 log = logging.getLogger("recaudo.outreach")
 
@@ -63,7 +64,7 @@ async def _apply_reply(s: AsyncSession, provider: str, r: Receipt, now: dt.datet
     opt_out = is_opt_out(r.detail or "")
     if not await receipts.save_reply(s, provider=provider, provider_message_id=r.message_id,
                                      attempt_id=answered.attempt_id if answered else None, channel=channel,
-                                     body=r.detail or "", opt_out=opt_out, at=now):
+                                     body=mask_text(r.detail or ""), opt_out=opt_out, at=now):
         return "duplicate"
     if answered is None:
         return "unknown"
