@@ -1,10 +1,11 @@
-"""Outreach's subscriptions: contact data, treatments and everything that must stop contact (planning), and
-the answers to the debtor page's arrangement requests (debtor_page). Account events carry the debtor's data
-sealed: their handlers open it with the vault main.py builds once per process."""
+"""Outreach's subscriptions: contact data, treatments and everything that must stop contact (planning), the
+answers to the debtor page's arrangement requests (debtor_page), and a person's erasure (erasure). Account events
+carry the debtor's data sealed: their handlers open it with the vault main.py builds once per process."""
 
 import secrets
 
 from outreach.debtor_page.handlers import on_arrangement_answer
+from outreach.erasure.handlers import on_erasure_requested
 from outreach.planning.handlers import (
     on_accounts_stated,
     on_contact_rectified,
@@ -26,6 +27,7 @@ from recaudo_common.events import (
     AccountUpdated,
     ArrangementDeclined,
     ArrangementMade,
+    DebtorErasureRequested,
     PaymentApplied,
     PaymentReversed,
 )
@@ -58,6 +60,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
             PaymentReversed: on_payment,
             ArrangementMade: on_arrangement_answer,
             ArrangementDeclined: on_arrangement_answer,
+            DebtorErasureRequested: on_erasure_requested,
         },
         batch_handlers={
             AccountPlaced: on_accounts_stated_many,

@@ -3,10 +3,16 @@ with the vault to reach them, and keeps the account without any contact point on
 
 from __future__ import annotations
 
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
 import pytest
 
-from recaudo_common.events import AccountContactRectified
+from recaudo_common.events import AccountContactRectified, AccountRecalled, AccountUpdated, DebtorErasureRequested
 from recaudo_common.personal_data import PersonalData
+from recaudo_common.webhook_signatures import sign
 
 from .conftest import Outreach, segmented
 
@@ -69,3 +75,102 @@ async def test_a_rectification_corrects_the_contact_points_and_the_trail_says_wh
     await outreach.deliver(segmented("V-5", ("sms",)))
     assert await outreach.tick() == 1
     assert await outreach.sql("SELECT recipient FROM outreach.sandbox_messages") == [("+573005550000",)]
+
+
+# ------------------------------------------------------------------ erasure
+
+ZOILA = {"name": "ZOILA QUIÑONES", "debtor": "79111222", "phones": ("+573001112233",),
+         "email": "zoila.q@example.com", "address": "Calle 45 # 12-34"}
+ZOILA_MARKS = ("zoila", "quiñones", "79111222", "3001112233", "+573001112233", "zoila.q@example.com", "calle 45")
+BRUNO_MARKS = ("BRUNO DÍAZ", "80333444", "+573009998877", "bruno@example.com")
+
+
+async def dump(o: Outreach) -> str:
+    """Every row of every table in schema outreach, as JSON text."""
+    tables = [r[0] for r in await o.sql("SELECT table_name FROM information_schema.tables "
+                                        "WHERE table_schema = 'outreach' AND table_type = 'BASE TABLE'")]
+    assert {"accounts", "outgoing", "sandbox_messages", "contacts", "opt_outs", "trail", "replies"} <= set(tables)
+    rows = [r[0] for t in tables for r in await o.sql(f"SELECT row_to_json(t)::text FROM outreach.{t} t")]
+    return "\n".join(rows)
+
+
+async def reply(o: Outreach, message_id: str, text: str, sender: str) -> None:
+    raw = json.dumps({"message_id": message_id, "status": "reply", "detail": text, "reply_from": sender,
+                      "channel": "sms"}).encode()
+    signed = {"Recaudo-Signature": sign(raw, o.settings.sandbox_gateway_secret, o.clock.now)}
+    assert (await o.http.post("/v1/webhooks/outreach/sandbox", content=raw, headers=signed)).status_code == 200
+
+
+async def erasure_of(o: Outreach, debtor_ref: uuid.UUID | None, *refs: str) -> DebtorErasureRequested:
+    assert debtor_ref is not None
+    return DebtorErasureRequested(erasure_id=uuid.uuid4(), debtor_ref=debtor_ref, account_refs=list(refs),
+                                  reason="request", requested_at=o.clock.now)
+
+
+async def confirmations(o: Outreach) -> list[dict[str, Any]]:
+    rows = await o.sql("SELECT envelope FROM outreach.outbox WHERE envelope->>'type' = 'debtor.erasure_confirmed' "
+                       "ORDER BY id")
+    return [r[0] for r in rows]
+
+
+async def test_an_erasure_leaves_no_plaintext_of_the_person_in_any_table_and_is_confirmed(outreach: Outreach) -> None:
+    """A person contacted on two accounts (messages sent, a reply, an opt-out, a do-not-contact entry, a hold with a
+    note, a logged call), then erased: a dump of every outreach table holds none of their identifiers, while
+    another person's data is intact and the pseudonymous facts (accounts, attempts, amounts, consent) stay."""
+    outreach.settings.sandbox_delivery_rate = 1.0
+    zoila = [await outreach.placed(ref, **ZOILA, channels=("sms", "email"))  # type: ignore[arg-type]
+             for ref in ("Z-1", "Z-2")]
+    bruno = await outreach.placed("B-1", name="BRUNO DÍAZ", debtor="80333444", phones=("+573009998877",),
+                                  email="bruno@example.com")
+    await outreach.deliver(*zoila, bruno, segmented("Z-1", ("sms", "email")), segmented("B-1", ("sms",)))
+    assert await outreach.tick() == 2  # one message a day to each debtor
+    await reply(outreach, "in-z1", "Soy Zoila Quiñones, cédula 79111222, no me escriban más: BAJA", "+573001112233")
+    assert (await outreach.http.post("/v1/clients/banco/accounts/Z-2/legal-holds", headers=outreach.auth, json={
+        "hold": "dispute", "note": "Zoila Quiñones disputa, llamar al 3001112233"})).status_code in (200, 201)
+    assert (await outreach.http.post("/v1/clients/banco/accounts/Z-2/contacts", headers=outreach.auth, json={
+        "channel": "voice", "at": outreach.clock.now.isoformat(), "outcome": "no_answer"})).status_code == 201
+    assert (await outreach.http.post("/v1/clients/banco/do-not-contact", headers=outreach.auth, json={
+        "debtor_id": "79111222", "reason": "Zoila pidió por escrito (zoila.q@example.com)"})).status_code == 201
+    before = (await dump(outreach)).lower()
+    assert all(mark in before for mark in ("zoila", "79111222", "+573001112233", "zoila.q@example.com"))
+    consent_before = await outreach.sql("SELECT count(*) FROM outreach.consent_evidence WHERE account_ref LIKE 'Z-%'")
+
+    for ref in ("Z-1", "Z-2"):
+        await outreach.deliver(AccountRecalled(account_ref=ref, recalled_at=outreach.clock.now))
+    await outreach.deliver(await erasure_of(outreach, zoila[0].debtor_ref, "Z-1", "Z-2"))
+
+    after = await dump(outreach)
+    for mark in ZOILA_MARKS:
+        assert mark not in after.lower(), mark
+    for mark in BRUNO_MARKS:
+        assert mark in after, mark
+    [confirmed] = await confirmations(outreach)
+    assert confirmed["payload"]["service"] == "outreach" and confirmed["payload"]["erased_rows"] > 0
+    assert confirmed["payload"]["debtor_ref"] == str(zoila[0].debtor_ref)
+    assert confirmed["key"] == f"banco/{zoila[0].debtor_ref}"
+    # What stays is pseudonymous: the accounts, their balances, the attempts, the consent evidence.
+    assert await outreach.sql("SELECT account_ref, balance, debtor_ref FROM outreach.accounts WHERE account_ref "
+                              "LIKE 'Z-%' ORDER BY 1") == [("Z-1", 1500000, zoila[0].debtor_ref),
+                                                          ("Z-2", 1500000, zoila[0].debtor_ref)]
+    assert ("sms", "replied") in await outreach.attempts("Z-1")
+    assert await outreach.sql("SELECT count(*) FROM outreach.consent_evidence WHERE account_ref LIKE 'Z-%'") == \
+        consent_before
+    # Asked again (reporting retries until every service confirms): nothing left, confirmed again.
+    await outreach.deliver(await erasure_of(outreach, zoila[0].debtor_ref, "Z-1", "Z-2"))
+    assert [c["payload"]["erased_rows"] for c in await confirmations(outreach)][1:] == [0]
+    again = (await dump(outreach)).lower()
+    assert all(mark not in again for mark in ZOILA_MARKS)
+
+
+async def test_an_event_about_an_erased_person_that_comes_late_brings_nothing_back(outreach: Outreach) -> None:
+    """Reporting shreds the key only once every service has confirmed: until then a restatement in flight still
+    opens, and outreach must not take the person back after confirming."""
+    placement = await outreach.placed("Z-3", **ZOILA)  # type: ignore[arg-type]
+    await outreach.deliver(placement)
+    await outreach.deliver(await erasure_of(outreach, placement.debtor_ref, "Z-3"))
+    late = AccountUpdated(**(await outreach.placed("Z-3", **ZOILA)).model_dump(),  # type: ignore[arg-type]
+                          previous_balance=Decimal("1500000"))
+    await outreach.deliver(late, segmented("Z-3", ("sms",)))
+    assert await outreach.sql("SELECT debtor_id, full_name, phones, email FROM outreach.accounts "
+                              "WHERE account_ref = 'Z-3'") == [("", "", [], None)]
+    assert await outreach.attempts("Z-3") == []
