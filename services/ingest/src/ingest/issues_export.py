@@ -25,7 +25,7 @@ _RAW_HEADERS = text(
     """SELECT header FROM (
          SELECT DISTINCT ON (o.header) o.header, i.id, o.n
          FROM ingest.row_issues i, jsonb_object_keys(i.raw) WITH ORDINALITY AS o(header, n)
-         WHERE i.portfolio_id = :p AND i.kind = :k
+         WHERE i.portfolio_id = :p AND i.kind = :k AND NOT i.raw @> '{"erased": true}'
          ORDER BY o.header, i.id, o.n) first_seen
        ORDER BY id, n""")
 

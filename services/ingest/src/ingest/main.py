@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from pathlib import Path
 
 from ingest.api import router
 from ingest.clients.store import get_client
+from ingest.consumers import SUBSCRIPTIONS
 from ingest.handlers import process_next_portfolio
+from ingest.privacy.handlers import expire_raw_cells, give_every_account_a_person
 from ingest.settings import IngestSettings
-from ingest.uploads_runtime import APP_STATE, IngestRuntime
+from ingest.uploads_runtime import APP_STATE, VAULT, IngestRuntime
 from recaudo_common.gate import BodyRule
 from recaudo_common.identity_api import CLIENT_FINDER
 from recaudo_common.identity_api import router as keys_router
@@ -23,6 +27,7 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
     runtime = IngestRuntime.of(settings)  # once per app: its routes read it from app.state
     limits = runtime.file_limits
     vault = Vault.from_settings(platform.settings)  # once per process: its key cache is shared by every batch
+    retention = dt.timedelta(days=settings.rejected_rows_retention_days)
 
     async def next_upload() -> bool:
         """Processes one waiting upload; True when there was one (another may be waiting)."""
@@ -30,12 +35,21 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
                                             max_attempts=settings.max_upload_attempts)
         return done is not None
 
+    async def backfill(stop: asyncio.Event) -> None:
+        """Once per start: accounts placed before pseudonyms get their debtor's (none left after the first)."""
+        await give_every_account_a_person(platform.db, vault, clock=platform.clock)
+        await stop.wait()
+
+    async def retain() -> bool:
+        return await expire_raw_cells(platform.db, clock=platform.clock, retention=retention)
+
     return ServiceUnit(
         name="ingest", schema="ingest", migrations=MIGRATIONS, settings=settings,
-        routers=[router, keys_router], app_state={APP_STATE: runtime, CLIENT_FINDER: get_client},
-        workers=[periodic(next_upload, settings.upload_poll_s)],
+        routers=[router, keys_router], app_state={APP_STATE: runtime, VAULT: vault, CLIENT_FINDER: get_client},
+        subscriptions=SUBSCRIPTIONS,
+        workers=[periodic(next_upload, settings.upload_poll_s), backfill, periodic(retain, settings.retention_poll_s)],
         # The portfolio's multipart form carries its small fields beside the file: 1 MiB of room for them.
         body_rules=[BodyRule(r"/v1/clients/[^/]+/portfolios", "key", settings.max_upload_bytes + 1024**2),
                     BodyRule(r"/v1/clients/[^/]+/recalls/file", "key", settings.max_recall_file_bytes)],
-        description="Ingest: client companies and portfolio uploads.",
+        description="Ingest: client companies, portfolio uploads, and the debtors' rights over their data.",
     )

@@ -159,6 +159,7 @@ class RowIssue:
     code: str
     message: str
     raw: dict[str, str]
+    raw_erased: Literal["request", "retention"] | None = None  # why the raw cells are gone (then `raw` is empty)
 
 
 @dataclass(frozen=True)

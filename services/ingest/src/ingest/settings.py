@@ -1,5 +1,7 @@
 """Settings of the ingest service (env prefix RECAUDO_INGEST_)."""
 
+from pydantic import Field
+
 from recaudo_common.settings import PlatformSettings, service_settings_config
 
 
@@ -28,3 +30,7 @@ class IngestSettings(PlatformSettings):
     # An upload started this many times in a row without getting further (each failing, or killing its worker)
     # is set aside as failed, so one poisonous file cannot crash-loop the worker.
     max_upload_attempts: int = 3
+    # The raw cells of rejected rows and warnings, and the stored bytes of an upload never processed, are personal
+    # data: kept this many days after the upload finished (was received), then blanked (deleted) by a daily-ish job.
+    rejected_rows_retention_days: int = Field(90, ge=1)
+    retention_poll_s: float = 3600.0

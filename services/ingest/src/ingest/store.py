@@ -221,4 +221,11 @@ async def list_issues(s: AsyncSession, portfolio_id: uuid.UUID, kind: str, *, af
         "SELECT id, row_number AS row, field, code, message, raw FROM ingest.row_issues WHERE portfolio_id = :p "
         "AND kind = :k AND id > :after ORDER BY id LIMIT :n"),
         {"p": portfolio_id, "k": kind, "after": after, "n": limit})).mappings().all()
-    return [RowIssue(**r) for r in rows]
+    return [_row_issue(**r) for r in rows]
+
+
+def _row_issue(*, raw: dict[str, str | bool], **fields: Any) -> RowIssue:
+    # Erased raw cells are a marker, {"erased": true, "why": ...}: a JSON true is never a cell, kept as text.
+    if raw.get("erased") is True:
+        return RowIssue(**fields, raw={}, raw_erased="retention" if raw.get("why") == "retention" else "request")
+    return RowIssue(**fields, raw={k: str(v) for k, v in raw.items()})

@@ -13,9 +13,11 @@ from ingest.reading import FileLimits
 from ingest.records import ClientCompany
 from ingest.settings import IngestSettings
 from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, client_found_by, from_app_state
+from recaudo_common.personal_data import Vault
 from recaudo_common.ratelimit import Rate, RateLimiter
 
 APP_STATE = "ingest"
+VAULT = "ingest_vault"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ get_runtime = from_app_state(APP_STATE, IngestRuntime)
 
 
 Runtime = Annotated[IngestRuntime, Depends(get_runtime)]
+# The process's one Vault (main.build makes it): its key cache is shared by the worker and the routes.
+VaultDep = Annotated[Vault, Depends(from_app_state(VAULT, Vault))]
 
 
 async def upload_limited(request: Request, principal: CurrentPrincipal, runtime: Runtime) -> None:

@@ -240,7 +240,7 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
         reject("account_ref", "missing_account_ref", "the account reference is blank")
     if not debtor_id:
         reject("debtor_id", "missing_debtor_id", "the debtor's ID is blank")
-    elif not _identifies(debtor_id):
+    elif not identifies(debtor_id):
         reject("debtor_id", "missing_debtor_id", "the debtor's ID has no letter or digit")
     if not full_name:
         reject("full_name", "missing_name", "the debtor's name is blank")
@@ -283,7 +283,7 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
         elif e164 not in phones:
             phones.append(e164)
     email: str | None = _text(values, "email") or None
-    if email and not _EMAIL.match(email):
+    if email and not is_email(email):
         warnings.append(Issue(row, "email", "invalid_email", "the e-mail address is not valid; dropped"))
         email = None
     channels = parse_channels(_text(values, "authorised_channels")) or list(ctx.default_channels)
@@ -307,13 +307,17 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     return account, rejections, warnings
 
 
-def _identifies(debtor_id: str) -> bool:
+def identifies(debtor_id: str) -> bool:
     """Whether an ID has something a person can be found by (the vault indexes its letters and digits only)."""
     try:
         normalised("id_number", debtor_id)
     except NotIndexable:
         return False
     return True
+
+
+def is_email(text: str) -> bool:
+    return _EMAIL.match(text) is not None
 
 
 def normalise_phone(raw: str, country: str) -> str | None:

@@ -79,7 +79,9 @@ class RowIssueOut(BaseModel):
     field: str
     code: str
     message: str
-    raw: dict[str, str]
+    raw: dict[str, str] = Field(description="the row's cells as the file had them; empty once erased")
+    raw_erased: Literal["request", "retention"] | None = Field(None, description=(
+        "why the raw cells are gone: the person they named asked for erasure, or their retention ended"))
 
 
 class RowIssueList(BaseModel):

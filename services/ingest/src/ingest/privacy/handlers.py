@@ -1,0 +1,114 @@
+"""Ingest's part in the data-protection duties: every account placed before pseudonyms gets its debtor's
+(a backfill), a person's erasure blanks every plaintext copy ingest keeps of them and confirms it, and retention
+blanks the raw cells of old rejected rows and drops the bytes of uploads never processed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from itertools import groupby
+from uuid import UUID
+
+from ingest import store as uploads_store
+from ingest.domain.identifiers import Identifiers
+from ingest.domain.portfolio import identifies
+from ingest.privacy import store
+from ingest.records import UploadFailure
+from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.db import Database
+from recaudo_common.events import DebtorErasureConfirmed, DebtorErasureRequested
+from recaudo_common.personal_data import LookupKind, Vault
+
+log = logging.getLogger("recaudo.ingest")
+Clock = Callable[[], dt.datetime]
+BACKFILL_BATCH = 1000
+RAW_CELLS_PER_PASS = 10_000
+
+
+async def give_every_account_a_person(db: Database, vault: Vault, *, clock: Clock, batch: int = BACKFILL_BATCH
+                                      ) -> int:
+    """Accounts placed before pseudonyms (#19 step B1) get their debtor's debtor_ref, found or created by id
+    number as uploads do, and their phones and e-mail indexed: a batch per transaction, a few vault statements
+    per client company and batch. Idempotent (an account with a debtor_ref is never touched); how many it gave.
+    An id number with nothing to find a person by (no letter or digit, refused since) keeps none."""
+    given = 0
+    after = ("", "")
+    while True:
+        async with db.transaction() as s:
+            accounts = await store.accounts_without_person(s, after=after, limit=batch)
+            if not accounts:
+                return given
+            after = (accounts[-1][0], accounts[-1][1].account_ref)
+            for client, of_client in groupby(accounts, key=lambda a: a[0]):
+                found = [a for _, a in of_client if a.debtor_id is not None and identifies(a.debtor_id)]
+                people = await vault.people_for(s, client, [a.debtor_id for a in found if a.debtor_id], clock())
+                points: list[tuple[UUID, LookupKind, str]] = []
+                refs: dict[str, UUID] = {}
+                for account in found:
+                    assert account.debtor_id is not None
+                    ref = refs[account.account_ref] = people[account.debtor_id].debtor_ref
+                    points += [(ref, "phone", p) for p in account.phones]
+                    points += [(ref, "email", account.email)] if account.email else []
+                await vault.index_many(s, client, points)
+                await store.set_debtor_refs(s, client, refs)
+                given += len(refs)
+
+
+async def on_erasure_requested(event: DebtorErasureRequested, ctx: HandlerContext) -> None:
+    """Erases every plaintext copy ingest keeps of the person for their client company, and confirms it in the
+    same transaction (asked again: nothing left to erase, confirmed again)."""
+    client = ctx.envelope.client
+    erased = await erase_person(ctx, client, event.debtor_ref, event.account_refs)
+    await ctx.emit(DebtorErasureConfirmed(erasure_id=event.erasure_id, debtor_ref=event.debtor_ref,
+                                          service="ingest", erased_rows=erased, confirmed_at=ctx.now))
+    log.info("erased a person's data", extra={"fields": {"client": client, "erasure": str(event.erasure_id),
+                                                         "erased_rows": erased}})
+
+
+async def erase_person(ctx: HandlerContext, client: str, debtor_ref: UUID, account_refs: list[str]) -> int:
+    """The person's accounts keep their refs, amounts, dates and debtor_ref and lose their name, id number and type,
+    phones, e-mail, address and the file's other columns; every rejected row or warning of the client company's
+    uploads with a cell naming them (id number, a phone in any spelling, e-mail, name) loses its raw cells.
+
+    Stored upload bytes need nothing here: an upload keeps its bytes only until its worker has read them (they
+    are dropped when it completes or fails, and retention drops those of an upload never processed); an upload
+    still waiting when the erasure comes is the client company stating the person again, after the erasure."""
+    s = ctx.session
+    accounts = await store.person_on_accounts(s, client, debtor_ref, account_refs)
+    names = [a.full_name for a in accounts if a.full_name]
+    person = Identifiers.of(id_numbers=[a.debtor_id for a in accounts if a.debtor_id],
+                            phones=[p for a in accounts for p in a.phones],
+                            emails=[a.email for a in accounts if a.email], names=names)
+    erased = await store.erase_accounts(s, client, [a.account_ref for a in accounts])
+    issues = await store.issues_naming(s, client, person, person.name_spellings(names))
+    return erased + await store.erase_issues(s, issues, "request")
+
+
+async def expire_raw_cells(db: Database, *, clock: Clock, retention: dt.timedelta,
+                           rows_per_pass: int = RAW_CELLS_PER_PASS) -> bool:
+    """One pass of retention: the raw cells of up to `rows_per_pass` rejected rows and warnings of an upload that
+    finished more than `retention` ago are blanked, and an upload received that long ago and never processed is
+    failed and its stored bytes dropped. True when there may be more to do at once."""
+    now = clock()
+    cutoff = now - retention
+    async with db.transaction() as s:
+        stale = await store.stale_uploads(s, cutoff)
+        for portfolio_id in stale:
+            portfolio = await uploads_store.get_portfolio(s, portfolio_id)
+            assert portfolio is not None
+            await uploads_store.finish_portfolio(s, portfolio_id, status="failed", counts=portfolio.tally(), now=now,
+                                                 failure=UploadFailure("upload_expired", EXPIRED))
+            await uploads_store.drop_chunks(s, portfolio_id)
+    async with db.transaction() as s:
+        due = await store.upload_with_raw_cells_due(s, cutoff)
+        if due is None:
+            return bool(stale)
+        blanked = await store.expire_raw_cells(s, due, limit=rows_per_pass)
+        if blanked < rows_per_pass:
+            await store.mark_raw_cells_expired(s, due, now)
+    return True
+
+
+EXPIRED = ("this upload waited longer than the retention of stored files without being processed; its file was "
+           "deleted (it holds personal data). Send it again.")

@@ -1,0 +1,157 @@
+"""The tables an erasure or a retention pass touches in schema `ingest`: accounts' personal fields, the raw cells of
+rejected rows and warnings, and the stored bytes of uploads not yet processed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ingest.debtors import PERSONAL_FIELDS
+from ingest.domain.identifiers import Identifiers
+from recaudo_common.db import unnest_rows
+
+ErasedWhy = Literal["request", "retention"]
+# What replaces a row's raw cells: a JSON true is never a cell (cells are kept as text), so it is told apart from a
+# file whose column happened to be named "erased".
+ERASED = """i.raw @> '{"erased": true}'"""
+# Besides the person's fields, the account's other columns of the file go too: free text of the client's
+# ("Referencia personal", "Teléfono trabajo") that may name the person.
+ERASED_FROM_ACCOUNTS = sorted(PERSONAL_FIELDS | {"extra"})
+
+
+def erased_marker(why: ErasedWhy) -> str:
+    return json.dumps({"erased": True, "why": why})
+
+
+@dataclass(frozen=True)
+class PersonOnAccount:
+    """What an account of ingest says of its debtor (as its last file stated it); None once erased."""
+
+    account_ref: str
+    debtor_id: str | None
+    full_name: str | None
+    debtor_id_type: str | None
+    phones: tuple[str, ...]
+    email: str | None
+    address: str | None
+
+
+async def accounts_without_person(s: AsyncSession, *, after: tuple[str, str], limit: int
+                                  ) -> list[tuple[str, PersonOnAccount]]:
+    """Accounts placed before pseudonyms (#19 step B1), by (client, account_ref) after `after`, locked."""
+    rows = (await s.execute(text(
+        "SELECT client_slug, account_ref, debtor_id, stated FROM ingest.accounts"
+        " WHERE debtor_ref IS NULL AND debtor_id IS NOT NULL AND (client_slug, account_ref) > (:c, :a)"
+        " ORDER BY client_slug, account_ref LIMIT :n FOR UPDATE SKIP LOCKED"),
+        {"c": after[0], "a": after[1], "n": limit})).all()
+    return [(r.client_slug, _person(r.account_ref, r.debtor_id, r.stated)) for r in rows]
+
+
+async def set_debtor_refs(s: AsyncSession, client: str, refs: Mapping[str, uuid.UUID]) -> None:
+    """Each account (by account_ref) gets its debtor's pseudonym; one that has one already keeps it."""
+    if not refs:
+        return
+    source, params = unnest_rows({"account_ref": "text", "debtor_ref": "uuid"}, list(refs.items()), alias="r")
+    await s.execute(text(
+        f"UPDATE ingest.accounts a SET debtor_ref = r.debtor_ref FROM {source}"
+        " WHERE a.client_slug = :c AND a.account_ref = r.account_ref AND a.debtor_ref IS NULL"),
+        {**params, "c": client})
+
+
+def _person(account_ref: str, debtor_id: str | None, stated: object) -> PersonOnAccount:
+    said = stated if isinstance(stated, dict) else json.loads(str(stated))
+    return PersonOnAccount(account_ref=account_ref, debtor_id=debtor_id, full_name=said.get("full_name"),
+                           debtor_id_type=said.get("debtor_id_type"), phones=tuple(said.get("phones") or ()),
+                           email=said.get("email"), address=said.get("address"))
+
+
+async def person_on_accounts(s: AsyncSession, client: str, debtor_ref: uuid.UUID, account_refs: Sequence[str] = ()
+                             ) -> list[PersonOnAccount]:
+    """The person's accounts (by pseudonym, or named), locked until the transaction ends."""
+    rows = (await s.execute(text(
+        "SELECT account_ref, debtor_id, stated FROM ingest.accounts WHERE client_slug = :c"
+        " AND (debtor_ref = :ref OR account_ref = ANY(:refs)) ORDER BY account_ref FOR UPDATE"),
+        {"c": client, "ref": debtor_ref, "refs": list(account_refs)})).all()
+    return [_person(r.account_ref, r.debtor_id, r.stated) for r in rows]
+
+
+async def erase_accounts(s: AsyncSession, client: str, account_refs: Sequence[str]) -> int:
+    """Blanks the accounts' personal data; their refs, amounts, dates and pseudonym stay. How many it changed
+    (0 when asked again)."""
+    changed = await s.execute(text(
+        "UPDATE ingest.accounts SET debtor_id = NULL,"
+        " stated = (stated - CAST(:fields AS text[])) || jsonb_build_object('extra', '{}'::jsonb)"
+        " WHERE client_slug = :c AND account_ref = ANY(:refs)"
+        " AND (debtor_id IS NOT NULL OR stated ?| CAST(:personal AS text[]) OR stated->'extra' <> '{}'::jsonb)"
+        " RETURNING account_ref"),
+        {"c": client, "refs": list(account_refs), "fields": ERASED_FROM_ACCOUNTS,
+         "personal": sorted(PERSONAL_FIELDS)})
+    return len(changed.all())
+
+
+async def issues_naming(s: AsyncSession, client: str, person: Identifiers, names: Sequence[str]) -> list[int]:
+    """The rejected rows and warnings of the client company's uploads whose raw cells name the person. The
+    database finds the rows that may (a coarse search of the row's text for each identifier, the `names` in
+    their likely spellings); each of their cells is then compared exactly (Identifiers.named_in)."""
+    if not person:
+        return []
+    rows = (await s.execute(text(
+        "SELECT i.id, i.raw FROM ingest.row_issues i JOIN ingest.portfolios p ON p.id = i.portfolio_id"
+        f" WHERE p.client_slug = :c AND NOT ({ERASED}) AND ("
+        "   EXISTS (SELECT 1 FROM unnest(CAST(:ids AS text[])) n"
+        "           WHERE strpos(upper(regexp_replace(i.raw::text, '[^0-9A-Za-z]', '', 'g')), n) > 0)"
+        "   OR EXISTS (SELECT 1 FROM unnest(CAST(:phones AS text[])) n"
+        "              WHERE strpos(regexp_replace(i.raw::text, '[^0-9]', '', 'g'), n) > 0)"
+        "   OR EXISTS (SELECT 1 FROM unnest(CAST(:texts AS text[])) n WHERE strpos(lower(i.raw::text), lower(n)) > 0))"
+        " ORDER BY i.id"),
+        {"c": client, "ids": sorted(person.id_numbers), "phones": sorted(person.phone_digits),
+         "texts": [*sorted(person.emails), *names]})).all()
+    return [r.id for r in rows if person.named_in_any(str(v) for v in dict(r.raw).values())]
+
+
+async def erase_issues(s: AsyncSession, issue_ids: Sequence[int], why: ErasedWhy) -> int:
+    if not issue_ids:
+        return 0
+    erased = await s.execute(text(
+        f"UPDATE ingest.row_issues i SET raw = CAST(:marker AS jsonb) WHERE i.id = ANY(:ids) AND NOT ({ERASED})"
+        " RETURNING i.id"), {"ids": list(issue_ids), "marker": erased_marker(why)})
+    return len(erased.all())
+
+
+async def upload_with_raw_cells_due(s: AsyncSession, cutoff: dt.datetime) -> uuid.UUID | None:
+    """An upload finished before `cutoff` whose rejected rows still keep their raw cells (locked; others skip it)."""
+    found: uuid.UUID | None = await s.scalar(text(
+        "SELECT id FROM ingest.portfolios WHERE raw_cells_expired_at IS NULL AND finished_at IS NOT NULL"
+        " AND finished_at < :cutoff ORDER BY finished_at LIMIT 1 FOR UPDATE SKIP LOCKED"), {"cutoff": cutoff})
+    return found
+
+
+async def expire_raw_cells(s: AsyncSession, portfolio_id: uuid.UUID, *, limit: int) -> int:
+    """Blanks up to `limit` of the upload's rows' raw cells; how many."""
+    blanked = await s.execute(text(
+        "UPDATE ingest.row_issues SET raw = CAST(:marker AS jsonb) WHERE id IN ("
+        f" SELECT i.id FROM ingest.row_issues i WHERE i.portfolio_id = :p AND NOT ({ERASED}) ORDER BY i.id"
+        " LIMIT :n) RETURNING id"), {"p": portfolio_id, "n": limit, "marker": erased_marker("retention")})
+    return len(blanked.all())
+
+
+async def mark_raw_cells_expired(s: AsyncSession, portfolio_id: uuid.UUID, now: dt.datetime) -> None:
+    await s.execute(text("UPDATE ingest.portfolios SET raw_cells_expired_at = :now WHERE id = :p"),
+                    {"p": portfolio_id, "now": now})
+
+
+async def stale_uploads(s: AsyncSession, cutoff: dt.datetime, limit: int = 20) -> list[uuid.UUID]:
+    """Uploads received before `cutoff` and never processed (no worker ran them), whose bytes are still stored;
+    skipping any a worker holds right now (its lease, a session advisory lock)."""
+    rows = await s.execute(text(
+        "SELECT id FROM ingest.portfolios WHERE status IN ('queued', 'processing') AND created_at < :cutoff"
+        " AND pg_try_advisory_xact_lock(hashtext('recaudo.portfolio.' || id::text))"
+        " ORDER BY created_at LIMIT :n FOR UPDATE SKIP LOCKED"), {"cutoff": cutoff, "n": limit})
+    return [r[0] for r in rows]
