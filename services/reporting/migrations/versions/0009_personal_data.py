@@ -49,6 +49,8 @@ STATEMENTS = [
     "CREATE UNIQUE INDEX reporting_erasures_running ON reporting.erasures (client_slug, debtor_ref) "
     "WHERE status = 'in_progress'",
     "CREATE INDEX reporting_erasures_client ON reporting.erasures (client_slug, requested_at)",
+    # Every placement and restatement asks whether its person's erasure has completed (their copy is then not kept).
+    "CREATE INDEX reporting_erasures_debtor ON reporting.erasures (client_slug, debtor_ref)",
     """CREATE TABLE reporting.erasure_confirmations (
         erasure_id uuid NOT NULL REFERENCES reporting.erasures (id),
         service text NOT NULL,

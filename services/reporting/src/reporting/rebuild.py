@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.client_copy import get_client
+from recaudo_common.events import DebtorErased
 from recaudo_common.outbox import outbox_inbox_ddl
 from recaudo_common.runtime import Platform
 from reporting import store
@@ -23,7 +24,7 @@ from reporting.domain.kpis import GROUPINGS, Facts
 READ_MODELS = ("accounts", "payments", "contacts", "promises", "bucket_changes", "status_changes", "arrangements",
                "legal_holds", "consents")
 # Client companies are copied, not rebuilt; an erasure's events act on the vault and the erasures, not on reports.
-NOT_REPLAYED = ("client", "privacy")
+NOT_REPLAYED = ("client", DebtorErased.family)
 REBUILD_SCHEMA = "reporting_rebuild"
 
 
