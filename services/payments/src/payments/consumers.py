@@ -1,21 +1,29 @@
 """Payments' subscriptions: placements open ledgers, restatements adjust them, recalls mark them, promises
-are kept or broken here, and the debtor page's arrangement requests are made or declined. Account events' sealed
-personal data is opened with the vault main.build wires."""
+are kept or broken here, the debtor page's arrangement requests are made or declined, and a person's erasure
+erases their data here. The vault main.build wires finds people by their id number."""
 
 import secrets
 from functools import partial
 
 from payments import handlers
+from payments.erasure import handlers as erasure
 from payments.promises import handlers as promises
 from payments.store import SCHEMA
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
-from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, ArrangementRequested, PromiseMade
+from recaudo_common.events import (
+    AccountPlaced,
+    AccountRecalled,
+    AccountUpdated,
+    ArrangementRequested,
+    DebtorErasureRequested,
+    PromiseMade,
+)
 from recaudo_common.personal_data import MasterKeyring, Vault
 
 
 def subscriptions(vault: Vault) -> Subscriptions:
-    """Payments' consumer, opening the debtors' sealed data with `vault`."""
+    """Payments' consumer, finding people (and opening an old event's debtor) with `vault`."""
     return Subscriptions(
         consumer="payments", schema=SCHEMA,
         handlers={
@@ -25,6 +33,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
             AccountRecalled: handlers.on_account_recalled,
             PromiseMade: promises.on_promise_made,
             ArrangementRequested: promises.on_arrangement_requested,
+            DebtorErasureRequested: partial(erasure.on_erasure_requested, vault=vault),
         },
         batch_handlers={AccountPlaced: partial(handlers.on_accounts_placed, vault=vault)},
     )

@@ -2,6 +2,7 @@
 placed accounts, an operator key, a gateway that signs what it sends, and account events as ingest writes them
 (the debtor a person in the vault, their data sealed with their key)."""
 
+import contextlib
 import datetime as dt
 import json
 import uuid
@@ -59,9 +60,9 @@ def payments_settings() -> PaymentsSettings:
     return PaymentsSettings(webhook_secrets={"pasarela": ["old", "new"]})
 
 
-@pytest.fixture
-async def gateway(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[Gateway]:
-    platform = make_platform(settings_for_test(database_url), pool_size=8, clock=lambda: NOW)
+@contextlib.asynccontextmanager
+async def gateway_on(platform: Platform, payments_settings: PaymentsSettings) -> AsyncIterator[Gateway]:
+    """Payments' API on `platform` with client company banco and its accounts A-1 and A-2 placed."""
     app = build_app(platform, [build(platform, payments_settings)])  # the runtime's wiring, these settings
     await deliver(platform, ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP",
                                              timezone="America/Bogota", locale="es-CO",
@@ -70,6 +71,13 @@ async def gateway(database_url: str, payments_settings: PaymentsSettings) -> Asy
     _, operator = await platform.keys.create(role="operator", now=NOW)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
         yield Gateway(platform, http, operator)
+
+
+@pytest.fixture
+async def gateway(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[Gateway]:
+    platform = make_platform(settings_for_test(database_url), pool_size=8, clock=lambda: NOW)
+    async with gateway_on(platform, payments_settings) as opened:
+        yield opened
     await platform.db.dispose()
 
 

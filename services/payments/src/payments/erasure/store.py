@@ -1,0 +1,68 @@
+"""The rows of payments' tables that hold a person's data in clear, found and erased (schema `payments`).
+
+What is erased: the id number an account placed before #19 kept (accounts.debtor_id), the id number a payer gave
+(payments.debtor_id), the hashes of what a gateway said (payments' and reversals' content_sha256, computed over
+that id number, so a dictionary of id numbers would find it again) and the reasons an operator typed for a
+reversal (free text about the person's payment). What stays: amounts, dates, references, ids and the debtor's
+pseudonym, so every balance and total is unchanged."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+@dataclass(frozen=True)
+class Erased:
+    """How many rows of each table an erasure changed (0 everywhere when asked again)."""
+
+    accounts: int
+    payments: int
+    reversals: int
+
+    @property
+    def rows(self) -> int:
+        return self.accounts + self.payments + self.reversals
+
+
+async def unfound_payer_ids(s: AsyncSession, client: str) -> list[str]:
+    """The id numbers payers gave that found no one when they paid, on payments still in suspense (the only
+    payments that keep the number): some may be this person's, placed since."""
+    rows = await s.execute(text(
+        "SELECT DISTINCT debtor_id FROM payments.payments WHERE client_slug = :c AND status = 'unmatched' "
+        "AND payer_ref IS NULL AND debtor_id IS NOT NULL"), {"c": client})
+    return [r[0] for r in rows]
+
+
+async def erase(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, account_refs: Sequence[str],
+                payer_ids: Sequence[str]) -> Erased:
+    """Erases the person's data in clear from their accounts (by reference or pseudonym), from their payments
+    (applied to or naming one of those accounts, or paid by them: found by their pseudonym or by one of
+    `payer_ids`, the numbers they gave that found no one then) and from those payments' reversals, in one
+    round trip. Only rows that still hold something are changed, so asking again changes nothing."""
+    row = (await s.execute(text(
+        """WITH erased_accounts AS (
+               UPDATE payments.accounts SET debtor_id = NULL, debtor_ref = coalesce(debtor_ref, :ref)
+               WHERE client_slug = :c AND (account_ref = ANY(:refs) OR debtor_ref = :ref) AND debtor_id IS NOT NULL
+               RETURNING 1),
+           theirs AS (
+               SELECT id FROM payments.payments WHERE client_slug = :c
+               AND (account_ref = ANY(:refs) OR claimed_account_ref = ANY(:refs) OR payer_ref = :ref
+                    OR (payer_ref IS NULL AND debtor_id = ANY(:ids)))),
+           erased_payments AS (
+               UPDATE payments.payments p SET debtor_id = NULL, content_sha256 = NULL FROM theirs
+               WHERE p.id = theirs.id AND (p.debtor_id IS NOT NULL OR p.content_sha256 IS NOT NULL)
+               RETURNING 1),
+           erased_reversals AS (
+               UPDATE payments.reversals r SET reason = NULL, content_sha256 = NULL FROM theirs
+               WHERE r.payment_id = theirs.id AND (r.reason IS NOT NULL OR r.content_sha256 IS NOT NULL)
+               RETURNING 1)
+           SELECT (SELECT count(*) FROM erased_accounts) AS accounts,
+                  (SELECT count(*) FROM erased_payments) AS payments,
+                  (SELECT count(*) FROM erased_reversals) AS reversals"""),
+        {"c": client, "ref": debtor_ref, "refs": list(account_refs), "ids": list(payer_ids)})).one()
+    return Erased(accounts=int(row.accounts), payments=int(row.payments), reversals=int(row.reversals))
