@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
+from payments.main import MIGRATIONS
 from recaudo_common.events import AccountPlacedV1, AccountUpdated
+from recaudo_common.migrate import upgrade_async
 from recaudo_common.personal_data import Vault
 
 from .conftest import NOW, Gateway, deliver, payment, placed
@@ -130,3 +132,17 @@ async def test_a_restatement_after_the_erasure_adjusts_the_ledger_and_brings_not
     await deliver(gateway.platform, restated)
     assert (await gateway.balance("LATER-1"))[0] == Decimal("90000.00")
     assert (await debtor_of(gateway, "LATER-1"))[0] == event.debtor_ref
+
+
+async def test_payments_recorded_before_keep_the_payers_id_number_only_while_in_suspense(gateway: Gateway) -> None:
+    """Migration 0012, run on rows recorded before 0011 (an applied payment that kept its payer's number)."""
+    applied = await by_id_number(gateway, "by-id-0007", "101")  # A-1's debtor: applied, the number not kept
+    waiting = await by_id_number(gateway, "by-id-0008", "999")  # nobody's: in suspense with the number
+    async with gateway.platform.db.transaction() as s:
+        await s.execute(text("UPDATE payments.payments SET debtor_id = '101', payer_ref = NULL WHERE id = :id"),
+                        {"id": applied["id"]})  # as payments recorded it before
+        await s.execute(text("UPDATE payments.alembic_version SET version_num = '0011'"))
+    await upgrade_async(schema="payments", script_location=MIGRATIONS,
+                        database_url=gateway.platform.settings.database_url)
+    assert await payer_of(gateway, applied["id"]) == (None, None)
+    assert await payer_of(gateway, waiting["id"]) == (None, "999")

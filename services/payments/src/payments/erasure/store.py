@@ -49,10 +49,12 @@ async def erase(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, account_
                UPDATE payments.accounts SET debtor_id = NULL, debtor_ref = coalesce(debtor_ref, :ref)
                WHERE client_slug = :c AND (account_ref = ANY(:refs) OR debtor_ref = :ref) AND debtor_id IS NOT NULL
                RETURNING 1),
-           theirs AS (
-               SELECT id FROM payments.payments WHERE client_slug = :c
-               AND (account_ref = ANY(:refs) OR claimed_account_ref = ANY(:refs) OR payer_ref = :ref
-                    OR (payer_ref IS NULL AND debtor_id = ANY(:ids)))),
+           theirs AS (  -- each part on an index: the ledger by account, suspense, payers found
+               SELECT payment_id AS id FROM payments.ledger_entries
+               WHERE client_slug = :c AND account_ref = ANY(:refs) AND payment_id IS NOT NULL
+               UNION SELECT id FROM payments.payments WHERE client_slug = :c AND status = 'unmatched'
+                   AND (claimed_account_ref = ANY(:refs) OR (payer_ref IS NULL AND debtor_id = ANY(:ids)))
+               UNION SELECT id FROM payments.payments WHERE client_slug = :c AND payer_ref = :ref),
            erased_payments AS (
                UPDATE payments.payments p SET debtor_id = NULL, content_sha256 = NULL FROM theirs
                WHERE p.id = theirs.id AND (p.debtor_id IS NOT NULL OR p.content_sha256 IS NOT NULL)
