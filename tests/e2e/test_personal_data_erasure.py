@@ -20,7 +20,7 @@ import unicodedata
 import uuid
 import zoneinfo
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,8 @@ ERASED = Person("P-001", "QUBE800101MDFNRR07", "Eufrasia Quiñones Barrionuevo",
                 "eufrasia.quinones@correo-ejemplo.mx", "Calle Tlaquepaque 4821 Interior 7", "1850000.00", 15)
 KEPT = Person("P-002", "ZALT750505HJCPZD04", "Teodomiro Zapatero Lizcano", "55 7319 2846", "33 3528 1974",
               "teodomiro.zapatero@correo-ejemplo.mx", "Avenida Chapultepec 9137 Piso 3", "920000.00", 45)
+# The erased person's contact points as they asked to have them corrected (rectification): more copies to erase.
+RECTIFIED = replace(ERASED, mobile="55 9027 3615", email="eufrasia.barrionuevo@otro-correo.mx")
 # A second row of the erased person, rejected for its balance: ingest keeps its raw cells, another copy.
 CSV = HEADER + ERASED.row() + ERASED.row("P-009", "no es un saldo") + KEPT.row()
 
@@ -225,7 +227,7 @@ async def erase(platform: RunningPlatform, operator: httpx.AsyncClient, slug: st
 def assert_holds_everything(access: dict[str, Any]) -> None:
     """The erased person's access response: identity, contact points with their consent evidence, accounts,
     attempts and messages, payments, promises, holds, consents and the access log, each as it happened."""
-    person = ERASED
+    person = RECTIFIED
     identity = access["identity"]
     assert (identity["full_name"], identity["id_number"], identity["email"], identity["address"]) == (
         person.full_name, person.id_number, person.email, person.address)
@@ -264,6 +266,18 @@ async def fill_every_service(platform: RunningPlatform, operator: httpx.AsyncCli
     assert ERASED.full_name in json.dumps(rejections, ensure_ascii=False)  # its raw cells, kept for the client
     for person in (ERASED, KEPT):
         await sent_messages(operator, SLUG, person.account_ref)
+
+    # Rectification at the person's request: the corrected phones and e-mail on every account, who and why kept.
+    rectified = await operator.patch(f"/v1/clients/{SLUG}/debtors/{ERASED.id_number}/contact-points", json={
+        "phones": [RECTIFIED.mobile, RECTIFIED.landline], "email": RECTIFIED.email,
+        "reason": "la titular pidió corregir su celular y su correo (radicado 2291)"})
+    assert rectified.status_code == 200, rectified.text
+    assert (rectified.json()["accounts"], rectified.json()["fields"]) == ([ERASED.account_ref], ["phones", "email"])
+    trail = await answered(operator, f"/v1/clients/{SLUG}/accounts/{ERASED.account_ref}/contacts",
+                           lambda b: any(t["kind"] == "contact_rectified" for t in b["trail"]),
+                           "the rectification in outreach's audit trail")
+    entry = next(t for t in trail["trail"] if t["kind"] == "contact_rectified")
+    assert "radicado 2291" in json.dumps(entry["detail"]) and not leaks(RECTIFIED, {"trail": json.dumps(entry)})
 
     now = dt.datetime.now(dt.UTC)
     for person in (ERASED, KEPT):
@@ -353,7 +367,8 @@ async def test_an_erasure_reaches_every_copy(talkative_platform: RunningPlatform
         portfolio_id = await fill_every_service(platform, operator)
 
         # Access: everything held about the person, and who read it (this read included).
-        assert (await operator.get(personal_data_url(SLUG, ERASED))).status_code == 200
+        await answered(operator, personal_data_url(SLUG, ERASED),
+                       lambda b: b["identity"]["email"] == RECTIFIED.email, "the rectification in reporting")
         access = await operator.get(personal_data_url(SLUG, ERASED))
         assert access.status_code == 200, access.text
         assert_holds_everything(access.json())
@@ -386,7 +401,7 @@ async def test_an_erasure_reaches_every_copy(talkative_platform: RunningPlatform
         haystacks["the platform's log"] = log
         assert ERASED.account_ref in tables.get("reporting.accounts", "") or any(
             ERASED.account_ref in text for text in tables.values()), "the erased person's accounts must stay"
-        found = leaks(ERASED, haystacks)
+        found = leaks(ERASED, haystacks) + leaks(RECTIFIED, haystacks)
         assert not found, "the erased person's data survives:\n" + "\n".join(sorted(set(found)))
 
         # The other person is intact; the report's figures are as they were; the erased person is not known.
@@ -407,7 +422,8 @@ async def test_an_erasure_reaches_every_copy(talkative_platform: RunningPlatform
             answer = await operator.get(path)
             assert answer.status_code in (200, 404), (path, answer.status_code, answer.text)
             answers[path] = answer.text
-        assert not leaks(ERASED, answers), leaks(ERASED, answers)
+        shown = leaks(ERASED, answers) + leaks(RECTIFIED, answers)
+        assert not shown, shown
 
 
 RETENTION_SLUG = "banco-azteca-retencion"
