@@ -1,14 +1,16 @@
 """Ingest's HTTP API: one module-level router (prefix /v1, tag ingest) over its features' routes: client companies,
-portfolio uploads, placed accounts. Thin: each route checks the request's shape and calls its feature's handlers."""
+portfolio uploads, placed accounts, rectification of a debtor's contact points. Thin: each route checks the
+request's shape and calls its feature's handlers."""
 
 from fastapi import APIRouter
 
 from ingest.accounts import routes as accounts
 from ingest.clients import routes as clients
+from ingest.rectification import routes as rectification
 from ingest.uploads import routes as uploads
 
 # A route with a second path parameter names `{slug}` first too (the client dependency checks it), so the OpenAPI
 # lists the path's parameters in the path's order.
 router = APIRouter(prefix="/v1", tags=["ingest"])
-for feature in (clients, uploads, accounts):
+for feature in (clients, uploads, accounts, rectification):
     router.include_router(feature.router)

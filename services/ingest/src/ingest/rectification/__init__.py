@@ -1,0 +1,1 @@
+"""Rectification: an operator corrects a debtor's contact points at their request, with who and why recorded."""
