@@ -243,7 +243,8 @@ def assert_holds_everything(access: dict[str, Any]) -> None:
     assert sorted(Decimal(p["amount"]) for p in access["payments"]) == [Decimal("50000"), Decimal("200000")]
     assert [Decimal(p["amount"]) for p in access["promises"]] == [Decimal("300000")]
     assert sorted((h["hold"], h["what"]) for h in access["holds"]) == [("dispute", "lifted"), ("dispute", "set")]
-    assert access["consents"] and {c["account_ref"] for c in access["consents"]} == {person.account_ref}
+    assert {c["account_ref"] for c in access["consents"]} == {person.account_ref}
+    assert any(c["what"] == "withdrawn" and c["source"] == "reply" for c in access["consents"]), access["consents"]
     reads = [e for e in access["access_log"] if e["what"] == "access"]
     assert len(reads) >= 2 and all(e["by_role"] == "operator" for e in reads), access["access_log"]
 
@@ -257,15 +258,27 @@ async def sent_messages(operator: httpx.AsyncClient, slug: str, account_ref: str
 
 
 async def fill_every_service(platform: RunningPlatform, operator: httpx.AsyncClient) -> str:
-    """Upload (with a rejected row of the erased person), segmentation, messages sent, a gateway payment naming
-    the payer by id number, a promise, a hold set and lifted: each service holds a copy of both people. Returns
-    the upload's id."""
+    """Upload (with a rejected row of the erased person), segmentation, messages sent, the erased person's reply
+    opting out in their own words, a rectification, a till payment and a gateway payment naming the payer by id
+    number, a promise, a hold set (the operator's note naming the person) and lifted, the person on the
+    do-not-contact list: each service holds a copy of both people. Returns the upload's id."""
     portfolio_id = await place(operator, SLUG, CSV, accepted=2, rejected=1)
     rejections = (await operator.get(f"/v1/portfolios/{portfolio_id}/rejections")).json()["items"]
     assert [r["code"] for r in rejections] == ["invalid_balance"]
     assert ERASED.full_name in json.dumps(rejections, ensure_ascii=False)  # its raw cells, kept for the client
-    for person in (ERASED, KEPT):
-        await sent_messages(operator, SLUG, person.account_ref)
+    sent = {person: await sent_messages(operator, SLUG, person.account_ref) for person in (ERASED, KEPT)}
+
+    # The person answers the SMS from their phone, opting out and saying who they are, as debtors do.
+    sms = next(a for a in sent[ERASED] if a["channel"] == "sms" and a["sent_at"])
+    reply = json.dumps({"message_id": f"sbx-{sms['id']}", "status": "reply", "channel": "sms",
+                        "reply_from": f"+52{ERASED.mobile.replace(' ', '')}",
+                        "detail": f"BAJA por favor. Soy {ERASED.full_name}, escríbanme solo a {ERASED.email}"})
+    replied = await operator.post("/v1/webhooks/outreach/sandbox", content=reply.encode(), headers={
+        "Recaudo-Signature": sign(reply.encode(), platform.settings.sandbox_gateway_secret, dt.datetime.now(dt.UTC)),
+        "Content-Type": "application/json"})
+    assert (replied.status_code, replied.json()["applied"]) == (200, 1), replied.text
+    await answered(operator, f"/v1/clients/{SLUG}/accounts/{ERASED.account_ref}/consents",
+                   lambda b: "withdrawn" in json.dumps(b), "the opt-out in the consent evidence")
 
     # Rectification at the person's request: the corrected phones and e-mail on every account, who and why kept.
     rectified = await operator.patch(f"/v1/clients/{SLUG}/debtors/{ERASED.id_number}/contact-points", json={
@@ -298,12 +311,13 @@ async def fill_every_service(platform: RunningPlatform, operator: httpx.AsyncCli
         "promise": {"amount": "300000.00", "due_date": (called + dt.timedelta(days=10)).date().isoformat()}})
     assert logged.status_code == 201, logged.text
     held = await operator.post(f"/v1/clients/{SLUG}/accounts/{ERASED.account_ref}/legal-holds",
-                               json={"hold": "dispute", "note": "reclamo radicado"})
+                               json={"hold": "dispute", "note": f"reclamo de {ERASED.full_name}, radicado 2291"})
     assert held.status_code == 201, held.text
     lifted = await operator.delete(f"/v1/clients/{SLUG}/accounts/{ERASED.account_ref}/legal-holds/dispute")
     assert lifted.status_code == 204, lifted.text
-    consents = await operator.get(f"/v1/clients/{SLUG}/accounts/{ERASED.account_ref}/consents")
-    assert consents.status_code == 200, consents.text
+    listed = await operator.post(f"/v1/clients/{SLUG}/do-not-contact",
+                                 json={"debtor_id": ERASED.id_number, "reason": "lo pidió por escrito"})
+    assert (listed.status_code, listed.json()["accounts"]) == (201, 1), listed.text
     await answered(operator, f"/v1/clients/{SLUG}/accounts/{ERASED.account_ref}",
                    lambda b: Decimal(b["recovered"]) == Decimal("250000.00"), "both payments in reporting")
     return portfolio_id
@@ -368,7 +382,9 @@ async def test_an_erasure_reaches_every_copy(talkative_platform: RunningPlatform
 
         # Access: everything held about the person, and who read it (this read included).
         await answered(operator, personal_data_url(SLUG, ERASED),
-                       lambda b: b["identity"]["email"] == RECTIFIED.email, "the rectification in reporting")
+                       lambda b: b["identity"]["email"] == RECTIFIED.email and len(b["payments"]) == len(b["holds"]) == 2
+                       and len(b["promises"]) == 1 and any(c["what"] == "withdrawn" for c in b["consents"]),
+                       "the rectification, payments, holds and the opt-out in reporting")
         access = await operator.get(personal_data_url(SLUG, ERASED))
         assert access.status_code == 200, access.text
         assert_holds_everything(access.json())
