@@ -7,9 +7,7 @@ import datetime as dt
 import io
 import json
 import logging
-import uuid
 from collections.abc import Iterator
-from decimal import Decimal
 
 import pytest
 from opentelemetry import trace
@@ -21,7 +19,7 @@ from sqlalchemy import text
 
 from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
 from recaudo_common.bus.relay import relay_once
-from recaudo_common.events import AccountPlaced, topic_name
+from recaudo_common.events import AccountRecalled, topic_name
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
 from recaudo_common.telemetry import JsonFormatter, ScrubbingExporter, configure_tracing
@@ -63,22 +61,19 @@ def log_lines() -> Iterator[io.StringIO]:
     root.setLevel(previous)
 
 
-def account() -> AccountPlaced:
-    # Events carry the debtor only sealed (#19); a client's extra columns are free text and may still hold
-    # personal data, so they carry it here, in clear, to the handler whose insert fails.
-    return AccountPlaced(account_ref="A-1", portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None,
-                         has_phone=True, has_email=True, balance=Decimal("1000.00"), currency="COP",
-                         days_past_due=40, as_of=NOW.date(), authorised_channels=["sms"],
-                         extra={"nombre": NAME, "telefono": PHONE, "correo": EMAIL, "cedula": DEBTOR_ID})
+def account() -> AccountRecalled:
+    # Events carry the debtor only sealed (#19); a recall's reason is an operator's free text and may still name
+    # someone, so it carries the person here, in clear, to the handler whose insert fails.
+    return AccountRecalled(account_ref="A-1", recalled_at=NOW, reason="|".join((NAME, PHONE, EMAIL, DEBTOR_ID)))
 
 
-async def store_debtor(event: AccountPlaced, ctx: HandlerContext) -> None:
+async def store_debtor(event: AccountRecalled, ctx: HandlerContext) -> None:
     """A handler whose insert the database refuses, with the whole row in the error (DETAIL: Failing row
     contains (...), the statement's parameters)."""
+    name, phone, email, debtor_id = (event.reason or "").split("|")
     await ctx.session.execute(text(
         "INSERT INTO reporting.probe_debtors (full_name, phone, email, debtor_id) VALUES (:n, :p, :e, :d)"),
-        {"n": event.extra["nombre"], "p": event.extra["telefono"], "e": event.extra["correo"],
-         "d": event.extra["cedula"]})
+        {"n": name, "p": phone, "e": email, "d": debtor_id})
 
 
 def without_secrets(what: str, text_: str) -> None:
@@ -105,7 +100,7 @@ async def test_a_database_error_on_personal_data_leaves_no_trace_of_it(
     while await relay_once(platform.db, platform.transport, schema="ingest", prefix=prefix):
         pass
     runtime = ConsumerRuntime(platform.db, platform.transport,
-                              Subscriptions("probe", "reporting", {AccountPlaced: store_debtor}), prefix,
+                              Subscriptions("probe", "reporting", {AccountRecalled: store_debtor}), prefix,
                               lambda: NOW, max_retries=1, backoff_s=0.01)
     stop = asyncio.Event()
     async with dead_letters(platform, topic_name(prefix, "account")) as dead:
@@ -122,7 +117,7 @@ async def test_a_database_error_on_personal_data_leaves_no_trace_of_it(
     assert headers["recaudo-dlq-reason"] == "handler_failed:IntegrityError/23514"
     assert "probe_debtors_full_name_check" in headers["recaudo-dlq-error"]
     without_secrets("the dead letter's headers", json.dumps(headers, ensure_ascii=False))
-    assert letters[0].envelope.payload["extra"]["correo"] == EMAIL  # the event itself is kept whole, for a replay
+    assert EMAIL in letters[0].envelope.payload["reason"]  # the event itself is kept whole, for a replay
 
     # The log line about it, and a log.exception of the same real error, name no one either.
     async with platform.db.transaction() as s:
@@ -141,7 +136,7 @@ async def test_a_database_error_on_personal_data_leaves_no_trace_of_it(
 
     # The span of the failed attempt recorded the exception, and exported it without the row.
     trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
-    failed = [s for s in spans.get_finished_spans() if s.name == "consume account.placed" and s.events]
+    failed = [s for s in spans.get_finished_spans() if s.name == "consume account.recalled" and s.events]
     assert failed, [s.name for s in spans.get_finished_spans()]
     assert any(e.name == "exception" and "IntegrityError" in str((e.attributes or {}).get("exception.type"))
                for s in failed for e in s.events)

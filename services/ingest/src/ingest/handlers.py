@@ -238,6 +238,9 @@ def _kept(text: str, limit: int = 2000) -> str:
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
+NOT_IN_EVENTS = frozenset({*debtors.PERSONAL_FIELDS, "extra"})
+
+
 async def _write_accounts(s: AsyncSession, vault: Vault, portfolio: Portfolio, client: ClientCompany,
                           accounts: list[Account], now: dt.datetime) -> None:
     if not accounts:
@@ -248,8 +251,9 @@ async def _write_accounts(s: AsyncSession, vault: Vault, portfolio: Portfolio, c
     envelopes: list[Envelope] = []
     for account in accounts:
         person = people[account.debtor_id]
-        # Version 2: the debtor travels only as their pseudonym and their data sealed with their key (#19).
-        stated = {**{k: v for k, v in vars(account).items() if k not in debtors.PERSONAL_FIELDS},  # shallow: fast
+        # Version 2: the debtor travels only as their pseudonym and their data sealed with their key (#19); the
+        # file's other columns (`extra`) stay in ingest: free text that may name or reach anyone.
+        stated = {**{k: v for k, v in vars(account).items() if k not in NOT_IN_EVENTS},  # shallow: fast
                   "portfolio_id": portfolio.id, "debtor_ref": person.debtor_ref,
                   "personal": debtors.sealed(person, account), "has_phone": bool(account.phones),
                   "has_email": bool(account.email)}

@@ -211,7 +211,11 @@ async def test_mapping_ambiguity_profiles_and_missing_columns(ingest: Ingest) ->
     done = await ingest.upload("banco", content, mapping_profile="core")
     assert done["status"] == "completed" and done["rows_accepted"] == 1
     placed = (await ingest.events("account.placed"))[0]
-    assert placed["balance"] == "1000" and placed["extra"] == {"Saldo Capital": "900", "Sucursal": "Norte"}
+    assert placed["balance"] == "1000" and "extra" not in placed  # free text: it stays in ingest (#19)
+    async with ingest.platform.db.transaction() as s:
+        stated = await s.scalar(text("SELECT stated FROM ingest.accounts WHERE client_slug = 'banco'"
+                                     " AND account_ref = 'A-1'"))
+    assert stated["extra"] == {"Saldo Capital": "900", "Sucursal": "Norte"}
     unknown = await ingest.http.post("/v1/clients/banco/portfolios", files={"file": ("x.csv", content)},
                                      data={"mapping_profile": "nope"})
     assert unknown.json()["code"] == "unknown_mapping_profile"

@@ -48,7 +48,8 @@ class AccountStated(Event):
     authorised_channels: list[Channel]
     last_payment_date: dt.date | None = None
     last_payment_amount: Decimal | None = None
-    extra: dict[str, str] = {}
+    # No `extra` since version 2: a file's other columns are free text that may name or reach anyone (a
+    # co-debtor, a work phone), and no consumer needs them; they stay in ingest, erased with the person.
     # The plaintext of a version 1 event read from an old log (upcast), never serialised: `personal_of` falls back
     # to it, so an event written before #19 still places its account.
     _legacy_personal: PersonalData | None = PrivateAttr(default=None)

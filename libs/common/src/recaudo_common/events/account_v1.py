@@ -41,7 +41,8 @@ class AccountStatedV1(Event):
     extra: dict[str, str] = {}
 
     def stated_fields(self) -> dict[str, object]:
-        fields = self.model_dump(exclude={"debtor_id", "debtor_id_type", "full_name", "phones", "email", "address"})
+        fields = self.model_dump(exclude={"debtor_id", "debtor_id_type", "full_name", "phones", "email", "address",
+                                          "extra"})
         fields["has_phone"] = bool(self.phones)
         fields["has_email"] = bool(self.email)
         return fields
