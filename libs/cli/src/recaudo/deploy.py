@@ -159,11 +159,10 @@ def _deployment(service: str, role: str) -> dict[str, Any]:
 def _service_objects(service: str) -> list[dict[str, Any]]:
     api = f"recaudo-{service}-api"
     worker = f"recaudo-{service}-worker"
-    triggers: list[dict[str, Any]] = []
-    if service != "ingest":
-        triggers.append({"type": "kafka", "metadata": {
-            "bootstrapServers": CONFIG["RECAUDO_KAFKA_BOOTSTRAP"], "consumerGroup": f"{PREFIX}.{service}",
-            "lagThreshold": "1000", "offsetResetPolicy": "earliest"}})
+    # Every service consumes (ingest since #19: the erasure requests), so every worker scales on its lag.
+    triggers: list[dict[str, Any]] = [{"type": "kafka", "metadata": {
+        "bootstrapServers": CONFIG["RECAUDO_KAFKA_BOOTSTRAP"], "consumerGroup": f"{PREFIX}.{service}",
+        "lagThreshold": "1000", "offsetResetPolicy": "earliest"}}]
     if service in WORKER_BACKLOG:
         triggers.append({"type": "postgresql", "metadata": {
             "query": WORKER_BACKLOG[service], "targetQueryValue": "500" if service == "outreach" else "1"},
