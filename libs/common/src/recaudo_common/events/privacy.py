@@ -67,6 +67,8 @@ class DebtorErased(Event):
 
     erasure_id: UUID
     debtor_ref: UUID
+    account_refs: list[str] = Field(default=[], description=(
+        "the person's accounts, as in the request: a service restored from a backup erases its copy again by them"))
     reason: ErasureReason
     erased_at: dt.datetime
 

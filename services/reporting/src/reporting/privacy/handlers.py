@@ -171,7 +171,8 @@ class ErasureSaga:
         await store.drop_sealed_copies(s, client, found.debtor_ref)
         await store.complete(s, found.id, ctx.now)
         await ctx.emit(DebtorErased(erasure_id=found.id, debtor_ref=found.debtor_ref,
-                                    reason=found.reason, erased_at=ctx.now))
+                                    account_refs=list(found.account_refs), reason=found.reason,
+                                    erased_at=ctx.now))
         ERASURES_COMPLETED.labels(reason=found.reason).inc()
 
     async def on_erased(self, event: DebtorErased, ctx: HandlerContext) -> None:
