@@ -97,6 +97,23 @@ class AccountContactRectified(Event):
 
 
 @register
+class AccountPseudonymised(Event):
+    type = "account.pseudonymised"
+    family = "account"
+    producer = "ingest"
+    summary = ("An account placed before #19 got its debtor's pseudonym and sealed data (a one-off migration, once "
+               "per account): consumers record debtor_ref and drop any plaintext copy they can now do without; "
+               "nothing else about the account changes.")
+
+    account_ref: str
+    debtor_ref: UUID
+    personal: str
+    has_phone: bool
+    has_email: bool
+    pseudonymised_at: dt.datetime
+
+
+@register
 class AccountRecalled(Event):
     type = "account.recalled"
     family = "account"
