@@ -111,9 +111,15 @@ async def migrate(settings: PlatformSettings, units: Sequence[ServiceUnit], *, c
         await upgrade_async(schema=unit.schema, script_location=unit.migrations, database_url=url)
     # The embedded log's events written before #19 carried debtors in clear: reseal them before any consumer
     # reads the log again (a no-op once done).
+    # And a key that a restore brought back for someone in the register of erasures is deleted again.
     db = Database(make_engine(url, pool_size=1))
+    vault = Vault.from_settings(settings)
     try:
-        await reseal_event_log(db, Vault.from_settings(settings), clock())
+        await reseal_event_log(db, vault, clock())
+        async with db.transaction() as s:
+            if restored := await vault.reapply_erasures(s):
+                log.warning("erased people's keys deleted again after a restore", extra={"fields": {
+                    "people": restored}})
     finally:
         await db.dispose()
 

@@ -27,6 +27,8 @@ from recaudo_common.events import (
 )
 from recaudo_common.personal_data import MasterKeyring, PersonalData, Vault, personal_of
 from recaudo_common.personal_data.log_reseal import reseal_event_log
+from recaudo_common.runtime import migrate
+from recaudo_common.settings import PlatformSettings
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -89,3 +91,26 @@ async def test_the_log_is_resealed_once_and_the_person_can_then_be_erased_from_i
         for event in decoded:
             assert isinstance(event, (AccountPlaced, AccountUpdated))
             assert await personal_of(vault, s, CLIENT, event) is None
+
+
+async def test_a_start_after_a_restore_deletes_again_the_keys_of_people_in_the_register(
+        db: Database, database_url: str) -> None:
+    settings = PlatformSettings(database_url=database_url)
+    vault = Vault.from_settings(settings, key_cache_ttl_s=0)
+    async with db.transaction() as s:
+        erased = await vault.person_for(s, CLIENT, "55667788", NOW)
+        kept = await vault.person_for(s, CLIENT, "99887766", NOW)
+        await vault.shred(s, CLIENT, erased.debtor_ref, "request", NOW)
+    # A restore from a backup taken before the erasure brings the key back; the register, kept apart, says who.
+    async with db.transaction() as s:
+        await s.execute(text("INSERT INTO vault.people (client_slug, debtor_ref, wrapped_key, master_key_id,"
+                             " created_at) VALUES (:c, :r, :k, :m, :at)"),
+                        {"c": CLIENT, "r": erased.debtor_ref, "at": NOW,
+                         "k": vault.keyring.wrap(erased.key)[0], "m": vault.keyring.wrap(erased.key)[1]})
+        assert await vault.key_of(s, CLIENT, erased.debtor_ref) is not None
+
+    await migrate(settings, [])
+
+    async with db.transaction() as s:
+        assert await vault.key_of(s, CLIENT, erased.debtor_ref) is None
+        assert await vault.key_of(s, CLIENT, kept.debtor_ref) == kept.key
