@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -181,11 +182,11 @@ async def settled_totals(operator: httpx.AsyncClient, slug: str) -> dict[str, An
     """The totals once two reads a moment apart agree (the report is fed asynchronously)."""
     last: dict[str, Any] = {}
 
-    async def unchanged() -> dict[str, Any] | None:
+    async def unchanged() -> dict[str, Any]:
         nonlocal last
         current = await totals(operator, slug)
         same, last = current == last, current
-        return current if same else None
+        return current if same else {}
 
     return await eventually(unchanged, timeout_s=60, interval_s=1, message="the report settled")
 
@@ -327,13 +328,18 @@ async def fill_every_service(platform: RunningPlatform, operator: httpx.AsyncCli
 
 
 async def database_dump(platform: RunningPlatform) -> dict[str, str]:
-    """Every schema's data, table by table (pg_dump of the whole database with the embedded server's own
-    binaries, which match the server's version)."""
-    from recaudo_common.embedded_pg import _bin
+    """Every schema's data, table by table: pg_dump of the whole database with the embedded server's own binaries
+    (they match the server's version), or, where they are not installed, every row of every table of every
+    schema that is not PostgreSQL's own as JSON."""
+    from recaudo_common.embedded_pg import EmbeddedPostgresMissing, _bin
 
-    dumped = await asyncio.to_thread(
-        subprocess.run, [_bin("pg_dump"), "--data-only", "--no-owner", asyncpg_dsn(platform.settings.database_url)],
-        capture_output=True, text=True, timeout=120)
+    dsn = asyncpg_dsn(platform.settings.database_url)
+    try:
+        pg_dump = _bin("pg_dump")
+    except EmbeddedPostgresMissing:
+        return await rows_as_json(dsn)
+    dumped = await asyncio.to_thread(subprocess.run, [pg_dump, "--data-only", "--no-owner", dsn],
+                                     capture_output=True, text=True, timeout=120)
     assert dumped.returncode == 0, dumped.stderr
     tables: dict[str, str] = {}
     current = "(outside a table)"
@@ -342,6 +348,20 @@ async def database_dump(platform: RunningPlatform) -> dict[str, str]:
             current = line.split(" ", 2)[1]
         tables[current] = tables.get(current, "") + line + "\n"
     return tables
+
+
+async def rows_as_json(dsn: str) -> dict[str, str]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        names = await connection.fetch(
+            """SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'
+               AND table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg_toast%'""")
+        return {f"{n['table_schema']}.{n['table_name']}": "\n".join(
+            r[0] for r in await connection.fetch(
+                f'SELECT row_to_json(t)::text FROM "{n["table_schema"]}"."{n["table_name"]}" t'))
+            for n in names}
+    finally:
+        await connection.close()
 
 
 async def kafka_records(bootstrap: str, prefix: str) -> dict[str, str]:
