@@ -480,6 +480,8 @@ PAID_OFF = Person("R-002", "BECR881122MJCRRS05", "Clotilde Berrocal Roldán", "5
                   "clotilde.berrocal@correo-ejemplo.mx", "Callejón Analco 2958", "90000.00", 20)
 ACTIVE = Person("R-003", "SOPE910303HNLTRN08", "Ezequiel Sotomayor Pedraza", "55 2846 7319", "33 3619 4827",
                 "ezequiel.sotomayor@correo-ejemplo.mx", "Boulevard Tlalpan 6182", "410000.00", 60)
+RECALLED_LATER = Person("R-004", "GUAI700707MOCTRM03", "Leocadia Guardiola Ibarrondo", "55 3719 8264",
+                        "33 3482 9163", "leocadia.guardiola@correo-ejemplo.mx", "Cerrada Coyoacán 5307", "275000.00", 90)
 
 
 @pytest.fixture
@@ -496,12 +498,13 @@ async def test_retention_erases_the_closed_on_schedule_and_keeps_the_active(
     platform = sweeping_platform
     slug = RETENTION_SLUG
     async with platform.client() as operator:
-        await place(operator, slug, HEADER + RECALLED.row() + PAID_OFF.row() + ACTIVE.row(), accepted=3, rejected=0)
+        people = (RECALLED, PAID_OFF, ACTIVE, RECALLED_LATER)
+        await place(operator, slug, HEADER + "".join(p.row() for p in people), accepted=4, rejected=0)
         await recall(operator, slug, RECALLED.account_ref)
         await cash_payment(operator, slug, PAID_OFF.account_ref, PAID_OFF.balance)
         await answered(operator, f"/v1/clients/{slug}/accounts/{PAID_OFF.account_ref}", lambda b: b["status"] == "paid",
                        "paid off in reporting")
-        for person in (RECALLED, PAID_OFF, ACTIVE):
+        for person in people:
             assert (await operator.get(personal_data_url(slug, person))).status_code == 200
         before = await settled_totals(operator, slug)
 
@@ -509,27 +512,43 @@ async def test_retention_erases_the_closed_on_schedule_and_keeps_the_active(
         assert kept.status_code == 200, kept.text
         assert (await operator.get(f"/v1/clients/{slug}/retention")).json()["days_after_closure"] == 0
 
-        def retention_erasures(body: dict[str, Any]) -> bool:
-            done = [e for e in body["erasures"] if e["reason"] == "retention" and e["status"] == "completed"]
-            return len(done) == 2
+        def erased_by_retention(*refs: str) -> Any:
+            """Whether exactly these accounts' people were erased by retention, and completed."""
+            def check(body: dict[str, Any]) -> bool:
+                return sorted(ref for e in body["erasures"] if e["reason"] == "retention" and e["status"] == "completed"
+                              for ref in e["account_refs"]) == sorted(refs)
+            return check
 
-        erasures = await answered(operator, f"/v1/clients/{slug}/erasures", retention_erasures,
+        erasures = await answered(operator, f"/v1/clients/{slug}/erasures",
+                                  erased_by_retention(RECALLED.account_ref, PAID_OFF.account_ref),
                                   "the recalled and the paid-off person erased by retention", timeout_s=120)
         assert sorted(ref for e in erasures["erasures"] for ref in e["account_refs"]) == [
             RECALLED.account_ref, PAID_OFF.account_ref]
         for person in (RECALLED, PAID_OFF):
             assert (await operator.get(personal_data_url(slug, person))).status_code == 404
-        # The job has run since the closures (and keeps running every second): the active person is kept.
+        # The pass that erased them found the active people not due; the report's figures did not move.
+        for person in (ACTIVE, RECALLED_LATER):
+            held = await operator.get(personal_data_url(slug, person))
+            assert held.status_code == 200 and person.full_name in held.text, held.text
+        assert await totals(operator, slug) == before
+
+        # The job keeps running on its schedule: a person recalled later is erased by a later pass, and the
+        # people erased before are not asked again (one erasure each).
+        await recall(operator, slug, RECALLED_LATER.account_ref)
+        erasures = await answered(operator, f"/v1/clients/{slug}/erasures",
+                                  erased_by_retention(RECALLED.account_ref, PAID_OFF.account_ref,
+                                                      RECALLED_LATER.account_ref),
+                                  "the person recalled later erased by retention", timeout_s=120)
+        assert sorted(ref for e in erasures["erasures"] for ref in e["account_refs"]) == [
+            RECALLED.account_ref, PAID_OFF.account_ref, RECALLED_LATER.account_ref]
+        assert (await operator.get(personal_data_url(slug, RECALLED_LATER))).status_code == 404
         active = await operator.get(personal_data_url(slug, ACTIVE))
         assert active.status_code == 200 and ACTIVE.full_name in active.text, active.text
-        assert await totals(operator, slug) == before
-        again = (await operator.get(f"/v1/clients/{slug}/erasures")).json()["erasures"]
-        assert len(again) == 2  # idempotent: the job asks nobody twice
 
     tables = await database_dump(platform)
     haystacks = {f"table {n}": t for n, t in tables.items()}
     haystacks["the platform's log"] = platform.process.log_path.read_text(errors="replace")
-    found = [f for p in (RECALLED, PAID_OFF) for f in leaks(p, haystacks)]
+    found = [f for p in (RECALLED, PAID_OFF, RECALLED_LATER) for f in leaks(p, haystacks)]
     assert not found, "a person erased by retention survives:\n" + "\n".join(sorted(set(found)))
 
 
