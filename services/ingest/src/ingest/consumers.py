@@ -1,12 +1,13 @@
-"""Ingest's one subscription: the privacy topic's erasure requests, on which it erases its copies of the person
-(ingest is where portfolios enter the platform; it consumes nothing else)."""
+"""Ingest's one subscription: the debtor topic's erasures, requested (it erases its copies of the person and
+confirms) and completed (it erases them again: a restored database); ingest is where portfolios enter the
+platform, it consumes nothing else."""
 
 from ingest.privacy import handlers as privacy
 from ingest.store import SCHEMA
 from recaudo_common.bus.consumer import Subscriptions
-from recaudo_common.events import DebtorErasureRequested
+from recaudo_common.events import DebtorErased, DebtorErasureRequested
 
 SUBSCRIPTIONS = Subscriptions(
     consumer="ingest", schema=SCHEMA,
-    handlers={DebtorErasureRequested: privacy.on_erasure_requested},
+    handlers={DebtorErasureRequested: privacy.on_erasure_requested, DebtorErased: privacy.on_erased},
 )

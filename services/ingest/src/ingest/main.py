@@ -10,7 +10,7 @@ from ingest.api import router
 from ingest.clients.store import get_client
 from ingest.consumers import SUBSCRIPTIONS
 from ingest.handlers import process_next_portfolio
-from ingest.privacy.handlers import expire_raw_cells, give_every_account_a_person
+from ingest.privacy.handlers import announce_pseudonyms, expire_raw_cells, give_every_account_a_person
 from ingest.settings import IngestSettings
 from ingest.uploads_runtime import APP_STATE, VAULT, IngestRuntime
 from recaudo_common.gate import BodyRule
@@ -36,8 +36,10 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
         return done is not None
 
     async def backfill(stop: asyncio.Event) -> None:
-        """Once per start: accounts placed before pseudonyms get their debtor's (none left after the first)."""
+        """Once per start: accounts placed before pseudonyms get their debtor's, then have it announced to the
+        services that hold their copies (none left after the first)."""
         await give_every_account_a_person(platform.db, vault, clock=platform.clock)
+        await announce_pseudonyms(platform.db, vault, clock=platform.clock)
         await stop.wait()
 
     async def retain() -> bool:

@@ -6,7 +6,7 @@ once per request and again when asked again (real HTTP API, real PostgreSQL, rea
 import asyncio
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -19,7 +19,7 @@ from ingest.main import build
 from ingest.settings import IngestSettings
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.bus.relay import relay_once
-from recaudo_common.events import DebtorErasureConfirmed, DebtorErasureRequested, decode, topic_name
+from recaudo_common.events import DebtorErased, DebtorErasureConfirmed, DebtorErasureRequested, decode, topic_name
 from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, build_app
@@ -200,3 +200,50 @@ async def test_an_erasure_of_another_client_companys_person_touches_nothing_here
     assert confirmed.erased_rows == 0
     dump = await ingest.dump()
     assert all(spelling in dump for spelling in ANA)
+
+
+async def test_a_completed_erasure_erases_again_what_a_restored_backup_brought_back_and_publishes_nothing(
+        ingest: Ingest) -> None:
+    await ingest.upload(FILE)
+    ana = await ingest.debtor_ref("A-1")
+    backup = "SELECT 'accounts', account_ref, debtor_id, stated::text FROM ingest.accounts UNION ALL " \
+             "SELECT 'row_issues', id::text, NULL, raw::text FROM ingest.row_issues"
+    async with ingest.platform.db.transaction() as s:
+        taken = (await s.execute(text(backup))).all()  # the backup, taken before the erasure
+    request = DebtorErasureRequested(erasure_id=uuid.uuid4(), debtor_ref=ana, account_refs=["A-1", "A-2", "A-6"],
+                                     reason="request", requested_at=NOW)
+    await ingest.request_erasure(request)
+
+    def handled(count: int) -> Callable[[], Awaitable[bool]]:
+        async def enough() -> bool:
+            async with ingest.platform.db.transaction() as s:
+                return await s.scalar(text("SELECT count(*) FROM ingest.inbox WHERE consumer = 'ingest'")) == count
+        return enough
+    await consume_and_relay(ingest, handled(1))
+    assert [s for s in ANA if s in await ingest.dump()] == []
+    # The database is restored from that backup: Ana's copies are back.
+    async with ingest.platform.db.transaction() as s:
+        for table, ref, debtor_id, stated in taken:
+            if table == "accounts":
+                await s.execute(text("UPDATE ingest.accounts SET debtor_id = :d, stated = CAST(:s AS jsonb) "
+                                     "WHERE account_ref = :r"), {"d": debtor_id, "s": stated, "r": ref})
+            else:
+                await s.execute(text("UPDATE ingest.row_issues SET raw = CAST(:s AS jsonb) WHERE id = :r"),
+                                {"s": stated, "r": int(ref)})
+        outbox_before = await s.scalar(text("SELECT count(*) FROM ingest.outbox"))
+    restored = await ingest.dump()
+    assert all(spelling in restored for spelling in ANA)
+    # Reporting's debtor.erased, read again once the consumers' offsets are reset to the backup's time.
+    erased = DebtorErased(erasure_id=request.erasure_id, debtor_ref=ana, account_refs=request.account_refs,
+                          reason="request", erased_at=NOW)
+    async with ingest.platform.db.transaction() as s:
+        await Outbox("reporting").add(s, [erased.envelope(client="banco", occurred_at=NOW)])
+    while await relay_once(ingest.platform.db, ingest.platform.transport, schema="reporting",
+                           prefix=ingest.platform.settings.topic_prefix):
+        pass
+    await consume_and_relay(ingest, handled(2))
+    dump = await ingest.dump()
+    assert [s for s in ANA if s in dump] == []
+    assert all(spelling in dump for spelling in LUIS)
+    async with ingest.platform.db.transaction() as s:  # no confirmation, nothing else: no one waits for it
+        assert await s.scalar(text("SELECT count(*) FROM ingest.outbox")) == outbox_before

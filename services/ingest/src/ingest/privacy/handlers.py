@@ -1,6 +1,7 @@
-"""Ingest's part in the data-protection duties: every account placed before pseudonyms gets its debtor's
-(a backfill), a person's erasure blanks every plaintext copy ingest keeps of them and confirms it, and retention
-blanks the raw cells of old rejected rows and drops the bytes of uploads never processed."""
+"""Ingest's part in the data-protection duties: every account placed before pseudonyms gets its debtor's and has
+it announced downstream (backfills), a person's erasure blanks every plaintext copy ingest keeps of them and
+confirms it (and blanks it again when the erasure completes, for a restored database), and retention blanks the
+raw cells of old rejected rows and drops the bytes of uploads never processed."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from ingest.domain.identifiers import Identifiers
 from ingest.domain.portfolio import identifies
 from ingest.privacy import store
 from ingest.records import UploadFailure
+from ingest.store import outbox
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.db import Database
-from recaudo_common.events import DebtorErasureConfirmed, DebtorErasureRequested
-from recaudo_common.personal_data import LookupKind, Vault
+from recaudo_common.events import AccountPseudonymised, DebtorErased, DebtorErasureConfirmed, DebtorErasureRequested
+from recaudo_common.personal_data import LookupKind, Vault, seal
 
 log = logging.getLogger("recaudo.ingest")
 Clock = Callable[[], dt.datetime]
@@ -55,6 +57,35 @@ async def give_every_account_a_person(db: Database, vault: Vault, *, clock: Cloc
                 given += len(refs)
 
 
+async def announce_pseudonyms(db: Database, vault: Vault, *, clock: Clock, batch: int = BACKFILL_BATCH) -> int:
+    """Every account whose copies downstream predate pseudonyms (placed and last stated by events in clear, before
+    #19) is announced once: account.pseudonymised with its debtor's pseudonym and their data sealed with their
+    key, so reporting can find and erase them and payments can forget the id number it kept. A batch per
+    transaction, its events and marks committed together: run again or resumed after a crash, it announces only
+    the rest; one key read per client company and batch. How many it announced. An account whose person's key is
+    gone (erased, in a database restored from before the erasure) is left to the erasure's replay."""
+    announced = 0
+    after = ("", "")
+    while True:
+        async with db.transaction() as s:
+            accounts = await store.accounts_unannounced(s, after=after, limit=batch)
+            if not accounts:
+                return announced
+            after = (accounts[-1].client, accounts[-1].person.account_ref)
+            now = clock()
+            for client, of_client in groupby(accounts, key=lambda a: a.client):
+                mine = list(of_client)
+                keys = await vault.keys_of(s, client, [a.debtor_ref for a in mine])
+                sealable = [a for a in mine if a.debtor_ref in keys]
+                await outbox.add(s, [AccountPseudonymised(
+                    account_ref=a.person.account_ref, debtor_ref=a.debtor_ref,
+                    personal=seal(keys[a.debtor_ref], client, a.debtor_ref, a.person.personal_data()),
+                    has_phone=bool(a.person.phones), has_email=bool(a.person.email), pseudonymised_at=now,
+                ).envelope(client=client, occurred_at=now) for a in sealable])
+                await store.mark_announced(s, client, [a.person.account_ref for a in sealable], now)
+                announced += len(sealable)
+
+
 async def on_erasure_requested(event: DebtorErasureRequested, ctx: HandlerContext) -> None:
     """Erases every plaintext copy ingest keeps of the person for their client company, and confirms it in the
     same transaction (asked again: nothing left to erase, confirmed again)."""
@@ -64,6 +95,17 @@ async def on_erasure_requested(event: DebtorErasureRequested, ctx: HandlerContex
                                           service="ingest", erased_rows=erased, confirmed_at=ctx.now))
     log.info("erased a person's data", extra={"fields": {"client": client, "erasure": str(event.erasure_id),
                                                          "erased_rows": erased}})
+
+
+async def on_erased(event: DebtorErased, ctx: HandlerContext) -> None:
+    """The person's erasure completed: whatever ingest holds of them is erased again, and nothing is confirmed (no
+    one waits for it). Ordinarily nothing is left; in a database restored from a backup older than the erasure
+    (its consumers' offsets on the debtor topic reset to the backup's time) the copies it brought back go."""
+    erased = await erase_person(ctx, ctx.envelope.client, event.debtor_ref, event.account_refs)
+    if erased:
+        log.info("an erasure was applied again (a restored database)",
+                 extra={"fields": {"client": ctx.envelope.client, "erasure": str(event.erasure_id),
+                                   "erased_rows": erased}})
 
 
 async def erase_person(ctx: HandlerContext, client: str, debtor_ref: UUID, account_refs: list[str]) -> int:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.debtors import PERSONAL_FIELDS
 from ingest.domain.identifiers import Identifiers
 from recaudo_common.db import unnest_rows
+from recaudo_common.personal_data import PersonalData
 
 ErasedWhy = Literal["request", "retention"]
 # What replaces a row's raw cells: a JSON true is never a cell (cells are kept as text), so it is told apart from a
@@ -42,6 +43,20 @@ class PersonOnAccount:
     email: str | None
     address: str | None
 
+    def personal_data(self) -> PersonalData:
+        """What the account says of its debtor, as an event seals it."""
+        return PersonalData(full_name=self.full_name or "", id_number=self.debtor_id or "",
+                            id_type=self.debtor_id_type, phones=self.phones, email=self.email, address=self.address)
+
+
+@dataclass(frozen=True)
+class Unannounced:
+    """An account whose pseudonym was never announced downstream, and what it says of its debtor."""
+
+    client: str
+    debtor_ref: uuid.UUID
+    person: PersonOnAccount
+
 
 async def accounts_without_person(s: AsyncSession, *, after: tuple[str, str], limit: int
                                   ) -> list[tuple[str, PersonOnAccount]]:
@@ -63,6 +78,26 @@ async def set_debtor_refs(s: AsyncSession, client: str, refs: Mapping[str, uuid.
         f"UPDATE ingest.accounts a SET debtor_ref = r.debtor_ref FROM {source}"
         " WHERE a.client_slug = :c AND a.account_ref = r.account_ref AND a.debtor_ref IS NULL"),
         {**params, "c": client})
+
+
+async def accounts_unannounced(s: AsyncSession, *, after: tuple[str, str], limit: int) -> list[Unannounced]:
+    """Accounts with a person whose pseudonym no event has announced downstream (their copies elsewhere came from
+    events in clear, before #19), by (client, account_ref) after `after`, locked; another process's are skipped.
+    An erased account (no id number) has nothing to announce."""
+    rows = (await s.execute(text(
+        "SELECT client_slug, account_ref, debtor_ref, debtor_id, stated FROM ingest.accounts"
+        " WHERE pseudonym_announced_at IS NULL AND debtor_id IS NOT NULL AND debtor_ref IS NOT NULL"
+        " AND (client_slug, account_ref) > (:c, :a)"
+        " ORDER BY client_slug, account_ref LIMIT :n FOR UPDATE SKIP LOCKED"),
+        {"c": after[0], "a": after[1], "n": limit})).all()
+    return [Unannounced(r.client_slug, r.debtor_ref, _person(r.account_ref, r.debtor_id, r.stated)) for r in rows]
+
+
+async def mark_announced(s: AsyncSession, client: str, account_refs: Sequence[str], now: dt.datetime) -> None:
+    await s.execute(text(
+        "UPDATE ingest.accounts SET pseudonym_announced_at = :now WHERE client_slug = :c"
+        " AND account_ref = ANY(:refs) AND pseudonym_announced_at IS NULL"),
+        {"c": client, "refs": list(account_refs), "now": now})
 
 
 def _person(account_ref: str, debtor_id: str | None, stated: object) -> PersonOnAccount:
