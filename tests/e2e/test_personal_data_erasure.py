@@ -331,11 +331,11 @@ async def database_dump(platform: RunningPlatform) -> dict[str, str]:
     """Every schema's data, table by table: pg_dump of the whole database with the embedded server's own binaries
     (they match the server's version), or, where they are not installed, every row of every table of every
     schema that is not PostgreSQL's own as JSON."""
-    from recaudo_common.embedded_pg import EmbeddedPostgresMissing, _bin
+    from recaudo_common.embedded_pg import EmbeddedPostgresMissing, binary
 
     dsn = asyncpg_dsn(platform.settings.database_url)
     try:
-        pg_dump = _bin("pg_dump")
+        pg_dump = binary("pg_dump")
     except EmbeddedPostgresMissing:
         return await rows_as_json(dsn)
     dumped = await asyncio.to_thread(subprocess.run, [pg_dump, "--data-only", "--no-owner", dsn],

