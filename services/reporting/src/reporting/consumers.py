@@ -38,7 +38,8 @@ def subscriptions(vault: Vault) -> Subscriptions:
             **by_event_type(handlers.on_placed, handlers.on_segmented, handlers.on_recalled,
                             handlers.on_payment_applied, handlers.on_payment_reversed, handlers.on_contact,
                             handlers.on_promise, handlers.on_arrangement, copies.on_updated, copies.on_rectified,
-                            copies.on_hold, copies.on_consent, saga.on_confirmed, saga.on_erased),
+                            copies.on_pseudonymised, copies.on_hold, copies.on_consent, saga.on_confirmed,
+                            saga.on_erased),
         },
         batch_handlers={
             AccountPlaced: handlers.on_placed_many,

@@ -20,6 +20,8 @@ from recaudo_common.events import (
     AccountContactRectified,
     AccountLegalHoldSet,
     AccountPlaced,
+    AccountPlacedV1,
+    AccountPseudonymised,
     AccountRecalled,
     ArrangementMade,
     ClientRegistered,
@@ -321,3 +323,60 @@ async def test_another_client_companys_keys_read_and_erase_nothing(world: World)
 
 async def answers(api: httpx.AsyncClient, path: str, status: int) -> bool:
     return (await api.get(path)).status_code == status
+
+
+async def test_an_account_placed_before_pseudonyms_is_found_and_erased_once_announced(world: World) -> None:
+    """An account placed before #19 reached reporting in clear (version 1, no debtor_ref): nothing here finds its
+    person (404; an erasure 409 accounts_unknown) until ingest's backfill announces it (account.pseudonymised);
+    then the access request opens it and the erasure completes; announced again later, it brings no copy back."""
+    old = AccountPlacedV1(account_ref="O-1", portfolio_id=uuid.uuid4(), debtor_id=ANA.id_number, debtor_id_type="CC",
+                          full_name=ANA.full_name, phones=list(ANA.phones), email=ANA.email, address=ANA.address,
+                          product="tarjeta", balance=Decimal("900000"), currency="COP", days_past_due=45,
+                          as_of=dt.date(2026, 3, 2), authorised_channels=["sms"])
+    await world.publish((EARLIER, registered("banco")), (EARLIER, old))
+    personal = f"{BANCO}/debtors/{ANA.id_number}/personal-data"
+    announced = AccountPseudonymised(account_ref="O-1", debtor_ref=world.ana.debtor_ref, personal=seal(
+        world.ana.key, "banco", world.ana.debtor_ref, ANA), has_phone=True, has_email=True, pseudonymised_at=NOW)
+    async with world.api() as api:
+        async def placed_here() -> bool:
+            async with world.platform.db.transaction() as s:
+                return await s.scalar(text("SELECT count(*) FROM reporting.accounts WHERE account_ref = 'O-1'")) == 1
+        await eventually(placed_here, timeout_s=30)
+        assert (await api.get(personal)).status_code == 404
+        unknown = await api.post(f"{BANCO}/debtors/{ANA.id_number}/erasure")
+        assert (unknown.status_code, unknown.json()["code"]) == (409, "accounts_unknown")
+
+        await world.publish((NOW, announced))
+        await eventually(lambda: answers(api, personal, 200), timeout_s=30)
+        answer = (await api.get(personal)).json()
+        assert answer["identity"]["full_name"] == ANA.full_name and answer["identity"]["email"] == ANA.email
+        assert [(a["account_ref"], a["balance"]) for a in answer["accounts"]] == [("O-1", "900000.00")]
+        refused = await api.post(f"{BANCO}/debtors/{ANA.id_number}/erasure")
+        assert (refused.status_code, refused.json()["code"]) == (409, "obligation_active")
+
+        await world.publish((NOW, AccountRecalled(account_ref="O-1", recalled_at=NOW)))
+        await eventually(lambda: active_by_their_figures(api, []), timeout_s=30)
+        started = await api.post(f"{BANCO}/debtors/{ANA.id_number}/erasure")
+        assert started.status_code == 202
+        erasure_id = uuid.UUID(started.json()["id"])
+        await world.publish(*[(NOW, DebtorErasureConfirmed(erasure_id=erasure_id, debtor_ref=world.ana.debtor_ref,
+                                                           service=service, erased_rows=1, confirmed_at=NOW))
+                              for service in ERASING_SERVICES])
+        await eventually(lambda: confirmed_by(api, str(erasure_id), 3, status="completed"), timeout_s=30)
+        assert (await api.get(personal)).status_code == 404
+        # The backfill's event read again (a replay, a rebuild): the erased person's copy is not kept.
+        read = await inbox_size(world)
+        await world.publish((NOW, announced.model_copy(update={"pseudonymised_at": NOW + dt.timedelta(hours=1)})))
+        await eventually(lambda: grown(world, read), timeout_s=30)
+    async with world.platform.db.transaction() as s:
+        assert await s.scalar(text("SELECT count(*) FROM reporting.accounts WHERE account_ref = 'O-1' "
+                                   "AND debtor_ref = :d AND personal IS NULL"), {"d": world.ana.debtor_ref}) == 1
+
+
+async def inbox_size(world: World) -> int:
+    async with world.platform.db.transaction() as s:
+        return int(await s.scalar(text("SELECT count(*) FROM reporting.inbox")))
+
+
+async def grown(world: World, size: int) -> bool:
+    return await inbox_size(world) > size

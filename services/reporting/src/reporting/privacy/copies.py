@@ -1,6 +1,7 @@
 """Reporting's read models of what an access request shows, from events: each account's pseudonymous debtor and
-latest sealed copy of their data (restated or rectified), legal holds, consent evidence. Rebuilt like any read
-model; never opened here (only the access request opens a sealed copy, with the person's key)."""
+latest sealed copy of their data (restated, rectified, or announced for an account placed before #19), legal
+holds, consent evidence. Rebuilt like any read model; never opened here (only the access request opens a sealed
+copy, with the person's key)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from recaudo_common.events import (
     AccountContactRectified,
     AccountLegalHoldLifted,
     AccountLegalHoldSet,
+    AccountPseudonymised,
     AccountUpdated,
     ContactConsentRecorded,
 )
@@ -30,6 +32,15 @@ async def on_updated_many(events: list[tuple[AccountUpdated, HandlerContext]]) -
 async def on_rectified(event: AccountContactRectified, ctx: HandlerContext) -> None:
     await store.keep_sealed_copies(ctx.session, [
         SealedCopy(ctx.envelope.client, event.account_ref, event.debtor_ref, event.personal, event.rectified_at)])
+
+
+async def on_pseudonymised(event: AccountPseudonymised, ctx: HandlerContext) -> None:
+    """An account placed before #19 (its placement in clear, kept here without a debtor) gets its debtor's
+    pseudonym and sealed copy, unless that person's erasure has completed: from then on an access or erasure
+    request finds it. A newer copy (a restatement or rectification since) is kept over it."""
+    await store.give_debtor(ctx.session, ctx.envelope.client, event.account_ref, event.debtor_ref)
+    await store.keep_sealed_copies(ctx.session, [
+        SealedCopy(ctx.envelope.client, event.account_ref, event.debtor_ref, event.personal, event.pseudonymised_at)])
 
 
 async def on_hold(event: AccountLegalHoldSet | AccountLegalHoldLifted, ctx: HandlerContext) -> None:

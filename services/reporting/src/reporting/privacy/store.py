@@ -91,6 +91,13 @@ async def keep_sealed_copies(s: AsyncSession, rows: list[SealedCopy]) -> None:
               AND (a.personal_at IS NULL OR a.personal_at <= i.at)"""), params)
 
 
+async def give_debtor(s: AsyncSession, client: str, account_ref: str, debtor_ref: uuid.UUID) -> None:
+    """An account kept without a debtor (placed before #19) gets its debtor's pseudonym, whatever copy it keeps."""
+    await s.execute(read_model_sql(
+        "UPDATE reporting.accounts SET debtor_ref = :d WHERE client_slug = :c AND account_ref = :r "
+        "AND debtor_ref IS NULL"), {"c": client, "r": account_ref, "d": debtor_ref})
+
+
 async def record_hold(s: AsyncSession, change: HoldChange) -> None:
     await s.execute(read_model_sql(
         "INSERT INTO reporting.legal_holds (event_id, client_slug, account_ref, hold, what, at) "
