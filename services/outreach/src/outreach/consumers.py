@@ -1,11 +1,12 @@
 """Outreach's subscriptions: contact data, treatments and everything that must stop contact (planning), the
-answers to the debtor page's arrangement requests (debtor_page), and a person's erasure (erasure). Account events
-carry the debtor's data sealed: their handlers open it with the vault main.py builds once per process."""
+answers to the debtor page's arrangement requests (debtor_page), and a person's erasure, requested and completed,
+and the pseudonyms of accounts placed before #19 (erasure). Account events carry the debtor's data sealed: their
+handlers open it with the vault main.py builds once per process."""
 
 import secrets
 
 from outreach.debtor_page.handlers import on_arrangement_answer
-from outreach.erasure.handlers import on_erasure_requested
+from outreach.erasure.handlers import on_erased, on_erasure_requested, on_pseudonymised
 from outreach.planning.handlers import (
     on_accounts_stated,
     on_contact_rectified,
@@ -21,12 +22,14 @@ from recaudo_common.client_copy import client_copy_handlers
 from recaudo_common.events import (
     AccountContactRectified,
     AccountPlaced,
+    AccountPseudonymised,
     AccountRecalled,
     AccountSegmented,
     AccountSettled,
     AccountUpdated,
     ArrangementDeclined,
     ArrangementMade,
+    DebtorErased,
     DebtorErasureRequested,
     PaymentApplied,
     PaymentReversed,
@@ -61,6 +64,8 @@ def subscriptions(vault: Vault) -> Subscriptions:
             ArrangementMade: on_arrangement_answer,
             ArrangementDeclined: on_arrangement_answer,
             DebtorErasureRequested: on_erasure_requested,
+            DebtorErased: on_erased,
+            AccountPseudonymised: on_pseudonymised,
         },
         batch_handlers={
             AccountPlaced: on_accounts_stated_many,

@@ -3,6 +3,7 @@ with the vault to reach them, and keeps the account without any contact point on
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from decimal import Decimal
@@ -10,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from recaudo_common.events import AccountContactRectified, AccountRecalled, AccountUpdated, DebtorErasureRequested
+from recaudo_common.events import (
+    AccountContactRectified,
+    AccountPlacedV1,
+    AccountPseudonymised,
+    AccountRecalled,
+    AccountUpdated,
+    DebtorErased,
+    DebtorErasureRequested,
+)
 from recaudo_common.personal_data import PersonalData
 from recaudo_common.webhook_signatures import sign
 
@@ -174,3 +183,69 @@ async def test_an_event_about_an_erased_person_that_comes_late_brings_nothing_ba
     assert await outreach.sql("SELECT debtor_id, full_name, phones, email FROM outreach.accounts "
                               "WHERE account_ref = 'Z-3'") == [("", "", [], None)]
     assert await outreach.attempts("Z-3") == []
+
+
+async def test_an_account_placed_before_pseudonyms_gets_its_debtors_and_an_erasure_finds_it_by_it(
+        outreach: Outreach) -> None:
+    """An account placed in clear (version 1, before #19) keeps no pseudonym until ingest's backfill announces it;
+    then an erasure that names only the person's pseudonym finds and erases it."""
+    old = AccountPlacedV1(account_ref="P-1", portfolio_id=uuid.uuid4(), debtor_id="79111222", full_name="ZOILA QUIÑONES",
+                          phones=["+573001112233"], email="zoila.q@example.com", balance=Decimal("1500000"),
+                          currency="COP", days_past_due=45, as_of=dt.date(2026, 3, 4), authorised_channels=["sms"])
+    await outreach.deliver(old)
+    assert await outreach.sql("SELECT debtor_ref, debtor_id FROM outreach.accounts WHERE account_ref = 'P-1'") == [
+        (None, "79111222")]
+    debtor_ref, personal = await outreach.sealed(PersonalData(full_name="ZOILA QUIÑONES", id_number="79111222",
+                                                              phones=("+573001112233",), email="zoila.q@example.com"))
+    await outreach.deliver(AccountPseudonymised(account_ref="P-1", debtor_ref=debtor_ref, personal=personal,
+                                                has_phone=True, has_email=True, pseudonymised_at=outreach.clock.now))
+    # The pseudonym, and the working copy as it was: the account still reaches its debtor.
+    assert await outreach.sql("SELECT debtor_ref, debtor_id, phones FROM outreach.accounts "
+                              "WHERE account_ref = 'P-1'") == [(debtor_ref, "79111222", ["+573001112233"])]
+    await outreach.deliver(AccountRecalled(account_ref="P-1", recalled_at=outreach.clock.now))
+    await outreach.deliver(await erasure_of(outreach, debtor_ref))  # no account named: found by the pseudonym
+    assert await outreach.sql("SELECT debtor_id, full_name, phones, email FROM outreach.accounts "
+                              "WHERE account_ref = 'P-1'") == [("", "", [], None)]
+    assert [c["payload"]["erased_rows"] for c in await confirmations(outreach)] == [1]
+
+
+async def test_a_completed_erasure_erases_again_what_a_restored_backup_brought_back_and_publishes_nothing(
+        outreach: Outreach) -> None:
+    outreach.settings.sandbox_delivery_rate = 1.0
+    placement = await outreach.placed("Z-4", **ZOILA, channels=("sms",))  # type: ignore[arg-type]
+    await outreach.deliver(placement, segmented("Z-4", ("sms",)))
+    assert await outreach.tick() == 1
+    backup = "SELECT 'accounts', to_jsonb(t) FROM outreach.accounts t WHERE account_ref = 'Z-4' UNION ALL " \
+             "SELECT 'sandbox_messages', to_jsonb(t) FROM outreach.sandbox_messages t"
+    taken = await outreach.sql(backup)  # the backup, taken before the erasure
+    requested = await erasure_of(outreach, placement.debtor_ref, "Z-4")
+    await outreach.deliver(requested)
+    after = (await dump(outreach)).lower()
+    assert all(mark not in after for mark in ZOILA_MARKS)
+    # The database is restored from that backup: Zoila's copies are back.
+    restore = {
+        "accounts": "UPDATE outreach.accounts t SET (debtor_id, full_name, phones, email, address) = (SELECT "
+                    "debtor_id, full_name, phones, email, address FROM jsonb_populate_record(NULL::outreach.accounts, "
+                    "CAST(:row AS jsonb))) WHERE t.account_ref = 'Z-4' RETURNING 1",
+        "sandbox_messages": "UPDATE outreach.sandbox_messages t SET (recipient, body) = (SELECT recipient, body FROM "
+                            "jsonb_populate_record(NULL::outreach.sandbox_messages, CAST(:row AS jsonb))) "
+                            "WHERE t.attempt_id = CAST(CAST(:row AS jsonb)->>'attempt_id' AS uuid) RETURNING 1"}
+    for table, row in taken:
+        assert await outreach.sql(restore[table], row=json.dumps(row)) == [(1,)]
+    restored = (await dump(outreach)).lower()
+    assert all(mark in restored for mark in ("zoila", "79111222", "+573001112233"))
+    [(outbox_before,)] = await outreach.sql("SELECT count(*) FROM outreach.outbox")
+    assert placement.debtor_ref is not None
+    erased = DebtorErased(erasure_id=requested.erasure_id, debtor_ref=placement.debtor_ref, account_refs=["Z-4"],
+                          reason="request", erased_at=outreach.clock.now)
+    await outreach.deliver(erased)
+    again = (await dump(outreach)).lower()
+    assert all(mark not in again for mark in ZOILA_MARKS)
+    assert await outreach.sql("SELECT count(*) FROM outreach.outbox") == [(outbox_before,)]  # nothing published
+    assert [r[0] for r in await outreach.sql("SELECT kind FROM outreach.trail WHERE account_ref = 'Z-4' "
+                                             "AND kind = 'person_erased'")] == ["person_erased"] * 2
+    # Read again with nothing left (the ordinary course): nothing is erased, recorded or published.
+    await outreach.deliver(erased)
+    assert len(await outreach.sql("SELECT 1 FROM outreach.trail WHERE account_ref = 'Z-4' "
+                                  "AND kind = 'person_erased'")) == 2
+    assert await outreach.sql("SELECT count(*) FROM outreach.outbox") == [(outbox_before,)]

@@ -80,3 +80,10 @@ async def erase_person(s: AsyncSession, client: str, debtor_ref: UUID, account_r
         "INSERT INTO outreach.erased_debtors (client_slug, debtor_ref, erased_at) VALUES (:c, :ref, :now) "
         "ON CONFLICT DO NOTHING"), {"c": client, "ref": debtor_ref, "now": now})
     return Erased(sorted(refs), rows)
+
+
+async def give_debtor(s: AsyncSession, client: str, account_ref: str, debtor_ref: UUID) -> None:
+    """An account kept without its debtor's pseudonym (placed before #19) gets it."""
+    await s.execute(text(
+        "UPDATE outreach.accounts SET debtor_ref = :ref WHERE client_slug = :c AND account_ref = :a "
+        "AND debtor_ref IS NULL"), {"c": client, "a": account_ref, "ref": debtor_ref})
