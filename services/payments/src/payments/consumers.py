@@ -1,6 +1,7 @@
 """Payments' subscriptions: placements open ledgers, restatements adjust them, recalls mark them, promises
-are kept or broken here, the debtor page's arrangement requests are made or declined, and a person's erasure
-erases their data here. The vault main.build wires finds people by their id number."""
+are kept or broken here, the debtor page's arrangement requests are made or declined, an account placed before
+#19 trades the id number it kept for its debtor's pseudonym, and a person's erasure (requested, and again once
+completed) erases their data here. The vault main.build wires finds people by their id number."""
 
 import secrets
 from functools import partial
@@ -13,9 +14,11 @@ from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
 from recaudo_common.events import (
     AccountPlaced,
+    AccountPseudonymised,
     AccountRecalled,
     AccountUpdated,
     ArrangementRequested,
+    DebtorErased,
     DebtorErasureRequested,
     PromiseMade,
 )
@@ -34,6 +37,8 @@ def subscriptions(vault: Vault) -> Subscriptions:
             PromiseMade: promises.on_promise_made,
             ArrangementRequested: promises.on_arrangement_requested,
             DebtorErasureRequested: partial(erasure.on_erasure_requested, vault=vault),
+            DebtorErased: partial(erasure.on_erased, vault=vault),
+            AccountPseudonymised: handlers.on_account_pseudonymised,
         },
         batch_handlers={AccountPlaced: partial(handlers.on_accounts_placed, vault=vault)},
     )

@@ -26,7 +26,14 @@ from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
-from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, PaymentApplied, PaymentUnmatched
+from recaudo_common.events import (
+    AccountPlaced,
+    AccountPseudonymised,
+    AccountRecalled,
+    AccountUpdated,
+    PaymentApplied,
+    PaymentUnmatched,
+)
 from recaudo_common.outbox import Cause, Outbox, caused_by
 from recaudo_common.payment_links import read_token
 from recaudo_common.personal_data import Vault
@@ -99,6 +106,13 @@ async def on_account_updated(event: AccountUpdated, ctx: HandlerContext, *, vaul
     new_balance = await store.ledger_balance(s, client, event.account_ref)
     status = ledger_status(balance=new_balance, settled=account.status == "settled")
     await store.set_account(s, client, event.account_ref, balance=new_balance, status=status, now=ctx.now)
+
+
+async def on_account_pseudonymised(event: AccountPseudonymised, ctx: HandlerContext) -> None:
+    """An account placed before #19 gets its debtor's pseudonym and forgets the id number it kept in clear to match
+    payers by: from now on the vault finds them by it (payer_of). Nothing else about the account changes."""
+    await store.restate_debtor(ctx.session, ctx.envelope.client, event.account_ref, debtor_ref=event.debtor_ref,
+                               debtor_id=None)
 
 
 async def on_account_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:

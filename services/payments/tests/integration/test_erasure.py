@@ -19,12 +19,19 @@ from payments.settings import PaymentsSettings
 from recaudo_common.bus.base import Message, Subscriber
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.bus.relay import relay_once
-from recaudo_common.events import AccountPlacedV1, DebtorErasureRequested, Envelope, topic_name
+from recaudo_common.events import (
+    AccountPlacedV1,
+    AccountPseudonymised,
+    DebtorErased,
+    DebtorErasureRequested,
+    Envelope,
+    topic_name,
+)
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform, background_tasks, make_platform
 from recaudo_common.testing import eventually, settings_for_test
 
-from .conftest import NOW, Gateway, consumer, deliver, gateway_on, payment, placed
+from .conftest import NOW, Gateway, consumer, deliver, gateway_on, payment, placed, sealed_debtor
 
 pytestmark = pytest.mark.integration
 
@@ -236,3 +243,75 @@ async def test_an_erasure_for_another_client_company_erases_nothing_here(gateway
             "SELECT envelope->>'client', envelope->'payload'->>'erased_rows' FROM payments.outbox "
             "WHERE envelope->>'type' = 'debtor.erasure_confirmed'"))).all()
     assert [tuple(c) for c in confirmed] == [("otro", "0")]
+
+
+async def test_an_account_placed_before_pseudonyms_trades_its_id_number_for_the_pseudonym(gateway: Gateway) -> None:
+    """The id number an account placed in clear (version 1) kept to match payers by is dropped when ingest's backfill
+    announces the account's pseudonym; a payer giving that number still finds it, through the vault."""
+    platform = gateway.platform
+    await deliver(platform, AccountPlacedV1(
+        account_ref="ANA-OLD", portfolio_id=uuid.uuid4(), debtor_id=ANA["id"], full_name=ANA["name"],
+        balance=Decimal("70000.00"), currency="COP", days_past_due=90, as_of=NOW.date(), authorised_channels=["sms"]))
+    assert ANA["id"] in await dump(platform)
+    debtor_ref, personal = await sealed_debtor(platform, ANA["id"], full_name=ANA["name"])
+    await deliver(platform, AccountPseudonymised(account_ref="ANA-OLD", debtor_ref=debtor_ref, personal=personal,
+                                                 has_phone=False, has_email=False, pseudonymised_at=NOW))
+    async with platform.db.transaction() as s:
+        row = (await s.execute(text("SELECT debtor_ref, debtor_id, balance FROM payments.accounts "
+                                    "WHERE account_ref = 'ANA-OLD'"))).one()
+    assert tuple(row) == (debtor_ref, None, Decimal("70000.00"))
+    assert ANA["id"] not in await dump(platform)
+    paid = await by_id_number(gateway, "ana-by-id", "1.020.304.050", "1000.00")
+    assert (paid["status"], paid["account_ref"], paid["matched_by"]) == ("applied", "ANA-OLD", "debtor_id")
+    assert ANA["id"] not in await dump(platform)
+
+
+# What a backup holds of a person in payments, by table: the columns an erasure blanks.
+ERASED_COLUMNS = {"accounts": ("account_ref", "debtor_id"), "payments": ("id", "debtor_id, content_sha256"),
+                  "reversals": ("id", "reason, content_sha256")}
+
+
+async def test_a_completed_erasure_erases_again_what_a_restored_backup_brought_back_and_publishes_nothing(
+        bus_gateway: Gateway, payments_settings: PaymentsSettings) -> None:
+    platform = bus_gateway.platform
+    await fill(bus_gateway)
+    async with platform.db.transaction() as s:  # the backup, taken before the erasure
+        taken = [(table, r[0]) for table in ERASED_COLUMNS for r in await s.execute(text(
+            f"SELECT to_jsonb(t)::text FROM payments.{table} t"))]
+        ana = await s.scalar(text("SELECT debtor_ref FROM payments.accounts WHERE account_ref = 'ANA-1'"))
+    amounts = await money(platform)
+    request = DebtorErasureRequested(erasure_id=uuid.uuid4(), debtor_ref=ana, reason="request", requested_at=NOW,
+                                     account_refs=["ANA-1", "ANA-2", "ANA-OLD"])
+    async with confirmations(platform) as confirmed, payments_running(platform, payments_settings):
+        await request_erasure(platform, request)
+        await confirmed.of(request.erasure_id, 1)
+        assert [name for name in ANA_IDENTIFIERS if name in await dump(platform)] == []
+        # The database is restored from that backup: Ana's copies are back.
+        async with platform.db.transaction() as s:
+            for table, row in taken:
+                key, columns = ERASED_COLUMNS[table]
+                await s.execute(text(
+                    f"UPDATE payments.{table} t SET ({columns}) = (SELECT {columns} FROM "
+                    f"jsonb_populate_record(NULL::payments.{table}, CAST(:row AS jsonb))) "
+                    f"WHERE t.{key}::text = CAST(:row AS jsonb)->>'{key}'"), {"row": row})
+            published = await s.scalar(text("SELECT count(*) FROM payments.outbox"))
+        restored = await dump(platform)
+        assert ANA["id"] in restored and "1.020.304.050" in restored
+        # Reporting's debtor.erased, read again once the consumers' offsets are reset to the backup's time.
+        async with platform.db.transaction() as s:
+            await Outbox("reporting").add(s, [DebtorErased(
+                erasure_id=request.erasure_id, debtor_ref=ana, account_refs=request.account_refs, reason="request",
+                erased_at=NOW).envelope(client="banco", occurred_at=NOW)])
+        while await relay_once(platform.db, platform.transport, schema="reporting",
+                               prefix=platform.settings.topic_prefix):
+            pass
+
+        async def erased_again() -> bool:
+            return not [name for name in ANA_IDENTIFIERS if name in await dump(platform)]
+        await eventually(erased_again, timeout_s=60, message="the restored copies erased again")
+    after = await dump(platform)
+    assert BOB["id"] in after and BOB["name"] in after
+    assert await content_hashes(platform, "ana-gw-1") is None
+    assert await money(platform) == amounts
+    async with platform.db.transaction() as s:  # no confirmation, nothing else: no one waits for it
+        assert await s.scalar(text("SELECT count(*) FROM payments.outbox")) == published
