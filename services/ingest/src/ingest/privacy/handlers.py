@@ -70,6 +70,8 @@ async def announce_pseudonyms(db: Database, vault: Vault, *, clock: Clock, batch
         async with db.transaction() as s:
             accounts = await store.accounts_unannounced(s, after=after, limit=batch)
             if not accounts:
+                if announced:
+                    log.info("accounts placed before pseudonyms announced", extra={"fields": {"accounts": announced}})
                 return announced
             after = (accounts[-1].client, accounts[-1].person.account_ref)
             now = clock()
