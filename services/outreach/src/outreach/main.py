@@ -7,6 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 from outreach.agent_desk.routes import router as agent_desk
+from outreach.best_time.handlers import relearning
+from outreach.best_time.routes import router as best_times
 from outreach.consent.routes import router as consent
 from outreach.consumers import subscriptions
 from outreach.contact_history.routes import router as contact_history
@@ -56,9 +58,10 @@ def build(platform: Platform, settings: OutreachSettings | None = None) -> Servi
     return ServiceUnit(
         name="outreach", schema="outreach", migrations=MIGRATIONS, settings=settings,
         routers=[consent, contact_history, agent_desk, templates, receipts, sending,
-                 debtor_page],
+                 debtor_page, best_times],
         app_state={APP_STATE: state},
-        subscriptions=subscriptions(vault), workers=[periodic(schedule, settings.scheduler_poll_s)],
+        subscriptions=subscriptions(vault), workers=[periodic(schedule, settings.scheduler_poll_s),
+                                                       relearning(platform.db, settings, platform.clock)],
         body_rules=[PROVIDER_NOTIFICATIONS, public_form(r"/pay/.*")],
         description="Outreach: contact scheduling under each country's contact law.",
     )

@@ -34,6 +34,15 @@ class OutreachSettings(PlatformSettings):
     max_send_tries: int = 5
     retry_backoff_s: float = 30.0
     link_ttl_days: int = 30
+    # The best time to contact (#20): off, every attempt keeps its first allowed slot (a client company may also
+    # turn it off for itself). Rates shrink toward their segment's with this prior strength (messages' worth),
+    # learned from the messages sent over the lookback, a reply, promise or payment within the outcome window
+    # counting as good; relearned this often.
+    best_time_enabled: bool = True
+    best_time_prior_strength: float = Field(20.0, gt=0)
+    best_time_lookback_days: int = Field(90, ge=1)
+    best_time_outcome_window_h: float = Field(72.0, gt=0)
+    best_time_relearn_s: float = Field(3600.0, gt=0)
     # A client company's template renders (off the event loop) within this budget, checked inside the render:
     # wall time, loop iterations and calls counted together across nesting, and bytes of output (also the
     # largest text or list it may build). A save that breaks it on the sample is refused; a send, failed.

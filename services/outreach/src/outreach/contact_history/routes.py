@@ -45,6 +45,7 @@ class AttemptOut(BaseModel):
     encoding: str | None = None
     segments: int | None = None
     decisions: list[DecisionOut]
+    why: str | None = None  # why it was scheduled at its time, e.g. "best_time: martes 19h (tasa 0.31, n=420)"
 
 
 class LoggedContactOut(BaseModel):

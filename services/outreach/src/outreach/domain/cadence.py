@@ -16,8 +16,13 @@ class PlannedAttempt:
     at: dt.datetime
 
 
+def spacing(cadence_days: int | None) -> dt.timedelta:
+    """The time between two touches (also the horizon within which best time may move a touch)."""
+    return dt.timedelta(days=cadence_days or DEFAULT_CADENCE_DAYS)
+
+
 def plan(channels: list[str], cadence_days: int | None, start: dt.datetime) -> list[PlannedAttempt]:
     if not channels:
         return []  # do not pursue
-    every = dt.timedelta(days=cadence_days or DEFAULT_CADENCE_DAYS)
+    every = spacing(cadence_days)
     return [PlannedAttempt(i + 1, channels[i % len(channels)], start + i * every) for i in range(TOUCHES)]

@@ -10,9 +10,11 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
+from outreach.best_time.handlers import Debtor, Slots
 from outreach.consent.handlers import ClientFile, record_client_files
 from outreach.debtors import recipient
 from outreach.domain import cadence
+from outreach.domain.client_rules import RulesOverride
 from outreach.personal import NOBODY, Contact, contacts_of
 from outreach.planning import store as planning
 from outreach.store import TrailEntry
@@ -37,7 +39,9 @@ async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datet
     trail: list[TrailEntry] = []
     planned: list[planning.Planned] = []
     treatments: dict[tuple[str, str], str] = {}
-    for p in await planning.plan_pending(s, keys):
+    pending = await planning.plan_pending(s, keys)
+    slots = await Slots.read(s, {(p.client, p.segment) for p in pending})
+    for p in pending:
         if p.account_status != "open":
             continue
         # A channel with no phone, email or address on file can never be sent: it is not planned at all.
@@ -46,13 +50,26 @@ async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datet
             trail.append(TrailEntry(p.client, p.account_ref, now, "not_planned",
                                     detail={"treatment": p.treatment, "reason": "no contact data on file"}))
         treatments[(p.client, p.account_ref)] = p.treatment
-        planned += [planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, d.at)
-                    for d in cadence.plan(reachable, p.cadence_days, now)]
+        planned += [_in_best_slot(slots, p, d) for d in cadence.plan(reachable, p.cadence_days, now)]
     created = await planning.schedule_attempts_many(s, planned, now)
     await store.trail(s, trail + [
         TrailEntry(a.client, a.account_ref, now, "scheduled", a.attempt_id, a.channel,
                    {"treatment": treatments[(a.client, a.account_ref)], "sequence": a.sequence,
-                    "scheduled_at": a.scheduled_at.isoformat()}) for a in created])
+                    "scheduled_at": a.scheduled_at.isoformat(), **({"why": a.why} if a.why else {})})
+        for a in created])
+
+
+def _in_best_slot(slots: Slots, p: planning.PlanToMake, d: cadence.PlannedAttempt) -> planning.Planned:
+    """The attempt in its best-time slot within the cadence's spacing, or where the cadence put it."""
+    choice = None
+    if p.country and p.client_zone:
+        debtor = Debtor(p.client, p.segment, p.country, p.region, p.client_zone,
+                        RulesOverride.from_document(p.client_rules))
+        choice = slots.place(debtor, d.channel, d.at, cadence.spacing(p.cadence_days))
+    if choice is None or choice.window is None:
+        return planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, d.at)
+    return planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, choice.at,
+                            choice.window.reason)
 
 
 async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]], *,

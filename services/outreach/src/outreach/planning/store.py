@@ -66,6 +66,13 @@ class PlanToMake:
     phones: tuple[str, ...]
     email: str | None
     address: str | None
+    # Where the debtor is, for best time's slot: the treatment's segment, the client company's country, zone and
+    # stricter rules (a JSON document), the account's region.
+    segment: str = ""
+    country: str | None = None
+    client_zone: str | None = None
+    region: str | None = None
+    client_rules: object = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class Planned:
     sequence: int
     channel: str
     at: dt.datetime
+    why: str | None = None  # why it was put at `at`, when not simply the cadence's first allowed slot
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,7 @@ class Scheduled:
     channel: str
     sequence: int
     scheduled_at: dt.datetime
+    why: str | None = None
 
 
 async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: dt.datetime) -> None:
@@ -199,14 +208,20 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
                WHERE t.client_slug = k.client_slug AND t.account_ref = k.account_ref AND NOT t.planned
                  AND EXISTS (SELECT 1 FROM outreach.accounts acc
                              WHERE acc.client_slug = t.client_slug AND acc.account_ref = t.account_ref)
-               RETURNING t.client_slug, t.account_ref, t.plan_id, t.treatment, t.channels, t.cadence_days)
+               RETURNING t.client_slug, t.account_ref, t.plan_id, t.treatment, t.channels, t.cadence_days,
+                         t.segment)
            SELECT planned.plan_id AS t_plan_id, planned.treatment AS t_treatment, planned.channels AS t_channels,
-                  planned.cadence_days AS t_cadence_days, acc.*, coalesce(st.status, 'open') AS status,
-                  coalesce(st.balance, acc.balance) AS current_balance
+                  planned.cadence_days AS t_cadence_days, planned.segment AS t_segment, acc.*,
+                  coalesce(st.status, 'open') AS status, coalesce(st.balance, acc.balance) AS current_balance,
+                  c.country AS client_country, c.timezone AS client_zone, r.rules AS client_rules
            FROM planned JOIN outreach.accounts acc USING (client_slug, account_ref)
-           LEFT JOIN outreach.account_status st USING (client_slug, account_ref)"""), params)).all()
+           LEFT JOIN outreach.account_status st USING (client_slug, account_ref)
+           LEFT JOIN outreach.clients c ON c.slug = acc.client_slug
+           LEFT JOIN outreach.client_rules r ON r.client_slug = acc.client_slug"""), params)).all()
     return [PlanToMake(r.client_slug, r.account_ref, r.t_plan_id, r.t_treatment, tuple(r.t_channels or ()),
-                       r.t_cadence_days, r.status, tuple(r.phones or ()), r.email, r.address) for r in rows]
+                       r.t_cadence_days, r.status, tuple(r.phones or ()), r.email, r.address, r.t_segment,
+                       r.client_country, None if r.client_zone is None else str(r.client_zone), r.region,
+                       r.client_rules) for r in rows]
 
 
 async def schedule_attempts_many(s: AsyncSession, planned: list[Planned], now: dt.datetime) -> list[Scheduled]:
@@ -214,21 +229,23 @@ async def schedule_attempts_many(s: AsyncSession, planned: list[Planned], now: d
     if not planned:
         return []
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "plan_id": "uuid",
-                                  "sequence": "integer", "channel": "text", "at": "timestamptz"},
-                                 [(p.client, p.account_ref, p.plan_id, p.sequence, p.channel, p.at) for p in planned],
+                                  "sequence": "integer", "channel": "text", "at": "timestamptz", "why": "text"},
+                                 [(p.client, p.account_ref, p.plan_id, p.sequence, p.channel, p.at, p.why)
+                                  for p in planned],
                                  alias="x", ordinality=True)
     result = await s.execute(text(
         f"""INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
-               scheduled_at, created_at, correlation_id)
+               scheduled_at, created_at, correlation_id, why)
            SELECT gen_random_uuid(), x.client_slug, x.account_ref, x.plan_id, x.channel, x.sequence, 'scheduled',
-                  x.at, :now, t.correlation_id
+                  x.at, :now, t.correlation_id, x.why
            FROM {source}
            LEFT JOIN outreach.treatments t ON t.client_slug = x.client_slug AND t.account_ref = x.account_ref
                 AND t.plan_id = x.plan_id
            ORDER BY x.n
            ON CONFLICT (plan_id, sequence) DO NOTHING
-           RETURNING client_slug, account_ref, id, channel, sequence, scheduled_at"""), {**params, "now": now})
-    return [Scheduled(r.client_slug, r.account_ref, r.id, r.channel, r.sequence, r.scheduled_at) for r in result]
+           RETURNING client_slug, account_ref, id, channel, sequence, scheduled_at, why"""), {**params, "now": now})
+    return [Scheduled(r.client_slug, r.account_ref, r.id, r.channel, r.sequence, r.scheduled_at, r.why)
+            for r in result]
 
 
 async def cancel_scheduled_many(s: AsyncSession, cancels: list[tuple[str, str, str]]) -> list[Cancelled]:

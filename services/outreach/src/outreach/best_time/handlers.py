@@ -1,0 +1,104 @@
+"""Best time's handlers: the periodic relearning of every client company's windows from the outcomes of the
+messages sent, the windows an API reads, a client company's switch, and the slot planning puts an attempt in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outreach.best_time import store
+from outreach.domain.best_time import LearnedWindow, Observation, SlotChoice, best_slot, learn, local_slot
+from outreach.domain.client_rules import RulesOverride
+from outreach.domain.contact_law import stricter_rules
+from outreach.domain.timezones import debtor_zone
+from outreach.settings import OutreachSettings
+from recaudo_common.db import Database
+from recaudo_common.runtime import Worker, periodic
+
+
+async def relearn(db: Database, settings: OutreachSettings, *, now: dt.datetime) -> int:
+    """Learns every client company's windows again from the messages sent over the lookback, in one
+    transaction (the planner reads the old ones or the new ones, never half); the number of windows learned.
+    Best time turned off (`best_time_enabled`) forgets them all: every attempt keeps its first allowed slot."""
+    async with db.transaction() as s:
+        if not settings.best_time_enabled:
+            await store.forget_clients_except(s, [])
+            return 0
+        history = await store.outcome_history(
+            s, since=now - dt.timedelta(days=settings.best_time_lookback_days), until=now,
+            outcome_window=dt.timedelta(hours=settings.best_time_outcome_window_h))
+        by_client: dict[str, list[Observation]] = defaultdict(list)
+        for h in history:
+            # The hour in the debtor's own zone: the region's where the country spans several, else the client's.
+            dow, hour = local_slot(h.hour, debtor_zone(h.country, h.region, h.client_zone))
+            by_client[h.client].append(Observation(h.segment, h.channel, dow, hour, h.sent, h.good))
+        learned = 0
+        for client, observations in sorted(by_client.items()):
+            windows = learn(observations, prior_strength=settings.best_time_prior_strength)
+            await store.replace_windows(s, client, windows, now)
+            learned += len(windows)
+        await store.forget_clients_except(s, by_client)
+    return learned
+
+
+def relearning(db: Database, settings: OutreachSettings, clock: Callable[[], dt.datetime]) -> Worker:
+    """The worker that relearns every `best_time_relearn_s`, at the instants the injected clock gives."""
+
+    async def step() -> None:
+        await relearn(db, settings, now=clock())
+
+    return periodic(step, settings.best_time_relearn_s)
+
+
+@dataclass(frozen=True)
+class ClientWindows:
+    enabled: bool
+    windows: list[tuple[LearnedWindow, dt.datetime]]
+
+
+async def client_windows(db: Database, *, client: str, segment: str | None, channel: str | None) -> ClientWindows:
+    async with db.transaction() as s:
+        return ClientWindows(await store.is_enabled(s, client), await store.windows_of(s, client, segment, channel))
+
+
+async def switch(db: Database, *, client: str, enabled: bool, now: dt.datetime) -> None:
+    async with db.transaction() as s:
+        await store.set_enabled(s, client, enabled, now)
+
+
+@dataclass(frozen=True)
+class Debtor:
+    """Where a planned attempt's debtor is, as the contact law's hours need it."""
+
+    client: str
+    segment: str
+    country: str
+    region: str | None
+    client_zone: str
+    client_rules: RulesOverride | None
+
+
+class Slots:
+    """The learned windows of one planning batch's client companies and segments, read once."""
+
+    def __init__(self, windows: dict[tuple[str, str, str], list[LearnedWindow]]) -> None:
+        self._windows = {key: {(w.dow, w.hour): w for w in found} for key, found in windows.items()}
+
+    @classmethod
+    async def read(cls, s: AsyncSession, keys: set[tuple[str, str]]) -> Slots:
+        return cls(await store.windows_for(s, keys))
+
+    def place(self, debtor: Debtor, channel: str, at: dt.datetime, horizon: dt.timedelta) -> SlotChoice | None:
+        """The best slot the contact law allows within the horizon; None (keep `at`, the first allowed slot,
+        as before) when nothing was learned for the segment and channel or no slot in the horizon is open."""
+        windows = self._windows.get((debtor.client, debtor.segment, channel))
+        if not windows:
+            return None
+        rules = stricter_rules(debtor.country, debtor.client_rules.document() if debtor.client_rules else None)
+        return best_slot(rules=rules, country=debtor.country,
+                         timezone=debtor_zone(debtor.country, debtor.region, debtor.client_zone), channel=channel,
+                         start=at, horizon=horizon, windows=windows)

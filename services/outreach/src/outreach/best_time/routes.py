@@ -1,0 +1,83 @@
+"""Best time's routes: a client company's learned windows (per segment and channel, in the debtor's local weekday
+and hour) and its switch to turn best time off (every attempt then keeps its first allowed slot)."""
+
+import datetime as dt
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from outreach.best_time import handlers
+from outreach.domain.best_time import DAY_NAMES, LearnedWindow
+from outreach.edge import ClientOfCaller, ClientOfOperator
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.events import Channel
+
+
+class WindowOut(BaseModel):
+    """v1: one learned slot: the debtor's local weekday (0 = Monday) and hour, its shrunk rate of good outcomes
+    (reply, promise, payment) and the messages sent in it."""
+
+    segment: str
+    channel: str
+    dow: int
+    day: str
+    hour: int
+    label: str
+    rate: float
+    n: int
+    learned_at: dt.datetime
+
+    @classmethod
+    def of(cls, w: LearnedWindow, learned_at: dt.datetime) -> "WindowOut":
+        return cls(segment=w.segment, channel=w.channel, dow=w.dow, day=DAY_NAMES[w.dow], hour=w.hour, label=w.label,
+                   rate=round(w.rate, 4), n=w.n, learned_at=learned_at)
+
+
+class BestTimesOut(BaseModel):
+    """v1: the learned windows; `best` holds each segment and channel's best slot, `windows` every slot."""
+
+    client: str
+    enabled: bool
+    best: list[WindowOut]
+    windows: list[WindowOut]
+
+
+class BestTimeSettingsIn(BaseModel):
+    """v1"""
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool
+
+
+class BestTimeSettingsOut(BaseModel):
+    """v1"""
+
+    client: str
+    enabled: bool
+
+
+router = APIRouter(prefix="/v1/clients/{slug}", tags=["outreach"])
+
+
+@router.get("/best-times", response_model=BestTimesOut)
+async def best_times(client: ClientOfCaller, platform: PlatformDep, segment: str | None = None,
+                     channel: Channel | None = None) -> BestTimesOut:
+    """The client company's learned windows, of one segment or channel when asked."""
+    found = await handlers.client_windows(platform.db, client=client.slug, segment=segment, channel=channel)
+    best: dict[tuple[str, str], tuple[LearnedWindow, dt.datetime]] = {}
+    for w, at in found.windows:
+        kept = best.get((w.segment, w.channel))
+        if kept is None or w.rate > kept[0].rate:
+            best[(w.segment, w.channel)] = (w, at)
+    return BestTimesOut(client=client.slug, enabled=found.enabled,
+                        best=[WindowOut.of(w, at) for w, at in best.values()],
+                        windows=[WindowOut.of(w, at) for w, at in found.windows])
+
+
+@router.put("/best-times/settings", response_model=BestTimeSettingsOut)
+async def put_settings(body: BestTimeSettingsIn, client: ClientOfOperator,
+                       platform: PlatformDep) -> BestTimeSettingsOut:
+    """Turns best time on or off for the client company (off: the first allowed slot, as for an experiment's
+    control group); attempts planned from now on follow it."""
+    await handlers.switch(platform.db, client=client.slug, enabled=body.enabled, now=platform.clock())
+    return BestTimeSettingsOut(client=client.slug, enabled=body.enabled)

@@ -1,0 +1,122 @@
+"""Best time's tables and queries: the outcome history of the messages sent (by client company, segment, channel,
+debtor's zone and hour), the learned windows, and each client company's switch."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outreach.domain.best_time import LearnedWindow
+from recaudo_common.db import unnest_rows
+
+# A promise made on the debtor page (or an arrangement asked for there) after a message counts for it.
+PROMISE_KINDS = ("page_promise", "page_arrangement_requested")
+
+
+@dataclass(frozen=True)
+class SentHour:
+    """Messages sent to one client company's segment on a channel within one UTC hour, for debtors of one
+    country, region and client zone (the debtor's zone follows from them), and how many went well."""
+
+    client: str
+    segment: str
+    channel: str
+    country: str
+    region: str | None
+    client_zone: str
+    hour: dt.datetime  # its start, UTC
+    sent: int
+    good: int
+
+
+async def outcome_history(s: AsyncSession, *, since: dt.datetime, until: dt.datetime,
+                          outcome_window: dt.timedelta) -> list[SentHour]:
+    """The messages sent in [since, until) and their outcomes: good when the debtor answered (not an opt-out),
+    promised on the debtor page, or paid the account off within `outcome_window` of the send. The segment is the
+    account's current one (outreach keeps the latest treatment); agents' calls are not scheduled by slot."""
+    rows = await s.execute(text(
+        """SELECT a.client_slug, t.segment, a.channel, c.country, acc.region, c.timezone,
+                  date_trunc('hour', a.sent_at AT TIME ZONE 'UTC') AS hour, count(*) AS sent,
+                  count(*) FILTER (WHERE
+                      EXISTS (SELECT 1 FROM outreach.replies r WHERE r.attempt_id = a.id AND NOT r.opt_out
+                              AND r.received_at < a.sent_at + :window)
+                      OR EXISTS (SELECT 1 FROM outreach.trail tr WHERE tr.client_slug = a.client_slug
+                                 AND tr.account_ref = a.account_ref AND tr.kind = ANY(:promise_kinds)
+                                 AND tr.at >= a.sent_at AND tr.at < a.sent_at + :window)
+                      OR (st.status = 'paid' AND st.as_of >= a.sent_at AND st.as_of < a.sent_at + :window)) AS good
+           FROM outreach.attempts a
+           JOIN outreach.treatments t ON t.client_slug = a.client_slug AND t.account_ref = a.account_ref
+           JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
+           JOIN outreach.clients c ON c.slug = a.client_slug
+           LEFT JOIN outreach.account_status st ON st.client_slug = a.client_slug AND st.account_ref = a.account_ref
+           WHERE a.sent_at >= :since AND a.sent_at < :until AND a.channel <> 'agent'
+           GROUP BY 1, 2, 3, 4, 5, 6, 7"""),
+        {"since": since, "until": until, "window": outcome_window, "promise_kinds": list(PROMISE_KINDS)})
+    return [SentHour(r.client_slug, r.segment, r.channel, r.country, r.region, str(r.timezone),
+                     r.hour.replace(tzinfo=dt.UTC), int(r.sent), int(r.good)) for r in rows]
+
+
+async def replace_windows(s: AsyncSession, client: str, windows: list[LearnedWindow], now: dt.datetime) -> None:
+    """The client company's learned windows, all replaced by these (a segment no longer seen is forgotten)."""
+    await s.execute(text("DELETE FROM outreach.best_time_windows WHERE client_slug = :c"), {"c": client})
+    if not windows:
+        return
+    source, params = unnest_rows(
+        {"segment": "text", "channel": "text", "dow": "smallint", "hour": "smallint", "rate": "float8", "n": "int"},
+        [(w.segment, w.channel, w.dow, w.hour, w.rate, w.n) for w in windows])
+    await s.execute(text(
+        f"""INSERT INTO outreach.best_time_windows (client_slug, segment, channel, dow, hour, rate, n, learned_at)
+            SELECT :c, segment, channel, dow, hour, rate, n, :now FROM {source}"""),
+        {**params, "c": client, "now": now})
+
+
+async def forget_clients_except(s: AsyncSession, clients: Iterable[str]) -> None:
+    """Drops the windows of client companies with nothing sent over the lookback."""
+    await s.execute(text("DELETE FROM outreach.best_time_windows WHERE NOT (client_slug = ANY(:cs))"),
+                    {"cs": list(clients)})
+
+
+async def windows_of(s: AsyncSession, client: str, segment: str | None = None,
+                     channel: str | None = None) -> list[tuple[LearnedWindow, dt.datetime]]:
+    """A client company's learned windows (of one segment or channel when given) and when they were learned."""
+    rows = await s.execute(text(
+        """SELECT segment, channel, dow, hour, rate, n, learned_at FROM outreach.best_time_windows
+           WHERE client_slug = :c AND (CAST(:segment AS text) IS NULL OR segment = :segment)
+             AND (CAST(:channel AS text) IS NULL OR channel = :channel)
+           ORDER BY segment, channel, dow, hour"""), {"c": client, "segment": segment, "channel": channel})
+    return [(LearnedWindow(r.segment, r.channel, r.dow, r.hour, float(r.rate), r.n), r.learned_at) for r in rows]
+
+
+async def windows_for(s: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple[str, str, str], list[LearnedWindow]]:
+    """The windows of these (client, segment) pairs, by (client, segment, channel); client companies that
+    turned best time off have none."""
+    if not keys:
+        return {}
+    source, params = unnest_rows({"client_slug": "text", "segment": "text"}, sorted(keys), alias="k")
+    rows = await s.execute(text(
+        f"""SELECT w.client_slug, w.segment, w.channel, w.dow, w.hour, w.rate, w.n
+            FROM {source} JOIN outreach.best_time_windows w USING (client_slug, segment)
+            WHERE coalesce((SELECT b.enabled FROM outreach.best_time_clients b
+                            WHERE b.client_slug = w.client_slug), true)"""), params)
+    found: dict[tuple[str, str, str], list[LearnedWindow]] = {}
+    for r in rows:
+        found.setdefault((r.client_slug, r.segment, r.channel), []).append(
+            LearnedWindow(r.segment, r.channel, r.dow, r.hour, float(r.rate), r.n))
+    return found
+
+
+async def set_enabled(s: AsyncSession, client: str, enabled: bool, now: dt.datetime) -> None:
+    await s.execute(text(
+        """INSERT INTO outreach.best_time_clients (client_slug, enabled, updated_at) VALUES (:c, :e, :now)
+           ON CONFLICT (client_slug) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at"""),
+        {"c": client, "e": enabled, "now": now})
+
+
+async def is_enabled(s: AsyncSession, client: str) -> bool:
+    found = await s.scalar(text("SELECT enabled FROM outreach.best_time_clients WHERE client_slug = :c"),
+                           {"c": client})
+    return True if found is None else bool(found)
