@@ -22,6 +22,7 @@ from outreach.sending.routes import router as sending
 from outreach.settings import OutreachSettings
 from outreach.store import due_backlog
 from outreach.templates.routes import router as templates
+from outreach.whatsapp.routes import router as whatsapp
 from recaudo_common.gate import PROVIDER_NOTIFICATIONS, public_form
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
@@ -58,7 +59,7 @@ def build(platform: Platform, settings: OutreachSettings | None = None) -> Servi
     return ServiceUnit(
         name="outreach", schema="outreach", migrations=MIGRATIONS, settings=settings,
         routers=[consent, contact_history, agent_desk, templates, receipts, sending,
-                 debtor_page, best_times],
+                 debtor_page, best_times, whatsapp],
         app_state={APP_STATE: state},
         subscriptions=subscriptions(vault), workers=[periodic(schedule, settings.scheduler_poll_s),
                                                        relearning(platform.db, settings, platform.clock)],

@@ -74,15 +74,22 @@ async def set_legal_hold(db: Database, *, client: str, account_ref: str, hold: s
     async with db.transaction() as s:
         if not await store.account_exists(s, client, account_ref):
             raise NotFound(f"account {account_ref!r}")
-        if not await consent.set_legal_hold(s, client=client, account_ref=account_ref, hold=hold, note=note, at=now,
-                                            by=by):
-            return False
-        cancelled = await store.cancel_scheduled(s, client, account_ref, f"legal hold: {hold}")
-        await store.trail(s, [TrailEntry(client, account_ref, now, "legal_hold_set", detail={"hold": hold})] + [
-            TrailEntry(client, account_ref, now, "cancelled", a.attempt_id, a.channel,
-                       {"reason": f"legal hold: {hold}"}) for a in cancelled])
-        await outbox.add(s, [AccountLegalHoldSet(account_ref=account_ref, hold=hold,
-                                                 set_at=now).envelope(client=client, occurred_at=now)])
+        return await hold_account(s, client=client, account_ref=account_ref, hold=hold, note=note, by=by, now=now)
+
+
+async def hold_account(s: AsyncSession, *, client: str, account_ref: str, hold: str, note: str | None,
+                       by: uuid.UUID | None, now: dt.datetime) -> bool:
+    """set_legal_hold in the caller's transaction (a debtor's "no reconozco" sets a dispute hold with the message
+    that says it); `by` None when no operator set it."""
+    if not await consent.set_legal_hold(s, client=client, account_ref=account_ref, hold=hold, note=note, at=now,
+                                        by=by):
+        return False
+    cancelled = await store.cancel_scheduled(s, client, account_ref, f"legal hold: {hold}")
+    await store.trail(s, [TrailEntry(client, account_ref, now, "legal_hold_set", detail={"hold": hold})] + [
+        TrailEntry(client, account_ref, now, "cancelled", a.attempt_id, a.channel,
+                   {"reason": f"legal hold: {hold}"}) for a in cancelled])
+    await outbox.add(s, [AccountLegalHoldSet(account_ref=account_ref, hold=hold,
+                                             set_at=now).envelope(client=client, occurred_at=now)])
     return True
 
 

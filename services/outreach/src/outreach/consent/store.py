@@ -58,7 +58,7 @@ async def accounts_of_debtor(s: AsyncSession, client: str, debtor_id: str) -> li
 
 
 async def set_legal_hold(s: AsyncSession, *, client: str, account_ref: str, hold: str, note: str | None,
-                         at: dt.datetime, by: uuid.UUID) -> bool:
+                         at: dt.datetime, by: uuid.UUID | None) -> bool:
     result = await s.execute(text(
         """INSERT INTO outreach.legal_holds (id, client_slug, account_ref, hold, note, set_at, set_by)
            VALUES (:id, :c, :r, :h, :n, :at, :by)

@@ -1,0 +1,190 @@
+"""WhatsApp's tables: each client company's channel (its secrets sealed at rest) and the debtors' inbound
+messages (their words and number, which outreach's erasure reaches); and the read the outbound provider uses:
+`channel_of`, the channel with its credentials opened."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outreach.domain.whatsapp import InboundMessage, Meaning
+from recaudo_common.personal_data import MasterKeyring
+from recaudo_common.secrets_at_rest import open_secret, seal_secret
+from recaudo_common.settings import PlatformSettings
+
+PROVIDER = "whatsapp_cloud"  # the provider name its attempts are recorded under (attempts.provider)
+SECRETS = ("access_token", "app_secret", "verify_token")
+
+
+@functools.lru_cache(maxsize=4)
+def _keyring(current: str, previous: tuple[str, ...]) -> MasterKeyring:
+    return MasterKeyring.from_text(current, previous)
+
+
+def keyring_of(settings: PlatformSettings) -> MasterKeyring:
+    """The platform's master keys, which the channels' secrets are sealed under (RECAUDO_VAULT_MASTER_KEY)."""
+    return _keyring(settings.vault_master_key, tuple(settings.vault_previous_master_keys))
+
+
+def _bound(client: str, name: str) -> str:
+    return f"whatsapp/{client}/{name}"
+
+
+@dataclass(frozen=True)
+class WhatsAppChannel:
+    """A client company's WhatsApp number at Meta, with its credentials opened (never logged: repr hides them)."""
+
+    client: str
+    phone_number_id: str
+    api_base_url: str
+    api_version: str
+    webhook_id: str
+    updated_at: dt.datetime
+    access_token: str = field(repr=False)
+    app_secret: str = field(repr=False)
+    verify_token: str = field(repr=False)
+
+    @property
+    def messages_url(self) -> str:
+        """Where the Cloud API takes this number's messages: POST {base}/{version}/{phone_number_id}/messages."""
+        return f"{self.api_base_url.rstrip('/')}/{self.api_version}/{self.phone_number_id}/messages"
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """The configuration as an operator gives it (secrets in clear until put)."""
+
+    phone_number_id: str
+    access_token: str = field(repr=False)
+    app_secret: str = field(repr=False)
+    verify_token: str = field(repr=False)
+    api_base_url: str
+    api_version: str
+
+
+async def put_channel(s: AsyncSession, keyring: MasterKeyring, client: str, given: ChannelSettings,
+                      webhook_id: str, now: dt.datetime) -> tuple[bool, str]:
+    """Creates or replaces the client company's channel; (created, its webhook id: kept from the first put)."""
+    sealed = {name: seal_secret(keyring, _bound(client, name), getattr(given, name)) for name in SECRETS}
+    row = (await s.execute(text(
+        """INSERT INTO outreach.whatsapp_channels AS w (client_slug, phone_number_id, access_token, app_secret,
+               verify_token, api_base_url, api_version, webhook_id, created_at, updated_at)
+           VALUES (:c, :pn, :at, :as, :vt, :base, :ver, :hook, :now, :now)
+           ON CONFLICT (client_slug) DO UPDATE SET phone_number_id = excluded.phone_number_id,
+               access_token = excluded.access_token, app_secret = excluded.app_secret,
+               verify_token = excluded.verify_token, api_base_url = excluded.api_base_url,
+               api_version = excluded.api_version, updated_at = excluded.updated_at
+           RETURNING w.webhook_id, (w.xmax = 0) AS created"""),
+        {"c": client, "pn": given.phone_number_id, "at": sealed["access_token"], "as": sealed["app_secret"],
+         "vt": sealed["verify_token"], "base": given.api_base_url, "ver": given.api_version, "hook": webhook_id,
+         "now": now})).one()
+    return bool(row.created), str(row.webhook_id)
+
+
+async def channel_of(s: AsyncSession, keyring: MasterKeyring, client: str) -> WhatsAppChannel | None:
+    """The client company's WhatsApp channel with its credentials opened, or None when it has none. Raises
+    recaudo_common.secrets_at_rest.SecretUnreadable when a secret does not open (a master key removed too soon)."""
+    row = (await s.execute(text(
+        "SELECT client_slug, phone_number_id, access_token, app_secret, verify_token, api_base_url, api_version, "
+        "webhook_id, updated_at FROM outreach.whatsapp_channels WHERE client_slug = :c"), {"c": client})).first()
+    if row is None:
+        return None
+    opened = {name: open_secret(keyring, _bound(client, name), getattr(row, name)) for name in SECRETS}
+    return WhatsAppChannel(row.client_slug, row.phone_number_id, row.api_base_url, row.api_version, row.webhook_id,
+                           row.updated_at, **opened)
+
+
+async def webhook_client(s: AsyncSession, client: str, webhook_id: str) -> bool:
+    """Whether this is the client company's webhook (its slug and the opaque id in its URL)."""
+    found = await s.scalar(text("SELECT 1 FROM outreach.whatsapp_channels WHERE client_slug = :c "
+                                "AND webhook_id = :w"), {"c": client, "w": webhook_id})
+    return found is not None
+
+
+# ------------------------------------------------------------------ debtors and their messages
+
+@dataclass(frozen=True)
+class Debtor:
+    """An account of the client company whose debtor has this number."""
+
+    account_ref: str
+    debtor_id: str
+
+
+async def accounts_with_phone(s: AsyncSession, client: str, phone: str) -> list[Debtor]:
+    """The client company's accounts that list this phone (E.164), only within that company."""
+    rows = await s.execute(text(
+        "SELECT account_ref, debtor_id FROM outreach.accounts WHERE client_slug = :c AND phones @> ARRAY[:p]::text[] "
+        "ORDER BY account_ref"), {"c": client, "p": phone})
+    return [Debtor(r.account_ref, r.debtor_id) for r in rows]
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The platform's message a debtor answered: its attempt and account."""
+
+    attempt_id: uuid.UUID
+    account_ref: str
+
+
+async def attempt_of_message(s: AsyncSession, client: str, message_id: str) -> Answered | None:
+    row = (await s.execute(text(
+        "SELECT id, account_ref FROM outreach.attempts WHERE provider = :p AND provider_message_id = :m "
+        "AND client_slug = :c"), {"p": PROVIDER, "m": message_id, "c": client})).first()
+    return Answered(row.id, row.account_ref) if row else None
+
+
+async def foreign_message_ids(s: AsyncSession, client: str, message_ids: list[str]) -> set[str]:
+    """Of these message ids, those the platform sent for another client company (never settled from this one's
+    webhook)."""
+    if not message_ids:
+        return set()
+    rows = await s.execute(text(
+        "SELECT provider_message_id FROM outreach.attempts WHERE provider = :p AND provider_message_id = ANY(:m) "
+        "AND client_slug <> :c"), {"p": PROVIDER, "m": message_ids, "c": client})
+    return {r[0] for r in rows}
+
+
+async def record_inbound(s: AsyncSession, *, client: str, message: InboundMessage, account_refs: list[str],
+                         attempt_id: uuid.UUID | None, meaning: Meaning, now: dt.datetime) -> uuid.UUID | None:
+    """Keeps the message (once: Meta retries); its id, or None when it was already kept."""
+    inbound_id = uuid.uuid4()
+    row = (await s.execute(text(
+        """INSERT INTO outreach.whatsapp_inbound (id, client_slug, provider_message_id, sender, account_refs,
+               attempt_id, kind, body, reply_id, meaning, received_at)
+           VALUES (:id, :c, :m, :sender, :refs, :a, :kind, :body, :reply, :meaning, :now)
+           ON CONFLICT (client_slug, provider_message_id) DO NOTHING RETURNING id"""),
+        {"id": inbound_id, "c": client, "m": message.message_id, "sender": message.sender, "refs": account_refs,
+         "a": attempt_id, "kind": message.kind, "body": message.text, "reply": message.reply_id,
+         "meaning": meaning.value, "now": now})).first()
+    return inbound_id if row else None
+
+
+async def queue_answer(s: AsyncSession, inbound_id: uuid.UUID, body: str) -> None:
+    """The answer to send back in the conversation (the outbound provider sends it inside the 24-hour window and
+    sets `answered_at`)."""
+    await s.execute(text("UPDATE outreach.whatsapp_inbound SET answer = :b WHERE id = :id"),
+                    {"id": inbound_id, "b": body})
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A debtor's message waiting for an agent."""
+
+    id: uuid.UUID
+    account_refs: list[str]
+    kind: str
+    body: str
+    received_at: dt.datetime
+
+
+async def open_conversations(s: AsyncSession, client: str, limit: int) -> list[Conversation]:
+    rows = await s.execute(text(
+        "SELECT id, account_refs, kind, body, received_at FROM outreach.whatsapp_inbound WHERE client_slug = :c "
+        "AND meaning = 'agent' AND handled_at IS NULL ORDER BY received_at, id LIMIT :n"), {"c": client, "n": limit})
+    return [Conversation(r.id, list(r.account_refs), r.kind, r.body, r.received_at) for r in rows]

@@ -1,0 +1,265 @@
+"""WhatsApp Cloud API per client company, through the real API on the real database: the channel configured
+without a secret ever coming back, Meta's verification handshake, and signed notifications: a debtor's words and
+buttons (opt-out at once, payment link, dispute hold, agent desk), statuses applied forward only, and nothing
+recorded from anything that does not verify."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from outreach.domain.whatsapp import hub_signature
+from recaudo_common.events import AccountRecalled, DebtorErasureRequested
+
+from .conftest import Outreach, segmented
+
+pytestmark = pytest.mark.integration
+PHONE_NUMBER_ID = "106540352242922"
+APP_SECRET = "meta-app-secret-0123456789abcdef"
+VERIFY_TOKEN = "meatyhamhock"
+ACCESS_TOKEN = "EAAGsecret-access-token-xyz"
+DEBTOR_PHONE = "+573001234567"
+
+
+async def configure(o: Outreach, **changes: str) -> Any:
+    body = {"kind": "whatsapp_cloud", "phone_number_id": PHONE_NUMBER_ID, "access_token": ACCESS_TOKEN,
+            "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN, **changes}
+    return await o.http.put("/v1/clients/banco/channels/whatsapp", headers=o.auth, json=body)
+
+
+async def webhook_path(o: Outreach) -> str:
+    answer = await configure(o)
+    assert answer.status_code in (200, 201), answer.text
+    url: str = answer.json()["webhook_url"]
+    return url.removeprefix(o.settings.public_url.rstrip("/"))
+
+
+def notification(*, messages: list[dict[str, Any]] | None = None, statuses: list[dict[str, Any]] | None = None
+                 ) -> bytes:
+    """A notification as Meta sends it (compact JSON, non-ASCII escaped)."""
+    value: dict[str, Any] = {"messaging_product": "whatsapp",
+                             "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID}}
+    if messages is not None:
+        value["contacts"] = [{"profile": {"name": "María"}, "wa_id": messages[0]["from"]}]
+        value["messages"] = messages
+    if statuses is not None:
+        value["statuses"] = statuses
+    return json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [
+        {"value": value, "field": "messages"}]}]}, separators=(",", ":")).encode()
+
+
+def text_message(body: str, message_id: str, sender: str = DEBTOR_PHONE) -> dict[str, Any]:
+    return {"from": sender.removeprefix("+"), "id": message_id, "timestamp": "1749416383", "type": "text",
+            "text": {"body": body}}
+
+
+def reply_button(button_id: str, title: str, message_id: str, context: str | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"from": DEBTOR_PHONE.removeprefix("+"), "id": message_id, "timestamp": "1739321024",
+                               "type": "interactive",
+                               "interactive": {"type": "button_reply", "button_reply": {"id": button_id,
+                                                                                        "title": title}}}
+    if context:
+        message["context"] = {"from": "15550783881", "id": context}
+    return message
+
+
+def status(message_id: str, meta_status: str) -> dict[str, Any]:
+    found: dict[str, Any] = {"id": message_id, "status": meta_status, "timestamp": "1750857384",
+                             "recipient_id": DEBTOR_PHONE.removeprefix("+")}
+    if meta_status == "failed":
+        found["errors"] = [{"code": 131026, "title": "Message undeliverable"}]
+    return found
+
+
+async def post(o: Outreach, path: str, raw: bytes, signature: str | None = "sign") -> Any:
+    headers = {"Content-Type": "application/json"}
+    if signature == "sign":
+        headers["X-Hub-Signature-256"] = hub_signature(APP_SECRET, raw)
+    elif signature is not None:
+        headers["X-Hub-Signature-256"] = signature
+    return await o.http.post(path, content=raw, headers=headers)
+
+
+async def compliance(o: Outreach, ref: str) -> dict[str, Any]:
+    answer = await o.http.post("/v1/compliance/check", headers=o.auth, json={
+        "client": "banco", "account_ref": ref, "channel": "whatsapp", "at": o.clock.now.isoformat()})
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+async def test_the_channel_is_configured_and_read_back_without_any_secret(outreach: Outreach) -> None:
+    first = await configure(outreach)
+    assert first.status_code == 201, first.text
+    second = await configure(outreach, access_token="EAAGrotated-token")
+    assert second.status_code == 200
+    read = await outreach.http.get("/v1/clients/banco/channels/whatsapp", headers=outreach.auth)
+    assert read.status_code == 200
+    for answer in (first, second, read):
+        text = answer.text
+        assert ACCESS_TOKEN not in text and "EAAGrotated-token" not in text
+        assert APP_SECRET not in text and VERIFY_TOKEN not in text
+        body = answer.json()
+        assert body["access_token_set"] and body["app_secret_set"] and body["verify_token_set"]
+        assert (body["phone_number_id"], body["api_base_url"], body["api_version"]) == (
+            PHONE_NUMBER_ID, "https://graph.facebook.com", "v21.0")
+    # The webhook URL is kept across puts, absolute on the platform's public URL, and says nothing secret.
+    assert first.json()["webhook_url"] == read.json()["webhook_url"]
+    assert read.json()["webhook_url"].startswith(outreach.settings.public_url.rstrip("/") + "/v1/webhooks/whatsapp/banco/")
+    # At rest the secrets are sealed: nowhere in the table in clear.
+    [row] = await outreach.sql("SELECT row_to_json(w)::text FROM outreach.whatsapp_channels w")
+    assert ACCESS_TOKEN not in row[0] and "EAAGrotated" not in row[0] and APP_SECRET not in row[0]
+    assert VERIFY_TOKEN not in row[0]
+    # Only an operator configures it.
+    client_key = {"Authorization": f"Bearer {outreach.client_key}"}
+    refused = await outreach.http.put("/v1/clients/banco/channels/whatsapp", headers=client_key, json={
+        "kind": "whatsapp_cloud", "phone_number_id": "1", "access_token": "a", "app_secret": "b", "verify_token": "c"})
+    assert refused.status_code in (403, 404)
+
+
+async def test_verification_answers_the_bare_challenge_and_refuses_a_wrong_token(outreach: Outreach) -> None:
+    path = await webhook_path(outreach)
+    ok = await outreach.http.get(path, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
+                                               "hub.challenge": "1158201444"})
+    assert ok.status_code == 200 and ok.text == "1158201444"
+    assert ok.headers["content-type"].startswith("text/plain")
+    for params in ({"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"},
+                   {"hub.mode": "unsubscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1"},
+                   {"hub.challenge": "1"}):
+        refused = await outreach.http.get(path, params=params)
+        assert refused.status_code == 403 and "1158201444" not in refused.text
+    other = path.rsplit("/", 1)[0] + "/not-the-id"
+    assert (await outreach.http.get(other, params={"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
+                                                   "hub.challenge": "1"})).status_code == 404
+
+
+async def test_a_signed_baja_opts_out_a_debtor_never_messaged_and_the_trail_keeps_no_words(outreach: Outreach
+                                                                                          ) -> None:
+    await outreach.deliver(await outreach.placed("W-1"))
+    path = await webhook_path(outreach)
+    assert "opted_out" not in (await compliance(outreach, "W-1"))["reasons"]
+
+    answer = await post(outreach, path, notification(messages=[text_message("No más, BAJA", "wamid.IN1")]))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["messages"] == {"recorded": 1, "duplicate": 0, "unmatched": 0}
+    checked = await compliance(outreach, "W-1")
+    assert not checked["allowed"] and "opted_out" in checked["reasons"]
+    # Meta's retry of the same notification changes nothing.
+    again = await post(outreach, path, notification(messages=[text_message("No más, BAJA", "wamid.IN1")]))
+    assert again.json()["messages"]["duplicate"] == 1
+    trail = " ".join(r[0] for r in await outreach.sql(
+        "SELECT kind || ' ' || detail::text FROM outreach.trail WHERE account_ref = 'W-1' ORDER BY id"))
+    assert "whatsapp_inbound" in trail and "opt_out" in trail and "opted_out" in trail
+    assert "BAJA" not in trail and "3001234567" not in trail
+
+
+async def test_a_bad_or_missing_signature_or_reserialised_json_records_nothing(outreach: Outreach) -> None:
+    await outreach.deliver(await outreach.placed("W-2"))
+    path = await webhook_path(outreach)
+    raw = notification(messages=[text_message("BAJA", "wamid.BAD")])
+    reserialised = json.dumps(json.loads(raw), indent=1).encode()
+    for body, signature in ((raw, None), (raw, "sha256=" + "0" * 64), (raw, hub_signature("other", raw)),
+                            (reserialised, hub_signature(APP_SECRET, raw))):
+        refused = await post(outreach, path, body, signature)
+        assert refused.status_code == 401, refused.text
+    assert await outreach.sql("SELECT count(*) FROM outreach.whatsapp_inbound") == [(0,)]
+    assert await outreach.sql("SELECT count(*) FROM outreach.opt_outs") == [(0,)]
+    assert "opted_out" not in (await compliance(outreach, "W-2"))["reasons"]
+
+
+async def sent_whatsapp(o: Outreach, ref: str, message_id: str) -> uuid.UUID:
+    """A WhatsApp message of the account as the Cloud API provider records it: sent, its wamid, no receipt yet
+    (sent through the sandbox, then made what the Cloud API provider records: this side does not depend on it)."""
+    await o.deliver(await o.placed(ref), segmented(ref, ("sms",)))
+    await o.tick()
+    [(attempt_id,)] = await o.sql(
+        "UPDATE outreach.attempts SET provider = 'whatsapp_cloud', provider_message_id = :m, status = 'sent', "
+        "channel = 'whatsapp', "
+        "delivered_at = NULL WHERE account_ref = :r AND sent_at IS NOT NULL RETURNING id", m=message_id, r=ref)
+    return attempt_id  # type: ignore[no-any-return]
+
+
+async def test_statuses_move_an_attempt_forward_only_and_unknown_ids_change_nothing(outreach: Outreach) -> None:
+    outreach.settings.sandbox_delivery_rate = 1.0
+    path = await webhook_path(outreach)
+    attempt_id = await sent_whatsapp(outreach, "W-3", "wamid.OUT3")
+
+    delivered = await post(outreach, path, notification(statuses=[status("wamid.OUT3", "delivered")]))
+    assert delivered.json()["statuses"]["applied"] == 1
+    # Late or out of order: sent, read, even failed, after delivered: nothing moves it back.
+    late = await post(outreach, path, notification(statuses=[status("wamid.OUT3", s)
+                                                             for s in ("sent", "read", "failed")]))
+    assert late.status_code == 200 and late.json()["statuses"]["applied"] == 0
+    [(state, failure)] = await outreach.sql("SELECT status, failure FROM outreach.attempts WHERE id = :a",
+                                            a=attempt_id)
+    assert (state, failure) == ("delivered", None)
+
+    before = await outreach.sql("SELECT id, status, delivered_at FROM outreach.attempts ORDER BY id")
+    trail_before = await outreach.sql("SELECT count(*) FROM outreach.trail")
+    unknown = await post(outreach, path, notification(statuses=[status("wamid.NEVER-SENT", "delivered")]))
+    assert unknown.status_code == 200 and unknown.json()["statuses"] == {"applied": 0, "duplicate": 0, "unknown": 1}
+    assert await outreach.sql("SELECT id, status, delivered_at FROM outreach.attempts ORDER BY id") == before
+    assert await outreach.sql("SELECT count(*) FROM outreach.trail") == trail_before
+
+
+async def test_a_failed_status_fails_a_sent_message(outreach: Outreach) -> None:
+    outreach.settings.sandbox_delivery_rate = 1.0
+    path = await webhook_path(outreach)
+    attempt_id = await sent_whatsapp(outreach, "W-4", "wamid.OUT4")
+    await post(outreach, path, notification(statuses=[status("wamid.OUT4", "failed")]))
+    [(state, failure)] = await outreach.sql("SELECT status, failure FROM outreach.attempts WHERE id = :a",
+                                            a=attempt_id)
+    assert state == "failed" and "131026" in failure
+
+
+async def test_buttons_pay_dispute_and_anything_else_reach_the_right_place(outreach: Outreach) -> None:
+    outreach.settings.sandbox_delivery_rate = 1.0
+    path = await webhook_path(outreach)
+    await sent_whatsapp(outreach, "W-5", "wamid.OUT5")
+
+    paid = await post(outreach, path, notification(messages=[reply_button("pay_now", "Pagar ahora", "wamid.P",
+                                                                          "wamid.OUT5")]))
+    assert paid.json()["messages"]["recorded"] == 1
+    [(answer, refs)] = await outreach.sql("SELECT answer, account_refs FROM outreach.whatsapp_inbound "
+                                          "WHERE provider_message_id = 'wamid.P'")
+    assert refs == ["W-5"] and answer.startswith("Puede pagar") and "/pay/" in answer
+
+    await post(outreach, path, notification(messages=[text_message("¿Puedo pagar el viernes?", "wamid.Q")]))
+    desk = await outreach.http.get("/v1/clients/banco/whatsapp/conversations", headers=outreach.auth)
+    [conversation] = desk.json()["conversations"]
+    assert (conversation["account_refs"], conversation["text"]) == (["W-5"], "¿Puedo pagar el viernes?")
+
+    await post(outreach, path, notification(messages=[reply_button("dispute_debt", "No reconozco la deuda",
+                                                                   "wamid.D", "wamid.OUT5")]))
+    assert await outreach.sql("SELECT hold FROM outreach.legal_holds WHERE account_ref = 'W-5' "
+                              "AND lifted_at IS NULL") == [("dispute",)]
+    checked = await compliance(outreach, "W-5")
+    assert not checked["allowed"] and "legal_hold" in checked["reasons"]
+
+
+async def test_a_number_no_account_has_is_recorded_and_nothing_else(outreach: Outreach) -> None:
+    await outreach.deliver(await outreach.placed("W-6"))
+    path = await webhook_path(outreach)
+    answer = await post(outreach, path, notification(messages=[text_message("BAJA", "wamid.X", "+573009990000")]))
+    assert answer.json()["messages"] == {"recorded": 0, "duplicate": 0, "unmatched": 1}
+    assert await outreach.sql("SELECT count(*) FROM outreach.opt_outs") == [(0,)]
+
+
+async def test_the_erasure_of_a_person_reaches_their_whatsapp_messages(outreach: Outreach) -> None:
+    placed = await outreach.placed("W-7")
+    await outreach.deliver(placed)
+    path = await webhook_path(outreach)
+    await post(outreach, path, notification(messages=[text_message("Soy María, llamen al 3001234567", "wamid.E")]))
+    await post(outreach, path, notification(messages=[reply_button("pay_now", "Pagar ahora", "wamid.E2")]))
+    assert await outreach.sql("SELECT count(*) FROM outreach.whatsapp_inbound WHERE sender = :p", p=DEBTOR_PHONE) \
+        == [(2,)]
+    await outreach.deliver(AccountRecalled(account_ref="W-7", recalled_at=outreach.clock.now))
+    assert placed.debtor_ref is not None
+    await outreach.deliver(DebtorErasureRequested(erasure_id=uuid.uuid4(), debtor_ref=placed.debtor_ref,
+                                                  account_refs=["W-7"], reason="request",
+                                                  requested_at=outreach.clock.now))
+    rows = await outreach.sql("SELECT sender, body, answer, meaning FROM outreach.whatsapp_inbound ORDER BY meaning")
+    assert rows == [("", "", None, "agent"), ("", "", None, "pay")]
