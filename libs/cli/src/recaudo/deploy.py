@@ -75,7 +75,8 @@ def routing_table() -> list[tuple[str, str]]:
         for path in sorted(openapi_of(name)["paths"]):
             if path.startswith("/v1/"):
                 rules.append((route_regex(path), name))
-    rules += [("^/pay/[^/]+(/[a-z]+)?$", "outreach"), ("^/dashboard(/static/[A-Za-z0-9._-]+)?$", "reporting")]
+    rules += [("^/pay/[^/]+(/[a-z]+)?$", "outreach"), ("^/u/[^/]+$", "outreach"),
+              ("^/dashboard(/static/[A-Za-z0-9._-]+)?$", "reporting")]
     return rules
 
 

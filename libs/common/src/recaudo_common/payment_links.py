@@ -25,10 +25,21 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def sign(payload: str, secret: str) -> str:
+    """The platform's signature of a link's payload (HMAC-SHA256 with the link secret, 144 bits, base64url).
+    Every signed link is made with it; a link of another kind starts its payload with a label that no payment
+    link can start with (a character outside base64url), so one kind's signature never passes for another's."""
+    return _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()[:18])
+
+
+def signed(payload: str, signature: str, secret: str) -> bool:
+    """Whether `signature` is the platform's for `payload`, compared in constant time (as bytes: any text)."""
+    return hmac.compare_digest(sign(payload, secret).encode(), signature.encode())
+
+
 def make_token(*, client: str, account_ref: str, expires_at: dt.datetime, secret: str) -> str:
     payload = f"{_b64(client.encode())}.{_b64(account_ref.encode())}.{int(expires_at.timestamp())}"
-    signature = _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()[:18])
-    return f"{payload}.{signature}"
+    return f"{payload}.{sign(payload, secret)}"
 
 
 def read_token(token: str, *, secret: str, now: dt.datetime, allow_expired: bool = False) -> LinkTarget | None:
@@ -37,8 +48,7 @@ def read_token(token: str, *, secret: str, now: dt.datetime, allow_expired: bool
     try:
         client_part, account_part, expiry_part, signature = token.split(".")
         payload = f"{client_part}.{account_part}.{expiry_part}"
-        expected = _b64(hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()[:18])
-        if not hmac.compare_digest(expected.encode(), signature.encode()):  # bytes: any text compares
+        if not signed(payload, signature, secret):
             return None
         expires_at = dt.datetime.fromtimestamp(int(expiry_part), dt.UTC)
         target = LinkTarget(_unb64(client_part).decode(), _unb64(account_part).decode(), expires_at)

@@ -22,6 +22,7 @@ from outreach.sending.routes import router as sending
 from outreach.settings import OutreachSettings
 from outreach.store import due_backlog
 from outreach.templates.routes import router as templates
+from outreach.unsubscribe.routes import router as unsubscribe
 from outreach.whatsapp.routes import router as whatsapp
 from recaudo_common.gate import PROVIDER_NOTIFICATIONS, public_form
 from recaudo_common.personal_data import Vault
@@ -59,10 +60,10 @@ def build(platform: Platform, settings: OutreachSettings | None = None) -> Servi
     return ServiceUnit(
         name="outreach", schema="outreach", migrations=MIGRATIONS, settings=settings,
         routers=[consent, contact_history, agent_desk, templates, receipts, sending,
-                 debtor_page, best_times, whatsapp],
+                 debtor_page, best_times, unsubscribe, whatsapp],
         app_state={APP_STATE: state},
         subscriptions=subscriptions(vault), workers=[periodic(schedule, settings.scheduler_poll_s),
                                                        relearning(platform.db, settings, platform.clock)],
-        body_rules=[PROVIDER_NOTIFICATIONS, public_form(r"/pay/.*")],
+        body_rules=[PROVIDER_NOTIFICATIONS, public_form(r"/pay/.*"), public_form(r"/u/[^/]+")],
         description="Outreach: contact scheduling under each country's contact law.",
     )

@@ -64,6 +64,12 @@ class OutreachSettings(PlatformSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_from: str = "cobranza@recaudo.example"
+    # DKIM (RFC 6376) on every e-mail when all three are set: the selector and domain of the DNS TXT record that
+    # publishes the public key (selector._domainkey.domain), and the RSA private key in PEM (rsa-sha256; RFC 8301:
+    # 2048 bits or more).
+    smtp_dkim_selector: str | None = None
+    smtp_dkim_domain: str | None = None
+    smtp_dkim_private_key: str | None = Field(None, repr=False)
     twilio_base_url: str = "https://api.twilio.com"
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -81,6 +87,10 @@ class OutreachSettings(PlatformSettings):
         used = set(self.providers.values())
         if "smtp" in used and not self.smtp_starttls:
             found.append(SettingProblem(self.variable("smtp_starttls"), "SMTP without STARTTLS"))
+        dkim = (self.smtp_dkim_selector, self.smtp_dkim_domain, self.smtp_dkim_private_key)
+        if "smtp" in used and any(dkim) and not all(dkim):
+            found.append(SettingProblem(self.variable("smtp_dkim_private_key"),
+                                        "DKIM needs its selector, domain and private key together"))
         if "twilio" in used:
             if weak := weak_secret(self.twilio_auth_token):
                 found.append(SettingProblem(self.variable("twilio_auth_token"), f"Twilio auth token {weak}"))

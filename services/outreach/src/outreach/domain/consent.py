@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 What = Literal["granted", "withdrawn"]
-Source = Literal["client_file", "debtor_page", "reply", "operator"]
+Source = Literal["client_file", "debtor_page", "reply", "operator", "unsubscribe"]
 
-# How an opt-out's own source (outreach.opt_outs.source) is recorded as consent evidence.
+# How an opt-out's own source (outreach.opt_outs.source) is recorded as consent evidence. "unsubscribe": the
+# debtor's one-click unsubscribe from an e-mail (RFC 8058), their own word like a reply.
 OPT_OUT_SOURCES: Mapping[str, Source] = {"reply": "reply", "debtor_page": "debtor_page",
-                                         "do_not_contact": "operator", "operator": "operator"}
+                                         "do_not_contact": "operator", "operator": "operator",
+                                         "unsubscribe": "unsubscribe"}
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ ERASING = [
     # with their own consent record: the withdrawal stays in the consent evidence of the erased accounts.
     "DELETE FROM outreach.opt_outs WHERE client_slug = :c AND debtor_id = ANY(:ids)",
     "DELETE FROM outreach.do_not_contact WHERE client_slug = :c AND debtor_id = ANY(:ids)",
+    # An address a mail server refused for good (#20): the address and the id number it was on file under.
+    "DELETE FROM outreach.invalid_contact_points WHERE client_slug = :c AND debtor_id = ANY(:ids)",
     # What was sent, kept to repeat a send in doubt or to match a reply: only the recipient and the words. A send
     # still in doubt then reconciles as 'the message handed over was not kept' (never resent).
     """DELETE FROM outreach.outgoing m USING outreach.attempts a

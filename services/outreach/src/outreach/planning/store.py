@@ -113,8 +113,11 @@ async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: d
     await s.execute(text(
         f"""INSERT INTO outreach.accounts (client_slug, account_ref, debtor_ref, debtor_id, full_name, phones, email,
                 city, region, address, balance, currency, authorised_channels, updated_at)
-            SELECT client, account_ref, debtor_ref, debtor_id, full_name, phones, email, city, region, address,
-                   balance, currency, channels, :now
+            SELECT client, account_ref, debtor_ref, debtor_id, full_name, phones,
+                   -- an address a mail server refused for good stays off, whatever file brings it again
+                   CASE WHEN EXISTS (SELECT 1 FROM outreach.invalid_contact_points x WHERE x.client_slug = i.client
+                                     AND x.channel = 'email' AND x.point = lower(i.email)) THEN NULL ELSE email END,
+                   city, region, address, balance, currency, channels, :now
             FROM {source}
             ON CONFLICT (client_slug, account_ref) DO UPDATE SET debtor_id = excluded.debtor_id,
                 debtor_ref = coalesce(excluded.debtor_ref, outreach.accounts.debtor_ref),

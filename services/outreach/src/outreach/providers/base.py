@@ -40,13 +40,17 @@ CHANNEL_NOT_CONFIGURED = "channel_not_configured"
 
 class SendError(Exception):
     """A send that did not go through. `ambiguous`: the provider may have the message all the same (the
-    connection was lost or timed out after the request was written): it must be looked up, never resent."""
+    connection was lost or timed out after the request was written): it must be looked up, never resent.
+    `contact_point_invalid`: the provider refused the recipient itself for good (a mail server's 550 "no such
+    mailbox"): that contact point is never used again."""
 
-    def __init__(self, reason: str, *, transient: bool, ambiguous: bool = False) -> None:
+    def __init__(self, reason: str, *, transient: bool, ambiguous: bool = False,
+                 contact_point_invalid: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
         self.ambiguous = ambiguous
+        self.contact_point_invalid = contact_point_invalid
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from outreach.sending.events import SENDS, attempted, cause_of, emit, entry
 from outreach.sending.reconcile import reconcile_expired
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry, outbox
+from outreach.unsubscribe.handlers import contact_point_refused
 from recaudo_common.db import Database
 from recaudo_common.events import ContactBlocked, ContactFailed, Envelope
 from recaudo_common.outbox import Cause, caused_by
@@ -318,6 +319,9 @@ async def _send_failed(s: AsyncSession, settings: OutreachSettings, claim: Claim
         events.append(emit(Trigger.REFUSED, ContactFailed(
             attempt_id=attempt_id, account_ref=item.account_ref, channel=channel, failed_at=now,
             reason=error.reason), client=item.client, now=now, cause=item.cause))
+        if error.contact_point_invalid:  # a dead address (a mail server's 550 5.1.1): never used again
+            await contact_point_refused(s, client=item.client, account_ref=item.account_ref, attempt_id=attempt_id,
+                                        channel=channel, point=item.message.recipient, now=now)
         return [entry(item.client, item.account_ref, now, "failed", attempt_id, channel, reason=error.reason)]
     return []
 
