@@ -49,7 +49,7 @@ class OutreachSettings(PlatformSettings):
     template_render_budget_ms: int = Field(200, ge=1, le=10_000)
     template_max_iterations: int = Field(10_000, ge=1)
     template_max_output_bytes: int = Field(65_536, ge=1_024)
-    # Channel -> provider: "sandbox", "smtp" (email), "twilio" (sms, whatsapp) or "off". In production a channel
+    # Channel -> provider: "sandbox", "smtp" (email), "twilio" (sms, whatsapp, voice) or "off". In production a channel
     # that is off or missing has no provider: its attempts are blocked (channel_not_configured), never sandboxed.
     providers: dict[str, str] = Field(default_factory=lambda: dict.fromkeys(CHANNELS, "sandbox"))
     # Messages a second each provider may send (its contract's rate limit).
@@ -75,6 +75,15 @@ class OutreachSettings(PlatformSettings):
     twilio_auth_token: str = ""
     twilio_sms_from: str = ""
     twilio_whatsapp_from: str = ""
+    # A Messaging Service sends SMS from its pool instead of twilio_sms_from (MessagingServiceSid), when set.
+    twilio_messaging_service_sid: str = ""
+    # Voice through Twilio Programmable Voice: the caller id (twilio_sms_from when empty), the Spanish voice
+    # (https://www.twilio.com/docs/voice/twiml/say/text-speech), and the agents' line a debtor pressing 2 is put
+    # through to (when empty, they are told an agent will call back and the agent desk gets the call).
+    twilio_voice_from: str = ""
+    twilio_voice_language: str = "es-MX"
+    twilio_voice_name: str = "Polly.Mia"
+    twilio_agent_number: str = ""
     # Where the debtor page's sandbox gateway posts its signed webhook (payments).
     sandbox_gateway_webhook_url: str | None = None
 
@@ -98,7 +107,10 @@ class OutreachSettings(PlatformSettings):
                 found.append(SettingProblem(self.variable("twilio_account_sid"), "Twilio account SID not set"))
             if wrong := not_https(self.twilio_base_url):
                 found.append(SettingProblem(self.variable("twilio_base_url"), f"Twilio API URL {wrong}"))
-            for channel, sender in (("sms", "twilio_sms_from"), ("whatsapp", "twilio_whatsapp_from")):
-                if self.providers.get(channel) == "twilio" and not getattr(self, sender):
+            senders = (("sms", "twilio_sms_from"), ("whatsapp", "twilio_whatsapp_from"), ("voice", "twilio_voice_from"))
+            for channel, sender in senders:
+                borrowed = (channel == "sms" and self.twilio_messaging_service_sid) or (
+                    channel == "voice" and self.twilio_sms_from)  # a service's pool; voice calls from the SMS number
+                if self.providers.get(channel) == "twilio" and not (getattr(self, sender) or borrowed):
                     found.append(SettingProblem(self.variable(sender), f"no sender for {channel} through Twilio"))
         return found

@@ -1,7 +1,10 @@
-"""A local server with the subset of Twilio's Messages API that outreach uses, for integration tests: create a
-message (POST .../Messages.json, basic auth, form), list messages (GET .../Messages.json?To=&From=&PageSize=,
-newest first, paged by next_page_uri), and signed status callbacks to the StatusCallback URL given at creation.
-Like Twilio it takes no idempotency key: every POST is a new message, and the test counts them."""
+"""A local server with the subset of Twilio's Messages and Calls APIs that outreach uses, for integration tests:
+create a message (POST .../Messages.json, basic auth, form), list messages (GET .../Messages.json?To=&From=&
+PageSize=, newest first, paged by next_page_uri), signed status callbacks to the StatusCallback URL given at
+creation, and create a call (POST .../Calls.json: To, From, Twiml, StatusCallback, StatusCallbackEvent). Every
+request is recorded as it came (path, Authorization, form fields in order, repeated ones included) for the
+tests to check against Twilio's documented format. Like Twilio it takes no idempotency key: every POST is a
+new message, and the test counts them."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import uvicorn
@@ -35,6 +39,17 @@ class FakeMessage:
 
 
 @dataclass
+class Recorded:
+    """One request as the fake received it."""
+
+    method: str
+    path: str
+    authorization: str | None
+    content_type: str | None
+    form: list[tuple[str, str]]
+
+
+@dataclass
 class FakeTwilio:
     sid: str = "AC123"
     token: str = "tok-secret"
@@ -49,11 +64,32 @@ class FakeTwilio:
     target: httpx.AsyncBaseTransport | None = None  # where callbacks are posted (outreach's app in process)
     received: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    requests: list[Recorded] = field(default_factory=list)
+    refusal: dict[str, Any] | None = None  # when set, a create is refused 400 with this error body
+    calls: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.app = FastAPI()
         self.app.post("/2010-04-01/Accounts/{account}/Messages.json")(self.create)
         self.app.get("/2010-04-01/Accounts/{account}/Messages.json")(self.list)
+        self.app.post("/2010-04-01/Accounts/{account}/Calls.json")(self.create_call)
+
+        @self.app.middleware("http")
+        async def record(request: Request, call_next: Any) -> Any:
+            raw = await request.body()
+            self.requests.append(Recorded(request.method, request.url.path, request.headers.get("authorization"),
+                                          request.headers.get("content-type"),
+                                          parse_qsl(raw.decode(), keep_blank_values=True)))
+            return await call_next(request)
+
+    async def create_call(self, account: str, request: Request) -> JSONResponse:
+        if not self._authorised(request) or account != self.sid:
+            return JSONResponse({"code": 20003, "message": "Authenticate"}, status_code=401)
+        form = await request.form()
+        call = {"sid": "CA" + uuid.uuid4().hex, "account_sid": self.sid, "to": form["To"], "from": form["From"],
+                "status": "queued", "date_created": format_datetime(dt.datetime.now(dt.UTC), usegmt=True)}
+        self.calls.append(call)
+        return JSONResponse(call, status_code=201)
 
     @property
     def sent(self) -> list[dict[str, str]]:
@@ -63,12 +99,16 @@ class FakeTwilio:
         return request.headers.get("authorization") == httpx.BasicAuth(self.sid, self.token)._auth_header
 
     async def create(self, account: str, request: Request) -> JSONResponse:
-        if not self._authorised(request):
+        if not self._authorised(request) or account != self.sid:
             return JSONResponse({"code": 20003, "message": "Authenticate"}, status_code=401)
         form = {k: str(v) for k, v in (await request.form()).items()}
         if not form.get("To", "").removeprefix("whatsapp:").startswith("+"):
             return JSONResponse({"code": 21211, "message": "Invalid 'To' Phone Number"}, status_code=400)
-        message = FakeMessage("SM" + uuid.uuid4().hex, form["To"], form["From"], form["Body"],
+        if self.refusal is not None:
+            return JSONResponse(self.refusal, status_code=400)
+        if not form.get("From") and not form.get("MessagingServiceSid"):
+            return JSONResponse({"code": 21603, "message": "A 'From' phone number is required."}, status_code=400)
+        message = FakeMessage("SM" + uuid.uuid4().hex, form["To"], form.get("From", ""), form["Body"],
                               form.get("StatusCallback", ""), dt.datetime.now(dt.UTC))
         self.messages.append(message)
         self.received.set()

@@ -32,6 +32,7 @@ class Receipt:
     reply_from: str | None = None
     reply_channel: str | None = None
     attempt_id: uuid.UUID | None = None  # the attempt the callback names (its URL carries it), when it does
+    opt_out: bool = False  # the provider itself took the reply as an opt-out (Twilio's STOP keywords)
 
 
 # Why an attempt on a channel with no provider is blocked (production: no sandbox to fall back on).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -61,13 +62,14 @@ async def apply_receipt(s: AsyncSession, provider: str, r: Receipt, now: dt.date
 async def _apply_reply(s: AsyncSession, provider: str, r: Receipt, now: dt.datetime) -> str:
     channel = r.reply_channel or "sms"
     answered = await receipts.latest_attempt_to(s, channel, r.reply_from or "")
-    opt_out = is_opt_out(r.detail or "")
+    opt_out = r.opt_out or is_opt_out(r.detail or "")
+    reply_id = uuid.uuid4()
     if not await receipts.save_reply(s, provider=provider, provider_message_id=r.message_id,
                                      attempt_id=answered.attempt_id if answered else None, channel=channel,
-                                     body=mask_text(r.detail or ""), opt_out=opt_out, at=now):
+                                     body=mask_text(r.detail or ""), opt_out=opt_out, at=now, reply_id=reply_id):
         return "duplicate"
     if answered is None:
-        return "unknown"
+        return await _opt_out_unanswered(s, channel, r.reply_from or "", reply_id, now) if opt_out else "unknown"
     await store.trail(s, [TrailEntry(answered.client, answered.account_ref, now, "reply", answered.attempt_id, channel,
                                      {"opt_out": opt_out})])
     await _move_to_replied(s, answered, now)
@@ -75,6 +77,17 @@ async def _apply_reply(s: AsyncSession, provider: str, r: Receipt, now: dt.datet
         await opt_out_debtor(s, answered.client, answered.debtor_id, channel, source="reply",
                              evidence=answered.attempt_id, now=now)
     return "applied"
+
+
+async def _opt_out_unanswered(s: AsyncSession, channel: str, number: str, reply_id: uuid.UUID, now: dt.datetime
+                              ) -> str:
+    """An opt-out from a number no message went to (yet) on this channel: every debtor the number belongs to is
+    opted out of the channel at once, at every client company that has it (the provider itself now refuses to
+    send to the number from our sender: Twilio answers 21610 after a STOP), the reply as the evidence."""
+    reached = await receipts.debtors_reached_at(s, number) if number else []
+    for client, debtor_id in reached:
+        await opt_out_debtor(s, client, debtor_id, channel, source="reply", evidence=reply_id, now=now)
+    return "applied" if reached else "unknown"
 
 
 async def _move_to_replied(s: AsyncSession, answered: SentAttempt, now: dt.datetime) -> None:

@@ -41,12 +41,13 @@ async def expire_early_receipts(s: AsyncSession, before: dt.datetime) -> int:
 
 
 async def save_reply(s: AsyncSession, *, provider: str, provider_message_id: str, attempt_id: uuid.UUID | None,
-                     channel: str, body: str, opt_out: bool, at: dt.datetime) -> bool:
+                     channel: str, body: str, opt_out: bool, at: dt.datetime, reply_id: uuid.UUID | None = None
+                     ) -> bool:
     result = await s.execute(text(
         """INSERT INTO outreach.replies (id, provider, provider_message_id, attempt_id, channel, body, opt_out,
                received_at) VALUES (:id, :p, :m, :a, :ch, :b, :o, :at) ON CONFLICT DO NOTHING RETURNING 1"""),
-        {"id": uuid.uuid4(), "p": provider, "m": provider_message_id, "a": attempt_id, "ch": channel, "b": body,
-         "o": opt_out, "at": at})
+        {"id": reply_id or uuid.uuid4(), "p": provider, "m": provider_message_id, "a": attempt_id, "ch": channel,
+         "b": body, "o": opt_out, "at": at})
     return result.first() is not None
 
 
@@ -59,6 +60,15 @@ async def latest_attempt_to(s: AsyncSession, channel: str, recipient: str) -> Se
            WHERE m.recipient = :to AND a.channel = :ch AND a.sent_at IS NOT NULL
            ORDER BY a.sent_at DESC LIMIT 1"""), {"to": recipient, "ch": channel})).first()
     return SentAttempt(row.id, row.client_slug, row.account_ref, row.channel, row.debtor_id) if row else None
+
+
+async def debtors_reached_at(s: AsyncSession, phone: str) -> list[tuple[str, str]]:
+    """(client company, debtor) of every account whose phones include this number: whom an opt-out from a number
+    that was never written to concerns."""
+    rows = await s.execute(text(
+        "SELECT DISTINCT client_slug, debtor_id FROM outreach.accounts WHERE :p = ANY(phones) AND debtor_id <> '' "
+        "ORDER BY client_slug, debtor_id"), {"p": phone})
+    return [(r.client_slug, r.debtor_id) for r in rows]
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,6 @@ from outreach.domain.whatsapp import (
 from outreach.messages import payment_link
 from outreach.providers import Receipt
 from outreach.receipts.delivery import apply_statuses
-from outreach.receipts.handlers import _move_to_replied  # the one way an answer moves its attempt
-from outreach.receipts.store import save_reply
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry
 from outreach.whatsapp import store as whatsapp
@@ -33,7 +31,6 @@ from outreach.whatsapp.schemas import InboundCounts, MetaNotification, Notificat
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
 from recaudo_common.personal_data import MasterKeyring
-from recaudo_common.redaction import mask_text
 
 
 def webhook_url(settings: OutreachSettings, client: str, webhook_id: str) -> str:
@@ -130,13 +127,6 @@ async def _receive_message(s: AsyncSession, settings: OutreachSettings, client: 
         return "duplicate"
     if not refs:
         return "unmatched"
-    if answered is not None:
-        # An answer to one of our messages is a reply like any other: kept beside its attempt (where the best-time
-        # learner counts it), proof that the message arrived, and its attempt `replied` (once).
-        await save_reply(s, provider=whatsapp.PROVIDER, provider_message_id=message.message_id,
-                         attempt_id=answered.attempt_id, channel="whatsapp", body=mask_text(message.text),
-                         opt_out=asked is Meaning.OPT_OUT, at=now)
-        await _move_to_replied(s, answered, now)
     await store.trail(s, [TrailEntry(client, ref, now, "whatsapp_inbound", answered.attempt_id if answered else None,
                                      "whatsapp", {"meaning": asked.value, "message_type": message.kind,
                                                   "inbound_id": str(inbound_id)}) for ref in refs])

@@ -13,7 +13,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain.whatsapp import InboundMessage, Meaning
-from outreach.receipts.store import SentAttempt
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.secrets_at_rest import open_secret, seal_secret
 from recaudo_common.settings import PlatformSettings
@@ -125,14 +124,19 @@ async def accounts_with_phone(s: AsyncSession, client: str, phone: str) -> list[
     return [Debtor(r.account_ref, r.debtor_id) for r in rows]
 
 
-async def attempt_of_message(s: AsyncSession, client: str, message_id: str) -> SentAttempt | None:
-    """The client company's attempt that sent this message (the one a debtor's reply or button press answers)."""
+@dataclass(frozen=True)
+class Answered:
+    """The platform's message a debtor answered: its attempt and account."""
+
+    attempt_id: uuid.UUID
+    account_ref: str
+
+
+async def attempt_of_message(s: AsyncSession, client: str, message_id: str) -> Answered | None:
     row = (await s.execute(text(
-        """SELECT a.id, a.client_slug, a.account_ref, a.channel, acc.debtor_id FROM outreach.attempts a
-           JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
-           WHERE a.provider = :p AND a.provider_message_id = :m AND a.client_slug = :c"""),
-        {"p": PROVIDER, "m": message_id, "c": client})).first()
-    return SentAttempt(row.id, row.client_slug, row.account_ref, row.channel, row.debtor_id) if row else None
+        "SELECT id, account_ref FROM outreach.attempts WHERE provider = :p AND provider_message_id = :m "
+        "AND client_slug = :c"), {"p": PROVIDER, "m": message_id, "c": client})).first()
+    return Answered(row.id, row.account_ref) if row else None
 
 
 async def foreign_message_ids(s: AsyncSession, client: str, message_ids: list[str]) -> set[str]:

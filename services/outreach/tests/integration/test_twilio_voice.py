@@ -1,0 +1,152 @@
+"""Voice through Twilio Programmable Voice, against a local fake of its Calls API: the call created in the
+documented form (Calls.json with To, From, Twiml, StatusCallback, StatusCallbackEvent), the Spanish TwiML with its
+one-key menu, the debtor's key (Gather's Digits) — 1 texts the payment link, 2 reaches the agent desk — and the
+call's status callbacks (CallStatus) applied as outcomes; every callback signature-verified."""
+
+import base64
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from outreach.providers import twilio_signature
+
+from .conftest import make_outreach, segmented
+from .fake_twilio import FakeTwilio, serving
+from .test_twilio_messaging import PUBLIC, SENDER, SID, TOKEN, WEBHOOK, Setup, signed_post
+
+pytestmark = pytest.mark.integration
+CALLER_ID = "+15005550007"
+GATHER = f"{PUBLIC}/v1/webhooks/outreach/twilio/voice/gather"
+
+
+@pytest.fixture
+async def voice(database_url: str) -> AsyncIterator[Setup]:
+    twilio = FakeTwilio(sid=SID, token=TOKEN, callbacks=False)
+    async with serving(twilio) as base_url:
+        o, http = await make_outreach(
+            database_url, providers={"sms": "twilio", "voice": "twilio", "email": "sandbox"},
+            twilio_base_url=base_url, twilio_account_sid=SID, twilio_auth_token=TOKEN, twilio_sms_from=SENDER,
+            twilio_voice_from=CALLER_ID, public_url=PUBLIC)
+        try:
+            yield Setup(o, http, twilio)
+        finally:
+            await http.aclose()
+            await o.platform.db.dispose()
+
+
+async def called(v: Setup, ref: str, debtor: str, phone: str) -> tuple[Any, str]:
+    """A voice attempt of `ref` placed and sent: its id and the CallSid Twilio gave it."""
+    await v.o.deliver(await v.o.placed(ref, debtor=debtor, phones=(phone,), channels=("voice", "sms")),
+                      segmented(ref, ("voice",)))
+    assert await v.o.tick() == 1
+    [(attempt_id, sid, provider)] = await v.o.sql(
+        "SELECT id, provider_message_id, provider FROM outreach.attempts WHERE account_ref = :r AND "
+        "sent_at IS NOT NULL", r=ref)
+    assert provider == "twilio"
+    return attempt_id, sid
+
+
+def gather_params(call_sid: str, phone: str, digits: str) -> dict[str, str]:
+    # https://www.twilio.com/docs/voice/twiml/gather#action: the call's parameters and the keys pressed.
+    return {"AccountSid": SID, "CallSid": call_sid, "From": CALLER_ID, "To": phone, "CallStatus": "in-progress",
+            "Direction": "outbound-api", "ApiVersion": "2010-04-01", "Digits": digits, "FinishedOnKey": ""}
+
+
+async def test_a_call_is_created_with_the_documented_request_and_spanish_twiml(voice: Setup) -> None:
+    attempt_id, call_sid = await called(voice, "V-1", "1", "+573001234567")
+    [request] = voice.twilio.requests
+    assert (request.method, request.path) == ("POST", f"/2010-04-01/Accounts/{SID}/Calls.json")
+    assert request.authorization == "Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()
+    assert [name for name, _ in request.form] == ["To", "From", "Twiml", "StatusCallback", "StatusCallbackEvent",
+                                                  "StatusCallbackEvent", "StatusCallbackMethod"]
+    fields = dict(request.form)
+    assert (fields["To"], fields["From"], fields["StatusCallbackMethod"]) == ("+573001234567", CALLER_ID, "POST")
+    assert fields["StatusCallback"] == f"{WEBHOOK}?attempt={attempt_id}"
+    assert [v for k, v in request.form if k == "StatusCallbackEvent"] == ["answered", "completed"]
+    gather = ET.fromstring(fields["Twiml"]).find("Gather")  # noqa: S314
+    assert gather is not None and gather.attrib["numDigits"] == "1" and gather.attrib["method"] == "POST"
+    assert parse_qs(urlsplit(gather.attrib["action"]).query) == {"attempt": [str(attempt_id)]}
+    say = gather.find("Say")
+    assert say is not None and say.attrib["language"] == "es-MX" and say.text is not None
+    assert say.text.startswith("Buen día, María.") and say.text.endswith(
+        "Marque 1 para pagar, 2 para hablar con un asesor.")
+    assert call_sid == voice.twilio.calls[0]["sid"]
+
+
+async def test_pressing_1_texts_the_payment_link_and_the_call_is_answered(voice: Setup) -> None:
+    o = voice.o
+    attempt_id, call_sid = await called(voice, "V-2", "2", "+573002222222")
+    url = f"{GATHER}?attempt={attempt_id}"
+    params = gather_params(call_sid, "+573002222222", "1")
+    unsigned = await voice.http.post(url.removeprefix(PUBLIC), data=params)
+    wrong = await voice.http.post(url.removeprefix(PUBLIC), data=params, headers={
+        "X-Twilio-Signature": twilio_signature(TOKEN, url, {**params, "Digits": "2"})})
+    assert [(r.status_code, r.json()["code"]) for r in (unsigned, wrong)] == [(403, "bad_signature")] * 2
+    assert await o.sql("SELECT count(*) FROM outreach.replies") == [(0,)]
+
+    answer = await signed_post(voice.http, params, url=url)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/xml")
+    [say] = ET.fromstring(answer.text)  # noqa: S314
+    assert say.tag == "Say" and say.attrib["language"] == "es-MX" and "enlace para pagar" in (say.text or "")
+    [text] = [r for r in voice.twilio.requests if r.path.endswith("/Messages.json")]
+    fields = dict(text.form)
+    assert (fields["To"], fields["From"]) == ("+573002222222", SENDER)
+    assert f"{PUBLIC}/pay/" in fields["Body"] and "V-2" in fields["Body"]
+    [(status,)] = await o.sql("SELECT status FROM outreach.attempts WHERE id = :a", a=attempt_id)
+    assert status == "replied"  # the debtor answered: the call reached them
+
+    again = await signed_post(voice.http, params, url=url)  # Twilio asking again: no second text
+    assert again.status_code == 200
+    assert len([r for r in voice.twilio.requests if r.path.endswith("/Messages.json")]) == 1
+    completed = await signed_post(voice.http, {"CallSid": call_sid, "CallStatus": "completed", "CallDuration": "31"},
+                                  url=f"{WEBHOOK}?attempt={attempt_id}")
+    assert completed.json() == {"applied": 0, "duplicate": 1, "unknown": 0}
+    trail = await o.sql("SELECT kind, channel, detail::text FROM outreach.trail WHERE account_ref = 'V-2' "
+                        "AND kind IN ('reply', 'payment_link_sent') ORDER BY id")
+    assert [(k, c) for k, c, _ in trail] == [("reply", "voice"), ("payment_link_sent", "sms")]
+    assert '"choice": "pay"' in trail[0][2] and not any("2222222" in d for _, _, d in trail)
+
+
+async def test_pressing_2_puts_the_account_on_the_agent_desk(voice: Setup) -> None:
+    o = voice.o
+    attempt_id, call_sid = await called(voice, "V-3", "3", "+573003333333")
+    answer = await signed_post(voice.http, gather_params(call_sid, "+573003333333", "2"),
+                               url=f"{GATHER}?attempt={attempt_id}")
+    assert "Un asesor le llamará pronto" in answer.text
+    [(channel, status, why)] = await o.sql(
+        "SELECT channel, status, why FROM outreach.attempts WHERE account_ref = 'V-3' AND channel = 'agent'")
+    assert (channel, status) == ("agent", "scheduled") and "agent" in why
+    assert not [r for r in voice.twilio.requests if r.path.endswith("/Messages.json")]
+    unknown = await signed_post(voice.http, gather_params(call_sid, "+573003333333", "7"),
+                                url=f"{GATHER}?attempt={attempt_id}")
+    assert "Opción no válida" in unknown.text  # an unknown key: the menu again, nothing applied
+
+
+@pytest.mark.parametrize("call_status", ["busy", "no-answer", "failed", "canceled"])
+async def test_a_call_nobody_answered_is_a_failed_contact(voice: Setup, call_status: str) -> None:
+    o = voice.o
+    attempt_id, call_sid = await called(voice, "V-4", "4", "+573004444444")
+    forged = await voice.http.post("/v1/webhooks/outreach/twilio", data={"CallSid": call_sid,
+                                                                         "CallStatus": call_status})
+    assert forged.status_code == 403
+    answer = await signed_post(voice.http, {"CallSid": call_sid, "CallStatus": call_status, "AccountSid": SID},
+                               url=f"{WEBHOOK}?attempt={attempt_id}")
+    assert answer.json() == {"applied": 1, "duplicate": 0, "unknown": 0}
+    [(status, failure)] = await o.sql("SELECT status, failure FROM outreach.attempts WHERE id = :a", a=attempt_id)
+    assert (status, failure) == ("failed", call_status)
+    events = await o.sql("SELECT envelope->>'type' FROM outreach.outbox WHERE envelope->'payload'->>'attempt_id' = :a"
+                         " ORDER BY id", a=str(attempt_id))
+    assert [e for (e,) in events] == ["contact.attempted", "contact.failed"]
+
+
+async def test_an_answered_call_is_a_delivered_contact(voice: Setup) -> None:
+    o = voice.o
+    attempt_id, call_sid = await called(voice, "V-5", "5", "+573005555555")
+    url = f"{WEBHOOK}?attempt={attempt_id}"
+    for call_status, expected in (("ringing", "sent"), ("in-progress", "sent"), ("completed", "delivered")):
+        await signed_post(voice.http, {"CallSid": call_sid, "CallStatus": call_status}, url=url)
+        [(status,)] = await o.sql("SELECT status FROM outreach.attempts WHERE id = :a", a=attempt_id)
+        assert status == expected, call_status
