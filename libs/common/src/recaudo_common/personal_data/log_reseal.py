@@ -15,22 +15,34 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from uuid import UUID
 
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.db import Database
-from recaudo_common.events import REGISTRY, AccountStatedV1, Envelope
+from recaudo_common.events import REGISTRY, AccountStated, AccountStatedV1, Envelope
+from recaudo_common.personal_data.blind_index import NotIndexable, normalised
 from recaudo_common.personal_data.sealing import seal
 from recaudo_common.personal_data.vault import Vault
 
 log = logging.getLogger("recaudo.personal_data")
 MARKER = "account-events-v2"
 _STATED = ("account.placed", "account.updated")
+# What version 1 carried in clear and version 2 does not (the debtor's data, and `extra`, free text)
+_PLAINTEXT = frozenset(AccountStatedV1.model_fields) - frozenset(AccountStated.model_fields)
 
 
 def stated_in_clear(envelope: Envelope) -> bool:
     """Whether the envelope is a version 1 account.placed or account.updated (the debtor in clear)."""
     return envelope.type in _STATED and envelope.version == 1
+
+
+def _indexable(id_number: str) -> bool:
+    try:
+        normalised("id_number", id_number)
+    except NotIndexable:
+        return False
+    return True
 
 
 async def resealed(s: AsyncSession, vault: Vault, envelopes: Sequence[Envelope], now: dt.datetime, *,
@@ -39,27 +51,38 @@ async def resealed(s: AsyncSession, vault: Vault, envelopes: Sequence[Envelope],
     debtor sealed with their own key (found, or given one, in the vault in a batch per client company), or the
     sealed copy it already carried. An account in `erased` ((client, account_ref) -> debtor_ref, from
     debtor.erased) belongs to someone whose erasure completed: no person is created for it again, its event
-    keeps the pseudonym and no personal data."""
+    keeps the pseudonym and no personal data; so does, with no pseudonym, one whose id number has nothing to
+    find a person by. One whose payload is not valid (the dead letter of a malformed
+    event) cannot be read, now or later: it stays version 1, without the fields that carried plaintext."""
+    erased = erased or {}
     by_client: dict[str, list[AccountStatedV1]] = defaultdict(list)
-    events: list[tuple[Envelope, AccountStatedV1]] = []
+    events: list[tuple[Envelope, AccountStatedV1 | None]] = []
     for envelope in envelopes:
-        event = REGISTRY[(envelope.type, 1)].model_validate(envelope.payload)
-        assert isinstance(event, AccountStatedV1)
-        events.append((envelope, event))
-        if (event.debtor_ref is None or event.personal is None) and \
-                (envelope.client, event.account_ref) not in (erased or {}):
-            by_client[envelope.client].append(event)
-    people = {client: await vault.people_for(s, client, [e.debtor_id for e in stated], now)
-              for client, stated in by_client.items()}
+        try:
+            parsed = REGISTRY[(envelope.type, 1)].model_validate(envelope.payload)
+        except ValidationError:
+            events.append((envelope, None))
+            continue
+        assert isinstance(parsed, AccountStatedV1)
+        events.append((envelope, parsed))
+        if (parsed.debtor_ref is None or parsed.personal is None) and \
+                (envelope.client, parsed.account_ref) not in erased and _indexable(parsed.debtor_id):
+            by_client[envelope.client].append(parsed)
+    people = {client: await vault.people_for(s, client, [e.debtor_id for e in batch], now)
+              for client, batch in by_client.items()}
     out: list[Envelope] = []
     for envelope, event in events:
+        if event is None:
+            out.append(envelope.model_copy(update={
+                "payload": {k: v for k, v in envelope.payload.items() if k not in _PLAINTEXT}}))
+            continue
         fields = event.stated_fields()
         if event.debtor_ref is None or event.personal is None:
-            gone = (erased or {}).get((envelope.client, event.account_ref))
-            if gone is not None:
+            gone = erased.get((envelope.client, event.account_ref))
+            person = people.get(envelope.client, {}).get(event.debtor_id)
+            if gone is not None or person is None:
                 fields["debtor_ref"], fields["personal"] = gone, None
             else:
-                person = people[envelope.client][event.debtor_id]
                 fields["debtor_ref"] = person.debtor_ref
                 fields["personal"] = seal(person.key, envelope.client, person.debtor_ref, event.plaintext())
         current = REGISTRY[(envelope.type, 2)].model_validate(fields)
