@@ -109,6 +109,32 @@ async def _dlq_replay(args: argparse.Namespace) -> None:
     print(f"replayed {count} events from {topic_name(settings.topic_prefix, args.topic)}.dlq")
 
 
+async def _kafka_reseal(args: argparse.Namespace) -> None:
+    from recaudo.kafka_reseal import TargetNotEmpty, report, reseal_topics
+    from recaudo_common.personal_data import Vault
+
+    settings = _settings()
+    configure_logging("kafka-reseal", settings.log_level)
+    source = args.from_prefix or settings.topic_prefix
+    if settings.transport != "kafka":
+        print("error: RECAUDO_TRANSPORT is not kafka: the embedded log is resealed by `recaudo migrate`",
+              file=sys.stderr)
+        raise SystemExit(2)
+    platform = make_platform(settings, pool_size=1)
+    try:
+        copies = await reseal_topics(bootstrap=settings.kafka_bootstrap, db=platform.db,
+                                     vault=Vault.from_settings(settings), from_prefix=source,
+                                     to_prefix=args.to_prefix, now=system_clock())
+    except (TargetNotEmpty, ValueError) as refused:
+        print(f"error: {refused}; nothing was copied", file=sys.stderr)
+        raise SystemExit(1) from None
+    finally:
+        await platform.db.dispose()
+    print("\n".join(report(copies, source)))
+    print(f"done: set RECAUDO_TOPIC_PREFIX={args.to_prefix}, start the services, then delete the topics of "
+          f"{source} (docs/deploy.md)")
+
+
 def _upload(args: argparse.Namespace) -> None:
     from recaudo.upload import upload
 
@@ -310,6 +336,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--topic", required=True, choices=list(TOPIC_NAMES))
     p.add_argument("--limit", type=int)
     p.set_defaults(func=lambda a: asyncio.run(_dlq_replay(a)))
+
+    kafka = sub.add_parser("kafka", help="Kafka topics").add_subparsers(dest="kafka_command", required=True)
+    p = kafka.add_parser("reseal", help="copy the topics to a new prefix with every version 1 account event "
+                                        "resealed (topics written before #19; services stopped)")
+    p.add_argument("--to-prefix", required=True, help="the new topic prefix; its topics must be absent or empty")
+    p.add_argument("--from-prefix", help="the old topic prefix (default: RECAUDO_TOPIC_PREFIX)")
+    p.set_defaults(func=lambda a: asyncio.run(_kafka_reseal(a)))
 
     p = sub.add_parser("upload", help="upload a portfolio file and follow its progress")
     p.add_argument("file")
