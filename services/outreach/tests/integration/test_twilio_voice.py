@@ -22,19 +22,24 @@ CALLER_ID = "+15005550007"
 GATHER = f"{PUBLIC}/v1/webhooks/outreach/twilio/voice/gather"
 
 
-@pytest.fixture
-async def voice(database_url: str) -> AsyncIterator[Setup]:
+async def started(database_url: str, **settings: Any) -> AsyncIterator[Setup]:
     twilio = FakeTwilio(sid=SID, token=TOKEN, callbacks=False)
     async with serving(twilio) as base_url:
         o, http = await make_outreach(
             database_url, providers={"sms": "twilio", "voice": "twilio", "email": "sandbox"},
             twilio_base_url=base_url, twilio_account_sid=SID, twilio_auth_token=TOKEN, twilio_sms_from=SENDER,
-            twilio_voice_from=CALLER_ID, public_url=PUBLIC)
+            twilio_voice_from=CALLER_ID, public_url=PUBLIC, **settings)
         try:
             yield Setup(o, http, twilio)
         finally:
             await http.aclose()
             await o.platform.db.dispose()
+
+
+@pytest.fixture
+async def voice(database_url: str) -> AsyncIterator[Setup]:
+    async for setup in started(database_url):
+        yield setup
 
 
 async def called(v: Setup, ref: str, debtor: str, phone: str) -> tuple[Any, str]:
@@ -123,6 +128,16 @@ async def test_pressing_2_puts_the_account_on_the_agent_desk(voice: Setup) -> No
     unknown = await signed_post(voice.http, gather_params(call_sid, "+573003333333", "7"),
                                 url=f"{GATHER}?attempt={attempt_id}")
     assert "Opción no válida" in unknown.text  # an unknown key: the menu again, nothing applied
+
+
+async def test_pressing_2_with_an_agents_line_puts_the_call_through(database_url: str) -> None:
+    async for v in started(database_url, twilio_agent_number="+5716011234"):
+        attempt_id, call_sid = await called(v, "V-6", "6", "+573006666666")
+        answer = await signed_post(v.http, gather_params(call_sid, "+573006666666", "2"),
+                                   url=f"{GATHER}?attempt={attempt_id}")
+        say, dial = list(ET.fromstring(answer.text))  # noqa: S314
+        assert (say.tag, dial.tag, dial.text) == ("Say", "Dial", "+5716011234")
+        assert await v.o.sql("SELECT count(*) FROM outreach.attempts WHERE channel = 'agent'") == [(0,)]
 
 
 @pytest.mark.parametrize("call_status", ["busy", "no-answer", "failed", "canceled"])

@@ -85,9 +85,11 @@ async def keypad_choice(db: Database, twilio: Twilio, settings: OutreachSettings
         entries = [TrailEntry(a.client, a.account_ref, now, "reply", a.attempt_id, "voice", {"choice": choice})]
         await _move_to_replied(s, a, now)
         if choice == "agent":
-            callback = await _schedule_agent_callback(s, a.attempt_id, now)
+            # Put through to the agents' line when there is one; otherwise an agent calls back from the desk.
+            put_through = bool(settings.twilio_agent_number)
+            callback = None if put_through else await _schedule_agent_callback(s, a.attempt_id, now)
             entries.append(TrailEntry(a.client, a.account_ref, now, "agent_requested", callback, "agent",
-                                      {"from_attempt": str(a.attempt_id)}))
+                                      {"from_attempt": str(a.attempt_id), "put_through": put_through}))
         else:
             debtor = await store.contact_context(s, a.client, a.account_ref, now)
             # The debtor asked for it, yet a text still needs the channel open to them.
