@@ -113,7 +113,7 @@ async def test_one_click_opts_the_debtor_out_of_email_at_once_and_again_changes_
         link = f"/u/{unsubscribe_token(attempt_id, 'email', o.settings.link_secret)}"
         assert "opted_out" not in (await compliance(o, "E-2", "email"))["reasons"]
 
-        page = await o.http.get(link)
+        page = await o.http.get(link, headers={"accept": "text/html"})
         assert page.status_code == 200 and QUESTION in page.text and f'action="{link}"' in page.text
         assert await o.sql("SELECT 1 FROM outreach.opt_outs") == []  # a GET (a link scanner) changes nothing
 
@@ -152,13 +152,21 @@ async def test_a_tampered_or_foreign_link_is_a_404_in_spanish_and_records_nothin
         forged = [f"{channel}.{attempt}.{('A' if signature[0] != 'A' else 'B') + signature[1:]}",
                   unsubscribe_token(attempt_id, "email", "not-the-platforms-secret"),
                   unsubscribe_token(uuid.uuid4(), "email", o.settings.link_secret),  # signed, no such attempt
-                  f"sms.{attempt}.{signature}", "nada"]
+                  f"sms.{attempt}.{signature}", "nada", "a.b.c.d", "email.%C3%A9%C3%A9.%E2%80%AE",
+                  "YmFuY28.RS0z.4102444800.AAAAAAAAAAAAAAAAAAAAAAAA"]
+        browser = {"accept": "text/html,application/xhtml+xml"}
         for bad in forged:
-            for answer in (await o.http.get(f"/u/{bad}"),
-                           await o.http.post(f"/u/{bad}", data={"List-Unsubscribe": "One-Click"})):
+            for answer in (await o.http.get(f"/u/{bad}", headers=browser),
+                           await o.http.post(f"/u/{bad}", data={"List-Unsubscribe": "One-Click"}, headers=browser)):
                 assert answer.status_code == 404 and "Este enlace no es válido" in answer.text, bad
-        refused = await o.http.post(f"/u/{token}", data={"something": "else"})  # not a one-click body
-        assert refused.status_code == 400
+                assert answer.headers["content-type"].startswith("text/html")
+            # A mail client (no Accept: text/html) gets problem details.
+            problem = await o.http.post(f"/u/{bad}", data={"List-Unsubscribe": "One-Click"})
+            assert problem.status_code == 404 and problem.json()["code"] == "invalid_link"
+        for body in (b"", b"List-Unsubscribe=Yes", b"unsubscribe=1"):  # not a one-click body
+            refused = await o.http.post(f"/u/{token}", content=body,
+                                        headers={"content-type": "application/x-www-form-urlencoded"})
+            assert refused.status_code == 400 and refused.json()["code"] == "not_one_click"
         assert await o.sql("SELECT 1 FROM outreach.opt_outs") == []
         assert await o.sql("SELECT 1 FROM outreach.consent_evidence WHERE what = 'withdrawn'") == []
         assert "opted_out" not in (await compliance(o, "E-3", "email"))["reasons"]

@@ -144,3 +144,13 @@ def test_without_a_key_nothing_is_signed() -> None:
     raw = Smtp(OutreachSettings(link_secret=SECRET)).compose(
         OutboundMessage(ATTEMPT, "email", "deudor@example.com", "Saldo", "Hola\n"))
     assert not raw.startswith(b"DKIM-Signature") and b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+
+
+def test_production_refuses_a_dkim_key_without_its_selector_and_domain() -> None:
+    half = OutreachSettings(providers={"email": "smtp"}, smtp_dkim_selector="recaudo")
+    assert "RECAUDO_OUTREACH_SMTP_DKIM_PRIVATE_KEY: DKIM needs its selector, domain and private key together" in [
+        str(p) for p in half.production_problems()]
+    whole = OutreachSettings(providers={"email": "smtp"}, smtp_dkim_selector="recaudo", smtp_dkim_domain="a.example",
+                             smtp_dkim_private_key="-----BEGIN RSA PRIVATE KEY-----")
+    assert not any("DKIM" in p.problem for p in whole.production_problems())
+    assert "BEGIN RSA" not in repr(whole)  # the key is a secret: never in a repr, so never in a log line
