@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,11 +50,13 @@ class Renderer:
         client's template fails on this account, and the caller fails that message only."""
         template = (default_template(channel, debtor.locale) if default
                     else await self.template(debtor.client, channel, debtor.locale))
+        return await render_message(template, self.settings, **self.facts(debtor))
+
+    def facts(self, debtor: DebtorContext) -> dict[str, Any]:
+        """What a template is rendered from for this account (domain.templates.template_values formats them)."""
         link, expires = self.link(debtor.client, debtor.account_ref)
-        rules = rules_of(debtor)
-        return await render_message(
-            template, self.settings, creditor=debtor.creditor, debtor_name=debtor.first_name,
-            account_ref=debtor.account_ref, balance=debtor.balance, currency=debtor.currency,
-            days_past_due=debtor.days_past_due or 0,
+        return dict(
+            creditor=debtor.creditor, debtor_name=debtor.first_name, account_ref=debtor.account_ref,
+            balance=debtor.balance, currency=debtor.currency, days_past_due=debtor.days_past_due or 0,
             offer=offer_text(debtor.offer, debtor.offer_discount_pct, debtor.balance, debtor.currency, debtor.locale),
-            payment_link=link, link_expires=expires.date(), opt_out_required=rules.opt_out_line)
+            payment_link=link, link_expires=expires.date(), opt_out_required=rules_of(debtor).opt_out_line)

@@ -166,18 +166,29 @@ def offer_text(offer: str | None, discount_pct: Decimal | None, balance: Decimal
     return ""
 
 
+def template_values(channel: str, locale: str, *, creditor: str, debtor_name: str, account_ref: str,
+                    balance: Decimal, currency: str, days_past_due: int, offer: str, payment_link: str,
+                    link_expires: dt.date, opt_out_required: bool) -> dict[str, Any]:
+    """Every variable a template may use, formatted for the locale (what `render` fills in, and what a WhatsApp
+    approved template's parameters are taken from)."""
+    return {
+        "creditor": creditor, "debtor_name": debtor_name, "account_ref": account_ref,
+        "balance": format_money(balance, currency, locale), "days_past_due": days_past_due,
+        "offer": offer, "payment_link": payment_link, "link_expires": format_day(link_expires, locale),
+        "opt_out": OPT_OUT_LINES["en" if locale.startswith("en") else "es"]
+        if opt_out_required and channel in OPT_OUT_CHANNELS else "",
+    }
+
+
 def render(template: Template, *, creditor: str, debtor_name: str, account_ref: str, balance: Decimal,
            currency: str, days_past_due: int, offer: str, payment_link: str, link_expires: dt.date,
            opt_out_required: bool, budget: RenderBudget = RenderBudget()) -> Rendered:
     """The message for one account; raises TemplateTooExpensive when the template breaks `budget` (subject and
     body together) and TemplateError when it fails otherwise."""
-    values = {
-        "creditor": creditor, "debtor_name": debtor_name, "account_ref": account_ref,
-        "balance": format_money(balance, currency, template.locale), "days_past_due": days_past_due,
-        "offer": offer, "payment_link": payment_link, "link_expires": format_day(link_expires, template.locale),
-        "opt_out": OPT_OUT_LINES["en" if template.locale.startswith("en") else "es"]
-        if opt_out_required and template.channel in OPT_OUT_CHANNELS else "",
-    }
+    values = template_values(
+        template.channel, template.locale, creditor=creditor, debtor_name=debtor_name, account_ref=account_ref,
+        balance=balance, currency=currency, days_past_due=days_past_due, offer=offer, payment_link=payment_link,
+        link_expires=link_expires, opt_out_required=opt_out_required)
     parts = [_compiled(template.body)] + ([_compiled(template.subject)] if template.subject else [])
     body, *subject_text = render_texts(parts, values, budget)
     body = " ".join(body.split(" ")).strip()

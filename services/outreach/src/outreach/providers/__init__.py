@@ -4,6 +4,8 @@ settings. (The debtor page's sandbox payment gateway is in gateway.py.)"""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from outreach.providers.base import (
     CHANNEL_NOT_CONFIGURED,
     Lookup,
@@ -21,14 +23,19 @@ from outreach.providers.gateway import SandboxGateway
 from outreach.providers.sandbox import Sandbox
 from outreach.providers.smtp import Smtp
 from outreach.providers.twilio import Twilio, twilio_signature
+from outreach.providers.whatsapp_cloud import ChannelOf, CloudChannel, WhatsAppCloud
 from outreach.settings import OutreachSettings
+from outreach.whatsapp.store import channel_of, keyring_of
 from recaudo_common.db import Database
 
 __all__ = ["CHANNEL_NOT_CONFIGURED", "PROVIDER_COSTS", "Lookup", "Notification", "Notifying", "OneByOne",
            "OutboundMessage", "Provider", "Providers", "RateLimiter", "Receipt", "SandboxGateway", "SendError", "Sent",
-           "Smtp", "Twilio", "twilio_signature"]
+           "Smtp", "Twilio", "WhatsAppCloud", "twilio_signature"]
 
-PROVIDER_COSTS = {"sandbox": Sandbox.cost, "smtp": Smtp.cost, "twilio": Twilio.cost}
+PROVIDER_COSTS = {"sandbox": Sandbox.cost, "smtp": Smtp.cost, "twilio": Twilio.cost,
+                  WhatsAppCloud.name: WhatsAppCloud.cost}
+# Messages a second when the settings name none: Meta's default throughput per business number is 80.
+DEFAULT_RATES = {WhatsAppCloud.name: 80.0}
 
 
 class Providers:
@@ -47,6 +54,10 @@ class Providers:
         self.twilio = Twilio(settings) if "twilio" in settings.providers.values() else None
         if self.twilio is not None:
             built["twilio"] = self.twilio
+        # WhatsApp through Meta's Cloud API serves the client companies that configured it (whatsapp/store.py),
+        # whatever the settings' WhatsApp provider is for the others.
+        self.whatsapp_cloud = WhatsAppCloud(db, _channels(settings), timeout_s=settings.provider_timeout_s)
+        built[self.whatsapp_cloud.name] = self.whatsapp_cloud
         self.by_name = built
         self.by_channel: dict[str, Provider] = {}
         self.off = {channel for channel, name in settings.providers.items() if name == "off"}
@@ -57,7 +68,8 @@ class Providers:
             if provider is None or channel not in provider.channels:
                 raise ValueError(f"provider {name!r} cannot serve channel {channel!r}")
             self.by_channel[channel] = provider
-        self.limiters = {name: RateLimiter(settings.provider_rate_per_s.get(name, 10.0)) for name in built}
+        self.limiters = {name: RateLimiter(settings.provider_rate_per_s.get(name, DEFAULT_RATES.get(name, 10.0)))
+                         for name in built}
 
     def notifying(self, name: str) -> Notifying | None:
         """The provider whose callbacks come to /v1/webhooks/outreach/{name}; None when there is none here (the
@@ -71,3 +83,13 @@ class Providers:
         if channel in self.off:
             return None
         return self.by_channel.get(channel, self.sandbox if self.sandbox_on else None)
+
+
+def _channels(settings: OutreachSettings) -> ChannelOf:
+    """A client company's Cloud API channel with its secrets opened under the platform's master keys."""
+    keyring = keyring_of(settings)
+
+    async def channel(s: AsyncSession, client: str) -> CloudChannel | None:
+        return await channel_of(s, keyring, client)
+
+    return channel

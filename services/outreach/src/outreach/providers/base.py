@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
 
+from outreach.domain.whatsapp_window import WhatsAppMessage
+
 
 @dataclass(frozen=True)
 class OutboundMessage:
@@ -20,6 +22,9 @@ class OutboundMessage:
     recipient: str
     subject: str | None
     body: str
+    client: str | None = None  # the client company it is sent for (a provider configured per client needs it)
+    # Through the WhatsApp Cloud API: the template or free-form message chosen under the 24-hour window.
+    whatsapp: WhatsAppMessage | None = None
 
 
 @dataclass(frozen=True)

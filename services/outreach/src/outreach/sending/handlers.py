@@ -35,12 +35,14 @@ from outreach.providers import (
     Receipt,
     SendError,
     Sent,
+    WhatsAppCloud,
 )
 from outreach.receipts.delivery import apply_statuses
 from outreach.receipts.handlers import apply_receipt
 from outreach.sending import store as sending
 from outreach.sending.events import SENDS, attempted, cause_of, emit, entry
 from outreach.sending.reconcile import reconcile_expired
+from outreach.sending.whatsapp import WhatsAppRouting, cloud_message
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry, outbox
 from outreach.unsubscribe.handlers import contact_point_refused
@@ -98,6 +100,7 @@ async def run_due_attempts(db: Database, providers: Providers, settings: Outreac
 class _Decided:
     """What one claim's decisions write, together."""
 
+    routing: WhatsAppRouting  # which client companies send WhatsApp through the Cloud API
     decisions: list[sending.Decision] = field(default_factory=list)
     reschedules: list[tuple[uuid.UUID, dt.datetime]] = field(default_factory=list)
     cancels: list[tuple[uuid.UUID, Trigger, str]] = field(default_factory=list)
@@ -118,7 +121,7 @@ async def claim_due(db: Database, providers: Providers, settings: OutreachSettin
         # Placement or client not here yet: look again later rather than guess.
         await sending.reschedule_many(s, [(o, now + dt.timedelta(minutes=5)) for o in orphans])
         renderer = Renderer(s, settings, now)
-        decided = _Decided()
+        decided = _Decided(WhatsAppRouting(providers))
         batch: dict[tuple[str, str], tuple[PastContact, ...]] = {}
         for a in due:
             debtor = (a.debtor.client, a.debtor.debtor_id)
@@ -143,7 +146,7 @@ async def _decide(s: AsyncSession, providers: Providers, renderer: Renderer, cla
                                               tuple(decision.reasons), decision.next_allowed_at))
     decided.trail.append(_due_entry(a, now, "decision", **decision_detail(decision)))
     recipient = recipient_of(a.debtor, a.channel)
-    provider = providers.for_channel(a.channel)
+    provider = await decided.routing.provider(s, a.debtor.client, a.channel)
     trigger = attempts.decide_due(allowed=decision.allowed, allowed_later=decision.next_allowed_at is not None,
                                   has_address=recipient is not None, has_provider=provider is not None)
     if trigger is Trigger.NO_ADDRESS:
@@ -167,15 +170,20 @@ async def _decide(s: AsyncSession, providers: Providers, renderer: Renderer, cla
     assert provider is not None and recipient is not None
     try:
         rendered = await renderer.render(a.debtor, a.channel)
+        # On the Cloud API: the approved template outside the 24-hour window, the message with buttons inside.
+        whatsapp = (await cloud_message(s, renderer, a.debtor, recipient, rendered, now)
+                    if provider.name == WhatsAppCloud.name else None)
     except TemplateError as e:  # the client's template fails on this account: only this message fails
         await fail_unrendered(s, a, e, now=now, cause=cause)
         return
     template = f"{a.channel}/{a.debtor.locale}"
-    message = OutboundMessage(a.attempt_id, a.channel, recipient, rendered.subject, rendered.body)
+    message = OutboundMessage(a.attempt_id, a.channel, recipient, rendered.subject, rendered.body,
+                              client=a.debtor.client, whatsapp=whatsapp)
     decided.handovers.append(sending.Handover(a, message, provider.name, template, rendered.encoding,
                                               rendered.segments))
+    shape = {"whatsapp": whatsapp.kind} if whatsapp else {}
     decided.trail.append(_due_entry(a, now, "sending", provider=provider.name, template=template,
-                                    encoding=rendered.encoding, segments=rendered.segments))
+                                    encoding=rendered.encoding, segments=rendered.segments, **shape))
     claim.items.append(Outgoing(message, a.debtor.client, a.debtor.account_ref, provider.name, template,
                                 rendered.segments, a.tries + 1, cause))
 

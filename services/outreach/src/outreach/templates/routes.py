@@ -6,8 +6,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from outreach.domain.templates import VARIABLES
+from outreach.domain.whatsapp_window import ApprovedTemplate
 from outreach.edge import ClientOfCaller, Settings
-from outreach.templates import handlers
+from outreach.templates import handlers, whatsapp
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.events import Channel
 
@@ -89,3 +90,49 @@ async def put_template(slug: str, channel: Channel, locale: str, body: TemplateI
     return TemplateOut.of(await handlers.save_template(platform.db, settings, client=client, channel=channel,
                                                        locale=locale, subject=body.subject, body=body.body,
                                                        now=platform.clock()))
+
+
+class ApprovedTemplateIn(BaseModel):
+    """v1: the client company's WhatsApp template as Meta approved it, for one locale: `name` and `language`
+    (e.g. "es", "es_MX") as in WhatsApp Manager; `parameters`, the variables (see a template's `variables`) that
+    fill its body's {{1}}, {{2}}, ... in order; `buttons`, the collection choice of each quick-reply button in
+    order (pay, arrange, dispute, opt_out), each sent as that button's payload."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(min_length=2, max_length=16)
+    parameters: list[str] = Field(default_factory=list, max_length=20)
+    buttons: list[str] = Field(default_factory=list, max_length=10)
+
+    def to_domain(self) -> ApprovedTemplate:
+        return ApprovedTemplate(self.name, self.language, tuple(self.parameters), tuple(self.buttons))
+
+
+class ApprovedTemplateOut(BaseModel):
+    locale: str
+    name: str
+    language: str
+    parameters: list[str]
+    buttons: list[str]
+
+    @classmethod
+    def of(cls, locale: str, t: ApprovedTemplate) -> "ApprovedTemplateOut":
+        return cls(locale=locale, name=t.name, language=t.language, parameters=list(t.parameters),
+                   buttons=list(t.buttons))
+
+
+@router.get("/clients/{slug}/templates/whatsapp/{locale}/approved", response_model=ApprovedTemplateOut)
+async def get_approved_template(slug: str, locale: str, client: ClientOfCaller,
+                                platform: PlatformDep) -> ApprovedTemplateOut:
+    """The WhatsApp template approved by Meta that opens a conversation outside the 24-hour window."""
+    return ApprovedTemplateOut.of(locale, await whatsapp.get_approved(platform.db, client=client, locale=locale))
+
+
+@router.put("/clients/{slug}/templates/whatsapp/{locale}/approved", response_model=ApprovedTemplateOut)
+async def put_approved_template(slug: str, locale: str, body: ApprovedTemplateIn, client: ClientOfCaller,
+                                platform: PlatformDep) -> ApprovedTemplateOut:
+    """Saves the mapping of the client company's approved WhatsApp template for a locale (checked first: Meta's
+    name and language forms, known variables, known buttons)."""
+    saved = await whatsapp.save_approved(platform.db, client=client, locale=locale, template=body.to_domain(),
+                                         now=platform.clock())
+    return ApprovedTemplateOut.of(locale, saved)
