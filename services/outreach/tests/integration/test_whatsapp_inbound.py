@@ -14,7 +14,7 @@ import pytest
 from outreach.domain.whatsapp import hub_signature
 from recaudo_common.events import AccountRecalled, DebtorErasureRequested
 
-from .conftest import Outreach, segmented
+from .conftest import Outreach, client_event, segmented
 
 pytestmark = pytest.mark.integration
 PHONE_NUMBER_ID = "106540352242922"
@@ -226,11 +226,22 @@ async def test_buttons_pay_dispute_and_anything_else_reach_the_right_place(outre
     [(answer, refs)] = await outreach.sql("SELECT answer, account_refs FROM outreach.whatsapp_inbound "
                                           "WHERE provider_message_id = 'wamid.P'")
     assert refs == ["W-5"] and answer.startswith("Puede pagar") and "/pay/" in answer
+    # The press answers our message: a reply like any other, which proves its delivery and ends its attempt.
+    assert ("whatsapp", "replied") in await outreach.attempts("W-5")
+    assert await outreach.sql("SELECT provider, channel, opt_out FROM outreach.replies WHERE "
+                              "provider_message_id = 'wamid.P'") == [("whatsapp_cloud", "whatsapp", False)]
 
     await post(outreach, path, notification(messages=[text_message("¿Puedo pagar el viernes?", "wamid.Q")]))
     desk = await outreach.http.get("/v1/clients/banco/whatsapp/conversations", headers=outreach.auth)
     [conversation] = desk.json()["conversations"]
     assert (conversation["account_refs"], conversation["text"]) == (["W-5"], "¿Puedo pagar el viernes?")
+    taken = f"/v1/clients/banco/whatsapp/conversations/{conversation['id']}/handled"
+    assert (await outreach.http.post(taken, headers=outreach.auth)).status_code == 204
+    assert (await outreach.http.post(taken, headers=outreach.auth)).status_code == 204
+    assert (await outreach.http.get("/v1/clients/banco/whatsapp/conversations",
+                                    headers=outreach.auth)).json()["conversations"] == []
+    unknown = f"/v1/clients/banco/whatsapp/conversations/{uuid.uuid4()}/handled"
+    assert (await outreach.http.post(unknown, headers=outreach.auth)).status_code == 404
 
     await post(outreach, path, notification(messages=[reply_button("dispute_debt", "No reconozco la deuda",
                                                                    "wamid.D", "wamid.OUT5")]))
@@ -263,3 +274,26 @@ async def test_the_erasure_of_a_person_reaches_their_whatsapp_messages(outreach:
                                                   requested_at=outreach.clock.now))
     rows = await outreach.sql("SELECT sender, body, answer, meaning FROM outreach.whatsapp_inbound ORDER BY meaning")
     assert rows == [("", "", None, "agent"), ("", "", None, "pay")]
+
+
+async def test_a_client_companys_webhook_never_settles_another_ones_message(outreach: Outreach) -> None:
+    outreach.settings.sandbox_delivery_rate = 1.0
+    path = await webhook_path(outreach)  # banco's
+    await outreach.deliver(client_event("otro"), client="otro")
+    await outreach.deliver(await outreach.placed("O-1", client="otro"), segmented("O-1", ("sms",)), client="otro")
+    await outreach.tick()
+    [(attempt_id,)] = await outreach.sql(
+        "UPDATE outreach.attempts SET provider = 'whatsapp_cloud', provider_message_id = 'wamid.OTRO', "
+        "status = 'sent', channel = 'whatsapp', delivered_at = NULL WHERE account_ref = 'O-1' "
+        "AND sent_at IS NOT NULL RETURNING id")
+    answer = await post(outreach, path, notification(statuses=[status("wamid.OTRO", "failed")]))
+    assert answer.status_code == 200 and answer.json()["statuses"]["unknown"] == 1
+    assert await outreach.sql("SELECT status FROM outreach.attempts WHERE id = :a", a=attempt_id) == [("sent",)]
+
+
+async def test_a_signed_body_that_is_not_a_notification_is_refused_and_records_nothing(outreach: Outreach) -> None:
+    path = await webhook_path(outreach)
+    for raw in (b"not json", b'{"entry": []}', b'{"object": "whatsapp_business_account", "entry": [{"id": 1}]}'):
+        refused = await post(outreach, path, raw)
+        assert refused.status_code == 422 and refused.json()["code"] == "invalid_notification", refused.text
+    assert await outreach.sql("SELECT count(*) FROM outreach.whatsapp_inbound") == [(0,)]

@@ -115,3 +115,13 @@ async def conversations(client: ClientOfCaller, platform: PlatformDep,
         found = await whatsapp.open_conversations(s, client.slug, limit)
     return ConversationsOut(conversations=[ConversationOut(id=c.id, account_refs=c.account_refs, message_type=c.kind,
                                                            text=c.body, received_at=c.received_at) for c in found])
+
+
+@router.post("/clients/{slug}/whatsapp/conversations/{conversation_id}/handled", status_code=204,
+             response_class=Response)
+async def conversation_handled(conversation_id: uuid.UUID, client: ClientOfCaller, platform: PlatformDep) -> Response:
+    """An agent took the conversation: it leaves the queue (again is no change)."""
+    async with platform.db.transaction() as s:
+        if not await whatsapp.mark_handled(s, client.slug, conversation_id, platform.clock()):
+            raise ProblemError(404, "not_found", "Not found", "no such conversation waiting for an agent")
+    return Response(status_code=204)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain.whatsapp import InboundMessage, Meaning
+from outreach.receipts.store import SentAttempt
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.secrets_at_rest import open_secret, seal_secret
 from recaudo_common.settings import PlatformSettings
@@ -124,19 +125,14 @@ async def accounts_with_phone(s: AsyncSession, client: str, phone: str) -> list[
     return [Debtor(r.account_ref, r.debtor_id) for r in rows]
 
 
-@dataclass(frozen=True)
-class Answered:
-    """The platform's message a debtor answered: its attempt and account."""
-
-    attempt_id: uuid.UUID
-    account_ref: str
-
-
-async def attempt_of_message(s: AsyncSession, client: str, message_id: str) -> Answered | None:
+async def attempt_of_message(s: AsyncSession, client: str, message_id: str) -> SentAttempt | None:
+    """The client company's attempt that sent this message (the one a debtor's reply or button press answers)."""
     row = (await s.execute(text(
-        "SELECT id, account_ref FROM outreach.attempts WHERE provider = :p AND provider_message_id = :m "
-        "AND client_slug = :c"), {"p": PROVIDER, "m": message_id, "c": client})).first()
-    return Answered(row.id, row.account_ref) if row else None
+        """SELECT a.id, a.client_slug, a.account_ref, a.channel, acc.debtor_id FROM outreach.attempts a
+           JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
+           WHERE a.provider = :p AND a.provider_message_id = :m AND a.client_slug = :c"""),
+        {"p": PROVIDER, "m": message_id, "c": client})).first()
+    return SentAttempt(row.id, row.client_slug, row.account_ref, row.channel, row.debtor_id) if row else None
 
 
 async def foreign_message_ids(s: AsyncSession, client: str, message_ids: list[str]) -> set[str]:
@@ -188,3 +184,12 @@ async def open_conversations(s: AsyncSession, client: str, limit: int) -> list[C
         "SELECT id, account_refs, kind, body, received_at FROM outreach.whatsapp_inbound WHERE client_slug = :c "
         "AND meaning = 'agent' AND handled_at IS NULL ORDER BY received_at, id LIMIT :n"), {"c": client, "n": limit})
     return [Conversation(r.id, list(r.account_refs), r.kind, r.body, r.received_at) for r in rows]
+
+
+async def mark_handled(s: AsyncSession, client: str, conversation_id: uuid.UUID, now: dt.datetime) -> bool:
+    """An agent took the conversation; False when the client company has no such message waiting for an agent."""
+    row = (await s.execute(text(
+        "UPDATE outreach.whatsapp_inbound SET handled_at = coalesce(handled_at, :now) WHERE id = :id "
+        "AND client_slug = :c AND meaning = 'agent' RETURNING 1"), {"id": conversation_id, "c": client,
+                                                                     "now": now})).first()
+    return row is not None
