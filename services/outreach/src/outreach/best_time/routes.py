@@ -3,7 +3,7 @@ and hour) and its switch to turn best time off (every attempt then keeps its fir
 
 import datetime as dt
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict
 
 from outreach.best_time import handlers
@@ -60,7 +60,8 @@ router = APIRouter(prefix="/v1/clients/{slug}", tags=["outreach"])
 
 
 @router.get("/best-times", response_model=BestTimesOut)
-async def best_times(client: ClientOfCaller, platform: PlatformDep, segment: str | None = None,
+async def best_times(client: ClientOfCaller, platform: PlatformDep,
+                     segment: str | None = Query(None, min_length=1, max_length=200),
                      channel: Channel | None = None) -> BestTimesOut:
     """The client company's learned windows, of one segment or channel when asked."""
     found = await handlers.client_windows(platform.db, client=client.slug, segment=segment, channel=channel)
