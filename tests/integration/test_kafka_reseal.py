@@ -3,7 +3,8 @@ events with debtors in clear, other events, a dead letter, a record that is not 
 partition by partition in order, every record as it was except the version 1 account events, now version 2 with
 the same event_id whose sealed data opens to exactly what they carried; no identifier is left in clear on the new
 topics or in the command's output, a person erased before the copy is not given a key again, shredding a person
-afterwards closes their copies, and a second run onto the filled prefix is refused. A version 1 dead letter that
+afterwards closes their copies, and a second run onto the filled prefix is refused; a consumer switched to the
+new prefix applies only what it had not read. A version 1 dead letter that
 cannot be read loses its plaintext fields, on Kafka and in the embedded log alike."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import datetime as dt
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -23,7 +24,9 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from sqlalchemy import text
 
+from recaudo.kafka_reseal import reseal_topics
 from recaudo_common.bus.base import OutgoingMessage
+from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
 from recaudo_common.bus.postgres import append
 from recaudo_common.db import Database, make_engine
 from recaudo_common.events import (
@@ -41,8 +44,9 @@ from recaudo_common.events import (
 )
 from recaudo_common.personal_data import MasterKeyring, PersonalData, Vault, personal_of
 from recaudo_common.personal_data.log_reseal import reseal_event_log, stated_in_clear
+from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.settings import PlatformSettings
-from recaudo_common.testing import platform_env, settings_for_test
+from recaudo_common.testing import eventually, platform_env, settings_for_test
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -308,3 +312,66 @@ async def test_the_embedded_log_reseal_passes_over_what_cannot_be_read_or_found(
             assert isinstance(ana, AccountPlaced) and await personal_of(vault, s, CLIENT, ana) == ANA
     finally:
         await db.dispose()
+
+
+async def test_services_on_the_new_prefix_apply_only_what_they_had_not(settings: PlatformSettings) -> None:
+    """The switch of the procedure: a consumer that applied the old topic, run on the new prefix (a new group,
+    from the beginning), applies only the event it had not read, resealed, and none of the others again."""
+    old, new = settings.topic_prefix, f"{settings.topic_prefix}n2"
+    account = topic_name(old, "account")
+    applied: list[tuple[uuid.UUID, AccountStated]] = []
+
+    async def handle(event: AccountStated, ctx: HandlerContext) -> None:
+        applied.append((ctx.envelope.event_id, event))
+
+    subs = Subscriptions("recorder", "reporting", {AccountPlaced: handle, AccountUpdated: handle})
+    platform = make_platform(settings, pool_size=3)
+    await platform.transport.start()
+    try:
+        await produce(settings.kafka_bootstrap, [
+            record(account, 0, v1("A-1", ANA)), record(account, 1, v1("B-1", BETO)),
+            record(account, 0, v1("A-1", ANA, updated=True))])
+        await consume(platform, subs, old, lambda: len(applied) >= 3)
+        late = record(account, 1, v1("B-1", BETO, updated=True))  # written before the stop, never read
+        await produce(settings.kafka_bootstrap, [late])
+        vault = Vault.from_settings(settings, key_cache_ttl_s=0)
+        copies = await reseal_topics(bootstrap=settings.kafka_bootstrap, db=platform.db, vault=vault,
+                                     from_prefix=old, to_prefix=new, now=NOW)
+        assert [(c.target, c.copied, c.resealed) for c in copies if c.copied] == [(topic_name(new, "account"), 4, 4)]
+
+        await consume(platform, subs, new, lambda: len(applied) >= 4)
+
+        ids = [event_id for event_id, _ in applied]
+        assert len(ids) == 4 and len(set(ids)) == 4
+        assert ids[3] == Envelope.model_validate_json(late.value).event_id
+        last = applied[3][1]
+        assert isinstance(last, AccountUpdated) and last.personal is not None
+        async with platform.db.transaction() as s:
+            assert await personal_of(vault, s, CLIENT, last) == BETO
+    finally:
+        await platform.transport.stop()
+        await platform.db.dispose()
+
+
+async def consume(platform: Platform, subs: Subscriptions, prefix: str, done: Callable[[], bool]) -> None:
+    """Runs the consumer on `prefix` until `done` and its group has committed every record of the topic."""
+    runtime = ConsumerRuntime(platform.db, platform.transport, subs, prefix, lambda: NOW, backoff_s=0.01)
+    topic = topic_name(prefix, "account")
+    admin = AIOKafkaAdminClient(bootstrap_servers=platform.settings.kafka_bootstrap)
+    ends = await Kafka(platform.settings.kafka_bootstrap).read(topic)
+
+    async def caught_up() -> bool:
+        committed = await admin.list_consumer_group_offsets(f"{prefix}.{subs.consumer}")
+        return done() and all(committed.get(TopicPartition(topic, p)) is not None
+                              and committed[TopicPartition(topic, p)].offset >= len(rows)
+                              for p, rows in ends.items() if rows)
+
+    stop = asyncio.Event()
+    await admin.start()
+    task = asyncio.create_task(runtime.run(stop))
+    try:
+        await eventually(caught_up, timeout_s=90, message="the consumer caught up")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+        await admin.close()
