@@ -31,22 +31,23 @@ def in_segment(ref: str, segment: str) -> AccountSegmented:
     return segmented(ref, ("sms",), cadence_days=3).model_copy(update={"segment": segment})
 
 
-async def plant_history(o: Outreach, ref: str, segment: str, good_hour: int, debtor: str) -> None:
+async def plant_history(o: Outreach, ref: str, segment: str, good_hour: int, debtor: str,
+                        provider: str | None = None) -> None:
     """Eight weeks of SMS sent to the account's debtor every weekday 07-18 in Bogotá (12-23 UTC), ten a slot,
     four of each ten answered at `good_hour`, none otherwise, and one opt-out reply (not a good outcome)."""
     await o.deliver(await o.placed(ref, debtor=debtor), in_segment(ref, segment))
     await o.sql(
         """INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
-               scheduled_at, created_at, sent_at)
+               scheduled_at, created_at, sent_at, provider)
            SELECT gen_random_uuid(), 'banco', :ref, gen_random_uuid(), 'sms', 1000 + row_number() OVER (),
                   CASE WHEN extract(hour FROM at AT TIME ZONE 'America/Bogota') = :good AND copy < 4
-                       THEN 'replied' ELSE 'sent' END, at, at, at
+                       THEN 'replied' ELSE 'sent' END, at, at, at, CAST(:provider AS text)
            FROM generate_series(CAST(:since AS timestamptz), CAST(:until AS timestamptz), interval '1 hour') AS at,
                 generate_series(0, 9) AS copy
            WHERE extract(isodow FROM at AT TIME ZONE 'America/Bogota') < 6
              AND extract(hour FROM at AT TIME ZONE 'America/Bogota') BETWEEN 7 AND 18
            RETURNING 1""",
-        ref=ref, good=good_hour, since=o.clock.now - dt.timedelta(weeks=8), until=o.clock.now - dt.timedelta(days=1))
+        ref=ref, good=good_hour, provider=provider, since=o.clock.now - dt.timedelta(weeks=8), until=o.clock.now - dt.timedelta(days=1))
     await o.sql(
         """INSERT INTO outreach.replies (id, provider, provider_message_id, attempt_id, channel, body, opt_out,
                received_at)
@@ -118,7 +119,10 @@ async def test_a_new_attempt_goes_to_its_segments_learned_window_within_the_law(
 async def test_a_client_company_turns_best_time_off_and_gets_the_first_allowed_slot(outreach: Outreach) -> None:
     o = outreach
     await plant_history(o, "H-TARDE", "tarde", good_hour=18, debtor="1111111111")
+    # The sandbox's replies are simulated: nothing is learned from them.
+    await plant_history(o, "H-SANDBOX", "simulada", good_hour=8, debtor="7777777777", provider="sandbox")
     assert await relearn(o.platform.db, o.settings, now=o.clock.now) == 7 * 24
+    assert await o.sql("SELECT 1 FROM outreach.best_time_windows WHERE segment = 'simulada'") == []
     await o.deliver(await o.placed("N-ON", debtor="5555555555"), in_segment("N-ON", "tarde"))
     [(on_at,)] = await o.sql("SELECT scheduled_at FROM outreach.attempts WHERE account_ref = 'N-ON' AND sequence = 1")
     assert on_at == dt.datetime(2026, 3, 4, 23, 0, tzinfo=dt.UTC)  # on: this evening

@@ -37,7 +37,8 @@ async def outcome_history(s: AsyncSession, *, since: dt.datetime, until: dt.date
                           outcome_window: dt.timedelta) -> list[SentHour]:
     """The messages sent in [since, until) and their outcomes: good when the debtor answered (not an opt-out),
     promised on the debtor page, or paid the account off within `outcome_window` of the send. The segment is the
-    account's current one (outreach keeps the latest treatment); agents' calls are not scheduled by slot."""
+    account's current one (outreach keeps the latest treatment); agents' calls are not scheduled by slot, and
+    the sandbox's messages are simulated (its replies drawn at random), never evidence of when a debtor answers."""
     rows = await s.execute(text(
         """SELECT a.client_slug, t.segment, a.channel, c.country, acc.region, c.timezone,
                   date_trunc('hour', a.sent_at AT TIME ZONE 'UTC') AS hour, count(*) AS sent,
@@ -54,6 +55,7 @@ async def outcome_history(s: AsyncSession, *, since: dt.datetime, until: dt.date
            JOIN outreach.clients c ON c.slug = a.client_slug
            LEFT JOIN outreach.account_status st ON st.client_slug = a.client_slug AND st.account_ref = a.account_ref
            WHERE a.sent_at >= :since AND a.sent_at < :until AND a.channel <> 'agent'
+             AND a.provider IS DISTINCT FROM 'sandbox'
            GROUP BY 1, 2, 3, 4, 5, 6, 7"""),
         {"since": since, "until": until, "window": outcome_window, "promise_kinds": list(PROMISE_KINDS)})
     return [SentHour(r.client_slug, r.segment, r.channel, r.country, r.region, str(r.timezone),
