@@ -19,6 +19,7 @@ from outreach.receipts.handlers import expire_early_receipts
 from outreach.receipts.routes import router as receipts
 from outreach.sending.handlers import reconcile_expired, run_due_attempts
 from outreach.sending.routes import router as sending
+from outreach.sending.whatsapp_answers import send_answers
 from outreach.settings import OutreachSettings
 from outreach.store import due_backlog
 from outreach.templates.routes import router as templates
@@ -48,6 +49,7 @@ def build(platform: Platform, settings: OutreachSettings | None = None) -> Servi
             swept_at = platform.clock()
         claimed = await run_due_attempts(platform.db, state.providers, settings, now=platform.clock(),
                                          limit=settings.scheduler_batch)
+        await send_answers(platform.db, state.providers, settings, now=platform.clock())
         await reconcile_expired(platform.db, state.providers, settings, now=platform.clock())
         # Counting the due attempts reads every one of them (300 ms at a million scheduled): every few
         # seconds is enough for the gauge, and each batch of sends is not held up by it.

@@ -2,7 +2,8 @@
 consumer runtime, the scheduler's claim and send) against a local fake of the Graph API that checks the path, the
 bearer token and the JSON body Meta documents: a template outside the 24-hour window, the message with reply
 buttons inside it (the debtor wrote through the signed webhook), a re-engagement error failing the attempt for
-good, a rate limit retried with backoff, an expired token failing without retries."""
+good, a rate limit retried with backoff, an expired token failing without retries; and the answers the webhook
+queues (the payment link) sent once inside the window."""
 
 import datetime as dt
 import json
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from outreach.domain.whatsapp import hub_signature
+from outreach.sending.whatsapp_answers import send_answers
 
 from .conftest import Outreach, make_outreach, segmented
 from .fake_graph_api import FakeGraphApi, graph_error, serving
@@ -236,3 +238,52 @@ async def test_a_client_company_without_the_cloud_api_keeps_the_settings_provide
     finally:
         await http.aclose()
         await o.platform.db.dispose()
+
+
+async def answers(c: Setup) -> int:
+    """The scheduler's pass over the answers the webhook queued (main.build runs it after each claim)."""
+    return await send_answers(c.o.platform.db, c.o.providers, c.o.settings, now=c.o.clock.now)
+
+
+async def test_a_debtor_who_asks_to_pay_gets_the_payment_link_once(cloud: Setup) -> None:
+    c = cloud
+    await placed(c)
+    await debtor_writes(c, "Pagar")
+    assert await answers(c) == 1
+    [posted] = c.graph.posted
+    body = posted.body["text"]["body"]
+    assert posted.path == f"/{c.graph.version}/{c.graph.phone_number_id}/messages"
+    assert posted.authorization == f"Bearer {c.graph.token}"
+    assert posted.body == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "573001234567",
+                           "type": "text", "text": {"body": body}}
+    assert re.search(r"http://outreach\.test/pay/\S+", body)
+    assert await answers(c) == 0 and len(c.graph.posted) == 1  # never twice
+    [(detail,)] = await c.o.sql("SELECT detail FROM outreach.trail WHERE kind = 'whatsapp_answer_sent'")
+    assert detail["provider_message_id"] == posted.message_id and "body" not in detail
+
+
+async def test_a_rate_limited_answer_goes_after_the_backoff(cloud: Setup) -> None:
+    c = cloud
+    await placed(c)
+    await debtor_writes(c, "Pagar")
+    c.graph.errors.append(graph_error(130429, "(#130429) Rate limit hit"))
+    assert await answers(c) == 1
+    [(retry,)] = await c.o.sql("SELECT detail FROM outreach.trail WHERE kind = 'whatsapp_answer_retry'")
+    assert "code 130429" in retry["reason"]
+    c.o.clock.now += dt.timedelta(seconds=30)
+    assert await answers(c) == 0
+    c.o.clock.now += dt.timedelta(seconds=31)
+    assert await answers(c) == 1
+    assert [p.message_id is None for p in c.graph.posted] == [True, False]
+    assert await c.o.sql("SELECT count(*) FROM outreach.trail WHERE kind = 'whatsapp_answer_sent'") == [(1,)]
+
+
+async def test_an_answer_whose_window_closed_is_not_sent(cloud: Setup) -> None:
+    c = cloud
+    await placed(c)
+    await debtor_writes(c, "Pagar")
+    c.o.clock.now += dt.timedelta(hours=24)
+    assert await answers(c) == 1
+    assert c.graph.posted == []
+    [(failed,)] = await c.o.sql("SELECT detail FROM outreach.trail WHERE kind = 'whatsapp_answer_failed'")
+    assert failed["reason"] == "the 24-hour window closed before the answer went"

@@ -35,7 +35,7 @@ class WhatsAppRouting:
 
     async def provider(self, s: AsyncSession, client: str, channel: str) -> Provider | None:
         cloud = self.providers.whatsapp_cloud
-        if channel == "whatsapp" and cloud is not None:
+        if channel == "whatsapp":
             if client not in self.on_cloud:
                 self.on_cloud[client] = await cloud.configured(s, client)
             if self.on_cloud[client]:
