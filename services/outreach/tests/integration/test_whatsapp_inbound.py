@@ -297,3 +297,17 @@ async def test_a_signed_body_that_is_not_a_notification_is_refused_and_records_n
         refused = await post(outreach, path, raw)
         assert refused.status_code == 422 and refused.json()["code"] == "invalid_notification", refused.text
     assert await outreach.sql("SELECT count(*) FROM outreach.whatsapp_inbound") == [(0,)]
+
+
+async def test_an_opt_out_button_on_our_message_opts_out_its_debtor_whatever_number_it_comes_from(
+        outreach: Outreach) -> None:
+    outreach.settings.sandbox_delivery_rate = 1.0
+    path = await webhook_path(outreach)
+    await sent_whatsapp(outreach, "W-8", "wamid.OUT8")
+    pressed = reply_button("opt_out", "No deseo recibir mensajes", "wamid.O8", "wamid.OUT8")
+    pressed["from"] = "573001110000"  # the debtor's new number: not on file
+    answer = await post(outreach, path, notification(messages=[pressed]))
+    assert answer.json()["messages"]["recorded"] == 1
+    checked = await compliance(outreach, "W-8")
+    assert not checked["allowed"] and "opted_out" in checked["reasons"]
+    assert ("whatsapp", "replied") in await outreach.attempts("W-8")

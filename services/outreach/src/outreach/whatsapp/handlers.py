@@ -24,6 +24,8 @@ from outreach.domain.whatsapp import (
 from outreach.messages import payment_link
 from outreach.providers import Receipt
 from outreach.receipts.delivery import apply_statuses
+from outreach.receipts.handlers import _move_to_replied  # the one way an answer moves its attempt
+from outreach.receipts.store import save_reply
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry
 from outreach.whatsapp import store as whatsapp
@@ -31,6 +33,7 @@ from outreach.whatsapp.schemas import InboundCounts, MetaNotification, Notificat
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
 from recaudo_common.personal_data import MasterKeyring
+from recaudo_common.redaction import mask_text
 
 
 def webhook_url(settings: OutreachSettings, client: str, webhook_id: str) -> str:
@@ -127,12 +130,21 @@ async def _receive_message(s: AsyncSession, settings: OutreachSettings, client: 
         return "duplicate"
     if not refs:
         return "unmatched"
+    if answered is not None:
+        # An answer to one of our messages is a reply like any other: kept beside its attempt (where the best-time
+        # learner counts it), proof that the message arrived, and its attempt `replied` (once).
+        await save_reply(s, provider=whatsapp.PROVIDER, provider_message_id=message.message_id,
+                         attempt_id=answered.attempt_id, channel="whatsapp", body=mask_text(message.text),
+                         opt_out=asked is Meaning.OPT_OUT, at=now)
+        await _move_to_replied(s, answered, now)
     await store.trail(s, [TrailEntry(client, ref, now, "whatsapp_inbound", answered.attempt_id if answered else None,
                                      "whatsapp", {"meaning": asked.value, "message_type": message.kind,
                                                   "inbound_id": str(inbound_id)}) for ref in refs])
     if asked is Meaning.OPT_OUT:
-        # Every debtor the number belongs to at this client company, at once, even if nothing was ever sent to it.
-        for debtor_id in sorted({d.debtor_id for d in debtors if d.debtor_id}):
+        # Every debtor the number belongs to at this client company, at once, even if nothing was ever sent to it,
+        # and the debtor of the message it answers (whose number on file may have changed since).
+        owners = {d.debtor_id for d in debtors} | ({answered.debtor_id} if answered else set())
+        for debtor_id in sorted(owner for owner in owners if owner):
             await opt_out_debtor(s, client, debtor_id, "whatsapp", source="reply", evidence=inbound_id, now=now)
     elif asked is Meaning.DISPUTE:
         for ref in refs:
