@@ -107,6 +107,15 @@ async def test_a_new_attempt_goes_to_its_segments_learned_window_within_the_law(
         assert check.status_code == 200, check.text
         assert check.json()["allowed"] is True, (ref, sequence, when, check.json())
 
+    # The account view's best time: its segment's windows on its channels, in its debtor's zone; an account not
+    # known here is 404.
+    view = await o.http.get("/v1/clients/banco/accounts/N-MANANA/best-time", headers=o.auth)
+    assert view.status_code == 200, view.text
+    assert (view.json()["segment"], view.json()["timezone"]) == ("manana", "America/Bogota")
+    assert [(b["channel"], b["label"]) for b in view.json()["best"]] == [("sms", "lunes 8h")]
+    missing = await o.http.get("/v1/clients/banco/accounts/NADIE/best-time", headers=o.auth)
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+
     # The attempt goes out once its slot comes, not before (the history's own accounts go out now).
     await o.tick()
     assert (await o.attempts("N-TARDE"))[0] == ("sms", "scheduled")

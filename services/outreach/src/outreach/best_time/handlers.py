@@ -17,6 +17,7 @@ from outreach.domain.contact_law import stricter_rules
 from outreach.domain.timezones import debtor_zone
 from outreach.settings import OutreachSettings
 from recaudo_common.db import Database
+from recaudo_common.domain_errors import NotFound
 from recaudo_common.runtime import Worker, periodic
 
 
@@ -68,6 +69,28 @@ async def client_windows(db: Database, *, client: str, segment: str | None, chan
 async def switch(db: Database, *, client: str, enabled: bool, now: dt.datetime) -> None:
     async with db.transaction() as s:
         await store.set_enabled(s, client, enabled, now)
+
+
+@dataclass(frozen=True)
+class AccountBestTime:
+    """An account's segment, its debtor's zone and its channels' learned windows."""
+
+    segment: str | None
+    timezone: str
+    enabled: bool
+    windows: list[tuple[LearnedWindow, dt.datetime]]
+
+
+async def account_best_time(db: Database, *, client: str, account_ref: str) -> AccountBestTime:
+    """The windows best time reads for this account's next attempts (its segment's, on its channels)."""
+    async with db.transaction() as s:
+        place = await store.account_place(s, client, account_ref)
+        if place is None:
+            raise NotFound(f"account {account_ref!r}")
+        found = [] if place.segment is None else await store.windows_of(s, client, place.segment)
+        return AccountBestTime(place.segment, debtor_zone(place.country, place.region, place.client_zone),
+                               await store.is_enabled(s, client),
+                               [(w, at) for w, at in found if w.channel in place.channels])
 
 
 @dataclass(frozen=True)

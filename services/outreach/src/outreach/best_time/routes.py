@@ -1,5 +1,6 @@
 """Best time's routes: a client company's learned windows (per segment and channel, in the debtor's local weekday
-and hour) and its switch to turn best time off (every attempt then keeps its first allowed slot)."""
+and hour), an account's (the account view's best time), and the client company's switch to turn best time off
+(every attempt then keeps its first allowed slot)."""
 
 import datetime as dt
 
@@ -42,6 +43,29 @@ class BestTimesOut(BaseModel):
     windows: list[WindowOut]
 
 
+class AccountBestTimeOut(BaseModel):
+    """v1: the account view's best time: its segment, its debtor's time zone (the windows' weekday and hour are
+    in it), and each of its channels' best slot and every slot."""
+
+    client: str
+    account_ref: str
+    segment: str | None
+    timezone: str
+    enabled: bool
+    best: list[WindowOut]
+    windows: list[WindowOut]
+
+
+def _best_of(found: list[tuple[LearnedWindow, dt.datetime]]) -> list[WindowOut]:
+    """Each segment and channel's best slot (the earliest among equals)."""
+    best: dict[tuple[str, str], tuple[LearnedWindow, dt.datetime]] = {}
+    for w, at in found:
+        kept = best.get((w.segment, w.channel))
+        if kept is None or w.rate > kept[0].rate:
+            best[(w.segment, w.channel)] = (w, at)
+    return [WindowOut.of(w, at) for w, at in best.values()]
+
+
 class BestTimeSettingsIn(BaseModel):
     """v1"""
 
@@ -65,14 +89,18 @@ async def best_times(client: ClientOfCaller, platform: PlatformDep,
                      channel: Channel | None = None) -> BestTimesOut:
     """The client company's learned windows, of one segment or channel when asked."""
     found = await handlers.client_windows(platform.db, client=client.slug, segment=segment, channel=channel)
-    best: dict[tuple[str, str], tuple[LearnedWindow, dt.datetime]] = {}
-    for w, at in found.windows:
-        kept = best.get((w.segment, w.channel))
-        if kept is None or w.rate > kept[0].rate:
-            best[(w.segment, w.channel)] = (w, at)
-    return BestTimesOut(client=client.slug, enabled=found.enabled,
-                        best=[WindowOut.of(w, at) for w, at in best.values()],
+    return BestTimesOut(client=client.slug, enabled=found.enabled, best=_best_of(found.windows),
                         windows=[WindowOut.of(w, at) for w, at in found.windows])
+
+
+@router.get("/accounts/{account_ref}/best-time", response_model=AccountBestTimeOut)
+async def account_best_time(account_ref: str, client: ClientOfCaller, platform: PlatformDep) -> AccountBestTimeOut:
+    """The account view's best time: the learned windows its next attempts are placed by (404 for an account
+    not known here)."""
+    found = await handlers.account_best_time(platform.db, client=client.slug, account_ref=account_ref)
+    return AccountBestTimeOut(client=client.slug, account_ref=account_ref, segment=found.segment,
+                              timezone=found.timezone, enabled=found.enabled, best=_best_of(found.windows),
+                              windows=[WindowOut.of(w, at) for w, at in found.windows])
 
 
 @router.put("/best-times/settings", response_model=BestTimeSettingsOut)

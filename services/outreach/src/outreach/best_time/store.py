@@ -111,6 +111,28 @@ async def windows_for(s: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple
     return found
 
 
+@dataclass(frozen=True)
+class AccountPlace:
+    """An account's segment and channels (its latest treatment) and where its debtor is."""
+
+    segment: str | None
+    channels: tuple[str, ...]
+    country: str
+    region: str | None
+    client_zone: str
+
+
+async def account_place(s: AsyncSession, client: str, account_ref: str) -> AccountPlace | None:
+    row = (await s.execute(text(
+        """SELECT t.segment, t.channels, c.country, acc.region, c.timezone
+           FROM outreach.accounts acc JOIN outreach.clients c ON c.slug = acc.client_slug
+           LEFT JOIN outreach.treatments t ON t.client_slug = acc.client_slug AND t.account_ref = acc.account_ref
+           WHERE acc.client_slug = :c AND acc.account_ref = :r"""), {"c": client, "r": account_ref})).first()
+    if row is None:
+        return None
+    return AccountPlace(row.segment, tuple(row.channels or ()), row.country, row.region, str(row.timezone))
+
+
 async def set_enabled(s: AsyncSession, client: str, enabled: bool, now: dt.datetime) -> None:
     await s.execute(text(
         """INSERT INTO outreach.best_time_clients (client_slug, enabled, updated_at) VALUES (:c, :e, :now)
