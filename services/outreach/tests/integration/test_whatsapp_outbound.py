@@ -17,6 +17,7 @@ import pytest
 
 from outreach.domain.whatsapp import hub_signature
 from outreach.sending.whatsapp_answers import send_answers
+from outreach.whatsapp.store import ChannelSettings, keyring_of, put_channel
 
 from .conftest import Outreach, make_outreach, segmented
 from .fake_graph_api import FakeGraphApi, graph_error, serving
@@ -287,3 +288,34 @@ async def test_an_answer_whose_window_closed_is_not_sent(cloud: Setup) -> None:
     assert c.graph.posted == []
     [(failed,)] = await c.o.sql("SELECT detail FROM outreach.trail WHERE kind = 'whatsapp_answer_failed'")
     assert failed["reason"] == "the 24-hour window closed before the answer went"
+
+
+async def test_in_production_the_cloud_api_serves_its_client_and_never_sends_the_token_in_clear(
+        database_url: str) -> None:
+    """The settings' WhatsApp is off (no sandbox in production), yet the client company on the Cloud API is routed
+    to it. Its API URL is plain HTTP (kept from before production: the API refuses one now), so the bearer token
+    is not sent: the attempt fails saying why."""
+    graph = FakeGraphApi()
+    async with serving(graph) as base_url:
+        o, http = await make_outreach(database_url, environment="production", providers={},
+                                      public_url="https://outreach.test")
+        try:
+            given = {"phone_number_id": graph.phone_number_id, "access_token": graph.token, "app_secret": APP_SECRET,
+                     "verify_token": "verify-me", "api_base_url": base_url, "api_version": graph.version}
+            answer = await o.http.put("/v1/clients/banco/channels/whatsapp", headers=o.auth,
+                                      json={"kind": "whatsapp_cloud", **given})
+            assert answer.json()["code"] == "insecure_api_url"
+            async with o.platform.db.transaction() as s:
+                await put_channel(s, keyring_of(o.settings), "banco", ChannelSettings(**given), "hook-1",
+                                  o.clock.now)
+            await o.http.put("/v1/clients/banco/templates/whatsapp/es-CO/approved", headers=o.auth, json=TEMPLATE)
+            await o.deliver(await o.placed("P-W", channels=("whatsapp",)), segmented("P-W", ("whatsapp",)))
+            assert await o.tick() == 1
+            [(status, provider, failure)] = await o.sql(
+                "SELECT status, provider, failure FROM outreach.attempts WHERE account_ref = 'P-W' AND sequence = 1")
+            assert (status, provider) == ("failed", "whatsapp_cloud")
+            assert "not HTTPS: the access token is not sent in clear" in failure
+            assert graph.posted == []
+        finally:
+            await http.aclose()
+            await o.platform.db.dispose()

@@ -56,7 +56,8 @@ class Providers:
             built["twilio"] = self.twilio
         # WhatsApp through Meta's Cloud API serves the client companies that configured it (whatsapp/store.py),
         # whatever the settings' WhatsApp provider is for the others.
-        self.whatsapp_cloud = WhatsAppCloud(db, _channels(settings), timeout_s=settings.provider_timeout_s)
+        self.whatsapp_cloud = WhatsAppCloud(db, _channels(settings), timeout_s=settings.provider_timeout_s,
+                                            https_only=settings.production)
         built[self.whatsapp_cloud.name] = self.whatsapp_cloud
         self.by_name = built
         self.by_channel: dict[str, Provider] = {}

@@ -196,9 +196,10 @@ class WhatsAppCloud(OneByOne):
     cost = Decimal("0.0008")
     max_batch = 1
 
-    def __init__(self, db: Database, channel_of: ChannelOf, *, timeout_s: float,
+    def __init__(self, db: Database, channel_of: ChannelOf, *, timeout_s: float, https_only: bool,
                  http: httpx.AsyncClient | None = None) -> None:
         self.db, self.channel_of = db, channel_of
+        self.https_only = https_only  # production: the bearer token never crosses the network in clear
         self.http = http or httpx.AsyncClient(timeout=timeout_s)
 
     async def configured(self, s: AsyncSession, client: str) -> bool:
@@ -215,6 +216,9 @@ class WhatsAppCloud(OneByOne):
         if channel is None:
             raise SendError("the client company's WhatsApp Cloud API is not configured", transient=False)
         base = (channel.api_base_url or GRAPH_API).rstrip("/")
+        if self.https_only and not base.lower().startswith("https://"):
+            raise SendError("the client company's WhatsApp API URL is not HTTPS: the access token is not sent in "
+                            "clear", transient=False)
         url = f"{base}/{channel.api_version}/{channel.phone_number_id}/messages"
         try:
             answer = await self.http.post(url, json=request_body(to_number(message.recipient), message.whatsapp),
