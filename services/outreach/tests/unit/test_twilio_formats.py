@@ -129,3 +129,16 @@ def test_a_long_message_is_cut_to_twilios_inline_twiml_limit() -> None:
     say = ET.fromstring(document).find("Gather/Say")  # noqa: S314
     assert say is not None and say.text is not None and say.text.endswith("… Marque 1 para pagar, 2 para hablar "
                                                                           "con un asesor.")
+
+
+def voice_sender_problems(**senders: str) -> list[str]:
+    settings = OutreachSettings(providers={"voice": "twilio", "email": "off"}, twilio_account_sid="AC1",
+                                twilio_auth_token="t" * 32, **senders)
+    return [p.problem for p in settings.production_problems() if "Twilio" in p.problem]
+
+
+def test_production_asks_voice_through_twilio_for_a_caller_id() -> None:
+    assert voice_sender_problems() == ["no sender for voice through Twilio"]
+    assert voice_sender_problems(twilio_voice_from="+15005550007") == []
+    assert voice_sender_problems(twilio_sms_from="+15005550006") == []  # calls from the SMS number
+    assert "voice" in twilio().channels
