@@ -57,6 +57,8 @@ async def contact_point_refused(s: AsyncSession, *, client: str, account_ref: st
     address is recorded as invalid at the client company and taken off every account that has it, in the
     caller's transaction (the one that fails the attempt). The trail names the attempt, never the address."""
     taken = await unsubscribes.mark_invalid(s, attempt_id=attempt_id, channel=channel, point=point, now=now)
+    if taken is None:
+        return
     accounts = dict.fromkeys([(client, account_ref), *taken])
     await store.trail(s, [TrailEntry(c, ref, now, "contact_point_invalid", attempt_id, channel,
                                      {"reason": "address refused by the mail server"}) for c, ref in accounts])

@@ -35,12 +35,12 @@ async def linked_attempt(s: AsyncSession, attempt_id: uuid.UUID) -> LinkedAttemp
 
 
 async def mark_invalid(s: AsyncSession, *, attempt_id: uuid.UUID, channel: str, point: str, now: dt.datetime
-                       ) -> list[tuple[str, str]]:
+                       ) -> list[tuple[str, str]] | None:
     """Records the contact point of this attempt as refused for good at its client company and takes it off every
     account of that company that has it on file (so neither planning nor sending finds it again). The accounts it
-    was taken off, as (client, account_ref); none when the attempt is unknown or its debtor erased."""
+    was taken off, as (client, account_ref); None for a channel whose contact points are not kept here."""
     if channel != "email":  # only e-mail has a bounce here; a phone's wrong number is the agent desk's
-        return []
+        return None
     point = point.strip().lower()
     recorded = (await s.execute(text(
         """INSERT INTO outreach.invalid_contact_points (client_slug, channel, point, debtor_id, found_at, attempt_id)
@@ -53,7 +53,7 @@ async def mark_invalid(s: AsyncSession, *, attempt_id: uuid.UUID, channel: str, 
     client = recorded[0] if recorded else (await s.execute(text(
         "SELECT client_slug FROM outreach.attempts WHERE id = :id"), {"id": attempt_id})).scalar()
     if client is None:
-        return []
+        return None
     taken = await s.execute(text(
         "UPDATE outreach.accounts SET email = NULL WHERE client_slug = :c AND lower(email) = :p "
         "RETURNING client_slug, account_ref"), {"c": client, "p": point})
