@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from outreach.best_time.handlers import relearn, relearning
+from outreach.best_time.store import take_relearn_lock
 from recaudo_common.events import AccountSegmented
 from recaudo_common.testing import eventually
 
@@ -128,6 +129,11 @@ async def test_a_new_attempt_goes_to_its_segments_learned_window_within_the_law(
 async def test_a_client_company_turns_best_time_off_and_gets_the_first_allowed_slot(outreach: Outreach) -> None:
     o = outreach
     await plant_history(o, "H-TARDE", "tarde", good_hour=18, debtor="1111111111")
+    # One replica relearns at a time: while another holds the lock, this one leaves the windows as they are.
+    async with o.platform.db.transaction() as s:
+        assert await take_relearn_lock(s)
+        assert await relearn(o.platform.db, o.settings, now=o.clock.now) == 0
+    assert await o.sql("SELECT 1 FROM outreach.best_time_windows") == []
     # The sandbox's replies are simulated: nothing is learned from them.
     await plant_history(o, "H-SANDBOX", "simulada", good_hour=8, debtor="7777777777", provider="sandbox")
     assert await relearn(o.platform.db, o.settings, now=o.clock.now) == 7 * 24

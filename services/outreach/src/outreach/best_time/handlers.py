@@ -23,9 +23,12 @@ from recaudo_common.runtime import Worker, periodic
 
 async def relearn(db: Database, settings: OutreachSettings, *, now: dt.datetime) -> int:
     """Learns every client company's windows again from the messages sent over the lookback, in one
-    transaction (the planner reads the old ones or the new ones, never half); the number of windows learned.
-    Best time turned off (`best_time_enabled`) forgets them all: every attempt keeps its first allowed slot."""
+    transaction (the planner reads the old ones or the new ones, never half); the number of windows learned,
+    0 when another replica is relearning right now. Best time turned off (`best_time_enabled`) forgets them all:
+    every attempt keeps its first allowed slot."""
     async with db.transaction() as s:
+        if not await store.take_relearn_lock(s):
+            return 0
         if not settings.best_time_enabled:
             await store.forget_clients_except(s, [])
             return 0

@@ -33,6 +33,15 @@ class SentHour:
     good: int
 
 
+# One replica relearns at a time: two replacing the same windows at once would collide on their keys.
+RELEARN_LOCK = "outreach.best_time.relearn"
+
+
+async def take_relearn_lock(s: AsyncSession) -> bool:
+    """The relearning's lock for this transaction; False when another replica holds it (it relearns now)."""
+    return bool(await s.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": RELEARN_LOCK}))
+
+
 async def outcome_history(s: AsyncSession, *, since: dt.datetime, until: dt.datetime,
                           outcome_window: dt.timedelta) -> list[SentHour]:
     """The messages sent in [since, until) and their outcomes: good when the debtor answered (not an opt-out),
