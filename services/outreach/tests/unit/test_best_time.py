@@ -129,6 +129,12 @@ def test_a_forbidden_slot_is_never_chosen_however_good() -> None:
         horizon = dt.timedelta(days=rng.choice((1, 3, 7)))
         choice = best_slot(rules=CO, country="CO", timezone=BOGOTA, channel="sms", start=at, horizon=horizon,
                            windows=planted(best))
+        # The slots agree with the law's engine: the first is its next allowed instant, each one allowed.
+        slots = allowed_slots(rules=CO, country="CO", timezone=BOGOTA, start=at, horizon=horizon)
+        law = decide_contact(ContactRequest(country="CO", timezone=BOGOTA, channel="sms", at=at,
+                                            authorised_channels=("sms",), rules=CO))
+        first = at if law.allowed else law.next_allowed_at
+        assert (slots[0] if slots else None) == (first if first is not None and first < at + horizon else None)
         if choice is None:
             continue
         assert at <= choice.at < at + horizon
@@ -148,13 +154,13 @@ def test_a_client_companys_stricter_hours_bound_the_choice() -> None:
 
 
 def test_without_history_the_first_allowed_slot() -> None:
-    slots = allowed_slots(rules=CO, country="CO", timezone=BOGOTA, channel="sms", start=bogota(2026, 3, 7, 16),
+    slots = allowed_slots(rules=CO, country="CO", timezone=BOGOTA, start=bogota(2026, 3, 7, 16),
                           horizon=dt.timedelta(days=3))
     assert slots[0] == bogota(2026, 3, 9, 7)  # Saturday 16h is closed, Sunday too: Monday 07h
     choice = choose_slot(slots, {}, BOGOTA)
     assert choice is not None and (choice.at, choice.window) == (bogota(2026, 3, 9, 7), None)
     assert choose_slot([], planted({}), BOGOTA) is None
     # A start inside an open hour keeps its minute: it is the first allowed slot itself.
-    assert allowed_slots(rules=CO, country="CO", timezone=BOGOTA, channel="sms", start=bogota(2026, 3, 4, 10, 17),
+    assert allowed_slots(rules=CO, country="CO", timezone=BOGOTA, start=bogota(2026, 3, 4, 10, 17),
                          horizon=dt.timedelta(hours=2)) == [bogota(2026, 3, 4, 10, 17), bogota(2026, 3, 4, 11),
                                                           bogota(2026, 3, 4, 12)]

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from outreach.domain.contact_law import ContactRequest, CountryRules, decide_contact
+from outreach.domain.contact_law import ContactRequest, CountryRules, decide_contact, is_holiday
 
 DAYS = 7
 HOURS = 24
@@ -113,29 +113,34 @@ class SlotChoice:
     window: LearnedWindow | None
 
 
-def _allowed(rules: CountryRules, country: str, timezone: str, channel: str, at: dt.datetime) -> dt.datetime | None:
-    """`at` if the contact law's hours and days allow it, else the next instant they do (None: never)."""
-    decision = decide_contact(ContactRequest(country=country, timezone=timezone, channel=channel, at=at,
-                                             authorised_channels=(channel,), rules=rules))
-    return at if decision.allowed else decision.next_allowed_at
+def _allowed(rules: CountryRules, country: str, timezone: str, channel: str, at: dt.datetime) -> bool:
+    """Whether the contact law's hours, days and holidays allow `at` (no history: its limits cannot block)."""
+    return decide_contact(ContactRequest(country=country, timezone=timezone, channel=channel, at=at,
+                                         authorised_channels=(channel,), rules=rules)).allowed
 
 
-def allowed_slots(*, rules: CountryRules, country: str, timezone: str, channel: str, start: dt.datetime,
+def allowed_slots(*, rules: CountryRules, country: str, timezone: str, start: dt.datetime,
                   horizon: dt.timedelta) -> list[dt.datetime]:
     """The instants in [start, start + horizon) the contact law's hours, days and holidays allow: the first one,
-    then the start of each later local hour that is open (or the moment in it the window opens). Consent,
-    holds and frequency are the send's own check; they do not depend on the hour chosen here."""
+    then the start of each later local hour that is open (or the moment in it the window opens). Read from the
+    rules' windows directly (a week's slots cost microseconds, not a decision each); consent, holds and
+    frequency are the send's own check and do not depend on the hour chosen here."""
     zone = zoneinfo.ZoneInfo(timezone)
     end = start + min(horizon, MAX_HORIZON)
     found: list[dt.datetime] = []
-    hour = start.astimezone(zone).replace(minute=0, second=0, microsecond=0).astimezone(dt.UTC)
-    while hour < end:
-        candidate = max(hour, start)
-        at = _allowed(rules, country, timezone, channel, candidate)
-        next_hour = hour + dt.timedelta(hours=1)
-        if at is not None and at < min(next_hour, end) and (not found or at > found[-1]):
-            found.append(at)
-        hour = next_hour
+    day = start.astimezone(zone).date()
+    while dt.datetime.combine(day, dt.time(0), tzinfo=zone) < end:
+        window = rules.windows.get(day.weekday())
+        if window is not None and not (rules.no_holidays and is_holiday(country, day)):
+            opens = dt.datetime.combine(day, window.start, tzinfo=zone)
+            for hour in range(window.start.hour, HOURS):
+                at = max(dt.datetime.combine(day, dt.time(hour), tzinfo=zone), opens, start)
+                local = at.astimezone(zone)
+                if at >= end or local.date() != day or local.time() >= window.end:
+                    break
+                if not found or at > found[-1]:
+                    found.append(at)
+        day += dt.timedelta(days=1)
     return found
 
 
@@ -157,6 +162,10 @@ def choose_slot(slots: list[dt.datetime], windows: Mapping[tuple[int, int], Lear
 
 def best_slot(*, rules: CountryRules, country: str, timezone: str, channel: str, start: dt.datetime,
               horizon: dt.timedelta, windows: Mapping[tuple[int, int], LearnedWindow]) -> SlotChoice | None:
-    """Where an attempt due at `start` goes within its horizon (the cadence's spacing)."""
-    return choose_slot(allowed_slots(rules=rules, country=country, timezone=timezone, channel=channel, start=start,
-                                     horizon=horizon), windows, timezone)
+    """Where an attempt due at `start` goes within its horizon (the cadence's spacing); the slot chosen is checked
+    once more by the contact law's own engine, and a slot it would refuse is never returned."""
+    choice = choose_slot(allowed_slots(rules=rules, country=country, timezone=timezone, start=start,
+                                       horizon=horizon), windows, timezone)
+    if choice is None or not _allowed(rules, country, timezone, channel, choice.at):
+        return None
+    return choice
