@@ -102,6 +102,9 @@ class FakeGraphApi:
     posted: list[Posted] = field(default_factory=list)
     # Answers to give the next posts, in order (status, body); afterwards each post is taken.
     errors: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    # When set, a post is taken (recorded with its id) and its answer held until the event is set: the sender's
+    # call times out while Meta already has the message.
+    hold: asyncio.Event | None = None
 
     def __post_init__(self) -> None:
         self.app = FastAPI()
@@ -127,6 +130,8 @@ class FakeGraphApi:
             answer = self.errors.pop(0)
         message_id = None if answer else "wamid." + uuid.uuid4().hex.upper()
         self.posted.append(Posted(request.url.path, auth, request.headers.get("content-type"), body, message_id))
+        if self.hold is not None and answer is None:
+            await self.hold.wait()
         if answer is not None:
             return JSONResponse(answer[1], status_code=answer[0])
         return JSONResponse({"messaging_product": "whatsapp",
@@ -148,5 +153,7 @@ async def serving(fake: FakeGraphApi) -> AsyncIterator[str]:
         await eventually(started, timeout_s=10)
         yield f"http://127.0.0.1:{port}"
     finally:
+        if fake.hold is not None:
+            fake.hold.set()
         server.should_exit = True
         await task

@@ -5,6 +5,7 @@ buttons inside it (the debtor wrote through the signed webhook), a re-engagement
 good, a rate limit retried with backoff, an expired token failing without retries; and the answers the webhook
 queues (the payment link) sent once inside the window."""
 
+import asyncio
 import datetime as dt
 import json
 import re
@@ -316,6 +317,38 @@ async def test_in_production_the_cloud_api_serves_its_client_and_never_sends_the
             assert (status, provider) == ("failed", "whatsapp_cloud")
             assert "not HTTPS: the access token is not sent in clear" in failure
             assert graph.posted == []
+        finally:
+            await http.aclose()
+            await o.platform.db.dispose()
+
+
+async def test_a_send_whose_answer_never_came_is_unknown_for_an_operator_never_sent_again(database_url: str) -> None:
+    """Meta took the message but the answer was lost (the call timed out): the Cloud API documents no look-up, so
+    once the lease expires the attempt is `unknown` with the reason, and nothing is posted a second time."""
+    graph = FakeGraphApi(hold=asyncio.Event())
+    async with serving(graph) as base_url:
+        o, http = await make_outreach(database_url, provider_timeout_s=0.5, sending_timeout_s=5)
+        try:
+            answer = await o.http.put("/v1/clients/banco/channels/whatsapp", headers=o.auth, json={
+                "kind": "whatsapp_cloud", "phone_number_id": graph.phone_number_id, "access_token": graph.token,
+                "app_secret": APP_SECRET, "verify_token": "verify-me", "api_base_url": base_url,
+                "api_version": graph.version})
+            assert answer.status_code == 201
+            await o.http.put("/v1/clients/banco/templates/whatsapp/es-CO/approved", headers=o.auth, json=TEMPLATE)
+            await o.deliver(await o.placed("D-1", channels=("whatsapp",)), segmented("D-1", ("whatsapp",)))
+            await o.tick()
+            [(status,)] = await o.sql("SELECT status FROM outreach.attempts WHERE account_ref = 'D-1' "
+                                      "AND sequence = 1")
+            assert status == "sending" and len(graph.taken) == 1  # in doubt: Meta has it, we have no id
+            o.clock.now += dt.timedelta(seconds=6)
+            assert await o.reconcile() == 1
+            await o.tick()
+            [(status, reason)] = await o.sql("SELECT status, failure FROM outreach.attempts "
+                                             "WHERE account_ref = 'D-1' AND sequence = 1")
+            assert status == "unknown" and "no documented look-up" in reason
+            assert len(graph.posted) == 1
+            unknown = (await o.http.get("/v1/clients/banco/unknown-sends?limit=10", headers=o.auth)).json()
+            assert len(unknown["items"]) == 1
         finally:
             await http.aclose()
             await o.platform.db.dispose()
