@@ -1,7 +1,8 @@
 """E-mail end to end against a real local SMTP server (aiosmtpd): the message as received carries RFC 8058's
 one-click unsubscribe fields byte for byte and a DKIM signature that verifies; the one-click POST opts the debtor
 out of e-mail (the compliance check then answers opted_out), a tampered link is a 404 that records nothing; a
-recipient refused with 550 5.1.1 at RCPT TO fails the attempt and that address is never planned again."""
+recipient refused with 550 5.1.1 at RCPT TO fails the attempt and that address is never planned again; a delivery
+status notification that comes later does the same for the message it returns."""
 
 import base64
 import datetime as dt
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from outreach.domain.unsubscribe import unsubscribe_token
+from outreach.unsubscribe.bounces import bounce_received
 from recaudo_common.events import AccountRecalled, DebtorErasureRequested
 from recaudo_common.testing import free_port
 
@@ -222,5 +224,45 @@ async def test_an_erasure_removes_the_refused_address_with_the_person(database_u
         await o.deliver(DebtorErasureRequested(erasure_id=uuid.uuid4(), debtor_ref=placed.debtor_ref,
                                                account_refs=["E-7"], reason="request", requested_at=o.clock.now))
         assert await o.sql("SELECT 1 FROM outreach.invalid_contact_points") == []
+    finally:
+        await close(o)
+
+
+def dsn(message_id: str, recipient: str, action: str = "failed", status: str = "5.1.1") -> bytes:
+    """A delivery status notification as RFC 3464 lays it out, returning the message's headers."""
+    boundary = "RAA14128.773615765/mx.example.org"
+    return (f"From: MAILER-DAEMON@mx.example.org\r\nTo: cobranza@agencia.example\r\nMIME-Version: 1.0\r\n"
+            f'Content-Type: multipart/report; report-type=delivery-status; boundary="{boundary}"\r\n\r\n'
+            f"--{boundary}\r\nContent-Type: text/plain\r\n\r\nNo se pudo entregar.\r\n\r\n"
+            f"--{boundary}\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n"
+            f"\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: {action}\r\nStatus: {status}\r\n\r\n"
+            f"--{boundary}\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{message_id}>\r\n"
+            f"Subject: Saldo\r\n\r\n--{boundary}--\r\n").encode()
+
+
+async def test_a_later_bounce_fails_the_sent_attempt_and_marks_the_address_once(
+        database_url: str, mail_server: Any) -> None:
+    controller, _ = mail_server
+    o = await emailing(database_url, controller.port)
+    try:
+        await o.deliver(await o.placed("E-8", channels=("email",)), segmented("E-8", ("email",)))
+        assert await o.tick() == 1
+        [(attempt_id, message_id)] = await o.sql(
+            "SELECT id, provider_message_id FROM outreach.attempts WHERE status = 'sent'")
+        # Not ours, only delayed, or naming no address of ours as dead: nothing changes.
+        assert (await bounce_received(o.platform.db, dsn("otro@mx.example", "deudor@example.com"),
+                                      now=o.clock.now)).attempt_id is None
+        assert (await bounce_received(o.platform.db, dsn(message_id, "deudor@example.com", "delayed", "4.4.7"),
+                                      now=o.clock.now)).attempt_id is None
+        assert await o.sql("SELECT status FROM outreach.attempts WHERE id = :a", a=attempt_id) == [("sent",)]
+
+        bounce = await bounce_received(o.platform.db, dsn(message_id, "Deudor@Example.com"), now=o.clock.now)
+        assert (bounce.attempt_id, bounce.failed, bounce.address_invalid) == (attempt_id, True, True)
+        assert await o.sql("SELECT status FROM outreach.attempts WHERE id = :a", a=attempt_id) == [("failed",)]
+        assert await o.sql("SELECT email FROM outreach.accounts WHERE account_ref = 'E-8'") == [(None,)]
+        assert await o.sql("SELECT point FROM outreach.invalid_contact_points") == [("deudor@example.com",)]
+        again = await bounce_received(o.platform.db, dsn(message_id, "deudor@example.com"), now=o.clock.now)
+        assert (again.failed, again.address_invalid) == (False, False)
+        assert len(await o.sql("SELECT 1 FROM outreach.trail WHERE kind = 'contact_point_invalid'")) == 1
     finally:
         await close(o)

@@ -18,6 +18,7 @@ from outreach.domain.unsubscribe import (
     list_unsubscribe_headers,
     permanent_failures,
     read_unsubscribe_token,
+    returned_message_id,
     unsubscribe_token,
 )
 from outreach.providers.base import OutboundMessage
@@ -85,7 +86,7 @@ def test_which_refusals_mean_a_dead_address(code: int, text: str, dead: bool) ->
     assert address_is_dead(code, text) is dead
 
 
-def dsn(action: str, status: str) -> bytes:
+def dsn(action: str, status: str, returned: str = "") -> bytes:
     """A delivery status notification as RFC 3464 section 2 lays it out (and its appendix's examples)."""
     return (
         "From: MAILER-DAEMON@mx.example.org\r\nTo: rebotes@agencia.example\r\nSubject: Undelivered Mail\r\n"
@@ -97,7 +98,7 @@ def dsn(action: str, status: str) -> bytes:
         "Reporting-MTA: dns; mx.example.org\r\nArrival-Date: Thu, 3 Dec 2026 11:00:00 +0000\r\n\r\n"
         f"Final-Recipient: rfc822; deudor@example.com\r\nAction: {action}\r\nStatus: {status}\r\n"
         "Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n"
-        "--RAA14128.773615765/mx.example.org--\r\n").encode()
+        f"{returned}--RAA14128.773615765/mx.example.org--\r\n").encode()
 
 
 def test_a_dsns_permanent_failure_names_the_address() -> None:
@@ -106,6 +107,17 @@ def test_a_dsns_permanent_failure_names_the_address() -> None:
     assert permanent_failures(dsn("delayed", "4.4.7")) == []
     assert permanent_failures(dsn("failed", "5.7.1")) == []  # refused as spam: nothing against the address
     assert permanent_failures(b"From: a@b\r\nSubject: hola\r\n\r\nNo soy un reporte.\r\n") == []
+
+
+def test_a_dsn_names_the_message_it_returns_by_its_message_id() -> None:
+    headers = ("--RAA14128.773615765/mx.example.org\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+               "From: cobranza@agencia.example\r\nTo: deudor@example.com\r\n"
+               f"Message-ID: <{ATTEMPT}@agencia.example>\r\nSubject: Saldo\r\n\r\n")
+    assert returned_message_id(dsn("failed", "5.1.1", headers)) == f"{ATTEMPT}@agencia.example"
+    whole = headers.replace("text/rfc822-headers", "message/rfc822").replace("Subject: Saldo\r\n\r\n",
+                                                                           "Subject: Saldo\r\n\r\nHola\r\n")
+    assert returned_message_id(dsn("failed", "5.1.1", whole)) == f"{ATTEMPT}@agencia.example"
+    assert returned_message_id(dsn("failed", "5.1.1")) is None
 
 
 def key_pair() -> tuple[str, bytes]:

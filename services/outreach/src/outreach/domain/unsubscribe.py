@@ -131,3 +131,23 @@ def permanent_failures(dsn: bytes) -> list[FailedRecipient]:
             if action == "failed" and kind.strip().lower() == "rfc822" and address_is_dead(550, status):
                 found.append(FailedRecipient(address.strip(), status))
     return found
+
+
+def returned_message_id(dsn: bytes) -> str | None:
+    """The Message-ID of the message a delivery status notification returns (RFC 3464 section 2: its third part,
+    the original message or only its headers: message/rfc822 or text/rfc822-headers), without its angle
+    brackets; None when it returns none."""
+    message = email.message_from_bytes(dsn, policy=email.policy.compat32)
+    for part in message.walk():
+        kind = part.get_content_type()
+        returned: Message | None = None
+        if kind == "text/rfc822-headers":
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                returned = email.message_from_bytes(payload, policy=email.policy.compat32)
+        elif kind == "message/rfc822":
+            inner = part.get_payload()
+            returned = inner[0] if isinstance(inner, list) and inner and isinstance(inner[0], Message) else None
+        if returned is not None and returned.get("Message-ID"):
+            return str(returned["Message-ID"]).strip().strip("<>") or None
+    return None

@@ -6,8 +6,9 @@ Bounces: a mail server that refuses the recipient at RCPT TO with a permanent ad
 such mailbox" and the like, domain.unsubscribe.address_is_dead) fails the attempt and marks the address invalid,
 in the same transaction. That is the mechanism here: the platform hands each message to its own submission
 server, which refuses at RCPT what it knows to be dead and relays the rest. A bounce that comes later, as a
-delivery status notification (RFC 3464) to the envelope sender's mailbox, is parsed by
-domain.unsubscribe.permanent_failures; nothing reads that mailbox yet (docs/architecture.md, "Outreach")."""
+delivery status notification (RFC 3464) to the envelope sender's mailbox, is applied by
+unsubscribe.bounces.bounce_received (matched by the Message-ID it returns); nothing reads that mailbox yet
+(docs/architecture.md, "Outreach")."""
 
 from __future__ import annotations
 
