@@ -73,6 +73,7 @@ class FakeTwilio:
         self.app.post("/2010-04-01/Accounts/{account}/Messages.json")(self.create)
         self.app.get("/2010-04-01/Accounts/{account}/Messages.json")(self.list)
         self.app.post("/2010-04-01/Accounts/{account}/Calls.json")(self.create_call)
+        self.app.get("/2010-04-01/Accounts/{account}/Calls.json")(self.list_calls)
 
         @self.app.middleware("http")
         async def record(request: Request, call_next: Any) -> Any:
@@ -89,7 +90,18 @@ class FakeTwilio:
         call = {"sid": "CA" + uuid.uuid4().hex, "account_sid": self.sid, "to": form["To"], "from": form["From"],
                 "status": "queued", "date_created": format_datetime(dt.datetime.now(dt.UTC), usegmt=True)}
         self.calls.append(call)
+        if self.fail_after_create is not None:
+            return JSONResponse({"code": 20500, "message": "Internal Server Error"},
+                                status_code=self.fail_after_create)
         return JSONResponse(call, status_code=201)
+
+    async def list_calls(self, account: str, request: Request) -> JSONResponse:
+        if not self._authorised(request) or account != self.sid:
+            return JSONResponse({"code": 20003, "message": "Authenticate"}, status_code=401)
+        q = request.query_params
+        chosen = [c for c in reversed(self.calls)
+                  if (not q.get("To") or c["to"] == q["To"]) and (not q.get("From") or c["from"] == q["From"])]
+        return JSONResponse({"calls": chosen[:int(q.get("PageSize", "50"))], "next_page_uri": None})
 
     @property
     def sent(self) -> list[dict[str, str]]:

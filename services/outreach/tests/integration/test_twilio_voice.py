@@ -4,6 +4,7 @@ one-key menu, the debtor's key (Gather's Digits) — 1 texts the payment link, 2
 call's status callbacks (CallStatus) applied as outcomes; every callback signature-verified."""
 
 import base64
+import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from typing import Any
@@ -165,3 +166,30 @@ async def test_an_answered_call_is_a_delivered_contact(voice: Setup) -> None:
         await signed_post(voice.http, {"CallSid": call_sid, "CallStatus": call_status}, url=url)
         [(status,)] = await o.sql("SELECT status FROM outreach.attempts WHERE id = :a", a=attempt_id)
         assert status == expected, call_status
+
+
+async def test_a_call_whose_answer_was_lost_is_looked_up_and_never_placed_twice(database_url: str) -> None:
+    twilio = FakeTwilio(sid=SID, token=TOKEN, callbacks=False, fail_after_create=500)  # the call exists anyway
+    async with serving(twilio) as base_url:
+        o, http = await make_outreach(
+            database_url, providers={"sms": "twilio", "voice": "twilio", "email": "sandbox"},
+            twilio_base_url=base_url, twilio_account_sid=SID, twilio_auth_token=TOKEN, twilio_sms_from=SENDER,
+            twilio_voice_from=CALLER_ID, public_url=PUBLIC, provider_timeout_s=2, sending_timeout_s=10)
+        try:
+            await o.deliver(await o.placed("V-7", debtor="7", phones=("+573007777777",),
+                                           channels=("voice",)), segmented("V-7", ("voice",)))
+            await o.tick()
+            [(status,)] = await o.sql("SELECT status FROM outreach.attempts WHERE account_ref = 'V-7' "
+                                      "AND status <> 'scheduled'")
+            assert status == "sending"  # in doubt: only a look-up can tell
+            o.clock.now += dt.timedelta(seconds=11)
+            assert await o.reconcile() == 1
+            [(status, sid)] = await o.sql("SELECT status, provider_message_id FROM outreach.attempts "
+                                          "WHERE account_ref = 'V-7' AND status <> 'scheduled'")
+            assert (status, sid) == ("sent", twilio.calls[0]["sid"])
+            await o.tick()
+            assert len(twilio.calls) == 1
+            assert [r.method for r in twilio.requests if r.path.endswith("/Calls.json")] == ["POST", "GET"]
+        finally:
+            await http.aclose()
+            await o.platform.db.dispose()
