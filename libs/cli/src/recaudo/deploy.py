@@ -36,6 +36,10 @@ SERVICE_SECRET_ENV = {
     # The operator's own provider accounts: absent keys leave the setting empty, which production refuses by name.
     "outreach": {"RECAUDO_OUTREACH_SMTP_HOST": "smtp-host", "RECAUDO_OUTREACH_SMTP_USERNAME": "smtp-username",
                  "RECAUDO_OUTREACH_SMTP_PASSWORD": "smtp-password",
+                 # DKIM on every e-mail once the operator adds these three (#20); without them, none.
+                 "RECAUDO_OUTREACH_SMTP_DKIM_SELECTOR": "smtp-dkim-selector",
+                 "RECAUDO_OUTREACH_SMTP_DKIM_DOMAIN": "smtp-dkim-domain",
+                 "RECAUDO_OUTREACH_SMTP_DKIM_PRIVATE_KEY": "smtp-dkim-private-key",
                  "RECAUDO_OUTREACH_TWILIO_ACCOUNT_SID": "twilio-account-sid",
                  "RECAUDO_OUTREACH_TWILIO_AUTH_TOKEN": "twilio-auth-token",
                  "RECAUDO_OUTREACH_TWILIO_SMS_FROM": "twilio-sms-from",
