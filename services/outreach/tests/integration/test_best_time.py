@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def outreach(database_url: str) -> AsyncIterator[Outreach]:
-    o, http = await make_outreach(database_url)
+    o, http = await make_outreach(database_url, sandbox_delivery_rate=1.0)
     yield o
     await http.aclose()
     await o.platform.db.dispose()
@@ -159,3 +159,53 @@ async def test_a_client_company_turns_best_time_off_and_gets_the_first_allowed_s
     assert await relearn(o.platform.db, o.settings.model_copy(update={"best_time_enabled": False}),
                          now=o.clock.now) == 0
     assert (await o.http.get("/v1/clients/banco/best-times", headers=o.auth)).json()["windows"] == []
+
+
+async def test_promises_and_payments_count_as_good_outcomes_opt_outs_do_not(outreach: Outreach) -> None:
+    """Four weeks of one SMS a weekday at 09h, 10h and 15h in Bogotá: each 09h message followed by a promise on
+    the debtor page, each 15h one answered BAJA; the one at 11h yesterday followed by the payment that paid the
+    account off. Promises and the payment make their hours better than 10h; an opt-out leaves 15h as bad as 10h.
+    A promise credits the last message before it only (the 10h messages a day before are not promised)."""
+    o = outreach
+    await o.deliver(await o.placed("P-1", debtor="8888888888"), in_segment("P-1", "pagos"))
+    sent = await o.sql(
+        """INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
+               scheduled_at, created_at, sent_at)
+           SELECT gen_random_uuid(), 'banco', 'P-1', gen_random_uuid(), 'sms', 1000 + row_number() OVER (),
+                  CASE WHEN extract(hour FROM at AT TIME ZONE 'America/Bogota') = 15 THEN 'replied' ELSE 'sent' END,
+                  at, at, at
+           FROM generate_series(CAST(:since AS timestamptz), CAST(:until AS timestamptz), interval '1 hour') AS at
+           WHERE extract(isodow FROM at AT TIME ZONE 'America/Bogota') < 6
+             AND extract(hour FROM at AT TIME ZONE 'America/Bogota') IN (9, 10, 15)
+           RETURNING id, extract(hour FROM sent_at AT TIME ZONE 'America/Bogota'), sent_at""",
+        since=o.clock.now - dt.timedelta(weeks=4), until=o.clock.now - dt.timedelta(days=1))
+    await o.sql(
+        """INSERT INTO outreach.trail (client_slug, account_ref, at, kind, detail)
+           SELECT 'banco', 'P-1', sent_at + interval '30 minutes', 'page_promise', '{}'::jsonb FROM outreach.attempts
+           WHERE account_ref = 'P-1' AND extract(hour FROM sent_at AT TIME ZONE 'America/Bogota') = 9
+           RETURNING 1""")
+    await o.sql(
+        """INSERT INTO outreach.replies (id, provider, provider_message_id, attempt_id, channel, body, opt_out,
+               received_at)
+           SELECT gen_random_uuid(), 'sandbox', gen_random_uuid()::text, id, 'sms', 'BAJA', true,
+                  sent_at + interval '5 minutes'
+           FROM outreach.attempts WHERE account_ref = 'P-1' AND status = 'replied' RETURNING 1""")
+    yesterday_11 = dt.datetime(2026, 3, 3, 16, 0, tzinfo=dt.UTC)  # Tuesday 11h in Bogotá
+    await o.sql("""INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
+                       scheduled_at, created_at, sent_at)
+                   VALUES (gen_random_uuid(), 'banco', 'P-1', gen_random_uuid(), 'sms', 9999, 'sent', :at, :at, :at)
+                   RETURNING 1""", at=yesterday_11)
+    await o.sql("""INSERT INTO outreach.account_status (client_slug, account_ref, status, balance, as_of)
+                   VALUES ('banco', 'P-1', 'paid', 0, :paid_at)
+                   ON CONFLICT (client_slug, account_ref) DO UPDATE SET status = 'paid', as_of = excluded.as_of
+                   RETURNING 1""", paid_at=yesterday_11 + dt.timedelta(hours=20))
+    assert len(sent) == 58  # Wednesday 4 February 10h to Tuesday 3 March 10h: 2 + 18 weekdays x 3 + 2
+
+    assert await relearn(o.platform.db, o.settings, now=o.clock.now) == 7 * 24
+    rate = {(r[0], r[1]): (r[2], r[3]) for r in await o.sql(
+        "SELECT dow, hour, rate, n FROM outreach.best_time_windows WHERE segment = 'pagos'")}
+    tuesday = 1
+    assert rate[(tuesday, 9)][0] > rate[(tuesday, 10)][0] + 0.1  # promised every time (4 of 4, shrunk)
+    assert rate[(tuesday, 11)][1] == 1 and rate[(tuesday, 11)][0] > rate[(tuesday, 12)][0]  # paid after it
+    monday = 0
+    assert rate[(monday, 15)] == rate[(monday, 10)] and rate[(monday, 15)][1] == 4  # answered BAJA: as unanswered

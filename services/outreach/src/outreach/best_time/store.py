@@ -44,27 +44,46 @@ async def take_relearn_lock(s: AsyncSession) -> bool:
 
 async def outcome_history(s: AsyncSession, *, since: dt.datetime, until: dt.datetime,
                           outcome_window: dt.timedelta) -> list[SentHour]:
-    """The messages sent in [since, until) and their outcomes: good when the debtor answered (not an opt-out),
-    promised on the debtor page, or paid the account off within `outcome_window` of the send. The segment is the
-    account's current one (outreach keeps the latest treatment); agents' calls are not scheduled by slot, and
-    the sandbox's messages are simulated (its replies drawn at random), never evidence of when a debtor answers."""
+    """The messages sent in [since, until) and their outcomes: good when the debtor answered it (not an opt-out),
+    or it was the last message to the account before a promise on the debtor page or the payment that paid the
+    account off, within `outcome_window` (last touch: one promise credits one message, not every one before it).
+    The segment is the account's current one (outreach keeps the latest treatment); agents' calls are not
+    scheduled by slot, and the sandbox's messages are simulated (its replies drawn at random), never evidence of
+    when a debtor answers."""
+    # Set-based, each outcome read once and joined by attempt (a correlated look-up per message would read the
+    # replies and the trail once per message sent over the lookback).
     rows = await s.execute(text(
-        """SELECT a.client_slug, t.segment, a.channel, c.country, acc.region, c.timezone,
-                  date_trunc('hour', a.sent_at AT TIME ZONE 'UTC') AS hour, count(*) AS sent,
-                  count(*) FILTER (WHERE
-                      EXISTS (SELECT 1 FROM outreach.replies r WHERE r.attempt_id = a.id AND NOT r.opt_out
-                              AND r.received_at < a.sent_at + :window)
-                      OR EXISTS (SELECT 1 FROM outreach.trail tr WHERE tr.client_slug = a.client_slug
-                                 AND tr.account_ref = a.account_ref AND tr.kind = ANY(:promise_kinds)
-                                 AND tr.at >= a.sent_at AND tr.at < a.sent_at + :window)
-                      OR (st.status = 'paid' AND st.as_of >= a.sent_at AND st.as_of < a.sent_at + :window)) AS good
-           FROM outreach.attempts a
-           JOIN outreach.treatments t ON t.client_slug = a.client_slug AND t.account_ref = a.account_ref
-           JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
-           JOIN outreach.clients c ON c.slug = a.client_slug
-           LEFT JOIN outreach.account_status st ON st.client_slug = a.client_slug AND st.account_ref = a.account_ref
-           WHERE a.sent_at >= :since AND a.sent_at < :until AND a.channel <> 'agent'
-             AND a.provider IS DISTINCT FROM 'sandbox'
+        """WITH sent AS (
+               SELECT a.id, a.client_slug, a.account_ref, a.channel, a.sent_at FROM outreach.attempts a
+               WHERE a.sent_at >= :since AND a.sent_at < :until AND a.channel <> 'agent'
+                 AND a.provider IS DISTINCT FROM 'sandbox'),
+           answered AS (
+               SELECT DISTINCT sent.id FROM outreach.replies r JOIN sent ON sent.id = r.attempt_id
+               WHERE NOT r.opt_out AND r.received_at < sent.sent_at + :window),
+           promised AS (
+               SELECT DISTINCT id FROM (
+                   SELECT DISTINCT ON (tr.id) sent.id FROM outreach.trail tr
+                   JOIN sent ON sent.client_slug = tr.client_slug AND sent.account_ref = tr.account_ref
+                       AND sent.sent_at <= tr.at AND sent.sent_at > tr.at - :window
+                   WHERE tr.kind = ANY(:promise_kinds) AND tr.at >= :since AND tr.at < :until + :window
+                   ORDER BY tr.id, sent.sent_at DESC) last_touch),
+           paid AS (
+               SELECT DISTINCT ON (st.client_slug, st.account_ref) sent.id FROM outreach.account_status st
+               JOIN sent ON sent.client_slug = st.client_slug AND sent.account_ref = st.account_ref
+                   AND sent.sent_at <= st.as_of AND sent.sent_at > st.as_of - :window
+               WHERE st.status = 'paid'
+               ORDER BY st.client_slug, st.account_ref, sent.sent_at DESC)
+           SELECT sent.client_slug, t.segment, sent.channel, c.country, acc.region, c.timezone,
+                  date_trunc('hour', sent.sent_at AT TIME ZONE 'UTC') AS hour, count(*) AS sent,
+                  count(*) FILTER (WHERE answered.id IS NOT NULL OR promised.id IS NOT NULL
+                                   OR paid.id IS NOT NULL) AS good
+           FROM sent
+           JOIN outreach.treatments t ON t.client_slug = sent.client_slug AND t.account_ref = sent.account_ref
+           JOIN outreach.accounts acc ON acc.client_slug = sent.client_slug AND acc.account_ref = sent.account_ref
+           JOIN outreach.clients c ON c.slug = sent.client_slug
+           LEFT JOIN answered ON answered.id = sent.id
+           LEFT JOIN promised ON promised.id = sent.id
+           LEFT JOIN paid ON paid.id = sent.id
            GROUP BY 1, 2, 3, 4, 5, 6, 7"""),
         {"since": since, "until": until, "window": outcome_window, "promise_kinds": list(PROMISE_KINDS)})
     return [SentHour(r.client_slug, r.segment, r.channel, r.country, r.region, str(r.timezone),
