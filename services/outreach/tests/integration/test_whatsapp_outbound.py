@@ -352,3 +352,21 @@ async def test_a_send_whose_answer_never_came_is_unknown_for_an_operator_never_s
         finally:
             await http.aclose()
             await o.platform.db.dispose()
+
+
+async def test_credentials_that_no_longer_open_fail_that_client_companys_sends_saying_why(cloud: Setup) -> None:
+    """A sealed token altered, or sealed under a master key since removed: this client company's attempts fail
+    with the reason (never rerouted to another provider, never in doubt), and the claim goes on for the others."""
+    c = cloud
+    await c.o.sql("UPDATE outreach.whatsapp_channels SET access_token = 's1.gone.AAAA.AAAA' RETURNING 1")
+    await placed(c)
+    await c.o.deliver(await c.o.placed("S-1", debtor="99887766", phones=("+573009998877",), channels=("sms",)),
+                      segmented("S-1", ("sms",)))
+    assert await c.o.tick() == 2
+    status, provider, _, failure, _, _ = await attempt(c)
+    assert (status, provider) == ("failed", "whatsapp_cloud")
+    assert "credentials do not open" in failure and "reconfigure its WhatsApp" in failure
+    assert c.graph.posted == []
+    # The other account's SMS went out in the same claim (to the sandbox, which simulates its fate).
+    assert await c.o.sql("SELECT provider, sent_at IS NOT NULL FROM outreach.attempts WHERE account_ref = 'S-1' "
+                         "AND sequence = 1") == [("sandbox", True)]

@@ -36,6 +36,7 @@ from outreach.domain.whatsapp_window import (
 )
 from outreach.providers.base import Lookup, OneByOne, OutboundMessage, SendError, Sent
 from recaudo_common.db import Database
+from recaudo_common.secrets_at_rest import SecretUnreadable
 
 GRAPH_API = "https://graph.facebook.com"
 
@@ -203,7 +204,12 @@ class WhatsAppCloud(OneByOne):
         self.http = http or httpx.AsyncClient(timeout=timeout_s)
 
     async def configured(self, s: AsyncSession, client: str) -> bool:
-        return await self.channel_of(s, client) is not None
+        """Whether the client company has a Cloud API channel (one whose secrets no longer open still counts: its
+        sends fail saying so, never rerouted elsewhere, and one client company's keys never stop the others)."""
+        try:
+            return await self.channel_of(s, client) is not None
+        except SecretUnreadable:
+            return True
 
     async def _send(self, message: OutboundMessage) -> Sent:
         if message.whatsapp is None or message.client is None:
@@ -211,8 +217,12 @@ class WhatsAppCloud(OneByOne):
         if isinstance(message.whatsapp, InteractiveMessage) and (
                 problems := reply_button_problems(message.whatsapp.buttons)):
             raise SendError("reply buttons outside WhatsApp's limits: " + "; ".join(problems), transient=False)
-        async with self.db.transaction() as s:
-            channel = await self.channel_of(s, message.client)
+        try:
+            async with self.db.transaction() as s:
+                channel = await self.channel_of(s, message.client)
+        except SecretUnreadable as e:  # certainly not sent; the reason never carries a secret
+            raise SendError(f"the client company's WhatsApp credentials do not open ({e}): reconfigure its WhatsApp",
+                            transient=False) from e
         if channel is None:
             raise SendError("the client company's WhatsApp Cloud API is not configured", transient=False)
         base = (channel.api_base_url or GRAPH_API).rstrip("/")
