@@ -4,8 +4,9 @@ a client company's segment on a channel, and the slot the contact law allows tha
 Pure: the caller passes the observed counts, the contact law's rules and the instants; nothing reads a clock.
 
 A *good outcome* of a message sent in a slot is its reply (not an opt-out), or a promise or a payment it was the
-last message before (last touch, within a window; the store says which). Counts are per (segment, channel, weekday, hour): n messages sent, g good outcomes.
-The rate is a Beta-binomial posterior mean with empirical-Bayes shrinkage in two levels, prior strength k:
+last message before (last touch, within a window; the store says which). Counts are per (segment, channel,
+weekday, hour): n messages sent, g good outcomes. The rate is a Beta-binomial posterior mean with
+empirical-Bayes shrinkage in two levels, prior strength k:
 
     channel prior      p_c    = (G_c + 1) / (N_c + 2)                   (all the client's segments on the channel)
     segment prior      p_sc   = (G_sc + k * p_c) / (N_sc + k)           (the segment on the channel, all slots)
