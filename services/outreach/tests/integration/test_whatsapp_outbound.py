@@ -370,3 +370,41 @@ async def test_credentials_that_no_longer_open_fail_that_client_companys_sends_s
     # The other account's SMS went out in the same claim (to the sandbox, which simulates its fate).
     assert await c.o.sql("SELECT provider, sent_at IS NOT NULL FROM outreach.attempts WHERE account_ref = 'S-1' "
                          "AND sequence = 1") == [("sandbox", True)]
+
+
+async def press(c: Setup, message: dict[str, Any]) -> None:
+    """A debtor's message (a button pressed) as Meta's webhook posts it, signed."""
+    raw = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": c.graph.phone_number_id},
+            "contacts": [{"profile": {"name": "María"}, "wa_id": "573001234567"}], "messages": [message]}}]}]},
+        separators=(",", ":")).encode()
+    answer = await c.o.http.post(c.webhook, content=raw, headers={
+        "content-type": "application/json", "X-Hub-Signature-256": hub_signature(APP_SECRET, raw)})
+    assert answer.status_code == 200, answer.text
+
+
+async def test_the_template_goes_out_the_debtor_presses_pagar_gets_the_link_and_the_trail_shows_it_all(
+        cloud: Setup) -> None:
+    c = cloud
+    await placed(c)
+    await c.o.tick()
+    [template] = c.graph.posted
+    assert template.body["type"] == "template"
+    # The debtor presses the template's first quick reply: Meta posts its payload and label, naming our message.
+    c.o.clock.now += dt.timedelta(minutes=20)
+    await press(c, {"context": {"from": "15550783881", "id": template.message_id}, "from": "573001234567",
+                    "id": "wamid.PRESSED1", "timestamp": str(int(c.o.clock.now.timestamp())), "type": "button",
+                    "button": {"payload": "pay_now", "text": "Pagar ahora"}})
+    assert await answers(c) == 1
+    link = c.graph.posted[1].body["text"]["body"]
+    assert c.graph.posted[1].body["type"] == "text" and "http://outreach.test/pay/" in link
+    assert (await attempt(c))[0] == "replied"
+    kinds = [r[0] for r in await c.o.sql("SELECT kind FROM outreach.trail WHERE account_ref = 'W-1' ORDER BY id")]
+    for kind in ("decision", "sending", "sent", "whatsapp_inbound", "whatsapp_answer_queued", "whatsapp_answer_sent"):
+        assert kind in kinds, kinds
+    assert kinds.index("sent") < kinds.index("whatsapp_inbound") < kinds.index("whatsapp_answer_sent")
+    # The account's history, as an operator reads it, carries none of the words or the number.
+    history = (await c.o.http.get("/v1/clients/banco/accounts/W-1/contacts", headers=c.o.auth)).text
+    assert "573001234567" not in history and "Pagar ahora" not in history
