@@ -17,6 +17,7 @@ from outreach.domain.templates import TemplateError
 from outreach.messages import Renderer, payment_link
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry, outbox
+from outreach.unsubscribe.handlers import wrong_number
 from recaudo_common.clock import local_today
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
@@ -120,6 +121,9 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
         contact_id = attempt_id if assigned and attempt_id else await desk.add_contact(
             s, client=client, debtor_id=debtor.debtor_id, account_ref=account_ref, channel=channel, at=at,
             source="logged", outcome=outcome, conversation=conversation, rule_violations=violations, logged_by=by)
+        if outcome == "wrong_number":  # the number (or address) is not the debtor's: never used again
+            await wrong_number(s, client=client, account_ref=account_ref, channel=channel, attempt_id=attempt_id,
+                               now=now)
         promise_id = uuid.uuid4() if promise else None
         await store.trail(s, [TrailEntry(client, account_ref, now, "logged", attempt_id, channel, {
             "outcome": outcome, "contacted_at": at.isoformat(), "rule_violations": violations,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from outreach import store
+from outreach.consent.handlers import opt_out_debtor
 from outreach.debtors import DebtorContext
 from outreach.domain.offers import Offer, offers
 from outreach.providers import SandboxGateway
@@ -111,6 +112,35 @@ async def debtor_pay(db: Database, gateway: SandboxGateway, view: DebtorView, *,
         await store.trail(s, [view.trail(now, "page_payment", payment_id=payment_id, amount=str(amount),
                                          gateway_status=status)])
     return status
+
+
+# How the page names each channel in "No deseo recibir mensajes por ...".
+CHANNEL_NAMES = {"sms": "SMS", "email": "correo electrónico", "whatsapp": "WhatsApp", "voice": "llamada automática",
+                 "agent": "llamada de un asesor", "letter": "carta"}
+
+
+def reached_on(view: DebtorView) -> list[str]:
+    """The channels the account is reached on (those its client company's file authorises), in the page's
+    order; the debtor may opt out of each one."""
+    return [c for c in CHANNEL_NAMES if c in view.debtor.authorised_channels]
+
+
+async def debtor_opt_out(db: Database, view: DebtorView, *, channel: str, now: dt.datetime) -> bool:
+    """The debtor, verified on the page, opts out of one channel: as any opt-out (consent_handlers.opt_out_debtor:
+    every account of the debtor at the client company, consent evidence of source debtor_page, the trail,
+    contact.opted_out, what was still to be sent on that channel cancelled). The evidence is this request's id,
+    kept in the trail. False when the debtor had already opted out (nothing more is recorded)."""
+    if channel not in reached_on(view):
+        raise Invalid("channel_not_reached", "no le escribimos por ese medio", title="Channel not used")
+    if channel in view.debtor.opted_out or view.debtor.do_not_contact:
+        return False
+    request_id = uuid.uuid4()
+    async with db.transaction() as s:
+        await store.trail(s, [TrailEntry(view.client, view.account_ref, now, "page_opt_out", None, channel,
+                                         {"request_id": str(request_id)})])
+        await opt_out_debtor(s, view.client, view.debtor.debtor_id, channel, source="debtor_page",
+                             evidence=request_id, now=now)
+    return True
 
 
 async def on_arrangement_answer(event: ArrangementMade | ArrangementDeclined, ctx: HandlerContext) -> None:

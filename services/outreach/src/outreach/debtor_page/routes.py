@@ -78,6 +78,8 @@ def account_page(view: DebtorView, platform: PlatformDep, state: State, notice: 
                 account_status=debtor.account_status, offers=cards, token=view.token,
                 proof=make_proof(view.token, now + PROOF_TTL, state.settings.link_secret), nonce=uuid.uuid4().hex,
                 notice=notice, can_pay=state.gateway.enabled, today=today.isoformat(),
+                channels=[{"channel": c, "name": handlers.CHANNEL_NAMES[c], "opted_out": c in debtor.opted_out
+                           or debtor.do_not_contact} for c in handlers.reached_on(view)],
                 latest_promise=latest_promise_date(today, debtor.promise_window_days).isoformat())
 
 
@@ -191,4 +193,18 @@ async def pay(token: str, request: Request, platform: PlatformDep, state: State,
         money = format_money(value, view.debtor.currency, view.debtor.locale)
         return page("message.html", creditor=view.debtor.creditor,
                     message=f"Pago recibido por {money}. ¡Gracias! Su saldo se actualizará en unos segundos.")
+    return await answer(request, make)
+
+
+@router.post("/{token}/opt-out", response_class=HTMLResponse)
+async def opt_out(token: str, request: Request, platform: PlatformDep, state: State,
+                  proof: Annotated[str, Form(max_length=100)] = "",
+                  channel: Annotated[str, Form(max_length=20)] = "") -> Response:
+    """The debtor's "No deseo recibir mensajes por ...": that channel, at once; again, the same answer."""
+    async def make() -> HTMLResponse:
+        view = await verified_view(token, proof, platform, state)
+        await handlers.debtor_opt_out(platform.db, view, channel=channel, now=platform.clock())
+        fresh = await view_or_refuse(token, platform, state)  # the section shows the channel as opted out
+        return account_page(fresh, platform, state, f"Listo. No le enviaremos más mensajes por "
+                                                    f"{handlers.CHANNEL_NAMES[channel]} de {view.debtor.creditor}.")
     return await answer(request, make)

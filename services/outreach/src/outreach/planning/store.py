@@ -113,7 +113,13 @@ async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: d
     await s.execute(text(
         f"""INSERT INTO outreach.accounts (client_slug, account_ref, debtor_ref, debtor_id, full_name, phones, email,
                 city, region, address, balance, currency, authorised_channels, updated_at)
-            SELECT client, account_ref, debtor_ref, debtor_id, full_name, phones,
+            SELECT client, account_ref, debtor_ref, debtor_id, full_name,
+                   -- a phone found not to be the debtor's stays off too, in the file's order (the first is used)
+                   ARRAY(SELECT p FROM unnest(i.phones) WITH ORDINALITY AS f(p, n)
+                         WHERE NOT EXISTS (SELECT 1 FROM outreach.invalid_contact_points x
+                                           WHERE x.client_slug = i.client AND x.channel IN ('sms', 'whatsapp', 'voice')
+                                             AND x.point = f.p)
+                         ORDER BY f.n),
                    -- an address a mail server refused for good stays off, whatever file brings it again
                    CASE WHEN EXISTS (SELECT 1 FROM outreach.invalid_contact_points x WHERE x.client_slug = i.client
                                      AND x.channel = 'email' AND x.point = lower(i.email)) THEN NULL ELSE email END,

@@ -1,6 +1,7 @@
 """E-mail unsubscribes and bounces: a one-click unsubscribe (RFC 8058) opts the debtor out of e-mail at once, with
 the attempt that carried the link as the withdrawal's evidence; an address a mail server refused for good is
-never used again at the client company, and the audit trail says so without saying which address."""
+never used again at the client company, nor a phone found not to be the debtor's (a wrong number), and the audit
+trail says so without saying which address or number."""
 
 from __future__ import annotations
 
@@ -52,13 +53,38 @@ async def unsubscribe(db: Database, settings: OutreachSettings, token: str, *, n
 
 
 async def contact_point_refused(s: AsyncSession, *, client: str, account_ref: str, attempt_id: uuid.UUID,
-                                channel: str, point: str, now: dt.datetime) -> None:
+                                channel: str, point: str, now: dt.datetime,
+                                reason: str = "address refused by the mail server") -> None:
     """A mail server refused this attempt's address for good (its provider said so when it was handed over): the
     address is recorded as invalid at the client company and taken off every account that has it, in the
     caller's transaction (the one that fails the attempt). The trail names the attempt, never the address."""
     taken = await unsubscribes.mark_invalid(s, attempt_id=attempt_id, channel=channel, point=point, now=now)
     if taken is None:
         return
+    await invalid_in_trail(s, client, account_ref, taken, attempt_id=attempt_id, channel=channel, reason=reason,
+                           now=now)
+
+
+async def wrong_number(s: AsyncSession, *, client: str, account_ref: str, channel: str,
+                       attempt_id: uuid.UUID | None, now: dt.datetime) -> bool:
+    """A contact reached someone who is not the debtor (an agent's wrong_number): the contact point it used
+    (unsubscribes.point_used) is never used again at the client company, like a dead address, in the caller's
+    transaction. False when the channel keeps no contact point here or the account has none on it."""
+    point = await unsubscribes.point_used(s, client=client, account_ref=account_ref, channel=channel,
+                                          attempt_id=attempt_id)
+    if point is None:
+        return False
+    taken = await unsubscribes.mark_point_invalid(s, client=client, account_ref=account_ref, channel=channel,
+                                                  point=point, attempt_id=attempt_id, now=now)
+    if taken is None:
+        return False
+    await invalid_in_trail(s, client, account_ref, taken, attempt_id=attempt_id, channel=channel,
+                           reason="wrong number", now=now)
+    return True
+
+
+async def invalid_in_trail(s: AsyncSession, client: str, account_ref: str, taken: list[tuple[str, str]], *,
+                           attempt_id: uuid.UUID | None, channel: str, reason: str, now: dt.datetime) -> None:
     accounts = dict.fromkeys([(client, account_ref), *taken])
-    await store.trail(s, [TrailEntry(c, ref, now, "contact_point_invalid", attempt_id, channel,
-                                     {"reason": "address refused by the mail server"}) for c, ref in accounts])
+    await store.trail(s, [TrailEntry(c, ref, now, "contact_point_invalid", attempt_id, channel, {"reason": reason})
+                          for c, ref in accounts])

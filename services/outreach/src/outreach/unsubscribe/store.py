@@ -1,5 +1,6 @@
 """Unsubscribe's and bounces' queries: the attempt an unsubscribe link names, with its account's debtor and client
-company; and the contact points a mail server refused for good (outreach.invalid_contact_points)."""
+company; and the contact points never to use again (outreach.invalid_contact_points): addresses a mail server
+refused for good, phones found not to be the debtor's (a wrong number)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from outreach.debtors import PHONE_CHANNELS, recipient
 
 
 @dataclass(frozen=True)
@@ -34,27 +37,65 @@ async def linked_attempt(s: AsyncSession, attempt_id: uuid.UUID) -> LinkedAttemp
     return LinkedAttempt(row[0], row[1], row[2], row[3], row[4], row[5]) if row else None
 
 
+async def point_used(s: AsyncSession, *, client: str, account_ref: str, channel: str,
+                     attempt_id: uuid.UUID | None) -> str | None:
+    """The contact point a contact on this channel used: the recipient its attempt's message went to when it was
+    a message, otherwise the one a message on that channel goes to (the account's first phone, as
+    debtors.recipient chooses it, for an agent's call; its e-mail). None when the account has none."""
+    if attempt_id is not None:
+        sent = (await s.execute(text(
+            """SELECT m.recipient FROM outreach.outgoing m JOIN outreach.attempts a ON a.id = m.attempt_id
+               WHERE a.id = :id AND a.client_slug = :c AND a.account_ref = :r"""),
+            {"id": attempt_id, "c": client, "r": account_ref})).scalar()
+        if sent:
+            return str(sent)
+    row = (await s.execute(text("SELECT phones, email FROM outreach.accounts WHERE client_slug = :c "
+                                "AND account_ref = :r"), {"c": client, "r": account_ref})).first()
+    if row is None:
+        return None
+    return recipient(channel, phones=tuple(row[0] or ()), email=row[1], address=None)
+
+
 async def mark_invalid(s: AsyncSession, *, attempt_id: uuid.UUID, channel: str, point: str, now: dt.datetime
                        ) -> list[tuple[str, str]] | None:
     """Records the contact point of this attempt as refused for good at its client company and takes it off every
     account of that company that has it on file (so neither planning nor sending finds it again). The accounts it
-    was taken off, as (client, account_ref); None for a channel whose contact points are not kept here."""
-    if channel != "email":  # only e-mail has a bounce here; a phone's wrong number is the agent desk's
+    was taken off, as (client, account_ref); None for an attempt not known here or a channel whose contact points
+    are not kept here (a letter's postal address)."""
+    row = (await s.execute(text("SELECT client_slug, account_ref FROM outreach.attempts WHERE id = :id"),
+                           {"id": attempt_id})).first()
+    if row is None:
         return None
-    point = point.strip().lower()
-    recorded = (await s.execute(text(
+    return await mark_point_invalid(s, client=row[0], account_ref=row[1], channel=channel, point=point,
+                                    attempt_id=attempt_id, now=now)
+
+
+async def mark_point_invalid(s: AsyncSession, *, client: str, account_ref: str, channel: str, point: str,
+                             attempt_id: uuid.UUID | None, now: dt.datetime) -> list[tuple[str, str]] | None:
+    """mark_invalid for a contact point found dead or wrong on an account (an e-mail address a mail server
+    refused, a phone an agent or a provider found not to be the debtor's), with the attempt that found it when
+    there is one. A phone is kept under the phone channel that found it (an agent's call under voice: the
+    table's channels) and is invalid for every phone channel: a number that is not the debtor's is not theirs
+    on SMS or WhatsApp either."""
+    if channel == "email":
+        point, recorded_channel = point.strip().lower(), "email"
+    elif channel in PHONE_CHANNELS:
+        point, recorded_channel = point.strip(), "voice" if channel == "agent" else channel
+    else:
+        return None
+    await s.execute(text(
         """INSERT INTO outreach.invalid_contact_points (client_slug, channel, point, debtor_id, found_at, attempt_id)
-           SELECT a.client_slug, :ch, :p, acc.debtor_id, :now, a.id
-           FROM outreach.attempts a
-           JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
-           WHERE a.id = :id AND acc.debtor_id <> ''
-           ON CONFLICT DO NOTHING RETURNING client_slug"""),
-        {"id": attempt_id, "ch": channel, "p": point, "now": now})).first()
-    client = recorded[0] if recorded else (await s.execute(text(
-        "SELECT client_slug FROM outreach.attempts WHERE id = :id"), {"id": attempt_id})).scalar()
-    if client is None:
-        return None
-    taken = await s.execute(text(
-        "UPDATE outreach.accounts SET email = NULL WHERE client_slug = :c AND lower(email) = :p "
-        "RETURNING client_slug, account_ref"), {"c": client, "p": point})
+           SELECT client_slug, :ch, :p, debtor_id, :now, :a FROM outreach.accounts
+           WHERE client_slug = :c AND account_ref = :r AND debtor_id <> ''
+           ON CONFLICT DO NOTHING"""),
+        {"c": client, "r": account_ref, "ch": recorded_channel, "p": point, "now": now, "a": attempt_id})
+    if recorded_channel == "email":
+        taken = await s.execute(text(
+            "UPDATE outreach.accounts SET email = NULL WHERE client_slug = :c AND lower(email) = :p "
+            "RETURNING client_slug, account_ref"), {"c": client, "p": point})
+    else:
+        taken = await s.execute(text(
+            "UPDATE outreach.accounts SET phones = array_remove(phones, CAST(:p AS text)) "
+            "WHERE client_slug = :c AND CAST(:p AS text) = ANY(phones) RETURNING client_slug, account_ref"),
+            {"c": client, "p": point})
     return [(r[0], r[1]) for r in taken]
