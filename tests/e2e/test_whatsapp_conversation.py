@@ -2,7 +2,7 @@
 Meta: a client company's Cloud API number and approved template are configured, its portfolio is placed, the
 template goes out to three debtors as Meta documents it, Meta's signed notifications say it was delivered and read,
 and the debtors answer: one presses "No deseo recibir mensajes" (opted out of WhatsApp at once), one presses
-"Pagar ahora" (the payment link goes back as a text), one writes in their own words (the agent desk's queue). Each
+"Pagar ahora" (the payment link goes back as a text, and they pay through it), one writes in their own words (the agent desk's queue). Each
 account's audit trail shows it all in order, with neither the number nor the words."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import time
 import zoneinfo
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -305,8 +306,24 @@ async def test_a_template_goes_out_the_debtors_answer_and_the_trail_shows_it_all
                                "type": "text", "text": {"body": text}}
         [link] = re.findall(re.escape(platform.base_url) + r"/pay/[A-Za-z0-9_.=-]+", text)
         assert text.startswith("Puede pagar de forma segura aquí:"), text
-        page = await meta_http.get(urlsplit(link).path)  # the debtor page the link opens
-        assert page.status_code == 200, page.text[:500]
+        # The debtor follows the link, answers the identity question and pays part of the balance through the
+        # sandbox gateway, as a browser's forms post them.
+        async with httpx.AsyncClient(base_url=platform.base_url, timeout=30,
+                                     headers={"accept": "text/html"}) as browser:
+            page = urlsplit(link).path
+            assert (await browser.get(page)).status_code == 200
+            verified_page = await browser.post(page, data={"digits": PAYS.id_number[-6:]})
+            assert verified_page.status_code == 200, verified_page.text[:500]
+            [proof] = re.findall(r'name="proof" value="([^"]+)"', verified_page.text)[:1]
+            [nonce] = re.findall(r'name="nonce" value="([^"]+)"', verified_page.text)
+            paid = await browser.post(f"{page}/pay", data={"proof": proof, "amount": "1000.00", "nonce": nonce})
+            assert paid.status_code == 200 and "Pago recibido" in paid.text, paid.text[:500]
+
+        async def balance_lowered() -> bool:
+            view = await operator.get(f"/v1/clients/{SLUG}/accounts/{PAYS.account_ref}")
+            return view.status_code == 200 and Decimal(view.json()["balance"]) == Decimal("3250.00")
+
+        await until(balance_lowered, "the payment through the link lowered the balance the client company sees")
 
         # Debtor 3 writes in their own words (no button, no reply context): matched by number within the client
         # company, the message waits for an agent.
@@ -322,7 +339,7 @@ async def test_a_template_goes_out_the_debtors_answer_and_the_trail_shows_it_all
             OPTS_OUT.account_ref: ["decision", "sending", "sent", "delivered", "whatsapp_inbound", "opted_out",
                                    "cancelled"],
             PAYS.account_ref: ["decision", "sending", "sent", "delivered", "whatsapp_inbound",
-                               "whatsapp_answer_queued", "whatsapp_answer_sent"],
+                               "whatsapp_answer_queued", "whatsapp_answer_sent", "page_verified", "page_payment"],
             WRITES.account_ref: ["decision", "sending", "sent", "delivered", "whatsapp_inbound"]}
         meanings = {OPTS_OUT.account_ref: "opt_out", PAYS.account_ref: "pay", WRITES.account_ref: "agent"}
         histories: dict[str, str] = {}
@@ -341,10 +358,14 @@ async def test_a_template_goes_out_the_debtors_answer_and_the_trail_shows_it_all
             [inbound] = [t for t in history["trail"] if t["kind"] == "whatsapp_inbound"]
             assert (inbound["channel"], inbound["detail"]["meaning"]) == ("whatsapp", meanings[ref]), inbound
             [first, *later] = sorted(history["items"], key=lambda a: a["scheduled_at"])
-            assert first["sent_at"] and not any(a["sent_at"] for a in later), history["items"]
+            assert (first["channel"], first["provider"]) == ("whatsapp", "whatsapp_cloud"), first
             assert first["status"] == ("delivered" if debtor is WRITES else "replied"), first
-            # The opt-out stopped the WhatsApp touches still to come; the others keep their cadence.
-            assert {a["status"] for a in later} == ({"cancelled"} if debtor is OPTS_OUT else {"scheduled"}), later
+            # The opt-out stopped the WhatsApp touches still to come; the debtor in the agent's queue keeps the
+            # cadence. (The payment re-segments the account that paid, which plans it anew: not asserted here.)
+            if debtor is not PAYS:
+                assert [(a["status"], a["cancel_reason"], a["sent_at"]) for a in later] == (
+                    [("cancelled", "opted out", None)] * 3 if debtor is OPTS_OUT else [("scheduled", None, None)] * 3
+                ), later
             histories[ref] = json.dumps(history, ensure_ascii=False)
         [opted] = [t for t in json.loads(histories[OPTS_OUT.account_ref])["trail"] if t["kind"] == "opted_out"]
         assert (opted["channel"], opted["detail"]) == ("whatsapp", {"source": "reply"}), opted
