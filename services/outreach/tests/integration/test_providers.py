@@ -105,6 +105,8 @@ async def test_a_receipt_that_arrives_before_its_send_is_recorded_is_not_lost(da
             types = [r[0] for r in await o.sql("SELECT envelope->>'type' FROM outreach.outbox "
                                                "WHERE envelope->>'type' <> 'contact.consent_recorded' ORDER BY id")]
             assert types == ["contact.attempted", "contact.delivered"]
+            assert await o.sql("SELECT envelope->'payload'->'simulated' FROM outreach.outbox "
+                               "WHERE envelope->>'type' = 'contact.attempted'") == [(False,)]  # a real message
         finally:
             await http.aclose()
             await o.platform.db.dispose()

@@ -55,6 +55,9 @@ async def test_a_treatment_becomes_a_cadence_and_the_first_message_goes_out(outr
     types = [r[0] for r in await outreach.sql("SELECT envelope->>'type' FROM outreach.outbox "
                                               "WHERE envelope->>'type' <> 'contact.consent_recorded' ORDER BY id")]
     assert types == ["contact.attempted", "contact.delivered"]
+    # The sandbox wrote to nobody: its attempt is marked simulated, so no KPI counts it as a contact (#20).
+    assert await outreach.sql("SELECT envelope->'payload'->>'provider', envelope->'payload'->'simulated' FROM "
+                              "outreach.outbox WHERE envelope->>'type' = 'contact.attempted'") == [("sandbox", True)]
 
 
 async def test_a_sends_events_keep_the_correlation_of_the_plan_that_scheduled_it(outreach: Outreach) -> None:

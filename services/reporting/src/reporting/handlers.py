@@ -89,7 +89,7 @@ async def on_contact(event: ContactAttempted | ContactDelivered | ContactFailed 
     if isinstance(event, ContactAttempted):
         await store.record_contact(s, contact_id=event.attempt_id, client=client, account_ref=event.account_ref,
                                    channel=event.channel, at=event.attempted_at, attempted=True, cost=event.cost,
-                                   template=event.template)
+                                   template=event.template, simulated=event.simulated)
     elif isinstance(event, ContactDelivered):
         await store.record_contact(s, contact_id=event.attempt_id, client=client, account_ref=event.account_ref,
                                    channel=event.channel, at=event.delivered_at, delivered=True)

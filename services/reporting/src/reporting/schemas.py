@@ -27,6 +27,8 @@ class RecoveryFigures(BaseModel):
     accounts_contacted: int
     accounts_right_party: int
     right_party_contacts: int
+    simulated_attempts: int = Field(description="the sandbox provider's attempts: no message was really sent, so "
+                                                "no other figure counts them")
     promises_made: int
     promises_due: int
     promises_kept: int
@@ -52,6 +54,7 @@ class RecoveryFigures(BaseModel):
             recovery_rate=float(recovery_rate(facts.recovered, facts.placed_balance)), attempts=facts.attempts,
             contact_cost=facts.contact_cost, accounts_contacted=facts.accounts_contacted,
             accounts_right_party=facts.accounts_right_party, right_party_contacts=facts.right_party_contacts,
+            simulated_attempts=facts.simulated_attempts,
             promises_made=facts.promises_made, promises_due=facts.promises_due, promises_kept=facts.promises_kept,
             accounts_liquidated=facts.accounts_liquidated, contact_rate=number(r.contact_rate),
             right_party_contact_rate=number(r.right_party_contact_rate), ptp_rate=number(r.ptp_rate),

@@ -154,20 +154,23 @@ async def notify_change(s: AsyncSession, client: str) -> None:
 
 async def record_contact(s: AsyncSession, *, contact_id: uuid.UUID, client: str, account_ref: str, channel: str,
                          at: dt.datetime | None = None, attempted: bool = False, cost: Decimal | None = None,
-                         delivered: bool = False, outcome: str | None = None, template: str | None = None) -> None:
-    """Contacts arrive as several events in any order (attempted, delivered, logged): each adds what it knows."""
+                         delivered: bool = False, outcome: str | None = None, template: str | None = None,
+                         simulated: bool = False) -> None:
+    """Contacts arrive as several events in any order (attempted, delivered, logged): each adds what it knows (a
+    contact is simulated once its contact.attempted says so: the sandbox's, never counted by the KPIs)."""
     await s.execute(_sql(
         """INSERT INTO reporting.contacts AS k (id, client_slug, account_ref, channel, at, attempted, cost,
-               delivered, outcome, template)
-           VALUES (:id, :c, :r, :ch, :at, :att, coalesce(:cost, 0), :del, :o, :tpl)
+               delivered, outcome, template, simulated)
+           VALUES (:id, :c, :r, :ch, :at, :att, coalesce(:cost, 0), :del, :o, :tpl, :sim)
            ON CONFLICT (id) DO UPDATE SET template = coalesce(excluded.template, k.template),
+               simulated = k.simulated OR excluded.simulated,
                at = CASE WHEN excluded.attempted OR excluded.outcome IS NOT NULL THEN excluded.at ELSE k.at END,
                attempted = k.attempted OR excluded.attempted,
                cost = CASE WHEN excluded.attempted THEN excluded.cost ELSE k.cost END,
                delivered = k.delivered OR excluded.delivered,
                outcome = coalesce(excluded.outcome, k.outcome)"""),
         {"id": contact_id, "c": client, "r": account_ref, "ch": channel, "at": at, "att": attempted, "cost": cost,
-         "del": delivered, "o": outcome, "tpl": template})
+         "del": delivered, "o": outcome, "tpl": template, "sim": simulated})
 
 
 async def record_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str, account_ref: str,
@@ -258,10 +261,10 @@ RIGHT_PARTY = "('right_party', 'promise_to_pay', 'refused')"
 
 
 def _last_channel(at: str, inclusive: bool = False) -> str:
-    """The channel of the account's last contact within the 7 days before an instant (MISSION §8); a promise's
-    own contact counts (inclusive), a payment's must come before it."""
+    """The channel of the account's last real contact within the 7 days before an instant (MISSION §8); a
+    promise's own contact counts (inclusive), a payment's must come before it."""
     return (f"coalesce((SELECT k2.channel FROM reporting.contacts k2 WHERE k2.client_slug = a.client_slug "
-            f"AND k2.account_ref = a.account_ref AND k2.at {'<=' if inclusive else '<'} {at} "
+            f"AND k2.account_ref = a.account_ref AND NOT k2.simulated AND k2.at {'<=' if inclusive else '<'} {at} "
             f"AND k2.at >= {at} - interval '7 days' ORDER BY k2.at DESC LIMIT 1), 'none')")
 
 
@@ -304,11 +307,14 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
         LEFT JOIN reporting.accounts a ON a.client_slug = p.client_slug AND a.account_ref = p.account_ref
         WHERE p.client_slug = :c AND {since.format(col='p.paid_at')} GROUP BY 1""")
     await run(_key(group_by, "k.at", "k.channel"), f"""
-        SELECT {{key}} AS key, count(*) FILTER (WHERE k.attempted) AS attempts,
-               coalesce(sum(k.cost), 0) AS contact_cost,
-               count(DISTINCT k.account_ref) FILTER (WHERE k.delivered OR k.outcome IN {REACHED}) AS accounts_contacted,
-               count(DISTINCT k.account_ref) FILTER (WHERE k.outcome IN {RIGHT_PARTY}) AS accounts_right_party,
-               count(*) FILTER (WHERE k.outcome IN {RIGHT_PARTY}) AS right_party_contacts
+        SELECT {{key}} AS key, count(*) FILTER (WHERE k.attempted AND NOT k.simulated) AS attempts,
+               coalesce(sum(k.cost) FILTER (WHERE NOT k.simulated), 0) AS contact_cost,
+               count(DISTINCT k.account_ref) FILTER (WHERE NOT k.simulated
+                                                     AND (k.delivered OR k.outcome IN {REACHED})) AS accounts_contacted,
+               count(DISTINCT k.account_ref) FILTER (WHERE NOT k.simulated
+                                                     AND k.outcome IN {RIGHT_PARTY}) AS accounts_right_party,
+               count(*) FILTER (WHERE NOT k.simulated AND k.outcome IN {RIGHT_PARTY}) AS right_party_contacts,
+               count(*) FILTER (WHERE k.attempted AND k.simulated) AS simulated_attempts
         FROM reporting.contacts k
         LEFT JOIN reporting.accounts a ON a.client_slug = k.client_slug AND a.account_ref = k.account_ref
         WHERE k.client_slug = :c AND {since.format(col='k.at')} GROUP BY 1""")

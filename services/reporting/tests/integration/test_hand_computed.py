@@ -40,7 +40,7 @@ def at(month: int, day: int, hour: int = 15) -> dt.datetime:
     return dt.datetime(2026, month, day, hour, 0, tzinfo=UTC)
 
 
-IDS = {name: uuid.uuid4() for name in ("s1", "e2", "s3", "v1", "g2", "v3", "p1", "pay1", "pay2", "pay3", "pay4",
+IDS = {name: uuid.uuid4() for name in ("s1", "e2", "s3", "w1", "v1", "g2", "v3", "p1", "pay1", "pay2", "pay3", "pay4",
                                        "pay5")}
 
 
@@ -75,17 +75,23 @@ STORY: list[tuple[dt.datetime, Event]] = [
     (at(3, 2, 16), segmented("A-2", "31-60", "challenger", "low")),
     (at(3, 2, 16), segmented("A-3", "31-60", "champion", "high")),
     (at(3, 2, 16), segmented("A-4", "61-90", "champion", "low")),
-    (at(3, 3), ContactAttempted(attempt_id=IDS["s1"], account_ref="A-1", channel="sms", provider="sandbox",
+    (at(3, 3), ContactAttempted(attempt_id=IDS["s1"], account_ref="A-1", channel="sms", provider="twilio",
                                 attempted_at=at(3, 3), cost=Decimal("16000"))),
     (at(3, 3), ContactDelivered(attempt_id=IDS["s1"], account_ref="A-1", channel="sms", delivered_at=at(3, 3))),
     # A delivery receipt may come before its attempt: the fact is the same.
     (at(3, 4), ContactDelivered(attempt_id=IDS["e2"], account_ref="A-2", channel="email", delivered_at=at(3, 4))),
     (at(3, 4), ContactAttempted(attempt_id=IDS["e2"], account_ref="A-2", channel="email", provider="smtp",
                                 attempted_at=at(3, 4), cost=Decimal("8000"))),
-    (at(3, 3), ContactAttempted(attempt_id=IDS["s3"], account_ref="A-3", channel="sms", provider="sandbox",
+    (at(3, 3), ContactAttempted(attempt_id=IDS["s3"], account_ref="A-3", channel="sms", provider="twilio",
                                 attempted_at=at(3, 3), cost=Decimal("16000"))),
     (at(3, 3), ContactFailed(attempt_id=IDS["s3"], account_ref="A-3", channel="sms", failed_at=at(3, 3),
                              reason="undelivered")),
+    # The sandbox's message (simulated): recorded, but neither an attempt, a cost, a contact nor the channel a
+    # payment is credited to (pay1 stays voice's).
+    (at(3, 5, 16), ContactAttempted(attempt_id=IDS["w1"], account_ref="A-1", channel="whatsapp", provider="sandbox",
+                                    attempted_at=at(3, 5, 16), cost=Decimal("16000"), simulated=True)),
+    (at(3, 5, 16), ContactDelivered(attempt_id=IDS["w1"], account_ref="A-1", channel="whatsapp",
+                                    delivered_at=at(3, 5, 16))),
     (at(3, 5), ContactLogged(contact_id=IDS["v1"], account_ref="A-1", channel="voice", contacted_at=at(3, 5),
                              outcome="right_party")),
     (at(3, 6), ContactLogged(contact_id=IDS["g2"], account_ref="A-2", channel="agent", contacted_at=at(3, 6),
@@ -109,7 +115,7 @@ STORY: list[tuple[dt.datetime, Event]] = [
 ]
 MARCH = {"from": "2026-03-01T00:00:00-05:00", "to": "2026-04-01T00:00:00-05:00"}
 ZERO_KPIS = {"attempts": 0, "contact_cost": "0", "accounts_contacted": 0, "accounts_right_party": 0,
-             "right_party_contacts": 0, "promises_made": 0, "promises_due": 0, "promises_kept": 0,
+             "right_party_contacts": 0, "simulated_attempts": 0, "promises_made": 0, "promises_due": 0, "promises_kept": 0,
              "accounts_liquidated": 0}
 NO_PLACED = {"accounts_placed": 0, "placed_balance": "0", "accounts_recalled": 0, "recovery_rate": 0.0,
              "contact_rate": None, "right_party_contact_rate": None, "liquidation_rate": None}
@@ -123,6 +129,7 @@ EXPECTED_TOTALS = figures(
     accounts_placed=4, placed_balance="6500000.00", accounts_recalled=1,
     recovered="1600000.00", payments=4, recovery_rate=0.246154,  # 1,600,000 / 6,500,000
     attempts=3, contact_cost="40000.0000", accounts_contacted=2, accounts_right_party=2, right_party_contacts=2,
+    simulated_attempts=1,
     promises_made=1, promises_due=1, promises_kept=1, accounts_liquidated=1,
     contact_rate=0.5, right_party_contact_rate=0.5, ptp_rate=0.5, kept_promise_rate=1.0,
     cost_ratio=0.025, liquidation_rate=0.25)
@@ -131,7 +138,7 @@ EXPECTED_BY_BUCKET = {
                     payments=1, recovery_rate=1.0, attempts=1, contact_cost="16000.0000", accounts_contacted=1,
                     accounts_right_party=1, right_party_contacts=1, accounts_liquidated=1, contact_rate=1.0,
                     right_party_contact_rate=1.0, ptp_rate=0.0, kept_promise_rate=None, cost_ratio=0.016,
-                    liquidation_rate=1.0),
+                    liquidation_rate=1.0, simulated_attempts=1),
     "31-60": figures(accounts_placed=2, placed_balance="2500000.00", accounts_recalled=0, recovered="600000.00",
                      payments=3, recovery_rate=0.24, attempts=2, contact_cost="24000.0000", accounts_contacted=1,
                      accounts_right_party=1, right_party_contacts=1, promises_made=1, promises_due=1,
@@ -154,6 +161,7 @@ EXPECTED_BY_CHANNEL = {
     "voice": figures(**NO_PLACED, recovered="1000000.00", payments=1, accounts_contacted=1, accounts_right_party=1,
                      right_party_contacts=1, accounts_liquidated=1, ptp_rate=0.0, kept_promise_rate=None,
                      cost_ratio=0.0),
+    "whatsapp": figures(**NO_PLACED, simulated_attempts=1, ptp_rate=None, kept_promise_rate=None, cost_ratio=None),
 }
 
 

@@ -27,6 +27,8 @@ class ContactAttempted(Event):
     attempted_at: dt.datetime
     cost: Decimal
     template: str | None = None
+    simulated: bool = Field(False, description="the sandbox provider's: no real message was sent, so reporting "
+                                               "records it but never counts it as a contact in its KPIs")
 
 
 @register

@@ -44,6 +44,7 @@ class Facts:
     accounts_contacted: int = 0
     accounts_right_party: int = 0
     right_party_contacts: int = 0
+    simulated_attempts: int = 0  # the sandbox's: recorded, never counted in the contact figures above
     promises_made: int = 0
     promises_due: int = 0
     promises_kept: int = 0
