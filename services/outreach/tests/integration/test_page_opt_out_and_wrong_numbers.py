@@ -1,7 +1,7 @@
 """Opt-out everywhere (#20) through outreach's real HTTP app and PostgreSQL: the debtor page's "Preferencias de
 contacto" opts one channel out (consent evidence of source debtor_page, what was to be sent cancelled, the others
 untouched); an agent's wrong_number takes the phone it used off for good, through later restatements, until the
-person is erased."""
+person is erased; so does a number Twilio says is not a valid phone number."""
 
 import datetime as dt
 import re
@@ -12,7 +12,8 @@ import pytest
 
 from recaudo_common.events import AccountRecalled, DebtorErasureRequested
 
-from .conftest import Outreach, segmented
+from .conftest import Outreach, make_outreach, segmented
+from .fake_twilio import FakeTwilio, serving
 
 pytestmark = pytest.mark.integration
 HTML = {"Accept": "text/html"}
@@ -112,3 +113,34 @@ async def test_a_wrong_number_is_never_used_again_until_the_person_is_erased(out
     await o.deliver(DebtorErasureRequested(erasure_id=uuid.uuid4(), debtor_ref=placed.debtor_ref,
                                            account_refs=["W-1"], reason="request", requested_at=o.clock.now))
     assert await o.sql("SELECT 1 FROM outreach.invalid_contact_points") == []
+
+
+async def test_a_number_twilio_calls_invalid_is_never_used_again(database_url: str) -> None:
+    """Twilio refuses a message whose To is not a valid phone number (error 21211): that number is the
+    provider's word that it cannot be written to, so it is taken off like an agent's wrong number."""
+    twilio = FakeTwilio(refusal={"code": 21211, "message": "The 'To' number is not a valid phone number.",
+                                 "more_info": "https://www.twilio.com/docs/errors/21211", "status": 400})
+    async with serving(twilio) as base_url:
+        o, http = await make_outreach(
+            database_url, providers={"sms": "twilio"}, twilio_base_url=base_url, twilio_account_sid="AC123",
+            twilio_auth_token="tok-secret", twilio_sms_from="+15005550006", public_url="http://outreach.test")
+        twilio.target = http._transport
+        try:
+            await o.deliver(await o.placed("T-1", channels=("sms",), phones=(FIRST, SECOND)),
+                            segmented("T-1", ("sms",)))
+            await o.tick()
+            assert await o.sql("SELECT status FROM outreach.attempts WHERE sequence = 1") == [("failed",)]
+            assert await o.sql("SELECT phones FROM outreach.accounts WHERE account_ref = 'T-1'") == [([SECOND],)]
+            assert await o.sql("SELECT channel, point FROM outreach.invalid_contact_points") == [("sms", FIRST)]
+            assert await o.sql("SELECT detail->>'reason' FROM outreach.trail WHERE kind = 'contact_point_invalid'"
+                               ) == [("number refused by the provider",)]
+            # Another refusal (not 21211) is only a failed attempt: the number stays.
+            twilio.refusal = {"code": 30007, "message": "Message filtered", "status": 400}
+            o.clock.now += dt.timedelta(days=3)
+            await o.tick()
+            tried = [dict(r.form)["To"] for r in twilio.requests if r.method == "POST"]
+            assert tried == [FIRST, SECOND]  # the next message went to the other phone
+            assert await o.sql("SELECT phones FROM outreach.accounts WHERE account_ref = 'T-1'") == [([SECOND],)]
+        finally:
+            await http.aclose()
+            await o.platform.db.dispose()

@@ -122,6 +122,9 @@ INBOUND_STATUS = frozenset({"received", "receiving"})
 TWILIO_OPT_OUT = frozenset({"stop", "stopall", "unsubscribe", "cancel", "end", "quit", "optout", "revoke"})
 # Twilio refuses a message to a number that opted out of the sender (error 21610): the number said STOP.
 UNSUBSCRIBED_RECIPIENT = 21610
+# "The 'To' number is not a valid phone number" (https://www.twilio.com/docs/api/errors/21211): the number on file
+# can never be written to, like a mail server's "no such mailbox": it is never used again (#20).
+INVALID_RECIPIENT = 21211
 
 
 def is_twilio_opt_out(form: Mapping[str, str]) -> bool:
@@ -196,7 +199,8 @@ class Twilio(OneByOne):
         if answer.status_code >= 400:
             code = _error_code(answer)
             why = "the recipient opted out at Twilio" if code == UNSUBSCRIBED_RECIPIENT else "refused the message"
-            raise SendError(f"provider {why} ({answer.status_code}, code {code})", transient=False)
+            raise SendError(f"provider {why} ({answer.status_code}, code {code})", transient=False,
+                            contact_point_invalid=code == INVALID_RECIPIENT)
         try:
             return str(answer.json()["sid"])
         except (ValueError, KeyError, TypeError) as e:  # taken (2xx) but unreadable: look it up, never resend
