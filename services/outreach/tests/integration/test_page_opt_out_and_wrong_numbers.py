@@ -47,6 +47,10 @@ async def test_the_debtor_page_opts_one_channel_out_with_its_evidence(outreach: 
 
     unverified = await o.http.post(f"{path}/opt-out", data={"channel": "email"}, headers=HTML)
     assert unverified.status_code == 401
+    forged = await o.http.post(f"{path[:-3]}xyz/opt-out", data={"proof": proof, "channel": "email"})
+    assert forged.status_code == 401 and forged.json()["code"] == "invalid_link"
+    too_long = await o.http.post(f"{path}/opt-out", data={"proof": proof, "channel": "e" * 21})
+    assert too_long.status_code == 422
     not_used = await o.http.post(f"{path}/opt-out", data={"proof": proof, "channel": "whatsapp"}, headers=HTML)
     assert not_used.status_code == 422 and "no le escribimos por ese medio" in not_used.text
     assert (await compliance(o, "O-1", "email"))["allowed"] is True
