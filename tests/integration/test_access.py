@@ -53,7 +53,12 @@ async def test_every_route_authenticates_and_isolates_tenants(platform: Platform
             for method in methods:
                 url = concrete(path)
                 anonymous = await http.request(method, url)
-                assert anonymous.status_code == 401, (method, path)
+                if path.startswith("/v1/webhooks/"):
+                    # A provider's notification carries its signature, not a key: without one it is refused
+                    # before anything is read (401 or 403 as each provider's docs say; an unknown webhook 404).
+                    assert anonymous.status_code in {401, 403, 404}, (method, path, anonymous.status_code)
+                else:
+                    assert anonymous.status_code == 401, (method, path)
                 assert anonymous.headers["content-type"] == "application/problem+json"
                 if "{slug}" in path or "{portfolio_id}" in path:
                     for key, allowed in ((telco, {403, 404}), (sre, {403, 404})):
