@@ -26,6 +26,7 @@ import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.consumer import AIOKafkaConsumer
+from babel.numbers import get_decimal_symbol
 
 from outreach.domain.contact_law import RULES, ContactRequest, PastContact, decide_contact
 from recaudo.deploy import routing_table
@@ -86,11 +87,14 @@ def phone(region: str, i: int) -> str:
 def portfolio(client: dict[str, Any], rng: random.Random) -> tuple[bytes, dict[str, Decimal]]:
     balances: dict[str, Decimal] = {}
     lines = ["Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora"]
+    # Amounts as the client company's locale writes them: Buenos Aires, chosen at some hours, writes 4523,17.
+    decimal_symbol = get_decimal_symbol(client["locale"].replace("-", "_"))
     for i in range(ACCOUNTS):
         ref = f"CH-{i:07d}"
         balance = Decimal(rng.randint(50_000, 500_000)) / 100
         balances[ref] = balance
-        lines.append(f"{ref};{9_000_000 + i};Deudor {i};{phone(client['country'], i)};{balance:.2f};{rng.randint(1, 400)}")
+        amount = f"{balance:.2f}".replace(".", decimal_symbol)
+        lines.append(f"{ref};{9_000_000 + i};Deudor {i};{phone(client['country'], i)};{amount};{rng.randint(1, 400)}")
     return ("\n".join(lines) + "\n").encode(), balances
 
 
