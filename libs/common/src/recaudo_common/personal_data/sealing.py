@@ -55,9 +55,14 @@ def _unb64(text: str) -> bytes:
     if not BASE64URL.fullmatch(text):  # the decoder would skip stray characters; a sealed value has none
         raise SealBroken("not a sealed v1 value")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as e:
         raise SealBroken("not a sealed v1 value") from e
+    # Only the one canonical spelling: a last character that differs in the bits base64 leaves unused would
+    # decode to the same bytes, so an altered value would open; every sealed value is written canonically.
+    if _b64(raw) != text:
+        raise SealBroken("not a sealed v1 value")
+    return raw
 
 
 def seal(key: bytes, client: str, debtor_ref: UUID, data: PersonalData) -> str:
