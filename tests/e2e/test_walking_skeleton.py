@@ -78,8 +78,11 @@ async def test_the_whole_flow_once_through(running_platform: RunningPlatform) ->
 
         # Outreach planned SMS for a contactable account and decided the first under Colombian contact law; the
         # account without a phone has nothing planned.
+        # A decided attempt is briefly "sending" until the sandbox's receipt lands: wait for it to settle.
         history = await poll_json(banco, "/v1/clients/banco-andino/accounts/A-001/contacts",
-                                  lambda b: b["items"] and b["items"][0]["decisions"], "an SMS attempt decided")
+                                  lambda b: b["items"] and b["items"][0]["decisions"]
+                                  and b["items"][0]["status"] not in {"sending", "sent"},
+                                  "an SMS attempt decided and settled")
         attempt = history["items"][0]
         decision = attempt["decisions"][0]
         assert attempt["channel"] == "sms"
