@@ -13,6 +13,7 @@ from recaudo_common.events import AccountPlaced, AccountSegmented, AccountUpdate
 from recaudo_common.personal_data import MasterKeyring, Vault
 from recaudo_common.settings import DEV_VAULT_MASTER_KEY
 from reporting import handlers
+from reporting.best_times.handlers import on_best_times_learned
 from reporting.privacy import copies
 from reporting.privacy.handlers import ErasureSaga
 from reporting.store import SCHEMA
@@ -39,7 +40,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
                             handlers.on_payment_applied, handlers.on_payment_reversed, handlers.on_contact,
                             handlers.on_promise, handlers.on_arrangement, copies.on_updated, copies.on_rectified,
                             copies.on_pseudonymised, copies.on_hold, copies.on_consent, saga.on_confirmed,
-                            saga.on_erased),
+                            saga.on_erased, on_best_times_learned),
         },
         batch_handlers={
             AccountPlaced: handlers.on_placed_many,

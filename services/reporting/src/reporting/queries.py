@@ -11,11 +11,14 @@ from recaudo_common.clock import local_instant
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import NotFound
 from reporting import store
+from reporting.best_times.store import segment_best_times
+from reporting.domain.best_times import shown_best_times, why_with_best_times
 from reporting.domain.kpis import Facts, bucket_order, commission, roll_rates
 from reporting.domain.periods import months, next_month
 from reporting.schemas import (
     AccountView,
     ArrangementOut,
+    BestTimeOut,
     CommissionLine,
     CommissionRatesOut,
     CommissionReport,
@@ -91,8 +94,10 @@ async def account_view(db: Database, *, client: ClientCopy, account_ref: str) ->
         row = await store.account_view(s, client.slug, account_ref)
         arrangements = await store.account_arrangements(s, client.slug, account_ref)
         contacts = await store.last_contacts(s, client.slug, account_ref)
+        learned = [] if row is None or row.segment is None else await segment_best_times(s, client.slug, row.segment)
     if row is None:
         raise NotFound(f"account {account_ref!r}")
+    best = shown_best_times(learned, row.channels)
     status = account_status(row.status, recalled=row.recalled_at is not None)
     return AccountView(client=client.slug, account_ref=account_ref, status=status, recalled_at=row.recalled_at,
                        product=row.product, placed_at=row.placed_at, placed_balance=row.placed_balance,
@@ -101,6 +106,8 @@ async def account_view(db: Database, *, client: ClientCopy, account_ref: str) ->
                        treatment=row.treatment, channels=row.channels, offer=row.offer, propensity=row.propensity,
                        cost_to_collect=row.cost_to_collect, expected_net_recovery=row.expected_net_recovery,
                        value_tier=row.value_tier, strategy_version=row.strategy_version,
-                       strategy_arm=row.strategy_arm, model_version=row.model_version, why=row.why,
+                       strategy_arm=row.strategy_arm, model_version=row.model_version,
+                       why=why_with_best_times(row.why, best),
                        arrangements=[ArrangementOut.model_validate(a, from_attributes=True) for a in arrangements],
-                       last_contacts=[ContactSeen.model_validate(c, from_attributes=True) for c in contacts])
+                       last_contacts=[ContactSeen.model_validate(c, from_attributes=True) for c in contacts],
+                       best_times=[BestTimeOut.model_validate(b, from_attributes=True) for b in best])

@@ -93,6 +93,7 @@ class ContactRow:
     attempted: bool
     delivered: bool
     outcome: str | None
+    simulated: bool
 
 
 class MonthEndState(NamedTuple):

@@ -150,6 +150,22 @@ class ContactSeen(BaseModel):
     attempted: bool
     delivered: bool
     outcome: str | None
+    simulated: bool = Field(False, description="the sandbox provider's: no message was really sent, and no KPI "
+                                               "counts it as a contact")
+
+
+class BestTimeOut(BaseModel):
+    """v1: the best slot outreach learned for the account's segment on one of its channels, in the debtor's local
+    weekday (0 = Monday) and hour: its rate of good outcomes (reply, promise, payment; shrunk toward the segment's)
+    and the messages sent in it over the lookback."""
+
+    channel: str
+    dow: int
+    hour: int
+    label: str = Field(description="the slot in Spanish: 'martes 19h'")
+    rate: Decimal
+    n: int
+    learned_at: dt.datetime
 
 
 class AccountView(BaseModel):
@@ -181,3 +197,5 @@ class AccountView(BaseModel):
     why: str | None
     arrangements: list[ArrangementOut] = []
     last_contacts: list[ContactSeen] = []
+    best_times: list[BestTimeOut] = Field([], description="the best slot learned for its segment on each of its "
+                                                          "channels (none before anything is learned)")

@@ -218,7 +218,7 @@ async def account_arrangements(s: AsyncSession, client: str, account_ref: str) -
 
 async def last_contacts(s: AsyncSession, client: str, account_ref: str, limit: int = 10) -> list[ContactRow]:
     rows = await s.execute(_sql(
-        "SELECT channel, at, attempted, delivered, outcome FROM reporting.contacts WHERE client_slug = :c "
+        "SELECT channel, at, attempted, delivered, outcome, simulated FROM reporting.contacts WHERE client_slug = :c "
         "AND account_ref = :r ORDER BY at DESC LIMIT :n"), {"c": client, "r": account_ref, "n": limit})
     return [ContactRow(**r) for r in rows.mappings().all()]
 

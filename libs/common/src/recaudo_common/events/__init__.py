@@ -32,7 +32,11 @@ from recaudo_common.events.arrangement import (
 from recaudo_common.events.channels import CHANNELS, Channel
 from recaudo_common.events.client import ClientRegistered, ClientSettings, ClientUpdated
 from recaudo_common.events.contact import (
+    BEST_SLOTS_PER_CHANNEL,
+    MAX_BEST_SLOTS,
+    BestSlot,
     ContactAttempted,
+    ContactBestTimesLearned,
     ContactBlocked,
     ContactConsentRecorded,
     ContactDelivered,
@@ -71,8 +75,10 @@ from recaudo_common.events.privacy import (
 from recaudo_common.events.promise import PromiseBroken, PromiseCancelled, PromiseKept, PromiseMade
 
 __all__ = [
+    "BEST_SLOTS_PER_CHANNEL",
     "CHANNELS",
     "ERASING_SERVICES",
+    "MAX_BEST_SLOTS",
     "REGISTRY",
     "TOPIC_NAMES",
     "AccountContactRectified",
@@ -94,11 +100,13 @@ __all__ = [
     "ArrangementKind",
     "ArrangementMade",
     "ArrangementRequested",
+    "BestSlot",
     "Channel",
     "ClientRegistered",
     "ClientSettings",
     "ClientUpdated",
     "ContactAttempted",
+    "ContactBestTimesLearned",
     "ContactBlocked",
     "ContactConsentRecorded",
     "ContactDelivered",

@@ -1,4 +1,5 @@
-"""The contact.* events: outreach attempts, their outcomes, logged contacts and opt-outs (topic `contact`)."""
+"""The contact.* events: outreach attempts, their outcomes, logged contacts, opt-outs and the best times to contact
+learned from them (topic `contact`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from recaudo_common.events.channels import Channel
 from recaudo_common.events.envelope import Event, register
@@ -116,3 +117,40 @@ class ContactConsentRecorded(Event):
     recorded_at: dt.datetime
     evidence: UUID | None = Field(None, description="what proves it: a portfolio, an attempt, an API key")
     text_version: str | None = Field(None, description="the short name of the text or version accepted")
+
+
+# A relearning announces each segment and channel's few best slots, never all 168 of a week: the event stays small
+# (a client company with many segments is capped whole, its most-messaged segments and channels first).
+BEST_SLOTS_PER_CHANNEL = 3
+MAX_BEST_SLOTS = 600
+
+
+class BestSlot(BaseModel):
+    """One learned slot of a segment on a channel: the debtor's local weekday and hour, its rank among the
+    segment and channel's slots (1 = best), its shrunk rate of good outcomes and the messages it was learned from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    segment: str = Field(min_length=1, max_length=200)
+    channel: Channel
+    rank: int = Field(ge=1, le=BEST_SLOTS_PER_CHANNEL)
+    dow: int = Field(ge=0, le=6, description="the weekday in the debtor's local time, 0 = Monday")
+    hour: int = Field(ge=0, le=23, description="the hour in the debtor's local time")
+    label: str = Field(min_length=1, max_length=40, description="the slot in Spanish, as users read it: 'martes 19h'")
+    rate: Decimal = Field(ge=0, le=1, decimal_places=4, description="the shrunk rate of good outcomes (reply, "
+                                                                    "promise, payment), four decimal places")
+    n: int = Field(ge=0, description="the messages sent in the slot over the lookback")
+
+
+@register
+class ContactBestTimesLearned(Event):
+    type = "contact.best_times_learned"
+    family = "contact"
+    producer = "outreach"
+    summary = ("Outreach relearned a client company's best times to contact: per segment and channel its best three "
+               "slots, each a BestSlot {segment, channel, rank (1 = best), dow and hour (the debtor's local weekday, "
+               "0 = Monday, and hour), label (Spanish, 'martes 19h'), rate (decimal string, four places), n (messages "
+               "sent in it)}, at most 600. It replaces every earlier one of the client company (empty: nothing "
+               "learned any more). Keyed by the client company; no personal data.")
+
+    learned_at: dt.datetime
+    slots: list[BestSlot] = Field(max_length=MAX_BEST_SLOTS)

@@ -1,5 +1,6 @@
 """Best time's handlers: the periodic relearning of every client company's windows from the outcomes of the
-messages sent, the windows an API reads, a client company's switch, and the slot planning puts an attempt in."""
+messages sent (announced to other services as contact.best_times_learned), the windows an API reads, a client
+company's switch, and the slot planning puts an attempt in."""
 
 from __future__ import annotations
 
@@ -7,17 +8,29 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.best_time import store
-from outreach.domain.best_time import LearnedWindow, Observation, SlotChoice, best_slot, learn, local_slot
+from outreach.domain.best_time import (
+    LearnedWindow,
+    Observation,
+    SlotChoice,
+    best_of_each,
+    best_slot,
+    learn,
+    local_slot,
+)
 from outreach.domain.client_rules import RulesOverride
 from outreach.domain.contact_law import stricter_rules
 from outreach.domain.timezones import debtor_zone
 from outreach.settings import OutreachSettings
+from outreach.store import outbox
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import NotFound
+from recaudo_common.events import BEST_SLOTS_PER_CHANNEL, MAX_BEST_SLOTS, BestSlot, ContactBestTimesLearned, Envelope
+from recaudo_common.outbox import Cause, caused_by
 from recaudo_common.runtime import Worker, periodic
 
 
@@ -26,27 +39,45 @@ async def relearn(db: Database, settings: OutreachSettings, *, now: dt.datetime)
     transaction (the planner reads the old ones or the new ones, never half); the number of windows learned,
     0 when another replica is relearning right now. Best time turned off (`best_time_enabled`) forgets them all:
     every attempt keeps its first allowed slot."""
-    async with db.transaction() as s:
-        if not await store.take_relearn_lock(s):
-            return 0
-        if not settings.best_time_enabled:
-            await store.forget_clients_except(s, [])
-            return 0
-        history = await store.outcome_history(
-            s, since=now - dt.timedelta(days=settings.best_time_lookback_days), until=now,
-            outcome_window=dt.timedelta(hours=settings.best_time_outcome_window_h))
-        by_client: dict[str, list[Observation]] = defaultdict(list)
-        for h in history:
-            # The hour in the debtor's own zone: the region's where the country spans several, else the client's.
-            dow, hour = local_slot(h.hour, debtor_zone(h.country, h.region, h.client_zone))
-            by_client[h.client].append(Observation(h.segment, h.channel, dow, hour, h.sent, h.good))
-        learned = 0
-        for client, observations in sorted(by_client.items()):
-            windows = learn(observations, prior_strength=settings.best_time_prior_strength)
-            await store.replace_windows(s, client, windows, now)
-            learned += len(windows)
-        await store.forget_clients_except(s, by_client)
+    with caused_by(Cause.command()):
+        async with db.transaction() as s:
+            if not await store.take_relearn_lock(s):
+                return 0
+            if not settings.best_time_enabled:
+                forgotten = await store.forget_clients_except(s, [])
+                await outbox.add(s, [learned_event(client, [], now) for client in forgotten])
+                return 0
+            history = await store.outcome_history(
+                s, since=now - dt.timedelta(days=settings.best_time_lookback_days), until=now,
+                outcome_window=dt.timedelta(hours=settings.best_time_outcome_window_h))
+            by_client: dict[str, list[Observation]] = defaultdict(list)
+            for h in history:
+                # The hour in the debtor's own zone: the region's where the country spans several, else the
+                # client's.
+                dow, hour = local_slot(h.hour, debtor_zone(h.country, h.region, h.client_zone))
+                by_client[h.client].append(Observation(h.segment, h.channel, dow, hour, h.sent, h.good))
+            learned = 0
+            announced: list[Envelope] = []
+            for client, observations in sorted(by_client.items()):
+                windows = learn(observations, prior_strength=settings.best_time_prior_strength)
+                await store.replace_windows(s, client, windows, now)
+                announced.append(learned_event(client, windows, now))
+                learned += len(windows)
+            forgotten = await store.forget_clients_except(s, by_client)
+            # In the transaction that stores them: reporting's account view shows the windows planning uses.
+            await outbox.add(s, announced + [learned_event(client, [], now) for client in forgotten])
     return learned
+
+
+RATE_PLACES = Decimal("0.0001")
+
+
+def learned_event(client: str, windows: list[LearnedWindow], now: dt.datetime) -> Envelope:
+    """contact.best_times_learned: the client company's few best slots per segment and channel (none: forgotten)."""
+    slots = [BestSlot(segment=w.segment, channel=w.channel, rank=rank, dow=w.dow, hour=w.hour,
+                      label=w.label, rate=Decimal(w.rate).quantize(RATE_PLACES), n=w.n)
+             for rank, w in best_of_each(windows, per_channel=BEST_SLOTS_PER_CHANNEL, limit=MAX_BEST_SLOTS)]
+    return ContactBestTimesLearned(learned_at=now, slots=slots).envelope(client=client, occurred_at=now)
 
 
 def relearning(db: Database, settings: OutreachSettings, clock: Callable[[], dt.datetime]) -> Worker:

@@ -104,10 +104,14 @@ async def replace_windows(s: AsyncSession, client: str, windows: list[LearnedWin
         {**params, "c": client, "now": now})
 
 
-async def forget_clients_except(s: AsyncSession, clients: Iterable[str]) -> None:
-    """Drops the windows of client companies with nothing sent over the lookback."""
-    await s.execute(text("DELETE FROM outreach.best_time_windows WHERE NOT (client_slug = ANY(:cs))"),
-                    {"cs": list(clients)})
+async def forget_clients_except(s: AsyncSession, clients: Iterable[str]) -> list[str]:
+    """Drops the windows of client companies with nothing sent over the lookback; the client companies that had
+    some."""
+    rows = await s.execute(text(
+        """WITH gone AS (DELETE FROM outreach.best_time_windows WHERE NOT (client_slug = ANY(:cs))
+                         RETURNING client_slug)
+           SELECT DISTINCT client_slug FROM gone ORDER BY client_slug"""), {"cs": list(clients)})
+    return [r.client_slug for r in rows]
 
 
 async def windows_of(s: AsyncSession, client: str, segment: str | None = None,

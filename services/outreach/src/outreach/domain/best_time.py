@@ -170,3 +170,21 @@ def best_slot(*, rules: CountryRules, country: str, timezone: str, channel: str,
     if choice is None or not _allowed(rules, country, timezone, channel, choice.at):
         return None
     return choice
+
+
+def best_of_each(windows: Iterable[LearnedWindow], *, per_channel: int, limit: int) -> list[tuple[int, LearnedWindow]]:
+    """Each segment and channel's `per_channel` best slots with their rank (1 = best; the earliest among equal
+    rates, as planning picks), by segment, channel and rank; at most `limit` in all, the segments and channels
+    with the most messages sent kept first when there are more."""
+    by_pair: dict[tuple[str, str], list[LearnedWindow]] = defaultdict(list)
+    for w in windows:
+        by_pair[(w.segment, w.channel)].append(w)
+    pairs = sorted(by_pair, key=lambda pair: (-sum(w.n for w in by_pair[pair]), pair))
+    kept: list[tuple[int, LearnedWindow]] = []
+    for pair in pairs:
+        ranked = sorted(by_pair[pair], key=lambda w: (-w.rate, w.dow, w.hour))[:per_channel]
+        room = limit - len(kept)
+        if room < len(ranked):
+            break
+        kept.extend((rank, w) for rank, w in enumerate(ranked, start=1))
+    return sorted(kept, key=lambda kept_one: (kept_one[1].segment, kept_one[1].channel, kept_one[0]))
