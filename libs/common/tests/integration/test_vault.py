@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recaudo_common.db import Database, make_engine
 from recaudo_common.personal_data import (
     MasterKeyring,
+    NotIndexable,
     Person,
     PersonalData,
     SealBroken,
@@ -103,6 +104,20 @@ async def test_a_person_is_found_by_id_number_phone_and_email_within_their_clien
         assert await vault.key_of(s, "telco", ana.debtor_ref) is None  # a person is reached through its client
         again = await Vault(MasterKeyring(MASTER)).person_for(s, "banco", "1020304050", NOW)
     assert again == ana
+
+
+async def test_a_value_with_nothing_to_index_finds_no_one_and_creates_no_one(db: Database) -> None:
+    # An id number in a request's path that is only punctuation or spaces (`-`, `..`, ` `) is no one's: the
+    # privacy and rectification routes answer 404 for it, not 500 (tests/corpus/personal_data.yaml).
+    vault = Vault(MasterKeyring(MASTER))
+    async with db.transaction() as s:
+        await vault.person_for(s, "banco", "1020304050", NOW)
+        for kind, value in (("id_number", "-"), ("id_number", " .-/ "), ("id_number", "\u200b"), ("phone", "300 123"),
+                            ("email", "   ")):
+            assert await vault.find(s, "banco", kind, value) is None  # type: ignore[arg-type]
+        with pytest.raises(NotIndexable):  # a person is never created under nothing
+            await vault.person_for(s, "banco", "...", NOW)
+    assert await count(db, "people") == 1 and await count(db, "lookups") == 1
 
 
 async def test_shredding_makes_every_sealed_copy_unreadable_and_a_new_placement_a_new_person(db: Database) -> None:

@@ -80,11 +80,16 @@ class Vault:
         return [blind_index(k.blind_index_key, client, kind, value) for k in self.keyring.all]
 
     async def find(self, s: AsyncSession, client: str, kind: LookupKind, value: str) -> UUID | None:
-        """The person of `client` whose `kind` is `value`, or None (never held, or shredded)."""
+        """The person of `client` whose `kind` is `value`, or None (never held, shredded, or a value with nothing to
+        index, which no one can have been indexed by: an id number in a request's path that is only punctuation)."""
+        try:
+            digests = self._digests(client, kind, value)
+        except NotIndexable:
+            return None
         row = await s.execute(text(
             "SELECT debtor_ref FROM vault.lookups WHERE client_slug = :client AND kind = :kind"
             " AND digest = ANY(CAST(:digests AS bytea[])) LIMIT 1"),
-            {"client": client, "kind": kind, "digests": self._digests(client, kind, value)})
+            {"client": client, "kind": kind, "digests": digests})
         found: UUID | None = row.scalar_one_or_none()
         return found
 
