@@ -11,14 +11,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from outreach.domain.delivery_reports import delivery_report
 from outreach.domain.unsubscribe import (
     LIST_UNSUBSCRIBE_POST,
     address_is_dead,
     is_one_click,
     list_unsubscribe_headers,
-    permanent_failures,
     read_unsubscribe_token,
-    returned_message_id,
     unsubscribe_token,
 )
 from outreach.providers.base import OutboundMessage
@@ -102,11 +101,20 @@ def dsn(action: str, status: str, returned: str = "") -> bytes:
 
 
 def test_a_dsns_permanent_failure_names_the_address() -> None:
-    [failed] = permanent_failures(dsn("failed", "5.1.1"))
+    report = delivery_report(dsn("failed", "5.1.1"))
+    assert report is not None
+    [failed] = report.dead
     assert (failed.recipient, failed.status) == ("deudor@example.com", "5.1.1")
-    assert permanent_failures(dsn("delayed", "4.4.7")) == []
-    assert permanent_failures(dsn("failed", "5.7.1")) == []  # refused as spam: nothing against the address
-    assert permanent_failures(b"From: a@b\r\nSubject: hola\r\n\r\nNo soy un reporte.\r\n") == []
+    for action, status in (("delayed", "4.4.7"), ("failed", "5.7.1")):  # 5.7.1 refused as spam: not the address
+        later = delivery_report(dsn(action, status))
+        assert later is not None and later.dead == []
+    assert delivery_report(b"From: a@b\r\nSubject: hola\r\n\r\nNo soy un reporte.\r\n") is None
+
+
+def returned_message_id(raw: bytes) -> str | None:
+    report = delivery_report(raw)
+    assert report is not None
+    return report.message_id
 
 
 def test_a_dsn_names_the_message_it_returns_by_its_message_id() -> None:

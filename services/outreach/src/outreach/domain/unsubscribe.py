@@ -1,16 +1,14 @@
 """E-mail's own rules: the signed one-click unsubscribe link of RFC 8058 and its header fields, what a mail
-client's POST must say, and which refusals and delivery status notifications mean an address is dead."""
+client's POST must say, and which refusals at RCPT TO mean an address is dead (delivery status notifications
+that come later: domain/delivery_reports.py)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import email
-import email.policy
 import re
 import uuid
 from dataclasses import dataclass
-from email.message import Message
 
 from recaudo_common.payment_links import sign, signed
 
@@ -97,57 +95,3 @@ def address_is_dead(code: int, text: str) -> bool:
         klass, subject, detail = enhanced.groups()
         return klass == "5" and (subject == "1" or (subject, detail) == ("2", "1"))
     return code in (550, 551, 553)
-
-
-@dataclass(frozen=True)
-class FailedRecipient:
-    """A recipient a delivery status notification reports as failed for good: the address it names (to match
-    against the address sent to, never kept) and the status."""
-
-    recipient: str
-    status: str
-
-
-def permanent_failures(dsn: bytes) -> list[FailedRecipient]:
-    """The recipients a delivery status notification (RFC 3464: multipart/report; report-type=delivery-status)
-    reports with `Action: failed` and a `Status: 5.x.x` (RFC 3464 sections 2.3.3 and 2.3.4) whose subject is an
-    address one (as `address_is_dead`). Anything that is not such a report names nobody."""
-    message = email.message_from_bytes(dsn, policy=email.policy.compat32)
-    if message.get_content_type() != "multipart/report" or message.get_param("report-type") != "delivery-status":
-        return []
-    found: list[FailedRecipient] = []
-    for part in message.walk():
-        if part.get_content_type() != "message/delivery-status":
-            continue
-        payload = part.get_payload()
-        # The first block holds the per-message fields (section 2.2), each later one a recipient's (section 2.3).
-        for block in payload[1:] if isinstance(payload, list) else []:
-            if not isinstance(block, Message):
-                continue
-            action = (block.get("Action") or "").strip().lower()
-            status = (block.get("Status") or "").strip().split(" ")[0]
-            recipient = (block.get("Final-Recipient") or block.get("Original-Recipient") or "").strip()
-            kind, _, address = recipient.partition(";")
-            if action == "failed" and kind.strip().lower() == "rfc822" and address_is_dead(550, status):
-                found.append(FailedRecipient(address.strip(), status))
-    return found
-
-
-def returned_message_id(dsn: bytes) -> str | None:
-    """The Message-ID of the message a delivery status notification returns (RFC 3464 section 2: its third part,
-    the original message or only its headers: message/rfc822 or text/rfc822-headers), without its angle
-    brackets; None when it returns none."""
-    message = email.message_from_bytes(dsn, policy=email.policy.compat32)
-    for part in message.walk():
-        kind = part.get_content_type()
-        returned: Message | None = None
-        if kind == "text/rfc822-headers":
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                returned = email.message_from_bytes(payload, policy=email.policy.compat32)
-        elif kind == "message/rfc822":
-            inner = part.get_payload()
-            returned = inner[0] if isinstance(inner, list) and inner and isinstance(inner[0], Message) else None
-        if returned is not None and returned.get("Message-ID"):
-            return str(returned["Message-ID"]).strip().strip("<>") or None
-    return None
