@@ -1,8 +1,9 @@
 """The best time to contact, across services on real PostgreSQL and real Kafka: outreach's learner relearns from
 the messages sent, announces the windows through its outbox in the transaction that stores them
 (contact.best_times_learned), and reporting's account view shows the account's segment's best slot on its channel
-and says it in `why`; the sandbox's message to the debtor shows there as simulated. Best time turned off forgets
-the windows, and the account view shows none again (outreach's and reporting's real consumers and relays)."""
+and says it in `why`; the sandbox's message to the debtor shows there as simulated; a rebuild replays the same.
+Best time turned off forgets the windows, and the account view shows none again (outreach's and reporting's real
+consumers and relays)."""
 
 import asyncio
 import datetime as dt
@@ -25,6 +26,7 @@ from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import PersonalData, Vault, seal
 from recaudo_common.runtime import Platform, background_tasks, build_app, make_platform
 from recaudo_common.testing import eventually, settings_for_test
+from reporting.rebuild import rebuild
 from reporting.settings import ReportingSettings
 
 pytestmark = pytest.mark.integration
@@ -155,6 +157,13 @@ async def test_learned_windows_reach_reportings_account_view_and_a_sandbox_messa
             outreach_view = (await http.get("/v1/clients/banco/accounts/A-1/best-time")).json()
             [theirs] = outreach_view["best"]
             assert (theirs["label"], Decimal(str(theirs["rate"]))) == (best["label"], Decimal(best["rate"]))
+
+            # A rebuild replays the announcement from the topic into the same best times.
+            assert await rebuild(platform, client="banco", idle_s=0.3) > 0
+            kept = "SELECT segment, channel, rank, dow, hour, label, rate, n FROM {}.best_times ORDER BY 1, 2, 3"
+            live = await sql(platform, kept.format("reporting"))
+            assert await sql(platform, kept.format("reporting_rebuild")) == live
+            assert len(live) == 3  # the segment's best three on SMS
 
             # Best time turned off for the whole service: outreach forgets the windows, and so does the view.
             assert await relearn(platform.db, settings.model_copy(update={"best_time_enabled": False}),

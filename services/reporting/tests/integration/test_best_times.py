@@ -91,7 +91,8 @@ async def test_the_account_view_shows_its_segments_best_time_on_its_channels(pla
     first = announced(NOW, LEARNED)
     assert await handled(platform, first) == "processed"
     after = await view(platform)
-    assert [(b["channel"], b["label"], b["dow"], b["hour"], Decimal(b["rate"]), b["n"]) for b in after["best_times"]] == [
+    shown = [(b["channel"], b["label"], b["dow"], b["hour"], Decimal(b["rate"]), b["n"]) for b in after["best_times"]]
+    assert shown == [
         ("sms", "martes 19h", 1, 19, Decimal("0.31"), 420), ("email", "jueves 8h", 3, 8, Decimal("0.0525"), 96)]
     assert after["best_times"][0]["learned_at"] == "2026-03-04T15:00:00Z"
     assert after["why"] == (f"{WHY}; mejor momento (sms): martes 19h, tasa 0.31, n=420; "
