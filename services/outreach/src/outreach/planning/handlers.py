@@ -50,7 +50,8 @@ async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datet
             trail.append(TrailEntry(p.client, p.account_ref, now, "not_planned",
                                     detail={"treatment": p.treatment, "reason": "no contact data on file"}))
         treatments[(p.client, p.account_ref)] = p.treatment
-        planned += [_in_best_slot(slots, p, d) for d in cadence.plan(reachable, p.cadence_days, now)]
+        start = cadence.first_touch(now, p.cadence_days, last_touch_at=p.last_touch_at, last_paid_at=p.last_paid_at)
+        planned += [_in_best_slot(slots, p, d) for d in cadence.plan(reachable, p.cadence_days, start)]
     created = await planning.schedule_attempts_many(s, planned, now)
     await store.trail(s, trail + [
         TrailEntry(a.client, a.account_ref, now, "scheduled", a.attempt_id, a.channel,
@@ -114,6 +115,10 @@ async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
 async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]]) -> None:
     """A new treatment replaces the old one's attempts that have not gone out yet."""
     s, now = events[0][1].session, events[0][1].now
+    # A decision a payment caused may come before the payment itself: it says the debtor just paid.
+    for e, ctx in events:
+        if e.trigger == "payment":
+            await planning.paid(s, ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at)
     newer = await planning.save_treatments(s, [
         planning.Treatment(
             client=ctx.envelope.client, account_ref=e.account_ref, plan_id=ctx.envelope.event_id, segment=e.segment,
@@ -149,5 +154,15 @@ async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
 
 async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContext) -> None:
     """The ledger's status, except that a recalled account stays recalled (a debtor may still pay after it)."""
-    recalled = await planning.status_of(ctx.session, ctx.envelope.client, event.account_ref) == "recalled"
-    await _stop(ctx, event.account_ref, account_status(event.account_status, recalled=recalled), event.new_balance)
+    client, account_ref = ctx.envelope.client, event.account_ref
+    recalled = await planning.status_of(ctx.session, client, account_ref) == "recalled"
+    status = account_status(event.account_status, recalled=recalled)
+    await _stop(ctx, account_ref, status, event.new_balance)
+    if isinstance(event, PaymentApplied) and status == "open":
+        # A debtor who pays is left in peace for a cadence: what was already planned waits (cadence.first_touch).
+        await planning.paid(ctx.session, client, account_ref, event.paid_at)
+        deferred = await planning.defer_scheduled(ctx.session, client, account_ref, event.paid_at)
+        await store.trail(ctx.session, [TrailEntry(client, account_ref, ctx.now, "rescheduled", a.attempt_id,
+                                                   a.channel, {"reason": "payment received",
+                                                               "scheduled_at": a.scheduled_at.isoformat()})
+                                        for a in deferred])

@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from outreach.domain import cadence
 from outreach.personal import Contact, postal_address
 from outreach.store import Cancelled
 from recaudo_common.db import unnest_rows
@@ -73,6 +74,9 @@ class PlanToMake:
     client_zone: str | None = None
     region: str | None = None
     client_rules: object = None
+    # The plan keeps the rhythm (cadence.first_touch): the last message that went out and the last payment.
+    last_touch_at: dt.datetime | None = None
+    last_paid_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +171,35 @@ async def set_status(s: AsyncSession, client: str, account_ref: str, *, status: 
         {"c": client, "r": account_ref, "st": status, "b": balance, "at": as_of})
 
 
+async def paid(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime) -> None:
+    """Remembers the account's latest payment (an older one arriving late changes nothing)."""
+    await s.execute(text(
+        """INSERT INTO outreach.last_payments AS lp (client_slug, account_ref, paid_at) VALUES (:c, :r, :at)
+           ON CONFLICT (client_slug, account_ref) DO UPDATE SET paid_at = greatest(lp.paid_at, excluded.paid_at)"""),
+        {"c": client, "r": account_ref, "at": paid_at})
+
+
+async def defer_scheduled(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime) -> list[Scheduled]:
+    """The account's attempts not sent yet, moved all by the same amount (their spacing kept) so that the first
+    comes no sooner than one spacing of their treatment after the payment; the ones moved."""
+    result = await s.execute(text(
+        """WITH due AS (
+               SELECT a.id, a.scheduled_at,
+                      min(a.scheduled_at) OVER () AS first_at,
+                      CAST(:paid AS timestamptz) + make_interval(days => coalesce(t.cadence_days, :default_days))
+                          AS quiet_until
+               FROM outreach.attempts a
+               LEFT JOIN outreach.treatments t ON t.client_slug = a.client_slug AND t.account_ref = a.account_ref
+                    AND t.plan_id = a.plan_id
+               WHERE a.client_slug = :c AND a.account_ref = :r AND a.status = 'scheduled')
+           UPDATE outreach.attempts a SET scheduled_at = a.scheduled_at + (due.quiet_until - due.first_at)
+           FROM due WHERE a.id = due.id AND due.first_at < due.quiet_until
+           RETURNING a.client_slug, a.account_ref, a.id, a.channel, a.sequence, a.scheduled_at, a.why"""),
+        {"c": client, "r": account_ref, "paid": paid_at, "default_days": cadence.DEFAULT_CADENCE_DAYS})
+    return [Scheduled(r.client_slug, r.account_ref, r.id, r.channel, r.sequence, r.scheduled_at, r.why)
+            for r in result]
+
+
 async def status_of(s: AsyncSession, client: str, account_ref: str) -> str | None:
     """The account's last known status here (locked for the transaction), or None before any."""
     status = await s.scalar(text("SELECT status FROM outreach.account_status WHERE client_slug = :c "
@@ -222,15 +255,20 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
            SELECT planned.plan_id AS t_plan_id, planned.treatment AS t_treatment, planned.channels AS t_channels,
                   planned.cadence_days AS t_cadence_days, planned.segment AS t_segment, acc.*,
                   coalesce(st.status, 'open') AS status, coalesce(st.balance, acc.balance) AS current_balance,
-                  c.country AS client_country, c.timezone AS client_zone, r.rules AS client_rules
+                  c.country AS client_country, c.timezone AS client_zone, r.rules AS client_rules,
+                  (SELECT max(a.sent_at) FROM outreach.attempts a
+                   WHERE a.client_slug = acc.client_slug AND a.account_ref = acc.account_ref
+                     AND a.status IN ('sent', 'delivered', 'replied', 'unknown')) AS last_touch_at,
+                  lp.paid_at AS last_paid_at
            FROM planned JOIN outreach.accounts acc USING (client_slug, account_ref)
            LEFT JOIN outreach.account_status st USING (client_slug, account_ref)
+           LEFT JOIN outreach.last_payments lp USING (client_slug, account_ref)
            LEFT JOIN outreach.clients c ON c.slug = acc.client_slug
            LEFT JOIN outreach.client_rules r ON r.client_slug = acc.client_slug"""), params)).all()
     return [PlanToMake(r.client_slug, r.account_ref, r.t_plan_id, r.t_treatment, tuple(r.t_channels or ()),
                        r.t_cadence_days, r.status, tuple(r.phones or ()), r.email, r.address, r.t_segment,
                        r.client_country, None if r.client_zone is None else str(r.client_zone), r.region,
-                       r.client_rules) for r in rows]
+                       r.client_rules, r.last_touch_at, r.last_paid_at) for r in rows]
 
 
 async def schedule_attempts_many(s: AsyncSession, planned: list[Planned], now: dt.datetime) -> list[Scheduled]:

@@ -1,0 +1,91 @@
+"""A debtor who pays is left in peace (#20): segmentation re-decides an account on every payment, and the plan it
+replaces must not message the debtor a second after paying, whichever of the payment and the decision reaches
+outreach first; a new plan also keeps the rhythm of the messages already sent."""
+
+import datetime as dt
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from recaudo_common.events import PaymentApplied
+
+from .conftest import Outreach, make_outreach, segmented
+
+pytestmark = pytest.mark.integration
+
+DAY = dt.timedelta(days=1)
+
+
+@pytest.fixture
+async def outreach(database_url: str) -> AsyncIterator[Outreach]:
+    o, http = await make_outreach(database_url, sandbox_delivery_rate=1.0)
+    yield o
+    await http.aclose()
+    await o.platform.db.dispose()
+
+
+def partial_payment(ref: str, at: dt.datetime) -> PaymentApplied:
+    return PaymentApplied(payment_id=uuid.uuid4(), account_ref=ref, amount=100000, currency="COP",  # type: ignore[arg-type]
+                          paid_at=at, source="gateway", new_balance=1400000,  # type: ignore[arg-type]
+                          account_status="open")
+
+
+async def first_due(outreach: Outreach, ref: str) -> dt.datetime:
+    [(at,)] = await outreach.sql("SELECT min(scheduled_at) FROM outreach.attempts WHERE account_ref = :r "
+                                 "AND status = 'scheduled'", r=ref)
+    assert isinstance(at, dt.datetime)
+    return at
+
+
+async def test_the_decision_a_payment_causes_does_not_message_the_debtor_who_just_paid(outreach: Outreach) -> None:
+    await outreach.deliver(await outreach.placed("A-1"), segmented("A-1", cadence_days=3))
+    assert await outreach.tick() == 1  # the first message, with its payment link
+    paid_at = outreach.clock.now
+    # Segmentation's decision after the payment arrives before the payment itself.
+    await outreach.deliver(segmented("A-1", cadence_days=3).model_copy(update={"trigger": "payment"}))
+    assert await first_due(outreach, "A-1") >= paid_at + 3 * DAY
+    await outreach.deliver(partial_payment("A-1", paid_at))
+    outreach.clock.now = paid_at + 2 * DAY
+    assert await outreach.tick() == 0  # still in peace two days later
+    [(n,)] = await outreach.sql("SELECT count(*) FROM outreach.sandbox_messages")
+    assert n == 1
+    outreach.clock.now = paid_at + 3 * DAY + dt.timedelta(hours=1)
+    assert await outreach.tick() == 1  # the cadence goes on after it
+
+
+async def test_a_payment_defers_what_was_already_planned_keeping_its_spacing(outreach: Outreach) -> None:
+    await outreach.deliver(await outreach.placed("B-1"), segmented("B-1", ("sms", "email"), cadence_days=3))
+    before = [r[0] for r in await outreach.sql("SELECT scheduled_at FROM outreach.attempts WHERE account_ref = 'B-1' "
+                                               "ORDER BY sequence")]
+    paid_at = outreach.clock.now
+    await outreach.deliver(partial_payment("B-1", paid_at))
+    after = [r[0] for r in await outreach.sql("SELECT scheduled_at FROM outreach.attempts WHERE account_ref = 'B-1' "
+                                              "ORDER BY sequence")]
+    assert after[0] == paid_at + 3 * DAY
+    assert [b - a for a, b in itertools.pairwise(after)] == [
+        b - a for a, b in itertools.pairwise(before)]
+    history = (await outreach.http.get("/v1/clients/banco/accounts/B-1/contacts", headers=outreach.auth)).json()
+    moved = [t for t in history["trail"] if t["kind"] == "rescheduled"]
+    assert len(moved) == 4 and {t["detail"]["reason"] for t in moved} == {"payment received"}
+    assert await outreach.tick() == 0
+
+
+async def test_a_payment_long_ago_or_a_full_one_changes_nothing_here(outreach: Outreach) -> None:
+    await outreach.deliver(await outreach.placed("C-1"), segmented("C-1", cadence_days=3))
+    planned = await first_due(outreach, "C-1")
+    await outreach.deliver(partial_payment("C-1", outreach.clock.now - 10 * DAY))  # a bank file's late line
+    assert await first_due(outreach, "C-1") == planned
+    assert await outreach.tick() == 1
+
+
+async def test_a_new_treatment_keeps_the_rhythm_of_the_messages_already_sent(outreach: Outreach) -> None:
+    await outreach.deliver(await outreach.placed("D-1"), segmented("D-1", cadence_days=2))
+    assert await outreach.tick() == 1
+    sent_at = outreach.clock.now
+    outreach.clock.now = sent_at + dt.timedelta(hours=1)
+    # The account ages into the next bucket: a new treatment replaces the plan, but not with a message today.
+    await outreach.deliver(segmented("D-1", ("sms", "email"), cadence_days=5).model_copy(update={"trigger": "aging"}))
+    assert await first_due(outreach, "D-1") >= sent_at + 5 * DAY
+    assert await outreach.tick() == 0
