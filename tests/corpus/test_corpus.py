@@ -27,8 +27,10 @@ import pytest
 import xlsxwriter
 import yaml
 
+from outreach.domain.offers import proof
 from recaudo_common.hostile_files import HOSTILE_FILES
-from recaudo_common.settings import DEV_SANDBOX_SECRET
+from recaudo_common.payment_links import make_token
+from recaudo_common.settings import DEV_SANDBOX_SECRET, DEV_SECRET
 from recaudo_common.testing import (
     RunningPlatform,
     eventually,
@@ -140,8 +142,24 @@ FILE_GENERATORS: dict[str, Callable[..., Any]] = {
     f.__name__: f for f in (junk, truncated_xlsx, plain_zip, zip_bomb, wide_header, wide_jsonl, long_header_cell,
                             long_json_key, latin1_as_utf8, encoded_portfolio, good_csv, deep_json, big_json, long_form_field)}
 FILE_GENERATORS.update(HOSTILE_FILES)  # the XLSX bombs and runaway lines of xlsx_bombs.yaml
+
+
+def debtor_page(client: str, account_ref: str, expires_at: int, action: str) -> str:
+    """A genuine link's page (signed with the development link secret the platform runs with), and a form of it."""
+    token = make_token(client=client, account_ref=account_ref, secret=DEV_SECRET,
+                       expires_at=dt.datetime.fromtimestamp(expires_at, dt.UTC))
+    return f"/pay/{token}/{action}"
+
+
+def page_proof(client: str, account_ref: str, expires_at: int, minutes: int) -> str:
+    """The page's proof that its identity question was answered, for that link, valid `minutes` from now."""
+    token = debtor_page(client, account_ref, expires_at, "").split("/")[2]
+    return proof(token, dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes), DEV_SECRET)
+
+
 VALUE_GENERATORS: dict[str, Callable[..., str]] = {
-    "repeat": lambda s, n: s * n, "repeat_prefixed": lambda prefix, s, n: prefix + s * n}
+    "repeat": lambda s, n: s * n, "repeat_prefixed": lambda prefix, s, n: prefix + s * n,
+    "debtor_page": debtor_page, "page_proof": page_proof}  # the debtor page's cases in personal_data.yaml
 
 
 # --- the corpus -------------------------------------------------------------------------------------------------
