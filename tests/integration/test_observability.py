@@ -2,7 +2,6 @@
 read is one the code exports; and one upload's spans in every service share one trace, seen by a real OTLP/HTTP
 receiver."""
 
-import asyncio
 import gzip
 import json
 import re
@@ -13,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from prometheus_client import REGISTRY
@@ -23,8 +21,8 @@ from recaudo_common.testing import (
     REPOSITORY_ROOT,
     RunningPlatform,
     eventually,
-    free_port,
     platform_process,
+    serving_app,
     settings_for_test,
 )
 
@@ -94,18 +92,11 @@ class Receiver:
 @pytest.fixture
 async def traced_platform(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[RunningPlatform, Receiver]]:
     receiver = Receiver()
-    collector_port = free_port()
-    server = uvicorn.Server(uvicorn.Config(receiver.app, host="127.0.0.1", port=collector_port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
     settings = settings_for_test(database_url)
-    try:
-        async with platform_process(settings, tmp_path, "rk_trace_operator_key_0001",
-                                    RECAUDO_OTLP_ENDPOINT=f"http://127.0.0.1:{collector_port}",
-                                    OTEL_BSP_SCHEDULE_DELAY="200") as platform:
-            yield platform, receiver
-    finally:
-        server.should_exit = True
-        await serving
+    async with serving_app(receiver.app) as collector, platform_process(
+            settings, tmp_path, "rk_trace_operator_key_0001", RECAUDO_OTLP_ENDPOINT=collector,
+            OTEL_BSP_SCHEDULE_DELAY="200") as platform:
+        yield platform, receiver
 
 
 async def test_one_uploads_spans_across_every_service_share_its_trace(

@@ -68,6 +68,27 @@ async def eventually(check: Callable[[], Awaitable[T]], *, timeout_s: float = 60
     raise AssertionError(f"{message} not reached within {timeout_s}s (last value: {last!r})")
 
 
+@contextlib.asynccontextmanager
+async def serving_app(app: Any) -> AsyncIterator[str]:
+    """Serves an ASGI app (a provider's local fake, a trace collector) on a free local port in this event loop;
+    yields its base URL once it accepts connections, and stops it on the way out."""
+    import uvicorn  # the test tools only: the services never serve an app this way
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return bool(server.started)
+
+    try:
+        await eventually(started, timeout_s=10, message="the local server started")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
 @dataclass
 class DeadLetters:
     """What reached one topic's dead-letter topic while a test watched (`dead_letters`)."""

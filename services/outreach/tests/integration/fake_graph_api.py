@@ -22,11 +22,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from recaudo_common.testing import eventually, free_port
+from recaudo_common.testing import serving_app
 
 
 @dataclass(frozen=True)
@@ -142,18 +141,9 @@ class FakeGraphApi:
 @contextlib.asynccontextmanager
 async def serving(fake: FakeGraphApi) -> AsyncIterator[str]:
     """Serves the fake on a free local port; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        return bool(server.started)
-
-    try:
-        await eventually(started, timeout_s=10)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        if fake.hold is not None:
-            fake.hold.set()
-        server.should_exit = True
-        await task
+    async with serving_app(fake.app) as base_url:
+        try:
+            yield base_url
+        finally:
+            if fake.hold is not None:  # a request it holds must end before the server can stop
+                fake.hold.set()

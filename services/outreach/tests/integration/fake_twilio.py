@@ -19,12 +19,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from outreach.providers import twilio_signature
-from recaudo_common.testing import eventually, free_port
+from recaudo_common.testing import serving_app
 
 
 @dataclass
@@ -170,20 +169,13 @@ class FakeTwilio:
 @contextlib.asynccontextmanager
 async def serving(fake: FakeTwilio) -> AsyncIterator[str]:
     """Serves the fake on a free local port; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        return bool(server.started)
-
     try:
-        await eventually(started, timeout_s=10)
-        yield f"http://127.0.0.1:{port}"
+        async with serving_app(fake.app) as base_url:
+            try:
+                yield base_url
+            finally:
+                if fake.hold is not None:  # a request it holds must end before the server can stop
+                    fake.hold.set()
     finally:
-        if fake.hold is not None:
-            fake.hold.set()
-        server.should_exit = True
-        await task
-        for t in fake.tasks:
+        for t in fake.tasks:  # its status callbacks still on their way
             t.cancel()

@@ -72,7 +72,7 @@ async def _apply_reply(s: AsyncSession, provider: str, r: Receipt, now: dt.datet
         return await _opt_out_unanswered(s, channel, r.reply_from or "", reply_id, now) if opt_out else "unknown"
     await store.trail(s, [TrailEntry(answered.client, answered.account_ref, now, "reply", answered.attempt_id, channel,
                                      {"opt_out": opt_out})])
-    await _move_to_replied(s, answered, now)
+    await move_to_replied(s, answered, now)
     if opt_out:
         await opt_out_debtor(s, answered.client, answered.debtor_id, channel, source="reply",
                              evidence=answered.attempt_id, now=now)
@@ -90,7 +90,7 @@ async def _opt_out_unanswered(s: AsyncSession, channel: str, number: str, reply_
     return "applied" if reached else "unknown"
 
 
-async def _move_to_replied(s: AsyncSession, answered: SentAttempt, now: dt.datetime) -> None:
+async def move_to_replied(s: AsyncSession, answered: SentAttempt, now: dt.datetime) -> None:
     """The answered attempt becomes `replied` (once: a second answer changes nothing); when no receipt had
     confirmed it, the answer does, and its contact.delivered goes out under the attempt's plan."""
     found = await receipts.lock_answered(s, answered.attempt_id)

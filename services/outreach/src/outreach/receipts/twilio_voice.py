@@ -16,7 +16,7 @@ from outreach.messages import payment_link
 from outreach.providers.base import SendError
 from outreach.providers.twilio import Twilio
 from outreach.receipts import store as receipts
-from outreach.receipts.handlers import _move_to_replied
+from outreach.receipts.handlers import move_to_replied
 from outreach.receipts.store import SentAttempt
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry
@@ -83,7 +83,7 @@ async def keypad_choice(db: Database, twilio: Twilio, settings: OutreachSettings
                                          at=now):
             return voice.goodbye()  # already answered on this call
         entries = [TrailEntry(a.client, a.account_ref, now, "reply", a.attempt_id, "voice", {"choice": choice})]
-        await _move_to_replied(s, a, now)
+        await move_to_replied(s, a, now)
         if choice == "agent":
             # Put through to the agents' line when there is one; otherwise an agent calls back from the desk.
             put_through = bool(settings.twilio_agent_number)

@@ -24,7 +24,7 @@ from outreach.domain.whatsapp import (
 from outreach.messages import payment_link
 from outreach.providers import Receipt
 from outreach.receipts.delivery import apply_statuses
-from outreach.receipts.handlers import _move_to_replied  # the one way an answer moves its attempt
+from outreach.receipts.handlers import move_to_replied  # the one way an answer moves its attempt
 from outreach.receipts.store import save_reply
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry
@@ -136,7 +136,7 @@ async def _receive_message(s: AsyncSession, settings: OutreachSettings, client: 
         await save_reply(s, provider=whatsapp.PROVIDER, provider_message_id=message.message_id,
                          attempt_id=answered.attempt_id, channel="whatsapp", body=mask_text(message.text),
                          opt_out=asked is Meaning.OPT_OUT, at=now)
-        await _move_to_replied(s, answered, now)
+        await move_to_replied(s, answered, now)
     await store.trail(s, [TrailEntry(client, ref, now, "whatsapp_inbound", answered.attempt_id if answered else None,
                                      "whatsapp", {"meaning": asked.value, "message_type": message.kind,
                                                   "inbound_id": str(inbound_id)}) for ref in refs])

@@ -12,6 +12,8 @@ from decimal import Decimal
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reporting.rows import ArrangementRow
+
 
 @dataclass(frozen=True)
 class HeldAccount:
@@ -59,16 +61,10 @@ class HeldPromise:
 
 
 @dataclass(frozen=True)
-class HeldArrangement:
+class HeldArrangement(ArrangementRow):
+    """An arrangement as the account view reads it, with the account it is on."""
+
     account_ref: str
-    arrangement_id: uuid.UUID
-    kind: str | None
-    total_amount: Decimal | None
-    instalments: int | None
-    source: str | None
-    made_at: dt.datetime | None
-    result: str | None
-    decided_at: dt.datetime | None
 
 
 @dataclass(frozen=True)

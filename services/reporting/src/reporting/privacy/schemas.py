@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reporting.privacy.handlers import PersonalDataHeld
 from reporting.privacy.store import Erasure
+from reporting.schemas import ArrangementOut as AccountArrangementOut
 
 PointKind = Literal["phone", "email", "address"]
 # Which channels reach a person through which contact point (consent is recorded per account and channel).
@@ -93,16 +94,11 @@ class PromiseOut(Out):
     decided_at: dt.datetime | None
 
 
-class ArrangementOut(Out):
+class ArrangementOut(AccountArrangementOut):
+    """An arrangement as the account view shows it, with the account it is on."""
+
+    model_config = ConfigDict(from_attributes=True)
     account_ref: str
-    arrangement_id: uuid.UUID
-    kind: str | None
-    total_amount: Decimal | None
-    instalments: int | None
-    source: str | None
-    made_at: dt.datetime | None
-    result: str | None
-    decided_at: dt.datetime | None
 
 
 class HoldOut(Out):
