@@ -126,6 +126,13 @@ async def test_a_new_attempt_goes_to_its_segments_learned_window_within_the_law(
     assert (await o.attempts("N-MANANA"))[0] == ("sms", "scheduled")  # its morning is tomorrow
 
 
+async def announced_slots(o: Outreach) -> list[int]:
+    """How many slots each contact.best_times_learned in the outbox showed, oldest first."""
+    rows = await o.sql("SELECT jsonb_array_length(envelope->'payload'->'slots') FROM outreach.outbox "
+                       "WHERE envelope->>'type' = 'contact.best_times_learned' ORDER BY id")
+    return [r[0] for r in rows]
+
+
 async def test_a_client_company_turns_best_time_off_and_gets_the_first_allowed_slot(outreach: Outreach) -> None:
     o = outreach
     await plant_history(o, "H-TARDE", "tarde", good_hour=18, debtor="1111111111")
@@ -147,6 +154,10 @@ async def test_a_client_company_turns_best_time_off_and_gets_the_first_allowed_s
     assert refused.status_code == 403, refused.text  # the switch is the operators'
     answer = await o.http.put("/v1/clients/banco/best-times/settings", json={"enabled": False}, headers=o.auth)
     assert answer.status_code == 200 and answer.json() == {"client": "banco", "enabled": False}
+    # Reporting's account view follows at once, and the hourly relearning keeps showing no slot while off.
+    assert (await announced_slots(o))[-1] == 0
+    assert await relearn(o.platform.db, o.settings, now=o.clock.now) == 7 * 24
+    assert (await announced_slots(o))[-1] == 0
 
     await o.deliver(await o.placed("N-OFF", debtor="6666666666"), in_segment("N-OFF", "tarde"))
     [(scheduled_at, why)] = await o.sql("SELECT scheduled_at, why FROM outreach.attempts "
@@ -156,6 +167,7 @@ async def test_a_client_company_turns_best_time_off_and_gets_the_first_allowed_s
 
     # The service-wide setting off forgets every window: the first allowed slot for every client company.
     await o.http.put("/v1/clients/banco/best-times/settings", json={"enabled": True}, headers=o.auth)
+    assert (await announced_slots(o))[-1] > 0  # on again: the windows learned are shown again
     assert await relearn(o.platform.db, o.settings.model_copy(update={"best_time_enabled": False}),
                          now=o.clock.now) == 0
     assert (await o.http.get("/v1/clients/banco/best-times", headers=o.auth)).json()["windows"] == []

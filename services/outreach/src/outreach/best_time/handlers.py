@@ -61,7 +61,9 @@ async def relearn(db: Database, settings: OutreachSettings, *, now: dt.datetime)
             for client, observations in sorted(by_client.items()):
                 windows = learn(observations, prior_strength=settings.best_time_prior_strength)
                 await store.replace_windows(s, client, windows, now)
-                announced.append(learned_event(client, windows, now))
+                # A client company that turned best time off keeps learning but shows no slot: none is used.
+                shown = windows if await store.is_enabled(s, client) else []
+                announced.append(learned_event(client, shown, now))
                 learned += len(windows)
             forgotten = await store.forget_clients_except(s, by_client)
             # In the transaction that stores them: reporting's account view shows the windows planning uses.
@@ -101,8 +103,12 @@ async def client_windows(db: Database, *, client: str, segment: str | None, chan
 
 
 async def switch(db: Database, *, client: str, enabled: bool, now: dt.datetime) -> None:
+    """Turns best time on or off for a client company; reporting's account view follows in the same transaction
+    (off: no slot; on: the windows learned, which planning reads again)."""
     async with db.transaction() as s:
         await store.set_enabled(s, client, enabled, now)
+        windows = [w for w, _ in await store.windows_of(s, client)] if enabled else []
+        await outbox.add(s, [learned_event(client, windows, now)])
 
 
 @dataclass(frozen=True)
