@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from itertools import groupby
+from typing import TypeVar
 from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest import store as uploads_store
 from ingest.domain.identifiers import Identifiers
@@ -26,6 +29,24 @@ log = logging.getLogger("recaudo.ingest")
 Clock = Callable[[], dt.datetime]
 BACKFILL_BATCH = 1000
 RAW_CELLS_PER_PASS = 10_000
+Position = tuple[str, str]  # (client company, account_ref): where a backfill's walk is
+T = TypeVar("T")
+
+
+async def in_batches(db: Database, fetch: Callable[[AsyncSession, Position, int], Awaitable[list[T]]],
+                     position: Callable[[T], Position], work: Callable[[AsyncSession, list[T]], Awaitable[int]],
+                     *, batch: int) -> int:
+    """A backfill's walk: `fetch` the next `batch` rows after the last position (client company, account), let
+    `work` handle them in the same transaction, until none is left. Each batch commits alone, so a run stopped
+    half-way resumes after the last batch it committed; the total `work` counted."""
+    done, after = 0, ("", "")
+    while True:
+        async with db.transaction() as s:
+            rows = await fetch(s, after, batch)
+            if not rows:
+                return done
+            after = position(rows[-1])
+            done += await work(s, rows)
 
 
 async def give_every_account_a_person(db: Database, vault: Vault, *, clock: Clock, batch: int = BACKFILL_BATCH
@@ -34,27 +55,26 @@ async def give_every_account_a_person(db: Database, vault: Vault, *, clock: Cloc
     number as uploads do, and their phones and e-mail indexed: a batch per transaction, a few vault statements
     per client company and batch. Idempotent (an account with a debtor_ref is never touched); how many it gave.
     An id number with nothing to find a person by (no letter or digit, refused since) keeps none."""
-    given = 0
-    after = ("", "")
-    while True:
-        async with db.transaction() as s:
-            accounts = await store.accounts_without_person(s, after=after, limit=batch)
-            if not accounts:
-                return given
-            after = (accounts[-1][0], accounts[-1][1].account_ref)
-            for client, of_client in groupby(accounts, key=lambda a: a[0]):
-                found = [a for _, a in of_client if a.debtor_id is not None and identifies(a.debtor_id)]
-                people = await vault.people_for(s, client, [a.debtor_id for a in found if a.debtor_id], clock())
-                points: list[tuple[UUID, LookupKind, str]] = []
-                refs: dict[str, UUID] = {}
-                for account in found:
-                    assert account.debtor_id is not None
-                    ref = refs[account.account_ref] = people[account.debtor_id].debtor_ref
-                    points += [(ref, "phone", p) for p in account.phones]
-                    points += [(ref, "email", account.email)] if account.email else []
-                await vault.index_many(s, client, points)
-                await store.set_debtor_refs(s, client, refs)
-                given += len(refs)
+
+    async def give(s: AsyncSession, accounts: list[tuple[str, store.PersonOnAccount]]) -> int:
+        given = 0
+        for client, of_client in groupby(accounts, key=lambda a: a[0]):
+            found = [a for _, a in of_client if a.debtor_id is not None and identifies(a.debtor_id)]
+            people = await vault.people_for(s, client, [a.debtor_id for a in found if a.debtor_id], clock())
+            points: list[tuple[UUID, LookupKind, str]] = []
+            refs: dict[str, UUID] = {}
+            for account in found:
+                assert account.debtor_id is not None
+                ref = refs[account.account_ref] = people[account.debtor_id].debtor_ref
+                points += [(ref, "phone", p) for p in account.phones]
+                points += [(ref, "email", account.email)] if account.email else []
+            await vault.index_many(s, client, points)
+            await store.set_debtor_refs(s, client, refs)
+            given += len(refs)
+        return given
+
+    return await in_batches(db, lambda s, after, limit: store.accounts_without_person(s, after=after, limit=limit),
+                            lambda a: (a[0], a[1].account_ref), give, batch=batch)
 
 
 async def announce_pseudonyms(db: Database, vault: Vault, *, clock: Clock, batch: int = BACKFILL_BATCH) -> int:
@@ -64,28 +84,27 @@ async def announce_pseudonyms(db: Database, vault: Vault, *, clock: Clock, batch
     transaction, its events and marks committed together: run again or resumed after a crash, it announces only
     the rest; one key read per client company and batch. How many it announced. An account whose person's key is
     gone (erased, in a database restored from before the erasure) is left to the erasure's replay."""
-    announced = 0
-    after = ("", "")
-    while True:
-        async with db.transaction() as s:
-            accounts = await store.accounts_unannounced(s, after=after, limit=batch)
-            if not accounts:
-                if announced:
-                    log.info("accounts placed before pseudonyms announced", extra={"fields": {"accounts": announced}})
-                return announced
-            after = (accounts[-1].client, accounts[-1].person.account_ref)
-            now = clock()
-            for client, of_client in groupby(accounts, key=lambda a: a.client):
-                mine = list(of_client)
-                keys = await vault.keys_of(s, client, [a.debtor_ref for a in mine])
-                sealable = [a for a in mine if a.debtor_ref in keys]
-                await outbox.add(s, [AccountPseudonymised(
-                    account_ref=a.person.account_ref, debtor_ref=a.debtor_ref,
-                    personal=seal(keys[a.debtor_ref], client, a.debtor_ref, a.person.personal_data()),
-                    has_phone=bool(a.person.phones), has_email=bool(a.person.email), pseudonymised_at=now,
-                ).envelope(client=client, occurred_at=now) for a in sealable])
-                await store.mark_announced(s, client, [a.person.account_ref for a in sealable], now)
-                announced += len(sealable)
+
+    async def announce(s: AsyncSession, accounts: list[store.Unannounced]) -> int:
+        announced, now = 0, clock()
+        for client, of_client in groupby(accounts, key=lambda a: a.client):
+            mine = list(of_client)
+            keys = await vault.keys_of(s, client, [a.debtor_ref for a in mine])
+            sealable = [a for a in mine if a.debtor_ref in keys]
+            await outbox.add(s, [AccountPseudonymised(
+                account_ref=a.person.account_ref, debtor_ref=a.debtor_ref,
+                personal=seal(keys[a.debtor_ref], client, a.debtor_ref, a.person.personal_data()),
+                has_phone=bool(a.person.phones), has_email=bool(a.person.email), pseudonymised_at=now,
+            ).envelope(client=client, occurred_at=now) for a in sealable])
+            await store.mark_announced(s, client, [a.person.account_ref for a in sealable], now)
+            announced += len(sealable)
+        return announced
+
+    announced = await in_batches(db, lambda s, after, limit: store.accounts_unannounced(s, after=after, limit=limit),
+                                 lambda a: (a.client, a.person.account_ref), announce, batch=batch)
+    if announced:
+        log.info("accounts placed before pseudonyms announced", extra={"fields": {"accounts": announced}})
+    return announced
 
 
 async def on_erasure_requested(event: DebtorErasureRequested, ctx: HandlerContext) -> None:
