@@ -47,4 +47,5 @@ echo "== PostgreSQL: $RECAUDO_DATABASE_URL"
 echo "== Kafka: $RECAUDO_KAFKA_BOOTSTRAP (and 3.9.2 at $RECAUDO_KAFKA39_BOOTSTRAP)"
 
 echo "== tests (unit, integration, e2e)"
-"$UV" run --no-sync pytest -m "unit or integration or e2e" "$@"
+# The slowest tests are printed so a run that creeps toward the 20-minute budget says where the time went.
+"$UV" run --no-sync pytest -m "unit or integration or e2e" --durations=30 "$@"
