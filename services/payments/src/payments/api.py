@@ -20,6 +20,7 @@ from payments.schemas import (
     ArrangementOut,
     AssignIn,
     BankFileOut,
+    BankFileRefusalOut,
     InstalmentIn,
     ManualPaymentIn,
     PaymentOut,
@@ -152,21 +153,27 @@ async def arrangement(slug: str, account_ref: str, body: ArrangementIn, client: 
 
 def bank_file_out(found: BankFile) -> BankFileOut:
     return BankFileOut(id=found.id, filename=found.filename, received_at=found.received_at, counts=found.counts,
-                       results=[r.model_dump(mode="json", exclude_none=True) for r in found.results])
+                       results=[r.model_dump(mode="json", exclude_none=True) for r in found.results],
+                       format=found.format, status="refused" if found.refusal else "reconciled",
+                       refusal=None if found.refusal is None else BankFileRefusalOut(**found.refusal.model_dump()))
 
 
 @router.post("/clients/{slug}/payments/files", status_code=201, response_model=BankFileOut,
              responses={200: {"model": BankFileOut, "description": "this file was already reconciled"}})
 async def bank_file(client: ClientOfOperator, platform: PlatformDep, file: Annotated[UploadFile, File()],
-                    locale: Annotated[str | None, Form()] = None) -> JSONResponse:
+                    locale: Annotated[str | None, Form()] = None,
+                    file_format: Annotated[str | None, Form(alias="format")] = None) -> JSONResponse:
     content = await file.read(50 * 1024 * 1024 + 1)
     if len(content) > 50 * 1024 * 1024:
         raise ProblemError(413, "file_too_large", "File too large", "a bank file is at most 50 MiB")
     if locale is not None and locale not in MARKS:
         raise ProblemError(422, "invalid_locale", "Invalid locale", f"supported: {sorted(MARKS)}")
+    if file_format is not None and file_format not in bank_files.FORMATS:
+        raise ProblemError(422, "invalid_format", "Invalid format",
+                           f"supported: {list(bank_files.FORMATS)}; none: told from the file's first line")
     result, created = await bank_files.reconcile_bank_file(platform.db, client=client.slug, content=content,
                                                            filename=file.filename, locale=locale,
-                                                           now=platform.clock())
+                                                           file_format=file_format, now=platform.clock())
     return JSONResponse(bank_file_out(result).model_dump(mode="json"), status_code=201 if created else 200)
 
 

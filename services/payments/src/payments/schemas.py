@@ -141,14 +141,26 @@ class ArrangementOut(BaseModel):
     instalments: list[InstalmentIn]
 
 
+class BankFileRefusalOut(BaseModel):
+    """v1: why a bank file was refused whole: a stable code, where (line, field) and why."""
+
+    code: str = Field(description="bank_file_malformed or bank_file_totals_mismatch")
+    line: int
+    field: str | None
+    detail: str
+
+
 class BankFileOut(BaseModel):
-    """v1: what became of each row of a bank statement."""
+    """v1: what became of each row of a bank file, or why the whole file was refused."""
 
     id: uuid.UUID
     filename: str | None
     received_at: dt.datetime
     counts: dict[str, int]
     results: list[dict[str, Any]]
+    format: str = Field("csv", description="csv or asobancaria2001")
+    status: str = Field("reconciled", description="reconciled, or refused: nothing of the file was applied")
+    refusal: BankFileRefusalOut | None = None
 
 
 class UnmatchedPaymentOut(BaseModel):

@@ -1,39 +1,57 @@
-"""Reconciling a bank statement: each row's payment applied at most once (by the bank's transaction id, or the
-row's place in this very file), and the same file sent again answers its first results and applies nothing."""
+"""Reconciling a bank file (a CSV statement, or an Asobancaria 2001 recaudo file): each payment applied at most once
+(by the bank's transaction id, or the row's place in this very file), and the same file sent again answers its first
+results and applies nothing. An Asobancaria file whose control totals disagree, or that is malformed, is refused
+whole and kept with the reason, to be read again at GET .../payments/files/{id}."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store as ledger
 from payments.bank_files import store
-from payments.bank_files.store import BankFile, BankRowResult
-from payments.domain.bank_files import bank_columns, check_bank_row
+from payments.bank_files.store import BankFile, BankFileRefusal, BankRowResult
+from payments.domain.asobancaria import FORMAT as ASOBANCARIA
+from payments.domain.asobancaria import AsobancariaRefused, looks_like_asobancaria, read_asobancaria
+from payments.domain.bank_files import BankRow, RejectedRow, bank_columns, check_bank_row
 from payments.handlers import apply_payment
 from payments.integrity import recorded_once
 from recaudo_common.client_copy import ClientCopy, get_client
-from recaudo_common.clock import local_instant
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
 from recaudo_common.files import FileFormatError, csv_rows, sniff
 
 STATUSES = ("applied", "unmatched", "duplicate", "rejected")
+FORMATS = ("csv", ASOBANCARIA)
 
 
 async def reconcile_bank_file(db: Database, *, client: str, content: bytes, filename: str | None,
-                              locale: str | None, now: dt.datetime) -> tuple[BankFile, bool]:
-    """Applies a bank statement's payments, each at most once; returns the stored per-row results and whether
-    this call created them (the same file again returns the first results and applies nothing)."""
+                              locale: str | None, now: dt.datetime, file_format: str | None = None
+                              ) -> tuple[BankFile, bool]:
+    """Applies a bank file's payments, each at most once; returns the stored per-row results and whether this
+    call created them (the same file again returns the first results and applies nothing). `file_format` None:
+    an Asobancaria 2001 file is known by its first line, anything else is read as a CSV statement. A file refused
+    whole is raised as `Invalid` naming where its record is, after that record is stored."""
     content_sha = hashlib.sha256(content).hexdigest()
     try:
-        return await recorded_once(lambda: _reconcile_bank_file(
-            db, client=client, content=content, content_sha=content_sha, filename=filename, locale=locale, now=now))
+        found, created = await recorded_once(lambda: _reconcile_bank_file(
+            db, client=client, content=content, content_sha=content_sha, filename=filename, locale=locale,
+            file_format=file_format, now=now))
     except FileFormatError as exc:
         raise Invalid(exc.code, exc.detail, title="Unreadable bank file") from exc
+    if found.refusal is not None:
+        raise refused(client, found.id, found.refusal)
+    return found, created
+
+
+def refused(client: str, file_id: uuid.UUID, refusal: BankFileRefusal) -> Invalid:
+    return Invalid(refusal.code, refusal.detail, title="Bank file refused",
+                   errors=[{"line": refusal.line, "field": refusal.field, "msg": refusal.detail}],
+                   instance=f"/v1/clients/{client}/payments/files/{file_id}")
 
 
 async def bank_file_of(db: Database, *, client: str, file_id: uuid.UUID) -> BankFile:
@@ -44,8 +62,17 @@ async def bank_file_of(db: Database, *, client: str, file_id: uuid.UUID) -> Bank
     return found
 
 
+RECORD_PEEK = 256  # more than a record and its line ending: a longer first line is no Asobancaria header
+
+
+def format_of(content: bytes) -> str:
+    first_line = content[:RECORD_PEEK].split(b"\n", 1)[0]
+    return ASOBANCARIA if looks_like_asobancaria(first_line) else "csv"
+
+
 async def _reconcile_bank_file(db: Database, *, client: str, content: bytes, content_sha: str, filename: str | None,
-                               locale: str | None, now: dt.datetime) -> tuple[BankFile, bool]:
+                               locale: str | None, file_format: str | None, now: dt.datetime
+                               ) -> tuple[BankFile, bool]:
     async with db.transaction() as s:
         existing = await store.bank_file(s, client, content_sha=content_sha)
         if existing is not None:
@@ -53,19 +80,37 @@ async def _reconcile_bank_file(db: Database, *, client: str, content: bytes, con
         copy = await get_client(s, ledger.SCHEMA, client)
         if copy is None:
             raise NotFound(f"client company {client!r}")
-        results = await _apply_rows(s, copy=copy, content=content, content_sha=content_sha, filename=filename,
-                                    locale=locale, now=now)
+        kind = file_format or format_of(content)
+        refusal: BankFileRefusal | None = None
+        if kind == ASOBANCARIA:
+            results, refusal = await _apply_asobancaria(s, copy=copy, content=content, now=now)
+        else:
+            results = await _apply_csv(s, copy=copy, content=content, content_sha=content_sha, filename=filename,
+                                       locale=locale, now=now)
         counts = {status: sum(1 for r in results if r.status == status) for status in STATUSES}
         file_id = uuid.uuid4()
         await store.insert_bank_file(s, file_id=file_id, client=client, content_sha=content_sha, filename=filename,
-                                     now=now, counts=counts, results=results)
+                                     now=now, counts=counts, results=results, file_format=kind, refusal=refusal)
         saved = await store.bank_file(s, client, file_id=file_id)
     assert saved is not None
     return saved, True
 
 
-async def _apply_rows(s: AsyncSession, *, copy: ClientCopy, content: bytes, content_sha: str, filename: str | None,
-                      locale: str | None, now: dt.datetime) -> list[BankRowResult]:
+async def _apply_asobancaria(s: AsyncSession, *, copy: ClientCopy, content: bytes, now: dt.datetime
+                             ) -> tuple[list[BankRowResult], BankFileRefusal | None]:
+    """Reads the whole file first (one line at a time, totals checked) and applies nothing unless all of it is
+    sound; then applies each detail. A refusal leaves no results: nothing of the file was applied."""
+    try:
+        for _ in read_asobancaria(io.BytesIO(content), timezone=copy.timezone):
+            pass
+    except AsobancariaRefused as exc:
+        return [], BankFileRefusal(code=exc.code, line=exc.line, field=exc.field, detail=exc.detail)
+    return [await _apply_line(s, copy=copy, line=line, fallback_id=None, now=now)
+            for line in read_asobancaria(io.BytesIO(content), timezone=copy.timezone)], None
+
+
+async def _apply_csv(s: AsyncSession, *, copy: ClientCopy, content: bytes, content_sha: str, filename: str | None,
+                     locale: str | None, now: dt.datetime) -> list[BankRowResult]:
     sniffed = sniff(content[:65536], filename=filename, encoding=None, delimiter=None)
     if sniffed.kind != "csv":
         raise Invalid("unsupported_format", "send the statement as CSV", title="Unsupported bank file")
@@ -74,24 +119,30 @@ async def _apply_rows(s: AsyncSession, *, copy: ClientCopy, content: bytes, cont
     if missing:
         raise Invalid("missing_required_columns", f"no column for {', '.join(missing)}; headers seen: {header}",
                       title="Unreadable bank file")
-    client = copy.slug
-    gateway = f"bank_file:{client}"
     results: list[BankRowResult] = []
     for number, cells in rows:
         text_cells = [c if isinstance(c, str) else str(c) for c in cells]
-        row, problem = check_bank_row(text_cells, columns, number, locale or copy.locale)
-        if row is None:
-            results.append(BankRowResult(row=number, status="rejected", reason=problem))
-            continue
-        external_id = row.transaction_id or f"{content_sha[:16]}:{number}"
-        if await ledger.gateway_payment(s, gateway, external_id) is not None:
-            results.append(BankRowResult(row=number, status="duplicate", transaction_id=external_id))
-            continue
-        paid_at = local_instant(row.paid_on, copy.timezone, dt.time(12))
-        applied = await apply_payment(s, client=client, account_ref=row.reference, debtor_id=None,
-                                      amount=row.amount, currency=copy.currency, paid_at=paid_at,
-                                      source="bank_file", method="bank_transfer", reference=row.reference, now=now,
-                                      gateway=gateway, external_id=external_id)
-        results.append(BankRowResult(row=number, status=applied.status, payment_id=str(applied.id),
-                                     reference=row.reference, amount=str(row.amount), reason=applied.reason))
+        row, problem = check_bank_row(text_cells, columns, number, locale or copy.locale, copy.timezone)
+        line: BankRow | RejectedRow = row if row is not None else RejectedRow(number, problem or "rejected")
+        results.append(await _apply_line(s, copy=copy, line=line, fallback_id=f"{content_sha[:16]}:{number}",
+                                         now=now))
     return results
+
+
+async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | RejectedRow, fallback_id: str | None,
+                      now: dt.datetime) -> BankRowResult:
+    """One payment line applied at most once (a line without the bank's id: by `fallback_id`, its place in this
+    file); an unknown reference goes to the suspense queue, as every payment whose account is not found."""
+    if isinstance(line, RejectedRow):
+        return BankRowResult(row=line.row, status="rejected", reason=line.reason)
+    client = copy.slug
+    gateway = f"bank_file:{client}"
+    external_id = line.transaction_id or fallback_id
+    if external_id is not None and await ledger.gateway_payment(s, gateway, external_id) is not None:
+        return BankRowResult(row=line.row, status="duplicate", transaction_id=external_id)
+    applied = await apply_payment(s, client=client, account_ref=line.reference, debtor_id=None, amount=line.amount,
+                                  currency=copy.currency, paid_at=line.paid_at, source="bank_file",
+                                  method=line.method, reference=line.reference, now=now, gateway=gateway,
+                                  external_id=external_id)
+    return BankRowResult(row=line.row, status=applied.status, payment_id=str(applied.id), reference=line.reference,
+                         amount=str(line.amount), reason=applied.reason)

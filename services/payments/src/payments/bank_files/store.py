@@ -29,6 +29,16 @@ class BankRowResult(BaseModel):
 RESULTS = TypeAdapter(list[BankRowResult])
 
 
+class BankFileRefusal(BaseModel):
+    """Why a file was refused whole: a stable code, the line and field at fault, and the reason in words."""
+
+    model_config = ConfigDict(frozen=True)
+    code: str
+    line: int
+    field: str | None
+    detail: str
+
+
 @dataclass(frozen=True)
 class BankFile:
     """A reconciled statement: how many rows came to each status, and what became of each row."""
@@ -38,26 +48,33 @@ class BankFile:
     received_at: dt.datetime
     counts: dict[str, int]
     results: list[BankRowResult]
+    format: str = "csv"
+    refusal: BankFileRefusal | None = None  # refused whole: nothing of it was applied
 
 
 async def bank_file(s: AsyncSession, client: str, *, file_id: uuid.UUID | None = None,
                     content_sha: str | None = None) -> BankFile | None:
     row = (await s.execute(text(
-        "SELECT id, filename, received_at, counts, CAST(results AS text) AS results FROM payments.bank_files "
+        "SELECT id, filename, received_at, counts, CAST(results AS text) AS results, format, "
+        "CAST(refusal AS text) AS refusal FROM payments.bank_files "
         "WHERE client_slug = :c AND (id = :id OR content_sha256 = :h)"),
         {"c": client, "id": file_id, "h": content_sha})).mappings().first()
     if row is None:
         return None
     return BankFile(id=row["id"], filename=row["filename"], received_at=row["received_at"],
                     counts={k: int(v) for k, v in row["counts"].items()},
-                    results=RESULTS.validate_json(row["results"]))
+                    results=RESULTS.validate_json(row["results"]), format=row["format"],
+                    refusal=None if row["refusal"] is None else BankFileRefusal.model_validate_json(row["refusal"]))
 
 
 async def insert_bank_file(s: AsyncSession, *, file_id: uuid.UUID, client: str, content_sha: str,
                            filename: str | None, now: dt.datetime, counts: dict[str, int],
-                           results: list[BankRowResult]) -> None:
+                           results: list[BankRowResult], file_format: str = "csv",
+                           refusal: BankFileRefusal | None = None) -> None:
     await s.execute(text(
-        "INSERT INTO payments.bank_files (id, client_slug, content_sha256, filename, received_at, counts, results) "
-        "VALUES (:id, :c, :h, :f, :now, CAST(:counts AS jsonb), CAST(:results AS jsonb))"),
+        "INSERT INTO payments.bank_files (id, client_slug, content_sha256, filename, received_at, counts, results, "
+        "format, refusal) VALUES (:id, :c, :h, :f, :now, CAST(:counts AS jsonb), CAST(:results AS jsonb), :format, "
+        "CAST(:refusal AS jsonb))"),
         {"id": file_id, "c": client, "h": content_sha, "f": filename, "now": now,
-         "counts": json.dumps(counts), "results": RESULTS.dump_json(results, exclude_none=True).decode()})
+         "counts": json.dumps(counts), "results": RESULTS.dump_json(results, exclude_none=True).decode(),
+         "format": file_format, "refusal": None if refusal is None else refusal.model_dump_json()})

@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
+from recaudo_common.clock import local_instant
 from recaudo_common.money import parse_amount, parse_date
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -38,16 +39,33 @@ def bank_columns(header: list[str]) -> tuple[dict[str, int], list[str]]:
     return found, [f for f in ("reference", "amount", "date") if f not in found]
 
 
+# A bank file says the day a payment was made, not the hour: it is booked at noon of that day in the client
+# company's time zone, so that it falls on that day whatever the zone.
+BOOKED_AT = dt.time(12)
+
+
 @dataclass(frozen=True)
 class BankRow:
+    """One payment of a bank file (a CSV statement's row, an Asobancaria detail), to apply at most once by
+    `transaction_id` (the bank's own id; none: the row's place in this very file)."""
+
     row: int
     reference: str
     amount: Decimal
-    paid_on: dt.date
+    paid_at: dt.datetime  # timezone-aware, in the client company's zone
     transaction_id: str | None
+    method: str = "bank_transfer"
 
 
-def check_bank_row(cells: list[str], columns: dict[str, int], row: int, locale: str
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row of a bank file that is no payment to apply, and why (a stable code)."""
+
+    row: int
+    reason: str
+
+
+def check_bank_row(cells: list[str], columns: dict[str, int], row: int, locale: str, timezone: str
                    ) -> tuple[BankRow | None, str | None]:
     """(payment, None) or (None, rejection code)."""
 
@@ -64,4 +82,5 @@ def check_bank_row(cells: list[str], columns: dict[str, int], row: int, locale: 
     paid_on = parse_date(cell("date")) if cell("date") else None
     if paid_on is None:
         return None, "invalid_date"
-    return BankRow(row, reference, amount, paid_on, cell("transaction_id") or None), None
+    return BankRow(row, reference, amount, local_instant(paid_on, timezone, BOOKED_AT),
+                   cell("transaction_id") or None), None
