@@ -20,7 +20,6 @@ from payments.schemas import (
     ArrangementOut,
     AssignIn,
     BankFileOut,
-    BankFileRefusalOut,
     InstalmentIn,
     ManualPaymentIn,
     PaymentOut,
@@ -152,10 +151,12 @@ async def arrangement(slug: str, account_ref: str, body: ArrangementIn, client: 
 
 
 def bank_file_out(found: BankFile) -> BankFileOut:
+    refusal = found.refusal
     return BankFileOut(id=found.id, filename=found.filename, received_at=found.received_at, counts=found.counts,
                        results=[r.model_dump(mode="json", exclude_none=True) for r in found.results],
-                       format=found.format, status="refused" if found.refusal else "reconciled",
-                       refusal=None if found.refusal is None else BankFileRefusalOut(**found.refusal.model_dump()))
+                       format=found.format, status="reconciled" if refusal is None else "failed",
+                       error_code=refusal and refusal.code, error_detail=refusal and refusal.detail,
+                       error_line=refusal and refusal.line, error_field=refusal and refusal.field)
 
 
 @router.post("/clients/{slug}/payments/files", status_code=201, response_model=BankFileOut,

@@ -141,15 +141,6 @@ class ArrangementOut(BaseModel):
     instalments: list[InstalmentIn]
 
 
-class BankFileRefusalOut(BaseModel):
-    """v1: why a bank file was refused whole: a stable code, where (line, field) and why."""
-
-    code: str = Field(description="bank_file_malformed or bank_file_totals_mismatch")
-    line: int
-    field: str | None
-    detail: str
-
-
 class BankFileOut(BaseModel):
     """v1: what became of each row of a bank file, or why the whole file was refused."""
 
@@ -159,8 +150,13 @@ class BankFileOut(BaseModel):
     counts: dict[str, int]
     results: list[dict[str, Any]]
     format: str = Field("csv", description="csv or asobancaria2001")
-    status: str = Field("reconciled", description="reconciled, or refused: nothing of the file was applied")
-    refusal: BankFileRefusalOut | None = None
+    # A file refused whole (an Asobancaria file whose totals disagree, or malformed) is kept as a failed upload
+    # is at ingest: status failed, with its error_code and error_detail, and here also the line and field at fault.
+    status: str = Field("reconciled", description="reconciled, or failed: refused whole, nothing of it applied")
+    error_code: str | None = Field(None, description="bank_file_malformed or bank_file_totals_mismatch")
+    error_detail: str | None = None
+    error_line: int | None = Field(None, description="the line of the file at fault")
+    error_field: str | None = Field(None, description="the field of that line's record at fault")
 
 
 class UnmatchedPaymentOut(BaseModel):

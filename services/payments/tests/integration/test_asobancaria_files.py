@@ -59,7 +59,7 @@ async def test_an_asobancaria_file_applies_each_payment_once(gateway: Gateway) -
     first = await upload(gateway, content)
     assert first.status_code == 201, first.text
     body = first.json()
-    assert (body["format"], body["status"], body["refusal"]) == ("asobancaria2001", "reconciled", None)
+    assert (body["format"], body["status"], body["error_code"]) == ("asobancaria2001", "reconciled", None)
     assert body["counts"] == {"applied": 3, "unmatched": 1, "duplicate": 0, "rejected": 0}
     assert [{k: v for k, v in r.items() if k != "payment_id"} for r in body["results"]] == [
         {"row": 3, "status": "applied", "reference": "1055909", "amount": "18000.00"},
@@ -118,9 +118,9 @@ async def test_a_file_whose_totals_disagree_is_refused_whole_and_the_reason_kept
     kept = await gateway.http.get(problem["instance"], headers=gateway.as_operator())
     assert kept.status_code == 200, kept.text
     assert {k: v for k, v in kept.json().items() if k not in ("id", "received_at")} == {
-        "filename": "RECAUDO0405.TXT", "format": "asobancaria2001", "status": "refused",
+        "filename": "RECAUDO0405.TXT", "format": "asobancaria2001", "status": "failed",
         "counts": {"applied": 0, "unmatched": 0, "duplicate": 0, "rejected": 0}, "results": [],
-        "refusal": {"code": "bank_file_totals_mismatch", "line": 8, "field": "lot_total", "detail": detail}}
+        "error_code": "bank_file_totals_mismatch", "error_detail": detail, "error_line": 8, "error_field": "lot_total"}
     # Sent again, refused again with the same record, still applying nothing.
     again = await upload(gateway, content)
     assert (again.status_code, again.json()["instance"], again.json()["code"]) == (
