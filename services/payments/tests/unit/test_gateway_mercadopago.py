@@ -218,3 +218,17 @@ def test_hostile_bodies_are_refused_as_domain_errors(body: bytes) -> None:
         read_payment(body)
     with pytest.raises(DomainError):
         read_notification(body)
+
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+KEYS = st.sampled_from(list(PAYMENT) + ["area_code", "number", "type", "email"]) | st.text(max_size=6)
+JSON_VALUES = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(KEYS, inner, max_size=6), max_leaves=25)
+
+
+@given(answer=st.dictionaries(KEYS, JSON_VALUES, max_size=12))
+def test_any_api_answer_is_read_or_refused_never_crashed(answer: dict[str, Any]) -> None:
+    try:
+        read_payment(json.dumps({**PAYMENT, **answer}).encode())
+    except DomainError:
+        pass

@@ -206,3 +206,28 @@ def test_a_repeated_signed_field_is_refused() -> None:
 def test_any_bytes_are_refused_not_crashed(body: bytes) -> None:
     with pytest.raises(DomainError):
         read_confirmation(body, api_key=API_KEY, merchant_id=MERCHANT)
+
+
+@given(whole=st.integers(0, 10**14 - 1), decimals=st.sampled_from(["", ".0", ".5", ".00", ".05", ".10", ".25", ".99"]))
+def test_the_rounding_keeps_the_amount_and_drops_only_a_trailing_zero(whole: int, decimals: str) -> None:
+    value = f"{whole}{decimals}"
+    rounded = new_value(value)
+    assert Decimal(rounded) == Decimal(value)
+    assert len(rounded.split(".")[1]) == (2 if len(decimals) == 3 and decimals[2] != "0" else 1)
+
+
+@given(fields=st.dictionaries(st.sampled_from(["merchant_id", "reference_sale", "value", "currency", "state_pol",
+                                               "transaction_id", "email_buyer", "sign"]) | st.text(max_size=6),
+                              st.text(max_size=30), max_size=10))
+def test_any_form_is_read_or_refused_never_crashed(fields: dict[str, str]) -> None:
+    signable = {**signed_fields(), **{k: v for k, v in fields.items() if k != "sign"}}
+    try:
+        signable["sign"] = confirmation_signature(
+            api_key=API_KEY, merchant_id=signable["merchant_id"], reference_sale=signable["reference_sale"],
+            value=signable["value"], currency=signable["currency"], state_pol=signable["state_pol"])
+    except DomainError:
+        pass
+    try:
+        read_confirmation(urlencode(signable).encode(), api_key=API_KEY, merchant_id=MERCHANT)
+    except DomainError:
+        pass

@@ -207,3 +207,22 @@ def test_malformed_sessions_are_refused(field: str, value: Any) -> None:
 def test_hostile_bodies_signed_correctly_are_refused_as_domain_errors(body: bytes) -> None:
     with pytest.raises(DomainError):
         read_event(body, header(body), secrets=[SECRET], now=NOW)
+
+
+JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+KEYS = st.sampled_from(["id", "object", "amount", "amount_total", "amount_refunded", "currency", "payment_status",
+                        "payment_intent", "charge", "client_reference_id", "metadata", "reference", "customer_details",
+                        "email", "created", "refunded", "status"]) | st.text(max_size=6)
+JSON_VALUES = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=3)
+                           | st.dictionaries(KEYS, inner, max_size=6), max_leaves=25)
+
+
+@given(event_type=st.sampled_from(["checkout.session.completed", "checkout.session.async_payment_succeeded",
+                                   "charge.refunded", "charge.dispute.created", "other"]),
+       data_object=st.dictionaries(KEYS, JSON_VALUES, max_size=10))
+def test_any_signed_object_is_read_or_refused_never_crashed(event_type: str, data_object: dict[str, Any]) -> None:
+    raw = event(event_type, data_object)
+    try:
+        read_event(raw, header(raw), secrets=[SECRET], now=NOW)
+    except DomainError:
+        pass
