@@ -20,6 +20,7 @@ from payments.gateways.domain.wompi import (
     expiration_iso,
     integrity_signature,
     read_event,
+    read_transaction,
 )
 from recaudo_common.domain_errors import DomainError
 
@@ -94,6 +95,16 @@ def test_the_documented_event_reads_as_an_approved_payment_in_pesos() -> None:
     assert "juan.perez" not in repr(payment)  # personal data stays out of logs that print the value
     # The example signs the id, status and amount only: its reference and currency are not vouched for.
     assert payment.authenticated == {"payment_id", "status", "amount"}
+
+
+def test_the_apis_answer_vouches_for_every_field_of_the_transaction() -> None:
+    """What the wiring reads to confirm a reference or currency the event's checksum did not cover."""
+    answer = json.dumps({"data": DOC_EVENT["data"]["transaction"]}).encode()
+    payment = read_transaction(answer, expected_id="1234-1610641025-49201")
+    assert payment.reference == "MZQ3X2DE2SMX" and payment.authenticated == {"payment_id", "reference", "status",
+                                                                              "amount", "currency"}
+    with pytest.raises(MalformedNotification):
+        read_transaction(answer, expected_id="1234-1610641025-49202")
 
 
 def test_the_checksum_compares_without_regard_to_case_in_body_and_header() -> None:

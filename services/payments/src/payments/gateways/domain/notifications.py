@@ -28,15 +28,15 @@ Json = None | bool | int | Decimal | str | list["Json"] | dict[str, "Json"]
 JsonObject = dict[str, Json]
 
 CURRENCY = re.compile(r"[A-Za-z]{3}")
-
-
+# The fields of a GatewayPayment a gateway can vouch for.
 ALL_FIELDS = frozenset({"payment_id", "reference", "status", "amount", "currency"})
 
 
 class UnverifiedNotification(DomainError):
     """The signature is missing, malformed or wrong (or, for Stripe, stale): the notification is not the gateway's.
-    The edge answers 401 and applies nothing. `code` is one of missing_signature, malformed_signature,
-    bad_signature, stale_signature, wrong_merchant."""
+    The gateway's route answers 401 and applies nothing (the generic mapping of domain errors would say 422, so the
+    route maps this one itself). `code` is one of missing_signature, malformed_signature, bad_signature,
+    stale_signature, wrong_merchant."""
 
     default_title = "Notification not verified"
 

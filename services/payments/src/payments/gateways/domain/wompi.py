@@ -189,3 +189,12 @@ def transaction_payment(transaction: JsonObject, *, signed: frozenset[str] | Non
         or instant(text(transaction, "created_at", required=False, max_len=40), "created_at"),
         gateway_status=gateway_status, payer=payer,
         authenticated=ALL_FIELDS if signed is None else frozenset(VOUCHES[p] for p in signed if p in VOUCHES))
+
+
+def read_transaction(raw: bytes, *, expected_id: str) -> GatewayPayment:
+    """The answer of `GET /v1/transactions/{id}` (`{"data": {...}}`) as a payment, every field vouched for by
+    Wompi's API: how an event's unsigned reference or currency is confirmed before money is applied."""
+    payment = transaction_payment(obj(load_object(raw), "data"))
+    if payment.payment_id != expected_id:
+        raise MalformedNotification("the API answered about another transaction")
+    return payment
