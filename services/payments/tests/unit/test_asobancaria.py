@@ -113,6 +113,18 @@ def test_blank_trimmed_records_crlf_and_trailing_blank_lines_are_read() -> None:
     assert len([r for r in read_asobancaria(iter(data.splitlines(keepends=True)), timezone=BOGOTA)]) == 3
 
 
+def test_a_byte_order_mark_before_the_header_is_no_part_of_it() -> None:
+    lines = two_lots()
+    data = [b"\xef\xbb\xbf" + (lines[0] + "\r\n").encode(), *[(line + "\r\n").encode() for line in lines[1:]]]
+    assert looks_like_asobancaria(data[0])
+    assert len(list(read_asobancaria(data, timezone=BOGOTA))) == 3
+    # Only before the header: elsewhere it is three characters too many where a record type should be.
+    data[1] = b"\xef\xbb\xbf" + data[1]
+    with pytest.raises(AsobancariaRefused) as caught:
+        list(read_asobancaria(data, timezone=BOGOTA))
+    assert (caught.value.code, caught.value.line, caught.value.field) == (MALFORMED, 2, "record_type")
+
+
 def test_a_file_with_no_lots_and_zero_totals_is_an_empty_day() -> None:
     assert read([file_header(), file_control(0, 0)]) == []
 

@@ -36,6 +36,7 @@ FORMAT = "asobancaria2001"
 RECORD_LENGTH = 162
 MALFORMED = "bank_file_malformed"
 TOTALS_MISMATCH = "bank_file_totals_mismatch"
+UTF8_BOM = b"\xef\xbb\xbf"  # a file saved again by a Windows editor may start with one: no part of the header
 METHOD = "bank_collection"  # paid at the bank for the client company (its recaudo agreement), not a transfer
 
 
@@ -123,7 +124,7 @@ class AsobancariaRefused(Exception):
 def looks_like_asobancaria(first_line: bytes) -> bool:
     """A file header: record type 01 then the NIT, collection date and bank code in digits, on a line no longer
     than a record (a CSV statement's first line is its column names)."""
-    line = first_line.rstrip(b"\r\n")
+    line = first_line.rstrip(b"\r\n").removeprefix(UTF8_BOM)
     return len(line) <= RECORD_LENGTH and len(line) >= 55 and line[:2] == b"01" and line[2:23].isdigit()
 
 
@@ -138,7 +139,7 @@ def read_asobancaria(lines: Iterable[bytes], *, timezone: str) -> Iterator[BankR
     lot_count = lot_total = file_count = file_total = 0
     number = 0
     for number, raw in enumerate(lines, start=1):
-        line = raw.rstrip(b"\r\n").decode("latin-1")
+        line = raw.rstrip(b"\r\n").removeprefix(UTF8_BOM if number == 1 else b"").decode("latin-1")
         if previous == "09":
             if line.strip(" \x1a"):  # blank lines (and a DOS end-of-file mark) may follow the file control
                 raise AsobancariaRefused(MALFORMED, number, RECORD_TYPE.name,
