@@ -220,6 +220,30 @@ def test_every_deployment_is_hardened_probed_and_bounded(built: tuple[str, list[
         assert pod["terminationGracePeriodSeconds"] >= 30 and pod["automountServiceAccountToken"] is False
 
 
+def test_prod_runs_outreachs_bounce_receiver_behind_a_service_on_port_25(monkeypatch: pytest.MonkeyPatch) -> None:
+    """#20: the component bounce-receiver (prod) turns the receiver on in the outreach workers, exposes it as SMTP on
+    25 and lets mail servers reach it through the default-deny policies; dev has none of it."""
+    from outreach.settings import OutreachSettings
+
+    objects = build("prod")
+    [config] = [o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"].startswith("recaudo-config")]
+    for name, value in config["data"].items():
+        if name.startswith("RECAUDO_OUTREACH_SMTP_BOUNCE_"):
+            monkeypatch.setenv(name, value)  # as the pod reads them
+    settings = OutreachSettings()
+    assert settings.bounce_receiver_on and settings.smtp_bounce_port
+    [worker] = [d for d in by_kind(objects, "Deployment") if d["metadata"]["name"] == "recaudo-outreach-worker"]
+    ports = {p["name"]: p["containerPort"] for p in worker["spec"]["template"]["spec"]["containers"][0]["ports"]}
+    assert ports["smtp-bounces"] == settings.smtp_bounce_port
+    [service] = [o for o in by_kind(objects, "Service") if o["metadata"]["name"] == "recaudo-outreach-bounces"]
+    assert service["spec"]["selector"] == {"app.kubernetes.io/name": "recaudo-outreach-worker"}
+    assert service["spec"]["ports"] == [{"name": "smtp", "protocol": "TCP", "port": 25, "targetPort": "smtp-bounces"}]
+    allowed = [p for o in by_kind(objects, "NetworkPolicy") for rule in o["spec"].get("ingress", [])
+               for p in rule.get("ports", []) if o["spec"]["podSelector"] == {"matchLabels": service["spec"]["selector"]}]
+    assert {"protocol": "TCP", "port": settings.smtp_bounce_port} in allowed
+    assert not [o for o in build("dev") if o["metadata"]["name"] == "recaudo-outreach-bounces"]
+
+
 def test_topics_match_the_code() -> None:
     objects = build("prod")
     declared = {o["spec"]["topicName"] for o in by_kind(objects, "KafkaTopic")}

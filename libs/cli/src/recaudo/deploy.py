@@ -58,6 +58,15 @@ CONFIG = {
     "RECAUDO_OUTREACH_SMTP_STARTTLS": "true", "RECAUDO_OUTREACH_SMTP_PORT": "587",
 }
 
+# Outreach's bounce receiver (#20), in the overlays that include components/bounce-receiver (prod does): the SMTP
+# server outreach's workers run for the envelope sender's address, on an unprivileged port in the pod and 25 at a
+# LoadBalancer Service, where the bounce domain's MX points. The address is the example domain's, as the public
+# URL is: the operator's own goes in the overlay.
+BOUNCE_PORT = 2525
+BOUNCE_CONFIG = {"RECAUDO_OUTREACH_SMTP_BOUNCE_HOST": "0.0.0.0",  # the pod's interface, behind a Service
+                 "RECAUDO_OUTREACH_SMTP_BOUNCE_PORT": str(BOUNCE_PORT),
+                 "RECAUDO_OUTREACH_SMTP_BOUNCE_ADDRESSES": json.dumps(["bounces@recaudo.example.com"])}
+
 
 def topics() -> list[str]:
     families = sorted({cls.family for cls in REGISTRY.values()})
@@ -293,6 +302,20 @@ def _network_policies() -> list[dict[str, Any]]:
     ]
 
 
+def _bounce_receiver() -> list[dict[str, Any]]:
+    """The bounce receiver's Service (SMTP on 25, to the outreach workers' port) and the one ingress it needs:
+    mail servers anywhere deliver their delivery status notifications to it."""
+    worker = {"app.kubernetes.io/name": "recaudo-outreach-worker"}
+    return [
+        {"apiVersion": "v1", "kind": "Service", "metadata": _meta("recaudo-outreach-bounces", "outreach"),
+         "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local", "selector": worker,
+                  "ports": [{"name": "smtp", "protocol": "TCP", "port": 25, "targetPort": "smtp-bounces"}]}},
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("recaudo-outreach-bounces"),
+         "spec": {"podSelector": {"matchLabels": worker}, "policyTypes": ["Ingress"],
+                  "ingress": [{"ports": [{"protocol": "TCP", "port": BOUNCE_PORT}]}]}},
+    ]
+
+
 def _pdbs() -> list[dict[str, Any]]:
     out = []
     for service in SERVICES:
@@ -356,6 +379,14 @@ def render(root: Path) -> dict[str, str]:
     files["components/network-policies/kustomization.yaml"] = HEADER + _component(resources=["policies.yaml"])
     files["components/pdb/pdb.yaml"] = HEADER + _dump(_pdbs())
     files["components/pdb/kustomization.yaml"] = HEADER + _component(resources=["pdb.yaml"])
+    files["components/bounce-receiver/bounce-receiver.yaml"] = HEADER + _dump(_bounce_receiver())
+    files["components/bounce-receiver/kustomization.yaml"] = HEADER + _component(
+        resources=["bounce-receiver.yaml"],
+        configMapGenerator=[{"name": "recaudo-config", "behavior": "merge",
+                             "literals": [f"{k}={v}" for k, v in BOUNCE_CONFIG.items()]}],
+        patches=[{"target": {"kind": "Deployment", "name": "recaudo-outreach-worker"}, "patch": json.dumps([{
+            "op": "add", "path": "/spec/template/spec/containers/0/ports/-",
+            "value": {"name": "smtp-bounces", "containerPort": BOUNCE_PORT, "protocol": "TCP"}}])}])
     files["components/observability/observability.yaml"] = HEADER + _dump(_observability(root))
     files["components/observability/kustomization.yaml"] = HEADER + _component(resources=["observability.yaml"])
     small = [{"op": "replace", "path": "/spec/minReplicas", "value": 1}]
@@ -385,7 +416,8 @@ def render(root: Path) -> dict[str, str]:
         ])
     files["overlays/prod/kustomization.yaml"] = HEADER + _kustomization(
         namespace="recaudo", resources=["../../base"],
-        components=["../../components/network-policies", "../../components/pdb", "../../components/observability"],
+        components=["../../components/network-policies", "../../components/pdb", "../../components/observability",
+                    "../../components/bounce-receiver"],
         images=[{"name": IMAGE, "newTag": "1.0.0"}])
     return files
 

@@ -1,5 +1,5 @@
-"""Outreach's composition root: providers and the debtor page's gateway from settings, the scheduler worker, and
-every feature's routes."""
+"""Outreach's composition root: providers and the debtor page's gateway from settings, the scheduler worker, the
+bounce receiver when configured, and every feature's routes."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from outreach.sending.whatsapp_answers import send_answers
 from outreach.settings import OutreachSettings
 from outreach.store import due_backlog
 from outreach.templates.routes import router as templates
+from outreach.unsubscribe.receiver import BounceReceiver
 from outreach.unsubscribe.routes import router as unsubscribe
 from outreach.whatsapp.routes import router as whatsapp
 from recaudo_common.gate import PROVIDER_NOTIFICATIONS, public_form
@@ -59,13 +60,18 @@ def build(platform: Platform, settings: OutreachSettings | None = None) -> Servi
             measured_at = platform.clock()
         return claimed >= settings.scheduler_batch
 
+    # The bounce receiver, when the settings give it a port and the bounce addresses: an SMTP server run by the
+    # workers, opened when the service starts and closed when it stops.
+    receivers = [BounceReceiver(platform.db, settings, platform.clock)] if settings.bounce_receiver_on else []
+
     return ServiceUnit(
         name="outreach", schema="outreach", migrations=MIGRATIONS, settings=settings,
         routers=[consent, contact_history, agent_desk, templates, receipts, sending,
                  debtor_page, best_times, unsubscribe, whatsapp],
         app_state={APP_STATE: state},
         subscriptions=subscriptions(vault), workers=[periodic(schedule, settings.scheduler_poll_s),
-                                                       relearning(platform.db, settings, platform.clock)],
+                                                       relearning(platform.db, settings, platform.clock),
+                                                       *(r.run for r in receivers)],
         body_rules=[PROVIDER_NOTIFICATIONS, public_form(r"/pay/.*"), public_form(r"/u/[^/]+")],
         description="Outreach: contact scheduling under each country's contact law.",
     )

@@ -70,6 +70,37 @@ class OutreachSettings(PlatformSettings):
     smtp_dkim_selector: str | None = None
     smtp_dkim_domain: str | None = None
     smtp_dkim_private_key: str | None = Field(None, repr=False)
+    # Bounces (RFC 3464 delivery status notifications): the first of these addresses is every e-mail's envelope
+    # sender (MAIL FROM, the Return-Path), where a mail server that gives up on a message later sends its report.
+    # With a port too, outreach's workers receive those reports themselves over SMTP (unsubscribe/receiver.py): mail
+    # for these addresses only, at most smtp_bounce_max_bytes a message, smtp_bounce_max_sessions clients at a
+    # time, each idle for at most smtp_bounce_timeout_s. Off without a port or an address (smtp_from is the
+    # envelope sender then, and its mailbox gets the reports).
+    smtp_bounce_addresses: list[str] = Field(default_factory=list)
+    smtp_bounce_host: str = "127.0.0.1"
+    smtp_bounce_port: int | None = Field(None, ge=1, le=65535)
+    smtp_bounce_max_bytes: int = Field(1_048_576, ge=10_240, le=52_428_800)
+    smtp_bounce_max_sessions: int = Field(20, ge=1, le=1000)
+    smtp_bounce_timeout_s: float = Field(60.0, gt=0, le=600)
+
+    @field_validator("smtp_bounce_addresses")
+    @classmethod
+    def _bounce_addresses_are_addresses(cls, value: list[str]) -> list[str]:
+        for address in (a.strip() for a in value):
+            local, at, domain = address.rpartition("@")
+            if not (local and at and domain) or any(c in address for c in " <>,\r\n"):
+                raise ValueError("each bounce address is a bare local@domain")
+        return [a.strip().lower() for a in value]
+
+    @property
+    def bounce_receiver_on(self) -> bool:
+        return self.smtp_bounce_port is not None and bool(self.smtp_bounce_addresses)
+
+    @property
+    def envelope_sender(self) -> str:
+        """The SMTP provider's MAIL FROM: the first bounce address when there is one, else the From address."""
+        return self.smtp_bounce_addresses[0] if self.smtp_bounce_addresses else self.smtp_from
+
     twilio_base_url: str = "https://api.twilio.com"
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -100,6 +131,9 @@ class OutreachSettings(PlatformSettings):
         if "smtp" in used and any(dkim) and not all(dkim):
             found.append(SettingProblem(self.variable("smtp_dkim_private_key"),
                                         "DKIM needs its selector, domain and private key together"))
+        if self.smtp_bounce_port is not None and not self.smtp_bounce_addresses:
+            found.append(SettingProblem(self.variable("smtp_bounce_addresses"),
+                                        "a bounce receiver port without the bounce address it takes mail for"))
         if "twilio" in used:
             if weak := weak_secret(self.twilio_auth_token):
                 found.append(SettingProblem(self.variable("twilio_auth_token"), f"Twilio auth token {weak}"))

@@ -6,9 +6,9 @@ Bounces: a mail server that refuses the recipient at RCPT TO with a permanent ad
 such mailbox" and the like, domain.unsubscribe.address_is_dead) fails the attempt and marks the address invalid,
 in the same transaction. That is the mechanism here: the platform hands each message to its own submission
 server, which refuses at RCPT what it knows to be dead and relays the rest. A bounce that comes later, as a
-delivery status notification (RFC 3464) to the envelope sender's mailbox, is applied by
-unsubscribe.bounces.bounce_received (matched by the Message-ID it returns); nothing reads that mailbox yet
-(docs/architecture.md, "Outreach")."""
+delivery status notification (RFC 3464) to the envelope sender, is applied by unsubscribe.bounces (matched by
+the Message-ID it returns): the envelope sender is the configured bounce address (settings.envelope_sender), whose
+mail outreach's bounce receiver takes (unsubscribe/receiver.py; docs/architecture.md, "Outreach")."""
 
 from __future__ import annotations
 
@@ -96,7 +96,9 @@ class Smtp(OneByOne):
         accepted = False
         try:
             async with session:
-                await session.sendmail(self.settings.smtp_from, [message.recipient], raw)
+                # The envelope sender (the Return-Path) is the bounce address when one is configured, so a server
+                # that gives up on the message later sends its delivery status notification to the receiver.
+                await session.sendmail(self.settings.envelope_sender, [message.recipient], raw)
                 accepted = True  # the server said 250 to the DATA: a failure after this (QUIT) changes nothing
         except aiosmtplib.SMTPRecipientsRefused as e:
             # The reason names the reply's code and enhanced status only: a server's text may quote the address.
