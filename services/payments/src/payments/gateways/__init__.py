@@ -1,2 +1,3 @@
-"""The payment gateways a client company collects through (Wompi, Mercado Pago, PayU, Stripe), each as it documents
-its notifications and signatures; `domain/` holds the pure formats, the wiring (routes, stores) comes later (#21)."""
+"""The payment gateways a client company collects through: Wompi, Mercado Pago, PayU and Stripe (#21)."""
+
+# domain/ holds each gateway's documented formats as pure functions; the routes and stores that use them come next.

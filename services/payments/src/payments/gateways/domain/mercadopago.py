@@ -1,18 +1,17 @@
-"""Mercado Pago as documented: the `x-signature` of its webhooks and the payment its API answers.
+"""Mercado Pago as documented: the `x-signature` of its webhooks and the payment its API answers."""
 
-Webhooks (https://www.mercadopago.com.co/developers/es/docs/your-integrations/notifications/webhooks, "Validar
-origen de la notificación"): `x-signature: ts=<ts>,v1=<hex>`, v1 being HMAC-SHA256 (key: the application's secret
-signature) of the manifest `id:[data.id_url];request-id:[x-request-id_header];ts:[ts_header];`, where data.id comes
-from the query string, and any part absent from the notification is left out. The docs ask for data.id in lower case
-when it is alphanumeric; the official SDK (mercadopago/sdk-python, webhook/validator.py) signs it as received; both
-forms are accepted, each being an HMAC under the same secret. `ts` is in milliseconds in the docs' example and in
-seconds in older integrations: either is read, and neither is a freshness guarantee (MP retries for days with the
-same signature), so nothing is refused by age.
-
-The signature covers neither the body nor any amount or status: the notification only says "look at payment N".
-The payment is read from `GET {api_base_url}/v1/payments/{id}` with the access token
-(https://www.mercadopago.com.co/developers/es/reference/payments/_payments_id/get); only that answer is trusted.
-"""
+# Webhooks (https://www.mercadopago.com.co/developers/es/docs/your-integrations/notifications/webhooks, "Validar
+# origen de la notificación"): `x-signature: ts=<ts>,v1=<hex>`, v1 being HMAC-SHA256 (key: the application's secret
+# signature) of the manifest `id:[data.id_url];request-id:[x-request-id_header];ts:[ts_header];`, where data.id comes
+# from the query string, and any part absent from the notification is left out. The docs ask for data.id in lower case
+# when it is alphanumeric; the official SDK (mercadopago/sdk-python, webhook/validator.py) signs it as received; both
+# forms are accepted, each being an HMAC under the same secret. `ts` is in milliseconds in the docs' example and in
+# seconds in older integrations: either is read, and neither is a freshness guarantee (MP retries for days with the
+# same signature), so nothing is refused by age.
+#
+# The signature covers neither the body nor any amount or status: the notification only says "look at payment N".
+# The payment is read from `GET {api_base_url}/v1/payments/{id}` with the access token
+# (https://www.mercadopago.com.co/developers/es/reference/payments/_payments_id/get); only that answer is trusted.
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""What a gateway's notification becomes once verified, the two ways one is refused, and the careful readers of
-its JSON that every gateway shares (a hostile body ends in a refusal, never in another kind of crash)."""
+"""What a gateway's notification becomes once verified, how one is refused, and safe readers of its JSON."""
 
 from __future__ import annotations
 

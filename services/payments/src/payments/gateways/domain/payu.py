@@ -1,16 +1,15 @@
-"""PayU Latam as documented: the confirmation page's `sign` and the WebCheckout request signature.
+"""PayU Latam as documented: the confirmation page's `sign` and the WebCheckout request signature."""
 
-Confirmation (https://developers.payulatam.com/latam/es/docs/integrations/confirmation-url.html): PayU POSTs
-`application/x-www-form-urlencoded` fields once a transaction is final; `sign` is a digest of
-"ApiKey~merchant_id~reference_sale~new_value~currency~state_pol" made from the fields as received, where `new_value`
-is `value` with one decimal when its second decimal is 0 (150.00 -> 150.0) and with two otherwise (150.25 -> 150.25).
-The digest is MD5 by default; the page's examples use HMAC-SHA256 with a secret key, and WebCheckout also offers
-SHA1 and SHA256 (`algorithmSignature`): each is accepted by the length of `sign`. PayU signs no timestamp and not
-`transaction_id`, so replays are stopped by deduplication, never by age.
-
-WebCheckout (https://developers.payulatam.com/latam/es/docs/integrations/webcheckout-integration/payment-form.html):
-`signature` is MD5 (or SHA1, SHA256) of "ApiKey~merchantId~referenceCode~amount~currency".
-"""
+# Confirmation (https://developers.payulatam.com/latam/es/docs/integrations/confirmation-url.html): PayU POSTs
+# `application/x-www-form-urlencoded` fields once a transaction is final; `sign` is a digest of
+# "ApiKey~merchant_id~reference_sale~new_value~currency~state_pol" made from the fields as received, where `new_value`
+# is `value` with one decimal when its second decimal is 0 (150.00 -> 150.0) and with two otherwise (150.25 -> 150.25).
+# The digest is MD5 by default; the page's examples use HMAC-SHA256 with a secret key, and WebCheckout also offers
+# SHA1 and SHA256 (`algorithmSignature`): each is accepted by the length of `sign`. PayU signs no timestamp and not
+# `transaction_id`, so replays are stopped by deduplication, never by age.
+#
+# WebCheckout (https://developers.payulatam.com/latam/es/docs/integrations/webcheckout-integration/payment-form.html):
+# `signature` is MD5 (or SHA1, SHA256) of "ApiKey~merchantId~referenceCode~amount~currency".
 
 from __future__ import annotations
 

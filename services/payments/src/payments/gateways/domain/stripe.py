@@ -1,15 +1,14 @@
-"""Stripe as documented: `Stripe-Signature` and the Checkout, refund and dispute events a collection needs.
+"""Stripe as documented: `Stripe-Signature` and the Checkout, refund and dispute events a collection reads."""
 
-Signatures (https://docs.stripe.com/webhooks#verify-manually; stripe-python's stripe/_webhook.py):
-`Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...][,v0=...]`, v1 being HMAC-SHA256 (key: the endpoint's
-signing secret) of "{t}.{raw body}". Several v1 appear while a secret rolls: any match counts; v0 and other schemes
-are ignored. The timestamp is refused beyond the tolerance (300 s by default, as Stripe's libraries) of the `now`
-passed in, either way.
-
-Amounts are in the currency's minor unit (https://docs.stripe.com/currencies#minor-units): zero-decimal currencies
-are whole units, the three-decimal ones thousandths, and ISK and UGX, though listed as zero-decimal, are written
-as two-decimal values "for backwards compatibility" (the page's special cases). Currencies come in lower case.
-"""
+# Signatures (https://docs.stripe.com/webhooks#verify-manually; stripe-python's stripe/_webhook.py):
+# `Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...][,v0=...]`, v1 being HMAC-SHA256 (key: the endpoint's
+# signing secret) of "{t}.{raw body}". Several v1 appear while a secret rolls: any match counts; v0 and other schemes
+# are ignored. The timestamp is refused beyond the tolerance (300 s by default, as Stripe's libraries) of the `now`
+# passed in, either way.
+#
+# Amounts are in the currency's minor unit (https://docs.stripe.com/currencies#minor-units): zero-decimal currencies
+# are whole units, the three-decimal ones thousandths, and ISK and UGX, though listed as zero-decimal, are written
+# as two-decimal values "for backwards compatibility" (the page's special cases). Currencies come in lower case.
 
 from __future__ import annotations
 

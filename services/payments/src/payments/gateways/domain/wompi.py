@@ -1,15 +1,14 @@
-"""Wompi (Colombia) as documented: the event checksum of its webhook and the integrity signature of Web Checkout.
+"""Wompi (Colombia) as documented: the event checksum of its webhook and Web Checkout's integrity signature."""
 
-Events (https://docs.wompi.co/docs/colombia/eventos/): the body carries `signature.properties`, paths into `data`
-whose values, concatenated in that order, then `timestamp`, then the events secret, are hashed with SHA-256; the hex
-digest is `signature.checksum` and the `X-Event-Checksum` header (Wompi writes it in upper case). The checksum covers
-only the listed properties, so only they are trusted; the list is read from each event, never assumed. Wompi re-sends
-the same signed body for up to 24 hours, so the timestamp is no freshness guarantee: replays are stopped by the
-transaction id, not by age.
-
-Integrity (https://docs.wompi.co/docs/colombia/widget-checkout-web/, step 3): SHA-256 hex of
-reference + amount in cents + currency (+ expiration time when one is given) + integrity secret.
-"""
+# Events (https://docs.wompi.co/docs/colombia/eventos/): the body carries `signature.properties`, paths into `data`
+# whose values, concatenated in that order, then `timestamp`, then the events secret, are hashed with SHA-256; the hex
+# digest is `signature.checksum` and the `X-Event-Checksum` header (Wompi writes it in upper case). The checksum covers
+# only the listed properties, so only they are trusted; the list is read from each event, never assumed. Wompi re-sends
+# the same signed body for up to 24 hours, so the timestamp is no freshness guarantee: replays are stopped by the
+# transaction id, not by age.
+#
+# Integrity (https://docs.wompi.co/docs/colombia/widget-checkout-web/, step 3): SHA-256 hex of
+# reference + amount in cents + currency (+ expiration time when one is given) + integrity secret.
 
 from __future__ import annotations
 
