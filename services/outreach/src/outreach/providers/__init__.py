@@ -69,6 +69,9 @@ class Providers:
             if provider is None or channel not in provider.channels:
                 raise ValueError(f"provider {name!r} cannot serve channel {channel!r}")
             self.by_channel[channel] = provider
+        for key, rate in settings.provider_rate_per_s.items():  # each sender's pace (sending/pacing.py)
+            if not 0 < rate < float("inf"):
+                raise ValueError(f"the rate of {key!r} must be a positive number of messages a second")
         self.limiters = {name: RateLimiter(settings.provider_rate_per_s.get(name, DEFAULT_RATES.get(name, 10.0)))
                          for name in built}
 

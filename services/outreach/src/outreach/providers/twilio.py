@@ -176,6 +176,16 @@ class Twilio(OneByOne):
             return f"whatsapp:{message.recipient}", f"whatsapp:{self.settings.twilio_whatsapp_from}"
         return message.recipient, self.settings.twilio_sms_from
 
+    def sender(self, channel: str) -> str:
+        """Who Twilio queues and meters a channel's messages by (per-sender pacing keys its bucket on it): the
+        Messaging Service for SMS when one is set, else the From number; for calls, the account (its calls per
+        second are an account's: https://www.twilio.com/docs/glossary/cps)."""
+        if channel == "voice":
+            return f"account:{self.settings.twilio_account_sid}"
+        if channel == "sms" and self.settings.twilio_messaging_service_sid:
+            return f"service:{self.settings.twilio_messaging_service_sid}"
+        return self.settings.twilio_whatsapp_from if channel == "whatsapp" else self.settings.twilio_sms_from
+
     def callback_for(self, attempt_id: uuid.UUID) -> str:
         return f"{self.callback}?{urlencode({'attempt': str(attempt_id)})}"
 

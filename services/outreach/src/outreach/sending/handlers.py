@@ -41,6 +41,7 @@ from outreach.receipts.delivery import apply_statuses
 from outreach.receipts.handlers import apply_receipt
 from outreach.sending import store as sending
 from outreach.sending.events import SENDS, attempted, cause_of, emit, entry
+from outreach.sending.pacing import claim_paced, settle
 from outreach.sending.reconcile import reconcile_expired
 from outreach.sending.whatsapp import WhatsAppRouting, cloud_message
 from outreach.settings import OutreachSettings
@@ -116,12 +117,14 @@ async def claim_due(db: Database, providers: Providers, settings: OutreachSettin
     token and lease. Returns how many attempts were claimed and the claim to send."""
     claim = Claim(uuid.uuid4(), attempts.lease_until(now, settings.sending_timeout_s), run or Cause.command())
     async with db.transaction() as s:
-        due = await sending.claim_due(s, now, limit)
-        orphans = [] if due else await sending.orphan_due(s, now, limit)
+        routing = WhatsAppRouting(providers)
+        # Each sender within its rate, shared by every replica (sending/pacing.py): what it holds back stays due.
+        due, paced = await claim_paced(s, settings, providers, routing, now=now, limit=limit)
+        orphans = [] if due or paced.held_back else await sending.orphan_due(s, now, limit)
         # Placement or client not here yet: look again later rather than guess.
         await sending.reschedule_many(s, [(o, now + dt.timedelta(minutes=5)) for o in orphans])
         renderer = Renderer(s, settings, now)
-        decided = _Decided(WhatsAppRouting(providers))
+        decided = _Decided(routing)
         batch: dict[tuple[str, str], tuple[PastContact, ...]] = {}
         for a in due:
             debtor = (a.debtor.client, a.debtor.debtor_id)
@@ -132,6 +135,7 @@ async def claim_due(db: Database, providers: Providers, settings: OutreachSettin
         await sending.reschedule_many(s, decided.reschedules)
         await sending.cancel_many(s, decided.cancels)
         await sending.mark_sending(s, decided.handovers, now=now, token=claim.token, until=claim.until)
+        await settle(s, paced, [sending.Lane(h.due.debtor.client, h.due.channel) for h in decided.handovers])
         await store.trail(s, decided.trail)
         await outbox.add(s, decided.events)
     return len(due) + len(orphans), claim
@@ -222,8 +226,6 @@ async def send_claimed(db: Database, providers: Providers, settings: OutreachSet
             chunk = [i for i in items[start:start + provider.max_batch] if i.message.attempt_id in held]
             if not chunk:
                 continue
-            for _ in chunk:
-                await providers.limiters[name].take()
             if not attempts.may_call_provider(claim.until, current(), settings.provider_timeout_s):
                 claim.until = attempts.lease_until(current(), settings.sending_timeout_s)
                 async with db.transaction() as s:

@@ -44,25 +44,63 @@ class DueAttempt:
     plan_id: uuid.UUID | None  # the plan (segmentation's account.segmented) that scheduled it
     correlation_id: uuid.UUID | None  # that plan's correlation; None for attempts planned before it was kept
     debtor: DebtorContext
+    scheduled_at: dt.datetime | None = None
 
 
-async def claim_due(s: AsyncSession, now: dt.datetime, limit: int) -> list[DueAttempt]:
-    """Due attempts that no other scheduler replica holds (row locks until this transaction ends). Agent
-    attempts wait in the agent queue instead."""
+@dataclass(frozen=True)
+class Lane:
+    """A client company's attempts on one channel: they all go out through one sender (sending/pacing.py)."""
+
+    client: str
+    channel: str
+
+
+DUE = "a.status = 'scheduled' AND a.scheduled_at <= :at AND a.channel <> 'agent'"
+IN_LANE = "a.client_slug = :client AND a.channel = :channel"
+# An attempt whose account is not here yet is an orphan (orphan_due): it takes no place in a lane's claim.
+HAS_ACCOUNT = ("EXISTS (SELECT 1 FROM outreach.accounts acc WHERE acc.client_slug = a.client_slug "
+               "AND acc.account_ref = a.account_ref)")
+
+
+async def claim_due(s: AsyncSession, now: dt.datetime, limit: int, lane: Lane) -> list[DueAttempt]:
+    """The lane's due attempts that no other scheduler replica holds (row locks until this transaction ends),
+    oldest first. Agent attempts wait in the agent queue instead."""
     result = await s.execute(text(
         f"""WITH due AS (
                 SELECT a.id FROM outreach.attempts a
-                WHERE a.status = 'scheduled' AND a.scheduled_at <= :at AND a.channel <> 'agent'
+                WHERE {DUE} AND {IN_LANE} AND {HAS_ACCOUNT}
                 ORDER BY a.scheduled_at LIMIT :n FOR UPDATE SKIP LOCKED)
             SELECT a.id, a.client_slug, a.account_ref, a.channel, a.tries, a.plan_id, a.correlation_id,
-                   {DEBTOR_COLUMNS}
+                   a.scheduled_at, {DEBTOR_COLUMNS}
             FROM due JOIN outreach.attempts a ON a.id = due.id
             JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
             {DEBTOR_JOINS}
             ORDER BY a.scheduled_at"""),
-        {"at": now, "n": limit, "days": HISTORY_DAYS})
+        {"at": now, "n": limit, "days": HISTORY_DAYS, "client": lane.client, "channel": lane.channel})
     return [DueAttempt(row["id"], row["channel"], row["tries"], row["plan_id"], row["correlation_id"],
-                       DebtorContext.of(row)) for row in result.mappings().all()]
+                       DebtorContext.of(row), row["scheduled_at"]) for row in result.mappings().all()]
+
+
+async def due_lanes(s: AsyncSession, now: dt.datetime, channels: tuple[str, ...]) -> list[Lane]:
+    """The lanes with attempts due now, the one whose oldest due attempt is oldest first: one index probe each
+    (client companies times channels, a few hundred at most), never a scan of the due attempts however many."""
+    result = await s.execute(text(
+        f"""SELECT slug, channel FROM (
+                SELECT c.slug, ch.channel,
+                       (SELECT min(a.scheduled_at) FROM outreach.attempts a
+                        WHERE a.client_slug = c.slug AND a.channel = ch.channel AND {DUE}) AS oldest
+                FROM outreach.clients c CROSS JOIN unnest(CAST(:channels AS text[])) ch(channel)) lanes
+            WHERE oldest IS NOT NULL ORDER BY oldest, slug, channel"""), {"at": now, "channels": list(channels)})
+    return [Lane(row[0], row[1]) for row in result.all()]
+
+
+async def count_due(s: AsyncSession, now: dt.datetime, lane: Lane, at_most: int) -> int:
+    """How many of the lane's attempts are due now, counting at most `at_most` (a bounded read)."""
+    found = await s.scalar(text(
+        f"SELECT count(*) FROM (SELECT 1 FROM outreach.attempts a WHERE {DUE} AND {IN_LANE} AND {HAS_ACCOUNT} "
+        "LIMIT :n) due"),
+        {"at": now, "client": lane.client, "channel": lane.channel, "n": at_most})
+    return int(found or 0)
 
 
 async def orphan_due(s: AsyncSession, now: dt.datetime, limit: int) -> list[uuid.UUID]:

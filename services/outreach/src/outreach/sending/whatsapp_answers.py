@@ -19,6 +19,8 @@ from outreach import store
 from outreach.domain import attempts
 from outreach.domain.whatsapp_window import TextMessage, window_open
 from outreach.providers import OutboundMessage, Providers, SendError, Sent
+from outreach.sending.pacing import spend_unpaced
+from outreach.sending.store import Lane
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry
 from recaudo_common.db import Database
@@ -61,6 +63,10 @@ async def send_answers(db: Database, providers: Providers, settings: OutreachSet
         return 0
     async with db.transaction() as s:
         claimed = await claim_answers(s, now, limit)
+        # Sent at once (a debtor is waiting), through the number the campaign's sends are paced on: they spend
+        # from its bucket, so the claims that follow leave room for them.
+        await spend_unpaced(s, settings, providers, cloud, [Lane(a.client, "whatsapp") for a in claimed
+                                                            if window_open(a.received_at, now)], now)
     outcomes: list[tuple[QueuedAnswer, Sent | SendError]] = []
     for a in claimed:
         if not window_open(a.received_at, now):

@@ -37,7 +37,8 @@ def _out(settings: OutreachSettings, channel: whatsapp.WhatsAppChannel) -> Whats
         phone_number_id=channel.phone_number_id, api_base_url=channel.api_base_url, api_version=channel.api_version,
         webhook_url=handlers.webhook_url(settings, channel.client, channel.webhook_id),
         access_token_set=bool(channel.access_token), app_secret_set=bool(channel.app_secret),
-        verify_token_set=bool(channel.verify_token), updated_at=channel.updated_at)
+        verify_token_set=bool(channel.verify_token), messages_per_second=channel.messages_per_second,
+        updated_at=channel.updated_at)
 
 
 @router.put("/clients/{slug}/channels/whatsapp", response_model=WhatsAppChannelOut,
@@ -49,7 +50,7 @@ async def put_whatsapp(body: WhatsAppChannelIn, client: ClientOfOperator, platfo
     if settings.production and (wrong := not_https(body.api_base_url)):
         raise ProblemError(422, "insecure_api_url", "Invalid WhatsApp channel", f"the API base URL {wrong}")
     given = whatsapp.ChannelSettings(body.phone_number_id, body.access_token, body.app_secret, body.verify_token,
-                                     body.api_base_url, body.api_version)
+                                     body.api_base_url, body.api_version, body.messages_per_second)
     created, channel = await handlers.configure(platform.db, keyring, client=client.slug, given=given,
                                                 now=platform.clock())
     response.status_code = 201 if created else 200

@@ -26,6 +26,10 @@ class WhatsAppChannelIn(BaseModel):
     verify_token: str = Field(min_length=1, max_length=256, description="the webhook's verify token")
     api_base_url: str = Field(DEFAULT_API_BASE_URL, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$", max_length=300)
     api_version: str = Field(DEFAULT_API_VERSION, pattern=r"^v[0-9]{1,3}\.[0-9]{1,3}$")
+    # Meta lets a number send 80 messages a second by default and up to 1,000 once upgraded
+    # (https://developers.facebook.com/documentation/business-messaging/whatsapp/throughput); unset, the
+    # settings' rate for whatsapp_cloud (80 by default).
+    messages_per_second: float | None = Field(None, gt=0, le=1000, description="this number's throughput at Meta")
 
 
 class WhatsAppChannelOut(BaseModel):
@@ -39,6 +43,7 @@ class WhatsAppChannelOut(BaseModel):
     access_token_set: bool
     app_secret_set: bool
     verify_token_set: bool
+    messages_per_second: float | None = None  # the number's own rate; None: the settings' default
     updated_at: dt.datetime
 
 

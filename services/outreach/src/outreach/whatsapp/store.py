@@ -49,6 +49,7 @@ class WhatsAppChannel:
     access_token: str = field(repr=False)
     app_secret: str = field(repr=False)
     verify_token: str = field(repr=False)
+    messages_per_second: float | None = None  # its own send rate (sending/pacing.py), None: the settings'
 
     @property
     def messages_url(self) -> str:
@@ -66,6 +67,7 @@ class ChannelSettings:
     verify_token: str = field(repr=False)
     api_base_url: str
     api_version: str
+    messages_per_second: float | None = None
 
 
 async def put_channel(s: AsyncSession, keyring: MasterKeyring, client: str, given: ChannelSettings,
@@ -74,16 +76,17 @@ async def put_channel(s: AsyncSession, keyring: MasterKeyring, client: str, give
     sealed = {name: seal_secret(keyring, _bound(client, name), getattr(given, name)) for name in SECRETS}
     row = (await s.execute(text(
         """INSERT INTO outreach.whatsapp_channels AS w (client_slug, phone_number_id, access_token, app_secret,
-               verify_token, api_base_url, api_version, webhook_id, created_at, updated_at)
-           VALUES (:c, :pn, :at, :as, :vt, :base, :ver, :hook, :now, :now)
+               verify_token, api_base_url, api_version, webhook_id, messages_per_second, created_at, updated_at)
+           VALUES (:c, :pn, :at, :as, :vt, :base, :ver, :hook, :mps, :now, :now)
            ON CONFLICT (client_slug) DO UPDATE SET phone_number_id = excluded.phone_number_id,
                access_token = excluded.access_token, app_secret = excluded.app_secret,
                verify_token = excluded.verify_token, api_base_url = excluded.api_base_url,
-               api_version = excluded.api_version, updated_at = excluded.updated_at
+               api_version = excluded.api_version, messages_per_second = excluded.messages_per_second,
+               updated_at = excluded.updated_at
            RETURNING w.webhook_id, (w.xmax = 0) AS created"""),
         {"c": client, "pn": given.phone_number_id, "at": sealed["access_token"], "as": sealed["app_secret"],
          "vt": sealed["verify_token"], "base": given.api_base_url, "ver": given.api_version, "hook": webhook_id,
-         "now": now})).one()
+         "mps": given.messages_per_second, "now": now})).one()
     return bool(row.created), str(row.webhook_id)
 
 
@@ -92,12 +95,13 @@ async def channel_of(s: AsyncSession, keyring: MasterKeyring, client: str) -> Wh
     recaudo_common.secrets_at_rest.SecretUnreadable when a secret does not open (a master key removed too soon)."""
     row = (await s.execute(text(
         "SELECT client_slug, phone_number_id, access_token, app_secret, verify_token, api_base_url, api_version, "
-        "webhook_id, updated_at FROM outreach.whatsapp_channels WHERE client_slug = :c"), {"c": client})).first()
+        "webhook_id, updated_at, messages_per_second FROM outreach.whatsapp_channels WHERE client_slug = :c"),
+        {"c": client})).first()
     if row is None:
         return None
     opened = {name: open_secret(keyring, _bound(client, name), getattr(row, name)) for name in SECRETS}
     return WhatsAppChannel(row.client_slug, row.phone_number_id, row.api_base_url, row.api_version, row.webhook_id,
-                           row.updated_at, **opened)
+                           row.updated_at, **opened, messages_per_second=row.messages_per_second)
 
 
 async def webhook_client(s: AsyncSession, client: str, webhook_id: str) -> bool:
