@@ -145,7 +145,7 @@ def read_confirmation(raw: bytes, *, api_key: str, merchant_id: str, hmac_key: s
 
     return GatewayPayment(
         gateway="payu", payment_id=transaction_id, reference=fields["reference_sale"],
-        status=STATES.get(state, "pending"), amount=Decimal(new_value(fields["value"])),
+        status=STATES.get(state, "pending"), amount=Decimal(fields["value"]),  # verified by new_value above
         currency=currency_code(fields["currency"]), method=optional("payment_method_name", 64),
         gateway_status=state[:16],
         # sign covers the reference, amount, currency and state; not transaction_id
