@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS
 
 UploadStatus = Literal["queued", "processing", "completed", "failed"]
@@ -32,6 +33,9 @@ class ClientTerms:
     max_discount_pct: Decimal = Decimal("40")
     promise_window_days: int = DEFAULT_PROMISE_WINDOW_DAYS
     max_upload_bytes: int | None = None
+    instalments_min: int = MIN_INSTALMENTS
+    instalments_max: int = MAX_INSTALMENTS
+    min_instalment_amount: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from recaudo_common.events.channels import Channel
 from recaudo_common.events.envelope import Event, register
+from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
 
 
@@ -23,6 +24,12 @@ class ClientSettings(Event):
     promise_window_days: int = Field(DEFAULT_PROMISE_WINDOW_DAYS, ge=1, le=MAX_PROMISE_WINDOW_DAYS,
                                      description="how many days after its today a promise to pay may fall due "
                                                  "(absent in older events: the default, 30)")
+    # The limits of an instalment plan (absent in older events: 2 to 12, no smallest instalment).
+    instalments_min: int = Field(MIN_INSTALMENTS, ge=MIN_INSTALMENTS, le=MAX_INSTALMENTS,
+                                 description="the fewest instalments a plan may have")
+    instalments_max: int = Field(MAX_INSTALMENTS, ge=MIN_INSTALMENTS, le=MAX_INSTALMENTS,
+                                 description="the most instalments a plan may have")
+    min_instalment_amount: Decimal = Field(Decimal(0), ge=0, description="the smallest instalment (0: none)")
 
 
 @register

@@ -15,6 +15,7 @@ from ingest.store import outbox
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import ClientRegistered
+from recaudo_common.instalments import ArrangementLimits, limits_errors
 
 
 def invalid_client(errors: list[str]) -> Invalid:
@@ -34,6 +35,8 @@ async def register_client(db: Database, terms: ClientTerms, *, platform_cap: int
     errors = client_errors(slug=terms.slug, country=terms.country, currency=terms.currency,
                            timezone=terms.timezone, locale=terms.locale,
                            channels=list(terms.default_authorised_channels))
+    errors += limits_errors(ArrangementLimits(terms.max_discount_pct, terms.instalments_min, terms.instalments_max,
+                                              terms.min_instalment_amount))
     if errors:
         raise invalid_client(errors)
     check_upload_cap(terms.max_upload_bytes, platform_cap=platform_cap)

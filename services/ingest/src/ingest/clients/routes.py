@@ -13,6 +13,7 @@ from ingest.records import ClientTerms
 from ingest.uploads_runtime import ClientOfCaller, ClientOfOperator, Runtime
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.events import Channel
+from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
 
 
@@ -33,6 +34,14 @@ class ClientIn(BaseModel):
                                      description="how many days after its today a promise to pay may fall due")
     max_upload_bytes: int | None = Field(None, gt=0, description="this client company's own cap on a portfolio "
                                          "file; it may only lower the platform's (RECAUDO_INGEST_MAX_UPLOAD_BYTES)")
+    instalments_min: int = Field(MIN_INSTALMENTS, ge=MIN_INSTALMENTS, le=MAX_INSTALMENTS,
+                                 description="the fewest instalments a debtor may choose for a plan (default 2)")
+    instalments_max: int = Field(MAX_INSTALMENTS, ge=MIN_INSTALMENTS, le=MAX_INSTALMENTS,
+                                 description="the most instalments a debtor may choose for a plan (default 12)")
+    min_instalment_amount: Decimal = Field(Decimal(0), ge=0, max_digits=16, decimal_places=2,
+                                           description="the smallest instalment, in the client company's currency "
+                                                       "(0, the default: none); fewer instalments are offered "
+                                                       "where more would fall below it")
 
 
 class UploadCapIn(BaseModel):
@@ -56,6 +65,9 @@ class ClientOut(BaseModel):
     promise_window_days: int = DEFAULT_PROMISE_WINDOW_DAYS
     max_upload_bytes: int | None = None
     created_at: dt.datetime
+    instalments_min: int = MIN_INSTALMENTS
+    instalments_max: int = MAX_INSTALMENTS
+    min_instalment_amount: Decimal = Decimal(0)
 
 
 class ClientList(BaseModel):

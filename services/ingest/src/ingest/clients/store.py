@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.records import ClientCompany, ClientTerms, MappingProfile
 
 CLIENT_COLUMNS = ("slug, name, country, currency, timezone, locale, default_authorised_channels, max_discount_pct, "
-                  "promise_window_days, max_upload_bytes, created_at")
+                  "promise_window_days, max_upload_bytes, created_at, instalments_min, instalments_max, "
+                  "min_instalment_amount")
 
 
 def _client(row: RowMapping) -> ClientCompany:
@@ -22,15 +23,18 @@ def _client(row: RowMapping) -> ClientCompany:
         timezone=row["timezone"], locale=row["locale"],
         default_authorised_channels=list(row["default_authorised_channels"]),
         max_discount_pct=row["max_discount_pct"], promise_window_days=row["promise_window_days"],
-        max_upload_bytes=row["max_upload_bytes"], created_at=row["created_at"])
+        max_upload_bytes=row["max_upload_bytes"], created_at=row["created_at"],
+        instalments_min=row["instalments_min"], instalments_max=row["instalments_max"],
+        min_instalment_amount=row["min_instalment_amount"])
 
 
 async def insert_client(s: AsyncSession, c: ClientTerms, now: dt.datetime) -> bool:
     row = await s.execute(text(
         "INSERT INTO ingest.clients (slug, name, country, currency, timezone, locale, "
         "default_authorised_channels, max_discount_pct, promise_window_days, max_upload_bytes, created_at, "
-        "updated_at) VALUES (:slug, :name, :country, :currency, :timezone, :locale, :default_authorised_channels, "
-        ":max_discount_pct, :promise_window_days, :max_upload_bytes, :now, :now) "
+        "updated_at, instalments_min, instalments_max, min_instalment_amount) VALUES (:slug, :name, :country, "
+        ":currency, :timezone, :locale, :default_authorised_channels, :max_discount_pct, :promise_window_days, "
+        ":max_upload_bytes, :now, :now, :instalments_min, :instalments_max, :min_instalment_amount) "
         "ON CONFLICT DO NOTHING RETURNING slug"),
         {**dataclasses.asdict(c), "now": now})
     return row.first() is not None

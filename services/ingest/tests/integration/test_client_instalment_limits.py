@@ -1,0 +1,63 @@
+"""A client company's instalment limits through ingest's real HTTP API and PostgreSQL (#21): 2 to 12 instalments and
+no smallest instalment unless it sets its own, returned with the client company and carried by client.registered to
+the debtor page and payments, which enforce them; limits outside 2..12 or upside down refused saying why."""
+
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from ingest.main import build
+from ingest.settings import IngestSettings
+from recaudo_common.runtime import build_app, make_platform
+from recaudo_common.testing import settings_for_test
+
+pytestmark = pytest.mark.integration
+NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
+BASE = {"name": "Banco", "country": "CO", "currency": "COP", "timezone": "America/Bogota", "locale": "es-CO"}
+
+
+@pytest.fixture
+async def http(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, object]]:
+    platform = make_platform(settings_for_test(database_url), pool_size=2, clock=lambda: NOW)
+    app = build_app(platform, [build(platform, IngestSettings(max_upload_bytes=1_000_000))])  # the runtime's wiring
+    _, key = await platform.keys.create(role="operator", now=NOW)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 headers={"Authorization": f"Bearer {key}"}) as client:
+        yield client, platform
+    await platform.db.dispose()
+
+
+async def test_the_limits_default_to_2_to_12_and_a_client_company_sets_its_own(
+        http: tuple[httpx.AsyncClient, object]) -> None:
+    client, platform = http
+    default = await client.post("/v1/clients", json=BASE | {"slug": "banco"})
+    own = await client.post("/v1/clients", json=BASE | {"slug": "cooperativa", "instalments_min": 3,
+                                                         "instalments_max": 6, "min_instalment_amount": "50000",
+                                                         "max_discount_pct": "25"})
+    assert default.status_code == 201 and own.status_code == 201, own.text
+    assert {k: default.json()[k] for k in ("instalments_min", "instalments_max", "min_instalment_amount")} == {
+        "instalments_min": 2, "instalments_max": 12, "min_instalment_amount": "0.00"}
+    read = (await client.get("/v1/clients/cooperativa")).json()
+    assert (read["instalments_min"], read["instalments_max"], read["min_instalment_amount"]) == (3, 6, "50000.00")
+    async with platform.db.transaction() as s:  # type: ignore[attr-defined]
+        carried = {r[0]: r[1:] for r in (await s.execute(text(
+            "SELECT envelope->'payload'->>'slug', (envelope->'payload'->>'instalments_min')::int, "
+            "(envelope->'payload'->>'instalments_max')::int, envelope->'payload'->>'min_instalment_amount' "
+            "FROM ingest.outbox WHERE envelope->>'type' = 'client.registered'"))).all()}
+    assert carried == {"banco": (2, 12, "0"), "cooperativa": (3, 6, "50000")}
+
+
+@pytest.mark.parametrize(("limits", "says"), [
+    ({"instalments_min": 1}, "instalments_min"), ({"instalments_max": 13}, "instalments_max"),
+    ({"instalments_max": 36}, "instalments_max"), ({"min_instalment_amount": "-1"}, "min_instalment_amount"),
+    ({"instalments_min": 8, "instalments_max": 4}, "instalments_min must not be above instalments_max"),
+    ({"min_instalment_amount": "10.001"}, "min_instalment_amount")])
+async def test_limits_out_of_range_are_refused_and_say_why(http: tuple[httpx.AsyncClient, object],
+                                                          limits: dict[str, object], says: str) -> None:
+    client, _ = http
+    answer = await client.post("/v1/clients", json=BASE | {"slug": "banco"} | limits)
+    assert answer.status_code == 422 and says in answer.text, answer.text
+    assert (await client.get("/v1/clients/banco")).status_code == 404
