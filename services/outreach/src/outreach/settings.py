@@ -52,9 +52,11 @@ class OutreachSettings(PlatformSettings):
     # Channel -> provider: "sandbox", "smtp" (email), "twilio" (sms, whatsapp, voice) or "off". In production a channel
     # that is off or missing has no provider: its attempts are blocked (channel_not_configured), never sandboxed.
     providers: dict[str, str] = Field(default_factory=lambda: dict.fromkeys(CHANNELS, "sandbox"))
-    # Messages a second each provider may send (its contract's rate limit).
-    provider_rate_per_s: dict[str, float] = Field(default_factory=lambda: {"sandbox": 500.0, "smtp": 20.0,
-                                                                           "twilio": 50.0})
+    # Messages a second each sender may send (a WhatsApp number, a Twilio number, Messaging Service or the account
+    # for calls, the SMTP relay), keyed "provider/channel" or "provider" (e.g. {"twilio/sms": 30}); a sender not
+    # named takes its provider's documented default (sending/pacing.py: Twilio SMS 1, WhatsApp 10, calls 1, Meta's
+    # Cloud API 80). Enforced at the claim across replicas; a client company's WhatsApp number may set its own.
+    provider_rate_per_s: dict[str, float] = Field(default_factory=lambda: {"sandbox": 500.0, "smtp": 20.0})
     sandbox_delivery_rate: float = Field(0.95, ge=0, le=1)
     sandbox_reply_rate: float = Field(0.0, ge=0, le=1)
     sandbox_opt_out_share: float = Field(0.5, ge=0, le=1)  # of the replies, how many say BAJA

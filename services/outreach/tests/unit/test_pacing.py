@@ -128,6 +128,8 @@ def test_the_documented_defaults_and_the_settings_that_override_them() -> None:
     assert configured_rate(unset, "twilio", "whatsapp") == 10  # a Twilio WhatsApp sender's default
     assert configured_rate(unset, "twilio", "voice") == 1  # an account's calls a second
     assert configured_rate(unset, "smtp", "email") == 20
+    defaults = OutreachSettings()  # the settings name only the sandbox and the relay: Twilio's documented ones
+    assert [configured_rate(defaults, "twilio", c) for c in ("sms", "whatsapp", "voice")] == [1, 10, 1]
     tuned = OutreachSettings(provider_rate_per_s={"twilio": 30, "twilio/voice": 5})
     assert configured_rate(tuned, "twilio", "sms") == 30
     assert configured_rate(tuned, "twilio", "voice") == 5
