@@ -14,6 +14,10 @@ class PaymentsSettings(PlatformSettings):
     webhook_rejection_rows: int = 1000
     # A bank statement is read whole to reconcile it: bounded so one file cannot take a replica's memory.
     max_bank_file_bytes: int = 64 * 1024**2
+    # Gateway accounts (#21): how long a gateway's API may take to say what a notification did not sign (Mercado
+    # Pago's payment, Wompi's transaction), and Wompi's API base URL when not told by the public key (tests, a proxy).
+    gateway_api_timeout_s: float = 10.0
+    wompi_api_base_url: str | None = None
 
     def secrets_of(self, gateway: str) -> list[str]:
         """The gateway's current secrets; none (the gateway is unknown) for the sandbox where it is off."""

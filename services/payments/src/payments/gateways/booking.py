@@ -1,0 +1,146 @@
+"""A verified gateway notification in the ledger: an approved payment applied once per gateway payment id (to the
+account its reference names, or the suspense queue), other states recorded and nothing applied, and refunds and
+chargebacks, whole or partial, through the ledger's one reversal path. Nothing about the payer is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from payments import store as ledger
+from payments.gateways import store
+from payments.gateways.domain.notifications import GatewayPayment, GatewayReversal
+from payments.gateways.schemas import GatewayNotificationOut
+from payments.gateways.store import GatewayAccount
+from payments.handlers import apply_payment, outbox
+from payments.integrity import recorded_once
+from payments.reversals import reverse
+from recaudo_common.client_copy import get_client
+from recaudo_common.db import Database
+from recaudo_common.domain_errors import NotFound
+from recaudo_common.events import PaymentUnmatched
+from recaudo_common.payment_links import read_token
+
+CENT = Decimal("0.01")
+LEDGER_KIND = {"refunded": "refund", "charged_back": "chargeback"}
+
+
+async def book(db: Database, *, account: GatewayAccount, effect: GatewayPayment | GatewayReversal,
+               link_secret: str | None, now: dt.datetime) -> GatewayNotificationOut:
+    """Books what a verified notification says, in one transaction (run again when it loses a race to a
+    concurrent delivery of the same payment, which then answers `duplicate`)."""
+
+    async def attempt() -> GatewayNotificationOut:
+        async with db.transaction() as s:
+            if isinstance(effect, GatewayPayment):
+                return await _payment(s, account, effect, link_secret=link_secret, now=now)
+            return await _reversal(s, account, effect, now=now)
+
+    return await recorded_once(attempt)
+
+
+async def _payment(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, *, link_secret: str | None,
+                   now: dt.datetime) -> GatewayNotificationOut:
+    key, client = account.ledger_key, account.client
+    await store.record_state(s, gateway=key, gateway_payment_id=p.payment_id, client=client, status=p.status,
+                             gateway_status=p.gateway_status, reference=p.reference, amount=p.amount,
+                             currency=p.currency, now=now)
+    applied = await ledger.gateway_payment(s, key, p.payment_id)
+    if p.status == "approved" and applied is None:
+        payment_id, status = await _apply(s, account, p, link_secret=link_secret, now=now)
+        await store.link_payment(s, key, p.payment_id, payment_id)
+        return GatewayNotificationOut(status=status, gateway_payment_id=p.payment_id)
+    if applied is not None and applied.status != "unmatched":
+        # An applied payment the gateway now says was (partly) refunded, charged back or voided: Mercado Pago's
+        # payment carries what has been refunded of it in all; Wompi voids a card payment whole.
+        taken_back = await _taken_back(s, account, p, applied.id, now=now)
+        if taken_back is not None:
+            return GatewayNotificationOut(status=taken_back, gateway_payment_id=p.payment_id)
+    if applied is not None:
+        return GatewayNotificationOut(status="duplicate", gateway_payment_id=p.payment_id)
+    shown = {"approved": "applied", "refunded": "ignored", "charged_back": "ignored"}.get(p.status, p.status)
+    return GatewayNotificationOut(status=shown, gateway_payment_id=p.payment_id)
+
+
+async def _apply(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, *, link_secret: str | None,
+                 now: dt.datetime) -> tuple[uuid.UUID, str]:
+    """Applies an approved payment to the account its reference names (a payment link's token, or the account's
+    own reference), or puts it in suspense with the gateway, its payment id and the reference given. A payment in
+    another currency than the client company's, or in fractions of a cent, is never booked against a balance: it
+    waits in suspense (reason currency_mismatch / amount_not_in_cents) for an operator, since the gateway did take
+    the money and refusing the notification would only make it send it again forever."""
+    client = account.client
+    copy = await get_client(s, ledger.SCHEMA, client)
+    if copy is None:
+        raise NotFound(f"client company {client!r}")
+    paid_at = p.occurred_at or now
+    problem = ("currency_mismatch" if p.currency != copy.currency
+               else "amount_not_in_cents" if p.amount != p.amount.quantize(CENT) else None)
+    if problem is not None:
+        payment_id = uuid.uuid4()
+        await ledger.insert_payment(
+            s, payment_id=payment_id, client=client, account_ref=None, amount=p.amount, currency=p.currency,
+            paid_at=paid_at, source="gateway", method=p.method, reference=p.reference, debtor_id=None,
+            status="unmatched", unmatched_reason=problem, now=now, gateway=account.ledger_key,
+            external_id=p.payment_id)
+        await outbox.add(s, [PaymentUnmatched(payment_id=payment_id, amount=p.amount, currency=p.currency,
+                                              paid_at=paid_at, source="gateway", reason=problem,
+                                              ).envelope(client=client, occurred_at=now)])
+        return payment_id, "unmatched"
+    by_link = read_token(p.reference, secret=link_secret, now=now, allow_expired=True) \
+        if p.reference and link_secret else None
+    outcome = await apply_payment(
+        s, client=client, account_ref=None if by_link else p.reference, debtor_id=None, amount=p.amount,
+        currency=p.currency, paid_at=paid_at, source="gateway", method=p.method, reference=p.reference, now=now,
+        gateway=account.ledger_key, external_id=p.payment_id, link_secret=link_secret if by_link else None)
+    return outcome.id, outcome.status
+
+
+async def _taken_back(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, payment_id: uuid.UUID, *,
+                      now: dt.datetime) -> str | None:
+    if p.status in ("refunded", "charged_back") or p.refunded_amount:
+        kind = "charged_back" if p.status == "charged_back" else "refunded"
+        total = p.refunded_amount if p.refunded_amount else p.amount
+    elif p.status == "voided":
+        kind, total = "refunded", p.amount
+    else:
+        return None
+    reversal = GatewayReversal(gateway=p.gateway, reversal_id=f"{p.payment_id}:{kind}:{total}",
+                               refers_to=p.payment_id, kind=kind,  # type: ignore[arg-type]
+                               amount=total, currency=p.currency, cumulative=True)
+    return (await _reverse(s, account, reversal, payment_id, now=now)).status
+
+
+async def _reversal(s: AsyncSession, account: GatewayAccount, r: GatewayReversal, *,
+                    now: dt.datetime) -> GatewayNotificationOut:
+    original = await ledger.gateway_payment(s, account.ledger_key, r.refers_to)
+    if original is None or original.client_slug != account.client or original.status == "unmatched":
+        # A refund of a payment never applied here (never notified, or still in suspense): nothing to take back
+        # from a balance; the gateway would only send it again.
+        return GatewayNotificationOut(status="ignored", gateway_payment_id=r.refers_to)
+    return await _reverse(s, account, r, original.id, now=now)
+
+
+async def _reverse(s: AsyncSession, account: GatewayAccount, r: GatewayReversal, payment_id: uuid.UUID, *,
+                   now: dt.datetime) -> GatewayNotificationOut:
+    """Takes back what the reversal says, once per reversal id: a cumulative total (Stripe's amount_refunded,
+    Mercado Pago's transaction_amount_refunded) books only what this gateway has not taken back yet; never more
+    than remains of the payment."""
+    key, done = account.ledger_key, GatewayNotificationOut(status="duplicate", gateway_payment_id=r.refers_to)
+    payment = await ledger.lock_payment(s, account.client, payment_id)  # one reversal of a payment at a time
+    assert payment is not None
+    if await ledger.gateway_reversal(s, key, r.reversal_id) is not None:
+        return done
+    if r.currency != payment.currency:
+        return GatewayNotificationOut(status="ignored", gateway_payment_id=r.refers_to)
+    kind = LEDGER_KIND[r.kind]
+    amount = r.amount - await store.reversed_by_gateway(s, key, payment_id, kind) if r.cumulative else r.amount
+    amount = min(amount, payment.amount - payment.reversed_amount).quantize(CENT)
+    if amount <= 0:
+        return done
+    await reverse(s, client=account.client, payment_id=payment_id, kind=kind, gateway=key,
+                  external_id=r.reversal_id, reason=None, now=now, amount=amount)
+    return GatewayNotificationOut(status="reversed", gateway_payment_id=r.refers_to)

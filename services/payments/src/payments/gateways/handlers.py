@@ -1,0 +1,153 @@
+"""Gateway accounts' handlers: an operator configures a client company's account at a gateway (credentials sealed,
+never answered); a notification at the account's webhook is verified by its gateway's own scheme over the raw
+bytes, what it did not sign is asked of the gateway's API, and what it says is booked (booking.py). A refused
+notification is counted in payments' webhook rejections and applies nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import secrets
+from collections.abc import Mapping
+
+from prometheus_client import Counter
+
+from payments.gateways import lookups, store
+from payments.gateways.booking import book
+from payments.gateways.domain import mercadopago, payu, stripe, wompi
+from payments.gateways.domain.notifications import GatewayPayment, GatewayReversal, UnverifiedNotification
+from payments.gateways.schemas import GatewayAccountOut, GatewayNotificationOut
+from payments.gateways.store import GatewayAccount
+from payments.settings import PaymentsSettings
+from payments.webhooks import record_rejection
+from recaudo_common.db import Database
+from recaudo_common.domain_errors import Conflict, NotFound
+from recaudo_common.personal_data import MasterKeyring
+
+NOTIFICATIONS = Counter("recaudo_gateway_notifications_total", "Gateway accounts' notifications by outcome",
+                        ["kind", "outcome"])
+WEBHOOK_PATH = "/v1/webhooks/gateways/{webhook_id}"
+
+
+def webhook_url(public_url: str, webhook_id: str) -> str:
+    """Where the gateway sends this account's notifications: the platform's public URL and an id nobody guesses
+    (the gateway's signature authenticates a notification; the id finds the account and keeps strangers out)."""
+    return public_url.rstrip("/") + WEBHOOK_PATH.format(webhook_id=webhook_id)
+
+
+def account_out(public_url: str, account: GatewayAccount) -> GatewayAccountOut:
+    optional = {"wompi": "private_key", "payu": "api_login", "stripe": "secret_key"}.get(account.kind)
+    return GatewayAccountOut(
+        name=account.name, kind=account.kind,
+        webhook_url=webhook_url(public_url, account.webhook_id), created_at=account.created_at,
+        updated_at=account.updated_at, **account.settings,
+        **({f"{optional}_set": account.optional_secret(optional) is not None} if optional else {}))
+
+
+async def configure(db: Database, keyring: MasterKeyring, *, client: str, name: str, given: dict[str, str | None],
+                    now: dt.datetime) -> tuple[bool, GatewayAccount]:
+    """Creates or replaces the account (its webhook id kept from the first time); (created, the account)."""
+    kind = str(given["kind"])
+    settings = {k: str(given[k]) for k in store.SETTING_NAMES[kind]}
+    sealed = {k: v for k in store.SECRET_NAMES[kind] if (v := given.get(k)) is not None}
+    async with db.transaction() as s:
+        put = await store.put_account(s, keyring, client=client, name=name, kind=kind, settings=settings,
+                                      secrets=sealed, webhook_id=secrets.token_urlsafe(24), now=now)
+        if put is None:
+            raise Conflict("gateway_kind_changed", f"{name!r} is an account at another gateway; give the new one "
+                                                   "another name")
+        account = await store.account_of(s, keyring, client, name)
+    assert account is not None
+    return put[0], account
+
+
+async def configuration(db: Database, keyring: MasterKeyring, *, client: str, name: str) -> GatewayAccount:
+    async with db.transaction() as s:
+        account = await store.account_of(s, keyring, client, name)
+    if account is None:
+        raise NotFound(f"gateway account {name!r}")
+    return account
+
+
+async def account_of_webhook(db: Database, keyring: MasterKeyring, webhook_id: str) -> GatewayAccount:
+    """The account a webhook URL's opaque id names (404 before any of the body is read)."""
+    async with db.transaction() as s:
+        account = await store.account_of_webhook(s, keyring, webhook_id) if len(webhook_id) <= 64 else None
+    if account is None:
+        raise NotFound("webhook")
+    return account
+
+
+@dataclasses.dataclass(frozen=True)
+class Delivery:
+    """A notification as it came: its raw bytes and the headers and query parameters its gateway signs with."""
+
+    raw: bytes
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    source: str | None
+
+
+async def receive(db: Database, settings: PaymentsSettings, *, account: GatewayAccount, delivery: Delivery,
+                  link_secret: str | None, now: dt.datetime) -> GatewayNotificationOut:
+    """Verifies and books a notification. Raises UnverifiedNotification (counted among the webhook rejections,
+    nothing applied; the route answers 401), MalformedNotification (422), or lookups.GatewayUnreachable while the
+    gateway's API cannot say what the notification did not sign (the route answers 503 so the gateway retries)."""
+    try:
+        effect = await _verified(settings, account, delivery, now=now)
+    except UnverifiedNotification as e:
+        NOTIFICATIONS.labels(account.kind, "refused").inc()
+        await record_rejection(db, gateway=account.ledger_key, reason=e.code, source=delivery.source,
+                               raw=delivery.raw, signature=_signature_header(account.kind, delivery), now=now,
+                               max_rows=settings.webhook_rejection_rows)
+        raise
+    if effect is None:
+        NOTIFICATIONS.labels(account.kind, "ignored").inc()
+        return GatewayNotificationOut(status="ignored")
+    outcome = await book(db, account=account, effect=effect, link_secret=link_secret, now=now)
+    NOTIFICATIONS.labels(account.kind, outcome.status).inc()
+    return outcome
+
+
+SIGNATURE_HEADERS = {"wompi": "x-event-checksum", "mercadopago": "x-signature", "stripe": "stripe-signature"}
+
+
+def _signature_header(kind: str, delivery: Delivery) -> str | None:
+    header = SIGNATURE_HEADERS.get(kind)
+    return delivery.headers.get(header) if header else None
+
+
+async def _verified(settings: PaymentsSettings, account: GatewayAccount, delivery: Delivery, *,
+                    now: dt.datetime) -> GatewayPayment | GatewayReversal | None:
+    """What the notification says once its gateway's scheme verifies it (None: nothing a collection reads)."""
+    raw, headers, timeout_s = delivery.raw, delivery.headers, settings.gateway_api_timeout_s
+    if account.kind == "wompi":
+        event = wompi.read_event(raw, events_secret=account.secret("events_secret"),
+                                 checksum_header=headers.get("x-event-checksum"))
+        payment = event.payment
+        if payment is not None and not {"reference", "currency"} <= payment.authenticated:
+            # The checksum does not cover where the money goes or its currency: Wompi's API says both.
+            base = lookups.wompi_base_url(account.settings["public_key"], settings.wompi_api_base_url)
+            payment = await lookups.wompi_transaction(base_url=base, transaction_id=payment.payment_id,
+                                                      timeout_s=timeout_s)
+        return payment
+    if account.kind == "mercadopago":
+        notice = mercadopago.verify_notification(
+            x_signature=headers.get("x-signature"), x_request_id=headers.get("x-request-id"),
+            data_id=delivery.query.get("data.id"), secrets=[account.secret("webhook_secret")])
+        if mercadopago.read_notification(raw).topic != "payment":
+            return None  # merchant orders, subscriptions...: no payment of ours to book
+        return await lookups.mercadopago_payment(api_base_url=account.settings["api_base_url"],
+                                                 access_token=account.secret("access_token"),
+                                                 data_id=notice.data_id, timeout_s=timeout_s)
+    if account.kind == "payu":
+        confirmed = payu.read_confirmation(raw, api_key=account.secret("api_key"),
+                                           merchant_id=account.settings["merchant_id"])
+        # sign covers reference_sale, not transaction_id: the signed reference (unique per order at PayU) is the
+        # payment's id here, so a replay under a new transaction_id is the same payment.
+        assert confirmed.reference is not None  # a signed field: verify_confirmation refused it missing
+        return dataclasses.replace(confirmed, payment_id=confirmed.reference)
+    event_ = stripe.read_event(raw, headers.get("stripe-signature"), secrets=[account.secret("webhook_secret")],
+                               now=now)
+    return event_.effect
+

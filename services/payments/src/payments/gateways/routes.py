@@ -1,0 +1,86 @@
+"""Gateway accounts' routes: an operator's configuration of a client company's account at Wompi, Mercado Pago,
+PayU or Stripe (no secret is ever answered), and the account's webhook, where the gateway's notifications arrive
+exactly as it sends them (no API key: its own signature over the raw body)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from payments.api import ClientOfCaller, ClientOfOperator, Settings
+from payments.gateways import handlers
+from payments.gateways import store as gateways
+from payments.gateways.domain.notifications import UnverifiedNotification
+from payments.gateways.lookups import GatewayUnreachable
+from payments.gateways.schemas import NAME, GatewayAccountIn, GatewayAccountOut, GatewayNotificationOut
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.errors import ProblemError
+from recaudo_common.gate import SIGNED_BODY_BYTES
+from recaudo_common.personal_data import MasterKeyring
+from recaudo_common.settings import not_https
+
+router = APIRouter(prefix="/v1", tags=["payments"])
+
+
+def get_keyring(settings: Settings) -> MasterKeyring:
+    return gateways.keyring_of(settings)
+
+
+Keyring = Annotated[MasterKeyring, Depends(get_keyring)]
+AccountName = Annotated[str, Path(pattern=NAME, max_length=63, description="the client company's label for it")]
+
+
+@router.put("/clients/{slug}/gateways/{name}", response_model=GatewayAccountOut,
+            responses={201: {"model": GatewayAccountOut, "description": "configured for the first time"}})
+async def put_gateway(name: AccountName, body: GatewayAccountIn, client: ClientOfOperator, platform: PlatformDep,
+                      settings: Settings, keyring: Keyring, response: Response) -> GatewayAccountOut:
+    """Configures one of the client company's gateway accounts (201 the first time, 200 after); the answer has
+    the webhook URL to give the gateway and says which optional credentials are set, never what any secret is."""
+    base_url = getattr(body, "api_base_url", None)
+    if settings.production and (wrong := not_https(base_url)):
+        raise ProblemError(422, "insecure_api_url", "Invalid gateway account", f"the API base URL {wrong}")
+    given = {k: None if v is None else str(v) for k, v in body.model_dump().items()}
+    created, account = await handlers.configure(platform.db, keyring, client=client.slug, name=name, given=given,
+                                                now=platform.clock())
+    response.status_code = 201 if created else 200
+    return handlers.account_out(platform.settings.public_url, account)
+
+
+@router.get("/clients/{slug}/gateways/{name}", response_model=GatewayAccountOut)
+async def get_gateway(name: AccountName, client: ClientOfCaller, platform: PlatformDep,
+                      keyring: Keyring) -> GatewayAccountOut:
+    """The gateway account without any secret."""
+    account = await handlers.configuration(platform.db, keyring, client=client.slug, name=name)
+    return handlers.account_out(platform.settings.public_url, account)
+
+
+async def read_capped(request: Request, limit: int) -> bytes:
+    """The raw body, refused past `limit` bytes as it streams (the door caps it too)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            raise ProblemError(413, "payload_too_large", "Request too large", f"the body may be at most {limit} bytes")
+    return bytes(body)
+
+
+@router.post("/webhooks/gateways/{webhook_id}", response_model=GatewayNotificationOut,
+             responses={401: {"description": "not signed by the gateway (or, for Stripe, stale): nothing applied, "
+                                             "the refusal counted among the webhook rejections"},
+                        404: {"description": "no gateway account has this webhook"},
+                        503: {"description": "the gateway's API cannot be asked now: send it again"}})
+async def gateway_notification(webhook_id: str, request: Request, platform: PlatformDep, settings: Settings,
+                               keyring: Keyring) -> GatewayNotificationOut:
+    """A gateway's notification as it sends it (200 once recorded: Wompi and PayU take nothing else)."""
+    account = await handlers.account_of_webhook(platform.db, keyring, webhook_id)
+    delivery = handlers.Delivery(raw=await read_capped(request, SIGNED_BODY_BYTES), headers=request.headers,
+                                 query=request.query_params, source=request.client.host if request.client else None)
+    try:
+        return await handlers.receive(platform.db, settings, account=account, delivery=delivery,
+                                      link_secret=platform.settings.link_secret, now=platform.clock())
+    except UnverifiedNotification as e:
+        raise ProblemError(401, e.code, "Notification refused", f"{e.detail}; nothing was applied") from None
+    except GatewayUnreachable as e:
+        raise ProblemError(503, "gateway_unreachable", "Gateway unreachable",
+                           f"{e}; nothing was applied, send it again later") from None

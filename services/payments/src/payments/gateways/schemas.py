@@ -1,0 +1,82 @@
+"""Gateway accounts' wire contracts (v1): the configuration an operator puts, discriminated by `kind`, what the
+API answers (never a secret: only whether each optional credential is set), and what a notification did."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_MERCADOPAGO_API = "https://api.mercadopago.com"
+NAME = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"  # the client company's label for the account: a safe slug
+HTTP_URL = r"^https?://[^\s/?#@]+(/[^\s?#]*)?$"
+
+Secret = Annotated[str, Field(min_length=1, max_length=512, description="sealed at rest, never returned")]
+Id = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WompiIn(_In):
+    kind: Literal["wompi"]
+    events_secret: Secret
+    integrity_secret: Secret
+    public_key: str = Field(pattern=r"^pub_(prod|test)_[A-Za-z0-9]{1,128}$",
+                            description="pub_prod_… or pub_test_…: which of Wompi's environments the account is in")
+    private_key: Secret | None = Field(None, description="optional: only what checkout or reconciliation needs")
+
+
+class MercadoPagoIn(_In):
+    kind: Literal["mercadopago"]
+    access_token: Secret
+    webhook_secret: Secret
+    api_base_url: str = Field(DEFAULT_MERCADOPAGO_API, pattern=HTTP_URL, max_length=300)
+
+
+class PayUIn(_In):
+    kind: Literal["payu"]
+    api_key: Secret
+    merchant_id: str = Field(pattern=r"^[0-9]{1,20}$")
+    account_id: str = Field(pattern=r"^[0-9]{1,20}$")
+    api_login: Secret | None = None
+
+
+class StripeIn(_In):
+    kind: Literal["stripe"]
+    webhook_secret: Secret
+    secret_key: Secret | None = None
+
+
+GatewayAccountIn = Annotated[WompiIn | MercadoPagoIn | PayUIn | StripeIn, Field(discriminator="kind")]
+
+
+class GatewayAccountOut(BaseModel):
+    """v1: a gateway account without any secret. `webhook_url` is where the gateway must send its notifications;
+    `*_set` say which optional credentials were given (the features needing them stay off until they are)."""
+
+    name: str
+    kind: Literal["wompi", "mercadopago", "payu", "stripe"]
+    webhook_url: str
+    public_key: str | None = None
+    api_base_url: str | None = None
+    merchant_id: str | None = None
+    account_id: str | None = None
+    private_key_set: bool | None = None
+    api_login_set: bool | None = None
+    secret_key_set: bool | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+NotificationStatus = Literal["applied", "unmatched", "duplicate", "pending", "declined", "voided", "expired",
+                             "reversed", "ignored"]
+
+
+class GatewayNotificationOut(BaseModel):
+    """v1: what a verified notification did (gateways read only the status code)."""
+
+    status: NotificationStatus
+    gateway_payment_id: str | None = None

@@ -1,0 +1,159 @@
+"""Gateway accounts' tables: each client company's accounts at its gateways (credentials sealed at rest, bound to
+the client company, the account and the credential's name) and the state each gateway payment was last notified
+in (references and amounts only: nothing about the payer is kept)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.personal_data import MasterKeyring
+from recaudo_common.secrets_at_rest import open_secret, seal_secret
+from recaudo_common.settings import PlatformSettings
+
+# Each kind's credentials (sealed) and plain settings, as the configuration API names them.
+SECRET_NAMES = {"wompi": ("events_secret", "integrity_secret", "private_key"),
+                "mercadopago": ("access_token", "webhook_secret"),
+                "payu": ("api_key", "api_login"),
+                "stripe": ("webhook_secret", "secret_key")}
+SETTING_NAMES = {"wompi": ("public_key",), "mercadopago": ("api_base_url",), "payu": ("merchant_id", "account_id"),
+                 "stripe": ()}
+
+
+@functools.lru_cache(maxsize=4)
+def _keyring(current: str, previous: tuple[str, ...]) -> MasterKeyring:
+    return MasterKeyring.from_text(current, previous)
+
+
+def keyring_of(settings: PlatformSettings) -> MasterKeyring:
+    """The platform's master keys, which the accounts' credentials are sealed under (RECAUDO_VAULT_MASTER_KEY)."""
+    return _keyring(settings.vault_master_key, tuple(settings.vault_previous_master_keys))
+
+
+def _bound(client: str, name: str, credential: str) -> str:
+    return f"gateway/{client}/{name}/{credential}"
+
+
+@dataclass(frozen=True)
+class GatewayAccount:
+    """A client company's account at a gateway with its credentials opened (repr hides them: never logged)."""
+
+    client: str
+    name: str
+    kind: str
+    webhook_id: str
+    settings: dict[str, str]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    secrets: dict[str, str] = field(repr=False)
+
+    @property
+    def ledger_key(self) -> str:
+        """The `gateway` its payments and reversals are recorded under: one per account, so a gateway's payment
+        id is applied once per account however often it is sent."""
+        return f"{self.kind}/{self.client}/{self.name}"
+
+    def secret(self, name: str) -> str:
+        return self.secrets[name]
+
+    def optional_secret(self, name: str) -> str | None:
+        return self.secrets.get(name)
+
+
+async def put_account(s: AsyncSession, keyring: MasterKeyring, *, client: str, name: str, kind: str,
+                      settings: dict[str, str], secrets: dict[str, str], webhook_id: str,
+                      now: dt.datetime) -> tuple[bool, str] | None:
+    """Creates or replaces the account; (created, its webhook id: kept from the first put), or None when the name
+    is already an account of another kind (left as it is)."""
+    sealed = {key: seal_secret(keyring, _bound(client, name, key), value) for key, value in secrets.items()}
+    row = (await s.execute(text(
+        """INSERT INTO payments.gateway_accounts AS g (client_slug, name, kind, webhook_id, settings, secrets,
+               created_at, updated_at)
+           VALUES (:c, :n, :k, :w, CAST(:settings AS jsonb), CAST(:secrets AS jsonb), :now, :now)
+           ON CONFLICT (client_slug, name) DO UPDATE SET settings = excluded.settings, secrets = excluded.secrets,
+               updated_at = excluded.updated_at WHERE g.kind = excluded.kind
+           RETURNING g.webhook_id, (g.xmax = 0) AS created"""),
+        {"c": client, "n": name, "k": kind, "w": webhook_id, "settings": json.dumps(settings),
+         "secrets": json.dumps(sealed), "now": now})).first()
+    return None if row is None else (bool(row.created), str(row.webhook_id))
+
+
+_COLUMNS = "client_slug, name, kind, webhook_id, settings, secrets, created_at, updated_at"
+
+
+def _account(keyring: MasterKeyring, row: Row[Any]) -> GatewayAccount:
+    client, name = row.client_slug, row.name
+    opened = {key: open_secret(keyring, _bound(client, name, key), value) for key, value in row.secrets.items()}
+    return GatewayAccount(client=client, name=name, kind=row.kind, webhook_id=row.webhook_id,
+                          settings=dict(row.settings), created_at=row.created_at, updated_at=row.updated_at,
+                          secrets=opened)
+
+
+async def account_of(s: AsyncSession, keyring: MasterKeyring, client: str, name: str) -> GatewayAccount | None:
+    """The account with its credentials opened. Raises recaudo_common.secrets_at_rest.SecretUnreadable when one
+    does not open (a master key removed too soon)."""
+    row = (await s.execute(text(f"SELECT {_COLUMNS} FROM payments.gateway_accounts WHERE client_slug = :c "
+                                "AND name = :n"), {"c": client, "n": name})).first()
+    return None if row is None else _account(keyring, row)
+
+
+async def account_of_webhook(s: AsyncSession, keyring: MasterKeyring, webhook_id: str) -> GatewayAccount | None:
+    row = (await s.execute(text(f"SELECT {_COLUMNS} FROM payments.gateway_accounts WHERE webhook_id = :w"),
+                           {"w": webhook_id})).first()
+    return None if row is None else _account(keyring, row)
+
+
+# ------------------------------------------------------------------ what each gateway payment was last said to be
+
+@dataclass(frozen=True)
+class PaymentState:
+    """A gateway payment's state as last notified (and the ledger's payment it became, once applied)."""
+
+    status: str
+    payment_id: uuid.UUID | None
+
+
+# A state a later notification may not undo here: money applied or taken back is the ledger's to change.
+FINAL = ("approved", "refunded", "charged_back")
+
+
+async def record_state(s: AsyncSession, *, gateway: str, gateway_payment_id: str, client: str, status: str,
+                       gateway_status: str | None, reference: str | None, amount: Decimal, currency: str,
+                       now: dt.datetime) -> PaymentState | None:
+    """Records the state a payment was notified in; answers the state it had before (None: first seen). A
+    `pending` or `declined` after an approval (a gateway's late or out-of-order delivery) is kept out."""
+    before = (await s.execute(text(
+        "SELECT status, payment_id FROM payments.gateway_payment_states WHERE gateway = :g "
+        "AND gateway_payment_id = :x FOR UPDATE"), {"g": gateway, "x": gateway_payment_id})).first()
+    await s.execute(text(
+        """INSERT INTO payments.gateway_payment_states AS p (gateway, gateway_payment_id, client_slug, status,
+               gateway_status, reference, amount, currency, first_seen, last_seen)
+           VALUES (:g, :x, :c, :st, :gst, :ref, :a, :cur, :now, :now)
+           ON CONFLICT (gateway, gateway_payment_id) DO UPDATE SET last_seen = excluded.last_seen,
+               status = CASE WHEN p.status = ANY(:final) AND NOT excluded.status = ANY(:final) THEN p.status
+                             ELSE excluded.status END,
+               gateway_status = excluded.gateway_status"""),
+        {"g": gateway, "x": gateway_payment_id, "c": client, "st": status, "gst": gateway_status,
+         "ref": reference, "a": amount, "cur": currency, "now": now, "final": list(FINAL)})
+    return None if before is None else PaymentState(before.status, before.payment_id)
+
+
+async def link_payment(s: AsyncSession, gateway: str, gateway_payment_id: str, payment_id: uuid.UUID) -> None:
+    await s.execute(text("UPDATE payments.gateway_payment_states SET payment_id = :p WHERE gateway = :g "
+                         "AND gateway_payment_id = :x"), {"g": gateway, "x": gateway_payment_id, "p": payment_id})
+
+
+async def reversed_by_gateway(s: AsyncSession, gateway: str, payment_id: uuid.UUID, kind: str) -> Decimal:
+    """What this gateway's reversals of one kind (refunds, chargebacks) have taken back of a payment so far."""
+    total = await s.scalar(text(
+        "SELECT coalesce(sum(amount), 0) FROM payments.reversals WHERE gateway = :g AND payment_id = :p "
+        "AND kind = :k"), {"g": gateway, "p": payment_id, "k": kind})
+    return Decimal(total)
