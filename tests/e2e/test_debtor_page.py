@@ -64,7 +64,7 @@ async def test_a_debtor_verifies_promises_and_pays_in_a_real_browser(platform: R
             assert "Registramos su compromiso de pagar" in await page.locator("#notice").inner_text()
 
             await page.fill("#amount", "100000")
-            await page.click("button:text('Pagar')")
+            await page.click("button:text-is('Pagar')")
             assert "Pago recibido" in await page.locator("[role=alert]").inner_text()
             await page.screenshot(path=str(Path(platform.process.log_path).parent / "debtor-page.png"))
             await browser.close()

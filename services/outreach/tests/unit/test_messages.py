@@ -8,11 +8,12 @@ from decimal import Decimal
 import pytest
 
 from outreach.domain.contact_law import RULES, RulesError, stricter_rules
-from outreach.domain.offers import offers, proof, proof_valid
+from outreach.domain.offers import Offers, offers, proof, proof_valid
 from outreach.domain.replies import is_opt_out
 from outreach.domain.templates import TemplateError, default_template, offer_text, render, sms_segments, validate
 from outreach.domain.timezones import debtor_zone
 from outreach.domain.verification import answer_matches, link_wait, source_wait
+from recaudo_common.instalments import ArrangementLimits
 
 pytestmark = pytest.mark.unit
 
@@ -61,14 +62,29 @@ def test_templates_are_validated_on_save() -> None:
         validate("sms", "pt-BR", None, "x", opt_out_required=False)
 
 
-def test_offers_follow_the_treatment() -> None:
+def test_offers_follow_the_treatment_within_the_client_company_limits() -> None:
     today = dt.date(2026, 3, 4)
-    [settlement] = offers("settlement", Decimal("30"), Decimal("1000000.00"), today)
-    assert settlement.instalments == ((dt.date(2026, 3, 14), Decimal("700000.00")),)
-    [plan] = offers("instalment_plan", None, Decimal("100.00"), today)
-    assert [a for _, a in plan.instalments] == [Decimal("33.33"), Decimal("33.33"), Decimal("33.34")]
-    assert plan.total == Decimal("100.00")
-    assert offers("none", None, Decimal("5"), today) == [] == offers("settlement", Decimal(10), Decimal(0), today)
+    found = offers("settlement", Decimal("30"), Decimal("1000000.00"), today)
+    assert found.full == Decimal("1000000.00") and found.plan is None
+    assert found.settlement is not None
+    assert found.settlement.instalments == ((dt.date(2026, 3, 14), Decimal("700000.00")),)
+    capped = offers("settlement", Decimal("30"), Decimal("1000000.00"), today,
+                    ArrangementLimits(max_discount_pct=Decimal("20"))).settlement
+    assert capped is not None and capped.total == Decimal("800000.00") and capped.discount_pct == Decimal("20")
+    choice = offers("instalment_plan", None, Decimal("100.00"), today).plan
+    assert choice is not None and choice.counts == tuple(range(2, 13))
+    plan = choice.plan(3)
+    assert plan is not None and [a for _, a in plan.instalments] == [Decimal("33.33"), Decimal("33.33"),
+                                                                      Decimal("33.34")]
+    assert plan.total == Decimal("100.00") and plan.instalments[0][0] == dt.date(2026, 3, 11)
+    assert choice.plan(13) is None and choice.plan(1) is None
+    limited = offers("instalment_plan", None, Decimal("100.00"), today,
+                     ArrangementLimits(instalments_min=3, instalments_max=6, min_instalment_amount=Decimal("25")))
+    assert limited.plan is not None and limited.plan.counts == (3, 4)
+    assert limited.chosen("instalment_plan", 5) is None and limited.chosen("settlement", None) is None
+    assert offers("none", None, Decimal("5"), today).full == Decimal("5")
+    assert offers("settlement", Decimal(10), Decimal(0), today) == Offers(None, None, None)
+    assert offers("do_not_pursue", None, Decimal("5"), today) == Offers(None, None, None)
 
 
 def test_the_identity_question_and_its_proof() -> None:

@@ -12,15 +12,17 @@ from decimal import Decimal
 from outreach import store
 from outreach.consent.handlers import opt_out_debtor
 from outreach.debtors import DebtorContext
-from outreach.domain.offers import Offer, offers
+from outreach.domain.offers import Offer, Offers, offers
 from outreach.providers import SandboxGateway
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry, outbox
 from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.client_copy import get_client
 from recaudo_common.clock import local_today
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid
 from recaudo_common.events import ArrangementDeclined, ArrangementMade, ArrangementRequested, Instalment, PromiseMade
+from recaudo_common.instalments import ArrangementLimits
 from recaudo_common.payment_links import read_token
 from recaudo_common.promises import latest_promise_date, within_promise_window
 
@@ -34,6 +36,7 @@ class DebtorView:
     account_ref: str
     expires_at: dt.datetime
     debtor: DebtorContext
+    limits: ArrangementLimits  # the client company's: the largest discount, how many instalments
 
     def today(self, now: dt.datetime) -> dt.date:
         """The client company's local day: the one promises and offers are dated from."""
@@ -51,14 +54,15 @@ async def debtor_view(db: Database, settings: OutreachSettings, token: str, now:
         return None
     async with db.transaction() as s:
         debtor = await store.contact_context(s, target.client, target.account_ref, now)
-    if debtor is None:
+        copy = await get_client(s, store.SCHEMA, target.client)
+    if debtor is None or copy is None:
         return None
-    return DebtorView(token, target.client, target.account_ref, target.expires_at, debtor)
+    return DebtorView(token, target.client, target.account_ref, target.expires_at, debtor, copy.limits)
 
 
-def offers_of(view: DebtorView, today: dt.date) -> list[Offer]:
-    """The offers the page shows today: the treatment's, on the current balance."""
-    return offers(view.debtor.offer, view.debtor.offer_discount_pct, view.debtor.balance, today)
+def offers_of(view: DebtorView, today: dt.date) -> Offers:
+    """The offers the page shows today: the treatment's, on the current balance, within the client's limits."""
+    return offers(view.debtor.offer, view.debtor.offer_discount_pct, view.debtor.balance, today, view.limits)
 
 
 async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due_date: dt.date,
@@ -81,17 +85,18 @@ async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due
     return promise_id
 
 
-async def debtor_arrangement(db: Database, view: DebtorView, *, kind: str, now: dt.datetime) -> Offer:
-    """One of the offers the page shows today, asked of payments (which answers with arrangement.made or
-    declined)."""
-    available = {o.kind: o for o in offers_of(view, view.today(now))}
-    if kind not in available:
+async def debtor_arrangement(db: Database, view: DebtorView, *, kind: str, instalments: int | None = None,
+                             now: dt.datetime) -> Offer:
+    """One of the offers the page shows today (a plan with the number of instalments the debtor chose), asked of
+    payments (which answers with arrangement.made or declined)."""
+    offer = offers_of(view, view.today(now)).chosen(kind, instalments)
+    if offer is None:
         raise Invalid("offer_not_available", "esta oferta ya no está disponible", title="Offer not available")
-    offer = available[kind]
     request_id = uuid.uuid4()
     async with db.transaction() as s:
         await store.trail(s, [view.trail(now, "page_arrangement_requested", request_id=str(request_id),
-                                         arrangement_kind=kind, total=str(offer.total))])
+                                         arrangement_kind=kind, total=str(offer.total),
+                                         instalments=len(offer.instalments))])
         await outbox.add(s, [ArrangementRequested(
             request_id=request_id, account_ref=view.account_ref, kind=kind,
             instalments=[Instalment(due_date=d, amount=a) for d, a in offer.instalments],

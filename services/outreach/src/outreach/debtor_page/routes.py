@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from outreach import debtor_guard
 from outreach.debtor_page import handlers
 from outreach.debtor_page.handlers import DebtorView
-from outreach.domain.offers import PROOF_TTL, proof_valid
+from outreach.domain.offers import PROOF_TTL, Offer, proof_valid
 from outreach.domain.offers import proof as make_proof
 from outreach.domain.templates import format_day, format_money
 from outreach.edge import State
@@ -56,26 +56,48 @@ async def view_or_refuse(token: str, platform: PlatformDep, state: State) -> Deb
     return view
 
 
-def account_page(view: DebtorView, platform: PlatformDep, state: State, notice: str | None = None) -> HTMLResponse:
+def plan_rows(plan: Offer, currency: str, locale: str) -> list[dict[str, object]]:
+    """Each instalment of a plan as the page lists it before the debtor confirms: number, date, amount."""
+    return [{"number": n, "due": format_day(due, locale), "amount": format_money(amount, currency, locale)}
+            for n, (due, amount) in enumerate(plan.instalments, start=1)]
+
+
+def offer_cards(view: DebtorView, today: dt.date) -> list[dict[str, object]]:
+    """The settlement and the instalment plan the strategy allows, in Spanish and the client's currency format."""
+    debtor, locale = view.debtor, view.debtor.locale
+    available = handlers.offers_of(view, today)
+    cards: list[dict[str, object]] = []
+    if (o := available.settlement) is not None:
+        money, due = format_money(o.total, debtor.currency, locale), format_day(o.instalments[0][0], locale)
+        cards.append({"kind": o.kind, "title": "Oferta de pago con descuento", "button": "descuento",
+                      "description": f"Cancele su obligación pagando {money} ({o.discount_pct.normalize():f} % de "
+                                     f"descuento) a más tardar el {due}."})
+    if (choice := available.plan) is not None:
+        options = []
+        for count in choice.counts:
+            plan = choice.plan(count)
+            assert plan is not None
+            each = format_money(plan.instalments[0][1], debtor.currency, locale)
+            options.append({"count": count, "label": f"{count} cuotas mensuales de {each}"})
+        cards.append({"kind": "instalment_plan", "title": "Acuerdo de pago en cuotas", "options": options,
+                      "description": f"Pague {format_money(choice.balance, debtor.currency, locale)} en "
+                                     f"{choice.counts[0]} a {choice.counts[-1]} cuotas mensuales; usted elige "
+                                     "cuántas. La primera vence en una semana."})
+    return cards
+
+
+def account_page(view: DebtorView, platform: PlatformDep, state: State, notice: str | None = None,
+                 preview: Offer | None = None) -> HTMLResponse:
     debtor, locale = view.debtor, view.debtor.locale
     now = platform.clock()
     today = view.today(now)
-    cards = []
-    for o in handlers.offers_of(view, today):
-        money = format_money(o.total, debtor.currency, locale)
-        if o.kind == "settlement":
-            due = format_day(o.instalments[0][0], locale)
-            cards.append({"kind": o.kind, "title": "Oferta de pago con descuento", "button": "descuento",
-                          "description": f"Cancele su obligación pagando {money} a más tardar el {due}."})
-        else:
-            each = format_money(o.instalments[0][1], debtor.currency, locale)
-            cards.append({"kind": o.kind, "title": "Acuerdo de pago en cuotas", "button": "acuerdo",
-                          "description": f"{len(o.instalments)} cuotas mensuales de {each} (total {money}); "
-                                         f"la primera vence el {format_day(o.instalments[0][0], locale)}."})
+    plan = None if preview is None else {
+        "count": len(preview.instalments), "rows": plan_rows(preview, debtor.currency, locale),
+        "total": format_money(preview.total, debtor.currency, locale)}
     return page("account.html", creditor=debtor.creditor, debtor_name=debtor.first_name,
                 account_ref=view.account_ref, balance=format_money(debtor.balance, debtor.currency, locale),
                 balance_plain=str(debtor.balance), currency=debtor.currency, days_past_due=debtor.days_past_due or 0,
-                account_status=debtor.account_status, offers=cards, token=view.token,
+                account_status=debtor.account_status, offers=offer_cards(view, today), plan=plan, token=view.token,
                 proof=make_proof(view.token, now + PROOF_TTL, state.settings.link_secret), nonce=uuid.uuid4().hex,
                 notice=notice, can_pay=state.gateway.enabled, today=today.isoformat(),
                 channels=[{"channel": c, "name": handlers.CHANNEL_NAMES[c], "opted_out": c in debtor.opted_out
@@ -161,16 +183,46 @@ async def promise(token: str, request: Request, platform: PlatformDep, state: St
     return await answer(request, make)
 
 
+def instalments_of(text: str) -> int | None:
+    """The number of instalments the debtor chose (none for a settlement)."""
+    if not text.strip():
+        return None
+    if not (text.strip().isascii() and text.strip().isdigit()):
+        raise ProblemError(422, "invalid_instalments", "Invalid instalments", "elija el número de cuotas")
+    return int(text.strip())
+
+
+@router.post("/{token}/plan", response_class=HTMLResponse)
+async def plan_preview(token: str, request: Request, platform: PlatformDep, state: State,
+                       proof: Annotated[str, Form(max_length=100)] = "",
+                       instalments: Annotated[str, Form(max_length=3)] = "") -> Response:
+    """The plan of the number of instalments the debtor chose, each instalment's date and amount, before the
+    debtor confirms it (nothing is asked of payments yet)."""
+    async def make() -> HTMLResponse:
+        view = await verified_view(token, proof, platform, state)
+        count = instalments_of(instalments)
+        choice = handlers.offers_of(view, view.today(platform.clock())).plan
+        plan = None if choice is None or count is None else choice.plan(count)
+        if plan is None:
+            raise ProblemError(422, "offer_not_available", "Offer not available",
+                               "ese número de cuotas no está disponible para esta obligación")
+        return account_page(view, platform, state, preview=plan)
+    return await answer(request, make)
+
+
 @router.post("/{token}/arrangement", response_class=HTMLResponse)
 async def arrangement(token: str, request: Request, platform: PlatformDep, state: State,
                       proof: Annotated[str, Form(max_length=100)] = "",
-                      offer: Annotated[str, Form(max_length=30)] = "") -> Response:
+                      offer: Annotated[str, Form(max_length=30)] = "",
+                      instalments: Annotated[str, Form(max_length=3)] = "") -> Response:
     async def make() -> HTMLResponse:
         view = await verified_view(token, proof, platform, state)
-        accepted = await handlers.debtor_arrangement(platform.db, view, kind=offer, now=platform.clock())
+        accepted = await handlers.debtor_arrangement(platform.db, view, kind=offer,
+                                                     instalments=instalments_of(instalments), now=platform.clock())
         money = format_money(accepted.total, view.debtor.currency, view.debtor.locale)
+        what = "del acuerdo" if accepted.kind == "settlement" else f"del plan de {len(accepted.instalments)} cuotas"
         return account_page(view, platform, state,
-                            f"Recibimos su aceptación del acuerdo por {money}. Le confirmaremos en breve.")
+                            f"Recibimos su aceptación {what} por {money}. Le confirmaremos en breve.")
     return await answer(request, make)
 
 
