@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import secrets
 from collections.abc import Mapping
 
@@ -27,6 +28,7 @@ from recaudo_common.personal_data import MasterKeyring
 NOTIFICATIONS = Counter("recaudo_gateway_notifications_total", "Gateway accounts' notifications by outcome",
                         ["kind", "outcome"])
 WEBHOOK_PATH = "/v1/webhooks/gateways/{webhook_id}"
+WEBHOOK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe issues: nothing else is looked up
 
 
 def webhook_url(public_url: str, webhook_id: str) -> str:
@@ -72,7 +74,7 @@ async def configuration(db: Database, keyring: MasterKeyring, *, client: str, na
 async def account_of_webhook(db: Database, keyring: MasterKeyring, webhook_id: str) -> GatewayAccount:
     """The account a webhook URL's opaque id names (404 before any of the body is read)."""
     async with db.transaction() as s:
-        account = await store.account_of_webhook(s, keyring, webhook_id) if len(webhook_id) <= 64 else None
+        account = await store.account_of_webhook(s, keyring, webhook_id) if WEBHOOK_ID.fullmatch(webhook_id) else None
     if account is None:
         raise NotFound("webhook")
     return account
