@@ -14,9 +14,11 @@ from payments import handlers, reversals, store, webhooks
 from payments.bank_files import handlers as bank_files
 from payments.bank_files.store import BankFile
 from payments.promises import handlers as promises
+from payments.promises import views
 from payments.promises.store import ScheduledInstalment
 from payments.schemas import (
     ArrangementIn,
+    ArrangementList,
     ArrangementOut,
     AssignIn,
     BankFileOut,
@@ -148,6 +150,16 @@ async def arrangement(slug: str, account_ref: str, body: ArrangementIn, client: 
         now=platform.clock())
     return ArrangementOut(id=result.id, kind=result.kind, total_amount=result.total_amount, status=result.status,
                           instalments=[InstalmentIn(due_date=i.due_date, amount=i.amount) for i in result.instalments])
+
+
+@router.get("/clients/{slug}/accounts/{account_ref}/arrangements", response_model=ArrangementList)
+async def arrangements(account_ref: str, client: ClientOfCaller, platform: PlatformDep,
+                       settings: Settings) -> ArrangementList:
+    """The account's arrangements (none: an empty list), each instalment with its share of what was paid toward
+    the plan, its verdict and its own payment link."""
+    return ArrangementList(items=await views.arrangements_of(
+        platform.db, client=client, account_ref=account_ref, secret=settings.link_secret,
+        public_url=settings.public_url))
 
 
 def bank_file_out(found: BankFile) -> BankFileOut:

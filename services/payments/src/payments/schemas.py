@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from recaudo_common.instalments import MAX_INSTALMENTS
+
 
 class ManualPaymentIn(BaseModel):
     """v1: a payment an operator enters by hand. account_ref or debtor_id identifies the account."""
@@ -124,11 +126,12 @@ class InstalmentIn(BaseModel):
 
 
 class ArrangementIn(BaseModel):
-    """v1: a settlement is one instalment (the discounted amount by its deadline); a plan has 2 to 36."""
+    """v1: a settlement is one instalment (the discounted amount by its deadline); a plan has 2 to 12, within the
+    client company's limits (instalments_min, instalments_max, min_instalment_amount)."""
 
     model_config = ConfigDict(extra="forbid")
     kind: Literal["settlement", "instalment_plan"]
-    instalments: list[InstalmentIn] = Field(min_length=1, max_length=36)
+    instalments: list[InstalmentIn] = Field(min_length=1, max_length=MAX_INSTALMENTS)
 
 
 class ArrangementOut(BaseModel):
@@ -139,6 +142,41 @@ class ArrangementOut(BaseModel):
     total_amount: Decimal
     status: str
     instalments: list[InstalmentIn]
+
+
+class PlanInstalmentOut(BaseModel):
+    """v1: one instalment of an arrangement, a promise of its own: what the payments toward the plan, applied to
+    its instalments in order, give it, its verdict, and its own payment link while the plan stands and it is
+    not fully paid."""
+
+    number: int
+    promise_id: uuid.UUID
+    due_date: dt.date
+    amount: Decimal
+    paid: Decimal
+    status: Literal["pending", "kept", "broken", "cancelled"]
+    payment_url: str | None
+
+
+class ArrangementView(BaseModel):
+    """v1: an arrangement as it stands: active, kept (paid in full) or broken (missed instalments; the account
+    reverts)."""
+
+    id: uuid.UUID
+    kind: Literal["settlement", "instalment_plan"]
+    status: Literal["active", "kept", "broken"]
+    source: str
+    total_amount: Decimal
+    paid_amount: Decimal
+    made_at: dt.datetime
+    decided_at: dt.datetime | None
+    instalments: list[PlanInstalmentOut]
+
+
+class ArrangementList(BaseModel):
+    """v1: an account's arrangements, the latest first."""
+
+    items: list[ArrangementView]
 
 
 class BankFileOut(BaseModel):

@@ -1,18 +1,20 @@
 """Arrangements: a settlement offer accepted (a discounted amount by a deadline) or an instalment plan;
-what makes one acceptable, and when a plan is broken."""
+what makes one acceptable under the client company's limits, how payments toward a plan are allocated to its
+instalments, and when a plan is broken."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
+from recaudo_common.instalments import ArrangementLimits, plan_errors
 from recaudo_common.money import after_discount
 
 MISSED_INSTALMENTS_TO_BREAK = 2  # a plan survives one late instalment; the second breaks it
 
 
 def arrangement_errors(*, kind: str, balance: Decimal, instalments: list[tuple[dt.date, Decimal]],
-                       max_discount_pct: Decimal, today: dt.date) -> list[str]:
+                       limits: ArrangementLimits, today: dt.date) -> list[str]:
     errors: list[str] = []
     if balance <= 0:
         return ["the account has nothing left to pay"]
@@ -25,6 +27,7 @@ def arrangement_errors(*, kind: str, balance: Decimal, instalments: list[tuple[d
         errors.append("no instalment may fall due in the past")
     if [d for d, _ in instalments] != sorted(d for d, _ in instalments):
         errors.append("instalments must be in date order")
+    max_discount_pct = limits.max_discount_pct
     floor = after_discount(balance, max_discount_pct)
     if kind == "settlement":
         if len(instalments) != 1:
@@ -35,8 +38,19 @@ def arrangement_errors(*, kind: str, balance: Decimal, instalments: list[tuple[d
         if total > balance:
             errors.append(f"a settlement of {total} is more than the balance {balance}")
     else:
-        if not 2 <= len(instalments) <= 36:
-            errors.append("an instalment plan has 2 to 36 instalments")
+        errors += plan_errors([amount for _, amount in instalments], limits)
         if total < floor:
             errors.append(f"the plan pays {total}, below the {max_discount_pct}% discount limit ({floor})")
     return errors
+
+
+def allocate(paid: Decimal, amounts: list[Decimal]) -> list[Decimal]:
+    """What has been paid toward a plan, applied to its instalments in order: each takes what it asks before the
+    next takes anything; what is paid beyond the plan is no instalment's (the ledger keeps it as credit)."""
+    allocated: list[Decimal] = []
+    left = max(paid, Decimal(0))
+    for amount in amounts:
+        share = min(left, amount)
+        allocated.append(share)
+        left -= share
+    return allocated

@@ -120,3 +120,42 @@ async def count_missed(s: AsyncSession, arrangement_id: uuid.UUID) -> tuple[int,
 async def cancel_pending_promises(s: AsyncSession, arrangement_id: uuid.UUID, now: dt.datetime) -> None:
     await s.execute(text("UPDATE payments.promises SET status = 'cancelled', decided_at = :now "
                          "WHERE arrangement_id = :a AND status = 'pending'"), {"a": arrangement_id, "now": now})
+
+
+@dataclass(frozen=True)
+class ArrangementRow:
+    """An arrangement of an account, whatever its status."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    source: str
+    total_amount: Decimal
+    made_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class InstalmentPromise:
+    """One instalment of an arrangement: the promise it became."""
+
+    promise_id: uuid.UUID
+    due_date: dt.date
+    amount: Decimal
+    status: str
+
+
+async def account_arrangements(s: AsyncSession, client: str, account_ref: str, limit: int = 50
+                               ) -> list[tuple[ArrangementRow, list[InstalmentPromise]]]:
+    """The account's arrangements, the latest first, each with its instalments in date order."""
+    rows = (await s.execute(text(
+        "SELECT id, kind, status, source, total_amount, made_at, decided_at FROM payments.arrangements "
+        "WHERE client_slug = :c AND account_ref = :r ORDER BY made_at DESC, id LIMIT :n"),
+        {"c": client, "r": account_ref, "n": limit})).mappings().all()
+    arrangements = [ArrangementRow(**r) for r in rows]
+    promises = (await s.execute(text(
+        "SELECT arrangement_id, promise_id, due_date, amount, status FROM payments.promises "
+        "WHERE arrangement_id = ANY(:ids) ORDER BY due_date, made_at, promise_id"),
+        {"ids": [a.id for a in arrangements]})).mappings().all()
+    return [(a, [InstalmentPromise(p["promise_id"], p["due_date"], p["amount"], p["status"])
+                 for p in promises if p["arrangement_id"] == a.id]) for a in arrangements]
