@@ -7,6 +7,7 @@ notifications send payments to are local fakes that check the documented request
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -320,3 +321,17 @@ async def test_stripe_delayed_payment_cumulative_refunds_and_stale(gw: Gateway) 
                                                                 "payment_intent": "pi_usd", "currency": "usd"})
     assert other_currency.json()["status"] == "unmatched"
     assert [(p["gateway_payment_id"], p["reason"]) for p in await suspense(gw)] == [("pi_usd", "currency_mismatch")]
+
+
+async def test_concurrent_redeliveries_apply_once(gw: Gateway, apis: FakeGatewayApis) -> None:
+    """Gateways redeliver while the first delivery is still being booked: the unique record decides."""
+    hook = await configure(gw, "stripe", STRIPE)
+    raw, headers = stripe_send_args("checkout.session.completed", session("paid"))
+    racing = await asyncio.gather(*(gw.http.post(hook, content=raw, headers=headers) for _ in range(6)))
+    assert sorted((r.status_code, r.json()["status"]) for r in racing) == [(200, "applied")] + [(200, "duplicate")] * 5
+    payu_hook = await configure(gw, "payu", PAYU)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    racing = await asyncio.gather(*(gw.http.post(payu_hook, content=payu_form("A-2", "4", transaction_id=f"t{i}"),
+                                                 headers=form) for i in range(6)))
+    assert sorted(r.json()["status"] for r in racing) == ["applied"] + ["duplicate"] * 5
+    assert (await balance(gw), await balance(gw, "A-2")) == ("70000.00", "70000.00")
