@@ -254,6 +254,10 @@ async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, 
         account = await store.lock_account(s, client, account_ref)
         if account is None:
             raise Invalid("unknown_account", f"no account {account_ref!r}", title="Unknown account")
+        if payment.currency != account.currency:
+            # A gateway's payment in another currency waits in suspense (currency_mismatch): no balance takes it.
+            raise Invalid("invalid_currency", f"the payment is in {payment.currency}, the account in "
+                                              f"{account.currency}", title="Invalid currency")
         await store.apply_suspense_payment(s, payment_id, account_ref)
         result = await _book(s, client=client, payment_id=payment_id, account=account, amount=payment.amount,
                              currency=payment.currency, paid_at=payment.paid_at, source=payment.source,

@@ -335,3 +335,15 @@ async def test_concurrent_redeliveries_apply_once(gw: Gateway, apis: FakeGateway
                                                  headers=form) for i in range(6)))
     assert sorted(r.json()["status"] for r in racing) == ["applied"] + ["duplicate"] * 5
     assert (await balance(gw), await balance(gw, "A-2")) == ("70000.00", "70000.00")
+
+
+async def test_a_payment_in_another_currency_cannot_be_assigned_to_an_account(gw: Gateway) -> None:
+    hook = await configure(gw, "stripe", STRIPE)
+    raw, headers = stripe_send_args("checkout.session.completed", {**session("paid"), "currency": "usd"})
+    assert (await gw.http.post(hook, content=raw, headers=headers)).json()["status"] == "unmatched"
+    [waiting] = await suspense(gw)
+    assert (waiting["currency"], waiting["amount"], waiting["reason"]) == ("USD", "30000.00", "currency_mismatch")
+    assigned = await gw.http.post(f"/v1/clients/banco/payments/unmatched/{waiting['id']}/assign",
+                                  json={"account_ref": "A-1"}, headers=gw.as_operator())
+    assert (assigned.status_code, assigned.json()["code"]) == (422, "invalid_currency")
+    assert await balance(gw) == "100000.00"
