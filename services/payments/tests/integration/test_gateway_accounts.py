@@ -347,3 +347,26 @@ async def test_a_payment_in_another_currency_cannot_be_assigned_to_an_account(gw
                                   json={"account_ref": "A-1"}, headers=gw.as_operator())
     assert (assigned.status_code, assigned.json()["code"]) == (422, "invalid_currency")
     assert await balance(gw) == "100000.00"
+
+
+async def test_a_dispute_and_a_wompi_void_take_the_money_back(gw: Gateway, apis: FakeGatewayApis) -> None:
+    hook = await configure(gw, "stripe", STRIPE)
+    raw, headers = stripe_send_args("checkout.session.completed", session("paid"))
+    assert (await gw.http.post(hook, content=raw, headers=headers)).json()["status"] == "applied"
+    dispute = {"id": "dp_1", "object": "dispute", "amount": 1200000, "currency": "cop", "charge": "ch_3Q1",
+               "payment_intent": "pi_3Q1", "status": "needs_response", "created": int(NOW.timestamp())}
+    raw, headers = stripe_send_args("charge.dispute.created", dispute, event_id="evt_2")
+    answers = [(await gw.http.post(hook, content=raw, headers=headers)).json()["status"] for _ in range(2)]
+    assert answers == ["reversed", "duplicate"]
+    assert await balance(gw) == "82000.00"
+    wompi_hook = await configure(gw, "wompi-principal", WOMPI)
+    signed_all = ("transaction.id", "transaction.status", "transaction.amount_in_cents", "transaction.reference",
+                  "transaction.currency")
+    approved = wompi_transaction("1234-1774969170-30001", "APPROVED", reference="A-2")
+    assert (await gw.http.post(wompi_hook, content=wompi_event(approved, properties=signed_all))
+            ).json()["status"] == "applied"
+    voided = {**approved, "status": "VOIDED"}
+    answers = [(await gw.http.post(wompi_hook, content=wompi_event(voided, properties=signed_all))).json()["status"]
+               for _ in range(2)]
+    assert answers == ["reversed", "duplicate"]
+    assert await balance(gw, "A-2") == "100000.00"
