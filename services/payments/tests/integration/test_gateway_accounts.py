@@ -59,6 +59,10 @@ async def configure(gw: Gateway, name: str, body: dict[str, Any]) -> str:
     return urlsplit(answer.json()["webhook_url"]).path
 
 
+def hook_of(answer: dict[str, Any]) -> str:
+    return urlsplit(answer["webhook_url"]).path
+
+
 async def balance(gw: Gateway, ref: str = "A-1") -> str:
     """The account's balance in payments' ledger (reporting's account view follows it from payment events); its
     entries always add up to it."""
@@ -103,6 +107,8 @@ async def test_an_account_is_configured_and_answered_without_a_secret(gw: Gatewa
                                                                  "webhook_secret": "w"}, headers=gw.as_operator())
     assert mp.json()["api_base_url"] == "https://api.mercadopago.com"
     unknown = await gw.http.post("/v1/webhooks/gateways/no-such-hook", content=b"{}")
+    over_cap = await gw.http.post(hook_of(first.json()), content=b"{" * 70_000)
+    assert over_cap.status_code == 413  # the door refuses past 64 KiB, before the route reads a byte
     missing = await gw.http.get("/v1/clients/banco/gateways/nada", headers=gw.as_operator())
     assert (unknown.status_code, missing.status_code) == (404, 404)
     keyless = await gw.http.put("/v1/clients/banco/gateways/x", json=STRIPE)
