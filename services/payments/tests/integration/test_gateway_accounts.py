@@ -376,3 +376,13 @@ async def test_a_dispute_and_a_wompi_void_take_the_money_back(gw: Gateway, apis:
                for _ in range(2)]
     assert answers == ["reversed", "duplicate"]
     assert await balance(gw, "A-2") == "100000.00"
+
+
+async def test_a_mercadopago_payment_already_partly_refunded_when_first_asked(gw: Gateway,
+                                                                             apis: FakeGatewayApis) -> None:
+    hook = await configure(gw, "mp", {"kind": "mercadopago", "access_token": apis.access_token,
+                                      "webhook_secret": MP_SECRET, "api_base_url": apis.base_url})
+    apis.mp_payments["2001"] = {k: (str(v) if isinstance(v, Decimal) else v)
+                                for k, v in mp_payment("2001", "approved", refunded="5000").items()}
+    assert [(await mp_send(gw, hook, "2001")).json()["status"] for _ in range(2)] == ["applied", "duplicate"]
+    assert await balance(gw) == "75000.00"

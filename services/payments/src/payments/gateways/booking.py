@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments import store as ledger
 from payments.gateways import store
 from payments.gateways.domain.notifications import GatewayPayment, GatewayReversal
-from payments.gateways.schemas import GatewayNotificationOut
+from payments.gateways.schemas import GatewayNotificationOut, NotificationStatus
 from payments.gateways.store import GatewayAccount
 from payments.handlers import apply_payment, outbox
 from payments.integrity import recorded_once
@@ -52,6 +52,9 @@ async def _payment(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, 
     if p.status == "approved" and applied is None:
         payment_id, status = await _apply(s, account, p, link_secret=link_secret, now=now)
         await store.link_payment(s, key, p.payment_id, payment_id)
+        if status == "applied" and p.refunded_amount:
+            # Mercado Pago's payment may already be partly refunded when it is first asked about.
+            await _taken_back(s, account, p, payment_id, now=now)
         return GatewayNotificationOut(status=status, gateway_payment_id=p.payment_id)
     if applied is not None and applied.status != "unmatched":
         # An applied payment the gateway now says was (partly) refunded, charged back or voided: Mercado Pago's
@@ -100,7 +103,8 @@ async def _apply(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, *,
 
 
 async def _taken_back(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, payment_id: uuid.UUID, *,
-                      now: dt.datetime) -> str | None:
+                      now: dt.datetime) -> NotificationStatus | None:
+    """What the payment's own state says was taken back of it, booked once (None: it says nothing was)."""
     if p.status in ("refunded", "charged_back") or p.refunded_amount:
         kind = "charged_back" if p.status == "charged_back" else "refunded"
         total = p.refunded_amount if p.refunded_amount else p.amount
