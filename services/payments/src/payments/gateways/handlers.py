@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import re
 import secrets
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, NotFound
 from recaudo_common.personal_data import MasterKeyring
 
+log = logging.getLogger("recaudo.payments")
 NOTIFICATIONS = Counter("recaudo_gateway_notifications_total", "Gateway accounts' notifications by outcome",
                         ["kind", "outcome"])
 WEBHOOK_PATH = "/v1/webhooks/gateways/{webhook_id}"
@@ -97,6 +99,11 @@ async def receive(db: Database, settings: PaymentsSettings, *, account: GatewayA
     gateway's API cannot say what the notification did not sign (the route answers 503 so the gateway retries)."""
     try:
         effect = await _verified(settings, account, delivery, now=now)
+    except lookups.GatewayUnreachable as e:
+        # An operator's to look at when it lasts (a revoked access token answers 401 for every notification).
+        NOTIFICATIONS.labels(account.kind, "unreachable").inc()
+        log.warning("gateway API unavailable", extra={"fields": {"gateway": account.ledger_key, "reason": str(e)}})
+        raise
     except UnverifiedNotification as e:
         NOTIFICATIONS.labels(account.kind, "refused").inc()
         await record_rejection(db, gateway=account.ledger_key, reason=e.code, source=delivery.source,
