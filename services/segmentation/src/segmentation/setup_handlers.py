@@ -81,12 +81,13 @@ def refuse_uncovered(stored: StrategyVersion | None, buckets: tuple[Bucket, ...]
 
 
 def refuse_invalid_strategy(document: StrategyIn, buckets: tuple[Bucket, ...], client: ClientCopy) -> None:
-    """Refuses a strategy that does not fit the buckets or the client company's own discount ceiling."""
-    limit = client.max_discount_pct
-    errors = strategy_errors(strategy_of(document, 0), buckets, max_discount_pct=limit)
+    """Refuses a strategy that does not fit the buckets or the client company's own limits (its discount ceiling,
+    its fewest and most instalments)."""
+    limit, instalments = client.max_discount_pct, (client.instalments_min, client.instalments_max)
+    errors = strategy_errors(strategy_of(document, 0), buckets, max_discount_pct=limit, instalments=instalments)
     if document.challenger is not None:
         errors += [f"challenger: {e}" for e in strategy_errors(strategy_of(document.challenger, 0), buckets,
-                                                               max_discount_pct=limit)]
+                                                               max_discount_pct=limit, instalments=instalments)]
     if errors:
         raise Invalid("invalid_strategy", "; ".join(errors[:20]), title="Invalid strategy",
                       errors=[{"msg": e} for e in errors])

@@ -104,3 +104,21 @@ def test_a_bucket_the_strategy_has_no_rule_for_gets_no_contact_and_says_why() ->
         "no_rule", (), "none", Decimal(0))
     assert left.segment == "nuevo/low/no_rule"
     assert "challenger strategy v4 has no rule for bucket nuevo and low value: not contacted" in left.why
+
+
+def test_a_strategy_plan_stays_within_the_client_company_instalments() -> None:
+    from segmentation.domain.buckets import DEFAULT_BUCKETS
+    from segmentation.domain.strategy import Offer, Rule, Strategy, strategy_errors
+
+    good = default_strategy()
+    first = good.rules[0]
+
+    def with_plan(count: int) -> Strategy:
+        return Strategy(1, (Rule(first.bucket, first.tier, first.treatment, 3, Offer("instalment_plan", Decimal(0),
+                                                                                       count)), *good.rules[1:]))
+
+    assert strategy_errors(with_plan(12), DEFAULT_BUCKETS) == []
+    assert strategy_errors(with_plan(24), DEFAULT_BUCKETS) == [f"{first.bucket}/high: an instalment plan has 2..12 "
+                                                               "instalments"]
+    assert strategy_errors(with_plan(2), DEFAULT_BUCKETS, instalments=(3, 6)) == [
+        f"{first.bucket}/high: an instalment plan has 3..6 instalments"]

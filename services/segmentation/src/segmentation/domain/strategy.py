@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Literal
 
 from recaudo_common.events import CHANNELS
+from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket
 from segmentation.domain.treatment import DEFAULT_CHANNEL_COSTS, Treatment
 
@@ -76,8 +77,10 @@ def default_strategy(buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS) -> Strategy:
 
 
 def strategy_errors(strategy: Strategy, buckets: tuple[Bucket, ...], *,
-                    max_discount_pct: Decimal = MAX_DISCOUNT_PCT) -> list[str]:
-    """Why a strategy cannot be used: every bucket × tier covered once, channels known, offers sane."""
+                    max_discount_pct: Decimal = MAX_DISCOUNT_PCT,
+                    instalments: tuple[int, int] = (MIN_INSTALMENTS, MAX_INSTALMENTS)) -> list[str]:
+    """Why a strategy cannot be used: every bucket × tier covered once, channels known, offers sane and within the
+    client company's limits (its largest discount, its fewest and most instalments)."""
     errors: list[str] = []
     seen: dict[tuple[str, str], int] = {}
     labels = {b.label for b in buckets}
@@ -96,8 +99,9 @@ def strategy_errors(strategy: Strategy, buckets: tuple[Bucket, ...], *,
             errors.append(f"{r.bucket}/{r.tier}: cadence_days must be 1..60")
         if not Decimal(0) <= r.offer.discount_pct <= max_discount_pct:
             errors.append(f"{r.bucket}/{r.tier}: discount {r.offer.discount_pct}% is outside 0..{max_discount_pct}%")
-        if r.offer.kind == "instalment_plan" and not 2 <= r.offer.instalments <= 36:
-            errors.append(f"{r.bucket}/{r.tier}: an instalment plan has 2..36 instalments")
+        if r.offer.kind == "instalment_plan" and not instalments[0] <= r.offer.instalments <= instalments[1]:
+            errors.append(f"{r.bucket}/{r.tier}: an instalment plan has {instalments[0]}..{instalments[1]} "
+                          "instalments")
     for label in sorted(labels):
         for tier in TIERS:
             count = seen.get((label, tier), 0)
