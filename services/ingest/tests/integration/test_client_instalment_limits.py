@@ -61,3 +61,32 @@ async def test_limits_out_of_range_are_refused_and_say_why(http: tuple[httpx.Asy
     answer = await client.post("/v1/clients", json=BASE | {"slug": "banco"} | limits)
     assert answer.status_code == 422 and says in answer.text, answer.text
     assert (await client.get("/v1/clients/banco")).status_code == 404
+
+
+async def test_an_operator_changes_the_limits_and_client_updated_carries_them(
+        http: tuple[httpx.AsyncClient, object]) -> None:
+    client, platform = http
+    assert (await client.post("/v1/clients", json=BASE | {"slug": "banco"})).status_code == 201
+    limits = {"max_discount_pct": "25", "instalments_min": 3, "instalments_max": 9, "min_instalment_amount": "80000"}
+    changed = await client.put("/v1/clients/banco/arrangement-limits", json=limits)
+    assert changed.status_code == 200, changed.text
+    read = (await client.get("/v1/clients/banco")).json()
+    assert (read["max_discount_pct"], read["instalments_min"], read["instalments_max"],
+            read["min_instalment_amount"]) == ("25.00", 3, 9, "80000.00")
+    async with platform.db.transaction() as s:  # type: ignore[attr-defined]
+        updated = (await s.execute(text(
+            "SELECT envelope->'payload' FROM ingest.outbox WHERE envelope->>'type' = 'client.updated'"))).scalars().all()
+    assert len(updated) == 1
+    assert {k: updated[0][k] for k in ("slug", "instalments_min", "instalments_max", "min_instalment_amount",
+                                       "max_discount_pct", "timezone")} == {
+        "slug": "banco", "instalments_min": 3, "instalments_max": 9, "min_instalment_amount": "80000.00",
+        "max_discount_pct": "25.00", "timezone": "America/Bogota"}
+
+    upside_down = await client.put("/v1/clients/banco/arrangement-limits",
+                                   json=limits | {"instalments_min": 10, "instalments_max": 4})
+    assert upside_down.status_code == 422 and upside_down.json()["code"] == "invalid_client"
+    assert "instalments_min must not be above instalments_max" in upside_down.json()["detail"]
+    partial = await client.put("/v1/clients/banco/arrangement-limits", json={"instalments_max": 6})
+    assert partial.status_code == 422 and partial.json()["code"] == "validation_error"
+    assert (await client.put("/v1/clients/nadie/arrangement-limits", json=limits)).status_code == 404
+    assert (await client.get("/v1/clients/banco")).json()["instalments_max"] == 9  # the refusals changed nothing

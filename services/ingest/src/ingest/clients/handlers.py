@@ -1,5 +1,5 @@
-"""Client companies' commands and queries: register one (client.registered), lower its upload cap, save and read
-its mapping profiles."""
+"""Client companies' commands and queries: register one (client.registered), change its arrangement limits
+(client.updated), lower its upload cap, save and read its mapping profiles."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from ingest.records import ClientCompany, ClientTerms, MappingProfile
 from ingest.store import outbox
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
-from recaudo_common.events import ClientRegistered
+from recaudo_common.events import ClientRegistered, ClientUpdated
 from recaudo_common.instalments import ArrangementLimits, limits_errors
 
 
@@ -58,6 +58,21 @@ async def set_upload_cap(db: Database, client: ClientCompany, max_upload_bytes: 
         await store.set_upload_cap(s, client.slug, max_upload_bytes, now)
         changed = await store.get_client(s, client.slug)
     assert changed is not None
+    return changed
+
+
+async def set_arrangement_limits(db: Database, client: ClientCompany, limits: ArrangementLimits, *,
+                                 now: dt.datetime) -> ClientCompany:
+    """An operator changes what this client company lets an arrangement be; client.updated carries it to the
+    debtor page and payments (arrangements already made keep the terms they were made under)."""
+    if errors := limits_errors(limits):
+        raise invalid_client(errors)
+    async with db.transaction() as s:
+        await store.set_arrangement_limits(s, client.slug, limits, now)
+        changed = await store.get_client(s, client.slug)
+        assert changed is not None
+        settings = {k: v for k, v in dataclasses.asdict(changed).items() if k not in ("max_upload_bytes", "created_at")}
+        await outbox.add(s, [ClientUpdated(**settings).envelope(client=client.slug, occurred_at=now)])
     return changed
 
 

@@ -13,7 +13,7 @@ from ingest.records import ClientTerms
 from ingest.uploads_runtime import ClientOfCaller, ClientOfOperator, Runtime
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.events import Channel
-from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS
+from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS, ArrangementLimits
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
 
 
@@ -42,6 +42,20 @@ class ClientIn(BaseModel):
                                            description="the smallest instalment, in the client company's currency "
                                                        "(0, the default: none); fewer instalments are offered "
                                                        "where more would fall below it")
+
+
+class ArrangementLimitsIn(BaseModel):
+    """v1: what a client company lets an arrangement be (every field: the whole set is replaced)."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_discount_pct: Decimal = Field(ge=0, le=100, max_digits=5, decimal_places=2,
+                                      description="the largest settlement discount")
+    instalments_min: int = Field(ge=MIN_INSTALMENTS, le=MAX_INSTALMENTS,
+                                 description="the fewest instalments a debtor may choose for a plan")
+    instalments_max: int = Field(ge=MIN_INSTALMENTS, le=MAX_INSTALMENTS,
+                                 description="the most instalments a debtor may choose for a plan")
+    min_instalment_amount: Decimal = Field(ge=0, max_digits=16, decimal_places=2,
+                                           description="the smallest instalment in the client's currency (0: none)")
 
 
 class UploadCapIn(BaseModel):
@@ -121,6 +135,16 @@ async def put_upload_cap(body: UploadCapIn, client: ClientOfOperator, platform: 
     """An operator lowers (or restores) the largest portfolio file this client company may send."""
     changed = await handlers.set_upload_cap(platform.db, client, body.max_upload_bytes,
                                             platform_cap=runtime.max_upload_bytes, now=platform.clock())
+    return ClientOut.model_validate(changed, from_attributes=True)
+
+
+@router.put("/clients/{slug}/arrangement-limits", response_model=ClientOut)
+async def put_arrangement_limits(body: ArrangementLimitsIn, client: ClientOfOperator,
+                                 platform: PlatformDep) -> ClientOut:
+    """An operator changes the client company's largest discount and instalment limits (client.updated); the
+    debtor page offers, and payments accepts, arrangements within them from then on."""
+    changed = await handlers.set_arrangement_limits(platform.db, client, ArrangementLimits(**body.model_dump()),
+                                                    now=platform.clock())
     return ClientOut.model_validate(changed, from_attributes=True)
 
 

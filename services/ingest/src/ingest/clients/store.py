@@ -11,6 +11,7 @@ from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.records import ClientCompany, ClientTerms, MappingProfile
+from recaudo_common.instalments import ArrangementLimits
 
 CLIENT_COLUMNS = ("slug, name, country, currency, timezone, locale, default_authorised_channels, max_discount_pct, "
                   "promise_window_days, max_upload_bytes, created_at, instalments_min, instalments_max, "
@@ -44,6 +45,14 @@ async def set_upload_cap(s: AsyncSession, slug: str, max_upload_bytes: int | Non
     row = await s.execute(text("UPDATE ingest.clients SET max_upload_bytes = :m, updated_at = :now WHERE slug = :s "
                                "RETURNING slug"), {"m": max_upload_bytes, "now": now, "s": slug})
     return row.first() is not None
+
+
+async def set_arrangement_limits(s: AsyncSession, slug: str, limits: ArrangementLimits, now: dt.datetime) -> None:
+    await s.execute(text(
+        "UPDATE ingest.clients SET max_discount_pct = :d, instalments_min = :lo, instalments_max = :hi, "
+        "min_instalment_amount = :m, updated_at = :now WHERE slug = :s"),
+        {"d": limits.max_discount_pct, "lo": limits.instalments_min, "hi": limits.instalments_max,
+         "m": limits.min_instalment_amount, "now": now, "s": slug})
 
 
 async def get_client(s: AsyncSession, slug: str) -> ClientCompany | None:
