@@ -1,6 +1,12 @@
 """Settings of the payments service (env prefix RECAUDO_PAYMENTS_)."""
 
-from recaudo_common.settings import PlatformSettings, SettingProblem, service_settings_config, weak_secret
+from recaudo_common.settings import (
+    PlatformSettings,
+    SettingProblem,
+    not_https,
+    service_settings_config,
+    weak_secret,
+)
 
 
 class PaymentsSettings(PlatformSettings):
@@ -38,4 +44,7 @@ class PaymentsSettings(PlatformSettings):
             for secret in [value] if isinstance(value, str) else value:
                 if weak := weak_secret(secret):
                     found.append(SettingProblem(variable, f"webhook secret of gateway {gateway!r} {weak}"))
+        if wrong := not_https(self.wompi_api_base_url):
+            # Wompi's answer decides where a payment's money goes: only over TLS.
+            found.append(SettingProblem(self.variable("wompi_api_base_url"), f"Wompi's API base URL {wrong}"))
         return found
