@@ -108,8 +108,8 @@ async def test_arrangements_refused(gateway: Gateway) -> None:
     refused(await arrange("A-1", "settlement", ("2026-04-15", "80000.00")), 409, "account_not_open", "Conflict",
             "the account is paid")
     body = refused(await arrange("A-2", "instalment_plan", ("2026-04-15", "100000.00")), 422,
-                   "invalid_arrangement", "Invalid arrangement", "an instalment plan has 2 to 36 instalments")
-    assert body["errors"] == [{"msg": "an instalment plan has 2 to 36 instalments"}]
+                   "invalid_arrangement", "Invalid arrangement", "an instalment plan has 2 to 12 instalments for this client company")
+    assert body["errors"] == [{"msg": "an instalment plan has 2 to 12 instalments for this client company"}]
     assert await booked(gateway) == before
     made = await arrange("A-2", "settlement", ("2026-04-15", "80000.00"))
     assert made.status_code == 201, made.text
