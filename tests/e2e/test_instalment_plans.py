@@ -1,6 +1,7 @@
 """Offers and plans end to end (#21), through the whole platform's public API and the debtor page as a browser
 posts it: a client company's strategy offers an instalment plan, the debtor chooses 6 instalments on the page, sees
-each before confirming, pays two (one of them in two parts), misses the third and then the fourth; the plan and the
+each before confirming, pays two (the first in two parts, the second through its own link on the debtor page and
+the sandbox gateway), misses the third and then the fourth; the plan and the
 account follow MISSION §7: each instalment a promise with its own link, partial payments counted in order, the
 missed instalment broken after its grace day while the plan stands, the second breaking it, the rest cancelled, and
 the account reverting, open with what was not paid, as payments' API and the client's account view show it.
@@ -103,14 +104,24 @@ async def test_a_debtor_chooses_six_instalments_pays_two_misses_and_the_plan_bre
         assert all(i["payment_url"].startswith(platform.base_url + "/pay/") for i in made["instalments"])
         assert len({i["payment_url"] for i in made["instalments"]}) == 6  # a link of its own each
 
-        # Two instalments paid, the first in two parts: partial payments count toward the plan, in order.
-        for amount in ("300000.00", "116666.66", "416666.66"):
+        # The first instalment paid in two parts by the client company's cashier: partial payments count, in order.
+        for amount in ("300000.00", "116666.66"):
             paid = await operator.post("/v1/clients/banco-andino/payments", headers={
                 "Idempotency-Key": str(uuid.uuid4())}, json={
                 "account_ref": "B-001", "amount": amount, "paid_at": dt.datetime.now(dt.UTC).isoformat()})
             assert paid.status_code == 200 and paid.json()["status"] == "applied", paid.text
+        one_kept = await plan(lambda p: [i["status"] for i in p["instalments"]] == ["kept"] + ["pending"] * 5)
+        # The second through its own link: the debtor page behind it, paid through the sandbox gateway.
+        own = one_kept["instalments"][1]["payment_url"].removeprefix(platform.base_url)
+        assert own != path
+        page = await browser.post(own, data={"digits": "304050"}, headers=HTML)
+        assert page.status_code == 200, page.text
+        paid_page = await browser.post(f"{own}/pay", headers=HTML, data={
+            "proof": proof_of(page.text), "amount": "416666.66", "nonce": uuid.uuid4().hex})
+        assert paid_page.status_code == 200 and "Pago recibido" in paid_page.text
         two_kept = await plan(lambda p: [i["status"] for i in p["instalments"]] == ["kept"] * 2 + ["pending"] * 4)
         assert two_kept["paid_amount"] == "833333.32"
+        assert two_kept["instalments"][1]["payment_url"] is None  # paid: its link is no longer offered
 
         engine = create_async_engine(platform.settings.database_url, pool_size=1)
         db = Database(engine)
