@@ -8,6 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from outreach import store
+from outreach.domain.templates import offer_text
+
 from .conftest import Outreach, client_event, segmented
 from .test_debtor_page import HTML, link, proof_of
 
@@ -70,3 +73,16 @@ async def test_counts_outside_the_client_company_limits_are_refused(outreach: Ou
                            segmented("Q-3", offer="settlement", discount="30"))
     page = await outreach.http.post(await link(outreach, "Q-3"), data={"digits": "304050"}, headers=HTML)
     assert "$850.000,00 (15 % de descuento)" in page.text  # the strategy's 30 % capped at the client's 15 %
+
+
+async def test_a_ceiling_lowered_under_a_strategy_in_force_caps_the_messages_and_the_page(outreach: Outreach) -> None:
+    await outreach.deliver(await outreach.placed("Q-4", balance="1000000"),
+                           segmented("Q-4", offer="settlement", discount="30"))
+    await outreach.deliver(client_event().model_copy(update={"max_discount_pct": Decimal("12.5")}))
+    async with outreach.platform.db.transaction() as s:
+        debtor = await store.contact_context(s, "banco", "Q-4", outreach.clock.now)
+    assert debtor is not None and debtor.offer_discount_pct == Decimal("12.5")
+    assert "(12,5 % de descuento)" in offer_text(debtor.offer, debtor.offer_discount_pct, debtor.balance,
+                                                 debtor.currency, debtor.locale)  # what a message says
+    page = await outreach.http.post(await link(outreach, "Q-4"), data={"digits": "304050"}, headers=HTML)
+    assert "$875.000,00 (12,5 % de descuento)" in page.text

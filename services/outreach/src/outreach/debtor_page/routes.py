@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import jinja2
+from babel.numbers import format_decimal
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -70,7 +71,8 @@ def offer_cards(view: DebtorView, today: dt.date) -> list[dict[str, object]]:
     if (o := available.settlement) is not None:
         money, due = format_money(o.total, debtor.currency, locale), format_day(o.instalments[0][0], locale)
         cards.append({"kind": o.kind, "title": "Oferta de pago con descuento", "button": "descuento",
-                      "description": f"Cancele su obligación pagando {money} ({o.discount_pct.normalize():f} % de "
+                      "description": f"Cancele su obligación pagando {money} ("
+                                     f"{format_decimal(o.discount_pct, locale=locale.replace('-', '_'))} % de "
                                      f"descuento) a más tardar el {due}."})
     if (choice := available.plan) is not None:
         options = []
