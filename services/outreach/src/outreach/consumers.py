@@ -6,6 +6,7 @@ handlers open it with the vault main.py builds once per process."""
 import secrets
 
 from outreach.debtor_page.handlers import on_arrangement_answer
+from outreach.debtor_page.plans import on_arrangement_decided
 from outreach.erasure.handlers import on_erased, on_erasure_requested, on_pseudonymised
 from outreach.planning.handlers import (
     on_accounts_stated,
@@ -27,7 +28,9 @@ from recaudo_common.events import (
     AccountSegmented,
     AccountSettled,
     AccountUpdated,
+    ArrangementBroken,
     ArrangementDeclined,
+    ArrangementKept,
     ArrangementMade,
     DebtorErased,
     DebtorErasureRequested,
@@ -63,6 +66,8 @@ def subscriptions(vault: Vault) -> Subscriptions:
             PaymentReversed: on_payment,
             ArrangementMade: on_arrangement_answer,
             ArrangementDeclined: on_arrangement_answer,
+            ArrangementKept: on_arrangement_decided,
+            ArrangementBroken: on_arrangement_decided,
             DebtorErasureRequested: on_erasure_requested,
             DebtorErased: on_erased,
             AccountPseudonymised: on_pseudonymised,

@@ -4,12 +4,15 @@ chooses within the client company's limits, shown instalment by instalment befor
 payments with that schedule; a count outside the limits is refused and asks nothing."""
 
 import re
+import uuid
 from decimal import Decimal
 
 import pytest
 
 from outreach import store
 from outreach.domain.templates import offer_text
+from recaudo_common.events import ArrangementBroken, ArrangementMade, Instalment
+from recaudo_common.instalments import schedule
 
 from .conftest import Outreach, client_event, segmented
 from .test_debtor_page import HTML, link, proof_of
@@ -86,3 +89,26 @@ async def test_a_ceiling_lowered_under_a_strategy_in_force_caps_the_messages_and
                                                  debtor.currency, debtor.locale)  # what a message says
     page = await outreach.http.post(await link(outreach, "Q-4"), data={"digits": "304050"}, headers=HTML)
     assert "$875.000,00 (12,5 % de descuento)" in page.text
+
+
+async def test_under_a_plan_the_page_shows_it_and_offers_no_other_until_it_is_broken(outreach: Outreach) -> None:
+    await outreach.deliver(await outreach.placed("Q-5", balance="2500000"), segmented("Q-5", offer="instalment_plan"))
+    path = await link(outreach, "Q-5")
+    six = schedule(Decimal("2500000"), 6, outreach.clock.now.date())
+    plan_id = uuid.uuid4()
+    await outreach.deliver(ArrangementMade(
+        arrangement_id=plan_id, account_ref="Q-5", kind="instalment_plan", total_amount=Decimal("2500000"),
+        instalments=[Instalment(due_date=d, amount=a) for d, a in six], made_at=outreach.clock.now,
+        source="debtor_page"))
+    page = await outreach.http.post(path, data={"digits": "304050"}, headers=HTML)
+    assert "Su acuerdo de pago en 6 cuotas" in page.text and "<option" not in page.text
+    assert page.text.count("$416.666,66") == 5 and "$416.666,70" in page.text and "Pagar el total" in page.text
+    again = await outreach.http.post(f"{path}/arrangement", data={
+        "proof": proof_of(page.text), "offer": "instalment_plan", "instalments": "6"})
+    assert again.status_code == 409 and again.json()["code"] == "arrangement_exists"
+    assert await requests(outreach) == []
+
+    await outreach.deliver(ArrangementBroken(arrangement_id=plan_id, account_ref="Q-5", broken_at=outreach.clock.now,
+                                             missed_instalments=2))
+    page = await outreach.http.post(path, data={"digits": "304050"}, headers=HTML)
+    assert "Su acuerdo de pago" not in page.text and "Acuerdo de pago en cuotas" in page.text  # offered again

@@ -11,6 +11,8 @@ from decimal import Decimal
 
 from outreach import store
 from outreach.consent.handlers import opt_out_debtor
+from outreach.debtor_page import plans
+from outreach.debtor_page.plans import StandingPlan
 from outreach.debtors import DebtorContext
 from outreach.domain.offers import Offer, Offers, offers
 from outreach.providers import SandboxGateway
@@ -20,7 +22,7 @@ from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
 from recaudo_common.clock import local_today
 from recaudo_common.db import Database
-from recaudo_common.domain_errors import Invalid
+from recaudo_common.domain_errors import Conflict, Invalid
 from recaudo_common.events import ArrangementDeclined, ArrangementMade, ArrangementRequested, Instalment, PromiseMade
 from recaudo_common.instalments import ArrangementLimits
 from recaudo_common.payment_links import read_token
@@ -37,6 +39,7 @@ class DebtorView:
     expires_at: dt.datetime
     debtor: DebtorContext
     limits: ArrangementLimits  # the client company's: the largest discount, how many instalments
+    plan: StandingPlan | None = None  # the arrangement the account stands under, if any
 
     def today(self, now: dt.datetime) -> dt.date:
         """The client company's local day: the one promises and offers are dated from."""
@@ -55,14 +58,17 @@ async def debtor_view(db: Database, settings: OutreachSettings, token: str, now:
     async with db.transaction() as s:
         debtor = await store.contact_context(s, target.client, target.account_ref, now)
         copy = await get_client(s, store.SCHEMA, target.client)
+        plan = await plans.standing(s, target.client, target.account_ref)
     if debtor is None or copy is None:
         return None
-    return DebtorView(token, target.client, target.account_ref, target.expires_at, debtor, copy.limits)
+    return DebtorView(token, target.client, target.account_ref, target.expires_at, debtor, copy.limits, plan)
 
 
 def offers_of(view: DebtorView, today: dt.date) -> Offers:
-    """The offers the page shows today: the treatment's, on the current balance, within the client's limits."""
-    return offers(view.debtor.offer, view.debtor.offer_discount_pct, view.debtor.balance, today, view.limits)
+    """The offers the page shows today: the treatment's, on the current balance, within the client's limits; under
+    an arrangement in force, paying only (another arrangement is not offered)."""
+    found = offers(view.debtor.offer, view.debtor.offer_discount_pct, view.debtor.balance, today, view.limits)
+    return found if view.plan is None else Offers(found.full, None, None)
 
 
 async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due_date: dt.date,
@@ -89,6 +95,8 @@ async def debtor_arrangement(db: Database, view: DebtorView, *, kind: str, insta
                              now: dt.datetime) -> Offer:
     """One of the offers the page shows today (a plan with the number of instalments the debtor chose), asked of
     payments (which answers with arrangement.made or declined)."""
+    if view.plan is not None:
+        raise Conflict("arrangement_exists", "ya tiene un acuerdo de pago vigente")
     offer = offers_of(view, view.today(now)).chosen(kind, instalments)
     if offer is None:
         raise Invalid("offer_not_available", "esta oferta ya no está disponible", title="Offer not available")
@@ -149,9 +157,11 @@ async def debtor_opt_out(db: Database, view: DebtorView, *, channel: str, now: d
 
 
 async def on_arrangement_answer(event: ArrangementMade | ArrangementDeclined, ctx: HandlerContext) -> None:
-    """The debtor page's arrangement requests are answered by payments; the answer joins the audit trail."""
+    """The debtor page's arrangement requests are answered by payments; the answer joins the audit trail, and an
+    arrangement made (by the page or an operator) is what the page shows while it stands."""
     client, now = ctx.envelope.client, ctx.now
     if isinstance(event, ArrangementMade):
+        await plans.record_made(ctx.session, client, event)  # the page shows it, whoever agreed it
         if event.source == "debtor_page":
             await store.trail(ctx.session, [TrailEntry(client, event.account_ref, now, "arrangement_made", detail={
                 "arrangement_kind": event.kind, "total_amount": str(event.total_amount)})])

@@ -96,10 +96,15 @@ def account_page(view: DebtorView, platform: PlatformDep, state: State, notice: 
     plan = None if preview is None else {
         "count": len(preview.instalments), "rows": plan_rows(preview, debtor.currency, locale),
         "total": format_money(preview.total, debtor.currency, locale)}
+    standing = None if view.plan is None else {
+        "settlement": view.plan.kind == "settlement", "count": len(view.plan.instalments),
+        "rows": plan_rows(Offer(view.plan.kind, view.plan.instalments), debtor.currency, locale),
+        "total": format_money(view.plan.total, debtor.currency, locale)}
     return page("account.html", creditor=debtor.creditor, debtor_name=debtor.first_name,
                 account_ref=view.account_ref, balance=format_money(debtor.balance, debtor.currency, locale),
                 balance_plain=str(debtor.balance), currency=debtor.currency, days_past_due=debtor.days_past_due or 0,
-                account_status=debtor.account_status, offers=offer_cards(view, today), plan=plan, token=view.token,
+                account_status=debtor.account_status, offers=offer_cards(view, today), plan=plan, standing=standing,
+                token=view.token,
                 proof=make_proof(view.token, now + PROOF_TTL, state.settings.link_secret), nonce=uuid.uuid4().hex,
                 notice=notice, can_pay=state.gateway.enabled, today=today.isoformat(),
                 channels=[{"channel": c, "name": handlers.CHANNEL_NAMES[c], "opted_out": c in debtor.opted_out
