@@ -16,17 +16,18 @@ COMMON_MIGRATIONS = Path(__file__).parent / "migrations"
 PLATFORM_SCHEMAS = ("identity", "bus", "vault")
 
 
-def upgrade(*, schema: str, script_location: Path, database_url: str) -> None:
-    """Brings one schema to its head revision (blocking; run it in a thread from async code)."""
+def upgrade(*, schema: str, script_location: Path, database_url: str, to: str = "head") -> None:
+    """Brings one schema to its head revision, or to `to` (blocking; run it in a thread from async code)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location))
     cfg.attributes["schema"] = schema
     cfg.attributes["database_url"] = database_url
-    command.upgrade(cfg, "head")
+    command.upgrade(cfg, to)
 
 
-async def upgrade_async(*, schema: str, script_location: Path, database_url: str) -> None:
-    await asyncio.to_thread(upgrade, schema=schema, script_location=script_location, database_url=database_url)
+async def upgrade_async(*, schema: str, script_location: Path, database_url: str, to: str = "head") -> None:
+    await asyncio.to_thread(upgrade, schema=schema, script_location=script_location, database_url=database_url,
+                            to=to)
 
 
 async def upgrade_platform(database_url: str) -> None:
