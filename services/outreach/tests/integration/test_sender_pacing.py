@@ -165,7 +165,7 @@ async def test_a_client_companys_whatsapp_number_sends_at_the_rate_its_channel_s
             await o.platform.db.dispose()
 
 
-async def test_answers_go_at_once_and_the_campaign_makes_room_for_them(cloud: Setup) -> None:
+async def test_answers_go_at_once_and_the_campaign_makes_room_for_them(cloud: Setup) -> None:  # noqa: F811
     """A debtor waiting for the payment link is never held back by the number's rate, but the answer spends from
     the number's bucket: the campaign's claim at that instant sends one message fewer."""
     c = cloud
