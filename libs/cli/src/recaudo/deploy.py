@@ -43,11 +43,16 @@ SERVICE_SECRET_ENV = {
                  "RECAUDO_OUTREACH_TWILIO_ACCOUNT_SID": "twilio-account-sid",
                  "RECAUDO_OUTREACH_TWILIO_AUTH_TOKEN": "twilio-auth-token",
                  "RECAUDO_OUTREACH_TWILIO_SMS_FROM": "twilio-sms-from",
-                 "RECAUDO_OUTREACH_TWILIO_WHATSAPP_FROM": "twilio-whatsapp-from"},
+                 "RECAUDO_OUTREACH_TWILIO_WHATSAPP_FROM": "twilio-whatsapp-from",
+                 # Voice (#20): the caller id (the SMS number when absent) and the agents' line a debtor pressing
+                 # 2 is put through to (when absent, an agent call is scheduled on the agent desk).
+                 "RECAUDO_OUTREACH_TWILIO_VOICE_FROM": "twilio-voice-from",
+                 "RECAUDO_OUTREACH_TWILIO_AGENT_NUMBER": "twilio-agent-number"},
 }
-# Production has no sandbox: SMS and WhatsApp through Twilio, e-mail through SMTP with STARTTLS, voice and letters
-# off (their attempts are blocked as channel_not_configured); `recaudo serve` refuses anything less.
-PRODUCTION_PROVIDERS = {"sms": "twilio", "whatsapp": "twilio", "email": "smtp", "voice": "off", "letter": "off"}
+# Production has no sandbox: SMS, WhatsApp and voice calls through Twilio (a client company on the WhatsApp Cloud API
+# sends through its own number), e-mail through SMTP with STARTTLS, letters off (their attempts are blocked as
+# channel_not_configured); `recaudo serve` refuses anything less.
+PRODUCTION_PROVIDERS = {"sms": "twilio", "whatsapp": "twilio", "email": "smtp", "voice": "twilio", "letter": "off"}
 CONFIG = {
     "RECAUDO_ENVIRONMENT": "production", "RECAUDO_TRANSPORT": "kafka",
     "RECAUDO_KAFKA_BOOTSTRAP": "recaudo-kafka-bootstrap:9092", "RECAUDO_TOPIC_PREFIX": PREFIX,
