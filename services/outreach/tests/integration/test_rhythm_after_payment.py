@@ -89,3 +89,16 @@ async def test_a_new_treatment_keeps_the_rhythm_of_the_messages_already_sent(out
     await outreach.deliver(segmented("D-1", ("sms", "email"), cadence_days=5).model_copy(update={"trigger": "aging"}))
     assert await first_due(outreach, "D-1") >= sent_at + 5 * DAY
     assert await outreach.tick() == 0
+
+
+async def test_deferred_attempts_keep_the_hour_they_were_put_at(outreach: Outreach) -> None:
+    """Best time chose each attempt's hour: deferring moves whole days, never to the hour of the payment."""
+    await outreach.deliver(await outreach.placed("E-1"), segmented("E-1", ("sms", "email"), cadence_days=3))
+    before = [r[0] for r in await outreach.sql("SELECT scheduled_at FROM outreach.attempts WHERE account_ref = 'E-1' "
+                                               "ORDER BY sequence")]
+    paid_at = outreach.clock.now + dt.timedelta(hours=5, minutes=17)
+    await outreach.deliver(partial_payment("E-1", paid_at))
+    after = [r[0] for r in await outreach.sql("SELECT scheduled_at FROM outreach.attempts WHERE account_ref = 'E-1' "
+                                              "ORDER BY sequence")]
+    assert after[0] >= paid_at + 3 * DAY
+    assert {b - a for a, b in zip(before, after, strict=True)} == {4 * DAY}  # whole days: the hour kept

@@ -386,6 +386,13 @@ async def test_a_dispute_and_a_wompi_void_take_the_money_back(gw: Gateway, apis:
                for _ in range(2)]
     assert answers == ["reversed", "duplicate"]
     assert await balance(gw, "A-2") == "100000.00"
+    # Voided before its approval reached us (a stale approval retried after the void): nothing is ever applied.
+    late = wompi_transaction("1234-1774969170-30002", "VOIDED", reference="A-2")
+    assert (await gw.http.post(wompi_hook, content=wompi_event(late, properties=signed_all))).status_code == 200
+    stale = {**late, "status": "APPROVED"}
+    assert (await gw.http.post(wompi_hook, content=wompi_event(stale, properties=signed_all))
+            ).json()["status"] == "ignored"
+    assert await balance(gw, "A-2") == "100000.00"
 
 
 async def test_a_mercadopago_payment_already_partly_refunded_when_first_asked(gw: Gateway,

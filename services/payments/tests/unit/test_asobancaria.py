@@ -141,6 +141,8 @@ def cut(line: str, start: int, text: str) -> str:
 GOOD = two_lots()
 DEFECTS: dict[str, tuple[list[str], str, int, str, str]] = {
     # name: (file, code, line, field, words the reason says)
+    "a sequence repeated in a lot": (replace(GOOD, 3, detail("1055907", 150_050, 2)), MALFORMED, 4, "sequence",
+                                     "sequence 2 does not follow 2 in lot 0001"),
     "lot total": (replace(GOOD, 4, lot_control(2, 1_950_051, 1)), TOTALS_MISMATCH, 5, "lot_total",
                   "lot_total says 19500.51, but its lot's details add up to 19500.50"),
     "lot count": (replace(GOOD, 4, lot_control(3, 1_950_050, 1)), TOTALS_MISMATCH, 5, "detail_count",

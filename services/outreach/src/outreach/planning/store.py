@@ -180,19 +180,22 @@ async def paid(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datet
 
 
 async def defer_scheduled(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime) -> list[Scheduled]:
-    """The account's attempts not sent yet, moved all by the same amount (their spacing kept) so that the first
-    comes no sooner than one spacing of their treatment after the payment; the ones moved."""
+    """The account's attempts not sent yet, moved all by the same whole number of days (their spacing and their
+    hour, which best time chose, kept) so that the first comes no sooner than one spacing of their treatment
+    after the payment (cadence.spacing: no cadence, or 0, is the default); the ones moved."""
     result = await s.execute(text(
         """WITH due AS (
                SELECT a.id, a.scheduled_at,
                       min(a.scheduled_at) OVER () AS first_at,
-                      CAST(:paid AS timestamptz) + make_interval(days => coalesce(t.cadence_days, :default_days))
+                      CAST(:paid AS timestamptz)
+                          + make_interval(days => coalesce(nullif(t.cadence_days, 0), :default_days))
                           AS quiet_until
                FROM outreach.attempts a
                LEFT JOIN outreach.treatments t ON t.client_slug = a.client_slug AND t.account_ref = a.account_ref
                     AND t.plan_id = a.plan_id
                WHERE a.client_slug = :c AND a.account_ref = :r AND a.status = 'scheduled')
-           UPDATE outreach.attempts a SET scheduled_at = a.scheduled_at + (due.quiet_until - due.first_at)
+           UPDATE outreach.attempts a SET scheduled_at = a.scheduled_at + make_interval(
+               days => CAST(ceil(extract(epoch FROM due.quiet_until - due.first_at) / 86400) AS integer))
            FROM due WHERE a.id = due.id AND due.first_at < due.quiet_until
            RETURNING a.client_slug, a.account_ref, a.id, a.channel, a.sequence, a.scheduled_at, a.why"""),
         {"c": client, "r": account_ref, "paid": paid_at, "default_days": cadence.DEFAULT_CADENCE_DAYS})

@@ -14,7 +14,6 @@ from outreach.providers.base import (
     OneByOne,
     OutboundMessage,
     Provider,
-    RateLimiter,
     Receipt,
     SendError,
     Sent,
@@ -29,13 +28,11 @@ from outreach.whatsapp.store import channel_of, keyring_of
 from recaudo_common.db import Database
 
 __all__ = ["CHANNEL_NOT_CONFIGURED", "PROVIDER_COSTS", "Lookup", "Notification", "Notifying", "OneByOne",
-           "OutboundMessage", "Provider", "Providers", "RateLimiter", "Receipt", "SandboxGateway", "SendError", "Sent",
+           "OutboundMessage", "Provider", "Providers", "Receipt", "SandboxGateway", "SendError", "Sent",
            "Smtp", "Twilio", "WhatsAppCloud", "twilio_signature"]
 
 PROVIDER_COSTS = {"sandbox": Sandbox.cost, "smtp": Smtp.cost, "twilio": Twilio.cost,
                   WhatsAppCloud.name: WhatsAppCloud.cost}
-# Messages a second when the settings name none: Meta's default throughput per business number is 80.
-DEFAULT_RATES = {WhatsAppCloud.name: 80.0}
 
 
 class Providers:
@@ -72,8 +69,6 @@ class Providers:
         for key, rate in settings.provider_rate_per_s.items():  # each sender's pace (sending/pacing.py)
             if not 0 < rate < float("inf"):
                 raise ValueError(f"the rate of {key!r} must be a positive number of messages a second")
-        self.limiters = {name: RateLimiter(settings.provider_rate_per_s.get(name, DEFAULT_RATES.get(name, 10.0)))
-                         for name in built}
 
     def notifying(self, name: str) -> Notifying | None:
         """The provider whose callbacks come to /v1/webhooks/outreach/{name}; None when there is none here (the

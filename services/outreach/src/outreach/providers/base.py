@@ -3,9 +3,7 @@ receipts, the look-up of a send in doubt, the Provider protocol itself, and each
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -115,27 +113,6 @@ class Provider(Protocol):
     async def look_up(self, message: OutboundMessage, since: dt.datetime) -> Lookup:
         """Whether the provider has this attempt's message, sent at or after `since`. Never sends."""
         ...
-
-
-class RateLimiter:
-    """A token bucket: at most `rate` sends a second on average, bursts up to one second's worth."""
-
-    def __init__(self, rate: float) -> None:
-        self.rate = rate
-        self.tokens = rate
-        self.updated = time.monotonic()
-        self.lock = asyncio.Lock()
-
-    async def take(self) -> None:
-        async with self.lock:
-            while True:
-                now = time.monotonic()
-                self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
-                if self.tokens >= 1:
-                    self.tokens -= 1
-                    return
-                await asyncio.sleep((1 - self.tokens) / self.rate)
 
 
 class OneByOne:

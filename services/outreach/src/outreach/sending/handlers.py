@@ -120,7 +120,8 @@ async def claim_due(db: Database, providers: Providers, settings: OutreachSettin
         routing = WhatsAppRouting(providers)
         # Each sender within its rate, shared by every replica (sending/pacing.py): what it holds back stays due.
         due, paced = await claim_paced(s, settings, providers, routing, now=now, limit=limit)
-        orphans = [] if due or paced.held_back else await sending.orphan_due(s, now, limit)
+        # Only attempts with no account or client here: pacing holds none of them back.
+        orphans = [] if due else await sending.orphan_due(s, now, limit)
         # Placement or client not here yet: look again later rather than guess.
         await sending.reschedule_many(s, [(o, now + dt.timedelta(minutes=5)) for o in orphans])
         renderer = Renderer(s, settings, now)

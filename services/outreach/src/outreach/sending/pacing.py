@@ -8,7 +8,8 @@ share one, e.g. the platform's Twilio number), refills each bucket to `now` (dom
 each lane at most its share of the bucket's whole tokens (and of the claim's batch), oldest first. Once the
 contact law has decided them, the bucket is written back less the messages actually handed over: an attempt the
 law blocks or reschedules spends nothing. A sender whose bucket another replica holds is skipped this tick (that
-replica is sending for it), so no claim waits on another and none can deadlock.
+replica is sending for it), so no claim waits on another (except, once, two meeting a new sender: its row is
+inserted in key order, so they cannot deadlock).
 
 What the rate holds back is never touched: it stays `scheduled` and due, and a later tick takes it, in order; it
 is neither dropped nor failed. Another sender's lane is claimed on its own, so a sender at its rate does not hold
@@ -113,7 +114,9 @@ async def _lock_buckets(s: AsyncSession, senders: dict[str, Sender], now: dt.dat
     another replica holds is left out."""
     if not senders:
         return {}
-    fresh = [(key, pacing.full(sender.rate, now).tokens, now) for key, sender in senders.items()]
+    # In key order, as every replica inserts them: two claims meeting new senders never wait on each other
+    # in crossed order.
+    fresh = [(key, pacing.full(senders[key].rate, now).tokens, now) for key in sorted(senders)]
     source, params = unnest_rows({"sender": "text", "tokens": "float8", "at": "timestamptz"}, fresh, alias="x")
     await s.execute(text(f"INSERT INTO outreach.sender_buckets (sender, tokens, updated_at) "
                          f"SELECT x.sender, x.tokens, x.at FROM {source} ON CONFLICT (sender) DO NOTHING"), params)
@@ -135,23 +138,31 @@ async def claim_paced(s: AsyncSession, settings: OutreachSettings, providers: Pr
     paced = Paced()
     wanted = {sender.key: sender for sender in senders.values() if sender is not None}
     paced.buckets = await _lock_buckets(s, wanted, now)
-    caps = _caps(lanes, senders, {key: pacing.allowance(bucket) for key, bucket in paced.buckets.items()})
+    tokens = {key: pacing.allowance(bucket) for key, bucket in paced.buckets.items()}
     # A sender another replica holds is sending there right now: its lanes wait for a later tick.
-    claimable = [lane for lane in lanes if senders[lane] is None or lane in caps]
+    claimable = [lane for lane in lanes if (sender := senders[lane]) is None or sender.key in tokens]
     paced.held_back = len(claimable) < len(lanes)
-    # The batch is shared fairly, the lanes their rate caps most first, so what they leave goes to the others.
-    claimable.sort(key=lambda lane: caps.get(lane, limit))
+    lanes_of: dict[str, int] = {}
+    for lane in claimable:
+        if (sender := senders[lane]) is not None:
+            lanes_of[sender.key] = lanes_of.get(sender.key, 0) + 1
     due: list[DueAttempt] = []
     remaining = limit
+    # Oldest lane first; each takes its fair share of what is left of the batch and of its sender's tokens, so
+    # what a lane does not use (fewer due, or only attempts whose account is not here yet) goes on to the next
+    # lanes: client companies on one sender take turns and none is held back by another's empty share.
     for i, lane in enumerate(claimable):
         share = pacing.fair_share(remaining, len(claimable) - i)
-        cap = caps.get(lane)
+        sender = senders[lane]
+        cap = None if sender is None else pacing.fair_share(tokens[sender.key], lanes_of[sender.key])
         n = share if cap is None else min(share, cap)
         taken = await sending.claim_due(s, now, n, lane) if n > 0 else []
         due += taken
         remaining -= len(taken)
-        if (sender := senders[lane]) is None:
+        if sender is None:
             continue
+        tokens[sender.key] -= len(taken)
+        lanes_of[sender.key] -= 1
         paced.sender_of_lane[lane] = sender.key
         if cap is not None and cap < share and len(taken) == cap:  # the sender's rate stopped it: count the rest
             waiting = await sending.count_due(s, now, lane, share) - len(taken)
@@ -162,23 +173,6 @@ async def claim_paced(s: AsyncSession, settings: OutreachSettings, providers: Pr
     # message in the batch counts as a contact for their later one).
     due.sort(key=lambda a: (a.scheduled_at or now, str(a.attempt_id)))
     return due, paced
-
-
-def _caps(lanes: list[Lane], senders: dict[Lane, Sender | None], tokens: dict[str, int]) -> dict[Lane, int]:
-    """What each lane may send now: its sender's whole tokens shared among the sender's lanes, the lane whose
-    oldest attempt is oldest first (so client companies on one sender take turns, oldest due first). Lanes of a
-    sender whose bucket this claim does not hold are left out."""
-    by_sender: dict[str, list[Lane]] = {}
-    for lane in lanes:  # oldest first
-        if (sender := senders[lane]) is not None and sender.key in tokens:
-            by_sender.setdefault(sender.key, []).append(lane)
-    caps: dict[Lane, int] = {}
-    for key, its_lanes in by_sender.items():
-        left = tokens[key]
-        for j, lane in enumerate(its_lanes):
-            caps[lane] = pacing.fair_share(left, len(its_lanes) - j)
-            left -= caps[lane]
-    return caps
 
 
 async def settle(s: AsyncSession, paced: Paced, handed_over: list[Lane]) -> None:

@@ -72,7 +72,6 @@ async def send_answers(db: Database, providers: Providers, settings: OutreachSet
         if not window_open(a.received_at, now):
             outcomes.append((a, SendError("the 24-hour window closed before the answer went", transient=False)))
             continue
-        await providers.limiters[cloud.name].take()
         message = OutboundMessage(a.inbound_id, "whatsapp", a.sender, None, a.answer, client=a.client,
                                   whatsapp=TextMessage(a.answer))
         try:

@@ -66,9 +66,12 @@ async def report_received(db: Database, report: DeliveryReport | None, *, now: d
         # (4.x.x) is nobody's dead contact point here.
         on_file = (row.email or "").strip().lower()
         dead = [f for f in report.dead if on_file and f.recipient.lower() == on_file]
+        marked = False
         for failure in dead[:1]:
-            await contact_point_refused(s, client=row.client_slug, account_ref=row.account_ref, attempt_id=row.id,
-                                        channel=row.channel, point=failure.recipient, now=now)
+            marked = await contact_point_refused(s, client=row.client_slug, account_ref=row.account_ref,
+                                                 attempt_id=row.id, channel=row.channel, point=failure.recipient,
+                                                 now=now)
     applied = outcome == "applied"
+    # A second copy of the report changes nothing, and says so (the metric counts it as a duplicate).
     return Bounce(row.id, failed=applied, address_invalid=bool(dead),
-                  outcome="applied" if applied or dead else "duplicate")
+                  outcome="applied" if applied or marked else "duplicate")

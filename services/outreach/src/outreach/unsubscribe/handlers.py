@@ -53,17 +53,18 @@ async def unsubscribe(db: Database, settings: OutreachSettings, token: str, *, n
 
 
 async def contact_point_refused(s: AsyncSession, *, client: str, account_ref: str, attempt_id: uuid.UUID,
-                                channel: str, point: str, now: dt.datetime) -> None:
+                                channel: str, point: str, now: dt.datetime) -> bool:
     """A mail server refused this attempt's address for good, or a phone provider its number (each provider said
     so when it was handed over): the contact point is recorded as invalid at the client company and taken off
     every account that has it, in the caller's transaction (the one that fails the attempt). The trail names the
-    attempt, never the address or number."""
+    attempt, never the address or number. False when it was already recorded (a second copy changes nothing)."""
     taken = await unsubscribes.mark_invalid(s, attempt_id=attempt_id, channel=channel, point=point, now=now)
     if taken is None:
-        return
+        return False
     reason = "address refused by the mail server" if channel == "email" else "number refused by the provider"
     await invalid_in_trail(s, client, account_ref, taken, attempt_id=attempt_id, channel=channel, reason=reason,
                            now=now)
+    return True
 
 
 async def wrong_number(s: AsyncSession, *, client: str, account_ref: str, channel: str,

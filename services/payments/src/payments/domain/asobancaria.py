@@ -137,6 +137,7 @@ def read_asobancaria(lines: Iterable[bytes], *, timezone: str) -> Iterator[BankR
     paid_at = dt.datetime.min
     file_key = lot_key = lot_number = ""
     lot_count = lot_total = file_count = file_total = 0
+    last_sequence = -1
     number = 0
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip(b"\r\n").removeprefix(UTF8_BOM if number == 1 else b"").decode("latin-1")
@@ -157,8 +158,16 @@ def read_asobancaria(lines: Iterable[bytes], *, timezone: str) -> Iterator[BankR
                                  values["collection_date"], values["file_modifier"]))
         elif kind == "05":
             lot_number, lot_count, lot_total = values["lot_number"], 0, 0
-            lot_key = f"{file_key}:{lot_number}"
+            lot_key, last_sequence = f"{file_key}:{lot_number}", -1
         elif kind == "06":
+            # Each detail's sequence names its payment: two alike would make the second a "duplicate" whose money
+            # the totals count but the ledger never books. Rising within its lot (constant memory to check).
+            sequence = int(values["sequence"])
+            if sequence <= last_sequence:
+                raise AsobancariaRefused(MALFORMED, number, "sequence",
+                                         f"line {number}: sequence {sequence} does not follow {last_sequence} in "
+                                         f"lot {lot_number} (each detail's sequence must rise)")
+            last_sequence = sequence
             amount = int(values["amount"])
             lot_count, lot_total = lot_count + 1, lot_total + amount
             file_count, file_total = file_count + 1, file_total + amount

@@ -45,10 +45,14 @@ async def book(db: Database, *, account: GatewayAccount, effect: GatewayPayment 
 async def _payment(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, *, link_secret: str | None,
                    now: dt.datetime) -> GatewayNotificationOut:
     key, client = account.ledger_key, account.client
-    await store.record_state(s, gateway=key, gateway_payment_id=p.payment_id, client=client, status=p.status,
-                             gateway_status=p.gateway_status, reference=p.reference, amount=p.amount,
-                             currency=p.currency, now=now)
+    before = await store.record_state(s, gateway=key, gateway_payment_id=p.payment_id, client=client,
+                                      status=p.status, gateway_status=p.gateway_status, reference=p.reference,
+                                      amount=p.amount, currency=p.currency, now=now)
     applied = await ledger.gateway_payment(s, key, p.payment_id)
+    if p.status == "approved" and applied is None and before is not None \
+            and before.status in store.NEVER_APPLIED_AFTER:
+        # The gateway voided (or took back) this payment before this approval reached us: a stale redelivery.
+        return GatewayNotificationOut(status="ignored", gateway_payment_id=p.payment_id)
     if p.status == "approved" and applied is None:
         payment_id, status = await _apply(s, account, p, link_secret=link_secret, now=now)
         await store.link_payment(s, key, p.payment_id, payment_id)

@@ -121,8 +121,11 @@ class PaymentState:
     payment_id: uuid.UUID | None
 
 
-# A state a later notification may not undo here: money applied or taken back is the ledger's to change.
-FINAL = ("approved", "refunded", "charged_back")
+# A state a later notification may not undo here: money applied or taken back is the ledger's to change, and a
+# payment the gateway voided never takes money (a stale approval retried after the void changes nothing).
+FINAL = ("approved", "voided", "refunded", "charged_back")
+# What a payment may no longer be applied after (declined or expired may still be approved later: PayU does).
+NEVER_APPLIED_AFTER = ("voided", "refunded", "charged_back")
 
 
 async def record_state(s: AsyncSession, *, gateway: str, gateway_payment_id: str, client: str, status: str,
