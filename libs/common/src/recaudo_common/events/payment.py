@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from recaudo_common.accounts import LedgerStatus
 from recaudo_common.events.envelope import Event, register
@@ -80,3 +80,50 @@ class PaymentUnmatched(Event):
     paid_at: dt.datetime
     source: PaymentSource
     reason: str
+
+
+CheckoutStatus = Literal["created", "pending", "approved", "declined", "expired"]
+
+
+class CashVoucher(BaseModel):
+    """What a debtor takes to a cash point (Efecty, Baloto, a corresponsal, OXXO, PagoEfectivo): the gateway's
+    payment reference, when it stops being payable and the gateway's printable voucher. Nothing about the payer."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    network: str = Field(description="the cash network, as the gateway names it (efecty, baloto, oxxo, ...)")
+    reference: str = Field(description="the number the debtor gives at the cash point")
+    expires_at: dt.datetime | None = None
+    voucher_url: str | None = Field(default=None, description="the gateway's printable voucher, when it has one")
+
+
+@register
+class CheckoutUpdated(Event):
+    type = "payment.checkout_updated"
+    family = "payment"
+    producer = "payments"
+    summary = ("A debtor's checkout at a client company's gateway changed state: created, pending (a cash voucher "
+               "waits to be paid), approved, declined or expired. Outreach confirms it to the debtor by message.")
+
+    reference: str = Field(description="the platform's payment reference the checkout carries to the gateway")
+    account_ref: str
+    gateway: str = Field(description="the gateway's kind: wompi, mercadopago, payu or stripe")
+    method: Literal["online", "cash"]
+    status: CheckoutStatus
+    amount: Decimal
+    currency: str
+    voucher: CashVoucher | None = None
+    changed_at: dt.datetime
+
+
+@register
+class PaymentMethodsAvailable(Event):
+    type = "payment.methods_available"
+    family = "payment"
+    producer = "payments"
+    summary = ("Which ways to pay the debtor page can offer for a client company, from its gateway accounts: a "
+               "hosted online checkout, cash vouchers (and their networks). Keyed by the client company.")
+
+    online: bool
+    cash_networks: list[str] = Field(default_factory=list)
+    changed_at: dt.datetime
