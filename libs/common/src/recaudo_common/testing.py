@@ -32,6 +32,16 @@ from recaudo_common.settings import PlatformSettings
 T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 REPOSITORY_ROOT = Path(__file__).resolve().parents[4]
+TEST_SIZES = ("bounded", "full")
+
+
+def sized(bounded: int, full: int) -> int:
+    """A heavy test's size: `bounded` under `make test` (so the suite stays under 20 minutes on two cores),
+    `full` under `make test-full` (RECAUDO_TEST_SIZE=full). Each heavy test still proves its property bounded."""
+    chosen = os.environ.get("RECAUDO_TEST_SIZE", "bounded")
+    if chosen not in TEST_SIZES:  # a typo must not quietly run the small size
+        raise ValueError(f"RECAUDO_TEST_SIZE={chosen!r}: expected one of {', '.join(TEST_SIZES)}")
+    return full if chosen == "full" else bounded
 
 
 def required_env(name: str, what: str) -> str:
