@@ -278,8 +278,9 @@ async def test_payu_applied_once_per_reference_pending_and_forged(gw: Gateway) -
     assert (pending.status_code, pending.json()["status"]) == (200, "pending")
     approved = await gw.http.post(hook, content=payu_form("A-1", "4"), headers=form)
     replayed = await gw.http.post(hook, content=payu_form("A-1", "4", transaction_id="another-id"), headers=form)
+    # Another transaction_id under an approved reference: money PayU took twice for one order, in suspense.
     assert [(r.status_code, r.json()["status"]) for r in (approved, replayed)] == [(200, "applied"),
-                                                                                  (200, "duplicate")]
+                                                                                  (200, "unmatched")]
     assert await balance(gw) == "70000.00"
     forged = await gw.http.post(hook, content=payu_form("A-2", "4", api_key="guessed"), headers=form)
     assert (forged.status_code, forged.json()["code"]) == (401, "bad_signature")
@@ -349,7 +350,8 @@ async def test_concurrent_redeliveries_apply_once(gw: Gateway, apis: FakeGateway
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     racing = await asyncio.gather(*(gw.http.post(payu_hook, content=payu_form("A-2", "4", transaction_id=f"t{i}"),
                                                  headers=form) for i in range(6)))
-    assert sorted(r.json()["status"] for r in racing) == ["applied"] + ["duplicate"] * 5
+    # Applied once; each other transaction under the approved reference waits in suspense (duplicate_reference).
+    assert sorted(r.json()["status"] for r in racing) == ["applied"] + ["unmatched"] * 5
     assert (await balance(gw), await balance(gw, "A-2")) == ("70000.00", "70000.00")
 
 

@@ -25,6 +25,8 @@ from recaudo_common.events import PaymentUnmatched
 from recaudo_common.payment_links import read_token
 
 CENT = Decimal("0.01")
+DUPLICATE_REFERENCE = "duplicate_reference"
+MAX_DUPLICATE_REFERENCE = 20  # second approvals of one reference waiting in suspense, at most
 LEDGER_KIND = {"refunded": "refund", "charged_back": "chargeback"}
 
 
@@ -45,6 +47,7 @@ async def book(db: Database, *, account: GatewayAccount, effect: GatewayPayment 
 async def _payment(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, *, link_secret: str | None,
                    now: dt.datetime) -> GatewayNotificationOut:
     key, client = account.ledger_key, account.client
+    await store.lock_gateway_payment(s, key, p.payment_id)  # against a reversal of it arriving at the same time
     before = await store.record_state(s, gateway=key, gateway_payment_id=p.payment_id, client=client,
                                       status=p.status, gateway_status=p.gateway_status, reference=p.reference,
                                       amount=p.amount, currency=p.currency, now=now)
@@ -56,10 +59,18 @@ async def _payment(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, 
     if p.status == "approved" and applied is None:
         payment_id, status = await _apply(s, account, p, link_secret=link_secret, now=now)
         await store.link_payment(s, key, p.payment_id, payment_id)
+        if p.attempt_id is not None:
+            await store.set_approved_attempt(s, key, p.payment_id, p.attempt_id)
         if status == "applied" and p.refunded_amount:
             # Mercado Pago's payment may already be partly refunded when it is first asked about.
             await _taken_back(s, account, p, payment_id, now=now)
+        if status == "applied":
+            await _waiting_reversals(s, account, p.payment_id, payment_id, now=now)
         return GatewayNotificationOut(status=status, gateway_payment_id=p.payment_id)
+    if p.status == "approved" and applied is not None and p.attempt_id is not None:
+        other = await _second_approval(s, account, p, now=now)
+        if other is not None:
+            return other
     if applied is not None and applied.status != "unmatched":
         # An applied payment the gateway now says was (partly) refunded, charged back or voided: Mercado Pago's
         # payment carries what has been refunded of it in all; Wompi voids a card payment whole.
@@ -122,12 +133,62 @@ async def _taken_back(s: AsyncSession, account: GatewayAccount, p: GatewayPaymen
     return (await _reverse(s, account, reversal, payment_id, now=now)).status
 
 
+async def _second_approval(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, *,
+                           now: dt.datetime) -> GatewayNotificationOut | None:
+    """An approval of a reference already applied under another attempt (PayU: another transaction_id; PayU says
+    an approved reference is never reported again, https://developers.payulatam.com/latam/es/docs/integrations/
+    webcheckout-integration/confirmation-page.html "Reintentos de pago"): money the gateway took twice for one
+    order, so it waits in suspense (reason duplicate_reference) for an operator instead of being dropped. None:
+    the same attempt again (a plain duplicate), or a reference applied before attempts were recorded."""
+    key, attempt = account.ledger_key, p.attempt_id
+    assert attempt is not None
+    first = await store.approved_attempt(s, key, p.payment_id)
+    if first is None or first == attempt:
+        return None
+    external_id = f"attempt:{attempt}"
+    if await ledger.gateway_payment(s, key, external_id) is not None:
+        return GatewayNotificationOut(status="duplicate", gateway_payment_id=p.payment_id)
+    if await store.unmatched_of_reference(s, key, p.reference, DUPLICATE_REFERENCE) >= MAX_DUPLICATE_REFERENCE:
+        # transaction_id is not signed: a replayed approval under made-up ids must not fill the queue forever.
+        return GatewayNotificationOut(status="duplicate", gateway_payment_id=p.payment_id)
+    paid_at = p.occurred_at or now
+    payment_id = uuid.uuid4()
+    await ledger.insert_payment(
+        s, payment_id=payment_id, client=account.client, account_ref=None, amount=p.amount, currency=p.currency,
+        paid_at=paid_at, source="gateway", method=p.method, reference=p.reference, debtor_id=None,
+        status="unmatched", unmatched_reason=DUPLICATE_REFERENCE, now=now, gateway=key, external_id=external_id)
+    await outbox.add(s, [PaymentUnmatched(payment_id=payment_id, amount=p.amount, currency=p.currency,
+                                          paid_at=paid_at, source="gateway", reason=DUPLICATE_REFERENCE,
+                                          ).envelope(client=account.client, occurred_at=now)])
+    return GatewayNotificationOut(status="unmatched", gateway_payment_id=p.payment_id)
+
+
+async def _waiting_reversals(s: AsyncSession, account: GatewayAccount, gateway_payment_id: str,
+                             payment_id: uuid.UUID, *, now: dt.datetime) -> None:
+    """Applies, once, the refunds and chargebacks that arrived before this payment did."""
+    for w in await store.take_pending_reversals(s, gateway=account.ledger_key, refers_to=gateway_payment_id,
+                                                now=now):
+        reversal = GatewayReversal(gateway=account.kind,  # type: ignore[arg-type]
+                                   reversal_id=w.reversal_id, refers_to=w.refers_to,
+                                   kind=w.kind,  # type: ignore[arg-type]
+                                   amount=w.amount, currency=w.currency, cumulative=w.cumulative)
+        await _reverse(s, account, reversal, payment_id, now=now)
+
+
 async def _reversal(s: AsyncSession, account: GatewayAccount, r: GatewayReversal, *,
                     now: dt.datetime) -> GatewayNotificationOut:
+    await store.lock_gateway_payment(s, account.ledger_key, r.refers_to)  # against its payment being booked now
     original = await ledger.gateway_payment(s, account.ledger_key, r.refers_to)
-    if original is None or original.client_slug != account.client or original.status == "unmatched":
-        # A refund of a payment never applied here (never notified, or still in suspense): nothing to take back
-        # from a balance; the gateway would only send it again.
+    if original is None:
+        # Gateways deliver out of order: the refund of a payment not notified yet waits for it (amounts only) and is
+        # applied in the transaction that books the payment.
+        await store.add_pending_reversal(s, gateway=account.ledger_key, client=account.client, now=now,
+                                         reversal=store.PendingReversal(r.reversal_id, r.refers_to, r.kind, r.amount,
+                                                                        r.currency, r.cumulative))
+        return GatewayNotificationOut(status="reversal_waiting", gateway_payment_id=r.refers_to)
+    if original.client_slug != account.client or original.status == "unmatched":
+        # A refund of a payment in suspense (or another's): nothing to take back from a balance; the gateway would
+        # only send it again.
         return GatewayNotificationOut(status="ignored", gateway_payment_id=r.refers_to)
     return await _reverse(s, account, r, original.id, now=now)
 

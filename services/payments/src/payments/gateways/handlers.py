@@ -154,8 +154,12 @@ async def _verified(settings: PaymentsSettings, account: GatewayAccount, deliver
                                            merchant_id=account.settings["merchant_id"])
         # sign covers reference_sale, not transaction_id: the signed reference (unique per order at PayU) is the
         # payment's id here, so a replay under a new transaction_id is the same payment.
+        if isinstance(confirmed, GatewayReversal):
+            return confirmed  # a refund: it names the reference, the payment's id here
         assert confirmed.reference is not None  # a signed field: verify_confirmation refused it missing
-        return dataclasses.replace(confirmed, payment_id=confirmed.reference)
+        # The transaction is kept as the attempt: a second approval of the reference under another transaction_id
+        # is money PayU took twice for one order (booking sends it to suspense).
+        return dataclasses.replace(confirmed, payment_id=confirmed.reference, attempt_id=confirmed.payment_id)
     event_ = stripe.read_event(raw, headers.get("stripe-signature"), secrets=[account.secret("webhook_secret")],
                                now=now)
     return event_.effect

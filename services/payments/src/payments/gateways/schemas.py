@@ -71,8 +71,10 @@ class GatewayAccountOut(BaseModel):
     updated_at: dt.datetime
 
 
+# reversal_waiting (added in v1, compatible): a refund or chargeback of a payment not notified yet, recorded and
+# applied once the payment is.
 NotificationStatus = Literal["applied", "unmatched", "duplicate", "pending", "declined", "voided", "expired",
-                             "reversed", "ignored"]
+                             "reversed", "ignored", "reversal_waiting"]
 
 
 class GatewayNotificationOut(BaseModel):

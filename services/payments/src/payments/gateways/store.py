@@ -160,3 +160,67 @@ async def reversed_by_gateway(s: AsyncSession, gateway: str, payment_id: uuid.UU
         "SELECT coalesce(sum(amount), 0) FROM payments.reversals WHERE gateway = :g AND payment_id = :p "
         "AND kind = :k"), {"g": gateway, "p": payment_id, "k": kind})
     return Decimal(total)
+
+
+async def approved_attempt(s: AsyncSession, gateway: str, gateway_payment_id: str) -> str | None:
+    """The gateway's id of the attempt a payment was applied by (PayU's transaction_id under its reference)."""
+    value = await s.scalar(text(
+        "SELECT approved_attempt FROM payments.gateway_payment_states WHERE gateway = :g AND gateway_payment_id = :x"),
+        {"g": gateway, "x": gateway_payment_id})
+    return None if value is None else str(value)
+
+
+async def set_approved_attempt(s: AsyncSession, gateway: str, gateway_payment_id: str, attempt: str) -> None:
+    await s.execute(text("UPDATE payments.gateway_payment_states SET approved_attempt = :a WHERE gateway = :g "
+                         "AND gateway_payment_id = :x"), {"g": gateway, "x": gateway_payment_id, "a": attempt})
+
+
+async def lock_gateway_payment(s: AsyncSession, gateway: str, gateway_payment_id: str) -> None:
+    """Serializes a payment's booking with the reversals naming it (held until commit): a reversal that finds no
+    payment is either seen by the payment's booking or sees the payment, never neither."""
+    await s.execute(text("SELECT pg_advisory_xact_lock(hashtext('recaudo.payments.gateway/' || :g || '/' || :x))"),
+                    {"g": gateway, "x": gateway_payment_id})
+
+
+@dataclass(frozen=True)
+class PendingReversal:
+    """A refund or chargeback recorded before the payment it names was booked (amounts only)."""
+
+    reversal_id: str
+    refers_to: str
+    kind: str
+    amount: Decimal
+    currency: str
+    cumulative: bool
+
+
+async def add_pending_reversal(s: AsyncSession, *, gateway: str, client: str, reversal: PendingReversal,
+                               now: dt.datetime) -> bool:
+    """Records it once per reversal id; False when it was already recorded."""
+    row = (await s.execute(text(
+        """INSERT INTO payments.gateway_pending_reversals (gateway, reversal_id, refers_to, client_slug, kind, amount,
+               currency, cumulative, received_at)
+           VALUES (:g, :r, :x, :c, :k, :a, :cur, :cum, :now) ON CONFLICT DO NOTHING RETURNING reversal_id"""),
+        {"g": gateway, "r": reversal.reversal_id, "x": reversal.refers_to, "c": client, "k": reversal.kind,
+         "a": reversal.amount, "cur": reversal.currency, "cum": reversal.cumulative, "now": now})).first()
+    return row is not None
+
+
+async def take_pending_reversals(s: AsyncSession, *, gateway: str, refers_to: str,
+                                 now: dt.datetime) -> list[PendingReversal]:
+    """The reversals waiting for this payment, marked applied (in the caller's transaction), oldest first."""
+    rows = (await s.execute(text(
+        """UPDATE payments.gateway_pending_reversals SET applied_at = :now
+           WHERE gateway = :g AND refers_to = :x AND applied_at IS NULL
+           RETURNING reversal_id, refers_to, kind, amount, currency, cumulative, received_at"""),
+        {"g": gateway, "x": refers_to, "now": now})).all()
+    ordered = sorted(rows, key=lambda r: (r.received_at, r.reversal_id))
+    return [PendingReversal(r.reversal_id, r.refers_to, r.kind, Decimal(r.amount), r.currency, r.cumulative)
+            for r in ordered]
+
+
+async def unmatched_of_reference(s: AsyncSession, gateway: str, reference: str | None, reason: str) -> int:
+    count = await s.scalar(text(
+        "SELECT count(*) FROM payments.payments WHERE gateway = :g AND reference = :r AND status = 'unmatched' "
+        "AND unmatched_reason = :why"), {"g": gateway, "r": reference, "why": reason})
+    return int(count or 0)

@@ -79,6 +79,8 @@ class GatewayPayment:
     occurred_at: dt.datetime | None = None
     gateway_status: str | None = None  # the gateway's own word for the status, for an operator
     refunded_amount: Decimal | None = None  # what the gateway says it has refunded of it in all, when it says
+    # The gateway's id of this attempt when `payment_id` is the order's (PayU: transaction_id under reference_sale).
+    attempt_id: str | None = None
     authenticated: frozenset[str] = ALL_FIELDS
     payer: Payer = field(default_factory=Payer, repr=False)
 

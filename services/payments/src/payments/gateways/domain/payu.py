@@ -8,6 +8,14 @@
 # SHA1 and SHA256 (`algorithmSignature`): each is accepted by the length of `sign`. PayU signs no timestamp and not
 # `transaction_id`, so replays are stopped by deduplication, never by age.
 #
+# Refunds: PayU calls the confirmation page again when a refund of an approved order is decided; the refund comes
+# with state_pol 6 and response_message_pol REFUNDED (the order's state REFUNDED, "el último estado de la orden es un
+# reembolso aprobado", https://developers.payulatam.com/latam/es/docs/getting-started/response-codes-and-variables.html
+# "Estados de la orden"; a REFUND transaction, "Tipos de transacción"), `value` being what that refund gave back:
+# partial refunds (https://developers.payulatam.com/latam/es/docs/integrations/api-integration/refunds-api.html, per
+# country) each come as their own confirmation. response_message_pol is not signed: only a reference already applied
+# here is ever taken back, never more than remains of it, and the daily reconciliation compares the order's state.
+#
 # WebCheckout (https://developers.payulatam.com/latam/es/docs/integrations/webcheckout-integration/payment-form.html):
 # `signature` is MD5 (or SHA1, SHA256) of "ApiKey~merchantId~referenceCode~amount~currency".
 
@@ -24,6 +32,7 @@ from payments.gateways.domain.notifications import (
     MAX_BODY_BYTES,
     MAX_TEXT,
     GatewayPayment,
+    GatewayReversal,
     MalformedNotification,
     Payer,
     PaymentStatus,
@@ -130,8 +139,13 @@ def verify_confirmation(fields: dict[str, str], *, api_key: str, merchant_id: st
     return signed_by
 
 
-def read_confirmation(raw: bytes, *, api_key: str, merchant_id: str, hmac_key: str | None = None) -> GatewayPayment:
-    """Verifies a confirmation and reads it as a payment; `transaction_id` (one per attempt) is its id."""
+REFUNDED = "REFUNDED"  # response_message_pol of a refund's confirmation (with state_pol 6)
+
+
+def read_confirmation(raw: bytes, *, api_key: str, merchant_id: str,
+                      hmac_key: str | None = None) -> GatewayPayment | GatewayReversal:
+    """Verifies a confirmation and reads it as a payment (`transaction_id`, one per attempt, is its id), or, for a
+    refund, as the reversal of the reference's payment (`value` refunded by that refund transaction)."""
     fields = form_fields(raw)
     verify_confirmation(fields, api_key=api_key, merchant_id=merchant_id, hmac_key=hmac_key)
     transaction_id = fields.get("transaction_id", "")
@@ -142,6 +156,12 @@ def read_confirmation(raw: bytes, *, api_key: str, merchant_id: str, hmac_key: s
     def optional(name: str, max_len: int = MAX_TEXT) -> str | None:
         value = fields.get(name) or None
         return None if value is None else value[:max_len]
+
+    if state == "6" and (fields.get("response_message_pol") or "").strip().upper() == REFUNDED:
+        return GatewayReversal(
+            gateway="payu", reversal_id=f"{transaction_id}:{fields['value']}", refers_to=fields["reference_sale"],
+            kind="refunded", amount=Decimal(fields["value"]), currency=currency_code(fields["currency"]),
+            gateway_status=f"{state}/{REFUNDED}")
 
     return GatewayPayment(
         gateway="payu", payment_id=transaction_id, reference=fields["reference_sale"],
