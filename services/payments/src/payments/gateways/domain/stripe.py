@@ -52,6 +52,12 @@ MAX_HEADER_ITEMS = 32
 # confirmed by async_payment_succeeded or failed by async_payment_failed.
 SESSION_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_succeeded",
                   "checkout.session.async_payment_failed", "checkout.session.expired"}
+# A PaymentIntent the platform created itself (an OXXO voucher, payments.checkouts.cash) has no Checkout Session:
+# its outcome comes as payment_intent events (https://docs.stripe.com/payments/oxxo/accept-a-payment, "Handle
+# post-payment events": succeeded once paid, payment_failed when the voucher expired unpaid).
+INTENT_EVENTS: dict[str, PaymentStatus] = {"payment_intent.succeeded": "approved",
+                                           "payment_intent.payment_failed": "declined",
+                                           "payment_intent.canceled": "voided"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,8 @@ def read_event(raw: bytes, header: str | None, *, secrets: Sequence[str], now: d
     effect: GatewayPayment | GatewayReversal | None = None
     if event_type in SESSION_EVENTS:
         effect = session_payment(data_object, event_type)
+    elif event_type in INTENT_EVENTS:
+        effect = intent_payment(data_object, event_type)
     elif event_type == "charge.refunded":
         effect = refund(data_object)
     elif event_type == "charge.dispute.created":
@@ -170,6 +178,28 @@ def session_payment(session: JsonObject, event_type: str) -> GatewayPayment:
         currency=currency, method=None, occurred_at=_created(session), gateway_status=payment_status,
         payer=Payer(email=text(details, "email", required=False), name=text(details, "name", required=False),
                     phone=text(details, "phone", required=False, max_len=32)))
+
+
+def intent_payment(intent: JsonObject, event_type: str) -> GatewayPayment | None:
+    """A PaymentIntent's outcome as its payment, only for an intent carrying metadata.reference (one the platform
+    created): a Checkout Session's intent is the session's events' to report, and without our reference it would
+    reach suspense before the session's event names the checkout (both share the intent's id, so either is booked
+    once)."""
+    if text(intent, "object", required=False) not in (None, "payment_intent"):
+        raise MalformedNotification("a payment_intent event carries a payment_intent")
+    reference = text(obj(intent, "metadata", required=False), "reference", required=False)
+    if reference is None:
+        return None
+    status = INTENT_EVENTS[event_type]
+    currency = currency_code(text(intent, "currency", max_len=3))
+    received = "amount_received" if status == "approved" else "amount"
+    types = intent.get("payment_method_types")
+    method = types[0] if isinstance(types, list) and types and isinstance(types[0], str) else None
+    return GatewayPayment(
+        gateway="stripe", payment_id=required_text(intent, "id"), reference=reference, status=status,
+        amount=_amount(intent, received, currency), currency=currency, method=method and method[:32],
+        occurred_at=_created(intent),
+        gateway_status=text(intent, "status", required=False, max_len=32))
 
 
 def refund(charge: JsonObject) -> GatewayReversal:
