@@ -1,10 +1,13 @@
 """Outreach's subscriptions: contact data, treatments and everything that must stop contact (planning), the
-answers to the debtor page's arrangement requests (debtor_page), and a person's erasure, requested and completed,
+answers to the debtor page's arrangement requests and the client companies' ways to pay (debtor_page), the
+checkouts' outcomes confirmed to the debtor (confirmations), and a person's erasure, requested and completed,
 and the pseudonyms of accounts placed before #19 (erasure). Account events carry the debtor's data sealed: their
 handlers open it with the vault main.py builds once per process."""
 
 import secrets
 
+from outreach.confirmations import on_checkout_updated
+from outreach.debtor_page.checkout import on_methods_available
 from outreach.debtor_page.handlers import on_arrangement_answer
 from outreach.debtor_page.plans import on_arrangement_decided
 from outreach.erasure.handlers import on_erased, on_erasure_requested, on_pseudonymised
@@ -32,9 +35,11 @@ from recaudo_common.events import (
     ArrangementDeclined,
     ArrangementKept,
     ArrangementMade,
+    CheckoutUpdated,
     DebtorErased,
     DebtorErasureRequested,
     PaymentApplied,
+    PaymentMethodsAvailable,
     PaymentReversed,
 )
 from recaudo_common.personal_data import MasterKeyring, Vault
@@ -64,6 +69,8 @@ def subscriptions(vault: Vault) -> Subscriptions:
             AccountSettled: on_settled,
             PaymentApplied: on_payment,
             PaymentReversed: on_payment,
+            PaymentMethodsAvailable: on_methods_available,
+            CheckoutUpdated: on_checkout_updated,
             ArrangementMade: on_arrangement_answer,
             ArrangementDeclined: on_arrangement_answer,
             ArrangementKept: on_arrangement_decided,

@@ -86,12 +86,13 @@ async def account_exists(s: AsyncSession, client: str, account_ref: str) -> bool
     return found is not None
 
 
-async def cancel_scheduled(s: AsyncSession, client: str, account_ref: str, reason: str) -> list[Cancelled]:
-    """Cancels the account's attempts that have not gone out."""
+async def cancel_scheduled(s: AsyncSession, client: str, account_ref: str, reason: str, *,
+                           keep_confirmations: bool = False) -> list[Cancelled]:
+    """Cancels the account's attempts that have not gone out (its payment confirmations too, unless kept)."""
     result = await s.execute(text(
         "UPDATE outreach.attempts SET status = 'cancelled', cancel_reason = :why WHERE client_slug = :c "
-        "AND account_ref = :r AND status = 'scheduled' RETURNING id, channel"),
-        {"c": client, "r": account_ref, "why": reason})
+        "AND account_ref = :r AND status = 'scheduled' AND (confirmation IS NULL OR NOT :keep) RETURNING id, channel"),
+        {"c": client, "r": account_ref, "why": reason, "keep": keep_confirmations})
     return [Cancelled(client, account_ref, row.id, row.channel) for row in result]
 
 

@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from outreach import store
 from outreach.consent.handlers import opt_out_debtor
-from outreach.debtor_page import plans
+from outreach.debtor_page import checkout, plans
+from outreach.debtor_page.checkout import PaymentMethods
 from outreach.debtor_page.plans import StandingPlan
 from outreach.debtors import DebtorContext
 from outreach.domain.offers import Offer, Offers, offers
@@ -40,6 +41,7 @@ class DebtorView:
     debtor: DebtorContext
     limits: ArrangementLimits  # the client company's: the largest discount, how many instalments
     plan: StandingPlan | None = None  # the arrangement the account stands under, if any
+    methods: PaymentMethods = checkout.NONE  # the client company's gateway accounts' ways to pay
 
     def today(self, now: dt.datetime) -> dt.date:
         """The client company's local day: the one promises and offers are dated from."""
@@ -59,9 +61,11 @@ async def debtor_view(db: Database, settings: OutreachSettings, token: str, now:
         debtor = await store.contact_context(s, target.client, target.account_ref, now)
         copy = await get_client(s, store.SCHEMA, target.client)
         plan = await plans.standing(s, target.client, target.account_ref)
+        methods = await checkout.methods_of(s, target.client)
     if debtor is None or copy is None:
         return None
-    return DebtorView(token, target.client, target.account_ref, target.expires_at, debtor, copy.limits, plan)
+    return DebtorView(token, target.client, target.account_ref, target.expires_at, debtor, copy.limits, plan,
+                      methods)
 
 
 def offers_of(view: DebtorView, today: dt.date) -> Offers:
@@ -125,6 +129,22 @@ async def debtor_pay(db: Database, gateway: SandboxGateway, view: DebtorView, *,
         await store.trail(s, [view.trail(now, "page_payment", payment_id=payment_id, amount=str(amount),
                                          gateway_status=status)])
     return status
+
+
+async def debtor_checkout(db: Database, view: DebtorView, *, amount: Decimal, method: str, nonce: str,
+                          secret: str, now: dt.datetime) -> str:
+    """Where the verified debtor's browser goes to pay `amount` by `method` at the client company's gateway:
+    payments' `/checkout/{ticket}`. Not more than the balance (an overpayment would only be refunded, and an extra
+    zero typed by mistake is the likelier cause); the page's one-time nonce makes a double submit one checkout."""
+    chosen = checkout.method_of(method, view.methods)
+    if not 0 < amount <= view.debtor.balance:
+        raise Invalid("invalid_amount", "el valor debe ser positivo y no mayor al saldo", title="Invalid amount")
+    nonce = nonce or uuid.uuid4().hex
+    async with db.transaction() as s:
+        await store.trail(s, [view.trail(now, "page_checkout", amount=str(amount), method=chosen, nonce=nonce)])
+    return checkout.checkout_path(client=view.client, account_ref=view.account_ref, link_token=view.token,
+                                  amount=amount, currency=view.debtor.currency, method=chosen, nonce=nonce,
+                                  secret=secret, now=now)
 
 
 # How the page names each channel in "No deseo recibir mensajes por ...".

@@ -11,10 +11,11 @@ from typing import Annotated
 import jinja2
 from babel.numbers import format_decimal
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from outreach import debtor_guard
 from outreach.debtor_page import handlers
+from outreach.debtor_page.checkout import networks_text
 from outreach.debtor_page.handlers import DebtorView
 from outreach.domain.offers import PROOF_TTL, Offer, proof_valid
 from outreach.domain.offers import proof as make_proof
@@ -37,7 +38,7 @@ def page(name: str, status: int = 200, **values: object) -> HTMLResponse:
                                  "referrer-policy": "no-referrer"})
 
 
-async def answer(request: Request, make: Callable[[], Awaitable[HTMLResponse]]) -> Response:
+async def answer(request: Request, make: Callable[[], Awaitable[Response]]) -> Response:
     """A browser gets every refusal as a page in Spanish; an API client gets problem details."""
     try:
         return await make()
@@ -106,7 +107,10 @@ def account_page(view: DebtorView, platform: PlatformDep, state: State, notice: 
                 account_status=debtor.account_status, offers=offer_cards(view, today), plan=plan, standing=standing,
                 token=view.token,
                 proof=make_proof(view.token, now + PROOF_TTL, state.settings.link_secret), nonce=uuid.uuid4().hex,
-                notice=notice, can_pay=state.gateway.enabled, today=today.isoformat(),
+                notice=notice, today=today.isoformat(),
+                # the client company's gateways when it has any; else the sandbox gateway where it is on
+                pay_online=view.methods.online, can_pay=state.gateway.enabled and not view.methods.any,
+                pay_cash=networks_text(view.methods.cash_networks) if view.methods.cash_networks else None,
                 channels=[{"channel": c, "name": handlers.CHANNEL_NAMES[c], "opted_out": c in debtor.opted_out
                            or debtor.do_not_contact} for c in handlers.reached_on(view)],
                 latest_promise=latest_promise_date(today, debtor.promise_window_days).isoformat())
@@ -236,10 +240,19 @@ async def arrangement(token: str, request: Request, platform: PlatformDep, state
 @router.post("/{token}/pay", response_class=HTMLResponse)
 async def pay(token: str, request: Request, platform: PlatformDep, state: State,
               proof: Annotated[str, Form(max_length=100)] = "", amount: Annotated[str, Form(max_length=30)] = "",
-              nonce: Annotated[str, Form(max_length=64)] = "") -> Response:
-    async def make() -> HTMLResponse:
+              nonce: Annotated[str, Form(max_length=64)] = "",
+              method: Annotated[str, Form(max_length=10)] = "") -> Response:
+    """To the client company's gateway (303 to payments' checkout, with the signed ticket) when it has one; else
+    through the sandbox gateway where it is on (development, demos); else refused, saying what the debtor can do."""
+    async def make() -> Response:
         view = await verified_view(token, proof, platform, state)
-        if not state.gateway.enabled:  # production has no sandbox gateway, and no real one behind this page yet
+        if view.methods.any:
+            location = await handlers.debtor_checkout(
+                platform.db, view, amount=amount_of(amount), method=method, nonce=nonce,
+                secret=state.settings.link_secret, now=platform.clock())
+            return RedirectResponse(location, status_code=303, headers={"cache-control": "no-store",
+                                                                        "referrer-policy": "no-referrer"})
+        if not state.gateway.enabled:  # production has no sandbox gateway: only the client's own gateways pay
             raise ProblemError(503, "gateway_not_configured", "Payment not available",
                                "El pago en línea no está disponible por ahora. Puede prometer un pago o "
                                "comunicarse con su asesor.")

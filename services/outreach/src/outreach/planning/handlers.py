@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
 from outreach.best_time.handlers import Debtor, Slots
+from outreach.confirmations import CLOSED_BY_PAYMENT
 from outreach.consent.handlers import ClientFile, record_client_files
 from outreach.debtors import recipient
 from outreach.domain import cadence
@@ -139,7 +140,9 @@ async def _stop(ctx: HandlerContext, account_ref: str, status: str, balance: Dec
     await planning.set_status(ctx.session, client, account_ref, status=status, balance=balance,
                               as_of=ctx.envelope.occurred_at)
     if status != "open":
-        cancelled = await store.cancel_scheduled(ctx.session, client, account_ref, f"account {status}")
+        # The confirmation of the payment that closed it still goes (confirmations.py); the collection stops.
+        cancelled = await store.cancel_scheduled(ctx.session, client, account_ref, f"account {status}",
+                                                 keep_confirmations=status in CLOSED_BY_PAYMENT)
         await store.trail(ctx.session, [TrailEntry(client, account_ref, ctx.now, "cancelled", a.attempt_id, a.channel,
                                                    {"reason": f"account {status}"}) for a in cancelled])
 

@@ -193,7 +193,8 @@ async def defer_scheduled(s: AsyncSession, client: str, account_ref: str, paid_a
                FROM outreach.attempts a
                LEFT JOIN outreach.treatments t ON t.client_slug = a.client_slug AND t.account_ref = a.account_ref
                     AND t.plan_id = a.plan_id
-               WHERE a.client_slug = :c AND a.account_ref = :r AND a.status = 'scheduled')
+               WHERE a.client_slug = :c AND a.account_ref = :r AND a.status = 'scheduled'
+                 AND a.confirmation IS NULL)  -- a confirmation of a payment is not collection: it goes now
            UPDATE outreach.attempts a SET scheduled_at = a.scheduled_at + make_interval(
                days => CAST(ceil(extract(epoch FROM due.quiet_until - due.first_at) / 86400) AS integer))
            FROM due WHERE a.id = due.id AND due.first_at < due.quiet_until
@@ -308,5 +309,6 @@ async def cancel_scheduled_many(s: AsyncSession, cancels: list[tuple[str, str, s
         f"""UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = k.reason
             FROM {source}
             WHERE a.client_slug = k.client_slug AND a.account_ref = k.account_ref AND a.status = 'scheduled'
+              AND a.confirmation IS NULL  -- a new treatment replaces collection messages, not confirmations
             RETURNING a.client_slug, a.account_ref, a.id, a.channel"""), params)
     return [Cancelled(r.client_slug, r.account_ref, r.id, r.channel) for r in result]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from outreach import store
+from outreach import confirmations, store
 from outreach.debtors import contact_request, decision_detail, recipient_of
 from outreach.domain import attempts
 from outreach.domain.attempts import Trigger
@@ -43,7 +43,7 @@ from outreach.sending import store as sending
 from outreach.sending.events import SENDS, attempted, cause_of, emit, entry
 from outreach.sending.pacing import claim_paced, settle
 from outreach.sending.reconcile import reconcile_expired
-from outreach.sending.whatsapp import WhatsAppRouting, cloud_message
+from outreach.sending.whatsapp import WhatsAppRouting, cloud_message, confirmation_message
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry, outbox
 from outreach.unsubscribe.handlers import contact_point_refused
@@ -146,7 +146,8 @@ async def _decide(s: AsyncSession, providers: Providers, renderer: Renderer, cla
                   a: sending.DueAttempt, earlier: tuple[PastContact, ...], now: dt.datetime) -> None:
     """One due attempt: the contact law's decision now, and the move it makes of the attempt."""
     cause = cause_of(a.plan_id, a.correlation_id, claim.cause)
-    decision = decide_contact(contact_request(a.debtor, a.channel, now, earlier))
+    decision = decide_contact(contact_request(confirmations.as_the_law_sees_it(a.debtor, a.confirmation), a.channel,
+                                              now, earlier))
     decided.decisions.append(sending.Decision(a.attempt_id, now, decision.local_time.isoformat(), decision.allowed,
                                               tuple(decision.reasons), decision.next_allowed_at))
     decided.trail.append(_due_entry(a, now, "decision", **decision_detail(decision)))
@@ -174,14 +175,20 @@ async def _decide(s: AsyncSession, providers: Providers, renderer: Renderer, cla
         return
     assert provider is not None and recipient is not None
     try:
-        rendered = await renderer.render(a.debtor, a.channel)
-        # On the Cloud API: the approved template outside the 24-hour window, the message with buttons inside.
-        whatsapp = (await cloud_message(s, renderer, a.debtor, recipient, rendered, now)
-                    if provider.name == WhatsAppCloud.name else None)
+        if a.confirmation is not None:  # a payment confirmation (confirmations.py): the platform's receipt text
+            rendered = confirmations.render(renderer, a.debtor, a.channel, a.confirmation)
+            whatsapp = (await confirmation_message(s, a.debtor, recipient, rendered, now)
+                        if provider.name == WhatsAppCloud.name else None)
+        else:
+            rendered = await renderer.render(a.debtor, a.channel)
+            # On the Cloud API: the approved template outside the 24-hour window, the message with buttons inside.
+            whatsapp = (await cloud_message(s, renderer, a.debtor, recipient, rendered, now)
+                        if provider.name == WhatsAppCloud.name else None)
     except TemplateError as e:  # the client's template fails on this account: only this message fails
         await fail_unrendered(s, a, e, now=now, cause=cause)
         return
-    template = f"{a.channel}/{a.debtor.locale}"
+    kind = a.channel if a.confirmation is None else f"confirmation-{a.confirmation.kind}"
+    template = f"{kind}/{a.debtor.locale}"
     message = OutboundMessage(a.attempt_id, a.channel, recipient, rendered.subject, rendered.body,
                               client=a.debtor.client, whatsapp=whatsapp)
     decided.handovers.append(sending.Handover(a, message, provider.name, template, rendered.encoding,

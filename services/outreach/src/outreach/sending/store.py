@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.debtors import DebtorContext
 from outreach.domain.attempts import Move, Status, Trigger, move
+from outreach.domain.confirmations import Confirmation
 from outreach.providers import OutboundMessage, Receipt
 from outreach.store import DEBTOR_COLUMNS, DEBTOR_JOINS, HISTORY_DAYS
 from recaudo_common.db import unnest_rows
@@ -45,6 +46,7 @@ class DueAttempt:
     correlation_id: uuid.UUID | None  # that plan's correlation; None for attempts planned before it was kept
     debtor: DebtorContext
     scheduled_at: dt.datetime | None = None
+    confirmation: Confirmation | None = None  # a payment's confirmation (confirmations.py), not the treatment's
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,16 @@ async def claim_due(s: AsyncSession, now: dt.datetime, limit: int, lane: Lane) -
                 WHERE {DUE} AND {IN_LANE} AND {HAS_ACCOUNT}
                 ORDER BY a.scheduled_at LIMIT :n FOR UPDATE SKIP LOCKED)
             SELECT a.id, a.client_slug, a.account_ref, a.channel, a.tries, a.plan_id, a.correlation_id,
-                   a.scheduled_at, {DEBTOR_COLUMNS}
+                   a.scheduled_at, a.confirmation, {DEBTOR_COLUMNS}
             FROM due JOIN outreach.attempts a ON a.id = due.id
             JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
             {DEBTOR_JOINS}
             ORDER BY a.scheduled_at"""),
         {"at": now, "n": limit, "days": HISTORY_DAYS, "client": lane.client, "channel": lane.channel})
     return [DueAttempt(row["id"], row["channel"], row["tries"], row["plan_id"], row["correlation_id"],
-                       DebtorContext.of(row), row["scheduled_at"]) for row in result.mappings().all()]
+                       DebtorContext.of(row), row["scheduled_at"],
+                       Confirmation.from_document(row["confirmation"]) if row["confirmation"] else None)
+            for row in result.mappings().all()]
 
 
 async def due_lanes(s: AsyncSession, now: dt.datetime, channels: tuple[str, ...]) -> list[Lane]:

@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.debtors import DebtorContext
 from outreach.domain.templates import Rendered, template_values
-from outreach.domain.whatsapp_window import WhatsAppMessage, choose_message
+from outreach.domain.whatsapp_window import (
+    NoApprovedTemplate,
+    TextMessage,
+    WhatsAppMessage,
+    choose_message,
+    window_open,
+)
 from outreach.messages import Renderer
 from outreach.providers import Provider, Providers
 from outreach.templates.whatsapp import approved_template
@@ -51,3 +57,13 @@ async def cloud_message(s: AsyncSession, renderer: Renderer, debtor: DebtorConte
     return choose_message(
         last_inbound=await last_inbound_at(s, debtor.client, recipient), now=now, locale=debtor.locale,
         body=rendered.body, template=await approved_template(s, debtor.client, debtor.locale), values=values)
+
+
+async def confirmation_message(s: AsyncSession, debtor: DebtorContext, recipient: str, rendered: Rendered,
+                          now: dt.datetime) -> WhatsAppMessage:
+    """A payment confirmation on the Cloud API: as text inside the 24-hour window. Outside it Meta takes only an
+    approved template, and the client company's is the collection message, not a receipt: nothing may be sent
+    (NoApprovedTemplate; the attempt fails with that reason)."""
+    if not window_open(await last_inbound_at(s, debtor.client, recipient), now):
+        raise NoApprovedTemplate(debtor.locale)
+    return TextMessage(rendered.body)
