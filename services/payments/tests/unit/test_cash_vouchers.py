@@ -12,6 +12,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from payments.gateways.domain import cash_mercadopago, cash_payu, cash_stripe
 from payments.gateways.domain.cash import (
@@ -370,3 +372,37 @@ def test_stripe_intent_of_a_checkout_session_is_left_to_the_sessions_events() ->
     intent = {"id": "pi_1", "object": "payment_intent", "amount": 5000, "amount_received": 5000,
               "currency": "mxn", "status": "succeeded", "metadata": {}}
     assert read_event(*_stripe_event("payment_intent.succeeded", intent), secrets=["whsec_x"], now=NOW).effect is None
+
+
+# ------------------------------------------------------------------------------ hostile or garbled answers
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
+                                                                                 max_size=5), max_leaves=20)
+
+
+def _answer_like(base: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """The documented answer with any of its fields replaced by arbitrary JSON."""
+    return st.dictionaries(st.sampled_from(sorted(base)), _json, max_size=4).map(lambda changes: {**base, **changes})
+
+
+@settings(max_examples=150, deadline=None)
+@given(mp=_answer_like(MP_PENDING), payu=_answer_like(PAYU_CO_ANSWER["transactionResponse"]),
+       stripe=_answer_like(STRIPE_INTENT), raw=st.binary(max_size=64))
+def test_any_answer_is_a_voucher_a_refusal_or_malformed(mp: dict[str, Any], payu: dict[str, Any],
+                                                        stripe: dict[str, Any], raw: bytes) -> None:
+    """Whatever a gateway (or something posing as one) answers, the reader gives a voucher whose number and link
+    are safe to show, a CashRefused, or MalformedNotification (unreachable): never another exception."""
+    readers = [lambda b: cash_mercadopago.read_voucher(b, network="efecty", reference="RCABCDEFGHIJKLMNOPQRST"),
+               lambda b: cash_payu.read_voucher(b, network="efecty"),
+               lambda b: cash_stripe.read_voucher(b, network="oxxo", reference="RCABCDEFGHIJKLMNOPQRST")]
+    bodies = [json.dumps(mp).encode(), json.dumps({"code": "SUCCESS", "transactionResponse": payu}).encode(),
+              json.dumps(stripe).encode()]
+    for read, body in zip(readers, bodies, strict=True):
+        for candidate in (body, raw):
+            try:
+                voucher = read(candidate).voucher
+            except (CashRefused, MalformedNotification):
+                continue
+            assert voucher.reference.replace("-", "").isalnum() and len(voucher.reference) <= 64
+            assert voucher.voucher_url is None or voucher.voucher_url.startswith("https://")
