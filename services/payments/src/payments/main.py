@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from payments.api import APP_STATE, PaymentsState, router
+from payments.checkouts.routes import pages as checkout_pages
+from payments.checkouts.routes import router as checkouts_router
 from payments.consumers import subscriptions
 from payments.gateways.routes import router as gateways_router
 from payments.promises.handlers import evaluate_due_promises
@@ -27,7 +29,8 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
 
     return ServiceUnit(
         name="payments", schema="payments", migrations=MIGRATIONS, settings=settings,
-        routers=[router, gateways_router], app_state={APP_STATE: PaymentsState(settings, vault)},
+        routers=[router, gateways_router, checkouts_router, checkout_pages],
+        app_state={APP_STATE: PaymentsState(settings, vault)},
         subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s)],
         body_rules=[PROVIDER_NOTIFICATIONS,
                     BodyRule(r"/v1/clients/[^/]+/payments/files", "key", settings.max_bank_file_bytes)],

@@ -24,6 +24,12 @@ class PaymentsSettings(PlatformSettings):
     # Pago's payment, Wompi's transaction), and Wompi's API base URL when not told by the public key (tests, a proxy).
     gateway_api_timeout_s: float = 10.0
     wompi_api_base_url: str | None = None
+    # Checkouts (#21): where the debtor's browser is sent (Wompi's Web Checkout, PayU's WebCheckout: PayU's sandbox URL
+    # makes its form a test one) and Stripe's API base URL; each overridable for tests or a proxy, only https in
+    # production. Mercado Pago's API is the account's own api_base_url.
+    wompi_checkout_url: str = "https://checkout.wompi.co/p/"
+    payu_checkout_url: str = "https://checkout.payulatam.com/ppp-web-gateway-payu/"
+    stripe_api_base_url: str | None = None
 
     def secrets_of(self, gateway: str) -> list[str]:
         """The gateway's current secrets; none (the gateway is unknown) for the sandbox where it is off."""
@@ -47,4 +53,9 @@ class PaymentsSettings(PlatformSettings):
         if wrong := not_https(self.wompi_api_base_url):
             # Wompi's answer decides where a payment's money goes: only over TLS.
             found.append(SettingProblem(self.variable("wompi_api_base_url"), f"Wompi's API base URL {wrong}"))
+        for name, what in (("wompi_checkout_url", "Wompi's checkout URL"), ("payu_checkout_url", "PayU's checkout URL"),
+                           ("stripe_api_base_url", "Stripe's API base URL")):
+            if wrong := not_https(getattr(self, name)):
+                # A debtor's card details and the secret key go there: only over TLS.
+                found.append(SettingProblem(self.variable(name), f"{what} {wrong}"))
         return found

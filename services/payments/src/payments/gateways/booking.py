@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store as ledger
+from payments.checkouts.following import follow
 from payments.gateways import store
 from payments.gateways.domain.notifications import GatewayPayment, GatewayReversal
 from payments.gateways.schemas import GatewayNotificationOut, NotificationStatus
@@ -56,8 +57,12 @@ async def _payment(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, 
             and before.status in store.NEVER_APPLIED_AFTER:
         # The gateway voided (or took back) this payment before this approval reached us: a stale redelivery.
         return GatewayNotificationOut(status="ignored", gateway_payment_id=p.payment_id)
+    # A platform checkout's reference: the checkout follows every notification, and its account takes the money.
+    checkout = await follow(s, client=client, gateway_account=account.name, reference=p.reference,
+                            notified=p.status, now=now)
     if p.status == "approved" and applied is None:
-        payment_id, status = await _apply(s, account, p, link_secret=link_secret, now=now)
+        payment_id, status = await _apply(s, account, p, link_secret=link_secret, now=now,
+                                          account_ref=checkout.account_ref if checkout is not None else None)
         await store.link_payment(s, key, p.payment_id, payment_id)
         if p.attempt_id is not None:
             await store.set_approved_attempt(s, key, p.payment_id, p.attempt_id)
@@ -84,12 +89,13 @@ async def _payment(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, 
 
 
 async def _apply(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, *, link_secret: str | None,
-                 now: dt.datetime) -> tuple[uuid.UUID, str]:
-    """Applies an approved payment to the account its reference names (a payment link's token, or the account's
-    own reference), or puts it in suspense with the gateway, its payment id and the reference given. A payment in
-    another currency than the client company's, or in fractions of a cent, is never booked against a balance: it
-    waits in suspense (reason currency_mismatch / amount_not_in_cents) for an operator, since the gateway did take
-    the money and refusing the notification would only make it send it again forever."""
+                 now: dt.datetime, account_ref: str | None = None) -> tuple[uuid.UUID, str]:
+    """Applies an approved payment to the account its reference names (a platform checkout's, given as
+    `account_ref`; a payment link's token; or the account's own reference), or puts it in suspense with the
+    gateway, its payment id and the reference given. A payment in another currency than the client company's, or
+    in fractions of a cent, is never booked against a balance: it waits in suspense (reason currency_mismatch /
+    amount_not_in_cents) for an operator, since the gateway did take the money and refusing the notification would
+    only make it send it again forever."""
     client = account.client
     copy = await get_client(s, ledger.SCHEMA, client)
     if copy is None:
@@ -109,11 +115,12 @@ async def _apply(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, *,
                                               ).envelope(client=client, occurred_at=now)])
         return payment_id, "unmatched"
     by_link = read_token(p.reference, secret=link_secret, now=now, allow_expired=True) \
-        if p.reference and link_secret else None
+        if p.reference and link_secret and account_ref is None else None
     outcome = await apply_payment(
-        s, client=client, account_ref=None if by_link else p.reference, debtor_id=None, amount=p.amount,
-        currency=p.currency, paid_at=paid_at, source="gateway", method=p.method, reference=p.reference, now=now,
-        gateway=account.ledger_key, external_id=p.payment_id, link_secret=link_secret if by_link else None)
+        s, client=client, account_ref=account_ref or (None if by_link else p.reference), debtor_id=None,
+        amount=p.amount, currency=p.currency, paid_at=paid_at, source="gateway", method=p.method,
+        reference=p.reference, now=now, gateway=account.ledger_key, external_id=p.payment_id,
+        link_secret=link_secret if by_link else None)
     return outcome.id, outcome.status
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 from prometheus_client import Counter
 
+from payments.checkouts.methods import publish_methods
 from payments.gateways import lookups, store
 from payments.gateways.booking import book
 from payments.gateways.domain import mercadopago, payu, stripe, wompi
@@ -61,6 +62,8 @@ async def configure(db: Database, keyring: MasterKeyring, *, client: str, name: 
             raise Conflict("gateway_kind_changed", f"{name!r} is an account at another gateway; give the new one "
                                                    "another name")
         account = await store.account_of(s, keyring, client, name)
+        # The debtor page offers only the ways to pay the client company's accounts now allow.
+        await publish_methods(s, keyring, client=client, now=now)
     assert account is not None
     return put[0], account
 

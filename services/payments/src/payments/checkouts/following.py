@@ -1,0 +1,44 @@
+"""A checkout follows its gateway payment: every notification naming a checkout's reference moves the checkout's
+state (approved, pending, declined, expired) and the change is published (payment.checkout_updated) in the
+notification's own transaction. Called by the gateways' booking, so it imports nothing of the gateways' handlers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from payments.checkouts import store as checkouts
+from payments.checkouts.domain import Checkout, CheckoutStatus, is_reference, next_status
+from payments.handlers import outbox
+from recaudo_common.events import CashVoucher, CheckoutUpdated
+
+
+def updated(checkout: Checkout, status: CheckoutStatus, now: dt.datetime) -> CheckoutUpdated:
+    voucher = None if checkout.voucher is None else CashVoucher(
+        network=checkout.voucher.network, reference=checkout.voucher.reference,
+        expires_at=checkout.voucher.expires_at, voucher_url=checkout.voucher.voucher_url)
+    return CheckoutUpdated(reference=checkout.reference, account_ref=checkout.account_ref, gateway=checkout.gateway,
+                           method=checkout.method, status=status, amount=checkout.amount,
+                           currency=checkout.currency, voucher=voucher, changed_at=now)
+
+
+async def follow(s: AsyncSession, *, client: str, gateway_account: str, reference: str | None, notified: str,
+                 now: dt.datetime) -> Checkout | None:
+    """The checkout a gateway payment's reference names (None: not a checkout of this client company's), its
+    state moved by what the notification says, the change published in the caller's transaction. A notification
+    from another gateway account than the checkout's applies to its account but moves nothing."""
+    if reference is None or not is_reference(reference):
+        return None
+    checkout = await checkouts.of_reference(s, reference, client=client, for_update=True)
+    if checkout is None or checkout.gateway_account != gateway_account:
+        return checkout
+    status = next_status(checkout.status, notified)
+    if status is None:
+        return checkout
+    await checkouts.set_status(s, checkout.reference, status, now=now)
+    await outbox.add(s, [updated(checkout, status, now).envelope(client=client, occurred_at=now)])
+    return replace(checkout, status=status, updated_at=now)
+
+

@@ -1,0 +1,119 @@
+"""Checkouts' routes: the browser's `/checkout/{ticket}` (the debtor page's signed ticket, sent on to the gateway)
+and `/checkout/{reference}` (the outcome page the gateway returns the debtor to), Spanish HTML outside the API
+schema; and the operator's `GET /v1/clients/{slug}/checkouts/{reference}`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path as FilePath
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import jinja2
+from babel.dates import format_datetime
+from babel.numbers import format_currency
+from fastapi import APIRouter, Path
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from payments.api import ClientOfCaller, Settings
+from payments.checkouts import handlers
+from payments.checkouts.domain import REFERENCE, Checkout, is_reference
+from payments.checkouts.schemas import CheckoutOut
+from payments.gateways.routes import Keyring
+from recaudo_common.checkout_tickets import MAX_TICKET_CHARS, read_ticket
+from recaudo_common.client_copy import ClientCopy
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.domain_errors import NotFound
+
+PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(FilePath(__file__).parent / "web"), autoescape=True)
+# The page's answer is the debtor's alone: never cached, never framed, and no Referer carries the ticket or the
+# reference to the gateway or anywhere else.
+HEADERS = {"cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
+PENDING_REFRESH_S = 10
+INVALID_TICKET = ("Este enlace de pago no es válido o ya venció. Vuelva a la página de su obligación e intente "
+                  "de nuevo.")
+
+pages = APIRouter(include_in_schema=False)
+router = APIRouter(prefix="/v1", tags=["payments"])
+
+
+def page(name: str, code: int = 200, **values: object) -> HTMLResponse:
+    return HTMLResponse(PAGES.get_template(name).render(**values), status_code=code, headers=HEADERS)
+
+
+def money(amount: Decimal, currency: str, locale: str) -> str:
+    return format_currency(amount, currency, locale=locale.replace("-", "_"))
+
+
+def back_url(link_token: str) -> str:
+    """The debtor page the checkout came from (outreach serves it on the same host)."""
+    return f"/pay/{link_token}"
+
+
+@pages.get("/checkout/{token}")
+async def checkout_page(token: Annotated[str, Path(max_length=MAX_TICKET_CHARS)], platform: PlatformDep,
+                        settings: Settings, keyring: Keyring) -> Response:
+    """A ticket (it has a '.') opens its checkout at the gateway; a payment reference shows its outcome."""
+    if "." not in token:
+        return await outcome_page(token, platform)
+    now = platform.clock()
+    ticket = read_ticket(token, secret=platform.settings.link_secret, now=now)
+    if ticket is None:
+        return page("message.html", 401, creditor=None, message=INVALID_TICKET, back_url=None)
+    public_url = platform.settings.public_url
+    try:
+        checkout, account, copy = await handlers.open_checkout(platform.db, keyring, ticket=ticket, now=now)
+        if checkout.method == "cash":
+            raise handlers.CheckoutUnavailable(handlers.CASH_UNAVAILABLE)
+        start = await handlers.online(platform.db, settings, checkout=checkout, account=account,
+                                      public_url=public_url, now=now)
+    except handlers.CheckoutUnavailable as e:
+        return page("message.html", 503, creditor=None, message=str(e), back_url=back_url(ticket.link_token))
+    if isinstance(start, handlers.Redirect):
+        return RedirectResponse(start.url, status_code=303, headers=HEADERS)
+    return page("payu_form.html", creditor=copy.name, amount=money(checkout.amount, checkout.currency, copy.locale),
+                action=start.form.action, fields=start.form.fields)
+
+
+def _expiry(at: dt.datetime | None, copy: ClientCopy) -> str | None:
+    if at is None:
+        return None
+    return format_datetime(at.astimezone(ZoneInfo(copy.timezone)), "d 'de' MMMM 'de' y, h:mm a",
+                           locale=copy.locale.replace("-", "_"))
+
+
+async def outcome_page(reference: str, platform: PlatformDep) -> Response:
+    """What became of the checkout, as payments knows it from the gateway's notifications (never from the
+    browser's return, which anyone can forge); it refreshes itself while the payment is awaited online."""
+    if not is_reference(reference):
+        return page("message.html", 404, creditor=None, message="No encontramos este pago.", back_url=None)
+    try:
+        checkout, copy = await handlers.outcome(platform.db, reference)
+    except NotFound:
+        return page("message.html", 404, creditor=None, message="No encontramos este pago.", back_url=None)
+    status = shown_status(checkout, platform.clock())
+    voucher = None if checkout.voucher is None else {
+        "network": checkout.voucher.network, "reference": checkout.voucher.reference,
+        "expires": _expiry(checkout.voucher.expires_at, copy), "voucher_url": checkout.voucher.voucher_url}
+    waiting = status in ("created", "pending") and voucher is None
+    return page("outcome.html", creditor=copy.name, status=status, reference=checkout.reference,
+                amount=money(checkout.amount, checkout.currency, copy.locale), account_ref=checkout.account_ref,
+                voucher=voucher, refresh=PENDING_REFRESH_S if waiting else None, back_url=back_url(checkout.link_token))
+
+
+def shown_status(checkout: Checkout, now: dt.datetime) -> str:
+    """An online checkout never paid at the gateway and past its time is shown expired (a late approval still
+    counts: the notification moves it)."""
+    if checkout.status == "created" and checkout.expires_at is not None and checkout.expires_at <= now:
+        return "expired"
+    return checkout.status
+
+
+@router.get("/clients/{slug}/checkouts/{reference}", response_model=CheckoutOut,
+            responses={404: {"description": "no checkout of this client company has this reference"}})
+async def get_checkout(reference: Annotated[str, Path(pattern=f"^{REFERENCE.pattern}$")], client: ClientOfCaller,
+                       platform: PlatformDep) -> CheckoutOut:
+    """A debtor's checkout: its state (pending while a voucher or a delayed method waits), amount, gateway and
+    method, and the cash voucher when there is one."""
+    return CheckoutOut.of(await handlers.operator_view(platform.db, client=client.slug, reference=reference))
