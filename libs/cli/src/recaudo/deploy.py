@@ -93,7 +93,8 @@ def routing_table() -> list[tuple[str, str]]:
         for path in sorted(openapi_of(name)["paths"]):
             if path.startswith("/v1/"):
                 rules.append((route_regex(path), name))
-    rules += [("^/pay/[^/]+(/[a-z]+)?$", "outreach"), ("^/u/[^/]+$", "outreach"),
+    # /checkout/{ticket or payment reference}: payments' checkout and outcome pages, which gateways return to.
+    rules += [("^/pay/[^/]+(/[a-z]+)?$", "outreach"), ("^/u/[^/]+$", "outreach"), ("^/checkout/[^/]+$", "payments"),
               ("^/dashboard(/static/[A-Za-z0-9._-]+)?$", "reporting")]
     return rules
 
