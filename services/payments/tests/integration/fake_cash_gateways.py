@@ -39,6 +39,7 @@ class Asked:
     gateway: str
     headers: dict[str, str]
     body: Any  # the parsed JSON, or the form's fields
+    raw: bytes = b""
 
 
 @dataclass
@@ -55,6 +56,7 @@ class FakeCashGateways:
     decline: bool = False
     huge: bool = False
     issued: dict[str, dict[str, Any]] = field(default_factory=dict)  # idempotency key -> the answer given
+    keyed_bodies: dict[str, bytes] = field(default_factory=dict)  # idempotency key -> the request it was first for
 
 
 def _refuse(fake: FakeCashGateways, why: str, answer: dict[str, Any], status: int = 400) -> JSONResponse:
@@ -77,7 +79,7 @@ def app_of(fake: FakeCashGateways) -> FastAPI:
         raw = await request.body()
         headers = dict(request.headers)
         body = json.loads(raw) if raw.startswith(b"{") else None
-        fake.asked.append(Asked("mercadopago", headers, body))
+        fake.asked.append(Asked("mercadopago", headers, body, raw))
         if headers.get("authorization") != f"Bearer {fake.mp_access_token}":
             return _refuse(fake, "mp without the access token", {"message": "invalid_token", "status": 401}, 401)
         key = headers.get("x-idempotency-key", "")
@@ -124,7 +126,7 @@ def app_of(fake: FakeCashGateways) -> FastAPI:
         headers = dict(request.headers)
         # Numbers kept as their text: the signature is over TX_VALUE as sent.
         body = json.loads(raw, parse_int=str, parse_float=str) if raw.startswith(b"{") else None
-        fake.asked.append(Asked("payu", headers, body))
+        fake.asked.append(Asked("payu", headers, body, raw))
         if not headers.get("content-type", "").startswith("application/json") or not isinstance(body, dict):
             return _refuse(fake, "payu body not JSON", {"code": "ERROR", "error": "Invalid request"}, 200)
         merchant = body.get("merchant") or {}
@@ -173,7 +175,7 @@ def app_of(fake: FakeCashGateways) -> FastAPI:
         raw = await request.body()
         headers = dict(request.headers)
         form = dict(parse_qsl(raw.decode("ascii"), keep_blank_values=True))
-        fake.asked.append(Asked("stripe", headers, form))
+        fake.asked.append(Asked("stripe", headers, form, raw))
         if headers.get("authorization") != f"Bearer {fake.stripe_secret_key}":
             return _refuse(fake, "stripe without the secret key", {"error": {
                 "type": "invalid_request_error", "message": "Invalid API Key provided"}}, 401)
@@ -198,6 +200,11 @@ def app_of(fake: FakeCashGateways) -> FastAPI:
         if fake.decline:
             return JSONResponse({"error": {"type": "invalid_request_error", "code": "amount_too_large",
                                            "message": "Amount must be no more than $10,000.00 mxn"}}, 400)
+        if fake.keyed_bodies.setdefault(key, raw) != raw:
+            # https://docs.stripe.com/api/idempotent_requests: a key reused with other parameters is an error.
+            return _refuse(fake, "stripe idempotency key reused", {"error": {
+                "type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the "
+                                                        "same parameters they were first used with."}})
         if key not in fake.issued:
             number = f"{93_000_000_000 + len(fake.issued):032d}"
             fake.issued[key] = {

@@ -69,7 +69,7 @@ async def test_mercadopago_efecty_voucher_in_the_documented_form(fake: FakeCashG
     assert fake.malformed == []
     [asked] = fake.asked
     assert asked.headers["authorization"] == f"Bearer {fake.mp_access_token}"
-    assert asked.headers["x-idempotency-key"] == idempotency_key(REFERENCE, "efecty")
+    assert asked.headers["x-idempotency-key"] == idempotency_key(REFERENCE, "efecty", asked.raw)
     assert asked.headers["content-type"] == "application/json"
     assert asked.body == {
         "transaction_amount": 65000, "description": "Pago obligación A-1 - Banco Andino",
@@ -85,6 +85,10 @@ async def test_mercadopago_efecty_voucher_in_the_documented_form(fake: FakeCashG
     again = await issue_voucher(account("mercadopago", fake), cash_request(), network="efecty", base_url=None,
                                 timeout_s=5)
     assert again == issued and len(fake.issued) == 1
+    # Corrected (another e-mail), it is another request: a new key, as the gateway requires.
+    fixed = await issue_voucher(account("mercadopago", fake), cash_request(payer=CashPayer(email="ana@example.com")),
+                                network="efecty", base_url=None, timeout_s=5)
+    assert fixed.gateway_payment_id != issued.gateway_payment_id and len(fake.issued) == 2
 
 
 async def test_payu_efecty_voucher_signed_as_documented(fake: FakeCashGateways) -> None:
@@ -113,12 +117,16 @@ async def test_stripe_oxxo_voucher_in_the_documented_form(fake: FakeCashGateways
     assert fake.malformed == []
     [asked] = fake.asked
     assert asked.headers["authorization"] == f"Bearer {fake.stripe_secret_key}"
-    assert asked.headers["idempotency-key"] == idempotency_key(REFERENCE, "oxxo")
+    assert asked.headers["idempotency-key"] == idempotency_key(REFERENCE, "oxxo", asked.raw)
     assert asked.body["amount"] == "109950" and asked.body["metadata[reference]"] == REFERENCE
     assert asked.body["payment_method_options[oxxo][expires_after_days]"] == "3"
     assert issued.gateway_payment_id == "pi_fake0"
     assert issued.voucher.reference == f"{93_000_000_000:032d}"
     assert issued.voucher.voucher_url == f"https://payments.stripe.com/oxxo/voucher/test_{93_000_000_000:032d}"
+    # Retried, the same request under the same key: the same voucher (Stripe refuses a key reused otherwise).
+    again = await issue_voucher(account("stripe", fake), cash_request("MX", "MXN", "1099.50", payer=payer),
+                                network="oxxo", base_url=fake.base_url, timeout_s=5, now=NOW)
+    assert again == issued and len(fake.issued) == 1 and fake.malformed == []
 
 
 @pytest.mark.parametrize("kind,network,reason", [("mercadopago", "efecty", "mercadopago_2034"),

@@ -81,10 +81,12 @@ def test_only_an_https_voucher_becomes_a_link() -> None:
         assert voucher_url(bad) is None
 
 
-def test_one_idempotency_key_per_reference_and_network() -> None:
-    key = idempotency_key("RC1", "oxxo")
-    assert key == idempotency_key("RC1", "oxxo") and key != idempotency_key("RC2", "oxxo")
-    assert len(key) == 36
+def test_one_idempotency_key_per_reference_network_and_request() -> None:
+    key = idempotency_key("RC1", "oxxo", b"amount=1")
+    assert key == idempotency_key("RC1", "oxxo", b"amount=1")  # a retry finds the same voucher
+    assert key != idempotency_key("RC2", "oxxo", b"amount=1") and key != idempotency_key("RC1", "efecty", b"amount=1")
+    assert key != idempotency_key("RC1", "oxxo", b"amount=2")  # a corrected request is a new one
+    assert len(key) == 36 and "amount" not in key
 
 
 # ------------------------------------------------------------------------------------------------------- PayU

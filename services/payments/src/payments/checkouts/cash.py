@@ -81,10 +81,10 @@ def _secret(account: GatewayAccount, name: str) -> str:
 async def _mercadopago(account: GatewayAccount, request: CashRequest, *, network: str, method: str,
                        base_url: str | None, timeout_s: float) -> IssuedVoucher:
     api = (base_url or account.settings.get("api_base_url") or DEFAULT_MERCADOPAGO_API).rstrip("/")
-    status, raw = await _post(f"{api}/v1/payments", what="Mercado Pago's API", timeout_s=timeout_s,
-                              content=cash_mercadopago.payment_body(request, method_id=method),
+    body = cash_mercadopago.payment_body(request, method_id=method)
+    status, raw = await _post(f"{api}/v1/payments", what="Mercado Pago's API", timeout_s=timeout_s, content=body,
                               headers={"Authorization": f"Bearer {_secret(account, 'access_token')}",
-                                       "X-Idempotency-Key": idempotency_key(request.reference, network),
+                                       "X-Idempotency-Key": idempotency_key(request.reference, network, body),
                                        "Content-Type": "application/json", "Accept": "application/json"})
     if status not in (200, 201):
         raise cash_mercadopago.refusal(raw)
@@ -116,10 +116,10 @@ async def _payu(account: GatewayAccount, request: CashRequest, *, network: str, 
 async def _stripe(account: GatewayAccount, request: CashRequest, *, network: str, base_url: str | None,
                   timeout_s: float, now: dt.datetime) -> IssuedVoucher:
     api = (base_url or cash_stripe.API).rstrip("/")
-    status, raw = await _post(f"{api}/v1/payment_intents", what="Stripe's API", timeout_s=timeout_s,
-                              content=cash_stripe.intent_form(request, now=now),
+    body = cash_stripe.intent_form(request, now=now)
+    status, raw = await _post(f"{api}/v1/payment_intents", what="Stripe's API", timeout_s=timeout_s, content=body,
                               headers={"Authorization": f"Bearer {_secret(account, 'secret_key')}",
-                                       "Idempotency-Key": idempotency_key(request.reference, network),
+                                       "Idempotency-Key": idempotency_key(request.reference, network, body),
                                        "Content-Type": "application/x-www-form-urlencoded"})
     if status != 200:
         raise cash_stripe.refusal(raw)

@@ -4,6 +4,7 @@ what it must be told about the payer, and the request and voucher types its buil
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field, fields
@@ -125,10 +126,13 @@ def check_request(kind: str, request: CashRequest, network: str) -> str:
     return method
 
 
-def idempotency_key(reference: str, network: str) -> str:
-    """One key per (reference, network): a retry after a lost answer finds the voucher already issued instead of
-    issuing a second one (a UUID, as Mercado Pago's X-Idempotency-Key suggests)."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"recaudo:cash:{reference}:{network}"))
+def idempotency_key(reference: str, network: str, body: bytes) -> str:
+    """One key per (reference, network, request): a retry after a lost answer finds the voucher already issued
+    instead of issuing a second one, while a corrected request (the payer's e-mail fixed) is a new one (both
+    gateways refuse a key reused with other parameters). A UUID, as Mercado Pago's X-Idempotency-Key suggests; the
+    body enters only as a SHA-256 digest."""
+    digest = hashlib.sha256(body).hexdigest()
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"recaudo:cash:{reference}:{network}:{digest}"))
 
 
 def two_decimals(amount: Decimal) -> Decimal:
