@@ -9,7 +9,10 @@ from payments.checkouts.routes import pages as checkout_pages
 from payments.checkouts.routes import router as checkouts_router
 from payments.consumers import subscriptions
 from payments.gateways.routes import router as gateways_router
+from payments.gateways.store import keyring_of
 from payments.promises.handlers import evaluate_due_promises
+from payments.reconciliation.handlers import reconcile_yesterday
+from payments.reconciliation.routes import router as reconciliation_router
 from payments.settings import PaymentsSettings
 from recaudo_common.gate import PROVIDER_NOTIFICATIONS, BodyRule
 from recaudo_common.personal_data import Vault
@@ -27,11 +30,16 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
         """Breaks the promises whose grace day has passed without payment (kept ones are decided on payment)."""
         await evaluate_due_promises(platform.db, now=platform.clock())
 
+    async def reconcile_gateways() -> None:
+        """Yesterday's reconciliation of every gateway account not reconciled yet (a failed one again)."""
+        await reconcile_yesterday(platform.db, settings, keyring_of(settings), now=platform.clock())
+
     return ServiceUnit(
         name="payments", schema="payments", migrations=MIGRATIONS, settings=settings,
-        routers=[router, gateways_router, checkouts_router, checkout_pages],
+        routers=[router, gateways_router, checkouts_router, checkout_pages, reconciliation_router],
         app_state={APP_STATE: PaymentsState(settings, vault)},
-        subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s)],
+        subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s),
+                                                  periodic(reconcile_gateways, settings.reconciliation_poll_s)],
         body_rules=[PROVIDER_NOTIFICATIONS,
                     BodyRule(r"/v1/clients/[^/]+/payments/files", "key", settings.max_bank_file_bytes)],
         description="Payments: the ledger, matching, suspense, reversals and promises.",

@@ -20,6 +20,10 @@ class PaymentsSettings(PlatformSettings):
     webhook_rejection_rows: int = 1000
     # A bank statement is read whole to reconcile it: bounded so one file cannot take a replica's memory.
     max_bank_file_bytes: int = 64 * 1024**2
+    # Gateway reconciliation (#21): how often yesterday's reports are looked for (a failed one is run again then), and
+    # PayU's Reports API when not its production URL (tests, PayU's sandbox), only https in production.
+    reconciliation_poll_s: float = 3600.0
+    payu_reports_api_url: str | None = None
     # Gateway accounts (#21): how long a gateway's API may take to say what a notification did not sign (Mercado
     # Pago's payment, Wompi's transaction), and Wompi's API base URL when not told by the public key (tests, a proxy).
     gateway_api_timeout_s: float = 10.0
@@ -58,4 +62,7 @@ class PaymentsSettings(PlatformSettings):
             if wrong := not_https(getattr(self, name)):
                 # A debtor's card details and the secret key go there: only over TLS.
                 found.append(SettingProblem(self.variable(name), f"{what} {wrong}"))
+        if wrong := not_https(self.payu_reports_api_url):
+            # The API login and key go there.
+            found.append(SettingProblem(self.variable("payu_reports_api_url"), f"PayU's Reports API URL {wrong}"))
         return found
