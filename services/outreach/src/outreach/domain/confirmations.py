@@ -66,7 +66,7 @@ _ENGLISH: dict[ConfirmationKind, tuple[str, str]] = {
 _ENV = BoundedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True)
 # Payments names networks by their kind; the message names them as the debtor knows them.
 NETWORK_NAMES = {"efecty": "Efecty", "baloto": "Baloto", "corresponsales": "corresponsales bancarios",
-                 "oxxo": "OXXO", "pagoefectivo": "PagoEfectivo", "su_red": "SuRed", "gana": "Gana"}
+                 "oxxo": "OXXO", "pagoefectivo": "PagoEfectivo", "su_red": "Su Red", "gana": "Gana"}
 
 
 def network_name(network: str) -> str:
