@@ -14,7 +14,7 @@ from payments.promises.handlers import evaluate_due_promises
 from payments.reconciliation.handlers import reconcile_yesterday
 from payments.reconciliation.routes import router as reconciliation_router
 from payments.settings import PaymentsSettings
-from recaudo_common.gate import PROVIDER_NOTIFICATIONS, BodyRule
+from recaudo_common.gate import PROVIDER_NOTIFICATIONS, BodyRule, public_form
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
 
@@ -40,7 +40,7 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
         app_state={APP_STATE: PaymentsState(settings, vault)},
         subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s),
                                                   periodic(reconcile_gateways, settings.reconciliation_poll_s)],
-        body_rules=[PROVIDER_NOTIFICATIONS,
+        body_rules=[PROVIDER_NOTIFICATIONS, public_form(r"/checkout/[^/]+"),
                     BodyRule(r"/v1/clients/[^/]+/payments/files", "key", settings.max_bank_file_bytes)],
         description="Payments: the ledger, matching, suspense, reversals and promises.",
     )

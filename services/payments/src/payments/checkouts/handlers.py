@@ -12,6 +12,7 @@ from payments import store as ledger
 from payments.checkouts import gateway_apis
 from payments.checkouts import store as checkouts
 from payments.checkouts.domain import (
+    CASH_TTL,
     CHECKOUT_TTL,
     Checkout,
     new_reference,
@@ -73,9 +74,10 @@ async def open_checkout(db: Database, keyring: MasterKeyring, *, ticket: Checkou
         checkout = await checkouts.of_nonce(s, ticket.client, ticket.nonce)
         copy = await get_client(s, ledger.SCHEMA, ticket.client)
         if checkout is None:
-            capable = await checkout_accounts(s, keyring, ticket.client) if copy is not None else []
+            capable = [] if copy is None else await checkout_accounts(s, keyring, ticket.client,
+                                                                      method=ticket.method, country=copy.country)
             if copy is None or not capable:
-                raise CheckoutUnavailable(ONLINE_UNAVAILABLE)
+                raise CheckoutUnavailable(CASH_UNAVAILABLE if ticket.method == "cash" else ONLINE_UNAVAILABLE)
             if ticket.currency != copy.currency:
                 raise CheckoutUnavailable("El valor a pagar no está en la moneda de la obligación.")
             account = capable[0]
@@ -83,7 +85,8 @@ async def open_checkout(db: Database, keyring: MasterKeyring, *, ticket: Checkou
                 reference=new_reference(), client=ticket.client, account_ref=ticket.account_ref,
                 gateway_account=account.name, gateway=account.kind, method=ticket.method, amount=ticket.amount,
                 currency=ticket.currency, status="created", gateway_payment_id=None, gateway_url=None, voucher=None,
-                expires_at=now + CHECKOUT_TTL, link_token=ticket.link_token, created_at=now, updated_at=now)
+                expires_at=now + (CASH_TTL if ticket.method == "cash" else CHECKOUT_TTL),
+                link_token=ticket.link_token, created_at=now, updated_at=now)
             if await checkouts.insert(s, fresh, nonce=ticket.nonce):
                 await outbox.add(s, [updated(fresh, "created", now).envelope(client=ticket.client, occurred_at=now)])
             checkout = await checkouts.of_nonce(s, ticket.client, ticket.nonce)

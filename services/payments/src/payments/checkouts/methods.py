@@ -3,6 +3,7 @@ payment.methods_available published whenever its accounts change (the debtor pag
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from sqlalchemy import text
@@ -18,35 +19,42 @@ from recaudo_common.client_copy import get_client
 from recaudo_common.events import PaymentMethodsAvailable
 from recaudo_common.personal_data import MasterKeyring
 
-# The payer data a debtor gives payments for a cash voucher. None yet: there is no form that asks it (every gateway
-# wants at least an e-mail), so no cash network is offered (see docs/gateways.md, "Checkout").
-CASH_PAYER_FIELDS: tuple[str, ...] = ()
+# The payer data the cash form asks the debtor (what each gateway demands of its country, `cash.payer_fields`; the
+# browser's address is the request's): passed to the gateway only, never stored or logged.
+CASH_PAYER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(cash.CashPayer))
 
 
-async def checkout_accounts(s: AsyncSession, keyring: MasterKeyring, client: str) -> list[GatewayAccount]:
-    """The client company's gateway accounts that can open a hosted checkout, the oldest first."""
+async def accounts_of(s: AsyncSession, keyring: MasterKeyring, client: str) -> list[GatewayAccount]:
+    """The client company's gateway accounts with their credentials opened, the oldest first."""
     names = (await s.scalars(text("SELECT name FROM payments.gateway_accounts WHERE client_slug = :c "
                                   "ORDER BY created_at, name"), {"c": client})).all()
-    found = []
-    for name in names:
-        account = await gateways.account_of(s, keyring, client, name)
-        if account is not None and checkout_capable(account.kind, {**account.settings, **account.secrets}):
-            found.append(account)
-    return found
+    return [a for name in names if (a := await gateways.account_of(s, keyring, client, name)) is not None]
+
+
+def online_capable(account: GatewayAccount) -> bool:
+    return checkout_capable(account.kind, {**account.settings, **account.secrets})
+
+
+def cash_networks(account: GatewayAccount, country: str) -> list[str]:
+    """The cash networks the account can issue vouchers for, the payer answering the cash form."""
+    return cash.cash_networks(account, country, payer_known=CASH_PAYER_FIELDS)
+
+
+async def checkout_accounts(s: AsyncSession, keyring: MasterKeyring, client: str, *, method: str = "online",
+                            country: str = "") -> list[GatewayAccount]:
+    """The client company's accounts that can take a checkout of `method` (cash: in `country`), the oldest first."""
+    accounts = await accounts_of(s, keyring, client)
+    if method == "cash":
+        return [a for a in accounts if cash_networks(a, country)]
+    return [a for a in accounts if online_capable(a)]
 
 
 async def publish_methods(s: AsyncSession, keyring: MasterKeyring, *, client: str, now: dt.datetime) -> None:
     """Publishes which ways to pay the client company's gateway accounts allow (payment.methods_available), in
-    the caller's transaction: online when any can open a hosted checkout, the cash networks the cash-voucher flow
-    knows for them."""
-    capable = await checkout_accounts(s, keyring, client)
+    the caller's transaction: online when any can open a hosted checkout, and the cash networks they can issue."""
+    accounts = await accounts_of(s, keyring, client)
     copy = await get_client(s, ledger.SCHEMA, client)
-    networks: set[str] = set()
-    if copy is not None:
-        for name in (await s.scalars(text("SELECT name FROM payments.gateway_accounts WHERE client_slug = :c"),
-                                     {"c": client})).all():
-            account = await gateways.account_of(s, keyring, client, name)
-            if account is not None:
-                networks.update(cash.cash_networks(account, copy.country, payer_known=CASH_PAYER_FIELDS))
-    await outbox.add(s, [PaymentMethodsAvailable(online=bool(capable), cash_networks=sorted(networks), changed_at=now)
+    networks = {n for a in accounts for n in cash_networks(a, copy.country)} if copy is not None else set()
+    online = any(online_capable(a) for a in accounts)
+    await outbox.add(s, [PaymentMethodsAvailable(online=online, cash_networks=sorted(networks), changed_at=now)
                          .envelope(client=client, occurred_at=now)])

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import jinja2
 from babel.dates import format_datetime
 from babel.numbers import format_currency
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from payments.api import ClientOfCaller, Settings
-from payments.checkouts import handlers
+from payments.checkouts import handlers, vouchers
 from payments.checkouts.domain import REFERENCE, Checkout, is_reference
 from payments.checkouts.schemas import CheckoutOut
 from payments.gateways.routes import Keyring
@@ -31,6 +31,7 @@ PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(FilePath(__file__).par
 # reference to the gateway or anywhere else.
 HEADERS = {"cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
 PENDING_REFRESH_S = 10
+MAX_FORM_FIELDS = 20  # the cash form has at most 10
 INVALID_TICKET = ("Este enlace de pago no es válido o ya venció. Vuelva a la página de su obligación e intente "
                   "de nuevo.")
 
@@ -65,7 +66,9 @@ async def checkout_page(token: Annotated[str, Path(max_length=MAX_TICKET_CHARS)]
     try:
         checkout, account, copy = await handlers.open_checkout(platform.db, keyring, ticket=ticket, now=now)
         if checkout.method == "cash":
-            raise handlers.CheckoutUnavailable(handlers.CASH_UNAVAILABLE)
+            if checkout.voucher is not None or checkout.status != "created":
+                return RedirectResponse(handlers.outcome_url(public_url, checkout.reference), 303, headers=HEADERS)
+            return cash_page(token, checkout, vouchers.cash_form(account, copy), copy)
         start = await handlers.online(platform.db, settings, checkout=checkout, account=account,
                                       public_url=public_url, now=now)
     except handlers.CheckoutUnavailable as e:
@@ -74,6 +77,43 @@ async def checkout_page(token: Annotated[str, Path(max_length=MAX_TICKET_CHARS)]
         return RedirectResponse(start.url, status_code=303, headers=HEADERS)
     return page("payu_form.html", creditor=copy.name, amount=money(checkout.amount, checkout.currency, copy.locale),
                 action=start.form.action, fields=start.form.fields)
+
+
+def cash_page(token: str, checkout: Checkout, form: vouchers.CashForm, copy: ClientCopy, *, error: str | None = None,
+              code: int = 200) -> HTMLResponse:
+    if not form.networks:
+        return page("message.html", 503, creditor=copy.name, message=handlers.CASH_UNAVAILABLE,
+                    back_url=back_url(checkout.link_token))
+    return page("cash_form.html", code, creditor=copy.name,
+                amount=money(checkout.amount, checkout.currency, copy.locale), action=f"/checkout/{token}",
+                networks=form.networks, fields=form.fields, error=error, back_url=back_url(checkout.link_token))
+
+
+@pages.post("/checkout/{token}")
+async def cash_voucher(token: Annotated[str, Path(max_length=MAX_TICKET_CHARS)], request: Request,
+                       platform: PlatformDep, settings: Settings, keyring: Keyring) -> Response:
+    """The cash form's answer: the gateway issues the voucher and the debtor sees it on the outcome page."""
+    now = platform.clock()
+    ticket = read_ticket(token, secret=platform.settings.link_secret, now=now)
+    if ticket is None or ticket.method != "cash":
+        return page("message.html", 401, creditor=None, message=INVALID_TICKET, back_url=None)
+    public_url = platform.settings.public_url
+    async with request.form(max_files=0, max_fields=MAX_FORM_FIELDS) as answer:
+        given = {k: v for k, v in answer.items() if isinstance(v, str)}
+    try:
+        checkout, account, copy = await handlers.open_checkout(platform.db, keyring, ticket=ticket, now=now)
+        if checkout.voucher is not None or checkout.status != "created":
+            return RedirectResponse(handlers.outcome_url(public_url, checkout.reference), 303, headers=HEADERS)
+        form = vouchers.cash_form(account, copy)
+        try:
+            network, payer = vouchers.payer_of(form, given, ip_address=request.client.host if request.client else None)
+        except vouchers.CashFormInvalid as e:
+            return cash_page(token, checkout, form, copy, error=str(e), code=422)
+        done = await vouchers.issue(platform.db, settings, checkout=checkout, account=account, copy=copy,
+                                    network=network, payer=payer, public_url=public_url, now=now)
+    except handlers.CheckoutUnavailable as e:
+        return page("message.html", 503, creditor=None, message=str(e), back_url=back_url(ticket.link_token))
+    return RedirectResponse(handlers.outcome_url(public_url, done.reference), 303, headers=HEADERS)
 
 
 def _expiry(at: dt.datetime | None, copy: ClientCopy) -> str | None:
@@ -94,7 +134,8 @@ async def outcome_page(reference: str, platform: PlatformDep) -> Response:
         return page("message.html", 404, creditor=None, message="No encontramos este pago.", back_url=None)
     status = shown_status(checkout, platform.clock())
     voucher = None if checkout.voucher is None else {
-        "network": checkout.voucher.network, "reference": checkout.voucher.reference,
+        "network": vouchers.NETWORK_NAMES.get(checkout.voucher.network, checkout.voucher.network),
+        "reference": checkout.voucher.reference,
         "expires": _expiry(checkout.voucher.expires_at, copy), "voucher_url": checkout.voucher.voucher_url}
     waiting = status in ("created", "pending") and voucher is None
     return page("outcome.html", creditor=copy.name, status=status, reference=checkout.reference,

@@ -20,6 +20,8 @@ CheckoutMethod = Literal["online", "cash"]
 REFERENCE = re.compile(r"RC[A-Z2-7]{20}")
 # How long a hosted checkout stays payable: Stripe takes 30 minutes to 24 hours; an hour lets a debtor finish PSE.
 CHECKOUT_TTL = dt.timedelta(hours=1)
+# How long a cash voucher stays payable: a few days to reach a cash point (PayU allows 7, Stripe's OXXO 1 to 7).
+CASH_TTL = dt.timedelta(days=3)
 
 # What each kind of gateway account needs to open a hosted checkout, besides what notifications need.
 CHECKOUT_NEEDS: dict[str, tuple[str, ...]] = {
