@@ -5,6 +5,7 @@ ones included, take money back through the ledger's reversal path."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from urllib.parse import urlencode
 
@@ -94,3 +95,23 @@ async def test_payu_refunds_partial_and_whole_and_before_the_approval(gw: Gatewa
         200, "reversal_waiting")
     assert await send("A-2", "4", transaction_id="t-10") == (200, "applied")
     assert await balance(gw, "A-2") == "75000.00"
+
+
+async def test_a_refund_racing_its_payment_is_taken_back_once(gw: Gateway) -> None:
+    """The refund and the payment it names arrive at the same time: either the booking sees the waiting refund or
+    the refund sees the booked payment, never neither (a lock per gateway payment orders them)."""
+    hook = await configure(gw, "stripe", STRIPE)
+
+    async def send(event_type: str, data_object: dict[str, object], event_id: str) -> str:
+        raw, headers = stripe_send_args(event_type, data_object, event_id=event_id)
+        answer = await gw.http.post(hook, content=raw, headers=headers)
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["status"])
+
+    for i in range(12):
+        paid = {**session("paid"), "id": f"cs_race_{i}", "payment_intent": f"pi_race_{i}", "amount_total": 500000}
+        refund = {**charge(250000), "id": f"ch_race_{i}", "payment_intent": f"pi_race_{i}", "amount": 500000}
+        outcomes = await asyncio.gather(send("checkout.session.completed", paid, f"evt_p{i}"),
+                                        send("charge.refunded", refund, f"evt_r{i}"))
+        assert outcomes[0] == "applied" and outcomes[1] in ("reversal_waiting", "reversed")
+    assert await balance(gw) == "70000.00"  # twelve payments of 5,000, half of each refunded: 30,000 in all
