@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 def approved(reference: str, status: str, at: dt.datetime) -> CheckoutUpdated:
     return CheckoutUpdated(reference=reference, account_ref="W-9", gateway="wompi", method="online",
-                           status=status, amount=Decimal("100000"), currency="COP",  # type: ignore[arg-type]
+                           status=status, amount=Decimal("100000"), currency="COP",
                            changed_at=at)
 
 
