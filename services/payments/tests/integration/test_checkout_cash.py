@@ -23,6 +23,7 @@ from .test_checkouts import assert_private, checkout_rows, outboxed, ticket
 from .test_gateway_accounts import WOMPI, configure
 
 pytestmark = pytest.mark.integration
+HTML = {"Accept": "text/html"}  # a browser: refusals are pages in Spanish
 
 
 @pytest.fixture
@@ -43,21 +44,26 @@ async def gw(database_url: str) -> AsyncIterator[Gateway]:
 
 async def test_a_cash_checkout_issues_the_voucher_and_waits_pending(gw: Gateway, fake: FakeCashGateways) -> None:
     await configure(gw, "wompi-principal", WOMPI)  # online only: Wompi's corresponsales are not offered
-    no_cash = await gw.http.get(f"/checkout/{ticket(gw, method='cash')}", follow_redirects=False)
+    no_cash = await gw.http.get(f"/checkout/{ticket(gw, method='cash')}", headers=HTML, follow_redirects=False)
     assert no_cash.status_code == 503 and "El pago en efectivo no está disponible" in no_cash.text
+    as_api = await gw.http.get(f"/checkout/{ticket(gw, method='cash')}")  # not a browser: problem details
+    assert (as_api.status_code, as_api.json()["code"]) == (503, "cash_unavailable")
     hook = await configure(gw, "mp", {"kind": "mercadopago", "access_token": fake.mp_access_token,
                                       "webhook_secret": "w", "api_base_url": fake.base_url})
     assert [(e["online"], e["cash_networks"]) for e in await outboxed(gw, "payment.methods_available")][-1] == \
         (True, ["efecty"])
     token = ticket(gw, method="cash", amount="65000", nonce=uuid.uuid4().hex)
-    form = await gw.http.get(f"/checkout/{token}", follow_redirects=False)
+    form = await gw.http.get(f"/checkout/{token}", headers=HTML, follow_redirects=False)
     assert form.status_code == 200
     assert_private(form)
     assert 'value="efecty"' in form.text and "Efecty" in form.text and 'name="email"' in form.text
     assert 'name="id_number"' not in form.text  # Mercado Pago asks only an e-mail in Colombia
     wrong = await gw.http.post(f"/checkout/{token}", data={"network": "efecty", "email": "no es correo"},
-                               follow_redirects=False)
+                               headers=HTML, follow_redirects=False)
     assert wrong.status_code == 422 and "Escriba un correo electrónico válido" in wrong.text
+    assert 'name="email"' in wrong.text  # the form again, to correct
+    no_network = await gw.http.post(f"/checkout/{token}", data={"network": "baloto", "email": "a@b.co"})
+    assert (no_network.status_code, no_network.json()["code"]) == (422, "invalid_cash_form")
     assert fake.asked == []  # nothing was sent to the gateway
     done = await gw.http.post(f"/checkout/{token}", data={"network": "efecty", "email": "ana.perez@example.co"},
                               follow_redirects=False)
@@ -95,15 +101,16 @@ async def test_a_gateway_that_declines_or_is_down_is_said_and_nothing_is_kept(gw
                                "webhook_secret": "w", "api_base_url": fake.base_url})
     token = ticket(gw, method="cash")
     fake.decline = True
-    declined = await gw.http.post(f"/checkout/{token}", data={"network": "efecty", "email": "ana@example.co"})
-    assert declined.status_code == 503 and "mercadopago_2034" in declined.text and "ana@" not in declined.text
+    declined = await gw.http.post(f"/checkout/{token}", data={"network": "efecty", "email": "ana@example.co"},
+                                  headers=HTML)
+    assert declined.status_code == 422 and "mercadopago_2034" in declined.text and "ana@" not in declined.text
     fake.decline, fake.down = False, True
     down = await gw.http.post(f"/checkout/{token}", data={"network": "efecty", "email": "ana@example.co"})
-    assert down.status_code == 503 and "La pasarela de pagos no responde" in down.text
+    assert (down.status_code, down.json()["code"]) == (503, "gateway_unreachable")
     (row,) = await checkout_rows(gw)
     assert row["status"] == "created" and row["gateway_payment_id"] is None
     online_ticket = ticket(gw)  # a ticket for the online method is not a cash form's
     refused = await gw.http.post(f"/checkout/{online_ticket}", data={"network": "efecty"})
-    assert refused.status_code == 401
+    assert (refused.status_code, refused.json()["code"]) == (401, "invalid_ticket")
     assert Decimal(row["amount"]) == Decimal("30000")
 

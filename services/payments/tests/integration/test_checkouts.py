@@ -181,6 +181,7 @@ async def test_a_forged_or_expired_ticket_is_refused_and_no_gateway_is_a_503_pag
     good = ticket(gw)
     no_gateway = await click(gw, good)
     assert no_gateway.status_code == 503
+    assert (await gw.http.get(f"/checkout/{good}")).json()["code"] == "online_unavailable"
     assert "El pago en línea no está disponible" in no_gateway.text and 'href="/pay/link-A-1"' in no_gateway.text
     await configure(gw, "wompi-principal", WOMPI)
     body, signature = good.split(".")
@@ -190,6 +191,8 @@ async def test_a_forged_or_expired_ticket_is_refused_and_no_gateway_is_a_503_pag
         assert refused.status_code == 401, token
         assert "Este enlace de pago no es válido o ya venció" in refused.text
         assert_private(refused)
+        as_api = await gw.http.get(f"/checkout/{token}")  # not a browser: problem details
+        assert (as_api.status_code, as_api.json()["code"]) == (401, "invalid_ticket")
     assert await checkout_rows(gw) == []
     assert (await click(gw, "RC" + "A" * 20)).status_code == 404
 
@@ -268,7 +271,8 @@ async def test_a_pending_notification_shows_pending_and_an_unknown_reference_is_
     assert shown.json()["status"] == "pending"
     page = await gw.http.get(f"/checkout/{reference}")
     assert "Pago pendiente" in page.text and 'content="10"' in page.text
-    assert (await gw.http.get("/checkout/RC" + "B" * 20)).status_code == 404
+    unknown = await gw.http.get("/checkout/RC" + "B" * 20)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
     assert (await gw.http.get("/v1/clients/banco/checkouts/nada", headers=gw.as_operator())).status_code == 422
 
 

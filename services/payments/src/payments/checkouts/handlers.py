@@ -36,11 +36,17 @@ from recaudo_common.domain_errors import NotFound
 from recaudo_common.personal_data import MasterKeyring
 
 ONLINE_UNAVAILABLE = "El pago en línea no está disponible en este momento para esta obligación."
+GATEWAY_UNREACHABLE = "La pasarela de pagos no responde en este momento. Intente de nuevo en unos minutos."
 CASH_UNAVAILABLE = "El pago en efectivo no está disponible en este momento para esta obligación."
 
 
 class CheckoutUnavailable(Exception):
-    """The checkout cannot be opened now; the message (Spanish) says why to the debtor (the route answers 503)."""
+    """The checkout cannot be opened (or its voucher issued): the message (Spanish) says why to the debtor, `code`
+    and `status` are the problem's (503 while nothing can take it, 422 when what was asked cannot be paid)."""
+
+    def __init__(self, code: str, message: str, status: int = 503) -> None:
+        super().__init__(message)
+        self.code, self.status = code, status
 
 
 @dataclass(frozen=True)
@@ -77,9 +83,11 @@ async def open_checkout(db: Database, keyring: MasterKeyring, *, ticket: Checkou
             capable = [] if copy is None else await checkout_accounts(s, keyring, ticket.client,
                                                                       method=ticket.method, country=copy.country)
             if copy is None or not capable:
-                raise CheckoutUnavailable(CASH_UNAVAILABLE if ticket.method == "cash" else ONLINE_UNAVAILABLE)
+                raise (CheckoutUnavailable("cash_unavailable", CASH_UNAVAILABLE) if ticket.method == "cash"
+                       else CheckoutUnavailable("online_unavailable", ONLINE_UNAVAILABLE))
             if ticket.currency != copy.currency:
-                raise CheckoutUnavailable("El valor a pagar no está en la moneda de la obligación.")
+                raise CheckoutUnavailable("invalid_currency", "El valor a pagar no está en la moneda de la obligación.",
+                                          422)
             account = capable[0]
             fresh = Checkout(
                 reference=new_reference(), client=ticket.client, account_ref=ticket.account_ref,
@@ -93,7 +101,7 @@ async def open_checkout(db: Database, keyring: MasterKeyring, *, ticket: Checkou
             assert checkout is not None
         account_ = await gateways.account_of(s, keyring, checkout.client, checkout.gateway_account)
     if account_ is None or copy is None:
-        raise CheckoutUnavailable(ONLINE_UNAVAILABLE)
+        raise CheckoutUnavailable("online_unavailable", ONLINE_UNAVAILABLE)
     return checkout, account_, copy
 
 
@@ -139,10 +147,9 @@ async def online(db: Database, settings: PaymentsSettings, *, checkout: Checkout
                 api_base_url=settings.stripe_api_base_url, secret_key=account.secret("secret_key"), fields=fields,
                 idempotency_key=checkout.reference, timeout_s=timeout_s)
     except GatewayUnreachable:
-        raise CheckoutUnavailable("La pasarela de pagos no responde en este momento. Intente de nuevo en unos "
-                                  "minutos.") from None
+        raise CheckoutUnavailable("gateway_unreachable", GATEWAY_UNREACHABLE) from None
     except ValueError:
-        raise CheckoutUnavailable("Este valor no se puede pagar en línea.") from None
+        raise CheckoutUnavailable("invalid_amount", "Este valor no se puede pagar en línea.", 422) from None
     async with db.transaction() as s:
         await checkouts.set_gateway_checkout(s, checkout.reference, gateway_payment_id=gateway_id, gateway_url=url,
                                              now=now)

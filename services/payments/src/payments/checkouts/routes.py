@@ -25,6 +25,7 @@ from recaudo_common.checkout_tickets import MAX_TICKET_CHARS, read_ticket
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import NotFound
+from recaudo_common.errors import ProblemError
 
 PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(FilePath(__file__).parent / "web"), autoescape=True)
 # The page's answer is the debtor's alone: never cached, never framed, and no Referer carries the ticket or the
@@ -43,6 +44,17 @@ def page(name: str, code: int = 200, **values: object) -> HTMLResponse:
     return HTMLResponse(PAGES.get_template(name).render(**values), status_code=code, headers=HEADERS)
 
 
+TITLES = {401: "Invalid checkout ticket", 404: "Not found", 422: "Cannot be paid", 503: "Checkout unavailable"}
+
+
+def refuse(request: Request, status: int, code: str, message: str, *, back: str | None = None,
+           creditor: str | None = None) -> HTMLResponse:
+    """A browser gets the refusal as a page in Spanish (with the way back); anything else problem details."""
+    if "text/html" not in request.headers.get("accept", ""):
+        raise ProblemError(status, code, TITLES[status], message)
+    return page("message.html", status, creditor=creditor, message=message, back_url=back)
+
+
 def money(amount: Decimal, currency: str, locale: str) -> str:
     return format_currency(amount, currency, locale=locale.replace("-", "_"))
 
@@ -53,37 +65,40 @@ def back_url(link_token: str) -> str:
 
 
 @pages.get("/checkout/{token}")
-async def checkout_page(token: Annotated[str, Path(max_length=MAX_TICKET_CHARS)], platform: PlatformDep,
-                        settings: Settings, keyring: Keyring) -> Response:
+async def checkout_page(token: Annotated[str, Path(max_length=MAX_TICKET_CHARS)], request: Request,
+                        platform: PlatformDep, settings: Settings, keyring: Keyring) -> Response:
     """A ticket (it has a '.') opens its checkout at the gateway; a payment reference shows its outcome."""
     if "." not in token:
-        return await outcome_page(token, platform)
+        return await outcome_page(token, request, platform)
     now = platform.clock()
     ticket = read_ticket(token, secret=platform.settings.link_secret, now=now)
     if ticket is None:
-        return page("message.html", 401, creditor=None, message=INVALID_TICKET, back_url=None)
+        return refuse(request, 401, "invalid_ticket", INVALID_TICKET)
     public_url = platform.settings.public_url
     try:
         checkout, account, copy = await handlers.open_checkout(platform.db, keyring, ticket=ticket, now=now)
         if checkout.method == "cash":
             if checkout.voucher is not None or checkout.status != "created":
                 return RedirectResponse(handlers.outcome_url(public_url, checkout.reference), 303, headers=HEADERS)
-            return cash_page(token, checkout, vouchers.cash_form(account, copy), copy)
+            return cash_page(request, token, checkout, vouchers.cash_form(account, copy), copy)
         start = await handlers.online(platform.db, settings, checkout=checkout, account=account,
                                       public_url=public_url, now=now)
     except handlers.CheckoutUnavailable as e:
-        return page("message.html", 503, creditor=None, message=str(e), back_url=back_url(ticket.link_token))
+        return refuse(request, e.status, e.code, str(e), back=back_url(ticket.link_token))
     if isinstance(start, handlers.Redirect):
         return RedirectResponse(start.url, status_code=303, headers=HEADERS)
     return page("payu_form.html", creditor=copy.name, amount=money(checkout.amount, checkout.currency, copy.locale),
                 action=start.form.action, fields=start.form.fields)
 
 
-def cash_page(token: str, checkout: Checkout, form: vouchers.CashForm, copy: ClientCopy, *, error: str | None = None,
-              code: int = 200) -> HTMLResponse:
+def cash_page(request: Request, token: str, checkout: Checkout, form: vouchers.CashForm, copy: ClientCopy, *,
+              error: str | None = None) -> HTMLResponse:
     if not form.networks:
-        return page("message.html", 503, creditor=copy.name, message=handlers.CASH_UNAVAILABLE,
-                    back_url=back_url(checkout.link_token))
+        return refuse(request, 503, "cash_unavailable", handlers.CASH_UNAVAILABLE, creditor=copy.name,
+                      back=back_url(checkout.link_token))
+    if error is not None and "text/html" not in request.headers.get("accept", ""):
+        raise ProblemError(422, "invalid_cash_form", TITLES[422], error)
+    code = 200 if error is None else 422
     return page("cash_form.html", code, creditor=copy.name,
                 amount=money(checkout.amount, checkout.currency, copy.locale), action=f"/checkout/{token}",
                 networks=form.networks, fields=form.fields, error=error, back_url=back_url(checkout.link_token))
@@ -96,7 +111,7 @@ async def cash_voucher(token: Annotated[str, Path(max_length=MAX_TICKET_CHARS)],
     now = platform.clock()
     ticket = read_ticket(token, secret=platform.settings.link_secret, now=now)
     if ticket is None or ticket.method != "cash":
-        return page("message.html", 401, creditor=None, message=INVALID_TICKET, back_url=None)
+        return refuse(request, 401, "invalid_ticket", INVALID_TICKET)
     public_url = platform.settings.public_url
     async with request.form(max_files=0, max_fields=MAX_FORM_FIELDS) as answer:
         given = {k: v for k, v in answer.items() if isinstance(v, str)}
@@ -108,11 +123,11 @@ async def cash_voucher(token: Annotated[str, Path(max_length=MAX_TICKET_CHARS)],
         try:
             network, payer = vouchers.payer_of(form, given, ip_address=request.client.host if request.client else None)
         except vouchers.CashFormInvalid as e:
-            return cash_page(token, checkout, form, copy, error=str(e), code=422)
+            return cash_page(request, token, checkout, form, copy, error=str(e))
         done = await vouchers.issue(platform.db, settings, checkout=checkout, account=account, copy=copy,
                                     network=network, payer=payer, public_url=public_url, now=now)
     except handlers.CheckoutUnavailable as e:
-        return page("message.html", 503, creditor=None, message=str(e), back_url=back_url(ticket.link_token))
+        return refuse(request, e.status, e.code, str(e), back=back_url(ticket.link_token))
     return RedirectResponse(handlers.outcome_url(public_url, done.reference), 303, headers=HEADERS)
 
 
@@ -123,15 +138,15 @@ def _expiry(at: dt.datetime | None, copy: ClientCopy) -> str | None:
                            locale=copy.locale.replace("-", "_"))
 
 
-async def outcome_page(reference: str, platform: PlatformDep) -> Response:
+async def outcome_page(reference: str, request: Request, platform: PlatformDep) -> Response:
     """What became of the checkout, as payments knows it from the gateway's notifications (never from the
     browser's return, which anyone can forge); it refreshes itself while the payment is awaited online."""
-    if not is_reference(reference):
-        return page("message.html", 404, creditor=None, message="No encontramos este pago.", back_url=None)
     try:
+        if not is_reference(reference):
+            raise NotFound("checkout")
         checkout, copy = await handlers.outcome(platform.db, reference)
     except NotFound:
-        return page("message.html", 404, creditor=None, message="No encontramos este pago.", back_url=None)
+        return refuse(request, 404, "not_found", "No encontramos este pago.")
     status = shown_status(checkout, platform.clock())
     voucher = None if checkout.voucher is None else {
         "network": vouchers.NETWORK_NAMES.get(checkout.voucher.network, checkout.voucher.network),

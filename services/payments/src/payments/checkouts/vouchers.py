@@ -13,7 +13,7 @@ from payments.checkouts import cash
 from payments.checkouts import store as checkouts
 from payments.checkouts.domain import CASH_TTL, Checkout, Voucher
 from payments.checkouts.following import updated
-from payments.checkouts.handlers import CheckoutUnavailable, description
+from payments.checkouts.handlers import GATEWAY_UNREACHABLE, CheckoutUnavailable, description
 from payments.checkouts.methods import cash_networks
 from payments.gateways.handlers import webhook_url
 from payments.gateways.lookups import GatewayUnreachable
@@ -80,11 +80,10 @@ async def issue(db: Database, settings: PaymentsSettings, *, checkout: Checkout,
                                           timeout_s=settings.gateway_api_timeout_s, now=now)
     except cash.CashRefused as e:
         # Only the gateway's code is kept (never its text, which may repeat what the payer typed).
-        raise CheckoutUnavailable(f"La pasarela no emitió el comprobante ({e.reason}). Revise sus datos o elija "
-                                  "otro punto de pago.") from None
+        raise CheckoutUnavailable("gateway_declined", f"La pasarela no emitió el comprobante ({e.reason}). Revise "
+                                  "sus datos o elija otro punto de pago.", 422) from None
     except GatewayUnreachable:
-        raise CheckoutUnavailable("La pasarela de pagos no responde en este momento. Intente de nuevo en unos "
-                                  "minutos.") from None
+        raise CheckoutUnavailable("gateway_unreachable", GATEWAY_UNREACHABLE) from None
     voucher = Voucher(network=issued.voucher.network, reference=issued.voucher.reference,
                       expires_at=issued.voucher.expires_at, voucher_url=issued.voucher.voucher_url)
     async with db.transaction() as s:
