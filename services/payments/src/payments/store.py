@@ -186,12 +186,16 @@ async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str,
 
 async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[UnmatchedPaymentOut]:
     """The suspense queue with what the payer and the gateway said: the gateway, its own payment id, the account
-    and the reference named (read straight into what the API answers)."""
+    and the reference named (read straight into what the API answers). A PayU payment is booked under its signed
+    reference (transaction_id is unsigned); the id shown is its transaction_id, what PayU's dashboard finds it by."""
     rows = (await s.execute(text(
-        "SELECT id, amount, currency, paid_at, source, method, gateway, external_id AS gateway_payment_id, "
-        "claimed_account_ref AS account_ref_given, reference, debtor_id AS debtor_id_given, "
-        "unmatched_reason AS reason, received_at "
-        "FROM payments.payments WHERE client_slug = :c AND status = 'unmatched' ORDER BY received_at LIMIT :n"),
+        "SELECT p.id, p.amount, p.currency, p.paid_at, p.source, p.method, p.gateway, "
+        "COALESCE(st.approved_attempt, p.external_id) AS gateway_payment_id, "
+        "p.claimed_account_ref AS account_ref_given, p.reference, p.debtor_id AS debtor_id_given, "
+        "p.unmatched_reason AS reason, p.received_at "
+        "FROM payments.payments p LEFT JOIN payments.gateway_payment_states st "
+        "ON st.gateway = p.gateway AND st.gateway_payment_id = p.external_id "
+        "WHERE p.client_slug = :c AND p.status = 'unmatched' ORDER BY p.received_at LIMIT :n"),
         {"c": client, "n": limit})).mappings().all()
     return [UnmatchedPaymentOut.model_validate(dict(r)) for r in rows]
 

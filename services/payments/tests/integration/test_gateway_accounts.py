@@ -288,6 +288,18 @@ async def test_payu_applied_once_per_reference_pending_and_forged(gw: Gateway) -
     assert ("payu/banco/payu", "bad_signature", 1) in await rejections(gw)
 
 
+async def test_payu_unknown_reference_waits_in_suspense_under_its_transaction_id(gw: Gateway) -> None:
+    """Booked under its signed reference, shown with PayU's transaction_id: what PayU's dashboard finds it by."""
+    hook = await configure(gw, "payu", PAYU)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    answer = await gw.http.post(hook, content=payu_form("NO-EXISTE", "4", transaction_id="tx-unknown-1"),
+                                headers=form)
+    assert (answer.status_code, answer.json()["status"]) == (200, "unmatched")
+    [waiting] = await suspense(gw)
+    assert (waiting["gateway"], waiting["gateway_payment_id"], waiting["reference"]) == (
+        "payu/banco/payu", "tx-unknown-1", "NO-EXISTE")
+
+
 # ------------------------------------------------------------------ Stripe
 
 def stripe_send_args(event_type: str, data_object: dict[str, Any], *, at: dt.datetime = NOW,
