@@ -258,3 +258,15 @@ async def test_wompi_asks_each_transaction_by_id(gw: Gateway, apis: FakeReconcil
     apis.down = True
     failed = await reconcile(gw, "wompi-principal")
     assert (failed["status"], failed["differences"]) == ("failed", [])
+
+
+async def test_an_answer_not_of_the_documented_shape_fails_the_day(gw: Gateway, apis: FakeReconciliationApis,
+                                                                    clock: Clock) -> None:
+    await mercadopago(gw, apis)
+    clock.now = NEXT_DAY
+    apis.mp_results = [{"id": 1001, "transaction_amount": "10", "currency_id": "COP"}]  # no status
+    report = await reconcile(gw, "mp")
+    assert (report["status"], report["differences"]) == ("failed", [])
+    assert "documented shape" in report["reason"]
+    apis.mp_results = [as_wire(mp_payment("1002", "approved", amount="-5"))]
+    assert (await reconcile(gw, "mp"))["status"] == "failed"
