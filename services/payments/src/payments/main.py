@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from payments.api import APP_STATE, PaymentsState, router
+from payments.checkouts.following import EXPIRY_BATCH, expire_overdue
 from payments.checkouts.routes import pages as checkout_pages
 from payments.checkouts.routes import router as checkouts_router
 from payments.consumers import subscriptions
@@ -26,6 +27,12 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
     settings = settings if settings is not None else PaymentsSettings()
     vault = Vault.from_settings(platform.settings)  # once per process: its key cache is shared by every batch
 
+    async def expire_checkouts() -> None:
+        """Marks expired the checkouts never paid past their time (published, so the debtor page and messages
+        stop offering them)."""
+        while await expire_overdue(platform.db, now=platform.clock()) == EXPIRY_BATCH:
+            pass
+
     async def evaluate_promises() -> None:
         """Breaks the promises whose grace day has passed without payment (kept ones are decided on payment)."""
         await evaluate_due_promises(platform.db, now=platform.clock())
@@ -39,6 +46,7 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
         routers=[router, gateways_router, checkouts_router, checkout_pages, reconciliation_router],
         app_state={APP_STATE: PaymentsState(settings, vault)},
         subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s),
+                                                  periodic(expire_checkouts, settings.checkout_expiry_poll_s),
                                                   periodic(reconcile_gateways, settings.reconciliation_poll_s)],
         body_rules=[PROVIDER_NOTIFICATIONS, public_form(r"/checkout/[^/]+"),
                     BodyRule(r"/v1/clients/[^/]+/payments/files", "key", settings.max_bank_file_bytes)],

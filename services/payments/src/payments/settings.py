@@ -34,6 +34,8 @@ class PaymentsSettings(PlatformSettings):
     wompi_checkout_url: str = "https://checkout.wompi.co/p/"
     payu_checkout_url: str = "https://checkout.payulatam.com/ppp-web-gateway-payu/"
     stripe_api_base_url: str | None = None
+    # How often checkouts never paid past their time are looked for and marked expired.
+    checkout_expiry_poll_s: float = 300.0
 
     def secrets_of(self, gateway: str) -> list[str]:
         """The gateway's current secrets; none (the gateway is unknown) for the sandbox where it is off."""

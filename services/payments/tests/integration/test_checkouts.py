@@ -20,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from payments.checkouts.following import expire_overdue
 from payments.gateways.domain import payu
 from payments.settings import PaymentsSettings
 from recaudo_common.bus.relay import relay_once
@@ -282,3 +283,20 @@ async def test_putting_a_gateway_account_publishes_the_ways_to_pay(gw: Gateway, 
     published = await outboxed(gw, "payment.methods_available")
     assert [(e["online"], e["cash_networks"]) for e in published] == [(False, []), (True, [])]
 
+
+
+async def test_a_checkout_never_paid_expires_after_its_time_and_a_late_approval_still_counts(gw: Gateway) -> None:
+    hook = await configure(gw, "wompi-principal", WOMPI)
+    await click(gw, ticket(gw))
+    reference = (await checkout_rows(gw))[0]["reference"]
+    db = gw.platform.db
+    assert await expire_overdue(db, now=NOW + dt.timedelta(hours=1, minutes=59)) == 0  # its hour and the grace
+    assert await expire_overdue(db, now=NOW + dt.timedelta(hours=2, seconds=1)) == 1
+    assert await expire_overdue(db, now=NOW + dt.timedelta(hours=3)) == 0
+    page = await gw.http.get(f"/checkout/{reference}")
+    assert "Pago vencido" in page.text
+    event = wompi_event({"id": "1234-1774969170-20004", "amount_in_cents": 3000000, "reference": reference,
+                         "currency": "COP", "status": "APPROVED", "payment_method_type": "CARD"}, properties=SIGNED)
+    assert (await gw.http.post(hook, content=event)).json()["status"] == "applied"
+    assert await balance(gw, "A-1") == "70000.00"
+    assert [e["status"] for e in await outboxed(gw, "payment.checkout_updated")] == ["created", "expired", "approved"]

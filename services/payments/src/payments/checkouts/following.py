@@ -7,11 +7,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments.checkouts import store as checkouts
 from payments.checkouts.domain import Checkout, CheckoutStatus, is_reference, next_status
 from payments.handlers import outbox
+from recaudo_common.db import Database
 from recaudo_common.events import CashVoucher, CheckoutUpdated
 
 
@@ -42,3 +44,26 @@ async def follow(s: AsyncSession, *, client: str, gateway_account: str, referenc
     return replace(checkout, status=status, updated_at=now)
 
 
+
+
+# A checkout past its time is expired only after this: the gateway's own late word (an approval at the last minute,
+# its own expiry) is given the chance to arrive first, and a later approval still moves it to approved.
+EXPIRY_GRACE = dt.timedelta(hours=1)
+EXPIRY_BATCH = 500
+
+
+async def expire_overdue(db: Database, *, now: dt.datetime) -> int:
+    """Marks expired the checkouts still created or pending past their time (the debtor never paid the hosted
+    checkout or the voucher), each change published; how many. A batch per transaction, oldest first."""
+    async with db.transaction() as s:
+        rows = (await s.execute(text(
+            """SELECT reference, client_slug FROM payments.checkouts
+               WHERE status IN ('created', 'pending') AND expires_at < :cutoff
+               ORDER BY expires_at LIMIT :n FOR UPDATE SKIP LOCKED"""),
+            {"cutoff": now - EXPIRY_GRACE, "n": EXPIRY_BATCH})).all()
+        for row in rows:
+            checkout = await checkouts.of_reference(s, row.reference)
+            assert checkout is not None
+            await checkouts.set_status(s, checkout.reference, "expired", now=now)
+            await outbox.add(s, [updated(checkout, "expired", now).envelope(client=row.client_slug, occurred_at=now)])
+    return len(rows)
