@@ -470,6 +470,8 @@ async def test_a_debtor_pays_at_the_gateway_and_the_money_is_applied_once(world:
         reference = await gateway.reach(w, browser, await pay_online(browser, path, PAID), hook)
         waiting = await browser.get(f"/checkout/{reference}", headers=HTML)
         assert waiting.status_code == 200 and "Pago pendiente" in waiting.text
+        opened = await operator.get(f"/v1/clients/{slug}/checkouts/{reference}")
+        assert opened.status_code == 200 and opened.json()["status"] == "created", opened.text
 
         # The gateway notifies the approved payment at the account's webhook.
         approved = gateway.notification(w, hook, reference=reference, paid="approved", payment_id=gateway.payment_id(1))
@@ -534,9 +536,9 @@ async def test_a_debtor_pays_at_the_gateway_and_the_money_is_applied_once(world:
         # Outreach queued the debtor's confirmations: the approval and the decline, once each.
         async def confirmations() -> list[tuple[str, str]] | None:
             trail = (await operator.get(f"/v1/clients/{slug}/accounts/{ACCOUNT}/contacts")).json()["trail"]
-            found = sorted((t["detail"]["confirmation"], t["detail"]["reference"]) for t in trail
+            found = sorted((t["detail"]["confirmation"], t["detail"]["reference"], t["channel"]) for t in trail
                            if t["kind"] == "scheduled" and "confirmation" in t["detail"])
-            return found if len(found) >= 2 else None
+            return found if len(found) >= 2 else None  # then exactly these two: once each, whatever redelivered
 
         queued = await eventually(confirmations, timeout_s=60, message="the debtor's confirmations queued")
-        assert queued == [("approved", reference), ("declined", declined_ref)]
+        assert queued == [("approved", reference, "sms"), ("declined", declined_ref, "sms")]
