@@ -62,6 +62,9 @@ class RuleIn(BaseModel):
     contacts_per_channel: int = Field(1, ge=0, le=60)
     cadence_days: int = 3
     offer: OfferIn = OfferIn()
+    when: dict[Literal["capacity", "willingness", "contactability", "trust"], Literal["high", "medium", "low"]] = \
+        Field(default_factory=dict, description="indicator levels an account must all meet for this rule to apply "
+              "before the cell's rule without conditions (which every cell still needs); empty: every account")
 
 
 class TiersIn(BaseModel):
@@ -118,7 +121,7 @@ def strategy_of(document: StrategyIn | ChallengerIn, version: int) -> Strategy:
     """The matrix a strategy document (or its challenger) describes, as the domain applies it."""
     return Strategy(version, tuple(
         Rule(r.bucket, r.tier, Treatment(r.treatment, tuple(r.channels), r.contacts_per_channel), r.cadence_days,
-             Offer(r.offer.kind, r.offer.discount_pct, r.offer.instalments))
+             Offer(r.offer.kind, r.offer.discount_pct, r.offer.instalments), tuple(r.when.items()))
         for r in document.rules), Tiers(document.tiers.high, document.tiers.medium))
 
 
@@ -130,5 +133,6 @@ def document_of(strategy: Strategy) -> StrategyIn:
                       channels=list(r.treatment.channels), contacts_per_channel=r.treatment.contacts_per_channel,
                       cadence_days=r.cadence_days,
                       offer=OfferIn(kind=r.offer.kind, discount_pct=r.offer.discount_pct,
-                                    instalments=r.offer.instalments))
+                                    instalments=r.offer.instalments),
+                      when={name: level for name, level in r.when})
                for r in strategy.rules])

@@ -151,3 +151,48 @@ def _tiny_card():  # type: ignore[no-untyped-def]
 def test_calibration_error_is_the_weighted_gap_per_bin() -> None:
     assert calibration_error([True, False], [0.5, 0.5]) == 0.0
     assert calibration_error([True, True, False, False], [0.95, 0.95, 0.05, 0.05]) == pytest.approx(0.05)
+
+
+def test_a_strategy_rule_may_require_indicator_levels_and_old_strategies_keep_working() -> None:
+    from segmentation.domain.assignment import assign
+    from segmentation.domain.buckets import DEFAULT_BUCKETS
+    from segmentation.domain.history import Indicator, Indicators
+    from segmentation.domain.strategy import Rule, Strategy, default_strategy, full_costs, strategy_errors
+    from segmentation.domain.treatment import Score, Treatment
+    from segmentation.schemas import StrategyIn, document_of, strategy_of
+
+    base = default_strategy()
+    soft = Rule("31-60", "high", Treatment("soft_reminder", ("sms",), 1), 7, when=(("willingness", "high"),))
+    strategy = Strategy(1, (soft, *base.rules))
+    assert strategy_errors(strategy, DEFAULT_BUCKETS) == []
+
+    def level(willingness: str) -> Indicators:
+        return Indicators(Indicator(0.5, "medium"), Indicator(0.8 if willingness == "high" else 0.5,
+                                                              willingness),  # type: ignore[arg-type]
+                          Indicator(0.5, "medium"), Indicator(0.5, "medium"))
+
+    score = Score(Decimal("0.5"), ("test",))
+    willing = assign(bucket="31-60", balance=Decimal(10_000_000), score=score, strategy=strategy,
+                     costs=full_costs(None), indicators=level("high"))
+    assert willing.treatment.name == "soft_reminder" and "rule when willingness high" in willing.why
+    assert "indicators: capacity medium (0.50), willingness high (0.80)" in willing.why
+    other = assign(bucket="31-60", balance=Decimal(10_000_000), score=score, strategy=strategy,
+                   costs=full_costs(None), indicators=level("medium"))
+    unmeasured = assign(bucket="31-60", balance=Decimal(10_000_000), score=score, strategy=strategy,
+                        costs=full_costs(None))
+    assert other.treatment == unmeasured.treatment == base.rule("31-60", "high").treatment  # type: ignore[union-attr]
+    # A stored document from before conditions reads as before; a rule with conditions round-trips.
+    old = document_of(base).model_dump(mode="json")
+    for rule in old["rules"]:
+        del rule["when"]
+    assert strategy_of(StrategyIn.model_validate(old), 0) == Strategy(0, base.rules)
+    assert strategy_of(document_of(strategy), 1) == strategy
+    # Conditions never stand in for the cell's rule, and they are checked.
+    only_conditions = Strategy(2, tuple(r for r in strategy.rules if not (r.bucket == "31-60" and r.tier == "high"
+                                                                          and not r.when)))
+    assert "no rule for bucket '31-60' and tier 'high'" in strategy_errors(only_conditions, DEFAULT_BUCKETS)
+    wrong = Rule("31-60", "high", Treatment("x", ("sms",), 1), when=(("mood", "high"),))
+    assert any("unknown condition mood='high'" in e for e in strategy_errors(Strategy(3, (wrong, *base.rules)),
+                                                                              DEFAULT_BUCKETS))
+    twice = strategy_errors(Strategy(4, (soft, soft, *base.rules)), DEFAULT_BUCKETS)
+    assert any("two rules with the same conditions" in e for e in twice)

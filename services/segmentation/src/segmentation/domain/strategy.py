@@ -1,5 +1,6 @@
 """Strategies: a versioned matrix per client company, bucket × value tier → treatment, with a
-champion/challenger split by a stable hash of the account."""
+champion/challenger split by a stable hash of the account. A cell may hold, besides its one rule for every account,
+rules for accounts whose indicators meet conditions (`when`: willingness high, contactability low, ...)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Literal
 from recaudo_common.events import CHANNELS
 from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket
+from segmentation.domain.history import INDICATORS, LEVELS, Indicators
 from segmentation.domain.treatment import DEFAULT_CHANNEL_COSTS, Treatment
 
 TIERS = ("high", "medium", "low")
@@ -32,6 +34,7 @@ class Rule:
     treatment: Treatment
     cadence_days: int = 3
     offer: Offer = Offer()
+    when: tuple[tuple[str, str], ...] = ()  # (indicator, level) all of which an account must meet; () = every account
 
 
 @dataclass(frozen=True)
@@ -53,13 +56,20 @@ class Strategy:
     rules: tuple[Rule, ...]
     tiers: Tiers = Tiers()
 
-    def rule(self, bucket: str, tier: str) -> Rule | None:
-        """The cell for this bucket and tier; None where the strategy has none (a bucket set changed under it
-        before such a change was refused), which the assignment answers with no treatment, not a failure."""
+    def rule(self, bucket: str, tier: str, indicators: Indicators | None = None) -> Rule | None:
+        """The cell's first rule (in the strategy's order) whose conditions the account's indicators all meet, else
+        the cell's rule for every account; None where the strategy has none (a bucket set changed under it before
+        such a change was refused), which the assignment answers with no treatment, not a failure. An account not
+        yet measured (no indicators) meets no condition."""
+        every: Rule | None = None
         for r in self.rules:
-            if r.bucket == bucket and r.tier == tier:
+            if r.bucket != bucket or r.tier != tier:
+                continue
+            if not r.when:
+                every = every or r
+            elif indicators is not None and all(indicators.level(name) == level for name, level in r.when):
                 return r
-        return None
+        return every
 
 
 def default_strategy(buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS) -> Strategy:
@@ -83,9 +93,17 @@ def strategy_errors(strategy: Strategy, buckets: tuple[Bucket, ...], *,
     client company's limits (its largest discount, its fewest and most instalments)."""
     errors: list[str] = []
     seen: dict[tuple[str, str], int] = {}
+    conditions: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
     labels = {b.label for b in buckets}
     for r in strategy.rules:
-        seen[(r.bucket, r.tier)] = seen.get((r.bucket, r.tier), 0) + 1
+        if r.when:
+            errors += when_errors(r)
+            key = (r.bucket, r.tier, tuple(sorted(r.when)))
+            if key in conditions:
+                errors.append(f"{r.bucket}/{r.tier}: two rules with the same conditions {dict(r.when)}")
+            conditions.add(key)
+        else:
+            seen[(r.bucket, r.tier)] = seen.get((r.bucket, r.tier), 0) + 1
         if r.bucket not in labels:
             errors.append(f"rule for unknown bucket {r.bucket!r}")
         if r.tier not in TIERS:
@@ -108,15 +126,22 @@ def strategy_errors(strategy: Strategy, buckets: tuple[Bucket, ...], *,
             if count == 0:
                 errors.append(f"no rule for bucket {label!r} and tier {tier!r}")
             elif count > 1:
-                errors.append(f"{count} rules for bucket {label!r} and tier {tier!r}")
+                errors.append(f"{count} rules for bucket {label!r} and tier {tier!r} (rules with conditions aside)")
     if strategy.tiers.high <= strategy.tiers.medium:
         errors.append("the high tier threshold must be above the medium one")
     return errors
 
 
+def when_errors(rule: Rule) -> list[str]:
+    return [f"{rule.bucket}/{rule.tier}: unknown condition {name}={level!r}; indicators are "
+            f"{', '.join(INDICATORS)}, levels {', '.join(LEVELS)}"
+            for name, level in rule.when if name not in INDICATORS or level not in LEVELS]
+
+
 def uncovered_buckets(strategy: Strategy, buckets: tuple[Bucket, ...]) -> tuple[str, ...]:
-    """The labels of the buckets, in their order, for which the strategy lacks a rule in at least one tier."""
-    cells = {(r.bucket, r.tier) for r in strategy.rules}
+    """The labels of the buckets, in their order, for which the strategy lacks a rule (for every account) in at
+    least one tier."""
+    cells = {(r.bucket, r.tier) for r in strategy.rules if not r.when}
     return tuple(b.label for b in buckets if any((b.label, tier) not in cells for tier in TIERS))
 
 
