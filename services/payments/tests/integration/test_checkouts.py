@@ -31,7 +31,17 @@ from recaudo_common.testing import eventually, settings_for_test
 
 from .conftest import NOW, Gateway, gateway_on
 from .fake_checkouts import FakeCheckoutApis, checkout_apis
-from .test_gateway_accounts import PAYU, STRIPE, WOMPI, balance, configure, wompi_event
+from .test_gateway_accounts import (
+    PAYU,
+    STRIPE,
+    WOMPI,
+    balance,
+    configure,
+    payu_form,
+    session,
+    stripe_send_args,
+    wompi_event,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -300,3 +310,38 @@ async def test_a_checkout_never_paid_expires_after_its_time_and_a_late_approval_
     assert (await gw.http.post(hook, content=event)).json()["status"] == "applied"
     assert await balance(gw, "A-1") == "70000.00"
     assert [e["status"] for e in await outboxed(gw, "payment.checkout_updated")] == ["created", "expired", "approved"]
+
+
+async def test_stripe_and_payu_notifications_of_a_checkout_reference_move_it_and_pay_its_account(
+        gw: Gateway, fake: FakeCheckoutApis) -> None:
+    """Stripe's client_reference_id and PayU's reference_sale carry the checkout's reference: a delayed method
+    pending then paid (Stripe), a declined attempt then an approved one (PayU); each applied to the checkout's
+    account, once."""
+    stripe_hook = await configure(gw, "stripe", {**STRIPE, "secret_key": fake.stripe_secret_key})
+    await click(gw, ticket(gw, account="A-2"))
+    stripe_ref = (await checkout_rows(gw))[0]["reference"]
+
+    async def send(event_type: str, data: dict[str, Any], event_id: str) -> str:
+        raw, headers = stripe_send_args(event_type, data, event_id=event_id)
+        answer: str = (await gw.http.post(stripe_hook, content=raw, headers=headers)).json()["status"]
+        return answer
+
+    assert await send("checkout.session.completed", session("unpaid", stripe_ref), "evt_1") == "pending"
+    assert (await gw.http.get(f"/checkout/{stripe_ref}")).text.count("Pago pendiente") == 1
+    assert await send("checkout.session.async_payment_succeeded", session("paid", stripe_ref), "evt_2") == "applied"
+    assert await send("checkout.session.async_payment_succeeded", session("paid", stripe_ref), "evt_3") == "duplicate"
+    assert await balance(gw, "A-2") == "70000.00"
+    payu_hook = await configure(gw, "payu", PAYU)
+    async with gw.platform.db.transaction() as s:  # the PayU account is not the first checkout-capable one
+        await s.execute(text("UPDATE payments.gateway_accounts SET created_at = created_at - interval '1 day' "
+                             "WHERE name = 'payu'"))
+    await click(gw, ticket(gw, account="A-2"))
+    payu_ref = next(r["reference"] for r in await checkout_rows(gw) if r["gateway"] == "payu")
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    declined = await gw.http.post(payu_hook, content=payu_form(payu_ref, "6", transaction_id="t-1"), headers=form)
+    approved = await gw.http.post(payu_hook, content=payu_form(payu_ref, "4", transaction_id="t-2"), headers=form)
+    assert [declined.json()["status"], approved.json()["status"]] == ["declined", "applied"]
+    assert await balance(gw, "A-2") == "40000.00" and await balance(gw, "A-1") == "100000.00"
+    statuses = [(e["reference"], e["status"]) for e in await outboxed(gw, "payment.checkout_updated")]
+    assert statuses == [(stripe_ref, "created"), (stripe_ref, "pending"), (stripe_ref, "approved"),
+                        (payu_ref, "created"), (payu_ref, "declined"), (payu_ref, "approved")]
