@@ -31,12 +31,16 @@ from recaudo_common.testing import eventually, settings_for_test
 
 from .conftest import NOW, Gateway, gateway_on
 from .fake_checkouts import FakeCheckoutApis, checkout_apis
+from .fake_gateways import gateway_apis
 from .test_gateway_accounts import (
+    MP_SECRET,
     PAYU,
     STRIPE,
     WOMPI,
     balance,
     configure,
+    mp_payment,
+    mp_send,
     payu_form,
     session,
     stripe_send_args,
@@ -345,3 +349,23 @@ async def test_stripe_and_payu_notifications_of_a_checkout_reference_move_it_and
     statuses = [(e["reference"], e["status"]) for e in await outboxed(gw, "payment.checkout_updated")]
     assert statuses == [(stripe_ref, "created"), (stripe_ref, "pending"), (stripe_ref, "approved"),
                         (payu_ref, "created"), (payu_ref, "declined"), (payu_ref, "approved")]
+
+
+async def test_a_mercado_pago_payment_of_a_checkout_reference_pays_its_account(gw: Gateway,
+                                                                               fake: FakeCheckoutApis) -> None:
+    """The payment Mercado Pago's API answers for the notification carries the preference's external_reference."""
+    account = {"kind": "mercadopago", "access_token": fake.mp_access_token, "webhook_secret": MP_SECRET,
+               "api_base_url": fake.base_url}
+    await configure(gw, "mp", account)
+    await click(gw, ticket(gw, account="A-2", amount="45000"))
+    reference = (await checkout_rows(gw))[0]["reference"]
+    async with gateway_apis() as apis:  # the payments API the notification sends us to
+        apis.access_token = fake.mp_access_token
+        hook = await configure(gw, "mp", {**account, "api_base_url": apis.base_url})
+        paid = mp_payment("4001", "approved", amount="45000", reference=reference)
+        apis.mp_payments["4001"] = {k: str(v) if isinstance(v, Decimal) else v for k, v in paid.items()}
+        answers = [(await mp_send(gw, hook, "4001")).json()["status"] for _ in range(2)]
+    assert answers == ["applied", "duplicate"]
+    assert await balance(gw, "A-2") == "55000.00"
+    shown = await gw.http.get(f"/v1/clients/banco/checkouts/{reference}", headers=gw.as_operator())
+    assert (shown.json()["status"], shown.json()["gateway"]) == ("approved", "mercadopago")
