@@ -145,6 +145,9 @@ async def test_payu_gets_its_signed_form_posted_by_the_browser(gw: Gateway) -> N
         "test": "0", "responseUrl": f"http://127.0.0.1:8000/checkout/{reference}",
         "confirmationUrl": f"http://127.0.0.1:8000{hook}"}
     assert "Lo estamos llevando a PayU para pagar <strong>$150.000,00</strong>" in answer.text
+    hostile = await click(gw, ticket(gw, account='A-"><script>alert(1)</script>'))
+    assert hostile.status_code == 200 and "<script>alert(1)" not in hostile.text
+    assert 'value="Pago de la obligación A-&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in hostile.text
 
 
 async def test_mercado_pago_creates_one_preference_and_sends_the_browser_to_it(gw: Gateway,
@@ -286,6 +289,9 @@ async def test_a_pending_notification_shows_pending_and_an_unknown_reference_is_
     assert shown.json()["status"] == "pending"
     page = await gw.http.get(f"/checkout/{reference}")
     assert "Pago pendiente" in page.text and 'content="10"' in page.text
+    # What the gateway's return appends to the URL is the browser's word, never read: the page says what was notified.
+    forged = await gw.http.get(f"/checkout/{reference}?id=1234-1&status=APPROVED&transactionState=4&env=prod")
+    assert "Pago pendiente" in forged.text and "Pago aprobado" not in forged.text
     unknown = await gw.http.get("/checkout/RC" + "B" * 20)
     assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
     assert (await gw.http.get("/v1/clients/banco/checkouts/nada", headers=gw.as_operator())).status_code == 422
