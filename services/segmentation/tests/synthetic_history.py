@@ -32,7 +32,7 @@ def debtors(n: int, *, seed: int, days: int = 330) -> list[Debtor]:
     result = []
     for i in range(n):
         habit = rnd.random()  # hidden: how much this debtor pays
-        placed = START + dt.timedelta(days=rnd.randint(0, days // 3))
+        placed = START + dt.timedelta(days=7 * rnd.randint(0, days // 21))  # placed weekly, in files
         dpd = rnd.randint(1, 300)
         balance = Decimal(rnd.randint(100_000, 5_000_000))
         contactable = rnd.random() < 0.85

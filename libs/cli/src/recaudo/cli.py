@@ -171,19 +171,16 @@ async def _aging(args: argparse.Namespace) -> None:
 
 
 async def _model_train(args: argparse.Namespace) -> None:
-    from segmentation.domain.propensity import NotEnoughDataError
-    from segmentation.handlers import train_model
+    from segmentation.modelling import train_model
 
     platform = make_platform(_settings(), pool_size=2)
     try:
-        model = await train_model(platform.db, client=args.client, now=system_clock())
-    except NotEnoughDataError as exc:
-        print(f"not trained: {exc}", file=sys.stderr)
-        raise SystemExit(1) from exc
+        run = await train_model(platform.db, client=args.client, now=system_clock())
     finally:
         await platform.db.dispose()
-    print(f"{args.client}: model {model.version} on {model.samples} outcomes; holdout AUC {model.holdout_auc:.3f}, "
-          f"Brier {model.brier:.3f}; accounts will be re-segmented with it")
+    print(f"{args.client}: {run.outcome}: {run.detail}")
+    if run.outcome not in ("promoted", "not_promoted"):
+        raise SystemExit(1)
 
 
 async def _reporting_rebuild(args: argparse.Namespace) -> None:

@@ -1,4 +1,4 @@
-"""Segmentation's subscriptions: which events move an account's segment."""
+"""Segmentation's subscriptions: which events move an account's segment, and which it keeps as the account's history."""
 
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
@@ -12,12 +12,17 @@ from recaudo_common.events import (
     ArrangementBroken,
     ArrangementKept,
     ArrangementMade,
+    ContactDelivered,
+    ContactFailed,
+    ContactLogged,
+    ContactOptedOut,
     PaymentApplied,
     PaymentReversed,
     PromiseBroken,
+    PromiseKept,
     PromiseMade,
 )
-from segmentation import handlers
+from segmentation import handlers, modelling
 from segmentation.store import SCHEMA
 
 SUBSCRIPTIONS = Subscriptions(
@@ -32,6 +37,12 @@ SUBSCRIPTIONS = Subscriptions(
         PaymentReversed: handlers.on_payment,
         PromiseMade: handlers.on_promise,
         PromiseBroken: handlers.on_promise,
+        # The history the propensity model and the indicators read (#22): kept, not segmented on arrival.
+        PromiseKept: modelling.on_history_fact,
+        ContactDelivered: modelling.on_history_fact,
+        ContactFailed: modelling.on_history_fact,
+        ContactLogged: modelling.on_history_fact,
+        ContactOptedOut: modelling.on_history_fact,
         ArrangementMade: handlers.on_arrangement,
         ArrangementKept: handlers.on_arrangement,
         ArrangementBroken: handlers.on_arrangement,

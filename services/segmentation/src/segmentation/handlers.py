@@ -35,10 +35,12 @@ from recaudo_common.events import (
 )
 from recaudo_common.outbox import Cause, Outbox
 from recaudo_common.telemetry import NO_RULE_ASSIGNMENTS
-from segmentation import store
+from segmentation import model_store, store
 from segmentation.domain.assignment import Assignment, assign
+from segmentation.domain.boosting import Card
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, days_past_due_on
-from segmentation.domain.propensity import HORIZON_DAYS, Model, NotEnoughDataError, train
+from segmentation.domain.history import Fact
+from segmentation.domain.propensity import Model
 from segmentation.domain.strategy import Strategy, arm_of, default_strategy, full_costs
 from segmentation.domain.treatment import NO_RULE, Score, scorecard
 from segmentation.rows import Account, AssignmentInputs, AssignmentRow, StatedAccount
@@ -65,7 +67,7 @@ class ClientView:
     challenger: Strategy | None
     challenger_share: Decimal
     costs: dict[str, Decimal]
-    model: Model | None
+    model: Model | Card | None  # the model in use (a boosted model's card: its scores come from the scoring batch)
 
 
 _VIEWS = "segmentation.client_views"
@@ -129,9 +131,9 @@ def decide(account: Account, view: ClientView, *, now: dt.datetime, trigger: str
     stated = account.days_past_due_at_placement
     at_placement = bucket_for(account.days_past_due_at_as_of if stated is None else stated, view.buckets)
     strategy, arm = choose_strategy(view, account.client_slug, account.account_ref)
-    score, model_version = propensity(view.model, dpd, account.balance, account.contactable)
+    score, model_version = propensity(view.model, account, dpd)
     result = assign(bucket=bucket, balance=account.balance, score=score, strategy=strategy, costs=view.costs,
-                    status=status, arm=arm)
+                    status=status, arm=arm, indicators=account.scoring.indicators if account.scoring else None)
     inputs = AssignmentInputs(
         days_past_due=dpd, balance=account.balance, contactable=account.contactable, status=status, today=today,
         value_tier=result.tier, arm=arm, strategy_version=strategy.version, offer=result.offer.kind,
@@ -195,50 +197,19 @@ def segmented_event(d: Decision, bucket_at_placement: str) -> AccountSegmented:
         offer_discount_pct=result.offer.discount_pct, offer_instalments=result.offer.instalments)
 
 
-def propensity(model: Model | None, dpd: int, balance: Decimal, contactable: bool) -> tuple[Score, str]:
-    """The latest trained model's probability when there is one, else the cold-start scorecard."""
-    if model is None:
-        return scorecard(days_past_due=dpd, balance=balance, contactable=contactable), SCORECARD_VERSION
-    return Score(model.predict(dpd, balance, contactable),
-                 (f"model {model.version}, holdout AUC {model.holdout_auc:.2f}", *model.reasons())), model.version
-
-
-async def train_model(db: Database, *, client: str, now: dt.datetime) -> Model:
-    """Trains a new propensity model on the client company's observed outcomes and makes it current."""
-    async with db.transaction() as s:
-        samples = await store.training_samples(s, client, before=now, horizon_days=HORIZON_DAYS)
-    model = train(samples, version=f"logreg-{now:%Y%m%d%H%M%S}")
-    async with db.transaction() as s:
-        await store.save_model(s, client, model, now)
-        await store.request_resegmentation(s, client, f"model {model.version}", now)
-    return model
-
-
-async def retrain_due_models(db: Database, *, now: dt.datetime, every_days: int = 7,
-                             not_before: dict[str, dt.datetime] | None = None) -> dict[str, str]:
-    """The scheduled retrain: a client company whose model is older than a week (or absent) gets a new one
-    when it has enough outcomes. Reading the samples reads every placement of the client company (a million
-    rows for a large portfolio), so a client company without any payment yet is not read at all, and one
-    whose outcomes were too few is tried again the next day (`not_before`, kept by the caller), not at every
-    poll."""
-    not_before = {} if not_before is None else not_before
-    async with db.transaction() as s:
-        clients = await store.client_slugs(s)
-    trained: dict[str, str] = {}
-    for slug, _ in clients:
-        if slug in not_before and now < not_before[slug]:
-            continue
-        async with db.transaction() as s:
-            last = await store.latest_model_at(s, slug)
-            paid_ever = await store.has_outcomes(s, slug)
-        if (last is not None and now - last < dt.timedelta(days=every_days)) or not paid_ever:
-            continue
-        try:
-            trained[slug] = (await train_model(db, client=slug, now=now)).version
-            not_before.pop(slug, None)
-        except NotEnoughDataError:
-            not_before[slug] = now + dt.timedelta(days=1)
-    return trained
+def propensity(model: Model | Card | None, account: Account, dpd: int) -> tuple[Score, str]:
+    """The probability of the model in use: a boosted model's as the scoring batch measured it, with its top
+    contributions (until the batch reaches the account, the scorecard's), a logistic regression's of before #22,
+    else the cold-start scorecard."""
+    scoring = account.scoring
+    if isinstance(model, Card) and scoring is not None and scoring.propensity is not None \
+            and scoring.model_version == model.version:
+        return Score(scoring.propensity, (f"model {model.version}, holdout AUC {model.holdout_auc:.2f}",
+                                          *scoring.reasons)), model.version
+    if isinstance(model, Model):
+        return Score(model.predict(dpd, account.balance, account.contactable),
+                     (f"model {model.version}, holdout AUC {model.holdout_auc:.2f}", *model.reasons())), model.version
+    return scorecard(days_past_due=dpd, balance=account.balance, contactable=account.contactable), SCORECARD_VERSION
 
 
 def choose_strategy(view: ClientView, client: str, account_ref: str
@@ -325,7 +296,7 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
     stored = await store.upsert_accounts(s, [
         StatedAccount(client=ctx.envelope.client, account_ref=event.account_ref, balance=event.balance,
                             days_past_due=event.days_past_due, as_of=event.as_of,
-                            contactable=event.has_phone or event.has_email)
+                            contactable=event.has_phone or event.has_email, product=event.product)
         for event, ctx in events], events[0][1].now)
     accounts: list[tuple[Account | None, str]] = []
     for event, ctx in events:
@@ -348,6 +319,11 @@ async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContex
     if isinstance(event, PaymentApplied):
         await store.record_outcome(ctx.session, ctx.envelope.client, event.account_ref, event.paid_at, event.amount,
                                    event.new_balance, event.account_status)
+        closes = event.account_status != "open" or event.new_balance <= 0  # paid in full or settled
+        fact = Fact(event.paid_at, "payment", amount=event.amount, closes=closes)
+    else:
+        fact = Fact(event.reversed_at, "reversal", amount=event.amount)
+    await model_store.record_fact(ctx.session, ctx.envelope.client, event.account_ref, fact)
     account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
                                              balance=max(event.new_balance, Decimal(0)), now=ctx.now)
     if account is not None:
@@ -365,6 +341,8 @@ async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
 
 
 async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
+    await model_store.record_fact(ctx.session, ctx.envelope.client, event.account_ref,
+                                  Fact(event.settled_at, "settled", closes=True))
     account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
                                              status="settled", now=ctx.now)
     await segment(ctx, account, trigger="settled")
@@ -380,6 +358,9 @@ async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
 
 
 async def on_promise(event: PromiseMade | PromiseBroken, ctx: HandlerContext) -> None:
+    fact = Fact(event.made_at, "promise_made", detail=event.source) if isinstance(event, PromiseMade) else \
+        Fact(event.broken_at, "promise_broken")
+    await model_store.record_fact(ctx.session, ctx.envelope.client, event.account_ref, fact)
     account = await store.lock_account(ctx.session, ctx.envelope.client, event.account_ref)
     await segment(ctx, account, trigger="promise_made" if isinstance(event, PromiseMade) else "promise_broken")
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
 from segmentation.api import router
 from segmentation.consumers import SUBSCRIPTIONS
-from segmentation.handlers import age_due_clients, resegment_requested, retrain_due_models
+from segmentation.handlers import age_due_clients, resegment_requested
+from segmentation.model_api import router as model_router
+from segmentation.modelling import retrain_due_models, run_trainings, score_due_accounts
 from segmentation.settings import SegmentationSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -20,15 +22,18 @@ def build(platform: Platform) -> ServiceUnit:
     untrainable_until: dict[str, dt.datetime] = {}
 
     async def age_retrain_resegment() -> None:
-        """Ages each client company once per local day and re-segments after a strategy or cost change
-        (both idempotent, so replicas may race harmlessly)."""
+        """Ages each client company once per local day, trains its model weekly and when an operator asks, measures
+        a bounded batch of its accounts (model and indicators), and re-segments after a strategy or cost change
+        (each idempotent or claimed with SKIP LOCKED, so replicas may race harmlessly)."""
         await age_due_clients(platform.db, now=platform.clock())
         await retrain_due_models(platform.db, now=platform.clock(), not_before=untrainable_until)
+        await run_trainings(platform.db, now=platform.clock())
+        await score_due_accounts(platform.db, now=platform.clock())
         await resegment_requested(platform.db, now=platform.clock())
 
     return ServiceUnit(
         name="segmentation", schema="segmentation", migrations=MIGRATIONS, settings=settings,
-        routers=[router], subscriptions=SUBSCRIPTIONS,
+        routers=[router, model_router], subscriptions=SUBSCRIPTIONS,
         workers=[periodic(age_retrain_resegment, settings.resegment_poll_s)],
         description="Segmentation: buckets, propensity, cost to collect, treatment.",
     )

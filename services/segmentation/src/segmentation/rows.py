@@ -6,9 +6,22 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from segmentation.domain.boosting import Card
 from segmentation.domain.buckets import Bucket
+from segmentation.domain.history import Indicators
 from segmentation.domain.propensity import Model
 from segmentation.schemas import StrategyIn
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What the scoring batch last measured of an account from its history: the boosted model's probability and
+    its top contributions (None and () while no boosted model is in use) and the four indicators."""
+
+    model_version: str | None
+    propensity: Decimal | None
+    reasons: tuple[str, ...]
+    indicators: Indicators
 
 
 @dataclass(frozen=True)
@@ -25,6 +38,8 @@ class Account:
     contactable: bool
     held_since: dt.date | None  # an instalment plan holds its aging
     legal_hold: str | None
+    product: str | None = None
+    scoring: Scoring | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,7 @@ class StatedAccount:
     days_past_due: int
     as_of: dt.date
     contactable: bool
+    product: str | None = None
 
 
 @dataclass(frozen=True)
@@ -124,4 +140,4 @@ class ClientSetup:
     buckets: tuple[Bucket, ...] | None
     strategy: StrategyVersion | None
     costs: dict[str, Decimal]  # only the channels it priced
-    model: Model | None
+    model: Model | Card | None  # the model in use: a boosted model's card, or a logistic regression of before #22

@@ -18,14 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.db import unnest_rows
 from recaudo_common.outbox import Cause, cause_headers
+from segmentation.domain.boosting import CARD
 from segmentation.domain.buckets import Bucket
-from segmentation.domain.propensity import Model, Sample, model_from_json, model_to_json
+from segmentation.domain.propensity import model_from_json
 from segmentation.rows import (
     Account,
     AssignmentRow,
     BucketSet,
     ClientSetup,
     LatestPayment,
+    Scoring,
     SegmentCount,
     StatedAccount,
     StoredAccount,
@@ -40,8 +42,13 @@ _ACCOUNT_COLUMNS = tuple(f.name for f in dataclasses.fields(Account))
 _ACCOUNT = ", ".join(_ACCOUNT_COLUMNS)
 
 
+SCORING = TypeAdapter(Scoring)
+
+
 def _account(row: RowMapping) -> Account:
-    return Account(**{name: row[name] for name in _ACCOUNT_COLUMNS})
+    values = {name: row[name] for name in _ACCOUNT_COLUMNS}
+    values["scoring"] = SCORING.validate_json(row["scoring"]) if row["scoring"] is not None else None
+    return Account(**values)
 
 
 def _account_or_none(row: RowMapping | None) -> Account | None:
@@ -71,15 +78,16 @@ _ASSIGN = """WITH input AS (SELECT * FROM {source}),
        SELECT client_slug, account_ref, bucket_at_placement FROM account"""
 
 _STATED_COLUMNS = {"client_slug": "text", "account_ref": "text", "balance": "numeric", "days_past_due": "int",
-                   "as_of": "date", "contactable": "boolean"}
+                   "as_of": "date", "contactable": "boolean", "product": "text"}
 _UPSERT_MANY = """WITH placed AS (
            INSERT INTO segmentation.accounts (client_slug, account_ref, balance, days_past_due_at_as_of, as_of,
-               contactable, updated_at, days_past_due_at_placement)
-           SELECT client_slug, account_ref, balance, days_past_due, as_of, contactable, :now, days_past_due
+               contactable, updated_at, days_past_due_at_placement, product)
+           SELECT client_slug, account_ref, balance, days_past_due, as_of, contactable, :now, days_past_due, product
            FROM {source}
            ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = excluded.balance,
                days_past_due_at_as_of = excluded.days_past_due_at_as_of, as_of = excluded.as_of,
-               contactable = excluded.contactable, updated_at = excluded.updated_at
+               contactable = excluded.contactable, updated_at = excluded.updated_at,
+               product = coalesce(excluded.product, segmentation.accounts.product), scored_at = NULL
            RETURNING {account})
        SELECT placed.*, paid.new_balance AS paid_new_balance, paid.account_status AS paid_account_status
        FROM placed LEFT JOIN LATERAL (
@@ -93,7 +101,7 @@ async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: d
     """Inserts or updates accounts as stated by the client company (at most one row per account), in one
     round trip; by (client, account_ref), the account and its latest payment outcome, if any."""
     source, params = unnest_rows(_STATED_COLUMNS, [
-        (a.client, a.account_ref, a.balance, a.days_past_due, a.as_of, a.contactable) for a in accounts])
+        (a.client, a.account_ref, a.balance, a.days_past_due, a.as_of, a.contactable, a.product) for a in accounts])
     rows = (await s.execute(text(_UPSERT_MANY.format(source=source, account=_ACCOUNT)),
                             {**params, "now": now})).mappings().all()
     result: dict[tuple[str, str], StoredAccount] = {}
@@ -217,8 +225,10 @@ _SETTINGS = text(
                ORDER BY version DESC LIMIT 1) AS strategy,
               (SELECT max(version) FROM segmentation.strategies WHERE client_slug = :c) AS strategy_version,
               (SELECT CAST(costs AS text) FROM segmentation.channel_costs WHERE client_slug = :c) AS costs,
-              (SELECT CAST(body AS text) FROM segmentation.models WHERE client_slug = :c
-               ORDER BY trained_at DESC LIMIT 1) AS model""")
+              (SELECT CAST(body AS text) FROM segmentation.models WHERE client_slug = :c AND promoted
+               ORDER BY trained_at DESC LIMIT 1) AS model,
+              (SELECT kind FROM segmentation.models WHERE client_slug = :c AND promoted
+               ORDER BY trained_at DESC LIMIT 1) AS model_kind""")
 
 
 async def lock_setup(s: AsyncSession, client: str) -> None:
@@ -236,7 +246,8 @@ async def load_client_setup(s: AsyncSession, client: str) -> ClientSetup:
         strategy=StrategyVersion(row["strategy_version"], StrategyIn.model_validate_json(row["strategy"]))
         if row["strategy"] is not None else None,
         costs=_COSTS.validate_json(row["costs"]) if row["costs"] is not None else {},
-        model=model_from_json(row["model"]) if row["model"] is not None else None)
+        model=None if row["model"] is None else model_from_json(row["model"])
+        if row["model_kind"] == "logistic_regression" else CARD.validate_json(row["model"]))
 
 
 async def add_strategy(s: AsyncSession, client: str, document: StrategyIn, now: dt.datetime) -> int:
@@ -290,32 +301,9 @@ async def record_outcome(s: AsyncSession, client: str, account_ref: str, paid_at
         {"c": client, "r": account_ref, "p": paid_at, "a": amount, "b": new_balance, "st": account_status})
 
 
-async def training_samples(s: AsyncSession, client: str, *, before: dt.datetime, horizon_days: int
-                           ) -> list[Sample]:
-    """Features as they were at each placement's segmentation, and whether a payment followed within the
-    horizon; only placements old enough for the horizon to have passed."""
-    rows = (await s.execute(text(
-        """SELECT a.days_past_due, (a.inputs->>'balance')::numeric AS balance,
-                  (a.inputs->>'contactable')::boolean AS contactable,
-                  EXISTS (SELECT 1 FROM segmentation.outcomes o WHERE o.client_slug = a.client_slug
-                          AND o.account_ref = a.account_ref AND o.paid_at >= a.assigned_at
-                          AND o.paid_at < a.assigned_at + make_interval(days => :h)) AS paid
-           FROM segmentation.assignments a
-           WHERE a.client_slug = :c AND a.trigger = 'placement'
-             AND a.assigned_at < CAST(:before AS timestamptz) - make_interval(days => :h)"""),
-        {"c": client, "before": before, "h": horizon_days})).mappings().all()
-    return [Sample(r["days_past_due"], r["balance"], r["contactable"], r["paid"]) for r in rows]
-
-
-async def save_model(s: AsyncSession, client: str, model: Model, now: dt.datetime) -> None:
-    await s.execute(text(
-        "INSERT INTO segmentation.models (client_slug, version, body, holdout_auc, samples, trained_at) "
-        "VALUES (:c, :v, CAST(:b AS jsonb), :auc, :n, :now)"),
-        {"c": client, "v": model.version, "b": model_to_json(model), "auc": model.holdout_auc, "n": model.samples,
-         "now": now})
-
-
 async def latest_model_at(s: AsyncSession, client: str) -> dt.datetime | None:
+    """When the client company's latest model was trained, promoted or not (a retrain that lost still counts:
+    the next is due a week after it)."""
     value = await s.scalar(text("SELECT max(trained_at) FROM segmentation.models WHERE client_slug = :c"),
                            {"c": client})
     return value if isinstance(value, dt.datetime) else None

@@ -1,59 +1,139 @@
-"""The propensity model learned from the platform's own outcomes, end to end through PostgreSQL: placements
-segmented with the scorecard, payments observed, a scheduled retrain, and re-segmentation with the model."""
+"""The propensity model learned from the account's own history, end to end through PostgreSQL: a synthetic history
+(payment history predicts payment) arrives as the events segmentation consumes; the card describes the scorecard,
+an operator asks for a training through the API, the boosted model beats the scorecard on the same holdout and is
+promoted, the scoring batch measures the accounts (bounded) and their why shows the model's top contributions and
+the four indicators; a model no better than the one in use is not promoted; the weekly schedule trains too."""
 
 import datetime as dt
-import random
+import re
 import uuid
+from collections import defaultdict
 from decimal import Decimal
 
+import httpx
 import pytest
 from sqlalchemy import text
 
-from recaudo.demo import ground_truth_propensity
-from recaudo_common.events import AccountPlaced, PaymentApplied
-from recaudo_common.runtime import Platform
-from segmentation.handlers import resegment_requested, retrain_due_models
+from recaudo_common.events import (
+    AccountPlaced,
+    ContactDelivered,
+    ContactFailed,
+    Event,
+    PaymentApplied,
+    PromiseBroken,
+    PromiseKept,
+    PromiseMade,
+)
+from recaudo_common.runtime import Platform, build_app
+from segmentation.main import build
+from segmentation.modelling import retrain_due_models, run_trainings, score_due_accounts
 
+from ..synthetic_history import START, Debtor, debtors
 from .test_aging import CLIENT, deliver
 
 pytestmark = pytest.mark.integration
-DAY0 = dt.datetime(2026, 1, 5, 15, 0, tzinfo=dt.UTC)
+END = START + dt.timedelta(days=330)
 
 
-async def test_retrain_on_observed_outcomes_then_segment_with_the_model(platform: Platform) -> None:
-    rnd = random.Random(11)
-    accounts = []
-    for i in range(600):
-        dpd, balance = rnd.randint(0, 400), Decimal(rnd.randint(100_000, 20_000_000))
-        accounts.append(AccountPlaced(account_ref=f"M-{i}", portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None, has_phone=True, has_email=False,
-                                      balance=balance, currency="COP", days_past_due=dpd, as_of=DAY0.date(),
-                                      authorised_channels=["sms"]))
-    await deliver(platform, [CLIENT, *accounts], DAY0)
-    assert await retrain_due_models(platform.db, now=DAY0) == {}  # no outcomes old enough yet
-    payers = [a for a in accounts if rnd.random() < ground_truth_propensity(a.days_past_due, a.balance, True)]
-    paid_day = DAY0 + dt.timedelta(days=5)
-    await deliver(platform, [PaymentApplied(payment_id=uuid.uuid4(), account_ref=a.account_ref, amount=Decimal(1000),
-                                            currency="COP", paid_at=paid_day, source="manual",
-                                            new_balance=a.balance - 1000, account_status="open") for a in payers],
-                  paid_day)
-    later = DAY0 + dt.timedelta(days=40)
-    # Payments were seen but none is older than the horizon at DAY0 + 6: too few outcomes, tried again next day.
-    not_before: dict[str, dt.datetime] = {}
-    assert await retrain_due_models(platform.db, now=paid_day + dt.timedelta(days=1), not_before=not_before) == {}
-    assert not_before == {"banco": paid_day + dt.timedelta(days=2)}
-    assert await retrain_due_models(platform.db, now=later, not_before={"banco": later + dt.timedelta(hours=1)}) == {}
-    trained = await retrain_due_models(platform.db, now=later, not_before=not_before)
-    assert not_before == {}
-    assert list(trained) == ["banco"]
-    async with platform.db.transaction() as s:
-        auc = await s.scalar(text("SELECT holdout_auc FROM segmentation.models WHERE client_slug = 'banco'"))
-    assert auc >= Decimal("0.70")
-    assert await retrain_due_models(platform.db, now=later + dt.timedelta(days=1)) == {}  # weekly, not daily
-    assert await resegment_requested(platform.db, now=later) == {"banco": 600}
-    async with platform.db.transaction() as s:
-        versions = dict((await s.execute(text(
-            "SELECT inputs->>'model_version', count(*) FROM segmentation.assignments WHERE trigger = "
-            "'strategy_change' GROUP BY 1"))).all())
-        why = await s.scalar(text("SELECT why FROM segmentation.assignments WHERE trigger = 'strategy_change' LIMIT 1"))
-    assert list(versions) == [trained["banco"]] and versions[trained["banco"]] == 600
-    assert "holdout AUC" in why and "log_balance weight +" in why
+def placement(d: Debtor) -> AccountPlaced:
+    return AccountPlaced(account_ref=d.account_ref, portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None,
+                         has_phone=d.contactable, has_email=False, balance=d.balance, currency="COP",
+                         days_past_due=d.days_past_due, as_of=d.placed_at.date(), authorised_channels=["sms"],
+                         product=d.product)
+
+
+def events_of(d: Debtor) -> list[Event]:
+    """The debtor's facts as the events other services publish."""
+    events: list[Event] = []
+    balance = d.balance
+    for f in d.facts:
+        if f.kind == "payment":
+            balance -= f.amount
+            events.append(PaymentApplied(payment_id=uuid.uuid4(), account_ref=d.account_ref, amount=f.amount,
+                                         currency="COP", paid_at=f.at, source="manual", new_balance=balance,
+                                         account_status="paid" if f.closes else "open"))
+        elif f.kind == "promise_made":
+            events.append(PromiseMade(promise_id=uuid.uuid4(), account_ref=d.account_ref, amount=Decimal(1000),
+                                      due_date=f.at.date(), source="agent", made_at=f.at))
+        elif f.kind == "promise_kept":
+            events.append(PromiseKept(promise_id=uuid.uuid4(), account_ref=d.account_ref, kept_at=f.at))
+        elif f.kind == "promise_broken":
+            events.append(PromiseBroken(promise_id=uuid.uuid4(), account_ref=d.account_ref, broken_at=f.at,
+                                        paid_amount=Decimal(0)))
+        elif f.kind == "delivered":
+            events.append(ContactDelivered(attempt_id=uuid.uuid4(), account_ref=d.account_ref, channel=f.channel,
+                                           delivered_at=f.at))
+        else:
+            events.append(ContactFailed(attempt_id=uuid.uuid4(), account_ref=d.account_ref, channel=f.channel,
+                                        failed_at=f.at, reason="undeliverable"))
+    return events
+
+
+async def test_train_on_demand_promote_only_a_better_model_and_score_with_it(platform: Platform) -> None:
+    history = debtors(400, seed=5)
+    by_day: dict[dt.datetime, list[Debtor]] = defaultdict(list)
+    for d in history:
+        by_day[d.placed_at].append(d)
+    await deliver(platform, [CLIENT], START)
+    for day in sorted(by_day):
+        await deliver(platform, [placement(d) for d in by_day[day]], day)
+    await deliver(platform, [e for d in history for e in events_of(d)], END)
+
+    _, operator = await platform.keys.create(role="operator", now=START)
+    _, own = await platform.keys.create(role="client", client_slug="banco", now=START)
+    platform.clock = lambda: END  # type: ignore[method-assign]
+    app = build_app(platform, [build(platform)])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        as_operator, as_client = {"Authorization": f"Bearer {operator}"}, {"Authorization": f"Bearer {own}"}
+        before = (await http.get("/v1/clients/banco/model", headers=as_client)).json()
+        assert (before["kind"], before["version"], before["holdout_auc"]) == ("scorecard", "scorecard-v1", None)
+        assert before["features"] == ["days_past_due", "balance", "contactable"]
+        assert {"feature": "contactable", "condition": "no phone or e-mail", "weight": -15.0} in before["weights"]
+
+        assert (await http.post("/v1/clients/banco/model/train", headers=as_client)).status_code == 403
+        asked = await http.post("/v1/clients/banco/model/train", headers=as_operator)
+        assert asked.status_code == 202 and asked.json()["state"] == "queued"
+        location = asked.headers["Location"]
+        assert [t.id for t in await run_trainings(platform.db, now=END)] == [asked.json()["id"]]
+        outcome = (await http.get(location, headers=as_client)).json()
+        assert (outcome["state"], outcome["outcome"], outcome["competitor"]) == ("finished", "promoted", "scorecard")
+        assert Decimal(outcome["holdout_auc"]) > Decimal(outcome["competitor_auc"]), outcome
+
+        card = (await http.get("/v1/clients/banco/model", headers=as_client)).json()
+        assert card["kind"] == "gradient_boosting" and card["version"] == outcome["version"]
+        assert card["holdout_auc"] == float(outcome["holdout_auc"]) and 0 <= card["calibration_error"] < 0.15
+        assert card["calibration_bins"] == 10 and card["horizon_days"] == 30 and card["training_rows"] > 500
+        assert {"payments_90d", "promises_broken", "delivered_90d_sms", "product"} <= set(card["features"])
+        assert card["label"] == "paid in full or settled within 30 days"
+
+        # The scoring batch is bounded: each pass measures at most its chunk of a client company's accounts.
+        assert await score_due_accounts(platform.db, now=END, chunk=100) == {"banco": 100}
+        while await score_due_accounts(platform.db, now=END, chunk=500):
+            pass
+        async with platform.db.transaction() as s:
+            unmeasured = await s.scalar(text(
+                "SELECT count(*) FROM segmentation.accounts WHERE status = 'open' AND scored_at IS NULL"))
+            why = await s.scalar(text(
+                "SELECT string_agg(why, ' | ') FROM (SELECT why FROM segmentation.assignments WHERE trigger = 'rescore' "
+                "LIMIT 5) w"))
+            versions = await s.scalar(text(
+                "SELECT count(DISTINCT inputs->>'model_version') FROM segmentation.assignments "
+                "WHERE trigger = 'rescore'"))
+        assert unmeasured == 0 and versions == 1
+        assert f"model {card['version']}, holdout AUC" in why and "indicators: capacity " in why, why
+        # The top contributions: "<feature> <value> (<change in probability against the training median>)".
+        assert re.search(r"(payments_\w+|promises_\w+|paid_share_90d|days_since_last_payment) [-\d.]+ \([+-]0\.\d\d\)",
+                         why), why
+
+        # The same history trains a model no better than the one in use: it is kept, not promoted.
+        again = await http.post("/v1/clients/banco/model/train", headers=as_operator)
+        await run_trainings(platform.db, now=END)
+        second = (await http.get(again.headers["Location"], headers=as_operator)).json()
+        assert (second["outcome"], second["competitor"]) == ("not_promoted", card["version"]), second
+        assert (await http.get("/v1/clients/banco/model", headers=as_client)).json()["version"] == card["version"]
+        missing = await http.get("/v1/clients/banco/model/trainings/999999", headers=as_client)
+        assert missing.status_code == 404
+
+    # The schedule: a week after the latest training, a new one runs (and is judged the same way).
+    assert await retrain_due_models(platform.db, now=END + dt.timedelta(days=1)) == {}
+    assert (await retrain_due_models(platform.db, now=END + dt.timedelta(days=8)))["banco"] in {"promoted", "not_promoted"}

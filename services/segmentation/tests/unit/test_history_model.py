@@ -112,7 +112,7 @@ def test_the_boosted_model_beats_the_three_feature_model_on_a_planted_history() 
                             competitor_score=lambda fs: [float(three.predict(f.days_past_due, f.balance,
                                                                              f.contactable)) for f in fs])
     card = trained.model.card
-    assert trained.beats_competitor and card.holdout_auc > card.competitor_auc + 0.1, card
+    assert trained.beats_competitor and card.holdout_auc > card.competitor_auc + 0.05, card
     assert card.holdout_auc > 0.65
     assert 0 <= card.calibration_error < 0.08
     assert card.calibration_method == "isotonic" and set(card.products) == {"tarjeta", "libranza", "consumo"}

@@ -26,7 +26,7 @@ MIN_ROWS = 200
 TOP_CONTRIBUTIONS = 3
 # The only types a stored model may contain beyond skops' own safe list (numpy arrays, sklearn estimators it
 # knows): anything else in a stored artifact is refused before it is built.
-TRUSTED_TYPES = ["sklearn.calibration._CalibratedClassifier",
+TRUSTED_TYPES = ["sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration",
                  "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"]
 
 

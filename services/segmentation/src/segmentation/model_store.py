@@ -1,0 +1,192 @@
+"""Segmentation's tables for the propensity model (#22): each account's facts (payments, promises, contacts), its
+histories as the model reads them, what the scoring batch measured, boosted models and training runs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from segmentation.domain.boosting import CARD, BoostedModel, Card, dump, load
+from segmentation.domain.history import AccountHistory, Fact, Standing
+from segmentation.rows import Account, Scoring
+from segmentation.store import _ACCOUNT, SCORING, _account
+
+MAX_TRAINING_ACCOUNTS = 20_000  # a client company's training reads a stable sample of at most this many accounts
+
+
+async def record_fact(s: AsyncSession, client: str, account_ref: str, fact: Fact) -> None:
+    """Keeps one fact of an account's history, and has the account measured again by the next scoring batch."""
+    await s.execute(text(
+        """WITH fact AS (
+               INSERT INTO segmentation.account_facts (client_slug, account_ref, at, kind, channel, amount, detail,
+                   closes) VALUES (:c, :r, :at, :k, :ch, :a, :d, :closes))
+           UPDATE segmentation.accounts SET scored_at = NULL WHERE client_slug = :c AND account_ref = :r
+             AND scored_at IS NOT NULL"""),
+        {"c": client, "r": account_ref, "at": fact.at, "k": fact.kind, "ch": fact.channel, "a": fact.amount,
+         "d": fact.detail, "closes": fact.closes})
+
+
+async def histories(s: AsyncSession, client: str, account_refs: Sequence[str] | None = None
+                    ) -> list[AccountHistory]:
+    """The histories of these accounts (None: a stable sample of the client company's accounts, at most
+    MAX_TRAINING_ACCOUNTS): each assignment's standing and every fact, in time order."""
+    if account_refs is None:
+        account_refs = list(await s.scalars(text(
+            "SELECT account_ref FROM segmentation.accounts WHERE client_slug = :c ORDER BY md5(account_ref) LIMIT :n"),
+            {"c": client, "n": MAX_TRAINING_ACCOUNTS}))
+    refs = list(account_refs)
+    products: dict[str, str | None] = dict((await s.execute(text(
+        "SELECT account_ref, product FROM segmentation.accounts WHERE client_slug = :c AND account_ref = ANY(:refs)"),
+        {"c": client, "refs": refs})).all())
+    standings: dict[str, list[Standing]] = {r: [] for r in refs}
+    for ref, at, dpd, balance, contactable in await s.execute(text(
+            """SELECT account_ref, assigned_at, days_past_due, (inputs->>'balance')::numeric,
+                      (inputs->>'contactable')::boolean
+               FROM segmentation.assignments WHERE client_slug = :c AND account_ref = ANY(:refs)
+               ORDER BY account_ref, id"""), {"c": client, "refs": refs}):
+        standings[ref].append(Standing(at, dpd, balance, contactable))
+    facts: dict[str, list[Fact]] = {r: [] for r in refs}
+    for ref, at, kind, channel, amount, detail, closes in await s.execute(text(
+            """SELECT account_ref, at, kind, channel, amount, detail, closes FROM segmentation.account_facts
+               WHERE client_slug = :c AND account_ref = ANY(:refs) ORDER BY account_ref, at"""),
+            {"c": client, "refs": refs}):
+        facts[ref].append(Fact(at, kind, channel, amount, detail, closes))
+    return [AccountHistory(r, products.get(r), tuple(standings[r]), tuple(facts[r])) for r in refs]
+
+
+async def accounts_to_score(s: AsyncSession, client: str, *, model_version: str | None, stale_before: dt.datetime,
+                            limit: int) -> list[Account]:
+    """Open accounts never measured, measured before `stale_before`, touched since (a new fact), or measured
+    with another model than the one in use; locked, skipping those another replica is measuring."""
+    rows = (await s.execute(text(
+        f"""SELECT {_ACCOUNT} FROM segmentation.accounts
+            WHERE client_slug = :c AND status = 'open' AND bucket IS NOT NULL
+              AND (scored_at IS NULL OR scored_at < :stale
+                   OR (CAST(scoring AS jsonb)->>'model_version') IS DISTINCT FROM CAST(:v AS text))
+            ORDER BY scored_at NULLS FIRST, account_ref LIMIT :n FOR UPDATE SKIP LOCKED"""),
+        {"c": client, "stale": stale_before, "v": model_version, "n": limit})).mappings().all()
+    return [_account(r) for r in rows]
+
+
+async def save_scorings(s: AsyncSession, client: str, scorings: Sequence[tuple[str, Scoring]], now: dt.datetime
+                        ) -> list[Account]:
+    """Stores what was measured of each account; returns the accounts as they now are."""
+    result = []
+    for ref, scoring in scorings:
+        row = (await s.execute(text(
+            f"UPDATE segmentation.accounts SET scoring = :sc, scored_at = :now WHERE client_slug = :c "
+            f"AND account_ref = :r RETURNING {_ACCOUNT}"),
+            {"c": client, "r": ref, "sc": SCORING.dump_json(scoring).decode(), "now": now})).mappings().first()
+        if row is not None:
+            result.append(_account(row))
+    return result
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    kind: str
+    version: str
+    trained_at: dt.datetime
+    body: str  # JSON: a boosted model's card, or a logistic regression's coefficients
+    artifact: bytes | None
+
+
+async def current_model(s: AsyncSession, client: str) -> StoredModel | None:
+    """The model in use: the latest promoted one."""
+    row = (await s.execute(text(
+        """SELECT kind, version, trained_at, CAST(body AS text) AS body, artifact FROM segmentation.models
+           WHERE client_slug = :c AND promoted ORDER BY trained_at DESC LIMIT 1"""), {"c": client})).mappings().first()
+    return StoredModel(row["kind"], row["version"], row["trained_at"], row["body"],
+                       bytes(row["artifact"]) if row["artifact"] is not None else None) if row else None
+
+
+_LOADED: dict[tuple[str, str], BoostedModel] = {}
+
+
+async def boosted_model(s: AsyncSession, client: str, version: str) -> BoostedModel | None:
+    """A boosted model of our own table, loaded once per process (skops, the allowlist in boosting.load)."""
+    key = (client, version)
+    if key not in _LOADED:
+        row = (await s.execute(text(
+            "SELECT CAST(body AS text) AS body, artifact FROM segmentation.models WHERE client_slug = :c "
+            "AND version = :v AND kind = 'gradient_boosting'"), {"c": client, "v": version})).mappings().first()
+        if row is None or row["artifact"] is None:
+            return None
+        if len(_LOADED) > 32:  # a bound on the process's memory: old versions are dropped, read again if needed
+            _LOADED.clear()
+        _LOADED[key] = load(row["body"], bytes(row["artifact"]))
+    return _LOADED[key]
+
+
+async def save_boosted(s: AsyncSession, client: str, model: BoostedModel, *, promoted: bool) -> None:
+    body, artifact = dump(model)
+    await s.execute(text(
+        "INSERT INTO segmentation.models (client_slug, version, body, holdout_auc, samples, trained_at, kind, "
+        "artifact, promoted) VALUES (:c, :v, CAST(:b AS jsonb), :auc, :n, :at, 'gradient_boosting', :art, :p)"),
+        {"c": client, "v": model.card.version, "b": body, "auc": model.card.holdout_auc,
+         "n": model.card.training_rows, "at": model.card.trained_at, "art": artifact, "p": promoted})
+
+
+def card_of(stored: StoredModel) -> Card:
+    return CARD.validate_json(stored.body)
+
+
+@dataclass(frozen=True)
+class Training:
+    """One training run of a client company's model, asked for by an operator or the schedule."""
+
+    id: int
+    client_slug: str
+    requested_at: dt.datetime
+    requested_by: str
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    outcome: str | None
+    detail: str | None
+    version: str | None
+    holdout_auc: Decimal | None
+    competitor: str | None
+    competitor_auc: Decimal | None
+
+
+_TRAINING = ("id, client_slug, requested_at, requested_by, started_at, finished_at, outcome, detail, version, "
+             "holdout_auc, competitor, competitor_auc")
+
+
+async def request_training(s: AsyncSession, client: str, by: str, now: dt.datetime) -> Training:
+    row = (await s.execute(text(
+        "INSERT INTO segmentation.model_trainings (client_slug, requested_at, requested_by) VALUES (:c, :now, :by) "
+        f"RETURNING {_TRAINING}"), {"c": client, "now": now, "by": by})).mappings().one()
+    return Training(**row)
+
+
+async def get_training(s: AsyncSession, client: str, training_id: int) -> Training | None:
+    row = (await s.execute(text(
+        f"SELECT {_TRAINING} FROM segmentation.model_trainings WHERE client_slug = :c AND id = :id"),
+        {"c": client, "id": training_id})).mappings().first()
+    return Training(**row) if row else None
+
+
+async def claim_training(s: AsyncSession, now: dt.datetime) -> Training | None:
+    """The oldest training not started, marked started (a replica that crashes mid-training leaves it started and
+    unfinished: the schedule trains again within a week)."""
+    row = (await s.execute(text(
+        f"""UPDATE segmentation.model_trainings SET started_at = :now WHERE id = (
+               SELECT id FROM segmentation.model_trainings WHERE started_at IS NULL ORDER BY id LIMIT 1
+               FOR UPDATE SKIP LOCKED) RETURNING {_TRAINING}"""), {"now": now})).mappings().first()
+    return Training(**row) if row else None
+
+
+async def finish_training(s: AsyncSession, training_id: int, *, now: dt.datetime, outcome: str, detail: str,
+                          version: str | None = None, holdout_auc: float | None = None,
+                          competitor: str | None = None, competitor_auc: float | None = None) -> None:
+    await s.execute(text(
+        "UPDATE segmentation.model_trainings SET finished_at = :now, outcome = :o, detail = :d, version = :v, "
+        "holdout_auc = :auc, competitor = :comp, competitor_auc = :cauc WHERE id = :id"),
+        {"id": training_id, "now": now, "o": outcome, "d": detail, "v": version, "auc": holdout_auc,
+         "comp": competitor, "cauc": competitor_auc})
