@@ -128,6 +128,25 @@ async def test_wompi_sends_the_browser_to_its_web_checkout_once_per_click(gw: Ga
     assert hook  # the same account's webhook receives its notification (below)
 
 
+async def test_the_page_nonce_asked_for_another_amount_method_or_account_is_another_checkout(gw: Gateway) -> None:
+    # The debtor page's one nonce is in both its forms (online and cash), and a debtor may come back and ask
+    # another amount: the same nonce must never send them to the checkout of what they asked before.
+    await configure(gw, "wompi-principal", WOMPI)
+    nonce = uuid.uuid4().hex
+    asked = [("30000", "A-1"), ("45000", "A-1"), ("30000", "A-2")]
+    answers = [await click(gw, ticket(gw, nonce=nonce, amount=amount, account=account)) for amount, account in asked]
+    assert [a.status_code for a in answers] == [303, 303, 303]
+    sent = [dict(parse_qsl(urlsplit(a.headers["location"]).query)) for a in answers]
+    assert [f["amount-in-cents"] for f in sent] == ["3000000", "4500000", "3000000"]
+    rows = await checkout_rows(gw)
+    assert len({f["reference"] for f in sent}) == 3 == len(rows)
+    assert sorted((r["account_ref"], r["amount"]) for r in rows) == \
+        [("A-1", Decimal("30000")), ("A-1", Decimal("45000")), ("A-2", Decimal("30000"))]
+    cash = await click(gw, ticket(gw, nonce=nonce, amount="30000", account="A-1", method="cash"))
+    assert cash.status_code == 503 and "El pago en efectivo no está disponible" in cash.text  # not sent to Wompi
+    assert len(await checkout_rows(gw)) == 3
+
+
 async def test_payu_gets_its_signed_form_posted_by_the_browser(gw: Gateway) -> None:
     hook = await configure(gw, "payu", PAYU)
     answer = await click(gw, ticket(gw, amount="150000"))

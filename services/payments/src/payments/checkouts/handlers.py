@@ -6,6 +6,8 @@ in the same transaction; and a client company's ways to pay are published when i
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
 
 from payments import store as ledger
@@ -72,12 +74,21 @@ def description(account_ref: str) -> str:
     return f"Pago de la obligación {account_ref}"
 
 
+def click_key(ticket: CheckoutTicket) -> str:
+    """What makes a click one checkout: the page's nonce together with what it asked (account, amount, currency,
+    method). The page's one nonce is shared by its online and cash forms, and a debtor who comes back may ask
+    another amount: each is another request, never sent to the checkout (or the voucher) of the earlier one."""
+    asked = [ticket.account_ref, str(ticket.amount), ticket.currency, ticket.method, ticket.nonce]
+    return hashlib.sha256(json.dumps(asked).encode()).hexdigest()
+
+
 async def open_checkout(db: Database, keyring: MasterKeyring, *, ticket: CheckoutTicket,
                         now: dt.datetime) -> tuple[Checkout, GatewayAccount, ClientCopy]:
     """The ticket's checkout: created at the client company's first checkout-capable account the first time
     (published as created), the same one whenever the browser repeats the ticket."""
+    key = click_key(ticket)
     async with db.transaction() as s:
-        checkout = await checkouts.of_nonce(s, ticket.client, ticket.nonce)
+        checkout = await checkouts.of_nonce(s, ticket.client, key)
         copy = await get_client(s, ledger.SCHEMA, ticket.client)
         if checkout is None:
             capable = [] if copy is None else await checkout_accounts(s, keyring, ticket.client,
@@ -95,9 +106,9 @@ async def open_checkout(db: Database, keyring: MasterKeyring, *, ticket: Checkou
                 currency=ticket.currency, status="created", gateway_payment_id=None, gateway_url=None, voucher=None,
                 expires_at=now + (CASH_TTL if ticket.method == "cash" else CHECKOUT_TTL),
                 link_token=ticket.link_token, created_at=now, updated_at=now)
-            if await checkouts.insert(s, fresh, nonce=ticket.nonce):
+            if await checkouts.insert(s, fresh, nonce=key):
                 await outbox.add(s, [updated(fresh, "created", now).envelope(client=ticket.client, occurred_at=now)])
-            checkout = await checkouts.of_nonce(s, ticket.client, ticket.nonce)
+            checkout = await checkouts.of_nonce(s, ticket.client, key)
             assert checkout is not None
         account_ = await gateways.account_of(s, keyring, checkout.client, checkout.gateway_account)
     if account_ is None or copy is None:
