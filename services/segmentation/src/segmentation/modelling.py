@@ -129,9 +129,11 @@ def competitor_of(current: model_store.StoredModel | None, boosted: BoostedModel
 
 async def score_due_accounts(db: Database, *, now: dt.datetime, chunk: int = SCORING_CHUNK) -> dict[str, int]:
     """One bounded pass: per client company, up to `chunk` open accounts due a measure get their indicators (and
-    the boosted model's probability with its top contributions, when one is in use); those whose measure changed
-    are segmented again (trigger `rescore`)."""
-    from segmentation.handlers import assess_many, outbox
+    the boosted model's probability with its top contributions, when one is in use); those whose measure can change
+    their assignment are segmented again (trigger `rescore`): another probability of the model in use, or another
+    indicator level where the strategy has rules on indicators. Otherwise the measure is kept quietly and the
+    account's next assignment shows it (no second account.segmented for every placement)."""
+    from segmentation.handlers import assess_many, client_view, outbox
 
     async with db.transaction() as s:
         clients = await store.client_slugs(s)
@@ -148,8 +150,13 @@ async def score_due_accounts(db: Database, *, now: dt.datetime, chunk: int = SCO
                 continue
             scorings = measure(accounts, await model_store.histories(s, client, [a.account_ref for a in accounts]),
                                boosted, now=now)
+            view = await client_view(s, client)
+            conditions = view is not None and any(
+                r.when for strategy in (view.champion, view.challenger) if strategy is not None
+                for r in strategy.rules)
+            before = {x.account_ref: x for x in accounts}
             changed = [a for a in await model_store.save_scorings(s, client, scorings, now)
-                       if _moved(a, {x.account_ref: x for x in accounts}[a.account_ref])]
+                       if _moved(a, before[a.account_ref], indicators_matter=conditions)]
             events = await assess_many(s, [(a, "rescore") for a in changed], now=now)
             await outbox.add(s, [e.envelope(client=client, occurred_at=now) for e in events if e is not None],
                              cause=Cause.command())
@@ -175,13 +182,17 @@ def measure(accounts: Sequence[Account], histories: Sequence[AccountHistory],
     return result
 
 
-def _moved(now: Account, before: Account) -> bool:
-    """Whether a new measure can change the account's assignment: another model, probability or indicator level."""
+def _moved(now: Account, before: Account, *, indicators_matter: bool) -> bool:
+    """Whether a new measure can change the account's assignment: another probability of the model in use, or
+    another indicator level when the strategy chooses on them."""
     old, new = before.scoring, now.scoring
-    if old is None or new is None:
-        return old is not new
-    return (old.model_version, old.propensity) != (new.model_version, new.propensity) or any(
-        old.indicators.level(name) != new.indicators.level(name) for name in INDICATORS)
+    if new is None:
+        return False
+    if new.propensity is not None and (old is None or (old.model_version, old.propensity) !=
+                                       (new.model_version, new.propensity)):
+        return True
+    return indicators_matter and (old is None or any(
+        old.indicators.level(name) != new.indicators.level(name) for name in INDICATORS))
 
 
 async def train_model(db: Database, *, client: str, now: dt.datetime, by: str = "command") -> model_store.Training:

@@ -25,6 +25,7 @@ from recaudo_common.events import (
     PromiseMade,
 )
 from recaudo_common.runtime import Platform, build_app
+from segmentation.domain.history import Fact
 from segmentation.main import build
 from segmentation.modelling import retrain_due_models, run_trainings, score_due_accounts
 
@@ -137,3 +138,43 @@ async def test_train_on_demand_promote_only_a_better_model_and_score_with_it(pla
     # The schedule: a week after the latest training, a new one runs (and is judged the same way).
     assert await retrain_due_models(platform.db, now=END + dt.timedelta(days=1)) == {}
     assert (await retrain_due_models(platform.db, now=END + dt.timedelta(days=8)))["banco"] in {"promoted", "not_promoted"}
+
+
+async def test_a_strategy_rule_on_willingness_applies_once_the_account_is_measured(platform: Platform) -> None:
+    from segmentation.domain.strategy import default_strategy
+    from segmentation.handlers import resegment_requested
+    from segmentation.schemas import document_of
+
+    now = START + dt.timedelta(days=10)
+    willing, quiet = (Debtor(ref, START, 45, Decimal(500_000), True, "tarjeta", ()) for ref in ("W-1", "Q-1"))
+    await deliver(platform, [CLIENT, placement(willing), placement(quiet)], START)
+    _, operator = await platform.keys.create(role="operator", now=START)
+    platform.clock = lambda: now  # type: ignore[method-assign]
+    body = document_of(default_strategy()).model_dump(mode="json")
+    body["rules"].insert(0, {"bucket": "31-60", "tier": "high", "treatment": "soft_reminder", "channels": ["sms"],
+                             "cadence_days": 7, "when": {"willingness": "high"}})
+    app = build_app(platform, [build(platform)])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+        put = await http.put("/v1/clients/banco/strategy", json=body, headers={"Authorization": f"Bearer {operator}"})
+        assert put.status_code == 200, put.text
+        assert put.json()["rules"][0]["when"] == {"willingness": "high"}
+        body["rules"][0]["when"] = {"mood": "high"}
+        refused = await http.put("/v1/clients/banco/strategy", json=body,
+                                 headers={"Authorization": f"Bearer {operator}"})
+        assert refused.status_code == 422
+    await resegment_requested(platform.db, now=now)
+    paid = [Fact(START + dt.timedelta(days=d), "payment", amount=Decimal(10_000)) for d in (2, 4, 6)]
+    await deliver(platform, [*events_of(Debtor("W-1", START, 45, Decimal(500_000), True, "tarjeta", tuple(paid))),
+                             PromiseKept(promise_id=uuid.uuid4(), account_ref="W-1", kept_at=START + dt.timedelta(days=6))],
+                  now)
+    async with platform.db.transaction() as s:
+        before = dict((await s.execute(text("SELECT account_ref, treatment FROM segmentation.accounts"))).all())
+    assert before["W-1"] == before["Q-1"] != "soft_reminder"  # not measured yet: no condition is met
+    assert await score_due_accounts(platform.db, now=now) == {"banco": 2}
+    async with platform.db.transaction() as s:
+        after = dict((await s.execute(text("SELECT account_ref, treatment FROM segmentation.accounts"))).all())
+        why = await s.scalar(text("SELECT why FROM segmentation.assignments WHERE account_ref = 'W-1' "
+                                  "ORDER BY id DESC LIMIT 1"))
+    assert after == {"W-1": "soft_reminder", "Q-1": before["Q-1"]}
+    assert "willingness high" in why and "rule when willingness high" in why, why
+    assert await score_due_accounts(platform.db, now=now) == {}  # measured: nothing due until a fact or a day
