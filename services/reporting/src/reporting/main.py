@@ -8,6 +8,7 @@ from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
 from reporting import api, dashboard
 from reporting.consumers import subscriptions
+from reporting.experiments import routes as experiments
 from reporting.privacy import retention, routes
 from reporting.settings import ReportingSettings
 from reporting.state import APP_STATE, ReportingState
@@ -26,7 +27,7 @@ def build(platform: Platform, settings: ReportingSettings | None = None) -> Serv
 
     return ServiceUnit(
         name="reporting", schema="reporting", migrations=MIGRATIONS, settings=settings,
-        routers=[api.router, dashboard.router, dashboard.pages, routes.router],
+        routers=[api.router, experiments.router, dashboard.router, dashboard.pages, routes.router],
         app_state={APP_STATE: ReportingState.of(settings, platform.settings.database_url), routes.VAULT: vault},
         subscriptions=subscriptions(vault), workers=[periodic(erase_expired, settings.retention_sweep_s)],
         description="Reporting: live recovery per client company; access, erasure and retention of personal data.",

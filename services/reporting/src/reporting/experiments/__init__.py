@@ -1,0 +1,1 @@
+"""Experiments read out from the account view: the strategy's champion against its challenger."""

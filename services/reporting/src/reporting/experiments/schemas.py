@@ -1,0 +1,53 @@
+"""An experiment's read-out on the wire (v1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from reporting.domain.experiments import Arm, Readout
+
+
+class ArmOut(BaseModel):
+    """v1: one arm's accounts, those that paid (net of reversals, more than zero), the balance placed with them, what
+    was recovered from them and its share of that balance."""
+
+    accounts: int
+    paying_accounts: int
+    placed: Decimal
+    recovered: Decimal
+    recovery_rate: float
+
+    @classmethod
+    def of(cls, arm: Arm) -> ArmOut:
+        return cls(accounts=arm.accounts, paying_accounts=arm.paying_accounts, placed=arm.placed,
+                   recovered=arm.recovered, recovery_rate=float(arm.recovery_rate))
+
+
+class ExperimentReport(BaseModel):
+    """v1: two arms read out (docs/kpis.md, Experiments). `lift`: the treatment's recovery rate ÷ the control's − 1;
+    `p_value`: two-sided two-proportion z-test of the arms' paying shares; `ci95`: the 95 % interval of the treatment's
+    paying share minus the control's. All three null only when an arm has no accounts (`lift` too when the control
+    recovered nothing). `verdict` waits for `min_accounts_per_arm` in each arm."""
+
+    client: str
+    currency: str
+    date_from: dt.datetime | None
+    date_to: dt.datetime | None
+    arms: dict[str, ArmOut]
+    lift: float | None
+    p_value: float | None
+    ci95: tuple[float, float] | None = Field(description="[low, high] of the difference in paying shares")
+    verdict: Literal["insufficient_data", "challenger_better", "champion_better", "no_difference"]
+    min_accounts_per_arm: int
+
+    @classmethod
+    def of(cls, *, client: str, currency: str, date_from: dt.datetime | None, date_to: dt.datetime | None,
+           arms: dict[str, Arm], readout: Readout, min_accounts: int) -> ExperimentReport:
+        return cls(client=client, currency=currency, date_from=date_from, date_to=date_to,
+                   arms={name: ArmOut.of(a) for name, a in arms.items()}, lift=readout.lift,
+                   p_value=readout.p_value, ci95=readout.ci95, verdict=readout.verdict,
+                   min_accounts_per_arm=min_accounts)
