@@ -2,37 +2,18 @@
 no smallest instalment unless it sets its own, returned with the client company and carried by client.registered to
 the debtor page and payments, which enforce them; limits outside 2..12 or upside down refused saying why."""
 
-import datetime as dt
-from collections.abc import AsyncIterator
-
-import httpx
 import pytest
 from sqlalchemy import text
 
-from ingest.main import build
-from ingest.settings import IngestSettings
-from recaudo_common.runtime import build_app, make_platform
-from recaudo_common.testing import settings_for_test
+from .conftest import ClientsApi
 
 pytestmark = pytest.mark.integration
-NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
 BASE = {"name": "Banco", "country": "CO", "currency": "COP", "timezone": "America/Bogota", "locale": "es-CO"}
 
 
-@pytest.fixture
-async def http(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, object]]:
-    platform = make_platform(settings_for_test(database_url), pool_size=2, clock=lambda: NOW)
-    app = build_app(platform, [build(platform, IngestSettings(max_upload_bytes=1_000_000))])  # the runtime's wiring
-    _, key = await platform.keys.create(role="operator", now=NOW)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
-                                 headers={"Authorization": f"Bearer {key}"}) as client:
-        yield client, platform
-    await platform.db.dispose()
-
-
 async def test_the_limits_default_to_2_to_12_and_a_client_company_sets_its_own(
-        http: tuple[httpx.AsyncClient, object]) -> None:
-    client, platform = http
+        clients_api: ClientsApi) -> None:
+    client, platform = clients_api.http, clients_api.platform
     default = await client.post("/v1/clients", json=BASE | {"slug": "banco"})
     own = await client.post("/v1/clients", json=BASE | {"slug": "cooperativa", "instalments_min": 3,
                                                          "instalments_max": 6, "min_instalment_amount": "50000",
@@ -42,7 +23,7 @@ async def test_the_limits_default_to_2_to_12_and_a_client_company_sets_its_own(
         "instalments_min": 2, "instalments_max": 12, "min_instalment_amount": "0.00"}
     read = (await client.get("/v1/clients/cooperativa")).json()
     assert (read["instalments_min"], read["instalments_max"], read["min_instalment_amount"]) == (3, 6, "50000.00")
-    async with platform.db.transaction() as s:  # type: ignore[attr-defined]
+    async with platform.db.transaction() as s:
         carried = {r[0]: r[1:] for r in (await s.execute(text(
             "SELECT envelope->'payload'->>'slug', (envelope->'payload'->>'instalments_min')::int, "
             "(envelope->'payload'->>'instalments_max')::int, envelope->'payload'->>'min_instalment_amount' "
@@ -55,17 +36,17 @@ async def test_the_limits_default_to_2_to_12_and_a_client_company_sets_its_own(
     ({"instalments_max": 36}, "instalments_max"), ({"min_instalment_amount": "-1"}, "min_instalment_amount"),
     ({"instalments_min": 8, "instalments_max": 4}, "instalments_min must not be above instalments_max"),
     ({"min_instalment_amount": "10.001"}, "min_instalment_amount")])
-async def test_limits_out_of_range_are_refused_and_say_why(http: tuple[httpx.AsyncClient, object],
+async def test_limits_out_of_range_are_refused_and_say_why(clients_api: ClientsApi,
                                                           limits: dict[str, object], says: str) -> None:
-    client, _ = http
+    client = clients_api.http
     answer = await client.post("/v1/clients", json=BASE | {"slug": "banco"} | limits)
     assert answer.status_code == 422 and says in answer.text, answer.text
     assert (await client.get("/v1/clients/banco")).status_code == 404
 
 
 async def test_an_operator_changes_the_limits_and_client_updated_carries_them(
-        http: tuple[httpx.AsyncClient, object]) -> None:
-    client, platform = http
+        clients_api: ClientsApi) -> None:
+    client, platform = clients_api.http, clients_api.platform
     assert (await client.post("/v1/clients", json=BASE | {"slug": "banco"})).status_code == 201
     limits = {"max_discount_pct": "25", "instalments_min": 3, "instalments_max": 9, "min_instalment_amount": "80000"}
     changed = await client.put("/v1/clients/banco/arrangement-limits", json=limits)
@@ -73,7 +54,7 @@ async def test_an_operator_changes_the_limits_and_client_updated_carries_them(
     read = (await client.get("/v1/clients/banco")).json()
     assert (read["max_discount_pct"], read["instalments_min"], read["instalments_max"],
             read["min_instalment_amount"]) == ("25.00", 3, 9, "80000.00")
-    async with platform.db.transaction() as s:  # type: ignore[attr-defined]
+    async with platform.db.transaction() as s:
         updated = (await s.execute(text(
             "SELECT envelope->'payload' FROM ingest.outbox WHERE envelope->>'type' = 'client.updated'"))).scalars().all()
     assert len(updated) == 1
