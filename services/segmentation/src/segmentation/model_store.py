@@ -11,10 +11,11 @@ from decimal import Decimal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.db import unnest_rows
 from segmentation.domain.boosting import CARD, BoostedModel, Card, dump, load
 from segmentation.domain.history import AccountHistory, Fact, Standing
 from segmentation.rows import Account, Scoring
-from segmentation.store import _ACCOUNT, SCORING, _account
+from segmentation.store import _ACCOUNT, _ACCOUNT_COLUMNS, SCORING, _account
 
 MAX_TRAINING_ACCOUNTS = 20_000  # a client company's training reads a stable sample of at most this many accounts
 
@@ -75,16 +76,17 @@ async def accounts_to_score(s: AsyncSession, client: str, *, model_version: str 
 
 async def save_scorings(s: AsyncSession, client: str, scorings: Sequence[tuple[str, Scoring]], now: dt.datetime
                         ) -> list[Account]:
-    """Stores what was measured of each account; returns the accounts as they now are."""
-    result = []
-    for ref, scoring in scorings:
-        row = (await s.execute(text(
-            f"UPDATE segmentation.accounts SET scoring = :sc, scored_at = :now WHERE client_slug = :c "
-            f"AND account_ref = :r RETURNING {_ACCOUNT}"),
-            {"c": client, "r": ref, "sc": SCORING.dump_json(scoring).decode(), "now": now})).mappings().first()
-        if row is not None:
-            result.append(_account(row))
-    return result
+    """Stores what was measured of each account, in one statement; returns the accounts as they now are."""
+    if not scorings:
+        return []
+    source, params = unnest_rows({"account_ref": "text", "scoring": "text"},
+                                 [(ref, SCORING.dump_json(scoring).decode()) for ref, scoring in scorings])
+    columns = ", ".join(f"a.{name}" for name in _ACCOUNT_COLUMNS)
+    rows = (await s.execute(text(
+        f"UPDATE segmentation.accounts a SET scoring = i.scoring, scored_at = :now FROM {source} "
+        f"WHERE a.client_slug = :c AND a.account_ref = i.account_ref RETURNING {columns}"),
+        {**params, "c": client, "now": now})).mappings().all()
+    return [_account(r) for r in rows]
 
 
 @dataclass(frozen=True)
