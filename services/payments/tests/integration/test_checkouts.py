@@ -341,6 +341,27 @@ async def test_a_checkout_never_paid_expires_after_its_time_and_a_late_approval_
     assert [e["status"] for e in await outboxed(gw, "payment.checkout_updated")] == ["created", "expired", "approved"]
 
 
+async def test_a_hosted_checkout_the_gateway_holds_pending_is_left_to_the_gateway_not_expired(gw: Gateway) -> None:
+    # The payer chose cash at Wompi's own checkout (a corresponsal's reference, payable for days): the sweep must not
+    # tell the debtor it expired (they would start another and pay twice); Wompi's own word ends it.
+    hook = await configure(gw, "wompi-principal", WOMPI)
+    await click(gw, ticket(gw))
+    reference = (await checkout_rows(gw))[0]["reference"]
+    pending = wompi_event({"id": "1234-1774969170-20005", "amount_in_cents": 3000000, "reference": reference,
+                           "currency": "COP", "status": "PENDING", "payment_method_type": "BANCOLOMBIA_COLLECT"},
+                          properties=SIGNED)
+    assert (await gw.http.post(hook, content=pending)).json()["status"] == "pending"
+    assert await expire_overdue(gw.platform.db, now=NOW + dt.timedelta(days=3)) == 0
+    page = await gw.http.get(f"/checkout/{reference}")
+    assert "Pago pendiente" in page.text and "Pago vencido" not in page.text
+    declined = wompi_event({"id": "1234-1774969170-20005", "amount_in_cents": 3000000, "reference": reference,
+                            "currency": "COP", "status": "DECLINED", "payment_method_type": "BANCOLOMBIA_COLLECT"},
+                           properties=SIGNED)
+    assert (await gw.http.post(hook, content=declined)).status_code == 200
+    assert "Pago rechazado" in (await gw.http.get(f"/checkout/{reference}")).text
+    assert [e["status"] for e in await outboxed(gw, "payment.checkout_updated")] == ["created", "pending", "declined"]
+
+
 async def test_stripe_and_payu_notifications_of_a_checkout_reference_move_it_and_pay_its_account(
         gw: Gateway, fake: FakeCheckoutApis) -> None:
     """Stripe's client_reference_id and PayU's reference_sale carry the checkout's reference: a delayed method

@@ -53,12 +53,16 @@ EXPIRY_BATCH = 500
 
 
 async def expire_overdue(db: Database, *, now: dt.datetime) -> int:
-    """Marks expired the checkouts still created or pending past their time (the debtor never paid the hosted
-    checkout or the voucher), each change published; how many. A batch per transaction, oldest first."""
+    """Marks expired the checkouts past their time that the debtor never paid: a hosted checkout never started at
+    the gateway (still created) or a voucher of ours (pending with it) past its expiry; each change published; how
+    many. A batch per transaction, oldest first. A hosted checkout the gateway says is pending is left to the
+    gateway's word: the payer may have chosen cash there (Wompi's corresponsales, PayU's Efecty or Baloto, Stripe's
+    OXXO), payable for days, and telling the debtor it expired would have them pay twice."""
     async with db.transaction() as s:
         rows = (await s.execute(text(
             """SELECT reference, client_slug FROM payments.checkouts
-               WHERE status IN ('created', 'pending') AND expires_at < :cutoff
+               WHERE (status = 'created' OR (status = 'pending' AND voucher_reference IS NOT NULL))
+                 AND expires_at < :cutoff
                ORDER BY expires_at LIMIT :n FOR UPDATE SKIP LOCKED"""),
             {"cutoff": now - EXPIRY_GRACE, "n": EXPIRY_BATCH})).all()
         for row in rows:
