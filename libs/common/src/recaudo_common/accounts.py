@@ -1,22 +1,27 @@
 """An account's status, the one rule every service applies: from what is left to pay, whether a settlement
-closed it, and whether the client company recalled it."""
+closed it, whether a write-off closed it, and whether the client company recalled it."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Literal
 
-LedgerStatus = Literal["open", "paid", "settled"]  # what the money says (payments' ledger, payment.* events)
-AccountStatus = Literal["open", "paid", "settled", "recalled"]  # what an account is, recall included
-CLOSED: frozenset[str] = frozenset({"paid", "settled"})
+# What the money says (payments' ledger, payment.* events). `written_off` (#22) came after the others: it appears
+# only once an account is written off, and every service reads it through this module.
+LedgerStatus = Literal["open", "paid", "settled", "written_off"]
+AccountStatus = Literal["open", "paid", "settled", "written_off", "recalled"]  # what an account is, recall included
+CLOSED: frozenset[str] = frozenset({"paid", "settled", "written_off"})
 
 
-def ledger_status(*, balance: Decimal, settled: bool) -> LedgerStatus:
-    """Settled while a kept settlement stands (whatever is paid after it is credit); otherwise paid once nothing
-    is left to pay, open while something is."""
+def ledger_status(*, balance: Decimal, settled: bool, written_off: Decimal = Decimal("0")) -> LedgerStatus:
+    """Settled while a kept settlement stands (whatever is paid after it is credit); otherwise open while something
+    is left to pay; with nothing left, written off while some written-off money is not recovered (`written_off`),
+    else paid."""
     if settled:
         return "settled"
-    return "paid" if balance <= 0 else "open"
+    if balance > 0:
+        return "open"
+    return "written_off" if written_off > 0 else "paid"
 
 
 def account_status(ledger: str, *, recalled: bool) -> AccountStatus:
@@ -24,7 +29,7 @@ def account_status(ledger: str, *, recalled: bool) -> AccountStatus:
     otherwise it is what its ledger says."""
     if recalled:
         return "recalled"
-    if ledger not in ("open", "paid", "settled"):
+    if ledger not in ("open", "paid", "settled", "written_off"):
         raise ValueError(f"unknown ledger status {ledger!r}")
     return ledger  # type: ignore[return-value]
 

@@ -17,6 +17,7 @@ from payments import store
 from payments.debtors import debtors_of, payer_of
 from payments.domain.ledger import after_payment
 from payments.domain.matching import match_payment
+from payments.domain.write_offs import recovery
 from payments.integrity import recorded_once
 from payments.promises.handlers import evaluate_promises, settle_if_reached
 from payments.records import Account, Placement
@@ -33,6 +34,7 @@ from recaudo_common.events import (
     AccountUpdated,
     PaymentApplied,
     PaymentUnmatched,
+    PaymentWriteOffRecovered,
 )
 from recaudo_common.outbox import Cause, Outbox, caused_by
 from recaudo_common.payment_links import read_token
@@ -104,7 +106,7 @@ async def on_account_updated(event: AccountUpdated, ctx: HandlerContext, *, vaul
         await store.add_entry(s, client=client, account_ref=event.account_ref, kind="adjustment", amount=change,
                               event_id=ctx.envelope.event_id, now=ctx.now)
     new_balance = await store.ledger_balance(s, client, event.account_ref)
-    status = ledger_status(balance=new_balance, settled=account.status == "settled")
+    status = ledger_status(balance=new_balance, settled=account.status == "settled", written_off=account.written_off)
     await store.set_account(s, client, event.account_ref, balance=new_balance, status=status, now=ctx.now)
 
 
@@ -227,16 +229,28 @@ async def _book(s: AsyncSession, *, client: str, payment_id: uuid.UUID, account:
                 now: dt.datetime) -> PaymentOut:
     """The ledger entry, the account's new balance and status, and payment.applied, for a matched payment."""
     account_ref = account.account_ref
-    result = after_payment(account.balance, amount, account.status)
+    # Beyond what is left to pay, a payment recovers written-off money before it is a credit (#22).
+    recovered = recovery(balance=account.balance, written_off=account.written_off, amount=amount)
+    if recovered.recovered:
+        await store.add_entry(s, client=client, account_ref=account_ref, kind="write_off_recovery",
+                              amount=recovered.recovered, payment_id=payment_id, now=now)
+    result = after_payment(account.balance + recovered.recovered, amount, account.status,
+                           written_off=recovered.written_off)
     await store.add_entry(s, client=client, account_ref=account_ref, kind="payment", amount=-amount,
                           payment_id=payment_id, now=now)
     result = await settle_if_reached(s, client=client, account_ref=account_ref, after=result, now=now)
-    await store.set_account(s, client, account_ref, balance=result.balance, status=result.status, now=now)
+    await store.set_account(s, client, account_ref, balance=result.balance, status=result.status, now=now,
+                            written_off=recovered.written_off)
     await evaluate_promises(s, now=now, client=client, account_ref=account_ref)  # a payment may keep a promise
     await outbox.add(s, [PaymentApplied(
         payment_id=payment_id, account_ref=account_ref, amount=amount, currency=currency, paid_at=paid_at,
         source=source, method=method, new_balance=result.balance, credit=result.credit,
         account_status=result.status).envelope(client=client, occurred_at=now)])
+    if recovered.recovered:
+        await outbox.add(s, [PaymentWriteOffRecovered(
+            payment_id=payment_id, account_ref=account_ref, amount=recovered.recovered, recovered_at=paid_at,
+            written_off_total=recovered.written_off, account_status=result.status,
+        ).envelope(client=client, occurred_at=now)])
     return PaymentOut(id=payment_id, status="applied", account_ref=account_ref, matched_by=matched_by,
                           amount=amount, currency=currency, new_balance=result.balance, credit=result.credit,
                           account_status=result.status)

@@ -15,6 +15,7 @@ from payments.promises.handlers import evaluate_due_promises
 from payments.reconciliation.handlers import reconcile_yesterday
 from payments.reconciliation.routes import router as reconciliation_router
 from payments.settings import PaymentsSettings
+from payments.write_offs.routes import router as write_offs_router
 from recaudo_common.gate import PROVIDER_NOTIFICATIONS, BodyRule, public_form
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
@@ -43,7 +44,7 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
 
     return ServiceUnit(
         name="payments", schema="payments", migrations=MIGRATIONS, settings=settings,
-        routers=[router, gateways_router, checkouts_router, checkout_pages, reconciliation_router],
+        routers=[router, gateways_router, checkouts_router, checkout_pages, reconciliation_router, write_offs_router],
         app_state={APP_STATE: PaymentsState(settings, vault)},
         subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s),
                                                   periodic(expire_checkouts, settings.checkout_expiry_poll_s),

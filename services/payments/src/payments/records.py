@@ -38,6 +38,7 @@ class Account:
     balance: Decimal
     status: LedgerStatus
     recalled: bool
+    written_off: Decimal = Decimal("0")  # written off and not recovered yet (#22)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
     ledger_kind = "chargeback" if kind == "chargeback" else "reversal"
     await store.add_entry(s, client=client, account_ref=account.account_ref, kind=ledger_kind, amount=take_back,
                           payment_id=payment_id, now=now)
-    after = after_reversal(account.balance, take_back, account.status)
+    after = after_reversal(account.balance, take_back, account.status, written_off=account.written_off)
     await store.set_account(s, client, account.account_ref, balance=after.balance, status=after.status, now=now)
     reversed_total = await store.add_reversed(s, payment_id, take_back)
     await store.insert_reversal(s, reversal_id=reversal_id, payment_id=payment_id, client=client, kind=kind,

@@ -80,7 +80,7 @@ async def add_entry(s: AsyncSession, *, client: str, account_ref: str, kind: str
         {"c": client, "r": account_ref, "k": kind, "a": amount, "p": payment_id, "e": event_id, "now": now})
 
 
-ACCOUNT_COLUMNS = "client_slug, account_ref, debtor_ref, debtor_id, currency, balance, status, recalled"
+ACCOUNT_COLUMNS = "client_slug, account_ref, debtor_ref, debtor_id, currency, balance, status, recalled, written_off"
 
 
 async def lock_account(s: AsyncSession, client: str, account_ref: str) -> Account | None:
@@ -98,11 +98,12 @@ async def ledger_balance(s: AsyncSession, client: str, account_ref: str) -> Deci
 
 
 async def set_account(s: AsyncSession, client: str, account_ref: str, *, balance: Decimal, status: str,
-                      now: dt.datetime) -> None:
+                      now: dt.datetime, written_off: Decimal | None = None) -> None:
+    """The account's balance and status (and, given, the written-off money it has not recovered)."""
     await s.execute(text(
-        "UPDATE payments.accounts SET balance = :b, status = :st, updated_at = :now "
-        "WHERE client_slug = :c AND account_ref = :r"),
-        {"c": client, "r": account_ref, "b": balance, "st": status, "now": now})
+        "UPDATE payments.accounts SET balance = :b, status = :st, updated_at = :now, "
+        "written_off = coalesce(:w, written_off) WHERE client_slug = :c AND account_ref = :r"),
+        {"c": client, "r": account_ref, "b": balance, "st": status, "now": now, "w": written_off})
 
 
 async def restate_debtor(s: AsyncSession, client: str, account_ref: str, *, debtor_ref: uuid.UUID | None,

@@ -1,4 +1,5 @@
-"""The payment.* events: payments applied, reversed (v1 and v2) or left unmatched in suspense (topic `payment`)."""
+"""The payment.* events: payments applied, reversed (v1 and v2) or left unmatched in suspense, accounts written off
+and money recovered after a write-off (topic `payment`)."""
 
 from __future__ import annotations
 
@@ -80,6 +81,46 @@ class PaymentUnmatched(Event):
     paid_at: dt.datetime
     source: PaymentSource
     reason: str
+
+
+WriteOffReason = Literal["uneconomic", "deceased", "statute_barred", "insolvency", "fraud", "other"]
+WriteOffSource = Literal["operator", "strategy"]  # an operator's decision, or the client company's rules
+
+
+@register
+class PaymentWrittenOff(Event):
+    type = "payment.written_off"
+    family = "payment"
+    producer = "payments"
+    summary = ("An account was written off, wholly or in part, by a ledger entry: the amount leaves what is left "
+               "to pay. Keyed by the account, in order with its payments. The operator's note is not on the wire.")
+
+    write_off_id: UUID
+    account_ref: str
+    amount: Decimal = Field(description="what this write-off took off the balance")
+    currency: str
+    reason: WriteOffReason
+    source: WriteOffSource
+    written_off_at: dt.datetime
+    new_balance: Decimal = Field(description="what is left to pay after it (0 when the whole balance was written off)")
+    written_off_total: Decimal = Field(description="written off on the account and not recovered, this one included")
+    account_status: LedgerStatus
+
+
+@register
+class PaymentWriteOffRecovered(Event):
+    type = "payment.write_off_recovered"
+    family = "payment"
+    producer = "payments"
+    summary = ("Part of a payment recovered money written off on its account (it follows that payment's "
+               "payment.applied): the written-off amount left falls by `amount`.")
+
+    payment_id: UUID
+    account_ref: str
+    amount: Decimal = Field(description="of the payment, what recovered written-off money")
+    recovered_at: dt.datetime
+    written_off_total: Decimal = Field(description="written off on the account and still not recovered")
+    account_status: LedgerStatus
 
 
 CheckoutStatus = Literal["created", "pending", "approved", "declined", "expired"]

@@ -1,4 +1,5 @@
-"""The ledger's arithmetic: balance = placed + adjustments - payments + reversals + chargebacks."""
+"""The ledger's arithmetic: balance = placed + adjustments - payments + reversals + chargebacks - write-offs
++ write-off recoveries (domain/write_offs.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from typing import Literal
 from recaudo_common.accounts import LedgerStatus as AccountStatus
 from recaudo_common.accounts import ledger_status
 
-EntryKind = Literal["placement", "adjustment", "payment", "reversal", "chargeback"]
+EntryKind = Literal["placement", "adjustment", "payment", "reversal", "chargeback", "write_off", "write_off_recovery"]
 
 # Entries are stored with the sign they carry into the balance.
-SIGN: dict[str, int] = {"placement": 1, "adjustment": 1, "payment": -1, "reversal": 1, "chargeback": 1}
+SIGN: dict[str, int] = {"placement": 1, "adjustment": 1, "payment": -1, "reversal": 1, "chargeback": 1,
+                        "write_off": -1, "write_off_recovery": 1}
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,11 @@ class AfterPayment:
     status: AccountStatus
 
 
-def after_payment(current_balance: Decimal, amount: Decimal, current_status: AccountStatus) -> AfterPayment:
+def after_payment(current_balance: Decimal, amount: Decimal, current_status: AccountStatus, *,
+                  written_off: Decimal = Decimal("0")) -> AfterPayment:
+    """`current_balance` includes any written-off money this payment recovers (written back first); `written_off`
+    is what stays written off after it."""
     new_balance = current_balance - amount
     credit = -new_balance if new_balance < 0 else Decimal("0")
-    return AfterPayment(new_balance, credit, ledger_status(balance=new_balance, settled=current_status == "settled"))
+    return AfterPayment(new_balance, credit, ledger_status(balance=new_balance, settled=current_status == "settled",
+                                                           written_off=written_off))

@@ -39,9 +39,12 @@ class AfterReversal:
     status: LedgerStatus
 
 
-def after_reversal(current_balance: Decimal, amount: Decimal, current_status: LedgerStatus) -> AfterReversal:
+def after_reversal(current_balance: Decimal, amount: Decimal, current_status: LedgerStatus, *,
+                   written_off: Decimal = Decimal("0")) -> AfterReversal:
     """The money goes back on the balance; an account with something to pay again is open again (a reversal
-    that leaves something to pay undoes a settlement too)."""
+    that leaves something to pay undoes a settlement too, and reopens a written-off account for what it owes
+    again; what was written off stays written off)."""
     new_balance = current_balance + amount
     return AfterReversal(new_balance, ledger_status(balance=new_balance,
-                                                    settled=current_status == "settled" and new_balance <= 0))
+                                                    settled=current_status == "settled" and new_balance <= 0,
+                                                    written_off=written_off))

@@ -1,0 +1,74 @@
+"""Writing an account off: the domain's rule, a `write_off` ledger entry, the account's new balance and status,
+the write-off's row and payment.written_off, in one transaction; an operator's is once per Idempotency-Key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from payments import store
+from payments.domain.write_offs import WriteOffRefusedError, write_off
+from payments.handlers import answered_before, fingerprint
+from payments.promises import store as promises
+from payments.write_offs import store as write_offs
+from payments.write_offs.schemas import WriteOffIn, WriteOffOut
+from recaudo_common.db import Database
+from recaudo_common.domain_errors import Conflict, Invalid, NotFound
+from recaudo_common.events import PaymentWrittenOff, WriteOffReason, WriteOffSource
+from recaudo_common.outbox import Outbox
+
+outbox = Outbox(store.SCHEMA)
+
+
+async def write_off_by_operator(db: Database, *, client: str, account_ref: str, idempotency_key: str,
+                                request: WriteOffIn, now: dt.datetime) -> WriteOffOut:
+    """Sent again with the same key and body it answers what it answered and writes off nothing more; the same
+    key with another body (or another command: the keys are payments' one namespace per client company) is a
+    conflict. A refused write-off stores nothing."""
+    amount = None if request.amount is None else str(request.amount.quantize(Decimal("0.01")))  # 5 and 5.00 alike
+    request_sha = fingerprint({"command": "write_off", "account_ref": account_ref, "reason": request.reason,
+                               "note": request.note, "amount": amount})
+    async with db.transaction() as s:
+        earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request_sha=request_sha,
+                                        now=now)
+        if earlier is not None:
+            return WriteOffOut.model_validate_json(earlier)
+        result = await book_write_off(s, client=client, account_ref=account_ref, reason=request.reason,
+                                      note=request.note, amount=request.amount, source="operator", now=now)
+        await store.store_idempotent_response(s, client, idempotency_key, result.model_dump_json(), follows=None)
+    return result
+
+
+async def book_write_off(s: AsyncSession, *, client: str, account_ref: str, reason: WriteOffReason,
+                         note: str | None, amount: Decimal | None, source: WriteOffSource,
+                         now: dt.datetime) -> WriteOffOut:
+    """Inside the caller's transaction. An account under an active arrangement is refused: the debtor was
+    offered terms; the arrangement is kept, broken or cancelled first."""
+    account = await store.lock_account(s, client, account_ref)
+    if account is None:
+        raise NotFound(f"account {account_ref!r}")
+    if await promises.active_arrangement(s, client, account_ref) is not None:
+        raise Conflict("arrangement_active", "this account has an active arrangement; it must end before a write-off")
+    try:
+        after = write_off(balance=account.balance, status=account.status, recalled=account.recalled,
+                          written_off=account.written_off, requested=amount)
+    except WriteOffRefusedError as e:
+        if e.conflict:
+            raise Conflict(e.code, e.detail, title="Write-off refused") from e
+        raise Invalid(e.code, e.detail, title="Write-off refused") from e
+    write_off_id = uuid.uuid4()
+    await store.add_entry(s, client=client, account_ref=account_ref, kind="write_off", amount=-after.amount, now=now)
+    await store.set_account(s, client, account_ref, balance=after.balance, status=after.status, now=now,
+                            written_off=after.written_off)
+    await write_offs.insert_write_off(s, write_off_id=write_off_id, client=client, account_ref=account_ref,
+                                      amount=after.amount, reason=reason, note=note, source=source, now=now)
+    await outbox.add(s, [PaymentWrittenOff(
+        write_off_id=write_off_id, account_ref=account_ref, amount=after.amount, currency=account.currency,
+        reason=reason, source=source, written_off_at=now, new_balance=after.balance,
+        written_off_total=after.written_off, account_status=after.status).envelope(client=client, occurred_at=now)])
+    return WriteOffOut(id=write_off_id, account_ref=account_ref, amount=after.amount, reason=reason, source=source,
+                       written_off_at=now, new_balance=after.balance, written_off_total=after.written_off,
+                       account_status=after.status)

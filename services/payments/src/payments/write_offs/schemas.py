@@ -1,0 +1,37 @@
+"""The write-off route's wire contracts (v1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from recaudo_common.events import WriteOffReason, WriteOffSource
+
+
+class WriteOffIn(BaseModel):
+    """v1: `reason` is one of the documented set; `note` is a short operator's note for the client company's
+    auditors, never personal data (it stays in payments: it is not on any event); `amount` defaults to all that
+    is left to pay."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: WriteOffReason
+    note: str | None = Field(None, min_length=1, max_length=200)
+    amount: Decimal | None = Field(None, gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2,
+                                   description="decimal string, e.g. \"15000.00\"")
+
+
+class WriteOffOut(BaseModel):
+    """v1"""
+
+    id: uuid.UUID
+    account_ref: str
+    amount: Decimal
+    reason: WriteOffReason
+    source: WriteOffSource
+    written_off_at: dt.datetime
+    new_balance: Decimal
+    written_off_total: Decimal
+    account_status: str
