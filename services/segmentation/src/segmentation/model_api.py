@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
@@ -127,7 +128,8 @@ async def train_model(client: ClientOfOperator, principal: CurrentPrincipal, pla
 
 
 @router.get("/clients/{slug}/model/trainings/{training_id}", response_model=TrainingOut)
-async def get_training(training_id: int, client: ClientOfCaller, platform: PlatformDep) -> TrainingOut:
+async def get_training(training_id: Annotated[int, Path(ge=1, le=2**63 - 1)], client: ClientOfCaller,
+                       platform: PlatformDep) -> TrainingOut:
     async with platform.db.transaction() as s:
         training = await model_store.get_training(s, client.slug, training_id)
     if training is None:

@@ -134,6 +134,8 @@ async def test_train_on_demand_promote_only_a_better_model_and_score_with_it(pla
         assert (await http.get("/v1/clients/banco/model", headers=as_client)).json()["version"] == card["version"]
         missing = await http.get("/v1/clients/banco/model/trainings/999999", headers=as_client)
         assert missing.status_code == 404
+        beyond = await http.get(f"/v1/clients/banco/model/trainings/{2 ** 70}", headers=as_client)
+        assert beyond.status_code == 422  # refused at the door, never a bigint overflow in the database
 
     # The schedule: a week after the latest training, a new one runs (and is judged the same way).
     assert await retrain_due_models(platform.db, now=END + dt.timedelta(days=1)) == {}
