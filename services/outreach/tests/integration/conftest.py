@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from outreach.consumers import SUBSCRIPTIONS
@@ -25,7 +26,7 @@ from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.events import AccountPlaced, AccountSegmented, ClientRegistered, Event
 from recaudo_common.personal_data import MasterKeyring, PersonalData, Vault, seal
 from recaudo_common.runtime import Platform, build_app, make_platform
-from recaudo_common.testing import settings_for_test
+from recaudo_common.testing import free_port, settings_for_test
 
 # Wednesday 2026-03-04 10:00 in Bogotá.
 WEDNESDAY_10 = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -143,3 +144,39 @@ async def outreach(database_url: str) -> AsyncIterator[Outreach]:
     yield o
     await http.aclose()
     await o.platform.db.dispose()
+
+
+@dataclass(frozen=True)
+class ReceivedMail:
+    mail_from: str  # the envelope sender (Return-Path), which is not the From header
+    raw: bytes  # the message as it arrived, byte for byte
+
+
+class MailSink:
+    """The platform's submission server, a real local SMTP server (aiosmtpd): keeps every message it takes; refuses
+    the recipients in `dead` at RCPT TO, as Postfix does."""
+
+    def __init__(self) -> None:
+        self.received: list[ReceivedMail] = []
+        self.dead: set[str] = set()
+        self.port = 0
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.dead:
+            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in virtual mailbox table"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.received.append(ReceivedMail(envelope.mail_from, envelope.original_content))
+        return "250 OK"
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailSink]:
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    sink.port = controller.port
+    yield sink
+    controller.stop()

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from prometheus_client import REGISTRY
 
 from outreach.main import build
@@ -22,32 +21,12 @@ from outreach.settings import OutreachSettings
 from outreach.unsubscribe.receiver import BounceReceiver
 from recaudo_common.testing import eventually, free_port
 
-from .conftest import Outreach, make_outreach, segmented
+from .conftest import MailSink, Outreach, make_outreach, segmented
 
 pytestmark = pytest.mark.integration
 
 BOUNCE = "rebotes@agencia.example"
 METRIC = "recaudo_outreach_bounces_total"
-
-
-class MailServer:
-    """The platform's submission server: takes every message, noting its envelope sender."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append((envelope.mail_from, envelope.original_content))
-        return "250 OK"
-
-
-@pytest.fixture
-def mail_server() -> Any:
-    server = MailServer()
-    controller = Controller(server, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, server
-    controller.stop()
 
 
 @dataclass
@@ -72,10 +51,9 @@ def accepts(port: int) -> bool:
 
 
 @pytest.fixture
-async def running(database_url: str, mail_server: Any) -> AsyncIterator[Running]:
-    controller, _ = mail_server
+async def running(database_url: str, mail_server: MailSink) -> AsyncIterator[Running]:
     port = free_port()
-    o, _ = await make_outreach(database_url, providers={"email": "smtp", "sms": "sandbox"}, smtp_port=controller.port,
+    o, _ = await make_outreach(database_url, providers={"email": "smtp", "sms": "sandbox"}, smtp_port=mail_server.port,
                                smtp_from="cobranza@agencia.example", smtp_bounce_addresses=[BOUNCE],
                                smtp_bounce_port=port, smtp_bounce_max_bytes=200_000, smtp_bounce_max_sessions=3)
     [receiver] = receivers(o.settings, o)
@@ -126,13 +104,12 @@ def counted(outcome: str) -> float:
     return REGISTRY.get_sample_value(METRIC, {"outcome": outcome}) or 0.0
 
 
-async def sent(o: Outreach, ref: str, mail_server: Any) -> tuple[uuid.UUID, bytes]:
+async def sent(o: Outreach, ref: str, mail_server: MailSink) -> tuple[uuid.UUID, bytes]:
     """The attempt sent for `ref` and the headers of the message as the mail server received it."""
-    _, server = mail_server
     await o.deliver(await o.placed(ref, channels=("email",)), segmented(ref, ("email",)))
     assert await o.tick() == 1
-    mail_from, raw = server.received[-1]
-    assert mail_from == BOUNCE  # the envelope sender (Return-Path) is the bounce address, not the From
+    raw = mail_server.received[-1].raw
+    assert mail_server.received[-1].mail_from == BOUNCE  # the envelope sender (Return-Path) is the bounce address, not the From
     [(attempt_id,)] = await o.sql("SELECT id FROM outreach.attempts WHERE account_ref = :r AND status = 'sent'", r=ref)
     return attempt_id, raw.split(b"\r\n\r\n")[0]
 
@@ -144,7 +121,7 @@ async def history(o: Outreach, ref: str) -> dict[str, Any]:
 
 
 async def test_a_bounce_fails_the_attempt_and_the_dead_address_is_never_used_again_once(
-        running: Running, mail_server: Any) -> None:
+        running: Running, mail_server: MailSink) -> None:
     o = running.o
     attempt_id, headers = await sent(o, "B-1", mail_server)
     applied, duplicate = counted("applied"), counted("duplicate")
@@ -176,7 +153,7 @@ async def test_a_bounce_fails_the_attempt_and_the_dead_address_is_never_used_aga
 
 
 async def test_delayed_transient_and_foreign_reports_change_only_what_they_say(
-        running: Running, mail_server: Any) -> None:
+        running: Running, mail_server: MailSink) -> None:
     o = running.o
     attempt_id, headers = await sent(o, "B-2", mail_server)
     not_failed, not_ours = counted("not_failed"), counted("not_ours")
@@ -254,7 +231,7 @@ def flood(port: int) -> tuple[int, bytes | str]:
 
 
 async def test_hostile_clients_get_clear_refusals_and_the_receiver_keeps_working(
-        running: Running, mail_server: Any, caplog: pytest.LogCaptureFixture) -> None:
+        running: Running, mail_server: MailSink, caplog: pytest.LogCaptureFixture) -> None:
     o = running.o
     caplog.set_level("DEBUG")
     before = {k: counted(k) for k in ("recipient_refused", "too_big", "not_a_report", "unreadable", "busy")}

@@ -11,48 +11,19 @@ from typing import Any
 
 import dkim
 import pytest
-from aiosmtpd.controller import Controller
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from outreach.domain.unsubscribe import unsubscribe_token
 from outreach.unsubscribe.bounces import bounce_received
 from recaudo_common.events import AccountRecalled, DebtorErasureRequested
-from recaudo_common.testing import free_port
 
-from .conftest import Outreach, make_outreach, segmented
+from .conftest import MailSink, Outreach, make_outreach, segmented
 
 pytestmark = pytest.mark.integration
 
 PUBLIC_URL = "https://cobro.agencia.example"
 QUESTION = "¿Desea dejar de recibir correos de cobranza de Banco Andino?"
-
-
-class MailServer:
-    """Takes every message as its raw bytes; refuses the recipients in `dead` at RCPT TO as Postfix does."""
-
-    def __init__(self) -> None:
-        self.received: list[bytes] = []
-        self.dead: set[str] = set()
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
-        if address in self.dead:
-            return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown in virtual mailbox table"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append(envelope.original_content)
-        return "250 OK"
-
-
-@pytest.fixture
-def mail_server() -> Any:
-    server = MailServer()
-    controller = Controller(server, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, server
-    controller.stop()
 
 
 def key_pair() -> tuple[str, bytes]:
@@ -82,15 +53,14 @@ async def compliance(o: Outreach, ref: str, channel: str) -> dict[str, Any]:
 
 
 async def test_the_message_received_carries_the_one_click_fields_and_a_dkim_signature_that_verifies(
-        database_url: str, mail_server: Any) -> None:
-    controller, server = mail_server
+        database_url: str, mail_server: MailSink) -> None:
     private, record = key_pair()
-    o = await emailing(database_url, controller.port, smtp_dkim_selector="recaudo",
+    o = await emailing(database_url, mail_server.port, smtp_dkim_selector="recaudo",
                        smtp_dkim_domain="agencia.example", smtp_dkim_private_key=private)
     try:
         await o.deliver(await o.placed("E-1", channels=("email",)), segmented("E-1", ("email",)))
         assert await o.tick() == 1
-        [raw] = server.received
+        [raw] = [mail.raw for mail in mail_server.received]
         [(attempt_id,)] = await o.sql("SELECT id FROM outreach.attempts WHERE status = 'sent'")
         token = unsubscribe_token(attempt_id, "email", o.settings.link_secret)
         headers = raw.split(b"\r\n\r\n")[0]
@@ -105,9 +75,8 @@ async def test_the_message_received_carries_the_one_click_fields_and_a_dkim_sign
 
 
 async def test_one_click_opts_the_debtor_out_of_email_at_once_and_again_changes_nothing(
-        database_url: str, mail_server: Any) -> None:
-    controller, _ = mail_server
-    o = await emailing(database_url, controller.port)
+        database_url: str, mail_server: MailSink) -> None:
+    o = await emailing(database_url, mail_server.port)
     try:
         await o.deliver(await o.placed("E-2", channels=("email", "sms")), segmented("E-2", ("email",)))
         assert await o.tick() == 1
@@ -142,9 +111,8 @@ async def test_one_click_opts_the_debtor_out_of_email_at_once_and_again_changes_
 
 
 async def test_a_tampered_or_foreign_link_is_a_404_in_spanish_and_records_nothing(
-        database_url: str, mail_server: Any) -> None:
-    controller, _ = mail_server
-    o = await emailing(database_url, controller.port)
+        database_url: str, mail_server: MailSink) -> None:
+    o = await emailing(database_url, mail_server.port)
     try:
         await o.deliver(await o.placed("E-3", channels=("email",)), segmented("E-3", ("email",)))
         assert await o.tick() == 1
@@ -177,14 +145,13 @@ async def test_a_tampered_or_foreign_link_is_a_404_in_spanish_and_records_nothin
 
 
 async def test_a_550_at_rcpt_fails_the_attempt_and_the_address_is_never_used_again(
-        database_url: str, mail_server: Any) -> None:
-    controller, server = mail_server
-    server.dead.add("deudor@example.com")
-    o = await emailing(database_url, controller.port)
+        database_url: str, mail_server: MailSink) -> None:
+    mail_server.dead.add("deudor@example.com")
+    o = await emailing(database_url, mail_server.port)
     try:
         await o.deliver(await o.placed("E-4", channels=("email", "sms")), segmented("E-4", ("email",)))
         assert await o.tick() == 1
-        assert server.received == []
+        assert mail_server.received == []
         [(status, failure)] = await o.sql("SELECT status, failure FROM outreach.attempts WHERE account_ref = 'E-4' "
                                          "AND sequence = 1")
         assert status == "failed" and failure.startswith("recipient refused by the mail server: 550 5.1.1")
@@ -209,10 +176,9 @@ async def test_a_550_at_rcpt_fails_the_attempt_and_the_address_is_never_used_aga
         await close(o)
 
 
-async def test_an_erasure_removes_the_refused_address_with_the_person(database_url: str, mail_server: Any) -> None:
-    controller, server = mail_server
-    server.dead.add("deudor@example.com")
-    o = await emailing(database_url, controller.port)
+async def test_an_erasure_removes_the_refused_address_with_the_person(database_url: str, mail_server: MailSink) -> None:
+    mail_server.dead.add("deudor@example.com")
+    o = await emailing(database_url, mail_server.port)
     try:
         placed = await o.placed("E-7", channels=("email",), debtor="70707070")
         await o.deliver(placed, segmented("E-7", ("email",)))
@@ -241,9 +207,8 @@ def dsn(message_id: str, recipient: str, action: str = "failed", status: str = "
 
 
 async def test_a_later_bounce_fails_the_sent_attempt_and_marks_the_address_once(
-        database_url: str, mail_server: Any) -> None:
-    controller, _ = mail_server
-    o = await emailing(database_url, controller.port)
+        database_url: str, mail_server: MailSink) -> None:
+    o = await emailing(database_url, mail_server.port)
     try:
         await o.deliver(await o.placed("E-8", channels=("email",)), segmented("E-8", ("email",)))
         assert await o.tick() == 1

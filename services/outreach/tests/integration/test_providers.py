@@ -6,47 +6,26 @@ import datetime as dt
 import email
 import email.policy
 import json
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from outreach.providers import twilio_signature
 from recaudo_common.testing import eventually, free_port
 from recaudo_common.webhook_signatures import sign
 
-from .conftest import Outreach, make_outreach, segmented
+from .conftest import MailSink, Outreach, make_outreach, segmented
 from .fake_twilio import FakeTwilio, serving
 
 pytestmark = pytest.mark.integration
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server() -> Any:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield controller, inbox
-    controller.stop()
-
-
-async def test_email_is_really_received_by_an_smtp_server(database_url: str, smtp_server: Any) -> None:
-    controller, inbox = smtp_server
+async def test_email_is_really_received_by_an_smtp_server(database_url: str, mail_server: MailSink) -> None:
     o, http = await make_outreach(database_url, providers={"email": "smtp", "sms": "sandbox"},
-                                  smtp_port=controller.port, smtp_from="cobranza@agencia.example")
+                                  smtp_port=mail_server.port, smtp_from="cobranza@agencia.example")
     try:
         await o.deliver(await o.placed("E-1", channels=("email",)), segmented("E-1", ("email",)))
         assert await o.tick() == 1
-        [message] = inbox.messages
+        [message] = [email.message_from_bytes(m.raw, policy=email.policy.default) for m in mail_server.received]
         assert message["To"] == "deudor@example.com" and message["From"] == "cobranza@agencia.example"
         assert message["Subject"] == "Banco Andino: saldo pendiente de su obligación E-1"
         text = message.get_content()
