@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 export UV
 
-.PHONY: run test lint fmt install catalogue manifests up down kafka-start kafka-stop clean bench chaos fuzz
+.PHONY: run test test-full lint fmt install catalogue manifests up down kafka-start kafka-stop clean bench chaos fuzz
 
 install: ## install uv (if missing) and every dependency from the lock file
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
@@ -14,6 +14,9 @@ run: install ## the whole platform: embedded PostgreSQL, postgres transport, dem
 
 test: install ## lint, then unit + integration + e2e against real PostgreSQL and Kafka
 	@bash scripts/test.sh
+
+test-full: install ## make test with the heavy tests at full size (RECAUDO_TEST_SIZE=full; docs/testing.md)
+	@RECAUDO_TEST_SIZE=full bash scripts/test.sh
 
 lint: install
 	@$(UV) run --no-sync ruff check .
