@@ -196,3 +196,22 @@ def test_a_strategy_rule_may_require_indicator_levels_and_old_strategies_keep_wo
                                                                               DEFAULT_BUCKETS))
     twice = strategy_errors(Strategy(4, (soft, soft, *base.rules)), DEFAULT_BUCKETS)
     assert any("two rules with the same conditions" in e for e in twice)
+
+
+def test_the_card_describes_the_scorecard_before_any_training_and_a_regression_of_before() -> None:
+    from segmentation.domain.propensity import model_to_json
+    from segmentation.domain.propensity import train as train_logistic
+    from segmentation.model_api import card_of
+    from segmentation.model_store import StoredModel
+
+    scorecard = card_of(None)
+    assert (scorecard.kind, scorecard.version, scorecard.training_rows, scorecard.holdout_auc) == \
+        ("scorecard", "scorecard-v1", 0, None)
+    assert [(w.feature, w.weight) for w in scorecard.weights][:2] == [("days_past_due", 30), ("days_past_due", 20)]
+    rows = training_rows([history_of(d) for d in debtors(300, seed=6)], cutoff=START + dt.timedelta(days=330))
+    legacy = train_logistic([Sample(r.features.days_past_due, r.features.balance, r.features.contactable, r.paid)
+                             for r in rows], version="logreg-1")
+    card = card_of(StoredModel("logistic_regression", "logreg-1", START, model_to_json(legacy), None))
+    assert card.kind == "logistic_regression" and card.features == ["days_past_due", "log_balance", "contactable"]
+    assert card.holdout_auc == legacy.holdout_auc and card.calibration_error is not None
+    assert card.calibration_bins == 10 and len(card.weights) == 3
