@@ -36,6 +36,7 @@ class ClientTerms:
     instalments_min: int = MIN_INSTALMENTS
     instalments_max: int = MAX_INSTALMENTS
     min_instalment_amount: Decimal = Decimal(0)
+    cost_table: dict[str, Decimal] | None = None  # channel -> the cost of one contact (None: none set)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,7 +35,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
     return Subscriptions(
         consumer="reporting", schema=SCHEMA,
         handlers={
-            **client_copy_handlers(SCHEMA),
+            **client_copy_handlers(SCHEMA, after=handlers.on_client),
             **by_event_type(handlers.on_placed, handlers.on_segmented, handlers.on_recalled,
                             handlers.on_payment_applied, handlers.on_payment_reversed, handlers.on_contact,
                             handlers.on_promise, handlers.on_arrangement, copies.on_updated, copies.on_rectified,

@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.cost_tables import keep_cost_table
 from recaudo_common.db import Database
 from recaudo_common.events import (
     AccountPlaced,
@@ -15,6 +16,7 @@ from recaudo_common.events import (
     ArrangementBroken,
     ArrangementKept,
     ArrangementMade,
+    ClientSettings,
     ContactAttempted,
     ContactDelivered,
     ContactFailed,
@@ -30,6 +32,11 @@ from recaudo_common.telemetry import REPORT_FRESHNESS
 from reporting import store
 from reporting.domain.kpis import check_commission_rates
 from reporting.rows import Placement, Segmentation
+
+
+async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
+    """After the client copy: the client company's own cost table, which prices the report's contacts."""
+    await keep_cost_table(ctx.session, store.SCHEMA, event, ctx)
 
 
 async def on_placed(event: AccountPlaced, ctx: HandlerContext) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from recaudo_common.accounts import account_status
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.clock import local_instant
+from recaudo_common.cost_tables import get_cost_table
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import NotFound
 from reporting import store
@@ -36,10 +37,12 @@ FactsByGroup = tuple[Facts, dict[str, Facts]]  # the totals, and the facts of ea
 async def recovery_facts(db: Database, *, client: ClientCopy, group_by: str | None, date_from: dt.datetime | None,
                          date_to: dt.datetime) -> FactsByGroup:
     async with db.transaction() as s:
+        prices = await get_cost_table(s, store.SCHEMA, client.slug)
         totals = await store.report(s, client=client.slug, group_by=None, date_from=date_from, date_to=date_to,
-                                    timezone=client.timezone)
+                                    timezone=client.timezone, cost_table=prices)
         grouped = (await store.report(s, client=client.slug, group_by=group_by, date_from=date_from,
-                                      date_to=date_to, timezone=client.timezone)) if group_by else {}
+                                      date_to=date_to, timezone=client.timezone, cost_table=prices)
+                   ) if group_by else {}
     return totals.get("all", Facts()), grouped
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.client_copy import get_client
+from recaudo_common.cost_tables import get_cost_table
 from recaudo_common.events import DebtorErased
 from recaudo_common.outbox import outbox_inbox_ddl
 from recaudo_common.runtime import Platform
@@ -90,12 +91,13 @@ async def differences(platform: Platform, *, clients: list[str], schema: str = R
             copy = await get_client(s, store.SCHEMA, slug)
             if copy is None:
                 continue
+            prices = await get_cost_table(s, store.SCHEMA, slug)  # the same prices on both sides
             for group_by in (None, *GROUPINGS):
                 live = await store.report(s, client=slug, group_by=group_by, date_from=None, date_to=now,
-                                          timezone=copy.timezone)
+                                          timezone=copy.timezone, cost_table=prices)
                 with store.tables_in(schema):
                     rebuilt = await store.report(s, client=slug, group_by=group_by, date_from=None, date_to=now,
-                                                 timezone=copy.timezone)
+                                                 timezone=copy.timezone, cost_table=prices)
                 for key in sorted(set(live) | set(rebuilt)):
                     a, b = live.get(key, Facts()), rebuilt.get(key, Facts())
                     for figure in sorted(f.name for f in fields(Facts)):

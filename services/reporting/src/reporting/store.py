@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -13,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.cost_tables import CostTable
 from recaudo_common.db import unnest_rows
 from reporting.domain.kpis import Facts
 from reporting.rows import (
@@ -282,10 +284,13 @@ def _key(group_by: str | None, at: str | None, channel: str | None = None) -> st
 
 
 async def report(s: AsyncSession, *, client: str, group_by: str | None, date_from: dt.datetime | None,
-                 date_to: dt.datetime, timezone: str) -> dict[str, Facts]:
-    """Every fact of the recovery report per group key; each fact family in one aggregate query."""
+                 date_to: dt.datetime, timezone: str, cost_table: CostTable | None = None) -> dict[str, Facts]:
+    """Every fact of the recovery report per group key; each fact family in one aggregate query. With the client
+    company's cost table, each contact made (attempted or logged with an outcome) on a channel it prices costs its
+    price; otherwise, and on other channels, what its provider reported."""
     since = "(CAST(:from AS timestamptz) IS NULL OR {col} >= :from) AND {col} < :to"
-    params = {"c": client, "from": date_from, "to": date_to, "tz": timezone}
+    prices = None if cost_table is None else json.dumps({c: str(v) for c, v in cost_table.items()})
+    params = {"c": client, "from": date_from, "to": date_to, "tz": timezone, "prices": prices}
     out: dict[str, Facts] = {}
 
     async def run(key: str | None, sql: str) -> None:
@@ -308,7 +313,10 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
         WHERE p.client_slug = :c AND {since.format(col='p.paid_at')} GROUP BY 1""")
     await run(_key(group_by, "k.at", "k.channel"), f"""
         SELECT {{key}} AS key, count(*) FILTER (WHERE k.attempted AND NOT k.simulated) AS attempts,
-               coalesce(sum(k.cost) FILTER (WHERE NOT k.simulated), 0) AS contact_cost,
+               coalesce(sum(CASE WHEN CAST(:prices AS jsonb) ->> k.channel IS NULL THEN k.cost
+                                 WHEN k.attempted OR k.outcome IS NOT NULL
+                                 THEN CAST(CAST(:prices AS jsonb) ->> k.channel AS numeric) ELSE 0 END)
+                        FILTER (WHERE NOT k.simulated), 0) AS contact_cost,
                count(DISTINCT k.account_ref) FILTER (WHERE NOT k.simulated
                                                      AND (k.delivered OR k.outcome IN {REACHED})) AS accounts_contacted,
                count(DISTINCT k.account_ref) FILTER (WHERE NOT k.simulated

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from recaudo_common.events.channels import Channel
+from recaudo_common.events.channels import Channel, CostedChannel
 from recaudo_common.events.envelope import Event, register
 from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
@@ -30,6 +30,10 @@ class ClientSettings(Event):
     instalments_max: int = Field(MAX_INSTALMENTS, ge=MIN_INSTALMENTS, le=MAX_INSTALMENTS,
                                  description="the most instalments a plan may have")
     min_instalment_amount: Decimal = Field(Decimal(0), ge=0, description="the smallest instalment (0: none)")
+    # Added compatibly in version 1 (#22): absent in older events, and null until the client company sets one.
+    cost_table: dict[CostedChannel, Decimal] | None = Field(
+        None, description="the client company's own cost of one contact on each channel, in its currency (PUT "
+                          "/v1/clients/{slug}/cost-table); null: none set, contacts cost what their provider reports")
 
 
 @register

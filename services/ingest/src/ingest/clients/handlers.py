@@ -1,11 +1,12 @@
 """Client companies' commands and queries: register one (client.registered), change its arrangement limits
-(client.updated), lower its upload cap, save and read its mapping profiles."""
+and its cost table (client.updated), lower its upload cap, save and read its mapping profiles."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 
 from ingest.clients import store
 from ingest.domain.clients import client_errors
@@ -71,9 +72,25 @@ async def set_arrangement_limits(db: Database, client: ClientCompany, limits: Ar
         await store.set_arrangement_limits(s, client.slug, limits, now)
         changed = await store.get_client(s, client.slug)
         assert changed is not None
-        settings = {k: v for k, v in dataclasses.asdict(changed).items() if k not in ("max_upload_bytes", "created_at")}
-        await outbox.add(s, [ClientUpdated(**settings).envelope(client=client.slug, occurred_at=now)])
+        await outbox.add(s, [ClientUpdated(**_settings(changed)).envelope(client=client.slug, occurred_at=now)])
     return changed
+
+
+async def set_cost_table(db: Database, client: ClientCompany, table: dict[str, Decimal], *,
+                         now: dt.datetime) -> ClientCompany:
+    """An operator replaces the client company's own cost of one contact on each channel; client.updated carries it
+    to every service's copy (reporting prices the contacts made with it from then on, in every report)."""
+    async with db.transaction() as s:
+        await store.set_cost_table(s, client.slug, table, now)
+        changed = await store.get_client(s, client.slug)
+        assert changed is not None
+        await outbox.add(s, [ClientUpdated(**_settings(changed)).envelope(client=client.slug, occurred_at=now)])
+    return changed
+
+
+def _settings(client: ClientCompany) -> dict[str, object]:
+    """What client.* events carry of a client company: all but ingest's own upload cap and record dates."""
+    return {k: v for k, v in dataclasses.asdict(client).items() if k not in ("max_upload_bytes", "created_at")}
 
 
 async def client_companies(db: Database, scope: Sequence[str] | None) -> list[ClientCompany]:

@@ -1,9 +1,9 @@
-"""Client companies' routes: an operator registers one and sets its upload cap; a caller reads those it may see and
-saves or reads its mapping profiles."""
+"""Client companies' routes: an operator registers one and sets its upload cap and cost table; a caller reads
+those it may see and saves or reads its mapping profiles."""
 
 import datetime as dt
 from decimal import Decimal
-from typing import get_args
+from typing import Annotated, get_args
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,6 +58,21 @@ class ArrangementLimitsIn(BaseModel):
                                            description="the smallest instalment in the client's currency (0: none)")
 
 
+Cost = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=2)]
+
+
+class CostTableIn(BaseModel):
+    """v1: the client company's own cost of one contact on each channel, in its currency (every channel: the whole
+    table is replaced). Reports price the contacts made with it (docs/kpis.md, cost_ratio)."""
+
+    model_config = ConfigDict(extra="forbid")
+    sms: Cost = Field(description="one SMS sent, whatever its parts")
+    whatsapp: Cost = Field(description="one WhatsApp message sent")
+    email: Cost = Field(description="one e-mail sent")
+    voice: Cost = Field(description="one call placed")
+    agent: Cost = Field(description="one contact made by an agent")
+
+
 class UploadCapIn(BaseModel):
     """v1: a client company's own cap on a portfolio file (null: the platform's)."""
 
@@ -82,6 +97,8 @@ class ClientOut(BaseModel):
     instalments_min: int = MIN_INSTALMENTS
     instalments_max: int = MAX_INSTALMENTS
     min_instalment_amount: Decimal = Decimal(0)
+    cost_table: dict[str, Decimal] | None = Field(None, description="the cost of one contact per channel (null: "
+                                                                    "none set, providers' costs)")
 
 
 class ClientList(BaseModel):
@@ -145,6 +162,14 @@ async def put_arrangement_limits(body: ArrangementLimitsIn, client: ClientOfOper
     debtor page offers, and payments accepts, arrangements within them from then on."""
     changed = await handlers.set_arrangement_limits(platform.db, client, ArrangementLimits(**body.model_dump()),
                                                     now=platform.clock())
+    return ClientOut.model_validate(changed, from_attributes=True)
+
+
+@router.put("/clients/{slug}/cost-table", response_model=ClientOut)
+async def put_cost_table(body: CostTableIn, client: ClientOfOperator, platform: PlatformDep) -> ClientOut:
+    """An operator sets the client company's own cost of a contact on each channel (client.updated); reporting
+    prices the contacts made with it, and its cost ratio follows."""
+    changed = await handlers.set_cost_table(platform.db, client, body.model_dump(), now=platform.clock())
     return ClientOut.model_validate(changed, from_attributes=True)
 
 

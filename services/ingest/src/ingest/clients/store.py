@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,7 @@ from recaudo_common.instalments import ArrangementLimits
 
 CLIENT_COLUMNS = ("slug, name, country, currency, timezone, locale, default_authorised_channels, max_discount_pct, "
                   "promise_window_days, max_upload_bytes, created_at, instalments_min, instalments_max, "
-                  "min_instalment_amount")
+                  "min_instalment_amount, cost_table")
 
 
 def _client(row: RowMapping) -> ClientCompany:
@@ -26,7 +27,8 @@ def _client(row: RowMapping) -> ClientCompany:
         max_discount_pct=row["max_discount_pct"], promise_window_days=row["promise_window_days"],
         max_upload_bytes=row["max_upload_bytes"], created_at=row["created_at"],
         instalments_min=row["instalments_min"], instalments_max=row["instalments_max"],
-        min_instalment_amount=row["min_instalment_amount"])
+        min_instalment_amount=row["min_instalment_amount"],
+        cost_table=None if row["cost_table"] is None else {c: Decimal(v) for c, v in row["cost_table"].items()})
 
 
 async def insert_client(s: AsyncSession, c: ClientTerms, now: dt.datetime) -> bool:
@@ -53,6 +55,11 @@ async def set_arrangement_limits(s: AsyncSession, slug: str, limits: Arrangement
         "min_instalment_amount = :m, updated_at = :now WHERE slug = :s"),
         {"d": limits.max_discount_pct, "lo": limits.instalments_min, "hi": limits.instalments_max,
          "m": limits.min_instalment_amount, "now": now, "s": slug})
+
+
+async def set_cost_table(s: AsyncSession, slug: str, table: dict[str, Decimal], now: dt.datetime) -> None:
+    await s.execute(text("UPDATE ingest.clients SET cost_table = CAST(:t AS jsonb), updated_at = :now WHERE slug = :s"),
+                    {"t": json.dumps({c: str(v) for c, v in table.items()}), "now": now, "s": slug})
 
 
 async def get_client(s: AsyncSession, slug: str) -> ClientCompany | None:
