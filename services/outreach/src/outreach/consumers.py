@@ -41,6 +41,7 @@ from recaudo_common.events import (
     PaymentApplied,
     PaymentMethodsAvailable,
     PaymentReversed,
+    PaymentWrittenOff,
 )
 from recaudo_common.personal_data import MasterKeyring, Vault
 
@@ -69,6 +70,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
             AccountSettled: on_settled,
             PaymentApplied: on_payment,
             PaymentReversed: on_payment,
+            PaymentWrittenOff: on_payment,
             PaymentMethodsAvailable: on_methods_available,
             CheckoutUpdated: on_checkout_updated,
             ArrangementMade: on_arrangement_answer,

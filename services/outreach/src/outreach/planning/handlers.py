@@ -1,6 +1,6 @@
 """Planning: placements and restatements bring an account's contact data, segmentation's treatment becomes
 dated attempts on its cadence, and whatever closes an account (a recall, a settlement, the payment that pays
-it off) stops the attempts not sent yet."""
+it off, a write-off) stops the attempts not sent yet."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from recaudo_common.events import (
     AccountUpdated,
     PaymentApplied,
     PaymentReversed,
+    PaymentWrittenOff,
 )
 from recaudo_common.personal_data import Vault
 
@@ -155,8 +156,9 @@ async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
     await _stop(ctx, event.account_ref, "settled")
 
 
-async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContext) -> None:
-    """The ledger's status, except that a recalled account stays recalled (a debtor may still pay after it)."""
+async def on_payment(event: PaymentApplied | PaymentReversed | PaymentWrittenOff, ctx: HandlerContext) -> None:
+    """The ledger's status, except that a recalled account stays recalled (a debtor may still pay after it). A
+    written-off account is no longer contacted: its attempts not sent yet are cancelled, as a paid one's."""
     client, account_ref = ctx.envelope.client, event.account_ref
     recalled = await planning.status_of(ctx.session, client, account_ref) == "recalled"
     status = account_status(event.account_status, recalled=recalled)
