@@ -23,9 +23,9 @@ from outreach.settings import OutreachSettings
 from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountPlaced, AccountSegmented, ClientRegistered, Event
 from recaudo_common.outbox import Outbox
-from recaudo_common.personal_data import PersonalData, Vault, seal
+from recaudo_common.personal_data import PersonalData, Vault
 from recaudo_common.runtime import Platform, background_tasks, build_app, make_platform
-from recaudo_common.testing import eventually, settings_for_test
+from recaudo_common.testing import eventually, sealed_person, settings_for_test
 from reporting.rebuild import rebuild
 from reporting.settings import ReportingSettings
 
@@ -47,13 +47,10 @@ async def platform(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Pla
 
 async def placed(platform: Platform, ref: str, id_number: str) -> AccountPlaced:
     """account.placed as ingest writes it: the debtor as a pseudonym, their data sealed."""
-    vault = Vault.from_settings(platform.settings)
-    async with platform.db.transaction() as s:
-        person = await vault.person_for(s, "banco", id_number, NOW)
-    personal = seal(person.key, "banco", person.debtor_ref, PersonalData(
-        full_name="MARÍA PÉREZ", id_number=id_number, id_type="CC", phones=("+573001234567",), email=None,
-        address=None))
-    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=person.debtor_ref, personal=personal,
+    debtor_ref, personal = await sealed_person(platform.db, Vault.from_settings(platform.settings), "banco",
+                                               PersonalData(full_name="MARÍA PÉREZ", id_number=id_number, id_type="CC",
+                                                            phones=("+573001234567",), email=None, address=None), NOW)
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=debtor_ref, personal=personal,
                          has_phone=True, has_email=False, balance=Decimal("1500000"), currency="COP",
                          days_past_due=45, as_of=NOW.date(), authorised_channels=["sms"])
 

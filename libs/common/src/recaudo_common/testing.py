@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import signal
 import socket
@@ -24,8 +25,9 @@ import httpx
 import pytest
 
 from recaudo_common.bus.base import Message, Subscriber
-from recaudo_common.db import asyncpg_dsn
+from recaudo_common.db import Database, asyncpg_dsn
 from recaudo_common.events import dlq_topic
+from recaudo_common.personal_data import PersonalData, Vault, seal
 from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.settings import PlatformSettings
 
@@ -52,6 +54,15 @@ def required_env(name: str, what: str) -> str:
             pytest.fail(message)
         pytest.skip(message + " [skipped outside CI only]")
     return value
+
+
+async def sealed_person(db: Database, vault: Vault, client: str, data: PersonalData,
+                        now: dt.datetime) -> tuple[uuid.UUID, str]:
+    """What ingest does for an account's debtor: the person of `data`'s id number at `client` (found, or created in
+    the vault) and their data sealed with their key, the `debtor_ref` and `personal` an account event carries."""
+    async with db.transaction() as s:
+        person = await vault.person_for(s, client, data.id_number, now)
+    return person.debtor_ref, seal(person.key, client, person.debtor_ref, data)
 
 
 def free_port() -> int:

@@ -24,9 +24,9 @@ from outreach.settings import OutreachSettings
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.events import AccountPlaced, AccountSegmented, ClientRegistered, Event
-from recaudo_common.personal_data import MasterKeyring, PersonalData, Vault, seal
+from recaudo_common.personal_data import MasterKeyring, PersonalData, Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
-from recaudo_common.testing import free_port, settings_for_test
+from recaudo_common.testing import free_port, sealed_person, settings_for_test
 
 # Wednesday 2026-03-04 10:00 in Bogotá.
 WEDNESDAY_10 = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -60,9 +60,7 @@ class Outreach:
     async def sealed(self, data: PersonalData, client: str = "banco") -> tuple[uuid.UUID, str]:
         """The person of `data`'s id number at `client` (found or created in the vault, as ingest does) and
         their data sealed with their key: what an account event version 2 carries."""
-        async with self.platform.db.transaction() as s:
-            person = await self.vault.person_for(s, client, data.id_number, self.clock.now)
-        return person.debtor_ref, seal(person.key, client, person.debtor_ref, data)
+        return await sealed_person(self.platform.db, self.vault, client, data, self.clock.now)
 
     async def placed(self, ref: str, *, client: str = "banco", debtor: str = "1020304050",
                      name: str = "MARÍA PÉREZ", phones: tuple[str, ...] = ("+573001234567",),

@@ -33,9 +33,9 @@ from recaudo_common.events import (
     topic_name,
 )
 from recaudo_common.outbox import Outbox
-from recaudo_common.personal_data import PersonalData, Vault, seal
+from recaudo_common.personal_data import PersonalData, Vault
 from recaudo_common.runtime import Platform, background_tasks, make_platform
-from recaudo_common.testing import eventually, settings_for_test
+from recaudo_common.testing import eventually, sealed_person, settings_for_test
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)  # a Wednesday, 10:00 in Bogotá
@@ -120,15 +120,8 @@ async def dump(platform: Platform) -> str:
     return "\n".join(rows)
 
 
-async def sealed(platform: Platform, vault: Vault, data: PersonalData) -> tuple[uuid.UUID, str]:
-    """What ingest does: the person found or created in the vault, their data sealed with their key."""
-    async with platform.db.transaction() as s:
-        person = await vault.person_for(s, "banco", data.id_number, NOW)
-    return person.debtor_ref, seal(person.key, "banco", person.debtor_ref, data)
-
-
 async def placement(platform: Platform, vault: Vault, ref: str, data: PersonalData) -> AccountPlaced:
-    debtor_ref, personal = await sealed(platform, vault, data)
+    debtor_ref, personal = await sealed_person(platform.db, vault, "banco", data, NOW)
     return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=debtor_ref, personal=personal,
                          has_phone=bool(data.phones), has_email=bool(data.email), balance=Decimal("1500000"),
                          currency="COP", days_past_due=45, as_of=NOW.date(), authorised_channels=["sms", "email"])
@@ -154,7 +147,8 @@ async def test_placement_rectification_consent_and_erasure_through_the_bus(platf
             (ref, channel, "granted", "client_file") for ref in ("Z-1", "B-1") for channel in ("sms", "email")}
 
         assert zoila.debtor_ref is not None
-        _, corrected = await sealed(platform, vault, ZOILA.model_copy(update={"phones": ("+573005550000",)}))
+        _, corrected = await sealed_person(platform.db, vault, "banco",
+                                           ZOILA.model_copy(update={"phones": ("+573005550000",)}), NOW)
         await publish(platform, "ingest", AccountContactRectified(
             account_ref="Z-1", debtor_ref=zoila.debtor_ref, personal=corrected, has_phone=True, has_email=True,
             fields=["phones"], rectified_by="dpo", reason="solicitud del titular", rectified_at=NOW))

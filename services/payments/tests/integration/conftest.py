@@ -20,9 +20,9 @@ from payments.settings import PaymentsSettings
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.events import AccountPlaced, ClientRegistered, Event
-from recaudo_common.personal_data import PersonalData, Vault, seal
+from recaudo_common.personal_data import PersonalData, Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
-from recaudo_common.testing import settings_for_test
+from recaudo_common.testing import sealed_person, settings_for_test
 from recaudo_common.webhook_signatures import sign
 
 NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
@@ -105,12 +105,9 @@ async def sealed_debtor(platform: Platform, id_number: str, *, full_name: str | 
                         ) -> tuple[uuid.UUID, str]:
     """The person with this id number in the vault (created if new, as ingest does) and their data sealed with
     their key: what an account event carries instead of plaintext."""
-    vault = Vault.from_settings(platform.settings)
-    async with platform.db.transaction() as s:
-        person = await vault.person_for(s, client, id_number, NOW)
     data = PersonalData(full_name=full_name or f"Deudor {id_number}", id_number=id_number, id_type="CC",
                         phones=phones, email=email)
-    return person.debtor_ref, seal(person.key, client, person.debtor_ref, data)
+    return await sealed_person(platform.db, Vault.from_settings(platform.settings), client, data, NOW)
 
 
 async def placed(platform: Platform, ref: str, balance: str = "100000.00", debtor_id: str = "77", *,
