@@ -8,13 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from recaudo_common.testing import (
-    RunningPlatform,
-    eventually,
-    platform_process,
-    settings_for_test,
-    stream_request,
-)
+from recaudo_common.testing import RunningPlatform, eventually, platform_in_own_database, stream_request
 
 pytestmark = pytest.mark.e2e
 
@@ -28,10 +22,13 @@ SOCKET_SLACK = 24 * 1024**2
 CLIENT = {"slug": "gate-co", "name": "Gate SA", "country": "CO", "currency": "COP", "timezone": "America/Bogota"}
 
 
-@pytest.fixture
-async def platform(database_url: str, tmp_path: Path) -> AsyncIterator[RunningPlatform]:
-    async with platform_process(settings_for_test(database_url), tmp_path, OPERATOR_KEY,
-                                RECAUDO_INGEST_MAX_UPLOAD_BYTES=str(UPLOAD_CAP)) as running:
+@pytest.fixture(scope="module")
+async def platform(postgres_server_url: str, template_database: str,
+                   tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[RunningPlatform]:
+    # One platform for the module (starting one takes seconds): each test measures from its own start, and the
+    # one that lowers the client company's cap restores it.
+    async with platform_in_own_database(postgres_server_url, template_database, "gate", tmp_path_factory.mktemp("gate"),
+                                        OPERATOR_KEY, RECAUDO_INGEST_MAX_UPLOAD_BYTES=str(UPLOAD_CAP)) as running:
         async with running.client() as http:
             assert (await http.post("/v1/clients", json=CLIENT)).status_code == 201
         yield running
