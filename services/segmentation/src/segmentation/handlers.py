@@ -319,7 +319,8 @@ async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContex
     if isinstance(event, PaymentApplied):
         await store.record_outcome(ctx.session, ctx.envelope.client, event.account_ref, event.paid_at, event.amount,
                                    event.new_balance, event.account_status)
-        closes = event.account_status != "open" or event.new_balance <= 0  # paid in full or settled
+        # The label's "paid": paid in full or settled; a write-off closes the account but is no payment.
+        closes = event.account_status in ("paid", "settled")
         fact = Fact(event.paid_at, "payment", amount=event.amount, closes=closes)
     else:
         fact = Fact(event.reversed_at, "reversal", amount=event.amount)

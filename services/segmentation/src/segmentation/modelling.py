@@ -5,6 +5,7 @@ consumes."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from segmentation import model_store, store
 from segmentation.domain.boosting import (
     BoostedModel,
     NotEnoughHistoryError,
+    Trained,
     as_probability,
     scorecard_scores,
     train_boosted,
@@ -90,9 +92,13 @@ async def train(db: Database, training: model_store.Training, *, now: dt.datetim
             competitor_model = await model_store.boosted_model(s, client, current.version) \
                 if current is not None and current.kind == "gradient_boosting" else None
         competitor, score = competitor_of(current, competitor_model)
-        rows = training_rows(histories, cutoff=now)
-        trained = train_boosted(rows, version=f"gbm-{now:%Y%m%d%H%M%S}-{training.id}", trained_at=now,
-                                competitor=competitor, competitor_score=score)
+
+        def fit() -> Trained:
+            return train_boosted(training_rows(histories, cutoff=now), trained_at=now, competitor=competitor,
+                                 version=f"gbm-{now:%Y%m%d%H%M%S}-{training.id}", competitor_score=score)
+
+        # Seconds of CPU on a large portfolio: off the event loop, so consumers and health checks go on meanwhile.
+        trained = await asyncio.to_thread(fit)
     except NotEnoughHistoryError as exc:
         async with db.transaction() as s:
             await model_store.finish_training(s, training.id, now=now, outcome="not_enough_history", detail=str(exc))
@@ -148,8 +154,8 @@ async def score_due_accounts(db: Database, *, now: dt.datetime, chunk: int = SCO
                                                            stale_before=now - RESCORE_AFTER, limit=chunk)
             if not accounts:
                 continue
-            scorings = measure(accounts, await model_store.histories(s, client, [a.account_ref for a in accounts]),
-                               boosted, now=now)
+            histories = await model_store.histories(s, client, [a.account_ref for a in accounts])
+            scorings = await asyncio.to_thread(measure, accounts, histories, boosted, now=now)
             view = await client_view(s, client)
             conditions = view is not None and any(
                 r.when for strategy in (view.champion, view.challenger) if strategy is not None

@@ -180,3 +180,8 @@ async def test_a_strategy_rule_on_willingness_applies_once_the_account_is_measur
     assert after == {"W-1": "soft_reminder", "Q-1": before["Q-1"]}
     assert "willingness high" in why and "rule when willingness high" in why, why
     assert await score_due_accounts(platform.db, now=now) == {}  # measured: nothing due until a fact or a day
+    # Two accounts are too short a history to train on: said so, and tried again the next day, not at every poll.
+    not_before: dict[str, dt.datetime] = {}
+    assert await retrain_due_models(platform.db, now=now, not_before=not_before) == {"banco": "not_enough_history"}
+    assert not_before == {"banco": now + dt.timedelta(days=1)}
+    assert await retrain_due_models(platform.db, now=now + dt.timedelta(hours=1), not_before=not_before) == {}
