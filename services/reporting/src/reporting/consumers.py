@@ -17,6 +17,7 @@ from reporting.best_times.handlers import on_best_times_learned
 from reporting.privacy import copies
 from reporting.privacy.handlers import ErasureSaga
 from reporting.store import SCHEMA
+from reporting.write_offs import on_write_off_recovered, on_written_off
 
 
 def by_event_type(*event_handlers: Handler) -> dict[type[Event], Handler]:
@@ -40,7 +41,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
                             handlers.on_payment_applied, handlers.on_payment_reversed, handlers.on_contact,
                             handlers.on_promise, handlers.on_arrangement, copies.on_updated, copies.on_rectified,
                             copies.on_pseudonymised, copies.on_hold, copies.on_consent, saga.on_confirmed,
-                            saga.on_erased, on_best_times_learned),
+                            saga.on_erased, on_best_times_learned, on_written_off, on_write_off_recovered),
         },
         batch_handlers={
             AccountPlaced: handlers.on_placed_many,

@@ -33,6 +33,12 @@ class RecoveryFigures(BaseModel):
     promises_due: int
     promises_kept: int
     accounts_liquidated: int
+    outstanding: Decimal = Field(Decimal(0), description="left to pay now on the placed accounts still worked: "
+                                                         "not paid, settled, written off or recalled")
+    written_off: Decimal = Field(Decimal(0), description="written off in the period")
+    accounts_written_off: int = Field(0, description="accounts written off (wholly or in part) in the period")
+    recovered_after_write_off: Decimal = Field(Decimal(0), description="of `recovered`, what recovered money "
+                                                                      "written off before")
     contact_rate: Rate
     right_party_contact_rate: Rate
     ptp_rate: Rate
@@ -56,7 +62,9 @@ class RecoveryFigures(BaseModel):
             accounts_right_party=facts.accounts_right_party, right_party_contacts=facts.right_party_contacts,
             simulated_attempts=facts.simulated_attempts,
             promises_made=facts.promises_made, promises_due=facts.promises_due, promises_kept=facts.promises_kept,
-            accounts_liquidated=facts.accounts_liquidated, contact_rate=number(r.contact_rate),
+            accounts_liquidated=facts.accounts_liquidated, outstanding=facts.outstanding,
+            written_off=facts.written_off, accounts_written_off=facts.accounts_written_off,
+            recovered_after_write_off=facts.recovered_after_write_off, contact_rate=number(r.contact_rate),
             right_party_contact_rate=number(r.right_party_contact_rate), ptp_rate=number(r.ptp_rate),
             kept_promise_rate=number(r.kept_promise_rate), cost_ratio=number(r.cost_ratio),
             liquidation_rate=number(r.liquidation_rate))

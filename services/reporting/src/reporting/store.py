@@ -306,6 +306,20 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
         SELECT {key} AS key, count(*) AS accounts_placed, coalesce(sum(a.placed_balance), 0) AS placed_balance,
                count(a.recalled_at) FILTER (WHERE a.recalled_at < :to) AS accounts_recalled
         FROM reporting.accounts a WHERE a.client_slug = :c AND a.placed_at < :to GROUP BY 1""")
+    # What is left to pay now on the accounts still worked: a written-off, paid, settled or recalled account's
+    # balance is not outstanding (#22).
+    await run(_key(group_by, "a.placed_at", "NULL") if group_by not in ("channel", "day") else None, """
+        SELECT {key} AS key, coalesce(sum(a.balance), 0) AS outstanding
+        FROM reporting.accounts a WHERE a.client_slug = :c AND a.placed_at < :to AND a.recalled_at IS NULL
+          AND a.status = 'open' AND a.balance > 0 GROUP BY 1""")
+    await run(_key(group_by, "w.at", "NULL") if group_by != "channel" else None, f"""
+        SELECT {{key}} AS key,
+               coalesce(sum(w.amount) FILTER (WHERE w.kind = 'written_off'), 0) AS written_off,
+               count(DISTINCT w.account_ref) FILTER (WHERE w.kind = 'written_off') AS accounts_written_off,
+               coalesce(sum(w.amount) FILTER (WHERE w.kind = 'recovered'), 0) AS recovered_after_write_off
+        FROM reporting.write_offs w
+        LEFT JOIN reporting.accounts a ON a.client_slug = w.client_slug AND a.account_ref = w.account_ref
+        WHERE w.client_slug = :c AND {since.format(col='w.at')} GROUP BY 1""")
     await run(_key(group_by, "p.paid_at"), f"""
         SELECT {{key}} AS key, coalesce(sum(p.amount - p.reversed_amount), 0) AS recovered, count(*) AS payments
         FROM reporting.payments p

@@ -116,7 +116,8 @@ STORY: list[tuple[dt.datetime, Event]] = [
 MARCH = {"from": "2026-03-01T00:00:00-05:00", "to": "2026-04-01T00:00:00-05:00"}
 ZERO_KPIS = {"attempts": 0, "contact_cost": "0", "accounts_contacted": 0, "accounts_right_party": 0,
              "right_party_contacts": 0, "simulated_attempts": 0, "promises_made": 0, "promises_due": 0, "promises_kept": 0,
-             "accounts_liquidated": 0}
+             "accounts_liquidated": 0, "outstanding": "0", "written_off": "0", "accounts_written_off": 0,
+             "recovered_after_write_off": "0"}
 NO_PLACED = {"accounts_placed": 0, "placed_balance": "0", "accounts_recalled": 0, "recovery_rate": 0.0,
              "contact_rate": None, "right_party_contact_rate": None, "liquidation_rate": None}
 
@@ -132,7 +133,8 @@ EXPECTED_TOTALS = figures(
     simulated_attempts=1,
     promises_made=1, promises_due=1, promises_kept=1, accounts_liquidated=1,
     contact_rate=0.5, right_party_contact_rate=0.5, ptp_rate=0.5, kept_promise_rate=1.0,
-    cost_ratio=0.025, liquidation_rate=0.25)
+    cost_ratio=0.025, liquidation_rate=0.25,
+    outstanding="400000.00")  # now (May 2nd): A-3's 400,000; A-1 and A-2 paid, A-4 recalled
 EXPECTED_BY_BUCKET = {
     "1-30": figures(accounts_placed=1, placed_balance="1000000.00", accounts_recalled=0, recovered="1000000.00",
                     payments=1, recovery_rate=1.0, attempts=1, contact_cost="16000.0000", accounts_contacted=1,
@@ -143,7 +145,7 @@ EXPECTED_BY_BUCKET = {
                      payments=3, recovery_rate=0.24, attempts=2, contact_cost="24000.0000", accounts_contacted=1,
                      accounts_right_party=1, right_party_contacts=1, promises_made=1, promises_due=1,
                      promises_kept=1, contact_rate=0.5, right_party_contact_rate=0.5, ptp_rate=1.0,
-                     kept_promise_rate=1.0, cost_ratio=0.04, liquidation_rate=0.0),
+                     kept_promise_rate=1.0, cost_ratio=0.04, liquidation_rate=0.0, outstanding="400000.00"),
     "61-90": figures(accounts_placed=1, placed_balance="3000000.00", accounts_recalled=1, recovery_rate=0.0,
                      contact_rate=0.0, right_party_contact_rate=0.0, ptp_rate=None, kept_promise_rate=None,
                      cost_ratio=None, liquidation_rate=0.0),

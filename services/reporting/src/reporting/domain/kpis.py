@@ -49,6 +49,10 @@ class Facts:
     promises_due: int = 0
     promises_kept: int = 0
     accounts_liquidated: int = 0
+    outstanding: Decimal = Decimal(0)  # left to pay now on placed accounts still worked (not closed, not recalled)
+    written_off: Decimal = Decimal(0)
+    accounts_written_off: int = 0
+    recovered_after_write_off: Decimal = Decimal(0)  # part of `recovered`
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,101 @@
+"""Write-offs in the recovery report and the account view (#22), worked out by hand and compared to the cent
+through the real API and PostgreSQL: written-off balances leave what is outstanding and show in their own
+figures; a payment after a write-off is recovered and says how much of it was written-off money."""
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from recaudo_common.events import (
+    ClientRegistered,
+    Event,
+    PaymentApplied,
+    PaymentWriteOffRecovered,
+    PaymentWrittenOff,
+)
+from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.testing import settings_for_test
+
+from .conftest import deliver, reporting_client
+from .test_hand_computed import at, placed, segmented
+
+pytestmark = pytest.mark.integration
+PAY = uuid.uuid4()
+
+
+def written_off(ref: str, amount: str, left: str, status: str, when: dt.datetime) -> PaymentWrittenOff:
+    return PaymentWrittenOff(write_off_id=uuid.uuid4(), account_ref=ref, amount=Decimal(amount), currency="COP",
+                             reason="uneconomic", source="operator", written_off_at=when, new_balance=Decimal(left),
+                             written_off_total=Decimal(amount), account_status=status)  # type: ignore[arg-type]
+
+
+STORY: list[tuple[dt.datetime, Event]] = [
+    (at(3, 1), ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
+                                locale="es-CO", default_authorised_channels=["sms"])),
+    (at(3, 2), placed("W-1", "1000000.50", "tarjeta")), (at(3, 2), placed("W-2", "2000000", "libranza")),
+    (at(3, 2), placed("W-3", "500000", "tarjeta")),
+    (at(3, 2, 16), segmented("W-1", "1-30", "champion", "high")),
+    (at(3, 2, 16), segmented("W-2", "31-60", "champion", "low")),
+    (at(3, 2, 16), segmented("W-3", "1-30", "challenger", "high")),
+    # W-1 wholly written off; W-2 written off in part (750000.25 of it), the rest still worked.
+    (at(3, 10), written_off("W-1", "1000000.50", "0", "written_off", at(3, 10))),
+    (at(3, 11), written_off("W-2", "750000.25", "1249999.75", "open", at(3, 11))),
+    # The debtor of W-1 pays 300000.10 after it: recovered after write-off, the account still written off.
+    (at(3, 20), PaymentApplied(payment_id=PAY, account_ref="W-1", amount=Decimal("300000.10"), currency="COP",
+                               paid_at=at(3, 20), source="gateway", new_balance=Decimal("0"),
+                               account_status="written_off")),
+    (at(3, 20), PaymentWriteOffRecovered(payment_id=PAY, account_ref="W-1", amount=Decimal("300000.10"),
+                                         recovered_at=at(3, 20), written_off_total=Decimal("700000.40"),
+                                         account_status="written_off")),
+]
+MARCH = {"from": "2026-03-01T00:00:00-05:00", "to": "2026-04-01T00:00:00-05:00"}
+
+
+@pytest.fixture
+async def reports(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    now = at(4, 2)
+    platform: Platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: now)
+    await deliver(platform, (("banco", occurred, event) for occurred, event in STORY), now=now)
+    _, operator = await platform.keys.create(role="operator", now=now)
+    async with reporting_client(platform, operator) as http:
+        yield http
+    await platform.db.dispose()
+
+
+async def test_written_off_balances_leave_what_is_outstanding_and_show_on_their_own(
+        reports: httpx.AsyncClient) -> None:
+    body = (await reports.get("/v1/clients/banco/reports/recovery", params=MARCH)).json()
+    totals = body["totals"]
+    figures = {k: Decimal(str(totals[k])) for k in ("placed_balance", "outstanding", "written_off", "recovered",
+                                                       "recovered_after_write_off")}
+    assert figures == {
+        "placed_balance": Decimal("3500000.50"),  # placed stays placed: a write-off un-places nothing
+        "outstanding": Decimal("1749999.75"),  # W-2's rest 1249999.75 + W-3's 500000; W-1's written off is not
+        "written_off": Decimal("1750000.75"),  # 1000000.50 + 750000.25
+        "recovered": Decimal("300000.10"),
+        "recovered_after_write_off": Decimal("300000.10"),
+    }
+    assert totals["accounts_written_off"] == 2
+    assert totals["accounts_liquidated"] == 0  # a written-off account is not paid
+    assert totals["recovery_rate"] == 0.085714  # 300000.10 ÷ 3500000.50, half-even to 6 decimals
+    by_bucket = {g["key"]: g for g in (await reports.get("/v1/clients/banco/reports/recovery",
+                                                          params={**MARCH, "group_by": "bucket"})).json()["groups"]}
+    assert {k: (Decimal(str(g["written_off"])), g["accounts_written_off"], Decimal(str(g["outstanding"])))
+            for k, g in by_bucket.items()} == {
+        "1-30": (Decimal("1000000.50"), 1, Decimal("500000")),
+        "31-60": (Decimal("750000.25"), 1, Decimal("1249999.75"))}
+    # Before the write-offs' period nothing is written off.
+    february = (await reports.get("/v1/clients/banco/reports/recovery",
+                                  params={"from": "2026-02-01T00:00:00-05:00", "to": "2026-03-01T00:00:00-05:00"}))
+    assert Decimal(str(february.json()["totals"]["written_off"])) == 0
+
+
+async def test_the_account_view_says_written_off(reports: httpx.AsyncClient) -> None:
+    view = (await reports.get("/v1/clients/banco/accounts/W-1")).json()
+    assert (view["status"], Decimal(view["balance"])) == ("written_off", Decimal("0"))
+    rest = (await reports.get("/v1/clients/banco/accounts/W-2")).json()
+    assert (rest["status"], Decimal(rest["balance"])) == ("open", Decimal("1249999.75"))
