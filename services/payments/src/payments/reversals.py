@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
 from payments.domain.reversals import ReversalRefusedError, after_reversal, reversal_amount
+from payments.domain.write_offs import unrecovery
 from payments.handlers import answered_before, fingerprint
 from payments.schemas import ReversalOut
 from recaudo_common.db import Database
@@ -66,8 +67,16 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
     ledger_kind = "chargeback" if kind == "chargeback" else "reversal"
     await store.add_entry(s, client=client, account_ref=account.account_ref, kind=ledger_kind, amount=take_back,
                           payment_id=payment_id, now=now)
-    after = after_reversal(account.balance, take_back, account.status, written_off=account.written_off)
-    await store.set_account(s, client, account.account_ref, balance=after.balance, status=after.status, now=now)
+    # The part of the payment that recovered written-off money is written off again (#22), not owed again.
+    written_back = unrecovery(balance=account.balance, amount=take_back,
+                              recovered=await store.recovered_by(s, payment_id))
+    if written_back:
+        await store.add_entry(s, client=client, account_ref=account.account_ref, kind="write_off",
+                              amount=-written_back, payment_id=payment_id, now=now)
+    written_off = account.written_off + written_back
+    after = after_reversal(account.balance - written_back, take_back, account.status, written_off=written_off)
+    await store.set_account(s, client, account.account_ref, balance=after.balance, status=after.status, now=now,
+                            written_off=written_off)
     reversed_total = await store.add_reversed(s, payment_id, take_back)
     await store.insert_reversal(s, reversal_id=reversal_id, payment_id=payment_id, client=client, kind=kind,
                                 amount=take_back, gateway=gateway, external_id=external_id, reason=reason, now=now,

@@ -97,6 +97,14 @@ async def ledger_balance(s: AsyncSession, client: str, account_ref: str) -> Deci
     return Decimal(value)
 
 
+async def recovered_by(s: AsyncSession, payment_id: uuid.UUID) -> Decimal:
+    """Written-off money this payment recovered, net of what its reversals wrote off again (#22)."""
+    value = await s.scalar(text(
+        "SELECT coalesce(sum(amount), 0) FROM payments.ledger_entries WHERE payment_id = :p "
+        "AND kind IN ('write_off_recovery', 'write_off')"), {"p": payment_id})
+    return Decimal(value)
+
+
 async def set_account(s: AsyncSession, client: str, account_ref: str, *, balance: Decimal, status: str,
                       now: dt.datetime, written_off: Decimal | None = None) -> None:
     """The account's balance and status (and, given, the written-off money it has not recovered)."""

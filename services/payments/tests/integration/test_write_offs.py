@@ -160,3 +160,18 @@ async def test_the_client_company_is_told_on_the_payment_topic(on_kafka: Gateway
     assert key.endswith("A-1")  # keyed by the account, in order with its payments
     assert (event["reason"], event["amount"], event["account_status"]) == ("deceased", "100000.00", "written_off")
     assert dt.datetime.fromisoformat(event["written_off_at"]) == NOW
+
+
+async def test_a_reversed_recovery_is_written_off_again_not_owed_again(gateway: Gateway) -> None:
+    assert (await write_off(gateway, reason="uneconomic")).status_code == 200
+    assert (await gateway.send(payment("pp-1", amount="40000.00"))).json()["status"] == "applied"
+    async with gateway.platform.db.transaction() as s:
+        payment_id = await s.scalar(text("SELECT id FROM payments.payments WHERE external_id = 'pp-1'"))
+    reversed_ = await gateway.http.post(f"/v1/clients/banco/payments/{payment_id}/reversal", json={},
+                                        headers={**gateway.as_operator(), "Idempotency-Key": "rev-recovery-1"})
+    assert reversed_.status_code == 200, reversed_.text
+    assert (reversed_.json()["new_balance"], reversed_.json()["account_status"]) == ("0.00", "written_off")
+    assert await gateway.balance("A-1") == (Decimal("0.00"), "written_off", Decimal("0.00"))
+    async with gateway.platform.db.transaction() as s:
+        assert await s.scalar(text("SELECT written_off FROM payments.accounts WHERE account_ref = 'A-1'")) == \
+            Decimal("100000.00")

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from payments.domain.ledger import after_payment
-from payments.domain.write_offs import WriteOffRefusedError, recovery, write_off
+from payments.domain.write_offs import WriteOffRefusedError, recovery, unrecovery, write_off
 from recaudo_common.accounts import CLOSED, account_status, is_open, ledger_status
 
 pytestmark = pytest.mark.unit
@@ -67,3 +67,11 @@ def test_the_status_rule() -> None:
     assert ledger_status(balance=D(1), settled=False, written_off=D(1)) == "open"  # a reversal reopens it
     assert ledger_status(balance=D(0), settled=False) == "paid"
     assert account_status("written_off", recalled=True) == "recalled"
+
+
+def test_a_reversal_of_a_recovery_writes_it_off_again_credit_first() -> None:
+    # 70000 paid on 60000 written off: 60000 recovered, 10000 credit (balance -10000).
+    assert unrecovery(balance=D(-10000), recovered=D(60000), amount=D(70000)) == D(60000)
+    assert unrecovery(balance=D(-10000), recovered=D(60000), amount=D(10000)) == 0  # the credit only
+    assert unrecovery(balance=D(-10000), recovered=D(60000), amount=D(25000)) == D(15000)
+    assert unrecovery(balance=D(0), recovered=D(0), amount=D(5000)) == 0  # no recovery: owed again

@@ -66,3 +66,13 @@ def recovery(*, balance: Decimal, written_off: Decimal, amount: Decimal) -> Reco
     beyond = amount - max(balance, Decimal("0"))
     recovered = min(max(beyond, Decimal("0")), written_off)
     return Recovery(recovered, written_off - recovered)
+
+
+def unrecovery(*, balance: Decimal, recovered: Decimal, amount: Decimal) -> Decimal:
+    """Of a reversal of `amount` of a payment that recovered `recovered` written-off money (net of earlier
+    reversals of it), what goes back to written off rather than onto what is left to pay. A payment was applied to
+    the balance, then to written-off money, then to credit: a reversal takes back in the opposite order (the
+    account's credit first), so the debt a recovery paid is written off again, as it was, instead of reopening
+    the account."""
+    credit = max(-balance, Decimal("0"))
+    return min(max(amount - credit, Decimal("0")), recovered)
