@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zoneinfo
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -27,6 +26,7 @@ from outreach.domain.templates import (
     format_money,
     sms_segments,
 )
+from recaudo_common.clock import local_today
 
 ConfirmationKind = Literal["approved", "declined", "voucher"]
 CONFIRMATION_CHANNELS = ("whatsapp", "sms", "email")  # written and read at once: never a call or letter
@@ -140,7 +140,7 @@ def render_confirmation(confirmation: Confirmation, channel: str, locale: str, *
     if confirmation.kind == "voucher" and confirmation.expires_at is not None and confirmation.expires_at <= now:
         raise TemplateError("the voucher expired before its message could go out", reason="voucher expired")
     language = "en" if locale.startswith("en") else "es"
-    last_day = confirmation.expires_at.astimezone(zoneinfo.ZoneInfo(zone)).date() if confirmation.expires_at else None
+    last_day = local_today(zone, confirmation.expires_at) if confirmation.expires_at else None
     values = {
         "creditor": creditor, "amount": format_money(confirmation.amount, confirmation.currency, locale),
         "network": network_name(confirmation.network or ""), "voucher_reference": confirmation.voucher_reference or "",

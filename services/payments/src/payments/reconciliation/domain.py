@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Literal
-from zoneinfo import ZoneInfo
+
+from recaudo_common.clock import local_instant, local_today
 
 DifferenceKind = Literal["missing_here", "missing_there", "amount_mismatch", "status_mismatch"]
 # What the gateway says a payment is, in the notifications' words (payments.gateways.domain.notifications).
@@ -64,15 +65,13 @@ class Comparison:
 
 def day_bounds(day: dt.date, zone: str) -> tuple[dt.datetime, dt.datetime]:
     """The client company's local day as [start, end) in UTC (23 or 25 hours where clocks move)."""
-    tz = ZoneInfo(zone)
-    start = dt.datetime.combine(day, dt.time(), tz)
-    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tz)
+    start, end = local_instant(day, zone), local_instant(day + dt.timedelta(days=1), zone)
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
 def yesterday(now: dt.datetime, zone: str) -> dt.date:
     """The last whole local day before `now` in the client company's zone."""
-    return now.astimezone(ZoneInfo(zone)).date() - dt.timedelta(days=1)
+    return local_today(zone, now) - dt.timedelta(days=1)
 
 
 def money(amount: Decimal) -> Decimal:

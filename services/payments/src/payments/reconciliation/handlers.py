@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from zoneinfo import ZoneInfo
 
 from payments import store as ledger
 from payments.gateways import lookups
@@ -19,6 +18,7 @@ from payments.reconciliation.domain import Comparison, Reported, compare, day_bo
 from payments.reconciliation.schemas import DifferenceOut, ReconciliationOut, ReportStatus
 from payments.settings import PaymentsSettings
 from recaudo_common.client_copy import get_client
+from recaudo_common.clock import local_today
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
 from recaudo_common.personal_data import MasterKeyring
@@ -36,7 +36,7 @@ async def reconcile(db: Database, settings: PaymentsSettings, keyring: MasterKey
         copy = await get_client(s, ledger.SCHEMA, client)
     if account is None or copy is None:
         raise NotFound(f"gateway account {name!r}")
-    if day >= now.astimezone(ZoneInfo(copy.timezone)).date():
+    if day >= local_today(copy.timezone, now):
         raise Invalid("day_not_over", f"{day} is not over yet in {copy.timezone}: only a past day is reconciled")
     start, end = day_bounds(day, copy.timezone)
     report = await _run(db, settings, account, day=day, start=start, end=end, now=now)
