@@ -43,7 +43,7 @@ def at(day: int, hour: int = 15) -> dt.datetime:
 
 def attempted(ref: str, channel: str, cost: str, when: dt.datetime, attempt: uuid.UUID | None = None,
               simulated: bool = False) -> ContactAttempted:
-    return ContactAttempted(attempt_id=attempt or uuid.uuid4(), account_ref=ref, channel=channel,  # type: ignore[arg-type]
+    return ContactAttempted(attempt_id=attempt or uuid.uuid4(), account_ref=ref, channel=channel,
                             provider="twilio", attempted_at=when, cost=Decimal(cost), simulated=simulated)
 
 

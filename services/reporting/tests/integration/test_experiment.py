@@ -40,7 +40,7 @@ def segmented(ref: str, arm: str) -> AccountSegmented:
     return AccountSegmented(
         account_ref=ref, days_past_due=40, bucket="31-60", bucket_at_placement="31-60", segment="31-60/high",
         treatment="digital", channels=["sms"], propensity=Decimal("0.3"), cost_to_collect=Decimal("1000"),
-        expected_net_recovery=Decimal("1"), strategy_version=3, strategy_arm=arm,  # type: ignore[arg-type]
+        expected_net_recovery=Decimal("1"), strategy_version=3, strategy_arm=arm,
         model_version="m", why="w", trigger="placement")
 
 

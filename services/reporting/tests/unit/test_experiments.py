@@ -45,9 +45,9 @@ def test_two_proportions_two_counties_as_r_prop_test_gives_them() -> None:
 
 
 def test_nothing_to_tell_apart_and_empty_arms() -> None:
-    assert two_proportion_z_test(0, 10, 0, 10) is not None
-    assert two_proportion_z_test(0, 10, 0, 10) == two_proportion_z_test(10, 10, 10, 10)
-    assert two_proportion_z_test(0, 10, 0, 10).p_value == 1.0  # type: ignore[union-attr]
+    none_paid = two_proportion_z_test(0, 10, 0, 10)
+    assert none_paid is not None and none_paid.p_value == 1.0
+    assert none_paid == two_proportion_z_test(10, 10, 10, 10)
     assert two_proportion_z_test(1, 0, 1, 10) is None and difference_ci95(1, 10, 0, 0) is None
 
 
