@@ -37,6 +37,7 @@ class ClientTerms:
     instalments_max: int = MAX_INSTALMENTS
     min_instalment_amount: Decimal = Decimal(0)
     cost_table: dict[str, Decimal] | None = None  # channel -> the cost of one contact (None: none set)
+    write_off_rules: dict[str, int] | None = None  # after_days, min_days_past_due (None: no automatic write-off)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,7 +30,7 @@ from recaudo_common.events.arrangement import (
     Instalment,
 )
 from recaudo_common.events.channels import CHANNELS, Channel
-from recaudo_common.events.client import ClientRegistered, ClientSettings, ClientUpdated
+from recaudo_common.events.client import ClientRegistered, ClientSettings, ClientUpdated, WriteOffRules
 from recaudo_common.events.contact import (
     BEST_SLOTS_PER_CHANNEL,
     MAX_BEST_SLOTS,
@@ -147,6 +147,7 @@ __all__ = [
     "PromiseMade",
     "UnknownEventError",
     "WriteOffReason",
+    "WriteOffRules",
     "WriteOffSource",
     "decode",
     "dlq_topic",

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from recaudo_common.events.channels import Channel, CostedChannel
 from recaudo_common.events.envelope import Event, register
 from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
+
+
+class WriteOffRules(BaseModel):
+    """A client company's rules for writing off what its strategy does not pursue (#22): an account segmentation
+    keeps at treatment do_not_pursue for `after_days` days, and at least `min_days_past_due` days past due, is
+    written off (reason uneconomic) by payments' periodic job."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    after_days: int = Field(ge=1, le=3650, description="days at do_not_pursue before the write-off")
+    min_days_past_due: int = Field(0, ge=0, le=36500, description="the fewest days past due to write off")
 
 
 class ClientSettings(Event):
@@ -34,6 +44,9 @@ class ClientSettings(Event):
     cost_table: dict[CostedChannel, Decimal] | None = Field(
         None, description="the client company's own cost of one contact on each channel, in its currency (PUT "
                           "/v1/clients/{slug}/cost-table); null: none set, contacts cost what their provider reports")
+    write_off_rules: WriteOffRules | None = Field(
+        None, description="when what the strategy does not pursue is written off (PUT "
+                          "/v1/clients/{slug}/write-off-rules); null: never automatically")
 
 
 @register

@@ -88,6 +88,18 @@ async def set_cost_table(db: Database, client: ClientCompany, table: dict[str, D
     return changed
 
 
+async def set_write_off_rules(db: Database, client: ClientCompany, rules: dict[str, int] | None, *,
+                              now: dt.datetime) -> ClientCompany:
+    """An operator sets (or, with None, removes) when what the strategy does not pursue is written off;
+    client.updated carries the rules to payments, whose periodic job applies them."""
+    async with db.transaction() as s:
+        await store.set_write_off_rules(s, client.slug, rules, now)
+        changed = await store.get_client(s, client.slug)
+        assert changed is not None
+        await outbox.add(s, [ClientUpdated(**_settings(changed)).envelope(client=client.slug, occurred_at=now)])
+    return changed
+
+
 def _settings(client: ClientCompany) -> dict[str, object]:
     """What client.* events carry of a client company: all but ingest's own upload cap and record dates."""
     return {k: v for k, v in dataclasses.asdict(client).items() if k not in ("max_upload_bytes", "created_at")}

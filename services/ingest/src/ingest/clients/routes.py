@@ -73,6 +73,16 @@ class CostTableIn(BaseModel):
     agent: Cost = Field(description="one contact made by an agent")
 
 
+class WriteOffRulesIn(BaseModel):
+    """v1: when what the strategy does not pursue is written off (reason uneconomic, by payments): an account at
+    treatment do_not_pursue for `after_days` days and at least `min_days_past_due` days past due. DELETE removes
+    them (no automatic write-off)."""
+
+    model_config = ConfigDict(extra="forbid")
+    after_days: int = Field(ge=1, le=3650, description="days at do_not_pursue before the write-off")
+    min_days_past_due: int = Field(0, ge=0, le=36500, description="the fewest days past due to write off")
+
+
 class UploadCapIn(BaseModel):
     """v1: a client company's own cap on a portfolio file (null: the platform's)."""
 
@@ -97,6 +107,8 @@ class ClientOut(BaseModel):
     instalments_min: int = MIN_INSTALMENTS
     instalments_max: int = MAX_INSTALMENTS
     min_instalment_amount: Decimal = Decimal(0)
+    write_off_rules: dict[str, int] | None = Field(None, description="when what the strategy does not pursue is "
+                                                                     "written off (null: never automatically)")
     cost_table: dict[str, Decimal] | None = Field(None, description="the cost of one contact per channel (null: "
                                                                     "none set, providers' costs)")
 
@@ -170,6 +182,20 @@ async def put_cost_table(body: CostTableIn, client: ClientOfOperator, platform: 
     """An operator sets the client company's own cost of a contact on each channel (client.updated); reporting
     prices the contacts made with it, and its cost ratio follows."""
     changed = await handlers.set_cost_table(platform.db, client, body.model_dump(), now=platform.clock())
+    return ClientOut.model_validate(changed, from_attributes=True)
+
+
+@router.put("/clients/{slug}/write-off-rules", response_model=ClientOut)
+async def put_write_off_rules(body: WriteOffRulesIn, client: ClientOfOperator, platform: PlatformDep) -> ClientOut:
+    """An operator sets when what the strategy does not pursue is written off (client.updated carries it)."""
+    changed = await handlers.set_write_off_rules(platform.db, client, body.model_dump(), now=platform.clock())
+    return ClientOut.model_validate(changed, from_attributes=True)
+
+
+@router.delete("/clients/{slug}/write-off-rules", response_model=ClientOut)
+async def delete_write_off_rules(client: ClientOfOperator, platform: PlatformDep) -> ClientOut:
+    """No automatic write-off from now on (an operator's write-off still is possible)."""
+    changed = await handlers.set_write_off_rules(platform.db, client, None, now=platform.clock())
     return ClientOut.model_validate(changed, from_attributes=True)
 
 

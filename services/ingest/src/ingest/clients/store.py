@@ -16,7 +16,7 @@ from recaudo_common.instalments import ArrangementLimits
 
 CLIENT_COLUMNS = ("slug, name, country, currency, timezone, locale, default_authorised_channels, max_discount_pct, "
                   "promise_window_days, max_upload_bytes, created_at, instalments_min, instalments_max, "
-                  "min_instalment_amount, cost_table")
+                  "min_instalment_amount, cost_table, write_off_rules")
 
 
 def _client(row: RowMapping) -> ClientCompany:
@@ -28,7 +28,8 @@ def _client(row: RowMapping) -> ClientCompany:
         max_upload_bytes=row["max_upload_bytes"], created_at=row["created_at"],
         instalments_min=row["instalments_min"], instalments_max=row["instalments_max"],
         min_instalment_amount=row["min_instalment_amount"],
-        cost_table=None if row["cost_table"] is None else {c: Decimal(v) for c, v in row["cost_table"].items()})
+        cost_table=None if row["cost_table"] is None else {c: Decimal(v) for c, v in row["cost_table"].items()},
+        write_off_rules=row["write_off_rules"])
 
 
 async def insert_client(s: AsyncSession, c: ClientTerms, now: dt.datetime) -> bool:
@@ -60,6 +61,11 @@ async def set_arrangement_limits(s: AsyncSession, slug: str, limits: Arrangement
 async def set_cost_table(s: AsyncSession, slug: str, table: dict[str, Decimal], now: dt.datetime) -> None:
     await s.execute(text("UPDATE ingest.clients SET cost_table = CAST(:t AS jsonb), updated_at = :now WHERE slug = :s"),
                     {"t": json.dumps({c: str(v) for c, v in table.items()}), "now": now, "s": slug})
+
+
+async def set_write_off_rules(s: AsyncSession, slug: str, rules: dict[str, int] | None, now: dt.datetime) -> None:
+    await s.execute(text("UPDATE ingest.clients SET write_off_rules = CAST(:w AS jsonb), updated_at = :now "
+                         "WHERE slug = :s"), {"w": None if rules is None else json.dumps(rules), "now": now, "s": slug})
 
 
 async def get_client(s: AsyncSession, slug: str) -> ClientCompany | None:
