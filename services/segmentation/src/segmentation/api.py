@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
+from recaudo_common.auth import Principal
 from recaudo_common.client_copy import ClientCopy
-from recaudo_common.dependencies import OPERATOR_ONLY, PlatformDep, client_of
+from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep, client_of
 from segmentation import setup_handlers
 from segmentation.rows import BucketSet, StrategyVersion
 from segmentation.schemas import (
@@ -27,6 +28,12 @@ ClientOfCaller = Annotated[ClientCopy, Depends(client_of(SCHEMA))]
 ClientOfOperator = Annotated[ClientCopy, Depends(client_of(SCHEMA, roles=OPERATOR_ONLY))]
 
 
+def caller_of(principal: Principal) -> str:
+    """Who made a change, as the auth layer knows the caller: its key's id (never the key), as the model's
+    trainings record it."""
+    return f"key {principal.key_id}"
+
+
 def buckets_out(bucket_set: BucketSet) -> BucketsOut:
     return BucketsOut(version=bucket_set.version, buckets=[BucketIn.of(b) for b in bucket_set.buckets])
 
@@ -41,10 +48,12 @@ async def get_buckets(client: ClientOfCaller, platform: PlatformDep) -> BucketsO
 
 
 @router.put("/clients/{slug}/buckets", response_model=BucketsOut)
-async def put_buckets(body: BucketsIn, client: ClientOfOperator, platform: PlatformDep) -> BucketsOut:
+async def put_buckets(body: BucketsIn, client: ClientOfOperator, principal: CurrentPrincipal,
+                      platform: PlatformDep) -> BucketsOut:
     buckets = [b.to_domain() for b in body.buckets]
     return buckets_out(await setup_handlers.replace_buckets(platform.db, client=client, buckets=buckets,
-                                                            strategy=body.strategy, now=platform.clock()))
+                                                            strategy=body.strategy, now=platform.clock(),
+                                                            by=caller_of(principal)))
 
 
 @router.get("/clients/{slug}/strategy", response_model=StrategyOut)
@@ -53,9 +62,10 @@ async def get_strategy(client: ClientOfCaller, platform: PlatformDep) -> Strateg
 
 
 @router.put("/clients/{slug}/strategy", response_model=StrategyOut)
-async def put_strategy(body: StrategyIn, client: ClientOfOperator, platform: PlatformDep) -> StrategyOut:
+async def put_strategy(body: StrategyIn, client: ClientOfOperator, principal: CurrentPrincipal,
+                       platform: PlatformDep) -> StrategyOut:
     return strategy_out(await setup_handlers.replace_strategy(platform.db, client=client, document=body,
-                                                              now=platform.clock()))
+                                                              now=platform.clock(), by=caller_of(principal)))
 
 
 @router.get("/clients/{slug}/costs", response_model=CostsIn)

@@ -12,6 +12,7 @@ from segmentation.handlers import age_due_clients, resegment_requested
 from segmentation.model_api import router as model_router
 from segmentation.modelling import retrain_due_models, run_trainings, score_due_accounts
 from segmentation.settings import SegmentationSettings
+from segmentation.strategy_versions_api import router as versions_router
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -33,7 +34,7 @@ def build(platform: Platform) -> ServiceUnit:
 
     return ServiceUnit(
         name="segmentation", schema="segmentation", migrations=MIGRATIONS, settings=settings,
-        routers=[router, model_router], subscriptions=SUBSCRIPTIONS,
+        routers=[router, model_router, versions_router], subscriptions=SUBSCRIPTIONS,
         workers=[periodic(age_retrain_resegment, settings.resegment_poll_s)],
         description="Segmentation: buckets, propensity, cost to collect, treatment.",
     )

@@ -35,7 +35,7 @@ async def bucket_set(db: Database, *, client: str) -> BucketSet:
 
 
 async def replace_buckets(db: Database, *, client: ClientCopy, buckets: Sequence[Bucket], now: dt.datetime,
-                          strategy: StrategyIn | None = None) -> BucketSet:
+                          strategy: StrategyIn | None = None, by: str | None = None) -> BucketSet:
     """A new bucket set, refused while the strategy in force has no rule for one of its buckets; with `strategy`,
     that strategy becomes the next version in the same change (checked against the new buckets), so moving to
     new bucket labels is one step."""
@@ -53,7 +53,8 @@ async def replace_buckets(db: Database, *, client: ClientCopy, buckets: Sequence
         version = await store.put_buckets(s, client.slug, ordered, now)
         await store.reopen_aging(s, client.slug, local_today(client.timezone, now))
         if strategy is not None:
-            strategy_version = await store.add_strategy(s, client.slug, strategy, now)
+            strategy_version = await store.add_strategy(s, client.slug, strategy, now, created_by=by,
+                                                        origin="buckets")
             await store.request_resegmentation(s, client.slug, f"strategy v{strategy_version}", now)
     return BucketSet(version, ordered)
 
@@ -83,14 +84,21 @@ def refuse_uncovered(stored: StrategyVersion | None, buckets: tuple[Bucket, ...]
 def refuse_invalid_strategy(document: StrategyIn, buckets: tuple[Bucket, ...], client: ClientCopy) -> None:
     """Refuses a strategy that does not fit the buckets or the client company's own limits (its discount ceiling,
     its fewest and most instalments)."""
+    errors = strategy_fit_errors(document, buckets, client)
+    if errors:
+        raise Invalid("invalid_strategy", "; ".join(errors[:20]), title="Invalid strategy",
+                      errors=[{"msg": e} for e in errors])
+
+
+def strategy_fit_errors(document: StrategyIn, buckets: tuple[Bucket, ...], client: ClientCopy) -> list[str]:
+    """Why a strategy document (its champion, then its challenger) does not fit the buckets and the client
+    company's own limits; empty when it does."""
     limit, instalments = client.max_discount_pct, (client.instalments_min, client.instalments_max)
     errors = strategy_errors(strategy_of(document, 0), buckets, max_discount_pct=limit, instalments=instalments)
     if document.challenger is not None:
         errors += [f"challenger: {e}" for e in strategy_errors(strategy_of(document.challenger, 0), buckets,
                                                                max_discount_pct=limit, instalments=instalments)]
-    if errors:
-        raise Invalid("invalid_strategy", "; ".join(errors[:20]), title="Invalid strategy",
-                      errors=[{"msg": e} for e in errors])
+    return errors
 
 
 async def current_strategy(db: Database, *, client: str) -> StrategyVersion:
@@ -102,14 +110,14 @@ async def current_strategy(db: Database, *, client: str) -> StrategyVersion:
     return setup.strategy
 
 
-async def replace_strategy(db: Database, *, client: ClientCopy, document: StrategyIn, now: dt.datetime
-                           ) -> StrategyVersion:
+async def replace_strategy(db: Database, *, client: ClientCopy, document: StrategyIn, now: dt.datetime,
+                           by: str | None = None) -> StrategyVersion:
     """A new version of the client company's strategy, checked against its buckets and its own discount ceiling."""
     async with db.transaction() as s:
         await store.lock_setup(s, client.slug)  # the buckets it is checked against stay as read until it is kept
         setup = await store.load_client_setup(s, client.slug)
         refuse_invalid_strategy(document, buckets_of(setup.buckets), client)
-        version = await store.add_strategy(s, client.slug, document, now)
+        version = await store.add_strategy(s, client.slug, document, now, created_by=by, origin="put")
         await store.request_resegmentation(s, client.slug, f"strategy v{version}", now)
     return StrategyVersion(version, document)
 

@@ -250,12 +250,17 @@ async def load_client_setup(s: AsyncSession, client: str) -> ClientSetup:
         if row["model_kind"] == "logistic_regression" else CARD.validate_json(row["model"]))
 
 
-async def add_strategy(s: AsyncSession, client: str, document: StrategyIn, now: dt.datetime) -> int:
+async def add_strategy(s: AsyncSession, client: str, document: StrategyIn, now: dt.datetime, *,
+                       created_by: str | None, origin: str, origin_version: int | None = None) -> int:
+    """Keeps the next version of the client company's strategy (versions are never changed afterwards; see
+    strategy_versions_store for reading them back)."""
     version = await s.scalar(text(
-        """INSERT INTO segmentation.strategies (client_slug, version, body, created_at)
-           SELECT :c, coalesce(max(version), 0) + 1, CAST(:b AS jsonb), :now FROM segmentation.strategies
-           WHERE client_slug = :c RETURNING version"""),
-        {"c": client, "b": document.model_dump_json(), "now": now})
+        """INSERT INTO segmentation.strategies (client_slug, version, body, created_at, created_by, origin,
+               origin_version)
+           SELECT :c, coalesce(max(version), 0) + 1, CAST(:b AS jsonb), :now, :by, :origin, :from
+           FROM segmentation.strategies WHERE client_slug = :c RETURNING version"""),
+        {"c": client, "b": document.model_dump_json(), "now": now, "by": created_by, "origin": origin,
+         "from": origin_version})
     return int(version)
 
 

@@ -1,0 +1,93 @@
+"""The strategy's versions over HTTP (#22): every version a client company's strategy has had, and the operator's
+promote (the challenger becomes the champion) and restore (an old version, whole), each kept as a new version."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, Field
+
+from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
+from segmentation import strategy_versions
+from segmentation.api import ClientOfCaller, ClientOfOperator, caller_of
+from segmentation.schemas import StrategyIn
+from segmentation.strategy_versions_store import KeptVersion
+
+router = APIRouter(prefix="/v1", tags=["strategy"])
+VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="a kept version (1 is the first PUT)")]
+
+
+class StrategyVersionOut(StrategyIn):
+    """v1: one version of the strategy, whole (the champion's tiers and rules, the challenger with its share, or
+    null), so that a console can show what changed between two; with who made it and how."""
+
+    version: int
+    created_at: dt.datetime
+    created_by: str | None = Field(description='the caller that made it, as "key <key id>" (never the key); null for '
+                                   "versions made before it was recorded")
+    origin: Literal["put", "buckets", "promote", "restore"] | None = Field(
+        description="put: PUT .../strategy; buckets: with PUT .../buckets; promote: its challenger made champion; "
+                    "restore: an old version made current again; null for versions made before it was recorded")
+    origin_version: int | None = Field(description="the version a promote or a restore came from")
+    current: bool = Field(description="the version in force")
+    rules_count: int
+    challenger_rules_count: int | None
+
+    @classmethod
+    def of(cls, kept: KeptVersion, *, current: int) -> StrategyVersionOut:
+        d = kept.document
+        return cls(**d.model_dump(), version=kept.version, created_at=kept.created_at, created_by=kept.created_by,
+                   origin=kept.origin, origin_version=kept.origin_version, current=kept.version == current,
+                   rules_count=len(d.rules), challenger_rules_count=len(d.challenger.rules) if d.challenger else None)
+
+
+class StrategyVersionsOut(BaseModel):
+    """v1: newest first; `next_before`, when not null, is the `before` that asks for the older ones. Version 0, the
+    platform's default laid over the buckets, is never kept: the list is empty until the first PUT."""
+
+    items: list[StrategyVersionOut]
+    next_before: int | None
+
+
+@router.get("/clients/{slug}/strategy/versions", response_model=StrategyVersionsOut)
+async def list_versions(client: ClientOfCaller, platform: PlatformDep,
+                        before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                        limit: Annotated[int, Query(ge=1, le=100)] = 20) -> StrategyVersionsOut:
+    kept, current = await strategy_versions.list_versions(platform.db, client=client.slug, before=before, limit=limit)
+    more = len(kept) == limit and kept[-1].version > 1
+    return StrategyVersionsOut(items=[StrategyVersionOut.of(k, current=current) for k in kept],
+                               next_before=kept[-1].version if more else None)
+
+
+@router.get("/clients/{slug}/strategy/versions/{version}", response_model=StrategyVersionOut)
+async def get_version(version: VersionNumber, client: ClientOfCaller, platform: PlatformDep) -> StrategyVersionOut:
+    kept, current = await strategy_versions.get_version(platform.db, client=client.slug, number=version)
+    return StrategyVersionOut.of(kept, current=current)
+
+
+@router.post("/clients/{slug}/strategy/promote", response_model=StrategyVersionOut, status_code=201)
+async def promote(client: ClientOfOperator, principal: CurrentPrincipal, platform: PlatformDep,
+                  response: Response) -> StrategyVersionOut:
+    """The challenger in force becomes the champion of a new version, with no challenger; 409 no_challenger when
+    there is none. The accounts are re-segmented (all on the champion arm)."""
+    kept = await strategy_versions.promote_challenger(platform.db, client=client, by=caller_of(principal),
+                                                      now=platform.clock())
+    return created(kept, client.slug, response)
+
+
+@router.post("/clients/{slug}/strategy/versions/{version}/restore", response_model=StrategyVersionOut,
+             status_code=201)
+async def restore(version: VersionNumber, client: ClientOfOperator, principal: CurrentPrincipal,
+                  platform: PlatformDep, response: Response) -> StrategyVersionOut:
+    """The kept version becomes current again, whole (its challenger and share included), as a new version; the
+    accounts are re-segmented."""
+    kept = await strategy_versions.restore_version(platform.db, client=client, number=version,
+                                                   by=caller_of(principal), now=platform.clock())
+    return created(kept, client.slug, response)
+
+
+def created(kept: KeptVersion, slug: str, response: Response) -> StrategyVersionOut:
+    response.headers["Location"] = f"/v1/clients/{slug}/strategy/versions/{kept.version}"
+    return StrategyVersionOut.of(kept, current=kept.version)
