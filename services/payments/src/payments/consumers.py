@@ -1,5 +1,6 @@
 """Payments' subscriptions: placements open ledgers, restatements adjust them, recalls mark them, promises
-are kept or broken here, the debtor page's arrangement requests are made or declined, an account placed before
+are kept or broken here, the debtor page's arrangement requests are made or declined, what the strategy does not
+pursue is remembered for the client company's write-off rules (write_offs.strategy), an account placed before
 #19 trades the id number it kept for its debtor's pseudonym, and a person's erasure (requested, and again once
 completed) erases their data here. The vault main.build wires finds people by their id number."""
 
@@ -10,12 +11,14 @@ from payments import handlers
 from payments.erasure import handlers as erasure
 from payments.promises import handlers as promises
 from payments.store import SCHEMA
+from payments.write_offs import strategy as write_offs
 from recaudo_common.bus.consumer import Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
 from recaudo_common.events import (
     AccountPlaced,
     AccountPseudonymised,
     AccountRecalled,
+    AccountSegmented,
     AccountUpdated,
     ArrangementRequested,
     DebtorErased,
@@ -30,7 +33,8 @@ def subscriptions(vault: Vault) -> Subscriptions:
     return Subscriptions(
         consumer="payments", schema=SCHEMA,
         handlers={
-            **client_copy_handlers(SCHEMA),
+            **client_copy_handlers(SCHEMA, after=write_offs.on_client),
+            AccountSegmented: write_offs.on_segmented,
             AccountPlaced: partial(handlers.on_account_placed, vault=vault),
             AccountUpdated: partial(handlers.on_account_updated, vault=vault),
             AccountRecalled: handlers.on_account_recalled,

@@ -16,6 +16,8 @@ from payments.reconciliation.handlers import reconcile_yesterday
 from payments.reconciliation.routes import router as reconciliation_router
 from payments.settings import PaymentsSettings
 from payments.write_offs.routes import router as write_offs_router
+from payments.write_offs.strategy import BATCH as WRITE_OFF_BATCH
+from payments.write_offs.strategy import write_off_due
 from recaudo_common.gate import PROVIDER_NOTIFICATIONS, BodyRule, public_form
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
@@ -34,6 +36,11 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
         while await expire_overdue(platform.db, now=platform.clock()) == EXPIRY_BATCH:
             pass
 
+    async def write_off_not_pursued() -> None:
+        """Writes off what the strategy does not pursue once the client company's rules say so, a batch at a time."""
+        while await write_off_due(platform.db, now=platform.clock()) == WRITE_OFF_BATCH:
+            pass
+
     async def evaluate_promises() -> None:
         """Breaks the promises whose grace day has passed without payment (kept ones are decided on payment)."""
         await evaluate_due_promises(platform.db, now=platform.clock())
@@ -48,7 +55,8 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
         app_state={APP_STATE: PaymentsState(settings, vault)},
         subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s),
                                                   periodic(expire_checkouts, settings.checkout_expiry_poll_s),
-                                                  periodic(reconcile_gateways, settings.reconciliation_poll_s)],
+                                                  periodic(reconcile_gateways, settings.reconciliation_poll_s),
+                                                  periodic(write_off_not_pursued, settings.write_off_poll_s)],
         body_rules=[PROVIDER_NOTIFICATIONS, public_form(r"/checkout/[^/]+"),
                     BodyRule(r"/v1/clients/[^/]+/payments/files", "key", settings.max_bank_file_bytes)],
         description="Payments: the ledger, matching, suspense, reversals and promises.",

@@ -36,6 +36,8 @@ class PaymentsSettings(PlatformSettings):
     stripe_api_base_url: str | None = None
     # How often checkouts never paid past their time are looked for and marked expired.
     checkout_expiry_poll_s: float = 300.0
+    # How often the accounts the strategy does not pursue are checked against their client company's write-off rules.
+    write_off_poll_s: float = 3600.0
 
     def secrets_of(self, gateway: str) -> list[str]:
         """The gateway's current secrets; none (the gateway is unknown) for the sandbox where it is off."""

@@ -1,0 +1,72 @@
+"""The strategy's write-offs (#22): payments remembers which accounts segmentation's strategy does not pursue
+(account.segmented with treatment do_not_pursue) and since when, and a periodic job writes off, reason uneconomic
+and source strategy, those that have met the client company's rules (write_off_rules: so many days not pursued, at
+least so many days past due). Bounded (a batch per transaction, SKIP LOCKED) and idempotent: a written-off account
+is no longer open, so it is never picked again."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+
+from payments import store
+from payments.write_offs.handlers import book_write_off
+from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.db import Database
+from recaudo_common.domain_errors import Conflict
+from recaudo_common.events import AccountSegmented, ClientSettings
+from recaudo_common.write_off_rules import keep_write_off_rules
+
+DO_NOT_PURSUE = "do_not_pursue"  # segmentation's treatment for an account its strategy does not pursue
+BATCH = 200
+
+
+async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
+    """After the client copy: the client company's write-off rules."""
+    await keep_write_off_rules(ctx.session, store.SCHEMA, event, ctx)
+
+
+async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
+    """Not pursued from the first decision that says so (a later one saying so again keeps that day); any other
+    treatment pursues it again and forgets it."""
+    client = ctx.envelope.client
+    if event.treatment == DO_NOT_PURSUE:
+        await ctx.session.execute(text(
+            "INSERT INTO payments.not_pursued (client_slug, account_ref, since, days_past_due) "
+            "VALUES (:c, :r, :at, :d) ON CONFLICT DO NOTHING"),
+            {"c": client, "r": event.account_ref, "at": ctx.envelope.occurred_at, "d": event.days_past_due})
+    else:
+        await ctx.session.execute(text(
+            "DELETE FROM payments.not_pursued WHERE client_slug = :c AND account_ref = :r"),
+            {"c": client, "r": event.account_ref})
+
+
+async def write_off_due(db: Database, *, now: dt.datetime) -> int:
+    """One batch: the open accounts not pursued for their client company's `after_days` and at least its
+    `min_days_past_due` past due by now (the days past due when the strategy stopped, plus the days since), oldest
+    first, each written off whole. One under an arrangement is left until the arrangement ends (kept, broken or
+    cancelled). How many were written off."""
+    written = 0
+    async with db.transaction() as s:
+        due = (await s.execute(text(
+            """SELECT n.client_slug, n.account_ref FROM payments.not_pursued n
+               JOIN payments.client_write_off_rules r ON r.client_slug = n.client_slug AND r.after_days IS NOT NULL
+               JOIN payments.accounts a ON a.client_slug = n.client_slug AND a.account_ref = n.account_ref
+               WHERE a.status = 'open' AND NOT a.recalled AND a.balance > 0
+                 AND NOT EXISTS (SELECT 1 FROM payments.arrangements ar WHERE ar.client_slug = n.client_slug
+                                 AND ar.account_ref = n.account_ref AND ar.status = 'active')
+                 AND n.since <= CAST(:now AS timestamptz) - make_interval(days => r.after_days)
+                 AND n.days_past_due + floor(extract(epoch FROM CAST(:now AS timestamptz) - n.since) / 86400)
+                     >= r.min_days_past_due
+               ORDER BY n.since LIMIT :batch FOR UPDATE OF n SKIP LOCKED"""),
+            {"now": now, "batch": BATCH})).all()
+        for client, account_ref in due:
+            try:
+                async with s.begin_nested():
+                    await book_write_off(s, client=client, account_ref=account_ref, reason="uneconomic", note=None,
+                                         amount=None, source="strategy", now=now)
+                written += 1
+            except Conflict:
+                continue  # an arrangement was made on it meanwhile: not now
+    return written

@@ -1,0 +1,81 @@
+"""The strategy's write-offs on PostgreSQL (#22): payments remembers what segmentation's strategy does not pursue,
+and its periodic job writes off, once and in batches, the open accounts that met the client company's rules
+(client.updated's write_off_rules); nothing without rules, nothing pursued again, nothing under an arrangement."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from payments.write_offs import strategy
+from payments.write_offs.strategy import write_off_due
+from recaudo_common.events import AccountSegmented, ClientUpdated, WriteOffRules
+
+from .conftest import NOW, Gateway, deliver, placed
+from .test_instalment_plans import SIX, plan_body
+
+pytestmark = pytest.mark.integration
+DAY = dt.timedelta(days=1)
+
+
+def segmented(ref: str, treatment: str, days_past_due: int = 200) -> AccountSegmented:
+    return AccountSegmented(
+        account_ref=ref, days_past_due=days_past_due, bucket="181+", bucket_at_placement="181+",
+        segment="181+/low", treatment=treatment, channels=[], propensity=Decimal("0.01"),
+        cost_to_collect=Decimal("100"), expected_net_recovery=Decimal("-5"), strategy_version=1,
+        strategy_arm="champion", model_version="scorecard-v1", why="test", trigger="aging")
+
+
+def rules(after_days: int = 30, min_days_past_due: int = 180) -> ClientUpdated:
+    return ClientUpdated(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
+                         locale="es-CO", default_authorised_channels=["sms"],
+                         write_off_rules=WriteOffRules(after_days=after_days, min_days_past_due=min_days_past_due))
+
+
+async def written_off(gateway: Gateway) -> list[dict[str, Any]]:
+    async with gateway.platform.db.transaction() as s:
+        rows = (await s.execute(text("SELECT envelope->'payload' FROM payments.outbox "
+                                     "WHERE envelope->>'type' = 'payment.written_off' ORDER BY id"))).scalars().all()
+    return list(rows)
+
+
+async def test_what_the_strategy_does_not_pursue_is_written_off_after_the_clients_rules(gateway: Gateway) -> None:
+    platform = gateway.platform
+    await deliver(platform, *[await placed(platform, ref, debtor_id=f"3{i}") for i, ref in enumerate(
+        ("N-1", "N-2", "N-3", "N-4"))])
+    await deliver(platform, segmented("A-1", "do_not_pursue"), segmented("A-2", "digital"),
+                  segmented("N-1", "do_not_pursue", days_past_due=100),  # too young for the rules
+                  segmented("N-2", "do_not_pursue"), segmented("N-3", "do_not_pursue"), one_by_one=True)
+    # Without rules nothing is written off, however long.
+    assert await write_off_due(platform.db, now=NOW + 400 * DAY) == 0
+    await deliver(platform, rules(after_days=30, min_days_past_due=180))
+    # N-3 is pursued again before its time; an arrangement stands on N-2.
+    await deliver(platform, segmented("N-3", "digital"))
+    made = await gateway.http.post("/v1/clients/banco/accounts/N-2/arrangements", headers=gateway.as_operator(),
+                                   json=plan_body(SIX))
+    assert made.status_code == 201, made.text
+    assert await write_off_due(platform.db, now=NOW + 29 * DAY) == 0  # not 30 days yet
+    assert await write_off_due(platform.db, now=NOW + 30 * DAY) == 1  # A-1
+    assert await write_off_due(platform.db, now=NOW + 30 * DAY) == 0  # once
+    # N-1 was 100 days past due when the strategy stopped: 180 by 80 days later.
+    assert await write_off_due(platform.db, now=NOW + 79 * DAY) == 0
+    assert await write_off_due(platform.db, now=NOW + 80 * DAY) == 1
+    events = await written_off(gateway)
+    assert [(e["account_ref"], e["reason"], e["source"], e["amount"], e["account_status"]) for e in events] == [
+        ("A-1", "uneconomic", "strategy", "100000.00", "written_off"),
+        ("N-1", "uneconomic", "strategy", "100000.00", "written_off")]
+    assert await gateway.balance("A-1") == (Decimal("0.00"), "written_off", Decimal("0.00"))
+    assert (await gateway.balance("N-2"))[1] == (await gateway.balance("N-3"))[1] == "open"
+
+
+async def test_a_full_batch_is_followed_by_the_next(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    platform = gateway.platform
+    refs = [f"B-{i}" for i in range(5)]
+    await deliver(platform, *[await placed(platform, ref, debtor_id=f"5{i}") for i, ref in enumerate(refs)])
+    await deliver(platform, rules(after_days=1, min_days_past_due=0),
+                  *[segmented(ref, "do_not_pursue") for ref in refs], one_by_one=True)
+    monkeypatch.setattr(strategy, "BATCH", 2)
+    assert [await write_off_due(platform.db, now=NOW + DAY) for _ in range(4)] == [2, 2, 1, 0]
+    assert sorted(e["account_ref"] for e in await written_off(gateway)) == refs
