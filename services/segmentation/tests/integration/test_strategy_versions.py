@@ -2,6 +2,7 @@
 challenger promoted and an old version restored whole, each a new version after which the accounts are
 re-segmented (the account.segmented events say so); the refusals; versions that never change."""
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from sqlalchemy import text
 
 from recaudo_common.events import ClientUpdated
 from recaudo_common.runtime import Platform, build_app, make_platform
-from recaudo_common.testing import settings_for_test
+from recaudo_common.testing import eventually, settings_for_test
+from segmentation import store
 from segmentation.handlers import resegment_requested
 from segmentation.main import build
 
@@ -39,7 +41,7 @@ class Api:
 
 @pytest.fixture
 async def api(database_url: str) -> AsyncIterator[Api]:
-    platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: NOW)
+    platform = make_platform(settings_for_test(database_url), pool_size=6, clock=lambda: NOW)
     operator_id, operator = await platform.keys.create(role="operator", now=NOW)
     _, own = await platform.keys.create(role="client", client_slug="banco", now=NOW)
     _, other = await platform.keys.create(role="client", client_slug="telco", now=NOW)
@@ -179,3 +181,44 @@ async def test_a_kept_version_never_changes(api: Api) -> None:
                 await s.execute(text(statement))
     kept = (await api.http.get("/v1/clients/banco/strategy/versions/1")).json()
     assert kept["challenger"]["share"] == "0.5" and kept["rules_count"] == 24
+
+
+async def test_a_version_made_with_new_buckets_and_one_that_no_longer_fits_them(api: Api) -> None:
+    http = api.http
+    await deliver(api.platform, [CLIENT], NOW)
+    await http.put("/v1/clients/banco/strategy", json=with_challenger())
+    one = [{"label": "todo", "low": -365, "high": 36500}]
+    rules = [{"bucket": "todo", "tier": t, "treatment": "sms_todo", "channels": ["sms"]} for t in ("high", "medium", "low")]
+    moved = await http.put("/v1/clients/banco/buckets", json={"buckets": one, "strategy": {"tiers": TIERS, "rules": rules}})
+    assert moved.status_code == 200
+    v2 = (await http.get("/v1/clients/banco/strategy/versions/2")).json()
+    assert (v2["origin"], v2["created_by"], v2["current"]) == ("buckets", f"key {api.operator_id}", True)
+    # v1 names the eight default buckets, which are no longer the client company's: restoring it would leave every
+    # account without a rule.
+    unfit = await http.post("/v1/clients/banco/strategy/versions/1/restore")
+    assert (unfit.status_code, unfit.json()["code"]) == (409, "strategy_does_not_fit")
+    messages = [e["msg"] for e in unfit.json()["errors"]]
+    assert "rule for unknown bucket '1-30'" in messages and "no rule for bucket 'todo' and tier 'high'" in messages
+    assert (await http.get("/v1/clients/banco/strategy")).json()["version"] == 2
+
+
+async def test_two_promotes_at_once_make_one_version(api: Api) -> None:
+    """Promotes wait for the client company's setup lock (held here as a PUT of the strategy would hold it): the
+    first makes v2, the second then finds no challenger, rather than both promoting v1's."""
+    await deliver(api.platform, [CLIENT], NOW)
+    await api.http.put("/v1/clients/banco/strategy", json=with_challenger())
+    async with api.platform.db.transaction() as held:
+        await store.lock_setup(held, "banco")
+        promotes = [asyncio.create_task(api.http.post("/v1/clients/banco/strategy/promote")) for _ in range(2)]
+
+        async def both_waiting() -> bool:
+            async with api.platform.db.transaction() as s:
+                return await s.scalar(text(
+                    "SELECT count(*) = 2 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")) is True
+
+        await eventually(both_waiting, timeout_s=30, message="both promotes waiting for the setup lock")
+    answers = await asyncio.gather(*promotes)
+    assert sorted((a.status_code, a.json().get("code")) for a in answers) == [(201, None), (409, "no_challenger")]
+    listed = (await api.http.get("/v1/clients/banco/strategy/versions")).json()["items"]
+    assert [(i["version"], i["origin"]) for i in listed] == [(2, "promote"), (1, "put")]
