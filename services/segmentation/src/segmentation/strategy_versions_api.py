@@ -67,7 +67,10 @@ async def get_version(version: VersionNumber, client: ClientOfCaller, platform: 
     return StrategyVersionOut.of(kept, current=current)
 
 
-@router.post("/clients/{slug}/strategy/promote", response_model=StrategyVersionOut, status_code=201)
+@router.post("/clients/{slug}/strategy/promote", response_model=StrategyVersionOut, status_code=201, responses={
+    403: {"description": "not an operator"},
+    409: {"description": "no_challenger: the strategy in force has none; strategy_does_not_fit: the challenger no "
+                         "longer fits today's buckets or the client company's limits"}})
 async def promote(client: ClientOfOperator, principal: CurrentPrincipal, platform: PlatformDep,
                   response: Response) -> StrategyVersionOut:
     """The challenger in force becomes the champion of a new version, with no challenger; 409 no_challenger when
@@ -78,7 +81,12 @@ async def promote(client: ClientOfOperator, principal: CurrentPrincipal, platfor
 
 
 @router.post("/clients/{slug}/strategy/versions/{version}/restore", response_model=StrategyVersionOut,
-             status_code=201)
+             status_code=201, responses={
+                 403: {"description": "not an operator"},
+                 404: {"description": "the client company never had that version"},
+                 409: {"description": "already_current: the strategy in force is that version already; "
+                                      "strategy_does_not_fit: it no longer fits today's buckets or the client "
+                                      "company's limits"}})
 async def restore(version: VersionNumber, client: ClientOfOperator, principal: CurrentPrincipal,
                   platform: PlatformDep, response: Response) -> StrategyVersionOut:
     """The kept version becomes current again, whole (its challenger and share included), as a new version; the
