@@ -47,12 +47,19 @@ async def get_version(db: Database, *, client: str, number: int) -> tuple[KeptVe
     return kept, current
 
 
-async def promote_challenger(db: Database, *, client: ClientCopy, by: str, now: dt.datetime) -> KeptVersion:
-    """A new version whose champion is the challenger in force, with no challenger; refused when there is none."""
+async def promote_challenger(db: Database, *, client: ClientCopy, by: str, now: dt.datetime,
+                             expected_version: int | None = None) -> KeptVersion:
+    """A new version whose champion is the challenger in force, with no challenger; refused when there is none, and,
+    with `expected_version`, when another version is in force (the challenger judged is not the one in force)."""
     async with db.transaction() as s:
         await store.lock_setup(s, client.slug)  # nothing replaces the strategy between reading and keeping
         setup = await store.load_client_setup(s, client.slug)
         current = setup.strategy
+        version_in_force = current.version if current is not None else 0
+        if expected_version is not None and expected_version != version_in_force:
+            raise Conflict("version_changed", f"strategy v{version_in_force} is in force, not v{expected_version}: its "
+                           "challenger may not be the one judged; read the versions and promote again",
+                           title="Strategy changed")
         document = promoted(current.document) if current is not None else None
         if current is None or document is None:
             in_force = f"strategy v{current.version}" if current is not None else "the platform's default strategy"

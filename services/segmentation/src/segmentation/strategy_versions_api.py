@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from segmentation import strategy_versions
@@ -43,6 +43,14 @@ class StrategyVersionOut(StrategyIn):
                    rules_count=len(d.rules), challenger_rules_count=len(d.challenger.rules) if d.challenger else None)
 
 
+class PromoteIn(BaseModel):
+    """v1, optional: the version whose challenger the operator judged (as the experiment showed it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int | None = Field(None, ge=0, le=2**31 - 1, description="refused with 409 version_changed when another "
+                                "version is in force by then")
+
+
 class StrategyVersionsOut(BaseModel):
     """v1: newest first; `next_before`, when not null, is the `before` that asks for the older ones. Version 0, the
     platform's default laid over the buckets, is never kept: the list is empty until the first PUT."""
@@ -69,14 +77,16 @@ async def get_version(version: VersionNumber, client: ClientOfCaller, platform: 
 
 @router.post("/clients/{slug}/strategy/promote", response_model=StrategyVersionOut, status_code=201, responses={
     403: {"description": "not an operator"},
-    409: {"description": "no_challenger: the strategy in force has none; strategy_does_not_fit: the challenger no "
-                         "longer fits today's buckets or the client company's limits"}})
+    409: {"description": "no_challenger: the strategy in force has none; version_changed: the body's version is "
+                         "not in force; strategy_does_not_fit: the challenger no longer fits today's buckets or the "
+                         "client company's limits"}})
 async def promote(client: ClientOfOperator, principal: CurrentPrincipal, platform: PlatformDep,
-                  response: Response) -> StrategyVersionOut:
+                  response: Response, body: PromoteIn | None = None) -> StrategyVersionOut:
     """The challenger in force becomes the champion of a new version, with no challenger; 409 no_challenger when
     there is none. The accounts are re-segmented (all on the champion arm)."""
     kept = await strategy_versions.promote_challenger(platform.db, client=client, by=caller_of(principal),
-                                                      now=platform.clock())
+                                                      now=platform.clock(),
+                                                      expected_version=body.version if body else None)
     return created(kept, client.slug, response)
 
 

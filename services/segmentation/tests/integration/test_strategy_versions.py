@@ -102,7 +102,7 @@ async def test_versions_are_listed_and_promote_and_restore_resegment(api: Api) -
 
     # Promote: the challenger's rules and tiers become the champion of v4, no challenger left; every account on
     # the champion arm, treated by the promoted rules.
-    promoted = await http.post("/v1/clients/banco/strategy/promote")
+    promoted = await http.post("/v1/clients/banco/strategy/promote", json={"version": 3})
     assert promoted.status_code == 201 and promoted.headers["location"] == "/v1/clients/banco/strategy/versions/4"
     body = promoted.json()
     assert (body["version"], body["origin"], body["origin_version"], body["challenger"]) == (4, "promote", 3, None)
@@ -150,6 +150,10 @@ async def test_refusals(api: Api) -> None:
     none = await http.post("/v1/clients/banco/strategy/promote")
     assert (none.status_code, none.json()["code"]) == (409, "no_challenger")
     assert "strategy v2 has no challenger" in none.json()["detail"]
+    # The operator judged v1's challenger; v2 (without one) came in since: nothing is promoted.
+    stale = await http.post("/v1/clients/banco/strategy/promote", json={"version": 1})
+    assert (stale.status_code, stale.json()["code"]) == (409, "version_changed")
+    assert "strategy v2 is in force, not v1" in stale.json()["detail"]
     unknown = await http.post("/v1/clients/banco/strategy/versions/9/restore")
     assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
     assert "strategy version 9" in unknown.json()["detail"]
