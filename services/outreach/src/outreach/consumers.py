@@ -41,6 +41,7 @@ from recaudo_common.events import (
     PaymentApplied,
     PaymentMethodsAvailable,
     PaymentReversed,
+    PaymentWriteOffReversed,
     PaymentWrittenOff,
 )
 from recaudo_common.personal_data import MasterKeyring, Vault
@@ -71,6 +72,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
             PaymentApplied: on_payment,
             PaymentReversed: on_payment,
             PaymentWrittenOff: on_payment,
+            PaymentWriteOffReversed: on_payment,
             PaymentMethodsAvailable: on_methods_available,
             CheckoutUpdated: on_checkout_updated,
             ArrangementMade: on_arrangement_answer,

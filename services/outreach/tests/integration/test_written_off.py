@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from recaudo_common.events import PaymentWrittenOff
+from recaudo_common.events import PaymentWriteOffReversed, PaymentWrittenOff
 
 from .conftest import Outreach, make_outreach, segmented
 
@@ -42,3 +42,9 @@ async def test_a_written_off_account_is_no_longer_contacted(outreach: Outreach) 
     # A segmentation decision arriving later plans nothing for it.
     await outreach.deliver(segmented("W-1", ("sms",), cadence_days=5))
     assert {s for _, s in await outreach.attempts("W-1")} == {"cancelled"}
+    # Its write-off reversed, the account is open again: the next treatment is planned.
+    await outreach.deliver(PaymentWriteOffReversed(account_ref="W-1", amount=Decimal("1500000"),
+                                                   reversed_at=outreach.clock.now, new_balance=Decimal("1500000"),
+                                                   account_status="open"),
+                           segmented("W-1", ("sms",), cadence_days=7))
+    assert "scheduled" in {s for _, s in await outreach.attempts("W-1")}

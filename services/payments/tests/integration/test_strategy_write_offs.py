@@ -68,6 +68,13 @@ async def test_what_the_strategy_does_not_pursue_is_written_off_after_the_client
         ("N-1", "uneconomic", "strategy", "100000.00", "written_off")]
     assert await gateway.balance("A-1") == (Decimal("0.00"), "written_off", Decimal("0.00"))
     assert (await gateway.balance("N-2"))[1] == (await gateway.balance("N-3"))[1] == "open"
+    # An operator reverses the strategy's write-off of A-1: it is pursued again, never written off again by the
+    # strategy's earlier decision (only a new do_not_pursue starts the days again).
+    reversed_ = await gateway.http.post("/v1/clients/banco/accounts/A-1/write-off/reversal",
+                                        json={"reason": "el cliente pidió seguir"},
+                                        headers={**gateway.as_operator(), "Idempotency-Key": "reverso-A-1"})
+    assert reversed_.json()["account_status"] == "open"
+    assert await write_off_due(platform.db, now=NOW + 200 * DAY) == 0
 
 
 async def test_a_full_batch_is_followed_by_the_next(gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -175,3 +175,34 @@ async def test_a_reversed_recovery_is_written_off_again_not_owed_again(gateway: 
     async with gateway.platform.db.transaction() as s:
         assert await s.scalar(text("SELECT written_off FROM payments.accounts WHERE account_ref = 'A-1'")) == \
             Decimal("100000.00")
+
+
+async def reverse_write_off(gateway: Gateway, ref: str = "A-1", *, key: str | None = None, **body: Any) -> Any:
+    return await gateway.http.post(f"/v1/clients/banco/accounts/{ref}/write-off/reversal", json=body,
+                                   headers={**gateway.as_operator(), "Idempotency-Key": key or f"wor-{uuid.uuid4()}"})
+
+
+async def test_an_operator_reverses_a_write_off_once_and_what_was_recovered_stays_paid(gateway: Gateway) -> None:
+    nothing = await reverse_write_off(gateway, reason="error del operador")
+    assert (nothing.status_code, nothing.json()["code"]) == (409, "nothing_written_off")
+    assert (await write_off(gateway, reason="deceased")).status_code == 200
+    assert (await gateway.send(payment("pp-1", amount="25000.00"))).json()["status"] == "applied"  # recovered
+    first = await reverse_write_off(gateway, key="reverso-0001", reason="el deudor no falleció")
+    assert first.status_code == 200, first.text
+    assert {k: first.json()[k] for k in ("amount", "new_balance", "account_status")} == {
+        "amount": "75000.00", "new_balance": "75000.00", "account_status": "open"}
+    again = await reverse_write_off(gateway, key="reverso-0001", reason="el deudor no falleció")
+    assert (again.status_code, again.json()) == (200, first.json())
+    other = await reverse_write_off(gateway, key="reverso-0001", reason="otro")
+    assert (other.status_code, other.json()["code"]) == (409, "idempotency_key_reused")
+    assert await gateway.balance("A-1") == (Decimal("75000.00"), "open", Decimal("75000.00"))
+    [event] = await outboxed(gateway, "payment.write_off_reversed")
+    assert (event["amount"], event["new_balance"], event["account_status"]) == ("75000.00", "75000.00", "open")
+    assert "reason" not in event
+    empty = await reverse_write_off(gateway, reason="dos veces")
+    assert (empty.status_code, empty.json()["code"]) == (409, "nothing_written_off")
+    async with gateway.platform.db.transaction() as s:
+        assert (await s.execute(text("SELECT reversal_reason FROM payments.write_offs"))).scalars().all() == [
+            "el deudor no falleció"]
+    # Open again, it can be written off again.
+    assert (await write_off(gateway, reason="uneconomic")).json()["amount"] == "75000.00"

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from payments.domain.ledger import after_payment
-from payments.domain.write_offs import WriteOffRefusedError, recovery, unrecovery, write_off
+from payments.domain.write_offs import WriteOffRefusedError, recovery, reverse_write_off, unrecovery, write_off
 from recaudo_common.accounts import CLOSED, account_status, is_open, ledger_status
 
 pytestmark = pytest.mark.unit
@@ -75,3 +75,14 @@ def test_a_reversal_of_a_recovery_writes_it_off_again_credit_first() -> None:
     assert unrecovery(balance=D(-10000), recovered=D(60000), amount=D(10000)) == 0  # the credit only
     assert unrecovery(balance=D(-10000), recovered=D(60000), amount=D(25000)) == D(15000)
     assert unrecovery(balance=D(0), recovered=D(0), amount=D(5000)) == 0  # no recovery: owed again
+
+
+def test_a_reversal_owes_again_what_was_not_recovered() -> None:
+    after = reverse_write_off(balance=D(0), status="written_off", written_off=D(60000))
+    assert (after.amount, after.balance, after.status) == (D(60000), D(60000), "open")
+    partial = reverse_write_off(balance=D(70000), status="open", written_off=D(30000))
+    assert (partial.balance, partial.status) == (D(100000), "open")
+    for status, left, code in (("paid", D(0), "nothing_written_off"), ("settled", D(5), "account_not_open")):
+        with pytest.raises(WriteOffRefusedError) as refused:
+            reverse_write_off(balance=D(0), status=status, written_off=left)  # type: ignore[arg-type]
+        assert refused.value.code == code

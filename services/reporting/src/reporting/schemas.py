@@ -35,7 +35,8 @@ class RecoveryFigures(BaseModel):
     accounts_liquidated: int
     outstanding: Decimal = Field(Decimal(0), description="left to pay now on the placed accounts still worked: "
                                                          "not paid, settled, written off or recalled")
-    written_off: Decimal = Field(Decimal(0), description="written off in the period")
+    written_off: Decimal = Field(Decimal(0), description="written off in the period, net of the write-offs "
+                                                         "reversed in it")
     accounts_written_off: int = Field(0, description="accounts written off (wholly or in part) in the period")
     recovered_after_write_off: Decimal = Field(Decimal(0), description="of `recovered`, what recovered money "
                                                                       "written off before")

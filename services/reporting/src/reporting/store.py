@@ -314,7 +314,8 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
           AND a.status = 'open' AND a.balance > 0 GROUP BY 1""")
     await run(_key(group_by, "w.at", "NULL") if group_by != "channel" else None, f"""
         SELECT {{key}} AS key,
-               coalesce(sum(w.amount) FILTER (WHERE w.kind = 'written_off'), 0) AS written_off,
+               coalesce(sum(CASE w.kind WHEN 'written_off' THEN w.amount WHEN 'reversed' THEN -w.amount END), 0)
+                   AS written_off,
                count(DISTINCT w.account_ref) FILTER (WHERE w.kind = 'written_off') AS accounts_written_off,
                coalesce(sum(w.amount) FILTER (WHERE w.kind = 'recovered'), 0) AS recovered_after_write_off
         FROM reporting.write_offs w

@@ -1,6 +1,7 @@
 """Write-offs in the read models (#22): payment.written_off closes the account in the account view (its balance
-what is left to pay, its status written_off once nothing is) and is kept with its amount; a recovery after it is
-kept too. The recovery report's written-off figures are made of these rows (store.report)."""
+what is left to pay, its status written_off once nothing is) and is kept with its amount; a recovery after it and
+a reversal of it (the account open again) are kept too. The recovery report's written-off figures are made of
+these rows (store.report)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.consumer import HandlerContext
-from recaudo_common.events import PaymentWriteOffRecovered, PaymentWrittenOff
+from recaudo_common.events import PaymentWriteOffRecovered, PaymentWriteOffReversed, PaymentWrittenOff
 from reporting import store
 
 
@@ -23,15 +24,20 @@ async def record(s: AsyncSession, *, row_id: uuid.UUID, client: str, account_ref
         {"id": row_id, "c": client, "r": account_ref, "k": kind, "a": amount, "at": at})
 
 
-async def on_written_off(event: PaymentWrittenOff, ctx: HandlerContext) -> None:
+async def on_written_off(event: PaymentWrittenOff | PaymentWriteOffReversed, ctx: HandlerContext) -> None:
+    """A write-off, or its reversal (kept as `reversed`: the report's written_off is net of it)."""
     s, client = ctx.session, ctx.envelope.client
-    await record(s, row_id=event.write_off_id, client=client, account_ref=event.account_ref, kind="written_off",
-                 amount=event.amount, at=event.written_off_at)
+    if isinstance(event, PaymentWrittenOff):
+        row_id, kind, at = event.write_off_id, "written_off", event.written_off_at
+    else:
+        row_id, kind, at = ctx.envelope.event_id, "reversed", event.reversed_at
+    await record(s, row_id=row_id, client=client, account_ref=event.account_ref, kind=kind, amount=event.amount,
+                 at=at)
     await s.execute(store.read_model_sql(
         "UPDATE reporting.accounts SET balance = :b, status = :st WHERE client_slug = :c AND account_ref = :r"),
         {"c": client, "r": event.account_ref, "b": event.new_balance, "st": event.account_status})
     await store.record_status(s, event_id=ctx.envelope.event_id, client=client, account_ref=event.account_ref,
-                              at=event.written_off_at, status=event.account_status)
+                              at=at, status=event.account_status)
     await store.notify_change(s, client)
 
 

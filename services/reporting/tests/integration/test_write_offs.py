@@ -15,6 +15,7 @@ from recaudo_common.events import (
     Event,
     PaymentApplied,
     PaymentWriteOffRecovered,
+    PaymentWriteOffReversed,
     PaymentWrittenOff,
 )
 from recaudo_common.runtime import Platform, make_platform
@@ -99,3 +100,19 @@ async def test_the_account_view_says_written_off(reports: httpx.AsyncClient) -> 
     assert (view["status"], Decimal(view["balance"])) == ("written_off", Decimal("0"))
     rest = (await reports.get("/v1/clients/banco/accounts/W-2")).json()
     assert (rest["status"], Decimal(rest["balance"])) == ("open", Decimal("1249999.75"))
+
+
+async def test_a_reversed_write_off_is_outstanding_again_and_nets_out(reports: httpx.AsyncClient,
+                                                                     database_url: str) -> None:
+    now = at(4, 2)
+    platform: Platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: now)
+    # W-2's partial write-off of 750000.25 is reversed on March 25th: owed again, open.
+    await deliver(platform, [("banco", at(3, 25), PaymentWriteOffReversed(
+        account_ref="W-2", amount=Decimal("750000.25"), reversed_at=at(3, 25), new_balance=Decimal("2000000"),
+        account_status="open"))], now=now)
+    await platform.db.dispose()
+    totals = (await reports.get("/v1/clients/banco/reports/recovery", params=MARCH)).json()["totals"]
+    assert (Decimal(str(totals["written_off"])), Decimal(str(totals["outstanding"])), totals["accounts_written_off"]) \
+        == (Decimal("1000000.50"), Decimal("2500000"), 2)  # W-1 only, net; W-2 and W-3 owed in full
+    view = (await reports.get("/v1/clients/banco/accounts/W-2")).json()
+    assert (view["status"], Decimal(view["balance"])) == ("open", Decimal("2000000"))

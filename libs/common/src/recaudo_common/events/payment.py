@@ -123,6 +123,21 @@ class PaymentWriteOffRecovered(Event):
     account_status: LedgerStatus
 
 
+@register
+class PaymentWriteOffReversed(Event):
+    type = "payment.write_off_reversed"
+    family = "payment"
+    producer = "payments"
+    summary = ("An operator reversed an account's write-off: the written-off money not recovered is owed again "
+               "and the account is open again. The operator's reason is not on the wire.")
+
+    account_ref: str
+    amount: Decimal = Field(description="written-off money put back on what is left to pay")
+    reversed_at: dt.datetime
+    new_balance: Decimal
+    account_status: LedgerStatus
+
+
 CheckoutStatus = Literal["created", "pending", "approved", "declined", "expired"]
 
 

@@ -30,6 +30,7 @@ from recaudo_common.events import (
     AccountUpdated,
     PaymentApplied,
     PaymentReversed,
+    PaymentWriteOffReversed,
     PaymentWrittenOff,
 )
 from recaudo_common.personal_data import Vault
@@ -156,7 +157,8 @@ async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
     await _stop(ctx, event.account_ref, "settled")
 
 
-async def on_payment(event: PaymentApplied | PaymentReversed | PaymentWrittenOff, ctx: HandlerContext) -> None:
+async def on_payment(event: PaymentApplied | PaymentReversed | PaymentWrittenOff | PaymentWriteOffReversed,
+                     ctx: HandlerContext) -> None:
     """The ledger's status, except that a recalled account stays recalled (a debtor may still pay after it). A
     written-off account is no longer contacted: its attempts not sent yet are cancelled, as a paid one's."""
     client, account_ref = ctx.envelope.client, event.account_ref

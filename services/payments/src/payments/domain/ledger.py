@@ -11,11 +11,12 @@ from typing import Literal
 from recaudo_common.accounts import LedgerStatus as AccountStatus
 from recaudo_common.accounts import ledger_status
 
-EntryKind = Literal["placement", "adjustment", "payment", "reversal", "chargeback", "write_off", "write_off_recovery"]
+EntryKind = Literal["placement", "adjustment", "payment", "reversal", "chargeback", "write_off", "write_off_recovery",
+                    "write_off_reversal"]
 
 # Entries are stored with the sign they carry into the balance.
 SIGN: dict[str, int] = {"placement": 1, "adjustment": 1, "payment": -1, "reversal": 1, "chargeback": 1,
-                        "write_off": -1, "write_off_recovery": 1}
+                        "write_off": -1, "write_off_recovery": 1, "write_off_reversal": 1}
 
 
 @dataclass(frozen=True)

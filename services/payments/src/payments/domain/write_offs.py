@@ -76,3 +76,23 @@ def unrecovery(*, balance: Decimal, recovered: Decimal, amount: Decimal) -> Deci
     the account."""
     credit = max(-balance, Decimal("0"))
     return min(max(amount - credit, Decimal("0")), recovered)
+
+
+@dataclass(frozen=True)
+class AfterWriteOffReversal:
+    amount: Decimal  # written-off money owed again
+    balance: Decimal
+    status: LedgerStatus
+
+
+def reverse_write_off(*, balance: Decimal, status: LedgerStatus, written_off: Decimal) -> AfterWriteOffReversal:
+    """Puts the written-off money not recovered back on what is left to pay (what was recovered stays paid): the
+    account is open again. Nothing written off, or a settled account (its settlement closed it), is refused."""
+    if written_off <= 0:
+        raise WriteOffRefusedError("nothing_written_off", "this account has no written-off money to reverse",
+                                   conflict=True)
+    if status == "settled":
+        raise WriteOffRefusedError("account_not_open", "this account is settled: its settlement closed it",
+                                   conflict=True)
+    new_balance = balance + written_off
+    return AfterWriteOffReversal(written_off, new_balance, ledger_status(balance=new_balance, settled=False))

@@ -10,14 +10,14 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
-from payments.domain.write_offs import WriteOffRefusedError, write_off
+from payments.domain.write_offs import WriteOffRefusedError, reverse_write_off, write_off
 from payments.handlers import answered_before, fingerprint
 from payments.promises import store as promises
 from payments.write_offs import store as write_offs
-from payments.write_offs.schemas import WriteOffIn, WriteOffOut
+from payments.write_offs.schemas import WriteOffIn, WriteOffOut, WriteOffReversalOut
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
-from recaudo_common.events import PaymentWrittenOff, WriteOffReason, WriteOffSource
+from recaudo_common.events import PaymentWriteOffReversed, PaymentWrittenOff, WriteOffReason, WriteOffSource
 from recaudo_common.outbox import Outbox
 
 outbox = Outbox(store.SCHEMA)
@@ -72,3 +72,36 @@ async def book_write_off(s: AsyncSession, *, client: str, account_ref: str, reas
     return WriteOffOut(id=write_off_id, account_ref=account_ref, amount=after.amount, reason=reason, source=source,
                        written_off_at=now, new_balance=after.balance, written_off_total=after.written_off,
                        account_status=after.status)
+
+
+async def reverse_by_operator(db: Database, *, client: str, account_ref: str, idempotency_key: str, reason: str,
+                              now: dt.datetime) -> WriteOffReversalOut:
+    """An operator's reversal of an account's write-off, once per Idempotency-Key: the written-off money not
+    recovered is owed again (a `write_off_reversal` entry), the account open again, payment.write_off_reversed.
+    A refused reversal stores nothing."""
+    request_sha = fingerprint({"command": "write_off_reversal", "account_ref": account_ref, "reason": reason})
+    async with db.transaction() as s:
+        earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request_sha=request_sha,
+                                        now=now)
+        if earlier is not None:
+            return WriteOffReversalOut.model_validate_json(earlier)
+        account = await store.lock_account(s, client, account_ref)
+        if account is None:
+            raise NotFound(f"account {account_ref!r}")
+        try:
+            after = reverse_write_off(balance=account.balance, status=account.status, written_off=account.written_off)
+        except WriteOffRefusedError as e:
+            raise Conflict(e.code, e.detail, title="Write-off reversal refused") from e
+        await store.add_entry(s, client=client, account_ref=account_ref, kind="write_off_reversal",
+                              amount=after.amount, now=now)
+        await store.set_account(s, client, account_ref, balance=after.balance, status=after.status, now=now,
+                                written_off=Decimal("0"))
+        await write_offs.mark_reversed(s, client=client, account_ref=account_ref, reason=reason, now=now)
+        await write_offs.forget_not_pursued(s, client=client, account_ref=account_ref)
+        await outbox.add(s, [PaymentWriteOffReversed(
+            account_ref=account_ref, amount=after.amount, reversed_at=now, new_balance=after.balance,
+            account_status=after.status).envelope(client=client, occurred_at=now)])
+        result = WriteOffReversalOut(account_ref=account_ref, amount=after.amount, reversed_at=now,
+                                     new_balance=after.balance, account_status=after.status)
+        await store.store_idempotent_response(s, client, idempotency_key, result.model_dump_json(), follows=None)
+    return result

@@ -1,4 +1,4 @@
-"""The write-off route: an operator writes an account off with a reason (#22)."""
+"""The write-off routes: an operator writes an account off with a reason, or reverses its write-off (#22)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from payments.api import ClientOfOperator, IdempotencyKey
 from payments.write_offs import handlers
-from payments.write_offs.schemas import WriteOffIn, WriteOffOut
+from payments.write_offs.schemas import WriteOffIn, WriteOffOut, WriteOffReversalIn, WriteOffReversalOut
 from recaudo_common.dependencies import PlatformDep
 
 router = APIRouter(prefix="/v1", tags=["payments"])
@@ -23,3 +23,14 @@ async def write_off(account_ref: str, body: WriteOffIn, client: ClientOfOperator
     before any credit."""
     return await handlers.write_off_by_operator(platform.db, client=client.slug, account_ref=account_ref,
                                                 idempotency_key=idempotency_key, request=body, now=platform.clock())
+
+
+@router.post("/clients/{slug}/accounts/{account_ref}/write-off/reversal", response_model=WriteOffReversalOut,
+             responses={409: {"description": "nothing_written_off, account_not_open or idempotency_key_reused"}})
+async def reverse_write_off(account_ref: str, body: WriteOffReversalIn, client: ClientOfOperator,
+                            platform: PlatformDep, idempotency_key: IdempotencyKey) -> WriteOffReversalOut:
+    """The written-off money not recovered is owed again and the account open again (what was recovered stays
+    paid)."""
+    return await handlers.reverse_by_operator(platform.db, client=client.slug, account_ref=account_ref,
+                                              idempotency_key=idempotency_key, reason=body.reason,
+                                              now=platform.clock())

@@ -35,3 +35,21 @@ class WriteOffOut(BaseModel):
     new_balance: Decimal
     written_off_total: Decimal
     account_status: str
+
+
+class WriteOffReversalIn(BaseModel):
+    """v1: why the write-off is reversed (kept in payments for the client company's auditors; never personal data,
+    never on an event)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class WriteOffReversalOut(BaseModel):
+    """v1"""
+
+    account_ref: str
+    amount: Decimal
+    reversed_at: dt.datetime
+    new_balance: Decimal
+    account_status: str
