@@ -18,6 +18,8 @@ from recaudo_common.events import (
     ContactOptedOut,
     PaymentApplied,
     PaymentReversed,
+    PaymentWriteOffReversed,
+    PaymentWrittenOff,
     PromiseBroken,
     PromiseKept,
     PromiseMade,
@@ -35,6 +37,8 @@ SUBSCRIPTIONS = Subscriptions(
         AccountSettled: handlers.on_settled,
         PaymentApplied: handlers.on_payment,
         PaymentReversed: handlers.on_payment,
+        PaymentWrittenOff: handlers.on_write_off,
+        PaymentWriteOffReversed: handlers.on_write_off,
         PromiseMade: handlers.on_promise,
         PromiseBroken: handlers.on_promise,
         # The history the propensity model and the indicators read (#22): kept, not segmented on arrival.

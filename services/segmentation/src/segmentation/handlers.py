@@ -30,6 +30,8 @@ from recaudo_common.events import (
     ClientSettings,
     PaymentApplied,
     PaymentReversed,
+    PaymentWriteOffReversed,
+    PaymentWrittenOff,
     PromiseBroken,
     PromiseMade,
 )
@@ -333,6 +335,19 @@ async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContex
             account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
                                                      status=status, now=ctx.now)
     await segment(ctx, account, trigger="payment" if isinstance(event, PaymentApplied) else "reversal")
+
+
+async def on_write_off(event: PaymentWrittenOff | PaymentWriteOffReversed, ctx: HandlerContext) -> None:
+    """A write-off closes the account once nothing is left to pay (no longer segmented or aged: its treatment is
+    stopped); its reversal opens it again and the strategy decides it afresh. Neither is a payment: no fact."""
+    account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
+                                             balance=max(event.new_balance, Decimal(0)), now=ctx.now)
+    if account is not None:
+        status = account_status(event.account_status, recalled=account.status == "recalled")
+        if status != account.status:
+            account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
+                                                     status=status, now=ctx.now)
+    await segment(ctx, account, trigger="write_off" if isinstance(event, PaymentWrittenOff) else "write_off_reversal")
 
 
 async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
