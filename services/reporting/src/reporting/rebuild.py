@@ -23,7 +23,8 @@ from reporting.domain.kpis import GROUPINGS, Facts
 # The tables derived from events. What no event gives (the access log, erasures and their confirmations, the
 # retention of each client company) is not here: a rebuild neither replays nor drops it.
 READ_MODELS = ("accounts", "payments", "contacts", "promises", "bucket_changes", "status_changes", "arrangements",
-               "legal_holds", "consents", "best_time_learnings", "best_times", "write_offs")
+               "legal_holds", "consents", "best_time_learnings", "best_times", "write_offs",
+               "ledger_words")
 # Client companies are copied, not rebuilt; an erasure's events act on the vault and the erasures, not on reports.
 NOT_REPLAYED = ("client", DebtorErased.family)
 REBUILD_SCHEMA = "reporting_rebuild"

@@ -58,22 +58,19 @@ def read_model_sql(query: str) -> TextClause:
 
 
 async def place_accounts(s: AsyncSession, rows: list[Placement]) -> None:
-    """Places accounts (one row per account) in one round trip. A payment may have reached us before its
-    placement (topics are unordered): the ledger's latest word on balance and status then wins over the placed
-    balance. A placement seen before is kept as it was."""
+    """Places accounts (one row per account) in one round trip. A payment, reversal or write-off may have reached
+    us before its placement (topics are unordered): the ledger's latest word on balance and status (ledger_word)
+    then wins over the placed balance. A placement seen before is kept as it was."""
     source, params = unnest_rows({"client": "text", "account_ref": "text", "balance": "numeric",
                                   "placed_at": "timestamptz", "product": "text", "debtor_ref": "uuid",
                                   "personal": "text"}, rows)
     await s.execute(_sql(
         f"""INSERT INTO reporting.accounts (client_slug, account_ref, placed_balance, placed_at, product, balance,
                 status, debtor_ref, personal, personal_at)
-            SELECT i.client, i.account_ref, i.balance, i.placed_at, i.product, coalesce(latest.new_balance, i.balance),
-                   coalesce(latest.account_status, 'open'), i.debtor_ref, {KEPT_COPY}, i.placed_at
+            SELECT i.client, i.account_ref, i.balance, i.placed_at, i.product, coalesce(w.balance, i.balance),
+                   coalesce(w.status, 'open'), i.debtor_ref, {KEPT_COPY}, i.placed_at
             FROM {source}
-            LEFT JOIN LATERAL (
-                SELECT new_balance, account_status FROM reporting.payments
-                WHERE client_slug = i.client AND account_ref = i.account_ref AND new_balance IS NOT NULL
-                ORDER BY applied_at DESC, paid_at DESC LIMIT 1) latest ON true
+            LEFT JOIN reporting.ledger_words w ON w.client_slug = i.client AND w.account_ref = i.account_ref
             ON CONFLICT DO NOTHING"""), params)
 
 
@@ -132,9 +129,20 @@ async def record_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str,
         "new_balance, account_status) VALUES (:p, :c, :r, :a, :t, :now, :b, :st) ON CONFLICT DO NOTHING"),
         {"p": payment_id, "c": client, "r": account_ref, "a": amount, "t": paid_at, "now": now, "b": new_balance,
          "st": status})
+    await ledger_word(s, client=client, account_ref=account_ref, balance=new_balance, status=status)
+
+
+async def ledger_word(s: AsyncSession, *, client: str, account_ref: str, balance: Decimal, status: str) -> None:
+    """The ledger's latest word on an account's balance and status (a payment, a reversal, a write-off: one
+    account's payment events arrive in order), in the account view and kept apart for a placement still to come,
+    which starts from it (the topics are unordered: a rebuild may replay payments before placements)."""
+    await s.execute(_sql(
+        "INSERT INTO reporting.ledger_words (client_slug, account_ref, balance, status) VALUES (:c, :r, :b, :st) "
+        "ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = EXCLUDED.balance, status = EXCLUDED.status"),
+        {"c": client, "r": account_ref, "b": balance, "st": status})
     await s.execute(_sql(
         "UPDATE reporting.accounts SET balance = :b, status = :st WHERE client_slug = :c AND account_ref = :r"),
-        {"c": client, "r": account_ref, "b": new_balance, "st": status})
+        {"c": client, "r": account_ref, "b": balance, "st": status})
 
 
 async def record_reversal(s: AsyncSession, *, payment_id: uuid.UUID, client: str, account_ref: str,
@@ -142,9 +150,7 @@ async def record_reversal(s: AsyncSession, *, payment_id: uuid.UUID, client: str
     await s.execute(_sql(
         "UPDATE reporting.payments SET reversed_amount = reversed_amount + :a WHERE payment_id = :p"),
         {"p": payment_id, "a": amount})
-    await s.execute(_sql(
-        "UPDATE reporting.accounts SET balance = :b, status = :st WHERE client_slug = :c AND account_ref = :r"),
-        {"c": client, "r": account_ref, "b": new_balance, "st": status})
+    await ledger_word(s, client=client, account_ref=account_ref, balance=new_balance, status=status)
 
 
 # ------------------------------------------------------------------ KPI facts

@@ -33,9 +33,8 @@ async def on_written_off(event: PaymentWrittenOff | PaymentWriteOffReversed, ctx
         row_id, kind, at = ctx.envelope.event_id, "reversed", event.reversed_at
     await record(s, row_id=row_id, client=client, account_ref=event.account_ref, kind=kind, amount=event.amount,
                  at=at)
-    await s.execute(store.read_model_sql(
-        "UPDATE reporting.accounts SET balance = :b, status = :st WHERE client_slug = :c AND account_ref = :r"),
-        {"c": client, "r": event.account_ref, "b": event.new_balance, "st": event.account_status})
+    await store.ledger_word(s, client=client, account_ref=event.account_ref, balance=event.new_balance,
+                            status=event.account_status)
     await store.record_status(s, event_id=ctx.envelope.event_id, client=client, account_ref=event.account_ref,
                               at=at, status=event.account_status)
     await store.notify_change(s, client)

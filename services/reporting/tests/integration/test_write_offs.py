@@ -14,6 +14,7 @@ from recaudo_common.events import (
     ClientRegistered,
     Event,
     PaymentApplied,
+    PaymentReversedV2,
     PaymentWriteOffRecovered,
     PaymentWriteOffReversed,
     PaymentWrittenOff,
@@ -116,3 +117,35 @@ async def test_a_reversed_write_off_is_outstanding_again_and_nets_out(reports: h
         == (Decimal("1000000.50"), Decimal("2500000"), 2)  # W-1 only, net; W-2 and W-3 owed in full
     view = (await reports.get("/v1/clients/banco/accounts/W-2")).json()
     assert (view["status"], Decimal(view["balance"])) == ("open", Decimal("2000000"))
+
+
+async def test_the_ledgers_last_word_before_the_placement_is_where_the_account_starts(database_url: str) -> None:
+    """Topics are unordered (a rebuild replays the payment topic before the account topic): a payment, its reversal
+    and a write-off that reach reporting before the account's placement leave the account where the ledger's last
+    word put it, not at the last payment's balance."""
+    now = at(4, 2)
+    platform: Platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: now)
+    paid, late = uuid.uuid4(), uuid.uuid4()
+    await deliver(platform, [("banco", occurred, event) for occurred, event in [
+        (at(3, 1), ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP",
+                                    timezone="America/Bogota", locale="es-CO", default_authorised_channels=["sms"])),
+        (at(3, 5), PaymentApplied(payment_id=paid, account_ref="L-1", amount=Decimal("250000"), currency="COP",
+                                  paid_at=at(3, 5), source="manual", new_balance=Decimal("350000"),
+                                  account_status="open")),
+        (at(3, 6), PaymentReversedV2(payment_id=paid, reversal_id=uuid.uuid4(), account_ref="L-1",
+                                     amount=Decimal("250000"), kind="reversal", reversed_at=at(3, 6),
+                                     new_balance=Decimal("600000"), account_status="open",
+                                     payment_amount=Decimal("250000"), reversed_total=Decimal("250000"))),
+        (at(3, 5), PaymentApplied(payment_id=late, account_ref="L-2", amount=Decimal("100000"), currency="COP",
+                                  paid_at=at(3, 5), source="manual", new_balance=Decimal("400000"),
+                                  account_status="open")),
+        (at(3, 7), written_off("L-2", "400000", "0", "written_off", at(3, 7))),
+        (at(3, 2), placed("L-1", "600000", "tarjeta")), (at(3, 2), placed("L-2", "500000", "tarjeta")),
+    ]], now=now)
+    _, operator = await platform.keys.create(role="operator", now=now)
+    async with reporting_client(platform, operator) as http:
+        reversed_ = (await http.get("/v1/clients/banco/accounts/L-1")).json()
+        gone = (await http.get("/v1/clients/banco/accounts/L-2")).json()
+    await platform.db.dispose()
+    assert (reversed_["status"], Decimal(reversed_["balance"])) == ("open", Decimal("600000"))
+    assert (gone["status"], Decimal(gone["balance"])) == ("written_off", Decimal("0"))
