@@ -19,7 +19,7 @@ from payments.checkouts.cash import (
 )
 from payments.gateways.domain.cash import idempotency_key
 from payments.gateways.domain.payu import checkout_signature
-from payments.gateways.lookups import GatewayUnreachable
+from payments.gateways.gateway_http import GatewayUnreachable
 from payments.gateways.store import GatewayAccount
 
 from .fake_cash_gateways import EXPIRES, FakeCashGateways, cash_gateway_apis

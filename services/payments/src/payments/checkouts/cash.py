@@ -7,8 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-import httpx
-
 from payments.gateways.domain import cash_mercadopago, cash_payu, cash_stripe
 from payments.gateways.domain.cash import (
     CREDENTIALS,
@@ -21,8 +19,8 @@ from payments.gateways.domain.cash import (
     networks_of,
     payer_fields_needed,
 )
-from payments.gateways.domain.notifications import MAX_BODY_BYTES, MalformedNotification
-from payments.gateways.lookups import GatewayUnreachable
+from payments.gateways.domain.notifications import MalformedNotification
+from payments.gateways.gateway_http import GatewayUnreachable, ask
 from payments.gateways.schemas import DEFAULT_MERCADOPAGO_API
 from payments.gateways.store import GatewayAccount
 
@@ -129,21 +127,14 @@ async def _stripe(account: GatewayAccount, request: CashRequest, *, network: str
         raise GatewayUnreachable(f"Stripe's API answered no voucher we can read: {e.detail}") from None
 
 
+def _answered(status: int) -> bool:
+    """A 2xx, or a refusal (4xx) the gateway means: 5xx, 408, 409, 425, 429 and redirects are the gateway failing."""
+    return 200 <= status < 300 or (400 <= status < 500 and status not in _RETRY_LATER)
+
+
 async def _post(url: str, *, headers: dict[str, str], content: bytes, timeout_s: float,
                 what: str) -> tuple[int, bytes]:
     """(status, body) of a 2xx or a refusal (4xx); a gateway failing (5xx, 408, 429, no answer, a body over the cap)
     is GatewayUnreachable. The message names the gateway and the status, never a credential or the payer."""
-    try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False) as http:
-            async with http.stream("POST", url, headers=headers, content=content) as answer:
-                status = answer.status_code
-                if status >= 500 or status in _RETRY_LATER or status < 200 or 300 <= status < 400:
-                    raise GatewayUnreachable(f"{what} answered {status}")
-                body = bytearray()
-                async for chunk in answer.aiter_bytes():
-                    body.extend(chunk)
-                    if len(body) > MAX_BODY_BYTES:
-                        raise GatewayUnreachable(f"{what} answered more than {MAX_BODY_BYTES} bytes")
-                return status, bytes(body)
-    except httpx.HTTPError as e:
-        raise GatewayUnreachable(f"{what} could not be reached ({type(e).__name__})") from None
+    return await ask("POST", url, what=what, headers=headers, content=content, timeout_s=timeout_s,
+                     answered=_answered)

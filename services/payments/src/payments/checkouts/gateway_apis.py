@@ -6,39 +6,20 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import httpx
-
 from payments.checkouts.domain import mercadopago, stripe
-from payments.gateways.domain.notifications import MAX_BODY_BYTES, MalformedNotification
-from payments.gateways.lookups import GatewayUnreachable
+from payments.gateways.domain.notifications import MalformedNotification
+from payments.gateways.gateway_http import GatewayUnreachable, ask
 
 STRIPE_API = "https://api.stripe.com"
-
-
-async def _post(url: str, *, headers: dict[str, str], content: bytes, timeout_s: float, what: str,
-                ok: tuple[int, ...]) -> bytes:
-    try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False) as http:
-            async with http.stream("POST", url, headers=headers, content=content) as answer:
-                if answer.status_code not in ok:
-                    raise GatewayUnreachable(f"{what} answered {answer.status_code}")
-                body = bytearray()
-                async for chunk in answer.aiter_bytes():
-                    body.extend(chunk)
-                    if len(body) > MAX_BODY_BYTES:
-                        raise GatewayUnreachable(f"{what} answered more than {MAX_BODY_BYTES} bytes")
-                return bytes(body)
-    except httpx.HTTPError as e:
-        raise GatewayUnreachable(f"{what} could not be reached ({type(e).__name__})") from None
 
 
 async def mercadopago_preference(*, api_base_url: str, access_token: str, body: bytes,
                                  timeout_s: float) -> tuple[str, str]:
     """Creates the preference; (its id, the init_point to send the browser to)."""
-    raw = await _post(f"{api_base_url.rstrip('/')}{mercadopago.PATH}", content=body, timeout_s=timeout_s,
-                      what="Mercado Pago's API", ok=(200, 201),
-                      headers={"Authorization": f"Bearer {access_token}", "Content-Type": "application/json",
-                               "Accept": "application/json"})
+    _, raw = await ask("POST", f"{api_base_url.rstrip('/')}{mercadopago.PATH}", content=body, timeout_s=timeout_s,
+                       what="Mercado Pago's API", answered=lambda status: status in (200, 201),
+                       headers={"Authorization": f"Bearer {access_token}", "Content-Type": "application/json",
+                                "Accept": "application/json"})
     try:
         return mercadopago.read_preference(raw, test=mercadopago.is_test_token(access_token))
     except MalformedNotification as e:
@@ -49,10 +30,10 @@ async def stripe_session(*, api_base_url: str | None, secret_key: str, fields: l
                          idempotency_key: str, timeout_s: float) -> tuple[str, str]:
     """Creates the Checkout Session (once per idempotency key); (its id, its url)."""
     content = urlencode(fields).encode()
-    raw = await _post(f"{(api_base_url or STRIPE_API).rstrip('/')}{stripe.PATH}", content=content,
-                      timeout_s=timeout_s, what="Stripe's API", ok=(200,),
-                      headers={"Authorization": f"Bearer {secret_key}", "Idempotency-Key": idempotency_key,
-                               "Content-Type": "application/x-www-form-urlencoded"})
+    _, raw = await ask("POST", f"{(api_base_url or STRIPE_API).rstrip('/')}{stripe.PATH}", content=content,
+                       timeout_s=timeout_s, what="Stripe's API",
+                       headers={"Authorization": f"Bearer {secret_key}", "Idempotency-Key": idempotency_key,
+                                "Content-Type": "application/x-www-form-urlencoded"})
     try:
         return stripe.read_session(raw)
     except MalformedNotification as e:

@@ -26,8 +26,8 @@ from payments.checkouts.domain import mercadopago as mp
 from payments.checkouts.following import updated
 from payments.checkouts.methods import checkout_accounts
 from payments.gateways import store as gateways
+from payments.gateways.gateway_http import GatewayUnreachable
 from payments.gateways.handlers import webhook_url
-from payments.gateways.lookups import GatewayUnreachable
 from payments.gateways.store import GatewayAccount
 from payments.handlers import outbox
 from payments.settings import PaymentsSettings

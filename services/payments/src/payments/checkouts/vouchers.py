@@ -15,8 +15,8 @@ from payments.checkouts.domain import CASH_TTL, Checkout, Voucher
 from payments.checkouts.following import updated
 from payments.checkouts.handlers import GATEWAY_UNREACHABLE, CheckoutUnavailable, description
 from payments.checkouts.methods import cash_networks
+from payments.gateways.gateway_http import GatewayUnreachable
 from payments.gateways.handlers import webhook_url
-from payments.gateways.lookups import GatewayUnreachable
 from payments.gateways.store import GatewayAccount
 from payments.handlers import outbox
 from payments.settings import PaymentsSettings

@@ -19,6 +19,7 @@ from payments.gateways import lookups, store
 from payments.gateways.booking import book
 from payments.gateways.domain import mercadopago, payu, stripe, wompi
 from payments.gateways.domain.notifications import GatewayPayment, GatewayReversal, UnverifiedNotification
+from payments.gateways.gateway_http import GatewayUnreachable
 from payments.gateways.schemas import GatewayAccountOut, GatewayNotificationOut
 from payments.gateways.store import GatewayAccount
 from payments.settings import PaymentsSettings
@@ -98,11 +99,11 @@ class Delivery:
 async def receive(db: Database, settings: PaymentsSettings, *, account: GatewayAccount, delivery: Delivery,
                   link_secret: str | None, now: dt.datetime) -> GatewayNotificationOut:
     """Verifies and books a notification. Raises UnverifiedNotification (counted among the webhook rejections,
-    nothing applied; the route answers 401), MalformedNotification (422), or lookups.GatewayUnreachable while the
+    nothing applied; the route answers 401), MalformedNotification (422), or GatewayUnreachable while the
     gateway's API cannot say what the notification did not sign (the route answers 503 so the gateway retries)."""
     try:
         effect = await _verified(settings, account, delivery, now=now)
-    except lookups.GatewayUnreachable as e:
+    except GatewayUnreachable as e:
         # An operator's to look at when it lasts (a revoked access token answers 401 for every notification).
         NOTIFICATIONS.labels(account.kind, "unreachable").inc()
         log.warning("gateway API unavailable", extra={"fields": {"gateway": account.ledger_key, "reason": str(e)}})

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
 from payments.gateways.domain import mercadopago, wompi
-from payments.gateways.domain.notifications import MAX_BODY_BYTES, GatewayPayment, MalformedNotification
+from payments.gateways.domain.notifications import GatewayPayment, MalformedNotification
+from payments.gateways.gateway_http import GatewayUnreachable, ask
 
 # https://docs.wompi.co/docs/colombia/ambientes-y-llaves/: one base URL per environment, told by the key's prefix.
 WOMPI_PRODUCTION = "https://production.wompi.co"
@@ -19,31 +18,10 @@ WOMPI_SANDBOX = "https://sandbox.wompi.co"
 TRANSACTION_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 
 
-class GatewayUnreachable(Exception):
-    """The gateway's API could not be asked, or answered with a failure: the notification is answered 503 so the
-    gateway sends it again later. The message names the gateway and the status, never a credential."""
-
-
 def wompi_base_url(public_key: str, override: str | None) -> str:
     if override:
         return override.rstrip("/")
     return WOMPI_PRODUCTION if public_key.startswith("pub_prod_") else WOMPI_SANDBOX
-
-
-async def _get(url: str, *, headers: dict[str, str], timeout_s: float, what: str) -> bytes:
-    try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False) as http:
-            async with http.stream("GET", url, headers=headers) as answer:
-                if answer.status_code != 200:
-                    raise GatewayUnreachable(f"{what} answered {answer.status_code}")
-                body = bytearray()
-                async for chunk in answer.aiter_bytes():
-                    body.extend(chunk)
-                    if len(body) > MAX_BODY_BYTES:
-                        raise GatewayUnreachable(f"{what} answered more than {MAX_BODY_BYTES} bytes")
-                return bytes(body)
-    except httpx.HTTPError as e:
-        raise GatewayUnreachable(f"{what} could not be reached ({type(e).__name__})") from None
 
 
 async def mercadopago_payment(*, api_base_url: str, access_token: str, data_id: str | None,
@@ -51,8 +29,8 @@ async def mercadopago_payment(*, api_base_url: str, access_token: str, data_id: 
     """GET {api_base_url}/v1/payments/{id} with the access token
     (https://www.mercadopago.com.co/developers/es/reference/payments/_payments_id/get)."""
     path = mercadopago.payment_path(data_id)
-    raw = await _get(f"{api_base_url.rstrip('/')}{path}", timeout_s=timeout_s, what="Mercado Pago's API",
-                     headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"})
+    _, raw = await ask("GET", f"{api_base_url.rstrip('/')}{path}", timeout_s=timeout_s, what="Mercado Pago's API",
+                       headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"})
     try:
         return mercadopago.read_payment(raw, expected_id=data_id)
     except MalformedNotification as e:
@@ -64,8 +42,8 @@ async def wompi_transaction(*, base_url: str, transaction_id: str, timeout_s: fl
     (https://docs.wompi.co/docs/colombia/seguimiento-de-transacciones/)."""
     if not TRANSACTION_ID.fullmatch(transaction_id):
         raise MalformedNotification("a Wompi transaction id is letters, digits and dashes")
-    raw = await _get(f"{base_url}/v1/transactions/{transaction_id}", headers={"Accept": "application/json"},
-                     timeout_s=timeout_s, what="Wompi's API")
+    _, raw = await ask("GET", f"{base_url}/v1/transactions/{transaction_id}", headers={"Accept": "application/json"},
+                       timeout_s=timeout_s, what="Wompi's API")
     try:
         return wompi.read_transaction(raw, expected_id=transaction_id)
     except MalformedNotification as e:

@@ -12,7 +12,7 @@ from payments.api import ClientOfCaller, ClientOfOperator, Settings
 from payments.gateways import handlers
 from payments.gateways import store as gateways
 from payments.gateways.domain.notifications import UnverifiedNotification
-from payments.gateways.lookups import GatewayUnreachable
+from payments.gateways.gateway_http import GatewayUnreachable
 from payments.gateways.schemas import NAME, GatewayAccountIn, GatewayAccountOut, GatewayNotificationOut
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.errors import ProblemError

@@ -33,7 +33,7 @@ import httpx
 from payments.gateways import lookups
 from payments.gateways.domain import mercadopago, stripe
 from payments.gateways.domain.notifications import MalformedNotification, currency_code, major_units
-from payments.gateways.lookups import GatewayUnreachable
+from payments.gateways.gateway_http import GatewayUnreachable, ask, new_client
 from payments.reconciliation.domain import Reported
 
 STRIPE_API = "https://api.stripe.com"
@@ -53,22 +53,9 @@ def _load(raw: bytes, what: str) -> Any:
 
 async def _call(http: httpx.AsyncClient, method: str, url: str, *, what: str, headers: dict[str, str],
                 params: httpx.QueryParams | None = None, body: bytes | None = None) -> Any:
-    try:
-        async with http.stream(method, url, headers=headers, params=params, content=body) as answer:
-            if answer.status_code != 200:
-                raise GatewayUnreachable(f"{what} answered {answer.status_code}")
-            raw = bytearray()
-            async for chunk in answer.aiter_bytes():
-                raw.extend(chunk)
-                if len(raw) > MAX_ANSWER_BYTES:
-                    raise GatewayUnreachable(f"{what} answered more than {MAX_ANSWER_BYTES} bytes")
-    except httpx.HTTPError as e:
-        raise GatewayUnreachable(f"{what} could not be reached ({type(e).__name__})") from None
-    return _load(bytes(raw), what)
-
-
-def _client(timeout_s: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), follow_redirects=False)
+    _, raw = await ask(method, url, what=what, headers=headers, params=params, content=body,
+                       max_bytes=MAX_ANSWER_BYTES, http=http)
+    return _load(raw, what)
 
 
 def _iso_ms(at: dt.datetime) -> str:
@@ -81,7 +68,7 @@ async def mercadopago_day(*, api_base_url: str, access_token: str, start: dt.dat
     what, found = "Mercado Pago's API", list[Reported]()
     headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
     last = end - dt.timedelta(milliseconds=1)  # end_date is inclusive
-    async with _client(timeout_s) as http:
+    async with new_client(timeout_s) as http:
         for page in range(MAX_PAGES):
             params = [("sort", "date_approved"), ("criteria", "asc"), ("range", "date_approved"),
                       ("begin_date", _iso_ms(start)), ("end_date", _iso_ms(last)),
@@ -113,7 +100,7 @@ async def stripe_day(*, base_url: str | None, secret_key: str, start: dt.datetim
     Checkout Session's payment is applied by)."""
     what, found, after = "Stripe's API", list[Reported](), None
     headers = {"Authorization": f"Bearer {secret_key}", "Accept": "application/json"}
-    async with _client(timeout_s) as http:
+    async with new_client(timeout_s) as http:
         for _ in range(MAX_PAGES):
             params = [("created[gte]", str(int(start.timestamp()))), ("created[lt]", str(int(end.timestamp()))),
                       ("limit", str(STRIPE_PAGE))] + ([("starting_after", after)] if after else [])
@@ -146,7 +133,7 @@ async def payu_orders(*, url: str | None, api_login: str, api_key: str, referenc
     """Each reference's order as PayU's Reports API answers it (a reference PayU does not know is not reported)."""
     what, found = "PayU's Reports API", list[Reported]()
     headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
-    async with _client(timeout_s) as http:
+    async with new_client(timeout_s) as http:
         for reference in references:
             body = json.dumps({"test": test, "language": "es", "command": "ORDER_DETAIL_BY_REFERENCE_CODE",
                                "merchant": {"apiLogin": api_login, "apiKey": api_key},

@@ -11,7 +11,7 @@ import uuid
 from payments import store as ledger
 from payments.gateways import lookups
 from payments.gateways import store as gateways
-from payments.gateways.lookups import GatewayUnreachable
+from payments.gateways.gateway_http import GatewayUnreachable
 from payments.gateways.store import GatewayAccount
 from payments.reconciliation import gateway_apis, store
 from payments.reconciliation.domain import Comparison, Reported, compare, day_bounds, yesterday
