@@ -8,12 +8,13 @@ from recaudo_common.auth import Principal
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep, client_of
 from segmentation import setup_handlers
-from segmentation.rows import BucketSet, StrategyVersion
+from segmentation.rows import BucketSet, ChannelCosts, StrategyVersion
 from segmentation.schemas import (
     BucketIn,
     BucketsIn,
     BucketsOut,
     CostsIn,
+    CostsOut,
     SegmentRow,
     SegmentSummary,
     StrategyIn,
@@ -68,15 +69,23 @@ async def put_strategy(body: StrategyIn, client: ClientOfOperator, principal: Cu
                                                               now=platform.clock(), by=caller_of(principal)))
 
 
-@router.get("/clients/{slug}/costs", response_model=CostsIn)
-async def get_costs(client: ClientOfCaller, platform: PlatformDep) -> CostsIn:
-    return CostsIn(costs=await setup_handlers.channel_costs(platform.db, client=client.slug))
+def costs_out(costs: ChannelCosts) -> CostsOut:
+    return CostsOut(costs=costs.costs, sources=costs.sources)
 
 
-@router.put("/clients/{slug}/costs", response_model=CostsIn)
-async def put_costs(body: CostsIn, client: ClientOfOperator, platform: PlatformDep) -> CostsIn:
-    return CostsIn(costs=await setup_handlers.replace_costs(platform.db, client=client.slug, costs=body.costs,
-                                                            now=platform.clock()))
+@router.get("/clients/{slug}/costs", response_model=CostsOut)
+async def get_costs(client: ClientOfCaller, platform: PlatformDep) -> CostsOut:
+    """The cost of one contact per channel in force for cost to collect: the client company's own cost table wins
+    on the channels it prices; segmentation's own costs, then the platform's defaults, price the rest."""
+    return costs_out(await setup_handlers.channel_costs(platform.db, client=client.slug))
+
+
+@router.put("/clients/{slug}/costs", response_model=CostsOut)
+async def put_costs(body: CostsIn, client: ClientOfOperator, platform: PlatformDep) -> CostsOut:
+    """Segmentation's own costs (deprecated where the client company has a cost table: its table wins on the
+    channels it prices); answers the costs in force."""
+    return costs_out(await setup_handlers.replace_costs(platform.db, client=client.slug, costs=body.costs,
+                                                        now=platform.clock()))
 
 
 @router.get("/clients/{slug}/segments", response_model=SegmentSummary)

@@ -15,6 +15,7 @@ from recaudo_common.accounts import account_status
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.clock import local_today
+from recaudo_common.cost_tables import get_cost_table, keep_cost_table
 from recaudo_common.db import Database
 from recaudo_common.events import (
     AccountLegalHoldLifted,
@@ -101,7 +102,8 @@ async def _load_view(s: AsyncSession, slug: str) -> ClientView | None:
         champion = strategy_of(document, version)
         if document.challenger is not None:
             challenger, share = strategy_of(document.challenger, version), document.challenger.share
-    return ClientView(client, buckets, champion, challenger, share, full_costs(setup.costs), setup.model)
+    costs = full_costs(setup.costs, setup.cost_table)  # the client company's cost table wins where it prices
+    return ClientView(client, buckets, champion, challenger, share, costs, setup.model)
 
 
 @dataclass(frozen=True)
@@ -252,7 +254,7 @@ async def run_aging(db: Database, *, client: str, day: dt.date, now: dt.datetime
 
 
 async def resegment_requested(db: Database, *, now: dt.datetime, chunk: int = 2000) -> dict[str, int]:
-    """Re-segments every open account of client companies whose strategy or costs changed."""
+    """Re-segments every open account of client companies whose strategy, costs or cost table changed."""
     async with db.transaction() as s:
         requests = await store.pending_resegmentations(s)
     done: dict[str, int] = {}
@@ -365,8 +367,13 @@ async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
 
 
 async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
-    """Segments the accounts that arrived before their client company's settings did."""
+    """Keeps the client company's cost table (a changed one re-segments its accounts: their cost to collect moves)
+    and segments the accounts that arrived before its settings did."""
     forget_client_views(ctx.session)
+    before = await get_cost_table(ctx.session, store.SCHEMA, event.slug)
+    await keep_cost_table(ctx.session, store.SCHEMA, event, ctx)  # an older event never replaces a newer table
+    if await get_cost_table(ctx.session, store.SCHEMA, event.slug) != before:
+        await store.request_resegmentation(ctx.session, event.slug, "client cost table", ctx.now)
     accounts = await store.unsegmented_accounts(ctx.session, event.slug)
     for segmented in await assess_many(ctx.session, [(a, "placement") for a in accounts], now=ctx.now):
         if segmented is not None:

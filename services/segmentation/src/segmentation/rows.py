@@ -10,6 +10,7 @@ from segmentation.domain.boosting import Card
 from segmentation.domain.buckets import Bucket
 from segmentation.domain.history import Indicators
 from segmentation.domain.propensity import Model
+from segmentation.domain.strategy import CostSource
 from segmentation.schemas import StrategyIn
 
 
@@ -139,5 +140,14 @@ class ClientSetup:
 
     buckets: tuple[Bucket, ...] | None
     strategy: StrategyVersion | None
-    costs: dict[str, Decimal]  # only the channels it priced
+    costs: dict[str, Decimal]  # only the channels it priced through segmentation's own /costs
+    cost_table: dict[str, Decimal] | None  # the client company's own cost table (client.* events); None: not set
     model: Model | Card | None  # the model in use: a boosted model's card, or a logistic regression of before #22
+
+
+@dataclass(frozen=True)
+class ChannelCosts:
+    """The cost of one contact on each channel in force for a client company, and where each comes from."""
+
+    costs: dict[str, Decimal]
+    sources: dict[str, CostSource]

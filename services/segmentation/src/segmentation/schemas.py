@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from segmentation.domain.buckets import Bucket
-from segmentation.domain.strategy import Offer, Rule, Strategy, Tiers
+from segmentation.domain.strategy import CostSource, Offer, Rule, Strategy, Tiers
 from segmentation.domain.treatment import Treatment
 
 
@@ -96,10 +96,21 @@ class StrategyOut(StrategyIn):
 
 
 class CostsIn(BaseModel):
-    """v1: cost of one contact per channel in the client company's currency (unlisted channels keep defaults)."""
+    """v1: cost of one contact per channel in the client company's currency (unlisted channels keep defaults).
+    Deprecated where the client company has its own cost table (PUT /v1/clients/{slug}/cost-table in ingest): the
+    table's cost wins on every channel it prices; these still price the others (`letter`, which no cost table
+    prices, and every channel while the client company has no table)."""
 
     model_config = ConfigDict(extra="forbid")
     costs: dict[str, Decimal]
+
+
+class CostsOut(CostsIn):
+    """v1: the cost of one contact per channel in force for cost to collect, and where each comes from: the client
+    company's cost table, segmentation's own /costs, or the platform's default."""
+
+    sources: dict[str, CostSource] = Field(
+        description="per channel: cost_table (the client company's own), segmentation (PUT .../costs) or default")
 
 
 class SegmentRow(BaseModel):

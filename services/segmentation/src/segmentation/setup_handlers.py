@@ -1,5 +1,5 @@
 """Handlers behind segmentation's API: a client company's setup (buckets, strategy, channel costs) read and
-replaced, and how its accounts are segmented. A new strategy or cost table queues a re-segmentation; new buckets
+replaced, and how its accounts are segmented. A new strategy or channel costs queue a re-segmentation; new buckets
 make today's aging run again. Buckets and strategy are checked against each other under one lock: new buckets the
 strategy in force has no rule for are refused unless they come with a strategy that covers them."""
 
@@ -11,11 +11,13 @@ from decimal import Decimal
 
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.clock import local_today
+from recaudo_common.cost_tables import get_cost_table
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid
 from segmentation import store
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_errors
 from segmentation.domain.strategy import (
+    cost_sources,
     cost_table_errors,
     default_strategy,
     full_costs,
@@ -23,7 +25,7 @@ from segmentation.domain.strategy import (
     uncovered_buckets,
 )
 from segmentation.handlers import buckets_of
-from segmentation.rows import BucketSet, SegmentCount, StrategyVersion
+from segmentation.rows import BucketSet, ChannelCosts, SegmentCount, StrategyVersion
 from segmentation.schemas import StrategyIn, document_of, strategy_of
 
 
@@ -122,22 +124,30 @@ async def replace_strategy(db: Database, *, client: ClientCopy, document: Strate
     return StrategyVersion(version, document)
 
 
-async def channel_costs(db: Database, *, client: str) -> dict[str, Decimal]:
-    """The cost of one contact per channel: the client company's own, the platform's for the channels it left."""
+async def channel_costs(db: Database, *, client: str) -> ChannelCosts:
+    """The cost of one contact per channel in force: the client company's own cost table for the channels it
+    prices, then what was PUT on segmentation's /costs, then the platform's defaults."""
     async with db.transaction() as s:
         setup = await store.load_client_setup(s, client)
-    return full_costs(setup.costs)
+    return costs_in_force(setup.costs, setup.cost_table)
 
 
 async def replace_costs(db: Database, *, client: str, costs: dict[str, Decimal], now: dt.datetime
-                        ) -> dict[str, Decimal]:
+                        ) -> ChannelCosts:
+    """Segmentation's own costs replaced (kept whole, though a channel the client company's cost table prices
+    keeps the table's cost while it does); answers what is in force."""
     errors = cost_table_errors(costs)
     if errors:
         raise Invalid("invalid_costs", "; ".join(errors), title="Invalid cost table")
     async with db.transaction() as s:
         await store.put_costs(s, client, costs, now)
         await store.request_resegmentation(s, client, "channel costs", now)
-    return full_costs(costs)
+        cost_table = await get_cost_table(s, store.SCHEMA, client)
+    return costs_in_force(costs, cost_table)
+
+
+def costs_in_force(costs: dict[str, Decimal], cost_table: dict[str, Decimal] | None) -> ChannelCosts:
+    return ChannelCosts(full_costs(costs, cost_table), cost_sources(costs, cost_table))
 
 
 async def segment_counts(db: Database, *, client: str) -> list[SegmentCount]:

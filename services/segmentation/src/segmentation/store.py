@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.cost_tables import get_cost_table
 from recaudo_common.db import unnest_rows
 from recaudo_common.outbox import Cause, cause_headers
 from segmentation.domain.boosting import CARD
@@ -238,14 +239,15 @@ async def lock_setup(s: AsyncSession, client: str) -> None:
 
 
 async def load_client_setup(s: AsyncSession, client: str) -> ClientSetup:
-    """Buckets, the current strategy, the channel costs and the latest propensity model of a client company,
-    in one round trip."""
+    """Buckets, the current strategy, the channel costs (its own and the client company's cost table) and the
+    latest propensity model of a client company, in two round trips."""
     row = (await s.execute(_SETTINGS, {"c": client})).mappings().one()
+    cost_table = await get_cost_table(s, SCHEMA, client)
     return ClientSetup(
         buckets=_BUCKETS.validate_json(row["buckets"]) if row["buckets"] is not None else None,
         strategy=StrategyVersion(row["strategy_version"], StrategyIn.model_validate_json(row["strategy"]))
         if row["strategy"] is not None else None,
-        costs=_COSTS.validate_json(row["costs"]) if row["costs"] is not None else {},
+        costs=_COSTS.validate_json(row["costs"]) if row["costs"] is not None else {}, cost_table=cost_table,
         model=None if row["model"] is None else model_from_json(row["model"])
         if row["model_kind"] == "logistic_regression" else CARD.validate_json(row["model"]))
 

@@ -158,5 +158,19 @@ def cost_table_errors(costs: dict[str, Decimal]) -> list[str]:
     return errors
 
 
-def full_costs(overrides: dict[str, Decimal] | None) -> dict[str, Decimal]:
-    return {**DEFAULT_CHANNEL_COSTS, **(overrides or {})}
+CostSource = Literal["cost_table", "segmentation", "default"]
+
+
+def full_costs(overrides: dict[str, Decimal] | None, cost_table: dict[str, Decimal] | None = None
+               ) -> dict[str, Decimal]:
+    """The cost of one contact on every channel, by precedence: the client company's own cost table (PUT
+    /v1/clients/{slug}/cost-table in ingest) for the channels it prices, then segmentation's own `/costs`, then the
+    platform's defaults."""
+    return {**DEFAULT_CHANNEL_COSTS, **(overrides or {}), **(cost_table or {})}
+
+
+def cost_sources(overrides: dict[str, Decimal] | None, cost_table: dict[str, Decimal] | None
+                 ) -> dict[str, CostSource]:
+    """Where each channel's cost in force comes from, by the precedence of full_costs."""
+    return {c: "cost_table" if c in (cost_table or {}) else "segmentation" if c in (overrides or {}) else "default"
+            for c in full_costs(overrides, cost_table)}
