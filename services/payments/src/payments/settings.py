@@ -21,7 +21,8 @@ class PaymentsSettings(PlatformSettings):
     # A bank statement is read whole to reconcile it: bounded so one file cannot take a replica's memory.
     max_bank_file_bytes: int = 64 * 1024**2
     # Gateway reconciliation (#21): how often yesterday's reports are looked for (a failed one is run again then), and
-    # PayU's Reports API when not its production URL (tests, PayU's sandbox), only https in production.
+    # PayU's Reports API when not its production URL (tests, PayU's sandbox), only https in production; refund
+    # confirmations are checked there too.
     reconciliation_poll_s: float = 3600.0
     payu_reports_api_url: str | None = None
     # Gateway accounts (#21): how long a gateway's API may take to say what a notification did not sign (Mercado

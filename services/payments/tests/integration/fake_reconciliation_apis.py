@@ -5,7 +5,8 @@ the test put there; `down` answers 503 as an outage would.
 Mercado Pago: GET /v1/payments/search (https://www.mercadopago.com.co/developers/es/reference/payments/_payments_search/get)
 Stripe: GET /v1/charges (https://docs.stripe.com/api/charges/list, https://docs.stripe.com/api/pagination)
 PayU: POST /reports-api/4.0/service.cgi ORDER_DETAIL_BY_REFERENCE_CODE
-      (https://developers.payulatam.com/latam/es/docs/integrations/api-integration/queries-api.html)
+      (https://developers.payulatam.com/latam/es/docs/integrations/api-integration/queries-api.html), also what a
+      refund confirmation is checked against (`payu_order` builds an order with its charge and refunds)
 Wompi: GET /v1/transactions/{id} (https://docs.wompi.co/docs/colombia/seguimiento-de-transacciones/)
 """
 
@@ -140,6 +141,21 @@ def app_of(fake: FakeReconciliationApis) -> FastAPI:
         return JSONResponse({"data": found, "meta": {}})
 
     return app
+
+
+def payu_order(reference: str, status: str, *transactions: tuple[str, str, str | None],
+               value: str = "30000.00") -> dict[str, Any]:
+    """An order as the Reports API answers it: (type, state, TX_VALUE or None) per transaction, amounts as JSON
+    numbers the way PayU writes them; a REFUND without a value is a whole refund."""
+    def values(amount: str | None) -> dict[str, Any]:
+        return {} if amount is None else {"TX_VALUE": {"value": float(amount), "currency": "COP"}}
+
+    return {"id": 844182597, "accountId": 512321, "status": status, "referenceCode": reference,
+            "additionalValues": values(value),
+            "buyer": {"emailAddress": "pagador@example.com", "fullName": "Pagador"},
+            "transactions": [{"id": f"tx-{i}", "type": kind, "transactionResponse": {"state": state},
+                              "additionalValues": values(amount)}
+                             for i, (kind, state, amount) in enumerate(transactions)]}
 
 
 @contextlib.asynccontextmanager

@@ -1,12 +1,14 @@
 """Gateway refunds through the real HTTP API and PostgreSQL: a refund that arrives before the payment it names waits
 and is taken back once the payment is booked, once; a second PayU approval of a reference under another
-transaction waits in suspense (duplicate_reference) instead of being dropped; PayU's refund confirmations, partial
-ones included, take money back through the ledger's reversal path."""
+transaction waits in suspense (duplicate_reference) instead of being dropped; PayU's refund confirmations, whose
+REFUNDED is not signed, take back only what PayU's Reports API (a local fake) shows refunded, partial ones included:
+a declined attempt's signed body with REFUNDED added takes nothing, the API unreachable is a 503, and an account
+without the API login keeps the claim for an operator (refund_unconfirmed) and takes nothing back."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlencode
 
 import pytest
@@ -17,6 +19,7 @@ from recaudo_common.runtime import make_platform
 from recaudo_common.testing import settings_for_test
 
 from .conftest import NOW, Gateway, gateway_on
+from .fake_reconciliation_apis import FakeReconciliationApis, payu_order, reconciliation_apis
 from .test_gateway_accounts import PAYU, STRIPE, balance, charge, configure, session, stripe_send_args, suspense
 
 pytestmark = pytest.mark.integration
@@ -24,9 +27,17 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @pytest.fixture
-async def gw(database_url: str) -> AsyncIterator[Gateway]:
+async def apis() -> AsyncIterator[FakeReconciliationApis]:
+    async with reconciliation_apis() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def gw(database_url: str, apis: FakeReconciliationApis) -> AsyncIterator[Gateway]:
     platform = make_platform(settings_for_test(database_url), pool_size=8, clock=lambda: NOW)
-    async with gateway_on(platform, PaymentsSettings()) as opened:
+    settings = PaymentsSettings(payu_reports_api_url=f"{apis.base_url}/reports-api/4.0/service.cgi",
+                                gateway_api_timeout_s=2.0)
+    async with gateway_on(platform, settings) as opened:
         yield opened
     await platform.db.dispose()
 
@@ -76,25 +87,117 @@ async def test_a_second_payu_approval_of_a_reference_waits_in_suspense(gw: Gatew
             waiting["amount"]) == ("payu/banco/payu", "attempt:t-2", "A-1", "duplicate_reference", "30000.00")
 
 
-async def test_payu_refunds_partial_and_whole_and_before_the_approval(gw: Gateway) -> None:
-    hook = await configure(gw, "payu", PAYU)
+CAPTURE = ("AUTHORIZATION_AND_CAPTURE", "APPROVED", "30000.00")
 
+
+def refund(value: str | None, state: str = "APPROVED") -> tuple[str, str, str | None]:
+    return ("REFUND", state, value)
+
+
+async def payu_account(gw: Gateway, apis: FakeReconciliationApis, *, api_login: bool = True) -> str:
+    return await configure(gw, "payu", {**PAYU, "api_login": apis.payu_login} if api_login else PAYU)
+
+
+def sender(gw: Gateway, hook: str) -> Callable[..., Awaitable[tuple[int, str]]]:
+    """Sends a PayU confirmation; (status code, what it did: its status, or a refusal's code)."""
     async def send(*args: str, **kw: str) -> tuple[int, str]:
         answer = await gw.http.post(hook, content=payu_form(*args, **kw), headers=FORM)
-        return answer.status_code, answer.json()["status"]
+        body = answer.json()
+        return answer.status_code, str(body["status"] if answer.status_code == 200 else body["code"])
+    return send
 
+
+async def test_payu_refunds_confirmed_by_the_reports_api_partial_and_before_the_approval(
+        gw: Gateway, apis: FakeReconciliationApis) -> None:
+    send = sender(gw, await payu_account(gw, apis))
     assert await send("A-1", "4", transaction_id="t-1") == (200, "applied")
+    assert apis.asked == []  # an approval asks nothing: its sign covers what it books
+    apis.payu_orders["A-1"] = [payu_order("A-1", "CAPTURED", CAPTURE, refund("10000.00"))]
     partial = dict(value="10000.00", transaction_id="r-1", message="REFUNDED")
     assert [await send("A-1", "6", **partial) for _ in range(2)] == [(200, "reversed"), (200, "duplicate")]
     assert await balance(gw) == "80000.00"
+    apis.payu_orders["A-1"] = [payu_order("A-1", "REFUNDED", CAPTURE, refund("10000.00"), refund("20000.00"))]
     assert await send("A-1", "6", value="20000.00", transaction_id="r-2", message="REFUNDED") == (200, "reversed")
     assert await balance(gw) == "100000.00"
-    # A declined retry of another order changes nothing; a refund arriving before its approval waits for it.
-    assert await send("A-2", "6", transaction_id="t-9", message="ENTITY_DECLINED") == (200, "declined")
+    assert await send("A-1", "6", **partial) == (200, "duplicate")  # the first one again: nothing more
+    assert await balance(gw) == "100000.00"
+    assert apis.asked == ["payu A-1"] * 4 and apis.refused == []
+    # A refund arriving before its approval waits for it, at what the Reports API confirmed.
+    apis.payu_orders["A-2"] = [payu_order("A-2", "CAPTURED", CAPTURE, refund("5000.00"))]
     assert await send("A-2", "6", value="5000.00", transaction_id="r-3", message="REFUNDED") == (
         200, "reversal_waiting")
     assert await send("A-2", "4", transaction_id="t-10") == (200, "applied")
     assert await balance(gw, "A-2") == "75000.00"
+
+
+async def test_a_forged_payu_refund_takes_back_nothing_the_reports_api_does_not_show(
+        gw: Gateway, apis: FakeReconciliationApis) -> None:
+    """A declined attempt's body is signed for state_pol 6 like a refund's: with REFUNDED added (unsigned) and a
+    made-up transaction_id it claims a refund of its whole value."""
+    send = sender(gw, await payu_account(gw, apis))
+    assert await send("A-1", "6", transaction_id="t-0", message="ENTITY_DECLINED") == (200, "declined")
+    assert await send("A-1", "4", transaction_id="t-1") == (200, "applied")
+    apis.payu_orders["A-1"] = [payu_order("A-1", "CAPTURED", ("AUTHORIZATION_AND_CAPTURE", "DECLINED", "30000.00"),
+                                          CAPTURE, refund("30000.00", "DECLINED"), refund(None, "PENDING"))]
+    forged = [await send("A-1", "6", transaction_id=f"x-{i}", message="REFUNDED") for i in range(3)]
+    assert forged == [(200, "ignored")] * 3
+    assert await balance(gw) == "70000.00"
+    # Beside a real partial refund the forged claim of 30,000 takes back only the 10,000 PayU shows, once.
+    apis.payu_orders["A-1"] = [payu_order("A-1", "CAPTURED", CAPTURE, refund("10000.00"))]
+    assert await send("A-1", "6", transaction_id="x-9", message="REFUNDED") == (200, "reversed")
+    assert await send("A-1", "6", value="10000.00", transaction_id="r-1", message="REFUNDED") == (200, "duplicate")
+    assert await balance(gw) == "80000.00"
+
+
+async def test_a_whole_payu_refund_without_its_own_value_takes_back_the_order(
+        gw: Gateway, apis: FakeReconciliationApis) -> None:
+    send = sender(gw, await payu_account(gw, apis))
+    assert await send("A-1", "4", transaction_id="t-1") == (200, "applied")
+    apis.payu_orders["A-1"] = [payu_order("A-1", "REFUNDED", CAPTURE, refund(None))]
+    assert await send("A-1", "6", transaction_id="r-1", message="REFUNDED") == (200, "reversed")
+    assert await balance(gw) == "100000.00"
+
+
+async def test_a_payu_refund_while_the_reports_api_cannot_answer_is_503_and_takes_nothing(
+        gw: Gateway, apis: FakeReconciliationApis) -> None:
+    send = sender(gw, await payu_account(gw, apis))
+    assert await send("A-1", "4", transaction_id="t-1") == (200, "applied")
+    apis.payu_orders["A-1"] = [payu_order("A-1", "CAPTURED", CAPTURE, refund("10000.00"))]
+    apis.down = True
+    claim = dict(value="10000.00", transaction_id="r-1", message="REFUNDED")
+    assert await send("A-1", "6", **claim) == (503, "gateway_unreachable")
+    assert await balance(gw) == "70000.00"
+    login = apis.payu_login
+    apis.down, apis.payu_login = False, "another-login"  # PayU refuses the credentials: {"code": "ERROR"}
+    assert await send("A-1", "6", **claim) == (503, "gateway_unreachable")
+    assert await balance(gw) == "70000.00"
+    apis.payu_login = login
+    assert await send("A-1", "6", **claim) == (200, "reversed")  # PayU's retry, once the API answers
+    assert await balance(gw) == "80000.00"
+
+
+async def test_a_payu_refund_without_the_api_login_waits_for_an_operator(
+        gw: Gateway, apis: FakeReconciliationApis) -> None:
+    send = sender(gw, await payu_account(gw, apis, api_login=False))
+    assert await send("A-1", "4", transaction_id="t-1") == (200, "applied")
+    claims = [await send("A-1", "6", value="10000.00", transaction_id=f"r-{i}", message="REFUNDED")
+              for i in range(3)]
+    assert claims == [(200, "refund_unconfirmed")] * 3
+    assert await send("A-2", "6", value="10000.0", transaction_id="r-9", message="REFUNDED") == (
+        200, "refund_unconfirmed")  # its payment not notified yet: the claim waits all the same
+    assert await balance(gw) == "70000.00" and await balance(gw, "A-2") == "100000.00"
+    assert apis.asked == []
+    listed = await gw.http.get("/v1/clients/banco/gateways/payu/refunds/unconfirmed", headers=gw.as_operator())
+    assert listed.status_code == 200, listed.text
+    assert [(u["reference"], u["amount"], u["currency"], u["times"]) for u in listed.json()["items"]] == [
+        ("A-1", "10000.00", "COP", 3), ("A-2", "10000.00", "COP", 1)]
+    # Given the API login, the next confirmation is checked and booked.
+    await payu_account(gw, apis)
+    apis.payu_orders["A-1"] = [payu_order("A-1", "CAPTURED", CAPTURE, refund("10000.00"))]
+    assert await send("A-1", "6", value="10000.00", transaction_id="r-1", message="REFUNDED") == (200, "reversed")
+    assert await balance(gw) == "80000.00"
+    missing = await gw.http.get("/v1/clients/banco/gateways/nada/refunds/unconfirmed", headers=gw.as_operator())
+    assert missing.status_code == 404
 
 
 async def test_a_refund_racing_its_payment_is_taken_back_once(gw: Gateway) -> None:

@@ -14,6 +14,7 @@ from payments import store as ledger
 from payments.checkouts.following import follow
 from payments.gateways import store
 from payments.gateways.domain.notifications import GatewayPayment, GatewayReversal
+from payments.gateways.domain.payu import RefundClaim
 from payments.gateways.schemas import GatewayNotificationOut, NotificationStatus
 from payments.gateways.store import GatewayAccount
 from payments.handlers import apply_payment, outbox
@@ -31,15 +32,21 @@ MAX_DUPLICATE_REFERENCE = 20  # second approvals of one reference waiting in sus
 LEDGER_KIND = {"refunded": "refund", "charged_back": "chargeback"}
 
 
-async def book(db: Database, *, account: GatewayAccount, effect: GatewayPayment | GatewayReversal,
+async def book(db: Database, *, account: GatewayAccount, effect: GatewayPayment | GatewayReversal | RefundClaim,
                link_secret: str | None, now: dt.datetime) -> GatewayNotificationOut:
     """Books what a verified notification says, in one transaction (run again when it loses a race to a
-    concurrent delivery of the same payment, which then answers `duplicate`)."""
+    concurrent delivery of the same payment, which then answers `duplicate`). A refund claim nobody could confirm
+    takes nothing back: it is kept for an operator (`refund_unconfirmed`)."""
 
     async def attempt() -> GatewayNotificationOut:
         async with db.transaction() as s:
             if isinstance(effect, GatewayPayment):
                 return await _payment(s, account, effect, link_secret=link_secret, now=now)
+            if isinstance(effect, RefundClaim):
+                await store.record_unconfirmed_refund(s, gateway=account.ledger_key, client=account.client,
+                                                      reference=effect.reference, amount=effect.amount,
+                                                      currency=effect.currency, now=now)
+                return GatewayNotificationOut(status="refund_unconfirmed", gateway_payment_id=effect.reference)
             return await _reversal(s, account, effect, now=now)
 
     return await recorded_once(attempt)

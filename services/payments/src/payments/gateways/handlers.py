@@ -11,6 +11,7 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
+from decimal import Decimal
 
 from prometheus_client import Counter
 
@@ -20,7 +21,12 @@ from payments.gateways.booking import book
 from payments.gateways.domain import mercadopago, payu, stripe, wompi
 from payments.gateways.domain.notifications import GatewayPayment, GatewayReversal, UnverifiedNotification
 from payments.gateways.gateway_http import GatewayUnreachable
-from payments.gateways.schemas import GatewayAccountOut, GatewayNotificationOut
+from payments.gateways.schemas import (
+    GatewayAccountOut,
+    GatewayNotificationOut,
+    UnconfirmedRefundList,
+    UnconfirmedRefundOut,
+)
 from payments.gateways.store import GatewayAccount
 from payments.settings import PaymentsSettings
 from payments.webhooks import record_rejection
@@ -32,6 +38,7 @@ log = logging.getLogger("recaudo.payments")
 NOTIFICATIONS = Counter("recaudo_gateway_notifications_total", "Gateway accounts' notifications by outcome",
                         ["kind", "outcome"])
 WEBHOOK_PATH = "/v1/webhooks/gateways/{webhook_id}"
+CENT = Decimal("0.01")
 WEBHOOK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe issues: nothing else is looked up
 
 
@@ -131,7 +138,7 @@ def _signature_header(kind: str, delivery: Delivery) -> str | None:
 
 
 async def _verified(settings: PaymentsSettings, account: GatewayAccount, delivery: Delivery, *,
-                    now: dt.datetime) -> GatewayPayment | GatewayReversal | None:
+                    now: dt.datetime) -> GatewayPayment | GatewayReversal | payu.RefundClaim | None:
     """What the notification says once its gateway's scheme verifies it (None: nothing a collection reads)."""
     raw, headers, timeout_s = delivery.raw, delivery.headers, settings.gateway_api_timeout_s
     if account.kind == "wompi":
@@ -158,8 +165,8 @@ async def _verified(settings: PaymentsSettings, account: GatewayAccount, deliver
                                            merchant_id=account.settings["merchant_id"])
         # sign covers reference_sale, not transaction_id: the signed reference (unique per order at PayU) is the
         # payment's id here, so a replay under a new transaction_id is the same payment.
-        if isinstance(confirmed, GatewayReversal):
-            return confirmed  # a refund: it names the reference, the payment's id here
+        if isinstance(confirmed, payu.RefundClaim):
+            return await _payu_refund(settings, account, confirmed)
         assert confirmed.reference is not None  # a signed field: verify_confirmation refused it missing
         # The transaction is kept as the attempt: a second approval of the reference under another transaction_id
         # is money PayU took twice for one order (booking sends it to suspense).
@@ -167,4 +174,38 @@ async def _verified(settings: PaymentsSettings, account: GatewayAccount, deliver
     event_ = stripe.read_event(raw, headers.get("stripe-signature"), secrets=[account.secret("webhook_secret")],
                                now=now)
     return event_.effect
+
+
+async def _payu_refund(settings: PaymentsSettings, account: GatewayAccount,
+                       claim: payu.RefundClaim) -> GatewayReversal | payu.RefundClaim | None:
+    """A PayU refund confirmation: its REFUNDED is not signed (a declined attempt's body says it as well), so what
+    PayU's Reports API shows refunded of the reference in all is taken back, booked as a cumulative total (only what
+    is not taken back yet; a redelivery or a forgery of an older one takes nothing more). Without the API login
+    nothing can be asked: the claim is kept for an operator. Nothing shown refunded: None (ignored)."""
+    api_login = account.optional_secret("api_login")
+    if api_login is None:
+        return claim
+    refunded = await lookups.payu_refunded(url=settings.payu_reports_api_url, api_login=api_login,
+                                           api_key=account.secret("api_key"), reference=claim.reference,
+                                           currency=claim.currency, timeout_s=settings.gateway_api_timeout_s)
+    if refunded <= 0:
+        log.warning("PayU refund confirmation not shown by the Reports API",
+                    extra={"fields": {"gateway": account.ledger_key}})
+        return None
+    if refunded == refunded.quantize(CENT):
+        refunded = refunded.quantize(CENT)  # one id per total however PayU writes it (10000.0, 10000.00)
+    return GatewayReversal(gateway="payu", reversal_id=f"{claim.reference}:refunded:{refunded}",
+                           refers_to=claim.reference, kind="refunded", amount=refunded, currency=claim.currency,
+                           cumulative=True, gateway_status=f"6/{payu.REFUNDED}")
+
+
+async def unconfirmed_refunds(db: Database, keyring: MasterKeyring, *, client: str, name: str,
+                              limit: int) -> UnconfirmedRefundList:
+    """The refunds the account's notifications claimed and nobody could confirm, the most recent first."""
+    async with db.transaction() as s:
+        account = await store.account_of(s, keyring, client, name)
+        if account is None:
+            raise NotFound(f"gateway account {name!r}")
+        found = await store.unconfirmed_refunds(s, account.ledger_key, limit)
+    return UnconfirmedRefundList(items=[UnconfirmedRefundOut.model_validate(u, from_attributes=True) for u in found])
 

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from payments.api import ClientOfCaller, ClientOfOperator, Settings
 from payments.gateways import handlers
 from payments.gateways import store as gateways
 from payments.gateways.domain.notifications import UnverifiedNotification
 from payments.gateways.gateway_http import GatewayUnreachable
-from payments.gateways.schemas import NAME, GatewayAccountIn, GatewayAccountOut, GatewayNotificationOut
+from payments.gateways.schemas import (
+    NAME,
+    GatewayAccountIn,
+    GatewayAccountOut,
+    GatewayNotificationOut,
+    UnconfirmedRefundList,
+)
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.errors import ProblemError
 from recaudo_common.gate import SIGNED_BODY_BYTES
@@ -53,6 +59,16 @@ async def get_gateway(name: AccountName, client: ClientOfCaller, platform: Platf
     """The gateway account without any secret."""
     account = await handlers.configuration(platform.db, keyring, client=client.slug, name=name)
     return handlers.account_out(platform.settings.public_url, account)
+
+
+@router.get("/clients/{slug}/gateways/{name}/refunds/unconfirmed", response_model=UnconfirmedRefundList,
+            responses={404: {"description": "no such gateway account"}})
+async def get_unconfirmed_refunds(name: AccountName, client: ClientOfOperator, platform: PlatformDep,
+                                  keyring: Keyring,
+                                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> UnconfirmedRefundList:
+    """Refunds the gateway's notifications claimed that its API could not confirm (a PayU account without its API
+    login): nothing was taken back for them; check each at the gateway and reverse it by hand if it is real."""
+    return await handlers.unconfirmed_refunds(platform.db, keyring, client=client.slug, name=name, limit=limit)
 
 
 async def read_capped(request: Request, limit: int) -> bytes:

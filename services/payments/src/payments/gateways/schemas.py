@@ -4,6 +4,7 @@ API answers (never a secret: only whether each optional credential is set), and 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -72,9 +73,10 @@ class GatewayAccountOut(BaseModel):
 
 
 # reversal_waiting (added in v1, compatible): a refund or chargeback of a payment not notified yet, recorded and
-# applied once the payment is.
+# applied once the payment is. refund_unconfirmed (added in v1, compatible): a PayU refund confirmation at an account
+# without its API login: nothing taken back, the claim recorded for an operator (GET .../refunds/unconfirmed).
 NotificationStatus = Literal["applied", "unmatched", "duplicate", "pending", "declined", "voided", "expired",
-                             "reversed", "ignored", "reversal_waiting"]
+                             "reversed", "ignored", "reversal_waiting", "refund_unconfirmed"]
 
 
 class GatewayNotificationOut(BaseModel):
@@ -82,3 +84,21 @@ class GatewayNotificationOut(BaseModel):
 
     status: NotificationStatus
     gateway_payment_id: str | None = None
+
+
+class UnconfirmedRefundOut(BaseModel):
+    """v1: a refund a gateway's notification claimed but its API could not confirm (PayU without the API login), one
+    per signed reference, amount and currency; `times` how often it was sent."""
+
+    reference: str
+    amount: Decimal
+    currency: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    times: int
+
+
+class UnconfirmedRefundList(BaseModel):
+    """v1: the account's unconfirmed refunds, the most recently sent first (at most `limit`)."""
+
+    items: list[UnconfirmedRefundOut]

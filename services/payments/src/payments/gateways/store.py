@@ -224,3 +224,34 @@ async def unmatched_of_reference(s: AsyncSession, gateway: str, reference: str |
         "SELECT count(*) FROM payments.payments WHERE gateway = :g AND reference = :r AND status = 'unmatched' "
         "AND unmatched_reason = :why"), {"g": gateway, "r": reference, "why": reason})
     return int(count or 0)
+
+
+async def record_unconfirmed_refund(s: AsyncSession, *, gateway: str, client: str, reference: str, amount: Decimal,
+                                    currency: str, now: dt.datetime) -> None:
+    """Keeps a refund claim nobody could confirm, once per signed (reference, amount, currency): sent again, only
+    when and how often."""
+    await s.execute(text(
+        """INSERT INTO payments.gateway_unconfirmed_refunds AS u (gateway, client_slug, reference, amount, currency,
+               first_seen, last_seen)
+           VALUES (:g, :c, :r, :a, :cur, :now, :now)
+           ON CONFLICT (gateway, reference, amount, currency) DO UPDATE SET last_seen = greatest(u.last_seen,
+               excluded.last_seen), times = u.times + 1"""),
+        {"g": gateway, "c": client, "r": reference, "a": amount, "cur": currency, "now": now})
+
+
+@dataclass(frozen=True)
+class UnconfirmedRefund:
+    reference: str
+    amount: Decimal
+    currency: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    times: int
+
+
+async def unconfirmed_refunds(s: AsyncSession, gateway: str, limit: int) -> list[UnconfirmedRefund]:
+    rows = (await s.execute(text(
+        "SELECT reference, amount, currency, first_seen, last_seen, times FROM payments.gateway_unconfirmed_refunds "
+        "WHERE gateway = :g ORDER BY last_seen DESC, reference LIMIT :n"), {"g": gateway, "n": limit})).all()
+    return [UnconfirmedRefund(r.reference, Decimal(r.amount), r.currency, r.first_seen, r.last_seen, int(r.times))
+            for r in rows]

@@ -31,13 +31,12 @@ from typing import Any
 import httpx
 
 from payments.gateways import lookups
-from payments.gateways.domain import mercadopago, stripe
+from payments.gateways.domain import mercadopago, payu, stripe
 from payments.gateways.domain.notifications import MalformedNotification, currency_code, major_units
 from payments.gateways.gateway_http import GatewayUnreachable, ask, new_client
 from payments.reconciliation.domain import Reported
 
 STRIPE_API = "https://api.stripe.com"
-PAYU_REPORTS_API = "https://api.payulatam.com/reports-api/4.0/service.cgi"
 MP_PAGE = 50
 STRIPE_PAGE = 100
 MAX_PAGES = 400  # 20,000 payments a day at Mercado Pago's page size: beyond that the report fails, never truncates
@@ -132,47 +131,26 @@ async def payu_orders(*, url: str | None, api_login: str, api_key: str, referenc
                       timeout_s: float) -> list[Reported]:
     """Each reference's order as PayU's Reports API answers it (a reference PayU does not know is not reported)."""
     what, found = "PayU's Reports API", list[Reported]()
-    headers = {"Content-Type": "application/json; charset=utf-8", "Accept": "application/json"}
     async with new_client(timeout_s) as http:
         for reference in references:
-            body = json.dumps({"test": test, "language": "es", "command": "ORDER_DETAIL_BY_REFERENCE_CODE",
-                               "merchant": {"apiLogin": api_login, "apiKey": api_key},
-                               "details": {"referenceCode": reference}}).encode()
-            answer = await _call(http, "POST", url or PAYU_REPORTS_API, what=what, headers=headers, body=body)
+            orders = await lookups.payu_orders(url=url, api_login=api_login, api_key=api_key, reference=reference,
+                                               test=test, timeout_s=timeout_s, max_bytes=MAX_ANSWER_BYTES, http=http)
             try:
-                if answer["code"] != "SUCCESS":
-                    raise GatewayUnreachable(f"{what} answered {str(answer.get('error'))[:200]}")
-                orders = (answer.get("result") or {}).get("payload") or []
                 found.extend(o for o in (_payu_order(reference, order) for order in orders) if o is not None)
             except (KeyError, TypeError, ValueError, AttributeError, MalformedNotification) as e:
                 raise GatewayUnreachable(f"{what} answered an order not of its documented shape ({e})") from None
     return found
 
 
-def _payu_value(values: dict[str, Any] | None) -> tuple[Decimal, str] | None:
-    tx_value = (values or {}).get("TX_VALUE")
-    if not tx_value:
-        return None
-    return major_units(tx_value["value"], "TX_VALUE"), currency_code(tx_value["currency"])
-
-
 def _payu_order(reference: str, order: dict[str, Any]) -> Reported | None:
     """An order: approved when a charge of it was (its TX_VALUE), less what its approved refunds gave back."""
-    transactions = order.get("transactions") or []
-
-    def approved(t: dict[str, Any]) -> bool:
-        return str((t.get("transactionResponse") or {}).get("state")) == "APPROVED"
-
-    charges = [t for t in transactions if t.get("type") in ("AUTHORIZATION_AND_CAPTURE", "CAPTURE") and approved(t)]
-    value = _payu_value(order.get("additionalValues")) or (
-        _payu_value(charges[0].get("additionalValues")) if charges else None)
+    value = payu.order_value(order)
     if value is None:
         return None
     amount, currency = value
-    refunded = sum((v[0] for t in transactions if t.get("type") == "REFUND" and approved(t)
-                    if (v := _payu_value(t.get("additionalValues"))) is not None), Decimal(0))
+    refunded = payu.order_refunded(order, currency)
     status = str(order.get("status"))
-    if charges:
+    if payu.approved_charges(order):
         shown = "refunded" if status == "REFUNDED" and refunded >= amount else "approved"
     else:
         shown = "declined" if status == "DECLINED" else "voided" if status == "CANCELLED" else "pending"

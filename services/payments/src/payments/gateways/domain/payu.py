@@ -1,4 +1,5 @@
-"""PayU Latam as documented: the confirmation page's `sign` and the WebCheckout request signature."""
+"""PayU Latam as documented: the confirmation page's `sign`, the WebCheckout request signature, and what the Reports API
+shows refunded of a reference."""
 
 # Confirmation (https://developers.payulatam.com/latam/es/docs/integrations/confirmation-url.html): PayU POSTs
 # `application/x-www-form-urlencoded` fields once a transaction is final; `sign` is a digest of
@@ -13,8 +14,16 @@
 # reembolso aprobado", https://developers.payulatam.com/latam/es/docs/getting-started/response-codes-and-variables.html
 # "Estados de la orden"; a REFUND transaction, "Tipos de transacción"), `value` being what that refund gave back:
 # partial refunds (https://developers.payulatam.com/latam/es/docs/integrations/api-integration/refunds-api.html, per
-# country) each come as their own confirmation. response_message_pol is not signed: only a reference already applied
-# here is ever taken back, never more than remains of it, and the daily reconciliation compares the order's state.
+# country) each come as their own confirmation. But response_message_pol (and transaction_id) are not signed: any
+# signed state_pol 6 body of a reference (an ordinary declined attempt) would claim a refund of its `value` with the
+# word REFUNDED added. So a refund confirmation is only a claim (RefundClaim): the ledger takes back what PayU's
+# Reports API shows refunded of the reference (gateways/lookups.py), or, without the API login, nothing.
+#
+# Reports API (https://developers.payulatam.com/latam/es/docs/integrations/api-integration/queries-api.html):
+# ORDER_DETAIL_BY_REFERENCE_CODE answers the reference's orders, each with its `transactions`; a refund is a
+# transaction of `type` REFUND ("Tipos de transacción") whose `transactionResponse.state` is APPROVED, its amount its
+# `additionalValues.TX_VALUE` (a partial refund's request carries one: refunds-api.html above); an approved REFUND
+# without one gave back the whole order (the order's TX_VALUE, or its approved charge's).
 #
 # WebCheckout (https://developers.payulatam.com/latam/es/docs/integrations/webcheckout-integration/payment-form.html):
 # `signature` is MD5 (or SHA1, SHA256) of "ApiKey~merchantId~referenceCode~amount~currency".
@@ -23,21 +32,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import parse_qs
 
 from payments.gateways.domain.notifications import (
     MAX_BODY_BYTES,
     MAX_TEXT,
     GatewayPayment,
-    GatewayReversal,
     MalformedNotification,
     Payer,
     PaymentStatus,
     UnverifiedNotification,
     currency_code,
+    major_units,
     same_hex,
 )
 
@@ -142,10 +154,22 @@ def verify_confirmation(fields: dict[str, str], *, api_key: str, merchant_id: st
 REFUNDED = "REFUNDED"  # response_message_pol of a refund's confirmation (with state_pol 6)
 
 
+@dataclass(frozen=True, slots=True)
+class RefundClaim:
+    """A confirmation saying a refund of the reference was made (state_pol 6, response_message_pol REFUNDED). Its
+    sign covers the reference, value, currency and state 6, not the word REFUNDED nor `transaction_id`: the same
+    signed body as a declined attempt of that reference. Never booked as it is (see the module's comment)."""
+
+    reference: str
+    amount: Decimal
+    currency: str
+    transaction_id: str
+
+
 def read_confirmation(raw: bytes, *, api_key: str, merchant_id: str,
-                      hmac_key: str | None = None) -> GatewayPayment | GatewayReversal:
+                      hmac_key: str | None = None) -> GatewayPayment | RefundClaim:
     """Verifies a confirmation and reads it as a payment (`transaction_id`, one per attempt, is its id), or, for a
-    refund, as the reversal of the reference's payment (`value` refunded by that refund transaction)."""
+    refund, as the claim of one (`value` what that refund says it gave back)."""
     fields = form_fields(raw)
     verify_confirmation(fields, api_key=api_key, merchant_id=merchant_id, hmac_key=hmac_key)
     transaction_id = fields.get("transaction_id", "")
@@ -158,10 +182,8 @@ def read_confirmation(raw: bytes, *, api_key: str, merchant_id: str,
         return None if value is None else value[:max_len]
 
     if state == "6" and (fields.get("response_message_pol") or "").strip().upper() == REFUNDED:
-        return GatewayReversal(
-            gateway="payu", reversal_id=f"{transaction_id}:{fields['value']}", refers_to=fields["reference_sale"],
-            kind="refunded", amount=Decimal(fields["value"]), currency=currency_code(fields["currency"]),
-            gateway_status=f"{state}/{REFUNDED}")
+        return RefundClaim(reference=fields["reference_sale"], amount=Decimal(fields["value"]),
+                           currency=currency_code(fields["currency"]), transaction_id=transaction_id)
 
     return GatewayPayment(
         gateway="payu", payment_id=transaction_id, reference=fields["reference_sale"],
@@ -171,3 +193,61 @@ def read_confirmation(raw: bytes, *, api_key: str, merchant_id: str,
         # sign covers the reference, amount, currency and state; not transaction_id
         authenticated=frozenset({"reference", "amount", "currency", "status"}),
         payer=Payer(email=optional("email_buyer"), name=optional("cc_holder", 150), phone=optional("phone", 20)))
+
+
+# ------------------------------------------------------------------ the Reports API's orders of a reference
+
+CHARGES = ("AUTHORIZATION_AND_CAPTURE", "CAPTURE")
+
+
+def order_request(*, api_login: str, api_key: str, reference: str, test: bool) -> bytes:
+    """The Reports API's ORDER_DETAIL_BY_REFERENCE_CODE request body (JSON)."""
+    return json.dumps({"test": test, "language": "es", "command": "ORDER_DETAIL_BY_REFERENCE_CODE",
+                       "merchant": {"apiLogin": api_login, "apiKey": api_key},
+                       "details": {"referenceCode": reference}}).encode()
+
+
+def _approved(t: Mapping[str, Any]) -> bool:
+    return str((t.get("transactionResponse") or {}).get("state")) == "APPROVED"
+
+
+def tx_value(values: Mapping[str, Any] | None) -> tuple[Decimal, str] | None:
+    """An `additionalValues` object's TX_VALUE as (amount, currency); None when it has none."""
+    found = (values or {}).get("TX_VALUE")
+    if not found:
+        return None
+    return major_units(found["value"], "TX_VALUE"), currency_code(found["currency"])
+
+
+def approved_charges(order: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [t for t in order.get("transactions") or [] if t.get("type") in CHARGES and _approved(t)]
+
+
+def order_value(order: Mapping[str, Any]) -> tuple[Decimal, str] | None:
+    """What the order charged: its TX_VALUE, or its first approved charge's."""
+    charges = approved_charges(order)
+    return tx_value(order.get("additionalValues")) or (tx_value(charges[0].get("additionalValues")) if charges
+                                                       else None)
+
+
+def order_refunded(order: Mapping[str, Any], currency: str) -> Decimal:
+    """What the order's approved REFUND transactions gave back in `currency`, never more than the order charged (a
+    refund without its own TX_VALUE gave back the whole order). Raises KeyError, TypeError, AttributeError or
+    MalformedNotification on an order not of the documented shape."""
+    value = order_value(order)
+    if value is None or not approved_charges(order):
+        return Decimal(0)  # nothing charged: nothing to give back
+    charged, charged_in = value
+    total = Decimal(0)
+    for t in order.get("transactions") or []:
+        if t.get("type") != "REFUND" or not _approved(t):
+            continue
+        amount, refund_in = tx_value(t.get("additionalValues")) or value
+        if refund_in == currency:
+            total += amount
+    return min(total, charged) if charged_in == currency else total
+
+
+def refunded_of_reference(orders: Sequence[Mapping[str, Any]], currency: str) -> Decimal:
+    """All the reference's orders have given back in `currency`, as the Reports API shows them."""
+    return sum((order_refunded(o, currency) for o in orders), Decimal(0))
