@@ -8,6 +8,8 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from ingest.clients import store
 from ingest.domain.clients import client_errors
 from ingest.domain.portfolio import RECOGNISED
@@ -62,6 +64,15 @@ async def set_upload_cap(db: Database, client: ClientCompany, max_upload_bytes: 
     return changed
 
 
+async def _announced(s: AsyncSession, slug: str, now: dt.datetime) -> ClientCompany:
+    """The client company as just changed in `s`, announced to every service's copy (client.updated) in the same
+    transaction."""
+    changed = await store.get_client(s, slug)
+    assert changed is not None
+    await outbox.add(s, [ClientUpdated(**_settings(changed)).envelope(client=slug, occurred_at=now)])
+    return changed
+
+
 async def set_arrangement_limits(db: Database, client: ClientCompany, limits: ArrangementLimits, *,
                                  now: dt.datetime) -> ClientCompany:
     """An operator changes what this client company lets an arrangement be; client.updated carries it to the
@@ -70,10 +81,7 @@ async def set_arrangement_limits(db: Database, client: ClientCompany, limits: Ar
         raise invalid_client(errors)
     async with db.transaction() as s:
         await store.set_arrangement_limits(s, client.slug, limits, now)
-        changed = await store.get_client(s, client.slug)
-        assert changed is not None
-        await outbox.add(s, [ClientUpdated(**_settings(changed)).envelope(client=client.slug, occurred_at=now)])
-    return changed
+        return await _announced(s, client.slug, now)
 
 
 async def set_cost_table(db: Database, client: ClientCompany, table: dict[str, Decimal], *,
@@ -82,10 +90,7 @@ async def set_cost_table(db: Database, client: ClientCompany, table: dict[str, D
     to every service's copy (reporting prices the contacts made with it from then on, in every report)."""
     async with db.transaction() as s:
         await store.set_cost_table(s, client.slug, table, now)
-        changed = await store.get_client(s, client.slug)
-        assert changed is not None
-        await outbox.add(s, [ClientUpdated(**_settings(changed)).envelope(client=client.slug, occurred_at=now)])
-    return changed
+        return await _announced(s, client.slug, now)
 
 
 async def set_write_off_rules(db: Database, client: ClientCompany, rules: dict[str, int] | None, *,
@@ -94,10 +99,7 @@ async def set_write_off_rules(db: Database, client: ClientCompany, rules: dict[s
     client.updated carries the rules to payments, whose periodic job applies them."""
     async with db.transaction() as s:
         await store.set_write_off_rules(s, client.slug, rules, now)
-        changed = await store.get_client(s, client.slug)
-        assert changed is not None
-        await outbox.add(s, [ClientUpdated(**_settings(changed)).envelope(client=client.slug, occurred_at=now)])
-    return changed
+        return await _announced(s, client.slug, now)
 
 
 def _settings(client: ClientCompany) -> dict[str, object]:
