@@ -157,7 +157,8 @@ BANCO_STATE = ["/v1/clients/banco-andino", "/v1/clients/banco-andino/contact-rul
                "/v1/clients/banco-andino/commission-rates", "/v1/clients/banco-andino/payments/unmatched",
                "/v1/clients/banco-andino/placements/B-001", "/v1/clients/banco-andino/mappings/core",
                "/v1/clients/banco-andino/accounts/B-001/contacts", "/v1/clients/banco-andino/reports/recovery",
-               "/v1/keys"]
+               "/v1/keys", "/v1/clients/banco-andino/strategy/versions", "/v1/clients/banco-andino/model",
+               "/v1/clients/banco-andino/strategy/experiment"]
 UNKEYED = ("/v1/webhooks/",)
 # Requests an operator would have had accepted, for the routes whose schema-generated bodies rarely pass their
 # own validation (decimal strings, required headers): each is sent first, so every route is tried with a valid one.
