@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -33,6 +34,12 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
+    """Runs `action` once the session's transaction has committed, never if it rolls back: a domain metric
+    counted here counts what happened, and a retried transaction counts once."""
+    event.listen(session.sync_session, "after_commit", lambda _: action(), once=True)
 
 
 def asyncpg_dsn(database_url: str) -> str:

@@ -41,6 +41,21 @@ REPORT_FRESHNESS = Histogram(
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60))
 OUTBOX_BACKLOG = Gauge("recaudo_outbox_backlog", "Outbox rows not yet published", ["service"])
 
+# Domain metrics: counted where the business event happens, once its transaction has committed
+# (recaudo_common.db.after_commit), so a retried transaction never counts twice. `client` is the client
+# company's slug; no label ever names an account or a person.
+PAYMENTS_APPLIED = Counter("recaudo_payments_applied", "Payments applied to an account (payments)", ["client"])
+RECOVERED_AMOUNT = Counter("recaudo_recovered_amount", "Amount of the payments applied (payments)",
+                           ["client", "currency"])
+MESSAGES_SENT = Counter("recaudo_messages_sent", "Messages handed to a channel, by what became of them (outreach)",
+                        ["channel", "outcome"])
+PORTFOLIO_ROWS = Counter("recaudo_portfolio_rows", "Rows of uploaded portfolios read (ingest)", ["outcome"])
+CONTACT_REFUSALS = Counter("recaudo_contact_refusals", "Contacts the contact law refused, by reason (outreach)",
+                           ["reason"])
+OUTREACH_LATENESS = Histogram(
+    "recaudo_outreach_lateness_seconds", "From the slot a contact was scheduled for to its sending (outreach)",
+    buckets=(1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 21600, 86400))
+
 # ---------------------------------------------------------------- logging with personal data masked
 
 __all__ = ["mask_text", "scrub_text"]  # re-exported: the masks live in recaudo_common.redaction
