@@ -28,7 +28,7 @@ def build(platform: Platform) -> ServiceUnit:
         (each idempotent or claimed with SKIP LOCKED, so replicas may race harmlessly)."""
         await age_due_clients(platform.db, now=platform.clock())
         await retrain_due_models(platform.db, now=platform.clock(), not_before=untrainable_until)
-        await run_trainings(platform.db, now=platform.clock())
+        await run_trainings(platform.db, now=platform.clock(), bound=dt.timedelta(seconds=settings.training_bound_s))
         await score_due_accounts(platform.db, now=platform.clock())
         await resegment_requested(platform.db, now=platform.clock())
 

@@ -174,9 +174,23 @@ async def get_training(s: AsyncSession, client: str, training_id: int) -> Traini
     return Training(**row) if row else None
 
 
+async def fail_abandoned_trainings(s: AsyncSession, *, now: dt.datetime, bound: dt.timedelta) -> list[int]:
+    """Trainings started more than `bound` ago and never finished (their process was killed mid-training): marked
+    failed, saying why, so they no longer read as running; the ids marked."""
+    rows = await s.execute(text(
+        """UPDATE segmentation.model_trainings SET finished_at = :now, outcome = 'failed',
+                  detail = 'abandoned: started at ' || to_char(started_at AT TIME ZONE 'UTC',
+                                                               'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+                           || ' and not finished within ' || CAST(:minutes AS text)
+                           || ' minutes (its process stopped); ask for a new training'
+           WHERE finished_at IS NULL AND started_at IS NOT NULL AND started_at < :stale RETURNING id"""),
+        {"now": now, "stale": now - bound, "minutes": str(int(bound.total_seconds() // 60))})
+    return [r.id for r in rows]
+
+
 async def claim_training(s: AsyncSession, now: dt.datetime) -> Training | None:
     """The oldest training not started, marked started (a replica that crashes mid-training leaves it started and
-    unfinished: the schedule trains again within a week)."""
+    unfinished: `fail_abandoned_trainings` marks it failed once it has run past the bound)."""
     row = (await s.execute(text(
         f"""UPDATE segmentation.model_trainings SET started_at = :now WHERE id = (
                SELECT id FROM segmentation.model_trainings WHERE started_at IS NULL ORDER BY id LIMIT 1

@@ -66,8 +66,19 @@ async def request_training(db: Database, *, client: str, by: str, now: dt.dateti
         return await model_store.request_training(s, client, by, now)
 
 
-async def run_trainings(db: Database, *, now: dt.datetime) -> list[model_store.Training]:
-    """Runs every queued training, oldest first; returns them as finished."""
+# A training longer than this is taken for abandoned (its process was killed): a portfolio's training takes
+# seconds to minutes, so an hour is far beyond any that is still running.
+TRAINING_BOUND = dt.timedelta(hours=1)
+
+
+async def run_trainings(db: Database, *, now: dt.datetime,
+                        bound: dt.timedelta = TRAINING_BOUND) -> list[model_store.Training]:
+    """Marks failed the trainings running for longer than `bound` (abandoned), then runs every queued training,
+    oldest first; returns those it ran, finished."""
+    async with db.transaction() as s:
+        abandoned = await model_store.fail_abandoned_trainings(s, now=now, bound=bound)
+    if abandoned:
+        log.warning("trainings %s ran past %s without finishing: marked failed", abandoned, bound)
     done: list[model_store.Training] = []
     while True:
         async with db.transaction() as s:
