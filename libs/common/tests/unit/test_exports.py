@@ -20,3 +20,33 @@ def test_report_headers_and_cells_are_neutralised() -> None:
 def test_a_streamed_line_neutralises_every_cell() -> None:
     line = csv_line(["=1+1", "\rCR", "-2+3", 7, None, "-1500.50", "Bogotá"])
     assert next(csv.reader(io.StringIO(line))) == ["'=1+1", "'\rCR", "'-2+3", "7", "", "-1500.50", "Bogotá"]
+
+
+def test_a_spanish_locale_gets_what_excel_opens_there_bom_semicolons_and_its_decimal_mark() -> None:
+    from decimal import Decimal
+
+    response = table_response("r", "csv", ["cliente", "recaudado", "cuentas"], ["Cliente", "Recaudado", "Cuentas"],
+                              [{"cliente": "Banco Andino; Bogotá", "recaudado": Decimal("1234567.89"),
+                                "cuentas": 12}], locale="es-CO")
+    body = bytes(response.body).decode("utf-8")
+    assert body.startswith("\ufeffCliente;Recaudado;Cuentas\r\n")
+    rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff")), delimiter=";"))
+    assert rows[1] == ["Banco Andino; Bogotá", "1234567,89", "12"]
+
+
+@pytest.mark.parametrize(("locale", "expected"), [("es-MX", "\ufeffa\r\n0.10\r\n"), ("es-AR", "\ufeffa\r\n0,10\r\n"),
+                                                  ("en-US", "a\r\n0.10\r\n"), (None, "a\r\n0.10\r\n")])
+def test_each_locale_writes_numbers_with_its_own_decimal_mark(locale: str | None, expected: str) -> None:
+    from decimal import Decimal
+
+    response = table_response("r", "csv", ["a"], ["a"], [{"a": Decimal("0.10")}], locale=locale)
+    assert bytes(response.body).decode() == expected
+
+
+def test_a_streamed_line_in_a_spanish_style_uses_semicolons_and_the_decimal_comma() -> None:
+    from decimal import Decimal
+
+    from recaudo_common.exports import csv_style
+
+    line = csv_line(["=1+1", Decimal("1E+3"), 7], csv_style("es-CL"))
+    assert line == "'=1+1;1000;7\r\n"

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from ingest import store
 from recaudo_common.db import Database
-from recaudo_common.exports import csv_line
+from recaudo_common.exports import BOM, CsvStyle, csv_line
 
 PAGE_ROWS = 1000
 FIXED_COLUMNS = ("row", "field", "code", "message")
@@ -35,17 +35,18 @@ async def raw_headers(db: Database, portfolio_id: uuid.UUID, kind: str) -> list[
         return list((await s.scalars(_RAW_HEADERS, {"p": portfolio_id, "k": kind})).all())
 
 
-async def issues_csv(db: Database, portfolio_id: uuid.UUID, kind: str) -> AsyncIterator[bytes]:
-    """The CSV as chunks of bytes: the header line, then one chunk per page of issues."""
+async def issues_csv(db: Database, portfolio_id: uuid.UUID, kind: str, style: CsvStyle) -> AsyncIterator[bytes]:
+    """The CSV as chunks of bytes in the upload's locale style: the header line, then one chunk per page of
+    issues. Always with a BOM, so Excel opens the accents of the raw cells right whatever the locale."""
     headers = await raw_headers(db, portfolio_id, kind)
-    yield ("\ufeff" + csv_line([*FIXED_COLUMNS, *headers])).encode()  # a BOM so Excel opens UTF-8 accents right
+    yield (BOM + csv_line([*FIXED_COLUMNS, *headers], style)).encode()
     after = 0
     while True:
         async with db.transaction() as s:
             page = await store.list_issues(s, portfolio_id, kind, after=after, limit=PAGE_ROWS)
         if not page:
             return
-        yield "".join(csv_line([r.row, r.field, r.code, r.message, *[r.raw.get(h, "") for h in headers]])
+        yield "".join(csv_line([r.row, r.field, r.code, r.message, *[r.raw.get(h, "") for h in headers]], style)
                       for r in page).encode()
         if len(page) < PAGE_ROWS:
             return

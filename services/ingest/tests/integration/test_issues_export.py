@@ -71,7 +71,7 @@ async def test_every_cell_of_the_export_is_neutralised_headers_included(api: Api
 
     answer = await api.http.get(f"/v1/portfolios/{done['id']}/rejections", params={"format": "csv"})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
-    table = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+    table = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig")), delimiter=";"))  # es-CO
     assert table[0][:4] == ["row", "field", "code", "message"]
     cells = [cell for line in table for cell in line]
     formulas = [cell for cell in cells if looks_like_formula(cell) and cell != "-1"]
@@ -155,8 +155,8 @@ async def test_a_large_rejection_export_is_streamed_in_pages(api: Api) -> None:
         tracemalloc.stop()
     assert got.status == 200
     assert got.lines == rejections + 1 + 1  # the header, the upload's own rejection, the inserted ones
-    assert got.first.decode("utf-8-sig").splitlines()[0].endswith(",'=Extra")
-    assert got.last.decode().splitlines()[-1].endswith(f",'=1+{rejections}")
+    assert got.first.decode("utf-8-sig").splitlines()[0].endswith(";'=Extra")
+    assert got.last.decode().splitlines()[-1].endswith(f";'=1+{rejections}")
     # Sent as it is read: a chunk per page of a thousand, each about a page's share of the file.
     pages = rejections // 1000
     assert got.chunks >= pages, got

@@ -3,7 +3,9 @@ law and sent through the sandbox, or moved to its next allowed instant; what sto
 two scheduler replicas never send the same attempt."""
 
 import asyncio
+import csv
 import datetime as dt
+import io
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -174,9 +176,11 @@ async def test_the_audit_trail_cannot_be_rewritten(outreach: Outreach) -> None:
             await outreach.sql(statement)
     csv_export = await outreach.http.get("/v1/clients/banco/accounts/T-1/contacts?format=csv", headers=outreach.auth)
     assert csv_export.status_code == 200 and csv_export.headers["content-type"].startswith("text/csv")
-    lines = csv_export.text.splitlines()
-    assert lines[0] == "id,at,kind,channel,attempt_id,detail" and len(lines) == 1 + 4 + 4
-    assert [line.split(",")[2] for line in lines[5:]] == ["decision", "sending", "sent", "delivered"]
+    # The client company is es-CO: a BOM, `;` and Spanish headers, as Excel opens it there.
+    table = list(csv.reader(io.StringIO(csv_export.content.decode("utf-8-sig")), delimiter=";"))
+    assert csv_export.content.startswith("\ufeff".encode())
+    assert table[0] == ["id", "fecha", "tipo", "canal", "intento", "detalle"] and len(table) == 1 + 4 + 4
+    assert [row[2] for row in table[5:]] == ["decision", "sending", "sent", "delivered"]
 
 
 async def test_placements_and_treatments_applied_together_match_one_at_a_time(outreach: Outreach) -> None:

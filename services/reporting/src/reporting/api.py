@@ -55,7 +55,7 @@ async def recovery(
     rows = [g.model_dump() for g in result.groups] + [{"key": "total", **result.totals.model_dump()}]
     columns = ["key", *RecoveryFigures.model_fields]
     return table_response(f"recovery-{slug}", format, columns, headers_for(columns, client.locale), rows,
-                          money_columns=MONEY, currency=client.currency)
+                          money_columns=MONEY, currency=client.currency, locale=client.locale)
 
 
 @router.get("/clients/{slug}/reports/roll-rates", response_model=RollRatesReport)
@@ -94,7 +94,7 @@ async def commission_report(
     rows = [i.model_dump() for i in report.items] + [report.totals.model_dump()]
     columns = list(CommissionLine.model_fields)
     return table_response(f"commission-{slug}", format, columns, headers_for(columns, client.locale), rows,
-                          money_columns=MONEY, currency=client.currency)
+                          money_columns=MONEY, currency=client.currency, locale=client.locale)
 
 
 @router.get("/clients/{slug}/accounts/{account_ref}", response_model=AccountView)

@@ -228,9 +228,9 @@ async def test_commission_and_remittance(reports: httpx.AsyncClient) -> None:
 async def test_exports_keep_numbers_and_neutralise_text(reports: httpx.AsyncClient) -> None:
     csv_body = (await reports.get("/v1/clients/banco/reports/recovery",
                                   params={**MARCH, "group_by": "product", "format": "csv"})).text
-    lines = csv_body.splitlines()
-    assert lines[0].startswith("grupo,cuentas asignadas,saldo asignado,")
-    assert lines[-1].startswith("total,4,6500000.00,1,1600000.00,4,0.246154,")
+    lines = csv_body.splitlines()  # banco is es-CO: a BOM, `;` and the decimal comma, as Excel opens it there
+    assert lines[0].startswith("\ufeffgrupo;cuentas asignadas;saldo asignado;")
+    assert lines[-1].startswith("total;4;6500000,00;1;1600000,00;4;0,246154;")
     xlsx = await reports.get("/v1/clients/banco/reports/recovery",
                              params={**MARCH, "group_by": "product", "format": "xlsx"})
     rows = CalamineWorkbook.from_filelike(io.BytesIO(xlsx.content)).get_sheet_by_index(0).to_python()

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ingest.clients import store as client_store
 from ingest.issues_export import issues_csv
 from ingest.records import ClientCompany, Portfolio, UploadParams
 from ingest.uploads import handlers
@@ -17,6 +18,7 @@ from ingest.uploads_runtime import ClientOfCaller, IngestRuntime, Runtime, uploa
 from recaudo_common.db import Database
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError, not_found
+from recaudo_common.exports import csv_style
 from recaudo_common.multipart import StreamedForm
 from recaudo_common.runtime import Platform
 
@@ -160,10 +162,16 @@ async def get_portfolio(portfolio: VisiblePortfolio) -> PortfolioOut:
     return PortfolioOut.of(portfolio)
 
 
-async def _issues(kind: str, portfolio_id: uuid.UUID, db: Database, fmt: str, after: int, limit: int) -> Response:
+async def _issues(kind: str, portfolio: Portfolio, db: Database, fmt: str, after: int, limit: int) -> Response:
+    portfolio_id = portfolio.id
     if fmt == "csv":
+        locale = portfolio.params.locale
+        if locale is None:
+            async with db.transaction() as s:
+                client = await client_store.get_client(s, portfolio.client_slug)
+            locale = client.locale if client else None
         return StreamingResponse(
-            issues_csv(db, portfolio_id, kind), media_type="text/csv; charset=utf-8",
+            issues_csv(db, portfolio_id, kind, csv_style(locale)), media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{kind}s-{portfolio_id}.csv"'})
     rows, after_next = await handlers.issues_page(db, portfolio_id, kind, after=after, limit=limit)
     body = RowIssueList(items=[RowIssueOut.model_validate(r, from_attributes=True) for r in rows], next=after_next)
@@ -174,11 +182,11 @@ async def _issues(kind: str, portfolio_id: uuid.UUID, db: Database, fmt: str, af
 async def rejections(portfolio: VisiblePortfolio, platform: PlatformDep,
                      format: Literal["json", "csv"] = "json", after: int = 0,
                      limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
-    return await _issues("rejection", portfolio.id, platform.db, format, after, limit)
+    return await _issues("rejection", portfolio, platform.db, format, after, limit)
 
 
 @router.get("/portfolios/{portfolio_id}/warnings", response_model=RowIssueList)
 async def warnings(portfolio: VisiblePortfolio, platform: PlatformDep,
                    format: Literal["json", "csv"] = "json", after: int = 0,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
-    return await _issues("warning", portfolio.id, platform.db, format, after, limit)
+    return await _issues("warning", portfolio, platform.db, format, after, limit)

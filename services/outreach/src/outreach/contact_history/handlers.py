@@ -18,6 +18,7 @@ class ContactHistory:
     logged: list[history.LoggedContact]
     legal_holds: list[history.LegalHold]
     trail: list[TrailEntry]
+    locale: str | None
 
 
 async def contact_history(db: Database, *, client: str, account_ref: str) -> ContactHistory:
@@ -27,4 +28,5 @@ async def contact_history(db: Database, *, client: str, account_ref: str) -> Con
         return ContactHistory(await history.attempts(s, client, account_ref),
                               await history.logged_contacts(s, client, account_ref),
                               await history.legal_holds(s, client, account_ref),
-                              await history.account_trail(s, client, account_ref))
+                              await history.account_trail(s, client, account_ref),
+                              await history.client_locale(s, client))

@@ -1,8 +1,6 @@
 """The contact history's route: an account's whole history as JSON, or its audit trail as a spreadsheet."""
 
-import csv
 import datetime as dt
-import io
 import json
 import uuid
 from typing import Any, Literal
@@ -14,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from outreach.contact_history import handlers
 from outreach.store import TrailEntry
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
-from recaudo_common.exports import neutralise
+from recaudo_common.exports import csv_style, csv_text
 
 
 class DecisionOut(BaseModel):
@@ -86,15 +84,18 @@ class ContactHistoryOut(BaseModel):
     trail: list[TrailEntryOut]
 
 
-def trail_csv(slug: str, account_ref: str, trail: list[TrailEntry]) -> Response:
-    """The audit trail as a spreadsheet, every cell neutralised against formula injection."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["id", "at", "kind", "channel", "attempt_id", "detail"])
-    for t in trail:
-        writer.writerow([t.id, t.at.isoformat(), t.kind, t.channel or "", t.attempt_id or "",
-                         neutralise(json.dumps(t.detail, ensure_ascii=False, sort_keys=True))])
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={
+TRAIL_COLUMNS = ["id", "at", "kind", "channel", "attempt_id", "detail"]
+TRAIL_COLUMNS_ES = ["id", "fecha", "tipo", "canal", "intento", "detalle"]
+
+
+def trail_csv(slug: str, account_ref: str, trail: list[TrailEntry], locale: str | None) -> Response:
+    """The audit trail as a spreadsheet in the client company's locale (Spanish headers, `;` and a BOM for es-*),
+    every cell neutralised against formula injection."""
+    style = csv_style(locale)
+    rows = [[t.id, t.at.isoformat(), t.kind, t.channel or "", t.attempt_id or "",
+             json.dumps(t.detail, ensure_ascii=False, sort_keys=True)] for t in trail]
+    header = TRAIL_COLUMNS_ES if locale and locale.startswith("es-") else TRAIL_COLUMNS
+    return Response(csv_text(header, rows, style), media_type="text/csv; charset=utf-8", headers={
         "content-disposition": f'attachment; filename="contacts-{slug}-{account_ref}.csv"'})
 
 
@@ -109,7 +110,7 @@ async def contacts(slug: str, account_ref: str, principal: CurrentPrincipal, pla
     principal.require_client(slug)
     found = await handlers.contact_history(platform.db, client=slug, account_ref=account_ref)
     if format == "csv":
-        return trail_csv(slug, account_ref, found.trail)
+        return trail_csv(slug, account_ref, found.trail, found.locale)
     return ContactHistoryOut(account_ref=account_ref,
                              items=[AttemptOut.model_validate(a) for a in found.attempts],
                              logged=[LoggedContactOut.model_validate(c) for c in found.logged],

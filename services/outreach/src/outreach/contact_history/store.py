@@ -107,3 +107,8 @@ async def account_trail(s: AsyncSession, client: str, account_ref: str) -> list[
     return [TrailEntry(client, account_ref, r.at, r.kind, r.attempt_id, r.channel,
                        json.loads(r.detail) if isinstance(r.detail, str) else dict(r.detail or {}), r.id)
             for r in result]
+
+
+async def client_locale(s: AsyncSession, client: str) -> str | None:
+    """The client company's locale (its exports' language and number style), None before it is known here."""
+    return (await s.execute(text("SELECT locale FROM outreach.clients WHERE slug = :c"), {"c": client})).scalar()
