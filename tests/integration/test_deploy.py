@@ -137,8 +137,8 @@ OPERATOR_FIELDS: dict[str, dict[str, Any]] = {
                                             "authenticationRef": {"name": text}}]}},
     "TriggerAuthentication": {"spec": {"secretTargetRef": [{"parameter": text, "name": text, "key": text}]}},
 }
-API_VERSIONS = {"Kafka": "kafka.strimzi.io/v1beta2", "KafkaNodePool": "kafka.strimzi.io/v1beta2",
-                "KafkaTopic": "kafka.strimzi.io/v1beta2", "Cluster": "postgresql.cnpg.io/v1",
+API_VERSIONS = {"Kafka": "kafka.strimzi.io/v1", "KafkaNodePool": "kafka.strimzi.io/v1",
+                "KafkaTopic": "kafka.strimzi.io/v1", "Cluster": "postgresql.cnpg.io/v1",
                 "ScaledObject": "keda.sh/v1alpha1", "TriggerAuthentication": "keda.sh/v1alpha1"}
 
 
@@ -162,7 +162,6 @@ def test_operator_objects_pass_the_projects_checks(built: tuple[str, list[dict[s
                 if trigger["type"] == "kafka":
                     service = target["metadata"]["name"].removeprefix("recaudo-").removesuffix("-worker")
                     assert trigger["metadata"]["consumerGroup"] == f"recaudo.{service}"
-    assert by_kind(objects, "Kafka")[0]["metadata"]["annotations"]["strimzi.io/kraft"] == "enabled"
     if overlay == "prod":
         assert nodes == 3 and by_kind(objects, "Cluster")[0]["spec"]["instances"] == 3
 

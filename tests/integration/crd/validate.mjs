@@ -1,6 +1,6 @@
 // Validates Strimzi, CloudNativePG and KEDA objects (JSON on stdin) against those operators' CRD schemas, as
 // compiled into the @kubernetes-models packages from npm (installed at test time by test_deploy.py).
-import { Kafka, KafkaNodePool, KafkaTopic } from "@kubernetes-models/strimzi-kafka-operator/kafka.strimzi.io/v1beta2";
+import { Kafka, KafkaNodePool, KafkaTopic } from "@kubernetes-models/strimzi-kafka-operator/kafka.strimzi.io/v1";
 import { Cluster } from "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1";
 import { ScaledObject, TriggerAuthentication } from "@kubernetes-models/keda/keda.sh/v1alpha1";
 

@@ -19,6 +19,7 @@ PREFIX = "recaudo"
 PARTITIONS = 6
 IMAGE = "ghcr.io/recaudo/recaudo"
 LABELS = {"app.kubernetes.io/part-of": "recaudo"}
+STRIMZI_API = "kafka.strimzi.io/v1"
 # What each service's worker waits on: its consumer group's lag, plus work kept in PostgreSQL.
 WORKER_BACKLOG = {
     "ingest": "SELECT count(*) FROM ingest.portfolios WHERE status IN ('queued', 'processing')",
@@ -207,9 +208,8 @@ def _service_objects(service: str) -> list[dict[str, Any]]:
 
 
 def _kafka() -> list[dict[str, Any]]:
-    kafka = {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "Kafka",
-             "metadata": _meta("recaudo", "kafka", annotations={"strimzi.io/node-pools": "enabled",
-                                                                "strimzi.io/kraft": "enabled"}),
+    # Strimzi 1.0 serves kafka.strimzi.io/v1 only; KRaft and node pools are all it runs, so no annotations.
+    kafka = {"apiVersion": STRIMZI_API, "kind": "Kafka", "metadata": _meta("recaudo", "kafka"),
              "spec": {"kafka": {"version": "4.1.0", "metadataVersion": "4.1-IV1",
                                 "listeners": [{"name": "plain", "port": 9092, "type": "internal", "tls": False}],
                                 "config": {"offsets.topic.replication.factor": 3,
@@ -217,7 +217,7 @@ def _kafka() -> list[dict[str, Any]]:
                                            "transaction.state.log.min.isr": 2, "default.replication.factor": 3,
                                            "min.insync.replicas": 2, "auto.create.topics.enable": False}},
                       "entityOperator": {"topicOperator": {}}}}
-    pool = {"apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaNodePool",
+    pool = {"apiVersion": STRIMZI_API, "kind": "KafkaNodePool",
             "metadata": _meta("dual-role", "kafka", labels={**LABELS, "app.kubernetes.io/name": "dual-role",
                                                             "strimzi.io/cluster": "recaudo"}),
             "spec": {"replicas": 3, "roles": ["controller", "broker"],
@@ -227,7 +227,7 @@ def _kafka() -> list[dict[str, Any]]:
     for topic in topics():
         dead = topic.endswith(".dlq")
         out.append({
-            "apiVersion": "kafka.strimzi.io/v1beta2", "kind": "KafkaTopic",
+            "apiVersion": STRIMZI_API, "kind": "KafkaTopic",
             "metadata": _meta(topic.replace(".", "-"), "kafka",
                               labels={**LABELS, "app.kubernetes.io/name": topic.replace(".", "-"),
                                       "strimzi.io/cluster": "recaudo"}),
