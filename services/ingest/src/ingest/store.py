@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.domain.portfolio import Account, Issue
@@ -76,8 +76,21 @@ def params_json(params: UploadParams) -> str:
 async def get_portfolio(s: AsyncSession, portfolio_id: uuid.UUID) -> Portfolio | None:
     row = (await s.execute(text(f"SELECT {PORTFOLIO_COLUMNS} FROM ingest.portfolios WHERE id = :id"),
                            {"id": portfolio_id})).mappings().first()
-    if row is None:
-        return None
+    return None if row is None else _portfolio(row)
+
+
+async def client_portfolios(s: AsyncSession, client: str, *, before: tuple[dt.datetime, uuid.UUID] | None,
+                            limit: int) -> list[Portfolio]:
+    """A client company's uploads, newest first, those after `before` (the last one of the previous page)."""
+    after_clause = "AND (created_at, id) < (:t, :id)" if before else ""
+    rows = (await s.execute(text(
+        f"SELECT {PORTFOLIO_COLUMNS} FROM ingest.portfolios WHERE client_slug = :c {after_clause} "
+        "ORDER BY created_at DESC, id DESC LIMIT :n"),
+        {"c": client, "n": limit, **({"t": before[0], "id": before[1]} if before else {})})).mappings().all()
+    return [_portfolio(r) for r in rows]
+
+
+def _portfolio(row: RowMapping) -> Portfolio:
     return Portfolio(
         id=row["id"], client_slug=row["client_slug"], status=row["status"], filename=row["filename"],
         size_bytes=row["size_bytes"], as_of=row["as_of"], rows_total=row["rows_total"],

@@ -171,6 +171,12 @@ async def portfolio(db: Database, portfolio_id: uuid.UUID) -> Portfolio:
     return found
 
 
+async def client_portfolios(db: Database, client: str, *, before: tuple[dt.datetime, uuid.UUID] | None,
+                            limit: int) -> list[Portfolio]:
+    async with db.transaction() as s:
+        return await store.client_portfolios(s, client, before=before, limit=limit)
+
+
 async def issues_page(db: Database, portfolio_id: uuid.UUID, kind: str, *, after: int, limit: int
                       ) -> tuple[list[RowIssue], int | None]:
     """A page of the upload's rejections or warnings after the id `after`, and the id to ask after next (None: the

@@ -20,6 +20,7 @@ from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.exports import csv_style
 from recaudo_common.multipart import StreamedForm
+from recaudo_common.pagination import Page, Paging, invalid_cursor
 from recaudo_common.runtime import Platform
 
 
@@ -155,6 +156,22 @@ async def visible_portfolio(portfolio_id: uuid.UUID, principal: CurrentPrincipal
 
 
 VisiblePortfolio = Annotated[Portfolio, Depends(visible_portfolio)]
+
+
+@router.get("/clients/{slug}/portfolios", response_model=Page[PortfolioOut])
+async def client_portfolios(client: ClientOfCaller, platform: PlatformDep, paging: Paging,
+                            response: Response) -> Page[PortfolioOut]:
+    """A client company's uploads, newest first, each as `GET /v1/portfolios/{id}` answers it; follow `next`."""
+    key = paging.key(2)
+    try:
+        before = None if key is None else (dt.datetime.fromisoformat(str(key[0])), uuid.UUID(str(key[1])))
+    except ValueError:
+        raise invalid_cursor() from None
+    if before is not None and before[0].tzinfo is None:
+        raise invalid_cursor()
+    found = await handlers.client_portfolios(platform.db, client.slug, before=before, limit=paging.limit + 1)
+    return paging.page([PortfolioOut.of(p) for p in found], lambda p: (p.created_at.isoformat(), str(p.id)),
+                       response)
 
 
 @router.get("/portfolios/{portfolio_id}", response_model=PortfolioOut)
