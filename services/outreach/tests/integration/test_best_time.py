@@ -153,7 +153,8 @@ async def test_a_client_company_turns_best_time_off_and_gets_the_first_allowed_s
                                headers={"Authorization": f"Bearer {o.client_key}"})
     assert refused.status_code == 403, refused.text  # the switch is the operators'
     answer = await o.http.put("/v1/clients/banco/best-times/settings", json={"enabled": False}, headers=o.auth)
-    assert answer.status_code == 200 and answer.json() == {"client": "banco", "enabled": False}
+    assert answer.status_code == 200 and answer.json() == {"client": "banco", "enabled": False, "experiment": False,
+                                                           "best_time_share": 0.5}
     # Reporting's account view follows at once, and the hourly relearning keeps showing no slot while off.
     assert (await announced_slots(o))[-1] == 0
     assert await relearn(o.platform.db, o.settings, now=o.clock.now) == 7 * 24

@@ -33,6 +33,19 @@ class ContactAttempted(Event):
 
 
 @register
+class ContactAttemptedV2(ContactAttempted):
+    """v2 (#22): the best-time experiment's arm of the attempt's account when its client company ran one as the
+    attempt was planned. A consumer of v1 reads v2 alike (a v1 event is an attempt outside any experiment)."""
+
+    version = 2
+    summary = ("A message or call was sent to a debtor through a channel provider; v2 says in which arm of its "
+               "client company's best-time experiment (best_time or first_slot) it was planned, if any.")
+    best_time_arm: Literal["best_time", "first_slot"] | None = Field(
+        None, description="best_time: placed in its best learned slot; first_slot: kept at the first allowed slot "
+                          "(the experiment's control); null outside an experiment")
+
+
+@register
 class ContactBlocked(Event):
     type = "contact.blocked"
     family = "contact"

@@ -22,6 +22,7 @@ from outreach.domain.best_time import (
     learn,
     local_slot,
 )
+from outreach.domain.best_time_experiment import BestTimeArm, Experiment, arm_of
 from outreach.domain.client_rules import RulesOverride
 from outreach.domain.contact_law import stricter_rules
 from outreach.domain.timezones import debtor_zone
@@ -95,18 +96,22 @@ def relearning(db: Database, settings: OutreachSettings, clock: Callable[[], dt.
 class ClientWindows:
     enabled: bool
     windows: list[tuple[LearnedWindow, dt.datetime]]
+    experiment: Experiment
 
 
 async def client_windows(db: Database, *, client: str, segment: str | None, channel: str | None) -> ClientWindows:
     async with db.transaction() as s:
-        return ClientWindows(await store.is_enabled(s, client), await store.windows_of(s, client, segment, channel))
+        return ClientWindows(await store.is_enabled(s, client), await store.windows_of(s, client, segment, channel),
+                             await store.experiment_of(s, client))
 
 
-async def switch(db: Database, *, client: str, enabled: bool, now: dt.datetime) -> None:
-    """Turns best time on or off for a client company; reporting's account view follows in the same transaction
-    (off: no slot; on: the windows learned, which planning reads again)."""
+async def switch(db: Database, *, client: str, enabled: bool, now: dt.datetime,
+                 experiment: Experiment = Experiment()) -> None:
+    """Turns best time on or off for a client company, and its experiment against the first allowed slot;
+    reporting's account view follows in the same transaction (off: no slot; on: the windows learned, which
+    planning reads again). The experiment's arms apply to attempts planned from now on."""
     async with db.transaction() as s:
-        await store.set_enabled(s, client, enabled, now)
+        await store.set_enabled(s, client, enabled, now, experiment)
         windows = [w for w, _ in await store.windows_of(s, client)] if enabled else []
         await outbox.add(s, [learned_event(client, windows, now)])
 
@@ -146,14 +151,21 @@ class Debtor:
 
 
 class Slots:
-    """The learned windows of one planning batch's client companies and segments, read once."""
+    """The learned windows and best-time experiments of one planning batch's client companies and segments, read
+    once."""
 
-    def __init__(self, windows: dict[tuple[str, str, str], list[LearnedWindow]]) -> None:
+    def __init__(self, windows: dict[tuple[str, str, str], list[LearnedWindow]],
+                 experiments: dict[str, Experiment] | None = None) -> None:
         self._windows = {key: {(w.dow, w.hour): w for w in found} for key, found in windows.items()}
+        self._experiments = experiments or {}
 
     @classmethod
     async def read(cls, s: AsyncSession, keys: set[tuple[str, str]]) -> Slots:
-        return cls(await store.windows_for(s, keys))
+        return cls(await store.windows_for(s, keys), await store.experiments_of(s, {client for client, _ in keys}))
+
+    def arm(self, client: str, account_ref: str) -> BestTimeArm | None:
+        """The account's arm in its client company's best-time experiment; None when it runs none."""
+        return arm_of(client, account_ref, self._experiments.get(client, Experiment()))
 
     def place(self, debtor: Debtor, channel: str, at: dt.datetime, horizon: dt.timedelta) -> SlotChoice | None:
         """The best slot the contact law allows within the horizon; None (keep `at`, the first allowed slot,

@@ -5,10 +5,11 @@ and hour), an account's (the account view's best time), and the client company's
 import datetime as dt
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from outreach.best_time import handlers
 from outreach.domain.best_time import DAY_NAMES, LearnedWindow
+from outreach.domain.best_time_experiment import DEFAULT_BEST_TIME_SHARE, Experiment
 from outreach.edge import ClientOfCaller, ClientOfOperator
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.events import Channel
@@ -35,10 +36,13 @@ class WindowOut(BaseModel):
 
 
 class BestTimesOut(BaseModel):
-    """v1: the learned windows; `best` holds each segment and channel's best slot, `windows` every slot."""
+    """v1: the learned windows; `best` holds each segment and channel's best slot, `windows` every slot;
+    `experiment` and `best_time_share` the experiment against the first allowed slot, as set."""
 
     client: str
     enabled: bool
+    experiment: bool = False
+    best_time_share: float = DEFAULT_BEST_TIME_SHARE
     best: list[WindowOut]
     windows: list[WindowOut]
 
@@ -67,10 +71,14 @@ def _best_of(found: list[tuple[LearnedWindow, dt.datetime]]) -> list[WindowOut]:
 
 
 class BestTimeSettingsIn(BaseModel):
-    """v1"""
+    """v1: best time on or off; `experiment` runs it against the first allowed slot (docs/strategy-model.md,
+    Best time as an experiment): `best_time_share` of the client company's accounts (by a stable hash of the
+    client company and the account) in the best_time arm, the rest in first_slot."""
 
     model_config = ConfigDict(extra="forbid")
     enabled: bool
+    experiment: bool = False
+    best_time_share: float = Field(DEFAULT_BEST_TIME_SHARE, gt=0, lt=1)
 
 
 class BestTimeSettingsOut(BaseModel):
@@ -78,6 +86,8 @@ class BestTimeSettingsOut(BaseModel):
 
     client: str
     enabled: bool
+    experiment: bool = False
+    best_time_share: float = DEFAULT_BEST_TIME_SHARE
 
 
 router = APIRouter(prefix="/v1/clients/{slug}", tags=["outreach"])
@@ -89,7 +99,8 @@ async def best_times(client: ClientOfCaller, platform: PlatformDep,
                      channel: Channel | None = None) -> BestTimesOut:
     """The client company's learned windows, of one segment or channel when asked."""
     found = await handlers.client_windows(platform.db, client=client.slug, segment=segment, channel=channel)
-    return BestTimesOut(client=client.slug, enabled=found.enabled, best=_best_of(found.windows),
+    return BestTimesOut(client=client.slug, enabled=found.enabled, experiment=found.experiment.on,
+                        best_time_share=found.experiment.best_time_share, best=_best_of(found.windows),
                         windows=[WindowOut.of(w, at) for w, at in found.windows])
 
 
@@ -106,7 +117,11 @@ async def account_best_time(account_ref: str, client: ClientOfCaller, platform: 
 @router.put("/best-times/settings", response_model=BestTimeSettingsOut)
 async def put_settings(body: BestTimeSettingsIn, client: ClientOfOperator,
                        platform: PlatformDep) -> BestTimeSettingsOut:
-    """Turns best time on or off for the client company (off: the first allowed slot, as for an experiment's
-    control group); attempts planned from now on follow it."""
-    await handlers.switch(platform.db, client=client.slug, enabled=body.enabled, now=platform.clock())
-    return BestTimeSettingsOut(client=client.slug, enabled=body.enabled)
+    """Turns best time on or off for the client company (off: the first allowed slot), and its experiment against
+    the first allowed slot (read out at reporting's GET .../best-time/experiment); attempts planned from now on
+    follow it."""
+    experiment = Experiment(body.experiment, body.best_time_share)
+    await handlers.switch(platform.db, client=client.slug, enabled=body.enabled, now=platform.clock(),
+                          experiment=experiment)
+    return BestTimeSettingsOut(client=client.slug, enabled=body.enabled, experiment=experiment.on,
+                               best_time_share=experiment.best_time_share)

@@ -1,16 +1,19 @@
 """Best time's tables and queries: the outcome history of the messages sent (by client company, segment, channel,
-debtor's zone and hour), the learned windows, and each client company's switch."""
+debtor's zone and hour), the learned windows, each client company's switch and experiment, and attempts' arms."""
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain.best_time import LearnedWindow
+from outreach.domain.best_time_experiment import BestTimeArm, Experiment
 from recaudo_common.db import unnest_rows
 
 # A promise made on the debtor page (or an arrangement asked for there) after a message counts for it.
@@ -165,11 +168,38 @@ async def account_place(s: AsyncSession, client: str, account_ref: str) -> Accou
     return AccountPlace(row.segment, tuple(row.channels or ()), row.country, row.region, str(row.timezone))
 
 
-async def set_enabled(s: AsyncSession, client: str, enabled: bool, now: dt.datetime) -> None:
+async def set_enabled(s: AsyncSession, client: str, enabled: bool, now: dt.datetime,
+                      experiment: Experiment = Experiment()) -> None:
     await s.execute(text(
-        """INSERT INTO outreach.best_time_clients (client_slug, enabled, updated_at) VALUES (:c, :e, :now)
-           ON CONFLICT (client_slug) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at"""),
-        {"c": client, "e": enabled, "now": now})
+        """INSERT INTO outreach.best_time_clients (client_slug, enabled, updated_at, experiment, best_time_share)
+           VALUES (:c, :e, :now, :x, :share)
+           ON CONFLICT (client_slug) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at,
+               experiment = excluded.experiment, best_time_share = excluded.best_time_share"""),
+        {"c": client, "e": enabled, "now": now, "x": experiment.on, "share": experiment.best_time_share})
+
+
+async def experiments_of(s: AsyncSession, clients: Iterable[str]) -> dict[str, Experiment]:
+    """The best-time experiments these client companies run (best time on, the experiment on); others run none."""
+    rows = await s.execute(text(
+        """SELECT client_slug, best_time_share FROM outreach.best_time_clients
+           WHERE client_slug = ANY(:cs) AND enabled AND experiment"""), {"cs": sorted(set(clients))})
+    return {r.client_slug: Experiment(True, float(r.best_time_share)) for r in rows}
+
+
+async def attempt_arms(s: AsyncSession, attempt_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, BestTimeArm]:
+    """The best-time experiment's arm of each of these attempts that was planned under one."""
+    rows = await s.execute(text(
+        "SELECT id, best_time_arm FROM outreach.attempts WHERE id = ANY(:ids) AND best_time_arm IS NOT NULL"),
+        {"ids": list(attempt_ids)})
+    return {r.id: cast(BestTimeArm, r.best_time_arm) for r in rows}
+
+
+async def experiment_of(s: AsyncSession, client: str) -> Experiment:
+    """The client company's best-time experiment as set (whether best time itself is on or not)."""
+    row = (await s.execute(text(
+        "SELECT experiment, best_time_share FROM outreach.best_time_clients WHERE client_slug = :c"),
+        {"c": client})).first()
+    return Experiment() if row is None else Experiment(bool(row.experiment), float(row.best_time_share))
 
 
 async def is_enabled(s: AsyncSession, client: str) -> bool:

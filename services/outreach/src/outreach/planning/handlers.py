@@ -63,17 +63,24 @@ async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datet
         for a in created])
 
 
+FIRST_SLOT_WHY = "first_slot: experimento de mejor horario (grupo de control, primer horario permitido)"
+
+
 def _in_best_slot(slots: Slots, p: planning.PlanToMake, d: cadence.PlannedAttempt) -> planning.Planned:
-    """The attempt in its best-time slot within the cadence's spacing, or where the cadence put it."""
+    """The attempt in its best-time slot within the cadence's spacing, or where the cadence put it; an account in
+    the first_slot arm of its client company's best-time experiment keeps the cadence's first allowed slot."""
+    arm = slots.arm(p.client, p.account_ref)
+    if arm == "first_slot":
+        return planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, d.at, FIRST_SLOT_WHY, arm)
     choice = None
     if p.country and p.client_zone:
         debtor = Debtor(p.client, p.segment, p.country, p.region, p.client_zone,
                         RulesOverride.from_document(p.client_rules))
         choice = slots.place(debtor, d.channel, d.at, cadence.spacing(p.cadence_days))
     if choice is None or choice.window is None:
-        return planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, d.at)
+        return planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, d.at, arm=arm)
     return planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, choice.at,
-                            choice.window.reason)
+                            choice.window.reason, arm)
 
 
 async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]], *,

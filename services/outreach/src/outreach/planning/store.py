@@ -90,6 +90,7 @@ class Planned:
     channel: str
     at: dt.datetime
     why: str | None = None  # why it was put at `at`, when not simply the cadence's first allowed slot
+    arm: str | None = None  # the best-time experiment's arm of its account, while its client company runs one
 
 
 @dataclass(frozen=True)
@@ -280,15 +281,16 @@ async def schedule_attempts_many(s: AsyncSession, planned: list[Planned], now: d
     if not planned:
         return []
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "plan_id": "uuid",
-                                  "sequence": "integer", "channel": "text", "at": "timestamptz", "why": "text"},
-                                 [(p.client, p.account_ref, p.plan_id, p.sequence, p.channel, p.at, p.why)
+                                  "sequence": "integer", "channel": "text", "at": "timestamptz", "why": "text",
+                                  "arm": "text"},
+                                 [(p.client, p.account_ref, p.plan_id, p.sequence, p.channel, p.at, p.why, p.arm)
                                   for p in planned],
                                  alias="x", ordinality=True)
     result = await s.execute(text(
         f"""INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
-               scheduled_at, created_at, correlation_id, why)
+               scheduled_at, created_at, correlation_id, why, best_time_arm)
            SELECT gen_random_uuid(), x.client_slug, x.account_ref, x.plan_id, x.channel, x.sequence, 'scheduled',
-                  x.at, :now, t.correlation_id, x.why
+                  x.at, :now, t.correlation_id, x.why, x.arm
            FROM {source}
            LEFT JOIN outreach.treatments t ON t.client_slug = x.client_slug AND t.account_ref = x.account_ref
                 AND t.plan_id = x.plan_id

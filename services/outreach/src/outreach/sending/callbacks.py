@@ -11,6 +11,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
+from outreach.best_time.store import attempt_arms
 from outreach.domain.attempts import Trigger
 from outreach.providers import PROVIDER_COSTS
 from outreach.sending import store as sending
@@ -31,6 +32,7 @@ async def confirm_by_callback(s: AsyncSession, provider: str, attempt_id: uuid.U
                                 provider=provider, provider_message_id=message_id, reconciled="status callback")])
     await outbox.add(s, [emit(Trigger.TAKEN, attempted(
         send.account_ref, send.attempt_id, send.channel, provider=provider,
-        cost=PROVIDER_COSTS.get(provider, Decimal("0")), template=send.template, segments=send.segments, now=now),
+        cost=PROVIDER_COSTS.get(provider, Decimal("0")), template=send.template, segments=send.segments, now=now,
+        arm=(await attempt_arms(s, [send.attempt_id])).get(send.attempt_id)),
         client=send.client, now=now, cause=cause)])
     return send

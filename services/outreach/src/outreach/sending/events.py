@@ -12,9 +12,10 @@ from prometheus_client import Counter
 
 from outreach.domain import attempts
 from outreach.domain.attempts import Trigger
+from outreach.domain.best_time_experiment import BestTimeArm
 from outreach.providers.sandbox import Sandbox
 from outreach.store import TrailEntry
-from recaudo_common.events import ContactAttempted, Envelope, Event
+from recaudo_common.events import ContactAttemptedV2, Envelope, Event
 from recaudo_common.outbox import Cause, caused
 
 SENDS = Counter("recaudo_outreach_sends_total",
@@ -38,12 +39,14 @@ def emit(trigger: Trigger, event: Event, *, client: str, now: dt.datetime, cause
 
 
 def attempted(account_ref: str, attempt_id: uuid.UUID, channel: str, *, provider: str, cost: Decimal,
-              template: str | None, segments: int | None, now: dt.datetime) -> ContactAttempted:
+              template: str | None, segments: int | None, now: dt.datetime,
+              arm: BestTimeArm | None = None) -> ContactAttemptedV2:
     """contact.attempted for a message its provider took; it costs the provider's price per part. The sandbox's
-    are marked simulated: no one was written to, and no KPI may count them as contacts."""
-    return ContactAttempted(attempt_id=attempt_id, account_ref=account_ref, channel=channel, provider=provider,
-                            attempted_at=now, cost=cost * (segments or 1), template=template or "",
-                            simulated=provider == Sandbox.name)
+    are marked simulated: no one was written to, and no KPI may count them as contacts. `arm`: the best-time
+    experiment's arm the attempt was planned in (best_time.store.attempt_arms)."""
+    return ContactAttemptedV2(attempt_id=attempt_id, account_ref=account_ref, channel=channel, provider=provider,
+                              attempted_at=now, cost=cost * (segments or 1), template=template or "",
+                              simulated=provider == Sandbox.name, best_time_arm=arm)
 
 
 def entry(client: str, account_ref: str, at: dt.datetime, kind: str, attempt_id: uuid.UUID, channel: str,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import confirmations, store
+from outreach.best_time.store import attempt_arms
 from outreach.debtors import contact_request, decision_detail, recipient_of
 from outreach.domain import attempts
 from outreach.domain.attempts import Trigger
@@ -277,6 +278,7 @@ async def record_answers(db: Database, providers: Providers, settings: OutreachS
         missed = [(item.message.attempt_id, answer.message_id) for item, answer in taken
                   if item.message.attempt_id not in confirmed]
         elsewhere = await sending.confirmed_elsewhere(s, missed)
+        arms = await attempt_arms(s, confirmed)
         receipts: list[tuple[Outgoing, Receipt, dt.datetime]] = []
         for item, answer in taken:
             attempt_id = item.message.attempt_id
@@ -294,7 +296,8 @@ async def record_answers(db: Database, providers: Providers, settings: OutreachS
                                 provider=item.provider, provider_message_id=answer.message_id))
             events.append(emit(Trigger.TAKEN, attempted(
                 item.account_ref, attempt_id, item.message.channel, provider=item.provider,
-                cost=providers.by_name[item.provider].cost, template=item.template, segments=item.segments, now=now),
+                cost=providers.by_name[item.provider].cost, template=item.template, segments=item.segments, now=now,
+                arm=arms.get(attempt_id)),
                 client=item.client, now=now, cause=item.cause))
             receipts += [(item, r, now) for r in answer.receipts if r.status != "sent"]
         by_message = {answer.message_id: item for item, answer in taken if item.message.attempt_id in confirmed}

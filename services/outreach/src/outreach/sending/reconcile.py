@@ -12,6 +12,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
+from outreach.best_time.store import attempt_arms
 from outreach.domain import attempts
 from outreach.domain.attempts import Trigger
 from outreach.providers import Lookup, Providers
@@ -89,7 +90,8 @@ async def _reconcile_one(s: AsyncSession, providers: Providers, settings: Outrea
                                     reconciled="provider look-up")])
         await outbox.add(s, [emit(Trigger.TAKEN, attempted(
             send.account_ref, attempt_id, channel, provider=name, cost=providers.by_name[name].cost,
-            template=send.template, segments=send.segments, now=now), client=send.client, now=now, cause=cause)])
+            template=send.template, segments=send.segments, now=now,
+            arm=(await attempt_arms(s, [attempt_id])).get(attempt_id)), client=send.client, now=now, cause=cause)])
         await apply_statuses(s, name, [(r, now) for r in lookup.receipts if r.status != "reply"])
         with caused_by(cause):
             for receipt in lookup.receipts:
