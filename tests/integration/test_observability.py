@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from prometheus_client import REGISTRY
 
 import recaudo_common.telemetry  # noqa: F401 - registers the platform's metrics
@@ -73,6 +74,7 @@ class Receiver:
 
     def __init__(self) -> None:
         self.spans: list[dict[str, Any]] = []
+        self.bodies: list[bytes] = []
         self.app = FastAPI()
         self.app.post("/v1/traces")(self.receive)
 
@@ -80,26 +82,36 @@ class Receiver:
         body = await request.body()
         if request.headers.get("content-encoding") == "gzip":
             body = gzip.decompress(body)
+        self.bodies.append(body)
         export = ExportTraceServiceRequest.FromString(body)
         for resource_spans in export.resource_spans:
             for scope in resource_spans.scope_spans:
                 for span in scope.spans:
                     attributes = {a.key: a.value.string_value for a in span.attributes}
-                    self.spans.append({"trace": span.trace_id.hex(), "name": span.name, "attributes": attributes})
+                    self.spans.append({"trace": span.trace_id.hex(), "name": span.name, "attributes": attributes,
+                                       "kind": Span.SpanKind.Name(span.kind), "scope": scope.scope.name})
         return Response(b"", media_type="application/x-protobuf")
 
 
-@pytest.fixture
-async def traced_platform(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[RunningPlatform, Receiver]]:
+@pytest.fixture(params=["postgres", "kafka"])
+async def traced_platform(request: pytest.FixtureRequest, database_url: str,
+                          tmp_path: Path) -> AsyncIterator[tuple[RunningPlatform, Receiver]]:
+    """The platform exporting its spans to a local receiver over OTLP (RECAUDO_OTLP_ENDPOINT), on each transport."""
     receiver = Receiver()
-    settings = settings_for_test(database_url)
+    transport = request.param
+    bootstrap = request.getfixturevalue("kafka_bootstrap") if transport == "kafka" else "unused:1"
+    settings = settings_for_test(database_url, transport=transport, kafka_bootstrap=bootstrap)
     async with serving_app(receiver.app) as collector, platform_process(
             settings, tmp_path, "rk_trace_operator_key_0001", RECAUDO_OTLP_ENDPOINT=collector,
             OTEL_BSP_SCHEDULE_DELAY="200") as platform:
         yield platform, receiver
 
 
-async def test_one_uploads_spans_across_every_service_share_its_trace(
+# The account's debtor, as the upload names them: none of it may reach a span.
+DEBTOR = ("Ana Gómez", "Gómez", "1020304050", "300 123 4567", "3001234567")
+
+
+async def test_one_account_is_followed_from_upload_to_report_on_one_trace_through_every_service(
         traced_platform: tuple[RunningPlatform, Receiver]) -> None:
     platform, receiver = traced_platform
     async with platform.client() as operator:
@@ -111,8 +123,15 @@ async def test_one_uploads_spans_across_every_service_share_its_trace(
                      "T-1;1020304050;Ana Gómez;300 123 4567;1.500.000;45\n".encode(), "text/csv")})
         assert upload.status_code == 202
 
+        async def reported() -> bool:
+            answer = await operator.get("/v1/clients/banco/reports/recovery")
+            return answer.status_code == 200 and answer.json()["totals"]["accounts_placed"] == 1
+
+        await eventually(reported, timeout_s=90, message="the account in the recovery report")
+
     def upload_spans() -> list[dict[str, Any]]:
-        traces = {s["trace"] for s in receiver.spans if "portfolios" in s["name"]}
+        traces = {s["trace"] for s in receiver.spans
+                  if s["kind"] == "SPAN_KIND_SERVER" and s["name"] == "POST /v1/clients/{slug}/portfolios"}
         return [s for s in receiver.spans if s["trace"] in traces]
 
     async def every_service_joined() -> bool:
@@ -128,6 +147,17 @@ async def test_one_uploads_spans_across_every_service_share_its_trace(
         print(sorted({(s["name"], s["attributes"].get("recaudo.consumer")) for s in receiver.spans})[:60])
         print(platform.process.log_tail())
         raise
-    names = {s["name"] for s in upload_spans()}
+    spans = upload_spans()
+    assert len({s["trace"] for s in spans}) == 1  # one upload, one trace
+    names = {s["name"] for s in spans}
     assert any(n.startswith("consume account.placed") for n in names)
-    assert any(n == "process portfolio" for n in names)  # the ingest worker continued the request's trace
+    assert "process portfolio" in names  # the ingest worker continued the request's trace
+    # One server span for the request, the FastAPI instrumentation's; the database calls are asyncpg's spans.
+    assert [s["name"] for s in spans if s["kind"] == "SPAN_KIND_SERVER"] == ["POST /v1/clients/{slug}/portfolios"]
+    assert any(s["scope"].endswith("fastapi") for s in spans if s["kind"] == "SPAN_KIND_SERVER")
+    assert any(s["scope"].endswith("asyncpg") for s in spans)
+    if platform.settings.transport == "kafka":  # the records went through aiokafka's instrumentation
+        assert any(s["kind"] == "SPAN_KIND_PRODUCER" and s["scope"].endswith("aiokafka") for s in spans)
+    for body in receiver.bodies:
+        for value in DEBTOR:
+            assert value.encode() not in body, f"a span carries {value!r}"

@@ -38,8 +38,11 @@ PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 async def get_principal(request: Request, platform: PlatformDep) -> Principal:
-    """The caller, authenticated by the platform's own authenticator (the gate may have done it already)."""
-    return await platform.auth(request)
+    """The caller, authenticated by the platform's own authenticator (the gate may have done it already); kept on
+    the request's state for the access log (its role and client company)."""
+    principal = await platform.auth(request)
+    request.state.principal = principal
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

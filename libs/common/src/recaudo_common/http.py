@@ -8,13 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from recaudo_common.access_log import log_access, request_cause
 from recaudo_common.errors import install_problem_handlers
 from recaudo_common.gate import BodyRule, Gate, KeyCheck
-from recaudo_common.outbox import Cause, caused_by
-from recaudo_common.telemetry import HTTP_LATENCY, tracer
+from recaudo_common.instrumentation import instrument_app
+from recaudo_common.outbox import caused_by
+from recaudo_common.telemetry import HTTP_LATENCY
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -35,11 +36,11 @@ def create_app(
 ) -> FastAPI:
     """`check_key` authenticates a request that carries a body before the body is read (see gate.py); without it
     (tests that build one router) the routes' own dependency still authenticates, after the body."""
-    # FastAPI's own telemetry: its spans go through the platform's exporter (recaudo_common.telemetry scrubs their
-    # raw url.path and url.query); never its logs (exception messages, unmasked) nor exporters of its own from the
-    # environment, which would bypass that exporter.
+    # One server span per request, OpenTelemetry's FastAPI instrumentation's (recaudo_common.instrumentation): not
+    # FastAPI's native telemetry as well, nor its logs (exception messages, unmasked) or exporters of its own from
+    # the environment, which would bypass the platform's scrubbing exporter.
     app = FastAPI(title=title, version="1", description=description,
-                  telemetry={"logs": False, "auto_configure": False})
+                  telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False})
     install_problem_handlers(app)
     app.add_middleware(Gate, check_key=check_key, rules=body_rules, max_json_bytes=max_json_bytes,
                        max_body_bytes=max_body_bytes)
@@ -47,23 +48,23 @@ def create_app(
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
-        # Route templates, never raw paths: a path holds account refs and debtors' id numbers, so the span's name
-        # and attributes (http.route, never url.path, url.query or http.target) and the metric's labels carry
-        # the template only; the access log is off (runtime.serve).
-        # Every event the request emits carries its id as correlation and cause; the caller reads it in X-Request-Id.
-        cause = Cause.command()
-        with tracer.start_as_current_span(request.method, kind=trace.SpanKind.SERVER,
-                                          attributes={"http.request.method": request.method}) as span, \
-                caused_by(cause):
-            response = await call_next(request)
+        # Route templates, never raw paths: a path holds account refs and debtors' id numbers, so the metric's
+        # labels and the access log carry the template only (the span's raw path is dropped by the exporter).
+        # Every event the request emits carries its id as correlation; the caller reads it in X-Request-Id.
+        request_id, cause = request_cause(request.headers.get("x-request-id"))
+        status = 500
+        try:
+            with caused_by(cause):
+                response = await call_next(request)
+            status = response.status_code
+            response.headers["X-Request-Id"] = request_id
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
             route = _route_template(request)
-            span.update_name(f"{request.method} {route}")
-            span.set_attributes({"http.route": route, "http.status_code": response.status_code})
-        response.headers["X-Request-Id"] = str(cause.correlation_id)
-        HTTP_LATENCY.labels(service, request.method, route, str(response.status_code)).observe(
-            time.perf_counter() - started
-        )
-        return response
+            HTTP_LATENCY.labels(service, request.method, route, str(status)).observe(elapsed)
+            log_access(service=service, method=request.method, route=route, status=status, elapsed_s=elapsed,
+                       request_id=request_id, principal=getattr(request.state, "principal", None))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -82,6 +83,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     _document_problems(app)
+    instrument_app(app)
     return app
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
@@ -104,6 +106,11 @@ class JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, Mapping):
             out.update(mask_fields(fields))
+        # Values made safe where they are made (the access log's: a route template, a UUID, a role, a slug), which
+        # the masks would only damage (a UUID's digits read as a phone number).
+        checked = getattr(record, "checked_fields", None)
+        if isinstance(checked, Mapping):
+            out.update(checked)
         if record.exc_info and record.exc_info[1] is not None:
             out["exc"] = scrubbed_traceback(record.exc_info[1])
         return json.dumps(out, default=str)
@@ -117,6 +124,13 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("aiokafka", "kafka", "uvicorn.access", "httpx", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The access log (recaudo_common.access_log) goes to stdout, a line per request whatever the level of the rest.
+    access = logging.StreamHandler(sys.stdout)
+    access.setFormatter(JsonFormatter(service))
+    access_log = logging.getLogger("recaudo.access")
+    access_log.handlers[:] = [access]
+    access_log.setLevel(logging.INFO)
+    access_log.propagate = False
 
 
 # ---------------------------------------------------------------- tracing
@@ -124,7 +138,9 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 def configure_tracing(service: str, otlp_endpoint: str | None, exporter: SpanExporter | None = None) -> None:
     """Installs a tracer provider; spans go to OTLP when an endpoint is set, or to a given exporter."""
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    from recaudo_common.instrumentation import SAMPLER, instrument_libraries
+
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=SAMPLER)
     if exporter is None and otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -132,13 +148,14 @@ def configure_tracing(service: str, otlp_endpoint: str | None, exporter: SpanExp
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(ScrubbingExporter(exporter)))
     trace.set_tracer_provider(provider)
+    instrument_libraries()
 
 
 class ScrubbingExporter(SpanExporter):
     """Spans leave the process through here: an exception recorded on a span (by `record_exception`, or by a
     span context that an exception left) keeps its type and stack frames, never its message's values, and so
-    does the span's error status; a request's raw path is replaced by its route template and its query and
-    full URL are dropped (FastAPI's own server spans record them)."""
+    does the span's error status; what the instrumentation libraries record that may hold personal data or
+    secrets is dropped or masked (scrub_attributes)."""
 
     def __init__(self, inner: SpanExporter) -> None:
         self.inner = inner
@@ -154,23 +171,39 @@ class ScrubbingExporter(SpanExporter):
 
 
 _EXCEPTION_TEXT = ("exception.message", "exception.stacktrace")
-# A path holds account refs and debtors' id numbers (`/debtors/{id_number}/...`), a query anything.
-_RAW_URL = frozenset({"url.path", "url.query", "url.full", "http.target", "http.url"})
+# A path holds account refs and debtors' id numbers (`/debtors/{id_number}/...`) and a provider's URL a token or a
+# phone number, a query anything; a caller's address and user agent are personal data; a record's key names the
+# account; a query's parameters are the values themselves.
+_DROPPED = frozenset({
+    "url.path", "url.query", "url.full", "http.target", "http.url", "client.address", "client.port",
+    "net.peer.ip", "net.sock.peer.addr", "net.sock.peer.port", "http.client_ip", "network.peer.address",
+    "network.peer.port", "user_agent.original", "http.user_agent", "messaging.kafka.message.key",
+    "db.statement.parameters", "enduser.id",
+})
+_HEADERS = ("http.request.header.", "http.response.header.")
+_STATEMENTS = frozenset({"db.statement", "db.query.text"})
+# A literal in a statement ('...' with '' inside, or E'...'): the platform binds its values as parameters, and a
+# literal that slipped into a statement's text would otherwise travel with it.
+_LITERAL = re.compile(r"[Ee]?'(?:[^']|'')*'")
 
 
-def _without_raw_url(attributes: Mapping[str, Any]) -> dict[str, Any]:
-    kept = {k: v for k, v in attributes.items() if k not in _RAW_URL}
+def scrub_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    kept = {k: (_LITERAL.sub("'?'", v) if k in _STATEMENTS and isinstance(v, str) else v)
+            for k, v in attributes.items() if k not in _DROPPED and not k.startswith(_HEADERS)}
     if "url.path" in attributes and "http.route" in attributes:
         kept["url.path"] = attributes["http.route"]
+    url = attributes.get("url.full", attributes.get("http.url"))
+    if isinstance(url, str) and "http.route" not in attributes:  # a call to a provider: which one, not what
+        kept.setdefault("server.address", urlsplit(url).hostname or "")
     return kept
 
 
 def scrub_span(span: ReadableSpan) -> ReadableSpan:
     status = span.status
-    attributes = span.attributes or {}
-    raw_url = not _RAW_URL.isdisjoint(attributes)
+    original = span.attributes or {}
+    attributes = scrub_attributes(original)
     if not any(k in _EXCEPTION_TEXT for e in span.events for k in (e.attributes or {})) \
-            and not status.description and not raw_url:
+            and not status.description and attributes == original:
         return span
     events = [
         Event(e.name, {k: (scrub_text(v) if k in _EXCEPTION_TEXT and isinstance(v, str) else v)
@@ -181,8 +214,7 @@ def scrub_span(span: ReadableSpan) -> ReadableSpan:
         status = Status(status.status_code, scrub_text(status.description))
     return ReadableSpan(
         name=span.name, context=span.context, parent=span.parent, resource=span.resource,
-        attributes=_without_raw_url(attributes) if raw_url else span.attributes, events=events, links=span.links,
-        kind=span.kind, status=status,
+        attributes=attributes, events=events, links=span.links, kind=span.kind, status=status,
         start_time=span.start_time, end_time=span.end_time, instrumentation_scope=span.instrumentation_scope,
     )
 

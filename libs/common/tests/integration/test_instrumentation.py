@@ -1,0 +1,185 @@
+"""OpenTelemetry's instrumentation libraries as the platform installs them: one server span per request, named by
+its route; asyncpg's statements without values; httpx's provider URLs (tokens, phone numbers) never exported;
+the trace context carried through Kafka's headers and through the embedded log; and the access log's line."""
+
+import datetime as dt
+import io
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi import APIRouter, FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from sqlalchemy import text
+
+from recaudo_common.bus.relay import relay_once
+from recaudo_common.events import AccountRecalled, topic_name
+from recaudo_common.http import create_app
+from recaudo_common.outbox import Outbox
+from recaudo_common.runtime import Platform
+from recaudo_common.telemetry import JsonFormatter, ScrubbingExporter, configure_tracing
+from recaudo_common.testing import eventually, serving_app
+
+pytestmark = pytest.mark.integration
+NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
+PHONE, TOKEN, DEBTOR_ID, NAME = "573001234567", "tok_3f9a8b7c6d5e", "1020304050", "Ana Gómez"
+_SPANS = InMemorySpanExporter()
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """The spans this process exports, through the platform's own exporter chain (configure_tracing)."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, SdkTracerProvider):
+        configure_tracing("test", None, exporter=_SPANS)
+    elif not getattr(provider, "_recaudo_instrumentation_spans", False):
+        provider.add_span_processor(SimpleSpanProcessor(ScrubbingExporter(_SPANS)))
+    trace.get_tracer_provider()._recaudo_instrumentation_spans = True  # type: ignore[attr-defined]
+    _SPANS.clear()
+    yield _SPANS
+    _SPANS.clear()
+
+
+def exported(spans: InMemorySpanExporter) -> list[ReadableSpan]:
+    trace.get_tracer_provider().force_flush()  # type: ignore[attr-defined]
+    return list(spans.get_finished_spans())
+
+
+def as_text(span: ReadableSpan) -> str:
+    return json.dumps({"name": span.name, "attributes": dict(span.attributes or {}),
+                       "events": [dict(e.attributes or {}) for e in span.events]}, ensure_ascii=False, default=str)
+
+
+@pytest.fixture
+def access_lines() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter("test"))
+    access = logging.getLogger("recaudo.access")
+    previous = access.level
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    yield out
+    access.removeHandler(handler)
+    access.setLevel(previous)
+
+
+def debtor_app() -> FastAPI:
+    router = APIRouter()
+
+    @router.get("/v1/clients/{slug}/debtors/{id_number}")
+    async def debtor(slug: str, id_number: str) -> dict[str, str]:
+        return {"ok": "yes"}
+
+    return create_app(title="probe", service="probe", routers=[router])
+
+
+async def test_one_request_makes_one_server_span_named_by_its_route_and_one_access_line(
+        spans: InMemorySpanExporter, access_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An operator asking the instrumentation to capture headers still exports none of them.
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_SERVER_REQUEST", "authorization,x-api-key")
+    app = debtor_app()
+    caller_id = str(uuid.uuid4())
+    async with serving_app(app) as base, httpx.AsyncClient(base_url=base) as http:
+        mine = await http.get(f"/v1/clients/banco/debtors/{DEBTOR_ID}?phone={PHONE}",
+                              headers={"X-Request-ID": caller_id, "Authorization": f"Bearer {TOKEN}"})
+        hostile = await http.get(f"/v1/clients/banco/debtors/{DEBTOR_ID}",
+                                 headers={"X-Request-ID": f"ana.gomez-{PHONE}"})
+        none = await http.get("/v1/clients/banco/debtors/x")
+    assert mine.status_code == hostile.status_code == none.status_code == 200
+    # The caller's well-formed id comes back; one that is not a UUID is replaced by ours.
+    assert mine.headers["X-Request-Id"] == caller_id
+    assert hostile.headers["X-Request-Id"] != f"ana.gomez-{PHONE}"
+    uuid.UUID(hostile.headers["X-Request-Id"]), uuid.UUID(none.headers["X-Request-Id"])
+
+    server = [s for s in exported(spans) if s.kind is SpanKind.SERVER]
+    assert len(server) == 3, [(s.name, s.instrumentation_scope) for s in server]  # one per request
+    assert {s.name for s in server} == {"GET /v1/clients/{slug}/debtors/{id_number}"}
+    for span in exported(spans):
+        assert DEBTOR_ID not in as_text(span) and PHONE not in as_text(span) and TOKEN not in as_text(span), \
+            as_text(span)
+
+    lines = [json.loads(line) for line in access_lines.getvalue().splitlines()]
+    assert [line["request_id"] for line in lines] == [r.headers["X-Request-Id"] for r in (mine, hostile, none)]
+    assert lines[0] | {"duration_ms": 0} == {
+        **lines[0], "method": "GET", "route": "/v1/clients/{slug}/debtors/{id_number}", "status": 200,
+        "service": "probe", "logger": "recaudo.access", "duration_ms": 0}
+    assert lines[0]["duration_ms"] > 0
+    for line in access_lines.getvalue().splitlines():
+        assert DEBTOR_ID not in line and PHONE not in line and TOKEN not in line and "Gómez" not in line, line
+
+
+async def test_a_providers_url_is_never_exported_with_the_call(spans: InMemorySpanExporter) -> None:
+    """A provider's API has tokens and phone numbers in its paths and queries (WhatsApp's /{phone-number-id},
+    Twilio's /Accounts/{sid}, a bank's ?token=): the client span keeps the host, method and status only."""
+    fake = FastAPI()
+
+    @fake.post("/v19.0/{phone}/messages")
+    async def send(phone: str) -> dict[str, str]:
+        return {"id": "wamid.1"}
+
+    async with serving_app(fake) as base, httpx.AsyncClient() as http:
+        sent = await http.post(f"{base}/v19.0/{PHONE}/messages?access_token={TOKEN}", json={"to": PHONE})
+    assert sent.status_code == 200
+    calls = [s for s in exported(spans) if s.kind is SpanKind.CLIENT and s.name == "POST"]
+    assert calls, [s.name for s in exported(spans)]
+    attributes = dict(calls[0].attributes or {})
+    assert attributes.get("server.address") == "127.0.0.1"
+    assert 200 in (attributes.get("http.response.status_code"), attributes.get("http.status_code"))
+    assert PHONE not in as_text(calls[0]) and TOKEN not in as_text(calls[0])
+
+
+async def test_statements_are_exported_without_values(
+        platform_on_each_transport: Platform, spans: InMemorySpanExporter) -> None:
+    db = platform_on_each_transport.db
+    with trace.get_tracer("test").start_as_current_span("probe"):
+        async with db.transaction() as s:
+            await s.execute(text("SELECT :n AS name, :d AS id_number"), {"n": NAME, "d": DEBTOR_ID})
+            await s.execute(text(f"SELECT '{NAME}' AS literal, E'{DEBTOR_ID}' AS escaped"))  # what never should be
+    statements = [str((s.attributes or {}).get("db.statement", (s.attributes or {}).get("db.query.text", "")))
+                  for s in exported(spans) if s.kind is SpanKind.CLIENT]
+    assert any("AS name" in st for st in statements), statements
+    assert any("'?' AS literal" in st for st in statements), statements
+    for st in statements:
+        assert "Gómez" not in st and DEBTOR_ID not in st, st
+
+
+async def test_the_trace_context_travels_with_the_event_on_each_transport(
+        platform_on_each_transport: Platform, spans: InMemorySpanExporter) -> None:
+    """Emitted in a span, relayed later outside it, read by a consumer: the record carries one traceparent, of the
+    emitting trace (on Kafka, the instrumentation's producer span, the emitting span's child)."""
+    platform = platform_on_each_transport
+    prefix = platform.settings.topic_prefix
+    topic = topic_name(prefix, "account")
+    await platform.transport.ensure_topics([topic])
+    with trace.get_tracer("test").start_as_current_span("emit") as emitting:
+        async with platform.db.transaction() as s:
+            await Outbox("ingest").add(s, [AccountRecalled(account_ref="A-1", recalled_at=NOW).envelope(
+                client="banco", occurred_at=NOW)])
+    while await relay_once(platform.db, platform.transport, schema="ingest", prefix=prefix):
+        pass
+    subscriber = platform.transport.subscriber(f"{prefix}.probe", [topic])
+    await subscriber.start()
+    try:
+        received = await eventually(lambda: subscriber.fetch(max_records=10, timeout_s=0.5), timeout_s=60,
+                                    message="the event read back")
+    finally:
+        await subscriber.stop()
+    _, trace_id, parent_id, _ = received[0].headers["traceparent"].split("-")
+    context = emitting.get_span_context()
+    assert int(trace_id, 16) == context.trace_id
+    if platform.transport.name == "kafka":
+        producers = [s for s in exported(spans) if s.kind is SpanKind.PRODUCER]
+        assert producers and producers[0].parent is not None and producers[0].parent.span_id == context.span_id
+        assert int(parent_id, 16) == producers[0].context.span_id
+        assert all("A-1" not in as_text(p) for p in producers)  # the record's key names the account
+    else:
+        assert int(parent_id, 16) == context.span_id
