@@ -18,6 +18,7 @@ from recaudo_common.events import (
     ArrangementMade,
     ClientSettings,
     ContactAttempted,
+    ContactAttemptedV2,
     ContactDelivered,
     ContactFailed,
     ContactLogged,
@@ -96,7 +97,8 @@ async def on_contact(event: ContactAttempted | ContactDelivered | ContactFailed 
     if isinstance(event, ContactAttempted):
         await store.record_contact(s, contact_id=event.attempt_id, client=client, account_ref=event.account_ref,
                                    channel=event.channel, at=event.attempted_at, attempted=True, cost=event.cost,
-                                   template=event.template, simulated=event.simulated)
+                                   template=event.template, simulated=event.simulated,
+                                   best_time_arm=event.best_time_arm if isinstance(event, ContactAttemptedV2) else None)
     elif isinstance(event, ContactDelivered):
         await store.record_contact(s, contact_id=event.attempt_id, client=client, account_ref=event.account_ref,
                                    channel=event.channel, at=event.delivered_at, delivered=True)

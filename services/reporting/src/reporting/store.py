@@ -90,8 +90,10 @@ async def set_segments(s: AsyncSession, rows: list[Segmentation]) -> None:
     await s.execute(_sql(
         f"""WITH i AS (SELECT * FROM {source}),
             history AS (
-                INSERT INTO reporting.bucket_changes (event_id, client_slug, account_ref, at, bucket)
-                SELECT event_id, client, account_ref, at, bucket FROM i ON CONFLICT DO NOTHING)
+                INSERT INTO reporting.bucket_changes (event_id, client_slug, account_ref, at, bucket,
+                                                      strategy_version, strategy_arm)
+                SELECT event_id, client, account_ref, at, bucket, strategy_version, strategy_arm FROM i
+                ON CONFLICT DO NOTHING)
             UPDATE reporting.accounts a SET current_bucket = i.bucket, segment = i.segment,
                 bucket_at_placement = coalesce(a.bucket_at_placement, i.bucket_at_placement),
                 days_past_due = i.days_past_due, treatment = i.treatment,
@@ -163,14 +165,15 @@ async def notify_change(s: AsyncSession, client: str) -> None:
 async def record_contact(s: AsyncSession, *, contact_id: uuid.UUID, client: str, account_ref: str, channel: str,
                          at: dt.datetime | None = None, attempted: bool = False, cost: Decimal | None = None,
                          delivered: bool = False, outcome: str | None = None, template: str | None = None,
-                         simulated: bool = False) -> None:
+                         simulated: bool = False, best_time_arm: str | None = None) -> None:
     """Contacts arrive as several events in any order (attempted, delivered, logged): each adds what it knows (a
     contact is simulated once its contact.attempted says so: the sandbox's, never counted by the KPIs)."""
     await s.execute(_sql(
         """INSERT INTO reporting.contacts AS k (id, client_slug, account_ref, channel, at, attempted, cost,
-               delivered, outcome, template, simulated)
-           VALUES (:id, :c, :r, :ch, :at, :att, coalesce(:cost, 0), :del, :o, :tpl, :sim)
+               delivered, outcome, template, simulated, best_time_arm)
+           VALUES (:id, :c, :r, :ch, :at, :att, coalesce(:cost, 0), :del, :o, :tpl, :sim, :arm)
            ON CONFLICT (id) DO UPDATE SET template = coalesce(excluded.template, k.template),
+               best_time_arm = coalesce(excluded.best_time_arm, k.best_time_arm),
                simulated = k.simulated OR excluded.simulated,
                at = CASE WHEN excluded.attempted OR excluded.outcome IS NOT NULL THEN excluded.at ELSE k.at END,
                attempted = k.attempted OR excluded.attempted,
@@ -178,7 +181,7 @@ async def record_contact(s: AsyncSession, *, contact_id: uuid.UUID, client: str,
                delivered = k.delivered OR excluded.delivered,
                outcome = coalesce(excluded.outcome, k.outcome)"""),
         {"id": contact_id, "c": client, "r": account_ref, "ch": channel, "at": at, "att": attempted, "cost": cost,
-         "del": delivered, "o": outcome, "tpl": template, "sim": simulated})
+         "del": delivered, "o": outcome, "tpl": template, "sim": simulated, "arm": best_time_arm})
 
 
 async def record_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str, account_ref: str,

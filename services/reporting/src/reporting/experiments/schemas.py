@@ -51,3 +51,43 @@ class ExperimentReport(BaseModel):
                    arms={name: ArmOut.of(a) for name, a in arms.items()}, lift=readout.lift,
                    p_value=readout.p_value, ci95=readout.ci95, verdict=readout.verdict,
                    min_accounts_per_arm=min_accounts)
+
+
+class BestTimeArmOut(ArmOut):
+    """v1: a best-time arm's accounts and payments as a strategy arm's, and a second read-out: its real attempts
+    in the period (the sandbox's never count) and those that reached the debtor (delivered, or an outcome that
+    reached someone); `contact_rate` = reached ÷ attempts, null without attempts."""
+
+    attempts: int
+    reached: int
+    contact_rate: float | None
+
+
+class BestTimeExperimentReport(BaseModel):
+    """v1: best time (treatment) against the first allowed slot (control), read out as the strategy experiment
+    (docs/kpis.md, Experiments): `lift` = best_time's recovery rate ÷ first_slot's − 1, `p_value` and `ci95` on
+    their paying shares (best_time's minus first_slot's), `verdict` once each arm has `min_accounts_per_arm`."""
+
+    client: str
+    currency: str
+    date_from: dt.datetime | None
+    date_to: dt.datetime | None
+    arms: dict[str, BestTimeArmOut]
+    lift: float | None
+    p_value: float | None
+    ci95: tuple[float, float] | None = Field(description="[low, high] of the difference in paying shares")
+    verdict: Literal["insufficient_data", "best_time_better", "first_slot_better", "no_difference"]
+    min_accounts_per_arm: int
+
+    @classmethod
+    def of(cls, *, client: str, currency: str, date_from: dt.datetime | None, date_to: dt.datetime | None,
+           arms: dict[str, Arm], contacts: dict[str, tuple[int, int]], readout: Readout,
+           min_accounts: int) -> BestTimeExperimentReport:
+        verdict = {"challenger_better": "best_time_better", "champion_better": "first_slot_better"}.get(
+            readout.verdict, readout.verdict)
+        return cls(client=client, currency=currency, date_from=date_from, date_to=date_to, arms={
+            name: BestTimeArmOut(**ArmOut.of(a).model_dump(), attempts=contacts[name][0], reached=contacts[name][1],
+                                 contact_rate=round(contacts[name][1] / contacts[name][0], 6)
+                                 if contacts[name][0] else None)
+            for name, a in arms.items()}, lift=readout.lift, p_value=readout.p_value, ci95=readout.ci95,
+            verdict=verdict, min_accounts_per_arm=min_accounts)
