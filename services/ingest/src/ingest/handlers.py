@@ -37,7 +37,7 @@ from recaudo_common.events import AccountPlaced, AccountUpdated, Envelope
 from recaudo_common.files import Cell, FileFormatError, Rows
 from recaudo_common.outbox import Cause, caused_by
 from recaudo_common.personal_data import Vault
-from recaudo_common.telemetry import extract_context, tracer
+from recaudo_common.telemetry import PORTFOLIO_ROWS, extract_context, tracer
 
 BATCH = 1000
 BATCH_CHARS = 32 * 1024 * 1024  # a batch of long rows is cut short: its cells are held until it commits
@@ -228,6 +228,10 @@ async def _commit_batch(db: Database, portfolio: Portfolio, client: ClientCompan
         merged = tally + batch_tally
         await store.save_progress(s, portfolio.id, counts=merged, rows_done=rows_done,
                                   progress=progress)
+    # Counted once the batch is committed: a resumed upload reads again only the batches that were not.
+    for outcome, rows in (("accepted", batch_tally.rows_accepted), ("rejected", batch_tally.rows_rejected),
+                          ("warning", batch_tally.rows_with_warnings)):
+        PORTFOLIO_ROWS.labels(outcome).inc(rows)
     tally.rows_total, tally.rows_accepted = merged.rows_total, merged.rows_accepted
     tally.rows_rejected, tally.rows_with_warnings, tally.by_code = (merged.rows_rejected, merged.rows_with_warnings,
                                                                     merged.by_code)

@@ -25,7 +25,7 @@ from payments.schemas import ManualPaymentIn, PaymentOut, UnmatchedPaymentOut
 from recaudo_common.accounts import ledger_status
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
-from recaudo_common.db import Database
+from recaudo_common.db import Database, after_commit
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import (
     AccountPlaced,
@@ -39,6 +39,7 @@ from recaudo_common.events import (
 from recaudo_common.outbox import Cause, Outbox, caused_by
 from recaudo_common.payment_links import read_token
 from recaudo_common.personal_data import Vault
+from recaudo_common.telemetry import PAYMENTS_APPLIED, RECOVERED_AMOUNT
 
 outbox = Outbox(store.SCHEMA)
 
@@ -242,6 +243,7 @@ async def _book(s: AsyncSession, *, client: str, payment_id: uuid.UUID, account:
     await store.set_account(s, client, account_ref, balance=result.balance, status=result.status, now=now,
                             written_off=recovered.written_off)
     await evaluate_promises(s, now=now, client=client, account_ref=account_ref)  # a payment may keep a promise
+    after_commit(s, lambda: count_applied(client, amount, currency))
     await outbox.add(s, [PaymentApplied(
         payment_id=payment_id, account_ref=account_ref, amount=amount, currency=currency, paid_at=paid_at,
         source=source, method=method, new_balance=result.balance, credit=result.credit,
@@ -254,6 +256,12 @@ async def _book(s: AsyncSession, *, client: str, payment_id: uuid.UUID, account:
     return PaymentOut(id=payment_id, status="applied", account_ref=account_ref, matched_by=matched_by,
                           amount=amount, currency=currency, new_balance=result.balance, credit=result.credit,
                           account_status=result.status)
+
+
+def count_applied(client: str, amount: Decimal, currency: str) -> None:
+    """A payment applied, in the domain metrics (once its transaction has committed)."""
+    PAYMENTS_APPLIED.labels(client).inc()
+    RECOVERED_AMOUNT.labels(client, currency).inc(float(amount))
 
 
 async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, account_ref: str,

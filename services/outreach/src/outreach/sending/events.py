@@ -1,4 +1,4 @@
-"""What the send path writes beside a status change: the audit trail's entry, its outcome's count, and the event
+"""What the send path writes beside a status change: the audit trail's entry, its outcome's counts, and the event
 the attempt's state machine says the move emits, under the attempt's cause (its plan's correlation, the plan as
 the cause)."""
 
@@ -9,17 +9,48 @@ import uuid
 from decimal import Decimal
 
 from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain import attempts
 from outreach.domain.attempts import Trigger
 from outreach.domain.best_time_experiment import BestTimeArm
 from outreach.providers.sandbox import Sandbox
 from outreach.store import TrailEntry
+from recaudo_common.db import after_commit
 from recaudo_common.events import ContactAttemptedV2, Envelope, Event
 from recaudo_common.outbox import Cause, caused
+from recaudo_common.telemetry import CONTACT_REFUSALS, MESSAGES_SENT, OUTREACH_LATENESS
 
 SENDS = Counter("recaudo_outreach_sends_total",
                 "Outcomes of sends and of sends reconciled after their lease expired", ["provider", "outcome"])
+
+
+def count_message(s: AsyncSession, channel: str, outcome: str, *, provider: str | None = None,
+                  scheduled_at: dt.datetime | None = None, now: dt.datetime | None = None) -> None:
+    """A message's outcome in the domain metrics, once its transaction has committed: sent (a provider took it;
+    `simulated` when the sandbox did: no one was written to), refused (its provider refused it for good) or
+    failed (it could not be made, or was never sent after every try). A message taken is also late by the time
+    since the slot it was scheduled for."""
+    if outcome == "sent" and provider == Sandbox.name:
+        outcome = "simulated"
+    late = None if scheduled_at is None or now is None or outcome not in ("sent", "simulated") else \
+        max((now - scheduled_at).total_seconds(), 0.0)
+
+    def count() -> None:
+        MESSAGES_SENT.labels(channel, outcome).inc()
+        if late is not None:
+            OUTREACH_LATENESS.observe(late)
+
+    after_commit(s, count)
+
+
+def count_refusals(s: AsyncSession, reasons: list[str]) -> None:
+    """The contact law's refusal of an attempt, by each reason it gave (codes: outside_hours, opted_out, ...)."""
+    def count() -> None:
+        for reason in reasons:
+            CONTACT_REFUSALS.labels(reason).inc()
+
+    after_commit(s, count)
 
 
 def cause_of(plan_id: uuid.UUID | None, correlation_id: uuid.UUID | None, run: Cause) -> Cause:

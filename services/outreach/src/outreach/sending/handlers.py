@@ -41,7 +41,7 @@ from outreach.providers import (
 from outreach.receipts.delivery import apply_statuses
 from outreach.receipts.handlers import apply_receipt
 from outreach.sending import store as sending
-from outreach.sending.events import SENDS, attempted, cause_of, emit, entry
+from outreach.sending.events import SENDS, attempted, cause_of, count_message, count_refusals, emit, entry
 from outreach.sending.pacing import claim_paced, settle
 from outreach.sending.reconcile import reconcile_expired
 from outreach.sending.whatsapp import WhatsAppRouting, cloud_message, confirmation_message
@@ -68,6 +68,7 @@ class Outgoing:
     segments: int | None
     tries: int
     cause: Cause
+    scheduled_at: dt.datetime | None = None  # the slot it was due in: how late it went out
 
 
 @dataclass
@@ -151,6 +152,8 @@ async def _decide(s: AsyncSession, providers: Providers, renderer: Renderer, cla
                                               now, earlier))
     decided.decisions.append(sending.Decision(a.attempt_id, now, decision.local_time.isoformat(), decision.allowed,
                                               tuple(decision.reasons), decision.next_allowed_at))
+    if not decision.allowed:
+        count_refusals(s, list(decision.reasons))
     decided.trail.append(_due_entry(a, now, "decision", **decision_detail(decision)))
     recipient = recipient_of(a.debtor, a.channel)
     provider = await decided.routing.provider(s, a.debtor.client, a.channel)
@@ -198,7 +201,7 @@ async def _decide(s: AsyncSession, providers: Providers, renderer: Renderer, cla
     decided.trail.append(_due_entry(a, now, "sending", provider=provider.name, template=template,
                                     encoding=rendered.encoding, segments=rendered.segments, **shape))
     claim.items.append(Outgoing(message, a.debtor.client, a.debtor.account_ref, provider.name, template,
-                                rendered.segments, a.tries + 1, cause))
+                                rendered.segments, a.tries + 1, cause, a.scheduled_at))
 
 
 async def fail_unrendered(s: AsyncSession, a: sending.DueAttempt, error: TemplateError, *, now: dt.datetime,
@@ -209,6 +212,7 @@ async def fail_unrendered(s: AsyncSession, a: sending.DueAttempt, error: Templat
     log.warning("template failed at send", extra={"fields": {"client": a.debtor.client, "channel": a.channel,
                                                              "code": error.code}})
     if await sending.fail_unrendered(s, a.attempt_id, now, reason):
+        count_message(s, a.channel, "failed")
         await store.trail(s, [_due_entry(a, now, "failed", reason=reason)])
         await outbox.add(s, [emit(Trigger.UNRENDERABLE, ContactFailed(
             attempt_id=a.attempt_id, account_ref=a.debtor.account_ref, channel=a.channel, failed_at=now,
@@ -292,6 +296,8 @@ async def record_answers(db: Database, providers: Providers, settings: OutreachS
                         "attempt_id": str(attempt_id), "provider": item.provider}})
                 continue
             SENDS.labels(item.provider, "sent").inc()
+            count_message(s, item.message.channel, "sent", provider=item.provider, scheduled_at=item.scheduled_at,
+                          now=now)
             trail.append(entry(item.client, item.account_ref, now, "sent", attempt_id, item.message.channel,
                                 provider=item.provider, provider_message_id=answer.message_id))
             events.append(emit(Trigger.TAKEN, attempted(
@@ -337,6 +343,7 @@ async def _send_failed(s: AsyncSession, settings: OutreachSettings, claim: Claim
                            reason=error.reason, retry_at=at.isoformat())]
         return []
     if await sending.fail(s, attempt_id, token=claim.token, now=now, failure=error.reason):
+        count_message(s, channel, "refused")
         events.append(emit(Trigger.REFUSED, ContactFailed(
             attempt_id=attempt_id, account_ref=item.account_ref, channel=channel, failed_at=now,
             reason=error.reason), client=item.client, now=now, cause=item.cause))

@@ -19,7 +19,7 @@ from outreach.providers import Lookup, Providers
 from outreach.receipts.delivery import apply_statuses
 from outreach.receipts.handlers import apply_receipt
 from outreach.sending import store as sending
-from outreach.sending.events import SENDS, attempted, cause_of, emit, entry
+from outreach.sending.events import SENDS, attempted, cause_of, count_message, emit, entry
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry, outbox
 from recaudo_common.db import Database
@@ -86,6 +86,7 @@ async def _reconcile_one(s: AsyncSession, providers: Providers, settings: Outrea
     if action is attempts.Reconciliation.CONFIRM and lookup.message_id is not None:
         if not await sending.confirm_sent(s, [(attempt_id, lookup.message_id)], token=token, now=now):
             return []
+        count_message(s, channel, "sent", provider=name)
         await store.trail(s, [trail("sent", provider=name, provider_message_id=lookup.message_id,
                                     reconciled="provider look-up")])
         await outbox.add(s, [emit(Trigger.TAKEN, attempted(
@@ -101,6 +102,7 @@ async def _reconcile_one(s: AsyncSession, providers: Providers, settings: Outrea
     if action is attempts.Reconciliation.NOT_SENT:
         if send.tries >= settings.max_send_tries:
             if await sending.fail(s, attempt_id, token=token, now=now, failure="not sent after every try"):
+                count_message(s, channel, "failed")
                 events.append(emit(Trigger.REFUSED, ContactFailed(
                     attempt_id=attempt_id, account_ref=send.account_ref, channel=channel, failed_at=now,
                     reason="not sent after every try"), client=send.client, now=now, cause=cause))
