@@ -1,5 +1,5 @@
 """Reversing an applied payment, wholly or in part (an operator's reversal, once per Idempotency-Key, or a gateway's
-refund or chargeback): the ledger gets the amount back, the account reopens, and payment.reversed (v2) says how
+refund or chargeback): the ledger gets the amount back, the account reopens, and payment.reversed (v3) says how
 much."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from payments.handlers import answered_before, fingerprint
 from payments.schemas import ReversalOut
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
-from recaudo_common.events import PaymentReversedV2
+from recaudo_common.events import PaymentReversedV3
 from recaudo_common.outbox import Outbox
 
 outbox = Outbox(store.SCHEMA)
@@ -81,10 +81,11 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
     await store.insert_reversal(s, reversal_id=reversal_id, payment_id=payment_id, client=client, kind=kind,
                                 amount=take_back, gateway=gateway, external_id=external_id, reason=reason, now=now,
                                 content_sha256=content_sha256)
-    await outbox.add(s, [PaymentReversedV2(
+    await outbox.add(s, [PaymentReversedV3(
         payment_id=payment_id, reversal_id=reversal_id, account_ref=account.account_ref, amount=take_back,
         kind=kind, reversed_at=now, new_balance=after.balance, account_status=after.status,
-        payment_amount=paid, reversed_total=reversed_total).envelope(client=client, occurred_at=now)])
+        payment_amount=paid, reversed_total=reversed_total,
+        written_off_again=written_back).envelope(client=client, occurred_at=now)])
     return ReversalOut(status="reversed", id=payment_id, reversal_id=reversal_id, amount=take_back,
                            payment_amount=paid, reversed_total=reversed_total, remaining=paid - reversed_total,
                            account_ref=account.account_ref, new_balance=after.balance, account_status=after.status)

@@ -71,9 +71,9 @@ async def test_partial_reversals_refunds_and_chargebacks_add_up_to_the_payment(g
     assert (over_refund.status_code, over_refund.json()["code"]) == (422, "reversal_exceeds_payment")
 
     assert await reversed_events(gateway) == [
-        (2, "reversal", "10000.55", "10000.55", "50000.55"),
-        (2, "refund", "20000.00", "30000.55", "70000.55"),
-        (2, "chargeback", "29999.45", "60000.00", "100000.00")]
+        (3, "reversal", "10000.55", "10000.55", "50000.55"),
+        (3, "refund", "20000.00", "30000.55", "70000.55"),
+        (3, "chargeback", "29999.45", "60000.00", "100000.00")]
     async with gateway.platform.db.transaction() as s:
         status, reversed_amount = (await s.execute(text(
             "SELECT status, reversed_amount FROM payments.payments WHERE id = :p"), {"p": payment_id})).one()

@@ -175,6 +175,11 @@ async def test_a_reversed_recovery_is_written_off_again_not_owed_again(gateway: 
     async with gateway.platform.db.transaction() as s:
         assert await s.scalar(text("SELECT written_off FROM payments.accounts WHERE account_ref = 'A-1'")) == \
             Decimal("100000.00")
+        # payment.reversed v3 says how much of it was written off again, for reporting's recovered after write-off.
+        said = (await s.execute(text(
+            "SELECT CAST(envelope->>'version' AS int), envelope->'payload'->>'written_off_again' FROM payments.outbox "
+            "WHERE envelope->>'type' = 'payment.reversed'"))).all()
+    assert [tuple(r) for r in said] == [(3, "40000.00")]
 
 
 async def reverse_write_off(gateway: Gateway, ref: str = "A-1", *, key: str | None = None, **body: Any) -> Any:

@@ -24,13 +24,14 @@ from recaudo_common.events import (
     ContactLogged,
     PaymentApplied,
     PaymentReversed,
+    PaymentReversedV3,
     PromiseBroken,
     PromiseCancelled,
     PromiseKept,
     PromiseMade,
 )
 from recaudo_common.telemetry import REPORT_FRESHNESS
-from reporting import store
+from reporting import store, write_offs
 from reporting.domain.kpis import check_commission_rates
 from reporting.rows import Placement, Segmentation
 
@@ -83,6 +84,11 @@ async def on_payment_applied(event: PaymentApplied, ctx: HandlerContext) -> None
 
 
 async def on_payment_reversed(event: PaymentReversed, ctx: HandlerContext) -> None:
+    if isinstance(event, PaymentReversedV3) and event.written_off_again:
+        # The reversal took back money the payment had recovered on a written-off account: written off again.
+        await write_offs.record(ctx.session, row_id=event.reversal_id, client=ctx.envelope.client,
+                                account_ref=event.account_ref, kind="unrecovered", amount=event.written_off_again,
+                                at=event.reversed_at)
     await store.record_reversal(ctx.session, payment_id=event.payment_id, client=ctx.envelope.client,
                                 account_ref=event.account_ref, amount=event.amount, new_balance=event.new_balance,
                                 status=event.account_status)

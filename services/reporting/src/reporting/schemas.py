@@ -37,9 +37,12 @@ class RecoveryFigures(BaseModel):
                                                          "not paid, settled, written off or recalled")
     written_off: Decimal = Field(Decimal(0), description="written off in the period, net of the write-offs "
                                                          "reversed in it")
-    accounts_written_off: int = Field(0, description="accounts written off (wholly or in part) in the period")
+    accounts_written_off: int = Field(0, description="accounts written off (wholly or in part) in the period "
+                                                    "and not reversed in it")
     recovered_after_write_off: Decimal = Field(Decimal(0), description="of `recovered`, what recovered money "
-                                                                      "written off before")
+                                                                      "written off before (net of reversals)")
+    written_off_balance: Decimal = Field(Decimal(0), description="written off and not recovered now (as of the "
+                                                                "report, whatever the period), on these accounts")
     contact_rate: Rate
     right_party_contact_rate: Rate
     ptp_rate: Rate
@@ -65,7 +68,8 @@ class RecoveryFigures(BaseModel):
             promises_made=facts.promises_made, promises_due=facts.promises_due, promises_kept=facts.promises_kept,
             accounts_liquidated=facts.accounts_liquidated, outstanding=facts.outstanding,
             written_off=facts.written_off, accounts_written_off=facts.accounts_written_off,
-            recovered_after_write_off=facts.recovered_after_write_off, contact_rate=number(r.contact_rate),
+            recovered_after_write_off=facts.recovered_after_write_off,
+            written_off_balance=facts.written_off_balance, contact_rate=number(r.contact_rate),
             right_party_contact_rate=number(r.right_party_contact_rate), ptp_rate=number(r.ptp_rate),
             kept_promise_rate=number(r.kept_promise_rate), cost_ratio=number(r.cost_ratio),
             liquidation_rate=number(r.liquidation_rate))

@@ -321,15 +321,30 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
         SELECT {key} AS key, coalesce(sum(a.balance), 0) AS outstanding
         FROM reporting.accounts a WHERE a.client_slug = :c AND a.placed_at < :to AND a.recalled_at IS NULL
           AND a.status = 'open' AND a.balance > 0 GROUP BY 1""")
+    # A write-off reversal owes again all that is written off and not recovered: an account written off and then
+    # reversed within the period is not counted as written off in it. A reversed recovery is written off again.
     await run(_key(group_by, "w.at", "NULL") if group_by != "channel" else None, f"""
         SELECT {{key}} AS key,
                coalesce(sum(CASE w.kind WHEN 'written_off' THEN w.amount WHEN 'reversed' THEN -w.amount END), 0)
                    AS written_off,
-               count(DISTINCT w.account_ref) FILTER (WHERE w.kind = 'written_off') AS accounts_written_off,
-               coalesce(sum(w.amount) FILTER (WHERE w.kind = 'recovered'), 0) AS recovered_after_write_off
+               count(DISTINCT w.account_ref) FILTER (WHERE w.kind = 'written_off' AND NOT EXISTS (
+                   SELECT 1 FROM reporting.write_offs r WHERE r.client_slug = w.client_slug
+                     AND r.account_ref = w.account_ref AND r.kind = 'reversed' AND r.at >= w.at
+                     AND {since.format(col='r.at')})) AS accounts_written_off,
+               coalesce(sum(CASE w.kind WHEN 'recovered' THEN w.amount WHEN 'unrecovered' THEN -w.amount END), 0)
+                   AS recovered_after_write_off
         FROM reporting.write_offs w
         LEFT JOIN reporting.accounts a ON a.client_slug = w.client_slug AND a.account_ref = w.account_ref
         WHERE w.client_slug = :c AND {since.format(col='w.at')} GROUP BY 1""")
+    # Written off and not recovered now, whatever the period (like `outstanding`): what the write-offs took, less
+    # what was owed again by their reversals and what payments recovered (a reversed recovery is written off again).
+    await run(_key(group_by, "w.at", "NULL") if group_by not in ("channel", "day") else None, """
+        SELECT {key} AS key,
+               coalesce(sum(CASE WHEN w.kind IN ('written_off', 'unrecovered') THEN w.amount ELSE -w.amount END), 0)
+                   AS written_off_balance
+        FROM reporting.write_offs w
+        LEFT JOIN reporting.accounts a ON a.client_slug = w.client_slug AND a.account_ref = w.account_ref
+        WHERE w.client_slug = :c GROUP BY 1""")
     await run(_key(group_by, "p.paid_at"), f"""
         SELECT {{key}} AS key, coalesce(sum(p.amount - p.reversed_amount), 0) AS recovered, count(*) AS payments
         FROM reporting.payments p

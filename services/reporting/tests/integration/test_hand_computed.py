@@ -117,7 +117,7 @@ MARCH = {"from": "2026-03-01T00:00:00-05:00", "to": "2026-04-01T00:00:00-05:00"}
 ZERO_KPIS = {"attempts": 0, "contact_cost": "0", "accounts_contacted": 0, "accounts_right_party": 0,
              "right_party_contacts": 0, "simulated_attempts": 0, "promises_made": 0, "promises_due": 0, "promises_kept": 0,
              "accounts_liquidated": 0, "outstanding": "0", "written_off": "0", "accounts_written_off": 0,
-             "recovered_after_write_off": "0"}
+             "recovered_after_write_off": "0", "written_off_balance": "0"}
 NO_PLACED = {"accounts_placed": 0, "placed_balance": "0", "accounts_recalled": 0, "recovery_rate": 0.0,
              "contact_rate": None, "right_party_contact_rate": None, "liquidation_rate": None}
 

@@ -69,6 +69,20 @@ class PaymentReversedV2(PaymentReversed):
 
 
 @register
+class PaymentReversedV3(PaymentReversedV2):
+    """v3 (#22): `written_off_again`, the part of this reversal that took back money the payment had recovered on
+    a written-off account, now written off again (docs/write-off.md). A consumer of v2 reads v3 alike; one that
+    counts recovered written-off money subtracts it."""
+
+    version = 3
+    summary = ("A payment was reversed, refunded or charged back, wholly or in part; the account reopens, or, for "
+               "what the payment had recovered of written-off money, is written off again.")
+
+    written_off_again: Decimal = Field(Decimal(0), description="of `amount`, written-off money the payment had "
+                                                               "recovered, written off again (0 for most reversals)")
+
+
+@register
 class PaymentUnmatched(Event):
     type = "payment.unmatched"
     family = "payment"

@@ -52,7 +52,8 @@ class Facts:
     outstanding: Decimal = Decimal(0)  # left to pay now on placed accounts still worked (not closed, not recalled)
     written_off: Decimal = Decimal(0)
     accounts_written_off: int = 0
-    recovered_after_write_off: Decimal = Decimal(0)  # part of `recovered`
+    recovered_after_write_off: Decimal = Decimal(0)  # part of `recovered`, net of the recoveries reversed
+    written_off_balance: Decimal = Decimal(0)  # written off and not recovered now, whatever the period
 
 
 @dataclass(frozen=True)
