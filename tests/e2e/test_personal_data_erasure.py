@@ -314,9 +314,11 @@ async def fill_every_service(platform: RunningPlatform, operator: httpx.AsyncCli
         "channel": "voice", "at": called.isoformat(), "outcome": "promise_to_pay",
         "promise": {"amount": "300000.00", "due_date": (called + dt.timedelta(days=10)).date().isoformat()}})
     assert logged.status_code == 201, logged.text
+    assert logged.headers["Location"] == f"/v1/clients/{SLUG}/accounts/{ERASED.account_ref}/contacts"
     held = await operator.post(f"/v1/clients/{SLUG}/accounts/{ERASED.account_ref}/legal-holds",
                                json={"hold": "dispute", "note": f"reclamo de {ERASED.full_name}, radicado 2291"})
     assert held.status_code == 201, held.text
+    assert held.headers["Location"] == f"/v1/clients/{SLUG}/accounts/{ERASED.account_ref}/legal-holds/dispute"
     lifted = await operator.delete(f"/v1/clients/{SLUG}/accounts/{ERASED.account_ref}/legal-holds/dispute")
     assert lifted.status_code == 204, lifted.text
     listed = await operator.post(f"/v1/clients/{SLUG}/do-not-contact",

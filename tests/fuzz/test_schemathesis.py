@@ -50,11 +50,23 @@ async def fuzz_platform(postgres_server_url: str, template_database: str,
             for role, body in (("client", {"role": "client", "client": "banco-andino"}), ("sre", {"role": "sre"})):
                 created = await operator.post("/v1/keys", json=body)
                 assert created.status_code == 201, created.text
+                assert created.headers["Location"] == f"/v1/keys/{created.json()['id']}"
                 KEYS[role] = created.json()["key"]
         yield p
 
 
 KEYS: dict[str, str] = {"operator": OPERATOR_KEY}  # the client's and the SRE's are made by the fixture
+
+
+@schemathesis.check
+def created_says_where(ctx: Any, response: Any, case: schemathesis.Case) -> bool | None:
+    """Every 201 names what it made in `Location` (#23), a path on the platform or the link it made."""
+    if response.status_code == 201:
+        location = response.headers.get("location") or response.headers.get("Location")
+        location = location[0] if isinstance(location, list) else location
+        assert location and (location.startswith("/") or location.startswith("http")), (
+            f"{case.operation.label} answered 201 without a Location")
+    return None
 
 
 def _fuzz(service: str, role: str = "operator") -> Any:
@@ -67,7 +79,8 @@ def _fuzz(service: str, role: str = "operator") -> Any:
     def test(case: schemathesis.Case, fuzz_platform: RunningPlatform) -> None:
         case.call_and_validate(base_url=fuzz_platform.base_url, timeout=60,
                                headers={"Authorization": f"Bearer {KEYS[role]}"},
-                               checks=[not_a_server_error, response_schema_conformance, content_type_conformance])
+                               checks=[not_a_server_error, response_schema_conformance, content_type_conformance,
+                                       created_says_where])
 
     suffix = "" if role == "operator" else f"_as_{role}"
     test.__name__ = f"test_{service}_api_follows_its_openapi{suffix}"

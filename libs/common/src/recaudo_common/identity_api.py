@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.auth import KeyRecord, Principal, Role
+from recaudo_common.auth import KeyRecord, KeyRole, Principal, Role
 from recaudo_common.db import Database
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError, not_found
@@ -30,7 +30,7 @@ class KeyIn(BaseModel):
     """v1"""
 
     model_config = ConfigDict(extra="forbid")
-    role: Role
+    role: KeyRole
     client: str | None = Field(None, description="the client company a `client` key is bound to")
     client_scope: list[str] | None = Field(None, description="limit an operator key to these client companies")
     label: str | None = Field(None, max_length=200)
@@ -99,7 +99,8 @@ router = APIRouter(prefix="/v1", tags=["identity"])
 
 
 def _require_key_manager(principal: Principal, what: str) -> None:
-    principal.require_role("operator")
+    if principal.role != "operator":  # a supervisor does what an operator does, but manage keys and people
+        raise ProblemError(403, "forbidden", "Forbidden", f"only an operator may {what} keys")
     if principal.client_scope is not None:
         raise ProblemError(403, "forbidden", "Forbidden", f"a scoped operator key cannot {what} keys")
 
@@ -109,7 +110,8 @@ def _invalid(detail: str) -> ProblemError:
 
 
 @router.post("/keys", status_code=201, response_model=KeyOut)
-async def create_key(body: KeyIn, principal: CurrentPrincipal, platform: PlatformDep, clients: Clients) -> KeyOut:
+async def create_key(body: KeyIn, principal: CurrentPrincipal, platform: PlatformDep, clients: Clients,
+                     response: Response) -> KeyOut:
     _require_key_manager(principal, "create")
     if body.expires_at is not None and body.expires_at <= platform.clock():
         raise _invalid("expires_at must be in the future")
@@ -124,6 +126,7 @@ async def create_key(body: KeyIn, principal: CurrentPrincipal, platform: Platfor
     key_id, key = await platform.keys.create(role=body.role, client_slug=body.client,
                                              client_scope=body.client_scope, label=body.label,
                                              now=platform.clock(), expires_at=body.expires_at)
+    response.headers["Location"] = f"/v1/keys/{key_id}"  # where it is revoked (DELETE); listed at /v1/keys
     return KeyOut(id=key_id, role=body.role, client=body.client, key=key, expires_at=body.expires_at)
 
 

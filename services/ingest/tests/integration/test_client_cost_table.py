@@ -26,6 +26,7 @@ async def test_an_operator_sets_the_cost_table_and_client_updated_carries_it(cli
     client = clients_api.http
     created = await client.post("/v1/clients", json=BASE | {"slug": "banco"})
     assert created.status_code == 201 and created.json()["cost_table"] is None
+    assert created.headers["Location"] == "/v1/clients/banco"
     put = await client.put("/v1/clients/banco/cost-table", json=TABLE)
     assert put.status_code == 200, put.text
     expected = {"sms": "45.50", "whatsapp": "60.00", "email": "5.25", "voice": "350.00", "agent": "2800.00"}

@@ -106,6 +106,7 @@ async def test_an_operators_do_not_contact_withdraws_every_channel_with_the_key(
     listed = await outreach.http.post("/v1/clients/banco/do-not-contact", headers={"Authorization": f"Bearer {key}"},
                                       json={"debtor_id": ID_NUMBER, "reason": "solicitud escrita"})
     assert listed.status_code == 201, listed.text
+    assert listed.headers["Location"] == "/v1/clients/banco/accounts/E-5/consents"  # where the withdrawal shows
     body = await consents(outreach, "E-5")
     withdrawals = [e for e in body["evidence"] if e["what"] == "withdrawn"]
     assert {e["channel"] for e in withdrawals} == {"sms", "email", "whatsapp", "voice", "agent", "letter"}

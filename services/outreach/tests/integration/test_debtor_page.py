@@ -19,7 +19,7 @@ HTML = {"Accept": "text/html"}
 
 async def link(o: Outreach, ref: str) -> str:
     answer = await o.http.post(f"/v1/clients/banco/accounts/{ref}/payment-link", headers=o.auth)
-    assert answer.status_code == 201
+    assert answer.status_code == 201 and answer.headers["Location"] == answer.json()["url"]
     return str(answer.json()["url"]).removeprefix(o.settings.public_url)
 
 

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from pydantic import ValidationError
@@ -143,11 +143,13 @@ async def manual_payment(body: ManualPaymentIn, client: ClientOfOperator, platfo
 
 @router.post("/clients/{slug}/accounts/{account_ref}/arrangements", status_code=201, response_model=ArrangementOut)
 async def arrangement(slug: str, account_ref: str, body: ArrangementIn, client: ClientOfOperator,
-                      platform: PlatformDep) -> ArrangementOut:
+                      platform: PlatformDep, response: Response) -> ArrangementOut:
     result = await promises.make_arrangement(
         platform.db, client=client.slug, account_ref=account_ref, kind=body.kind,
         instalments=[ScheduledInstalment(i.due_date, i.amount) for i in body.instalments], source="operator",
         now=platform.clock())
+    # Listed, with what was paid toward each instalment, among the account's arrangements (by this id).
+    response.headers["Location"] = f"/v1/clients/{client.slug}/accounts/{account_ref}/arrangements"
     return ArrangementOut(id=result.id, kind=result.kind, total_amount=result.total_amount, status=result.status,
                           instalments=[InstalmentIn(due_date=i.due_date, amount=i.amount) for i in result.instalments])
 
@@ -187,7 +189,8 @@ async def bank_file(client: ClientOfOperator, platform: PlatformDep, file: Annot
     result, created = await bank_files.reconcile_bank_file(platform.db, client=client.slug, content=content,
                                                            filename=file.filename, locale=locale,
                                                            file_format=file_format, now=platform.clock())
-    return JSONResponse(bank_file_out(result).model_dump(mode="json"), status_code=201 if created else 200)
+    return JSONResponse(bank_file_out(result).model_dump(mode="json"), status_code=201 if created else 200,
+                        headers={"Location": f"/v1/clients/{client.slug}/payments/files/{result.id}"})
 
 
 @router.get("/clients/{slug}/payments/files/{file_id}", response_model=BankFileOut)

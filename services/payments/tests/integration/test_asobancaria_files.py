@@ -59,6 +59,7 @@ async def test_an_asobancaria_file_applies_each_payment_once(gateway: Gateway) -
     first = await upload(gateway, content)
     assert first.status_code == 201, first.text
     body = first.json()
+    assert first.headers["Location"] == f"/v1/clients/banco/payments/files/{body['id']}"
     assert (body["format"], body["status"], body["error_code"]) == ("asobancaria2001", "reconciled", None)
     assert body["counts"] == {"applied": 3, "unmatched": 1, "duplicate": 0, "rejected": 0}
     assert [{k: v for k, v in r.items() if k != "payment_id"} for r in body["results"]] == [

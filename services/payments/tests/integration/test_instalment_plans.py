@@ -45,6 +45,7 @@ async def test_six_instalments_two_paid_in_parts_one_missed_then_another_breaks_
     made = await gateway.http.post("/v1/clients/banco/accounts/A-1/arrangements", json=plan_body(SIX),
                                    headers=gateway.as_operator())
     assert made.status_code == 201, made.text
+    assert made.headers["Location"] == "/v1/clients/banco/accounts/A-1/arrangements"  # where it is listed
     plan = await plan_of(gateway, "A-1")
     assert (plan["status"], plan["total_amount"], len(plan["instalments"])) == ("active", "100000.00", 6)
     links = [i["payment_url"] for i in plan["instalments"]]

@@ -5,7 +5,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, get_args
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.clients import handlers
@@ -136,10 +136,11 @@ router = APIRouter()
 
 @router.post("/clients", status_code=201, response_model=ClientOut)
 async def create_client(body: ClientIn, principal: CurrentPrincipal, platform: PlatformDep,
-                        runtime: Runtime) -> ClientOut:
+                        runtime: Runtime, response: Response) -> ClientOut:
     principal.require_role("operator")
     created = await handlers.register_client(platform.db, ClientTerms(**body.model_dump()),
                                              platform_cap=runtime.max_upload_bytes, now=platform.clock())
+    response.headers["Location"] = f"/v1/clients/{created.slug}"
     return ClientOut.model_validate(created, from_attributes=True)
 
 

@@ -5,7 +5,7 @@ import uuid
 from decimal import Decimal
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from outreach.agent_desk import handlers
@@ -73,24 +73,27 @@ router = APIRouter(prefix="/v1", tags=["outreach"])
 
 @router.post("/clients/{slug}/accounts/{account_ref}/contacts", response_model=ContactOut, status_code=201)
 async def log_contact(slug: str, account_ref: str, body: ContactIn, principal: CurrentPrincipal,
-                      platform: PlatformDep) -> ContactOut:
+                      platform: PlatformDep, response: Response) -> ContactOut:
     """Logs a contact made outside Recaudo; it counts toward the limits and is flagged if it broke a rule."""
     principal.require_client(slug, roles=OPERATOR_ONLY)
     logged = await handlers.log_contact(
         platform.db, client=slug, account_ref=account_ref, channel=body.channel, at=body.at, outcome=body.outcome,
         promise=handlers.Promise(body.promise.amount, body.promise.due_date) if body.promise else None,
         attempt_id=body.attempt_id, by=principal.key_id, now=platform.clock())
+    # Logged contacts are read in the account's contact history (its `logged` items, by this id).
+    response.headers["Location"] = f"/v1/clients/{slug}/accounts/{account_ref}/contacts"
     return ContactOut(id=logged.id, rule_violations=logged.rule_violations, promise_id=logged.promise_id)
 
 
 @router.post("/clients/{slug}/accounts/{account_ref}/payment-link", response_model=PaymentLinkOut,
              status_code=201)
 async def payment_link(slug: str, account_ref: str, principal: CurrentPrincipal, platform: PlatformDep,
-                       settings: Settings) -> PaymentLinkOut:
+                       settings: Settings, response: Response) -> PaymentLinkOut:
     """A link an agent can hand the debtor by chat or phone; the same kind every message carries."""
     principal.require_client(slug)
     url, expires = await handlers.issue_payment_link(platform.db, settings, client=slug, account_ref=account_ref,
                                                      by_operator=principal.role == "operator", now=platform.clock())
+    response.headers["Location"] = url  # what was made is the link itself
     return PaymentLinkOut(url=url, expires_at=expires)
 
 

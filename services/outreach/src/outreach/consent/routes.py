@@ -161,11 +161,12 @@ async def compliance_check(body: ComplianceCheckIn, principal: CurrentPrincipal,
 @router.post("/clients/{slug}/accounts/{account_ref}/legal-holds", response_model=LegalHoldSetOut,
              status_code=201)
 async def set_hold(slug: str, account_ref: str, body: LegalHoldIn, principal: CurrentPrincipal,
-                   platform: PlatformDep) -> LegalHoldSetOut:
+                   platform: PlatformDep, response: Response) -> LegalHoldSetOut:
     """Stops all contact with the account at once, until the hold is lifted."""
     principal.require_client(slug, roles=OPERATOR_ONLY)
     created = await handlers.set_legal_hold(platform.db, client=slug, account_ref=account_ref, hold=body.hold,
                                             note=body.note, by=principal.key_id, now=platform.clock())
+    response.headers["Location"] = f"/v1/clients/{slug}/accounts/{account_ref}/legal-holds/{body.hold}"
     return LegalHoldSetOut(status="set" if created else "already_set", hold=body.hold)
 
 
@@ -180,10 +181,14 @@ async def lift_hold(slug: str, account_ref: str, hold: Hold, principal: CurrentP
 
 @router.post("/clients/{slug}/do-not-contact", response_model=DoNotContactOut, status_code=201)
 async def do_not_contact(body: DoNotContactIn, client: ClientOfCaller, principal: CurrentPrincipal,
-                         platform: PlatformDep) -> DoNotContactOut:
+                         platform: PlatformDep, response: Response) -> DoNotContactOut:
     """Puts a debtor on the client company's do-not-contact list: every channel, every account, for good."""
     refs = await handlers.add_do_not_contact(platform.db, client=client.slug, debtor_id=body.debtor_id,
                                              reason=body.reason, by=principal.key_id, now=platform.clock())
+    # The entry is the person, whose id number never goes in a URL: it shows as the withdrawal in each of the
+    # person's accounts' consents (the first of them here; a person with no account yet has none to show it).
+    response.headers["Location"] = (f"/v1/clients/{client.slug}/accounts/{refs[0]}/consents" if refs
+                                    else f"/v1/clients/{client.slug}/do-not-contact")
     return DoNotContactOut(accounts=len(refs))
 
 

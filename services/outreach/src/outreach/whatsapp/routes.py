@@ -54,6 +54,8 @@ async def put_whatsapp(body: WhatsAppChannelIn, client: ClientOfOperator, platfo
     created, channel = await handlers.configure(platform.db, keyring, client=client.slug, given=given,
                                                 now=platform.clock())
     response.status_code = 201 if created else 200
+    if created:
+        response.headers["Location"] = f"/v1/clients/{client.slug}/channels/whatsapp"
     return _out(settings, channel)
 
 

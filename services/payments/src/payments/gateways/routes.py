@@ -50,6 +50,8 @@ async def put_gateway(name: AccountName, body: GatewayAccountIn, client: ClientO
     created, account = await handlers.configure(platform.db, keyring, client=client.slug, name=name, given=given,
                                                 now=platform.clock())
     response.status_code = 201 if created else 200
+    if created:
+        response.headers["Location"] = f"/v1/clients/{client.slug}/gateways/{name}"
     return handlers.account_out(platform.settings.public_url, account)
 
 
