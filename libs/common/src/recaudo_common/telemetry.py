@@ -137,7 +137,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 
 def configure_tracing(service: str, otlp_endpoint: str | None, exporter: SpanExporter | None = None) -> None:
-    """Installs a tracer provider; spans go to OTLP when an endpoint is set, or to a given exporter."""
+    """Installs a tracer provider; spans go to OTLP when an endpoint is set, or to a given exporter, and then the
+    instrumentation libraries (asyncpg, aiokafka, httpx) make theirs too."""
     from recaudo_common.instrumentation import SAMPLER, instrument_libraries
 
     provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=SAMPLER)
@@ -148,7 +149,8 @@ def configure_tracing(service: str, otlp_endpoint: str | None, exporter: SpanExp
     if exporter is not None:
         provider.add_span_processor(BatchSpanProcessor(ScrubbingExporter(exporter)))
     trace.set_tracer_provider(provider)
-    instrument_libraries()
+    if exporter is not None:  # spans that go nowhere are not worth a span per query
+        instrument_libraries()
 
 
 class ScrubbingExporter(SpanExporter):
