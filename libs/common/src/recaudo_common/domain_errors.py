@@ -48,6 +48,12 @@ class Conflict(DomainError):
     default_title = "Conflict"
 
 
+class PreconditionFailed(DomainError):
+    """The caller's If-Match names a state of the document that is no longer current (answered 412)."""
+
+    default_title = "Precondition failed"
+
+
 class NotAllowed(DomainError):
     """The caller may not do this (answered 403)."""
 

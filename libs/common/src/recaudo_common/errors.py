@@ -12,7 +12,9 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recaudo_common.db import exception_chain, is_transient
-from recaudo_common.domain_errors import Conflict, DomainError, Invalid, NotAllowed, NotFound, NotRecorded
+from recaudo_common.domain_errors import (
+    Conflict, DomainError, Invalid, NotAllowed, NotFound, NotRecorded, PreconditionFailed,
+)
 
 log = logging.getLogger("recaudo.errors")
 
@@ -62,7 +64,7 @@ def conflict(code: str, detail: str) -> ProblemError:
 
 # The status each kind of refusal is answered with: the one place a business refusal meets HTTP.
 DOMAIN_STATUS: dict[type[DomainError], int] = {
-    Invalid: 422, NotFound: 404, Conflict: 409, NotAllowed: 403, NotRecorded: 500,
+    Invalid: 422, NotFound: 404, Conflict: 409, NotAllowed: 403, NotRecorded: 500, PreconditionFailed: 412,
 }
 
 

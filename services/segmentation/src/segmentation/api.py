@@ -2,11 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep, client_of
+from recaudo_common.preconditions import IfMatchHeader
 from segmentation import setup_handlers
 from segmentation.rows import BucketSet, ChannelCosts, StrategyVersion
 from segmentation.schemas import (
@@ -30,9 +31,9 @@ ClientOfOperator = Annotated[ClientCopy, Depends(client_of(SCHEMA, roles=OPERATO
 
 
 def caller_of(principal: Principal) -> str:
-    """Who made a change, as the auth layer knows the caller: its key's id (never the key), as the model's
-    trainings record it."""
-    return f"key {principal.key_id}"
+    """Who made a change, as the auth layer knows the caller: a signed-in person by their e-mail ("user <e-mail>"),
+    a machine by its key's id ("key <id>", never the key), as the model's trainings record it."""
+    return principal.actor
 
 
 def buckets_out(bucket_set: BucketSet) -> BucketsOut:
@@ -58,15 +59,22 @@ async def put_buckets(body: BucketsIn, client: ClientOfOperator, principal: Curr
 
 
 @router.get("/clients/{slug}/strategy", response_model=StrategyOut)
-async def get_strategy(client: ClientOfCaller, platform: PlatformDep) -> StrategyOut:
-    return strategy_out(await setup_handlers.current_strategy(platform.db, client=client.slug))
+async def get_strategy(client: ClientOfCaller, platform: PlatformDep, response: Response) -> StrategyOut:
+    """The strategy in force, its `ETag` to send back as `If-Match` with a change."""
+    strategy = await setup_handlers.current_strategy(platform.db, client=client.slug)
+    response.headers["ETag"] = setup_handlers.strategy_etag(strategy)
+    return strategy_out(strategy)
 
 
-@router.put("/clients/{slug}/strategy", response_model=StrategyOut)
+@router.put("/clients/{slug}/strategy", response_model=StrategyOut, responses={
+    412: {"description": "precondition_failed: If-Match names a strategy no longer in force"}})
 async def put_strategy(body: StrategyIn, client: ClientOfOperator, principal: CurrentPrincipal,
-                       platform: PlatformDep) -> StrategyOut:
-    return strategy_out(await setup_handlers.replace_strategy(platform.db, client=client, document=body,
-                                                              now=platform.clock(), by=caller_of(principal)))
+                       platform: PlatformDep, if_match: IfMatchHeader, response: Response) -> StrategyOut:
+    """A new version of the strategy; with `If-Match` (optional), only if the one in force is still the one read."""
+    kept = await setup_handlers.replace_strategy(platform.db, client=client, document=body, now=platform.clock(),
+                                                 by=caller_of(principal), if_match=if_match)
+    response.headers["ETag"] = setup_handlers.strategy_etag(kept)
+    return strategy_out(kept)
 
 
 def costs_out(costs: ChannelCosts) -> CostsOut:

@@ -14,6 +14,7 @@ from recaudo_common.clock import local_today
 from recaudo_common.cost_tables import get_cost_table
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid
+from recaudo_common.preconditions import IfMatch, check_if_match, etag_of
 from segmentation import store
 from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_errors
 from segmentation.domain.strategy import (
@@ -25,7 +26,7 @@ from segmentation.domain.strategy import (
     uncovered_buckets,
 )
 from segmentation.handlers import buckets_of
-from segmentation.rows import BucketSet, ChannelCosts, SegmentCount, StrategyVersion
+from segmentation.rows import BucketSet, ChannelCosts, ClientSetup, SegmentCount, StrategyVersion
 from segmentation.schemas import StrategyIn, document_of, strategy_of
 
 
@@ -103,21 +104,31 @@ def strategy_fit_errors(document: StrategyIn, buckets: tuple[Bucket, ...], clien
     return errors
 
 
-async def current_strategy(db: Database, *, client: str) -> StrategyVersion:
-    """The strategy in force; version 0, the platform's default laid over the client's buckets, until it sets one."""
-    async with db.transaction() as s:
-        setup = await store.load_client_setup(s, client)
+def _in_force(setup: ClientSetup) -> StrategyVersion:
     if setup.strategy is None:
         return StrategyVersion(0, document_of(default_strategy(buckets_of(setup.buckets))))
     return setup.strategy
 
 
+def strategy_etag(strategy: StrategyVersion) -> str:
+    """The ETag of a strategy as read: its version and its whole document (version 0 follows the buckets)."""
+    return etag_of(strategy.version, strategy.document)
+
+
+async def current_strategy(db: Database, *, client: str) -> StrategyVersion:
+    """The strategy in force; version 0, the platform's default laid over the client's buckets, until it sets one."""
+    async with db.transaction() as s:
+        return _in_force(await store.load_client_setup(s, client))
+
+
 async def replace_strategy(db: Database, *, client: ClientCopy, document: StrategyIn, now: dt.datetime,
-                           by: str | None = None) -> StrategyVersion:
-    """A new version of the client company's strategy, checked against its buckets and its own discount ceiling."""
+                           by: str | None = None, if_match: IfMatch | None = None) -> StrategyVersion:
+    """A new version of the client company's strategy, checked against its buckets and its own discount ceiling;
+    with `if_match`, only if the strategy in force is still the one the caller read."""
     async with db.transaction() as s:
         await store.lock_setup(s, client.slug)  # the buckets it is checked against stay as read until it is kept
         setup = await store.load_client_setup(s, client.slug)
+        check_if_match(if_match, strategy_etag(_in_force(setup)), "the strategy")
         refuse_invalid_strategy(document, buckets_of(setup.buckets), client)
         version = await store.add_strategy(s, client.slug, document, now, created_by=by, origin="put")
         await store.request_resegmentation(s, client.slug, f"strategy v{version}", now)
