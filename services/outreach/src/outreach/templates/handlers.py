@@ -25,6 +25,7 @@ from outreach.templates.store import OwnTemplate
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
+from recaudo_common.preconditions import IfMatch, check_if_match, etag_of
 
 CHANNELS = ("sms", "email", "whatsapp", "voice", "agent", "letter")
 
@@ -80,6 +81,13 @@ async def view(client: ClientCopy, channel: str, locale: str, own: OwnTemplate |
     return TemplateView(template, own, rendered)
 
 
+def template_etag(template: Template, own: OwnTemplate | None) -> str:
+    """The ETag of a template as read: the client company's own by its saved version, else the default's text."""
+    if own is not None:
+        return etag_of(own.channel, own.locale, own.version)
+    return etag_of(template.channel, template.locale, "default", template.subject, template.body)
+
+
 async def list_templates(db: Database, settings: OutreachSettings, *, client: ClientCopy, now: dt.datetime
                          ) -> list[TemplateView]:
     """Every channel's template in the client company's locale, and any other locale it has its own for."""
@@ -99,8 +107,10 @@ async def get_template(db: Database, settings: OutreachSettings, *, client: Clie
 
 
 async def save_template(db: Database, settings: OutreachSettings, *, client: ClientCopy, channel: str, locale: str,
-                        subject: str | None, body: str, now: dt.datetime) -> TemplateView:
-    """Saved once it has passed every check, before anything is stored; refused with the reason otherwise."""
+                        subject: str | None, body: str, now: dt.datetime, if_match: IfMatch | None = None
+                        ) -> TemplateView:
+    """Saved once it has passed every check, before anything is stored; refused with the reason otherwise. With
+    `if_match`, only if the template in force is still the one the caller read."""
     template = Template(channel, locale, subject, body)
     try:
         rendered = await preview_before_saving(template, settings, **asdict(sample(client, locale, settings, now)),
@@ -109,6 +119,10 @@ async def save_template(db: Database, settings: OutreachSettings, *, client: Cli
         raise Invalid(e.code, str(e), title="Template too expensive" if isinstance(e, TemplateTooExpensive)
                       else "Invalid template") from e
     async with db.transaction() as s:
+        if if_match is not None:
+            await templates.lock_template(s, client.slug, channel, locale)
+            current = await templates.get_template(s, client.slug, channel, locale)
+            check_if_match(if_match, template_etag(default_template(channel, locale), current), "the template")
         await templates.put_template(s, client=client.slug, channel=channel, locale=locale, subject=subject,
                                      body=body, now=now)
         own = await templates.get_template(s, client.slug, channel, locale)

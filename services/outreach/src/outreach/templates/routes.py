@@ -2,7 +2,7 @@
 
 from typing import Literal, cast
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from outreach.domain.templates import VARIABLES
@@ -11,6 +11,7 @@ from outreach.edge import ClientOfCaller, Settings
 from outreach.templates import handlers, whatsapp
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.events import Channel
+from recaudo_common.preconditions import IfMatchHeader
 
 
 class TemplateIn(BaseModel):
@@ -76,20 +77,27 @@ async def list_templates(client: ClientOfCaller, platform: PlatformDep, settings
 
 @router.get("/clients/{slug}/templates/{channel}/{locale}", response_model=TemplateOut)
 async def get_template(slug: str, channel: Channel, locale: str, client: ClientOfCaller, platform: PlatformDep,
-                       settings: Settings) -> TemplateOut:
-    return TemplateOut.of(await handlers.get_template(platform.db, settings, client=client, channel=channel,
-                                                      locale=locale, now=platform.clock()))
+                       settings: Settings, response: Response) -> TemplateOut:
+    """The template in force (the client company's own or the default), its `ETag` to send back as `If-Match`."""
+    found = await handlers.get_template(platform.db, settings, client=client, channel=channel, locale=locale,
+                                        now=platform.clock())
+    response.headers["ETag"] = handlers.template_etag(found.template, found.own)
+    return TemplateOut.of(found)
 
 
-@router.put("/clients/{slug}/templates/{channel}/{locale}", response_model=TemplateOut)
+@router.put("/clients/{slug}/templates/{channel}/{locale}", response_model=TemplateOut, responses={
+    412: {"description": "precondition_failed: If-Match names a template no longer in force"}})
 async def put_template(slug: str, channel: Channel, locale: str, body: TemplateIn, client: ClientOfCaller,
-                       platform: PlatformDep, settings: Settings) -> TemplateOut:
+                       platform: PlatformDep, settings: Settings, if_match: IfMatchHeader,
+                       response: Response) -> TemplateOut:
     """Saves the client company's template once it has passed, before anything is stored: syntax, known
     variables, the opt-out line where the law asks for it, and its rendering on a sample account within the
     render budget (`template_too_expensive` otherwise). The answer shows the rendering and its SMS parts."""
-    return TemplateOut.of(await handlers.save_template(platform.db, settings, client=client, channel=channel,
-                                                       locale=locale, subject=body.subject, body=body.body,
-                                                       now=platform.clock()))
+    saved = await handlers.save_template(platform.db, settings, client=client, channel=channel, locale=locale,
+                                         subject=body.subject, body=body.body, now=platform.clock(),
+                                         if_match=if_match)
+    response.headers["ETag"] = handlers.template_etag(saved.template, saved.own)
+    return TemplateOut.of(saved)
 
 
 class ApprovedTemplateIn(BaseModel):

@@ -29,6 +29,13 @@ async def get_template(s: AsyncSession, client: str, channel: str, locale: str) 
     return OwnTemplate(row.channel, row.locale, row.subject, row.body, row.version, row.updated_at) if row else None
 
 
+async def lock_template(s: AsyncSession, client: str, channel: str, locale: str) -> None:
+    """Holds the template's key (saved or not yet) until the transaction ends: a change checked against what the
+    caller read is kept before anyone else's."""
+    await s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+                    {"k": f"recaudo.outreach.template.{client}.{channel}.{locale}"})
+
+
 async def list_templates(s: AsyncSession, client: str) -> list[OwnTemplate]:
     result = await s.execute(text(
         "SELECT channel, locale, subject, body, version, updated_at FROM outreach.templates WHERE client_slug = :c "
