@@ -17,6 +17,7 @@ from recaudo_common.events import (
     ContactFailed,
     ContactLogged,
     ContactOptedOut,
+    ContactReplied,
     PromiseKept,
 )
 from recaudo_common.outbox import Cause
@@ -47,14 +48,18 @@ RESCORE_AFTER = dt.timedelta(days=1)  # days past due move on: an untouched acco
 Scorer = Callable[[Sequence[Features]], list[float]]
 
 
-async def on_history_fact(event: ContactDelivered | ContactFailed | ContactLogged | ContactOptedOut | PromiseKept,
-                          ctx: HandlerContext) -> None:
-    """A contact's outcome or a kept promise: kept in the account's history (the next scoring batch reads it)."""
+async def on_history_fact(event: ContactDelivered | ContactFailed | ContactLogged | ContactOptedOut | ContactReplied
+                          | PromiseKept, ctx: HandlerContext) -> None:
+    """A contact's outcome, a debtor's reply or a kept promise: kept in the account's history (the next scoring
+    batch reads it). The sandbox's drawn replies are no debtor's: not kept."""
+    if isinstance(event, ContactReplied) and event.simulated:
+        return
     fact = {
         ContactDelivered: lambda e: Fact(e.delivered_at, "delivered", e.channel),
         ContactFailed: lambda e: Fact(e.failed_at, "failed", e.channel),
         ContactLogged: lambda e: Fact(e.contacted_at, "logged", e.channel, detail=e.outcome),
         ContactOptedOut: lambda e: Fact(e.opted_out_at, "opted_out", e.channel),
+        ContactReplied: lambda e: Fact(e.replied_at, "replied", e.channel),
         PromiseKept: lambda e: Fact(e.kept_at, "promise_kept"),
     }[type(event)](event)
     await model_store.record_fact(ctx.session, ctx.envelope.client, event.account_ref, fact)

@@ -44,6 +44,7 @@ from recaudo_common.events.contact import (
     ContactFailed,
     ContactLogged,
     ContactOptedOut,
+    ContactReplied,
 )
 from recaudo_common.events.envelope import (
     REGISTRY,
@@ -128,6 +129,7 @@ __all__ = [
     "ContactFailed",
     "ContactLogged",
     "ContactOptedOut",
+    "ContactReplied",
     "DebtorErased",
     "DebtorErasureConfirmed",
     "DebtorErasureRequested",

@@ -103,6 +103,22 @@ class ContactLogged(Event):
 
 
 @register
+class ContactReplied(Event):
+    type = "contact.replied"
+    family = "contact"
+    producer = "outreach"
+    summary = ("A debtor answered one of our messages or calls (an SMS, e-mail or WhatsApp reply, a key pressed on "
+               "a call), not to opt out: the attempt answered and when, once per attempt. Never the text.")
+
+    attempt_id: UUID
+    account_ref: str
+    channel: Channel
+    replied_at: dt.datetime
+    simulated: bool = Field(False, description="the sandbox provider's drawn reply: no debtor answered, so no "
+                                               "model or KPI may count it")
+
+
+@register
 class ContactOptedOut(Event):
     type = "contact.opted_out"
     family = "contact"

@@ -16,6 +16,7 @@ from outreach.consent.handlers import opt_out_debtor
 from outreach.domain import attempts
 from outreach.domain.replies import is_opt_out
 from outreach.providers import Receipt
+from outreach.providers.sandbox import Sandbox
 from outreach.receipts import store as receipts
 from outreach.receipts.delivery import apply_statuses
 from outreach.receipts.store import SentAttempt
@@ -23,8 +24,8 @@ from outreach.sending.events import cause_of, emit
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry
 from recaudo_common.db import Database
-from recaudo_common.events import ContactDelivered
-from recaudo_common.outbox import Cause, current_cause
+from recaudo_common.events import ContactDelivered, ContactReplied
+from recaudo_common.outbox import Cause, caused, current_cause
 from recaudo_common.redaction import mask_text
 
 log = logging.getLogger("recaudo.outreach")
@@ -72,7 +73,7 @@ async def _apply_reply(s: AsyncSession, provider: str, r: Receipt, now: dt.datet
         return await _opt_out_unanswered(s, channel, r.reply_from or "", reply_id, now) if opt_out else "unknown"
     await store.trail(s, [TrailEntry(answered.client, answered.account_ref, now, "reply", answered.attempt_id, channel,
                                      {"opt_out": opt_out})])
-    await move_to_replied(s, answered, now)
+    await move_to_replied(s, answered, now, opt_out=opt_out, simulated=provider == Sandbox.name)
     if opt_out:
         await opt_out_debtor(s, answered.client, answered.debtor_id, channel, source="reply",
                              evidence=answered.attempt_id, now=now)
@@ -90,19 +91,25 @@ async def _opt_out_unanswered(s: AsyncSession, channel: str, number: str, reply_
     return "applied" if reached else "unknown"
 
 
-async def move_to_replied(s: AsyncSession, answered: SentAttempt, now: dt.datetime) -> None:
+async def move_to_replied(s: AsyncSession, answered: SentAttempt, now: dt.datetime, *, opt_out: bool = False,
+                          simulated: bool = False) -> None:
     """The answered attempt becomes `replied` (once: a second answer changes nothing); when no receipt had
-    confirmed it, the answer does, and its contact.delivered goes out under the attempt's plan."""
+    confirmed it, the answer does, and its contact.delivered goes out under the attempt's plan. An answer that
+    does not opt out is announced as contact.replied (segmentation counts replies for its propensity model; never
+    the text)."""
     found = await receipts.lock_answered(s, answered.attempt_id)
     trigger = attempts.reply_trigger(found.status) if found else None
     if found is None or trigger is None or not await receipts.mark_replied(s, trigger, answered.attempt_id, now):
         return
+    cause = cause_of(found.plan_id, found.correlation_id, current_cause() or Cause.command())
     if attempts.transition(found.status, trigger).event == ContactDelivered.type:
-        command = current_cause() or Cause.command()
         await store.outbox.add(s, [emit(trigger, ContactDelivered(
             attempt_id=answered.attempt_id, account_ref=answered.account_ref, channel=answered.channel,
-            delivered_at=now), client=answered.client, now=now,
-            cause=cause_of(found.plan_id, found.correlation_id, command))])
+            delivered_at=now), client=answered.client, now=now, cause=cause)])
+    if not opt_out:
+        await store.outbox.add(s, [caused(ContactReplied(
+            attempt_id=answered.attempt_id, account_ref=answered.account_ref, channel=answered.channel,
+            replied_at=now, simulated=simulated).envelope(client=answered.client, occurred_at=now), cause)])
 
 
 async def expire_early_receipts(db: Database, settings: OutreachSettings, *, now: dt.datetime) -> int:

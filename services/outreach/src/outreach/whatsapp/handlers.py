@@ -136,7 +136,7 @@ async def _receive_message(s: AsyncSession, settings: OutreachSettings, client: 
         await save_reply(s, provider=whatsapp.PROVIDER, provider_message_id=message.message_id,
                          attempt_id=answered.attempt_id, channel="whatsapp", body=mask_text(message.text),
                          opt_out=asked is Meaning.OPT_OUT, at=now)
-        await move_to_replied(s, answered, now)
+        await move_to_replied(s, answered, now, opt_out=asked is Meaning.OPT_OUT)
     await store.trail(s, [TrailEntry(client, ref, now, "whatsapp_inbound", answered.attempt_id if answered else None,
                                      "whatsapp", {"meaning": asked.value, "message_type": message.kind,
                                                   "inbound_id": str(inbound_id)}) for ref in refs])

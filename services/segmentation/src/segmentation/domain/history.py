@@ -14,7 +14,7 @@ from typing import Literal
 from recaudo_common.events import CHANNELS
 
 FactKind = Literal["payment", "reversal", "settled", "promise_made", "promise_kept", "promise_broken", "delivered",
-                   "failed", "logged", "opted_out"]
+                   "failed", "logged", "opted_out", "replied"]
 HORIZON_DAYS = 30  # "paid": paid in full or settled within this many days after the instant scored
 SNAPSHOT_EVERY_DAYS = 30  # training looks at each account at its placement and every this many days after
 ANSWERED = frozenset({"right_party", "promise_to_pay", "refused"})  # a logged contact where the debtor answered
@@ -129,7 +129,7 @@ def features_at(history: AccountHistory, at: dt.datetime) -> Features | None:
         promises_broken=sum(1 for f in facts if f.kind == "promise_broken"),
         delivered_90d=tuple(sum(1 for f in delivered if f.channel == c) for c in CHANNELS),
         failed_90d=tuple(sum(1 for f in failed if f.channel == c) for c in CHANNELS),
-        replies_90d=sum(1 for f in logged if f.detail in ANSWERED)
+        replies_90d=sum(1 for f in logged if f.detail in ANSWERED) + len(within(90, "replied"))
         + sum(1 for f in within(90, "promise_made") if f.detail == "debtor_page"),
         unanswered_90d=sum(1 for f in logged if f.detail in UNANSWERED),
         refused_90d=sum(1 for f in logged if f.detail == "refused"),
