@@ -1,5 +1,5 @@
-"""API-key authentication and authorisation. Identity is a platform component with its own schema,
-read by every service's auth layer; keys are stored only as SHA-256 hashes."""
+"""API-key and session authentication and authorisation. Identity is a platform component with its own schema,
+read by every service's auth layer; keys and session tokens are stored only as SHA-256 hashes."""
 
 from __future__ import annotations
 
@@ -18,8 +18,13 @@ from sqlalchemy import text
 from recaudo_common.db import Database
 from recaudo_common.errors import ProblemError, forbidden, not_found
 
-Role = Literal["operator", "client", "sre"]
+# A key's roles; people (recaudo_common.people) have two more: a supervisor may do what an operator does but
+# manage people and keys, an agent only what lists "agent" (the agent desk).
+KeyRole = Literal["operator", "client", "sre"]
+Role = Literal["operator", "supervisor", "agent", "client", "sre"]
 ROLES: tuple[str, ...] = ("operator", "client", "sre")
+USER_ROLES: tuple[Role, ...] = ("operator", "supervisor", "agent", "client", "sre")
+AGENCY_STAFF: tuple[Role, ...] = ("operator", "supervisor", "agent")  # see every client company (within a scope)
 
 IDENTITY_DDL = [
     "CREATE SCHEMA IF NOT EXISTS identity",
@@ -56,13 +61,24 @@ class Principal:
     client_slug: str | None = None
     client_scope: tuple[str, ...] | None = None
     expires_at: dt.datetime | None = None
+    # A person signed in by the session cookie (recaudo_common.sessions): key_id is then their user id.
+    user_email: str | None = None
+    session_id: uuid.UUID | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who did something, as the records of it name the caller: the person's e-mail, or the key's id."""
+        return f"user {self.user_email}" if self.user_email is not None else f"key {self.key_id}"
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles or (self.role == "supervisor" and "operator" in roles)
 
     def require_role(self, *roles: Role) -> None:
-        if self.role not in roles:
+        if not self.has_role(*roles):
             raise forbidden(f"this endpoint needs one of the roles {', '.join(roles)}")
 
     def can_see_client(self, slug: str) -> bool:
-        if self.role == "operator":
+        if self.role in AGENCY_STAFF:
             return self.client_scope is None or slug in self.client_scope
         return self.role == "client" and self.client_slug == slug
 
@@ -93,7 +109,7 @@ class KeyStore:
         self.db = db
 
     async def create(
-        self, *, role: Role, client_slug: str | None = None, client_scope: list[str] | None = None,
+        self, *, role: KeyRole, client_slug: str | None = None, client_scope: list[str] | None = None,
         label: str | None = None, now: dt.datetime, key: str | None = None, expires_at: dt.datetime | None = None,
     ) -> tuple[uuid.UUID, str]:
         if role not in ROLES:
@@ -153,28 +169,62 @@ def _record(row: Any) -> KeyRecord:
 class Authenticator:
     """FastAPI dependency: `principal: Principal = Depends(authenticator)`.
 
-    Lookups are cached for a few seconds, so a revoked key stops working within `ttl_s`; an expired one stops at
-    its expiry (checked on every request against `clock`)."""
+    A machine sends its API key (`Authorization: Bearer`); a person's browser its session cookie, and with every
+    unsafe method the session's CSRF token (recaudo_common.sessions). A key wins when both are sent.
+    Key lookups are cached for a few seconds, so a revoked key stops working within `ttl_s`; an expired one stops at
+    its expiry (checked on every request against `clock`). Sessions are never cached: a sign-out, a disabled
+    person or a new password ends them at once."""
 
     def __init__(self, keys: KeyStore, ttl_s: float = 5.0,
                  clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)) -> None:
+        from recaudo_common.sessions import SessionStore  # it reads Principal from here
+
         self.keys = keys
+        self.sessions = SessionStore(keys.db)
         self.ttl_s = ttl_s
         self.clock = clock
         self._cache: dict[str, tuple[float, Principal | None]] = {}
 
     async def __call__(self, request: Request) -> Principal:
+        from recaudo_common.sessions import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, csrf_matches, session_token_of
+
         # The gate (recaudo_common.gate) authenticated a request that carries a body before reading it.
         checked = getattr(request.state, "principal", None)
-        if isinstance(checked, Principal):
-            return checked
-        return await self.authenticate(request.headers.get("authorization", ""))
+        principal = checked if isinstance(checked, Principal) else await self.authenticate(
+            request.headers.get("authorization", ""), request.headers.get("cookie", ""))
+        if principal.session_id is not None and request.method not in SAFE_METHODS:
+            # A browser sends the cookie with a request another site makes it send; only the console's own pages
+            # know the session's CSRF token. A form posts it as a field, a script as a header.
+            offered = request.headers.get(CSRF_HEADER)
+            if offered is None and request.headers.get("content-type", "").startswith(
+                    "application/x-www-form-urlencoded"):
+                field = (await request.form()).get(CSRF_FIELD)
+                offered = field if isinstance(field, str) else None
+            if not csrf_matches(session_token_of(request.headers.get("cookie", "")) or "", offered):
+                raise ProblemError(403, "csrf_token_invalid", "Forbidden",
+                                   f"a request signed in by the session cookie must carry the session's CSRF token "
+                                   f"(the {CSRF_HEADER} header, or the {CSRF_FIELD} form field, of the console's "
+                                   "page); API keys need none")
+        return principal
 
-    async def authenticate(self, header: str) -> Principal:
-        """The principal an Authorization header's value names, or the 401 problem that refuses it."""
+    async def authenticate(self, header: str, cookie: str = "") -> Principal:
+        """The principal an Authorization header's value (or, without one, the Cookie header's session) names, or
+        the 401 problem that refuses it."""
+        from recaudo_common.sessions import session_token_of
+
+        token = session_token_of(cookie) if not header else None
+        if token is not None:
+            session = await self.sessions.principal(token, now=self.clock())
+            if session is None:
+                raise ProblemError(401, "session_expired", "Unauthorized",
+                                   "the session has ended (signed out, expired, unused too long, or its user "
+                                   "disabled); sign in again at /console/sign-in",
+                                   headers={"WWW-Authenticate": "Bearer"})
+            return session
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key:
-            raise ProblemError(401, "unauthorized", "Unauthorized", "send Authorization: Bearer <api key>",
+            raise ProblemError(401, "unauthorized", "Unauthorized",
+                               "send Authorization: Bearer <api key>, or sign in at /console/sign-in",
                                headers={"WWW-Authenticate": "Bearer"})
         digest = hash_key(key)
         cached = self._cache.get(digest)

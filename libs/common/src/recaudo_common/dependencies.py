@@ -13,16 +13,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.auth import Principal, Role
 from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.errors import not_found
 from recaudo_common.runtime import Platform
+from recaudo_common.sessions import SESSION_COOKIE
 
 OPERATOR_OR_CLIENT: tuple[Role, ...] = ("operator", "client")
 OPERATOR_ONLY: tuple[Role, ...] = ("operator",)
+AGENT_DESK: tuple[Role, ...] = ("operator", "agent")  # an agent works the agent desk and nothing else
 
 State = TypeVar("State")
 Client = TypeVar("Client")  # a service's own record of a client company (its copy, or ingest's full row)
@@ -37,7 +40,19 @@ def get_platform(request: Request) -> Platform:
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-async def get_principal(request: Request, platform: PlatformDep) -> Principal:
+# How a caller authenticates, as the OpenAPI document declares it (Swagger UI's "Authorize"): a machine's API key
+# as a bearer token, or a person's session cookie from signing in on the console. The authenticator reads both
+# itself (auto_error off): these only declare them, on every operation that takes the caller.
+API_KEY = HTTPBearer(scheme_name="apiKey", bearerFormat="rk_…", auto_error=False,
+                     description="An API key (`Authorization: Bearer rk_…`), made by an operator at POST /v1/keys.")
+SESSION = APIKeyCookie(name=SESSION_COOKIE, scheme_name="session", auto_error=False,
+                       description="The session cookie set by signing in at /console/sign-in (HttpOnly). Every "
+                                   "unsafe method it signs also carries the X-CSRF-Token header of the console page.")
+
+
+async def get_principal(request: Request, platform: PlatformDep,
+                        _key: HTTPAuthorizationCredentials | None = Security(API_KEY),
+                        _session: str | None = Security(SESSION)) -> Principal:
     """The caller, authenticated by the platform's own authenticator (the gate may have done it already); kept on
     the request's state for the access log (its role and client company)."""
     principal = await platform.auth(request)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.domain_errors import NotFound
 from segmentation import model_store
-from segmentation.api import ClientOfCaller, ClientOfOperator
+from segmentation.api import ClientOfCaller, ClientOfOperator, caller_of
 from segmentation.domain.boosting import ECE_BINS, LABEL
 from segmentation.domain.history import HORIZON_DAYS
 from segmentation.domain.propensity import FEATURES as LOGISTIC_FEATURES
@@ -121,7 +121,7 @@ async def get_model(client: ClientOfCaller, platform: PlatformDep) -> ModelCard:
 async def train_model(client: ClientOfOperator, principal: CurrentPrincipal, platform: PlatformDep,
                       response: Response) -> TrainingOut:
     """Queues a training; the scheduler runs it within seconds. GET the Location for its outcome."""
-    training = await request_training(platform.db, client=client.slug, by=f"key {principal.key_id}",
+    training = await request_training(platform.db, client=client.slug, by=caller_of(principal),
                                       now=platform.clock())
     response.headers["Location"] = f"/v1/clients/{client.slug}/model/trainings/{training.id}"
     return TrainingOut.of(training)

@@ -25,8 +25,9 @@ class StrategyVersionOut(StrategyIn):
 
     version: int
     created_at: dt.datetime
-    created_by: str | None = Field(description='the caller that made it, as "key <key id>" (never the key); null for '
-                                   "versions made before it was recorded")
+    created_by: str | None = Field(description='the caller that made it: "user <e-mail>" for a person signed in on '
+                                   'the console, "key <key id>" for an API key (never the key); null for versions '
+                                   "made before it was recorded")
     origin: Literal["put", "buckets", "promote", "restore"] | None = Field(
         description="put: PUT .../strategy; buckets: with PUT .../buckets; promote: its challenger made champion; "
                     "restore: an old version made current again; null for versions made before it was recorded")

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from outreach.agent_desk import handlers
 from outreach.edge import Settings
-from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep
+from recaudo_common.dependencies import AGENT_DESK, CurrentPrincipal, PlatformDep
 from recaudo_common.events import Channel
 
 Outcome = Literal["no_answer", "right_party", "third_party", "wrong_number", "refused", "promise_to_pay"]
@@ -75,7 +75,7 @@ router = APIRouter(prefix="/v1", tags=["outreach"])
 async def log_contact(slug: str, account_ref: str, body: ContactIn, principal: CurrentPrincipal,
                       platform: PlatformDep, response: Response) -> ContactOut:
     """Logs a contact made outside Recaudo; it counts toward the limits and is flagged if it broke a rule."""
-    principal.require_client(slug, roles=OPERATOR_ONLY)
+    principal.require_client(slug, roles=AGENT_DESK)
     logged = await handlers.log_contact(
         platform.db, client=slug, account_ref=account_ref, channel=body.channel, at=body.at, outcome=body.outcome,
         promise=handlers.Promise(body.promise.amount, body.promise.due_date) if body.promise else None,
@@ -90,9 +90,10 @@ async def log_contact(slug: str, account_ref: str, body: ContactIn, principal: C
 async def payment_link(slug: str, account_ref: str, principal: CurrentPrincipal, platform: PlatformDep,
                        settings: Settings, response: Response) -> PaymentLinkOut:
     """A link an agent can hand the debtor by chat or phone; the same kind every message carries."""
-    principal.require_client(slug)
+    principal.require_client(slug, roles=(*AGENT_DESK, "client"))
     url, expires = await handlers.issue_payment_link(platform.db, settings, client=slug, account_ref=account_ref,
-                                                     by_operator=principal.role == "operator", now=platform.clock())
+                                                     by_operator=principal.has_role("operator"),
+                                                     now=platform.clock())
     response.headers["Location"] = url  # what was made is the link itself
     return PaymentLinkOut(url=url, expires_at=expires)
 
@@ -101,7 +102,7 @@ async def payment_link(slug: str, account_ref: str, principal: CurrentPrincipal,
 async def agent_next(principal: CurrentPrincipal, platform: PlatformDep, settings: Settings,
                      client: str = Query(min_length=1, max_length=100)) -> AgentNextOut:
     """Hands the agent the highest expected-value call the law allows now (null when there is none)."""
-    principal.require_client(client, roles=OPERATOR_ONLY)
+    principal.require_client(client, roles=AGENT_DESK)
     chosen = await handlers.next_for_agent(platform.db, settings, client=client, now=platform.clock())
     if chosen is None:
         return AgentNextOut(item=None)
