@@ -1,11 +1,13 @@
-"""Client companies' commands and queries: register one (client.registered), change its arrangement limits
-and its cost table (client.updated), lower its upload cap, save and read its mapping profiles."""
+"""Client companies' commands and queries: register one (client.registered), edit its settings, change its
+arrangement limits and its cost table (client.updated), lower its upload cap, save and read its mapping profiles.
+Every change may carry the caller's If-Match, checked against the row under its lock."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +21,7 @@ from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import ClientRegistered, ClientUpdated
 from recaudo_common.instalments import ArrangementLimits, limits_errors
+from recaudo_common.preconditions import IfMatch, check_if_match, etag_of
 
 
 def invalid_client(errors: list[str]) -> Invalid:
@@ -53,11 +56,57 @@ async def register_client(db: Database, terms: ClientTerms, *, platform_cap: int
     return created
 
 
+def settings_etag(client: ClientCompany) -> str:
+    """The ETag of a client company's settings as read (every setting, so any change gives another)."""
+    return etag_of(client)
+
+
+async def _checked(s: AsyncSession, slug: str, if_match: IfMatch | None) -> None:
+    """With If-Match, the client company's row held and its settings still the ones the caller read."""
+    if if_match is not None:
+        current = await store.lock_client(s, slug)
+        check_if_match(if_match, None if current is None else settings_etag(current), "the client company's settings")
+
+
+@dataclass(frozen=True)
+class ClientChanges:
+    """What an operator may change of what was set at creation (country and currency stay: accounts are placed in
+    them); None leaves a setting as it is."""
+
+    name: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+    default_authorised_channels: list[str] | None = None
+    promise_window_days: int | None = None
+
+
+async def update_client(db: Database, client: ClientCompany, changes: ClientChanges, *, now: dt.datetime,
+                        if_match: IfMatch | None = None) -> ClientCompany:
+    """An operator edits the client company's settings (client.updated carries them to every service's copy: the
+    contact law's local time, the debtor page's language, the channels new accounts may use)."""
+    given = {k: v for k, v in dataclasses.asdict(changes).items() if v is not None}
+    merged = {**dataclasses.asdict(client), **given}
+    errors = client_errors(slug=client.slug, country=client.country, currency=client.currency,
+                           timezone=str(merged["timezone"]), locale=str(merged["locale"]),
+                           channels=list(merged["default_authorised_channels"]))
+    if errors:
+        raise invalid_client(errors)
+    async with db.transaction() as s:
+        await _checked(s, client.slug, if_match)
+        if given:
+            await store.update_settings(s, client.slug, given, now)
+            return await _announced(s, client.slug, now)
+        unchanged = await store.get_client(s, client.slug)
+    assert unchanged is not None
+    return unchanged
+
+
 async def set_upload_cap(db: Database, client: ClientCompany, max_upload_bytes: int | None, *, platform_cap: int,
-                         now: dt.datetime) -> ClientCompany:
+                         now: dt.datetime, if_match: IfMatch | None = None) -> ClientCompany:
     """An operator lowers (or restores, with None) the largest portfolio file this client company may send."""
     check_upload_cap(max_upload_bytes, platform_cap=platform_cap)
     async with db.transaction() as s:
+        await _checked(s, client.slug, if_match)
         await store.set_upload_cap(s, client.slug, max_upload_bytes, now)
         changed = await store.get_client(s, client.slug)
     assert changed is not None
@@ -74,30 +123,33 @@ async def _announced(s: AsyncSession, slug: str, now: dt.datetime) -> ClientComp
 
 
 async def set_arrangement_limits(db: Database, client: ClientCompany, limits: ArrangementLimits, *,
-                                 now: dt.datetime) -> ClientCompany:
+                                 now: dt.datetime, if_match: IfMatch | None = None) -> ClientCompany:
     """An operator changes what this client company lets an arrangement be; client.updated carries it to the
     debtor page and payments (arrangements already made keep the terms they were made under)."""
     if errors := limits_errors(limits):
         raise invalid_client(errors)
     async with db.transaction() as s:
+        await _checked(s, client.slug, if_match)
         await store.set_arrangement_limits(s, client.slug, limits, now)
         return await _announced(s, client.slug, now)
 
 
 async def set_cost_table(db: Database, client: ClientCompany, table: dict[str, Decimal], *,
-                         now: dt.datetime) -> ClientCompany:
+                         now: dt.datetime, if_match: IfMatch | None = None) -> ClientCompany:
     """An operator replaces the client company's own cost of one contact on each channel; client.updated carries it
     to every service's copy (reporting prices the contacts made with it from then on, in every report)."""
     async with db.transaction() as s:
+        await _checked(s, client.slug, if_match)
         await store.set_cost_table(s, client.slug, table, now)
         return await _announced(s, client.slug, now)
 
 
 async def set_write_off_rules(db: Database, client: ClientCompany, rules: dict[str, int] | None, *,
-                              now: dt.datetime) -> ClientCompany:
+                              now: dt.datetime, if_match: IfMatch | None = None) -> ClientCompany:
     """An operator sets (or, with None, removes) when what the strategy does not pursue is written off;
     client.updated carries the rules to payments, whose periodic job applies them."""
     async with db.transaction() as s:
+        await _checked(s, client.slug, if_match)
         await store.set_write_off_rules(s, client.slug, rules, now)
         return await _announced(s, client.slug, now)
 

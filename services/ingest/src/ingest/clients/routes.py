@@ -1,19 +1,22 @@
-"""Client companies' routes: an operator registers one and sets its upload cap and cost table; a caller reads
-those it may see and saves or reads its mapping profiles."""
+"""Client companies' routes: an operator registers one, edits its settings, sets its upload cap and cost table
+(each change with the ETag / If-Match of its settings); a caller reads those it may see and saves or reads its
+mapping profiles."""
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, get_args
+from typing import Annotated, Any, get_args
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.clients import handlers
-from ingest.records import ClientTerms
+from ingest.records import ClientCompany, ClientTerms
 from ingest.uploads_runtime import ClientOfCaller, ClientOfOperator, Runtime
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
+from recaudo_common.errors import ProblemError
 from recaudo_common.events import Channel
 from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS, ArrangementLimits
+from recaudo_common.preconditions import IfMatchHeader
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
 
 
@@ -113,6 +116,21 @@ class ClientOut(BaseModel):
                                                                     "none set, providers' costs)")
 
 
+class ClientPatch(BaseModel):
+    """v1: the settings of a client company to change (only those given; null or absent: unchanged). `slug`,
+    `country` and `currency` cannot change (its accounts were placed in them): giving another value is a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=200)
+    timezone: str | None = Field(None, examples=["America/Bogota"])
+    locale: str | None = Field(None, examples=["es-CO"])
+    default_authorised_channels: list[Channel] | None = Field(None, min_length=1)
+    promise_window_days: int | None = Field(None, ge=1, le=MAX_PROMISE_WINDOW_DAYS)
+    slug: str | None = None
+    country: str | None = None
+    currency: str | None = None
+
+
 class ClientList(BaseModel):
     items: list[ClientOut]
 
@@ -154,50 +172,86 @@ async def list_clients(principal: CurrentPrincipal, platform: PlatformDep) -> Cl
     return ClientList(items=[ClientOut.model_validate(c, from_attributes=True) for c in clients])
 
 
-@router.get("/clients/{slug}", response_model=ClientOut)
-async def get_client(client: ClientOfCaller) -> ClientOut:
+def _settings_out(client: ClientCompany, response: Response) -> ClientOut:
+    """The client company as answered, its settings' ETag in the header (to send back as If-Match)."""
+    response.headers["ETag"] = handlers.settings_etag(client)
     return ClientOut.model_validate(client, from_attributes=True)
 
 
-@router.put("/clients/{slug}/upload-cap", response_model=ClientOut)
+STALE: dict[int | str, dict[str, Any]] = {
+    412: {"description": "precondition_failed: If-Match names settings that have changed since"}}
+
+
+@router.get("/clients/{slug}", response_model=ClientOut)
+async def get_client(client: ClientOfCaller, response: Response) -> ClientOut:
+    """The client company's settings, with the ETag every change may send back as `If-Match`."""
+    return _settings_out(client, response)
+
+
+@router.patch("/clients/{slug}", response_model=ClientOut, responses=STALE)
+async def patch_client(body: ClientPatch, client: ClientOfOperator, platform: PlatformDep, if_match: IfMatchHeader,
+                       response: Response) -> ClientOut:
+    """An operator edits what was set at creation (name, time zone, locale, default channels, promise window);
+    client.updated carries it to every service. Arrangement limits, cost table, write-off rules and upload cap
+    have their own routes below."""
+    fixed = {f: v for f, v in (("slug", body.slug), ("country", body.country), ("currency", body.currency))
+             if v is not None and v != getattr(client, f)}
+    if fixed:
+        raise ProblemError(422, "immutable_setting", "Setting cannot change",
+                           f"{', '.join(sorted(fixed))} cannot change once accounts are placed under them")
+    changes = handlers.ClientChanges(name=body.name, timezone=body.timezone, locale=body.locale,
+                                     default_authorised_channels=None if body.default_authorised_channels is None
+                                     else list(body.default_authorised_channels),
+                                     promise_window_days=body.promise_window_days)
+    changed = await handlers.update_client(platform.db, client, changes, now=platform.clock(), if_match=if_match)
+    return _settings_out(changed, response)
+
+
+@router.put("/clients/{slug}/upload-cap", response_model=ClientOut, responses=STALE)
 async def put_upload_cap(body: UploadCapIn, client: ClientOfOperator, platform: PlatformDep,
-                         runtime: Runtime) -> ClientOut:
+                         runtime: Runtime, if_match: IfMatchHeader, response: Response) -> ClientOut:
     """An operator lowers (or restores) the largest portfolio file this client company may send."""
     changed = await handlers.set_upload_cap(platform.db, client, body.max_upload_bytes,
-                                            platform_cap=runtime.max_upload_bytes, now=platform.clock())
-    return ClientOut.model_validate(changed, from_attributes=True)
+                                            platform_cap=runtime.max_upload_bytes, now=platform.clock(),
+                                            if_match=if_match)
+    return _settings_out(changed, response)
 
 
-@router.put("/clients/{slug}/arrangement-limits", response_model=ClientOut)
+@router.put("/clients/{slug}/arrangement-limits", response_model=ClientOut, responses=STALE)
 async def put_arrangement_limits(body: ArrangementLimitsIn, client: ClientOfOperator,
-                                 platform: PlatformDep) -> ClientOut:
+                                 platform: PlatformDep, if_match: IfMatchHeader, response: Response) -> ClientOut:
     """An operator changes the client company's largest discount and instalment limits (client.updated); the
     debtor page offers, and payments accepts, arrangements within them from then on."""
     changed = await handlers.set_arrangement_limits(platform.db, client, ArrangementLimits(**body.model_dump()),
-                                                    now=platform.clock())
-    return ClientOut.model_validate(changed, from_attributes=True)
+                                                    now=platform.clock(), if_match=if_match)
+    return _settings_out(changed, response)
 
 
-@router.put("/clients/{slug}/cost-table", response_model=ClientOut)
-async def put_cost_table(body: CostTableIn, client: ClientOfOperator, platform: PlatformDep) -> ClientOut:
+@router.put("/clients/{slug}/cost-table", response_model=ClientOut, responses=STALE)
+async def put_cost_table(body: CostTableIn, client: ClientOfOperator, platform: PlatformDep,
+                         if_match: IfMatchHeader, response: Response) -> ClientOut:
     """An operator sets the client company's own cost of a contact on each channel (client.updated); reporting
     prices the contacts made with it, and its cost ratio follows."""
-    changed = await handlers.set_cost_table(platform.db, client, body.model_dump(), now=platform.clock())
-    return ClientOut.model_validate(changed, from_attributes=True)
+    changed = await handlers.set_cost_table(platform.db, client, body.model_dump(), now=platform.clock(),
+                                            if_match=if_match)
+    return _settings_out(changed, response)
 
 
-@router.put("/clients/{slug}/write-off-rules", response_model=ClientOut)
-async def put_write_off_rules(body: WriteOffRulesIn, client: ClientOfOperator, platform: PlatformDep) -> ClientOut:
+@router.put("/clients/{slug}/write-off-rules", response_model=ClientOut, responses=STALE)
+async def put_write_off_rules(body: WriteOffRulesIn, client: ClientOfOperator, platform: PlatformDep,
+                              if_match: IfMatchHeader, response: Response) -> ClientOut:
     """An operator sets when what the strategy does not pursue is written off (client.updated carries it)."""
-    changed = await handlers.set_write_off_rules(platform.db, client, body.model_dump(), now=platform.clock())
-    return ClientOut.model_validate(changed, from_attributes=True)
+    changed = await handlers.set_write_off_rules(platform.db, client, body.model_dump(), now=platform.clock(),
+                                                 if_match=if_match)
+    return _settings_out(changed, response)
 
 
-@router.delete("/clients/{slug}/write-off-rules", response_model=ClientOut)
-async def delete_write_off_rules(client: ClientOfOperator, platform: PlatformDep) -> ClientOut:
+@router.delete("/clients/{slug}/write-off-rules", response_model=ClientOut, responses=STALE)
+async def delete_write_off_rules(client: ClientOfOperator, platform: PlatformDep, if_match: IfMatchHeader,
+                                 response: Response) -> ClientOut:
     """No automatic write-off from now on (an operator's write-off still is possible)."""
-    changed = await handlers.set_write_off_rules(platform.db, client, None, now=platform.clock())
-    return ClientOut.model_validate(changed, from_attributes=True)
+    changed = await handlers.set_write_off_rules(platform.db, client, None, now=platform.clock(), if_match=if_match)
+    return _settings_out(changed, response)
 
 
 @router.put("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)

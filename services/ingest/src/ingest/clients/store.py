@@ -74,6 +74,21 @@ async def get_client(s: AsyncSession, slug: str) -> ClientCompany | None:
     return _client(row) if row else None
 
 
+async def lock_client(s: AsyncSession, slug: str) -> ClientCompany | None:
+    """The client company as it is now, its row held until the transaction ends (a change checked against what the
+    caller read is kept before anyone else's)."""
+    row = (await s.execute(text(f"SELECT {CLIENT_COLUMNS} FROM ingest.clients WHERE slug = :s FOR UPDATE"),
+                           {"s": slug})).mappings().first()
+    return _client(row) if row else None
+
+
+async def update_settings(s: AsyncSession, slug: str, changes: dict[str, object], now: dt.datetime) -> None:
+    """Changes the named settings (column names from ClientChanges' fields only, never from the caller)."""
+    columns = ", ".join(f"{c} = :{c}" for c in changes)
+    await s.execute(text(f"UPDATE ingest.clients SET {columns}, updated_at = :now WHERE slug = :s"),
+                    {**changes, "now": now, "s": slug})
+
+
 async def list_clients(s: AsyncSession, slugs: Sequence[str] | None) -> list[ClientCompany]:
     where = "WHERE slug = ANY(:slugs)" if slugs is not None else ""
     rows = (await s.execute(text(f"SELECT {CLIENT_COLUMNS} FROM ingest.clients {where} ORDER BY slug"),
