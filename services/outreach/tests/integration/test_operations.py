@@ -125,6 +125,22 @@ async def test_client_rules_may_only_be_stricter_than_the_law(outreach: Outreach
     assert answer["reasons"] == ["outside_hours"] and answer["next_allowed_at"] == "2026-03-05T13:00:00Z"
 
 
+async def test_contact_rules_changed_since_they_were_read_are_not_overwritten(outreach: Outreach) -> None:
+    url = "/v1/clients/banco/contact-rules"
+    first = await outreach.http.get(url, headers=outreach.auth)
+    tag = first.headers["ETag"]
+    weekdays = {d: ["08:00", "17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}
+    ana = await outreach.http.put(url, headers={**outreach.auth, "If-Match": tag}, json={"windows": weekdays})
+    assert ana.status_code == 200 and ana.headers["ETag"] == (await outreach.http.get(url, headers=outreach.auth)
+                                                             ).headers["ETag"] != tag
+    luis = await outreach.http.put(url, headers={**outreach.auth, "If-Match": tag}, json={"daily_limit": 1})
+    assert (luis.status_code, luis.json()["code"]) == (412, "precondition_failed")
+    assert (await outreach.http.get(url, headers=outreach.auth)).json()["windows"]["mon"] == ["08:00", "17:00"]
+    again = await outreach.http.put(url, headers={**outreach.auth, "If-Match": ana.headers["ETag"]},
+                                    json={"daily_limit": 1})
+    assert again.status_code == 200 and again.json()["windows"]["sat"] is not None  # replaced whole, as before
+
+
 async def test_templates_are_validated_on_save_and_used_to_send(outreach: Outreach) -> None:
     url = "/v1/clients/banco/templates/sms/es-CO"
     default = (await outreach.http.get(url, headers=outreach.auth)).json()

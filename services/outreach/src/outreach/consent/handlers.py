@@ -22,6 +22,7 @@ from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import AccountLegalHoldLifted, AccountLegalHoldSet, ContactConsentRecorded, ContactOptedOut
 from recaudo_common.events.channels import CHANNELS
+from recaudo_common.preconditions import IfMatch, check_if_match, etag_of
 
 
 async def check(db: Database, *, client: str, account_ref: str, channel: str, at: dt.datetime) -> ContactDecision:
@@ -115,14 +116,24 @@ def rules_in_force(country: str, override: RulesOverride | None) -> CountryRules
     return stricter_rules(country, override.document() if override else None)
 
 
+def rules_etag(country: str, override: RulesOverride | None) -> str:
+    """The ETag of the client company's contact rules as read (its own, over its country's law)."""
+    return etag_of(country, override.document() if override else None)
+
+
 async def replace_contact_rules(db: Database, *, client: str, country: str, override: RulesOverride,
-                                now: dt.datetime) -> CountryRules:
-    """Sets the client company's stricter rules; a rule looser than the law is refused. The rules in force."""
+                                now: dt.datetime, if_match: IfMatch | None = None) -> CountryRules:
+    """Sets the client company's stricter rules; a rule looser than the law is refused. The rules in force. With
+    `if_match`, only if its rules are still the ones the caller read."""
     try:
         rules = rules_in_force(country, override)
     except RulesError as e:
         raise Invalid("rules_looser_than_law", str(e), title="Invalid contact rules") from e
     async with db.transaction() as s:
+        if if_match is not None:
+            await consent.lock_client_rules(s, client)
+            check_if_match(if_match, rules_etag(country, await consent.get_client_rules(s, client)),
+                           "the contact rules")
         await consent.put_client_rules(s, client, override, now)
     return rules
 

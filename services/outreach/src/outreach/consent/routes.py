@@ -17,6 +17,7 @@ from outreach.domain.contact_law import CountryRules
 from outreach.edge import ClientOfCaller, ClientOfOperator
 from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep
 from recaudo_common.events import Channel
+from recaudo_common.preconditions import IfMatchHeader
 
 Hold = Literal["dispute", "deceased", "insolvency", "litigation"]
 
@@ -193,19 +194,24 @@ async def do_not_contact(body: DoNotContactIn, client: ClientOfCaller, principal
 
 
 @router.get("/clients/{slug}/contact-rules", response_model=ContactRulesOut)
-async def get_rules(client: ClientOfCaller, platform: PlatformDep) -> ContactRulesOut:
+async def get_rules(client: ClientOfCaller, platform: PlatformDep, response: Response) -> ContactRulesOut:
+    """The client company's own rules and the rules in force, with the ETag a change may send back as If-Match."""
     override = await handlers.contact_rules(platform.db, client=client.slug)
+    response.headers["ETag"] = handlers.rules_etag(client.country, override)
     return ContactRulesOut.of(client.slug, client.country, override,
                               handlers.rules_in_force(client.country, override))
 
 
-@router.put("/clients/{slug}/contact-rules", response_model=ContactRulesOut)
-async def put_rules(body: ContactRulesIn, client: ClientOfOperator, platform: PlatformDep) -> ContactRulesOut:
+@router.put("/clients/{slug}/contact-rules", response_model=ContactRulesOut, responses={
+    412: {"description": "precondition_failed: If-Match names rules that have changed since"}})
+async def put_rules(body: ContactRulesIn, client: ClientOfOperator, platform: PlatformDep, if_match: IfMatchHeader,
+                    response: Response) -> ContactRulesOut:
     """Sets the client company's stricter rules; a rule looser than the law is refused."""
     override = RulesOverride(windows=body.windows, daily_limit=body.daily_limit, calls_in_7_days=body.calls_in_7_days,
                              one_channel_per_week=body.one_channel_per_week)
     rules = await handlers.replace_contact_rules(platform.db, client=client.slug, country=client.country,
-                                                 override=override, now=platform.clock())
+                                                 override=override, now=platform.clock(), if_match=if_match)
+    response.headers["ETag"] = handlers.rules_etag(client.country, override)
     return ContactRulesOut.of(client.slug, client.country, override, rules)
 
 

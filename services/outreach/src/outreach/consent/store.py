@@ -83,6 +83,11 @@ async def get_client_rules(s: AsyncSession, client: str) -> RulesOverride | None
     return RulesOverride.from_document(row[0]) if row else None
 
 
+async def lock_client_rules(s: AsyncSession, client: str) -> None:
+    """Holds the client company's rules (saved or not yet) until the transaction ends."""
+    await s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"recaudo.outreach.rules.{client}"})
+
+
 async def put_client_rules(s: AsyncSession, client: str, rules: RulesOverride, now: dt.datetime) -> None:
     await s.execute(text(
         "INSERT INTO outreach.client_rules (client_slug, rules, updated_at) VALUES (:c, CAST(:r AS jsonb), :now) "
