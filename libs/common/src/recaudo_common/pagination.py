@@ -31,6 +31,10 @@ class Page(BaseModel, Generic[T]):
     items: list[T]
     next: str | None = Field(None, examples=["/v1/clients/banco-andino/portfolios?limit=50&cursor=WyIyMDI2Il0"])
 
+    def link_headers(self) -> dict[str, str]:
+        """The RFC 8288 `Link` header of the next page (none on the last)."""
+        return {"Link": f'<{self.next}>; rel="next"'} if self.next else {}
+
 
 def encode_cursor(key: Sequence[CursorValue]) -> str:
     raw = json.dumps(list(key), separators=(",", ":")).encode()
@@ -71,15 +75,16 @@ class PageRequest:
              response: Response | None = None) -> Page[T]:
         """The page from up to `limit + 1` rows fetched in order (the extra row only says there is a next page);
         `key_of` gives an item's sort key as the list's query orders them. Sets the `Link` header on `response`
-        when there is a next page."""
+        when given."""
         shown = list(rows[: self.limit])
         link = None
         if len(rows) > self.limit and shown:
             url = self.request.url.include_query_params(cursor=encode_cursor(key_of(shown[-1])), limit=self.limit)
             link = url.path + "?" + url.query
-            if response is not None:
-                response.headers["Link"] = f'<{link}>; rel="next"'
-        return Page[T](items=shown, next=link)
+        page = Page[T](items=shown, next=link)
+        if response is not None:
+            response.headers.update(page.link_headers())
+        return page
 
 
 def page_request(default: int = 50, maximum: int = 500) -> object:

@@ -167,3 +167,23 @@ async def test_a_large_rejection_export_is_streamed_in_pages(api: Api) -> None:
     settled = got.peaks[len(got.peaks) // 4]
     assert got.total > 2 * 1024 * 1024, got
     assert peak - settled < got.total // 4, (peak, settled, got)
+
+
+async def test_rejections_are_read_page_by_page_following_next(api: Api) -> None:
+    done = await api.upload(b"Obligacion;Cedula;Nombre;Saldo;Dias Mora\n;1;Ana;1.000;5\n")
+    async with api.platform.db.transaction() as s:
+        await s.execute(text(
+            "INSERT INTO ingest.row_issues (portfolio_id, kind, row_number, field, code, message, raw) "
+            "SELECT :p, 'rejection', n + 2, 'balance', 'invalid_balance', 'the balance is blank', '{}'::jsonb "
+            "FROM generate_series(1, 4) AS n"), {"p": uuid.UUID(done["id"])})
+    rows: list[int] = []
+    url: str | None = f"/v1/portfolios/{done['id']}/rejections?limit=2"
+    while url:
+        answer = await api.http.get(url)
+        assert answer.status_code == 200, answer.text
+        rows += [r["row"] for r in answer.json()["items"]]
+        url = answer.json()["next"]
+        assert answer.headers.get("Link") == (f'<{url}>; rel="next"' if url else None)
+    assert rows == [2, 3, 4, 5, 6]  # the upload's own rejection, then the four, none twice
+    bad = await api.http.get(f"/v1/portfolios/{done['id']}/rejections", params={"cursor": "WyJ4Il0"})
+    assert (bad.status_code, bad.json()["code"]) == (422, "invalid_cursor")

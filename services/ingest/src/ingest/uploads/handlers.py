@@ -178,11 +178,7 @@ async def client_portfolios(db: Database, client: str, *, before: tuple[dt.datet
 
 
 async def issues_page(db: Database, portfolio_id: uuid.UUID, kind: str, *, after: int, limit: int
-                      ) -> tuple[list[RowIssue], int | None]:
-    """A page of the upload's rejections or warnings after the id `after`, and the id to ask after next (None: the
-    last page)."""
+                      ) -> list[RowIssue]:
+    """Up to `limit` of the upload's rejections or warnings after the id `after`, in order."""
     async with db.transaction() as s:
-        rows = await store.list_issues(s, portfolio_id, kind, after=after, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, rows[-1].id if more else None
+        return await store.list_issues(s, portfolio_id, kind, after=after, limit=limit)

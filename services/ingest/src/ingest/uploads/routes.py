@@ -5,7 +5,7 @@ import datetime as dt
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -20,7 +20,7 @@ from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.exports import csv_style
 from recaudo_common.multipart import StreamedForm
-from recaudo_common.pagination import Page, Paging, invalid_cursor
+from recaudo_common.pagination import Page, PageRequest, Paging, invalid_cursor, page_request
 from recaudo_common.runtime import Platform
 
 
@@ -87,9 +87,11 @@ class RowIssueOut(BaseModel):
         "why the raw cells are gone: the person they named asked for erasure, or their retention ended"))
 
 
-class RowIssueList(BaseModel):
-    items: list[RowIssueOut]
-    next: int | None = None
+class RowIssueList(Page[RowIssueOut]):
+    """v1: a page of an upload's rejections or warnings, in row order; `next` links the following page."""
+
+
+IssuePaging = Annotated[PageRequest, page_request(default=100, maximum=1000)]
 
 
 # Mounted under ingest.api.router (prefix /v1, tag ingest).
@@ -179,7 +181,7 @@ async def get_portfolio(portfolio: VisiblePortfolio) -> PortfolioOut:
     return PortfolioOut.of(portfolio)
 
 
-async def _issues(kind: str, portfolio: Portfolio, db: Database, fmt: str, after: int, limit: int) -> Response:
+async def _issues(kind: str, portfolio: Portfolio, db: Database, fmt: str, paging: PageRequest) -> Response:
     portfolio_id = portfolio.id
     if fmt == "csv":
         locale = portfolio.params.locale
@@ -190,20 +192,26 @@ async def _issues(kind: str, portfolio: Portfolio, db: Database, fmt: str, after
         return StreamingResponse(
             issues_csv(db, portfolio_id, kind, csv_style(locale)), media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{kind}s-{portfolio_id}.csv"'})
-    rows, after_next = await handlers.issues_page(db, portfolio_id, kind, after=after, limit=limit)
-    body = RowIssueList(items=[RowIssueOut.model_validate(r, from_attributes=True) for r in rows], next=after_next)
-    return JSONResponse(body.model_dump(mode="json"))
+    key = paging.key(1)
+    after = 0 if key is None else key[0]
+    if not isinstance(after, int) or after < 0:
+        raise invalid_cursor()
+    rows = await handlers.issues_page(db, portfolio_id, kind, after=after, limit=paging.limit + 1)
+    page = paging.page([RowIssueOut.model_validate(r, from_attributes=True) for r in rows], lambda r: (r.id,))
+    return JSONResponse(RowIssueList(items=page.items, next=page.next).model_dump(mode="json"),
+                        headers=page.link_headers())
 
 
 @router.get("/portfolios/{portfolio_id}/rejections", response_model=RowIssueList)
-async def rejections(portfolio: VisiblePortfolio, platform: PlatformDep,
-                     format: Literal["json", "csv"] = "json", after: int = 0,
-                     limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
-    return await _issues("rejection", portfolio, platform.db, format, after, limit)
+async def rejections(portfolio: VisiblePortfolio, platform: PlatformDep, paging: IssuePaging,
+                     format: Literal["json", "csv"] = "json") -> Response:
+    """The upload's rejected rows in row order (each with its code, message and raw cells), paged by `next`;
+    `format=csv` gives them all as a spreadsheet in the upload's locale."""
+    return await _issues("rejection", portfolio, platform.db, format, paging)
 
 
 @router.get("/portfolios/{portfolio_id}/warnings", response_model=RowIssueList)
-async def warnings(portfolio: VisiblePortfolio, platform: PlatformDep,
-                   format: Literal["json", "csv"] = "json", after: int = 0,
-                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
-    return await _issues("warning", portfolio, platform.db, format, after, limit)
+async def warnings(portfolio: VisiblePortfolio, platform: PlatformDep, paging: IssuePaging,
+                   format: Literal["json", "csv"] = "json") -> Response:
+    """The upload's rows accepted with a warning, in row order, paged by `next`; `format=csv` gives them all."""
+    return await _issues("warning", portfolio, platform.db, format, paging)
