@@ -29,7 +29,10 @@ ClientFinder = Callable[[AsyncSession, str], Awaitable[object | None]]
 class KeyIn(BaseModel):
     """v1"""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"role": "client", "client": "banco-andino", "label": "Integración SFTP de Banco Andino",
+         "expires_at": "2027-12-31T23:59:59-05:00"},
+        {"role": "operator", "client_scope": ["banco-andino", "financiera-del-sur"], "label": "Mesa de operaciones"}]})
     role: KeyRole
     client: str | None = Field(None, description="the client company a `client` key is bound to")
     client_scope: list[str] | None = Field(None, description="limit an operator key to these client companies")
@@ -112,6 +115,10 @@ def _invalid(detail: str) -> ProblemError:
 @router.post("/keys", status_code=201, response_model=KeyOut)
 async def create_key(body: KeyIn, principal: CurrentPrincipal, platform: PlatformDep, clients: Clients,
                      response: Response) -> KeyOut:
+    """An operator (with an unscoped key or session) creates an API key for a machine: a client company's, an
+    operator's (optionally limited to some client companies) or an SRE's; the key is shown once, here. Refused 403
+    for anyone else, 422 invalid_key_request (an expiry past, a client key without its client) or
+    unknown_client."""
     _require_key_manager(principal, "create")
     if body.expires_at is not None and body.expires_at <= platform.clock():
         raise _invalid("expires_at must be in the future")
@@ -141,6 +148,8 @@ async def list_keys(principal: CurrentPrincipal, platform: PlatformDep,
 
 @router.delete("/keys/{key_id}", status_code=204)
 async def revoke_key(key_id: uuid.UUID, principal: CurrentPrincipal, platform: PlatformDep) -> Response:
+    """An operator revokes a key: it stops working at once (204); 404 for a key that does not exist, 403 for
+    anyone but an unscoped operator."""
     _require_key_manager(principal, "revoke")
     if not await platform.keys.revoke(key_id, now=platform.clock()):
         raise not_found("API key")

@@ -19,7 +19,8 @@ MAX_RECALL_FILE_BYTES = 64 * 1024 * 1024
 class RecallIn(BaseModel):
     """v1"""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "account_refs": ["CR-2024-000187", "CR-2024-000342"], "reason": "Acuerdo de pago directo con el banco"}]})
     account_refs: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=100_000)
     reason: str | None = Field(None, max_length=500)
 
@@ -55,15 +56,24 @@ router = APIRouter()
 
 @router.post("/clients/{slug}/recalls", response_model=RecallOut)
 async def recall_accounts(body: RecallIn, client: ClientOfCaller, platform: PlatformDep) -> RecallOut:
+    """The client company withdraws accounts from collection: account.recalled for each active one stops all
+    contact downstream; those already recalled and refs it never placed are counted and listed, not refused."""
     result = await handlers.recall(platform.db, client=client.slug, account_refs=body.account_refs,
                                    reason=body.reason, now=platform.clock())
     return RecallOut.model_validate(result, from_attributes=True)
 
 
-@router.post("/clients/{slug}/recalls/file", response_model=RecallOut)
+RECALL_FILE_EXAMPLE = {"requestBody": {"content": {"multipart/form-data": {"examples": {"recall_file": {
+    "summary": "the accounts a CSV or XLSX file names", "value": {
+        "file": "retiros-banco-andino-2026-12-03.csv", "reason": "Cartera vendida a un tercero"}}}}}}}
+
+
+@router.post("/clients/{slug}/recalls/file", response_model=RecallOut, openapi_extra=RECALL_FILE_EXAMPLE)
 async def recall_accounts_from_file(client: ClientOfCaller, platform: PlatformDep,
                                     file: Annotated[UploadFile, File()],
                                     reason: Annotated[str | None, Form()] = None) -> RecallOut:
+    """As POST /recalls, for the accounts the account column of a CSV or XLSX file names. Refused 413
+    file_too_large past 64 MiB, 422 empty_file or an unreadable file's code."""
     content = await file.read(MAX_RECALL_FILE_BYTES + 1)
     if len(content) > MAX_RECALL_FILE_BYTES:
         raise ProblemError(413, "file_too_large", "File too large", "a recall file is at most 64 MiB")

@@ -23,7 +23,11 @@ from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WIN
 class ClientIn(BaseModel):
     """v1: a client company (creditor) as an operator creates it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
+        "timezone": "America/Bogota", "locale": "es-CO", "default_authorised_channels": ["sms", "whatsapp", "email"],
+        "max_discount_pct": "35.00", "promise_window_days": 15, "instalments_min": 2, "instalments_max": 12,
+        "min_instalment_amount": "50000.00"}]})
     slug: str = Field(examples=["banco-andino"])
     name: str = Field(min_length=1, max_length=200)
     country: str = Field(examples=["CO"])
@@ -50,7 +54,8 @@ class ClientIn(BaseModel):
 class ArrangementLimitsIn(BaseModel):
     """v1: what a client company lets an arrangement be (every field: the whole set is replaced)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "max_discount_pct": "30.00", "instalments_min": 2, "instalments_max": 6, "min_instalment_amount": "80000.00"}]})
     max_discount_pct: Decimal = Field(ge=0, le=100, max_digits=5, decimal_places=2,
                                       description="the largest settlement discount")
     instalments_min: int = Field(ge=MIN_INSTALMENTS, le=MAX_INSTALMENTS,
@@ -68,7 +73,8 @@ class CostTableIn(BaseModel):
     """v1: the client company's own cost of one contact on each channel, in its currency (every channel: the whole
     table is replaced). Reports price the contacts made with it (docs/kpis.md, cost_ratio)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "sms": "45.00", "whatsapp": "120.00", "email": "8.50", "voice": "350.00", "agent": "2800.00"}]})
     sms: Cost = Field(description="one SMS sent, whatever its parts")
     whatsapp: Cost = Field(description="one WhatsApp message sent")
     email: Cost = Field(description="one e-mail sent")
@@ -81,7 +87,8 @@ class WriteOffRulesIn(BaseModel):
     treatment do_not_pursue for `after_days` days and at least `min_days_past_due` days past due. DELETE removes
     them (no automatic write-off)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"after_days": 90,
+                                                                               "min_days_past_due": 360}]})
     after_days: int = Field(ge=1, le=3650, description="days at do_not_pursue before the write-off")
     min_days_past_due: int = Field(0, ge=0, le=36500, description="the fewest days past due to write off")
 
@@ -89,7 +96,7 @@ class WriteOffRulesIn(BaseModel):
 class UploadCapIn(BaseModel):
     """v1: a client company's own cap on a portfolio file (null: the platform's)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"max_upload_bytes": 20971520}]})
     max_upload_bytes: int | None = Field(gt=0)
 
 
@@ -120,7 +127,9 @@ class ClientPatch(BaseModel):
     """v1: the settings of a client company to change (only those given; null or absent: unchanged). `slug`,
     `country` and `currency` cannot change (its accounts were placed in them): giving another value is a 422."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "Banco Andino S.A. BIC", "default_authorised_channels": ["sms", "whatsapp"],
+        "promise_window_days": 10}]})
     name: str | None = Field(None, min_length=1, max_length=200)
     timezone: str | None = Field(None, examples=["America/Bogota"])
     locale: str | None = Field(None, examples=["es-CO"])
@@ -138,7 +147,9 @@ class ClientList(BaseModel):
 class MappingProfileIn(BaseModel):
     """v1: canonical field -> column header of the client company's files."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"mapping": {
+        "account_ref": "Nro Obligacion", "debtor_id": "Cedula", "full_name": "Nombre Cliente",
+        "phones": "Celular", "balance": "Saldo Total", "days_past_due": "Dias Mora"}}]})
     mapping: dict[str, str] = Field(min_length=1)
 
 
@@ -155,6 +166,9 @@ router = APIRouter()
 @router.post("/clients", status_code=201, response_model=ClientOut)
 async def create_client(body: ClientIn, principal: CurrentPrincipal, platform: PlatformDep,
                         runtime: Runtime, response: Response) -> ClientOut:
+    """An operator registers a client company (creditor) with its country, currency, time zone and terms; every
+    service learns of it by client.registered. Refused 409 client_exists for a slug taken, 422 invalid_client or
+    upload_cap_too_high for settings it cannot take, 403 for a caller who is not an operator."""
     principal.require_role("operator")
     created = await handlers.register_client(platform.db, ClientTerms(**body.model_dump()),
                                              platform_cap=runtime.max_upload_bytes, now=platform.clock())
@@ -164,6 +178,8 @@ async def create_client(body: ClientIn, principal: CurrentPrincipal, platform: P
 
 @router.get("/clients", response_model=ClientList)
 async def list_clients(principal: CurrentPrincipal, platform: PlatformDep) -> ClientList:
+    """The client companies the caller may see, by slug: every one for an operator, its own for a client
+    company's key or user."""
     principal.require_role("operator", "client")
     scope: tuple[str, ...] | None = principal.client_scope
     if principal.role == "client":
@@ -257,6 +273,9 @@ async def delete_write_off_rules(client: ClientOfOperator, platform: PlatformDep
 @router.put("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)
 async def put_mapping_profile(slug: str, name: str, body: MappingProfileIn, client: ClientOfCaller,
                               platform: PlatformDep) -> MappingProfileOut:
+    """Saves (or replaces) a named mapping of the client company's column headers to the platform's fields, for
+    its uploads to name with `mapping_profile`. Refused 422 invalid_mapping when it names a field the platform
+    does not know."""
     saved = await handlers.save_mapping_profile(platform.db, client, name, body.mapping, now=platform.clock())
     return MappingProfileOut.model_validate(saved, from_attributes=True)
 
@@ -264,5 +283,6 @@ async def put_mapping_profile(slug: str, name: str, body: MappingProfileIn, clie
 @router.get("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)
 async def get_mapping_profile(slug: str, name: str, client: ClientOfCaller, platform: PlatformDep
                               ) -> MappingProfileOut:
+    """A saved mapping profile of the client company; 404 when it has none by that name."""
     return MappingProfileOut.model_validate(await handlers.mapping_profile(platform.db, client, name),
                                             from_attributes=True)

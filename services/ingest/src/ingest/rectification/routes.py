@@ -16,7 +16,9 @@ class ContactPointsIn(BaseModel):
     """v1: the corrected contact points (only those given change; `email` or `address` null removes it) and the
     debtor's request that justifies it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{
+        "phones": ["+573104567890"], "email": "maria.gonzalez@correo.com.co",
+        "reason": "La deudora pidió por escrito corregir su celular y su correo (radicado 2026-1187)"}]})
     phones: list[Annotated[str, Field(max_length=40)]] | None = Field(
         None, max_length=20, description="the debtor's phones, replacing those held; normalised to E.164 for the "
         "client company's country as a portfolio file's are")

@@ -43,7 +43,9 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"mu
     "type": "object", "required": ["file"],
     "properties": {"file": {"type": "string", "format": "binary"},
                    **{name: {"type": "string", **({"format": "date"} if name == "as_of" else {})}
-                      for name in UploadForm.model_fields}}}}}}}
+                      for name in UploadForm.model_fields}},
+    "examples": [{"file": "cartera-banco-andino-diciembre.xlsx", "mapping_profile": "cartera-mensual",
+                  "locale": "es-CO", "as_of": "2026-12-01", "sheet": "Cartera"}]}}}}}
 
 
 class PortfolioOut(BaseModel):
@@ -178,6 +180,8 @@ async def client_portfolios(client: ClientOfCaller, platform: PlatformDep, pagin
 
 @router.get("/portfolios/{portfolio_id}", response_model=PortfolioOut)
 async def get_portfolio(portfolio: VisiblePortfolio) -> PortfolioOut:
+    """An upload's record: its status and progress while it runs, then its total, accepted, rejected and warning
+    counts and the count of each code; 404 when the caller may not see its client company's uploads."""
     return PortfolioOut.of(portfolio)
 
 
