@@ -46,12 +46,17 @@ def strategy_out(strategy: StrategyVersion) -> StrategyOut:
 
 @router.get("/clients/{slug}/buckets", response_model=BucketsOut)
 async def get_buckets(client: ClientOfCaller, platform: PlatformDep) -> BucketsOut:
+    """The client company's buckets of days past due in force (version 0: the platform's default set)."""
     return buckets_out(await setup_handlers.bucket_set(platform.db, client=client.slug))
 
 
 @router.put("/clients/{slug}/buckets", response_model=BucketsOut)
 async def put_buckets(body: BucketsIn, client: ClientOfOperator, principal: CurrentPrincipal,
                       platform: PlatformDep) -> BucketsOut:
+    """An operator replaces the client company's buckets; the accounts are aged again into them. Refused 422
+    invalid_buckets (gaps, overlaps, not covering -365..36500), 409 strategy_does_not_cover_buckets while the
+    strategy in force has no rule for a new label (send `strategy` with them), 422 invalid_strategy for one that
+    does not fit them."""
     buckets = [b.to_domain() for b in body.buckets]
     return buckets_out(await setup_handlers.replace_buckets(platform.db, client=client, buckets=buckets,
                                                             strategy=body.strategy, now=platform.clock(),
@@ -98,6 +103,8 @@ async def put_costs(body: CostsIn, client: ClientOfOperator, platform: PlatformD
 
 @router.get("/clients/{slug}/segments", response_model=SegmentSummary)
 async def segments(client: ClientOfCaller, platform: PlatformDep) -> SegmentSummary:
+    """How the client company's accounts are segmented now: per bucket, segment, treatment and status, the number
+    of accounts and their balance."""
     return SegmentSummary(items=[SegmentRow(bucket=c.bucket, segment=c.segment, treatment=c.treatment,
                                             status=c.status, accounts=c.accounts, balance=c.balance)
                                  for c in await setup_handlers.segment_counts(platform.db, client=client.slug)])

@@ -113,6 +113,8 @@ def card_of(stored: model_store.StoredModel | None) -> ModelCard:
 
 @router.get("/clients/{slug}/model", response_model=ModelCard)
 async def get_model(client: ClientOfCaller, platform: PlatformDep) -> ModelCard:
+    """The model card of the propensity model in force for the client company: its kind and version, when and on
+    how many rows it was trained, its holdout AUC and calibration, and what it was compared with."""
     async with platform.db.transaction() as s:
         return card_of(await model_store.current_model(s, client.slug))
 
@@ -130,6 +132,8 @@ async def train_model(client: ClientOfOperator, principal: CurrentPrincipal, pla
 @router.get("/clients/{slug}/model/trainings/{training_id}", response_model=TrainingOut)
 async def get_training(training_id: Annotated[int, Path(ge=1, le=2**63 - 1)], client: ClientOfCaller,
                        platform: PlatformDep) -> TrainingOut:
+    """A training requested with POST .../model/train: queued, running, done (with the model it made) or failed
+    (with why); 404 for one the client company never requested."""
     async with platform.db.transaction() as s:
         training = await model_store.get_training(s, client.slug, training_id)
     if training is None:

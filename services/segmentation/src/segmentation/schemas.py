@@ -4,12 +4,13 @@ is stored as the document its PUT carried."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
-from segmentation.domain.buckets import Bucket
-from segmentation.domain.strategy import CostSource, Offer, Rule, Strategy, Tiers
+from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket
+from segmentation.domain.strategy import CostSource, Offer, Rule, Strategy, Tiers, default_strategy
 from segmentation.domain.treatment import Treatment
 
 
@@ -31,7 +32,8 @@ class BucketsIn(BaseModel):
     """v1: contiguous, non-overlapping, covering -365..36500 days past due; refused (409) while the strategy in
     force has no rule for one of them, unless `strategy` comes with them."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"buckets": [{"label": b.label, "low": b.low, "high": b.high} for b in DEFAULT_BUCKETS]}]})
     buckets: list[BucketIn] = Field(min_length=1, max_length=50)
     strategy: StrategyIn | None = Field(None, description="a strategy for these buckets, kept as the next version "
                                         "in the same change (needed when the current one does not name them)")
@@ -83,7 +85,7 @@ class ChallengerIn(BaseModel):
 class StrategyIn(BaseModel):
     """v1: a complete matrix bucket x value tier -> treatment; a new version re-segments the accounts."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lambda schema, model: strategy_examples(schema, model))
     tiers: TiersIn
     rules: list[RuleIn] = Field(min_length=1, max_length=2000)
     challenger: ChallengerIn | None = None
@@ -101,7 +103,8 @@ class CostsIn(BaseModel):
     table's cost wins on every channel it prices; these still price the others (`letter`, which no cost table
     prices, and every channel while the client company has no table)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"costs": {"sms": "45.00", "whatsapp": "120.00", "voice": "350.00", "letter": "3200.00"}}]})
     costs: dict[str, Decimal]
 
 
@@ -109,6 +112,11 @@ class CostsOut(CostsIn):
     """v1: the cost of one contact per channel in force for cost to collect, and where each comes from: the client
     company's cost table, segmentation's own /costs, or the platform's default."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "costs": {"sms": "45.00", "email": "8.50", "whatsapp": "120.00", "voice": "350.00", "agent": "2800.00",
+                  "letter": "3200.00"},
+        "sources": {"sms": "cost_table", "email": "cost_table", "whatsapp": "cost_table", "voice": "cost_table",
+                    "agent": "cost_table", "letter": "segmentation"}}]})
     sources: dict[str, CostSource] = Field(
         description="per channel: cost_table (the client company's own), segmentation (PUT .../costs) or default")
 
@@ -147,3 +155,17 @@ def document_of(strategy: Strategy) -> StrategyIn:
                                     instalments=r.offer.instalments),
                       when={name: level for name, level in r.when})
                for r in strategy.rules])
+
+
+def strategy_examples(schema: JsonDict, model: type[Any]) -> None:
+    """The example of a strategy document: the platform's default over the default buckets (a complete matrix),
+    with a challenger for a fifth of the accounts that offers low-value accounts past 90 days a settlement. Not
+    for the answers built on the document (StrategyOut, a version), which have more fields."""
+    if model is not StrategyIn:
+        return
+    champion = document_of(default_strategy())
+    rules = [r.model_copy(update={"offer": OfferIn(kind="settlement", discount_pct=Decimal("20"))})
+             if r.tier == "low" and r.bucket in ("91-120", "121-180") else r for r in champion.rules]
+    example = champion.model_copy(update={"challenger": ChallengerIn(share=Decimal("0.20"), tiers=champion.tiers,
+                                                                      rules=rules)})
+    schema["examples"] = [example.model_dump(mode="json")]

@@ -47,7 +47,7 @@ class StrategyVersionOut(StrategyIn):
 class PromoteIn(BaseModel):
     """v1, optional: the version whose challenger the operator judged (as the experiment showed it)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"version": 7}]})
     version: int | None = Field(None, ge=0, le=2**31 - 1, description="refused with 409 version_changed when another "
                                 "version is in force by then")
 
@@ -64,6 +64,8 @@ class StrategyVersionsOut(BaseModel):
 async def list_versions(client: ClientOfCaller, platform: PlatformDep,
                         before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                         limit: Annotated[int, Query(ge=1, le=100)] = 20) -> StrategyVersionsOut:
+    """Every version the client company's strategy has had, newest first, whole, with who made it and how (a PUT,
+    new buckets, a promote, a restore); `next_before` pages to the older ones."""
     kept, current = await strategy_versions.list_versions(platform.db, client=client.slug, before=before, limit=limit)
     more = len(kept) == limit and kept[-1].version > 1
     return StrategyVersionsOut(items=[StrategyVersionOut.of(k, current=current) for k in kept],
@@ -72,11 +74,16 @@ async def list_versions(client: ClientOfCaller, platform: PlatformDep,
 
 @router.get("/clients/{slug}/strategy/versions/{version}", response_model=StrategyVersionOut)
 async def get_version(version: VersionNumber, client: ClientOfCaller, platform: PlatformDep) -> StrategyVersionOut:
+    """One kept version of the strategy, whole, to compare with another or restore; 404 for a version the client
+    company never had."""
     kept, current = await strategy_versions.get_version(platform.db, client=client.slug, number=version)
     return StrategyVersionOut.of(kept, current=current)
 
 
-@router.post("/clients/{slug}/strategy/promote", response_model=StrategyVersionOut, status_code=201, responses={
+@router.post("/clients/{slug}/strategy/promote", response_model=StrategyVersionOut, status_code=201, openapi_extra={
+    "requestBody": {"content": {"application/json": {"examples": {"judged_version": {
+        "summary": "promote the challenger of version 7, the one the experiment read out",
+        "value": {"version": 7}}}}}}}, responses={
     403: {"description": "not an operator"},
     409: {"description": "no_challenger: the strategy in force has none; version_changed: the body's version is "
                          "not in force; strategy_does_not_fit: the challenger no longer fits today's buckets or the "
