@@ -21,14 +21,15 @@ def build(platform: Platform) -> ServiceUnit:
     settings = SegmentationSettings()
 
     untrainable_until: dict[str, dt.datetime] = {}
+    bound = dt.timedelta(seconds=settings.training_bound_s)  # a training running longer was abandoned
 
     async def age_retrain_resegment() -> None:
         """Ages each client company once per local day, trains its model weekly and when an operator asks, measures
         a bounded batch of its accounts (model and indicators), and re-segments after a strategy or cost change
         (each idempotent or claimed with SKIP LOCKED, so replicas may race harmlessly)."""
         await age_due_clients(platform.db, now=platform.clock())
-        await retrain_due_models(platform.db, now=platform.clock(), not_before=untrainable_until)
-        await run_trainings(platform.db, now=platform.clock(), bound=dt.timedelta(seconds=settings.training_bound_s))
+        await retrain_due_models(platform.db, now=platform.clock(), not_before=untrainable_until, bound=bound)
+        await run_trainings(platform.db, now=platform.clock(), bound=bound)
         await score_due_accounts(platform.db, now=platform.clock())
         await resegment_requested(platform.db, now=platform.clock())
 

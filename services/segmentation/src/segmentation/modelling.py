@@ -217,10 +217,11 @@ def _moved(now: Account, before: Account, *, indicators_matter: bool) -> bool:
         old.indicators.level(name) != new.indicators.level(name) for name in INDICATORS))
 
 
-async def train_model(db: Database, *, client: str, now: dt.datetime, by: str = "command") -> model_store.Training:
+async def train_model(db: Database, *, client: str, now: dt.datetime, by: str = "command",
+                      bound: dt.timedelta = TRAINING_BOUND) -> model_store.Training:
     """Trains the client company's model now (the command line's `recaudo model train`); returns the run finished."""
     requested = await request_training(db, client=client, by=by, now=now)
-    await run_trainings(db, now=now)
+    await run_trainings(db, now=now, bound=bound)
     async with db.transaction() as s:
         finished = await model_store.get_training(s, client, requested.id)
     assert finished is not None
@@ -228,7 +229,8 @@ async def train_model(db: Database, *, client: str, now: dt.datetime, by: str = 
 
 
 async def retrain_due_models(db: Database, *, now: dt.datetime, every_days: int = 7,
-                             not_before: dict[str, dt.datetime] | None = None) -> dict[str, str]:
+                             not_before: dict[str, dt.datetime] | None = None,
+                             bound: dt.timedelta = TRAINING_BOUND) -> dict[str, str]:
     """The scheduled retrain: a client company whose latest model (promoted or not) is older than a week, or that
     has none, is trained once it has seen a payment; one whose history was too short is tried again the next day
     (`not_before`, kept by the caller), not at every poll. Returns each trained client company's outcome."""
@@ -244,7 +246,7 @@ async def retrain_due_models(db: Database, *, now: dt.datetime, every_days: int 
             paid_ever = await store.has_outcomes(s, slug)
         if (last is not None and now - last < dt.timedelta(days=every_days)) or not paid_ever:
             continue
-        finished = await train_model(db, client=slug, now=now, by="schedule")
+        finished = await train_model(db, client=slug, now=now, by="schedule", bound=bound)
         outcomes[slug] = finished.outcome or "failed"
         if finished.outcome == "not_enough_history":
             not_before[slug] = now + dt.timedelta(days=1)
