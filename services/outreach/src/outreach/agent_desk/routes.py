@@ -25,7 +25,10 @@ class PromiseIn(BaseModel):
 class ContactIn(BaseModel):
     """v1: a contact an agent made outside Recaudo, or the outcome of a call handed out by /v1/agent/next."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "channel": "agent", "at": "2026-12-03T10:42:00-05:00", "outcome": "promise_to_pay",
+        "promise": {"amount": "150000.00", "due_date": "2026-12-15"},
+        "attempt_id": "0f8c2a4e-6b1d-4c3e-9a57-2d8e1f4b7c90"}]})
     channel: Channel
     at: AwareDatetime
     outcome: Outcome

@@ -75,7 +75,8 @@ class BestTimeSettingsIn(BaseModel):
     Best time as an experiment): `best_time_share` of the client company's accounts (by a stable hash of the
     client company and the account) in the best_time arm, the rest in first_slot."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"enabled": True, "experiment": True, "best_time_share": 0.5}]})
     enabled: bool
     experiment: bool = False
     best_time_share: float = Field(DEFAULT_BEST_TIME_SHARE, gt=0, lt=1)

@@ -25,7 +25,9 @@ Hold = Literal["dispute", "deceased", "insolvency", "litigation"]
 class ComplianceCheckIn(BaseModel):
     """v1"""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "client": "banco-andino", "account_ref": "CR-2024-000187", "channel": "voice",
+        "at": "2026-12-04T19:30:00-05:00"}]})
     client: str = Field(min_length=1, max_length=100)
     account_ref: str = Field(min_length=1, max_length=200)
     channel: Channel
@@ -44,7 +46,8 @@ class ComplianceCheckOut(BaseModel):
 class LegalHoldIn(BaseModel):
     """v1"""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "hold": "dispute", "note": "El deudor reclama ante la Superintendencia Financiera (queja 2026-4471)"}]})
     hold: Hold
     note: str | None = Field(None, max_length=1000)
 
@@ -57,7 +60,8 @@ class LegalHoldSetOut(BaseModel):
 class DoNotContactIn(BaseModel):
     """v1"""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "debtor_id": "1032456789", "reason": "Solicitó por escrito no ser contactado (derecho de supresión)"}]})
     debtor_id: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=500)
 
@@ -69,7 +73,10 @@ class DoNotContactOut(BaseModel):
 class ContactRulesIn(BaseModel):
     """v1: a client company's stricter contact rules (the law's are the floor)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "windows": {"mon": ["08:00", "18:00"], "tue": ["08:00", "18:00"], "wed": ["08:00", "18:00"],
+                    "thu": ["08:00", "18:00"], "fri": ["08:00", "18:00"], "sat": ["09:00", "13:00"]},
+        "daily_limit": 1, "calls_in_7_days": 2, "one_channel_per_week": False}]})
     windows: dict[str, tuple[str, str] | None] | None = Field(
         None, description='weekday (mon..sun) -> ["HH:MM", "HH:MM"], or null for a closed day')
     daily_limit: int | None = None
@@ -174,6 +181,8 @@ async def set_hold(slug: str, account_ref: str, body: LegalHoldIn, principal: Cu
 @router.delete("/clients/{slug}/accounts/{account_ref}/legal-holds/{hold}", status_code=204)
 async def lift_hold(slug: str, account_ref: str, hold: Hold, principal: CurrentPrincipal,
                     platform: PlatformDep) -> Response:
+    """An operator lifts a legal hold from the account (account.legal_hold_lifted): segmentation decides its
+    treatment again and contact may resume. 404 when the account has no such hold in force."""
     principal.require_client(slug, roles=OPERATOR_ONLY)
     await handlers.lift_legal_hold(platform.db, client=slug, account_ref=account_ref, hold=hold,
                                    by=principal.key_id, now=platform.clock())

@@ -17,7 +17,13 @@ from recaudo_common.preconditions import IfMatchHeader
 class TemplateIn(BaseModel):
     """v1"""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"body": "{{ creditor }}: {{ debtor_name }}, su obligación {{ account_ref }} tiene un saldo de {{ balance }}. "
+                 "{{ offer }}Pague o acuerde aquí: {{ payment_link }} {{ opt_out }}"},
+        {"subject": "{{ creditor }}: su obligación {{ account_ref }} tiene {{ days_past_due }} días de mora",
+         "body": "Estimado(a) {{ debtor_name }}:\n\nSu obligación {{ account_ref }} registra un saldo de "
+                 "{{ balance }}.\n{{ offer }}\nPague o acuerde una fecha aquí: {{ payment_link }} (vence el "
+                 "{{ link_expires }}).\n\n{{ opt_out }}"}]})
     subject: str | None = Field(None, max_length=500)
     body: str = Field(min_length=1, max_length=20_000)
 
@@ -106,7 +112,9 @@ class ApprovedTemplateIn(BaseModel):
     fill its body's {{1}}, {{2}}, ... in order; `buttons`, the collection choice of each quick-reply button in
     order (pay, arrange, dispute, opt_out), each sent as that button's payload."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "recordatorio_mora_v2", "language": "es", "parameters": ["debtor_name", "balance", "account_ref"],
+        "buttons": ["pay", "arrange", "opt_out"]}]})
     name: str = Field(min_length=1, max_length=512)
     language: str = Field(min_length=2, max_length=16)
     parameters: list[str] = Field(default_factory=list, max_length=20)

@@ -18,7 +18,11 @@ DEFAULT_API_VERSION = "v21.0"
 class WhatsAppChannelIn(BaseModel):
     """v1: a client company's WhatsApp Business Cloud API number and the secrets of its Meta app."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # The example's secrets are placeholders, never real ones.
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{
+        "kind": "whatsapp_cloud", "phone_number_id": "106540352242922", "access_token": "EAAG-token-de-ejemplo",
+        "app_secret": "secreto-de-la-app-de-ejemplo", "verify_token": "banco-andino-verificacion-2026",
+        "api_version": "v21.0", "messages_per_second": 80}]})
     kind: Literal["whatsapp_cloud"]
     phone_number_id: str = Field(pattern=r"^[0-9]{1,30}$", description="the business number's id at Meta")
     access_token: str = Field(min_length=1, max_length=2048, description="system user token (sealed at rest)")
