@@ -67,6 +67,8 @@ async def roll(slug: str, client: ClientOfCaller, platform: PlatformDep,
 
 @router.get("/clients/{slug}/commission-rates", response_model=CommissionRatesOut)
 async def get_rates(slug: str, client: ClientOfCaller, platform: PlatformDep) -> CommissionRatesOut:
+    """The agency's commission rates for the client company, per bucket at placement, and the rate of any other
+    bucket; the commission report prices what was recovered with them."""
     return await queries.commission_rates(platform.db, client=client)
 
 
@@ -99,4 +101,7 @@ async def commission_report(
 
 @router.get("/clients/{slug}/accounts/{account_ref}", response_model=AccountView)
 async def account(slug: str, account_ref: str, client: ClientOfCaller, platform: PlatformDep) -> AccountView:
+    """One account as operators and its client company see it: its balance and what was recovered, its bucket,
+    segment and treatment with why (propensity, cost to collect, expected net recovery, strategy version and arm);
+    404 for an account the client company never placed."""
     return await queries.account_view(platform.db, client=client, account_ref=account_ref)

@@ -116,7 +116,9 @@ class RollRatesReport(BaseModel):
 class CommissionRatesIn(BaseModel):
     """v1: the agency's commission per bucket at placement, as fractions (0.15 = 15 %)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "rates": {"1-30": "0.08", "31-60": "0.12", "61-90": "0.15", "91-120": "0.18", "121-180": "0.22"},
+        "default": "0.25"}]})
     rates: dict[str, Decimal] = Field(description="bucket at placement -> rate")
     default: Decimal | None = Field(None, ge=0, le=1, description="the rate of any bucket not listed")
 

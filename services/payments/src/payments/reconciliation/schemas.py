@@ -14,7 +14,7 @@ ReportStatus = Literal["clean", "differences", "failed", "not_configured"]
 
 
 class ReconciliationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"examples": [{"day": "2026-12-02"}]})
 
     day: dt.date  # the client company's local day, already over
 

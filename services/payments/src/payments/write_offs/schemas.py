@@ -16,7 +16,9 @@ class WriteOffIn(BaseModel):
     auditors, never personal data (it stays in payments: it is not on any event); `amount` defaults to all that
     is left to pay."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"reason": "statute_barred", "note": "Prescrita según concepto jurídico JUR-2026-112"},
+        {"reason": "uneconomic", "amount": "150000.00"}]})
     reason: WriteOffReason
     note: str | None = Field(None, min_length=1, max_length=200)
     amount: Decimal | None = Field(None, gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2,
@@ -41,7 +43,8 @@ class WriteOffReversalIn(BaseModel):
     """v1: why the write-off is reversed (kept in payments for the client company's auditors; never personal data,
     never on an event)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"reason": "Castigo registrado por error: la cuenta tenía un acuerdo de pago vigente"}]})
     reason: str = Field(min_length=1, max_length=200)
 
 
