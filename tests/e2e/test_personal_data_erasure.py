@@ -517,14 +517,14 @@ async def test_retention_erases_the_closed_on_schedule_and_keeps_the_active(
         def erased_by_retention(*refs: str) -> Any:
             """Whether exactly these accounts' people were erased by retention, and completed."""
             def check(body: dict[str, Any]) -> bool:
-                return sorted(ref for e in body["erasures"] if e["reason"] == "retention" and e["status"] == "completed"
+                return sorted(ref for e in body["items"] if e["reason"] == "retention" and e["status"] == "completed"
                               for ref in e["account_refs"]) == sorted(refs)
             return check
 
         erasures = await answered(operator, f"/v1/clients/{slug}/erasures",
                                   erased_by_retention(RECALLED.account_ref, PAID_OFF.account_ref),
                                   "the recalled and the paid-off person erased by retention", timeout_s=120)
-        assert sorted(ref for e in erasures["erasures"] for ref in e["account_refs"]) == [
+        assert sorted(ref for e in erasures["items"] for ref in e["account_refs"]) == [
             RECALLED.account_ref, PAID_OFF.account_ref]
         for person in (RECALLED, PAID_OFF):
             assert (await operator.get(personal_data_url(slug, person))).status_code == 404
@@ -541,7 +541,7 @@ async def test_retention_erases_the_closed_on_schedule_and_keeps_the_active(
                                   erased_by_retention(RECALLED.account_ref, PAID_OFF.account_ref,
                                                       RECALLED_LATER.account_ref),
                                   "the person recalled later erased by retention", timeout_s=120)
-        assert sorted(ref for e in erasures["erasures"] for ref in e["account_refs"]) == [
+        assert sorted(ref for e in erasures["items"] for ref in e["account_refs"]) == [
             RECALLED.account_ref, PAID_OFF.account_ref, RECALLED_LATER.account_ref]
         assert (await operator.get(personal_data_url(slug, RECALLED_LATER))).status_code == 404
         active = await operator.get(personal_data_url(slug, ACTIVE))

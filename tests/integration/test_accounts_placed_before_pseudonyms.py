@@ -143,7 +143,7 @@ async def test_a_person_placed_before_pseudonyms_is_accessed_and_erased_through_
                 answer = await http.post(f"{BANCO}/debtors/1020304050/erasure")
                 return answer.status_code == 202
             await eventually(erasure_started, timeout_s=60, message="the recall reaching reporting")
-            [erasure] = (await http.get(f"{BANCO}/erasures")).json()["erasures"]
+            [erasure] = (await http.get(f"{BANCO}/erasures")).json()["items"]
 
             async def completed() -> bool:
                 shown = (await http.get(f"{BANCO}/erasures/{erasure['id']}")).json()

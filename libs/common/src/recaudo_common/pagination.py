@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import json
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Generic, TypeVar
@@ -58,6 +60,38 @@ def invalid_cursor() -> ProblemError:
     """The answer to a cursor this list never gave (also for one that decodes but names no valid position)."""
     return ProblemError(422, "invalid_cursor", "Invalid cursor",
                         "the cursor is not one this list gave: follow the `next` link of the previous page")
+
+
+def cursor_time(value: CursorValue) -> dt.datetime:
+    """A cursor's instant: ISO 8601 with its UTC offset, as `key_of` wrote it; anything else is `invalid_cursor`."""
+    try:
+        found = dt.datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        found = None
+    if found is None or found.tzinfo is None:
+        raise invalid_cursor()
+    return found
+
+
+def cursor_uuid(value: CursorValue) -> uuid.UUID:
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise invalid_cursor()
+
+
+def cursor_int(value: CursorValue, *, minimum: int = 0) -> int:
+    if not isinstance(value, int) or not minimum <= value < 2**63:
+        raise invalid_cursor()
+    return value
+
+
+def cursor_str(value: CursorValue) -> str:
+    if not isinstance(value, str):
+        raise invalid_cursor()
+    return value
 
 
 @dataclass(frozen=True)

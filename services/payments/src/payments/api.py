@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from pydantic import ValidationError
@@ -37,6 +37,7 @@ from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep, client_of, from_app_state
 from recaudo_common.errors import ProblemError
 from recaudo_common.money import MARKS
+from recaudo_common.pagination import PageRequest, cursor_int, cursor_time, cursor_uuid, page_request
 from recaudo_common.personal_data import Vault
 from recaudo_common.webhook_signatures import signature_problem
 
@@ -44,6 +45,8 @@ WEBHOOK_REJECTIONS = Counter("recaudo_webhook_rejections_total", "Gateway webhoo
 
 
 APP_STATE = "payments"
+# The lists' pages: 100 items unless asked, up to 1000 (what a single answer held before they were paged).
+ListPaging = Annotated[PageRequest, page_request(default=100, maximum=1000)]
 
 
 @dataclass(frozen=True)
@@ -107,10 +110,16 @@ async def gateway_webhook(gateway: str, request: Request, platform: PlatformDep,
 
 
 @router.get("/webhooks/payments/rejections", response_model=WebhookRejectionList)
-async def webhook_rejections(principal: CurrentPrincipal, platform: PlatformDep,
-                             limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> WebhookRejectionList:
+async def webhook_rejections(principal: CurrentPrincipal, platform: PlatformDep, paging: ListPaging,
+                             response: Response) -> WebhookRejectionList:
+    """Refused webhooks counted per gateway, source address and reason, the most recently seen first; follow
+    `next`."""
     principal.require_role("operator", "sre")
-    return WebhookRejectionList(items=await webhooks.rejections(platform.db, limit=limit))
+    key = paging.key(2)
+    before = None if key is None else (cursor_time(key[0]), cursor_int(key[1]))
+    found = await webhooks.rejections(platform.db, before=before, limit=paging.limit + 1)
+    page = paging.page(found, lambda r: (r.last_seen.isoformat(), r.id), response)
+    return WebhookRejectionList(items=page.items, next=page.next)
 
 
 # The routes below name {slug} before their other path parameters, as they always did (the OpenAPI keeps its order).
@@ -199,6 +208,12 @@ async def get_bank_file(slug: str, file_id: uuid.UUID, client: ClientOfCaller, p
 
 
 @router.get("/clients/{slug}/payments/unmatched", response_model=UnmatchedList)
-async def unmatched(client: ClientOfCaller, platform: PlatformDep,
-                    limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> UnmatchedList:
-    return UnmatchedList(items=await handlers.suspense_queue(platform.db, client=client.slug, limit=limit))
+async def unmatched(client: ClientOfCaller, platform: PlatformDep, paging: ListPaging,
+                    response: Response) -> UnmatchedList:
+    """The suspense queue: the client company's payments waiting for their account, the first received first;
+    follow `next`."""
+    key = paging.key(2)
+    after = None if key is None else (cursor_time(key[0]), cursor_uuid(key[1]))
+    found = await handlers.suspense_queue(platform.db, client=client.slug, after=after, limit=paging.limit + 1)
+    page = paging.page(found, lambda p: (p.received_at.isoformat(), str(p.id)), response)
+    return UnmatchedList(items=page.items, next=page.next)

@@ -288,7 +288,8 @@ async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, 
         return result
 
 
-async def suspense_queue(db: Database, *, client: str, limit: int) -> list[UnmatchedPaymentOut]:
-    """The client company's payments waiting for their account, oldest first."""
+async def suspense_queue(db: Database, *, client: str, after: tuple[dt.datetime, uuid.UUID] | None,
+                         limit: int) -> list[UnmatchedPaymentOut]:
+    """The client company's payments waiting for their account, oldest first, those after `after`."""
     async with db.transaction() as s:
-        return await store.list_unmatched(s, client, limit=limit)
+        return await store.list_unmatched(s, client, after=after, limit=limit)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from recaudo_common.instalments import MAX_INSTALMENTS
+from recaudo_common.pagination import Page
 
 
 class ManualPaymentIn(BaseModel):
@@ -84,8 +85,8 @@ class WebhookRejectionOut(BaseModel):
     received_at: dt.datetime = Field(description="the same as last_seen, for readers of the per-request list")
 
 
-class WebhookRejectionList(BaseModel):
-    items: list[WebhookRejectionOut]
+class WebhookRejectionList(Page[WebhookRejectionOut]):
+    """v1: a page of refused webhooks, the most recently seen first; `next` links the following page."""
 
 
 class ReversalIn(BaseModel):
@@ -215,5 +216,5 @@ class UnmatchedPaymentOut(BaseModel):
     received_at: dt.datetime
 
 
-class UnmatchedList(BaseModel):
-    items: list[UnmatchedPaymentOut]
+class UnmatchedList(Page[UnmatchedPaymentOut]):
+    """v1: a page of the suspense queue, the first received first; `next` links the following page."""

@@ -193,7 +193,8 @@ async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str,
          "payer": payer_ref})
 
 
-async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[UnmatchedPaymentOut]:
+async def list_unmatched(s: AsyncSession, client: str, *, after: tuple[dt.datetime, uuid.UUID] | None,
+                         limit: int) -> list[UnmatchedPaymentOut]:
     """The suspense queue with what the payer and the gateway said: the gateway, its own payment id, the account
     and the reference named (read straight into what the API answers). A PayU payment is booked under its signed
     reference (transaction_id is unsigned); the id shown is its transaction_id, what PayU's dashboard finds it by."""
@@ -204,8 +205,9 @@ async def list_unmatched(s: AsyncSession, client: str, *, limit: int) -> list[Un
         "p.unmatched_reason AS reason, p.received_at "
         "FROM payments.payments p LEFT JOIN payments.gateway_payment_states st "
         "ON st.gateway = p.gateway AND st.gateway_payment_id = p.external_id "
-        "WHERE p.client_slug = :c AND p.status = 'unmatched' ORDER BY p.received_at LIMIT :n"),
-        {"c": client, "n": limit})).mappings().all()
+        "WHERE p.client_slug = :c AND p.status = 'unmatched' "
+        f"{'AND (p.received_at, p.id) > (:t, :id) ' if after else ''}ORDER BY p.received_at, p.id LIMIT :n"),
+        {"c": client, "n": limit, **({"t": after[0], "id": after[1]} if after else {})})).mappings().all()
     return [UnmatchedPaymentOut.model_validate(dict(r)) for r in rows]
 
 
@@ -315,11 +317,13 @@ async def record_webhook_rejection(s: AsyncSession, *, gateway: str, reason: str
         {"others": OTHERS, "max": max_rows})
 
 
-async def list_webhook_rejections(s: AsyncSession, limit: int) -> list[WebhookRejectionOut]:
-    """The most recently seen sources first (read straight into what the API answers)."""
+async def list_webhook_rejections(s: AsyncSession, *, before: tuple[dt.datetime, int] | None,
+                                  limit: int) -> list[WebhookRejectionOut]:
+    """The most recently seen sources first, those after `before` (the last one of the previous page), read straight
+    into what the API answers."""
     rows = (await s.execute(text(
         "SELECT id, nullif(gateway, :others) AS gateway, source_address, reason, count, first_seen, last_seen, sample, "
         "last_seen AS received_at, gateway = :others AS folded FROM payments.webhook_rejections "
-        "ORDER BY last_seen DESC, id DESC LIMIT :n"),
-        {"n": limit, "others": OTHERS})).mappings().all()
+        f"{'WHERE (last_seen, id) < (:t, :id) ' if before else ''}ORDER BY last_seen DESC, id DESC LIMIT :n"),
+        {"n": limit, "others": OTHERS, **({"t": before[0], "id": before[1]} if before else {})})).mappings().all()
     return [WebhookRejectionOut.model_validate(dict(r)) for r in rows]

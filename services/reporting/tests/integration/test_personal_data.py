@@ -252,7 +252,7 @@ async def test_access_then_erasure_through_the_bus(world: World) -> None:
                          "account_refs": ["A-1", "A-2"], "requested_at": shown["requested_at"],
                          "completed_at": shown["completed_at"], "confirmed_by": ["ingest", "outreach", "payments"]}
         assert shown["completed_at"] is not None
-        assert [e["id"] for e in (await api.get(f"{BANCO}/erasures")).json()["erasures"]] == [erasure_id]
+        assert [e["id"] for e in (await api.get(f"{BANCO}/erasures")).json()["items"]] == [erasure_id]
         gone = await api.get(f"{BANCO}/debtors/{ANA.id_number}/personal-data")
         assert (gone.status_code, gone.json()["code"]) == (404, "not_found")
         assert (await api.post(f"{BANCO}/debtors/{ANA.id_number}/erasure")).status_code == 404

@@ -25,6 +25,7 @@ from recaudo_common.events.privacy import ERASING_SERVICES
 from recaudo_common.personal_data import Person, PersonalData, Vault, seal
 from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.testing import settings_for_test
+from recaudo_common.testing_pages import assert_invalid_cursors_refused, walk_pages
 from reporting.privacy.retention import erase_expired
 
 from .conftest import deliver, reporting_client
@@ -100,7 +101,7 @@ async def test_retention_erases_on_schedule_once_and_never_an_active_obligation(
         # Recalled 40 days ago: due. Paid 10 days ago: not yet. Active, or one account still active: never.
         assert await erase_expired(world.platform.db, now=NOW) == 1
         assert await erase_expired(world.platform.db, now=NOW) == 0  # idempotent: the same day, or a restart
-        listed = (await api.get(f"{BANCO}/erasures")).json()["erasures"]
+        listed = (await api.get(f"{BANCO}/erasures")).json()["items"]
         assert [(e["reason"], e["account_refs"], e["status"]) for e in listed] == [
             ("retention", ["R-1"], "in_progress")]
         assert started_by_retention() == before + 1
@@ -108,7 +109,7 @@ async def test_retention_erases_on_schedule_once_and_never_an_active_obligation(
         later = NOW + dt.timedelta(days=21)  # the payment is now 31 days old
         assert await erase_expired(world.platform.db, now=later) == 1
         assert await erase_expired(world.platform.db, now=later + dt.timedelta(days=3650)) == 0
-        listed = (await api.get(f"{BANCO}/erasures")).json()["erasures"]
+        listed = (await api.get(f"{BANCO}/erasures")).json()["items"]
         assert sorted(e["account_refs"][0] for e in listed) == ["P-1", "R-1"]
         assert started_by_retention() == before + 2
 
@@ -129,7 +130,7 @@ async def test_confirmations_complete_an_erasure_once_and_a_replayed_erasure_shr
     async with reporting_client(world.platform, world.operator) as api:
         await api.put(f"{BANCO}/retention", json={"days_after_closure": 0})
         assert await erase_expired(world.platform.db, now=NOW) == 2  # recalled and paid
-        [erasure] = [e for e in (await api.get(f"{BANCO}/erasures")).json()["erasures"]
+        [erasure] = [e for e in (await api.get(f"{BANCO}/erasures")).json()["items"]
                      if e["account_refs"] == ["R-1"]]
         ref = world.people["recalled"].debtor_ref
 
@@ -157,3 +158,15 @@ async def test_confirmations_complete_an_erasure_once_and_a_replayed_erasure_shr
             assert await Vault.from_settings(world.platform.settings).key_of(s, "banco", active.debtor_ref) is None
             assert await s.scalar(text("SELECT count(*) FROM reporting.accounts WHERE debtor_ref = :d "
                                        "AND personal IS NOT NULL"), {"d": active.debtor_ref}) == 0
+
+
+async def test_the_erasures_are_read_page_by_page_newest_first(world: World) -> None:
+    async with reporting_client(world.platform, world.operator) as api:
+        await api.put(f"{BANCO}/retention", json={"days_after_closure": 30})
+        assert await erase_expired(world.platform.db, now=NOW) == 1  # the recalled person
+        assert await erase_expired(world.platform.db, now=NOW + dt.timedelta(days=21)) == 1  # then the paid one
+        items, pages = await walk_pages(api, f"{BANCO}/erasures", limit=1)
+        assert pages == 2 and [e["account_refs"] for e in items] == [["P-1"], ["R-1"]]  # newest first
+        assert items == (await api.get(f"{BANCO}/erasures")).json()["items"]
+        await assert_invalid_cursors_refused(api, f"{BANCO}/erasures", ("2026-06-01T12:00:00", str(uuid.uuid4())),
+                                             ("2026-06-01T12:00:00+00:00", "R-1"), (None, None))

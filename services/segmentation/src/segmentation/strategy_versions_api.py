@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
+from recaudo_common.pagination import Page, PageRequest, cursor_int, invalid_cursor, page_request
 from segmentation import strategy_versions
 from segmentation.api import ClientOfCaller, ClientOfOperator, caller_of
 from segmentation.schemas import StrategyIn
@@ -52,24 +53,27 @@ class PromoteIn(BaseModel):
                                 "version is in force by then")
 
 
-class StrategyVersionsOut(BaseModel):
-    """v1: newest first; `next_before`, when not null, is the `before` that asks for the older ones. Version 0, the
-    platform's default laid over the buckets, is never kept: the list is empty until the first PUT."""
+class StrategyVersionsOut(Page[StrategyVersionOut]):
+    """v1: a page of the versions, newest first; `next` links the older ones. Version 0, the platform's default
+    laid over the buckets, is never kept: the list is empty until the first PUT."""
 
-    items: list[StrategyVersionOut]
-    next_before: int | None
+
+VersionPaging = Annotated[PageRequest, page_request(default=20, maximum=100)]
 
 
 @router.get("/clients/{slug}/strategy/versions", response_model=StrategyVersionsOut)
-async def list_versions(client: ClientOfCaller, platform: PlatformDep,
-                        before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
-                        limit: Annotated[int, Query(ge=1, le=100)] = 20) -> StrategyVersionsOut:
+async def list_versions(client: ClientOfCaller, platform: PlatformDep, paging: VersionPaging,
+                        response: Response) -> StrategyVersionsOut:
     """Every version the client company's strategy has had, newest first, whole, with who made it and how (a PUT,
-    new buckets, a promote, a restore); `next_before` pages to the older ones."""
-    kept, current = await strategy_versions.list_versions(platform.db, client=client.slug, before=before, limit=limit)
-    more = len(kept) == limit and kept[-1].version > 1
-    return StrategyVersionsOut(items=[StrategyVersionOut.of(k, current=current) for k in kept],
-                               next_before=kept[-1].version if more else None)
+    new buckets, a promote, a restore); follow `next` to the older ones."""
+    key = paging.key(1)
+    before = None if key is None else cursor_int(key[0], minimum=1)
+    if before is not None and before > 2**31 - 1:
+        raise invalid_cursor()
+    kept, current = await strategy_versions.list_versions(platform.db, client=client.slug, before=before,
+                                                          limit=paging.limit + 1)
+    page = paging.page([StrategyVersionOut.of(k, current=current) for k in kept], lambda v: (v.version,), response)
+    return StrategyVersionsOut(items=page.items, next=page.next)
 
 
 @router.get("/clients/{slug}/strategy/versions/{version}", response_model=StrategyVersionOut)

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from recaudo_common.events import ClientUpdated
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import eventually, settings_for_test
+from recaudo_common.testing_pages import assert_invalid_cursors_refused, walk_pages
 from segmentation import store
 from segmentation.handlers import resegment_requested
 from segmentation.main import build
@@ -77,7 +78,7 @@ async def test_versions_are_listed_and_promote_and_restore_resegment(api: Api) -
     platform, http = api.platform, api.http
     await deliver(platform, [CLIENT, *(placed(f"S-{i:03d}", 45, "2000000") for i in range(ACCOUNTS))], NOW)
     empty = await http.get("/v1/clients/banco/strategy/versions")
-    assert empty.status_code == 200 and empty.json() == {"items": [], "next_before": None}
+    assert empty.status_code == 200 and empty.json() == {"items": [], "next": None}
 
     first = with_challenger()
     assert (await http.put("/v1/clients/banco/strategy", json=first)).json()["version"] == 1
@@ -124,11 +125,11 @@ async def test_versions_are_listed_and_promote_and_restore_resegment(api: Api) -
     one = listed["items"][3]
     assert (await http.get("/v1/clients/banco/strategy/versions/1")).json() == one
     assert one["tiers"] == {"high": "100000", "medium": "10000"} and one["challenger"]["share"] == "0.5"
-    assert one["rules"][0]["treatment"] == "agent_first" and listed["next_before"] is None
-    page = (await http.get("/v1/clients/banco/strategy/versions", params={"limit": 2})).json()
-    assert [i["version"] for i in page["items"]] == [4, 3] and page["next_before"] == 3
-    rest = (await http.get("/v1/clients/banco/strategy/versions", params={"before": 3, "limit": 2})).json()
-    assert [i["version"] for i in rest["items"]] == [2, 1] and rest["next_before"] is None
+    assert one["rules"][0]["treatment"] == "agent_first" and listed["next"] is None
+    paged, pages = await walk_pages(http, "/v1/clients/banco/strategy/versions", limit=3)
+    assert pages == 2 and paged == listed["items"]  # [4, 3, 2] then [1]: none twice, none missed
+    await assert_invalid_cursors_refused(http, "/v1/clients/banco/strategy/versions", (0,), ("3",), (2**31,),
+                                         (None,))
 
     # The client company reads its own versions; another's key sees nothing, as if banco did not exist.
     assert (await http.get("/v1/clients/banco/strategy/versions", headers=api.own)).status_code == 200

@@ -24,10 +24,9 @@ from payments.gateways.gateway_http import GatewayUnreachable
 from payments.gateways.schemas import (
     GatewayAccountOut,
     GatewayNotificationOut,
-    UnconfirmedRefundList,
     UnconfirmedRefundOut,
 )
-from payments.gateways.store import GatewayAccount
+from payments.gateways.store import GatewayAccount, UnconfirmedRefundKey
 from payments.settings import PaymentsSettings
 from payments.webhooks import record_rejection
 from recaudo_common.db import Database
@@ -200,12 +199,13 @@ async def _payu_refund(settings: PaymentsSettings, account: GatewayAccount,
 
 
 async def unconfirmed_refunds(db: Database, keyring: MasterKeyring, *, client: str, name: str,
-                              limit: int) -> UnconfirmedRefundList:
-    """The refunds the account's notifications claimed and nobody could confirm, the most recent first."""
+                              after: UnconfirmedRefundKey | None, limit: int) -> list[UnconfirmedRefundOut]:
+    """The refunds the account's notifications claimed and nobody could confirm, the most recent first, those after
+    `after`."""
     async with db.transaction() as s:
         account = await store.account_of(s, keyring, client, name)
         if account is None:
             raise NotFound(f"gateway account {name!r}")
-        found = await store.unconfirmed_refunds(s, account.ledger_key, limit)
-    return UnconfirmedRefundList(items=[UnconfirmedRefundOut.model_validate(u, from_attributes=True) for u in found])
+        found = await store.unconfirmed_refunds(s, account.ledger_key, after=after, limit=limit)
+    return [UnconfirmedRefundOut.model_validate(u, from_attributes=True) for u in found]
 

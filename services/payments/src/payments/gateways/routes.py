@@ -4,9 +4,10 @@ exactly as it sends them (no API key: its own signature over the raw body)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from payments.api import ClientOfCaller, ClientOfOperator, Settings
 from payments.gateways import handlers
@@ -23,6 +24,7 @@ from payments.gateways.schemas import (
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.errors import ProblemError
 from recaudo_common.gate import SIGNED_BODY_BYTES
+from recaudo_common.pagination import PageRequest, cursor_str, cursor_time, invalid_cursor, page_request
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.settings import not_https
 
@@ -63,14 +65,32 @@ async def get_gateway(name: AccountName, client: ClientOfCaller, platform: Platf
     return handlers.account_out(platform.settings.public_url, account)
 
 
+RefundPaging = Annotated[PageRequest, page_request(default=100, maximum=500)]
+
+
 @router.get("/clients/{slug}/gateways/{name}/refunds/unconfirmed", response_model=UnconfirmedRefundList,
             responses={404: {"description": "no such gateway account"}})
 async def get_unconfirmed_refunds(name: AccountName, client: ClientOfOperator, platform: PlatformDep,
-                                  keyring: Keyring,
-                                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> UnconfirmedRefundList:
+                                  keyring: Keyring, paging: RefundPaging, response: Response) -> UnconfirmedRefundList:
     """Refunds the gateway's notifications claimed that its API could not confirm (a PayU account without its API
-    login): nothing was taken back for them; check each at the gateway and reverse it by hand if it is real."""
-    return await handlers.unconfirmed_refunds(platform.db, keyring, client=client.slug, name=name, limit=limit)
+    login): nothing was taken back for them; check each at the gateway and reverse it by hand if it is real. The most
+    recently sent first; follow `next`."""
+    key = paging.key(4)
+    after = None if key is None else (cursor_time(key[0]), cursor_str(key[1]), _amount(key[2]), cursor_str(key[3]))
+    found = await handlers.unconfirmed_refunds(platform.db, keyring, client=client.slug, name=name, after=after,
+                                               limit=paging.limit + 1)
+    page = paging.page(found, lambda u: (u.last_seen.isoformat(), u.reference, str(u.amount), u.currency), response)
+    return UnconfirmedRefundList(items=page.items, next=page.next)
+
+
+def _amount(value: str | int | None) -> Decimal:
+    try:
+        amount = Decimal(cursor_str(value))
+    except ArithmeticError:
+        raise invalid_cursor() from None
+    if not amount.is_finite():
+        raise invalid_cursor()
+    return amount
 
 
 async def read_capped(request: Request, limit: int) -> bytes:

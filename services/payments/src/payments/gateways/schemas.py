@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from recaudo_common.pagination import Page
+
 DEFAULT_MERCADOPAGO_API = "https://api.mercadopago.com"
 NAME = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"  # the client company's label for the account: a safe slug
 HTTP_URL = r"^https?://[^\s/?#@]+(/[^\s?#]*)?$"
@@ -98,7 +100,6 @@ class UnconfirmedRefundOut(BaseModel):
     times: int
 
 
-class UnconfirmedRefundList(BaseModel):
-    """v1: the account's unconfirmed refunds, the most recently sent first (at most `limit`)."""
-
-    items: list[UnconfirmedRefundOut]
+class UnconfirmedRefundList(Page[UnconfirmedRefundOut]):
+    """v1: a page of the account's unconfirmed refunds, the most recently sent first; `next` links the following
+    page."""

@@ -249,9 +249,19 @@ class UnconfirmedRefund:
     times: int
 
 
-async def unconfirmed_refunds(s: AsyncSession, gateway: str, limit: int) -> list[UnconfirmedRefund]:
+# An unconfirmed refund's place in its list: when last sent, then its reference, amount and currency.
+UnconfirmedRefundKey = tuple[dt.datetime, str, Decimal, str]
+
+
+async def unconfirmed_refunds(s: AsyncSession, gateway: str, *, after: UnconfirmedRefundKey | None,
+                              limit: int) -> list[UnconfirmedRefund]:
+    """The most recently sent first, then by the key; those after `after` (the last one of the previous page)."""
+    after_clause = ("AND (last_seen < :t OR (last_seen = :t AND (reference, amount, currency) > (:r, :a, :c))) "
+                    if after else "")
     rows = (await s.execute(text(
         "SELECT reference, amount, currency, first_seen, last_seen, times FROM payments.gateway_unconfirmed_refunds "
-        "WHERE gateway = :g ORDER BY last_seen DESC, reference LIMIT :n"), {"g": gateway, "n": limit})).all()
+        f"WHERE gateway = :g {after_clause}ORDER BY last_seen DESC, reference, amount, currency LIMIT :n"),
+        {"g": gateway, "n": limit, **({"t": after[0], "r": after[1], "a": after[2], "c": after[3]} if after else {})}
+    )).all()
     return [UnconfirmedRefund(r.reference, Decimal(r.amount), r.currency, r.first_seen, r.last_seen, int(r.times))
             for r in rows]

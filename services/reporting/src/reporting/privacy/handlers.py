@@ -142,9 +142,10 @@ async def erasure(db: Database, *, client: str, erasure_id: uuid.UUID) -> Erasur
     return found
 
 
-async def erasures(db: Database, *, client: str, limit: int) -> list[Erasure]:
+async def erasures(db: Database, *, client: str, after: tuple[dt.datetime, uuid.UUID] | None,
+                   limit: int) -> list[Erasure]:
     async with db.transaction() as s:
-        return await store.erasures(s, client, limit=limit)
+        return await store.erasures(s, client, after=after, limit=limit)
 
 
 class ErasureSaga:

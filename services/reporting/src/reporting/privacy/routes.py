@@ -7,9 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Response
 
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep, from_app_state
+from recaudo_common.pagination import PageRequest, cursor_time, cursor_uuid, page_request
 from recaudo_common.personal_data import Vault
 from reporting.privacy import handlers
 from reporting.privacy.handlers import Caller
@@ -26,6 +27,7 @@ from reporting.state import ClientOfOperator
 
 VAULT = "reporting_vault"  # the process's one vault (main.build), shared with the erasure saga's consumer
 VaultDep = Annotated[Vault, Depends(from_app_state(VAULT, Vault))]
+ErasurePaging = Annotated[PageRequest, page_request(default=100, maximum=1000)]
 
 router = APIRouter(prefix="/v1/clients/{slug}", tags=["privacy"],
                    responses={404: {"description": "no such client company for this key, or nothing held about "
@@ -62,11 +64,15 @@ async def erasure(erasure_id: uuid.UUID, client: ClientOfOperator, platform: Pla
 
 
 @router.get("/erasures", response_model=ErasuresOut)
-async def erasures(client: ClientOfOperator, platform: PlatformDep,
-                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ErasuresOut:
-    """The client company's erasures, newest first: on request and by retention."""
-    found = await handlers.erasures(platform.db, client=client.slug, limit=limit)
-    return ErasuresOut(client=client.slug, erasures=[ErasureOut.of(e) for e in found])
+async def erasures(client: ClientOfOperator, platform: PlatformDep, paging: ErasurePaging,
+                   response: Response) -> ErasuresOut:
+    """The client company's erasures, newest first: on request and by retention; follow `next`."""
+    key = paging.key(2)
+    after = None if key is None else (cursor_time(key[0]), cursor_uuid(key[1]))
+    found = await handlers.erasures(platform.db, client=client.slug, after=after, limit=paging.limit + 1)
+    page = paging.page([ErasureOut.of(e) for e in found], lambda e: (e.requested_at.isoformat(), str(e.id)),
+                       response)
+    return ErasuresOut(items=page.items, next=page.next)
 
 
 @router.get("/retention", response_model=RetentionOut)

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from recaudo_common.pagination import Page
 from reporting.privacy.handlers import PersonalDataHeld
 from reporting.privacy.store import Erasure
 from reporting.schemas import ArrangementOut as AccountArrangementOut
@@ -201,11 +202,8 @@ class ErasureOut(BaseModel):
                    confirmed_by=erasure.confirmed_by)
 
 
-class ErasuresOut(BaseModel):
-    """v1: the client company's erasures, newest first."""
-
-    client: str
-    erasures: list[ErasureOut]
+class ErasuresOut(Page[ErasureOut]):
+    """v1: a page of the client company's erasures, newest first; `next` links the following page."""
 
 
 class RetentionIn(BaseModel):

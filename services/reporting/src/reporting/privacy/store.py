@@ -198,10 +198,14 @@ async def erasure(s: AsyncSession, client: str, erasure_id: uuid.UUID, *, lock: 
     return Erasure(**row) if row else None
 
 
-async def erasures(s: AsyncSession, client: str, *, limit: int) -> list[Erasure]:
+async def erasures(s: AsyncSession, client: str, *, after: tuple[dt.datetime, uuid.UUID] | None,
+                   limit: int) -> list[Erasure]:
+    """Newest first, then by id; those after `after` (the last one of the previous page)."""
+    after_clause = ("AND (e.requested_at < :t OR (e.requested_at = :t AND e.id > :id)) " if after else "")
     rows = await s.execute(text(
-        f"SELECT {ERASURE_COLUMNS} FROM reporting.erasures e WHERE e.client_slug = :c "
-        "ORDER BY e.requested_at DESC, e.id LIMIT :n"), {"c": client, "n": limit})
+        f"SELECT {ERASURE_COLUMNS} FROM reporting.erasures e WHERE e.client_slug = :c {after_clause}"
+        "ORDER BY e.requested_at DESC, e.id LIMIT :n"),
+        {"c": client, "n": limit, **({"t": after[0], "id": after[1]} if after else {})})
     return [Erasure(**r) for r in rows.mappings().all()]
 
 

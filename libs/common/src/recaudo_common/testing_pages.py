@@ -1,0 +1,55 @@
+"""Test support for paged lists: walk one by its `next` links, checking each page as a caller would see it."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import httpx
+
+INVALID_CURSORS = ("not-base64!", "WyJ4Il0", "bnVsbA", "W3RydWVd", "WzEsMiwzLDQsNSw2XQ")
+
+
+async def walk_pages(http: httpx.AsyncClient, url: str, *, limit: int,
+                     headers: dict[str, str] | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Every item of the list at `url` asked `limit` at a time, following `next` until it is null, and the number
+    of pages: each page holds at most `limit` items, each but the last sends its `next` as an RFC 8288 Link header
+    and keeps `limit`, the last sends no Link."""
+    items: list[dict[str, Any]] = []
+    pages = 0
+    path = url.split("?")[0]
+    next_url: str | None = f"{url}{'&' if '?' in url else '?'}limit={limit}"
+    while next_url:
+        answer = await http.get(next_url, headers=headers)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert set(body) == {"items", "next"}, body
+        assert len(body["items"]) <= limit
+        items += body["items"]
+        pages += 1
+        next_url = body["next"]
+        if next_url:
+            assert answer.headers["Link"] == f'<{next_url}>; rel="next"'
+            assert next_url.startswith(f"{path}?") and f"limit={limit}" in next_url, next_url
+            assert body["items"], "a page with a next has items"
+        else:
+            assert "Link" not in answer.headers
+        assert pages < 1000, "the list never ends"
+    return items, pages
+
+
+def cursor_of(*key: object) -> str:
+    """A cursor carrying `key`, as a list encodes its own: for cursors of the right shape but a wrong value."""
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode().rstrip("=")
+
+
+async def assert_invalid_cursors_refused(http: httpx.AsyncClient, url: str, *wrong_keys: tuple[object, ...],
+                                         headers: dict[str, str] | None = None) -> None:
+    """Cursors the list never gave (not base64, not a list, the wrong length or types, `wrong_keys`: the right
+    length but a value the list never sorts by) are a 422 invalid_cursor; one too long a 422 validation_error."""
+    for cursor in (*INVALID_CURSORS, *(cursor_of(*k) for k in wrong_keys), "A" * 600):
+        refused = await http.get(url, params={"cursor": cursor}, headers=headers)
+        assert refused.status_code == 422, (cursor, refused.text)
+        assert refused.json()["code"] == ("validation_error" if len(cursor) > 512 else "invalid_cursor"), (
+            cursor, refused.json())
