@@ -43,6 +43,10 @@ class KeyIn(BaseModel):
 class KeyOut(BaseModel):
     """v1: the key itself is shown once, here."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "role": "client", "client": "banco-andino",
+        "key": "rk_EjemploNoReal-2b7f4c9e1a0d3f6b8c5e7a9d1f3b5c7e9a1d3f5b7c",
+        "expires_at": "2027-12-31T23:59:59-05:00"}]})
     id: uuid.UUID
     role: Role
     client: str | None

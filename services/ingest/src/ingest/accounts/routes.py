@@ -28,6 +28,9 @@ class RecallIn(BaseModel):
 class RecallOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "b1d4e7a2-3c5f-4e8a-9b0c-6d2f8a1e4c57", "accounts_recalled": 2, "already_recalled": 0,
+        "unknown_account_refs": [], "requested_at": "2026-12-03T11:02:18-05:00"}]})
     id: uuid.UUID
     accounts_recalled: int
     already_recalled: int

@@ -103,6 +103,14 @@ class UploadCapIn(BaseModel):
 class ClientOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
+        "timezone": "America/Bogota", "locale": "es-CO", "default_authorised_channels": ["sms", "whatsapp", "email"],
+        "max_discount_pct": "35.00", "promise_window_days": 15, "max_upload_bytes": 20971520,
+        "created_at": "2026-11-02T14:05:31-05:00", "instalments_min": 2, "instalments_max": 12,
+        "min_instalment_amount": "50000.00", "write_off_rules": {"after_days": 90, "min_days_past_due": 360},
+        "cost_table": {"sms": "45.00", "whatsapp": "120.00", "email": "8.50", "voice": "350.00",
+                       "agent": "2800.00"}}]})
     slug: str
     name: str
     country: str
@@ -154,6 +162,10 @@ class MappingProfileIn(BaseModel):
 
 
 class MappingProfileOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "name": "cartera-mensual", "mapping": {"account_ref": "Nro Obligacion", "debtor_id": "Cedula",
+                                               "full_name": "Nombre Cliente", "balance": "Saldo Total"},
+        "updated_at": "2026-12-01T09:12:44-05:00"}]})
     name: str
     mapping: dict[str, str]
     updated_at: dt.datetime

@@ -51,6 +51,12 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"mu
 class PortfolioOut(BaseModel):
     """v1: an upload and what became of its rows."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "3f6b2c1e-8d4a-4f0b-9c2e-5a7d1e9b4c36", "client": "banco-andino", "status": "completed",
+        "filename": "cartera-banco-andino-diciembre.xlsx", "size_bytes": 1843200, "as_of": "2026-12-01",
+        "progress": 1.0, "rows_total": 12480, "rows_accepted": 12391, "rows_rejected": 61, "rows_with_warnings": 28,
+        "counts_by_code": {"missing_debtor_id": 37, "invalid_balance": 24, "invalid_phone": 28},
+        "created_at": "2026-12-01T08:15:02-05:00", "finished_at": "2026-12-01T08:16:47-05:00"}]})
     id: uuid.UUID
     client: str
     status: Literal["queued", "processing", "completed", "failed"]
