@@ -192,9 +192,11 @@ class Authenticator:
         checked = getattr(request.state, "principal", None)
         principal = checked if isinstance(checked, Principal) else await self.authenticate(
             request.headers.get("authorization", ""), request.headers.get("cookie", ""))
-        if principal.session_id is not None and request.method not in SAFE_METHODS:
+        if principal.session_id is not None and request.method not in SAFE_METHODS and not request.headers.get(
+                "authorization"):
             # A browser sends the cookie with a request another site makes it send; only the console's own pages
-            # know the session's CSRF token. A form posts it as a field, a script as a header.
+            # know the session's CSRF token. A form posts it as a field, a script as a header. (A session sent as
+            # `Authorization: Session <token>` is no ambient credential: a bearer token, like a key.)
             offered = request.headers.get(CSRF_HEADER)
             if offered is None and request.headers.get("content-type", "").startswith(
                     "application/x-www-form-urlencoded"):
@@ -209,11 +211,11 @@ class Authenticator:
 
     async def authenticate(self, header: str, cookie: str = "") -> Principal:
         """The principal an Authorization header's value (or, without one, the Cookie header's session) names, or
-        the 401 problem that refuses it."""
-        from recaudo_common.sessions import session_token_of
+        the 401 problem that refuses it. The gate hands a session on as the credentials `Session <token>`."""
+        from recaudo_common.sessions import SESSION_SCHEME, session_credentials
 
-        token = session_token_of(cookie) if not header else None
-        if token is not None:
+        scheme, _, token = (header or session_credentials(cookie)).partition(" ")
+        if scheme == SESSION_SCHEME and token:
             session = await self.sessions.principal(token, now=self.clock())
             if session is None:
                 raise ProblemError(401, "session_expired", "Unauthorized",
@@ -221,7 +223,7 @@ class Authenticator:
                                    "disabled); sign in again at /console/sign-in",
                                    headers={"WWW-Authenticate": "Bearer"})
             return session
-        scheme, _, key = header.partition(" ")
+        key = token
         if scheme.lower() != "bearer" or not key:
             raise ProblemError(401, "unauthorized", "Unauthorized",
                                "send Authorization: Bearer <api key>, or sign in at /console/sign-in",

@@ -24,7 +24,8 @@ from recaudo_common.errors import PROBLEM_JSON
 
 Gatekeeper = Literal["key", "signature", "public"]
 # Authenticates the Authorization header's value; returns the principal to hand to the route, or a problem
-# (status, code, detail) to answer with before any of the body is read.
+# (status, code, detail) to answer with before any of the body is read. A browser's session cookie is presented to
+# it as the credentials `Session <token>` (recaudo_common.sessions) when no Authorization header is sent.
 KeyCheck = Callable[[str], Awaitable[object | tuple[int, str, str]]]
 
 LINGER_BYTES = 4 * 1024**2  # read and thrown away after a refusal, so the client can read the refusal
@@ -108,7 +109,7 @@ class Gate:
             return
         carries_body = scope["method"] in BODY_METHODS or declared > 0 or _chunked(scope)
         if carries_body and rule.gatekeeper == "key" and self.check_key is not None:
-            verdict = await self.check_key(_header(scope, b"authorization"))
+            verdict = await self.check_key(_header(scope, b"authorization") or _session_credentials(scope))
             if isinstance(verdict, tuple):
                 status, code, detail = verdict
                 # The body is never read: the server closes the connection after this answer, so an anonymous
@@ -178,6 +179,12 @@ def _header(scope: Scope, name: bytes) -> str:
         if key.lower() == name:
             return bytes(value).decode("latin-1")
     return ""
+
+
+def _session_credentials(scope: Scope) -> str:
+    from recaudo_common.sessions import session_credentials
+
+    return session_credentials(_header(scope, b"cookie"))
 
 
 def _declared_length(scope: Scope) -> int:

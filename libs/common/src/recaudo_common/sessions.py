@@ -24,6 +24,7 @@ SESSION_COOKIE = "recaudo_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_SCHEME = "Session"
 SignedInBy = Literal["password", "oidc"]
 # last_seen_at is written at most this often, so a page's requests do not each write a row.
 TOUCH_EVERY = dt.timedelta(seconds=60)
@@ -54,6 +55,13 @@ def session_token_of(cookie_header: str) -> str | None:
         if name == SESSION_COOKIE and value:
             return value.strip('"')
     return None
+
+
+def session_credentials(cookie_header: str) -> str:
+    """The session a Cookie header carries as the credentials the gate hands the authenticator (`Session <token>`),
+    or "" when it carries none."""
+    token = session_token_of(cookie_header)
+    return f"{SESSION_SCHEME} {token}" if token else ""
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from ingest.handlers import process_next_portfolio
 from ingest.privacy.handlers import announce_pseudonyms, expire_raw_cells, give_every_account_a_person
 from ingest.settings import IngestSettings
 from ingest.uploads_runtime import APP_STATE, VAULT, IngestRuntime
+from recaudo_common.console import identity_unit
 from recaudo_common.gate import BodyRule
 from recaudo_common.identity_api import CLIENT_FINDER
-from recaudo_common.identity_api import router as keys_router
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
 
@@ -47,11 +47,13 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
 
     return ServiceUnit(
         name="ingest", schema="ingest", migrations=MIGRATIONS, settings=settings,
-        routers=[router, keys_router], app_state={APP_STATE: runtime, VAULT: vault, CLIENT_FINDER: get_client},
+        routers=[router, *identity_unit.ROUTERS],
+        app_state={APP_STATE: runtime, VAULT: vault, CLIENT_FINDER: get_client, **identity_unit.app_state(settings)},
         subscriptions=SUBSCRIPTIONS,
         workers=[periodic(next_upload, settings.upload_poll_s), backfill, periodic(retain, settings.retention_poll_s)],
         # The portfolio's multipart form carries its small fields beside the file: 1 MiB of room for them.
         body_rules=[BodyRule(r"/v1/clients/[^/]+/portfolios", "key", settings.max_upload_bytes + 1024**2),
-                    BodyRule(r"/v1/clients/[^/]+/recalls/file", "key", settings.max_recall_file_bytes)],
+                    BodyRule(r"/v1/clients/[^/]+/recalls/file", "key", settings.max_recall_file_bytes),
+                    *identity_unit.BODY_RULES],
         description="Ingest: client companies, portfolio uploads, and the debtors' rights over their data.",
     )

@@ -2,10 +2,11 @@
 
 from pydantic import Field
 
-from recaudo_common.settings import PlatformSettings, service_settings_config
+from recaudo_common.identity_settings import IdentitySettings
+from recaudo_common.settings import service_settings_config
 
 
-class IngestSettings(PlatformSettings):
+class IngestSettings(IdentitySettings):  # ingest mounts identity: people sign in here (docs/console.md)
     model_config = service_settings_config("ingest")
 
     max_upload_bytes: int = 2 * 1024**3

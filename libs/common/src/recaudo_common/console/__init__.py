@@ -1,0 +1,26 @@
+"""The console's shared pieces: one layout (templates/layout.html) every service's /console pages extend, and how a
+page is rendered with the headers every console page carries (no framing, no caching, scripts only our own)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi.responses import HTMLResponse
+
+PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
+PAGE_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
+                                "form-action 'self' https:; base-uri 'none'"),
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def page(template: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
+    """A console page in Spanish, rendered from `template` with the shared headers."""
+    body = PAGES.get_template(template).render(**context)
+    return HTMLResponse(body, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})

@@ -1,0 +1,168 @@
+"""HTTP routes of the console's users: operators create, list, disable them and set a new password.
+
+Mounted beside the key routes by the unit that owns client companies (ingest); only an operator with no client
+scope (a key or a signed-in operator) manages people, never a supervisor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from recaudo_common.auth import Principal, Role
+from recaudo_common.dependencies import CurrentPrincipal, PlatformDep, from_app_state
+from recaudo_common.errors import ProblemError, not_found
+from recaudo_common.identity_api import Clients
+from recaudo_common.identity_settings import IDENTITY_SETTINGS, IdentitySettings
+from recaudo_common.pagination import Page, Paging, invalid_cursor
+from recaudo_common.people import EmailTaken, User, UserStore, email_problem, hash_password, password_problem
+from recaudo_common.totp import new_secret, provisioning_uri
+
+router = APIRouter(prefix="/v1/users", tags=["identity"])
+IdentityConfig = Annotated[IdentitySettings, Depends(from_app_state(IDENTITY_SETTINGS, IdentitySettings))]
+
+
+class UserIn(BaseModel):
+    """v1"""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"email": "ana.gomez@agencia.co", "password": "una frase larga de acceso", "role": "agent"},
+        {"email": "tesoreria@bancoandino.co", "password": "otra frase larga y propia", "role": "client",
+         "client": "banco-andino"}]})
+    email: str = Field(max_length=254)
+    password: str | None = Field(None, max_length=1024,
+                                 description="none: the user signs in only through an identity provider")
+    role: Role
+    client: str | None = Field(None, description="the client company a `client` user belongs to")
+    totp: bool = Field(False, description="operators only: ask a TOTP code at sign-in; the secret is shown once")
+
+
+class UserOut(BaseModel):
+    """v1"""
+
+    id: uuid.UUID
+    email: str
+    role: Role
+    client: str | None
+    created_at: dt.datetime
+    created_by: str
+    disabled_at: dt.datetime | None
+    has_password: bool
+    totp: bool
+    totp_uri: str | None = Field(None, description="shown once, when the user is created with totp: true")
+
+    @classmethod
+    def of(cls, user: User, totp_uri: str | None = None) -> UserOut:
+        return cls(id=user.id, email=user.email, role=user.role, client=user.client_slug, created_at=user.created_at,
+                   created_by=user.created_by, disabled_at=user.disabled_at, has_password=user.has_password,
+                   totp=user.has_totp, totp_uri=totp_uri)
+
+
+class PasswordIn(BaseModel):
+    """v1"""
+
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(max_length=1024)
+
+
+def _require_people_manager(principal: Principal) -> None:
+    if principal.role != "operator" or principal.client_scope is not None:
+        raise ProblemError(403, "forbidden", "Forbidden",
+                           "only an operator (a key without client scope, or a signed-in operator) manages users")
+
+
+def _invalid(detail: str, code: str = "invalid_user") -> ProblemError:
+    return ProblemError(422, code, "Invalid user", detail)
+
+
+def _store(platform: PlatformDep) -> UserStore:
+    return UserStore(platform.db)
+
+
+@router.post("", status_code=201, response_model=UserOut, response_model_exclude_none=True,
+             responses={409: {"description": "a user with that e-mail (whatever its case) exists"},
+                        422: {"description": "a bad e-mail, a weak password, or a role without its client company"}})
+async def create_user(body: UserIn, principal: CurrentPrincipal, platform: PlatformDep, clients: Clients,
+                      identity: IdentityConfig, response: Response) -> UserOut:
+    """A named user who signs in on the console. Passwords are kept only as argon2id hashes."""
+    _require_people_manager(principal)
+    if problem := email_problem(body.email):
+        raise _invalid(problem)
+    if (body.role == "client") != (body.client is not None):
+        raise _invalid("a client user needs `client`; agency users take none")
+    if body.totp and body.role != "operator":
+        raise _invalid("a TOTP second factor is for operators")
+    if body.password is not None and (
+            weak := password_problem(body.password, email=body.email, min_chars=identity.password_min_chars)):
+        raise _invalid(weak, "weak_password")
+    if body.client is not None and await clients.unknown([body.client]):
+        raise ProblemError(422, "unknown_client", "Unknown client company", f"no client company {body.client!r}")
+    secret = new_secret() if body.totp else None
+    try:
+        user = await _store(platform).create(
+            email=body.email, role=body.role, client_slug=body.client,
+            password_hash=await hash_password(body.password) if body.password is not None else None,
+            totp_secret=secret, by=principal.actor, now=platform.clock())
+    except EmailTaken:
+        raise ProblemError(409, "email_taken", "Conflict", "a user with that e-mail exists") from None
+    response.headers["Location"] = f"/v1/users/{user.id}"
+    return UserOut.of(user, provisioning_uri(secret, account=user.email) if secret else None)
+
+
+@router.get("", response_model=Page[UserOut])
+async def list_users(principal: CurrentPrincipal, platform: PlatformDep, paging: Paging,
+                     response: Response) -> Page[UserOut]:
+    """Every user, newest first, a page at a time (cursor and limit; follow `next`)."""
+    _require_people_manager(principal)
+    after = None
+    if (key := paging.key(2)) is not None:
+        try:
+            after = dt.datetime.fromisoformat(str(key[0])), uuid.UUID(str(key[1]))
+        except ValueError:
+            raise invalid_cursor() from None
+        if after[0].tzinfo is None:
+            raise invalid_cursor()
+    users = await _store(platform).page(after=after, limit=paging.limit + 1)
+    return paging.page([UserOut.of(u) for u in users], lambda u: (u.created_at.isoformat(), str(u.id)), response)
+
+
+@router.get("/{user_id}", response_model=UserOut, response_model_exclude_none=True)
+async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, platform: PlatformDep) -> UserOut:
+    _require_people_manager(principal)
+    user = await _store(platform).get(user_id)
+    if user is None:
+        raise not_found("user")
+    return UserOut.of(user)
+
+
+@router.post("/{user_id}/disable", response_model=UserOut, response_model_exclude_none=True)
+async def disable_user(user_id: uuid.UUID, principal: CurrentPrincipal, platform: PlatformDep) -> UserOut:
+    """The user can no longer sign in, and every session of theirs ends now. Disabling twice changes nothing."""
+    _require_people_manager(principal)
+    user = await _store(platform).disable(user_id, now=platform.clock())
+    if user is None:
+        raise not_found("user")
+    return UserOut.of(user)
+
+
+@router.post("/{user_id}/password", response_model=UserOut, response_model_exclude_none=True,
+             responses={422: {"description": "the password is too short, too long, or the e-mail itself"}})
+async def reset_password(user_id: uuid.UUID, body: PasswordIn, principal: CurrentPrincipal,
+                         platform: PlatformDep, identity: IdentityConfig) -> UserOut:
+    """An operator sets a new password (the user forgot theirs) and tells it to them out of band; every session
+    of the user ends. There are no reset e-mails: the platform sends none to its own staff."""
+    _require_people_manager(principal)
+    store = _store(platform)
+    user = await store.get(user_id)
+    if user is None:
+        raise not_found("user")
+    if weak := password_problem(body.password, email=user.email, min_chars=identity.password_min_chars):
+        raise _invalid(weak, "weak_password")
+    changed = await store.set_password(user_id, await hash_password(body.password), now=platform.clock())
+    if changed is None:
+        raise not_found("user")
+    return UserOut.of(changed)
