@@ -122,12 +122,22 @@ async def webhook_rejections(principal: CurrentPrincipal, platform: PlatformDep,
     return WebhookRejectionList(items=page.items, next=page.next)
 
 
+REVERSAL_EXAMPLES = {"requestBody": {"content": {"application/json": {"examples": {
+    "part": {"summary": "part of the payment, with why",
+             "value": {"reason": "Contracargo parcial reportado por el banco", "amount": "50000.00"}},
+    "whole": {"summary": "all that remains of it", "value": {"reason": "Consignación duplicada"}}}}}}}
+
+
 # The routes below name {slug} before their other path parameters, as they always did (the OpenAPI keeps its order).
-@router.post("/clients/{slug}/payments/{payment_id}/reversal", response_model=ReversalOut)
+@router.post("/clients/{slug}/payments/{payment_id}/reversal", response_model=ReversalOut,
+             openapi_extra=REVERSAL_EXAMPLES)
 async def reverse_payment(slug: str, payment_id: uuid.UUID, client: ClientOfOperator, platform: PlatformDep,
                           idempotency_key: IdempotencyKey, body: ReversalIn | None = None) -> ReversalOut:
-    """Sent again with the same Idempotency-Key and body, it answers what it answered and reverses nothing
-    more; the same key with another body is refused (409 `idempotency_key_reused`)."""
+    """An operator takes a payment back, whole or in part (a chargeback, a bounced cheque): the account owes it
+    again and payment.reversed tells every service; 404 for a payment the client company does not have, 409
+    payment_not_applied for one in suspense, 422 for an amount past what remains. Sent again with the same
+    Idempotency-Key and body, it answers what it answered and reverses nothing more; the same key with another
+    body is refused (409 `idempotency_key_reused`)."""
     return await reversals.reverse_by_operator(
         platform.db, client=client.slug, payment_id=payment_id, idempotency_key=idempotency_key,
         reason=body.reason if body else None, amount=body.amount if body else None, now=platform.clock())
@@ -136,6 +146,9 @@ async def reverse_payment(slug: str, payment_id: uuid.UUID, client: ClientOfOper
 @router.post("/clients/{slug}/payments/unmatched/{payment_id}/assign", response_model=PaymentOut)
 async def assign(slug: str, payment_id: uuid.UUID, body: AssignIn, client: ClientOfOperator,
                  platform: PlatformDep) -> PaymentOut:
+    """An operator resolves a payment in the suspense queue: it is applied to the account they name
+    (payment.applied). Refused 404 for a payment not found, 409 payment_not_unmatched once it left the queue, 422
+    unknown_account or invalid_currency."""
     return await handlers.assign_unmatched(platform.db, client=client.slug, payment_id=payment_id,
                                            account_ref=body.account_ref, now=platform.clock())
 
@@ -143,6 +156,10 @@ async def assign(slug: str, payment_id: uuid.UUID, body: AssignIn, client: Clien
 @router.post("/clients/{slug}/payments", response_model=PaymentOut)
 async def manual_payment(body: ManualPaymentIn, client: ClientOfOperator, platform: PlatformDep,
                          idempotency_key: IdempotencyKey, vault: VaultDep) -> PaymentOut:
+    """An operator enters a payment received outside the gateways (a deposit, a transfer), found by account_ref
+    or the debtor's id number: applied to the account (payment.applied) or, when none matches, held in the
+    suspense queue (payment.unmatched). Once per Idempotency-Key: 409 idempotency_key_reused with another body;
+    422 missing_reference or invalid_currency."""
     if not body.account_ref and not body.debtor_id:
         raise ProblemError(422, "missing_reference", "Missing reference", "send account_ref or debtor_id")
     return await handlers.record_manual_payment(
@@ -153,6 +170,10 @@ async def manual_payment(body: ManualPaymentIn, client: ClientOfOperator, platfo
 @router.post("/clients/{slug}/accounts/{account_ref}/arrangements", status_code=201, response_model=ArrangementOut)
 async def arrangement(slug: str, account_ref: str, body: ArrangementIn, client: ClientOfOperator,
                       platform: PlatformDep, response: Response) -> ArrangementOut:
+    """An operator records an arrangement agreed with the debtor: a settlement (one discounted payment) or an
+    instalment plan within the client company's limits (arrangement.made); each instalment is a promise tracked
+    until kept or broken. Refused 404 for an unknown account, 409 account_not_open or arrangement_exists, 422
+    invalid_arrangement."""
     result = await promises.make_arrangement(
         platform.db, client=client.slug, account_ref=account_ref, kind=body.kind,
         instalments=[ScheduledInstalment(i.due_date, i.amount) for i in body.instalments], source="operator",
@@ -182,11 +203,21 @@ def bank_file_out(found: BankFile) -> BankFileOut:
                        error_line=refusal and refusal.line, error_field=refusal and refusal.field)
 
 
+BANK_FILE_EXAMPLE = {"requestBody": {"content": {"multipart/form-data": {"examples": {"asobancaria": {
+    "summary": "a bank's collection file in Asobancaria 2001, its amounts in Colombian pesos",
+    "value": {"file": "recaudo-bancolombia-2026-12-02.txt", "format": "asobancaria2001", "locale": "es-CO"}}}}}}}
+
+
 @router.post("/clients/{slug}/payments/files", status_code=201, response_model=BankFileOut,
-             responses={200: {"model": BankFileOut, "description": "this file was already reconciled"}})
+             responses={200: {"model": BankFileOut, "description": "this file was already reconciled"}},
+             openapi_extra=BANK_FILE_EXAMPLE)
 async def bank_file(client: ClientOfOperator, platform: PlatformDep, file: Annotated[UploadFile, File()],
                     locale: Annotated[str | None, Form()] = None,
                     file_format: Annotated[str | None, Form(alias="format")] = None) -> JSONResponse:
+    """An operator sends a bank's statement or collection file (CSV or Asobancaria, told from its first line
+    unless `format` says): each line is applied to its account or held in the suspense queue, once per file
+    (the same file again answers 200 with its first result). Refused 413 past 50 MiB, 422 for an unreadable
+    file, a locale or format not supported."""
     content = await file.read(50 * 1024 * 1024 + 1)
     if len(content) > 50 * 1024 * 1024:
         raise ProblemError(413, "file_too_large", "File too large", "a bank file is at most 50 MiB")
@@ -204,6 +235,8 @@ async def bank_file(client: ClientOfOperator, platform: PlatformDep, file: Annot
 
 @router.get("/clients/{slug}/payments/files/{file_id}", response_model=BankFileOut)
 async def get_bank_file(slug: str, file_id: uuid.UUID, client: ClientOfCaller, platform: PlatformDep) -> BankFileOut:
+    """A bank file as reconciled: its counts and what became of each line (applied, in suspense, refused);
+    404 for a file the client company never sent."""
     return bank_file_out(await bank_files.bank_file_of(platform.db, client=client.slug, file_id=file_id))
 
 

@@ -14,7 +14,9 @@ from recaudo_common.pagination import Page
 class ManualPaymentIn(BaseModel):
     """v1: a payment an operator enters by hand. account_ref or debtor_id identifies the account."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "account_ref": "CR-2024-000187", "amount": "150000.00", "currency": "COP",
+        "paid_at": "2026-12-02T15:20:00-05:00", "method": "consignacion", "reference": "Bancolombia 88412093"}]})
     account_ref: str | None = Field(None, min_length=1, max_length=64)
     debtor_id: str | None = Field(None, min_length=1, max_length=32)
     amount: Decimal = Field(gt=0, lt=Decimal(10) ** 12, max_digits=16, decimal_places=2,
@@ -116,7 +118,7 @@ class ReversalOut(BaseModel):
 class AssignIn(BaseModel):
     """v1"""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"account_ref": "CR-2024-000187"}]})
     account_ref: str = Field(min_length=1, max_length=200)
 
 
@@ -130,7 +132,11 @@ class ArrangementIn(BaseModel):
     """v1: a settlement is one instalment (the discounted amount by its deadline); a plan has 2 to 12, within the
     client company's limits (instalments_min, instalments_max, min_instalment_amount)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"kind": "instalment_plan", "instalments": [{"due_date": "2026-12-15", "amount": "200000.00"},
+                                                    {"due_date": "2027-01-15", "amount": "200000.00"},
+                                                    {"due_date": "2027-02-15", "amount": "200000.00"}]},
+        {"kind": "settlement", "instalments": [{"due_date": "2026-12-20", "amount": "420000.00"}]}]})
     kind: Literal["settlement", "instalment_plan"]
     instalments: list[InstalmentIn] = Field(min_length=1, max_length=MAX_INSTALMENTS)
 

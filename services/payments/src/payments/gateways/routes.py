@@ -39,8 +39,20 @@ Keyring = Annotated[MasterKeyring, Depends(get_keyring)]
 AccountName = Annotated[str, Path(pattern=NAME, max_length=63, description="the client company's label for it")]
 
 
+# The examples' secrets are placeholders, never real ones.
+GATEWAY_EXAMPLES = {"requestBody": {"content": {"application/json": {"examples": {
+    "wompi": {"summary": "an account at Wompi (Colombia)", "value": {
+        "kind": "wompi", "events_secret": "test_events_ejemplo123", "integrity_secret": "test_integrity_ejemplo456",
+        "public_key": "pub_test_Q5yDA9xoKdePzhSGeVe9HAez7HgGORGf"}},
+    "mercadopago": {"summary": "an account at Mercado Pago", "value": {
+        "kind": "mercadopago", "access_token": "APP_USR-token-de-ejemplo", "webhook_secret": "secreto-de-ejemplo"}},
+    "payu": {"summary": "an account at PayU Latam", "value": {
+        "kind": "payu", "api_key": "llave-api-de-ejemplo", "merchant_id": "508029", "account_id": "512321"}}}}}}}
+
+
 @router.put("/clients/{slug}/gateways/{name}", response_model=GatewayAccountOut,
-            responses={201: {"model": GatewayAccountOut, "description": "configured for the first time"}})
+            responses={201: {"model": GatewayAccountOut, "description": "configured for the first time"}},
+            openapi_extra=GATEWAY_EXAMPLES)
 async def put_gateway(name: AccountName, body: GatewayAccountIn, client: ClientOfOperator, platform: PlatformDep,
                       settings: Settings, keyring: Keyring, response: Response) -> GatewayAccountOut:
     """Configures one of the client company's gateway accounts (201 the first time, 200 after); the answer has

@@ -45,9 +45,14 @@ async def personal_data(id_number: str, client: ClientOfOperator, principal: Cur
     return PersonalDataOut.of(client.slug, found)
 
 
+ERASURE_EXAMPLE = {"requestBody": {"content": {"application/json": {"examples": {"requested": {
+    "summary": "the person's request, by its filing number (no personal data)",
+    "value": {"reason": "Solicitud de supresión del titular, radicado SUP-2026-0341 (Ley 1581 de 2012)"}}}}}}}
+
+
 @router.post("/debtors/{id_number}/erasure", response_model=ErasureAccepted, status_code=202,
              responses={409: {"description": "an account of the person is an active obligation "
-                                             "(code obligation_active)"}})
+                                             "(code obligation_active)"}}, openapi_extra=ERASURE_EXAMPLE)
 async def request_erasure(id_number: str, client: ClientOfOperator, principal: CurrentPrincipal,
                           platform: PlatformDep, vault: VaultDep, body: ErasureIn | None = None) -> ErasureAccepted:
     """Erases the person's data everywhere (crypto-shredding once every service has erased its copy); the
@@ -60,6 +65,9 @@ async def request_erasure(id_number: str, client: ClientOfOperator, principal: C
 
 @router.get("/erasures/{erasure_id}", response_model=ErasureOut)
 async def erasure(erasure_id: uuid.UUID, client: ClientOfOperator, platform: PlatformDep) -> ErasureOut:
+    """An erasure of the client company's (operators only), without any personal data: why it started (a request
+    or retention's end), its accounts, the services that confirmed they erased their copy, when it completed;
+    404 for one it never had."""
     return ErasureOut.of(await handlers.erasure(platform.db, client=client.slug, erasure_id=erasure_id))
 
 
@@ -77,6 +85,8 @@ async def erasures(client: ClientOfOperator, platform: PlatformDep, paging: Eras
 
 @router.get("/retention", response_model=RetentionOut)
 async def get_retention(client: ClientOfOperator, platform: PlatformDep) -> RetentionOut:
+    """How many days after a person's last account was recalled or closed the client company's data about them
+    is erased (null: kept until requested); operators only."""
     return RetentionOut(client=client.slug, days_after_closure=await handlers.retention(platform.db,
                                                                                         client=client.slug))
 

@@ -171,7 +171,8 @@ class ErasureIn(BaseModel):
     """v1: an erasure request; `reason`, optional, is the requester's own words (kept with the erasure: write no
     personal data in it)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"reason": "Solicitud de supresión del titular, radicado SUP-2026-0341 (Ley 1581 de 2012)"}]})
     reason: str | None = Field(None, max_length=500)
 
 
@@ -210,7 +211,7 @@ class RetentionIn(BaseModel):
     """v1: how many days after a person's last account was recalled or closed their data is erased; null keeps it
     (no automatic erasure)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"days_after_closure": 1825}]})
     days_after_closure: int | None = Field(..., ge=0, le=36500)
 
 
