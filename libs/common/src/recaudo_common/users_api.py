@@ -65,7 +65,7 @@ class UserOut(BaseModel):
 class PasswordIn(BaseModel):
     """v1"""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"password": "una frase nueva y larga"}]})
     password: str = Field(max_length=1024)
 
 
@@ -132,6 +132,7 @@ async def list_users(principal: CurrentPrincipal, platform: PlatformDep, paging:
 
 @router.get("/{user_id}", response_model=UserOut, response_model_exclude_none=True)
 async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, platform: PlatformDep) -> UserOut:
+    """One user: their role, client company, whether they have a password and a TOTP, and who created them."""
     _require_people_manager(principal)
     user = await _store(platform).get(user_id)
     if user is None:
