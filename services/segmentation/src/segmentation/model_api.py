@@ -67,7 +67,12 @@ class TrainingOut(BaseModel):
     """v1: a training run. `outcome`: promoted (in use from now on), not_promoted (the model in use did as well or
     better on the same holdout), not_enough_history, failed; null while queued or running."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [{
+        "id": 12, "state": "finished", "requested_at": "2026-12-03T02:00:00-05:00",
+        "finished_at": "2026-12-03T02:04:37-05:00", "outcome": "promoted",
+        "detail": "holdout AUC 0.7412 vs gbm-20261102020000-11 0.7286 on the same 4210 rows: in use from now on",
+        "version": "gbm-20261203070437-12", "holdout_auc": "0.7412", "competitor": "gbm-20261102020000-11",
+        "competitor_auc": "0.7286"}]})
     id: int
     state: str = Field(description="queued, running or finished")
     requested_at: dt.datetime

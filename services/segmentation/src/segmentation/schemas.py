@@ -42,6 +42,8 @@ class BucketsIn(BaseModel):
 class BucketsOut(BaseModel):
     """v1: version 0 is the platform's default set."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"version": 2, "buckets": [{"label": b.label, "low": b.low, "high": b.high} for b in DEFAULT_BUCKETS]}]})
     version: int
     buckets: list[BucketIn]
 
@@ -133,6 +135,11 @@ class SegmentRow(BaseModel):
 class SegmentSummary(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [
+        {"bucket": "31-60", "segment": "31-60/high", "treatment": "digital_and_voicebot", "status": "open",
+         "accounts": 1843, "balance": "2764500000.00"},
+        {"bucket": "181-360", "segment": "181-360/low", "treatment": "late_settlement", "status": "open",
+         "accounts": 412, "balance": "98880000.00"}]}]})
     items: list[SegmentRow]
 
 
