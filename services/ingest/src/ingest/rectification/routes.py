@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ingest.domain.rectification import ContactField
 from ingest.rectification import handlers
 from ingest.uploads_runtime import ClientOfOperator, VaultDep
+from recaudo_common.auth import Principal
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 
 
@@ -36,6 +37,12 @@ class RectifiedOut(BaseModel):
     fields: list[ContactField] = Field(description="the contact points that changed (empty: nothing did)")
 
 
+def _by(principal: Principal) -> str:
+    """Who rectified, as the event and the record carry it: the key's id, or the signed-in person's user id (their
+    e-mail is personal data, and events reach dead letters; GET /v1/users/{id} names them)."""
+    return f"user:{principal.key_id}" if principal.user_email is not None else f"key:{principal.key_id}"
+
+
 # Mounted under ingest.api.router (prefix /v1, tag ingest).
 router = APIRouter()
 
@@ -47,9 +54,9 @@ async def rectify_contact_points(slug: str, id_number: str, body: ContactPointsI
                                  principal: CurrentPrincipal, platform: PlatformDep, vault: VaultDep
                                  ) -> RectifiedOut:
     """Corrects the debtor's contact points on every account of theirs with the client company, at the debtor's
-    request (rectification): who (the caller's key) and why are recorded, never the values."""
+    request (rectification): who (the caller's key, or the signed-in user) and why are recorded, never the values."""
     request = handlers.RectificationRequest(given=set(body.model_fields_set), phones=body.phones, email=body.email,
                                             address=body.address, reason=body.reason)
     done = await handlers.rectify(platform.db, vault, client=client, id_number=id_number, request=request,
-                                  by=f"key:{principal.key_id}", now=platform.clock())
+                                  by=_by(principal), now=platform.clock())
     return RectifiedOut(debtor_ref=done.debtor_ref, accounts=done.accounts, fields=done.fields)
