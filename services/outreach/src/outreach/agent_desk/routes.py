@@ -39,6 +39,9 @@ class ContactIn(BaseModel):
 class ContactOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "5b2e9c71-0d4f-4a36-8e1b-7c9d2f6a3e48", "rule_violations": [],
+        "promise_id": "a4c8e2f6-1b3d-4e5f-8a7c-9d0e1f2a3b4c"}]})
     id: uuid.UUID
     rule_violations: list[str]
     promise_id: uuid.UUID | None
@@ -67,6 +70,9 @@ class AgentNextOut(BaseModel):
 class PaymentLinkOut(BaseModel):
     """v1: a signed, expiring link to the debtor's page (it asks for the last six digits of the ID first)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "url": "https://pagos.recaudo.example/pay/eyJjIjoiYmFuY28tYW5kaW5vIn0.c2lnbmF0dXJh",
+        "expires_at": "2026-12-10T23:59:59-05:00"}]})
     url: str
     expires_at: dt.datetime
 

@@ -85,6 +85,8 @@ class BestTimeSettingsIn(BaseModel):
 class BestTimeSettingsOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"client": "banco-andino", "enabled": True, "experiment": True, "best_time_share": 0.5}]})
     client: str
     enabled: bool
     experiment: bool = False

@@ -37,6 +37,9 @@ class ComplianceCheckIn(BaseModel):
 class ComplianceCheckOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "allowed": False, "reasons": ["outside_hours"], "next_allowed_at": "2026-12-05T07:00:00-05:00",
+        "debtor_local_time": "2026-12-04T19:30:00-05:00"}]})
     allowed: bool
     reasons: list[str]
     next_allowed_at: dt.datetime | None
@@ -53,6 +56,7 @@ class LegalHoldIn(BaseModel):
 
 
 class LegalHoldSetOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "set", "hold": "dispute"}]})
     status: Literal["set", "already_set"]
     hold: Hold
 
@@ -67,6 +71,7 @@ class DoNotContactIn(BaseModel):
 
 
 class DoNotContactOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"accounts": 2}]})
     accounts: int
 
 

@@ -125,6 +125,9 @@ class ApprovedTemplateIn(BaseModel):
 
 
 class ApprovedTemplateOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "locale": "es-CO", "name": "recordatorio_mora_v2", "language": "es",
+        "parameters": ["debtor_name", "balance", "account_ref"], "buttons": ["pay", "arrange", "opt_out"]}]})
     locale: str
     name: str
     language: str
