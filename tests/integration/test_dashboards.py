@@ -31,6 +31,7 @@ def dashboards() -> dict[str, dict[str, Any]]:
 def provisioned_datasource() -> dict[str, Any]:
     sources = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())["datasources"]
     [prometheus] = [s for s in sources if s["type"] == "prometheus"]
+    assert isinstance(prometheus, dict)
     return prometheus
 
 
