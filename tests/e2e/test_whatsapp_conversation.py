@@ -330,7 +330,7 @@ async def test_a_template_goes_out_the_debtors_answer_and_the_trail_shows_it_all
         counts = await post_notification(meta_http, webhook, notification(graph, **from_debtor(WRITES, {
             "id": "wamid.E2E.TEXT1", "type": "text", "text": {"body": FREE_TEXT}})))
         assert counts["messages"]["recorded"] == 1, counts
-        queue = (await operator.get(f"/v1/clients/{SLUG}/whatsapp/conversations")).json()["conversations"]
+        queue = (await operator.get(f"/v1/clients/{SLUG}/whatsapp/conversations")).json()["items"]
         assert [(c["account_refs"], c["message_type"], c["text"]) for c in queue] == [
             ([WRITES.account_ref], "text", FREE_TEXT)], queue
 

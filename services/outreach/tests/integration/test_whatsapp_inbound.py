@@ -233,13 +233,13 @@ async def test_buttons_pay_dispute_and_anything_else_reach_the_right_place(outre
 
     await post(outreach, path, notification(messages=[text_message("¿Puedo pagar el viernes?", "wamid.Q")]))
     desk = await outreach.http.get("/v1/clients/banco/whatsapp/conversations", headers=outreach.auth)
-    [conversation] = desk.json()["conversations"]
+    [conversation] = desk.json()["items"]
     assert (conversation["account_refs"], conversation["text"]) == (["W-5"], "¿Puedo pagar el viernes?")
     taken = f"/v1/clients/banco/whatsapp/conversations/{conversation['id']}/handled"
     assert (await outreach.http.post(taken, headers=outreach.auth)).status_code == 204
     assert (await outreach.http.post(taken, headers=outreach.auth)).status_code == 204
     assert (await outreach.http.get("/v1/clients/banco/whatsapp/conversations",
-                                    headers=outreach.auth)).json()["conversations"] == []
+                                    headers=outreach.auth)).json()["items"] == []
     unknown = f"/v1/clients/banco/whatsapp/conversations/{uuid.uuid4()}/handled"
     assert (await outreach.http.post(unknown, headers=outreach.auth)).status_code == 404
 

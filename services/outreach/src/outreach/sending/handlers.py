@@ -354,7 +354,8 @@ async def _send_failed(s: AsyncSession, settings: OutreachSettings, claim: Claim
     return []
 
 
-async def unknown_sends(db: Database, *, client: str, limit: int) -> list[sending.UnknownSend]:
-    """The client company's sends in doubt, oldest first."""
+async def unknown_sends(db: Database, *, client: str, after: tuple[dt.datetime | None, uuid.UUID] | None,
+                        limit: int) -> list[sending.UnknownSend]:
+    """The client company's sends in doubt, oldest first, those after `after`."""
     async with db.transaction() as s:
-        return await sending.unknown_sends(s, client, limit)
+        return await sending.unknown_sends(s, client, after=after, limit=limit)

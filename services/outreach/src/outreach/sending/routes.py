@@ -4,13 +4,14 @@ import datetime as dt
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel
 
 from outreach.sending import handlers
 from outreach.store import SCHEMA
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import PlatformDep, client_of
+from recaudo_common.pagination import Page, PageRequest, cursor_time, cursor_uuid, page_request
 
 
 class UnknownSendOut(BaseModel):
@@ -28,21 +29,26 @@ class UnknownSendOut(BaseModel):
     tries: int
 
 
-class UnknownSendsOut(BaseModel):
-    items: list[UnknownSendOut]
+class UnknownSendsOut(Page[UnknownSendOut]):
+    """v1: a page of sends in doubt, oldest first; `next` links the following page."""
 
 
 ClientOfCaller = Annotated[ClientCopy, Depends(client_of(SCHEMA))]
+UnknownSendPaging = Annotated[PageRequest, page_request(default=200, maximum=1000)]
 
 router = APIRouter(prefix="/v1", tags=["outreach"])
 
 
 @router.get("/clients/{slug}/unknown-sends", response_model=UnknownSendsOut)
-async def unknown_sends(slug: str, client: ClientOfCaller, platform: PlatformDep,
-                        limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> UnknownSendsOut:
-    """The client company's sends in doubt, oldest first."""
-    sends = await handlers.unknown_sends(platform.db, client=client.slug, limit=limit)
-    return UnknownSendsOut(items=[UnknownSendOut(
+async def unknown_sends(slug: str, client: ClientOfCaller, platform: PlatformDep, paging: UnknownSendPaging,
+                        response: Response) -> UnknownSendsOut:
+    """The client company's sends in doubt, oldest first (one never claimed last); follow `next`."""
+    key = paging.key(2)
+    after = None if key is None else (None if key[0] is None else cursor_time(key[0]), cursor_uuid(key[1]))
+    sends = await handlers.unknown_sends(platform.db, client=client.slug, after=after, limit=paging.limit + 1)
+    page = paging.page([UnknownSendOut(
         attempt_id=u.attempt_id, account_ref=u.account_ref, channel=u.channel, provider=u.provider,
         provider_message_id=u.provider_message_id, sending_since=u.sending_since, reason=u.reason, tries=u.tries)
-        for u in sends])
+        for u in sends], lambda u: (u.sending_since.isoformat() if u.sending_since else None, str(u.attempt_id)),
+        response)
+    return UnknownSendsOut(items=page.items, next=page.next)

@@ -407,12 +407,17 @@ class UnknownSend:
     tries: int
 
 
-async def unknown_sends(s: AsyncSession, client: str, limit: int) -> list[UnknownSend]:
-    """The client company's sends nobody could confirm or rule out, oldest first, for an operator."""
+async def unknown_sends(s: AsyncSession, client: str, *, after: tuple[dt.datetime | None, uuid.UUID] | None,
+                        limit: int) -> list[UnknownSend]:
+    """The client company's sends nobody could confirm or rule out, oldest first (those never claimed last), those
+    after `after` (the last one of the previous page), for an operator."""
+    since = "coalesce(sending_since, 'infinity')"
     result = await s.execute(text(
         f"""SELECT id, account_ref, channel, provider, provider_message_id, sending_since, failure, tries
             FROM outreach.attempts WHERE client_slug = :c AND status = {UNKNOWN}
-            ORDER BY sending_since LIMIT :n"""), {"c": client, "n": limit})
+            {f"AND ({since}, id) > (coalesce(CAST(:t AS timestamptz), 'infinity'), :id)" if after else ""}
+            ORDER BY {since}, id LIMIT :n"""),
+        {"c": client, "n": limit, **({"t": after[0], "id": after[1]} if after else {})})
     return [UnknownSend(*row) for row in result.all()]
 
 

@@ -19,6 +19,7 @@ from outreach.whatsapp import store as whatsapp
 from outreach.whatsapp.schemas import NotificationOut, WhatsAppChannelIn, WhatsAppChannelOut
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.errors import ProblemError
+from recaudo_common.pagination import Page, PageRequest, cursor_time, cursor_uuid, page_request
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.settings import not_https
 
@@ -104,20 +105,26 @@ class ConversationOut(BaseModel):
     received_at: dt.datetime
 
 
-class ConversationsOut(BaseModel):
-    """v1: debtors' WhatsApp messages that no rule answers, oldest first, for an agent."""
+class ConversationsOut(Page[ConversationOut]):
+    """v1: a page of debtors' WhatsApp messages that no rule answers, oldest first, for an agent; `next` links the
+    following page."""
 
-    conversations: list[ConversationOut]
+
+ConversationPaging = Annotated[PageRequest, page_request(default=50, maximum=200)]
 
 
 @router.get("/clients/{slug}/whatsapp/conversations", response_model=ConversationsOut)
-async def conversations(client: ClientOfCaller, platform: PlatformDep,
-                        limit: Annotated[int, Query(ge=1, le=200)] = 50) -> ConversationsOut:
-    """The agent desk's WhatsApp queue: what debtors wrote that needs a person."""
+async def conversations(client: ClientOfCaller, platform: PlatformDep, paging: ConversationPaging,
+                        response: Response) -> ConversationsOut:
+    """The agent desk's WhatsApp queue: what debtors wrote that needs a person, oldest first; follow `next`."""
+    key = paging.key(2)
+    after = None if key is None else (cursor_time(key[0]), cursor_uuid(key[1]))
     async with platform.db.transaction() as s:
-        found = await whatsapp.open_conversations(s, client.slug, limit)
-    return ConversationsOut(conversations=[ConversationOut(id=c.id, account_refs=c.account_refs, message_type=c.kind,
-                                                           text=c.body, received_at=c.received_at) for c in found])
+        found = await whatsapp.open_conversations(s, client.slug, after=after, limit=paging.limit + 1)
+    page = paging.page([ConversationOut(id=c.id, account_refs=c.account_refs, message_type=c.kind, text=c.body,
+                                        received_at=c.received_at) for c in found],
+                       lambda c: (c.received_at.isoformat(), str(c.id)), response)
+    return ConversationsOut(items=page.items, next=page.next)
 
 
 @router.post("/clients/{slug}/whatsapp/conversations/{conversation_id}/handled", status_code=204,

@@ -183,10 +183,14 @@ class Conversation:
     received_at: dt.datetime
 
 
-async def open_conversations(s: AsyncSession, client: str, limit: int) -> list[Conversation]:
+async def open_conversations(s: AsyncSession, client: str, *, after: tuple[dt.datetime, uuid.UUID] | None,
+                             limit: int) -> list[Conversation]:
+    """Oldest first, those after `after` (the last one of the previous page)."""
     rows = await s.execute(text(
         "SELECT id, account_refs, kind, body, received_at FROM outreach.whatsapp_inbound WHERE client_slug = :c "
-        "AND meaning = 'agent' AND handled_at IS NULL ORDER BY received_at, id LIMIT :n"), {"c": client, "n": limit})
+        f"AND meaning = 'agent' AND handled_at IS NULL {'AND (received_at, id) > (:t, :id) ' if after else ''}"
+        "ORDER BY received_at, id LIMIT :n"),
+        {"c": client, "n": limit, **({"t": after[0], "id": after[1]} if after else {})})
     return [Conversation(r.id, list(r.account_refs), r.kind, r.body, r.received_at) for r in rows]
 
 
