@@ -31,6 +31,10 @@ class ManualPaymentIn(BaseModel):
 class PaymentOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "e2a7c4f1-9b3d-4c8e-a1f5-6d2b8e4c7a90", "status": "applied", "amount": "150000.00", "currency": "COP",
+        "account_ref": "CR-2024-000187", "matched_by": "account_ref", "new_balance": "450000.00", "credit": "0.00",
+        "account_status": "open"}]})
     id: uuid.UUID
     status: Literal["applied", "unmatched"]
     amount: Decimal
@@ -103,6 +107,11 @@ class ReversalIn(BaseModel):
 class ReversalOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "status": "reversed", "id": "e2a7c4f1-9b3d-4c8e-a1f5-6d2b8e4c7a90",
+        "reversal_id": "0c4d9e1a-7f2b-4b6c-8d3e-5a1f9c2e7b64", "amount": "50000.00", "payment_amount": "150000.00",
+        "reversed_total": "50000.00", "remaining": "100000.00", "account_ref": "CR-2024-000187",
+        "new_balance": "500000.00", "account_status": "open"}]})
     status: Literal["reversed", "duplicate"]
     id: uuid.UUID
     reversal_id: uuid.UUID | None = None

@@ -60,6 +60,11 @@ class GatewayAccountOut(BaseModel):
     """v1: a gateway account without any secret. `webhook_url` is where the gateway must send its notifications;
     `*_set` say which optional credentials were given (the features needing them stay off until they are)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "name": "principal", "kind": "wompi",
+        "webhook_url": "https://pagos.recaudo.example/v1/webhooks/gateways/wh_3kT9qZ7mX2vB8nL4",
+        "public_key": "pub_test_Q5yDA9xoKdePzhSGeVe9HAez7HgGORGf", "private_key_set": False,
+        "created_at": "2026-11-20T10:14:03-05:00", "updated_at": "2026-12-01T16:40:55-05:00"}]})
     name: str
     kind: Literal["wompi", "mercadopago", "payu", "stripe"]
     webhook_url: str

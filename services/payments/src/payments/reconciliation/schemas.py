@@ -40,7 +40,14 @@ class ReconciliationOut(BaseModel):
     """v1: one gateway account's day. `failed` and `not_configured` say why in `reason` and list no differences
     (a failed day is run again at the next period, never reported clean from a part of the gateway's answer)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [{
+        "id": "9d1e4b7a-2c5f-4a8e-b3d6-1f7c9e2a5b80", "account": "principal", "kind": "wompi", "day": "2026-12-02",
+        "status": "differences", "window_start": "2026-12-02T00:00:00-05:00",
+        "window_end": "2026-12-03T00:00:00-05:00", "reported": 214, "approved_there": 208,
+        "approved_there_total": "31450000.00", "applied_here": 207, "applied_here_total": "31300000.00",
+        "differences": [{"kind": "missing_here", "gateway_payment_id": "120934-1733170412-48211", "currency": "COP",
+                         "amount_there": "150000.00", "in_suspense": True}],
+        "ran_at": "2026-12-03T04:00:12-05:00"}]})
 
     id: uuid.UUID
     account: str

@@ -28,6 +28,10 @@ class WriteOffIn(BaseModel):
 class WriteOffOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "4f8a2c6e-1d3b-4e7a-9c5f-8b2d6e0a4c17", "account_ref": "CR-2024-000187", "amount": "600000.00",
+        "reason": "statute_barred", "source": "operator", "written_off_at": "2026-12-03T11:20:00-05:00",
+        "new_balance": "0.00", "written_off_total": "600000.00", "account_status": "written_off"}]})
     id: uuid.UUID
     account_ref: str
     amount: Decimal
@@ -51,6 +55,9 @@ class WriteOffReversalIn(BaseModel):
 class WriteOffReversalOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "account_ref": "CR-2024-000187", "amount": "600000.00", "reversed_at": "2026-12-04T09:05:00-05:00",
+        "new_balance": "600000.00", "account_status": "open"}]})
     account_ref: str
     amount: Decimal
     reversed_at: dt.datetime
