@@ -124,6 +124,8 @@ class CommissionRatesIn(BaseModel):
 
 
 class CommissionRatesOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": "banco-andino", "rates": {"1-30": "0.08", "31-60": "0.12", "61-90": "0.15"}, "default": "0.25"}]})
     client: str
     rates: dict[str, Decimal]
     default: Decimal | None

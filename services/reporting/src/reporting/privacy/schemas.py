@@ -179,6 +179,8 @@ class ErasureIn(BaseModel):
 class ErasureAccepted(BaseModel):
     """v1: the erasure started (or the one already running for the person); follow it at /erasures/{id}."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "6a3f9d2e-4b1c-4e8a-9f7d-2c5b8e1a4d93", "status": "in_progress"}]})
     id: uuid.UUID
     status: Literal["in_progress", "completed"]
 
@@ -186,6 +188,12 @@ class ErasureAccepted(BaseModel):
 class ErasureOut(BaseModel):
     """v1: an erasure of a person's data, without any of it."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "6a3f9d2e-4b1c-4e8a-9f7d-2c5b8e1a4d93", "status": "completed", "reason": "request",
+        "note": "Solicitud de supresión del titular, radicado SUP-2026-0341 (Ley 1581 de 2012)",
+        "account_refs": ["CR-2019-004512"], "requested_at": "2026-12-03T10:00:00-05:00",
+        "completed_at": "2026-12-03T10:00:41-05:00",
+        "confirmed_by": ["ingest", "outreach", "payments"]}]})
     id: uuid.UUID
     status: Literal["in_progress", "completed"]
     reason: Literal["request", "retention"] = Field(description="why: the person's request, or retention's end")
@@ -216,6 +224,7 @@ class RetentionIn(BaseModel):
 
 
 class RetentionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"client": "banco-andino", "days_after_closure": 1825}]})
     client: str
     days_after_closure: int | None
 
