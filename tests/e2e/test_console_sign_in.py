@@ -22,10 +22,11 @@ PASSWORD = "una frase larga de acceso"
 
 @pytest.fixture
 async def console(database_url: str) -> AsyncIterator[tuple[str, str]]:
-    """Ingest (which mounts identity) served on a real port; its base URL and an operator key."""
+    """Ingest (which mounts identity) and reporting (the dashboard) served on a real port; its base URL and an
+    operator key."""
     platform = make_platform(settings_for_test(database_url), pool_size=3)
     _, key = await platform.keys.create(role="operator", now=platform.clock())
-    async with serving_app(build_app(platform, build_units(platform, ["ingest"]))) as base_url:
+    async with serving_app(build_app(platform, build_units(platform, ["ingest", "reporting"]))) as base_url:
         yield base_url, key
     await platform.db.dispose()
 
@@ -37,6 +38,9 @@ async def test_signing_in_in_a_browser_keeps_the_session_out_of_reach_of_scripts
     async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as api:
         made = await api.post("/v1/users", json={"email": "ana@agencia.co", "password": PASSWORD, "role": "operator"})
         assert made.status_code == 201, made.text
+        assert (await api.post("/v1/clients", json={
+            "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
+            "timezone": "America/Bogota", "locale": "es-CO"})).status_code == 201
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -75,6 +79,13 @@ async def test_signing_in_in_a_browser_keeps_the_session_out_of_reach_of_scripts
             .then(async r => [r.status, (await r.json()).created_by])""")
         assert with_token == [201, "user ana@agencia.co"]
 
+        # The dashboard works with the session alone: no key asked for, none kept.
+        await page.goto(base_url + "/dashboard")
+        await page.locator("#client-name", has_text="Banco Andino S.A.").wait_for()
+        assert await page.locator("#login").is_hidden()
+        assert await page.evaluate("[localStorage.length, sessionStorage.length]") == [0, 0]
+
+        await page.goto(base_url + "/console")
         await page.click("text=Cerrar sesión")
         await page.wait_for_url(base_url + "/console/sign-in")
         assert [c for c in await context.cookies() if c["name"] == "recaudo_session"] == []
