@@ -12,14 +12,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.auth import KeyRecord, KeyRole, Principal, Role
 from recaudo_common.db import Database
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError, not_found
+from recaudo_common.pagination import Page, PageRequest, cursor_time, cursor_uuid, page_request
 
 # The `app.state` name of the mounting unit's finder of client companies (a row, or None where there is none).
 CLIENT_FINDER = "identity_client_finder"
@@ -75,10 +77,12 @@ class KeyInfo(BaseModel):
                    revoked_at=record.revoked_at, hint=record.hint)
 
 
-class KeyList(BaseModel):
-    """v1"""
+class KeyList(Page[KeyInfo]):
+    """v1: a page of the keys, newest first; `next` links the following page."""
 
-    items: list[KeyInfo]
+
+# A page of keys: 100 unless asked, up to 1000 (the list answered up to 10,000 at once before it was paged).
+KeyPaging = Annotated[PageRequest, page_request(default=100, maximum=1000)]
 
 
 @dataclass(frozen=True)
@@ -142,12 +146,30 @@ async def create_key(body: KeyIn, principal: CurrentPrincipal, platform: Platfor
 
 
 @router.get("/keys", response_model=KeyList)
-async def list_keys(principal: CurrentPrincipal, platform: PlatformDep,
-                    limit: int = Query(1000, ge=1, le=10_000)) -> KeyList:
+async def list_keys(principal: CurrentPrincipal, platform: PlatformDep, paging: KeyPaging,
+                    response: Response) -> KeyList:
     """Every key, newest first: who it is for, when it expires or was revoked, and its last four
-    characters; never the key or its hash."""
+    characters; never the key or its hash. Follow `next`."""
     _require_key_manager(principal, "list")
-    return KeyList(items=[KeyInfo.of(r) for r in await platform.keys.list(limit=limit)])
+    key = paging.key(2)
+    after = None if key is None else (cursor_time(key[0]), cursor_uuid(key[1]))
+    found = await _keys_page(platform.db, after=after, limit=paging.limit + 1)
+    page = paging.page([KeyInfo.of(r) for r in found], lambda k: (k.created_at.isoformat(), str(k.id)), response)
+    return KeyList(items=page.items, next=page.next)
+
+
+async def _keys_page(db: Database, *, after: tuple[dt.datetime, uuid.UUID] | None, limit: int) -> list[KeyRecord]:
+    """Keys newest first, then by id (KeyStore.list's order), those after `after`: the last one of the previous
+    page."""
+    after_clause = "WHERE created_at < :t OR (created_at = :t AND id > :id) " if after else ""
+    async with db.transaction() as s:
+        rows = (await s.execute(text(
+            "SELECT id, role, client_slug, client_scope, label, created_at, expires_at, revoked_at, key_hint "
+            f"FROM identity.api_keys {after_clause}ORDER BY created_at DESC, id LIMIT :n"),
+            {"n": limit, **({"t": after[0], "id": after[1]} if after else {})})).mappings().all()
+    return [KeyRecord(r["id"], r["role"], r["client_slug"], None if r["client_scope"] is None else tuple(
+        r["client_scope"]), r["label"], r["created_at"], r["expires_at"], r["revoked_at"], r["key_hint"])
+        for r in rows]
 
 
 @router.delete("/keys/{key_id}", status_code=204)

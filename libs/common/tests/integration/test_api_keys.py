@@ -15,6 +15,7 @@ from recaudo_common.identity_api import CLIENT_FINDER, router
 from recaudo_common.migrate import COMMON_MIGRATIONS
 from recaudo_common.runtime import Platform, ServiceUnit, build_app, make_platform
 from recaudo_common.testing import settings_for_test
+from recaudo_common.testing_pages import assert_invalid_cursors_refused, walk_pages
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -136,3 +137,20 @@ async def test_a_key_names_only_client_companies_the_mounting_unit_knows(identit
     assert made.status_code == 201 and made.json()["client"] == "telco"
     listing = (await identity.http.get("/v1/keys", headers=op)).json()["items"]
     assert [item["client"] for item in listing if item["role"] == "client"] == ["telco"]
+
+
+async def test_the_keys_are_read_page_by_page_newest_first(identity: Identity) -> None:
+    op = identity.as_(identity.operator)
+    for n in range(6):  # two at each moment: the id orders those made at the same one
+        identity.clock.now = NOW + dt.timedelta(minutes=1 + n // 2)
+        assert (await identity.http.post("/v1/keys", headers=op, json={"role": "sre", "label": f"k{n}"})
+                ).status_code == 201
+    everything = (await identity.http.get("/v1/keys", headers=op)).json()["items"]
+    items, pages = await walk_pages(identity.http, "/v1/keys", limit=2, headers=op)
+    assert pages == 4 and items == everything and len(items) == 7  # the bootstrap key too, none twice or missed
+    assert [k["created_at"] for k in items] == sorted((k["created_at"] for k in items), reverse=True)
+    assert items[-1]["label"] == "bootstrap"
+    await assert_invalid_cursors_refused(identity.http, "/v1/keys", ("2026-03-04T15:00:00", items[0]["id"]),
+                                         ("2026-03-04T15:00:00+00:00", "k1"), headers=op)
+    for limit in ("0", "1001"):
+        assert (await identity.http.get("/v1/keys", params={"limit": limit}, headers=op)).status_code == 422
