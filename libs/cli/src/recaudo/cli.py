@@ -111,6 +111,7 @@ async def _dlq_replay(args: argparse.Namespace) -> None:
 
 async def _kafka_reseal(args: argparse.Namespace) -> None:
     from recaudo.kafka_reseal import TargetNotEmpty, report, reseal_topics
+    from recaudo_common.bus.kafka_security import KafkaSecurity
     from recaudo_common.personal_data import Vault
 
     settings = _settings()
@@ -124,7 +125,8 @@ async def _kafka_reseal(args: argparse.Namespace) -> None:
     try:
         copies = await reseal_topics(bootstrap=settings.kafka_bootstrap, db=platform.db,
                                      vault=Vault.from_settings(settings), from_prefix=source,
-                                     to_prefix=args.to_prefix, now=system_clock())
+                                     to_prefix=args.to_prefix, now=system_clock(),
+                                     security=KafkaSecurity.of(settings))
     except (TargetNotEmpty, ValueError) as refused:
         print(f"error: {refused}; nothing was copied", file=sys.stderr)
         raise SystemExit(1) from None

@@ -19,6 +19,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
+from recaudo_common.bus.kafka_security import KafkaSecurity
 from recaudo_common.db import Database
 from recaudo_common.events import TOPIC_NAMES, DebtorErased, Envelope, dlq_topic, topic_name
 from recaudo_common.personal_data import Vault
@@ -177,18 +178,19 @@ async def _copy_partition(consumer: AIOKafkaConsumer, producer: AIOKafkaProducer
 
 
 async def reseal_topics(*, bootstrap: str, db: Database, vault: Vault, from_prefix: str, to_prefix: str,
-                        now: dt.datetime) -> list[TopicCopy]:
+                        now: dt.datetime, security: KafkaSecurity | None = None) -> list[TopicCopy]:
     """Copies every topic of `from_prefix` that exists to `to_prefix` (created with the same partitions,
     replication and topic settings), each partition in order up to its end offset at the start, same keys,
     headers, timestamps and values except the version 1 account events, resealed with the same event_id.
     TargetNotEmpty, before copying anything, if a topic of `to_prefix` holds records."""
     if from_prefix == to_prefix:
         raise ValueError("the new prefix must differ from the old one")
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    secured = (security or KafkaSecurity()).client_args()  # the platform's own TLS and SASL settings
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **secured)
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-                                auto_offset_reset="earliest", isolation_level="read_committed")
+                                auto_offset_reset="earliest", isolation_level="read_committed", **secured)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=5,
-                                max_request_size=MAX_REQUEST_BYTES)
+                                max_request_size=MAX_REQUEST_BYTES, **secured)
     await admin.start()
     try:
         await consumer.start()

@@ -26,6 +26,7 @@ from recaudo_common.auth import Authenticator, KeyStore, Principal
 from recaudo_common.bus.base import Transport
 from recaudo_common.bus.consumer import Clock, ConsumerRuntime, Subscriptions
 from recaudo_common.bus.kafka import KafkaTransport
+from recaudo_common.bus.kafka_security import KafkaSecurity
 from recaudo_common.bus.postgres import PostgresTransport
 from recaudo_common.bus.relay import run_relay
 from recaudo_common.bus.retention import run_retention
@@ -94,7 +95,7 @@ class ServiceUnit:
 
 def make_transport(settings: PlatformSettings, db: Database) -> Transport:
     if settings.transport == "kafka":
-        return KafkaTransport(settings.kafka_bootstrap, settings.kafka_partitions)
+        return KafkaTransport(settings.kafka_bootstrap, settings.kafka_partitions, KafkaSecurity.of(settings))
     return PostgresTransport(db, settings.database_url)
 
 

@@ -95,6 +95,13 @@ class PlatformSettings(BaseSettings):
     kafka_bootstrap: str = "127.0.0.1:19092"
     topic_prefix: str = "recaudo"
     kafka_partitions: int = 6
+    # How the Kafka clients reach the brokers (recaudo_common.bus.kafka_security). PLAINTEXT is the local broker
+    # of `make kafka-start` and the tests; production on Kafka refuses anything but TLS (SASL_SSL or SSL).
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: str | None = None  # the brokers' CA (PEM); the system's CAs when unset
     bootstrap_operator_key: str | None = None
     link_secret: str = DEV_SECRET
     # Where debtors and providers reach the platform: payment links and providers' status callbacks.
@@ -179,9 +186,32 @@ class PlatformSettings(BaseSettings):
             if weak := weak_secret(previous) or _not_a_master_key(previous):
                 found.append(SettingProblem(self.variable("vault_previous_master_keys"),
                                             f"a previous vault master key {weak}"))
+        if self.transport == "kafka":
+            found += self._kafka_problems()
         if self.database_url == DEV_DATABASE_URL:
             found.append(SettingProblem(self.variable("database_url"),
                                         "is the development default (embedded PostgreSQL, no password)"))
+        return found
+
+    def _kafka_problems(self) -> list[SettingProblem]:
+        """Kafka in production: TLS to the brokers (events carry sealed personal data and the SASL password
+        would cross in clear), SASL credentials when SASL is used, and a CA file that exists."""
+        found = []
+        protocol = self.kafka_security_protocol
+        if protocol not in ("SASL_SSL", "SSL"):
+            found.append(SettingProblem(self.variable("kafka_security_protocol"),
+                                        f"Kafka without TLS ({protocol}; use SASL_SSL)"))
+        if protocol.startswith("SASL_"):
+            if not self.kafka_sasl_username:
+                found.append(SettingProblem(self.variable("kafka_sasl_username"), "Kafka SASL username not set"))
+            if not self.kafka_sasl_password:
+                found.append(SettingProblem(self.variable("kafka_sasl_password"), "Kafka SASL password not set"))
+            if self.kafka_sasl_mechanism == "PLAIN":
+                found.append(SettingProblem(self.variable("kafka_sasl_mechanism"),
+                                            "Kafka SASL PLAIN (use SCRAM-SHA-512)"))
+        if self.kafka_ssl_cafile and not os.path.isfile(self.kafka_ssl_cafile):
+            found.append(SettingProblem(self.variable("kafka_ssl_cafile"),
+                                        f"Kafka CA file {self.kafka_ssl_cafile} does not exist"))
         return found
 
 

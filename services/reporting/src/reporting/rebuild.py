@@ -28,6 +28,8 @@ READ_MODELS = ("accounts", "payments", "contacts", "promises", "bucket_changes",
 # Client companies are copied, not rebuilt; an erasure's events act on the vault and the erasures, not on reports.
 NOT_REPLAYED = ("client", DebtorErased.family)
 REBUILD_SCHEMA = "reporting_rebuild"
+# Each rebuild reads with a consumer group of its own, named from this (the reporting Kafka user may read them).
+REBUILD_GROUP_PREFIX = "reporting-rebuild-"
 
 
 class Difference(TypedDict):
@@ -57,7 +59,7 @@ async def rebuild(platform: Platform, *, client: str | None = None, schema: str 
     tables in `schema` (only `client`'s when given). Returns the number of events applied."""
     await _fresh_tables(platform, schema)
     handlers = {cls: h for cls, h in SUBSCRIPTIONS.handlers.items() if cls.family not in NOT_REPLAYED}
-    subs = Subscriptions(consumer=f"reporting-rebuild-{uuid.uuid4().hex[:8]}", schema=schema, handlers=handlers)
+    subs = Subscriptions(consumer=f"{REBUILD_GROUP_PREFIX}{uuid.uuid4().hex[:8]}", schema=schema, handlers=handlers)
     prefix = platform.settings.topic_prefix
     runtime = ConsumerRuntime(platform.db, platform.transport, subs, prefix, platform.clock)
     subscriber = platform.transport.subscriber(subs.consumer, subs.topics(prefix))

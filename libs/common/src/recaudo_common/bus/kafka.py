@@ -11,10 +11,21 @@ from aiokafka.errors import CommitFailedError, TopicAlreadyExistsError
 from aiokafka.structs import OffsetAndMetadata
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.bus.base import Message, OutgoingMessage, Subscriber, read_record, replayed_message
+from recaudo_common.bus.base import (
+    TRACE_HEADERS,
+    Message,
+    OutgoingMessage,
+    Subscriber,
+    read_record,
+    replayed_message,
+)
+from recaudo_common.bus.kafka_security import KafkaSecurity
 from recaudo_common.events import dlq_topic
+from recaudo_common.instrumentation import kafka_is_instrumented, publishing_under
+from recaudo_common.telemetry import extract_context
 
 log = logging.getLogger("recaudo.bus.kafka")
+DLQ_REPLAY_GROUP = "recaudo.dlq-replay."  # + the topic: `recaudo dlq replay`'s consumer group
 
 
 def _headers(raw: list[tuple[str, bytes]] | None) -> dict[str, str]:
@@ -30,16 +41,20 @@ def _headers(raw: list[tuple[str, bytes]] | None) -> dict[str, str]:
 
 
 class KafkaSubscriber:
-    def __init__(self, bootstrap: str, group: str, topics: list[str]) -> None:
+    def __init__(self, bootstrap: str, group: str, topics: list[str], security: KafkaSecurity | None = None) -> None:
         self.bootstrap, self.group, self.topics = bootstrap, group, topics
+        self.security = security or KafkaSecurity()
         self._consumer: AIOKafkaConsumer | None = None
 
-    async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
+    def new_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
             *self.topics, bootstrap_servers=self.bootstrap, group_id=self.group,
             enable_auto_commit=False, auto_offset_reset="earliest", isolation_level="read_committed",
-            metadata_max_age_ms=5000,
+            metadata_max_age_ms=5000, **self.security.client_args(),
         )
+
+    async def start(self) -> None:
+        self._consumer = self.new_consumer()
         await self._consumer.start()
 
     @property
@@ -86,16 +101,20 @@ class KafkaSubscriber:
 class KafkaTransport:
     name = "kafka"
 
-    def __init__(self, bootstrap: str, partitions: int = 6) -> None:
+    def __init__(self, bootstrap: str, partitions: int = 6, security: KafkaSecurity | None = None) -> None:
         self.bootstrap = bootstrap
         self.partitions = partitions
+        self.security = security or KafkaSecurity()
         self._producer: AIOKafkaProducer | None = None
 
-    async def start(self) -> None:
-        self._producer = AIOKafkaProducer(
+    def new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
             bootstrap_servers=self.bootstrap, enable_idempotence=True, acks="all", linger_ms=5,
-            max_batch_size=256 * 1024, request_timeout_ms=30000,
+            max_batch_size=256 * 1024, request_timeout_ms=30000, **self.security.client_args(),
         )
+
+    async def start(self) -> None:
+        self._producer = self.new_producer()
         try:
             await self._producer.start()
         except Exception:
@@ -109,7 +128,7 @@ class KafkaTransport:
             self._producer = None
 
     async def ensure_topics(self, topics: list[str]) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **self.security.client_args())
         await admin.start()
         try:
             existing = set(await admin.list_topics())
@@ -124,20 +143,26 @@ class KafkaTransport:
 
     async def publish(self, session: AsyncSession | None, messages: list[OutgoingMessage]) -> None:
         assert self._producer is not None, "transport not started"
-        futures = [
-            await self._producer.send(
-                m.topic, m.envelope_json.encode() if m.value is None else m.value, key=m.key.encode(),
-                headers=[(k, v.encode()) for k, v in m.headers.items()],
-            )
-            for m in messages
-        ]
+        # The trace context an event was emitted under travels with it in the outbox. Sent under that context,
+        # aiokafka's instrumentation makes the producer span its child and injects the producer span's own
+        # traceparent into the headers, so ours is left out (one traceparent per record); without the
+        # instrumentation the headers go as they are.
+        instrumented = kafka_is_instrumented()
+        futures = []
+        for m in messages:
+            headers = [(k, v.encode()) for k, v in m.headers.items() if not (instrumented and k in TRACE_HEADERS)]
+            with publishing_under(extract_context(m.headers)):
+                futures.append(await self._producer.send(
+                    m.topic, m.envelope_json.encode() if m.value is None else m.value, key=m.key.encode(),
+                    headers=headers,
+                ))
         await asyncio.gather(*futures)
 
     def subscriber(self, group: str, topics: list[str]) -> Subscriber:
-        return KafkaSubscriber(self.bootstrap, group, topics)
+        return KafkaSubscriber(self.bootstrap, group, topics, self.security)
 
     async def replay_dlq(self, topic: str, *, limit: int | None = None) -> int:
-        sub = KafkaSubscriber(self.bootstrap, f"recaudo.dlq-replay.{topic}", [dlq_topic(topic)])
+        sub = KafkaSubscriber(self.bootstrap, f"{DLQ_REPLAY_GROUP}{topic}", [dlq_topic(topic)], self.security)
         await sub.start()
         replayed = 0
         try:
