@@ -1,18 +1,22 @@
 """For SREs: the alert and recording rules pass promtool's check and unit tests, every rule is unit-tested (an
 alert both firing and silent), every alert says what happened and links a runbook that exists with its four
-sections, and the SLOs' thresholds are bucket boundaries of the histograms the code exports (a threshold between
-two boundaries would silently count every request as bad, or none)."""
+sections, the runbooks name only routes, commands, settings and queries that exist, and the SLOs' thresholds are
+bucket boundaries of the histograms the code exports (a threshold between two boundaries would silently count
+every request as bad, or none)."""
 
 from __future__ import annotations
 
+import argparse
 import re
 import shutil
 import subprocess
+import textwrap
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import Histogram
+from prometheus_client import REGISTRY, Histogram
 from prometheus_client.utils import floatToGoString
 
 from recaudo_common import telemetry
@@ -119,3 +123,85 @@ def test_the_slo_thresholds_are_bucket_boundaries_of_the_exported_histograms() -
     for metric, le in thresholds:
         assert metric in buckets, f"{metric} is no histogram the code exports"
         assert le in buckets[metric], f"{metric} has no bucket le=\"{le}\" (it has {sorted(buckets[metric])})"
+
+
+def settings_variables() -> set[str]:
+    """Every environment variable some settings class reads."""
+    from ingest.settings import IngestSettings
+    from outreach.settings import OutreachSettings
+    from payments.settings import PaymentsSettings
+    from recaudo_common.settings import PlatformSettings
+    from reporting.settings import ReportingSettings
+    from segmentation.settings import SegmentationSettings
+
+    return {variable for cls in (PlatformSettings, IngestSettings, SegmentationSettings, OutreachSettings,
+                                 PaymentsSettings, ReportingSettings)
+            for field in cls.model_fields for variable in cls.variables_of(field)}
+
+
+def cli_commands(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
+    """The `recaudo` command's subcommands and theirs, read from the parser its main() builds."""
+    from recaudo import cli
+
+    class Built(Exception):
+        pass
+
+    def stop(parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
+        raise Built(parser)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", stop)
+    with pytest.raises(Built) as built:
+        cli.main([])
+    parser = built.value.args[0]
+
+    def choices(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+        return {k: v for a in p._actions if isinstance(a, argparse._SubParsersAction)
+                for k, v in a.choices.items()}
+
+    return {name: set(choices(sub)) for name, sub in choices(parser).items()}
+
+
+def shape(path: str) -> str:
+    """A path with its parameters, `{slug}` in a route or `SLUG` in a runbook, as `{}`."""
+    return re.sub(r"\{\w+\}|(?<=/)[A-Z][A-Z_]*(?=/|$)", "{}", path)
+
+
+def test_the_runbooks_name_only_routes_commands_settings_and_queries_that_exist(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from recaudo.deploy import SERVICES
+    from recaudo.services import openapi_of
+
+    text = "\n".join(p.read_text() for p in sorted(RUNBOOKS.glob("*.md")))
+    routes = {shape(path) for service in SERVICES for path in openapi_of(service)["paths"]}
+    routes |= {"/healthz", "/readyz", "/metrics"}
+    prose = re.sub(r"```promql\n.*?```", "", text, flags=re.S)  # the queries' route matchers are checked below
+    for mentioned in set(re.findall(r"(?<![\w.])(/v1/[\w/-]*/(?=['`\s])|/v1/[\w{}/.-]*[\w}])", prose)):
+        if mentioned.endswith("/"):  # a prefix, as in a grep
+            assert any(r.startswith(mentioned) for r in routes), mentioned
+        else:
+            assert shape(mentioned) in routes, f"the runbooks name {mentioned}, which no service serves"
+    commands = cli_commands(monkeypatch)
+    # `kubectl -n recaudo ...` names the namespace
+    for command, sub in re.findall(r"(?<![\w-])(?<!-n )recaudo ([a-z]+)(?: ([a-z]+))?", text):
+        assert command in commands, f"the runbooks name `recaudo {command}`, which does not exist"
+        assert not commands[command] or sub in commands[command], f"`recaudo {command} {sub}` does not exist"
+    variables = settings_variables()
+    unknown = sorted(v for v in set(re.findall(r"RECAUDO_[A-Z_]+[A-Z]", text)) if v not in variables)
+    assert not unknown, f"the runbooks name settings no settings class reads: {unknown}"
+    # every PromQL block parses, and reads only recorded series or metrics the code exports
+    blocks = re.findall(r"```promql\n(.*?)```", text, re.S)
+    # one query a line; a line indented further continues the one above
+    exprs = [e.strip() for block in blocks for e in re.split(r"\n(?=\S)", textwrap.dedent(block).strip("\n"))]
+    exprs = [re.sub(r"\s*\n\s*", " ", e) for e in exprs if e]
+    assert len(exprs) >= 30
+    exported = {m.name for m in REGISTRY.collect()} | {"up"}
+    recorded = {r["record"] for r in rules() if "record" in r}
+    for expr in exprs:
+        read = {re.sub(r"_(bucket|count|sum|total)$", "", m) for m in re.findall(r"recaudo_[a-z_]+", expr)}
+        assert read <= exported, f"{expr} reads {sorted(read - exported)}"
+        assert set(re.findall(r"[a-z_]+:[a-z_]+:[a-z0-9_]+", expr)) <= recorded, expr
+    path = tmp_path / "runbooks.yml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "runbooks", "rules": [
+        {"record": f"runbook:query:q{i}", "expr": e} for i, e in enumerate(exprs)]}]}))
+    check = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
