@@ -205,3 +205,21 @@ def test_the_runbooks_name_only_routes_commands_settings_and_queries_that_exist(
         {"record": f"runbook:query:q{i}", "expr": e} for i, e in enumerate(exprs)]}]}))
     check = subprocess.run([promtool(), "check", "rules", str(path)], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_runbooks_name_only_kubernetes_objects_and_labels_the_manifests_have() -> None:
+    text = "\n".join(p.read_text() for p in sorted(RUNBOOKS.glob("*.md")))
+    objects = [o for path in sorted((REPOSITORY_ROOT / "deploy" / "k8s").rglob("*.yaml"))
+               for o in yaml.safe_load_all(path.read_text()) if isinstance(o, dict) and "metadata" in o]
+    names = {(o["kind"].lower(), o["metadata"]["name"]) for o in objects}
+    kinds = {"deploy": "deployment", "job": "job", "hpa": "horizontalpodautoscaler"}
+    mentioned = [(kinds.get(k, k), n) for k, n in
+                 re.findall(r"\b(deploy|job)/(recaudo-[a-z-]+)", text)
+                 + re.findall(r"\bget (scaledobject|hpa|cluster|kafka) (recaudo[a-z-]*)", text)]
+    assert len(mentioned) >= 10
+    for kind, name in mentioned:
+        assert (kind, name) in names, f"the runbooks name {kind} {name}, which deploy/k8s does not have"
+    labels = {f"{k}={v}" for o in objects for k, v in (o["metadata"].get("labels") or {}).items()}
+    for selector in set(re.findall(r"-l ([a-z./]+=[a-z-]+)", text)):
+        if not selector.startswith("strimzi.io/"):  # Strimzi labels the pods it makes
+            assert selector in labels, f"the runbooks select pods by {selector}, which no object has"
