@@ -1,6 +1,7 @@
 """The Kubernetes manifests under deploy/k8s, generated from the code (`recaudo deploy k8s`): the services, the
-topics every event family needs (and their dead-letter topics), the Ingress routing table from each service's
-OpenAPI, and the settings each container reads. `make test` fails when the committed files drift from it."""
+topics every event family needs (and their dead-letter topics) with a Kafka user per service, the Gateway API
+routes from each service's OpenAPI, backups, and the settings each container reads. `make test` fails when the
+committed files drift from it."""
 
 from __future__ import annotations
 
@@ -11,15 +12,13 @@ from typing import Any
 
 import yaml
 
-from recaudo_common.events import REGISTRY, dlq_topic, topic_name
-from recaudo_common.postgres_logging import CSVLOG_SETTINGS
+from recaudo import deploy_gateway, deploy_kafka, deploy_postgres
 
 SERVICES = ("ingest", "segmentation", "outreach", "payments", "reporting")
 PREFIX = "recaudo"
 PARTITIONS = 6
 IMAGE = "ghcr.io/recaudo/recaudo"
 LABELS = {"app.kubernetes.io/part-of": "recaudo"}
-STRIMZI_API = "kafka.strimzi.io/v1"
 # What each service's worker waits on: its consumer group's lag, plus work kept in PostgreSQL.
 WORKER_BACKLOG = {
     "ingest": "SELECT count(*) FROM ingest.portfolios WHERE status IN ('queued', 'processing')",
@@ -56,7 +55,7 @@ SERVICE_SECRET_ENV = {
 PRODUCTION_PROVIDERS = {"sms": "twilio", "whatsapp": "twilio", "email": "smtp", "voice": "twilio", "letter": "off"}
 CONFIG = {
     "RECAUDO_ENVIRONMENT": "production", "RECAUDO_TRANSPORT": "kafka",
-    "RECAUDO_KAFKA_BOOTSTRAP": "recaudo-kafka-bootstrap:9092", "RECAUDO_TOPIC_PREFIX": PREFIX,
+    **deploy_kafka.client_config(), "RECAUDO_TOPIC_PREFIX": PREFIX,
     "RECAUDO_KAFKA_PARTITIONS": str(PARTITIONS), "RECAUDO_LOG_LEVEL": "INFO",
     "RECAUDO_OTLP_ENDPOINT": "http://otel-collector.observability:4318",
     "RECAUDO_PUBLIC_URL": "https://recaudo.example.com",
@@ -75,28 +74,20 @@ BOUNCE_CONFIG = {"RECAUDO_OUTREACH_SMTP_BOUNCE_HOST": "0.0.0.0",  # the pod's in
 
 
 def topics() -> list[str]:
-    families = sorted({cls.family for cls in REGISTRY.values()})
-    return [t for f in families for t in (topic_name(PREFIX, f), dlq_topic(topic_name(PREFIX, f)))]
-
-
-def route_regex(path: str) -> str:
-    """An OpenAPI path template as an anchored regex for the Ingress (nginx `use-regex`)."""
-    parts = re.split(r"(\{[^}]+\})", path)
-    return "^" + "".join("[^/]+" if p.startswith("{") else re.escape(p).replace("\\-", "-") for p in parts) + "$"
+    return deploy_kafka.topics(PREFIX)
 
 
 def routing_table() -> list[tuple[str, str]]:
-    """(path regex, service) for every path of every service's OpenAPI, plus the debtor page and dashboard."""
+    """(path regex, service) for every path of every service's OpenAPI, plus its pages: what the Gateway's
+    HTTPRoutes route, as one table (the chaos test's client routes with it)."""
     from recaudo.services import openapi_of
 
     rules: list[tuple[str, str]] = []
     for name in SERVICES:
         for path in sorted(openapi_of(name)["paths"]):
             if path.startswith("/v1/"):
-                rules.append((route_regex(path), name))
-    # /checkout/{ticket or payment reference}: payments' checkout and outcome pages, which gateways return to.
-    rules += [("^/pay/[^/]+(/[a-z]+)?$", "outreach"), ("^/u/[^/]+$", "outreach"), ("^/checkout/[^/]+$", "payments"),
-              ("^/dashboard(/static/[A-Za-z0-9._-]+)?$", "reporting")]
+                rules.append((deploy_gateway.route_regex(path), name))
+    rules += [(f"^{re.escape(page)}(/.*)?$", name) for name, pages in deploy_gateway.PAGES.items() for page in pages]
     return rules
 
 
@@ -119,9 +110,10 @@ def _container(service: str, role: str) -> dict[str, Any]:
         "name": service, "image": f"{IMAGE}:latest", "args": args,
         "ports": [{"name": "http", "containerPort": 8000}],
         "envFrom": [{"configMapRef": {"name": "recaudo-config"}}],
-        "env": [{"name": k, "valueFrom": {"secretKeyRef": {"name": "recaudo-secrets", "key": v,
-                                                            "optional": k not in SECRET_ENV}}}
-                for k, v in secrets.items()],
+        "env": [*({"name": k, "valueFrom": {"secretKeyRef": {"name": "recaudo-secrets", "key": v,
+                                                              "optional": k not in SECRET_ENV}}}
+                  for k, v in secrets.items()),
+                *deploy_kafka.client_env(service)],  # its own Kafka user
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5, "failureThreshold": 3},
         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10,
                           "failureThreshold": 6, "initialDelaySeconds": 10},
@@ -132,7 +124,8 @@ def _container(service: str, role: str) -> dict[str, Any]:
                       if role == "api" else
                       {"requests": {"cpu": "200m", "memory": "384Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}),
         "securityContext": SECURITY,
-        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - the pod's own emptyDir
+        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - the pod's own emptyDir
+                         deploy_kafka.CA_MOUNT],
     }
 
 
@@ -170,7 +163,8 @@ def _deployment(service: str, role: str) -> dict[str, Any]:
                     "securityContext": {"runAsNonRoot": True, "fsGroup": 10001,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [_container(service, role)],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": _tmp_size(service)}}],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": _tmp_size(service)}},
+                                deploy_kafka.CA_VOLUME],
                 },
             },
         },
@@ -183,7 +177,8 @@ def _service_objects(service: str) -> list[dict[str, Any]]:
     # Every service consumes (ingest since #19: the erasure requests), so every worker scales on its lag.
     triggers: list[dict[str, Any]] = [{"type": "kafka", "metadata": {
         "bootstrapServers": CONFIG["RECAUDO_KAFKA_BOOTSTRAP"], "consumerGroup": f"{PREFIX}.{service}",
-        "lagThreshold": "1000", "offsetResetPolicy": "earliest"}}]
+        "lagThreshold": "1000", "offsetResetPolicy": "earliest", "sasl": "scram_sha512", "tls": "enable"},
+        "authenticationRef": {"name": f"recaudo-kafka-{service}"}}]
     if service in WORKER_BACKLOG:
         triggers.append({"type": "postgresql", "metadata": {
             "query": WORKER_BACKLOG[service], "targetQueryValue": "500" if service == "outreach" else "1"},
@@ -201,67 +196,18 @@ def _service_objects(service: str) -> list[dict[str, Any]]:
                   "minReplicas": 2, "maxReplicas": 6,
                   "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
                       "type": "Utilization", "averageUtilization": 70}}}]}},
+        deploy_kafka.keda_auth(service, LABELS),
         {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": _meta(worker, service),
          "spec": {"scaleTargetRef": {"name": worker}, "minReplicaCount": 1, "maxReplicaCount": PARTITIONS,
                   "pollingInterval": 15, "cooldownPeriod": 300, "triggers": triggers}},
     ]
 
 
-def _kafka() -> list[dict[str, Any]]:
-    # Strimzi 1.0 serves kafka.strimzi.io/v1 only; KRaft and node pools are all it runs, so no annotations.
-    kafka = {"apiVersion": STRIMZI_API, "kind": "Kafka", "metadata": _meta("recaudo", "kafka"),
-             "spec": {"kafka": {"version": "4.1.0", "metadataVersion": "4.1-IV1",
-                                "listeners": [{"name": "plain", "port": 9092, "type": "internal", "tls": False}],
-                                "config": {"offsets.topic.replication.factor": 3,
-                                           "transaction.state.log.replication.factor": 3,
-                                           "transaction.state.log.min.isr": 2, "default.replication.factor": 3,
-                                           "min.insync.replicas": 2, "auto.create.topics.enable": False}},
-                      "entityOperator": {"topicOperator": {}}}}
-    pool = {"apiVersion": STRIMZI_API, "kind": "KafkaNodePool",
-            "metadata": _meta("dual-role", "kafka", labels={**LABELS, "app.kubernetes.io/name": "dual-role",
-                                                            "strimzi.io/cluster": "recaudo"}),
-            "spec": {"replicas": 3, "roles": ["controller", "broker"],
-                     "storage": {"type": "jbod", "volumes": [{"id": 0, "type": "persistent-claim", "size": "100Gi",
-                                                              "deleteClaim": False, "kraftMetadata": "shared"}]}}}
-    out = [kafka, pool]
-    for topic in topics():
-        dead = topic.endswith(".dlq")
-        out.append({
-            "apiVersion": STRIMZI_API, "kind": "KafkaTopic",
-            "metadata": _meta(topic.replace(".", "-"), "kafka",
-                              labels={**LABELS, "app.kubernetes.io/name": topic.replace(".", "-"),
-                                      "strimzi.io/cluster": "recaudo"}),
-            "spec": {"topicName": topic, "partitions": 1 if dead else PARTITIONS, "replicas": 3,
-                     # Main topics keep everything: `recaudo reporting rebuild` replays them from the beginning.
-                     # Dead letters are kept 30 days for `recaudo dlq replay`.
-                     "config": {"retention.ms": 30 * 24 * 3600 * 1000 if dead else -1, "min.insync.replicas": 2,
-                                "cleanup.policy": "delete"}}})
-    return out
+def _gateway() -> list[dict[str, Any]]:
+    from recaudo.services import openapi_of
 
-
-def _postgres() -> dict[str, Any]:
-    return {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "metadata": _meta("recaudo-db", "postgres"),
-            "spec": {"instances": 3, "imageName": "ghcr.io/cloudnative-pg/postgresql:18",
-                     "storage": {"size": "100Gi"}, "walStorage": {"size": "20Gi"},
-                     "bootstrap": {"initdb": {"database": "recaudo", "owner": "recaudo"}},
-                     # CSVLOG_SETTINGS: the server's log keeps no personal data in the csvlog format CNPG forces
-                     "postgresql": {"parameters": {"max_connections": "400", "shared_buffers": "1GB",
-                                                   **CSVLOG_SETTINGS}},
-                     "monitoring": {"enablePodMonitor": False}}}
-
-
-def _ingress(rules: list[tuple[str, str]]) -> dict[str, Any]:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-            "metadata": _meta("recaudo", "ingress", annotations={
-                "nginx.ingress.kubernetes.io/use-regex": "true",
-                "nginx.ingress.kubernetes.io/proxy-body-size": "2100m",
-                "nginx.ingress.kubernetes.io/proxy-buffering": "off"}),  # server-sent events
-            "spec": {"ingressClassName": "nginx", "tls": [{"hosts": ["recaudo.example.com"],
-                                                           "secretName": "recaudo-tls"}],
-                     "rules": [{"host": "recaudo.example.com", "http": {"paths": [
-                         {"path": regex, "pathType": "ImplementationSpecific",
-                          "backend": {"service": {"name": f"recaudo-{service}", "port": {"name": "http"}}}}
-                         for regex, service in rules]}}]}}
+    routes = [r for name in SERVICES for r in deploy_gateway.service_routes(name, openapi_of(name), LABELS)]
+    return [*deploy_gateway.gateway(LABELS), *routes]
 
 
 def _migrate_job() -> dict[str, Any]:
@@ -274,7 +220,8 @@ def _migrate_job() -> dict[str, Any]:
                 "spec": {"restartPolicy": "OnFailure", "serviceAccountName": "recaudo-ingest",
                          "automountServiceAccountToken": False,
                          "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
-                         "containers": [container], "volumes": [{"name": "tmp", "emptyDir": {}}]}}}}
+                         "containers": [container],
+                         "volumes": [{"name": "tmp", "emptyDir": {}}, deploy_kafka.CA_VOLUME]}}}}
 
 
 def _network_policies() -> list[dict[str, Any]]:
@@ -284,10 +231,11 @@ def _network_policies() -> list[dict[str, Any]]:
     return [
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("recaudo-default-deny"),
          "spec": {"podSelector": recaudo, "policyTypes": ["Ingress", "Egress"]}},
-        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("recaudo-api-from-ingress"),
+        # The APIs take requests from the Gateway's own pods only, in whichever namespace its implementation runs.
+        {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("recaudo-api-from-gateway"),
          "spec": {"podSelector": {"matchLabels": {"recaudo.io/role": "api"}}, "policyTypes": ["Ingress"],
-                  "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
-                      "kubernetes.io/metadata.name": "ingress-nginx"}}}], "ports": [{"port": 8000}]}]}},
+                  "ingress": [{"from": [{"namespaceSelector": {}, "podSelector": {"matchLabels": {
+                      deploy_gateway.GATEWAY_POD_LABEL: deploy_gateway.GATEWAY}}}], "ports": [{"port": 8000}]}]}},
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("recaudo-scrape"),
          "spec": {"podSelector": recaudo, "policyTypes": ["Ingress"],
                   "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
@@ -295,7 +243,8 @@ def _network_policies() -> list[dict[str, Any]]:
         {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta("recaudo-egress"),
          "spec": {"podSelector": recaudo, "policyTypes": ["Egress"], "egress": [
              dns,
-             {"to": [{"podSelector": {"matchLabels": {"strimzi.io/cluster": "recaudo"}}}], "ports": [{"port": 9092}]},
+             {"to": [{"podSelector": {"matchLabels": {"strimzi.io/cluster": deploy_kafka.CLUSTER}}}],
+              "ports": [{"port": deploy_kafka.LISTENER_PORT}]},
              {"to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": "recaudo-db"}}}], "ports": [{"port": 5432}]},
              {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "observability"}}}],
               "ports": [{"port": 4318}]}]}},
@@ -334,7 +283,9 @@ def _pdbs() -> list[dict[str, Any]]:
 
 def _observability(root: Path) -> list[dict[str, Any]]:
     rules = (root / "deploy" / "prometheus" / "alerts.yml").read_text()
-    dashboard = (root / "deploy" / "grafana" / "dashboards" / "recaudo-overview.json").read_text()
+    # every dashboard of deploy/grafana (one per service, the business one, the overview): Grafana's sidecar loads
+    # each key of a ConfigMap labelled grafana_dashboard as a dashboard
+    dashboards = {p.name: p.read_text() for p in sorted((root / "deploy" / "grafana" / "dashboards").glob("*.json"))}
     return [
         {"apiVersion": "v1", "kind": "ConfigMap",
          "metadata": _meta("recaudo-prometheus-rules", "observability",
@@ -343,7 +294,7 @@ def _observability(root: Path) -> list[dict[str, Any]]:
         {"apiVersion": "v1", "kind": "ConfigMap",
          "metadata": _meta("recaudo-grafana-dashboards", "observability",
                            labels={**LABELS, "app.kubernetes.io/name": "recaudo-grafana-dashboards",
-                                   "grafana_dashboard": "1"}), "data": {"recaudo-overview.json": dashboard}},
+                                   "grafana_dashboard": "1"}), "data": dashboards},
     ]
 
 
@@ -375,12 +326,15 @@ def render(root: Path) -> dict[str, str]:
                  "metadata": _meta("recaudo-postgres"),
                  "spec": {"secretTargetRef": [{"parameter": "connection", "name": "recaudo-secrets",
                                                "key": "keda-postgres-connection"}]}}
-    files["base/platform.yaml"] = HEADER + _dump([config, keda_auth, _migrate_job(), _ingress(routing_table())])
-    files["base/kafka.yaml"] = HEADER + _dump(_kafka())
-    files["base/postgres.yaml"] = HEADER + _dump([_postgres()])
+    files["base/platform.yaml"] = HEADER + _dump([config, keda_auth, _migrate_job()])
+    files["base/gateway.yaml"] = HEADER + _dump(_gateway())
+    files["base/kafka.yaml"] = HEADER + _dump([
+        *deploy_kafka.cluster(_meta(deploy_kafka.CLUSTER, "kafka"), LABELS, PREFIX, PARTITIONS),
+        *deploy_kafka.users(SERVICES, PREFIX, LABELS)])
+    files["base/postgres.yaml"] = HEADER + _dump([deploy_postgres.cluster(_meta(deploy_postgres.CLUSTER, "postgres"))])
     files["base/kustomization.yaml"] = HEADER + _kustomization(
         labels=[{"pairs": {"app.kubernetes.io/instance": "recaudo"}, "includeSelectors": False}],
-        resources=["platform.yaml", "kafka.yaml", "postgres.yaml", *(f"{s}/" for s in SERVICES)])
+        resources=["platform.yaml", "gateway.yaml", "kafka.yaml", "postgres.yaml", *(f"{s}/" for s in SERVICES)])
     files["components/network-policies/policies.yaml"] = HEADER + _dump(_network_policies())
     files["components/network-policies/kustomization.yaml"] = HEADER + _component(resources=["policies.yaml"])
     files["components/pdb/pdb.yaml"] = HEADER + _dump(_pdbs())
@@ -393,6 +347,11 @@ def render(root: Path) -> dict[str, str]:
         patches=[{"target": {"kind": "Deployment", "name": "recaudo-outreach-worker"}, "patch": json.dumps([{
             "op": "add", "path": "/spec/template/spec/containers/0/ports/-",
             "value": {"name": "smtp-bounces", "containerPort": BOUNCE_PORT, "protocol": "TCP"}}])}])
+    files["components/backups/backups.yaml"] = HEADER + _dump(deploy_postgres.backups(LABELS))
+    files["components/backups/kustomization.yaml"] = HEADER + _component(
+        resources=["backups.yaml"],
+        patches=[{"target": {"kind": "Cluster", "name": deploy_postgres.CLUSTER}, "patch": json.dumps([{
+            "op": "add", "path": "/spec/plugins", "value": deploy_postgres.cluster_plugins()}])}])
     files["components/observability/observability.yaml"] = HEADER + _dump(_observability(root))
     files["components/observability/kustomization.yaml"] = HEADER + _component(resources=["observability.yaml"])
     small = [{"op": "replace", "path": "/spec/minReplicas", "value": 1}]
@@ -423,7 +382,7 @@ def render(root: Path) -> dict[str, str]:
     files["overlays/prod/kustomization.yaml"] = HEADER + _kustomization(
         namespace="recaudo", resources=["../../base"],
         components=["../../components/network-policies", "../../components/pdb", "../../components/observability",
-                    "../../components/bounce-receiver"],
+                    "../../components/bounce-receiver", "../../components/backups"],
         images=[{"name": IMAGE, "newTag": "1.0.0"}])
     return files
 

@@ -1,6 +1,6 @@
 """The platform as production runs it, on one machine: its own PostgreSQL, its own Kafka broker and each of the
 five services as a separate OS process, with the controls fault injection and the pipeline benchmark need
-(SIGKILL a service, restart the broker, restart PostgreSQL) and one HTTP client that routes like the Ingress."""
+(SIGKILL a service, restart the broker, restart PostgreSQL) and one HTTP client that routes like the Gateway."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ class Postgres:
 
 
 class Router:
-    """Sends each /v1 path to the service whose OpenAPI declares it, with the Ingress's routing table."""
+    """Sends each /v1 path to the service whose OpenAPI declares it, with the Gateway's routing table."""
 
     def __init__(self, table: list[tuple[str, str]], base_urls: dict[str, str]) -> None:
         self.rules = [(re.compile(pattern), service) for pattern, service in table]
