@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-INVALID_CURSORS = ("not-base64!", "WyJ4Il0", "bnVsbA", "W3RydWVd", "WzEsMiwzLDQsNSw2XQ")
+INVALID_CURSORS = ("not-base64!", "e30", "bnVsbA", "W3RydWVd", "WzEsMiwzLDQsNSw2XQ")
 
 
 async def walk_pages(http: httpx.AsyncClient, url: str, *, limit: int,

@@ -12,6 +12,7 @@ from ingest.main import build
 from ingest.settings import IngestSettings
 from recaudo_common.runtime import build_app, make_platform
 from recaudo_common.testing import settings_for_test
+from recaudo_common.testing_pages import assert_invalid_cursors_refused, walk_pages
 
 pytestmark = pytest.mark.integration
 START = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
@@ -90,3 +91,17 @@ async def test_another_client_companys_list_and_a_cursor_this_list_never_gave_ar
         assert refused.json()["code"] in ("invalid_cursor", "validation_error"), refused.json()
     for limit in ("0", "501", "x"):
         assert (await banco.get("/v1/clients/banco/portfolios", params={"limit": limit})).status_code == 422
+
+
+async def test_the_client_companies_are_read_page_by_page_by_slug(
+        api: tuple[httpx.AsyncClient, httpx.AsyncClient, httpx.AsyncClient]) -> None:
+    operator, banco, _ = api
+    for slug in ("caja", "zeta", "andina", "mutual", "fondo"):
+        assert (await operator.post("/v1/clients", json=client(slug))).status_code == 201
+    items, pages = await walk_pages(operator, "/v1/clients", limit=2)
+    assert pages == 4 and [c["slug"] for c in items] == [
+        "andina", "banco", "caja", "fondo", "mutual", "telco", "zeta"]  # by slug, none twice, none missed
+    assert items == (await operator.get("/v1/clients")).json()["items"]
+    own, _ = await walk_pages(banco, "/v1/clients", limit=1)
+    assert [c["slug"] for c in own] == ["banco"]  # a client company's key pages through its own only
+    await assert_invalid_cursors_refused(operator, "/v1/clients", (1,), (None,))

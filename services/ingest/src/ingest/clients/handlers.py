@@ -159,10 +159,11 @@ def _settings(client: ClientCompany) -> dict[str, object]:
     return {k: v for k, v in dataclasses.asdict(client).items() if k not in ("max_upload_bytes", "created_at")}
 
 
-async def client_companies(db: Database, scope: Sequence[str] | None) -> list[ClientCompany]:
-    """The client companies of `scope` (every one when None), by slug."""
+async def client_companies(db: Database, scope: Sequence[str] | None, *, after: str | None,
+                           limit: int) -> list[ClientCompany]:
+    """The client companies of `scope` (every one when None), by slug, those after the slug `after`."""
     async with db.transaction() as s:
-        return await store.list_clients(s, scope)
+        return await store.list_clients(s, scope, after=after, limit=limit)
 
 
 async def save_mapping_profile(db: Database, client: ClientCompany, name: str, mapping: dict[str, str], *,

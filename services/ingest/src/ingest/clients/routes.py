@@ -16,6 +16,7 @@ from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError
 from recaudo_common.events import Channel
 from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS, ArrangementLimits
+from recaudo_common.pagination import Page, Paging, cursor_str
 from recaudo_common.preconditions import IfMatchHeader
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
 
@@ -148,8 +149,8 @@ class ClientPatch(BaseModel):
     currency: str | None = None
 
 
-class ClientList(BaseModel):
-    items: list[ClientOut]
+class ClientList(Page[ClientOut]):
+    """v1: a page of the client companies, by slug; `next` links the following page."""
 
 
 class MappingProfileIn(BaseModel):
@@ -189,15 +190,20 @@ async def create_client(body: ClientIn, principal: CurrentPrincipal, platform: P
 
 
 @router.get("/clients", response_model=ClientList)
-async def list_clients(principal: CurrentPrincipal, platform: PlatformDep) -> ClientList:
+async def list_clients(principal: CurrentPrincipal, platform: PlatformDep, paging: Paging,
+                       response: Response) -> ClientList:
     """The client companies the caller may see, by slug: every one for an operator, its own for a client
-    company's key or user."""
+    company's key or user; follow `next`."""
     principal.require_role("operator", "client")
     scope: tuple[str, ...] | None = principal.client_scope
     if principal.role == "client":
         scope = (principal.client_slug or "",)
-    clients = await handlers.client_companies(platform.db, scope)
-    return ClientList(items=[ClientOut.model_validate(c, from_attributes=True) for c in clients])
+    key = paging.key(1)
+    after = None if key is None else cursor_str(key[0])
+    clients = await handlers.client_companies(platform.db, scope, after=after, limit=paging.limit + 1)
+    page = paging.page([ClientOut.model_validate(c, from_attributes=True) for c in clients], lambda c: (c.slug,),
+                       response)
+    return ClientList(items=page.items, next=page.next)
 
 
 def _settings_out(client: ClientCompany, response: Response) -> ClientOut:

@@ -89,10 +89,14 @@ async def update_settings(s: AsyncSession, slug: str, changes: dict[str, object]
                     {**changes, "now": now, "s": slug})
 
 
-async def list_clients(s: AsyncSession, slugs: Sequence[str] | None) -> list[ClientCompany]:
-    where = "WHERE slug = ANY(:slugs)" if slugs is not None else ""
-    rows = (await s.execute(text(f"SELECT {CLIENT_COLUMNS} FROM ingest.clients {where} ORDER BY slug"),
-                            {"slugs": list(slugs or [])})).mappings().all()
+async def list_clients(s: AsyncSession, slugs: Sequence[str] | None, *, after: str | None = None,
+                       limit: int | None = None) -> list[ClientCompany]:
+    """By slug, those of `slugs` (every one when None), after the slug `after`, at most `limit`."""
+    where = " AND ".join(["TRUE", *(["slug = ANY(:slugs)"] if slugs is not None else []),
+                          *(["slug > :after"] if after is not None else [])])
+    rows = (await s.execute(text(f"SELECT {CLIENT_COLUMNS} FROM ingest.clients WHERE {where} ORDER BY slug "
+                                 f"{'LIMIT :n' if limit is not None else ''}"),
+                            {"slugs": list(slugs or []), "after": after, "n": limit})).mappings().all()
     return [_client(r) for r in rows]
 
 
