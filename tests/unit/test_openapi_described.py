@@ -62,9 +62,9 @@ def every_example(document: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], A
             yield from schema_examples(parameter.get("schema"), (*at, "parameters", str(i), "schema"))
             for example in media_examples(parameter):
                 yield (*at, "parameters", str(i), "schema"), example
-        bodies = [("requestBody", op.get("requestBody") or {})]
-        bodies += [("responses", status, response) for status, response in op.get("responses", {}).items()]
-        for *where, body in bodies:
+        bodies: list[tuple[tuple[str, ...], dict[str, Any]]] = [(("requestBody",), op.get("requestBody") or {})]
+        bodies += [(("responses", status), response) for status, response in op.get("responses", {}).items()]
+        for where, body in bodies:
             for content_type, media in (body.get("content") or {}).items():
                 schema_at = (*at, *where, "content", content_type, "schema")
                 for example in media_examples(media):
