@@ -198,6 +198,16 @@ class ArrangementList(BaseModel):
 class BankFileOut(BaseModel):
     """v1: what became of each row of a bank file, or why the whole file was refused."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "d3b7f1a9-5c2e-4e8b-a6d4-7f9c1e3b5a28", "filename": "recaudo-bancolombia-2026-12-02.txt",
+        "received_at": "2026-12-03T07:45:10-05:00", "counts": {"applied": 2, "unmatched": 1},
+        "results": [{"row": 2, "status": "applied", "reference": "CR-2024-000187", "amount": "150000.00",
+                     "payment_id": "e2a7c4f1-9b3d-4c8e-a1f5-6d2b8e4c7a90"},
+                    {"row": 3, "status": "applied", "reference": "CR-2024-000342", "amount": "85000.00",
+                     "payment_id": "7b1c3d5e-9f2a-4b4c-8d6e-0f1a2b3c4d5e"},
+                    {"row": 4, "status": "unmatched", "reference": "99887766", "amount": "60000.00",
+                     "payment_id": "2f4a6c8e-0b1d-4e3f-a5b7-c9d1e3f5a7b9"}],
+        "format": "asobancaria2001", "status": "reconciled"}]})
     id: uuid.UUID
     filename: str | None
     received_at: dt.datetime

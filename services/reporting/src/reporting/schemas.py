@@ -142,6 +142,15 @@ class CommissionLine(BaseModel):
 class CommissionReport(BaseModel):
     """v1: recovered, the agency's commission and the remittance due to the client company, per bucket."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": "banco-andino", "currency": "COP", "date_from": "2026-11-01T00:00:00-05:00",
+        "date_to": "2026-12-01T00:00:00-05:00",
+        "items": [{"bucket": "31-60", "recovered": "48250000.00", "rate": "0.12", "commission": "5790000.00",
+                   "remittance": "42460000.00"},
+                  {"bucket": "61-90", "recovered": "21400000.00", "rate": "0.15", "commission": "3210000.00",
+                   "remittance": "18190000.00"}],
+        "totals": {"bucket": "total", "recovered": "69650000.00", "rate": "0", "commission": "9000000.00",
+                   "remittance": "60650000.00"}}]})
     client: str
     currency: str
     date_from: dt.datetime | None

@@ -15,6 +15,7 @@ from recaudo_common.domain_errors import NotFound
 from segmentation import model_store
 from segmentation.api import ClientOfCaller, ClientOfOperator, caller_of
 from segmentation.domain.boosting import ECE_BINS, LABEL
+from segmentation.domain.boosting import FEATURES as BOOSTED_FEATURES
 from segmentation.domain.history import HORIZON_DAYS
 from segmentation.domain.propensity import FEATURES as LOGISTIC_FEATURES
 from segmentation.domain.propensity import model_from_json
@@ -42,7 +43,12 @@ class ModelCard(BaseModel):
     no holdout figures). `calibration_error` is the expected calibration error on the holdout over
     `calibration_bins` equal-width bins of predicted probability."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [{
+        "card_version": 1, "version": "gbm-20261203070437-12", "kind": "gradient_boosting",
+        "trained_at": "2026-12-03T02:04:37-05:00", "training_rows": 16840, "holdout_rows": 4210,
+        "features": list(BOOSTED_FEATURES),
+        "holdout_auc": 0.7412, "calibration_error": 0.0187, "calibration_bins": 10, "calibration_method": "isotonic",
+        "competitor": "gbm-20261102020000-11", "competitor_auc": 0.7286}]})
     card_version: int = 1
     version: str
     kind: str = Field(description="scorecard, logistic_regression (before #22) or gradient_boosting")

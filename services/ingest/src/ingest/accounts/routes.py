@@ -41,6 +41,11 @@ class RecallOut(BaseModel):
 class PlacementOut(BaseModel):
     """v1: an account as placed and last stated by the client company."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "account_ref": "CR-2024-000187", "status": "recalled", "balance": "600000.00", "days_past_due": 74,
+        "as_of": "2026-12-01", "placed_at": "2026-09-01T08:16:47-05:00", "updated_at": "2026-12-01T08:16:47-05:00",
+        "recalled_at": "2026-12-03T11:02:18-05:00", "placed_portfolio_id": "8e2d4a6c-1f3b-4c5d-9e7f-0a1b2c3d4e5f",
+        "last_portfolio_id": "3f6b2c1e-8d4a-4f0b-9c2e-5a7d1e9b4c36"}]})
     account_ref: str
     status: Literal["active", "recalled"]
     balance: Decimal

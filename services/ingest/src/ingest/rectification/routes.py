@@ -32,6 +32,9 @@ class ContactPointsIn(BaseModel):
 class RectifiedOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "debtor_ref": "c7d1e3f5-2a4b-4c6d-8e0f-1a2b3c4d5e6f", "accounts": ["CR-2024-000187", "TC-2023-118204"],
+        "fields": ["phones", "email"]}]})
     debtor_ref: uuid.UUID
     accounts: list[str] = Field(description="the person's accounts, each corrected")
     fields: list[ContactField] = Field(description="the contact points that changed (empty: nothing did)")

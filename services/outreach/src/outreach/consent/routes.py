@@ -38,7 +38,7 @@ class ComplianceCheckOut(BaseModel):
     """v1"""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
-        "allowed": False, "reasons": ["outside_hours"], "next_allowed_at": "2026-12-05T07:00:00-05:00",
+        "allowed": False, "reasons": ["outside_hours"], "next_allowed_at": "2026-12-05T08:00:00-05:00",
         "debtor_local_time": "2026-12-04T19:30:00-05:00"}]})
     allowed: bool
     reasons: list[str]
@@ -81,7 +81,7 @@ class ContactRulesIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "windows": {"mon": ["08:00", "18:00"], "tue": ["08:00", "18:00"], "wed": ["08:00", "18:00"],
                     "thu": ["08:00", "18:00"], "fri": ["08:00", "18:00"], "sat": ["09:00", "13:00"]},
-        "daily_limit": 1, "calls_in_7_days": 2, "one_channel_per_week": False}]})
+        "daily_limit": 1, "calls_in_7_days": 2, "one_channel_per_week": True}]})
     windows: dict[str, tuple[str, str] | None] | None = Field(
         None, description='weekday (mon..sun) -> ["HH:MM", "HH:MM"], or null for a closed day')
     daily_limit: int | None = None
