@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from recaudo.services import build_units
 from recaudo_common import totp
@@ -247,6 +248,10 @@ async def test_an_operator_with_totp_signs_in_with_its_code(console: Console) ->
     assert uri.startswith("otpauth://totp/Recaudo:jefe%40agencia.co?secret=")
     secret = re.search(r"secret=([A-Z2-7]+)", uri)
     assert secret is not None
+    async with console.platform.db.transaction() as s:  # kept sealed under the vault's master key
+        kept = (await s.execute(text("SELECT totp_secret FROM identity.users WHERE id = :id"),
+                                {"id": made["id"]})).scalar_one()
+    assert kept.startswith("s1.") and secret[1] not in kept
     listed = (await console.http.get(f"/v1/users/{made['id']}", headers=console.operator)).json()
     assert listed["totp"] is True and "totp_uri" not in listed  # shown once
     assert (await console.sign_in("jefe@agencia.co")).status_code == 401

@@ -18,6 +18,9 @@ from sqlalchemy.exc import IntegrityError
 
 from recaudo_common.auth import Role
 from recaudo_common.db import Database
+from recaudo_common.personal_data import MasterKeyring
+from recaudo_common.secrets_at_rest import open_secret, seal_secret
+from recaudo_common.settings import PlatformSettings
 
 MAX_PASSWORD_CHARS = 256  # hashing is bounded; a passphrase needs no more
 MAX_EMAIL_CHARS = 254  # RFC 5321's path limit
@@ -47,6 +50,27 @@ async def password_matches(stored: str | None, password: str) -> bool:
 @cache
 def _dummy_hash() -> str:
     return hasher().hash("not anyone's password")
+
+
+@cache
+def _keyring(current: str, previous: tuple[str, ...]) -> MasterKeyring:
+    return MasterKeyring.from_text(current, previous)
+
+
+def _totp_bound(email: str) -> str:
+    return f"identity/users/{normal_email(email)}/totp"
+
+
+def seal_totp(settings: PlatformSettings, *, email: str, secret: str) -> str:
+    """A user's TOTP secret as it is kept: sealed under the vault's master keys (recaudo_common.secrets_at_rest),
+    bound to the user, so a database read alone does not give anyone the second factor."""
+    keyring = _keyring(settings.vault_master_key, tuple(settings.vault_previous_master_keys))
+    return seal_secret(keyring, _totp_bound(email), secret)
+
+
+def open_totp(settings: PlatformSettings, *, email: str, sealed: str) -> str:
+    keyring = _keyring(settings.vault_master_key, tuple(settings.vault_previous_master_keys))
+    return open_secret(keyring, _totp_bound(email), sealed)
 
 
 def normal_email(email: str) -> str:

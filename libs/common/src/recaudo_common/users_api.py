@@ -19,7 +19,15 @@ from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.identity_api import Clients
 from recaudo_common.identity_settings import IDENTITY_SETTINGS, IdentitySettings
 from recaudo_common.pagination import Page, Paging, invalid_cursor
-from recaudo_common.people import EmailTaken, User, UserStore, email_problem, hash_password, password_problem
+from recaudo_common.people import (
+    EmailTaken,
+    User,
+    UserStore,
+    email_problem,
+    hash_password,
+    password_problem,
+    seal_totp,
+)
 from recaudo_common.totp import new_secret, provisioning_uri
 
 router = APIRouter(prefix="/v1/users", tags=["identity"])
@@ -106,7 +114,8 @@ async def create_user(body: UserIn, principal: CurrentPrincipal, platform: Platf
         user = await _store(platform).create(
             email=body.email, role=body.role, client_slug=body.client,
             password_hash=await hash_password(body.password) if body.password is not None else None,
-            totp_secret=secret, by=principal.actor, now=platform.clock())
+            totp_secret=seal_totp(platform.settings, email=body.email, secret=secret) if secret else None,
+            by=principal.actor, now=platform.clock())
     except EmailTaken:
         raise ProblemError(409, "email_taken", "Conflict", "a user with that e-mail exists") from None
     response.headers["Location"] = f"/v1/users/{user.id}"

@@ -25,7 +25,7 @@ from recaudo_common.dependencies import PlatformDep, from_app_state
 from recaudo_common.errors import ProblemError
 from recaudo_common.gate import public_form
 from recaudo_common.identity_settings import IDENTITY_SETTINGS, IdentitySettings
-from recaudo_common.people import UserStore, normal_email, password_matches
+from recaudo_common.people import UserStore, normal_email, open_totp, password_matches
 from recaudo_common.runtime import Platform
 from recaudo_common.sessions import (
     CSRF_FIELD,
@@ -160,8 +160,9 @@ async def sign_in(request: Request, platform: PlatformDep, identity: IdentityCon
     # The hash is always checked (a dummy one for an unknown e-mail), so the answer takes as long either way.
     right = await password_matches(found.password_hash, password)
     user = found.user
-    if right and found.totp_secret is not None:
-        right = totp.verify(found.totp_secret, code, at=platform.clock())
+    if right and found.totp_secret is not None and user is not None:
+        secret = open_totp(platform.settings, email=user.email, sealed=found.totp_secret)
+        right = totp.verify(secret, code, at=platform.clock())
     if not right or user is None or user.disabled_at is not None:
         throttle.failed(email=who, address=address)
         return sign_in_page(identity, status=401, email=email, error=WRONG)
