@@ -153,6 +153,11 @@ class ArrangementIn(BaseModel):
 class ArrangementOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "1e5a9c3f-7b2d-4f6e-8a0c-4d2f6b8e0a13", "kind": "instalment_plan", "total_amount": "600000.00",
+        "status": "active", "instalments": [{"due_date": "2026-12-15", "amount": "200000.00"},
+                                            {"due_date": "2027-01-15", "amount": "200000.00"},
+                                            {"due_date": "2027-02-15", "amount": "200000.00"}]}]})
     id: uuid.UUID
     kind: str
     total_amount: Decimal

@@ -39,6 +39,12 @@ class WhatsAppChannelIn(BaseModel):
 class WhatsAppChannelOut(BaseModel):
     """v1: the configuration without a secret (only whether each is set), and the webhook URL to give Meta."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "kind": "whatsapp_cloud", "phone_number_id": "106540352242922", "api_base_url": "https://graph.facebook.com",
+        "api_version": "v21.0",
+        "webhook_url": "https://pagos.recaudo.example/v1/webhooks/whatsapp/banco-andino/wa_7Hq2Lm9Xc4Rt",
+        "access_token_set": True, "app_secret_set": True, "verify_token_set": True, "messages_per_second": 80,
+        "updated_at": "2026-12-01T16:40:55-05:00"}]})
     kind: Literal["whatsapp_cloud"] = "whatsapp_cloud"
     phone_number_id: str
     api_base_url: str
