@@ -439,7 +439,11 @@ async def test_every_bad_input_gets_its_4xx_and_code_and_nothing_accepted_is_los
                                     json={"account_ref": "A-001", "amount": "50000.00", "method": "cash",
                                           "paid_at": "2026-03-04T10:00:00-05:00"})
         assert again.json() == baseline.payment
-        rejections = (await operator.get("/v1/webhooks/payments/rejections?limit=1000")).json()["items"]
+        rejections: list[dict[str, Any]] = []
+        page_url: str | None = "/v1/webhooks/payments/rejections?limit=1000"
+        while page_url:  # every page of them, following `next`
+            page = (await operator.get(page_url)).json()
+            rejections, page_url = rejections + page["items"], page["next"]
         signature_cases = [c for c in CASES if c.id.startswith("webhooks/") and c.status == 401
                            and "/payments/" in c.request["path"]]
         # Each refused webhook is on the record, with its reason: counted per (gateway, source, reason).
