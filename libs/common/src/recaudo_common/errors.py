@@ -13,7 +13,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recaudo_common.db import exception_chain, is_transient
 from recaudo_common.domain_errors import (
-    Conflict, DomainError, Invalid, NotAllowed, NotFound, NotRecorded, PreconditionFailed,
+    Conflict,
+    DomainError,
+    Invalid,
+    NotAllowed,
+    NotFound,
+    NotRecorded,
+    PreconditionFailed,
 )
 
 log = logging.getLogger("recaudo.errors")

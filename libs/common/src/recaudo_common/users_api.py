@@ -55,10 +55,11 @@ class UserOut(BaseModel):
     id: uuid.UUID
     email: str
     role: Role
-    client: str | None
+    # Absent rather than null where there is none (these answers leave out what is none), so the schema says so.
+    client: str | None = Field(None, description="the client company of a client user; absent for the others")
     created_at: dt.datetime
     created_by: str
-    disabled_at: dt.datetime | None
+    disabled_at: dt.datetime | None = Field(None, description="when the user was disabled; absent while enabled")
     has_password: bool
     totp: bool
     totp_uri: str | None = Field(None, description="shown once, when the user is created with totp: true")
