@@ -48,6 +48,18 @@ class ClientCompany(ClientTerms):
 
 
 @dataclass(frozen=True)
+class ClientChanges:
+    """What an operator may change of what was set at creation (country and currency stay: accounts are placed in
+    them); None leaves a setting as it is."""
+
+    name: str | None = None
+    timezone: str | None = None
+    locale: str | None = None
+    default_authorised_channels: list[str] | None = None
+    promise_window_days: int | None = None
+
+
+@dataclass(frozen=True)
 class MappingProfile:
     """A client company's saved mapping: canonical field -> the column header of its files."""
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.clients import store
 from ingest.domain.clients import client_errors
 from ingest.domain.portfolio import RECOGNISED
-from ingest.records import ClientCompany, ClientTerms, MappingProfile
+from ingest.records import ClientChanges, ClientCompany, ClientTerms, MappingProfile
 from ingest.store import outbox
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
@@ -68,33 +67,20 @@ async def _checked(s: AsyncSession, slug: str, if_match: IfMatch | None) -> None
         check_if_match(if_match, None if current is None else settings_etag(current), "the client company's settings")
 
 
-@dataclass(frozen=True)
-class ClientChanges:
-    """What an operator may change of what was set at creation (country and currency stay: accounts are placed in
-    them); None leaves a setting as it is."""
-
-    name: str | None = None
-    timezone: str | None = None
-    locale: str | None = None
-    default_authorised_channels: list[str] | None = None
-    promise_window_days: int | None = None
-
-
 async def update_client(db: Database, client: ClientCompany, changes: ClientChanges, *, now: dt.datetime,
                         if_match: IfMatch | None = None) -> ClientCompany:
     """An operator edits the client company's settings (client.updated carries them to every service's copy: the
     contact law's local time, the debtor page's language, the channels new accounts may use)."""
-    given = {k: v for k, v in dataclasses.asdict(changes).items() if v is not None}
-    merged = {**dataclasses.asdict(client), **given}
+    merged = dataclasses.replace(client, **{k: v for k, v in dataclasses.asdict(changes).items() if v is not None})
     errors = client_errors(slug=client.slug, country=client.country, currency=client.currency,
-                           timezone=str(merged["timezone"]), locale=str(merged["locale"]),
-                           channels=list(merged["default_authorised_channels"]))
+                           timezone=merged.timezone, locale=merged.locale,
+                           channels=list(merged.default_authorised_channels))
     if errors:
         raise invalid_client(errors)
     async with db.transaction() as s:
         await _checked(s, client.slug, if_match)
-        if given:
-            await store.update_settings(s, client.slug, given, now)
+        if merged != client:
+            await store.update_settings(s, client.slug, changes, now)
             return await _announced(s, client.slug, now)
         unchanged = await store.get_client(s, client.slug)
     assert unchanged is not None

@@ -4,13 +4,13 @@ mapping profiles."""
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any, get_args
+from typing import Annotated, get_args
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.clients import handlers
-from ingest.records import ClientCompany, ClientTerms
+from ingest.records import ClientChanges, ClientCompany, ClientTerms
 from ingest.uploads_runtime import ClientOfCaller, ClientOfOperator, Runtime
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError
@@ -212,7 +212,7 @@ def _settings_out(client: ClientCompany, response: Response) -> ClientOut:
     return ClientOut.model_validate(client, from_attributes=True)
 
 
-STALE: dict[int | str, dict[str, Any]] = {
+STALE: dict[int | str, dict[str, str]] = {
     412: {"description": "precondition_failed: If-Match names settings that have changed since"}}
 
 
@@ -233,7 +233,7 @@ async def patch_client(body: ClientPatch, client: ClientOfOperator, platform: Pl
     if fixed:
         raise ProblemError(422, "immutable_setting", "Setting cannot change",
                            f"{', '.join(sorted(fixed))} cannot change once accounts are placed under them")
-    changes = handlers.ClientChanges(name=body.name, timezone=body.timezone, locale=body.locale,
+    changes = ClientChanges(name=body.name, timezone=body.timezone, locale=body.locale,
                                      default_authorised_channels=None if body.default_authorised_channels is None
                                      else list(body.default_authorised_channels),
                                      promise_window_days=body.promise_window_days)

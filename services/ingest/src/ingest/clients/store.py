@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest.records import ClientCompany, ClientTerms, MappingProfile
+from ingest.records import ClientChanges, ClientCompany, ClientTerms, MappingProfile
 from recaudo_common.instalments import ArrangementLimits
 
 CLIENT_COLUMNS = ("slug, name, country, currency, timezone, locale, default_authorised_channels, max_discount_pct, "
@@ -82,11 +82,12 @@ async def lock_client(s: AsyncSession, slug: str) -> ClientCompany | None:
     return _client(row) if row else None
 
 
-async def update_settings(s: AsyncSession, slug: str, changes: dict[str, object], now: dt.datetime) -> None:
-    """Changes the named settings (column names from ClientChanges' fields only, never from the caller)."""
-    columns = ", ".join(f"{c} = :{c}" for c in changes)
+async def update_settings(s: AsyncSession, slug: str, changes: ClientChanges, now: dt.datetime) -> None:
+    """Changes the settings given (not None); the column names are ClientChanges' fields, never the caller's."""
+    given = {k: v for k, v in dataclasses.asdict(changes).items() if v is not None}
+    columns = ", ".join(f"{c} = :{c}" for c in given)
     await s.execute(text(f"UPDATE ingest.clients SET {columns}, updated_at = :now WHERE slug = :s"),
-                    {**changes, "now": now, "s": slug})
+                    {**given, "now": now, "s": slug})
 
 
 async def list_clients(s: AsyncSession, slugs: Sequence[str] | None, *, after: str | None = None,
