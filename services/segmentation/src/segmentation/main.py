@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
+from segmentation import console_pages
 from segmentation.api import router
 from segmentation.consumers import SUBSCRIPTIONS
 from segmentation.handlers import age_due_clients, resegment_requested
@@ -35,7 +36,8 @@ def build(platform: Platform) -> ServiceUnit:
 
     return ServiceUnit(
         name="segmentation", schema="segmentation", migrations=MIGRATIONS, settings=settings,
-        routers=[router, model_router, versions_router], subscriptions=SUBSCRIPTIONS,
+        routers=[router, model_router, versions_router, console_pages.router], subscriptions=SUBSCRIPTIONS,
+        body_rules=console_pages.BODY_RULES,
         workers=[periodic(age_retrain_resegment, settings.resegment_poll_s)],
         description="Segmentation: buckets, propensity, cost to collect, treatment.",
     )

@@ -9,7 +9,8 @@ from typing import Any
 import jinja2
 from fastapi.responses import HTMLResponse
 
-PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"), autoescape=True)
+_SHARED = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
+PAGES = jinja2.Environment(loader=_SHARED, autoescape=True)
 PAGE_HEADERS = {
     "Content-Security-Policy": ("default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
                                 "form-action 'self' https:; base-uri 'none'"),
@@ -20,7 +21,15 @@ PAGE_HEADERS = {
 }
 
 
-def page(template: str, *, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> HTMLResponse:
-    """A console page in Spanish, rendered from `template` with the shared headers."""
-    body = PAGES.get_template(template).render(**context)
+def pages_of(folder: Path) -> jinja2.Environment:
+    """A service's own console templates, which extend the shared layout ("layout.html")."""
+    return jinja2.Environment(loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder), _SHARED]),
+                              autoescape=True)
+
+
+def page(template: str, *, status: int = 200, headers: dict[str, str] | None = None,
+         pages: jinja2.Environment = PAGES, **context: Any) -> HTMLResponse:
+    """A console page in Spanish, rendered from `template` (in `pages`: the shared ones, or a service's own from
+    `pages_of`) with the shared headers."""
+    body = pages.get_template(template).render(**context)
     return HTMLResponse(body, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})

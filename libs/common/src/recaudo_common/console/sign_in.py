@@ -135,6 +135,7 @@ async def console_home(request: Request, platform: PlatformDep) -> Response:
         return RedirectResponse("/console/sign-in", status_code=303)
     token = session_token_of(request.headers.get("cookie", "")) or ""
     return page("home.html", user=principal.user_email, role_label=ROLE_LABELS.get(principal.role, principal.role),
+                client_slug=principal.client_slug,
                 csrf_token=csrf_token(token))
 
 

@@ -1,0 +1,121 @@
+"""The console's strategy pages (#22, #23): a client company's strategy versions, newest first, each with what
+changed from the one before it (tiers, cells, challenger), and the restore an operator may make of any of them.
+Thin: the versions come from strategy_versions, the differences from domain/strategy_diff."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from recaudo_common.auth import Principal
+from recaudo_common.client_copy import ClientCopy, get_client
+from recaudo_common.console import page, pages_of
+from recaudo_common.console.sign_in import ROLE_LABELS, signed_in
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.domain_errors import DomainError
+from recaudo_common.gate import BodyRule, public_form
+from recaudo_common.runtime import Platform
+from recaudo_common.sessions import CSRF_FIELD, csrf_matches, csrf_token, session_token_of
+from segmentation import strategy_versions
+from segmentation.domain.strategy_diff import Change, strategy_changes
+from segmentation.store import SCHEMA
+from segmentation.strategy_versions_store import KeptVersion
+
+PAGES = pages_of(Path(__file__).parent / "console_templates")
+SHOWN = 10
+# Under /console/strategy, a prefix of its own, so the gateway sends these pages here and not to ingest's /console.
+# The restore is a form the session signs (its CSRF token in the form); the gate lets the page read it.
+BODY_RULES: list[BodyRule] = [public_form(r"/console/strategy/[^/]+/versions/\d+/restore")]
+ORIGINS = {"put": "editada", "buckets": "con tramos nuevos", "promote": "retador promovido", "restore": "restaurada"}
+
+router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class VersionView:
+    number: int
+    current: bool
+    created_at: str
+    created_by: str
+    origin: str
+    changes: list[Change]
+
+
+def _view(kept: KeptVersion, previous: KeptVersion | None, *, current: int, zone: zoneinfo.ZoneInfo) -> VersionView:
+    origin = ORIGINS.get(kept.origin or "", "guardada")
+    if kept.origin_version is not None:
+        origin += f" (de la versión {kept.origin_version})"
+    who = (kept.created_by or "desconocido").removeprefix("user ").replace("key ", "clave ")
+    return VersionView(kept.version, kept.version == current,
+                       kept.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), who, origin,
+                       strategy_changes(previous.document if previous else None, kept.document))
+
+
+async def _reader(request: Request, platform: Platform, slug: str) -> tuple[Principal, ClientCopy] | Response:
+    """The signed-in person and the client company they may see; else the sign-in page or a 404 page."""
+    principal = await signed_in(request, platform)
+    if principal is None:
+        return RedirectResponse("/console/sign-in", status_code=303)
+    async with platform.db.transaction() as s:
+        client = await get_client(s, SCHEMA, slug) if principal.can_see_client(slug) else None
+    if client is None:
+        return HTMLResponse("<!doctype html><title>No encontrado</title><p>No hay tal empresa cliente.</p>",
+                            status_code=404)
+    return principal, client
+
+
+@router.get("/strategy/{slug}", response_class=HTMLResponse)
+async def versions_page(slug: str, request: Request, platform: PlatformDep,
+                        before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                        restored: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                        kept_as: Annotated[int | None, Query(alias="as", ge=1, le=2**31 - 1)] = None,
+                        refused: bool = False) -> Response:
+    """The client company's strategy versions with their differences (newest first, ten at a time). What a restore
+    did comes back as numbers only (`restored`, `as`, `refused`): no text from a link is ever shown."""
+    notice = (f"Versión {restored} restaurada como versión {kept_as}; las cuentas se vuelven a segmentar."
+              if restored is not None and kept_as is not None else None)
+    error = "No se pudo restaurar: la sesión o el permiso no son válidos." if refused else None
+    found = await _reader(request, platform, slug)
+    if isinstance(found, Response):
+        return found
+    principal, client = found
+    kept, current = await strategy_versions.list_versions(platform.db, client=slug, before=before,
+                                                          limit=SHOWN + 1)
+    zone = zoneinfo.ZoneInfo(client.timezone)
+    views = [_view(k, kept[i + 1] if i + 1 < len(kept) else None, current=current, zone=zone)
+             for i, k in enumerate(kept[:SHOWN])]
+    token = session_token_of(request.headers.get("cookie", "")) or ""
+    return page("strategy_versions.html", pages=PAGES, slug=slug, client=client.name, versions=views,
+                older=f"/console/strategy/{slug}?before={kept[SHOWN - 1].version}" if len(kept) > SHOWN
+                else None, can_restore=principal.has_role("operator"), user=principal.user_email,
+                role_label=ROLE_LABELS.get(principal.role, principal.role), csrf_token=csrf_token(token),
+                notice=notice, error=error)
+
+
+@router.post("/strategy/{slug}/versions/{version}/restore")
+async def restore(slug: str, version: int, request: Request, platform: PlatformDep,
+                  csrf: Annotated[str, Form(alias=CSRF_FIELD, max_length=128)] = "") -> Response:
+    """Restores a kept version as the API's restore does (a new version, whole; re-segmentation follows), for an
+    operator signed in whose form carries the session's CSRF token; back to the versions with what happened."""
+    found = await _reader(request, platform, slug)
+    if isinstance(found, Response):
+        return found
+    principal, client = found
+    token = session_token_of(request.headers.get("cookie", "")) or ""
+    back = f"/console/strategy/{slug}"
+    if not csrf_matches(token, csrf) or not principal.has_role("operator"):
+        return RedirectResponse(f"{back}?refused=true", status_code=303)
+    try:
+        kept = await strategy_versions.restore_version(platform.db, client=client, number=version,
+                                                       by=principal.actor, now=platform.clock())
+    except DomainError as refused:
+        return page("strategy_versions.html", pages=PAGES, status=409 if refused.code != "not_found" else 404,
+                    slug=slug, client=client.name, versions=[], older=None, can_restore=False,
+                    user=principal.user_email, role_label=ROLE_LABELS.get(principal.role, principal.role),
+                    csrf_token=csrf_token(token), notice=None, error=f"No se restauró: {refused.detail}")
+    return RedirectResponse(f"{back}?restored={version}&as={kept.version}", status_code=303)
