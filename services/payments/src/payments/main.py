@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from payments import console_pages
 from payments.api import APP_STATE, PaymentsState, router
 from payments.checkouts.following import EXPIRY_BATCH, expire_overdue
 from payments.checkouts.routes import pages as checkout_pages
@@ -51,7 +52,8 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
 
     return ServiceUnit(
         name="payments", schema="payments", migrations=MIGRATIONS, settings=settings,
-        routers=[router, gateways_router, checkouts_router, checkout_pages, reconciliation_router, write_offs_router],
+        routers=[router, gateways_router, checkouts_router, checkout_pages, reconciliation_router, write_offs_router,
+                 console_pages.router],
         app_state={APP_STATE: PaymentsState(settings, vault)},
         subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s),
                                                   periodic(expire_checkouts, settings.checkout_expiry_poll_s),

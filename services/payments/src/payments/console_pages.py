@@ -1,0 +1,107 @@
+"""The console's payments page (#23): a client company's suspense queue (the payments that matched no account) in
+a table, each with the assignment an operator makes from it. Thin: the queue comes from the suspense handler; the
+assignment is the page's script calling the existing API (POST .../payments/unmatched/{id}/assign) with the session
+cookie and the CSRF token, so the page adds no business logic of its own."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+from babel.numbers import format_currency
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from payments import handlers
+from payments.schemas import UnmatchedPaymentOut
+from payments.store import SCHEMA
+from recaudo_common.client_copy import ClientCopy, get_client
+from recaudo_common.console import page, pages_of
+from recaudo_common.console.sign_in import ROLE_LABELS, signed_in
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.sessions import csrf_token, session_token_of
+
+PAGES = pages_of(Path(__file__).parent / "console_templates")
+SCRIPT = Path(__file__).parent / "console_templates" / "suspense.js"
+SHOWN = 50
+# Why a payment is in suspense, as the matching and the gateways' booking name it.
+REASONS = {
+    "unknown_account_ref": "La cuenta indicada no existe",
+    "unknown_debtor_id": "No hay deudor con ese documento",
+    "debtor_has_several_open_accounts": "El deudor tiene varias cuentas abiertas",
+    "no_reference": "Llegó sin referencia",
+    "currency_mismatch": "Moneda distinta a la de la empresa",
+    "amount_not_in_cents": "Monto con más de dos decimales",
+}
+SOURCES = {"gateway": "Pasarela", "bank_file": "Archivo bancario", "manual": "Registro manual"}
+
+router = APIRouter(prefix="/console/payments", tags=["console"], include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class SuspenseRow:
+    id: uuid.UUID
+    received_at: str
+    amount: str
+    reference: str
+    source: str
+    reason: str
+
+
+def _row(p: UnmatchedPaymentOut, client: ClientCopy) -> SuspenseRow:
+    # A gateway may give the account's reference as its own reference too: shown once.
+    reference = p.reference if p.reference != p.account_ref_given else None
+    given = [g for g in (p.account_ref_given and f"Cuenta {p.account_ref_given}",
+                         p.debtor_id_given and f"Documento {p.debtor_id_given}", reference) if g]
+    source = SOURCES.get(p.source, p.source)
+    if p.gateway:
+        source += f" · {p.gateway}" + (f" ({p.gateway_payment_id})" if p.gateway_payment_id else "")
+    return SuspenseRow(
+        p.id, p.received_at.astimezone(zoneinfo.ZoneInfo(client.timezone)).strftime("%Y-%m-%d %H:%M"),
+        format_currency(p.amount, p.currency, locale=client.locale.replace("-", "_")),
+        " · ".join(given) or "—", source, REASONS.get(p.reason or "", p.reason or "—"))
+
+
+def _refusal(status: int, message: str) -> Response:
+    return page("payments_refused.html", pages=PAGES, status=status, message=message)
+
+
+@router.get("/suspense.js", include_in_schema=False)
+async def script() -> Response:
+    """The page's own script (the console's CSP allows scripts from 'self' only, never inline)."""
+    return FileResponse(SCRIPT, media_type="application/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/{slug}")
+async def suspense_page(slug: str, request: Request, platform: PlatformDep,
+                        after: Annotated[dt.datetime | None, Query()] = None,
+                        after_id: Annotated[uuid.UUID | None, Query()] = None) -> Response:
+    """The client company's suspense queue, the first received first, fifty at a time (`after` and `after_id` name
+    the last row seen). Operators and supervisors get the assignment; a client company's own people read only."""
+    principal = await signed_in(request, platform)
+    if principal is None:
+        return RedirectResponse("/console/sign-in", status_code=303)
+    if not principal.has_role("operator", "client"):
+        return _refusal(403, "Su rol no permite ver los pagos sin asignar: la cola es de los operadores, los "
+                             "supervisores y las personas de la empresa cliente.")
+    async with platform.db.transaction() as s:
+        client = await get_client(s, SCHEMA, slug) if principal.can_see_client(slug) else None
+    if client is None:
+        return _refusal(404, "No hay tal empresa cliente.")
+    since = (after, after_id) if after is not None and after_id is not None and after.tzinfo is not None else None
+    found = await handlers.suspense_queue(platform.db, client=slug, after=since, limit=SHOWN + 1)
+    shown = found[:SHOWN]
+    later = None
+    if len(found) > SHOWN:
+        last = shown[-1]
+        later = f"/console/payments/{slug}?" + urlencode({"after": last.received_at.isoformat(),
+                                                         "after_id": str(last.id)})
+    token = session_token_of(request.headers.get("cookie", "")) or ""
+    return page("suspense.html", pages=PAGES, slug=slug, client=client.name, rows=[_row(p, client) for p in shown],
+                later=later, can_assign=principal.has_role("operator"), user=principal.user_email,
+                role_label=ROLE_LABELS.get(principal.role, principal.role), csrf_token=csrf_token(token))
