@@ -17,7 +17,7 @@ from babel.numbers import format_currency
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from payments import handlers
+from payments import handlers, store
 from payments.schemas import UnmatchedPaymentOut
 from payments.store import SCHEMA
 from recaudo_common.client_copy import ClientCopy, get_client
@@ -29,6 +29,9 @@ from recaudo_common.sessions import csrf_token, session_token_of
 PAGES = pages_of(Path(__file__).parent / "console_templates")
 SCRIPT = Path(__file__).parent / "console_templates" / "suspense.js"
 SHOWN = 50
+CLIENTS_SHOWN = 500
+REFUSED_ROLE = ("Su rol no permite ver los pagos sin asignar: la cola es de los operadores, los supervisores y las "
+                "personas de la empresa cliente.")
 # Why a payment is in suspense, as the matching and the gateways' booking name it.
 REASONS = {
     "unknown_account_ref": "La cuenta indicada no existe",
@@ -77,6 +80,24 @@ async def script() -> Response:
     return FileResponse(SCRIPT, media_type="application/javascript", headers={"Cache-Control": "no-cache"})
 
 
+@router.get("")
+async def choose_client(request: Request, platform: PlatformDep) -> Response:
+    """Where the console's first page leads: a client company's person straight to its own queue; an operator or
+    supervisor chooses among the client companies they may see, each with how many payments wait."""
+    principal = await signed_in(request, platform)
+    if principal is None:
+        return RedirectResponse("/console/sign-in", status_code=303)
+    if principal.role == "client" and principal.client_slug:
+        return RedirectResponse(f"/console/payments/{principal.client_slug}", status_code=303)
+    if not principal.has_role("operator"):
+        return _refusal(403, REFUSED_ROLE)
+    async with platform.db.transaction() as s:
+        clients = await store.suspense_counts(s, scope=principal.client_scope, limit=CLIENTS_SHOWN)
+    token = session_token_of(request.headers.get("cookie", "")) or ""
+    return page("payments_clients.html", pages=PAGES, clients=clients, user=principal.user_email,
+                role_label=ROLE_LABELS.get(principal.role, principal.role), csrf_token=csrf_token(token))
+
+
 @router.get("/{slug}")
 async def suspense_page(slug: str, request: Request, platform: PlatformDep,
                         after: Annotated[dt.datetime | None, Query()] = None,
@@ -87,8 +108,7 @@ async def suspense_page(slug: str, request: Request, platform: PlatformDep,
     if principal is None:
         return RedirectResponse("/console/sign-in", status_code=303)
     if not principal.has_role("operator", "client"):
-        return _refusal(403, "Su rol no permite ver los pagos sin asignar: la cola es de los operadores, los "
-                             "supervisores y las personas de la empresa cliente.")
+        return _refusal(403, REFUSED_ROLE)
     async with platform.db.transaction() as s:
         client = await get_client(s, SCHEMA, slug) if principal.can_see_client(slug) else None
     if client is None:

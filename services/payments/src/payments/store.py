@@ -327,3 +327,21 @@ async def list_webhook_rejections(s: AsyncSession, *, before: tuple[dt.datetime,
         f"{'WHERE (last_seen, id) < (:t, :id) ' if before else ''}ORDER BY last_seen DESC, id DESC LIMIT :n"),
         {"n": limit, "others": OTHERS, **({"t": before[0], "id": before[1]} if before else {})})).mappings().all()
     return [WebhookRejectionOut.model_validate(dict(r)) for r in rows]
+
+
+@dataclasses.dataclass(frozen=True)
+class SuspenseCount:
+    slug: str
+    name: str
+    waiting: int
+
+
+async def suspense_counts(s: AsyncSession, *, scope: tuple[str, ...] | None, limit: int) -> list[SuspenseCount]:
+    """Client companies by name (those in `scope`, or all) with how many payments wait in each one's suspense
+    queue: what the console offers an operator to choose from."""
+    rows = await s.execute(text(
+        "SELECT c.slug, c.name, (SELECT count(*) FROM payments.payments p WHERE p.client_slug = c.slug "
+        "AND p.status = 'unmatched') FROM payments.clients c "
+        f"{'WHERE c.slug = ANY(:scope) ' if scope is not None else ''}ORDER BY c.name, c.slug LIMIT :n"),
+        {"n": limit, **({"scope": list(scope)} if scope is not None else {})})
+    return [SuspenseCount(r[0], r[1], int(r[2])) for r in rows]

@@ -39,6 +39,8 @@ async def test_an_operator_sees_the_queue_and_assigns_a_payment_as_the_page_does
                                               "paid_at": "2026-03-31T09:00:00-05:00", "reference": "recibo 0042"})
     ana = await signed_in(gateway.platform, "ana@agencia.co", "operator")
 
+    chooser = text_of((await http.get("/console/payments", headers={"Cookie": ana["Cookie"]})).text)
+    assert "Empresa cliente Pagos sin asignar Banco 2" in chooser  # where the console's first page leads
     shown = await http.get("/console/payments/banco", headers={"Cookie": ana["Cookie"]})
     assert shown.status_code == 200 and shown.headers["content-type"].startswith("text/html")
     assert "script-src" not in shown.headers["content-security-policy"]  # default-src 'self': no inline script
@@ -74,6 +76,8 @@ async def test_a_client_companys_person_reads_its_own_queue_only_and_others_are_
     http, platform = gateway.http, gateway.platform
     await gateway.send(payment("gw-80", ref="NO-EXISTE", amount="10.00"))
     eva = await signed_in(platform, "eva@banco.co", "client", "banco")
+    own = await http.get("/console/payments", headers={"Cookie": eva["Cookie"]})
+    assert own.status_code == 303 and own.headers["location"] == "/console/payments/banco"
     seen = text_of((await http.get("/console/payments/banco", headers={"Cookie": eva["Cookie"]})).text)
     assert "Pagos sin asignar de Banco" in seen and "NO-EXISTE" in seen
     assert "Asignar" not in seen and "suspense.js" not in seen  # reads, never assigns
@@ -97,9 +101,11 @@ async def test_a_client_companys_person_reads_its_own_queue_only_and_others_are_
         answer = await http.get("/console/payments/banco", headers={"Cookie": person["Cookie"]})
         assert answer.status_code == 403 and "NO-EXISTE" not in answer.text
         assert "Su rol no permite ver los pagos sin asignar" in text_of(answer.text)
+        assert (await http.get("/console/payments", headers={"Cookie": person["Cookie"]})).status_code == 403
 
     stranger = await http.get("/console/payments/banco")
     assert stranger.status_code == 303 and stranger.headers["location"] == "/console/sign-in"
+    assert (await http.get("/console/payments")).headers["location"] == "/console/sign-in"
 
 
 async def test_the_queue_is_shown_fifty_at_a_time(gateway: Gateway) -> None:
