@@ -1,0 +1,182 @@
+"""The console's portfolio pages (#23): a client company's uploads newest first, the upload itself (file picker or
+drag and drop, sent by the page's own script to the API with the session's CSRF token), its progress, and its
+result (counts, rejections and warnings with their CSV downloads). Thin: reads what the uploads' handlers read;
+the upload is the API's own route."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+import zoneinfo
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from ingest.clients import store as client_store
+from ingest.records import ClientCompany, Portfolio, RowIssue
+from ingest.uploads import handlers
+from recaudo_common.auth import Principal, Role
+from recaudo_common.console import page, pages_of
+from recaudo_common.console.sign_in import ROLE_LABELS, signed_in
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.domain_errors import NotFound
+from recaudo_common.money import MARKS
+from recaudo_common.runtime import Platform
+from recaudo_common.sessions import csrf_token, session_token_of
+
+PAGES = pages_of(Path(__file__).parent / "console_templates")
+SCRIPT = Path(__file__).parent / "console_static" / "portfolios.js"
+SHOWN = 20
+ISSUES_SHOWN = 100
+COMPANIES_SHOWN = 100
+STATUS_LABELS = {"queued": "En cola", "processing": "Procesando", "completed": "Completada", "failed": "Fallida"}
+# Agents work the desk and SRE the platform: neither reads a client company's files.
+READERS: tuple[Role, ...] = ("operator", "client")
+
+router = APIRouter(prefix="/console/portfolios", tags=["console"], include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class UploadView:
+    id: uuid.UUID
+    filename: str
+    status: str
+    status_label: str
+    progress_pct: int
+    created_at: str
+    total: str
+    accepted: str
+    rejected: str
+    warnings: str
+
+
+@dataclass(frozen=True)
+class Reader:
+    principal: Principal
+    client: ClientCompany
+    csrf: str
+
+
+
+def count(n: int, locale: str) -> str:
+    """A count with the client company's thousands mark (es-CO: 12.480)."""
+    group = MARKS.get(locale, (".", ","))[0]
+    return f"{n:,}".replace(",", group)
+
+
+def view(p: Portfolio, client: ClientCompany) -> UploadView:
+    zone = zoneinfo.ZoneInfo(client.timezone)
+    return UploadView(p.id, p.filename or "(sin nombre)", p.status, STATUS_LABELS.get(p.status, p.status),
+                      round(p.progress * 100), p.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                      count(p.rows_total, client.locale), count(p.rows_accepted, client.locale),
+                      count(p.rows_rejected, client.locale), count(p.rows_with_warnings, client.locale))
+
+
+def _shown(template: str, reader: Reader, **context: Any) -> Response:
+    """A page of the company's uploads, with the header's person and the session's CSRF token for the script."""
+    p = reader.principal
+    return page(template, pages=PAGES, user=p.user_email, role_label=ROLE_LABELS.get(p.role, p.role),
+                csrf_token=reader.csrf, slug=reader.client.slug, client=reader.client.name, **context)
+
+
+def _refused(principal: Principal | None, status: int, message: str) -> Response:
+    return page("portfolio_refused.html", pages=PAGES, status=status, message=message,
+                user=principal.user_email if principal else None,
+                role_label=ROLE_LABELS.get(principal.role, principal.role) if principal else None)
+
+
+async def _reader(request: Request, platform: Platform, slug: str) -> Reader | Response:
+    """The signed-in person who may read this client company's uploads, and the company; else the way to sign in
+    (303), a refusal that says why (403) or a page saying there is no such company (404: another company's person
+    learns nothing of it)."""
+    principal = await signed_in(request, platform)
+    if principal is None:
+        return RedirectResponse("/console/sign-in", status_code=303)
+    if not principal.has_role(*READERS):
+        return _refused(principal, 403, "Su rol no permite ver ni cargar carteras. Pida acceso a un supervisor.")
+    async with platform.db.transaction() as s:
+        client = await client_store.get_client(s, slug) if principal.can_see_client(slug) else None
+    if client is None:
+        return _refused(principal, 404, "No hay tal empresa cliente.")
+    token = session_token_of(request.headers.get("cookie", "")) or ""
+    return Reader(principal, client, csrf_token(token))
+
+
+@router.get("/portfolios.js")
+async def script() -> Response:
+    """The pages' own script (the console's CSP runs no inline script)."""
+    return Response(SCRIPT.read_bytes(), media_type="application/javascript",
+                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("")
+async def companies_page(request: Request, platform: PlatformDep,
+                         after: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    """Where the console's first page leads: a client company's person straight to its uploads; the agency's staff
+    to the client companies they may see (by slug, a hundred at a time), to choose one."""
+    principal = await signed_in(request, platform)
+    if principal is None:
+        return RedirectResponse("/console/sign-in", status_code=303)
+    if not principal.has_role(*READERS):
+        return _refused(principal, 403, "Su rol no permite ver ni cargar carteras. Pida acceso a un supervisor.")
+    if principal.role == "client" and principal.client_slug:
+        return RedirectResponse(f"/console/portfolios/{principal.client_slug}", status_code=303)
+    async with platform.db.transaction() as s:
+        companies = await client_store.list_clients(s, principal.client_scope, after=after, limit=COMPANIES_SHOWN + 1)
+    token = session_token_of(request.headers.get("cookie", "")) or ""
+    return page("portfolio_companies.html", pages=PAGES, companies=companies[:COMPANIES_SHOWN],
+                more=companies[COMPANIES_SHOWN - 1].slug if len(companies) > COMPANIES_SHOWN else None,
+                user=principal.user_email, role_label=ROLE_LABELS.get(principal.role, principal.role),
+                csrf_token=csrf_token(token))
+
+
+@router.get("/{slug}")
+async def uploads_page(slug: str, request: Request, platform: PlatformDep,
+                       before: Annotated[dt.datetime | None, Query()] = None,
+                       before_id: Annotated[uuid.UUID | None, Query()] = None) -> Response:
+    """The client company's uploads, newest first, twenty at a time, and the way to upload another."""
+    found = await _reader(request, platform, slug)
+    if not isinstance(found, Reader):
+        return found
+    cursor = (before, before_id) if before is not None and before_id is not None and before.tzinfo else None
+    kept = await handlers.client_portfolios(platform.db, slug, before=cursor, limit=SHOWN + 1)
+    older = None
+    if len(kept) > SHOWN:
+        last = kept[SHOWN - 1]
+        older = f"/console/portfolios/{slug}?before={last.created_at.isoformat()}&before_id={last.id}"
+    return _shown("portfolios.html", found, uploads=[view(p, found.client) for p in kept[:SHOWN]],
+                  older=older.replace("+", "%2B") if older else None)
+
+
+async def _issues(platform: Platform, portfolio_id: uuid.UUID, kind: str, after: int
+                  ) -> tuple[list[RowIssue], int | None]:
+    rows = await handlers.issues_page(platform.db, portfolio_id, kind, after=after, limit=ISSUES_SHOWN + 1)
+    return rows[:ISSUES_SHOWN], rows[ISSUES_SHOWN - 1].id if len(rows) > ISSUES_SHOWN else None
+
+
+@router.get("/{slug}/{portfolio_id}")
+async def upload_page(slug: str, portfolio_id: uuid.UUID, request: Request, platform: PlatformDep,
+                      rejections_after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+                      warnings_after: Annotated[int, Query(ge=0, le=2**62)] = 0) -> Response:
+    """One upload: its progress while it runs, then its counts, its rejections and warnings (a hundred at a time)
+    and their downloads."""
+    found = await _reader(request, platform, slug)
+    if not isinstance(found, Reader):
+        return found
+    try:
+        portfolio = await handlers.portfolio(platform.db, portfolio_id)
+    except NotFound:
+        portfolio = None
+    if portfolio is None or portfolio.client_slug != slug:
+        return _refused(found.principal, 404, "No hay tal carga de cartera.")
+    rejections, more_rejections = await _issues(platform, portfolio.id, "rejection", rejections_after)
+    warnings, more_warnings = await _issues(platform, portfolio.id, "warning", warnings_after)
+    here = f"/console/portfolios/{slug}/{portfolio.id}"
+    return _shown("portfolio.html", found, upload=view(portfolio, found.client),
+                  running=portfolio.status in ("queued", "processing"), error_code=portfolio.error_code,
+                  rejections=rejections, warnings=warnings,
+                  more_rejections=f"{here}?rejections_after={more_rejections}" if more_rejections else None,
+                  more_warnings=f"{here}?warnings_after={more_warnings}" if more_warnings else None)
