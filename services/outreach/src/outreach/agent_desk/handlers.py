@@ -114,7 +114,7 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
         conversation = outcome in CONVERSATIONS and channel in {"voice", "agent"}
         assigned = attempt_id is not None and await desk.attach_outcome(
             s, attempt_id=attempt_id, client=client, account_ref=account_ref, outcome=outcome,
-            conversation=conversation)
+            conversation=conversation, logged_by=by)
         if attempt_id is not None and not assigned:
             raise NotFound(f"assigned call {attempt_id}")
         violations = [] if assigned else list(decide_contact(contact_request(debtor, channel, at)).reasons)

@@ -1,0 +1,66 @@
+"""The console's agent desk (#23): a signed-in agent (or operator, supervisor) picks a client company, takes the next
+call, reads the account and the script, and logs the outcome with an optional promise. Thin: the page's script
+calls the agent desk's /v1 API with the session cookie (and its CSRF token on the POST); no business logic here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy import text
+
+from outreach.store import SCHEMA
+from recaudo_common.console import page, pages_of
+from recaudo_common.console.sign_in import ROLE_LABELS, signed_in
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.money import MARKS
+from recaudo_common.sessions import csrf_token, session_token_of
+
+HERE = Path(__file__).parent
+PAGES = pages_of(HERE / "console_templates")
+DESK_ROLES = ("agent", "operator", "supervisor")  # the API's AGENT_DESK (a supervisor counts as an operator)
+
+# Under /console/agent, a prefix of its own, so the gateway sends these pages to outreach and not to ingest's /console.
+router = APIRouter(prefix="/console/agent", tags=["console"], include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class ClientChoice:
+    """A client company the person may work, with the marks its locale writes amounts with."""
+
+    slug: str
+    name: str
+    currency: str
+    timezone: str
+    group: str
+    decimal: str
+
+
+@router.get("", response_class=HTMLResponse)
+async def desk_page(request: Request, platform: PlatformDep) -> Response:
+    """The agent desk: the client companies the person may see; the call, script and outcome form come by script."""
+    principal = await signed_in(request, platform)
+    if principal is None:
+        return RedirectResponse("/console/sign-in", status_code=303)
+    token = session_token_of(request.headers.get("cookie", "")) or ""
+    label = ROLE_LABELS.get(principal.role, principal.role)
+    if principal.role not in DESK_ROLES:
+        return page("agent_desk.html", pages=PAGES, status=403, refused=True, clients=[], user=principal.user_email,
+                    role_label=label, csrf_token=csrf_token(token))
+    async with platform.db.transaction() as s:
+        rows = (await s.execute(text(f"SELECT slug, name, currency, timezone, locale FROM {SCHEMA}.clients "
+                                     "ORDER BY name, slug"))).all()
+    clients = [ClientChoice(r[0], r[1], r[2], r[3], *MARKS.get(r[4], (".", ","))) for r in rows
+               if principal.can_see_client(r[0])]
+    return page("agent_desk.html", pages=PAGES, refused=False, clients=clients, user=principal.user_email,
+                role_label=label, csrf_token=csrf_token(token))
+
+
+@router.get("/desk.js", include_in_schema=False)
+async def desk_script() -> FileResponse:
+    """The page's script, served from here: the console's policy runs only scripts of our own origin."""
+    return FileResponse(HERE / "console_templates" / "desk.js", media_type="application/javascript",
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
