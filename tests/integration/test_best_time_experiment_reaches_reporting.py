@@ -21,7 +21,7 @@ from recaudo_common.runtime import Platform, background_tasks, build_app, make_p
 from recaudo_common.testing import eventually, settings_for_test
 from reporting.settings import ReportingSettings
 
-from .test_best_times_reach_reporting import NOW, placed, published_upstream, segmented, sql
+from tests.integration.test_best_times_reach_reporting import NOW, placed, published_upstream, segmented, sql
 
 pytestmark = pytest.mark.integration
 ACCOUNTS = 40
