@@ -1,0 +1,121 @@
+"""Uploading a portfolio on the console in a real headless Chromium (Debian's, driven by Playwright) (#23): a client
+company's person signs in, follows the first page's link to the company's portfolios, chooses a small CSV with one
+bad row in the file picker ('Cargar cartera'), watches it run, and reads the result: the counts, the rejected row
+in the table, and the rejections' CSV download; then drops another file on the drop zone."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import async_playwright
+
+from ingest.main import build
+from ingest.settings import IngestSettings
+from recaudo_common.runtime import build_app, make_platform
+from recaudo_common.testing import serving_app, settings_for_test
+
+from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "una frase larga de acceso"
+CSV = ("Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora\n"
+       "D-001;1020304050;Cliente Uno;300 123 4501;150.000;15\n"
+       "D-002;1020304051;Cliente Dos;300 123 4502;no es un saldo;30\n"
+       "D-003;1020304052;Cliente Tres;300 123 4503;250.000;45\n")
+DEADLINE_MS = 60_000
+
+
+@pytest.fixture
+async def console(database_url: str) -> AsyncIterator[tuple[str, str]]:
+    """Ingest served on a real port with its upload worker running; its base URL and an operator key."""
+    platform = make_platform(settings_for_test(database_url), pool_size=3)
+    _, key = await platform.keys.create(role="operator", now=platform.clock())
+    unit = build(platform, IngestSettings(upload_poll_s=0.2))
+    stop = asyncio.Event()
+    uploads = asyncio.create_task(unit.workers[0](stop))  # the worker that processes the waiting uploads
+    try:
+        async with serving_app(build_app(platform, [unit])) as base_url:
+            yield base_url, key
+    finally:
+        stop.set()
+        await uploads
+        await platform.db.dispose()
+
+
+async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(console: tuple[str, str],
+                                                                            tmp_path: Path) -> None:
+    assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
+    base_url, key = console
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as api:
+        assert (await api.post("/v1/clients", json={
+            "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
+            "timezone": "America/Bogota", "locale": "es-CO"})).status_code == 201
+        made = await api.post("/v1/users", json={"email": "eva@bancoandino.co", "password": PASSWORD,
+                                                 "role": "client", "client": "banco-andino"})
+        assert made.status_code == 201, made.text
+    cartera = tmp_path / "cartera-diciembre.csv"
+    cartera.write_text(CSV, encoding="utf-8")
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = await browser.new_context(locale="es-CO", accept_downloads=True)
+        page = await context.new_page()
+        page.set_default_timeout(DEADLINE_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        # What failed to load, but the browser's own ask for a favicon (the console has none).
+        page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+                if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
+        await page.goto(base_url + "/console")
+        await page.fill("input[type=email]", "eva@bancoandino.co")
+        await page.fill("input[type=password]", PASSWORD)
+        await page.click("button[type=submit]")
+        await page.wait_for_selector("#signed-in-as")
+
+        await page.click("text=cargar cartera")  # the first page's link, to the company's own portfolios
+        await page.wait_for_url(base_url + "/console/portfolios/banco-andino")
+        assert "Carteras de Banco Andino S.A." in await page.locator("h1").inner_text()
+        await page.get_by_label("Cargar cartera").set_input_files(str(cartera))
+
+        # The script sends the file and opens its page, which follows the upload until its result is shown.
+        await page.wait_for_url(f"{base_url}/console/portfolios/banco-andino/*")
+        await page.locator("#status", has_text="Completada").wait_for()
+        assert [await page.locator(f"#rows-{n}").inner_text() for n in ("total", "accepted", "rejected")] == [
+            "3", "2", "1"]
+        rejected = page.locator("#rejections tbody tr")
+        assert await rejected.count() == 1
+        assert await rejected.first.locator("td").all_inner_texts() == [
+            "3", "balance", "invalid_balance", await rejected.first.locator("td").nth(3).inner_text()]
+        await page.screenshot(path=str(tmp_path / "portfolio.png"), full_page=True)
+
+        link = page.locator("#rejections-csv")
+        async with page.expect_download() as downloading:
+            await link.click()
+        download = await downloading.value
+        saved = await download.path()
+        assert "invalid_balance" in await asyncio.to_thread(saved.read_text, encoding="utf-8-sig")
+        href = await link.get_attribute("href")
+        assert href is not None
+        answer = await context.request.get(base_url + href)  # the same link with the browser's session
+        assert answer.status == 200 and answer.headers["content-type"].startswith("text/csv")
+
+        await page.goto(base_url + "/console/portfolios/banco-andino")
+        assert "cartera-diciembre.csv" in await page.locator("#uploads").inner_text()
+        first = page.url
+        # A file dropped on the drop zone goes the same way (the browser's own drop event, with a file in it).
+        await page.evaluate("""csv => {
+            const moved = new DataTransfer();
+            moved.items.add(new File([csv], "cartera-enero.csv", {type: "text/csv"}));
+            document.getElementById("dropzone").dispatchEvent(
+                new DragEvent("drop", {dataTransfer: moved, bubbles: true, cancelable: true}));
+        }""", CSV.replace("D-00", "E-00"))
+        await page.wait_for_url(lambda url: url.startswith(first + "/"))
+        await page.locator("#status", has_text="Completada").wait_for()
+        assert await page.locator("#rows-rejected").inner_text() == "1"
+        await page.goto(first)
+        listed = await page.locator("#uploads tbody tr td:first-child").all_inner_texts()
+        assert listed == ["cartera-enero.csv", "cartera-diciembre.csv"]  # newest first
+        assert errors == []
+        await browser.close()
