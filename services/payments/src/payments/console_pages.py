@@ -24,6 +24,7 @@ from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.console import page, pages_of
 from recaudo_common.console.sign_in import ROLE_LABELS, signed_in
 from recaudo_common.dependencies import PlatformDep
+from recaudo_common.money import MARKS
 from recaudo_common.sessions import csrf_token, session_token_of
 
 PAGES = pages_of(Path(__file__).parent / "console_templates")
@@ -70,6 +71,27 @@ def _row(p: UnmatchedPaymentOut, client: ClientCopy) -> SuspenseRow:
         " · ".join(given) or "—", source, REASONS.get(p.reason or "", p.reason or "—"))
 
 
+@dataclass(frozen=True)
+class PaidRow:
+    id: uuid.UUID
+    received_at: str
+    amount: str
+    reversed: str | None
+    reversible: bool
+    source: str
+    reference: str
+    key: str  # the Idempotency-Key its reversal is sent with: a second press answers the first, reverses no more
+
+
+def _paid(p: store.AccountPayment, client: ClientCopy) -> PaidRow:
+    locale = client.locale.replace("-", "_")
+    return PaidRow(
+        p.id, p.received_at.astimezone(zoneinfo.ZoneInfo(client.timezone)).strftime("%Y-%m-%d %H:%M"),
+        format_currency(p.amount, p.currency, locale=locale),
+        format_currency(p.reversed_amount, p.currency, locale=locale) if p.reversed_amount else None,
+        p.reversed_amount < p.amount, SOURCES.get(p.source, p.source), p.reference or "—", f"consola-{uuid.uuid4()}")
+
+
 def _refusal(status: int, message: str) -> Response:
     return page("payments_refused.html", pages=PAGES, status=status, message=message)
 
@@ -101,9 +123,11 @@ async def choose_client(request: Request, platform: PlatformDep) -> Response:
 @router.get("/{slug}")
 async def suspense_page(slug: str, request: Request, platform: PlatformDep,
                         after: Annotated[dt.datetime | None, Query()] = None,
-                        after_id: Annotated[uuid.UUID | None, Query()] = None) -> Response:
+                        after_id: Annotated[uuid.UUID | None, Query()] = None,
+                        account: Annotated[str | None, Query(alias="cuenta", max_length=200)] = None) -> Response:
     """The client company's suspense queue, the first received first, fifty at a time (`after` and `after_id` name
-    the last row seen). Operators and supervisors get the assignment; a client company's own people read only."""
+    the last row seen), and the payments of the account named in `cuenta`. Operators and supervisors get the
+    assignment and the reversal; a client company's own people read only."""
     principal = await signed_in(request, platform)
     if principal is None:
         return RedirectResponse("/console/sign-in", status_code=303)
@@ -121,7 +145,15 @@ async def suspense_page(slug: str, request: Request, platform: PlatformDep,
         last = shown[-1]
         later = f"/console/payments/{slug}?" + urlencode({"after": last.received_at.isoformat(),
                                                          "after_id": str(last.id)})
+    account = (account or "").strip() or None
+    paid: list[PaidRow] = []
+    if account is not None:
+        async with platform.db.transaction() as s:
+            paid = [_paid(p, client) for p in await store.account_payments(s, slug, account, limit=SHOWN)]
     token = session_token_of(request.headers.get("cookie", "")) or ""
+    group, decimal = MARKS.get(client.locale, (".", ","))
     return page("suspense.html", pages=PAGES, slug=slug, client=client.name, rows=[_row(p, client) for p in shown],
-                later=later, can_assign=principal.has_role("operator"), user=principal.user_email,
+                later=later, can_assign=principal.has_role("operator"), account=account, paid=paid,
+                group_mark=group, decimal_mark=decimal, locale=client.locale, currency=client.currency,
+                user=principal.user_email,
                 role_label=ROLE_LABELS.get(principal.role, principal.role), csrf_token=csrf_token(token))

@@ -345,3 +345,24 @@ async def suspense_counts(s: AsyncSession, *, scope: tuple[str, ...] | None, lim
         f"{'WHERE c.slug = ANY(:scope) ' if scope is not None else ''}ORDER BY c.name, c.slug LIMIT :n"),
         {"n": limit, **({"scope": list(scope)} if scope is not None else {})})
     return [SuspenseCount(r[0], r[1], int(r[2])) for r in rows]
+
+
+@dataclasses.dataclass(frozen=True)
+class AccountPayment:
+    id: uuid.UUID
+    received_at: dt.datetime
+    amount: Decimal
+    reversed_amount: Decimal
+    currency: str
+    source: str
+    reference: str | None
+
+
+async def account_payments(s: AsyncSession, client: str, account_ref: str, *, limit: int) -> list[AccountPayment]:
+    """An account's payments applied to it (whole or partly reversed, or reversed), newest first: what the console
+    offers an operator to reverse."""
+    rows = await s.execute(text(
+        "SELECT id, received_at, amount, reversed_amount, currency, source, reference FROM payments.payments "
+        "WHERE client_slug = :c AND account_ref = :a AND status IN ('applied', 'reversed') "
+        "ORDER BY received_at DESC, id DESC LIMIT :n"), {"c": client, "a": account_ref, "n": limit})
+    return [AccountPayment(*r) for r in rows]

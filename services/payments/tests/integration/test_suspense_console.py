@@ -72,6 +72,37 @@ async def test_an_operator_sees_the_queue_and_assigns_a_payment_as_the_page_does
     assert again.status_code == 409  # it left the queue
 
 
+async def test_an_operator_finds_an_accounts_payments_and_reverses_part_of_one_as_the_page_does(
+        gateway: Gateway) -> None:
+    http = gateway.http
+    applied = (await gateway.manual("manual-console-2", {"account_ref": "A-1", "amount": "80000.00", "method": "cash",
+                                                         "paid_at": "2026-03-31T09:00:00-05:00",
+                                                         "reference": "recibo 0043"})).json()
+    ana = await signed_in(gateway.platform, "ana@agencia.co", "operator")
+    shown = await http.get("/console/payments/banco?cuenta=A-1", headers={"Cookie": ana["Cookie"]})
+    row = text_of(shown.text[shown.text.index(f'id="paid-{applied["id"]}"'):].partition(">")[2])
+    assert row.startswith("2026-03-31 10:00 $80.000,00 — Registro manual recibo 0043") and "Revertir" in row
+    form = re.search(rf'data-action="(/v1/clients/banco/payments/{applied["id"]}/reversal)"\s+'
+                     r'data-key="([^"]+)" data-group="\." data-decimal=","', shown.text)
+    assert form is not None  # the page's form: the API's route, its Idempotency-Key, es-CO's marks
+    reversal = {**ana, "Idempotency-Key": form.group(2)}
+    done = await http.post(form.group(1), headers=reversal, json={"amount": "30000.00", "reason": "Contracargo"})
+    assert done.status_code == 200, done.text
+    assert (done.json()["remaining"], done.json()["new_balance"]) == ("50000.00", "50000.00")  # 100.000 owed, 80.000 paid, 30.000 back
+    twice = await http.post(form.group(1), headers=reversal, json={"amount": "30000.00", "reason": "Contracargo"})
+    assert twice.json() == done.json()  # a second press answers the first and reverses no more
+    after = text_of((await http.get("/console/payments/banco?cuenta=A-1", headers={"Cookie": ana["Cookie"]})).text)
+    assert "$80.000,00 $30.000,00 Registro manual" in after
+    none = text_of((await http.get("/console/payments/banco?cuenta=A-2", headers={"Cookie": ana["Cookie"]})).text)
+    assert "La cuenta A-2 no tiene pagos aplicados." in none
+
+    eva = await signed_in(gateway.platform, "eva@banco.co", "client", "banco")
+    read = text_of((await http.get("/console/payments/banco?cuenta=A-1", headers={"Cookie": eva["Cookie"]})).text)
+    assert "$80.000,00 $30.000,00 Registro manual" in read and "Revertir" not in read  # a client company's person reads
+    refused = await http.post(form.group(1), headers={**eva, "Idempotency-Key": "otra-clave-1"}, json={})
+    assert refused.status_code == 403
+
+
 async def test_a_client_companys_person_reads_its_own_queue_only_and_others_are_refused(gateway: Gateway) -> None:
     http, platform = gateway.http, gateway.platform
     await gateway.send(payment("gw-80", ref="NO-EXISTE", amount="10.00"))

@@ -42,7 +42,53 @@
     }
   }
 
-  document.querySelectorAll("form.assign").forEach(function (form) {
+  // An amount as the client company's locale writes it ("50.000,00" in es-CO) as the API reads it ("50000.00").
+  function decimal(text, form) {
+    const group = form.dataset.group, mark = form.dataset.decimal;
+    const plain = text.replace(/[\s$]/g, "").split(group).join("").replace(mark, ".");
+    return /^\d+(\.\d{1,2})?$/.test(plain) ? plain : null;
+  }
+
+  async function reverse(form) {
+    const typed = form.elements.amount.value.trim();
+    const amount = typed ? decimal(typed, form) : null;
+    if (typed && amount === null) { say("El monto no es válido: escríbalo como 50.000,00.", true); return; }
+    const body = {};
+    if (amount) body.amount = amount;
+    if (form.elements.reason.value.trim()) body.reason = form.elements.reason.value.trim();
+    const button = form.querySelector("button");
+    button.disabled = true;
+    try {
+      const answer = await fetch(form.dataset.action, {
+        method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json", "Accept": "application/json",
+                  "Idempotency-Key": form.dataset.key, "X-CSRF-Token": token ? token.content : ""},
+        body: JSON.stringify(body),
+      });
+      const result = await answer.json().catch(() => ({}));
+      if (answer.ok) {
+        const money = new Intl.NumberFormat(form.dataset.locale, {style: "currency", currency: form.dataset.currency,
+                                                                       minimumFractionDigits: 2});
+        const shown = (value) => money.format(Number(value));
+        say("Pago revertido por " + shown(result.amount) + "; del pago quedan " + shown(result.remaining) +
+            " y la cuenta " + result.account_ref + " debe " + shown(result.new_balance) + ".", false);
+        form.closest("tr").querySelector(".reversed").textContent = shown(result.reversed_total);
+        if (Number(result.remaining) === 0) form.replaceWith(document.createTextNode("Revertido"));
+      } else {
+        say("No se revirtió el pago: " + (result.detail || result.title || ("error " + answer.status)) + ".", true);
+      }
+    } catch (e) {
+      say("No se revirtió el pago: no hubo respuesta del servidor. Intente de nuevo.", true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  document.querySelectorAll("form.reverse").forEach(function (form) {
+    form.addEventListener("submit", function (event) { event.preventDefault(); reverse(form); });
+  });
+
+  document.querySelectorAll("form.assign[data-action]:not(.reverse)").forEach(function (form) {
     form.addEventListener("submit", function (event) { event.preventDefault(); assign(form); });
   });
 })();
