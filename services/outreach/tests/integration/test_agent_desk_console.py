@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from recaudo_common.auth import Role
+from recaudo_common.console import page
 from recaudo_common.people import UserStore
 from recaudo_common.sessions import SessionRules, csrf_token
 
@@ -100,3 +101,9 @@ async def test_the_pages_calls_take_the_next_call_and_log_a_promise_with_the_age
     client_person, _ = await person(o, "cli@banco.co", "client", "banco")
     assert (await http.get("/v1/agent/next?client=banco", headers=client_person)).status_code == 403
 
+
+def test_the_first_page_links_the_desk_for_the_agencys_people_only() -> None:
+    for label, linked in (("Agente", True), ("Operador", True), ("Supervisor", True), ("Cliente", False),
+                          ("SRE", False)):
+        home = page("home.html", user="x@agencia.co", role_label=label, client_slug=None, csrf_token="t").body
+        assert (b'href="/console/agent"' in home) is linked
