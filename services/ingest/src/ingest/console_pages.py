@@ -33,6 +33,15 @@ SHOWN = 20
 ISSUES_SHOWN = 100
 COMPANIES_SHOWN = 100
 STATUS_LABELS = {"queued": "En cola", "processing": "Procesando", "completed": "Completada", "failed": "Fallida"}
+# What each row code means, for the person reading the table (the API's message beside it gives the detail).
+ISSUE_LABELS = {
+    "missing_account_ref": "Falta la referencia de la obligación", "missing_debtor_id": "Falta la identificación",
+    "missing_name": "Falta el nombre", "invalid_balance": "Saldo no válido", "missing_mora": "Faltan los días de mora",
+    "invalid_due_date": "Fecha de vencimiento no válida", "invalid_days_past_due": "Días de mora no válidos",
+    "invalid_currency": "Moneda distinta de la del cliente", "duplicate_account_ref": "Obligación repetida",
+    "mora_mismatch": "Los días de mora no cuadran con el vencimiento", "invalid_phone": "Teléfono no válido",
+    "invalid_email": "Correo no válido", "too_many_phones": "Demasiados teléfonos",
+}
 # Agents work the desk and SRE the platform: neither reads a client company's files.
 READERS: tuple[Role, ...] = ("operator", "client")
 
@@ -177,6 +186,6 @@ async def upload_page(slug: str, portfolio_id: uuid.UUID, request: Request, plat
     here = f"/console/portfolios/{slug}/{portfolio.id}"
     return _shown("portfolio.html", found, upload=view(portfolio, found.client),
                   running=portfolio.status in ("queued", "processing"), error_code=portfolio.error_code,
-                  rejections=rejections, warnings=warnings,
+                  rejections=rejections, warnings=warnings, labels=ISSUE_LABELS,
                   more_rejections=f"{here}?rejections_after={more_rejections}" if more_rejections else None,
                   more_warnings=f"{here}?warnings_after={more_warnings}" if more_warnings else None)

@@ -104,8 +104,8 @@ async def test_a_client_person_uploads_and_reads_the_result_in_the_console(conso
     assert "Estado: Completada" in seen
     assert "Filas 3 Aceptadas 2 Rechazadas 1 Con advertencias 1" in seen
     rejections = seen[seen.index("Rechazos"):seen.index("Advertencias")]
-    assert "3 balance invalid_balance" in rejections
-    assert "4 phones invalid_phone" in seen[seen.index("Advertencias"):]
+    assert "3 balance invalid_balance Saldo no válido" in rejections
+    assert "4 phones invalid_phone Teléfono no válido" in seen[seen.index("Advertencias"):]
     for kind in ("rejections", "warnings"):
         link = f"/v1/portfolios/{upload_id}/{kind}?format=csv"
         assert f'href="{link}"' in result.text
@@ -142,9 +142,12 @@ async def test_who_may_see_a_companys_portfolios(console: Console) -> None:
     assert "No hay tal" in text_of((await console.page("/console/portfolios/banco", tomas)).text)
 
     for email, role in (("luis@agencia.co", "agent"), ("sre@agencia.co", "sre")):
-        refused = await console.page("/console/portfolios/banco", await console.person(email, role))
+        staff = await console.person(email, role)
+        refused = await console.page("/console/portfolios/banco", staff)
         assert refused.status_code == 403
         assert "Su rol no permite ver ni cargar carteras" in text_of(refused.text)
+        assert 'href="/console/portfolios"' not in (await console.page("/console", staff)).text  # not offered
+    assert 'href="/console/portfolios"' in (await console.page("/console", eva)).text
 
     stranger = await console.http.get(f"/console/portfolios/banco/{upload_id}")
     assert stranger.status_code == 303 and stranger.headers["location"] == "/console/sign-in"
