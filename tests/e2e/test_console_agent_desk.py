@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -74,7 +75,7 @@ async def desk(database_url: str) -> AsyncIterator[Desk]:
     await platform.db.dispose()
 
 
-async def test_an_agent_takes_the_next_call_and_logs_a_promise_to_pay(desk: Desk) -> None:
+async def test_an_agent_takes_the_next_call_and_logs_a_promise_to_pay(desk: Desk, tmp_path: Path) -> None:
     assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
     async with httpx.AsyncClient(base_url=desk.base_url,
                                  headers={"Authorization": f"Bearer {desk.operator_key}"}) as api:
@@ -110,6 +111,7 @@ async def test_an_agent_takes_the_next_call_and_logs_a_promise_to_pay(desk: Desk
         await page.click("text=Registrar resultado")
         await expect(page.locator("#outcome-status")).to_have_text(
             "Resultado registrado para la cuenta D-77. Promesa de pago registrada.", timeout=10_000)
+        await page.screenshot(path=str(tmp_path / "agent-desk.png"), full_page=True)  # docs/console/agent-desk.png
 
         await page.click("text=Siguiente llamada")
         await expect(page.locator("#desk-status")).to_have_text("No hay llamadas ahora.", timeout=10_000)

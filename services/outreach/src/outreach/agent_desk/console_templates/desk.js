@@ -78,7 +78,8 @@
     $("days-past-due").textContent = item.days_past_due === null ? "Sin dato" : String(item.days_past_due);
     $("offer").textContent = item.offer ? (OFFERS[item.offer] || item.offer) : "Sin oferta";
     const given = (item.script || "").trim();
-    $("script-source").textContent = given ? "Guion del cliente para esta cuenta:" :
+    $("script-source").textContent = given ?
+      "Guion que dio la plataforma para esta cuenta (el del cliente o el predeterminado):" :
       "La API no envió guion: este lo arma la consola con los datos de la cuenta.";
     $("script").textContent = given || fallbackScript(item);
     $("outcome-form").reset();
