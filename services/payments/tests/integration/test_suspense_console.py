@@ -97,6 +97,8 @@ async def test_an_operator_finds_an_accounts_payments_and_reverses_part_of_one_a
     assert "La cuenta A-2 no tiene pagos aplicados." in none
 
     eva = await signed_in(gateway.platform, "eva@banco.co", "client", "banco")
+    read_page = (await http.get("/console/payments/banco?cuenta=A-1", headers={"Cookie": eva["Cookie"]})).text
+    assert 'id="bank-file"' not in read_page  # no upload offered to a client company's person
     read = text_of((await http.get("/console/payments/banco?cuenta=A-1", headers={"Cookie": eva["Cookie"]})).text)
     assert "$80.000,00 $30.000,00 Registro manual" in read and "Revertir" not in read  # a client company's person reads
     refused = await http.post(form.group(1), headers={**eva, "Idempotency-Key": "otra-clave-1"}, json={})
@@ -149,3 +151,20 @@ async def test_the_queue_is_shown_fifty_at_a_time(gateway: Gateway) -> None:
     assert later is not None
     rest = await gateway.http.get(later.group(1).replace("&amp;", "&"), headers=ana)
     assert rest.text.count('class="assign"') == 1 and "Siguientes" not in rest.text
+
+
+async def test_an_operators_page_sends_a_bank_file_with_the_session_and_reads_its_result(gateway: Gateway) -> None:
+    http = gateway.http
+    ana = await signed_in(gateway.platform, "ana@agencia.co", "operator")
+    shown = await http.get("/console/payments/banco", headers={"Cookie": ana["Cookie"]})
+    assert 'data-action="/v1/clients/banco/payments/files"' in shown.text and "Subir archivo" in shown.text
+    statement = b"Fecha;Referencia;Valor;Comprobante\n05/04/2026;A-2;10.000,00;TX-1\n05/04/2026;NO-ESTA;500;TX-2\n"
+    files = {"file": ("extracto.csv", statement)}
+    no_token = await http.post("/v1/clients/banco/payments/files", headers={"Cookie": ana["Cookie"]}, files=files)
+    assert (no_token.status_code, no_token.json()["code"]) == (403, "csrf_token_invalid")
+    sent = await http.post("/v1/clients/banco/payments/files", headers=ana, files=files)
+    assert sent.status_code == 201, sent.text
+    result = await http.get(sent.headers["location"], headers={"Cookie": ana["Cookie"]})
+    assert result.json()["counts"] == {"applied": 1, "unmatched": 1, "duplicate": 0, "rejected": 0}
+    queue = text_of((await http.get("/console/payments/banco", headers={"Cookie": ana["Cookie"]})).text)
+    assert "Cuenta NO-ESTA" in queue and "Archivo bancario" in queue  # its unmatched line waits in the queue

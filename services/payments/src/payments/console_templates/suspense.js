@@ -84,11 +84,82 @@
     }
   }
 
+  const STATUSES = {applied: "Aplicado", unmatched: "En la cola sin asignar", duplicate: "Repetido (ya recibido)",
+                    rejected: "Rechazado"};
+  const REASONS = {unknown_account_ref: "La cuenta indicada no existe", unknown_debtor_id: "No hay deudor con ese " +
+                   "documento", invalid_amount: "Monto no válido", no_reference: "Llegó sin referencia"};
+
+  function cell(row, text) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    row.appendChild(td);
+  }
+
+  // The file's result as GET .../payments/files/{id} answers it: counts, then what became of each line.
+  function showFile(form, file) {
+    const money = new Intl.NumberFormat(form.dataset.locale, {style: "currency", currency: form.dataset.currency,
+                                                              minimumFractionDigits: 2});
+    const counts = file.counts || {};
+    document.getElementById("bank-file-counts").textContent = file.status === "failed"
+      ? "Archivo rechazado entero, nada se aplicó: " + (file.error_detail || file.error_code) +
+        (file.error_line ? " (línea " + file.error_line + ")" : "") + "."
+      : "Archivo " + (file.filename || "") + ": " + (counts.applied || 0) + " aplicados, " + (counts.unmatched || 0) +
+        " en la cola sin asignar, " + (counts.duplicate || 0) + " repetidos, " + (counts.rejected || 0) + " rechazados.";
+    const body = document.querySelector("#bank-file-rows tbody");
+    body.replaceChildren();
+    (file.results || []).forEach(function (r) {
+      const row = document.createElement("tr");
+      cell(row, String(r.row));
+      cell(row, STATUSES[r.status] || r.status);
+      cell(row, r.reference || r.transaction_id || "—");
+      cell(row, r.amount ? money.format(Number(r.amount)) : "—");
+      cell(row, r.reason ? (REASONS[r.reason] || r.reason) : "—");
+      body.appendChild(row);
+    });
+    document.getElementById("bank-file-result").hidden = false;
+  }
+
+  async function upload(form) {
+    const chosen = form.elements.file.files[0];
+    if (!chosen) { say("Elija el archivo del banco.", true); return; }
+    const data = new FormData();
+    data.append("file", chosen);
+    const button = form.querySelector("button");
+    button.disabled = true;
+    say("Subiendo y conciliando " + chosen.name + "…", false);
+    try {
+      const answer = await fetch(form.dataset.action, {
+        method: "POST", credentials: "same-origin", body: data,
+        headers: {"Accept": "application/json", "X-CSRF-Token": token ? token.content : ""},
+      });
+      const sent = await answer.json().catch(() => ({}));
+      if (!answer.ok) {
+        say("No se recibió el archivo: " + (sent.detail || sent.title || ("error " + answer.status)) + ".", true);
+        return;
+      }
+      const result = await fetch(answer.headers.get("Location") || (form.dataset.action + "/" + sent.id),
+                                 {credentials: "same-origin", headers: {"Accept": "application/json"}});
+      const file = result.ok ? await result.json() : sent;
+      say(answer.status === 200 ? "Este archivo ya se había recibido: su resultado es el de entonces."
+                                : "Archivo recibido y conciliado.", false);
+      showFile(form, file);
+    } catch (e) {
+      say("No se recibió el archivo: no hubo respuesta del servidor. Intente de nuevo.", true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  const bankFile = document.getElementById("bank-file");
+  if (bankFile) {
+    bankFile.addEventListener("submit", function (event) { event.preventDefault(); upload(bankFile); });
+  }
+
   document.querySelectorAll("form.reverse").forEach(function (form) {
     form.addEventListener("submit", function (event) { event.preventDefault(); reverse(form); });
   });
 
-  document.querySelectorAll("form.assign[data-action]:not(.reverse)").forEach(function (form) {
+  document.querySelectorAll("#suspense form.assign").forEach(function (form) {
     form.addEventListener("submit", function (event) { event.preventDefault(); assign(form); });
   });
 })();
