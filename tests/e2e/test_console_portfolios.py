@@ -1,7 +1,8 @@
 """Uploading a portfolio on the console in a real headless Chromium (Debian's, driven by Playwright) (#23): a client
 company's person signs in, follows the first page's link to the company's portfolios, chooses a small CSV with one
 bad row in the file picker ('Cargar cartera'), watches it run, and reads the result: the counts, the rejected row
-in the table, and the rejections' CSV download; then drops another file on the drop zone."""
+in the table, and the rejections' CSV download; then drops another file on the drop zone, and saves a mapping
+profile that a third upload names."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -118,5 +119,31 @@ async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(cons
         listed = await page.locator("#uploads tbody tr td:first-child").all_inner_texts()
         assert listed == ["cartera-enero.csv", "cartera-diciembre.csv"]  # newest first
         await page.screenshot(path=str(tmp_path / "portfolios.png"), full_page=True)
+
+        # A mapping profile saved on the page is read back, and an upload naming it is read with it.
+        await page.fill("#profile-name", "cartera-mensual")
+        await page.fill("#profile-mapping", "account_ref = Obligación\ndebtor_id = Documento\nfull_name = Titular\n"
+                                            "balance = Deuda\ndays_past_due = Mora")
+        await page.click("#profile-save")
+        await page.locator("#profile-status", has_text="Perfil «cartera-mensual» guardado.").wait_for()
+        await page.fill("#profile-mapping", "nonsense = Columna")
+        await page.click("#profile-save")
+        await page.locator("#profile-status", has_text="No se guardó").wait_for()
+        refused = [e for e in errors if e.startswith("422 ") and e.endswith("/mappings/cartera-mensual")]
+        assert len(refused) == 1  # the API's refusal of a field it does not know, as the page said
+        errors.remove(refused[0])
+        await page.reload()
+        await page.fill("#profile-name", "cartera-mensual")
+        await page.click("#profile-load")
+        await page.locator("#profile-status", has_text="leído").wait_for()
+        assert "balance = Deuda" in await page.input_value("#profile-mapping")
+        await page.fill("#mapping-profile", "cartera-mensual")
+        mapped = tmp_path / "cartera-propia.csv"
+        mapped.write_text("Obligación;Documento;Titular;Deuda;Mora\nF-001;1020304099;Cliente Cuatro;90.000;20\n",
+                          encoding="utf-8")
+        await page.get_by_label("Cargar cartera").set_input_files(str(mapped))
+        await page.wait_for_url(lambda url: url.startswith(first + "/"))
+        await page.locator("#status", has_text="Completada").wait_for()
+        assert await page.locator("#rows-accepted").inner_text() == "1"
         assert errors == []
         await browser.close()

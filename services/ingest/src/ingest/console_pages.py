@@ -16,6 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from ingest.clients import store as client_store
+from ingest.domain.portfolio import RECOGNISED
 from ingest.records import ClientCompany, Portfolio, RowIssue
 from ingest.uploads import handlers
 from recaudo_common.auth import Principal, Role
@@ -156,7 +157,8 @@ async def uploads_page(slug: str, request: Request, platform: PlatformDep,
     if len(kept) > SHOWN:
         last = kept[SHOWN - 1]
         older = f"/console/portfolios/{slug}?before={last.created_at.isoformat()}&before_id={last.id}"
-    return _shown("portfolios.html", found, uploads=[view(p, found.client) for p in kept[:SHOWN]],
+    return _shown("portfolios.html", found, fields=list(RECOGNISED),
+                  uploads=[view(p, found.client) for p in kept[:SHOWN]],
                   older=older.replace("+", "%2B") if older else None)
 
 

@@ -76,6 +76,7 @@ async def test_a_client_person_uploads_and_reads_the_result_in_the_console(conso
     assert "script-src" not in first.headers["content-security-policy"]  # default-src 'self': no inline script
     seen = text_of(first.text)
     assert "Carteras de Banco S.A." in seen and "Cargar cartera" in seen and "Todavía no hay cargas" in seen
+    assert "Perfiles de mapeo" in seen and "account_ref, debtor_id" in seen  # the fields a profile may name
     assert '<script src="/console/portfolios/portfolios.js"></script>' in first.text
     assert f'<meta name="csrf-token" content="{eva["X-CSRF-Token"]}">' in first.text
     script = await console.http.get("/console/portfolios/portfolios.js")

@@ -33,6 +33,8 @@
     sending.hidden = false;
     label.textContent = "Enviando " + file.name + "…";
     const form = new FormData();
+    const profile = document.getElementById("mapping-profile").value.trim();
+    if (profile) form.append("mapping_profile", profile);
     form.append("file", file, file.name);
     const request = new XMLHttpRequest();  // unlike fetch, it tells how much of the file has gone
     request.open("POST", "/v1/clients/" + encodeURIComponent(slug) + "/portfolios");
@@ -83,6 +85,47 @@
     });
   }
 
+  function profiles(slug) {
+    const name = document.getElementById("profile-name");
+    const lines = document.getElementById("profile-mapping");
+    const said = document.getElementById("profile-status");
+    function url() {
+      return "/v1/clients/" + encodeURIComponent(slug) + "/mappings/" + encodeURIComponent(name.value.trim());
+    }
+    document.getElementById("profile-load").addEventListener("click", function () {
+      if (!name.value.trim()) { said.textContent = "Escriba el nombre del perfil."; return; }
+      fetch(url(), {credentials: "same-origin"}).then(async function (r) {
+        if (r.status === 404) { said.textContent = "No hay un perfil con ese nombre."; return; }
+        if (!r.ok) { said.textContent = "No se pudo leer el perfil (el servidor respondió " + r.status + ")."; return; }
+        const profile = await r.json();
+        lines.value = Object.entries(profile.mapping).map(function (e) { return e[0] + " = " + e[1]; }).join("\n");
+        said.textContent = "Perfil «" + profile.name + "» leído.";
+      }).catch(function () { said.textContent = "Se perdió la conexión con el servidor."; });
+    });
+    document.getElementById("profile-save").addEventListener("click", function () {
+      if (!name.value.trim()) { said.textContent = "Escriba el nombre del perfil."; return; }
+      const mapping = {};
+      let wrong = null;
+      lines.value.split("\n").forEach(function (line, i) {
+        if (!line.trim()) return;
+        const at = line.indexOf("=");
+        if (at < 1) { wrong = i + 1; return; }
+        mapping[line.slice(0, at).trim()] = line.slice(at + 1).trim();
+      });
+      if (wrong !== null) { said.textContent = "La línea " + wrong + " no tiene la forma campo = columna."; return; }
+      fetch(url(), {method: "PUT", credentials: "same-origin", body: JSON.stringify({mapping: mapping}),
+                    headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf()}})
+        .then(async function (r) {
+          if (r.ok) { said.textContent = "Perfil «" + name.value.trim() + "» guardado."; return; }
+          let body = {};
+          try { body = await r.json(); } catch (ignored) { body = {}; }
+          said.textContent = r.status === 422
+            ? "No se guardó: el perfil está vacío o nombra un campo que la plataforma no conoce."
+            : "No se guardó: " + (REFUSALS[body.code] || "el servidor respondió " + r.status + ".");
+        }).catch(function () { said.textContent = "Se perdió la conexión con el servidor."; });
+    });
+  }
+
   function resultPage(card) {
     if (card.dataset.status !== "queued" && card.dataset.status !== "processing") return;
     const started = Date.now();
@@ -114,7 +157,7 @@
   }
 
   const section = document.getElementById("upload");
-  if (section) uploadPage(section);
+  if (section) { uploadPage(section); profiles(section.dataset.slug); }
   const card = document.getElementById("portfolio");
   if (card) resultPage(card);
 })();
