@@ -82,7 +82,6 @@ async def test_an_operator_assigns_a_suspense_payment_in_the_browser(platform: R
             await page.locator("#outcome[role=status]",
                                has_text="asignado a la cuenta B-001").wait_for(timeout=30_000)
             assert await row.count() == 0  # the row left the queue
-            await page.screenshot(path=str(tmp_path / "suspense.png"))
 
             await page.reload()  # and it stays out: the queue is empty
             await page.locator("#empty", has_text="No hay pagos sin asignar.").wait_for()
@@ -113,6 +112,7 @@ async def test_an_operator_assigns_a_suspense_payment_in_the_browser(platform: R
             assert "7.500,00" in lines
             await page.click("text=Ver la cola actualizada")
             await page.locator("#suspense tbody tr", has_text="B-777").wait_for()
+            await page.screenshot(path=str(tmp_path / "payments.png"), full_page=True)  # docs/console/payments.png
             await browser.close()
 
         async def applied() -> bool:

@@ -63,8 +63,10 @@ def _row(p: UnmatchedPaymentOut, client: ClientCopy) -> SuspenseRow:
     given = [g for g in (p.account_ref_given and f"Cuenta {p.account_ref_given}",
                          p.debtor_id_given and f"Documento {p.debtor_id_given}", reference) if g]
     source = SOURCES.get(p.source, p.source)
-    if p.gateway:
-        source += f" · {p.gateway}" + (f" ({p.gateway_payment_id})" if p.gateway_payment_id else "")
+    if p.gateway and p.source == "gateway":
+        source += f" · {p.gateway}"
+    if p.gateway_payment_id:  # what the gateway's dashboard or the bank's statement finds it by
+        source += f" ({p.gateway_payment_id})"
     return SuspenseRow(
         p.id, p.received_at.astimezone(zoneinfo.ZoneInfo(client.timezone)).strftime("%Y-%m-%d %H:%M"),
         format_currency(p.amount, p.currency, locale=client.locale.replace("-", "_")),
