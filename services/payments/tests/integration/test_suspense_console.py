@@ -94,7 +94,10 @@ async def test_an_operator_finds_an_accounts_payments_and_reverses_part_of_one_a
     after = text_of((await http.get("/console/payments/banco?cuenta=A-1", headers={"Cookie": ana["Cookie"]})).text)
     assert "$80.000,00 $30.000,00 Registro manual" in after
     none = text_of((await http.get("/console/payments/banco?cuenta=A-2", headers={"Cookie": ana["Cookie"]})).text)
-    assert "La cuenta A-2 no tiene pagos aplicados." in none
+    assert "No hay pagos aplicados a la cuenta buscada." in none
+    lure = text_of((await http.get("/console/payments/banco?cuenta=Llame+al+0800",
+                                   headers={"Cookie": ana["Cookie"]})).text)
+    assert "0800" not in lure  # no text from a link is shown as the page's own words
 
     eva = await signed_in(gateway.platform, "eva@banco.co", "client", "banco")
     read_page = (await http.get("/console/payments/banco?cuenta=A-1", headers={"Cookie": eva["Cookie"]})).text
