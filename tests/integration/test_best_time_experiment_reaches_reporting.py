@@ -20,7 +20,6 @@ from recaudo_common.events import ClientRegistered, PaymentApplied
 from recaudo_common.runtime import Platform, background_tasks, build_app, make_platform
 from recaudo_common.testing import eventually, settings_for_test
 from reporting.settings import ReportingSettings
-
 from tests.integration.test_best_times_reach_reporting import NOW, placed, published_upstream, segmented, sql
 
 pytestmark = pytest.mark.integration
