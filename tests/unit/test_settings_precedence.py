@@ -42,6 +42,11 @@ TWO_VALUES: dict[str, tuple[tuple[str, object], tuple[str, object]]] = {
     "http_max_concurrency": (("10", 10), ("20", 20)),
     "vault_master_key": (("QUFB" * 10 + "QUE=", "QUFB" * 10 + "QUE="), ("QkJC" * 10 + "QkI=", "QkJC" * 10 + "QkI=")),
     "vault_previous_master_keys": (('["QUFB"]', ("QUFB",)), ('["QkJC", "Q0ND"]', ("QkJC", "Q0ND"))),
+    "kafka_security_protocol": (("SASL_SSL", "SASL_SSL"), ("SSL", "SSL")),
+    "kafka_sasl_mechanism": (("SCRAM-SHA-256", "SCRAM-SHA-256"), ("SCRAM-SHA-512", "SCRAM-SHA-512")),
+    "kafka_sasl_username": (("recaudo-ingest", "recaudo-ingest"), ("recaudo-payments", "recaudo-payments")),
+    "kafka_sasl_password": (("a" * 32, "a" * 32), ("b" * 32, "b" * 32)),
+    "kafka_ssl_cafile": (("/etc/kafka-a/ca.crt", "/etc/kafka-a/ca.crt"), ("/etc/kafka-b/ca.crt", "/etc/kafka-b/ca.crt")),
 }
 
 

@@ -21,12 +21,11 @@ from ingest.records import ClientCompany, Portfolio, RowIssue
 from ingest.uploads import handlers
 from recaudo_common.auth import Principal, Role
 from recaudo_common.console import page, pages_of
-from recaudo_common.console.sign_in import ROLE_LABELS, signed_in
+from recaudo_common.console.visitor import Visitor, layout_of, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import NotFound
 from recaudo_common.money import MARKS
 from recaudo_common.runtime import Platform
-from recaudo_common.sessions import csrf_token, session_token_of
 
 PAGES = pages_of(Path(__file__).parent / "console_templates")
 SCRIPT = Path(__file__).parent / "console_static" / "portfolios.js"
@@ -65,9 +64,8 @@ class UploadView:
 
 @dataclass(frozen=True)
 class Reader:
-    principal: Principal
+    person: Visitor
     client: ClientCompany
-    csrf: str
 
 
 
@@ -87,32 +85,29 @@ def view(p: Portfolio, client: ClientCompany) -> UploadView:
 
 def _shown(template: str, reader: Reader, **context: Any) -> Response:
     """A page of the company's uploads, with the header's person and the session's CSRF token for the script."""
-    p = reader.principal
-    return page(template, pages=PAGES, user=p.user_email, role_label=ROLE_LABELS.get(p.role, p.role),
-                csrf_token=reader.csrf, slug=reader.client.slug, client=reader.client.name, **context)
+    return page(template, pages=PAGES, layout=reader.person.layout(), slug=reader.client.slug,
+                client=reader.client.name, **context)
 
 
 def _refused(principal: Principal | None, status: int, message: str) -> Response:
-    return page("portfolio_refused.html", pages=PAGES, status=status, message=message,
-                user=principal.user_email if principal else None,
-                role_label=ROLE_LABELS.get(principal.role, principal.role) if principal else None)
+    return page("portfolio_refused.html", pages=PAGES, status=status, message=message, layout=layout_of(principal))
 
 
 async def _reader(request: Request, platform: Platform, slug: str) -> Reader | Response:
     """The signed-in person who may read this client company's uploads, and the company; else the way to sign in
     (303), a refusal that says why (403) or a page saying there is no such company (404: another company's person
     learns nothing of it)."""
-    principal = await signed_in(request, platform)
-    if principal is None:
-        return RedirectResponse("/console/sign-in", status_code=303)
+    person = await visitor(request, platform)
+    if person is None:
+        return to_sign_in()
+    principal = person.principal
     if not principal.has_role(*READERS):
         return _refused(principal, 403, "Su rol no permite ver ni cargar carteras. Pida acceso a un supervisor.")
     async with platform.db.transaction() as s:
         client = await client_store.get_client(s, slug) if principal.can_see_client(slug) else None
     if client is None:
         return _refused(principal, 404, "No hay tal empresa cliente.")
-    token = session_token_of(request.headers.get("cookie", "")) or ""
-    return Reader(principal, client, csrf_token(token))
+    return Reader(person, client)
 
 
 @router.get("/portfolios.js")
@@ -127,20 +122,19 @@ async def companies_page(request: Request, platform: PlatformDep,
                          after: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     """Where the console's first page leads: a client company's person straight to its uploads; the agency's staff
     to the client companies they may see (by slug, a hundred at a time), to choose one."""
-    principal = await signed_in(request, platform)
-    if principal is None:
-        return RedirectResponse("/console/sign-in", status_code=303)
+    person = await visitor(request, platform)
+    if person is None:
+        return to_sign_in()
+    principal = person.principal
     if not principal.has_role(*READERS):
         return _refused(principal, 403, "Su rol no permite ver ni cargar carteras. Pida acceso a un supervisor.")
     if principal.role == "client" and principal.client_slug:
         return RedirectResponse(f"/console/portfolios/{principal.client_slug}", status_code=303)
     async with platform.db.transaction() as s:
         companies = await client_store.list_clients(s, principal.client_scope, after=after, limit=COMPANIES_SHOWN + 1)
-    token = session_token_of(request.headers.get("cookie", "")) or ""
     return page("portfolio_companies.html", pages=PAGES, companies=companies[:COMPANIES_SHOWN],
                 more=companies[COMPANIES_SHOWN - 1].slug if len(companies) > COMPANIES_SHOWN else None,
-                user=principal.user_email, role_label=ROLE_LABELS.get(principal.role, principal.role),
-                csrf_token=csrf_token(token))
+                layout=person.layout())
 
 
 @router.get("/{slug}")
@@ -182,7 +176,7 @@ async def upload_page(slug: str, portfolio_id: uuid.UUID, request: Request, plat
     except NotFound:
         portfolio = None
     if portfolio is None or portfolio.client_slug != slug:
-        return _refused(found.principal, 404, "No hay tal carga de cartera.")
+        return _refused(found.person.principal, 404, "No hay tal carga de cartera.")
     rejections, more_rejections = await _issues(platform, portfolio.id, "rejection", rejections_after)
     warnings, more_warnings = await _issues(platform, portfolio.id, "warning", warnings_after)
     here = f"/console/portfolios/{slug}/{portfolio.id}"

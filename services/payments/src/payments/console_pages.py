@@ -22,10 +22,9 @@ from payments.schemas import UnmatchedPaymentOut
 from payments.store import SCHEMA
 from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.console import page, pages_of
-from recaudo_common.console.sign_in import ROLE_LABELS, signed_in
+from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.money import MARKS
-from recaudo_common.sessions import csrf_token, session_token_of
 
 PAGES = pages_of(Path(__file__).parent / "console_templates")
 SCRIPT = Path(__file__).parent / "console_templates" / "suspense.js"
@@ -108,18 +107,17 @@ async def script() -> Response:
 async def choose_client(request: Request, platform: PlatformDep) -> Response:
     """Where the console's first page leads: a client company's person straight to its own queue; an operator or
     supervisor chooses among the client companies they may see, each with how many payments wait."""
-    principal = await signed_in(request, platform)
-    if principal is None:
-        return RedirectResponse("/console/sign-in", status_code=303)
+    person = await visitor(request, platform)
+    if person is None:
+        return to_sign_in()
+    principal = person.principal
     if principal.role == "client" and principal.client_slug:
         return RedirectResponse(f"/console/payments/{principal.client_slug}", status_code=303)
     if not principal.has_role("operator"):
         return _refusal(403, REFUSED_ROLE)
     async with platform.db.transaction() as s:
         clients = await store.suspense_counts(s, scope=principal.client_scope, limit=CLIENTS_SHOWN)
-    token = session_token_of(request.headers.get("cookie", "")) or ""
-    return page("payments_clients.html", pages=PAGES, clients=clients, user=principal.user_email,
-                role_label=ROLE_LABELS.get(principal.role, principal.role), csrf_token=csrf_token(token))
+    return page("payments_clients.html", pages=PAGES, clients=clients, layout=person.layout())
 
 
 @router.get("/{slug}")
@@ -130,9 +128,10 @@ async def suspense_page(slug: str, request: Request, platform: PlatformDep,
     """The client company's suspense queue, the first received first, fifty at a time (`after` and `after_id` name
     the last row seen), and the payments of the account named in `cuenta`. Operators and supervisors get the
     assignment and the reversal; a client company's own people read only."""
-    principal = await signed_in(request, platform)
-    if principal is None:
-        return RedirectResponse("/console/sign-in", status_code=303)
+    person = await visitor(request, platform)
+    if person is None:
+        return to_sign_in()
+    principal = person.principal
     if not principal.has_role("operator", "client"):
         return _refusal(403, REFUSED_ROLE)
     async with platform.db.transaction() as s:
@@ -152,10 +151,8 @@ async def suspense_page(slug: str, request: Request, platform: PlatformDep,
     if account is not None:
         async with platform.db.transaction() as s:
             paid = [_paid(p, client) for p in await store.account_payments(s, slug, account, limit=SHOWN)]
-    token = session_token_of(request.headers.get("cookie", "")) or ""
     group, decimal = MARKS.get(client.locale, (".", ","))
     return page("suspense.html", pages=PAGES, slug=slug, client=client.name, rows=[_row(p, client) for p in shown],
                 later=later, can_assign=principal.has_role("operator"), account=account, paid=paid,
                 group_mark=group, decimal_mark=decimal, locale=client.locale, currency=client.currency,
-                user=principal.user_email,
-                role_label=ROLE_LABELS.get(principal.role, principal.role), csrf_token=csrf_token(token))
+                layout=person.layout())

@@ -12,15 +12,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from recaudo_common.auth import Principal
 from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.console import page, pages_of
-from recaudo_common.console.sign_in import ROLE_LABELS, signed_in
+from recaudo_common.console.visitor import Visitor, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import DomainError
 from recaudo_common.gate import BodyRule, public_form
 from recaudo_common.runtime import Platform
-from recaudo_common.sessions import CSRF_FIELD, csrf_matches, csrf_token, session_token_of
+from recaudo_common.sessions import CSRF_FIELD
 from segmentation import strategy_versions
 from segmentation.domain.strategy_diff import Change, strategy_changes
 from segmentation.store import SCHEMA
@@ -56,17 +55,17 @@ def _view(kept: KeptVersion, previous: KeptVersion | None, *, current: int, zone
                        strategy_changes(previous.document if previous else None, kept.document))
 
 
-async def _reader(request: Request, platform: Platform, slug: str) -> tuple[Principal, ClientCopy] | Response:
+async def _reader(request: Request, platform: Platform, slug: str) -> tuple[Visitor, ClientCopy] | Response:
     """The signed-in person and the client company they may see; else the sign-in page or a 404 page."""
-    principal = await signed_in(request, platform)
-    if principal is None:
-        return RedirectResponse("/console/sign-in", status_code=303)
+    person = await visitor(request, platform)
+    if person is None:
+        return to_sign_in()
     async with platform.db.transaction() as s:
-        client = await get_client(s, SCHEMA, slug) if principal.can_see_client(slug) else None
+        client = await get_client(s, SCHEMA, slug) if person.principal.can_see_client(slug) else None
     if client is None:
         return HTMLResponse("<!doctype html><title>No encontrado</title><p>No hay tal empresa cliente.</p>",
                             status_code=404)
-    return principal, client
+    return person, client
 
 
 @router.get("/strategy/{slug}", response_class=HTMLResponse)
@@ -83,18 +82,16 @@ async def versions_page(slug: str, request: Request, platform: PlatformDep,
     found = await _reader(request, platform, slug)
     if isinstance(found, Response):
         return found
-    principal, client = found
+    person, client = found
     kept, current = await strategy_versions.list_versions(platform.db, client=slug, before=before,
                                                           limit=SHOWN + 1)
     zone = zoneinfo.ZoneInfo(client.timezone)
     views = [_view(k, kept[i + 1] if i + 1 < len(kept) else None, current=current, zone=zone)
              for i, k in enumerate(kept[:SHOWN])]
-    token = session_token_of(request.headers.get("cookie", "")) or ""
     return page("strategy_versions.html", pages=PAGES, slug=slug, client=client.name, versions=views,
                 older=f"/console/strategy/{slug}?before={kept[SHOWN - 1].version}" if len(kept) > SHOWN
-                else None, can_restore=principal.has_role("operator"), user=principal.user_email,
-                role_label=ROLE_LABELS.get(principal.role, principal.role), csrf_token=csrf_token(token),
-                notice=notice, error=error)
+                else None, can_restore=person.principal.has_role("operator"), notice=notice, error=error,
+                layout=person.layout())
 
 
 @router.post("/strategy/{slug}/versions/{version}/restore")
@@ -105,17 +102,15 @@ async def restore(slug: str, version: int, request: Request, platform: PlatformD
     found = await _reader(request, platform, slug)
     if isinstance(found, Response):
         return found
-    principal, client = found
-    token = session_token_of(request.headers.get("cookie", "")) or ""
+    person, client = found
     back = f"/console/strategy/{slug}"
-    if not csrf_matches(token, csrf) or not principal.has_role("operator"):
+    if not person.sent(csrf) or not person.principal.has_role("operator"):
         return RedirectResponse(f"{back}?refused=true", status_code=303)
     try:
         kept = await strategy_versions.restore_version(platform.db, client=client, number=version,
-                                                       by=principal.actor, now=platform.clock())
+                                                       by=person.principal.actor, now=platform.clock())
     except DomainError as refused:
         return page("strategy_versions.html", pages=PAGES, status=409 if refused.code != "not_found" else 404,
-                    slug=slug, client=client.name, versions=[], older=None, can_restore=False,
-                    user=principal.user_email, role_label=ROLE_LABELS.get(principal.role, principal.role),
-                    csrf_token=csrf_token(token), notice=None, error=f"No se restauró: {refused.detail}")
+                    slug=slug, client=client.name, versions=[], older=None, can_restore=False, notice=None,
+                    error=f"No se restauró: {refused.detail}", layout=person.layout())
     return RedirectResponse(f"{back}?restored={version}&as={kept.version}", status_code=303)

@@ -3,6 +3,7 @@ page is rendered with the headers every console page carries (no framing, no cac
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,9 @@ def pages_of(folder: Path) -> jinja2.Environment:
 
 
 def page(template: str, *, status: int = 200, headers: dict[str, str] | None = None,
-         pages: jinja2.Environment = PAGES, **context: Any) -> HTMLResponse:
+         pages: jinja2.Environment = PAGES, layout: Mapping[str, str | None] | None = None,
+         **context: Any) -> HTMLResponse:
     """A console page in Spanish, rendered from `template` (in `pages`: the shared ones, or a service's own from
-    `pages_of`) with the shared headers."""
-    body = pages.get_template(template).render(**context)
+    `pages_of`) with the shared headers; `layout` is what the shared header shows (`Visitor.layout()`)."""
+    body = pages.get_template(template).render(**(layout or {}), **context)
     return HTMLResponse(body, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})

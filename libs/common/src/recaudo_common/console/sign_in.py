@@ -19,8 +19,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from recaudo_common import totp
-from recaudo_common.auth import Principal
 from recaudo_common.console import page
+from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep, from_app_state
 from recaudo_common.errors import ProblemError
 from recaudo_common.gate import public_form
@@ -33,7 +33,6 @@ from recaudo_common.sessions import (
     SessionRules,
     SignedInBy,
     csrf_matches,
-    csrf_token,
     session_token_of,
 )
 
@@ -43,8 +42,6 @@ BODY_RULES = [public_form(r"/console/sign-(in|out)")]
 THROTTLE_STATE = "sign_in_throttle"
 THROTTLE_WINDOW_S = 15 * 60
 MAX_THROTTLED = 100_000  # e-mails and addresses remembered; the least recently failed are forgotten past it
-ROLE_LABELS = {"operator": "Operador", "supervisor": "Supervisor", "agent": "Agente", "client": "Cliente",
-               "sre": "SRE"}
 WRONG = "Correo, contraseña o código incorrectos."
 
 
@@ -109,11 +106,6 @@ async def start_session(platform: Platform, identity: IdentitySettings, *, user_
     return answer
 
 
-async def signed_in(request: Request, platform: Platform) -> Principal | None:
-    token = session_token_of(request.headers.get("cookie", ""))
-    return await platform.auth.sessions.principal(token, now=platform.clock()) if token else None
-
-
 def _same_origin(request: Request) -> bool:
     """A sign-in form posted from another site (login CSRF: signing the victim in as the attacker) is refused when
     the browser says where it came from."""
@@ -130,13 +122,10 @@ def sign_in_page(identity: IdentitySettings, *, error: str | None = None, email:
 @router.get("", response_class=HTMLResponse)
 async def console_home(request: Request, platform: PlatformDep) -> Response:
     """The console's first page; without a session, the way to the sign-in page (303)."""
-    principal = await signed_in(request, platform)
-    if principal is None:
-        return RedirectResponse("/console/sign-in", status_code=303)
-    token = session_token_of(request.headers.get("cookie", "")) or ""
-    return page("home.html", user=principal.user_email, role_label=ROLE_LABELS.get(principal.role, principal.role),
-                client_slug=principal.client_slug,
-                csrf_token=csrf_token(token))
+    person = await visitor(request, platform)
+    if person is None:
+        return to_sign_in()
+    return page("home.html", client_slug=person.principal.client_slug, layout=person.layout())
 
 
 @router.get("/sign-in", response_class=HTMLResponse)

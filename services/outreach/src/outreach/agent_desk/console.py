@@ -8,15 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import text
 
 from outreach.store import SCHEMA
 from recaudo_common.console import page, pages_of
-from recaudo_common.console.sign_in import ROLE_LABELS, signed_in
+from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.money import MARKS
-from recaudo_common.sessions import csrf_token, session_token_of
 
 HERE = Path(__file__).parent
 PAGES = pages_of(HERE / "console_templates")
@@ -41,21 +40,18 @@ class ClientChoice:
 @router.get("", response_class=HTMLResponse)
 async def desk_page(request: Request, platform: PlatformDep) -> Response:
     """The agent desk: the client companies the person may see; the call, script and outcome form come by script."""
-    principal = await signed_in(request, platform)
-    if principal is None:
-        return RedirectResponse("/console/sign-in", status_code=303)
-    token = session_token_of(request.headers.get("cookie", "")) or ""
-    label = ROLE_LABELS.get(principal.role, principal.role)
+    person = await visitor(request, platform)
+    if person is None:
+        return to_sign_in()
+    principal = person.principal
     if principal.role not in DESK_ROLES:
-        return page("agent_desk.html", pages=PAGES, status=403, refused=True, clients=[], user=principal.user_email,
-                    role_label=label, csrf_token=csrf_token(token))
+        return page("agent_desk.html", pages=PAGES, status=403, refused=True, clients=[], layout=person.layout())
     async with platform.db.transaction() as s:
         rows = (await s.execute(text(f"SELECT slug, name, currency, timezone, locale FROM {SCHEMA}.clients "
                                      "ORDER BY name, slug"))).all()
     clients = [ClientChoice(r[0], r[1], r[2], r[3], *MARKS.get(r[4], (".", ","))) for r in rows
                if principal.can_see_client(r[0])]
-    return page("agent_desk.html", pages=PAGES, refused=False, clients=clients, user=principal.user_email,
-                role_label=label, csrf_token=csrf_token(token))
+    return page("agent_desk.html", pages=PAGES, refused=False, clients=clients, layout=person.layout())
 
 
 @router.get("/desk.js", include_in_schema=False)

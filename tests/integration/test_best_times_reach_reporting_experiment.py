@@ -20,6 +20,9 @@ from recaudo_common.events import ClientRegistered, PaymentApplied
 from recaudo_common.runtime import Platform, background_tasks, build_app, make_platform
 from recaudo_common.testing import eventually, settings_for_test
 from reporting.settings import ReportingSettings
+
+# Named to be collected after its sibling: in a whole run `tests` is a service's package, and this import finds
+# the sibling only among the modules pytest has already imported (as test_deploy's importers do).
 from tests.integration.test_best_times_reach_reporting import NOW, placed, published_upstream, segmented, sql
 
 pytestmark = pytest.mark.integration
