@@ -30,6 +30,21 @@ def instrument_libraries() -> None:
                          HTTPXClientInstrumentor()):
         if not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument()
+            if isinstance(instrumentor, AIOKafkaInstrumentor):
+                _consumer_side_left_to_the_bus()
+
+
+def _consumer_side_left_to_the_bus() -> None:
+    """The aiokafka instrumentation decodes every record's traceparent header inside getmany, so one hostile record
+    (a header that is not UTF-8) raised out of the consumer and stopped it (tests/integration/test_poison_records).
+    The producer side stays instrumented; the consumer side reads the context itself, per record, where a bad
+    header is only a record without a parent (recaudo_common.bus and telemetry)."""
+    from aiokafka import AIOKafkaConsumer
+    from opentelemetry.instrumentation.utils import unwrap
+
+    for method in ("getone", "getmany"):
+        if hasattr(getattr(AIOKafkaConsumer, method), "__wrapped__"):
+            unwrap(AIOKafkaConsumer, method)
 
 
 def instrument_app(app: FastAPI) -> None:

@@ -47,7 +47,7 @@ async def test_a_partial_reversal_sent_twice_takes_back_its_amount_once(gateway:
     assert again.json() == written_otherwise.json() == first.json()  # the same reversal, the same answer
     assert await reversed_of(gateway, payment_id) == (Decimal("10000.00"), 1)
     assert await gateway.balance("A-1") == (Decimal("50000.00"), "open", Decimal("50000.00"))
-    assert await reversed_events(gateway) == [(2, "reversal", "10000.00", "10000.00", "50000.00")]
+    assert await reversed_events(gateway) == [(3, "reversal", "10000.00", "10000.00", "50000.00")]
 
     # Another key is another reversal.
     second = await reverse(gateway, payment_id, key="caja-rev-0002", amount="10000.00", reason="cobro doble")
