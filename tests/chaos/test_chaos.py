@@ -34,7 +34,7 @@ from recaudo.deploy import routing_table
 from recaudo_common.cluster import SERVICES, Cluster, PatientClient, running_cluster
 from recaudo_common.db import asyncpg_dsn
 from recaudo_common.settings import DEV_SANDBOX_SECRET
-from recaudo_common.testing import REPOSITORY_ROOT, eventually, sized
+from recaudo_common.testing import REPOSITORY_ROOT, database_rows, eventually, sized
 from recaudo_common.webhook_signatures import sign
 
 pytestmark = pytest.mark.integration
@@ -236,12 +236,7 @@ async def watch_sending(url: str, monkey: Monkey) -> None:
             await asyncio.sleep(1)
 
 
-async def sql(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
+sql = database_rows
 
 
 async def scalar(url: str, query: str, *args: Any) -> Any:

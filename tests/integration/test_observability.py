@@ -19,6 +19,7 @@ import recaudo_common.telemetry  # noqa: F401 - registers the platform's metrics
 from recaudo_common.testing import (
     REPOSITORY_ROOT,
     RunningPlatform,
+    database_rows,
     eventually,
     platform_process,
     serving_app,
@@ -100,6 +101,16 @@ async def test_one_account_is_followed_from_upload_to_report_on_one_trace_throug
         assert (await operator.post("/v1/clients", json={
             "slug": "banco", "name": "Banco", "country": "CO", "currency": "COP", "timezone": "America/Bogota",
             "locale": "es-CO"})).status_code == 201
+
+        async def client_everywhere() -> bool:
+            # On Kafka the client's topic and the accounts' are read independently: an account placed before
+            # segmentation holds its client is segmented when the client arrives, in the registration's trace.
+            # The upload waits, so the one trace this test follows is the upload's.
+            url = platform.settings.database_url
+            return all([await database_rows(url, f"SELECT 1 FROM {schema}.clients WHERE slug = 'banco'")
+                        for schema in ("segmentation", "outreach", "payments", "reporting")])
+
+        await eventually(client_everywhere, timeout_s=60, message="the client company in every service")
         upload = await operator.post("/v1/clients/banco/portfolios", files={"file": (
             "c.csv", "Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora\n"
                      "T-1;1020304050;Ana Gómez;300 123 4567;1.500.000;45\n".encode(), "text/csv")})

@@ -264,6 +264,15 @@ def platform_env(settings: PlatformSettings, **extra: str) -> dict[str, str]:
     return env
 
 
+async def database_rows(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
+    """A query's rows from the database at `url`, on a connection of its own (a platform in another process)."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return list(await conn.fetch(query, *args))
+    finally:
+        await conn.close()
+
+
 @dataclass
 class RunningPlatform:
     base_url: str
