@@ -106,18 +106,27 @@ async def get_template(db: Database, settings: OutreachSettings, *, client: Clie
     return await view(client, channel, locale, own, settings, now)
 
 
+async def preview_template(settings: OutreachSettings, *, client: ClientCopy, channel: str, locale: str,
+                           subject: str | None, body: str, now: dt.datetime) -> Rendered:
+    """A template not saved yet rendered on the sample account, with every check a save runs (the same renderer
+    and budget that sends); nothing is stored. Refused with the reason, as a save would be."""
+    template = Template(channel, locale, subject, body)
+    try:
+        return await preview_before_saving(template, settings, **asdict(sample(client, locale, settings, now)),
+                                           opt_out_required=stricter_rules(client.country, None).opt_out_line)
+    except TemplateError as e:
+        raise Invalid(e.code, str(e), title="Template too expensive" if isinstance(e, TemplateTooExpensive)
+                      else "Invalid template") from e
+
+
 async def save_template(db: Database, settings: OutreachSettings, *, client: ClientCopy, channel: str, locale: str,
                         subject: str | None, body: str, now: dt.datetime, if_match: IfMatch | None = None
                         ) -> TemplateView:
     """Saved once it has passed every check, before anything is stored; refused with the reason otherwise. With
     `if_match`, only if the template in force is still the one the caller read."""
     template = Template(channel, locale, subject, body)
-    try:
-        rendered = await preview_before_saving(template, settings, **asdict(sample(client, locale, settings, now)),
-                                               opt_out_required=stricter_rules(client.country, None).opt_out_line)
-    except TemplateError as e:
-        raise Invalid(e.code, str(e), title="Template too expensive" if isinstance(e, TemplateTooExpensive)
-                      else "Invalid template") from e
+    rendered = await preview_template(settings, client=client, channel=channel, locale=locale, subject=subject,
+                                      body=body, now=now)
     async with db.transaction() as s:
         if if_match is not None:
             await templates.lock_template(s, client.slug, channel, locale)

@@ -1,4 +1,5 @@
-"""Templates' routes: a client company's templates with their rendering on a sample account, and saving one."""
+"""Templates' routes: a client company's templates with their rendering on a sample account, a template not saved yet
+rendered for a preview, and saving one."""
 
 from typing import Literal, cast
 
@@ -29,15 +30,33 @@ class TemplateIn(BaseModel):
 
 
 class PreviewOut(BaseModel):
-    subject: str | None
+    """v1: a template rendered on the sample account; `encoding` and `segments` (SMS only) say its parts."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "subject": "Banco Andino: su obligación OBL-000123", "body": "Estimado(a) María: su saldo es "
+        "$ 1.234.567,89. Pague aquí: https://pagos.recaudo.example/pay/EJEMPLO"}]})
+    subject: str | None = None
     body: str
-    encoding: str | None
-    segments: int | None
+    encoding: str | None = None
+    segments: int | None = None
 
 
 class PreviewProblemOut(BaseModel):
     code: str = Field(description="invalid_template or template_too_expensive")
     detail: str
+
+
+class TemplatePreviewIn(BaseModel):
+    """v1: a template not saved yet, to render on the sample account (a console's live preview)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"channel": "sms", "locale": "es-CO",
+         "body": "{{ creditor }}: {{ debtor_name }}, su saldo es {{ balance }}. Pague aquí: {{ payment_link }} "
+                 "{{ opt_out }}"}]})
+    channel: Channel
+    locale: str = Field(min_length=2, max_length=16, examples=["es-CO"])
+    subject: str | None = Field(None, max_length=500)
+    body: str = Field(min_length=1, max_length=20_000)
 
 
 class TemplateOut(BaseModel):
@@ -79,6 +98,19 @@ async def list_templates(client: ClientOfCaller, platform: PlatformDep, settings
     """Every channel's template in the client company's locale, and any other locale it has its own for."""
     views = await handlers.list_templates(platform.db, settings, client=client, now=platform.clock())
     return TemplateList(items=[TemplateOut.of(v) for v in views])
+
+
+@router.post("/clients/{slug}/templates/preview", response_model=PreviewOut, responses={
+    422: {"description": "invalid_template (syntax, an unknown variable, a missing opt-out line, an unknown "
+                         "locale) or template_too_expensive: the reason a save would be refused"}})
+async def preview_template(body: TemplatePreviewIn, client: ClientOfCaller, platform: PlatformDep,
+                           settings: Settings) -> PreviewOut:
+    """Renders a template that is not saved, on the sample account (no debtor's data), with every check a save
+    runs and the renderer that sends; nothing is stored. The console's editor calls it as one types."""
+    rendered = await handlers.preview_template(settings, client=client, channel=body.channel, locale=body.locale,
+                                               subject=body.subject, body=body.body, now=platform.clock())
+    return PreviewOut(subject=rendered.subject, body=rendered.body, encoding=rendered.encoding,
+                      segments=rendered.segments)
 
 
 @router.get("/clients/{slug}/templates/{channel}/{locale}", response_model=TemplateOut)
