@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -108,6 +109,8 @@ class User:
     disabled_at: dt.datetime | None
     has_password: bool
     has_totp: bool
+    # The client companies an agency user (operator, supervisor, agent) is limited to; None: every one.
+    client_scope: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,14 +126,19 @@ class EmailTaken(Exception):
     pass
 
 
+class ScopeRefused(Exception):
+    """A client scope on a user who cannot have one (a client company's user, an SRE)."""
+
+
 _COLUMNS = ("id, email, role, client_slug, created_at, created_by, disabled_at,"
-            " password_hash IS NOT NULL AS has_password, totp_secret IS NOT NULL AS has_totp")
+            " password_hash IS NOT NULL AS has_password, totp_secret IS NOT NULL AS has_totp, client_scope")
 
 
 def _user(row: object) -> User:
     m = row._mapping  # type: ignore[attr-defined]
+    scope = tuple(m["client_scope"]) if m["client_scope"] is not None else None
     return User(m["id"], m["email"], m["role"], m["client_slug"], m["created_at"], m["created_by"],
-                m["disabled_at"], m["has_password"], m["has_totp"])
+                m["disabled_at"], m["has_password"], m["has_totp"], scope)
 
 
 class UserStore:
@@ -138,20 +146,37 @@ class UserStore:
         self.db = db
 
     async def create(self, *, email: str, role: Role, client_slug: str | None, password_hash: str | None,
-                     totp_secret: str | None, by: str, now: dt.datetime) -> User:
+                     totp_secret: str | None, by: str, now: dt.datetime,
+                     client_scope: Sequence[str] | None = None) -> User:
         user_id = uuid_compat.uuid7()  # time-ordered: the listing's tie-break keeps the order they were made in
         try:
             async with self.db.transaction() as s:
                 row = (await s.execute(text(
                     "INSERT INTO identity.users (id, email, role, client_slug, password_hash, totp_secret,"
-                    f" created_at, created_by) VALUES (:id, :e, :r, :c, :p, :t, :now, :by) RETURNING {_COLUMNS}"),
+                    " created_at, created_by, client_scope) VALUES (:id, :e, :r, :c, :p, :t, :now, :by, :sc)"
+                    f" RETURNING {_COLUMNS}"),
                     {"id": user_id, "e": email.strip(), "r": role, "c": client_slug, "p": password_hash,
-                     "t": totp_secret, "now": now, "by": by})).one()
+                     "t": totp_secret, "now": now, "by": by,
+                     "sc": list(client_scope) if client_scope is not None else None})).one()
         except IntegrityError as e:
             if "users_email" in str(e.orig):
                 raise EmailTaken(email) from e
             raise
         return _user(row)
+
+    async def set_client_scope(self, user_id: uuid.UUID, client_scope: Sequence[str] | None) -> User | None:
+        """Limits an agency user to these client companies (None: every one). Their live sessions carry the new
+        scope from their next request: a session's principal is read afresh each time."""
+        try:
+            async with self.db.transaction() as s:
+                row = (await s.execute(text(
+                    f"UPDATE identity.users SET client_scope = :sc WHERE id = :id RETURNING {_COLUMNS}"),
+                    {"id": user_id, "sc": list(client_scope) if client_scope is not None else None})).first()
+        except IntegrityError as e:
+            if "users_scope_of_agency_staff" in str(e.orig):
+                raise ScopeRefused(str(user_id)) from e
+            raise
+        return _user(row) if row is not None else None
 
     async def get(self, user_id: uuid.UUID) -> User | None:
         async with self.db.transaction() as s:

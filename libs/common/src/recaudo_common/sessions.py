@@ -88,11 +88,11 @@ class SessionStore:
         return token
 
     async def principal(self, token: str, *, now: dt.datetime) -> Principal | None:
-        """The person a live session signs in, or None (unknown, revoked, expired, idle too long, or the person
-        disabled). A live one is marked used."""
+        """The person a live session signs in, with the client companies they are limited to, or None (unknown,
+        revoked, expired, idle too long, or the person disabled). A live one is marked used."""
         async with self.db.transaction() as s:
             row = (await s.execute(text(
-                "SELECT s.id, s.last_seen_at, u.id AS user_id, u.email, u.role, u.client_slug"
+                "SELECT s.id, s.last_seen_at, u.id AS user_id, u.email, u.role, u.client_slug, u.client_scope"
                 " FROM identity.sessions s JOIN identity.users u ON u.id = s.user_id"
                 " WHERE s.token_hash = :h AND s.revoked_at IS NULL AND u.disabled_at IS NULL"
                 " AND s.expires_at > :now AND s.last_seen_at + make_interval(secs => s.idle_s) > :now"),
@@ -103,7 +103,10 @@ class SessionStore:
                 await s.execute(text("UPDATE identity.sessions SET last_seen_at = :now WHERE id = :id"),
                                 {"id": row["id"], "now": now})
         role: Role = row["role"]
-        return Principal(row["user_id"], role, row["client_slug"], user_email=row["email"], session_id=row["id"])
+        # A scoped person is limited the way a scoped key is: every service's tenant check reads client_scope.
+        scope = tuple(row["client_scope"]) if row["client_scope"] is not None else None
+        return Principal(row["user_id"], role, row["client_slug"], scope, user_email=row["email"],
+                         session_id=row["id"])
 
     async def revoke(self, token: str, *, now: dt.datetime) -> None:
         async with self.db.transaction() as s:

@@ -1,4 +1,5 @@
-"""HTTP routes of the console's users: operators create, list, disable them and set a new password.
+"""HTTP routes of the console's users: operators create, list, disable them, set a new password, and limit an
+agency user to some client companies.
 
 Mounted beside the key routes by the unit that owns client companies (ingest); only an operator with no client
 scope (a key or a signed-in operator) manages people, never a supervisor.
@@ -13,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from recaudo_common.auth import Principal, Role
+from recaudo_common.auth import AGENCY_STAFF, Principal, Role
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep, from_app_state
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.identity_api import Clients
@@ -21,6 +22,7 @@ from recaudo_common.identity_settings import IDENTITY_SETTINGS, IdentitySettings
 from recaudo_common.pagination import Page, Paging, invalid_cursor
 from recaudo_common.people import (
     EmailTaken,
+    ScopeRefused,
     User,
     UserStore,
     email_problem,
@@ -40,12 +42,17 @@ class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"email": "ana.gomez@agencia.co", "password": "una frase larga de acceso", "role": "agent"},
         {"email": "tesoreria@bancoandino.co", "password": "otra frase larga y propia", "role": "client",
-         "client": "banco-andino"}]})
+         "client": "banco-andino"},
+        {"email": "luis.rojas@agencia.co", "password": "la frase larga de Luis", "role": "agent",
+         "clients": ["banco-andino", "financiera-del-sur"]}]})
     email: str = Field(max_length=254)
     password: str | None = Field(None, max_length=1024,
                                  description="none: the user signs in only through an identity provider")
     role: Role
     client: str | None = Field(None, description="the client company a `client` user belongs to")
+    clients: list[str] | None = Field(
+        None, min_length=1, max_length=500,
+        description="limit an operator, supervisor or agent to these client companies (none: every one)")
     totp: bool = Field(False, description="operators only: ask a TOTP code at sign-in; the secret is shown once")
 
 
@@ -57,6 +64,8 @@ class UserOut(BaseModel):
     role: Role
     # Absent rather than null where there is none (these answers leave out what is none), so the schema says so.
     client: str | None = Field(None, description="the client company of a client user; absent for the others")
+    clients: list[str] | None = Field(
+        None, description="the client companies an agency user is limited to; absent: every one")
     created_at: dt.datetime
     created_by: str
     disabled_at: dt.datetime | None = Field(None, description="when the user was disabled; absent while enabled")
@@ -66,7 +75,9 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, user: User, totp_uri: str | None = None) -> UserOut:
-        return cls(id=user.id, email=user.email, role=user.role, client=user.client_slug, created_at=user.created_at,
+        return cls(id=user.id, email=user.email, role=user.role, client=user.client_slug,
+                   clients=list(user.client_scope) if user.client_scope is not None else None,
+                   created_at=user.created_at,
                    created_by=user.created_by, disabled_at=user.disabled_at, has_password=user.has_password,
                    totp=user.has_totp, totp_uri=totp_uri)
 
@@ -78,6 +89,16 @@ class PasswordIn(BaseModel):
     password: str = Field(max_length=1024)
 
 
+class UserChangeIn(BaseModel):
+    """v1: what an operator changes of a user; a field left out stays as it is."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"clients": ["banco-andino"]}, {"clients": None}]})
+    clients: list[str] | None = Field(
+        None, min_length=1, max_length=500,
+        description="limit an operator, supervisor or agent to these client companies; null: every one again")
+
+
 def _require_people_manager(principal: Principal) -> None:
     if principal.role != "operator" or principal.client_scope is not None:
         raise ProblemError(403, "forbidden", "Forbidden",
@@ -86,6 +107,12 @@ def _require_people_manager(principal: Principal) -> None:
 
 def _invalid(detail: str, code: str = "invalid_user") -> ProblemError:
     return ProblemError(422, code, "Invalid user", detail)
+
+
+async def _require_known(clients: Clients, slugs: list[str]) -> None:
+    if unknown := await clients.unknown(slugs):
+        raise ProblemError(422, "unknown_client", "Unknown client company",
+                           f"no client company {', '.join(repr(u) for u in unknown)}")
 
 
 def _store(platform: PlatformDep) -> UserStore:
@@ -108,15 +135,16 @@ async def create_user(body: UserIn, principal: CurrentPrincipal, platform: Platf
     if body.password is not None and (
             weak := password_problem(body.password, email=body.email, min_chars=identity.password_min_chars)):
         raise _invalid(weak, "weak_password")
-    if body.client is not None and await clients.unknown([body.client]):
-        raise ProblemError(422, "unknown_client", "Unknown client company", f"no client company {body.client!r}")
+    if body.clients is not None and body.role not in AGENCY_STAFF:
+        raise _invalid("only operators, supervisors and agents take `clients` (a client user has its `client`)")
+    await _require_known(clients, ([body.client] if body.client else []) + list(body.clients or []))
     secret = new_secret() if body.totp else None
     try:
         user = await _store(platform).create(
             email=body.email, role=body.role, client_slug=body.client,
             password_hash=await hash_password(body.password) if body.password is not None else None,
             totp_secret=seal_totp(platform.settings, email=body.email, secret=secret) if secret else None,
-            by=principal.actor, now=platform.clock())
+            by=principal.actor, now=platform.clock(), client_scope=body.clients)
     except EmailTaken:
         raise ProblemError(409, "email_taken", "Conflict", "a user with that e-mail exists") from None
     response.headers["Location"] = f"/v1/users/{user.id}"
@@ -148,6 +176,32 @@ async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, platform: Pl
     if user is None:
         raise not_found("user")
     return UserOut.of(user)
+
+
+@router.patch("/{user_id}", response_model=UserOut, response_model_exclude_none=True,
+              responses={422: {"description": "`clients` names a company that does not exist, or the user is not "
+                                              "an operator, supervisor or agent"}})
+async def change_user(user_id: uuid.UUID, body: UserChangeIn, principal: CurrentPrincipal, platform: PlatformDep,
+                      clients: Clients) -> UserOut:
+    """Limits an operator, supervisor or agent to some client companies (`clients`), or lifts the limit
+    (`"clients": null`). It holds from the user's next request, in every service, with no new sign-in."""
+    _require_people_manager(principal)
+    await _require_known(clients, list(body.clients or []))
+    store = _store(platform)
+    user = await store.get(user_id)
+    if user is None:
+        raise not_found("user")
+    if "clients" not in body.model_fields_set:
+        return UserOut.of(user)
+    if body.clients is not None and user.role not in AGENCY_STAFF:
+        raise _invalid("only operators, supervisors and agents take `clients` (a client user has its `client`)")
+    try:
+        changed = await store.set_client_scope(user_id, body.clients)
+    except ScopeRefused:  # the table's own check, should the role and this request cross
+        raise _invalid("only operators, supervisors and agents take `clients`") from None
+    if changed is None:
+        raise not_found("user")
+    return UserOut.of(changed)
 
 
 @router.post("/{user_id}/disable", response_model=UserOut, response_model_exclude_none=True)

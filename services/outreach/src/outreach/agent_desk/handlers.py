@@ -28,12 +28,23 @@ CONVERSATIONS = frozenset({"right_party", "promise_to_pay", "refused"})
 
 
 @dataclass(frozen=True)
+class Agent:
+    """Who asks for the next call: a signed-in person (their user id, and their name as the records of what people
+    do give it: "user <e-mail>") or a key (its id, "key <id>")."""
+
+    id: uuid.UUID
+    name: str
+
+
+@dataclass(frozen=True)
 class CallToMake:
-    """The call handed to an agent: the attempt, its debtor, and the script to read."""
+    """The call handed to an agent: the attempt, its debtor, the script to read, and to whom and when it went."""
 
     attempt_id: uuid.UUID
     debtor: DebtorContext
     script: str
+    assigned_to: str
+    assigned_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -49,10 +60,11 @@ class Promise:
     due_date: dt.date
 
 
-async def next_for_agent(db: Database, settings: OutreachSettings, *, client: str, now: dt.datetime
+async def next_for_agent(db: Database, settings: OutreachSettings, *, client: str, agent: Agent, now: dt.datetime
                          ) -> CallToMake | None:
-    """The due agent call with the highest expected net recovery that the law allows now; the ones it does not
-    allow are moved to their next allowed instant on the way."""
+    """The due agent call with the highest expected net recovery that the law allows now, handed to `agent` (on
+    the attempt and in the trail); the ones the law does not allow are moved to their next allowed instant on the
+    way."""
     async with db.transaction() as s:
         trail: list[TrailEntry] = []
         chosen = None
@@ -71,10 +83,12 @@ async def next_for_agent(db: Database, settings: OutreachSettings, *, client: st
                 continue
             await desk.record_decision(s, attempt_id=a, now=now, local_time=decision.local_time.isoformat(),
                                        allowed=True, reasons=[], next_allowed_at=None)
-            await desk.mark_assigned(s, a, now)
+            await desk.mark_assigned(s, a, now, to_id=agent.id, to=agent.name)
             await desk.add_contact(s, client=client, debtor_id=debtor.debtor_id, account_ref=debtor.account_ref,
                                    channel="agent", at=now, source="attempt", attempt_id=a)
-            trail.append(TrailEntry(client, debtor.account_ref, now, "assigned", a, "agent"))
+            # The trail outlives everything and keeps no one's e-mail: the agent by their user (or key) id.
+            trail.append(TrailEntry(client, debtor.account_ref, now, "assigned", a, "agent",
+                                    {"assigned_to_id": str(agent.id)}))
             try:
                 rendered = await Renderer(s, settings, now).render(debtor, "agent")
             except TemplateError:  # the client's script fails on this account: the agent gets the default one
@@ -83,7 +97,7 @@ async def next_for_agent(db: Database, settings: OutreachSettings, *, client: st
                                                   provider="agent", attempted_at=now, cost=Decimal("0"),
                                                   template=f"agent/{debtor.locale}").envelope(client=client,
                                                                                               occurred_at=now)])
-            chosen = CallToMake(a, debtor, rendered.body)
+            chosen = CallToMake(a, debtor, rendered.body, agent.name, now)
             break
         await store.trail(s, trail)
     return chosen

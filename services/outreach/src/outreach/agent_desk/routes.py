@@ -61,6 +61,9 @@ class AgentCallOut(BaseModel):
     offer: str | None
     expected_net_recovery: Decimal | None
     script: str
+    assigned_to: str = Field(description="to whom the call was handed: `user <e-mail>` for a signed-in person, "
+                                         "`key <id>` for an API key")
+    assigned_at: dt.datetime
 
 
 class AgentNextOut(BaseModel):
@@ -110,13 +113,17 @@ async def payment_link(slug: str, account_ref: str, principal: CurrentPrincipal,
 @router.get("/agent/next", response_model=AgentNextOut)
 async def agent_next(principal: CurrentPrincipal, platform: PlatformDep, settings: Settings,
                      client: str = Query(min_length=1, max_length=100)) -> AgentNextOut:
-    """Hands the agent the highest expected-value call the law allows now (null when there is none)."""
+    """Hands the agent the highest expected-value call the law allows now (null when there is none), recording
+    who was handed it and when. A person or key limited to some client companies gets 404 for any other."""
     principal.require_client(client, roles=AGENT_DESK)
-    chosen = await handlers.next_for_agent(platform.db, settings, client=client, now=platform.clock())
+    chosen = await handlers.next_for_agent(platform.db, settings, client=client,
+                                           agent=handlers.Agent(principal.key_id, principal.actor),
+                                           now=platform.clock())
     if chosen is None:
         return AgentNextOut(item=None)
     d = chosen.debtor
     return AgentNextOut(item=AgentCallOut(
         attempt_id=chosen.attempt_id, client=client, account_ref=d.account_ref, debtor_name=d.full_name,
         phones=list(d.phones), balance=d.balance, currency=d.currency, days_past_due=d.days_past_due, offer=d.offer,
-        expected_net_recovery=d.expected_net_recovery, script=chosen.script))
+        expected_net_recovery=d.expected_net_recovery, script=chosen.script, assigned_to=chosen.assigned_to,
+        assigned_at=chosen.assigned_at))

@@ -59,9 +59,12 @@ async def cancel_attempt(s: AsyncSession, attempt_id: uuid.UUID, reason: str) ->
                     {"id": attempt_id, "why": reason})
 
 
-async def mark_assigned(s: AsyncSession, attempt_id: uuid.UUID, now: dt.datetime) -> None:
+async def mark_assigned(s: AsyncSession, attempt_id: uuid.UUID, now: dt.datetime, *, to_id: uuid.UUID,
+                        to: str) -> None:
+    """The call is handed to the one who asked for it (a person's user id and name, or a key's id), now."""
     await s.execute(text("UPDATE outreach.attempts SET status = 'assigned', sent_at = :now, provider = 'agent', "
-                         "tries = tries + 1 WHERE id = :id"), {"id": attempt_id, "now": now})
+                         "tries = tries + 1, assigned_at = :now, assigned_to_id = :to_id, assigned_to = :to "
+                         "WHERE id = :id"), {"id": attempt_id, "now": now, "to_id": to_id, "to": to})
 
 
 async def add_contact(s: AsyncSession, *, client: str, debtor_id: str, account_ref: str, channel: str,

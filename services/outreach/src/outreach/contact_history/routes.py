@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from outreach.contact_history import handlers
 from outreach.store import TrailEntry
@@ -44,6 +44,9 @@ class AttemptOut(BaseModel):
     segments: int | None = None
     decisions: list[DecisionOut]
     why: str | None = None  # why it was scheduled at its time, e.g. "best_time: martes 19h (tasa 0.31, n=420)"
+    assigned_to: str | None = Field(None, description="an agent call: who /v1/agent/next handed it to "
+                                                      "(`user <e-mail>` or `key <id>`)")
+    assigned_at: dt.datetime | None = Field(None, description="an agent call: when it was handed out")
 
 
 class LoggedContactOut(BaseModel):

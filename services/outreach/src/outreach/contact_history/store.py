@@ -41,6 +41,8 @@ class AttemptRecord:
     segments: int | None
     decisions: list[Decision]
     why: str | None = None  # why planning put it at its time (best time's slot), when not the first allowed
+    assigned_to: str | None = None  # an agent call: who was handed it ("user <e-mail>" or "key <id>")
+    assigned_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ async def attempts(s: AsyncSession, client: str, account_ref: str) -> list[Attem
     result = await s.execute(text(
         """SELECT a.id, a.channel, a.status, a.scheduled_at, a.sent_at, a.delivered_at, a.failed_at, a.failure,
                   a.cancel_reason, a.created_at, a.provider, a.template, a.encoding, a.segments, a.why,
+                  a.assigned_to, a.assigned_at,
                   coalesce(json_agg(json_build_object('decided_at', d.decided_at, 'allowed', d.allowed,
                       'reasons', d.reasons, 'next_allowed_at', d.next_allowed_at, 'local_time', d.local_time)
                       ORDER BY d.id) FILTER (WHERE d.id IS NOT NULL), '[]') AS decisions
@@ -82,7 +85,8 @@ async def attempts(s: AsyncSession, client: str, account_ref: str) -> list[Attem
             r.id, r.channel, r.status, r.scheduled_at, r.sent_at, r.delivered_at, r.failed_at, r.failure,
             r.cancel_reason, r.created_at, r.provider, r.template, r.encoding, r.segments,
             [Decision(dt.datetime.fromisoformat(d["decided_at"]), d["allowed"], list(d["reasons"] or []),
-                      _instant(d["next_allowed_at"]), d["local_time"]) for d in decisions], r.why))
+                      _instant(d["next_allowed_at"]), d["local_time"]) for d in decisions], r.why,
+            r.assigned_to, r.assigned_at))
     return found
 
 
