@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from recaudo import deploy_gateway, deploy_kafka, deploy_postgres
+from recaudo_common.events import CLIENT_COPY_KEEPERS
 
 SERVICES = ("ingest", "segmentation", "outreach", "payments", "reporting")
 PREFIX = "recaudo"
@@ -61,6 +62,8 @@ CONFIG = {
     "RECAUDO_PUBLIC_URL": "https://recaudo.example.com",
     "RECAUDO_SANDBOX_GATEWAY": "false", "RECAUDO_OUTREACH_PROVIDERS": json.dumps(PRODUCTION_PROVIDERS),
     "RECAUDO_OUTREACH_SMTP_STARTTLS": "true", "RECAUDO_OUTREACH_SMTP_PORT": "587",
+    # Every service that keeps a copy of client companies runs here: a registration waits for all of them.
+    "RECAUDO_INGEST_CLIENT_READY_SERVICES": json.dumps(list(CLIENT_COPY_KEEPERS)),
 }
 
 # Outreach's bounce receiver (#20), in the overlays that include components/bounce-receiver (prod does): the SMTP

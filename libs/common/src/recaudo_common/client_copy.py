@@ -11,7 +11,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.consumer import Handler, HandlerContext
-from recaudo_common.events import ClientRegistered, ClientSettings, ClientUpdated, Event
+from recaudo_common.events import ClientReady, ClientRegistered, ClientSettings, ClientUpdated, Event
 from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS, ArrangementLimits
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS
 
@@ -112,5 +112,9 @@ def client_copy_handlers(schema: str, after: AfterClient | None = None) -> dict[
         await upsert_client(ctx.session, schema, event, ctx)
         if after is not None:
             await after(event, ctx)
+        if isinstance(event, ClientRegistered):
+            # In the same transaction as the copy (and what `after` set up for it, a default strategy): once ingest
+            # reads this, the service answers for the client company (the schema is the service's name).
+            await ctx.emit(ClientReady(slug=event.slug, service=schema), client=event.slug)
 
     return {ClientRegistered: on_client, ClientUpdated: on_client}

@@ -10,6 +10,11 @@ class IngestSettings(IdentitySettings):  # ingest mounts identity: people sign i
     model_config = service_settings_config("ingest")
 
     max_upload_bytes: int = 2 * 1024**3
+    # A registration is answered once every service that keeps a copy of client companies holds the new one
+    # (client.ready), waiting at most this long; those still missing are named in the answer (services_pending).
+    client_ready_wait_s: float = Field(10.0, ge=0, le=60)
+    # The services it waits for; unset: those that have confirmed an earlier client company (deploy/k8s names all).
+    client_ready_services: list[str] | None = None
     # A recall list is a column of account references: a few MB at the most.
     max_recall_file_bytes: int = 16 * 1024**2
     upload_poll_s: float = 0.5

@@ -23,12 +23,15 @@ VAULT = "ingest_vault"
 @dataclass(frozen=True)
 class IngestRuntime:
     """The platform's upload cap, the file limits the door checks, the upload rate per key and client company,
-    and how many uploads this process receives at once (each keeps a copy on /tmp: their number bounds the disk)."""
+    how many uploads this process receives at once (each keeps a copy on /tmp: their number bounds the disk), and
+    how long a registration waits for every service to hold the new client company."""
 
     max_upload_bytes: int
     file_limits: FileLimits
     upload_limiter: RateLimiter
     max_concurrent_uploads: int
+    client_ready_wait_s: float = 10.0
+    client_ready_services: tuple[str, ...] | None = None
     receiving: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -38,7 +41,10 @@ class IngestRuntime:
     def of(cls, settings: IngestSettings) -> IngestRuntime:
         return cls(max_upload_bytes=settings.max_upload_bytes, file_limits=file_limits_of(settings),
                    upload_limiter=RateLimiter("uploads", Rate(settings.upload_rate_per_s, settings.upload_burst)),
-                   max_concurrent_uploads=settings.max_concurrent_uploads)
+                   max_concurrent_uploads=settings.max_concurrent_uploads,
+                   client_ready_wait_s=settings.client_ready_wait_s,
+                   client_ready_services=None if settings.client_ready_services is None
+                   else tuple(settings.client_ready_services))
 
 
 def file_limits_of(settings: IngestSettings) -> FileLimits:

@@ -30,7 +30,14 @@ from recaudo_common.events.arrangement import (
     Instalment,
 )
 from recaudo_common.events.channels import CHANNELS, Channel
-from recaudo_common.events.client import ClientRegistered, ClientSettings, ClientUpdated, WriteOffRules
+from recaudo_common.events.client import (
+    CLIENT_COPY_KEEPERS,
+    ClientReady,
+    ClientRegistered,
+    ClientSettings,
+    ClientUpdated,
+    WriteOffRules,
+)
 from recaudo_common.events.contact import (
     BEST_SLOTS_PER_CHANNEL,
     MAX_BEST_SLOTS,
@@ -89,6 +96,7 @@ from recaudo_common.events.promise import PromiseBroken, PromiseCancelled, Promi
 __all__ = [
     "BEST_SLOTS_PER_CHANNEL",
     "CHANNELS",
+    "CLIENT_COPY_KEEPERS",
     "ERASING_SERVICES",
     "MAX_BEST_SLOTS",
     "REGISTRY",
@@ -117,6 +125,7 @@ __all__ = [
     "Channel",
     "CheckoutStatus",
     "CheckoutUpdated",
+    "ClientReady",
     "ClientRegistered",
     "ClientSettings",
     "ClientUpdated",

@@ -1,4 +1,5 @@
-"""The client.* events: a client company registered or its settings changed (topic `client`)."""
+"""The client.* events: a client company registered or its settings changed, and each service that keeps a copy
+saying it has it (topic `client`)."""
 
 from __future__ import annotations
 
@@ -63,3 +64,18 @@ class ClientUpdated(ClientSettings):
     family = "client"
     producer = "ingest"
     summary = "A client company's settings changed."
+
+
+# The services that keep their own copy of client companies' settings (recaudo_common.client_copy) and say so.
+CLIENT_COPY_KEEPERS = ("segmentation", "outreach", "payments", "reporting")
+
+
+@register
+class ClientReady(Event):
+    type = "client.ready"
+    family = "client"
+    producer = ", ".join(CLIENT_COPY_KEEPERS)
+    summary = ("A service holds its copy of a newly registered client company and answers for it; ingest waits "
+               "for these before answering the registration, so the client company is usable everywhere at once.")
+    slug: str
+    service: str = Field(description="the service that holds the copy: one of " + ", ".join(CLIENT_COPY_KEEPERS))
