@@ -6,10 +6,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, get_args
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
-from ingest.clients import handlers
+from ingest.clients import handlers, readiness
 from ingest.records import ClientChanges, ClientCompany, ClientTerms
 from ingest.uploads_runtime import ClientOfCaller, ClientOfOperator, Runtime
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
@@ -101,17 +102,19 @@ class UploadCapIn(BaseModel):
     max_upload_bytes: int | None = Field(gt=0)
 
 
+CLIENT_EXAMPLE: JsonDict = {
+    "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
+    "timezone": "America/Bogota", "locale": "es-CO", "default_authorised_channels": ["sms", "whatsapp", "email"],
+    "max_discount_pct": "35.00", "promise_window_days": 15, "max_upload_bytes": 20971520,
+    "created_at": "2026-11-02T14:05:31-05:00", "instalments_min": 2, "instalments_max": 12,
+    "min_instalment_amount": "50000.00", "write_off_rules": {"after_days": 90, "min_days_past_due": 360},
+    "cost_table": {"sms": "45.00", "whatsapp": "120.00", "email": "8.50", "voice": "350.00", "agent": "2800.00"}}
+
+
 class ClientOut(BaseModel):
     """v1"""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
-        "timezone": "America/Bogota", "locale": "es-CO", "default_authorised_channels": ["sms", "whatsapp", "email"],
-        "max_discount_pct": "35.00", "promise_window_days": 15, "max_upload_bytes": 20971520,
-        "created_at": "2026-11-02T14:05:31-05:00", "instalments_min": 2, "instalments_max": 12,
-        "min_instalment_amount": "50000.00", "write_off_rules": {"after_days": 90, "min_days_past_due": 360},
-        "cost_table": {"sms": "45.00", "whatsapp": "120.00", "email": "8.50", "voice": "350.00",
-                       "agent": "2800.00"}}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [CLIENT_EXAMPLE]})
     slug: str
     name: str
     country: str
@@ -172,21 +175,38 @@ class MappingProfileOut(BaseModel):
     updated_at: dt.datetime
 
 
+class ClientCreatedOut(ClientOut):
+    """v1: the client company as registered, and the services that did not yet hold it when the answer was given."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{**CLIENT_EXAMPLE, "services_pending": []}]})
+    services_pending: list[str] = Field(
+        [], description="services that did not hold the new client company within the wait "
+                        "(RECAUDO_INGEST_CLIENT_READY_WAIT_S): empty when it is usable everywhere; otherwise those "
+                        "answer 404 for it until they catch up")
+
+
 # Mounted under ingest.api.router (prefix /v1, tag ingest).
 router = APIRouter()
 
 
-@router.post("/clients", status_code=201, response_model=ClientOut)
+@router.post("/clients", status_code=201, response_model=ClientCreatedOut)
 async def create_client(body: ClientIn, principal: CurrentPrincipal, platform: PlatformDep,
-                        runtime: Runtime, response: Response) -> ClientOut:
+                        runtime: Runtime, request: Request, response: Response) -> ClientCreatedOut:
     """An operator registers a client company (creditor) with its country, currency, time zone and terms; every
-    service learns of it by client.registered. Refused 409 client_exists for a slug taken, 422 invalid_client or
+    service learns of it by client.registered. The answer waits (at most RECAUDO_INGEST_CLIENT_READY_WAIT_S) until
+    every service holds it, so its strategy, contact rules and reports answer at once; `services_pending` names
+    any that did not in time. Refused 409 client_exists for a slug taken, 422 invalid_client or
     upload_cap_too_high for settings it cannot take, 403 for a caller who is not an operator."""
     principal.require_role("operator")
+    expected = await readiness.expected_services(platform.db, runtime.client_ready_services,
+                                                 getattr(request.app.state, "services", ()))
     created = await handlers.register_client(platform.db, ClientTerms(**body.model_dump()),
                                              platform_cap=runtime.max_upload_bytes, now=platform.clock())
+    pending = await readiness.services_pending(platform.db, created.slug, expected,
+                                               wait_s=runtime.client_ready_wait_s)
     response.headers["Location"] = f"/v1/clients/{created.slug}"
-    return ClientOut.model_validate(created, from_attributes=True)
+    return ClientCreatedOut.model_validate({**ClientOut.model_validate(created, from_attributes=True).model_dump(),
+                                            "services_pending": pending})
 
 
 @router.get("/clients", response_model=ClientList)
