@@ -1,6 +1,8 @@
-"""The console's strategy pages (#22, #23): a client company's strategy versions, newest first, each with what
-changed from the one before it (tiers, cells, challenger), and the restore an operator may make of any of them.
-Thin: the versions come from strategy_versions, the differences from domain/strategy_diff."""
+"""The console's strategy pages (#22, #23): the strategy in force as an editable bucket x tier grid (and its
+challenger), then its versions, newest first, each with what changed from the one before it (tiers, cells,
+challenger), and the restore an operator may make of any of them. Thin: the grid is the page's own script
+(console_static/strategy.js) on the API's GET/PUT .../strategy and .../strategy/promote; the versions come from
+strategy_versions, the differences from domain/strategy_diff."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from segmentation.store import SCHEMA
 from segmentation.strategy_versions_store import KeptVersion
 
 PAGES = pages_of(Path(__file__).parent / "console_templates")
+SCRIPT = Path(__file__).parent / "console_static" / "strategy.js"
 SHOWN = 10
 # Under /console/strategy, a prefix of its own, so the gateway sends these pages here and not to ingest's /console.
 # The restore is a form the session signs (its CSRF token in the form); the gate lets the page read it.
@@ -68,16 +71,38 @@ async def _reader(request: Request, platform: Platform, slug: str) -> tuple[Visi
     return person, client
 
 
+@router.get("/strategy/strategy.js")
+async def script() -> Response:
+    """The page's own script (the console's CSP runs no inline script). Declared before the page's route, whose
+    {slug} would otherwise take its name."""
+    return Response(SCRIPT.read_bytes(), media_type="application/javascript",
+                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+def _notice(restored: int | None, kept_as: int | None, saved: int | None, promoted: int | None) -> str | None:
+    """What the last action did, from numbers in the link only."""
+    if restored is not None and kept_as is not None:
+        return f"Versión {restored} restaurada como versión {kept_as}; las cuentas se vuelven a segmentar."
+    if saved is not None:
+        return f"Estrategia guardada como versión {saved}; las cuentas se vuelven a segmentar."
+    if promoted is not None:
+        return f"Retador promovido a campeón en la versión {promoted}; las cuentas se vuelven a segmentar."
+    return None
+
+
 @router.get("/strategy/{slug}", response_class=HTMLResponse)
 async def versions_page(slug: str, request: Request, platform: PlatformDep,
                         before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                         restored: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                         kept_as: Annotated[int | None, Query(alias="as", ge=1, le=2**31 - 1)] = None,
+                        saved: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+                        promoted: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
                         refused: bool = False) -> Response:
-    """The client company's strategy versions with their differences (newest first, ten at a time). What a restore
-    did comes back as numbers only (`restored`, `as`, `refused`): no text from a link is ever shown."""
-    notice = (f"Versión {restored} restaurada como versión {kept_as}; las cuentas se vuelven a segmentar."
-              if restored is not None and kept_as is not None else None)
+    """The strategy in force as a grid (editable by an operator or supervisor, read-only for the others: the API
+    lets only them write it), then its versions with their differences (newest first, ten at a time). What a
+    restore, a save or a promote did comes back as numbers only (`restored`, `as`, `saved`, `promoted`,
+    `refused`): no text from a link is ever shown."""
+    notice = _notice(restored, kept_as, saved, promoted)
     error = "No se pudo restaurar: la sesión o el permiso no son válidos." if refused else None
     found = await _reader(request, platform, slug)
     if isinstance(found, Response):
@@ -91,7 +116,7 @@ async def versions_page(slug: str, request: Request, platform: PlatformDep,
     return page("strategy_versions.html", pages=PAGES, slug=slug, client=client.name, versions=views,
                 older=f"/console/strategy/{slug}?before={kept[SHOWN - 1].version}" if len(kept) > SHOWN
                 else None, can_restore=person.principal.has_role("operator"), notice=notice, error=error,
-                layout=person.layout())
+                editor=True, layout=person.layout())
 
 
 @router.post("/strategy/{slug}/versions/{version}/restore")

@@ -88,6 +88,7 @@ async def test_only_an_operator_with_the_pages_token_restores_and_only_its_own_c
     eva = {"Cookie": f"recaudo_session={eva_token}"}
     seen = text_of((await http.get("/console/strategy/banco", headers=eva)).text)
     assert "Versión 2 (vigente)" in seen and "Restaurar" not in seen  # a client user reads, never restores
+    assert "Solo lectura: su rol no permite cambiar la estrategia." in seen and "Guardar" not in seen
     refused = await http.post("/console/strategy/banco/versions/1/restore", headers=eva,
                               data={"csrf_token": csrf_token(eva_token)})
     assert refused.status_code == 303 and refused.headers["location"].endswith("?refused=true")
@@ -101,3 +102,20 @@ async def test_only_an_operator_with_the_pages_token_restores_and_only_its_own_c
     shown = text_of((await http.get("/console/strategy/banco?error=Llame+al+0800",
                                     headers=eva)).text)
     assert "0800" not in shown  # no text from a link is shown
+
+
+async def test_the_grid_is_the_pages_own_script_editable_by_an_operator(
+        console: tuple[Platform, httpx.AsyncClient]) -> None:
+    platform, http = console
+    ana = await signed_in(platform, "ana@agencia.co", "operator")
+    page = await http.get("/console/strategy/banco", headers={"Cookie": ana["Cookie"]})
+    assert 'data-can-edit="true"' in page.text and '<script src="/console/strategy/strategy.js">' in page.text
+    assert "Guardar" in text_of(page.text) and "Crear retador" in text_of(page.text)
+    script = await http.get("/console/strategy/strategy.js", headers={"Cookie": ana["Cookie"]})
+    assert script.status_code == 200 and script.headers["content-type"].startswith("application/javascript")
+    assert "If-Match" in script.text and "X-CSRF-Token" in script.text
+    saved = text_of((await http.get("/console/strategy/banco?saved=3&promoted=x",
+                                    headers={"Cookie": ana["Cookie"]})).text)
+    assert "Estrategia guardada como versión 3" not in saved  # a link's text that is no number is refused whole
+    saved = text_of((await http.get("/console/strategy/banco?saved=3", headers={"Cookie": ana["Cookie"]})).text)
+    assert "Estrategia guardada como versión 3; las cuentas se vuelven a segmentar." in saved
