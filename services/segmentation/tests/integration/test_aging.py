@@ -160,7 +160,8 @@ async def test_placements_segmented_together_match_one_at_a_time(platform: Platf
                 "SELECT account_ref, balance, status, bucket, bucket_at_placement, segment, treatment, propensity, "
                 "cost_to_collect FROM segmentation.accounts ORDER BY account_ref"))]
             events = [(r[0], r[1]) for r in await s.execute(text(
-                "SELECT key, envelope->'payload' FROM segmentation.outbox ORDER BY id"))]
+                "SELECT key, envelope->'payload' FROM segmentation.outbox"
+                " WHERE envelope->>'type' = 'account.segmented' ORDER BY id"))]
         return accounts, events
 
     await deliver(platform, first, LATE_EVENING)
