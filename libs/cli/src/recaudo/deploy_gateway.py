@@ -19,7 +19,7 @@ MAX_RULES, MAX_MATCHES = 16, 64
 # Pages outside the API (not in the OpenAPI documents), by the service that serves them: the debtor page and the
 # e-mail unsubscribe link (outreach), the checkout and its outcome page (payments, where gateways return the
 # debtor), the dashboard (reporting), the people's console and its sign-in (ingest mounts identity).
-PAGES = {"ingest": ("/console",), "outreach": ("/pay", "/u", "/console/agent"),
+PAGES = {"ingest": ("/console",), "outreach": ("/pay", "/u", "/console/agent", "/console/settings"),
          "payments": ("/checkout", "/console/payments"), "reporting": ("/dashboard",),
          "segmentation": ("/console/strategy",)}
 # The gateway listens for these Gateway API labels on its own pods (GEP-1762: an implementation that deploys

@@ -22,6 +22,7 @@ from outreach.sending.handlers import reconcile_expired, run_due_attempts
 from outreach.sending.routes import router as sending
 from outreach.sending.whatsapp_answers import send_answers
 from outreach.settings import OutreachSettings
+from outreach.settings_console.console import router as settings_console
 from outreach.store import due_backlog
 from outreach.templates.routes import router as templates
 from outreach.unsubscribe.receiver import BounceReceiver
@@ -68,7 +69,7 @@ def build(platform: Platform, settings: OutreachSettings | None = None) -> Servi
     return ServiceUnit(
         name="outreach", schema="outreach", migrations=MIGRATIONS, settings=settings,
         routers=[consent, contact_history, agent_desk, templates, receipts, sending,
-                 debtor_page, best_times, unsubscribe, whatsapp, agent_desk_console],
+                 debtor_page, best_times, unsubscribe, whatsapp, agent_desk_console, settings_console],
         app_state={APP_STATE: state},
         subscriptions=subscriptions(vault), workers=[periodic(schedule, settings.scheduler_poll_s),
                                                        relearning(platform.db, settings, platform.clock),

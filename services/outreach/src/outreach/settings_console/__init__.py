@@ -1,0 +1,1 @@
+"""The console's client company settings page (#23)."""

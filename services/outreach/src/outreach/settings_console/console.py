@@ -1,0 +1,81 @@
+"""The console's client company settings (#23): one page per client company with its general settings, contact
+rules, costs, commission, templates (with a live preview), WhatsApp channel and payment gateways. Thin: each section
+is the page's script reading and saving through the owning service's /v1 API with the session cookie and the CSRF
+token (If-Match where the route takes it); operators and supervisors edit, the client company's own people read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlalchemy import text
+
+from outreach.domain.templates import LOCALES
+from outreach.store import SCHEMA
+from recaudo_common.client_copy import get_client
+from recaudo_common.console import page, pages_of
+from recaudo_common.console.visitor import to_sign_in, visitor
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.events import Channel
+
+HERE = Path(__file__).parent / "console_templates"
+PAGES = pages_of(HERE)
+REFUSED_ROLE = ("Su rol no permite ver los ajustes de las empresas cliente: son de los operadores, los supervisores "
+                "y las personas de la propia empresa.")
+CHANNEL_LABELS: dict[Channel, str] = {"sms": "SMS", "email": "Correo electrónico", "whatsapp": "WhatsApp",
+                                      "voice": "Llamada automática", "agent": "Agente", "letter": "Carta"}
+
+router = APIRouter(prefix="/console/settings", tags=["console"], include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class ClientChoice:
+    slug: str
+    name: str
+
+
+@router.get("/settings.js", include_in_schema=False)
+async def script() -> FileResponse:
+    """The page's own script (the console's CSP runs scripts of our own origin only, never inline)."""
+    return FileResponse(HERE / "settings.js", media_type="application/javascript",
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("")
+async def choose_client(request: Request, platform: PlatformDep) -> Response:
+    """A client company's person goes straight to its own settings; an operator or supervisor chooses among the
+    client companies they may see."""
+    person = await visitor(request, platform)
+    if person is None:
+        return to_sign_in()
+    principal = person.principal
+    if principal.role == "client" and principal.client_slug:
+        return RedirectResponse(f"/console/settings/{principal.client_slug}", status_code=303)
+    if not principal.has_role("operator"):
+        return page("settings_refused.html", pages=PAGES, status=403, message=REFUSED_ROLE, layout=person.layout())
+    async with platform.db.transaction() as s:
+        rows = (await s.execute(text(f"SELECT slug, name FROM {SCHEMA}.clients ORDER BY name, slug"))).all()
+    clients = [ClientChoice(r[0], r[1]) for r in rows if principal.can_see_client(r[0])]
+    return page("settings_clients.html", pages=PAGES, clients=clients, layout=person.layout())
+
+
+@router.get("/{slug}")
+async def settings_page(slug: str, request: Request, platform: PlatformDep) -> Response:
+    """The client company's settings in sections; editable for operators and supervisors, read-only for the client
+    company's own people; another company's is not found."""
+    person = await visitor(request, platform)
+    if person is None:
+        return to_sign_in()
+    principal = person.principal
+    if not principal.has_role("operator", "client"):
+        return page("settings_refused.html", pages=PAGES, status=403, message=REFUSED_ROLE, layout=person.layout())
+    async with platform.db.transaction() as s:
+        client = await get_client(s, SCHEMA, slug) if principal.can_see_client(slug) else None
+    if client is None:
+        return page("settings_refused.html", pages=PAGES, status=404, message="No hay tal empresa cliente.",
+                    layout=person.layout())
+    return page("settings.html", pages=PAGES, slug=client.slug, client=client.name,
+                can_edit=principal.has_role("operator"), channels=CHANNEL_LABELS, locales=LOCALES,
+                layout=person.layout())
