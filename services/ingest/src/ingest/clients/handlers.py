@@ -170,3 +170,10 @@ async def mapping_profile(db: Database, client: ClientCompany, name: str) -> Map
     if saved is None:
         raise NotFound(f"mapping profile {name!r}")
     return saved
+
+
+async def mapping_profiles(db: Database, client: ClientCompany, *, after: str | None, limit: int
+                           ) -> list[MappingProfile]:
+    """The client company's saved mapping profiles by name, after the name `after`."""
+    async with db.transaction() as s:
+        return await store.list_mapping_profiles(s, client.slug, after=after, limit=limit)

@@ -175,6 +175,10 @@ class MappingProfileOut(BaseModel):
     updated_at: dt.datetime
 
 
+class MappingProfileList(Page[MappingProfileOut]):
+    """v1: a page of the client company's mapping profiles, by name; `next` links the following page."""
+
+
 class ClientCreatedOut(ClientOut):
     """v1: the client company as registered, and the services that did not yet hold it when the answer was given."""
 
@@ -306,6 +310,19 @@ async def delete_write_off_rules(client: ClientOfOperator, platform: PlatformDep
     """No automatic write-off from now on (an operator's write-off still is possible)."""
     changed = await handlers.set_write_off_rules(platform.db, client, None, now=platform.clock(), if_match=if_match)
     return _settings_out(changed, response)
+
+
+@router.get("/clients/{slug}/mappings", response_model=MappingProfileList)
+async def list_mapping_profiles(client: ClientOfCaller, platform: PlatformDep, paging: Paging,
+                                response: Response) -> MappingProfileList:
+    """The client company's saved mapping profiles, by name, each as `GET .../mappings/{name}` answers it;
+    follow `next`."""
+    key = paging.key(1)
+    after = None if key is None else cursor_str(key[0])
+    found = await handlers.mapping_profiles(platform.db, client, after=after, limit=paging.limit + 1)
+    page = paging.page([MappingProfileOut.model_validate(m, from_attributes=True) for m in found],
+                       lambda m: (m.name,), response)
+    return MappingProfileList(items=page.items, next=page.next)
 
 
 @router.put("/clients/{slug}/mappings/{name}", response_model=MappingProfileOut)

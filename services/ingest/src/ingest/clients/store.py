@@ -114,3 +114,13 @@ async def get_mapping_profile(s: AsyncSession, client: str, name: str) -> Mappin
         "SELECT name, mapping, updated_at FROM ingest.mapping_profiles WHERE client_slug = :c AND name = :n"),
         {"c": client, "n": name})).mappings().first()
     return MappingProfile(name=row["name"], mapping=dict(row["mapping"]), updated_at=row["updated_at"]) if row else None
+
+
+async def list_mapping_profiles(s: AsyncSession, client: str, *, after: str | None, limit: int
+                                ) -> list[MappingProfile]:
+    """The client company's mapping profiles by name, those after the name `after`, at most `limit`."""
+    rows = (await s.execute(text(
+        "SELECT name, mapping, updated_at FROM ingest.mapping_profiles WHERE client_slug = :c"
+        f"{' AND name > :after' if after is not None else ''} ORDER BY name LIMIT :n"),
+        {"c": client, "after": after, "n": limit})).mappings().all()
+    return [MappingProfile(name=r["name"], mapping=dict(r["mapping"]), updated_at=r["updated_at"]) for r in rows]

@@ -1,0 +1,49 @@
+"""The accounts a search finds (schema `ingest`, table accounts): by reference, id number, phone or name, within one
+client company, by account reference after the last one shown (keyset)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ingest.account_search.domain import ACCENTED, UNACCENTED, AccountQuery, FoundAccount
+
+# The same expressions as the indexes of migration 0016, so the planner uses them.
+ID_NUMBER = "regexp_replace(upper(debtor_id), '[^0-9A-Z]', '', 'g')"
+PHONES = "(stated -> 'phones')"
+# The name's words, accents folded, lower case, anything but letters a space; a leading space so that every word,
+# the first too, starts after one.
+NAME = (f"(' ' || regexp_replace(lower(translate(stated ->> 'full_name', '{ACCENTED}', '{UNACCENTED}')), "
+        "'[^a-z]+', ' ', 'g'))")
+
+
+def _matches(query: AccountQuery) -> tuple[str, dict[str, Any]]:
+    """The query's ways of finding an account, OR'ed, and their parameters."""
+    ways = ["starts_with(upper(account_ref), upper(:ref))"]
+    params: dict[str, Any] = {"ref": query.reference}
+    if query.id_number:
+        ways.append(f"{ID_NUMBER} = :id_number")
+        params["id_number"] = query.id_number
+    if query.phone:
+        ways.append(f"{PHONES} @> CAST(:phones AS jsonb)")
+        params["phones"] = json.dumps([query.phone])
+    if query.name_words:
+        # Every word typed begins one of the name's words, in any order ("gomez maria" finds "María Gómez").
+        ways.append("(" + " AND ".join(f"{NAME} LIKE :word{i}" for i in range(len(query.name_words))) + ")")
+        params |= {f"word{i}": f"% {word}%" for i, word in enumerate(query.name_words)}
+    return " OR ".join(ways), params
+
+
+async def find_accounts(s: AsyncSession, client: str, query: AccountQuery, *, after: str | None, limit: int
+                        ) -> list[FoundAccount]:
+    matches, params = _matches(query)
+    rows = (await s.execute(text(
+        "SELECT account_ref, stated ->> 'full_name' AS debtor_name, debtor_id AS id_number, "
+        "stated ->> 'debtor_id_type' AS id_type, status, balance, days_past_due, placed_at FROM ingest.accounts "
+        f"WHERE client_slug = :c AND ({matches}){' AND account_ref > :after' if after is not None else ''} "
+        "ORDER BY account_ref LIMIT :n"),
+        {**params, "c": client, "after": after, "n": limit})).mappings().all()
+    return [FoundAccount(**r) for r in rows]
