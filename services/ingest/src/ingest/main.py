@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 from ingest import console_pages
+from ingest.account_search import console as account_pages
 from ingest.api import router
 from ingest.clients.store import get_client
 from ingest.consumers import SUBSCRIPTIONS
@@ -48,7 +49,7 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
 
     return ServiceUnit(
         name="ingest", schema="ingest", migrations=MIGRATIONS, settings=settings,
-        routers=[router, console_pages.router, *identity_unit.ROUTERS],
+        routers=[router, console_pages.router, account_pages.router, *identity_unit.ROUTERS],
         app_state={APP_STATE: runtime, VAULT: vault, CLIENT_FINDER: get_client, **identity_unit.app_state(settings)},
         subscriptions=SUBSCRIPTIONS,
         workers=[periodic(next_upload, settings.upload_poll_s), backfill, periodic(retain, settings.retention_poll_s)],

@@ -16,3 +16,9 @@ async def search(db: Database, client: ClientCompany, typed: str, *, after: str 
         return []
     async with db.transaction() as s:
         return await store.find_accounts(s, client.slug, query, after=after, limit=limit)
+
+
+async def account(db: Database, client: str, account_ref: str) -> FoundAccount | None:
+    """The client company's account by its exact reference (None when it never placed it)."""
+    async with db.transaction() as s:
+        return await store.one_account(s, client, account_ref)

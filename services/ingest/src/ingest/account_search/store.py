@@ -37,13 +37,24 @@ def _matches(query: AccountQuery) -> tuple[str, dict[str, Any]]:
     return " OR ".join(ways), params
 
 
+ACCOUNT_COLUMNS = ("account_ref, stated ->> 'full_name' AS debtor_name, debtor_id AS id_number, "
+                   "stated ->> 'debtor_id_type' AS id_type, status, balance, days_past_due, placed_at")
+
+
 async def find_accounts(s: AsyncSession, client: str, query: AccountQuery, *, after: str | None, limit: int
                         ) -> list[FoundAccount]:
     matches, params = _matches(query)
+    after_clause = "AND account_ref > :after" if after is not None else ""
     rows = (await s.execute(text(
-        "SELECT account_ref, stated ->> 'full_name' AS debtor_name, debtor_id AS id_number, "
-        "stated ->> 'debtor_id_type' AS id_type, status, balance, days_past_due, placed_at FROM ingest.accounts "
-        f"WHERE client_slug = :c AND ({matches}){' AND account_ref > :after' if after is not None else ''} "
+        f"SELECT {ACCOUNT_COLUMNS} FROM ingest.accounts WHERE client_slug = :c AND ({matches}) {after_clause} "
         "ORDER BY account_ref LIMIT :n"),
         {**params, "c": client, "after": after, "n": limit})).mappings().all()
     return [FoundAccount(**r) for r in rows]
+
+
+async def one_account(s: AsyncSession, client: str, account_ref: str) -> FoundAccount | None:
+    """The account by its exact reference, as a search shows it."""
+    row = (await s.execute(text(
+        f"SELECT {ACCOUNT_COLUMNS} FROM ingest.accounts WHERE client_slug = :c AND account_ref = :r"),
+        {"c": client, "r": account_ref})).mappings().first()
+    return FoundAccount(**row) if row else None

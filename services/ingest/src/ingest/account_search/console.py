@@ -1,0 +1,162 @@
+"""The console's account pages (#23): a client company's accounts found by reference, id number, name or phone
+("Buscar cuenta"), and one account: its placement facts, its timeline (assembled by the page's own script from
+each service's per-account /v1 routes) and the actions on it (legal hold, do-not-contact, a contact logged), which
+the script sends to outreach's API with the session's CSRF token. Thin: reads what the search's handlers read."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from ingest.account_search import handlers
+from ingest.account_search.domain import MAX_QUERY_CHARS, FoundAccount
+from ingest.clients import store as client_store
+from ingest.records import ClientCompany
+from recaudo_common.auth import Principal, Role
+from recaudo_common.console import page, pages_of
+from recaudo_common.console.visitor import Visitor, layout_of, to_own_client, to_sign_in, visitor
+from recaudo_common.dependencies import PlatformDep
+from recaudo_common.money import MARKS
+from recaudo_common.runtime import Platform
+
+PAGES = pages_of(Path(__file__).parents[1] / "console_templates")
+SCRIPT = Path(__file__).parents[1] / "console_static" / "accounts.js"
+SHOWN = 25
+COMPANIES_SHOWN = 100
+STATUS_LABELS = {"active": "Activa", "recalled": "Retirada por el cliente"}
+# Who reads a client company's accounts: its own people and the agency's operators and supervisors (agents work
+# the desk's account, SRE the platform).
+READERS: tuple[Role, ...] = ("operator", "client")
+NOT_ALLOWED = "Su rol no permite ver las cuentas. Pida acceso a un supervisor."
+
+router = APIRouter(prefix="/console/accounts", tags=["console"], include_in_schema=False)
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """An account as the pages show it: money and dates in the client company's locale and time zone."""
+
+    account_ref: str
+    debtor_name: str
+    id_number: str
+    status: str
+    status_label: str
+    balance: str
+    days_past_due: int
+    placed_at: str
+    debtor_id: str | None  # as stated, what the do-not-contact list takes
+
+
+@dataclass(frozen=True)
+class Reader:
+    person: Visitor
+    client: ClientCompany
+
+
+def money(amount: Decimal, locale: str) -> str:
+    """An amount with the client company's marks (es-CO: $ 1.500.000,00)."""
+    group, decimal = MARKS.get(locale, (".", ","))
+    text = f"{amount:,.2f}".replace(",", "\0").replace(".", decimal).replace("\0", group)
+    return f"$ {text}"
+
+
+def row(found: FoundAccount, client: ClientCompany) -> AccountRow:
+    zone = zoneinfo.ZoneInfo(client.timezone)
+    id_number = f"{found.id_type} {found.id_number}" if found.id_type and found.id_number else found.id_number
+    return AccountRow(found.account_ref, found.debtor_name or "(datos suprimidos)", id_number or "—", found.status,
+                      STATUS_LABELS.get(found.status, found.status), money(found.balance, client.locale),
+                      found.days_past_due, found.placed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                      found.id_number)
+
+
+def _refused(principal: Principal | None, status: int, message: str) -> Response:
+    return page("accounts_refused.html", pages=PAGES, status=status, message=message, layout=layout_of(principal))
+
+
+async def _reader(request: Request, platform: Platform, slug: str) -> Reader | Response:
+    """The signed-in person who may read this client company's accounts, and the company; else the way to sign in
+    (303), a refusal saying why (403) or a page saying there is no such company (404: another company's person
+    learns nothing of it), as the portfolio pages answer."""
+    person = await visitor(request, platform)
+    if person is None:
+        return to_sign_in()
+    principal = person.principal
+    if not principal.has_role(*READERS):
+        return _refused(principal, 403, NOT_ALLOWED)
+    async with platform.db.transaction() as s:
+        client = await client_store.get_client(s, slug) if principal.can_see_client(slug) else None
+    if client is None:
+        return _refused(principal, 404, "No hay tal empresa cliente.")
+    return Reader(person, client)
+
+
+def _shown(template: str, reader: Reader, **context: Any) -> Response:
+    principal = reader.person.principal
+    return page(template, pages=PAGES, layout=reader.person.layout(), slug=reader.client.slug,
+                client=reader.client.name, may_hold=principal.has_role("operator"),
+                may_log=principal.has_role("operator", "agent"), **context)
+
+
+@router.get("/accounts.js")
+async def script() -> Response:
+    """The account page's own script (the console's CSP runs no inline script)."""
+    return Response(SCRIPT.read_bytes(), media_type="application/javascript",
+                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("")
+async def companies_page(request: Request, platform: PlatformDep,
+                         after: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    """A client company's person straight to its accounts; the agency's staff to the client companies they may
+    see, to choose one."""
+    person = await visitor(request, platform)
+    if person is None:
+        return to_sign_in()
+    principal = person.principal
+    if not principal.has_role(*READERS):
+        return _refused(principal, 403, NOT_ALLOWED)
+    own = to_own_client(principal, "/console/accounts")
+    if own is not None:
+        return own
+    async with platform.db.transaction() as s:
+        companies = await client_store.list_clients(s, principal.client_scope, after=after, limit=COMPANIES_SHOWN + 1)
+    return page("accounts_companies.html", pages=PAGES, companies=companies[:COMPANIES_SHOWN],
+                more=companies[COMPANIES_SHOWN - 1].slug if len(companies) > COMPANIES_SHOWN else None,
+                layout=person.layout())
+
+
+@router.get("/{slug}")
+async def search_page(slug: str, request: Request, platform: PlatformDep,
+                      q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
+                      after: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    """"Buscar cuenta": the accounts the text finds, twenty-five at a time, each a link to its page."""
+    found = await _reader(request, platform, slug)
+    if not isinstance(found, Reader):
+        return found
+    rows: list[AccountRow] = []
+    more = None
+    if q.strip():
+        kept = await handlers.search(platform.db, found.client, q, after=after, limit=SHOWN + 1)
+        rows = [row(a, found.client) for a in kept[:SHOWN]]
+        if len(kept) > SHOWN:
+            more = kept[SHOWN - 1].account_ref
+    return _shown("accounts.html", found, q=q, rows=rows, searched=bool(q.strip()), more=more)
+
+
+@router.get("/{slug}/{account_ref}")
+async def account_page(slug: str, account_ref: str, request: Request, platform: PlatformDep) -> Response:
+    """One account: its placement facts, its timeline (the page's script) and the actions on it."""
+    found = await _reader(request, platform, slug)
+    if not isinstance(found, Reader):
+        return found
+    account = await handlers.account(platform.db, slug, account_ref)
+    if account is None:
+        return _refused(found.person.principal, 404, "No hay tal cuenta en esta empresa cliente.")
+    return _shown("account.html", found, account=row(account, found.client), timezone=found.client.timezone,
+                  locale=found.client.locale)

@@ -1,0 +1,234 @@
+// The console's account page: its timeline, assembled from each service's per-account /v1 routes (placement,
+// segment and its why, messages and logged contacts, legal holds, consents, arrangements and their payments),
+// newest first; and its actions (legal hold and its lifting, do-not-contact, a contact logged), sent to outreach's
+// API with the session's cookie and CSRF token, their answer said in Spanish, the timeline read again.
+"use strict";
+(function () {
+  const root = document.getElementById("account");
+  if (!root) return;
+  const slug = root.dataset.slug;
+  const tz = root.dataset.timezone;
+  const locale = root.dataset.locale || "es-CO";
+  const base = "/v1/clients/" + encodeURIComponent(slug);
+  const account = base + "/accounts/" + encodeURIComponent(root.dataset.ref);
+
+  const HOLDS = {dispute: "disputa o reclamo", litigation: "proceso judicial", insolvency: "insolvencia",
+                 deceased: "fallecimiento"};
+  const CHANNELS = {sms: "SMS", email: "correo", whatsapp: "WhatsApp", voice: "llamada automática",
+                    agent: "llamada de agente", letter: "carta"};
+  const OUTCOMES = {no_answer: "no contestó", right_party: "habló con el titular", third_party: "habló con un tercero",
+                    wrong_number: "número equivocado", refused: "se negó a pagar", promise_to_pay: "promesa de pago"};
+  const ATTEMPTS = {scheduled: "programado", sent: "enviado", cancelled: "cancelado"};
+  const ARRANGEMENTS = {settlement: "Acuerdo de pago único", instalment_plan: "Acuerdo de pago en cuotas"};
+  const VERDICTS = {active: "vigente", kept: "cumplido", broken: "incumplido"};
+  const SOURCES = {client_file: "archivo del cliente", debtor_page: "página del deudor", reply: "respuesta del deudor",
+                   operator: "operador", unsubscribe: "enlace de baja"};
+  const ERRORS = {
+    csrf_token_invalid: "La sesión caducó: recargue la página e intente de nuevo.",
+    forbidden: "Su rol no permite esta acción.",
+    not_found: "La cuenta o la retención ya no existe.",
+    validation_error: "Revise los datos del formulario.",
+    unauthorized: "La sesión terminó: vuelva a iniciar sesión.",
+    rate_limited: "Demasiadas acciones seguidas; espere un momento.",
+  };
+
+  function csrf() {
+    const meta = document.querySelector("meta[name=csrf-token]");
+    return meta ? meta.content : "";
+  }
+
+  function when(iso) {
+    return new Date(iso).toLocaleString(locale, {timeZone: tz, dateStyle: "medium", timeStyle: "short"});
+  }
+
+  function money(value) {
+    return "$ " + Number(value).toLocaleString(locale, {minimumFractionDigits: 2, maximumFractionDigits: 2});
+  }
+
+  async function read(path) {
+    const answer = await fetch(path, {credentials: "same-origin", headers: {Accept: "application/json"}});
+    if (!answer.ok) throw new Error(String(answer.status));
+    return answer.json();
+  }
+
+  // Each source gives its entries: {at: ISO instant or null (now), label, detail}.
+  const SOURCES_OF_TIMELINE = [
+    ["la asignación", base + "/placements/" + encodeURIComponent(root.dataset.ref), (p) => {
+      const entries = [{at: p.placed_at, label: "Asignación de la cuenta",
+                        detail: "Saldo " + money(p.balance) + ", " + p.days_past_due + " días de mora"}];
+      if (p.recalled_at) entries.push({at: p.recalled_at, label: "Retiro por el cliente", detail: ""});
+      return entries;
+    }],
+    ["el segmento", account, (v) => {
+      if (!v.segment && !v.bucket) return [];
+      const parts = [];
+      if (v.bucket) parts.push("tramo " + v.bucket);
+      if (v.treatment) parts.push("tratamiento " + v.treatment);
+      if (v.channels && v.channels.length) parts.push("canales " + v.channels.join(", "));
+      if (v.why) parts.push("por qué: " + v.why);
+      const entries = [{at: null, label: "Segmento " + (v.segment || "sin segmento"), detail: parts.join("; ")}];
+      if (Number(v.recovered) > 0) {
+        entries.push({at: null, label: "Pagos recibidos", detail: "Recuperado " + money(v.recovered)});
+      }
+      return entries;
+    }],
+    ["los contactos", account + "/contacts", (h) => {
+      const entries = [];
+      for (const a of h.items) {
+        const detail = [ATTEMPTS[a.status] || a.status];
+        if (a.template) detail.push("plantilla " + a.template);
+        if (a.cancel_reason) detail.push("motivo: " + a.cancel_reason);
+        if (a.why) detail.push(a.why);
+        entries.push({at: a.sent_at || a.scheduled_at, label: "Mensaje por " + (CHANNELS[a.channel] || a.channel),
+                      detail: detail.join("; ")});
+      }
+      for (const c of h.logged) {
+        const promise = c.outcome === "promise_to_pay";
+        entries.push({at: c.at, label: (promise ? "Promesa de pago" : "Contacto registrado") + " (" +
+                      (CHANNELS[c.channel] || c.channel) + ")",
+                      detail: (OUTCOMES[c.outcome] || c.outcome || "") +
+                              (c.rule_violations.length ? "; incumple: " + c.rule_violations.join(", ") : "")});
+      }
+      for (const hold of h.legal_holds) {
+        entries.push({at: hold.set_at, label: "Retención legal: " + (HOLDS[hold.hold] || hold.hold),
+                      detail: hold.note || ""});
+        if (hold.lifted_at) {
+          entries.push({at: hold.lifted_at, label: "Retención levantada: " + (HOLDS[hold.hold] || hold.hold),
+                        detail: ""});
+        }
+      }
+      showHolds(h.legal_holds.filter((hold) => !hold.lifted_at));
+      return entries;
+    }],
+    ["los consentimientos", account + "/consents", (c) => c.channels.filter((ch) => ch.state === "withdrawn").map(
+      (ch) => ({at: ch.since, label: "Consentimiento retirado (" + (CHANNELS[ch.channel] || ch.channel) + ")",
+                detail: "por " + (SOURCES[ch.source] || ch.source)}))],
+    ["los acuerdos de pago", account + "/arrangements", (list) => {
+      const entries = [];
+      for (const a of list.items) {
+        entries.push({at: a.made_at, label: ARRANGEMENTS[a.kind] || a.kind,
+                      detail: "Total " + money(a.total_amount) + ", pagado " + money(a.paid_amount) + ", " +
+                              (VERDICTS[a.status] || a.status)});
+        if (a.decided_at) {
+          entries.push({at: a.decided_at, label: "Acuerdo " + (VERDICTS[a.status] || a.status), detail: ""});
+        }
+      }
+      return entries;
+    }],
+  ];
+
+  async function showTimeline() {
+    const status = document.getElementById("timeline-status");
+    const list = document.getElementById("timeline");
+    const results = await Promise.all(SOURCES_OF_TIMELINE.map(([what, path, entriesOf]) =>
+      read(path).then((body) => ({entries: entriesOf(body)}), () => ({missing: what}))));
+    const entries = results.flatMap((r) => r.entries || []);
+    // Newest first; what holds now (the segment, no instant of its own) above everything.
+    entries.sort((a, b) => (b.at ? Date.parse(b.at) : Infinity) - (a.at ? Date.parse(a.at) : Infinity));
+    list.replaceChildren(...entries.map((e) => {
+      const item = document.createElement("li");
+      const time = document.createElement("time");
+      time.textContent = e.at ? when(e.at) : "Ahora";
+      if (e.at) time.dateTime = e.at;
+      const label = document.createElement("strong");
+      label.textContent = e.label;
+      const detail = document.createElement("span");
+      detail.className = "detail";
+      detail.textContent = e.detail;
+      item.append(time, label, detail);
+      return item;
+    }));
+    const missing = results.filter((r) => r.missing).map((r) => r.missing);
+    status.textContent = missing.length ? "No se pudo leer " + missing.join(", ") + "." : "";
+  }
+
+  function showHolds(holds) {
+    const box = document.getElementById("holds-in-force");
+    if (!holds.length) {
+      box.replaceChildren();
+      return;
+    }
+    const title = document.createElement("p");
+    title.textContent = "Retenciones legales vigentes:";
+    const items = holds.map((hold) => {
+      const item = document.createElement("li");
+      item.textContent = (HOLDS[hold.hold] || hold.hold) + " ";
+      if (document.getElementById("hold-form")) {
+        const lift = document.createElement("button");
+        lift.type = "button";
+        lift.textContent = "Levantar retención";
+        lift.addEventListener("click", () => act("DELETE", account + "/legal-holds/" + hold.hold, null,
+                                                 () => "Retención legal levantada."));
+        item.append(lift);
+      }
+      return item;
+    });
+    const list = document.createElement("ul");
+    list.append(...items);
+    box.replaceChildren(title, list);
+  }
+
+  async function act(method, path, body, said) {
+    const status = document.getElementById("action-status");
+    status.className = "";
+    status.textContent = "Enviando…";
+    let answer;
+    try {
+      answer = await fetch(path, {method, credentials: "same-origin",
+                                  headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf()},
+                                  body: body === null ? undefined : JSON.stringify(body)});
+    } catch (e) {
+      status.className = "error";
+      status.textContent = "No hubo respuesta del servidor; intente de nuevo.";
+      return;
+    }
+    const reply = answer.status === 204 ? {} : await answer.json().catch(() => ({}));
+    if (answer.ok) {
+      status.textContent = said(reply);
+    } else {
+      status.className = "error";
+      status.textContent = ERRORS[reply.code] || ("La acción no se pudo hacer (" + (reply.code || answer.status) +
+                                                  (reply.detail ? ": " + reply.detail : "") + ").");
+    }
+    await showTimeline();
+  }
+
+  const holdForm = document.getElementById("hold-form");
+  if (holdForm) {
+    holdForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const note = document.getElementById("hold-note").value.trim();
+      act("POST", account + "/legal-holds", {hold: document.getElementById("hold-kind").value, note: note || null},
+          (r) => r.status === "already_set" ? "La cuenta ya tenía esa retención legal."
+                                            : "Retención legal puesta: se detiene todo contacto.");
+    });
+  }
+
+  const contactForm = document.getElementById("contact-form");
+  if (contactForm) {
+    contactForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const outcome = document.getElementById("contact-outcome").value;
+      const body = {channel: document.getElementById("contact-channel").value, at: new Date().toISOString(),
+                    outcome};
+      const amount = document.getElementById("promise-amount").value.trim();
+      const due = document.getElementById("promise-date").value;
+      if (outcome === "promise_to_pay" && amount && due) body.promise = {amount: amount.replace(/[.\s$]/g, "").replace(",", "."), due_date: due};
+      act("POST", account + "/contacts", body, (r) => r.rule_violations && r.rule_violations.length
+        ? "Contacto registrado; incumple: " + r.rule_violations.join(", ") + "."
+        : "Contacto registrado.");
+    });
+  }
+
+  const dncForm = document.getElementById("dnc-form");
+  if (dncForm) {
+    dncForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      act("POST", base + "/do-not-contact",
+          {debtor_id: dncForm.dataset.debtorId, reason: document.getElementById("dnc-reason").value.trim()},
+          (r) => "El deudor quedó en la lista de no contactar (" + r.accounts + " cuenta(s)).");
+    });
+  }
+
+  showTimeline();
+})();

@@ -1,0 +1,126 @@
+"""Finding an account and working it on the console in a real headless Chromium (Debian's, driven by Playwright)
+(#23), against the whole platform: an operator goes from the console's first page to «Cuentas», finds an account
+by its debtor's id number typed with dots, opens it and reads its timeline (its placement, its segment and why),
+puts a legal hold on it and logs a contact, and sees both appear in the timeline. A person of the client company
+finds only its own company's accounts, and another company's are not found."""
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+
+from recaudo_common.testing import RunningPlatform, eventually
+
+from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "una frase larga de acceso"
+BANCO = {"slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
+         "timezone": "America/Bogota", "locale": "es-CO"}
+OTRA = {**BANCO, "slug": "financiera-sur", "name": "Financiera del Sur"}
+HEADER = "Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora\n"
+BANCO_CSV = HEADER + ("D-001;1020304050;María José Gómez;300 123 4501;1.500.000;45\n"
+                      "D-002;79888777;Luis Peña;300 123 4502;250.000;95\n"
+                      "D-003;52111222;Marisol Rueda;300 123 4503;90.000;10\n")
+OTRA_CSV = HEADER + "S-001;1020304050;María José Gómez;300 123 4501;60.000;5\n"
+
+
+async def _sign_in(page: Page, base_url: str, email: str) -> None:
+    await page.goto(base_url + "/console")
+    await page.fill("input[type=email]", email)
+    await page.fill("input[type=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("#signed-in-as")
+
+
+async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: RunningPlatform,
+                                                                      tmp_path: Path) -> None:
+    assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
+    async with platform.client() as api:
+        for client, csv in ((BANCO, BANCO_CSV), (OTRA, OTRA_CSV)):
+            assert (await api.post("/v1/clients", json=client)).status_code == 201
+            sent = await api.post(f"/v1/clients/{client['slug']}/portfolios",
+                                  files={"file": ("cartera.csv", csv.encode())})
+            assert sent.status_code == 202, sent.text
+        for user in ({"email": "ana@agencia.co", "role": "operator"},
+                     {"email": "luis@bancoandino.co", "role": "client", "client": "banco-andino"}):
+            answer = await api.post("/v1/users", json={**user, "password": PASSWORD})
+            assert answer.status_code == 201, answer.text
+
+        async def segmented() -> bool:  # placed (ingest), segmented and seen by reporting, known to outreach
+            view = await api.get("/v1/clients/banco-andino/accounts/D-001")
+            contacts = await api.get("/v1/clients/banco-andino/accounts/D-001/contacts")
+            return view.status_code == 200 and view.json()["segment"] is not None and contacts.status_code == 200
+
+        await eventually(segmented, timeout_s=120, message="D-001 placed, segmented and known to outreach")
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = await (await browser.new_context(locale="es-CO")).new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await _sign_in(page, platform.base_url, "ana@agencia.co")
+        await page.click("text=Cuentas: buscar una cuenta")  # from the console's first page
+        await page.click("text=Banco Andino S.A.")
+        assert page.url == platform.base_url + "/console/accounts/banco-andino"
+
+        await page.get_by_label("Buscar cuenta").fill("1.020.304.050")
+        await page.get_by_label("Buscar cuenta").press("Enter")
+        rows = page.locator("#accounts tbody tr")
+        await expect(rows).to_have_count(1)
+        cells = await rows.first.locator("td").all_inner_texts()
+        assert cells[:4] == ["D-001", "María José Gómez", "1020304050", "Activa"], cells
+        assert cells[4] == "$ 1.500.000,00" and cells[5] == "45"
+        await page.get_by_label("Buscar cuenta").fill("gomez maria")
+        await page.get_by_label("Buscar cuenta").press("Enter")
+        await expect(rows).to_have_count(1)
+        await page.screenshot(path=str(tmp_path / "accounts.png"), full_page=True)  # docs/console/accounts.png
+
+        await page.click("#accounts >> text=D-001")
+        assert page.url == platform.base_url + "/console/accounts/banco-andino/D-001"
+        timeline = page.locator("#timeline")
+        await expect(timeline).to_contain_text("Asignación de la cuenta")
+        await expect(timeline).to_contain_text("Saldo $ 1.500.000,00, 45 días de mora")
+        await expect(timeline).to_contain_text("Segmento ")
+        await expect(timeline).to_contain_text("por qué:")
+        await expect(page.locator("#timeline-status")).to_have_text("")  # every service answered
+
+        await page.select_option("#hold-kind", "dispute")
+        await page.fill("#hold-note", "Reclamo ante la Superintendencia (queja 2026-4471)")
+        await page.click("text=Poner retención legal")
+        await expect(page.locator("#action-status")).to_have_text("Retención legal puesta: se detiene todo contacto.")
+        await expect(timeline).to_contain_text("Retención legal: disputa o reclamo")
+        await expect(timeline).to_contain_text("queja 2026-4471")
+        await expect(page.locator("#holds-in-force")).to_contain_text("disputa o reclamo")
+
+        await page.select_option("#contact-channel", "agent")
+        await page.select_option("#contact-outcome", "right_party")
+        await page.click("text=Registrar contacto >> nth=-1")
+        await expect(page.locator("#action-status")).to_contain_text("Contacto registrado")
+        await expect(timeline).to_contain_text("Contacto registrado (llamada de agente)")
+        await expect(timeline).to_contain_text("habló con el titular")
+        await page.screenshot(path=str(tmp_path / "account.png"), full_page=True)  # docs/console/account.png
+
+        await page.click("text=Levantar retención")
+        await expect(page.locator("#action-status")).to_have_text("Retención legal levantada.")
+        await expect(timeline).to_contain_text("Retención levantada: disputa o reclamo")
+        assert errors == []
+
+        # A person of the client company: straight to its own accounts, only those; another company's not found.
+        own = await (await browser.new_context(locale="es-CO")).new_page()
+        await _sign_in(own, platform.base_url, "luis@bancoandino.co")
+        await own.click("text=Cuentas: buscar una cuenta")
+        assert own.url == platform.base_url + "/console/accounts/banco-andino"
+        await own.get_by_label("Buscar cuenta").fill("1020304050")
+        await own.get_by_label("Buscar cuenta").press("Enter")
+        await expect(own.locator("#accounts tbody tr")).to_have_count(1)
+        assert "S-001" not in await own.content()
+        await own.goto(platform.base_url + "/console/accounts/financiera-sur?q=1020304050")
+        await expect(own.locator("[role=alert]")).to_have_text("No hay tal empresa cliente.")
+        assert "S-001" not in await own.content()
+        await own.goto(platform.base_url + "/console/accounts/financiera-sur/S-001")
+        await expect(own.locator("[role=alert]")).to_have_text("No hay tal empresa cliente.")
+        await own.goto(platform.base_url + "/console/accounts/banco-andino/D-001")
+        await expect(own.locator("#timeline")).to_contain_text("Asignación de la cuenta")
+        await expect(own.locator("#hold-form")).to_have_count(0)  # holds are the agency's operators'
+        await browser.close()
