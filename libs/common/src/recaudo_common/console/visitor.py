@@ -54,3 +54,11 @@ async def visitor(request: Request, platform: Platform) -> Visitor | None:
 
 def to_sign_in() -> RedirectResponse:
     return RedirectResponse(SIGN_IN, status_code=303)
+
+
+def to_own_client(principal: Principal, prefix: str) -> RedirectResponse | None:
+    """From a page that lists client companies (under `prefix`): a client company's person straight to its own
+    page, since there is nothing to choose; None for everyone else."""
+    if principal.role == "client" and principal.client_slug:
+        return RedirectResponse(f"{prefix}/{principal.client_slug}", status_code=303)
+    return None

@@ -9,14 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import text
 
 from outreach.domain.templates import LOCALES
 from outreach.store import SCHEMA
 from recaudo_common.client_copy import get_client
 from recaudo_common.console import page, pages_of
-from recaudo_common.console.visitor import to_sign_in, visitor
+from recaudo_common.console.visitor import Visitor, to_own_client, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.events import Channel
 
@@ -36,6 +36,11 @@ class ClientChoice:
     name: str
 
 
+def _refusal(person: Visitor, status: int, message: str) -> Response:
+    return page("refused.html", pages=PAGES, heading="Ajustes", status=status, message=message,
+                layout=person.layout())
+
+
 @router.get("/settings.js", include_in_schema=False)
 async def script() -> FileResponse:
     """The page's own script (the console's CSP runs scripts of our own origin only, never inline)."""
@@ -50,14 +55,13 @@ async def choose_client(request: Request, platform: PlatformDep) -> Response:
     person = await visitor(request, platform)
     if person is None:
         return to_sign_in()
-    principal = person.principal
-    if principal.role == "client" and principal.client_slug:
-        return RedirectResponse(f"/console/settings/{principal.client_slug}", status_code=303)
-    if not principal.has_role("operator"):
-        return page("settings_refused.html", pages=PAGES, status=403, message=REFUSED_ROLE, layout=person.layout())
+    if (own := to_own_client(person.principal, router.prefix)) is not None:
+        return own
+    if not person.principal.has_role("operator"):
+        return _refusal(person, 403, REFUSED_ROLE)
     async with platform.db.transaction() as s:
         rows = (await s.execute(text(f"SELECT slug, name FROM {SCHEMA}.clients ORDER BY name, slug"))).all()
-    clients = [ClientChoice(r[0], r[1]) for r in rows if principal.can_see_client(r[0])]
+    clients = [ClientChoice(r[0], r[1]) for r in rows if person.principal.can_see_client(r[0])]
     return page("settings_clients.html", pages=PAGES, clients=clients, layout=person.layout())
 
 
@@ -70,12 +74,11 @@ async def settings_page(slug: str, request: Request, platform: PlatformDep) -> R
         return to_sign_in()
     principal = person.principal
     if not principal.has_role("operator", "client"):
-        return page("settings_refused.html", pages=PAGES, status=403, message=REFUSED_ROLE, layout=person.layout())
+        return _refusal(person, 403, REFUSED_ROLE)
     async with platform.db.transaction() as s:
         client = await get_client(s, SCHEMA, slug) if principal.can_see_client(slug) else None
     if client is None:
-        return page("settings_refused.html", pages=PAGES, status=404, message="No hay tal empresa cliente.",
-                    layout=person.layout())
+        return _refusal(person, 404, "No hay tal empresa cliente.")
     return page("settings.html", pages=PAGES, slug=client.slug, client=client.name,
                 can_edit=principal.has_role("operator"), channels=CHANNEL_LABELS, locales=LOCALES,
                 layout=person.layout())
