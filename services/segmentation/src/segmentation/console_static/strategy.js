@@ -137,15 +137,16 @@
     });
     td.appendChild(channels);
 
-    function numeric(label, name, value, min, max, step, put) {
+    function numeric(row, label, name, value, min, max, step, put) {
       const input = el("input", {type: "number", name: name, value: String(value), min: min, max: max, step: step,
                                  disabled: off});
       input.addEventListener("input", function () { put(input.value); changed(); });
-      td.appendChild(field(label, input));
+      row.appendChild(field(label, input));
     }
-    numeric("Contactos por canal", "contacts_per_channel", rule.contacts_per_channel, "0", "60", "1",
+    const cadence = td.appendChild(el("div", {"class": "pair"}));
+    numeric(cadence, "Contactos por canal", "contacts_per_channel", rule.contacts_per_channel, "0", "60", "1",
             function (v) { rule.contacts_per_channel = number(v); });
-    numeric("Cada cuántos días", "cadence_days", rule.cadence_days, "1", "60", "1",
+    numeric(cadence, "Cada cuántos días", "cadence_days", rule.cadence_days, "1", "60", "1",
             function (v) { rule.cadence_days = number(v); });
 
     const offer = el("select", {name: "offer", disabled: off}, OFFERS.map(function ([code, label]) {
@@ -153,9 +154,10 @@
     }));
     offer.addEventListener("change", function () { rule.offer.kind = offer.value; changed(); });
     td.appendChild(field("Oferta", offer));
-    numeric("Descuento (%)", "discount_pct", rule.offer.discount_pct, "0", "100", "0.01",
+    const terms = td.appendChild(el("div", {"class": "pair"}));
+    numeric(terms, "Descuento (%)", "discount_pct", rule.offer.discount_pct, "0", "100", "0.01",
             function (v) { rule.offer.discount_pct = v; });
-    numeric("Cuotas", "instalments", rule.offer.instalments, "0", "120", "1",
+    numeric(terms, "Cuotas", "instalments", rule.offer.instalments, "0", "120", "1",
             function (v) { rule.offer.instalments = number(v); });
 
     const others = conditioned(arm, bucket, tier);
