@@ -11,6 +11,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from recaudo_common.access_log import log_access, request_cause
+from recaudo_common.actions import Asked, worth_recording
+from recaudo_common.actions import record as record_action
+from recaudo_common.auth import Principal
 from recaudo_common.errors import install_problem_handlers
 from recaudo_common.gate import BodyRule, Gate, KeyCheck
 from recaudo_common.instrumentation import instrument_app
@@ -63,8 +66,15 @@ def create_app(
             elapsed = time.perf_counter() - started
             route = _route_template(request)
             HTTP_LATENCY.labels(service, request.method, route, str(status)).observe(elapsed)
+            principal = getattr(request.state, "principal", None)
             log_access(service=service, method=request.method, route=route, status=status, elapsed_s=elapsed,
-                       request_id=request_id, principal=getattr(request.state, "principal", None))
+                       request_id=request_id, principal=principal)
+            platform = getattr(request.app.state, "platform", None)
+            if (platform is not None and isinstance(principal, Principal)
+                    and worth_recording(request.method, route)):
+                await record_action(platform.db, principal, Asked(
+                    service, request.method, route, dict(request.path_params), status, request_id),
+                    at=platform.clock())
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
