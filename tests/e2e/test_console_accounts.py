@@ -71,10 +71,10 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
         cells = await rows.first.locator("td").all_inner_texts()
         assert cells[:4] == ["D-001", "María José Gómez", "1020304050", "Activa"], cells
         assert cells[4] == "$ 1.500.000,00" and cells[5] == "45"
+        await page.screenshot(path=str(tmp_path / "accounts.png"), full_page=True)  # docs/console/accounts.png
         await page.get_by_label("Buscar cuenta").fill("gomez maria")
         await page.get_by_label("Buscar cuenta").press("Enter")
         await expect(rows).to_have_count(1)
-        await page.screenshot(path=str(tmp_path / "accounts.png"), full_page=True)  # docs/console/accounts.png
 
         await page.click("#accounts >> text=D-001")
         assert page.url == platform.base_url + "/console/accounts/banco-andino/D-001"

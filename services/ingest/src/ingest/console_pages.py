@@ -19,6 +19,7 @@ from ingest.clients import store as client_store
 from ingest.domain.portfolio import RECOGNISED
 from ingest.records import ClientCompany, Portfolio, RowIssue
 from ingest.uploads import handlers
+from recaudo_common import console
 from recaudo_common.auth import Principal, Role
 from recaudo_common.console import page, pages_of
 from recaudo_common.console.visitor import Visitor, layout_of, to_sign_in, visitor
@@ -113,8 +114,7 @@ async def _reader(request: Request, platform: Platform, slug: str) -> Reader | R
 @router.get("/portfolios.js")
 async def script() -> Response:
     """The pages' own script (the console's CSP runs no inline script)."""
-    return Response(SCRIPT.read_bytes(), media_type="application/javascript",
-                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+    return console.script(SCRIPT)
 
 
 @router.get("")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 _SHARED = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
 PAGES = jinja2.Environment(loader=_SHARED, autoescape=True)
@@ -35,3 +35,10 @@ def page(template: str, *, status: int = 200, headers: dict[str, str] | None = N
     `pages_of`) with the shared headers; `layout` is what the shared header shows (`Visitor.layout()`)."""
     body = pages.get_template(template).render(**(layout or {}), **context)
     return HTMLResponse(body, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})
+
+
+def script(path: Path) -> Response:
+    """A page's own script, a static file of its service (the console's CSP runs no inline script), read again on
+    each request so a deploy never serves a stale copy."""
+    return Response(path.read_bytes(), media_type="application/javascript",
+                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})

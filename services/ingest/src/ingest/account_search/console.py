@@ -18,6 +18,7 @@ from ingest.account_search import handlers
 from ingest.account_search.domain import MAX_QUERY_CHARS, FoundAccount
 from ingest.clients import store as client_store
 from ingest.records import ClientCompany
+from recaudo_common import console
 from recaudo_common.auth import Principal, Role
 from recaudo_common.console import page, pages_of
 from recaudo_common.console.visitor import Visitor, layout_of, to_own_client, to_sign_in, visitor
@@ -79,20 +80,27 @@ def _refused(principal: Principal | None, status: int, message: str) -> Response
     return page("accounts_refused.html", pages=PAGES, status=status, message=message, layout=layout_of(principal))
 
 
-async def _reader(request: Request, platform: Platform, slug: str) -> Reader | Response:
-    """The signed-in person who may read this client company's accounts, and the company; else the way to sign in
-    (303), a refusal saying why (403) or a page saying there is no such company (404: another company's person
-    learns nothing of it), as the portfolio pages answer."""
+async def _person(request: Request, platform: Platform) -> Visitor | Response:
+    """The signed-in person who may read accounts; else the way to sign in (303) or a refusal saying why (403)."""
     person = await visitor(request, platform)
     if person is None:
         return to_sign_in()
-    principal = person.principal
-    if not principal.has_role(*READERS):
-        return _refused(principal, 403, NOT_ALLOWED)
+    if not person.principal.has_role(*READERS):
+        return _refused(person.principal, 403, NOT_ALLOWED)
+    return person
+
+
+async def _reader(request: Request, platform: Platform, slug: str) -> Reader | Response:
+    """The person who may read this client company's accounts, and the company; else as `_person`, or a page
+    saying there is no such company (404: another company's person learns nothing of it), as the portfolio pages
+    answer."""
+    person = await _person(request, platform)
+    if not isinstance(person, Visitor):
+        return person
     async with platform.db.transaction() as s:
-        client = await client_store.get_client(s, slug) if principal.can_see_client(slug) else None
+        client = await client_store.get_client(s, slug) if person.principal.can_see_client(slug) else None
     if client is None:
-        return _refused(principal, 404, "No hay tal empresa cliente.")
+        return _refused(person.principal, 404, "No hay tal empresa cliente.")
     return Reader(person, client)
 
 
@@ -105,9 +113,8 @@ def _shown(template: str, reader: Reader, **context: Any) -> Response:
 
 @router.get("/accounts.js")
 async def script() -> Response:
-    """The account page's own script (the console's CSP runs no inline script)."""
-    return Response(SCRIPT.read_bytes(), media_type="application/javascript",
-                    headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+    """The account page's own script."""
+    return console.script(SCRIPT)
 
 
 @router.get("")
@@ -115,17 +122,15 @@ async def companies_page(request: Request, platform: PlatformDep,
                          after: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     """A client company's person straight to its accounts; the agency's staff to the client companies they may
     see, to choose one."""
-    person = await visitor(request, platform)
-    if person is None:
-        return to_sign_in()
-    principal = person.principal
-    if not principal.has_role(*READERS):
-        return _refused(principal, 403, NOT_ALLOWED)
-    own = to_own_client(principal, "/console/accounts")
+    person = await _person(request, platform)
+    if not isinstance(person, Visitor):
+        return person
+    own = to_own_client(person.principal, "/console/accounts")
     if own is not None:
         return own
     async with platform.db.transaction() as s:
-        companies = await client_store.list_clients(s, principal.client_scope, after=after, limit=COMPANIES_SHOWN + 1)
+        companies = await client_store.list_clients(s, person.principal.client_scope, after=after,
+                                                    limit=COMPANIES_SHOWN + 1)
     return page("accounts_companies.html", pages=PAGES, companies=companies[:COMPANIES_SHOWN],
                 more=companies[COMPANIES_SHOWN - 1].slug if len(companies) > COMPANIES_SHOWN else None,
                 layout=person.layout())

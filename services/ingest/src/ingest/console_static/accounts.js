@@ -23,6 +23,12 @@
   const VERDICTS = {active: "vigente", kept: "cumplido", broken: "incumplido"};
   const SOURCES = {client_file: "archivo del cliente", debtor_page: "página del deudor", reply: "respuesta del deudor",
                    operator: "operador", unsubscribe: "enlace de baja"};
+  const RULES = {outside_hours: "fuera del horario permitido", day_not_allowed: "día no permitido",
+                 holiday: "día festivo", daily_limit: "límite diario de contactos",
+                 weekly_channel_limit: "límite semanal del canal", channel_not_authorised: "canal no autorizado",
+                 opted_out: "el deudor pidió la baja", do_not_contact: "deudor en no contactar",
+                 account_inactive: "cuenta inactiva", call_limit_7_in_7: "límite de llamadas en 7 días",
+                 call_after_conversation: "llamada después de una conversación", legal_hold: "retención legal"};
   const ERRORS = {
     csrf_token_invalid: "La sesión caducó: recargue la página e intente de nuevo.",
     forbidden: "Su rol no permite esta acción.",
@@ -39,6 +45,10 @@
 
   function when(iso) {
     return new Date(iso).toLocaleString(locale, {timeZone: tz, dateStyle: "medium", timeStyle: "short"});
+  }
+
+  function rules(codes) {
+    return codes.map((code) => RULES[code] || code).join(", ");
   }
 
   function money(value) {
@@ -76,10 +86,12 @@
       const entries = [];
       for (const a of h.items) {
         const detail = [ATTEMPTS[a.status] || a.status];
+        if (!a.sent_at) detail.push("programado para " + when(a.scheduled_at));
         if (a.template) detail.push("plantilla " + a.template);
         if (a.cancel_reason) detail.push("motivo: " + a.cancel_reason);
         if (a.why) detail.push(a.why);
-        entries.push({at: a.sent_at || a.scheduled_at, label: "Mensaje por " + (CHANNELS[a.channel] || a.channel),
+        // When it was sent, or else when it was planned (its scheduled instant may lie ahead: said in the detail).
+        entries.push({at: a.sent_at || a.created_at, label: "Mensaje por " + (CHANNELS[a.channel] || a.channel),
                       detail: detail.join("; ")});
       }
       for (const c of h.logged) {
@@ -87,7 +99,7 @@
         entries.push({at: c.at, label: (promise ? "Promesa de pago" : "Contacto registrado") + " (" +
                       (CHANNELS[c.channel] || c.channel) + ")",
                       detail: (OUTCOMES[c.outcome] || c.outcome || "") +
-                              (c.rule_violations.length ? "; incumple: " + c.rule_violations.join(", ") : "")});
+                              (c.rule_violations.length ? "; incumple: " + rules(c.rule_violations) : "")});
       }
       for (const hold of h.legal_holds) {
         entries.push({at: hold.set_at, label: "Retención legal: " + (HOLDS[hold.hold] || hold.hold),
@@ -213,9 +225,12 @@
                     outcome};
       const amount = document.getElementById("promise-amount").value.trim();
       const due = document.getElementById("promise-date").value;
-      if (outcome === "promise_to_pay" && amount && due) body.promise = {amount: amount.replace(/[.\s$]/g, "").replace(",", "."), due_date: due};
+      if (outcome === "promise_to_pay" && amount && due) {
+        // Typed in the locale's marks (150.000,50): the API takes a plain decimal.
+        body.promise = {amount: amount.replace(/[.\s$]/g, "").replace(",", "."), due_date: due};
+      }
       act("POST", account + "/contacts", body, (r) => r.rule_violations && r.rule_violations.length
-        ? "Contacto registrado; incumple: " + r.rule_violations.join(", ") + "."
+        ? "Contacto registrado; incumple: " + rules(r.rule_violations) + "."
         : "Contacto registrado.");
     });
   }
