@@ -6,7 +6,6 @@ every request as bad, or none)."""
 
 from __future__ import annotations
 
-import argparse
 import re
 import shutil
 import subprocess
@@ -139,26 +138,14 @@ def settings_variables() -> set[str]:
             for field in cls.model_fields for variable in cls.variables_of(field)}
 
 
-def cli_commands(monkeypatch: pytest.MonkeyPatch) -> dict[str, set[str]]:
-    """The `recaudo` command's subcommands and theirs, read from the parser its main() builds."""
+def cli_commands() -> dict[str, set[str]]:
+    """The `recaudo` command's subcommands and theirs, read from its click group."""
+    import click
+
     from recaudo import cli
 
-    class Built(Exception):
-        pass
-
-    def stop(parser: argparse.ArgumentParser, *args: object, **kwargs: object) -> None:
-        raise Built(parser)
-
-    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", stop)
-    with pytest.raises(Built) as built:
-        cli.main([])
-    parser = built.value.args[0]
-
-    def choices(p: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-        return {k: v for a in p._actions if isinstance(a, argparse._SubParsersAction)
-                for k, v in a.choices.items()}
-
-    return {name: set(choices(sub)) for name, sub in choices(parser).items()}
+    return {name: set(command.commands) if isinstance(command, click.Group) else set()
+            for name, command in cli.recaudo.commands.items()}
 
 
 def shape(path: str) -> str:
@@ -166,8 +153,7 @@ def shape(path: str) -> str:
     return re.sub(r"\{\w+\}|(?<=/)[A-Z][A-Z_]*(?=/|$)", "{}", path)
 
 
-def test_the_runbooks_name_only_routes_commands_settings_and_queries_that_exist(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_the_runbooks_name_only_routes_commands_settings_and_queries_that_exist(tmp_path: Path) -> None:
     from recaudo.deploy import SERVICES
     from recaudo.services import openapi_of
 
@@ -180,7 +166,7 @@ def test_the_runbooks_name_only_routes_commands_settings_and_queries_that_exist(
             assert any(r.startswith(mentioned) for r in routes), mentioned
         else:
             assert shape(mentioned) in routes, f"the runbooks name {mentioned}, which no service serves"
-    commands = cli_commands(monkeypatch)
+    commands = cli_commands()
     # `kubectl -n recaudo ...` names the namespace
     for command, sub in re.findall(r"(?<![\w-])(?<!-n )recaudo ([a-z]+)(?: ([a-z]+))?", text):
         assert command in commands, f"the runbooks name `recaudo {command}`, which does not exist"

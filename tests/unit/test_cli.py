@@ -1,0 +1,136 @@
+"""The `recaudo` command on click: every command answers --help, and what a person can fix (nothing listening,
+the API's refusal, a missing file) is one red line and exit code 1, never a traceback."""
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from recaudo.cli import recaudo
+from recaudo.cli_operations import spread_scope
+from recaudo_common.testing import free_port
+
+
+def every_command(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    for name, command in group.commands.items():
+        yield (*path, name)
+        if isinstance(command, click.Group):
+            yield from every_command(command, (*path, name))
+
+
+COMMANDS = list(every_command(recaudo))
+
+
+@pytest.mark.unit
+def test_the_commands_the_readme_and_the_runbooks_use_are_there() -> None:
+    for expected in [("serve",), ("run",), ("migrate",), ("keys", "create"), ("keys", "list"), ("dlq", "replay"),
+                     ("kafka", "reseal"), ("upload",), ("aging", "run"), ("model", "train"),
+                     ("reporting", "rebuild"), ("deploy", "k8s"), ("catalogue",)]:
+        assert expected in COMMANDS
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_answers_help(command: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(recaudo, [*command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"Usage: recaudo {' '.join(command)}")
+
+
+@pytest.mark.unit
+def test_serve_and_run_keep_their_options() -> None:
+    serve = CliRunner().invoke(recaudo, ["serve", "--help"]).output
+    for option in ("--role", "--host", "--port", "--no-migrate"):
+        assert option in serve
+    run = CliRunner().invoke(recaudo, ["run", "--help"]).output
+    for option in ("--host", "--port", "--pg-port", "--data", "--accounts", "--no-demo"):
+        assert option in run
+
+
+@pytest.mark.unit
+def test_scope_takes_several_slugs_after_one_flag_as_before() -> None:
+    assert spread_scope(["keys", "create", "--role", "operator", "--scope", "a", "b", "--label", "x"]) == [
+        "keys", "create", "--role", "operator", "--scope", "a", "--scope", "b", "--label", "x"]
+
+
+@pytest.mark.unit
+def test_an_unknown_choice_is_a_usage_error() -> None:
+    result = CliRunner().invoke(recaudo, ["keys", "create", "--role", "king"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.unit
+def test_a_missing_file_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(recaudo, ["upload", str(tmp_path / "cartera.csv"), "--client", "c", "--key", "k"])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"error: no such file: {tmp_path / 'cartera.csv'}"
+
+
+@pytest.mark.unit
+def test_no_key_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner(env={"RECAUDO_API_KEY": ""}).invoke(recaudo, ["upload", "f.csv", "--client", "c"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: give --key or set RECAUDO_API_KEY"
+
+
+@pytest.fixture
+def portfolio(tmp_path: Path) -> Path:
+    path = tmp_path / "cartera.csv"
+    path.write_text("Cuenta;Saldo\nA-1;10\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.integration
+def test_nothing_listening_is_one_line(portfolio: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(recaudo, ["upload", str(portfolio), "--client", "c", "--key", "k", "--url", url])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: connection refused"), result.output
+
+
+@pytest.mark.integration
+def test_no_database_is_one_line() -> None:
+    url = f"postgresql+asyncpg://recaudo@127.0.0.1:{free_port()}/recaudo"
+    result = CliRunner(env={"RECAUDO_DATABASE_URL": url}).invoke(recaudo, ["keys", "list"])
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: connection refused"), result.output
+
+
+class Refusing(BaseHTTPRequestHandler):
+    """An API that answers every upload with a problem: the client company does not exist."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps({"type": "about:blank", "title": "Not Found", "status": 404,
+                           "detail": "client company 'c' not found"}).encode()
+        self.send_response(404)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.integration
+def test_the_apis_refusal_is_one_line_with_its_code_and_detail(portfolio: Path) -> None:
+    server = HTTPServer(("127.0.0.1", 0), Refusing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        result = CliRunner().invoke(recaudo, ["upload", str(portfolio), "--client", "c", "--key", "k", "--url", url])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 1
+    assert result.output.strip() == "error: the API answered 404: client company 'c' not found"
