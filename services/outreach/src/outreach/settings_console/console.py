@@ -80,5 +80,5 @@ async def settings_page(slug: str, request: Request, platform: PlatformDep) -> R
     if client is None:
         return _refusal(person, 404, "No hay tal empresa cliente.")
     return page("settings.html", pages=PAGES, slug=client.slug, client=client.name,
-                can_edit=principal.has_role("operator"), channels=CHANNEL_LABELS, locales=LOCALES,
+                can_edit=principal.has_role("operator"), channels=CHANNEL_LABELS, locales=LOCALES, locale=client.locale,
                 layout=person.layout())
