@@ -78,7 +78,9 @@ async def test_an_operator_edits_saves_and_restores_a_strategy_in_the_browser(pl
                     if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
             await sign_in(page, platform.base_url, "ana@agencia.co")
             strategy_page = platform.base_url + "/console/strategy/banco-andino"
-            await page.goto(strategy_page)
+            await page.click("text=Estrategia y sus versiones")  # the first page's link, then the company
+            await page.click("text=Banco Andino S.A.")
+            await page.wait_for_url(strategy_page)
             await expect(page.locator("#editor-version")).to_have_text("Versión 1 (vigente).")
             assert await page.locator("#champion-grid tbody tr").count() == 8  # the default buckets
             target = cell(page, "champion", "31-60", "high")

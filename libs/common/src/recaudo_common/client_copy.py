@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -99,6 +99,23 @@ async def get_client(session: AsyncSession, schema: str, slug: str) -> ClientCop
         return None
     return ClientCopy(row[0], row[1], row[2], row[3], row[4], row[5], tuple(row[6]), Decimal(row[7]), int(row[8]),
                       int(row[9]), int(row[10]), Decimal(row[11]))
+
+
+@dataclass(frozen=True)
+class ClientName:
+    slug: str
+    name: str
+
+
+async def client_names(session: AsyncSession, schema: str, scope: Sequence[str] | None, *, after: str | None,
+                       limit: int) -> list[ClientName]:
+    """The client companies of a service's copy by slug, for a console's choice of one: those of `scope` (every one
+    when None), after the slug `after`, at most `limit`."""
+    rows = await session.execute(text(
+        f"SELECT slug, name FROM {schema}.clients WHERE (CAST(:all AS boolean) OR slug = ANY(:scope)) "
+        "AND (CAST(:after AS text) IS NULL OR slug > :after) ORDER BY slug LIMIT :n"),
+        {"all": scope is None, "scope": list(scope or []), "after": after, "n": limit})
+    return [ClientName(slug, name) for slug, name in rows.all()]
 
 
 AfterClient = Callable[[ClientSettings, HandlerContext], Awaitable[None]]

@@ -10,11 +10,13 @@ import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from recaudo_common.client_copy import ClientCopy, get_client
+from recaudo_common.auth import Role
+from recaudo_common.client_copy import ClientCopy, client_names, get_client
 from recaudo_common.console import page, pages_of
 from recaudo_common.console.visitor import Visitor, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
@@ -30,6 +32,10 @@ from segmentation.strategy_versions_store import KeptVersion
 PAGES = pages_of(Path(__file__).parent / "console_templates")
 SCRIPT = Path(__file__).parent / "console_static" / "strategy.js"
 SHOWN = 10
+COMPANIES_SHOWN = 100
+# Who reads a strategy, as the API's GET .../strategy lets them: agents work the desk and SRE the platform.
+READERS: tuple[Role, ...] = ("operator", "client")
+REFUSED_ROLE = "Su rol no permite ver la estrategia de una empresa cliente. Pida acceso a un supervisor."
 # Under /console/strategy, a prefix of its own, so the gateway sends these pages here and not to ingest's /console.
 # The restore is a form the session signs (its CSRF token in the form); the gate lets the page read it.
 BODY_RULES: list[BodyRule] = [public_form(r"/console/strategy/[^/]+/versions/\d+/restore")]
@@ -58,17 +64,43 @@ def _view(kept: KeptVersion, previous: KeptVersion | None, *, current: int, zone
                        strategy_changes(previous.document if previous else None, kept.document))
 
 
+def _refused(person: Visitor, status: int, message: str) -> Response:
+    return page("strategy_refused.html", pages=PAGES, status=status, message=message, layout=person.layout())
+
+
 async def _reader(request: Request, platform: Platform, slug: str) -> tuple[Visitor, ClientCopy] | Response:
-    """The signed-in person and the client company they may see; else the sign-in page or a 404 page."""
+    """The signed-in person who may read this client company's strategy (as the API lets them), and the company;
+    else the sign-in page, a refusal that says why (403) or a 404 page (another company's person learns nothing)."""
     person = await visitor(request, platform)
     if person is None:
         return to_sign_in()
+    if not person.principal.has_role(*READERS):
+        return _refused(person, 403, REFUSED_ROLE)
     async with platform.db.transaction() as s:
         client = await get_client(s, SCHEMA, slug) if person.principal.can_see_client(slug) else None
     if client is None:
-        return HTMLResponse("<!doctype html><title>No encontrado</title><p>No hay tal empresa cliente.</p>",
-                            status_code=404)
+        return _refused(person, 404, "No hay tal empresa cliente.")
     return person, client
+
+
+@router.get("/strategy", response_class=HTMLResponse)
+async def companies_page(request: Request, platform: PlatformDep,
+                         after: Annotated[str | None, Query(max_length=200)] = None) -> Response:
+    """Where the console's first page leads: a client company's person straight to its own strategy; an operator
+    or supervisor chooses among the client companies they may see, by slug, a hundred at a time."""
+    person = await visitor(request, platform)
+    if person is None:
+        return to_sign_in()
+    principal = person.principal
+    if principal.role == "client" and principal.client_slug:
+        return RedirectResponse(f"/console/strategy/{principal.client_slug}", status_code=303)
+    if not principal.has_role("operator"):
+        return _refused(person, 403, REFUSED_ROLE)
+    async with platform.db.transaction() as s:
+        companies = await client_names(s, SCHEMA, principal.client_scope, after=after, limit=COMPANIES_SHOWN + 1)
+    more = companies[COMPANIES_SHOWN - 1].slug if len(companies) > COMPANIES_SHOWN else None
+    return page("strategy_companies.html", pages=PAGES, companies=companies[:COMPANIES_SHOWN],
+                more=f"/console/strategy?{urlencode({'after': more})}" if more else None, layout=person.layout())
 
 
 @router.get("/strategy/strategy.js")

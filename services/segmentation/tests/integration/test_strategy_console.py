@@ -97,6 +97,16 @@ async def test_only_an_operator_with_the_pages_token_restores_and_only_its_own_c
     assert forged.headers["location"].endswith("?refused=true")
     assert (await http.get("/v1/clients/banco/strategy", headers=ana)).json()["version"] == 2  # nothing restored
     assert (await http.get("/console/strategy/otro", headers=eva)).status_code == 404
+    own = await http.get("/console/strategy", headers=eva)  # the first page's link: straight to its own
+    assert own.status_code == 303 and own.headers["location"] == "/console/strategy/banco"
+    chooser = await http.get("/console/strategy", headers={"Cookie": ana["Cookie"]})
+    assert chooser.status_code == 200 and '<a href="/console/strategy/banco">Banco</a>' in chooser.text
+    later = await http.get("/console/strategy?after=banco", headers={"Cookie": ana["Cookie"]})
+    assert "No hay empresas cliente que pueda ver." in later.text  # none after the last slug
+    luis = await signed_in(platform, "luis@agencia.co", "agent")  # the API lets no agent read a strategy
+    for path in ("/console/strategy", "/console/strategy/banco"):
+        refused_role = await http.get(path, headers={"Cookie": luis["Cookie"]})
+        assert refused_role.status_code == 403 and "Su rol no permite ver la estrategia" in refused_role.text
     signed_out = await http.get("/console/strategy/banco")
     assert signed_out.status_code == 303 and signed_out.headers["location"] == "/console/sign-in"
     shown = text_of((await http.get("/console/strategy/banco?error=Llame+al+0800",
