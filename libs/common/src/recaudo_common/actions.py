@@ -16,6 +16,9 @@ from recaudo_common.db import Database
 
 log = logging.getLogger(__name__)
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Reads that change something all the same: the agent desk's next call is handed to whoever asks (and kept on the
+# call as assigned_to), so asking is an action of that person.
+CHANGING_READS = frozenset({("GET", "/v1/agent/next")})
 ACTIONS_NOT_RECORDED = Counter("recaudo_actions_not_recorded_total",
                                "Changes asked of the API whose record could not be written", ["service"])
 # A path parameter is the caller's text: kept no longer than a reference can be.
@@ -52,9 +55,10 @@ class Asked:
 
 
 def worth_recording(method: str, route: str) -> bool:
-    """A change to a route that exists: reads are not actions (and a request refused before anyone was known, no
-    key or a bad one, has no one to name: the caller checks there is a principal)."""
-    return method in CHANGES and route != "unmatched"
+    """A change to a route that exists: reads are not actions, but for those that change something (and a request
+    refused before anyone was known, no key or a bad one, has no one to name: the caller checks there is a
+    principal)."""
+    return (method in CHANGES and route != "unmatched") or (method, route) in CHANGING_READS
 
 
 async def record(db: Database, principal: Principal, asked: Asked, *, at: dt.datetime) -> None:

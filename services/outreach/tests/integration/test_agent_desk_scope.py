@@ -88,3 +88,7 @@ async def test_who_was_handed_a_call_is_on_the_attempt_and_in_the_trail(
         "channel": "agent", "at": o.clock.now.isoformat(), "outcome": "refused", "attempt_id": by_person["attempt_id"]})
     assert logged.status_code == 201, logged.text
     assert await o.sql("SELECT logged_by::text FROM outreach.contacts WHERE account_ref = 'B-1'") == [(luis_id,)]
+    # Asking for a call is an action of the person, among those recorded with their name (recaudo_common.actions).
+    asked = await o.sql("SELECT actor, method, status FROM identity.actions WHERE route = '/v1/agent/next' "
+                        "ORDER BY id")
+    assert asked == [("user luis@agencia.co", "GET", 200), (f"key {key_id}", "GET", 200)]
