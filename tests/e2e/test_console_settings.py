@@ -1,7 +1,8 @@
 """A client company's settings on the console in a real headless Chromium (Debian's, driven by Playwright) (#23),
 against the whole platform: an operator goes from the console's first page to «Ajustes», narrows Saturday's contact
 hours and saves them (and sees them again after a reload), edits the SMS template and sees the live preview change
-before saving (an unknown variable said in Spanish), saves it, and changes the company's time zone. A person of the
+before saving (an unknown variable said in Spanish), saves it, changes the company's time zone, sets its costs and commission (written as es-CO writes numbers) and a
+Stripe account whose secret is never shown back. A person of the
 client company reads its own settings without a way to change them, and another company's are not found."""
 
 from pathlib import Path
@@ -86,7 +87,31 @@ async def test_an_operator_edits_a_client_companys_settings_in_the_browser(platf
         await page.click("text=Guardar general")
         await expect(page.locator("#general-status")).to_have_text("Cambios guardados.")
 
+        # Costs (after the general save: the ETag it answered), commission, a gateway whose secret is never shown.
+        for channel, cost in (("sms", "45"), ("whatsapp", "120"), ("email", "8,50"), ("voice", "350"),
+                              ("agent", "2800")):
+            await page.fill(f"#cost-{channel}", cost)
+        await page.click("text=Guardar costos")
+        await expect(page.locator("#costs-status")).to_have_text("Cambios guardados.")
+        await page.click("text=Agregar tramo")
+        await page.locator("#commission-rows input[aria-label=Tramo]").fill("31-60")
+        await page.locator("#commission-rows input[aria-label='Comisión (%)']").fill("12,5")
+        await page.fill("#commission-default", "25")
+        await page.click("text=Guardar comisión")
+        await expect(page.locator("#commission-status")).to_have_text("Cambios guardados.")
+        await page.select_option("#gateway-kind", "stripe")
+        await page.fill("#gateway-webhook_secret", "whsec_secreto_de_prueba")
+        await page.click("text=Guardar pasarela")
+        await expect(page.locator("#gateway-status")).to_have_text("Cambios guardados.")
+        await expect(page.locator("#gateway-current")).to_contain_text("/v1/webhooks/gateways/")
+        await expect(page.locator("#gateway-webhook_secret")).to_have_value("")
+
         await page.reload()
+        await expect(page.locator("#cost-email")).to_have_value("8.50")
+        await expect(page.locator("#commission-rows input[aria-label='Comisión (%)']")).to_have_value("12.5")
+        await expect(page.locator("#commission-default")).to_have_value("25")
+        await expect(page.locator("#gateway-current")).to_contain_text("Cuenta «principal» en Stripe")
+        assert "whsec_secreto_de_prueba" not in await page.content()
         await expect(page.locator("#general-timezone")).to_have_value("America/Lima")
         await expect(page.locator("#rules-sat-from")).to_have_value("09:00")
         await expect(page.locator("#rules-sat-to")).to_have_value("12:00")
