@@ -1,8 +1,8 @@
 """A client company's settings on the console in a real headless Chromium (Debian's, driven by Playwright) (#23),
 against the whole platform: an operator goes from the console's first page to «Ajustes», narrows Saturday's contact
 hours and saves them (and sees them again after a reload), edits the SMS template and sees the live preview change
-before saving (an unknown variable said in Spanish), saves it, changes the company's time zone, sets its costs and commission (written as es-CO writes numbers) and a
-Stripe account whose secret is never shown back. A person of the
+before saving (an unknown variable said in Spanish), saves it, changes the company's time zone, sets its costs and
+commission (written as es-CO writes numbers) and a Stripe account whose secret is never shown back. A person of the
 client company reads its own settings without a way to change them, and another company's are not found."""
 
 from pathlib import Path
