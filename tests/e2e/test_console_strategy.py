@@ -23,7 +23,6 @@ BANCO = {"slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "
          "timezone": "America/Bogota", "locale": "es-CO"}
 OTRO = {**BANCO, "slug": "otro-banco", "name": "Otro Banco S.A."}
 DEADLINE_MS = 60_000
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "console" / "strategy.png"
 
 
 def cell(page: Page, arm: str, bucket: str, tier: str) -> Locator:
@@ -48,7 +47,8 @@ async def sign_in(page: Page, base_url: str, email: str) -> None:
     await page.wait_for_selector("#signed-in-as")
 
 
-async def test_an_operator_edits_saves_and_restores_a_strategy_in_the_browser(platform: RunningPlatform) -> None:
+async def test_an_operator_edits_saves_and_restores_a_strategy_in_the_browser(platform: RunningPlatform,
+                                                                             tmp_path: Path) -> None:
     assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
     async with platform.client() as api:
         for company in (BANCO, OTRO):
@@ -151,7 +151,7 @@ async def test_an_operator_edits_saves_and_restores_a_strategy_in_the_browser(pl
                 "Retador", "—", "20 % de las cuentas"]
             assert await page.input_value("#challenger-share") == "20"
             assert (await what_cell_holds(cell(page, "challenger", "91-120", "low")))["offer"] == "settlement"
-            await page.screenshot(path=str(SCREENSHOT), full_page=False)
+            await page.screenshot(path=str(tmp_path / "strategy.png"))  # docs/console/strategy.png
 
             await page.click("text=Promover el retador a campeón")
             await page.wait_for_url(strategy_page + "?promoted=6")
