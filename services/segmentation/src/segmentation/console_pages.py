@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from recaudo_common.auth import Role
 from recaudo_common.client_copy import ClientCopy, client_names, get_client
 from recaudo_common.console import page, pages_of
-from recaudo_common.console.visitor import Visitor, to_sign_in, visitor
+from recaudo_common.console.visitor import Visitor, to_own_client, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import DomainError
 from recaudo_common.gate import BodyRule, public_form
@@ -65,7 +65,8 @@ def _view(kept: KeptVersion, previous: KeptVersion | None, *, current: int, zone
 
 
 def _refused(person: Visitor, status: int, message: str) -> Response:
-    return page("strategy_refused.html", pages=PAGES, status=status, message=message, layout=person.layout())
+    return page("refused.html", pages=PAGES, heading="Estrategia", status=status, message=message,
+                layout=person.layout())
 
 
 async def _reader(request: Request, platform: Platform, slug: str) -> tuple[Visitor, ClientCopy] | Response:
@@ -92,8 +93,8 @@ async def companies_page(request: Request, platform: PlatformDep,
     if person is None:
         return to_sign_in()
     principal = person.principal
-    if principal.role == "client" and principal.client_slug:
-        return RedirectResponse(f"/console/strategy/{principal.client_slug}", status_code=303)
+    if (own := to_own_client(principal, "/console/strategy")) is not None:
+        return own
     if not principal.has_role("operator"):
         return _refused(person, 403, REFUSED_ROLE)
     async with platform.db.transaction() as s:
