@@ -8,26 +8,18 @@ client company reads its own settings without a way to change them, and another 
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 
 from recaudo_common.testing import RunningPlatform, eventually
 
+from .test_console_accounts import PASSWORD, _sign_in
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "una frase larga de acceso"
 BANCO = {"slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
          "timezone": "America/Bogota", "locale": "es-CO"}
 OTRA = {**BANCO, "slug": "financiera-sur", "name": "Financiera del Sur"}
 TEMPLATE = "{{ creditor }}: hola {{ debtor_name }}, su saldo es {{ balance }}. {{ opt_out }}"
-
-
-async def _sign_in(page: Page, base_url: str, email: str) -> None:
-    await page.goto(base_url + "/console")
-    await page.fill("input[type=email]", email)
-    await page.fill("input[type=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_selector("#signed-in-as")
 
 
 async def test_an_operator_edits_a_client_companys_settings_in_the_browser(platform: RunningPlatform,

@@ -5,23 +5,24 @@ token (If-Match where the route takes it); operators and supervisors edit, the c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
-from sqlalchemy import text
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 
 from outreach.domain.templates import LOCALES
 from outreach.store import SCHEMA
-from recaudo_common.client_copy import get_client
-from recaudo_common.console import page, pages_of
+from recaudo_common.client_copy import client_names, get_client
+from recaudo_common.console import page, pages_of, script
 from recaudo_common.console.visitor import Visitor, to_own_client, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.events import Channel
 
 HERE = Path(__file__).parent / "console_templates"
 PAGES = pages_of(HERE)
+SHOWN = 100  # client companies listed on one page of the choice
 REFUSED_ROLE = ("Su rol no permite ver los ajustes de las empresas cliente: son de los operadores, los supervisores "
                 "y las personas de la propia empresa.")
 CHANNEL_LABELS: dict[Channel, str] = {"sms": "SMS", "email": "Correo electrónico", "whatsapp": "WhatsApp",
@@ -30,28 +31,22 @@ CHANNEL_LABELS: dict[Channel, str] = {"sms": "SMS", "email": "Correo electrónic
 router = APIRouter(prefix="/console/settings", tags=["console"], include_in_schema=False)
 
 
-@dataclass(frozen=True)
-class ClientChoice:
-    slug: str
-    name: str
-
-
 def _refusal(person: Visitor, status: int, message: str) -> Response:
     return page("refused.html", pages=PAGES, heading="Ajustes", status=status, message=message,
                 layout=person.layout())
 
 
 @router.get("/settings.js", include_in_schema=False)
-async def script() -> FileResponse:
+async def settings_script() -> Response:
     """The page's own script (the console's CSP runs scripts of our own origin only, never inline)."""
-    return FileResponse(HERE / "settings.js", media_type="application/javascript",
-                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+    return script(HERE / "settings.js")
 
 
 @router.get("")
-async def choose_client(request: Request, platform: PlatformDep) -> Response:
+async def choose_client(request: Request, platform: PlatformDep,
+                        after: Annotated[str | None, Query(max_length=100)] = None) -> Response:
     """A client company's person goes straight to its own settings; an operator or supervisor chooses among the
-    client companies they may see."""
+    client companies they may see, by slug, a hundred at a time (`after`: the last slug shown)."""
     person = await visitor(request, platform)
     if person is None:
         return to_sign_in()
@@ -60,9 +55,10 @@ async def choose_client(request: Request, platform: PlatformDep) -> Response:
     if not person.principal.has_role("operator"):
         return _refusal(person, 403, REFUSED_ROLE)
     async with platform.db.transaction() as s:
-        rows = (await s.execute(text(f"SELECT slug, name FROM {SCHEMA}.clients ORDER BY name, slug"))).all()
-    clients = [ClientChoice(r[0], r[1]) for r in rows if person.principal.can_see_client(r[0])]
-    return page("settings_clients.html", pages=PAGES, clients=clients, layout=person.layout())
+        clients = await client_names(s, SCHEMA, person.principal.client_scope, after=after, limit=SHOWN + 1)
+    more = clients[SHOWN - 1].slug if len(clients) > SHOWN else None
+    return page("settings_clients.html", pages=PAGES, clients=clients[:SHOWN],
+                more=f"{router.prefix}?{urlencode({'after': more})}" if more else None, layout=person.layout())
 
 
 @router.get("/{slug}")
