@@ -281,7 +281,7 @@
     if (path[0] === "rules" && rules[Number(path[1])]) {
       const rule = rules[Number(path[1])];
       const what = FIELDS[path[path.length - 1]] || FIELDS[path[2]] || "un valor";
-      return located(arm, rule.bucket, rule.tier, what + " no es un valor válido");
+      return located(arm, rule.bucket, rule.tier, "valor no válido en " + what);
     }
     if (path[0] === "share") return "Retador: el porcentaje de las cuentas debe estar entre 1 y 99.";
     if (path[0] === "tiers") {
