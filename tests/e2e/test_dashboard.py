@@ -1,12 +1,15 @@
 """The dashboard in a real headless Chromium (Debian's, driven by Playwright) against the whole platform: it
-loads with a client key, its numbers equal the API's, and a payment posted during the test shows up live."""
+loads with a client key, its numbers equal the API's and read as the client company's locale writes them (es-CO:
+"$ 7.800.000", "1,9%", dates dd/mm/aaaa on the axis), and a payment posted during the test shows up live."""
 
 import datetime as dt
 import os
+import re
 import shutil
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.async_api import Page, async_playwright
@@ -28,6 +31,19 @@ CSV = "Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mor
 
 async def tile(page: Page, name: str) -> str:
     return await page.locator(f"#{name}").get_attribute("data-value") or ""
+
+
+def seen(text: str) -> str:
+    """Text as a person reads it: Intl separates "$" and "%" with a no-break space."""
+    return text.replace("\xa0", " ").replace("\u202f", " ").strip()
+
+
+async def shown(page: Page, name: str) -> str:
+    return seen(await page.locator(f"#{name}").inner_text())
+
+
+async def ticks(page: Page, chart: str, axis: str) -> list[str]:
+    return [seen(t) for t in await page.locator(f"#{chart} .{axis}tick text").all_text_contents()]
 
 
 async def test_the_dashboard_shows_the_apis_numbers_and_updates_live(platform: RunningPlatform,
@@ -72,6 +88,23 @@ async def test_the_dashboard_shows_the_apis_numbers_and_updates_live(platform: R
 
             await eventually(page_matches_api, timeout_s=30, message="the page shows the API's totals")
             assert Decimal(await tile(page, "recovered")) == Decimal("150000")
+            report = (await operator.get(url)).json()
+            assert (report["currency"], report["locale"]) == ("COP", "es-CO")  # what the page formats with
+            # what a person at Banco Andino reads: pesos in whole units with dots, a comma before the decimals
+            assert await shown(page, "recovered") == "$ 150.000"
+            assert await shown(page, "placed_balance") == "$ 7.800.000"
+            assert await shown(page, "accounts_placed") == "12"
+            # a comma before the decimal; the space before "%" is the browser's ICU's to give ("1,9%" in Debian's)
+            assert re.fullmatch(r"1,9 ?%", await shown(page, "recovery_rate"))
+            today = dt.datetime.now(ZoneInfo("America/Bogota")).strftime("%d/%m/%Y")
+
+            async def axes_in_locale() -> bool:
+                money = await ticks(page, "by-bucket", "y")
+                return (today in await ticks(page, "curve", "x")
+                        and any(re.fullmatch(r"\$ \d{1,3}(\.\d{3})+", label) for label in money)
+                        and all(label.startswith("$ ") for label in money))
+
+            await eventually(axes_in_locale, timeout_s=30, message="the charts' axes in es-CO (dates and pesos)")
             assert await page.locator("#client-name").inner_text() == "Banco Andino S.A."
             assert await page.locator("#client").is_disabled()  # a client key sees only its own company
             assert await page.locator("#by-bucket .bars, #by-bucket .plot").count() >= 1  # Plotly drew the chart
@@ -85,6 +118,8 @@ async def test_the_dashboard_shows_the_apis_numbers_and_updates_live(platform: R
                 return Decimal(await tile(page, "recovered") or "0") == Decimal("400000")
 
             await eventually(updated, timeout_s=30, message="the live stream updated the page")
+            assert await shown(page, "recovered") == "$ 400.000"
+            await page.wait_for_selector('#curve[data-recovered="400000"]', timeout=30_000)  # the charts follow
             await eventually(page_matches_api, timeout_s=30, message="the page still equals the API")
             shot = tmp_path / "dashboard.png"
             await page.screenshot(path=str(shot), full_page=True)

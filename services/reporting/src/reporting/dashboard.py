@@ -1,5 +1,5 @@
-"""The live dashboard: the recovery totals as a server-sent-event stream, the dashboard page and its charting
-library (the page holds no data: it asks for an API key and reads the same API as everyone else)."""
+"""The live dashboard: the recovery totals as a server-sent-event stream, the dashboard page, its script and its
+charting library (the page holds no data: it reads the same API as everyone else, with the session or a key)."""
 
 import asyncio
 import importlib.resources
@@ -21,6 +21,7 @@ router = APIRouter(prefix="/v1", tags=["reporting"], dependencies=[Depends(repor
 pages = APIRouter(include_in_schema=False)
 
 DASHBOARD = Path(__file__).parent / "web" / "dashboard.html"
+DASHBOARD_JS = Path(__file__).parent / "web" / "dashboard.js"
 PLOTLY_JS = Path(str(importlib.resources.files("plotly"))) / "package_data" / "plotly.min.js"  # no CDN at run time
 KEEP_ALIVE_S = 15.0  # a comment this often keeps proxies from closing a quiet stream
 DEBOUNCE_S = 1.0  # a burst of payments is one update
@@ -60,10 +61,15 @@ async def stream(slug: str, client: ClientOfCaller, platform: PlatformDep, state
 async def dashboard() -> HTMLResponse:
     return HTMLResponse(DASHBOARD.read_text(encoding="utf-8"), headers={
         "cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
-        "content-security-policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+        "content-security-policy": "default-src 'self'; script-src 'self'; "
                                    "style-src 'self' 'unsafe-inline'; img-src 'self' data:"})
 
 
 @pages.get("/dashboard/static/plotly.min.js")
 async def plotly() -> FileResponse:
     return FileResponse(PLOTLY_JS, media_type="text/javascript", headers={"cache-control": "public, max-age=86400"})
+
+
+@pages.get("/dashboard/static/dashboard.js")
+async def dashboard_js() -> FileResponse:
+    return FileResponse(DASHBOARD_JS, media_type="text/javascript", headers={"cache-control": "no-cache"})

@@ -51,8 +51,9 @@ def recovery_report(client: ClientCopy, facts: FactsByGroup, *, as_of: dt.dateti
     totals, grouped = facts
     groups = sorted((RecoveryGroup(key=key, **RecoveryFigures.of(f).model_dump()) for key, f in grouped.items()),
                     key=lambda g: bucket_order(g.key))
-    return RecoveryReport(client=client.slug, currency=client.currency, as_of=as_of, group_by=group_by,
-                          date_from=date_from, date_to=date_to, totals=RecoveryFigures.of(totals), groups=groups)
+    return RecoveryReport(client=client.slug, currency=client.currency, locale=client.locale, as_of=as_of,
+                          group_by=group_by, date_from=date_from, date_to=date_to,
+                          totals=RecoveryFigures.of(totals), groups=groups)
 
 
 async def roll_rates_report(db: Database, *, client: ClientCopy, date_from: str, to: str) -> RollRatesReport:

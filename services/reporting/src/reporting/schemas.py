@@ -80,10 +80,12 @@ class RecoveryGroup(RecoveryFigures):
 
 
 class RecoveryReport(BaseModel):
-    """v1"""
+    """v1: the client company's currency and locale come with its figures, so a page shows them as it writes
+    money, numbers and dates (the dashboard, with the browser's Intl)."""
 
     client: str
-    currency: str
+    currency: str = Field(description="ISO 4217 code of every amount", examples=["COP"])
+    locale: str = Field(description="the client company's BCP 47 locale, to show the figures in", examples=["es-CO"])
     as_of: dt.datetime
     group_by: str | None
     date_from: dt.datetime | None = None
