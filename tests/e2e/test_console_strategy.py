@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Locator, Page, async_playwright, expect
+from playwright.async_api import Dialog, Locator, Page, async_playwright, expect
 
 from recaudo_common.testing import RunningPlatform, eventually
 
@@ -129,6 +129,16 @@ async def test_an_operator_edits_saves_and_restores_a_strategy_in_the_browser(pl
             await page.click("#save")
             await expect(page.locator("#editor-error")).to_contain_text(
                 "Otra persona guardó la estrategia mientras usted la editaba: sus cambios no se guardaron.")
+            asked: list[str] = []  # leaving with changes not saved: the browser asks, and staying keeps them
+
+            async def stay(dialog: Dialog) -> None:
+                asked.append(dialog.type)
+                await dialog.dismiss()
+
+            page.once("dialog", stay)
+            await page.click("text=Restaurar la versión 1")
+            await expect(page.locator("#editor-error")).to_be_visible()
+            assert asked == ["beforeunload"] and page.url == strategy_page + "?saved=2"
             await page.click("text=Recargar la estrategia")
             await expect(page.locator("#editor-version")).to_have_text("Versión 3 (vigente).")
             assert await page.input_value("#champion-tier-high") == "150000"

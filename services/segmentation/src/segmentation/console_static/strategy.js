@@ -23,6 +23,12 @@
   let doc = null;     // what is being edited: {tiers, rules, challenger}
   let buckets = [];
   let dirty = false;
+  let leaving = false;  // the page itself is moving on (saved, promoted, reloading on purpose): nothing to warn of
+
+  function go(url) {
+    leaving = true;
+    window.location.assign(url);
+  }
 
   function csrf() {
     const meta = document.querySelector("meta[name=csrf-token]");
@@ -340,7 +346,7 @@
     }
     const body = await answerOf(response);
     if (response.ok) {
-      window.location.assign("/console/strategy/" + encodeURIComponent(slug) + "?saved=" + body.version);
+      go("/console/strategy/" + encodeURIComponent(slug) + "?saved=" + body.version);
       return;
     }
     $("save").disabled = false;
@@ -358,7 +364,7 @@
       headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf()}});
     const body = await answerOf(response);
     if (response.ok) {
-      window.location.assign("/console/strategy/" + encodeURIComponent(slug) + "?promoted=" + body.version);
+      go("/console/strategy/" + encodeURIComponent(slug) + "?promoted=" + body.version);
       return;
     }
     refusedAs(response.status, body, "el retador no se promovió");
@@ -391,7 +397,14 @@
     slug = editor.dataset.slug;
     editable = editor.dataset.canEdit === "true";
     $("editor-reload").addEventListener("click", function () {
-      window.location.assign("/console/strategy/" + encodeURIComponent(slug));
+      go("/console/strategy/" + encodeURIComponent(slug));
+    });
+    // Leaving with changes not saved (a link, a restore, closing the tab): the browser asks first.
+    window.addEventListener("beforeunload", function (e) {
+      if (dirty && !leaving) {
+        e.preventDefault();
+        e.returnValue = "";
+      }
     });
     if (editable) {
       $("save").addEventListener("click", save);
