@@ -3,12 +3,16 @@ any order without accents or case; a page at a time; only the caller's own clien
 client company's mapping profiles listed by name."""
 
 import datetime as dt
+import re
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from ingest import handlers
+from ingest.account_search import store
+from ingest.account_search.domain import read_query
 from ingest.main import build
 from ingest.settings import IngestSettings
 from recaudo_common.personal_data import Vault
@@ -110,3 +114,30 @@ async def test_mapping_profiles_are_listed_by_name(api: dict[str, httpx.AsyncCli
     assert items[0]["mapping"] == {"debtor_id": "Cc"}
     assert (await api["telco"].get("/v1/clients/telco/mappings")).json() == {"items": [], "next": None}
     assert (await api["telco"].get("/v1/clients/banco/mappings")).status_code in (403, 404)
+
+
+@pytest.mark.parametrize(("q", "indexes"), [
+    ("1.020.304.050", {"accounts_by_ref_prefix", "accounts_by_id_number", "accounts_by_phone"}),
+    ("+57 300 123 4567", {"accounts_by_ref_prefix", "accounts_by_id_number", "accounts_by_phone"}),
+    ("cr-2024", {"accounts_by_ref_prefix", "accounts_by_id_number"}), ("A-1", {"accounts_by_ref_prefix"}),
+])
+async def test_a_search_by_reference_id_number_or_phone_reads_indexes_not_every_account(
+        api: dict[str, httpx.AsyncClient], database_url: str, q: str, indexes: set[str]) -> None:
+    """With many accounts (twenty thousand more of the client company's, analysed), each condition is read from
+    its index and none by reading the company's every account."""
+    platform = make_platform(settings_for_test(database_url), pool_size=1, clock=lambda: NOW)
+    async with platform.db.transaction() as s:
+        await s.execute(text(
+            "INSERT INTO ingest.accounts (client_slug, account_ref, debtor_id, balance, days_past_due, as_of, stated,"
+            " placed_portfolio_id, last_portfolio_id, placed_at, updated_at)"
+            " SELECT 'banco', 'Z-' || g, (50000000 + g)::text, 1000, 30, DATE '2026-03-31',"
+            " jsonb_build_object('full_name', 'Persona ' || g, 'phones', jsonb_build_array('+57320' || lpad(g::text, 7,"
+            " '0'))), gen_random_uuid(), gen_random_uuid(), :now, :now FROM generate_series(1, 20000) g"),
+            {"now": NOW})
+        await s.execute(text("ANALYZE ingest.accounts"))
+    statement, params = store.search_sql("banco", read_query(q, country="CO"), after=None, limit=21)
+    async with platform.db.transaction() as s:
+        plan = "\n".join((await s.execute(text(f"EXPLAIN {statement}"), params)).scalars().all())
+    await platform.db.dispose()
+    used = set(re.findall(r"Index Scan (?:on|using) (\w+)", plan))
+    assert used == indexes and "Seq Scan" not in plan and "accounts_pkey" not in plan, plan

@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.account_search.domain import ACCENTED, UNACCENTED, AccountQuery, FoundAccount
 
-# The same expressions as the indexes of migration 0016, so the planner uses them.
+# The same expressions as the indexes of migrations 0017 and 0018, so the planner uses them.
+REFERENCE = "upper(account_ref)"
 ID_NUMBER = "regexp_replace(upper(debtor_id), '[^0-9A-Z]', '', 'g')"
 PHONES = "(stated -> 'phones')"
 # The name's words, accents folded, lower case, anything but letters a space; a leading space so that every word,
@@ -20,10 +21,16 @@ NAME = (f"(' ' || regexp_replace(lower(translate(stated ->> 'full_name', '{ACCEN
         "'[^a-z]+', ' ', 'g'))")
 
 
+def like_prefix(text_: str) -> str:
+    """A LIKE pattern of what begins with the text, its own % and _ taken literally."""
+    return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _matches(query: AccountQuery) -> tuple[str, dict[str, Any]]:
     """The query's ways of finding an account, OR'ed, and their parameters."""
-    ways = ["starts_with(upper(account_ref), upper(:ref))"]
-    params: dict[str, Any] = {"ref": query.reference}
+    # Capitals by the database's own upper(), as the index has them (the escapes have no capitals).
+    ways = [f"{REFERENCE} LIKE upper(:ref) ESCAPE '\\'"]
+    params: dict[str, Any] = {"ref": like_prefix(query.reference)}
     if query.id_number:
         ways.append(f"{ID_NUMBER} = :id_number")
         params["id_number"] = query.id_number
@@ -41,14 +48,18 @@ ACCOUNT_COLUMNS = ("account_ref, stated ->> 'full_name' AS debtor_name, debtor_i
                    "stated ->> 'debtor_id_type' AS id_type, status, balance, days_past_due, placed_at")
 
 
-async def find_accounts(s: AsyncSession, client: str, query: AccountQuery, *, after: str | None, limit: int
-                        ) -> list[FoundAccount]:
+def search_sql(client: str, query: AccountQuery, *, after: str | None, limit: int) -> tuple[str, dict[str, Any]]:
+    """The search's statement and parameters (its plan is checked by the tests: indexes, no scan)."""
     matches, params = _matches(query)
     after_clause = "AND account_ref > :after" if after is not None else ""
-    rows = (await s.execute(text(
-        f"SELECT {ACCOUNT_COLUMNS} FROM ingest.accounts WHERE client_slug = :c AND ({matches}) {after_clause} "
-        "ORDER BY account_ref LIMIT :n"),
-        {**params, "c": client, "after": after, "n": limit})).mappings().all()
+    return (f"SELECT {ACCOUNT_COLUMNS} FROM ingest.accounts WHERE client_slug = :c AND ({matches}) {after_clause} "
+            "ORDER BY account_ref LIMIT :n", {**params, "c": client, "after": after, "n": limit})
+
+
+async def find_accounts(s: AsyncSession, client: str, query: AccountQuery, *, after: str | None, limit: int
+                        ) -> list[FoundAccount]:
+    statement, params = search_sql(client, query, after=after, limit=limit)
+    rows = (await s.execute(text(statement), params)).mappings().all()
     return [FoundAccount(**r) for r in rows]
 
 
