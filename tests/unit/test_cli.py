@@ -134,3 +134,46 @@ def test_the_apis_refusal_is_one_line_with_its_code_and_detail(portfolio: Path) 
         server.server_close()
     assert result.exit_code == 1
     assert result.output.strip() == "error: the API answered 404: client company 'c' not found"
+
+
+class Processing(BaseHTTPRequestHandler):
+    """An API that takes the upload and processes it over three polls."""
+
+    polls = 0
+
+    def answer(self, code: int, status: str, progress: float) -> None:
+        body = json.dumps({"id": "u-1", "status": status, "progress": progress, "rows_total": 3000,
+                           "rows_accepted": 2999, "rows_rejected": 1, "rows_with_warnings": 0,
+                           "counts_by_code": {"missing_debtor_id": 1}}).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.answer(202, "queued", 0.0)
+
+    def do_GET(self) -> None:
+        Processing.polls += 1
+        self.answer(200, "processing" if Processing.polls < 3 else "completed", Processing.polls / 3)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.integration
+def test_upload_follows_the_progress_to_the_counts(portfolio: Path) -> None:
+    server = HTTPServer(("127.0.0.1", 0), Processing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}"
+        result = CliRunner().invoke(recaudo, ["upload", str(portfolio), "--client", "c", "--key", "k", "--url", url])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 0, result.output
+    assert "100.0% of 3,000 rows in" in result.output and "rows/s)" in result.output
+    assert "upload u-1: completed" in result.output
+    assert "rows 3,000: accepted 2,999, rejected 1, with warnings 0" in result.output
