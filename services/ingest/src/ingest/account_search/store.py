@@ -4,13 +4,14 @@ client company, by account reference after the last one shown (keyset)."""
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.account_search.domain import ACCENTED, UNACCENTED, AccountQuery, FoundAccount
 
+# A statement's bound values: texts (the search's spellings, a JSON array of one phone) and the page's numbers.
+Params = dict[str, str | int | None]
 # The same expressions as the indexes of migrations 0017 and 0018, so the planner uses them.
 REFERENCE = "upper(account_ref)"
 ID_NUMBER = "regexp_replace(upper(debtor_id), '[^0-9A-Z]', '', 'g')"
@@ -26,11 +27,11 @@ def like_prefix(text_: str) -> str:
     return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _matches(query: AccountQuery) -> tuple[str, dict[str, Any]]:
+def _matches(query: AccountQuery) -> tuple[str, Params]:
     """The query's ways of finding an account, OR'ed, and their parameters."""
     # Capitals by the database's own upper(), as the index has them (the escapes have no capitals).
     ways = [f"{REFERENCE} LIKE upper(:ref) ESCAPE '\\'"]
-    params: dict[str, Any] = {"ref": like_prefix(query.reference)}
+    params: Params = {"ref": like_prefix(query.reference)}
     if query.id_number:
         ways.append(f"{ID_NUMBER} = :id_number")
         params["id_number"] = query.id_number
@@ -48,7 +49,7 @@ ACCOUNT_COLUMNS = ("account_ref, stated ->> 'full_name' AS debtor_name, debtor_i
                    "stated ->> 'debtor_id_type' AS id_type, status, balance, days_past_due, placed_at")
 
 
-def search_sql(client: str, query: AccountQuery, *, after: str | None, limit: int) -> tuple[str, dict[str, Any]]:
+def search_sql(client: str, query: AccountQuery, *, after: str | None, limit: int) -> tuple[str, Params]:
     """The search's statement and parameters (its plan is checked by the tests: indexes, no scan)."""
     matches, params = _matches(query)
     after_clause = "AND account_ref > :after" if after is not None else ""
