@@ -77,7 +77,8 @@ def row(found: FoundAccount, client: ClientCompany) -> AccountRow:
 
 
 def _refused(principal: Principal | None, status: int, message: str) -> Response:
-    return page("accounts_refused.html", pages=PAGES, status=status, message=message, layout=layout_of(principal))
+    return page("refused.html", pages=PAGES, status=status, heading="Cuentas", message=message,
+                layout=layout_of(principal))
 
 
 async def _person(request: Request, platform: Platform) -> Visitor | Response:
