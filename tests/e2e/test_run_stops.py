@@ -35,8 +35,12 @@ async def test_ctrl_c_stops_the_platform_and_its_embedded_postgresql(tmp_path: P
         async def postgres_gone() -> bool:
             return not await asyncio.to_thread(embedded_pg.is_listening, pg_port)
 
-        await eventually(postgres_gone, timeout_s=30, message="the embedded PostgreSQL stopped accepting connections")
-        assert "stopping embedded PostgreSQL" in process.log_tail()
+        await eventually(postgres_gone, timeout_s=30, message="the embedded PostgreSQL stopped accepting connections:\n"
+                         + process.log_tail(200))
+        assert not (tmp_path / "data" / "postgres" / "pgdata" / "postmaster.pid").exists()  # ours, not the port's
+        log = process.log_tail(200)
+        assert "Recaudo is running (embedded PostgreSQL, postgres transport)." in log  # the make run banner
+        assert "stopping embedded PostgreSQL" in log
     finally:
         process.kill()
         embedded_pg.stop(tmp_path / "data" / "postgres", mode="immediate")  # a failed run leaves none behind
