@@ -1,12 +1,20 @@
-"""Test support for paged lists: walk one by its `next` links, checking each page as a caller would see it."""
+"""Test support for pages and paged lists: a console page's text as a person reads it; a list walked by its `next`
+links, checking each page as a caller would see it."""
 
 from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import httpx
+
+
+def text_of(html: str) -> str:
+    """A console page's text as a person reads it: its tags gone, its spaces one."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
 
 INVALID_CURSORS = ("not-base64!", "e30", "bnVsbA", "W3RydWVd", "WzEsMiwzLDQsNSw2XQ")
 

@@ -4,7 +4,6 @@ account's page carries its facts, its script and the actions its role may take; 
 agent and a stranger do not get in, and an account the company never placed is not found."""
 
 import datetime as dt
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.sessions import SessionRules
 from recaudo_common.testing import settings_for_test
+from recaudo_common.testing_pages import text_of
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
@@ -27,10 +27,6 @@ RULES = SessionRules(dt.timedelta(hours=12), dt.timedelta(minutes=30))
 CSV = ("Obligación;Cédula;Tipo Documento;Nombre;Saldo;Días Mora\n"
        "A-01;1.020.304.050;CC;María Gómez;1.500.000;15\n"
        "A-02;79888777;CC;Luis Peña;20.000,50;95\n").encode()
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
 
 
 @dataclass

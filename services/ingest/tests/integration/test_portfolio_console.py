@@ -5,7 +5,6 @@ operator reaches any company's; another company's person, an agent and SRE do no
 in."""
 
 import datetime as dt
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.sessions import SessionRules, csrf_token
 from recaudo_common.testing import settings_for_test
+from recaudo_common.testing_pages import text_of
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
@@ -34,10 +34,6 @@ CSV = ("Obligación;Cédula;Nombre;Saldo;Días Mora;Celular\n"
 def client(slug: str) -> dict[str, object]:
     return {"slug": slug, "name": f"{slug.title()} S.A.", "country": "CO", "currency": "COP",
             "timezone": "America/Bogota", "locale": "es-CO", "default_authorised_channels": ["sms"]}
-
-
-def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
 
 
 @dataclass
