@@ -72,7 +72,19 @@ async def _run(options: RunOptions) -> None:
     finally:
         if started_postgres:
             print("stopping embedded PostgreSQL ...", flush=True)
-            await asyncio.to_thread(embedded_pg.stop, options.data / "postgres")
+            await asyncio.to_thread(_stop_postgres, options.data / "postgres")
+
+
+def _stop_postgres(folder: Path) -> None:
+    """A fast shutdown; if the server is still there after it, an immediate one (crash recovery at next start)."""
+    import recaudo_common.embedded_pg as embedded_pg
+
+    embedded_pg.stop(folder)
+    if (folder / "pgdata" / "postmaster.pid").exists():
+        embedded_pg.stop(folder, mode="immediate")
+    if (folder / "pgdata" / "postmaster.pid").exists():
+        print(f"warning: embedded PostgreSQL is still running; stop it with: python -m recaudo_common.embedded_pg "
+              f"stop --data {folder}", file=sys.stderr, flush=True)
 
 
 async def _run_platform(options: RunOptions) -> None:
