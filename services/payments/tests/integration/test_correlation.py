@@ -20,10 +20,11 @@ pytestmark = pytest.mark.integration
 
 
 async def events(gateway: Gateway, key: str | None = None) -> list[Envelope]:
-    """payments.outbox in order, as the relay will publish it (optionally one key's)."""
+    """payments.outbox in order, as the relay will publish it (optionally one key's), but the client.ready of the
+    client company's registration (it belongs to no payment)."""
     async with gateway.platform.db.transaction() as s:
-        rows = await s.execute(text("SELECT envelope FROM payments.outbox WHERE CAST(:k AS text) IS NULL OR key = :k ORDER BY id"),
-                               {"k": key})
+        rows = await s.execute(text("SELECT envelope FROM payments.outbox WHERE (CAST(:k AS text) IS NULL OR key = :k)"
+                                    " AND envelope->>'type' <> 'client.ready' ORDER BY id"), {"k": key})
         return [Envelope.model_validate(r[0]) for r in rows]
 
 
