@@ -57,6 +57,9 @@ class FriendlyGroup(click.Group):
             refused_connection = _refused_connection(exc)
             if refused_connection is None:
                 raise
+            if isinstance(refused_connection, httpx.ConnectError):
+                url = refused_connection.request.url
+                fail(f"connection refused: nothing answers at {url.scheme}://{url.netloc.decode()}")
             fail(f"connection refused: {refused_connection}")
 
 
