@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +15,7 @@ import segmentation.main
 from ingest.settings import IngestSettings
 from outreach.settings import OutreachSettings
 from payments.settings import PaymentsSettings
+from recaudo_common.events import CLIENT_COPY_KEEPERS
 from recaudo_common.runtime import Platform, ServiceUnit
 from recaudo_common.settings import PlatformSettings
 from reporting.settings import ReportingSettings
@@ -36,6 +39,15 @@ def settings_of(names: list[str]) -> PlatformSettings:
     """The settings a process's platform (database, transport, logs) runs with: one service's own class, so its
     RECAUDO_<SERVICE>_X win over RECAUDO_X; several services share the platform-wide ones."""
     return SETTINGS[names[0]]() if len(names) == 1 else PlatformSettings()
+
+
+def expect_client_copies_here(names: list[str], role: str) -> None:
+    """Served in one process with their workers (`recaudo serve all`, `make run`), ingest's registration of a client
+    company waits for the copies of the services served here (RECAUDO_INGEST_CLIENT_READY_SERVICES, unless the
+    environment sets it): call before build_units. Elsewhere the deployment names them (deploy/k8s)."""
+    keepers = [n for n in names if n in CLIENT_COPY_KEEPERS]
+    if role == "all" and "ingest" in names and keepers:
+        os.environ.setdefault("RECAUDO_INGEST_CLIENT_READY_SERVICES", json.dumps(keepers))
 
 
 def build_units(platform: Platform, names: list[str]) -> list[ServiceUnit]:

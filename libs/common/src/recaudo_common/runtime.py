@@ -161,7 +161,6 @@ def build_app(platform: Platform, units: Sequence[ServiceUnit], *, with_routes: 
         body_rules=[r for u in units for r in u.body_rules], check_key=check_key,
     )
     app.state.platform = platform  # module-level routes reach it through recaudo_common.dependencies
-    app.state.services = frozenset(u.name for u in units)  # what this app serves (a route may wait for them)
     for unit in units:
         for name, value in unit.app_state.items():
             setattr(app.state, name, value)

@@ -5,7 +5,7 @@ strategy); ingest records those and the registration waits, bounded, until every
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import text
 
@@ -28,16 +28,15 @@ async def on_client_ready(event: ClientReady, ctx: HandlerContext) -> None:
         {"slug": event.slug, "service": event.service, "at": ctx.envelope.occurred_at})
 
 
-async def expected_services(db: Database, configured: Sequence[str] | None, served: Iterable[str]
-                            ) -> frozenset[str]:
-    """The services a registration waits for: the configured ones (the deployment's manifests name all four), or
-    else those of them this app serves too (`recaudo serve all`, `make run`) and those that have confirmed an
-    earlier client company (ingest running alone waits for none)."""
+async def expected_services(db: Database, configured: Sequence[str] | None) -> frozenset[str]:
+    """The services a registration waits for: the configured ones (deploy/k8s names all four; `recaudo serve all`
+    and `make run` those they serve), or else those that have confirmed an earlier client company (ingest alone,
+    or an app without workers, waits for none)."""
     if configured is not None:
         return frozenset(configured)
     async with db.transaction() as s:
         rows = (await s.execute(text("SELECT DISTINCT service FROM ingest.client_readiness"))).scalars().all()
-    return (frozenset(rows) | frozenset(served)) & frozenset(CLIENT_COPY_KEEPERS)
+    return frozenset(rows) & frozenset(CLIENT_COPY_KEEPERS)
 
 
 async def services_pending(db: Database, slug: str, expected: frozenset[str], *, wait_s: float) -> list[str]:

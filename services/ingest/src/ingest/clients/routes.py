@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, get_args
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
@@ -195,15 +195,14 @@ router = APIRouter()
 
 @router.post("/clients", status_code=201, response_model=ClientCreatedOut)
 async def create_client(body: ClientIn, principal: CurrentPrincipal, platform: PlatformDep,
-                        runtime: Runtime, request: Request, response: Response) -> ClientCreatedOut:
+                        runtime: Runtime, response: Response) -> ClientCreatedOut:
     """An operator registers a client company (creditor) with its country, currency, time zone and terms; every
     service learns of it by client.registered. The answer waits (at most RECAUDO_INGEST_CLIENT_READY_WAIT_S) until
     every service holds it, so its strategy, contact rules and reports answer at once; `services_pending` names
     any that did not in time. Refused 409 client_exists for a slug taken, 422 invalid_client or
     upload_cap_too_high for settings it cannot take, 403 for a caller who is not an operator."""
     principal.require_role("operator")
-    expected = await readiness.expected_services(platform.db, runtime.client_ready_services,
-                                                 getattr(request.app.state, "services", ()))
+    expected = await readiness.expected_services(platform.db, runtime.client_ready_services)
     created = await handlers.register_client(platform.db, ClientTerms(**body.model_dump()),
                                              platform_cap=runtime.max_upload_bytes, now=platform.clock())
     pending = await readiness.services_pending(platform.db, created.slug, expected,
