@@ -7,9 +7,10 @@ finds only its own company's accounts, and another company's are not found."""
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 
 from recaudo_common.testing import RunningPlatform, eventually
+from recaudo_common.testing_pages import sign_in_on_console
 
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
@@ -24,13 +25,6 @@ BANCO_CSV = HEADER + ("D-001;1020304050;María José Gómez;300 123 4501;1.500.0
                       "D-003;52111222;Marisol Rueda;300 123 4503;90.000;10\n")
 OTRA_CSV = HEADER + "S-001;1020304050;María José Gómez;300 123 4501;60.000;5\n"
 
-
-async def _sign_in(page: Page, base_url: str, email: str) -> None:
-    await page.goto(base_url + "/console")
-    await page.fill("input[type=email]", email)
-    await page.fill("input[type=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_selector("#signed-in-as")
 
 
 async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: RunningPlatform,
@@ -59,7 +53,7 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
         page = await (await browser.new_context(locale="es-CO")).new_page()
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        await _sign_in(page, platform.base_url, "ana@agencia.co")
+        await sign_in_on_console(page, platform.base_url, "ana@agencia.co", PASSWORD)
         await page.click("text=Cuentas: buscar una cuenta")  # from the console's first page
         await page.click("text=Banco Andino S.A.")
         assert page.url == platform.base_url + "/console/accounts/banco-andino"
@@ -108,7 +102,7 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
 
         # A person of the client company: straight to its own accounts, only those; another company's not found.
         own = await (await browser.new_context(locale="es-CO")).new_page()
-        await _sign_in(own, platform.base_url, "luis@bancoandino.co")
+        await sign_in_on_console(own, platform.base_url, "luis@bancoandino.co", PASSWORD)
         await own.click("text=Cuentas: buscar una cuenta")
         assert own.url == platform.base_url + "/console/accounts/banco-andino"
         await own.get_by_label("Buscar cuenta").fill("1020304050")

@@ -11,10 +11,11 @@ import pytest
 from playwright.async_api import async_playwright, expect
 
 from recaudo_common.testing import RunningPlatform, eventually
+from recaudo_common.testing_pages import sign_in_on_console
 
-from .test_console_accounts import PASSWORD, _sign_in
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
+PASSWORD = "una frase larga de acceso"
 pytestmark = pytest.mark.e2e
 BANCO = {"slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
          "timezone": "America/Bogota", "locale": "es-CO"}
@@ -43,7 +44,7 @@ async def test_an_operator_edits_a_client_companys_settings_in_the_browser(platf
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = await (await browser.new_context(locale="es-CO")).new_page()
-        await _sign_in(page, platform.base_url, "ana@agencia.co")
+        await sign_in_on_console(page, platform.base_url, "ana@agencia.co", PASSWORD)
         await page.click("text=Ajustes de las empresas cliente")  # from the console's first page
         await page.click("text=Banco Andino S.A.")
         assert page.url == platform.base_url + "/console/settings/banco-andino"
@@ -114,7 +115,7 @@ async def test_an_operator_edits_a_client_companys_settings_in_the_browser(platf
 
         # A person of the client company: its own settings, read only; another company's are not found.
         own = await (await browser.new_context(locale="es-CO")).new_page()
-        await _sign_in(own, platform.base_url, "luis@bancoandino.co")
+        await sign_in_on_console(own, platform.base_url, "luis@bancoandino.co", PASSWORD)
         await own.goto(platform.base_url + "/console/settings/financiera-sur")
         await expect(own.locator("[role=alert]")).to_have_text("No hay tal empresa cliente.")
         assert "Financiera del Sur" not in await own.content()

@@ -14,6 +14,7 @@ import pytest
 from playwright.async_api import Dialog, Locator, Page, async_playwright, expect
 
 from recaudo_common.testing import RunningPlatform, eventually
+from recaudo_common.testing_pages import sign_in_on_console
 
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
@@ -38,13 +39,6 @@ async def what_cell_holds(where: Locator) -> dict[str, Any]:
             "offer": await where.locator("select[name=offer]").input_value(),
             "discount": await where.locator("input[name=discount_pct]").input_value()}
 
-
-async def sign_in(page: Page, base_url: str, email: str) -> None:
-    await page.goto(base_url + "/console")
-    await page.fill("input[type=email]", email)
-    await page.fill("input[type=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_selector("#signed-in-as")
 
 
 async def test_an_operator_edits_saves_and_restores_a_strategy_in_the_browser(platform: RunningPlatform,
@@ -76,7 +70,7 @@ async def test_an_operator_edits_saves_and_restores_a_strategy_in_the_browser(pl
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("response", lambda r: errors.append(f"{r.status} {r.request.method} {r.url}")
                     if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-            await sign_in(page, platform.base_url, "ana@agencia.co")
+            await sign_in_on_console(page, platform.base_url, "ana@agencia.co", PASSWORD)
             strategy_page = platform.base_url + "/console/strategy/banco-andino"
             await page.click("text=Estrategia y sus versiones")  # the first page's link, then the company
             await page.click("text=Banco Andino S.A.")
@@ -181,7 +175,7 @@ async def test_an_operator_edits_saves_and_restores_a_strategy_in_the_browser(pl
             # A client company's person: its own strategy, read-only; another company's is not there.
             eva = await (await browser.new_context(locale="es-CO")).new_page()
             eva.set_default_timeout(DEADLINE_MS)
-            await sign_in(eva, platform.base_url, "eva@bancoandino.co")
+            await sign_in_on_console(eva, platform.base_url, "eva@bancoandino.co", PASSWORD)
             await eva.click("text=Estrategia y sus versiones")
             await eva.wait_for_url(strategy_page)
             await expect(eva.locator("#editor-version")).to_have_text("Versión 6 (vigente).")

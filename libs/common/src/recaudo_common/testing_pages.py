@@ -1,12 +1,12 @@
-"""Test support for pages and paged lists: a console page's text as a person reads it; a list walked by its `next`
-links, checking each page as a caller would see it."""
+"""Test support for pages and paged lists: a console page's text as a person reads it; signing in on the console
+in a browser; a list walked by its `next` links, checking each page as a caller would see it."""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -14,6 +14,27 @@ import httpx
 def text_of(html: str) -> str:
     """A console page's text as a person reads it: its tags gone, its spaces one."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+class BrowserPage(Protocol):
+    """What signing in needs of a Playwright page."""
+
+    async def goto(self, url: str) -> object: ...
+
+    async def fill(self, selector: str, value: str) -> None: ...
+
+    async def click(self, selector: str) -> None: ...
+
+    async def wait_for_selector(self, selector: str) -> object: ...
+
+
+async def sign_in_on_console(page: BrowserPage, base_url: str, email: str, password: str) -> None:
+    """A person signs in on the console's page as they would: e-mail, password, the button; then their name shows."""
+    await page.goto(base_url + "/console")
+    await page.fill("input[type=email]", email)
+    await page.fill("input[type=password]", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("#signed-in-as")
 
 
 INVALID_CURSORS = ("not-base64!", "e30", "bnVsbA", "W3RydWVd", "WzEsMiwzLDQsNSw2XQ")
