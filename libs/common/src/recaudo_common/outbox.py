@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import asyncpg
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.db import copy_records
 from recaudo_common.events import Envelope, family_of, new_event_id
 from recaudo_common.telemetry import trace_headers_json
 
@@ -131,6 +131,17 @@ class Staged:
     headers: str
 
 
+@dataclass(frozen=True)
+class Serialised:
+    """An envelope its producer wrote as JSON itself: exactly what Envelope.model_dump_json writes for it, under
+    the cause it was emitted under (the producer's tests prove the bytes equal)."""
+
+    type: str
+    key: str
+    event_id: UUID
+    envelope: str
+
+
 class Outbox:
     """Writes envelopes to one service's outbox, inside the caller's transaction: the one way an event is emitted.
 
@@ -158,23 +169,24 @@ class Outbox:
         """Writes staged envelopes in order, in one statement: COPY above `bulk_rows` rows, else INSERT."""
         if not staged:
             return
-        rows = [(family_of(s.envelope.type), s.envelope.key, s.envelope.event_id, s.envelope.model_dump_json(),
-                 s.headers) for s in staged]
+        await self._rows(session, [(family_of(s.envelope.type), s.envelope.key, s.envelope.event_id,
+                                    s.envelope.model_dump_json(), s.headers) for s in staged], bulk_rows)
+
+    async def write_serialised(self, session: AsyncSession, events: Sequence[Serialised], *,
+                               bulk_rows: int = BULK_ROWS) -> None:
+        """Writes envelopes their producer wrote as JSON itself, in order and under the current trace context, as
+        `write` does: for a bulk producer (an upload's accounts) that builds each event's JSON without its models."""
+        if not events:
+            return
+        headers = trace_headers_json()
+        await self._rows(session, [(family_of(e.type), e.key, e.event_id, e.envelope, headers) for e in events],
+                         bulk_rows)
+
+    async def _rows(self, session: AsyncSession, rows: list[tuple[Any, ...]], bulk_rows: int) -> None:
         if len(rows) > bulk_rows:
-            await self._copy(session, rows)
+            await copy_records(session, "outbox", schema_name=self.schema, columns=COLUMNS, records=rows)
         else:
             await session.execute(self._insert, [dict(zip(COLUMNS, row, strict=True)) for row in rows])
-
-    async def _copy(self, session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
-        connection = await session.connection()
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert isinstance(driver, asyncpg.Connection)
-        if not driver.is_in_transaction():
-            # SQLAlchemy's asyncpg adapter sends BEGIN with the session's first statement; a COPY straight on the
-            # driver before it would commit on its own, outside the caller's transaction.
-            await session.execute(text("SELECT 1"))
-        await driver.copy_records_to_table("outbox", schema_name=self.schema, columns=COLUMNS, records=rows)
-
 
 @functools.cache
 def _claim(schema: str) -> TextClause:

@@ -15,7 +15,7 @@ from typing import BinaryIO
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ingest import debtors, store
+from ingest import account_events, debtors, store
 from ingest.clients import store as clients_store
 from ingest.domain.portfolio import (
     Account,
@@ -33,9 +33,9 @@ from ingest.records import ClientCompany, Portfolio, Tally, UploadFailure, Uploa
 from ingest.store import outbox
 from ingest.uploads.handlers import refusal
 from recaudo_common.db import Database, is_transient
-from recaudo_common.events import AccountPlaced, AccountUpdated, Envelope
+from recaudo_common.events import AccountPlaced, AccountUpdated
 from recaudo_common.files import Cell, FileFormatError, Rows
-from recaudo_common.outbox import Cause, caused_by
+from recaudo_common.outbox import Cause, Serialised, caused, caused_by, current_cause
 from recaudo_common.personal_data import Vault
 from recaudo_common.telemetry import PORTFOLIO_ROWS, extract_context, tracer
 
@@ -252,19 +252,27 @@ async def _write_accounts(s: AsyncSession, vault: Vault, portfolio: Portfolio, c
     slug = client.slug
     people = await debtors.people_of(s, vault, slug, accounts, now)
     before = await store.balances_before(s, slug, [a.account_ref for a in accounts])
-    envelopes: list[Envelope] = []
+    events: list[Serialised] = []
+    occurred_at, cause = account_events.moment(now), current_cause()
     for account in accounts:
         person = people[account.debtor_id]
         # Version 2: the debtor travels only as their pseudonym and their data sealed with their key (#19); the
         # file's other columns (`extra`) stay in ingest: free text that may name or reach anyone.
-        stated = {**{k: v for k, v in vars(account).items() if k not in NOT_IN_EVENTS},  # shallow: fast
-                  "portfolio_id": portfolio.id, "debtor_ref": person.debtor_ref,
-                  "personal": debtors.sealed(person, account), "has_phone": bool(account.phones),
-                  "has_email": bool(account.email)}
+        personal = debtors.sealed(person, account)
         balance = before.get(account.account_ref)
-        event: AccountPlaced | AccountUpdated = AccountPlaced(**stated) if balance is None else \
-            AccountUpdated(**stated, previous_balance=balance)
-        envelopes.append(event.envelope(client=slug, occurred_at=now))
+        try:  # the event's JSON without its models (#24): the same bytes
+            events.append(account_events.envelope(
+                account, portfolio_id=portfolio.id, debtor_ref=person.debtor_ref, personal=personal,
+                previous_balance=balance, client=slug, occurred_at=occurred_at, cause=cause))
+        except account_events.NotPlain:  # a value the fast path does not know: the models, as ever
+            stated = {**{k: v for k, v in vars(account).items() if k not in NOT_IN_EVENTS},  # shallow: fast
+                      "portfolio_id": portfolio.id, "debtor_ref": person.debtor_ref, "personal": personal,
+                      "has_phone": bool(account.phones), "has_email": bool(account.email)}
+            event: AccountPlaced | AccountUpdated = AccountPlaced(**stated) if balance is None else \
+                AccountUpdated(**stated, previous_balance=balance)
+            envelope = caused(event.envelope(client=slug, occurred_at=now), cause)
+            events.append(Serialised(type=envelope.type, key=envelope.key, event_id=envelope.event_id,
+                                     envelope=envelope.model_dump_json()))
     await store.upsert_accounts(s, slug, portfolio.id, accounts, now,
                                 debtor_refs={number: p.debtor_ref for number, p in people.items()})
-    await outbox.add(s, envelopes)
+    await outbox.write_serialised(s, events)

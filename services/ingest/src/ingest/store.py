@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.domain.portfolio import Account, Issue
 from ingest.records import Portfolio, RowIssue, Tally, UploadFailure, UploadParams
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import copy_records
 from recaudo_common.outbox import Outbox, cause_headers
 from recaudo_common.telemetry import inject_headers
 
@@ -181,14 +181,10 @@ async def balances_before(s: AsyncSession, client: str, refs: Sequence[str]) -> 
     return {r[0]: r[1] for r in rows}
 
 
-def _json(value: Any) -> Any:
-    if isinstance(value, Decimal | dt.date | uuid.UUID):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json(v) for v in value]
-    return value
+# An upload's batch of accounts arrives by binary COPY into this table of the session (emptied at each commit),
+# then goes into ingest.accounts in one statement: COPY is the fastest way PostgreSQL takes rows (#24).
+_ACCOUNTS_IN = "ingest_accounts_in"
+_ACCOUNTS_IN_COLUMNS = ("account_ref", "debtor_id", "debtor_ref", "balance", "days_past_due", "as_of", "stated")
 
 
 async def upsert_accounts(s: AsyncSession, client: str, portfolio_id: uuid.UUID, accounts: Sequence[Account],
@@ -198,24 +194,26 @@ async def upsert_accounts(s: AsyncSession, client: str, portfolio_id: uuid.UUID,
     them) announce the pseudonym downstream, so the backfill of account.pseudonymised passes over them."""
     if not accounts:
         return
-    # vars, shallow: asdict's deep copy costs 0.2 ms a row
+    # vars, shallow: asdict's deep copy costs 0.2 ms a row; its dates, amounts and ids as their text
     rows = [(a.account_ref, a.debtor_id, debtor_refs[a.debtor_id], a.balance, a.days_past_due, a.as_of,
-             _json({**vars(a), "portfolio_id": portfolio_id})) for a in accounts]
-    source, params = unnest_rows({"account_ref": "text", "debtor_id": "text", "debtor_ref": "uuid",
-                                  "balance": "numeric", "days_past_due": "int", "as_of": "date", "stated": "jsonb"},
-                                 rows, alias="a")
+             json.dumps({**vars(a), "portfolio_id": portfolio_id}, default=str)) for a in accounts]
+    await s.execute(text(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_ACCOUNTS_IN} (account_ref text, debtor_id text, debtor_ref uuid, "
+        "balance numeric, days_past_due int, as_of date, stated jsonb) ON COMMIT DELETE ROWS"))
+    await copy_records(s, _ACCOUNTS_IN, columns=_ACCOUNTS_IN_COLUMNS, records=rows)
     await s.execute(text(
         f"""INSERT INTO ingest.accounts (client_slug, account_ref, debtor_id, debtor_ref, balance, days_past_due,
                as_of, stated, placed_portfolio_id, last_portfolio_id, placed_at, updated_at, pseudonym_announced_at)
            SELECT :c, a.account_ref, a.debtor_id, a.debtor_ref, a.balance, a.days_past_due, a.as_of, a.stated, :p, :p,
                :now, :now, :now
-           FROM {source}
+           FROM {_ACCOUNTS_IN} a
            ON CONFLICT (client_slug, account_ref) DO UPDATE SET debtor_id = excluded.debtor_id,
                debtor_ref = excluded.debtor_ref, pseudonym_announced_at = excluded.pseudonym_announced_at,
                balance = excluded.balance, days_past_due = excluded.days_past_due, as_of = excluded.as_of,
                stated = excluded.stated, last_portfolio_id = excluded.last_portfolio_id,
                updated_at = excluded.updated_at"""),
-        {**params, "c": client, "p": portfolio_id, "now": now})
+        {"c": client, "p": portfolio_id, "now": now})
+    await s.execute(text(f"DELETE FROM {_ACCOUNTS_IN}"))  # a second batch in the same transaction starts empty
 
 
 async def insert_issues(s: AsyncSession, portfolio_id: uuid.UUID, kind: str,

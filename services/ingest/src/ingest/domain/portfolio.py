@@ -8,8 +8,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import phonenumbers
-
+from ingest.domain.phones import normalise_phone
 from recaudo_common.events import CHANNELS
 from recaudo_common.files import Cell
 from recaudo_common.money import ISO_4217, excel_serial_date, parse_amount, parse_date, parse_int, valid_balance
@@ -318,16 +317,6 @@ def identifies(debtor_id: str) -> bool:
 
 def is_email(text: str) -> bool:
     return _EMAIL.match(text) is not None
-
-
-def normalise_phone(raw: str, country: str) -> str | None:
-    try:
-        number = phonenumbers.parse(raw, country)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def parse_channels(raw: str) -> list[str]:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ingest.domain.portfolio import FIELD_LIMITS, is_email, normalise_phone
+from ingest.domain.phones import normalise_phone
+from ingest.domain.portfolio import FIELD_LIMITS, is_email
 from recaudo_common.personal_data.sealing import PersonalData
 
 ContactField = Literal["phones", "email", "address"]

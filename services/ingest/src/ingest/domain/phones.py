@@ -1,0 +1,104 @@
+"""A phone as a file writes it, in E.164 or dropped: a fast path for the common national form (digits, maybe in
+groups) that gives exactly what phonenumbers gives, and phonenumbers itself for every other form (#24)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
+
+# Digits in groups separated by one space, hyphen or dot ("3001234567", "300 123 4567", "300-123-4567"): the form
+# phonenumbers reads as the national number itself when no national prefix, international prefix or country code
+# leads it (checked per country below). Anything else (a '+', brackets, letters, an extension) takes the slow path.
+_NATIONAL = re.compile(r"[0-9]+(?:[ .\-][0-9]+)*")
+_SEPARATORS = str.maketrans("", "", " .-")
+# Shorter or longer national numbers are left to phonenumbers (its own bounds are 2 and 17 digits).
+_FAST_DIGITS = range(4, 16)
+
+
+@dataclass(frozen=True)
+class _Desc:
+    """One kind of number of a country (phonenumbers' PhoneNumberDesc): its lengths (empty: any) and pattern."""
+
+    lengths: frozenset[int]
+    pattern: re.Pattern[str]
+
+    def matches(self, digits: str) -> bool:
+        return (not self.lengths or len(digits) in self.lengths) and self.pattern.fullmatch(digits) is not None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What phonenumbers' parse and is_valid_number would look at for a country's national numbers."""
+
+    country_code: str
+    international_prefix: re.Pattern[str] | None
+    national_prefix: re.Pattern[str] | None
+    general: _Desc
+    kinds: tuple[_Desc, ...]  # a number of any of these kinds is valid (what _number_type_helper finds not UNKNOWN)
+
+    def e164(self, digits: str) -> str | None:
+        if not self.general.matches(digits):
+            return None
+        if any(kind.matches(digits) for kind in self.kinds):
+            return f"+{self.country_code}{digits}"
+        return None
+
+    def reads_as_national(self, digits: str) -> bool:
+        """Whether phonenumbers would take these digits as the national number unchanged: no leading zero (Italian
+        leading zeros), no country code, international prefix or national prefix (carrier codes) at their start."""
+        return (digits[0] != "0" and not digits.startswith(self.country_code)
+                and (self.international_prefix is None or self.international_prefix.match(digits) is None)
+                and (self.national_prefix is None or self.national_prefix.match(digits) is None))
+
+
+def _desc(desc: object) -> _Desc | None:
+    pattern = getattr(desc, "national_number_pattern", None)
+    if not pattern:
+        return None
+    return _Desc(frozenset(getattr(desc, "possible_length", None) or ()), re.compile(pattern))
+
+
+@functools.cache
+def _plan(country: str) -> _Plan | None:
+    """The fast path for a country, or None when it has none: unknown to phonenumbers, or sharing its calling
+    code with other countries (then phonenumbers finds the country by the number: +1, +7, +44...)."""
+    metadata = PhoneMetadata.metadata_for_region(country, None)  # as given: "co" is phonenumbers' own matter
+    if metadata is None or metadata.country_code is None \
+            or len(COUNTRY_CODE_TO_REGION_CODE.get(metadata.country_code, ())) != 1:
+        return None
+    general = _desc(metadata.general_desc)
+    if general is None:
+        return None
+    kinds = tuple(d for d in (_desc(getattr(metadata, name)) for name in (
+        "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
+        "fixed_line", "mobile")) if d is not None)
+    international = metadata.international_prefix
+    national = metadata.national_prefix_for_parsing
+    return _Plan(str(metadata.country_code), re.compile(international) if international else None,
+                 re.compile(national) if national else None, general, kinds)
+
+
+def normalise_phone(raw: str, country: str) -> str | None:
+    """The phone in E.164 if it is a valid number of the country (or, written with a '+', of any), else None:
+    exactly what phonenumbers' parse, is_valid_number and format_number say (tests/unit prove it on many
+    numbers)."""
+    if _NATIONAL.fullmatch(raw):
+        digits = raw.translate(_SEPARATORS)
+        plan = _plan(country) if len(digits) in _FAST_DIGITS else None
+        if plan is not None and plan.reads_as_national(digits):
+            return plan.e164(digits)
+    return _slow(raw, country)
+
+
+def _slow(raw: str, country: str) -> str | None:
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
