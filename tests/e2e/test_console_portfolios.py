@@ -133,9 +133,10 @@ async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(cons
         assert len(refused) == 1  # the API's refusal of a field it does not know, as the page said
         errors.remove(refused[0])
         await page.reload()
-        await page.fill("#profile-name", "cartera-mensual")
-        await page.click("#profile-load")
+        # The saved profile is listed by name: one click reads it.
+        await page.locator("#profiles button.profile", has_text="cartera-mensual").click()
         await page.locator("#profile-status", has_text="leído").wait_for()
+        assert await page.input_value("#profile-name") == "cartera-mensual"
         assert "balance = Deuda" in await page.input_value("#profile-mapping")
         await page.fill("#mapping-profile", "cartera-mensual")
         mapped = tmp_path / "cartera-propia.csv"

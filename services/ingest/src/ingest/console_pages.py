@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from ingest.clients import handlers as client_handlers
 from ingest.clients import store as client_store
 from ingest.domain.portfolio import RECOGNISED
 from ingest.records import ClientCompany, Portfolio, RowIssue
@@ -33,6 +34,7 @@ SCRIPT = Path(__file__).parent / "console_static" / "portfolios.js"
 SHOWN = 20
 ISSUES_SHOWN = 100
 COMPANIES_SHOWN = 100
+PROFILES_SHOWN = 100  # by name; more are reached by typing the name (GET .../mappings pages them all)
 STATUS_LABELS = {"queued": "En cola", "processing": "Procesando", "completed": "Completada", "failed": "Fallida"}
 # What each row code means, for the person reading the table (the API's message beside it gives the detail).
 ISSUE_LABELS = {
@@ -151,7 +153,10 @@ async def uploads_page(slug: str, request: Request, platform: PlatformDep,
     if len(kept) > SHOWN:
         last = kept[SHOWN - 1]
         older = f"/console/portfolios/{slug}?before={last.created_at.isoformat()}&before_id={last.id}"
+    profiles = await client_handlers.mapping_profiles(platform.db, found.client, after=None,
+                                                      limit=PROFILES_SHOWN + 1)
     return _shown("portfolios.html", found, fields=list(RECOGNISED),
+                  profiles=[p.name for p in profiles[:PROFILES_SHOWN]], more_profiles=len(profiles) > PROFILES_SHOWN,
                   uploads=[view(p, found.client) for p in kept[:SHOWN]],
                   older=older.replace("+", "%2B") if older else None)
 

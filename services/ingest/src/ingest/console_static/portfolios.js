@@ -92,6 +92,12 @@
     function url() {
       return "/v1/clients/" + encodeURIComponent(slug) + "/mappings/" + encodeURIComponent(name.value.trim());
     }
+    document.querySelectorAll("#profiles button.profile").forEach(function (button) {
+      button.addEventListener("click", function () {
+        name.value = button.dataset.name;
+        document.getElementById("profile-load").click();
+      });
+    });
     document.getElementById("profile-load").addEventListener("click", function () {
       if (!name.value.trim()) { said.textContent = "Escriba el nombre del perfil."; return; }
       fetch(url(), {credentials: "same-origin"}).then(async function (r) {
