@@ -4,6 +4,7 @@ by its debtor's id number typed with dots, opens it and reads its timeline (its 
 puts a legal hold on it and logs a contact, and sees both appear in the timeline. A person of the client company
 finds only its own company's accounts, and another company's are not found."""
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,15 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
 
         await eventually(segmented, timeout_s=120, message="D-001 placed, segmented and known to outreach")
 
+        async def paid() -> bool:  # a deposit entered by hand, once payments holds the account (each try its own key)
+            answer = await api.post("/v1/clients/banco-andino/payments",
+                                    headers={"Idempotency-Key": f"caja-{uuid.uuid4()}"},
+                                    json={"account_ref": "D-001", "amount": "250000", "method": "cash",
+                                          "paid_at": "2026-12-01T10:00:00-05:00"})
+            return answer.status_code == 200 and answer.json()["status"] == "applied"
+
+        await eventually(paid, timeout_s=60, message="a payment applied to D-001")
+
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = await (await browser.new_context(locale="es-CO")).new_page()
@@ -77,6 +87,7 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
         await expect(timeline).to_contain_text("Saldo $ 1.500.000,00, 45 días de mora")
         await expect(timeline).to_contain_text("Segmento ")
         await expect(timeline).to_contain_text("por qué:")
+        await expect(timeline).to_contain_text("Pago de $ 250.000,00 (registrado a mano)")
         await expect(page.locator("#timeline-status")).to_have_text("")  # every service answered
 
         await page.select_option("#hold-kind", "dispute")

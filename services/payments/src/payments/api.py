@@ -17,6 +17,8 @@ from payments.promises import handlers as promises
 from payments.promises import views
 from payments.promises.store import ScheduledInstalment
 from payments.schemas import (
+    AccountPaymentList,
+    AccountPaymentOut,
     ArrangementIn,
     ArrangementList,
     ArrangementOut,
@@ -182,6 +184,20 @@ async def arrangement(slug: str, account_ref: str, body: ArrangementIn, client: 
     response.headers["Location"] = f"/v1/clients/{client.slug}/accounts/{account_ref}/arrangements"
     return ArrangementOut(id=result.id, kind=result.kind, total_amount=result.total_amount, status=result.status,
                           instalments=[InstalmentIn(due_date=i.due_date, amount=i.amount) for i in result.instalments])
+
+
+@router.get("/clients/{slug}/accounts/{account_ref}/payments", response_model=AccountPaymentList)
+async def account_payments(account_ref: str, client: ClientOfCaller, platform: PlatformDep, paging: ListPaging,
+                           response: Response) -> AccountPaymentList:
+    """The payments applied to the account (none: an empty list), newest first, each with what was reversed of it
+    since; follow `next`."""
+    key = paging.key(2)
+    before = None if key is None else (cursor_time(key[0]), cursor_uuid(key[1]))
+    async with platform.db.transaction() as s:
+        found = await store.account_payments(s, client.slug, account_ref, limit=paging.limit + 1, before=before)
+    page = paging.page([AccountPaymentOut.model_validate(p, from_attributes=True) for p in found],
+                       lambda p: (p.received_at.isoformat(), str(p.id)), response)
+    return AccountPaymentList(items=page.items, next=page.next)
 
 
 @router.get("/clients/{slug}/accounts/{account_ref}/arrangements", response_model=ArrangementList)

@@ -248,3 +248,27 @@ class UnmatchedPaymentOut(BaseModel):
 
 class UnmatchedList(Page[UnmatchedPaymentOut]):
     """v1: a page of the suspense queue, the first received first; `next` links the following page."""
+
+
+class AccountPaymentOut(BaseModel):
+    """v1: a payment applied to the account, and how much of it was reversed since."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "paid_at": "2026-11-30T10:15:00-05:00",
+        "received_at": "2026-11-30T10:15:02-05:00", "amount": "250000.00", "reversed_amount": "0.00",
+        "currency": "COP", "source": "gateway", "method": "pse", "reference": "RC7Q2M4K8D1X9W3B5N6P0T",
+        "status": "applied"}]})
+    id: uuid.UUID
+    paid_at: AwareDatetime
+    received_at: AwareDatetime
+    amount: Decimal
+    reversed_amount: Decimal = Field(description="taken back by refunds, chargebacks or an operator's reversal")
+    currency: str
+    source: str = Field(description="gateway, bank_file or manual")
+    method: str | None
+    reference: str | None = Field(description="the payment's reference at its gateway or bank, if any")
+    status: str = Field(description="applied (whole or partly reversed) or reversed (all of it)")
+
+
+class AccountPaymentList(Page[AccountPaymentOut]):
+    """v1: a page of an account's payments, newest first; `next` links the following page."""

@@ -349,6 +349,8 @@ async def suspense_counts(s: AsyncSession, *, scope: tuple[str, ...] | None, lim
 
 @dataclasses.dataclass(frozen=True)
 class AccountPayment:
+    """A payment applied to an account, as the account's list shows it."""
+
     id: uuid.UUID
     received_at: dt.datetime
     amount: Decimal
@@ -356,13 +358,21 @@ class AccountPayment:
     currency: str
     source: str
     reference: str | None
+    paid_at: dt.datetime
+    method: str | None
+    status: str
 
 
-async def account_payments(s: AsyncSession, client: str, account_ref: str, *, limit: int) -> list[AccountPayment]:
-    """An account's payments applied to it (whole or partly reversed, or reversed), newest first: what the console
-    offers an operator to reverse."""
+async def account_payments(s: AsyncSession, client: str, account_ref: str, *, limit: int,
+                           before: tuple[dt.datetime, uuid.UUID] | None = None) -> list[AccountPayment]:
+    """An account's payments applied to it (whole or partly reversed, or reversed), newest first (by receipt, then
+    id), those after `before` (the last one of the previous page): what the account's page lists and what the
+    console offers an operator to reverse."""
     rows = await s.execute(text(
-        "SELECT id, received_at, amount, reversed_amount, currency, source, reference FROM payments.payments "
-        "WHERE client_slug = :c AND account_ref = :a AND status IN ('applied', 'reversed') "
-        "ORDER BY received_at DESC, id DESC LIMIT :n"), {"c": client, "a": account_ref, "n": limit})
+        "SELECT id, received_at, amount, reversed_amount, currency, source, reference, paid_at, method, status"
+        " FROM payments.payments WHERE client_slug = :c AND account_ref = :a AND status IN ('applied', 'reversed')"
+        " AND (CAST(:t AS timestamptz) IS NULL OR (received_at, id) < (:t, :i))"
+        " ORDER BY received_at DESC, id DESC LIMIT :n"),
+        {"c": client, "a": account_ref, "n": limit, "t": before[0] if before else None,
+         "i": before[1] if before else None})
     return [AccountPayment(*r) for r in rows]

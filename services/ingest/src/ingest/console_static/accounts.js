@@ -61,6 +61,8 @@
     return answer.json();
   }
 
+  const PAYMENT_SOURCES = {gateway: "pasarela de pagos", bank_file: "archivo del banco", manual: "registrado a mano"};
+
   // Each source gives its entries: {at: ISO instant or null (now), label, detail}.
   const SOURCES_OF_TIMELINE = [
     ["la asignación", base + "/placements/" + encodeURIComponent(root.dataset.ref), (p) => {
@@ -115,6 +117,10 @@
     ["los consentimientos", account + "/consents", (c) => c.channels.filter((ch) => ch.state === "withdrawn").map(
       (ch) => ({at: ch.since, label: "Consentimiento retirado (" + (CHANNELS[ch.channel] || ch.channel) + ")",
                 detail: "por " + (SOURCES[ch.source] || ch.source)}))],
+    ["los pagos", account + "/payments?limit=100", (list) => list.items.map((p) => ({
+      at: p.paid_at, label: "Pago de " + money(p.amount) + (PAYMENT_SOURCES[p.source] ? " (" + PAYMENT_SOURCES[p.source] + ")" : ""),
+      detail: (p.reference ? "referencia " + p.reference : "") +
+              (Number(p.reversed_amount) > 0 ? (p.reference ? "; " : "") + "reversado " + money(p.reversed_amount) : "")}))],
     ["los acuerdos de pago", account + "/arrangements", (list) => {
       const entries = [];
       for (const a of list.items) {
