@@ -20,9 +20,10 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from payments import handlers, store
 from payments.schemas import UnmatchedPaymentOut
 from payments.store import SCHEMA
+from recaudo_common.auth import Principal
 from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.console import page, pages_of
-from recaudo_common.console.visitor import to_sign_in, visitor
+from recaudo_common.console.visitor import layout_of, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.money import MARKS
 
@@ -93,8 +94,10 @@ def _paid(p: store.AccountPayment, client: ClientCopy) -> PaidRow:
         p.reversed_amount < p.amount, SOURCES.get(p.source, p.source), p.reference or "—", f"consola-{uuid.uuid4()}")
 
 
-def _refusal(status: int, message: str) -> Response:
-    return page("payments_refused.html", pages=PAGES, status=status, message=message)
+def _refusal(principal: Principal, status: int, message: str) -> Response:
+    """The console's shared refusal page, with the person's header as every page shows it."""
+    return page("refused.html", pages=PAGES, heading="Pagos", status=status, message=message,
+                layout=layout_of(principal))
 
 
 @router.get("/suspense.js", include_in_schema=False)
@@ -114,7 +117,7 @@ async def choose_client(request: Request, platform: PlatformDep) -> Response:
     if principal.role == "client" and principal.client_slug:
         return RedirectResponse(f"/console/payments/{principal.client_slug}", status_code=303)
     if not principal.has_role("operator"):
-        return _refusal(403, REFUSED_ROLE)
+        return _refusal(principal, 403, REFUSED_ROLE)
     async with platform.db.transaction() as s:
         clients = await store.suspense_counts(s, scope=principal.client_scope, limit=CLIENTS_SHOWN)
     return page("payments_clients.html", pages=PAGES, clients=clients, layout=person.layout())
@@ -133,11 +136,11 @@ async def suspense_page(slug: str, request: Request, platform: PlatformDep,
         return to_sign_in()
     principal = person.principal
     if not principal.has_role("operator", "client"):
-        return _refusal(403, REFUSED_ROLE)
+        return _refusal(principal, 403, REFUSED_ROLE)
     async with platform.db.transaction() as s:
         client = await get_client(s, SCHEMA, slug) if principal.can_see_client(slug) else None
     if client is None:
-        return _refusal(404, "No hay tal empresa cliente.")
+        return _refusal(principal, 404, "No hay tal empresa cliente.")
     since = (after, after_id) if after is not None and after_id is not None and after.tzinfo is not None else None
     found = await handlers.suspense_queue(platform.db, client=slug, after=since, limit=SHOWN + 1)
     shown = found[:SHOWN]

@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse, StreamingResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
 from recaudo_common.client_copy import ClientCopy
+from recaudo_common.console import page
+from recaudo_common.console.visitor import visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.runtime import Platform
 from reporting import queries
@@ -57,8 +59,18 @@ async def stream(slug: str, client: ClientOfCaller, platform: PlatformDep, state
                              headers={"cache-control": "no-store", "x-accel-buffering": "no"})
 
 
+# The report's readers (recaudo_common.auth: a supervisor counts as an operator); agents and SRE do not read it.
+NOT_A_READER = ("Su rol no permite ver el tablero de recuperación: es de los operadores, los supervisores y las "
+                "personas de la empresa cliente.")
+
+
 @pages.get("/dashboard", response_class=HTMLResponse)
-async def dashboard() -> HTMLResponse:
+async def dashboard(request: Request, platform: PlatformDep) -> Response:
+    """The dashboard page; a person signed in whose role does not read reports is told so in Spanish (403) instead
+    of an empty page. Without a session the page asks for a key, kept in the page only."""
+    person = await visitor(request, platform)
+    if person is not None and not person.principal.has_role("operator", "client"):
+        return page("refused.html", heading="Tablero", status=403, message=NOT_A_READER, layout=person.layout())
     return HTMLResponse(DASHBOARD.read_text(encoding="utf-8"), headers={
         "cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
         "content-security-policy": "default-src 'self'; script-src 'self'; "
