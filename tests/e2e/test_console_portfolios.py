@@ -1,5 +1,5 @@
 """Uploading a portfolio on the console in a real headless Chromium (Debian's, driven by Playwright) (#23): a client
-company's person signs in, follows the first page's link to the company's portfolios, chooses a small CSV with one
+company's person signs in, follows the first page's link to the company's portfolios, chooses a small XLSX with one
 bad row in the file picker ('Cargar cartera'), watches it run, and reads the result: the counts, the rejected row
 in the table, and the rejections' CSV download; then drops another file on the drop zone, and saves a mapping
 profile that a third upload names."""
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import xlsxwriter
 from playwright.async_api import async_playwright
 
 from ingest.main import build
@@ -56,8 +57,14 @@ async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(cons
         made = await api.post("/v1/users", json={"email": "eva@bancoandino.co", "password": PASSWORD,
                                                  "role": "client", "client": "banco-andino"})
         assert made.status_code == 201, made.text
-    cartera = tmp_path / "cartera-diciembre.csv"
-    cartera.write_text(CSV, encoding="utf-8")
+    cartera = tmp_path / "cartera-diciembre.xlsx"
+    book = xlsxwriter.Workbook(str(cartera))  # as Excel saves it: amounts as numbers, one written as words
+    sheet = book.add_worksheet("Cartera")
+    for r, line in enumerate(CSV.splitlines()):
+        for c, cell in enumerate(line.split(";")):
+            amount = cell.replace(".", "")
+            sheet.write(r, c, int(amount) if c == 4 and amount.isdigit() else cell)
+    book.close()
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -103,7 +110,7 @@ async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(cons
         assert answer.status == 200 and answer.headers["content-type"].startswith("text/csv")
 
         await page.goto(base_url + "/console/portfolios/banco-andino")
-        assert "cartera-diciembre.csv" in await page.locator("#uploads").inner_text()
+        assert "cartera-diciembre.xlsx" in await page.locator("#uploads").inner_text()
         first = page.url
         # A file dropped on the drop zone goes the same way (the browser's own drop event, with a file in it).
         await page.evaluate("""csv => {
@@ -117,7 +124,7 @@ async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(cons
         assert await page.locator("#rows-rejected").inner_text() == "1"
         await page.goto(first)
         listed = await page.locator("#uploads tbody tr td:first-child").all_inner_texts()
-        assert listed == ["cartera-enero.csv", "cartera-diciembre.csv"]  # newest first
+        assert listed == ["cartera-enero.csv", "cartera-diciembre.xlsx"]  # newest first
         await page.screenshot(path=str(tmp_path / "portfolios.png"), full_page=True)
 
         # A mapping profile saved on the page is read back, and an upload naming it is read with it.
