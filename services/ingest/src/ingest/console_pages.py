@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ingest.clients import handlers as client_handlers
 from ingest.clients import store as client_store
+from ingest.domain.issue_labels import ISSUE_LABELS
 from ingest.domain.portfolio import RECOGNISED
 from ingest.records import ClientCompany, Portfolio, RowIssue
 from ingest.uploads import handlers
@@ -36,15 +37,6 @@ ISSUES_SHOWN = 100
 COMPANIES_SHOWN = 100
 PROFILES_SHOWN = 100  # by name; more are reached by typing the name (GET .../mappings pages them all)
 STATUS_LABELS = {"queued": "En cola", "processing": "Procesando", "completed": "Completada", "failed": "Fallida"}
-# What each row code means, for the person reading the table (the API's message beside it gives the detail).
-ISSUE_LABELS = {
-    "missing_account_ref": "Falta la referencia de la obligación", "missing_debtor_id": "Falta la identificación",
-    "missing_name": "Falta el nombre", "invalid_balance": "Saldo no válido", "missing_mora": "Faltan los días de mora",
-    "invalid_due_date": "Fecha de vencimiento no válida", "invalid_days_past_due": "Días de mora no válidos",
-    "invalid_currency": "Moneda distinta de la del cliente", "duplicate_account_ref": "Obligación repetida",
-    "mora_mismatch": "Los días de mora no cuadran con el vencimiento", "invalid_phone": "Teléfono no válido",
-    "invalid_email": "Correo no válido", "too_many_phones": "Demasiados teléfonos",
-}
 # Agents work the desk and SRE the platform: neither reads a client company's files.
 READERS: tuple[Role, ...] = ("operator", "client")
 

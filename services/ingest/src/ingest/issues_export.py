@@ -14,11 +14,14 @@ from collections.abc import AsyncIterator
 from sqlalchemy import text
 
 from ingest import store
+from ingest.domain.issue_labels import meaning_of
 from recaudo_common.db import Database
 from recaudo_common.exports import BOM, CsvStyle, csv_line
 
 PAGE_ROWS = 1000
 FIXED_COLUMNS = ("row", "field", "code", "message")
+# For a Spanish-speaking client company (es-*): the columns in Spanish, and each code's meaning beside it.
+SPANISH_COLUMNS = ("fila", "campo", "código", "significado", "detalle")
 
 # Each raw header once, in the order of the row it first appears in, then its place in that row.
 _RAW_HEADERS = text(
@@ -35,19 +38,21 @@ async def raw_headers(db: Database, portfolio_id: uuid.UUID, kind: str) -> list[
         return list((await s.scalars(_RAW_HEADERS, {"p": portfolio_id, "k": kind})).all())
 
 
-async def issues_csv(db: Database, portfolio_id: uuid.UUID, kind: str, style: CsvStyle) -> AsyncIterator[bytes]:
+async def issues_csv(db: Database, portfolio_id: uuid.UUID, kind: str, style: CsvStyle, *,
+                     spanish: bool = False) -> AsyncIterator[bytes]:
     """The CSV as chunks of bytes in the upload's locale style: the header line, then one chunk per page of
-    issues. Always with a BOM, so Excel opens the accents of the raw cells right whatever the locale."""
+    issues. Always with a BOM, so Excel opens the accents of the raw cells right whatever the locale. `spanish`
+    (an es-* client company): Spanish column names and each code's meaning in Spanish beside the code."""
     headers = await raw_headers(db, portfolio_id, kind)
-    yield (BOM + csv_line([*FIXED_COLUMNS, *headers], style)).encode()
+    yield (BOM + csv_line([*(SPANISH_COLUMNS if spanish else FIXED_COLUMNS), *headers], style)).encode()
     after = 0
     while True:
         async with db.transaction() as s:
             page = await store.list_issues(s, portfolio_id, kind, after=after, limit=PAGE_ROWS)
         if not page:
             return
-        yield "".join(csv_line([r.row, r.field, r.code, r.message, *[r.raw.get(h, "") for h in headers]], style)
-                      for r in page).encode()
+        yield "".join(csv_line([r.row, r.field, r.code, *([meaning_of(r.code)] if spanish else []), r.message,
+                                *[r.raw.get(h, "") for h in headers]], style) for r in page).encode()
         if len(page) < PAGE_ROWS:
             return
         after = page[-1].id

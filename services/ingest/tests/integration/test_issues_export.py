@@ -72,7 +72,8 @@ async def test_every_cell_of_the_export_is_neutralised_headers_included(api: Api
     answer = await api.http.get(f"/v1/portfolios/{done['id']}/rejections", params={"format": "csv"})
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig")), delimiter=";"))  # es-CO
-    assert table[0][:4] == ["row", "field", "code", "message"]
+    assert table[0][:5] == ["fila", "campo", "código", "significado", "detalle"]  # es-CO: in Spanish
+    assert [line[3] for line in table[1:]] == ["Falta la referencia de la obligación", "Saldo no válido"]
     cells = [cell for line in table for cell in line]
     formulas = [cell for cell in cells if looks_like_formula(cell) and cell != "-1"]
     assert formulas == [], formulas

@@ -131,7 +131,7 @@ async def test_every_rejection_and_warning_code_with_sheet_row_numbers(ingest: I
     assert placed["A-13"]["days_past_due"] == 30 and placed["A-13"]["phones"] == [] and placed["A-13"]["email"] is None
     assert placed["A-16"]["full_name"] == "Eva\nMaría" and placed["A-16"]["balance"] == "2000.50"
     exported = (await ingest.http.get(f"/v1/portfolios/{done['id']}/rejections?format=csv")).content.decode("utf-8-sig")
-    assert "row;field;code;message" in exported.splitlines()[0] and "1000.50" in exported  # es-CO: `;`
+    assert "fila;campo;código;significado;detalle" in exported.splitlines()[0] and "1000.50" in exported  # es-CO
 
 
 @pytest.mark.parametrize(("client", "delimiter", "encoding", "rows"), [

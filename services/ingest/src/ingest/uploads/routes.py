@@ -200,7 +200,8 @@ async def _issues(kind: str, portfolio: Portfolio, db: Database, fmt: str, pagin
                 client = await client_store.get_client(s, portfolio.client_slug)
             locale = client.locale if client else None
         return StreamingResponse(
-            issues_csv(db, portfolio_id, kind, csv_style(locale)), media_type="text/csv; charset=utf-8",
+            issues_csv(db, portfolio_id, kind, csv_style(locale), spanish=(locale or "").startswith("es")),
+            media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{kind}s-{portfolio_id}.csv"'})
     key = paging.key(1)
     after = 0 if key is None else key[0]
