@@ -4,10 +4,11 @@ rates, the account view; the reports also as CSV or XLSX exports."""
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.exports import XLSX, table_response
+from recaudo_common.preconditions import IfMatchHeader
 from reporting import handlers, queries
 from reporting.domain.headers import MONEY, headers_for
 from reporting.domain.periods import period_end
@@ -66,18 +67,25 @@ async def roll(slug: str, client: ClientOfCaller, platform: PlatformDep,
 
 
 @router.get("/clients/{slug}/commission-rates", response_model=CommissionRatesOut)
-async def get_rates(slug: str, client: ClientOfCaller, platform: PlatformDep) -> CommissionRatesOut:
+async def get_rates(slug: str, client: ClientOfCaller, platform: PlatformDep,
+                    response: Response) -> CommissionRatesOut:
     """The agency's commission rates for the client company, per bucket at placement, and the rate of any other
-    bucket; the commission report prices what was recovered with them."""
-    return await queries.commission_rates(platform.db, client=client)
+    bucket; the commission report prices what was recovered with them. The ETag header names them as read (send
+    it back as If-Match)."""
+    rates = await queries.commission_rates(platform.db, client=client)
+    response.headers["ETag"] = handlers.commission_rates_etag(rates.rates, rates.default)
+    return rates
 
 
-@router.put("/clients/{slug}/commission-rates", response_model=CommissionRatesOut)
-async def put_rates(slug: str, body: CommissionRatesIn, client: ClientOfOperator,
-                    platform: PlatformDep) -> CommissionRatesOut:
-    """Sets the agency's commission rates for the client company (operators only)."""
+@router.put("/clients/{slug}/commission-rates", response_model=CommissionRatesOut, responses={
+    412: {"description": "precondition_failed: If-Match names rates that have changed since"}})
+async def put_rates(slug: str, body: CommissionRatesIn, client: ClientOfOperator, platform: PlatformDep,
+                    if_match: IfMatchHeader, response: Response) -> CommissionRatesOut:
+    """Sets the agency's commission rates for the client company (operators only). With `If-Match` (the ETag of
+    what the caller read), refused 412 when someone changed them meanwhile."""
     await handlers.set_commission_rates(platform.db, client=client.slug, rates=body.rates, default=body.default,
-                                        now=platform.clock())
+                                        now=platform.clock(), if_match=if_match)
+    response.headers["ETag"] = handlers.commission_rates_etag(body.rates, body.default)
     return CommissionRatesOut(client=client.slug, rates=body.rates, default=body.default)
 
 

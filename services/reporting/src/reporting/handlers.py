@@ -30,6 +30,7 @@ from recaudo_common.events import (
     PromiseKept,
     PromiseMade,
 )
+from recaudo_common.preconditions import IfMatch, check_if_match, etag_of
 from recaudo_common.telemetry import REPORT_FRESHNESS
 from reporting import store, write_offs
 from reporting.domain.kpis import check_commission_rates
@@ -143,10 +144,21 @@ async def on_arrangement(event: ArrangementMade | ArrangementKept | ArrangementB
                                    account_ref=event.account_ref, result=result, decided_at=decided_at)
 
 
+def commission_rates_etag(rates: dict[str, Decimal], default: Decimal | None) -> str:
+    """The ETag of a client company's commission rates as read (a change may send it back as If-Match)."""
+    return etag_of({bucket: rate.normalize() for bucket, rate in rates.items()},
+                   None if default is None else default.normalize())
+
+
 async def set_commission_rates(db: Database, *, client: str, rates: dict[str, Decimal], default: Decimal | None,
-                               now: dt.datetime) -> None:
+                               now: dt.datetime, if_match: IfMatch | None = None) -> None:
     """An operator replaces the agency's commission rates for the client company (`default` for any bucket not
-    named); refused whole when a rate is not a fraction of a named bucket."""
+    named); refused whole when a rate is not a fraction of a named bucket, or (412) when If-Match names rates that
+    changed since they were read: checked with the client company's copy held, so two writers take turns."""
     check_commission_rates(rates)
     async with db.transaction() as s:
+        if if_match is not None:
+            await store.lock_client(s, client)
+            check_if_match(if_match, commission_rates_etag(*await store.commission_rates(s, client)),
+                           "the commission rates")
         await store.put_commission_rates(s, client, rates, default, now)

@@ -253,6 +253,11 @@ async def commission_rates(s: AsyncSession, client: str) -> tuple[dict[str, Deci
     return rates, rates.pop(DEFAULT_RATE, None)
 
 
+async def lock_client(s: AsyncSession, client: str) -> None:
+    """Holds the client company's copy until the transaction ends: writers of its settings take turns."""
+    await s.execute(_sql("SELECT 1 FROM reporting.clients WHERE slug = :c FOR UPDATE"), {"c": client})
+
+
 async def put_commission_rates(s: AsyncSession, client: str, rates: dict[str, Decimal], default: Decimal | None,
                                now: dt.datetime) -> None:
     await s.execute(_sql("DELETE FROM reporting.commission_rates WHERE client_slug = :c"), {"c": client})

@@ -100,9 +100,23 @@ async def test_only_an_operator_sets_commission_rates_and_only_fractions_of_name
                                                                             "default": None}
         put = await operator.put(f"{BANCO}/commission-rates", json={"rates": {"31-60": "0.15"}, "default": "0.1"})
         assert put.status_code == 200
-        stored = (await operator.get(f"{BANCO}/commission-rates")).json()
+        read = await operator.get(f"{BANCO}/commission-rates")
+        stored = read.json()
         assert ({b: Decimal(r) for b, r in stored["rates"].items()}, Decimal(stored["default"])) == (
             {"31-60": Decimal("0.15")}, Decimal("0.1"))
+        # Two people editing at once (#23): the one who read older rates is refused 412, not silently overwritten.
+        tag = read.headers["etag"]
+        assert put.headers["etag"] == tag
+        first = await operator.put(f"{BANCO}/commission-rates", headers={"If-Match": tag},
+                                   json={"rates": {"31-60": "0.2"}, "default": "0.1"})
+        assert first.status_code == 200 and first.headers["etag"] != tag
+        stale = await operator.put(f"{BANCO}/commission-rates", headers={"If-Match": tag},
+                                   json={"rates": {"31-60": "0.3"}})
+        assert (stale.status_code, stale.json()["code"]) == (412, "precondition_failed")
+        kept = (await operator.get(f"{BANCO}/commission-rates")).json()["rates"]
+        assert {b: Decimal(r) for b, r in kept.items()} == {"31-60": Decimal("0.2")}
+        assert (await operator.put(f"{BANCO}/commission-rates", headers={"If-Match": 'W/"x", nope'},
+                                   json={"rates": {}})).status_code == 400
 
 
 async def test_the_period_rules_refuse_as_they_always_did(world: World) -> None:

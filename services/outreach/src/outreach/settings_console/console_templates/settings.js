@@ -160,9 +160,11 @@
     cells.forEach((c) => row.appendChild(c));
     $("commission-rows").appendChild(row);
   }
+  let commissionTag = null;
   async function loadCommission() {
     const answer = await api("GET", base + "/commission-rates");
     if (!answer.ok) { say("commission-status", meaning(answer)); return; }
+    commissionTag = answer.etag;
     $("commission-rows").textContent = "";
     Object.entries(answer.json.rates).forEach(([bucket, rate]) => commissionRow(bucket, percent(rate)));
     $("commission-default").value = answer.json.default === null ? "" : percent(answer.json.default);
@@ -175,7 +177,7 @@
     });
     const given = $("commission-default").value.trim();
     const answer = await api("PUT", base + "/commission-rates",
-                             {rates: rates, default: given ? fraction(given) : null});
+                             {rates: rates, default: given ? fraction(given) : null}, commissionTag);
     if (!answer.ok) { say("commission-status", "No se guardó: " + meaning(answer)); return; }
     await loadCommission();
     say("commission-status", saved);
