@@ -21,9 +21,10 @@ from payments import handlers, store
 from payments.schemas import UnmatchedPaymentOut
 from payments.store import SCHEMA
 from recaudo_common.auth import Principal
-from recaudo_common.client_copy import ClientCopy, get_client
+from recaudo_common.client_copy import ClientCopy
 from recaudo_common.console import page, pages_of
-from recaudo_common.console.visitor import layout_of, to_sign_in, visitor
+from recaudo_common.console.client_pages import ClientReader, client_reader, refusal
+from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.money import MARKS
 
@@ -94,10 +95,11 @@ def _paid(p: store.AccountPayment, client: ClientCopy) -> PaidRow:
         p.reversed_amount < p.amount, SOURCES.get(p.source, p.source), p.reference or "—", f"consola-{uuid.uuid4()}")
 
 
+HEADING = "Pagos"
+
+
 def _refusal(principal: Principal, status: int, message: str) -> Response:
-    """The console's shared refusal page, with the person's header as every page shows it."""
-    return page("refused.html", pages=PAGES, heading="Pagos", status=status, message=message,
-                layout=layout_of(principal))
+    return refusal(principal, HEADING, status, message)
 
 
 @router.get("/suspense.js", include_in_schema=False)
@@ -131,16 +133,11 @@ async def suspense_page(slug: str, request: Request, platform: PlatformDep,
     """The client company's suspense queue, the first received first, fifty at a time (`after` and `after_id` name
     the last row seen), and the payments of the account named in `cuenta`. Operators and supervisors get the
     assignment and the reversal; a client company's own people read only."""
-    person = await visitor(request, platform)
-    if person is None:
-        return to_sign_in()
-    principal = person.principal
-    if not principal.has_role("operator", "client"):
-        return _refusal(principal, 403, REFUSED_ROLE)
-    async with platform.db.transaction() as s:
-        client = await get_client(s, SCHEMA, slug) if principal.can_see_client(slug) else None
-    if client is None:
-        return _refusal(principal, 404, "No hay tal empresa cliente.")
+    reader = await client_reader(request, platform, schema=SCHEMA, slug=slug, heading=HEADING,
+                                 refused_role=REFUSED_ROLE)
+    if not isinstance(reader, ClientReader):
+        return reader
+    person, client, principal = reader.person, reader.client, reader.person.principal
     since = (after, after_id) if after is not None and after_id is not None and after.tzinfo is not None else None
     found = await handlers.suspense_queue(platform.db, client=slug, after=since, limit=SHOWN + 1)
     shown = found[:SHOWN]

@@ -14,8 +14,9 @@ from fastapi.responses import Response
 
 from outreach.domain.templates import LOCALES
 from outreach.store import SCHEMA
-from recaudo_common.client_copy import client_names, get_client
+from recaudo_common.client_copy import client_names
 from recaudo_common.console import page, pages_of, script
+from recaudo_common.console.client_pages import ClientReader, client_reader, refusal
 from recaudo_common.console.visitor import Visitor, to_own_client, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.events import Channel
@@ -23,6 +24,7 @@ from recaudo_common.events import Channel
 HERE = Path(__file__).parent / "console_templates"
 PAGES = pages_of(HERE)
 SHOWN = 100  # client companies listed on one page of the choice
+HEADING = "Ajustes"
 REFUSED_ROLE = ("Su rol no permite ver los ajustes de las empresas cliente: son de los operadores, los supervisores "
                 "y las personas de la propia empresa.")
 CHANNEL_LABELS: dict[Channel, str] = {"sms": "SMS", "email": "Correo electrónico", "whatsapp": "WhatsApp",
@@ -32,8 +34,7 @@ router = APIRouter(prefix="/console/settings", tags=["console"], include_in_sche
 
 
 def _refusal(person: Visitor, status: int, message: str) -> Response:
-    return page("refused.html", pages=PAGES, heading="Ajustes", status=status, message=message,
-                layout=person.layout())
+    return refusal(person.principal, HEADING, status, message)
 
 
 @router.get("/settings.js", include_in_schema=False)
@@ -65,16 +66,11 @@ async def choose_client(request: Request, platform: PlatformDep,
 async def settings_page(slug: str, request: Request, platform: PlatformDep) -> Response:
     """The client company's settings in sections; editable for operators and supervisors, read-only for the client
     company's own people; another company's is not found."""
-    person = await visitor(request, platform)
-    if person is None:
-        return to_sign_in()
-    principal = person.principal
-    if not principal.has_role("operator", "client"):
-        return _refusal(person, 403, REFUSED_ROLE)
-    async with platform.db.transaction() as s:
-        client = await get_client(s, SCHEMA, slug) if principal.can_see_client(slug) else None
-    if client is None:
-        return _refusal(person, 404, "No hay tal empresa cliente.")
+    found = await client_reader(request, platform, schema=SCHEMA, slug=slug, heading=HEADING,
+                                refused_role=REFUSED_ROLE)
+    if not isinstance(found, ClientReader):
+        return found
+    client = found.client
     return page("settings.html", pages=PAGES, slug=client.slug, client=client.name,
-                can_edit=principal.has_role("operator"), channels=CHANNEL_LABELS, locales=LOCALES, locale=client.locale,
-                layout=person.layout())
+                can_edit=found.person.principal.has_role("operator"), channels=CHANNEL_LABELS, locales=LOCALES,
+                locale=client.locale, layout=found.person.layout())
