@@ -20,16 +20,22 @@ pytestmark = pytest.mark.integration
 Rule = tuple[str, str, str, frozenset[str]]  # resource type, name, pattern, operations
 
 
+# Shared handlers a service wires, and the families of the events they build for it (in libs/common, so not in
+# the service's own source): keeping a client copy says so with client.ready.
+SHARED_BUILDERS = {"client_copy_handlers": {"client"}}
+
+
 def events_built_by(service: str) -> set[str]:
-    """The families of the events the service's source constructs (an event is built to go to the outbox)."""
-    names = {cls.__name__: cls.family for cls in REGISTRY.values()}
-    found = set()
+    """The families of the events the service's source constructs (an event is built to go to the outbox), and of
+    those the shared handlers it wires construct for it."""
+    names = {cls.__name__: {cls.family} for cls in REGISTRY.values()} | SHARED_BUILDERS
+    found: set[str] = set()
     for path in (REPOSITORY_ROOT / "services" / service / "src").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call):
                 called = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
                 if called in names:
-                    found.add(names[called])
+                    found |= names[called]
     return found
 
 
