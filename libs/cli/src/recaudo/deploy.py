@@ -132,16 +132,17 @@ def _container(service: str, role: str) -> dict[str, Any]:
     }
 
 
-def _tmp_size(service: str) -> str:
+def _tmp_size(service: str, role: str) -> str:
     """The temporary volume holds, for ingest, one copy of each upload being received (the API: at most
-    max_concurrent_uploads of at most max_upload_bytes) or processed (the worker: one at a time), so the caps
-    and the volume agree."""
+    max_concurrent_uploads of at most max_upload_bytes) or processed (the worker: at most max_uploads_in_progress),
+    so the caps and the volume agree."""
     if service != "ingest":
         return "256Mi"
     from ingest.settings import IngestSettings
 
     defaults = IngestSettings.model_fields
-    copies = max(int(defaults["max_concurrent_uploads"].default), 1)
+    held = "max_concurrent_uploads" if role == "api" else "max_uploads_in_progress"
+    copies = max(int(defaults[held].default), 1)
     mib = copies * int(defaults["max_upload_bytes"].default) // 1024**2 + 256
     return f"{mib}Mi"
 
@@ -166,7 +167,7 @@ def _deployment(service: str, role: str) -> dict[str, Any]:
                     "securityContext": {"runAsNonRoot": True, "fsGroup": 10001,
                                         "seccompProfile": {"type": "RuntimeDefault"}},
                     "containers": [_container(service, role)],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": _tmp_size(service)}},
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": _tmp_size(service, role)}},
                                 deploy_kafka.CA_VOLUME],
                 },
             },

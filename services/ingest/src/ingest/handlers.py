@@ -4,6 +4,7 @@ issues, events and progress committed together; an upload that keeps failing is 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import tempfile
@@ -34,6 +35,7 @@ from ingest.store import outbox
 from ingest.uploads.handlers import refusal
 from recaudo_common.db import Database, is_transient
 from recaudo_common.events import AccountPlaced, AccountUpdated
+from recaudo_common.fair_turns import FairTurns
 from recaudo_common.files import Cell, FileFormatError, Rows
 from recaudo_common.outbox import Cause, Serialised, caused, caused_by, current_cause
 from recaudo_common.personal_data import Vault
@@ -59,38 +61,48 @@ async def _spool(db: Database, portfolio_id: uuid.UUID, target: BinaryIO) -> Non
 
 async def process_next_portfolio(db: Database, *, clock: Clock, vault: Vault, limits: FileLimits | None = None,
                                  max_attempts: int = MAX_ATTEMPTS) -> uuid.UUID | None:
-    """Processes one pending upload that no other worker holds. A session advisory lock is the lease: it
-    dies with the worker's connection, so another worker resumes a crashed upload from its last batch. An
-    upload started `max_attempts` times without getting further (each raising, or killing its worker) is set
-    aside as failed, so no file can crash-loop the worker."""
+    """Processes, whole, the first waiting upload that no other worker holds (the upload worker interleaves them
+    instead: see upload_worker)."""
     async with db.transaction() as s:
         candidates = await store.pending_portfolios(s)
-    for portfolio_id in candidates:
-        async with db.engine.connect() as connection:
-            # Outside any transaction: one left open for the whole upload (minutes, at a million rows) would
-            # keep PostgreSQL from vacuuming every table of the database until it ended.
-            lease = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            key = f"recaudo.portfolio.{portfolio_id}"
-            if not await lease.scalar(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key}):
-                continue
-            try:
-                async with db.transaction() as s:
-                    carried = await store.trace_context(s, portfolio_id)
-                # The worker continues the upload request's trace and cause: its events carry both to every
-                # service (their correlation id is the upload request's X-Request-Id).
-                with tracer.start_as_current_span("process portfolio", context=extract_context(carried),
-                                                  attributes={"recaudo.portfolio": str(portfolio_id)}), \
-                        caused_by(Cause.from_headers(carried)):
-                    await _process(db, portfolio_id, clock=clock, vault=vault, limits=limits or FileLimits(),
-                                   max_attempts=max_attempts)
-            finally:
-                await lease.scalar(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+    for portfolio_id, _ in candidates:
+        if await process_portfolio(db, portfolio_id, clock=clock, vault=vault, limits=limits,
+                                   max_attempts=max_attempts):
             return portfolio_id
     return None
 
 
+async def process_portfolio(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, vault: Vault,
+                            limits: FileLimits | None = None, max_attempts: int = MAX_ATTEMPTS,
+                            turns: FairTurns | None = None) -> bool:
+    """Processes one upload unless another worker holds it (then False). A session advisory lock is the lease: it
+    dies with the worker's connection, so another worker resumes a crashed upload from its last batch. An upload
+    started `max_attempts` times without getting further (each raising, or killing its worker) is set aside as
+    failed, so no file can crash-loop the worker. With `turns`, each batch waits for its client company's turn."""
+    async with db.engine.connect() as connection:
+        # Outside any transaction: one left open for the whole upload (minutes, at a million rows) would keep
+        # PostgreSQL from vacuuming every table of the database until it ended.
+        lease = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        key = f"recaudo.portfolio.{portfolio_id}"
+        if not await lease.scalar(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key}):
+            return False
+        try:
+            async with db.transaction() as s:
+                carried = await store.trace_context(s, portfolio_id)
+            # The worker continues the upload request's trace and cause: its events carry both to every service
+            # (their correlation id is the upload request's X-Request-Id).
+            with tracer.start_as_current_span("process portfolio", context=extract_context(carried),
+                                              attributes={"recaudo.portfolio": str(portfolio_id)}), \
+                    caused_by(Cause.from_headers(carried)):
+                await _process(db, portfolio_id, clock=clock, vault=vault, limits=limits or FileLimits(),
+                               max_attempts=max_attempts, turns=turns)
+        finally:
+            await lease.scalar(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+        return True
+
+
 async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, vault: Vault, limits: FileLimits,
-                   max_attempts: int) -> None:
+                   max_attempts: int, turns: FairTurns | None) -> None:
     async with db.transaction() as s:
         portfolio = await store.get_portfolio(s, portfolio_id)
         if portfolio is None or portfolio.status not in ("queued", "processing"):
@@ -112,7 +124,7 @@ async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, vault
             await _spool(db, portfolio_id, target)
         try:
             await _process_file(db, portfolio, client, params, spooled, seen, clock=clock, vault=vault,
-                                limits=limits)
+                                limits=limits, turns=turns)
         except (MappingError, FileFormatError) as exc:
             async with db.transaction() as s:
                 await _fail(s, portfolio_id, refusal(exc), now=clock())
@@ -163,7 +175,8 @@ def _take(rows: Rows) -> list[tuple[int, list[Cell]]]:
 
 
 async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompany, params: UploadParams,
-                        path: Path, seen: set[str], *, clock: Clock, vault: Vault, limits: FileLimits) -> None:
+                        path: Path, seen: set[str], *, clock: Clock, vault: Vault, limits: FileLimits,
+                        turns: FairTurns | None) -> None:
     portfolio_id = portfolio.id
     with path.open("rb") as handle:
         reader = CountingReader(handle)
@@ -182,8 +195,9 @@ async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompan
             fresh = taken[max(0, done - records):]  # rows committed before a crash are skipped
             records += len(taken)
             if fresh:
-                await _commit_batch(db, portfolio, client, header, columns, ctx, fresh, seen, tally,
-                                    rows_done=records, progress=position(), now=clock(), vault=vault)
+                async with turns.turn(portfolio.client_slug) if turns else contextlib.nullcontext():
+                    await _commit_batch(db, portfolio, client, header, columns, ctx, fresh, seen, tally,
+                                        rows_done=records, progress=position(), now=clock(), vault=vault)
     async with db.transaction() as s:
         await store.finish_portfolio(s, portfolio_id, status="completed", counts=tally, now=clock())
         await store.drop_chunks(s, portfolio_id)

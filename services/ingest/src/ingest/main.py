@@ -11,9 +11,9 @@ from ingest.account_search import console as account_pages
 from ingest.api import router
 from ingest.clients.store import get_client
 from ingest.consumers import SUBSCRIPTIONS
-from ingest.handlers import process_next_portfolio
 from ingest.privacy.handlers import announce_pseudonyms, expire_raw_cells, give_every_account_a_person
 from ingest.settings import IngestSettings
+from ingest.upload_worker import UploadWorker
 from ingest.uploads_runtime import APP_STATE, VAULT, IngestRuntime
 from recaudo_common.console import identity_unit
 from recaudo_common.gate import BodyRule
@@ -31,11 +31,9 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
     vault = Vault.from_settings(platform.settings)  # once per process: its key cache is shared by every batch
     retention = dt.timedelta(days=settings.rejected_rows_retention_days)
 
-    async def next_upload() -> bool:
-        """Processes one waiting upload; True when there was one (another may be waiting)."""
-        done = await process_next_portfolio(platform.db, clock=platform.clock, vault=vault, limits=limits,
-                                            max_attempts=settings.max_upload_attempts)
-        return done is not None
+    uploads = UploadWorker(platform.db, clock=platform.clock, vault=vault, limits=limits,
+                           max_attempts=settings.max_upload_attempts,
+                           max_in_progress=settings.max_uploads_in_progress, poll_s=settings.upload_poll_s)
 
     async def backfill(stop: asyncio.Event) -> None:
         """Once per start: accounts placed before pseudonyms get their debtor's, then have it announced to the
@@ -52,7 +50,7 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
         routers=[router, console_pages.router, account_pages.router, *identity_unit.ROUTERS],
         app_state={APP_STATE: runtime, VAULT: vault, CLIENT_FINDER: get_client, **identity_unit.app_state(settings)},
         subscriptions=SUBSCRIPTIONS,
-        workers=[periodic(next_upload, settings.upload_poll_s), backfill, periodic(retain, settings.retention_poll_s)],
+        workers=[uploads.run, backfill, periodic(retain, settings.retention_poll_s)],
         # The portfolio's multipart form carries its small fields beside the file: 1 MiB of room for them.
         body_rules=[BodyRule(r"/v1/clients/[^/]+/portfolios", "key", settings.max_upload_bytes + 1024**2),
                     BodyRule(r"/v1/clients/[^/]+/recalls/file", "key", settings.max_recall_file_bytes),

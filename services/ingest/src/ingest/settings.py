@@ -18,6 +18,11 @@ class IngestSettings(IdentitySettings):  # ingest mounts identity: people sign i
     # A recall list is a column of account references: a few MB at the most.
     max_recall_file_bytes: int = 16 * 1024**2
     upload_poll_s: float = 0.5
+    # Uploads one worker processes at once, one per client company, their batches taking turns round the companies
+    # (upload_worker): a small upload starts at once beside another company's large one. Each holds its spooled
+    # copy on /tmp (the worker's volume is sized for this many: deploy/k8s) and the account references it has seen
+    # (about 100 MB at a million rows).
+    max_uploads_in_progress: int = Field(4, ge=1, le=64)
     # Uploads per second for one API key and client company (0: no limit); uploads sent back to back, each
     # waiting for the last one's answer, stay well under it.
     # Uploads one API process receives at once (each keeps a copy on /tmp for its checks); more answer 503.

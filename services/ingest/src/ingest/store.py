@@ -108,11 +108,15 @@ async def trace_context(s: AsyncSession, portfolio_id: uuid.UUID) -> dict[str, s
     return dict(json.loads(value) if isinstance(value, str) else value)
 
 
-async def pending_portfolios(s: AsyncSession, limit: int = 20) -> list[uuid.UUID]:
+async def pending_portfolios(s: AsyncSession, limit: int = 20) -> list[tuple[uuid.UUID, str]]:
+    """The uploads that may be processed now, oldest first, with their client company: each company's oldest
+    waiting one only, so a company's uploads apply in the order they came (a later file may restate an account an
+    earlier one placed), whichever worker or replica takes them."""
     rows = await s.execute(text(
-        "SELECT id FROM ingest.portfolios WHERE status IN ('queued', 'processing') ORDER BY created_at LIMIT :n"),
-        {"n": limit})
-    return [r[0] for r in rows]
+        "SELECT id, client_slug FROM (SELECT DISTINCT ON (client_slug) id, client_slug, created_at "
+        "FROM ingest.portfolios WHERE status IN ('queued', 'processing') ORDER BY client_slug, created_at, id) p "
+        "ORDER BY created_at, id LIMIT :n"), {"n": limit})
+    return [(r[0], r[1]) for r in rows]
 
 
 async def mark_processing(s: AsyncSession, portfolio_id: uuid.UUID, now: dt.datetime) -> tuple[int, str | None]:

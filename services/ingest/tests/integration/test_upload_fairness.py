@@ -1,0 +1,106 @@
+"""The upload worker is fair between client companies: a small upload sent while another company's large one is
+being processed finishes long before it, their batches taking turns; a company's own uploads still apply in the
+order they came, whichever worker takes them."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from ingest.reading import FileLimits
+from ingest.upload_worker import UploadWorker
+from recaudo_common.personal_data import Vault
+
+from .conftest import ClientsApi
+
+pytestmark = pytest.mark.integration
+NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
+HEADER = "Cuenta;Cedula;Nombre;Saldo;Mora\n"
+
+
+def portfolio(prefix: str, rows: int, balance: int = 1000) -> bytes:
+    return (HEADER + "".join(f"{prefix}-{i};{i + 1};Deudor {i};{balance + i};30\n" for i in range(rows))).encode()
+
+
+async def _client(api: ClientsApi, slug: str) -> None:
+    created = await api.http.post("/v1/clients", json={
+        "slug": slug, "name": slug.title(), "country": "CO", "currency": "COP", "timezone": "America/Bogota",
+        "locale": "es-CO"})
+    assert created.status_code == 201, created.text
+
+
+async def _upload(api: ClientsApi, slug: str, content: bytes) -> str:
+    answer = await api.http.post(f"/v1/clients/{slug}/portfolios", files={"file": ("cartera.csv", content)},
+                                 data={"as_of": "2026-03-31"})
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["id"])
+
+
+async def _until_finished(api: ClientsApi, ids: list[str], deadline_s: float = 120) -> dict[str, dict[str, Any]]:
+    deadline = time.monotonic() + deadline_s
+    while True:
+        records = {i: (await api.http.get(f"/v1/portfolios/{i}")).json() for i in ids}
+        if all(r["status"] in ("completed", "failed") for r in records.values()):
+            return records
+        assert time.monotonic() < deadline, records
+        await asyncio.sleep(0.05)
+
+
+def ticking_clock() -> Any:
+    """A clock that moves a millisecond at each reading: the order of the uploads' finishes shows in finished_at."""
+    ticks = itertools.count()
+    return lambda: NOW + dt.timedelta(milliseconds=next(ticks))
+
+
+async def test_a_small_upload_finishes_while_another_companys_large_one_is_still_going(
+        clients_api: ClientsApi) -> None:
+    for slug in ("grande", "pequeno", "otro"):
+        await _client(clients_api, slug)
+    large = await _upload(clients_api, "grande", portfolio("G", 8000))  # eight batches of 1,000 rows
+    small = await _upload(clients_api, "pequeno", portfolio("P", 20))
+    other = await _upload(clients_api, "otro", portfolio("O", 1500))  # two batches
+    worker = UploadWorker(clients_api.platform.db, clock=ticking_clock(),
+                          vault=Vault.from_settings(clients_api.platform.settings), limits=FileLimits(), poll_s=0.05)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        records = await _until_finished(clients_api, [large, small, other])
+    finally:
+        stop.set()
+        await running
+    assert [records[i]["status"] for i in (large, small, other)] == ["completed"] * 3
+    assert [records[i]["rows_accepted"] for i in (large, small, other)] == [8000, 20, 1500]
+    finished = {name: dt.datetime.fromisoformat(records[i]["finished_at"])
+                for name, i in (("large", large), ("small", small), ("other", other))}
+    # Queued after the large one, done long before it: the small one waited a batch or two, not eight.
+    assert finished["small"] < finished["other"] < finished["large"], finished
+    # Every batch took a turn: 8 + 1 + 2.
+    assert worker.turns.turns_given == 11 and worker.in_progress() == {}
+
+
+async def test_a_companys_own_uploads_apply_in_the_order_they_came(clients_api: ClientsApi) -> None:
+    await _client(clients_api, "banco")
+    first = await _upload(clients_api, "banco", portfolio("A", 3000, balance=1000))
+    second = await _upload(clients_api, "banco", portfolio("A", 5, balance=5))  # restates A-0..A-4
+    worker = UploadWorker(clients_api.platform.db, clock=ticking_clock(),
+                          vault=Vault.from_settings(clients_api.platform.settings), limits=FileLimits(), poll_s=0.05)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        records = await _until_finished(clients_api, [first, second])
+    finally:
+        stop.set()
+        await running
+    async with clients_api.platform.db.transaction() as s:
+        started = (await s.execute(text("SELECT started_at FROM ingest.portfolios WHERE id = :id"),
+                                   {"id": second})).scalar_one()
+    assert dt.datetime.fromisoformat(records[first]["finished_at"]) < started  # not begun before the first ended
+    balances = {a["account_ref"]: a["balance"] for a in (await clients_api.http.get(
+        "/v1/clients/banco/accounts?limit=10&q=A-")).json()["items"]}
+    assert balances.get("A-0") in ("5", "5.00"), balances  # the later file's statement stands
