@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import GroupAuthorizationFailedError, KafkaError, TopicAuthorizationFailedError
 from aiokafka.protocol.admin import CreateAclsRequest
@@ -31,6 +31,7 @@ from recaudo import deploy_kafka
 from recaudo_common.bus.base import OutgoingMessage
 from recaudo_common.bus.kafka import KafkaTransport
 from recaudo_common.bus.kafka_security import KafkaSecurity
+from recaudo_common.events import ACCOUNT_READERS
 from recaudo_common.testing import REPOSITORY_ROOT, eventually
 
 pytestmark = pytest.mark.integration
@@ -199,6 +200,20 @@ async def test_ingest_does_what_its_code_does_as_its_own_user_over_tls(broker: B
             assert await eventually(read, timeout_s=60) == ['{"erase": 1}']
         finally:
             await subscriber.stop()
+        # The bulk lane reads the account topic's readers' offsets (Describe on their groups) and the topic's end
+        # (Describe on it): segmentation, as the operator sets it here, has read nothing of the one record.
+        reader = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id="recaudo.segmentation",
+                                  enable_auto_commit=False, **broker.security(ADMIN, ADMIN_PASSWORD).client_args())
+        await reader.start()
+        try:
+            reader.assign([TopicPartition("recaudo.account", 0)])
+            await reader.commit({TopicPartition("recaudo.account", 0): 0})
+        finally:
+            await reader.stop()
+        readers = [f"recaudo.{r}" for r in ACCOUNT_READERS]
+        assert await transport.backlog("recaudo.account", readers, at_most=100) == 1
+        with pytest.raises(GroupAuthorizationFailedError):  # a group it does not watch
+            await transport.backlog("recaudo.account", ["recaudo.someone-else"], at_most=100)
     finally:
         await transport.stop()
 

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from recaudo.cli_operations import GROUPS, spread_scope
 from recaudo.run import RunOptions, refuse_unsafe, run_until_stopped
-from recaudo.services import BUILDERS, build_units, expect_client_copies_here, settings_of
+from recaudo.services import BUILDERS, build_units, settings_of, tell_ingest_who_is_served_here
 from recaudo.upload import ApiRefused
 from recaudo_common.runtime import make_platform, migrate, serve
 from recaudo_common.telemetry import configure_logging, configure_tracing
@@ -86,7 +86,7 @@ async def _serve(service: str, role: str, host: str, port: int | None, no_migrat
     configure_logging(service, settings.log_level)
     configure_tracing(f"recaudo-{service}", settings.otlp_endpoint)
     platform = make_platform(settings)
-    expect_client_copies_here(names, role)
+    tell_ingest_who_is_served_here(names, role)
     units = build_units(platform, names)
     refuse_unsafe(platform, units)
     if not no_migrate:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from recaudo_common.bus.kafka import DLQ_REPLAY_GROUP
-from recaudo_common.events import REGISTRY, dlq_topic, topic_name
+from recaudo_common.events import ACCOUNT_READERS, REGISTRY, dlq_topic, topic_name
 
 STRIMZI_API = "kafka.strimzi.io/v1"  # Strimzi 1.0 serves v1 only
 CLUSTER = "recaudo"
@@ -36,6 +36,7 @@ class KafkaNeeds:
     dead_letters: frozenset[str]
     groups: frozenset[str]
     group_prefixes: frozenset[str] = frozenset()
+    watched_groups: frozenset[str] = frozenset()  # whose committed offsets it reads (ingest's bulk lane)
 
 
 def produced_families(service: str) -> set[str]:
@@ -59,12 +60,15 @@ def kafka_needs(service: str, prefix: str) -> KafkaNeeds:
         produces=frozenset(topic_name(prefix, f) for f in produced_families(service)),
         consumes=frozenset(consumed), dead_letters=frozenset(dlq_topic(t) for t in consumed),
         groups=frozenset({f"{prefix}.{subscriptions.consumer}"} if subscriptions else set()),
-        group_prefixes=frozenset(rebuild))
+        group_prefixes=frozenset(rebuild),
+        # Ingest paces large uploads on how far the account topic's readers are behind (ingest.bulk_pace).
+        watched_groups=frozenset(f"{prefix}.{r}" for r in ACCOUNT_READERS) if service == "ingest" else frozenset())
 
 
 def acls(needs: KafkaNeeds) -> list[dict[str, Any]]:
     """Strimzi v1 ACL rules for exactly these needs: Write and Describe on what it produces and dead-letters,
-    Read and Describe on what it consumes, Read on its groups. One rule per resource, operations sorted."""
+    Read and Describe on what it consumes, Read on its groups, Describe on the groups whose offsets it watches. One
+    rule per resource, operations sorted."""
     wanted: dict[tuple[str, str, str], set[str]] = {}
     for topic in needs.produces | needs.dead_letters:
         wanted.setdefault(("topic", topic, "literal"), set()).update({"Write", "Describe"})
@@ -74,6 +78,8 @@ def acls(needs: KafkaNeeds) -> list[dict[str, Any]]:
         wanted.setdefault(("group", group, "literal"), set()).add("Read")
     for group in needs.group_prefixes:
         wanted.setdefault(("group", group, "prefix"), set()).add("Read")
+    for group in needs.watched_groups:
+        wanted.setdefault(("group", group, "literal"), set()).add("Describe")
     return [{"resource": {"type": kind, "name": name, "patternType": pattern}, "operations": sorted(ops)}
             for (kind, name, pattern), ops in sorted(wanted.items())]
 

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from recaudo.services import BUILDERS, build_units, expect_client_copies_here
+from recaudo.services import BUILDERS, build_units, tell_ingest_who_is_served_here
 from recaudo_common.runtime import Platform, ServiceUnit, check_settings, make_platform, migrate, serve, system_clock
 from recaudo_common.settings import PlatformSettings, UnsafeProductionSettings
 from recaudo_common.telemetry import configure_logging, configure_tracing
@@ -101,7 +101,7 @@ async def _run_platform(options: RunOptions) -> None:
     configure_logging("platform", settings.log_level)
     configure_tracing("recaudo-platform", settings.otlp_endpoint)
     platform = make_platform(settings, pool_size=20)
-    expect_client_copies_here(list(BUILDERS), "all")
+    tell_ingest_who_is_served_here(list(BUILDERS), "all")
     units = build_units(platform, list(BUILDERS))
     refuse_unsafe(platform, units)
     await migrate(settings, units)

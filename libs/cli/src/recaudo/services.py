@@ -15,7 +15,7 @@ import segmentation.main
 from ingest.settings import IngestSettings
 from outreach.settings import OutreachSettings
 from payments.settings import PaymentsSettings
-from recaudo_common.events import CLIENT_COPY_KEEPERS
+from recaudo_common.events import ACCOUNT_READERS, CLIENT_COPY_KEEPERS
 from recaudo_common.runtime import Platform, ServiceUnit
 from recaudo_common.settings import PlatformSettings
 from reporting.settings import ReportingSettings
@@ -41,13 +41,17 @@ def settings_of(names: list[str]) -> PlatformSettings:
     return SETTINGS[names[0]]() if len(names) == 1 else PlatformSettings()
 
 
-def expect_client_copies_here(names: list[str], role: str) -> None:
+def tell_ingest_who_is_served_here(names: list[str], role: str) -> None:
     """Served in one process with their workers (`recaudo serve all`, `make run`), ingest's registration of a client
-    company waits for the copies of the services served here (RECAUDO_INGEST_CLIENT_READY_SERVICES, unless the
-    environment sets it): call before build_units. Elsewhere the deployment names them (deploy/k8s)."""
-    keepers = [n for n in names if n in CLIENT_COPY_KEEPERS]
-    if role == "all" and "ingest" in names and keepers:
+    company waits for the copies of the services served here (RECAUDO_INGEST_CLIENT_READY_SERVICES), and its large
+    uploads wait for the readers of the account topic served here (RECAUDO_INGEST_BULK_READERS), unless the
+    environment sets them: call before build_units. Elsewhere the deployment names them (deploy/k8s)."""
+    if role != "all" or "ingest" not in names:
+        return
+    if keepers := [n for n in names if n in CLIENT_COPY_KEEPERS]:
         os.environ.setdefault("RECAUDO_INGEST_CLIENT_READY_SERVICES", json.dumps(keepers))
+    if readers := [n for n in names if n in ACCOUNT_READERS]:
+        os.environ.setdefault("RECAUDO_INGEST_BULK_READERS", json.dumps(readers))
 
 
 def build_units(platform: Platform, names: list[str]) -> list[ServiceUnit]:

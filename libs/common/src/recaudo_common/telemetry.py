@@ -52,6 +52,8 @@ RECOVERED_AMOUNT = Counter("recaudo_recovered_amount", "Amount of the payments a
 MESSAGES_SENT = Counter("recaudo_messages_sent", "Messages handed to a channel, by what became of them (outreach)",
                         ["channel", "outcome"])
 PORTFOLIO_ROWS = Counter("recaudo_portfolio_rows", "Rows of uploaded portfolios read (ingest)", ["outcome"])
+UPLOADS_PACED = Counter("recaudo_uploads_paced_seconds", "Seconds large uploads waited for the readers of the account "
+                        "topic to catch up (ingest)")
 CONTACT_REFUSALS = Counter("recaudo_contact_refusals", "Contacts the contact law refused, by reason (outreach)",
                            ["reason"])
 OUTREACH_LATENESS = Histogram(

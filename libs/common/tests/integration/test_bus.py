@@ -196,3 +196,36 @@ async def test_a_commit_later_than_the_gap_wait_goes_out_with_the_full_rescan(pl
     now[0] = 600.0
     assert await relay_with(platform, cursor) == 1
     assert await consumed_refs(platform, 3) == ["A-000", "A-001", "A-100"]
+
+
+async def _read_and_commit(platform: Platform, group: str, topic: str, count: int) -> None:
+    subscriber = platform.transport.subscriber(group, [topic])
+    await subscriber.start()
+    try:
+        read: list[Any] = []
+        deadline = asyncio.get_running_loop().time() + 60
+        while len(read) < count:
+            assert asyncio.get_running_loop().time() < deadline, len(read)
+            read += await subscriber.fetch(max_records=count - len(read), timeout_s=0.5)
+        await subscriber.commit(read)
+    finally:
+        await subscriber.stop()
+
+
+async def test_the_backlog_is_what_the_furthest_behind_reader_has_yet_to_read(platform: Platform) -> None:
+    topic = topic_name(platform.settings.topic_prefix, "account")
+    # One account's events: one partition on Kafka, so a reader that read 10 has committed where the rest are.
+    await emit(platform.db, [placed("A-1", f"{i}.00").envelope(client="banco", occurred_at=NOW) for i in range(30)])
+    assert await relay_all(platform) == 30
+    await _read_and_commit(platform, "behind", topic, 10)
+    await _read_and_commit(platform, "caught-up", topic, 30)
+    backlog = platform.transport.backlog
+    assert await backlog(topic, ["behind", "caught-up"], at_most=1000) == 20
+    assert await backlog(topic, ["caught-up"], at_most=1000) == 0
+    assert await backlog(topic, ["behind"], at_most=5) == 5  # counted no further than asked
+    assert await backlog(topic, ["never-read-it"], at_most=1000) == 0
+    assert await backlog(topic_name(platform.settings.topic_prefix, "payment"), ["behind"], at_most=1000) == 0
+    await emit(platform.db, [placed("A-1", f"{i}.50").envelope(client="banco", occurred_at=NOW) for i in range(7)])
+    assert await relay_all(platform) == 7
+    assert await backlog(topic, ["behind", "caught-up"], at_most=1000) == 27
+    assert await backlog(topic, ["caught-up"], at_most=1000) == 7

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest import account_events, debtors, store
+from ingest.bulk_pace import BulkPace
 from ingest.clients import store as clients_store
 from ingest.domain.portfolio import (
     Account,
@@ -74,11 +75,12 @@ async def process_next_portfolio(db: Database, *, clock: Clock, vault: Vault, li
 
 async def process_portfolio(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, vault: Vault,
                             limits: FileLimits | None = None, max_attempts: int = MAX_ATTEMPTS,
-                            turns: FairTurns | None = None) -> bool:
+                            turns: FairTurns | None = None, pace: BulkPace | None = None) -> bool:
     """Processes one upload unless another worker holds it (then False). A session advisory lock is the lease: it
     dies with the worker's connection, so another worker resumes a crashed upload from its last batch. An upload
     started `max_attempts` times without getting further (each raising, or killing its worker) is set aside as
-    failed, so no file can crash-loop the worker. With `turns`, each batch waits for its client company's turn."""
+    failed, so no file can crash-loop the worker. With `turns`, each batch waits for its client company's turn;
+    with `pace`, a large upload's batches also wait for the account topic's readers (bulk_pace)."""
     async with db.engine.connect() as connection:
         # Outside any transaction: one left open for the whole upload (minutes, at a million rows) would keep
         # PostgreSQL from vacuuming every table of the database until it ended.
@@ -95,14 +97,14 @@ async def process_portfolio(db: Database, portfolio_id: uuid.UUID, *, clock: Clo
                                               attributes={"recaudo.portfolio": str(portfolio_id)}), \
                     caused_by(Cause.from_headers(carried)):
                 await _process(db, portfolio_id, clock=clock, vault=vault, limits=limits or FileLimits(),
-                               max_attempts=max_attempts, turns=turns)
+                               max_attempts=max_attempts, turns=turns, pace=pace)
         finally:
             await lease.scalar(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
         return True
 
 
 async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, vault: Vault, limits: FileLimits,
-                   max_attempts: int, turns: FairTurns | None) -> None:
+                   max_attempts: int, turns: FairTurns | None, pace: BulkPace | None) -> None:
     async with db.transaction() as s:
         portfolio = await store.get_portfolio(s, portfolio_id)
         if portfolio is None or portfolio.status not in ("queued", "processing"):
@@ -124,7 +126,7 @@ async def _process(db: Database, portfolio_id: uuid.UUID, *, clock: Clock, vault
             await _spool(db, portfolio_id, target)
         try:
             await _process_file(db, portfolio, client, params, spooled, seen, clock=clock, vault=vault,
-                                limits=limits, turns=turns)
+                                limits=limits, turns=turns, pace=pace)
         except (MappingError, FileFormatError) as exc:
             async with db.transaction() as s:
                 await _fail(s, portfolio_id, refusal(exc), now=clock())
@@ -176,7 +178,7 @@ def _take(rows: Rows) -> list[tuple[int, list[Cell]]]:
 
 async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompany, params: UploadParams,
                         path: Path, seen: set[str], *, clock: Clock, vault: Vault, limits: FileLimits,
-                        turns: FairTurns | None) -> None:
+                        turns: FairTurns | None, pace: BulkPace | None) -> None:
     portfolio_id = portfolio.id
     with path.open("rb") as handle:
         reader = CountingReader(handle)
@@ -195,6 +197,8 @@ async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompan
             fresh = taken[max(0, done - records):]  # rows committed before a crash are skipped
             records += len(taken)
             if fresh:
+                if pace is not None:  # outside the turn: other companies' batches go on meanwhile
+                    await pace.wait(records)
                 async with turns.turn(portfolio.client_slug) if turns else contextlib.nullcontext():
                     await _commit_batch(db, portfolio, client, header, columns, ctx, fresh, seen, tally,
                                         rows_done=records, progress=position(), now=clock(), vault=vault)

@@ -23,6 +23,13 @@ class IngestSettings(IdentitySettings):  # ingest mounts identity: people sign i
     # copy on /tmp (the worker's volume is sized for this many: deploy/k8s) and the account references it has seen
     # (about 100 MB at a million rows).
     max_uploads_in_progress: int = Field(4, ge=1, le=64)
+    # The bulk lane (bulk_pace): past its first bulk_after_rows rows, an upload's next batch waits while a reader of
+    # the account topic is more than bulk_backlog events behind (0: never), so another company's accounts and
+    # payments wait behind at most that many. The readers are the services (consumer names) that read the topic:
+    # set for the services served with ingest (`recaudo serve all`) and by deploy/k8s; unset, nothing waits.
+    bulk_backlog: int = Field(5000, ge=0)
+    bulk_after_rows: int = Field(5000, ge=0)
+    bulk_readers: list[str] | None = None
     # Uploads per second for one API key and client company (0: no limit); uploads sent back to back, each
     # waiting for the last one's answer, stay well under it.
     # Uploads one API process receives at once (each keeps a copy on /tmp for its checks); more answer 503.

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from ingest import handlers, store
+from ingest.bulk_pace import BulkPace
 from ingest.handlers import Clock
 from ingest.reading import FileLimits
 from recaudo_common.db import Database, is_transient
@@ -31,7 +32,7 @@ class UploadWorker:
     """Takes up to `max_in_progress` waiting uploads, one per client company (a company's uploads apply in order:
     store.pending_portfolios), each in its own task, and hands their batches round by FairTurns. An upload whose
     processing raised rests (0.5 s, doubling to 5 s) before it is taken again; its attempts are counted by the
-    handler, which sets it aside after `max_attempts`."""
+    handler, which sets it aside after `max_attempts`. With `pace`, large uploads go in the bulk lane (bulk_pace)."""
 
     db: Database
     clock: Clock
@@ -40,6 +41,7 @@ class UploadWorker:
     max_attempts: int = handlers.MAX_ATTEMPTS
     max_in_progress: int = 4
     poll_s: float = 0.5
+    pace: BulkPace | None = None
     turns: FairTurns = field(default_factory=FairTurns)
     _running: dict[uuid.UUID, _InProgress] = field(default_factory=dict)
     _resting: dict[uuid.UUID, tuple[float, float]] = field(default_factory=dict)  # until (monotonic), last rest
@@ -84,7 +86,7 @@ class UploadWorker:
                 continue
             task = asyncio.create_task(handlers.process_portfolio(
                 self.db, portfolio_id, clock=self.clock, vault=self.vault, limits=self.limits,
-                max_attempts=self.max_attempts, turns=self.turns), name=f"upload {portfolio_id}")
+                max_attempts=self.max_attempts, turns=self.turns, pace=self.pace), name=f"upload {portfolio_id}")
             self._running[portfolio_id] = _InProgress(client, task)
             busy.add(client)
             room -= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -121,6 +122,11 @@ class Transport(Protocol):
     async def ensure_topics(self, topics: list[str]) -> None: ...
 
     def subscriber(self, group: str, topics: list[str]) -> Subscriber: ...
+
+    async def backlog(self, topic: str, groups: Sequence[str], *, at_most: int) -> int:
+        """How many records of `topic` the furthest behind of `groups` has yet to read, counted up to `at_most`
+        (a producer paces its bulk work on it); a group that never read the topic counts 0."""
+        ...
 
     async def replay_dlq(self, topic: str, *, limit: int | None = None) -> int:
         """Re-publishes what `<topic>.dlq` holds to `topic`; returns how many."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -106,6 +107,7 @@ class KafkaTransport:
         self.partitions = partitions
         self.security = security or KafkaSecurity()
         self._producer: AIOKafkaProducer | None = None
+        self._offsets: tuple[AIOKafkaAdminClient, AIOKafkaConsumer] | None = None  # for backlog(), made on first use
 
     def new_producer(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
@@ -126,6 +128,36 @@ class KafkaTransport:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+        if self._offsets is not None:
+            admin, ends = self._offsets
+            self._offsets = None
+            await ends.stop()
+            await admin.close()
+
+    async def backlog(self, topic: str, groups: Sequence[str], *, at_most: int) -> int:
+        """Each group's committed offsets (OffsetFetch: Describe on the group) against the partitions' ends
+        (ListOffsets, by a consumer of no group: Describe on the topic). Only the partitions a group has committed
+        on are counted: the readers commit on every batch, so all of them soon after a bulk flow starts."""
+        if self._offsets is None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **self.security.client_args())
+            ends = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
+                                    **self.security.client_args())
+            await admin.start()
+            try:
+                await ends.start()
+            except Exception:
+                await admin.close()
+                raise
+            self._offsets = (admin, ends)
+        admin, ends = self._offsets
+        committed = {group: {tp: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(group)).items()
+                             if tp.topic == topic and meta.offset >= 0} for group in groups}
+        partitions = sorted({tp for offsets in committed.values() for tp in offsets})
+        if not partitions:
+            return 0
+        end: dict[TopicPartition, int] = await ends.end_offsets(partitions)
+        behind = max(sum(max(0, end[tp] - offset) for tp, offset in offsets.items()) for offsets in committed.values())
+        return min(int(behind), at_most)
 
     async def ensure_topics(self, topics: list[str]) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **self.security.client_args())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -203,6 +204,17 @@ class PostgresTransport:
 
     def subscriber(self, group: str, topics: list[str]) -> Subscriber:
         return PostgresSubscriber(self.dsn, group, topics)
+
+    async def backlog(self, topic: str, groups: Sequence[str], *, at_most: int) -> int:
+        # Counted on the (topic, position) index and stopped at `at_most`: cheap however long the log grows.
+        async with self.db.transaction() as session:
+            value = await session.scalar(text(
+                """SELECT coalesce(max((SELECT count(*) FROM (SELECT 1 FROM bus.log l
+                                                              WHERE l.topic = o.topic AND l.position > o.position
+                                                              LIMIT :n) ahead)), 0)
+                   FROM bus.consumer_offsets o WHERE o.topic = :topic AND o.group_id = ANY(:groups)"""),
+                {"topic": topic, "groups": list(groups), "n": at_most})
+        return int(value or 0)
 
     async def replay_dlq(self, topic: str, *, limit: int | None = None) -> int:
         group = f"recaudo.dlq-replay.{topic}"

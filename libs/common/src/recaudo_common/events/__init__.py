@@ -7,6 +7,7 @@ envelope, the base class and the registry. Producers and consumers import the mo
 """
 
 from recaudo_common.events.account import (
+    ACCOUNT_READERS,
     AccountContactRectified,
     AccountLegalHoldLifted,
     AccountLegalHoldSet,
@@ -94,6 +95,7 @@ from recaudo_common.events.privacy import (
 from recaudo_common.events.promise import PromiseBroken, PromiseCancelled, PromiseKept, PromiseMade
 
 __all__ = [
+    "ACCOUNT_READERS",
     "BEST_SLOTS_PER_CHANNEL",
     "CHANNELS",
     "CLIENT_COPY_KEEPERS",

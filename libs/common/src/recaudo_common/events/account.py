@@ -188,3 +188,8 @@ class AccountLegalHoldLifted(Event):
     account_ref: str
     hold: LegalHold
     lifted_at: dt.datetime
+
+
+# The services that read the account topic: a large upload's batches wait while any of them is far behind (ingest's
+# bulk lane). tests/unit/test_cli.py checks it against the services' own subscriptions.
+ACCOUNT_READERS = ("segmentation", "outreach", "payments", "reporting")
