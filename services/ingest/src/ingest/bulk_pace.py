@@ -25,7 +25,7 @@ class BulkPace:
     transport: Transport
     topic: str
     readers: Sequence[str]  # consumer group names
-    backlog: int = 5000
+    backlog: int = 2000
     after_rows: int = 5000
     poll_s: float = 0.2
 
