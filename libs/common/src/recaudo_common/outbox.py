@@ -182,6 +182,12 @@ class Outbox:
         await self._rows(session, [(family_of(e.type), e.key, e.event_id, e.envelope, headers) for e in events],
                          bulk_rows)
 
+    async def unpublished(self, session: AsyncSession, *, at_most: int) -> int:
+        """How many rows wait for the relay (it deletes what it publishes), counted up to `at_most`."""
+        return int(await session.scalar(text(
+            f"SELECT count(*) FROM (SELECT 1 FROM {self.schema}.outbox ORDER BY id LIMIT :n) waiting"),
+            {"n": at_most}) or 0)
+
     async def _rows(self, session: AsyncSession, rows: list[tuple[Any, ...]], bulk_rows: int) -> None:
         if len(rows) > bulk_rows:
             await copy_records(session, "outbox", schema_name=self.schema, columns=COLUMNS, records=rows)

@@ -1,6 +1,6 @@
-"""The bulk lane: a large upload's batches wait while the services that read the account topic are far behind, so
-another client company's new accounts (and, in a service that reads its topics in one stream, its payments) wait
-behind a few thousand of them, never a million."""
+"""The bulk lane: a large upload's batches wait while its events are far from the services that read the account
+topic (in ingest's outbox, or unread in the topic), so another client company's new accounts (and, in a service
+that reads its topics in one stream, its payments) wait behind a few thousand of them, never a million."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ingest.store import outbox
 from recaudo_common.bus.base import Transport
+from recaudo_common.db import Database
 from recaudo_common.telemetry import UPLOADS_PACED
 
 log = logging.getLogger("recaudo.ingest")
@@ -18,10 +20,13 @@ log = logging.getLogger("recaudo.ingest")
 
 @dataclass
 class BulkPace:
-    """An upload past its first `after_rows` rows commits its next batch only once every reader group of `topic`
-    is at most `backlog` records behind (0: never waits). Pacing is for fairness, not correctness: if the backlog
-    cannot be read (the broker restarting), the batch goes on, and the outbox holds its events until it is back."""
+    """An upload past its first `after_rows` rows commits its next batch only once ingest's own outbox (events the
+    relay has yet to publish) and the furthest behind reader group of `topic` together hold at most `backlog`
+    events (0: never waits): a small upload's events queue behind those, whichever of the two is slow. Pacing is
+    for fairness, not correctness: if the backlog cannot be read (the broker restarting), the batch goes on, and
+    the outbox holds its events until the broker is back."""
 
+    db: Database
     transport: Transport
     topic: str
     readers: Sequence[str]  # consumer group names
@@ -29,13 +34,22 @@ class BulkPace:
     after_rows: int = 5000
     poll_s: float = 0.2
 
+    async def behind(self) -> int:
+        """The events a new one would queue behind (up to backlog + 1)."""
+        at_most = self.backlog + 1
+        async with self.db.transaction() as s:
+            waiting = await outbox.unpublished(s, at_most=at_most)
+        if waiting >= at_most:
+            return waiting
+        return waiting + await self.transport.backlog(self.topic, self.readers, at_most=at_most - waiting)
+
     async def wait(self, rows_read: int) -> None:
         if self.backlog <= 0 or not self.readers or rows_read <= self.after_rows:
             return
         started = time.monotonic()
         try:
             while True:  # the readers are other processes: their progress is polled, nothing here can signal it
-                if await self.transport.backlog(self.topic, self.readers, at_most=self.backlog + 1) <= self.backlog:
+                if await self.behind() <= self.backlog:
                     return
                 await asyncio.sleep(self.poll_s)
         except Exception as exc:  # the reason pacing is skipped, never the upload's end

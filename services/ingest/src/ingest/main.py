@@ -34,7 +34,7 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
     retention = dt.timedelta(days=settings.rejected_rows_retention_days)
 
     prefix = platform.settings.topic_prefix
-    pace = BulkPace(platform.transport, topic_name(prefix, AccountPlaced.family),
+    pace = BulkPace(platform.db, platform.transport, topic_name(prefix, AccountPlaced.family),
                     [f"{prefix}.{reader}" for reader in settings.bulk_readers or ()],
                     backlog=settings.bulk_backlog, after_rows=settings.bulk_after_rows)
     uploads = UploadWorker(platform.db, clock=platform.clock, vault=vault, limits=limits,

@@ -13,8 +13,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from ingest import store
+from ingest.bulk_pace import BulkPace
 from ingest.reading import FileLimits
 from ingest.upload_worker import UploadWorker
+from recaudo_common.events import ClientUpdated, topic_name
 from recaudo_common.personal_data import Vault
 
 from .conftest import ClientsApi
@@ -104,3 +107,27 @@ async def test_a_companys_own_uploads_apply_in_the_order_they_came(clients_api: 
     balances = {a["account_ref"]: a["balance"] for a in (await clients_api.http.get(
         "/v1/clients/banco/accounts?limit=10&q=A-")).json()["items"]}
     assert balances.get("A-0") in ("5", "5.00"), balances  # the later file's statement stands
+
+
+async def test_the_bulk_lane_waits_while_the_outbox_and_the_readers_hold_too_much(clients_api: ClientsApi) -> None:
+    platform = clients_api.platform
+    await _client(clients_api, "banco")  # its client.registered waits in the outbox: one event
+    topic = topic_name(platform.settings.topic_prefix, "account")
+    pace = BulkPace(platform.db, platform.transport, topic, ["segmentation-group"], backlog=3, after_rows=100,
+                    poll_s=0.01)
+    async with platform.db.transaction() as s:
+        await store.outbox.add(s, [ClientUpdated(slug="banco", name=f"Banco {i}", country="CO", currency="COP",
+                                                 timezone="America/Bogota", locale="es-CO",
+                                                 default_authorised_channels=["sms"]).envelope(
+            client="banco", occurred_at=NOW) for i in range(4)])
+    assert await pace.behind() == 4  # counted no further than the bound + 1
+    await asyncio.wait_for(pace.wait(rows_read=100), 5)  # a small upload's rows never wait
+    waiting_batch = asyncio.create_task(pace.wait(rows_read=101))
+    await asyncio.sleep(0.05)
+    assert not waiting_batch.done()  # five events ahead (the registration's and these four): more than 3
+    while not waiting_batch.done():  # the relay publishes (deletes) them: the batch goes on
+        async with platform.db.transaction() as s:
+            await s.execute(text("DELETE FROM ingest.outbox WHERE id = (SELECT min(id) FROM ingest.outbox)"))
+        await asyncio.wait([waiting_batch], timeout=0.05)
+    async with platform.db.transaction() as s:
+        assert await store.outbox.unpublished(s, at_most=1000) <= 3
