@@ -13,7 +13,7 @@ from recaudo_common.testing import RunningPlatform, eventually, platform_process
 
 pytestmark = pytest.mark.e2e
 OPERATOR_KEY = "rk_e2e_operator_key_0123456789"
-LARGE = sized(10_000, 100_000)
+LARGE = sized(6_000, 100_000)
 BACKLOG = 300  # the bulk lane's bound here: the small upload waits behind at most about this many events
 CLIENT = {"country": "CO", "currency": "COP", "timezone": "America/Bogota", "locale": "es-CO"}
 
@@ -40,7 +40,7 @@ async def platform(request: pytest.FixtureRequest, database_url: str, tmp_path: 
     bootstrap = request.getfixturevalue("kafka_bootstrap") if transport == "kafka" else "unused:1"
     settings = settings_for_test(database_url, transport=transport, kafka_bootstrap=bootstrap)
     async with platform_process(settings, tmp_path, OPERATOR_KEY, RECAUDO_INGEST_BULK_BACKLOG=str(BACKLOG),
-                                RECAUDO_INGEST_BULK_AFTER_ROWS="1000") as running:
+                                RECAUDO_INGEST_BULK_AFTER_ROWS="500") as running:
         yield running
 
 
@@ -53,9 +53,9 @@ async def test_a_small_upload_is_segmented_while_another_companys_large_one_flow
                                     files={"file": ("cartera.csv", portfolio("G", LARGE), "text/csv")})
         assert large.status_code == 202, large.text
 
-        async def under_way() -> bool:  # the large one is in the bulk lane: past its first thousand rows
+        async def under_way() -> bool:  # the large one is in the bulk lane: past its first 500 rows
             body = await report(operator, "grande")
-            return body is not None and body["totals"]["accounts_placed"] >= 1500
+            return body is not None and body["totals"]["accounts_placed"] >= 1000
 
         await eventually(under_way, timeout_s=120, message="the large upload flowing")
         sent = time.monotonic()

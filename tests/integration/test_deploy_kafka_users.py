@@ -54,6 +54,11 @@ def needed(service: str) -> set[Rule]:
     for topic in consumed:
         ops.setdefault(("topic", topic, "literal"), set()).update({"Read", "Describe"})
     ops[("group", f"recaudo.{subscriptions.consumer}", "literal")] = {"Read"}
+    if service == "ingest":  # its bulk lane reads the committed offsets of every reader of the account topic
+        for other in SERVICES:
+            theirs = BUILDERS[other](platform).subscriptions
+            if theirs is not None and "account" in theirs.families():
+                ops[("group", f"recaudo.{theirs.consumer}", "literal")] = {"Describe"}
     if service == "reporting":  # `recaudo reporting rebuild`: a fresh group per run
         from reporting.rebuild import REBUILD_GROUP_PREFIX
 

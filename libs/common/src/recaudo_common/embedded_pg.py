@@ -98,7 +98,10 @@ def start(data_dir: Path, *, port: int = 54329, database: str = "recaudo", fast:
              "--locale=C"], check=True, user=user, capture_output=True,
         )
     if not is_listening(port):
-        options = [f"-h 127.0.0.1 -p {port} -k {pgdata}", "-c max_connections=400", "-c shared_buffers=256MB",
+        # Its Unix socket beside its data, unless that path is longer than a socket's 107 bytes (a test's tmp_path
+        # under pytest-xdist): then TCP only, which is all the platform and these helpers use.
+        sockets = str(pgdata) if len(str(pgdata / f".s.PGSQL.{port}.lock")) <= 100 else "''"
+        options = [f"-h 127.0.0.1 -p {port} -k {sockets}", "-c max_connections=400", "-c shared_buffers=256MB",
                    "-c max_locks_per_transaction=256"]
         # server.log keeps no key value, statement or parameter of personal data (a server already running keeps
         # the flags it was started with until it is restarted)
