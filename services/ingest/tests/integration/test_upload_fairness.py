@@ -91,6 +91,9 @@ async def test_a_companys_own_uploads_apply_in_the_order_they_came(clients_api: 
     await _client(clients_api, "banco")
     first = await _upload(clients_api, "banco", portfolio("A", 3000, balance=1000))
     second = await _upload(clients_api, "banco", portfolio("A", 5, balance=5))  # restates A-0..A-4
+    async with clients_api.platform.db.transaction() as s:  # it came a second later (the API's clock is fixed here)
+        await s.execute(text("UPDATE ingest.portfolios SET created_at = created_at + interval '1 second' "
+                             "WHERE id = :id"), {"id": second})
     worker = UploadWorker(clients_api.platform.db, clock=ticking_clock(),
                           vault=Vault.from_settings(clients_api.platform.settings), limits=FileLimits(), poll_s=0.05)
     stop = asyncio.Event()
