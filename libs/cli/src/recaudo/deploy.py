@@ -180,11 +180,13 @@ def _deployment(service: str, role: str) -> dict[str, Any]:
 def _service_objects(service: str) -> list[dict[str, Any]]:
     api = f"recaudo-{service}-api"
     worker = f"recaudo-{service}-worker"
-    # Every service consumes (ingest since #19: the erasure requests), so every worker scales on its lag.
+    # Every service consumes (ingest since #19: the erasure requests), so every worker scales on the lag of each
+    # of its consumer groups (reporting has two: its payments read apart, #24).
     triggers: list[dict[str, Any]] = [{"type": "kafka", "metadata": {
-        "bootstrapServers": CONFIG["RECAUDO_KAFKA_BOOTSTRAP"], "consumerGroup": f"{PREFIX}.{service}",
+        "bootstrapServers": CONFIG["RECAUDO_KAFKA_BOOTSTRAP"], "consumerGroup": group,
         "lagThreshold": "1000", "offsetResetPolicy": "earliest", "sasl": "scram_sha512", "tls": "enable"},
-        "authenticationRef": {"name": f"recaudo-kafka-{service}"}}]
+        "authenticationRef": {"name": f"recaudo-kafka-{service}"}}
+        for group in sorted(deploy_kafka.kafka_needs(service, PREFIX).groups)]
     if service in WORKER_BACKLOG:
         triggers.append({"type": "postgresql", "metadata": {
             "query": WORKER_BACKLOG[service], "targetQueryValue": "500" if service == "outreach" else "1"},

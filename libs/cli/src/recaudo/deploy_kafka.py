@@ -59,7 +59,8 @@ def kafka_needs(service: str, prefix: str) -> KafkaNeeds:
     return KafkaNeeds(
         produces=frozenset(topic_name(prefix, f) for f in produced_families(service)),
         consumes=frozenset(consumed), dead_letters=frozenset(dlq_topic(t) for t in consumed),
-        groups=frozenset({f"{prefix}.{subscriptions.consumer}"} if subscriptions else set()),
+        groups=frozenset(f"{prefix}.{g.group_name}" for g in subscriptions.by_group()) if subscriptions
+        else frozenset(),
         group_prefixes=frozenset(rebuild),
         # Ingest paces large uploads on how far the account topic's readers are behind (ingest.bulk_pace).
         watched_groups=frozenset(f"{prefix}.{r}" for r in ACCOUNT_READERS) if service == "ingest" else frozenset())

@@ -176,8 +176,8 @@ def background_tasks(platform: Platform, units: Sequence[ServiceUnit], stop: asy
                             database_url=s.database_url, stop=stop)
 
         tasks.append(relay)
-        if unit.subscriptions is not None:
-            runtime = ConsumerRuntime(platform.db, platform.transport, unit.subscriptions, s.topic_prefix,
+        for group in unit.subscriptions.by_group() if unit.subscriptions is not None else []:
+            runtime = ConsumerRuntime(platform.db, platform.transport, group, s.topic_prefix,
                                       platform.clock, s.consumer_max_retries, s.consumer_retry_backoff_s)
             tasks.append(runtime.run)
         tasks.extend(unit.workers)

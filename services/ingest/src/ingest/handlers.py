@@ -10,6 +10,7 @@ import logging
 import tempfile
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -176,6 +177,67 @@ def _take(rows: Rows) -> list[tuple[int, list[Cell]]]:
     return batch
 
 
+@dataclass
+class CheckedBatch:
+    """A batch of the file's rows through the rules, ready to be written: its accounts, its rows' issues (with
+    their raw cells) and their tally, and how far into the file it reaches."""
+
+    rows_done: int  # the file's records read once this batch is committed (an upload resumes after them)
+    progress: float
+    accepted: list[Account] = field(default_factory=list)
+    rejected: list[tuple[Issue, dict[str, str]]] = field(default_factory=list)
+    warned: list[tuple[Issue, dict[str, str]]] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
+
+
+class RowChecker:
+    """Reads the file's next batch and puts its rows through the rules, in order; the rows committed before a
+    crash (`done`) are skipped, and an account_ref seen earlier in the file (`seen`) is a duplicate. One call at a
+    time, in a worker thread: the next batch is read and checked while the one before it is written."""
+
+    def __init__(self, rows: Rows, header: list[str], columns: ColumnMap, ctx: RowContext, seen: set[str],
+                 done: int, position: Callable[[], float]) -> None:
+        self.rows, self.header, self.columns, self.ctx, self.seen = rows, header, columns, ctx, seen
+        self.done, self.records, self.position = done, 0, position
+
+    def next(self) -> CheckedBatch | None:
+        while taken := _take(self.rows):
+            fresh = taken[max(0, self.done - self.records):]  # rows committed before a crash are skipped
+            self.records += len(taken)
+            if fresh:
+                return self._check(fresh)
+        return None
+
+    def _check(self, batch: list[tuple[int, list[Cell]]]) -> CheckedBatch:
+        checked = CheckedBatch(rows_done=self.records, progress=self.position())
+        header, columns, ctx, tally = self.header, self.columns, self.ctx, checked.tally
+        for number, cells in batch:
+            tally.rows_total += 1
+            values = {f: [cells[i] if i < len(cells) else "" for i in idx] for f, idx in columns.fields.items()}
+            extras = {h: cell_text(cells[i]) for h, i in columns.extras.items()
+                      if i < len(cells) and cell_text(cells[i])}
+            account, rejections, warnings = check_row(values, extras, number, ctx)
+            if account is not None and account.account_ref in self.seen:
+                account, rejections = None, [Issue(number, "account_ref", "duplicate_account_ref",
+                                                   "this account_ref already appeared in an earlier record of the "
+                                                   "file; the first one was kept")]
+            if account is None:
+                tally.rows_rejected += 1
+                tally.by_code[rejections[0].code] += 1
+                checked.rejected.append((rejections[0], _raw(header, cells)))
+                continue
+            self.seen.add(account.account_ref)
+            tally.rows_accepted += 1
+            checked.accepted.append(account)
+            if warnings:
+                tally.rows_with_warnings += 1
+                raw = _raw(header, cells)  # only for the rows that have an issue to keep: most have none
+                for w in warnings:
+                    tally.by_code[w.code] += 1
+                    checked.warned.append((w, raw))
+        return checked
+
+
 async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompany, params: UploadParams,
                         path: Path, seen: set[str], *, clock: Clock, vault: Vault, limits: FileLimits,
                         turns: FairTurns | None, pace: BulkPace | None) -> None:
@@ -190,69 +252,60 @@ async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompan
         ctx = RowContext(locale=params.locale or client.locale, as_of=portfolio.as_of,
                          country=client.country, currency=client.currency,
                          default_channels=tuple(client.default_authorised_channels))
+        checker = RowChecker(rows, header, columns, ctx, seen, portfolio.rows_done, position)
         tally = portfolio.tally()
-        done = portfolio.rows_done
-        records = 0
-        while taken := await asyncio.to_thread(_take, rows):
-            fresh = taken[max(0, done - records):]  # rows committed before a crash are skipped
-            records += len(taken)
-            if fresh:
+        upcoming = _ahead(checker)
+        try:
+            while (batch := await upcoming) is not None:
+                # The next batch is read and checked (a thread: the rules are Python) while the database writes
+                # this one (#24): the worker's two halves overlap instead of taking turns.
+                upcoming = _ahead(checker)
                 if pace is not None:  # outside the turn: other companies' batches go on meanwhile
-                    await pace.wait(records)
+                    await pace.wait(batch.rows_done)
                 async with turns.turn(portfolio.client_slug) if turns else contextlib.nullcontext():
-                    await _commit_batch(db, portfolio, client, header, columns, ctx, fresh, seen, tally,
-                                        rows_done=records, progress=position(), now=clock(), vault=vault)
+                    await _commit_batch(db, portfolio, client, batch, tally, now=clock(), vault=vault)
+        finally:
+            await _settled(upcoming)  # before the file closes under the thread reading it
     async with db.transaction() as s:
         await store.finish_portfolio(s, portfolio_id, status="completed", counts=tally, now=clock())
         await store.drop_chunks(s, portfolio_id)
 
 
-async def _commit_batch(db: Database, portfolio: Portfolio, client: ClientCompany, header: list[str],
-                        columns: ColumnMap, ctx: RowContext, batch: list[tuple[int, list[Cell]]], seen: set[str],
-                        tally: Tally, *, rows_done: int, progress: float, now: dt.datetime, vault: Vault) -> None:
+def _ahead(checker: RowChecker) -> asyncio.Future[CheckedBatch | None]:
+    return asyncio.ensure_future(asyncio.to_thread(checker.next))
+
+
+async def _settled(upcoming: asyncio.Future[CheckedBatch | None]) -> None:
+    """Waits out a batch being read ahead (a thread cannot be stopped), its outcome no longer wanted."""
+    if not upcoming.done():
+        await asyncio.wait({upcoming})
+    if not upcoming.cancelled():
+        upcoming.exception()  # retrieved: a failure after the one being handled is not reported twice
+
+
+async def _commit_batch(db: Database, portfolio: Portfolio, client: ClientCompany, batch: CheckedBatch,
+                        tally: Tally, *, now: dt.datetime, vault: Vault) -> None:
     """Accounts, rejections, warnings, events and the progress of one batch commit together."""
-    accepted: list[Account] = []
-    rejected: list[tuple[Issue, dict[str, str]]] = []
-    warned: list[tuple[Issue, dict[str, str]]] = []
-    batch_tally = Tally()
-    for number, cells in batch:
-        batch_tally.rows_total += 1
-        raw = {(header[i] if i < len(header) and header[i] else f"column_{i + 1}"): _kept(cell_text(v))
-               for i, v in enumerate(cells)}
-        values = {f: [cells[i] if i < len(cells) else "" for i in idx] for f, idx in columns.fields.items()}
-        extras = {h: cell_text(cells[i]) for h, i in columns.extras.items() if i < len(cells) and cell_text(cells[i])}
-        account, rejections, warnings = check_row(values, extras, number, ctx)
-        if account is not None and account.account_ref in seen:
-            account, rejections = None, [Issue(number, "account_ref", "duplicate_account_ref",
-                                               "this account_ref already appeared in an earlier record of the file; "
-                                               "the first one was kept")]
-        if account is None:
-            batch_tally.rows_rejected += 1
-            batch_tally.by_code[rejections[0].code] += 1
-            rejected.append((rejections[0], raw))
-            continue
-        seen.add(account.account_ref)
-        batch_tally.rows_accepted += 1
-        accepted.append(account)
-        if warnings:
-            batch_tally.rows_with_warnings += 1
-            for w in warnings:
-                batch_tally.by_code[w.code] += 1
-                warned.append((w, raw))
     async with db.transaction() as s:
-        await _write_accounts(s, vault, portfolio, client, accepted, now)
-        await store.insert_issues(s, portfolio.id, "rejection", rejected)
-        await store.insert_issues(s, portfolio.id, "warning", warned)
-        merged = tally + batch_tally
-        await store.save_progress(s, portfolio.id, counts=merged, rows_done=rows_done,
-                                  progress=progress)
+        await _write_accounts(s, vault, portfolio, client, batch.accepted, now)
+        await store.insert_issues(s, portfolio.id, "rejection", batch.rejected)
+        await store.insert_issues(s, portfolio.id, "warning", batch.warned)
+        merged = tally + batch.tally
+        await store.save_progress(s, portfolio.id, counts=merged, rows_done=batch.rows_done,
+                                  progress=batch.progress)
     # Counted once the batch is committed: a resumed upload reads again only the batches that were not.
-    for outcome, rows in (("accepted", batch_tally.rows_accepted), ("rejected", batch_tally.rows_rejected),
-                          ("warning", batch_tally.rows_with_warnings)):
+    for outcome, rows in (("accepted", batch.tally.rows_accepted), ("rejected", batch.tally.rows_rejected),
+                          ("warning", batch.tally.rows_with_warnings)):
         PORTFOLIO_ROWS.labels(outcome).inc(rows)
     tally.rows_total, tally.rows_accepted = merged.rows_total, merged.rows_accepted
     tally.rows_rejected, tally.rows_with_warnings, tally.by_code = (merged.rows_rejected, merged.rows_with_warnings,
                                                                     merged.by_code)
+
+
+def _raw(header: list[str], cells: list[Cell]) -> dict[str, str]:
+    """A row's cells by column, as its issue's record keeps them."""
+    return {(header[i] if i < len(header) and header[i] else f"column_{i + 1}"): _kept(cell_text(v))
+            for i, v in enumerate(cells)}
 
 
 def _kept(text: str, limit: int = 2000) -> str:

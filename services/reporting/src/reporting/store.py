@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import fields, replace
 from decimal import Decimal
@@ -57,10 +57,23 @@ def read_model_sql(query: str) -> TextClause:
     return _sql(query)
 
 
+async def hold_ledger(s: AsyncSession, clients: Iterable[str]) -> None:
+    """Holds these client companies' account balances until the transaction ends, in one order. Placements and the
+    ledger's words (payments, reversals, write-offs) are read by two consumer groups at once (consumers.py): a word
+    written while its account's placement is being inserted would find no account to update, and the placement
+    no word to start from, each blind to the other's uncommitted row. Two batches that still meet in opposite
+    orders deadlock, which PostgreSQL breaks and the consumer retries (a transient failure)."""
+    for client in sorted(set(clients)):
+        await s.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                        {"k": f"{_TABLES.get()}.ledger/{client}"})
+
+
 async def place_accounts(s: AsyncSession, rows: list[Placement]) -> None:
     """Places accounts (one row per account) in one round trip. A payment, reversal or write-off may have reached
-    us before its placement (topics are unordered): the ledger's latest word on balance and status (ledger_word)
-    then wins over the placed balance. A placement seen before is kept as it was."""
+    us before its placement (topics are unordered, and read by another group: hold_ledger): the ledger's latest
+    word on balance and status (ledger_word) then wins over the placed balance. A placement seen before is kept as
+    it was."""
+    await hold_ledger(s, (r.client for r in rows))
     source, params = unnest_rows({"client": "text", "account_ref": "text", "balance": "numeric",
                                   "placed_at": "timestamptz", "product": "text", "debtor_ref": "uuid",
                                   "personal": "text"}, rows)
@@ -138,6 +151,7 @@ async def ledger_word(s: AsyncSession, *, client: str, account_ref: str, balance
     """The ledger's latest word on an account's balance and status (a payment, a reversal, a write-off: one
     account's payment events arrive in order), in the account view and kept apart for a placement still to come,
     which starts from it (the topics are unordered: a rebuild may replay payments before placements)."""
+    await hold_ledger(s, (client,))
     await s.execute(_sql(
         "INSERT INTO reporting.ledger_words (client_slug, account_ref, balance, status) VALUES (:c, :r, :b, :st) "
         "ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = EXCLUDED.balance, status = EXCLUDED.status"),

@@ -94,17 +94,43 @@ def _reason(exc: BaseException) -> str:
 
 @dataclass(frozen=True)
 class Subscriptions:
-    """A service's consumer: its group name, its schema (inbox, outbox) and its handlers by event type."""
+    """A service's consumer: its name (its consumer group's, and its inbox's), its schema (inbox, outbox) and its
+    handlers by event type."""
 
     consumer: str
     schema: str
     handlers: dict[type[Event], Handler]
     # Optional set-based forms of some handlers: same effects as calling the handler once per event in order.
     batch_handlers: dict[type[Event], BatchHandler] = field(default_factory=dict)
+    # Families read by a consumer group of their own, `{consumer}-{lane}` (lane -> families), so their events never
+    # wait behind the other families' (#24: reporting's payments behind a bulk upload's accounts). The inbox stays
+    # the consumer's: an event is applied once whichever of its groups reads it.
+    lanes: dict[str, frozenset[str]] = field(default_factory=dict)
+    group: str | None = None  # this one's consumer group, when it is one lane of a consumer (see by_group)
 
     def __post_init__(self) -> None:
         if missing := set(self.batch_handlers) - set(self.handlers):
             raise ValueError(f"batch handlers need a plain handler too (the fallback): {sorted(map(str, missing))}")
+        if unread := set().union(*self.lanes.values()) - set(self.families()):
+            raise ValueError(f"lanes name families this consumer does not read: {sorted(unread)}")
+
+    @property
+    def group_name(self) -> str:
+        return self.group or self.consumer
+
+    def by_group(self) -> list[Subscriptions]:
+        """One Subscriptions per consumer group: the consumer's own (every family no lane takes), then each lane's."""
+        if not self.lanes:
+            return [self]
+        laned: set[str] = set().union(*self.lanes.values())
+
+        def reading(families: set[str] | frozenset[str], group: str | None) -> Subscriptions:
+            return Subscriptions(
+                self.consumer, self.schema, {c: h for c, h in self.handlers.items() if c.family in families},
+                {c: h for c, h in self.batch_handlers.items() if c.family in families}, group=group)
+
+        return [reading(set(self.families()) - laned, None),
+                *(reading(families, f"{self.consumer}-{lane}") for lane, families in sorted(self.lanes.items()))]
 
     def batch_handler_for(self, event_type: str) -> BatchHandler | None:
         for cls, handler in self.batch_handlers.items():
@@ -298,7 +324,7 @@ class ConsumerRuntime:
         subs = self.subscriptions
         topics = subs.topics(self.prefix)
         await self.transport.ensure_topics(topics + [dlq_topic(t) for t in topics])
-        subscriber = self.transport.subscriber(f"{self.prefix}.{subs.consumer}", topics)
+        subscriber = self.transport.subscriber(f"{self.prefix}.{subs.group_name}", topics)
         await subscriber.start()
         try:
             while not stop.is_set():
@@ -308,6 +334,6 @@ class ConsumerRuntime:
                 if batch:
                     await subscriber.commit(batch)
                 else:
-                    CONSUMER_LAG.labels(subs.consumer, subs.consumer).set(await subscriber.lag())
+                    CONSUMER_LAG.labels(subs.consumer, subs.group_name).set(await subscriber.lag())
         finally:
             await subscriber.stop()

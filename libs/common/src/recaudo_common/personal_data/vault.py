@@ -277,15 +277,16 @@ class Vault:
         if not lookups:
             return 0
         ordered = sorted(lookups)  # one order for every transaction: concurrent batches wait, never deadlock
-        rows = await s.execute(text(
-            "INSERT INTO vault.lookups (client_slug, kind, digest, debtor_ref)"
+        # Counted in the database: a batch's thousands of claimed rows need not travel back one by one.
+        added = await s.scalar(text(
+            "WITH added AS (INSERT INTO vault.lookups (client_slug, kind, digest, debtor_ref)"
             " SELECT :client, w.kind, w.digest, p.debtor_ref FROM unnest(CAST(:kinds AS text[]),"
             " CAST(:digests AS bytea[]), CAST(:refs AS uuid[])) WITH ORDINALITY AS w(kind, digest, debtor_ref, n)"
             " JOIN vault.people p ON p.client_slug = :client AND p.debtor_ref = w.debtor_ref ORDER BY w.n"
-            " ON CONFLICT DO NOTHING RETURNING debtor_ref"),
+            " ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) FROM added"),
             {"client": client, "kinds": [k for k, _, _ in ordered], "digests": [d for _, d, _ in ordered],
              "refs": [r for _, _, r in ordered]})
-        return len(rows.all())
+        return int(added or 0)
 
     async def shred(self, s: AsyncSession, client: str, debtor_ref: UUID, reason: str, now: dt.datetime) -> bool:
         """Erases the person: their key and lookups go, the erasure is registered. True when this call erased
