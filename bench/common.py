@@ -10,12 +10,31 @@ import os
 import platform
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "bench-results"
+
+
+def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
+    """Waits until a started platform answers /readyz; raises if it exits first or is not ready in time."""
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(timeout=1) as http:  # one client for every probe: less CPU taken from the starting process
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the platform exited with {process.returncode} before it was ready")
+            try:
+                if http.get(f"{base_url}/readyz").status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+    raise RuntimeError(f"the platform was not ready within {timeout_s:.0f} s")
 
 
 def machine() -> dict[str, Any]:

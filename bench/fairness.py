@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import ROOT, fresh_database, kafka_broker, machine, save, target_sentence
+from bench.common import ROOT, fresh_database, kafka_broker, machine, save, target_sentence, wait_ready
 from recaudo_common import embedded_pg
 from recaudo_common.testing import free_port
 
@@ -56,13 +56,7 @@ def platform(transport: str, bootstrap: str) -> Iterator[str]:
     process = subprocess.Popen([sys.executable, "-m", "recaudo.cli", "serve", "all", "--role", "all", "--port",
                                 str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        wait_ready(f"http://127.0.0.1:{port}", process)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.terminate()

@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from bench.common import ROOT, fresh_database, machine, save, target_sentence
+from bench.common import ROOT, fresh_database, machine, save, target_sentence, wait_ready
 from recaudo_common import embedded_pg
 from recaudo_common.db import asyncpg_dsn
 from recaudo_common.testing import free_port
@@ -131,13 +131,7 @@ async def main() -> None:
            "RECAUDO_TOPIC_PREFIX": "bench"}
     process = subprocess.Popen([sys.executable, "-m", "recaudo.cli", "serve", "ingest", "--port", str(port)], env=env)
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)
+        wait_ready(f"http://127.0.0.1:{port}", process)
         api_seconds, portfolio = await through_api(f"http://127.0.0.1:{port}", csv_path)
         peak_rss = peak_rss_mib(process.pid)
         floor_seconds = await copy_floor(asyncpg_dsn(url), csv_path)

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from recaudo.cli_operations import GROUPS, spread_scope
-from recaudo.run import RunOptions, refuse_unsafe, run_until_stopped
+from recaudo.run import PARENT_PID, RunOptions, refuse_unsafe, run_until_stopped
 from recaudo.services import BUILDERS, build_units, settings_of, tell_ingest_who_is_served_here
 from recaudo.upload import ApiRefused
 from recaudo_common.runtime import make_platform, migrate, serve
@@ -68,20 +68,21 @@ def recaudo() -> None:
     pass
 
 
-@recaudo.command("serve", help="run one service (or all) with its API and/or its workers")
-@click.argument("service", type=click.Choice([*ALL, "all"]))
+@recaudo.command("serve", help="run one service, several, or all, with their API and/or their workers")
+@click.argument("services", nargs=-1, required=True, type=click.Choice([*ALL, "all"]))
 @click.option("--role", type=click.Choice(["api", "worker", "all"]), default="all", show_default=True)
 @click.option("--host", envvar="RECAUDO_HOST", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=None,
               help="HTTP port (default 8000); a worker serves only its probes and metrics, when given one")
 @click.option("--no-migrate", is_flag=True, help="skip migrations (a Job runs them)")
-def serve_command(service: str, role: str, host: str, port: int | None, no_migrate: bool) -> None:
-    asyncio.run(_serve(service, role, host, port, no_migrate))
+def serve_command(services: tuple[str, ...], role: str, host: str, port: int | None, no_migrate: bool) -> None:
+    asyncio.run(_serve(services, role, host, port, no_migrate))
 
 
 
-async def _serve(service: str, role: str, host: str, port: int | None, no_migrate: bool) -> None:
-    names = ALL if service == "all" else [service]
+async def _serve(services: tuple[str, ...], role: str, host: str, port: int | None, no_migrate: bool) -> None:
+    names = ALL if "all" in services else list(dict.fromkeys(services))
+    service = "all" if "all" in services else "+".join(names)  # what its logs and traces call it
     settings = settings_of(names)
     configure_logging(service, settings.log_level)
     configure_tracing(f"recaudo-{service}", settings.otlp_endpoint)
@@ -92,7 +93,23 @@ async def _serve(service: str, role: str, host: str, port: int | None, no_migrat
     if not no_migrate:
         await migrate(settings, units)
     port = port if port is not None else (0 if role == "worker" else int(os.environ.get("RECAUDO_PORT", "8000")))
-    await serve(platform, units, role=role, host=host, port=port)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    orphaned = asyncio.create_task(_stop_when_orphaned(stop))
+    try:
+        await serve(platform, units, role=role, host=host, port=port, stop=stop)  # type: ignore[arg-type]
+    finally:
+        orphaned.cancel()
+
+
+async def _stop_when_orphaned(stop: asyncio.Event) -> None:
+    """`recaudo run`'s second process stops if the first is gone without stopping it (killed): it would otherwise
+    outlive the database it works on."""
+    parent = os.environ.get(PARENT_PID)
+    while parent is not None and not stop.is_set():
+        if str(os.getppid()) != parent:
+            stop.set()
+            return
+        await asyncio.sleep(1)
 
 
 @recaudo.command(help="the embedded platform with demo data (make run); Ctrl-C stops all it started")
@@ -102,9 +119,11 @@ async def _serve(service: str, role: str, host: str, port: int | None, no_migrat
 @click.option("--data", default=".local", show_default=True)
 @click.option("--accounts", type=int, default=6000, show_default=True, help="demo accounts per client company")
 @click.option("--no-demo", is_flag=True)
-def run(host: str, port: int, pg_port: int, data: str, accounts: int, no_demo: bool) -> None:
+@click.option("--processes", type=click.IntRange(1, 2), default=2, show_default=True,
+              help="2: outreach's and reporting's workers in a second process, on the other core")
+def run(host: str, port: int, pg_port: int, data: str, accounts: int, no_demo: bool, processes: int) -> None:
     run_until_stopped(RunOptions(host=host, port=port, pg_port=pg_port, data=Path(data), accounts=accounts,
-                                 demo=not no_demo))
+                                 demo=not no_demo, processes=processes))
 
 
 @recaudo.command("migrate", help=f"bring schemas to their head revisions: of some of {', '.join(ALL)}; all by default")

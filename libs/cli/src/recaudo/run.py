@@ -1,5 +1,6 @@
-"""`recaudo run` (what `make run` starts): embedded PostgreSQL, the postgres transport, all five services, demo
-data, the banner; on Ctrl-C (SIGINT) or SIGTERM it stops what it started, the embedded PostgreSQL included."""
+"""`recaudo run` (what `make run` starts): embedded PostgreSQL, the postgres transport, all five services in two
+processes, demo data, the banner; on Ctrl-C (SIGINT) or SIGTERM it stops what it started, the second process and
+the embedded PostgreSQL included."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import secrets
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,15 @@ class RunOptions:
     data: Path
     accounts: int
     demo: bool
+    processes: int = 2
+
+
+# The services whose consumers and workers run in the second process, so the embedded default works on both cores
+# (#24): outreach and reporting, about 45 % of the pipeline's CPU (docs/benchmarks.md, CPU by process); their
+# APIs stay in the first process with everything else, as a worker Deployment and an API one split them in
+# Kubernetes. On the postgres transport one member of a consumer group reads at a time, so nothing runs twice.
+SECOND_PROCESS = ("outreach", "reporting")
+PARENT_PID = "RECAUDO_RUN_PARENT_PID"  # the second process stops when the first is gone (see cli._serve)
 
 
 def refuse_unsafe(platform: Platform, units: list[ServiceUnit]) -> None:
@@ -125,13 +136,49 @@ async def _run_platform(options: RunOptions) -> None:
         await asyncio.to_thread(_save_keys, keys_file, keys)
         _print_banner(base_url, keys)
 
+    elsewhere = SECOND_PROCESS if options.processes > 1 else ()
+    if elsewhere:  # started once the schemas are migrated, which the second process then leaves alone
+        background.append(asyncio.create_task(second_process(elsewhere, stop)))
     try:
-        await serve(platform, units, role="all", host=options.host, port=options.port, stop=stop, on_ready=ready)
+        await serve(platform, units, role="all", host=options.host, port=options.port, stop=stop, on_ready=ready,
+                    workers_elsewhere=elsewhere)
     finally:
-        stop.set()  # the demo's payments stop with the platform
+        stop.set()  # the demo's payments and the second process stop with the platform
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+
+
+async def second_process(services: tuple[str, ...], stop: asyncio.Event) -> None:
+    """Runs these services' workers in a child process until `stop` (then SIGTERM, and SIGKILL after 20 s), started
+    again if it dies (after a second, doubling up to 30 while it keeps dying within a minute). Its own session: a
+    Ctrl-C in the terminal reaches this process, which stops it in order, before the database."""
+    delay = 1.0
+    while not stop.is_set():
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "recaudo.cli", "serve", *services, "--role", "worker", "--port", "0",
+            "--no-migrate", env={**os.environ, PARENT_PID: str(os.getpid())}, start_new_session=True)
+        started = time.monotonic()
+        stopping, exited = asyncio.create_task(stop.wait()), asyncio.create_task(child.wait())
+        await asyncio.wait({stopping, exited}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if child.returncode is None:  # stopping
+            child.terminate()
+            try:
+                await asyncio.wait_for(asyncio.shield(exited), 20)
+            except TimeoutError:
+                child.kill()
+                await exited
+            return
+        if stop.is_set():
+            return
+        print(f"the second process ({', '.join(services)} workers) exited with {child.returncode}; starting it again",
+              file=sys.stderr, flush=True)
+        delay = 1.0 if time.monotonic() - started > 60 else min(delay * 2, 30.0)
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+        except TimeoutError:
+            pass
 
 
 def _save_keys(path: Path, keys: dict[str, str]) -> None:

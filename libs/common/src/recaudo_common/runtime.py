@@ -13,7 +13,7 @@ import gc
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -250,9 +250,11 @@ def settle_garbage_collector() -> None:
 async def serve(
     platform: Platform, units: Sequence[ServiceUnit], *, role: Role = "all", host: str = "127.0.0.1",
     port: int = 8000, stop: asyncio.Event | None = None, on_ready: Callable[[], Awaitable[None]] | None = None,
+    workers_elsewhere: Collection[str] = (),
 ) -> None:
     """Runs until SIGTERM/SIGINT (or `stop`): drains consumers and the HTTP server, then returns. In production
-    it refuses to start on development settings (UnsafeProductionSettings names each)."""
+    it refuses to start on development settings (UnsafeProductionSettings names each). The units named in
+    `workers_elsewhere` serve their API here while another process runs their workers (`recaudo run`)."""
     check_settings(platform, units)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -266,7 +268,8 @@ async def serve(
     settle_garbage_collector()
     tasks: list[asyncio.Task[None]] = []
     if role in ("worker", "all"):
-        for i, worker in enumerate(background_tasks(platform, units, stop)):
+        working_here = [unit for unit in units if unit.name not in workers_elsewhere]
+        for i, worker in enumerate(background_tasks(platform, working_here, stop)):
             tasks.append(asyncio.create_task(_supervise(f"worker-{i}", worker, stop)))
     server: uvicorn.Server | None = None
     if port:  # a worker serves its probes and metrics too (port 0: none at all)
