@@ -200,11 +200,11 @@ async def main() -> None:
                  "large upload waits while its events in ingest's outbox and unread by the furthest behind reader "
                  "of the account topic are more than 2,000), so B's new accounts wait behind a few thousand of A's, "
                  "not all of them: the row 'the large upload's accounts in its report when the other's were done' "
-                 "shows how little of A went ahead. B's payments are slower: reporting reads accounts and payments "
-                 "in one consumer group, so a payment waits for the account events fetched ahead of it (up to the "
-                 "lane's 2,000), and the report is shared for a second (the idle floor's p50 of about 0.75 s). "
-                 "What would close it: a consumer of its own for payments in reporting. The whole platform runs "
-                 "here as one Python process (`recaudo serve all`), on one of the two cores.",
+                 "shows how little of A went ahead. B's payments go by reporting's payment lane: reporting reads "
+                 "the payment family in a consumer group of its own (`reporting-payments`), so a payment never "
+                 "waits behind the account events fetched ahead of it, only for the report, which is shared for a "
+                 "second (the idle floor's p50 of about 0.75 s). The whole platform runs here as one Python process "
+                 "(`recaudo serve all`), on one of the two cores; `make run` splits its workers over two.",
     })
 
 
