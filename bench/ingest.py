@@ -91,9 +91,9 @@ WRITTEN = (("ingest.accounts", "SELECT * FROM ingest.accounts"),
            ("bus.log", "SELECT * FROM bus.log"))
 
 
-async def writes_floor(dsn: str, work: Path) -> tuple[float, dict[str, int]]:
+async def writes_floor(dsn: str, work: Path) -> tuple[float, dict[str, tuple[int, float]]]:
     """The design's floor: the rows this upload wrote, written again by binary COPY with no Python between
-    (the sum of each table's COPY), and how many rows each holds."""
+    (the sum of each table's COPY), and how many rows each holds and how long its COPY took."""
     conn = await asyncpg.connect(dsn)
     try:
         total, counts = 0.0, {}
@@ -106,8 +106,9 @@ async def writes_floor(dsn: str, work: Path) -> tuple[float, dict[str, int]]:
             await conn.execute("CHECKPOINT")
             started = time.perf_counter()
             await conn.copy_to_table(copy, source=dump, format="binary")
-            total += time.perf_counter() - started
-            counts[table] = await conn.fetchval(f"SELECT count(*) FROM {copy}")
+            took = time.perf_counter() - started
+            total += took
+            counts[table] = (await conn.fetchval(f"SELECT count(*) FROM {copy}"), took)
             await conn.execute(f"DROP TABLE {copy}")
             dump.unlink()
         return total, counts
@@ -117,13 +118,19 @@ async def writes_floor(dsn: str, work: Path) -> tuple[float, dict[str, int]]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", "1000000")))
+    parser.add_argument("--rows", default=os.environ.get("BENCH_ROWS", "300000,1000000"),
+                        help="the sizes to run, comma-separated: each its own upload, floors and result")
     args = parser.parse_args()
+    for rows in (int(size) for size in str(args.rows).split(",")):
+        await one_size(rows)
+
+
+async def one_size(rows: int) -> None:
     work = ROOT / ".local" / "bench"
     work.mkdir(parents=True, exist_ok=True)
-    csv_path = work / f"portfolio-{args.rows}.csv"
+    csv_path = work / f"portfolio-{rows}.csv"
     if not csv_path.exists():
-        generate(csv_path, args.rows)
+        generate(csv_path, rows)
     url, data = fresh_database("ingest")
     port = free_port()
     env = {**os.environ, "RECAUDO_DATABASE_URL": url, "RECAUDO_TRANSPORT": "postgres",
@@ -142,10 +149,9 @@ async def main() -> None:
         process.terminate()
         process.wait(30)
         embedded_pg.stop(data)
-    rows = args.rows
     ratio = api_seconds / floor_seconds
     met = ratio <= 10 and peak_rss < 1024
-    save("ingest", {
+    save(f"ingest-{rows}", {
         "title": f"Ingest: {rows:,}-row CSV through the API vs PostgreSQL COPY",
         "what": "A semicolon CSV with Spanish headers and es-CO numbers, uploaded to `POST /v1/clients/{slug}/"
                 "portfolios` of `recaudo serve ingest` on the embedded default (durable settings), timed from the "
@@ -161,7 +167,7 @@ async def main() -> None:
             "through the API (s)": f"{api_seconds:.1f}", "rows per second": f"{rows / api_seconds:,.0f}",
             "COPY floor (s)": f"{floor_seconds:.2f}", "ratio to COPY": f"{ratio:.1f}x",
             "the design's writes by binary COPY (s)": f"{writes_seconds:.2f} ("
-            + ", ".join(f"{t} {n:,} rows" for t, n in written.items()) + ")",
+            + ", ".join(f"{t} {n:,} rows in {took:.2f} s" for t, (n, took) in written.items()) + ")",
             "the design's writes / COPY": f"{writes_seconds / floor_seconds:.1f}x",
             "ratio to the design's writes": f"{api_seconds / writes_seconds:.1f}x",
             "ingest's peak memory (RSS)": f"{peak_rss:,.0f} MiB",

@@ -137,8 +137,9 @@ async def _run_platform(options: RunOptions) -> None:
         _print_banner(base_url, keys)
 
     elsewhere = SECOND_PROCESS if options.processes > 1 else ()
-    if elsewhere:  # started once the schemas are migrated, which the second process then leaves alone
-        background.append(asyncio.create_task(second_process(elsewhere, stop)))
+    # Started once the schemas are migrated (the second process leaves them alone); it ends, stopping its process,
+    # when `stop` is set: awaited, not cancelled, so the process is gone before the database is stopped.
+    second = asyncio.create_task(second_process(elsewhere, stop)) if elsewhere else None
     try:
         await serve(platform, units, role="all", host=options.host, port=options.port, stop=stop, on_ready=ready,
                     workers_elsewhere=elsewhere)
@@ -147,6 +148,8 @@ async def _run_platform(options: RunOptions) -> None:
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
+        if second is not None:
+            await second
 
 
 async def second_process(services: tuple[str, ...], stop: asyncio.Event) -> None:
