@@ -11,7 +11,7 @@ import platform
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,35 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "docs" / "bench-results"
+
+
+async def copy_again(dsn: str, tables: Sequence[tuple[str, str]], work: Path
+                     ) -> tuple[float, dict[str, tuple[int, float]]]:
+    """Rows a run wrote, written again by binary COPY into tables `LIKE` the real ones (indexes and constraints
+    included), with no Python between: a floor of what the writes alone cost. `tables`: (table, the query whose
+    rows it takes). The total seconds of the COPYs, and each table's rows and seconds."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        total, counts = 0.0, {}
+        for table, query in tables:
+            copy = f"bench_floor_{table.replace('.', '_')}"
+            dump = work / f"{copy}.bin"
+            await conn.copy_from_query(query, output=dump, format="binary")
+            await conn.execute(f"DROP TABLE IF EXISTS {copy}")
+            await conn.execute(f"CREATE TABLE {copy} (LIKE {table} INCLUDING ALL)")
+            await conn.execute("CHECKPOINT")  # the dump's own writes are not the COPY's to pay for
+            started = time.perf_counter()
+            await conn.copy_to_table(copy, source=dump, format="binary")
+            took = time.perf_counter() - started
+            total += took
+            counts[table] = (await conn.fetchval(f"SELECT count(*) FROM {copy}"), took)
+            await conn.execute(f"DROP TABLE {copy}")
+            dump.unlink()
+        return total, counts
+    finally:
+        await conn.close()
 
 
 def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:

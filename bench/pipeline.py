@@ -23,7 +23,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.common import RESULTS, CpuMeter, machine, save, target_sentence
+from bench.common import RESULTS, CpuMeter, copy_again, machine, save, target_sentence
 from recaudo.deploy import routing_table
 from recaudo_common.cluster import SERVICES, Cluster
 from recaudo_common.db import asyncpg_dsn
@@ -96,6 +96,60 @@ async def raw_kafka(bootstrap: str, records: int, size: int) -> float:
         await producer.stop()
 
 
+# Who reads each account's events (#24's fair floor): account.placed by four consumers, account.segmented by two.
+READERS = {"placed": 4, "segmented": 2}
+SCHEMAS = ["ingest", "vault", "segmentation", "outreach", "payments", "reporting"]
+
+
+async def kafka_fanout(bootstrap: str, records: int, size: int) -> float:
+    """Seconds to produce `records` records of `size` bytes to a topic per event kind and to read each topic once
+    per consumer of it (READERS), the groups reading at once: the event traffic of the pipeline, with no work."""
+    topics = {kind: f"bench.fanout.{kind}.{uuid.uuid4().hex[:8]}" for kind in READERS}
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                linger_ms=5, max_batch_size=256 * 1024)
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        for topic in topics.values():
+            pending = []
+            for i in range(records):
+                pending.append(await producer.send(topic, b"x" * size, key=str(i % 600).encode()))
+                if len(pending) >= 10_000:
+                    await asyncio.gather(*pending)
+                    pending = []
+            await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+    async def read_all(topic: str, group: str) -> None:
+        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                    group_id=group, isolation_level="read_committed")
+        await consumer.start()
+        try:
+            read = 0
+            while read < records:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+                read += sum(len(v) for v in batch.values())
+        finally:
+            await consumer.stop()
+
+    await asyncio.gather(*(read_all(topics[kind], f"{topics[kind]}.{n}") for kind, readers in READERS.items()
+                           for n in range(readers)))
+    return time.perf_counter() - started
+
+
+async def tables_written(url: str) -> list[tuple[str, str]]:
+    """Every table of the services' schemas that holds rows after the run, with the query that reads them."""
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        names = [r[0] for r in await conn.fetch(
+            "SELECT schemaname || '.' || relname FROM pg_stat_user_tables WHERE schemaname = ANY($1::text[]) "
+            "ORDER BY 1", SCHEMAS)]
+        return [(t, f"SELECT * FROM {t}") for t in names if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {t})")]
+    finally:
+        await conn.close()
+
+
 async def run_size(accounts: int, root: Path) -> dict[str, Any]:
     # Sending is paused: the clock stops at scheduled outreach, and whether the scheduler would also be sending
     # meanwhile depends on the hour in Bogotá (the contact law's window), not on the pipeline. The sends have
@@ -146,6 +200,10 @@ async def run_size(accounts: int, root: Path) -> dict[str, Any]:
         floor_before = meter.read()
         floor_s = await raw_kafka(cluster.kafka.bootstrap, accounts, size)
         floor_cpu = CpuMeter.split(floor_before, meter.read())
+        # The fair floor (#24): the same event traffic, each record read once per consumer, plus the rows every
+        # service wrote, written again by binary COPY: what the pipeline must do at the least, with no logic.
+        fanout_s = await kafka_fanout(cluster.kafka.bootstrap, accounts, size)
+        copy_s, copied = await copy_again(asyncpg_dsn(url), await tables_written(url), root)
     finally:
         await cluster.stop()
     total = stages["outreach scheduled"]
@@ -153,7 +211,9 @@ async def run_size(accounts: int, root: Path) -> dict[str, Any]:
             "stages": {k: round(v, 1) for k, v in stages.items()}, "record_bytes": size,
             "raw_seconds": round(floor_s, 2), "raw_per_s": round(accounts / floor_s),
             "ratio": round((accounts / total) / (accounts / floor_s), 3), "cpu": cpu,
-            "raw_cpu": floor_cpu}
+            "raw_cpu": floor_cpu, "fanout_seconds": round(fanout_s, 2), "copy_seconds": round(copy_s, 2),
+            "copied_rows": sum(n for n, _ in copied.values()), "copied_tables": len(copied),
+            "fair_ratio": round(total / (fanout_s + copy_s), 1)}
 
 
 def cpu_meter(cluster: Cluster) -> CpuMeter:
@@ -161,9 +221,10 @@ def cpu_meter(cluster: Cluster) -> CpuMeter:
     def first_line(path: Path) -> Callable[[], int]:
         return lambda: int(path.read_text().split()[0])
 
-    pids: dict[str, Callable[[], int]] = {
-        service: (lambda p=process: p.process.pid if p.process is not None else 0)
-        for service, process in cluster.processes.items()}
+    def pid_of(running: Any) -> Callable[[], int]:
+        return lambda: running.process.pid if running.process is not None else 0
+
+    pids: dict[str, Callable[[], int]] = {service: pid_of(process) for service, process in cluster.processes.items()}
     pids["postgresql"] = first_line(cluster.postgres.data / "pgdata" / "postmaster.pid")
     pids["kafka broker"] = first_line(cluster.kafka.data / "broker.pid")
     return CpuMeter(pids, with_children=frozenset({"postgresql"}))
@@ -264,6 +325,11 @@ def publish(runs: list[dict[str, Any]]) -> None:
         figures[f"{n}: raw aiokafka produce+consume ({r['record_bytes']} B records)"] = (
             f"{r['raw_seconds']} s, {r['raw_per_s']:,} records/s")
         figures[f"{n}: ratio (target ≥ 0.5)"] = f"{r['ratio']:.3f}"
+        if "fair_ratio" in r:
+            figures[f"{n}: fair floor: each record read once per consumer + COPY of every row written"] = (
+                f"{r['fanout_seconds'] + r['copy_seconds']:.1f} s (Kafka {r['fanout_seconds']} s; COPY "
+                f"{r['copy_seconds']} s of {r['copied_rows']:,} rows in {r['copied_tables']} tables)")
+            figures[f"{n}: ratio to the fair floor (target ≤ 3x)"] = f"{r['fair_ratio']:.1f}x"
         if cpu := r.get("cpu"):
             figures[f"{n}: CPU seconds by process (machine {cpu['machine_busy_share']:.0%} busy)"] = ", ".join(
                 f"{name} {seconds:,.1f}" for name, seconds in cpu["per_process_s"].items())
