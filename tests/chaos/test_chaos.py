@@ -2,7 +2,7 @@
 webhooks, some delivered twice) runs through the five services, each its own process on Kafka, while services are SIGKILLed at random moments and restarted, the broker restarts and PostgreSQL stops the
 hard way and recovers. Afterwards every invariant is checked by code and the reconciled counts are printed.
 
-`make test` runs it at a bounded size (CHAOS_ACCOUNTS, default 1,000; 2,000 under `make test-full`); `make chaos`
+`make test` runs it at a bounded size (CHAOS_ACCOUNTS, default 800; 2,000 under `make test-full`); `make chaos`
 at 100,000 accounts, and
 writes its counts to docs/bench-results/chaos.json for docs/reliability.md."""
 
@@ -39,7 +39,7 @@ from recaudo_common.webhook_signatures import sign
 
 pytestmark = pytest.mark.integration
 OPERATOR_KEY = "rk_chaos_operator_key_0123456789"
-ACCOUNTS = int(os.environ.get("CHAOS_ACCOUNTS", str(sized(1000, 2000))))
+ACCOUNTS = int(os.environ.get("CHAOS_ACCOUNTS", str(sized(800, 2000))))
 PAYMENTS = int(os.environ.get("CHAOS_PAYMENTS", str(max(ACCOUNTS // 4, 200))))
 PAYMENT_RATE = float(os.environ.get("CHAOS_PAYMENT_RATE", "30"))  # offered payments per second
 GATEWAY_SHARE = 0.3  # of the payments, those notified by the gateway (signed webhooks) rather than posted by hand

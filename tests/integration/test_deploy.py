@@ -195,10 +195,11 @@ def test_operator_objects_pass_the_projects_checks(built: tuple[str, list[dict[s
             target = deployments[spec["scaleTargetRef"]["name"]]
             assert target["metadata"]["name"].endswith("-worker")
             assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] <= PARTITIONS
-            for trigger in spec["triggers"]:
-                if trigger["type"] == "kafka":
-                    service = target["metadata"]["name"].removeprefix("recaudo-").removesuffix("-worker")
-                    assert trigger["metadata"]["consumerGroup"] == f"recaudo.{service}"
+            service = target["metadata"]["name"].removeprefix("recaudo-").removesuffix("-worker")
+            groups = sorted(t["metadata"]["consumerGroup"] for t in spec["triggers"] if t["type"] == "kafka")
+            # Each of the worker's consumer groups: reporting reads its payments in one of their own (#24).
+            assert groups == ([f"recaudo.{service}", "recaudo.reporting-payments"] if service == "reporting"
+                              else [f"recaudo.{service}"]), groups
     if overlay == "prod":
         assert nodes == 3 and by_kind(objects, "Cluster")[0]["spec"]["instances"] == 3
 

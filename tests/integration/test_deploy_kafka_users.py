@@ -53,12 +53,14 @@ def needed(service: str) -> set[Rule]:
         ops.setdefault(("topic", topic, "literal"), set()).update({"Write", "Describe"})
     for topic in consumed:
         ops.setdefault(("topic", topic, "literal"), set()).update({"Read", "Describe"})
-    ops[("group", f"recaudo.{subscriptions.consumer}", "literal")] = {"Read"}
+    for group in subscriptions.by_group():  # reporting reads its payments in a group of their own (#24)
+        ops[("group", f"recaudo.{group.group_name}", "literal")] = {"Read"}
     if service == "ingest":  # its bulk lane reads the committed offsets of every reader of the account topic
         for other in SERVICES:
             theirs = BUILDERS[other](platform).subscriptions
-            if theirs is not None and "account" in theirs.families():
-                ops[("group", f"recaudo.{theirs.consumer}", "literal")] = {"Describe"}
+            for group in theirs.by_group() if theirs is not None else []:
+                if "account" in group.families():
+                    ops[("group", f"recaudo.{group.group_name}", "literal")] = {"Describe"}
     if service == "reporting":  # `recaudo reporting rebuild`: a fresh group per run
         from reporting.rebuild import REBUILD_GROUP_PREFIX
 
@@ -147,8 +149,10 @@ def test_every_pod_reaches_kafka_as_its_own_user_over_tls(overlay: str, monkeypa
 
 def test_keda_reads_the_lag_as_the_workers_user_over_tls(prod: list[dict[str, Any]]) -> None:
     auths = {a["metadata"]["name"]: a["spec"] for a in by_kind(prod, "TriggerAuthentication")}
-    for scaled in by_kind(prod, "ScaledObject"):
-        [trigger] = [t for t in scaled["spec"]["triggers"] if t["type"] == "kafka"]
+    scaled_objects = by_kind(prod, "ScaledObject")
+    triggers = [(scaled, t) for scaled in scaled_objects for t in scaled["spec"]["triggers"] if t["type"] == "kafka"]
+    assert len(triggers) == len(scaled_objects) + 1  # one a worker, and reporting's payments' group (#24)
+    for scaled, trigger in triggers:
         service = scaled["metadata"]["labels"]["app.kubernetes.io/component"]
         assert trigger["metadata"]["sasl"] == "scram_sha512" and trigger["metadata"]["tls"] == "enable"
         assert trigger["metadata"]["bootstrapServers"] == "recaudo-kafka-bootstrap:9093"
