@@ -44,7 +44,8 @@ def subscriptions(vault: Vault) -> Subscriptions:
             DebtorErased: partial(erasure.on_erased, vault=vault),
             AccountPseudonymised: handlers.on_account_pseudonymised,
         },
-        batch_handlers={AccountPlaced: partial(handlers.on_accounts_placed, vault=vault)},
+        batch_handlers={AccountPlaced: partial(handlers.on_accounts_placed, vault=vault),
+                        AccountSegmented: write_offs.on_segmented_many},
     )
 
 

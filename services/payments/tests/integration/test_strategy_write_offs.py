@@ -86,3 +86,41 @@ async def test_a_full_batch_is_followed_by_the_next(gateway: Gateway, monkeypatc
     monkeypatch.setattr(strategy, "BATCH", 2)
     assert [await write_off_due(platform.db, now=NOW + DAY) for _ in range(4)] == [2, 2, 1, 0]
     assert sorted(e["account_ref"] for e in await written_off(gateway)) == refs
+
+
+async def test_a_batch_of_decisions_ends_as_one_at_a_time_does(gateway: Gateway) -> None:
+    """The set-based form (#24) against one event at a time: the same decisions, at their own moments, delivered one
+    at a time to accounts X-* and as one batch to accounts Y-* (the runtime splits it where an account comes
+    again), leave the same memory of what is not pursued."""
+    from recaudo_common.bus.base import Message
+    from recaudo_common.bus.consumer import ConsumerRuntime
+
+    from .conftest import consumer
+
+    platform = gateway.platform
+    runtime = ConsumerRuntime(platform.db, platform.transport, consumer(platform), "t", lambda: NOW)
+    stories = {  # an account's decisions in order (D: do_not_pursue, P: pursued by some treatment)
+        "1": "D", "2": "P", "3": "DP", "4": "PD", "5": "DD", "6": "DPDD", "7": "PDPD", "8": "DDP"}
+    already = {"5", "8", "6"}  # remembered before the batch, from an earlier day
+
+    def message(prefix: str, ref: str, decision: str, at: dt.datetime) -> Message:
+        event = segmented(f"{prefix}-{ref}", "do_not_pursue" if decision == "D" else "digital",
+                          days_past_due=150 + int(ref))
+        return Message("t.segmentation", event.key("banco"), event.envelope(client="banco", occurred_at=at), {})
+
+    for prefix in ("X", "Y"):
+        for ref in sorted(already):
+            assert await runtime.handle_batch([message(prefix, ref, "D", NOW - 10 * DAY)]) == ["processed"]
+    interleaved = [(ref, d, NOW + dt.timedelta(minutes=10 * i + int(ref)))
+                   for i in range(4) for ref, story in stories.items() if i < len(story) for d in story[i]]
+    for ref, decision, at in interleaved:
+        assert await runtime.handle_batch([message("X", ref, decision, at)]) == ["processed"]
+    assert set(await runtime.handle_batch([message("Y", ref, d, at) for ref, d, at in interleaved])) == {"processed"}
+    async with platform.db.transaction() as s:
+        rows = (await s.execute(text("SELECT account_ref, since, days_past_due FROM payments.not_pursued"))).all()
+    one_at_a_time = {r[0][2:]: (r[1], r[2]) for r in rows if r[0].startswith("X-")}
+    batched = {r[0][2:]: (r[1], r[2]) for r in rows if r[0].startswith("Y-")}
+    assert batched == one_at_a_time
+    assert set(one_at_a_time) == {"1", "4", "5", "6", "7"}  # the stories that end not pursued
+    assert one_at_a_time["5"][0] == NOW - 10 * DAY  # remembered from before, kept
+    assert one_at_a_time["6"][0] > NOW  # pursued in between: remembered afresh

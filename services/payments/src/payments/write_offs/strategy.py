@@ -42,6 +42,28 @@ async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
             {"c": client, "r": event.account_ref})
 
 
+async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]]) -> None:
+    """on_segmented for a run of a fetched batch in two statements (#24: a bulk upload's decisions arrive by the
+    thousand). The runtime never puts one account (one key) twice in a run, so each decision is its account's
+    only one here and their order does not matter."""
+    s = events[0][1].session
+    pursued = [(ctx.envelope.client, e.account_ref) for e, ctx in events if e.treatment != DO_NOT_PURSUE]
+    if pursued:
+        await s.execute(text(
+            "DELETE FROM payments.not_pursued n USING unnest(CAST(:c AS text[]), CAST(:r AS text[])) AS f(c, r) "
+            "WHERE n.client_slug = f.c AND n.account_ref = f.r"),
+            {"c": [c for c, _ in pursued], "r": [r for _, r in pursued]})
+    not_pursued = [(ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at, e.days_past_due)
+                   for e, ctx in events if e.treatment == DO_NOT_PURSUE]
+    if not_pursued:
+        await s.execute(text(
+            "INSERT INTO payments.not_pursued (client_slug, account_ref, since, days_past_due) "
+            "SELECT * FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:at AS timestamptz[]), "
+            "CAST(:d AS int[])) ON CONFLICT DO NOTHING"),
+            {"c": [n[0] for n in not_pursued], "r": [n[1] for n in not_pursued],
+             "at": [n[2] for n in not_pursued], "d": [n[3] for n in not_pursued]})
+
+
 async def write_off_due(db: Database, *, now: dt.datetime) -> int:
     """One batch: the open accounts not pursued for their client company's `after_days` and at least its
     `min_days_past_due` past due by now (the days past due when the strategy stopped, plus the days since), oldest
