@@ -13,7 +13,7 @@ from recaudo_common.testing import RunningPlatform, eventually, platform_process
 
 pytestmark = pytest.mark.e2e
 OPERATOR_KEY = "rk_e2e_operator_key_0123456789"
-LARGE = sized(4_000, 100_000)
+LARGE = sized(6_000, 100_000)
 BACKLOG = 300  # the bulk lane's bound here: the small upload waits behind at most about this many events
 CLIENT = {"country": "CO", "currency": "COP", "timezone": "America/Bogota", "locale": "es-CO"}
 
