@@ -29,17 +29,8 @@ async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
 
 async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
     """Not pursued from the first decision that says so (a later one saying so again keeps that day); any other
-    treatment pursues it again and forgets it."""
-    client = ctx.envelope.client
-    if event.treatment == DO_NOT_PURSUE:
-        await ctx.session.execute(text(
-            "INSERT INTO payments.not_pursued (client_slug, account_ref, since, days_past_due) "
-            "VALUES (:c, :r, :at, :d) ON CONFLICT DO NOTHING"),
-            {"c": client, "r": event.account_ref, "at": ctx.envelope.occurred_at, "d": event.days_past_due})
-    else:
-        await ctx.session.execute(text(
-            "DELETE FROM payments.not_pursued WHERE client_slug = :c AND account_ref = :r"),
-            {"c": client, "r": event.account_ref})
+    treatment pursues it again and forgets it. One decision is a batch of one (on_segmented_many's statements)."""
+    await on_segmented_many([(event, ctx)])
 
 
 async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]]) -> None:
