@@ -209,3 +209,34 @@ async def test_every_piece_of_evidence_is_published_with_the_change_that_recorde
     for (row,) in rows:
         for value in (PHONE, PHONE[3:], EMAIL, NAME, ID_NUMBER):
             assert value not in row
+
+
+async def test_a_new_plan_leaves_out_what_the_debtor_withdrew_and_says_so(outreach: Outreach) -> None:
+    """A treatment decided after an opt-out (a re-segmentation, a restatement) plans no attempt on the channel the
+    debtor left, nor any for a debtor on the do-not-contact list: the trail says why, and nothing waits that
+    could never go."""
+    from outreach.consent.handlers import opt_out_debtor
+
+    o = outreach
+    await o.deliver(await o.placed("E-9", channels=("sms", "email")), segmented("E-9", ("sms", "email")))
+    assert set(await o.attempts("E-9")) == {("email", "scheduled"), ("sms", "scheduled")}
+    [(debtor_id,)] = await o.sql("SELECT debtor_id FROM outreach.accounts WHERE account_ref = 'E-9'")
+    async with o.platform.db.transaction() as s:
+        await opt_out_debtor(s, "banco", debtor_id, "email", source="reply", evidence=uuid.uuid4(), now=o.clock.now)
+    o.clock.now += dt.timedelta(days=1)
+    await o.deliver(segmented("E-9", ("email", "sms"), cadence_days=5))
+    scheduled = [r for r in await o.attempts("E-9") if r[1] == "scheduled"]
+    assert set(scheduled) == {("sms", "scheduled")}, await o.attempts("E-9")
+    trail = await o.sql("SELECT kind, channel, detail->>'reason' FROM outreach.trail WHERE account_ref = 'E-9' "
+                        "AND kind = 'not_planned'")
+    assert trail == [("not_planned", "email", "opted out")]
+
+    listed = await o.http.post("/v1/clients/banco/do-not-contact", headers=o.auth,
+                               json={"debtor_id": ID_NUMBER, "reason": "solicitud escrita"})
+    assert listed.status_code == 201, listed.text
+    o.clock.now += dt.timedelta(days=1)
+    await o.deliver(segmented("E-9", ("sms", "email"), cadence_days=7))
+    assert [r for r in await o.attempts("E-9") if r[1] == "scheduled"] == []
+    trail = await o.sql("SELECT channel, detail->>'reason' FROM outreach.trail WHERE account_ref = 'E-9' "
+                        "AND kind = 'not_planned' ORDER BY id")
+    assert trail == [("email", "opted out"), ("sms", "do not contact"), ("email", "do not contact")]

@@ -10,6 +10,7 @@ from outreach.domain.consent import (
     ChannelConsent,
     ConsentChange,
     after,
+    not_withdrawn,
     opt_out_source_of,
     stated_by_client_file,
     states_of,
@@ -99,3 +100,10 @@ def test_states_fold_the_evidence_in_order() -> None:
               (ConsentChange("sms", "withdrawn", "reply", ATTEMPT), T1)]
     assert states_of(record) == {"sms": revoked("reply", T1), "email": granted()}
     assert after({}, [c for c, _ in record], T1) == {"sms": revoked("reply", T1), "email": granted(at=T1)}
+
+
+def test_a_plan_uses_no_channel_the_debtor_withdrew() -> None:
+    assert not_withdrawn(["whatsapp", "sms", "email"], opted_out=["whatsapp"], do_not_contact=False) == [
+        "sms", "email"]
+    assert not_withdrawn(["sms"], opted_out=[], do_not_contact=False) == ["sms"]
+    assert not_withdrawn(["sms", "email"], opted_out=[], do_not_contact=True) == []

@@ -96,3 +96,13 @@ def states_of(evidence: Iterable[tuple[ConsentChange, dt.datetime]]) -> dict[str
     for change, at in evidence:
         states = after(states, [change], at)
     return states
+
+
+def not_withdrawn(channels: Sequence[str], *, opted_out: Iterable[str], do_not_contact: bool) -> list[str]:
+    """The channels a new plan may use: not one the debtor opted out of, none at all for a debtor on the
+    do-not-contact list. The send-time check (contact_law) refuses them too; planning leaves them out so that no
+    attempt is scheduled that could never go and the trail says why."""
+    if do_not_contact:
+        return []
+    gone = set(opted_out)
+    return [c for c in channels if c not in gone]

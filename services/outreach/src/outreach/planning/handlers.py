@@ -14,7 +14,7 @@ from outreach.best_time.handlers import Debtor, Slots
 from outreach.confirmations import CLOSED_BY_PAYMENT
 from outreach.consent.handlers import ClientFile, record_client_files
 from outreach.debtors import recipient
-from outreach.domain import cadence
+from outreach.domain import cadence, consent
 from outreach.domain.client_rules import RulesOverride
 from outreach.personal import NOBODY, Contact, contacts_of
 from outreach.planning import store as planning
@@ -47,9 +47,15 @@ async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datet
     for p in pending:
         if p.account_status != "open":
             continue
-        # A channel with no phone, email or address on file can never be sent: it is not planned at all.
-        reachable = [c for c in p.channels if recipient(c, phones=p.phones, email=p.email, address=p.address)]
-        if p.channels and not reachable:
+        # A channel the debtor withdrew, or with no phone, email or address on file, can never be sent: it is not
+        # planned at all, and the trail says why.
+        allowed = consent.not_withdrawn(p.channels, opted_out=p.opted_out, do_not_contact=p.do_not_contact)
+        trail += [TrailEntry(p.client, p.account_ref, now, "not_planned", channel=c,
+                             detail={"treatment": p.treatment,
+                                     "reason": "do not contact" if p.do_not_contact else "opted out"})
+                  for c in p.channels if c not in allowed]
+        reachable = [c for c in allowed if recipient(c, phones=p.phones, email=p.email, address=p.address)]
+        if allowed and not reachable:
             trail.append(TrailEntry(p.client, p.account_ref, now, "not_planned",
                                     detail={"treatment": p.treatment, "reason": "no contact data on file"}))
         treatments[(p.client, p.account_ref)] = p.treatment

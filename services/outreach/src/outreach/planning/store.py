@@ -77,6 +77,10 @@ class PlanToMake:
     # The plan keeps the rhythm (cadence.first_touch): the last message that went out and the last payment.
     last_touch_at: dt.datetime | None = None
     last_paid_at: dt.datetime | None = None
+    # What the debtor (or an operator) withdrew at this client company, on any of the debtor's accounts: the
+    # channels opted out of, and whether the debtor is on the do-not-contact list (every channel).
+    opted_out: tuple[str, ...] = ()
+    do_not_contact: bool = False
 
 
 @dataclass(frozen=True)
@@ -264,7 +268,11 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
                   (SELECT max(a.sent_at) FROM outreach.attempts a
                    WHERE a.client_slug = acc.client_slug AND a.account_ref = acc.account_ref
                      AND a.status IN ('sent', 'delivered', 'replied', 'unknown')) AS last_touch_at,
-                  lp.paid_at AS last_paid_at
+                  lp.paid_at AS last_paid_at,
+                  (SELECT coalesce(array_agg(o.channel), '{{}}') FROM outreach.opt_outs o
+                   WHERE o.client_slug = acc.client_slug AND o.debtor_id = acc.debtor_id) AS opted_out,
+                  EXISTS (SELECT 1 FROM outreach.do_not_contact d
+                          WHERE d.client_slug = acc.client_slug AND d.debtor_id = acc.debtor_id) AS do_not_contact
            FROM planned JOIN outreach.accounts acc USING (client_slug, account_ref)
            LEFT JOIN outreach.account_status st USING (client_slug, account_ref)
            LEFT JOIN outreach.last_payments lp USING (client_slug, account_ref)
@@ -273,7 +281,8 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
     return [PlanToMake(r.client_slug, r.account_ref, r.t_plan_id, r.t_treatment, tuple(r.t_channels or ()),
                        r.t_cadence_days, r.status, tuple(r.phones or ()), r.email, r.address, r.t_segment,
                        r.client_country, None if r.client_zone is None else str(r.client_zone), r.region,
-                       r.client_rules, r.last_touch_at, r.last_paid_at) for r in rows]
+                       r.client_rules, r.last_touch_at, r.last_paid_at, tuple(r.opted_out), r.do_not_contact)
+            for r in rows]
 
 
 async def schedule_attempts_many(s: AsyncSession, planned: list[Planned], now: dt.datetime) -> list[Scheduled]:
