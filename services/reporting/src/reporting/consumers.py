@@ -9,7 +9,14 @@ import typing
 
 from recaudo_common.bus.consumer import Handler, Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
-from recaudo_common.events import AccountPlaced, AccountSegmented, AccountUpdated, Event, PaymentApplied
+from recaudo_common.events import (
+    AccountPlaced,
+    AccountSegmented,
+    AccountUpdated,
+    ContactConsentRecorded,
+    Event,
+    PaymentApplied,
+)
 from recaudo_common.personal_data import MasterKeyring, Vault
 from recaudo_common.settings import DEV_VAULT_MASTER_KEY
 from reporting import handlers
@@ -47,6 +54,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
             AccountPlaced: handlers.on_placed_many,
             AccountSegmented: handlers.on_segmented_many,
             AccountUpdated: copies.on_updated_many,
+            ContactConsentRecorded: copies.on_consents,
         },
         # Payments in a group of their own: a payment reaches the report within a second while a bulk upload's
         # account events wait in the other group (#24). The two groups meet only on an account's balance and

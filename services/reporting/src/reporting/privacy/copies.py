@@ -50,6 +50,10 @@ async def on_hold(event: AccountLegalHoldSet | AccountLegalHoldLifted, ctx: Hand
 
 
 async def on_consent(event: ContactConsentRecorded, ctx: HandlerContext) -> None:
-    await store.record_consent(ctx.session, ConsentRecord(
-        ctx.envelope.event_id, ctx.envelope.client, event.account_ref, event.channel, event.what, event.source,
-        event.recorded_at, event.evidence, event.text_version))
+    await on_consents([(event, ctx)])
+
+
+async def on_consents(events: list[tuple[ContactConsentRecorded, HandlerContext]]) -> None:
+    await store.record_consents(events[0][1].session, [ConsentRecord(
+        ctx.envelope.event_id, ctx.envelope.client, e.account_ref, e.channel, e.what, e.source, e.recorded_at,
+        e.evidence, e.text_version) for e, ctx in events])

@@ -106,13 +106,17 @@ async def record_hold(s: AsyncSession, change: HoldChange) -> None:
          "at": change.at})
 
 
-async def record_consent(s: AsyncSession, record: ConsentRecord) -> None:
+async def record_consents(s: AsyncSession, records: list[ConsentRecord]) -> None:
+    """Consent evidence, once per event, in one round trip however many (a placement brings one per channel its
+    client's file authorises)."""
+    source, params = unnest_rows(
+        {"event_id": "uuid", "client": "text", "account_ref": "text", "channel": "text", "what": "text",
+         "source": "text", "recorded_at": "timestamptz", "evidence": "uuid", "text_version": "text"}, records)
     await s.execute(read_model_sql(
-        "INSERT INTO reporting.consents (event_id, client_slug, account_ref, channel, what, source, recorded_at, "
-        "evidence, text_version) VALUES (:e, :c, :r, :ch, :w, :src, :at, :ev, :tv) ON CONFLICT DO NOTHING"),
-        {"e": record.event_id, "c": record.client, "r": record.account_ref, "ch": record.channel,
-         "w": record.what, "src": record.source, "at": record.recorded_at, "ev": record.evidence,
-         "tv": record.text_version})
+        f"""INSERT INTO reporting.consents (event_id, client_slug, account_ref, channel, what, source, recorded_at,
+                evidence, text_version)
+            SELECT event_id, client, account_ref, channel, what, source, recorded_at, evidence, text_version
+            FROM {source} ON CONFLICT DO NOTHING"""), params)
 
 
 async def drop_sealed_copies(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> int:
