@@ -184,9 +184,15 @@ async def run_size(accounts: int, root: Path) -> dict[str, Any]:
             }
             deadline = time.monotonic() + 600 + accounts / 50
             while len(stages) < len(checks) + 1:
+                # Only the first stage not reached yet is counted (a later one cannot be complete before it):
+                # counting all three tables of the portfolio's size every interval cost PostgreSQL 16 s of CPU
+                # at 100,000 accounts, charged to the pipeline it measures.
                 for stage, sql in checks.items():
-                    if stage not in stages and await count(url, sql) >= accounts:
-                        stages[stage] = time.perf_counter() - started
+                    if stage in stages:
+                        continue
+                    if await count(url, sql) < accounts:
+                        break
+                    stages[stage] = time.perf_counter() - started
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"pipeline stalled at {stages}")
                 # Each check counts a table of the portfolio's size: at 1M accounts, polling every half second

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
 import signal
 import socket
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 import pytest
+import sqlalchemy.event
 
 from recaudo_common.bus.base import Message, Subscriber
 from recaudo_common.db import Database, asyncpg_dsn
@@ -63,6 +65,33 @@ async def sealed_person(db: Database, vault: Vault, client: str, data: PersonalD
     async with db.transaction() as s:
         person = await vault.person_for(s, client, data.id_number, now)
     return person.debtor_ref, seal(person.key, client, person.debtor_ref, data)
+
+
+@contextlib.contextmanager
+def statements_run(db: Database, containing: str) -> Iterator[list[tuple[str, Any]]]:
+    """The statements, with their parameters, that the code under test runs on `db` inside the block and that
+    contain `containing`: for a test of the plan PostgreSQL makes of them (`plan_of`)."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if containing in statement:
+            seen.append((statement, parameters))
+
+    engine = db.engine.sync_engine
+    sqlalchemy.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield seen
+    finally:
+        sqlalchemy.event.remove(engine, "before_cursor_execute", capture)
+
+
+async def plan_of(db: Database, statement: str, parameters: Any) -> str:
+    """PostgreSQL's plan of a captured statement with its parameters (EXPLAIN, not run), as JSON text."""
+    async with db.transaction() as s:
+        driver = (await (await s.connection()).get_raw_connection()).driver_connection
+        assert driver is not None
+        plan = await driver.fetchval(f"EXPLAIN (FORMAT JSON) {statement}", *parameters)
+    return json.dumps(plan)
 
 
 def free_port() -> int:

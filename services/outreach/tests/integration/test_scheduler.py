@@ -6,7 +6,6 @@ import asyncio
 import csv
 import datetime as dt
 import io
-import json
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -20,6 +19,7 @@ from outreach.sending.handlers import run_due_attempts
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountRecalled, Event, PaymentApplied
+from recaudo_common.testing import plan_of, statements_run
 
 from .conftest import Outreach, client_event, make_outreach, segmented
 
@@ -252,34 +252,19 @@ async def test_a_new_treatment_finds_the_attempts_it_replaces_by_account_even_be
     """The pipeline's PostgreSQL time went to this statement (#24): right after a portfolio's attempts arrive, the
     table's statistics still say it is empty, and the planner scanned every scheduled attempt of the client
     company for each account of a batch. The statement outreach runs must go by account, then by id."""
-    from sqlalchemy import event
-
     from outreach.planning import store as planning
 
     async with outreach.platform.db.transaction() as s:
         await s.execute(sqlalchemy.text(
-        "INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status, "
-        "scheduled_at, created_at) SELECT gen_random_uuid(), 'banco', 'Q-' || (i / 4), gen_random_uuid(), 'sms', "
-        "i % 4 + 1, 'scheduled', now() + i * interval '1 minute', now() FROM generate_series(1, 20000) i"))
-    seen: list[tuple[str, Any]] = []
-
-    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        if "UPDATE outreach.attempts" in statement:
-            seen.append((statement, parameters))
-
-    engine = outreach.platform.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+            "INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status, "
+            "scheduled_at, created_at) SELECT gen_random_uuid(), 'banco', 'Q-' || (i / 4), gen_random_uuid(), "
+            "'sms', i % 4 + 1, 'scheduled', now() + i * interval '1 minute', now() FROM generate_series(1, 20000) i"))
+    with statements_run(outreach.platform.db, "UPDATE outreach.attempts") as seen:
         async with outreach.platform.db.transaction() as s:
             cancelled = await planning.cancel_scheduled_many(s, [("banco", f"Q-{i}", "test") for i in range(1, 1001)])
-            assert len(cancelled) == 4000
-            [(statement, parameters)] = seen
-            raw = await s.connection()
-            driver = await raw.get_raw_connection()
-            plan = await driver.driver_connection.fetchval(f"EXPLAIN (FORMAT JSON) {statement}", *parameters)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    shown = json.dumps(plan)
+    assert len(cancelled) == 4000
+    [(statement, parameters)] = seen
+    shown = await plan_of(outreach.platform.db, statement, parameters)
     probes = re.findall(r'"Index Name": "(\w+)"', shown)
-    assert probes[0] == "attempts_account" and "attempts_pkey" in probes, plan
-    assert '"Seq Scan"' not in shown and '"Function Scan"' in shown, plan
+    assert probes[0] == "attempts_account" and "attempts_pkey" in probes, shown
+    assert '"Seq Scan"' not in shown and '"Function Scan"' in shown, shown

@@ -185,3 +185,22 @@ async def test_a_strategy_rule_on_willingness_applies_once_the_account_is_measur
     assert await retrain_due_models(platform.db, now=now, not_before=not_before) == {"banco": "not_enough_history"}
     assert not_before == {"banco": now + dt.timedelta(days=1)}
     assert await retrain_due_models(platform.db, now=now + dt.timedelta(hours=1), not_before=not_before) == {}
+
+
+async def test_the_scoring_pass_reads_its_500_in_index_order(platform: Platform) -> None:
+    """The pass takes the never-measured first, 500 at a time: PostgreSQL must read them in that order from an
+    index and stop at the 500th, not read and sort every open account of the client company for each 500 (#24:
+    165 ms a pass at 100,000 accounts, 6.5 s of the pipeline's PostgreSQL time)."""
+    from recaudo_common.testing import plan_of, statements_run
+
+    placed = [Debtor(f"S-{i:05d}", START, 45, Decimal(100_000), True, "tarjeta", ()) for i in range(3000)]
+    await deliver(platform, [CLIENT, *(placement(d) for d in placed)], START)
+    with statements_run(platform.db, "ORDER BY scored_at NULLS FIRST") as seen:
+        assert await score_due_accounts(platform.db, now=START + dt.timedelta(days=1), chunk=500) == {"banco": 500}
+    [(statement, parameters)] = seen
+    shown = await plan_of(platform.db, statement, parameters)
+    assert '"Index Name": "accounts_scoring_order"' in shown and '"Sort"' not in shown, shown
+    async with platform.db.transaction() as s:
+        measured = (await s.execute(text("SELECT min(account_ref), max(account_ref), count(*) FROM "
+                                         "segmentation.accounts WHERE scored_at IS NOT NULL"))).one()
+    assert tuple(measured) == ("S-00000", "S-00499", 500)  # never measured first, in account order
