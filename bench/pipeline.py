@@ -195,10 +195,10 @@ async def run_size(accounts: int, root: Path) -> dict[str, Any]:
                     stages[stage] = time.perf_counter() - started
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"pipeline stalled at {stages}")
-                # Each check counts a table of the portfolio's size: at 1M accounts, polling every half second
-                # would spend a good part of a core on counting, so the interval grows with the portfolio
-                # (0.5 s at 10k, 5 s at 1M: under 0.5 % of the run either way).
-                await asyncio.sleep(max(0.5, accounts / 200_000))
+                # Each check counts a table of the portfolio's size (30 ms at 100k): polling every half second
+                # would cost the PostgreSQL it measures a good part of its work, so the interval grows with the
+                # portfolio (0.5 s at 10k, 2 s at 100k, 20 s at 1M: about 1 % of the run).
+                await asyncio.sleep(max(0.5, accounts / 50_000))
             cpu = CpuMeter.split(cpu_before, meter.read())
         size = await envelope_size(cluster.kafka.bootstrap)
         # Each account's events are read six times (account.placed by four consumers, account.segmented by
