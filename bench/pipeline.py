@@ -66,30 +66,58 @@ async def envelope_size(bootstrap: str, topic: str = "recaudo.account") -> int:
         await consumer.stop()
 
 
+def fast_producer(bootstrap: str) -> AIOKafkaProducer:
+    """aiokafka at its fastest that is still safe: acks=all, idempotent, batched."""
+    return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+                            max_batch_size=256 * 1024)
+
+
+async def produce(producer: AIOKafkaProducer, topic: str, records: int, size: int) -> None:
+    """`records` records of `size` bytes on 600 keys, awaited 10,000 at a time."""
+    payload = b"x" * size
+    pending = []
+    for i in range(records):
+        pending.append(await producer.send(topic, payload, key=str(i % 600).encode()))
+        if len(pending) >= 10_000:
+            await asyncio.gather(*pending)
+            pending = []
+    await asyncio.gather(*pending)
+
+
+def reader(bootstrap: str, topic: str, group: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=group,
+                            isolation_level="read_committed")
+
+
+async def drain(consumer: AIOKafkaConsumer, records: int) -> None:
+    """Reads `records` records with a started consumer."""
+    read = 0
+    while read < records:
+        batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+        read += sum(len(v) for v in batch.values())
+
+
+async def read_back(bootstrap: str, topic: str, group: str, records: int) -> None:
+    """Reads `records` records of `topic` from its start in consumer group `group`, joining it first."""
+    consumer = reader(bootstrap, topic, group)
+    await consumer.start()
+    try:
+        await drain(consumer, records)
+    finally:
+        await consumer.stop()
+
+
 async def raw_kafka(bootstrap: str, records: int, size: int) -> float:
     """Seconds for raw aiokafka to produce `records` records of `size` bytes (acks=all, idempotent, batched)
-    and for a consumer to read them all back: the floor of any pipeline on this broker."""
+    and for a consumer, started before, to read them all back: the floor of any pipeline on this broker."""
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
-    payload = b"x" * size
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                linger_ms=5, max_batch_size=256 * 1024)
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=topic,
-                                isolation_level="read_committed")
+    producer, consumer = fast_producer(bootstrap), reader(bootstrap, topic, topic)
     await producer.start()
     await consumer.start()
     try:
         started = time.perf_counter()
-        pending = []
-        for i in range(records):
-            pending.append(await producer.send(topic, payload, key=str(i % 600).encode()))
-            if len(pending) >= 10_000:
-                await asyncio.gather(*pending)
-                pending = []
-        await asyncio.gather(*pending)
-        read = 0
-        while read < records:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
-            read += sum(len(v) for v in batch.values())
+        await produce(producer, topic, records, size)
+        await drain(consumer, records)
         return time.perf_counter() - started
     finally:
         await consumer.stop()
@@ -105,36 +133,17 @@ async def kafka_fanout(bootstrap: str, records: int, size: int) -> float:
     """Seconds to produce `records` records of `size` bytes to a topic per event kind and to read each topic once
     per consumer of it (READERS), the groups reading at once: the event traffic of the pipeline, with no work."""
     topics = {kind: f"bench.fanout.{kind}.{uuid.uuid4().hex[:8]}" for kind in READERS}
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                linger_ms=5, max_batch_size=256 * 1024)
+    producer = fast_producer(bootstrap)
     await producer.start()
     started = time.perf_counter()
     try:
         for topic in topics.values():
-            pending = []
-            for i in range(records):
-                pending.append(await producer.send(topic, b"x" * size, key=str(i % 600).encode()))
-                if len(pending) >= 10_000:
-                    await asyncio.gather(*pending)
-                    pending = []
-            await asyncio.gather(*pending)
+            await produce(producer, topic, records, size)
     finally:
         await producer.stop()
 
-    async def read_all(topic: str, group: str) -> None:
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                    group_id=group, isolation_level="read_committed")
-        await consumer.start()
-        try:
-            read = 0
-            while read < records:
-                batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
-                read += sum(len(v) for v in batch.values())
-        finally:
-            await consumer.stop()
-
-    await asyncio.gather(*(read_all(topics[kind], f"{topics[kind]}.{n}") for kind, readers in READERS.items()
-                           for n in range(readers)))
+    await asyncio.gather(*(read_back(bootstrap, topics[kind], f"{topics[kind]}.{n}", records)
+                           for kind, readers in READERS.items() for n in range(readers)))
     return time.perf_counter() - started
 
 
