@@ -9,6 +9,8 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from recaudo_common.access_log import log_access, request_cause
 from recaudo_common.actions import Asked, worth_recording
@@ -32,6 +34,59 @@ def _route_template(request: Request) -> str:
     return template if isinstance(template, str) else "unmatched"
 
 
+class Observe:
+    """Each request's latency metric, access-log line, X-Request-Id and, for a change worth it, its recorded action.
+
+    Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs the app in a task of its
+    own and relays the response through a stream, a sixth of a report's CPU in the reporting API under load (#24).
+    Everything is done when the response starts, before the client can read it, as before: a caller who asks for
+    its recorded actions right after an answer finds this one."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request = Request(scope)
+        # Route templates, never raw paths: a path holds account refs and debtors' id numbers, so the metric's
+        # labels and the access log carry the template only (the span's raw path is dropped by the exporter).
+        # Every event the request emits carries its id as correlation; the caller reads it in X-Request-Id.
+        request_id, cause = request_cause(request.headers.get("x-request-id"))
+        observed = False
+
+        async def observe(status: int) -> None:
+            nonlocal observed
+            observed = True
+            elapsed = time.perf_counter() - started
+            route = _route_template(request)
+            HTTP_LATENCY.labels(self.service, request.method, route, str(status)).observe(elapsed)
+            principal = getattr(request.state, "principal", None)
+            log_access(service=self.service, method=request.method, route=route, status=status, elapsed_s=elapsed,
+                       request_id=request_id, principal=principal)
+            platform = getattr(request.app.state, "platform", None)
+            if (platform is not None and isinstance(principal, Principal)
+                    and worth_recording(request.method, route)):
+                await record_action(platform.db, principal, Asked(
+                    self.service, request.method, route, dict(request.path_params), status, request_id),
+                    at=platform.clock())
+
+        async def send_observed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Request-Id"] = request_id
+                await observe(int(message["status"]))
+            await send(message)
+
+        try:
+            with caused_by(cause):
+                await self.app(scope, receive, send_observed)
+        finally:
+            if not observed:  # no answer started: the app failed (the server answers 500)
+                await observe(500)
+
+
 def create_app(
     *, title: str, service: str, routers: Sequence[APIRouter], readiness: Sequence[ReadinessCheck] = (),
     description: str = "", max_body_bytes: int = 2 * 1024**3 + 1024**2, max_json_bytes: int = 1024**2,
@@ -48,33 +103,7 @@ def create_app(
     app.add_middleware(Gate, check_key=check_key, rules=body_rules, max_json_bytes=max_json_bytes,
                        max_body_bytes=max_body_bytes)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        # Route templates, never raw paths: a path holds account refs and debtors' id numbers, so the metric's
-        # labels and the access log carry the template only (the span's raw path is dropped by the exporter).
-        # Every event the request emits carries its id as correlation; the caller reads it in X-Request-Id.
-        request_id, cause = request_cause(request.headers.get("x-request-id"))
-        status = 500
-        try:
-            with caused_by(cause):
-                response = await call_next(request)
-            status = response.status_code
-            response.headers["X-Request-Id"] = request_id
-            return response
-        finally:
-            elapsed = time.perf_counter() - started
-            route = _route_template(request)
-            HTTP_LATENCY.labels(service, request.method, route, str(status)).observe(elapsed)
-            principal = getattr(request.state, "principal", None)
-            log_access(service=service, method=request.method, route=route, status=status, elapsed_s=elapsed,
-                       request_id=request_id, principal=principal)
-            platform = getattr(request.app.state, "platform", None)
-            if (platform is not None and isinstance(principal, Principal)
-                    and worth_recording(request.method, route)):
-                await record_action(platform.db, principal, Asked(
-                    service, request.method, route, dict(request.path_params), status, request_id),
-                    at=platform.clock())
+    app.add_middleware(Observe, service=service)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
