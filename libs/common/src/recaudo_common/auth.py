@@ -248,12 +248,14 @@ class Authenticator:
     async def _look_up_once(self, key: str, digest: str) -> Principal | None:
         """The key's principal from the store, cached for `ttl_s`, one lookup per key at a time."""
         pending = self._looking_up.get(digest)
-        if pending is None:
+        if pending is None or pending.get_loop() is not asyncio.get_running_loop():
+            # (a lookup left behind by an event loop that has ended is never awaited from another)
             pending = asyncio.ensure_future(self.keys.lookup(key))
             self._looking_up[digest] = pending
 
             def done(f: asyncio.Future[Principal | None]) -> None:
-                self._looking_up.pop(digest, None)
+                if self._looking_up.get(digest) is f:
+                    del self._looking_up[digest]
                 if not f.cancelled() and f.exception() is None:
                     if len(self._cache) > 10_000:
                         self._cache.clear()
