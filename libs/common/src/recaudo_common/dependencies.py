@@ -31,8 +31,10 @@ State = TypeVar("State")
 Client = TypeVar("Client")  # a service's own record of a client company (its copy, or ingest's full row)
 
 
-def get_platform(request: Request) -> Platform:
-    """The platform the app was built on (`recaudo_common.runtime.build_app` puts it on `app.state`)."""
+async def get_platform(request: Request) -> Platform:
+    """The platform the app was built on (`recaudo_common.runtime.build_app` puts it on `app.state`). The
+    request-path dependencies are `async def` although they do no I/O: FastAPI runs a plain `def` dependency in
+    its thread pool, a thread hop on every request (#24)."""
     platform: Platform = request.app.state.platform
     return platform
 
@@ -91,10 +93,10 @@ def client_of(schema: str, *, roles: tuple[Role, ...] = OPERATOR_OR_CLIENT
     return client_found_by(find, roles=roles)
 
 
-def from_app_state(name: str, kind: type[State]) -> Callable[[Request], State]:
+def from_app_state(name: str, kind: type[State]) -> Callable[[Request], Awaitable[State]]:
     """A dependency that hands a route what its unit made once at startup and put on `app.state` under `name`
     (ServiceUnit.app_state): its settings-made limits, caches, providers."""
-    def get(request: Request) -> State:
+    async def get(request: Request) -> State:
         value = getattr(request.app.state, name)
         if not isinstance(value, kind):
             raise TypeError(f"app.state.{name} is a {type(value).__name__}, not a {kind.__name__}")

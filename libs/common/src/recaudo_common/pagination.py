@@ -125,10 +125,10 @@ def page_request(default: int = 50, maximum: int = 500) -> object:
     """A dependency reading `cursor` and `limit` (1..maximum, `default` when absent) for a list route."""
 
     # Defaults rather than Annotated: the module's postponed annotations could not see this closure's values.
-    def read(request: Request,
-             cursor: str | None = Query(None, max_length=MAX_CURSOR_CHARS,
-                                        description="the `next` link's cursor; absent for the first page"),
-             limit: int = Query(default, ge=1, le=maximum, description="items on a page")) -> PageRequest:
+    async def read(request: Request,
+                   cursor: str | None = Query(None, max_length=MAX_CURSOR_CHARS,
+                                              description="the `next` link's cursor; absent for the first page"),
+                   limit: int = Query(default, ge=1, le=maximum, description="items on a page")) -> PageRequest:
         return PageRequest(cursor=cursor, limit=limit, request=request)
 
     return Depends(read)

@@ -82,7 +82,7 @@ def parse_if_match(raw: str) -> IfMatch:
     return IfMatch(any=False, tags=frozenset(tags))
 
 
-def _if_match(request: Request) -> IfMatch | None:
+async def _if_match(request: Request) -> IfMatch | None:
     raw = request.headers.get("if-match")
     if raw is None:
         return None

@@ -29,8 +29,8 @@ class OutreachState:
 get_state = from_app_state(APP_STATE, OutreachState)
 
 
-def get_settings(request: Request) -> OutreachSettings:
-    return get_state(request).settings
+async def get_settings(request: Request) -> OutreachSettings:
+    return (await get_state(request)).settings
 
 
 State = Annotated[OutreachState, Depends(get_state)]

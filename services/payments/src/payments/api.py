@@ -63,12 +63,12 @@ class PaymentsState:
 get_state = from_app_state(APP_STATE, PaymentsState)
 
 
-def get_settings(request: Request) -> PaymentsSettings:
-    return get_state(request).settings
+async def get_settings(request: Request) -> PaymentsSettings:
+    return (await get_state(request)).settings
 
 
-def get_vault(request: Request) -> Vault:
-    return get_state(request).vault
+async def get_vault(request: Request) -> Vault:
+    return (await get_state(request)).vault
 
 
 Settings = Annotated[PaymentsSettings, Depends(get_settings)]
