@@ -59,6 +59,9 @@ class FakeTwilio:
     # Answer a create with this status after recording the message (the answer is lost to the sender).
     fail_after_create: int | None = None
     eager: bool = False  # the callbacks beat the answer
+    # When set, the callbacks wait for it: a test decides whether they come before or after the sender has dealt
+    # with the answer (in-process they can overtake it either way).
+    callbacks_after: asyncio.Event | None = None
     callbacks: bool = True
     target: httpx.AsyncBaseTransport | None = None  # where callbacks are posted (outreach's app in process)
     received: asyncio.Event = field(default_factory=asyncio.Event)
@@ -158,6 +161,8 @@ class FakeTwilio:
 
     async def send_callbacks(self, message: FakeMessage) -> None:
         assert self.target is not None
+        if self.callbacks_after is not None:
+            await self.callbacks_after.wait()
         async with httpx.AsyncClient(transport=self.target) as http:
             for status in ("sent", "delivered"):
                 message.status = status

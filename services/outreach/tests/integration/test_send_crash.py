@@ -152,13 +152,17 @@ async def test_a_send_the_provider_never_got_is_decided_again_and_not_sent_once_
 
 
 async def test_a_lost_answer_is_confirmed_by_the_callback_that_names_its_attempt(database_url: str) -> None:
-    fake = FakeTwilio(fail_after_create=500)  # Twilio took the message but the answer is an error
+    # Twilio took the message but the answer is an error; its callbacks come once the sender has dealt with that
+    # answer (the attempt in doubt), which is the case this test is about.
+    fake = FakeTwilio(fail_after_create=500, callbacks_after=asyncio.Event())
     async with serving(fake) as base_url:
         o, http = await twilio_outreach(database_url, base_url)
         fake.target = http._transport
         try:
             await o.deliver(await o.placed("L-1"), segmented("L-1", ("sms",)))
             await o.tick()
+            assert fake.callbacks_after is not None
+            fake.callbacks_after.set()
 
             async def delivered() -> bool:
                 return (await attempt_row(o, "L-1"))["status"] == "delivered"
