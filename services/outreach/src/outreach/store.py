@@ -96,6 +96,13 @@ async def cancel_scheduled(s: AsyncSession, client: str, account_ref: str, reaso
     return [Cancelled(client, account_ref, row.id, row.channel) for row in result]
 
 
+# What the debtor (of account `acc`) withdrew at the client company, on any of their accounts: planning leaves
+# these channels out and the send-time check refuses them.
+WITHDRAWN_COLUMNS = """EXISTS (SELECT 1 FROM outreach.do_not_contact d WHERE d.client_slug = acc.client_slug
+            AND d.debtor_id = acc.debtor_id) AS do_not_contact,
+    (SELECT coalesce(array_agg(o.channel), '{}') FROM outreach.opt_outs o WHERE o.client_slug = acc.client_slug
+            AND o.debtor_id = acc.debtor_id) AS opted_out"""
+
 # Everything the compliance engine needs about one attempt's debtor, in one round trip per batch.
 DEBTOR_COLUMNS = """
     acc.debtor_id, acc.full_name, acc.phones, acc.email, acc.region, acc.address, acc.currency, acc.authorised_channels,
@@ -106,10 +113,7 @@ DEBTOR_COLUMNS = """
     -- never more than the client company allows now (it may have lowered its ceiling under a strategy in force)
     CASE WHEN t.offer_discount_pct > c.max_discount_pct THEN c.max_discount_pct ELSE t.offer_discount_pct END
         AS offer_discount_pct,
-    EXISTS (SELECT 1 FROM outreach.do_not_contact d WHERE d.client_slug = acc.client_slug
-            AND d.debtor_id = acc.debtor_id) AS do_not_contact,
-    (SELECT coalesce(array_agg(o.channel), '{}') FROM outreach.opt_outs o WHERE o.client_slug = acc.client_slug
-            AND o.debtor_id = acc.debtor_id) AS opted_out,
+""" + WITHDRAWN_COLUMNS + """,
     (SELECT min(h.hold) FROM outreach.legal_holds h WHERE h.client_slug = acc.client_slug
             AND h.account_ref = acc.account_ref AND h.lifted_at IS NULL) AS legal_hold,
     (SELECT coalesce(json_agg(json_build_object('at', k.at, 'channel', k.channel, 'conversation', k.conversation,

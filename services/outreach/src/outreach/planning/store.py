@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain import cadence
 from outreach.personal import Contact, postal_address
-from outreach.store import Cancelled
+from outreach.store import WITHDRAWN_COLUMNS, Cancelled
 from recaudo_common.db import unnest_rows
 
 
@@ -268,11 +268,7 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
                   (SELECT max(a.sent_at) FROM outreach.attempts a
                    WHERE a.client_slug = acc.client_slug AND a.account_ref = acc.account_ref
                      AND a.status IN ('sent', 'delivered', 'replied', 'unknown')) AS last_touch_at,
-                  lp.paid_at AS last_paid_at,
-                  (SELECT coalesce(array_agg(o.channel), '{{}}') FROM outreach.opt_outs o
-                   WHERE o.client_slug = acc.client_slug AND o.debtor_id = acc.debtor_id) AS opted_out,
-                  EXISTS (SELECT 1 FROM outreach.do_not_contact d
-                          WHERE d.client_slug = acc.client_slug AND d.debtor_id = acc.debtor_id) AS do_not_contact
+                  lp.paid_at AS last_paid_at, {WITHDRAWN_COLUMNS}
            FROM planned JOIN outreach.accounts acc USING (client_slug, account_ref)
            LEFT JOIN outreach.account_status st USING (client_slug, account_ref)
            LEFT JOIN outreach.last_payments lp USING (client_slug, account_ref)
