@@ -14,7 +14,7 @@ from recaudo_common.domain_errors import NotFound
 from reporting import store
 from reporting.best_times.store import segment_best_times
 from reporting.domain.best_times import shown_best_times, why_with_best_times
-from reporting.domain.kpis import Facts, bucket_order, commission, roll_rates
+from reporting.domain.kpis import Facts, bucket_order, commission, roll_rates, summed
 from reporting.domain.periods import months, next_month
 from reporting.schemas import (
     AccountView,
@@ -38,11 +38,13 @@ async def recovery_facts(db: Database, *, client: ClientCopy, group_by: str | No
                          date_to: dt.datetime) -> FactsByGroup:
     async with db.transaction() as s:
         prices = await get_cost_table(s, store.SCHEMA, client.slug)
-        totals = await store.report(s, client=client.slug, group_by=None, date_from=date_from, date_to=date_to,
-                                    timezone=client.timezone, cost_table=prices)
         grouped = (await store.report(s, client=client.slug, group_by=group_by, date_from=date_from,
                                       date_to=date_to, timezone=client.timezone, cost_table=prices)
                    ) if group_by else {}
+        if group_by in store.ACCOUNT_KEYS:  # each fact in exactly one group: the totals add up, no second pass
+            return summed(grouped.values()), grouped
+        totals = await store.report(s, client=client.slug, group_by=None, date_from=date_from, date_to=date_to,
+                                    timezone=client.timezone, cost_table=prices)
     return totals.get("all", Facts()), grouped
 
 

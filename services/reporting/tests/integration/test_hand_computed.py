@@ -28,7 +28,7 @@ from recaudo_common.events import (
     PromiseMade,
 )
 from recaudo_common.runtime import Platform, make_platform
-from recaudo_common.testing import settings_for_test
+from recaudo_common.testing import settings_for_test, statements_run
 
 from .conftest import deliver, reporting_client
 
@@ -168,14 +168,19 @@ EXPECTED_BY_CHANNEL = {
 
 
 @pytest.fixture
-async def reports(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+async def story(database_url: str) -> AsyncIterator[tuple[Platform, httpx.AsyncClient]]:
     now = at(5, 2)
     platform: Platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: now)
     await deliver(platform, (("banco", occurred, event) for occurred, event in STORY), now=now)
     _, operator = await platform.keys.create(role="operator", now=now)
     async with reporting_client(platform, operator) as http:
-        yield http
+        yield platform, http
     await platform.db.dispose()
+
+
+@pytest.fixture
+def reports(story: tuple[Platform, httpx.AsyncClient]) -> httpx.AsyncClient:
+    return story[1]
 
 
 def normalised(body: dict[str, Any]) -> dict[str, Any]:
@@ -205,6 +210,23 @@ async def test_every_group_and_kpi_to_the_cent(reports: httpx.AsyncClient) -> No
     assert days["2026-03-02"] == (4, Decimal(0), 0) and days["2026-03-06"] == (0, Decimal("1000000"), 0)
     assert days["2026-03-12"] == (0, Decimal(0), 0) and days["2026-03-03"] == (0, Decimal(0), 2)
     assert sum(v[1] for v in days.values()) == Decimal("1600000")
+
+
+@pytest.mark.parametrize("period", [MARCH, {}], ids=["march", "live"])
+async def test_grouped_by_an_account_attribute_the_totals_are_the_groups_summed_in_one_pass(
+        story: tuple[Platform, httpx.AsyncClient], period: dict[str, str]) -> None:
+    platform, reports = story
+    url = "/v1/clients/banco/reports/recovery"
+    ungrouped = (await reports.get(url, params=period)).json()["totals"]
+    for group_by in ("bucket", "current_bucket", "segment", "product", "strategy_arm"):
+        with statements_run(platform.db, "FROM reporting.payments p") as payment_passes:
+            body = (await reports.get(url, params={**period, "group_by": group_by})).json()
+        assert normalised(body["totals"]) == normalised(ungrouped), group_by
+        assert len(payment_passes) == 1, group_by  # the groups only: the totals are their sum
+    with statements_run(platform.db, "FROM reporting.payments p") as payment_passes:
+        by_channel = (await reports.get(url, params={**period, "group_by": "channel"})).json()
+    assert normalised(by_channel["totals"]) == normalised(ungrouped)
+    assert len(payment_passes) == 2  # a contact's channel is no account attribute: the totals are asked apart
 
 
 async def test_commission_and_remittance(reports: httpx.AsyncClient) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from recaudo_common.accounts import CLOSED
@@ -54,6 +54,16 @@ class Facts:
     accounts_written_off: int = 0
     recovered_after_write_off: Decimal = Decimal(0)  # part of `recovered`, net of the recoveries reversed
     written_off_balance: Decimal = Decimal(0)  # written off and not recovered now, whatever the period
+
+
+def summed(groups: Iterable[Facts]) -> Facts:
+    """The totals of groups that split the facts without overlap: each fact in exactly one group, as when the
+    groups are an attribute of the account (its bucket, segment, product...). Every figure, distinct-account
+    counts included, then adds up across the groups."""
+    totals = Facts()
+    for group in groups:
+        totals = Facts(**{f.name: getattr(totals, f.name) + getattr(group, f.name) for f in fields(Facts)})
+    return totals
 
 
 @dataclass(frozen=True)
