@@ -294,9 +294,11 @@ async def bench_api(args: argparse.Namespace) -> None:
         "what": "`recaudo serve reporting --role api` alone (one process), its per-key report limit lifted and its "
                 "connection cap raised (one key for all of wrk's connections would measure refusals). Every "
                 "question is computed from the read "
-                "models (placed, recovered, contacts, promises, liquidations: one aggregate query each) at most "
-                "once a second and shared by everyone asking it in that second (single flight), so the figures "
-                "are never more than a second old. The load is wrk (native, closed loop: 100 connections, each "
+                "models (placed, recovered, contacts, promises, liquidations: one aggregate query each; a report "
+                "grouped by an account attribute, as by bucket, is one such pass whose totals are its groups "
+                "summed) at most once a second and shared by everyone asking it in that second (single flight); "
+                "while it keeps being asked the next answer is computed ahead of the second, so the figures are "
+                "about a second plus one computation old at most and nobody waits for them. The load is wrk (native, closed loop: 100 connections, each "
                 "asking again as soon as it is answered) on the same machine. The floor is `/healthz` of the "
                 "same server under the same load.",
         "machine": machine(), "figures": api,
