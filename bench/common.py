@@ -180,12 +180,15 @@ async def migrate_schemas(url: str, services: tuple[str, ...]) -> None:
                             database_url=url)
 
 
+KAFKA_DATA = ROOT / ".local" / "bench" / "kafka"  # the benchmarks' broker's data folder (its pid in broker.pid)
+
+
 @contextlib.contextmanager
 def kafka_broker() -> Iterator[str]:
     """A benchmark's own Kafka broker (scripts/kafka.sh) on a free port; yields its bootstrap address."""
     from recaudo_common.cluster import KafkaBroker
 
-    broker = KafkaBroker(ROOT / ".local" / "bench" / "kafka")
+    broker = KafkaBroker(KAFKA_DATA)
     broker.start()
     try:
         yield broker.bootstrap

@@ -127,7 +127,7 @@ async def operator(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-async def one_transport(transport: str, bootstrap: str, rows: int, samples: int) -> dict[str, Any]:
+async def one_transport(transport: str, bootstrap: str, rows: int, samples: int, drain: bool) -> dict[str, Any]:
     path = large_file(rows)
     with platform(transport, bootstrap) as base_url:
         async with operator(base_url) as http:
@@ -148,16 +148,20 @@ async def one_transport(transport: str, bootstrap: str, rows: int, samples: int)
             placed_then = int((await _report(http, "grande") or {})["totals"]["accounts_placed"])
             busy_payments = await payments(http, "busy", samples)
 
+            placed_after = int((await _report(http, "grande") or {})["totals"]["accounts_placed"])
+            measured_s = time.monotonic() - started
+
             async def large_done() -> bool:
                 body = await _report(http, "grande")
                 return body is not None and body["totals"]["accounts_placed"] == rows and \
                     all(g["key"] != "unassigned" for g in body["groups"])
 
-            await _until(large_done, 6 * 3600)
-            large_s = time.monotonic() - started
+            # At a million rows the single process takes hours to place them all; what is measured happens
+            # during the upload, which is shown by how much of it was placed when the measurements ended.
+            large_s = (await _until(large_done, 6 * 3600) + measured_s) if drain else None
     return {"idle_upload": idle_upload, "idle_p99": p99(idle_payments), "idle_p50": statistics.median(idle_payments),
             "busy_upload": busy_upload, "busy_p99": p99(busy_payments), "busy_p50": statistics.median(busy_payments),
-            "placed_then": placed_then, "large_s": large_s}
+            "placed_then": placed_then, "placed_after": placed_after, "measured_s": measured_s, "large_s": large_s}
 
 
 async def main() -> None:
@@ -165,13 +169,16 @@ async def main() -> None:
     parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", "1000000")))
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--transports", default="postgres,kafka")
+    parser.add_argument("--drain", action=argparse.BooleanOptionalAction, default=None,
+                        help="wait until the large upload is all placed and segmented (default: up to 100,000 rows)")
     args = parser.parse_args()
+    drain = args.drain if args.drain is not None else args.rows <= 100_000
     figures: dict[str, str] = {}
     met = True
     for transport in args.transports.split(","):
         with contextlib.ExitStack() as stack:
             bootstrap = stack.enter_context(kafka_broker()) if transport == "kafka" else "unused:1"
-            r = await one_transport(transport, bootstrap, args.rows, args.samples)
+            r = await one_transport(transport, bootstrap, args.rows, args.samples, drain)
         name = "embedded default" if transport == "postgres" else "Kafka"
         figures[f"{name}: 100-row upload placed and segmented, during / idle (s)"] = \
             f"{r['busy_upload']:.1f} / {r['idle_upload']:.1f}"
@@ -181,7 +188,10 @@ async def main() -> None:
             f"{r['idle_p50'] * 1000:.0f} / {r['idle_p99'] * 1000:.0f}"
         figures[f"{name}: the large upload's accounts in its report when the other's were done"] = \
             f"{r['placed_then']:,} of {args.rows:,}"
-        figures[f"{name}: the large upload, placed and segmented (s)"] = f"{r['large_s']:.0f}"
+        figures[f"{name}: the large upload's accounts in its report when the measurements ended"] = \
+            f"{r['placed_after']:,} of {args.rows:,}, {r['measured_s']:.0f} s after it was sent"
+        if r["large_s"] is not None:
+            figures[f"{name}: the large upload, placed and segmented (s)"] = f"{r['large_s']:.0f}"
         met = met and r["busy_p99"] <= 2.0 and r["busy_upload"] <= 30
         print(transport, r)
     figures["target"] = TARGET
@@ -192,7 +202,9 @@ async def main() -> None:
                 "company B uploads 100 rows (timed until they are placed and segmented in B's report) and then "
                 f"pays {args.samples} times, one payment at a time (each timed from the API's answer until B's "
                 "report counts it). The floors are the same upload and payments by another company on the idle "
-                "platform, before A's upload, in the same run.",
+                "platform, before A's upload, in the same run. Up to 100,000 rows the run then waits for all of "
+                "A's accounts (the time is a figure); past that it ends with B's measurements, all made while A's "
+                "upload was still flowing, as the row 'when the measurements ended' shows.",
         "machine": machine(),
         "figures": figures,
         "notes": f"{target_sentence(TARGET, met)}. Fairness comes from ingest's upload worker (uploads of "
