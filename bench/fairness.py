@@ -215,7 +215,7 @@ async def main() -> None:
                  "shows how little of A went ahead. B's payments go by reporting's payment lane: reporting reads "
                  "the payment family in a consumer group of its own (`reporting-payments`), so a payment never "
                  "waits behind the account events fetched ahead of it, only for the report, which is shared for a "
-                 "second (the idle floor's p50 of about 0.75 s). The whole platform runs here as one Python process "
+                 "second (hence the idle floors' p50 above). The whole platform runs here as one Python process "
                  "(`recaudo serve all`), on one of the two cores; `make run` splits its workers over two.",
     })
 

@@ -99,7 +99,7 @@ class ClientDirectory:
             return [slug for slug in slugs if await self.find(session, slug) is None]
 
 
-def get_client_directory(request: Request, platform: PlatformDep) -> ClientDirectory:
+async def get_client_directory(request: Request, platform: PlatformDep) -> ClientDirectory:
     find: ClientFinder | None = getattr(request.app.state, CLIENT_FINDER, None)
     return ClientDirectory(platform.db, find)
 

@@ -53,11 +53,6 @@ def _dummy_hash() -> str:
     return hasher().hash("not anyone's password")
 
 
-@cache
-def _keyring(current: str, previous: tuple[str, ...]) -> MasterKeyring:
-    return MasterKeyring.from_text(current, previous)
-
-
 def _totp_bound(email: str) -> str:
     return f"identity/users/{normal_email(email)}/totp"
 
@@ -65,12 +60,12 @@ def _totp_bound(email: str) -> str:
 def seal_totp(settings: PlatformSettings, *, email: str, secret: str) -> str:
     """A user's TOTP secret as it is kept: sealed under the vault's master keys (recaudo_common.secrets_at_rest),
     bound to the user, so a database read alone does not give anyone the second factor."""
-    keyring = _keyring(settings.vault_master_key, tuple(settings.vault_previous_master_keys))
+    keyring = MasterKeyring.of_settings(settings)
     return seal_secret(keyring, _totp_bound(email), secret)
 
 
 def open_totp(settings: PlatformSettings, *, email: str, sealed: str) -> str:
-    keyring = _keyring(settings.vault_master_key, tuple(settings.vault_previous_master_keys))
+    keyring = MasterKeyring.of_settings(settings)
     return open_secret(keyring, _totp_bound(email), sealed)
 
 

@@ -79,7 +79,7 @@ class SignInThrottle:
 THROTTLE = SignInThrottle()
 
 
-def get_throttle(request: Request) -> SignInThrottle:
+async def get_throttle(request: Request) -> SignInThrottle:
     found = getattr(request.app.state, THROTTLE_STATE, None)
     return found if isinstance(found, SignInThrottle) else THROTTLE
 

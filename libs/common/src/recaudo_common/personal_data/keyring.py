@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.keywrap import InvalidUnwrap, aes_key_unwrap, aes_key_wrap
+
+if TYPE_CHECKING:
+    from recaudo_common.settings import PlatformSettings
 
 MASTER_KEY_BYTES = 32
 BLIND_INDEX_INFO = b"recaudo blind index v1"
@@ -70,6 +75,12 @@ class MasterKeyring:
     def from_text(cls, current: str, previous: Sequence[str] = ()) -> MasterKeyring:
         return cls(master_key_from_text(current), [master_key_from_text(k) for k in previous])
 
+    @staticmethod
+    def of_settings(settings: PlatformSettings) -> MasterKeyring:
+        """The platform's master keys (RECAUDO_VAULT_MASTER_KEY and the previous ones), built once per value:
+        what the secrets kept at rest (gateway credentials, WhatsApp channels, second factors) are sealed under."""
+        return _keyring_of(settings.vault_master_key, tuple(settings.vault_previous_master_keys))
+
     def wrap(self, data_key: bytes) -> tuple[bytes, str]:
         """The data key wrapped by the current master key, and that key's id (stored beside it)."""
         return aes_key_wrap(self.current.secret, data_key), self.current.id
@@ -81,3 +92,8 @@ class MasterKeyring:
             return aes_key_unwrap(master.secret, wrapped)
         except InvalidUnwrap as e:
             raise UnknownMasterKey(f"master key {master_id} does not unwrap this data key (altered?)") from e
+
+
+@functools.lru_cache(maxsize=4)
+def _keyring_of(current: str, previous: tuple[str, ...]) -> MasterKeyring:
+    return MasterKeyring.from_text(current, previous)

@@ -26,7 +26,7 @@ from recaudo_common.settings import not_https
 router = APIRouter(prefix="/v1", tags=["outreach"])
 
 
-def get_keyring(settings: Settings) -> MasterKeyring:
+async def get_keyring(settings: Settings) -> MasterKeyring:
     return whatsapp.keyring_of(settings)
 
 

@@ -5,7 +5,6 @@ messages (their words and number, which outreach's erasure reaches); and the rea
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import uuid
 from dataclasses import dataclass, field
 
@@ -22,14 +21,9 @@ PROVIDER = "whatsapp_cloud"  # the provider name its attempts are recorded under
 SECRETS = ("access_token", "app_secret", "verify_token")
 
 
-@functools.lru_cache(maxsize=4)
-def _keyring(current: str, previous: tuple[str, ...]) -> MasterKeyring:
-    return MasterKeyring.from_text(current, previous)
-
-
 def keyring_of(settings: PlatformSettings) -> MasterKeyring:
     """The platform's master keys, which the channels' secrets are sealed under (RECAUDO_VAULT_MASTER_KEY)."""
-    return _keyring(settings.vault_master_key, tuple(settings.vault_previous_master_keys))
+    return MasterKeyring.of_settings(settings)
 
 
 def _bound(client: str, name: str) -> str:

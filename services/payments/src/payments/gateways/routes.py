@@ -31,7 +31,7 @@ from recaudo_common.settings import not_https
 router = APIRouter(prefix="/v1", tags=["payments"])
 
 
-def get_keyring(settings: Settings) -> MasterKeyring:
+async def get_keyring(settings: Settings) -> MasterKeyring:
     return gateways.keyring_of(settings)
 
 

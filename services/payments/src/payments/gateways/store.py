@@ -5,7 +5,6 @@ in (references and amounts only: nothing about the payer is kept)."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -28,14 +27,9 @@ SETTING_NAMES = {"wompi": ("public_key",), "mercadopago": ("api_base_url",), "pa
                  "stripe": ()}
 
 
-@functools.lru_cache(maxsize=4)
-def _keyring(current: str, previous: tuple[str, ...]) -> MasterKeyring:
-    return MasterKeyring.from_text(current, previous)
-
-
 def keyring_of(settings: PlatformSettings) -> MasterKeyring:
     """The platform's master keys, which the accounts' credentials are sealed under (RECAUDO_VAULT_MASTER_KEY)."""
-    return _keyring(settings.vault_master_key, tuple(settings.vault_previous_master_keys))
+    return MasterKeyring.of_settings(settings)
 
 
 def _bound(client: str, name: str, credential: str) -> str:
