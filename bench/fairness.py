@@ -210,7 +210,7 @@ async def main() -> None:
         "notes": f"{target_sentence(TARGET, met)}. Fairness comes from ingest's upload worker (uploads of "
                  "different companies take turns batch by batch) and its bulk lane (past its first 5,000 rows, a "
                  "large upload waits while its events in ingest's outbox and unread by the furthest behind reader "
-                 "of the account topic are more than 2,000), so B's new accounts wait behind a few thousand of A's, "
+                 "of the account topic are more than 1,000), so B's new accounts wait behind a thousand or two of A's, "
                  "not all of them: the row 'the large upload's accounts in its report when the other's were done' "
                  "shows how little of A went ahead. B's payments go by reporting's payment lane: reporting reads "
                  "the payment family in a consumer group of its own (`reporting-payments`), so a payment never "

@@ -30,7 +30,7 @@ class BulkPace:
     transport: Transport
     topic: str
     readers: Sequence[str]  # consumer group names
-    backlog: int = 2000
+    backlog: int = 1000
     after_rows: int = 5000
     poll_s: float = 0.2
 

@@ -27,7 +27,7 @@ class IngestSettings(IdentitySettings):  # ingest mounts identity: people sign i
     # the account topic is more than bulk_backlog events behind (0: never), so another company's accounts and
     # payments wait behind at most that many. The readers are the services (consumer names) that read the topic:
     # set for the services served with ingest (`recaudo serve all`) and by deploy/k8s; unset, nothing waits.
-    bulk_backlog: int = Field(2000, ge=0)
+    bulk_backlog: int = Field(1000, ge=0)
     bulk_after_rows: int = Field(5000, ge=0)
     bulk_readers: list[str] | None = None
     # Uploads per second for one API key and client company (0: no limit); uploads sent back to back, each
