@@ -162,4 +162,8 @@
   document.querySelectorAll("#suspense form.assign").forEach(function (form) {
     form.addEventListener("submit", function (event) { event.preventDefault(); assign(form); });
   });
+
+  // The forms' buttons come disabled: clicked before this script ran, the browser would submit the form itself
+  // (a reload that does nothing). Now that each form calls the API, they can be used.
+  document.querySelectorAll("button[data-needs-script]").forEach(function (button) { button.disabled = false; });
 })();
