@@ -252,6 +252,12 @@ def machine_busy_s() -> tuple[float, float]:
     return (sum(values[:8]) - idle) / _TICKS, sum(values[:8]) / _TICKS
 
 
+def pid_in(path: Path) -> Callable[[], int]:
+    """The pid a pid file names (PostgreSQL's postmaster.pid, the broker's broker.pid), read at each call: the
+    process may have been restarted."""
+    return lambda: int(path.read_text().split()[0])
+
+
 class CpuMeter:
     """Where a run's CPU went: seconds per named process (a callable gives each pid, asked at every reading, since
     a process may be restarted), and how busy the machine was. `split` of two readings gives the run between."""

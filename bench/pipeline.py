@@ -23,7 +23,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.common import RESULTS, CpuMeter, copy_again, machine, save, target_sentence
+from bench.common import RESULTS, CpuMeter, copy_again, machine, pid_in, save, target_sentence
 from recaudo.deploy import routing_table
 from recaudo_common.cluster import SERVICES, Cluster
 from recaudo_common.db import asyncpg_dsn
@@ -233,15 +233,12 @@ async def run_size(accounts: int, root: Path) -> dict[str, Any]:
 
 def cpu_meter(cluster: Cluster) -> CpuMeter:
     """Each service's process, PostgreSQL (the postmaster and its backends) and the broker's JVM."""
-    def first_line(path: Path) -> Callable[[], int]:
-        return lambda: int(path.read_text().split()[0])
-
     def pid_of(running: Any) -> Callable[[], int]:
         return lambda: running.process.pid if running.process is not None else 0
 
     pids: dict[str, Callable[[], int]] = {service: pid_of(process) for service, process in cluster.processes.items()}
-    pids["postgresql"] = first_line(cluster.postgres.data / "pgdata" / "postmaster.pid")
-    pids["kafka broker"] = first_line(cluster.kafka.data / "broker.pid")
+    pids["postgresql"] = pid_in(cluster.postgres.data / "pgdata" / "postmaster.pid")
+    pids["kafka broker"] = pid_in(cluster.kafka.data / "broker.pid")
     return CpuMeter(pids, with_children=frozenset({"postgresql"}))
 
 

@@ -28,6 +28,7 @@ from bench.common import (
     kafka_broker,
     machine,
     migrate_schemas,
+    pid_in,
     place_accounts,
     save,
     target_sentence,
@@ -145,8 +146,8 @@ async def freshness(seconds: int, rate: float, *, with_floor: bool = False
                                   "account_ref": f"A-{i % ACCOUNTS}", "amount": "1000.00", "currency": "COP",
                                   "paid_at": now.isoformat()}).encode() for i in range(total)]
             meter = CpuMeter({"payments API": lambda: processes[0].pid, "reporting worker": lambda: processes[1].pid,
-                              "postgresql": lambda: int((data / "pgdata" / "postmaster.pid").read_text().split()[0]),
-                              "kafka broker": lambda: int((KAFKA_DATA / "broker.pid").read_text().split()[0])},
+                              "postgresql": pid_in(data / "pgdata" / "postmaster.pid"),
+                              "kafka broker": pid_in(KAFKA_DATA / "broker.pid")},
                              with_children=frozenset({"postgresql"}))
             cpu_before = meter.read()
             elapsed, failures = await paced(f"http://127.0.0.1:{payments_port}/v1/webhooks/payments/pasarela",

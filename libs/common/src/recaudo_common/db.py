@@ -35,7 +35,7 @@ def _note_returned(dbapi_connection: Any, record: Any) -> None:
 
 def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
     """SQLAlchemy's pre-ping costs three round trips on asyncpg (BEGIN, a query, ROLLBACK: made for pgbouncer's
-    transaction mode) on every checkout, a quarter of a payment's round trips. A connection that was in use a
+    transaction mode) on every checkout, about a fifth of a payment's round trips. A connection that was in use a
     moment ago is alive as far as a ping could tell; one idle for a while (a server restart, a dropped socket)
     is asked once, outside any transaction. A connection that died within the last second fails its transaction
     like one dying during it: SQLAlchemy then invalidates the whole pool, and the caller retries."""

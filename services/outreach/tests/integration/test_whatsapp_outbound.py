@@ -18,7 +18,8 @@ import pytest
 
 from outreach.domain.whatsapp import hub_signature
 from outreach.sending.whatsapp_answers import send_answers
-from outreach.whatsapp.store import ChannelSettings, keyring_of, put_channel
+from outreach.whatsapp.store import ChannelSettings, put_channel
+from recaudo_common.personal_data import MasterKeyring
 
 from .conftest import Outreach, make_outreach, segmented
 from .fake_graph_api import FakeGraphApi, graph_error, serving
@@ -307,7 +308,7 @@ async def test_in_production_the_cloud_api_serves_its_client_and_never_sends_the
                                       json={"kind": "whatsapp_cloud", **given})
             assert answer.json()["code"] == "insecure_api_url"
             async with o.platform.db.transaction() as s:
-                await put_channel(s, keyring_of(o.settings), "banco", ChannelSettings(**given), "hook-1",
+                await put_channel(s, MasterKeyring.of_settings(o.settings), "banco", ChannelSettings(**given), "hook-1",
                                   o.clock.now)
             await o.http.put("/v1/clients/banco/templates/whatsapp/es-CO/approved", headers=o.auth, json=TEMPLATE)
             await o.deliver(await o.placed("P-W", channels=("whatsapp",)), segmented("P-W", ("whatsapp",)))

@@ -11,7 +11,6 @@ from payments.checkouts.routes import pages as checkout_pages
 from payments.checkouts.routes import router as checkouts_router
 from payments.consumers import subscriptions
 from payments.gateways.routes import router as gateways_router
-from payments.gateways.store import keyring_of
 from payments.promises.handlers import evaluate_due_promises
 from payments.reconciliation.handlers import reconcile_yesterday
 from payments.reconciliation.routes import router as reconciliation_router
@@ -20,7 +19,7 @@ from payments.write_offs.routes import router as write_offs_router
 from payments.write_offs.strategy import BATCH as WRITE_OFF_BATCH
 from payments.write_offs.strategy import write_off_due
 from recaudo_common.gate import PROVIDER_NOTIFICATIONS, BodyRule, public_form
-from recaudo_common.personal_data import Vault
+from recaudo_common.personal_data import MasterKeyring, Vault
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -48,7 +47,7 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
 
     async def reconcile_gateways() -> None:
         """Yesterday's reconciliation of every gateway account not reconciled yet (a failed one again)."""
-        await reconcile_yesterday(platform.db, settings, keyring_of(settings), now=platform.clock())
+        await reconcile_yesterday(platform.db, settings, MasterKeyring.of_settings(settings), now=platform.clock())
 
     return ServiceUnit(
         name="payments", schema="payments", migrations=MIGRATIONS, settings=settings,

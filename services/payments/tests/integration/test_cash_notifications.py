@@ -15,7 +15,8 @@ import pytest
 
 from payments.checkouts.cash import CashPayer, CashRequest, issue_voucher
 from payments.gateways.domain import payu
-from payments.gateways.store import account_of, keyring_of
+from payments.gateways.store import account_of
+from recaudo_common.personal_data import MasterKeyring
 
 from .conftest import NOW, Gateway
 from .fake_cash_gateways import FakeCashGateways, cash_gateway_apis
@@ -51,7 +52,7 @@ async def test_an_efecty_voucher_is_applied_once_when_payu_confirms_it(gateway: 
                                                                       fake: FakeCashGateways) -> None:
     hook = await configure(gateway, "payu", PAYU)
     async with gateway.platform.db.transaction() as s:
-        account = await account_of(s, keyring_of(gateway.platform.settings), "banco", "payu")
+        account = await account_of(s, MasterKeyring.of_settings(gateway.platform.settings), "banco", "payu")
     assert account is not None
     issued = await issue_voucher(account, CashRequest(
         reference="A-1", amount=Decimal("30000"), currency="COP", country="CO", description="Pago obligación A-1",

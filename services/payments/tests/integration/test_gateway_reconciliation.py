@@ -14,9 +14,9 @@ from urllib.parse import urlencode
 import pytest
 
 from payments.gateways.domain import payu
-from payments.gateways.store import keyring_of
 from payments.reconciliation.handlers import reconcile_yesterday
 from payments.settings import PaymentsSettings
+from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.runtime import make_platform
 from recaudo_common.testing import settings_for_test
 
@@ -160,7 +160,7 @@ async def test_unreachable_is_failed_and_run_again_next_period(gw: Gateway, apis
     assert "503" in report["reason"] and apis.mp_token not in report["reason"]
     # The scheduled run finds yesterday failed and runs it again; reconciled, the next pass leaves it alone.
     apis.down = False
-    run = {"db": gw.platform.db, "settings": settings, "keyring": keyring_of(settings), "now": NEXT_DAY}
+    run = {"db": gw.platform.db, "settings": settings, "keyring": MasterKeyring.of_settings(settings), "now": NEXT_DAY}
     await reconcile_yesterday(**run)  # type: ignore[arg-type]
     shown = await gw.http.get(f"/v1/clients/banco/gateways/mp/reconciliations/{DAY}", headers=gw.as_operator())
     assert (shown.json()["status"], shown.json()["approved_there"]) == ("clean", 1)

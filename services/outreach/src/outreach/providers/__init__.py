@@ -24,8 +24,9 @@ from outreach.providers.smtp import Smtp
 from outreach.providers.twilio import Twilio, twilio_signature
 from outreach.providers.whatsapp_cloud import ChannelOf, CloudChannel, WhatsAppCloud
 from outreach.settings import OutreachSettings
-from outreach.whatsapp.store import channel_of, keyring_of
+from outreach.whatsapp.store import channel_of
 from recaudo_common.db import Database
+from recaudo_common.personal_data import MasterKeyring
 
 __all__ = ["CHANNEL_NOT_CONFIGURED", "PROVIDER_COSTS", "Lookup", "Notification", "Notifying", "OneByOne",
            "OutboundMessage", "Provider", "Providers", "Receipt", "SandboxGateway", "SendError", "Sent",
@@ -86,7 +87,7 @@ class Providers:
 
 def _channels(settings: OutreachSettings) -> ChannelOf:
     """A client company's Cloud API channel with its secrets opened under the platform's master keys."""
-    keyring = keyring_of(settings)
+    keyring = MasterKeyring.of_settings(settings)
 
     async def channel(s: AsyncSession, client: str) -> CloudChannel | None:
         return await channel_of(s, keyring, client)

@@ -27,7 +27,7 @@ router = APIRouter(prefix="/v1", tags=["outreach"])
 
 
 async def get_keyring(settings: Settings) -> MasterKeyring:
-    return whatsapp.keyring_of(settings)
+    return MasterKeyring.of_settings(settings)
 
 
 Keyring = Annotated[MasterKeyring, Depends(get_keyring)]

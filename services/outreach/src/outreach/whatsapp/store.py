@@ -15,15 +15,10 @@ from outreach.domain.whatsapp import InboundMessage, Meaning
 from outreach.receipts.store import SentAttempt
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.secrets_at_rest import open_secret, seal_secret
-from recaudo_common.settings import PlatformSettings
 
 PROVIDER = "whatsapp_cloud"  # the provider name its attempts are recorded under (attempts.provider)
 SECRETS = ("access_token", "app_secret", "verify_token")
 
-
-def keyring_of(settings: PlatformSettings) -> MasterKeyring:
-    """The platform's master keys, which the channels' secrets are sealed under (RECAUDO_VAULT_MASTER_KEY)."""
-    return MasterKeyring.of_settings(settings)
 
 
 def _bound(client: str, name: str) -> str:

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from payments.api import ClientOfCaller, ClientOfOperator, Settings
 from payments.gateways import handlers
-from payments.gateways import store as gateways
 from payments.gateways.domain.notifications import UnverifiedNotification
 from payments.gateways.gateway_http import GatewayUnreachable
 from payments.gateways.schemas import (
@@ -32,7 +31,7 @@ router = APIRouter(prefix="/v1", tags=["payments"])
 
 
 async def get_keyring(settings: Settings) -> MasterKeyring:
-    return gateways.keyring_of(settings)
+    return MasterKeyring.of_settings(settings)
 
 
 Keyring = Annotated[MasterKeyring, Depends(get_keyring)]

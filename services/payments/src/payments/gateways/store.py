@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.secrets_at_rest import open_secret, seal_secret
-from recaudo_common.settings import PlatformSettings
 
 # Each kind's credentials (sealed) and plain settings, as the configuration API names them.
 SECRET_NAMES = {"wompi": ("events_secret", "integrity_secret", "private_key"),
@@ -26,10 +25,6 @@ SECRET_NAMES = {"wompi": ("events_secret", "integrity_secret", "private_key"),
 SETTING_NAMES = {"wompi": ("public_key",), "mercadopago": ("api_base_url",), "payu": ("merchant_id", "account_id"),
                  "stripe": ()}
 
-
-def keyring_of(settings: PlatformSettings) -> MasterKeyring:
-    """The platform's master keys, which the accounts' credentials are sealed under (RECAUDO_VAULT_MASTER_KEY)."""
-    return MasterKeyring.of_settings(settings)
 
 
 def _bound(client: str, name: str, credential: str) -> str:
