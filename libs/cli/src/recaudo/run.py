@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import uvloop
+
 from recaudo.services import BUILDERS, build_units, tell_ingest_who_is_served_here
 from recaudo_common.runtime import Platform, ServiceUnit, check_settings, make_platform, migrate, serve, system_clock
 from recaudo_common.settings import PlatformSettings, UnsafeProductionSettings
@@ -54,7 +56,7 @@ def refuse_unsafe(platform: Platform, units: list[ServiceUnit]) -> None:
 
 def run_until_stopped(options: RunOptions) -> None:
     try:
-        asyncio.run(_run(options))
+        uvloop.run(_run(options))  # as `recaudo serve` (cli.serve_command)
     except (KeyboardInterrupt, asyncio.CancelledError):  # stopped before it was serving: cleaned up already
         raise SystemExit(130) from None
 

@@ -274,7 +274,7 @@ async def serve(
     server: uvicorn.Server | None = None
     if port:  # a worker serves its probes and metrics too (port 0: none at all)
         config = uvicorn.Config(build_app(platform, units, with_routes=role != "worker"), host=host, port=port,
-                                log_config=None, access_log=False, lifespan="off",
+                                log_config=None, access_log=False, lifespan="off", http="httptools",
                                 limit_concurrency=platform.settings.http_max_concurrency)
         server = _Server(config)
         tasks.append(asyncio.create_task(server.serve()))
