@@ -361,18 +361,16 @@ async def test_a_template_goes_out_the_debtors_answer_and_the_trail_shows_it_all
             assert (first["channel"], first["provider"]) == ("whatsapp", "whatsapp_cloud"), first
             assert first["status"] == ("delivered" if debtor is WRITES else "replied"), first
             # The opt-out stopped the WhatsApp touches still to come; the debtor in the agent's queue keeps its
-            # three touches to come. (The payment re-segments the account that paid, which plans it anew: not
-            # asserted here. A CI run once showed the debtor who wrote re-segmented three times, which plans the
-            # touches anew, each replaced one saying so, and left four to come, not three: a finding the closing
-            # note keeps. What must hold is that their WhatsApp touches go on and none was cancelled otherwise.)
+            # touches to come, none cancelled: three, or four when segmentation decided the same treatment again
+            # after the first went out (the test's strategy and channel changes re-segment every open account,
+            # and on a loaded machine they may come after the placements): the kept plan is topped up to four.
+            # (The payment re-segments the account that paid: not asserted here.)
             if debtor is OPTS_OUT:
                 assert [(a["status"], a["cancel_reason"], a["sent_at"]) for a in later] == [
                     ("cancelled", "opted out", None)] * 3, later
             elif debtor is WRITES:
-                to_come = [(a["channel"], a["status"], a["sent_at"]) for a in later if a["status"] != "cancelled"]
-                assert len(to_come) >= 3 and set(to_come) == {("whatsapp", "scheduled", None)}, later
-                assert {a["cancel_reason"] for a in later if a["status"] == "cancelled"} <= {
-                    "replaced by treatment whatsapp_primero"}, later
+                to_come = [(a["channel"], a["status"], a["sent_at"]) for a in later]
+                assert len(to_come) in (3, 4) and set(to_come) == {("whatsapp", "scheduled", None)}, later
             histories[ref] = json.dumps(history, ensure_ascii=False)
         [opted] = [t for t in json.loads(histories[OPTS_OUT.account_ref])["trail"] if t["kind"] == "opted_out"]
         assert (opted["channel"], opted["detail"]) == ("whatsapp", {"source": "reply"}), opted

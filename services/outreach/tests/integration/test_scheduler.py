@@ -234,6 +234,43 @@ async def test_placements_and_treatments_applied_together_match_one_at_a_time(ou
     assert ("T-4", "not_planned", None, {"treatment": "digital", "reason": "no contact data on file"}) in trail
 
 
+async def test_the_same_treatment_decided_again_keeps_the_plan_and_tops_it_up(outreach: Outreach) -> None:
+    """Segmentation re-decides every open account on a strategy change, every payment and every bucket it ages
+    into: a decision that gives the treatment it has keeps the attempts to come (a new plan would cancel them and
+    restart the debtor's sequence), and the plan is topped up to four to come after the last of them."""
+    await outreach.deliver(await outreach.placed("K-1"), segmented("K-1", ("sms", "email"), cadence_days=3))
+    assert await outreach.tick() == 1
+    before = [tuple(r) for r in await outreach.sql(
+        "SELECT id, sequence, channel, scheduled_at FROM outreach.attempts WHERE account_ref = 'K-1' "
+        "AND status = 'scheduled' ORDER BY sequence")]
+    assert [(seq, channel) for _, seq, channel, _ in before] == [(2, "email"), (3, "sms"), (4, "email")]
+    outreach.clock.now += dt.timedelta(hours=2)
+    await outreach.deliver(segmented("K-1", ("sms", "email"), cadence_days=3, offer="instalments", discount=None)
+                           .model_copy(update={"trigger": "strategy_change"}))
+    after = [tuple(r) for r in await outreach.sql(
+        "SELECT id, sequence, channel, scheduled_at FROM outreach.attempts WHERE account_ref = 'K-1' "
+        "AND status = 'scheduled' ORDER BY sequence")]
+    assert after[:3] == before  # the same attempts, at the same times
+    [(_, sequence, channel, at)] = after[3:]
+    assert (sequence, channel) == (5, "sms") and at > before[-1][3]
+    assert await outreach.sql("SELECT count(*) FROM outreach.attempts WHERE account_ref = 'K-1' "
+                              "AND status = 'cancelled'") == [(0,)]
+    [(offer,)] = await outreach.sql("SELECT offer FROM outreach.treatments WHERE account_ref = 'K-1'")
+    assert offer == "instalments"  # what the messages to come say follows the decision
+    history = (await outreach.http.get("/v1/clients/banco/accounts/K-1/contacts", headers=outreach.auth)).json()
+    assert [t["kind"] for t in history["trail"]].count("cancelled") == 0
+    # The same decision once more finds four to come: nothing to add.
+    await outreach.deliver(segmented("K-1", ("sms", "email"), cadence_days=3))
+    assert await outreach.sql("SELECT count(*) FROM outreach.attempts WHERE account_ref = 'K-1'") == [(5,)]
+    # Another treatment still replaces the plan: its attempts to come are cancelled, a new sequence begins.
+    await outreach.deliver(segmented("K-1", ("email",), cadence_days=5))
+    rows = await outreach.sql("SELECT sequence, channel FROM outreach.attempts WHERE account_ref = 'K-1' "
+                              "AND status = 'scheduled' ORDER BY sequence")
+    assert [tuple(r) for r in rows] == [(1, "email"), (2, "email"), (3, "email"), (4, "email")]
+    assert await outreach.sql("SELECT count(*) FROM outreach.attempts WHERE account_ref = 'K-1' "
+                              "AND status = 'cancelled'") == [(4,)]
+
+
 async def test_while_sending_is_paused_attempts_stay_scheduled_and_go_out_when_it_resumes(outreach: Outreach) -> None:
     await outreach.deliver(await outreach.placed("A-1"))
     await outreach.deliver(segmented("A-1", ("sms",), cadence_days=3))

@@ -32,3 +32,14 @@ def test_long_ago_changes_nothing() -> None:
 def test_the_plan_starts_there_and_keeps_its_spacing() -> None:
     start = first_touch(NOW, 2, last_touch_at=NOW - DAY, last_paid_at=None)
     assert [a.at for a in plan(["sms", "email"], 2, start)] == [NOW + DAY + i * 2 * DAY for i in range(4)]
+
+
+def test_a_kept_plan_is_topped_up_to_four_to_come_numbered_and_turned_on_from_where_it_stopped() -> None:
+    # Two of four touches went out (sequences 1 and 2: sms, email) and two are to come, the last on day 9.
+    start = first_touch(NOW, 3, last_touch_at=NOW - DAY, last_paid_at=None, last_to_come_at=NOW + 9 * DAY)
+    assert start == NOW + 12 * DAY
+    topped = plan(["sms", "email"], 3, start, after_sequence=4, to_come=2)
+    assert [(a.sequence, a.channel, a.at) for a in topped] == [(5, "sms", NOW + 12 * DAY),
+                                                               (6, "email", NOW + 15 * DAY)]
+    assert plan(["sms", "email"], 3, start, after_sequence=4, to_come=4) == []
+    assert plan(["sms", "email"], 3, start, after_sequence=4, to_come=5) == []

@@ -59,8 +59,11 @@ async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datet
             trail.append(TrailEntry(p.client, p.account_ref, now, "not_planned",
                                     detail={"treatment": p.treatment, "reason": "no contact data on file"}))
         treatments[(p.client, p.account_ref)] = p.treatment
-        start = cadence.first_touch(now, p.cadence_days, last_touch_at=p.last_touch_at, last_paid_at=p.last_paid_at)
-        planned += [_in_best_slot(slots, p, d) for d in cadence.plan(reachable, p.cadence_days, start)]
+        start = cadence.first_touch(now, p.cadence_days, last_touch_at=p.last_touch_at, last_paid_at=p.last_paid_at,
+                                    last_to_come_at=p.last_to_come_at)
+        planned += [_in_best_slot(slots, p, d) for d in cadence.plan(reachable, p.cadence_days, start,
+                                                                     after_sequence=p.last_sequence,
+                                                                     to_come=p.to_come)]
     created = await planning.schedule_attempts_many(s, planned, now)
     await store.trail(s, trail + [
         TrailEntry(a.client, a.account_ref, now, "scheduled", a.attempt_id, a.channel,
@@ -129,25 +132,32 @@ async def on_segmented(event: AccountSegmented, ctx: HandlerContext) -> None:
 
 
 async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]]) -> None:
-    """A new treatment replaces the old one's attempts that have not gone out yet."""
+    """A new treatment replaces the old one's attempts that have not gone out yet; the same treatment decided
+    again keeps them, and its plan is topped up to cadence.TOUCHES to come."""
     s, now = events[0][1].session, events[0][1].now
     # A decision a payment caused may come before the payment itself: it says the debtor just paid.
     for e, ctx in events:
         if e.trigger == "payment":
             await planning.paid(s, ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at)
-    newer = await planning.save_treatments(s, [
+    plans = await planning.save_treatments(s, [
         planning.Treatment(
             client=ctx.envelope.client, account_ref=e.account_ref, plan_id=ctx.envelope.event_id, segment=e.segment,
             treatment=e.treatment, channels=tuple(e.channels), cadence_days=e.cadence_days, offer=e.offer,
             offer_discount_pct=e.offer_discount_pct, expected_net_recovery=e.expected_net_recovery,
             propensity=e.propensity, days_past_due=e.days_past_due, strategy_arm=e.strategy_arm,
             decided_at=ctx.envelope.occurred_at, correlation_id=ctx.envelope.correlation_id) for e, ctx in events])
-    changed = [(ctx.envelope.client, e.account_ref, f"replaced by treatment {e.treatment}") for e, ctx in events
-               if (ctx.envelope.client, e.account_ref) in newer]
-    cancelled = await planning.cancel_scheduled_many(s, changed)
+    replaced = [(ctx.envelope.client, e.account_ref, f"replaced by treatment {e.treatment}") for e, ctx in events
+                if plans.get((ctx.envelope.client, e.account_ref)) == ctx.envelope.event_id]
+    for e, ctx in events:
+        plan_id = plans.get((ctx.envelope.client, e.account_ref))
+        if e.trigger == "payment" and plan_id is not None and plan_id != ctx.envelope.event_id:
+            # A plan kept: what it has to come waits as the payment's own event would make it wait (a new plan
+            # starts after the payment anyway: cadence.first_touch).
+            await _defer_after_payment(s, ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at, now)
+    cancelled = await planning.cancel_scheduled_many(s, replaced)
     await store.trail(s, [TrailEntry(a.client, a.account_ref, now, "cancelled", a.attempt_id, a.channel,
                                      {"reason": "treatment changed"}) for a in cancelled])
-    await plan_ready(s, [(client, account_ref) for client, account_ref, _ in changed], now)
+    await plan_ready(s, list(plans), now)
 
 
 async def _stop(ctx: HandlerContext, account_ref: str, status: str, balance: Decimal | None = None) -> None:
@@ -181,8 +191,14 @@ async def on_payment(event: PaymentApplied | PaymentReversed | PaymentWrittenOff
     if isinstance(event, PaymentApplied) and status == "open":
         # A debtor who pays is left in peace for a cadence: what was already planned waits (cadence.first_touch).
         await planning.paid(ctx.session, client, account_ref, event.paid_at)
-        deferred = await planning.defer_scheduled(ctx.session, client, account_ref, event.paid_at)
-        await store.trail(ctx.session, [TrailEntry(client, account_ref, ctx.now, "rescheduled", a.attempt_id,
-                                                   a.channel, {"reason": "payment received",
-                                                               "scheduled_at": a.scheduled_at.isoformat()})
-                                        for a in deferred])
+        await _defer_after_payment(ctx.session, client, account_ref, event.paid_at, ctx.now)
+
+
+async def _defer_after_payment(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime,
+                               now: dt.datetime) -> None:
+    """The account's attempts to come moved past one spacing after the payment (planning.defer_scheduled: at most
+    once for one payment, whichever of it and the decision it caused comes first), with the trail's word."""
+    deferred = await planning.defer_scheduled(s, client, account_ref, paid_at)
+    await store.trail(s, [TrailEntry(client, account_ref, now, "rescheduled", a.attempt_id, a.channel,
+                                     {"reason": "payment received", "scheduled_at": a.scheduled_at.isoformat()})
+                          for a in deferred])

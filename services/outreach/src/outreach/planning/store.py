@@ -77,6 +77,11 @@ class PlanToMake:
     # The plan keeps the rhythm (cadence.first_touch): the last message that went out and the last payment.
     last_touch_at: dt.datetime | None = None
     last_paid_at: dt.datetime | None = None
+    # A plan kept by a decision that gave the same treatment again (save_treatments): its attempts still to come
+    # (how many, and when the last of them is due) and the last sequence it numbered; a new plan has none.
+    to_come: int = 0
+    last_to_come_at: dt.datetime | None = None
+    last_sequence: int = 0
     # What the debtor (or an operator) withdrew at this client company, on any of the debtor's accounts: the
     # channels opted out of, and whether the debtor is on the do-not-contact list (every channel).
     opted_out: tuple[str, ...] = ()
@@ -216,9 +221,17 @@ async def status_of(s: AsyncSession, client: str, account_ref: str) -> str | Non
     return None if status is None else str(status)
 
 
-async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> set[tuple[str, str]]:
-    """Many accounts' treatments (at most one per account) in one round trip; the (client, account_ref) whose
-    decision was newer than the one kept."""
+# A decision that gives the account the treatment it has (same segment, treatment, channels and cadence) keeps
+# the plan that carries it out: its attempts to come stay as they are (a new plan would restart the debtor's
+# sequence and cancel and write them again on every payment, aging run or strategy change).
+SAME_PLAN = """t.segment = excluded.segment AND t.treatment = excluded.treatment AND t.channels = excluded.channels
+               AND t.cadence_days IS NOT DISTINCT FROM excluded.cadence_days"""
+
+
+async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> dict[tuple[str, str], uuid.UUID]:
+    """Many accounts' treatments (at most one per account) in one round trip; for each (client, account_ref) whose
+    decision was newer than the one kept, the plan that now carries it out: the decision's own (`plan_id`: a new
+    plan), or the kept one's when the treatment is the same (SAME_PLAN). Either is left to plan (plan_pending)."""
     source, params = unnest_rows(
         {"client": "text", "account_ref": "text", "plan_id": "uuid", "segment": "text", "treatment": "text",
          "channels": "text[]", "cadence_days": "int", "offer": "text", "offer_discount_pct": "numeric",
@@ -235,15 +248,17 @@ async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> set[t
                    offer_discount_pct, expected_net_recovery, propensity, days_past_due, strategy_arm, decided_at,
                    false, correlation_id
             FROM {source}
-            ON CONFLICT (client_slug, account_ref) DO UPDATE SET plan_id = excluded.plan_id,
+            ON CONFLICT (client_slug, account_ref) DO UPDATE SET
+                plan_id = CASE WHEN {SAME_PLAN} THEN t.plan_id ELSE excluded.plan_id END,
+                correlation_id = CASE WHEN {SAME_PLAN} THEN t.correlation_id ELSE excluded.correlation_id END,
                 segment = excluded.segment, treatment = excluded.treatment, channels = excluded.channels,
                 cadence_days = excluded.cadence_days, offer = excluded.offer,
                 offer_discount_pct = excluded.offer_discount_pct,
                 expected_net_recovery = excluded.expected_net_recovery, propensity = excluded.propensity,
                 days_past_due = excluded.days_past_due, strategy_arm = excluded.strategy_arm,
-                decided_at = excluded.decided_at, planned = false, correlation_id = excluded.correlation_id
-            WHERE t.decided_at <= excluded.decided_at RETURNING client_slug, account_ref"""), params)
-    return {(row[0], row[1]) for row in result}
+                decided_at = excluded.decided_at, planned = false
+            WHERE t.decided_at <= excluded.decided_at RETURNING client_slug, account_ref, plan_id"""), params)
+    return {(row[0], row[1]): row[2] for row in result}
 
 
 async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[PlanToMake]:
@@ -268,8 +283,15 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
                   (SELECT max(a.sent_at) FROM outreach.attempts a
                    WHERE a.client_slug = acc.client_slug AND a.account_ref = acc.account_ref
                      AND a.status IN ('sent', 'delivered', 'replied', 'unknown')) AS last_touch_at,
-                  lp.paid_at AS last_paid_at, {WITHDRAWN_COLUMNS}
+                  lp.paid_at AS last_paid_at, kept.to_come, kept.last_to_come_at, kept.last_sequence,
+                  {WITHDRAWN_COLUMNS}
            FROM planned JOIN outreach.accounts acc USING (client_slug, account_ref)
+           -- a kept plan's attempts (a new plan has none yet): by the (plan_id, sequence) key
+           CROSS JOIN LATERAL (
+               SELECT count(*) FILTER (WHERE a.status = 'scheduled') AS to_come,
+                      max(a.scheduled_at) FILTER (WHERE a.status = 'scheduled') AS last_to_come_at,
+                      coalesce(max(a.sequence), 0) AS last_sequence
+               FROM outreach.attempts a WHERE a.plan_id = planned.plan_id) kept
            LEFT JOIN outreach.account_status st USING (client_slug, account_ref)
            LEFT JOIN outreach.last_payments lp USING (client_slug, account_ref)
            LEFT JOIN outreach.clients c ON c.slug = acc.client_slug
@@ -277,7 +299,8 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
     return [PlanToMake(r.client_slug, r.account_ref, r.t_plan_id, r.t_treatment, tuple(r.t_channels or ()),
                        r.t_cadence_days, r.status, tuple(r.phones or ()), r.email, r.address, r.t_segment,
                        r.client_country, None if r.client_zone is None else str(r.client_zone), r.region,
-                       r.client_rules, r.last_touch_at, r.last_paid_at, tuple(r.opted_out), r.do_not_contact)
+                       r.client_rules, r.last_touch_at, r.last_paid_at, r.to_come, r.last_to_come_at, r.last_sequence,
+                       tuple(r.opted_out), r.do_not_contact)
             for r in rows]
 
 
