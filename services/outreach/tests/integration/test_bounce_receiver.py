@@ -150,6 +150,9 @@ async def test_a_bounce_fails_the_attempt_and_the_dead_address_is_never_used_aga
     assert await o.sql("SELECT email FROM outreach.accounts WHERE account_ref = 'B-1'") == [(None,)]
     await o.deliver(segmented("B-1", ("email",)))
     assert ("email", "scheduled") not in await o.attempts("B-1")
+    # The same treatment keeps its plan (planning.store.SAME_PLAN), whose e-mails to come are cancelled, saying why.
+    assert await o.sql("SELECT DISTINCT cancel_reason FROM outreach.attempts WHERE account_ref = 'B-1' "
+                       "AND status = 'cancelled'") == [("no contact data on file",)]
 
 
 async def test_delayed_transient_and_foreign_reports_change_only_what_they_say(

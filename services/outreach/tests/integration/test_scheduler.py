@@ -245,7 +245,7 @@ async def test_the_same_treatment_decided_again_keeps_the_plan_and_tops_it_up(ou
         "AND status = 'scheduled' ORDER BY sequence")]
     assert [(seq, channel) for _, seq, channel, _ in before] == [(2, "email"), (3, "sms"), (4, "email")]
     outreach.clock.now += dt.timedelta(hours=2)
-    await outreach.deliver(segmented("K-1", ("sms", "email"), cadence_days=3, offer="instalments", discount=None)
+    await outreach.deliver(segmented("K-1", ("sms", "email"), cadence_days=3, offer="instalment_plan", discount=None)
                            .model_copy(update={"trigger": "strategy_change"}))
     after = [tuple(r) for r in await outreach.sql(
         "SELECT id, sequence, channel, scheduled_at FROM outreach.attempts WHERE account_ref = 'K-1' "
@@ -256,7 +256,7 @@ async def test_the_same_treatment_decided_again_keeps_the_plan_and_tops_it_up(ou
     assert await outreach.sql("SELECT count(*) FROM outreach.attempts WHERE account_ref = 'K-1' "
                               "AND status = 'cancelled'") == [(0,)]
     [(offer,)] = await outreach.sql("SELECT offer FROM outreach.treatments WHERE account_ref = 'K-1'")
-    assert offer == "instalments"  # what the messages to come say follows the decision
+    assert offer == "instalment_plan"  # what the messages to come say follows the decision
     history = (await outreach.http.get("/v1/clients/banco/accounts/K-1/contacts", headers=outreach.auth)).json()
     assert [t["kind"] for t in history["trail"]].count("cancelled") == 0
     # The same decision once more finds four to come: nothing to add.

@@ -5,6 +5,7 @@ it off, a write-off) stops the attempts not sent yet."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +42,7 @@ async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datet
     are known here; set-based, a few statements for any number of accounts."""
     trail: list[TrailEntry] = []
     planned: list[planning.Planned] = []
+    unreachable: list[tuple[uuid.UUID, str]] = []
     treatments: dict[tuple[str, str], str] = {}
     pending = await planning.plan_pending(s, keys)
     slots = await Slots.read(s, {(p.client, p.segment) for p in pending})
@@ -59,11 +61,21 @@ async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datet
             trail.append(TrailEntry(p.client, p.account_ref, now, "not_planned",
                                     detail={"treatment": p.treatment, "reason": "no contact data on file"}))
         treatments[(p.client, p.account_ref)] = p.treatment
+        # A kept plan's attempts to come on a channel withdrawn or without a contact point since go, as a new
+        # plan would leave them out; the others stay as they are, and the plan is topped up after them.
+        withdrawn = "do not contact" if p.do_not_contact else "opted out"
+        unreachable += [(a.attempt_id, withdrawn if a.channel not in allowed else "no contact data on file")
+                        for a in p.to_come if a.channel not in reachable]
+        to_come = [a for a in p.to_come if a.channel in reachable]
         start = cadence.first_touch(now, p.cadence_days, last_touch_at=p.last_touch_at, last_paid_at=p.last_paid_at,
-                                    last_to_come_at=p.last_to_come_at)
+                                    last_to_come_at=max((a.at for a in to_come), default=None))
         planned += [_in_best_slot(slots, p, d) for d in cadence.plan(reachable, p.cadence_days, start,
                                                                      after_sequence=p.last_sequence,
-                                                                     to_come=p.to_come)]
+                                                                     to_come=len(to_come))]
+    cancelled = await planning.cancel_attempts(s, unreachable)
+    reasons = dict(unreachable)
+    trail += [TrailEntry(a.client, a.account_ref, now, "cancelled", a.attempt_id, a.channel,
+                         {"reason": reasons[a.attempt_id]}) for a in cancelled]
     created = await planning.schedule_attempts_many(s, planned, now)
     await store.trail(s, trail + [
         TrailEntry(a.client, a.account_ref, now, "scheduled", a.attempt_id, a.channel,
@@ -135,7 +147,9 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
     """A new treatment replaces the old one's attempts that have not gone out yet; the same treatment decided
     again keeps them, and its plan is topped up to cadence.TOUCHES to come."""
     s, now = events[0][1].session, events[0][1].now
-    # A decision a payment caused may come before the payment itself: it says the debtor just paid.
+    # A decision a payment caused may come before the payment itself: it says the debtor just paid, so a new
+    # plan starts one spacing after it (cadence.first_touch). A kept plan's attempts stay where they are until the
+    # payment's own event defers them by its time (on_payment): its touches to come are no sooner than they were.
     for e, ctx in events:
         if e.trigger == "payment":
             await planning.paid(s, ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at)
@@ -148,12 +162,6 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
             decided_at=ctx.envelope.occurred_at, correlation_id=ctx.envelope.correlation_id) for e, ctx in events])
     replaced = [(ctx.envelope.client, e.account_ref, f"replaced by treatment {e.treatment}") for e, ctx in events
                 if plans.get((ctx.envelope.client, e.account_ref)) == ctx.envelope.event_id]
-    for e, ctx in events:
-        plan_id = plans.get((ctx.envelope.client, e.account_ref))
-        if e.trigger == "payment" and plan_id is not None and plan_id != ctx.envelope.event_id:
-            # A plan kept: what it has to come waits as the payment's own event would make it wait (a new plan
-            # starts after the payment anyway: cadence.first_touch).
-            await _defer_after_payment(s, ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at, now)
     cancelled = await planning.cancel_scheduled_many(s, replaced)
     await store.trail(s, [TrailEntry(a.client, a.account_ref, now, "cancelled", a.attempt_id, a.channel,
                                      {"reason": "treatment changed"}) for a in cancelled])
@@ -191,14 +199,8 @@ async def on_payment(event: PaymentApplied | PaymentReversed | PaymentWrittenOff
     if isinstance(event, PaymentApplied) and status == "open":
         # A debtor who pays is left in peace for a cadence: what was already planned waits (cadence.first_touch).
         await planning.paid(ctx.session, client, account_ref, event.paid_at)
-        await _defer_after_payment(ctx.session, client, account_ref, event.paid_at, ctx.now)
-
-
-async def _defer_after_payment(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime,
-                               now: dt.datetime) -> None:
-    """The account's attempts to come moved past one spacing after the payment (planning.defer_scheduled: at most
-    once for one payment, whichever of it and the decision it caused comes first), with the trail's word."""
-    deferred = await planning.defer_scheduled(s, client, account_ref, paid_at)
-    await store.trail(s, [TrailEntry(client, account_ref, now, "rescheduled", a.attempt_id, a.channel,
-                                     {"reason": "payment received", "scheduled_at": a.scheduled_at.isoformat()})
-                          for a in deferred])
+        deferred = await planning.defer_scheduled(ctx.session, client, account_ref, event.paid_at)
+        await store.trail(ctx.session, [TrailEntry(client, account_ref, ctx.now, "rescheduled", a.attempt_id,
+                                                   a.channel, {"reason": "payment received",
+                                                               "scheduled_at": a.scheduled_at.isoformat()})
+                                        for a in deferred])

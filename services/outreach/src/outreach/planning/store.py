@@ -54,6 +54,15 @@ class Treatment:
 
 
 @dataclass(frozen=True)
+class ToCome:
+    """A kept plan's attempt still scheduled."""
+
+    attempt_id: uuid.UUID
+    channel: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
 class PlanToMake:
     """A treatment not planned yet whose account is known here, with what planning needs of the account."""
 
@@ -77,10 +86,9 @@ class PlanToMake:
     # The plan keeps the rhythm (cadence.first_touch): the last message that went out and the last payment.
     last_touch_at: dt.datetime | None = None
     last_paid_at: dt.datetime | None = None
-    # A plan kept by a decision that gave the same treatment again (save_treatments): its attempts still to come
-    # (how many, and when the last of them is due) and the last sequence it numbered; a new plan has none.
-    to_come: int = 0
-    last_to_come_at: dt.datetime | None = None
+    # A plan kept by a decision that gave the same treatment again (save_treatments): its attempts still to come,
+    # in order, and the last sequence it numbered; a new plan has none.
+    to_come: tuple[ToCome, ...] = ()
     last_sequence: int = 0
     # What the debtor (or an operator) withdrew at this client company, on any of the debtor's accounts: the
     # channels opted out of, and whether the debtor is on the do-not-contact list (every channel).
@@ -283,13 +291,14 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
                   (SELECT max(a.sent_at) FROM outreach.attempts a
                    WHERE a.client_slug = acc.client_slug AND a.account_ref = acc.account_ref
                      AND a.status IN ('sent', 'delivered', 'replied', 'unknown')) AS last_touch_at,
-                  lp.paid_at AS last_paid_at, kept.to_come, kept.last_to_come_at, kept.last_sequence,
-                  {WITHDRAWN_COLUMNS}
+                  lp.paid_at AS last_paid_at, kept.ids, kept.channels AS to_come_channels, kept.ats,
+                  kept.last_sequence, {WITHDRAWN_COLUMNS}
            FROM planned JOIN outreach.accounts acc USING (client_slug, account_ref)
            -- a kept plan's attempts (a new plan has none yet): by the (plan_id, sequence) key
            CROSS JOIN LATERAL (
-               SELECT count(*) FILTER (WHERE a.status = 'scheduled') AS to_come,
-                      max(a.scheduled_at) FILTER (WHERE a.status = 'scheduled') AS last_to_come_at,
+               SELECT array_agg(a.id ORDER BY a.sequence) FILTER (WHERE a.status = 'scheduled') AS ids,
+                      array_agg(a.channel ORDER BY a.sequence) FILTER (WHERE a.status = 'scheduled') AS channels,
+                      array_agg(a.scheduled_at ORDER BY a.sequence) FILTER (WHERE a.status = 'scheduled') AS ats,
                       coalesce(max(a.sequence), 0) AS last_sequence
                FROM outreach.attempts a WHERE a.plan_id = planned.plan_id) kept
            LEFT JOIN outreach.account_status st USING (client_slug, account_ref)
@@ -299,7 +308,8 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
     return [PlanToMake(r.client_slug, r.account_ref, r.t_plan_id, r.t_treatment, tuple(r.t_channels or ()),
                        r.t_cadence_days, r.status, tuple(r.phones or ()), r.email, r.address, r.t_segment,
                        r.client_country, None if r.client_zone is None else str(r.client_zone), r.region,
-                       r.client_rules, r.last_touch_at, r.last_paid_at, r.to_come, r.last_to_come_at, r.last_sequence,
+                       r.client_rules, r.last_touch_at, r.last_paid_at,
+                       tuple(map(ToCome, r.ids or (), r.to_come_channels or (), r.ats or ())), r.last_sequence,
                        tuple(r.opted_out), r.do_not_contact)
             for r in rows]
 
@@ -327,6 +337,19 @@ async def schedule_attempts_many(s: AsyncSession, planned: list[Planned], now: d
            RETURNING client_slug, account_ref, id, channel, sequence, scheduled_at, why"""), {**params, "now": now})
     return [Scheduled(r.client_slug, r.account_ref, r.id, r.channel, r.sequence, r.scheduled_at, r.why)
             for r in result]
+
+
+async def cancel_attempts(s: AsyncSession, cancels: list[tuple[uuid.UUID, str]]) -> list[Cancelled]:
+    """These scheduled attempts (rows of attempt id and reason) cancelled, in one round trip; one a sender claimed
+    meanwhile is left to it."""
+    if not cancels:
+        return []
+    source, params = unnest_rows({"id": "uuid", "reason": "text"}, cancels, alias="k")
+    result = await s.execute(text(
+        f"""UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = k.reason FROM {source}
+            WHERE a.id = k.id AND a.status = 'scheduled'
+            RETURNING a.client_slug, a.account_ref, a.id, a.channel"""), params)
+    return [Cancelled(r.client_slug, r.account_ref, r.id, r.channel) for r in result]
 
 
 async def cancel_scheduled_many(s: AsyncSession, cancels: list[tuple[str, str, str]]) -> list[Cancelled]:
