@@ -185,6 +185,29 @@ async def test_a_lost_answer_is_confirmed_by_the_callback_that_names_its_attempt
             await o.platform.db.dispose()
 
 
+async def test_a_callback_that_beats_the_lost_answer_leaves_the_send_confirmed_not_in_doubt(database_url: str) -> None:
+    # Twilio took the message and its status callbacks reach outreach before the create's answer, which is lost
+    # (a 500): the attempt is `sent` by the callback that names it, and the sender's error must not put it in doubt.
+    fake = FakeTwilio(fail_after_create=500, eager=True)
+    async with serving(fake) as base_url:
+        o, http = await twilio_outreach(database_url, base_url)
+        fake.target = http._transport
+        try:
+            await o.deliver(await o.placed("E-1"), segmented("E-1", ("sms",)))
+            await o.tick()
+            attempt = await attempt_row(o, "E-1")
+            assert attempt["status"] == "delivered" and attempt["provider_message_id"] == fake.messages[0].sid
+            trail = await kinds(o, attempt["id"])
+            assert trail == ["scheduled", "decision", "sending", "sent", "delivered"], trail
+            o.clock.now += dt.timedelta(seconds=11)
+            assert await o.reconcile() == 0  # nothing left in doubt
+            await o.tick()
+            assert len(fake.messages) == 1
+        finally:
+            await http.aclose()
+            await o.platform.db.dispose()
+
+
 class DropsAfterData:
     """An SMTP server that reads the whole message after DATA and hangs up without answering: the message may
     or may not have been queued."""

@@ -307,6 +307,14 @@ async def take_expired(s: AsyncSession, *, now: dt.datetime, token: uuid.UUID, u
         for r in result.all()]
 
 
+async def still_claimed(s: AsyncSession, attempt_id: uuid.UUID, *, token: uuid.UUID) -> bool:
+    """Whether this claim still holds the attempt (a provider's status callback that names it confirms it `sent`
+    and ends the claim: confirm_from_callback)."""
+    found = await s.scalar(text("SELECT 1 FROM outreach.attempts WHERE id = :id AND claim_token = :token"),
+                           {"id": attempt_id, "token": token})
+    return found is not None
+
+
 async def look_again(s: AsyncSession, attempt_id: uuid.UUID, *, token: uuid.UUID) -> bool:
     m = move(Trigger.LOOK_AGAIN)
     result = await s.execute(text(
