@@ -129,6 +129,15 @@ async def test_pressing_2_puts_the_account_on_the_agent_desk(voice: Setup) -> No
     unknown = await signed_post(voice.http, gather_params(call_sid, "+573003333333", "7"),
                                 url=f"{GATHER}?attempt={attempt_id}")
     assert "Opción no válida" in unknown.text  # an unknown key: the menu again, nothing applied
+    # Segmentation decides the same treatment again (a strategy change): the plan is kept with the agent's
+    # callback, which is not one of its cadence's touches (three of four to come, topped up by one after them).
+    await o.deliver(segmented("V-3", ("voice",)))
+    rows = [tuple(r) for r in await o.sql(
+        "SELECT channel, status, sequence FROM outreach.attempts WHERE account_ref = 'V-3' ORDER BY sequence")]
+    assert [r for r in rows if r[0] == "agent"] == [("agent", "scheduled", 1001)]
+    assert [r for r in rows if r[0] == "voice"] == [
+        ("voice", "replied", 1), ("voice", "scheduled", 2), ("voice", "scheduled", 3), ("voice", "scheduled", 4),
+        ("voice", "scheduled", 5)], rows
 
 
 async def test_pressing_2_with_an_agents_line_puts_the_call_through(database_url: str) -> None:

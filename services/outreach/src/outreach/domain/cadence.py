@@ -9,6 +9,9 @@ from dataclasses import dataclass
 
 TOUCHES = 4  # attempts to come: every decision of segmentation renews or tops up the plan, so four look far enough
 DEFAULT_CADENCE_DAYS = 7
+# A plan's cadence numbers its touches below this; an attempt added to a plan outside its cadence (the agent's
+# callback a debtor asked for on a call) is numbered from it, and a kept plan's top-up counts only the cadence's.
+EXTRA_SEQUENCES_FROM = 1000
 
 
 @dataclass(frozen=True)

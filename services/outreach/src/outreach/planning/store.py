@@ -294,17 +294,18 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
                   lp.paid_at AS last_paid_at, kept.ids, kept.channels AS to_come_channels, kept.ats,
                   kept.last_sequence, {WITHDRAWN_COLUMNS}
            FROM planned JOIN outreach.accounts acc USING (client_slug, account_ref)
-           -- a kept plan's attempts (a new plan has none yet): by the (plan_id, sequence) key
+           -- a kept plan's cadence attempts (a new plan has none yet): by the (plan_id, sequence) key
            CROSS JOIN LATERAL (
                SELECT array_agg(a.id ORDER BY a.sequence) FILTER (WHERE a.status = 'scheduled') AS ids,
                       array_agg(a.channel ORDER BY a.sequence) FILTER (WHERE a.status = 'scheduled') AS channels,
                       array_agg(a.scheduled_at ORDER BY a.sequence) FILTER (WHERE a.status = 'scheduled') AS ats,
                       coalesce(max(a.sequence), 0) AS last_sequence
-               FROM outreach.attempts a WHERE a.plan_id = planned.plan_id) kept
+               FROM outreach.attempts a WHERE a.plan_id = planned.plan_id AND a.sequence < :extra) kept
            LEFT JOIN outreach.account_status st USING (client_slug, account_ref)
            LEFT JOIN outreach.last_payments lp USING (client_slug, account_ref)
            LEFT JOIN outreach.clients c ON c.slug = acc.client_slug
-           LEFT JOIN outreach.client_rules r ON r.client_slug = acc.client_slug"""), params)).all()
+           LEFT JOIN outreach.client_rules r ON r.client_slug = acc.client_slug"""),
+        {**params, "extra": cadence.EXTRA_SEQUENCES_FROM})).all()
     return [PlanToMake(r.client_slug, r.account_ref, r.t_plan_id, r.t_treatment, tuple(r.t_channels or ()),
                        r.t_cadence_days, r.status, tuple(r.phones or ()), r.email, r.address, r.t_segment,
                        r.client_country, None if r.client_zone is None else str(r.client_zone), r.region,

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
+from outreach.domain import cadence
 from outreach.messages import payment_link
 from outreach.providers.base import SendError
 from outreach.providers.twilio import Twilio
@@ -26,7 +27,6 @@ log = logging.getLogger("recaudo.outreach")
 
 CHOICES = {"1": "pay", "2": "agent"}
 # An agent callback asked for on a call takes a sequence of its plan above any the cadence gives its own.
-CALLBACK_SEQUENCE_FLOOR = 1000
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ async def _schedule_agent_callback(s: AsyncSession, attempt_id: uuid.UUID, now: 
                   'scheduled', :now, :now, a.correlation_id, 'the debtor asked for an agent on a call'
            FROM outreach.attempts a WHERE a.id = :id AND a.plan_id IS NOT NULL
            ON CONFLICT DO NOTHING RETURNING id"""), {"id": attempt_id, "now": now,
-                                                    "floor": CALLBACK_SEQUENCE_FLOOR})).first()
+                                                    "floor": cadence.EXTRA_SEQUENCES_FROM})).first()
     return row[0] if row else None
 
 
