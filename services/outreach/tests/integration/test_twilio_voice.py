@@ -138,6 +138,11 @@ async def test_pressing_2_puts_the_account_on_the_agent_desk(voice: Setup) -> No
     assert [r for r in rows if r[0] == "voice"] == [
         ("voice", "replied", 1), ("voice", "scheduled", 2), ("voice", "scheduled", 3), ("voice", "scheduled", 4),
         ("voice", "scheduled", 5)], rows
+    # Another treatment replaces the plan's touches to come, not the callback the debtor asked for.
+    await o.deliver(segmented("V-3", ("sms",)))
+    rows = [tuple(r) for r in await o.sql(
+        "SELECT channel, status FROM outreach.attempts WHERE account_ref = 'V-3' AND status = 'scheduled'")]
+    assert sorted(rows) == [("agent", "scheduled")] + [("sms", "scheduled")] * 4, rows
 
 
 async def test_pressing_2_with_an_agents_line_puts_the_call_through(database_url: str) -> None:

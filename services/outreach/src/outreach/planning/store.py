@@ -374,12 +374,15 @@ async def cancel_scheduled_many(s: AsyncSession, cancels: list[tuple[str, str, s
             f"""UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = :reason
                 WHERE a.id = ANY(ARRAY(
                     SELECT x.id FROM {source} CROSS JOIN LATERAL (
-                        SELECT id, status, confirmation FROM outreach.attempts x
+                        SELECT id, status, confirmation, sequence FROM outreach.attempts x
                         WHERE x.client_slug = k.client_slug AND x.account_ref = k.account_ref OFFSET 0) x
-                    WHERE x.status = 'scheduled' AND x.confirmation IS NULL))
+                    WHERE x.status = 'scheduled' AND x.confirmation IS NULL
+                      -- the agent's callback a debtor asked for is theirs, not the treatment's: it stays
+                      AND x.sequence < :extra))
                   -- checked again on the row as it is when updated: a sender may have claimed it meanwhile
                   AND a.status = 'scheduled'
                   AND a.confirmation IS NULL  -- a new treatment replaces collection messages, not confirmations
-                RETURNING a.client_slug, a.account_ref, a.id, a.channel"""), {**params, "reason": reason})
+                RETURNING a.client_slug, a.account_ref, a.id, a.channel"""),
+            {**params, "reason": reason, "extra": cadence.EXTRA_SEQUENCES_FROM})
         cancelled += [Cancelled(r.client_slug, r.account_ref, r.id, r.channel) for r in result]
     return cancelled
