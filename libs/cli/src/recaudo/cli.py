@@ -36,7 +36,8 @@ def _refused_connection(exc: BaseException) -> BaseException | None:
     while seen is not None:
         if isinstance(seen, (ConnectionRefusedError, httpx.ConnectError)):
             return seen
-        if isinstance(seen, OSError) and "Connect call failed" in str(seen):  # asyncio's, for several addresses
+        # for several addresses, one OSError: asyncio says "Connect call failed", uvloop "Connection refused"
+        if isinstance(seen, OSError) and ("Connect call failed" in str(seen) or "Connection refused" in str(seen)):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None

@@ -51,8 +51,12 @@ async def test_the_decision_a_payment_causes_does_not_message_the_debtor_who_jus
     assert await outreach.tick() == 0  # still in peace two days later
     [(n,)] = await outreach.sql("SELECT count(*) FROM outreach.sandbox_messages")
     assert n == 1
-    outreach.clock.now = paid_at + 3 * DAY + dt.timedelta(hours=1)
-    assert await outreach.tick() == 1  # the cadence goes on after it
+    # The cadence goes on after it: the plan (the same treatment, kept) moved by whole days, keeping its hour, so
+    # its next touch is one spacing after the payment or, the decision a moment after it, a day more.
+    due = await first_due(outreach, "A-1")
+    assert paid_at + 3 * DAY <= due <= paid_at + 4 * DAY
+    outreach.clock.now = due + dt.timedelta(minutes=1)
+    assert await outreach.tick() == 1
 
 
 async def test_a_payment_defers_what_was_already_planned_keeping_its_spacing(outreach: Outreach) -> None:

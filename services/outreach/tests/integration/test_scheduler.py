@@ -197,7 +197,8 @@ async def test_placements_and_treatments_applied_together_match_one_at_a_time(ou
         return [segmented("T-1", ("sms", "email")), paid, *placements,
                 await outreach.placed("T-4", phones=(), email=None, client=client),
                 segmented("T-2", ("sms",), cadence_days=2),
-                segmented("T-3"), segmented("T-4"), segmented("T-2", ("email",), cadence_days=5)]
+                segmented("T-3"), segmented("T-4"), segmented("T-2", ("email",), cadence_days=5),
+                segmented("T-1", ("sms", "email"), offer="instalment_plan")]  # the same treatment: kept
 
     async def messages(client: str) -> list[Message]:
         return [Message(f"t.{e.family}", e.key(client), e.envelope(
@@ -230,6 +231,8 @@ async def test_placements_and_treatments_applied_together_match_one_at_a_time(ou
     assert [t[0] for t in treatments] == ["T-1", "T-2", "T-3", "T-4"]
     t2 = [a for a in attempts if a[0] == "T-2"]
     assert {(a[1], a[3]) for a in t2} == {("sms", "cancelled"), ("email", "scheduled")}  # the second plan won
+    assert [(a[1], a[2], a[3]) for a in attempts if a[0] == "T-1"] == [
+        ("sms", 1, "scheduled"), ("email", 2, "scheduled"), ("sms", 3, "scheduled"), ("email", 4, "scheduled")]
     assert [a for a in attempts if a[0] in ("T-3", "T-4")] == []  # paid; nothing to reach the debtor on
     assert ("T-4", "not_planned", None, {"treatment": "digital", "reason": "no contact data on file"}) in trail
 

@@ -5,14 +5,17 @@ call's status callbacks (CallStatus) applied as outcomes; every callback signatu
 
 import base64
 import datetime as dt
+import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from outreach.providers import twilio_signature
+from recaudo_common.events import PaymentApplied
 
 from .conftest import make_outreach, segmented
 from .fake_twilio import FakeTwilio, serving
@@ -138,11 +141,24 @@ async def test_pressing_2_puts_the_account_on_the_agent_desk(voice: Setup) -> No
     assert [r for r in rows if r[0] == "voice"] == [
         ("voice", "replied", 1), ("voice", "scheduled", 2), ("voice", "scheduled", 3), ("voice", "scheduled", 4),
         ("voice", "scheduled", 5)], rows
+    # A payment leaves the debtor in peace for a cadence, but the callback they asked for is not collection: it
+    # keeps its time.
+    [(callback_at,)] = await o.sql("SELECT scheduled_at FROM outreach.attempts WHERE account_ref = 'V-3' "
+                                   "AND channel = 'agent'")
+    await o.deliver(PaymentApplied(payment_id=uuid.uuid4(), account_ref="V-3", amount=Decimal(1000), currency="COP",
+                                   paid_at=o.clock.now, source="gateway", new_balance=Decimal(100000),
+                                   account_status="open"))
+    assert await o.sql("SELECT scheduled_at FROM outreach.attempts WHERE account_ref = 'V-3' "
+                       "AND channel = 'agent'") == [(callback_at,)]
     # Another treatment replaces the plan's touches to come, not the callback the debtor asked for.
     await o.deliver(segmented("V-3", ("sms",)))
     rows = [tuple(r) for r in await o.sql(
         "SELECT channel, status FROM outreach.attempts WHERE account_ref = 'V-3' AND status = 'scheduled'")]
     assert sorted(rows) == [("agent", "scheduled")] + [("sms", "scheduled")] * 4, rows
+    # An account no longer to be worked at all (do_not_pursue, no channels) loses the callback too.
+    await o.deliver(segmented("V-3", ()).model_copy(update={"treatment": "do_not_pursue"}))
+    assert await o.sql("SELECT count(*) FROM outreach.attempts WHERE account_ref = 'V-3' "
+                       "AND status = 'scheduled'") == [(0,)]
 
 
 async def test_pressing_2_with_an_agents_line_puts_the_call_through(database_url: str) -> None:

@@ -35,7 +35,8 @@ def plan(channels: list[str], cadence_days: int | None, start: dt.datetime, *, a
         return []  # do not pursue
     every = spacing(cadence_days)
     return [PlannedAttempt(after_sequence + i + 1, channels[(after_sequence + i) % len(channels)], start + i * every)
-            for i in range(max(TOUCHES - to_come, 0))]
+            for i in range(max(TOUCHES - to_come, 0))
+            if after_sequence + i + 1 < EXTRA_SEQUENCES_FROM]  # a plan that long ends (a new treatment starts anew)
 
 
 def first_touch(now: dt.datetime, cadence_days: int | None, *, last_touch_at: dt.datetime | None,

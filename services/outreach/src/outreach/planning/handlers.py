@@ -147,9 +147,7 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
     """A new treatment replaces the old one's attempts that have not gone out yet; the same treatment decided
     again keeps them, and its plan is topped up to cadence.TOUCHES to come."""
     s, now = events[0][1].session, events[0][1].now
-    # A decision a payment caused may come before the payment itself: it says the debtor just paid, so a new
-    # plan starts one spacing after it (cadence.first_touch). A kept plan's attempts stay where they are until the
-    # payment's own event defers them by its time (on_payment): its touches to come are no sooner than they were.
+    # A decision a payment caused may come before the payment itself: it says the debtor just paid.
     for e, ctx in events:
         if e.trigger == "payment":
             await planning.paid(s, ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at)
@@ -162,7 +160,16 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
             decided_at=ctx.envelope.occurred_at, correlation_id=ctx.envelope.correlation_id) for e, ctx in events])
     replaced = [(ctx.envelope.client, e.account_ref, f"replaced by treatment {e.treatment}") for e, ctx in events
                 if plans.get((ctx.envelope.client, e.account_ref)) == ctx.envelope.event_id]
-    cancelled = await planning.cancel_scheduled_many(s, replaced)
+    for e, ctx in events:
+        plan_id = plans.get((ctx.envelope.client, e.account_ref))
+        if e.trigger == "payment" and plan_id is not None and plan_id != ctx.envelope.event_id:
+            # A plan kept: its attempts to come wait one spacing after the payment, as the payment's own event
+            # would make them wait, which may come later (a new plan starts after it anyway: cadence.first_touch).
+            # Moved by whole days, keeping the hour best time chose.
+            await _defer_after_payment(s, ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at, now)
+    # An account no longer to be worked (no channels: do_not_pursue) loses the agent's callback too.
+    cancelled = await planning.cancel_scheduled_many(s, replaced, not_pursued=frozenset(
+        (ctx.envelope.client, e.account_ref) for e, ctx in events if not e.channels))
     await store.trail(s, [TrailEntry(a.client, a.account_ref, now, "cancelled", a.attempt_id, a.channel,
                                      {"reason": "treatment changed"}) for a in cancelled])
     await plan_ready(s, list(plans), now)
@@ -199,8 +206,14 @@ async def on_payment(event: PaymentApplied | PaymentReversed | PaymentWrittenOff
     if isinstance(event, PaymentApplied) and status == "open":
         # A debtor who pays is left in peace for a cadence: what was already planned waits (cadence.first_touch).
         await planning.paid(ctx.session, client, account_ref, event.paid_at)
-        deferred = await planning.defer_scheduled(ctx.session, client, account_ref, event.paid_at)
-        await store.trail(ctx.session, [TrailEntry(client, account_ref, ctx.now, "rescheduled", a.attempt_id,
-                                                   a.channel, {"reason": "payment received",
-                                                               "scheduled_at": a.scheduled_at.isoformat()})
-                                        for a in deferred])
+        await _defer_after_payment(ctx.session, client, account_ref, event.paid_at, ctx.now)
+
+
+async def _defer_after_payment(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime,
+                               now: dt.datetime) -> None:
+    """The account's attempts to come moved past one spacing after the payment (planning.defer_scheduled: once
+    for one payment, whichever of it and the decision it caused comes first), with the trail's word."""
+    deferred = await planning.defer_scheduled(s, client, account_ref, paid_at)
+    await store.trail(s, [TrailEntry(client, account_ref, now, "rescheduled", a.attempt_id, a.channel,
+                                     {"reason": "payment received", "scheduled_at": a.scheduled_at.isoformat()})
+                          for a in deferred])

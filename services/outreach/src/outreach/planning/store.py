@@ -212,12 +212,14 @@ async def defer_scheduled(s: AsyncSession, client: str, account_ref: str, paid_a
                LEFT JOIN outreach.treatments t ON t.client_slug = a.client_slug AND t.account_ref = a.account_ref
                     AND t.plan_id = a.plan_id
                WHERE a.client_slug = :c AND a.account_ref = :r AND a.status = 'scheduled'
-                 AND a.confirmation IS NULL)  -- a confirmation of a payment is not collection: it goes now
+                 AND a.confirmation IS NULL  -- a confirmation of a payment is not collection: it goes now
+                 AND a.sequence < :extra)  -- nor the agent's callback the debtor asked for
            UPDATE outreach.attempts a SET scheduled_at = a.scheduled_at + make_interval(
                days => CAST(ceil(extract(epoch FROM due.quiet_until - due.first_at) / 86400) AS integer))
            FROM due WHERE a.id = due.id AND due.first_at < due.quiet_until
            RETURNING a.client_slug, a.account_ref, a.id, a.channel, a.sequence, a.scheduled_at, a.why"""),
-        {"c": client, "r": account_ref, "paid": paid_at, "default_days": cadence.DEFAULT_CADENCE_DAYS})
+        {"c": client, "r": account_ref, "paid": paid_at, "default_days": cadence.DEFAULT_CADENCE_DAYS,
+         "extra": cadence.EXTRA_SEQUENCES_FROM})
     return [Scheduled(r.client_slug, r.account_ref, r.id, r.channel, r.sequence, r.scheduled_at, r.why)
             for r in result]
 
@@ -353,7 +355,8 @@ async def cancel_attempts(s: AsyncSession, cancels: list[tuple[uuid.UUID, str]])
     return [Cancelled(r.client_slug, r.account_ref, r.id, r.channel) for r in result]
 
 
-async def cancel_scheduled_many(s: AsyncSession, cancels: list[tuple[str, str, str]]) -> list[Cancelled]:
+async def cancel_scheduled_many(s: AsyncSession, cancels: list[tuple[str, str, str]], *,
+                                not_pursued: frozenset[tuple[str, str]] = frozenset()) -> list[Cancelled]:
     """cancel_scheduled for many accounts, one round trip per distinct reason: rows of (client, account_ref,
     reason).
 
@@ -369,7 +372,8 @@ async def cancel_scheduled_many(s: AsyncSession, cancels: list[tuple[str, str, s
         by_reason.setdefault(reason, []).append((client, account_ref))
     cancelled: list[Cancelled] = []
     for reason, keys in by_reason.items():
-        source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, keys, alias="k")
+        source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "not_pursued": "boolean"},
+                                     [(c, r, (c, r) in not_pursued) for c, r in keys], alias="k")
         result = await s.execute(text(
             f"""UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = :reason
                 WHERE a.id = ANY(ARRAY(
@@ -377,8 +381,9 @@ async def cancel_scheduled_many(s: AsyncSession, cancels: list[tuple[str, str, s
                         SELECT id, status, confirmation, sequence FROM outreach.attempts x
                         WHERE x.client_slug = k.client_slug AND x.account_ref = k.account_ref OFFSET 0) x
                     WHERE x.status = 'scheduled' AND x.confirmation IS NULL
-                      -- the agent's callback a debtor asked for is theirs, not the treatment's: it stays
-                      AND x.sequence < :extra))
+                      -- the agent's callback a debtor asked for is theirs, not the treatment's: it stays, unless
+                      -- the account is no longer to be worked at all (do_not_pursue: `not_pursued`)
+                      AND (x.sequence < :extra OR k.not_pursued)))
                   -- checked again on the row as it is when updated: a sender may have claimed it meanwhile
                   AND a.status = 'scheduled'
                   AND a.confirmation IS NULL  -- a new treatment replaces collection messages, not confirmations

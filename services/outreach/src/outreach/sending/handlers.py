@@ -335,7 +335,8 @@ async def _send_failed(s: AsyncSession, settings: OutreachSettings, claim: Claim
     SENDS.labels(item.provider, outcome.value).inc()
     if outcome is attempts.SendOutcome.AMBIGUOUS:
         if not await sending.still_claimed(s, attempt_id, token=claim.token):
-            return []  # its provider's callback beat the lost answer: the attempt is `sent`, and its trail says so
+            return []  # its provider's callback beat the lost answer (the attempt is `sent`, its trail says so), or
+            # another replica took it over when the lease expired: either way no longer this sender's to tell
         return [entry(item.client, item.account_ref, now, "send_in_doubt", attempt_id, channel,
                        reason=error.reason)]
     if outcome is attempts.SendOutcome.RETRY:

@@ -308,10 +308,11 @@ async def take_expired(s: AsyncSession, *, now: dt.datetime, token: uuid.UUID, u
 
 
 async def still_claimed(s: AsyncSession, attempt_id: uuid.UUID, *, token: uuid.UUID) -> bool:
-    """Whether this claim still holds the attempt (a provider's status callback that names it confirms it `sent`
-    and ends the claim: confirm_from_callback)."""
-    found = await s.scalar(text("SELECT 1 FROM outreach.attempts WHERE id = :id AND claim_token = :token"),
-                           {"id": attempt_id, "token": token})
+    """Whether this claim still holds the attempt, locked for the transaction so that a status callback arriving
+    now waits for it (a callback that names the attempt confirms it `sent` and ends the claim:
+    confirm_from_callback; an expired lease another replica took over ends it too)."""
+    found = await s.scalar(text("SELECT 1 FROM outreach.attempts WHERE id = :id AND claim_token = :token "
+                                "FOR UPDATE"), {"id": attempt_id, "token": token})
     return found is not None
 
 
