@@ -9,9 +9,11 @@ neither send nor confirm; two replicas reconciling the same sends take each once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +117,19 @@ async def twilio_outreach(database_url: str, base_url: str, **settings: Any) -> 
                                **TWILIO, **settings)
 
 
+@contextlib.asynccontextmanager
+async def twilio_sms(database_url: str, fake: FakeTwilio) -> AsyncIterator[Outreach]:
+    """Outreach sending SMS through `fake`, served here, whose status callbacks reach outreach's app in process."""
+    async with serving(fake) as base_url:
+        o, http = await twilio_outreach(database_url, base_url)
+        fake.target = http._transport
+        try:
+            yield o
+        finally:
+            await http.aclose()
+            await o.platform.db.dispose()
+
+
 async def test_a_send_the_provider_never_got_is_decided_again_and_not_sent_once_the_window_closed(
         database_url: str) -> None:
     fake = FakeTwilio(callbacks=False)
@@ -155,57 +170,45 @@ async def test_a_lost_answer_is_confirmed_by_the_callback_that_names_its_attempt
     # Twilio took the message but the answer is an error; its callbacks come once the sender has dealt with that
     # answer (the attempt in doubt), which is the case this test is about.
     fake = FakeTwilio(fail_after_create=500, callbacks_after=asyncio.Event())
-    async with serving(fake) as base_url:
-        o, http = await twilio_outreach(database_url, base_url)
-        fake.target = http._transport
-        try:
-            await o.deliver(await o.placed("L-1"), segmented("L-1", ("sms",)))
-            await o.tick()
-            assert fake.callbacks_after is not None
-            fake.callbacks_after.set()
+    async with twilio_sms(database_url, fake) as o:
+        await o.deliver(await o.placed("L-1"), segmented("L-1", ("sms",)))
+        await o.tick()
+        assert fake.callbacks_after is not None
+        fake.callbacks_after.set()
 
-            async def delivered() -> bool:
-                return (await attempt_row(o, "L-1"))["status"] == "delivered"
+        async def delivered() -> bool:
+            return (await attempt_row(o, "L-1"))["status"] == "delivered"
 
-            await eventually(delivered, timeout_s=20)
-            attempt = await attempt_row(o, "L-1")
-            assert attempt["provider_message_id"] == fake.messages[0].sid and len(fake.messages) == 1
-            trail = await kinds(o, attempt["id"])
-            assert trail[:2] == ["scheduled", "decision"] and "send_in_doubt" in trail and "send_retry" not in trail
-            assert trail[-2:] == ["sent", "delivered"]
-            o.clock.now += dt.timedelta(seconds=11)
-            assert await o.reconcile() == 0  # nothing left in doubt
-            await o.tick()
-            assert len(fake.messages) == 1
-            types = [r[0] for r in await o.sql("SELECT envelope->>'type' FROM outreach.outbox "
-                                               "WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready') ORDER BY id")]
-            assert types == ["contact.attempted", "contact.delivered"]
-        finally:
-            await http.aclose()
-            await o.platform.db.dispose()
+        await eventually(delivered, timeout_s=20)
+        attempt = await attempt_row(o, "L-1")
+        assert attempt["provider_message_id"] == fake.messages[0].sid and len(fake.messages) == 1
+        trail = await kinds(o, attempt["id"])
+        assert trail[:2] == ["scheduled", "decision"] and "send_in_doubt" in trail and "send_retry" not in trail
+        assert trail[-2:] == ["sent", "delivered"]
+        o.clock.now += dt.timedelta(seconds=11)
+        assert await o.reconcile() == 0  # nothing left in doubt
+        await o.tick()
+        assert len(fake.messages) == 1
+        types = [r[0] for r in await o.sql("SELECT envelope->>'type' FROM outreach.outbox "
+                                           "WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready') ORDER BY id")]
+        assert types == ["contact.attempted", "contact.delivered"]
 
 
 async def test_a_callback_that_beats_the_lost_answer_leaves_the_send_confirmed_not_in_doubt(database_url: str) -> None:
     # Twilio took the message and its status callbacks reach outreach before the create's answer, which is lost
     # (a 500): the attempt is `sent` by the callback that names it, and the sender's error must not put it in doubt.
     fake = FakeTwilio(fail_after_create=500, eager=True)
-    async with serving(fake) as base_url:
-        o, http = await twilio_outreach(database_url, base_url)
-        fake.target = http._transport
-        try:
-            await o.deliver(await o.placed("E-1"), segmented("E-1", ("sms",)))
-            await o.tick()
-            attempt = await attempt_row(o, "E-1")
-            assert attempt["status"] == "delivered" and attempt["provider_message_id"] == fake.messages[0].sid
-            trail = await kinds(o, attempt["id"])
-            assert trail == ["scheduled", "decision", "sending", "sent", "delivered"], trail
-            o.clock.now += dt.timedelta(seconds=11)
-            assert await o.reconcile() == 0  # nothing left in doubt
-            await o.tick()
-            assert len(fake.messages) == 1
-        finally:
-            await http.aclose()
-            await o.platform.db.dispose()
+    async with twilio_sms(database_url, fake) as o:
+        await o.deliver(await o.placed("E-1"), segmented("E-1", ("sms",)))
+        await o.tick()
+        attempt = await attempt_row(o, "E-1")
+        assert attempt["status"] == "delivered" and attempt["provider_message_id"] == fake.messages[0].sid
+        trail = await kinds(o, attempt["id"])
+        assert trail == ["scheduled", "decision", "sending", "sent", "delivered"], trail
+        o.clock.now += dt.timedelta(seconds=11)
+        assert await o.reconcile() == 0  # nothing left in doubt
+        await o.tick()
+        assert len(fake.messages) == 1
 
 
 class DropsAfterData:
