@@ -147,10 +147,6 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
     """A new treatment replaces the old one's attempts that have not gone out yet; the same treatment decided
     again keeps them, and its plan is topped up to cadence.TOUCHES to come."""
     s, now = events[0][1].session, events[0][1].now
-    # A decision a payment caused may come before the payment itself: it says the debtor just paid.
-    for e, ctx in events:
-        if e.trigger == "payment":
-            await planning.paid(s, ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at)
     plans = await planning.save_treatments(s, [
         planning.Treatment(
             client=ctx.envelope.client, account_ref=e.account_ref, plan_id=ctx.envelope.event_id, segment=e.segment,
@@ -160,12 +156,14 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
             decided_at=ctx.envelope.occurred_at, correlation_id=ctx.envelope.correlation_id) for e, ctx in events])
     replaced = [(ctx.envelope.client, e.account_ref, f"replaced by treatment {e.treatment}") for e, ctx in events
                 if plans.get((ctx.envelope.client, e.account_ref)) == ctx.envelope.event_id]
+    # A decision a payment caused may come before the payment itself: it says the debtor just paid. A new plan
+    # starts one spacing after it (cadence.first_touch); a kept plan's attempts to come wait as the payment's own
+    # event would make them wait (by whole days, keeping the hour best time chose).
     for e, ctx in events:
-        plan_id = plans.get((ctx.envelope.client, e.account_ref))
-        if e.trigger == "payment" and plan_id is not None and plan_id != ctx.envelope.event_id:
-            # A plan kept: its attempts to come wait one spacing after the payment, as the payment's own event
-            # would make them wait, which may come later (a new plan starts after it anyway: cadence.first_touch).
-            # Moved by whole days, keeping the hour best time chose.
+        if e.trigger != "payment":
+            continue
+        await planning.paid(s, ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at)
+        if plans.get((ctx.envelope.client, e.account_ref)) not in (None, ctx.envelope.event_id):
             await _defer_after_payment(s, ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at, now)
     # An account no longer to be worked (no channels: do_not_pursue) loses the agent's callback too.
     cancelled = await planning.cancel_scheduled_many(s, replaced, not_pursued=frozenset(

@@ -26,7 +26,6 @@ from recaudo_common.db import Database
 log = logging.getLogger("recaudo.outreach")
 
 CHOICES = {"1": "pay", "2": "agent"}
-# An agent callback asked for on a call takes a sequence of its plan above any the cadence gives its own.
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,8 @@ async def _called(s: AsyncSession, attempt_id: uuid.UUID) -> Called | None:
 
 
 async def _schedule_agent_callback(s: AsyncSession, attempt_id: uuid.UUID, now: dt.datetime) -> uuid.UUID | None:
-    """An agent attempt of the call's plan, due now: the agent desk hands it out under the contact law."""
+    """An agent attempt of the call's plan, due now: the agent desk hands it out under the contact law. It takes a
+    sequence of its plan above any the cadence gives its own touches (cadence.EXTRA_SEQUENCES_FROM)."""
     row = (await s.execute(text(
         """INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
                scheduled_at, created_at, correlation_id, why)

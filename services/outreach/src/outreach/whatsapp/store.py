@@ -20,7 +20,6 @@ PROVIDER = "whatsapp_cloud"  # the provider name its attempts are recorded under
 SECRETS = ("access_token", "app_secret", "verify_token")
 
 
-
 def _bound(client: str, name: str) -> str:
     return f"whatsapp/{client}/{name}"
 
