@@ -134,14 +134,15 @@ REVERSAL_EXAMPLES = {"requestBody": {"content": {"application/json": {"examples"
 @router.post("/clients/{slug}/payments/{payment_id}/reversal", response_model=ReversalOut,
              openapi_extra=REVERSAL_EXAMPLES)
 async def reverse_payment(slug: str, payment_id: uuid.UUID, client: ClientOfOperator, platform: PlatformDep,
-                          idempotency_key: IdempotencyKey, body: ReversalIn | None = None) -> ReversalOut:
+                          idempotency_key: IdempotencyKey, vault: VaultDep,
+                          body: ReversalIn | None = None) -> ReversalOut:
     """An operator takes a payment back, whole or in part (a chargeback, a bounced cheque): the account owes it
     again and payment.reversed tells every service; 404 for a payment the client company does not have, 409
     payment_not_applied for one in suspense, 422 for an amount past what remains. Sent again with the same
     Idempotency-Key and body, it answers what it answered and reverses nothing more; the same key with another
     body is refused (409 `idempotency_key_reused`)."""
     return await reversals.reverse_by_operator(
-        platform.db, client=client.slug, payment_id=payment_id, idempotency_key=idempotency_key,
+        platform.db, keys=vault.keyring.all, client=client.slug, payment_id=payment_id, idempotency_key=idempotency_key,
         reason=body.reason if body else None, amount=body.amount if body else None, now=platform.clock())
 
 

@@ -4,8 +4,6 @@ payment (manual, from a gateway or a bank file) is matched and booked, or waits 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import uuid
 from collections.abc import Mapping
 from contextlib import nullcontext
@@ -15,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
 from payments.debtors import debtors_of, payer_of
+from payments.domain.fingerprints import Fingerprint, fingerprint
 from payments.domain.ledger import after_payment
 from payments.domain.matching import match_payment
 from payments.domain.write_offs import recovery
@@ -122,26 +121,22 @@ async def on_account_recalled(event: AccountRecalled, ctx: HandlerContext) -> No
     await store.mark_recalled(ctx.session, ctx.envelope.client, event.account_ref, ctx.now)
 
 
-def fingerprint(content: object) -> str:
-    """The hash of a request (any JSON-able value) that tells the same request sent again from another."""
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def answer_of(outcome: PaymentOut) -> str:
     """The JSON an Idempotency-Key answers with (the fields a payment has, none of those it lacks)."""
     return outcome.model_dump_json(exclude_none=True)
 
 
-async def answered_before(s: AsyncSession, *, client: str, idempotency_key: str, request_sha: str,
+async def answered_before(s: AsyncSession, *, client: str, idempotency_key: str, request: Fingerprint,
                           now: dt.datetime) -> str | None:
     """None when this request now holds the Idempotency-Key (until its transaction ends: a concurrent one with the
     same key waits for it); else the answer (JSON) the earlier request with the same key and body was given. The
     same key with another body (or for another command: keys are one namespace per client company) is a
-    conflict."""
-    earlier = await store.claim_idempotency_key(s, client, idempotency_key, request_sha, now)
+    conflict; a key whose fingerprint tells nothing any more (erased, or under a retired master key) answers as
+    it answered."""
+    earlier = await store.claim_idempotency_key(s, client, idempotency_key, request.recorded, now)
     if earlier is None:
         return None
-    if earlier.request_sha256 != request_sha:
+    if request.same_as(earlier.request_sha256) is False:
         raise Conflict("idempotency_key_reused", "this Idempotency-Key was used with a different request body")
     assert earlier.response is not None  # the key's holder stored its answer in the transaction that took it
     return earlier.response
@@ -151,12 +146,12 @@ async def record_manual_payment(db: Database, *, vault: Vault, client: str, idem
                                 payment: ManualPaymentIn, now: dt.datetime) -> PaymentOut:
     """Applies an operator's payment once per Idempotency-Key: the same key and body answer the same;
     the same key with another body is a conflict."""
-    request_sha = fingerprint(payment.model_dump(mode="json"))
+    request = fingerprint(vault.keyring.all, payment.model_dump(mode="json"))  # may name the payer: keyed
 
     async def attempt() -> PaymentOut:
         async with db.transaction() as s:
-            earlier = await answered_before(s, client=client, idempotency_key=idempotency_key,
-                                            request_sha=request_sha, now=now)
+            earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request=request,
+                                            now=now)
             if earlier is not None:
                 return PaymentOut.model_validate_json(earlier)  # what it is now (it may have left suspense)
             copy = await get_client(s, store.SCHEMA, client)

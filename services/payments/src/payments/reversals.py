@@ -6,33 +6,37 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
+from payments.domain.fingerprints import fingerprint
 from payments.domain.reversals import ReversalRefusedError, after_reversal, reversal_amount
 from payments.domain.write_offs import unrecovery
-from payments.handlers import answered_before, fingerprint
+from payments.handlers import answered_before
 from payments.schemas import ReversalOut
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import PaymentReversedV3
 from recaudo_common.outbox import Outbox
+from recaudo_common.personal_data.keyring import MasterKey
 
 outbox = Outbox(store.SCHEMA)
 
 
-async def reverse_by_operator(db: Database, *, client: str, payment_id: uuid.UUID, idempotency_key: str,
-                              reason: str | None, amount: Decimal | None, now: dt.datetime) -> ReversalOut:
+async def reverse_by_operator(db: Database, *, keys: Sequence[MasterKey], client: str, payment_id: uuid.UUID,
+                              idempotency_key: str, reason: str | None, amount: Decimal | None,
+                              now: dt.datetime) -> ReversalOut:
     """An operator's reversal, once per Idempotency-Key (the manual payments' keys, one namespace per client
     company): sent again with the same key and body it answers what it answered and takes back nothing more;
     the same key with another payment, amount or reason is a conflict. A refused reversal stores nothing."""
-    request_sha = fingerprint({"command": "reversal", "payment_id": str(payment_id), "reason": reason,
-                               "amount": None if amount is None else str(amount.quantize(Decimal("0.01")))})
+    # Keyed like a payment's (the reason is free text about the person, erased with them).
+    request = fingerprint(keys, {"command": "reversal", "payment_id": str(payment_id), "reason": reason,
+                                 "amount": None if amount is None else str(amount.quantize(Decimal("0.01")))})
     async with db.transaction() as s:
-        earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request_sha=request_sha,
-                                        now=now)
+        earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request=request, now=now)
         if earlier is not None:
             return ReversalOut.model_validate_json(earlier)
         result = await reverse(s, client=client, payment_id=payment_id, kind="reversal", gateway=None,

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
-from payments.handlers import apply_payment, fingerprint
+from payments.domain.fingerprints import Fingerprint, fingerprint
+from payments.handlers import apply_payment
 from payments.integrity import recorded_once
 from payments.records import RejectionSample, WebhookOutcome
 from payments.reversals import reverse
@@ -20,25 +22,27 @@ from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.personal_data import Vault
+from recaudo_common.personal_data.keyring import MasterKey
 
 # What a notification says about money: a redelivery that repeats these is the same payment (a gateway may stamp
 # each delivery anew, so the times and the method are not compared); the same id saying otherwise is a conflict.
 WHAT_IT_SAYS = ("type", "client", "amount", "currency", "account_ref", "link_token", "debtor_id", "refers_to")
 
 
-def content_of(notification: WebhookIn) -> str:
-    """The fingerprint of what a notification says about money (30000.0 is 30000.00)."""
+def content_of(notification: WebhookIn, keys: Sequence[MasterKey]) -> Fingerprint:
+    """The fingerprint of what a notification says about money (30000.0 is 30000.00); keyed, since it may carry the
+    payer's id number."""
     said = notification.model_dump(mode="json", include=set(WHAT_IT_SAYS))
     if said["amount"] is not None:
         said["amount"] = str(Decimal(said["amount"]).quantize(Decimal("0.01")))
-    return fingerprint(said)
+    return fingerprint(keys, said)
 
 
 async def receive_webhook(db: Database, *, vault: Vault, gateway: str, notification: WebhookIn, now: dt.datetime,
                           link_secret: str | None = None) -> WebhookOutcome:
     """Applies a verified notification in one transaction. The unique indexes decide races between concurrent
     deliveries: the loser runs again, finds the winner's record and answers `duplicate`."""
-    content = content_of(notification)
+    content = content_of(notification, vault.keyring.all)
 
     async def attempt() -> WebhookOutcome:
         async with db.transaction() as s:
@@ -48,7 +52,7 @@ async def receive_webhook(db: Database, *, vault: Vault, gateway: str, notificat
     return await recorded_once(attempt)
 
 
-async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification: WebhookIn, content: str,
+async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification: WebhookIn, content: Fingerprint,
                    now: dt.datetime, link_secret: str | None) -> WebhookOutcome:
     n = notification
     client, external_id = n.client, n.payment_id
@@ -61,8 +65,9 @@ async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification:
         earlier_hash = None if earlier_reversal is None else earlier_reversal.content_sha256
         seen = earlier_reversal is not None
     if seen:
-        # Rows recorded before contents were hashed have none: their id alone decides, as it did then.
-        if earlier_hash not in (None, content):
+        # Rows recorded before contents were hashed have none (and an erased or retired-key one tells nothing):
+        # their id alone decides, as it did then.
+        if content.same_as(earlier_hash) is False:
             raise Conflict("gateway_id_reused", f"this gateway already sent {n.type} {external_id!r} with "
                                                 "other content; nothing was applied")
         return WebhookOutcome(status="duplicate", payment_id=external_id)
@@ -78,7 +83,7 @@ async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification:
             s, client=client, account_ref=n.account_ref, debtor_id=n.debtor_id, amount=n.amount,
             currency=n.currency, paid_at=n.paid_at, source="gateway", method=n.method, reference=n.link_token,
             now=now, vault=vault, gateway=gateway, external_id=external_id, link_secret=link_secret,
-            content_sha256=content)
+            content_sha256=content.recorded)
         return WebhookOutcome(status=applied.status, payment_id=external_id)
     original = await store.gateway_payment(s, gateway, n.refers_to) if n.refers_to else None
     if original is None or original.client_slug != client:
@@ -86,7 +91,7 @@ async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification:
                       title="Unknown payment")
     reversed_ = await reverse(s, client=client, payment_id=original.id, kind=n.type, gateway=gateway,
                               external_id=external_id, reason=None, now=now, amount=n.amount,
-                              content_sha256=content)
+                              content_sha256=content.recorded)
     return WebhookOutcome(status=reversed_.status, payment_id=external_id)
 
 

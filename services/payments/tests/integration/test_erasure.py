@@ -187,6 +187,14 @@ async def content_hashes(platform: Platform, external_id: str) -> Any:
                               {"x": external_id})
 
 
+async def key_fingerprints(platform: Platform) -> dict[str, str]:
+    """Each payment-creating Idempotency-Key's fingerprint: its form (`k1`, keyed) or `erased`."""
+    async with platform.db.transaction() as s:
+        rows = await s.execute(text("SELECT key, split_part(request_sha256, ':', 1) FROM payments.idempotency_keys "
+                                    "WHERE payment_id IS NOT NULL"))
+    return {r[0]: r[1] for r in rows}
+
+
 async def test_an_erasure_leaves_no_copy_of_the_person_and_changes_no_amount(bus_gateway: Gateway,
                                                                              payments_settings: PaymentsSettings
                                                                              ) -> None:
@@ -211,12 +219,19 @@ async def test_an_erasure_leaves_no_copy_of_the_person_and_changes_no_amount(bus
         assert await content_hashes(platform, "ana-gw-1") is None
         assert await content_hashes(platform, "bob-gw-1") is not None
         assert await money(platform) == amounts  # every balance, entry, payment and reversal as it was
-        assert (first["service"], first["debtor_ref"], first["erased_rows"]) == ("payments", str(ana), 5)
+        # Two accounts, two payments, one reversal; and the fingerprints of the two requests that created her
+        # payments (keyed, but computed over her id number): a retry under their keys still answers as it did.
+        assert (first["service"], first["debtor_ref"], first["erased_rows"]) == ("payments", str(ana), 7)
+        assert await key_fingerprints(platform) == {
+            "ana-by-id-1": "erased", "ana-manual-1": "erased", "bob-by-id-1": "k1", "bob-manual-1": "k1"}
+        retried = await bus_gateway.manual("ana-by-id-1", {"debtor_id": "1.020.304.050", "amount": "3000.00",
+                                                           "paid_at": NOW.isoformat()})
+        assert (retried.status_code, retried.json()["status"]) == (200, "unmatched"), retried.text
 
         # Asked again (reporting retrying, or a retention run): nothing left to erase, confirmed again.
         await request_erasure(platform, DebtorErasureRequested(**{**request.model_dump(), "requested_at": NOW}))
         confirmations_ = await confirmed.of(request.erasure_id, 2)
-        assert [c["erased_rows"] for c in confirmations_] == [5, 0]
+        assert [c["erased_rows"] for c in confirmations_] == [7, 0]
     again = await dump(platform)
     assert [name for name in ANA_IDENTIFIERS if name in again] == [] and BOB["name"] in again
     assert await money(platform) == amounts
@@ -268,7 +283,7 @@ async def test_an_account_placed_before_pseudonyms_trades_its_id_number_for_the_
 
 # What a backup holds of a person in payments, by table: the columns an erasure blanks.
 ERASED_COLUMNS = {"accounts": ("account_ref", "debtor_id"), "payments": ("id", "debtor_id, content_sha256"),
-                  "reversals": ("id", "reason, content_sha256")}
+                  "reversals": ("id", "reason, content_sha256"), "idempotency_keys": ("key", "request_sha256")}
 
 
 async def test_a_completed_erasure_erases_again_what_a_restored_backup_brought_back_and_publishes_nothing(
@@ -297,6 +312,7 @@ async def test_a_completed_erasure_erases_again_what_a_restored_backup_brought_b
             published = await s.scalar(text("SELECT count(*) FROM payments.outbox"))
         restored = await dump(platform)
         assert ANA["id"] in restored and "1.020.304.050" in restored
+        assert (await key_fingerprints(platform))["ana-by-id-1"] == "k1"
         # Reporting's debtor.erased, read again once the consumers' offsets are reset to the backup's time.
         async with platform.db.transaction() as s:
             await Outbox("reporting").add(s, [DebtorErased(
@@ -312,6 +328,7 @@ async def test_a_completed_erasure_erases_again_what_a_restored_backup_brought_b
     after = await dump(platform)
     assert BOB["id"] in after and BOB["name"] in after
     assert await content_hashes(platform, "ana-gw-1") is None
+    assert (await key_fingerprints(platform))["ana-by-id-1"] == "erased"
     assert await money(platform) == amounts
     async with platform.db.transaction() as s:  # no confirmation, nothing else: no one waits for it
         assert await s.scalar(text("SELECT count(*) FROM payments.outbox")) == published

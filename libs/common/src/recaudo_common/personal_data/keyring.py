@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 MASTER_KEY_BYTES = 32
 BLIND_INDEX_INFO = b"recaudo blind index v1"
+FINGERPRINT_INFO = b"recaudo request fingerprint v1"
 
 
 class UnknownMasterKey(Exception):
@@ -51,14 +52,20 @@ class MasterKey:
     id: str
     secret: bytes = field(repr=False)
     blind_index_key: bytes = field(repr=False)
+    fingerprint_key: bytes = field(repr=False)
 
     @classmethod
     def of(cls, secret: bytes) -> MasterKey:
         if len(secret) != MASTER_KEY_BYTES:
             raise MasterKeyInvalid(f"is {len(secret)} bytes; a master key is {MASTER_KEY_BYTES}")
-        # A separate key per purpose: the blind-index key never touches AES-KW, the master key never HMACs data.
-        index_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=BLIND_INDEX_INFO).derive(secret)
-        return cls(master_key_id(secret), secret, index_key)
+        # A separate key per purpose: the blind-index and fingerprint keys never touch AES-KW, the master key never
+        # HMACs data, and a request's fingerprint cannot be joined with a person's blind index.
+        return cls(master_key_id(secret), secret, blind_index_key=_derived(secret, BLIND_INDEX_INFO),
+                   fingerprint_key=_derived(secret, FINGERPRINT_INFO))
+
+
+def _derived(secret: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
 
 
 class MasterKeyring:

@@ -1,10 +1,12 @@
 """The rows of payments' tables that hold a person's data in clear, found and erased (schema `payments`).
 
 What is erased: the id number an account placed before #19 kept (accounts.debtor_id), the id number a payer gave
-(payments.debtor_id), the hashes of what a gateway said (payments' and reversals' content_sha256, computed over
-that id number, so a dictionary of id numbers would find it again) and the reasons an operator typed for a
-reversal (free text about the person's payment). What stays: amounts, dates, references, ids and the debtor's
-pseudonym, so every balance and total is unchanged."""
+(payments.debtor_id), the fingerprints of what a gateway said (payments' and reversals' content_sha256, computed
+over that id number: a row recorded before fingerprints were keyed holds a plain SHA-256, which a dictionary of id
+numbers would find it again by), the fingerprints of the operator's requests that created their payments
+(idempotency_keys' request_sha256, over the id number a payer gave: replaced by `erased`, since the key must still
+answer a retry) and the reasons an operator typed for a reversal (free text about the person's payment). What
+stays: amounts, dates, references, ids and the debtor's pseudonym, so every balance and total is unchanged."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from payments.domain.fingerprints import ERASED
+
 
 @dataclass(frozen=True)
 class Erased:
@@ -23,10 +27,11 @@ class Erased:
     accounts: int
     payments: int
     reversals: int
+    idempotency_keys: int
 
     @property
     def rows(self) -> int:
-        return self.accounts + self.payments + self.reversals
+        return self.accounts + self.payments + self.reversals + self.idempotency_keys
 
 
 async def unfound_payer_ids(s: AsyncSession, client: str) -> list[str]:
@@ -42,8 +47,9 @@ async def erase(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, account_
                 payer_ids: Sequence[str]) -> Erased:
     """Erases the person's data in clear from their accounts (by reference or pseudonym), from their payments
     (applied to or naming one of those accounts, or paid by them: found by their pseudonym or by one of
-    `payer_ids`, the numbers they gave that found no one then) and from those payments' reversals, in one
-    round trip. Only rows that still hold something are changed, so asking again changes nothing."""
+    `payer_ids`, the numbers they gave that found no one then), from those payments' reversals and from the
+    Idempotency-Keys that created them, in one round trip. Only rows that still hold something are changed, so
+    asking again changes nothing."""
     row = (await s.execute(text(
         """WITH erased_accounts AS (
                UPDATE payments.accounts SET debtor_id = NULL, debtor_ref = coalesce(debtor_ref, :ref)
@@ -62,9 +68,15 @@ async def erase(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, account_
            erased_reversals AS (
                UPDATE payments.reversals r SET reason = NULL, content_sha256 = NULL FROM theirs
                WHERE r.payment_id = theirs.id AND (r.reason IS NOT NULL OR r.content_sha256 IS NOT NULL)
+               RETURNING 1),
+           erased_keys AS (
+               UPDATE payments.idempotency_keys k SET request_sha256 = :erased FROM theirs
+               WHERE k.payment_id = theirs.id AND k.request_sha256 <> :erased
                RETURNING 1)
            SELECT (SELECT count(*) FROM erased_accounts) AS accounts,
                   (SELECT count(*) FROM erased_payments) AS payments,
-                  (SELECT count(*) FROM erased_reversals) AS reversals"""),
-        {"c": client, "ref": debtor_ref, "refs": list(account_refs), "ids": list(payer_ids)})).one()
-    return Erased(accounts=int(row.accounts), payments=int(row.payments), reversals=int(row.reversals))
+                  (SELECT count(*) FROM erased_reversals) AS reversals,
+                  (SELECT count(*) FROM erased_keys) AS idempotency_keys"""),
+        {"c": client, "ref": debtor_ref, "refs": list(account_refs), "ids": list(payer_ids), "erased": ERASED})).one()
+    return Erased(accounts=int(row.accounts), payments=int(row.payments), reversals=int(row.reversals),
+                  idempotency_keys=int(row.idempotency_keys))

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
+from payments.domain.fingerprints import fingerprint
 from payments.domain.write_offs import WriteOffRefusedError, reverse_write_off, write_off
-from payments.handlers import answered_before, fingerprint
+from payments.handlers import answered_before
 from payments.promises import store as promises
 from payments.write_offs import store as write_offs
 from payments.write_offs.schemas import WriteOffIn, WriteOffOut, WriteOffReversalOut
@@ -19,21 +21,21 @@ from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import PaymentWriteOffReversed, PaymentWrittenOff, WriteOffReason, WriteOffSource
 from recaudo_common.outbox import Outbox
+from recaudo_common.personal_data.keyring import MasterKey
 
 outbox = Outbox(store.SCHEMA)
 
 
-async def write_off_by_operator(db: Database, *, client: str, account_ref: str, idempotency_key: str,
-                                request: WriteOffIn, now: dt.datetime) -> WriteOffOut:
+async def write_off_by_operator(db: Database, *, keys: Sequence[MasterKey], client: str, account_ref: str,
+                                idempotency_key: str, request: WriteOffIn, now: dt.datetime) -> WriteOffOut:
     """Sent again with the same key and body it answers what it answered and writes off nothing more; the same
     key with another body (or another command: the keys are payments' one namespace per client company) is a
     conflict. A refused write-off stores nothing."""
     amount = None if request.amount is None else str(request.amount.quantize(Decimal("0.01")))  # 5 and 5.00 alike
-    request_sha = fingerprint({"command": "write_off", "account_ref": account_ref, "reason": request.reason,
+    asked = fingerprint(keys, {"command": "write_off", "account_ref": account_ref, "reason": request.reason,
                                "note": request.note, "amount": amount})
     async with db.transaction() as s:
-        earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request_sha=request_sha,
-                                        now=now)
+        earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request=asked, now=now)
         if earlier is not None:
             return WriteOffOut.model_validate_json(earlier)
         result = await book_write_off(s, client=client, account_ref=account_ref, reason=request.reason,
@@ -74,15 +76,14 @@ async def book_write_off(s: AsyncSession, *, client: str, account_ref: str, reas
                        account_status=after.status)
 
 
-async def reverse_by_operator(db: Database, *, client: str, account_ref: str, idempotency_key: str, reason: str,
-                              now: dt.datetime) -> WriteOffReversalOut:
+async def reverse_by_operator(db: Database, *, keys: Sequence[MasterKey], client: str, account_ref: str,
+                              idempotency_key: str, reason: str, now: dt.datetime) -> WriteOffReversalOut:
     """An operator's reversal of an account's write-off, once per Idempotency-Key: the written-off money not
     recovered is owed again (a `write_off_reversal` entry), the account open again, payment.write_off_reversed.
     A refused reversal stores nothing."""
-    request_sha = fingerprint({"command": "write_off_reversal", "account_ref": account_ref, "reason": reason})
+    asked = fingerprint(keys, {"command": "write_off_reversal", "account_ref": account_ref, "reason": reason})
     async with db.transaction() as s:
-        earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request_sha=request_sha,
-                                        now=now)
+        earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request=asked, now=now)
         if earlier is not None:
             return WriteOffReversalOut.model_validate_json(earlier)
         account = await store.lock_account(s, client, account_ref)
