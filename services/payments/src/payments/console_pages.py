@@ -34,9 +34,10 @@ SHOWN = 50
 CLIENTS_SHOWN = 500
 REFUSED_ROLE = ("Su rol no permite ver los pagos sin asignar: la cola es de los operadores, los supervisores y las "
                 "personas de la empresa cliente.")
-# Why a payment is in suspense, as the matching and the gateways' booking name it.
+# Why a payment is in suspense, as the matching, the gateways' booking and the bank files name it.
 REASONS = {
     "unknown_account_ref": "La cuenta indicada no existe",
+    "ambiguous_account_ref": "Varias cuentas coinciden con la referencia sin sus ceros a la izquierda",
     "unknown_debtor_id": "No hay deudor con ese documento",
     "debtor_has_several_open_accounts": "El deudor tiene varias cuentas abiertas",
     "no_reference": "Llegó sin referencia",

@@ -171,6 +171,22 @@ async def record_manual_payment(db: Database, *, vault: Vault, client: str, idem
     return await recorded_once(attempt)
 
 
+async def hold_in_suspense(s: AsyncSession, *, payment_id: uuid.UUID, client: str, amount: Decimal, currency: str,
+                           paid_at: dt.datetime, source: str, method: str | None, reference: str | None, reason: str,
+                           now: dt.datetime, gateway: str | None, external_id: str | None,
+                           debtor_id: str | None = None, claimed_account_ref: str | None = None,
+                           content_sha256: str | None = None, payer_ref: uuid.UUID | None = None) -> None:
+    """A payment booked against no balance: it waits in the suspense queue, saying why (`reason`), for an operator
+    (or a placement of the account it claims, rematch_suspense), and payment.unmatched says so."""
+    await store.insert_payment(s, payment_id=payment_id, client=client, account_ref=None, amount=amount,
+                               currency=currency, paid_at=paid_at, source=source, method=method, reference=reference,
+                               debtor_id=debtor_id, status="unmatched", unmatched_reason=reason, now=now,
+                               gateway=gateway, external_id=external_id, claimed_account_ref=claimed_account_ref,
+                               content_sha256=content_sha256, payer_ref=payer_ref)
+    await outbox.add(s, [PaymentUnmatched(payment_id=payment_id, amount=amount, currency=currency, paid_at=paid_at,
+                                          source=source, reason=reason).envelope(client=client, occurred_at=now)])
+
+
 async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None, debtor_id: str | None,
                         amount: Decimal, currency: str, paid_at: dt.datetime, source: str, method: str | None,
                         reference: str | None, now: dt.datetime, vault: Vault | None = None,
@@ -198,15 +214,12 @@ async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None
                           debtor_open_accounts=payer.open_accounts if payer is not None and known is None else [])
     payer_ref = None if payer is None else payer.debtor_ref
     if match.account_ref is None:
-        await store.insert_payment(s, payment_id=payment_id, client=client, account_ref=None, amount=amount,
-                                   currency=currency, paid_at=paid_at, source=source, method=method,
-                                   reference=reference or account_ref, debtor_id=debtor_id, status="unmatched",
-                                   unmatched_reason=match.reason, now=now, gateway=gateway, external_id=external_id,
-                                   claimed_account_ref=account_ref, content_sha256=content_sha256,
-                                   payer_ref=payer_ref)
-        await outbox.add(s, [PaymentUnmatched(payment_id=payment_id, amount=amount, currency=currency,
-                                              paid_at=paid_at, source=source, reason=match.reason,
-                                              ).envelope(client=client, occurred_at=now)])
+        assert match.reason is not None  # every payment left unmatched says why
+        await hold_in_suspense(s, payment_id=payment_id, client=client, amount=amount, currency=currency,
+                               paid_at=paid_at, source=source, method=method, reference=reference or account_ref,
+                               reason=match.reason, now=now, gateway=gateway, external_id=external_id,
+                               debtor_id=debtor_id, claimed_account_ref=account_ref, content_sha256=content_sha256,
+                               payer_ref=payer_ref)
         return PaymentOut(id=payment_id, status="unmatched", reason=match.reason, amount=amount,
                               currency=currency)
     account = known or await store.lock_account(s, client, match.account_ref)

@@ -1,6 +1,8 @@
 """Asobancaria 2001 recaudo files through the real bank-files route and PostgreSQL: told from a CSV statement by their
 first line, each payment applied once (a re-import applies nothing), an unknown reference to the suspense queue as
-the CSV import does, and a file whose control totals disagree refused whole, its reason read again later."""
+the CSV import does, an all-digit reference matched to the one account equal to it once both lose their leading
+zeros (never guessed when two are), and a file whose control totals disagree refused whole, its reason read again
+later."""
 
 from decimal import Decimal
 from typing import Any
@@ -8,6 +10,8 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+
+from recaudo_common.testing import plan_of, statements_run
 
 from .conftest import Gateway, deliver, placed
 
@@ -98,6 +102,97 @@ async def test_an_asobancaria_file_applies_each_payment_once(gateway: Gateway) -
     later = await upload(gateway, recaudo([[("A-1", 200_000)]], modifier="B"), name="RECAUDO0405B.TXT")
     assert later.json()["counts"] == {"applied": 1, "unmatched": 0, "duplicate": 0, "rejected": 0}
     assert (await gateway.balance("A-1"))[0] == Decimal("87999.50")
+
+
+async def booked_to(gateway: Gateway, reference: str) -> list[tuple[Any, ...]]:
+    """The bank-file payments of this reference: the account each was applied to (none: in suspense), the account
+    it named, its status and why it is in suspense."""
+    async with gateway.platform.db.transaction() as s:
+        return [tuple(r) for r in await s.execute(text(
+            "SELECT account_ref, claimed_account_ref, status, unmatched_reason FROM payments.payments "
+            "WHERE source = 'bank_file' AND reference = :r ORDER BY received_at, id"), {"r": reference})]
+
+
+async def test_an_account_whose_reference_begins_with_zeros_gets_its_zero_filled_payment(gateway: Gateway) -> None:
+    """The bank fills 0012345 to 48 digits like any other number; the reader drops the fill, and with it the
+    account's own zeros: the line says 12345, and 0012345 is the only account it can be."""
+    await deliver(gateway.platform, await placed(gateway.platform, "0012345", debtor_id="301"))
+    uploaded = await upload(gateway, recaudo([[("0012345", 1_800_000)]]))
+    assert uploaded.status_code == 201, uploaded.text
+    body = uploaded.json()
+    assert body["counts"] == {"applied": 1, "unmatched": 0, "duplicate": 0, "rejected": 0}
+    # The reference is what the bank sent (without its fill); the payment is the account's.
+    assert [{k: v for k, v in r.items() if k != "payment_id"} for r in body["results"]] == [
+        {"row": 3, "status": "applied", "reference": "12345", "amount": "18000.00"}]
+    assert await booked_to(gateway, "12345") == [("0012345", "0012345", "applied", None)]
+    assert await gateway.balance("0012345") == (Decimal("82000.00"), "open", Decimal("82000.00"))
+
+
+async def test_a_zero_filled_reference_two_accounts_match_is_guessed_onto_neither(gateway: Gateway) -> None:
+    """12345 and 0012345 both arrive as 000...0012345: which one the bank meant cannot be known, so the payment
+    waits in suspense for an operator, even though 12345 is equal to what the line says."""
+    await deliver(gateway.platform, await placed(gateway.platform, "12345", debtor_id="302"),
+                  await placed(gateway.platform, "0012345", debtor_id="303"))
+    body = (await upload(gateway, recaudo([[("12345", 1_800_000)]]))).json()
+    assert body["counts"] == {"applied": 0, "unmatched": 1, "duplicate": 0, "rejected": 0}
+    assert body["results"][0]["reason"] == "ambiguous_account_ref"
+    assert await booked_to(gateway, "12345") == [(None, None, "unmatched", "ambiguous_account_ref")]
+    assert (await gateway.balance("12345"))[0] == Decimal("100000.00")
+    assert (await gateway.balance("0012345"))[0] == Decimal("100000.00")
+    queue = (await gateway.http.get("/v1/clients/banco/payments/unmatched", headers=gateway.as_operator())).json()
+    [waiting] = [p for p in queue["items"] if p["reference"] == "12345"]
+    assert (waiting["amount"], waiting["account_ref_given"], waiting["reason"]) == (
+        "18000.00", None, "ambiguous_account_ref")
+    # An operator, who can ask the client company, assigns it.
+    assigned = await gateway.http.post(f"/v1/clients/banco/payments/unmatched/{waiting['id']}/assign",
+                                       json={"account_ref": "0012345"}, headers=gateway.as_operator())
+    assert assigned.json()["status"] == "applied", assigned.text
+    assert (await gateway.balance("0012345"))[0] == Decimal("82000.00")
+    assert (await gateway.balance("12345"))[0] == Decimal("100000.00")
+
+
+async def test_an_all_digit_reference_without_zeros_still_finds_its_account(gateway: Gateway) -> None:
+    """The account 12345 gets 000...0012345 as before, whatever another client company's accounts are (its own
+    0012345 makes nothing ambiguous here)."""
+    await deliver(gateway.platform, await placed(gateway.platform, "12345", debtor_id="304"))
+    async with gateway.platform.db.transaction() as s:
+        await s.execute(text(
+            "INSERT INTO payments.accounts (client_slug, account_ref, currency, balance, updated_at) "
+            "VALUES ('otro', '0012345', 'COP', 100000, now())"))
+    body = (await upload(gateway, recaudo([[("12345", 1_800_000)]]))).json()
+    assert body["counts"] == {"applied": 1, "unmatched": 0, "duplicate": 0, "rejected": 0}
+    assert await booked_to(gateway, "12345") == [("12345", "12345", "applied", None)]
+    assert (await gateway.balance("12345"))[0] == Decimal("82000.00")
+
+
+async def test_a_csv_statements_reference_is_matched_as_the_bank_wrote_it(gateway: Gateway) -> None:
+    """A CSV statement drops no zero-fill: 12345 there is account 12345 only, even beside 0012345, and names no
+    0012345 alone."""
+    await deliver(gateway.platform, await placed(gateway.platform, "12345", debtor_id="305"),
+                  await placed(gateway.platform, "0012345", debtor_id="306"),
+                  await placed(gateway.platform, "0067890", debtor_id="307"))
+    statement = b"Fecha;Referencia;Valor;Comprobante\n05/04/2026;12345;100,00;TX-1\n05/04/2026;67890;100,00;TX-2\n"
+    body = (await upload(gateway, statement, name="extracto.csv")).json()
+    assert [(r["reference"], r["status"], r.get("reason")) for r in body["results"]] == [
+        ("12345", "applied", None), ("67890", "unmatched", "unknown_account_ref")]
+    assert await booked_to(gateway, "12345") == [("12345", "12345", "applied", None)]
+
+
+async def test_the_account_of_a_zero_filled_reference_is_found_by_its_index(gateway: Gateway) -> None:
+    """One look-up per line of a file of thousands, in a client company of a million accounts: it must go by the
+    partial index of all-digit references without their zeros (migration 0022), not read every account."""
+    async with gateway.platform.db.transaction() as s:
+        await s.execute(text(
+            "INSERT INTO payments.accounts (client_slug, account_ref, currency, balance, updated_at) "
+            "SELECT 'banco', lpad(i::text, 10, '0'), 'COP', 1000, now() FROM generate_series(1, 20000) i "
+            "UNION ALL SELECT 'banco', 'T-' || i, 'COP', 1000, now() FROM generate_series(1, 5000) i"))
+    with statements_run(gateway.platform.db, "ltrim(account_ref") as seen:
+        body = (await upload(gateway, recaudo([[("777", 1_000)]]))).json()
+    assert body["counts"]["applied"] == 1
+    assert await booked_to(gateway, "777") == [("0000000777", "0000000777", "applied", None)]
+    [(statement, parameters)] = seen
+    shown = await plan_of(gateway.platform.db, statement, parameters)
+    assert '"Index Name": "payments_accounts_digits"' in shown and '"Seq Scan"' not in shown, shown
 
 
 async def test_a_file_whose_totals_disagree_is_refused_whole_and_the_reason_kept(gateway: Gateway) -> None:

@@ -80,6 +80,8 @@ def test_a_two_lot_file_with_its_totals_right_reads_into_payment_lines() -> None
     payments = [r for r in rows if isinstance(r, BankRow)]
     assert [(p.row, p.reference, p.amount) for p in payments] == [
         (3, "1055909", Decimal("18000.00")), (4, "1055907", Decimal("1500.50")), (7, "A-1", Decimal("250000.00"))]
+    # An all-digit reference lost its zero-fill, and with it any zeros of the account's own: the line says so.
+    assert [p.zero_filled for p in payments] == [True, True, False]
     # Paid on the collection date of the file header, at noon in the client company's zone, as a CSV row.
     assert {p.paid_at for p in payments} == {dt.datetime(2026, 4, 5, 12, tzinfo=ZoneInfo(BOGOTA))}
     assert all(p.paid_at.utcoffset() == dt.timedelta(hours=-5) for p in payments)

@@ -18,7 +18,7 @@ from payments.bank_files.store import BankFile, BankFileRefusal, BankRowResult
 from payments.domain.asobancaria import FORMAT as ASOBANCARIA
 from payments.domain.asobancaria import AsobancariaRefused, looks_like_asobancaria, read_asobancaria
 from payments.domain.bank_files import BankRow, RejectedRow, bank_columns, check_bank_row
-from payments.handlers import apply_payment
+from payments.handlers import apply_payment, hold_in_suspense
 from payments.integrity import recorded_once
 from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.db import Database
@@ -27,6 +27,7 @@ from recaudo_common.files import FileFormatError, csv_rows, sniff
 
 STATUSES = ("applied", "unmatched", "duplicate", "rejected")
 FORMATS = ("csv", ASOBANCARIA)
+AMBIGUOUS = "ambiguous_account_ref"  # the suspense reason of a zero-filled reference that several accounts match
 
 
 async def reconcile_bank_file(db: Database, *, client: str, content: bytes, filename: str | None,
@@ -132,7 +133,13 @@ async def _apply_csv(s: AsyncSession, *, copy: ClientCopy, content: bytes, conte
 async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | RejectedRow, fallback_id: str | None,
                       now: dt.datetime) -> BankRowResult:
     """One payment line applied at most once (a line without the bank's id: by `fallback_id`, its place in this
-    file); an unknown reference goes to the suspense queue, as every payment whose account is not found."""
+    file); an unknown reference goes to the suspense queue, as every payment whose account is not found.
+
+    A reference whose zero-fill the file's reader dropped (an all-digit Asobancaria one) names the account whose
+    all-digit reference is equal once both lose their leading zeros: 12345 is account 0012345 when that is the
+    client company's only such account. When two are (12345 and 0012345), the bank's zeros cannot tell which one
+    it meant: the payment is guessed onto neither and waits in suspense (AMBIGUOUS) until an operator assigns it.
+    A CSV statement's reference is matched as the bank wrote it: its reader dropped nothing."""
     if isinstance(line, RejectedRow):
         return BankRowResult(row=line.row, status="rejected", reason=line.reason)
     client = copy.slug
@@ -140,9 +147,24 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
     external_id = line.transaction_id or fallback_id
     if external_id is not None and await ledger.gateway_payment(s, gateway, external_id) is not None:
         return BankRowResult(row=line.row, status="duplicate", transaction_id=external_id)
-    applied = await apply_payment(s, client=client, account_ref=line.reference, debtor_id=None, amount=line.amount,
+    account_ref = line.reference
+    if line.zero_filled:
+        found = await store.accounts_by_digits(s, client, line.reference)
+        if len(found) > 1:
+            # The payment names no account, so a placement re-matching suspense (rematch_suspense) guesses none.
+            payment_id = uuid.uuid4()
+            await hold_in_suspense(s, payment_id=payment_id, client=client, amount=line.amount,
+                                   currency=copy.currency, paid_at=line.paid_at, source="bank_file",
+                                   method=line.method, reference=line.reference, reason=AMBIGUOUS, now=now,
+                                   gateway=gateway, external_id=external_id)
+            return BankRowResult(row=line.row, status="unmatched", payment_id=str(payment_id),
+                                 reference=line.reference, amount=str(line.amount), reason=AMBIGUOUS)
+        # None found: the reference as it came, so that a placement of it in flight is waited for (apply_payment).
+        account_ref = found[0] if found else line.reference
+    applied = await apply_payment(s, client=client, account_ref=account_ref, debtor_id=None, amount=line.amount,
                                   currency=copy.currency, paid_at=line.paid_at, source="bank_file",
                                   method=line.method, reference=line.reference, now=now, gateway=gateway,
                                   external_id=external_id)
     return BankRowResult(row=line.row, status=applied.status, payment_id=str(applied.id), reference=line.reference,
                          amount=str(line.amount), reason=applied.reason)
+

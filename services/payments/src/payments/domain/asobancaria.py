@@ -14,7 +14,11 @@ readers of the standard agree on, field for field:
 Where they differ we say which we follow:
 - The user's principal reference (06, positions 3-50) is an integer to micros and jesusvillalbam, text to cangulor8.
   We read text (a client company's references need not be numbers) and, as the integer readings do, drop the
-  left zero-fill of an all-digit reference: the bank's 0000...0001055909 is reference 1055909.
+  left zero-fill of an all-digit reference: the bank's 0000...0001055909 is reference 1055909. The fill cannot be
+  told from an account reference's own leading zeros, so the line says its zeros were dropped (`zero_filled`), and
+  applying it (payments/bank_files/) finds the client company's all-digit account equal to it once both lose
+  their leading zeros (1055909, or 001055909); when two accounts are, it guesses neither: the payment waits in
+  suspense for an operator.
 - The control records' counts: the bank files in micros/asobancaria count detail records only (17 details, 08 and
   09 both say 000000017), not every record; we check that.
 - Line length: those bank files end with a file control of 29 characters, the blank reserved area cut off. A line
@@ -257,7 +261,8 @@ def _pesos(cents: int) -> str:
 def _payment(values: dict[str, str], number: int, cents: int, paid_at: dt.datetime, key: str
              ) -> BankRow | RejectedRow:
     reference = values["reference"].strip()
-    if reference.isdigit():
+    zero_filled = reference.isdigit()
+    if zero_filled:
         reference = reference.lstrip("0")
     if values["return_reason"].strip(" 0"):
         return RejectedRow(number, "returned_by_bank")  # the bank gave the payment back: no money came in
@@ -265,4 +270,4 @@ def _payment(values: dict[str, str], number: int, cents: int, paid_at: dt.dateti
         return RejectedRow(number, "missing_reference")
     if cents <= 0:
         return RejectedRow(number, "invalid_amount")
-    return BankRow(number, reference, Decimal(cents).scaleb(-2), paid_at, key, METHOD)
+    return BankRow(number, reference, Decimal(cents).scaleb(-2), paid_at, key, METHOD, zero_filled=zero_filled)

@@ -55,6 +55,9 @@ class BankRow:
     paid_at: dt.datetime  # timezone-aware, in the client company's zone
     transaction_id: str | None
     method: str = "bank_transfer"
+    # All digits, read from a field the file fills with zeros on the left and the reader dropped them (an
+    # Asobancaria detail): the account's own leading zeros, if its reference has any, went with them.
+    zero_filled: bool = False
 
 
 @dataclass(frozen=True)

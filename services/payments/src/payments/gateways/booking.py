@@ -17,13 +17,12 @@ from payments.gateways.domain.notifications import GatewayPayment, GatewayRevers
 from payments.gateways.domain.payu import RefundClaim
 from payments.gateways.schemas import GatewayNotificationOut, NotificationStatus
 from payments.gateways.store import GatewayAccount
-from payments.handlers import apply_payment, outbox
+from payments.handlers import apply_payment, hold_in_suspense
 from payments.integrity import recorded_once
 from payments.reversals import reverse
 from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import NotFound
-from recaudo_common.events import PaymentUnmatched
 from recaudo_common.payment_links import read_token
 
 CENT = Decimal("0.01")
@@ -112,14 +111,9 @@ async def _apply(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, *,
                else "amount_not_in_cents" if p.amount != p.amount.quantize(CENT) else None)
     if problem is not None:
         payment_id = uuid.uuid4()
-        await ledger.insert_payment(
-            s, payment_id=payment_id, client=client, account_ref=None, amount=p.amount, currency=p.currency,
-            paid_at=paid_at, source="gateway", method=p.method, reference=p.reference, debtor_id=None,
-            status="unmatched", unmatched_reason=problem, now=now, gateway=account.ledger_key,
-            external_id=p.payment_id)
-        await outbox.add(s, [PaymentUnmatched(payment_id=payment_id, amount=p.amount, currency=p.currency,
-                                              paid_at=paid_at, source="gateway", reason=problem,
-                                              ).envelope(client=client, occurred_at=now)])
+        await hold_in_suspense(s, payment_id=payment_id, client=client, amount=p.amount, currency=p.currency,
+                               paid_at=paid_at, source="gateway", method=p.method, reference=p.reference,
+                               reason=problem, now=now, gateway=account.ledger_key, external_id=p.payment_id)
         return payment_id, "unmatched"
     by_link = read_token(p.reference, secret=link_secret, now=now, allow_expired=True) \
         if p.reference and link_secret and account_ref is None else None
@@ -166,14 +160,9 @@ async def _second_approval(s: AsyncSession, account: GatewayAccount, p: GatewayP
         # transaction_id is not signed: a replayed approval under made-up ids must not fill the queue forever.
         return GatewayNotificationOut(status="duplicate", gateway_payment_id=p.payment_id)
     paid_at = p.occurred_at or now
-    payment_id = uuid.uuid4()
-    await ledger.insert_payment(
-        s, payment_id=payment_id, client=account.client, account_ref=None, amount=p.amount, currency=p.currency,
-        paid_at=paid_at, source="gateway", method=p.method, reference=p.reference, debtor_id=None,
-        status="unmatched", unmatched_reason=DUPLICATE_REFERENCE, now=now, gateway=key, external_id=external_id)
-    await outbox.add(s, [PaymentUnmatched(payment_id=payment_id, amount=p.amount, currency=p.currency,
-                                          paid_at=paid_at, source="gateway", reason=DUPLICATE_REFERENCE,
-                                          ).envelope(client=account.client, occurred_at=now)])
+    await hold_in_suspense(s, payment_id=uuid.uuid4(), client=account.client, amount=p.amount, currency=p.currency,
+                           paid_at=paid_at, source="gateway", method=p.method, reference=p.reference,
+                           reason=DUPLICATE_REFERENCE, now=now, gateway=key, external_id=external_id)
     return GatewayNotificationOut(status="unmatched", gateway_payment_id=p.payment_id)
 
 
