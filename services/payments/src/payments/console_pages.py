@@ -43,6 +43,7 @@ REASONS = {
     "no_reference": "Llegó sin referencia",
     "currency_mismatch": "Moneda distinta a la de la empresa",
     "amount_not_in_cents": "Monto con más de dos decimales",
+    "duplicate_reference": "La pasarela aprobó otro pago con la misma referencia",
 }
 SOURCES = {"gateway": "Pasarela", "bank_file": "Archivo bancario", "manual": "Registro manual"}
 

@@ -214,7 +214,6 @@ async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None
                           debtor_open_accounts=payer.open_accounts if payer is not None and known is None else [])
     payer_ref = None if payer is None else payer.debtor_ref
     if match.account_ref is None:
-        assert match.reason is not None  # every payment left unmatched says why
         await hold_in_suspense(s, payment_id=payment_id, client=client, amount=amount, currency=currency,
                                paid_at=paid_at, source=source, method=method, reference=reference or account_ref,
                                reason=match.reason, now=now, gateway=gateway, external_id=external_id,

@@ -1,0 +1,31 @@
+"""Every reason a payment can wait in suspense for has its Spanish label on the console's suspense page: an operator
+reads why, never a code."""
+
+import itertools
+
+import pytest
+
+from payments.bank_files.handlers import AMBIGUOUS
+from payments.console_pages import REASONS
+from payments.domain.matching import match_payment
+from payments.gateways.booking import DUPLICATE_REFERENCE
+
+pytestmark = pytest.mark.unit
+
+
+def unmatched_reasons() -> set[str]:
+    """Every reason match_payment leaves a payment unmatched with, over all the kinds of input it takes."""
+    found = set()
+    for ref, known, debtor, open_accounts in itertools.product(
+            (None, "A-1"), (False, True), (None, "77"), ([], ["A-1"], ["A-1", "A-2"])):
+        match = match_payment(account_ref=ref, known_account=known, debtor_id=debtor,
+                              debtor_open_accounts=open_accounts)
+        if match.account_ref is None:
+            found.add(match.reason)
+    return found
+
+
+def test_every_suspense_reason_has_a_spanish_label() -> None:
+    reasons = unmatched_reasons() | {"currency_mismatch", "amount_not_in_cents", DUPLICATE_REFERENCE, AMBIGUOUS}
+    assert reasons - set(REASONS) == set()
+    assert len(reasons) == 8
