@@ -206,7 +206,7 @@ class ConsumerRuntime:
             return "ignored"
         for attempt in range(self.max_retries + 1):
             try:
-                async with self.db.transaction() as session:
+                async with self.db.transaction(custom_plans=True) as session:
                     return await self._apply(session, message, handler, event)
             except Exception as exc:
                 if is_transient(exc):
@@ -227,7 +227,7 @@ class ConsumerRuntime:
         """Applies a whole batch in one transaction (one commit, not one per event). None, with
         everything rolled back, when any event fails or cannot be decoded."""
         try:
-            async with self.db.transaction() as session:
+            async with self.db.transaction(custom_plans=True) as session:
                 return await self._apply_together(session, messages)
         except Exception:
             return None
