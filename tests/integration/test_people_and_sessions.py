@@ -182,8 +182,48 @@ async def test_failed_sign_ins_are_limited_per_account(console: Console) -> None
         assert (await console.sign_in("ana@agencia.co", "adivinando una vez más")).status_code == 401
     # The right password too, until the window has passed: a guesser learns nothing from it.
     limited = await console.sign_in("ana@agencia.co")
-    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    assert limited.status_code == 429 and 0 < int(limited.headers["retry-after"]) <= 15 * 60 + 1
     assert "Demasiados intentos" in limited.text
+    # Still limited just before the failures are 15 minutes old, and free once they are.
+    console.clock.now = NOW + dt.timedelta(minutes=14, seconds=59)
+    assert (await console.sign_in("ana@agencia.co")).status_code == 429
+    console.clock.now = NOW + dt.timedelta(minutes=15, seconds=1)
+    assert (await console.sign_in("ana@agencia.co")).status_code == 303
+
+
+async def test_every_replica_counts_the_same_failed_sign_ins_and_keeps_no_email_or_address(
+        console: Console, database_url: str) -> None:
+    """Two processes of the unit that mounts identity (two replicas behind one Service) on one database: a guesser
+    going round them gets the same five tries as on one."""
+    await console.user("ana@agencia.co")
+    other = make_platform(settings_for_test(database_url), pool_size=2, clock=console.clock)
+    app = build_app(other, build_units(other, ["ingest"]))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://test") as replica:
+            for i in range(5):
+                http = console.http if i % 2 == 0 else replica
+                answer = await http.post("/console/sign-in", data={"email": "ana@agencia.co", "password": f"x{i}"})
+                assert answer.status_code == 401
+            for http in (console.http, replica):
+                limited = await http.post("/console/sign-in", data={"email": "ana@agencia.co", "password": PASSWORD})
+                assert limited.status_code == 429, limited.text
+    finally:
+        await other.db.dispose()
+    async with console.platform.db.transaction() as s:
+        kept = [r[0] for r in await s.execute(text("SELECT key FROM identity.sign_in_failures"))]
+    assert len(kept) == 10  # five failures, each counted for the e-mail and for the address
+    assert not [k for k in kept if b"ana" in k or b"127.0.0.1" in k or b"testclient" in k]
+    assert {len(k) for k in kept} == {32}  # digests
+
+
+async def test_failures_past_the_window_are_pruned(console: Console) -> None:
+    for i in range(3):
+        assert (await console.sign_in(f"persona{i}@agencia.co", "adivinando")).status_code == 401
+    console.clock.now = NOW + dt.timedelta(minutes=16)
+    assert (await console.sign_in("otra@agencia.co", "adivinando")).status_code == 401
+    async with console.platform.db.transaction() as s:
+        left = await s.scalar(text("SELECT count(*) FROM identity.sign_in_failures"))
+    assert left == 2  # the three older failures' six rows pruned; the last one's two kept
 
 
 async def test_failed_sign_ins_are_limited_per_address(console: Console) -> None:

@@ -18,7 +18,7 @@ class IdentitySettings(PlatformSettings):
     # The session cookie's Secure flag: production refuses it off.
     session_cookie_secure: bool = True
     password_min_chars: int = Field(12, ge=8, le=128)
-    # Failed sign-ins one process lets through in 15 minutes, per e-mail and per address, before answering 429.
+    # Failed sign-ins let through in 15 minutes, per e-mail and per address, before answering 429 (all replicas).
     sign_in_failures_per_account: int = Field(5, ge=1)
     sign_in_failures_per_address: int = Field(20, ge=1)
     oidc_providers: tuple[OidcProvider, ...] = ()

@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 
 from recaudo_common import totp
-from recaudo_common.console.sign_in import THROTTLE_WINDOW_S, SignInThrottle
 from recaudo_common.identity_settings import IdentitySettings
 from recaudo_common.oidc_config import OidcProvider
 from recaudo_common.people import email_problem, hash_password, password_matches, password_problem
@@ -72,18 +71,6 @@ async def test_passwords_are_hashed_with_argon2id_and_checked() -> None:
     assert not await password_matches(stored, "otra frase")
     assert not await password_matches(None, "una frase larga de acceso")  # unknown: a dummy hash, still False
     assert not await password_matches("not a hash", "x")
-
-
-def test_failed_sign_ins_are_counted_per_email_and_per_address_for_fifteen_minutes() -> None:
-    now = [0.0]
-    throttle, settings = SignInThrottle(clock=lambda: now[0]), IdentitySettings()
-    for _ in range(5):
-        assert throttle.wait_s(email="a", address="1", settings=settings) == 0
-        throttle.failed(email="a", address="1")
-    assert throttle.wait_s(email="a", address="2", settings=settings) == THROTTLE_WINDOW_S
-    assert throttle.wait_s(email="b", address="1", settings=settings) == 0  # the address has 15 more
-    now[0] = THROTTLE_WINDOW_S + 1
-    assert throttle.wait_s(email="a", address="1", settings=settings) == 0
 
 
 def test_production_refuses_insecure_session_cookies_and_plain_http_providers() -> None:

@@ -18,5 +18,5 @@ BODY_RULES: list[BodyRule] = [*sign_in.BODY_RULES]
 
 
 def app_state(settings: IdentitySettings) -> dict[str, object]:
-    """The unit's identity settings, and its count of failed sign-ins (each process its own)."""
-    return {IDENTITY_SETTINGS: settings, sign_in.THROTTLE_STATE: sign_in.SignInThrottle()}
+    """The unit's identity settings."""
+    return {IDENTITY_SETTINGS: settings}

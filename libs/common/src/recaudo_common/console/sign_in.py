@@ -1,17 +1,14 @@
 """Signing in on the console with an e-mail and a password (and a TOTP code for an operator who has one), and out.
 
 Mounted by the unit that mounts identity (ingest). A failed sign-in answers the same, in as long, whether the e-mail
-is unknown, the password wrong or the person disabled; failures are limited per e-mail and per address.
+is unknown, the password wrong or the person disabled; failures are limited per e-mail and per address, counted in
+PostgreSQL so that every replica counts the same ones (sign_in_failures).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
-from collections import OrderedDict, deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import urlsplit
 
@@ -19,13 +16,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from recaudo_common import totp
-from recaudo_common.console import page
+from recaudo_common.console import page, sign_in_failures
+from recaudo_common.console.sign_in_failures import Limit, digest
 from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep, from_app_state
 from recaudo_common.errors import ProblemError
 from recaudo_common.gate import public_form
 from recaudo_common.identity_settings import IDENTITY_SETTINGS, IdentitySettings
 from recaudo_common.people import UserStore, normal_email, open_totp, password_matches
+from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.runtime import Platform
 from recaudo_common.sessions import (
     CSRF_FIELD,
@@ -39,52 +38,16 @@ from recaudo_common.sessions import (
 router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
 # The sign-in form is posted without a session, and sign-out answers even when the session has ended: both small.
 BODY_RULES = [public_form(r"/console/sign-(in|out)")]
-THROTTLE_STATE = "sign_in_throttle"
-THROTTLE_WINDOW_S = 15 * 60
-MAX_THROTTLED = 100_000  # e-mails and addresses remembered; the least recently failed are forgotten past it
 WRONG = "Correo, contraseña o código incorrectos."
 
 
-@dataclass
-class SignInThrottle:
-    """Failed sign-ins per e-mail and per address in the last 15 minutes, in this process."""
-
-    clock: Callable[[], float] = time.monotonic
-    _failures: OrderedDict[str, deque[float]] = field(default_factory=OrderedDict)
-
-    def _recent(self, key: str) -> deque[float]:
-        times = self._failures.pop(key, deque())
-        while times and times[0] <= self.clock() - THROTTLE_WINDOW_S:
-            times.popleft()
-        self._failures[key] = times
-        if len(self._failures) > MAX_THROTTLED:
-            self._failures.popitem(last=False)
-        return times
-
-    def wait_s(self, *, email: str, address: str, settings: IdentitySettings) -> float:
-        """Seconds until this e-mail and address may try again (0: now)."""
-        waits = [0.0]
-        for key, cap in ((f"e:{email}", settings.sign_in_failures_per_account),
-                         (f"a:{address}", settings.sign_in_failures_per_address)):
-            times = self._recent(key)
-            if len(times) >= cap:
-                waits.append(times[-cap] + THROTTLE_WINDOW_S - self.clock())
-        return max(waits)
-
-    def failed(self, *, email: str, address: str) -> None:
-        for key in (f"e:{email}", f"a:{address}"):
-            self._recent(key).append(self.clock())
+def limits_of(platform: Platform, settings: IdentitySettings, *, email: str, address: str) -> list[Limit]:
+    """The two counts a sign-in is held to: its e-mail's and its address's."""
+    keyring = MasterKeyring.of_settings(platform.settings)
+    return [Limit(digest(keyring, "email", email), settings.sign_in_failures_per_account),
+            Limit(digest(keyring, "address", address), settings.sign_in_failures_per_address)]
 
 
-THROTTLE = SignInThrottle()
-
-
-async def get_throttle(request: Request) -> SignInThrottle:
-    found = getattr(request.app.state, THROTTLE_STATE, None)
-    return found if isinstance(found, SignInThrottle) else THROTTLE
-
-
-Throttle = Annotated[SignInThrottle, Depends(get_throttle)]
 IdentityConfig = Annotated[IdentitySettings, Depends(from_app_state(IDENTITY_SETTINGS, IdentitySettings))]
 
 
@@ -134,7 +97,7 @@ async def sign_in_form(identity: IdentityConfig) -> HTMLResponse:
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
-async def sign_in(request: Request, platform: PlatformDep, identity: IdentityConfig, throttle: Throttle,
+async def sign_in(request: Request, platform: PlatformDep, identity: IdentityConfig,
                   email: Annotated[str, Form(max_length=254)] = "",
                   password: Annotated[str, Form(max_length=1024)] = "",
                   code: Annotated[str, Form(max_length=16)] = "") -> Response:
@@ -142,7 +105,8 @@ async def sign_in(request: Request, platform: PlatformDep, identity: IdentityCon
         raise ProblemError(403, "cross_site_sign_in", "Forbidden", "a sign-in must come from the console's own page")
     address = request.client.host if request.client else "unknown"
     who = normal_email(email)
-    wait = throttle.wait_s(email=who, address=address, settings=identity)
+    limits = limits_of(platform, identity, email=who, address=address)
+    wait = await sign_in_failures.wait_s(platform.db, limits, now=platform.clock())
     if wait > 0:
         return sign_in_page(identity, status=429, email=email, headers={"Retry-After": str(max(1, int(wait) + 1))},
                             error="Demasiados intentos fallidos. Espere unos minutos antes de volver a intentarlo.")
@@ -154,7 +118,7 @@ async def sign_in(request: Request, platform: PlatformDep, identity: IdentityCon
         secret = open_totp(platform.settings, email=user.email, sealed=found.totp_secret)
         right = totp.verify(secret, code, at=platform.clock())
     if not right or user is None or user.disabled_at is not None:
-        throttle.failed(email=who, address=address)
+        await sign_in_failures.record_failure(platform.db, [limit.key for limit in limits], now=platform.clock())
         return sign_in_page(identity, status=401, email=email, error=WRONG)
     return await start_session(platform, identity, user_id=user.id, by="password")
 
