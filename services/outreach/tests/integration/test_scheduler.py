@@ -274,6 +274,24 @@ async def test_the_same_treatment_decided_again_keeps_the_plan_and_tops_it_up(ou
                               "AND status = 'cancelled'") == [(4,)]
 
 
+async def test_a_touch_being_sent_when_the_plan_is_topped_up_counts_as_one_to_come(outreach: Outreach) -> None:
+    """A sender has claimed the next touch (status sending) when the same treatment is decided again: it is going
+    out, so the plan is topped up to four with it counted, not to four besides it (five in the debtor's week), and
+    it is not cancelled by the decision even on a channel the debtor withdrew since (the sender checks that)."""
+    await outreach.deliver(await outreach.placed("S-1"), segmented("S-1", ("sms", "email"), cadence_days=3))
+    assert await outreach.tick() == 1
+    await outreach.sql("UPDATE outreach.attempts SET status = 'sending', sending_since = scheduled_at, "
+                       "lease_until = scheduled_at + interval '5 minutes', claim_token = gen_random_uuid() "
+                       "WHERE account_ref = 'S-1' AND sequence = 2 RETURNING id")
+    outreach.clock.now += dt.timedelta(hours=2)
+    await outreach.deliver(segmented("S-1", ("sms", "email"), cadence_days=3)
+                           .model_copy(update={"trigger": "strategy_change"}))
+    rows = await outreach.sql("SELECT sequence, status FROM outreach.attempts WHERE account_ref = 'S-1' "
+                              "ORDER BY sequence")
+    assert [tuple(r) for r in rows] == [(1, "delivered"), (2, "sending"), (3, "scheduled"), (4, "scheduled"),
+                                        (5, "scheduled")]
+
+
 async def test_while_sending_is_paused_attempts_stay_scheduled_and_go_out_when_it_resumes(outreach: Outreach) -> None:
     await outreach.deliver(await outreach.placed("A-1"))
     await outreach.deliver(segmented("A-1", ("sms",), cadence_days=3))

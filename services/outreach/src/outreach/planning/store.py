@@ -53,9 +53,14 @@ class Treatment:
     correlation_id: uuid.UUID | None = None  # its event's: the attempts' sends keep it (sending.events.cause_of)
 
 
+# A kept plan's attempts to come, in SQL (ToCome).
+TO_COME = "a.status IN ('scheduled', 'sending')"
+
+
 @dataclass(frozen=True)
 class ToCome:
-    """A kept plan's attempt still scheduled."""
+    """A kept plan's attempt still to come: scheduled, or going out now (a sender claimed it: `sending`), which
+    counts as one of the plan's touches and is the sender's to settle, never cancelled by planning."""
 
     attempt_id: uuid.UUID
     channel: str
@@ -298,9 +303,9 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
            FROM planned JOIN outreach.accounts acc USING (client_slug, account_ref)
            -- a kept plan's cadence attempts (a new plan has none yet): by the (plan_id, sequence) key
            CROSS JOIN LATERAL (
-               SELECT array_agg(a.id ORDER BY a.sequence) FILTER (WHERE a.status = 'scheduled') AS ids,
-                      array_agg(a.channel ORDER BY a.sequence) FILTER (WHERE a.status = 'scheduled') AS channels,
-                      array_agg(a.scheduled_at ORDER BY a.sequence) FILTER (WHERE a.status = 'scheduled') AS ats,
+               SELECT array_agg(a.id ORDER BY a.sequence) FILTER (WHERE {TO_COME}) AS ids,
+                      array_agg(a.channel ORDER BY a.sequence) FILTER (WHERE {TO_COME}) AS channels,
+                      array_agg(a.scheduled_at ORDER BY a.sequence) FILTER (WHERE {TO_COME}) AS ats,
                       coalesce(max(a.sequence), 0) AS last_sequence
                FROM outreach.attempts a WHERE a.plan_id = planned.plan_id AND a.sequence < :extra) kept
            LEFT JOIN outreach.account_status st USING (client_slug, account_ref)
