@@ -2,6 +2,7 @@
 page at a time, disabled and given a new password by operators only; signing in on the console page, the session
 cookie's flags, CSRF refusals, idle and disabled sessions, sign-out, failed sign-ins limited, a TOTP second factor."""
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
@@ -214,6 +215,22 @@ async def test_every_replica_counts_the_same_failed_sign_ins_and_keeps_no_email_
     assert len(kept) == 10  # five failures, each counted for the e-mail and for the address
     assert not [k for k in kept if b"ana" in k or b"127.0.0.1" in k or b"testclient" in k]
     assert {len(k) for k in kept} == {32}  # digests
+
+
+async def test_guesses_sent_at_once_are_counted_before_their_check(console: Console) -> None:
+    """Fifteen wrong passwords for one e-mail sent together: five are checked, the rest refused unchecked."""
+    await console.user("ana@agencia.co")
+    answers = await asyncio.gather(*(console.sign_in("ana@agencia.co", f"adivinando {i}") for i in range(15)))
+    assert sorted(a.status_code for a in answers) == [401] * 5 + [429] * 10
+
+
+async def test_a_right_password_is_not_counted_as_a_failure(console: Console) -> None:
+    await console.user("ana@agencia.co")
+    for _ in range(4):
+        assert (await console.sign_in("ana@agencia.co", "adivinando")).status_code == 401
+    assert (await console.sign_in("ana@agencia.co")).status_code == 303  # its try taken back
+    assert (await console.sign_in("ana@agencia.co", "adivinando")).status_code == 401  # the fifth failure
+    assert (await console.sign_in("ana@agencia.co")).status_code == 429
 
 
 async def test_failures_past_the_window_are_pruned(console: Console) -> None:

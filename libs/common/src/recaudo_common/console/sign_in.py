@@ -105,10 +105,12 @@ async def sign_in(request: Request, platform: PlatformDep, identity: IdentityCon
         raise ProblemError(403, "cross_site_sign_in", "Forbidden", "a sign-in must come from the console's own page")
     address = request.client.host if request.client else "unknown"
     who = normal_email(email)
-    limits = limits_of(platform, identity, email=who, address=address)
-    wait = await sign_in_failures.wait_s(platform.db, limits, now=platform.clock())
-    if wait > 0:
-        return sign_in_page(identity, status=429, email=email, headers={"Retry-After": str(max(1, int(wait) + 1))},
+    # Counted before the check (a right password takes it back): concurrent guesses cannot all pass one count.
+    tried = await sign_in_failures.reserve(platform.db, limits_of(platform, identity, email=who, address=address),
+                                           now=platform.clock())
+    if tried.wait_s > 0:
+        return sign_in_page(identity, status=429, email=email,
+                            headers={"Retry-After": str(max(1, int(tried.wait_s) + 1))},
                             error="Demasiados intentos fallidos. Espere unos minutos antes de volver a intentarlo.")
     found = await UserStore(platform.db).credentials(who)
     # The hash is always checked (a dummy one for an unknown e-mail), so the answer takes as long either way.
@@ -118,8 +120,8 @@ async def sign_in(request: Request, platform: PlatformDep, identity: IdentityCon
         secret = open_totp(platform.settings, email=user.email, sealed=found.totp_secret)
         right = totp.verify(secret, code, at=platform.clock())
     if not right or user is None or user.disabled_at is not None:
-        await sign_in_failures.record_failure(platform.db, [limit.key for limit in limits], now=platform.clock())
         return sign_in_page(identity, status=401, email=email, error=WRONG)
+    await sign_in_failures.forgive(platform.db, tried)
     return await start_session(platform, identity, user_id=user.id, by="password")
 
 

@@ -1,10 +1,13 @@
 """Failed console sign-ins in the last 15 minutes, per e-mail and per address, counted in the identity schema so that
 every replica sees the same count (a limit kept per process let a guesser try once per replica as often).
 
-Neither the e-mail nor the address is stored: each is a keyed digest (HMAC-SHA256 under a key derived from the
-platform's master key, the purpose named in the message), so the table tells nobody who tried to sign in or from
-where. Each failure prunes a bounded number of rows past the window, so the table holds about what 15 minutes of
-failures wrote, whatever the attackers do (and an argon2 check bounds how fast they can write)."""
+A try is counted before its password is checked, not after: `reserve` takes the keys' locks, counts the window and
+records the try in one transaction, and only a right password takes its row back (`forgive`). Counting after the
+check let every request sent at once pass a count of zero: fifteen concurrent guesses were all checked against a cap
+of five. Neither the e-mail nor the address is stored: each is a keyed digest (HMAC-SHA256 under a key derived from
+the platform's master key for this purpose alone), so the table tells nobody who tried to sign in or from where.
+Each try prunes a bounded number of rows past the window, so the table holds about what 15 minutes of failures
+wrote (and the last burst's rows until the next try), whatever the attackers do."""
 
 from __future__ import annotations
 
@@ -13,14 +16,18 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import text
 
 from recaudo_common.db import Database
 from recaudo_common.personal_data import MasterKeyring
 
 WINDOW = dt.timedelta(minutes=15)
-PRUNED_PER_FAILURE = 100  # rows past the window deleted by each failure: more than the two it writes
+PRUNED_PER_TRY = 100  # rows past the window deleted by each try: more than the two it writes
+DIGEST_INFO = b"recaudo sign-in failures v1"
 
 
 @dataclass(frozen=True)
@@ -31,17 +38,32 @@ class Limit:
     failures: int
 
 
-def digest(keyring: MasterKeyring, kind: str, value: str) -> bytes:
-    """The keyed digest of an e-mail (kind `email`, normalised by the caller) or an address (`address`)."""
-    message = b"recaudo sign-in failure\x00" + kind.encode() + b"\x00" + value.encode()
-    return hmac.new(keyring.current.fingerprint_key, message, hashlib.sha256).digest()
+@dataclass(frozen=True)
+class Reserved:
+    """A try counted before its check: `wait_s` > 0 when a limit was already reached (nothing was counted), else the
+    rows that count it, which a right password takes back."""
+
+    wait_s: float
+    rows: tuple[int, ...] = ()
 
 
-async def wait_s(db: Database, limits: Sequence[Limit], *, now: dt.datetime) -> float:
-    """Seconds until every limit allows another try (0: now): a key at its cap waits until its cap-th latest
-    failure leaves the window. One round trip."""
+def digest(keyring: MasterKeyring, kind: Literal["email", "address"], value: str) -> bytes:
+    """The keyed digest of an e-mail (normalised by the caller) or an address, under the current master key (a
+    rotation starts the counts afresh, at most 15 minutes' worth)."""
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=DIGEST_INFO).derive(keyring.current.secret)
+    return hmac.new(key, kind.encode() + b"\x00" + value.encode(), hashlib.sha256).digest()
+
+
+async def reserve(db: Database, limits: Sequence[Limit], *, now: dt.datetime) -> Reserved:
+    """Counts a try against every limit unless one is reached already: then the seconds until the limit's oldest
+    counted try leaves the window. The keys are locked (sorted, so two tries never wait on each other in a cycle)
+    for the transaction, so concurrent tries are counted one after another."""
     since = now - WINDOW
+    keys = sorted({limit.key for limit in limits})
     async with db.transaction() as s:
+        await s.execute(text(
+            "SELECT pg_advisory_xact_lock(hashtextextended(encode(k, 'hex'), 0)) "
+            "FROM unnest(CAST(:keys AS bytea[])) WITH ORDINALITY AS t(k, n) ORDER BY n"), {"keys": keys})
         rows = await s.execute(text(
             """SELECT (SELECT f.failed_at FROM identity.sign_in_failures f
                        WHERE f.key = l.key AND f.failed_at > :since
@@ -49,17 +71,21 @@ async def wait_s(db: Database, limits: Sequence[Limit], *, now: dt.datetime) -> 
                FROM unnest(CAST(:keys AS bytea[]), CAST(:caps AS integer[])) AS l(key, cap)"""),
             {"keys": [limit.key for limit in limits], "caps": [limit.failures for limit in limits], "since": since})
         reached: list[dt.datetime] = [r.oldest_counted for r in rows if r.oldest_counted is not None]
-    return max([0.0, *((at + WINDOW - now).total_seconds() for at in reached)])
-
-
-async def record_failure(db: Database, keys: Sequence[bytes], *, now: dt.datetime) -> None:
-    """A failed sign-in counted against each of `keys`, and some rows past the window pruned."""
-    async with db.transaction() as s:
-        await s.execute(text(
+        if reached:
+            return Reserved(max((at + WINDOW - now).total_seconds() for at in reached))
+        counted = await s.execute(text(
             "INSERT INTO identity.sign_in_failures (key, failed_at) "
-            "SELECT k, :now FROM unnest(CAST(:keys AS bytea[])) k"),
-            {"keys": list(keys), "now": now})
+            "SELECT k, :now FROM unnest(CAST(:keys AS bytea[])) k RETURNING id"), {"keys": keys, "now": now})
+        ids = tuple(int(r.id) for r in counted)
         await s.execute(text(
-            """DELETE FROM identity.sign_in_failures WHERE ctid = ANY(ARRAY(
-                   SELECT ctid FROM identity.sign_in_failures WHERE failed_at <= :since LIMIT :n))"""),
-            {"since": now - WINDOW, "n": PRUNED_PER_FAILURE})
+            """DELETE FROM identity.sign_in_failures WHERE id = ANY(ARRAY(
+                   SELECT id FROM identity.sign_in_failures WHERE failed_at <= :since LIMIT :n))"""),
+            {"since": since, "n": PRUNED_PER_TRY})
+    return Reserved(0.0, ids)
+
+
+async def forgive(db: Database, reserved: Reserved) -> None:
+    """A right password: its try is not a failure."""
+    async with db.transaction() as s:
+        await s.execute(text("DELETE FROM identity.sign_in_failures WHERE id = ANY(:ids)"),
+                        {"ids": list(reserved.rows)})
