@@ -40,6 +40,7 @@ TWO_VALUES: dict[str, tuple[tuple[str, object], tuple[str, object]]] = {
     "event_log_retention_hours": (("0", 0.0), ("24", 24.0)),
     "max_body_bytes": (("1024", 1024), ("2048", 2048)),
     "http_max_concurrency": (("10", 10), ("20", 20)),
+    "http_trusted_proxies": (('["10.42.0.0/16"]', ("10.42.0.0/16",)), ('["*"]', ("*",))),
     "vault_master_key": (("QUFB" * 10 + "QUE=", "QUFB" * 10 + "QUE="), ("QkJC" * 10 + "QkI=", "QkJC" * 10 + "QkI=")),
     "vault_previous_master_keys": (('["QUFB"]', ("QUFB",)), ('["QkJC", "Q0ND"]', ("QkJC", "Q0ND"))),
     "kafka_security_protocol": (("SASL_SSL", "SASL_SSL"), ("SSL", "SSL")),

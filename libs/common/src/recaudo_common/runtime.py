@@ -229,6 +229,14 @@ async def _when_reachable(step: Callable[[], Awaitable[None]], stop: asyncio.Eve
             delay = min(delay * 2, 5.0)
 
 
+def http_config(settings: PlatformSettings, app: FastAPI, *, host: str, port: int) -> uvicorn.Config:
+    """The HTTP server of a process: httptools, at most `http_max_concurrency` requests at once, and the client's
+    address taken from X-Forwarded-For only when the peer is one of `http_trusted_proxies`."""
+    return uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="off",
+                          http="httptools", limit_concurrency=settings.http_max_concurrency,
+                          forwarded_allow_ips=list(settings.http_trusted_proxies) or "127.0.0.1")
+
+
 class _Server(uvicorn.Server):
     """uvicorn without its own signal handling: `serve` owns SIGTERM/SIGINT and drains everything."""
 
@@ -273,10 +281,8 @@ async def serve(
             tasks.append(asyncio.create_task(_supervise(f"worker-{i}", worker, stop)))
     server: uvicorn.Server | None = None
     if port:  # a worker serves its probes and metrics too (port 0: none at all)
-        config = uvicorn.Config(build_app(platform, units, with_routes=role != "worker"), host=host, port=port,
-                                log_config=None, access_log=False, lifespan="off", http="httptools",
-                                limit_concurrency=platform.settings.http_max_concurrency)
-        server = _Server(config)
+        server = _Server(http_config(platform.settings, build_app(platform, units, with_routes=role != "worker"),
+                                     host=host, port=port))
         tasks.append(asyncio.create_task(server.serve()))
     if on_ready is not None:
         while server is not None and not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event

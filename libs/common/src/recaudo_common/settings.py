@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -120,10 +121,25 @@ class PlatformSettings(BaseSettings):
     # Requests one process serves at once; past it the server answers 503 at once. With JSON bodies of at most
     # 1 MiB buffered each, this bounds the memory requests can hold (docs/deploy.md, "Memory and disk").
     http_max_concurrency: int = 100
+    # The proxies whose X-Forwarded-For the server believes (addresses, CIDR ranges, or "*" when only the Gateway
+    # can reach the pods: the network-policies component): the client's address is then the browser's, not the
+    # Gateway's, for the console's sign-in limits and refused webhooks' sources. Empty: only 127.0.0.1.
+    http_trusted_proxies: tuple[str, ...] = ()
     # Wraps every person's data key (recaudo_common.personal_data): base64 of 32 random bytes. On rotation the
     # new key goes here and the old one into the previous keys (a JSON list), which only unwrap and find.
     vault_master_key: str = DEV_VAULT_MASTER_KEY
     vault_previous_master_keys: tuple[str, ...] = ()
+
+    @field_validator("http_trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, proxies: tuple[str, ...]) -> tuple[str, ...]:
+        for proxy in proxies:
+            if proxy != "*":
+                try:
+                    ipaddress.ip_network(proxy, strict=False)
+                except ValueError as e:
+                    raise ValueError(f"{proxy!r} is neither an address, a CIDR range nor \"*\"") from e
+        return proxies
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
