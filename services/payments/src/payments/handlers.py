@@ -131,13 +131,18 @@ async def answered_before(s: AsyncSession, *, client: str, idempotency_key: str,
     """None when this request now holds the Idempotency-Key (until its transaction ends: a concurrent one with the
     same key waits for it); else the answer (JSON) the earlier request with the same key and body was given. The
     same key with another body (or for another command: keys are one namespace per client company) is a
-    conflict; a key whose fingerprint tells nothing any more (erased, or under a retired master key) answers as
-    it answered."""
+    conflict. So is a key whose request can no longer be compared (its fingerprint erased with the person, or made
+    under a master key since retired): answering it as it answered could tell a client that another payment was
+    booked, so it must send the request again under a new key."""
     earlier = await store.claim_idempotency_key(s, client, idempotency_key, request.recorded, now)
     if earlier is None:
         return None
-    if request.same_as(earlier.request_sha256) is False:
+    same = request.same_as(earlier.request_sha256)
+    if same is False:
         raise Conflict("idempotency_key_reused", "this Idempotency-Key was used with a different request body")
+    if same is None:
+        raise Conflict("idempotency_key_unverifiable", "this Idempotency-Key's request can no longer be compared "
+                       "(erased, or fingerprinted under a retired master key); send it under a new key")
     assert earlier.response is not None  # the key's holder stored its answer in the transaction that took it
     return earlier.response
 

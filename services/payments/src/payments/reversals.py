@@ -32,7 +32,8 @@ async def reverse_by_operator(db: Database, *, keys: Sequence[MasterKey], client
     """An operator's reversal, once per Idempotency-Key (the manual payments' keys, one namespace per client
     company): sent again with the same key and body it answers what it answered and takes back nothing more;
     the same key with another payment, amount or reason is a conflict. A refused reversal stores nothing."""
-    # Keyed like a payment's (the reason is free text about the person, erased with them).
+    # Keyed like a payment's: the reason is free text about the person (the reversal's copy is erased with them; this
+    # fingerprint, which no erasure finds by its key, cannot be read back without the master key).
     request = fingerprint(keys, {"command": "reversal", "payment_id": str(payment_id), "reason": reason,
                                  "amount": None if amount is None else str(amount.quantize(Decimal("0.01")))})
     async with db.transaction() as s:

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from recaudo_common.instalments import MAX_INSTALMENTS
 from recaudo_common.pagination import Page
@@ -70,6 +71,9 @@ class WebhookIn(BaseModel):
 class WebhookOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "applied",
+                                                               "payment_id": "118594-1764706800-27344"}]})
+
     status: Literal["applied", "duplicate", "unmatched", "reversed"]
     payment_id: str
 
@@ -93,6 +97,13 @@ class WebhookRejectionOut(BaseModel):
 
 class WebhookRejectionList(Page[WebhookRejectionOut]):
     """v1: a page of refused webhooks, the most recently seen first; `next` links the following page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [{"id": 87, "gateway": "wompi", "source_address": "203.0.113.24", "reason": "bad_signature",
+                   "count": 14, "first_seen": "2026-12-01T22:03:51-05:00", "last_seen": "2026-12-03T22:41:09-05:00",
+                   "sample": {"body_bytes": 1184, "body_sha256": "9f2c4e1a7b3d5f60", "signature_header_chars": 78},
+                   "folded": False, "received_at": "2026-12-03T22:41:09-05:00"}],
+        "next": "/v1/webhooks/payments/rejections?cursor=WyIyMDI2LTEyLTA0VDAzOjQxOjA5KzAwOjAwIiw4N10&limit=100"}]})
 
 
 class ReversalIn(BaseModel):
@@ -197,6 +208,20 @@ class ArrangementView(BaseModel):
 class ArrangementList(BaseModel):
     """v1: an account's arrangements, the latest first."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [{
+        "id": "1e5a9c3f-7b2d-4f6e-8a0c-4d2f6b8e0a13", "kind": "instalment_plan", "status": "active",
+        "source": "operator", "total_amount": "600000.00", "paid_amount": "200000.00",
+        "made_at": "2026-12-03T10:50:00-05:00", "decided_at": None,
+        "instalments": [
+            {"number": 1, "promise_id": "c3e5a7b9-1d2f-4a6c-8e0b-2d4f6a8c0e13", "due_date": "2026-12-15",
+             "amount": "200000.00", "paid": "200000.00", "status": "kept", "payment_url": None},
+            {"number": 2, "promise_id": "d4f6b8c0-2e3a-4b7d-9f1c-3e5a7b9d1f24", "due_date": "2027-01-15",
+             "amount": "200000.00", "paid": "0.00", "status": "pending",
+             "payment_url": "https://pagos.recaudo.example/pay/eyJjIjoiYmFuY28tYW5kaW5vIiwiZSI6MTc2OTk5MDM5OX0.Y3VvdGEy"},
+            {"number": 3, "promise_id": "e5a7c9d1-3f4b-4c8e-a02d-4f6b8c0e2a35", "due_date": "2027-02-15",
+             "amount": "200000.00", "paid": "0.00", "status": "pending",
+             "payment_url": "https://pagos.recaudo.example/pay/eyJjIjoiYmFuY28tYW5kaW5vIiwiZSI6MTc3MjQwOTU5OX0.Y3VvdGEz"}]}]}]})
+
     items: list[ArrangementView]
 
 
@@ -249,15 +274,27 @@ class UnmatchedPaymentOut(BaseModel):
 class UnmatchedList(Page[UnmatchedPaymentOut]):
     """v1: a page of the suspense queue, the first received first; `next` links the following page."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [{"id": "2f4a6c8e-0b1d-4e3f-a5b7-c9d1e3f5a7b9", "amount": "60000.00", "currency": "COP",
+                   "paid_at": "2026-12-02T00:00:00-05:00", "source": "bank_file", "method": "bank_transfer",
+                   "gateway": "bank_file:banco-andino", "gateway_payment_id": "000458812",
+                   "account_ref_given": "99887766", "debtor_id_given": None, "reference": "99887766",
+                   "reason": "unknown_account_ref", "received_at": "2026-12-03T07:45:10-05:00"}],
+        "next": "/v1/clients/banco-andino/payments/unmatched?cursor=WyIyMDI2LTEyLTAzVDEyOjQ1OjEwKzAwOjAwIiwiMmY0YTZjOG"
+                "UtMGIxZC00ZTNmLWE1YjctYzlkMWUzZjVhN2I5Il0&limit=100"}]})
+
+
+ACCOUNT_PAYMENT_EXAMPLE: JsonDict = {
+    "id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "paid_at": "2026-11-30T10:15:00-05:00",
+    "received_at": "2026-11-30T10:15:02-05:00", "amount": "250000.00", "reversed_amount": "0.00",
+    "currency": "COP", "source": "gateway", "method": "pse", "reference": "RC7Q2M4K8D1X9W3B5N6P0T",
+    "status": "applied"}
+
 
 class AccountPaymentOut(BaseModel):
     """v1: a payment applied to the account, and how much of it was reversed since."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f", "paid_at": "2026-11-30T10:15:00-05:00",
-        "received_at": "2026-11-30T10:15:02-05:00", "amount": "250000.00", "reversed_amount": "0.00",
-        "currency": "COP", "source": "gateway", "method": "pse", "reference": "RC7Q2M4K8D1X9W3B5N6P0T",
-        "status": "applied"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [ACCOUNT_PAYMENT_EXAMPLE]})
     id: uuid.UUID
     paid_at: AwareDatetime
     received_at: AwareDatetime
@@ -272,3 +309,8 @@ class AccountPaymentOut(BaseModel):
 
 class AccountPaymentList(Page[AccountPaymentOut]):
     """v1: a page of an account's payments, newest first; `next` links the following page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [ACCOUNT_PAYMENT_EXAMPLE],
+        "next": "/v1/clients/banco-andino/accounts/CR-2024-000187/payments?cursor=WyIyMDI2LTExLTMwVDE1OjE1OjAyKzAwOj"
+                "AwIiwiNmYxYzJkM2UtNGI1YS00YzZkLThlN2YtOWEwYjFjMmQzZTRmIl0&limit=100"}]})

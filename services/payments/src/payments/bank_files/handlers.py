@@ -167,4 +167,3 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
                                   external_id=external_id)
     return BankRowResult(row=line.row, status=applied.status, payment_id=str(applied.id), reference=line.reference,
                          amount=str(line.amount), reason=applied.reason)
-

@@ -16,7 +16,14 @@ class CheckoutOut(BaseModel):
     """v1: a checkout's state (`pending` while a voucher or a delayed method waits to be paid), the money it asks,
     the gateway account it was opened at and, for cash, the voucher."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_extra={"examples": [{
+        "version": 1, "reference": "RCWUHOLAK5BI5GO6ULSYVZ", "account_ref": "CR-2024-000187",
+        "gateway": "mercadopago", "gateway_account": "efectivo", "method": "cash", "status": "pending",
+        "amount": "200000.00", "currency": "COP",
+        "voucher": {"network": "efecty", "reference": "1325678901", "expires_at": "2026-12-08T23:59:59-05:00",
+                    "voucher_url": "https://www.mercadopago.com.co/payments/1325678901/ticket"},
+        "expires_at": "2026-12-08T23:59:59-05:00", "created_at": "2026-12-05T11:20:33-05:00",
+        "updated_at": "2026-12-05T11:20:35-05:00"}]})
 
     version: Literal[1] = 1
     reference: str

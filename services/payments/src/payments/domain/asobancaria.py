@@ -261,7 +261,7 @@ def _pesos(cents: int) -> str:
 def _payment(values: dict[str, str], number: int, cents: int, paid_at: dt.datetime, key: str
              ) -> BankRow | RejectedRow:
     reference = values["reference"].strip()
-    zero_filled = reference.isdigit()
+    zero_filled = reference.isascii() and reference.isdigit()  # not ¹²³, which isdigit() takes for digits
     if zero_filled:
         reference = reference.lstrip("0")
     if values["return_reason"].strip(" 0"):

@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from recaudo_common.personal_data.keyring import MasterKey
 
@@ -35,7 +36,7 @@ class Fingerprint:
     """A request's fingerprint under every master key of the keyring, the current one first, and in the plain form
     rows recorded before keyed fingerprints hold."""
 
-    under: dict[str, str]
+    under: Mapping[str, str]  # master key id -> the fingerprint under it
     plain: str
 
     @property
@@ -60,4 +61,4 @@ def fingerprint(keys: Sequence[MasterKey], content: object) -> Fingerprint:
         raise ValueError("a fingerprint needs at least the current master key")
     text = canonical(content)
     under = {k.id: f"{KEYED}:{k.id}:{hmac.new(k.fingerprint_key, text, hashlib.sha256).hexdigest()}" for k in keys}
-    return Fingerprint(under=under, plain=hashlib.sha256(text).hexdigest())
+    return Fingerprint(under=MappingProxyType(under), plain=hashlib.sha256(text).hexdigest())

@@ -4,9 +4,10 @@ What is erased: the id number an account placed before #19 kept (accounts.debtor
 (payments.debtor_id), the fingerprints of what a gateway said (payments' and reversals' content_sha256, computed
 over that id number: a row recorded before fingerprints were keyed holds a plain SHA-256, which a dictionary of id
 numbers would find it again by), the fingerprints of the operator's requests that created their payments
-(idempotency_keys' request_sha256, over the id number a payer gave: replaced by `erased`, since the key must still
-answer a retry) and the reasons an operator typed for a reversal (free text about the person's payment). What
-stays: amounts, dates, references, ids and the debtor's pseudonym, so every balance and total is unchanged."""
+(idempotency_keys' request_sha256, over the id number a payer gave: replaced by `erased`; a retry under such a key
+is refused 409 `idempotency_key_unverifiable`) and the reasons an operator typed for a reversal (free text about
+the person's payment). What stays: amounts, dates, references, ids and the debtor's pseudonym, so every balance
+and total is unchanged."""
 
 from __future__ import annotations
 

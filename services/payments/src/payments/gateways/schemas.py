@@ -89,6 +89,9 @@ NotificationStatus = Literal["applied", "unmatched", "duplicate", "pending", "de
 class GatewayNotificationOut(BaseModel):
     """v1: what a verified notification did (gateways read only the status code)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "applied",
+                                                               "gateway_payment_id": "118594-1764706800-27344"}]})
+
     status: NotificationStatus
     gateway_payment_id: str | None = None
 
@@ -108,3 +111,9 @@ class UnconfirmedRefundOut(BaseModel):
 class UnconfirmedRefundList(Page[UnconfirmedRefundOut]):
     """v1: a page of the account's unconfirmed refunds, the most recently sent first; `next` links the following
     page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [{"reference": "RCYM7UKQWNNOL43MJPNW3A", "amount": "75000.00", "currency": "COP",
+                   "first_seen": "2026-12-03T15:52:18-05:00", "last_seen": "2026-12-03T16:07:55-05:00", "times": 3}],
+        "next": "/v1/clients/banco-andino/gateways/principal/refunds/unconfirmed?cursor=WyIyMDI2LTEyLTAzVDIxOjA3OjU1Kz"
+                "AwOjAwIiwiUkNZTTdVS1FXTk5PTDQzTUpQTlczQSIsIjc1MDAwLjAwIiwiQ09QIl0&limit=100"}]})
