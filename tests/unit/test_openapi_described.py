@@ -1,5 +1,6 @@
-"""Every service's OpenAPI document describes each operation and shows an example of each request body (#23), and
-every example it shows is valid for its own schema: Swagger UI's "Try it out" starts from an example that works."""
+"""Every service's OpenAPI document describes each operation and shows an example of each request body (#23) and of
+each JSON success answer, and every example it shows is valid for its own schema: Swagger UI's "Try it out" starts
+from an example that works, and its reader sees what an answer looks like."""
 
 from collections.abc import Iterator
 from typing import Any
@@ -80,6 +81,22 @@ def body_has_an_example(document: dict[str, Any], media: dict[str, Any]) -> bool
     return bool(schema.get("examples") or "example" in schema)
 
 
+def shown(media: dict[str, Any]) -> str:
+    """The name of the model a body shows (`[Model]` for an array of it), or `inline` for a schema of its own."""
+    schema = media.get("schema", {})
+    if schema.get("type") == "array":
+        return f"[{shown({'schema': schema.get('items') or {}})}]"
+    return str(schema["$ref"].rsplit("/", 1)[-1]) if "$ref" in schema else "inline"
+
+
+def response_has_an_example(document: dict[str, Any], media: dict[str, Any]) -> bool:
+    """`body_has_an_example`, and an array of a model shows the example of its item's component schema."""
+    schema = media.get("schema", {})
+    if schema.get("type") == "array" and "$ref" in (schema.get("items") or {}):
+        return body_has_an_example(document, {"schema": schema["items"]}) or bool(media_examples(media))
+    return body_has_an_example(document, media)
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_operation_is_described(service: str) -> None:
     document = openapi_of(service)
@@ -98,6 +115,22 @@ def test_every_request_body_shows_an_example(service: str) -> None:
 
 
 @pytest.mark.parametrize("service", SERVICES)
+def test_every_json_response_shows_an_example(service: str) -> None:
+    """Every success (2xx) response whose content is application/json shows an example, by `body_has_an_example`'s
+    rule: an example on the media, or `examples`/`example` on the component schema it references. A page of a
+    model is a `$ref` to its own Page subclass (never the generic `Page[...]`, which cannot carry an example of its
+    own item), so the example belongs on that subclass. An array of a model (`type: array, items: {$ref}`) counts
+    as shown when the item's component schema has an example: Swagger UI builds the array's example from its
+    item's. Error answers (application/problem+json) are not required."""
+    document = openapi_of(service)
+    without = [(method.upper(), path, status, shown(media)) for method, path, op in operations(document)
+               for status, response in op.get("responses", {}).items() if status.startswith("2")
+               for content_type, media in (response.get("content") or {}).items()
+               if content_type == "application/json" and not response_has_an_example(document, media)]
+    assert without == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
 def test_every_example_is_valid_for_its_schema(service: str) -> None:
     """The whole document is the root schema, so an example's schema and every `$ref` in it resolve against the
     document's components (OpenAPI 3.1's schemas are JSON Schema 2020-12)."""
@@ -110,3 +143,11 @@ def test_every_example_is_valid_for_its_schema(service: str) -> None:
                                          format_checker=Draft202012Validator.FORMAT_CHECKER)
         invalid += [("/".join(at), error.json_path, error.message) for error in validator.iter_errors(example)]
     assert invalid == []
+
+
+def test_an_example_keeps_its_nulls() -> None:
+    """FastAPI drops every null from its document (fastapi/fastapi#5559); in an example a null is what a field with
+    nothing in it answers, or what a request sends to clear one, so the document keeps it."""
+    schemas = openapi_of("ingest")["components"]["schemas"]
+    assert {"clients": None} in schemas["UserChangeIn"]["examples"]
+    assert schemas["KeyList"]["examples"][0]["items"][0]["revoked_at"] is None

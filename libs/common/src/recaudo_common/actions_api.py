@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from recaudo_common.actions import actions_page
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
@@ -16,14 +17,17 @@ from recaudo_common.pagination import Page, Paging, invalid_cursor
 router = APIRouter(prefix="/v1/actions", tags=["identity"])
 
 
+ACTION_EXAMPLE: JsonDict = {
+    "id": 4211, "at": "2026-12-04T14:05:31Z", "actor": "user eva@bancoandino.co", "role": "operator",
+    "service": "outreach", "method": "POST", "route": "/v1/clients/{slug}/accounts/{account_ref}/legal-holds",
+    "client_slug": "banco-andino", "account_ref": "CR-2024-000187", "status": 201,
+    "request_id": "01937a3c-1d1a-7435-885c-4180eddb6d0b"}
+
+
 class ActionOut(BaseModel):
     """v1: one change asked of the API, by whom and with what answer."""
 
-    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [{
-        "id": 4211, "at": "2026-12-04T14:05:31Z", "actor": "user eva@bancoandino.co", "role": "operator",
-        "service": "outreach", "method": "POST", "route": "/v1/clients/{slug}/accounts/{account_ref}/legal-holds",
-        "client_slug": "banco-andino", "account_ref": "T-1", "status": 201,
-        "request_id": "01937a3c-1d1a-7435-885c-4180eddb6d0b"}]})
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [ACTION_EXAMPLE]})
     id: int
     at: dt.datetime
     actor: str = Field(description="`user <e-mail>` for a person signed in, `key <id>` for an API key")
@@ -39,6 +43,9 @@ class ActionOut(BaseModel):
 
 class ActionList(Page[ActionOut]):
     """v1: a page of actions, newest first; `next` links the following page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [ACTION_EXAMPLE], "next": "/v1/actions?cursor=WzQyMTFd&limit=50"}]})
 
 
 @router.get("", response_model=ActionList)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -138,6 +140,7 @@ def _document_problems(app: FastAPI) -> None:
             return app.openapi_schema
         document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        _keep_nulls_in_examples(schemas)
         schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         for name in ("HTTPValidationError", "ValidationError"):
             schemas.pop(name, None)
@@ -153,3 +156,33 @@ def _document_problems(app: FastAPI) -> None:
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _keep_nulls_in_examples(schemas: dict[str, Any]) -> None:
+    """Puts back the nulls FastAPI takes out of the examples: it writes its document without a single null
+    (fastapi/fastapi#5559), yet in an example a null is what the API answers for a field with nothing in it, and an
+    example of a required nullable field fails its own schema without it. A model's own examples go back only where
+    a component of the model's title holds exactly them less their nulls, so nothing else is touched."""
+    by_title: dict[str, list[dict[str, Any]]] = {}
+    for schema in schemas.values():
+        if isinstance(schema.get("title"), str) and schema.get("examples"):
+            by_title.setdefault(schema["title"], []).append(schema)
+
+    def models(root: type[BaseModel]) -> Iterator[type[BaseModel]]:
+        for sub in root.__subclasses__():
+            yield sub
+            yield from models(sub)
+
+    for model in models(BaseModel):
+        found = by_title.get(model.model_config.get("title") or model.__name__)
+        extra = model.model_config.get("json_schema_extra")
+        if not found or extra is None:
+            continue
+        # A callable sets the examples as the schema is made (segmentation's strategy documents).
+        examples = extra.get("examples") if isinstance(extra, dict) else \
+            model.model_json_schema(mode="serialization").get("examples")
+        stripped = jsonable_encoder(examples, exclude_none=True)
+        if examples != stripped:
+            for schema in found:
+                if schema["examples"] == stripped:
+                    schema["examples"] = examples

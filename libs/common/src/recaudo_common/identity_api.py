@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,8 +57,16 @@ class KeyOut(BaseModel):
     expires_at: dt.datetime | None = None
 
 
+KEY_INFO_EXAMPLE: JsonDict = {
+    "id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "role": "client", "client": "banco-andino", "client_scope": None,
+    "label": "Integración SFTP de Banco Andino", "created_at": "2026-11-02T14:20:11-05:00",
+    "expires_at": "2027-12-31T23:59:59-05:00", "revoked_at": None, "hint": "5b7c"}
+
+
 class KeyInfo(BaseModel):
     """v1: a key without its secret; `hint` is its last four characters, to recognise it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [KEY_INFO_EXAMPLE]})
 
     id: uuid.UUID
     role: Role
@@ -79,6 +88,15 @@ class KeyInfo(BaseModel):
 
 class KeyList(Page[KeyInfo]):
     """v1: a page of the keys, newest first; `next` links the following page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [KEY_INFO_EXAMPLE,
+                  {"id": "c2d4e6f8-1a3b-4c5d-9e7f-0a1b2c3d4e5f", "role": "operator", "client": None,
+                   "client_scope": ["banco-andino", "financiera-del-sur"], "label": "Mesa de operaciones",
+                   "created_at": "2026-10-15T09:00:00-05:00", "expires_at": None,
+                   "revoked_at": "2026-11-30T18:22:07-05:00", "hint": "e41a"}],
+        "next": "/v1/keys?cursor=WyIyMDI2LTEwLTE1VDE0OjAwOjAwKzAwOjAwIiwiYzJkNGU2ZjgtMWEzYi00YzVkLTllN2YtMGExYjJjM2Q0ZT"
+                "VmIl0&limit=100"}]})
 
 
 # A page of keys: 100 unless asked, up to 1000 (the list answered up to 10,000 at once before it was paged).

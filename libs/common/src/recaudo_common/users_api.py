@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from recaudo_common.auth import AGENCY_STAFF, Principal, Role
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep, from_app_state
@@ -56,9 +57,16 @@ class UserIn(BaseModel):
     totp: bool = Field(False, description="operators only: ask a TOTP code at sign-in; the secret is shown once")
 
 
+USER_EXAMPLE: JsonDict = {
+    "id": "b8e3f1a2-6c4d-4e9f-8a7b-1d2c3e4f5a60", "email": "ana.gomez@agencia.co", "role": "agent",
+    "clients": ["banco-andino", "financiera-del-sur"], "created_at": "2026-11-03T09:02:45-05:00",
+    "created_by": "user carolina.diaz@agencia.co", "has_password": True, "totp": False}
+
+
 class UserOut(BaseModel):
     """v1"""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [USER_EXAMPLE]})
     id: uuid.UUID
     email: str
     role: Role
@@ -80,6 +88,16 @@ class UserOut(BaseModel):
                    created_at=user.created_at,
                    created_by=user.created_by, disabled_at=user.disabled_at, has_password=user.has_password,
                    totp=user.has_totp, totp_uri=totp_uri)
+
+
+class UserList(Page[UserOut]):
+    """v1: a page of the users, newest first; `next` links the following page. A user's fields that are none are
+    null here."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [{**USER_EXAMPLE, "client": None, "disabled_at": None, "totp_uri": None}],
+        "next": "/v1/users?cursor=WyIyMDI2LTExLTAzVDE0OjAyOjQ1KzAwOjAwIiwiYjhlM2YxYTItNmM0ZC00ZTlmLThhN2ItMWQyYzNlNGY1"
+                "YTYwIl0&limit=50"}]})
 
 
 class PasswordIn(BaseModel):
@@ -151,9 +169,9 @@ async def create_user(body: UserIn, principal: CurrentPrincipal, platform: Platf
     return UserOut.of(user, provisioning_uri(secret, account=user.email) if secret else None)
 
 
-@router.get("", response_model=Page[UserOut])
+@router.get("", response_model=UserList)
 async def list_users(principal: CurrentPrincipal, platform: PlatformDep, paging: Paging,
-                     response: Response) -> Page[UserOut]:
+                     response: Response) -> UserList:
     """Every user, newest first, a page at a time (cursor and limit; follow `next`)."""
     _require_people_manager(principal)
     after = None
@@ -165,7 +183,8 @@ async def list_users(principal: CurrentPrincipal, platform: PlatformDep, paging:
         if after[0].tzinfo is None:
             raise invalid_cursor()
     users = await _store(platform).page(after=after, limit=paging.limit + 1)
-    return paging.page([UserOut.of(u) for u in users], lambda u: (u.created_at.isoformat(), str(u.id)), response)
+    page = paging.page([UserOut.of(u) for u in users], lambda u: (u.created_at.isoformat(), str(u.id)), response)
+    return UserList(items=page.items, next=page.next)
 
 
 @router.get("/{user_id}", response_model=UserOut, response_model_exclude_none=True)

@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from reporting.domain.kpis import Facts, rates, recovery_rate
 
@@ -79,10 +80,44 @@ class RecoveryGroup(RecoveryFigures):
     key: str
 
 
+# The example recovery report's figures: November, by bucket at placement; the totals are the buckets' sums.
+_RECOVERY_31_60: JsonDict = {
+    "accounts_placed": 1843, "placed_balance": "2764500000.00", "accounts_recalled": 12, "recovered": "402150000.00",
+    "payments": 968, "recovery_rate": 0.145469, "attempts": 9214, "contact_cost": "1105680.00",
+    "accounts_contacted": 1710, "accounts_right_party": 1122, "right_party_contacts": 1390, "simulated_attempts": 0,
+    "promises_made": 604, "promises_due": 512, "promises_kept": 377, "accounts_liquidated": 211,
+    "outstanding": "2290350000.00", "written_off": "0.00", "accounts_written_off": 0,
+    "recovered_after_write_off": "0.00", "written_off_balance": "0.00", "contact_rate": 0.927835,
+    "right_party_contact_rate": 0.60879, "ptp_rate": 0.434532, "kept_promise_rate": 0.736328, "cost_ratio": 0.002749,
+    "liquidation_rate": 0.114487}
+_RECOVERY_61_90: JsonDict = {
+    "accounts_placed": 962, "placed_balance": "1587300000.00", "accounts_recalled": 9, "recovered": "158730000.00",
+    "payments": 402, "recovery_rate": 0.1, "attempts": 6131, "contact_cost": "2975400.00", "accounts_contacted": 874,
+    "accounts_right_party": 515, "right_party_contacts": 655, "simulated_attempts": 0, "promises_made": 298,
+    "promises_due": 260, "promises_kept": 151, "accounts_liquidated": 64, "outstanding": "1398420000.00",
+    "written_off": "12800000.00", "accounts_written_off": 7, "recovered_after_write_off": "1450000.00",
+    "written_off_balance": "11350000.00", "contact_rate": 0.908524, "right_party_contact_rate": 0.535343,
+    "ptp_rate": 0.454962, "kept_promise_rate": 0.580769, "cost_ratio": 0.018745, "liquidation_rate": 0.066528}
+_RECOVERY_TOTALS: JsonDict = {
+    "accounts_placed": 2805, "placed_balance": "4351800000.00", "accounts_recalled": 21, "recovered": "560880000.00",
+    "payments": 1370, "recovery_rate": 0.128885, "attempts": 15345, "contact_cost": "4081080.00",
+    "accounts_contacted": 2584, "accounts_right_party": 1637, "right_party_contacts": 2045, "simulated_attempts": 0,
+    "promises_made": 902, "promises_due": 772, "promises_kept": 528, "accounts_liquidated": 275,
+    "outstanding": "3688770000.00", "written_off": "12800000.00", "accounts_written_off": 7,
+    "recovered_after_write_off": "1450000.00", "written_off_balance": "11350000.00", "contact_rate": 0.921212,
+    "right_party_contact_rate": 0.583601, "ptp_rate": 0.441076, "kept_promise_rate": 0.683938, "cost_ratio": 0.007276,
+    "liquidation_rate": 0.098039}
+
+
 class RecoveryReport(BaseModel):
     """v1: the client company's currency and locale come with its figures, so a page shows them as it writes
     money, numbers and dates (the dashboard, with the browser's Intl)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": "banco-andino", "currency": "COP", "locale": "es-CO", "as_of": "2026-12-05T08:00:00-05:00",
+        "group_by": "bucket", "date_from": "2026-11-01T00:00:00-05:00", "date_to": "2026-12-01T00:00:00-05:00",
+        "totals": _RECOVERY_TOTALS,
+        "groups": [{"key": "31-60", **_RECOVERY_31_60}, {"key": "61-90", **_RECOVERY_61_90}]}]})
     client: str
     currency: str = Field(description="ISO 4217 code of every amount", examples=["COP"])
     locale: str = Field(description="the client company's BCP 47 locale, to show the figures in", examples=["es-CO"])
@@ -109,6 +144,15 @@ class RollRateOut(BaseModel):
 
 class RollRatesReport(BaseModel):
     """v1: month over month, where the accounts of each bucket at one month's end are at the next month's end."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": "banco-andino", "months": ["2026-10", "2026-11"],
+        "items": [{"period": "2026-10→2026-11", "bucket": "31-60", "accounts": 1843, "rolled_forward": 402,
+                   "stayed": 1120, "rolled_back": 0, "cured": 309, "recalled": 12, "roll_rate": 0.219552,
+                   "cure_rate": 0.16876},
+                  {"period": "2026-10→2026-11", "bucket": "61-90", "accounts": 962, "rolled_forward": 288,
+                   "stayed": 487, "rolled_back": 71, "cured": 107, "recalled": 9, "roll_rate": 0.302204,
+                   "cure_rate": 0.112277}]}]})
 
     client: str
     months: list[str]
@@ -196,8 +240,34 @@ class BestTimeOut(BaseModel):
     learned_at: dt.datetime
 
 
+ACCOUNT_ARRANGEMENT_EXAMPLE: JsonDict = {
+    "arrangement_id": "1e5a9c3f-7b2d-4f6e-8a0c-4d2f6b8e0a13", "kind": "instalment_plan", "total_amount": "600000.00",
+    "instalments": 3, "source": "operator", "made_at": "2026-12-03T10:50:00-05:00", "result": None,
+    "decided_at": None}
+
+
 class AccountView(BaseModel):
     """v1: one account as operators and its client company see it, with why it is treated as it is."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": "banco-andino", "account_ref": "CR-2024-000187", "status": "open", "recalled_at": None,
+        "product": "Tarjeta de crédito", "placed_at": "2026-09-01T08:16:47-05:00", "placed_balance": "850000.00",
+        "balance": "600000.00", "recovered": "250000.00", "days_past_due": 74, "bucket": "61-90",
+        "bucket_at_placement": "31-60", "segment": "61-90/high", "treatment": "voicebot_and_agent",
+        "channels": ["sms", "voice", "agent"], "offer": "none", "propensity": "0.5000", "cost_to_collect": "9585.00",
+        "expected_net_recovery": "290415.00", "value_tier": "high", "strategy_version": 7, "strategy_arm": "champion",
+        "model_version": "scorecard-v1",
+        "why": "bucket 61-90; propensity 0.5000 (31-90 days past due (0)); expected recovery 300000.00 (high value); "
+               "champion strategy v7: voicebot_and_agent every 3 days, cost to collect 9585.00; mejor momento (sms): "
+               "miércoles 9h, tasa 0.27, n=380",
+        "arrangements": [ACCOUNT_ARRANGEMENT_EXAMPLE],
+        "last_contacts": [
+            {"channel": "agent", "at": "2026-12-03T10:42:00-05:00", "attempted": True, "delivered": True,
+             "outcome": "promise_to_pay", "simulated": False},
+            {"channel": "sms", "at": "2026-11-25T09:00:04-05:00", "attempted": True, "delivered": True,
+             "outcome": None, "simulated": False}],
+        "best_times": [{"channel": "sms", "dow": 2, "hour": 9, "label": "miércoles 9h", "rate": "0.2714", "n": 380,
+                        "learned_at": "2026-12-01T02:00:00-05:00"}]}]})
 
     client: str
     account_ref: str

@@ -164,15 +164,20 @@ def document_of(strategy: Strategy) -> StrategyIn:
                for r in strategy.rules])
 
 
-def strategy_examples(schema: JsonDict, model: type[Any]) -> None:
-    """The example of a strategy document: the platform's default over the default buckets (a complete matrix),
-    with a challenger for a fifth of the accounts that offers low-value accounts past 90 days a settlement. Not
-    for a version (StrategyVersionOut), which has more fields; the strategy in force answers it with its version."""
-    if model not in (StrategyIn, StrategyOut):
-        return
+def example_strategy() -> StrategyIn:
+    """The example strategy document: the platform's default over the default buckets (a complete matrix), with a
+    challenger for a fifth of the accounts that offers low-value accounts past 90 days a settlement."""
     champion = document_of(default_strategy())
     rules = [r.model_copy(update={"offer": OfferIn(kind="settlement", discount_pct=Decimal("20"))})
              if r.tier == "low" and r.bucket in ("91-120", "121-180") else r for r in champion.rules]
-    example = champion.model_copy(update={"challenger": ChallengerIn(share=Decimal("0.20"), tiers=champion.tiers,
-                                                                      rules=rules)})
-    schema["examples"] = [example.model_dump(mode="json") | ({"version": 4} if model is StrategyOut else {})]
+    return champion.model_copy(update={"challenger": ChallengerIn(share=Decimal("0.20"), tiers=champion.tiers,
+                                                                   rules=rules)})
+
+
+def strategy_examples(schema: JsonDict, model: type[Any]) -> None:
+    """A strategy document's example (`example_strategy`); the strategy in force answers it with its version. Not
+    for a version (StrategyVersionOut), which has more fields and its own."""
+    if model not in (StrategyIn, StrategyOut):
+        return
+    schema["examples"] = [example_strategy().model_dump(mode="json") | ({"version": 4} if model is StrategyOut
+                                                                         else {})]

@@ -4,26 +4,37 @@ promote (the challenger becomes the champion) and restore (an old version, whole
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.pagination import Page, PageRequest, cursor_int, invalid_cursor, page_request
 from segmentation import strategy_versions
 from segmentation.api import ClientOfCaller, ClientOfOperator, caller_of
-from segmentation.schemas import StrategyIn
+from segmentation.schemas import StrategyIn, example_strategy
 from segmentation.strategy_versions_store import KeptVersion
 
 router = APIRouter(prefix="/v1", tags=["strategy"])
 VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="a kept version (1 is the first PUT)")]
 
 
+def version_example() -> JsonDict:
+    """Version 7, in force: version 4 (the example strategy, with its challenger) restored by an operator."""
+    document = example_strategy()
+    return document.model_dump(mode="json") | {
+        "version": 7, "created_at": "2026-12-02T16:45:10-05:00", "created_by": "user carolina.diaz@agencia.co",
+        "origin": "restore", "origin_version": 4, "current": True, "rules_count": len(document.rules),
+        "challenger_rules_count": len(document.challenger.rules) if document.challenger else None}
+
+
 class StrategyVersionOut(StrategyIn):
     """v1: one version of the strategy, whole (the champion's tiers and rules, the challenger with its share, or
     null), so that a console can show what changed between two; with who made it and how."""
 
+    model_config = ConfigDict(json_schema_extra=lambda schema, model: _examples(schema, model, version_example()))
     version: int
     created_at: dt.datetime
     created_by: str | None = Field(description='the caller that made it: "user <e-mail>" for a person signed in on '
@@ -56,6 +67,15 @@ class PromoteIn(BaseModel):
 class StrategyVersionsOut(Page[StrategyVersionOut]):
     """v1: a page of the versions, newest first; `next` links the older ones. Version 0, the platform's default
     laid over the buckets, is never kept: the list is empty until the first PUT."""
+
+    model_config = ConfigDict(json_schema_extra=lambda schema, model: _examples(schema, model, {
+        "items": [version_example()], "next": "/v1/clients/banco-andino/strategy/versions?cursor=Wzdd&limit=20"}))
+
+
+def _examples(schema: JsonDict, model: type[Any], example: JsonDict) -> None:
+    """Built when the schema is, not at import: the example strategy is the platform's default matrix."""
+    if model in (StrategyVersionOut, StrategyVersionsOut):
+        schema["examples"] = [example]
 
 
 VersionPaging = Annotated[PageRequest, page_request(default=20, maximum=100)]

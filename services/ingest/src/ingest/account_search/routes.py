@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict
+from pydantic.config import JsonDict
 
 from ingest.account_search import handlers
 from ingest.account_search.domain import MAX_QUERY_CHARS, FoundAccount
@@ -17,14 +18,16 @@ from ingest.uploads_runtime import ClientOfCaller
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.pagination import Page, PageRequest, cursor_str, page_request
 
+FOUND_ACCOUNT_EXAMPLE: JsonDict = {
+    "account_ref": "CR-2024-000187", "debtor_name": "María Gómez Restrepo", "id_number": "1020304050",
+    "id_type": "CC", "status": "active", "balance": "600000.00", "days_past_due": 74,
+    "placed_at": "2026-09-01T08:16:47-05:00"}
+
 
 class FoundAccountOut(BaseModel):
     """v1: an account a search found; the debtor's name and id number are null once the person is erased."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "account_ref": "CR-2024-000187", "debtor_name": "María Gómez Restrepo", "id_number": "1020304050",
-        "id_type": "CC", "status": "active", "balance": "600000.00", "days_past_due": 74,
-        "placed_at": "2026-09-01T08:16:47-05:00"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [FOUND_ACCOUNT_EXAMPLE]})
     account_ref: str
     debtor_name: str | None
     id_number: str | None
@@ -41,6 +44,10 @@ class FoundAccountOut(BaseModel):
 
 class FoundAccountList(Page[FoundAccountOut]):
     """v1: a page of the accounts a search found, by account reference; `next` links the following page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [FOUND_ACCOUNT_EXAMPLE],
+        "next": "/v1/clients/banco-andino/accounts?q=gomez&cursor=WyJDUi0yMDI0LTAwMDE4NyJd&limit=20"}]})
 
 
 SearchPaging = Annotated[PageRequest, page_request(default=20, maximum=100)]

@@ -155,6 +155,9 @@ class ClientPatch(BaseModel):
 class ClientList(Page[ClientOut]):
     """v1: a page of the client companies, by slug; `next` links the following page."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [CLIENT_EXAMPLE], "next": "/v1/clients?cursor=WyJiYW5jby1hbmRpbm8iXQ&limit=50"}]})
+
 
 class MappingProfileIn(BaseModel):
     """v1: canonical field -> column header of the client company's files."""
@@ -165,11 +168,14 @@ class MappingProfileIn(BaseModel):
     mapping: dict[str, str] = Field(min_length=1)
 
 
+MAPPING_PROFILE_EXAMPLE: JsonDict = {
+    "name": "cartera-mensual", "mapping": {"account_ref": "Nro Obligacion", "debtor_id": "Cedula",
+                                           "full_name": "Nombre Cliente", "balance": "Saldo Total"},
+    "updated_at": "2026-12-01T09:12:44-05:00"}
+
+
 class MappingProfileOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "name": "cartera-mensual", "mapping": {"account_ref": "Nro Obligacion", "debtor_id": "Cedula",
-                                               "full_name": "Nombre Cliente", "balance": "Saldo Total"},
-        "updated_at": "2026-12-01T09:12:44-05:00"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [MAPPING_PROFILE_EXAMPLE]})
     name: str
     mapping: dict[str, str]
     updated_at: dt.datetime
@@ -177,6 +183,10 @@ class MappingProfileOut(BaseModel):
 
 class MappingProfileList(Page[MappingProfileOut]):
     """v1: a page of the client company's mapping profiles, by name; `next` links the following page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [MAPPING_PROFILE_EXAMPLE],
+        "next": "/v1/clients/banco-andino/mappings?cursor=WyJjYXJ0ZXJhLW1lbnN1YWwiXQ&limit=50"}]})
 
 
 class ClientCreatedOut(ClientOut):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.config import JsonDict
 
 from ingest.clients import store as client_store
 from ingest.issues_export import issues_csv
@@ -48,15 +49,18 @@ UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"mu
                   "locale": "es-CO", "as_of": "2026-12-01", "sheet": "Cartera"}]}}}}}
 
 
+PORTFOLIO_EXAMPLE: JsonDict = {
+    "id": "3f6b2c1e-8d4a-4f0b-9c2e-5a7d1e9b4c36", "client": "banco-andino", "status": "completed",
+    "filename": "cartera-banco-andino-diciembre.xlsx", "size_bytes": 1843200, "as_of": "2026-12-01",
+    "progress": 1.0, "rows_total": 12480, "rows_accepted": 12391, "rows_rejected": 61, "rows_with_warnings": 28,
+    "counts_by_code": {"missing_debtor_id": 37, "invalid_balance": 24, "invalid_phone": 28},
+    "created_at": "2026-12-01T08:15:02-05:00", "finished_at": "2026-12-01T08:16:47-05:00"}
+
+
 class PortfolioOut(BaseModel):
     """v1: an upload and what became of its rows."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "3f6b2c1e-8d4a-4f0b-9c2e-5a7d1e9b4c36", "client": "banco-andino", "status": "completed",
-        "filename": "cartera-banco-andino-diciembre.xlsx", "size_bytes": 1843200, "as_of": "2026-12-01",
-        "progress": 1.0, "rows_total": 12480, "rows_accepted": 12391, "rows_rejected": 61, "rows_with_warnings": 28,
-        "counts_by_code": {"missing_debtor_id": 37, "invalid_balance": 24, "invalid_phone": 28},
-        "created_at": "2026-12-01T08:15:02-05:00", "finished_at": "2026-12-01T08:16:47-05:00"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [PORTFOLIO_EXAMPLE]})
     id: uuid.UUID
     client: str
     status: Literal["queued", "processing", "completed", "failed"]
@@ -95,8 +99,28 @@ class RowIssueOut(BaseModel):
         "why the raw cells are gone: the person they named asked for erasure, or their retention ended"))
 
 
+class PortfolioList(Page[PortfolioOut]):
+    """v1: a page of a client company's uploads, newest first; `next` links the following page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [PORTFOLIO_EXAMPLE],
+        "next": "/v1/clients/banco-andino/portfolios?cursor=WyIyMDI2LTEyLTAxVDEzOjE1OjAyKzAwOjAwIiwiM2Y2YjJjMWUtOGQ0YS0"
+                "0ZjBiLTljMmUtNWE3ZDFlOWI0YzM2Il0&limit=50"}]})
+
+
 class RowIssueList(Page[RowIssueOut]):
     """v1: a page of an upload's rejections or warnings, in row order; `next` links the following page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"items": [{"id": 918, "row": 1207, "field": "balance", "code": "invalid_balance",
+                    "message": "'1.2OO.000' is not a number in es-CO",
+                    "raw": {"Nro Obligacion": "CR-2024-004518", "Nombre Cliente": "Ana María Pérez",
+                            "Saldo Total": "1.2OO.000", "Dias Mora": "45"}}],
+         "next": "/v1/portfolios/3f6b2c1e-8d4a-4f0b-9c2e-5a7d1e9b4c36/rejections?cursor=WzkxOF0&limit=100"},
+        {"items": [{"id": 921, "row": 1312, "field": "phones", "code": "invalid_phone",
+                    "message": "a phone is not valid for the country; dropped", "raw": {},
+                    "raw_erased": "retention"}],
+         "next": None}]})
 
 
 IssuePaging = Annotated[PageRequest, page_request(default=100, maximum=1000)]
@@ -168,9 +192,9 @@ async def visible_portfolio(portfolio_id: uuid.UUID, principal: CurrentPrincipal
 VisiblePortfolio = Annotated[Portfolio, Depends(visible_portfolio)]
 
 
-@router.get("/clients/{slug}/portfolios", response_model=Page[PortfolioOut])
+@router.get("/clients/{slug}/portfolios", response_model=PortfolioList)
 async def client_portfolios(client: ClientOfCaller, platform: PlatformDep, paging: Paging,
-                            response: Response) -> Page[PortfolioOut]:
+                            response: Response) -> PortfolioList:
     """A client company's uploads, newest first, each as `GET /v1/portfolios/{id}` answers it; follow `next`."""
     key = paging.key(2)
     try:
@@ -180,8 +204,9 @@ async def client_portfolios(client: ClientOfCaller, platform: PlatformDep, pagin
     if before is not None and before[0].tzinfo is None:
         raise invalid_cursor()
     found = await handlers.client_portfolios(platform.db, client.slug, before=before, limit=paging.limit + 1)
-    return paging.page([PortfolioOut.of(p) for p in found], lambda p: (p.created_at.isoformat(), str(p.id)),
+    page = paging.page([PortfolioOut.of(p) for p in found], lambda p: (p.created_at.isoformat(), str(p.id)),
                        response)
+    return PortfolioList(items=page.items, next=page.next)
 
 
 @router.get("/portfolios/{portfolio_id}", response_model=PortfolioOut)

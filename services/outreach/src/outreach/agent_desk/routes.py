@@ -67,6 +67,17 @@ class AgentCallOut(BaseModel):
 
 
 class AgentNextOut(BaseModel):
+    """v1: the call to make now, or null when there is none the law allows now."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"item": {
+        "attempt_id": "0f8c2a4e-6b1d-4c3e-9a57-2d8e1f4b7c90", "client": "banco-andino",
+        "account_ref": "CR-2024-000187", "debtor_name": "María Gómez Restrepo", "phones": ["+573001234567"],
+        "balance": "600000.00", "currency": "COP", "days_past_due": 74, "offer": "none",
+        "expected_net_recovery": "290415.00",
+        "script": "Guion: saludar a María, confirmar identidad, informar saldo de $600.000,00 (74 días de mora) de la "
+                  "obligación CR-2024-000187 con Banco Andino S.A.. Ofrecer el enlace "
+                  "https://pagos.recaudo.example/pay/eyJjIjoiYmFuY28tYW5kaW5vIn0.c2lnbmF0dXJh.",
+        "assigned_to": "user luis.rojas@agencia.co", "assigned_at": "2026-12-03T10:38:12-05:00"}}]})
     item: AgentCallOut | None
 
 

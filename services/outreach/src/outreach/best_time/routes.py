@@ -5,7 +5,7 @@ and hour), an account's (the account view's best time), and the client company's
 import datetime as dt
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from outreach.best_time import handlers
 from outreach.domain.best_time import DAY_NAMES, LearnedWindow
@@ -35,9 +35,20 @@ class WindowOut(BaseModel):
                    rate=round(w.rate, 4), n=w.n, learned_at=learned_at)
 
 
+WINDOW_EXAMPLES: list[JsonValue] = [
+    {"segment": "61-90/high", "channel": "sms", "dow": 2, "day": "miércoles", "hour": 9, "label": "miércoles 9h",
+     "rate": 0.2714, "n": 380, "learned_at": "2026-12-01T02:00:00-05:00"},
+    {"segment": "61-90/high", "channel": "sms", "dow": 1, "day": "martes", "hour": 19, "label": "martes 19h",
+     "rate": 0.2388, "n": 415, "learned_at": "2026-12-01T02:00:00-05:00"}]
+
+
 class BestTimesOut(BaseModel):
     """v1: the learned windows; `best` holds each segment and channel's best slot, `windows` every slot;
     `experiment` and `best_time_share` the experiment against the first allowed slot, as set."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": "banco-andino", "enabled": True, "experiment": True, "best_time_share": 0.5,
+        "best": WINDOW_EXAMPLES[:1], "windows": WINDOW_EXAMPLES}]})
 
     client: str
     enabled: bool
@@ -50,6 +61,10 @@ class BestTimesOut(BaseModel):
 class AccountBestTimeOut(BaseModel):
     """v1: the account view's best time: its segment, its debtor's time zone (the windows' weekday and hour are
     in it), and each of its channels' best slot and every slot."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": "banco-andino", "account_ref": "CR-2024-000187", "segment": "61-90/high",
+        "timezone": "America/Bogota", "enabled": True, "best": WINDOW_EXAMPLES[:1], "windows": WINDOW_EXAMPLES}]})
 
     client: str
     account_ref: str

@@ -90,6 +90,18 @@ class ContactRulesIn(BaseModel):
 
 
 class ContactRulesOut(BaseModel):
+    """v1: the client company's own rules (`override`, as set) and the rules in force: the stricter of them and its
+    country's law, field by field."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": "banco-andino", "country": "CO",
+        "override": {"windows": {"mon": ["08:00", "18:00"], "tue": ["08:00", "18:00"], "wed": ["08:00", "18:00"],
+                                 "thu": ["08:00", "18:00"], "fri": ["08:00", "18:00"], "sat": ["09:00", "13:00"]},
+                     "daily_limit": 1, "calls_in_7_days": 2, "one_channel_per_week": True},
+        "windows": {"mon": ["08:00", "18:00"], "tue": ["08:00", "18:00"], "wed": ["08:00", "18:00"],
+                    "thu": ["08:00", "18:00"], "fri": ["08:00", "18:00"], "sat": ["09:00", "13:00"], "sun": None},
+        "no_holidays": True, "daily_limit": 1, "one_channel_per_week": True, "calls_in_7_days": 2,
+        "days_after_conversation": None, "opt_out_line": True}]})
     client: str
     country: str
     override: dict[str, object]
@@ -138,6 +150,22 @@ class ChannelConsentOut(BaseModel):
 
 class ConsentsOut(BaseModel):
     """v1: an account's consent per channel and the evidence it rests on, in the order it was recorded."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": "banco-andino", "account_ref": "CR-2024-000187",
+        "channels": [
+            {"channel": "email", "state": "withdrawn", "since": "2026-11-18T10:02:31-05:00", "source": "unsubscribe"},
+            {"channel": "sms", "state": "granted", "since": "2026-09-01T08:16:47-05:00", "source": "client_file"}],
+        "evidence": [
+            {"id": 51207, "channel": "email", "what": "granted", "source": "client_file",
+             "recorded_at": "2026-09-01T08:16:47-05:00", "evidence": "5c2e8a1f-3d7b-4e9c-b6a0-8f4d2e1c7b53",
+             "text_version": None},
+            {"id": 51208, "channel": "sms", "what": "granted", "source": "client_file",
+             "recorded_at": "2026-09-01T08:16:47-05:00", "evidence": "5c2e8a1f-3d7b-4e9c-b6a0-8f4d2e1c7b53",
+             "text_version": None},
+            {"id": 68934, "channel": "email", "what": "withdrawn", "source": "unsubscribe",
+             "recorded_at": "2026-11-18T10:02:31-05:00", "evidence": "e7b3d1f9-2c4a-4b8e-9d6f-1a3c5e7b9d20",
+             "text_version": None}]}]})
 
     client: str
     account_ref: str

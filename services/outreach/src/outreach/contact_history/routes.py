@@ -76,9 +76,39 @@ class LegalHoldOut(BaseModel):
     lifted_at: dt.datetime | None
 
 
+_SMS = "a1d5c9e3-7f2b-4d6a-8c4e-2b9f7d1e5a36"  # the example's attempt
+
+
 class ContactHistoryOut(BaseModel):
     """v1: an account's whole contact history: attempts with their decisions, contacts logged by agents, legal
     holds, and the append-only audit trail."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "account_ref": "CR-2024-000187",
+        "items": [{
+            "id": _SMS, "channel": "sms", "status": "delivered", "scheduled_at": "2026-11-25T09:00:00-05:00",
+            "sent_at": "2026-11-25T09:00:04-05:00", "delivered_at": "2026-11-25T09:00:11-05:00", "failed_at": None,
+            "failure": None, "cancel_reason": None, "created_at": "2026-11-24T06:05:40-05:00", "provider": "twilio",
+            "template": "sms/es-CO", "encoding": "UCS-2", "segments": 3,
+            "decisions": [{"decided_at": "2026-11-25T09:00:02-05:00", "allowed": True, "reasons": [],
+                           "next_allowed_at": None, "local_time": "2026-11-25T09:00:02-05:00"}],
+            "why": "best_time: miércoles 9h (tasa 0.27, n=380)", "assigned_to": None, "assigned_at": None}],
+        "logged": [{"id": "5b2e9c71-0d4f-4a36-8e1b-7c9d2f6a3e48", "channel": "agent",
+                    "at": "2026-12-03T10:42:00-05:00", "outcome": "promise_to_pay", "rule_violations": []}],
+        "legal_holds": [{"hold": "dispute",
+                         "note": "El deudor reclama ante la Superintendencia Financiera (queja 2026-4471)",
+                         "set_at": "2026-10-06T11:20:00-05:00", "lifted_at": "2026-10-20T15:05:12-05:00"}],
+        "trail": [
+            {"id": 90211, "at": "2026-11-24T06:05:40-05:00", "kind": "scheduled", "attempt_id": _SMS, "channel": "sms",
+             "detail": {"treatment": "voicebot_and_agent", "sequence": 1, "scheduled_at": "2026-11-25T09:00:00-05:00",
+                        "why": "best_time: miércoles 9h (tasa 0.27, n=380)"}},
+            {"id": 90318, "at": "2026-11-25T09:00:02-05:00", "kind": "decision", "attempt_id": _SMS, "channel": "sms",
+             "detail": {"allowed": True, "reasons": [], "local_time": "2026-11-25T09:00:02-05:00",
+                        "next_allowed_at": None}},
+            {"id": 90319, "at": "2026-11-25T09:00:02-05:00", "kind": "sending", "attempt_id": _SMS, "channel": "sms",
+             "detail": {"provider": "twilio", "template": "sms/es-CO", "encoding": "UCS-2", "segments": 3}},
+            {"id": 90327, "at": "2026-11-25T09:00:04-05:00", "kind": "sent", "attempt_id": _SMS, "channel": "sms",
+             "detail": {"provider": "twilio", "provider_message_id": "SM3f9a1c7e5b2d4f6a8c0e1b3d5f7a9c2e"}}]}]})
 
     account_ref: str
     items: list[AttemptOut]

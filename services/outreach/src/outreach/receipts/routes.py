@@ -2,7 +2,7 @@
 signature (no API key); and Twilio's call keypad choices (TwiML in, TwiML out)."""
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from outreach.edge import State
 from outreach.providers import Notification
@@ -13,6 +13,10 @@ from recaudo_common.errors import ProblemError
 
 
 class ReceiptsOut(BaseModel):
+    """v1: what became of a provider's notification: receipts and replies applied, seen before, or for no message
+    sent here."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"applied": 3, "duplicate": 1, "unknown": 0}]})
     applied: int
     duplicate: int
     unknown: int

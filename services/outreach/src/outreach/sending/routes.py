@@ -5,7 +5,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from outreach.sending import handlers
 from outreach.store import SCHEMA
@@ -31,6 +31,15 @@ class UnknownSendOut(BaseModel):
 
 class UnknownSendsOut(Page[UnknownSendOut]):
     """v1: a page of sends in doubt, oldest first; `next` links the following page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [{"attempt_id": "f1a3c5e7-9b2d-4f6a-8c0e-2a4c6e8a0b13", "account_ref": "CR-2024-000342",
+                   "channel": "email", "provider": "smtp",
+                   "provider_message_id": "f1a3c5e7-9b2d-4f6a-8c0e-2a4c6e8a0b13@recaudo.example",
+                   "sending_since": "2026-12-04T10:30:12-05:00",
+                   "reason": "the provider cannot tell whether it has the message", "tries": 1}],
+        "next": "/v1/clients/banco-andino/unknown-sends?cursor=WyIyMDI2LTEyLTA0VDE1OjMwOjEyKzAwOjAwIiwiZjFhM2M1ZTctOWIy"
+                "ZC00ZjZhLThjMGUtMmE0YzZlOGEwYjEzIl0&limit=200"}]})
 
 
 ClientOfCaller = Annotated[ClientCopy, Depends(client_of(SCHEMA))]

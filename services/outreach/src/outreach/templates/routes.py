@@ -5,6 +5,7 @@ from typing import Literal, cast
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from outreach.domain.templates import VARIABLES
 from outreach.domain.whatsapp_window import ApprovedTemplate
@@ -14,17 +15,20 @@ from recaudo_common.dependencies import PlatformDep
 from recaudo_common.events import Channel
 from recaudo_common.preconditions import IfMatchHeader
 
+SMS_TEMPLATE: JsonDict = {
+    "body": "{{ creditor }}: {{ debtor_name }}, su obligación {{ account_ref }} tiene un saldo de {{ balance }}. "
+            "{{ offer }}Pague o acuerde aquí: {{ payment_link }} {{ opt_out }}"}
+EMAIL_TEMPLATE: JsonDict = {
+    "subject": "{{ creditor }}: su obligación {{ account_ref }} tiene {{ days_past_due }} días de mora",
+    "body": "Estimado(a) {{ debtor_name }}:\n\nSu obligación {{ account_ref }} registra un saldo de {{ balance }}.\n"
+            "{{ offer }}\nPague o acuerde una fecha aquí: {{ payment_link }} (vence el {{ link_expires }}).\n\n"
+            "{{ opt_out }}"}
+
 
 class TemplateIn(BaseModel):
     """v1"""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"body": "{{ creditor }}: {{ debtor_name }}, su obligación {{ account_ref }} tiene un saldo de {{ balance }}. "
-                 "{{ offer }}Pague o acuerde aquí: {{ payment_link }} {{ opt_out }}"},
-        {"subject": "{{ creditor }}: su obligación {{ account_ref }} tiene {{ days_past_due }} días de mora",
-         "body": "Estimado(a) {{ debtor_name }}:\n\nSu obligación {{ account_ref }} registra un saldo de "
-                 "{{ balance }}.\n{{ offer }}\nPague o acuerde una fecha aquí: {{ payment_link }} (vence el "
-                 "{{ link_expires }}).\n\n{{ opt_out }}"}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SMS_TEMPLATE, EMAIL_TEMPLATE]})
     subject: str | None = Field(None, max_length=500)
     body: str = Field(min_length=1, max_length=20_000)
 
@@ -59,9 +63,32 @@ class TemplatePreviewIn(BaseModel):
     body: str = Field(min_length=1, max_length=20_000)
 
 
+# The examples' templates rendered on the sample account (templates.handlers.sample) of Banco Andino S.A.
+EMAIL_TEMPLATE_OUT: JsonDict = {
+    "channel": "email", "locale": "es-CO", "source": "client", "version": 3, **EMAIL_TEMPLATE,
+    "variables": dict(VARIABLES),
+    "preview": {"subject": "Banco Andino S.A.: su obligación OBL-000123 tiene 45 días de mora",
+                "body": "Estimado(a) María:\n\nSu obligación OBL-000123 registra un saldo de $1.234.567,89.\nCancele "
+                        "hoy con $987.654,31 (20 % de descuento). \nPague o acuerde una fecha aquí: "
+                        "https://pagos.recaudo.example/pay/EJEMPLO (vence el 11 de diciembre de 2026).\n\nResponda "
+                        "BAJA para no recibir más mensajes.", "encoding": None, "segments": None},
+    "preview_problem": None}
+SMS_TEMPLATE_OUT: JsonDict = {
+    "channel": "sms", "locale": "es-CO", "source": "default", "version": None, "subject": None, **SMS_TEMPLATE,
+    "variables": dict(VARIABLES),
+    "preview": {"subject": None,
+                "body": "Banco Andino S.A.: María, su obligación OBL-000123 tiene un saldo de $1.234.567,89. Cancele "
+                        "hoy con $987.654,31 (20 % de descuento). Pague o acuerde aquí: "
+                        "https://pagos.recaudo.example/pay/EJEMPLO Responda BAJA para no recibir más mensajes.",
+                "encoding": "UCS-2", "segments": 4},
+    "preview_problem": None}
+
+
 class TemplateOut(BaseModel):
     """v1: a template and its rendering for a sample account (SMS parts shown before anything is sent). A stored
     template that no longer renders has no preview but a `preview_problem` saying why."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EMAIL_TEMPLATE_OUT]})
 
     channel: Channel
     locale: str
@@ -87,6 +114,9 @@ class TemplateOut(BaseModel):
 
 
 class TemplateList(BaseModel):
+    """v1: the client company's templates, each channel's in its locale and any other locale it has its own for."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [SMS_TEMPLATE_OUT, EMAIL_TEMPLATE_OUT]}]})
     items: list[TemplateOut]
 
 

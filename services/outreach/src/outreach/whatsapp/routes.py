@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from outreach.edge import ClientOfCaller, ClientOfOperator, Settings
 from outreach.settings import OutreachSettings
@@ -108,6 +108,14 @@ class ConversationOut(BaseModel):
 class ConversationsOut(Page[ConversationOut]):
     """v1: a page of debtors' WhatsApp messages that no rule answers, oldest first, for an agent; `next` links the
     following page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [{"id": "9d4e2b7a-3c1f-4a8e-b6d5-0e7f1a2b3c4d", "account_refs": ["CR-2024-000187"],
+                   "message_type": "text", "received_at": "2026-12-04T10:12:40-05:00",
+                   "text": "Buenos días, ya pagué la primera cuota por PSE. ¿Me pueden confirmar que quedó "
+                           "aplicada?"}],
+        "next": "/v1/clients/banco-andino/whatsapp/conversations?cursor=WyIyMDI2LTEyLTA0VDE1OjEyOjQwKzAwOjAwIiwiOWQ0ZT"
+                "JiN2EtM2MxZi00YThlLWI2ZDUtMGU3ZjFhMmIzYzRkIl0&limit=50"}]})
 
 
 ConversationPaging = Annotated[PageRequest, page_request(default=50, maximum=200)]

@@ -72,6 +72,10 @@ class StatusCounts(BaseModel):
 class NotificationOut(BaseModel):
     """What became of a notification (Meta only reads the 200)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "messages": {"recorded": 1, "duplicate": 0, "unmatched": 0},
+        "statuses": {"applied": 2, "duplicate": 1, "unknown": 0}, "ignored": 0}]})
+
     messages: InboundCounts
     statuses: StatusCounts
     ignored: int = 0  # changes for another phone number, or fields other than `messages`

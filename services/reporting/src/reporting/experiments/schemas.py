@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from reporting.domain.experiments import Arm, Readout
 
@@ -32,6 +32,16 @@ class ExperimentReport(BaseModel):
     `p_value`: two-sided two-proportion z-test of the arms' paying shares; `ci95`: the 95 % interval of the treatment's
     paying share minus the control's. All three null only when an arm has no accounts (`lift` too when the control
     recovered nothing). `verdict` waits for `min_accounts_per_arm` in each arm."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": "banco-andino", "currency": "COP", "date_from": "2026-09-01T00:00:00-05:00",
+        "date_to": "2026-12-01T00:00:00-05:00",
+        "arms": {"champion": {"accounts": 4012, "paying_accounts": 903, "placed": "6018000000.00",
+                              "recovered": "842520000.00", "recovery_rate": 0.14},
+                 "challenger": {"accounts": 1003, "paying_accounts": 261, "placed": "1504500000.00",
+                                "recovered": "240720000.00", "recovery_rate": 0.16}},
+        "lift": 0.142857, "p_value": 0.018369, "ci95": [0.005073, 0.065216], "verdict": "challenger_better",
+        "min_accounts_per_arm": 400}]})
 
     client: str
     currency: str
@@ -67,6 +77,18 @@ class BestTimeExperimentReport(BaseModel):
     """v1: best time (treatment) against the first allowed slot (control), read out as the strategy experiment
     (docs/kpis.md, Experiments): `lift` = best_time's recovery rate ÷ first_slot's − 1, `p_value` and `ci95` on
     their paying shares (best_time's minus first_slot's), `verdict` once each arm has `min_accounts_per_arm`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": "banco-andino", "currency": "COP", "date_from": "2026-09-01T00:00:00-05:00",
+        "date_to": "2026-12-01T00:00:00-05:00",
+        "arms": {"first_slot": {"accounts": 2506, "paying_accounts": 512, "placed": "3759000000.00",
+                                "recovered": "469875000.00", "recovery_rate": 0.125, "attempts": 7518,
+                                "reached": 2932, "contact_rate": 0.389997},
+                 "best_time": {"accounts": 2509, "paying_accounts": 574, "placed": "3763500000.00",
+                               "recovered": "526890000.00", "recovery_rate": 0.14, "attempts": 7527, "reached": 3387,
+                               "contact_rate": 0.44998}},
+        "lift": 0.12, "p_value": 0.035441, "ci95": [0.001678, 0.047256], "verdict": "best_time_better",
+        "min_accounts_per_arm": 400}]})
 
     client: str
     currency: str

@@ -7,11 +7,13 @@ import uuid
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic.config import JsonDict
 
 from recaudo_common.pagination import Page
 from reporting.privacy.handlers import PersonalDataHeld
 from reporting.privacy.store import Erasure
+from reporting.schemas import ACCOUNT_ARRANGEMENT_EXAMPLE
 from reporting.schemas import ArrangementOut as AccountArrangementOut
 
 PointKind = Literal["phone", "email", "address"]
@@ -121,9 +123,53 @@ class AccessOut(Out):
     at: dt.datetime
 
 
+# The example person's consent evidence on their one account: the client's file granted e-mail and SMS, the
+# debtor withdrew e-mail with an e-mail's one-click unsubscribe.
+_CONSENTS: list[JsonValue] = [
+    {"account_ref": "CR-2024-000187", "channel": channel, "what": what, "source": source, "recorded_at": at,
+     "evidence": evidence, "text_version": None}
+    for channel, what, source, at, evidence in (
+        ("email", "granted", "client_file", "2026-09-01T08:16:47-05:00", "5c2e8a1f-3d7b-4e9c-b6a0-8f4d2e1c7b53"),
+        ("sms", "granted", "client_file", "2026-09-01T08:16:47-05:00", "5c2e8a1f-3d7b-4e9c-b6a0-8f4d2e1c7b53"),
+        ("email", "withdrawn", "unsubscribe", "2026-11-18T10:02:31-05:00", "e7b3d1f9-2c4a-4b8e-9d6f-1a3c5e7b9d20"))]
+
+
 class PersonalDataOut(BaseModel):
     """v1: everything the platform holds about one person for one client company (Ley 1581 art. 8 (a) and
     art. 14; ARCO access; Ley 29733 access). This read itself is in `access_log`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "client": "banco-andino", "debtor_ref": "8b1d3f5a-7c9e-4b2d-a6f8-0c2e4a6b8d19",
+        "identity": {"full_name": "María Gómez Restrepo", "id_number": "1020304050", "id_type": "CC",
+                     "phones": ["+573001234567"], "email": "maria.gomez@correo.example",
+                     "address": "Calle Falsa 123, Bogotá"},
+        "contact_points": [
+            {"kind": "phone", "value": "+573001234567", "channels": ["sms", "whatsapp", "voice", "agent"],
+             "consents": [_CONSENTS[1]]},
+            {"kind": "email", "value": "maria.gomez@correo.example", "channels": ["email"],
+             "consents": [_CONSENTS[0], _CONSENTS[2]]},
+            {"kind": "address", "value": "Calle Falsa 123, Bogotá", "channels": ["letter"], "consents": []}],
+        "accounts": [{"account_ref": "CR-2024-000187", "product": "Tarjeta de crédito", "placed_balance": "850000.00",
+                      "balance": "600000.00", "status": "open", "placed_at": "2026-09-01T08:16:47-05:00",
+                      "recalled_at": None}],
+        "contacts": [
+            {"account_ref": "CR-2024-000187", "channel": "sms", "template": "sms/es-CO",
+             "at": "2026-11-25T09:00:04-05:00", "attempted": True, "delivered": True, "outcome": None},
+            {"account_ref": "CR-2024-000187", "channel": "agent", "template": None, "at": "2026-12-03T10:42:00-05:00",
+             "attempted": True, "delivered": True, "outcome": "promise_to_pay"}],
+        "payments": [{"account_ref": "CR-2024-000187", "payment_id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
+                      "amount": "250000.00", "reversed_amount": "0.00", "paid_at": "2026-11-30T10:15:00-05:00"}],
+        "promises": [{"account_ref": "CR-2024-000187", "promise_id": "a4c8e2f6-1b3d-4e5f-8a7c-9d0e1f2a3b4c",
+                      "amount": "150000.00", "due_date": "2026-12-15", "made_at": "2026-12-03T10:42:00-05:00",
+                      "source": "agent", "result": None, "decided_at": None}],
+        "arrangements": [{**ACCOUNT_ARRANGEMENT_EXAMPLE, "account_ref": "CR-2024-000187"}],
+        "holds": [{"account_ref": "CR-2024-000187", "hold": "dispute", "what": "set",
+                   "at": "2026-10-06T11:20:00-05:00"},
+                  {"account_ref": "CR-2024-000187", "hold": "dispute", "what": "lifted",
+                   "at": "2026-10-20T15:05:12-05:00"}],
+        "consents": _CONSENTS,
+        "access_log": [{"what": "access", "by_key": "3b5d7f9a-1c2e-4f6a-8b0d-2e4f6a8c0b1d", "by_role": "operator",
+                        "at": "2026-12-05T09:30:12-05:00"}]}]})
 
     client: str
     debtor_ref: uuid.UUID = Field(description="the person's pseudonymous id: what events and tables carry instead "
@@ -185,15 +231,17 @@ class ErasureAccepted(BaseModel):
     status: Literal["in_progress", "completed"]
 
 
+ERASURE_EXAMPLE: JsonDict = {
+    "id": "6a3f9d2e-4b1c-4e8a-9f7d-2c5b8e1a4d93", "status": "completed", "reason": "request",
+    "note": "Solicitud de supresión del titular, radicado SUP-2026-0341 (Ley 1581 de 2012)",
+    "account_refs": ["CR-2019-004512"], "requested_at": "2026-12-03T10:00:00-05:00",
+    "completed_at": "2026-12-03T10:00:41-05:00", "confirmed_by": ["ingest", "outreach", "payments"]}
+
+
 class ErasureOut(BaseModel):
     """v1: an erasure of a person's data, without any of it."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{
-        "id": "6a3f9d2e-4b1c-4e8a-9f7d-2c5b8e1a4d93", "status": "completed", "reason": "request",
-        "note": "Solicitud de supresión del titular, radicado SUP-2026-0341 (Ley 1581 de 2012)",
-        "account_refs": ["CR-2019-004512"], "requested_at": "2026-12-03T10:00:00-05:00",
-        "completed_at": "2026-12-03T10:00:41-05:00",
-        "confirmed_by": ["ingest", "outreach", "payments"]}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [ERASURE_EXAMPLE]})
     id: uuid.UUID
     status: Literal["in_progress", "completed"]
     reason: Literal["request", "retention"] = Field(description="why: the person's request, or retention's end")
@@ -213,6 +261,11 @@ class ErasureOut(BaseModel):
 
 class ErasuresOut(Page[ErasureOut]):
     """v1: a page of the client company's erasures, newest first; `next` links the following page."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "items": [ERASURE_EXAMPLE],
+        "next": "/v1/clients/banco-andino/erasures?cursor=WyIyMDI2LTEyLTAzVDE1OjAwOjAwKzAwOjAwIiwiNmEzZjlkMmUtNGIxYy0"
+                "0ZThhLTlmN2QtMmM1YjhlMWE0ZDkzIl0&limit=100"}]})
 
 
 class RetentionIn(BaseModel):
