@@ -92,16 +92,18 @@ def _in_best_slot(slots: Slots, p: planning.PlanToMake, d: cadence.PlannedAttemp
     the first_slot arm of its client company's best-time experiment keeps the cadence's first allowed slot."""
     arm = slots.arm(p.client, p.account_ref)
     if arm == "first_slot":
-        return planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, d.at, FIRST_SLOT_WHY, arm)
+        return planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, d.at, FIRST_SLOT_WHY, arm,
+                                p.correlation_id)
     choice = None
     if p.country and p.client_zone:
         debtor = Debtor(p.client, p.segment, p.country, p.region, p.client_zone,
                         RulesOverride.from_document(p.client_rules))
         choice = slots.place(debtor, d.channel, d.at, cadence.spacing(p.cadence_days))
     if choice is None or choice.window is None:
-        return planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, d.at, arm=arm)
+        return planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, d.at, arm=arm,
+                                correlation_id=p.correlation_id)
     return planning.Planned(p.client, p.account_ref, p.plan_id, d.sequence, d.channel, choice.at,
-                            choice.window.reason, arm)
+                            choice.window.reason, arm, p.correlation_id)
 
 
 async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]], *,

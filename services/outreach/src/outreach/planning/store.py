@@ -99,6 +99,7 @@ class PlanToMake:
     # channels opted out of, and whether the debtor is on the do-not-contact list (every channel).
     opted_out: tuple[str, ...] = ()
     do_not_contact: bool = False
+    correlation_id: uuid.UUID | None = None  # the treatment's: its attempts' sends keep it (sending.events.cause_of)
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,7 @@ class Planned:
     at: dt.datetime
     why: str | None = None  # why it was put at `at`, when not simply the cadence's first allowed slot
     arm: str | None = None  # the best-time experiment's arm of its account, while its client company runs one
+    correlation_id: uuid.UUID | None = None  # its treatment's (PlanToMake's)
 
 
 @dataclass(frozen=True)
@@ -290,9 +292,10 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
                  AND EXISTS (SELECT 1 FROM outreach.accounts acc
                              WHERE acc.client_slug = t.client_slug AND acc.account_ref = t.account_ref)
                RETURNING t.client_slug, t.account_ref, t.plan_id, t.treatment, t.channels, t.cadence_days,
-                         t.segment)
+                         t.segment, t.correlation_id)
            SELECT planned.plan_id AS t_plan_id, planned.treatment AS t_treatment, planned.channels AS t_channels,
-                  planned.cadence_days AS t_cadence_days, planned.segment AS t_segment, acc.*,
+                  planned.cadence_days AS t_cadence_days, planned.segment AS t_segment,
+                  planned.correlation_id AS t_correlation_id, acc.*,
                   coalesce(st.status, 'open') AS status, coalesce(st.balance, acc.balance) AS current_balance,
                   c.country AS client_country, c.timezone AS client_zone, r.rules AS client_rules,
                   (SELECT max(a.sent_at) FROM outreach.attempts a
@@ -318,28 +321,28 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
                        r.client_country, None if r.client_zone is None else str(r.client_zone), r.region,
                        r.client_rules, r.last_touch_at, r.last_paid_at,
                        tuple(map(ToCome, r.ids or (), r.to_come_channels or (), r.ats or ())), r.last_sequence,
-                       tuple(r.opted_out), r.do_not_contact)
+                       tuple(r.opted_out), r.do_not_contact, r.t_correlation_id)
             for r in rows]
 
 
 async def schedule_attempts_many(s: AsyncSession, planned: list[Planned], now: dt.datetime) -> list[Scheduled]:
-    """Many plans' attempts in one round trip; an attempt already scheduled for its plan is not scheduled again."""
+    """Many plans' attempts in one round trip; an attempt already scheduled for its plan is not scheduled again.
+    Each carries its treatment's correlation id as planning read it (a join to the treatments here cost the
+    pipeline's largest statement a scan of them per batch while the table was small)."""
     if not planned:
         return []
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "plan_id": "uuid",
                                   "sequence": "integer", "channel": "text", "at": "timestamptz", "why": "text",
-                                  "arm": "text"},
-                                 [(p.client, p.account_ref, p.plan_id, p.sequence, p.channel, p.at, p.why, p.arm)
-                                  for p in planned],
+                                  "arm": "text", "correlation_id": "uuid"},
+                                 [(p.client, p.account_ref, p.plan_id, p.sequence, p.channel, p.at, p.why, p.arm,
+                                   p.correlation_id) for p in planned],
                                  alias="x", ordinality=True)
     result = await s.execute(text(
         f"""INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
                scheduled_at, created_at, correlation_id, why, best_time_arm)
            SELECT gen_random_uuid(), x.client_slug, x.account_ref, x.plan_id, x.channel, x.sequence, 'scheduled',
-                  x.at, :now, t.correlation_id, x.why, x.arm
+                  x.at, :now, x.correlation_id, x.why, x.arm
            FROM {source}
-           LEFT JOIN outreach.treatments t ON t.client_slug = x.client_slug AND t.account_ref = x.account_ref
-                AND t.plan_id = x.plan_id
            ORDER BY x.n
            ON CONFLICT (plan_id, sequence) DO NOTHING
            RETURNING client_slug, account_ref, id, channel, sequence, scheduled_at, why"""), {**params, "now": now})
