@@ -12,7 +12,9 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
+from payments.bank_files.store import accounts_by_digits
 from payments.debtors import debtors_of, payer_of
+from payments.domain import asobancaria
 from payments.domain.fingerprints import Fingerprint, fingerprint
 from payments.domain.ledger import after_payment
 from payments.domain.matching import match_payment
@@ -73,15 +75,26 @@ async def rematch_suspense(s: AsyncSession, accounts: list[tuple[str, str]], *, 
     """Suspense payments that named one of these accounts are applied to it, oldest first, and the Idempotency-Key
     that created each then answers with what it became. Only the named account re-matches: a payment known only
     by the debtor's ID waits for an operator, because which of the debtor's accounts it is for cannot be known
-    while a file may still be placing more of them. What a payment's booking emits is caused by its account's
+    while a file may still be placing more of them. An Asobancaria line names an account whose reference starts
+    with zeros without them (asobancaria.read_as): it re-matches when that account is the client company's only one
+    its digits can be, as when the file is applied. What a payment's booking emits is caused by its account's
     placement (`causes`, from a batch of placements; else the cause it runs under)."""
-    for payment in await store.lock_suspense_claiming(s, accounts):
-        assert payment.claimed_account_ref is not None  # what lock_suspense_claiming matched on
-        account = await store.lock_account(s, payment.client_slug, payment.claimed_account_ref)
+    claims: list[tuple[str, str, str, str | None]] = [(c, ref, ref, None) for c, ref in accounts]
+    claims += [(c, read, ref, asobancaria.METHOD) for c, ref in accounts if (read := asobancaria.read_as(ref))]
+    booked: set[uuid.UUID] = set()
+    for payment, named in await store.lock_suspense_claiming(s, claims):
+        if payment.id in booked:
+            continue  # named by two accounts placed together
+        claimed = payment.claimed_account_ref or ""
+        if payment.method == asobancaria.METHOD and asobancaria.zero_filled(claimed) \
+                and await accounts_by_digits(s, payment.client_slug, claimed) != [named]:
+            continue  # 12345 and 0012345 both here: the bank's zeros cannot say which (an operator assigns it)
+        account = await store.lock_account(s, payment.client_slug, named)
         if account is None:
             continue
         await store.apply_suspense_payment(s, payment.id, account.account_ref)
-        cause = (causes or {}).get((payment.client_slug, payment.claimed_account_ref))
+        booked.add(payment.id)
+        cause = (causes or {}).get((payment.client_slug, named))
         with caused_by(cause) if cause is not None else nullcontext():
             result = await _book(s, client=payment.client_slug, payment_id=payment.id, account=account,
                                  amount=payment.amount, currency=payment.currency, paid_at=payment.paid_at,

@@ -216,17 +216,22 @@ PAYMENT_COLUMNS = ("id, client_slug, account_ref, claimed_account_ref, amount, r
 _P_PAYMENT_COLUMNS = ", ".join(f"p.{column}" for column in PAYMENT_COLUMNS.split(", "))
 
 
-async def lock_suspense_claiming(s: AsyncSession, accounts: list[tuple[str, str]]) -> list[Payment]:
-    """Suspense payments that named one of these (client, account_ref), oldest first, locked."""
-    if not accounts:
+async def lock_suspense_claiming(s: AsyncSession, claims: list[tuple[str, str, str, str | None]]
+                                 ) -> list[tuple[Payment, str]]:
+    """Suspense payments that named one of these accounts, oldest first, locked, each with the account it names.
+    A claim is (client, what a payment names, the account, the only method such a payment may have: None for
+    any); a payment two claims name comes twice."""
+    if not claims:
         return []
-    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts)
+    source, params = unnest_rows({"client_slug": "text", "claimed": "text", "account_ref": "text", "method": "text"},
+                                 claims)
     rows = (await s.execute(text(
-        f"""SELECT {_P_PAYMENT_COLUMNS} FROM payments.payments p JOIN {source} ON p.client_slug = i.client_slug
-                AND p.claimed_account_ref = i.account_ref
+        f"""SELECT {_P_PAYMENT_COLUMNS}, i.account_ref AS named
+            FROM payments.payments p JOIN {source} ON p.client_slug = i.client_slug
+                AND p.claimed_account_ref = i.claimed AND (i.method IS NULL OR p.method = i.method)
             WHERE p.status = 'unmatched' ORDER BY p.received_at, p.paid_at, p.id FOR UPDATE OF p"""),
         params)).mappings().all()
-    return [Payment(**r) for r in rows]
+    return [(Payment(**{k: v for k, v in r.items() if k != "named"}), r["named"]) for r in rows]
 
 
 async def gateway_payment(s: AsyncSession, gateway: str, external_id: str) -> Payment | None:

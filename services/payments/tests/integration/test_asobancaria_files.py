@@ -165,6 +165,31 @@ async def test_an_all_digit_reference_without_zeros_still_finds_its_account(gate
     assert (await gateway.balance("12345"))[0] == Decimal("82000.00")
 
 
+async def test_a_zero_filled_payment_waiting_for_its_account_takes_it_when_it_is_placed(gateway: Gateway) -> None:
+    """The bank file comes before the portfolio: 12345's payment waits in suspense, and the placement of 0012345 (the
+    only account its digits can be) takes it, as the file would have had the account been there."""
+    assert (await upload(gateway, recaudo([[("12345", 1_800_000)]]))).json()["counts"]["unmatched"] == 1
+    await deliver(gateway.platform, await placed(gateway.platform, "0012345", debtor_id="311"))
+    assert await booked_to(gateway, "12345") == [("0012345", "12345", "applied", "unknown_account_ref")]
+    assert await gateway.balance("0012345") == (Decimal("82000.00"), "open", Decimal("82000.00"))
+
+
+async def test_a_zero_filled_payment_two_accounts_placed_together_can_be_waits_for_an_operator(
+        gateway: Gateway) -> None:
+    assert (await upload(gateway, recaudo([[("12345", 1_800_000)]]))).json()["counts"]["unmatched"] == 1
+    await deliver(gateway.platform, await placed(gateway.platform, "12345", debtor_id="312"),
+                  await placed(gateway.platform, "0012345", debtor_id="313"))
+    assert await booked_to(gateway, "12345") == [(None, "12345", "unmatched", "unknown_account_ref")]
+    assert (await gateway.balance("12345"))[0] == (await gateway.balance("0012345"))[0] == Decimal("100000.00")
+
+
+async def test_a_csv_payment_waiting_for_12345_is_not_taken_by_0012345(gateway: Gateway) -> None:
+    statement = b"Fecha;Referencia;Valor;Comprobante\n05/04/2026;12345;100,00;TX-9\n"
+    assert (await upload(gateway, statement, name="extracto.csv")).json()["counts"]["unmatched"] == 1
+    await deliver(gateway.platform, await placed(gateway.platform, "0012345", debtor_id="314"))
+    assert await booked_to(gateway, "12345") == [(None, "12345", "unmatched", "unknown_account_ref")]
+
+
 async def test_a_csv_statements_reference_is_matched_as_the_bank_wrote_it(gateway: Gateway) -> None:
     """A CSV statement drops no zero-fill: 12345 there is account 12345 only, even beside 0012345, and names no
     0012345 alone."""

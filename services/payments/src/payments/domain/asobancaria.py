@@ -247,6 +247,20 @@ def _date(text: str) -> dt.date | None:
         return None
 
 
+def zero_filled(reference: str) -> bool:
+    """A reference the file fills with zeros on the left (all ASCII digits: not ¹²³, which isdigit() takes for
+    digits), whose own leading zeros a reader cannot tell from the fill."""
+    return reference.isascii() and reference.isdigit()
+
+
+def read_as(account_ref: str) -> str | None:
+    """What an Asobancaria line says for this account when that differs from its reference: an all-digit reference
+    with leading zeros loses them with the fill (0012345 reads 12345); None otherwise."""
+    if zero_filled(account_ref) and account_ref.startswith("0"):
+        return account_ref.lstrip("0") or None
+    return None
+
+
 def _check_total(number: int, record: str, field: str, stated: int, counted: int, what: str, *, money: bool) -> None:
     if stated != counted:
         said, found = (_pesos(stated), _pesos(counted)) if money else (str(stated), str(counted))
@@ -261,8 +275,8 @@ def _pesos(cents: int) -> str:
 def _payment(values: dict[str, str], number: int, cents: int, paid_at: dt.datetime, key: str
              ) -> BankRow | RejectedRow:
     reference = values["reference"].strip()
-    zero_filled = reference.isascii() and reference.isdigit()  # not ¹²³, which isdigit() takes for digits
-    if zero_filled:
+    filled = zero_filled(reference)
+    if filled:
         reference = reference.lstrip("0")
     if values["return_reason"].strip(" 0"):
         return RejectedRow(number, "returned_by_bank")  # the bank gave the payment back: no money came in
@@ -270,4 +284,4 @@ def _payment(values: dict[str, str], number: int, cents: int, paid_at: dt.dateti
         return RejectedRow(number, "missing_reference")
     if cents <= 0:
         return RejectedRow(number, "invalid_amount")
-    return BankRow(number, reference, Decimal(cents).scaleb(-2), paid_at, key, METHOD, zero_filled=zero_filled)
+    return BankRow(number, reference, Decimal(cents).scaleb(-2), paid_at, key, METHOD, zero_filled=filled)
