@@ -120,7 +120,9 @@ def segmented(ref: str, channels: tuple[str, ...] = ("sms",), cadence_days: int 
 async def make_outreach(database_url: str, **settings: Any) -> tuple[Outreach, Any]:
     clock = Clock()
     platform = make_platform(settings_for_test(database_url), pool_size=6, clock=clock)
-    config = OutreachSettings(**settings)
+    # The sandbox fails a share of sends by the attempt's (random) id: a test that asserts a delivery would fail
+    # that share of its runs. Tests want every send delivered unless they say otherwise.
+    config = OutreachSettings(**{"sandbox_delivery_rate": 1.0, **settings})
     unit = build(platform, config)
     app = build_app(platform, [unit])  # the runtime's wiring, these settings
     state = unit.app_state[APP_STATE]
