@@ -1,6 +1,6 @@
-"""Fair turns between tenants: one piece of work at a time, handed round the client companies that are waiting, so
-one company's long job (a million-row upload) advances a batch at a time between everyone else's instead of ahead
-of them."""
+"""Fair turns between tenants: a few pieces of work at a time (one by default), handed round the client companies
+that are waiting, so one company's long job (a million-row upload) advances a batch at a time between everyone
+else's instead of ahead of them."""
 
 from __future__ import annotations
 
@@ -11,18 +11,21 @@ from contextlib import asynccontextmanager
 
 
 class FairTurns:
-    """A lock whose waiters are served round-robin by client company, first come first served within one: after a
-    company's turn, every other company already waiting goes before that company's next. In one event loop."""
+    """A semaphore of `slots` turns whose waiters are served round-robin by client company, first come first served
+    within one: after a company's turn, every other company already waiting goes before that company's next. In one
+    event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: int = 1) -> None:
+        if slots < 1:
+            raise ValueError("a FairTurns has at least one slot")
         self._waiting: dict[str, deque[asyncio.Future[None]]] = {}
         self._order: deque[str] = deque()  # the companies with a waiter, in the order their turn comes
-        self._busy = False
+        self._free = slots
         self.turns_given = 0
 
     @asynccontextmanager
     async def turn(self, client: str) -> AsyncIterator[None]:
-        if self._busy or self._order:
+        if not self._free or self._order:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             if client not in self._waiting:
                 self._waiting[client] = deque()
@@ -37,7 +40,7 @@ class FairTurns:
                     self._forget(client, waiter)
                 raise
         else:
-            self._busy = True
+            self._free -= 1
         self.turns_given += 1
         try:
             yield
@@ -59,8 +62,8 @@ class FairTurns:
                 del self._waiting[client]
             if not waiter.done():
                 waiter.set_result(None)
-                return  # still busy: the turn is theirs
-        self._busy = False
+                return  # the slot stays taken: the turn is theirs
+        self._free += 1
 
     def _forget(self, client: str, waiter: asyncio.Future[None]) -> None:
         queue = self._waiting.get(client)

@@ -96,3 +96,24 @@ async def test_a_holder_that_raises_hands_its_turn_on() -> None:
         await first
     await second
     assert order == ["b1"]
+
+
+async def test_with_two_slots_two_hold_at_once_and_the_rest_still_take_turns() -> None:
+    turns, log, holders = FairTurns(slots=2), [], []
+    most = 0
+
+    async def worker(client: str, batches: int) -> None:
+        nonlocal most
+        for i in range(batches):
+            async with turns.turn(client):
+                holders.append(client)
+                most = max(most, len(holders))
+                log.append(f"{client}{i}")
+                await asyncio.sleep(0.001)
+                holders.remove(client)
+
+    await asyncio.gather(worker("grande", 4), worker("grande", 4), worker("b", 2))
+    assert most == 2 and turns.turns_given == 10 and turns.waiting() == {}
+    assert log.index("b1") < log.index("grande3")  # the small one is not left until the large one ends
+    with pytest.raises(ValueError):
+        FairTurns(slots=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import tempfile
 import uuid
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest import account_events, debtors, store
 from ingest.bulk_pace import BulkPace
 from ingest.clients import store as clients_store
+from ingest.commit_order import BatchOrder, InOrder
 from ingest.domain.portfolio import (
     Account,
     ColumnMap,
@@ -40,7 +42,7 @@ from recaudo_common.events import AccountPlaced, AccountUpdated
 from recaudo_common.fair_turns import FairTurns
 from recaudo_common.files import Cell, FileFormatError, Rows
 from recaudo_common.outbox import Cause, Serialised, caused, caused_by, current_cause
-from recaudo_common.personal_data import Vault
+from recaudo_common.personal_data import Person, Vault
 from recaudo_common.telemetry import PORTFOLIO_ROWS, extract_context, tracer
 
 BATCH = 1000
@@ -254,17 +256,24 @@ async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompan
                          default_channels=tuple(client.default_authorised_channels))
         checker = RowChecker(rows, header, columns, ctx, seen, portfolio.rows_done, position)
         tally = portfolio.tally()
+        writes = InOrder()
         upcoming = _ahead(checker)
         try:
             while (batch := await upcoming) is not None:
                 # The next batch is read and checked (a thread: the rules are Python) while the database writes
-                # this one (#24): the worker's two halves overlap instead of taking turns.
+                # this one, and two batches are written at once, committing in order (#24, commit_order): the
+                # worker's Python and PostgreSQL work side by side instead of taking turns.
                 upcoming = _ahead(checker)
                 if pace is not None:  # outside the turn: other companies' batches go on meanwhile
                     await pace.wait(batch.rows_done)
-                async with turns.turn(portfolio.client_slug) if turns else contextlib.nullcontext():
-                    await _commit_batch(db, portfolio, client, batch, tally, now=clock(), vault=vault)
+                await writes.start(functools.partial(_write_in_turn, db, portfolio, client, batch, tally,
+                                                     now=clock(), vault=vault, turns=turns))
+            await writes.finish()
+        except asyncio.CancelledError:
+            await writes.abandon(cancel=True)  # a stopping worker: the batches in flight roll back
+            raise
         finally:
+            await writes.abandon()  # a failure before the writes in flight ended: they end first
             await _settled(upcoming)  # before the file closes under the thread reading it
     async with db.transaction() as s:
         await store.finish_portfolio(s, portfolio_id, status="completed", counts=tally, now=clock())
@@ -283,13 +292,29 @@ async def _settled(upcoming: asyncio.Future[CheckedBatch | None]) -> None:
         upcoming.exception()  # retrieved: a failure after the one being handled is not reported twice
 
 
+async def _write_in_turn(db: Database, portfolio: Portfolio, client: ClientCompany, batch: CheckedBatch,
+                         tally: Tally, before: BatchOrder, this: BatchOrder, *, now: dt.datetime, vault: Vault,
+                         turns: FairTurns | None) -> None:
+    async with turns.turn(portfolio.client_slug) if turns else contextlib.nullcontext():
+        await _commit_batch(db, portfolio, client, batch, tally, now=now, vault=vault, before=before, this=this)
+
+
 async def _commit_batch(db: Database, portfolio: Portfolio, client: ClientCompany, batch: CheckedBatch,
-                        tally: Tally, *, now: dt.datetime, vault: Vault) -> None:
-    """Accounts, rejections, warnings, events and the progress of one batch commit together."""
+                        tally: Tally, *, now: dt.datetime, vault: Vault, before: BatchOrder | None = None,
+                        this: BatchOrder | None = None) -> None:
+    """Accounts, rejections, warnings, events and the progress of one batch commit together, after the batch
+    `before` it has committed (commit_order: its vault statements wait for that batch's, its progress for its
+    commit)."""
+    before = before or BatchOrder.done()
     async with db.transaction() as s:
-        await _write_accounts(s, vault, portfolio, client, batch.accepted, now)
+        await before.wait_claimed()
+        people = await debtors.people_of(s, vault, client.slug, batch.accepted, now) if batch.accepted else {}
+        if this is not None:
+            this.mark_claimed()
+        await _write_accounts(s, portfolio, client, batch.accepted, people, now)
         await store.insert_issues(s, portfolio.id, "rejection", batch.rejected)
         await store.insert_issues(s, portfolio.id, "warning", batch.warned)
+        await before.wait_committed()  # the counts and rows_done carry on from the batch before's
         merged = tally + batch.tally
         await store.save_progress(s, portfolio.id, counts=merged, rows_done=batch.rows_done,
                                   progress=batch.progress)
@@ -316,12 +341,11 @@ def _kept(text: str, limit: int = 2000) -> str:
 NOT_IN_EVENTS = frozenset({*debtors.PERSONAL_FIELDS, "extra"})
 
 
-async def _write_accounts(s: AsyncSession, vault: Vault, portfolio: Portfolio, client: ClientCompany,
-                          accounts: list[Account], now: dt.datetime) -> None:
+async def _write_accounts(s: AsyncSession, portfolio: Portfolio, client: ClientCompany, accounts: list[Account],
+                          people: dict[str, Person], now: dt.datetime) -> None:
     if not accounts:
         return
     slug = client.slug
-    people = await debtors.people_of(s, vault, slug, accounts, now)
     before = await store.balances_before(s, slug, [a.account_ref for a in accounts])
     events: list[Serialised] = []
     occurred_at, cause = account_events.moment(now), current_cause()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ingest import handlers, store
 from ingest.bulk_pace import BulkPace
+from ingest.commit_order import IN_FLIGHT
 from ingest.handlers import Clock
 from ingest.reading import FileLimits
 from recaudo_common.db import Database, is_transient
@@ -42,7 +43,8 @@ class UploadWorker:
     max_in_progress: int = 4
     poll_s: float = 0.5
     pace: BulkPace | None = None
-    turns: FairTurns = field(default_factory=FairTurns)
+    # A slot for each of an upload's batches written at once (commit_order), so one upload alone keeps both busy.
+    turns: FairTurns = field(default_factory=lambda: FairTurns(slots=IN_FLIGHT))
     _running: dict[uuid.UUID, _InProgress] = field(default_factory=dict)
     _resting: dict[uuid.UUID, tuple[float, float]] = field(default_factory=dict)  # until (monotonic), last rest
 

@@ -81,8 +81,9 @@ async def test_a_small_upload_finishes_while_another_companys_large_one_is_still
     assert [records[i]["rows_accepted"] for i in (large, small, other)] == [8000, 20, 1500]
     finished = {name: dt.datetime.fromisoformat(records[i]["finished_at"])
                 for name, i in (("large", large), ("small", small), ("other", other))}
-    # Queued after the large one, done long before it: the small one waited a batch or two, not eight.
-    assert finished["small"] < finished["other"] < finished["large"], finished
+    # Queued after the large one, done long before it: the small ones waited a batch or two, not eight (the two
+    # small ones may finish in either order: each batch of an upload shares the turns' two slots with another).
+    assert max(finished["small"], finished["other"]) < finished["large"], finished
     # Every batch took a turn: 8 + 1 + 2.
     assert worker.turns.turns_given == 11 and worker.in_progress() == {}
 
