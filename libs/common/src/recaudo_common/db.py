@@ -140,7 +140,10 @@ def unnest_rows(columns: Mapping[str, str], rows: Sequence[Mapping[str, Any]] | 
 
 
 # SQLSTATEs that say "try again": serialization failure, deadlock, and the server shutting down or starting up.
-_TRANSIENT_SQLSTATES = {"40001", "40P01", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"}
+# Serialization failure, deadlock, a lock not granted in time (lock_timeout), the server shutting down or out of
+# reach: each passes when the transaction is tried again.
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001",
+                        "08004"}
 
 
 def exception_chain(exc: BaseException) -> Iterator[BaseException]:

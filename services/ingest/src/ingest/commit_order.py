@@ -7,13 +7,15 @@ committed, so a resumed upload skips no row and repeats none. A batch commits on
 committed, and never when that one failed. It cannot deadlock against the batch before it: a batch begins its
 vault statements (the only rows two batches of one upload can both want: a debtor with accounts in both, a shared
 phone) only once the batch before it has finished its own, so the earlier batch never waits on a row lock of the
-later one, while the later one may wait on the earlier one's new rows until it commits (then it reads them)."""
+later one, while the later one may wait on the earlier one's new rows until it commits (then it reads them). A
+third transaction can still close a cycle PostgreSQL cannot see (holding a row the earlier batch wants while it
+waits for one the later batch holds): the batches' lock timeout breaks it (handlers.BATCH_LOCK_TIMEOUT_MS)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 
 IN_FLIGHT = 2  # batches of one upload written at once: a third would only queue behind the two for PostgreSQL
@@ -68,10 +70,29 @@ class BatchOrder:
 Write = Callable[[BatchOrder, BatchOrder], Awaitable[None]]
 
 
+async def _ended(writes: Collection[asyncio.Task[None]]) -> None:
+    """Waits until every one of `writes` (cancelled by the caller) has ended, even when cancelled itself meanwhile
+    (the cancellation is raised once they have ended): an upload never returns with a write still running, which
+    could commit after its lease has passed to another worker."""
+    pending = {w for w in writes if not w.done()}
+    stopped: asyncio.CancelledError | None = None
+    while pending:
+        try:
+            await asyncio.wait(pending)
+        except asyncio.CancelledError as exc:  # a second stop: they are rolling back already
+            stopped = exc
+        pending = {w for w in pending if not w.done()}
+    for write in writes:
+        if not write.cancelled():
+            write.exception()  # retrieved: the failure reported is the earliest batch's, or the caller's
+    if stopped is not None:
+        raise stopped
+
+
 class InOrder:
     """Runs an upload's batch writes, up to IN_FLIGHT at once, each told the order of the one before it. A failure
-    stops the batches after it (the ones before still commit) and is raised once the writes in flight have ended,
-    the earliest batch's error first: an upload never ends with a write still running."""
+    rolls back the batches after it (the ones before still commit) and is raised once every write has ended, the
+    earliest batch's error first: an upload never ends with a write still running."""
 
     def __init__(self, in_flight: int = IN_FLIGHT) -> None:
         self.in_flight = in_flight
@@ -91,19 +112,25 @@ class InOrder:
         while self._writes:
             await self._settle_oldest()
 
-    async def abandon(self, *, cancel: bool = False) -> None:
-        """Waits out the writes in flight after a failure elsewhere, their outcomes no longer wanted: they end as
-        they would, or with `cancel` (the upload's processing itself cancelled: a worker stopping) they are
-        cancelled and roll back, and the upload resumes after the last batch that committed."""
-        writes, self._writes = list(self._writes), deque()
-        if cancel:
-            for write in writes:
-                write.cancel()
-        if writes:
-            await asyncio.wait(writes)
-        for write in writes:
-            if not write.cancelled():
-                write.exception()  # retrieved: the failure being handled is the one reported
+    async def finish_after(self, failure: BaseException) -> None:
+        """After `failure` elsewhere (reading the file, pacing), the writes in flight end as they would: the rows
+        before the failure commit. If one of them fails, its error (an earlier batch's, which may be the database's
+        and passing) is raised instead, from `failure`."""
+        try:
+            await self.finish()
+        except asyncio.CancelledError:
+            await self.abandon()
+            raise
+        except BaseException as write_error:
+            raise write_error from failure
+
+    async def abandon(self) -> None:
+        """Cancels the writes in flight (the upload's processing itself cancelled: a worker stopping) and waits
+        until they have rolled back; the upload resumes after the last batch that committed."""
+        for write in self._writes:
+            write.cancel()
+        await _ended(self._writes)
+        self._writes.clear()
 
     async def _settle_oldest(self) -> None:
         oldest = self._writes[0]
@@ -113,7 +140,7 @@ class InOrder:
             if not oldest.done():  # this waiter was cancelled, not the write: the caller abandons the writes
                 raise
             self._writes.popleft()
-            await self.abandon()  # the later ones stop (BatchBeforeFailed) or finish on their own
+            await self.abandon()  # the later ones cannot commit without it: rolled back now
             raise
         self._writes.popleft()
 

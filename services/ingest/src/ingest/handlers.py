@@ -48,6 +48,11 @@ from recaudo_common.telemetry import PORTFOLIO_ROWS, extract_context, tracer
 BATCH = 1000
 BATCH_CHARS = 32 * 1024 * 1024  # a batch of long rows is cut short: its cells are held until it commits
 MAX_ATTEMPTS = 3
+# A batch's statements wait at most this long for a row lock. Another transaction (an operator's rectification)
+# can wait on the batch written beside this one while this one waits on it, and that one waits for this one's
+# commit in Python: a cycle PostgreSQL cannot see. The batch fails as passing (55P03), the one beside it rolls
+# back, and the upload resumes after a rest.
+BATCH_LOCK_TIMEOUT_MS = 10_000
 log = logging.getLogger("recaudo.ingest")
 Clock = Callable[[], dt.datetime]
 
@@ -259,21 +264,24 @@ async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompan
         writes = InOrder()
         upcoming = _ahead(checker)
         try:
-            while (batch := await upcoming) is not None:
-                # The next batch is read and checked (a thread: the rules are Python) while the database writes
-                # this one, and two batches are written at once, committing in order (#24, commit_order): the
-                # worker's Python and PostgreSQL work side by side instead of taking turns.
-                upcoming = _ahead(checker)
-                if pace is not None:  # outside the turn: other companies' batches go on meanwhile
-                    await pace.wait(batch.rows_done)
-                await writes.start(functools.partial(_write_in_turn, db, portfolio, client, batch, tally,
-                                                     now=clock(), vault=vault, turns=turns))
-            await writes.finish()
-        except asyncio.CancelledError:
-            await writes.abandon(cancel=True)  # a stopping worker: the batches in flight roll back
-            raise
+            try:
+                while (batch := await upcoming) is not None:
+                    # The next batch is read and checked (a thread: the rules are Python) while the database
+                    # writes this one, and two batches are written at once, committing in order (#24,
+                    # commit_order): the worker's Python and PostgreSQL work side by side instead of taking turns.
+                    upcoming = _ahead(checker)
+                    if pace is not None:  # outside the turn: other companies' batches go on meanwhile
+                        await pace.wait(batch.rows_done)
+                    await writes.start(functools.partial(_write_in_turn, db, portfolio, client, batch, tally,
+                                                         now=clock(), vault=vault, turns=turns))
+                await writes.finish()
+            except asyncio.CancelledError:
+                await writes.abandon()  # a stopping worker: the batches in flight roll back
+                raise
+            except BaseException as failure:  # the file or the pacing: the batches before it still commit
+                await writes.finish_after(failure)
+                raise
         finally:
-            await writes.abandon()  # a failure before the writes in flight ended: they end first
             await _settled(upcoming)  # before the file closes under the thread reading it
     async with db.transaction() as s:
         await store.finish_portfolio(s, portfolio_id, status="completed", counts=tally, now=clock())
@@ -308,6 +316,7 @@ async def _commit_batch(db: Database, portfolio: Portfolio, client: ClientCompan
     before = before or BatchOrder.done()
     async with db.transaction() as s:
         await before.wait_claimed()
+        await s.execute(text(f"SET LOCAL lock_timeout = {int(BATCH_LOCK_TIMEOUT_MS)}"))
         people = await debtors.people_of(s, vault, client.slug, batch.accepted, now) if batch.accepted else {}
         if this is not None:
             this.mark_claimed()

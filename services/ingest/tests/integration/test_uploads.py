@@ -21,8 +21,10 @@ from sqlalchemy import text
 from ingest import handlers
 from ingest.main import build
 from ingest.settings import IngestSettings
+from recaudo_common.db import is_transient
 from recaudo_common.events import Envelope, decode
 from recaudo_common.personal_data import Vault, personal_of
+from recaudo_common.personal_data.blind_index import blind_index
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 
@@ -389,3 +391,52 @@ async def test_a_later_batch_never_claims_a_phone_before_the_batch_ahead_of_it(i
         holder = await ingest.vault.find(s, "banco", "phone", "+573005550701")
         first = await s.scalar(text("SELECT debtor_ref FROM ingest.accounts WHERE account_ref = 'P-1'"))
     assert holder == first
+
+
+async def test_a_third_transaction_caught_between_two_batches_is_let_go(ingest: Ingest,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator's transaction holds an account the first batch restates, and wants a phone the second batch has
+    just claimed; the second waits for the first's commit in Python. PostgreSQL sees no cycle, so the batch's lock
+    timeout breaks it: the upload stops as passing (nothing committed, the attempt not counted), the operator's
+    transaction goes through, and the next start completes the upload."""
+    monkeypatch.setattr(handlers, "BATCH", 2)
+    monkeypatch.setattr(handlers, "BATCH_LOCK_TIMEOUT_MS", 500)
+    header = "Cuenta;Cedula;Nombre;Saldo;Mora;Celular\n"
+    first = await ingest.upload("banco", (header + "R-1;801;Ana;1.000;5;\nR-2;802;Eva;1.000;5;\n").encode())
+    assert first["status"] == "completed"
+    phone = "+573005550803"
+    claimed, real_index_many = asyncio.Event(), ingest.vault.index_many
+
+    async def noting_the_second_batch(s: Any, client: str, values: Any) -> int:
+        values = list(values)
+        added = await real_index_many(s, client, values)
+        if any(value == phone for _, _, value in values):
+            claimed.set()
+        return added
+
+    monkeypatch.setattr(ingest.vault, "index_many", noting_the_second_batch)
+    answer = await ingest.http.post("/v1/clients/banco/portfolios", files={"file": ("c.csv", (
+        header + "R-1;801;Ana;2.000;5;\nR-2;802;Eva;2.000;5;\nR-3;803;Luis;1.000;5;3005550803\n").encode())})
+    async with ingest.platform.db.engine.connect() as operator:
+        transaction = await operator.begin()
+        await operator.execute(text("SELECT 1 FROM ingest.accounts WHERE client_slug = 'banco' AND account_ref = 'R-1' "
+                                    "FOR UPDATE"))
+        processing = asyncio.create_task(handlers.process_next_portfolio(ingest.platform.db, clock=lambda: NOW,
+                                                                         vault=ingest.vault))
+        await asyncio.wait_for(claimed.wait(), timeout=10)  # the first batch waits on R-1, the second holds the phone
+        ana = await operator.scalar(text("SELECT debtor_ref FROM ingest.accounts WHERE account_ref = 'R-1'"))
+        digest = blind_index(ingest.vault.keyring.current.blind_index_key, "banco", "phone", phone)
+        await asyncio.wait_for(operator.execute(text(  # waits for the second batch, which waits for the first
+            "INSERT INTO vault.lookups (client_slug, kind, digest, debtor_ref) VALUES ('banco', 'phone', :d, :r)"),
+            {"d": digest, "r": ana}), timeout=20)
+        await transaction.commit()
+    with pytest.raises(Exception) as stopped:
+        await asyncio.wait_for(processing, timeout=20)
+    assert is_transient(stopped.value), stopped.value
+    halfway = (await ingest.http.get(f"/v1/portfolios/{answer.json()['id']}")).json()
+    assert (halfway["status"], halfway["rows_accepted"], halfway["progress"]) == ("processing", 0, 0)
+    monkeypatch.setattr(ingest.vault, "index_many", real_index_many)
+    assert await handlers.process_next_portfolio(ingest.platform.db, clock=lambda: NOW, vault=ingest.vault) == \
+        uuid.UUID(answer.json()["id"])
+    done = (await ingest.http.get(f"/v1/portfolios/{answer.json()['id']}")).json()
+    assert (done["status"], done["rows_accepted"]) == ("completed", 3)

@@ -111,7 +111,7 @@ async def test_cancelling_the_upload_rolls_back_the_writes_in_flight() -> None:
             await writes.start(batches.write("b1"))
             await writes.finish()
         except asyncio.CancelledError:
-            await writes.abandon(cancel=True)
+            await writes.abandon()
             raise
 
     task = asyncio.create_task(upload())
@@ -120,3 +120,68 @@ async def test_cancelling_the_upload_rolls_back_the_writes_in_flight() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert batches.running == 0 and not [e for e in batches.log if e.endswith("commits")]
+
+
+async def test_a_write_failing_cancels_the_one_after_even_while_it_waits_for_its_turn() -> None:
+    batches, writes = Batches(), InOrder()
+    batches.fail.add("b0")
+    never = asyncio.Event()  # b1's turn never comes (other companies' batches hold the slots)
+    waited: list[str] = []
+
+    async def b1(before: BatchOrder, this: BatchOrder) -> None:
+        waited.append("b1 waits for its turn")
+        await never.wait()
+
+    await writes.start(batches.write("b0"))
+    await writes.start(b1)
+    with pytest.raises(RuntimeError, match="b0 failed"):
+        await asyncio.wait_for(writes.finish(), timeout=5)
+    assert waited == ["b1 waits for its turn"]
+
+
+async def test_a_failure_reading_the_file_lets_the_batches_before_it_commit() -> None:
+    batches, writes = Batches(), InOrder()
+    await writes.start(batches.write("b0"))
+    await writes.start(batches.write("b1"))
+    with pytest.raises(ValueError, match="bad row"):
+        try:
+            raise ValueError("bad row")
+        except ValueError as failure:
+            await writes.finish_after(failure)
+            raise
+    assert batches.log.count("b0 commits") == 1 and batches.log.count("b1 commits") == 1
+
+
+async def test_a_batch_failing_is_reported_rather_than_the_later_file_error() -> None:
+    batches, writes = Batches(), InOrder()
+    batches.fail.add("b1")
+    await writes.start(batches.write("b0"))
+    await writes.start(batches.write("b1"))
+    file_error = ValueError("bad row")
+    with pytest.raises(RuntimeError, match="b1 failed") as raised:
+        await writes.finish_after(file_error)
+    assert raised.value.__cause__ is file_error and "b0 commits" in batches.log
+
+
+async def test_cancelled_while_waiting_out_the_writes_it_still_waits_for_them_to_end() -> None:
+    batches, writes = Batches(), InOrder()
+    ended: list[str] = []
+    release = asyncio.Event()
+
+    async def slow_to_roll_back(before: BatchOrder, this: BatchOrder) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await release.wait()  # its rollback takes a while
+            ended.append("rolled back")
+
+    await writes.start(slow_to_roll_back)
+    task = asyncio.create_task(writes.abandon())
+    await asyncio.sleep(0.01)
+    task.cancel()  # a second stop while the first waits
+    await asyncio.sleep(0.01)
+    assert not task.done()  # still waiting for the write to end
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert ended == ["rolled back"] and batches.running == 0
