@@ -22,7 +22,8 @@ log = logging.getLogger("recaudo.ingest")
 class BulkPace:
     """An upload past its first `after_rows` rows commits its next batch only once ingest's own outbox (events the
     relay has yet to publish) and the furthest behind reader group of `topic` together hold at most `backlog`
-    events (0: never waits): a small upload's events queue behind those, whichever of the two is slow. Pacing is
+    events (0: never waits), plus the batches the upload is writing meanwhile (commit_order: up to two, their
+    events not in the outbox yet): a small upload's events queue behind those, whichever of the two is slow. Pacing is
     for fairness, not correctness: if the backlog cannot be read (the broker restarting), the batch goes on, and
     the outbox holds its events until the broker is back."""
 
