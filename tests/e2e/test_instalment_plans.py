@@ -77,8 +77,14 @@ async def test_a_debtor_chooses_six_instalments_pays_two_misses_and_the_plan_bre
         today = dt.datetime.now(BOGOTA).date()
         six = schedule(Decimal("2500000"), 6, today)
 
-        # The debtor answers the identity question, chooses 6 instalments, sees each, confirms.
-        page = await browser.post(path, data={"digits": "304050"}, headers=HTML)
+        # The debtor answers the identity question, chooses 6 instalments, sees each, confirms. Outreach reads the
+        # decision on its own, and may do so after reporting (which said the offer above): the page offers the
+        # plan once it has.
+        async def plan_offered() -> httpx.Response | None:
+            answer = await browser.post(path, data={"digits": "304050"}, headers=HTML)
+            return answer if answer.status_code != 200 or "Número de cuotas" in answer.text else None
+
+        page = await eventually(plan_offered, timeout_s=90, message="the debtor page offering the plan")
         assert page.status_code == 200 and re.findall(r'<option value="(\d+)"', page.text) == [
             str(n) for n in range(2, 13)]
         preview = await browser.post(f"{path}/plan", headers=HTML, data={"proof": proof_of(page.text),
