@@ -18,8 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import text
 
 from recaudo_common.db import Database
@@ -27,7 +25,6 @@ from recaudo_common.personal_data import MasterKeyring
 
 WINDOW = dt.timedelta(minutes=15)
 PRUNED_PER_TRY = 100  # rows past the window deleted by each try: more than the two it writes
-DIGEST_INFO = b"recaudo sign-in failures v1"
 
 
 @dataclass(frozen=True)
@@ -50,8 +47,8 @@ class Reserved:
 def digest(keyring: MasterKeyring, kind: Literal["email", "address"], value: str) -> bytes:
     """The keyed digest of an e-mail (normalised by the caller) or an address, under the current master key (a
     rotation starts the counts afresh, at most 15 minutes' worth)."""
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=DIGEST_INFO).derive(keyring.current.secret)
-    return hmac.new(key, kind.encode() + b"\x00" + value.encode(), hashlib.sha256).digest()
+    message = kind.encode() + b"\x00" + value.encode()
+    return hmac.new(keyring.current.sign_in_failures_key, message, hashlib.sha256).digest()
 
 
 async def reserve(db: Database, limits: Sequence[Limit], *, now: dt.datetime) -> Reserved:

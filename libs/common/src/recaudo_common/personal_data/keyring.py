@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 MASTER_KEY_BYTES = 32
 BLIND_INDEX_INFO = b"recaudo blind index v1"
 FINGERPRINT_INFO = b"recaudo request fingerprint v1"
+SIGN_IN_FAILURES_INFO = b"recaudo sign-in failures v1"
 
 
 class UnknownMasterKey(Exception):
@@ -53,15 +54,18 @@ class MasterKey:
     secret: bytes = field(repr=False)
     blind_index_key: bytes = field(repr=False)
     fingerprint_key: bytes = field(repr=False)
+    sign_in_failures_key: bytes = field(repr=False)
 
     @classmethod
     def of(cls, secret: bytes) -> MasterKey:
         if len(secret) != MASTER_KEY_BYTES:
             raise MasterKeyInvalid(f"is {len(secret)} bytes; a master key is {MASTER_KEY_BYTES}")
-        # A separate key per purpose: the blind-index and fingerprint keys never touch AES-KW, the master key never
-        # HMACs data, and a request's fingerprint cannot be joined with a person's blind index.
+        # A separate key per purpose: the blind-index, fingerprint and sign-in keys never touch AES-KW, the master
+        # key never HMACs data, and neither a request's fingerprint nor a sign-in's digest can be joined with a
+        # person's blind index. Derived once per key, not per use.
         return cls(master_key_id(secret), secret, blind_index_key=_derived(secret, BLIND_INDEX_INFO),
-                   fingerprint_key=_derived(secret, FINGERPRINT_INFO))
+                   fingerprint_key=_derived(secret, FINGERPRINT_INFO),
+                   sign_in_failures_key=_derived(secret, SIGN_IN_FAILURES_INFO))
 
 
 def _derived(secret: bytes, purpose: bytes) -> bytes:
