@@ -50,7 +50,9 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         return
     try:
         await_only(dbapi_connection.driver_connection.fetchval("SELECT 1", timeout=5))
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:  # TimeoutError is an OSError
+    # TimeoutError is an OSError. InternalClientError: the server's goodbye to a terminated backend arrived while
+    # the connection sat idle, leaving its protocol mid-operation ("cannot switch to state"): as dead as a socket.
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as e:
         raise sa_exc.DisconnectionError(f"a pooled connection did not answer: {type(e).__name__}") from e
 
 
