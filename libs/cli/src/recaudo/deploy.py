@@ -125,13 +125,22 @@ def _container(service: str, role: str) -> dict[str, Any]:
         # The server stops taking requests and drains its consumers on SIGTERM; the short sleep lets the
         # endpoints controller take the pod out of the Service before that.
         "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
-        "resources": ({"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "768Mi"}}
-                      if role == "api" else
-                      {"requests": {"cpu": "200m", "memory": "384Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}),
+        "resources": _resources(service, role),
         "securityContext": SECURITY,
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - the pod's own emptyDir
                          deploy_kafka.CA_MOUNT],
     }
+
+
+def _resources(service: str, role: str) -> dict[str, dict[str, str]]:
+    if role == "api":
+        return {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "768Mi"}}
+    if service == "ingest":
+        # A large upload's rows are read and checked in a process of its own beside the worker's (#24,
+        # ingest.row_checking): a core for each, and room for up to max_uploads_in_progress such processes, each
+        # holding the account references its upload has seen (about 170 MiB at a million rows).
+        return {"requests": {"cpu": "200m", "memory": "384Mi"}, "limits": {"cpu": "2", "memory": "1536Mi"}}
+    return {"requests": {"cpu": "200m", "memory": "384Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 
 
 def _tmp_size(service: str, role: str) -> str:

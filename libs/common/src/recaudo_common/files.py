@@ -22,6 +22,11 @@ class FileFormatError(Exception):
         super().__init__(detail)
         self.code, self.detail = code, detail
 
+    def __reduce__(self) -> tuple[type[FileFormatError], tuple[str, str]]:
+        # Pickled as its code and detail, what a refused upload shows (Exception's own pickling keeps only the
+        # detail): ingest's checking process sends it to the worker. A subclass crosses as this class.
+        return FileFormatError, (self.code, self.detail)
+
 
 @dataclass(frozen=True)
 class Sniffed:

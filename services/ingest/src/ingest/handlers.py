@@ -11,7 +11,6 @@ import logging
 import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,25 +21,16 @@ from ingest import account_events, debtors, store
 from ingest.bulk_pace import BulkPace
 from ingest.clients import store as clients_store
 from ingest.commit_order import BatchOrder, InOrder
-from ingest.domain.portfolio import (
-    Account,
-    ColumnMap,
-    Issue,
-    MappingError,
-    RowContext,
-    cell_text,
-    check_row,
-    map_columns,
-)
-from ingest.reading import CountingReader, open_rows
+from ingest.domain.portfolio import Account, MappingError, RowContext
 from ingest.reading import FileLimits as FileLimits  # the tests and main.py know the limits from here
 from ingest.records import ClientCompany, Portfolio, Tally, UploadFailure, UploadParams
+from ingest.row_checking import CheckedBatch, CheckingJob, checking
 from ingest.store import outbox
 from ingest.uploads.handlers import refusal
 from recaudo_common.db import Database, is_transient
 from recaudo_common.events import AccountPlaced, AccountUpdated
 from recaudo_common.fair_turns import FairTurns
-from recaudo_common.files import Cell, FileFormatError, Rows
+from recaudo_common.files import FileFormatError
 from recaudo_common.outbox import Cause, Serialised, caused, caused_by, current_cause
 from recaudo_common.personal_data import Person, Vault
 from recaudo_common.telemetry import PORTFOLIO_ROWS, extract_context, tracer
@@ -172,132 +162,38 @@ async def _fail(s: AsyncSession, portfolio_id: uuid.UUID, failure: UploadFailure
     await store.drop_chunks(s, portfolio_id)
 
 
-def _take(rows: Rows) -> list[tuple[int, list[Cell]]]:
-    """The next batch: BATCH rows, or fewer if they hold more than BATCH_CHARS characters."""
-    batch: list[tuple[int, list[Cell]]] = []
-    chars = 0
-    for number, cells in rows:
-        batch.append((number, cells))
-        chars += sum(len(c) for c in cells if isinstance(c, str))
-        if len(batch) >= BATCH or chars >= BATCH_CHARS:
-            break
-    return batch
-
-
-@dataclass
-class CheckedBatch:
-    """A batch of the file's rows through the rules, ready to be written: its accounts, its rows' issues (with
-    their raw cells) and their tally, and how far into the file it reaches."""
-
-    rows_done: int  # the file's records read once this batch is committed (an upload resumes after them)
-    progress: float
-    accepted: list[Account] = field(default_factory=list)
-    rejected: list[tuple[Issue, dict[str, str]]] = field(default_factory=list)
-    warned: list[tuple[Issue, dict[str, str]]] = field(default_factory=list)
-    tally: Tally = field(default_factory=Tally)
-
-
-class RowChecker:
-    """Reads the file's next batch and puts its rows through the rules, in order; the rows committed before a
-    crash (`done`) are skipped, and an account_ref seen earlier in the file (`seen`) is a duplicate. One call at a
-    time, in a worker thread: the next batch is read and checked while the one before it is written."""
-
-    def __init__(self, rows: Rows, header: list[str], columns: ColumnMap, ctx: RowContext, seen: set[str],
-                 done: int, position: Callable[[], float]) -> None:
-        self.rows, self.header, self.columns, self.ctx, self.seen = rows, header, columns, ctx, seen
-        self.done, self.records, self.position = done, 0, position
-
-    def next(self) -> CheckedBatch | None:
-        while taken := _take(self.rows):
-            fresh = taken[max(0, self.done - self.records):]  # rows committed before a crash are skipped
-            self.records += len(taken)
-            if fresh:
-                return self._check(fresh)
-        return None
-
-    def _check(self, batch: list[tuple[int, list[Cell]]]) -> CheckedBatch:
-        checked = CheckedBatch(rows_done=self.records, progress=self.position())
-        header, columns, ctx, tally = self.header, self.columns, self.ctx, checked.tally
-        for number, cells in batch:
-            tally.rows_total += 1
-            values = {f: [cells[i] if i < len(cells) else "" for i in idx] for f, idx in columns.fields.items()}
-            extras = {h: cell_text(cells[i]) for h, i in columns.extras.items()
-                      if i < len(cells) and cell_text(cells[i])}
-            account, rejections, warnings = check_row(values, extras, number, ctx)
-            if account is not None and account.account_ref in self.seen:
-                account, rejections = None, [Issue(number, "account_ref", "duplicate_account_ref",
-                                                   "this account_ref already appeared in an earlier record of the "
-                                                   "file; the first one was kept")]
-            if account is None:
-                tally.rows_rejected += 1
-                tally.by_code[rejections[0].code] += 1
-                checked.rejected.append((rejections[0], _raw(header, cells)))
-                continue
-            self.seen.add(account.account_ref)
-            tally.rows_accepted += 1
-            checked.accepted.append(account)
-            if warnings:
-                tally.rows_with_warnings += 1
-                raw = _raw(header, cells)  # only for the rows that have an issue to keep: most have none
-                for w in warnings:
-                    tally.by_code[w.code] += 1
-                    checked.warned.append((w, raw))
-        return checked
-
-
 async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompany, params: UploadParams,
                         path: Path, seen: set[str], *, clock: Clock, vault: Vault, limits: FileLimits,
                         turns: FairTurns | None, pace: BulkPace | None) -> None:
     portfolio_id = portfolio.id
-    with path.open("rb") as handle:
-        reader = CountingReader(handle)
-        # Parsing runs in a thread, a batch at a time: a sheet of a million empty cells between two rows must not
-        # hold the event loop (and with it the API and the readiness probe) while it is read.
-        header, rows, position = await asyncio.to_thread(open_rows, path, portfolio.filename, params, reader,
-                                                         max(1, portfolio.size_bytes), limits)
-        columns = map_columns(header, params.mapping)
-        ctx = RowContext(locale=params.locale or client.locale, as_of=portfolio.as_of,
-                         country=client.country, currency=client.currency,
-                         default_channels=tuple(client.default_authorised_channels))
-        checker = RowChecker(rows, header, columns, ctx, seen, portfolio.rows_done, position)
-        tally = portfolio.tally()
+    ctx = RowContext(locale=params.locale or client.locale, as_of=portfolio.as_of, country=client.country,
+                     currency=client.currency, default_channels=tuple(client.default_authorised_channels))
+    job = CheckingJob(path=path, filename=portfolio.filename, params=params, size=portfolio.size_bytes,
+                      limits=limits, ctx=ctx, seen=seen, done=portfolio.rows_done, batch_rows=BATCH,
+                      batch_chars=BATCH_CHARS)
+    tally = portfolio.tally()
+    # Reading and checking run ahead of the writer (row_checking): a large file's in a process of its own, a
+    # small one's in a thread (a sheet of a million empty cells between two rows never holds the event loop).
+    async with checking(job, own_process_from_bytes=limits.own_process_from_bytes) as checker:
         writes = InOrder()
-        upcoming = _ahead(checker)
         try:
-            try:
-                while (batch := await upcoming) is not None:
-                    # The next batch is read and checked (a thread: the rules are Python) while the database
-                    # writes this one, and two batches are written at once, committing in order (#24,
-                    # commit_order): the worker's Python and PostgreSQL work side by side instead of taking turns.
-                    upcoming = _ahead(checker)
-                    if pace is not None:  # outside the turn: other companies' batches go on meanwhile
-                        await pace.wait(batch.rows_done)
-                    await writes.start(functools.partial(_write_in_turn, db, portfolio, client, batch, tally,
-                                                         now=clock(), vault=vault, turns=turns))
-                await writes.finish()
-            except asyncio.CancelledError:
-                await writes.abandon()  # a stopping worker: the batches in flight roll back
-                raise
-            except BaseException as failure:  # the file or the pacing: the batches before it still commit
-                await writes.finish_after(failure)
-                raise
-        finally:
-            await _settled(upcoming)  # before the file closes under the thread reading it
+            while (batch := await checker.next()) is not None:
+                # Two batches are written at once, committing in order (#24, commit_order): the worker's Python
+                # and PostgreSQL work side by side instead of taking turns.
+                if pace is not None:  # outside the turn: other companies' batches go on meanwhile
+                    await pace.wait(batch.rows_done)
+                await writes.start(functools.partial(_write_in_turn, db, portfolio, client, batch, tally,
+                                                     now=clock(), vault=vault, turns=turns))
+            await writes.finish()
+        except asyncio.CancelledError:
+            await writes.abandon()  # a stopping worker: the batches in flight roll back
+            raise
+        except BaseException as failure:  # the file or the pacing: the batches before it still commit
+            await writes.finish_after(failure)
+            raise
     async with db.transaction() as s:
         await store.finish_portfolio(s, portfolio_id, status="completed", counts=tally, now=clock())
         await store.drop_chunks(s, portfolio_id)
-
-
-def _ahead(checker: RowChecker) -> asyncio.Future[CheckedBatch | None]:
-    return asyncio.ensure_future(asyncio.to_thread(checker.next))
-
-
-async def _settled(upcoming: asyncio.Future[CheckedBatch | None]) -> None:
-    """Waits out a batch being read ahead (a thread cannot be stopped), its outcome no longer wanted."""
-    if not upcoming.done():
-        await asyncio.wait({upcoming})
-    if not upcoming.cancelled():
-        upcoming.exception()  # retrieved: a failure after the one being handled is not reported twice
 
 
 async def _write_in_turn(db: Database, portfolio: Portfolio, client: ClientCompany, batch: CheckedBatch,
@@ -334,17 +230,6 @@ async def _commit_batch(db: Database, portfolio: Portfolio, client: ClientCompan
     tally.rows_total, tally.rows_accepted = merged.rows_total, merged.rows_accepted
     tally.rows_rejected, tally.rows_with_warnings, tally.by_code = (merged.rows_rejected, merged.rows_with_warnings,
                                                                     merged.by_code)
-
-
-def _raw(header: list[str], cells: list[Cell]) -> dict[str, str]:
-    """A row's cells by column, as its issue's record keeps them."""
-    return {(header[i] if i < len(header) and header[i] else f"column_{i + 1}"): _kept(cell_text(v))
-            for i, v in enumerate(cells)}
-
-
-def _kept(text: str, limit: int = 2000) -> str:
-    """A raw cell as the rejection record keeps it: whole, unless absurdly long (then its start and its length)."""
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 NOT_IN_EVENTS = frozenset({*debtors.PERSONAL_FIELDS, "extra"})

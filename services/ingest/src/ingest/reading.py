@@ -20,6 +20,9 @@ class FileLimits(WorkbookLimits):
     """What reading an uploaded file may cost (settings): checked at the door, and again by the worker."""
 
     max_line_chars: int = MAX_LINE_CHARS  # a CSV record or a JSON line
+    # A file this large or larger is read and checked in a process of its own beside the worker (row_checking):
+    # starting one costs about a second, which a small upload would notice and a large one does not.
+    own_process_from_bytes: int = 8 * 1024**2
 
 
 def preflight(path: Path, *, filename: str | None, params: UploadParams, limits: FileLimits) -> None:

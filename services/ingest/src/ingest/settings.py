@@ -21,7 +21,7 @@ class IngestSettings(IdentitySettings):  # ingest mounts identity: people sign i
     # Uploads one worker processes at once, one per client company, their batches taking turns round the companies
     # (upload_worker): a small upload starts at once beside another company's large one. Each holds its spooled
     # copy on /tmp (the worker's volume is sized for this many: deploy/k8s) and the account references it has seen
-    # (about 100 MB at a million rows).
+    # (about 100 MB at a million rows, held by the upload's checking process: row_checking).
     max_uploads_in_progress: int = Field(4, ge=1, le=64)
     # The bulk lane (bulk_pace): past its first bulk_after_rows rows, an upload's next batch waits while a reader of
     # the account topic is more than bulk_backlog events behind (0: never), so another company's accounts and
@@ -45,6 +45,9 @@ class IngestSettings(IdentitySettings):  # ingest mounts identity: people sign i
     max_xlsx_sheets: int = 256
     # A CSV record or JSON line longer than this ends its upload failed (it would be held whole to be parsed).
     max_line_chars: int = 1024 * 1024
+    # An upload of this many bytes or more has its rows read and checked in a process of its own, on the other
+    # core beside the worker that writes them (0: every upload); below it, in a thread of the worker's process.
+    check_in_own_process_from_bytes: int = Field(8 * 1024**2, ge=0)
     # An upload started this many times in a row without getting further (each failing, or killing its worker)
     # is set aside as failed, so one poisonous file cannot crash-loop the worker.
     max_upload_attempts: int = 3

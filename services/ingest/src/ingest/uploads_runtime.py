@@ -50,7 +50,8 @@ class IngestRuntime:
 def file_limits_of(settings: IngestSettings) -> FileLimits:
     return FileLimits(max_uncompressed=settings.max_xlsx_uncompressed_bytes, max_ratio=settings.max_xlsx_ratio,
                       max_cells=settings.max_xlsx_cells, max_shared_strings=settings.max_xlsx_shared_strings,
-                      max_sheets=settings.max_xlsx_sheets, max_line_chars=settings.max_line_chars)
+                      max_sheets=settings.max_xlsx_sheets, max_line_chars=settings.max_line_chars,
+                      own_process_from_bytes=settings.check_in_own_process_from_bytes)
 
 
 get_runtime = from_app_state(APP_STATE, IngestRuntime)

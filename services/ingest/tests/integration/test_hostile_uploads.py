@@ -15,7 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from ingest import handlers
+from ingest import handlers, row_checking
 from ingest.main import build
 from ingest.settings import IngestSettings
 from ingest.uploads_runtime import APP_STATE
@@ -74,10 +74,13 @@ async def uploads(database_url: str) -> AsyncIterator[Uploads]:
         yield made
 
 
-@pytest.fixture
-async def past_the_door(database_url: str) -> AsyncIterator[Uploads]:
-    """The door reads only what it must (as for a workbook over 16 MiB): the rest is the worker's to find."""
-    async for made in uploads_with(database_url, handlers.FileLimits(door_scan_bytes=0)):
+@pytest.fixture(params=["thread", "own process"])
+async def past_the_door(database_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Uploads]:
+    """The door reads only what it must (as for a workbook over 16 MiB): the rest is the worker's to find, its rows
+    read and checked in a thread or in a process of its own (row_checking), whatever the file's size."""
+    own_process_from_bytes = 0 if request.param == "own process" else 2**62
+    async for made in uploads_with(database_url, handlers.FileLimits(door_scan_bytes=0,
+                                                                     own_process_from_bytes=own_process_from_bytes)):
         yield made
 
 
@@ -163,7 +166,7 @@ class WorkerKilled(BaseException):
 
 async def test_a_poisonous_upload_is_set_aside_after_three_attempts_and_the_next_completes(
         uploads: Uploads, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_check_row = handlers.check_row
+    real_check_row = row_checking.check_row
 
     def check_row_that_breaks_on(poison: str, error: BaseException) -> Any:
         def check_row(values: Any, *args: Any) -> Any:
@@ -175,7 +178,7 @@ async def test_a_poisonous_upload_is_set_aside_after_three_attempts_and_the_next
     # A file whose processing raises the same unexpected error every time it is tried.
     failing = await uploads.send(b"Cuenta;Cedula;Nombre;Saldo;Mora\nP-1;1;Ana;1.000;5\nVENENO;2;Eva;2.000;5\n",
                                  "cartera.csv")
-    monkeypatch.setattr(handlers, "check_row", check_row_that_breaks_on("VENENO", ZeroDivisionError("x")))
+    monkeypatch.setattr(row_checking, "check_row", check_row_that_breaks_on("VENENO", ZeroDivisionError("x")))
     for _ in range(2):
         with pytest.raises(ZeroDivisionError):
             await uploads.work()
@@ -189,7 +192,7 @@ async def test_a_poisonous_upload_is_set_aside_after_three_attempts_and_the_next
     # A file that kills its worker each time: the count of starts lives in its row and survives the restarts.
     killing = await uploads.send(b"Cuenta;Cedula;Nombre;Saldo;Mora\nK-1;1;Ana;1.000;5\nMORTAL;2;Eva;2.000;5\n",
                                  "cartera.csv")
-    monkeypatch.setattr(handlers, "check_row", check_row_that_breaks_on("MORTAL", WorkerKilled()))
+    monkeypatch.setattr(row_checking, "check_row", check_row_that_breaks_on("MORTAL", WorkerKilled()))
     for _ in range(3):
         with pytest.raises(WorkerKilled):
             await uploads.work()
@@ -198,7 +201,7 @@ async def test_a_poisonous_upload_is_set_aside_after_three_attempts_and_the_next
     assert (record["status"], record["error_code"], record["error_detail"]["error"]) == \
         ("failed", "processing_failed", None)
     assert "out of memory" in record["error_detail"]["detail"]
-    monkeypatch.setattr(handlers, "check_row", real_check_row)
+    monkeypatch.setattr(row_checking, "check_row", real_check_row)
     await uploads.good_upload_completes()
 
 

@@ -74,6 +74,11 @@ class MappingError(Exception):
         self.code, self.detail = code, detail
         self.missing, self.headers, self.ambiguous = missing or [], headers or [], ambiguous or {}
 
+    def __reduce__(self) -> tuple[type[MappingError], tuple[str, str], dict[str, object]]:
+        # Pickled whole: the checking process sends it to the worker (Exception's own pickles only `detail`).
+        return MappingError, (self.code, self.detail), {"missing": self.missing, "headers": self.headers,
+                                                       "ambiguous": self.ambiguous}
+
 
 @dataclass(frozen=True)
 class ColumnMap:

@@ -1,0 +1,238 @@
+"""Puts an upload's rows through the rules a batch at a time, one batch ahead of the writer: in a worker thread for a
+small file, in a process of its own for a large one, so that the rules' Python runs on the other core beside the
+writer's instead of taking turns with it under one interpreter lock (#24)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import pickle
+import struct
+import sys
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from ingest.domain.portfolio import Account, ColumnMap, Issue, RowContext, cell_text, check_row, map_columns
+from ingest.reading import CountingReader, FileLimits, open_rows
+from ingest.records import Tally, UploadParams
+from recaudo_common.files import Cell, Rows
+
+# The frames the checking process writes on its standard output: a kind, the pickle's length, the pickle.
+FRAME = struct.Struct("!cQ")
+READY, BATCH, END, FAILED = b"R", b"B", b"E", b"X"
+
+
+@dataclass(frozen=True)
+class CheckingJob:
+    """What reading and checking an upload's file needs, whichever side does it (a process receives it pickled):
+    the spooled file, how to read it, the row rules' context, the account references accepted before a crash
+    (`seen`) and the records already committed (`done`, skipped), and the batches' size."""
+
+    path: Path
+    filename: str | None
+    params: UploadParams
+    size: int
+    limits: FileLimits
+    ctx: RowContext
+    seen: set[str]  # added to as the file is checked: its checker's own (a process has its own copy)
+    done: int
+    batch_rows: int
+    batch_chars: int
+
+
+@dataclass
+class CheckedBatch:
+    """A batch of the file's rows through the rules, ready to be written: its accounts, its rows' issues (with
+    their raw cells) and their tally, and how far into the file it reaches."""
+
+    rows_done: int  # the file's records read once this batch is committed (an upload resumes after them)
+    progress: float
+    accepted: list[Account] = field(default_factory=list)
+    rejected: list[tuple[Issue, dict[str, str]]] = field(default_factory=list)
+    warned: list[tuple[Issue, dict[str, str]]] = field(default_factory=list)
+    tally: Tally = field(default_factory=Tally)
+
+
+class RowChecker:
+    """Reads the file's next batch and puts its rows through the rules, in order; the rows committed before a
+    crash (`done`) are skipped, and an account_ref seen earlier in the file is a duplicate. One call at a time."""
+
+    def __init__(self, rows: Rows, header: list[str], columns: ColumnMap, job: CheckingJob,
+                 position: Callable[[], float]) -> None:
+        self.rows, self.header, self.columns, self.ctx = rows, header, columns, job.ctx
+        self.seen, self.done, self.records, self.position = job.seen, job.done, 0, position
+        self.batch_rows, self.batch_chars = job.batch_rows, job.batch_chars
+
+    @classmethod
+    def open(cls, job: CheckingJob, handle: BinaryIO) -> RowChecker:
+        """A checker of the file open in `handle` (blocking: a workbook is inspected). Raises FileFormatError or
+        MappingError for a file whose rows cannot be read."""
+        reader = CountingReader(handle)
+        header, rows, position = open_rows(job.path, job.filename, job.params, reader, max(1, job.size), job.limits)
+        return cls(rows, header, map_columns(header, job.params.mapping), job, position)
+
+    def next(self) -> CheckedBatch | None:
+        while taken := self._take():
+            fresh = taken[max(0, self.done - self.records):]  # rows committed before a crash are skipped
+            self.records += len(taken)
+            if fresh:
+                return self._check(fresh)
+        return None
+
+    def _take(self) -> list[tuple[int, list[Cell]]]:
+        """The next batch: batch_rows rows, or fewer if they hold more than batch_chars characters (a batch's
+        cells are held until it commits)."""
+        batch: list[tuple[int, list[Cell]]] = []
+        chars = 0
+        for number, cells in self.rows:
+            batch.append((number, cells))
+            chars += sum(len(c) for c in cells if isinstance(c, str))
+            if len(batch) >= self.batch_rows or chars >= self.batch_chars:
+                break
+        return batch
+
+    def _check(self, batch: list[tuple[int, list[Cell]]]) -> CheckedBatch:
+        checked = CheckedBatch(rows_done=self.records, progress=self.position())
+        header, columns, ctx, tally = self.header, self.columns, self.ctx, checked.tally
+        for number, cells in batch:
+            tally.rows_total += 1
+            values = {f: [cells[i] if i < len(cells) else "" for i in idx] for f, idx in columns.fields.items()}
+            extras = {h: cell_text(cells[i]) for h, i in columns.extras.items()
+                      if i < len(cells) and cell_text(cells[i])}
+            account, rejections, warnings = check_row(values, extras, number, ctx)
+            if account is not None and account.account_ref in self.seen:
+                account, rejections = None, [Issue(number, "account_ref", "duplicate_account_ref",
+                                                   "this account_ref already appeared in an earlier record of the "
+                                                   "file; the first one was kept")]
+            if account is None:
+                tally.rows_rejected += 1
+                tally.by_code[rejections[0].code] += 1
+                checked.rejected.append((rejections[0], _raw(header, cells)))
+                continue
+            self.seen.add(account.account_ref)
+            tally.rows_accepted += 1
+            checked.accepted.append(account)
+            if warnings:
+                tally.rows_with_warnings += 1
+                raw = _raw(header, cells)  # only for the rows that have an issue to keep: most have none
+                for w in warnings:
+                    tally.by_code[w.code] += 1
+                    checked.warned.append((w, raw))
+        return checked
+
+
+def _raw(header: list[str], cells: list[Cell]) -> dict[str, str]:
+    """A row's cells by column, as its issue's record keeps them."""
+    return {(header[i] if i < len(header) and header[i] else f"column_{i + 1}"): _kept(cell_text(v))
+            for i, v in enumerate(cells)}
+
+
+def _kept(text: str, limit: int = 2000) -> str:
+    """A raw cell as the rejection record keeps it: whole, unless absurdly long (then its start and its length)."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
+class Checker(Protocol):
+    """The checked batches of one upload's file, in order, each read and checked while the one before is written."""
+
+    async def next(self) -> CheckedBatch | None: ...
+
+
+class CheckingFailed(RuntimeError):
+    """The checking process failed with an error that could not be sent back as it was (only its type is named:
+    a message may quote a cell, and cells hold personal data), or ended without a word (killed, out of memory)."""
+
+
+def checking(job: CheckingJob, *, own_process_from_bytes: int) -> contextlib.AbstractAsyncContextManager[Checker]:
+    """The checker for `job`: a process of its own once the file has `own_process_from_bytes` (0: always), since
+    starting one costs about a second of CPU; a worker thread of this process below that."""
+    if job.size >= own_process_from_bytes:
+        return _in_own_process(job)
+    return _in_thread(job)
+
+
+@contextlib.asynccontextmanager
+async def _in_thread(job: CheckingJob) -> AsyncIterator[Checker]:
+    with job.path.open("rb") as handle:
+        checker = await asyncio.to_thread(RowChecker.open, job, handle)
+        ahead = _ThreadAhead(checker)
+        try:
+            yield ahead
+        finally:
+            await ahead.settled()  # before the file closes under the thread reading it
+
+
+class _ThreadAhead:
+    def __init__(self, checker: RowChecker) -> None:
+        self.checker = checker
+        self.upcoming: asyncio.Future[CheckedBatch | None] = asyncio.ensure_future(asyncio.to_thread(checker.next))
+
+    async def next(self) -> CheckedBatch | None:
+        # Shielded: a cancelled wait must not mark the batch done while its thread still reads the file.
+        batch = await asyncio.shield(self.upcoming)
+        if batch is not None:
+            self.upcoming = asyncio.ensure_future(asyncio.to_thread(self.checker.next))
+        return batch
+
+    async def settled(self) -> None:
+        """Waits out a batch being read ahead (a thread cannot be stopped), its outcome no longer wanted."""
+        if not self.upcoming.done():
+            await asyncio.wait({self.upcoming})
+        if not self.upcoming.cancelled():
+            self.upcoming.exception()  # retrieved: a failure after the one being handled is not reported twice
+
+
+@contextlib.asynccontextmanager
+async def _in_own_process(job: CheckingJob) -> AsyncIterator[Checker]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ingest.checking_process", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE)
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+        process.stdin.close()
+        ahead = _ProcessAhead(process.stdout)
+        await ahead.ready()
+        yield ahead
+    finally:
+        # Nothing of it is wanted any more (the file ended, failed, or its worker is stopping): it may be
+        # blocked writing a batch ahead, so it is ended, not asked.
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
+
+class _ProcessAhead:
+    """Reads the checking process's frames. It checks one batch ahead by itself: it blocks writing that batch
+    into the pipe until the writer reads it, so it holds about one batch besides the one being written."""
+
+    def __init__(self, frames: asyncio.StreamReader) -> None:
+        self.frames, self.ended = frames, False
+
+    async def ready(self) -> None:
+        kind, _ = await self._frame()
+        assert kind == READY, kind
+
+    async def next(self) -> CheckedBatch | None:
+        if self.ended:
+            return None
+        kind, batch = await self._frame()
+        if kind == END:
+            self.ended = True
+            return None
+        assert kind == BATCH and isinstance(batch, CheckedBatch), kind
+        return batch
+
+    async def _frame(self) -> tuple[bytes, object]:
+        try:
+            kind, length = FRAME.unpack(await self.frames.readexactly(FRAME.size))
+            # Unpickled safely: the pipe's other end is the process this worker started, running this code.
+            body = pickle.loads(await self.frames.readexactly(length)) if length else None  # noqa: S301
+        except asyncio.IncompleteReadError:
+            raise CheckingFailed("the checking process ended without finishing (killed, or out of memory)") from None
+        if kind == FAILED:
+            assert isinstance(body, BaseException)
+            raise body
+        return kind, body
