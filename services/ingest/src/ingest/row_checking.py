@@ -19,9 +19,12 @@ from ingest.reading import CountingReader, FileLimits, open_rows
 from ingest.records import Tally, UploadParams
 from recaudo_common.files import Cell, Rows
 
-# The frames the checking process writes on its standard output: a kind, the pickle's length, the pickle.
+# The frames the checking process writes on its standard output: a kind, the pickle's length, the pickle. A batch
+# holds at most BATCH_CHARS characters of cells (handlers), so a frame longer than this is no frame of ours.
 FRAME = struct.Struct("!cQ")
-READY, BATCH, END, FAILED = b"R", b"B", b"E", b"X"
+FRAME_READY, FRAME_BATCH, FRAME_END, FRAME_FAILED = b"R", b"B", b"E", b"X"
+FRAME_KINDS = frozenset({FRAME_READY, FRAME_BATCH, FRAME_END, FRAME_FAILED})
+MAX_FRAME_BYTES = 1024**3
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,17 @@ class CheckingFailed(RuntimeError):
     a message may quote a cell, and cells hold personal data), or ended without a word (killed, out of memory)."""
 
 
+def sendable(error: Exception) -> Exception:
+    """An error of the checking process as the worker will raise it: itself if it survives pickling whole (the
+    file's FileFormatError or MappingError, whose code and detail the upload's failure shows), otherwise its type's
+    name alone (its message may quote a cell)."""
+    try:
+        pickle.loads(pickle.dumps(error))  # noqa: S301 - its own bytes, made the line above
+    except Exception:  # any error that cannot cross is named by its type
+        return CheckingFailed(f"checking the rows failed with {type(error).__name__}")
+    return error
+
+
 def checking(job: CheckingJob, *, own_process_from_bytes: int) -> contextlib.AbstractAsyncContextManager[Checker]:
     """The checker for `job`: a process of its own once the file has `own_process_from_bytes` (0: always), since
     starting one costs about a second of CPU; a worker thread of this process below that."""
@@ -186,21 +200,30 @@ class _ThreadAhead:
 
 @contextlib.asynccontextmanager
 async def _in_own_process(job: CheckingJob) -> AsyncIterator[Checker]:
+    # Isolated (-I: no PYTHON* variables, no current directory on its path) and with no environment: it needs
+    # nothing but the job, and has no use for the worker's database address or keys. A session of its own, so a
+    # terminal's Ctrl-C reaches the worker, which ends it, rather than failing the upload's try.
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ingest.checking_process", stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE)
+        sys.executable, "-I", "-m", "ingest.checking_process", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, env={}, start_new_session=True)
     try:
-        assert process.stdin is not None and process.stdout is not None
+        if process.stdin is None or process.stdout is None:
+            raise CheckingFailed("the checking process has no pipes")
         process.stdin.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
         process.stdin.close()
+        job.seen.clear()  # the process has its own copy: a resumed million-row upload's is not held twice
         ahead = _ProcessAhead(process.stdout)
         await ahead.ready()
         yield ahead
     finally:
         # Nothing of it is wanted any more (the file ended, failed, or its worker is stopping): it may be
-        # blocked writing a batch ahead, so it is ended, not asked.
+        # blocked writing a batch ahead, so it is ended, not asked. Its output is read to the end, or the pipe
+        # paused with a batch unread would never report closing, and wait() would never return.
         with contextlib.suppress(ProcessLookupError):
             process.kill()
+        if process.stdout is not None:
+            with contextlib.suppress(Exception):
+                await process.stdout.read()
         await process.wait()
 
 
@@ -213,26 +236,31 @@ class _ProcessAhead:
 
     async def ready(self) -> None:
         kind, _ = await self._frame()
-        assert kind == READY, kind
+        if kind != FRAME_READY:
+            raise CheckingFailed("the checking process did not start as agreed")
 
     async def next(self) -> CheckedBatch | None:
         if self.ended:
             return None
         kind, batch = await self._frame()
-        if kind == END:
+        if kind == FRAME_END:
             self.ended = True
             return None
-        assert kind == BATCH and isinstance(batch, CheckedBatch), kind
+        if kind != FRAME_BATCH or not isinstance(batch, CheckedBatch):
+            raise CheckingFailed("the checking process sent something other than a batch")
         return batch
 
     async def _frame(self) -> tuple[bytes, object]:
         try:
             kind, length = FRAME.unpack(await self.frames.readexactly(FRAME.size))
+            if kind not in FRAME_KINDS or length > MAX_FRAME_BYTES:
+                raise CheckingFailed("the checking process's output is garbled")
             # Unpickled safely: the pipe's other end is the process this worker started, running this code.
             body = pickle.loads(await self.frames.readexactly(length)) if length else None  # noqa: S301
         except asyncio.IncompleteReadError:
             raise CheckingFailed("the checking process ended without finishing (killed, or out of memory)") from None
-        if kind == FAILED:
-            assert isinstance(body, BaseException)
+        if kind == FRAME_FAILED:
+            if not isinstance(body, BaseException):
+                raise CheckingFailed("the checking process failed without saying why")
             raise body
         return kind, body

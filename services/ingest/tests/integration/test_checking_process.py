@@ -4,11 +4,13 @@ found there ends the upload failed with its reason; a checking process killed mi
 the upload resumes whole; a worker that stops leaves no checking process behind."""
 
 import asyncio
+import contextlib
 import datetime as dt
 import io
 import json
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,10 @@ ROWS = [
     "B-3;203;Ana;9.000;;5;;;",                               # a duplicate of an account many batches back
 ]
 CSV = ("\n".join([HEADER, *ROWS]) + "\n").encode("utf-8")
+# Long enough that its checking process is still at work half way (it blocks a batch or two ahead of the writer,
+# once the pipe is full), and with its duplicate (B-3) far from the account it repeats.
+MORE = [f"D-{i};{5000 + i};Ana María;{1 + i % 9}.{i % 1000:03d};;{i % 90};;310 555 {i:04d};" for i in range(3000)]
+LARGE_CSV = ("\n".join([HEADER, *ROWS[:-1], *MORE, ROWS[-1]]) + "\n").encode("utf-8")
 
 
 def client(slug: str) -> dict[str, Any]:
@@ -116,6 +122,13 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return kinds
 
 
+def running(pid: int) -> bool:
+    try:
+        return bool(Path(f"/proc/{pid}/cmdline").read_bytes())  # a zombie's is empty
+    except OSError:
+        return False
+
+
 def workbook(lines: list[str]) -> bytes:
     out = io.BytesIO()
     book = xlsxwriter.Workbook(out, {"in_memory": True})
@@ -129,6 +142,11 @@ def workbook(lines: list[str]) -> bytes:
 
 def checking_processes() -> list[int]:
     """This test process's children running ingest's checking process."""
+    return children_checking(os.getpid())
+
+
+def children_checking(parent_pid: int) -> list[int]:
+    """The children of `parent_pid` running ingest's checking process (a zombie has no command line)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -139,7 +157,7 @@ def checking_processes() -> list[int]:
         except OSError:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == os.getpid() and b"ingest.checking_process" in cmdline:
+        if parent == parent_pid and b"ingest.checking_process" in cmdline:
             found.append(int(entry.name))
     return found
 
@@ -182,11 +200,8 @@ async def test_a_file_error_found_in_the_checking_process_fails_the_upload_with_
 
 async def test_a_checking_process_killed_mid_upload_fails_that_try_and_the_upload_resumes_whole(
         uploads: Uploads, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Long enough that the process is still at work when it is killed (it blocks a batch or two ahead of the
-    # writer, once the pipe is full), and its duplicate (B-3) far from the account it repeats.
     monkeypatch.setattr(handlers, "BATCH", 50)
-    more = [f"D-{i};{5000 + i};Ana María;{1 + i % 9}.{i % 1000:03d};;{i % 90};;310 555 {i:04d};" for i in range(3000)]
-    portfolio_id = await uploads.send("banco", ("\n".join([HEADER, *ROWS[:-1], *more, ROWS[-1]]) + "\n").encode())
+    portfolio_id = await uploads.send("banco", LARGE_CSV)
     real_commit, commits = handlers._commit_batch, 0
 
     async def kill_the_checker_at_the_third_batch(*args: Any, **kwargs: Any) -> None:
@@ -218,8 +233,8 @@ async def test_a_checking_process_killed_mid_upload_fails_that_try_and_the_uploa
 
 async def test_a_stopping_worker_leaves_no_checking_process_behind(uploads: Uploads,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(handlers, "BATCH", 2)
-    portfolio_id = await uploads.send("banco", CSV)
+    monkeypatch.setattr(handlers, "BATCH", 50)
+    portfolio_id = await uploads.send("banco", LARGE_CSV)
     writing = asyncio.Event()
     real_commit = handlers._commit_batch
 
@@ -232,12 +247,77 @@ async def test_a_stopping_worker_leaves_no_checking_process_behind(uploads: Uplo
     worker = asyncio.create_task(handlers.process_next_portfolio(
         uploads.platform.db, clock=lambda: NOW, vault=uploads.vault, limits=IN_OWN_PROCESS))
     await asyncio.wait_for(writing.wait(), 30)
-    assert len(checking_processes()) == 1
+    assert len(checking_processes()) == 1  # blocked a batch ahead: the file is far from read
     worker.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await worker
+        await asyncio.wait_for(worker, 30)  # not left waiting for a process blocked on its pipe
     assert checking_processes() == []
     assert (await uploads.record(portfolio_id))["rows_total"] == 0  # nothing committed, resumable
     monkeypatch.setattr(handlers, "_commit_batch", real_commit)
     await uploads.work(IN_OWN_PROCESS)
     assert (await uploads.record(portfolio_id))["status"] == "completed"
+
+
+async def test_a_batch_that_fails_to_write_ends_the_try_at_once_beside_a_busy_checking_process(
+        uploads: Uploads, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(handlers, "BATCH", 50)
+    portfolio_id = await uploads.send("banco", LARGE_CSV)
+    real_commit, commits = handlers._commit_batch, 0
+
+    async def fail_the_third_batch(*args: Any, **kwargs: Any) -> None:
+        nonlocal commits
+        commits += 1
+        if commits == 3:
+            raise ConnectionError("the database went away")
+        await real_commit(*args, **kwargs)
+
+    monkeypatch.setattr(handlers, "_commit_batch", fail_the_third_batch)
+    with pytest.raises(ConnectionError):
+        # The process is blocked writing a batch nobody will read: ending it must not wait for that.
+        await asyncio.wait_for(handlers.process_next_portfolio(
+            uploads.platform.db, clock=lambda: NOW, vault=uploads.vault, limits=IN_OWN_PROCESS), 30)
+    assert checking_processes() == []
+    assert (await uploads.record(portfolio_id))["rows_total"] == 100  # the two batches before it committed
+
+
+WORKER_THAT_DIES = """
+import asyncio, datetime as dt, os, sys
+from pathlib import Path
+from ingest.reading import FileLimits
+from ingest.records import UploadParams
+from ingest.domain.portfolio import RowContext
+from ingest.row_checking import CheckingJob, checking
+
+async def main():
+    path = Path(sys.argv[1])
+    job = CheckingJob(path=path, filename="cartera.csv", params=UploadParams(), size=path.stat().st_size,
+                      limits=FileLimits(), ctx=RowContext("es-CO", dt.date(2026, 3, 31), "CO", "COP", ("sms",)),
+                      seen=set(), done=0, batch_rows=50, batch_chars=2**20)
+    async with checking(job, own_process_from_bytes=0) as checker:
+        await checker.next()
+        print("checking", flush=True)
+        await asyncio.sleep(3600)  # never reads on: its checking process blocks, a batch ahead
+
+asyncio.run(main())
+"""
+
+
+async def test_a_checking_process_ends_when_its_worker_is_killed(tmp_path: Path) -> None:
+    portfolio = tmp_path / "cartera.csv"
+    portfolio.write_bytes(LARGE_CSV * 4)
+    worker = await asyncio.create_subprocess_exec(sys.executable, "-c", WORKER_THAT_DIES, str(portfolio),
+                                                  stdout=asyncio.subprocess.PIPE)
+    try:
+        assert worker.stdout is not None
+        assert await asyncio.wait_for(worker.stdout.readline(), 60) == b"checking\n"
+        orphaned = children_checking(worker.pid)
+        assert len(orphaned) == 1
+        worker.kill()  # as the OOM killer would: no finally of the worker's runs
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            worker.kill()
+        await worker.wait()
+    deadline = asyncio.get_running_loop().time() + 30
+    while running(orphaned[0]):
+        assert asyncio.get_running_loop().time() < deadline, "the checking process outlived its worker"
+        await asyncio.sleep(0.1)

@@ -4,14 +4,13 @@ alone (row_checking, checking_process)."""
 
 import pickle
 
-from ingest.checking_process import _sendable
 from ingest.domain.portfolio import MappingError
-from ingest.row_checking import CheckingFailed
+from ingest.row_checking import CheckingFailed, sendable
 from recaudo_common.files import FileFormatError, LineTooLongError
 
 
 def crossed(error: Exception) -> Exception:
-    sent = _sendable(error)
+    sent = sendable(error)
     received = pickle.loads(pickle.dumps(sent))  # noqa: S301 - the test's own bytes
     assert isinstance(received, Exception)
     return received
