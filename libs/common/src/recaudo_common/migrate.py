@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -14,6 +15,7 @@ COMMON_MIGRATIONS = Path(__file__).parent / "migrations"
 # The platform components' schemas, each with its history under COMMON_MIGRATIONS, migrated before any service's:
 # identity (API keys), bus (the embedded event log), vault (personal data keys, recaudo_common.personal_data).
 PLATFORM_SCHEMAS = ("identity", "bus", "vault")
+LOCK_RETRY_S = 0.5
 
 
 def upgrade(*, schema: str, script_location: Path, database_url: str, to: str = "head") -> None:
@@ -37,18 +39,49 @@ async def upgrade_platform(database_url: str) -> None:
 
 
 def _run(connection: Connection, schema: str) -> None:
-    # One migrator per schema at a time, even when several replicas start together.
-    connection.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"recaudo.migrate.{schema}"})
-    connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
-    context.configure(connection=connection, version_table_schema=schema, transactional_ddl=True)
-    with context.begin_transaction():
-        context.run_migrations()
+    # One migrator per schema at a time, even when several replicas start together. The lock is the session's,
+    # not a transaction's: each migration commits on its own (transaction_per_migration), and one that builds an
+    # index CONCURRENTLY (create_index_concurrently) must run outside any transaction.
+    key = f"recaudo.migrate.{schema}"
+    _lock(connection, key)
+    try:
+        connection.execute(text(f"CREATE SCHEMA IF NOT EXISTS {schema}"))
+        connection.commit()
+        context.configure(connection=connection, version_table_schema=schema, transactional_ddl=True,
+                          transaction_per_migration=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        connection.rollback()
+        connection.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+        connection.commit()
+
+
+def _lock(connection: Connection, key: str) -> None:
+    """Takes the migrator's lock, trying again every half second rather than waiting in one statement: a replica
+    waiting inside a statement holds a snapshot, and CREATE INDEX CONCURRENTLY in the replica that holds the lock
+    waits for every older snapshot to end, a cycle PostgreSQL would break by cancelling one of them."""
+    while True:
+        if connection.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key}).scalar_one():
+            connection.commit()
+            return
+        connection.commit()
+        time.sleep(LOCK_RETRY_S)
+
+
+def create_index_concurrently(name: str, schema: str, definition: str) -> None:
+    """Builds an index on a table that may be large without blocking its writes (CREATE INDEX CONCURRENTLY, outside
+    any transaction), for a migration that does nothing else: `definition` is what follows `ON`. An invalid index
+    left by a build that failed or was killed is dropped first, so running the migration again builds it whole."""
+    with op.get_context().autocommit_block():
+        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema}.{name}")
+        op.execute(f"CREATE INDEX CONCURRENTLY {name} ON {definition}")
 
 
 async def _run_async(database_url: str, schema: str) -> None:
     engine = create_async_engine(database_url)
     try:
-        async with engine.begin() as conn:
+        async with engine.connect() as conn:
             await conn.run_sync(_run, schema)
     finally:
         await engine.dispose()

@@ -4,6 +4,8 @@ phones indexed, so an inbound number is matched within its client company withou
 
 from alembic import op
 
+from recaudo_common.migrate import create_index_concurrently
+
 revision = "0017"
 down_revision = "0016"
 
@@ -39,10 +41,12 @@ STATEMENTS = [
     "WHERE meaning = 'agent' AND handled_at IS NULL",
     "CREATE INDEX whatsapp_inbound_sender ON outreach.whatsapp_inbound (client_slug, sender)",
     "CREATE INDEX whatsapp_inbound_accounts ON outreach.whatsapp_inbound USING gin (account_refs)",
-    "CREATE INDEX IF NOT EXISTS accounts_phones ON outreach.accounts USING gin (phones)",
 ]
 
 
 def upgrade() -> None:
+    # First, and CONCURRENTLY: outreach.accounts holds every placed account, and a plain CREATE INDEX would hold
+    # planning's writes for as long as the build takes. Built again whole if the migration runs again.
+    create_index_concurrently("accounts_phones", "outreach", "outreach.accounts USING gin (phones)")
     for statement in STATEMENTS:
         op.execute(statement)

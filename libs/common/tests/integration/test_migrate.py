@@ -1,0 +1,112 @@
+"""Migrations on a real PostgreSQL (recaudo_common.migrate): replicas starting together migrate a schema once, and
+an index built CONCURRENTLY (payments' 0022, on every placed account) lets the payments' writes go on while it
+waits for the transactions before it, and is built whole again over a leftover of the same name."""
+
+import asyncio
+import sys
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from recaudo_common.migrate import upgrade_async, upgrade_platform
+from recaudo_common.testing import REPOSITORY_ROOT, asyncpg_dsn, create_database, drop_database
+
+pytestmark = pytest.mark.integration
+PAYMENTS = REPOSITORY_ROOT / "services" / "payments" / "migrations"
+INDEX = "payments_accounts_digits"
+HEAD = sorted(p.name.split("_", 1)[0] for p in (PAYMENTS / "versions").glob("0*.py"))[-1]
+
+
+@pytest.fixture
+async def fresh(postgres_server_url: str) -> AsyncIterator[str]:
+    name = f"recaudo_migrate_{uuid.uuid4().hex[:8]}"
+    url = await create_database(postgres_server_url, name)
+    await upgrade_platform(url)
+    yield url
+    await drop_database(postgres_server_url, name)
+
+
+async def payments_to(url: str, revision: str) -> None:
+    await upgrade_async(schema="payments", script_location=PAYMENTS, database_url=url, to=revision)
+
+
+async def index_of(conn: asyncpg.Connection) -> tuple[str, bool] | None:
+    row = await conn.fetchrow(
+        "SELECT pg_get_indexdef(i.indexrelid) AS definition, i.indisvalid AS valid FROM pg_index i "
+        "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'payments' AND c.relname = $1", INDEX)
+    return None if row is None else (str(row["definition"]), bool(row["valid"]))
+
+
+MIGRATOR = """
+import sys
+from pathlib import Path
+from recaudo_common.migrate import upgrade
+upgrade(schema="payments", script_location=Path(sys.argv[1]), database_url=sys.argv[2])
+"""
+
+
+async def migrator(url: str) -> int:
+    """A replica's migration: a process of its own (Alembic's context is one per process)."""
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", MIGRATOR, str(PAYMENTS), url)
+    return await asyncio.wait_for(process.wait(), 120)
+
+
+async def test_replicas_starting_together_migrate_a_schema_once(fresh: str) -> None:
+    assert await asyncio.gather(*(migrator(fresh) for _ in range(3))) == [0, 0, 0]
+    conn = await asyncpg.connect(asyncpg_dsn(fresh))
+    try:
+        versions = await conn.fetch("SELECT version_num FROM payments.alembic_version")
+        assert [v["version_num"] for v in versions] == [HEAD]
+        definition, valid = await index_of(conn) or ("", False)
+        assert valid and "ltrim(account_ref" in definition
+    finally:
+        await conn.close()
+
+
+async def test_the_index_is_built_while_payments_keep_writing_to_the_accounts(fresh: str) -> None:
+    await payments_to(fresh, "0021")
+    dsn = asyncpg_dsn(fresh)
+    busy, other = await asyncpg.connect(dsn), await asyncpg.connect(dsn)
+    try:
+        await busy.execute("INSERT INTO payments.accounts (client_slug, account_ref, balance, currency, updated_at) "
+                           "VALUES ('banco', '0012345', 100, 'COP', now())")
+        # A payment's transaction is open on the accounts when the migration starts: a plain CREATE INDEX would
+        # queue behind it, and every other write to the accounts behind the CREATE INDEX.
+        transaction = busy.transaction()
+        await transaction.start()
+        await busy.execute("UPDATE payments.accounts SET balance = 90 WHERE account_ref = '0012345'")
+        migrating = asyncio.create_task(payments_to(fresh, "0022"))
+        deadline = asyncio.get_running_loop().time() + 30
+        while not await other.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' "
+                "AND wait_event_type = 'Lock'"):
+            assert asyncio.get_running_loop().time() < deadline, "the build never started waiting"
+            await asyncio.sleep(0.05)
+        # Meanwhile another payment writes to the accounts at once.
+        await other.execute("SET statement_timeout = '5s'")
+        await other.execute("INSERT INTO payments.accounts (client_slug, account_ref, balance, currency, updated_at) "
+                            "VALUES ('banco', '0099', 50, 'COP', now())")
+        assert not migrating.done()
+        await transaction.commit()
+        await asyncio.wait_for(migrating, 30)
+        definition, valid = await index_of(other) or ("", False)
+        assert valid and "WHERE (account_ref ~ '^[0-9]+$'::text)" in definition
+    finally:
+        await busy.close()
+        await other.close()
+
+
+async def test_a_leftover_index_of_the_same_name_is_built_again(fresh: str) -> None:
+    await payments_to(fresh, "0021")
+    conn = await asyncpg.connect(asyncpg_dsn(fresh))
+    try:
+        # As a build that was killed half way would leave it (there: invalid), under the migration's name.
+        await conn.execute(f"CREATE INDEX {INDEX} ON payments.accounts (currency)")
+        await payments_to(fresh, "0022")
+        definition, valid = await index_of(conn) or ("", False)
+        assert valid and "ltrim(account_ref" in definition and "(currency)" not in definition
+    finally:
+        await conn.close()
