@@ -76,13 +76,15 @@ class OutreachSettings(PlatformSettings):
     # sender (MAIL FROM, the Return-Path), where a mail server that gives up on a message later sends its report.
     # With a port too, outreach's workers receive those reports themselves over SMTP (unsubscribe/receiver.py): mail
     # for these addresses only, at most smtp_bounce_max_bytes a message, smtp_bounce_max_sessions clients at a
-    # time, each idle for at most smtp_bounce_timeout_s. Off without a port or an address (smtp_from is the
-    # envelope sender then, and its mailbox gets the reports).
+    # time and smtp_bounce_max_sessions_per_peer of them from one address (so one sender cannot take every session
+    # from the mail servers with real reports), each idle for at most smtp_bounce_timeout_s. Off without a port or
+    # an address (smtp_from is the envelope sender then, and its mailbox gets the reports).
     smtp_bounce_addresses: list[str] = Field(default_factory=list)
     smtp_bounce_host: str = "127.0.0.1"
     smtp_bounce_port: int | None = Field(None, ge=1, le=65535)
     smtp_bounce_max_bytes: int = Field(1_048_576, ge=10_240, le=52_428_800)
     smtp_bounce_max_sessions: int = Field(20, ge=1, le=1000)
+    smtp_bounce_max_sessions_per_peer: int = Field(4, ge=1, le=1000)
     smtp_bounce_timeout_s: float = Field(60.0, gt=0, le=600)
 
     @field_validator("smtp_bounce_addresses")

@@ -55,7 +55,8 @@ async def running(database_url: str, mail_server: MailSink) -> AsyncIterator[Run
     port = free_port()
     o, _ = await make_outreach(database_url, providers={"email": "smtp", "sms": "sandbox"}, smtp_port=mail_server.port,
                                smtp_from="cobranza@agencia.example", smtp_bounce_addresses=[BOUNCE],
-                               smtp_bounce_port=port, smtp_bounce_max_bytes=200_000, smtp_bounce_max_sessions=3)
+                               smtp_bounce_port=port, smtp_bounce_max_bytes=200_000, smtp_bounce_max_sessions=3,
+                               smtp_bounce_max_sessions_per_peer=2)
     [receiver] = receivers(o.settings, o)
     stop = asyncio.Event()
     task = asyncio.create_task(receiver.run(stop))
@@ -178,8 +179,9 @@ async def test_delayed_transient_and_foreign_reports_change_only_what_they_say(
     assert await o.sql("SELECT 1 FROM outreach.trail WHERE kind = 'contact_point_invalid'") == []
 
 
-def session(port: int) -> smtplib.SMTP:
-    client = smtplib.SMTP("127.0.0.1", port, timeout=10)
+def session(port: int, source: str = "127.0.0.1") -> smtplib.SMTP:
+    """A client from `source` (any 127.x.y.z reaches the receiver on 127.0.0.1: one host, several peers)."""
+    client = smtplib.SMTP("127.0.0.1", port, timeout=10, source_address=(source, 0))
     client.ehlo("mail.example.com")
     return client
 
@@ -222,12 +224,28 @@ def hostile(port: int) -> dict[str, Any]:
 
 
 def flood(port: int) -> tuple[int, bytes | str]:
-    """More clients at once than the cap (3): the last is told to come back."""
-    clients = [session(port) for _ in range(3)]
+    """More clients at once than the cap (3), from three addresses within their share (2): the last is told to
+    come back."""
+    clients = [session(port, "127.0.0.1"), session(port, "127.0.0.1"), session(port, "127.0.0.2")]
     try:
         with pytest.raises(smtplib.SMTPConnectError) as busy:
-            smtplib.SMTP("127.0.0.1", port, timeout=10)
+            smtplib.SMTP("127.0.0.1", port, timeout=10, source_address=("127.0.0.3", 0))
         return busy.value.smtp_code, busy.value.smtp_error
+    finally:
+        for c in clients:
+            c.quit()
+
+
+def one_peer_floods(port: int) -> tuple[tuple[int, bytes | str], int]:
+    """One address opens more sessions than its share (2): it is told to come back, and another address is still
+    served beside it."""
+    clients = [session(port, "127.0.0.4"), session(port, "127.0.0.4")]
+    try:
+        with pytest.raises(smtplib.SMTPConnectError) as busy:
+            smtplib.SMTP("127.0.0.1", port, timeout=10, source_address=("127.0.0.4", 0))
+        with session(port, "127.0.0.5") as other:
+            served = other.noop()[0]
+        return (busy.value.smtp_code, busy.value.smtp_error), served
     finally:
         for c in clients:
             c.quit()
@@ -237,16 +255,19 @@ async def test_hostile_clients_get_clear_refusals_and_the_receiver_keeps_working
         running: Running, mail_server: MailSink, caplog: pytest.LogCaptureFixture) -> None:
     o = running.o
     caplog.set_level("DEBUG")
-    before = {k: counted(k) for k in ("recipient_refused", "too_big", "not_a_report", "unreadable", "busy")}
+    before = {k: counted(k) for k in ("recipient_refused", "too_big", "not_a_report", "unreadable", "busy",
+                                      "peer_busy")}
     idle = running.receiver
 
     async def all_closed() -> bool:
-        return bool(idle.sessions == 0)
+        return idle.sessions == 0 and not idle.by_peer  # every address forgotten once its sessions end
 
     out = await asyncio.to_thread(hostile, running.port)
     await eventually(all_closed, timeout_s=10, message="the hostile sessions closed")
     out["busy"] = await asyncio.to_thread(flood, running.port)
     await eventually(all_closed, timeout_s=10, message="the flood's sessions closed")
+    out["peer busy"], out["another peer served"] = await asyncio.to_thread(one_peer_floods, running.port)
+    await eventually(all_closed, timeout_s=10, message="the one peer's sessions closed")
     assert out["other recipient"] == (550, b"5.1.1 Recipient address rejected: not a bounce address of this service")
     assert out["open relay"][0] == 550
     assert out["too big"] == (552, b"5.3.4 Message too big for this mailbox")
@@ -255,10 +276,12 @@ async def test_hostile_clients_get_clear_refusals_and_the_receiver_keeps_working
     assert out["nested"] == (554, b"5.6.0 Message could not be read")
     assert out["line too long"][0] == 500 and out["still talking"][0] == 250
     assert out["busy"] == (421, b"4.3.2 Too many connections, try again later")
+    assert out["peer busy"] == (421, b"4.7.0 Too many connections from your address, try again later")
+    assert out["another peer served"] == 250
     after = {k: counted(k) for k in before}
     assert after == {"recipient_refused": before["recipient_refused"] + 2, "too_big": before["too_big"] + 2,
                      "not_a_report": before["not_a_report"] + 1, "unreadable": before["unreadable"] + 1,
-                     "busy": before["busy"] + 1}
+                     "busy": before["busy"] + 1, "peer_busy": before["peer_busy"] + 1}
 
     # Still serving: a real bounce after all that is applied.
     attempt_id, headers = await sent(o, "B-3", mail_server)

@@ -47,7 +47,8 @@ def test_an_address_that_is_not_one_is_refused(bad: str) -> None:
 
 
 @pytest.mark.parametrize(("field", "value"), [("smtp_bounce_port", 0), ("smtp_bounce_port", 70000),
-                                              ("smtp_bounce_max_bytes", 10), ("smtp_bounce_max_sessions", 0)])
+                                              ("smtp_bounce_max_bytes", 10), ("smtp_bounce_max_sessions", 0),
+                                              ("smtp_bounce_max_sessions_per_peer", 0)])
 def test_limits_out_of_range_are_refused(field: str, value: int) -> None:
     with pytest.raises(ValidationError):
         OutreachSettings(**{field: value})

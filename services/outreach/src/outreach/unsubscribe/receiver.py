@@ -1,12 +1,14 @@
 """The bounce receiver: an SMTP server (aiosmtpd) for the envelope sender's address, where mail servers send the
 delivery status notifications (RFC 3464) of our messages they gave up on; each is applied by unsubscribe.bounces.
 It takes mail for the configured bounce addresses only, never relays, and holds to its limits whatever a client
-sends: a message past the size cap is refused (552 5.3.4), a client past the session cap is told to come back
-(421 4.3.2), and mail that is no report, or none of ours, is taken and dropped, counted by outcome."""
+sends: a message past the size cap is refused (552 5.3.4), a client past the session cap, or past its address's
+share of it, is told to come back (421 4.3.2, 421 4.7.0), and mail that is no report, or none of ours, is taken
+and dropped, counted by outcome."""
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import Callable
 from typing import Any, AnyStr
@@ -26,12 +28,14 @@ logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 # Outcomes: a report applied (the attempt failed, maybe its address marked), a duplicate, one for a message not
 # ours, one that reports no failure, mail that is no report, mail that could not be read, a recipient other than
-# the bounce address, a message over the size cap, a client over the session cap, a store that failed (451).
+# the bounce address, a message over the size cap, a client over the session cap or over its address's share of it,
+# a store that failed (451).
 BOUNCES = Counter("recaudo_outreach_bounces_total", "Mail received at the bounce address, by what became of it",
                   ["outcome"])
 
 TOO_BIG = "552 5.3.4 Message too big for this mailbox"
 BUSY = "421 4.3.2 Too many connections, try again later"
+PEER_BUSY = "421 4.7.0 Too many connections from your address, try again later"
 NOT_OURS = "550 5.1.1 Recipient address rejected: not a bounce address of this service"
 UNREADABLE = "554 5.6.0 Message could not be read"
 DROPPED = "250 2.6.0 Not a delivery status notification: accepted and discarded"
@@ -82,7 +86,8 @@ class BounceMailbox:
 
 class _Session(SMTP):
     """One client's session under the receiver's limits: aiosmtpd's own size refusal said with its enhanced status
-    code (RFC 3463 5.3.4), and a client past the session cap told to come back before anything else."""
+    code (RFC 3463 5.3.4), and a client past the session cap or its address's share told to come back before
+    anything else."""
 
     def __init__(self, receiver: BounceReceiver, **kwargs: Any) -> None:
         super().__init__(receiver.mailbox, **kwargs)
@@ -95,19 +100,26 @@ class _Session(SMTP):
         await super().push(status)
 
     async def _handle_client(self) -> None:
-        if self.receiver.sessions >= self.receiver.max_sessions:
-            BOUNCES.labels("busy").inc()
-            await self.push(BUSY)
+        peer = _address(self.transport)
+        refusal = self.receiver.admit(peer)
+        if refusal is not None:
+            BOUNCES.labels("busy" if refusal == BUSY else "peer_busy").inc()
+            await self.push(refusal)
             if self.transport is not None:
                 self.transport.close()
             return
-        self.receiver.sessions += 1
         self.receiver.open.add(self)
         try:
             await super()._handle_client()
         finally:
-            self.receiver.sessions -= 1
+            self.receiver.leave(peer)
             self.receiver.open.discard(self)
+
+
+def _address(transport: asyncio.BaseTransport | None) -> str:
+    """The client's IP address (the Service keeps it: externalTrafficPolicy Local), or "" if it is gone."""
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    return str(peer[0]) if isinstance(peer, tuple) and peer else ""
 
 
 class BounceReceiver:
@@ -118,11 +130,29 @@ class BounceReceiver:
         self.settings = settings
         self.mailbox = BounceMailbox(db, settings.smtp_bounce_addresses, clock)
         self.max_sessions = settings.smtp_bounce_max_sessions
+        self.max_per_peer = settings.smtp_bounce_max_sessions_per_peer
         self.sessions = 0
+        self.by_peer: collections.Counter[str] = collections.Counter()
         self.open: set[_Session] = set()
         self.server: asyncio.Server | None = None
         # The greeting names the bounce domain: aiosmtpd would otherwise look the host's name up in the DNS.
         self.hostname = settings.envelope_sender.rpartition("@")[2]
+
+    def admit(self, peer: str) -> str | None:
+        """Takes a session for a client at `peer`, or says why not: every session taken, or its address's share."""
+        if self.sessions >= self.max_sessions:
+            return BUSY
+        if self.by_peer[peer] >= self.max_per_peer:
+            return PEER_BUSY
+        self.sessions += 1
+        self.by_peer[peer] += 1
+        return None
+
+    def leave(self, peer: str) -> None:
+        self.sessions -= 1
+        self.by_peer[peer] -= 1
+        if not self.by_peer[peer]:
+            del self.by_peer[peer]  # the counter does not grow with every address ever seen
 
     def _session(self) -> _Session:
         return _Session(self, data_size_limit=self.settings.smtp_bounce_max_bytes, enable_SMTPUTF8=True,
