@@ -122,6 +122,22 @@ def started(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return kinds
 
 
+def before_the_third_batch(monkeypatch: pytest.MonkeyPatch, act: Callable[[], None]) -> Callable[[], None]:
+    """Runs `act` as the third batch is about to be written (if it raises, that batch fails); returns what puts the
+    writing back as it was."""
+    real_commit, commits = handlers._commit_batch, 0
+
+    async def commit(*args: Any, **kwargs: Any) -> None:
+        nonlocal commits
+        commits += 1
+        if commits == 3:
+            act()
+        await real_commit(*args, **kwargs)
+
+    monkeypatch.setattr(handlers, "_commit_batch", commit)
+    return lambda: monkeypatch.setattr(handlers, "_commit_batch", real_commit)
+
+
 def running(pid: int) -> bool:
     try:
         return bool(Path(f"/proc/{pid}/cmdline").read_bytes())  # a zombie's is empty
@@ -202,24 +218,19 @@ async def test_a_checking_process_killed_mid_upload_fails_that_try_and_the_uploa
         uploads: Uploads, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(handlers, "BATCH", 50)
     portfolio_id = await uploads.send("banco", LARGE_CSV)
-    real_commit, commits = handlers._commit_batch, 0
 
-    async def kill_the_checker_at_the_third_batch(*args: Any, **kwargs: Any) -> None:
-        nonlocal commits
-        commits += 1
-        if commits == 3:
-            killed = checking_processes()
-            assert len(killed) == 1
-            os.kill(killed[0], signal.SIGKILL)
-        await real_commit(*args, **kwargs)
+    def kill_the_checker() -> None:
+        killed = checking_processes()
+        assert len(killed) == 1
+        os.kill(killed[0], signal.SIGKILL)
 
-    monkeypatch.setattr(handlers, "_commit_batch", kill_the_checker_at_the_third_batch)
+    undo = before_the_third_batch(monkeypatch, kill_the_checker)
     with pytest.raises(row_checking.CheckingFailed, match="killed, or out of memory"):
         await handlers.process_next_portfolio(uploads.platform.db, clock=lambda: NOW, vault=uploads.vault,
                                               limits=IN_OWN_PROCESS)
     halfway = await uploads.record(portfolio_id)
     assert halfway["status"] == "processing" and 0 < halfway["rows_total"] < 3036, halfway
-    monkeypatch.setattr(handlers, "_commit_batch", real_commit)
+    undo()
     await uploads.work(IN_OWN_PROCESS)
     done = await uploads.outcome(portfolio_id)
     assert done["counts"] == {"status": "completed", "rows_total": 3036, "rows_accepted": 3032,
@@ -262,16 +273,11 @@ async def test_a_batch_that_fails_to_write_ends_the_try_at_once_beside_a_busy_ch
         uploads: Uploads, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(handlers, "BATCH", 50)
     portfolio_id = await uploads.send("banco", LARGE_CSV)
-    real_commit, commits = handlers._commit_batch, 0
 
-    async def fail_the_third_batch(*args: Any, **kwargs: Any) -> None:
-        nonlocal commits
-        commits += 1
-        if commits == 3:
-            raise ConnectionError("the database went away")
-        await real_commit(*args, **kwargs)
+    def fail() -> None:
+        raise ConnectionError("the database went away")
 
-    monkeypatch.setattr(handlers, "_commit_batch", fail_the_third_batch)
+    before_the_third_batch(monkeypatch, fail)
     with pytest.raises(ConnectionError):
         # The process is blocked writing a batch nobody will read: ending it must not wait for that.
         await asyncio.wait_for(handlers.process_next_portfolio(
