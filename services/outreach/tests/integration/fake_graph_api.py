@@ -3,7 +3,9 @@ tests: POST /{api_version}/{phone_number_id}/messages with `Authorization: Beare
 it checks against the documented shapes (text, interactive reply buttons, template) before it answers the
 documented way: {"messaging_product", "contacts": [{"input", "wa_id"}], "messages": [{"id": "wamid..."}]}, or
 an error {"error": {"message", "type", "code", "error_subcode", "error_data", "fbtrace_id"}}. Like Meta it takes
-no idempotency key: every POST is a new message, and the test counts them.
+no idempotency key: every POST is a new message, and the test counts them. `biz_opaque_callback_data` (a string
+of 512 characters at most) is taken as Meta takes it, and `status_notification` writes the webhook Meta then
+sends for a message, with that string returned in its status.
 
 https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/text-messages/
 https://developers.facebook.com/documentation/business-messaging/whatsapp/messages/interactive-reply-buttons-messages
@@ -50,8 +52,11 @@ def shape_problems(body: dict[str, Any]) -> list[str]:
         problems.append("to must be the user's number (E.164 digits)")
     kind = body.get("type")
     expected_keys = {"messaging_product", "recipient_type", "to", "type", str(kind)}
-    if set(body) != expected_keys:
-        problems.append(f"unexpected keys {sorted(set(body) ^ expected_keys)}")
+    if set(body) - {"biz_opaque_callback_data"} != expected_keys:
+        problems.append(f"unexpected keys {sorted((set(body) - {'biz_opaque_callback_data'}) ^ expected_keys)}")
+    opaque = body.get("biz_opaque_callback_data")
+    if opaque is not None and (not isinstance(opaque, str) or len(opaque) > 512):
+        problems.append("biz_opaque_callback_data: an arbitrary string of 512 characters at most")
     if kind == "text":
         text = body["text"]
         if set(text) - {"body", "preview_url"} or not 1 <= len(text.get("body", "")) <= 4096:
@@ -136,6 +141,20 @@ class FakeGraphApi:
         return JSONResponse({"messaging_product": "whatsapp",
                              "contacts": [{"input": body["to"], "wa_id": body["to"]}],
                              "messages": [{"id": message_id}]})
+
+
+def status_notification(fake: FakeGraphApi, posted: Posted, status: str, at: int) -> bytes:
+    """The `statuses` notification Meta sends for a message it took: its id, the status, the recipient, and the
+    send's `biz_opaque_callback_data` returned unprocessed (as the webhooks reference's status object has it)."""
+    item: dict[str, Any] = {"id": posted.message_id, "status": status, "timestamp": str(at),
+                            "recipient_id": posted.body["to"]}
+    if "biz_opaque_callback_data" in posted.body:
+        item["biz_opaque_callback_data"] = posted.body["biz_opaque_callback_data"]
+    return json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+        "field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": fake.phone_number_id},
+            "statuses": [item]}}]}]}, separators=(",", ":")).encode()
 
 
 @contextlib.asynccontextmanager

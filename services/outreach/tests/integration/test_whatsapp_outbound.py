@@ -9,6 +9,7 @@ import asyncio
 import datetime as dt
 import json
 import re
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,11 +19,13 @@ import pytest
 
 from outreach.domain.whatsapp import hub_signature
 from outreach.sending.whatsapp_answers import send_answers
+from outreach.whatsapp.handlers import _apply_statuses
+from outreach.whatsapp.schemas import MetaNotification
 from outreach.whatsapp.store import ChannelSettings, put_channel
 from recaudo_common.personal_data import MasterKeyring
 
 from .conftest import Outreach, make_outreach, segmented
-from .fake_graph_api import FakeGraphApi, graph_error, serving
+from .fake_graph_api import FakeGraphApi, graph_error, serving, status_notification
 
 pytestmark = pytest.mark.integration
 
@@ -103,8 +106,10 @@ async def test_outside_the_window_the_approved_template_goes_out_as_documented(c
     assert posted.content_type == "application/json"
     link = posted.body["template"]["components"][0]["parameters"][3]["text"]
     assert re.fullmatch(r"http://outreach\.test/pay/[A-Za-z0-9_.=-]+", link)
+    [(attempt_id,)] = await c.o.sql("SELECT id FROM outreach.attempts WHERE account_ref = 'W-1' AND sequence = 1")
     assert posted.body == {
         "messaging_product": "whatsapp", "recipient_type": "individual", "to": "573001234567", "type": "template",
+        "biz_opaque_callback_data": str(attempt_id),  # returned in the message's statuses
         "template": {"name": "cobro_saldo_v2", "language": {"code": "es"}, "components": [
             {"type": "body", "parameters": [{"type": "text", "text": "María"},
                                             {"type": "text", "text": "Banco Andino"},
@@ -134,8 +139,10 @@ async def test_inside_the_window_the_message_with_reply_buttons(cloud: Setup) ->
     [posted] = c.graph.posted
     assert posted.authorization == f"Bearer {c.graph.token}"
     interactive = posted.body["interactive"]
+    [(attempt_id,)] = await c.o.sql("SELECT id FROM outreach.attempts WHERE account_ref = 'W-1' AND sequence = 1")
     assert posted.body == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "573001234567",
-                           "type": "interactive", "interactive": interactive}
+                           "biz_opaque_callback_data": str(attempt_id), "type": "interactive",
+                           "interactive": interactive}
     assert interactive["type"] == "button" and interactive["action"] == {"buttons": [
         {"type": "reply", "reply": {"id": "pay_now", "title": "Pagar ahora"}},
         {"type": "reply", "reply": {"id": "arrange_payment", "title": "Acordar un pago"}},
@@ -258,7 +265,9 @@ async def test_a_debtor_who_asks_to_pay_gets_the_payment_link_once(cloud: Setup)
     assert posted.path == f"/{c.graph.version}/{c.graph.phone_number_id}/messages"
     assert posted.authorization == f"Bearer {c.graph.token}"
     assert posted.body == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "573001234567",
-                           "type": "text", "text": {"body": body}}
+                           "biz_opaque_callback_data": posted.body["biz_opaque_callback_data"], "type": "text",
+                           "text": {"body": body}}
+    uuid.UUID(posted.body["biz_opaque_callback_data"])  # the answer's own id: it names no attempt
     assert re.search(r"http://outreach\.test/pay/\S+", body)
     assert await answers(c) == 0 and len(c.graph.posted) == 1  # never twice
     [(detail,)] = await c.o.sql("SELECT detail FROM outreach.trail WHERE kind = 'whatsapp_answer_sent'")
@@ -323,9 +332,13 @@ async def test_in_production_the_cloud_api_serves_its_client_and_never_sends_the
             await o.platform.db.dispose()
 
 
-async def test_a_send_whose_answer_never_came_is_unknown_for_an_operator_never_sent_again(database_url: str) -> None:
+async def test_a_send_whose_answer_never_came_is_unknown_until_its_status_names_its_attempt(database_url: str
+                                                                                           ) -> None:
     """Meta took the message but the answer was lost (the call timed out): the Cloud API documents no look-up, so
-    once the lease expires the attempt is `unknown` with the reason, and nothing is posted a second time."""
+    once the lease expires the attempt is `unknown` with the reason, and nothing is posted a second time. The send
+    carried its attempt's id as `biz_opaque_callback_data`; Meta returns it in the message's statuses, so the first
+    status settles the attempt `sent` under the id the lost answer held, then `delivered`, and it leaves the
+    operators' list. The same status through another client company's webhook settles nothing."""
     graph = FakeGraphApi(hold=asyncio.Event())
     async with serving(graph) as base_url:
         o, http = await make_outreach(database_url, provider_timeout_s=0.5, sending_timeout_s=5)
@@ -335,12 +348,15 @@ async def test_a_send_whose_answer_never_came_is_unknown_for_an_operator_never_s
                 "app_secret": APP_SECRET, "verify_token": "verify-me", "api_base_url": base_url,
                 "api_version": graph.version})
             assert answer.status_code == 201
+            webhook = urlsplit(answer.json()["webhook_url"]).path
             await o.http.put("/v1/clients/banco/templates/whatsapp/es-CO/approved", headers=o.auth, json=TEMPLATE)
             await o.deliver(await o.placed("D-1", channels=("whatsapp",)), segmented("D-1", ("whatsapp",)))
             await o.tick()
-            [(status,)] = await o.sql("SELECT status FROM outreach.attempts WHERE account_ref = 'D-1' "
-                                      "AND sequence = 1")
+            [(attempt_id, status)] = await o.sql("SELECT id, status FROM outreach.attempts WHERE account_ref = 'D-1' "
+                                                 "AND sequence = 1")
             assert status == "sending" and len(graph.taken) == 1  # in doubt: Meta has it, we have no id
+            [posted] = graph.taken
+            assert posted.body["biz_opaque_callback_data"] == str(attempt_id)
             o.clock.now += dt.timedelta(seconds=6)
             assert await o.reconcile() == 1
             await o.tick()
@@ -350,6 +366,23 @@ async def test_a_send_whose_answer_never_came_is_unknown_for_an_operator_never_s
             assert len(graph.posted) == 1
             unknown = (await o.http.get("/v1/clients/banco/unknown-sends?limit=10", headers=o.auth)).json()
             assert len(unknown["items"]) == 1
+
+            now = int(o.clock.now.timestamp())
+            async with o.platform.db.transaction() as s:  # another client company's webhook naming the attempt
+                other = await _apply_statuses(s, "otra-empresa", MetaNotification.model_validate_json(
+                    status_notification(graph, posted, "sent", now)).read(graph.phone_number_id)[1], o.clock.now)
+            assert (other.applied, other.unknown) == (0, 1)
+            assert await o.sql("SELECT status FROM outreach.attempts WHERE id = :a", a=attempt_id) == [("unknown",)]
+
+            for meta_status in ("sent", "delivered"):
+                raw = status_notification(graph, posted, meta_status, now)
+                answer = await o.http.post(webhook, content=raw, headers={
+                    "content-type": "application/json", "X-Hub-Signature-256": hub_signature(APP_SECRET, raw)})
+                assert answer.status_code == 200, answer.text
+            assert await o.sql("SELECT status, provider_message_id FROM outreach.attempts WHERE id = :a",
+                               a=attempt_id) == [("delivered", posted.message_id)]
+            unknown = (await o.http.get("/v1/clients/banco/unknown-sends?limit=10", headers=o.auth)).json()
+            assert unknown["items"] == [] and len(graph.posted) == 1  # settled, never sent again
         finally:
             await http.aclose()
             await o.platform.db.dispose()

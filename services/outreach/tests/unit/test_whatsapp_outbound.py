@@ -52,6 +52,14 @@ def test_a_template_body_is_the_documented_one() -> None:
              "parameters": [{"type": "payload", "payload": "opt_out"}]}]}}
 
 
+def test_the_callback_data_rides_beside_the_message() -> None:
+    # biz_opaque_callback_data: a string Meta returns, unprocessed, in the message's status notifications.
+    body = request_body("573001234567", TextMessage("Hola"), "0193e5b2-7c41-7d6a-9f00-2a1b3c4d5e6f")
+    assert body == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "573001234567",
+                    "biz_opaque_callback_data": "0193e5b2-7c41-7d6a-9f00-2a1b3c4d5e6f", "type": "text",
+                    "text": {"body": "Hola"}}
+
+
 def test_a_template_without_parameters_or_buttons_has_no_components() -> None:
     body = request_body("573001234567", TemplateMessage("aviso", "es_MX", (), ()))
     assert body["template"] == {"name": "aviso", "language": {"code": "es_MX"}}

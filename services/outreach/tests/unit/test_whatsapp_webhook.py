@@ -3,6 +3,7 @@ handshake, each documented message and status shape read from the docs' own exam
 asks for, and the channel's secrets sealed at rest."""
 
 import json
+import uuid
 from collections.abc import Mapping
 
 import pytest
@@ -11,6 +12,8 @@ from outreach.domain.whatsapp import (
     InboundMessage,
     Meaning,
     answer_text,
+    attempt_named,
+    callback_data,
     hub_signature,
     meaning,
     signature_verifies,
@@ -129,6 +132,22 @@ def test_each_documented_status_is_read(status: dict[str, object], expected: tup
     messages, [update], ignored = _notification(status, "statuses").read(PHONE_NUMBER_ID)
     assert messages == [] and ignored == 0
     assert (update.message_id, update.status, update.detail) == ("wamid.S", *expected)
+
+
+def test_a_status_names_the_attempt_its_send_put_in_the_callback_data() -> None:
+    """The webhooks reference's status object returns the send's `biz_opaque_callback_data` as a string: ours is
+    the attempt's id; anything else (another sender's JSON, as in Meta's example of the field) names none."""
+    attempt_id = uuid.UUID("0193e5b2-7c41-7d6a-9f00-2a1b3c4d5e6f")
+    ours = {"id": "wamid.S", "status": "sent", "timestamp": "1709295133", "recipient_id": "16505551234",
+            "biz_opaque_callback_data": callback_data(attempt_id)}
+    [update] = _notification(ours, "statuses").read(PHONE_NUMBER_ID)[1]
+    assert (update.status, update.attempt_id) == ("sent", attempt_id)
+    theirs = {**ours, "biz_opaque_callback_data": json.dumps({"source": "api", "date": "2024-03-01"})}
+    assert _notification(theirs, "statuses").read(PHONE_NUMBER_ID)[1][0].attempt_id is None
+    for odd in ("", "x" * 36, "z" * 5000):
+        assert attempt_named(odd) is None
+    assert _notification({k: v for k, v in ours.items() if k != "biz_opaque_callback_data"},
+                         "statuses").read(PHONE_NUMBER_ID)[1][0].attempt_id is None
 
 
 def test_another_numbers_changes_and_unknown_statuses_are_ignored() -> None:

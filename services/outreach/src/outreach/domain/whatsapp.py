@@ -19,6 +19,7 @@ import enum
 import hashlib
 import hmac
 import re
+import uuid
 from dataclasses import dataclass
 
 from outreach.domain.replies import _plain, is_opt_out
@@ -77,17 +78,34 @@ class StatusUpdate:
     message_id: str
     status: str  # the receipt status: sent | delivered | failed
     detail: str | None = None  # for a failure: Meta's error code and title
+    attempt_id: uuid.UUID | None = None  # the attempt the message was sent for, as its callback data names it
 
 
-def status_update(message_id: str, meta_status: str, errors: list[tuple[int | None, str | None]]
-                  ) -> StatusUpdate | None:
+def status_update(message_id: str, meta_status: str, errors: list[tuple[int | None, str | None]],
+                  callback_data: str | None = None) -> StatusUpdate | None:
     receipt = STATUS_RECEIPT.get(meta_status)
     if receipt is None:
         return None
     detail = None
     if receipt == "failed":
         detail = "; ".join(f"{code} {title or ''}".strip() for code, title in errors) or "failed"
-    return StatusUpdate(message_id, receipt, detail)
+    return StatusUpdate(message_id, receipt, detail, attempt_named(callback_data))
+
+
+def callback_data(attempt_id: uuid.UUID) -> str:
+    """What a send puts in `biz_opaque_callback_data`, which Meta returns in every status of the message: its
+    attempt's id, so a send whose answer was lost is still recognised when its status comes (no personal data)."""
+    return str(attempt_id)
+
+
+def attempt_named(data: str | None) -> uuid.UUID | None:
+    """The attempt a status's callback data names, or None for data that is not one of ours."""
+    if data is None or len(data) != 36:
+        return None
+    try:
+        return uuid.UUID(data)
+    except ValueError:
+        return None
 
 
 # ------------------------------------------------------------------ what a debtor's message asks for

@@ -27,6 +27,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from outreach.domain.whatsapp import callback_data
 from outreach.domain.whatsapp_window import (
     InteractiveMessage,
     TemplateMessage,
@@ -64,9 +65,12 @@ def to_number(recipient: str) -> str:
     return "".join(c for c in recipient if c.isdigit())
 
 
-def request_body(to: str, message: WhatsAppMessage) -> dict[str, Any]:
-    """The JSON body of POST .../messages for one message, exactly as documented (links in the module's doc)."""
+def request_body(to: str, message: WhatsAppMessage, callback_data: str | None = None) -> dict[str, Any]:
+    """The JSON body of POST .../messages for one message, exactly as documented (links in the module's doc), with
+    `biz_opaque_callback_data` when given: Meta returns it, unprocessed, in the message's status notifications."""
     head: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": to}
+    if callback_data is not None:
+        head["biz_opaque_callback_data"] = callback_data
     if isinstance(message, TemplateMessage):
         components: list[dict[str, Any]] = []
         if message.parameters:
@@ -231,7 +235,8 @@ class WhatsAppCloud(OneByOne):
                             "clear", transient=False)
         url = f"{base}/{channel.api_version}/{channel.phone_number_id}/messages"
         try:
-            answer = await self.http.post(url, json=request_body(to_number(message.recipient), message.whatsapp),
+            answer = await self.http.post(url, json=request_body(to_number(message.recipient), message.whatsapp,
+                                                                 callback_data(message.attempt_id)),
                                           headers={"Authorization": f"Bearer {channel.access_token}"})
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as e:  # nothing was written
             raise SendError(f"WhatsApp Cloud API unreachable: {type(e).__name__}", transient=True) from e
@@ -250,9 +255,10 @@ class WhatsAppCloud(OneByOne):
         return Sent(sent.messages[0].id)
 
     async def look_up(self, message: OutboundMessage, since: dt.datetime) -> Lookup:
-        """The Cloud API documents no way to list or find the messages a number sent (a message's fate only comes
-        by the `statuses` webhook, under an id we never received), so a send left in doubt cannot be settled
-        here: it is `unknown` for an operator, and it is never sent again blindly."""
+        """The Cloud API documents no way to list or find the messages a number sent, so a send left in doubt
+        cannot be settled here: it is `unknown` for an operator, and it is never sent again blindly. If Meta did
+        take it, the message's first status notification names its attempt (`biz_opaque_callback_data`) and
+        settles it then, `sent` under the id the lost answer carried (whatsapp.handlers)."""
         return Lookup(None, reason="the WhatsApp Cloud API has no documented look-up of a sent message")
 
 

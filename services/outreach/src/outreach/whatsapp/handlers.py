@@ -108,8 +108,12 @@ async def _apply_statuses(s: AsyncSession, client: str, updates: list[StatusUpda
     foreign = await whatsapp.foreign_message_ids(s, client, [u.message_id for u in updates])
     kept = [u for u in updates if u.message_id not in foreign]
     counts.unknown += len(updates) - len(kept)
-    outcomes = await apply_statuses(s, whatsapp.PROVIDER, [(Receipt(u.message_id, u.status, u.detail), now)
-                                                          for u in kept])
+    # A status naming its attempt (the send's callback data) settles a send whose answer was lost, `sent` under
+    # this message id: only an attempt of this client company's, whichever attempt another number's data names.
+    own = await whatsapp.attempts_of_client(s, client, [u.attempt_id for u in kept if u.attempt_id is not None])
+    outcomes = await apply_statuses(s, whatsapp.PROVIDER, [
+        (Receipt(u.message_id, u.status, u.detail, attempt_id=u.attempt_id if u.attempt_id in own else None), now)
+        for u in kept])
     for outcome in outcomes:
         setattr(counts, outcome, getattr(counts, outcome) + 1)
     return counts

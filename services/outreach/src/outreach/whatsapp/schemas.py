@@ -157,9 +157,13 @@ class _Status(_Lenient):
     timestamp: str | None = None
     recipient_id: str | None = None
     errors: list[_Error] = Field(default_factory=list, max_length=20)
+    # Returned as the send gave it (Meta documents at most 512 characters; the body's own cap bounds it here, and
+    # data that is not ours names no attempt): ours names the attempt.
+    biz_opaque_callback_data: str | None = None
 
     def update(self) -> StatusUpdate | None:
-        return status_update(self.id, self.status, [(e.code, e.title) for e in self.errors])
+        return status_update(self.id, self.status, [(e.code, e.title) for e in self.errors],
+                             self.biz_opaque_callback_data)
 
 
 class _Metadata(_Lenient):

@@ -138,6 +138,16 @@ async def foreign_message_ids(s: AsyncSession, client: str, message_ids: list[st
     return {r[0] for r in rows}
 
 
+async def attempts_of_client(s: AsyncSession, client: str, attempt_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Of these attempts, those of this client company's sent through the Cloud API."""
+    if not attempt_ids:
+        return set()
+    rows = await s.execute(text(
+        "SELECT id FROM outreach.attempts WHERE id = ANY(:a) AND client_slug = :c AND provider = :p"),
+        {"a": attempt_ids, "c": client, "p": PROVIDER})
+    return {r[0] for r in rows}
+
+
 async def record_inbound(s: AsyncSession, *, client: str, message: InboundMessage, account_refs: list[str],
                          attempt_id: uuid.UUID | None, meaning: Meaning, now: dt.datetime) -> uuid.UUID | None:
     """Keeps the message (once: Meta retries); its id, or None when it was already kept."""
