@@ -15,6 +15,7 @@ import json
 import re
 import sys
 import time
+import uuid
 import zoneinfo
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -239,9 +240,10 @@ async def test_a_template_goes_out_the_debtors_answer_and_the_trail_shows_it_all
             body = template_of[debtor.wa_id].body
             link = body["template"]["components"][0]["parameters"][2]["text"]
             assert re.fullmatch(re.escape(platform.base_url) + r"/pay/[A-Za-z0-9_.=-]+", link), link
+            uuid.UUID(body["biz_opaque_callback_data"])  # the attempt's id, returned in the message's statuses
             assert body == {
                 "messaging_product": "whatsapp", "recipient_type": "individual", "to": debtor.wa_id,
-                "type": "template",
+                "biz_opaque_callback_data": body["biz_opaque_callback_data"], "type": "template",
                 "template": {"name": TEMPLATE["name"], "language": {"code": "es_MX"}, "components": [
                     {"type": "body", "parameters": [{"type": "text", "text": debtor.full_name.split()[0]},
                                                     {"type": "text", "text": CLIENT_NAME},
@@ -303,7 +305,8 @@ async def test_a_template_goes_out_the_debtors_answer_and_the_trail_shows_it_all
         answer = await until(link_sent, "the payment link sent to the debtor who pressed Pagar ahora")
         text = answer.body["text"]["body"]
         assert answer.body == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": PAYS.wa_id,
-                               "type": "text", "text": {"body": text}}
+                               "biz_opaque_callback_data": answer.body["biz_opaque_callback_data"], "type": "text",
+                               "text": {"body": text}}
         [link] = re.findall(re.escape(platform.base_url) + r"/pay/[A-Za-z0-9_.=-]+", text)
         assert text.startswith("Puede pagar de forma segura aquí:"), text
         # The debtor follows the link, answers the identity question and pays part of the balance through the
