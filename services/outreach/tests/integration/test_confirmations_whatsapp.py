@@ -28,8 +28,9 @@ async def test_a_confirmation_goes_as_text_inside_the_window_only(cloud: Setup) 
     await c.o.deliver(approved("RC-W1", "approved", c.o.clock.now))
     assert await c.o.tick() == 1
     [posted] = c.graph.posted
+    [(attempt_id,)] = await c.o.sql("SELECT id FROM outreach.attempts WHERE account_ref = 'W-9'")
     assert posted.body == {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "573001234567",
-                           "type": "text", "text": posted.body["text"]}
+                           "biz_opaque_callback_data": str(attempt_id), "type": "text", "text": posted.body["text"]}
     assert posted.body["text"]["body"] == ("Recibimos su pago de $100.000,00 para su obligación con Banco Andino. "
                                            "¡Gracias! Responda BAJA para no recibir más mensajes.")
 
