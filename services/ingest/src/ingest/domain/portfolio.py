@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -74,10 +75,15 @@ class MappingError(Exception):
         self.code, self.detail = code, detail
         self.missing, self.headers, self.ambiguous = missing or [], headers or [], ambiguous or {}
 
-    def __reduce__(self) -> tuple[type[MappingError], tuple[str, str], dict[str, object]]:
+    def __reduce__(self) -> tuple[Callable[..., MappingError], tuple[str, str, list[str], list[str],
+                                                                     dict[str, list[str]]]]:
         # Pickled whole: the checking process sends it to the worker (Exception's own pickles only `detail`).
-        return MappingError, (self.code, self.detail), {"missing": self.missing, "headers": self.headers,
-                                                       "ambiguous": self.ambiguous}
+        return _mapping_error, (self.code, self.detail, self.missing, self.headers, self.ambiguous)
+
+
+def _mapping_error(code: str, detail: str, missing: list[str], headers: list[str],
+                   ambiguous: dict[str, list[str]]) -> MappingError:
+    return MappingError(code, detail, missing=missing, headers=headers, ambiguous=ambiguous)
 
 
 @dataclass(frozen=True)
