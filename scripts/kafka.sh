@@ -2,7 +2,9 @@
 # A real single-node Apache Kafka broker (KRaft, combined broker+controller) on 127.0.0.1, from the broker
 # jars on Maven Central. Usage: scripts/kafka.sh fetch|start|stop|status
 #   KAFKA_VERSION (default 4.4.0), KAFKA_PORT (default 19092; the controller listens on KAFKA_PORT+1),
-#   RECAUDO_CACHE (default .cache) holds the jars, KAFKA_DATA (default .local/kafka-$KAFKA_PORT) the logs.
+#   RECAUDO_CACHE (default .cache) holds the jars, KAFKA_DATA (default .local/kafka-$KAFKA_PORT) the logs,
+#   KAFKA_START_TIMEOUT_S (default 120) and KAFKA_STOP_TIMEOUT_S (default 60) how long start waits for the
+#   listener and stop for a controlled shutdown before SIGKILL (a loaded two-core machine needs the margin).
 set -euo pipefail
 
 VERSION="${KAFKA_VERSION:-4.4.0}"
@@ -12,6 +14,8 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CACHE="${RECAUDO_CACHE:-$ROOT/.cache}/kafka/$VERSION"
 DATA="${KAFKA_DATA:-$ROOT/.local/kafka-$PORT}"
 PIDFILE="$DATA/broker.pid"
+START_TIMEOUT_S="${KAFKA_START_TIMEOUT_S:-120}"
+STOP_TIMEOUT_S="${KAFKA_STOP_TIMEOUT_S:-60}"
 
 fetch() {
   [ -f "$CACHE/libs/.complete" ] && return 0
@@ -91,14 +95,17 @@ L4J
     -Dlog4j2.configurationFile="$DATA/log4j2.properties" -Dlog4j.configuration="file:$DATA/log4j.properties" \
     -cp "$cp" kafka.Kafka "$DATA/server.properties" >"$DATA/stdout.log" 2>&1 &
   echo $! > "$PIDFILE"
-  for _ in $(seq 1 120); do
+  for _ in $(seq 1 $((START_TIMEOUT_S * 2))); do
     if listening; then echo "Kafka $VERSION listening on 127.0.0.1:$PORT (pid $(cat "$PIDFILE"))" >&2; return 0; fi
     if ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
       echo "Kafka failed to start; see $DATA/stdout.log and $DATA/server.log" >&2; tail -20 "$DATA/stdout.log" >&2; return 1
     fi
     sleep 0.5
   done
-  echo "Kafka did not listen on $PORT within 60 s" >&2
+  # Given up: the broker must not go on starting behind the caller's back, holding the data directory that
+  # the caller may start another broker on.
+  echo "Kafka did not listen on $PORT within $START_TIMEOUT_S s; stopping it" >&2
+  stop
   return 1
 }
 
@@ -107,7 +114,8 @@ stop() {
   local pid; pid=$(cat "$PIDFILE")
   if kill -0 "$pid" 2>/dev/null; then
     kill "$pid"
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    # A controlled shutdown on a busy machine can take a while; SIGKILL is the last resort.
+    for _ in $(seq 1 $((STOP_TIMEOUT_S * 2))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$PIDFILE"

@@ -42,6 +42,7 @@ OPERATOR_KEY = "rk_chaos_operator_key_0123456789"
 ACCOUNTS = int(os.environ.get("CHAOS_ACCOUNTS", str(sized(800, 2000))))
 PAYMENTS = int(os.environ.get("CHAOS_PAYMENTS", str(max(ACCOUNTS // 4, 200))))
 PAYMENT_RATE = float(os.environ.get("CHAOS_PAYMENT_RATE", "30"))  # offered payments per second
+PAYING_WORKERS = 8  # payments in flight at once
 GATEWAY_SHARE = 0.3  # of the payments, those notified by the gateway (signed webhooks) rather than posted by hand
 SEED = int(os.environ.get("CHAOS_SEED", str(int(time.time()))))
 # Seconds between kills (drawn between the two). Every service restarts, rejoins its consumer group and waits
@@ -165,7 +166,6 @@ async def pay(api: PatientClient, balances: dict[str, Decimal], ledger: Ledger, 
     interval = 1 / PAYMENT_RATE
     queue: asyncio.Queue[tuple[str, dict[str, str]] | None] = asyncio.Queue(maxsize=64)
     infra_at = {PAYMENTS // 3: monkey.restart_kafka, (2 * PAYMENTS) // 3: monkey.restart_postgres}
-    infra: list[asyncio.Task[None]] = []
 
     async def notify(body: dict[str, str]) -> str:
         """The sandbox gateway's signed notification, signed at the moment it is sent (a retry is signed anew)."""
@@ -204,18 +204,24 @@ async def pay(api: PatientClient, balances: dict[str, Decimal], ledger: Ledger, 
                 assert again.status_code == 200 and again.json()["id"] == paid["id"], again.text
                 ledger.duplicates_answered_alike += 1
 
-    workers = [asyncio.create_task(worker()) for _ in range(8)]
-    for n in range(PAYMENTS):
-        if n in infra_at:
-            infra.append(asyncio.create_task(infra_at[n]()))
-        amount = Decimal(rng.randint(100, 2_000)) / 100  # far below every balance: no account is paid off
-        body = {"account_ref": rng.choice(refs), "amount": f"{amount:.2f}", "method": "cash",
-                "paid_at": dt.datetime.now(dt.UTC).isoformat()}
-        await queue.put((f"chaos-{uuid.uuid4()}", body))
-        await asyncio.sleep(interval)
-    for _ in workers:
-        await queue.put(None)
-    await asyncio.gather(*workers, *infra)
+    async def offer() -> None:
+        for n in range(PAYMENTS):
+            if n in infra_at:
+                tasks.create_task(infra_at[n]())
+            amount = Decimal(rng.randint(100, 2_000)) / 100  # far below every balance: no account is paid off
+            body = {"account_ref": rng.choice(refs), "amount": f"{amount:.2f}", "method": "cash",
+                    "paid_at": dt.datetime.now(dt.UTC).isoformat()}
+            await queue.put((f"chaos-{uuid.uuid4()}", body))
+            await asyncio.sleep(interval)
+        for _ in range(PAYING_WORKERS):
+            await queue.put(None)
+
+    # One group: a worker that fails (a request refused for good) cancels the rest and the offering, instead of
+    # leaving the offering blocked on a full queue that nobody reads while the monkey goes on killing.
+    async with asyncio.TaskGroup() as tasks:
+        for _ in range(PAYING_WORKERS):
+            tasks.create_task(worker())
+        tasks.create_task(offer())
 
 
 async def watch_sending(url: str, monkey: Monkey) -> None:
@@ -405,7 +411,10 @@ async def watched(step: Any, chaos: asyncio.Task[None] | None, cluster: Cluster)
         return await step
     except BaseException as exc:
         monkey_state = "running" if chaos is None or not chaos.done() else repr(chaos.exception())
-        raise AssertionError(f"{exc}\nfault injector: {monkey_state}\n{cluster.log_tails()}") from exc
+        why = str(exc) or type(exc).__name__  # a deadline's TimeoutError says nothing by itself
+        if isinstance(exc, BaseExceptionGroup):  # the payment group: say what each failed task said
+            why += "".join(f"\n- {type(e).__name__}: {e}" for e in exc.exceptions)
+        raise AssertionError(f"{why}\nfault injector: {monkey_state}\n{cluster.log_tails()}") from exc
 
 
 async def test_faults_lose_and_duplicate_nothing(tmp_path: Path) -> None:
@@ -447,7 +456,9 @@ async def test_faults_lose_and_duplicate_nothing(tmp_path: Path) -> None:
             await watched(eventually(known_to_payments, timeout_s=300 + ACCOUNTS / 50, interval_s=1,
                                      message="the accounts reached payments"), chaos, cluster)
             ledger = Ledger()
-            await watched(pay(api, balances, ledger, rng, monkey, currency=client["currency"]), chaos, cluster)
+            # Payments are offered at PAYMENT_RATE; the rest of the deadline is for the kills and restarts.
+            paying = pay(api, balances, ledger, rng, monkey, currency=client["currency"])
+            await watched(asyncio.wait_for(paying, timeout=300 + PAYMENTS / PAYMENT_RATE * 4), chaos, cluster)
             monkey.stop.set()
             await chaos
             await watcher

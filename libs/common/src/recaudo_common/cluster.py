@@ -60,16 +60,24 @@ class KafkaBroker:
         subprocess.run(["bash", str(KAFKA_SCRIPT), action], env=env, check=True,  # noqa: S607 - as make runs it
                        capture_output=True)
 
+    started: bool = field(default=False, init=False)
+
     def start(self, attempts: int = 3) -> None:
-        """Starts the broker; a port pair taken between choosing it and binding it (another process's
-        connection drew it from the ephemeral range) is chosen again, up to `attempts` times."""
+        """Starts the broker. On its first start, a port pair taken between choosing it and binding it (another
+        process's connection drew it from the ephemeral range) is chosen again, up to `attempts` times. A restart
+        keeps its port whatever happens: its clients were given it, and a second broker on new ports over the same
+        data directory (the first one still starting) would corrupt its metadata log."""
         for attempt in range(attempts):
             try:
                 self._run("start")
+                self.started = True
                 return
-            except subprocess.CalledProcessError:
-                if attempt == attempts - 1 or (_bindable(self.port) and _bindable(self.port + 1)):
-                    raise  # not a port taken: a real failure, shown as it is
+            except subprocess.CalledProcessError as exc:
+                if (self.started or attempt == attempts - 1
+                        or (_bindable(self.port) and _bindable(self.port + 1))):
+                    # Not a port taken: a real failure, shown with what the script said.
+                    raise RuntimeError(f"the Kafka broker did not start: {exc.stderr.decode(errors='replace')}") \
+                        from exc
                 self.port = _free_port_pair()
 
     def stop(self) -> None:
