@@ -49,6 +49,9 @@ SEED = int(os.environ.get("CHAOS_SEED", str(int(time.time()))))
 # for the dead member's session to expire, so a kill every few seconds lets a large run make almost no progress.
 KILL_EVERY = tuple(float(x) for x in os.environ.get("CHAOS_KILL_EVERY", "3,8").split(","))
 RECORD = os.environ.get("CHAOS_RECORD") == "1"
+# The whole run's deadline, under pytest-timeout's (whose signal would abandon the test's coroutine with the fault
+# injector still running on the session's loop); `make chaos`, at full size under a timeout of 10,800 s, gets more.
+RUN_BUDGET_S = float(os.environ.get("CHAOS_BUDGET_S", str(540 if ACCOUNTS <= 2000 else 10_000)))
 SLUG = "cadena-chaos"
 
 # Where a contact is lawful right now, so the run proves the rules while sending, not by sending nothing.
@@ -431,42 +434,50 @@ async def test_faults_lose_and_duplicate_nothing(tmp_path: Path) -> None:
                                RECAUDO_OUTREACH_SENDING_TIMEOUT_S="10",
                                RECAUDO_OUTREACH_PROVIDER_TIMEOUT_S="5") as cluster:
         api = PatientClient(cluster.router(), OPERATOR_KEY)
+        background: list[asyncio.Task[None]] = []
         try:
-            created = await api.post("/v1/clients", json=client)
-            assert created.status_code == 201, created.text
-            monkey = Monkey(cluster, rng)
-            chaos = asyncio.create_task(monkey.run())
-            watcher = asyncio.create_task(watch_sending(cluster.postgres.url, monkey))
-            upload = await api.post(f"/v1/clients/{SLUG}/portfolios",
-                                    files={"file": ("cartera.csv", content, "text/csv")})
-            assert upload.status_code in (200, 202), upload.text
-            portfolio_id = upload.json()["id"]
+            async with asyncio.timeout(RUN_BUDGET_S):  # below pytest-timeout, so `finally` runs
+                created = await api.post("/v1/clients", json=client)
+                assert created.status_code == 201, created.text
+                monkey = Monkey(cluster, rng)
+                chaos = asyncio.create_task(monkey.run())
+                watcher = asyncio.create_task(watch_sending(cluster.postgres.url, monkey))
+                background += [chaos, watcher]
+                upload = await api.post(f"/v1/clients/{SLUG}/portfolios",
+                                        files={"file": ("cartera.csv", content, "text/csv")})
+                assert upload.status_code in (200, 202), upload.text
+                portfolio_id = upload.json()["id"]
 
-            async def uploaded() -> bool:
-                body = (await api.get(f"/v1/portfolios/{portfolio_id}")).json()
-                return body["status"] == "completed" and body["rows_accepted"] == ACCOUNTS
+                async def uploaded() -> bool:
+                    body = (await api.get(f"/v1/portfolios/{portfolio_id}")).json()
+                    return body["status"] == "completed" and body["rows_accepted"] == ACCOUNTS
 
-            await watched(eventually(uploaded, timeout_s=120 + ACCOUNTS / 100, interval_s=1,
-                                     message="the upload completed"), chaos, cluster)
+                await watched(eventually(uploaded, timeout_s=120 + ACCOUNTS / 100, interval_s=1,
+                                         message="the upload completed"), chaos, cluster)
 
-            async def known_to_payments() -> bool:  # else most payments would wait in suspense as unmatched
-                return await scalar(cluster.postgres.url, "SELECT count(*) FROM payments.accounts "
-                                                          "WHERE client_slug = $1", SLUG) == ACCOUNTS
+                async def known_to_payments() -> bool:  # else most payments would wait in suspense as unmatched
+                    return await scalar(cluster.postgres.url, "SELECT count(*) FROM payments.accounts "
+                                                              "WHERE client_slug = $1", SLUG) == ACCOUNTS
 
-            await watched(eventually(known_to_payments, timeout_s=300 + ACCOUNTS / 50, interval_s=1,
-                                     message="the accounts reached payments"), chaos, cluster)
-            ledger = Ledger()
-            # Payments are offered at PAYMENT_RATE; the rest of the deadline is for the kills and restarts.
-            paying = pay(api, balances, ledger, rng, monkey, currency=client["currency"])
-            await watched(asyncio.wait_for(paying, timeout=300 + PAYMENTS / PAYMENT_RATE * 4), chaos, cluster)
-            monkey.stop.set()
-            await chaos
-            await watcher
-            cluster.ensure_all_running()
-            await watched(count_gateway_payments(cluster.postgres.url, ledger), None, cluster)
-            await watched(settle(cluster, api, ledger, timeout_s=300 + ACCOUNTS / 50), None, cluster)
-            counts = await check_invariants(cluster, api, client, balances, ledger)
+                await watched(eventually(known_to_payments, timeout_s=300 + ACCOUNTS / 50, interval_s=1,
+                                         message="the accounts reached payments"), chaos, cluster)
+                ledger = Ledger()
+                # Payments are offered at PAYMENT_RATE; the rest of the deadline is for the kills and restarts.
+                paying = pay(api, balances, ledger, rng, monkey, currency=client["currency"])
+                await watched(asyncio.wait_for(paying, timeout=300 + PAYMENTS / PAYMENT_RATE * 4), chaos, cluster)
+                monkey.stop.set()
+                await chaos
+                await watcher
+                cluster.ensure_all_running()
+                await watched(count_gateway_payments(cluster.postgres.url, ledger), None, cluster)
+                await watched(settle(cluster, api, ledger, timeout_s=300 + ACCOUNTS / 50), None, cluster)
+                counts = await check_invariants(cluster, api, client, balances, ledger)
         finally:
+            # The fault injector must not outlive the test: on the session's event loop it would go on killing
+            # and restarting services through every test that follows on this worker.
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await api.aclose()
     summary = {"seed": SEED, "accounts": ACCOUNTS, "payments offered": PAYMENTS, "client": client["country"] + " "
                + client["timezone"], "service kills": dict(monkey.kills), "kafka restarts": monkey.kafka_restarts,
