@@ -21,7 +21,7 @@ from payments.domain.matching import match_payment
 from payments.domain.write_offs import recovery
 from payments.integrity import recorded_once
 from payments.promises.handlers import evaluate_promises, settle_if_reached
-from payments.records import Account, Placement
+from payments.records import MAY_HAVE_COMMITMENTS, Account, OpenCommitments, Placement
 from payments.schemas import ManualPaymentIn, PaymentOut, UnmatchedPaymentOut
 from recaudo_common.accounts import ledger_status
 from recaudo_common.bus.consumer import HandlerContext
@@ -221,12 +221,13 @@ async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None
         target = read_token(reference, secret=link_secret, now=now, allow_expired=True)
         if target is not None and target.client == client:
             account_ref = target.account_ref
-    known = await store.lock_account(s, client, account_ref) if account_ref else None
-    if account_ref and known is None:
+    found = await store.lock_account_to_pay(s, client, account_ref) if account_ref else None
+    if account_ref and found is None:
         # Its placement may be on its way: wait for one in flight, so that this payment either sees the account
         # or is in suspense before the placement looks there (rematch_suspense).
         await store.lock_placement(s, client, account_ref)
-        known = await store.lock_account(s, client, account_ref)
+        found = await store.lock_account_to_pay(s, client, account_ref)
+    known, commitments = found if found is not None else (None, MAY_HAVE_COMMITMENTS)
     payer = await payer_of(s, vault, client, debtor_id) if debtor_id and vault is not None else None
     match = match_payment(account_ref=account_ref, known_account=known is not None, debtor_id=debtor_id,
                           debtor_open_accounts=payer.open_accounts if payer is not None and known is None else [])
@@ -247,13 +248,15 @@ async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None
                                now=now, gateway=gateway, external_id=external_id, claimed_account_ref=account_ref,
                                content_sha256=content_sha256, payer_ref=payer_ref)
     return await _book(s, client=client, payment_id=payment_id, account=account, amount=amount, currency=currency,
-                       paid_at=paid_at, source=source, method=method, matched_by=match.reason, now=now)
+                       paid_at=paid_at, source=source, method=method, matched_by=match.reason, now=now,
+                       commitments=commitments if known is not None else MAY_HAVE_COMMITMENTS)
 
 
 async def _book(s: AsyncSession, *, client: str, payment_id: uuid.UUID, account: Account, amount: Decimal,
                 currency: str, paid_at: dt.datetime, source: str, method: str | None, matched_by: str,
-                now: dt.datetime) -> PaymentOut:
-    """The ledger entry, the account's new balance and status, and payment.applied, for a matched payment."""
+                now: dt.datetime, commitments: OpenCommitments = MAY_HAVE_COMMITMENTS) -> PaymentOut:
+    """The ledger entry, the account's new balance and status, and payment.applied, for a matched payment.
+    `commitments` says what the account has open that the payment may decide, when its lock read it."""
     account_ref = account.account_ref
     # Beyond what is left to pay, a payment recovers written-off money before it is a credit (#22).
     recovered = recovery(balance=account.balance, written_off=account.written_off, amount=amount)
@@ -264,10 +267,12 @@ async def _book(s: AsyncSession, *, client: str, payment_id: uuid.UUID, account:
                            written_off=recovered.written_off)
     await store.add_entry(s, client=client, account_ref=account_ref, kind="payment", amount=-amount,
                           payment_id=payment_id, now=now)
-    result = await settle_if_reached(s, client=client, account_ref=account_ref, after=result, now=now)
+    if commitments.arrangement:
+        result = await settle_if_reached(s, client=client, account_ref=account_ref, after=result, now=now)
     await store.set_account(s, client, account_ref, balance=result.balance, status=result.status, now=now,
                             written_off=recovered.written_off)
-    await evaluate_promises(s, now=now, client=client, account_ref=account_ref)  # a payment may keep a promise
+    if commitments.promises:
+        await evaluate_promises(s, now=now, client=client, account_ref=account_ref)  # a payment may keep a promise
     after_commit(s, lambda: count_applied(client, amount, currency))
     await outbox.add(s, [PaymentApplied(
         payment_id=payment_id, account_ref=account_ref, amount=amount, currency=currency, paid_at=paid_at,

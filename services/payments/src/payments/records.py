@@ -42,6 +42,19 @@ class Account:
 
 
 @dataclass(frozen=True)
+class OpenCommitments:
+    """What an account has open that a payment may decide: an active arrangement (a settlement it may reach) and
+    pending promises (it may keep one). Read with the account's lock, so most payments, to accounts with neither,
+    skip looking for them."""
+
+    arrangement: bool
+    promises: bool
+
+
+MAY_HAVE_COMMITMENTS = OpenCommitments(arrangement=True, promises=True)  # not read: look for both
+
+
+@dataclass(frozen=True)
 class Payment:
     """A payment as recorded: applied, in suspense (`unmatched`), or wholly reversed."""
 

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments.records import (
     Account,
     IdempotencyClaim,
+    OpenCommitments,
     Payment,
     Placement,
     RejectionSample,
@@ -88,6 +89,24 @@ async def lock_account(s: AsyncSession, client: str, account_ref: str) -> Accoun
         f"SELECT {ACCOUNT_COLUMNS} FROM payments.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
         {"c": client, "r": account_ref})).mappings().first()
     return Account(**row) if row else None
+
+
+async def lock_account_to_pay(s: AsyncSession, client: str, account_ref: str
+                              ) -> tuple[Account, OpenCommitments] | None:
+    """The account locked for a payment, with what it has open that the payment may decide, in one round trip
+    (each looked up by its partial index)."""
+    row = (await s.execute(text(
+        f"SELECT {ACCOUNT_COLUMNS}, "
+        "EXISTS (SELECT 1 FROM payments.arrangements g WHERE g.client_slug = :c AND g.account_ref = :r "
+        "        AND g.status = 'active') AS open_arrangement, "
+        "EXISTS (SELECT 1 FROM payments.promises p WHERE p.client_slug = :c AND p.account_ref = :r "
+        "        AND p.status = 'pending') AS open_promises "
+        "FROM payments.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
+        {"c": client, "r": account_ref})).mappings().first()
+    if row is None:
+        return None
+    account = Account(**{k: v for k, v in row.items() if not k.startswith("open_")})
+    return account, OpenCommitments(arrangement=row["open_arrangement"], promises=row["open_promises"])
 
 
 async def ledger_balance(s: AsyncSession, client: str, account_ref: str) -> Decimal:
