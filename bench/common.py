@@ -8,6 +8,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import resource
 import subprocess
 import tempfile
 import time
@@ -297,22 +298,63 @@ function delay() return math.floor(math.min(4, -math.log(1 - math.random())) * %
 """
 
 
+# Each request POSTs the next body of a file of "header value<TAB>body" lines with that header (a signature made
+# beforehand), one thread, so no body is sent twice while the file lasts.
+_WRK_POSTS = """
+local posts, n = {}, 0
+function init(args)
+  for line in io.lines("%s") do
+    local header, body = line:match("^([^\t]*)\t(.*)$")
+    posts[#posts + 1] = wrk.format("POST", nil, {["Content-Type"] = "application/json", ["%s"] = header}, body)
+  end
+end
+function request() n = n + 1; return posts[(n - 1) %% #posts + 1] end
+"""
+# Open load at `rate` a second: the n-th request is due n / rate seconds after the first and waits for its moment
+# (a connection free before it is idle until then; one behind it goes at once), as a paced client does. The clock
+# is /proc/uptime (wrk's Lua has no finer wall clock; its hundredths are enough for the average rate).
+_WRK_PACED = """
+local start, due = nil, 0
+local function uptime() local f = io.open("/proc/uptime"); local t = f:read("*n"); f:close(); return t end
+function delay()
+  local t = uptime()
+  start = start or t
+  due = due + 1
+  return math.max(0, math.floor((start + (due - 1) / %f - t) * 1000))
+end
+"""
+
+
 def wrk(url: str, *, connections: int, seconds: int, headers: dict[str, str] | None = None,
-        think_ms: int | None = None) -> dict[str, float]:
+        think_ms: int | None = None, posts: list[tuple[str, bytes]] | None = None,
+        posts_header: str = "", rate: float | None = None) -> dict[str, float]:
     """Load from wrk (Debian's package; `make bench` installs it), a native load generator, so the figure is the
     server's and not a Python client's on the same two cores. Without `think_ms` each of the `connections` asks
     again as soon as it is answered (saturation); with it, each waits a random while of that mean first (that
-    many clients asking at random moments). Returns requests/s, latency percentiles (ms) and failures."""
-    args = ["wrk", "--latency", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s"]
+    many clients asking at random moments). With `posts`, each request POSTs the next (header value, JSON body)
+    with the value in `posts_header`, and with `rate` too they are offered open loop at that rate (at most
+    `connections` in flight). Returns requests/s, latency percentiles (ms), failures and wrk's CPU
+    seconds."""
+    threads = "1" if posts else "2"
+    args = ["wrk", "--latency", "-t", threads, "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s"]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
-        if think_ms:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as script, \
+            tempfile.NamedTemporaryFile("wb", suffix=".tsv") as data:
+        if posts:
+            data.write(b"".join(header.encode() + b"\t" + body + b"\n" for header, body in posts))
+            data.flush()
+            script.write(_WRK_POSTS % (data.name, posts_header) + (_WRK_PACED % rate if rate else ""))
+        elif think_ms:
             script.write(_WRK_THINK % think_ms)
-            script.flush()
+        script.flush()
+        if posts or think_ms:
             args += ["-s", script.name]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
-    figures: dict[str, float] = {"failures": 0.0}
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures: dict[str, float] = {"failures": 0.0, "cpu_s": (after.ru_utime + after.ru_stime)
+                                 - (before.ru_utime + before.ru_stime)}
     for line in out.splitlines():
         words = line.split()
         if len(words) == 2 and words[0] in ("50%", "75%", "90%", "99%"):
