@@ -34,9 +34,15 @@ def held_port() -> tuple[socket.socket, int]:
     return holder, holder.getsockname()[1]
 
 
-def test_a_first_start_moves_off_a_port_taken_meanwhile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    script = Script(failures=1)
-    monkeypatch.setattr(KafkaBroker, "_run", lambda self, action: script(self, action))
+@pytest.fixture
+def script(monkeypatch: pytest.MonkeyPatch) -> Script:
+    stand_in = Script(failures=0)
+    monkeypatch.setattr(KafkaBroker, "_run", lambda self, action: stand_in(self, action))
+    return stand_in
+
+
+def test_a_first_start_moves_off_a_port_taken_meanwhile(tmp_path: Path, script: Script) -> None:
+    script.failures = 1
     holder, port = held_port()
     with holder:
         broker = KafkaBroker(tmp_path, port=port)
@@ -44,9 +50,7 @@ def test_a_first_start_moves_off_a_port_taken_meanwhile(tmp_path: Path, monkeypa
     assert len(script.ports) == 2 and script.ports[0] == port and broker.port != port and broker.started
 
 
-def test_a_restart_keeps_its_port_and_says_why_it_failed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    script = Script(failures=0)
-    monkeypatch.setattr(KafkaBroker, "_run", lambda self, action: script(self, action))
+def test_a_restart_keeps_its_port_and_says_why_it_failed(tmp_path: Path, script: Script) -> None:
     holder, port = held_port()
     with holder:
         broker = KafkaBroker(tmp_path, port=port)
