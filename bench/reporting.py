@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.common import (
     KAFKA_DATA,
+    ROOT,
     CpuMeter,
     fresh_database,
     kafka_broker,
@@ -48,8 +49,13 @@ FRESHNESS_P99_TARGET_MS = 1000
 
 
 def serve(service: str, port: int, env: dict[str, str], role: str = "all") -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "recaudo.cli", "serve", service, "--role", role, "--port",
-                             str(port), "--no-migrate"], env=env)
+    """The service as its own process. Its access log (stdout, a line per request, as in production) goes to a
+    file under .local/bench-logs rather than flooding the benchmark's output; its errors (stderr) stay in it."""
+    logs = ROOT / ".local" / "bench-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / f"{service}-{role}-{port}.access.log", "wb") as access:
+        return subprocess.Popen([sys.executable, "-m", "recaudo.cli", "serve", service, "--role", role, "--port",
+                                 str(port), "--no-migrate"], env=env, stdout=access)
 
 
 async def ready(base: str) -> None:
