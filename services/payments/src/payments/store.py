@@ -67,45 +67,27 @@ async def share_placement_locks(s: AsyncSession, accounts: list[tuple[str, str]]
         {"space": _PLACEMENT_LOCK_SPACE, "keys": keys})
 
 
-ACCOUNT_COLUMNS = "client_slug, account_ref, debtor_ref, debtor_id, currency, balance, status, recalled, written_off"
-
-# The statements every payment runs, built once: text() parses its bind parameters on each construction.
-_LOCK_PLACEMENT = text("SELECT pg_advisory_xact_lock(:space, :k)")
-_ADD_ENTRY = text("INSERT INTO payments.ledger_entries (client_slug, account_ref, kind, amount, payment_id, "
-                  "event_id, booked_at) VALUES (:c, :r, :k, :a, :p, :e, :now)")
-_LOCK_ACCOUNT = text(f"SELECT {ACCOUNT_COLUMNS} FROM payments.accounts "
-                     "WHERE client_slug = :c AND account_ref = :r FOR UPDATE")
-_LOCK_ACCOUNT_TO_PAY = text(
-    f"SELECT {ACCOUNT_COLUMNS}, "
-    "EXISTS (SELECT 1 FROM payments.arrangements g WHERE g.client_slug = :c AND g.account_ref = :r "
-    "        AND g.status = 'active') AS open_arrangement, "
-    "EXISTS (SELECT 1 FROM payments.promises p WHERE p.client_slug = :c AND p.account_ref = :r "
-    "        AND p.status = 'pending') AS open_promises "
-    "FROM payments.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE")
-_SET_ACCOUNT = text("UPDATE payments.accounts SET balance = :b, status = :st, updated_at = :now, "
-                    "written_off = coalesce(:w, written_off) WHERE client_slug = :c AND account_ref = :r")
-_INSERT_PAYMENT = text(
-    "INSERT INTO payments.payments (id, client_slug, account_ref, amount, currency, paid_at, source, method, "
-    "reference, debtor_id, status, unmatched_reason, received_at, gateway, external_id, claimed_account_ref, "
-    "content_sha256, payer_ref) "
-    "VALUES (:id, :c, :r, :a, :cur, :p, :src, :m, :ref, :d, :st, :ur, :now, :g, :x, :ca, :h, :payer)")
-
-
 async def lock_placement(s: AsyncSession, client: str, account_ref: str) -> None:
     """Waits for any transaction opening this account to commit, and keeps new ones out until this one does."""
-    await s.execute(_LOCK_PLACEMENT, {"space": _PLACEMENT_LOCK_SPACE, "k": placement_lock_of(client, account_ref)})
+    await s.execute(text("SELECT pg_advisory_xact_lock(:space, :k)"),
+                    {"space": _PLACEMENT_LOCK_SPACE, "k": placement_lock_of(client, account_ref)})
 
 
 async def add_entry(s: AsyncSession, *, client: str, account_ref: str, kind: str, amount: Decimal,
                     now: dt.datetime, payment_id: uuid.UUID | None = None, event_id: uuid.UUID | None = None) -> None:
-    await s.execute(_ADD_ENTRY,
-                    {"c": client, "r": account_ref, "k": kind, "a": amount, "p": payment_id, "e": event_id, "now": now})
+    await s.execute(text(
+        "INSERT INTO payments.ledger_entries (client_slug, account_ref, kind, amount, payment_id, event_id, "
+        "booked_at) VALUES (:c, :r, :k, :a, :p, :e, :now)"),
+        {"c": client, "r": account_ref, "k": kind, "a": amount, "p": payment_id, "e": event_id, "now": now})
 
 
+ACCOUNT_COLUMNS = "client_slug, account_ref, debtor_ref, debtor_id, currency, balance, status, recalled, written_off"
 
 
 async def lock_account(s: AsyncSession, client: str, account_ref: str) -> Account | None:
-    row = (await s.execute(_LOCK_ACCOUNT, {"c": client, "r": account_ref})).mappings().first()
+    row = (await s.execute(text(
+        f"SELECT {ACCOUNT_COLUMNS} FROM payments.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
+        {"c": client, "r": account_ref})).mappings().first()
     return Account(**row) if row else None
 
 
@@ -113,7 +95,14 @@ async def lock_account_to_pay(s: AsyncSession, client: str, account_ref: str
                               ) -> tuple[Account, OpenCommitments] | None:
     """The account locked for a payment, with what it has open that the payment may decide, in one round trip
     (each looked up by its partial index)."""
-    row = (await s.execute(_LOCK_ACCOUNT_TO_PAY, {"c": client, "r": account_ref})).mappings().first()
+    row = (await s.execute(text(
+        f"SELECT {ACCOUNT_COLUMNS}, "
+        "EXISTS (SELECT 1 FROM payments.arrangements g WHERE g.client_slug = :c AND g.account_ref = :r "
+        "        AND g.status = 'active') AS open_arrangement, "
+        "EXISTS (SELECT 1 FROM payments.promises p WHERE p.client_slug = :c AND p.account_ref = :r "
+        "        AND p.status = 'pending') AS open_promises "
+        "FROM payments.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
+        {"c": client, "r": account_ref})).mappings().first()
     if row is None:
         return None
     account = Account(**{k: v for k, v in row.items() if not k.startswith("open_")})
@@ -138,8 +127,10 @@ async def recovered_by(s: AsyncSession, payment_id: uuid.UUID) -> Decimal:
 async def set_account(s: AsyncSession, client: str, account_ref: str, *, balance: Decimal, status: str,
                       now: dt.datetime, written_off: Decimal | None = None) -> None:
     """The account's balance and status (and, given, the written-off money it has not recovered)."""
-    await s.execute(_SET_ACCOUNT,
-                    {"c": client, "r": account_ref, "b": balance, "st": status, "now": now, "w": written_off})
+    await s.execute(text(
+        "UPDATE payments.accounts SET balance = :b, status = :st, updated_at = :now, "
+        "written_off = coalesce(:w, written_off) WHERE client_slug = :c AND account_ref = :r"),
+        {"c": client, "r": account_ref, "b": balance, "st": status, "now": now, "w": written_off})
 
 
 async def restate_debtor(s: AsyncSession, client: str, account_ref: str, *, debtor_ref: uuid.UUID | None,
@@ -210,7 +201,11 @@ async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str,
                          unmatched_reason: str | None, now: dt.datetime, gateway: str | None = None,
                          external_id: str | None = None, claimed_account_ref: str | None = None,
                          content_sha256: str | None = None, payer_ref: uuid.UUID | None = None) -> None:
-    await s.execute(_INSERT_PAYMENT,
+    await s.execute(text(
+        "INSERT INTO payments.payments (id, client_slug, account_ref, amount, currency, paid_at, source, method, "
+        "reference, debtor_id, status, unmatched_reason, received_at, gateway, external_id, claimed_account_ref, "
+        "content_sha256, payer_ref) "
+        "VALUES (:id, :c, :r, :a, :cur, :p, :src, :m, :ref, :d, :st, :ur, :now, :g, :x, :ca, :h, :payer)"),
         {"id": payment_id, "c": client, "r": account_ref, "a": amount, "cur": currency, "p": paid_at,
          "src": source, "m": method, "ref": reference, "d": debtor_id, "st": status, "ur": unmatched_reason,
          "now": now, "g": gateway, "x": external_id, "ca": claimed_account_ref, "h": content_sha256,
@@ -237,7 +232,6 @@ async def list_unmatched(s: AsyncSession, client: str, *, after: tuple[dt.dateti
 
 PAYMENT_COLUMNS = ("id, client_slug, account_ref, claimed_account_ref, amount, reversed_amount, currency, paid_at, "
                    "source, method, status, content_sha256")
-_GATEWAY_PAYMENT = text(f"SELECT {PAYMENT_COLUMNS} FROM payments.payments WHERE gateway = :g AND external_id = :x")
 _P_PAYMENT_COLUMNS = ", ".join(f"p.{column}" for column in PAYMENT_COLUMNS.split(", "))
 
 
@@ -260,7 +254,9 @@ async def lock_suspense_claiming(s: AsyncSession, claims: list[tuple[str, str, s
 
 
 async def gateway_payment(s: AsyncSession, gateway: str, external_id: str) -> Payment | None:
-    row = (await s.execute(_GATEWAY_PAYMENT, {"g": gateway, "x": external_id})).mappings().first()
+    row = (await s.execute(text(
+        f"SELECT {PAYMENT_COLUMNS} FROM payments.payments WHERE gateway = :g AND external_id = :x"),
+        {"g": gateway, "x": external_id})).mappings().first()
     return Payment(**row) if row else None
 
 
