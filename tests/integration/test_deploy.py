@@ -197,9 +197,10 @@ def test_operator_objects_pass_the_projects_checks(built: tuple[str, list[dict[s
             assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"] <= PARTITIONS
             service = target["metadata"]["name"].removeprefix("recaudo-").removesuffix("-worker")
             groups = sorted(t["metadata"]["consumerGroup"] for t in spec["triggers"] if t["type"] == "kafka")
-            # Each of the worker's consumer groups: reporting reads its payments in one of their own (#24).
-            assert groups == ([f"recaudo.{service}", "recaudo.reporting-payments"] if service == "reporting"
-                              else [f"recaudo.{service}"]), groups
+            # Each of the worker's consumer groups: reporting reads its payments and contacts in groups of their
+            # own, segmentation its contacts (#24).
+            lanes = {"reporting": ["contacts", "payments"], "segmentation": ["contacts"]}.get(service, [])
+            assert groups == [f"recaudo.{service}", *(f"recaudo.{service}-{lane}" for lane in lanes)], groups
     if overlay == "prod":
         assert nodes == 3 and by_kind(objects, "Cluster")[0]["spec"]["instances"] == 3
 

@@ -151,7 +151,8 @@ def test_keda_reads_the_lag_as_the_workers_user_over_tls(prod: list[dict[str, An
     auths = {a["metadata"]["name"]: a["spec"] for a in by_kind(prod, "TriggerAuthentication")}
     scaled_objects = by_kind(prod, "ScaledObject")
     triggers = [(scaled, t) for scaled in scaled_objects for t in scaled["spec"]["triggers"] if t["type"] == "kafka"]
-    assert len(triggers) == len(scaled_objects) + 1  # one a worker, and reporting's payments' group (#24)
+    # One a worker, and the lanes' groups (#24): reporting's payments and contacts, segmentation's contacts.
+    assert len(triggers) == len(scaled_objects) + 3
     for scaled, trigger in triggers:
         service = scaled["metadata"]["labels"]["app.kubernetes.io/component"]
         assert trigger["metadata"]["sasl"] == "scram_sha512" and trigger["metadata"]["tls"] == "enable"

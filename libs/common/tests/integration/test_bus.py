@@ -229,3 +229,17 @@ async def test_the_backlog_is_what_the_furthest_behind_reader_has_yet_to_read(pl
     assert await relay_all(platform) == 7
     assert await backlog(topic, ["behind", "caught-up"], at_most=1000) == 27
     assert await backlog(topic, ["caught-up"], at_most=1000) == 7
+
+
+async def test_a_reader_that_reached_only_some_partitions_is_behind_by_the_others_whole(platform: Platform) -> None:
+    """On Kafka a reader commits per partition: one that has read one account's partition and not yet the others
+    is behind by every event of those (it reads them from their start), not by nothing (#24: counting the
+    committed partitions alone let a bulk upload's first thousands of events past the bulk lane)."""
+    topic = topic_name(platform.settings.topic_prefix, "account")
+    await emit(platform.db, [placed("A-1", f"{i}.00").envelope(client="banco", occurred_at=NOW) for i in range(5)])
+    assert await relay_all(platform) == 5
+    await _read_and_commit(platform, "reader", topic, 5)  # A-1's partition only
+    # Twenty other accounts: on Kafka their keys spread over the topic's partitions, most of them others.
+    await emit(platform.db, [placed(f"B-{i}").envelope(client="banco", occurred_at=NOW) for i in range(20)])
+    assert await relay_all(platform) == 20
+    assert await platform.transport.backlog(topic, ["reader"], at_most=1000) == 20

@@ -13,7 +13,11 @@ from recaudo_common.events import (
     AccountPlaced,
     AccountSegmented,
     AccountUpdated,
+    ContactAttempted,
     ContactConsentRecorded,
+    ContactDelivered,
+    ContactFailed,
+    ContactLogged,
     Event,
     PaymentApplied,
 )
@@ -55,11 +59,16 @@ def subscriptions(vault: Vault) -> Subscriptions:
             AccountSegmented: handlers.on_segmented_many,
             AccountUpdated: copies.on_updated_many,
             ContactConsentRecorded: copies.on_consents,
+            **dict.fromkeys((ContactAttempted, ContactDelivered, ContactFailed, ContactLogged),
+                            handlers.on_contacts_many),
         },
         # Payments in a group of their own: a payment reaches the report within a second while a bulk upload's
         # account events wait in the other group (#24). The two groups meet only on an account's balance and
-        # status, which both write under the client company's lock (store.hold_ledger).
-        lanes={"payments": frozenset({PaymentApplied.family})},
+        # status, which both write under the client company's lock (store.hold_ledger). Contacts too: a large
+        # portfolio's campaign sends some six contact events per account (attempted, delivered, on each channel),
+        # tens of thousands the account topic's bulk lane does not bound, and another company's new accounts
+        # must not wait behind them.
+        lanes={"payments": frozenset({PaymentApplied.family}), "contacts": frozenset({ContactAttempted.family})},
     )
 
 

@@ -34,7 +34,7 @@ from recaudo_common.preconditions import IfMatch, check_if_match, etag_of
 from recaudo_common.telemetry import REPORT_FRESHNESS
 from reporting import store, write_offs
 from reporting.domain.kpis import check_commission_rates
-from reporting.rows import Placement, Segmentation
+from reporting.rows import ContactNews, Placement, Segmentation
 
 
 async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
@@ -98,23 +98,33 @@ async def on_payment_reversed(event: PaymentReversed, ctx: HandlerContext) -> No
     await store.notify_change(ctx.session, ctx.envelope.client)
 
 
-async def on_contact(event: ContactAttempted | ContactDelivered | ContactFailed | ContactLogged,
-                     ctx: HandlerContext) -> None:
-    s, client = ctx.session, ctx.envelope.client
+Contact = ContactAttempted | ContactDelivered | ContactFailed | ContactLogged
+
+
+def contact_news(event: Contact, client: str) -> ContactNews:
+    """What the event adds to its contact: an attempt its cost, template and arm; a delivery or a failure its
+    outcome so far; a logged contact (an agent's call) its outcome."""
     if isinstance(event, ContactAttempted):
-        await store.record_contact(s, contact_id=event.attempt_id, client=client, account_ref=event.account_ref,
-                                   channel=event.channel, at=event.attempted_at, attempted=True, cost=event.cost,
-                                   template=event.template, simulated=event.simulated,
-                                   best_time_arm=event.best_time_arm if isinstance(event, ContactAttemptedV2) else None)
-    elif isinstance(event, ContactDelivered):
-        await store.record_contact(s, contact_id=event.attempt_id, client=client, account_ref=event.account_ref,
-                                   channel=event.channel, at=event.delivered_at, delivered=True)
-    elif isinstance(event, ContactFailed):
-        await store.record_contact(s, contact_id=event.attempt_id, client=client, account_ref=event.account_ref,
-                                   channel=event.channel, at=event.failed_at)
-    else:
-        await store.record_contact(s, contact_id=event.contact_id, client=client, account_ref=event.account_ref,
-                                   channel=event.channel, at=event.contacted_at, outcome=event.outcome)
+        return ContactNews(event.attempt_id, client, event.account_ref, event.channel, event.attempted_at,
+                           attempted=True, cost=event.cost, template=event.template, simulated=event.simulated,
+                           best_time_arm=event.best_time_arm if isinstance(event, ContactAttemptedV2) else None)
+    if isinstance(event, ContactDelivered):
+        return ContactNews(event.attempt_id, client, event.account_ref, event.channel, event.delivered_at,
+                           delivered=True)
+    if isinstance(event, ContactFailed):
+        return ContactNews(event.attempt_id, client, event.account_ref, event.channel, event.failed_at)
+    return ContactNews(event.contact_id, client, event.account_ref, event.channel, event.contacted_at,
+                       outcome=event.outcome)
+
+
+async def on_contact(event: Contact, ctx: HandlerContext) -> None:
+    await store.record_contacts(ctx.session, [contact_news(event, ctx.envelope.client)])
+
+
+async def on_contacts_many(events: list[tuple[Contact, HandlerContext]]) -> None:
+    """A run of contact events in one round trip: a bulk campaign's attempts and deliveries arrive by the
+    thousand (#24)."""
+    await store.record_contacts(events[0][1].session, [contact_news(e, ctx.envelope.client) for e, ctx in events])
 
 
 async def on_promise(event: PromiseMade | PromiseKept | PromiseBroken | PromiseCancelled, ctx: HandlerContext) -> None:

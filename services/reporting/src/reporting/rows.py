@@ -46,6 +46,24 @@ class Segmentation(NamedTuple):
     why: str
 
 
+class ContactNews(NamedTuple):
+    """What one contact.* event says of a contact: one row of `record_contacts`. Contacts arrive as several events
+    in any order (attempted, delivered, logged), each adding what it knows."""
+
+    contact_id: uuid.UUID
+    client: str
+    account_ref: str
+    channel: str
+    at: dt.datetime | None
+    attempted: bool = False
+    cost: Decimal | None = None
+    delivered: bool = False
+    outcome: str | None = None
+    template: str | None = None
+    simulated: bool = False
+    best_time_arm: str | None = None
+
+
 @dataclass(frozen=True)
 class AccountRow:
     """An account as the read models hold it, with what was recovered on it (net of reversals)."""

@@ -12,6 +12,8 @@ import httpx
 import pytest
 from python_calamine import CalamineWorkbook
 
+from recaudo_common.bus.base import Message
+from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import (
     AccountPlaced,
     AccountRecalled,
@@ -29,6 +31,8 @@ from recaudo_common.events import (
 )
 from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.testing import settings_for_test, statements_run
+from reporting.consumers import SUBSCRIPTIONS
+from reporting.handlers import on_contacts_many
 
 from .conftest import deliver, reporting_client
 
@@ -193,6 +197,28 @@ def expected(f: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_every_group_and_kpi_to_the_cent(reports: httpx.AsyncClient) -> None:
+    await march_figures_are_the_hand_computed_ones(reports)
+
+
+async def test_the_story_applied_in_one_batch_gives_the_same_figures(database_url: str) -> None:
+    """The whole story in one fetched batch: runs of placements, segmentations and contacts go to their batch
+    handlers (a contact's attempt and its delivery in one run among them), and every figure is the same."""
+    now = at(5, 2)
+    platform: Platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: now)
+    assert SUBSCRIPTIONS.batch_handler_for("contact.delivered") is on_contacts_many
+    runtime = ConsumerRuntime(platform.db, platform.transport, SUBSCRIPTIONS, "t", lambda: now)
+    batch = [Message(f"t.{event.family}", event.key("banco"), event.envelope(client="banco", occurred_at=occurred),
+                     {}) for occurred, event in STORY]
+    try:
+        assert await runtime.handle_batch(batch) == ["processed"] * len(STORY)
+        _, operator = await platform.keys.create(role="operator", now=now)
+        async with reporting_client(platform, operator) as http:
+            await march_figures_are_the_hand_computed_ones(http)
+    finally:
+        await platform.db.dispose()
+
+
+async def march_figures_are_the_hand_computed_ones(reports: httpx.AsyncClient) -> None:
     by_bucket = (await reports.get("/v1/clients/banco/reports/recovery", params={**MARCH, "group_by": "bucket"})).json()
     assert normalised(by_bucket["totals"]) == expected(EXPECTED_TOTALS)
     assert {g["key"]: normalised(g) for g in by_bucket["groups"]} == {

@@ -27,7 +27,8 @@ NOW = dt.datetime(2026, 3, 20, 15, 0, tzinfo=dt.UTC)
 
 
 def lanes() -> tuple[Subscriptions, Subscriptions]:
-    accounts, payments = SUBSCRIPTIONS.by_group()
+    accounts, contacts, payments = SUBSCRIPTIONS.by_group()
+    assert contacts.group_name == "reporting-contacts"
     return accounts, payments
 
 
@@ -48,10 +49,11 @@ def test_payments_have_a_group_of_their_own_and_accounts_keep_theirs() -> None:
     assert payments.families() == ["payment"]
     assert "payment" not in accounts.families() and "account" in accounts.families()
     # Every handler is in exactly one group, and the inbox is the one consumer's in both.
-    assert {*accounts.handlers, *payments.handlers} == set(SUBSCRIPTIONS.handlers)
-    assert not set(accounts.handlers) & set(payments.handlers)
-    assert accounts.consumer == payments.consumer == "reporting"
-    assert set(accounts.batch_handlers) | set(payments.batch_handlers) == set(SUBSCRIPTIONS.batch_handlers)
+    groups = SUBSCRIPTIONS.by_group()
+    assert {handler for group in groups for handler in group.handlers} == set(SUBSCRIPTIONS.handlers)
+    assert sum(len(group.handlers) for group in groups) == len(SUBSCRIPTIONS.handlers)  # each in one group
+    assert {group.consumer for group in groups} == {"reporting"}
+    assert {handler for group in groups for handler in group.batch_handlers} == set(SUBSCRIPTIONS.batch_handlers)
 
 
 async def _balance(platform: Platform, client: str, ref: str) -> Decimal | None:

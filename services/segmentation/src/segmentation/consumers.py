@@ -59,4 +59,7 @@ SUBSCRIPTIONS = Subscriptions(
         AccountPlaced: handlers.on_accounts_stated,
         AccountUpdated: handlers.on_accounts_stated,
     },
+    # Contacts in a consumer group of their own (#24): a large portfolio's campaign sends tens of thousands of
+    # contact events, and another company's new accounts must not wait behind them to be segmented.
+    lanes={"contacts": frozenset({ContactDelivered.family})},
 )

@@ -135,9 +135,12 @@ class KafkaTransport:
             await admin.close()
 
     async def backlog(self, topic: str, groups: Sequence[str], *, at_most: int) -> int:
-        """Each group's committed offsets (OffsetFetch: Describe on the group) against the partitions' ends
-        (ListOffsets, by a consumer of no group: Describe on the topic). Only the partitions a group has committed
-        on are counted: the readers commit on every batch, so all of them soon after a bulk flow starts."""
+        """Each group's committed offsets (OffsetFetch: Describe on the group) against the partitions' ends and
+        starts (Metadata and ListOffsets, by a consumer of no group: Describe on the topic). A group that has
+        committed on some of the topic's partitions reads the others from their start (the readers reset to
+        earliest), so those count whole: right after a bulk flow starts, a reader has committed on the partitions
+        it reached first only, and counting those alone let thousands of events past the bulk lane (#24). A group
+        that never committed on the topic counts 0, as the base contract says."""
         if self._offsets is None:
             admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **self.security.client_args())
             ends = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
@@ -152,11 +155,15 @@ class KafkaTransport:
         admin, ends = self._offsets
         committed = {group: {tp: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(group)).items()
                              if tp.topic == topic and meta.offset >= 0} for group in groups}
-        partitions = sorted({tp for offsets in committed.values() for tp in offsets})
-        if not partitions:
+        readers = [offsets for offsets in committed.values() if offsets]
+        if not readers:
             return 0
+        described = await admin.describe_topics([topic])  # Metadata: Describe on the topic
+        partitions = sorted({TopicPartition(topic, p["partition"]) for t in described for p in t["partitions"]}
+                            | {tp for offsets in readers for tp in offsets})
         end: dict[TopicPartition, int] = await ends.end_offsets(partitions)
-        behind = max(sum(max(0, end[tp] - offset) for tp, offset in offsets.items()) for offsets in committed.values())
+        start: dict[TopicPartition, int] = await ends.beginning_offsets(partitions)
+        behind = max(sum(max(0, end[tp] - offsets.get(tp, start[tp])) for tp in partitions) for offsets in readers)
         return min(int(behind), at_most)
 
     async def ensure_topics(self, topics: list[str]) -> None:
