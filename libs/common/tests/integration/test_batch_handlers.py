@@ -71,10 +71,11 @@ class Ledger:
             await ctx.emit(AccountRecalled(account_ref=event.account_ref, recalled_at=ctx.now,
                                             reason=f"{event.type} {event.balance}"))
 
-    def subscriptions(self, *, batched: bool) -> Subscriptions:
+    def subscriptions(self, *, batched: bool, in_order: bool = False) -> Subscriptions:
         plain: dict[type[Event], Any] = {AccountPlaced: self.one, AccountUpdated: self.one}
         return Subscriptions("ledger", "reporting", plain,
-                             batch_handlers={AccountPlaced: self.many, AccountUpdated: self.many} if batched else {})
+                             batch_handlers={AccountPlaced: self.many, AccountUpdated: self.many} if batched else {},
+                             in_order=frozenset({AccountPlaced, AccountUpdated}) if in_order else frozenset())
 
 
 async def state(p: Platform) -> tuple[list[tuple[str, Decimal]], list[tuple[str, str]]]:
@@ -114,6 +115,30 @@ async def test_a_batch_handler_gets_runs_without_repeated_keys_and_matches_one_a
     assert [reason for _, reason in batched[1]] == [
         "account.placed 100.00", "account.placed 100.00", "account.placed 100.00", "account.updated 90.00",
         "account.updated 80.00", "account.updated 70.00"]
+
+
+async def test_a_batch_handler_that_keeps_order_gets_runs_with_repeated_keys(platform: Platform) -> None:
+    """in_order: the handler applies its run's events one after another itself (this one's INSERT ... ORDER BY
+    keeps their order), so a repeated key no longer breaks the run, and the state is the same."""
+    events: list[Event] = [updated("A-1", "90.00"), updated("A-2", "80.00"), updated("A-1", "70.00"),
+                           updated("A-2", "60.00")]
+    for in_order, runs in ((False, [["A-1:90.00", "A-2:80.00"], ["A-1:70.00", "A-2:60.00"]]),
+                           (True, [["A-1:90.00", "A-2:80.00", "A-1:70.00", "A-2:60.00"]])):
+        async with platform.db.transaction() as s:
+            await s.execute(text("TRUNCATE reporting.payments, reporting.outbox, reporting.inbox"))
+        ledger = Ledger()
+        runtime = ConsumerRuntime(platform.db, platform.transport,
+                                  ledger.subscriptions(batched=True, in_order=in_order), "t", lambda: NOW)
+        assert await runtime.handle_batch([message(e) for e in events]) == ["processed"] * 4
+        assert ledger.runs == runs
+        ledger_rows, _ = await state(platform)
+        assert ledger_rows == [("A-1", Decimal("90.00")), ("A-2", Decimal("80.00")), ("A-1", Decimal("70.00")),
+                               ("A-2", Decimal("60.00"))]
+
+
+def test_in_order_names_only_types_with_a_batch_handler() -> None:
+    with pytest.raises(ValueError, match="in_order"):
+        Subscriptions("x", "reporting", {AccountPlaced: Ledger().one}, in_order=frozenset({AccountPlaced}))
 
 
 async def test_a_failing_batch_handler_falls_back_to_one_event_at_a_time(platform: Platform) -> None:

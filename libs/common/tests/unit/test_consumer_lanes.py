@@ -18,7 +18,7 @@ def consumer(**lanes: frozenset[str]) -> Subscriptions:
     return Subscriptions(consumer="reports", schema="reports",
                          handlers={AccountPlaced: on_account, AccountRecalled: on_account,
                                    PaymentApplied: on_payment, PaymentReversed: on_payment},
-                         batch_handlers={AccountPlaced: on_placed_many},
+                         batch_handlers={AccountPlaced: on_placed_many}, in_order=frozenset({AccountPlaced}),
                          lanes=dict(lanes))
 
 
@@ -35,6 +35,7 @@ def test_a_lane_takes_its_families_out_of_the_consumers_group() -> None:
     assert (payments.group_name, payments.families(), set(payments.handlers)) == (
         "reports-payments", ["payment"], {PaymentApplied, PaymentReversed})
     assert accounts.batch_handlers == {AccountPlaced: on_placed_many} and payments.batch_handlers == {}
+    assert accounts.in_order == {AccountPlaced} and payments.in_order == frozenset()
     assert accounts.consumer == payments.consumer == "reports"  # one inbox: an event applies once in either
     assert payments.topics("recaudo") == ["recaudo.payment"]
     assert not payments.lanes and not accounts.lanes

@@ -41,6 +41,9 @@ def by_event_type(*event_handlers: Handler) -> dict[type[Event], Handler]:
     return registered
 
 
+CONTACTS = (ContactAttempted, ContactDelivered, ContactFailed, ContactLogged)
+
+
 def subscriptions(vault: Vault) -> Subscriptions:
     """Reporting's consumer, its erasure saga shredding with `vault` (main.build gives the process's one)."""
     saga = ErasureSaga(vault)
@@ -59,9 +62,9 @@ def subscriptions(vault: Vault) -> Subscriptions:
             AccountSegmented: handlers.on_segmented_many,
             AccountUpdated: copies.on_updated_many,
             ContactConsentRecorded: copies.on_consents,
-            **dict.fromkeys((ContactAttempted, ContactDelivered, ContactFailed, ContactLogged),
-                            handlers.on_contacts_many),
+            **dict.fromkeys(CONTACTS, handlers.on_contacts_many),
         },
+        in_order=frozenset(CONTACTS),  # one statement per event, pipelined: an attempt and its delivery in one run
         # Payments in a group of their own: a payment reaches the report within a second while a bulk upload's
         # account events wait in the other group (#24). The two groups meet only on an account's balance and
         # status, which both write under the client company's lock (store.hold_ledger). Contacts too: a large

@@ -102,6 +102,11 @@ class Subscriptions:
     handlers: dict[type[Event], Handler]
     # Optional set-based forms of some handlers: same effects as calling the handler once per event in order.
     batch_handlers: dict[type[Event], BatchHandler] = field(default_factory=dict)
+    # Of those, the ones that apply their run's events one after another themselves (a pipelined statement per
+    # event), so a run may hold one key more than once: a contact's attempt and its delivery, side by side in
+    # their partition, then go in one run instead of splitting it (#24). The others' runs never repeat a key
+    # (set-based SQL touches a row once per statement).
+    in_order: frozenset[type[Event]] = frozenset()
     # Families read by a consumer group of their own, `{consumer}-{lane}` (lane -> families), so their events never
     # wait behind the other families' (#24: reporting's payments behind a bulk upload's accounts). The inbox stays
     # the consumer's: an event is applied once whichever of its groups reads it.
@@ -113,6 +118,8 @@ class Subscriptions:
             raise ValueError(f"batch handlers need a plain handler too (the fallback): {sorted(map(str, missing))}")
         if unread := set().union(*self.lanes.values()) - set(self.families()):
             raise ValueError(f"lanes name families this consumer does not read: {sorted(unread)}")
+        if unbatched := self.in_order - set(self.batch_handlers):
+            raise ValueError(f"in_order names types without a batch handler: {sorted(map(str, unbatched))}")
 
     @property
     def group_name(self) -> str:
@@ -127,10 +134,15 @@ class Subscriptions:
         def reading(families: set[str] | frozenset[str], group: str | None) -> Subscriptions:
             return Subscriptions(
                 self.consumer, self.schema, {c: h for c, h in self.handlers.items() if c.family in families},
-                {c: h for c, h in self.batch_handlers.items() if c.family in families}, group=group)
+                {c: h for c, h in self.batch_handlers.items() if c.family in families},
+                frozenset(c for c in self.in_order if c.family in families), group=group)
 
         return [reading(set(self.families()) - laned, None),
                 *(reading(families, f"{self.consumer}-{lane}") for lane, families in sorted(self.lanes.items()))]
+
+    def repeats_keys(self, event_type: str) -> bool:
+        """Whether a run of this type's batch handler may hold one key more than once (in_order)."""
+        return any(cls.type == event_type for cls in self.in_order)
 
     def batch_handler_for(self, event_type: str) -> BatchHandler | None:
         for cls, handler in self.batch_handlers.items():
@@ -258,7 +270,8 @@ class ConsumerRuntime:
             outcomes.append("processed")
             ctx = HandlerContext(session, message.envelope, self.clock(), self.outbox, staged)
             batch_handler = subs.batch_handler_for(message.envelope.type)
-            if run_handler is not None and (batch_handler is not run_handler or message.key in run_keys):
+            if run_handler is not None and (batch_handler is not run_handler or (
+                    message.key in run_keys and not subs.repeats_keys(message.envelope.type))):
                 await self._apply_run(run_handler, run)
                 run, run_keys, run_handler = [], set(), None
             if batch_handler is not None:
