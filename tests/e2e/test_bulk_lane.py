@@ -14,7 +14,8 @@ from recaudo_common.testing import RunningPlatform, eventually, platform_process
 pytestmark = pytest.mark.e2e
 OPERATOR_KEY = "rk_e2e_operator_key_0123456789"
 LARGE = sized(6_000, 100_000)
-BACKLOG = 300  # the bulk lane's bound here: the small upload waits behind at most about this many events
+BACKLOG = 300  # the bulk lane's bound here: the small upload waits behind about BACKLOG + 2 * BATCH events
+BATCH = 250  # rows per batch (1,000 by default): the lane is looked at between batches, two in flight
 CLIENT = {"country": "CO", "currency": "COP", "timezone": "America/Bogota", "locale": "es-CO"}
 
 
@@ -40,7 +41,7 @@ async def platform(request: pytest.FixtureRequest, database_url: str, tmp_path: 
     bootstrap = request.getfixturevalue("kafka_bootstrap") if transport == "kafka" else "unused:1"
     settings = settings_for_test(database_url, transport=transport, kafka_bootstrap=bootstrap)
     async with platform_process(settings, tmp_path, OPERATOR_KEY, RECAUDO_INGEST_BULK_BACKLOG=str(BACKLOG),
-                                RECAUDO_INGEST_BULK_AFTER_ROWS="500") as running:
+                                RECAUDO_INGEST_BULK_AFTER_ROWS="500", RECAUDO_INGEST_BATCH_ROWS=str(BATCH)) as running:
         yield running
 
 

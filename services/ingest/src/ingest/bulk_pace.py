@@ -34,6 +34,9 @@ class BulkPace:
     backlog: int = 1000
     after_rows: int = 5000
     poll_s: float = 0.2
+    # The rows of a batch: the pace is looked at between batches, with up to two in flight, so a small upload's
+    # events wait behind about backlog + 2 * batch_rows of a large one's at each stage (placed, then segmented).
+    batch_rows: int = 1000
 
     async def behind(self) -> int:
         """The events a new one would queue behind (up to backlog + 1)."""

@@ -169,7 +169,8 @@ async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompan
     ctx = RowContext(locale=params.locale or client.locale, as_of=portfolio.as_of, country=client.country,
                      currency=client.currency, default_channels=tuple(client.default_authorised_channels))
     job = CheckingJob(path=path, filename=portfolio.filename, params=params, size=portfolio.size_bytes,
-                      limits=limits, ctx=ctx, seen=seen, done=portfolio.rows_done, batch_rows=BATCH,
+                      limits=limits, ctx=ctx, seen=seen, done=portfolio.rows_done,
+                      batch_rows=pace.batch_rows if pace is not None else BATCH,
                       batch_chars=BATCH_CHARS)
     tally = portfolio.tally()
     # Reading and checking run ahead of the writer (row_checking): a large file's in a process of its own, a

@@ -36,7 +36,8 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
     prefix = platform.settings.topic_prefix
     pace = BulkPace(platform.db, platform.transport, topic_name(prefix, AccountPlaced.family),
                     [f"{prefix}.{reader}" for reader in settings.bulk_readers or ()],
-                    backlog=settings.bulk_backlog, after_rows=settings.bulk_after_rows)
+                    backlog=settings.bulk_backlog, after_rows=settings.bulk_after_rows,
+                    batch_rows=settings.batch_rows)
     uploads = UploadWorker(platform.db, clock=platform.clock, vault=vault, limits=limits,
                            max_attempts=settings.max_upload_attempts, max_in_progress=settings.max_uploads_in_progress,
                            poll_s=settings.upload_poll_s, pace=pace)

@@ -30,6 +30,10 @@ class IngestSettings(IdentitySettings):  # ingest mounts identity: people sign i
     bulk_backlog: int = Field(1000, ge=0)
     bulk_after_rows: int = Field(5000, ge=0)
     bulk_readers: list[str] | None = None
+    # The rows an upload writes per transaction. The bulk lane is looked at between batches (two in flight), so
+    # another company's accounts wait behind up to bulk_backlog + 2 * batch_rows of a large upload's; fewer
+    # rows make the lane tighter and the upload slower (a transaction, a turn and a pacing check per batch).
+    batch_rows: int = Field(1000, ge=50, le=10_000)
     # Uploads per second for one API key and client company (0: no limit); uploads sent back to back, each
     # waiting for the last one's answer, stay well under it.
     # Uploads one API process receives at once (each keeps a copy on /tmp for its checks); more answer 503.
