@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import importlib.metadata
@@ -323,6 +324,37 @@ function delay()
   return math.max(0, math.floor((start + (due - 1) / %f - t) * 1000))
 end
 """
+
+
+async def load(url: str, bodies: list[bytes], concurrency: int, *, headers: Any = None,
+               expect: str | None = None) -> tuple[float, list[float]]:
+    """Posts every body (GETs `url` when `headers` is None) at `concurrency`; the time and each latency."""
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency)) as http:
+        async def one(body: bytes) -> None:
+            async with gate:
+                started = time.perf_counter()
+                if headers is None:
+                    answer = await http.get(url)
+                else:
+                    answer = await http.post(url, content=body, headers=headers(body))
+                answer.raise_for_status()
+                if expect is not None and answer.json()["status"] != expect:
+                    raise RuntimeError(f"{url} answered {answer.json()['status']}, not {expect}")
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(b) for b in bodies))
+        return time.perf_counter() - started, latencies
+
+
+def signed_posts(bodies: Sequence[bytes], secret: str) -> list[tuple[str, bytes]]:
+    """Each webhook body with its Recaudo-Signature, all signed now: a run is far inside the tolerance."""
+    from recaudo_common.webhook_signatures import sign
+
+    signed_at = dt.datetime.now(dt.UTC)
+    return [(sign(body, secret, signed_at), body) for body in bodies]
 
 
 def wrk(url: str, *, connections: int, seconds: int, headers: dict[str, str] | None = None,

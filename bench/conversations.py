@@ -21,9 +21,9 @@ import asyncpg
 import httpx
 from sqlalchemy import text
 
-from bench.common import CpuMeter, fresh_database, machine, migrate_schemas, save
+from bench.common import CpuMeter, fresh_database, load, machine, migrate_schemas, save
 from bench.reporting import ready, serve
-from bench.webhooks import load, pct
+from bench.webhooks import pct
 from outreach.best_time import store as best_time
 from outreach.best_time.handlers import relearn
 from outreach.domain.whatsapp import hub_signature
@@ -286,9 +286,9 @@ async def bench_webhooks(url: str, data: Path, conversations: int, accounts: int
             answer.raise_for_status()
         webhook = base + urllib.parse.urlsplit(answer.json()["webhook_url"]).path
         bodies, replies = webhook_load(conversations, accounts, reply_every=10)
-        await load(f"{base}/healthz", bodies[:200], concurrency, signed=False)  # warm-up
+        await load(f"{base}/healthz", bodies[:200], concurrency)  # warm-up
         healthz_n = min(len(bodies), 5000)
-        healthz_s, _ = await load(f"{base}/healthz", bodies[:healthz_n], concurrency, signed=False)
+        healthz_s, _ = await load(f"{base}/healthz", bodies[:healthz_n], concurrency)
         server = process
         meter = CpuMeter({"outreach API": lambda: server.pid, "PostgreSQL": lambda: postmaster(data)},
                          with_children=frozenset({"PostgreSQL"}))

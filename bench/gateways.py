@@ -14,13 +14,12 @@ import os
 import time
 import uuid
 from decimal import Decimal
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import text
 
-from bench.common import fresh_database, machine, migrate_schemas, place_accounts, save
+from bench.common import fresh_database, load, machine, migrate_schemas, place_accounts, save
 from bench.reporting import ready, serve
 from bench.webhooks import pct
 from payments.domain.asobancaria import RECORD_LENGTH, read_asobancaria
@@ -65,29 +64,6 @@ def stripe_headers(body: bytes) -> dict[str, str]:
     t = int(time.time())  # signed when sent, as Stripe does: the 300 s tolerance is checked against it
     return {"Stripe-Signature": f"t={t},v1={stripe.sign(body, STRIPE['webhook_secret'], t)}",
             "Content-Type": "application/json"}
-
-
-async def load(url: str, bodies: list[bytes], concurrency: int, *, headers: Any = None,
-               expect: str | None = None) -> tuple[float, list[float]]:
-    """Posts every body (GETs `url` when `headers` is None) at `concurrency`; the time and each latency."""
-    gate = asyncio.Semaphore(concurrency)
-    latencies: list[float] = []
-    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=concurrency)) as http:
-        async def one(body: bytes) -> None:
-            async with gate:
-                started = time.perf_counter()
-                if headers is None:
-                    answer = await http.get(url)
-                else:
-                    answer = await http.post(url, content=body, headers=headers(body))
-                answer.raise_for_status()
-                if expect is not None and answer.json()["status"] != expect:
-                    raise RuntimeError(f"{url} answered {answer.json()['status']}, not {expect}")
-                latencies.append(time.perf_counter() - started)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(one(b) for b in bodies))
-        return time.perf_counter() - started, latencies
 
 
 def verify_rate(bodies: list[bytes], kind: str) -> float:

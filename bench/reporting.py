@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import functools
 import json
 import os
@@ -32,6 +31,7 @@ from bench.common import (
     pid_in,
     place_accounts,
     save,
+    signed_posts,
     target_sentence,
     wrk,
 )
@@ -41,7 +41,6 @@ from recaudo_common.db import asyncpg_dsn
 from recaudo_common.runtime import make_platform
 from recaudo_common.settings import PlatformSettings
 from recaudo_common.testing import free_port
-from recaudo_common.webhook_signatures import sign
 
 ACCOUNTS = 2000
 REPORT_P99_TARGET_MS = 50
@@ -136,8 +135,7 @@ async def freshness(seconds: int, rate: float, *, with_floor: bool = False
             # two cores and measure itself (httpx's pool did, and could not offer 80 % of the saturation). For the
             # saturation, 64 connections ask again as soon as answered; for a rate, payments are offered open loop
             # at that rate, at most 64 in flight. Each body is signed now: a run is far inside the tolerance.
-            signed_at = dt.datetime.now(dt.UTC)
-            posts = [(sign(body, SECRET, signed_at), body) for body in bodies]
+            posts = signed_posts(bodies, SECRET)
             cpu_before = meter.read()
             run = await asyncio.to_thread(wrk, webhooks, connections=64, seconds=seconds, posts=posts,
                                           posts_header="Recaudo-Signature", rate=None if with_floor else rate)

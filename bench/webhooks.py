@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import datetime as dt
 import json
 import os
 import statistics
@@ -19,12 +18,20 @@ import uuid
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 
-from bench.common import fresh_database, kafka_broker, machine, migrate_schemas, place_accounts, save, wrk
+from bench.common import (
+    fresh_database,
+    kafka_broker,
+    machine,
+    migrate_schemas,
+    place_accounts,
+    save,
+    signed_posts,
+    wrk,
+)
 from recaudo_common import embedded_pg
 from recaudo_common.runtime import make_platform
 from recaudo_common.settings import PlatformSettings
 from recaudo_common.testing import free_port
-from recaudo_common.webhook_signatures import sign
 
 SECRET = "bench-secret"
 
@@ -79,8 +86,7 @@ async def main() -> None:
         bodies = [json.dumps({"type": "payment", "payment_id": f"bench-{i}", "client": "banco",
                               "account_ref": f"A-{i % 500}", "amount": "1000.00", "currency": "COP",
                               "paid_at": now.isoformat()}).encode() for i in range(args.seconds * 2000)]
-        signed_at = dt.datetime.now(dt.UTC)
-        posts = [(sign(body, SECRET, signed_at), body) for body in bodies]
+        posts = signed_posts(bodies, SECRET)
         await asyncio.to_thread(wrk, f"{base}/healthz", connections=args.concurrency, seconds=2)  # warm-up
         floor = await asyncio.to_thread(wrk, f"{base}/healthz", connections=args.concurrency, seconds=args.seconds)
         run = await asyncio.to_thread(wrk, f"{base}/v1/webhooks/payments/pasarela", connections=args.concurrency,
