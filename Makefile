@@ -21,6 +21,7 @@ test-full: install ## make test with the heavy tests at full size (RECAUDO_TEST_
 lint: install
 	@$(UV) run --no-sync ruff check .
 	@$(UV) run --no-sync mypy --strict libs/*/src services/*/src
+	@$(UV) run --no-sync mypy --strict bench
 
 fmt: install
 	@$(UV) run --no-sync ruff check --fix .
