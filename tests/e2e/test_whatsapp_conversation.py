@@ -364,13 +364,13 @@ async def test_a_template_goes_out_the_debtors_answer_and_the_trail_shows_it_all
             assert (first["channel"], first["provider"]) == ("whatsapp", "whatsapp_cloud"), first
             assert first["status"] == ("delivered" if debtor is WRITES else "replied"), first
             # The opt-out stopped the WhatsApp touches still to come; the debtor in the agent's queue keeps its
-            # touches to come, none cancelled: three, or four when segmentation decided the same treatment again
-            # after the first went out (the test's strategy and channel changes re-segment every open account,
-            # and on a loaded machine they may come after the placements): the kept plan is topped up to four.
-            # (The payment re-segments the account that paid: not asserted here.)
+            # touches to come, none cancelled. Either has three to come, or four when segmentation decided the
+            # same treatment again after the first went out (the test's strategy and channel changes re-segment
+            # every open account, and on a loaded machine they may come after the placements): the kept plan is
+            # topped up to four. (The payment re-segments the account that paid: not asserted here.)
             if debtor is OPTS_OUT:
-                assert [(a["status"], a["cancel_reason"], a["sent_at"]) for a in later] == [
-                    ("cancelled", "opted out", None)] * 3, later
+                stopped = [(a["status"], a["cancel_reason"], a["sent_at"]) for a in later]
+                assert len(stopped) in (3, 4) and set(stopped) == {("cancelled", "opted out", None)}, later
             elif debtor is WRITES:
                 to_come = [(a["channel"], a["status"], a["sent_at"]) for a in later]
                 assert len(to_come) in (3, 4) and set(to_come) == {("whatsapp", "scheduled", None)}, later

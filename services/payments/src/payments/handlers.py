@@ -249,7 +249,7 @@ async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None
                                content_sha256=content_sha256, payer_ref=payer_ref)
     return await _book(s, client=client, payment_id=payment_id, account=account, amount=amount, currency=currency,
                        paid_at=paid_at, source=source, method=method, matched_by=match.reason, now=now,
-                       commitments=commitments if known is not None else MAY_HAVE_COMMITMENTS)
+                       commitments=commitments)
 
 
 async def _book(s: AsyncSession, *, client: str, payment_id: uuid.UUID, account: Account, amount: Decimal,
