@@ -225,15 +225,16 @@ def notes(met: bool, started: dt.datetime) -> str:
         "Reporting reads the payment family and the contact family each in a consumer group of its own "
         "(`reporting-payments`, `reporting-contacts`; segmentation its contacts in `segmentation-contacts`), so "
         "neither waits behind the account events fetched ahead of it; a payment waits only for the report, which "
-        "is shared for a second (hence the idle floors' p50 above). **The contacts are not fair yet**: A's "
-        "accounts start its campaign, about six contact events per account (attempted, then delivered, on each "
-        "channel), and nothing bounds how far the contact lane falls behind them, so B's logged contacts wait "
-        "behind all of A's that came first. The next step is the bulk lane's twin for the contact topic: a "
-        "campaign's sends wait while their contact events' readers are far behind, while an agent's logged "
-        "contact never waits. The campaign runs only in the debtors' contact hours (America/Bogota here), so a "
-        f"run made at night has no contact load at all: this one began at {local:%H:%M} on a {local:%A} in "
-        f"{CLIENT['timezone']}. The whole platform runs here as one Python process (`recaudo serve all`), on one of the two cores; `make run` splits its "
-        "workers over two.")
+        "is shared for a second (hence the idle floors' p50 above). **The contacts are not fair yet**: each of A's "
+        "placed accounts makes outreach record its consent evidence, about six `contact.consent_recorded` per "
+        "account (one per contact point and channel), and its campaign two more (attempted, then delivered); the "
+        "bulk lane watches the account topic only, so nothing bounds how far the contact lanes fall behind them and "
+        "B's logged contacts wait behind all of A's that came first. The next step is to pass the backpressure up: "
+        "ingest's bulk lane watching the contact lanes too, or outreach reading no further on the account topic "
+        "while its own contact events wait far from their readers. A's campaign sends only in the debtors' "
+        "contact hours, so a run at night has its consents but not its campaign beside B's work: this one began "
+        f"at {local:%H:%M} on a {local:%A} in {CLIENT['timezone']}. The whole platform runs here as one Python "
+        "process (`recaudo serve all`), on one of the two cores; `make run` splits its workers over two.")
 
 
 async def main() -> None:

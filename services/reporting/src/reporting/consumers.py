@@ -67,10 +67,10 @@ def subscriptions(vault: Vault) -> Subscriptions:
         in_order=frozenset(CONTACTS),  # one statement per event, pipelined: an attempt and its delivery in one run
         # Payments in a group of their own: a payment reaches the report within a second while a bulk upload's
         # account events wait in the other group (#24). The two groups meet only on an account's balance and
-        # status, which both write under the client company's lock (store.hold_ledger). Contacts too: a large
-        # portfolio's campaign sends some six contact events per account (attempted, delivered, on each channel),
-        # tens of thousands the account topic's bulk lane does not bound, and another company's new accounts
-        # must not wait behind them.
+        # status, which both write under the client company's lock (store.hold_ledger). Contacts too: each placed
+        # account makes outreach record about six consents (one per contact point and channel) and its campaign
+        # two more events, tens of thousands the account topic's bulk lane does not bound, and another company's
+        # new accounts must not wait behind them.
         lanes={"payments": frozenset({PaymentApplied.family}), "contacts": frozenset({ContactAttempted.family})},
     )
 

@@ -59,7 +59,8 @@ SUBSCRIPTIONS = Subscriptions(
         AccountPlaced: handlers.on_accounts_stated,
         AccountUpdated: handlers.on_accounts_stated,
     },
-    # Contacts in a consumer group of their own (#24): a large portfolio's campaign sends tens of thousands of
-    # contact events, and another company's new accounts must not wait behind them to be segmented.
+    # Contacts in a consumer group of their own (#24): a large portfolio makes tens of thousands of contact events
+    # (consents recorded at placement, then its campaign's), and another company's new accounts must not wait
+    # behind them to be segmented.
     lanes={"contacts": frozenset({ContactDelivered.family})},
 )
