@@ -55,12 +55,14 @@ def needed(service: str) -> set[Rule]:
         ops.setdefault(("topic", topic, "literal"), set()).update({"Read", "Describe"})
     for group in subscriptions.by_group():  # reporting reads its payments in a group of their own (#24)
         ops[("group", f"recaudo.{group.group_name}", "literal")] = {"Read"}
-    if service == "ingest":  # its bulk lane reads the committed offsets of every reader of the account topic
-        for other in SERVICES:
-            theirs = BUILDERS[other](platform).subscriptions
-            for group in theirs.by_group() if theirs is not None else []:
-                if "account" in group.families():
-                    ops[("group", f"recaudo.{group.group_name}", "literal")] = {"Describe"}
+    if service == "ingest":  # its bulk lane reads how far every reader of the account and contact topics is (#24)
+        for watched in ("account", "contact"):
+            ops.setdefault(("topic", topic_name("recaudo", watched), "literal"), set()).add("Describe")
+            for other in SERVICES:
+                theirs = BUILDERS[other](platform).subscriptions
+                for group in theirs.by_group() if theirs is not None else []:
+                    if watched in group.families():
+                        ops[("group", f"recaudo.{group.group_name}", "literal")] = {"Describe"}
     if service == "reporting":  # `recaudo reporting rebuild`: a fresh group per run
         from reporting.rebuild import REBUILD_GROUP_PREFIX
 

@@ -31,7 +31,7 @@ from recaudo import deploy_kafka
 from recaudo_common.bus.base import OutgoingMessage
 from recaudo_common.bus.kafka import KafkaTransport
 from recaudo_common.bus.kafka_security import KafkaSecurity
-from recaudo_common.events import ACCOUNT_READERS
+from recaudo_common.events import ACCOUNT_READERS, CONTACT_READERS
 from recaudo_common.testing import REPOSITORY_ROOT, eventually
 
 pytestmark = pytest.mark.integration
@@ -212,6 +212,26 @@ async def test_ingest_does_what_its_code_does_as_its_own_user_over_tls(broker: B
             await reader.stop()
         readers = [f"recaudo.{r}" for r in ACCOUNT_READERS]
         assert await transport.backlog("recaudo.account", readers, at_most=100) == 1
+        # And the contact topic's lanes (outreach records consents there for the accounts it reads): Describe on
+        # the topic and on their groups, though ingest may neither read nor write it. Outreach (the operator here)
+        # wrote one record, which reporting's contact lane has not read.
+        outreach = AIOKafkaProducer(bootstrap_servers=broker.bootstrap,
+                                    **broker.security(ADMIN, ADMIN_PASSWORD).client_args())
+        await outreach.start()
+        try:
+            await outreach.send_and_wait("recaudo.contact", b'{"consent": 1}', key=b"c/a-1")
+        finally:
+            await outreach.stop()
+        lane = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id="recaudo.reporting-contacts",
+                                enable_auto_commit=False, **broker.security(ADMIN, ADMIN_PASSWORD).client_args())
+        await lane.start()
+        try:
+            lane.assign([TopicPartition("recaudo.contact", 0)])
+            await lane.commit({TopicPartition("recaudo.contact", 0): 0})
+        finally:
+            await lane.stop()
+        assert await transport.backlog("recaudo.contact", [f"recaudo.{r}" for r in CONTACT_READERS],
+                                       at_most=100) == 1
         with pytest.raises(GroupAuthorizationFailedError):  # a group it does not watch
             await transport.backlog("recaudo.account", ["recaudo.someone-else"], at_most=100)
     finally:

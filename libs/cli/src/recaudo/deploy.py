@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from recaudo import deploy_gateway, deploy_kafka, deploy_postgres
-from recaudo_common.events import ACCOUNT_READERS, CLIENT_COPY_KEEPERS
+from recaudo_common.events import ACCOUNT_READERS, CLIENT_COPY_KEEPERS, CONTACT_READERS
 
 SERVICES = ("ingest", "segmentation", "outreach", "payments", "reporting")
 PREFIX = "recaudo"
@@ -66,6 +66,8 @@ CONFIG = {
     "RECAUDO_INGEST_CLIENT_READY_SERVICES": json.dumps(list(CLIENT_COPY_KEEPERS)),
     # and every reader of the account topic: a large upload's batches wait while one is far behind (bulk lane).
     "RECAUDO_INGEST_BULK_READERS": json.dumps(list(ACCOUNT_READERS)),
+    # and every contact lane: outreach records consents for each account it reads, on the contact topic.
+    "RECAUDO_INGEST_BULK_CONTACT_READERS": json.dumps(list(CONTACT_READERS)),
 }
 
 # Outreach's bounce receiver (#20), in the overlays that include components/bounce-receiver (prod does): the SMTP

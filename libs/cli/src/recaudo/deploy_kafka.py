@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from recaudo_common.bus.kafka import DLQ_REPLAY_GROUP
-from recaudo_common.events import ACCOUNT_READERS, REGISTRY, dlq_topic, topic_name
+from recaudo_common.events import ACCOUNT_READERS, CONTACT_READERS, REGISTRY, dlq_topic, topic_name
 
 STRIMZI_API = "kafka.strimzi.io/v1"  # Strimzi 1.0 serves v1 only
 CLUSTER = "recaudo"
@@ -37,6 +37,7 @@ class KafkaNeeds:
     groups: frozenset[str]
     group_prefixes: frozenset[str] = frozenset()
     watched_groups: frozenset[str] = frozenset()  # whose committed offsets it reads (ingest's bulk lane)
+    watched_topics: frozenset[str] = frozenset()  # whose end offsets it reads, to count what those groups have left
 
 
 def produced_families(service: str) -> set[str]:
@@ -62,14 +63,18 @@ def kafka_needs(service: str, prefix: str) -> KafkaNeeds:
         groups=frozenset(f"{prefix}.{g.group_name}" for g in subscriptions.by_group()) if subscriptions
         else frozenset(),
         group_prefixes=frozenset(rebuild),
-        # Ingest paces large uploads on how far the account topic's readers are behind (ingest.bulk_pace).
-        watched_groups=frozenset(f"{prefix}.{r}" for r in ACCOUNT_READERS) if service == "ingest" else frozenset())
+        # Ingest paces large uploads on how far the account topic's readers are behind, and the contact topic's
+        # (ingest.bulk_pace): its accounts make outreach record consents there.
+        watched_groups=frozenset(f"{prefix}.{r}" for r in (*ACCOUNT_READERS, *CONTACT_READERS))
+        if service == "ingest" else frozenset(),
+        watched_topics=frozenset(topic_name(prefix, f) for f in ("account", "contact")) if service == "ingest"
+        else frozenset())
 
 
 def acls(needs: KafkaNeeds) -> list[dict[str, Any]]:
     """Strimzi v1 ACL rules for exactly these needs: Write and Describe on what it produces and dead-letters,
-    Read and Describe on what it consumes, Read on its groups, Describe on the groups whose offsets it watches. One
-    rule per resource, operations sorted."""
+    Read and Describe on what it consumes, Read on its groups, Describe on the groups whose offsets it watches and
+    on the topics they read. One rule per resource, operations sorted."""
     wanted: dict[tuple[str, str, str], set[str]] = {}
     for topic in needs.produces | needs.dead_letters:
         wanted.setdefault(("topic", topic, "literal"), set()).update({"Write", "Describe"})
@@ -81,6 +86,8 @@ def acls(needs: KafkaNeeds) -> list[dict[str, Any]]:
         wanted.setdefault(("group", group, "prefix"), set()).add("Read")
     for group in needs.watched_groups:
         wanted.setdefault(("group", group, "literal"), set()).add("Describe")
+    for topic in needs.watched_topics:
+        wanted.setdefault(("topic", topic, "literal"), set()).add("Describe")
     return [{"resource": {"type": kind, "name": name, "patternType": pattern}, "operations": sorted(ops)}
             for (kind, name, pattern), ops in sorted(wanted.items())]
 

@@ -15,7 +15,7 @@ import segmentation.main
 from ingest.settings import IngestSettings
 from outreach.settings import OutreachSettings
 from payments.settings import PaymentsSettings
-from recaudo_common.events import ACCOUNT_READERS, CLIENT_COPY_KEEPERS
+from recaudo_common.events import ACCOUNT_READERS, CLIENT_COPY_KEEPERS, CONTACT_READERS
 from recaudo_common.runtime import Platform, ServiceUnit
 from recaudo_common.settings import PlatformSettings
 from reporting.settings import ReportingSettings
@@ -44,14 +44,17 @@ def settings_of(names: list[str]) -> PlatformSettings:
 def tell_ingest_who_is_served_here(names: list[str], role: str) -> None:
     """Served in one process with their workers (`recaudo serve all`, `make run`), ingest's registration of a client
     company waits for the copies of the services served here (RECAUDO_INGEST_CLIENT_READY_SERVICES), and its large
-    uploads wait for the readers of the account topic served here (RECAUDO_INGEST_BULK_READERS), unless the
-    environment sets them: call before build_units. Elsewhere the deployment names them (deploy/k8s)."""
+    uploads wait for the readers of the account topic served here (RECAUDO_INGEST_BULK_READERS) and for their
+    contact lanes (RECAUDO_INGEST_BULK_CONTACT_READERS), unless the environment sets them: call before build_units.
+    Elsewhere the deployment names them (deploy/k8s)."""
     if role != "all" or "ingest" not in names:
         return
     if keepers := [n for n in names if n in CLIENT_COPY_KEEPERS]:
         os.environ.setdefault("RECAUDO_INGEST_CLIENT_READY_SERVICES", json.dumps(keepers))
     if readers := [n for n in names if n in ACCOUNT_READERS]:
         os.environ.setdefault("RECAUDO_INGEST_BULK_READERS", json.dumps(readers))
+    if lanes := [g for g in CONTACT_READERS if g.removesuffix("-contacts") in names]:
+        os.environ.setdefault("RECAUDO_INGEST_BULK_CONTACT_READERS", json.dumps(lanes))
 
 
 def build_units(platform: Platform, names: list[str]) -> list[ServiceUnit]:

@@ -1,6 +1,9 @@
 """The bulk lane: a large upload's batches wait while its events are far from the services that read the account
 topic (in ingest's outbox, or unread in the topic), so another client company's new accounts (and, in a service
-that reads its topics in one stream, its payments) wait behind a few thousand of them, never a million."""
+that reads its topics in one stream, its payments) wait behind a few thousand of them, never a million. They also
+wait while the readers of the topics its accounts feed are far behind: each placed account makes outreach record
+about six consents on the contact topic, so without this a large upload floods the contact lanes, which the
+account topic's bound does not reach, and another company's contacts wait behind tens of thousands (#24)."""
 
 from __future__ import annotations
 
@@ -18,14 +21,25 @@ from recaudo_common.telemetry import UPLOADS_PACED
 log = logging.getLogger("recaudo.ingest")
 
 
+@dataclass(frozen=True)
+class Downstream:
+    """A topic that the account topic's readers write to as they read it, the consumer groups that read it, and
+    how many of its events they may have yet to read before a large upload's next batch waits."""
+
+    topic: str
+    readers: Sequence[str]
+    backlog: int
+
+
 @dataclass
 class BulkPace:
     """An upload past its first `after_rows` rows commits its next batch only once ingest's own outbox (events the
     relay has yet to publish) and the furthest behind reader group of `topic` together hold at most `backlog`
     events (0: never waits), plus the batches the upload is writing meanwhile (commit_order: up to two, their
-    events not in the outbox yet): a small upload's events queue behind those, whichever of the two is slow. Pacing is
-    for fairness, not correctness: if the backlog cannot be read (the broker restarting), the batch goes on, and
-    the outbox holds its events until the broker is back."""
+    events not in the outbox yet): a small upload's events queue behind those, whichever of the two is slow. It
+    also waits while the furthest behind reader of a `downstream` topic has more than that lane's backlog to read
+    (0: that lane never holds it). Pacing is for fairness, not correctness: if the backlog cannot be read (the
+    broker restarting), the batch goes on, and the outbox holds its events until the broker is back."""
 
     db: Database
     transport: Transport
@@ -37,6 +51,9 @@ class BulkPace:
     # The rows of a batch: the pace is looked at between batches, with up to two in flight, so a small upload's
     # events wait behind about backlog + 2 * batch_rows of a large one's at each stage (placed, then segmented).
     batch_rows: int = 1000
+    # Fed by the account topic's readers (the contact topic): the accounts already published still add to them
+    # after a batch waits (outreach's consents, about six per account), so their bound is a few times the above.
+    downstream: Sequence[Downstream] = ()
 
     async def behind(self) -> int:
         """The events a new one would queue behind (up to backlog + 1)."""
@@ -47,17 +64,27 @@ class BulkPace:
             return waiting
         return waiting + await self.transport.backlog(self.topic, self.readers, at_most=at_most - waiting)
 
+    async def holding(self) -> str | None:
+        """The topic whose readers are too far behind for the next batch to go, if one is."""
+        if await self.behind() > self.backlog:
+            return self.topic
+        for lane in self.downstream:
+            if lane.backlog > 0 and lane.readers and await self.transport.backlog(
+                    lane.topic, lane.readers, at_most=lane.backlog + 1) > lane.backlog:
+                return lane.topic
+        return None
+
     async def wait(self, rows_read: int) -> None:
         if self.backlog <= 0 or not self.readers or rows_read <= self.after_rows:
             return
         started = time.monotonic()
         try:
             while True:  # the readers are other processes: their progress is polled, nothing here can signal it
-                if await self.behind() <= self.backlog:
+                if await self.holding() is None:
                     return
                 await asyncio.sleep(self.poll_s)
         except Exception as exc:  # the reason pacing is skipped, never the upload's end
-            log.warning("the account topic's backlog could not be read; the upload goes on unpaced", extra={
+            log.warning("a watched topic's backlog could not be read; the upload goes on unpaced", extra={
                 "fields": {"error": type(exc).__name__}})
         finally:
             UPLOADS_PACED.inc(time.monotonic() - started)

@@ -8,16 +8,19 @@ import asyncio
 import datetime as dt
 import itertools
 import time
+import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
 from ingest import store
-from ingest.bulk_pace import BulkPace
+from ingest.bulk_pace import BulkPace, Downstream
 from ingest.reading import FileLimits
 from ingest.upload_worker import UploadWorker
-from recaudo_common.events import ClientUpdated, topic_name
+from recaudo_common.bus.relay import relay_once
+from recaudo_common.events import ClientUpdated, ContactAttempted, topic_name
 from recaudo_common.personal_data import Vault
 
 from .conftest import ClientsApi
@@ -135,3 +138,47 @@ async def test_the_bulk_lane_waits_while_the_outbox_and_the_readers_hold_too_muc
         await asyncio.wait([waiting_batch], timeout=0.05)
     async with platform.db.transaction() as s:
         assert await store.outbox.unpublished(s, at_most=1000) <= 3
+
+
+async def _read_and_commit(api: ClientsApi, group: str, topic: str, count: int) -> None:
+    subscriber = api.platform.transport.subscriber(group, [topic])
+    await subscriber.start()
+    try:
+        read: list[Any] = []
+        deadline = time.monotonic() + 30
+        while len(read) < count:
+            assert time.monotonic() < deadline, len(read)
+            read += await subscriber.fetch(max_records=count - len(read), timeout_s=0.2)
+        await subscriber.commit(read)
+    finally:
+        await subscriber.stop()
+
+
+async def test_the_bulk_lane_waits_while_a_contact_lane_is_far_behind(clients_api: ClientsApi) -> None:
+    """Outreach records consents on the contact topic for every account it reads, so a large upload's next batch
+    also waits while a reader of that topic has more than its bound to read, and goes on as the reader catches up:
+    another company's contacts wait behind a bounded few, never a whole portfolio's consents (#24)."""
+    platform = clients_api.platform
+    prefix = platform.settings.topic_prefix
+    contacts = topic_name(prefix, "contact")
+    pace = BulkPace(platform.db, platform.transport, topic_name(prefix, "account"), ["segmentation"], backlog=1000,
+                    after_rows=100, poll_s=0.01, downstream=[Downstream(contacts, ["reporting-contacts"], 3)])
+    async with platform.db.transaction() as s:  # six contact events, as outreach would write for one account
+        await store.outbox.add(s, [ContactAttempted(
+            attempt_id=uuid.uuid4(), account_ref="A-1", channel="sms", provider="sandbox", attempted_at=NOW,
+            cost=Decimal("25")).envelope(client="banco", occurred_at=NOW) for _ in range(6)])
+    moved = 0
+    while n := await relay_once(platform.db, platform.transport, schema="ingest", prefix=prefix):
+        moved += n
+    assert moved == 6
+    await _read_and_commit(clients_api, "reporting-contacts", contacts, 1)
+    assert await pace.holding() == contacts  # five left to read: more than 3
+    waiting_batch = asyncio.create_task(pace.wait(rows_read=101))
+    await asyncio.sleep(0.05)
+    assert not waiting_batch.done()
+    await _read_and_commit(clients_api, "reporting-contacts", contacts, 2)  # three left: the batch goes on
+    await asyncio.wait_for(waiting_batch, 5)
+    assert await pace.holding() is None
+    unbounded = BulkPace(platform.db, platform.transport, topic_name(prefix, "account"), ["segmentation"],
+                         downstream=[Downstream(contacts, ["reporting-contacts"], 0)])  # 0: that lane never holds
+    assert await unbounded.holding() is None

@@ -41,6 +41,7 @@ from recaudo_common.events.client import (
 )
 from recaudo_common.events.contact import (
     BEST_SLOTS_PER_CHANNEL,
+    CONTACT_READERS,
     MAX_BEST_SLOTS,
     BestSlot,
     ContactAttempted,
@@ -99,6 +100,7 @@ __all__ = [
     "BEST_SLOTS_PER_CHANNEL",
     "CHANNELS",
     "CLIENT_COPY_KEEPERS",
+    "CONTACT_READERS",
     "ERASING_SERVICES",
     "MAX_BEST_SLOTS",
     "REGISTRY",

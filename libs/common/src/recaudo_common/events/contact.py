@@ -183,3 +183,9 @@ class ContactBestTimesLearned(Event):
 
     learned_at: dt.datetime
     slots: list[BestSlot] = Field(max_length=MAX_BEST_SLOTS)
+
+
+# The consumer groups that read the contact topic (the services' contact lanes): a large upload's batches also
+# wait while any of them is far behind (ingest's bulk lane: its accounts make outreach record consents there).
+# tests/unit/test_contact_readers.py checks it against the services' own subscriptions.
+CONTACT_READERS = ("segmentation-contacts", "reporting-contacts")
