@@ -2,8 +2,9 @@
 topic (in ingest's outbox, or unread in the topic), so another client company's new accounts (and, in a service
 that reads its topics in one stream, its payments) wait behind a few thousand of them, never a million. They also
 wait while the readers of the topics its accounts feed are far behind: each placed account makes outreach record
-about six consents on the contact topic, so without this a large upload floods the contact lanes, which the
-account topic's bound does not reach, and another company's contacts wait behind tens of thousands (#24)."""
+its consents on the contact topic (and its campaign sends more), so without this a large upload floods the contact
+lanes, which the account topic's bound does not reach, and another company's contacts wait behind tens of
+thousands (#24)."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ class BulkPace:
     # events wait behind about backlog + 2 * batch_rows of a large one's at each stage (placed, then segmented).
     batch_rows: int = 1000
     # Fed by the account topic's readers (the contact topic): the accounts already published still add to them
-    # after a batch waits (outreach's consents, about six per account), so their bound is a few times the above.
+    # after a batch waits (outreach's consents, an event per account), so their bound is a few times the above.
     downstream: Sequence[Downstream] = ()
 
     async def behind(self) -> int:

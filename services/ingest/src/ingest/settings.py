@@ -31,10 +31,10 @@ class IngestSettings(IdentitySettings):  # ingest mounts identity: people sign i
     bulk_after_rows: int = Field(5000, ge=0)
     bulk_readers: list[str] | None = None
     # And while a reader of the contact topic (the consumer groups named here: the services' contact lanes) has more
-    # than bulk_contact_backlog of its events to read (0: never): outreach records about six consents per placed
-    # account there, so another company's contacts wait behind this many and the consents of the accounts already
-    # published (up to about six times bulk_backlog + 2 * batch_rows), not a whole portfolio's.
-    bulk_contact_backlog: int = Field(5000, ge=0)
+    # than bulk_contact_backlog of its events to read (0: never): outreach records each placed account's consents
+    # there (one event) and its campaign sends more, so another company's contacts wait behind this many and the
+    # consents of the accounts already published (up to about bulk_backlog + 2 * batch_rows), not a portfolio's.
+    bulk_contact_backlog: int = Field(2000, ge=0)
     bulk_contact_readers: list[str] | None = None
     # The rows an upload writes per transaction. The bulk lane is looked at between batches (two in flight), so
     # another company's accounts wait behind up to bulk_backlog + 2 * batch_rows of a large upload's; fewer

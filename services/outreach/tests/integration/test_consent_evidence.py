@@ -191,21 +191,26 @@ async def test_the_withdrawals_made_before_the_record_existed_are_backfilled(out
 
 
 async def test_every_piece_of_evidence_is_published_with_the_change_that_recorded_it(outreach: Outreach) -> None:
-    """contact.consent_recorded goes out through the outbox in the transaction that appends the evidence: one per
-    piece, in order, with the reference and never a contact point."""
+    """contact.consents_recorded goes out through the outbox in the transaction that appends the evidence: one per
+    account and act, its pieces in order, with the reference and never a contact point."""
     placement = await outreach.placed("E-9", channels=("sms", "email"))
     await outreach.deliver(placement)
     key_id, key = await outreach.platform.keys.create(role="operator", now=outreach.clock.now)
     assert (await outreach.http.post("/v1/clients/banco/do-not-contact", headers={"Authorization": f"Bearer {key}"},
                                      json={"debtor_id": ID_NUMBER, "reason": "solicitud escrita"})).status_code == 201
     rows = await outreach.sql("SELECT envelope::text FROM outreach.outbox "
-                              "WHERE envelope->>'type' = 'contact.consent_recorded' ORDER BY id")
+                              "WHERE envelope->>'type' = 'contact.consents_recorded' ORDER BY id")
     published = [json.loads(r[0]) for r in rows]
+    assert len(published) == 2  # the placement's grants (sms, email) together, then the do-not-contact's withdrawals
+    pieces = [(piece, p["payload"]["recorded_at"]) for p in published for piece in p["payload"]["pieces"]]
     recorded = (await consents(outreach, "E-9"))["evidence"]
-    assert [(p["payload"]["channel"], p["payload"]["what"], p["payload"]["source"], p["payload"]["evidence"])
-            for p in published] == [(e["channel"], e["what"], e["source"], e["evidence"]) for e in recorded]
-    assert published[0]["payload"]["evidence"] == str(placement.portfolio_id)
-    assert published[-1]["payload"]["evidence"] == str(key_id) and {p["client"] for p in published} == {"banco"}
+    assert [(p["channel"], p["what"], p["source"], p["evidence"]) for p, _ in pieces] == [
+        (e["channel"], e["what"], e["source"], e["evidence"]) for e in recorded]
+    assert [dt.datetime.fromisoformat(at) for _, at in pieces] == [
+        dt.datetime.fromisoformat(e["recorded_at"]) for e in recorded]
+    assert {p["evidence"] for p in published[0]["payload"]["pieces"]} == {str(placement.portfolio_id)}
+    assert {p["evidence"] for p in published[1]["payload"]["pieces"]} == {str(key_id)}
+    assert {p["payload"]["account_ref"] for p in published} == {"E-9"} and {p["client"] for p in published} == {"banco"}
     for (row,) in rows:
         for value in (PHONE, PHONE[3:], EMAIL, NAME, ID_NUMBER):
             assert value not in row

@@ -55,7 +55,7 @@ async def test_the_page_asks_for_the_id_then_takes_a_promise_and_an_arrangement(
                                                                                    "offer": "settlement"})
     assert accepted.status_code == 200 and "Recibimos su aceptación" in accepted.text
     rows = await outreach.sql("SELECT envelope FROM outreach.outbox "
-                              "WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready') ORDER BY id")
+                              "WHERE envelope->>'type' NOT IN ('contact.consents_recorded', 'client.ready') ORDER BY id")
     kinds = [r[0]["type"] for r in rows]
     assert kinds == ["promise.made", "arrangement.requested"]
     assert rows[0][0]["payload"]["source"] == "debtor_page"

@@ -50,7 +50,7 @@ async def test_legal_holds_stop_everything_until_lifted(outreach: Outreach) -> N
     assert {s for _, s in await outreach.attempts("H-1")} == {"cancelled"}
     assert (await check(outreach, "H-1", "sms", outreach.clock.now))["reasons"] == ["legal_hold"]
     [(event,)] = await outreach.sql("SELECT envelope->>'type' FROM outreach.outbox "
-                                    "WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready')")
+                                    "WHERE envelope->>'type' NOT IN ('contact.consents_recorded', 'client.ready')")
     assert event == "account.legal_hold_set"
     assert (await outreach.http.delete(f"{url}/dispute", headers=outreach.auth)).status_code == 204
     assert (await outreach.http.delete(f"{url}/dispute", headers=outreach.auth)).status_code == 404
@@ -105,7 +105,7 @@ async def test_contacts_logged_by_agents_count_are_flagged_and_carry_promises(ou
         "channel": "voice", "at": "2026-03-04T09:00:00-05:00", "outcome": "promise_to_pay"})
     assert (no_promise.status_code, no_promise.json()["code"]) == (422, "promise_mismatch")
     events = [r[0] for r in await outreach.sql("SELECT envelope->>'type' FROM outreach.outbox "
-                                               "WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready') ORDER BY id")]
+                                               "WHERE envelope->>'type' NOT IN ('contact.consents_recorded', 'client.ready') ORDER BY id")]
     assert events == ["contact.logged", "promise.made", "contact.logged"]
     history = (await outreach.http.get(url, headers=outreach.auth)).json()
     assert [c["outcome"] for c in history["logged"]] == ["promise_to_pay", "no_answer"]

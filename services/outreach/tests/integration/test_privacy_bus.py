@@ -26,7 +26,7 @@ from recaudo_common.events import (
     AccountPlaced,
     AccountRecalled,
     ClientRegistered,
-    ContactConsentRecorded,
+    ContactConsentsRecorded,
     DebtorErasureRequested,
     Envelope,
     Event,
@@ -131,7 +131,7 @@ async def test_placement_rectification_consent_and_erasure_through_the_bus(platf
     vault = Vault.from_settings(platform.settings)
     zoila = await placement(platform, vault, "Z-1", ZOILA)
     bruno = await placement(platform, vault, "B-1", BRUNO)
-    async with outreach_running(platform), reading(platform, ContactConsentRecorded.family) as contact, \
+    async with outreach_running(platform), reading(platform, ContactConsentsRecorded.family) as contact, \
             reading(platform, DebtorErasureRequested.family) as privacy:
         await publish(platform, "ingest", ClientRegistered(
             slug="banco", name="Banco Andino", country="CO", currency="COP", timezone="America/Bogota",
@@ -142,8 +142,8 @@ async def test_placement_rectification_consent_and_erasure_through_the_bus(platf
                 (["+573009998877"],), (["+573001112233"],)]
 
         await eventually(placed, timeout_s=60, message="both placements opened and stored")
-        granted = await contact.of_type("contact.consent_recorded", 4)
-        assert {(g["account_ref"], g["channel"], g["what"], g["source"]) for g in granted} == {
+        granted = await contact.of_type("contact.consents_recorded", 2)  # one per account, its channels together
+        assert {(g["account_ref"], p["channel"], p["what"], p["source"]) for g in granted for p in g["pieces"]} == {
             (ref, channel, "granted", "client_file") for ref in ("Z-1", "B-1") for channel in ("sms", "email")}
 
         assert zoila.debtor_ref is not None

@@ -28,7 +28,7 @@ async def test_in_production_a_channel_without_a_provider_is_blocked_never_sandb
         assert (status, why) == ("cancelled", "blocked: channel_not_configured")
         assert await o.sql("SELECT 1 FROM outreach.sandbox_messages") == []
         [(event,)] = await o.sql("SELECT envelope FROM outreach.outbox "
-                                 "WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready')")
+                                 "WHERE envelope->>'type' NOT IN ('contact.consents_recorded', 'client.ready')")
         assert (event["type"], event["payload"]["reasons"]) == ("contact.blocked", ["channel_not_configured"])
         history = (await http.get("/v1/clients/banco/accounts/P-1/contacts", headers=o.auth)).json()
         cancelled = [t for t in history["trail"] if t["kind"] == "cancelled"]

@@ -56,7 +56,7 @@ async def test_a_down_smtp_server_means_retry_with_backoff_not_loss(database_url
         [(status,)] = await o.sql("SELECT status FROM outreach.attempts WHERE sequence = 1")
         assert status == "failed"
         [(event,)] = await o.sql("SELECT envelope->>'type' FROM outreach.outbox "
-                                 "WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready')")
+                                 "WHERE envelope->>'type' NOT IN ('contact.consents_recorded', 'client.ready')")
         assert event == "contact.failed"
     finally:
         await http.aclose()
@@ -82,7 +82,7 @@ async def test_a_receipt_that_arrives_before_its_send_is_recorded_is_not_lost(da
                                                  "AND kind IN ('sent', 'delivered') ORDER BY id")]
             assert kinds == ["sent", "delivered"] and len(twilio.messages) == 1
             types = [r[0] for r in await o.sql("SELECT envelope->>'type' FROM outreach.outbox "
-                                               "WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready') ORDER BY id")]
+                                               "WHERE envelope->>'type' NOT IN ('contact.consents_recorded', 'client.ready') ORDER BY id")]
             assert types == ["contact.attempted", "contact.delivered"]
             assert await o.sql("SELECT envelope->'payload'->'simulated' FROM outreach.outbox "
                                "WHERE envelope->>'type' = 'contact.attempted'") == [(False,)]  # a real message

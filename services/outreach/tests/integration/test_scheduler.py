@@ -57,7 +57,7 @@ async def test_a_treatment_becomes_a_cadence_and_the_first_message_goes_out(outr
     kinds = [t["kind"] for t in history["trail"]]
     assert kinds[:4] == ["scheduled"] * 4 and kinds[4:] == ["decision", "sending", "sent", "delivered"]
     types = [r[0] for r in await outreach.sql("SELECT envelope->>'type' FROM outreach.outbox "
-                                              "WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready') ORDER BY id")]
+                                              "WHERE envelope->>'type' NOT IN ('contact.consents_recorded', 'client.ready') ORDER BY id")]
     assert types == ["contact.attempted", "contact.delivered"]
     # The sandbox wrote to nobody: its attempt is marked simulated, so no KPI counts it as a contact (#20).
     assert await outreach.sql("SELECT envelope->'payload'->>'provider', envelope->'payload'->'simulated' FROM "
@@ -81,7 +81,7 @@ async def test_a_sends_events_keep_the_correlation_of_the_plan_that_scheduled_it
 
     assert await outreach.tick() == 1
     rows = await outreach.sql("SELECT envelope->>'type', envelope->>'correlation_id', envelope->>'causation_id' "
-                              "FROM outreach.outbox WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready') ORDER BY id")
+                              "FROM outreach.outbox WHERE envelope->>'type' NOT IN ('contact.consents_recorded', 'client.ready') ORDER BY id")
     assert [r[0] for r in rows] == ["contact.attempted", "contact.delivered"]
     assert {(r[1], r[2]) for r in rows} == {(str(upload), str(plan.event_id))}
 
@@ -92,7 +92,7 @@ async def test_an_attempt_planned_before_plans_kept_their_correlation_is_sent_un
     await outreach.sql("UPDATE outreach.attempts SET correlation_id = NULL WHERE account_ref = 'C-2' RETURNING 1")
     assert await outreach.tick() == 1
     rows = await outreach.sql("SELECT envelope->>'correlation_id', envelope->>'causation_id' FROM outreach.outbox "
-                              "WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready')")
+                              "WHERE envelope->>'type' NOT IN ('contact.consents_recorded', 'client.ready')")
     assert len(rows) == 2 and len(set(rows)) == 1  # one run: one correlation, the run its cause
     [(correlation, causation)] = set(rows)
     assert correlation == causation and correlation is not None
@@ -107,7 +107,7 @@ async def test_a_blocked_attempt_is_rescheduled_never_dropped(outreach: Outreach
     monday_7 = dt.datetime(2026, 3, 9, 12, 0, tzinfo=dt.UTC)
     assert (status, scheduled_at) == ("scheduled", monday_7)
     [(reasons,)] = await outreach.sql("SELECT envelope->'payload'->'reasons' FROM outreach.outbox "
-                                      "WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready')")
+                                      "WHERE envelope->>'type' NOT IN ('contact.consents_recorded', 'client.ready')")
     assert reasons == ["outside_hours"]
     assert await outreach.tick() == 0  # nothing is due before Monday
     outreach.clock.now = monday_7

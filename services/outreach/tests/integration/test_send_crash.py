@@ -190,7 +190,7 @@ async def test_a_lost_answer_is_confirmed_by_the_callback_that_names_its_attempt
         await o.tick()
         assert len(fake.messages) == 1
         types = [r[0] for r in await o.sql("SELECT envelope->>'type' FROM outreach.outbox "
-                                           "WHERE envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready') ORDER BY id")]
+                                           "WHERE envelope->>'type' NOT IN ('contact.consents_recorded', 'client.ready') ORDER BY id")]
         assert types == ["contact.attempted", "contact.delivered"]
 
 

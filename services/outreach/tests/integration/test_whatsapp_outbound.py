@@ -92,7 +92,7 @@ async def attempt(c: Setup, ref: str = "W-1") -> Any:
 
 async def events(c: Setup) -> list[str]:
     return [r[0] for r in await c.o.sql("SELECT envelope->>'type' FROM outreach.outbox WHERE envelope->>'type' "
-                                        "LIKE 'contact.%' AND envelope->>'type' NOT IN ('contact.consent_recorded', 'client.ready') "
+                                        "LIKE 'contact.%' AND envelope->>'type' NOT IN ('contact.consents_recorded', 'client.ready') "
                                         "ORDER BY id")]
 
 

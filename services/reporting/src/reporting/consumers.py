@@ -15,6 +15,7 @@ from recaudo_common.events import (
     AccountUpdated,
     ContactAttempted,
     ContactConsentRecorded,
+    ContactConsentsRecorded,
     ContactDelivered,
     ContactFailed,
     ContactLogged,
@@ -54,23 +55,24 @@ def subscriptions(vault: Vault) -> Subscriptions:
             **by_event_type(handlers.on_placed, handlers.on_segmented, handlers.on_recalled,
                             handlers.on_payment_applied, handlers.on_payment_reversed, handlers.on_contact,
                             handlers.on_promise, handlers.on_arrangement, copies.on_updated, copies.on_rectified,
-                            copies.on_pseudonymised, copies.on_hold, copies.on_consent, saga.on_confirmed,
-                            saga.on_erased, on_best_times_learned, on_written_off, on_write_off_recovered),
+                            copies.on_pseudonymised, copies.on_hold, copies.on_consent, copies.on_account_consents,
+                            saga.on_confirmed, saga.on_erased, on_best_times_learned, on_written_off,
+                            on_write_off_recovered),
         },
         batch_handlers={
             AccountPlaced: handlers.on_placed_many,
             AccountSegmented: handlers.on_segmented_many,
             AccountUpdated: copies.on_updated_many,
             ContactConsentRecorded: copies.on_consents,
+            ContactConsentsRecorded: copies.on_account_consents_many,
             **dict.fromkeys(CONTACTS, handlers.on_contacts_many),
         },
         in_order=frozenset(CONTACTS),  # one statement per event, pipelined: an attempt and its delivery in one run
         # Payments in a group of their own: a payment reaches the report within a second while a bulk upload's
         # account events wait in the other group (#24). The two groups meet only on an account's balance and
         # status, which both write under the client company's lock (store.hold_ledger). Contacts too: each placed
-        # account makes outreach record about six consents (one per contact point and channel) and its campaign
-        # two more events, tens of thousands the account topic's bulk lane does not bound, and another company's
-        # new accounts must not wait behind them.
+        # account makes outreach record its consents (one event) and its campaign two more, tens of thousands during
+        # a large upload, and another company's new accounts must not wait behind them.
         lanes={"payments": frozenset({PaymentApplied.family}), "contacts": frozenset({ContactAttempted.family})},
     )
 

@@ -25,8 +25,10 @@ from recaudo_common.events import (
     AccountRecalled,
     ArrangementMade,
     ClientRegistered,
+    ConsentPiece,
     ContactAttempted,
     ContactConsentRecorded,
+    ContactConsentsRecorded,
     ContactDelivered,
     DebtorErased,
     DebtorErasureConfirmed,
@@ -134,6 +136,10 @@ async def a_story(world: World) -> None:
         (portfolio_at, placed("B-1", world.beto, BETO, "700000")),
         (EARLIER, ContactConsentRecorded(account_ref="A-1", channel="sms", what="granted", source="client_file",
                                          recorded_at=portfolio_at, evidence=uuid.uuid4())),
+        # As outreach sends them since #24: an account's pieces in one event, each kept in its place.
+        (EARLIER, ContactConsentsRecorded(account_ref="A-2", recorded_at=EARLIER, pieces=[
+            ConsentPiece(channel="letter", what="granted", source="client_file", evidence=uuid.uuid4()),
+            ConsentPiece(channel="email", what="granted", source="client_file", evidence=uuid.uuid4())])),
         (EARLIER, ContactAttempted(attempt_id=attempt, account_ref="A-1", channel="sms", provider="sandbox",
                                    attempted_at=EARLIER, cost=Decimal("25"), template="recordatorio-v2")),
         (EARLIER, ContactDelivered(attempt_id=attempt, account_ref="A-1", channel="sms", delivered_at=EARLIER)),
@@ -191,7 +197,8 @@ async def test_access_then_erasure_through_the_bus(world: World) -> None:
         assert (contact["channel"], contact["template"], contact["delivered"]) == ("sms", "recordatorio-v2", True)
         assert [p["amount"] for p in answer["promises"]] == ["200000.00"]
         assert [(h["account_ref"], h["hold"], h["what"]) for h in answer["holds"]] == [("A-2", "dispute", "set")]
-        assert [c["source"] for c in answer["consents"]] == ["client_file"]
+        assert [(c["account_ref"], c["channel"], c["source"]) for c in answer["consents"]] == [
+            ("A-1", "sms", "client_file"), ("A-2", "letter", "client_file"), ("A-2", "email", "client_file")]
         assert [(a["account_ref"], a["kind"], a["instalments"]) for a in answer["arrangements"]] == [
             ("A-2", "instalment_plan", 1)]
         # Every read is logged, this one included, with who read it; never the id number.

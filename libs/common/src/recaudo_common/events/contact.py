@@ -10,7 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from recaudo_common.events.channels import Channel
+from recaudo_common.events.channels import CHANNELS, Channel
 from recaudo_common.events.envelope import Event, register
 
 
@@ -137,7 +137,8 @@ class ContactConsentRecorded(Event):
     family = "contact"
     producer = "outreach"
     summary = ("Consent evidence was recorded for an account and channel: granted or withdrawn, by which source, "
-               "when, on what reference and text. Carries no contact point.")
+               "when, on what reference and text. Carries no contact point. No longer produced "
+               "(contact.consents_recorded carries an account's pieces in one event), still read from the log.")
 
     account_ref: str
     channel: Channel
@@ -146,6 +147,38 @@ class ContactConsentRecorded(Event):
     recorded_at: dt.datetime
     evidence: UUID | None = Field(None, description="what proves it: a portfolio, an attempt, an API key")
     text_version: str | None = Field(None, description="the short name of the text or version accepted")
+
+
+# One act records at most a piece per channel for an account (a client file's grants and withdrawals); a batch that
+# states an account twice makes more, sent in several events of this many.
+MAX_CONSENT_PIECES = 2 * len(CHANNELS)
+
+
+class ConsentPiece(BaseModel):
+    """One channel's piece of consent evidence: granted or withdrawn, by which source, on what reference and text."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    channel: Channel
+    what: Literal["granted", "withdrawn"]
+    source: str
+    evidence: UUID | None = Field(None, description="what proves it: a portfolio, an attempt, an API key")
+    text_version: str | None = Field(None, description="the short name of the text or version accepted")
+
+
+@register
+class ContactConsentsRecorded(Event):
+    """#24: a placement made one contact.consent_recorded per channel its client's file authorises, up to six per
+    account, most of the contact topic during a large upload; one event per account and act carries them all."""
+
+    type = "contact.consents_recorded"
+    family = "contact"
+    producer = "outreach"
+    summary = ("Consent evidence was recorded for an account, one piece per channel (granted or withdrawn, by which "
+               "source, on what reference and text), all at recorded_at. Carries no contact point.")
+
+    account_ref: str
+    recorded_at: dt.datetime
+    pieces: list[ConsentPiece] = Field(min_length=1, max_length=MAX_CONSENT_PIECES)
 
 
 # A relearning announces each segment and channel's few best slots, never all 168 of a week: the event stays small

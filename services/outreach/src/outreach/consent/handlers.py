@@ -20,7 +20,14 @@ from outreach.domain.contact_law import ContactDecision, CountryRules, RulesErro
 from outreach.store import TrailEntry, outbox
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
-from recaudo_common.events import AccountLegalHoldLifted, AccountLegalHoldSet, ContactConsentRecorded, ContactOptedOut
+from recaudo_common.events import (
+    MAX_CONSENT_PIECES,
+    AccountLegalHoldLifted,
+    AccountLegalHoldSet,
+    ConsentPiece,
+    ContactConsentsRecorded,
+    ContactOptedOut,
+)
 from recaudo_common.events.channels import CHANNELS
 from recaudo_common.preconditions import IfMatch, check_if_match, etag_of
 
@@ -167,12 +174,19 @@ async def record_client_files(s: AsyncSession, files: Sequence[ClientFile], now:
 
 async def append_evidence(s: AsyncSession, changes: Sequence[tuple[str, str, ConsentChange]], now: dt.datetime
                           ) -> None:
-    """Appends (client, account_ref, change) consent evidence and publishes each piece (contact.consent_recorded,
-    through the outbox in the same transaction): the reference and the text's version, never a contact point."""
+    """Appends (client, account_ref, change) consent evidence and publishes it, one contact.consents_recorded per
+    account carrying its pieces in order (through the outbox in the same transaction): the reference and the text's
+    version, never a contact point. One event, not one per channel: a placement's grants were most of the contact
+    topic during a large upload (#24)."""
     await consent.record_consent(s, changes, now)
-    await outbox.add(s, [ContactConsentRecorded(
-        account_ref=ref, channel=c.channel, what=c.what, source=c.source, recorded_at=now, evidence=c.evidence,
-        text_version=c.text_version).envelope(client=client, occurred_at=now) for client, ref, c in changes])
+    by_account: dict[tuple[str, str], list[ConsentPiece]] = {}
+    for client, ref, c in changes:
+        by_account.setdefault((client, ref), []).append(ConsentPiece(
+            channel=c.channel, what=c.what, source=c.source, evidence=c.evidence, text_version=c.text_version))
+    await outbox.add(s, [
+        ContactConsentsRecorded(account_ref=ref, recorded_at=now, pieces=pieces[i:i + MAX_CONSENT_PIECES])
+        .envelope(client=client, occurred_at=now)
+        for (client, ref), pieces in by_account.items() for i in range(0, len(pieces), MAX_CONSENT_PIECES)])
 
 
 async def consent_record(db: Database, *, client: str, account_ref: str) -> list[consent.RecordedConsent]:

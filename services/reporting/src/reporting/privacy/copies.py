@@ -13,6 +13,7 @@ from recaudo_common.events import (
     AccountPseudonymised,
     AccountUpdated,
     ContactConsentRecorded,
+    ContactConsentsRecorded,
 )
 from reporting.privacy import store
 from reporting.privacy.store import ConsentRecord, HoldChange, SealedCopy
@@ -54,6 +55,17 @@ async def on_consent(event: ContactConsentRecorded, ctx: HandlerContext) -> None
 
 
 async def on_consents(events: list[tuple[ContactConsentRecorded, HandlerContext]]) -> None:
+    """The per-channel events outreach sent before #24, still in the log: each its one piece."""
     await store.record_consents(events[0][1].session, [ConsentRecord(
         ctx.envelope.event_id, ctx.envelope.client, e.account_ref, e.channel, e.what, e.source, e.recorded_at,
         e.evidence, e.text_version) for e, ctx in events])
+
+
+async def on_account_consents(event: ContactConsentsRecorded, ctx: HandlerContext) -> None:
+    await on_account_consents_many([(event, ctx)])
+
+
+async def on_account_consents_many(events: list[tuple[ContactConsentsRecorded, HandlerContext]]) -> None:
+    await store.record_consents(events[0][1].session, [ConsentRecord(
+        ctx.envelope.event_id, ctx.envelope.client, e.account_ref, p.channel, p.what, p.source, e.recorded_at,
+        p.evidence, p.text_version, piece) for e, ctx in events for piece, p in enumerate(e.pieces)])

@@ -116,7 +116,7 @@ QUERIES = {
                      "arrangement_id"),
     "holds": "SELECT account_ref, hold, what, at FROM reporting.legal_holds WHERE {mine} ORDER BY at, event_id",
     "consents": ("SELECT account_ref, channel, what, source, recorded_at, evidence, text_version "
-                 "FROM reporting.consents WHERE {mine} ORDER BY recorded_at, event_id"),
+                 "FROM reporting.consents WHERE {mine} ORDER BY recorded_at, event_id, piece"),
 }
 MINE = "client_slug = :c AND account_ref = ANY(CAST(:refs AS text[]))"
 

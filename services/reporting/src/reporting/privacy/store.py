@@ -47,6 +47,7 @@ class ConsentRecord(NamedTuple):
     recorded_at: dt.datetime
     evidence: uuid.UUID | None
     text_version: str | None
+    piece: int = 0  # its place in its event: contact.consents_recorded carries an account's pieces together
 
 
 @dataclass(frozen=True)
@@ -107,15 +108,16 @@ async def record_hold(s: AsyncSession, change: HoldChange) -> None:
 
 
 async def record_consents(s: AsyncSession, records: list[ConsentRecord]) -> None:
-    """Consent evidence, once per event, in one round trip however many (a placement brings one per channel its
-    client's file authorises)."""
+    """Consent evidence, once per event and piece, in one round trip however many (a placement brings one per
+    channel its client's file authorises)."""
     source, params = unnest_rows(
         {"event_id": "uuid", "client": "text", "account_ref": "text", "channel": "text", "what": "text",
-         "source": "text", "recorded_at": "timestamptz", "evidence": "uuid", "text_version": "text"}, records)
+         "source": "text", "recorded_at": "timestamptz", "evidence": "uuid", "text_version": "text",
+         "piece": "smallint"}, records)
     await s.execute(read_model_sql(
         f"""INSERT INTO reporting.consents (event_id, client_slug, account_ref, channel, what, source, recorded_at,
-                evidence, text_version)
-            SELECT event_id, client, account_ref, channel, what, source, recorded_at, evidence, text_version
+                evidence, text_version, piece)
+            SELECT event_id, client, account_ref, channel, what, source, recorded_at, evidence, text_version, piece
             FROM {source} ON CONFLICT DO NOTHING"""), params)
 
 
