@@ -229,8 +229,9 @@ def notes(met: bool, started: dt.datetime) -> str:
         "behind A's contact events: each placed account makes outreach record its consent evidence (one "
         "`contact.consents_recorded` per account since #24, six `contact.consent_recorded` before) and its "
         "campaign two more (attempted, then delivered). The bulk lane also waits while a reader of the contact "
-        "topic has more than 2,000 of them to read, so B's contacts queue behind those and the consents of A's "
-        "accounts already published, never a whole portfolio's. A's campaign sends only in the debtors' "
+        "topic has more than 2,000 of them to read, so while A's upload runs B's contacts queue behind those and "
+        "the consents of A's accounts already published (outreach's own outbox not counted), not a whole "
+        "portfolio's; A's campaign goes on sending after its upload, unbounded by it. A's campaign sends only in the debtors' "
         "contact hours, so a run at night has its consents but not its campaign beside B's work: this one began "
         f"at {local:%H:%M} on a {local:%A} in {CLIENT['timezone']}. The whole platform runs here as one Python "
         "process (`recaudo serve all`), on one of the two cores; `make run` splits its workers over two.")

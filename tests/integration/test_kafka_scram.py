@@ -181,6 +181,18 @@ async def ingest_user(broker: Broker) -> AsyncIterator[KafkaSecurity]:
     yield broker.security(INGEST, INGEST_PASSWORD)
 
 
+async def _set_read_nothing(broker: Broker, group: str, topic: str) -> None:
+    """The operator commits `group` at the start of `topic`'s one partition: it has read nothing of it."""
+    reader = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id=group, enable_auto_commit=False,
+                              **broker.security(ADMIN, ADMIN_PASSWORD).client_args())
+    await reader.start()
+    try:
+        reader.assign([TopicPartition(topic, 0)])
+        await reader.commit({TopicPartition(topic, 0): 0})
+    finally:
+        await reader.stop()
+
+
 async def test_ingest_does_what_its_code_does_as_its_own_user_over_tls(broker: Broker,
                                                                        ingest_user: KafkaSecurity) -> None:
     transport = KafkaTransport(broker.bootstrap, partitions=1, security=ingest_user)
@@ -202,14 +214,7 @@ async def test_ingest_does_what_its_code_does_as_its_own_user_over_tls(broker: B
             await subscriber.stop()
         # The bulk lane reads the account topic's readers' offsets (Describe on their groups) and the topic's end
         # (Describe on it): segmentation, as the operator sets it here, has read nothing of the one record.
-        reader = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id="recaudo.segmentation",
-                                  enable_auto_commit=False, **broker.security(ADMIN, ADMIN_PASSWORD).client_args())
-        await reader.start()
-        try:
-            reader.assign([TopicPartition("recaudo.account", 0)])
-            await reader.commit({TopicPartition("recaudo.account", 0): 0})
-        finally:
-            await reader.stop()
+        await _set_read_nothing(broker, "recaudo.segmentation", "recaudo.account")
         readers = [f"recaudo.{r}" for r in ACCOUNT_READERS]
         assert await transport.backlog("recaudo.account", readers, at_most=100) == 1
         # And the contact topic's lanes (outreach records consents there for the accounts it reads): Describe on
@@ -222,14 +227,7 @@ async def test_ingest_does_what_its_code_does_as_its_own_user_over_tls(broker: B
             await outreach.send_and_wait("recaudo.contact", b'{"consent": 1}', key=b"c/a-1")
         finally:
             await outreach.stop()
-        lane = AIOKafkaConsumer(bootstrap_servers=broker.bootstrap, group_id="recaudo.reporting-contacts",
-                                enable_auto_commit=False, **broker.security(ADMIN, ADMIN_PASSWORD).client_args())
-        await lane.start()
-        try:
-            lane.assign([TopicPartition("recaudo.contact", 0)])
-            await lane.commit({TopicPartition("recaudo.contact", 0): 0})
-        finally:
-            await lane.stop()
+        await _set_read_nothing(broker, "recaudo.reporting-contacts", "recaudo.contact")
         assert await transport.backlog("recaudo.contact", [f"recaudo.{r}" for r in CONTACT_READERS],
                                        at_most=100) == 1
         with pytest.raises(GroupAuthorizationFailedError):  # a group it does not watch

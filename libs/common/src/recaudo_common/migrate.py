@@ -69,13 +69,14 @@ def _lock(connection: Connection, key: str) -> None:
         time.sleep(LOCK_RETRY_S)
 
 
-def create_index_concurrently(name: str, schema: str, definition: str) -> None:
+def create_index_concurrently(name: str, schema: str, definition: str, *, unique: bool = False) -> None:
     """Builds an index on a table that may be large without blocking its writes (CREATE INDEX CONCURRENTLY, outside
-    any transaction), for a migration that does nothing else: `definition` is what follows `ON`. An invalid index
-    left by a build that failed or was killed is dropped first, so running the migration again builds it whole."""
+    any transaction): `definition` is what follows `ON`. What the migration did before it is committed first, so
+    a migration that runs again must find it done (IF NOT EXISTS). An invalid index left by a build that failed or
+    was killed is dropped first, so running the migration again builds it whole."""
     with op.get_context().autocommit_block():
         op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema}.{name}")
-        op.execute(f"CREATE INDEX CONCURRENTLY {name} ON {definition}")
+        op.execute(f"CREATE {'UNIQUE ' if unique else ''}INDEX CONCURRENTLY {name} ON {definition}")
 
 
 async def _run_async(database_url: str, schema: str) -> None:

@@ -55,6 +55,9 @@ class BulkPace:
     # Fed by the account topic's readers (the contact topic): the accounts already published still add to them
     # after a batch waits (outreach's consents, an event per account), so their bound is a few times the above.
     downstream: Sequence[Downstream] = ()
+    # A batch held this long says so in the log, naming the topic whose readers hold it, and again as often: a
+    # reader stopped (its worker down, a poisoned event retried) holds every large upload until it reads again.
+    say_every_s: float = 60.0
 
     async def behind(self) -> int:
         """The events a new one would queue behind (up to backlog + 1)."""
@@ -78,14 +81,20 @@ class BulkPace:
     async def wait(self, rows_read: int) -> None:
         if self.backlog <= 0 or not self.readers or rows_read <= self.after_rows:
             return
-        started = time.monotonic()
+        started = counted = said = time.monotonic()
         try:
-            while True:  # the readers are other processes: their progress is polled, nothing here can signal it
-                if await self.holding() is None:
-                    return
+            # The readers are other processes: their progress is polled, nothing here can signal it.
+            while (held_by := await self.holding()) is not None:
                 await asyncio.sleep(self.poll_s)
+                now = time.monotonic()
+                UPLOADS_PACED.inc(now - counted)  # counted as it waits, so a wait that never ends shows too
+                counted = now
+                if now - said >= self.say_every_s:
+                    said = now
+                    log.warning("a large upload's next batch is waiting for the readers of a topic to catch up",
+                                extra={"fields": {"topic": held_by, "waited_s": round(now - started, 1)}})
         except Exception as exc:  # the reason pacing is skipped, never the upload's end
             log.warning("a watched topic's backlog could not be read; the upload goes on unpaced", extra={
                 "fields": {"error": type(exc).__name__}})
         finally:
-            UPLOADS_PACED.inc(time.monotonic() - started)
+            UPLOADS_PACED.inc(time.monotonic() - counted)

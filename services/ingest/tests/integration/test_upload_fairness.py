@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import logging
 import time
 import uuid
 from decimal import Decimal
@@ -154,7 +155,8 @@ async def _read_and_commit(api: ClientsApi, group: str, topic: str, count: int) 
         await subscriber.stop()
 
 
-async def test_the_bulk_lane_waits_while_a_contact_lane_is_far_behind(clients_api: ClientsApi) -> None:
+async def test_the_bulk_lane_waits_while_a_contact_lane_is_far_behind(clients_api: ClientsApi,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
     """Outreach records consents on the contact topic for every account it reads, so a large upload's next batch
     also waits while a reader of that topic has more than its bound to read, and goes on as the reader catches up:
     another company's contacts wait behind a bounded few, never a whole portfolio's consents (#24)."""
@@ -162,7 +164,8 @@ async def test_the_bulk_lane_waits_while_a_contact_lane_is_far_behind(clients_ap
     prefix = platform.settings.topic_prefix
     contacts = topic_name(prefix, "contact")
     pace = BulkPace(platform.db, platform.transport, topic_name(prefix, "account"), ["segmentation"], backlog=1000,
-                    after_rows=100, poll_s=0.01, downstream=[Downstream(contacts, ["reporting-contacts"], 3)])
+                    after_rows=100, poll_s=0.01, downstream=[Downstream(contacts, ["reporting-contacts"], 3)],
+                    say_every_s=0.02)
     async with platform.db.transaction() as s:  # six contact events, as outreach would write for one account
         await store.outbox.add(s, [ContactAttempted(
             attempt_id=uuid.uuid4(), account_ref="A-1", channel="sms", provider="sandbox", attempted_at=NOW,
@@ -173,9 +176,12 @@ async def test_the_bulk_lane_waits_while_a_contact_lane_is_far_behind(clients_ap
     assert moved == 6
     await _read_and_commit(clients_api, "reporting-contacts", contacts, 1)
     assert await pace.holding() == contacts  # five left to read: more than 3
+    caplog.set_level(logging.WARNING, logger="recaudo.ingest")
     waiting_batch = asyncio.create_task(pace.wait(rows_read=101))
     await asyncio.sleep(0.05)
     assert not waiting_batch.done()
+    # The operator is told which topic's readers hold it, while it waits.
+    assert any(getattr(r, "fields", {}).get("topic") == contacts for r in caplog.records), caplog.records
     await _read_and_commit(clients_api, "reporting-contacts", contacts, 2)  # three left: the batch goes on
     await asyncio.wait_for(waiting_batch, 5)
     assert await pace.holding() is None

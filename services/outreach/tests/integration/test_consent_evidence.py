@@ -245,3 +245,31 @@ async def test_a_new_plan_leaves_out_what_the_debtor_withdrew_and_says_so(outrea
     trail = await o.sql("SELECT channel, detail->>'reason' FROM outreach.trail WHERE account_ref = 'E-9' "
                         "AND kind = 'not_planned' ORDER BY id")
     assert trail == [("email", "opted out"), ("sms", "do not contact"), ("email", "do not contact")]
+
+
+async def test_an_act_with_more_pieces_than_an_event_holds_sends_them_in_order(outreach: Outreach) -> None:
+    """A batch that states an account again and again (each statement withdrawing and granting its channels) records
+    more pieces than one contact.consents_recorded holds: they go in several events, in order, one account's never
+    mixed with another's (#24)."""
+    from outreach.consent.handlers import append_evidence
+    from outreach.domain.consent import ConsentChange
+    from recaudo_common.events import MAX_CONSENT_PIECES
+
+    channels = ("sms", "email", "whatsapp", "voice", "agent", "letter")
+    portfolio = uuid.uuid4()
+    many = [ConsentChange(ch, what, "client_file", portfolio) for what in ("withdrawn", "granted", "withdrawn")
+            for ch in channels]  # 18 pieces: more than one event holds
+    changes = [("banco", "E-1", c) for c in many[:9]] + [("banco", "E-2", many[0])] + [
+        ("banco", "E-1", c) for c in many[9:]]
+    async with outreach.platform.db.transaction() as s:
+        await append_evidence(s, changes, outreach.clock.now)
+    rows = await outreach.sql("SELECT envelope::text FROM outreach.outbox "
+                              "WHERE envelope->>'type' = 'contact.consents_recorded' ORDER BY id")
+    published = [json.loads(r[0]) for r in rows]
+    first = [p for p in published if p["payload"]["account_ref"] == "E-1"]
+    assert [len(p["payload"]["pieces"]) for p in first] == [MAX_CONSENT_PIECES, len(many) - MAX_CONSENT_PIECES]
+    assert [(piece["channel"], piece["what"]) for p in first for piece in p["payload"]["pieces"]] == [
+        (c.channel, c.what) for c in many]
+    assert first[0]["event_id"] < first[1]["event_id"]  # time-ordered ids: reporting keeps the order by them
+    [second] = [p for p in published if p["payload"]["account_ref"] == "E-2"]
+    assert [(piece["channel"], piece["what"]) for piece in second["payload"]["pieces"]] == [("sms", "withdrawn")]

@@ -3,16 +3,18 @@ channel, so a piece is its event and its place in it (`piece`; 0 for a contact.c
 
 from alembic import op
 
+from recaudo_common.migrate import create_index_concurrently
+
 revision = "0019"
 down_revision = "0018"
 
-STATEMENTS = [
-    "ALTER TABLE reporting.consents ADD COLUMN piece smallint NOT NULL DEFAULT 0",
-    "ALTER TABLE reporting.consents DROP CONSTRAINT consents_pkey",
-    "ALTER TABLE reporting.consents ADD PRIMARY KEY (event_id, piece)",
-]
-
 
 def upgrade() -> None:
-    for statement in STATEMENTS:
-        op.execute(statement)
+    # A constant default: no rewrite of the table, only a moment's lock.
+    op.execute("ALTER TABLE reporting.consents ADD COLUMN IF NOT EXISTS piece smallint NOT NULL DEFAULT 0")
+    # The new key's index built CONCURRENTLY: reporting.consents holds a row per channel of every placed account,
+    # and ADD PRIMARY KEY would build it holding reporting's consumers and access answers for as long as that takes.
+    create_index_concurrently("consents_event_piece", "reporting", "reporting.consents (event_id, piece)",
+                              unique=True)
+    op.execute("ALTER TABLE reporting.consents DROP CONSTRAINT consents_pkey, "
+               "ADD CONSTRAINT consents_pkey PRIMARY KEY USING INDEX consents_event_piece")

@@ -173,8 +173,10 @@ class ContactConsentsRecorded(Event):
     type = "contact.consents_recorded"
     family = "contact"
     producer = "outreach"
-    summary = ("Consent evidence was recorded for an account, one piece per channel (granted or withdrawn, by which "
-               "source, on what reference and text), all at recorded_at. Carries no contact point.")
+    summary = ("Consent evidence was recorded for an account, all at recorded_at: pieces, in the order recorded, "
+               "each a ConsentPiece {channel, what (granted or withdrawn), source, evidence (what proves it: a "
+               "portfolio, an attempt, an API key), text_version (the text or version accepted)}, at most 12; an "
+               "act that records more for one account sends several, in order. Carries no contact point.")
 
     account_ref: str
     recorded_at: dt.datetime
@@ -220,5 +222,5 @@ class ContactBestTimesLearned(Event):
 
 # The consumer groups that read the contact topic (the services' contact lanes): a large upload's batches also
 # wait while any of them is far behind (ingest's bulk lane: its accounts make outreach record consents there).
-# tests/unit/test_contact_readers.py checks it against the services' own subscriptions.
+# tests/unit/test_account_readers.py checks it against the services' own subscriptions.
 CONTACT_READERS = ("segmentation-contacts", "reporting-contacts")
