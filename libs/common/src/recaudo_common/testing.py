@@ -48,6 +48,31 @@ def sized(bounded: int, full: int) -> int:
     return full if chosen == "full" else bounded
 
 
+async def relay_all(platform: Platform, schema: str) -> int:
+    """Publishes everything in `schema`'s outbox, as its relay would, and says how many events went."""
+    from recaudo_common.bus.relay import relay_once
+
+    moved = 0
+    while n := await relay_once(platform.db, platform.transport, schema=schema, prefix=platform.settings.topic_prefix):
+        moved += n
+    return moved
+
+
+async def read_and_commit(platform: Platform, group: str, topic: str, count: int, timeout_s: float = 60) -> None:
+    """Consumer group `group` reads `count` records of `topic` and commits them, as a reader that got that far."""
+    subscriber = platform.transport.subscriber(group, [topic])
+    await subscriber.start()
+    try:
+        read: list[Message] = []
+        deadline = time.monotonic() + timeout_s
+        while len(read) < count:
+            assert time.monotonic() < deadline, len(read)
+            read += await subscriber.fetch(max_records=count - len(read), timeout_s=0.5)
+        await subscriber.commit(read)
+    finally:
+        await subscriber.stop()
+
+
 def required_env(name: str, what: str) -> str:
     value = os.environ.get(name)
     if not value:

@@ -16,7 +16,7 @@ from recaudo_common.db import Database
 from recaudo_common.events import AccountPlaced, ClientRegistered, Envelope, topic_name
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
-from recaudo_common.testing import dead_letters, eventually
+from recaudo_common.testing import dead_letters, eventually, read_and_commit, relay_all
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -70,20 +70,13 @@ async def run_consumer_until(runtime: ConsumerRuntime, condition: Any, timeout_s
         await asyncio.wait_for(task, 30)
 
 
-async def relay_all(p: Platform, schema: str = "ingest") -> int:
-    moved = 0
-    while n := await relay_once(p.db, p.transport, schema=schema, prefix=p.settings.topic_prefix):
-        moved += n
-    return moved
-
-
 async def test_events_flow_once_each_even_when_delivered_twice(platform: Platform) -> None:
     recorder = Recorder()
     subs = Subscriptions("recorder", "reporting", {AccountPlaced: recorder.handle})
     envelopes = [placed(f"A-{i:03d}", f"{i}.10").envelope(client="banco", occurred_at=NOW) for i in range(1, 51)]
     await emit(platform.db, envelopes)
     await emit(platform.db, envelopes[:10])  # the same event_ids again: a redelivery after a relay crash
-    assert await relay_all(platform) == 60
+    assert await relay_all(platform, "ingest") == 60
     runtime = ConsumerRuntime(platform.db, platform.transport, subs, platform.settings.topic_prefix, lambda: NOW,
                               max_retries=2, backoff_s=0.01)
 
@@ -100,7 +93,7 @@ async def test_failures_retry_then_dead_letter_then_replay(platform: Platform) -
     subs = Subscriptions("recorder", "reporting", {AccountPlaced: recorder.handle})
     prefix = platform.settings.topic_prefix
     await emit(platform.db, [placed("A-1").envelope(client="banco", occurred_at=NOW)])
-    await relay_all(platform)
+    await relay_all(platform, "ingest")
     runtime = ConsumerRuntime(platform.db, platform.transport, subs, prefix, lambda: NOW, max_retries=2,
                               backoff_s=0.01)
     async with dead_letters(platform, topic_name(prefix, "account")) as dead:
@@ -127,7 +120,7 @@ async def test_client_settings_are_copied_by_each_service(platform: Platform) ->
     event = ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
                              locale="es-CO", default_authorised_channels=["sms", "email"])
     await emit(platform.db, [event.envelope(client="banco", occurred_at=NOW)])
-    await relay_all(platform)
+    await relay_all(platform, "ingest")
     for schema in ("payments", "reporting"):
         runtime = ConsumerRuntime(platform.db, platform.transport,
                                   Subscriptions(schema, schema, client_copy_handlers(schema)),
@@ -198,27 +191,13 @@ async def test_a_commit_later_than_the_gap_wait_goes_out_with_the_full_rescan(pl
     assert await consumed_refs(platform, 3) == ["A-000", "A-001", "A-100"]
 
 
-async def _read_and_commit(platform: Platform, group: str, topic: str, count: int) -> None:
-    subscriber = platform.transport.subscriber(group, [topic])
-    await subscriber.start()
-    try:
-        read: list[Any] = []
-        deadline = asyncio.get_running_loop().time() + 60
-        while len(read) < count:
-            assert asyncio.get_running_loop().time() < deadline, len(read)
-            read += await subscriber.fetch(max_records=count - len(read), timeout_s=0.5)
-        await subscriber.commit(read)
-    finally:
-        await subscriber.stop()
-
-
 async def test_the_backlog_is_what_the_furthest_behind_reader_has_yet_to_read(platform: Platform) -> None:
     topic = topic_name(platform.settings.topic_prefix, "account")
     # One account's events: one partition on Kafka, so a reader that read 10 has committed where the rest are.
     await emit(platform.db, [placed("A-1", f"{i}.00").envelope(client="banco", occurred_at=NOW) for i in range(30)])
-    assert await relay_all(platform) == 30
-    await _read_and_commit(platform, "behind", topic, 10)
-    await _read_and_commit(platform, "caught-up", topic, 30)
+    assert await relay_all(platform, "ingest") == 30
+    await read_and_commit(platform, "behind", topic, 10)
+    await read_and_commit(platform, "caught-up", topic, 30)
     backlog = platform.transport.backlog
     assert await backlog(topic, ["behind", "caught-up"], at_most=1000) == 20
     assert await backlog(topic, ["caught-up"], at_most=1000) == 0
@@ -226,7 +205,7 @@ async def test_the_backlog_is_what_the_furthest_behind_reader_has_yet_to_read(pl
     assert await backlog(topic, ["never-read-it"], at_most=1000) == 0
     assert await backlog(topic_name(platform.settings.topic_prefix, "payment"), ["behind"], at_most=1000) == 0
     await emit(platform.db, [placed("A-1", f"{i}.50").envelope(client="banco", occurred_at=NOW) for i in range(7)])
-    assert await relay_all(platform) == 7
+    assert await relay_all(platform, "ingest") == 7
     assert await backlog(topic, ["behind", "caught-up"], at_most=1000) == 27
     assert await backlog(topic, ["caught-up"], at_most=1000) == 7
 
@@ -237,9 +216,9 @@ async def test_a_reader_that_reached_only_some_partitions_is_behind_by_the_other
     committed partitions alone let a bulk upload's first thousands of events past the bulk lane)."""
     topic = topic_name(platform.settings.topic_prefix, "account")
     await emit(platform.db, [placed("A-1", f"{i}.00").envelope(client="banco", occurred_at=NOW) for i in range(5)])
-    assert await relay_all(platform) == 5
-    await _read_and_commit(platform, "reader", topic, 5)  # A-1's partition only
+    assert await relay_all(platform, "ingest") == 5
+    await read_and_commit(platform, "reader", topic, 5)  # A-1's partition only
     # Twenty other accounts: on Kafka their keys spread over the topic's partitions, most of them others.
     await emit(platform.db, [placed(f"B-{i}").envelope(client="banco", occurred_at=NOW) for i in range(20)])
-    assert await relay_all(platform) == 20
+    assert await relay_all(platform, "ingest") == 20
     assert await platform.transport.backlog(topic, ["reader"], at_most=1000) == 20

@@ -20,9 +20,9 @@ from ingest import store
 from ingest.bulk_pace import BulkPace, Downstream
 from ingest.reading import FileLimits
 from ingest.upload_worker import UploadWorker
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import ClientUpdated, ContactAttempted, topic_name
 from recaudo_common.personal_data import Vault
+from recaudo_common.testing import read_and_commit, relay_all
 
 from .conftest import ClientsApi
 
@@ -141,20 +141,6 @@ async def test_the_bulk_lane_waits_while_the_outbox_and_the_readers_hold_too_muc
         assert await store.outbox.unpublished(s, at_most=1000) <= 3
 
 
-async def _read_and_commit(api: ClientsApi, group: str, topic: str, count: int) -> None:
-    subscriber = api.platform.transport.subscriber(group, [topic])
-    await subscriber.start()
-    try:
-        read: list[Any] = []
-        deadline = time.monotonic() + 30
-        while len(read) < count:
-            assert time.monotonic() < deadline, len(read)
-            read += await subscriber.fetch(max_records=count - len(read), timeout_s=0.2)
-        await subscriber.commit(read)
-    finally:
-        await subscriber.stop()
-
-
 async def test_the_bulk_lane_waits_while_a_contact_lane_is_far_behind(clients_api: ClientsApi,
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     """Outreach records consents on the contact topic for every account it reads, so a large upload's next batch
@@ -170,11 +156,8 @@ async def test_the_bulk_lane_waits_while_a_contact_lane_is_far_behind(clients_ap
         await store.outbox.add(s, [ContactAttempted(
             attempt_id=uuid.uuid4(), account_ref="A-1", channel="sms", provider="sandbox", attempted_at=NOW,
             cost=Decimal("25")).envelope(client="banco", occurred_at=NOW) for _ in range(6)])
-    moved = 0
-    while n := await relay_once(platform.db, platform.transport, schema="ingest", prefix=prefix):
-        moved += n
-    assert moved == 6
-    await _read_and_commit(clients_api, "reporting-contacts", contacts, 1)
+    assert await relay_all(platform, "ingest") == 6
+    await read_and_commit(platform, "reporting-contacts", contacts, 1)
     assert await pace.holding() == contacts  # five left to read: more than 3
     caplog.set_level(logging.WARNING, logger="recaudo.ingest")
     waiting_batch = asyncio.create_task(pace.wait(rows_read=101))
@@ -182,7 +165,7 @@ async def test_the_bulk_lane_waits_while_a_contact_lane_is_far_behind(clients_ap
     assert not waiting_batch.done()
     # The operator is told which topic's readers hold it, while it waits.
     assert any(getattr(r, "fields", {}).get("topic") == contacts for r in caplog.records), caplog.records
-    await _read_and_commit(clients_api, "reporting-contacts", contacts, 2)  # three left: the batch goes on
+    await read_and_commit(platform, "reporting-contacts", contacts, 2)  # three left: the batch goes on
     await asyncio.wait_for(waiting_batch, 5)
     assert await pace.holding() is None
     unbounded = BulkPace(platform.db, platform.transport, topic_name(prefix, "account"), ["segmentation"],
