@@ -1,0 +1,163 @@
+"""Two floors under a gateway payment's saturation, measured in the freshness benchmark's run beside /healthz
+(#24): the payments service's own transaction for a notification (`receive_webhook`) called in this process with
+no HTTP in front of it, and the statements that transaction sends replayed by raw asyncpg with no Python above the
+driver. Together they say how much of a payment's cost is the HTTP stack, the service's Python and SQLAlchemy, and
+the round trips themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from payments.schemas import WebhookIn
+from payments.webhooks import receive_webhook
+from recaudo_common.db import Database, asyncpg_dsn
+from recaudo_common.personal_data import Vault
+from recaudo_common.runtime import make_platform
+from recaudo_common.settings import PlatformSettings
+
+GATEWAY = "pasarela"
+# As the service: `make_platform`'s pool, and the benchmark's 64 connections in flight.
+POOL_SIZE = 10
+IN_FLIGHT = 64
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement as SQLAlchemy handed it to asyncpg: its SQL ($n placeholders) and its parameters (a list of
+    them when it was an executemany)."""
+
+    sql: str
+    parameters: Any
+    many: bool
+
+
+@dataclass(frozen=True)
+class Floor:
+    per_s: float
+    cpu_ms_per_payment: float  # this process's CPU (the caller's side of each round trip), per payment
+
+
+def _cpu_s() -> float:
+    return time.process_time()
+
+
+async def transaction_floor(settings: PlatformSettings, notifications: Sequence[WebhookIn], seconds: float) -> Floor:
+    """`receive_webhook` for each notification in turn, IN_FLIGHT at a time over the service's pool, until
+    `seconds` have passed or the notifications run out: the service's work for a payment without HTTP."""
+    platform = make_platform(settings, pool_size=POOL_SIZE)
+    vault = Vault.from_settings(platform.settings)
+    pending = iter(notifications)
+    applied = 0
+    deadline = time.perf_counter() + seconds
+
+    async def apply_next() -> None:
+        nonlocal applied
+        for notification in pending:
+            if time.perf_counter() >= deadline:
+                return
+            await receive_webhook(platform.db, vault=vault, gateway=GATEWAY, notification=notification,
+                                  now=dt.datetime.now(dt.UTC), link_secret=settings.link_secret)
+            applied += 1
+
+    try:
+        cpu, started = _cpu_s(), time.perf_counter()
+        await asyncio.gather(*(apply_next() for _ in range(IN_FLIGHT)))
+        elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
+    finally:
+        await platform.db.dispose()
+    return Floor(per_s=applied / elapsed, cpu_ms_per_payment=1000 * cpu / max(applied, 1))
+
+
+async def captured_statements(settings: PlatformSettings, notifications: Sequence[WebhookIn]
+                              ) -> list[list[Statement]]:
+    """The statements `receive_webhook` sends for each notification, captured inside one outer transaction that is
+    rolled back (each payment's own transaction a savepoint in it), so none of them is recorded."""
+    platform = make_platform(settings, pool_size=1)
+    vault = Vault.from_settings(platform.settings)
+    captured: list[Statement] = []
+
+    def capture(_conn: Any, _cursor: Any, sql: str, parameters: Any, _context: Any, many: bool) -> None:
+        if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            captured.append(Statement(sql, parameters, many))
+
+    engine = platform.db.engine
+    payments: list[list[Statement]] = []
+    try:
+        async with engine.connect() as connection:
+            outer = await connection.begin()
+            db = Database(engine)
+            db.sessions = async_sessionmaker(bind=connection, expire_on_commit=False,
+                                             join_transaction_mode="create_savepoint")
+            event.listen(engine.sync_engine, "before_cursor_execute", capture)
+            try:
+                for notification in notifications:
+                    before = len(captured)
+                    await receive_webhook(db, vault=vault, gateway=GATEWAY, notification=notification,
+                                          now=dt.datetime.now(dt.UTC), link_secret=settings.link_secret)
+                    payments.append(captured[before:])
+            finally:
+                event.remove(engine.sync_engine, "before_cursor_execute", capture)
+                await outer.rollback()
+    finally:
+        await platform.db.dispose()
+    return payments
+
+
+async def statements_floor(database_url: str, payments: Sequence[Sequence[Statement]], seconds: float,
+                           connections: int = POOL_SIZE) -> Floor:
+    """Each payment's statements replayed by raw asyncpg between BEGIN and ROLLBACK (so a payment can be replayed
+    again: nothing it wrote stays), `connections` at a time, each connection with payments of its own (so no two
+    wait on the same account's lock), until `seconds` have passed: the round trips alone."""
+    dsn = asyncpg_dsn(database_url)
+    pool = [await asyncpg.connect(dsn) for _ in range(connections)]
+    replayed = 0
+    deadline = time.perf_counter() + seconds
+
+    async def replay(conn: asyncpg.Connection, mine: Sequence[Sequence[Statement]]) -> None:
+        nonlocal replayed
+        for statements in itertools.cycle(mine):
+            if time.perf_counter() >= deadline:
+                return
+            transaction = conn.transaction()
+            await transaction.start()
+            for s in statements:
+                if s.many:
+                    await conn.executemany(s.sql, s.parameters)
+                else:
+                    await conn.fetch(s.sql, *s.parameters)
+            await transaction.rollback()
+            replayed += 1
+
+    try:
+        cpu, started = _cpu_s(), time.perf_counter()
+        await asyncio.gather(*(replay(conn, payments[i::connections]) for i, conn in enumerate(pool)))
+        elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
+    finally:
+        for conn in pool:
+            await conn.close()
+    return Floor(per_s=replayed / elapsed, cpu_ms_per_payment=1000 * cpu / max(replayed, 1))
+
+
+async def payment_floors(settings: PlatformSettings, bodies: Sequence[bytes], seconds: float
+                         ) -> tuple[Floor, Floor, int]:
+    """Both floors on notifications the run has not sent (fresh ids, the same accounts), and the number of
+    statements one payment sends (BEGIN and COMMIT are not among them)."""
+    notifications = [WebhookIn.model_validate_json(b) for b in bodies]
+    sample = notifications[:IN_FLIGHT * 4]
+    statements = await captured_statements(settings, sample)
+    if not statements or any(not s for s in statements):
+        raise RuntimeError("no statement was captured for a payment: the floor would measure nothing")
+    replayed = await statements_floor(settings.database_url, statements, seconds)
+    in_process = await transaction_floor(settings, notifications, seconds)
+    return in_process, replayed, len(statements[0])
+
