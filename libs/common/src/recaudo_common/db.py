@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -13,6 +14,7 @@ import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.util import await_only
 
 # A connection back in the pool for longer than this is pinged before it is lent again; one in steady use is not.
@@ -24,6 +26,16 @@ IDLE_BEFORE_PING_S = 1.0
 # outreach.attempts took 200 ms instead of 0.3. A custom plan is made for each run from the table's current size;
 # planning a statement that handles a whole batch costs little beside it.
 CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+
+
+@functools.lru_cache(maxsize=4096)
+def sql(query: str) -> TextClause:
+    """A textual statement, parsed once per distinct SQL. `text()` parses the bind parameters of its string, and
+    SQLAlchemy builds a new cache key for the new clause, at every call: measured on a payment's seven statements,
+    about a fifth of their cost on the client's side (#24). A clause is never changed once made (its generative
+    methods return copies), so one is shared by every call. Bounded, though SQL here is built from identifiers
+    only, never from values."""
+    return text(query)
 
 
 def make_engine(database_url: str, *, pool_size: int = 10) -> AsyncEngine:

@@ -9,7 +9,6 @@ import uuid
 import zlib
 from decimal import Decimal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments.records import (
@@ -22,7 +21,7 @@ from payments.records import (
     Reversal,
 )
 from payments.schemas import UnmatchedPaymentOut, WebhookRejectionOut
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import sql, unnest_rows
 
 SCHEMA = "payments"
 
@@ -35,7 +34,7 @@ async def open_accounts(s: AsyncSession, rows: list[Placement], now: dt.datetime
          "balance": "numeric", "event_id": "uuid"},
         [(r.client, r.account_ref, r.debtor_ref, r.debtor_id, r.currency, r.placed, r.event_id) for r in rows],
         ordinality=True)
-    await s.execute(text(
+    await s.execute(sql(
         f"""WITH input AS (SELECT * FROM {source}),
            opened AS (
                INSERT INTO payments.accounts (client_slug, account_ref, debtor_ref, debtor_id, currency, balance,
@@ -62,20 +61,20 @@ def placement_lock_of(client: str, account_ref: str) -> int:
 async def share_placement_locks(s: AsyncSession, accounts: list[tuple[str, str]]) -> None:
     """Held until commit by a transaction that opens these accounts (shared: placements never wait for each other)."""
     keys = sorted({placement_lock_of(c, r) for c, r in accounts})
-    await s.execute(text(
+    await s.execute(sql(
         "SELECT pg_advisory_xact_lock_shared(:space, k) FROM unnest(CAST(:keys AS int[])) WITH ORDINALITY AS u(k, n)"),
         {"space": _PLACEMENT_LOCK_SPACE, "keys": keys})
 
 
 async def lock_placement(s: AsyncSession, client: str, account_ref: str) -> None:
     """Waits for any transaction opening this account to commit, and keeps new ones out until this one does."""
-    await s.execute(text("SELECT pg_advisory_xact_lock(:space, :k)"),
+    await s.execute(sql("SELECT pg_advisory_xact_lock(:space, :k)"),
                     {"space": _PLACEMENT_LOCK_SPACE, "k": placement_lock_of(client, account_ref)})
 
 
 async def add_entry(s: AsyncSession, *, client: str, account_ref: str, kind: str, amount: Decimal,
                     now: dt.datetime, payment_id: uuid.UUID | None = None, event_id: uuid.UUID | None = None) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO payments.ledger_entries (client_slug, account_ref, kind, amount, payment_id, event_id, "
         "booked_at) VALUES (:c, :r, :k, :a, :p, :e, :now)"),
         {"c": client, "r": account_ref, "k": kind, "a": amount, "p": payment_id, "e": event_id, "now": now})
@@ -85,7 +84,7 @@ ACCOUNT_COLUMNS = "client_slug, account_ref, debtor_ref, debtor_id, currency, ba
 
 
 async def lock_account(s: AsyncSession, client: str, account_ref: str) -> Account | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"SELECT {ACCOUNT_COLUMNS} FROM payments.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
         {"c": client, "r": account_ref})).mappings().first()
     return Account(**row) if row else None
@@ -95,7 +94,7 @@ async def lock_account_to_pay(s: AsyncSession, client: str, account_ref: str
                               ) -> tuple[Account, OpenCommitments] | None:
     """The account locked for a payment, with what it has open that the payment may decide, in one round trip
     (each looked up by its partial index)."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"SELECT {ACCOUNT_COLUMNS}, "
         "EXISTS (SELECT 1 FROM payments.arrangements g WHERE g.client_slug = :c AND g.account_ref = :r "
         "        AND g.status = 'active') AS open_arrangement, "
@@ -110,7 +109,7 @@ async def lock_account_to_pay(s: AsyncSession, client: str, account_ref: str
 
 
 async def ledger_balance(s: AsyncSession, client: str, account_ref: str) -> Decimal:
-    value = await s.scalar(text(
+    value = await s.scalar(sql(
         "SELECT coalesce(sum(amount), 0) FROM payments.ledger_entries WHERE client_slug = :c AND account_ref = :r"),
         {"c": client, "r": account_ref})
     return Decimal(value)
@@ -118,7 +117,7 @@ async def ledger_balance(s: AsyncSession, client: str, account_ref: str) -> Deci
 
 async def recovered_by(s: AsyncSession, payment_id: uuid.UUID) -> Decimal:
     """Written-off money this payment recovered, net of what its reversals wrote off again (#22)."""
-    value = await s.scalar(text(
+    value = await s.scalar(sql(
         "SELECT coalesce(sum(amount), 0) FROM payments.ledger_entries WHERE payment_id = :p "
         "AND kind IN ('write_off_recovery', 'write_off')"), {"p": payment_id})
     return Decimal(value)
@@ -127,7 +126,7 @@ async def recovered_by(s: AsyncSession, payment_id: uuid.UUID) -> Decimal:
 async def set_account(s: AsyncSession, client: str, account_ref: str, *, balance: Decimal, status: str,
                       now: dt.datetime, written_off: Decimal | None = None) -> None:
     """The account's balance and status (and, given, the written-off money it has not recovered)."""
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE payments.accounts SET balance = :b, status = :st, updated_at = :now, "
         "written_off = coalesce(:w, written_off) WHERE client_slug = :c AND account_ref = :r"),
         {"c": client, "r": account_ref, "b": balance, "st": status, "now": now, "w": written_off})
@@ -137,7 +136,7 @@ async def restate_debtor(s: AsyncSession, client: str, account_ref: str, *, debt
                          debtor_id: str | None) -> None:
     """The account's debtor as its latest statement says. A pseudonym replaces the id number an account placed
     before #19 kept in clear (from then on it is found through the vault); an old event without one leaves it."""
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE payments.accounts SET debtor_ref = coalesce(:ref, debtor_ref), "
         "debtor_id = CASE WHEN :ref IS NULL THEN coalesce(:d, debtor_id) END "
         "WHERE client_slug = :c AND account_ref = :r"),
@@ -145,7 +144,7 @@ async def restate_debtor(s: AsyncSession, client: str, account_ref: str, *, debt
 
 
 async def mark_recalled(s: AsyncSession, client: str, account_ref: str, now: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE payments.accounts SET recalled = true, updated_at = :now WHERE client_slug = :c AND account_ref = :r"),
         {"c": client, "r": account_ref, "now": now})
 
@@ -154,7 +153,7 @@ async def open_accounts_of_debtor(s: AsyncSession, client: str, debtor_ref: uuid
                                   legacy_id_number: str) -> list[str]:
     """The person's open accounts: by their pseudonym, or, for an account placed before #19 and not restated
     since (no pseudonym yet), by the id number it still keeps."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT account_ref FROM payments.accounts WHERE client_slug = :c AND status = 'open' AND NOT recalled "
         "AND (debtor_ref = :ref OR (debtor_ref IS NULL AND debtor_id = :d)) ORDER BY account_ref"),
         {"c": client, "ref": debtor_ref, "d": legacy_id_number})
@@ -165,13 +164,13 @@ async def claim_idempotency_key(s: AsyncSession, client: str, key: str, request_
                                 now: dt.datetime) -> IdempotencyClaim | None:
     """None when this request owns the key now; else the earlier request's hash and response.
     A concurrent duplicate blocks on the insert until the first one commits, then sees its answer."""
-    inserted = await s.execute(text(
+    inserted = await s.execute(sql(
         "INSERT INTO payments.idempotency_keys (client_slug, key, request_sha256, created_at) "
         "VALUES (:c, :k, :h, :now) ON CONFLICT DO NOTHING RETURNING key"),
         {"c": client, "k": key, "h": request_sha, "now": now})
     if inserted.first() is not None:
         return None
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "SELECT request_sha256, CAST(response AS text) AS response FROM payments.idempotency_keys "
         "WHERE client_slug = :c AND key = :k"), {"c": client, "k": key})).mappings().first()
     assert row is not None
@@ -182,7 +181,7 @@ async def store_idempotent_response(s: AsyncSession, client: str, key: str, resp
                                     follows: uuid.UUID | None) -> None:
     """The answer (JSON) a key gives from now on. A key that created a payment follows it (`follows`, see
     follow_idempotent_response); a reversal's key keeps the answer it was given."""
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE payments.idempotency_keys SET response = CAST(:r AS jsonb), payment_id = :p "
         "WHERE client_slug = :c AND key = :k"),
         {"c": client, "k": key, "r": response, "p": follows})
@@ -190,7 +189,7 @@ async def store_idempotent_response(s: AsyncSession, client: str, key: str, resp
 
 async def follow_idempotent_response(s: AsyncSession, payment_id: uuid.UUID, response: str) -> None:
     """A payment left suspense: the Idempotency-Key that created it now answers (JSON) with what it became."""
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE payments.idempotency_keys SET response = CAST(:r AS jsonb) WHERE payment_id = :p"),
         {"p": payment_id, "r": response})
 
@@ -201,7 +200,7 @@ async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str,
                          unmatched_reason: str | None, now: dt.datetime, gateway: str | None = None,
                          external_id: str | None = None, claimed_account_ref: str | None = None,
                          content_sha256: str | None = None, payer_ref: uuid.UUID | None = None) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO payments.payments (id, client_slug, account_ref, amount, currency, paid_at, source, method, "
         "reference, debtor_id, status, unmatched_reason, received_at, gateway, external_id, claimed_account_ref, "
         "content_sha256, payer_ref) "
@@ -217,7 +216,7 @@ async def list_unmatched(s: AsyncSession, client: str, *, after: tuple[dt.dateti
     """The suspense queue with what the payer and the gateway said: the gateway, its own payment id, the account
     and the reference named (read straight into what the API answers). A PayU payment is booked under its signed
     reference (transaction_id is unsigned); the id shown is its transaction_id, what PayU's dashboard finds it by."""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         "SELECT p.id, p.amount, p.currency, p.paid_at, p.source, p.method, p.gateway, "
         "COALESCE(st.approved_attempt, p.external_id) AS gateway_payment_id, "
         "p.claimed_account_ref AS account_ref_given, p.reference, p.debtor_id AS debtor_id_given, "
@@ -244,7 +243,7 @@ async def lock_suspense_claiming(s: AsyncSession, claims: list[tuple[str, str, s
         return []
     source, params = unnest_rows({"client_slug": "text", "claimed": "text", "account_ref": "text", "method": "text"},
                                  claims)
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         f"""SELECT {_P_PAYMENT_COLUMNS}, i.account_ref AS named
             FROM payments.payments p JOIN {source} ON p.client_slug = i.client_slug
                 AND p.claimed_account_ref = i.claimed AND (i.method IS NULL OR p.method = i.method)
@@ -254,21 +253,21 @@ async def lock_suspense_claiming(s: AsyncSession, claims: list[tuple[str, str, s
 
 
 async def gateway_payment(s: AsyncSession, gateway: str, external_id: str) -> Payment | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"SELECT {PAYMENT_COLUMNS} FROM payments.payments WHERE gateway = :g AND external_id = :x"),
         {"g": gateway, "x": external_id})).mappings().first()
     return Payment(**row) if row else None
 
 
 async def gateway_reversal(s: AsyncSession, gateway: str, external_id: str) -> Reversal | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "SELECT id, payment_id, kind, amount, content_sha256 FROM payments.reversals "
         "WHERE gateway = :g AND external_id = :x"), {"g": gateway, "x": external_id})).mappings().first()
     return Reversal(**row) if row else None
 
 
 async def lock_payment(s: AsyncSession, client: str, payment_id: uuid.UUID) -> Payment | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"SELECT {PAYMENT_COLUMNS} FROM payments.payments WHERE client_slug = :c AND id = :id FOR UPDATE"),
         {"c": client, "id": payment_id})).mappings().first()
     return Payment(**row) if row else None
@@ -277,7 +276,7 @@ async def lock_payment(s: AsyncSession, client: str, payment_id: uuid.UUID) -> P
 async def apply_suspense_payment(s: AsyncSession, payment_id: uuid.UUID, account_ref: str) -> None:
     """A suspense payment leaves it for its account: the id number its payer gave, which an operator needed to
     read while it waited, is not kept (the person it found, payer_ref, is)."""
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE payments.payments SET status = 'applied', account_ref = :r, debtor_id = NULL WHERE id = :id"),
         {"id": payment_id, "r": account_ref})
 
@@ -285,7 +284,7 @@ async def apply_suspense_payment(s: AsyncSession, payment_id: uuid.UUID, account
 async def add_reversed(s: AsyncSession, payment_id: uuid.UUID, amount: Decimal) -> Decimal:
     """Adds a reversal to the payment's reversed total (the table's CHECK keeps it within the amount); the
     payment is `reversed` once nothing remains. Returns the new total."""
-    total = await s.scalar(text(
+    total = await s.scalar(sql(
         "UPDATE payments.payments SET reversed_amount = reversed_amount + :a, "
         "status = CASE WHEN reversed_amount + :a = amount THEN 'reversed' ELSE status END "
         "WHERE id = :id RETURNING reversed_amount"), {"id": payment_id, "a": amount})
@@ -295,7 +294,7 @@ async def add_reversed(s: AsyncSession, payment_id: uuid.UUID, amount: Decimal) 
 async def insert_reversal(s: AsyncSession, *, reversal_id: uuid.UUID, payment_id: uuid.UUID, client: str, kind: str,
                           amount: Decimal, gateway: str | None, external_id: str | None, reason: str | None,
                           now: dt.datetime, content_sha256: str | None = None) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO payments.reversals (id, payment_id, client_slug, kind, amount, gateway, external_id, reason, "
         "reversed_at, content_sha256) VALUES (:id, :p, :c, :k, :a, :g, :x, :r, :now, :h)"),
         {"id": reversal_id, "p": payment_id, "c": client, "k": kind, "a": amount, "g": gateway, "x": external_id,
@@ -310,7 +309,7 @@ async def record_webhook_rejection(s: AsyncSession, *, gateway: str, reason: str
     """Counts a refused webhook on its (gateway, source address, reason) row. A flood of forged webhooks from
     ever new sources cannot grow the table: past `max_rows` sources, the least recently seen are folded into
     one row per reason (gateway OTHERS), so the counts still add up to every refusal."""
-    inserted = await s.scalar(text(
+    inserted = await s.scalar(sql(
         """INSERT INTO payments.webhook_rejections AS w (gateway, source_address, reason, count, first_seen,
                last_seen, sample)
            VALUES (:g, :src, :r, 1, :now, :now, CAST(:sample AS jsonb))
@@ -322,8 +321,8 @@ async def record_webhook_rejection(s: AsyncSession, *, gateway: str, reason: str
     if not inserted:
         return
     # Only a new source can pass the cap; one folder at a time, so two new sources never both skip the fold.
-    await s.execute(text("SELECT pg_advisory_xact_lock(hashtext('recaudo.payments.webhook_rejections'))"))
-    await s.execute(text(
+    await s.execute(sql("SELECT pg_advisory_xact_lock(hashtext('recaudo.payments.webhook_rejections'))"))
+    await s.execute(sql(
         """WITH folded AS (
                DELETE FROM payments.webhook_rejections WHERE id IN (
                    SELECT id FROM payments.webhook_rejections WHERE gateway <> :others
@@ -345,7 +344,7 @@ async def list_webhook_rejections(s: AsyncSession, *, before: tuple[dt.datetime,
                                   limit: int) -> list[WebhookRejectionOut]:
     """The most recently seen sources first, those after `before` (the last one of the previous page), read straight
     into what the API answers."""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         "SELECT id, nullif(gateway, :others) AS gateway, source_address, reason, count, first_seen, last_seen, sample, "
         "last_seen AS received_at, gateway = :others AS folded FROM payments.webhook_rejections "
         f"{'WHERE (last_seen, id) < (:t, :id) ' if before else ''}ORDER BY last_seen DESC, id DESC LIMIT :n"),
@@ -363,7 +362,7 @@ class SuspenseCount:
 async def suspense_counts(s: AsyncSession, *, scope: tuple[str, ...] | None, limit: int) -> list[SuspenseCount]:
     """Client companies by name (those in `scope`, or all) with how many payments wait in each one's suspense
     queue: what the console offers an operator to choose from."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT c.slug, c.name, (SELECT count(*) FROM payments.payments p WHERE p.client_slug = c.slug "
         "AND p.status = 'unmatched') FROM payments.clients c "
         f"{'WHERE c.slug = ANY(:scope) ' if scope is not None else ''}ORDER BY c.name, c.slug LIMIT :n"),
@@ -392,7 +391,7 @@ async def account_payments(s: AsyncSession, client: str, account_ref: str, *, li
     """An account's payments applied to it (whole or partly reversed, or reversed), newest first (by receipt, then
     id), those after `before` (the last one of the previous page): what the account's page lists and what the
     console offers an operator to reverse."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT id, received_at, amount, reversed_amount, currency, source, reference, paid_at, method, status"
         " FROM payments.payments WHERE client_slug = :c AND account_ref = :a AND status IN ('applied', 'reversed')"
         " AND (CAST(:t AS timestamptz) IS NULL OR (received_at, id) < (:t, :i))"

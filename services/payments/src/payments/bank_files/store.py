@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.db import sql
 
 
 class BankRowResult(BaseModel):
@@ -54,7 +55,7 @@ class BankFile:
 
 async def bank_file(s: AsyncSession, client: str, *, file_id: uuid.UUID | None = None,
                     content_sha: str | None = None) -> BankFile | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "SELECT id, filename, received_at, counts, CAST(results AS text) AS results, format, "
         "CAST(refusal AS text) AS refusal FROM payments.bank_files "
         "WHERE client_slug = :c AND (id = :id OR content_sha256 = :h)"),
@@ -75,7 +76,7 @@ ALL_DIGITS = "account_ref ~ '^[0-9]+$'"
 async def accounts_by_digits(s: AsyncSession, client: str, digits: str) -> list[str]:
     """The client company's accounts whose reference is all digits and, without its leading zeros, is `digits`
     (given without leading zeros): two at most, since two already make it ambiguous."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         f"SELECT account_ref FROM payments.accounts WHERE client_slug = :c AND {ALL_DIGITS} "
         "AND ltrim(account_ref, '0') = :d LIMIT 2"), {"c": client, "d": digits})
     return [r[0] for r in rows]
@@ -85,7 +86,7 @@ async def insert_bank_file(s: AsyncSession, *, file_id: uuid.UUID, client: str, 
                            filename: str | None, now: dt.datetime, counts: dict[str, int],
                            results: list[BankRowResult], file_format: str = "csv",
                            refusal: BankFileRefusal | None = None) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO payments.bank_files (id, client_slug, content_sha256, filename, received_at, counts, results, "
         "format, refusal) VALUES (:id, :c, :h, :f, :now, CAST(:counts AS jsonb), CAST(:results AS jsonb), :format, "
         "CAST(:refusal AS jsonb))"),

@@ -7,13 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments.checkouts import store as checkouts
 from payments.checkouts.domain import Checkout, CheckoutStatus, is_reference, next_status
 from payments.handlers import outbox
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 from recaudo_common.events import CashVoucher, CheckoutUpdated
 
 
@@ -59,7 +58,7 @@ async def expire_overdue(db: Database, *, now: dt.datetime) -> int:
     gateway's word: the payer may have chosen cash there (Wompi's corresponsales, PayU's Efecty or Baloto, Stripe's
     OXXO), payable for days, and telling the debtor it expired would have them pay twice."""
     async with db.transaction() as s:
-        rows = (await s.execute(text(
+        rows = (await s.execute(sql(
             """SELECT reference, client_slug FROM payments.checkouts
                WHERE (status = 'created' OR (status = 'pending' AND voucher_reference IS NOT NULL))
                  AND expires_at < :cutoff

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store as ledger
@@ -16,6 +15,7 @@ from payments.gateways import store as gateways
 from payments.gateways.store import GatewayAccount
 from payments.handlers import outbox
 from recaudo_common.client_copy import get_client
+from recaudo_common.db import sql
 from recaudo_common.events import PaymentMethodsAvailable
 from recaudo_common.personal_data import MasterKeyring
 
@@ -26,7 +26,7 @@ CASH_PAYER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ca
 
 async def accounts_of(s: AsyncSession, keyring: MasterKeyring, client: str) -> list[GatewayAccount]:
     """The client company's gateway accounts with their credentials opened, the oldest first."""
-    names = (await s.scalars(text("SELECT name FROM payments.gateway_accounts WHERE client_slug = :c "
+    names = (await s.scalars(sql("SELECT name FROM payments.gateway_accounts WHERE client_slug = :c "
                                   "ORDER BY created_at, name"), {"c": client})).all()
     return [a for name in names if (a := await gateways.account_of(s, keyring, client, name)) is not None]
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments.checkouts.domain import Checkout, CheckoutStatus, Voucher
+from recaudo_common.db import sql
 
 _COLUMNS = ("reference, client_slug, account_ref, gateway_account, gateway, method, amount, currency, status, "
             "gateway_payment_id, gateway_url, voucher_network, voucher_reference, voucher_url, expires_at, "
@@ -30,7 +31,7 @@ def _checkout(row: Row[Any]) -> Checkout:
 
 async def insert(s: AsyncSession, checkout: Checkout, *, nonce: str) -> bool:
     """Inserts the checkout unless the ticket's nonce already made one (False: the earlier one stands)."""
-    inserted = await s.scalar(text(
+    inserted = await s.scalar(sql(
         f"""INSERT INTO payments.checkouts ({_COLUMNS}, ticket_nonce)
             VALUES (:reference, :client, :account_ref, :gateway_account, :gateway, :method, :amount, :currency,
                     :status, NULL, NULL, NULL, NULL, NULL, :expires_at, :link_token, :now, :now, :nonce)
@@ -44,7 +45,7 @@ async def insert(s: AsyncSession, checkout: Checkout, *, nonce: str) -> bool:
 
 
 async def of_nonce(s: AsyncSession, client: str, nonce: str) -> Checkout | None:
-    row = (await s.execute(text(f"SELECT {_COLUMNS} FROM payments.checkouts WHERE client_slug = :c "
+    row = (await s.execute(sql(f"SELECT {_COLUMNS} FROM payments.checkouts WHERE client_slug = :c "
                                 "AND ticket_nonce = :n"), {"c": client, "n": nonce})).first()
     return None if row is None else _checkout(row)
 
@@ -52,7 +53,7 @@ async def of_nonce(s: AsyncSession, client: str, nonce: str) -> Checkout | None:
 async def of_reference(s: AsyncSession, reference: str, *, client: str | None = None,
                        for_update: bool = False) -> Checkout | None:
     """The checkout under this reference (of this client company when one is given)."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"SELECT {_COLUMNS} FROM payments.checkouts WHERE reference = :r "
         "AND (CAST(:c AS text) IS NULL OR client_slug = :c)" + (" FOR UPDATE" if for_update else "")),
         {"r": reference, "c": client})).first()
@@ -62,7 +63,7 @@ async def of_reference(s: AsyncSession, reference: str, *, client: str | None = 
 async def set_gateway_checkout(s: AsyncSession, reference: str, *, gateway_payment_id: str | None,
                                gateway_url: str | None, now: dt.datetime) -> None:
     """Keeps what the gateway answered when the checkout was opened there (a repeated click is sent to it again)."""
-    await s.execute(text("UPDATE payments.checkouts SET gateway_payment_id = :g, gateway_url = :u, updated_at = :now "
+    await s.execute(sql("UPDATE payments.checkouts SET gateway_payment_id = :g, gateway_url = :u, updated_at = :now "
                          "WHERE reference = :r"), {"r": reference, "g": gateway_payment_id, "u": gateway_url,
                                                     "now": now})
 
@@ -70,7 +71,7 @@ async def set_gateway_checkout(s: AsyncSession, reference: str, *, gateway_payme
 async def set_voucher(s: AsyncSession, reference: str, voucher: Voucher, *, gateway_payment_id: str | None,
                       now: dt.datetime) -> None:
     """Keeps the cash voucher the gateway issued for the checkout (it is pending until the debtor pays it)."""
-    await s.execute(text(
+    await s.execute(sql(
         """UPDATE payments.checkouts SET voucher_network = :n, voucher_reference = :v, voucher_url = :u,
                expires_at = coalesce(:x, expires_at), gateway_payment_id = coalesce(:g, gateway_payment_id),
                updated_at = :now WHERE reference = :r"""),
@@ -79,5 +80,5 @@ async def set_voucher(s: AsyncSession, reference: str, voucher: Voucher, *, gate
 
 
 async def set_status(s: AsyncSession, reference: str, status: CheckoutStatus, *, now: dt.datetime) -> None:
-    await s.execute(text("UPDATE payments.checkouts SET status = :st, updated_at = :now WHERE reference = :r"),
+    await s.execute(sql("UPDATE payments.checkouts SET status = :st, updated_at = :now WHERE reference = :r"),
                     {"r": reference, "st": status, "now": now})

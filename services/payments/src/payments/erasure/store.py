@@ -15,10 +15,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments.domain.fingerprints import ERASED
+from recaudo_common.db import sql
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class Erased:
 async def unfound_payer_ids(s: AsyncSession, client: str) -> list[str]:
     """The id numbers payers gave that found no one when they paid, on payments still in suspense (the only
     payments that keep the number): some may be this person's, placed since."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT DISTINCT debtor_id FROM payments.payments WHERE client_slug = :c AND status = 'unmatched' "
         "AND payer_ref IS NULL AND debtor_id IS NOT NULL"), {"c": client})
     return [r[0] for r in rows]
@@ -51,7 +51,7 @@ async def erase(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, account_
     `payer_ids`, the numbers they gave that found no one then), from those payments' reversals and from the
     Idempotency-Keys that created them, in one round trip. Only rows that still hold something are changed, so
     asking again changes nothing."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         """WITH erased_accounts AS (
                UPDATE payments.accounts SET debtor_id = NULL, debtor_ref = coalesce(debtor_ref, :ref)
                WHERE client_slug = :c AND (account_ref = ANY(:refs) OR debtor_ref = :ref) AND debtor_id IS NOT NULL

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row, text
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.db import sql
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.secrets_at_rest import open_secret, seal_secret
 
@@ -63,7 +64,7 @@ async def put_account(s: AsyncSession, keyring: MasterKeyring, *, client: str, n
     """Creates or replaces the account; (created, its webhook id: kept from the first put), or None when the name
     is already an account of another kind (left as it is)."""
     sealed = {key: seal_secret(keyring, _bound(client, name, key), value) for key, value in secrets.items()}
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         """INSERT INTO payments.gateway_accounts AS g (client_slug, name, kind, webhook_id, settings, secrets,
                created_at, updated_at)
            VALUES (:c, :n, :k, :w, CAST(:settings AS jsonb), CAST(:secrets AS jsonb), :now, :now)
@@ -89,13 +90,13 @@ def _account(keyring: MasterKeyring, row: Row[Any]) -> GatewayAccount:
 async def account_of(s: AsyncSession, keyring: MasterKeyring, client: str, name: str) -> GatewayAccount | None:
     """The account with its credentials opened. Raises recaudo_common.secrets_at_rest.SecretUnreadable when one
     does not open (a master key removed too soon)."""
-    row = (await s.execute(text(f"SELECT {_COLUMNS} FROM payments.gateway_accounts WHERE client_slug = :c "
+    row = (await s.execute(sql(f"SELECT {_COLUMNS} FROM payments.gateway_accounts WHERE client_slug = :c "
                                 "AND name = :n"), {"c": client, "n": name})).first()
     return None if row is None else _account(keyring, row)
 
 
 async def account_of_webhook(s: AsyncSession, keyring: MasterKeyring, webhook_id: str) -> GatewayAccount | None:
-    row = (await s.execute(text(f"SELECT {_COLUMNS} FROM payments.gateway_accounts WHERE webhook_id = :w"),
+    row = (await s.execute(sql(f"SELECT {_COLUMNS} FROM payments.gateway_accounts WHERE webhook_id = :w"),
                            {"w": webhook_id})).first()
     return None if row is None else _account(keyring, row)
 
@@ -122,10 +123,10 @@ async def record_state(s: AsyncSession, *, gateway: str, gateway_payment_id: str
                        now: dt.datetime) -> PaymentState | None:
     """Records the state a payment was notified in; answers the state it had before (None: first seen). A
     `pending` or `declined` after an approval (a gateway's late or out-of-order delivery) is kept out."""
-    before = (await s.execute(text(
+    before = (await s.execute(sql(
         "SELECT status, payment_id FROM payments.gateway_payment_states WHERE gateway = :g "
         "AND gateway_payment_id = :x FOR UPDATE"), {"g": gateway, "x": gateway_payment_id})).first()
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO payments.gateway_payment_states AS p (gateway, gateway_payment_id, client_slug, status,
                gateway_status, reference, amount, currency, first_seen, last_seen)
            VALUES (:g, :x, :c, :st, :gst, :ref, :a, :cur, :now, :now)
@@ -139,13 +140,13 @@ async def record_state(s: AsyncSession, *, gateway: str, gateway_payment_id: str
 
 
 async def link_payment(s: AsyncSession, gateway: str, gateway_payment_id: str, payment_id: uuid.UUID) -> None:
-    await s.execute(text("UPDATE payments.gateway_payment_states SET payment_id = :p WHERE gateway = :g "
+    await s.execute(sql("UPDATE payments.gateway_payment_states SET payment_id = :p WHERE gateway = :g "
                          "AND gateway_payment_id = :x"), {"g": gateway, "x": gateway_payment_id, "p": payment_id})
 
 
 async def reversed_by_gateway(s: AsyncSession, gateway: str, payment_id: uuid.UUID, kind: str) -> Decimal:
     """What this gateway's reversals of one kind (refunds, chargebacks) have taken back of a payment so far."""
-    total = await s.scalar(text(
+    total = await s.scalar(sql(
         "SELECT coalesce(sum(amount), 0) FROM payments.reversals WHERE gateway = :g AND payment_id = :p "
         "AND kind = :k"), {"g": gateway, "p": payment_id, "k": kind})
     return Decimal(total)
@@ -153,21 +154,21 @@ async def reversed_by_gateway(s: AsyncSession, gateway: str, payment_id: uuid.UU
 
 async def approved_attempt(s: AsyncSession, gateway: str, gateway_payment_id: str) -> str | None:
     """The gateway's id of the attempt a payment was applied by (PayU's transaction_id under its reference)."""
-    value = await s.scalar(text(
+    value = await s.scalar(sql(
         "SELECT approved_attempt FROM payments.gateway_payment_states WHERE gateway = :g AND gateway_payment_id = :x"),
         {"g": gateway, "x": gateway_payment_id})
     return None if value is None else str(value)
 
 
 async def set_approved_attempt(s: AsyncSession, gateway: str, gateway_payment_id: str, attempt: str) -> None:
-    await s.execute(text("UPDATE payments.gateway_payment_states SET approved_attempt = :a WHERE gateway = :g "
+    await s.execute(sql("UPDATE payments.gateway_payment_states SET approved_attempt = :a WHERE gateway = :g "
                          "AND gateway_payment_id = :x"), {"g": gateway, "x": gateway_payment_id, "a": attempt})
 
 
 async def lock_gateway_payment(s: AsyncSession, gateway: str, gateway_payment_id: str) -> None:
     """Serializes a payment's booking with the reversals naming it (held until commit): a reversal that finds no
     payment is either seen by the payment's booking or sees the payment, never neither."""
-    await s.execute(text("SELECT pg_advisory_xact_lock(hashtext('recaudo.payments.gateway/' || :g || '/' || :x))"),
+    await s.execute(sql("SELECT pg_advisory_xact_lock(hashtext('recaudo.payments.gateway/' || :g || '/' || :x))"),
                     {"g": gateway, "x": gateway_payment_id})
 
 
@@ -186,7 +187,7 @@ class PendingReversal:
 async def add_pending_reversal(s: AsyncSession, *, gateway: str, client: str, reversal: PendingReversal,
                                now: dt.datetime) -> bool:
     """Records it once per reversal id; False when it was already recorded."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         """INSERT INTO payments.gateway_pending_reversals (gateway, reversal_id, refers_to, client_slug, kind, amount,
                currency, cumulative, received_at)
            VALUES (:g, :r, :x, :c, :k, :a, :cur, :cum, :now) ON CONFLICT DO NOTHING RETURNING reversal_id"""),
@@ -198,7 +199,7 @@ async def add_pending_reversal(s: AsyncSession, *, gateway: str, client: str, re
 async def take_pending_reversals(s: AsyncSession, *, gateway: str, refers_to: str,
                                  now: dt.datetime) -> list[PendingReversal]:
     """The reversals waiting for this payment, marked applied (in the caller's transaction), oldest first."""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         """UPDATE payments.gateway_pending_reversals SET applied_at = :now
            WHERE gateway = :g AND refers_to = :x AND applied_at IS NULL
            RETURNING reversal_id, refers_to, kind, amount, currency, cumulative, received_at"""),
@@ -209,7 +210,7 @@ async def take_pending_reversals(s: AsyncSession, *, gateway: str, refers_to: st
 
 
 async def unmatched_of_reference(s: AsyncSession, gateway: str, reference: str | None, reason: str) -> int:
-    count = await s.scalar(text(
+    count = await s.scalar(sql(
         "SELECT count(*) FROM payments.payments WHERE gateway = :g AND reference = :r AND status = 'unmatched' "
         "AND unmatched_reason = :why"), {"g": gateway, "r": reference, "why": reason})
     return int(count or 0)
@@ -219,7 +220,7 @@ async def record_unconfirmed_refund(s: AsyncSession, *, gateway: str, client: st
                                     currency: str, now: dt.datetime) -> None:
     """Keeps a refund claim nobody could confirm, once per signed (reference, amount, currency): sent again, only
     when and how often."""
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO payments.gateway_unconfirmed_refunds AS u (gateway, client_slug, reference, amount, currency,
                first_seen, last_seen)
            VALUES (:g, :c, :r, :a, :cur, :now, :now)
@@ -247,7 +248,7 @@ async def unconfirmed_refunds(s: AsyncSession, gateway: str, *, after: Unconfirm
     """The most recently sent first, then by the key; those after `after` (the last one of the previous page)."""
     after_clause = ("AND (last_seen < :t OR (last_seen = :t AND (reference, amount, currency) > (:r, :a, :c))) "
                     if after else "")
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         "SELECT reference, amount, currency, first_seen, last_seen, times FROM payments.gateway_unconfirmed_refunds "
         f"WHERE gateway = :g {after_clause}ORDER BY last_seen DESC, reference, amount, currency LIMIT :n"),
         {"g": gateway, "n": limit, **({"t": after[0], "r": after[1], "a": after[2], "c": after[3]} if after else {})}

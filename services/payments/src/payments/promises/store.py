@@ -8,8 +8,9 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.db import sql
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class ScheduledInstalment:
 async def insert_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str, account_ref: str, amount: Decimal,
                          due_date: dt.date, made_at: dt.datetime, source: str,
                          arrangement_id: uuid.UUID | None = None) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO payments.promises (promise_id, client_slug, account_ref, amount, due_date, made_at, source, "
         "arrangement_id) VALUES (:p, :c, :r, :a, :d, :m, :s, :ar) ON CONFLICT DO NOTHING"),
         {"p": promise_id, "c": client, "r": account_ref, "a": amount, "d": due_date, "m": made_at, "s": source,
@@ -55,7 +56,7 @@ async def insert_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str,
 async def pending_promises(s: AsyncSession, *, client: str | None = None, account_ref: str | None = None,
                            limit: int = 1000) -> list[PendingPromise]:
     """Pending promises (locked, skipping those another evaluator holds) with the client company's time zone."""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         """SELECT p.promise_id, p.client_slug, p.account_ref, p.due_date, p.made_at, c.timezone, p.arrangement_id,
                   -- an instalment is judged on what the plan asked for up to it, counted from the plan's start
                   coalesce((SELECT sum(q.amount) FROM payments.promises q WHERE q.arrangement_id = p.arrangement_id
@@ -71,7 +72,7 @@ async def pending_promises(s: AsyncSession, *, client: str | None = None, accoun
 async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt.datetime, end: dt.datetime
                        ) -> Decimal:
     """What was paid to the account in [start, end), net of reversals."""
-    value = await s.scalar(text(
+    value = await s.scalar(sql(
         "SELECT coalesce(sum(amount - reversed_amount), 0) FROM payments.payments WHERE client_slug = :c "
         "AND account_ref = :r AND status = 'applied' AND paid_at >= :a AND paid_at < :b"),
         {"c": client, "r": account_ref, "a": start, "b": end})
@@ -79,7 +80,7 @@ async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt
 
 
 async def decide_promise(s: AsyncSession, promise_id: uuid.UUID, status: str, now: dt.datetime) -> None:
-    await s.execute(text("UPDATE payments.promises SET status = :st, decided_at = :now WHERE promise_id = :p"),
+    await s.execute(sql("UPDATE payments.promises SET status = :st, decided_at = :now WHERE promise_id = :p"),
                     {"p": promise_id, "st": status, "now": now})
 
 
@@ -87,7 +88,7 @@ async def insert_arrangement(s: AsyncSession, *, arrangement_id: uuid.UUID, clie
                              total: Decimal, instalments: list[ScheduledInstalment], made_at: dt.datetime,
                              source: str) -> None:
     schedule = [{"due_date": i.due_date.isoformat(), "amount": str(i.amount)} for i in instalments]
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO payments.arrangements (id, client_slug, account_ref, kind, total_amount, instalments, made_at, "
         "source) VALUES (:id, :c, :r, :k, :t, CAST(:i AS jsonb), :m, :s)"),
         {"id": arrangement_id, "c": client, "r": account_ref, "k": kind, "t": total, "i": json.dumps(schedule),
@@ -95,7 +96,7 @@ async def insert_arrangement(s: AsyncSession, *, arrangement_id: uuid.UUID, clie
 
 
 async def active_arrangement(s: AsyncSession, client: str, account_ref: str) -> ActiveArrangement | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "SELECT id, kind, total_amount, made_at FROM payments.arrangements WHERE client_slug = :c AND account_ref = :r "
         "AND status = 'active' FOR UPDATE"), {"c": client, "r": account_ref})).mappings().first()
     return ActiveArrangement(**row) if row else None
@@ -103,7 +104,7 @@ async def active_arrangement(s: AsyncSession, client: str, account_ref: str) -> 
 
 async def decide_arrangement(s: AsyncSession, arrangement_id: uuid.UUID, status: str, now: dt.datetime) -> bool:
     """Decides an active arrangement; False when it was already decided (nothing to announce again)."""
-    row = await s.execute(text(
+    row = await s.execute(sql(
         "UPDATE payments.arrangements SET status = :st, decided_at = :now WHERE id = :id AND status = 'active' "
         "RETURNING id"), {"id": arrangement_id, "st": status, "now": now})
     return row.first() is not None
@@ -111,14 +112,14 @@ async def decide_arrangement(s: AsyncSession, arrangement_id: uuid.UUID, status:
 
 async def count_missed(s: AsyncSession, arrangement_id: uuid.UUID) -> tuple[int, int, int]:
     """(broken, kept, total) instalment promises of an arrangement."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "SELECT count(*) FILTER (WHERE status = 'broken'), count(*) FILTER (WHERE status = 'kept'), count(*) "
         "FROM payments.promises WHERE arrangement_id = :a"), {"a": arrangement_id})).one()
     return int(row[0]), int(row[1]), int(row[2])
 
 
 async def cancel_pending_promises(s: AsyncSession, arrangement_id: uuid.UUID, now: dt.datetime) -> None:
-    await s.execute(text("UPDATE payments.promises SET status = 'cancelled', decided_at = :now "
+    await s.execute(sql("UPDATE payments.promises SET status = 'cancelled', decided_at = :now "
                          "WHERE arrangement_id = :a AND status = 'pending'"), {"a": arrangement_id, "now": now})
 
 
@@ -148,12 +149,12 @@ class InstalmentPromise:
 async def account_arrangements(s: AsyncSession, client: str, account_ref: str, limit: int = 50
                                ) -> list[tuple[ArrangementRow, list[InstalmentPromise]]]:
     """The account's arrangements, the latest first, each with its instalments in date order."""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         "SELECT id, kind, status, source, total_amount, made_at, decided_at FROM payments.arrangements "
         "WHERE client_slug = :c AND account_ref = :r ORDER BY made_at DESC, id LIMIT :n"),
         {"c": client, "r": account_ref, "n": limit})).mappings().all()
     arrangements = [ArrangementRow(**r) for r in rows]
-    promises = (await s.execute(text(
+    promises = (await s.execute(sql(
         "SELECT arrangement_id, promise_id, due_date, amount, status FROM payments.promises "
         "WHERE arrangement_id = ANY(:ids) ORDER BY due_date, made_at, promise_id"),
         {"ids": [a.id for a in arrangements]})).mappings().all()

@@ -7,11 +7,11 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments.reconciliation.domain import Held
 from payments.reconciliation.schemas import ReconciliationOut
+from recaudo_common.db import sql
 
 _HELD = "SELECT external_id, status, amount, currency, reversed_amount FROM payments.payments WHERE gateway = :g "
 
@@ -21,20 +21,20 @@ def _held(rows: Sequence[tuple[str, str, object, str, object]]) -> list[Held]:
 
 
 async def held_by_ids(s: AsyncSession, gateway: str, ids: Sequence[str]) -> dict[str, Held]:
-    rows = (await s.execute(text(_HELD + "AND external_id = ANY(:ids)"), {"g": gateway, "ids": list(ids)})).all()
+    rows = (await s.execute(sql(_HELD + "AND external_id = ANY(:ids)"), {"g": gateway, "ids": list(ids)})).all()
     return {h.gateway_payment_id: h for h in _held([tuple(r) for r in rows])}
 
 
 async def applied_between(s: AsyncSession, gateway: str, start: dt.datetime, end: dt.datetime) -> list[Held]:
     """The account's payments applied (or since reversed) that were paid in [start, end)."""
-    rows = (await s.execute(text(_HELD + "AND paid_at >= :a AND paid_at < :b AND status <> 'unmatched' "
+    rows = (await s.execute(sql(_HELD + "AND paid_at >= :a AND paid_at < :b AND status <> 'unmatched' "
                                          "ORDER BY external_id"), {"g": gateway, "a": start, "b": end})).all()
     return _held([tuple(r) for r in rows])
 
 
 async def notified_between(s: AsyncSession, gateway: str, start: dt.datetime, end: dt.datetime) -> list[str]:
     """The gateway payments notified in [start, end) (first or last time), in order."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT gateway_payment_id FROM payments.gateway_payment_states WHERE gateway = :g "
         "AND ((first_seen >= :a AND first_seen < :b) OR (last_seen >= :a AND last_seen < :b)) "
         "ORDER BY gateway_payment_id"), {"g": gateway, "a": start, "b": end})
@@ -42,7 +42,7 @@ async def notified_between(s: AsyncSession, gateway: str, start: dt.datetime, en
 
 
 async def save_report(s: AsyncSession, *, client: str, report: ReconciliationOut) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO payments.gateway_reconciliations AS r (id, client_slug, account_name, day, status, reason,
                report, ran_at)
            VALUES (:id, :c, :n, :d, :st, :why, CAST(:report AS jsonb), :at)
@@ -53,7 +53,7 @@ async def save_report(s: AsyncSession, *, client: str, report: ReconciliationOut
 
 
 async def report_of(s: AsyncSession, client: str, account: str, day: dt.date) -> ReconciliationOut | None:
-    raw = await s.scalar(text(
+    raw = await s.scalar(sql(
         "SELECT CAST(report AS text) FROM payments.gateway_reconciliations WHERE client_slug = :c "
         "AND account_name = :n AND day = :d"), {"c": client, "n": account, "d": day})
     return None if raw is None else ReconciliationOut.model_validate_json(raw)
@@ -61,12 +61,12 @@ async def report_of(s: AsyncSession, client: str, account: str, day: dt.date) ->
 
 async def settled_days(s: AsyncSession, day_of: dict[tuple[str, str], dt.date]) -> set[tuple[str, str]]:
     """Of these (client, account) and their day, those whose report is final (anything but failed)."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT client_slug, account_name, day FROM payments.gateway_reconciliations WHERE status <> 'failed' "
         "AND day = ANY(:days)"), {"days": sorted(set(day_of.values()))})
     return {(c, n) for c, n, d in rows if day_of.get((c, n)) == d}
 
 
 async def accounts(s: AsyncSession) -> list[tuple[str, str]]:
-    rows = await s.execute(text("SELECT client_slug, name FROM payments.gateway_accounts ORDER BY client_slug, name"))
+    rows = await s.execute(sql("SELECT client_slug, name FROM payments.gateway_accounts ORDER BY client_slug, name"))
     return [(str(c), str(n)) for c, n in rows]

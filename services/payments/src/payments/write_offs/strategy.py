@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import text
-
 from payments import store
 from payments.write_offs.handlers import book_write_off
 from recaudo_common.bus.consumer import HandlerContext
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 from recaudo_common.domain_errors import Conflict
 from recaudo_common.events import AccountSegmented, ClientSettings
 from recaudo_common.write_off_rules import keep_write_off_rules
@@ -40,14 +38,14 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
     s = events[0][1].session
     pursued = [(ctx.envelope.client, e.account_ref) for e, ctx in events if e.treatment != DO_NOT_PURSUE]
     if pursued:
-        await s.execute(text(
+        await s.execute(sql(
             "DELETE FROM payments.not_pursued n USING unnest(CAST(:c AS text[]), CAST(:r AS text[])) AS f(c, r) "
             "WHERE n.client_slug = f.c AND n.account_ref = f.r"),
             {"c": [c for c, _ in pursued], "r": [r for _, r in pursued]})
     not_pursued = [(ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at, e.days_past_due)
                    for e, ctx in events if e.treatment == DO_NOT_PURSUE]
     if not_pursued:
-        await s.execute(text(
+        await s.execute(sql(
             "INSERT INTO payments.not_pursued (client_slug, account_ref, since, days_past_due) "
             "SELECT * FROM unnest(CAST(:c AS text[]), CAST(:r AS text[]), CAST(:at AS timestamptz[]), "
             "CAST(:d AS int[])) ON CONFLICT DO NOTHING"),
@@ -62,7 +60,7 @@ async def write_off_due(db: Database, *, now: dt.datetime) -> int:
     cancelled). How many were written off."""
     written = 0
     async with db.transaction() as s:
-        due = (await s.execute(text(
+        due = (await s.execute(sql(
             """SELECT n.client_slug, n.account_ref FROM payments.not_pursued n
                JOIN payments.client_write_off_rules r ON r.client_slug = n.client_slug AND r.after_days IS NOT NULL
                JOIN payments.accounts a ON a.client_slug = n.client_slug AND a.account_ref = n.account_ref
