@@ -163,6 +163,10 @@ UNKEYED = ("/v1/webhooks/",)
 # Requests an operator would have had accepted, for the routes whose schema-generated bodies rarely pass their
 # own validation (decimal strings, required headers): each is sent first, so every route is tried with a valid one.
 VALID = {
+    # A client company is registered by operators only; the role is checked once the body is read, so a random
+    # body refused 422 would never show whether another caller is turned away.
+    "POST /v1/clients": ({}, {"slug": "intrusa", "name": "Intrusa S.A.", "country": "CO", "currency": "COP",
+                              "timezone": "America/Bogota", "locale": "es-CO"}),
     "POST /v1/clients/{slug}/payments": (
         {"Idempotency-Key": "isolation-telco-0001"},
         {"account_ref": "B-001", "amount": "1000.00", "paid_at": "2026-12-01T10:00:00-05:00", "method": "cash"}),

@@ -9,10 +9,9 @@ import logging
 from dataclasses import dataclass
 
 from prometheus_client import Counter
-from sqlalchemy import text
 
 from recaudo_common.auth import Principal
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 
 log = logging.getLogger(__name__)
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -68,7 +67,7 @@ async def record(db: Database, principal: Principal, asked: Asked, *, at: dt.dat
     account = asked.path_params.get("account_ref")
     try:
         async with db.transaction() as s:
-            await s.execute(text(
+            await s.execute(sql(
                 "INSERT INTO identity.actions (at, actor, role, service, method, route, client_slug, account_ref,"
                 " status, request_id) VALUES (:at, :actor, :role, :service, :method, :route, :client, :account,"
                 " :status, :request_id)"),
@@ -99,7 +98,7 @@ async def actions_page(db: Database, *, clients: tuple[str, ...] | None, client:
         where.append("actor = :actor")
         params["actor"] = actor
     async with db.transaction() as s:
-        rows = (await s.execute(text(
+        rows = (await s.execute(sql(
             "SELECT id, at, actor, role, service, method, route, client_slug, account_ref, status, request_id"
             f" FROM identity.actions WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT :n"), params)).all()
     return [Action(*row) for row in rows]

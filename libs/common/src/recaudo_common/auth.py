@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import Request
-from sqlalchemy import text
 
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 from recaudo_common.errors import ProblemError, forbidden, not_found
 
 # A key's roles; people (recaudo_common.people) have two more: a supervisor may do what an operator does but
@@ -123,9 +122,9 @@ class KeyStore:
         key_id = uuid.uuid4()
         async with self.db.transaction() as s:
             await s.execute(
-                text("INSERT INTO identity.api_keys (id, key_hash, role, client_slug, client_scope, label, "
-                     "created_at, expires_at, key_hint) VALUES (:id, :h, :r, :c, :sc, :l, :t, :e, :hint) "
-                     "ON CONFLICT (key_hash) DO NOTHING"),
+                sql("INSERT INTO identity.api_keys (id, key_hash, role, client_slug, client_scope, label, "
+                    "created_at, expires_at, key_hint) VALUES (:id, :h, :r, :c, :sc, :l, :t, :e, :hint) "
+                    "ON CONFLICT (key_hash) DO NOTHING"),
                 {"id": key_id, "h": hash_key(key), "r": role, "c": client_slug, "sc": client_scope,
                  "l": label, "t": now, "e": expires_at, "hint": key_hint(key)},
             )
@@ -135,16 +134,16 @@ class KeyStore:
         """Every key, newest first, without its secret."""
         async with self.db.transaction() as s:
             rows = (await s.execute(
-                text("SELECT id, role, client_slug, client_scope, label, created_at, expires_at, revoked_at, "
-                     "key_hint FROM identity.api_keys ORDER BY created_at DESC, id LIMIT :n"), {"n": limit},
+                sql("SELECT id, role, client_slug, client_scope, label, created_at, expires_at, revoked_at, "
+                    "key_hint FROM identity.api_keys ORDER BY created_at DESC, id LIMIT :n"), {"n": limit},
             )).mappings().all()
         return [_record(row) for row in rows]
 
     async def revoke(self, key_id: uuid.UUID, *, now: dt.datetime) -> bool:
         async with self.db.transaction() as s:
             row = await s.execute(
-                text("UPDATE identity.api_keys SET revoked_at = :t WHERE id = :id AND revoked_at IS NULL "
-                     "RETURNING id"), {"id": key_id, "t": now})
+                sql("UPDATE identity.api_keys SET revoked_at = :t WHERE id = :id AND revoked_at IS NULL "
+                    "RETURNING id"), {"id": key_id, "t": now})
             return row.first() is not None
 
     async def lookup(self, key: str) -> Principal | None:
@@ -152,8 +151,8 @@ class KeyStore:
         key is unknown or revoked."""
         async with self.db.transaction() as s:
             row = (await s.execute(
-                text("SELECT id, role, client_slug, client_scope, expires_at FROM identity.api_keys "
-                     "WHERE key_hash = :h AND revoked_at IS NULL"), {"h": hash_key(key)},
+                sql("SELECT id, role, client_slug, client_scope, expires_at FROM identity.api_keys "
+                    "WHERE key_hash = :h AND revoked_at IS NULL"), {"h": hash_key(key)},
             )).mappings().first()
         if row is None:
             return None

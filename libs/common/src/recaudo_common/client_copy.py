@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import TextClause
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.consumer import Handler, HandlerContext
+from recaudo_common.db import sql
 from recaudo_common.events import ClientReady, ClientRegistered, ClientSettings, ClientUpdated, Event
 from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS, ArrangementLimits
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS
@@ -65,7 +66,7 @@ class ClientCopy:
 
 async def upsert_client(session: AsyncSession, schema: str, event: ClientSettings, ctx: HandlerContext) -> None:
     await session.execute(
-        text(f"""INSERT INTO {schema}.clients AS c (slug, name, country, currency, timezone, locale,
+        sql(f"""INSERT INTO {schema}.clients AS c (slug, name, country, currency, timezone, locale,
                     default_authorised_channels, updated_at, max_discount_pct, promise_window_days,
                     instalments_min, instalments_max, min_instalment_amount)
                  VALUES (:slug, :name, :country, :currency, :timezone, :locale, :channels, :at, :max_discount,
@@ -88,9 +89,9 @@ async def upsert_client(session: AsyncSession, schema: str, event: ClientSetting
 
 @functools.cache
 def _select(schema: str) -> TextClause:
-    return text(f"SELECT slug, name, country, currency, timezone, locale, default_authorised_channels, "
-                f"max_discount_pct, promise_window_days, instalments_min, instalments_max, min_instalment_amount "
-                f"FROM {schema}.clients WHERE slug = :s")
+    return sql(f"SELECT slug, name, country, currency, timezone, locale, default_authorised_channels, "
+               f"max_discount_pct, promise_window_days, instalments_min, instalments_max, min_instalment_amount "
+               f"FROM {schema}.clients WHERE slug = :s")
 
 
 async def get_client(session: AsyncSession, schema: str, slug: str) -> ClientCopy | None:
@@ -111,7 +112,7 @@ async def client_names(session: AsyncSession, schema: str, scope: Sequence[str] 
                        limit: int) -> list[ClientName]:
     """The client companies of a service's copy by slug, for a console's choice of one: those of `scope` (every one
     when None), after the slug `after`, at most `limit`."""
-    rows = await session.execute(text(
+    rows = await session.execute(sql(
         f"SELECT slug, name FROM {schema}.clients WHERE (CAST(:all AS boolean) OR slug = ANY(:scope)) "
         "AND (CAST(:after AS text) IS NULL OR slug > :after) ORDER BY slug LIMIT :n"),
         {"all": scope is None, "scope": list(scope or []), "after": after, "n": limit})

@@ -7,10 +7,11 @@ import functools
 import json
 from decimal import Decimal
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import TextClause
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.db import sql
 from recaudo_common.events import ClientSettings
 
 CostTable = dict[str, Decimal]  # channel -> the cost of one contact on it
@@ -29,7 +30,7 @@ async def keep_cost_table(session: AsyncSession, schema: str, event: ClientSetti
     """Keeps the cost table a client.* event carries (each carries the whole current one); pass it as
     `client_copy_handlers(schema, after=...)`."""
     table = None if event.cost_table is None else {c: str(v) for c, v in event.cost_table.items()}
-    await session.execute(text(
+    await session.execute(sql(
         f"""INSERT INTO {schema}.client_cost_tables AS t (client_slug, cost_table, updated_at)
             VALUES (:c, CAST(:t AS jsonb), :at)
             ON CONFLICT (client_slug) DO UPDATE SET cost_table = excluded.cost_table, updated_at = excluded.updated_at
@@ -39,7 +40,7 @@ async def keep_cost_table(session: AsyncSession, schema: str, event: ClientSetti
 
 @functools.cache
 def _select(schema: str) -> TextClause:
-    return text(f"SELECT cost_table FROM {schema}.client_cost_tables WHERE client_slug = :c")
+    return sql(f"SELECT cost_table FROM {schema}.client_cost_tables WHERE client_slug = :c")
 
 
 async def get_cost_table(session: AsyncSession, schema: str, slug: str) -> CostTable | None:

@@ -15,11 +15,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.auth import KeyRecord, KeyRole, Principal, Role
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.pagination import Page, PageRequest, cursor_time, cursor_uuid, page_request
@@ -181,7 +180,7 @@ async def _keys_page(db: Database, *, after: tuple[dt.datetime, uuid.UUID] | Non
     page."""
     after_clause = "WHERE created_at < :t OR (created_at = :t AND id > :id) " if after else ""
     async with db.transaction() as s:
-        rows = (await s.execute(text(
+        rows = (await s.execute(sql(
             "SELECT id, role, client_slug, client_scope, label, created_at, expires_at, revoked_at, key_hint "
             f"FROM identity.api_keys {after_clause}ORDER BY created_at DESC, id LIMIT :n"),
             {"n": limit, **({"t": after[0], "id": after[1]} if after else {})})).mappings().all()

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import TextClause
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.db import copy_records
+from recaudo_common.db import copy_records, sql
 from recaudo_common.events import Envelope, family_of, new_event_id
 from recaudo_common.telemetry import trace_headers_json
 
@@ -150,7 +150,7 @@ class Outbox:
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
-        self._insert = text(
+        self._insert = sql(
             f"INSERT INTO {schema}.outbox (family, key, event_id, envelope, headers) "
             "VALUES (:family, :key, :event_id, CAST(:envelope AS jsonb), CAST(:headers AS jsonb))"
         )
@@ -184,7 +184,7 @@ class Outbox:
 
     async def unpublished(self, session: AsyncSession, *, at_most: int) -> int:
         """How many rows wait for the relay (it deletes what it publishes), counted up to `at_most`."""
-        return int(await session.scalar(text(
+        return int(await session.scalar(sql(
             f"SELECT count(*) FROM (SELECT 1 FROM {self.schema}.outbox ORDER BY id LIMIT :n) waiting"),
             {"n": at_most}) or 0)
 
@@ -196,8 +196,8 @@ class Outbox:
 
 @functools.cache
 def _claim(schema: str) -> TextClause:
-    return text(f"INSERT INTO {schema}.inbox (consumer, event_id) VALUES (:c, :e) "
-                "ON CONFLICT DO NOTHING RETURNING event_id")
+    return sql(f"INSERT INTO {schema}.inbox (consumer, event_id) VALUES (:c, :e) "
+               "ON CONFLICT DO NOTHING RETURNING event_id")
 
 
 async def claim_once(session: AsyncSession, schema: str, consumer: str, envelope: Envelope) -> bool:
@@ -208,8 +208,8 @@ async def claim_once(session: AsyncSession, schema: str, consumer: str, envelope
 
 @functools.cache
 def _claim_many(schema: str) -> TextClause:
-    return text(f"INSERT INTO {schema}.inbox (consumer, event_id) SELECT :c, unnest(CAST(:e AS uuid[])) "
-                "ON CONFLICT DO NOTHING RETURNING event_id")
+    return sql(f"INSERT INTO {schema}.inbox (consumer, event_id) SELECT :c, unnest(CAST(:e AS uuid[])) "
+               "ON CONFLICT DO NOTHING RETURNING event_id")
 
 
 async def claim_many(session: AsyncSession, schema: str, consumer: str, envelopes: Sequence[Envelope]) -> set[UUID]:

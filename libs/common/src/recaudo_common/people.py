@@ -14,11 +14,10 @@ from functools import cache
 import uuid_utils.compat as uuid_compat
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from recaudo_common.auth import Role
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.secrets_at_rest import open_secret, seal_secret
 from recaudo_common.settings import PlatformSettings
@@ -146,7 +145,7 @@ class UserStore:
         user_id = uuid_compat.uuid7()  # time-ordered: the listing's tie-break keeps the order they were made in
         try:
             async with self.db.transaction() as s:
-                row = (await s.execute(text(
+                row = (await s.execute(sql(
                     "INSERT INTO identity.users (id, email, role, client_slug, password_hash, totp_secret,"
                     " created_at, created_by, client_scope) VALUES (:id, :e, :r, :c, :p, :t, :now, :by, :sc)"
                     f" RETURNING {_COLUMNS}"),
@@ -164,7 +163,7 @@ class UserStore:
         scope from their next request: a session's principal is read afresh each time."""
         try:
             async with self.db.transaction() as s:
-                row = (await s.execute(text(
+                row = (await s.execute(sql(
                     f"UPDATE identity.users SET client_scope = :sc WHERE id = :id RETURNING {_COLUMNS}"),
                     {"id": user_id, "sc": list(client_scope) if client_scope is not None else None})).first()
         except IntegrityError as e:
@@ -175,7 +174,7 @@ class UserStore:
 
     async def get(self, user_id: uuid.UUID) -> User | None:
         async with self.db.transaction() as s:
-            row = (await s.execute(text(f"SELECT {_COLUMNS} FROM identity.users WHERE id = :id"),
+            row = (await s.execute(sql(f"SELECT {_COLUMNS} FROM identity.users WHERE id = :id"),
                                    {"id": user_id})).first()
         return _user(row) if row is not None else None
 
@@ -183,14 +182,14 @@ class UserStore:
         """Users newest first, from just after `after`; at most `limit`."""
         where = "WHERE (created_at, id) < (:at, :id)" if after is not None else ""
         async with self.db.transaction() as s:
-            rows = (await s.execute(text(
+            rows = (await s.execute(sql(
                 f"SELECT {_COLUMNS} FROM identity.users {where} ORDER BY created_at DESC, id DESC LIMIT :n"),
                 {"at": after[0] if after else None, "id": after[1] if after else None, "n": limit})).all()
         return [_user(r) for r in rows]
 
     async def credentials(self, email: str) -> Credentials:
         async with self.db.transaction() as s:
-            row = (await s.execute(text(
+            row = (await s.execute(sql(
                 f"SELECT {_COLUMNS}, password_hash, totp_secret FROM identity.users WHERE lower(email) = :e"),
                 {"e": normal_email(email)})).first()
         if row is None:
@@ -203,19 +202,19 @@ class UserStore:
     async def disable(self, user_id: uuid.UUID, *, now: dt.datetime) -> User | None:
         """Disables the user (once; a second time changes nothing) and ends their sessions."""
         async with self.db.transaction() as s:
-            row = (await s.execute(text(
+            row = (await s.execute(sql(
                 "UPDATE identity.users SET disabled_at = coalesce(disabled_at, :now) WHERE id = :id"
                 f" RETURNING {_COLUMNS}"), {"id": user_id, "now": now})).first()
-            await s.execute(text("UPDATE identity.sessions SET revoked_at = :now WHERE user_id = :id"
-                                 " AND revoked_at IS NULL"), {"id": user_id, "now": now})
+            await s.execute(sql("UPDATE identity.sessions SET revoked_at = :now WHERE user_id = :id"
+                                " AND revoked_at IS NULL"), {"id": user_id, "now": now})
         return _user(row) if row is not None else None
 
     async def set_password(self, user_id: uuid.UUID, password_hash: str, *, now: dt.datetime) -> User | None:
         """A new password (an operator's reset); every session of the user ends with the old one."""
         async with self.db.transaction() as s:
-            row = (await s.execute(text(
+            row = (await s.execute(sql(
                 "UPDATE identity.users SET password_hash = :p, password_changed_at = :now WHERE id = :id"
                 f" RETURNING {_COLUMNS}"), {"id": user_id, "p": password_hash, "now": now})).first()
-            await s.execute(text("UPDATE identity.sessions SET revoked_at = :now WHERE user_id = :id"
-                                 " AND revoked_at IS NULL"), {"id": user_id, "now": now})
+            await s.execute(sql("UPDATE identity.sessions SET revoked_at = :now WHERE user_id = :id"
+                                " AND revoked_at IS NULL"), {"id": user_id, "now": now})
         return _user(row) if row is not None else None

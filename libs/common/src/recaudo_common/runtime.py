@@ -20,7 +20,6 @@ from typing import Literal
 
 import uvicorn
 from fastapi import APIRouter, FastAPI
-from sqlalchemy import text
 
 from recaudo_common.auth import Authenticator, KeyStore, Principal
 from recaudo_common.bus.base import Transport
@@ -30,7 +29,7 @@ from recaudo_common.bus.kafka_security import KafkaSecurity
 from recaudo_common.bus.postgres import PostgresTransport
 from recaudo_common.bus.relay import run_relay
 from recaudo_common.bus.retention import run_retention
-from recaudo_common.db import Database, is_transient, make_engine
+from recaudo_common.db import Database, is_transient, make_engine, sql
 from recaudo_common.errors import ProblemError
 from recaudo_common.gate import BodyRule
 from recaudo_common.http import create_app
@@ -142,7 +141,7 @@ def build_app(platform: Platform, units: Sequence[ServiceUnit], *, with_routes: 
     async def database_ready() -> bool:
         try:
             async with platform.db.transaction() as s:
-                await s.execute(text("SELECT 1"))
+                await s.execute(sql("SELECT 1"))
             return True
         except Exception:
             return False

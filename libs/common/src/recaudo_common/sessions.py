@@ -15,10 +15,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import text
-
 from recaudo_common.auth import Principal, Role
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 
 SESSION_COOKIE = "recaudo_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -80,7 +78,7 @@ class SessionStore:
         """A new session for the person; returns its token (the cookie's value), which is kept nowhere."""
         token = new_token()
         async with self.db.transaction() as s:
-            await s.execute(text(
+            await s.execute(sql(
                 "INSERT INTO identity.sessions (id, token_hash, user_id, signed_in_by, created_at, last_seen_at,"
                 " expires_at, idle_s) VALUES (:id, :h, :u, :by, :now, :now, :exp, :idle)"),
                 {"id": uuid.uuid4(), "h": hash_token(token), "u": user_id, "by": by, "now": now,
@@ -91,7 +89,7 @@ class SessionStore:
         """The person a live session signs in, with the client companies they are limited to, or None (unknown,
         revoked, expired, idle too long, or the person disabled). A live one is marked used."""
         async with self.db.transaction() as s:
-            row = (await s.execute(text(
+            row = (await s.execute(sql(
                 "SELECT s.id, s.last_seen_at, u.id AS user_id, u.email, u.role, u.client_slug, u.client_scope"
                 " FROM identity.sessions s JOIN identity.users u ON u.id = s.user_id"
                 " WHERE s.token_hash = :h AND s.revoked_at IS NULL AND u.disabled_at IS NULL"
@@ -100,7 +98,7 @@ class SessionStore:
             if row is None:
                 return None
             if now - row["last_seen_at"] >= TOUCH_EVERY:
-                await s.execute(text("UPDATE identity.sessions SET last_seen_at = :now WHERE id = :id"),
+                await s.execute(sql("UPDATE identity.sessions SET last_seen_at = :now WHERE id = :id"),
                                 {"id": row["id"], "now": now})
         role: Role = row["role"]
         # A scoped person is limited the way a scoped key is: every service's tenant check reads client_scope.
@@ -110,11 +108,11 @@ class SessionStore:
 
     async def revoke(self, token: str, *, now: dt.datetime) -> None:
         async with self.db.transaction() as s:
-            await s.execute(text("UPDATE identity.sessions SET revoked_at = :now WHERE token_hash = :h"
-                                 " AND revoked_at IS NULL"), {"h": hash_token(token), "now": now})
+            await s.execute(sql("UPDATE identity.sessions SET revoked_at = :now WHERE token_hash = :h"
+                                " AND revoked_at IS NULL"), {"h": hash_token(token), "now": now})
 
     async def revoke_all_of(self, user_id: uuid.UUID, *, now: dt.datetime) -> None:
         """Ends every session of a person (disabled, or given a new password)."""
         async with self.db.transaction() as s:
-            await s.execute(text("UPDATE identity.sessions SET revoked_at = :now WHERE user_id = :u"
-                                 " AND revoked_at IS NULL"), {"u": user_id, "now": now})
+            await s.execute(sql("UPDATE identity.sessions SET revoked_at = :now WHERE user_id = :u"
+                                " AND revoked_at IS NULL"), {"u": user_id, "now": now})

@@ -3,10 +3,10 @@ by the service that writes accounts off (payments)."""
 
 from __future__ import annotations
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.db import sql
 from recaudo_common.events import ClientSettings, WriteOffRules
 
 
@@ -25,7 +25,7 @@ async def keep_write_off_rules(session: AsyncSession, schema: str, event: Client
     """Keeps the rules a client.* event carries (each carries the whole current ones); pass it as
     `client_copy_handlers(schema, after=...)`."""
     rules = event.write_off_rules
-    await session.execute(text(
+    await session.execute(sql(
         f"""INSERT INTO {schema}.client_write_off_rules AS t (client_slug, after_days, min_days_past_due, updated_at)
             VALUES (:c, :a, :m, :at)
             ON CONFLICT (client_slug) DO UPDATE SET after_days = excluded.after_days,
@@ -36,7 +36,7 @@ async def keep_write_off_rules(session: AsyncSession, schema: str, event: Client
 
 
 async def get_write_off_rules(session: AsyncSession, schema: str, slug: str) -> WriteOffRules | None:
-    row = (await session.execute(text(
+    row = (await session.execute(sql(
         f"SELECT after_days, min_days_past_due FROM {schema}.client_write_off_rules WHERE client_slug = :c"),
         {"c": slug})).first()
     return None if row is None or row[0] is None else WriteOffRules(after_days=row[0], min_days_past_due=row[1])

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest import account_events, debtors, store
@@ -27,7 +26,7 @@ from ingest.records import ClientCompany, Portfolio, Tally, UploadFailure, Uploa
 from ingest.row_checking import CheckedBatch, CheckingJob, checking
 from ingest.store import outbox
 from ingest.uploads.handlers import refusal
-from recaudo_common.db import Database, is_transient
+from recaudo_common.db import Database, is_transient, sql
 from recaudo_common.events import AccountPlaced, AccountUpdated
 from recaudo_common.fair_turns import FairTurns
 from recaudo_common.files import FileFormatError
@@ -84,7 +83,7 @@ async def process_portfolio(db: Database, portfolio_id: uuid.UUID, *, clock: Clo
         # PostgreSQL from vacuuming every table of the database until it ended.
         lease = await connection.execution_options(isolation_level="AUTOCOMMIT")
         key = f"recaudo.portfolio.{portfolio_id}"
-        if not await lease.scalar(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key}):
+        if not await lease.scalar(sql("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key}):
             return False
         try:
             async with db.transaction() as s:
@@ -97,7 +96,7 @@ async def process_portfolio(db: Database, portfolio_id: uuid.UUID, *, clock: Clo
                 await _process(db, portfolio_id, clock=clock, vault=vault, limits=limits or FileLimits(),
                                max_attempts=max_attempts, turns=turns, pace=pace)
         finally:
-            await lease.scalar(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+            await lease.scalar(sql("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
         return True
 
 
@@ -213,7 +212,7 @@ async def _commit_batch(db: Database, portfolio: Portfolio, client: ClientCompan
     before = before or BatchOrder.done()
     async with db.transaction() as s:
         await before.wait_claimed()
-        await s.execute(text(f"SET LOCAL lock_timeout = {int(BATCH_LOCK_TIMEOUT_MS)}"))
+        await s.execute(sql(f"SET LOCAL lock_timeout = {int(BATCH_LOCK_TIMEOUT_MS)}"))
         people = await debtors.people_of(s, vault, client.slug, batch.accepted, now) if batch.accepted else {}
         if this is not None:
             this.mark_claimed()

@@ -11,11 +11,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-from sqlalchemy import text
-
 from ingest import store
 from ingest.domain.issue_labels import meaning_of
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 from recaudo_common.exports import BOM, CsvStyle, csv_line
 
 PAGE_ROWS = 1000
@@ -24,7 +22,7 @@ FIXED_COLUMNS = ("row", "field", "code", "message")
 SPANISH_COLUMNS = ("fila", "campo", "código", "significado", "detalle")
 
 # Each raw header once, in the order of the row it first appears in, then its place in that row.
-_RAW_HEADERS = text(
+_RAW_HEADERS = sql(
     """SELECT header FROM (
          SELECT DISTINCT ON (o.header) o.header, i.id, o.n
          FROM ingest.row_issues i, jsonb_object_keys(i.raw) WITH ORDINALITY AS o(header, n)

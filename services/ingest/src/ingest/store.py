@@ -10,12 +10,12 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.domain.portfolio import Account, Issue
 from ingest.records import Portfolio, RowIssue, Tally, UploadFailure, UploadParams
-from recaudo_common.db import copy_records
+from recaudo_common.db import copy_records, sql
 from recaudo_common.outbox import Outbox, cause_headers
 from recaudo_common.telemetry import inject_headers
 
@@ -29,7 +29,7 @@ PORTFOLIO_COLUMNS = (
 
 
 async def find_same_upload(s: AsyncSession, client: str, content_sha: str, params_sha: str) -> uuid.UUID | None:
-    same: uuid.UUID | None = await s.scalar(text(
+    same: uuid.UUID | None = await s.scalar(sql(
         "SELECT id FROM ingest.portfolios WHERE client_slug = :c AND content_sha256 = :h AND params_sha256 = :p "
         "AND status <> 'failed'"), {"c": client, "h": content_sha, "p": params_sha})
     return same
@@ -38,7 +38,7 @@ async def find_same_upload(s: AsyncSession, client: str, content_sha: str, param
 async def insert_portfolio(s: AsyncSession, *, portfolio_id: uuid.UUID, client: str, filename: str | None,
                            content_sha: str, params: UploadParams, params_sha: str, size_bytes: int,
                            as_of: dt.date, now: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO ingest.portfolios (id, client_slug, status, filename, content_sha256, params_sha256, params, "
         "size_bytes, as_of, created_at, trace_context) VALUES (:id, :c, 'queued', :f, :h, :ps, CAST(:p AS jsonb), "
         ":n, :as_of, :now, CAST(:tc AS jsonb))"),
@@ -50,7 +50,7 @@ async def insert_portfolio(s: AsyncSession, *, portfolio_id: uuid.UUID, client: 
 async def describe_upload(s: AsyncSession, portfolio_id: uuid.UUID, *, filename: str | None, content_sha: str,
                           size_bytes: int, params: UploadParams, params_sha: str, as_of: dt.date) -> None:
     """What is known of an upload once its file has been read."""
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE ingest.portfolios SET filename = :f, content_sha256 = :h, size_bytes = :n, params = CAST(:p AS jsonb), "
         "params_sha256 = :ps, as_of = :as_of WHERE id = :id"),
         {"id": portfolio_id, "f": filename, "h": content_sha, "n": size_bytes, "p": params_json(params),
@@ -58,12 +58,12 @@ async def describe_upload(s: AsyncSession, portfolio_id: uuid.UUID, *, filename:
 
 
 async def insert_chunk(s: AsyncSession, portfolio_id: uuid.UUID, seq: int, data: bytes) -> None:
-    await s.execute(text("INSERT INTO ingest.portfolio_chunks (portfolio_id, seq, data) VALUES (:p, :n, :d)"),
+    await s.execute(sql("INSERT INTO ingest.portfolio_chunks (portfolio_id, seq, data) VALUES (:p, :n, :d)"),
                     {"p": portfolio_id, "n": seq, "d": data})
 
 
 async def read_chunk(s: AsyncSession, portfolio_id: uuid.UUID, seq: int) -> bytes | None:
-    data = await s.scalar(text("SELECT data FROM ingest.portfolio_chunks WHERE portfolio_id = :p AND seq = :n"),
+    data = await s.scalar(sql("SELECT data FROM ingest.portfolio_chunks WHERE portfolio_id = :p AND seq = :n"),
                           {"p": portfolio_id, "n": seq})
     return bytes(data) if data is not None else None
 
@@ -74,7 +74,7 @@ def params_json(params: UploadParams) -> str:
 
 
 async def get_portfolio(s: AsyncSession, portfolio_id: uuid.UUID) -> Portfolio | None:
-    row = (await s.execute(text(f"SELECT {PORTFOLIO_COLUMNS} FROM ingest.portfolios WHERE id = :id"),
+    row = (await s.execute(sql(f"SELECT {PORTFOLIO_COLUMNS} FROM ingest.portfolios WHERE id = :id"),
                            {"id": portfolio_id})).mappings().first()
     return None if row is None else _portfolio(row)
 
@@ -83,7 +83,7 @@ async def client_portfolios(s: AsyncSession, client: str, *, before: tuple[dt.da
                             limit: int) -> list[Portfolio]:
     """A client company's uploads, newest first, those after `before` (the last one of the previous page)."""
     after_clause = "AND (created_at, id) < (:t, :id)" if before else ""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         f"SELECT {PORTFOLIO_COLUMNS} FROM ingest.portfolios WHERE client_slug = :c {after_clause} "
         "ORDER BY created_at DESC, id DESC LIMIT :n"),
         {"c": client, "n": limit, **({"t": before[0], "id": before[1]} if before else {})})).mappings().all()
@@ -102,7 +102,7 @@ def _portfolio(row: RowMapping) -> Portfolio:
 
 
 async def trace_context(s: AsyncSession, portfolio_id: uuid.UUID) -> dict[str, str]:
-    row = (await s.execute(text("SELECT trace_context FROM ingest.portfolios WHERE id = :id"),
+    row = (await s.execute(sql("SELECT trace_context FROM ingest.portfolios WHERE id = :id"),
                            {"id": portfolio_id})).first()
     value = row[0] if row else {}
     return dict(json.loads(value) if isinstance(value, str) else value)
@@ -112,7 +112,7 @@ async def pending_portfolios(s: AsyncSession, limit: int = 20) -> list[tuple[uui
     """The uploads that may be processed now, oldest first, with their client company: each company's oldest
     waiting one only, so a company's uploads apply in the order they came (a later file may restate an account an
     earlier one placed), whichever worker or replica takes them."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT id, client_slug FROM (SELECT DISTINCT ON (client_slug) id, client_slug, created_at "
         "FROM ingest.portfolios WHERE status IN ('queued', 'processing') ORDER BY client_slug, created_at, id) p "
         "ORDER BY created_at, id LIMIT :n"), {"n": limit})
@@ -122,7 +122,7 @@ async def pending_portfolios(s: AsyncSession, limit: int = 20) -> list[tuple[uui
 async def mark_processing(s: AsyncSession, portfolio_id: uuid.UUID, now: dt.datetime) -> tuple[int, str | None]:
     """Counts one more start of the upload; returns the starts since it last made progress, and the last
     unexpected error of one of them (None if none raised: a worker killed while reading it)."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "UPDATE ingest.portfolios SET status = 'processing', started_at = coalesce(started_at, :now), "
         "attempts = attempts + 1 WHERE id = :id AND status IN ('queued', 'processing') "
         "RETURNING attempts, last_error"), {"id": portfolio_id, "now": now})).first()
@@ -130,20 +130,20 @@ async def mark_processing(s: AsyncSession, portfolio_id: uuid.UUID, now: dt.date
 
 
 async def note_failed_attempt(s: AsyncSession, portfolio_id: uuid.UUID, error: str) -> None:
-    await s.execute(text("UPDATE ingest.portfolios SET last_error = :e WHERE id = :id"),
+    await s.execute(sql("UPDATE ingest.portfolios SET last_error = :e WHERE id = :id"),
                     {"id": portfolio_id, "e": error})
 
 
 async def forgive_attempt(s: AsyncSession, portfolio_id: uuid.UUID) -> None:
     """The infrastructure failed, not the upload: that start does not count against it."""
-    await s.execute(text("UPDATE ingest.portfolios SET attempts = greatest(attempts - 1, 0) WHERE id = :id"),
+    await s.execute(sql("UPDATE ingest.portfolios SET attempts = greatest(attempts - 1, 0) WHERE id = :id"),
                     {"id": portfolio_id})
 
 
 async def save_progress(s: AsyncSession, portfolio_id: uuid.UUID, *, counts: Tally, rows_done: int,
                         progress: float) -> None:
     """A committed batch is progress: the start that made it is counted as the first since (see mark_processing)."""
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE ingest.portfolios SET rows_total = :t, rows_accepted = :a, rows_rejected = :r, "
         "rows_with_warnings = :w, counts_by_code = CAST(:bc AS jsonb), rows_done = :done, progress = :pr, "
         "attempts = 1, last_error = NULL WHERE id = :id"),
@@ -154,7 +154,7 @@ async def save_progress(s: AsyncSession, portfolio_id: uuid.UUID, *, counts: Tal
 
 async def accepted_refs(s: AsyncSession, client: str, portfolio_id: uuid.UUID) -> set[str]:
     """The account refs this upload has already accepted (to resume its duplicate check after a crash)."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT account_ref FROM ingest.accounts WHERE client_slug = :c AND last_portfolio_id = :p"),
         {"c": client, "p": portfolio_id})
     return {r[0] for r in rows}
@@ -162,12 +162,12 @@ async def accepted_refs(s: AsyncSession, client: str, portfolio_id: uuid.UUID) -
 
 async def drop_chunks(s: AsyncSession, portfolio_id: uuid.UUID) -> None:
     """A finished upload keeps its results, not its bytes."""
-    await s.execute(text("DELETE FROM ingest.portfolio_chunks WHERE portfolio_id = :p"), {"p": portfolio_id})
+    await s.execute(sql("DELETE FROM ingest.portfolio_chunks WHERE portfolio_id = :p"), {"p": portfolio_id})
 
 
 async def finish_portfolio(s: AsyncSession, portfolio_id: uuid.UUID, *, status: str, counts: Tally,
                            now: dt.datetime, failure: UploadFailure | None = None) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE ingest.portfolios SET status = :st, rows_total = :t, rows_accepted = :a, rows_rejected = :r, "
         "rows_with_warnings = :w, counts_by_code = CAST(:bc AS jsonb), progress = 1, error_code = :ec, "
         "error_detail = CAST(:ed AS jsonb), started_at = coalesce(started_at, :now), finished_at = :now "
@@ -179,7 +179,7 @@ async def finish_portfolio(s: AsyncSession, portfolio_id: uuid.UUID, *, status: 
 
 async def balances_before(s: AsyncSession, client: str, refs: Sequence[str]) -> dict[str, Decimal]:
     """The balance each of these accounts had, for those already placed (locked until the batch commits)."""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         "SELECT account_ref, balance FROM ingest.accounts WHERE client_slug = :c "
         "AND account_ref = ANY(:refs) FOR UPDATE"), {"c": client, "refs": list(refs)})).all()
     return {r[0]: r[1] for r in rows}
@@ -201,11 +201,11 @@ async def upsert_accounts(s: AsyncSession, client: str, portfolio_id: uuid.UUID,
     # vars, shallow: asdict's deep copy costs 0.2 ms a row; its dates, amounts and ids as their text
     rows = [(a.account_ref, a.debtor_id, debtor_refs[a.debtor_id], a.balance, a.days_past_due, a.as_of,
              json.dumps({**vars(a), "portfolio_id": portfolio_id}, default=str)) for a in accounts]
-    await s.execute(text(
+    await s.execute(sql(
         f"CREATE TEMP TABLE IF NOT EXISTS {_ACCOUNTS_IN} (account_ref text, debtor_id text, debtor_ref uuid, "
         "balance numeric, days_past_due int, as_of date, stated jsonb) ON COMMIT DELETE ROWS"))
     await copy_records(s, _ACCOUNTS_IN, columns=_ACCOUNTS_IN_COLUMNS, records=rows)
-    await s.execute(text(
+    await s.execute(sql(
         f"""INSERT INTO ingest.accounts (client_slug, account_ref, debtor_id, debtor_ref, balance, days_past_due,
                as_of, stated, placed_portfolio_id, last_portfolio_id, placed_at, updated_at, pseudonym_announced_at)
            SELECT :c, a.account_ref, a.debtor_id, a.debtor_ref, a.balance, a.days_past_due, a.as_of, a.stated, :p, :p,
@@ -217,14 +217,14 @@ async def upsert_accounts(s: AsyncSession, client: str, portfolio_id: uuid.UUID,
                stated = excluded.stated, last_portfolio_id = excluded.last_portfolio_id,
                updated_at = excluded.updated_at"""),
         {"c": client, "p": portfolio_id, "now": now})
-    await s.execute(text(f"DELETE FROM {_ACCOUNTS_IN}"))  # a second batch in the same transaction starts empty
+    await s.execute(sql(f"DELETE FROM {_ACCOUNTS_IN}"))  # a second batch in the same transaction starts empty
 
 
 async def insert_issues(s: AsyncSession, portfolio_id: uuid.UUID, kind: str,
                         issues: list[tuple[Issue, dict[str, str]]]) -> None:
     if not issues:
         return
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO ingest.row_issues (portfolio_id, kind, row_number, field, code, message, raw) "
         "VALUES (:p, :k, :r, :f, :c, :m, CAST(:raw AS jsonb))"),
         [{"p": portfolio_id, "k": kind, "r": i.row, "f": i.field, "c": i.code, "m": i.message,
@@ -233,7 +233,7 @@ async def insert_issues(s: AsyncSession, portfolio_id: uuid.UUID, kind: str,
 
 async def list_issues(s: AsyncSession, portfolio_id: uuid.UUID, kind: str, *, after: int, limit: int
                       ) -> list[RowIssue]:
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         "SELECT id, row_number AS row, field, code, message, raw FROM ingest.row_issues WHERE portfolio_id = :p "
         "AND kind = :k AND id > :after ORDER BY id LIMIT :n"),
         {"p": portfolio_id, "k": kind, "after": after, "n": limit})).mappings().all()

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import uuid
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
@@ -27,6 +26,7 @@ from outreach.messages import Renderer
 from outreach.rendering import budget_of
 from outreach.store import TrailEntry
 from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.db import sql
 from recaudo_common.events import CheckoutUpdated
 
 # A confirmation of the payment that paid the account off still goes: it is what that debtor most expects. Any
@@ -55,15 +55,15 @@ async def on_checkout_updated(event: CheckoutUpdated, ctx: HandlerContext) -> No
             "reason": "account not known here" if debtor is None else "no written channel with a contact point"})])
         return
     attempt_id = uuid.uuid4()
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
                scheduled_at, created_at, correlation_id, why, confirmation)
            VALUES (:id, :c, :r, NULL, :ch, 0, 'scheduled', :now, :now, :corr, :why, CAST(:confirmation AS jsonb))"""),
         {"id": attempt_id, "c": client, "r": event.account_ref, "ch": channel, "now": now,
          "corr": ctx.envelope.correlation_id, "why": f"payment confirmation ({kind})",
          "confirmation": json.dumps(confirmation.document())})
-    await s.execute(text("UPDATE outreach.checkout_confirmations SET attempt_id = :a WHERE client_slug = :c "
-                         "AND reference = :ref AND status = :st"),
+    await s.execute(sql("UPDATE outreach.checkout_confirmations SET attempt_id = :a WHERE client_slug = :c "
+                        "AND reference = :ref AND status = :st"),
                     {"a": attempt_id, "c": client, "ref": event.reference, "st": event.status})
     await store.trail(s, [TrailEntry(client, event.account_ref, now, "scheduled", attempt_id, channel, {
         "confirmation": kind, "reference": event.reference, "scheduled_at": now.isoformat()})])
@@ -71,7 +71,7 @@ async def on_checkout_updated(event: CheckoutUpdated, ctx: HandlerContext) -> No
 
 async def _first(s: AsyncSession, client: str, event: CheckoutUpdated, now: dt.datetime) -> bool:
     """True the first time this checkout's state is seen (payments may publish a state again)."""
-    found = await s.scalar(text(
+    found = await s.scalar(sql(
         """INSERT INTO outreach.checkout_confirmations (client_slug, reference, status, account_ref, recorded_at)
            VALUES (:c, :ref, :st, :r, :now) ON CONFLICT DO NOTHING RETURNING 1"""),
         {"c": client, "ref": event.reference, "st": event.status, "r": event.account_ref, "now": now})
@@ -79,7 +79,7 @@ async def _first(s: AsyncSession, client: str, event: CheckoutUpdated, now: dt.d
 
 
 async def _last_reached(s: AsyncSession, client: str, account_ref: str) -> str | None:
-    found = await s.scalar(text(
+    found = await s.scalar(sql(
         """SELECT channel FROM outreach.attempts WHERE client_slug = :c AND account_ref = :r
              AND status IN ('sent', 'delivered', 'replied') AND channel = ANY(:written)
            ORDER BY sent_at DESC NULLS LAST LIMIT 1"""),
@@ -88,8 +88,8 @@ async def _last_reached(s: AsyncSession, client: str, account_ref: str) -> str |
 
 
 async def _treatment_channels(s: AsyncSession, client: str, account_ref: str) -> tuple[str, ...]:
-    found = await s.scalar(text("SELECT channels FROM outreach.treatments WHERE client_slug = :c "
-                                "AND account_ref = :r"), {"c": client, "r": account_ref})
+    found = await s.scalar(sql("SELECT channels FROM outreach.treatments WHERE client_slug = :c "
+                               "AND account_ref = :r"), {"c": client, "r": account_ref})
     return tuple(found or ())
 
 

@@ -10,7 +10,6 @@ import hmac
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
@@ -23,7 +22,7 @@ from outreach.domain.verification import (
     source_wait,
 )
 from outreach.store import TrailEntry
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 
 Outcome = Literal["verified", "wrong", "locked", "blocked"]
 
@@ -60,13 +59,13 @@ async def verify(db: Database, view: DebtorView, answer: str, *, source: str, no
             return Verification("verified")
         failures = link.failures + 1
         link_until = now + link_wait(failures) if link_wait(failures) else None
-        await s.execute(text("UPDATE outreach.page_link_guards SET failures = :f, locked_until = :u, updated_at = :now "
-                             "WHERE client_slug = :c AND account_ref = :r"),
+        await s.execute(sql("UPDATE outreach.page_link_guards SET failures = :f, locked_until = :u, updated_at = :now "
+                            "WHERE client_slug = :c AND account_ref = :r"),
                         {"f": failures, "u": link_until, "now": now, "c": view.client, "r": view.account_ref})
         source_failures += 1
         source_until = now + source_wait(source_failures) if source_wait(source_failures) else None
-        await s.execute(text("UPDATE outreach.page_source_guards SET failures = :f, locked_until = :u, "
-                             "updated_at = :now WHERE source = :k"),
+        await s.execute(sql("UPDATE outreach.page_source_guards SET failures = :f, locked_until = :u, "
+                            "updated_at = :now WHERE source = :k"),
                         {"f": source_failures, "u": source_until, "now": now, "k": source})
         await store.trail(s, [TrailEntry(view.client, view.account_ref, now, "page_verification_failed", detail={
             "failures": failures, "blocked": failures >= LINK_MAX_FAILURES})])
@@ -75,8 +74,8 @@ async def verify(db: Database, view: DebtorView, answer: str, *, source: str, no
 
 async def reissue(s: AsyncSession, client: str, account_ref: str) -> bool:
     """An operator's new link clears the account page's lock; True when there was one to clear."""
-    cleared = await s.execute(text("DELETE FROM outreach.page_link_guards WHERE client_slug = :c AND "
-                                   "account_ref = :r AND failures > 0 RETURNING 1"), {"c": client, "r": account_ref})
+    cleared = await s.execute(sql("DELETE FROM outreach.page_link_guards WHERE client_slug = :c AND "
+                                  "account_ref = :r AND failures > 0 RETURNING 1"), {"c": client, "r": account_ref})
     return cleared.first() is not None
 
 
@@ -91,7 +90,7 @@ async def _locked_row(s: AsyncSession, table: str, where: str, params: dict[str,
                       insert: str) -> _Guard:
     """The guard row, created at zero if new, locked (FOR UPDATE) until this transaction ends: concurrent tries
     on the same link or source take turns, each seeing the count the one before it left."""
-    await s.execute(text(f"INSERT INTO outreach.{table} {insert} ON CONFLICT DO NOTHING"), {**params, "now": now})
-    row = (await s.execute(text(f"SELECT failures, locked_until, updated_at FROM outreach.{table} WHERE {where} "
-                                "FOR UPDATE"), params)).one()
+    await s.execute(sql(f"INSERT INTO outreach.{table} {insert} ON CONFLICT DO NOTHING"), {**params, "now": now})
+    row = (await s.execute(sql(f"SELECT failures, locked_until, updated_at FROM outreach.{table} WHERE {where} "
+                               "FOR UPDATE"), params)).one()
     return _Guard(row.failures, row.locked_until, row.updated_at)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.db import sql
 from recaudo_common.personal_data import PersonalData, Sealed, Vault, personal_of_many
 
 
@@ -44,8 +44,8 @@ async def erased_here(s: AsyncSession, client: str, refs: Sequence[UUID]) -> set
     a restatement in flight) must not bring their data back before their key is shredded."""
     if not refs:
         return set()
-    rows = await s.execute(text("SELECT debtor_ref FROM outreach.erased_debtors WHERE client_slug = :c "
-                                "AND debtor_ref = ANY(:refs)"), {"c": client, "refs": list(set(refs))})
+    rows = await s.execute(sql("SELECT debtor_ref FROM outreach.erased_debtors WHERE client_slug = :c "
+                               "AND debtor_ref = ANY(:refs)"), {"c": client, "refs": list(set(refs))})
     return {r[0] for r in rows}
 
 

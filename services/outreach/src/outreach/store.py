@@ -9,11 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.debtors import DebtorContext
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import sql, unnest_rows
 from recaudo_common.outbox import Outbox
 from recaudo_common.redaction import mask_text
 
@@ -63,7 +62,7 @@ async def trail(s: AsyncSession, entries: Sequence[TrailEntry]) -> None:
          "channel": "text", "detail": "jsonb"},
         [(e.client, e.account_ref, e.at, e.kind, e.attempt_id, e.channel, scrubbed(e.detail)) for e in entries],
         ordinality=True)
-    await s.execute(text(
+    await s.execute(sql(
         f"""INSERT INTO outreach.trail (client_slug, account_ref, at, kind, attempt_id, channel, detail)
             SELECT client, account_ref, at, kind, attempt_id, channel, detail FROM {source} ORDER BY n"""), params)
 
@@ -81,7 +80,7 @@ class Cancelled:
 
 
 async def account_exists(s: AsyncSession, client: str, account_ref: str) -> bool:
-    found = await s.scalar(text("SELECT 1 FROM outreach.accounts WHERE client_slug = :c AND account_ref = :r"),
+    found = await s.scalar(sql("SELECT 1 FROM outreach.accounts WHERE client_slug = :c AND account_ref = :r"),
                            {"c": client, "r": account_ref})
     return found is not None
 
@@ -89,7 +88,7 @@ async def account_exists(s: AsyncSession, client: str, account_ref: str) -> bool
 async def cancel_scheduled(s: AsyncSession, client: str, account_ref: str, reason: str, *,
                            keep_confirmations: bool = False) -> list[Cancelled]:
     """Cancels the account's attempts that have not gone out (its payment confirmations too, unless kept)."""
-    result = await s.execute(text(
+    result = await s.execute(sql(
         "UPDATE outreach.attempts SET status = 'cancelled', cancel_reason = :why WHERE client_slug = :c "
         "AND account_ref = :r AND status = 'scheduled' AND (confirmation IS NULL OR NOT :keep) RETURNING id, channel"),
         {"c": client, "r": account_ref, "why": reason, "keep": keep_confirmations})
@@ -132,7 +131,7 @@ DEBTOR_JOINS = """
 
 async def contact_context(s: AsyncSession, client: str, account_ref: str, at: dt.datetime) -> DebtorContext | None:
     """The account's debtor as the contact law sees it at `at`, or None when the account is not known here."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"SELECT acc.client_slug, acc.account_ref, {DEBTOR_COLUMNS} FROM outreach.accounts acc {DEBTOR_JOINS} "
         "WHERE acc.client_slug = :c AND acc.account_ref = :r"),
         {"c": client, "r": account_ref, "at": at, "days": HISTORY_DAYS})).mappings().first()
@@ -142,6 +141,6 @@ async def contact_context(s: AsyncSession, client: str, account_ref: str, at: dt
 # ------------------------------------------------------------------ the scheduler's gauge (sending/ has the rest)
 
 async def due_backlog(s: AsyncSession, now: dt.datetime) -> int:
-    row = (await s.execute(text("SELECT count(*) FROM outreach.attempts WHERE status = 'scheduled' "
-                                "AND scheduled_at <= :at AND channel <> 'agent'"), {"at": now})).first()
+    row = (await s.execute(sql("SELECT count(*) FROM outreach.attempts WHERE status = 'scheduled' "
+                               "AND scheduled_at <= :at AND channel <> 'agent'"), {"at": now})).first()
     return int(row[0]) if row else 0

@@ -8,11 +8,10 @@ import uuid
 from dataclasses import fields
 from typing import TypedDict
 
-from sqlalchemy import text
-
 from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.client_copy import get_client
 from recaudo_common.cost_tables import get_cost_table
+from recaudo_common.db import sql
 from recaudo_common.events import DebtorErased
 from recaudo_common.outbox import outbox_inbox_ddl
 from recaudo_common.runtime import Platform
@@ -45,12 +44,12 @@ class Difference(TypedDict):
 
 async def _fresh_tables(platform: Platform, schema: str) -> None:
     async with platform.db.transaction() as s:
-        await s.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        await s.execute(text(f"CREATE SCHEMA {schema}"))
+        await s.execute(sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        await s.execute(sql(f"CREATE SCHEMA {schema}"))
         for table in READ_MODELS:
-            await s.execute(text(f"CREATE TABLE {schema}.{table} (LIKE {store.SCHEMA}.{table} INCLUDING ALL)"))
+            await s.execute(sql(f"CREATE TABLE {schema}.{table} (LIKE {store.SCHEMA}.{table} INCLUDING ALL)"))
         for statement in outbox_inbox_ddl(schema):
-            await s.execute(text(statement))
+            await s.execute(sql(statement))
 
 
 async def rebuild(platform: Platform, *, client: str | None = None, schema: str = REBUILD_SCHEMA,
@@ -112,4 +111,4 @@ async def differences(platform: Platform, *, clients: list[str], schema: str = R
 
 async def clients_of(platform: Platform) -> list[str]:
     async with platform.db.transaction() as s:
-        return [r[0] for r in (await s.execute(text(f"SELECT slug FROM {store.SCHEMA}.clients ORDER BY slug"))).all()]
+        return [r[0] for r in (await s.execute(sql(f"SELECT slug FROM {store.SCHEMA}.clients ORDER BY slug"))).all()]

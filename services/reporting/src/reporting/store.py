@@ -11,11 +11,11 @@ from contextvars import ContextVar
 from dataclasses import fields, replace
 from decimal import Decimal
 
-from sqlalchemy import TextClause, text
+from sqlalchemy import TextClause
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.cost_tables import CostTable
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import sql, unnest_rows
 from reporting.domain.kpis import Facts
 from reporting.rows import (
     AccountRow,
@@ -34,7 +34,7 @@ _TABLES: ContextVar[str] = ContextVar("reporting_tables", default=SCHEMA)
 
 def _sql(query: str) -> TextClause:
     schema = _TABLES.get()
-    return text(query if schema == SCHEMA else query.replace(f"{SCHEMA}.", f"{schema}."))
+    return sql(query if schema == SCHEMA else query.replace(f"{SCHEMA}.", f"{schema}."))
 
 
 @contextlib.contextmanager
@@ -65,7 +65,7 @@ async def hold_ledger(s: AsyncSession, clients: Iterable[str]) -> None:
     no word to start from, each blind to the other's uncommitted row. Two batches that still meet in opposite
     orders deadlock, which PostgreSQL breaks and the consumer retries (a transient failure)."""
     for client in sorted(set(clients)):
-        await s.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+        await s.execute(sql("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
                         {"k": f"{_TABLES.get()}.ledger/{client}"})
 
 
@@ -322,10 +322,10 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
     params = {"c": client, "from": date_from, "to": date_to, "tz": timezone, "prices": prices}
     out: dict[str, Facts] = {}
 
-    async def run(key: str | None, sql: str) -> None:
+    async def run(key: str | None, query: str) -> None:
         if key is None:
             return
-        for row in (await s.execute(_sql(sql.format(key=key)), params)).mappings().all():
+        for row in (await s.execute(_sql(query.format(key=key)), params)).mappings().all():
             facts = out.get(row["key"], Facts())
             # A zero sum reads 0 whatever its column's scale, as the reports have always shown it.
             out[row["key"]] = replace(facts, **{k: v or type(getattr(facts, k))(0) for k, v in row.items()

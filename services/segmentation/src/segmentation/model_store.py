@@ -8,10 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import sql, unnest_rows
 from segmentation.domain.boosting import CARD, BoostedModel, Card, dump, load
 from segmentation.domain.history import AccountHistory, Fact, Standing
 from segmentation.rows import Account, Scoring
@@ -22,7 +21,7 @@ MAX_TRAINING_ACCOUNTS = 20_000  # a client company's training reads a stable sam
 
 async def record_fact(s: AsyncSession, client: str, account_ref: str, fact: Fact) -> None:
     """Keeps one fact of an account's history, and has the account measured again by the next scoring batch."""
-    await s.execute(text(
+    await s.execute(sql(
         """WITH fact AS (
                INSERT INTO segmentation.account_facts (client_slug, account_ref, at, kind, channel, amount, detail,
                    closes) VALUES (:c, :r, :at, :k, :ch, :a, :d, :closes))
@@ -37,22 +36,22 @@ async def histories(s: AsyncSession, client: str, account_refs: Sequence[str] | 
     """The histories of these accounts (None: a stable sample of the client company's accounts, at most
     MAX_TRAINING_ACCOUNTS): each assignment's standing and every fact, in time order."""
     if account_refs is None:
-        account_refs = list(await s.scalars(text(
+        account_refs = list(await s.scalars(sql(
             "SELECT account_ref FROM segmentation.accounts WHERE client_slug = :c ORDER BY md5(account_ref) LIMIT :n"),
             {"c": client, "n": MAX_TRAINING_ACCOUNTS}))
     refs = list(account_refs)
-    products: dict[str, str | None] = dict((await s.execute(text(
+    products: dict[str, str | None] = dict((await s.execute(sql(
         "SELECT account_ref, product FROM segmentation.accounts WHERE client_slug = :c AND account_ref = ANY(:refs)"),
         {"c": client, "refs": refs})).all())
     standings: dict[str, list[Standing]] = {r: [] for r in refs}
-    for ref, at, dpd, balance, contactable in await s.execute(text(
+    for ref, at, dpd, balance, contactable in await s.execute(sql(
             """SELECT account_ref, assigned_at, days_past_due, (inputs->>'balance')::numeric,
                       (inputs->>'contactable')::boolean
                FROM segmentation.assignments WHERE client_slug = :c AND account_ref = ANY(:refs)
                ORDER BY account_ref, id"""), {"c": client, "refs": refs}):
         standings[ref].append(Standing(at, dpd, balance, contactable))
     facts: dict[str, list[Fact]] = {r: [] for r in refs}
-    for ref, at, kind, channel, amount, detail, closes in await s.execute(text(
+    for ref, at, kind, channel, amount, detail, closes in await s.execute(sql(
             """SELECT account_ref, at, kind, channel, amount, detail, closes FROM segmentation.account_facts
                WHERE client_slug = :c AND account_ref = ANY(:refs) ORDER BY account_ref, at"""),
             {"c": client, "refs": refs}):
@@ -64,7 +63,7 @@ async def accounts_to_score(s: AsyncSession, client: str, *, model_version: str 
                             limit: int) -> list[Account]:
     """Open accounts never measured, measured before `stale_before`, touched since (a new fact), or measured
     with another model than the one in use; locked, skipping those another replica is measuring."""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         f"""SELECT {_ACCOUNT} FROM segmentation.accounts
             WHERE client_slug = :c AND status = 'open' AND bucket IS NOT NULL
               AND (scored_at IS NULL OR scored_at < :stale
@@ -82,7 +81,7 @@ async def save_scorings(s: AsyncSession, client: str, scorings: Sequence[tuple[s
     source, params = unnest_rows({"account_ref": "text", "scoring": "text"},
                                  [(ref, SCORING.dump_json(scoring).decode()) for ref, scoring in scorings])
     columns = ", ".join(f"a.{name}" for name in _ACCOUNT_COLUMNS)
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         f"UPDATE segmentation.accounts a SET scoring = i.scoring, scored_at = :now FROM {source} "
         f"WHERE a.client_slug = :c AND a.account_ref = i.account_ref RETURNING {columns}"),
         {**params, "c": client, "now": now})).mappings().all()
@@ -100,7 +99,7 @@ class StoredModel:
 
 async def current_model(s: AsyncSession, client: str) -> StoredModel | None:
     """The model in use: the latest promoted one."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         """SELECT kind, version, trained_at, CAST(body AS text) AS body, artifact FROM segmentation.models
            WHERE client_slug = :c AND promoted ORDER BY trained_at DESC LIMIT 1"""), {"c": client})).mappings().first()
     return StoredModel(row["kind"], row["version"], row["trained_at"], row["body"],
@@ -114,7 +113,7 @@ async def boosted_model(s: AsyncSession, client: str, version: str) -> BoostedMo
     """A boosted model of our own table, loaded once per process (skops, the allowlist in boosting.load)."""
     key = (client, version)
     if key not in _LOADED:
-        row = (await s.execute(text(
+        row = (await s.execute(sql(
             "SELECT CAST(body AS text) AS body, artifact FROM segmentation.models WHERE client_slug = :c "
             "AND version = :v AND kind = 'gradient_boosting'"), {"c": client, "v": version})).mappings().first()
         if row is None or row["artifact"] is None:
@@ -127,7 +126,7 @@ async def boosted_model(s: AsyncSession, client: str, version: str) -> BoostedMo
 
 async def save_boosted(s: AsyncSession, client: str, model: BoostedModel, *, promoted: bool) -> None:
     body, artifact = dump(model)
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO segmentation.models (client_slug, version, body, holdout_auc, samples, trained_at, kind, "
         "artifact, promoted) VALUES (:c, :v, CAST(:b AS jsonb), :auc, :n, :at, 'gradient_boosting', :art, :p)"),
         {"c": client, "v": model.card.version, "b": body, "auc": model.card.holdout_auc,
@@ -161,14 +160,14 @@ _TRAINING = ("id, client_slug, requested_at, requested_by, started_at, finished_
 
 
 async def request_training(s: AsyncSession, client: str, by: str, now: dt.datetime) -> Training:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "INSERT INTO segmentation.model_trainings (client_slug, requested_at, requested_by) VALUES (:c, :now, :by) "
         f"RETURNING {_TRAINING}"), {"c": client, "now": now, "by": by})).mappings().one()
     return Training(**row)
 
 
 async def get_training(s: AsyncSession, client: str, training_id: int) -> Training | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"SELECT {_TRAINING} FROM segmentation.model_trainings WHERE client_slug = :c AND id = :id"),
         {"c": client, "id": training_id})).mappings().first()
     return Training(**row) if row else None
@@ -177,7 +176,7 @@ async def get_training(s: AsyncSession, client: str, training_id: int) -> Traini
 async def fail_abandoned_trainings(s: AsyncSession, *, now: dt.datetime, bound: dt.timedelta) -> list[int]:
     """Trainings started more than `bound` ago and never finished (their process was killed mid-training): marked
     failed, saying why, so they no longer read as running; the ids marked."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         """UPDATE segmentation.model_trainings SET finished_at = :now, outcome = 'failed',
                   detail = 'abandoned: started at ' || to_char(started_at AT TIME ZONE 'UTC',
                                                                'YYYY-MM-DD"T"HH24:MI:SS"Z"')
@@ -191,7 +190,7 @@ async def fail_abandoned_trainings(s: AsyncSession, *, now: dt.datetime, bound: 
 async def claim_training(s: AsyncSession, now: dt.datetime) -> Training | None:
     """The oldest training not started, marked started (a replica that crashes mid-training leaves it started and
     unfinished: `fail_abandoned_trainings` marks it failed once it has run past the bound)."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"""UPDATE segmentation.model_trainings SET started_at = :now WHERE id = (
                SELECT id FROM segmentation.model_trainings WHERE started_at IS NULL ORDER BY id LIMIT 1
                FOR UPDATE SKIP LOCKED) RETURNING {_TRAINING}"""), {"now": now})).mappings().first()
@@ -201,7 +200,7 @@ async def claim_training(s: AsyncSession, now: dt.datetime) -> Training | None:
 async def finish_training(s: AsyncSession, training_id: int, *, now: dt.datetime, outcome: str, detail: str,
                           version: str | None = None, holdout_auc: float | None = None,
                           competitor: str | None = None, competitor_auc: float | None = None) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE segmentation.model_trainings SET finished_at = :now, outcome = :o, detail = :d, version = :v, "
         "holdout_auc = :auc, competitor = :comp, competitor_auc = :cauc WHERE id = :id"),
         {"id": training_id, "now": now, "o": outcome, "d": detail, "v": version, "auc": holdout_auc,

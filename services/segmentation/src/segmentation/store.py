@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from pydantic import TypeAdapter
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.cost_tables import get_cost_table
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import sql, unnest_rows
 from recaudo_common.outbox import Cause, cause_headers
 from segmentation.domain.boosting import CARD
 from segmentation.domain.buckets import Bucket
@@ -56,7 +56,7 @@ def _account_or_none(row: RowMapping | None) -> Account | None:
     return _account(row) if row is not None else None
 
 
-_SET = text(
+_SET = sql(
     "UPDATE segmentation.accounts SET balance = coalesce(:b, balance), status = coalesce(:st, status), "
     f"updated_at = :now WHERE client_slug = :c AND account_ref = :r RETURNING {_ACCOUNT}")
 _ASSIGNMENT_COLUMNS = {
@@ -103,7 +103,7 @@ async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: d
     round trip; by (client, account_ref), the account and its latest payment outcome, if any."""
     source, params = unnest_rows(_STATED_COLUMNS, [
         (a.client, a.account_ref, a.balance, a.days_past_due, a.as_of, a.contactable, a.product) for a in accounts])
-    rows = (await s.execute(text(_UPSERT_MANY.format(source=source, account=_ACCOUNT)),
+    rows = (await s.execute(sql(_UPSERT_MANY.format(source=source, account=_ACCOUNT)),
                             {**params, "now": now})).mappings().all()
     result: dict[tuple[str, str], StoredAccount] = {}
     for row in rows:
@@ -130,12 +130,12 @@ async def record_assignments(s: AsyncSession, *, now: dt.datetime, assignments: 
         (a.client, a.account_ref, a.trigger, a.days_past_due, a.bucket, a.segment, a.treatment, a.propensity,
          a.cost_to_collect, dataclasses.asdict(a.inputs), a.why, a.bucket_at_placement) for a in assignments],
         ordinality=True)
-    rows = await s.execute(text(_ASSIGN.format(source=source)), {**params, "now": now})
+    rows = await s.execute(sql(_ASSIGN.format(source=source)), {**params, "now": now})
     return {(row[0], row[1]): str(row[2]) for row in rows}
 
 
 async def unsegmented_accounts(s: AsyncSession, client: str) -> list[Account]:
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         f"SELECT {_ACCOUNT} FROM segmentation.accounts WHERE client_slug = :c AND bucket IS NULL "
         "ORDER BY account_ref FOR UPDATE"), {"c": client})).mappings().all()
     return [_account(r) for r in rows]
@@ -147,14 +147,14 @@ _COSTS = TypeAdapter(dict[str, Decimal])
 
 
 async def get_buckets(s: AsyncSession, client: str) -> BucketSet | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "SELECT version, CAST(buckets AS text) AS buckets FROM segmentation.bucket_sets WHERE client_slug = :c"),
         {"c": client})).mappings().first()
     return BucketSet(row["version"], _BUCKETS.validate_json(row["buckets"])) if row else None
 
 
 async def put_buckets(s: AsyncSession, client: str, buckets: Sequence[Bucket], now: dt.datetime) -> int:
-    version = await s.scalar(text(
+    version = await s.scalar(sql(
         """INSERT INTO segmentation.bucket_sets (client_slug, version, buckets, updated_at)
            VALUES (:c, 1, CAST(:b AS jsonb), :now)
            ON CONFLICT (client_slug) DO UPDATE SET version = segmentation.bucket_sets.version + 1,
@@ -167,7 +167,7 @@ async def accounts_changing_bucket(s: AsyncSession, *, client: str, day: dt.date
                                    after: str, limit: int) -> list[Account]:
     """Open accounts whose bucket on `day` differs from the one assigned, in one set-based query, locked."""
     columns = ", ".join(f"a.{name}" for name in _ACCOUNT_COLUMNS)
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         f"""SELECT {columns} FROM segmentation.accounts a
            JOIN jsonb_to_recordset(CAST(:b AS jsonb)) AS b(label text, low int, high int)
              ON a.days_past_due_at_as_of + (CAST(:day AS date) - a.as_of) BETWEEN b.low AND b.high
@@ -180,7 +180,7 @@ async def accounts_changing_bucket(s: AsyncSession, *, client: str, day: dt.date
 
 
 async def start_aging_run(s: AsyncSession, client: str, day: dt.date, now: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO segmentation.aging_runs (client_slug, day, started_at) VALUES (:c, :d, :now) "
         "ON CONFLICT DO NOTHING"), {"c": client, "d": day, "now": now})
 
@@ -188,30 +188,30 @@ async def start_aging_run(s: AsyncSession, client: str, day: dt.date, now: dt.da
 async def record_aging_chunk(s: AsyncSession, client: str, day: dt.date, moved: int, *, now: dt.datetime,
                              last: bool) -> None:
     """Counts a committed chunk; the last one marks the run finished (a crashed run stays unfinished)."""
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE segmentation.aging_runs SET accounts_moved = accounts_moved + :m, "
         "finished_at = CASE WHEN :last THEN CAST(:now AS timestamptz) ELSE finished_at END "
         "WHERE client_slug = :c AND day = :d"), {"c": client, "d": day, "m": moved, "now": now, "last": last})
 
 
 async def aging_done(s: AsyncSession, client: str, day: dt.date) -> bool:
-    return bool(await s.scalar(text(
+    return bool(await s.scalar(sql(
         "SELECT finished_at IS NOT NULL FROM segmentation.aging_runs WHERE client_slug = :c AND day = :d"),
         {"c": client, "d": day}))
 
 
 async def client_slugs(s: AsyncSession) -> list[tuple[str, str]]:
-    return [(r[0], r[1]) for r in await s.execute(text("SELECT slug, timezone FROM segmentation.clients"))]
+    return [(r[0], r[1]) for r in await s.execute(sql("SELECT slug, timezone FROM segmentation.clients"))]
 
 
 async def reopen_aging(s: AsyncSession, client: str, day: dt.date) -> None:
     """New buckets: today's aging must run again (the scheduler picks it up)."""
-    await s.execute(text("DELETE FROM segmentation.aging_runs WHERE client_slug = :c AND day = :d"),
+    await s.execute(sql("DELETE FROM segmentation.aging_runs WHERE client_slug = :c AND day = :d"),
                     {"c": client, "d": day})
 
 
 async def segment_summary(s: AsyncSession, client: str) -> list[SegmentCount]:
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         """SELECT coalesce(bucket, 'unassigned') AS bucket, coalesce(segment, 'unassigned') AS segment,
                   coalesce(treatment, 'unassigned') AS treatment, status, count(*) AS accounts,
                   sum(balance) AS balance
@@ -220,7 +220,7 @@ async def segment_summary(s: AsyncSession, client: str) -> list[SegmentCount]:
     return [SegmentCount(**r) for r in rows]
 
 
-_SETTINGS = text(
+_SETTINGS = sql(
     """SELECT (SELECT CAST(buckets AS text) FROM segmentation.bucket_sets WHERE client_slug = :c) AS buckets,
               (SELECT CAST(body AS text) FROM segmentation.strategies WHERE client_slug = :c
                ORDER BY version DESC LIMIT 1) AS strategy,
@@ -235,7 +235,7 @@ _SETTINGS = text(
 async def lock_setup(s: AsyncSession, client: str) -> None:
     """Serialises changes to a client company's buckets and strategy until the transaction ends: each is checked
     against the other as stored, so two concurrent changes must not both pass against what the other replaces."""
-    await s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"recaudo.segmentation.setup.{client}"})
+    await s.execute(sql("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"recaudo.segmentation.setup.{client}"})
 
 
 async def load_client_setup(s: AsyncSession, client: str) -> ClientSetup:
@@ -256,7 +256,7 @@ async def add_strategy(s: AsyncSession, client: str, document: StrategyIn, now: 
                        created_by: str | None, origin: str, origin_version: int | None = None) -> int:
     """Keeps the next version of the client company's strategy (versions are never changed afterwards; see
     strategy_versions_store for reading them back)."""
-    version = await s.scalar(text(
+    version = await s.scalar(sql(
         """INSERT INTO segmentation.strategies (client_slug, version, body, created_at, created_by, origin,
                origin_version)
            SELECT :c, coalesce(max(version), 0) + 1, CAST(:b AS jsonb), :now, :by, :origin, :from
@@ -267,7 +267,7 @@ async def add_strategy(s: AsyncSession, client: str, document: StrategyIn, now: 
 
 
 async def put_costs(s: AsyncSession, client: str, costs: dict[str, Decimal], now: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO segmentation.channel_costs (client_slug, costs, updated_at) VALUES (:c, CAST(:k AS jsonb), :now) "
         "ON CONFLICT (client_slug) DO UPDATE SET costs = excluded.costs, updated_at = excluded.updated_at"),
         {"c": client, "k": json.dumps({channel: str(cost) for channel, cost in costs.items()}), "now": now})
@@ -275,25 +275,25 @@ async def put_costs(s: AsyncSession, client: str, costs: dict[str, Decimal], now
 
 async def request_resegmentation(s: AsyncSession, client: str, reason: str, now: dt.datetime) -> None:
     """Queues a re-segmentation with the cause it is asked under (the worker's events carry it on)."""
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO segmentation.resegment_requests (client_slug, reason, requested_at, cause) "
         "VALUES (:c, :r, :now, CAST(:cause AS jsonb))"),
         {"c": client, "r": reason, "now": now, "cause": json.dumps(cause_headers())})
 
 
 async def pending_resegmentations(s: AsyncSession) -> list[tuple[int, str, Cause | None]]:
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT id, client_slug, cause FROM segmentation.resegment_requests WHERE done_at IS NULL ORDER BY id"))
     return [(r[0], r[1], Cause.from_headers(r[2])) for r in rows]
 
 
 async def finish_resegmentation(s: AsyncSession, request_id: int, now: dt.datetime) -> None:
-    await s.execute(text("UPDATE segmentation.resegment_requests SET done_at = :now WHERE id = :id"),
+    await s.execute(sql("UPDATE segmentation.resegment_requests SET done_at = :now WHERE id = :id"),
                     {"id": request_id, "now": now})
 
 
 async def open_accounts_after(s: AsyncSession, client: str, after: str, limit: int) -> list[Account]:
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         f"SELECT {_ACCOUNT} FROM segmentation.accounts WHERE client_slug = :c AND status = 'open' "
         "AND account_ref > :after ORDER BY account_ref LIMIT :n FOR UPDATE"),
         {"c": client, "after": after, "n": limit})).mappings().all()
@@ -302,7 +302,7 @@ async def open_accounts_after(s: AsyncSession, client: str, after: str, limit: i
 
 async def record_outcome(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime,
                          amount: Decimal, new_balance: Decimal, account_status: str) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO segmentation.outcomes (client_slug, account_ref, paid_at, amount, new_balance, account_status) "
         "VALUES (:c, :r, :p, :a, :b, :st)"),
         {"c": client, "r": account_ref, "p": paid_at, "a": amount, "b": new_balance, "st": account_status})
@@ -311,38 +311,38 @@ async def record_outcome(s: AsyncSession, client: str, account_ref: str, paid_at
 async def latest_model_at(s: AsyncSession, client: str) -> dt.datetime | None:
     """When the client company's latest model was trained, promoted or not (a retrain that lost still counts:
     the next is due a week after it)."""
-    value = await s.scalar(text("SELECT max(trained_at) FROM segmentation.models WHERE client_slug = :c"),
+    value = await s.scalar(sql("SELECT max(trained_at) FROM segmentation.models WHERE client_slug = :c"),
                            {"c": client})
     return value if isinstance(value, dt.datetime) else None
 
 
 async def has_outcomes(s: AsyncSession, client: str) -> bool:
     """Whether any payment outcome was ever observed for the client company (one index probe)."""
-    return bool(await s.scalar(text("SELECT EXISTS (SELECT 1 FROM segmentation.outcomes WHERE client_slug = :c)"),
+    return bool(await s.scalar(sql("SELECT EXISTS (SELECT 1 FROM segmentation.outcomes WHERE client_slug = :c)"),
                                {"c": client}))
 
 
 async def hold_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> Account | None:
-    return _account_or_none((await s.execute(text(
+    return _account_or_none((await s.execute(sql(
         "UPDATE segmentation.accounts SET held_since = coalesce(held_since, :d) WHERE client_slug = :c "
         f"AND account_ref = :r RETURNING {_ACCOUNT}"), {"c": client, "r": account_ref, "d": day})).mappings().first())
 
 
 async def release_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> Account | None:
     """Days past due resume where they paused: the stated date moves forward by the days held."""
-    return _account_or_none((await s.execute(text(
+    return _account_or_none((await s.execute(sql(
         "UPDATE segmentation.accounts SET as_of = as_of + (CAST(:d AS date) - held_since), held_since = NULL "
         f"WHERE client_slug = :c AND account_ref = :r AND held_since IS NOT NULL RETURNING {_ACCOUNT}"),
         {"c": client, "r": account_ref, "d": day})).mappings().first())
 
 
 async def set_legal_hold(s: AsyncSession, client: str, account_ref: str, hold: str | None) -> Account | None:
-    return _account_or_none((await s.execute(text(
+    return _account_or_none((await s.execute(sql(
         "UPDATE segmentation.accounts SET legal_hold = :h WHERE client_slug = :c AND account_ref = :r "
         f"RETURNING {_ACCOUNT}"), {"c": client, "r": account_ref, "h": hold})).mappings().first())
 
 
 async def lock_account(s: AsyncSession, client: str, account_ref: str) -> Account | None:
-    return _account_or_none((await s.execute(text(
+    return _account_or_none((await s.execute(sql(
         f"SELECT {_ACCOUNT} FROM segmentation.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
         {"c": client, "r": account_ref})).mappings().first())

@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.db import sql
 from segmentation.schemas import StrategyIn
 
 
@@ -35,7 +36,7 @@ def _kept(row: RowMapping) -> KeptVersion:
 
 async def versions(s: AsyncSession, client: str, *, before: int | None, limit: int) -> list[KeptVersion]:
     """At most `limit` versions, newest first, older than `before` when given (the primary key's order)."""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         f"SELECT {_COLUMNS} FROM segmentation.strategies WHERE client_slug = :c "
         "AND (CAST(:before AS integer) IS NULL OR version < :before) ORDER BY version DESC LIMIT :n"),
         {"c": client, "before": before, "n": limit})).mappings().all()
@@ -43,7 +44,7 @@ async def versions(s: AsyncSession, client: str, *, before: int | None, limit: i
 
 
 async def version(s: AsyncSession, client: str, number: int) -> KeptVersion | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"SELECT {_COLUMNS} FROM segmentation.strategies WHERE client_slug = :c AND version = :v"),
         {"c": client, "v": number})).mappings().first()
     return _kept(row) if row is not None else None
@@ -51,6 +52,6 @@ async def version(s: AsyncSession, client: str, number: int) -> KeptVersion | No
 
 async def current_version(s: AsyncSession, client: str) -> int:
     """The version in force (the newest), 0 while the platform's default is."""
-    value = await s.scalar(text("SELECT max(version) FROM segmentation.strategies WHERE client_slug = :c"),
+    value = await s.scalar(sql("SELECT max(version) FROM segmentation.strategies WHERE client_slug = :c"),
                            {"c": client})
     return int(value) if value is not None else 0

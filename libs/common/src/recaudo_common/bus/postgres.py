@@ -14,11 +14,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.base import Message, OutgoingMessage, Subscriber, read_record, replayed_message
-from recaudo_common.db import Database, asyncpg_dsn
+from recaudo_common.db import Database, asyncpg_dsn, sql
 from recaudo_common.events import dlq_topic
 
 APPEND_LOCK = 7_211_001  # advisory lock id that serialises appends to bus.log
@@ -44,7 +43,7 @@ BUS_DDL = [
         PRIMARY KEY (group_id, topic))""",
 ]
 
-_APPEND = text(
+_APPEND = sql(
     """INSERT INTO bus.log (position, topic, key, event_id, envelope, headers)
        SELECT nextval('bus.log_position'), t.topic, t.key, coalesce(t.eid, (t.env::jsonb->>'event_id')::uuid),
               t.env::jsonb, t.hdr::jsonb
@@ -78,7 +77,7 @@ async def append(session: AsyncSession, messages: list[OutgoingMessage]) -> None
         env, eid = (m.envelope_json, None) if m.value is None else _raw_row(m.value)
         envs.append(env)
         eids.append(eid)
-    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
+    await session.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
     await session.execute(
         _APPEND,
         {
@@ -89,7 +88,7 @@ async def append(session: AsyncSession, messages: list[OutgoingMessage]) -> None
             "eids": eids,
         },
     )
-    await session.execute(text("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
+    await session.execute(sql("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
 
 
 def _message(row: Any) -> Message:
@@ -208,7 +207,7 @@ class PostgresTransport:
     async def backlog(self, topic: str, groups: Sequence[str], *, at_most: int) -> int:
         # Counted on the (topic, position) index and stopped at `at_most`: cheap however long the log grows.
         async with self.db.transaction() as session:
-            value = await session.scalar(text(
+            value = await session.scalar(sql(
                 """SELECT coalesce(max((SELECT count(*) FROM (SELECT 1 FROM bus.log l
                                                               WHERE l.topic = o.topic AND l.position > o.position
                                                               LIMIT :n) ahead)), 0)

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
 
 from recaudo_common.bus.base import OutgoingMessage, Transport
-from recaudo_common.db import Database, asyncpg_dsn
+from recaudo_common.db import Database, asyncpg_dsn, sql
 from recaudo_common.events import topic_name
 from recaudo_common.telemetry import EVENTS_PRODUCED, OUTBOX_BACKLOG
 
@@ -83,16 +82,16 @@ async def relay_once(db: Database, transport: Transport, *, schema: str, prefix:
     after, gaps = cursor.start() if cursor is not None else (0, [])
     async with db.transaction() as session:
         locked = await session.scalar(
-            text("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": f"recaudo.relay.{schema}"}
+            sql("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": f"recaudo.relay.{schema}"}
         )
         if not locked:
             return 0
         columns = "id, family, key, envelope::text AS envelope, headers"
         # Two index lookups, never a walk from the lowest id: the cursor's range, and the gaps by id.
         rows = (await session.execute(
-            text(f"SELECT * FROM ((SELECT {columns} FROM {schema}.outbox WHERE id = ANY(:gaps)) UNION ALL "
-                 f"(SELECT {columns} FROM {schema}.outbox WHERE id > :after ORDER BY id LIMIT :n)) o "
-                 "ORDER BY id LIMIT :n"),
+            sql(f"SELECT * FROM ((SELECT {columns} FROM {schema}.outbox WHERE id = ANY(:gaps)) UNION ALL "
+                f"(SELECT {columns} FROM {schema}.outbox WHERE id > :after ORDER BY id LIMIT :n)) o "
+                "ORDER BY id LIMIT :n"),
             {"after": after, "gaps": gaps, "n": limit},
         )).mappings().all()
         if not rows:
@@ -103,7 +102,7 @@ async def relay_once(db: Database, transport: Transport, *, schema: str, prefix:
         ]
         await transport.publish(session, messages)
         await session.execute(
-            text(f"DELETE FROM {schema}.outbox WHERE id = ANY(:ids)"), {"ids": [r["id"] for r in rows]}
+            sql(f"DELETE FROM {schema}.outbox WHERE id = ANY(:ids)"), {"ids": [r["id"] for r in rows]}
         )
     if cursor is not None:
         cursor.advance(after, [r["id"] for r in rows])

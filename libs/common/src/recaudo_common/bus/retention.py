@@ -17,22 +17,21 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 
 log = logging.getLogger("recaudo.bus.retention")
 
 RETENTION_LOCK = 7_211_002  # advisory lock id: one pruner at a time, whichever process runs it
 DLQ_MIN_RETENTION = dt.timedelta(days=30)
 
-_OLDEST = text("SELECT position, appended_at FROM bus.log ORDER BY position LIMIT 1")
-_FIRST_AT_OR_AFTER = text(
+_OLDEST = sql("SELECT position, appended_at FROM bus.log ORDER BY position LIMIT 1")
+_FIRST_AT_OR_AFTER = sql(
     "SELECT position, appended_at FROM bus.log WHERE position >= :p ORDER BY position LIMIT 1")
 # Within the positions that are old enough: a record goes once no live group of its topic is still before it.
 # Dead-letter topics (".dlq") keep theirs until the longer of the two cutoffs.
-_DELETE = text(
+_DELETE = sql(
     """WITH live AS (SELECT topic, min(position) AS committed FROM bus.consumer_offsets
                      WHERE updated_at >= :live_since GROUP BY topic)
        DELETE FROM bus.log WHERE position IN (
@@ -52,7 +51,7 @@ async def _boundary(session: AsyncSession, cutoff: dt.datetime) -> int | None:
     if oldest is None or oldest.appended_at >= cutoff:
         return None
     low = int(oldest.position)
-    high = int(await session.scalar(text("SELECT max(position) FROM bus.log")) or low)
+    high = int(await session.scalar(sql("SELECT max(position) FROM bus.log")) or low)
     while low < high:
         middle = (low + high + 1) // 2
         row = (await session.execute(_FIRST_AT_OR_AFTER, {"p": middle})).one()
@@ -68,7 +67,7 @@ async def prune_once(db: Database, *, now: dt.datetime, retention: dt.timedelta,
     process is pruning, or when nothing is due."""
     cutoff = now - retention
     async with db.transaction() as session:
-        if not await session.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": RETENTION_LOCK}):
+        if not await session.scalar(sql("SELECT pg_try_advisory_xact_lock(:k)"), {"k": RETENTION_LOCK}):
             return 0
         boundary = await _boundary(session, cutoff)
         if boundary is None:

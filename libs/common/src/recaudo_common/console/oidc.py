@@ -24,9 +24,9 @@ from fastapi.responses import Response
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
-from sqlalchemy import text
 
 from recaudo_common.console.sign_in import IdentityConfig, sign_in_page, start_session
+from recaudo_common.db import sql
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.identity_settings import IdentitySettings
 from recaudo_common.oidc_config import OidcProvider
@@ -123,8 +123,8 @@ async def start(name: str, platform: PlatformDep, identity: IdentityConfig) -> R
     state, nonce, verifier = generate_token(43), generate_token(43), generate_token(64)
     now = platform.clock()
     async with platform.db.transaction() as s:
-        await s.execute(text("DELETE FROM identity.oidc_requests WHERE expires_at < :now"), {"now": now})
-        await s.execute(text(
+        await s.execute(sql("DELETE FROM identity.oidc_requests WHERE expires_at < :now"), {"now": now})
+        await s.execute(sql(
             "INSERT INTO identity.oidc_requests (state_hash, provider, nonce, code_verifier, created_at, expires_at)"
             " VALUES (:h, :p, :n, :v, :now, :exp)"),
             {"h": _hash(state), "p": name, "n": nonce, "v": verifier, "now": now, "exp": now + REQUEST_TTL})
@@ -164,7 +164,7 @@ async def callback(name: str, platform: PlatformDep, identity: IdentityConfig,
     provider = _provider(identity, name)
     now = platform.clock()
     async with platform.db.transaction() as s:
-        row = (await s.execute(text(
+        row = (await s.execute(sql(
             "DELETE FROM identity.oidc_requests WHERE state_hash = :h AND provider = :p RETURNING nonce,"
             " code_verifier, expires_at"), {"h": _hash(state), "p": name})).first()
     if provider is None or row is None or row.expires_at <= now:

@@ -18,9 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import text
-
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 from recaudo_common.personal_data import MasterKeyring
 
 WINDOW = dt.timedelta(minutes=15)
@@ -58,10 +56,10 @@ async def reserve(db: Database, limits: Sequence[Limit], *, now: dt.datetime) ->
     since = now - WINDOW
     keys = sorted({limit.key for limit in limits})
     async with db.transaction() as s:
-        await s.execute(text(
+        await s.execute(sql(
             "SELECT pg_advisory_xact_lock(hashtextextended(encode(k, 'hex'), 0)) "
             "FROM unnest(CAST(:keys AS bytea[])) WITH ORDINALITY AS t(k, n) ORDER BY n"), {"keys": keys})
-        rows = await s.execute(text(
+        rows = await s.execute(sql(
             """SELECT (SELECT f.failed_at FROM identity.sign_in_failures f
                        WHERE f.key = l.key AND f.failed_at > :since
                        ORDER BY f.failed_at DESC OFFSET l.cap - 1 LIMIT 1) AS oldest_counted
@@ -70,11 +68,11 @@ async def reserve(db: Database, limits: Sequence[Limit], *, now: dt.datetime) ->
         reached: list[dt.datetime] = [r.oldest_counted for r in rows if r.oldest_counted is not None]
         if reached:
             return Reserved(max((at + WINDOW - now).total_seconds() for at in reached))
-        counted = await s.execute(text(
+        counted = await s.execute(sql(
             "INSERT INTO identity.sign_in_failures (key, failed_at) "
             "SELECT k, :now FROM unnest(CAST(:keys AS bytea[])) k RETURNING id"), {"keys": keys, "now": now})
         ids = tuple(int(r.id) for r in counted)
-        await s.execute(text(
+        await s.execute(sql(
             """DELETE FROM identity.sign_in_failures WHERE id = ANY(ARRAY(
                    SELECT id FROM identity.sign_in_failures WHERE failed_at <= :since LIMIT :n))"""),
             {"since": since, "n": PRUNED_PER_TRY})
@@ -84,5 +82,5 @@ async def reserve(db: Database, limits: Sequence[Limit], *, now: dt.datetime) ->
 async def forgive(db: Database, reserved: Reserved) -> None:
     """A right password: its try is not a failure."""
     async with db.transaction() as s:
-        await s.execute(text("DELETE FROM identity.sign_in_failures WHERE id = ANY(:ids)"),
+        await s.execute(sql("DELETE FROM identity.sign_in_failures WHERE id = ANY(:ids)"),
                         {"ids": list(reserved.rows)})

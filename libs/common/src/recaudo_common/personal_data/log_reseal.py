@@ -16,10 +16,9 @@ from collections.abc import Mapping, Sequence
 from uuid import UUID
 
 from pydantic import ValidationError
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 from recaudo_common.events import REGISTRY, AccountStated, AccountStatedV1, Envelope
 from recaudo_common.personal_data.blind_index import NotIndexable, normalised
 from recaudo_common.personal_data.sealing import seal
@@ -93,23 +92,23 @@ async def resealed(s: AsyncSession, vault: Vault, envelopes: Sequence[Envelope],
 async def reseal_event_log(db: Database, vault: Vault, now: dt.datetime, *, batch_rows: int = 500) -> int:
     """Rewrites the log's version 1 account events as version 2; returns how many. A no-op once done."""
     async with db.transaction() as s:
-        if await s.scalar(text("SELECT 1 FROM bus.migrations_done WHERE name = :n"), {"n": MARKER}):
+        if await s.scalar(sql("SELECT 1 FROM bus.migrations_done WHERE name = :n"), {"n": MARKER}):
             return 0
     rewritten, after = 0, -1
     while True:
         async with db.transaction() as s:
-            rows = (await s.execute(text(
+            rows = (await s.execute(sql(
                 "SELECT position, envelope FROM bus.log WHERE position > :after"
                 " AND envelope->>'type' = ANY(:types) AND envelope->>'version' = '1'"
                 " ORDER BY position LIMIT :n FOR UPDATE"),
                 {"after": after, "types": list(_STATED), "n": batch_rows})).all()
             if not rows:
-                await s.execute(text("INSERT INTO bus.migrations_done (name, done_at) VALUES (:n, :at)"
-                                     " ON CONFLICT DO NOTHING"), {"n": MARKER, "at": now})
+                await s.execute(sql("INSERT INTO bus.migrations_done (name, done_at) VALUES (:n, :at)"
+                                    " ON CONFLICT DO NOTHING"), {"n": MARKER, "at": now})
                 break
             old = [Envelope.model_validate(row.envelope) for row in rows]
             for row, new in zip(rows, await resealed(s, vault, old, now), strict=True):
-                await s.execute(text("UPDATE bus.log SET envelope = CAST(:env AS jsonb) WHERE position = :p"),
+                await s.execute(sql("UPDATE bus.log SET envelope = CAST(:env AS jsonb) WHERE position = :p"),
                                 {"env": json.dumps(new.model_dump(mode="json")), "p": row.position})
             rewritten += len(rows)
             after = rows[-1].position

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.db import sql
 from recaudo_common.personal_data.blind_index import LookupKind, NotIndexable, blind_index, normalised
 from recaudo_common.personal_data.keyring import MasterKeyring
 from recaudo_common.personal_data.sealing import new_data_key
@@ -86,7 +86,7 @@ class Vault:
             digests = self._digests(client, kind, value)
         except NotIndexable:
             return None
-        row = await s.execute(text(
+        row = await s.execute(sql(
             "SELECT debtor_ref FROM vault.lookups WHERE client_slug = :client AND kind = :kind"
             " AND digest = ANY(CAST(:digests AS bytea[])) LIMIT 1"),
             {"client": client, "kind": kind, "digests": digests})
@@ -115,7 +115,7 @@ class Vault:
         digest = blind_index(self.keyring.current.blind_index_key, client, "id_number", id_number)
         # The lookup is claimed first and the person inserted only if the claim won, in one statement (the foreign
         # key is checked at its end), so a lost race leaves no orphan person behind.
-        row = await s.execute(text(
+        row = await s.execute(sql(
             "WITH claimed AS (INSERT INTO vault.lookups (client_slug, kind, digest, debtor_ref)"
             " VALUES (:client, 'id_number', :digest, :ref) ON CONFLICT DO NOTHING RETURNING debtor_ref)"
             " INSERT INTO vault.people (client_slug, debtor_ref, wrapped_key, master_key_id, created_at)"
@@ -136,7 +136,7 @@ class Vault:
         """The person's data key, or None: never held, or shredded. Cached for KEY_CACHE_TTL_S."""
         if (cached := self._keys.get(client, debtor_ref)) is not None:
             return cached
-        row = (await s.execute(text(
+        row = (await s.execute(sql(
             "SELECT wrapped_key, master_key_id FROM vault.people WHERE client_slug = :client AND debtor_ref = :ref"),
             {"client": client, "ref": debtor_ref})).one_or_none()
         if row is None:
@@ -156,7 +156,7 @@ class Vault:
             else:
                 found[ref] = cached
         if missing:
-            rows = (await s.execute(text(
+            rows = (await s.execute(sql(
                 "SELECT debtor_ref, wrapped_key, master_key_id FROM vault.people"
                 " WHERE client_slug = :client AND debtor_ref = ANY(:refs)"),
                 {"client": client, "refs": missing})).all()
@@ -170,7 +170,7 @@ class Vault:
         """Makes `value` (a phone, an e-mail) find the person. False when it already finds another person of
         the same client company (a shared phone): the first holder keeps it."""
         digest = blind_index(self.keyring.current.blind_index_key, client, kind, value)
-        row = await s.execute(text(
+        row = await s.execute(sql(
             "INSERT INTO vault.lookups (client_slug, kind, digest, debtor_ref)"
             " SELECT :client, :kind, :digest, debtor_ref FROM vault.people"
             " WHERE client_slug = :client AND debtor_ref = :ref"
@@ -213,7 +213,7 @@ class Vault:
             digests = self._digests(client, "id_number", number)
             current[number] = digests[0]
             owner.update(dict.fromkeys(digests, number))
-        rows = (await s.execute(text(
+        rows = (await s.execute(sql(
             "SELECT l.digest, l.debtor_ref, p.wrapped_key, p.master_key_id FROM vault.lookups l"
             " JOIN vault.people p ON p.client_slug = l.client_slug AND p.debtor_ref = l.debtor_ref"
             " WHERE l.client_slug = :client AND l.kind = 'id_number' AND l.digest = ANY(CAST(:digests AS bytea[]))"),
@@ -241,7 +241,7 @@ class Vault:
         # In digest order, as every batch claims them: two batches sharing id numbers wait, never deadlock.
         wanted = sorted((blind_index(index_key, client, "id_number", n), n, uuid.uuid4(), new_data_key())
                         for n in id_numbers)
-        rows = await s.execute(text(
+        rows = await s.execute(sql(
             "WITH wanted AS (SELECT * FROM unnest(CAST(:digests AS bytea[]), CAST(:refs AS uuid[]),"
             " CAST(:wrapped AS bytea[])) AS w(digest, debtor_ref, wrapped_key)),"
             " claimed AS (INSERT INTO vault.lookups (client_slug, kind, digest, debtor_ref)"
@@ -278,7 +278,7 @@ class Vault:
             return 0
         ordered = sorted(lookups)  # one order for every transaction: concurrent batches wait, never deadlock
         # Counted in the database: a batch's thousands of claimed rows need not travel back one by one.
-        added = await s.scalar(text(
+        added = await s.scalar(sql(
             "WITH added AS (INSERT INTO vault.lookups (client_slug, kind, digest, debtor_ref)"
             " SELECT :client, w.kind, w.digest, p.debtor_ref FROM unnest(CAST(:kinds AS text[]),"
             " CAST(:digests AS bytea[]), CAST(:refs AS uuid[])) WITH ORDINALITY AS w(kind, digest, debtor_ref, n)"
@@ -291,13 +291,13 @@ class Vault:
     async def shred(self, s: AsyncSession, client: str, debtor_ref: UUID, reason: str, now: dt.datetime) -> bool:
         """Erases the person: their key and lookups go, the erasure is registered. True when this call erased
         them; False when already erased or never held (idempotent)."""
-        gone = await s.execute(text(
+        gone = await s.execute(sql(
             "DELETE FROM vault.people WHERE client_slug = :client AND debtor_ref = :ref RETURNING debtor_ref"),
             {"client": client, "ref": debtor_ref})
         self._keys.forget(client, debtor_ref)
         if gone.scalar_one_or_none() is None:
             return False
-        await s.execute(text(
+        await s.execute(sql(
             "INSERT INTO vault.shredded (client_slug, debtor_ref, shredded_at, reason)"
             " VALUES (:client, :ref, :now, :reason) ON CONFLICT (debtor_ref) DO NOTHING"),
             {"client": client, "ref": debtor_ref, "now": now, "reason": reason})
@@ -307,13 +307,13 @@ class Vault:
         """Re-wraps up to `limit` data keys still wrapped by a previous master key under the current one; how many
         it did (run it until 0 after a rotation, then the previous key can leave the keyring as far as keys go;
         lookups made under it are found again only once each person is seen by person_for or index)."""
-        rows = (await s.execute(text(
+        rows = (await s.execute(sql(
             "SELECT debtor_ref, wrapped_key, master_key_id FROM vault.people WHERE master_key_id <> :current"
             " ORDER BY debtor_ref LIMIT :limit FOR UPDATE SKIP LOCKED"),
             {"current": self.keyring.current.id, "limit": limit})).all()
         for row in rows:
             wrapped, master_id = self.keyring.wrap(self.keyring.unwrap(bytes(row.wrapped_key), row.master_key_id))
-            await s.execute(text(
+            await s.execute(sql(
                 "UPDATE vault.people SET wrapped_key = :wrapped, master_key_id = :master WHERE debtor_ref = :ref"),
                 {"wrapped": wrapped, "master": master_id, "ref": row.debtor_ref})
         return len(rows)
@@ -321,7 +321,7 @@ class Vault:
     async def reapply_erasures(self, s: AsyncSession) -> int:
         """After a restore from a backup older than some erasures (with the register of erasures kept apart and
         loaded back into vault.shredded), deletes again the keys the backup brought back. How many it deleted."""
-        gone = await s.execute(text(
+        gone = await s.execute(sql(
             "DELETE FROM vault.people p USING vault.shredded e"
             " WHERE p.debtor_ref = e.debtor_ref AND p.client_slug = e.client_slug RETURNING p.client_slug,"
             " p.debtor_ref"))

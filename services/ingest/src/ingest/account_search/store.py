@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.account_search.domain import ACCENTED, UNACCENTED, AccountQuery, FoundAccount
+from recaudo_common.db import sql
 
 # A statement's bound values: texts (the search's spellings, a JSON array of one phone) and the page's numbers.
 Params = dict[str, str | int | None]
@@ -60,13 +60,13 @@ def search_sql(client: str, query: AccountQuery, *, after: str | None, limit: in
 async def find_accounts(s: AsyncSession, client: str, query: AccountQuery, *, after: str | None, limit: int
                         ) -> list[FoundAccount]:
     statement, params = search_sql(client, query, after=after, limit=limit)
-    rows = (await s.execute(text(statement), params)).mappings().all()
+    rows = (await s.execute(sql(statement), params)).mappings().all()
     return [FoundAccount(**r) for r in rows]
 
 
 async def one_account(s: AsyncSession, client: str, account_ref: str) -> FoundAccount | None:
     """The account by its exact reference, as a search shows it."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"SELECT {ACCOUNT_COLUMNS} FROM ingest.accounts WHERE client_slug = :c AND account_ref = :r"),
         {"c": client, "r": account_ref})).mappings().first()
     return FoundAccount(**row) if row else None

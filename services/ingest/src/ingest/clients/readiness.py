@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from sqlalchemy import text
-
 from recaudo_common.bus.consumer import HandlerContext
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 from recaudo_common.events import CLIENT_COPY_KEEPERS, ClientReady
 
 # Between two looks at the table while a registration waits: the copies arrive within a few relay and poll
@@ -21,7 +19,7 @@ _LOOK_EVERY_S = 0.05
 async def on_client_ready(event: ClientReady, ctx: HandlerContext) -> None:
     """A service holds its copy: recorded once (a redelivery or a replay changes nothing). A service name that is
     not one of the keepers is a producer this platform does not have: recorded all the same, never waited for."""
-    await ctx.session.execute(text(
+    await ctx.session.execute(sql(
         "INSERT INTO ingest.client_readiness (slug, service, ready_at)"
         " SELECT :slug, :service, :at WHERE EXISTS (SELECT 1 FROM ingest.clients WHERE slug = :slug)"
         " ON CONFLICT DO NOTHING"),
@@ -35,7 +33,7 @@ async def expected_services(db: Database, configured: Sequence[str] | None) -> f
     if configured is not None:
         return frozenset(configured)
     async with db.transaction() as s:
-        rows = (await s.execute(text("SELECT DISTINCT service FROM ingest.client_readiness"))).scalars().all()
+        rows = (await s.execute(sql("SELECT DISTINCT service FROM ingest.client_readiness"))).scalars().all()
     return frozenset(rows) & frozenset(CLIENT_COPY_KEEPERS)
 
 
@@ -46,7 +44,7 @@ async def services_pending(db: Database, slug: str, expected: frozenset[str], *,
     deadline = loop.time() + wait_s
     while True:
         async with db.transaction() as s:
-            ready = set((await s.execute(text("SELECT service FROM ingest.client_readiness WHERE slug = :s"),
+            ready = set((await s.execute(sql("SELECT service FROM ingest.client_readiness WHERE slug = :s"),
                                          {"s": slug})).scalars().all())
         pending = sorted(expected - ready)
         if not pending or loop.time() >= deadline:

@@ -10,12 +10,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.debtors import PERSONAL_FIELDS
 from ingest.domain.identifiers import Identifiers
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import sql, unnest_rows
 from recaudo_common.personal_data import PersonalData
 
 ErasedWhy = Literal["request", "retention"]
@@ -61,7 +60,7 @@ class Unannounced:
 async def accounts_without_person(s: AsyncSession, *, after: tuple[str, str], limit: int
                                   ) -> list[tuple[str, PersonOnAccount]]:
     """Accounts placed before pseudonyms (#19 step B1), by (client, account_ref) after `after`, locked."""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         "SELECT client_slug, account_ref, debtor_id, stated FROM ingest.accounts"
         " WHERE debtor_ref IS NULL AND debtor_id IS NOT NULL AND (client_slug, account_ref) > (:c, :a)"
         " ORDER BY client_slug, account_ref LIMIT :n FOR UPDATE SKIP LOCKED"),
@@ -74,7 +73,7 @@ async def set_debtor_refs(s: AsyncSession, client: str, refs: Mapping[str, uuid.
     if not refs:
         return
     source, params = unnest_rows({"account_ref": "text", "debtor_ref": "uuid"}, list(refs.items()), alias="r")
-    await s.execute(text(
+    await s.execute(sql(
         f"UPDATE ingest.accounts a SET debtor_ref = r.debtor_ref FROM {source}"
         " WHERE a.client_slug = :c AND a.account_ref = r.account_ref AND a.debtor_ref IS NULL"),
         {**params, "c": client})
@@ -84,7 +83,7 @@ async def accounts_unannounced(s: AsyncSession, *, after: tuple[str, str], limit
     """Accounts with a person whose pseudonym no event has announced downstream (their copies elsewhere came from
     events in clear, before #19), by (client, account_ref) after `after`, locked; another process's are skipped.
     An erased account (no id number) has nothing to announce."""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         "SELECT client_slug, account_ref, debtor_ref, debtor_id, stated FROM ingest.accounts"
         " WHERE pseudonym_announced_at IS NULL AND debtor_id IS NOT NULL AND debtor_ref IS NOT NULL"
         " AND (client_slug, account_ref) > (:c, :a)"
@@ -94,7 +93,7 @@ async def accounts_unannounced(s: AsyncSession, *, after: tuple[str, str], limit
 
 
 async def mark_announced(s: AsyncSession, client: str, account_refs: Sequence[str], now: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE ingest.accounts SET pseudonym_announced_at = :now WHERE client_slug = :c"
         " AND account_ref = ANY(:refs) AND pseudonym_announced_at IS NULL"),
         {"c": client, "refs": list(account_refs), "now": now})
@@ -110,7 +109,7 @@ def _person(account_ref: str, debtor_id: str | None, stated: object) -> PersonOn
 async def person_on_accounts(s: AsyncSession, client: str, debtor_ref: uuid.UUID, account_refs: Sequence[str] = ()
                              ) -> list[PersonOnAccount]:
     """The person's accounts (by pseudonym, or named), locked until the transaction ends."""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         "SELECT account_ref, debtor_id, stated FROM ingest.accounts WHERE client_slug = :c"
         " AND (debtor_ref = :ref OR account_ref = ANY(:refs)) ORDER BY account_ref FOR UPDATE"),
         {"c": client, "ref": debtor_ref, "refs": list(account_refs)})).all()
@@ -120,7 +119,7 @@ async def person_on_accounts(s: AsyncSession, client: str, debtor_ref: uuid.UUID
 async def erase_accounts(s: AsyncSession, client: str, account_refs: Sequence[str]) -> int:
     """Blanks the accounts' personal data; their refs, amounts, dates and pseudonym stay. How many it changed
     (0 when asked again)."""
-    changed = await s.execute(text(
+    changed = await s.execute(sql(
         "UPDATE ingest.accounts SET debtor_id = NULL,"
         " stated = (stated - CAST(:fields AS text[])) || jsonb_build_object('extra', '{}'::jsonb)"
         " WHERE client_slug = :c AND account_ref = ANY(:refs)"
@@ -137,7 +136,7 @@ async def issues_naming(s: AsyncSession, client: str, person: Identifiers, names
     their likely spellings); each of their cells is then compared exactly (Identifiers.named_in)."""
     if not person:
         return []
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         "SELECT i.id, i.raw FROM ingest.row_issues i JOIN ingest.portfolios p ON p.id = i.portfolio_id"
         f" WHERE p.client_slug = :c AND NOT ({ERASED}) AND ("
         "   EXISTS (SELECT 1 FROM unnest(CAST(:ids AS text[])) n"
@@ -154,7 +153,7 @@ async def issues_naming(s: AsyncSession, client: str, person: Identifiers, names
 async def erase_issues(s: AsyncSession, issue_ids: Sequence[int], why: ErasedWhy) -> int:
     if not issue_ids:
         return 0
-    erased = await s.execute(text(
+    erased = await s.execute(sql(
         f"UPDATE ingest.row_issues i SET raw = CAST(:marker AS jsonb) WHERE i.id = ANY(:ids) AND NOT ({ERASED})"
         " RETURNING i.id"), {"ids": list(issue_ids), "marker": erased_marker(why)})
     return len(erased.all())
@@ -162,7 +161,7 @@ async def erase_issues(s: AsyncSession, issue_ids: Sequence[int], why: ErasedWhy
 
 async def upload_with_raw_cells_due(s: AsyncSession, cutoff: dt.datetime) -> uuid.UUID | None:
     """An upload finished before `cutoff` whose rejected rows still keep their raw cells (locked; others skip it)."""
-    found: uuid.UUID | None = await s.scalar(text(
+    found: uuid.UUID | None = await s.scalar(sql(
         "SELECT id FROM ingest.portfolios WHERE raw_cells_expired_at IS NULL AND finished_at IS NOT NULL"
         " AND finished_at < :cutoff ORDER BY finished_at LIMIT 1 FOR UPDATE SKIP LOCKED"), {"cutoff": cutoff})
     return found
@@ -170,7 +169,7 @@ async def upload_with_raw_cells_due(s: AsyncSession, cutoff: dt.datetime) -> uui
 
 async def expire_raw_cells(s: AsyncSession, portfolio_id: uuid.UUID, *, limit: int) -> int:
     """Blanks up to `limit` of the upload's rows' raw cells; how many."""
-    blanked = await s.execute(text(
+    blanked = await s.execute(sql(
         "UPDATE ingest.row_issues SET raw = CAST(:marker AS jsonb) WHERE id IN ("
         f" SELECT i.id FROM ingest.row_issues i WHERE i.portfolio_id = :p AND NOT ({ERASED}) ORDER BY i.id"
         " LIMIT :n) RETURNING id"), {"p": portfolio_id, "n": limit, "marker": erased_marker("retention")})
@@ -178,14 +177,14 @@ async def expire_raw_cells(s: AsyncSession, portfolio_id: uuid.UUID, *, limit: i
 
 
 async def mark_raw_cells_expired(s: AsyncSession, portfolio_id: uuid.UUID, now: dt.datetime) -> None:
-    await s.execute(text("UPDATE ingest.portfolios SET raw_cells_expired_at = :now WHERE id = :p"),
+    await s.execute(sql("UPDATE ingest.portfolios SET raw_cells_expired_at = :now WHERE id = :p"),
                     {"p": portfolio_id, "now": now})
 
 
 async def stale_uploads(s: AsyncSession, cutoff: dt.datetime, limit: int = 20) -> list[uuid.UUID]:
     """Uploads received before `cutoff` and never processed (no worker ran them), whose bytes are still stored;
     skipping any a worker holds right now (its lease, a session advisory lock)."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT id FROM ingest.portfolios WHERE status IN ('queued', 'processing') AND created_at < :cutoff"
         " AND pg_try_advisory_xact_lock(hashtext('recaudo.portfolio.' || id::text))"
         " ORDER BY created_at LIMIT :n FOR UPDATE SKIP LOCKED"), {"cutoff": cutoff, "n": limit})

@@ -8,16 +8,16 @@ import json
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ingest.domain.rectification import ContactField, Correction
+from recaudo_common.db import sql
 
 
 async def correct_accounts(s: AsyncSession, client: str, account_refs: Sequence[str], correction: Correction) -> None:
     """Each account's stated data keeps the corrected contact points until a later file states them again."""
     patch = {f: list(correction.phones) if f == "phones" else getattr(correction, f) for f in correction.given}
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE ingest.accounts SET stated = stated || CAST(:patch AS jsonb)"
         " WHERE client_slug = :c AND account_ref = ANY(:refs)"),
         {"c": client, "refs": list(account_refs), "patch": json.dumps(patch)})
@@ -26,7 +26,7 @@ async def correct_accounts(s: AsyncSession, client: str, account_refs: Sequence[
 async def record(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, account_refs: Sequence[str],
                  fields: Sequence[ContactField], by: str, reason: str, now: dt.datetime) -> uuid.UUID:
     rectification_id = uuid.uuid4()
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO ingest.rectifications (id, client_slug, debtor_ref, account_refs, fields, rectified_by, reason,"
         " rectified_at) VALUES (:id, :c, :ref, :accounts, :fields, :by, :reason, :now)"),
         {"id": rectification_id, "c": client, "ref": debtor_ref, "accounts": list(account_refs),

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
-from sqlalchemy import text
 
 from outreach.store import SCHEMA
 from recaudo_common.console import page, pages_of
 from recaudo_common.console.visitor import to_sign_in, visitor
+from recaudo_common.db import sql
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.money import MARKS
 
@@ -47,8 +47,8 @@ async def desk_page(request: Request, platform: PlatformDep) -> Response:
     if principal.role not in DESK_ROLES:
         return page("agent_desk.html", pages=PAGES, status=403, refused=True, clients=[], layout=person.layout())
     async with platform.db.transaction() as s:
-        rows = (await s.execute(text(f"SELECT slug, name, currency, timezone, locale FROM {SCHEMA}.clients "
-                                     "ORDER BY name, slug"))).all()
+        rows = (await s.execute(sql(f"SELECT slug, name, currency, timezone, locale FROM {SCHEMA}.clients "
+                                    "ORDER BY name, slug"))).all()
     clients = [ClientChoice(r[0], r[1], r[2], r[3], *MARKS.get(r[4], (".", ","))) for r in rows
                if principal.can_see_client(r[0])]
     return page("agent_desk.html", pages=PAGES, refused=False, clients=clients, layout=person.layout())

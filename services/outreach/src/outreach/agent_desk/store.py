@@ -7,11 +7,11 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.debtors import DebtorContext
 from outreach.store import DEBTOR_COLUMNS, DEBTOR_JOINS, HISTORY_DAYS
+from recaudo_common.db import sql
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class AgentCall:
 
 async def agent_candidates(s: AsyncSession, client: str, now: dt.datetime, limit: int) -> list[AgentCall]:
     """Due agent attempts of a client, highest expected net recovery first, locked for this agent."""
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""WITH due AS (
                 SELECT a.id FROM outreach.attempts a
                 LEFT JOIN outreach.treatments t ON t.client_slug = a.client_slug AND t.account_ref = a.account_ref
@@ -43,28 +43,28 @@ async def agent_candidates(s: AsyncSession, client: str, now: dt.datetime, limit
 
 async def record_decision(s: AsyncSession, *, attempt_id: uuid.UUID, now: dt.datetime, local_time: str,
                           allowed: bool, reasons: list[str], next_allowed_at: dt.datetime | None) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO outreach.decisions (attempt_id, decided_at, local_time, allowed, reasons, next_allowed_at) "
         "VALUES (:a, :now, :lt, :ok, :rs, :nx)"),
         {"a": attempt_id, "now": now, "lt": local_time, "ok": allowed, "rs": reasons, "nx": next_allowed_at})
 
 
 async def reschedule(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime) -> None:
-    await s.execute(text("UPDATE outreach.attempts SET status = 'scheduled', scheduled_at = :at, "
-                         "sending_since = NULL WHERE id = :id"), {"id": attempt_id, "at": at})
+    await s.execute(sql("UPDATE outreach.attempts SET status = 'scheduled', scheduled_at = :at, "
+                        "sending_since = NULL WHERE id = :id"), {"id": attempt_id, "at": at})
 
 
 async def cancel_attempt(s: AsyncSession, attempt_id: uuid.UUID, reason: str) -> None:
-    await s.execute(text("UPDATE outreach.attempts SET status = 'cancelled', cancel_reason = :why WHERE id = :id"),
+    await s.execute(sql("UPDATE outreach.attempts SET status = 'cancelled', cancel_reason = :why WHERE id = :id"),
                     {"id": attempt_id, "why": reason})
 
 
 async def mark_assigned(s: AsyncSession, attempt_id: uuid.UUID, now: dt.datetime, *, to_id: uuid.UUID,
                         to: str) -> None:
     """The call is handed to the one who asked for it (a person's user id and name, or a key's id), now."""
-    await s.execute(text("UPDATE outreach.attempts SET status = 'assigned', sent_at = :now, provider = 'agent', "
-                         "tries = tries + 1, assigned_at = :now, assigned_to_id = :to_id, assigned_to = :to "
-                         "WHERE id = :id"), {"id": attempt_id, "now": now, "to_id": to_id, "to": to})
+    await s.execute(sql("UPDATE outreach.attempts SET status = 'assigned', sent_at = :now, provider = 'agent', "
+                        "tries = tries + 1, assigned_at = :now, assigned_to_id = :to_id, assigned_to = :to "
+                        "WHERE id = :id"), {"id": attempt_id, "now": now, "to_id": to_id, "to": to})
 
 
 async def add_contact(s: AsyncSession, *, client: str, debtor_id: str, account_ref: str, channel: str,
@@ -72,7 +72,7 @@ async def add_contact(s: AsyncSession, *, client: str, debtor_id: str, account_r
                       conversation: bool = False, rule_violations: list[str] | None = None,
                       logged_by: uuid.UUID | None = None) -> uuid.UUID:
     contact_id = uuid.uuid4()
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO outreach.contacts (id, client_slug, debtor_id, account_ref, channel, at, source, attempt_id,
                outcome, conversation, rule_violations, logged_by)
            VALUES (:id, :c, :d, :r, :ch, :at, :src, :a, :o, :conv, :rv, :by)
@@ -86,7 +86,7 @@ async def attach_outcome(s: AsyncSession, *, attempt_id: uuid.UUID, client: str,
                          conversation: bool, logged_by: uuid.UUID) -> bool:
     """The outcome of a call this platform handed to an agent joins that call's contact (counted once), with who
     logged it."""
-    result = await s.execute(text(
+    result = await s.execute(sql(
         "UPDATE outreach.contacts SET outcome = :o, conversation = :conv, logged_by = :by WHERE attempt_id = :a "
         "AND client_slug = :c AND account_ref = :r AND channel = 'agent' AND outcome IS NULL RETURNING 1"),
         {"a": attempt_id, "c": client, "r": account_ref, "o": outcome, "conv": conversation, "by": logged_by})

@@ -9,12 +9,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain.best_time import LearnedWindow
 from outreach.domain.best_time_experiment import BestTimeArm, Experiment
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import sql, unnest_rows
 
 # A promise made on the debtor page (or an arrangement asked for there) after a message counts for it.
 PROMISE_KINDS = ("page_promise", "page_arrangement_requested")
@@ -42,7 +41,7 @@ RELEARN_LOCK = "outreach.best_time.relearn"
 
 async def take_relearn_lock(s: AsyncSession) -> bool:
     """The relearning's lock for this transaction; False when another replica holds it (it relearns now)."""
-    return bool(await s.scalar(text("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": RELEARN_LOCK}))
+    return bool(await s.scalar(sql("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": RELEARN_LOCK}))
 
 
 async def outcome_history(s: AsyncSession, *, since: dt.datetime, until: dt.datetime,
@@ -55,7 +54,7 @@ async def outcome_history(s: AsyncSession, *, since: dt.datetime, until: dt.date
     when a debtor answers."""
     # Set-based, each outcome read once and joined by attempt (a correlated look-up per message would read the
     # replies and the trail once per message sent over the lookback).
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         """WITH sent AS (
                SELECT a.id, a.client_slug, a.account_ref, a.channel, a.sent_at FROM outreach.attempts a
                WHERE a.sent_at >= :since AND a.sent_at < :until AND a.channel <> 'agent'
@@ -95,13 +94,13 @@ async def outcome_history(s: AsyncSession, *, since: dt.datetime, until: dt.date
 
 async def replace_windows(s: AsyncSession, client: str, windows: list[LearnedWindow], now: dt.datetime) -> None:
     """The client company's learned windows, all replaced by these (a segment no longer seen is forgotten)."""
-    await s.execute(text("DELETE FROM outreach.best_time_windows WHERE client_slug = :c"), {"c": client})
+    await s.execute(sql("DELETE FROM outreach.best_time_windows WHERE client_slug = :c"), {"c": client})
     if not windows:
         return
     source, params = unnest_rows(
         {"segment": "text", "channel": "text", "dow": "smallint", "hour": "smallint", "rate": "float8", "n": "int"},
         [(w.segment, w.channel, w.dow, w.hour, w.rate, w.n) for w in windows])
-    await s.execute(text(
+    await s.execute(sql(
         f"""INSERT INTO outreach.best_time_windows (client_slug, segment, channel, dow, hour, rate, n, learned_at)
             SELECT :c, segment, channel, dow, hour, rate, n, :now FROM {source}"""),
         {**params, "c": client, "now": now})
@@ -110,7 +109,7 @@ async def replace_windows(s: AsyncSession, client: str, windows: list[LearnedWin
 async def forget_clients_except(s: AsyncSession, clients: Iterable[str]) -> list[str]:
     """Drops the windows of client companies with nothing sent over the lookback; the client companies that had
     some."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         """WITH gone AS (DELETE FROM outreach.best_time_windows WHERE NOT (client_slug = ANY(:cs))
                          RETURNING client_slug)
            SELECT DISTINCT client_slug FROM gone ORDER BY client_slug"""), {"cs": list(clients)})
@@ -120,7 +119,7 @@ async def forget_clients_except(s: AsyncSession, clients: Iterable[str]) -> list
 async def windows_of(s: AsyncSession, client: str, segment: str | None = None,
                      channel: str | None = None) -> list[tuple[LearnedWindow, dt.datetime]]:
     """A client company's learned windows (of one segment or channel when given) and when they were learned."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         """SELECT segment, channel, dow, hour, rate, n, learned_at FROM outreach.best_time_windows
            WHERE client_slug = :c AND (CAST(:segment AS text) IS NULL OR segment = :segment)
              AND (CAST(:channel AS text) IS NULL OR channel = :channel)
@@ -134,7 +133,7 @@ async def windows_for(s: AsyncSession, keys: set[tuple[str, str]]) -> dict[tuple
     if not keys:
         return {}
     source, params = unnest_rows({"client_slug": "text", "segment": "text"}, sorted(keys), alias="k")
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         f"""SELECT w.client_slug, w.segment, w.channel, w.dow, w.hour, w.rate, w.n
             FROM {source} JOIN outreach.best_time_windows w USING (client_slug, segment)
             WHERE coalesce((SELECT b.enabled FROM outreach.best_time_clients b
@@ -158,7 +157,7 @@ class AccountPlace:
 
 
 async def account_place(s: AsyncSession, client: str, account_ref: str) -> AccountPlace | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         """SELECT t.segment, t.channels, c.country, acc.region, c.timezone
            FROM outreach.accounts acc JOIN outreach.clients c ON c.slug = acc.client_slug
            LEFT JOIN outreach.treatments t ON t.client_slug = acc.client_slug AND t.account_ref = acc.account_ref
@@ -170,7 +169,7 @@ async def account_place(s: AsyncSession, client: str, account_ref: str) -> Accou
 
 async def set_enabled(s: AsyncSession, client: str, enabled: bool, now: dt.datetime,
                       experiment: Experiment = Experiment()) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO outreach.best_time_clients (client_slug, enabled, updated_at, experiment, best_time_share)
            VALUES (:c, :e, :now, :x, :share)
            ON CONFLICT (client_slug) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at,
@@ -180,7 +179,7 @@ async def set_enabled(s: AsyncSession, client: str, enabled: bool, now: dt.datet
 
 async def experiments_of(s: AsyncSession, clients: Iterable[str]) -> dict[str, Experiment]:
     """The best-time experiments these client companies run (best time on, the experiment on); others run none."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         """SELECT client_slug, best_time_share FROM outreach.best_time_clients
            WHERE client_slug = ANY(:cs) AND enabled AND experiment"""), {"cs": sorted(set(clients))})
     return {r.client_slug: Experiment(True, float(r.best_time_share)) for r in rows}
@@ -188,7 +187,7 @@ async def experiments_of(s: AsyncSession, clients: Iterable[str]) -> dict[str, E
 
 async def attempt_arms(s: AsyncSession, attempt_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, BestTimeArm]:
     """The best-time experiment's arm of each of these attempts that was planned under one."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT id, best_time_arm FROM outreach.attempts WHERE id = ANY(:ids) AND best_time_arm IS NOT NULL"),
         {"ids": list(attempt_ids)})
     return {r.id: cast(BestTimeArm, r.best_time_arm) for r in rows}
@@ -196,13 +195,13 @@ async def attempt_arms(s: AsyncSession, attempt_ids: Iterable[uuid.UUID]) -> dic
 
 async def experiment_of(s: AsyncSession, client: str) -> Experiment:
     """The client company's best-time experiment as set (whether best time itself is on or not)."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "SELECT experiment, best_time_share FROM outreach.best_time_clients WHERE client_slug = :c"),
         {"c": client})).first()
     return Experiment() if row is None else Experiment(bool(row.experiment), float(row.best_time_share))
 
 
 async def is_enabled(s: AsyncSession, client: str) -> bool:
-    found = await s.scalar(text("SELECT enabled FROM outreach.best_time_clients WHERE client_slug = :c"),
+    found = await s.scalar(sql("SELECT enabled FROM outreach.best_time_clients WHERE client_slug = :c"),
                            {"c": client})
     return True if found is None else bool(found)

@@ -10,20 +10,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain.client_rules import RulesOverride
 from outreach.domain.consent import ChannelConsent, ConsentChange, Source, What
 from outreach.store import Cancelled
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import sql, unnest_rows
 
 
 async def cancel_scheduled_for_debtor(s: AsyncSession, client: str, debtor_id: str, channel: str | None,
                                       reason: str) -> list[Cancelled]:
     """Cancels the debtor's attempts not sent yet at every account of the client company (on one channel, or
     on all when `channel` is None)."""
-    result = await s.execute(text(
+    result = await s.execute(sql(
         """UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = :why
            FROM outreach.accounts acc
            WHERE acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref AND a.status = 'scheduled'
@@ -35,7 +34,7 @@ async def cancel_scheduled_for_debtor(s: AsyncSession, client: str, debtor_id: s
 
 async def add_opt_out(s: AsyncSession, *, client: str, debtor_id: str, channel: str, at: dt.datetime,
                       source: str) -> bool:
-    result = await s.execute(text(
+    result = await s.execute(sql(
         "INSERT INTO outreach.opt_outs (client_slug, debtor_id, channel, opted_out_at, source) "
         "VALUES (:c, :d, :ch, :at, :src) ON CONFLICT DO NOTHING RETURNING 1"),
         {"c": client, "d": debtor_id, "ch": channel, "at": at, "src": source})
@@ -44,7 +43,7 @@ async def add_opt_out(s: AsyncSession, *, client: str, debtor_id: str, channel: 
 
 async def add_do_not_contact(s: AsyncSession, *, client: str, debtor_id: str, reason: str, at: dt.datetime,
                              by: uuid.UUID) -> bool:
-    result = await s.execute(text(
+    result = await s.execute(sql(
         "INSERT INTO outreach.do_not_contact (client_slug, debtor_id, reason, added_at, added_by) "
         "VALUES (:c, :d, :why, :at, :by) ON CONFLICT DO NOTHING RETURNING 1"),
         {"c": client, "d": debtor_id, "why": reason, "at": at, "by": by})
@@ -52,14 +51,14 @@ async def add_do_not_contact(s: AsyncSession, *, client: str, debtor_id: str, re
 
 
 async def accounts_of_debtor(s: AsyncSession, client: str, debtor_id: str) -> list[str]:
-    result = await s.execute(text("SELECT account_ref FROM outreach.accounts WHERE client_slug = :c AND "
-                                  "debtor_id = :d ORDER BY account_ref"), {"c": client, "d": debtor_id})
+    result = await s.execute(sql("SELECT account_ref FROM outreach.accounts WHERE client_slug = :c AND "
+                                 "debtor_id = :d ORDER BY account_ref"), {"c": client, "d": debtor_id})
     return [r[0] for r in result.all()]
 
 
 async def set_legal_hold(s: AsyncSession, *, client: str, account_ref: str, hold: str, note: str | None,
                          at: dt.datetime, by: uuid.UUID | None) -> bool:
-    result = await s.execute(text(
+    result = await s.execute(sql(
         """INSERT INTO outreach.legal_holds (id, client_slug, account_ref, hold, note, set_at, set_by)
            VALUES (:id, :c, :r, :h, :n, :at, :by)
            ON CONFLICT (client_slug, account_ref, hold) WHERE lifted_at IS NULL DO NOTHING RETURNING 1"""),
@@ -69,7 +68,7 @@ async def set_legal_hold(s: AsyncSession, *, client: str, account_ref: str, hold
 
 async def lift_legal_hold(s: AsyncSession, *, client: str, account_ref: str, hold: str, at: dt.datetime,
                           by: uuid.UUID) -> bool:
-    result = await s.execute(text(
+    result = await s.execute(sql(
         "UPDATE outreach.legal_holds SET lifted_at = :at, lifted_by = :by WHERE client_slug = :c "
         "AND account_ref = :r AND hold = :h AND lifted_at IS NULL RETURNING 1"),
         {"c": client, "r": account_ref, "h": hold, "at": at, "by": by})
@@ -78,18 +77,18 @@ async def lift_legal_hold(s: AsyncSession, *, client: str, account_ref: str, hol
 
 async def get_client_rules(s: AsyncSession, client: str) -> RulesOverride | None:
     """The client company's stricter rules as it saved them, or None when it has none."""
-    row = (await s.execute(text("SELECT rules FROM outreach.client_rules WHERE client_slug = :c"),
+    row = (await s.execute(sql("SELECT rules FROM outreach.client_rules WHERE client_slug = :c"),
                            {"c": client})).first()
     return RulesOverride.from_document(row[0]) if row else None
 
 
 async def lock_client_rules(s: AsyncSession, client: str) -> None:
     """Holds the client company's rules (saved or not yet) until the transaction ends."""
-    await s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"recaudo.outreach.rules.{client}"})
+    await s.execute(sql("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"recaudo.outreach.rules.{client}"})
 
 
 async def put_client_rules(s: AsyncSession, client: str, rules: RulesOverride, now: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO outreach.client_rules (client_slug, rules, updated_at) VALUES (:c, CAST(:r AS jsonb), :now) "
         "ON CONFLICT (client_slug) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at"),
         {"c": client, "r": json.dumps(rules.document()), "now": now})
@@ -112,7 +111,7 @@ async def consent_states(s: AsyncSession, keys: Sequence[tuple[str, str]]
     if not keys:
         return {}
     source, params = unnest_rows({"client": "text", "account_ref": "text"}, list(dict.fromkeys(keys)))
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""SELECT DISTINCT ON (e.client_slug, e.account_ref, e.channel)
                    e.client_slug, e.account_ref, e.channel, e.what, e.source, e.recorded_at
             FROM {source} JOIN outreach.consent_evidence e
@@ -132,7 +131,7 @@ async def debtor_withdrawals(s: AsyncSession, keys: Sequence[tuple[str, str]]
     if not keys:
         return {}
     source, params = unnest_rows({"client": "text", "account_ref": "text"}, list(dict.fromkeys(keys)))
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""SELECT i.client, i.account_ref, w.channel, w.source, w.evidence, w.text_version
             FROM {source}
             JOIN outreach.accounts a ON a.client_slug = i.client AND a.account_ref = i.account_ref
@@ -164,7 +163,7 @@ async def record_consent(s: AsyncSession, changes: Sequence[tuple[str, str, Cons
          "evidence": "uuid", "text_version": "text"},
         [(client, ref, c.channel, c.what, c.source, c.evidence, c.text_version) for client, ref, c in changes],
         ordinality=True)
-    await s.execute(text(
+    await s.execute(sql(
         f"""INSERT INTO outreach.consent_evidence (client_slug, account_ref, channel, what, source, recorded_at,
                 evidence, text_version)
             SELECT client, account_ref, channel, what, source, CAST(:at AS timestamptz), evidence, text_version
@@ -174,7 +173,7 @@ async def record_consent(s: AsyncSession, changes: Sequence[tuple[str, str, Cons
 
 async def consent_evidence(s: AsyncSession, client: str, account_ref: str) -> list[RecordedConsent]:
     """The account's consent evidence in the order it was recorded."""
-    result = await s.execute(text(
+    result = await s.execute(sql(
         "SELECT id, channel, what, source, recorded_at, evidence, text_version FROM outreach.consent_evidence "
         "WHERE client_slug = :c AND account_ref = :r ORDER BY id"), {"c": client, "r": account_ref})
     return [RecordedConsent(r.id, ConsentChange(r.channel, cast(What, r.what), cast(Source, r.source), r.evidence,

@@ -8,10 +8,10 @@ import json
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.store import TrailEntry
+from recaudo_common.db import sql
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def _instant(value: str | None) -> dt.datetime | None:
 
 async def attempts(s: AsyncSession, client: str, account_ref: str) -> list[AttemptRecord]:
     """Every attempt of an account with the decisions behind it, oldest first."""
-    result = await s.execute(text(
+    result = await s.execute(sql(
         """SELECT a.id, a.channel, a.status, a.scheduled_at, a.sent_at, a.delivered_at, a.failed_at, a.failure,
                   a.cancel_reason, a.created_at, a.provider, a.template, a.encoding, a.segments, a.why,
                   a.assigned_to, a.assigned_at,
@@ -91,21 +91,21 @@ async def attempts(s: AsyncSession, client: str, account_ref: str) -> list[Attem
 
 
 async def logged_contacts(s: AsyncSession, client: str, account_ref: str) -> list[LoggedContact]:
-    result = await s.execute(text(
+    result = await s.execute(sql(
         "SELECT id, channel, at, outcome, rule_violations FROM outreach.contacts WHERE client_slug = :c "
         "AND account_ref = :r AND source = 'logged' ORDER BY at"), {"c": client, "r": account_ref})
     return [LoggedContact(r.id, r.channel, r.at, r.outcome, list(r.rule_violations or [])) for r in result]
 
 
 async def legal_holds(s: AsyncSession, client: str, account_ref: str) -> list[LegalHold]:
-    result = await s.execute(text(
+    result = await s.execute(sql(
         "SELECT hold, note, set_at, lifted_at FROM outreach.legal_holds WHERE client_slug = :c AND account_ref = :r "
         "ORDER BY set_at"), {"c": client, "r": account_ref})
     return [LegalHold(r.hold, r.note, r.set_at, r.lifted_at) for r in result]
 
 
 async def account_trail(s: AsyncSession, client: str, account_ref: str) -> list[TrailEntry]:
-    result = await s.execute(text(
+    result = await s.execute(sql(
         "SELECT id, at, kind, attempt_id, channel, detail FROM outreach.trail WHERE client_slug = :c "
         "AND account_ref = :r ORDER BY id"), {"c": client, "r": account_ref})
     return [TrailEntry(client, account_ref, r.at, r.kind, r.attempt_id, r.channel,
@@ -115,4 +115,4 @@ async def account_trail(s: AsyncSession, client: str, account_ref: str) -> list[
 
 async def client_locale(s: AsyncSession, client: str) -> str | None:
     """The client company's locale (its exports' language and number style), None before it is known here."""
-    return (await s.execute(text("SELECT locale FROM outreach.clients WHERE slug = :c"), {"c": client})).scalar()
+    return (await s.execute(sql("SELECT locale FROM outreach.clients WHERE slug = :c"), {"c": client})).scalar()

@@ -8,12 +8,12 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain.confirmations import network_name
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.checkout_tickets import TICKET_TTL, CheckoutMethod, CheckoutTicket, make_ticket
+from recaudo_common.db import sql
 from recaudo_common.domain_errors import Invalid
 from recaudo_common.events import PaymentMethodsAvailable
 
@@ -39,7 +39,7 @@ NONE = PaymentMethods()
 
 async def record_methods(s: AsyncSession, client: str, event: PaymentMethodsAvailable) -> None:
     """The client company's methods as of the event; an older statement arriving late changes nothing."""
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO outreach.payment_methods AS m (client_slug, online, cash_networks, changed_at)
            VALUES (:c, :online, :cash, :at)
            ON CONFLICT (client_slug) DO UPDATE SET online = excluded.online, cash_networks = excluded.cash_networks,
@@ -50,7 +50,7 @@ async def record_methods(s: AsyncSession, client: str, event: PaymentMethodsAvai
 
 
 async def methods_of(s: AsyncSession, client: str) -> PaymentMethods:
-    row = (await s.execute(text("SELECT online, cash_networks FROM outreach.payment_methods WHERE client_slug = :c"),
+    row = (await s.execute(sql("SELECT online, cash_networks FROM outreach.payment_methods WHERE client_slug = :c"),
                            {"c": client})).first()
     return NONE if row is None else PaymentMethods(bool(row[0]), tuple(row[1] or ()))
 

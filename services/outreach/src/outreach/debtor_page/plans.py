@@ -9,10 +9,10 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.consumer import HandlerContext
+from recaudo_common.db import sql
 from recaudo_common.events import ArrangementBroken, ArrangementKept, ArrangementMade
 
 
@@ -27,7 +27,7 @@ class StandingPlan:
 
 async def record_made(s: AsyncSession, client: str, event: ArrangementMade) -> None:
     schedule = [{"due_date": i.due_date.isoformat(), "amount": str(i.amount)} for i in event.instalments]
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO outreach.arrangements (arrangement_id, client_slug, account_ref, kind, total_amount, instalments, "
         "made_at) VALUES (:id, :c, :r, :k, :t, CAST(:i AS jsonb), :m) ON CONFLICT DO NOTHING"),
         {"id": event.arrangement_id, "c": client, "r": event.account_ref, "k": event.kind, "t": event.total_amount,
@@ -36,14 +36,14 @@ async def record_made(s: AsyncSession, client: str, event: ArrangementMade) -> N
 
 async def record_decided(s: AsyncSession, client: str, arrangement_id: uuid.UUID, status: str,
                          at: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE outreach.arrangements SET status = :st, decided_at = :at WHERE arrangement_id = :id "
         "AND client_slug = :c AND status = 'active'"), {"id": arrangement_id, "c": client, "st": status, "at": at})
 
 
 async def standing(s: AsyncSession, client: str, account_ref: str) -> StandingPlan | None:
     """The account's arrangement in force, the latest when (exceptionally) several are."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "SELECT kind, total_amount, instalments FROM outreach.arrangements WHERE client_slug = :c "
         "AND account_ref = :r AND status = 'active' ORDER BY made_at DESC LIMIT 1"),
         {"c": client, "r": account_ref})).first()

@@ -8,8 +8,9 @@ import datetime as dt
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.db import sql
 
 
 @dataclass(frozen=True)
@@ -72,21 +73,21 @@ async def erase_person(s: AsyncSession, client: str, debtor_ref: UUID, account_r
                        ) -> Erased:
     """Erases the person of `debtor_ref` at `client`: the accounts named, those kept under their pseudonym, and
     those of the same id number (the same person placed before pseudonyms, #19)."""
-    found = (await s.execute(text(
+    found = (await s.execute(sql(
         """SELECT account_ref, debtor_id FROM outreach.accounts
            WHERE client_slug = :c AND (account_ref = ANY(:refs) OR debtor_ref = :ref)
            FOR UPDATE"""), {"c": client, "refs": account_refs, "ref": debtor_ref})).all()
     ids = sorted({r.debtor_id for r in found if r.debtor_id})
     refs = {r.account_ref for r in found}
     if ids:
-        refs |= {r[0] for r in await s.execute(text(
+        refs |= {r[0] for r in await s.execute(sql(
             "SELECT account_ref FROM outreach.accounts WHERE client_slug = :c AND debtor_id = ANY(:ids) FOR UPDATE"),
             {"c": client, "ids": ids})}
     params = {"c": client, "refs": sorted(refs), "ids": ids, "ref": debtor_ref}
     rows = 0
     for statement in ERASING:
-        rows += len((await s.execute(text(statement + " RETURNING 1"), params)).all())
-    await s.execute(text(
+        rows += len((await s.execute(sql(statement + " RETURNING 1"), params)).all())
+    await s.execute(sql(
         "INSERT INTO outreach.erased_debtors (client_slug, debtor_ref, erased_at) VALUES (:c, :ref, :now) "
         "ON CONFLICT DO NOTHING"), {"c": client, "ref": debtor_ref, "now": now})
     return Erased(sorted(refs), rows)
@@ -94,6 +95,6 @@ async def erase_person(s: AsyncSession, client: str, debtor_ref: UUID, account_r
 
 async def give_debtor(s: AsyncSession, client: str, account_ref: str, debtor_ref: UUID) -> None:
     """An account kept without its debtor's pseudonym (placed before #19) gets it."""
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE outreach.accounts SET debtor_ref = :ref WHERE client_slug = :c AND account_ref = :a "
         "AND debtor_ref IS NULL"), {"c": client, "a": account_ref, "ref": debtor_ref})

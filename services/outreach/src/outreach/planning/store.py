@@ -8,13 +8,12 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain import cadence
 from outreach.personal import Contact, postal_address
 from outreach.store import WITHDRAWN_COLUMNS, Cancelled
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import sql, unnest_rows
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: d
         [(a.client, a.account_ref, a.debtor_ref, a.contact.debtor_id, a.contact.full_name, list(a.contact.phones),
           a.contact.email, a.city, a.region, postal_address(a.contact.address, a.city, a.region), a.balance,
           a.currency, list(a.channels)) for a in accounts])
-    await s.execute(text(
+    await s.execute(sql(
         f"""INSERT INTO outreach.accounts (client_slug, account_ref, debtor_ref, debtor_id, full_name, phones, email,
                 city, region, address, balance, currency, authorised_channels, updated_at)
             SELECT client, account_ref, debtor_ref, debtor_id, full_name,
@@ -167,7 +166,7 @@ async def rectify_contact(s: AsyncSession, client: str, account_ref: str, contac
                           fields: frozenset[str]) -> bool:
     """The account's contact points named in `fields` (phones, email, address) as `contact` corrects them, the
     others as they were; False when the account is not known here."""
-    result = await s.execute(text(
+    result = await s.execute(sql(
         """UPDATE outreach.accounts SET
                phones = CASE WHEN :phones_changed THEN CAST(:phones AS text[]) ELSE phones END,
                email = CASE WHEN :email_changed THEN CAST(:email AS text) ELSE email END,
@@ -187,7 +186,7 @@ async def set_status(s: AsyncSession, client: str, account_ref: str, *, status: 
     """Kept apart from the placement so a payment that arrives before its placement is not lost. The newest
     statement wins, except that a recall always does (accounts.account_status: a recall is never undone by a
     payment, even one made after it whose event arrived first)."""
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO outreach.account_status AS st (client_slug, account_ref, status, balance, as_of)
            VALUES (:c, :r, :st, :b, :at)
            ON CONFLICT (client_slug, account_ref) DO UPDATE SET status = excluded.status,
@@ -198,7 +197,7 @@ async def set_status(s: AsyncSession, client: str, account_ref: str, *, status: 
 
 async def paid(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime) -> None:
     """Remembers the account's latest payment (an older one arriving late changes nothing)."""
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO outreach.last_payments AS lp (client_slug, account_ref, paid_at) VALUES (:c, :r, :at)
            ON CONFLICT (client_slug, account_ref) DO UPDATE SET paid_at = greatest(lp.paid_at, excluded.paid_at)"""),
         {"c": client, "r": account_ref, "at": paid_at})
@@ -208,7 +207,7 @@ async def defer_scheduled(s: AsyncSession, client: str, account_ref: str, paid_a
     """The account's attempts not sent yet, moved all by the same whole number of days (their spacing and their
     hour, which best time chose, kept) so that the first comes no sooner than one spacing of their treatment
     after the payment (cadence.spacing: no cadence, or 0, is the default); the ones moved."""
-    result = await s.execute(text(
+    result = await s.execute(sql(
         """WITH due AS (
                SELECT a.id, a.scheduled_at,
                       min(a.scheduled_at) OVER () AS first_at,
@@ -233,8 +232,8 @@ async def defer_scheduled(s: AsyncSession, client: str, account_ref: str, paid_a
 
 async def status_of(s: AsyncSession, client: str, account_ref: str) -> str | None:
     """The account's last known status here (locked for the transaction), or None before any."""
-    status = await s.scalar(text("SELECT status FROM outreach.account_status WHERE client_slug = :c "
-                                 "AND account_ref = :r FOR UPDATE"), {"c": client, "r": account_ref})
+    status = await s.scalar(sql("SELECT status FROM outreach.account_status WHERE client_slug = :c "
+                                "AND account_ref = :r FOR UPDATE"), {"c": client, "r": account_ref})
     return None if status is None else str(status)
 
 
@@ -257,7 +256,7 @@ async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> dict[
         [(t.client, t.account_ref, t.plan_id, t.segment, t.treatment, list(t.channels), t.cadence_days, t.offer,
           t.offer_discount_pct, t.expected_net_recovery, t.propensity, t.days_past_due, t.strategy_arm, t.decided_at,
           t.correlation_id) for t in treatments])
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""INSERT INTO outreach.treatments AS t (client_slug, account_ref, plan_id, segment, treatment, channels,
                 cadence_days, offer, offer_discount_pct, expected_net_recovery, propensity, days_past_due,
                 strategy_arm, decided_at, planned, correlation_id)
@@ -284,7 +283,7 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
     if not keys:
         return []
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, keys, alias="k")
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         f"""WITH planned AS (
                UPDATE outreach.treatments t SET planned = true
                FROM {source}
@@ -337,7 +336,7 @@ async def schedule_attempts_many(s: AsyncSession, planned: list[Planned], now: d
                                  [(p.client, p.account_ref, p.plan_id, p.sequence, p.channel, p.at, p.why, p.arm,
                                    p.correlation_id) for p in planned],
                                  alias="x", ordinality=True)
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
                scheduled_at, created_at, correlation_id, why, best_time_arm)
            SELECT gen_random_uuid(), x.client_slug, x.account_ref, x.plan_id, x.channel, x.sequence, 'scheduled',
@@ -356,7 +355,7 @@ async def cancel_attempts(s: AsyncSession, cancels: list[tuple[uuid.UUID, str]])
     if not cancels:
         return []
     source, params = unnest_rows({"id": "uuid", "reason": "text"}, cancels, alias="k")
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = k.reason FROM {source}
             WHERE a.id = k.id AND a.status = 'scheduled'
             RETURNING a.client_slug, a.account_ref, a.id, a.channel"""), params)
@@ -382,7 +381,7 @@ async def cancel_scheduled_many(s: AsyncSession, cancels: list[tuple[str, str, s
     for reason, keys in by_reason.items():
         source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "not_pursued": "boolean"},
                                      [(c, r, (c, r) in not_pursued) for c, r in keys], alias="k")
-        result = await s.execute(text(
+        result = await s.execute(sql(
             f"""UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = :reason
                 WHERE a.id = ANY(ARRAY(
                     SELECT x.id FROM {source} CROSS JOIN LATERAL (

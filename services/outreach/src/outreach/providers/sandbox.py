@@ -12,12 +12,11 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.providers.base import Lookup, Notification, OutboundMessage, Receipt, SendError, Sent
 from outreach.settings import OutreachSettings
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 from recaudo_common.domain_errors import Invalid
 from recaudo_common.webhook_signatures import signature_problem
 
@@ -90,7 +89,7 @@ class Sandbox:
 async def _record(s: AsyncSession, messages: list[OutboundMessage], now: dt.datetime) -> None:
     """The sandbox's own record of the messages handed to it, one per attempt."""
     if messages:
-        await s.execute(text(
+        await s.execute(sql(
             "INSERT INTO outreach.sandbox_messages (id, attempt_id, channel, recipient, subject, body, sent_at) "
             "VALUES (gen_random_uuid(), :attempt_id, :channel, :recipient, :subject, :body, :at) "
             "ON CONFLICT (attempt_id) DO NOTHING"),
@@ -99,6 +98,6 @@ async def _record(s: AsyncSession, messages: list[OutboundMessage], now: dt.date
 
 
 async def _kept(s: AsyncSession, attempt_id: uuid.UUID) -> bool:
-    row = (await s.execute(text("SELECT 1 FROM outreach.sandbox_messages WHERE attempt_id = :a"),
+    row = (await s.execute(sql("SELECT 1 FROM outreach.sandbox_messages WHERE attempt_id = :a"),
                            {"a": attempt_id})).first()
     return row is not None

@@ -8,7 +8,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
@@ -21,7 +20,7 @@ from outreach.receipts.handlers import move_to_replied
 from outreach.receipts.store import SentAttempt
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 
 log = logging.getLogger("recaudo.outreach")
 
@@ -37,7 +36,7 @@ class Called:
 
 
 async def _called(s: AsyncSession, attempt_id: uuid.UUID) -> Called | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         """SELECT a.id, a.client_slug, a.account_ref, a.channel, acc.debtor_id, m.recipient
            FROM outreach.attempts a JOIN outreach.outgoing m ON m.attempt_id = a.id
            JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
@@ -50,7 +49,7 @@ async def _called(s: AsyncSession, attempt_id: uuid.UUID) -> Called | None:
 async def _schedule_agent_callback(s: AsyncSession, attempt_id: uuid.UUID, now: dt.datetime) -> uuid.UUID | None:
     """An agent attempt of the call's plan, due now: the agent desk hands it out under the contact law. It takes a
     sequence of its plan above any the cadence gives its own touches (cadence.EXTRA_SEQUENCES_FROM)."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         """INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
                scheduled_at, created_at, correlation_id, why)
            SELECT gen_random_uuid(), a.client_slug, a.account_ref, a.plan_id, 'agent',

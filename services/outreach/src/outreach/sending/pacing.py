@@ -23,7 +23,6 @@ import hashlib
 from dataclasses import dataclass, field
 
 from prometheus_client import Counter
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain import pacing
@@ -33,7 +32,7 @@ from outreach.sending import store as sending
 from outreach.sending.store import DueAttempt, Lane
 from outreach.sending.whatsapp import WhatsAppRouting
 from outreach.settings import CHANNELS, OutreachSettings
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import sql, unnest_rows
 
 PACED = Counter("recaudo_outreach_sends_paced_total",
                 "Due attempts a claim left due for a later tick because their sender was at its rate (each time it "
@@ -84,7 +83,7 @@ async def sender_of(s: AsyncSession, settings: OutreachSettings, providers: Prov
     its attempts are decided, and refused, as before)."""
     per_second = configured_rate(settings, provider.name, lane.channel)
     if provider.name == providers.whatsapp_cloud.name:
-        row = (await s.execute(text(
+        row = (await s.execute(sql(
             "SELECT phone_number_id, messages_per_second FROM outreach.whatsapp_channels WHERE client_slug = :c"),
             {"c": lane.client})).first()
         if row is None:
@@ -118,9 +117,9 @@ async def _lock_buckets(s: AsyncSession, senders: dict[str, Sender], now: dt.dat
     # in crossed order.
     fresh = [(key, pacing.full(senders[key].rate, now).tokens, now) for key in sorted(senders)]
     source, params = unnest_rows({"sender": "text", "tokens": "float8", "at": "timestamptz"}, fresh, alias="x")
-    await s.execute(text(f"INSERT INTO outreach.sender_buckets (sender, tokens, updated_at) "
-                         f"SELECT x.sender, x.tokens, x.at FROM {source} ON CONFLICT (sender) DO NOTHING"), params)
-    rows = (await s.execute(text(
+    await s.execute(sql(f"INSERT INTO outreach.sender_buckets (sender, tokens, updated_at) "
+                        f"SELECT x.sender, x.tokens, x.at FROM {source} ON CONFLICT (sender) DO NOTHING"), params)
+    rows = (await s.execute(sql(
         "SELECT sender, tokens, updated_at FROM outreach.sender_buckets WHERE sender = ANY(:keys) "
         "FOR UPDATE SKIP LOCKED"), {"keys": list(senders)})).all()
     return {r.sender: pacing.refill(Bucket(r.tokens, r.updated_at), senders[r.sender].rate, now) for r in rows}
@@ -186,8 +185,8 @@ async def settle(s: AsyncSession, paced: Paced, handed_over: list[Lane]) -> None
     after = [(key, pacing.spend(bucket, spent.get(key, 0))) for key, bucket in paced.buckets.items()]
     source, params = unnest_rows({"sender": "text", "tokens": "float8", "at": "timestamptz"},
                                  [(key, b.tokens, b.updated_at) for key, b in after], alias="x")
-    await s.execute(text(f"UPDATE outreach.sender_buckets b SET tokens = x.tokens, updated_at = x.at FROM {source} "
-                         "WHERE b.sender = x.sender"), params)
+    await s.execute(sql(f"UPDATE outreach.sender_buckets b SET tokens = x.tokens, updated_at = x.at FROM {source} "
+                        "WHERE b.sender = x.sender"), params)
 
 
 async def spend_unpaced(s: AsyncSession, settings: OutreachSettings, providers: Providers, provider: Provider,
@@ -200,11 +199,11 @@ async def spend_unpaced(s: AsyncSession, settings: OutreachSettings, providers: 
         if (sender := await sender_of(s, settings, providers, provider, lane)) is not None:
             spent[sender.key] = (sender, spent.get(sender.key, (sender, 0))[1] + 1)
     for key, (sender, messages) in sorted(spent.items()):
-        await s.execute(text("INSERT INTO outreach.sender_buckets (sender, tokens, updated_at) VALUES (:k, :t, :at) "
-                             "ON CONFLICT (sender) DO NOTHING"),
+        await s.execute(sql("INSERT INTO outreach.sender_buckets (sender, tokens, updated_at) VALUES (:k, :t, :at) "
+                            "ON CONFLICT (sender) DO NOTHING"),
                         {"k": key, "t": sender.rate.burst, "at": now})
-        row = (await s.execute(text(
+        row = (await s.execute(sql(
             "SELECT tokens, updated_at FROM outreach.sender_buckets WHERE sender = :k FOR UPDATE"), {"k": key})).one()
         after = pacing.debit(pacing.refill(Bucket(row.tokens, row.updated_at), sender.rate, now), sender.rate, messages)
-        await s.execute(text("UPDATE outreach.sender_buckets SET tokens = :t, updated_at = :at WHERE sender = :k"),
+        await s.execute(sql("UPDATE outreach.sender_buckets SET tokens = :t, updated_at = :at WHERE sender = :k"),
                         {"k": key, "t": after.tokens, "at": after.updated_at})

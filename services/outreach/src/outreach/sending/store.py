@@ -9,7 +9,6 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.debtors import DebtorContext
@@ -17,7 +16,7 @@ from outreach.domain.attempts import Move, Status, Trigger, move
 from outreach.domain.confirmations import Confirmation
 from outreach.providers import OutboundMessage, Receipt
 from outreach.store import DEBTOR_COLUMNS, DEBTOR_JOINS, HISTORY_DAYS
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import sql, unnest_rows
 
 
 def moved_from(m: Move, column: str = "status") -> str:
@@ -67,7 +66,7 @@ HAS_ACCOUNT = ("EXISTS (SELECT 1 FROM outreach.accounts acc WHERE acc.client_slu
 async def claim_due(s: AsyncSession, now: dt.datetime, limit: int, lane: Lane) -> list[DueAttempt]:
     """The lane's due attempts that no other scheduler replica holds (row locks until this transaction ends),
     oldest first. Agent attempts wait in the agent queue instead."""
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""WITH due AS (
                 SELECT a.id FROM outreach.attempts a
                 WHERE {DUE} AND {IN_LANE} AND {HAS_ACCOUNT}
@@ -88,7 +87,7 @@ async def claim_due(s: AsyncSession, now: dt.datetime, limit: int, lane: Lane) -
 async def due_lanes(s: AsyncSession, now: dt.datetime, channels: tuple[str, ...]) -> list[Lane]:
     """The lanes with attempts due now, the one whose oldest due attempt is oldest first: one index probe each
     (client companies times channels, a few hundred at most), never a scan of the due attempts however many."""
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""SELECT slug, channel FROM (
                 SELECT c.slug, ch.channel,
                        (SELECT min(a.scheduled_at) FROM outreach.attempts a
@@ -100,7 +99,7 @@ async def due_lanes(s: AsyncSession, now: dt.datetime, channels: tuple[str, ...]
 
 async def count_due(s: AsyncSession, now: dt.datetime, lane: Lane, at_most: int) -> int:
     """How many of the lane's attempts are due now, counting at most `at_most` (a bounded read)."""
-    found = await s.scalar(text(
+    found = await s.scalar(sql(
         f"SELECT count(*) FROM (SELECT 1 FROM outreach.attempts a WHERE {DUE} AND {IN_LANE} AND {HAS_ACCOUNT} "
         "LIMIT :n) due"),
         {"at": now, "client": lane.client, "channel": lane.channel, "n": at_most})
@@ -109,7 +108,7 @@ async def count_due(s: AsyncSession, now: dt.datetime, lane: Lane, at_most: int)
 
 async def orphan_due(s: AsyncSession, now: dt.datetime, limit: int) -> list[uuid.UUID]:
     """Due attempts whose account or client is not known here (yet); claimed so they can be moved on."""
-    result = await s.execute(text(
+    result = await s.execute(sql(
         """SELECT a.id FROM outreach.attempts a
            WHERE a.status = 'scheduled' AND a.scheduled_at <= :at AND a.channel <> 'agent'
              AND NOT EXISTS (SELECT 1 FROM outreach.accounts acc JOIN outreach.clients c ON c.slug = acc.client_slug
@@ -132,7 +131,7 @@ class Decision:
 
 async def record_decisions(s: AsyncSession, decisions: list[Decision]) -> None:
     if decisions:
-        await s.execute(text(
+        await s.execute(sql(
             "INSERT INTO outreach.decisions (attempt_id, decided_at, local_time, allowed, reasons, next_allowed_at) "
             "VALUES (:attempt_id, :decided_at, :local_time, :allowed, :reasons, :next_allowed_at)"),
             [{"attempt_id": d.attempt_id, "decided_at": d.decided_at, "local_time": d.local_time,
@@ -144,8 +143,8 @@ async def reschedule_many(s: AsyncSession, moves: list[tuple[uuid.UUID, dt.datet
     """(attempt, when): due attempts the law blocks now but allows later, or whose placement is not here yet."""
     m = move(Trigger.RESCHEDULE)
     if moves:
-        await s.execute(text(f"UPDATE outreach.attempts SET status = {moved_to(m)}, scheduled_at = :at, "
-                             f"sending_since = NULL WHERE id = :id AND {moved_from(m)}"),
+        await s.execute(sql(f"UPDATE outreach.attempts SET status = {moved_to(m)}, scheduled_at = :at, "
+                            f"sending_since = NULL WHERE id = :id AND {moved_from(m)}"),
                         [{"id": i, "at": at} for i, at in moves])
 
 
@@ -153,8 +152,8 @@ async def cancel_many(s: AsyncSession, cancels: list[tuple[uuid.UUID, Trigger, s
     """(attempt, BLOCK or NO_ADDRESS, why): due attempts that can never go out."""
     for trigger in dict.fromkeys(t for _, t, _ in cancels):
         m = move(trigger)
-        await s.execute(text(f"UPDATE outreach.attempts SET status = {moved_to(m)}, cancel_reason = :why "
-                             f"WHERE id = :id AND {moved_from(m)}"),
+        await s.execute(sql(f"UPDATE outreach.attempts SET status = {moved_to(m)}, cancel_reason = :why "
+                            f"WHERE id = :id AND {moved_from(m)}"),
                         [{"id": i, "why": why} for i, t, why in cancels if t is trigger])
 
 
@@ -177,21 +176,21 @@ async def mark_sending(s: AsyncSession, handovers: list[Handover], *, now: dt.da
     if not handovers:
         return
     m = move(Trigger.CLAIM)
-    await s.execute(text(
+    await s.execute(sql(
         f"""UPDATE outreach.attempts SET status = {moved_to(m)}, sending_since = :now, provider = :provider,
                template = :template, encoding = :encoding, segments = :segments, tries = tries + 1,
                claim_token = :token, lease_until = :until, lookups = 0
            WHERE id = :id AND {moved_from(m)}"""),
         [{"id": h.message.attempt_id, "now": now, "provider": h.provider, "template": h.template,
           "encoding": h.encoding, "segments": h.segments, "token": token, "until": until} for h in handovers])
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO outreach.outgoing (attempt_id, recipient, subject, body)
            VALUES (:attempt_id, :recipient, :subject, :body)
            ON CONFLICT (attempt_id) DO UPDATE SET recipient = excluded.recipient, subject = excluded.subject,
                body = excluded.body"""),
         [{"attempt_id": h.message.attempt_id, "recipient": h.message.recipient, "subject": h.message.subject,
           "body": h.message.body} for h in handovers])
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO outreach.contacts (id, client_slug, debtor_id, account_ref, channel, at, source, attempt_id)
            VALUES (gen_random_uuid(), :client, :debtor_id, :account_ref, :channel, :at, 'attempt', :attempt_id)
            ON CONFLICT (attempt_id) DO NOTHING"""),
@@ -202,7 +201,7 @@ async def mark_sending(s: AsyncSession, handovers: list[Handover], *, now: dt.da
 async def fail_unrendered(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetime, failure: str) -> bool:
     """A due attempt whose message could not be rendered: failed before any provider saw it."""
     m = move(Trigger.UNRENDERABLE)
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"UPDATE outreach.attempts SET status = {moved_to(m)}, failed_at = :at, failure = :f WHERE id = :id "
         f"AND {moved_from(m)} RETURNING 1"),
         {"id": attempt_id, "at": at, "f": failure})
@@ -214,7 +213,7 @@ async def fail_unrendered(s: AsyncSession, attempt_id: uuid.UUID, at: dt.datetim
 async def renew_lease(s: AsyncSession, token: uuid.UUID, until: dt.datetime) -> set[uuid.UUID]:
     """Extends the claim's lease on its attempts still claimed; the ids still held."""
     m = move(Trigger.RENEW)
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"UPDATE outreach.attempts SET lease_until = :until WHERE claim_token = :token AND {moved_from(m)} "
         "RETURNING id"), {"token": token, "until": until})
     return {row[0] for row in result.all()}
@@ -228,7 +227,7 @@ async def confirm_sent(s: AsyncSession, sent: list[tuple[uuid.UUID, str]], *, to
         return set()
     m = move(Trigger.TAKEN, only_from=(Status.SENDING,))
     source, params = unnest_rows({"id": "uuid", "message_id": "text"}, sent, alias="x")
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""UPDATE outreach.attempts a SET status = {moved_to(m)}, sent_at = :now, provider_message_id = x.message_id,
                 claim_token = NULL, lease_until = NULL
             FROM {source}
@@ -242,21 +241,21 @@ async def back_to_scheduled(s: AsyncSession, attempt_id: uuid.UUID, *, token: uu
     """The message certainly did not reach the provider: the attempt waits to be decided again at `at`, and
     its contact no longer counts."""
     m = move(Trigger.RETRY)
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""UPDATE outreach.attempts SET status = {moved_to(m)}, scheduled_at = :at, sending_since = NULL,
                claim_token = NULL, lease_until = NULL, failure = :why
            WHERE id = :id AND claim_token = :token AND {moved_from(m)} RETURNING 1"""),
         {"id": attempt_id, "token": token, "at": at, "why": why})
     if result.first() is None:
         return False
-    await s.execute(text("DELETE FROM outreach.contacts WHERE attempt_id = :id"), {"id": attempt_id})
+    await s.execute(sql("DELETE FROM outreach.contacts WHERE attempt_id = :id"), {"id": attempt_id})
     return True
 
 
 async def fail(s: AsyncSession, attempt_id: uuid.UUID, *, token: uuid.UUID, now: dt.datetime, failure: str) -> bool:
     """The provider refused the message for good (or every try is spent): the attempt fails."""
     m = move(Trigger.REFUSED)
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""UPDATE outreach.attempts SET status = {moved_to(m)}, failed_at = :now, failure = :f, claim_token = NULL,
                lease_until = NULL
            WHERE id = :id AND claim_token = :token AND {moved_from(m)} RETURNING 1"""),
@@ -288,7 +287,7 @@ async def take_expired(s: AsyncSession, *, now: dt.datetime, token: uuid.UUID, u
                        limit: int) -> list[ExpiredSend]:
     """Sends whose lease expired, now under this claim (a new token, so their former holder is fenced off)."""
     m = move(Trigger.TAKE_OVER)
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""WITH expired AS (
                SELECT id FROM outreach.attempts WHERE {moved_from(m)} AND lease_until < :now
                ORDER BY lease_until LIMIT :n FOR UPDATE SKIP LOCKED),
@@ -311,14 +310,14 @@ async def still_claimed(s: AsyncSession, attempt_id: uuid.UUID, *, token: uuid.U
     """Whether this claim still holds the attempt, locked for the transaction so that a status callback arriving
     now waits for it (a callback that names the attempt confirms it `sent` and ends the claim:
     confirm_from_callback; an expired lease another replica took over ends it too)."""
-    found = await s.scalar(text("SELECT 1 FROM outreach.attempts WHERE id = :id AND claim_token = :token "
-                                "FOR UPDATE"), {"id": attempt_id, "token": token})
+    found = await s.scalar(sql("SELECT 1 FROM outreach.attempts WHERE id = :id AND claim_token = :token "
+                               "FOR UPDATE"), {"id": attempt_id, "token": token})
     return found is not None
 
 
 async def look_again(s: AsyncSession, attempt_id: uuid.UUID, *, token: uuid.UUID) -> bool:
     m = move(Trigger.LOOK_AGAIN)
-    result = await s.execute(text(
+    result = await s.execute(sql(
         "UPDATE outreach.attempts SET lookups = lookups + 1 WHERE id = :id AND claim_token = :token "
         f"AND {moved_from(m)} RETURNING 1"), {"id": attempt_id, "token": token})
     return result.first() is not None
@@ -328,7 +327,7 @@ async def mark_unknown(s: AsyncSession, attempt_id: uuid.UUID, *, token: uuid.UU
                        message_id: str | None) -> bool:
     """Nobody can tell whether the provider has the message: an operator decides; it is never resent."""
     m = move(Trigger.IN_DOUBT)
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""UPDATE outreach.attempts SET status = {moved_to(m)}, failure = :why, claim_token = NULL, lease_until = NULL,
                provider_message_id = coalesce(provider_message_id, :m)
            WHERE id = :id AND claim_token = :token AND {moved_from(m)} RETURNING 1"""),
@@ -357,7 +356,7 @@ async def confirm_from_callback(s: AsyncSession, provider: str, attempt_id: uuid
     """The provider's status callback names the attempt (its URL carries the id): whoever holds the claim, the
     provider has the message, so a send in doubt (claimed or `unknown`) is `sent` with that message id."""
     m = move(Trigger.TAKEN)
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"""UPDATE outreach.attempts a SET status = {moved_to(m)}, sent_at = coalesce(a.sent_at, :now),
                provider_message_id = :m, claim_token = NULL, lease_until = NULL, failure = NULL
            FROM outreach.accounts acc
@@ -374,7 +373,7 @@ async def confirmed_elsewhere(s: AsyncSession, sent: list[tuple[uuid.UUID, str]]
     if not sent:
         return set()
     source, params = unnest_rows({"id": "uuid", "message_id": "text"}, sent, alias="x")
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"SELECT a.id FROM outreach.attempts a JOIN {source} ON a.id = x.id "
         "AND a.provider_message_id = x.message_id"), params)
     return {row[0] for row in result.all()}
@@ -392,7 +391,7 @@ async def take_early_receipts_many(s: AsyncSession, provider: str, message_ids: 
     """The receipts kept early for these message ids, taken (deleted) in one statement, oldest first."""
     if not message_ids:
         return []
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         "DELETE FROM outreach.early_receipts WHERE provider = :p AND provider_message_id = ANY(:m) "
         "RETURNING provider_message_id, status, detail, received_at"), {"p": provider, "m": message_ids})).all()
     order = {"sent": 0, "delivered": 1, "failed": 1}
@@ -421,7 +420,7 @@ async def unknown_sends(s: AsyncSession, client: str, *, after: tuple[dt.datetim
     """The client company's sends nobody could confirm or rule out, oldest first (those never claimed last), those
     after `after` (the last one of the previous page), for an operator."""
     since = "coalesce(sending_since, 'infinity')"
-    result = await s.execute(text(
+    result = await s.execute(sql(
         f"""SELECT id, account_ref, channel, provider, provider_message_id, sending_since, failure, tries
             FROM outreach.attempts WHERE client_slug = :c AND status = {UNKNOWN}
             {f"AND ({since}, id) > (coalesce(CAST(:t AS timestamptz), 'infinity'), :id)" if after else ""}
@@ -431,5 +430,5 @@ async def unknown_sends(s: AsyncSession, client: str, *, after: tuple[dt.datetim
 
 
 async def count_unknown(s: AsyncSession) -> int:
-    row = (await s.execute(text(f"SELECT count(*) FROM outreach.attempts WHERE status = {UNKNOWN}"))).first()
+    row = (await s.execute(sql(f"SELECT count(*) FROM outreach.attempts WHERE status = {UNKNOWN}"))).first()
     return int(row[0]) if row else 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.debtors import DebtorContext
@@ -22,11 +21,12 @@ from outreach.domain.whatsapp_window import (
 from outreach.messages import Renderer
 from outreach.providers import Provider, Providers
 from outreach.templates.whatsapp import approved_template
+from recaudo_common.db import sql
 
 
 async def last_inbound_at(s: AsyncSession, client: str, phone: str) -> dt.datetime | None:
     """When the debtor last wrote to the client company's WhatsApp number (the webhook keeps each message)."""
-    found = await s.scalar(text(
+    found = await s.scalar(sql(
         "SELECT max(received_at) FROM outreach.whatsapp_inbound WHERE client_slug = :c AND sender = :p"),
         {"c": client, "p": phone})
     return found if isinstance(found, dt.datetime) else None

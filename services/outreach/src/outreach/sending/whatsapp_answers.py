@@ -12,7 +12,6 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
@@ -23,7 +22,7 @@ from outreach.sending.pacing import spend_unpaced
 from outreach.sending.store import Lane
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 
 log = logging.getLogger("recaudo.outreach")
 
@@ -41,15 +40,15 @@ class QueuedAnswer:
 
 async def claim_answers(s: AsyncSession, now: dt.datetime, limit: int) -> list[QueuedAnswer]:
     """Queued answers due now, claimed (no other replica sends them: rows locked, then marked)."""
-    rows = (await s.execute(text(
+    rows = (await s.execute(sql(
         """SELECT id, client_slug, sender, answer, account_refs, received_at, answer_tries
            FROM outreach.whatsapp_inbound
            WHERE answer IS NOT NULL AND answered_at IS NULL AND sender <> ''
              AND (answer_retry_at IS NULL OR answer_retry_at <= :now)
            ORDER BY received_at LIMIT :n FOR UPDATE SKIP LOCKED"""), {"now": now, "n": limit})).all()
     if rows:
-        await s.execute(text("UPDATE outreach.whatsapp_inbound SET answered_at = :now, "
-                             "answer_tries = answer_tries + 1 WHERE id = ANY(:ids)"),
+        await s.execute(sql("UPDATE outreach.whatsapp_inbound SET answered_at = :now, "
+                            "answer_tries = answer_tries + 1 WHERE id = ANY(:ids)"),
                         {"now": now, "ids": [r.id for r in rows]})
     return [QueuedAnswer(r.id, r.client_slug, r.sender, r.answer, tuple(r.account_refs), r.received_at,
                          r.answer_tries + 1) for r in rows]
@@ -101,8 +100,8 @@ async def _record(s: AsyncSession, settings: OutreachSettings, a: QueuedAnswer, 
     at = attempts.retry_at(now, a.tries, settings.retry_backoff_s)
     if retry is attempts.SendOutcome.RETRY and window_open(a.received_at, at):
         # Certainly not taken: released, to be claimed again once the backoff is over.
-        await s.execute(text("UPDATE outreach.whatsapp_inbound SET answered_at = NULL, answer_retry_at = :at "
-                             "WHERE id = :id"), {"id": a.inbound_id, "at": at})
+        await s.execute(sql("UPDATE outreach.whatsapp_inbound SET answered_at = NULL, answer_retry_at = :at "
+                            "WHERE id = :id"), {"id": a.inbound_id, "at": at})
         return entries("whatsapp_answer_retry", reason=outcome.reason, retry_at=at.isoformat())
     log.warning("a WhatsApp answer was not sent", extra={"fields": {"client": a.client, "in_doubt": outcome.ambiguous}})
     return entries("whatsapp_answer_failed", reason=outcome.reason, in_doubt=outcome.ambiguous)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.db import sql
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class OwnTemplate:
 
 
 async def get_template(s: AsyncSession, client: str, channel: str, locale: str) -> OwnTemplate | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "SELECT channel, locale, subject, body, version, updated_at FROM outreach.templates "
         "WHERE client_slug = :c AND channel = :ch AND locale = :l"),
         {"c": client, "ch": channel, "l": locale})).first()
@@ -32,12 +33,12 @@ async def get_template(s: AsyncSession, client: str, channel: str, locale: str) 
 async def lock_template(s: AsyncSession, client: str, channel: str, locale: str) -> None:
     """Holds the template's key (saved or not yet) until the transaction ends: a change checked against what the
     caller read is kept before anyone else's."""
-    await s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"),
+    await s.execute(sql("SELECT pg_advisory_xact_lock(hashtext(:k))"),
                     {"k": f"recaudo.outreach.template.{client}.{channel}.{locale}"})
 
 
 async def list_templates(s: AsyncSession, client: str) -> list[OwnTemplate]:
-    result = await s.execute(text(
+    result = await s.execute(sql(
         "SELECT channel, locale, subject, body, version, updated_at FROM outreach.templates WHERE client_slug = :c "
         "ORDER BY channel, locale"), {"c": client})
     return [OwnTemplate(r.channel, r.locale, r.subject, r.body, r.version, r.updated_at) for r in result]
@@ -45,7 +46,7 @@ async def list_templates(s: AsyncSession, client: str) -> list[OwnTemplate]:
 
 async def put_template(s: AsyncSession, *, client: str, channel: str, locale: str, subject: str | None, body: str,
                        now: dt.datetime) -> int:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         """INSERT INTO outreach.templates AS t (client_slug, channel, locale, subject, body, version, updated_at)
            VALUES (:c, :ch, :l, :sub, :b, 1, :now)
            ON CONFLICT (client_slug, channel, locale) DO UPDATE SET subject = excluded.subject, body = excluded.body,

@@ -6,25 +6,24 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain.templates import LOCALES
 from outreach.domain.whatsapp_window import ApprovedTemplate, template_problems
 from recaudo_common.client_copy import ClientCopy
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 from recaudo_common.domain_errors import Invalid, NotFound
 
 
 async def approved_template(s: AsyncSession, client: str, locale: str) -> ApprovedTemplate | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "SELECT name, language, parameters, buttons FROM outreach.whatsapp_templates "
         "WHERE client_slug = :c AND locale = :l"), {"c": client, "l": locale})).first()
     return ApprovedTemplate(row.name, row.language, tuple(row.parameters), tuple(row.buttons)) if row else None
 
 
 async def _put(s: AsyncSession, client: str, locale: str, template: ApprovedTemplate, now: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO outreach.whatsapp_templates (client_slug, locale, name, language, parameters, buttons,
                updated_at) VALUES (:c, :l, :n, :lang, :p, :b, :now)
            ON CONFLICT (client_slug, locale) DO UPDATE SET name = excluded.name, language = excluded.language,

@@ -10,13 +10,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import text
-
 from outreach.domain.delivery_reports import DeliveryReport, delivery_report
 from outreach.providers.base import Receipt
 from outreach.receipts.delivery import apply_statuses
 from outreach.unsubscribe.handlers import contact_point_refused
-from recaudo_common.db import Database
+from recaudo_common.db import Database, sql
 
 PROVIDER = "smtp"
 # What a report did, the bounce receiver's metric label: no report at all, one for a message not ours (or naming
@@ -50,7 +48,7 @@ async def report_received(db: Database, report: DeliveryReport | None, *, now: d
     if not failures:
         return Bounce(None, outcome="not_failed")
     async with db.transaction() as s:
-        row = (await s.execute(text(
+        row = (await s.execute(sql(
             """SELECT a.id, a.client_slug, a.account_ref, a.channel, acc.email
                FROM outreach.attempts a
                JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref

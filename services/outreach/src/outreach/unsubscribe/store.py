@@ -8,10 +8,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.debtors import PHONE_CHANNELS, recipient
+from recaudo_common.db import sql
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class LinkedAttempt:
 
 async def linked_attempt(s: AsyncSession, attempt_id: uuid.UUID) -> LinkedAttempt | None:
     """The attempt and its account's debtor, or None when it is not known here or its debtor was erased."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         """SELECT a.id, a.client_slug, a.account_ref, a.channel, acc.debtor_id, c.name
            FROM outreach.attempts a
            JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
@@ -43,14 +43,14 @@ async def point_used(s: AsyncSession, *, client: str, account_ref: str, channel:
     a message, otherwise the one a message on that channel goes to (the account's first phone, as
     debtors.recipient chooses it, for an agent's call; its e-mail). None when the account has none."""
     if attempt_id is not None:
-        sent = (await s.execute(text(
+        sent = (await s.execute(sql(
             """SELECT m.recipient FROM outreach.outgoing m JOIN outreach.attempts a ON a.id = m.attempt_id
                WHERE a.id = :id AND a.client_slug = :c AND a.account_ref = :r"""),
             {"id": attempt_id, "c": client, "r": account_ref})).scalar()
         if sent:
             return str(sent)
-    row = (await s.execute(text("SELECT phones, email FROM outreach.accounts WHERE client_slug = :c "
-                                "AND account_ref = :r"), {"c": client, "r": account_ref})).first()
+    row = (await s.execute(sql("SELECT phones, email FROM outreach.accounts WHERE client_slug = :c "
+                               "AND account_ref = :r"), {"c": client, "r": account_ref})).first()
     if row is None:
         return None
     return recipient(channel, phones=tuple(row[0] or ()), email=row[1], address=None)
@@ -62,7 +62,7 @@ async def mark_invalid(s: AsyncSession, *, attempt_id: uuid.UUID, channel: str, 
     account of that company that has it on file (so neither planning nor sending finds it again). The accounts it
     was taken off, as (client, account_ref); None for an attempt not known here or a channel whose contact points
     are not kept here (a letter's postal address)."""
-    row = (await s.execute(text("SELECT client_slug, account_ref FROM outreach.attempts WHERE id = :id"),
+    row = (await s.execute(sql("SELECT client_slug, account_ref FROM outreach.attempts WHERE id = :id"),
                            {"id": attempt_id})).first()
     if row is None:
         return None
@@ -83,18 +83,18 @@ async def mark_point_invalid(s: AsyncSession, *, client: str, account_ref: str, 
         point, recorded_channel = point.strip(), "voice" if channel == "agent" else channel
     else:
         return None
-    await s.execute(text(
+    await s.execute(sql(
         """INSERT INTO outreach.invalid_contact_points (client_slug, channel, point, debtor_id, found_at, attempt_id)
            SELECT client_slug, :ch, :p, debtor_id, :now, :a FROM outreach.accounts
            WHERE client_slug = :c AND account_ref = :r AND debtor_id <> ''
            ON CONFLICT DO NOTHING"""),
         {"c": client, "r": account_ref, "ch": recorded_channel, "p": point, "now": now, "a": attempt_id})
     if recorded_channel == "email":
-        taken = await s.execute(text(
+        taken = await s.execute(sql(
             "UPDATE outreach.accounts SET email = NULL WHERE client_slug = :c AND lower(email) = :p "
             "RETURNING client_slug, account_ref"), {"c": client, "p": point})
     else:
-        taken = await s.execute(text(
+        taken = await s.execute(sql(
             "UPDATE outreach.accounts SET phones = array_remove(phones, CAST(:p AS text)) "
             "WHERE client_slug = :c AND CAST(:p AS text) = ANY(phones) RETURNING client_slug, account_ref"),
             {"c": client, "p": point})

@@ -8,11 +8,11 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain.whatsapp import InboundMessage, Meaning
 from outreach.receipts.store import SentAttempt
+from recaudo_common.db import sql
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.secrets_at_rest import open_secret, seal_secret
 
@@ -62,7 +62,7 @@ async def put_channel(s: AsyncSession, keyring: MasterKeyring, client: str, give
                       webhook_id: str, now: dt.datetime) -> tuple[bool, str]:
     """Creates or replaces the client company's channel; (created, its webhook id: kept from the first put)."""
     sealed = {name: seal_secret(keyring, _bound(client, name), getattr(given, name)) for name in SECRETS}
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         """INSERT INTO outreach.whatsapp_channels AS w (client_slug, phone_number_id, access_token, app_secret,
                verify_token, api_base_url, api_version, webhook_id, messages_per_second, created_at, updated_at)
            VALUES (:c, :pn, :at, :as, :vt, :base, :ver, :hook, :mps, :now, :now)
@@ -81,7 +81,7 @@ async def put_channel(s: AsyncSession, keyring: MasterKeyring, client: str, give
 async def channel_of(s: AsyncSession, keyring: MasterKeyring, client: str) -> WhatsAppChannel | None:
     """The client company's WhatsApp channel with its credentials opened, or None when it has none. Raises
     recaudo_common.secrets_at_rest.SecretUnreadable when a secret does not open (a master key removed too soon)."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "SELECT client_slug, phone_number_id, access_token, app_secret, verify_token, api_base_url, api_version, "
         "webhook_id, updated_at, messages_per_second FROM outreach.whatsapp_channels WHERE client_slug = :c"),
         {"c": client})).first()
@@ -94,8 +94,8 @@ async def channel_of(s: AsyncSession, keyring: MasterKeyring, client: str) -> Wh
 
 async def webhook_client(s: AsyncSession, client: str, webhook_id: str) -> bool:
     """Whether this is the client company's webhook (its slug and the opaque id in its URL)."""
-    found = await s.scalar(text("SELECT 1 FROM outreach.whatsapp_channels WHERE client_slug = :c "
-                                "AND webhook_id = :w"), {"c": client, "w": webhook_id})
+    found = await s.scalar(sql("SELECT 1 FROM outreach.whatsapp_channels WHERE client_slug = :c "
+                               "AND webhook_id = :w"), {"c": client, "w": webhook_id})
     return found is not None
 
 
@@ -111,7 +111,7 @@ class Debtor:
 
 async def accounts_with_phone(s: AsyncSession, client: str, phone: str) -> list[Debtor]:
     """The client company's accounts that list this phone (E.164), only within that company."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT account_ref, debtor_id FROM outreach.accounts WHERE client_slug = :c AND phones @> ARRAY[:p]::text[] "
         "ORDER BY account_ref"), {"c": client, "p": phone})
     return [Debtor(r.account_ref, r.debtor_id) for r in rows]
@@ -119,7 +119,7 @@ async def accounts_with_phone(s: AsyncSession, client: str, phone: str) -> list[
 
 async def attempt_of_message(s: AsyncSession, client: str, message_id: str) -> SentAttempt | None:
     """The client company's attempt that sent this message (the one a debtor's reply or button press answers)."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         """SELECT a.id, a.client_slug, a.account_ref, a.channel, acc.debtor_id FROM outreach.attempts a
            JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
            WHERE a.provider = :p AND a.provider_message_id = :m AND a.client_slug = :c"""),
@@ -132,7 +132,7 @@ async def foreign_message_ids(s: AsyncSession, client: str, message_ids: list[st
     webhook)."""
     if not message_ids:
         return set()
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT provider_message_id FROM outreach.attempts WHERE provider = :p AND provider_message_id = ANY(:m) "
         "AND client_slug <> :c"), {"p": PROVIDER, "m": message_ids, "c": client})
     return {r[0] for r in rows}
@@ -142,7 +142,7 @@ async def attempts_of_client(s: AsyncSession, client: str, attempt_ids: list[uui
     """Of these attempts, those of this client company's sent through the Cloud API."""
     if not attempt_ids:
         return set()
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT id FROM outreach.attempts WHERE id = ANY(:a) AND client_slug = :c AND provider = :p"),
         {"a": attempt_ids, "c": client, "p": PROVIDER})
     return {r[0] for r in rows}
@@ -152,7 +152,7 @@ async def record_inbound(s: AsyncSession, *, client: str, message: InboundMessag
                          attempt_id: uuid.UUID | None, meaning: Meaning, now: dt.datetime) -> uuid.UUID | None:
     """Keeps the message (once: Meta retries); its id, or None when it was already kept."""
     inbound_id = uuid.uuid4()
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         """INSERT INTO outreach.whatsapp_inbound (id, client_slug, provider_message_id, sender, account_refs,
                attempt_id, kind, body, reply_id, meaning, received_at)
            VALUES (:id, :c, :m, :sender, :refs, :a, :kind, :body, :reply, :meaning, :now)
@@ -166,7 +166,7 @@ async def record_inbound(s: AsyncSession, *, client: str, message: InboundMessag
 async def queue_answer(s: AsyncSession, inbound_id: uuid.UUID, body: str) -> None:
     """The answer to send back in the conversation (the outbound provider sends it inside the 24-hour window and
     sets `answered_at`)."""
-    await s.execute(text("UPDATE outreach.whatsapp_inbound SET answer = :b WHERE id = :id"),
+    await s.execute(sql("UPDATE outreach.whatsapp_inbound SET answer = :b WHERE id = :id"),
                     {"id": inbound_id, "b": body})
 
 
@@ -184,7 +184,7 @@ class Conversation:
 async def open_conversations(s: AsyncSession, client: str, *, after: tuple[dt.datetime, uuid.UUID] | None,
                              limit: int) -> list[Conversation]:
     """Oldest first, those after `after` (the last one of the previous page)."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT id, account_refs, kind, body, received_at FROM outreach.whatsapp_inbound WHERE client_slug = :c "
         f"AND meaning = 'agent' AND handled_at IS NULL {'AND (received_at, id) > (:t, :id) ' if after else ''}"
         "ORDER BY received_at, id LIMIT :n"),
@@ -194,7 +194,7 @@ async def open_conversations(s: AsyncSession, client: str, *, after: tuple[dt.da
 
 async def mark_handled(s: AsyncSession, client: str, conversation_id: uuid.UUID, now: dt.datetime) -> bool:
     """An agent took the conversation; False when the client company has no such message waiting for an agent."""
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         "UPDATE outreach.whatsapp_inbound SET handled_at = coalesce(handled_at, :now) WHERE id = :id "
         "AND client_slug = :c AND meaning = 'agent' RETURNING 1"), {"id": conversation_id, "c": client,
                                                                      "now": now})).first()

@@ -27,7 +27,7 @@ CASH_PAYER_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ca
 async def accounts_of(s: AsyncSession, keyring: MasterKeyring, client: str) -> list[GatewayAccount]:
     """The client company's gateway accounts with their credentials opened, the oldest first."""
     names = (await s.scalars(sql("SELECT name FROM payments.gateway_accounts WHERE client_slug = :c "
-                                  "ORDER BY created_at, name"), {"c": client})).all()
+                                 "ORDER BY created_at, name"), {"c": client})).all()
     return [a for name in names if (a := await gateways.account_of(s, keyring, client, name)) is not None]
 
 

@@ -46,7 +46,7 @@ async def insert(s: AsyncSession, checkout: Checkout, *, nonce: str) -> bool:
 
 async def of_nonce(s: AsyncSession, client: str, nonce: str) -> Checkout | None:
     row = (await s.execute(sql(f"SELECT {_COLUMNS} FROM payments.checkouts WHERE client_slug = :c "
-                                "AND ticket_nonce = :n"), {"c": client, "n": nonce})).first()
+                               "AND ticket_nonce = :n"), {"c": client, "n": nonce})).first()
     return None if row is None else _checkout(row)
 
 
@@ -64,7 +64,7 @@ async def set_gateway_checkout(s: AsyncSession, reference: str, *, gateway_payme
                                gateway_url: str | None, now: dt.datetime) -> None:
     """Keeps what the gateway answered when the checkout was opened there (a repeated click is sent to it again)."""
     await s.execute(sql("UPDATE payments.checkouts SET gateway_payment_id = :g, gateway_url = :u, updated_at = :now "
-                         "WHERE reference = :r"), {"r": reference, "g": gateway_payment_id, "u": gateway_url,
+                        "WHERE reference = :r"), {"r": reference, "g": gateway_payment_id, "u": gateway_url,
                                                     "now": now})
 
 

@@ -91,7 +91,7 @@ async def account_of(s: AsyncSession, keyring: MasterKeyring, client: str, name:
     """The account with its credentials opened. Raises recaudo_common.secrets_at_rest.SecretUnreadable when one
     does not open (a master key removed too soon)."""
     row = (await s.execute(sql(f"SELECT {_COLUMNS} FROM payments.gateway_accounts WHERE client_slug = :c "
-                                "AND name = :n"), {"c": client, "n": name})).first()
+                               "AND name = :n"), {"c": client, "n": name})).first()
     return None if row is None else _account(keyring, row)
 
 
@@ -141,7 +141,7 @@ async def record_state(s: AsyncSession, *, gateway: str, gateway_payment_id: str
 
 async def link_payment(s: AsyncSession, gateway: str, gateway_payment_id: str, payment_id: uuid.UUID) -> None:
     await s.execute(sql("UPDATE payments.gateway_payment_states SET payment_id = :p WHERE gateway = :g "
-                         "AND gateway_payment_id = :x"), {"g": gateway, "x": gateway_payment_id, "p": payment_id})
+                        "AND gateway_payment_id = :x"), {"g": gateway, "x": gateway_payment_id, "p": payment_id})
 
 
 async def reversed_by_gateway(s: AsyncSession, gateway: str, payment_id: uuid.UUID, kind: str) -> Decimal:
@@ -162,7 +162,7 @@ async def approved_attempt(s: AsyncSession, gateway: str, gateway_payment_id: st
 
 async def set_approved_attempt(s: AsyncSession, gateway: str, gateway_payment_id: str, attempt: str) -> None:
     await s.execute(sql("UPDATE payments.gateway_payment_states SET approved_attempt = :a WHERE gateway = :g "
-                         "AND gateway_payment_id = :x"), {"g": gateway, "x": gateway_payment_id, "a": attempt})
+                        "AND gateway_payment_id = :x"), {"g": gateway, "x": gateway_payment_id, "a": attempt})
 
 
 async def lock_gateway_payment(s: AsyncSession, gateway: str, gateway_payment_id: str) -> None:

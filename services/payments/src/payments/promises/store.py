@@ -120,7 +120,7 @@ async def count_missed(s: AsyncSession, arrangement_id: uuid.UUID) -> tuple[int,
 
 async def cancel_pending_promises(s: AsyncSession, arrangement_id: uuid.UUID, now: dt.datetime) -> None:
     await s.execute(sql("UPDATE payments.promises SET status = 'cancelled', decided_at = :now "
-                         "WHERE arrangement_id = :a AND status = 'pending'"), {"a": arrangement_id, "now": now})
+                        "WHERE arrangement_id = :a AND status = 'pending'"), {"a": arrangement_id, "now": now})
 
 
 @dataclass(frozen=True)

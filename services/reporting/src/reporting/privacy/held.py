@@ -9,9 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from recaudo_common.db import sql
 from reporting.rows import ArrangementRow
 
 
@@ -123,14 +124,14 @@ MINE = "client_slug = :c AND account_ref = ANY(CAST(:refs AS text[]))"
 
 async def held_about(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> Held:
     """Everything reporting holds about the person's accounts with the client company (none: empty lists)."""
-    accounts = [HeldAccount(**r) for r in (await s.execute(text(
+    accounts = [HeldAccount(**r) for r in (await s.execute(sql(
         "SELECT account_ref, product, placed_balance, balance, status, placed_at, recalled_at, personal, personal_at "
         "FROM reporting.accounts WHERE client_slug = :c AND debtor_ref = :d ORDER BY placed_at, account_ref"),
         {"c": client, "d": debtor_ref})).mappings().all()]
     params = {"c": client, "refs": [a.account_ref for a in accounts]}
 
     async def rows(name: str) -> Sequence[RowMapping]:
-        return (await s.execute(text(QUERIES[name].format(mine=MINE)), params)).mappings().all()
+        return (await s.execute(sql(QUERIES[name].format(mine=MINE)), params)).mappings().all()
 
     return Held(
         accounts=accounts,

@@ -9,10 +9,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.db import unnest_rows
+from recaudo_common.db import sql, unnest_rows
 from recaudo_common.events.privacy import ErasureReason
 from reporting.domain.privacy import Standing
 from reporting.store import KEPT_COPY, read_model_sql
@@ -123,7 +122,7 @@ async def record_consents(s: AsyncSession, records: list[ConsentRecord]) -> None
 
 async def drop_sealed_copies(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> int:
     """Reporting's own sealed copies of the person's data go with the erasure; the accounts stay."""
-    done = await s.execute(text(
+    done = await s.execute(sql(
         "UPDATE reporting.accounts SET personal = NULL, personal_at = NULL WHERE client_slug = :c "
         "AND debtor_ref = :d AND personal IS NOT NULL"), {"c": client, "d": debtor_ref})
     return int(getattr(done, "rowcount", 0) or 0)
@@ -142,7 +141,7 @@ STANDING = """a.account_ref, a.balance, a.status, a.recalled_at,
 async def standings(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> list[Standing]:
     """Where each of the person's accounts with the client company stands (their closure, when not active, is the
     last closing status change, else the last payment, else the placement)."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         f"SELECT {STANDING} FROM reporting.accounts a WHERE a.client_slug = :c AND a.debtor_ref = :d "
         "ORDER BY a.account_ref"), {"c": client, "d": debtor_ref})
     return [Standing(**r) for r in rows.mappings().all()]
@@ -151,7 +150,7 @@ async def standings(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> list
 async def people_with_every_account_ended(s: AsyncSession, client: str) -> dict[uuid.UUID, list[Standing]]:
     """The standings of the client company's people none of whose accounts is active and who have no erasure
     (running or done): the only ones retention may concern. The domain decides which of them are due."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         f"""WITH people AS (
                 SELECT a.debtor_ref FROM reporting.accounts a
                 WHERE a.client_slug = :c AND a.debtor_ref IS NOT NULL
@@ -178,7 +177,7 @@ ERASURE_COLUMNS = """e.id, e.client_slug AS client, e.debtor_ref, e.account_refs
 
 
 async def running_erasure(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> Erasure | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"SELECT {ERASURE_COLUMNS} FROM reporting.erasures e WHERE e.client_slug = :c AND e.debtor_ref = :d "
         "AND e.status = 'in_progress'"), {"c": client, "d": debtor_ref})).mappings().first()
     return Erasure(**row) if row else None
@@ -188,7 +187,7 @@ async def add_erasure(s: AsyncSession, *, erasure_id: uuid.UUID, client: str, de
                       account_refs: list[str], reason: str, note: str | None, by: uuid.UUID | None,
                       now: dt.datetime) -> bool:
     """Records an erasure in progress; False when another one for the person got there first (a race)."""
-    added = await s.execute(text(
+    added = await s.execute(sql(
         "INSERT INTO reporting.erasures (id, client_slug, debtor_ref, account_refs, reason, note, status, "
         "requested_at, requested_by) VALUES (:id, :c, :d, :refs, :why, :note, 'in_progress', :now, :by) "
         "ON CONFLICT (client_slug, debtor_ref) WHERE status = 'in_progress' DO NOTHING RETURNING id"),
@@ -198,7 +197,7 @@ async def add_erasure(s: AsyncSession, *, erasure_id: uuid.UUID, client: str, de
 
 
 async def erasure(s: AsyncSession, client: str, erasure_id: uuid.UUID, *, lock: bool = False) -> Erasure | None:
-    row = (await s.execute(text(
+    row = (await s.execute(sql(
         f"SELECT {ERASURE_COLUMNS} FROM reporting.erasures e WHERE e.client_slug = :c AND e.id = :id"
         + (" FOR UPDATE OF e" if lock else "")), {"c": client, "id": erasure_id})).mappings().first()
     return Erasure(**row) if row else None
@@ -208,7 +207,7 @@ async def erasures(s: AsyncSession, client: str, *, after: tuple[dt.datetime, uu
                    limit: int) -> list[Erasure]:
     """Newest first, then by id; those after `after` (the last one of the previous page)."""
     after_clause = ("AND (e.requested_at < :t OR (e.requested_at = :t AND e.id > :id)) " if after else "")
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         f"SELECT {ERASURE_COLUMNS} FROM reporting.erasures e WHERE e.client_slug = :c {after_clause}"
         "ORDER BY e.requested_at DESC, e.id LIMIT :n"),
         {"c": client, "n": limit, **({"t": after[0], "id": after[1]} if after else {})})
@@ -218,14 +217,14 @@ async def erasures(s: AsyncSession, client: str, *, after: tuple[dt.datetime, uu
 async def confirm(s: AsyncSession, *, erasure_id: uuid.UUID, service: str, erased_rows: int,
                   at: dt.datetime) -> None:
     """A service's confirmation, kept once (a repeated confirmation changes nothing)."""
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO reporting.erasure_confirmations (erasure_id, service, erased_rows, confirmed_at) "
         "VALUES (:id, :svc, :n, :at) ON CONFLICT DO NOTHING"),
         {"id": erasure_id, "svc": service, "n": erased_rows, "at": at})
 
 
 async def complete(s: AsyncSession, erasure_id: uuid.UUID, now: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "UPDATE reporting.erasures SET status = 'completed', completed_at = :now WHERE id = :id "
         "AND status = 'in_progress'"), {"id": erasure_id, "now": now})
 
@@ -234,14 +233,14 @@ async def complete(s: AsyncSession, erasure_id: uuid.UUID, now: dt.datetime) -> 
 
 async def log_access(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, what: str, by_key: uuid.UUID | None,
                      by_role: str, at: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO reporting.access_log (client_slug, debtor_ref, what, by_key, by_role, at) "
         "VALUES (:c, :d, :w, :k, :r, :at)"),
         {"c": client, "d": debtor_ref, "w": what, "k": by_key, "r": by_role, "at": at})
 
 
 async def access_log(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> list[AccessEntry]:
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT what, by_key, by_role, at FROM reporting.access_log WHERE client_slug = :c AND debtor_ref = :d "
         "ORDER BY at, id"), {"c": client, "d": debtor_ref})
     return [AccessEntry(**r) for r in rows.mappings().all()]
@@ -250,13 +249,13 @@ async def access_log(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> lis
 # ------------------------------------------------------------------ retention (not derived from events)
 
 async def retention_of(s: AsyncSession, client: str) -> int | None:
-    found: int | None = await s.scalar(text(
+    found: int | None = await s.scalar(sql(
         "SELECT days_after_closure FROM reporting.retention WHERE client_slug = :c"), {"c": client})
     return found
 
 
 async def set_retention(s: AsyncSession, client: str, days_after_closure: int | None, now: dt.datetime) -> None:
-    await s.execute(text(
+    await s.execute(sql(
         "INSERT INTO reporting.retention (client_slug, days_after_closure, updated_at) VALUES (:c, :d, :now) "
         "ON CONFLICT (client_slug) DO UPDATE SET days_after_closure = excluded.days_after_closure, "
         "updated_at = excluded.updated_at"), {"c": client, "d": days_after_closure, "now": now})
@@ -264,7 +263,7 @@ async def set_retention(s: AsyncSession, client: str, days_after_closure: int | 
 
 async def retentions(s: AsyncSession) -> list[tuple[str, int]]:
     """Every client company with a retention configured, and its days after closure."""
-    rows = await s.execute(text(
+    rows = await s.execute(sql(
         "SELECT client_slug, days_after_closure FROM reporting.retention WHERE days_after_closure IS NOT NULL "
         "ORDER BY client_slug"))
     return [(r[0], int(r[1])) for r in rows.all()]
