@@ -63,11 +63,14 @@ def subscriptions(vault: Vault) -> Subscriptions:
             AccountPlaced: handlers.on_placed_many,
             AccountSegmented: handlers.on_segmented_many,
             AccountUpdated: copies.on_updated_many,
+            PaymentApplied: handlers.on_payments_applied_many,
             ContactConsentRecorded: copies.on_consents,
             ContactConsentsRecorded: copies.on_account_consents_many,
             **dict.fromkeys(CONTACTS, handlers.on_contacts_many),
         },
-        in_order=frozenset(CONTACTS),  # one statement per event, pipelined: an attempt and its delivery in one run
+        # Contacts: one statement per event, pipelined (an attempt and its delivery in one run). Payments: each
+        # account's latest in the run is its word (store.record_payments), so an account's payments share one.
+        in_order=frozenset({*CONTACTS, PaymentApplied}),
         # Payments in a group of their own: a payment reaches the report within a second while a bulk upload's
         # account events wait in the other group (#24). The two groups meet only on an account's balance and
         # status, which both write under the client company's lock (store.hold_ledger). Contacts too: each placed

@@ -64,6 +64,20 @@ class ContactNews(NamedTuple):
     best_time_arm: str | None = None
 
 
+class AppliedPayment(NamedTuple):
+    """A payment as payment.applied tells it: one row of `record_payments`, in its columns' order."""
+
+    payment_id: uuid.UUID
+    event_id: uuid.UUID
+    client: str
+    account_ref: str
+    amount: Decimal
+    paid_at: dt.datetime
+    applied_at: dt.datetime  # when reporting learned of it: its freshness is measured to here
+    new_balance: Decimal
+    status: str
+
+
 @dataclass(frozen=True)
 class AccountRow:
     """An account as the read models hold it, with what was recovered on it (net of reversals)."""

@@ -19,6 +19,7 @@ from recaudo_common.db import sql, unnest_rows
 from reporting.domain.kpis import Facts
 from reporting.rows import (
     AccountRow,
+    AppliedPayment,
     ArrangementRow,
     ContactNews,
     ContactRow,
@@ -138,14 +139,37 @@ async def set_recalled(s: AsyncSession, client: str, account_ref: str, at: dt.da
         "AND account_ref = :r"), {"c": client, "r": account_ref, "t": at})
 
 
-async def record_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str, account_ref: str, amount: Decimal,
-                         paid_at: dt.datetime, new_balance: Decimal, status: str, now: dt.datetime) -> None:
+async def record_payments(s: AsyncSession, payments: list[AppliedPayment]) -> None:
+    """Payments applied, given in the order they came, in one round trip however many: each payment and the
+    account status it left, and each account's balance and status after the last of its payments here (one
+    account's payment events arrive in order) as the ledger's word (ledger_word)."""
+    if not payments:
+        return
+    await hold_ledger(s, (p.client for p in payments))
+    source, params = unnest_rows(
+        {"payment_id": "uuid", "event_id": "uuid", "client": "text", "account_ref": "text", "amount": "numeric",
+         "paid_at": "timestamptz", "applied_at": "timestamptz", "new_balance": "numeric", "status": "text"},
+        payments, ordinality=True)
     await s.execute(_sql(
-        "INSERT INTO reporting.payments (payment_id, client_slug, account_ref, amount, paid_at, applied_at, "
-        "new_balance, account_status) VALUES (:p, :c, :r, :a, :t, :now, :b, :st) ON CONFLICT DO NOTHING"),
-        {"p": payment_id, "c": client, "r": account_ref, "a": amount, "t": paid_at, "now": now, "b": new_balance,
-         "st": status})
-    await ledger_word(s, client=client, account_ref=account_ref, balance=new_balance, status=status)
+        f"""WITH i AS (SELECT * FROM {source}),
+            paid AS (
+                INSERT INTO reporting.payments (payment_id, client_slug, account_ref, amount, paid_at, applied_at,
+                                                new_balance, account_status)
+                SELECT payment_id, client, account_ref, amount, paid_at, applied_at, new_balance, status FROM i
+                ON CONFLICT DO NOTHING),
+            statuses AS (
+                INSERT INTO reporting.status_changes (event_id, client_slug, account_ref, at, status)
+                SELECT event_id, client, account_ref, paid_at, status FROM i ON CONFLICT DO NOTHING),
+            latest AS (
+                SELECT DISTINCT ON (client, account_ref) client, account_ref, new_balance, status
+                FROM i ORDER BY client, account_ref, n DESC),
+            words AS (
+                INSERT INTO reporting.ledger_words (client_slug, account_ref, balance, status)
+                SELECT client, account_ref, new_balance, status FROM latest
+                ON CONFLICT (client_slug, account_ref) DO UPDATE
+                    SET balance = EXCLUDED.balance, status = EXCLUDED.status)
+            UPDATE reporting.accounts a SET balance = l.new_balance, status = l.status
+            FROM latest l WHERE a.client_slug = l.client AND a.account_ref = l.account_ref"""), params)
 
 
 async def ledger_word(s: AsyncSession, *, client: str, account_ref: str, balance: Decimal, status: str) -> None:
