@@ -198,14 +198,14 @@ def kafka_broker() -> Iterator[str]:
         broker.stop()
 
 
-async def place_accounts(platform: Any, prefix: str, accounts: int, balance: str) -> dt.datetime:
+async def place_accounts(platform: Any, accounts: int, balance: str) -> dt.datetime:
     """A client company and its accounts, published as ingest would (outbox, then the relay); returns when."""
     import uuid
     from decimal import Decimal
 
-    from recaudo_common.bus.relay import relay_once
     from recaudo_common.events import AccountPlaced, ClientRegistered
     from recaudo_common.outbox import Outbox
+    from recaudo_common.testing import relay_all
 
     now = dt.datetime.now(dt.UTC)
     events = [ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
@@ -215,8 +215,7 @@ async def place_accounts(platform: Any, prefix: str, accounts: int, balance: str
                               authorised_channels=["sms"]) for i in range(accounts))]
     async with platform.db.transaction() as s:
         await Outbox("ingest").add(s, [e.envelope(client="banco", occurred_at=now) for e in events])
-    while await relay_once(platform.db, platform.transport, schema="ingest", prefix=prefix):
-        pass
+    await relay_all(platform, "ingest")
     return now
 
 

@@ -123,7 +123,7 @@ async def main() -> None:
         settings = PlatformSettings(database_url=url, topic_prefix="bench" + uuid.uuid4().hex[:6])
         platform = make_platform(settings, pool_size=4)
         await platform.transport.start()
-        await place_accounts(platform, settings.topic_prefix, ACCOUNTS, "100000000")
+        await place_accounts(platform, ACCOUNTS, "100000000")
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {**os.environ, "RECAUDO_DATABASE_URL": url, "RECAUDO_TOPIC_PREFIX": settings.topic_prefix,

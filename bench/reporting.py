@@ -107,7 +107,7 @@ async def freshness(seconds: int, rate: float, *, with_floor: bool = False
                                     topic_prefix="bench" + uuid.uuid4().hex[:6])
         platform = make_platform(settings, pool_size=4)
         await platform.transport.start()
-        now = await place_accounts(platform, settings.topic_prefix, ACCOUNTS, "1000000000")
+        now = await place_accounts(platform, ACCOUNTS, "1000000000")
         env = {**os.environ, "RECAUDO_DATABASE_URL": url, "RECAUDO_TRANSPORT": "kafka",
                "RECAUDO_KAFKA_BOOTSTRAP": bootstrap, "RECAUDO_TOPIC_PREFIX": settings.topic_prefix,
                "RECAUDO_LOG_LEVEL": "WARNING", "RECAUDO_PAYMENTS_WEBHOOK_SECRETS": json.dumps({"pasarela": SECRET})}

@@ -68,7 +68,7 @@ async def main() -> None:
                                     topic_prefix="bench" + uuid.uuid4().hex[:6])
         platform = make_platform(settings, pool_size=4)
         await platform.transport.start()
-        now = await place_accounts(platform, settings.topic_prefix, 500, "100000000")
+        now = await place_accounts(platform, 500, "100000000")
         port = free_port()
         env = {**os.environ, "RECAUDO_DATABASE_URL": url, "RECAUDO_TRANSPORT": "kafka",
                "RECAUDO_KAFKA_BOOTSTRAP": bootstrap, "RECAUDO_TOPIC_PREFIX": settings.topic_prefix,

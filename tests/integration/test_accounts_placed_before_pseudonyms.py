@@ -19,12 +19,11 @@ import payments.main
 import reporting.main
 from ingest import handlers as ingest_handlers
 from ingest.settings import IngestSettings
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountPlacedV1
 from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, ServiceUnit, background_tasks, build_app, make_platform
-from recaudo_common.testing import eventually, settings_for_test
+from recaudo_common.testing import eventually, relay_all, settings_for_test
 from reporting.settings import ReportingSettings
 
 pytestmark = pytest.mark.integration
@@ -84,8 +83,7 @@ async def placed_before_pseudonyms(platform: Platform, http: httpx.AsyncClient) 
         await Outbox("ingest").add(s, [AccountPlacedV1.model_validate(
             {k: v for k, v in dict(row).items() if k in AccountPlacedV1.model_fields}
         ).envelope(client="banco", occurred_at=NOW) for row in stated])
-    while await relay_once(platform.db, platform.transport, schema="ingest", prefix=platform.settings.topic_prefix):
-        pass
+    await relay_all(platform, "ingest")
 
 
 async def run(platform: Platform, units: list[ServiceUnit], stop: asyncio.Event) -> list[asyncio.Future[None]]:

@@ -20,12 +20,11 @@ import outreach.main
 import reporting.main
 from outreach.best_time.handlers import relearn
 from outreach.settings import OutreachSettings
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountPlaced, AccountSegmented, ClientRegistered, Event
 from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import PersonalData, Vault
 from recaudo_common.runtime import Platform, background_tasks, build_app, make_platform
-from recaudo_common.testing import eventually, sealed_person, settings_for_test
+from recaudo_common.testing import eventually, relay_all, sealed_person, settings_for_test
 from reporting.rebuild import rebuild
 from reporting.settings import ReportingSettings
 
@@ -67,8 +66,7 @@ async def published_upstream(platform: Platform, events: list[Event]) -> None:
     """Events as ingest and segmentation publish them: through an outbox and its relay, onto Kafka."""
     async with platform.db.transaction() as s:
         await Outbox("ingest").add(s, [e.envelope(client="banco", occurred_at=NOW) for e in events])
-    while await relay_once(platform.db, platform.transport, schema="ingest", prefix=platform.settings.topic_prefix):
-        pass
+    await relay_all(platform, "ingest")
 
 
 async def sql(platform: Platform, query: str, **params: Any) -> list[Any]:

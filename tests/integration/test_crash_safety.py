@@ -11,11 +11,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
 
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountPlaced, ClientRegistered, PaymentApplied, topic_name
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
-from recaudo_common.testing import RunningProcess, eventually, platform_env
+from recaudo_common.testing import RunningProcess, eventually, platform_env, relay_all
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -40,8 +39,7 @@ async def publish_stream(p: Platform) -> int:
         await Outbox("ingest").add(s, [e.envelope(client="banco", occurred_at=NOW) for e in [client, *placements]])
         await Outbox("payments").add(s, [e.envelope(client="banco", occurred_at=NOW) for e in payments])
     for schema in ("ingest", "payments"):
-        while await relay_once(p.db, p.transport, schema=schema, prefix=p.settings.topic_prefix):
-            pass
+        await relay_all(p, schema)
     return ACCOUNTS + PAYMENTS
 
 

@@ -14,11 +14,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountPlaced, ClientRegistered
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
-from recaudo_common.testing import RunningProcess, eventually, free_port, platform_env, sized, wait_ready
+from recaudo_common.testing import RunningProcess, eventually, free_port, platform_env, relay_all, sized, wait_ready
 from recaudo_common.webhook_signatures import sign
 
 pytestmark = pytest.mark.integration
@@ -44,8 +43,7 @@ async def test_payments_killed_mid_stream_apply_each_webhook_once(platform: Plat
                               authorised_channels=["sms"]) for i in range(ACCOUNTS))]
     async with platform.db.transaction() as s:
         await Outbox("ingest").add(s, [e.envelope(client="banco", occurred_at=now) for e in events])
-    while await relay_once(platform.db, platform.transport, schema="ingest", prefix=platform.settings.topic_prefix):
-        pass
+    await relay_all(platform, "ingest")
     port = free_port()
     env = platform_env(platform.settings, RECAUDO_PAYMENTS_WEBHOOK_SECRETS=json.dumps({"pasarela": SECRET}))
     payments = RunningProcess(["serve", "payments", "--port", str(port), "--no-migrate"], env, tmp_path / "p.log")

@@ -18,12 +18,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy import text
 
 from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountRecalled, topic_name
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
 from recaudo_common.telemetry import JsonFormatter, ScrubbingExporter, configure_tracing
-from recaudo_common.testing import dead_letters, eventually
+from recaudo_common.testing import dead_letters, eventually, relay_all
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -97,8 +96,7 @@ async def test_a_database_error_on_personal_data_leaves_no_trace_of_it(
         await s.execute(text("CREATE UNIQUE INDEX probe_debtors_id ON reporting.probe_debtors (debtor_id)"))
     async with platform.db.transaction() as s:
         await Outbox("ingest").add(s, [account().envelope(client="banco", occurred_at=NOW)])
-    while await relay_once(platform.db, platform.transport, schema="ingest", prefix=prefix):
-        pass
+    await relay_all(platform, "ingest")
     runtime = ConsumerRuntime(platform.db, platform.transport,
                               Subscriptions("probe", "reporting", {AccountRecalled: store_debtor}), prefix,
                               lambda: NOW, max_retries=1, backoff_s=0.01)

@@ -20,13 +20,12 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from sqlalchemy import text
 
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountRecalled, topic_name
 from recaudo_common.http import create_app
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
 from recaudo_common.telemetry import JsonFormatter, ScrubbingExporter, configure_tracing
-from recaudo_common.testing import eventually, serving_app
+from recaudo_common.testing import eventually, relay_all, serving_app
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -164,8 +163,7 @@ async def test_the_trace_context_travels_with_the_event_on_each_transport(
         async with platform.db.transaction() as s:
             await Outbox("ingest").add(s, [AccountRecalled(account_ref="A-1", recalled_at=NOW).envelope(
                 client="banco", occurred_at=NOW)])
-    while await relay_once(platform.db, platform.transport, schema="ingest", prefix=prefix):
-        pass
+    await relay_all(platform, "ingest")
     subscriber = platform.transport.subscriber(f"{prefix}.probe", [topic])
     await subscriber.start()
     try:

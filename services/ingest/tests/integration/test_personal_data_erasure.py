@@ -18,12 +18,11 @@ from ingest.consumers import SUBSCRIPTIONS
 from ingest.main import build
 from ingest.settings import IngestSettings
 from recaudo_common.bus.consumer import ConsumerRuntime
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import DebtorErased, DebtorErasureConfirmed, DebtorErasureRequested, decode, topic_name
 from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, build_app
-from recaudo_common.testing import eventually
+from recaudo_common.testing import eventually, relay_all
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
@@ -70,9 +69,7 @@ class Ingest:
         """What reporting does: the request in its outbox, relayed to the erasures' topic."""
         async with self.platform.db.transaction() as s:
             await Outbox("reporting").add(s, [request.envelope(client="banco", occurred_at=NOW)])
-        while await relay_once(self.platform.db, self.platform.transport, schema="reporting",
-                               prefix=self.platform.settings.topic_prefix):
-            pass
+        await relay_all(self.platform, "reporting")
 
     async def dump(self) -> str:
         """Every row of every table of schema ingest, as text."""
@@ -131,9 +128,7 @@ async def consume_and_relay(ingest: Ingest, done: Any) -> None:
     finally:
         stop.set()
         await asyncio.wait_for(task, 30)
-    while await relay_once(ingest.platform.db, ingest.platform.transport, schema="ingest",
-                           prefix=ingest.platform.settings.topic_prefix):
-        pass
+    await relay_all(ingest.platform, "ingest")
 
 
 async def test_an_erasure_blanks_every_plaintext_copy_and_is_confirmed_once_per_request(ingest: Ingest) -> None:
@@ -188,9 +183,7 @@ async def test_an_erasure_of_another_client_companys_person_touches_nothing_here
                                      reason="request", requested_at=NOW)
     async with ingest.platform.db.transaction() as s:  # the same pseudonym and refs, but for telco
         await Outbox("reporting").add(s, [request.envelope(client="telco", occurred_at=NOW)])
-    while await relay_once(ingest.platform.db, ingest.platform.transport, schema="reporting",
-                           prefix=ingest.platform.settings.topic_prefix):
-        pass
+    await relay_all(ingest.platform, "reporting")
 
     async def handled() -> bool:
         async with ingest.platform.db.transaction() as s:
@@ -238,9 +231,7 @@ async def test_a_completed_erasure_erases_again_what_a_restored_backup_brought_b
                           reason="request", erased_at=NOW)
     async with ingest.platform.db.transaction() as s:
         await Outbox("reporting").add(s, [erased.envelope(client="banco", occurred_at=NOW)])
-    while await relay_once(ingest.platform.db, ingest.platform.transport, schema="reporting",
-                           prefix=ingest.platform.settings.topic_prefix):
-        pass
+    await relay_all(ingest.platform, "reporting")
     await consume_and_relay(ingest, handled(2))
     dump = await ingest.dump()
     assert [s for s in ANA if s in dump] == []

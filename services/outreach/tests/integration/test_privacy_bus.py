@@ -20,7 +20,6 @@ from sqlalchemy import text
 from outreach.main import build
 from outreach.settings import OutreachSettings
 from recaudo_common.bus.base import Subscriber
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import (
     AccountContactRectified,
     AccountPlaced,
@@ -35,7 +34,7 @@ from recaudo_common.events import (
 from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import PersonalData, Vault
 from recaudo_common.runtime import Platform, background_tasks, make_platform
-from recaudo_common.testing import eventually, sealed_person, settings_for_test
+from recaudo_common.testing import eventually, relay_all, sealed_person, settings_for_test
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)  # a Wednesday, 10:00 in Bogotá
@@ -73,8 +72,7 @@ async def publish(platform: Platform, schema: str, *events: Event) -> None:
     """Another service's part: its events in its outbox, published on their topics by the relay."""
     async with platform.db.transaction() as s:
         await Outbox(schema).add(s, [e.envelope(client="banco", occurred_at=NOW) for e in events])
-    while await relay_once(platform.db, platform.transport, schema=schema, prefix=platform.settings.topic_prefix):
-        pass
+    await relay_all(platform, schema)
 
 
 @dataclass

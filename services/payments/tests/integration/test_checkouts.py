@@ -23,11 +23,10 @@ from sqlalchemy import text
 from payments.checkouts.following import expire_overdue
 from payments.gateways.domain import payu
 from payments.settings import PaymentsSettings
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.checkout_tickets import CheckoutTicket, make_ticket
 from recaudo_common.events.envelope import topic_name
 from recaudo_common.runtime import make_platform
-from recaudo_common.testing import eventually, settings_for_test
+from recaudo_common.testing import eventually, relay_all, settings_for_test
 
 from .conftest import NOW, Gateway, gateway_on
 from .fake_checkouts import FakeCheckoutApis, checkout_apis
@@ -263,8 +262,7 @@ async def test_the_notification_of_a_checkout_applies_to_its_account_once_and_ap
     try:
         topic = topic_name(prefix, "payment")
         await platform.transport.ensure_topics([topic])
-        while await relay_once(platform.db, platform.transport, schema="payments", prefix=prefix):
-            pass
+        await relay_all(platform, "payments")
         subscriber = platform.transport.subscriber(f"{prefix}.checkout-reader", [topic])
         await subscriber.start()
         seen: list[dict[str, Any]] = []

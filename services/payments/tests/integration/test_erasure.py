@@ -18,7 +18,6 @@ from payments.main import build
 from payments.settings import PaymentsSettings
 from recaudo_common.bus.base import Message, Subscriber
 from recaudo_common.bus.consumer import ConsumerRuntime
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import (
     AccountPlacedV1,
     AccountPseudonymised,
@@ -29,7 +28,7 @@ from recaudo_common.events import (
 )
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform, background_tasks, make_platform
-from recaudo_common.testing import eventually, settings_for_test
+from recaudo_common.testing import eventually, relay_all, settings_for_test
 
 from .conftest import NOW, Gateway, consumer, deliver, gateway_on, payment, placed, sealed_debtor
 
@@ -74,8 +73,7 @@ async def request_erasure(platform: Platform, request: DebtorErasureRequested) -
     """Reporting's part: the request in its outbox, published on the erasures' topic by the relay."""
     async with platform.db.transaction() as s:
         await Outbox("reporting").add(s, [request.envelope(client="banco", occurred_at=NOW)])
-    while await relay_once(platform.db, platform.transport, schema="reporting", prefix=platform.settings.topic_prefix):
-        pass
+    await relay_all(platform, "reporting")
 
 
 class Confirmations:
@@ -318,9 +316,7 @@ async def test_a_completed_erasure_erases_again_what_a_restored_backup_brought_b
             await Outbox("reporting").add(s, [DebtorErased(
                 erasure_id=request.erasure_id, debtor_ref=ana, account_refs=request.account_refs, reason="request",
                 erased_at=NOW).envelope(client="banco", occurred_at=NOW)])
-        while await relay_once(platform.db, platform.transport, schema="reporting",
-                               prefix=platform.settings.topic_prefix):
-            pass
+        await relay_all(platform, "reporting")
 
         async def erased_again() -> bool:
             return not [name for name in ANA_IDENTIFIERS if name in await dump(platform)]

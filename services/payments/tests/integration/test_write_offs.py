@@ -12,11 +12,10 @@ import pytest
 from sqlalchemy import text
 
 from payments.settings import PaymentsSettings
-from recaudo_common.bus.relay import relay_once
 from recaudo_common.events import AccountRecalled
 from recaudo_common.events.envelope import topic_name
 from recaudo_common.runtime import make_platform
-from recaudo_common.testing import eventually, settings_for_test
+from recaudo_common.testing import eventually, relay_all, settings_for_test
 
 from .conftest import NOW, Gateway, deliver, gateway_on, payment
 
@@ -141,8 +140,7 @@ async def test_the_client_company_is_told_on_the_payment_topic(on_kafka: Gateway
     try:
         topic = topic_name(prefix, "payment")
         await platform.transport.ensure_topics([topic])
-        while await relay_once(platform.db, platform.transport, schema="payments", prefix=prefix):
-            pass
+        await relay_all(platform, "payments")
         subscriber = platform.transport.subscriber(f"{prefix}.write-off-reader", [topic])
         await subscriber.start()
         seen: list[tuple[str, dict[str, Any]]] = []
