@@ -28,7 +28,7 @@ import sqlalchemy.event
 
 from recaudo_common.bus.base import Message, Subscriber
 from recaudo_common.db import Database, asyncpg_dsn
-from recaudo_common.events import dlq_topic
+from recaudo_common.events import dlq_topic, group_id
 from recaudo_common.personal_data import PersonalData, Vault, seal
 from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.settings import PlatformSettings
@@ -180,7 +180,8 @@ class DeadLetters:
 @contextlib.asynccontextmanager
 async def dead_letters(platform: Platform, topic: str) -> AsyncIterator[DeadLetters]:
     """Reads `topic`'s dead letters while the block runs."""
-    subscriber = platform.transport.subscriber(f"{platform.settings.topic_prefix}.dlq-reader", [dlq_topic(topic)])
+    reader = group_id(platform.settings.topic_prefix, "dlq-reader")
+    subscriber = platform.transport.subscriber(reader, [dlq_topic(topic)])
     await subscriber.start()
     try:
         yield DeadLetters(subscriber)

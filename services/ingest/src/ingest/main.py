@@ -17,7 +17,7 @@ from ingest.settings import IngestSettings
 from ingest.upload_worker import UploadWorker
 from ingest.uploads_runtime import APP_STATE, VAULT, IngestRuntime
 from recaudo_common.console import identity_unit
-from recaudo_common.events import AccountPlaced, ContactAttempted, topic_name
+from recaudo_common.events import AccountPlaced, ContactAttempted, group_id, topic_name
 from recaudo_common.gate import BodyRule
 from recaudo_common.identity_api import CLIENT_FINDER
 from recaudo_common.personal_data import Vault
@@ -35,11 +35,11 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
 
     prefix = platform.settings.topic_prefix
     pace = BulkPace(platform.db, platform.transport, topic_name(prefix, AccountPlaced.family),
-                    [f"{prefix}.{reader}" for reader in settings.bulk_readers or ()],
+                    [group_id(prefix, reader) for reader in settings.bulk_readers or ()],
                     backlog=settings.bulk_backlog, after_rows=settings.bulk_after_rows,
                     batch_rows=settings.batch_rows,
                     downstream=[Downstream(topic_name(prefix, ContactAttempted.family),
-                                           [f"{prefix}.{reader}" for reader in settings.bulk_contact_readers or ()],
+                                           [group_id(prefix, reader) for reader in settings.bulk_contact_readers or ()],
                                            settings.bulk_contact_backlog)])
     uploads = UploadWorker(platform.db, clock=platform.clock, vault=vault, limits=limits,
                            max_attempts=settings.max_upload_attempts, max_in_progress=settings.max_uploads_in_progress,

@@ -24,7 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.base import TRACE_HEADERS, Message, OutgoingMessage, Transport
 from recaudo_common.db import Database, is_transient
-from recaudo_common.events import REGISTRY, Envelope, Event, UnknownEventError, decode, dlq_topic, topic_name
+from recaudo_common.events import (
+    REGISTRY,
+    Envelope,
+    Event,
+    UnknownEventError,
+    decode,
+    dlq_topic,
+    group_id,
+    topic_name,
+)
 from recaudo_common.outbox import Cause, Outbox, Staged, caused_by, claim_many, claim_once
 from recaudo_common.redaction import describe_error, error_code, scrubbed_traceback
 from recaudo_common.telemetry import (
@@ -337,7 +346,7 @@ class ConsumerRuntime:
         subs = self.subscriptions
         topics = subs.topics(self.prefix)
         await self.transport.ensure_topics(topics + [dlq_topic(t) for t in topics])
-        subscriber = self.transport.subscriber(f"{self.prefix}.{subs.group_name}", topics)
+        subscriber = self.transport.subscriber(group_id(self.prefix, subs.group_name), topics)
         await subscriber.start()
         try:
             while not stop.is_set():

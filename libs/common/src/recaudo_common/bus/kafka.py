@@ -153,8 +153,11 @@ class KafkaTransport:
                 raise
             self._offsets = (admin, ends)
         admin, ends = self._offsets
-        committed = {group: {tp: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(group)).items()
-                             if tp.topic == topic and meta.offset >= 0} for group in groups}
+        # The groups' offsets asked together: their coordinators may be different brokers, and a paced upload asks
+        # between every batch.
+        fetched = await asyncio.gather(*(admin.list_consumer_group_offsets(group) for group in groups))
+        committed = {group: {tp: meta.offset for tp, meta in offsets.items() if tp.topic == topic and meta.offset >= 0}
+                     for group, offsets in zip(groups, fetched, strict=True)}
         readers = [offsets for offsets in committed.values() if offsets]
         if not readers:
             return 0

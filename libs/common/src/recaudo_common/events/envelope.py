@@ -22,6 +22,11 @@ def topic_name(prefix: str, family: str) -> str:
     return f"{prefix}.{family}"
 
 
+def group_id(prefix: str, group: str) -> str:
+    """A consumer group's id on the broker: named under the platform's prefix, as its topics are."""
+    return f"{prefix}.{group}"
+
+
 def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
