@@ -1,8 +1,8 @@
 """Two floors under a gateway payment's saturation, measured in the freshness benchmark's run beside /healthz
-(#24): the payments service's own transaction for a notification (`receive_webhook`) called in this process with
-no HTTP in front of it, and the statements that transaction sends replayed by raw asyncpg with no Python above the
-driver. Together they say how much of a payment's cost is the HTTP stack, the service's Python and SQLAlchemy, and
-the round trips themselves."""
+(#24): the webhook's own work called in this process with no HTTP in front of it (the signature checked, the
+body parsed, the service's transaction, `receive_webhook`), and the statements that transaction sends replayed by
+raw asyncpg with no Python above the driver. Together they say how much of a payment's cost is the HTTP stack, the
+service's Python and SQLAlchemy, and the round trips themselves."""
 
 from __future__ import annotations
 
@@ -24,10 +24,13 @@ from recaudo_common.db import Database, asyncpg_dsn
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import make_platform
 from recaudo_common.settings import PlatformSettings
+from recaudo_common.webhook_signatures import signature_problem
 
 GATEWAY = "pasarela"
-# As the service: `make_platform`'s pool, and the benchmark's 64 connections in flight.
+# As the service: `make_platform`'s pool (make_engine lets it open 10 more under load), and the benchmark's 64
+# connections in flight.
 POOL_SIZE = 10
+CONNECTIONS = POOL_SIZE + 10
 IN_FLIGHT = 64
 
 
@@ -51,22 +54,28 @@ def _cpu_s() -> float:
     return time.process_time()
 
 
-async def transaction_floor(settings: PlatformSettings, notifications: Sequence[WebhookIn], seconds: float) -> Floor:
-    """`receive_webhook` for each notification in turn, IN_FLIGHT at a time over the service's pool, until
-    `seconds` have passed or the notifications run out: the service's work for a payment without HTTP."""
+async def transaction_floor(settings: PlatformSettings, posts: Sequence[tuple[str, bytes]], secret: str,
+                            seconds: float) -> Floor:
+    """What the webhook route does for each signed body in turn, but HTTP: the signature checked, the body parsed,
+    `receive_webhook`; IN_FLIGHT at a time over the service's pool, until `seconds` have passed or the bodies run
+    out."""
     platform = make_platform(settings, pool_size=POOL_SIZE)
     vault = Vault.from_settings(platform.settings)
-    pending = iter(notifications)
+    pending = iter(posts)
     applied = 0
     deadline = time.perf_counter() + seconds
 
     async def apply_next() -> None:
         nonlocal applied
-        for notification in pending:
+        for signature, raw in pending:
             if time.perf_counter() >= deadline:
                 return
-            await receive_webhook(platform.db, vault=vault, gateway=GATEWAY, notification=notification,
-                                  now=dt.datetime.now(dt.UTC), link_secret=settings.link_secret)
+            now = dt.datetime.now(dt.UTC)
+            if signature_problem(signature, raw, [secret], now=now) is not None:
+                raise RuntimeError("a benchmark body's signature did not verify")
+            await receive_webhook(platform.db, vault=vault, gateway=GATEWAY,
+                                  notification=WebhookIn.model_validate_json(raw), now=now,
+                                  link_secret=settings.link_secret)
             applied += 1
 
     try:
@@ -114,7 +123,7 @@ async def captured_statements(settings: PlatformSettings, notifications: Sequenc
 
 
 async def statements_floor(database_url: str, payments: Sequence[Sequence[Statement]], seconds: float,
-                           connections: int = POOL_SIZE) -> Floor:
+                           connections: int = CONNECTIONS) -> Floor:
     """Each payment's statements replayed by raw asyncpg between BEGIN and ROLLBACK (so a payment can be replayed
     again: nothing it wrote stays), `connections` at a time, each connection with payments of its own (so no two
     wait on the same account's lock), until `seconds` have passed: the round trips alone."""
@@ -148,16 +157,14 @@ async def statements_floor(database_url: str, payments: Sequence[Sequence[Statem
     return Floor(per_s=replayed / elapsed, cpu_ms_per_payment=1000 * cpu / max(replayed, 1))
 
 
-async def payment_floors(settings: PlatformSettings, bodies: Sequence[bytes], seconds: float
-                         ) -> tuple[Floor, Floor, int]:
-    """Both floors on notifications the run has not sent (fresh ids, the same accounts), and the number of
+async def payment_floors(settings: PlatformSettings, posts: Sequence[tuple[str, bytes]], secret: str,
+                         seconds: float) -> tuple[Floor, Floor, int]:
+    """Both floors on signed notifications the run has not sent (fresh ids, the same accounts), and the number of
     statements one payment sends (BEGIN and COMMIT are not among them)."""
-    notifications = [WebhookIn.model_validate_json(b) for b in bodies]
-    sample = notifications[:IN_FLIGHT * 4]
+    sample = [WebhookIn.model_validate_json(raw) for _, raw in posts[:IN_FLIGHT * 4]]
     statements = await captured_statements(settings, sample)
     if not statements or any(not s for s in statements):
         raise RuntimeError("no statement was captured for a payment: the floor would measure nothing")
     replayed = await statements_floor(settings.database_url, statements, seconds)
-    in_process = await transaction_floor(settings, notifications, seconds)
+    in_process = await transaction_floor(settings, posts, secret, seconds)
     return in_process, replayed, len(statements[0])
-

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from recaudo_common.bus.kafka import DLQ_REPLAY_GROUP
-from recaudo_common.events import ACCOUNT_READERS, CONTACT_READERS, REGISTRY, dlq_topic, topic_name
+from recaudo_common.events import ACCOUNT_READERS, CONTACT_READERS, REGISTRY, dlq_topic, group_id, topic_name
 
 STRIMZI_API = "kafka.strimzi.io/v1"  # Strimzi 1.0 serves v1 only
 CLUSTER = "recaudo"
@@ -60,12 +60,12 @@ def kafka_needs(service: str, prefix: str) -> KafkaNeeds:
     return KafkaNeeds(
         produces=frozenset(topic_name(prefix, f) for f in produced_families(service)),
         consumes=frozenset(consumed), dead_letters=frozenset(dlq_topic(t) for t in consumed),
-        groups=frozenset(f"{prefix}.{g.group_name}" for g in subscriptions.by_group()) if subscriptions
+        groups=frozenset(group_id(prefix, g.group_name) for g in subscriptions.by_group()) if subscriptions
         else frozenset(),
         group_prefixes=frozenset(rebuild),
         # Ingest paces large uploads on how far the account topic's readers are behind, and the contact topic's
         # (ingest.bulk_pace): its accounts make outreach record consents there.
-        watched_groups=frozenset(f"{prefix}.{r}" for r in (*ACCOUNT_READERS, *CONTACT_READERS))
+        watched_groups=frozenset(group_id(prefix, r) for r in (*ACCOUNT_READERS, *CONTACT_READERS))
         if service == "ingest" else frozenset(),
         watched_topics=frozenset(topic_name(prefix, f) for f in ("account", "contact")) if service == "ingest"
         else frozenset())

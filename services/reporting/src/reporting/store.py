@@ -140,7 +140,8 @@ async def set_recalled(s: AsyncSession, client: str, account_ref: str, at: dt.da
 
 
 async def record_payments(s: AsyncSession, payments: list[AppliedPayment]) -> None:
-    """Payments applied, given in the order they came, in one round trip however many: each payment and the
+    """Payments applied, given in the order they came, in one statement however many (after their client
+    companies' ledger locks, hold_ledger): each payment and the
     account status it left, and each account's balance and status after the last of its payments here (one
     account's payment events arrive in order) as the ledger's word (ledger_word)."""
     if not payments:

@@ -111,10 +111,11 @@ class Subscriptions:
     handlers: dict[type[Event], Handler]
     # Optional set-based forms of some handlers: same effects as calling the handler once per event in order.
     batch_handlers: dict[type[Event], BatchHandler] = field(default_factory=dict)
-    # Of those, the ones that apply their run's events one after another themselves (a pipelined statement per
-    # event), so a run may hold one key more than once: a contact's attempt and its delivery, side by side in
-    # their partition, then go in one run instead of splitting it (#24). The others' runs never repeat a key
-    # (set-based SQL touches a row once per statement).
+    # Of those, the ones that apply their run's events in order themselves, so a run may hold one key more than
+    # once: reporting's contacts (a pipelined statement per event: a contact's attempt and its delivery, side by
+    # side in their partition, go in one run instead of splitting it) and its payments (each account's last
+    # payment of the run is its balance), #24. The others' runs never repeat a key (set-based SQL touches a row
+    # once per statement).
     in_order: frozenset[type[Event]] = frozenset()
     # Families read by a consumer group of their own, `{consumer}-{lane}` (lane -> families), so their events never
     # wait behind the other families' (#24: reporting's payments behind a bulk upload's accounts). The inbox stays

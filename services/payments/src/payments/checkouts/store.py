@@ -65,7 +65,7 @@ async def set_gateway_checkout(s: AsyncSession, reference: str, *, gateway_payme
     """Keeps what the gateway answered when the checkout was opened there (a repeated click is sent to it again)."""
     await s.execute(sql("UPDATE payments.checkouts SET gateway_payment_id = :g, gateway_url = :u, updated_at = :now "
                         "WHERE reference = :r"), {"r": reference, "g": gateway_payment_id, "u": gateway_url,
-                                                    "now": now})
+                                                  "now": now})
 
 
 async def set_voucher(s: AsyncSession, reference: str, voucher: Voucher, *, gateway_payment_id: str | None,

@@ -28,7 +28,7 @@ async def held_by_ids(s: AsyncSession, gateway: str, ids: Sequence[str]) -> dict
 async def applied_between(s: AsyncSession, gateway: str, start: dt.datetime, end: dt.datetime) -> list[Held]:
     """The account's payments applied (or since reversed) that were paid in [start, end)."""
     rows = (await s.execute(sql(_HELD + "AND paid_at >= :a AND paid_at < :b AND status <> 'unmatched' "
-                                         "ORDER BY external_id"), {"g": gateway, "a": start, "b": end})).all()
+                                        "ORDER BY external_id"), {"g": gateway, "a": start, "b": end})).all()
     return _held([tuple(r) for r in rows])
 
 
