@@ -48,6 +48,7 @@ class Statement:
 class Floor:
     per_s: float
     cpu_ms_per_payment: float  # this process's CPU (the caller's side of each round trip), per payment
+    connections: int = 0  # for the replay: how many connections reached it
 
 
 def _cpu_s() -> float:
@@ -154,7 +155,7 @@ async def statements_floor(database_url: str, payments: Sequence[Sequence[Statem
     finally:
         for conn in pool:
             await conn.close()
-    return Floor(per_s=replayed / elapsed, cpu_ms_per_payment=1000 * cpu / max(replayed, 1))
+    return Floor(per_s=replayed / elapsed, cpu_ms_per_payment=1000 * cpu / max(replayed, 1), connections=connections)
 
 
 async def payment_floors(settings: PlatformSettings, posts: Sequence[tuple[str, bytes]], secret: str,
@@ -165,6 +166,9 @@ async def payment_floors(settings: PlatformSettings, posts: Sequence[tuple[str, 
     statements = await captured_statements(settings, sample)
     if not statements or any(not s for s in statements):
         raise RuntimeError("no statement was captured for a payment: the floor would measure nothing")
-    replayed = await statements_floor(settings.database_url, statements, seconds)
+    # The better of the service's pool as it usually is and at its fullest: on two cores more connections may
+    # only contend, and a floor is the best the round trips reach.
+    replayed = max([await statements_floor(settings.database_url, statements, seconds, connections)
+                    for connections in (POOL_SIZE, CONNECTIONS)], key=lambda floor: floor.per_s)
     in_process = await transaction_floor(settings, posts, secret, seconds)
     return in_process, replayed, len(statements[0])
