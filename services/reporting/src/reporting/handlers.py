@@ -32,7 +32,7 @@ from recaudo_common.events import (
 )
 from recaudo_common.preconditions import IfMatch, check_if_match, etag_of
 from recaudo_common.telemetry import REPORT_FRESHNESS
-from reporting import store, write_offs
+from reporting import commission_store, store, write_offs
 from reporting.domain.kpis import check_commission_rates
 from reporting.rows import AppliedPayment, ContactNews, Placement, Segmentation
 
@@ -176,7 +176,7 @@ async def set_commission_rates(db: Database, *, client: str, rates: dict[str, De
     check_commission_rates(rates)
     async with db.transaction() as s:
         if if_match is not None:
-            await store.lock_client(s, client)
-            check_if_match(if_match, commission_rates_etag(*await store.commission_rates(s, client)),
+            await commission_store.lock_client(s, client)
+            check_if_match(if_match, commission_rates_etag(*await commission_store.commission_rates(s, client)),
                            "the commission rates")
-        await store.put_commission_rates(s, client, rates, default, now)
+        await commission_store.put_commission_rates(s, client, rates, default, now)

@@ -11,7 +11,7 @@ from recaudo_common.clock import local_instant
 from recaudo_common.cost_tables import get_cost_table
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import NotFound
-from reporting import store
+from reporting import commission_store, store
 from reporting.best_times.store import segment_best_times
 from reporting.domain.best_times import shown_best_times, why_with_best_times
 from reporting.domain.kpis import Facts, bucket_order, commission, roll_rates, summed
@@ -74,7 +74,7 @@ async def roll_rates_report(db: Database, *, client: ClientCopy, date_from: str,
 
 async def commission_rates(db: Database, *, client: ClientCopy) -> CommissionRatesOut:
     async with db.transaction() as s:
-        rates, default = await store.commission_rates(s, client.slug)
+        rates, default = await commission_store.commission_rates(s, client.slug)
     return CommissionRatesOut(client=client.slug, rates=rates, default=default)
 
 
@@ -84,7 +84,7 @@ async def commission_report(db: Database, *, client: ClientCopy, date_from: dt.d
     async with db.transaction() as s:
         grouped = await store.report(s, client=client.slug, group_by="bucket", date_from=date_from, date_to=date_to,
                                      timezone=client.timezone)
-        rates, default = await store.commission_rates(s, client.slug)
+        rates, default = await commission_store.commission_rates(s, client.slug)
     lines = commission({bucket: f.recovered for bucket, f in grouped.items()}, rates, default)
     items = [CommissionLine(bucket=c.bucket, recovered=c.recovered, rate=c.rate, commission=c.commission,
                             remittance=c.remittance) for c in lines]

@@ -141,9 +141,8 @@ async def set_recalled(s: AsyncSession, client: str, account_ref: str, at: dt.da
 
 async def record_payments(s: AsyncSession, payments: list[AppliedPayment]) -> None:
     """Payments applied, given in the order they came, in one statement however many (after their client
-    companies' ledger locks, hold_ledger): each payment and the
-    account status it left, and each account's balance and status after the last of its payments here (one
-    account's payment events arrive in order) as the ledger's word (ledger_word)."""
+    companies' ledger locks): each payment and the account status it left, and each account's balance and status
+    after its last payment here (an account's payment events arrive in order) as the ledger's word (ledger_word)."""
     if not payments:
         return
     await hold_ledger(s, (p.client for p in payments))
@@ -153,22 +152,18 @@ async def record_payments(s: AsyncSession, payments: list[AppliedPayment]) -> No
         payments, ordinality=True)
     await s.execute(_sql(
         f"""WITH i AS (SELECT * FROM {source}),
-            paid AS (
-                INSERT INTO reporting.payments (payment_id, client_slug, account_ref, amount, paid_at, applied_at,
-                                                new_balance, account_status)
-                SELECT payment_id, client, account_ref, amount, paid_at, applied_at, new_balance, status FROM i
-                ON CONFLICT DO NOTHING),
-            statuses AS (
-                INSERT INTO reporting.status_changes (event_id, client_slug, account_ref, at, status)
-                SELECT event_id, client, account_ref, paid_at, status FROM i ON CONFLICT DO NOTHING),
-            latest AS (
-                SELECT DISTINCT ON (client, account_ref) client, account_ref, new_balance, status
-                FROM i ORDER BY client, account_ref, n DESC),
-            words AS (
-                INSERT INTO reporting.ledger_words (client_slug, account_ref, balance, status)
-                SELECT client, account_ref, new_balance, status FROM latest
-                ON CONFLICT (client_slug, account_ref) DO UPDATE
-                    SET balance = EXCLUDED.balance, status = EXCLUDED.status)
+            paid AS (INSERT INTO reporting.payments (payment_id, client_slug, account_ref, amount, paid_at,
+                                                     applied_at, new_balance, account_status)
+                     SELECT payment_id, client, account_ref, amount, paid_at, applied_at, new_balance, status
+                     FROM i ON CONFLICT DO NOTHING),
+            statuses AS (INSERT INTO reporting.status_changes (event_id, client_slug, account_ref, at, status)
+                         SELECT event_id, client, account_ref, paid_at, status FROM i ON CONFLICT DO NOTHING),
+            latest AS (SELECT DISTINCT ON (client, account_ref) client, account_ref, new_balance, status
+                       FROM i ORDER BY client, account_ref, n DESC),
+            words AS (INSERT INTO reporting.ledger_words (client_slug, account_ref, balance, status)
+                      SELECT client, account_ref, new_balance, status FROM latest
+                      ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = EXCLUDED.balance,
+                                                                          status = EXCLUDED.status)
             UPDATE reporting.accounts a SET balance = l.new_balance, status = l.status
             FROM latest l WHERE a.client_slug = l.client AND a.account_ref = l.account_ref"""), params)
 
@@ -280,32 +275,6 @@ async def record_status(s: AsyncSession, *, event_id: uuid.UUID, client: str, ac
         "INSERT INTO reporting.status_changes (event_id, client_slug, account_ref, at, status) "
         "VALUES (:e, :c, :r, :at, :st) ON CONFLICT DO NOTHING"),
         {"e": event_id, "c": client, "r": account_ref, "at": at, "st": status})
-
-
-DEFAULT_RATE = "*"  # the bucket the default commission rate is kept under
-
-
-async def commission_rates(s: AsyncSession, client: str) -> tuple[dict[str, Decimal], Decimal | None]:
-    """The agency's commission rate per bucket for the client company, and its default rate (None: 0)."""
-    rows = await s.execute(_sql("SELECT bucket, rate FROM reporting.commission_rates WHERE client_slug = :c"),
-                           {"c": client})
-    rates = {r[0]: Decimal(r[1]) for r in rows.all()}
-    return rates, rates.pop(DEFAULT_RATE, None)
-
-
-async def lock_client(s: AsyncSession, client: str) -> None:
-    """Holds the client company's copy until the transaction ends: writers of its settings take turns."""
-    await s.execute(_sql("SELECT 1 FROM reporting.clients WHERE slug = :c FOR UPDATE"), {"c": client})
-
-
-async def put_commission_rates(s: AsyncSession, client: str, rates: dict[str, Decimal], default: Decimal | None,
-                               now: dt.datetime) -> None:
-    await s.execute(_sql("DELETE FROM reporting.commission_rates WHERE client_slug = :c"), {"c": client})
-    stored = {**rates, **({DEFAULT_RATE: default} if default is not None else {})}
-    if stored:
-        await s.execute(_sql("INSERT INTO reporting.commission_rates (client_slug, bucket, rate, updated_at) "
-                             "VALUES (:c, :b, :r, :now)"),
-                        [{"c": client, "b": b, "r": r, "now": now} for b, r in stored.items()])
 
 
 # ------------------------------------------------------------------ the report queries
