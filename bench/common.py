@@ -348,6 +348,16 @@ async def load(url: str, bodies: list[bytes], concurrency: int, *, headers: Any 
         return time.perf_counter() - started, latencies
 
 
+def payment_bodies(id_prefix: str, count: int, accounts: int, paid_at: dt.datetime) -> list[bytes]:
+    """`count` gateway payment notifications of 1,000.00 COP to banco's accounts A-0 … A-{accounts - 1} in turn,
+    each with its own id (`id_prefix` and its number)."""
+    import json
+
+    return [json.dumps({"type": "payment", "payment_id": f"{id_prefix}-{i}", "client": "banco",
+                        "account_ref": f"A-{i % accounts}", "amount": "1000.00", "currency": "COP",
+                        "paid_at": paid_at.isoformat()}).encode() for i in range(count)]
+
+
 def signed_posts(bodies: Sequence[bytes], secret: str) -> list[tuple[str, bytes]]:
     """Each webhook body with its Recaudo-Signature, all signed now: a run is far inside the tolerance."""
     from recaudo_common.webhook_signatures import sign

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from payments.schemas import WebhookIn
@@ -24,9 +23,11 @@ from recaudo_common.db import Database, asyncpg_dsn
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import make_platform
 from recaudo_common.settings import PlatformSettings
+from recaudo_common.testing import statements_run
 from recaudo_common.webhook_signatures import signature_problem
 
 GATEWAY = "pasarela"
+SAVEPOINTS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 # As the service: `make_platform`'s pool (make_engine lets it open 10 more under load), and the benchmark's 64
 # connections in flight.
 POOL_SIZE = 10
@@ -94,29 +95,22 @@ async def captured_statements(settings: PlatformSettings, notifications: Sequenc
     rolled back (each payment's own transaction a savepoint in it), so none of them is recorded."""
     platform = make_platform(settings, pool_size=1)
     vault = Vault.from_settings(platform.settings)
-    captured: list[Statement] = []
-
-    def capture(_conn: Any, _cursor: Any, sql: str, parameters: Any, _context: Any, many: bool) -> None:
-        if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
-            captured.append(Statement(sql, parameters, many))
-
-    engine = platform.db.engine
     payments: list[list[Statement]] = []
     try:
-        async with engine.connect() as connection:
+        async with platform.db.engine.connect() as connection:
             outer = await connection.begin()
-            db = Database(engine)
+            db = Database(platform.db.engine)
             db.sessions = async_sessionmaker(bind=connection, expire_on_commit=False,
                                              join_transaction_mode="create_savepoint")
-            event.listen(engine.sync_engine, "before_cursor_execute", capture)
             try:
                 for notification in notifications:
-                    before = len(captured)
-                    await receive_webhook(db, vault=vault, gateway=GATEWAY, notification=notification,
-                                          now=dt.datetime.now(dt.UTC), link_secret=settings.link_secret)
-                    payments.append(captured[before:])
+                    with statements_run(db, "") as seen:
+                        await receive_webhook(db, vault=vault, gateway=GATEWAY, notification=notification,
+                                              now=dt.datetime.now(dt.UTC), link_secret=settings.link_secret)
+                    # SQLAlchemy hands an executemany's parameters over as a list, one statement's as a tuple.
+                    payments.append([Statement(sql, parameters, isinstance(parameters, list))
+                                     for sql, parameters in seen if not sql.startswith(SAVEPOINTS)])
             finally:
-                event.remove(engine.sync_engine, "before_cursor_execute", capture)
                 await outer.rollback()
     finally:
         await platform.db.dispose()

@@ -28,6 +28,7 @@ from bench.common import (
     kafka_broker,
     machine,
     migrate_schemas,
+    payment_bodies,
     pid_in,
     place_accounts,
     save,
@@ -123,9 +124,7 @@ async def freshness(seconds: int, rate: float, *, with_floor: bool = False
                     break
                 await asyncio.sleep(0.2)
             total = int(seconds * rate * 2)  # more than wrk will send: none is sent twice
-            bodies = [json.dumps({"type": "payment", "payment_id": f"f-{i}", "client": "banco",
-                                  "account_ref": f"A-{i % ACCOUNTS}", "amount": "1000.00", "currency": "COP",
-                                  "paid_at": now.isoformat()}).encode() for i in range(total)]
+            bodies = payment_bodies("f", total, ACCOUNTS, now)
             meter = CpuMeter({"payments API": lambda: processes[0].pid, "reporting worker": lambda: processes[1].pid,
                               "postgresql": pid_in(data / "pgdata" / "postmaster.pid"),
                               "kafka broker": pid_in(KAFKA_DATA / "broker.pid")},
@@ -167,9 +166,7 @@ async def freshness(seconds: int, rate: float, *, with_floor: bool = False
             for p in processes:
                 p.terminate()
                 p.wait(30)
-            unsent = [json.dumps({"type": "payment", "payment_id": f"floor-{i}", "client": "banco",
-                                  "account_ref": f"A-{i % ACCOUNTS}", "amount": "1000.00", "currency": "COP",
-                                  "paid_at": now.isoformat()}).encode() for i in range(seconds * 3000)]
+            unsent = payment_bodies("floor", seconds * 3000, ACCOUNTS, now)
             in_process, replayed, statements = await payment_floors(settings, signed_posts(unsent, SECRET),
                                                                     SECRET, seconds)
         await platform.transport.stop()

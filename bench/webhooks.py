@@ -23,6 +23,7 @@ from bench.common import (
     kafka_broker,
     machine,
     migrate_schemas,
+    payment_bodies,
     place_accounts,
     save,
     signed_posts,
@@ -83,9 +84,7 @@ async def main() -> None:
                 break
             await asyncio.sleep(0.2)
         # More bodies than the run can send (none twice), each signed now: a run is far inside the tolerance.
-        bodies = [json.dumps({"type": "payment", "payment_id": f"bench-{i}", "client": "banco",
-                              "account_ref": f"A-{i % 500}", "amount": "1000.00", "currency": "COP",
-                              "paid_at": now.isoformat()}).encode() for i in range(args.seconds * 2000)]
+        bodies = payment_bodies("bench", args.seconds * 2000, 500, now)
         posts = signed_posts(bodies, SECRET)
         await asyncio.to_thread(wrk, f"{base}/healthz", connections=args.concurrency, seconds=2)  # warm-up
         floor = await asyncio.to_thread(wrk, f"{base}/healthz", connections=args.concurrency, seconds=args.seconds)
