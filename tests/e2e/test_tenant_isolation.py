@@ -163,10 +163,6 @@ UNKEYED = ("/v1/webhooks/",)
 # Requests an operator would have had accepted, for the routes whose schema-generated bodies rarely pass their
 # own validation (decimal strings, required headers): each is sent first, so every route is tried with a valid one.
 VALID = {
-    # A client company is registered by operators only; the role is checked once the body is read, so a random
-    # body refused 422 would never show whether another caller is turned away.
-    "POST /v1/clients": ({}, {"slug": "intrusa", "name": "Intrusa S.A.", "country": "CO", "currency": "COP",
-                              "timezone": "America/Bogota", "locale": "es-CO"}),
     "POST /v1/clients/{slug}/payments": (
         {"Idempotency-Key": "isolation-telco-0001"},
         {"account_ref": "B-001", "amount": "1000.00", "paid_at": "2026-12-01T10:00:00-05:00", "method": "cash"}),
@@ -243,8 +239,8 @@ def write_as(base_url: str, key: str, ids: dict[str, str]) -> dict[str, list[int
 
 async def test_every_write_route_refuses_another_client_company_and_changes_nothing(
         world: tuple[RunningPlatform, dict[str, str]]) -> None:
-    """telco-azteca's key (and the SRE's) writing to banco-andino: every write route answers 403 or 404 (a body
-    its schema refuses may be answered 422 first) and never 2xx, and everything an operator reads of banco-andino
+    """telco-azteca's key (and the SRE's) writing to banco-andino: every write route answers 403 or 404 (where the
+    body names the company, a body its schema refuses may be answered 422 first) and never 2xx, and everything an operator reads of banco-andino
     is as it was. It runs before the operator's walk, whose accepted writes re-segment and re-plan the accounts."""
     platform, ids = world
     before = await stable_state_of_banco(platform.base_url)
@@ -257,6 +253,47 @@ async def test_every_write_route_refuses_another_client_company_and_changes_noth
         refused = {op for op, codes in statuses.items() if any(c in (403, 404) for c in codes)}
         assert refused == set(statuses), f"{who}: no 403 or 404 from {sorted(set(statuses) - refused)}"
     assert await stable_state_of_banco(platform.base_url) == before
+
+
+# The one write route whose body names the client company it is about: who the caller is decides before the body
+# is read, but which company it may act for can only be checked once the body says which.
+BODY_NAMES_THE_CLIENT = frozenset({"POST /v1/compliance/check"})
+SCHEMA_REFUSES = {"not_a_field": ["no es un campo"]}  # a JSON object no operation's schema takes
+
+
+def refusals_of_a_body_nobody_takes(base_url: str, key: str, ids: dict[str, str]) -> dict[str, int]:
+    """Every write route aimed at banco-andino with a body its schema refuses and none of its headers: the status
+    each answered."""
+    overrides = banco_parameters(ids)
+    session = requests.Session()
+    statuses: dict[str, int] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonInteractiveExampleWarning)
+        for operation in write_operations():
+            case = operation.as_strategy().example()
+            for name in list(case.path_parameters or {}):
+                if name in overrides:
+                    case.path_parameters[name] = overrides[name]
+            response = session.request(operation.method.upper(), base_url + operation.path.format(
+                **(case.path_parameters or {})), json=SCHEMA_REFUSES, headers={"Authorization": f"Bearer {key}"},
+                timeout=60)
+            statuses[f"{operation.method.upper()} {operation.path}"] = response.status_code
+    return statuses
+
+
+async def test_a_caller_turned_away_is_told_so_before_its_body_is_judged(
+        world: tuple[RunningPlatform, dict[str, str]]) -> None:
+    """Authorisation comes before the body: telco-azteca's key and the SRE's, sending a body no schema takes to
+    every write route about banco-andino, are answered 403 or 404, never 422, so a caller without the right learns
+    nothing of what the route would have taken. Only where the body names the company (BODY_NAMES_THE_CLIENT) may a
+    client key that has the role see its body judged first."""
+    platform, ids = world
+    assert BODY_NAMES_THE_CLIENT <= {f"{op.method.upper()} {op.path}" for op in write_operations()}
+    for who in ("telco", "sre"):
+        statuses = await asyncio.to_thread(refusals_of_a_body_nobody_takes, platform.base_url, ids[who], ids)
+        judged_first = {op: status for op, status in statuses.items() if status not in (403, 404)
+                        and not (who == "telco" and op in BODY_NAMES_THE_CLIENT and status == 422)}
+        assert not judged_first, f"{who}: answered before its right was checked: {judged_first}"
 
 
 async def test_the_walk_does_find_banco_andinos_data_with_an_operator_key(

@@ -6,12 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from recaudo_common.actions import actions_page
-from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
+from recaudo_common.auth import Principal
+from recaudo_common.dependencies import OPERATOR_OR_CLIENT, PlatformDep, caller_with
 from recaudo_common.pagination import Page, Paging, invalid_cursor
 
 router = APIRouter(prefix="/v1/actions", tags=["identity"])
@@ -49,7 +50,8 @@ class ActionList(Page[ActionOut]):
 
 
 @router.get("", response_model=ActionList)
-async def list_actions(principal: CurrentPrincipal, platform: PlatformDep, paging: Paging, response: Response,
+async def list_actions(principal: Annotated[Principal, Depends(caller_with(*OPERATOR_OR_CLIENT))],
+                       platform: PlatformDep, paging: Paging, response: Response,
                        client: Annotated[str | None, Query(max_length=100, description="one client company")] = None,
                        actor: Annotated[str | None, Query(max_length=400, description="one actor, as recorded "
                                                                                          "(`user <e-mail>`)")] = None,
@@ -58,7 +60,6 @@ async def list_actions(principal: CurrentPrincipal, platform: PlatformDep, pagin
     name, the route, the client company and account, and the answer, newest first. An operator or supervisor sees
     those of the client companies they may see (all without a scope: also the platform's own, such as keys and
     users); a client company's person or key sees its own company's. Follow `next`."""
-    principal.require_role("operator", "client")
     if client is not None:
         principal.require_client(client)
     scope = principal.client_scope if principal.role != "client" else (principal.client_slug or "",)

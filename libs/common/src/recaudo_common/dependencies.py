@@ -65,6 +65,38 @@ async def get_principal(request: Request, platform: PlatformDep,
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
+def caller_who(check: Callable[[Principal], None]) -> Callable[[Principal], Awaitable[Principal]]:
+    """The caller, once `check` (which raises the refusal) has let it through. As a dependency the check is made
+    before the body is validated, so a caller without the right is told 403, not what the body should have been."""
+
+    async def authorised(principal: CurrentPrincipal) -> Principal:
+        check(principal)
+        return principal
+
+    return authorised
+
+
+def caller_with(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """The caller, refused 403 unless it has one of `roles` (before the body is read, as `caller_who`)."""
+    return caller_who(lambda principal: principal.require_role(*roles))
+
+
+def caller_for_client(roles: tuple[Role, ...] = OPERATOR_OR_CLIENT) -> Callable[[str, Principal],
+                                                                               Awaitable[Principal]]:
+    """The caller, allowed to act for the path's `{slug}` with one of `roles` (a client key asking about another
+    company gets 404, as if it did not exist), checked before the body is read: for the routes that need no record
+    of the company itself (`client_of` reads it too)."""
+
+    async def authorised(slug: str, principal: CurrentPrincipal) -> Principal:
+        principal.require_client(slug, roles=roles)
+        return principal
+
+    return authorised
+
+
+Operator = Annotated[Principal, Depends(caller_with("operator"))]
+
+
 def client_found_by(find: Callable[[AsyncSession, str], Awaitable[Client | None]], *,
                     roles: tuple[Role, ...] = OPERATOR_OR_CLIENT
                     ) -> Callable[[str, Principal, Platform], Awaitable[Client]]:

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.auth import KeyRecord, KeyRole, Principal, Role
 from recaudo_common.db import Database, sql
-from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
+from recaudo_common.dependencies import PlatformDep, caller_who
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.pagination import Page, PageRequest, cursor_time, cursor_uuid, page_request
 
@@ -126,11 +126,17 @@ Clients = Annotated[ClientDirectory, Depends(get_client_directory)]
 router = APIRouter(prefix="/v1", tags=["identity"])
 
 
-def _require_key_manager(principal: Principal, what: str) -> None:
-    if principal.role != "operator":  # a supervisor does what an operator does, but manage keys and people
-        raise ProblemError(403, "forbidden", "Forbidden", f"only an operator may {what} keys")
-    if principal.client_scope is not None:
-        raise ProblemError(403, "forbidden", "Forbidden", f"a scoped operator key cannot {what} keys")
+def key_manager(what: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """The caller, if it may `what` keys: an operator with no client scope (a supervisor does what an operator
+    does, but manage keys and people). A dependency, so the refusal comes before the body is read."""
+
+    def check(principal: Principal) -> None:
+        if principal.role != "operator":
+            raise ProblemError(403, "forbidden", "Forbidden", f"only an operator may {what} keys")
+        if principal.client_scope is not None:
+            raise ProblemError(403, "forbidden", "Forbidden", f"a scoped operator key cannot {what} keys")
+
+    return caller_who(check)
 
 
 def _invalid(detail: str) -> ProblemError:
@@ -138,13 +144,12 @@ def _invalid(detail: str) -> ProblemError:
 
 
 @router.post("/keys", status_code=201, response_model=KeyOut)
-async def create_key(body: KeyIn, principal: CurrentPrincipal, platform: PlatformDep, clients: Clients,
-                     response: Response) -> KeyOut:
+async def create_key(body: KeyIn, _manager: Annotated[Principal, Depends(key_manager("create"))],
+                     platform: PlatformDep, clients: Clients, response: Response) -> KeyOut:
     """An operator (with an unscoped key or session) creates an API key for a machine: a client company's, an
     operator's (optionally limited to some client companies) or an SRE's; the key is shown once, here. Refused 403
     for anyone else, 422 invalid_key_request (an expiry past, a client key without its client) or
     unknown_client."""
-    _require_key_manager(principal, "create")
     if body.expires_at is not None and body.expires_at <= platform.clock():
         raise _invalid("expires_at must be in the future")
     if (body.role == "client") != (body.client is not None):
@@ -163,11 +168,10 @@ async def create_key(body: KeyIn, principal: CurrentPrincipal, platform: Platfor
 
 
 @router.get("/keys", response_model=KeyList)
-async def list_keys(principal: CurrentPrincipal, platform: PlatformDep, paging: KeyPaging,
-                    response: Response) -> KeyList:
+async def list_keys(_manager: Annotated[Principal, Depends(key_manager("list"))], platform: PlatformDep,
+                    paging: KeyPaging, response: Response) -> KeyList:
     """Every key, newest first: who it is for, when it expires or was revoked, and its last four
     characters; never the key or its hash. Follow `next`."""
-    _require_key_manager(principal, "list")
     key = paging.key(2)
     after = None if key is None else (cursor_time(key[0]), cursor_uuid(key[1]))
     found = await _keys_page(platform.db, after=after, limit=paging.limit + 1)
@@ -190,10 +194,10 @@ async def _keys_page(db: Database, *, after: tuple[dt.datetime, uuid.UUID] | Non
 
 
 @router.delete("/keys/{key_id}", status_code=204)
-async def revoke_key(key_id: uuid.UUID, principal: CurrentPrincipal, platform: PlatformDep) -> Response:
+async def revoke_key(key_id: uuid.UUID, _manager: Annotated[Principal, Depends(key_manager("revoke"))],
+                     platform: PlatformDep) -> Response:
     """An operator revokes a key: it stops working at once (204); 404 for a key that does not exist, 403 for
     anyone but an unscoped operator."""
-    _require_key_manager(principal, "revoke")
     if not await platform.keys.revoke(key_id, now=platform.clock()):
         raise not_found("API key")
     return Response(status_code=204)

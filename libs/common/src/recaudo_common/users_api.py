@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from recaudo_common.auth import AGENCY_STAFF, Principal, Role
-from recaudo_common.dependencies import CurrentPrincipal, PlatformDep, from_app_state
+from recaudo_common.dependencies import PlatformDep, caller_who, from_app_state
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.identity_api import Clients
 from recaudo_common.identity_settings import IDENTITY_SETTINGS, IdentitySettings
@@ -123,6 +123,10 @@ def _require_people_manager(principal: Principal) -> None:
                            "only an operator (a key without client scope, or a signed-in operator) manages users")
 
 
+# The caller, if it manages people; a dependency, so the refusal comes before the body is read.
+PeopleManager = Annotated[Principal, Depends(caller_who(_require_people_manager))]
+
+
 def _invalid(detail: str, code: str = "invalid_user") -> ProblemError:
     return ProblemError(422, code, "Invalid user", detail)
 
@@ -140,10 +144,9 @@ def _store(platform: PlatformDep) -> UserStore:
 @router.post("", status_code=201, response_model=UserOut, response_model_exclude_none=True,
              responses={409: {"description": "a user with that e-mail (whatever its case) exists"},
                         422: {"description": "a bad e-mail, a weak password, or a role without its client company"}})
-async def create_user(body: UserIn, principal: CurrentPrincipal, platform: PlatformDep, clients: Clients,
+async def create_user(body: UserIn, principal: PeopleManager, platform: PlatformDep, clients: Clients,
                       identity: IdentityConfig, response: Response) -> UserOut:
     """A named user who signs in on the console. Passwords are kept only as argon2id hashes."""
-    _require_people_manager(principal)
     if problem := email_problem(body.email):
         raise _invalid(problem)
     if (body.role == "client") != (body.client is not None):
@@ -170,10 +173,9 @@ async def create_user(body: UserIn, principal: CurrentPrincipal, platform: Platf
 
 
 @router.get("", response_model=UserList)
-async def list_users(principal: CurrentPrincipal, platform: PlatformDep, paging: Paging,
+async def list_users(principal: PeopleManager, platform: PlatformDep, paging: Paging,
                      response: Response) -> UserList:
     """Every user, newest first, a page at a time (cursor and limit; follow `next`)."""
-    _require_people_manager(principal)
     after = None
     if (key := paging.key(2)) is not None:
         try:
@@ -188,9 +190,8 @@ async def list_users(principal: CurrentPrincipal, platform: PlatformDep, paging:
 
 
 @router.get("/{user_id}", response_model=UserOut, response_model_exclude_none=True)
-async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, platform: PlatformDep) -> UserOut:
+async def get_user(user_id: uuid.UUID, principal: PeopleManager, platform: PlatformDep) -> UserOut:
     """One user: their role, client company, whether they have a password and a TOTP, and who created them."""
-    _require_people_manager(principal)
     user = await _store(platform).get(user_id)
     if user is None:
         raise not_found("user")
@@ -200,11 +201,10 @@ async def get_user(user_id: uuid.UUID, principal: CurrentPrincipal, platform: Pl
 @router.patch("/{user_id}", response_model=UserOut, response_model_exclude_none=True,
               responses={422: {"description": "`clients` names a company that does not exist, or the user is not "
                                               "an operator, supervisor or agent"}})
-async def change_user(user_id: uuid.UUID, body: UserChangeIn, principal: CurrentPrincipal, platform: PlatformDep,
+async def change_user(user_id: uuid.UUID, body: UserChangeIn, principal: PeopleManager, platform: PlatformDep,
                       clients: Clients) -> UserOut:
     """Limits an operator, supervisor or agent to some client companies (`clients`), or lifts the limit
     (`"clients": null`). It holds from the user's next request, in every service, with no new sign-in."""
-    _require_people_manager(principal)
     await _require_known(clients, list(body.clients or []))
     store = _store(platform)
     user = await store.get(user_id)
@@ -224,9 +224,8 @@ async def change_user(user_id: uuid.UUID, body: UserChangeIn, principal: Current
 
 
 @router.post("/{user_id}/disable", response_model=UserOut, response_model_exclude_none=True)
-async def disable_user(user_id: uuid.UUID, principal: CurrentPrincipal, platform: PlatformDep) -> UserOut:
+async def disable_user(user_id: uuid.UUID, principal: PeopleManager, platform: PlatformDep) -> UserOut:
     """The user can no longer sign in, and every session of theirs ends now. Disabling twice changes nothing."""
-    _require_people_manager(principal)
     user = await _store(platform).disable(user_id, now=platform.clock())
     if user is None:
         raise not_found("user")
@@ -235,11 +234,10 @@ async def disable_user(user_id: uuid.UUID, principal: CurrentPrincipal, platform
 
 @router.post("/{user_id}/password", response_model=UserOut, response_model_exclude_none=True,
              responses={422: {"description": "the password is too short, too long, or the e-mail itself"}})
-async def reset_password(user_id: uuid.UUID, body: PasswordIn, principal: CurrentPrincipal,
+async def reset_password(user_id: uuid.UUID, body: PasswordIn, principal: PeopleManager,
                          platform: PlatformDep, identity: IdentityConfig) -> UserOut:
     """An operator sets a new password (the user forgot theirs) and tells it to them out of band; every session
     of the user ends. There are no reset e-mails: the platform sends none to its own staff."""
-    _require_people_manager(principal)
     store = _store(platform)
     user = await store.get(user_id)
     if user is None:

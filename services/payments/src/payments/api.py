@@ -35,8 +35,9 @@ from payments.schemas import (
     WebhookRejectionList,
 )
 from payments.settings import PaymentsSettings
+from recaudo_common.auth import Principal
 from recaudo_common.client_copy import ClientCopy
-from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep, client_of, from_app_state
+from recaudo_common.dependencies import OPERATOR_ONLY, PlatformDep, caller_with, client_of, from_app_state
 from recaudo_common.errors import ProblemError
 from recaudo_common.money import MARKS
 from recaudo_common.pagination import PageRequest, cursor_int, cursor_time, cursor_uuid, page_request
@@ -112,11 +113,10 @@ async def gateway_webhook(gateway: str, request: Request, platform: PlatformDep,
 
 
 @router.get("/webhooks/payments/rejections", response_model=WebhookRejectionList)
-async def webhook_rejections(principal: CurrentPrincipal, platform: PlatformDep, paging: ListPaging,
-                             response: Response) -> WebhookRejectionList:
+async def webhook_rejections(_caller: Annotated[Principal, Depends(caller_with("operator", "sre"))],
+                             platform: PlatformDep, paging: ListPaging, response: Response) -> WebhookRejectionList:
     """Refused webhooks counted per gateway, source address and reason, the most recently seen first; follow
     `next`."""
-    principal.require_role("operator", "sre")
     key = paging.key(2)
     before = None if key is None else (cursor_time(key[0]), cursor_int(key[1]))
     found = await webhooks.rejections(platform.db, before=before, limit=paging.limit + 1)

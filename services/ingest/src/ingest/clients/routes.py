@@ -6,14 +6,15 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, get_args
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from ingest.clients import handlers, readiness
 from ingest.records import ClientChanges, ClientCompany, ClientTerms
 from ingest.uploads_runtime import ClientOfCaller, ClientOfOperator, Runtime
-from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
+from recaudo_common.auth import Principal
+from recaudo_common.dependencies import OPERATOR_OR_CLIENT, Operator, PlatformDep, caller_with
 from recaudo_common.errors import ProblemError
 from recaudo_common.events import Channel
 from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS, ArrangementLimits
@@ -201,17 +202,17 @@ class ClientCreatedOut(ClientOut):
 
 # Mounted under ingest.api.router (prefix /v1, tag ingest).
 router = APIRouter()
+OperatorOrClient = Annotated[Principal, Depends(caller_with(*OPERATOR_OR_CLIENT))]
 
 
 @router.post("/clients", status_code=201, response_model=ClientCreatedOut)
-async def create_client(body: ClientIn, principal: CurrentPrincipal, platform: PlatformDep,
+async def create_client(body: ClientIn, _operator: Operator, platform: PlatformDep,
                         runtime: Runtime, response: Response) -> ClientCreatedOut:
     """An operator registers a client company (creditor) with its country, currency, time zone and terms; every
     service learns of it by client.registered. The answer waits (at most RECAUDO_INGEST_CLIENT_READY_WAIT_S) until
     every service holds it, so its strategy, contact rules and reports answer at once; `services_pending` names
     any that did not in time. Refused 409 client_exists for a slug taken, 422 invalid_client or
     upload_cap_too_high for settings it cannot take, 403 for a caller who is not an operator."""
-    principal.require_role("operator")
     expected = await readiness.expected_services(platform.db, runtime.client_ready_services)
     created = await handlers.register_client(platform.db, ClientTerms(**body.model_dump()),
                                              platform_cap=runtime.max_upload_bytes, now=platform.clock())
@@ -223,11 +224,10 @@ async def create_client(body: ClientIn, principal: CurrentPrincipal, platform: P
 
 
 @router.get("/clients", response_model=ClientList)
-async def list_clients(principal: CurrentPrincipal, platform: PlatformDep, paging: Paging,
+async def list_clients(principal: OperatorOrClient, platform: PlatformDep, paging: Paging,
                        response: Response) -> ClientList:
     """The client companies the caller may see, by slug: every one for an operator, its own for a client
     company's key or user; follow `next`."""
-    principal.require_role("operator", "client")
     scope: tuple[str, ...] | None = principal.client_scope
     if principal.role == "client":
         scope = (principal.client_slug or "",)

@@ -3,14 +3,15 @@
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from outreach.agent_desk import handlers
 from outreach.edge import Settings
-from recaudo_common.dependencies import AGENT_DESK, CurrentPrincipal, PlatformDep
+from recaudo_common.auth import Principal
+from recaudo_common.dependencies import AGENT_DESK, CurrentPrincipal, PlatformDep, caller_for_client
 from recaudo_common.events import Channel
 
 Outcome = Literal["no_answer", "right_party", "third_party", "wrong_number", "refused", "promise_to_pay"]
@@ -92,13 +93,14 @@ class PaymentLinkOut(BaseModel):
 
 
 router = APIRouter(prefix="/v1", tags=["outreach"])
+DeskAgent = Annotated[Principal, Depends(caller_for_client(AGENT_DESK))]
+LinkIssuer = Annotated[Principal, Depends(caller_for_client((*AGENT_DESK, "client")))]
 
 
 @router.post("/clients/{slug}/accounts/{account_ref}/contacts", response_model=ContactOut, status_code=201)
-async def log_contact(slug: str, account_ref: str, body: ContactIn, principal: CurrentPrincipal,
+async def log_contact(slug: str, account_ref: str, body: ContactIn, principal: DeskAgent,
                       platform: PlatformDep, response: Response) -> ContactOut:
     """Logs a contact made outside Recaudo; it counts toward the limits and is flagged if it broke a rule."""
-    principal.require_client(slug, roles=AGENT_DESK)
     logged = await handlers.log_contact(
         platform.db, client=slug, account_ref=account_ref, channel=body.channel, at=body.at, outcome=body.outcome,
         promise=handlers.Promise(body.promise.amount, body.promise.due_date) if body.promise else None,
@@ -110,10 +112,9 @@ async def log_contact(slug: str, account_ref: str, body: ContactIn, principal: C
 
 @router.post("/clients/{slug}/accounts/{account_ref}/payment-link", response_model=PaymentLinkOut,
              status_code=201)
-async def payment_link(slug: str, account_ref: str, principal: CurrentPrincipal, platform: PlatformDep,
+async def payment_link(slug: str, account_ref: str, principal: LinkIssuer, platform: PlatformDep,
                        settings: Settings, response: Response) -> PaymentLinkOut:
     """A link an agent can hand the debtor by chat or phone; the same kind every message carries."""
-    principal.require_client(slug, roles=(*AGENT_DESK, "client"))
     url, expires = await handlers.issue_payment_link(platform.db, settings, client=slug, account_ref=account_ref,
                                                      by_operator=principal.has_role("operator"),
                                                      now=platform.clock())

@@ -3,9 +3,9 @@ company's stricter contact rules, and an account's consent evidence."""
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -15,7 +15,15 @@ from outreach.domain.client_rules import RulesOverride
 from outreach.domain.consent import Source, What, states_of
 from outreach.domain.contact_law import CountryRules
 from outreach.edge import ClientOfCaller, ClientOfOperator
-from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep
+from recaudo_common.auth import Principal
+from recaudo_common.dependencies import (
+    OPERATOR_ONLY,
+    OPERATOR_OR_CLIENT,
+    CurrentPrincipal,
+    PlatformDep,
+    caller_for_client,
+    caller_with,
+)
 from recaudo_common.events import Channel
 from recaudo_common.preconditions import IfMatchHeader
 
@@ -186,10 +194,12 @@ class ConsentsOut(BaseModel):
 
 
 router = APIRouter(prefix="/v1", tags=["outreach"])
+OperatorOrClient = Annotated[Principal, Depends(caller_with(*OPERATOR_OR_CLIENT))]
+HoldKeeper = Annotated[Principal, Depends(caller_for_client(OPERATOR_ONLY))]
 
 
 @router.post("/compliance/check", response_model=ComplianceCheckOut)
-async def compliance_check(body: ComplianceCheckIn, principal: CurrentPrincipal,
+async def compliance_check(body: ComplianceCheckIn, principal: OperatorOrClient,
                            platform: PlatformDep) -> ComplianceCheckOut:
     """May this account's debtor be contacted on this channel at `at`? For agents' dialers."""
     principal.require_client(body.client)
@@ -201,10 +211,9 @@ async def compliance_check(body: ComplianceCheckIn, principal: CurrentPrincipal,
 
 @router.post("/clients/{slug}/accounts/{account_ref}/legal-holds", response_model=LegalHoldSetOut,
              status_code=201)
-async def set_hold(slug: str, account_ref: str, body: LegalHoldIn, principal: CurrentPrincipal,
+async def set_hold(slug: str, account_ref: str, body: LegalHoldIn, principal: HoldKeeper,
                    platform: PlatformDep, response: Response) -> LegalHoldSetOut:
     """Stops all contact with the account at once, until the hold is lifted."""
-    principal.require_client(slug, roles=OPERATOR_ONLY)
     created = await handlers.set_legal_hold(platform.db, client=slug, account_ref=account_ref, hold=body.hold,
                                             note=body.note, by=principal.key_id, now=platform.clock())
     response.headers["Location"] = f"/v1/clients/{slug}/accounts/{account_ref}/legal-holds/{body.hold}"
@@ -212,11 +221,10 @@ async def set_hold(slug: str, account_ref: str, body: LegalHoldIn, principal: Cu
 
 
 @router.delete("/clients/{slug}/accounts/{account_ref}/legal-holds/{hold}", status_code=204)
-async def lift_hold(slug: str, account_ref: str, hold: Hold, principal: CurrentPrincipal,
+async def lift_hold(slug: str, account_ref: str, hold: Hold, principal: HoldKeeper,
                     platform: PlatformDep) -> Response:
     """An operator lifts a legal hold from the account (account.legal_hold_lifted): segmentation decides its
     treatment again and contact may resume. 404 when the account has no such hold in force."""
-    principal.require_client(slug, roles=OPERATOR_ONLY)
     await handlers.lift_legal_hold(platform.db, client=slug, account_ref=account_ref, hold=hold,
                                    by=principal.key_id, now=platform.clock())
     return Response(status_code=204)

@@ -3,15 +3,16 @@
 import datetime as dt
 import json
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from outreach.contact_history import handlers
 from outreach.store import TrailEntry
-from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
+from recaudo_common.auth import Principal
+from recaudo_common.dependencies import PlatformDep, caller_for_client
 from recaudo_common.exports import csv_style, csv_text
 
 
@@ -133,14 +134,14 @@ def trail_csv(slug: str, account_ref: str, trail: list[TrailEntry], locale: str 
 
 
 router = APIRouter(prefix="/v1", tags=["outreach"])
+ClientCaller = Annotated[Principal, Depends(caller_for_client())]
 
 
 @router.get("/clients/{slug}/accounts/{account_ref}/contacts", response_model=ContactHistoryOut,
             responses={200: {"content": {"text/csv": {}}}})
-async def contacts(slug: str, account_ref: str, principal: CurrentPrincipal, platform: PlatformDep,
+async def contacts(slug: str, account_ref: str, _caller: ClientCaller, platform: PlatformDep,
                    format: Literal["json", "csv"] = "json") -> ContactHistoryOut | Response:
     """The account's whole contact history; `format=csv` gives the audit trail as a spreadsheet."""
-    principal.require_client(slug)
     found = await handlers.contact_history(platform.db, client=slug, account_ref=account_ref)
     if format == "csv":
         return trail_csv(slug, account_ref, found.trail, found.locale)
