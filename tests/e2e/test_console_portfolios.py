@@ -155,3 +155,69 @@ async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(cons
         assert await page.locator("#rows-accepted").inner_text() == "1"
         assert errors == []
         await browser.close()
+
+
+async def test_an_upload_paused_by_the_bulk_lane_says_why_on_its_page_until_it_goes_on(database_url: str) -> None:
+    """A large upload waiting between batches for the services to catch up (#24) says so on its page, in the
+    company's time, and the page's script follows it: the sentence goes when the upload goes on, and comes back,
+    naming what it waits for, when it waits again."""
+    import datetime as dt
+    import uuid
+
+    from sqlalchemy import text
+
+    from ingest.handlers import show_pause
+    from recaudo_common.events import topic_name
+
+    assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
+    platform = make_platform(settings_for_test(database_url), pool_size=3)
+    _, key = await platform.keys.create(role="operator", now=platform.clock())
+    unit = build(platform, IngestSettings())  # no upload worker: the upload stays where the test puts it
+    paused_at = dt.datetime(2026, 12, 1, 15, 4, tzinfo=dt.UTC)  # 10:04 in Bogotá
+    prefix = platform.settings.topic_prefix
+    try:
+        async with serving_app(build_app(platform, [unit])) as base_url, \
+                httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as api:
+            assert (await api.post("/v1/clients", json={
+                "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
+                "timezone": "America/Bogota", "locale": "es-CO"})).status_code == 201
+            made = await api.post("/v1/users", json={"email": "eva@bancoandino.co", "password": PASSWORD,
+                                                     "role": "client", "client": "banco-andino"})
+            assert made.status_code == 201, made.text
+            sent = await api.post("/v1/clients/banco-andino/portfolios", files={"file": ("grande.csv", CSV)},
+                                  data={"as_of": "2026-12-01"})
+            assert sent.status_code == 202, sent.text
+            upload = uuid.UUID(sent.json()["id"])
+            async with platform.db.transaction() as s:  # as if a worker were on it, far into a large file
+                await s.execute(text("UPDATE ingest.portfolios SET status = 'processing', progress = 0.4 "
+                                     "WHERE id = :id"), {"id": upload})
+            await show_pause(platform.db, upload, lambda: paused_at, topic_name(prefix, "contact"), 0.0)
+
+            async with async_playwright() as p:
+                browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                page = await (await browser.new_context(locale="es-CO")).new_page()
+                page.set_default_timeout(DEADLINE_MS)
+                errors: list[str] = []
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                await page.goto(base_url + "/console")
+                await page.fill("input[type=email]", "eva@bancoandino.co")
+                await page.fill("input[type=password]", PASSWORD)
+                await page.click("button[type=submit]")
+                await page.wait_for_selector("#signed-in-as")
+                await page.goto(f"{base_url}/console/portfolios/banco-andino/{upload}")
+                said = page.locator("#paused")
+                assert await said.is_visible()
+                text_shown = await said.inner_text()
+                assert text_shown.startswith("En pausa desde las 10:04") and "contactos" in text_shown, text_shown
+                assert await page.locator("#progress-text").inner_text() == "40 %"
+
+                await show_pause(platform.db, upload, lambda: paused_at, None, 0.0)  # it goes on
+                await page.locator("#paused").wait_for(state="hidden")
+                await show_pause(platform.db, upload, lambda: paused_at + dt.timedelta(minutes=3),
+                                 topic_name(prefix, "account"), 60.0)  # and waits again, for the account readers
+                await page.locator("#paused", has_text="En pausa desde las 10:06").wait_for()
+                assert "leen las cuentas" in await said.inner_text()
+                assert errors == []
+                await browser.close()
+    finally:
+        await platform.db.dispose()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from ingest.store import outbox
@@ -20,6 +20,9 @@ from recaudo_common.db import Database
 from recaudo_common.telemetry import UPLOADS_PACED
 
 log = logging.getLogger("recaudo.ingest")
+# Told that the upload's batch waits for the readers of a topic, having waited so many seconds already; or (None, 0)
+# that it waits no longer: the upload's record says so, for the API and the console (handlers.show_pause).
+PauseShown = Callable[[str | None, float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,9 @@ class BulkPace:
     # A batch held this long says so in the log, naming the topic whose readers hold it, and again as often: a
     # reader stopped (its worker down, a poisoned event retried) holds every large upload until it reads again.
     say_every_s: float = 60.0
+    # A wait shorter than this is the lane's ordinary pace and is not shown on the upload; a longer one is, until
+    # the batch goes on (and again whenever another topic's readers hold it).
+    show_after_s: float = 2.0
 
     async def behind(self) -> int:
         """The events a new one would queue behind (up to backlog + 1)."""
@@ -78,10 +84,13 @@ class BulkPace:
                 return lane.topic
         return None
 
-    async def wait(self, rows_read: int) -> None:
+    async def wait(self, rows_read: int, *, shown: PauseShown | None = None) -> None:
+        """Returns once the next batch may go; with `shown`, a wait longer than `show_after_s` is told to it (the
+        topic that holds the batch), and its end too."""
         if self.backlog <= 0 or not self.readers or rows_read <= self.after_rows:
             return
         started = counted = said = time.monotonic()
+        showing: str | None = None
         try:
             # The readers are other processes: their progress is polled, nothing here can signal it.
             while (held_by := await self.holding()) is not None:
@@ -89,6 +98,9 @@ class BulkPace:
                 now = time.monotonic()
                 UPLOADS_PACED.inc(now - counted)  # counted as it waits, so a wait that never ends shows too
                 counted = now
+                if shown is not None and held_by != showing and now - started >= self.show_after_s:
+                    await _tell(shown, held_by, now - started)
+                    showing = held_by
                 if now - said >= self.say_every_s:
                     said = now
                     log.warning("a large upload's next batch is waiting for the readers of a topic to catch up",
@@ -98,3 +110,15 @@ class BulkPace:
                 "fields": {"error": type(exc).__name__}})
         finally:
             UPLOADS_PACED.inc(time.monotonic() - counted)
+            if shown is not None and showing is not None:
+                await _tell(shown, None, 0.0)
+
+
+async def _tell(shown: PauseShown, topic: str | None, waited_s: float) -> None:
+    """Shows the pause (or its end) on the upload, if it can: a record that could not be written never stops the
+    pacing, and never takes the place of what ends a wait (the worker stopping, while the batch waits)."""
+    try:
+        await shown(topic, waited_s)
+    except Exception as exc:
+        log.warning("an upload's pause could not be shown on its record", extra={
+            "fields": {"error": type(exc).__name__}})

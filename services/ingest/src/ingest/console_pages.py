@@ -27,6 +27,7 @@ from recaudo_common.console import page, pages_of
 from recaudo_common.console.visitor import Visitor, layout_of, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import NotFound
+from recaudo_common.events import family_of_topic
 from recaudo_common.money import MARKS
 from recaudo_common.runtime import Platform
 
@@ -37,6 +38,15 @@ ISSUES_SHOWN = 100
 COMPANIES_SHOWN = 100
 PROFILES_SHOWN = 100  # by name; more are reached by typing the name (GET .../mappings pages them all)
 STATUS_LABELS = {"queued": "En cola", "processing": "Procesando", "completed": "Completada", "failed": "Fallida"}
+# A large upload waiting between batches (bulk_pace), by the family of events whose readers it waits for; {hora}
+# is when it began, in the company's time. The page's script fills the same texts as it follows the upload.
+PAUSE_TEXTS = {
+    "account": "En pausa desde las {hora}: los servicios aún leen las cuentas ya cargadas, y esta carga espera para "
+               "no demorar el trabajo de las demás empresas. Sigue sola cuando se pongan al día.",
+    "contact": "En pausa desde las {hora}: los servicios aún registran los contactos de las cuentas ya cargadas, y "
+               "esta carga espera para no demorar el trabajo de las demás empresas. Sigue sola cuando se pongan al "
+               "día.",
+}
 # Agents work the desk and SRE the platform: neither reads a client company's files.
 READERS: tuple[Role, ...] = ("operator", "client")
 
@@ -55,6 +65,7 @@ class UploadView:
     accepted: str
     rejected: str
     warnings: str
+    paused: str  # why it waits between batches, when it does ("" otherwise)
 
 
 @dataclass(frozen=True)
@@ -72,10 +83,14 @@ def count(n: int, locale: str) -> str:
 
 def view(p: Portfolio, client: ClientCompany) -> UploadView:
     zone = zoneinfo.ZoneInfo(client.timezone)
+    paused = ""
+    if p.paused_for is not None and p.paused_since is not None:
+        text = PAUSE_TEXTS.get(family_of_topic(p.paused_for), PAUSE_TEXTS["account"])
+        paused = text.replace("{hora}", p.paused_since.astimezone(zone).strftime("%H:%M"))
     return UploadView(p.id, p.filename or "(sin nombre)", p.status, STATUS_LABELS.get(p.status, p.status),
                       round(p.progress * 100), p.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                       count(p.rows_total, client.locale), count(p.rows_accepted, client.locale),
-                      count(p.rows_rejected, client.locale), count(p.rows_with_warnings, client.locale))
+                      count(p.rows_rejected, client.locale), count(p.rows_with_warnings, client.locale), paused)
 
 
 def _shown(template: str, reader: Reader, **context: Any) -> Response:
@@ -179,6 +194,7 @@ async def upload_page(slug: str, portfolio_id: uuid.UUID, request: Request, plat
     here = f"/console/portfolios/{slug}/{portfolio.id}"
     return _shown("portfolio.html", found, upload=view(portfolio, found.client),
                   running=portfolio.status in ("queued", "processing"), error_code=portfolio.error_code,
+                  pause_texts=PAUSE_TEXTS, timezone=found.client.timezone,
                   rejections=rejections, warnings=warnings, labels=ISSUE_LABELS,
                   more_rejections=f"{here}?rejections_after={more_rejections}" if more_rejections else None,
                   more_warnings=f"{here}?warnings_after={more_warnings}" if more_warnings else None)

@@ -181,7 +181,7 @@ async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompan
                 # Two batches are written at once, committing in order (#24, commit_order): the worker's Python
                 # and PostgreSQL work side by side instead of taking turns.
                 if pace is not None:  # outside the turn: other companies' batches go on meanwhile
-                    await pace.wait(batch.rows_done)
+                    await pace.wait(batch.rows_done, shown=functools.partial(show_pause, db, portfolio_id, clock))
                 await writes.start(functools.partial(_write_in_turn, db, portfolio, client, batch, tally,
                                                      now=clock(), vault=vault, turns=turns))
             await writes.finish()
@@ -194,6 +194,14 @@ async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompan
     async with db.transaction() as s:
         await store.finish_portfolio(s, portfolio_id, status="completed", counts=tally, now=clock())
         await store.drop_chunks(s, portfolio_id)
+
+
+async def show_pause(db: Database, portfolio_id: uuid.UUID, clock: Clock, topic: str | None, waited_s: float
+                     ) -> None:
+    """The upload's record says it waits for the readers of `topic` (since `waited_s` ago), or that it does not."""
+    async with db.transaction() as s:
+        await store.set_pause(s, portfolio_id, paused_for=topic,
+                              since=None if topic is None else clock() - dt.timedelta(seconds=waited_s))
 
 
 async def _write_in_turn(db: Database, portfolio: Portfolio, client: ClientCompany, batch: CheckedBatch,

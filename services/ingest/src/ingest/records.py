@@ -145,6 +145,9 @@ class Portfolio:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     rows_done: int
+    # A large upload waiting between batches (the bulk lane): the topic whose readers it waits for, and since when.
+    paused_for: str | None = None
+    paused_since: dt.datetime | None = None
 
     def tally(self) -> Tally:
         return Tally(self.rows_total, self.rows_accepted, self.rows_rejected, self.rows_with_warnings,

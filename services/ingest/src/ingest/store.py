@@ -24,7 +24,7 @@ outbox = Outbox(SCHEMA)  # ingest's events, written in the transaction of the ch
 PORTFOLIO_COLUMNS = (
     "id, client_slug, status, filename, size_bytes, as_of, rows_total, rows_accepted, rows_rejected, "
     "rows_with_warnings, counts_by_code, progress, error_code, error_detail, params, created_at, started_at, "
-    "finished_at, rows_done"
+    "finished_at, rows_done, paused_for, paused_since"
 )
 
 
@@ -98,7 +98,8 @@ def _portfolio(row: RowMapping) -> Portfolio:
         rows_with_warnings=row["rows_with_warnings"], counts_by_code=dict(row["counts_by_code"]),
         progress=float(row["progress"]), error_code=row["error_code"], error_detail=row["error_detail"],
         params=UploadParams.model_validate(row["params"]), created_at=row["created_at"],
-        started_at=row["started_at"], finished_at=row["finished_at"], rows_done=row["rows_done"])
+        started_at=row["started_at"], finished_at=row["finished_at"], rows_done=row["rows_done"],
+        paused_for=row["paused_for"], paused_since=row["paused_since"])
 
 
 async def trace_context(s: AsyncSession, portfolio_id: uuid.UUID) -> dict[str, str]:
@@ -121,11 +122,13 @@ async def pending_portfolios(s: AsyncSession, limit: int = 20) -> list[tuple[uui
 
 async def mark_processing(s: AsyncSession, portfolio_id: uuid.UUID, now: dt.datetime) -> tuple[int, str | None]:
     """Counts one more start of the upload; returns the starts since it last made progress, and the last
-    unexpected error of one of them (None if none raised: a worker killed while reading it)."""
+    unexpected error of one of them (None if none raised: a worker killed while reading it). A start is not
+    paused, whatever a worker stopped during a pause left on the record."""
     row = (await s.execute(sql(
         "UPDATE ingest.portfolios SET status = 'processing', started_at = coalesce(started_at, :now), "
-        "attempts = attempts + 1 WHERE id = :id AND status IN ('queued', 'processing') "
-        "RETURNING attempts, last_error"), {"id": portfolio_id, "now": now})).first()
+        "attempts = attempts + 1, paused_for = NULL, paused_since = NULL "
+        "WHERE id = :id AND status IN ('queued', 'processing') RETURNING attempts, last_error"),
+        {"id": portfolio_id, "now": now})).first()
     return (row[0], row[1]) if row else (0, None)
 
 
@@ -170,11 +173,20 @@ async def finish_portfolio(s: AsyncSession, portfolio_id: uuid.UUID, *, status: 
     await s.execute(sql(
         "UPDATE ingest.portfolios SET status = :st, rows_total = :t, rows_accepted = :a, rows_rejected = :r, "
         "rows_with_warnings = :w, counts_by_code = CAST(:bc AS jsonb), progress = 1, error_code = :ec, "
-        "error_detail = CAST(:ed AS jsonb), started_at = coalesce(started_at, :now), finished_at = :now "
-        "WHERE id = :id"),
+        "error_detail = CAST(:ed AS jsonb), started_at = coalesce(started_at, :now), finished_at = :now, "
+        "paused_for = NULL, paused_since = NULL WHERE id = :id"),
         {"id": portfolio_id, "st": status, "t": counts.rows_total, "a": counts.rows_accepted,
          "r": counts.rows_rejected, "w": counts.rows_with_warnings, "bc": json.dumps(dict(counts.by_code)),
          "ec": failure.code if failure else None, "ed": failure.detail_json() if failure else None, "now": now})
+
+
+async def set_pause(s: AsyncSession, portfolio_id: uuid.UUID, *, paused_for: str | None,
+                    since: dt.datetime | None) -> None:
+    """Says on the upload's record that it waits between batches for the readers of `paused_for` (a topic) since
+    `since`, or (None) that it does not; only while it is processing (a finished upload waits for nothing)."""
+    await s.execute(sql("UPDATE ingest.portfolios SET paused_for = :f, paused_since = :since "
+                        "WHERE id = :id AND (status = 'processing' OR CAST(:f AS text) IS NULL)"),
+                    {"id": portfolio_id, "f": paused_for, "since": since})
 
 
 async def balances_before(s: AsyncSession, client: str, refs: Sequence[str]) -> dict[str, Decimal]:

@@ -171,3 +171,68 @@ async def test_the_bulk_lane_waits_while_a_contact_lane_is_far_behind(clients_ap
     unbounded = BulkPace(platform.db, platform.transport, topic_name(prefix, "account"), ["segmentation"],
                          downstream=[Downstream(contacts, ["reporting-contacts"], 0)])  # 0: that lane never holds
     assert await unbounded.holding() is None
+
+
+async def test_a_batch_held_longer_than_a_moment_is_shown_on_the_upload_until_it_goes_on(
+        clients_api: ClientsApi) -> None:
+    """A wait past `show_after_s` is told once, naming the topic whose readers hold the batch, and its end is told
+    when the batch goes on; an ordinary short wait is never shown (#24: the upload says why it stands still)."""
+    platform = clients_api.platform
+    prefix = platform.settings.topic_prefix
+    contacts = topic_name(prefix, "contact")
+    told: list[tuple[str | None, float]] = []
+
+    async def shown(topic: str | None, waited_s: float) -> None:
+        told.append((topic, waited_s))
+
+    def pace(show_after_s: float) -> BulkPace:
+        return BulkPace(platform.db, platform.transport, topic_name(prefix, "account"), ["segmentation"],
+                        backlog=1000, after_rows=100, poll_s=0.01, show_after_s=show_after_s,
+                        downstream=[Downstream(contacts, ["reporting-contacts"], 3)])
+
+    async with platform.db.transaction() as s:
+        await store.outbox.add(s, [ContactAttempted(
+            attempt_id=uuid.uuid4(), account_ref="A-1", channel="sms", provider="sandbox", attempted_at=NOW,
+            cost=Decimal("25")).envelope(client="banco", occurred_at=NOW) for _ in range(5)])
+    assert await relay_all(platform, "ingest") == 5
+    await read_and_commit(platform, "reporting-contacts", contacts, 1)  # four left: more than 3
+
+    briefly = asyncio.create_task(pace(show_after_s=60).wait(rows_read=101, shown=shown))
+    await asyncio.sleep(0.1)
+    assert not briefly.done() and told == []  # held, but not for long enough to say so
+    held = asyncio.create_task(pace(show_after_s=0.03).wait(rows_read=101, shown=shown))
+    deadline = time.monotonic() + 5
+    while not told:
+        assert time.monotonic() < deadline, "the held batch was never shown"
+        await asyncio.sleep(0.01)
+    assert told[0][0] == contacts and told[0][1] >= 0.03
+    await read_and_commit(platform, "reporting-contacts", contacts, 1)  # three left: both batches go on
+    await asyncio.wait_for(asyncio.gather(briefly, held), 5)
+    assert told == [told[0], (None, 0.0)]  # shown once, then its end
+
+
+async def test_the_upload_says_it_is_paused_and_why_then_no_longer(clients_api: ClientsApi) -> None:
+    """What the bulk lane tells the upload's record is what GET /v1/portfolios/{id} answers: the family of events
+    whose readers it waits for and since when, gone once it goes on; a finished upload is never shown paused."""
+    from ingest.handlers import show_pause
+
+    platform = clients_api.platform
+    await _client(clients_api, "banco")
+    upload = await _upload(clients_api, "banco", portfolio("P", 3))  # no worker here: it stays queued
+
+    async def as_if(status: str) -> None:
+        async with platform.db.transaction() as s:
+            await s.execute(text("UPDATE ingest.portfolios SET status = :s WHERE id = :id"),
+                            {"s": status, "id": uuid.UUID(upload)})
+
+    contacts = topic_name(platform.settings.topic_prefix, "contact")
+    await as_if("completed")
+    await show_pause(platform.db, uuid.UUID(upload), lambda: NOW, contacts, 90.0)
+    assert (await clients_api.http.get(f"/v1/portfolios/{upload}")).json()["paused"] is None  # it has finished
+    await as_if("processing")  # as if its worker were on it
+    await show_pause(platform.db, uuid.UUID(upload), lambda: NOW, contacts, 90.0)
+    paused = (await clients_api.http.get(f"/v1/portfolios/{upload}")).json()["paused"]
+    assert paused == {"waiting_for": "contact", "since": (NOW - dt.timedelta(seconds=90)).isoformat()
+                      .replace("+00:00", "Z")}
+    await show_pause(platform.db, uuid.UUID(upload), lambda: NOW, None, 0.0)
+    assert (await clients_api.http.get(f"/v1/portfolios/{upload}")).json()["paused"] is None

@@ -22,6 +22,11 @@ def topic_name(prefix: str, family: str) -> str:
     return f"{prefix}.{family}"
 
 
+def family_of_topic(topic: str) -> str:
+    """The family of events a topic carries (topic_name's inverse: a family holds no dot)."""
+    return topic.rpartition(".")[2]
+
+
 def group_id(prefix: str, group: str) -> str:
     """A consumer group's id on the broker: named under the platform's prefix, as its topics are."""
     return f"{prefix}.{group}"

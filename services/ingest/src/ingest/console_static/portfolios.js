@@ -132,6 +132,20 @@
     });
   }
 
+  // A large upload waiting between batches says why (the texts are the page's, by the family of events waited for),
+  // and stops saying it once it goes on.
+  function showPause(card, paused) {
+    const said = document.getElementById("paused");
+    if (!said) return;
+    const text = paused && (card.dataset["paused" + paused.waiting_for.charAt(0).toUpperCase() +
+                                         paused.waiting_for.slice(1)] || card.dataset.pausedAccount);
+    if (!text) { said.hidden = true; said.textContent = ""; return; }
+    const hour = new Date(paused.since).toLocaleTimeString("es-CO", {hour: "2-digit", minute: "2-digit",
+                                                                    hour12: false, timeZone: card.dataset.timezone});
+    said.textContent = text.replace("{hora}", hour);
+    said.hidden = false;
+  }
+
   function resultPage(card) {
     if (card.dataset.status !== "queued" && card.dataset.status !== "processing") return;
     const started = Date.now();
@@ -146,6 +160,7 @@
             document.getElementById("progress-bar").value = pct;
             document.getElementById("progress-text").textContent = pct + " %";
             document.getElementById("status").textContent = STATUS[upload.status] || upload.status;
+            showPause(card, upload.paused);
             if (upload.status === "completed" || upload.status === "failed") {
               window.location.reload();  // the page's tables come from the server
               return;

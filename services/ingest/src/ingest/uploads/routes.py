@@ -19,6 +19,7 @@ from ingest.uploads_runtime import ClientOfCaller, IngestRuntime, Runtime, uploa
 from recaudo_common.db import Database
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError, not_found
+from recaudo_common.events import family_of_topic
 from recaudo_common.exports import csv_style
 from recaudo_common.multipart import StreamedForm
 from recaudo_common.pagination import Page, PageRequest, Paging, invalid_cursor, page_request
@@ -57,6 +58,24 @@ PORTFOLIO_EXAMPLE: JsonDict = {
     "created_at": "2026-12-01T08:15:02-05:00", "finished_at": "2026-12-01T08:16:47-05:00"}
 
 
+class UploadPauseOut(BaseModel):
+    """v1: a large upload waiting between batches (the bulk lane, #24): the services reading the events of its
+    accounts already written (`account`), or the contact events those accounts caused (`contact`), are far enough
+    behind that other client companies' work would queue behind its next batch. It goes on by itself once they catch
+    up; nothing needs doing unless the wait lasts (docs/runbooks)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"waiting_for": "account",
+                                                               "since": "2026-12-01T08:16:02-05:00"}]})
+    waiting_for: str = Field(description="the topic family whose readers it waits for: account or contact")
+    since: dt.datetime
+
+    @classmethod
+    def of(cls, topic: str | None, since: dt.datetime | None) -> "UploadPauseOut | None":
+        if topic is None or since is None:
+            return None
+        return cls(waiting_for=family_of_topic(topic), since=since)
+
+
 class PortfolioOut(BaseModel):
     """v1: an upload and what became of its rows."""
 
@@ -77,6 +96,7 @@ class PortfolioOut(BaseModel):
     error_detail: dict[str, Any] | None = None
     created_at: dt.datetime
     finished_at: dt.datetime | None = None
+    paused: UploadPauseOut | None = Field(None, description="while a large upload waits between batches: why")
 
     @classmethod
     def of(cls, p: Portfolio) -> "PortfolioOut":
@@ -85,7 +105,7 @@ class PortfolioOut(BaseModel):
             as_of=p.as_of, progress=p.progress, rows_total=p.rows_total, rows_accepted=p.rows_accepted,
             rows_rejected=p.rows_rejected, rows_with_warnings=p.rows_with_warnings, counts_by_code=p.counts_by_code,
             error_code=p.error_code, error_detail=p.error_detail, created_at=p.created_at,
-            finished_at=p.finished_at)
+            finished_at=p.finished_at, paused=UploadPauseOut.of(p.paused_for, p.paused_since))
 
 
 class RowIssueOut(BaseModel):
