@@ -1,5 +1,7 @@
 """The outbox's two ways of writing rows, COPY for a large batch and INSERT for a few, against a real PostgreSQL:
-the same rows either way, inside the caller's transaction, waking the relay; and each event under its cause."""
+the same rows either way, inside the caller's transaction, waking the relay; each event under its cause; and the
+relay's two ways of taking them to the embedded log (moved inside the database, or read and published): the same
+log either way."""
 
 import asyncio
 import datetime as dt
@@ -11,6 +13,9 @@ import asyncpg
 import pytest
 from sqlalchemy import event, text
 
+from recaudo_common.bus.base import InDatabaseLog, OutgoingMessage
+from recaudo_common.bus.postgres import PostgresTransport
+from recaudo_common.bus.relay import relay_once
 from recaudo_common.db import Database, asyncpg_dsn, make_engine
 from recaudo_common.events import AccountPlaced, Envelope
 from recaudo_common.outbox import BULK_ROWS, Cause, Outbox, Staged, caused_by
@@ -104,3 +109,45 @@ async def test_each_event_is_written_under_its_cause(db: Database, rows: int) ->
     assert {(e.correlation_id, e.causation_id) for e in envelopes[:-1]} == {(upstream.correlation_id,
                                                                              upstream.event_id)}
     assert envelopes[-1] == explicit  # it named its own cause: left as it was
+
+
+class _ReadsRows:
+    """The embedded transport without its in-database move: the relay reads each row and publishes it, as it does
+    for Kafka."""
+
+    name = "postgres"
+
+    def __init__(self, inner: PostgresTransport) -> None:
+        self.inner = inner
+
+    async def publish(self, session: Any, messages: list[OutgoingMessage]) -> None:
+        await self.inner.publish(session, messages)
+
+
+async def test_the_relay_moves_rows_into_the_embedded_log_exactly_as_it_would_publish_them(
+        db: Database, database_url: str) -> None:
+    """On the embedded transport the relay has the database move its outbox rows into the log (InDatabaseLog),
+    never reading their envelopes: the log it leaves is the one publishing them would leave, row for row and in
+    order, whatever the batches, and the outbox is empty."""
+    staged = [Staged(placed(n), f'{{"traceparent": "00-{n:032x}-{n:016x}-01"}}' if n % 3 else "{}")
+              for n in range(25)]
+    moved_in_database = PostgresTransport(db, database_url)
+    assert isinstance(moved_in_database, InDatabaseLog)
+    logs = []
+    for transport in (moved_in_database, _ReadsRows(PostgresTransport(db, database_url))):
+        assert isinstance(transport, InDatabaseLog) == (transport is moved_in_database)
+        async with db.transaction() as s:
+            await s.execute(text("TRUNCATE ingest.outbox, bus.log"))
+            await Outbox("ingest").write(s, staged)
+        relayed = [await relay_once(db, transport, schema="ingest", prefix="t", limit=10)  # type: ignore[arg-type]
+                   for _ in range(4)]
+        assert relayed == [10, 10, 5, 0]
+        assert await outbox_rows(db) == []
+        async with db.transaction() as s:
+            logs.append([tuple(r) for r in await s.execute(text(
+                "SELECT topic, key, event_id, envelope, headers FROM bus.log ORDER BY position"))])
+    in_database, published = logs
+    assert in_database == published
+    assert {r[0] for r in in_database} == {"t.account"}
+    assert [Envelope.model_validate(r[3]) for r in in_database] == [s.envelope for s in staged]
+    assert in_database[1][4] == {"traceparent": f"00-{1:032x}-{1:016x}-01"}

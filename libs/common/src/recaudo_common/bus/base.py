@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -130,4 +130,16 @@ class Transport(Protocol):
 
     async def replay_dlq(self, topic: str, *, limit: int | None = None) -> int:
         """Re-publishes what `<topic>.dlq` holds to `topic`; returns how many."""
+        ...
+
+
+@runtime_checkable
+class InDatabaseLog(Protocol):
+    """A transport whose log is a table of the services' own database (the embedded default's): the relay has it
+    move outbox rows into the log inside the database, never reading their envelopes into Python."""
+
+    async def move_outbox_rows(self, session: AsyncSession, *, schema: str, topic_prefix: str,
+                               ids: Sequence[int]) -> None:
+        """Appends the outbox rows `ids` of `schema` to the log, in id order, as `topic_prefix` + their family,
+        and deletes them: within `session`'s transaction, as `publish` appends."""
         ...

@@ -8,12 +8,14 @@ never skip an event that committed late. LISTEN/NOTIFY wakes consumers; offsets 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
+from sqlalchemy import TextClause
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.base import Message, OutgoingMessage, Subscriber, read_record, replayed_message
@@ -51,6 +53,18 @@ _APPEND = sql(
                    CAST(:hdrs AS text[]), CAST(:eids AS uuid[])) WITH ORDINALITY AS t(topic, key, env, hdr, eid, ord)
        ORDER BY t.ord"""
 )
+
+
+@functools.cache
+def _move(schema: str) -> TextClause:
+    """Outbox rows to the log in one statement: deleted from the outbox and appended in id order (positions are
+    drawn after the sort, as in _APPEND), their jsonb kept as it is rather than sent out as text and parsed back."""
+    return sql(
+        f"""WITH moved AS (DELETE FROM {schema}.outbox WHERE id = ANY(CAST(:ids AS bigint[]))
+                           RETURNING id, family, key, event_id, envelope, headers)
+            INSERT INTO bus.log (position, topic, key, event_id, envelope, headers)
+            SELECT nextval('bus.log_position'), :topic_prefix || family, key, event_id, envelope, headers
+            FROM moved ORDER BY id""")
 
 
 def _raw_row(value: bytes) -> tuple[str, uuid.UUID]:
@@ -200,6 +214,15 @@ class PostgresTransport:
 
     async def publish(self, session: AsyncSession, messages: list[OutgoingMessage]) -> None:
         await append(session, messages)
+
+    async def move_outbox_rows(self, session: AsyncSession, *, schema: str, topic_prefix: str,
+                               ids: Sequence[int]) -> None:
+        """The relay's publish on this transport (InDatabaseLog): under the append lock, as `append`."""
+        if not ids:
+            return
+        await session.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
+        await session.execute(_move(schema), {"ids": list(ids), "topic_prefix": topic_prefix})
+        await session.execute(sql("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
 
     def subscriber(self, group: str, topics: list[str]) -> Subscriber:
         return PostgresSubscriber(self.dsn, group, topics)

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from recaudo_common.bus.base import OutgoingMessage, Transport
+from recaudo_common.bus.base import InDatabaseLog, OutgoingMessage, Transport
 from recaudo_common.db import Database, asyncpg_dsn, sql
 from recaudo_common.events import topic_name
 from recaudo_common.telemetry import EVENTS_PRODUCED, OUTBOX_BACKLOG
@@ -80,13 +80,15 @@ async def relay_once(db: Database, transport: Transport, *, schema: str, prefix:
     republishes the rows: consumers are idempotent by event_id.
     """
     after, gaps = cursor.start() if cursor is not None else (0, [])
+    in_database = isinstance(transport, InDatabaseLog)
     async with db.transaction() as session:
         locked = await session.scalar(
             sql("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": f"recaudo.relay.{schema}"}
         )
         if not locked:
             return 0
-        columns = "id, family, key, envelope::text AS envelope, headers"
+        # A log in the same database takes the rows straight from the outbox: only their ids are read here.
+        columns = "id, family" if in_database else "id, family, key, envelope::text AS envelope, headers"
         # Two index lookups, never a walk from the lowest id: the cursor's range, and the gaps by id.
         rows = (await session.execute(
             sql(f"SELECT * FROM ((SELECT {columns} FROM {schema}.outbox WHERE id = ANY(:gaps)) UNION ALL "
@@ -96,18 +98,18 @@ async def relay_once(db: Database, transport: Transport, *, schema: str, prefix:
         )).mappings().all()
         if not rows:
             return 0
-        messages = [
-            OutgoingMessage(topic_name(prefix, r["family"]), r["key"], r["envelope"], _headers(r["headers"]))
-            for r in rows
-        ]
-        await transport.publish(session, messages)
-        await session.execute(
-            sql(f"DELETE FROM {schema}.outbox WHERE id = ANY(:ids)"), {"ids": [r["id"] for r in rows]}
-        )
+        ids = [r["id"] for r in rows]
+        topics = [topic_name(prefix, r["family"]) for r in rows]
+        if isinstance(transport, InDatabaseLog):
+            await transport.move_outbox_rows(session, schema=schema, topic_prefix=topic_name(prefix, ""), ids=ids)
+        else:
+            await transport.publish(session, [OutgoingMessage(topic, r["key"], r["envelope"], _headers(r["headers"]))
+                                              for topic, r in zip(topics, rows, strict=True)])
+            await session.execute(sql(f"DELETE FROM {schema}.outbox WHERE id = ANY(:ids)"), {"ids": ids})
     if cursor is not None:
-        cursor.advance(after, [r["id"] for r in rows])
-    for m in messages:
-        EVENTS_PRODUCED.labels(schema, m.topic).inc()
+        cursor.advance(after, ids)
+    for topic in topics:
+        EVENTS_PRODUCED.labels(schema, topic).inc()
     return len(rows)
 
 
