@@ -5,12 +5,12 @@ without building and validating three pydantic models per row (#24; tests/unit p
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from decimal import Decimal
 from typing import get_args
 
 from pydantic import TypeAdapter
+from pydantic_core import to_json
 
 from ingest.domain.portfolio import Account
 from recaudo_common.events import AccountPlaced, AccountUpdated, Channel, new_event_id
@@ -19,8 +19,13 @@ from recaudo_common.outbox import Cause, Serialised
 # The payload's fields in the order the models write them (account.updated adds previous_balance at the end).
 FIELDS = tuple(AccountPlaced.model_fields)
 CHANNELS = frozenset(get_args(Channel))
-# pydantic writes JSON compact and in UTF-8 (not \u-escaped), escaping what json does: the same text.
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False).encode
+
+
+def _dumps(value: dict[str, object]) -> str:
+    """JSON as model_dump_json writes it (compact, UTF-8), by the same serializer: pydantic's, several times
+    faster than the json module's on these small objects."""
+    return to_json(value).decode()
+
 _moment = TypeAdapter(dt.datetime)
 
 

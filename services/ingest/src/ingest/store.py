@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -203,6 +204,13 @@ _ACCOUNTS_IN = "ingest_accounts_in"
 _ACCOUNTS_IN_COLUMNS = ("account_ref", "debtor_id", "debtor_ref", "balance", "days_past_due", "as_of", "stated")
 
 
+def stated_json(account: Account, portfolio_id: uuid.UUID) -> str:
+    """What an upload stated of an account, as it is kept: every field, its dates, amounts and ids as their text.
+    vars, shallow (asdict's deep copy cost 0.2 ms a row), through pydantic's serializer, which writes them as str()
+    does, several times faster than json.dumps calling str for each (test_stated_json)."""
+    return to_json({**vars(account), "portfolio_id": portfolio_id}).decode()
+
+
 async def upsert_accounts(s: AsyncSession, client: str, portfolio_id: uuid.UUID, accounts: Sequence[Account],
                           now: dt.datetime, *, debtor_refs: Mapping[str, uuid.UUID]) -> None:
     """Places the accounts, or states them again: each keeps what its last upload said of it (`stated`) and
@@ -210,9 +218,8 @@ async def upsert_accounts(s: AsyncSession, client: str, portfolio_id: uuid.UUID,
     them) announce the pseudonym downstream, so the backfill of account.pseudonymised passes over them."""
     if not accounts:
         return
-    # vars, shallow: asdict's deep copy costs 0.2 ms a row; its dates, amounts and ids as their text
     rows = [(a.account_ref, a.debtor_id, debtor_refs[a.debtor_id], a.balance, a.days_past_due, a.as_of,
-             json.dumps({**vars(a), "portfolio_id": portfolio_id}, default=str)) for a in accounts]
+             stated_json(a, portfolio_id)) for a in accounts]
     await s.execute(sql(
         f"CREATE TEMP TABLE IF NOT EXISTS {_ACCOUNTS_IN} (account_ref text, debtor_id text, debtor_ref uuid, "
         "balance numeric, days_past_due int, as_of date, stated jsonb) ON COMMIT DELETE ROWS"))
