@@ -46,17 +46,22 @@ async def console(database_url: str) -> AsyncIterator[tuple[str, str]]:
         await platform.db.dispose()
 
 
+async def banco_andino_and_its_person(api: httpx.AsyncClient) -> None:
+    """Banco Andino registered by the operator's key, and Eva, its person on the console."""
+    assert (await api.post("/v1/clients", json={
+        "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
+        "timezone": "America/Bogota", "locale": "es-CO"})).status_code == 201
+    made = await api.post("/v1/users", json={"email": "eva@bancoandino.co", "password": PASSWORD,
+                                             "role": "client", "client": "banco-andino"})
+    assert made.status_code == 201, made.text
+
+
 async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(console: tuple[str, str],
                                                                             tmp_path: Path) -> None:
     assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
     base_url, key = console
     async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as api:
-        assert (await api.post("/v1/clients", json={
-            "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
-            "timezone": "America/Bogota", "locale": "es-CO"})).status_code == 201
-        made = await api.post("/v1/users", json={"email": "eva@bancoandino.co", "password": PASSWORD,
-                                                 "role": "client", "client": "banco-andino"})
-        assert made.status_code == 201, made.text
+        await banco_andino_and_its_person(api)
     cartera = tmp_path / "cartera-diciembre.xlsx"
     book = xlsxwriter.Workbook(str(cartera))  # as Excel saves it: amounts as numbers, one written as words
     sheet = book.add_worksheet("Cartera")
@@ -178,12 +183,7 @@ async def test_an_upload_paused_by_the_bulk_lane_says_why_on_its_page_until_it_g
     try:
         async with serving_app(build_app(platform, [unit])) as base_url, \
                 httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as api:
-            assert (await api.post("/v1/clients", json={
-                "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
-                "timezone": "America/Bogota", "locale": "es-CO"})).status_code == 201
-            made = await api.post("/v1/users", json={"email": "eva@bancoandino.co", "password": PASSWORD,
-                                                     "role": "client", "client": "banco-andino"})
-            assert made.status_code == 201, made.text
+            await banco_andino_and_its_person(api)
             sent = await api.post("/v1/clients/banco-andino/portfolios", files={"file": ("grande.csv", CSV)},
                                   data={"as_of": "2026-12-01"})
             assert sent.status_code == 202, sent.text
