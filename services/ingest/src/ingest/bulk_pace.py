@@ -99,8 +99,8 @@ class BulkPace:
                 UPLOADS_PACED.inc(now - counted)  # counted as it waits, so a wait that never ends shows too
                 counted = now
                 if shown is not None and held_by != showing and now - started >= self.show_after_s:
+                    showing = held_by  # before the write: a wait ended while it is made still clears it
                     await _tell(shown, held_by, now - started)
-                    showing = held_by
                 if now - said >= self.say_every_s:
                     said = now
                     log.warning("a large upload's next batch is waiting for the readers of a topic to catch up",
@@ -114,11 +114,18 @@ class BulkPace:
                 await _tell(shown, None, 0.0)
 
 
-async def _tell(shown: PauseShown, topic: str | None, waited_s: float) -> None:
+async def _tell(shown: PauseShown, topic: str | None, waited_s: float, *, tries: int = 3) -> None:
     """Shows the pause (or its end) on the upload, if it can: a record that could not be written never stops the
-    pacing, and never takes the place of what ends a wait (the worker stopping, while the batch waits)."""
-    try:
-        await shown(topic, waited_s)
-    except Exception as exc:
-        log.warning("an upload's pause could not be shown on its record", extra={
-            "fields": {"error": type(exc).__name__}})
+    pacing, and never takes the place of what ends a wait (the worker stopping, while the batch waits). Its end is
+    tried again a few times, so a passing database error does not leave the upload saying it waits while it goes
+    on (the upload's finish, or its next start, clears it in any case)."""
+    attempts = 1 if topic is not None else tries
+    for attempt in range(1, attempts + 1):
+        try:
+            await shown(topic, waited_s)
+            return
+        except Exception as exc:
+            log.warning("an upload's pause could not be shown on its record", extra={
+                "fields": {"error": type(exc).__name__, "attempt": attempt}})
+        if attempt < attempts:
+            await asyncio.sleep(0.2 * attempt)

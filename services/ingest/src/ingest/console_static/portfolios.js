@@ -141,7 +141,7 @@
                                          paused.waiting_for.slice(1)] || card.dataset.pausedAccount);
     if (!text) { said.hidden = true; said.textContent = ""; return; }
     const hour = new Date(paused.since).toLocaleTimeString("es-CO", {hour: "2-digit", minute: "2-digit",
-                                                                    hour12: false, timeZone: card.dataset.timezone});
+                                                                    hourCycle: "h23", timeZone: card.dataset.timezone});
     said.textContent = text.replace("{hora}", hour);
     said.hidden = false;
   }

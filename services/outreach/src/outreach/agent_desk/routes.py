@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from outreach.agent_desk import handlers
 from outreach.edge import Settings
 from recaudo_common.auth import Principal
-from recaudo_common.dependencies import AGENT_DESK, CurrentPrincipal, PlatformDep, caller_for_client
+from recaudo_common.dependencies import AGENT_DESK, PlatformDep, caller_for_client, caller_with
 from recaudo_common.events import Channel
 
 Outcome = Literal["no_answer", "right_party", "third_party", "wrong_number", "refused", "promise_to_pay"]
@@ -95,6 +95,8 @@ class PaymentLinkOut(BaseModel):
 router = APIRouter(prefix="/v1", tags=["outreach"])
 DeskAgent = Annotated[Principal, Depends(caller_for_client(AGENT_DESK))]
 LinkIssuer = Annotated[Principal, Depends(caller_for_client((*AGENT_DESK, "client")))]
+# The desk's next call names its company in the query: the role is checked first, the company once it is read.
+DeskStaff = Annotated[Principal, Depends(caller_with(*AGENT_DESK))]
 
 
 @router.post("/clients/{slug}/accounts/{account_ref}/contacts", response_model=ContactOut, status_code=201)
@@ -123,7 +125,7 @@ async def payment_link(slug: str, account_ref: str, principal: LinkIssuer, platf
 
 
 @router.get("/agent/next", response_model=AgentNextOut)
-async def agent_next(principal: CurrentPrincipal, platform: PlatformDep, settings: Settings,
+async def agent_next(principal: DeskStaff, platform: PlatformDep, settings: Settings,
                      client: str = Query(min_length=1, max_length=100)) -> AgentNextOut:
     """Hands the agent the highest expected-value call the law allows now (null when there is none), recording
     who was handed it and when. A person or key limited to some client companies gets 404 for any other."""
