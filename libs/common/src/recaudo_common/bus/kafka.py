@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -26,6 +27,7 @@ from recaudo_common.instrumentation import kafka_is_instrumented, publishing_und
 from recaudo_common.telemetry import extract_context
 
 log = logging.getLogger("recaudo.bus.kafka")
+PARTITIONS_KNOWN_S = 30.0  # how long backlog() trusts a topic's partitions before asking the broker again
 DLQ_REPLAY_GROUP = "recaudo.dlq-replay."  # + the topic: `recaudo dlq replay`'s consumer group
 
 
@@ -108,6 +110,7 @@ class KafkaTransport:
         self.security = security or KafkaSecurity()
         self._producer: AIOKafkaProducer | None = None
         self._offsets: tuple[AIOKafkaAdminClient, AIOKafkaConsumer] | None = None  # for backlog(), made on first use
+        self._partitions: dict[str, tuple[float, frozenset[TopicPartition]]] = {}  # topic -> (asked when, its own)
 
     def new_producer(self) -> AIOKafkaProducer:
         return AIOKafkaProducer(
@@ -161,9 +164,7 @@ class KafkaTransport:
         readers = [offsets for offsets in committed.values() if offsets]
         if not readers:
             return 0
-        described = await admin.describe_topics([topic])  # Metadata: Describe on the topic
-        partitions = sorted({TopicPartition(topic, p["partition"]) for t in described for p in t["partitions"]}
-                            | {tp for offsets in readers for tp in offsets})
+        partitions = sorted(await self._partitions_of(admin, topic) | {tp for offsets in readers for tp in offsets})
         end: dict[TopicPartition, int] = await ends.end_offsets(partitions)
         # The starts only of partitions some reader has not committed on: once every reader reached every
         # partition (all of a bulk flow but its first seconds), a paced batch's poll asks one ListOffsets, not two.
@@ -206,6 +207,20 @@ class KafkaTransport:
 
     def subscriber(self, group: str, topics: list[str]) -> Subscriber:
         return KafkaSubscriber(self.bootstrap, group, topics, self.security)
+
+    async def _partitions_of(self, admin: AIOKafkaAdminClient, topic: str) -> frozenset[TopicPartition]:
+        """The topic's partitions (Metadata: Describe on the topic), asked again every PARTITIONS_KNOWN_S: a paced
+        upload asks its backlog between every batch, and a topic's partitions are only ever added, by an operator.
+        Those a reader has committed on are counted in any case."""
+        known = self._partitions.get(topic)
+        now = time.monotonic()
+        if known is None or now - known[0] >= PARTITIONS_KNOWN_S:
+            described = await admin.describe_topics([topic])
+            found = frozenset(TopicPartition(topic, p["partition"]) for t in described for p in t["partitions"])
+            if not found:  # not created yet: asked again next time
+                return found
+            known = self._partitions[topic] = (now, found)
+        return known[1]
 
     async def replay_dlq(self, topic: str, *, limit: int | None = None) -> int:
         sub = KafkaSubscriber(self.bootstrap, f"{DLQ_REPLAY_GROUP}{topic}", [dlq_topic(topic)], self.security)
