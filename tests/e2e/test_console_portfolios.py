@@ -165,7 +165,7 @@ async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(cons
 async def test_an_upload_paused_by_the_bulk_lane_says_why_on_its_page_until_it_goes_on(database_url: str) -> None:
     """A large upload waiting between batches for the services to catch up (#24) says so on its page, in the
     company's time, and the page's script follows it: the sentence goes when the upload goes on, and comes back,
-    naming what it waits for, when it waits again."""
+    naming what it waits for, when it waits again; the company's list of uploads says it is paused."""
     import datetime as dt
     import uuid
 
@@ -217,6 +217,11 @@ async def test_an_upload_paused_by_the_bulk_lane_says_why_on_its_page_until_it_g
                                  topic_name(prefix, "account"), 60.0)  # and waits again, for the account readers
                 await page.locator("#paused", has_text="En pausa desde las 10:06").wait_for()
                 assert "leen las cuentas" in await said.inner_text()
+                # The company's list of uploads says so too, and why when pointed at.
+                await page.goto(f"{base_url}/console/portfolios/banco-andino")
+                listed = page.locator("#uploads tbody tr", has_text="grande.csv").locator("td.status-processing")
+                assert await listed.inner_text() == "Procesando (40 %, en pausa)"
+                assert (await listed.get_attribute("title") or "").startswith("En pausa desde las 10:06")
                 assert errors == []
                 await browser.close()
     finally:
