@@ -42,7 +42,11 @@ class Statement:
 
     sql: str
     parameters: Any
-    many: bool
+
+    @property
+    def many(self) -> bool:
+        # SQLAlchemy hands an executemany's parameters over as a list, one statement's as a tuple.
+        return isinstance(self.parameters, list)
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,6 @@ class Floor:
     per_s: float
     cpu_ms_per_payment: float  # this process's CPU (the caller's side of each round trip), per payment
     connections: int = 0  # for the replay: how many connections reached it
-
-
-def _cpu_s() -> float:
-    return time.process_time()
 
 
 async def transaction_floor(settings: PlatformSettings, posts: Sequence[tuple[str, bytes]], secret: str,
@@ -81,9 +81,9 @@ async def transaction_floor(settings: PlatformSettings, posts: Sequence[tuple[st
             applied += 1
 
     try:
-        cpu, started = _cpu_s(), time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         await asyncio.gather(*(apply_next() for _ in range(IN_FLIGHT)))
-        elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         await platform.db.dispose()
     return Floor(per_s=applied / elapsed, cpu_ms_per_payment=1000 * cpu / max(applied, 1))
@@ -107,9 +107,8 @@ async def captured_statements(settings: PlatformSettings, notifications: Sequenc
                     with statements_run(db, "") as seen:
                         await receive_webhook(db, vault=vault, gateway=GATEWAY, notification=notification,
                                               now=dt.datetime.now(dt.UTC), link_secret=settings.link_secret)
-                    # SQLAlchemy hands an executemany's parameters over as a list, one statement's as a tuple.
-                    payments.append([Statement(sql, parameters, isinstance(parameters, list))
-                                     for sql, parameters in seen if not sql.startswith(SAVEPOINTS)])
+                    payments.append([Statement(sql, parameters) for sql, parameters in seen
+                                     if not sql.startswith(SAVEPOINTS)])
             finally:
                 await outer.rollback()
     finally:
@@ -118,7 +117,7 @@ async def captured_statements(settings: PlatformSettings, notifications: Sequenc
 
 
 async def statements_floor(database_url: str, payments: Sequence[Sequence[Statement]], seconds: float,
-                           connections: int = CONNECTIONS) -> Floor:
+                           connections: int) -> Floor:
     """Each payment's statements replayed by raw asyncpg between BEGIN and ROLLBACK (so a payment can be replayed
     again: nothing it wrote stays), `connections` at a time, each connection with payments of its own (so no two
     wait on the same account's lock), until `seconds` have passed: the round trips alone."""
@@ -143,9 +142,9 @@ async def statements_floor(database_url: str, payments: Sequence[Sequence[Statem
             replayed += 1
 
     try:
-        cpu, started = _cpu_s(), time.perf_counter()
+        cpu, started = time.process_time(), time.perf_counter()
         await asyncio.gather(*(replay(conn, payments[i::connections]) for i, conn in enumerate(pool)))
-        elapsed, cpu = time.perf_counter() - started, _cpu_s() - cpu
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     finally:
         for conn in pool:
             await conn.close()

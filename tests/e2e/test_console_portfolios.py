@@ -5,17 +5,18 @@ in the table, and the rejections' CSV download; then drops another file on the d
 profile that a third upload names."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 import xlsxwriter
-from playwright.async_api import async_playwright
+from playwright.async_api import Page, async_playwright
 
 from ingest.main import build
 from ingest.settings import IngestSettings
-from recaudo_common.runtime import build_app, make_platform
+from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import serving_app, settings_for_test
 
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
@@ -29,21 +30,39 @@ CSV = ("Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mo
 DEADLINE_MS = 60_000
 
 
-@pytest.fixture
-async def console(database_url: str) -> AsyncIterator[tuple[str, str]]:
-    """Ingest served on a real port with its upload worker running; its base URL and an operator key."""
+@contextlib.asynccontextmanager
+async def serving_ingest(database_url: str, *, with_worker: bool) -> AsyncIterator[tuple[Platform, str, str]]:
+    """Ingest served on a real port, with its upload worker running or (so an upload stays where a test puts it)
+    without; its platform, base URL and an operator key."""
     platform = make_platform(settings_for_test(database_url), pool_size=3)
     _, key = await platform.keys.create(role="operator", now=platform.clock())
     unit = build(platform, IngestSettings(upload_poll_s=0.2))
     stop = asyncio.Event()
-    uploads: asyncio.Future[None] = asyncio.ensure_future(unit.workers[0](stop))  # the worker that processes the waiting uploads
+    # The worker that processes the waiting uploads.
+    uploads = asyncio.ensure_future(unit.workers[0](stop)) if with_worker else None
     try:
         async with serving_app(build_app(platform, [unit])) as base_url:
-            yield base_url, key
+            yield platform, base_url, key
     finally:
         stop.set()
-        await uploads
+        if uploads is not None:
+            await uploads
         await platform.db.dispose()
+
+
+@pytest.fixture
+async def console(database_url: str) -> AsyncIterator[tuple[str, str]]:
+    """Ingest served on a real port with its upload worker running; its base URL and an operator key."""
+    async with serving_ingest(database_url, with_worker=True) as (_, base_url, key):
+        yield base_url, key
+
+
+async def sign_in_as_eva(page: Page, base_url: str) -> None:
+    await page.goto(base_url + "/console")
+    await page.fill("input[type=email]", "eva@bancoandino.co")
+    await page.fill("input[type=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("#signed-in-as")
 
 
 async def banco_andino_and_its_person(api: httpx.AsyncClient) -> None:
@@ -81,11 +100,7 @@ async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(cons
         # What failed to load, but the browser's own ask for a favicon (the console has none).
         page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
                 if r.status >= 400 and not r.url.endswith("/favicon.ico") else None)
-        await page.goto(base_url + "/console")
-        await page.fill("input[type=email]", "eva@bancoandino.co")
-        await page.fill("input[type=password]", PASSWORD)
-        await page.click("button[type=submit]")
-        await page.wait_for_selector("#signed-in-as")
+        await sign_in_as_eva(page, base_url)
 
         await page.click("text=cargar cartera")  # the first page's link, to the company's own portfolios
         await page.wait_for_url(base_url + "/console/portfolios/banco-andino")
@@ -175,14 +190,10 @@ async def test_an_upload_paused_by_the_bulk_lane_says_why_on_its_page_until_it_g
     from recaudo_common.events import topic_name
 
     assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
-    platform = make_platform(settings_for_test(database_url), pool_size=3)
-    _, key = await platform.keys.create(role="operator", now=platform.clock())
-    unit = build(platform, IngestSettings())  # no upload worker: the upload stays where the test puts it
     paused_at = dt.datetime(2026, 12, 1, 15, 4, tzinfo=dt.UTC)  # 10:04 in Bogotá
-    prefix = platform.settings.topic_prefix
-    try:
-        async with serving_app(build_app(platform, [unit])) as base_url, \
-                httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as api:
+    async with serving_ingest(database_url, with_worker=False) as (platform, base_url, key):
+        prefix = platform.settings.topic_prefix
+        async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as api:
             await banco_andino_and_its_person(api)
             sent = await api.post("/v1/clients/banco-andino/portfolios", files={"file": ("grande.csv", CSV)},
                                   data={"as_of": "2026-12-01"})
@@ -199,11 +210,7 @@ async def test_an_upload_paused_by_the_bulk_lane_says_why_on_its_page_until_it_g
                 page.set_default_timeout(DEADLINE_MS)
                 errors: list[str] = []
                 page.on("pageerror", lambda e: errors.append(str(e)))
-                await page.goto(base_url + "/console")
-                await page.fill("input[type=email]", "eva@bancoandino.co")
-                await page.fill("input[type=password]", PASSWORD)
-                await page.click("button[type=submit]")
-                await page.wait_for_selector("#signed-in-as")
+                await sign_in_as_eva(page, base_url)
                 await page.goto(f"{base_url}/console/portfolios/banco-andino/{upload}")
                 said = page.locator("#paused")
                 assert await said.is_visible()
@@ -224,5 +231,3 @@ async def test_an_upload_paused_by_the_bulk_lane_says_why_on_its_page_until_it_g
                 assert (await listed.get_attribute("title") or "").startswith("En pausa desde las 10:06")
                 assert errors == []
                 await browser.close()
-    finally:
-        await platform.db.dispose()

@@ -102,6 +102,14 @@ def banco_parameters(ids: dict[str, str]) -> dict[str, str]:
             "key_id": str(uuid.uuid4())}
 
 
+def aimed_at_banco(case: Any, overrides: dict[str, str]) -> Any:
+    """A generated request with its path parameters pointing at banco-andino's own records."""
+    for name in list(case.path_parameters or {}):
+        if name in overrides:
+            case.path_parameters[name] = overrides[name]
+    return case
+
+
 def readable(content: bytes) -> str:
     """A body as text to search, an XLSX export unzipped first (its cells are compressed XML)."""
     if content.startswith(b"PK\x03\x04"):
@@ -122,10 +130,7 @@ def walk(base_url: str, key: str, ids: dict[str, str], *, skip: tuple[str, ...] 
                 continue
             strategy = operation.as_strategy()
             for _ in range(EXAMPLES):
-                case = strategy.example()
-                for name in list(case.path_parameters or {}):
-                    if name in overrides:
-                        case.path_parameters[name] = overrides[name]
+                case = aimed_at_banco(strategy.example(), overrides)
                 if isinstance(case.query, dict) and "client" in case.query:
                     case.query["client"] = "banco-andino"
                 if isinstance(case.body, dict) and "client" in case.body:
@@ -220,16 +225,13 @@ def write_as(base_url: str, key: str, ids: dict[str, str]) -> dict[str, list[int
             strategy = operation.as_strategy()
             name_of = f"{operation.method.upper()} {operation.path}"
             for index in range(EXAMPLES + 1):
-                case = strategy.example()
+                case = aimed_at_banco(strategy.example(), overrides)
                 headers = {"Authorization": f"Bearer {key}"}
                 if index == 0:
                     if name_of not in VALID:
                         continue
                     extra, case.body = VALID[name_of]
                     headers.update(extra)
-                for name in list(case.path_parameters or {}):
-                    if name in overrides:
-                        case.path_parameters[name] = overrides[name]
                 if isinstance(case.body, dict) and "client" in case.body:
                     case.body["client"] = "banco-andino"
                 response = case.call(base_url=base_url, session=session, timeout=60, headers=headers)
@@ -270,10 +272,7 @@ def refusals_of_a_body_nobody_takes(base_url: str, key: str, ids: dict[str, str]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NonInteractiveExampleWarning)
         for operation in write_operations():
-            case = operation.as_strategy().example()
-            for name in list(case.path_parameters or {}):
-                if name in overrides:
-                    case.path_parameters[name] = overrides[name]
+            case = aimed_at_banco(operation.as_strategy().example(), overrides)
             response = session.request(operation.method.upper(), base_url + operation.path.format(
                 **(case.path_parameters or {})), json=SCHEMA_REFUSES, headers={"Authorization": f"Bearer {key}"},
                 timeout=60)

@@ -6,13 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from recaudo_common.actions import actions_page
-from recaudo_common.auth import Principal
-from recaudo_common.dependencies import OPERATOR_OR_CLIENT, PlatformDep, caller_with
+from recaudo_common.dependencies import OperatorOrClient, PlatformDep
 from recaudo_common.pagination import Page, Paging, invalid_cursor
 
 router = APIRouter(prefix="/v1/actions", tags=["identity"])
@@ -50,8 +49,7 @@ class ActionList(Page[ActionOut]):
 
 
 @router.get("", response_model=ActionList)
-async def list_actions(principal: Annotated[Principal, Depends(caller_with(*OPERATOR_OR_CLIENT))],
-                       platform: PlatformDep, paging: Paging, response: Response,
+async def list_actions(principal: OperatorOrClient, platform: PlatformDep, paging: Paging, response: Response,
                        client: Annotated[str | None, Query(max_length=100, description="one client company")] = None,
                        actor: Annotated[str | None, Query(max_length=400, description="one actor, as recorded "
                                                                                          "(`user <e-mail>`)")] = None,

@@ -104,7 +104,7 @@ async def copy_records(session: AsyncSession, table: str, *, columns: Sequence[s
     if not driver.is_in_transaction():
         # SQLAlchemy's asyncpg adapter sends BEGIN with the session's first statement; a COPY straight on the
         # driver before it would commit on its own, outside the caller's transaction.
-        await session.execute(text("SELECT 1"))
+        await session.execute(sql("SELECT 1"))
     await driver.copy_records_to_table(table, schema_name=schema_name, columns=list(columns), records=records)
 
 

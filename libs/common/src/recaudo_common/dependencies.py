@@ -94,7 +94,8 @@ def caller_for_client(roles: tuple[Role, ...] = OPERATOR_OR_CLIENT) -> Callable[
     return authorised
 
 
-Operator = Annotated[Principal, Depends(caller_with("operator"))]
+Operator = Annotated[Principal, Depends(caller_with(*OPERATOR_ONLY))]
+OperatorOrClient = Annotated[Principal, Depends(caller_with(*OPERATOR_OR_CLIENT))]
 
 
 def client_found_by(find: Callable[[AsyncSession, str], Awaitable[Client | None]], *,

@@ -1,5 +1,6 @@
-"""A large upload paused between batches says so on its record (#24, the bulk lane): which topic's readers it waits
-for and since when, so the API and the console show why its progress stands still; cleared when it goes on."""
+"""A large upload paused between batches says so on its record (#24, the bulk lane): the family of events whose
+readers it waits for (account, contact) and since when, so the API and the console show why its progress stands
+still; cleared when it goes on."""
 
 from alembic import op
 

@@ -27,7 +27,6 @@ from recaudo_common.console import page, pages_of
 from recaudo_common.console.visitor import Visitor, layout_of, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import NotFound
-from recaudo_common.events import family_of_topic
 from recaudo_common.money import MARKS
 from recaudo_common.runtime import Platform
 
@@ -85,7 +84,7 @@ def view(p: Portfolio, client: ClientCompany) -> UploadView:
     zone = zoneinfo.ZoneInfo(client.timezone)
     paused = ""
     if p.paused_for is not None and p.paused_since is not None:
-        text = PAUSE_TEXTS.get(family_of_topic(p.paused_for), PAUSE_TEXTS["account"])
+        text = PAUSE_TEXTS.get(p.paused_for, PAUSE_TEXTS["account"])
         paused = text.replace("{hora}", p.paused_since.astimezone(zone).strftime("%H:%M"))
     return UploadView(p.id, p.filename or "(sin nombre)", p.status, STATUS_LABELS.get(p.status, p.status),
                       round(p.progress * 100), p.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),

@@ -27,7 +27,7 @@ from ingest.row_checking import CheckedBatch, CheckingJob, checking
 from ingest.store import outbox
 from ingest.uploads.handlers import refusal
 from recaudo_common.db import Database, is_transient, sql
-from recaudo_common.events import AccountPlaced, AccountUpdated
+from recaudo_common.events import AccountPlaced, AccountUpdated, family_of_topic
 from recaudo_common.fair_turns import FairTurns
 from recaudo_common.files import FileFormatError
 from recaudo_common.outbox import Cause, Serialised, caused, caused_by, current_cause
@@ -174,6 +174,7 @@ async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompan
     tally = portfolio.tally()
     # Reading and checking run ahead of the writer (row_checking): a large file's in a process of its own, a
     # small one's in a thread (a sheet of a million empty cells between two rows never holds the event loop).
+    shown = functools.partial(show_pause, db, portfolio_id, clock)
     async with checking(job, own_process_from_bytes=limits.own_process_from_bytes) as checker:
         writes = InOrder()
         try:
@@ -181,7 +182,7 @@ async def _process_file(db: Database, portfolio: Portfolio, client: ClientCompan
                 # Two batches are written at once, committing in order (#24, commit_order): the worker's Python
                 # and PostgreSQL work side by side instead of taking turns.
                 if pace is not None:  # outside the turn: other companies' batches go on meanwhile
-                    await pace.wait(batch.rows_done, shown=functools.partial(show_pause, db, portfolio_id, clock))
+                    await pace.wait(batch.rows_done, shown=shown)
                 await writes.start(functools.partial(_write_in_turn, db, portfolio, client, batch, tally,
                                                      now=clock(), vault=vault, turns=turns))
             await writes.finish()
@@ -200,8 +201,11 @@ async def show_pause(db: Database, portfolio_id: uuid.UUID, clock: Clock, topic:
                      ) -> None:
     """The upload's record says it waits for the readers of `topic` (since `waited_s` ago), or that it does not."""
     async with db.transaction() as s:
-        await store.set_pause(s, portfolio_id, paused_for=topic,
-                              since=None if topic is None else clock() - dt.timedelta(seconds=waited_s))
+        if topic is None:
+            await store.set_pause(s, portfolio_id, paused_for=None, since=None)
+        else:
+            await store.set_pause(s, portfolio_id, paused_for=family_of_topic(topic),
+                                  since=clock() - dt.timedelta(seconds=waited_s))
 
 
 async def _write_in_turn(db: Database, portfolio: Portfolio, client: ClientCompany, batch: CheckedBatch,

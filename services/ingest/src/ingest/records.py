@@ -145,7 +145,8 @@ class Portfolio:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     rows_done: int
-    # A large upload waiting between batches (the bulk lane): the topic whose readers it waits for, and since when.
+    # A large upload waiting between batches (the bulk lane): the family of events whose readers it waits for
+    # (account, contact), and since when.
     paused_for: str | None = None
     paused_since: dt.datetime | None = None
 

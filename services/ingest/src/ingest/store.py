@@ -183,8 +183,9 @@ async def finish_portfolio(s: AsyncSession, portfolio_id: uuid.UUID, *, status: 
 
 async def set_pause(s: AsyncSession, portfolio_id: uuid.UUID, *, paused_for: str | None,
                     since: dt.datetime | None) -> None:
-    """Says on the upload's record that it waits between batches for the readers of `paused_for` (a topic) since
-    `since`, or (None) that it does not; only while it is processing (a finished upload waits for nothing)."""
+    """Says on the upload's record that it waits between batches for the readers of `paused_for` (a family of
+    events) since `since`, or (None) that it does not; only while it is processing (a finished upload waits for
+    nothing)."""
     await s.execute(sql("UPDATE ingest.portfolios SET paused_for = :f, paused_since = :since "
                         "WHERE id = :id AND (status = 'processing' OR CAST(:f AS text) IS NULL)"),
                     {"id": portfolio_id, "f": paused_for, "since": since})

@@ -139,6 +139,16 @@ async def set_recalled(s: AsyncSession, client: str, account_ref: str, at: dt.da
         "AND account_ref = :r"), {"c": client, "r": account_ref, "t": at})
 
 
+# The ledger's word on each account of a `latest` relation (client, account_ref, new_balance, status), the end of
+# a statement: kept in ledger_words for a placement still to come, and on the account.
+LEDGER_WORD_OF_LATEST = """words AS (INSERT INTO reporting.ledger_words (client_slug, account_ref, balance, status)
+                      SELECT client, account_ref, new_balance, status FROM latest
+                      ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = EXCLUDED.balance,
+                                                                          status = EXCLUDED.status)
+            UPDATE reporting.accounts a SET balance = l.new_balance, status = l.status
+            FROM latest l WHERE a.client_slug = l.client AND a.account_ref = l.account_ref"""
+
+
 async def record_payments(s: AsyncSession, payments: list[AppliedPayment]) -> None:
     """Payments applied, given in the order they came, in one statement however many (after their client
     companies' ledger locks): each payment and the account status it left, and each account's balance and status
@@ -160,12 +170,7 @@ async def record_payments(s: AsyncSession, payments: list[AppliedPayment]) -> No
                          SELECT event_id, client, account_ref, paid_at, status FROM i ON CONFLICT DO NOTHING),
             latest AS (SELECT DISTINCT ON (client, account_ref) client, account_ref, new_balance, status
                        FROM i ORDER BY client, account_ref, n DESC),
-            words AS (INSERT INTO reporting.ledger_words (client_slug, account_ref, balance, status)
-                      SELECT client, account_ref, new_balance, status FROM latest
-                      ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = EXCLUDED.balance,
-                                                                          status = EXCLUDED.status)
-            UPDATE reporting.accounts a SET balance = l.new_balance, status = l.status
-            FROM latest l WHERE a.client_slug = l.client AND a.account_ref = l.account_ref"""), params)
+            {LEDGER_WORD_OF_LATEST}"""), params)
 
 
 async def ledger_word(s: AsyncSession, *, client: str, account_ref: str, balance: Decimal, status: str) -> None:
@@ -174,12 +179,9 @@ async def ledger_word(s: AsyncSession, *, client: str, account_ref: str, balance
     which starts from it (the topics are unordered: a rebuild may replay payments before placements)."""
     await hold_ledger(s, (client,))
     await s.execute(_sql(
-        "INSERT INTO reporting.ledger_words (client_slug, account_ref, balance, status) VALUES (:c, :r, :b, :st) "
-        "ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = EXCLUDED.balance, status = EXCLUDED.status"),
-        {"c": client, "r": account_ref, "b": balance, "st": status})
-    await s.execute(_sql(
-        "UPDATE reporting.accounts SET balance = :b, status = :st WHERE client_slug = :c AND account_ref = :r"),
-        {"c": client, "r": account_ref, "b": balance, "st": status})
+        f"""WITH latest AS (SELECT CAST(:c AS text) AS client, CAST(:r AS text) AS account_ref,
+                                   CAST(:b AS numeric) AS new_balance, CAST(:st AS text) AS status),
+            {LEDGER_WORD_OF_LATEST}"""), {"c": client, "r": account_ref, "b": balance, "st": status})
 
 
 async def record_reversal(s: AsyncSession, *, payment_id: uuid.UUID, client: str, account_ref: str,

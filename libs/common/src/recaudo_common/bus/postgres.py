@@ -8,10 +8,10 @@ never skip an event that committed late. LISTEN/NOTIFY wakes consumers; offsets 
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
@@ -55,7 +55,6 @@ _APPEND = sql(
 )
 
 
-@functools.cache
 def _move(schema: str) -> TextClause:
     """Outbox rows to the log in one statement: deleted from the outbox and appended in id order (positions are
     drawn after the sort, as in _APPEND), their jsonb kept as it is rather than sent out as text and parsed back."""
@@ -91,17 +90,24 @@ async def append(session: AsyncSession, messages: list[OutgoingMessage]) -> None
         env, eid = (m.envelope_json, None) if m.value is None else _raw_row(m.value)
         envs.append(env)
         eids.append(eid)
+    async with _appending(session):
+        await session.execute(
+            _APPEND,
+            {
+                "topics": [m.topic for m in messages],
+                "keys": [m.key for m in messages],
+                "envs": envs,
+                "hdrs": [json.dumps(m.headers) for m in messages],
+                "eids": eids,
+            },
+        )
+
+
+@contextlib.asynccontextmanager
+async def _appending(session: AsyncSession) -> AsyncIterator[None]:
+    """An append to the log: under the append lock (held until the caller commits), then the consumers woken."""
     await session.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
-    await session.execute(
-        _APPEND,
-        {
-            "topics": [m.topic for m in messages],
-            "keys": [m.key for m in messages],
-            "envs": envs,
-            "hdrs": [json.dumps(m.headers) for m in messages],
-            "eids": eids,
-        },
-    )
+    yield
     await session.execute(sql("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
 
 
@@ -220,9 +226,8 @@ class PostgresTransport:
         """The relay's publish on this transport (InDatabaseLog): under the append lock, as `append`."""
         if not ids:
             return
-        await session.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": APPEND_LOCK})
-        await session.execute(_move(schema), {"ids": list(ids), "topic_prefix": topic_prefix})
-        await session.execute(sql("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
+        async with _appending(session):
+            await session.execute(_move(schema), {"ids": list(ids), "topic_prefix": topic_prefix})
 
     def subscriber(self, group: str, topics: list[str]) -> Subscriber:
         return PostgresSubscriber(self.dsn, group, topics)

@@ -80,7 +80,7 @@ async def relay_once(db: Database, transport: Transport, *, schema: str, prefix:
     republishes the rows: consumers are idempotent by event_id.
     """
     after, gaps = cursor.start() if cursor is not None else (0, [])
-    in_database = isinstance(transport, InDatabaseLog)
+    in_database = transport if isinstance(transport, InDatabaseLog) else None
     async with db.transaction() as session:
         locked = await session.scalar(
             sql("SELECT pg_try_advisory_xact_lock(hashtext(:k))"), {"k": f"recaudo.relay.{schema}"}
@@ -88,7 +88,7 @@ async def relay_once(db: Database, transport: Transport, *, schema: str, prefix:
         if not locked:
             return 0
         # A log in the same database takes the rows straight from the outbox: only their ids are read here.
-        columns = "id, family" if in_database else "id, family, key, envelope::text AS envelope, headers"
+        columns = "id, family" if in_database is not None else "id, family, key, envelope::text AS envelope, headers"
         # Two index lookups, never a walk from the lowest id: the cursor's range, and the gaps by id.
         rows = (await session.execute(
             sql(f"SELECT * FROM ((SELECT {columns} FROM {schema}.outbox WHERE id = ANY(:gaps)) UNION ALL "
@@ -100,8 +100,8 @@ async def relay_once(db: Database, transport: Transport, *, schema: str, prefix:
             return 0
         ids = [r["id"] for r in rows]
         topics = [topic_name(prefix, r["family"]) for r in rows]
-        if isinstance(transport, InDatabaseLog):
-            await transport.move_outbox_rows(session, schema=schema, topic_prefix=topic_name(prefix, ""), ids=ids)
+        if in_database is not None:
+            await in_database.move_outbox_rows(session, schema=schema, topic_prefix=topic_name(prefix, ""), ids=ids)
         else:
             await transport.publish(session, [OutgoingMessage(topic, r["key"], r["envelope"], _headers(r["headers"]))
                                               for topic, r in zip(topics, rows, strict=True)])

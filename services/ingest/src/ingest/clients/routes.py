@@ -6,15 +6,14 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, get_args
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from ingest.clients import handlers, readiness
 from ingest.records import ClientChanges, ClientCompany, ClientTerms
 from ingest.uploads_runtime import ClientOfCaller, ClientOfOperator, Runtime
-from recaudo_common.auth import Principal
-from recaudo_common.dependencies import OPERATOR_OR_CLIENT, Operator, PlatformDep, caller_with
+from recaudo_common.dependencies import Operator, OperatorOrClient, PlatformDep
 from recaudo_common.errors import ProblemError
 from recaudo_common.events import Channel
 from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS, ArrangementLimits
@@ -202,7 +201,6 @@ class ClientCreatedOut(ClientOut):
 
 # Mounted under ingest.api.router (prefix /v1, tag ingest).
 router = APIRouter()
-OperatorOrClient = Annotated[Principal, Depends(caller_with(*OPERATOR_OR_CLIENT))]
 
 
 @router.post("/clients", status_code=201, response_model=ClientCreatedOut)

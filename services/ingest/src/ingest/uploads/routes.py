@@ -19,7 +19,6 @@ from ingest.uploads_runtime import ClientOfCaller, IngestRuntime, Runtime, uploa
 from recaudo_common.db import Database
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError, not_found
-from recaudo_common.events import family_of_topic
 from recaudo_common.exports import csv_style
 from recaudo_common.multipart import StreamedForm
 from recaudo_common.pagination import Page, PageRequest, Paging, invalid_cursor, page_request
@@ -70,10 +69,8 @@ class UploadPauseOut(BaseModel):
     since: dt.datetime
 
     @classmethod
-    def of(cls, topic: str | None, since: dt.datetime | None) -> "UploadPauseOut | None":
-        if topic is None or since is None:
-            return None
-        return cls(waiting_for=family_of_topic(topic), since=since)
+    def of(cls, family: str | None, since: dt.datetime | None) -> "UploadPauseOut | None":
+        return None if family is None or since is None else cls(waiting_for=family, since=since)
 
 
 class PortfolioOut(BaseModel):

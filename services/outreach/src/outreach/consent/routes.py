@@ -18,11 +18,10 @@ from outreach.edge import ClientOfCaller, ClientOfOperator
 from recaudo_common.auth import Principal
 from recaudo_common.dependencies import (
     OPERATOR_ONLY,
-    OPERATOR_OR_CLIENT,
     CurrentPrincipal,
+    OperatorOrClient,
     PlatformDep,
     caller_for_client,
-    caller_with,
 )
 from recaudo_common.events import Channel
 from recaudo_common.preconditions import IfMatchHeader
@@ -194,7 +193,6 @@ class ConsentsOut(BaseModel):
 
 
 router = APIRouter(prefix="/v1", tags=["outreach"])
-OperatorOrClient = Annotated[Principal, Depends(caller_with(*OPERATOR_OR_CLIENT))]
 HoldKeeper = Annotated[Principal, Depends(caller_for_client(OPERATOR_ONLY))]
 
 
