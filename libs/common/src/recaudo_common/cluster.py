@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import re
 import socket
 import subprocess
@@ -36,12 +37,30 @@ def _bindable(port: int) -> bool:
     return True
 
 
+def _ephemeral_low() -> int:
+    """The first port of the range the system draws outgoing connections' (and port 0's) local ports from."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _free_ports(count: int) -> int:
+    """The first of `count` free consecutive ports below the ephemeral range, for a server the cluster restarts on
+    the same ports: in that range a client's outgoing connection (the services reconnecting while the server is
+    down) or another test's free_port() may take one in the meantime, and the restart fails to bind (a chaos run
+    did: "Address already in use" on the broker's controller port)."""
+    rng = random.SystemRandom()
+    high = _ephemeral_low() - count
+    while True:
+        port = rng.randrange(max(1024, high - 12000), high)
+        if all(_bindable(port + i) for i in range(count)):
+            return port
+
+
 def _free_port_pair() -> int:
     """A free port whose successor is free too (the broker's controller listens on port + 1)."""
-    while True:
-        port = free_port()
-        if port < 65000 and _bindable(port + 1):
-            return port
+    return _free_ports(2)
 
 
 @dataclass
@@ -89,7 +108,7 @@ class Postgres:
     """An embedded PostgreSQL server of its own, which may be stopped the hard way and started again."""
 
     data: Path
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=lambda: _free_ports(1))  # restarted on it (restart_postgres)
     database: str = "recaudo"
 
     durable: bool = True  # a crash test needs commits that survive a crash: fsync and synchronous_commit on
