@@ -15,6 +15,7 @@ from outreach.planning.handlers import (
     on_accounts_stated,
     on_contact_rectified,
     on_payment,
+    on_payments,
     on_recalled,
     on_segmented,
     on_segmented_many,
@@ -87,6 +88,10 @@ def subscriptions(vault: Vault) -> Subscriptions:
             AccountPlaced: on_accounts_stated_many,
             AccountUpdated: on_accounts_stated_many,
             AccountSegmented: on_segmented_many,
+            PaymentApplied: on_payments,
+            PaymentReversed: on_payments,
+            PaymentWrittenOff: on_payments,
+            PaymentWriteOffReversed: on_payments,
         },
     )
 

@@ -58,7 +58,18 @@ SUBSCRIPTIONS = Subscriptions(
     batch_handlers={
         AccountPlaced: handlers.on_accounts_stated,
         AccountUpdated: handlers.on_accounts_stated,
+        PaymentApplied: handlers.on_payments,
+        PaymentReversed: handlers.on_payments,
+        PromiseKept: modelling.on_history_facts,
+        ContactDelivered: modelling.on_history_facts,
+        ContactFailed: modelling.on_history_facts,
+        ContactLogged: modelling.on_history_facts,
+        ContactOptedOut: modelling.on_history_facts,
+        ContactReplied: modelling.on_history_facts,
     },
+    # Histories keep their run's facts in order, so an account's delivery and its reply may share a run.
+    in_order=frozenset({PromiseKept, ContactDelivered, ContactFailed, ContactLogged, ContactOptedOut,
+                        ContactReplied}),
     # Contacts in a consumer group of their own (#24): a large portfolio makes tens of thousands of contact events
     # (consents recorded at placement, then its campaign's), and another company's new accounts must not wait
     # behind them to be segmented.

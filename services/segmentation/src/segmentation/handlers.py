@@ -46,7 +46,7 @@ from segmentation.domain.history import Fact
 from segmentation.domain.propensity import Model
 from segmentation.domain.strategy import Strategy, arm_of, default_strategy, full_costs
 from segmentation.domain.treatment import NO_RULE, Score, scorecard
-from segmentation.rows import Account, AssignmentInputs, AssignmentRow, StatedAccount
+from segmentation.rows import Account, AssignmentInputs, AssignmentRow, Outcome, StatedAccount
 from segmentation.schemas import strategy_of
 
 SCORECARD_VERSION = "scorecard-v1"
@@ -319,24 +319,39 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
 
 
 async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContext) -> None:
-    """The ledger's status, except that a recalled account stays recalled (a debtor may still pay after it)."""
-    if isinstance(event, PaymentApplied):
-        await store.record_outcome(ctx.session, ctx.envelope.client, event.account_ref, event.paid_at, event.amount,
-                                   event.new_balance, event.account_status)
-        # The label's "paid": paid in full or settled; a write-off closes the account but is no payment.
-        closes = event.account_status in ("paid", "settled")
-        fact = Fact(event.paid_at, "payment", amount=event.amount, closes=closes)
-    else:
-        fact = Fact(event.reversed_at, "reversal", amount=event.amount)
-    await model_store.record_fact(ctx.session, ctx.envelope.client, event.account_ref, fact)
-    account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
-                                             balance=max(event.new_balance, Decimal(0)), now=ctx.now)
-    if account is not None:
-        status = account_status(event.account_status, recalled=account.status == "recalled")
-        if status != account.status:
-            account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
-                                                     status=status, now=ctx.now)
-    await segment(ctx, account, trigger="payment" if isinstance(event, PaymentApplied) else "reversal")
+    await on_payments([(event, ctx)])
+
+
+async def on_payments(events: list[tuple[PaymentApplied | PaymentReversed, HandlerContext]]) -> None:
+    """Payments and reversals (at most one per account: a run of them breaks where an account repeats), in a few
+    statements whatever their number: each kept in the account's history, the balance the ledger's, its status the
+    ledger's except that a recalled account stays recalled (a debtor may still pay after it), then segmented."""
+    s, now = events[0][1].session, events[0][1].now
+    await store.record_outcomes(s, [
+        Outcome(ctx.envelope.client, e.account_ref, e.paid_at, e.amount, e.new_balance, e.account_status)
+        for e, ctx in events if isinstance(e, PaymentApplied)])
+    # The label's "paid": paid in full or settled; a write-off closes the account but is no payment.
+    await model_store.record_facts(s, [
+        (ctx.envelope.client, e.account_ref,
+         Fact(e.paid_at, "payment", amount=e.amount, closes=e.account_status in ("paid", "settled"))
+         if isinstance(e, PaymentApplied) else Fact(e.reversed_at, "reversal", amount=e.amount))
+        for e, ctx in events])
+    accounts = await store.set_balances_statuses(s, [
+        (ctx.envelope.client, e.account_ref, max(e.new_balance, Decimal(0)), None) for e, ctx in events], now)
+    restated: list[tuple[str, str, Decimal | None, str | None]] = []
+    for e, ctx in events:
+        account = accounts.get((ctx.envelope.client, e.account_ref))
+        if account is not None:
+            status = account_status(e.account_status, recalled=account.status == "recalled")
+            if status != account.status:
+                restated.append((ctx.envelope.client, e.account_ref, None, status))
+    accounts |= await store.set_balances_statuses(s, restated, now)
+    segmented = await assess_many(s, [
+        (accounts.get((ctx.envelope.client, e.account_ref)),
+         "payment" if isinstance(e, PaymentApplied) else "reversal") for e, ctx in events], now=now)
+    for event, (_, ctx) in zip(segmented, events, strict=True):
+        if event is not None:
+            await ctx.emit(event)
 
 
 async def on_write_off(event: PaymentWrittenOff | PaymentWriteOffReversed, ctx: HandlerContext) -> None:

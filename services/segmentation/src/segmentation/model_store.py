@@ -21,14 +21,28 @@ MAX_TRAINING_ACCOUNTS = 20_000  # a client company's training reads a stable sam
 
 async def record_fact(s: AsyncSession, client: str, account_ref: str, fact: Fact) -> None:
     """Keeps one fact of an account's history, and has the account measured again by the next scoring batch."""
+    await record_facts(s, [(client, account_ref, fact)])
+
+
+async def record_facts(s: AsyncSession, facts: Sequence[tuple[str, str, Fact]]) -> None:
+    """record_fact for many (client, account_ref, fact), in one round trip: the facts kept in the order given, and
+    their accounts measured again by the next scoring batch."""
+    if not facts:
+        return
+    source, params = unnest_rows(
+        {"client_slug": "text", "account_ref": "text", "at": "timestamptz", "kind": "text", "channel": "text",
+         "amount": "numeric", "detail": "text", "closes": "boolean"},
+        [(c, r, f.at, f.kind, f.channel, f.amount, f.detail, f.closes) for c, r, f in facts], ordinality=True)
     await s.execute(sql(
-        """WITH fact AS (
-               INSERT INTO segmentation.account_facts (client_slug, account_ref, at, kind, channel, amount, detail,
-                   closes) VALUES (:c, :r, :at, :k, :ch, :a, :d, :closes))
-           UPDATE segmentation.accounts SET scored_at = NULL WHERE client_slug = :c AND account_ref = :r
-             AND scored_at IS NOT NULL"""),
-        {"c": client, "r": account_ref, "at": fact.at, "k": fact.kind, "ch": fact.channel, "a": fact.amount,
-         "d": fact.detail, "closes": fact.closes})
+        f"""WITH input AS (SELECT * FROM {source}),
+               fact AS (
+                   INSERT INTO segmentation.account_facts (client_slug, account_ref, at, kind, channel, amount,
+                       detail, closes)
+                   SELECT client_slug, account_ref, at, kind, channel, amount, detail, closes FROM input ORDER BY n)
+           UPDATE segmentation.accounts a SET scored_at = NULL
+           FROM (SELECT DISTINCT client_slug, account_ref FROM input) i
+           WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref AND a.scored_at IS NOT NULL"""),
+        params)
 
 
 async def histories(s: AsyncSession, client: str, account_refs: Sequence[str] | None = None

@@ -48,21 +48,33 @@ RESCORE_AFTER = dt.timedelta(days=1)  # days past due move on: an untouched acco
 Scorer = Callable[[Sequence[Features]], list[float]]
 
 
-async def on_history_fact(event: ContactDelivered | ContactFailed | ContactLogged | ContactOptedOut | ContactReplied
-                          | PromiseKept, ctx: HandlerContext) -> None:
-    """A contact's outcome, a debtor's reply or a kept promise: kept in the account's history (the next scoring
-    batch reads it). The sandbox's drawn replies are no debtor's: not kept."""
-    if isinstance(event, ContactReplied) and event.simulated:
-        return
-    fact = {
-        ContactDelivered: lambda e: Fact(e.delivered_at, "delivered", e.channel),
-        ContactFailed: lambda e: Fact(e.failed_at, "failed", e.channel),
-        ContactLogged: lambda e: Fact(e.contacted_at, "logged", e.channel, detail=e.outcome),
-        ContactOptedOut: lambda e: Fact(e.opted_out_at, "opted_out", e.channel),
-        ContactReplied: lambda e: Fact(e.replied_at, "replied", e.channel),
-        PromiseKept: lambda e: Fact(e.kept_at, "promise_kept"),
-    }[type(event)](event)
-    await model_store.record_fact(ctx.session, ctx.envelope.client, event.account_ref, fact)
+HistoryEvent = ContactDelivered | ContactFailed | ContactLogged | ContactOptedOut | ContactReplied | PromiseKept
+
+
+async def on_history_fact(event: HistoryEvent, ctx: HandlerContext) -> None:
+    await on_history_facts([(event, ctx)])
+
+
+async def on_history_facts(events: list[tuple[HistoryEvent, HandlerContext]]) -> None:
+    """Contacts' outcomes, debtors' replies and kept promises: kept in their accounts' histories (the next scoring
+    batch reads them), in one statement. The sandbox's drawn replies are no debtor's: not kept."""
+    await model_store.record_facts(events[0][1].session, [
+        (ctx.envelope.client, e.account_ref, history_fact(e)) for e, ctx in events
+        if not (isinstance(e, ContactReplied) and e.simulated)])
+
+
+def history_fact(event: HistoryEvent) -> Fact:
+    if isinstance(event, ContactDelivered):
+        return Fact(event.delivered_at, "delivered", event.channel)
+    if isinstance(event, ContactFailed):
+        return Fact(event.failed_at, "failed", event.channel)
+    if isinstance(event, ContactLogged):
+        return Fact(event.contacted_at, "logged", event.channel, detail=event.outcome)
+    if isinstance(event, ContactOptedOut):
+        return Fact(event.opted_out_at, "opted_out", event.channel)
+    if isinstance(event, ContactReplied):
+        return Fact(event.replied_at, "replied", event.channel)
+    return Fact(event.kept_at, "promise_kept")
 
 
 async def request_training(db: Database, *, client: str, by: str, now: dt.datetime) -> model_store.Training:

@@ -65,6 +65,18 @@ class LatestPayment:
 
 
 @dataclass(frozen=True)
+class Outcome:
+    """A payment as the propensity model learns from it: what it left to pay and the account's status after it."""
+
+    client: str
+    account_ref: str
+    paid_at: dt.datetime
+    amount: Decimal
+    new_balance: Decimal
+    account_status: str
+
+
+@dataclass(frozen=True)
 class StoredAccount:
     """An account just stated, and the ledger's word after its latest payment if one arrived first."""
 

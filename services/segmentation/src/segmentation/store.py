@@ -28,6 +28,7 @@ from segmentation.rows import (
     BucketSet,
     ClientSetup,
     LatestPayment,
+    Outcome,
     Scoring,
     SegmentCount,
     StatedAccount,
@@ -118,6 +119,28 @@ async def set_balance_status(s: AsyncSession, client: str, account_ref: str, *, 
     """Updates and returns the account (locked for the transaction), or None if it was never placed."""
     return _account_or_none((await s.execute(_SET, {"c": client, "r": account_ref, "b": balance, "st": status,
                                                     "now": now})).mappings().first())
+
+
+async def set_balances_statuses(s: AsyncSession, changes: Sequence[tuple[str, str, Decimal | None, str | None]],
+                                now: dt.datetime) -> dict[tuple[str, str], Account]:
+    """set_balance_status for many rows of (client, account_ref, balance, status), at most one per account, in one
+    round trip; the accounts updated by (client, account_ref) (those never placed are not among them). Rows are
+    locked in key order, as every batch locks them, so two transactions wait for each other, never deadlock."""
+    if not changes:
+        return {}
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "balance": "numeric",
+                                  "status": "text"}, sorted(changes, key=lambda c: (c[0], c[1])), ordinality=True)
+    rows = (await s.execute(sql(
+        f"""WITH input AS (SELECT * FROM {source}),
+               locked AS (SELECT a.client_slug, a.account_ref FROM segmentation.accounts a
+                          JOIN input i ON a.client_slug = i.client_slug AND a.account_ref = i.account_ref
+                          ORDER BY i.n FOR UPDATE OF a)
+           UPDATE segmentation.accounts a SET balance = coalesce(i.balance, a.balance),
+               status = coalesce(i.status, a.status), updated_at = :now
+           FROM input i, locked l WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref
+             AND l.client_slug = i.client_slug AND l.account_ref = i.account_ref
+           RETURNING {", ".join(f"a.{c}" for c in _ACCOUNT_COLUMNS)}"""), {**params, "now": now})).mappings().all()
+    return {(row["client_slug"], row["account_ref"]): _account(row) for row in rows}
 
 
 async def record_assignments(s: AsyncSession, *, now: dt.datetime, assignments: list[AssignmentRow]
@@ -300,12 +323,19 @@ async def open_accounts_after(s: AsyncSession, client: str, after: str, limit: i
     return [_account(r) for r in rows]
 
 
-async def record_outcome(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime,
-                         amount: Decimal, new_balance: Decimal, account_status: str) -> None:
+async def record_outcomes(s: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    """Keeps payments' outcomes (what each left to pay, the account's status after it), in one round trip."""
+    if not outcomes:
+        return
+    source, params = unnest_rows(
+        {"client_slug": "text", "account_ref": "text", "paid_at": "timestamptz", "amount": "numeric",
+         "new_balance": "numeric", "account_status": "text"},
+        [(o.client, o.account_ref, o.paid_at, o.amount, o.new_balance, o.account_status) for o in outcomes],
+        ordinality=True)
     await s.execute(sql(
         "INSERT INTO segmentation.outcomes (client_slug, account_ref, paid_at, amount, new_balance, account_status) "
-        "VALUES (:c, :r, :p, :a, :b, :st)"),
-        {"c": client, "r": account_ref, "p": paid_at, "a": amount, "b": new_balance, "st": account_status})
+        f"SELECT client_slug, account_ref, paid_at, amount, new_balance, account_status FROM {source} ORDER BY n"),
+        params)
 
 
 async def latest_model_at(s: AsyncSession, client: str) -> dt.datetime | None:

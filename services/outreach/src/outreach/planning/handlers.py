@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,12 +160,11 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
     # A decision a payment caused may come before the payment itself: it says the debtor just paid. A new plan
     # starts one spacing after it (cadence.first_touch); a kept plan's attempts to come wait as the payment's own
     # event would make them wait (by whole days, keeping the hour best time chose).
-    for e, ctx in events:
-        if e.trigger != "payment":
-            continue
-        await planning.paid(s, ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at)
-        if plans.get((ctx.envelope.client, e.account_ref)) not in (None, ctx.envelope.event_id):
-            await _defer_after_payment(s, ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at, now)
+    after_payment = [(ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at, plans.get(
+        (ctx.envelope.client, e.account_ref)) not in (None, ctx.envelope.event_id)) for e, ctx in events
+        if e.trigger == "payment"]
+    await planning.paid(s, [(client, ref, at) for client, ref, at, _ in after_payment])
+    await _defer_after_payments(s, [(client, ref, at) for client, ref, at, kept in after_payment if kept], now)
     # An account no longer to be worked (no channels: do_not_pursue) loses the agent's callback too.
     cancelled = await planning.cancel_scheduled_many(s, replaced, not_pursued=frozenset(
         (ctx.envelope.client, e.account_ref) for e, ctx in events if not e.channels))
@@ -175,45 +173,58 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
     await plan_ready(s, list(plans), now)
 
 
-async def _stop(ctx: HandlerContext, account_ref: str, status: str, balance: Decimal | None = None) -> None:
-    client = ctx.envelope.client
-    await planning.set_status(ctx.session, client, account_ref, status=status, balance=balance,
-                              as_of=ctx.envelope.occurred_at)
-    if status != "open":
-        # The confirmation of the payment that closed it still goes (confirmations.py); the collection stops.
-        cancelled = await store.cancel_scheduled(ctx.session, client, account_ref, f"account {status}",
-                                                 keep_confirmations=status in CLOSED_BY_PAYMENT)
-        await store.trail(ctx.session, [TrailEntry(client, account_ref, ctx.now, "cancelled", a.attempt_id, a.channel,
-                                                   {"reason": f"account {status}"}) for a in cancelled])
+async def _stop(s: AsyncSession, now: dt.datetime, changes: list[planning.StatusChange]) -> None:
+    await planning.set_statuses(s, changes)
+    for change in changes:
+        if change.status != "open":
+            # The confirmation of the payment that closed it still goes (confirmations.py); the collection stops.
+            client, account_ref, status = change.client, change.account_ref, change.status
+            cancelled = await store.cancel_scheduled(s, client, account_ref, f"account {status}",
+                                                     keep_confirmations=status in CLOSED_BY_PAYMENT)
+            await store.trail(s, [TrailEntry(client, account_ref, now, "cancelled", a.attempt_id, a.channel,
+                                             {"reason": f"account {status}"}) for a in cancelled])
 
 
 async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
-    await _stop(ctx, event.account_ref, "recalled")
+    await _stop(ctx.session, ctx.now, [planning.StatusChange(ctx.envelope.client, event.account_ref, "recalled",
+                                                             None, ctx.envelope.occurred_at)])
 
 
 async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
-    await _stop(ctx, event.account_ref, "settled")
+    await _stop(ctx.session, ctx.now, [planning.StatusChange(ctx.envelope.client, event.account_ref, "settled",
+                                                             None, ctx.envelope.occurred_at)])
 
 
-async def on_payment(event: PaymentApplied | PaymentReversed | PaymentWrittenOff | PaymentWriteOffReversed,
-                     ctx: HandlerContext) -> None:
+MoneyEvent = PaymentApplied | PaymentReversed | PaymentWrittenOff | PaymentWriteOffReversed
+
+
+async def on_payment(event: MoneyEvent, ctx: HandlerContext) -> None:
+    await on_payments([(event, ctx)])
+
+
+async def on_payments(events: list[tuple[MoneyEvent, HandlerContext]]) -> None:
     """The ledger's status, except that a recalled account stays recalled (a debtor may still pay after it). A
-    written-off account is no longer contacted: its attempts not sent yet are cancelled, as a paid one's."""
-    client, account_ref = ctx.envelope.client, event.account_ref
-    recalled = await planning.status_of(ctx.session, client, account_ref) == "recalled"
-    status = account_status(event.account_status, recalled=recalled)
-    await _stop(ctx, account_ref, status, event.new_balance)
-    if isinstance(event, PaymentApplied) and status == "open":
-        # A debtor who pays is left in peace for a cadence: what was already planned waits (cadence.first_touch).
-        await planning.paid(ctx.session, client, account_ref, event.paid_at)
-        await _defer_after_payment(ctx.session, client, account_ref, event.paid_at, ctx.now)
+    written-off account is no longer contacted: its attempts not sent yet are cancelled, as a paid one's. A run of
+    them (at most one per account) in a few statements, the accounts they close one by one."""
+    s, now = events[0][1].session, events[0][1].now
+    known = await planning.statuses_of(s, [(ctx.envelope.client, e.account_ref) for e, ctx in events])
+    changes = [planning.StatusChange(
+        ctx.envelope.client, e.account_ref,
+        account_status(e.account_status, recalled=known.get((ctx.envelope.client, e.account_ref)) == "recalled"),
+        e.new_balance, ctx.envelope.occurred_at) for e, ctx in events]
+    await _stop(s, now, changes)
+    # A debtor who pays is left in peace for a cadence: what was already planned waits (cadence.first_touch).
+    paying = [(c.client, c.account_ref, e.paid_at) for (e, _), c in zip(events, changes, strict=True)
+              if isinstance(e, PaymentApplied) and c.status == "open"]
+    await planning.paid(s, paying)
+    await _defer_after_payments(s, paying, now)
 
 
-async def _defer_after_payment(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime,
-                               now: dt.datetime) -> None:
-    """The account's attempts to come moved past one spacing after the payment (planning.defer_scheduled: once
+async def _defer_after_payments(s: AsyncSession, payments: list[tuple[str, str, dt.datetime]],
+                                now: dt.datetime) -> None:
+    """Each account's attempts to come moved past one spacing after its payment (planning.defer_scheduled: once
     for one payment, whichever of it and the decision it caused comes first), with the trail's word."""
-    deferred = await planning.defer_scheduled(s, client, account_ref, paid_at)
-    await store.trail(s, [TrailEntry(client, account_ref, now, "rescheduled", a.attempt_id, a.channel,
+    deferred = await planning.defer_scheduled(s, payments)
+    await store.trail(s, [TrailEntry(a.client, a.account_ref, now, "rescheduled", a.attempt_id, a.channel,
                                      {"reason": "payment received", "scheduled_at": a.scheduled_at.isoformat()})
                           for a in deferred])

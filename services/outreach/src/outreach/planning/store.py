@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -181,60 +182,91 @@ async def rectify_contact(s: AsyncSession, client: str, account_ref: str, contac
     return result.first() is not None
 
 
-async def set_status(s: AsyncSession, client: str, account_ref: str, *, status: str, balance: Decimal | None,
-                     as_of: dt.datetime) -> None:
+@dataclass(frozen=True)
+class StatusChange:
+    """An account's status (and balance, when the event says it) as an event stated it at `as_of`."""
+
+    client: str
+    account_ref: str
+    status: str
+    balance: Decimal | None
+    as_of: dt.datetime
+
+
+async def set_statuses(s: AsyncSession, changes: Sequence[StatusChange]) -> None:
     """Kept apart from the placement so a payment that arrives before its placement is not lost. The newest
     statement wins, except that a recall always does (accounts.account_status: a recall is never undone by a
-    payment, even one made after it whose event arrived first)."""
+    payment, even one made after it whose event arrived first). At most one change per account; one round trip."""
+    if not changes:
+        return
+    source, params = unnest_rows(
+        {"client_slug": "text", "account_ref": "text", "status": "text", "balance": "numeric", "as_of": "timestamptz"},
+        [(c.client, c.account_ref, c.status, c.balance, c.as_of) for c in changes])
     await s.execute(sql(
-        """INSERT INTO outreach.account_status AS st (client_slug, account_ref, status, balance, as_of)
-           VALUES (:c, :r, :st, :b, :at)
-           ON CONFLICT (client_slug, account_ref) DO UPDATE SET status = excluded.status,
-               balance = coalesce(excluded.balance, st.balance), as_of = excluded.as_of
-           WHERE st.as_of <= excluded.as_of OR excluded.status = 'recalled'"""),
-        {"c": client, "r": account_ref, "st": status, "b": balance, "at": as_of})
+        f"""INSERT INTO outreach.account_status AS st (client_slug, account_ref, status, balance, as_of)
+            SELECT client_slug, account_ref, status, balance, as_of FROM {source} ORDER BY client_slug, account_ref
+            ON CONFLICT (client_slug, account_ref) DO UPDATE SET status = excluded.status,
+                balance = coalesce(excluded.balance, st.balance), as_of = excluded.as_of
+            WHERE st.as_of <= excluded.as_of OR excluded.status = 'recalled'"""), params)
 
 
-async def paid(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime) -> None:
-    """Remembers the account's latest payment (an older one arriving late changes nothing)."""
+async def paid(s: AsyncSession, payments: Sequence[tuple[str, str, dt.datetime]]) -> None:
+    """Remembers each account's latest payment, from rows of (client, account_ref, paid_at), in one round trip (an
+    older one arriving late changes nothing)."""
+    if not payments:
+        return
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "paid_at": "timestamptz"}, payments)
     await s.execute(sql(
-        """INSERT INTO outreach.last_payments AS lp (client_slug, account_ref, paid_at) VALUES (:c, :r, :at)
-           ON CONFLICT (client_slug, account_ref) DO UPDATE SET paid_at = greatest(lp.paid_at, excluded.paid_at)"""),
-        {"c": client, "r": account_ref, "at": paid_at})
+        f"""INSERT INTO outreach.last_payments AS lp (client_slug, account_ref, paid_at)
+            SELECT client_slug, account_ref, max(paid_at) FROM {source} GROUP BY client_slug, account_ref
+            ORDER BY client_slug, account_ref
+            ON CONFLICT (client_slug, account_ref) DO UPDATE SET paid_at = greatest(lp.paid_at, excluded.paid_at)"""),
+        params)
 
 
-async def defer_scheduled(s: AsyncSession, client: str, account_ref: str, paid_at: dt.datetime) -> list[Scheduled]:
-    """The account's attempts not sent yet, moved all by the same whole number of days (their spacing and their
-    hour, which best time chose, kept) so that the first comes no sooner than one spacing of their treatment
-    after the payment (cadence.spacing: no cadence, or 0, is the default); the ones moved."""
+async def defer_scheduled(s: AsyncSession, payments: Sequence[tuple[str, str, dt.datetime]]) -> list[Scheduled]:
+    """For rows of (client, account_ref, paid_at), at most one per account: each account's attempts not sent yet,
+    moved all by the same whole number of days (their spacing and their hour, which best time chose, kept) so that
+    the first comes no sooner than one spacing of their treatment after the payment (cadence.spacing: no cadence,
+    or 0, is the default); the ones moved, in one round trip. Each account's attempts are found by account alone,
+    as cancel_scheduled_many finds them (its note says why)."""
+    if not payments:
+        return []
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "paid_at": "timestamptz"}, payments,
+                                 alias="k")
     result = await s.execute(sql(
-        """WITH due AS (
-               SELECT a.id, a.scheduled_at,
-                      min(a.scheduled_at) OVER () AS first_at,
-                      CAST(:paid AS timestamptz)
-                          + make_interval(days => coalesce(nullif(t.cadence_days, 0), :default_days))
+        f"""WITH due AS (
+               SELECT x.id, x.scheduled_at,
+                      min(x.scheduled_at) OVER (PARTITION BY k.client_slug, k.account_ref) AS first_at,
+                      k.paid_at + make_interval(days => coalesce(nullif(t.cadence_days, 0), :default_days))
                           AS quiet_until
-               FROM outreach.attempts a
-               LEFT JOIN outreach.treatments t ON t.client_slug = a.client_slug AND t.account_ref = a.account_ref
-                    AND t.plan_id = a.plan_id
-               WHERE a.client_slug = :c AND a.account_ref = :r AND a.status = 'scheduled'
-                 AND a.confirmation IS NULL  -- a confirmation of a payment is not collection: it goes now
-                 AND a.sequence < :extra)  -- nor the agent's callback the debtor asked for
+               FROM {source} CROSS JOIN LATERAL (
+                   SELECT id, scheduled_at, plan_id, status, confirmation, sequence FROM outreach.attempts a
+                   WHERE a.client_slug = k.client_slug AND a.account_ref = k.account_ref OFFSET 0) x
+               LEFT JOIN outreach.treatments t ON t.client_slug = k.client_slug AND t.account_ref = k.account_ref
+                    AND t.plan_id = x.plan_id
+               WHERE x.status = 'scheduled'
+                 AND x.confirmation IS NULL  -- a confirmation of a payment is not collection: it goes now
+                 AND x.sequence < :extra)  -- nor the agent's callback the debtor asked for
            UPDATE outreach.attempts a SET scheduled_at = a.scheduled_at + make_interval(
                days => CAST(ceil(extract(epoch FROM due.quiet_until - due.first_at) / 86400) AS integer))
            FROM due WHERE a.id = due.id AND due.first_at < due.quiet_until
            RETURNING a.client_slug, a.account_ref, a.id, a.channel, a.sequence, a.scheduled_at, a.why"""),
-        {"c": client, "r": account_ref, "paid": paid_at, "default_days": cadence.DEFAULT_CADENCE_DAYS,
-         "extra": cadence.EXTRA_SEQUENCES_FROM})
+        {**params, "default_days": cadence.DEFAULT_CADENCE_DAYS, "extra": cadence.EXTRA_SEQUENCES_FROM})
     return [Scheduled(r.client_slug, r.account_ref, r.id, r.channel, r.sequence, r.scheduled_at, r.why)
             for r in result]
 
 
-async def status_of(s: AsyncSession, client: str, account_ref: str) -> str | None:
-    """The account's last known status here (locked for the transaction), or None before any."""
-    status = await s.scalar(sql("SELECT status FROM outreach.account_status WHERE client_slug = :c "
-                                "AND account_ref = :r FOR UPDATE"), {"c": client, "r": account_ref})
-    return None if status is None else str(status)
+async def statuses_of(s: AsyncSession, accounts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """These accounts' last known statuses here (locked for the transaction, in key order), those that have one."""
+    if not accounts:
+        return {}
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
+    rows = await s.execute(sql(
+        f"""SELECT st.client_slug, st.account_ref, st.status FROM outreach.account_status st
+            JOIN {source} ON st.client_slug = k.client_slug AND st.account_ref = k.account_ref
+            ORDER BY st.client_slug, st.account_ref FOR UPDATE OF st"""), params)
+    return {(r.client_slug, r.account_ref): str(r.status) for r in rows}
 
 
 # A decision that gives the account the treatment it has (same segment, treatment, channels and cadence) keeps
