@@ -75,14 +75,20 @@ class Outreach:
                              currency="COP", days_past_due=45, as_of=dt.date(2026, 3, 4),
                              authorised_channels=list(channels), region=region)  # type: ignore[arg-type]
 
-    async def deliver(self, *events: Event, client: str = "banco") -> None:
+    async def deliver(self, *events: Event, client: str = "banco", together: bool = False) -> None:
+        """The events as one fetched batch of the consumer. `together`: the batch must be applied in one
+        transaction, as the consumer's fast path does, not by its fallback of one event at a time (which would
+        hide a batch handler's failure)."""
         runtime = ConsumerRuntime(self.platform.db, self.platform.transport, self.subscriptions, "t", self.clock)
         messages = []
         for e in events:
             self.seq[0] += 1
             envelope = e.envelope(client=client, occurred_at=self.clock.now + dt.timedelta(microseconds=self.seq[0]))
             messages.append(Message(f"t.{e.family}", e.key(client), envelope, {}))
-        assert set(await runtime.handle_batch(messages)) == {"processed"}
+        if together:
+            assert await runtime._apply_all(messages) == ["processed"] * len(messages)
+        else:
+            assert set(await runtime.handle_batch(messages)) == {"processed"}
 
     async def tick(self) -> int:
         return await run_due_attempts(self.platform.db, self.providers, self.settings, now=self.clock.now)

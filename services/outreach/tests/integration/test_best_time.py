@@ -6,7 +6,6 @@ slot again."""
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,17 +14,9 @@ from outreach.best_time.store import take_relearn_lock
 from recaudo_common.events import AccountSegmented
 from recaudo_common.testing import eventually
 
-from .conftest import Outreach, make_outreach, segmented
+from .conftest import Outreach, segmented
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def outreach(database_url: str) -> AsyncIterator[Outreach]:
-    o, http = await make_outreach(database_url, sandbox_delivery_rate=1.0)
-    yield o
-    await http.aclose()
-    await o.platform.db.dispose()
 
 
 def in_segment(ref: str, segment: str) -> AccountSegmented:

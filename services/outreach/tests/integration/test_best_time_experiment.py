@@ -4,7 +4,6 @@ each account falls in its arm by the stable split, a first_slot account's attemp
 contact.attempted v2 for reporting's read-out."""
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -12,19 +11,11 @@ from outreach.best_time.handlers import relearn
 from outreach.domain.best_time_experiment import Experiment, arm_of
 from outreach.planning.handlers import FIRST_SLOT_WHY
 
-from .conftest import Outreach, make_outreach
+from .conftest import Outreach
 from .test_best_time import in_segment, plant_history
 
 pytestmark = pytest.mark.integration
 EVENING = dt.datetime(2026, 3, 4, 23, 0, tzinfo=dt.UTC)  # 18h in Bogotá, the learned window
-
-
-@pytest.fixture
-async def outreach(database_url: str) -> AsyncIterator[Outreach]:
-    o, http = await make_outreach(database_url, sandbox_delivery_rate=1.0)
-    yield o
-    await http.aclose()
-    await o.platform.db.dispose()
 
 
 async def test_each_arm_is_planned_as_its_arm_says_and_the_arm_reaches_the_event(outreach: Outreach) -> None:

@@ -5,27 +5,19 @@ applied together (planning.handlers.on_payments), each account as if its payment
 
 import datetime as dt
 import itertools
+import math
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
 
 from recaudo_common.events import AccountRecalled, PaymentApplied
 
-from .conftest import Outreach, make_outreach, segmented
+from .conftest import Outreach, segmented
 
 pytestmark = pytest.mark.integration
 
 DAY = dt.timedelta(days=1)
-
-
-@pytest.fixture
-async def outreach(database_url: str) -> AsyncIterator[Outreach]:
-    o, http = await make_outreach(database_url, sandbox_delivery_rate=1.0)
-    yield o
-    await http.aclose()
-    await o.platform.db.dispose()
 
 
 def partial_payment(ref: str, at: dt.datetime) -> PaymentApplied:
@@ -116,18 +108,24 @@ def payment(ref: str, at: dt.datetime, new_balance: str, status: str = "open") -
 
 
 async def test_a_run_of_payments_is_applied_as_each_would_be_alone(outreach: Outreach) -> None:
-    for ref, cadence in (("F-1", 3), ("F-2", 5), ("F-3", 3), ("F-4", 3)):
-        await outreach.deliver(await outreach.placed(ref), segmented(ref, ("sms", "email"), cadence_days=cadence))
-    await outreach.deliver(AccountRecalled(account_ref="F-4", recalled_at=outreach.clock.now))
     paid_at = outreach.clock.now
+    for ref, cadence in (("F-1", 3), ("F-3", 3), ("F-4", 3)):
+        await outreach.deliver(await outreach.placed(ref), segmented(ref, ("sms", "email"), cadence_days=cadence))
+    await outreach.deliver(AccountRecalled(account_ref="F-4", recalled_at=paid_at))
+    # F-2 is planned a day later: its attempts to come move by its own first one, not by another account's.
+    outreach.clock.now = paid_at + DAY
+    await outreach.deliver(await outreach.placed("F-2"), segmented("F-2", ("sms", "email"), cadence_days=5))
+    f2_before = await first_due(outreach, "F-2")
+    assert f2_before > paid_at
     await outreach.deliver(payment("F-1", paid_at, "1400000"), payment("F-2", paid_at, "900000"),
                            payment("F-3", paid_at, "0", "paid"), payment("F-4", paid_at, "500000"),
-                           payment("F-9", paid_at, "700000"))
+                           payment("F-9", paid_at, "700000"), together=True)
 
     due = dict(await outreach.sql(
         "SELECT account_ref, min(scheduled_at) FROM outreach.attempts WHERE status = 'scheduled' "
         "GROUP BY account_ref"))
-    assert due["F-1"] == paid_at + 3 * DAY and due["F-2"] == paid_at + 5 * DAY  # each its own cadence
+    assert due["F-1"] == paid_at + 3 * DAY  # each its own cadence, in whole days from its own first attempt
+    assert due["F-2"] == f2_before + math.ceil((paid_at + 5 * DAY - f2_before) / DAY) * DAY
     assert "F-3" not in due and "F-4" not in due
     statuses = {r[0]: (r[1], r[2]) for r in await outreach.sql(
         "SELECT account_ref, status, balance FROM outreach.account_status")}

@@ -8,7 +8,6 @@ import datetime as dt
 import io
 import re
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -21,17 +20,9 @@ from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountRecalled, Event, PaymentApplied
 from recaudo_common.testing import plan_of, statements_run
 
-from .conftest import Outreach, client_event, make_outreach, segmented
+from .conftest import Outreach, client_event, segmented
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def outreach(database_url: str) -> AsyncIterator[Outreach]:
-    o, http = await make_outreach(database_url, sandbox_delivery_rate=1.0)
-    yield o
-    await http.aclose()
-    await o.platform.db.dispose()
 
 
 async def test_a_treatment_becomes_a_cadence_and_the_first_message_goes_out(outreach: Outreach) -> None:

@@ -88,8 +88,10 @@ async def test_a_template_over_its_budget_on_one_account_fails_that_message_and_
     assert (await outreach.attempts("T-2"))[0] == ("sms", "failed")
     [(failure,)] = await outreach.sql("SELECT failure FROM outreach.attempts WHERE account_ref = 'T-2' "
                                       "AND status = 'failed'")
-    assert failure == ("template_too_expensive: the template is too expensive: more than 10000 loop iterations "
-                       "and calls")
+    # Whichever budget it meets first: 10,000 iterations, or 200 ms on a machine busy enough to be slower.
+    assert failure in ("template_too_expensive: the template is too expensive: more than 10000 loop iterations "
+                       "and calls", "template_too_expensive: the template is too expensive: longer than 200 ms to "
+                       "render")
     sent = [r[0] for r in await outreach.sql("SELECT body FROM outreach.sandbox_messages ORDER BY sent_at")]
     assert len(sent) == 2 and all(b.startswith("Banco Andino: saldo $") for b in sent)
     events = await outreach.sql("SELECT envelope->'payload'->>'reason' FROM outreach.outbox "

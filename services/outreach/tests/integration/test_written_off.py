@@ -2,24 +2,15 @@
 the trail says why; a partial write-off, which leaves something to pay, changes nothing here."""
 
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
 
 from recaudo_common.events import PaymentWriteOffReversed, PaymentWrittenOff
 
-from .conftest import Outreach, make_outreach, segmented
+from .conftest import Outreach, segmented
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def outreach(database_url: str) -> AsyncIterator[Outreach]:
-    o, http = await make_outreach(database_url, sandbox_delivery_rate=1.0)
-    yield o
-    await http.aclose()
-    await o.platform.db.dispose()
 
 
 def written_off(outreach: Outreach, ref: str, *, amount: str, left: str, status: str) -> PaymentWrittenOff:

@@ -125,7 +125,8 @@ async def set_balances_statuses(s: AsyncSession, changes: Sequence[tuple[str, st
                                 now: dt.datetime) -> dict[tuple[str, str], Account]:
     """set_balance_status for many rows of (client, account_ref, balance, status), at most one per account, in one
     round trip; the accounts updated by (client, account_ref) (those never placed are not among them). Rows are
-    locked in key order, as every batch locks them, so two transactions wait for each other, never deadlock."""
+    locked in key order, so two runs of this statement wait for each other rather than deadlock; other statements
+    lock accounts in their own order, and a deadlock rolls the batch back to be applied one event at a time."""
     if not changes:
         return {}
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "balance": "numeric",

@@ -21,11 +21,17 @@ pytestmark = pytest.mark.integration
 LATE_EVENING = dt.datetime(2026, 4, 1, 4, 30, tzinfo=dt.UTC)
 
 
-async def deliver(p: Platform, events: list[Event], now: dt.datetime) -> None:
+async def deliver(p: Platform, events: list[Event], now: dt.datetime, *, together: bool = False) -> list[Message]:
+    """The events as one fetched batch of the consumer; `together`: applied in one transaction, as the consumer's
+    fast path does, not by its fallback of one event at a time (which would hide a batch handler's failure)."""
     runtime = ConsumerRuntime(p.db, p.transport, SUBSCRIPTIONS, "t", lambda: now)
     messages = [Message(f"t.{e.family}", e.key("banco"), e.envelope(client="banco", occurred_at=now), {})
                 for e in events]
-    assert set(await runtime.handle_batch(messages)) == {"processed"}
+    if together:
+        assert await runtime._apply_all(messages) == ["processed"] * len(messages)
+    else:
+        assert set(await runtime.handle_batch(messages)) == {"processed"}
+    return messages
 
 
 async def account(p: Platform, ref: str) -> dict[str, object]:

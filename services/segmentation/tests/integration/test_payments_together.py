@@ -2,6 +2,7 @@
 the whole run) on a real PostgreSQL, each account as if its event had come alone: the ledger's balance and
 status (a recalled account stays recalled), the outcome and the fact the model learns from, a new assessment."""
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -15,12 +16,13 @@ from segmentation import model_store
 from .test_aging import CLIENT, LATE_EVENING, account, deliver, placed
 
 pytestmark = pytest.mark.integration
+MINUTE = dt.timedelta(minutes=1)
 
 
-def paid(ref: str, amount: str, new_balance: str, status: str = "open") -> PaymentApplied:
+def paid(ref: str, amount: str, new_balance: str, status: str = "open",
+         at: dt.datetime = LATE_EVENING) -> PaymentApplied:
     return PaymentApplied(payment_id=uuid.uuid4(), account_ref=ref, amount=Decimal(amount), currency="COP",
-                          paid_at=LATE_EVENING, source="gateway", new_balance=Decimal(new_balance),
-                          account_status=status)
+                          paid_at=at, source="gateway", new_balance=Decimal(new_balance), account_status=status)
 
 
 async def balances(platform: Platform) -> dict[str, tuple[Decimal, str]]:
@@ -33,19 +35,20 @@ async def test_a_run_of_payments_is_applied_as_each_would_be_alone(platform: Pla
     await deliver(platform, [CLIENT, placed("P-1", 45, "900000"), placed("P-2", 45, "500000"),
                              placed("P-3", 45, "700000"), placed("P-4", 45, "400000")], LATE_EVENING)
     await deliver(platform, [AccountRecalled(account_ref="P-3", recalled_at=LATE_EVENING)], LATE_EVENING)
-    earlier = paid("P-4", "400000", "0", "paid")
+    earlier = paid("P-4", "400000", "0", "paid", at=LATE_EVENING - MINUTE)
     await deliver(platform, [earlier], LATE_EVENING)
     assert (await balances(platform))["P-4"] == (Decimal("0"), "paid")
 
-    # One batch: two payments of P-1 (the run splits where an account repeats), P-2 paid off, P-3 recalled, P-4's
-    # payment reversed, and a payment of an account not placed here yet.
-    await deliver(platform, [
+    # One batch in one transaction: two payments of P-1 (the run is cut where an account repeats), P-2 paid off,
+    # P-3 recalled, P-4's payment charged back, and a payment of an account not placed here yet.
+    batch = await deliver(platform, [
         paid("P-1", "100000", "800000"), paid("P-2", "500000", "0", "paid"), paid("P-3", "100000", "600000"),
         PaymentReversedV3(payment_id=earlier.payment_id, reversal_id=uuid.uuid4(), account_ref="P-4",
                           amount=Decimal("400000"), kind="chargeback", reversed_at=LATE_EVENING,
                           new_balance=Decimal("400000"), account_status="open", payment_amount=Decimal("400000"),
                           reversed_total=Decimal("400000")),
-        paid("P-9", "50000", "150000"), paid("P-1", "200000", "600000")], LATE_EVENING)
+        paid("P-9", "50000", "150000"), paid("P-1", "200000", "600000", at=LATE_EVENING + MINUTE)],
+        LATE_EVENING, together=True)
 
     assert await balances(platform) == {
         "P-1": (Decimal("600000"), "open"), "P-2": (Decimal("0"), "paid"), "P-3": (Decimal("600000"), "recalled"),
@@ -56,10 +59,10 @@ async def test_a_run_of_payments_is_applied_as_each_would_be_alone(platform: Pla
     async with platform.db.transaction() as s:
         outcomes = (await s.execute(text(
             "SELECT account_ref, amount, new_balance, account_status FROM segmentation.outcomes "
-            "ORDER BY account_ref, new_balance DESC"))).all()
+            "ORDER BY account_ref, paid_at"))).all()
         histories = {h.account_ref: h for h in await model_store.histories(s, "banco", ["P-1", "P-2", "P-4"])}
         segmented = (await s.execute(text(
-            "SELECT envelope->'payload'->>'account_ref' AS ref, envelope->'payload'->>'trigger' AS trigger "
+            "SELECT envelope->'payload'->>'account_ref', envelope->'payload'->>'trigger', envelope->>'causation_id' "
             "FROM segmentation.outbox WHERE envelope->>'type' = 'account.segmented' "
             "AND envelope->'payload'->>'trigger' IN ('payment', 'reversal')"))).all()
     assert [tuple(o) for o in outcomes] == [
@@ -71,21 +74,25 @@ async def test_a_run_of_payments_is_applied_as_each_would_be_alone(platform: Pla
     assert [(f.kind, f.closes) for f in histories["P-2"].facts] == [("payment", True)]
     assert [(f.kind, f.amount) for f in histories["P-4"].facts] == [
         ("payment", Decimal("400000")), ("reversal", Decimal("400000"))]
-    # Every placed account is assessed again and says so; the one not placed here waits for its placement.
-    assert sorted(tuple(r) for r in segmented) == [
-        ("P-1", "payment"), ("P-1", "payment"), ("P-2", "payment"), ("P-3", "payment"), ("P-4", "payment"),
-        ("P-4", "reversal")]
+    # Every placed account is assessed again, each decision caused by its own payment; the account not placed
+    # here waits for its placement.
+    caused_by = {str(m.envelope.event_id): (m.envelope.payload["account_ref"], m.envelope.type) for m in batch}
+    assert sorted((ref, trigger, caused_by[cause]) for ref, trigger, cause in segmented
+                  if cause in caused_by) == [
+        ("P-1", "payment", ("P-1", "payment.applied")), ("P-1", "payment", ("P-1", "payment.applied")),
+        ("P-2", "payment", ("P-2", "payment.applied")), ("P-3", "payment", ("P-3", "payment.applied")),
+        ("P-4", "reversal", ("P-4", "payment.reversed"))]
 
 
-async def test_contacts_of_one_account_in_one_run_are_kept_in_their_order(platform: Platform) -> None:
+async def test_contacts_of_one_account_in_one_batch_are_kept_in_their_order(platform: Platform) -> None:
     await deliver(platform, [CLIENT, placed("C-1", 40), placed("C-2", 40)], LATE_EVENING)
     attempt = uuid.uuid4()
     await deliver(platform, [
         ContactDelivered(attempt_id=attempt, account_ref="C-1", channel="sms", delivered_at=LATE_EVENING),
         ContactDelivered(attempt_id=uuid.uuid4(), account_ref="C-2", channel="email", delivered_at=LATE_EVENING),
-        ContactReplied(attempt_id=attempt, account_ref="C-1", channel="sms", replied_at=LATE_EVENING),
-        ContactReplied(attempt_id=uuid.uuid4(), account_ref="C-2", channel="sms", replied_at=LATE_EVENING,
-                       simulated=True)], LATE_EVENING)
+        ContactReplied(attempt_id=attempt, account_ref="C-1", channel="sms", replied_at=LATE_EVENING + MINUTE),
+        ContactReplied(attempt_id=uuid.uuid4(), account_ref="C-2", channel="sms", replied_at=LATE_EVENING + MINUTE,
+                       simulated=True)], LATE_EVENING, together=True)
     async with platform.db.transaction() as s:
         histories = {h.account_ref: h for h in await model_store.histories(s, "banco", ["C-1", "C-2"])}
     assert [(f.kind, f.channel) for f in histories["C-1"].facts] == [("delivered", "sms"), ("replied", "sms")]
