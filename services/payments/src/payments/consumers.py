@@ -45,6 +45,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
             AccountPseudonymised: handlers.on_account_pseudonymised,
         },
         batch_handlers={AccountPlaced: partial(handlers.on_accounts_placed, vault=vault),
+                        AccountUpdated: partial(handlers.on_accounts_updated, vault=vault),
                         AccountSegmented: write_offs.on_segmented_many},
     )
 

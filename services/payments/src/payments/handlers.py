@@ -103,31 +103,41 @@ async def rematch_suspense(s: AsyncSession, accounts: list[tuple[str, str]], *, 
 
 
 async def on_account_updated(event: AccountUpdated, ctx: HandlerContext, *, vault: Vault) -> None:
-    """The client company restated the balance: the change goes to the ledger as an adjustment."""
-    s, client = ctx.session, ctx.envelope.client
-    [debtor] = await debtors_of(s, vault, [(client, event)])
-    account = await store.lock_account(s, client, event.account_ref)
-    if account is None:
-        await open_accounts(s, [Placement(client=client, account_ref=event.account_ref, debtor_ref=debtor.debtor_ref,
-                                          debtor_id=debtor.id_number, currency=event.currency,
-                                          placed=event.balance, event_id=ctx.envelope.event_id)], ctx.now)
-        return
-    await store.restate_debtor(s, client, event.account_ref, debtor_ref=debtor.debtor_ref,
-                               debtor_id=debtor.id_number)
-    change = event.balance - event.previous_balance
-    if change:
-        await store.add_entry(s, client=client, account_ref=event.account_ref, kind="adjustment", amount=change,
-                              event_id=ctx.envelope.event_id, now=ctx.now)
-    new_balance = await store.ledger_balance(s, client, event.account_ref)
-    status = ledger_status(balance=new_balance, settled=account.status == "settled", written_off=account.written_off)
-    await store.set_account(s, client, event.account_ref, balance=new_balance, status=status, now=ctx.now)
+    await on_accounts_updated([(event, ctx)], vault=vault)
+
+
+async def on_accounts_updated(events: list[tuple[AccountUpdated, HandlerContext]], *, vault: Vault) -> None:
+    """The client company restated balances (a run of them, at most one per account, in a few statements): each
+    change goes to the ledger as an adjustment, and the account's balance and status follow the ledger. An account
+    not opened here yet is opened with its restated balance."""
+    s, now = events[0][1].session, events[0][1].now
+    debtors = await debtors_of(s, vault, [(ctx.envelope.client, e) for e, ctx in events])
+    accounts = await store.lock_accounts(s, [(ctx.envelope.client, e.account_ref) for e, ctx in events])
+    stated = [(e, ctx, debtor, accounts.get((ctx.envelope.client, e.account_ref)))
+              for (e, ctx), debtor in zip(events, debtors, strict=True)]
+    if missing := [(e, ctx, debtor) for e, ctx, debtor, account in stated if account is None]:
+        await open_accounts(s, [
+            Placement(client=ctx.envelope.client, account_ref=e.account_ref, debtor_ref=debtor.debtor_ref,
+                      debtor_id=debtor.id_number, currency=e.currency, placed=e.balance, event_id=ctx.envelope.event_id)
+            for e, ctx, debtor in missing], now,
+            causes={(ctx.envelope.client, e.account_ref): ctx.cause for e, ctx, _ in missing})
+    held = [(e, ctx, debtor, account) for e, ctx, debtor, account in stated if account is not None]
+    await store.restate_debtors(s, [(ctx.envelope.client, e.account_ref, debtor.debtor_ref, debtor.id_number)
+                                    for e, ctx, debtor, _ in held])
+    await store.add_adjustments(s, [
+        (ctx.envelope.client, e.account_ref, e.balance - e.previous_balance, ctx.envelope.event_id)
+        for e, ctx, _, _ in held if e.balance != e.previous_balance], now)
+    ledger = await store.ledger_balances(s, [(a.client_slug, a.account_ref) for _, _, _, a in held])
+    await store.set_balances(s, [
+        (a.client_slug, a.account_ref, balance := ledger[(a.client_slug, a.account_ref)],
+         ledger_status(balance=balance, settled=a.status == "settled", written_off=a.written_off))
+        for _, _, _, a in held], now)
 
 
 async def on_account_pseudonymised(event: AccountPseudonymised, ctx: HandlerContext) -> None:
     """An account placed before #19 gets its debtor's pseudonym and forgets the id number it kept in clear to match
     payers by: from now on the vault finds them by it (payer_of). Nothing else about the account changes."""
-    await store.restate_debtor(ctx.session, ctx.envelope.client, event.account_ref, debtor_ref=event.debtor_ref,
-                               debtor_id=None)
+    await store.restate_debtors(ctx.session, [(ctx.envelope.client, event.account_ref, event.debtor_ref, None)])
 
 
 async def on_account_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import uuid
 import zlib
+from collections.abc import Sequence
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,6 +81,21 @@ async def add_entry(s: AsyncSession, *, client: str, account_ref: str, kind: str
         {"c": client, "r": account_ref, "k": kind, "a": amount, "p": payment_id, "e": event_id, "now": now})
 
 
+async def add_adjustments(s: AsyncSession, adjustments: Sequence[tuple[str, str, Decimal, uuid.UUID]],
+                          now: dt.datetime) -> None:
+    """The ledger's adjustments of restated balances, from rows of (client, account_ref, amount, event_id), in one
+    round trip."""
+    if not adjustments:
+        return
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "amount": "numeric",
+                                  "event_id": "uuid"}, adjustments, ordinality=True)
+    await s.execute(sql(
+        f"""INSERT INTO payments.ledger_entries (client_slug, account_ref, kind, amount, payment_id, event_id,
+                booked_at)
+            SELECT client_slug, account_ref, 'adjustment', amount, NULL, event_id, :now FROM {source} ORDER BY n"""),
+        {**params, "now": now})
+
+
 ACCOUNT_COLUMNS = "client_slug, account_ref, debtor_ref, debtor_id, currency, balance, status, recalled, written_off"
 
 
@@ -88,6 +104,17 @@ async def lock_account(s: AsyncSession, client: str, account_ref: str) -> Accoun
         f"SELECT {ACCOUNT_COLUMNS} FROM payments.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
         {"c": client, "r": account_ref})).mappings().first()
     return Account(**row) if row else None
+
+
+async def lock_accounts(s: AsyncSession, accounts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Account]:
+    """lock_account for many, in key order (two runs of this statement wait for each other rather than
+    deadlock), in one round trip; the accounts open here by (client, account_ref)."""
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
+    rows = (await s.execute(sql(
+        f"""SELECT {", ".join(f"a.{c}" for c in ACCOUNT_COLUMNS.split(", "))} FROM payments.accounts a
+            JOIN {source} ON a.client_slug = k.client_slug AND a.account_ref = k.account_ref
+            ORDER BY a.client_slug, a.account_ref FOR UPDATE OF a"""), params)).mappings().all()
+    return {(r["client_slug"], r["account_ref"]): Account(**r) for r in rows}
 
 
 async def lock_account_to_pay(s: AsyncSession, client: str, account_ref: str
@@ -108,11 +135,14 @@ async def lock_account_to_pay(s: AsyncSession, client: str, account_ref: str
     return account, OpenCommitments(arrangement=row["open_arrangement"], promises=row["open_promises"])
 
 
-async def ledger_balance(s: AsyncSession, client: str, account_ref: str) -> Decimal:
-    value = await s.scalar(sql(
-        "SELECT coalesce(sum(amount), 0) FROM payments.ledger_entries WHERE client_slug = :c AND account_ref = :r"),
-        {"c": client, "r": account_ref})
-    return Decimal(value)
+async def ledger_balances(s: AsyncSession, accounts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Decimal]:
+    """What the ledger says each of these accounts owes (the sum of its entries), in one round trip."""
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
+    rows = await s.execute(sql(
+        f"""SELECT k.client_slug, k.account_ref, coalesce(sum(e.amount), 0) AS balance FROM {source}
+            LEFT JOIN payments.ledger_entries e ON e.client_slug = k.client_slug AND e.account_ref = k.account_ref
+            GROUP BY k.client_slug, k.account_ref"""), params)
+    return {(r.client_slug, r.account_ref): Decimal(r.balance) for r in rows}
 
 
 async def recovered_by(s: AsyncSession, payment_id: uuid.UUID) -> Decimal:
@@ -132,15 +162,30 @@ async def set_account(s: AsyncSession, client: str, account_ref: str, *, balance
         {"c": client, "r": account_ref, "b": balance, "st": status, "now": now, "w": written_off})
 
 
-async def restate_debtor(s: AsyncSession, client: str, account_ref: str, *, debtor_ref: uuid.UUID | None,
-                         debtor_id: str | None) -> None:
-    """The account's debtor as its latest statement says. A pseudonym replaces the id number an account placed
-    before #19 kept in clear (from then on it is found through the vault); an old event without one leaves it."""
+async def set_balances(s: AsyncSession, balances: Sequence[tuple[str, str, Decimal, str]], now: dt.datetime) -> None:
+    """set_account for many rows of (client, account_ref, balance, status), their written-off money kept, in one
+    round trip."""
+    if not balances:
+        return
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "balance": "numeric",
+                                  "status": "text"}, balances)
     await s.execute(sql(
-        "UPDATE payments.accounts SET debtor_ref = coalesce(:ref, debtor_ref), "
-        "debtor_id = CASE WHEN :ref IS NULL THEN coalesce(:d, debtor_id) END "
-        "WHERE client_slug = :c AND account_ref = :r"),
-        {"c": client, "r": account_ref, "ref": debtor_ref, "d": debtor_id})
+        f"""UPDATE payments.accounts a SET balance = i.balance, status = i.status, updated_at = :now FROM {source}
+            WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref"""), {**params, "now": now})
+
+
+async def restate_debtors(s: AsyncSession, debtors: Sequence[tuple[str, str, uuid.UUID | None, str | None]]) -> None:
+    """Each account's debtor as its latest statement says, from rows of (client, account_ref, debtor_ref, debtor_id),
+    in one round trip. A pseudonym replaces the id number an account placed before #19 kept in clear (from then on
+    it is found through the vault); an old event without one leaves it."""
+    if not debtors:
+        return
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "debtor_ref": "uuid",
+                                  "debtor_id": "text"}, debtors)
+    await s.execute(sql(
+        f"""UPDATE payments.accounts a SET debtor_ref = coalesce(i.debtor_ref, a.debtor_ref),
+                debtor_id = CASE WHEN i.debtor_ref IS NULL THEN coalesce(i.debtor_id, a.debtor_id) END
+            FROM {source} WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref"""), params)
 
 
 async def mark_recalled(s: AsyncSession, client: str, account_ref: str, now: dt.datetime) -> None:

@@ -91,11 +91,16 @@ def consumer(platform: Platform) -> Subscriptions:
     return subscriptions(Vault.from_settings(platform.settings))
 
 
-async def deliver(platform: Platform, *events: Event, one_by_one: bool = False) -> None:
-    """Events through payments' real consumer runtime (a batch, or one event at a time)."""
+async def deliver(platform: Platform, *events: Event, one_by_one: bool = False, together: bool = False) -> None:
+    """Events through payments' real consumer runtime (a batch, or one event at a time). `together`: the batch
+    must be applied in one transaction, as the consumer's fast path does, not by its fallback of one event at a
+    time (which would hide a batch handler's failure)."""
     runtime = ConsumerRuntime(platform.db, platform.transport, consumer(platform), "t", lambda: NOW)
     messages = [Message(f"t.{e.family}", e.key("banco"), e.envelope(client="banco", occurred_at=NOW), {})
                 for e in events]
+    if together:
+        assert await runtime._apply_all(messages) == ["processed"] * len(messages)
+        return
     for batch in ([[m] for m in messages] if one_by_one else [messages]):
         assert set(await runtime.handle_batch(batch)) == {"processed"}
 

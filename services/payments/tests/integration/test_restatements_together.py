@@ -1,0 +1,55 @@
+"""Restated balances (account.updated) that arrive together are applied together (handlers.on_accounts_updated:
+a few statements for the whole run) on a real PostgreSQL, and leave the ledger exactly as the same restatements
+applied one at a time: each change an adjustment, the balance and status the ledger's, an account not opened
+yet opened with its restated balance."""
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from recaudo_common.events import AccountPlaced, AccountUpdated
+
+from .conftest import Gateway, deliver, payment, placed
+
+pytestmark = pytest.mark.integration
+
+
+def restated(placement: AccountPlaced, balance: str) -> AccountUpdated:
+    return AccountUpdated(**{**placement.model_dump(), "balance": Decimal(balance)},
+                          previous_balance=placement.balance)
+
+
+async def ledger(gateway: Gateway, ref: str) -> tuple[Decimal, str, list[tuple[str, Decimal]]]:
+    async with gateway.platform.db.transaction() as s:
+        balance, status = (await s.execute(text(
+            "SELECT balance, status FROM payments.accounts WHERE account_ref = :r"), {"r": ref})).one()
+        entries = (await s.execute(text(
+            "SELECT kind, amount FROM payments.ledger_entries WHERE account_ref = :r ORDER BY id"), {"r": ref})).all()
+    return balance, status, [(kind, amount) for kind, amount in entries]
+
+
+async def test_a_run_of_restatements_leaves_the_ledger_as_one_at_a_time_does(gateway: Gateway) -> None:
+    for prefix in ("B", "C"):
+        placements = [await placed(gateway.platform, f"{prefix}-{i}", debtor_id=f"{prefix}{i}") for i in (1, 2, 3)]
+        await deliver(gateway.platform, *placements)
+        assert (await gateway.send(payment(f"{prefix}-pay-1", ref=f"{prefix}-1"))).json()["status"] == "applied"
+        assert (await gateway.send(payment(f"{prefix}-pay-2", ref=f"{prefix}-2", amount="100000.00"))
+                ).json()["status"] == "applied"
+        late = await placed(gateway.platform, f"{prefix}-4", debtor_id=f"{prefix}4")
+        updates = [restated(placements[0], "120000.00"), restated(placements[1], "150000.00"),
+                   restated(placements[2], "100000.00"), restated(late, "80000.00")]
+        # B's restatements as one batch in one transaction, C's one at a time.
+        await deliver(gateway.platform, *updates, together=prefix == "B", one_by_one=prefix == "C")
+
+    expected = {
+        "1": (Decimal("90000.00"), "open", [("placement", Decimal("100000.00")), ("payment", Decimal("-30000.00")),
+                                             ("adjustment", Decimal("20000.00"))]),
+        "2": (Decimal("50000.00"), "open", [("placement", Decimal("100000.00")), ("payment", Decimal("-100000.00")),
+                                            ("adjustment", Decimal("50000.00"))]),  # paid off, then owed again
+        "3": (Decimal("100000.00"), "open", [("placement", Decimal("100000.00"))]),  # unchanged: no adjustment
+        "4": (Decimal("80000.00"), "open", [("placement", Decimal("80000.00"))]),  # opened at its restated balance
+    }
+    for suffix, state in expected.items():
+        assert await ledger(gateway, f"B-{suffix}") == state
+        assert await ledger(gateway, f"C-{suffix}") == state
