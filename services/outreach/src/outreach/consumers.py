@@ -17,6 +17,7 @@ from outreach.planning.handlers import (
     on_payment,
     on_payments,
     on_recalled,
+    on_recalls,
     on_segmented,
     on_segmented_many,
     on_settled,
@@ -92,6 +93,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
             PaymentReversed: on_payments,
             PaymentWrittenOff: on_payments,
             PaymentWriteOffReversed: on_payments,
+            AccountRecalled: on_recalls,
         },
     )
 

@@ -88,11 +88,27 @@ async def account_exists(s: AsyncSession, client: str, account_ref: str) -> bool
 async def cancel_scheduled(s: AsyncSession, client: str, account_ref: str, reason: str, *,
                            keep_confirmations: bool = False) -> list[Cancelled]:
     """Cancels the account's attempts that have not gone out (its payment confirmations too, unless kept)."""
+    return await cancel_all_scheduled(s, [(client, account_ref)], reason, keep_confirmations=keep_confirmations)
+
+
+async def cancel_all_scheduled(s: AsyncSession, accounts: Sequence[tuple[str, str]], reason: str, *,
+                               keep_confirmations: bool = False) -> list[Cancelled]:
+    """cancel_scheduled for many accounts, for one reason, in one round trip. Each account's attempts are found by
+    account alone, as planning.store.cancel_scheduled_many finds them (its note says why)."""
+    if not accounts:
+        return []
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
     result = await s.execute(sql(
-        "UPDATE outreach.attempts SET status = 'cancelled', cancel_reason = :why WHERE client_slug = :c "
-        "AND account_ref = :r AND status = 'scheduled' AND (confirmation IS NULL OR NOT :keep) RETURNING id, channel"),
-        {"c": client, "r": account_ref, "why": reason, "keep": keep_confirmations})
-    return [Cancelled(client, account_ref, row.id, row.channel) for row in result]
+        f"""UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = :why
+            WHERE a.id = ANY(ARRAY(
+                SELECT x.id FROM {source} CROSS JOIN LATERAL (
+                    SELECT id, status, confirmation FROM outreach.attempts x
+                    WHERE x.client_slug = k.client_slug AND x.account_ref = k.account_ref OFFSET 0) x
+                WHERE x.status = 'scheduled' AND (x.confirmation IS NULL OR NOT :keep)))
+              AND a.status = 'scheduled'
+            RETURNING a.client_slug, a.account_ref, a.id, a.channel"""),
+        {**params, "why": reason, "keep": keep_confirmations})
+    return [Cancelled(row.client_slug, row.account_ref, row.id, row.channel) for row in result]
 
 
 # What the debtor (of account `acc`) withdrew at the client company, on any of their accounts: planning leaves

@@ -130,6 +130,26 @@ async def test_recall_and_payment_stop_queued_attempts(outreach: Outreach) -> No
     assert n == 0
 
 
+async def test_a_recall_file_stops_its_accounts_together_and_keeps_the_others(outreach: Outreach) -> None:
+    refs = [f"RF-{i}" for i in range(1, 5)]
+    for i, ref in enumerate(refs):
+        await outreach.deliver(await outreach.placed(ref, debtor=f"8{i}"), segmented(ref, ("sms", "email")))
+    # A recall file's accounts (one never placed here) in one batch, in one transaction; RF-4 stays.
+    await outreach.deliver(*(AccountRecalled(account_ref=ref, recalled_at=outreach.clock.now)
+                             for ref in (*refs[:3], "RF-9")), together=True)
+    for ref in refs[:3]:
+        assert {s for _, s in await outreach.attempts(ref)} == {"cancelled"}
+    assert {s for _, s in await outreach.attempts("RF-4")} == {"scheduled"}
+    statuses = dict(await outreach.sql("SELECT account_ref, status FROM outreach.account_status"))
+    assert statuses == {"RF-1": "recalled", "RF-2": "recalled", "RF-3": "recalled", "RF-9": "recalled"}
+    trail = await outreach.sql("SELECT account_ref, count(*) FROM outreach.trail WHERE kind = 'cancelled' "
+                               "AND detail->>'reason' = 'account recalled' GROUP BY account_ref ORDER BY account_ref")
+    cancelled = await outreach.sql("SELECT account_ref, count(*) FROM outreach.attempts WHERE status = 'cancelled' "
+                                   "GROUP BY account_ref ORDER BY account_ref")
+    assert [tuple(t) for t in trail] == [tuple(c) for c in cancelled] and len(trail) == 3  # each with its word
+    assert await outreach.tick() == 1  # RF-4's first message only
+
+
 async def test_a_payment_before_its_placement_still_stops_contact(outreach: Outreach) -> None:
     await outreach.deliver(PaymentApplied(payment_id=uuid.uuid4(), account_ref="E-1", amount=1500000, currency="COP",
                                           paid_at=outreach.clock.now, source="manual", new_balance=0,

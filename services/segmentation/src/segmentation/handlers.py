@@ -225,9 +225,16 @@ def choose_strategy(view: ClientView, client: str, account_ref: str
 
 
 async def segment(ctx: HandlerContext, account: Account | None, *, trigger: str) -> None:
-    event = await assess(ctx.session, account, now=ctx.now, trigger=trigger)
-    if event is not None:
-        await ctx.emit(event)
+    await segment_each([(account, trigger, ctx)], now=ctx.now)
+
+
+async def segment_each(accounts: Sequence[tuple[Account | None, str, HandlerContext]], *, now: dt.datetime) -> None:
+    """assess_many for accounts each brought by an event of its own (with its trigger): each decision is emitted as
+    caused by its account's event."""
+    assessed = await assess_many(accounts[0][2].session, [(a, trigger) for a, trigger, _ in accounts], now=now)
+    for segmented, (_, _, ctx) in zip(assessed, accounts, strict=True):
+        if segmented is not None:
+            await ctx.emit(segmented)
 
 
 async def run_aging(db: Database, *, client: str, day: dt.date, now: dt.datetime, chunk: int = 2000) -> int:
@@ -302,7 +309,7 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
                             days_past_due=event.days_past_due, as_of=event.as_of,
                             contactable=event.has_phone or event.has_email, product=event.product)
         for event, ctx in events], events[0][1].now)
-    accounts: list[tuple[Account | None, str]] = []
+    accounts: list[tuple[Account | None, str, HandlerContext]] = []
     for event, ctx in events:
         placed = stored[(ctx.envelope.client, event.account_ref)]
         account: Account | None = placed.account
@@ -312,20 +319,32 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
             account = await store.set_balance_status(s, ctx.envelope.client, event.account_ref,
                                                      balance=max(paid.new_balance, Decimal(0)),
                                                      status=paid.account_status, now=ctx.now)
-        accounts.append((account, "placement" if isinstance(event, AccountPlaced) else "balance_update"))
-    for segmented, (_, ctx) in zip(await assess_many(s, accounts, now=events[0][1].now), events, strict=True):
-        if segmented is not None:
-            await ctx.emit(segmented)
+        accounts.append((account, "placement" if isinstance(event, AccountPlaced) else "balance_update", ctx))
+    await segment_each(accounts, now=events[0][1].now)
 
 
-async def on_payment(event: PaymentApplied | PaymentReversed, ctx: HandlerContext) -> None:
+LedgerEvent = PaymentApplied | PaymentReversed | PaymentWrittenOff | PaymentWriteOffReversed
+
+
+def trigger_of(event: LedgerEvent) -> str:
+    if isinstance(event, PaymentApplied):
+        return "payment"
+    if isinstance(event, PaymentReversed):
+        return "reversal"
+    return "write_off" if isinstance(event, PaymentWrittenOff) else "write_off_reversal"
+
+
+async def on_payment(event: LedgerEvent, ctx: HandlerContext) -> None:
     await on_payments([(event, ctx)])
 
 
-async def on_payments(events: list[tuple[PaymentApplied | PaymentReversed, HandlerContext]]) -> None:
-    """Payments and reversals (at most one per account: a run of them breaks where an account repeats), in a few
-    statements whatever their number: each kept in the account's history, the balance the ledger's, its status the
-    ledger's except that a recalled account stays recalled (a debtor may still pay after it), then segmented."""
+async def on_payments(events: list[tuple[LedgerEvent, HandlerContext]]) -> None:
+    """What the ledger did (at most one event per account: a run of them is cut where an account repeats), in a
+    few statements whatever their number: a payment or its reversal kept in the account's history, the balance the
+    ledger's, its status the ledger's except that a recalled account stays recalled (a debtor may still pay after
+    it), then segmented. A write-off closes the account once nothing is left to pay (no longer segmented or aged:
+    its treatment is stopped); its reversal opens it again and the strategy decides it afresh. Neither is a
+    payment: no fact."""
     s, now = events[0][1].session, events[0][1].now
     await store.record_outcomes(s, [
         Outcome(ctx.envelope.client, e.account_ref, e.paid_at, e.amount, e.new_balance, e.account_status)
@@ -335,7 +354,7 @@ async def on_payments(events: list[tuple[PaymentApplied | PaymentReversed, Handl
         (ctx.envelope.client, e.account_ref,
          Fact(e.paid_at, "payment", amount=e.amount, closes=e.account_status in ("paid", "settled"))
          if isinstance(e, PaymentApplied) else Fact(e.reversed_at, "reversal", amount=e.amount))
-        for e, ctx in events])
+        for e, ctx in events if isinstance(e, PaymentApplied | PaymentReversed)])
     accounts = await store.set_balances_statuses(s, [
         (ctx.envelope.client, e.account_ref, max(e.new_balance, Decimal(0)), None) for e, ctx in events], now)
     restated: list[tuple[str, str, Decimal | None, str | None]] = []
@@ -346,31 +365,22 @@ async def on_payments(events: list[tuple[PaymentApplied | PaymentReversed, Handl
             if status != account.status:
                 restated.append((ctx.envelope.client, e.account_ref, None, status))
     accounts |= await store.set_balances_statuses(s, restated, now)
-    segmented = await assess_many(s, [
-        (accounts.get((ctx.envelope.client, e.account_ref)),
-         "payment" if isinstance(e, PaymentApplied) else "reversal") for e, ctx in events], now=now)
-    for event, (_, ctx) in zip(segmented, events, strict=True):
-        if event is not None:
-            await ctx.emit(event)
-
-
-async def on_write_off(event: PaymentWrittenOff | PaymentWriteOffReversed, ctx: HandlerContext) -> None:
-    """A write-off closes the account once nothing is left to pay (no longer segmented or aged: its treatment is
-    stopped); its reversal opens it again and the strategy decides it afresh. Neither is a payment: no fact."""
-    account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
-                                             balance=max(event.new_balance, Decimal(0)), now=ctx.now)
-    if account is not None:
-        status = account_status(event.account_status, recalled=account.status == "recalled")
-        if status != account.status:
-            account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
-                                                     status=status, now=ctx.now)
-    await segment(ctx, account, trigger="write_off" if isinstance(event, PaymentWrittenOff) else "write_off_reversal")
+    await segment_each([(accounts.get((ctx.envelope.client, e.account_ref)), trigger_of(e), ctx)
+                        for e, ctx in events], now=now)
 
 
 async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
-    account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
-                                             status="recalled", now=ctx.now)
-    await segment(ctx, account, trigger="recall")
+    await on_recalls([(event, ctx)])
+
+
+async def on_recalls(events: list[tuple[AccountRecalled, HandlerContext]]) -> None:
+    """Accounts the client company withdrew (a recall file's, in a few statements): recalled for good here (a later
+    payment does not put them back to work) and assessed once more."""
+    s, now = events[0][1].session, events[0][1].now
+    accounts = await store.set_balances_statuses(s, [(ctx.envelope.client, e.account_ref, None, "recalled")
+                                                     for e, ctx in events], now)
+    await segment_each([(accounts.get((ctx.envelope.client, e.account_ref)), "recall", ctx) for e, ctx in events],
+                       now=now)
 
 
 async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:

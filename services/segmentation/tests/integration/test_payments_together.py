@@ -1,6 +1,7 @@
-"""Payments and reversals that arrive together are applied together (handlers.on_payments: a few statements for
-the whole run) on a real PostgreSQL, each account as if its event had come alone: the ledger's balance and
-status (a recalled account stays recalled), the outcome and the fact the model learns from, a new assessment."""
+"""Payments, reversals, write-offs and recalls that arrive together are applied together (handlers.on_payments,
+on_recalls: a few statements for the whole run) on a real PostgreSQL, each account as if its event had come alone:
+the ledger's balance and status (a recalled account stays recalled), the outcome and the fact the model learns
+from, a new assessment."""
 
 import datetime as dt
 import uuid
@@ -9,7 +10,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from recaudo_common.events import AccountRecalled, ContactDelivered, ContactReplied, PaymentApplied, PaymentReversedV3
+from recaudo_common.events import (
+    AccountRecalled,
+    ContactDelivered,
+    ContactReplied,
+    PaymentApplied,
+    PaymentReversedV3,
+    PaymentWriteOffReversed,
+    PaymentWrittenOff,
+)
 from recaudo_common.runtime import Platform
 from segmentation import model_store
 
@@ -97,3 +106,29 @@ async def test_contacts_of_one_account_in_one_batch_are_kept_in_their_order(plat
         histories = {h.account_ref: h for h in await model_store.histories(s, "banco", ["C-1", "C-2"])}
     assert [(f.kind, f.channel) for f in histories["C-1"].facts] == [("delivered", "sms"), ("replied", "sms")]
     assert [(f.kind, f.channel) for f in histories["C-2"].facts] == [("delivered", "email")]
+
+
+async def test_recalls_and_write_offs_in_one_batch_are_applied_as_each_would_be_alone(platform: Platform) -> None:
+    await deliver(platform, [CLIENT, *(placed(f"R-{i}", 45) for i in range(1, 6))], LATE_EVENING)
+    written_off = PaymentWrittenOff(write_off_id=uuid.uuid4(), account_ref="R-3", amount=Decimal("500000"),
+                                    currency="COP", reason="uneconomic", source="operator",
+                                    written_off_at=LATE_EVENING, new_balance=Decimal("0"),
+                                    written_off_total=Decimal("500000"), account_status="written_off")
+    await deliver(platform, [written_off], LATE_EVENING)
+    # A recall file's accounts (one not placed here), a write-off and the reversal of another, in one transaction.
+    await deliver(platform, [
+        AccountRecalled(account_ref="R-1", recalled_at=LATE_EVENING),
+        AccountRecalled(account_ref="R-2", recalled_at=LATE_EVENING),
+        AccountRecalled(account_ref="R-9", recalled_at=LATE_EVENING),
+        PaymentWriteOffReversed(account_ref="R-3", amount=Decimal("500000"), reversed_at=LATE_EVENING,
+                                new_balance=Decimal("500000"), account_status="open"),
+        written_off.model_copy(update={"write_off_id": uuid.uuid4(), "account_ref": "R-4"})],
+        LATE_EVENING, together=True)
+    states = {ref: await account(platform, ref) for ref in ("R-1", "R-2", "R-3", "R-4", "R-5")}
+    assert {ref: (a["status"], a["history"][-1][0]) for ref, a in states.items()} == {
+        "R-1": ("recalled", "recall"), "R-2": ("recalled", "recall"), "R-3": ("open", "write_off_reversal"),
+        "R-4": ("written_off", "write_off"), "R-5": ("open", "placement")}
+    assert states["R-4"]["treatment"] == "stopped" and states["R-3"]["treatment"] != "stopped"
+    async with platform.db.transaction() as s:
+        histories = {h.account_ref: h for h in await model_store.histories(s, "banco", ["R-3", "R-4"])}
+    assert histories["R-3"].facts == () and histories["R-4"].facts == ()  # a write-off is no payment: no fact

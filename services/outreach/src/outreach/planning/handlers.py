@@ -174,20 +174,30 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
 
 
 async def _stop(s: AsyncSession, now: dt.datetime, changes: list[planning.StatusChange]) -> None:
+    """The accounts' statuses kept; the attempts not sent yet of those no longer open are cancelled (a statement
+    for each status), with the trail's word."""
     await planning.set_statuses(s, changes)
+    closed: dict[str, list[tuple[str, str]]] = {}
     for change in changes:
         if change.status != "open":
-            # The confirmation of the payment that closed it still goes (confirmations.py); the collection stops.
-            client, account_ref, status = change.client, change.account_ref, change.status
-            cancelled = await store.cancel_scheduled(s, client, account_ref, f"account {status}",
+            closed.setdefault(change.status, []).append((change.client, change.account_ref))
+    for status, accounts in closed.items():
+        # The confirmation of the payment that closed it still goes (confirmations.py); the collection stops.
+        cancelled = await store.cancel_all_scheduled(s, accounts, f"account {status}",
                                                      keep_confirmations=status in CLOSED_BY_PAYMENT)
-            await store.trail(s, [TrailEntry(client, account_ref, now, "cancelled", a.attempt_id, a.channel,
-                                             {"reason": f"account {status}"}) for a in cancelled])
+        await store.trail(s, [TrailEntry(a.client, a.account_ref, now, "cancelled", a.attempt_id, a.channel,
+                                         {"reason": f"account {status}"}) for a in cancelled])
 
 
 async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
-    await _stop(ctx.session, ctx.now, [planning.StatusChange(ctx.envelope.client, event.account_ref, "recalled",
-                                                             None, ctx.envelope.occurred_at)])
+    await on_recalls([(event, ctx)])
+
+
+async def on_recalls(events: list[tuple[AccountRecalled, HandlerContext]]) -> None:
+    """Accounts the client company withdrew (a recall file's, in a few statements): their attempts stop."""
+    await _stop(events[0][1].session, events[0][1].now, [
+        planning.StatusChange(ctx.envelope.client, e.account_ref, "recalled", None, ctx.envelope.occurred_at)
+        for e, ctx in events])
 
 
 async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
