@@ -61,7 +61,7 @@ bench: install ## benchmarks at full size; writes docs/benchmarks.md (BENCH_ROWS
 	@$(UV) run --no-sync python -m bench.gateways
 	@$(UV) run --no-sync python -m bench.fairness
 	@$(UV) run --no-sync python -m bench.log_reads
-	@$(UV) run --no-sync python -m bench.payment_events
+	@$(UV) run --no-sync python -m bench.events_together
 
 chaos: install ## fault injection at full size: 100,000 accounts, kills, broker and PostgreSQL restarts
 	@CHAOS_ACCOUNTS=$${CHAOS_ACCOUNTS:-100000} CHAOS_PAYMENTS=$${CHAOS_PAYMENTS:-20000} CHAOS_PAYMENT_RATE=$${CHAOS_PAYMENT_RATE:-50} \

@@ -1,7 +1,9 @@
-"""Payment events benchmark: how fast segmentation and outreach apply payment.applied as their consumers do (a
-fetched batch at once, a run of payments in a few statements), beside one event at a time (their statements for
-each payment, as before #24's batch handlers) and beside the consumer's own floor: the same batches decoded and
-claimed in its inbox in one transaction, with nothing applied."""
+"""Events applied together benchmark: how fast the consumers #24 gave batch handlers in its last rounds apply
+their events as they run (a fetched batch at once, a run in a few statements) beside one event at a time (each
+its own run, as the consumer's fallback applies them) and beside the consumer's own floor (the same batches decoded
+and claimed in its inbox in one transaction, nothing applied): payment.applied through segmentation and outreach,
+account.updated (restated balances) through payments, account.recalled (a recall file) through segmentation and
+outreach."""
 
 from __future__ import annotations
 
@@ -13,17 +15,19 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 
 import asyncpg
 
 from bench.common import fresh_database, machine, migrate_schemas, pid_in, process_cpu_s, save
 from outreach.consumers import SUBSCRIPTIONS as OUTREACH
+from payments.consumers import SUBSCRIPTIONS as PAYMENTS
 from recaudo_common import embedded_pg
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
 from recaudo_common.db import asyncpg_dsn
-from recaudo_common.events import Event, PaymentApplied
+from recaudo_common.events import AccountRecalled, AccountUpdated, Event, PaymentApplied
 from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.settings import PlatformSettings
 from segmentation.consumers import SUBSCRIPTIONS as SEGMENTATION
@@ -80,6 +84,53 @@ def payments(first: int, count: int) -> list[Message]:
     return messages
 
 
+async def seed_payments(conn: asyncpg.Connection, accounts: int) -> None:
+    """Each account opened with its placement in the ledger and a payment since: a restatement's new balance is
+    the ledger's sum after its adjustment."""
+    await conn.execute(f"""INSERT INTO payments.accounts (client_slug, account_ref, debtor_ref, currency, balance,
+            updated_at) SELECT 'bench', 'A-' || i, md5('debtor' || i)::uuid, 'COP', 900000, now()
+        FROM generate_series(1, {accounts}) AS i""")
+    await conn.execute(f"""INSERT INTO payments.ledger_entries (client_slug, account_ref, kind, amount, booked_at)
+        SELECT 'bench', 'A-' || i, kind, amount, now() FROM generate_series(1, {accounts}) AS i,
+            (VALUES ('placement', 1000000), ('payment', -100000)) AS e(kind, amount)""")
+
+
+def restatements(first: int, count: int) -> list[Message]:
+    """The client company's new balances of accounts A-first.., one each (a portfolio file sent again)."""
+    messages = []
+    for i in range(first, first + count):
+        event = AccountUpdated(
+            account_ref=f"A-{i}", portfolio_id=uuid.uuid4(), debtor_ref=uuid.uuid5(uuid.NAMESPACE_OID, str(i)),
+            personal=None, has_phone=True, has_email=False, balance=Decimal(1_050_000 - 1000 * (i % 100)),
+            currency="COP", days_past_due=45, as_of=NOW.date(), authorised_channels=["sms"],
+            previous_balance=Decimal(1_000_000))
+        messages.append(Message("bench.account", event.key(CLIENT), event.envelope(client=CLIENT, occurred_at=NOW),
+                                {}))
+    return messages
+
+
+def recalls(first: int, count: int) -> list[Message]:
+    """The client company withdraws accounts A-first.. (a recall file)."""
+    messages = []
+    for i in range(first, first + count):
+        event = AccountRecalled(account_ref=f"A-{i}", recalled_at=NOW, reason="devuelta al cliente")
+        messages.append(Message("bench.account", event.key(CLIENT), event.envelope(client=CLIENT, occurred_at=NOW),
+                                {}))
+    return messages
+
+
+@dataclass(frozen=True)
+class Case:
+    """One consumer and the events it is measured on."""
+
+    name: str  # the service, whose schema is migrated
+    subs: Subscriptions
+    event: type[Event]
+    unit: str  # what the events are, in the figures
+    seed: Callable[[asyncpg.Connection, int], Awaitable[None]]
+    messages: Callable[[int, int], list[Message]]
+
+
 async def _nothing(event: Event, ctx: HandlerContext) -> None:
     return None
 
@@ -88,14 +139,13 @@ async def _nothing_at_once(events: Sequence[tuple[Event, HandlerContext]]) -> No
     return None
 
 
-def one_at_a_time(subs: Subscriptions) -> Subscriptions:
-    return dataclasses.replace(subs, batch_handlers={
-        c: h for c, h in subs.batch_handlers.items() if c is not PaymentApplied})
+def one_at_a_time(case: Case) -> Subscriptions:
+    return dataclasses.replace(case.subs, batch_handlers={
+        c: h for c, h in case.subs.batch_handlers.items() if c is not case.event})
 
 
-def floor_of(subs: Subscriptions) -> Subscriptions:
-    return Subscriptions(subs.consumer, subs.schema, {PaymentApplied: _nothing},
-                         {PaymentApplied: _nothing_at_once})
+def floor_of(case: Case) -> Subscriptions:
+    return Subscriptions(case.subs.consumer, case.subs.schema, {case.event: _nothing}, {case.event: _nothing_at_once})
 
 
 async def consume(platform: Platform, subs: Subscriptions, messages: list[Message],
@@ -106,23 +156,22 @@ async def consume(platform: Platform, subs: Subscriptions, messages: list[Messag
     for at in range(0, len(messages), BATCH):
         outcomes = await runtime.handle_batch(messages[at:at + BATCH])
         if set(outcomes) != {"processed"}:
-            raise RuntimeError(f"{subs.consumer}: not every payment was applied: {sorted(set(outcomes))}")
+            raise RuntimeError(f"{subs.consumer}: not every event was applied: {sorted(set(outcomes))}")
     return time.perf_counter() - started, time.process_time() - cpu, postgres() - pg
 
 
-# CPU seconds per payment by service: at once (here, PostgreSQL), then one at a time (here, PostgreSQL).
-per_payment: dict[str, tuple[float, float, float, float]] = {}
+# CPU seconds per event by case: at once (here, PostgreSQL), then one at a time (here, PostgreSQL).
+per_event: dict[str, tuple[float, float, float, float]] = {}
 
 
-async def bench_service(name: str, subs: Subscriptions, seed: Callable[[asyncpg.Connection, int], Awaitable[None]],
-                        events: int) -> dict[str, str]:
-    url, data = fresh_database(f"payment-events-{name}")
+async def bench_case(case: Case, events: int) -> dict[str, str]:
+    url, data = fresh_database(f"events-together-{case.name}-{case.unit}")
     postmaster = pid_in(data / "pgdata" / "postmaster.pid")
     try:
-        await migrate_schemas(url, (name,))
+        await migrate_schemas(url, (case.name,))
         conn = await asyncpg.connect(asyncpg_dsn(url))
         try:
-            await seed(conn, 2 * events + 2 * BATCH)
+            await case.seed(conn, 2 * events + 2 * BATCH)
             await conn.execute("ANALYZE")
         finally:
             await conn.close()
@@ -132,12 +181,12 @@ async def bench_service(name: str, subs: Subscriptions, seed: Callable[[asyncpg.
                 return process_cpu_s(postmaster(), with_children=True)
             # Each way warmed on accounts of its own (plans, caches), then measured on accounts of its own; one at
             # a time first, so the background work the runs leave (autovacuum, checkpoints) falls on the later runs.
-            await consume(platform, one_at_a_time(subs), payments(2 * events + 1, BATCH), postgres)
-            await consume(platform, subs, payments(2 * events + BATCH + 1, BATCH), postgres)
-            runs = {"one at a time": await consume(platform, one_at_a_time(subs), payments(events + 1, events),
+            await consume(platform, one_at_a_time(case), case.messages(2 * events + 1, BATCH), postgres)
+            await consume(platform, case.subs, case.messages(2 * events + BATCH + 1, BATCH), postgres)
+            runs = {"one at a time": await consume(platform, one_at_a_time(case), case.messages(events + 1, events),
                                                    postgres)}
-            runs["at once"] = await consume(platform, subs, payments(1, events), postgres)
-            runs["floor"] = await consume(platform, floor_of(subs), payments(1, events), postgres)
+            runs["at once"] = await consume(platform, case.subs, case.messages(1, events), postgres)
+            runs["floor"] = await consume(platform, floor_of(case), case.messages(1, events), postgres)
         finally:
             await platform.db.dispose()
     finally:
@@ -145,55 +194,68 @@ async def bench_service(name: str, subs: Subscriptions, seed: Callable[[asyncpg.
 
     def figure(run: tuple[float, float, float]) -> str:
         seconds, cpu, pg = run
-        return (f"{events / seconds:,.0f} payments/s; CPU per payment {1000 * cpu / events:.3f} ms here, "
+        return (f"{events / seconds:,.0f} {case.unit}/s; CPU per event {1000 * cpu / events:.3f} ms here, "
                 f"{1000 * pg / events:.3f} ms PostgreSQL")
 
     at_once, single, floor = runs["at once"], runs["one at a time"], runs["floor"]
-    per_payment[name] = (at_once[1] / events, at_once[2] / events, single[1] / events, single[2] / events)
-    return {f"{name}: a fetched batch at once (as it runs)": figure(at_once),
-            f"{name}: one payment at a time (each its own run, as the consumer's fallback applies them)":
-                figure(single),
-            f"{name}: floor: decoded and claimed in its inbox, nothing applied": figure(floor),
-            f"{name}: at once against one at a time; against the floor (time)":
+    label = f"{case.name}, {case.event.type}"
+    per_event[label] = (at_once[1] / events, at_once[2] / events, single[1] / events, single[2] / events)
+    return {f"{label}: a fetched batch at once (as it runs)": figure(at_once),
+            f"{label}: one at a time (each its own run, as the consumer's fallback applies them)": figure(single),
+            f"{label}: floor: decoded and claimed in its inbox, nothing applied": figure(floor),
+            f"{label}: at once against one at a time; against the floor (time)":
                 f"{single[0] / at_once[0]:.1f}x faster; {at_once[0] / floor[0]:.1f}x the floor"}
+
+
+CASES = (
+    Case("segmentation", SEGMENTATION, PaymentApplied, "payments", seed_segmentation, payments),
+    Case("outreach", OUTREACH, PaymentApplied, "payments", seed_outreach, payments),
+    Case("payments", PAYMENTS, AccountUpdated, "restatements", seed_payments, restatements),
+    Case("segmentation", SEGMENTATION, AccountRecalled, "recalls", seed_segmentation, recalls),
+    Case("outreach", OUTREACH, AccountRecalled, "recalls", seed_outreach, recalls),
+)
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=int(os.environ.get("BENCH_ROWS", "20000")))
     args = parser.parse_args()
-    figures = {"payments": f"{args.events:,} partial payments of as many accounts (one in ten pays its account off), "
-                           f"in batches of {BATCH}"}
-    figures |= await bench_service("segmentation", SEGMENTATION, seed_segmentation, args.events)
-    figures |= await bench_service("outreach", OUTREACH, seed_outreach, args.events)
-    save("payment_events", {
-        "title": f"Payment events: {args.events:,} payment.applied through segmentation and outreach",
+    figures = {"events": f"{args.events:,} of each, each for an account of its own, in batches of {BATCH}: partial "
+                         "payments (one in ten pays its account off), restated balances (a portfolio sent again), "
+                         "recalls (a recall file)"}
+    for case in CASES:
+        figures |= await bench_case(case, args.events)
+    save("events_together", {
+        "title": f"Events applied together: {args.events:,} payments, restatements and recalls through the consumers "
+                 "that read them",
         "what": "Each service's consumer (`ConsumerRuntime.handle_batch`, as `recaudo serve` runs it) applies "
-                "payment.applied on the embedded default (durable settings), its accounts seeded directly: "
+                "its events on the embedded default (durable settings), its accounts seeded directly: "
                 "segmentation keeps each payment's outcome and fact, the ledger's balance and status, and assesses "
                 "the account again (account.segmented); outreach keeps the status and the last payment, moves the "
                 "account's four attempts to come past one spacing (or cancels them when the payment pays it off), "
-                "with the trail's word. Measured three ways in the same run: one payment at a time (each payment its "
-                "own run of the batch handler, as the consumer's fallback applies a failed batch: its statements "
-                "for each payment), then a fetched batch at once (the run's payments in a few statements, as it "
-                "runs), each warmed and measured on accounts of its own, then the floor: the same batches decoded "
-                "and claimed in the consumer's inbox in one transaction, with nothing applied.",
+                "with the trail's word; payments books each restated balance's change as an adjustment and sets "
+                "the balance and status from the ledger; a recall stops the account in segmentation (assessed once "
+                "more) and cancels its attempts to come in outreach. Measured three ways in the same run: one at a time (each "
+                "event its own run of the batch handler, as the consumer's fallback applies a failed batch: its "
+                "statements for each event), then a fetched batch at once (the run's events in a few statements, "
+                "as it runs), each warmed and measured on accounts of its own, then the floor: the same batches "
+                "decoded and claimed in the consumer's inbox in one transaction, with nothing applied.",
         "machine": machine(),
         "figures": figures,
-        "notes": "No target is set for these consumers; #24 asks for set-based writes everywhere. Each of the two "
-                 "reads every payment, so at 1,000 payments a second (docs/scaling.md) their CPU per payment, here "
-                 "and in PostgreSQL, sizes the payment topic's readers: "
-                 + "; ".join(f"{name} {1000 * here:.2f} cores and {1000 * pg:.2f} of PostgreSQL's at once, "
+        "notes": "No target is set for these consumers; #24 asks for set-based writes everywhere. Segmentation and "
+                 "outreach each read every payment, so at 1,000 payments a second (docs/scaling.md) their CPU per "
+                 "payment, here and in PostgreSQL, sizes the payment topic's readers; a portfolio sent again "
+                 "restates every account at once, and a recall file recalls thousands. In cores at 1,000 events a second: "
+                 + "; ".join(f"{label} {1000 * here:.2f} and {1000 * pg:.2f} of PostgreSQL's at once, "
                              f"{1000 * here_1:.2f} and {1000 * pg_1:.2f} one at a time"
-                             for name, (here, pg, here_1, pg_1) in per_payment.items())
+                             for label, (here, pg, here_1, pg_1) in per_event.items())
                  + ". One at a time is the batch handler given one event, the fallback's way (before #24's batch "
-                 "handlers each payment took its own statements, several per payment, as this does). The benchmark "
+                 "handlers each event took its own statements, several per event, as this does). The benchmark "
                  "process runs the consumer (its CPU is the service's); PostgreSQL's is its postmaster's and "
                  "backends', autovacuum's and the checkpointer's included. The floor's PostgreSQL CPU is one inbox "
-                 "row per payment.",
+                 "row per event.",
     })
     print("\n".join(f"{k}: {v}" for k, v in figures.items()))
-
 
 if __name__ == "__main__":
     asyncio.run(main())
