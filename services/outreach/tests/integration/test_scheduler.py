@@ -139,6 +139,8 @@ async def test_a_recall_file_stops_its_accounts_together_and_keeps_the_others(ou
                              for ref in (*refs[:3], "RF-9")), together=True)
     for ref in refs[:3]:
         assert {s for _, s in await outreach.attempts(ref)} == {"cancelled"}
+    assert await outreach.sql("SELECT DISTINCT cancel_reason FROM outreach.attempts WHERE status = 'cancelled'") == [
+        ("account recalled",)]
     assert {s for _, s in await outreach.attempts("RF-4")} == {"scheduled"}
     statuses = dict(await outreach.sql("SELECT account_ref, status FROM outreach.account_status"))
     assert statuses == {"RF-1": "recalled", "RF-2": "recalled", "RF-3": "recalled", "RF-9": "recalled"}

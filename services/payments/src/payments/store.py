@@ -107,8 +107,8 @@ async def lock_account(s: AsyncSession, client: str, account_ref: str) -> Accoun
 
 
 async def lock_accounts(s: AsyncSession, accounts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Account]:
-    """lock_account for many, in key order (two runs of this statement wait for each other rather than
-    deadlock), in one round trip; the accounts open here by (client, account_ref)."""
+    """lock_account for many (distinct accounts), in key order, in one round trip; the accounts open here by
+    (client, account_ref). A deadlock with a transaction locking them in another order rolls the batch back."""
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
     rows = (await s.execute(sql(
         f"""SELECT {", ".join(f"a.{c}" for c in ACCOUNT_COLUMNS.split(", "))} FROM payments.accounts a
@@ -136,7 +136,7 @@ async def lock_account_to_pay(s: AsyncSession, client: str, account_ref: str
 
 
 async def ledger_balances(s: AsyncSession, accounts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Decimal]:
-    """What the ledger says each of these accounts owes (the sum of its entries), in one round trip."""
+    """What the ledger says each of these (distinct) accounts owes (the sum of its entries), in one round trip."""
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
     rows = await s.execute(sql(
         f"""SELECT k.client_slug, k.account_ref, coalesce(sum(e.amount), 0) AS balance FROM {source}
@@ -163,8 +163,8 @@ async def set_account(s: AsyncSession, client: str, account_ref: str, *, balance
 
 
 async def set_balances(s: AsyncSession, balances: Sequence[tuple[str, str, Decimal, str]], now: dt.datetime) -> None:
-    """set_account for many rows of (client, account_ref, balance, status), their written-off money kept, in one
-    round trip."""
+    """set_account for many rows of (client, account_ref, balance, status), at most one per account, their
+    written-off money kept, in one round trip."""
     if not balances:
         return
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "balance": "numeric",

@@ -53,3 +53,8 @@ async def test_a_run_of_restatements_leaves_the_ledger_as_one_at_a_time_does(gat
     for suffix, state in expected.items():
         assert await ledger(gateway, f"B-{suffix}") == state
         assert await ledger(gateway, f"C-{suffix}") == state
+    async with gateway.platform.db.transaction() as s:
+        debtors = dict((await s.execute(text(
+            "SELECT account_ref, debtor_ref FROM payments.accounts WHERE account_ref LIKE 'B-%' "
+            "AND debtor_id IS NULL"))).all())
+    assert set(debtors) == {"B-1", "B-2", "B-3", "B-4"} and len(set(debtors.values())) == 4  # kept by pseudonym

@@ -124,6 +124,8 @@ async def test_recalls_and_write_offs_in_one_batch_are_applied_as_each_would_be_
                                 new_balance=Decimal("500000"), account_status="open"),
         written_off.model_copy(update={"write_off_id": uuid.uuid4(), "account_ref": "R-4"})],
         LATE_EVENING, together=True)
+    assert {ref: b for ref, b in (await balances(platform)).items() if ref in ("R-3", "R-4")} == {
+        "R-3": (Decimal("500000"), "open"), "R-4": (Decimal("0"), "written_off")}
     states = {ref: await account(platform, ref) for ref in ("R-1", "R-2", "R-3", "R-4", "R-5")}
     assert {ref: (a["status"], a["history"][-1][0]) for ref, a in states.items()} == {
         "R-1": ("recalled", "recall"), "R-2": ("recalled", "recall"), "R-3": ("open", "write_off_reversal"),
@@ -132,3 +134,7 @@ async def test_recalls_and_write_offs_in_one_batch_are_applied_as_each_would_be_
     async with platform.db.transaction() as s:
         histories = {h.account_ref: h for h in await model_store.histories(s, "banco", ["R-3", "R-4"])}
     assert histories["R-3"].facts == () and histories["R-4"].facts == ()  # a write-off is no payment: no fact
+    # A recalled account stays recalled whatever the ledger does next.
+    await deliver(platform, [written_off.model_copy(update={"write_off_id": uuid.uuid4(), "account_ref": "R-1"})],
+                  LATE_EVENING, together=True)
+    assert (await balances(platform))["R-1"] == (Decimal("0"), "recalled")
