@@ -18,7 +18,9 @@ from recaudo_common.testing import RunningProcess, eventually, platform_env, rel
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
-ACCOUNTS, PAYMENTS = 300, 1500
+# Long enough that a worker applying a run of payments in a few statements (#24, thousands a second) is still
+# mid-stream at each kill, which follows the count closely (every 20 ms).
+ACCOUNTS, PAYMENTS = 300, 6000
 
 
 @pytest.fixture
@@ -86,8 +88,11 @@ async def test_sigkill_mid_stream_loses_and_duplicates_nothing(platform: Platfor
     try:
         for fraction in (0.2, 0.55):
             worker.start()
-            seen = await eventually(lambda f=fraction: _at_least(platform, applied, int(total * f)),
-                                    timeout_s=180, message=f"{fraction:.0%} of the stream processed")
+            # Past the fraction, and past the previous kill: a batch commits hundreds at once, so the first run may
+            # already be beyond the second fraction, and a kill before any progress would prove nothing.
+            at_least = max(int(total * fraction), kills[-1] + 1 if kills else 0)
+            seen = await eventually(lambda n=at_least: _at_least(platform, applied, n), timeout_s=180,
+                                    interval_s=0.02, message=f"{fraction:.0%} of the stream processed")
             worker.kill()
             kills.append(seen)
         done_before_restart = await count(platform, applied)

@@ -46,6 +46,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
         },
         batch_handlers={AccountPlaced: partial(handlers.on_accounts_placed, vault=vault),
                         AccountUpdated: partial(handlers.on_accounts_updated, vault=vault),
+                        AccountRecalled: handlers.on_accounts_recalled,
                         AccountSegmented: write_offs.on_segmented_many},
     )
 

@@ -141,7 +141,12 @@ async def on_account_pseudonymised(event: AccountPseudonymised, ctx: HandlerCont
 
 
 async def on_account_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
-    await store.mark_recalled(ctx.session, ctx.envelope.client, event.account_ref, ctx.now)
+    await on_accounts_recalled([(event, ctx)])
+
+
+async def on_accounts_recalled(events: list[tuple[AccountRecalled, HandlerContext]]) -> None:
+    await store.mark_recalled(events[0][1].session, [(ctx.envelope.client, e.account_ref) for e, ctx in events],
+                              events[0][1].now)
 
 
 def answer_of(outcome: PaymentOut) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -18,10 +17,9 @@ from payments.records import (
     OpenCommitments,
     Payment,
     Placement,
-    RejectionSample,
     Reversal,
 )
-from payments.schemas import UnmatchedPaymentOut, WebhookRejectionOut
+from payments.schemas import UnmatchedPaymentOut
 from recaudo_common.db import sql, unnest_rows
 
 SCHEMA = "payments"
@@ -188,10 +186,12 @@ async def restate_debtors(s: AsyncSession, debtors: Sequence[tuple[str, str, uui
             FROM {source} WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref"""), params)
 
 
-async def mark_recalled(s: AsyncSession, client: str, account_ref: str, now: dt.datetime) -> None:
+async def mark_recalled(s: AsyncSession, accounts: Sequence[tuple[str, str]], now: dt.datetime) -> None:
+    """The client company withdrew these accounts (a recall file's, in one round trip)."""
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts)
     await s.execute(sql(
-        "UPDATE payments.accounts SET recalled = true, updated_at = :now WHERE client_slug = :c AND account_ref = :r"),
-        {"c": client, "r": account_ref, "now": now})
+        f"""UPDATE payments.accounts a SET recalled = true, updated_at = :now FROM {source}
+            WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref"""), {**params, "now": now})
 
 
 async def open_accounts_of_debtor(s: AsyncSession, client: str, debtor_ref: uuid.UUID | None,
@@ -344,57 +344,6 @@ async def insert_reversal(s: AsyncSession, *, reversal_id: uuid.UUID, payment_id
         "reversed_at, content_sha256) VALUES (:id, :p, :c, :k, :a, :g, :x, :r, :now, :h)"),
         {"id": reversal_id, "p": payment_id, "c": client, "k": kind, "a": amount, "g": gateway, "x": external_id,
          "r": reason, "now": now, "h": content_sha256})
-
-
-OTHERS = ""  # the gateway of the rows that hold what older sources were folded into (no route has an empty name)
-
-
-async def record_webhook_rejection(s: AsyncSession, *, gateway: str, reason: str, source: str | None,
-                                   sample: RejectionSample, now: dt.datetime, max_rows: int) -> None:
-    """Counts a refused webhook on its (gateway, source address, reason) row. A flood of forged webhooks from
-    ever new sources cannot grow the table: past `max_rows` sources, the least recently seen are folded into
-    one row per reason (gateway OTHERS), so the counts still add up to every refusal."""
-    inserted = await s.scalar(sql(
-        """INSERT INTO payments.webhook_rejections AS w (gateway, source_address, reason, count, first_seen,
-               last_seen, sample)
-           VALUES (:g, :src, :r, 1, :now, :now, CAST(:sample AS jsonb))
-           ON CONFLICT (gateway, source_address, reason) DO UPDATE SET count = w.count + 1,
-               first_seen = least(w.first_seen, excluded.first_seen),
-               last_seen = greatest(w.last_seen, excluded.last_seen), sample = excluded.sample
-           RETURNING xmax = 0"""),
-        {"g": gateway[:100], "src": source, "r": reason, "now": now, "sample": json.dumps(dataclasses.asdict(sample))})
-    if not inserted:
-        return
-    # Only a new source can pass the cap; one folder at a time, so two new sources never both skip the fold.
-    await s.execute(sql("SELECT pg_advisory_xact_lock(hashtext('recaudo.payments.webhook_rejections'))"))
-    await s.execute(sql(
-        """WITH folded AS (
-               DELETE FROM payments.webhook_rejections WHERE id IN (
-                   SELECT id FROM payments.webhook_rejections WHERE gateway <> :others
-                   ORDER BY last_seen, id
-                   LIMIT greatest((SELECT count(*) FROM payments.webhook_rejections WHERE gateway <> :others)
-                                  - :max, 0))
-               RETURNING reason, count, first_seen, last_seen)
-           INSERT INTO payments.webhook_rejections AS w (gateway, source_address, reason, count, first_seen,
-               last_seen, sample)
-           SELECT :others, NULL, reason, sum(count), min(first_seen), max(last_seen), '{}'::jsonb
-           FROM folded GROUP BY reason
-           ON CONFLICT (gateway, source_address, reason) DO UPDATE SET count = w.count + excluded.count,
-               first_seen = least(w.first_seen, excluded.first_seen),
-               last_seen = greatest(w.last_seen, excluded.last_seen)"""),
-        {"others": OTHERS, "max": max_rows})
-
-
-async def list_webhook_rejections(s: AsyncSession, *, before: tuple[dt.datetime, int] | None,
-                                  limit: int) -> list[WebhookRejectionOut]:
-    """The most recently seen sources first, those after `before` (the last one of the previous page), read straight
-    into what the API answers."""
-    rows = (await s.execute(sql(
-        "SELECT id, nullif(gateway, :others) AS gateway, source_address, reason, count, first_seen, last_seen, sample, "
-        "last_seen AS received_at, gateway = :others AS folded FROM payments.webhook_rejections "
-        f"{'WHERE (last_seen, id) < (:t, :id) ' if before else ''}ORDER BY last_seen DESC, id DESC LIMIT :n"),
-        {"n": limit, "others": OTHERS, **({"t": before[0], "id": before[1]} if before else {})})).mappings().all()
-    return [WebhookRejectionOut.model_validate(dict(r)) for r in rows]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from payments import store
+from payments import rejections_store, store
 from payments.domain.fingerprints import Fingerprint, fingerprint
 from payments.handlers import apply_payment
 from payments.integrity import recorded_once
@@ -105,11 +105,11 @@ async def record_rejection(db: Database, *, gateway: str, reason: str, source: s
                            signature: str | None, now: dt.datetime, max_rows: int) -> None:
     """Counts a webhook refused before it was read (its signature did not verify)."""
     async with db.transaction() as s:
-        await store.record_webhook_rejection(s, gateway=gateway, reason=reason, source=source,
+        await rejections_store.record_webhook_rejection(s, gateway=gateway, reason=reason, source=source,
                                              sample=rejection_sample(raw, signature), now=now, max_rows=max_rows)
 
 
 async def rejections(db: Database, *, before: tuple[dt.datetime, int] | None,
                      limit: int) -> list[WebhookRejectionOut]:
     async with db.transaction() as s:
-        return await store.list_webhook_rejections(s, before=before, limit=limit)
+        return await rejections_store.list_webhook_rejections(s, before=before, limit=limit)

@@ -11,6 +11,7 @@ from recaudo_common.bus.consumer import Handler, Subscriptions
 from recaudo_common.client_copy import client_copy_handlers
 from recaudo_common.events import (
     AccountPlaced,
+    AccountRecalled,
     AccountSegmented,
     AccountUpdated,
     ContactAttempted,
@@ -62,6 +63,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
         batch_handlers={
             AccountPlaced: handlers.on_placed_many,
             AccountSegmented: handlers.on_segmented_many,
+            AccountRecalled: handlers.on_recalled_many,
             AccountUpdated: copies.on_updated_many,
             PaymentApplied: handlers.on_payments_applied_many,
             ContactConsentRecorded: copies.on_consents,

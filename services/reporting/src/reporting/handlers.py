@@ -71,7 +71,13 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
 
 
 async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
-    await store.set_recalled(ctx.session, ctx.envelope.client, event.account_ref, event.recalled_at)
+    await on_recalled_many([(event, ctx)])
+
+
+async def on_recalled_many(events: list[tuple[AccountRecalled, HandlerContext]]) -> None:
+    """A recall file's accounts, in one statement."""
+    await store.set_recalled(events[0][1].session, [(ctx.envelope.client, e.account_ref, e.recalled_at)
+                                                    for e, ctx in events])
 
 
 async def on_payment_applied(event: PaymentApplied, ctx: HandlerContext) -> None:

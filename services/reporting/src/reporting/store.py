@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import fields, replace
 from decimal import Decimal
@@ -133,10 +133,14 @@ async def account_view(s: AsyncSession, client: str, account_ref: str) -> Accoun
     return AccountRow(**row) if row else None
 
 
-async def set_recalled(s: AsyncSession, client: str, account_ref: str, at: dt.datetime) -> None:
+async def set_recalled(s: AsyncSession, recalls: Sequence[tuple[str, str, dt.datetime]]) -> None:
+    """When each account was first recalled, from rows of (client, account_ref, recalled_at), at most one per
+    account, in one round trip."""
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "recalled_at": "timestamptz"},
+                                 recalls)
     await s.execute(_sql(
-        "UPDATE reporting.accounts SET recalled_at = coalesce(recalled_at, :t) WHERE client_slug = :c "
-        "AND account_ref = :r"), {"c": client, "r": account_ref, "t": at})
+        f"""UPDATE reporting.accounts a SET recalled_at = coalesce(a.recalled_at, i.recalled_at) FROM {source}
+            WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref"""), params)
 
 
 # The ledger's word on each account of a `latest` relation (client, account_ref, new_balance, status), the end of

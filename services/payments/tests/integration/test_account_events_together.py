@@ -1,16 +1,16 @@
-"""Restated balances (account.updated) that arrive together are applied together (handlers.on_accounts_updated:
-a few statements for the whole run) on a real PostgreSQL, and leave the ledger exactly as the same restatements
-applied one at a time: each change an adjustment, the balance and status the ledger's, an account not opened
-yet opened with its restated balance."""
+"""Account events that come in bulk are applied together on a real PostgreSQL. Restated balances (account.updated,
+handlers.on_accounts_updated: a few statements for the whole run) leave the ledger exactly as the same
+restatements applied one at a time: each change an adjustment, the balance and status the ledger's, an account
+not opened yet opened with its restated balance. A recall file's accounts are marked in one statement."""
 
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import text
 
-from recaudo_common.events import AccountPlaced, AccountUpdated
+from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated
 
-from .conftest import Gateway, deliver, payment, placed
+from .conftest import NOW, Gateway, deliver, payment, placed
 
 pytestmark = pytest.mark.integration
 
@@ -58,3 +58,14 @@ async def test_a_run_of_restatements_leaves_the_ledger_as_one_at_a_time_does(gat
             "SELECT account_ref, debtor_ref FROM payments.accounts WHERE account_ref LIKE 'B-%' "
             "AND debtor_id IS NULL"))).all())
     assert set(debtors) == {"B-1", "B-2", "B-3", "B-4"} and len(set(debtors.values())) == 4  # kept by pseudonym
+
+
+async def test_a_recall_file_marks_its_accounts_together(gateway: Gateway) -> None:
+    placements = [await placed(gateway.platform, f"K-{i}", debtor_id=f"K{i}") for i in (1, 2, 3)]
+    await deliver(gateway.platform, *placements)
+    await deliver(gateway.platform, *(AccountRecalled(account_ref=ref, recalled_at=NOW) for ref in ("K-1", "K-2", "K-9")),
+                  together=True)
+    async with gateway.platform.db.transaction() as s:
+        recalled = dict((await s.execute(text(
+            "SELECT account_ref, recalled FROM payments.accounts WHERE account_ref LIKE 'K-%'"))).all())
+    assert recalled == {"K-1": True, "K-2": True, "K-3": False}

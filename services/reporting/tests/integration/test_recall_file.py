@@ -1,0 +1,50 @@
+"""A recall file's account.recalled events applied together (handlers.on_recalled_many: one statement for the run)
+on a real PostgreSQL: each account recalled once, at its first recall, the others untouched."""
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import text
+
+from recaudo_common.bus.base import Message
+from recaudo_common.bus.consumer import ConsumerRuntime
+from recaudo_common.events import AccountPlaced, AccountRecalled, ClientRegistered
+from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.testing import settings_for_test
+from reporting.consumers import SUBSCRIPTIONS
+
+from .conftest import deliver
+
+pytestmark = pytest.mark.integration
+NOW = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+async def platform(database_url: str) -> AsyncIterator[Platform]:
+    p = make_platform(settings_for_test(database_url), pool_size=2)
+    yield p
+    await p.db.dispose()
+
+
+async def test_a_recall_file_recalls_its_accounts_together_once_each(platform: Platform) -> None:
+    client = ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
+                              locale="es-CO", default_authorised_channels=["sms"])
+    placed = [AccountPlaced(account_ref=f"K-{i}", portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None,
+                            has_phone=True, has_email=False, balance=Decimal("100000"), currency="COP",
+                            days_past_due=30, as_of=NOW.date(), authorised_channels=["sms"]) for i in range(1, 5)]
+    earlier = NOW - dt.timedelta(days=2)
+    await deliver(platform, [("banco", NOW, client), *(("banco", NOW, p) for p in placed),
+                             ("banco", earlier, AccountRecalled(account_ref="K-1", recalled_at=earlier))], now=NOW)
+    runtime = ConsumerRuntime(platform.db, platform.transport, SUBSCRIPTIONS, "t", lambda: NOW)
+    recalls = [AccountRecalled(account_ref=ref, recalled_at=NOW) for ref in ("K-1", "K-2", "K-3", "K-9")]
+    messages = [Message(f"t.{r.family}", r.key("banco"), r.envelope(client="banco", occurred_at=NOW), {})
+                for r in recalls]
+    # In one transaction, as the consumer's fast path applies a batch (its fallback would hide a failing handler).
+    assert await runtime._apply_all(messages) == ["processed"] * len(messages)
+    async with platform.db.transaction() as s:
+        recalled = dict((await s.execute(text(
+            "SELECT account_ref, recalled_at FROM reporting.accounts ORDER BY account_ref"))).all())
+    assert recalled == {"K-1": earlier, "K-2": NOW, "K-3": NOW, "K-4": None}  # K-1 keeps its first recall
