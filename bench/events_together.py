@@ -2,8 +2,8 @@
 their events as they run (a fetched batch at once, a run in a few statements) beside one event at a time (each
 its own run of the handler, in the batch's transaction) and beside the consumer's own floor (the same batches decoded
 and claimed in its inbox in one transaction, nothing applied): payment.applied through segmentation and outreach,
-account.updated (restated balances) through payments, account.recalled (a recall file) through segmentation and
-outreach."""
+account.updated (restated balances) through payments, account.recalled (a recall file) through the four services
+that read it."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from recaudo_common.db import asyncpg_dsn
 from recaudo_common.events import AccountRecalled, AccountUpdated, Event, PaymentApplied
 from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.settings import PlatformSettings
+from reporting.consumers import SUBSCRIPTIONS as REPORTING
 from segmentation.consumers import SUBSCRIPTIONS as SEGMENTATION
 
 NOW = dt.datetime(2026, 4, 1, 15, 0, tzinfo=dt.UTC)
@@ -93,6 +94,11 @@ async def seed_payments(conn: asyncpg.Connection, accounts: int) -> None:
     await conn.execute(f"""INSERT INTO payments.ledger_entries (client_slug, account_ref, kind, amount, booked_at)
         SELECT 'bench', 'A-' || i, kind, amount, now() FROM generate_series(1, {accounts}) AS i,
             (VALUES ('placement', 1000000), ('payment', -100000)) AS e(kind, amount)""")
+
+
+async def seed_reporting(conn: asyncpg.Connection, accounts: int) -> None:
+    await conn.execute(f"""INSERT INTO reporting.accounts (client_slug, account_ref, placed_balance, placed_at,
+            balance) SELECT 'bench', 'A-' || i, 1000000, now(), 900000 FROM generate_series(1, {accounts}) AS i""")
 
 
 def restatements(first: int, count: int) -> list[Message]:
@@ -213,6 +219,8 @@ CASES = (
     Case("payments", PAYMENTS, AccountUpdated, "restatements", seed_payments, restatements),
     Case("segmentation", SEGMENTATION, AccountRecalled, "recalls", seed_segmentation, recalls),
     Case("outreach", OUTREACH, AccountRecalled, "recalls", seed_outreach, recalls),
+    Case("payments", PAYMENTS, AccountRecalled, "recalls", seed_payments, recalls),
+    Case("reporting", REPORTING, AccountRecalled, "recalls", seed_reporting, recalls),
 )
 
 
@@ -235,7 +243,8 @@ async def main() -> None:
                 "account's four attempts to come past one spacing (or cancels them when the payment pays it off), "
                 "with the trail's word; payments books each restated balance's change as an adjustment and sets "
                 "the balance and status from the ledger; a recall stops the account in segmentation (assessed once "
-                "more) and cancels its attempts to come in outreach. Measured three ways in the same run: one at a "
+                "more), cancels its attempts to come in outreach, and is marked in payments and in reporting's "
+                "read model. Measured three ways in the same run: one at a "
                 "time (each event its own run of the batch handler, so its statements for each event, all in the "
                 "batch's one transaction), then a fetched batch at once (the run's events in a few statements, "
                 "as it runs), each warmed and measured on accounts of its own, then the floor: the same batches "
