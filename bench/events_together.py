@@ -71,18 +71,16 @@ async def seed_outreach(conn: asyncpg.Connection, accounts: int) -> None:
         FROM generate_series(1, {accounts}) AS i, generate_series(1, 4) AS s""")
 
 
+def message(event: Event) -> Message:
+    return Message(f"bench.{event.family}", event.key(CLIENT), event.envelope(client=CLIENT, occurred_at=NOW), {})
+
+
 def payments(first: int, count: int) -> list[Message]:
     """Partial payments of accounts A-first.., one each; one in ten pays its account off (outreach stops it)."""
-    messages = []
-    for i in range(first, first + count):
-        paid_off = i % 10 == 0
-        event = PaymentApplied(
-            payment_id=uuid.uuid4(), account_ref=f"A-{i}", amount=Decimal("1000000" if paid_off else "100000"),
-            currency="COP", paid_at=NOW, source="gateway", new_balance=Decimal(0 if paid_off else 900000),
-            account_status="paid" if paid_off else "open")
-        messages.append(Message("bench.payment", event.key(CLIENT), event.envelope(client=CLIENT, occurred_at=NOW),
-                                {}))
-    return messages
+    return [message(PaymentApplied(
+        payment_id=uuid.uuid4(), account_ref=f"A-{i}", amount=Decimal("1000000" if i % 10 == 0 else "100000"),
+        currency="COP", paid_at=NOW, source="gateway", new_balance=Decimal(0 if i % 10 == 0 else 900000),
+        account_status="paid" if i % 10 == 0 else "open")) for i in range(first, first + count)]
 
 
 async def seed_payments(conn: asyncpg.Connection, accounts: int) -> None:
@@ -103,26 +101,17 @@ async def seed_reporting(conn: asyncpg.Connection, accounts: int) -> None:
 
 def restatements(first: int, count: int) -> list[Message]:
     """The client company's new balances of accounts A-first.., one each (a portfolio file sent again)."""
-    messages = []
-    for i in range(first, first + count):
-        event = AccountUpdated(
-            account_ref=f"A-{i}", portfolio_id=uuid.uuid4(), debtor_ref=uuid.uuid5(uuid.NAMESPACE_OID, str(i)),
-            personal=None, has_phone=True, has_email=False, balance=Decimal(1_050_000 - 1000 * (i % 100)),
-            currency="COP", days_past_due=45, as_of=NOW.date(), authorised_channels=["sms"],
-            previous_balance=Decimal(1_000_000))
-        messages.append(Message("bench.account", event.key(CLIENT), event.envelope(client=CLIENT, occurred_at=NOW),
-                                {}))
-    return messages
+    return [message(AccountUpdated(
+        account_ref=f"A-{i}", portfolio_id=uuid.uuid4(), debtor_ref=uuid.uuid5(uuid.NAMESPACE_OID, str(i)),
+        personal=None, has_phone=True, has_email=False, balance=Decimal(1_050_000 - 1000 * (i % 100)),
+        currency="COP", days_past_due=45, as_of=NOW.date(), authorised_channels=["sms"],
+        previous_balance=Decimal(1_000_000))) for i in range(first, first + count)]
 
 
 def recalls(first: int, count: int) -> list[Message]:
     """The client company withdraws accounts A-first.. (a recall file)."""
-    messages = []
-    for i in range(first, first + count):
-        event = AccountRecalled(account_ref=f"A-{i}", recalled_at=NOW, reason="devuelta al cliente")
-        messages.append(Message("bench.account", event.key(CLIENT), event.envelope(client=CLIENT, occurred_at=NOW),
-                                {}))
-    return messages
+    return [message(AccountRecalled(account_ref=f"A-{i}", recalled_at=NOW, reason="devuelta al cliente"))
+            for i in range(first, first + count)]
 
 
 @dataclass(frozen=True)

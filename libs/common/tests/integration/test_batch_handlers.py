@@ -3,7 +3,6 @@ that never hold one key twice, emits written in order, and the fallback to one e
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -13,18 +12,15 @@ from sqlalchemy import text
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated, Event
-from recaudo_common.runtime import Platform, make_platform
-from recaudo_common.testing import settings_for_test
+from recaudo_common.runtime import Platform
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-async def platform(database_url: str) -> AsyncIterator[Platform]:
-    p = make_platform(settings_for_test(database_url), pool_size=2)
-    yield p
-    await p.db.dispose()
+def platform(platform_on_postgres: Platform) -> Platform:
+    return platform_on_postgres
 
 
 def placed(ref: str, balance: str = "100.00") -> AccountPlaced:

@@ -26,7 +26,7 @@ from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.events import AccountPlaced, AccountSegmented, ClientRegistered, Event
 from recaudo_common.personal_data import MasterKeyring, PersonalData, Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
-from recaudo_common.testing import free_port, sealed_person, settings_for_test
+from recaudo_common.testing import applied_together, free_port, sealed_person, settings_for_test
 
 # Wednesday 2026-03-04 10:00 in Bogotá.
 WEDNESDAY_10 = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -86,7 +86,7 @@ class Outreach:
             envelope = e.envelope(client=client, occurred_at=self.clock.now + dt.timedelta(microseconds=self.seq[0]))
             messages.append(Message(f"t.{e.family}", e.key(client), envelope, {}))
         if together:
-            assert await runtime._apply_all(messages) == ["processed"] * len(messages)
+            await applied_together(runtime, messages)
         else:
             assert set(await runtime.handle_batch(messages)) == {"processed"}
 

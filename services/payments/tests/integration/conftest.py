@@ -22,7 +22,7 @@ from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.events import AccountPlaced, ClientRegistered, Event
 from recaudo_common.personal_data import PersonalData, Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
-from recaudo_common.testing import sealed_person, settings_for_test
+from recaudo_common.testing import applied_together, sealed_person, settings_for_test
 from recaudo_common.webhook_signatures import sign
 
 NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
@@ -99,7 +99,7 @@ async def deliver(platform: Platform, *events: Event, one_by_one: bool = False, 
     messages = [Message(f"t.{e.family}", e.key("banco"), e.envelope(client="banco", occurred_at=NOW), {})
                 for e in events]
     if together:
-        assert await runtime._apply_all(messages) == ["processed"] * len(messages)
+        await applied_together(runtime, messages)
         return
     for batch in ([[m] for m in messages] if one_by_one else [messages]):
         assert set(await runtime.handle_batch(batch)) == {"processed"}

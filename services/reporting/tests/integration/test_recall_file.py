@@ -3,7 +3,6 @@ on a real PostgreSQL: each account recalled once, at its first recall, the other
 
 import datetime as dt
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -12,8 +11,8 @@ from sqlalchemy import text
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountPlaced, AccountRecalled, ClientRegistered
-from recaudo_common.runtime import Platform, make_platform
-from recaudo_common.testing import settings_for_test
+from recaudo_common.runtime import Platform
+from recaudo_common.testing import applied_together
 from reporting.consumers import SUBSCRIPTIONS
 
 from .conftest import deliver
@@ -22,14 +21,8 @@ pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
 
 
-@pytest.fixture
-async def platform(database_url: str) -> AsyncIterator[Platform]:
-    p = make_platform(settings_for_test(database_url), pool_size=2)
-    yield p
-    await p.db.dispose()
-
-
-async def test_a_recall_file_recalls_its_accounts_together_once_each(platform: Platform) -> None:
+async def test_a_recall_file_recalls_its_accounts_together_once_each(platform_on_postgres: Platform) -> None:
+    platform = platform_on_postgres
     client = ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP", timezone="America/Bogota",
                               locale="es-CO", default_authorised_channels=["sms"])
     placed = [AccountPlaced(account_ref=f"K-{i}", portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None,
@@ -42,8 +35,7 @@ async def test_a_recall_file_recalls_its_accounts_together_once_each(platform: P
     recalls = [AccountRecalled(account_ref=ref, recalled_at=NOW) for ref in ("K-1", "K-2", "K-3", "K-9")]
     messages = [Message(f"t.{r.family}", r.key("banco"), r.envelope(client="banco", occurred_at=NOW), {})
                 for r in recalls]
-    # In one transaction, as the consumer's fast path applies a batch (its fallback would hide a failing handler).
-    assert await runtime._apply_all(messages) == ["processed"] * len(messages)
+    await applied_together(runtime, messages)
     async with platform.db.transaction() as s:
         recalled = dict((await s.execute(text(
             "SELECT account_ref, recalled_at FROM reporting.accounts ORDER BY account_ref"))).all())

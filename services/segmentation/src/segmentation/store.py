@@ -57,9 +57,6 @@ def _account_or_none(row: RowMapping | None) -> Account | None:
     return _account(row) if row is not None else None
 
 
-_SET = sql(
-    "UPDATE segmentation.accounts SET balance = coalesce(:b, balance), status = coalesce(:st, status), "
-    f"updated_at = :now WHERE client_slug = :c AND account_ref = :r RETURNING {_ACCOUNT}")
 _ASSIGNMENT_COLUMNS = {
     "client_slug": "text", "account_ref": "text", "trigger": "text", "days_past_due": "int", "bucket": "text",
     "segment": "text", "treatment": "text", "propensity": "numeric", "cost_to_collect": "numeric",
@@ -117,8 +114,7 @@ async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: d
 async def set_balance_status(s: AsyncSession, client: str, account_ref: str, *, balance: Decimal | None = None,
                              status: str | None = None, now: dt.datetime) -> Account | None:
     """Updates and returns the account (locked for the transaction), or None if it was never placed."""
-    return _account_or_none((await s.execute(_SET, {"c": client, "r": account_ref, "b": balance, "st": status,
-                                                    "now": now})).mappings().first())
+    return (await set_balances_statuses(s, [(client, account_ref, balance, status)], now)).get((client, account_ref))
 
 
 async def set_balances_statuses(s: AsyncSession, changes: Sequence[tuple[str, str, Decimal | None, str | None]],

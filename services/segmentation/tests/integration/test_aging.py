@@ -13,6 +13,7 @@ from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountPlaced, ClientRegistered, Event, PaymentApplied
 from recaudo_common.runtime import Platform
+from recaudo_common.testing import applied_together
 from segmentation.consumers import SUBSCRIPTIONS
 from segmentation.handlers import age_due_clients, run_aging
 
@@ -28,7 +29,7 @@ async def deliver(p: Platform, events: list[Event], now: dt.datetime, *, togethe
     messages = [Message(f"t.{e.family}", e.key("banco"), e.envelope(client="banco", occurred_at=now), {})
                 for e in events]
     if together:
-        assert await runtime._apply_all(messages) == ["processed"] * len(messages)
+        await applied_together(runtime, messages)
     else:
         assert set(await runtime.handle_batch(messages)) == {"processed"}
     return messages
