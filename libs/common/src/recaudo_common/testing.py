@@ -27,7 +27,6 @@ import pytest
 import sqlalchemy.event
 
 from recaudo_common.bus.base import Message, Subscriber
-from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.db import Database, asyncpg_dsn
 from recaudo_common.events import dlq_topic, group_id
 from recaudo_common.personal_data import PersonalData, Vault, seal
@@ -250,20 +249,6 @@ def settings_for_test(database_url: str, *, transport: str = "postgres", kafka_b
         topic_prefix=f"t{uuid.uuid4().hex[:10]}", environment="test", consumer_retry_backoff_s=0.05,
         **overrides,
     )
-
-
-@pytest.fixture
-async def platform_on_postgres(database_url: str) -> AsyncIterator[Platform]:
-    """A platform on a fresh database and the embedded (postgres) transport, for one test."""
-    platform = make_platform(settings_for_test(database_url), pool_size=2)
-    yield platform
-    await platform.db.dispose()
-
-
-async def applied_together(runtime: ConsumerRuntime, messages: list[Message]) -> None:
-    """The messages applied as one fetched batch in one transaction, as the consumer's fast path applies it: fails
-    when the batch would have fallen back to one event at a time (which would hide a failing batch handler)."""
-    assert await runtime._apply_all(messages) == ["processed"] * len(messages)
 
 
 @pytest.fixture(params=["postgres", "kafka"])

@@ -26,7 +26,8 @@ from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.events import AccountPlaced, AccountSegmented, ClientRegistered, Event
 from recaudo_common.personal_data import MasterKeyring, PersonalData, Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
-from recaudo_common.testing import applied_together, free_port, sealed_person, settings_for_test
+from recaudo_common.testing import free_port, sealed_person, settings_for_test
+from recaudo_common.testing_consumers import applied_together
 
 # Wednesday 2026-03-04 10:00 in Bogotá.
 WEDNESDAY_10 = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)

@@ -22,7 +22,8 @@ from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.events import AccountPlaced, ClientRegistered, Event
 from recaudo_common.personal_data import PersonalData, Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
-from recaudo_common.testing import applied_together, sealed_person, settings_for_test
+from recaudo_common.testing import sealed_person, settings_for_test
+from recaudo_common.testing_consumers import applied_together
 from recaudo_common.webhook_signatures import sign
 
 NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)

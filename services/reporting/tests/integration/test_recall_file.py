@@ -12,7 +12,7 @@ from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountPlaced, AccountRecalled, ClientRegistered
 from recaudo_common.runtime import Platform
-from recaudo_common.testing import applied_together
+from recaudo_common.testing_consumers import applied_together
 from reporting.consumers import SUBSCRIPTIONS
 
 from .conftest import deliver

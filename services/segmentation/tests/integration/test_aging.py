@@ -13,7 +13,7 @@ from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountPlaced, ClientRegistered, Event, PaymentApplied
 from recaudo_common.runtime import Platform
-from recaudo_common.testing import applied_together
+from recaudo_common.testing_consumers import applied_together
 from segmentation.consumers import SUBSCRIPTIONS
 from segmentation.handlers import age_due_clients, run_aging
 
