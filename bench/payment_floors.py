@@ -1,7 +1,8 @@
 """Two floors under a gateway payment's saturation, measured in the freshness benchmark's run beside /healthz
 (#24): the webhook's own work called in this process with no HTTP in front of it (the signature checked, the
-body parsed, the service's transaction, `receive_webhook`), and the statements that transaction sends replayed by
-raw asyncpg with no Python above the driver. Together they say how much of a payment's cost is the HTTP stack, the
+body parsed, the payment applied as the route applies it, in group commits), and the statements one payment's own
+transaction sends (`receive_webhook`, one payment at a time) replayed by raw asyncpg with no Python above the
+driver. Together they say how much of a payment's cost is the HTTP stack, the
 service's Python and SQLAlchemy, and the round trips themselves."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from payments.schemas import WebhookIn
 from payments.webhooks import receive_webhook
+from payments.webhooks_together import WebhooksTogether
 from recaudo_common.db import Database, asyncpg_dsn
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import make_platform
@@ -59,10 +61,11 @@ class Floor:
 async def transaction_floor(settings: PlatformSettings, posts: Sequence[tuple[str, bytes]], secret: str,
                             seconds: float) -> Floor:
     """What the webhook route does for each signed body in turn, but HTTP: the signature checked, the body parsed,
-    `receive_webhook`; IN_FLIGHT at a time over the service's pool, until `seconds` have passed or the bodies run
-    out."""
+    `WebhooksTogether.receive` (group commits, as the route applies them); IN_FLIGHT at a time over the service's
+    pool, until `seconds` have passed or the bodies run out."""
     platform = make_platform(settings, pool_size=POOL_SIZE)
     vault = Vault.from_settings(platform.settings)
+    webhooks = WebhooksTogether(platform.db, vault, link_secret=settings.link_secret)  # as main.build wires it
     pending = iter(posts)
     applied = 0
     deadline = time.perf_counter() + seconds
@@ -75,9 +78,7 @@ async def transaction_floor(settings: PlatformSettings, posts: Sequence[tuple[st
             now = dt.datetime.now(dt.UTC)
             if signature_problem(signature, raw, [secret], now=now) is not None:
                 raise RuntimeError("a benchmark body's signature did not verify")
-            await receive_webhook(platform.db, vault=vault, gateway=GATEWAY,
-                                  notification=WebhookIn.model_validate_json(raw), now=now,
-                                  link_secret=settings.link_secret)
+            await webhooks.receive(gateway=GATEWAY, notification=WebhookIn.model_validate_json(raw), now=now)
             applied += 1
 
     try:

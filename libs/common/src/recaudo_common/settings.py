@@ -119,8 +119,11 @@ class PlatformSettings(BaseSettings):
     event_log_retention_hours: float = Field(168, ge=0)
     max_body_bytes: int = 2 * 1024**3 + 1024**2
     # Requests one process serves at once; past it the server answers 503 at once. With JSON bodies of at most
-    # 1 MiB buffered each, this bounds the memory requests can hold (docs/deploy.md, "Memory and disk").
-    http_max_concurrency: int = 100
+    # 1 MiB buffered each, this bounds the memory requests can hold (docs/deploy.md, "Memory and disk"). uvicorn
+    # counts a request until its task's done-callback has run, which on uvloop can come after the next request of
+    # the same keep-alive connection has been read: a group commit answers a few dozen payments at once, and 64
+    # connections then counted past 100 and were refused 503 (#24). 200 leaves room for twice as many.
+    http_max_concurrency: int = 200
     # The proxies whose X-Forwarded-For the server believes (addresses, CIDR ranges, or "*" when only the Gateway
     # can reach the pods: the network-policies component): the client's address is then the browser's, not the
     # Gateway's, for the console's sign-in limits and refused webhooks' sources. Empty: only 127.0.0.1.

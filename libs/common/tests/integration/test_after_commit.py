@@ -16,6 +16,7 @@ async def test_an_action_runs_after_the_commit_and_never_after_a_rollback(databa
         async with db.transaction() as s:
             await s.execute(text("SELECT 1"))
             after_commit(s, lambda: counted.append("committed"))
+            after_commit(s, lambda: counted.append("and the next, in order"))
             assert counted == []  # not before the commit
         with pytest.raises(RuntimeError):
             async with db.transaction() as s:
@@ -27,4 +28,4 @@ async def test_an_action_runs_after_the_commit_and_never_after_a_rollback(databa
                 await s.execute(text("SELECT 1 / 0"))
     finally:
         await db.dispose()
-    assert counted == ["committed"]
+    assert counted == ["committed", "and the next, in order"]

@@ -35,6 +35,7 @@ from payments.schemas import (
     WebhookRejectionList,
 )
 from payments.settings import PaymentsSettings
+from payments.webhooks_together import WebhooksTogether
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import OPERATOR_ONLY, PlatformDep, caller_with, client_of, from_app_state
@@ -59,6 +60,7 @@ class PaymentsState:
 
     settings: PaymentsSettings
     vault: Vault  # finds a payer by the id number they give (the vault's blind index), built once per process
+    webhooks: WebhooksTogether  # applies verified notifications, plain payments in group commits
 
 
 get_state = from_app_state(APP_STATE, PaymentsState)
@@ -84,12 +86,13 @@ router = APIRouter(prefix="/v1", tags=["payments"])
 
 @router.post("/webhooks/payments/{gateway}", response_model=WebhookOut,
              responses={401: {"description": "missing, wrong or stale signature (not stored, but recorded)"}})
-async def gateway_webhook(gateway: str, request: Request, platform: PlatformDep, settings: Settings,
-                          vault: VaultDep) -> WebhookOut:
+async def gateway_webhook(gateway: str, request: Request, platform: PlatformDep,
+                          state: Annotated[PaymentsState, Depends(get_state)]) -> WebhookOut:
     """Authenticated by its HMAC-SHA256 signature (header `Recaudo-Signature`), not by an API key."""
     raw = await request.body()
     now = platform.clock()
     signature = request.headers.get("recaudo-signature")
+    settings = state.settings
     problem = signature_problem(signature, raw, settings.secrets_of(gateway), now=now)
     if problem is not None:
         WEBHOOK_REJECTIONS.labels(problem).inc()
@@ -107,8 +110,7 @@ async def gateway_webhook(gateway: str, request: Request, platform: PlatformDep,
         raise ProblemError(422, "invalid_webhook", "Invalid webhook body", f"a {body.type} needs refers_to")
     if body.type == "payment" and body.amount is None:
         raise ProblemError(422, "invalid_webhook", "Invalid webhook body", "a payment needs amount")
-    result = await webhooks.receive_webhook(platform.db, vault=vault, gateway=gateway, notification=body, now=now,
-                                            link_secret=platform.settings.link_secret)
+    result = await state.webhooks.receive(gateway=gateway, notification=body, now=now)
     return WebhookOut(status=result.status, payment_id=result.payment_id)
 
 

@@ -15,6 +15,7 @@ from payments.promises.handlers import evaluate_due_promises
 from payments.reconciliation.handlers import reconcile_yesterday
 from payments.reconciliation.routes import router as reconciliation_router
 from payments.settings import PaymentsSettings
+from payments.webhooks_together import WebhooksTogether
 from payments.write_offs.routes import router as write_offs_router
 from payments.write_offs.strategy import BATCH as WRITE_OFF_BATCH
 from payments.write_offs.strategy import write_off_due
@@ -53,7 +54,8 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
         name="payments", schema="payments", migrations=MIGRATIONS, settings=settings,
         routers=[router, gateways_router, checkouts_router, checkout_pages, reconciliation_router, write_offs_router,
                  console_pages.router],
-        app_state={APP_STATE: PaymentsState(settings, vault)},
+        app_state={APP_STATE: PaymentsState(settings, vault, WebhooksTogether(
+            platform.db, vault, link_secret=platform.settings.link_secret))},
         subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s),
                                                   periodic(expire_checkouts, settings.checkout_expiry_poll_s),
                                                   periodic(reconcile_gateways, settings.reconciliation_poll_s),

@@ -108,3 +108,22 @@ class WebhookOutcome:
 
     status: Literal["applied", "unmatched", "reversed", "duplicate"]
     payment_id: str
+
+
+@dataclass(frozen=True)
+class BookedPayment:
+    """A gateway's payment applied to its account in a group commit (webhooks_together): its row, its ledger
+    entry and its event, all written with those of the payments it was committed with."""
+
+    payment_id: uuid.UUID
+    client: str
+    account_ref: str
+    amount: Decimal
+    currency: str
+    paid_at: dt.datetime
+    method: str | None
+    reference: str | None
+    gateway: str
+    external_id: str
+    content_sha256: str
+    received_at: dt.datetime

@@ -18,7 +18,7 @@ from payments.integrity import recorded_once
 from payments.records import RejectionSample, WebhookOutcome
 from payments.reversals import reverse
 from payments.schemas import WebhookIn, WebhookRejectionOut
-from recaudo_common.client_copy import get_client
+from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.personal_data import Vault
@@ -65,19 +65,9 @@ async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification:
         earlier_hash = None if earlier_reversal is None else earlier_reversal.content_sha256
         seen = earlier_reversal is not None
     if seen:
-        # Rows recorded before contents were hashed have none (and an erased or retired-key one tells nothing):
-        # their id alone decides, as it did then.
-        if content.same_as(earlier_hash) is False:
-            raise Conflict("gateway_id_reused", f"this gateway already sent {n.type} {external_id!r} with "
-                                                "other content; nothing was applied")
-        return WebhookOutcome(status="duplicate", payment_id=external_id)
+        return sent_before(n, content, earlier_hash)
     if n.type == "payment":
-        copy = await get_client(s, store.SCHEMA, client)
-        if copy is None:
-            raise NotFound(f"client company {client!r}")
-        if n.currency != copy.currency:
-            raise Invalid("invalid_currency", f"payments for this client company are in {copy.currency}",
-                          title="Invalid currency")
+        client_takes(await get_client(s, store.SCHEMA, client), n)
         assert n.amount is not None  # the route refuses a payment without one
         applied = await apply_payment(
             s, client=client, account_ref=n.account_ref, debtor_id=n.debtor_id, amount=n.amount,
@@ -93,6 +83,26 @@ async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification:
                               external_id=external_id, reason=None, now=now, amount=n.amount,
                               content_sha256=content.recorded)
     return WebhookOutcome(status=reversed_.status, payment_id=external_id)
+
+
+def sent_before(n: WebhookIn, content: Fingerprint, earlier_hash: str | None) -> WebhookOutcome:
+    """The answer to a notification whose id this gateway has sent before (`earlier_hash`: what that one said):
+    the same content is a duplicate; other content a conflict, and nothing is applied."""
+    # Rows recorded before contents were hashed have none (and an erased or retired-key one tells nothing): their id
+    # alone decides, as it did then.
+    if content.same_as(earlier_hash) is False:
+        raise Conflict("gateway_id_reused", f"this gateway already sent {n.type} {n.payment_id!r} with other "
+                                            "content; nothing was applied")
+    return WebhookOutcome(status="duplicate", payment_id=n.payment_id)
+
+
+def client_takes(copy: ClientCopy | None, n: WebhookIn) -> None:
+    """Refuses a payment for a client company this service does not know, or in another currency than its own."""
+    if copy is None:
+        raise NotFound(f"client company {n.client!r}")
+    if n.currency != copy.currency:
+        raise Invalid("invalid_currency", f"payments for this client company are in {copy.currency}",
+                      title="Invalid currency")
 
 
 def rejection_sample(raw: bytes, signature: str | None) -> RejectionSample:

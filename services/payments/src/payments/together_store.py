@@ -1,0 +1,73 @@
+"""Payments' statements for many gateway payments at once (schema `payments`): what a group commit of webhooks
+(webhooks_together) reads and writes, each in one round trip however many payments it carries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from payments.records import Account, BookedPayment, OpenCommitments, Payment
+from payments.store import ACCOUNT_COLUMNS, PAYMENT_COLUMNS
+from recaudo_common.db import sql, unnest_rows
+
+
+async def gateway_payments(s: AsyncSession, gateway: str, external_ids: Sequence[str]) -> dict[str, Payment]:
+    """The payments this gateway has already sent among these ids, by id."""
+    source, params = unnest_rows({"external_id": "text"}, [(x,) for x in external_ids], alias="x")
+    rows = (await s.execute(sql(
+        f"""SELECT {", ".join(f"p.{c}" for c in PAYMENT_COLUMNS.split(", "))}, p.external_id
+            FROM payments.payments p
+            JOIN {source} ON p.external_id = x.external_id WHERE p.gateway = :g"""),
+        {**params, "g": gateway})).mappings().all()
+    return {r["external_id"]: Payment(**{k: v for k, v in r.items() if k != "external_id"}) for r in rows}
+
+
+async def lock_accounts_to_pay(s: AsyncSession, accounts: Sequence[tuple[str, str]]
+                               ) -> dict[tuple[str, str], tuple[Account, OpenCommitments]]:
+    """store.lock_account_to_pay for many (distinct) accounts, in key order (as store.lock_accounts, so two
+    batches never wait on each other in a circle), by (client, account_ref); the accounts not open are absent."""
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
+    rows = (await s.execute(sql(
+        f"""SELECT {", ".join(f"a.{c}" for c in ACCOUNT_COLUMNS.split(", "))},
+                EXISTS (SELECT 1 FROM payments.arrangements g WHERE g.client_slug = a.client_slug
+                        AND g.account_ref = a.account_ref AND g.status = 'active') AS open_arrangement,
+                EXISTS (SELECT 1 FROM payments.promises p WHERE p.client_slug = a.client_slug
+                        AND p.account_ref = a.account_ref AND p.status = 'pending') AS open_promises
+            FROM payments.accounts a
+            JOIN {source} ON a.client_slug = k.client_slug AND a.account_ref = k.account_ref
+            ORDER BY a.client_slug, a.account_ref FOR UPDATE OF a"""), params)).mappings().all()
+    return {(r["client_slug"], r["account_ref"]): (
+        Account(**{k: v for k, v in r.items() if not k.startswith("open_")}),
+        OpenCommitments(arrangement=r["open_arrangement"], promises=r["open_promises"])) for r in rows}
+
+
+async def insert_payments(s: AsyncSession, booked: Sequence[BookedPayment]) -> None:
+    """The applied payments' rows, as store.insert_payment writes a gateway's applied payment."""
+    source, params = unnest_rows(
+        {"id": "uuid", "client_slug": "text", "account_ref": "text", "amount": "numeric", "currency": "text",
+         "paid_at": "timestamptz", "method": "text", "reference": "text", "received_at": "timestamptz",
+         "gateway": "text", "external_id": "text", "content_sha256": "text"},
+        [(b.payment_id, b.client, b.account_ref, b.amount, b.currency, b.paid_at, b.method, b.reference,
+          b.received_at, b.gateway, b.external_id, b.content_sha256) for b in booked], ordinality=True)
+    await s.execute(sql(
+        f"""INSERT INTO payments.payments (id, client_slug, account_ref, amount, currency, paid_at, source, method,
+                reference, debtor_id, status, unmatched_reason, received_at, gateway, external_id,
+                claimed_account_ref, content_sha256, payer_ref)
+            SELECT id, client_slug, account_ref, amount, currency, paid_at, 'gateway', method, reference, NULL,
+                'applied', NULL, received_at, gateway, external_id, account_ref, content_sha256, NULL
+            FROM {source} ORDER BY n"""), params)
+
+
+async def add_payment_entries(s: AsyncSession, booked: Sequence[BookedPayment]) -> None:
+    """Each applied payment's entry in the ledger (what it paid, negative), in the order they were applied."""
+    source, params = unnest_rows(
+        {"client_slug": "text", "account_ref": "text", "amount": "numeric", "payment_id": "uuid",
+         "booked_at": "timestamptz"},
+        [(b.client, b.account_ref, -b.amount, b.payment_id, b.received_at) for b in booked], ordinality=True)
+    await s.execute(sql(
+        f"""INSERT INTO payments.ledger_entries (client_slug, account_ref, kind, amount, payment_id, event_id,
+                booked_at)
+            SELECT client_slug, account_ref, 'payment', amount, payment_id, NULL, booked_at FROM {source}
+            ORDER BY n"""), params)
+
