@@ -105,8 +105,10 @@ async def main() -> None:
     save("webhooks", {
         "title": f"Payment webhooks: signed payments from {args.concurrency} connections for {args.seconds} s, "
                  "Kafka transport",
-        "what": "Each request verifies the HMAC signature, matches the account, writes the payment, its ledger entry, "
-                "the new balance and payment.applied to the outbox in one transaction, and answers; the relay "
+        "what": "Each request verifies the HMAC signature and is answered once its payment has committed: the "
+                "payments that arrive together share one transaction (group commit), which matches their accounts "
+                "and writes the payments, their ledger entries, the new balances and payment.applied to the "
+                "outbox with one statement each; the relay "
                 "publishes to Kafka (acks=all) behind it. Floors in the same run: the same load on `/healthz` of the "
                 "same server (HTTP and the event loop, no database), and a raw aiokafka idempotent produce of the "
                 "same bodies.",
