@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.util import await_only
+
+log = logging.getLogger("recaudo.db")
 
 # A connection back in the pool for longer than this is pinged before it is lent again; one in steady use is not.
 IDLE_BEFORE_PING_S = 1.0
@@ -103,7 +106,10 @@ def after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     for action in session.info.pop(_AFTER_COMMIT, ()):
-        action()
+        try:
+            action()
+        except Exception as exc:  # what committed stays committed; one action failing never skips the next
+            log.error("an action after a commit failed", extra={"fields": {"error": type(exc).__name__}})
 
 
 async def copy_records(session: AsyncSession, table: str, *, columns: Sequence[str],

@@ -12,21 +12,25 @@ from payments.store import ACCOUNT_COLUMNS, PAYMENT_COLUMNS
 from recaudo_common.db import sql, unnest_rows
 
 
-async def gateway_payments(s: AsyncSession, gateway: str, external_ids: Sequence[str]) -> dict[str, Payment]:
-    """The payments this gateway has already sent among these ids, by id."""
-    source, params = unnest_rows({"external_id": "text"}, [(x,) for x in external_ids], alias="x")
+async def gateway_payments(s: AsyncSession, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Payment]:
+    """The payments already recorded among these (gateway, the gateway's payment id), by that key."""
+    if not keys:
+        return {}
+    source, params = unnest_rows({"gateway": "text", "external_id": "text"}, keys, alias="x")
     rows = (await s.execute(sql(
-        f"""SELECT {", ".join(f"p.{c}" for c in PAYMENT_COLUMNS.split(", "))}, p.external_id
-            FROM payments.payments p
-            JOIN {source} ON p.external_id = x.external_id WHERE p.gateway = :g"""),
-        {**params, "g": gateway})).mappings().all()
-    return {r["external_id"]: Payment(**{k: v for k, v in r.items() if k != "external_id"}) for r in rows}
+        f"""SELECT {", ".join(f"p.{c}" for c in PAYMENT_COLUMNS.split(", "))}, p.gateway, p.external_id
+            FROM payments.payments p JOIN {source} ON p.gateway = x.gateway AND p.external_id = x.external_id"""),
+        params)).mappings().all()
+    return {(r["gateway"], r["external_id"]): Payment(**{k: v for k, v in r.items()
+                                                         if k not in ("gateway", "external_id")}) for r in rows}
 
 
 async def lock_accounts_to_pay(s: AsyncSession, accounts: Sequence[tuple[str, str]]
                                ) -> dict[tuple[str, str], tuple[Account, OpenCommitments]]:
     """store.lock_account_to_pay for many (distinct) accounts, in key order (as store.lock_accounts, so two
     batches never wait on each other in a circle), by (client, account_ref); the accounts not open are absent."""
+    if not accounts:
+        return {}
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
     rows = (await s.execute(sql(
         f"""SELECT {", ".join(f"a.{c}" for c in ACCOUNT_COLUMNS.split(", "))},

@@ -1,7 +1,8 @@
 """Gateway payments that arrive together are applied in one group commit, booked exactly as one at a time would
 book them: in the order they came, each once; what needs more than a balance (a promise to decide, an account not
-open, a refund) and every refusal get the one-at-a-time path's answer; a batch that cannot commit because another
-replica recorded one of its payments first is applied one payment at a time, each once (#24)."""
+open, a refund) and every refusal get the one-at-a-time path's answer; several gateways share a batch; a delivery
+another replica is recording meanwhile is found, not fatal; a batch that cannot commit is applied one payment at a
+time in the payments' own requests, each once (#24)."""
 
 import asyncio
 import datetime as dt
@@ -13,8 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from payments import together_store
 from payments.schemas import WebhookIn
-from payments.webhooks import receive_webhook
+from payments.webhooks import _receive, content_of, receive_webhook
 from payments.webhooks_together import WebhooksTogether, plain
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import PromiseMade
@@ -34,10 +36,10 @@ def together(gateway: Gateway) -> WebhooksTogether:
     return WebhooksTogether(platform.db, Vault.from_settings(platform.settings), link_secret=None)
 
 
-async def answers(writer: WebhooksTogether, sent: list[WebhookIn]) -> list[str]:
+async def answers(writer: WebhooksTogether, sent: list[WebhookIn], gateways: list[str] | None = None) -> list[str]:
     """What each notification, sent all at once, was answered: its status, or the refusal's class."""
-    outcomes = await asyncio.gather(*(writer.receive(gateway="pasarela", notification=n, now=NOW) for n in sent),
-                                    return_exceptions=True)
+    outcomes = await asyncio.gather(*(writer.receive(gateway=g, notification=n, now=NOW) for n, g in zip(
+        sent, gateways or ["pasarela"] * len(sent), strict=True)), return_exceptions=True)
     return [type(o).__name__ if isinstance(o, Exception) else o.status for o in outcomes]
 
 
@@ -65,58 +67,100 @@ async def test_payments_sent_together_are_booked_as_one_at_a_time_would_book_the
             notification("t-2", amount="99.00"),  # the same id saying otherwise: a conflict
             notification("t-6", currency="USD"), notification("t-7", client="otro"),
             notification("earlier", amount="1000.00"),  # recorded before the batch: a duplicate
-            notification("earlier", amount="2000.00")]  # ... and with other content: a conflict
-    assert all(plain(n) for n in sent)
+            notification("earlier", amount="2000.00"),  # ... and with other content: a conflict
+            notification("r-1", amount="500.00", type="refund", refers_to="earlier")]  # not plain: on its own
+    assert [plain(n) for n in sent] == [True] * 11 + [False]
     assert await answers(writer, sent) == [
         "applied", "applied", "applied", "applied", "unmatched", "duplicate", Conflict.__name__, Invalid.__name__,
-        NotFound.__name__, "duplicate", Conflict.__name__]
+        NotFound.__name__, "duplicate", Conflict.__name__, "reversed"]
     assert writer.commits == 1  # every plain payment of the lot in one transaction
-    # A-1 (100,000.00 less the earlier 1,000.00): each payment booked on the balance the one before it left.
-    assert await applied_events(gateway, "A-1") == [("99E+3", "0", "open"), ("69E+3", "0", "open"),
-                                                    ("49E+3", "0", "open"), ("-11E+3", "11E+3", "paid")]
-    assert await gateway.balance("A-1") == (Decimal("-11000.00"), "paid", Decimal("-11000.00"))
+    # A-1 (100,000.00 less the earlier 1,000.00): each payment booked on the balance the one before it left (the
+    # refund of 500.00, applied on its own while the batch waited, came first or last: both orders are shown).
+    events = await applied_events(gateway, "A-1")
+    assert events in ([("99E+3", "0", "open"), ("69.5E+3", "0", "open"), ("49.5E+3", "0", "open"),
+                       ("-10.5E+3", "10.5E+3", "paid")],
+                      [("99E+3", "0", "open"), ("69E+3", "0", "open"), ("49E+3", "0", "open"),
+                       ("-11E+3", "11E+3", "paid")]), events
+    assert await gateway.balance("A-1") == (Decimal("-10500.00"), "paid", Decimal("-10500.00"))
     assert await gateway.balance("A-2") == (Decimal("50000.00"), "open", Decimal("50000.00"))
     async with platform.db.transaction() as s:
         promise = await s.scalar(text("SELECT status FROM payments.promises WHERE account_ref = 'A-2'"))
         booked = (await s.execute(text(
-            "SELECT external_id, status, source, claimed_account_ref, content_sha256 IS NOT NULL, received_at "
-            "FROM payments.payments ORDER BY external_id"))).all()
-        entries = await s.scalar(text("SELECT count(*) FROM payments.ledger_entries WHERE kind = 'payment'"))
+            "SELECT external_id, status, source, claimed_account_ref, content_sha256 IS NOT NULL, received_at, "
+            "method, reference, paid_at, gateway FROM payments.payments ORDER BY external_id"))).all()
+        entries = (await s.execute(text(
+            "SELECT p.external_id, e.amount, e.booked_at FROM payments.ledger_entries e "
+            "JOIN payments.payments p ON p.id = e.payment_id WHERE e.kind = 'payment' ORDER BY 1"))).all()
     assert promise == "kept"
     assert [(b[0], b[1], b[2], b[3], b[4]) for b in booked] == [
         ("earlier", "applied", "gateway", "A-1", True), ("t-1", "applied", "gateway", "A-1", True),
         ("t-2", "applied", "gateway", "A-1", True), ("t-3", "applied", "gateway", "A-1", True),
         ("t-4", "applied", "gateway", "A-2", True), ("t-5", "unmatched", "gateway", "NO-EXISTE", True)]
-    assert {b[5] for b in booked} == {NOW} and entries == 5
+    # Received now, as sent (method, paid at, gateway); a suspense payment keeps what it named as its reference.
+    assert [(b[5], b[6], b[7], b[8], b[9]) for b in booked] == [(NOW, "pse", None, NOW, "pasarela")] * 5 + [
+        (NOW, "pse", "NO-EXISTE", NOW, "pasarela")]
+    assert entries == [("earlier", Decimal("-1000.00"), NOW), ("t-1", Decimal("-30000.00"), NOW),
+                       ("t-2", Decimal("-20000.00"), NOW), ("t-3", Decimal("-60000.00"), NOW),
+                       ("t-4", Decimal("-50000.00"), NOW)]
     # The same notifications again, one at a time, change nothing: each was recorded once.
     again = [await receive_webhook(platform.db, vault=writer.vault, gateway="pasarela", notification=n, now=NOW)
              for n in sent[:5]]
     assert [a.status for a in again] == ["duplicate"] * 5
 
 
-async def test_a_batch_another_replica_beat_to_a_payment_is_applied_one_payment_at_a_time(gateway: Gateway) -> None:
-    """Another replica's transaction records `race-1` and has not committed yet when this batch writes it: the
-    batch waits on the unique index, then fails when the other commits; each of its payments is then applied on
-    its own, `race-1` a duplicate, the rest once."""
+async def test_a_delivery_another_replica_is_recording_is_found_once_it_commits(gateway: Gateway) -> None:
+    """Another replica's transaction records `race-1` and has not committed when this batch comes: the batch waits
+    for the account's lock, then finds the payment committed and answers `duplicate`; the others apply, in the same
+    group commit."""
     platform = gateway.platform
     writer = together(gateway)
     sent = [notification("race-1", amount="1000.00"), notification("race-2", amount="2000.00"),
             notification("race-3", ref="A-2", amount="3000.00")]
     async with platform.db.transaction() as other:
-        from payments.webhooks import _receive, content_of
-
         first = await _receive(other, vault=writer.vault, gateway="pasarela", notification=sent[0],
                                content=content_of(sent[0], writer.vault.keyring.all), now=NOW, link_secret=None)
         assert first.status == "applied"
         batch = asyncio.create_task(answers(writer, sent))
         deadline = time.monotonic() + 30
-        while not await _waits_for_a_lock(gateway):  # the batch's insert waits on race-1's uncommitted row
-            assert time.monotonic() < deadline and not batch.done(), "the batch never met the other's row"
+        while not await _waits_for_a_lock(gateway):  # the batch waits on A-1, locked by the other transaction
+            assert time.monotonic() < deadline and not batch.done(), "the batch never met the other's lock"
             await asyncio.sleep(0.02)
     assert await asyncio.wait_for(batch, 30) == ["duplicate", "applied", "applied"]
-    assert writer.commits == 0  # its group commit failed: each payment went on its own
+    assert writer.commits == 1
     assert await gateway.balance("A-1") == (Decimal("97000.00"), "open", Decimal("97000.00"))
     assert await gateway.balance("A-2") == (Decimal("97000.00"), "open", Decimal("97000.00"))
+
+
+async def test_a_batch_that_cannot_commit_is_applied_one_payment_at_a_time(
+        gateway: Gateway, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure in the group commit's transaction (injected: the ledger's statement fails) rolls the batch back,
+    and each payment is applied once by its own request, one at a time."""
+    writer = together(gateway)
+
+    async def failing(*_: object) -> None:
+        raise RuntimeError("injected: the ledger's statement failed")
+
+    monkeypatch.setattr(together_store, "add_payment_entries", failing)
+    sent = [notification(f"f-{i}", amount="1000.00") for i in range(5)] + [notification("f-5", ref="A-2")]
+    assert await answers(writer, sent) == ["applied"] * 6
+    assert writer.commits == 0  # the group commit failed: every payment went on its own
+    assert await gateway.balance("A-1") == (Decimal("95000.00"), "open", Decimal("95000.00"))
+    assert await gateway.balance("A-2") == (Decimal("70000.00"), "open", Decimal("70000.00"))
+    assert sorted(Decimal(b) for b, _, _ in await applied_events(gateway, "A-1")) == [
+        Decimal(95000 + 1000 * i) for i in range(5)]
+
+
+async def test_several_gateways_share_a_group_commit(gateway: Gateway) -> None:
+    """Two gateways may each name a payment `same-id`: they are two payments, both applied in one commit."""
+    writer = together(gateway)
+    sent = [notification("same-id", amount="1000.00"), notification("same-id", amount="1000.00"),
+            notification("other-id", ref="A-2", amount="2000.00")]
+    assert await answers(writer, sent, ["pasarela", "sandbox", "sandbox"]) == ["applied"] * 3
+    assert writer.commits == 1
+    assert await gateway.balance("A-1") == (Decimal("98000.00"), "open", Decimal("98000.00"))
+    async with gateway.platform.db.transaction() as s:
+        assert sorted((await s.execute(text("SELECT gateway, external_id FROM payments.payments"))).all()) == [
+            ("pasarela", "same-id"), ("sandbox", "other-id"), ("sandbox", "same-id")]
 
 
 async def _waits_for_a_lock(gateway: Gateway) -> bool:

@@ -72,6 +72,9 @@ async def write_off_due(db: Database, *, now: dt.datetime) -> int:
                      >= r.min_days_past_due
                ORDER BY n.since LIMIT :batch FOR UPDATE OF n SKIP LOCKED"""),
             {"now": now, "batch": BATCH})).all()
+        # Locked all at once in key order, as a group commit of payments locks its accounts: one by one in the
+        # order they were chosen, a batch and this could each hold an account the other waits for.
+        await store.lock_accounts(s, sorted({(client, account_ref) for client, account_ref in due}))
         for client, account_ref in due:
             try:
                 async with s.begin_nested():
