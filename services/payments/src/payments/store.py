@@ -9,6 +9,7 @@ import zlib
 from collections.abc import Sequence
 from decimal import Decimal
 
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments.records import (
@@ -115,22 +116,43 @@ async def lock_accounts(s: AsyncSession, accounts: Sequence[tuple[str, str]]) ->
     return {(r["client_slug"], r["account_ref"]): Account(**r) for r in rows}
 
 
-async def lock_account_to_pay(s: AsyncSession, client: str, account_ref: str
-                              ) -> tuple[Account, OpenCommitments] | None:
-    """The account locked for a payment, with what it has open that the payment may decide, in one round trip
-    (each looked up by its partial index)."""
-    row = (await s.execute(sql(
-        f"SELECT {ACCOUNT_COLUMNS}, "
-        "EXISTS (SELECT 1 FROM payments.arrangements g WHERE g.client_slug = :c AND g.account_ref = :r "
-        "        AND g.status = 'active') AS open_arrangement, "
-        "EXISTS (SELECT 1 FROM payments.promises p WHERE p.client_slug = :c AND p.account_ref = :r "
-        "        AND p.status = 'pending') AS open_promises "
-        "FROM payments.accounts WHERE client_slug = :c AND account_ref = :r FOR UPDATE"),
-        {"c": client, "r": account_ref})).mappings().first()
-    if row is None:
-        return None
+# What a locked account (`a`) has open that a payment may decide, each looked up by its partial index: read with
+# the lock, so most payments, to accounts with neither, skip looking for them.
+_OPEN_COMMITMENTS = (
+    "EXISTS (SELECT 1 FROM payments.arrangements g WHERE g.client_slug = a.client_slug "
+    "        AND g.account_ref = a.account_ref AND g.status = 'active') AS open_arrangement, "
+    "EXISTS (SELECT 1 FROM payments.promises p WHERE p.client_slug = a.client_slug "
+    "        AND p.account_ref = a.account_ref AND p.status = 'pending') AS open_promises")
+
+
+def _to_pay(row: RowMapping) -> tuple[Account, OpenCommitments]:
     account = Account(**{k: v for k, v in row.items() if not k.startswith("open_")})
     return account, OpenCommitments(arrangement=row["open_arrangement"], promises=row["open_promises"])
+
+
+async def lock_account_to_pay(s: AsyncSession, client: str, account_ref: str
+                              ) -> tuple[Account, OpenCommitments] | None:
+    """The account locked for a payment, with what it has open that the payment may decide, in one round trip."""
+    row = (await s.execute(sql(
+        f"SELECT {ACCOUNT_COLUMNS}, {_OPEN_COMMITMENTS} FROM payments.accounts a "
+        "WHERE a.client_slug = :c AND a.account_ref = :r FOR UPDATE"),
+        {"c": client, "r": account_ref})).mappings().first()
+    return None if row is None else _to_pay(row)
+
+
+async def lock_accounts_to_pay(s: AsyncSession, accounts: Sequence[tuple[str, str]]
+                               ) -> dict[tuple[str, str], tuple[Account, OpenCommitments]]:
+    """lock_account_to_pay for many (distinct) accounts, in key order (as lock_accounts, so two batches never
+    wait on each other in a circle), by (client, account_ref); the accounts not open are absent."""
+    if not accounts:
+        return {}
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
+    rows = (await s.execute(sql(
+        f"""SELECT {", ".join(f"a.{c}" for c in ACCOUNT_COLUMNS.split(", "))}, {_OPEN_COMMITMENTS}
+            FROM payments.accounts a
+            JOIN {source} ON a.client_slug = k.client_slug AND a.account_ref = k.account_ref
+            ORDER BY a.client_slug, a.account_ref FOR UPDATE OF a"""), params)).mappings().all()
+    return {(r["client_slug"], r["account_ref"]): _to_pay(r) for r in rows}
 
 
 async def ledger_balances(s: AsyncSession, accounts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Decimal]:

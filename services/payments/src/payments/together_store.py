@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from payments.records import Account, BookedPayment, OpenCommitments, Payment
-from payments.store import ACCOUNT_COLUMNS, PAYMENT_COLUMNS
+from payments.records import BookedPayment, Payment
+from payments.store import PAYMENT_COLUMNS
 from recaudo_common.db import sql, unnest_rows
 
 
@@ -27,27 +27,6 @@ async def gateway_payments(s: AsyncSession, keys: Sequence[tuple[str, str]]) -> 
         params)).mappings().all()
     return {(r["gateway"], r["external_id"]): Payment(**{k: v for k, v in r.items()
                                                          if k not in ("gateway", "external_id")}) for r in rows}
-
-
-async def lock_accounts_to_pay(s: AsyncSession, accounts: Sequence[tuple[str, str]]
-                               ) -> dict[tuple[str, str], tuple[Account, OpenCommitments]]:
-    """store.lock_account_to_pay for many (distinct) accounts, in key order (as store.lock_accounts, so two
-    batches never wait on each other in a circle), by (client, account_ref); the accounts not open are absent."""
-    if not accounts:
-        return {}
-    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
-    rows = (await s.execute(sql(
-        f"""SELECT {", ".join(f"a.{c}" for c in ACCOUNT_COLUMNS.split(", "))},
-                EXISTS (SELECT 1 FROM payments.arrangements g WHERE g.client_slug = a.client_slug
-                        AND g.account_ref = a.account_ref AND g.status = 'active') AS open_arrangement,
-                EXISTS (SELECT 1 FROM payments.promises p WHERE p.client_slug = a.client_slug
-                        AND p.account_ref = a.account_ref AND p.status = 'pending') AS open_promises
-            FROM payments.accounts a
-            JOIN {source} ON a.client_slug = k.client_slug AND a.account_ref = k.account_ref
-            ORDER BY a.client_slug, a.account_ref FOR UPDATE OF a"""), params)).mappings().all()
-    return {(r["client_slug"], r["account_ref"]): (
-        Account(**{k: v for k, v in r.items() if not k.startswith("open_")}),
-        OpenCommitments(arrangement=r["open_arrangement"], promises=r["open_promises"])) for r in rows}
 
 
 async def insert_payments(s: AsyncSession, booked: Sequence[BookedPayment]) -> None:

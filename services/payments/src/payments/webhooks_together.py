@@ -159,7 +159,7 @@ class WebhooksTogether:
                 keys_seen.add(w.key)
                 candidates.append(w)
         accounts = sorted({(w.notification.client, str(w.notification.account_ref)) for w in candidates})
-        locked = await together_store.lock_accounts_to_pay(s, accounts)
+        locked = await store.lock_accounts_to_pay(s, accounts)
         # Read once the accounts are locked: a delivery of the same payment another replica was recording on one
         # of them has committed by now, and is found here rather than failing the batch at the unique index.
         earlier = await together_store.gateway_payments(s, [w.key for w in candidates])
