@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.datastructures import MutableHeaders
@@ -20,7 +22,7 @@ from recaudo_common.actions import record as record_action
 from recaudo_common.auth import Principal
 from recaudo_common.errors import install_problem_handlers
 from recaudo_common.gate import BodyRule, Gate, KeyCheck
-from recaudo_common.instrumentation import instrument_app
+from recaudo_common.instrumentation import finish_server_span, server_span
 from recaudo_common.outbox import caused_by
 from recaudo_common.telemetry import HTTP_LATENCY
 
@@ -37,7 +39,8 @@ def _route_template(request: Request) -> str:
 
 
 class Observe:
-    """Each request's latency metric, access-log line, X-Request-Id and, for a change worth it, its recorded action.
+    """Each request's server span, latency metric, access-log line, X-Request-Id and, for a change worth it, its
+    recorded action.
 
     Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs the app in a task of its
     own and relays the response through a stream, a sixth of a report's CPU in the reporting API under load (#24).
@@ -57,6 +60,7 @@ class Observe:
         # labels and the access log carry the template only (the span's raw path is dropped by the exporter).
         # Every event the request emits carries its id as correlation; the caller reads it in X-Request-Id.
         request_id, cause = request_cause(request.headers.get("x-request-id"))
+        span = server_span(scope)
         observed = False
 
         async def observe(status: int) -> None:
@@ -64,6 +68,8 @@ class Observe:
             observed = True
             elapsed = time.perf_counter() - started
             route = _route_template(request)
+            if span is not None:
+                finish_server_span(span, scope, None if route == "unmatched" else route, status)
             HTTP_LATENCY.labels(self.service, request.method, route, str(status)).observe(elapsed)
             principal = getattr(request.state, "principal", None)
             log_access(service=self.service, method=request.method, route=route, status=status, elapsed_s=elapsed,
@@ -81,12 +87,17 @@ class Observe:
                 await observe(int(message["status"]))
             await send(message)
 
-        try:
-            with caused_by(cause):
-                await self.app(scope, receive, send_observed)
-        finally:
-            if not observed:  # no answer started: the app failed (the server answers 500)
-                await observe(500)
+        # The span is current while the request is served (its queries' spans and its events' trace context are
+        # its children); an exception escaping the app is recorded on it (the exporter keeps only its type).
+        traced = contextlib.nullcontext() if span is None else trace.use_span(
+            span, end_on_exit=True, record_exception=True, set_status_on_exception=True)
+        with traced:
+            try:
+                with caused_by(cause):
+                    await self.app(scope, receive, send_observed)
+            finally:
+                if not observed:  # no answer started: the app failed (the server answers 500)
+                    await observe(500)
 
 
 def create_app(
@@ -124,7 +135,6 @@ def create_app(
     for router in routers:
         app.include_router(router)
     _document_problems(app)
-    instrument_app(app)
     return app
 
 

@@ -1,5 +1,5 @@
-"""OpenTelemetry's instrumentation libraries as the platform installs them: one server span per request, named by
-its route; asyncpg's statements without values; httpx's provider URLs (tokens, phone numbers) never exported;
+"""Tracing as the platform installs it: one server span per request, named by its route, continuing the caller's
+trace and failed by a server error; asyncpg's statements without values; httpx's provider URLs (tokens, phone numbers) never exported;
 the trace context carried through Kafka's headers and through the embedded log; and the access log's line."""
 
 import datetime as dt
@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import text
 
 from recaudo_common.events import AccountRecalled, topic_name
@@ -78,6 +78,12 @@ def debtor_app() -> FastAPI:
     async def debtor(slug: str, id_number: str) -> dict[str, str]:
         return {"ok": "yes"}
 
+    @router.post("/v1/clients/{slug}/debtors/{id_number}/fail")
+    async def fail(slug: str, id_number: str) -> dict[str, str]:
+        with trace.get_tracer("test").start_as_current_span("inside"):
+            pass
+        raise RuntimeError(f"could not reach {PHONE}")  # the exporter masks the number
+
     return create_app(title="probe", service="probe", routers=[router])
 
 
@@ -114,6 +120,42 @@ async def test_one_request_makes_one_server_span_named_by_its_route_and_one_acce
     assert lines[0]["duration_ms"] > 0
     for line in access_lines.getvalue().splitlines():
         assert DEBTOR_ID not in line and PHONE not in line and TOKEN not in line and "Gómez" not in line, line
+
+
+async def test_the_server_span_continues_the_callers_trace_and_a_server_error_fails_it(
+        spans: InMemorySpanExporter) -> None:
+    async with serving_app(debtor_app()) as base, httpx.AsyncClient(base_url=base) as http:
+        # The caller's trace travels in its traceparent header (httpx's instrumentation sends its own span's).
+        with trace.get_tracer("test").start_as_current_span("caller") as caller:
+            failed = await http.post(f"/v1/clients/banco/debtors/{DEBTOR_ID}/fail")
+        odd = await http.request("PROPFIND", f"/v1/clients/banco/debtors/{DEBTOR_ID}")
+        nowhere = await http.get(f"/v1/nowhere/{DEBTOR_ID}")
+        probes = [await http.get(path) for path in ("/healthz", "/readyz", "/metrics")]
+    assert failed.status_code == 500 and odd.status_code == 405 and nowhere.status_code == 404
+    assert all(probe.status_code == 200 for probe in probes)
+
+    finished = exported(spans)
+    server = {s.name: s for s in finished if s.kind is SpanKind.SERVER}
+    # Probes and scrapes are not traced; a request no route took is named by its method alone, an unknown method
+    # is HTTP's _OTHER (a caller cannot mint span names).
+    other = "HTTP /v1/clients/{slug}/debtors/{id_number}"
+    assert set(server) == {"POST /v1/clients/{slug}/debtors/{id_number}/fail", other, "GET"}, set(server)
+    span = server["POST /v1/clients/{slug}/debtors/{id_number}/fail"]
+    assert span.context is not None and span.parent is not None and span.parent.is_remote
+    assert span.context.trace_id == caller.get_span_context().trace_id
+    assert span.status.status_code is StatusCode.ERROR
+    assert dict(span.attributes or {}) == {
+        "http.request.method": "POST", "url.scheme": "http", "network.protocol.version": "1.1",
+        "http.route": "/v1/clients/{slug}/debtors/{id_number}/fail", "http.response.status_code": 500}
+    assert [e.attributes["exception.type"] for e in span.events if e.attributes] == ["RuntimeError"]
+    inside = [s for s in finished if s.name == "inside"]
+    assert inside and inside[0].parent is not None and inside[0].parent.span_id == span.context.span_id
+    assert (server[other].attributes or {})["http.request.method"] == "_OTHER"
+    assert (server["GET"].attributes or {})["http.response.status_code"] == 404
+    assert "http.route" not in (server["GET"].attributes or {})
+    for span in finished:
+        assert DEBTOR_ID not in as_text(span) and PHONE not in as_text(span) and NAME not in as_text(span), \
+            as_text(span)
 
 
 async def test_a_providers_url_is_never_exported_with_the_call(spans: InMemorySpanExporter) -> None:
