@@ -8,6 +8,7 @@ import uuid
 
 from recaudo_common.events.envelope import new_event_id
 from recaudo_common.outbox import Cause
+from recaudo_common.telemetry import ACCESS_MESSAGE
 
 access_log = logging.getLogger("recaudo.access")
 
@@ -40,4 +41,4 @@ def log_access(*, service: str, method: str, route: str, status: int, elapsed_s:
     if role is not None:
         fields["role"] = role
         fields["client"] = getattr(principal, "client_slug", None)
-    access_log.info("request", extra={"checked_fields": fields})
+    access_log.info(ACCESS_MESSAGE, extra={"checked_fields": fields})

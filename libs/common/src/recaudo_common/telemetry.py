@@ -74,9 +74,15 @@ def mask_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
             for k, v in fields.items()}
 
 
+ACCESS_MESSAGE = "request"  # the access log's every line (recaudo_common.access_log): a constant of the code
+
+
 def _message(record: logging.LogRecord) -> str:
     """The record's message, an exception among its arguments described without its values."""
     args = record.args
+    if not args and record.msg is ACCESS_MESSAGE:
+        # Nothing in it to mask: the masks' regular expressions were a fifth of an access line's cost (#24).
+        return ACCESS_MESSAGE
     if isinstance(args, tuple) and any(isinstance(a, BaseException) for a in args):
         args = tuple(describe_error(a) if isinstance(a, BaseException) else a for a in args)
     try:
@@ -93,10 +99,18 @@ class JsonFormatter(logging.Formatter):
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
+        self._second: tuple[int, str] = (-1, "")
+
+    def _timestamp(self, record: logging.LogRecord) -> str:
+        """The record's second, formatted once a second (a line a request: strftime was paid on each)."""
+        second = int(record.created)
+        if self._second[0] != second:
+            self._second = (second, self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"))
+        return self._second[1]
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "ts": self._timestamp(record),
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
@@ -119,6 +133,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
+    # A line names no caller's file, thread or process (JsonFormatter writes none of them), so no record looks them
+    # up: the logging HOWTO's optimisations, a third of an access line's cost (a line a request, #24).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
