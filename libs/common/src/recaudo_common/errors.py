@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from recaudo_common.db import exception_chain, is_transient
 from recaudo_common.domain_errors import (
@@ -109,6 +110,9 @@ def _data_exception(exc: BaseException) -> str | None:
     return None
 
 
+CLIENT_CLOSED_REQUEST = 499
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
@@ -138,6 +142,13 @@ def install_problem_handlers(app: FastAPI) -> None:
                                             "msg": "the body is not JSON (not UTF-8, or nested too deeply)"}]))
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return _render(Problem(title=str(exc.detail), status=exc.status_code, code=code), dict(exc.headers or {}))
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, exc: ClientDisconnect) -> Response:
+        # The caller hung up before its body arrived (a gateway's timeout, a load balancer's): nothing was done and
+        # nobody is left to tell. Not a server error with a traceback: 499, the status proxies log for it, in the
+        # access log and the metrics.
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

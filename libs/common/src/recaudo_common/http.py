@@ -57,7 +57,7 @@ class Observe:
         started = time.perf_counter()
         request = Request(scope)
         # Route templates, never raw paths: a path holds account refs and debtors' id numbers, so the metric's
-        # labels and the access log carry the template only (the span's raw path is dropped by the exporter).
+        # labels, the access log and the span carry the template only.
         # Every event the request emits carries its id as correlation; the caller reads it in X-Request-Id.
         request_id, cause = request_cause(request.headers.get("x-request-id"))
         span = server_span(scope)
@@ -107,7 +107,7 @@ def create_app(
 ) -> FastAPI:
     """`check_key` authenticates a request that carries a body before the body is read (see gate.py); without it
     (tests that build one router) the routes' own dependency still authenticates, after the body."""
-    # One server span per request, OpenTelemetry's FastAPI instrumentation's (recaudo_common.instrumentation): not
+    # One server span per request, the platform's own (Observe, recaudo_common.instrumentation.server_span): not
     # FastAPI's native telemetry as well, nor its logs (exception messages, unmasked) or exporters of its own from
     # the environment, which would bypass the platform's scrubbing exporter.
     app = FastAPI(title=title, version="1", description=description,
@@ -115,8 +115,11 @@ def create_app(
     install_problem_handlers(app)
     app.add_middleware(Gate, check_key=check_key, rules=body_rules, max_json_bytes=max_json_bytes,
                        max_body_bytes=max_body_bytes)
-
-    app.add_middleware(Observe, service=service)
+    # Observe wraps the whole stack, Starlette's ServerErrorMiddleware included: the answer the `Exception` handler
+    # gives (503 for a dependency out of reach, 422 for a value PostgreSQL refused, 500) is what the span, the
+    # metric and the access log record, it carries X-Request-Id, and the handler's log line is in the span.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: Observe(build_stack(), service=service)  # type: ignore[method-assign]
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

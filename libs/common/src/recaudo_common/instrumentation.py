@@ -1,4 +1,5 @@
-"""OpenTelemetry's instrumentation libraries on the platform's HTTP apps, asyncpg, aiokafka and httpx."""
+"""Tracing: the server span of each request (the platform's own), and OpenTelemetry's instrumentation libraries on
+asyncpg, aiokafka and httpx."""
 
 from __future__ import annotations
 
