@@ -159,7 +159,7 @@ async def main() -> None:
         async def applied_by(gateway: str) -> int:
             """The gateway's payments applied, once wrk's last requests in flight have landed (stable 0.5 s)."""
             last = -1
-            while True:
+            for _ in range(120):
                 async with platform.db.transaction() as s:
                     count = int(await s.scalar(text(
                         "SELECT count(*) FROM payments.payments WHERE status = 'applied' AND gateway LIKE :g"),
@@ -168,6 +168,7 @@ async def main() -> None:
                     return count
                 last = count
                 await asyncio.sleep(0.5)
+            raise RuntimeError(f"{gateway}'s applied payments did not settle within a minute")
 
         await asyncio.to_thread(run, f"{base}/healthz")  # warm-up
         floor = await asyncio.to_thread(run, f"{base}/healthz")

@@ -66,7 +66,7 @@ def server_span(scope: Scope) -> Span | None:
         return None
     method = _method(scope)
     return _TRACER.start_span(
-        "HTTP" if method == "_OTHER" else method, context=propagate.extract(Headers(scope=scope)),
+        _named(method), context=propagate.extract(Headers(scope=scope)),
         kind=SpanKind.SERVER, attributes={"http.request.method": method, "url.scheme": scope.get("scheme", "http"),
                                           "network.protocol.version": scope.get("http_version", "1.1")})
 
@@ -77,8 +77,7 @@ def finish_server_span(span: Span, scope: Scope, route: str | None, status: int)
     if not span.is_recording():
         return
     if route is not None:
-        method = _method(scope)
-        span.update_name(f"{'HTTP' if method == '_OTHER' else method} {route}")
+        span.update_name(f"{_named(_method(scope))} {route}")
         span.set_attribute("http.route", route)
     span.set_attribute("http.response.status_code", status)
     if status >= 500:
@@ -88,6 +87,11 @@ def finish_server_span(span: Span, scope: Scope, route: str | None, status: int)
 def _method(scope: Scope) -> str:
     method = scope.get("method", "")
     return method if method in _METHODS else "_OTHER"
+
+
+def _named(method: str) -> str:
+    """How a span names the method: HTTP for one outside HTTP's own."""
+    return "HTTP" if method == "_OTHER" else method
 
 
 def kafka_is_instrumented() -> bool:
