@@ -4,11 +4,12 @@ import asyncio
 import json
 import uuid
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 
 from recaudo_common.bus.base import OutgoingMessage
-from recaudo_common.bus.postgres import PostgresSubscriber, append
+from recaudo_common.bus.postgres import BACKLOG, LAG, READ, PostgresSubscriber, PostgresTransport, append
 from recaudo_common.db import Database, asyncpg_dsn, make_engine
 from recaudo_common.testing import eventually
 
@@ -88,4 +89,48 @@ async def test_one_group_member_reads_at_a_time_and_another_takes_over(database_
     await b.commit(taken)
     assert await b.lag() == 0
     await b.stop()
+    await db.dispose()
+
+
+async def _pages_read(conn: asyncpg.Connection, query: str, *args: object) -> int:
+    """The shared buffers one run of `query` touched, from its plan as run."""
+    plan = json.loads(await conn.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {query}", *args))[0]["Plan"]
+    return int(plan["Shared Hit Blocks"]) + int(plan["Shared Read Blocks"])
+
+
+async def test_a_quiet_topics_reader_reads_a_few_pages_however_busy_the_other_topics(database_url: str) -> None:
+    """Every append wakes every reader, so a reader of a topic with nothing new must not walk the records of the
+    busy topics after its offset: with 20,000 of them it once read every one (the primary key, filtered by topic)."""
+    db = Database(make_engine(database_url, pool_size=2))
+    async with db.transaction() as s:
+        await append(s, [OutgoingMessage("q.erasure", "c/1", message(1).envelope_json, {})])
+    conn = await asyncpg.connect(asyncpg_dsn(database_url))
+    await conn.execute(
+        """INSERT INTO bus.log (position, topic, key, event_id, envelope, headers)
+           SELECT nextval('bus.log_position'), 'q.account', 'c/' || g, gen_random_uuid(), '{"n": 1}', '{}'
+           FROM generate_series(1, 20000) g""")
+    async with db.transaction() as s:
+        await append(s, [OutgoingMessage("q.erasure", "c/2", message(2).envelope_json, {})])
+    await conn.execute("ANALYZE bus.log")
+    quiet = PostgresSubscriber(asyncpg_dsn(database_url), "quiet", ["q.erasure", "q.client"])
+    busy = PostgresSubscriber(asyncpg_dsn(database_url), "busy", ["q.account"])
+    await quiet.start()
+    await busy.start()
+
+    got = await quiet.fetch(max_records=500, timeout_s=0.1)
+    assert [m.envelope.payload["n"] for m in got] == [1, 2]  # its own topic's records, in order, none other
+    await quiet.commit(got)
+    assert await quiet.lag() == 0
+    assert [m.topic for m in await busy.fetch(max_records=500, timeout_s=0.1)] == ["q.account"] * 500
+    assert await busy.lag() == 20000
+    assert await PostgresTransport(db, database_url).backlog("q.account", ["busy"], at_most=1001) == 1001
+
+    groups = ["q.erasure", "q.client"]
+    assert await _pages_read(conn, READ, "quiet", groups, 500) < 30  # the bad plan read about 400
+    assert await _pages_read(conn, LAG, "quiet", groups) < 30
+    backlog = BACKLOG.replace(":topic", "$1").replace(":groups", "$2").replace(":n", "$3")
+    assert await _pages_read(conn, backlog, "q.client", ["quiet"], 1001) < 30
+    await quiet.stop()
+    await busy.stop()
+    await conn.close()
     await db.dispose()

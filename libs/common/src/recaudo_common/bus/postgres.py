@@ -45,6 +45,23 @@ BUS_DDL = [
         PRIMARY KEY (group_id, topic))""",
 ]
 
+# The records of a group's topic after its position, `l` against its offset `o`. Written as a range of the
+# (topic, position) index, bounded on both sides (the row comparison starts it at the offset, `topic <=` ends it with
+# the topic): `l.topic = o.topic AND l.position > o.position` let the planner walk the primary key from the offset
+# and filter by topic, so each poll of a quiet topic's reader read every record of the busy ones after it (54 ms at
+# 300,000 records, and every append wakes every reader).
+AFTER_OFFSET = "(l.topic, l.position) > (o.topic, o.position) AND l.topic <= o.topic"
+READ = f"""SELECT l.position, l.topic, l.key, l.envelope, l.headers
+           FROM bus.consumer_offsets o
+           JOIN LATERAL (SELECT * FROM bus.log l WHERE {AFTER_OFFSET} ORDER BY l.topic, l.position LIMIT $3) l ON true
+           WHERE o.group_id = $1 AND o.topic = ANY($2::text[])
+           ORDER BY l.position"""
+LAG = f"""SELECT coalesce(sum((SELECT count(*) FROM bus.log l WHERE {AFTER_OFFSET})), 0)
+          FROM bus.consumer_offsets o WHERE o.group_id = $1 AND o.topic = ANY($2::text[])"""
+BACKLOG = f"""SELECT coalesce(max((SELECT count(*)
+                                     FROM (SELECT 1 FROM bus.log l WHERE {AFTER_OFFSET} LIMIT :n) ahead)), 0)
+              FROM bus.consumer_offsets o WHERE o.topic = :topic AND o.group_id = ANY(:groups)"""
+
 _APPEND = sql(
     """INSERT INTO bus.log (position, topic, key, event_id, envelope, headers)
        SELECT nextval('bus.log_position'), t.topic, t.key, coalesce(t.eid, (t.env::jsonb->>'event_id')::uuid),
@@ -148,15 +165,7 @@ class PostgresSubscriber:
     async def _read(self, max_records: int) -> list[Message]:
         # Each topic advances on its own, as Kafka partitions do: a backlog on one topic never
         # holds back another's events.
-        rows = await self.conn.fetch(
-            """SELECT l.position, l.topic, l.key, l.envelope, l.headers
-               FROM bus.consumer_offsets o
-               JOIN LATERAL (SELECT * FROM bus.log l WHERE l.topic = o.topic AND l.position > o.position
-                             ORDER BY l.position LIMIT $3) l ON true
-               WHERE o.group_id = $1 AND o.topic = ANY($2::text[])
-               ORDER BY l.position""",
-            self.group, self.topics, max_records,
-        )
+        rows = await self.conn.fetch(READ, self.group, self.topics, max_records)
         return [_message(r) for r in rows]
 
     async def fetch(self, *, max_records: int = 500, timeout_s: float = 1.0) -> list[Message]:
@@ -188,12 +197,7 @@ class PostgresSubscriber:
         )
 
     async def lag(self) -> int:
-        value = await self.conn.fetchval(
-            """SELECT coalesce(sum((SELECT count(*) FROM bus.log l
-                                    WHERE l.topic = o.topic AND l.position > o.position)), 0)
-               FROM bus.consumer_offsets o WHERE o.group_id = $1 AND o.topic = ANY($2::text[])""",
-            self.group, self.topics,
-        )
+        value = await self.conn.fetchval(LAG, self.group, self.topics)
         return int(value)
 
     async def stop(self) -> None:
@@ -235,12 +239,7 @@ class PostgresTransport:
     async def backlog(self, topic: str, groups: Sequence[str], *, at_most: int) -> int:
         # Counted on the (topic, position) index and stopped at `at_most`: cheap however long the log grows.
         async with self.db.transaction() as session:
-            value = await session.scalar(sql(
-                """SELECT coalesce(max((SELECT count(*) FROM (SELECT 1 FROM bus.log l
-                                                              WHERE l.topic = o.topic AND l.position > o.position
-                                                              LIMIT :n) ahead)), 0)
-                   FROM bus.consumer_offsets o WHERE o.topic = :topic AND o.group_id = ANY(:groups)"""),
-                {"topic": topic, "groups": list(groups), "n": at_most})
+            value = await session.scalar(sql(BACKLOG), {"topic": topic, "groups": list(groups), "n": at_most})
         return int(value or 0)
 
     async def replay_dlq(self, topic: str, *, limit: int | None = None) -> int:
