@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
-import uuid_utils.compat as uuid_compat
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
 from recaudo_common.auth import Role
 from recaudo_common.db import Database, sql
+from recaudo_common.ids import time_ordered_id
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.secrets_at_rest import open_secret, seal_secret
 from recaudo_common.settings import PlatformSettings
@@ -142,7 +142,7 @@ class UserStore:
     async def create(self, *, email: str, role: Role, client_slug: str | None, password_hash: str | None,
                      totp_secret: str | None, by: str, now: dt.datetime,
                      client_scope: Sequence[str] | None = None) -> User:
-        user_id = uuid_compat.uuid7()  # time-ordered: the listing's tie-break keeps the order they were made in
+        user_id = time_ordered_id()  # time-ordered: the listing's tie-break keeps the order they were made in
         try:
             async with self.db.transaction() as s:
                 row = (await s.execute(sql(

@@ -10,8 +10,9 @@ import datetime as dt
 from typing import Any, ClassVar, cast
 from uuid import UUID
 
-import uuid_utils.compat as uuid_compat
 from pydantic import BaseModel, ConfigDict
+
+from recaudo_common.ids import time_ordered_id
 
 # Topics group one aggregate's events; the key is the account (client/account_ref) so that one
 # account's events stay in order, or the client slug for client-level events.
@@ -38,7 +39,7 @@ def dlq_topic(topic: str) -> str:
 
 def new_event_id() -> UUID:
     """UUIDv7: time-ordered, so ids sort roughly by creation."""
-    return uuid_compat.uuid7()
+    return time_ordered_id()
 
 
 class Envelope(BaseModel):

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
-import uuid_utils.compat as uuid_compat
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.db import sql
+from recaudo_common.ids import time_ordered_id
 from recaudo_common.personal_data.blind_index import LookupKind, NotIndexable, blind_index, normalised
 from recaudo_common.personal_data.keyring import MasterKeyring
 from recaudo_common.personal_data.sealing import new_data_key
@@ -110,7 +110,7 @@ class Vault:
         raise RuntimeError("vault: the person's lookup kept changing while it was being found or created")
 
     async def _create(self, s: AsyncSession, client: str, id_number: str, now: dt.datetime) -> Person | None:
-        debtor_ref, key = uuid_compat.uuid7(), new_data_key()  # time-ordered: see _create_many
+        debtor_ref, key = time_ordered_id(), new_data_key()
         wrapped, master_id = self.keyring.wrap(key)
         digest = blind_index(self.keyring.current.blind_index_key, client, "id_number", id_number)
         # The lookup is claimed first and the person inserted only if the claim won, in one statement (the foreign
@@ -239,10 +239,9 @@ class Vault:
         """New people for these normalised id numbers, those whose lookup this transaction claimed (as _create)."""
         index_key = self.keyring.current.blind_index_key
         # In digest order, as every batch claims them: two batches sharing id numbers wait, never deadlock. Each
-        # debtor_ref a UUIDv7 (as in _create), time-ordered: a batch's new people land at the end of people's key, of
-        # lookups_by_person and of every service's index by debtor, not on random pages of each (an upload spent
-        # about a tenth of its time in those page writes). It tells no more than the person's created_at.
-        wanted = sorted((blind_index(index_key, client, "id_number", n), n, uuid_compat.uuid7(), new_data_key())
+        # debtor_ref is time-ordered, so a batch's new people land at the end of people's key, of lookups_by_person
+        # and of every service's index by debtor; it tells no more than the person's created_at.
+        wanted = sorted((blind_index(index_key, client, "id_number", n), n, time_ordered_id(), new_data_key())
                         for n in id_numbers)
         rows = await s.execute(sql(
             "WITH wanted AS (SELECT * FROM unnest(CAST(:digests AS bytea[]), CAST(:refs AS uuid[]),"

@@ -15,6 +15,7 @@ from outreach.domain import cadence
 from outreach.personal import Contact, postal_address
 from outreach.store import WITHDRAWN_COLUMNS, Cancelled
 from recaudo_common.db import sql, unnest_rows
+from recaudo_common.ids import time_ordered_id
 
 
 @dataclass(frozen=True)
@@ -362,16 +363,16 @@ async def schedule_attempts_many(s: AsyncSession, planned: list[Planned], now: d
     pipeline's largest statement a scan of them per batch while the table was small)."""
     if not planned:
         return []
-    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "plan_id": "uuid",
+    source, params = unnest_rows({"id": "uuid", "client_slug": "text", "account_ref": "text", "plan_id": "uuid",
                                   "sequence": "integer", "channel": "text", "at": "timestamptz", "why": "text",
                                   "arm": "text", "correlation_id": "uuid"},
-                                 [(p.client, p.account_ref, p.plan_id, p.sequence, p.channel, p.at, p.why, p.arm,
-                                   p.correlation_id) for p in planned],
+                                 [(time_ordered_id(), p.client, p.account_ref, p.plan_id, p.sequence, p.channel, p.at,
+                                   p.why, p.arm, p.correlation_id) for p in planned],
                                  alias="x", ordinality=True)
     result = await s.execute(sql(
         f"""INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
                scheduled_at, created_at, correlation_id, why, best_time_arm)
-           SELECT gen_random_uuid(), x.client_slug, x.account_ref, x.plan_id, x.channel, x.sequence, 'scheduled',
+           SELECT x.id, x.client_slug, x.account_ref, x.plan_id, x.channel, x.sequence, 'scheduled',
                   x.at, :now, x.correlation_id, x.why, x.arm
            FROM {source}
            ORDER BY x.n
