@@ -37,6 +37,7 @@ from recaudo_common.events import (
     PaymentUnmatched,
     PaymentWriteOffRecovered,
 )
+from recaudo_common.ids import time_ordered_id
 from recaudo_common.outbox import Cause, Outbox, caused_by
 from recaudo_common.payment_links import read_token
 from recaudo_common.personal_data import Vault
@@ -230,7 +231,7 @@ async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None
     itself only while the payment waits in suspense, where an operator needs to read it."""
     if debtor_id and vault is None:
         raise ValueError("a payment naming the payer's id number needs the vault to find them")
-    payment_id = uuid.uuid4()
+    payment_id = time_ordered_id()  # its table's key takes each new payment at its end
     if not account_ref and link_secret and reference:
         # A payment made through a payment link names the account in its signed token.
         target = read_token(reference, secret=link_secret, now=now, allow_expired=True)

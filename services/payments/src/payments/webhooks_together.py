@@ -11,7 +11,6 @@ import asyncio
 import contextvars
 import datetime as dt
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +27,7 @@ from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.db import Database, after_commit
 from recaudo_common.domain_errors import DomainError
 from recaudo_common.events import Envelope, PaymentApplied
+from recaudo_common.ids import time_ordered_id
 from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import Vault
 
@@ -191,7 +191,7 @@ class WebhooksTogether:
             result = after_payment(balance, n.amount, status)
             balances[account] = (result.balance, result.status)
             payment = BookedPayment(
-                payment_id=uuid.uuid4(), client=n.client, account_ref=account[1], amount=n.amount,
+                payment_id=time_ordered_id(), client=n.client, account_ref=account[1], amount=n.amount,
                 currency=n.currency, paid_at=n.paid_at, method=n.method, reference=n.link_token, gateway=w.gateway,
                 external_id=n.payment_id, content_sha256=w.content.recorded, received_at=w.now)
             booked.append((w, payment, PaymentApplied(

@@ -24,6 +24,7 @@ from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
 from recaudo_common.files import FileFormatError, csv_rows, sniff
+from recaudo_common.ids import time_ordered_id
 
 STATUSES = ("applied", "unmatched", "duplicate", "rejected")
 FORMATS = ("csv", ASOBANCARIA)
@@ -152,7 +153,7 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
         found = await store.accounts_by_digits(s, client, line.reference)
         if len(found) > 1:
             # The payment names no account, so a placement re-matching suspense (rematch_suspense) guesses none.
-            payment_id = uuid.uuid4()
+            payment_id = time_ordered_id()
             await hold_in_suspense(s, payment_id=payment_id, client=client, amount=line.amount,
                                    currency=copy.currency, paid_at=line.paid_at, source="bank_file",
                                    method=line.method, reference=line.reference, reason=AMBIGUOUS, now=now,

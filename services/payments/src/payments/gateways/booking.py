@@ -23,6 +23,7 @@ from payments.reversals import reverse
 from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import NotFound
+from recaudo_common.ids import time_ordered_id
 from recaudo_common.payment_links import read_token
 
 CENT = Decimal("0.01")
@@ -110,7 +111,7 @@ async def _apply(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, *,
     problem = ("currency_mismatch" if p.currency != copy.currency
                else "amount_not_in_cents" if p.amount != p.amount.quantize(CENT) else None)
     if problem is not None:
-        payment_id = uuid.uuid4()
+        payment_id = time_ordered_id()
         await hold_in_suspense(s, payment_id=payment_id, client=client, amount=p.amount, currency=p.currency,
                                paid_at=paid_at, source="gateway", method=p.method, reference=p.reference,
                                reason=problem, now=now, gateway=account.ledger_key, external_id=p.payment_id)
@@ -160,7 +161,7 @@ async def _second_approval(s: AsyncSession, account: GatewayAccount, p: GatewayP
         # transaction_id is not signed: a replayed approval under made-up ids must not fill the queue forever.
         return GatewayNotificationOut(status="duplicate", gateway_payment_id=p.payment_id)
     paid_at = p.occurred_at or now
-    await hold_in_suspense(s, payment_id=uuid.uuid4(), client=account.client, amount=p.amount, currency=p.currency,
+    await hold_in_suspense(s, payment_id=time_ordered_id(), client=account.client, amount=p.amount, currency=p.currency,
                            paid_at=paid_at, source="gateway", method=p.method, reference=p.reference,
                            reason=DUPLICATE_REFERENCE, now=now, gateway=key, external_id=external_id)
     return GatewayNotificationOut(status="unmatched", gateway_payment_id=p.payment_id)
