@@ -1,6 +1,10 @@
 """The platform's row and event ids: drawn later, sorted later, so an index takes each new row at its end."""
 
+import pytest
+
 from recaudo_common.ids import time_ordered_id
+
+pytestmark = pytest.mark.unit
 
 
 def test_ids_drawn_one_after_another_sort_in_that_order_even_within_a_millisecond() -> None:

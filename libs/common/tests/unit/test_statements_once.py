@@ -1,10 +1,13 @@
 """recaudo_common.db.sql: a statement's SQL is parsed once and the clause shared, and a clause shared by every
 call still binds each call's own values (a generative change returns a copy, never alters the shared one)."""
 
+import pytest
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
 from recaudo_common.db import sql
+
+pytestmark = pytest.mark.unit
 
 QUERY = "SELECT balance FROM payments.accounts WHERE client_slug = :c AND account_ref = :r"
 

@@ -6,6 +6,8 @@ import pytest
 from ingest.account_search.domain import ACCENTED, MAX_QUERY_CHARS, UNACCENTED, AccountQuery, read_query
 from ingest.domain.identifiers import plain
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(("typed", "read"), [
     ("1.020.304.050", AccountQuery("1.020.304.050", "1020304050", "+571020304050", ())),

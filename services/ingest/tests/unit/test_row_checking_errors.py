@@ -4,9 +4,13 @@ alone (row_checking, checking_process)."""
 
 import pickle
 
+import pytest
+
 from ingest.domain.portfolio import MappingError
 from ingest.row_checking import CheckingFailed, sendable
 from recaudo_common.files import FileFormatError, LineTooLongError
+
+pytestmark = pytest.mark.unit
 
 
 def crossed(error: Exception) -> Exception:
