@@ -142,7 +142,7 @@ class UserStore:
     async def create(self, *, email: str, role: Role, client_slug: str | None, password_hash: str | None,
                      totp_secret: str | None, by: str, now: dt.datetime,
                      client_scope: Sequence[str] | None = None) -> User:
-        user_id = time_ordered_id()  # time-ordered: the listing's tie-break keeps the order they were made in
+        user_id = time_ordered_id()  # the listing's tie-break keeps the order they were made in
         try:
             async with self.db.transaction() as s:
                 row = (await s.execute(sql(

@@ -38,7 +38,7 @@ def dlq_topic(topic: str) -> str:
 
 
 def new_event_id() -> UUID:
-    """UUIDv7: time-ordered, so ids sort roughly by creation."""
+    """An event's id: drawn as every row id of the platform is (recaudo_common.ids)."""
     return time_ordered_id()
 
 
