@@ -17,6 +17,7 @@ import yaml
 
 from recaudo_common import embedded_pg
 from recaudo_common.postgres_logging import CSVLOG_SETTINGS, SERVER_LOG_SETTINGS, command_line
+from recaudo_common.postgres_planner import PLANNER_SETTINGS
 from recaudo_common.testing import IN_CI, REPOSITORY_ROOT, eventually, free_port
 
 pytestmark = pytest.mark.integration
@@ -33,9 +34,11 @@ def cluster_parameters() -> dict[str, str]:
 
 def test_compose_and_the_cluster_carry_the_settings_and_load_no_auto_explain() -> None:
     compose = yaml.safe_load((REPOSITORY_ROOT / "docker-compose.yml").read_text())
-    assert compose["services"]["postgres"]["command"] == ["postgres", *command_line(SERVER_LOG_SETTINGS)]
+    assert compose["services"]["postgres"]["command"] == [
+        "postgres", *command_line({**SERVER_LOG_SETTINGS, **PLANNER_SETTINGS})]
     parameters = cluster_parameters()
     assert CSVLOG_SETTINGS.items() <= parameters.items()
+    assert PLANNER_SETTINGS.items() <= parameters.items()
     preloaded = parameters.get("shared_preload_libraries", "") + parameters.get("session_preload_libraries", "")
     assert "auto_explain" not in preloaded
     assert "auto_explain" not in (REPOSITORY_ROOT / "docker-compose.yml").read_text()

