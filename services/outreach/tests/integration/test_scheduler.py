@@ -294,6 +294,26 @@ async def test_the_same_treatment_decided_again_keeps_the_plan_and_tops_it_up(ou
                               "AND status = 'cancelled'") == [(4,)]
 
 
+async def test_an_accounts_first_treatment_replaces_nothing_and_the_next_one_replaces_its_plan(
+        outreach: Outreach) -> None:
+    """A new portfolio's accounts get their first treatment: there is no earlier plan whose attempts could wait to
+    be replaced, so none is looked for (a probe per account of every upload, which found nothing, #24). The next
+    treatment of those accounts replaces the first one's attempts to come, as before."""
+    replacing = "SELECT id, status, confirmation, sequence FROM outreach.attempts x"
+    await outreach.deliver(*[await outreach.placed(f"F-{i}") for i in range(3)])
+    with statements_run(outreach.platform.db, replacing) as seen:
+        await outreach.deliver(*[segmented(f"F-{i}", ("sms",), cadence_days=3) for i in range(3)], together=True)
+    assert seen == []
+    assert await outreach.sql("SELECT count(*) FROM outreach.attempts WHERE account_ref LIKE 'F-%' "
+                              "AND status = 'scheduled'") == [(12,)]
+    with statements_run(outreach.platform.db, replacing) as seen:
+        await outreach.deliver(*[segmented(f"F-{i}", ("email",), cadence_days=5) for i in range(3)], together=True)
+    assert len(seen) == 1
+    assert await outreach.sql("SELECT channel, status, count(*) FROM outreach.attempts WHERE account_ref LIKE 'F-%' "
+                              "GROUP BY channel, status ORDER BY channel") == [
+        ("email", "scheduled", 12), ("sms", "cancelled", 12)]
+
+
 async def test_a_touch_being_sent_when_the_plan_is_topped_up_counts_as_one_to_come(outreach: Outreach) -> None:
     """A sender has claimed the next touch (status sending) when the same treatment is decided again: it is going
     out, so the plan is topped up to four with it counted, not to four besides it (five in the debtor's week), and

@@ -155,14 +155,17 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
             offer_discount_pct=e.offer_discount_pct, expected_net_recovery=e.expected_net_recovery,
             propensity=e.propensity, days_past_due=e.days_past_due, strategy_arm=e.strategy_arm,
             decided_at=ctx.envelope.occurred_at, correlation_id=ctx.envelope.correlation_id) for e, ctx in events])
+    # An account's first treatment replaces nothing: asking for its attempts anyway was a probe for each account of
+    # every new portfolio, which found none (#24).
     replaced = [(ctx.envelope.client, e.account_ref, f"replaced by treatment {e.treatment}") for e, ctx in events
-                if plans.get((ctx.envelope.client, e.account_ref)) == ctx.envelope.event_id]
+                if (saved := plans.get((ctx.envelope.client, e.account_ref))) is not None
+                and saved.plan_id == ctx.envelope.event_id and not saved.first]
     # A decision a payment caused may come before the payment itself: it says the debtor just paid. A new plan
     # starts one spacing after it (cadence.first_touch); a kept plan's attempts to come wait as the payment's own
     # event would make them wait (by whole days, keeping the hour best time chose).
-    after_payment = [(ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at, plans.get(
-        (ctx.envelope.client, e.account_ref)) not in (None, ctx.envelope.event_id)) for e, ctx in events
-        if e.trigger == "payment"]
+    after_payment = [(ctx.envelope.client, e.account_ref, ctx.envelope.occurred_at,
+                      (saved := plans.get((ctx.envelope.client, e.account_ref))) is not None
+                      and saved.plan_id != ctx.envelope.event_id) for e, ctx in events if e.trigger == "payment"]
     await planning.paid(s, [(client, ref, at) for client, ref, at, _ in after_payment])
     await _defer_after_payments(s, [(client, ref, at) for client, ref, at, kept in after_payment if kept], now)
     # An account no longer to be worked (no channels: do_not_pursue) loses the agent's callback too.

@@ -277,10 +277,20 @@ SAME_PLAN = """t.segment = excluded.segment AND t.treatment = excluded.treatment
                AND t.cadence_days IS NOT DISTINCT FROM excluded.cadence_days"""
 
 
-async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> dict[tuple[str, str], uuid.UUID]:
+@dataclass(frozen=True)
+class SavedTreatment:
+    """A decision kept: the plan that carries it out, and whether it is the account's first treatment here (then
+    no attempt of an earlier plan can be waiting to be replaced)."""
+
+    plan_id: uuid.UUID
+    first: bool
+
+
+async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> dict[tuple[str, str], SavedTreatment]:
     """Many accounts' treatments (at most one per account) in one round trip; for each (client, account_ref) whose
     decision was newer than the one kept, the plan that now carries it out: the decision's own (`plan_id`: a new
-    plan), or the kept one's when the treatment is the same (SAME_PLAN). Either is left to plan (plan_pending)."""
+    plan), or the kept one's when the treatment is the same (SAME_PLAN). Either is left to plan (plan_pending).
+    A row inserted rather than updated has no xmax (the idiom the webhooks' stores use too)."""
     source, params = unnest_rows(
         {"client": "text", "account_ref": "text", "plan_id": "uuid", "segment": "text", "treatment": "text",
          "channels": "text[]", "cadence_days": "int", "offer": "text", "offer_discount_pct": "numeric",
@@ -306,8 +316,9 @@ async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> dict[
                 expected_net_recovery = excluded.expected_net_recovery, propensity = excluded.propensity,
                 days_past_due = excluded.days_past_due, strategy_arm = excluded.strategy_arm,
                 decided_at = excluded.decided_at, planned = false
-            WHERE t.decided_at <= excluded.decided_at RETURNING client_slug, account_ref, plan_id"""), params)
-    return {(row[0], row[1]): row[2] for row in result}
+            WHERE t.decided_at <= excluded.decided_at
+            RETURNING client_slug, account_ref, plan_id, (t.xmax = 0) AS first"""), params)
+    return {(row.client_slug, row.account_ref): SavedTreatment(row.plan_id, row.first) for row in result}
 
 
 async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[PlanToMake]:
