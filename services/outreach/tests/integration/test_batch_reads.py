@@ -19,6 +19,13 @@ from .conftest import Outreach
 pytestmark = pytest.mark.integration
 
 
+async def run(outreach: Outreach, *statements: str) -> None:
+    """Set-up statements, in one transaction."""
+    async with outreach.platform.db.transaction() as s:
+        for statement in statements:
+            await s.execute(sqlalchemy.text(statement))
+
+
 def read_whole(plan: str) -> set[str]:
     """The tables a plan (EXPLAIN's JSON) reads from end to end."""
     found: set[str] = set()
@@ -44,14 +51,13 @@ async def test_the_server_costs_index_probes_as_the_platform_deploys_it(outreach
 async def test_a_batch_of_new_accounts_reads_the_consent_evidence_by_account(outreach: Outreach) -> None:
     """The pipeline's outreach asks for the consent of each batch of new accounts (none has any yet). The planner
     made it a scan and sort of all the evidence: 20 ms a batch at 22,500 rows, to find nothing."""
-    async with outreach.platform.db.transaction() as s:
-        await s.execute(sqlalchemy.text(
-            "INSERT INTO outreach.consent_evidence (client_slug, account_ref, channel, what, source, recorded_at, "
-            "evidence) SELECT 'banco', 'E-' || (i / 2), CASE WHEN i % 2 = 0 THEN 'sms' ELSE 'email' END, "
-            "'granted', 'client_file', now(), gen_random_uuid() FROM generate_series(1, 40000) i"))
-        await s.execute(sqlalchemy.text(
-            "INSERT INTO outreach.consent_evidence (client_slug, account_ref, channel, what, source, recorded_at, "
-            "evidence) VALUES ('banco', 'E-7', 'sms', 'withdrawn', 'debtor_page', now(), gen_random_uuid())"))
+    await run(
+        outreach,
+        "INSERT INTO outreach.consent_evidence (client_slug, account_ref, channel, what, source, recorded_at, "
+        "evidence) SELECT 'banco', 'E-' || (i / 2), CASE WHEN i % 2 = 0 THEN 'sms' ELSE 'email' END, "
+        "'granted', 'client_file', now(), gen_random_uuid() FROM generate_series(1, 40000) i",
+        "INSERT INTO outreach.consent_evidence (client_slug, account_ref, channel, what, source, recorded_at, "
+        "evidence) VALUES ('banco', 'E-7', 'sms', 'withdrawn', 'debtor_page', now(), gen_random_uuid())")
     keys = [("banco", f"N-{i}") for i in range(500)] + [("banco", "E-7")]
     with statements_run(outreach.platform.db, "outreach.consent_evidence") as seen:
         async with outreach.platform.db.transaction() as s:
@@ -69,21 +75,19 @@ async def test_planning_a_batch_asks_whether_each_account_is_known_by_its_key(ou
     """A treatment is planned only once its account is known here. The planner hashed every account of the table
     for each batch to ask it: half of the time of the pipeline's largest statement at 30,000 to 60,000 accounts
     (10-54 ms a batch of 500 at 30,000-100,000 accounts; 4 ms by key)."""
-    async with outreach.platform.db.transaction() as s:
-        await s.execute(sqlalchemy.text(
-            "INSERT INTO outreach.accounts (client_slug, account_ref, debtor_id, phones, balance, currency, "
-            "authorised_channels, updated_at) SELECT 'banco', 'P-' || i, 'D' || i, ARRAY['+57300' || "
-            "lpad(i::text, 7, '0')], 1000, 'COP', ARRAY['sms'], now() FROM generate_series(1, 30000) i"))
-        await s.execute(sqlalchemy.text(
-            "INSERT INTO outreach.treatments (client_slug, account_ref, plan_id, segment, treatment, channels, "
-            "cadence_days, expected_net_recovery, propensity, days_past_due, strategy_arm, decided_at) "
-            "SELECT 'banco', ref, gen_random_uuid(), '31-60/high', 'digital', ARRAY['sms'], 3, 100, 0.4, 45, "
-            "'champion', now() FROM (SELECT 'P-' || i FROM generate_series(1, 30000) i UNION ALL "
-            "SELECT 'NOT-HERE-YET') r(ref)"))
+    await run(
+        outreach,
+        "INSERT INTO outreach.accounts (client_slug, account_ref, debtor_id, phones, balance, currency, "
+        "authorised_channels, updated_at) SELECT 'banco', 'P-' || i, 'D' || i, ARRAY['+57300' || "
+        "lpad(i::text, 7, '0')], 1000, 'COP', ARRAY['sms'], now() FROM generate_series(1, 30000) i",
+        "INSERT INTO outreach.treatments (client_slug, account_ref, plan_id, segment, treatment, channels, "
+        "cadence_days, expected_net_recovery, propensity, days_past_due, strategy_arm, decided_at) "
+        "SELECT 'banco', ref, gen_random_uuid(), '31-60/high', 'digital', ARRAY['sms'], 3, 100, 0.4, 45, "
+        "'champion', now() FROM (SELECT 'P-' || i FROM generate_series(1, 30000) i UNION ALL "
+        "SELECT 'NOT-HERE-YET') r(ref)",
         # the accounts before this batch were planned when they came
-        await s.execute(sqlalchemy.text(
-            "UPDATE outreach.treatments SET planned = true WHERE account_ref LIKE 'P-%' "
-            "AND substr(account_ref, 3)::int > 500"))
+        "UPDATE outreach.treatments SET planned = true WHERE account_ref LIKE 'P-%' "
+        "AND substr(account_ref, 3)::int > 500")
     keys = [("banco", f"P-{i}") for i in range(1, 501)] + [("banco", "NOT-HERE-YET")]
     with statements_run(outreach.platform.db, "UPDATE outreach.treatments") as seen:
         async with outreach.platform.db.transaction() as s:
