@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import ipaddress
 import os
-import socket
 import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -32,7 +31,7 @@ from recaudo_common.bus.base import OutgoingMessage
 from recaudo_common.bus.kafka import KafkaTransport
 from recaudo_common.bus.kafka_security import KafkaSecurity
 from recaudo_common.events import ACCOUNT_READERS, CONTACT_READERS
-from recaudo_common.testing import REPOSITORY_ROOT, eventually
+from recaudo_common.testing import REPOSITORY_ROOT, eventually, free_port
 
 pytestmark = pytest.mark.integration
 KAFKA_VERSION = "4.4.0"
@@ -53,12 +52,6 @@ class Broker:
     def security(self, username: str, password: str, cafile: str | None = "") -> KafkaSecurity:
         return KafkaSecurity(protocol="SASL_SSL", sasl_mechanism="SCRAM-SHA-512", username=username,
                              password=password, cafile=self.cafile if cafile == "" else cafile)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _certificates(folder: Path) -> tuple[Path, Path]:
@@ -96,7 +89,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     classpath = str(Path(os.environ.get("RECAUDO_CACHE", REPOSITORY_ROOT / ".cache")) / "kafka" / KAFKA_VERSION
                     / "libs" / "*")
     keystore, cafile = _certificates(folder)
-    port, controller = _free_port(), _free_port()
+    port, controller = free_port(), free_port()
     (folder / "server.properties").write_text(f"""
 process.roles=broker,controller
 node.id=1

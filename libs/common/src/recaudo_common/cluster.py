@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import random
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -21,46 +19,23 @@ import httpx
 
 from recaudo_common import embedded_pg
 from recaudo_common.settings import PlatformSettings
-from recaudo_common.testing import REPOSITORY_ROOT, RunningProcess, eventually, free_port, platform_env
+from recaudo_common.testing import (
+    REPOSITORY_ROOT,
+    RunningProcess,
+    bindable,
+    eventually,
+    free_port,
+    free_ports,
+    platform_env,
+)
 
 SERVICES = ("ingest", "segmentation", "outreach", "payments", "reporting")
 KAFKA_SCRIPT = REPOSITORY_ROOT / "scripts" / "kafka.sh"
 
 
-def _bindable(port: int) -> bool:
-    """Whether a listener could take this port now (nothing listens on it, and no socket holds it bound)."""
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _ephemeral_low() -> int:
-    """The first port of the range the system draws outgoing connections' (and port 0's) local ports from."""
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768  # Linux's default
-
-
-def _free_ports(count: int) -> int:
-    """The first of `count` free consecutive ports below the ephemeral range, for a server the cluster restarts on
-    the same ports: in that range a client's outgoing connection (the services reconnecting while the server is
-    down) or another test's free_port() may take one in the meantime, and the restart fails to bind (a chaos run
-    did: "Address already in use" on the broker's controller port)."""
-    rng = random.SystemRandom()
-    high = _ephemeral_low() - count
-    while True:
-        port = rng.randrange(max(1024, high - 12000), high)
-        if all(_bindable(port + i) for i in range(count)):
-            return port
-
-
 def _free_port_pair() -> int:
     """A free port whose successor is free too (the broker's controller listens on port + 1)."""
-    return _free_ports(2)
+    return free_ports(2)
 
 
 @dataclass
@@ -93,7 +68,7 @@ class KafkaBroker:
                 return
             except subprocess.CalledProcessError as exc:
                 if (self.started or attempt == attempts - 1
-                        or (_bindable(self.port) and _bindable(self.port + 1))):
+                        or (bindable(self.port) and bindable(self.port + 1))):
                     # Not a port taken: a real failure, shown with what the script said.
                     raise RuntimeError(f"the Kafka broker did not start: {exc.stderr.decode(errors='replace')}") \
                         from exc
@@ -108,7 +83,7 @@ class Postgres:
     """An embedded PostgreSQL server of its own, which may be stopped the hard way and started again."""
 
     data: Path
-    port: int = field(default_factory=lambda: _free_ports(1))  # restarted on it (restart_postgres)
+    port: int = field(default_factory=lambda: free_ports(1))  # restarted on it (restart_postgres)
     database: str = "recaudo"
 
     durable: bool = True  # a crash test needs commits that survive a crash: fsync and synchronous_commit on
