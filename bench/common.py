@@ -162,7 +162,7 @@ def fresh_database(name: str) -> tuple[str, Path]:
     import uuid
 
     from recaudo_common import embedded_pg
-    from recaudo_common.testing import free_port
+    from recaudo_common.local_ports import free_port
 
     data = ROOT / ".local" / "bench" / f"{name}-postgres"
     port = free_port()

@@ -31,7 +31,7 @@ from outreach.planning.handlers import plan_ready
 from outreach.settings import OutreachSettings
 from recaudo_common import embedded_pg
 from recaudo_common.db import Database, asyncpg_dsn, make_engine
-from recaudo_common.testing import free_port
+from recaudo_common.local_ports import free_port
 
 CLIENT = "bench"
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)  # Wednesday 10:00 in Bogotá: relearning and planning's now

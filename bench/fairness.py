@@ -24,7 +24,7 @@ import httpx
 
 from bench.common import ROOT, fresh_database, kafka_broker, machine, save, target_sentence, wait_ready
 from recaudo_common import embedded_pg
-from recaudo_common.testing import free_port
+from recaudo_common.local_ports import free_port
 
 KEY = "rk_bench_operator_" + uuid.uuid4().hex
 CONTACTS_CAP_S = 300  # a logged contact not in the report after this long is counted as not arrived

@@ -25,9 +25,9 @@ from bench.reporting import ready, serve
 from payments.domain.asobancaria import RECORD_LENGTH, read_asobancaria
 from payments.gateways.domain import stripe, wompi
 from recaudo_common import embedded_pg
+from recaudo_common.local_ports import free_port
 from recaudo_common.runtime import make_platform
 from recaudo_common.settings import PlatformSettings
-from recaudo_common.testing import free_port
 
 OPERATOR_KEY = "rk_bench_gateways_operator_key_0123"
 WOMPI = {"kind": "wompi", "events_secret": "bench_events_s3cr3t-wompi", "integrity_secret": "bench_integrity",

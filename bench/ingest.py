@@ -22,7 +22,7 @@ import httpx
 from bench.common import ROOT, copy_again, fresh_database, machine, save, target_sentence, wait_ready
 from recaudo_common import embedded_pg
 from recaudo_common.db import asyncpg_dsn
-from recaudo_common.testing import free_port
+from recaudo_common.local_ports import free_port
 
 KEY = "rk_bench_operator_" + uuid.uuid4().hex
 INGEST_TARGET = "≤ 10x COPY (this issue's criterion, #24), ≤ 3x in the long term; under 1 GiB of memory"

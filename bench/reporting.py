@@ -40,9 +40,9 @@ from bench.payment_floors import CONNECTIONS, IN_FLIGHT, POOL_SIZE, payment_floo
 from bench.webhooks import SECRET, pct
 from recaudo_common import embedded_pg
 from recaudo_common.db import asyncpg_dsn
+from recaudo_common.local_ports import free_port
 from recaudo_common.runtime import make_platform
 from recaudo_common.settings import PlatformSettings
-from recaudo_common.testing import free_port
 
 ACCOUNTS = 2000
 # Bodies a closed-loop run may need each second: more than the payments API's /healthz floor (about 3,300/s).

@@ -30,9 +30,9 @@ from bench.common import (
     wrk,
 )
 from recaudo_common import embedded_pg
+from recaudo_common.local_ports import free_port
 from recaudo_common.runtime import make_platform
 from recaudo_common.settings import PlatformSettings
-from recaudo_common.testing import free_port
 
 SECRET = "bench-secret"
 

@@ -12,8 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from recaudo_common.local_ports import free_port
 from recaudo_common.settings import DEV_SANDBOX_SECRET
-from recaudo_common.testing import RunningProcess, free_port, wait_ready
+from recaudo_common.testing import RunningProcess, wait_ready
 from recaudo_common.webhook_signatures import sign
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,8 @@ import httpx
 import pytest
 
 from recaudo_common import embedded_pg
-from recaudo_common.testing import RunningProcess, eventually, free_port, wait_ready
+from recaudo_common.local_ports import free_port
+from recaudo_common.testing import RunningProcess, eventually, wait_ready
 
 pytestmark = pytest.mark.e2e
 

@@ -31,7 +31,8 @@ from recaudo_common.bus.base import OutgoingMessage
 from recaudo_common.bus.kafka import KafkaTransport
 from recaudo_common.bus.kafka_security import KafkaSecurity
 from recaudo_common.events import ACCOUNT_READERS, CONTACT_READERS
-from recaudo_common.testing import REPOSITORY_ROOT, eventually, free_port
+from recaudo_common.local_ports import free_port
+from recaudo_common.testing import REPOSITORY_ROOT, eventually
 
 pytestmark = pytest.mark.integration
 KAFKA_VERSION = "4.4.0"

@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import text
 
 from recaudo_common.events import AccountPlaced, ClientRegistered
+from recaudo_common.local_ports import free_port
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
-from recaudo_common.testing import RunningProcess, eventually, free_port, platform_env, relay_all, sized, wait_ready
+from recaudo_common.testing import RunningProcess, eventually, platform_env, relay_all, sized, wait_ready
 from recaudo_common.webhook_signatures import sign
 
 pytestmark = pytest.mark.integration

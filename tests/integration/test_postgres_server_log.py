@@ -16,9 +16,10 @@ import pytest
 import yaml
 
 from recaudo_common import embedded_pg
+from recaudo_common.local_ports import free_port
 from recaudo_common.postgres_logging import CSVLOG_SETTINGS, SERVER_LOG_SETTINGS, command_line
 from recaudo_common.postgres_planner import PLANNER_SETTINGS
-from recaudo_common.testing import IN_CI, REPOSITORY_ROOT, eventually, free_port
+from recaudo_common.testing import IN_CI, REPOSITORY_ROOT, eventually
 
 pytestmark = pytest.mark.integration
 

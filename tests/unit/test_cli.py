@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from recaudo.cli import recaudo
 from recaudo.cli_operations import spread_scope
-from recaudo_common.testing import free_port
+from recaudo_common.local_ports import free_port
 
 
 def every_command(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

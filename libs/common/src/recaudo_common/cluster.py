@@ -18,16 +18,9 @@ from typing import Any
 import httpx
 
 from recaudo_common import embedded_pg
+from recaudo_common.local_ports import bindable, free_port, free_ports
 from recaudo_common.settings import PlatformSettings
-from recaudo_common.testing import (
-    REPOSITORY_ROOT,
-    RunningProcess,
-    bindable,
-    eventually,
-    free_port,
-    free_ports,
-    platform_env,
-)
+from recaudo_common.testing import REPOSITORY_ROOT, RunningProcess, eventually, platform_env
 
 SERVICES = ("ingest", "segmentation", "outreach", "payments", "reporting")
 KAFKA_SCRIPT = REPOSITORY_ROOT / "scripts" / "kafka.sh"

@@ -11,7 +11,8 @@ import asyncpg
 import pytest
 
 from recaudo_common import embedded_pg
-from recaudo_common.testing import IN_CI, eventually, free_port
+from recaudo_common.local_ports import free_port
+from recaudo_common.testing import IN_CI, eventually
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from recaudo_common.testing import bindable, free_port, free_ports
+from recaudo_common.local_ports import bindable, free_port, free_ports
 
 pytestmark = pytest.mark.unit
 

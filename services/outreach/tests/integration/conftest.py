@@ -24,9 +24,10 @@ from outreach.settings import OutreachSettings
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.events import AccountPlaced, AccountSegmented, ClientRegistered, Event
+from recaudo_common.local_ports import free_port
 from recaudo_common.personal_data import MasterKeyring, PersonalData, Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
-from recaudo_common.testing import free_port, sealed_person, settings_for_test
+from recaudo_common.testing import sealed_person, settings_for_test
 from recaudo_common.testing_consumers import applied_together
 
 # Wednesday 2026-03-04 10:00 in Bogotá.

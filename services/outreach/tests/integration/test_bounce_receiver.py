@@ -19,7 +19,8 @@ from prometheus_client import REGISTRY
 from outreach.main import build
 from outreach.settings import OutreachSettings
 from outreach.unsubscribe.receiver import BounceReceiver
-from recaudo_common.testing import eventually, free_port
+from recaudo_common.local_ports import free_port
+from recaudo_common.testing import eventually
 
 from .conftest import MailSink, Outreach, make_outreach, segmented
 

@@ -10,7 +10,8 @@ import json
 import pytest
 
 from outreach.providers import twilio_signature
-from recaudo_common.testing import eventually, free_port
+from recaudo_common.local_ports import free_port
+from recaudo_common.testing import eventually
 from recaudo_common.webhook_signatures import sign
 
 from .conftest import MailSink, Outreach, make_outreach, segmented

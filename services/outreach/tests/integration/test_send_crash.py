@@ -23,7 +23,8 @@ from prometheus_client import REGISTRY
 from outreach.domain.contact_law import RULES, ContactRequest, decide_contact
 from outreach.providers import Sent
 from outreach.sending.handlers import claim_due, reconcile_expired, record_answers, send_claimed
-from recaudo_common.testing import RunningProcess, eventually, free_port, platform_env
+from recaudo_common.local_ports import free_port
+from recaudo_common.testing import RunningProcess, eventually, platform_env
 
 from .conftest import Outreach, client_event, make_outreach, segmented
 from .fake_twilio import FakeTwilio, serving
