@@ -157,20 +157,26 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 
 def configure_tracing(service: str, otlp_endpoint: str | None, exporter: SpanExporter | None = None) -> None:
-    """Installs a tracer provider; spans go to OTLP when an endpoint is set, or to a given exporter, and then the
-    instrumentation libraries (asyncpg, aiokafka, httpx) make theirs too."""
+    """Installs a tracer provider when spans have somewhere to go (OTLP when an endpoint is set, or a given
+    exporter), and then the instrumentation libraries (asyncpg, aiokafka, httpx) make theirs too.
+
+    With nowhere to go, no provider is installed: OpenTelemetry's default tracer then makes no span of its own and
+    hands on the context it was given, so a caller's `traceparent` still reaches the events a request or a consumed
+    event emits (a trace continues through a service that exports nothing), and log lines carry that trace's id.
+    A recording span per request and per consumed event that nobody exports was 5 % of the payments API's CPU
+    under load (#24)."""
     from recaudo_common.instrumentation import SAMPLER, instrument_libraries
 
-    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=SAMPLER)
     if exporter is None and otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
-    if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(ScrubbingExporter(exporter)))
+    if exporter is None:
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=SAMPLER)
+    provider.add_span_processor(BatchSpanProcessor(ScrubbingExporter(exporter)))
     trace.set_tracer_provider(provider)
-    if exporter is not None:  # spans that go nowhere are not worth a span per query
-        instrument_libraries()
+    instrument_libraries()
 
 
 class ScrubbingExporter(SpanExporter):
