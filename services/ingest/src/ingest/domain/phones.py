@@ -73,9 +73,11 @@ def _plan(country: str) -> _Plan | None:
     general = _desc(metadata.general_desc)
     if general is None:
         return None
+    # Any kind makes a number valid, so their order changes no answer: the kinds a portfolio's numbers are (mobile,
+    # then fixed line) come first, and a debtor's mobile is one pattern tried instead of ten.
     kinds = tuple(d for d in (_desc(getattr(metadata, name)) for name in (
-        "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
-        "fixed_line", "mobile")) if d is not None)
+        "mobile", "fixed_line", "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
+        "voicemail")) if d is not None)
     international = metadata.international_prefix
     national = metadata.national_prefix_for_parsing
     return _Plan(str(metadata.country_code), re.compile(international) if international else None,
