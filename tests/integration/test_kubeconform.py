@@ -8,6 +8,7 @@ once. Under CI=true a missing tool fails, never skips."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -198,13 +199,19 @@ def built(overlay: str) -> str:
 
 def kubeconform_report(manifests: str) -> dict[str, Any]:
     """kubeconform -strict over the manifests: every resource with its status, and the summary."""
-    builtin = builtin_schemas(manifests)
+    # One test at a time makes the tool and the schemas: on a fresh clone the module's tests run on several workers
+    # at once, and one that found no marker yet removed the CRD schemas another was validating with (CI saw "could
+    # not find schema for Cluster"). Once made, nothing removes or rewrites them, so validating needs no lock.
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "kubeconform.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        binary, builtin, crds = kubeconform(), builtin_schemas(manifests), crd_schemas()
     done = subprocess.run(
-        [str(kubeconform()), "-strict", "-summary", "-output", "json", "-kubernetes-version", KUBERNETES_VERSION,
+        [str(binary), "-strict", "-summary", "-output", "json", "-kubernetes-version", KUBERNETES_VERSION,
          "-schema-location",
          f"{builtin}/{{{{ .NormalizedKubernetesVersion }}}}-standalone{{{{ .StrictSuffix }}}}/"
          "{{ .ResourceKind }}{{ .KindSuffix }}.json",
-         "-schema-location", f"{crd_schemas()}/{{{{ .Group }}}}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json",
+         "-schema-location", f"{crds}/{{{{ .Group }}}}/{{{{ .ResourceKind }}}}_{{{{ .ResourceAPIVersion }}}}.json",
          "-verbose", "-"],
         input=manifests, capture_output=True, text=True, timeout=300)
     assert done.returncode in (0, 1), done.stderr
