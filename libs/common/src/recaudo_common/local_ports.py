@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import random
 import socket
+from collections import deque
 from pathlib import Path
+
+# The ports this process handed out last: two servers given ports before either binds (a broker and its
+# controller, two services) would otherwise be told the same one, now that ports are drawn at random.
+_GIVEN: deque[int] = deque(maxlen=256)
 
 
 def bindable(port: int) -> bool:
@@ -35,7 +40,9 @@ def free_ports(count: int) -> int:
     high = _ephemeral_low() - count
     while True:
         port = rng.randrange(max(1024, high - 12000), high)
-        if all(bindable(port + i) for i in range(count)):
+        ports = range(port, port + count)
+        if not any(p in _GIVEN for p in ports) and all(bindable(p) for p in ports):
+            _GIVEN.extend(ports)
             return port
 
 
