@@ -37,6 +37,7 @@ TWO_VALUES: dict[str, tuple[tuple[str, object], tuple[str, object]]] = {
     "consumer_max_retries": (("1", 1), ("9", 9)),
     "consumer_retry_backoff_s": (("0.5", 0.5), ("2", 2.0)),
     "otlp_endpoint": (("http://otel-a:4318", "http://otel-a:4318"), ("http://otel-b:4318", "http://otel-b:4318")),
+    "trace_sample_ratio": (("0.1", 0.1), ("0.5", 0.5)),
     "event_log_retention_hours": (("0", 0.0), ("24", 24.0)),
     "max_body_bytes": (("1024", 1024), ("2048", 2048)),
     "http_max_concurrency": (("10", 10), ("20", 20)),

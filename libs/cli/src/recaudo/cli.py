@@ -88,7 +88,7 @@ async def _serve(services: tuple[str, ...], role: str, host: str, port: int | No
     service = "all" if "all" in services else "+".join(names)  # what its logs and traces call it
     settings = settings_of(names)
     configure_logging(service, settings.log_level)
-    configure_tracing(f"recaudo-{service}", settings.otlp_endpoint)
+    configure_tracing(f"recaudo-{service}", settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio)
     platform = make_platform(settings)
     tell_ingest_who_is_served_here(names, role)
     units = build_units(platform, names)

@@ -112,7 +112,7 @@ async def _run_platform(options: RunOptions) -> None:
     os.environ["RECAUDO_BOOTSTRAP_OPERATOR_KEY"] = operator_key
     settings = PlatformSettings()
     configure_logging("platform", settings.log_level)
-    configure_tracing("recaudo-platform", settings.otlp_endpoint)
+    configure_tracing("recaudo-platform", settings.otlp_endpoint, sample_ratio=settings.trace_sample_ratio)
     platform = make_platform(settings, pool_size=20)
     tell_ingest_who_is_served_here(list(BUILDERS), "all")
     units = build_units(platform, list(BUILDERS))

@@ -13,8 +13,8 @@ from opentelemetry.context import Context
 from opentelemetry.instrumentation.aiokafka import AIOKafkaInstrumentor
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult
-from opentelemetry.trace import Link, Span, SpanKind, StatusCode, get_current_span
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
+from opentelemetry.trace import Link, Span, SpanKind, StatusCode
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 from starlette.datastructures import Headers
@@ -111,18 +111,27 @@ def publishing_under(carried: Context) -> Iterator[None]:
 
 class _NoOrphanQueries(Sampler):
     """A database query outside any operation (the relay's and consumers' polling, a worker's idle pass) starts
-    no trace of its own: thousands of one-span traces a minute would say nothing. Everything else is sampled."""
+    no trace of its own: thousands of one-span traces a minute would say nothing. Every other trace that starts
+    here is kept at `ratio` (`RECAUDO_TRACE_SAMPLE_RATIO`), decided by its trace id as OpenTelemetry's
+    TraceIdRatioBased does, so every service that sees the trace id decides alike."""
+
+    def __init__(self, ratio: float = 1.0) -> None:
+        self._ratio = TraceIdRatioBased(ratio)
 
     def should_sample(self, parent_context: Context | None, trace_id: int, name: str,
                       kind: SpanKind | None = None, attributes: Attributes = None,
                       links: Sequence[Link] | None = None, trace_state: TraceState | None = None) -> SamplingResult:
         if kind is SpanKind.CLIENT and attributes and ("db.system" in attributes or "db.system.name" in attributes):
             return SamplingResult(Decision.DROP)
-        return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes,
-                              get_current_span(parent_context).get_span_context().trace_state)
+        return self._ratio.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
 
     def get_description(self) -> str:
-        return "NoOrphanQueries"
+        return f"NoOrphanQueries{{{self._ratio.get_description()}}}"
 
 
-SAMPLER = ParentBased(root=_NoOrphanQueries())
+def sampler(ratio: float) -> Sampler:
+    """Which spans are kept. A span with a parent follows its parent's decision (ParentBased), a caller's
+    `traceparent` included: a trace is kept or dropped whole, across every service it crosses, and a caller that
+    samples its own request (a gateway, a client company's system) gets that request's spans whatever the
+    ratio. A span that starts a trace is kept at `ratio`, but never an orphan query."""
+    return ParentBased(root=_NoOrphanQueries(ratio))

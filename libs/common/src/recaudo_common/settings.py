@@ -115,6 +115,10 @@ class PlatformSettings(BaseSettings):
     consumer_max_retries: int = 5
     consumer_retry_backoff_s: float = 0.2
     otlp_endpoint: str | None = None
+    # The share of traces that start in this process kept and exported (a trace begun by a caller follows the
+    # caller's decision, instrumentation.sampler). Every span costs the process that makes it, and more once
+    # exported (docs/benchmarks.md, payment webhooks): deploy/k8s keeps 1 in 10.
+    trace_sample_ratio: float = Field(1.0, ge=0, le=1)
     # The embedded event log deletes what is older than this and every live group has read (0: keep everything).
     event_log_retention_hours: float = Field(168, ge=0)
     max_body_bytes: int = 2 * 1024**3 + 1024**2

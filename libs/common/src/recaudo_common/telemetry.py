@@ -156,16 +156,19 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 # ---------------------------------------------------------------- tracing
 
 
-def configure_tracing(service: str, otlp_endpoint: str | None, exporter: SpanExporter | None = None) -> None:
+def configure_tracing(service: str, otlp_endpoint: str | None, exporter: SpanExporter | None = None, *,
+                      sample_ratio: float = 1.0) -> None:
     """Installs a tracer provider when spans have somewhere to go (OTLP when an endpoint is set, or a given
-    exporter), and then the instrumentation libraries (asyncpg, aiokafka, httpx) make theirs too.
+    exporter), and then the instrumentation libraries (asyncpg, aiokafka, httpx) make theirs too. Of the traces
+    that start here, `sample_ratio` are kept (instrumentation.sampler); a trace begun elsewhere follows its
+    caller's decision.
 
     With nowhere to go, no provider is installed: OpenTelemetry's default tracer then makes no span of its own and
     hands on the context it was given, so a caller's `traceparent` still reaches the events a request or a consumed
     event emits (a trace continues through a service that exports nothing), and log lines carry that trace's id.
     A recording span per request and per consumed event that nobody exports was 5 % of the payments API's CPU
     under load (#24)."""
-    from recaudo_common.instrumentation import SAMPLER, instrument_libraries
+    from recaudo_common.instrumentation import instrument_libraries, sampler
 
     if exporter is None and otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -173,7 +176,8 @@ def configure_tracing(service: str, otlp_endpoint: str | None, exporter: SpanExp
         exporter = OTLPSpanExporter(endpoint=f"{otlp_endpoint.rstrip('/')}/v1/traces")
     if exporter is None:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=SAMPLER)
+    provider = TracerProvider(resource=Resource.create({"service.name": service}),
+                              sampler=sampler(sample_ratio))
     provider.add_span_processor(BatchSpanProcessor(ScrubbingExporter(exporter)))
     trace.set_tracer_provider(provider)
     instrument_libraries()
