@@ -15,7 +15,7 @@ import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql.elements import TextClause
 from sqlalchemy.util import await_only
 
@@ -92,24 +92,54 @@ class Database:
         await self.engine.dispose()
 
 
-_AFTER_COMMIT = "recaudo.after_commit"
+_AFTER_COMMIT = "recaudo.after_commit"  # the session's actions, each with the transaction it waits for
 
 
 def after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
     """Runs `action` once the session's transaction has committed, never if it rolls back: a domain metric
-    counted here counts what happened, and a retried transaction counts once. Kept on the session and run by one
-    listener of every session's commits: a listener of its own for each action cost a payment about 3 % of its
-    CPU, SQLAlchemy's event registry being built for listeners set up once (#24)."""
-    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+    counted here counts what happened, and a retried transaction counts once. Queued inside a savepoint
+    (`begin_nested`), it waits for the transaction around it, and goes if the savepoint rolls back. Kept on the
+    session and run by one listener of every session's commits: a listener of its own for each action cost a
+    payment about 3 % of its CPU, SQLAlchemy's event registry being built for listeners set up once (#24)."""
+    sync = session.sync_session
+    owner = sync.get_nested_transaction() or sync.get_transaction()
+    sync.info.setdefault(_AFTER_COMMIT, []).append((owner, action))
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    for action in session.info.pop(_AFTER_COMMIT, ()):
+    # SQLAlchemy tells a savepoint's release here too, with the savepoint still the session's current nested
+    # transaction: what it queued now waits for the transaction around it.
+    released = session.get_nested_transaction()
+    if released is not None:
+        pending = session.info.get(_AFTER_COMMIT)
+        if pending:
+            session.info[_AFTER_COMMIT] = [(released.parent if owner is released else owner, action)
+                                           for owner, action in pending]
+        return
+    for _, action in session.info.pop(_AFTER_COMMIT, ()):
         try:
             action()
         except Exception as exc:  # what committed stays committed; one action failing never skips the next
             log.error("an action after a commit failed", extra={"fields": {"error": type(exc).__name__}})
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    """A transaction rolled back, a savepoint or the whole one: the actions it and the savepoints inside it
+    queued never run."""
+    pending = session.info.get(_AFTER_COMMIT)
+    if pending:
+        session.info[_AFTER_COMMIT] = [(owner, action) for owner, action in pending
+                                       if not _inside(owner, previous_transaction)]
+
+
+def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 async def copy_records(session: AsyncSession, table: str, *, columns: Sequence[str],

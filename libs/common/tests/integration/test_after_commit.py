@@ -29,3 +29,34 @@ async def test_an_action_runs_after_the_commit_and_never_after_a_rollback(databa
     finally:
         await db.dispose()
     assert counted == ["committed", "and the next, in order"]
+
+
+async def test_a_savepoint_released_runs_nothing_and_the_transaction_around_it_decides(database_url: str) -> None:
+    """A savepoint (`begin_nested`: a write-off among many, a debtor's arrangement in a consumer's batch) is not
+    the commit: SQLAlchemy tells its release to the same listener as a commit. Its actions, and those queued before
+    it, wait for the transaction around it; a savepoint rolled back takes its own with it."""
+    db = Database(make_engine(database_url, pool_size=1))
+    counted: list[str] = []
+    try:
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as s:
+                after_commit(s, lambda: counted.append("before a savepoint, then rolled back"))
+                async with s.begin_nested():
+                    after_commit(s, lambda: counted.append("in a released savepoint, then rolled back"))
+                assert counted == []  # the savepoint's release is no commit
+                raise RuntimeError("the batch failed after its savepoint: the whole transaction is retried")
+        async with db.transaction() as s:
+            after_commit(s, lambda: counted.append("before"))
+            async with s.begin_nested():
+                after_commit(s, lambda: counted.append("in a released savepoint"))
+            with pytest.raises(RuntimeError):
+                async with s.begin_nested():
+                    after_commit(s, lambda: counted.append("in a savepoint rolled back"))
+                    async with s.begin_nested():
+                        after_commit(s, lambda: counted.append("in a savepoint inside it"))
+                    raise RuntimeError("refused: this account only")
+            after_commit(s, lambda: counted.append("after"))
+            assert counted == []
+        assert counted == ["before", "in a released savepoint", "after"]
+    finally:
+        await db.dispose()
