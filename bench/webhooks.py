@@ -98,8 +98,9 @@ async def main() -> None:
         env = {**os.environ, "RECAUDO_DATABASE_URL": url, "RECAUDO_TRANSPORT": "kafka",
                "RECAUDO_KAFKA_BOOTSTRAP": bootstrap, "RECAUDO_TOPIC_PREFIX": settings.topic_prefix,
                "RECAUDO_LOG_LEVEL": "WARNING", "RECAUDO_PAYMENTS_WEBHOOK_SECRETS": json.dumps({"pasarela": SECRET})}
-        env.pop("RECAUDO_OTLP_ENDPOINT", None)
-        env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+        for inherited in ("RECAUDO_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT", "RECAUDO_PAYMENTS_OTLP_ENDPOINT",
+                          "RECAUDO_TRACE_SAMPLE_RATIO", "RECAUDO_PAYMENTS_TRACE_SAMPLE_RATIO"):
+            env.pop(inherited, None)  # each run says its own
         for _ in range(600):
             async with platform.db.transaction() as s:
                 placed = await s.scalar(text("SELECT count(*) FROM payments.accounts"))
@@ -118,12 +119,12 @@ async def main() -> None:
                 if number == 0:
                     runs["floor"] = await asyncio.to_thread(wrk, f"{base}/healthz", connections=args.concurrency,
                                                             seconds=args.seconds)
-                    # The broker is a fresh JVM: its JIT compilers would take a share of the two cores from the
-                    # first measured run only (the freshness benchmark's warm-up says more), so the comparison
-                    # between the runs starts warm. Not measured.
-                    warm = signed_posts(payment_bodies("warm", args.seconds * 2000, 500, now), SECRET)
-                    await asyncio.to_thread(wrk, f"{base}/v1/webhooks/payments/pasarela", connections=args.concurrency,
-                                            seconds=args.seconds, posts=warm, posts_header="Recaudo-Signature")
+                # Not measured: the same payments first, on every server. The broker is a fresh JVM whose JIT
+                # compilers would take a share of the two cores from the first run only (the freshness benchmark
+                # says more), and each new server process has its pool to open and its statements to prepare.
+                warm = signed_posts(payment_bodies(f"warm{number}", args.seconds * 2000, 500, now), SECRET)
+                await asyncio.to_thread(wrk, f"{base}/v1/webhooks/payments/pasarela", connections=args.concurrency,
+                                        seconds=args.seconds, posts=warm, posts_header="Recaudo-Signature")
                 # More bodies than the run can send (none twice, none sent in another run), each signed now: a run
                 # is far inside the tolerance.
                 bodies = payment_bodies(f"bench{number}", args.seconds * 2000, 500, now)
@@ -178,8 +179,8 @@ async def main() -> None:
                 "outbox with one statement each; the relay "
                 "publishes to Kafka (acks=all) behind it. Floors in the same run: the same load on `/healthz` of the "
                 "same server (HTTP and the event loop, no database), and a raw aiokafka idempotent produce of the "
-                "same bodies. The payments are measured after as many seconds of them not measured (so every run "
-                "has a warm broker); then the same load on a server that exports its traces (OTLP/HTTP, as "
+                "same bodies. On every server the payments are measured after as many seconds of them not measured "
+                "(a warm broker, an open pool, prepared statements); then the same load on a server that exports its traces (OTLP/HTTP, as "
                 "deploy/k8s "
                 "sets `RECAUDO_OTLP_ENDPOINT`) to a local collector that counts the spans it receives "
                 "(bench/otlp_sink.py, a process of its own): every trace, then 1 in 10 "

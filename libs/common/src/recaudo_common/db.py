@@ -130,11 +130,18 @@ def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction
     queued never run."""
     pending = session.info.get(_AFTER_COMMIT)
     if pending:
+        rolled_back = previous_transaction
+        # A failed ORM flush rolls back a subtransaction of its own: what it undid is the savepoint or the
+        # transaction around it.
+        while rolled_back.parent is not None and not rolled_back.nested:
+            rolled_back = rolled_back.parent
         session.info[_AFTER_COMMIT] = [(owner, action) for owner, action in pending
-                                       if not _inside(owner, previous_transaction)]
+                                       if not _inside(owner, rolled_back)]
 
 
 def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    if transaction is None:  # queued while the session had no transaction: the next one's, the root's
+        return outer.parent is None
     while transaction is not None:
         if transaction is outer:
             return True

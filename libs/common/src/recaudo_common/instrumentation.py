@@ -131,7 +131,9 @@ class _NoOrphanQueries(Sampler):
 
 def sampler(ratio: float) -> Sampler:
     """Which spans are kept. A span with a parent follows its parent's decision (ParentBased), a caller's
-    `traceparent` included: a trace is kept or dropped whole, across every service it crosses, and a caller that
-    samples its own request (a gateway, a client company's system) gets that request's spans whatever the
-    ratio. A span that starts a trace is kept at `ratio`, but never an orphan query."""
+    `traceparent` included: a trace is kept or dropped whole across the services it crosses (a consumer's batch
+    goes on under its first kept trace, consumer.batch_lead; the batch's other events' traces end there), and a
+    caller that samples its own request gets that request's spans whatever the ratio, which also lets any caller
+    of a public route raise the share traced. A span that starts a trace is kept at `ratio`, but never an orphan
+    query."""
     return ParentBased(root=_NoOrphanQueries(ratio))

@@ -60,3 +60,21 @@ async def test_a_savepoint_released_runs_nothing_and_the_transaction_around_it_d
         assert counted == ["before", "in a released savepoint", "after"]
     finally:
         await db.dispose()
+
+
+async def test_an_action_queued_before_any_transaction_belongs_to_the_next_one(database_url: str) -> None:
+    db = Database(make_engine(database_url, pool_size=1))
+    counted: list[str] = []
+    try:
+        async with db.sessions() as s:
+            assert not s.in_transaction()
+            after_commit(s, lambda: counted.append("rolled back"))
+            async with s.begin():
+                await s.execute(text("SELECT 1"))
+                await s.rollback()
+            after_commit(s, lambda: counted.append("committed"))
+            async with s.begin():
+                await s.execute(text("SELECT 1"))
+        assert counted == ["committed"]
+    finally:
+        await db.dispose()

@@ -2,7 +2,9 @@
 by the trace id; a trace begun elsewhere follows its caller's decision, so a trace is kept or dropped whole in
 every service it crosses; a query outside any operation never starts one."""
 
+import datetime as dt
 import random
+import uuid
 
 import pytest
 from opentelemetry import propagate
@@ -11,6 +13,9 @@ from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import SpanKind
 from pydantic import ValidationError
 
+from recaudo_common.bus.base import Message
+from recaudo_common.bus.consumer import batch_lead
+from recaudo_common.events import Envelope
 from recaudo_common.instrumentation import sampler
 from recaudo_common.settings import PlatformSettings
 
@@ -79,3 +84,20 @@ def test_the_ratio_is_a_share(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("RECAUDO_TRACE_SAMPLE_RATIO", wrong)
         with pytest.raises(ValidationError, match="trace_sample_ratio"):
             PlatformSettings()
+
+
+def delivered(n: int, flags: str | None) -> Message:
+    headers = {} if flags is None else {"traceparent": f"00-{n + 1:032x}-{n + 1:016x}-{flags}"}
+    envelope = Envelope(event_id=uuid.uuid4(), type="client.updated", version=1, client="banco", key="banco",
+                        occurred_at=dt.datetime(2026, 12, 6, tzinfo=dt.UTC), correlation_id=uuid.uuid4(), payload={})
+    return Message("recaudo.client", "banco", envelope, headers, position=n)
+
+
+def test_a_batch_continues_the_trace_of_its_first_sampled_event() -> None:
+    """A consumer applies a batch under one span: a kept trace goes on through it wherever its event stands
+    (the W3C flags' sampled bit, 01 or with the random bit 03), and a batch of none kept continues the first."""
+    run = [(None, None, delivered(n, flags)) for n, flags in enumerate([None, "00", "02", "03", "01", "zz"])]
+    assert batch_lead(run).position == 3
+    assert batch_lead(run[4:]).position == 4
+    unsampled = [(None, None, delivered(n, flags)) for n, flags in enumerate(["00", None, "zz", "02"])]
+    assert batch_lead(unsampled).position == 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -303,7 +303,7 @@ class ConsumerRuntime:
     async def _apply_run(self, handler: BatchHandler, run: list[tuple[Event, HandlerContext, Message]]) -> None:
         first = run[0][2]
         with tracer.start_as_current_span(
-            f"consume {first.envelope.type} x{len(run)}", context=extract_context(first.headers),
+            f"consume {first.envelope.type} x{len(run)}", context=extract_context(batch_lead(run).headers),
             attributes={"messaging.destination": first.topic, "recaudo.consumer": self.subscriptions.consumer,
                         "messaging.batch.message_count": len(run)},
         ):
@@ -360,3 +360,20 @@ class ConsumerRuntime:
                     CONSUMER_LAG.labels(subs.consumer, subs.group_name).set(await subscriber.lag())
         finally:
             await subscriber.stop()
+
+
+def batch_lead(run: Sequence[tuple[Any, Any, Message]]) -> Message:
+    """The event whose trace a batch's one span continues: the first whose trace is sampled, so a kept trace goes
+    on through the batch (and into the events it emits) whatever its event's place in it; else the first. The
+    other events' traces end at this consumer."""
+    return next((m for _, _, m in run if _sampled(m.headers)), run[0][2])
+
+
+def _sampled(headers: Mapping[str, str]) -> bool:
+    """Whether the record's W3C `traceparent` has its sampled flag (the last two hex digits), read from the text:
+    parsing every record's context to choose one would cost each event of a batch."""
+    flags = headers.get("traceparent", "")[-2:]
+    try:
+        return bool(int(flags, 16) & 1) if len(flags) == 2 else False
+    except ValueError:
+        return False
