@@ -60,7 +60,7 @@ CONFIG = {
     "RECAUDO_KAFKA_PARTITIONS": str(PARTITIONS), "RECAUDO_LOG_LEVEL": "INFO",
     "RECAUDO_OTLP_ENDPOINT": "http://otel-collector.observability:4318",
     # 1 in 10 of the traces that start here: exporting every one cost the payments API 0.22-0.33 ms of CPU a
-    # payment over 0.63, 1 in 10 0.09-0.14 ms (docs/benchmarks.md, payment webhooks); a caller that samples its
+    # payment over 0.63, 1 in 10 0.09-0.19 ms (docs/benchmarks.md, payment webhooks); a caller that samples its
     # request still gets it whole.
     "RECAUDO_TRACE_SAMPLE_RATIO": "0.1",
     "RECAUDO_PUBLIC_URL": "https://recaudo.example.com",
