@@ -12,14 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from recaudo.services import build_units
 from recaudo_common.runtime import Platform, build_app, make_platform
-from recaudo_common.telemetry import JsonFormatter, ScrubbingExporter, configure_logging, configure_tracing
+from recaudo_common.telemetry import JsonFormatter, configure_logging
 from recaudo_common.testing import platform_process, settings_for_test
+from recaudo_common.testing_spans import exported_spans
 
 pytestmark = pytest.mark.integration
 
@@ -29,21 +28,12 @@ PATH = f"/v1/clients/banco-andino/placements/{ID_NUMBER}?id_number={ID_NUMBER}&e
 BANCO = {"slug": "banco-andino", "name": "Banco", "country": "CO", "currency": "COP",
          "timezone": "America/Bogota", "locale": "es-CO"}
 OPERATOR_KEY = "rk_telemetry_operator_key_0123456789"
-_SPANS = InMemorySpanExporter()
 
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
     """The spans this process exports, through the platform's own exporter chain (configure_tracing)."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, SdkTracerProvider):
-        configure_tracing("test", None, exporter=_SPANS)
-    elif not getattr(provider, "_recaudo_request_spans", False):  # another test's provider: export to ours too
-        provider.add_span_processor(SimpleSpanProcessor(ScrubbingExporter(_SPANS)))
-    trace.get_tracer_provider()._recaudo_request_spans = True  # type: ignore[attr-defined]
-    _SPANS.clear()
-    yield _SPANS
-    _SPANS.clear()
+    yield from exported_spans()
 
 
 class Records(logging.Handler):

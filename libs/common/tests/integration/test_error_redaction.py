@@ -12,8 +12,6 @@ from collections.abc import Iterator
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import text
 
@@ -21,28 +19,20 @@ from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscri
 from recaudo_common.events import AccountRecalled, topic_name
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
-from recaudo_common.telemetry import JsonFormatter, ScrubbingExporter, configure_tracing
+from recaudo_common.telemetry import JsonFormatter
 from recaudo_common.testing import dead_letters, eventually, relay_all
+from recaudo_common.testing_spans import exported_spans
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
 NAME, PHONE, EMAIL, DEBTOR_ID = "Ana Gómez Restrepo", "+57 300 123 4567", "ana.gomez@correo.co", "1020304050"
 SECRETS = (NAME, "Gómez", PHONE, "300 123 4567", "3001234567", EMAIL, "ana.gomez", DEBTOR_ID)
-_SPANS = InMemorySpanExporter()
 
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
     """The spans this process exports, through the platform's own exporter chain (configure_tracing)."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, SdkTracerProvider):
-        configure_tracing("test", None, exporter=_SPANS)
-    elif not getattr(provider, "_recaudo_test_spans", False):
-        provider.add_span_processor(SimpleSpanProcessor(ScrubbingExporter(_SPANS)))
-    trace.get_tracer_provider()._recaudo_test_spans = True  # type: ignore[attr-defined]
-    _SPANS.clear()
-    yield _SPANS
-    _SPANS.clear()
+    yield from exported_spans()
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ import pytest
 from fastapi import APIRouter, FastAPI, Request
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import text
@@ -25,27 +23,19 @@ from recaudo_common.events import AccountRecalled, topic_name
 from recaudo_common.http import create_app
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
-from recaudo_common.telemetry import JsonFormatter, ScrubbingExporter, configure_tracing
+from recaudo_common.telemetry import JsonFormatter
 from recaudo_common.testing import eventually, relay_all, serving_app
+from recaudo_common.testing_spans import exported_spans
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
 PHONE, TOKEN, DEBTOR_ID, NAME = "573001234567", "tok_3f9a8b7c6d5e", "1020304050", "Ana Gómez"
-_SPANS = InMemorySpanExporter()
 
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
     """The spans this process exports, through the platform's own exporter chain (configure_tracing)."""
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, SdkTracerProvider):
-        configure_tracing("test", None, exporter=_SPANS)
-    elif not getattr(provider, "_recaudo_instrumentation_spans", False):
-        provider.add_span_processor(SimpleSpanProcessor(ScrubbingExporter(_SPANS)))
-    trace.get_tracer_provider()._recaudo_instrumentation_spans = True  # type: ignore[attr-defined]
-    _SPANS.clear()
-    yield _SPANS
-    _SPANS.clear()
+    yield from exported_spans()
 
 
 def exported(spans: InMemorySpanExporter) -> list[ReadableSpan]:
