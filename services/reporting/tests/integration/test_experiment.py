@@ -4,6 +4,7 @@ as often as the champion's, about 500 accounts an arm, every event through repor
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import pytest
@@ -90,13 +91,22 @@ async def deliver_in_batches(platform: Platform, events: list[tuple[dt.datetime,
     await flush()
 
 
-@pytest.fixture
-async def platform(database_url: str) -> AsyncIterator[Platform]:
+@asynccontextmanager
+async def platform_told(database_url: str, events: list[tuple[dt.datetime, Event]]) -> AsyncIterator[Platform]:
+    """A platform whose reporting was told `events` by its consumers, in batches, on 2 May 2026."""
     now = dt.datetime(2026, 5, 2, 12, tzinfo=UTC)
     p: Platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: now)
-    await deliver_in_batches(p, story(), now=now)
-    yield p
-    await p.db.dispose()
+    try:
+        await deliver_in_batches(p, events, now=now)
+        yield p
+    finally:
+        await p.db.dispose()
+
+
+@pytest.fixture
+async def platform(database_url: str) -> AsyncIterator[Platform]:
+    async with platform_told(database_url, story()) as p:
+        yield p
 
 
 async def test_a_challenger_paying_twice_as_often_shows_that_lift_with_p_below_a_thousandth(

@@ -9,11 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from recaudo_common.events import ClientRegistered, Event
-from recaudo_common.runtime import Platform, make_platform
-from recaudo_common.testing import settings_for_test
+from recaudo_common.runtime import Platform
 
 from .conftest import reporting_client
-from .test_experiment import MARCH_2, deliver_in_batches, paid, placed, segmented
+from .test_experiment import MARCH_2, paid, placed, platform_told, segmented
 
 pytestmark = pytest.mark.integration
 UTC = dt.UTC
@@ -41,11 +40,8 @@ def story() -> list[tuple[dt.datetime, Event]]:
 
 @pytest.fixture
 async def platform(database_url: str) -> AsyncIterator[Platform]:
-    now = dt.datetime(2026, 5, 2, 12, tzinfo=UTC)
-    p: Platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: now)
-    await deliver_in_batches(p, story(), now=now)
-    yield p
-    await p.db.dispose()
+    async with platform_told(database_url, story()) as p:
+        yield p
 
 
 def figures(body: dict[str, dict[str, dict[str, int]]]) -> dict[str, tuple[int, int]]:
