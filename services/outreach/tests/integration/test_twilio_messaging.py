@@ -30,10 +30,13 @@ class Setup:
     twilio: FakeTwilio
 
 
-async def started(database_url: str, **settings: Any) -> AsyncIterator[Setup]:
+async def started(database_url: str, providers: dict[str, str] | None = None,
+                  **settings: Any) -> AsyncIterator[Setup]:
+    """Outreach sending through a local fake of Twilio: SMS (and what `providers` adds) by Twilio, e-mail by the
+    sandbox."""
     twilio = FakeTwilio(sid=SID, token=TOKEN, callbacks=False)
     async with serving(twilio) as base_url:
-        o, http = await make_outreach(database_url, providers={"sms": "twilio", "email": "sandbox"},
+        o, http = await make_outreach(database_url, providers=providers or {"sms": "twilio", "email": "sandbox"},
                                       twilio_base_url=base_url, twilio_account_sid=SID, twilio_auth_token=TOKEN,
                                       twilio_sms_from=SENDER, public_url=PUBLIC, **settings)
         try:

@@ -20,6 +20,7 @@ from recaudo_common.events import PaymentApplied
 from .conftest import make_outreach, segmented
 from .fake_twilio import FakeTwilio, serving
 from .test_twilio_messaging import PUBLIC, SENDER, SID, TOKEN, WEBHOOK, Setup, signed_post
+from .test_twilio_messaging import started as twilio_started
 
 pytestmark = pytest.mark.integration
 CALLER_ID = "+15005550007"
@@ -27,17 +28,9 @@ GATHER = f"{PUBLIC}/v1/webhooks/outreach/twilio/voice/gather"
 
 
 async def started(database_url: str, **settings: Any) -> AsyncIterator[Setup]:
-    twilio = FakeTwilio(sid=SID, token=TOKEN, callbacks=False)
-    async with serving(twilio) as base_url:
-        o, http = await make_outreach(
-            database_url, providers={"sms": "twilio", "voice": "twilio", "email": "sandbox"},
-            twilio_base_url=base_url, twilio_account_sid=SID, twilio_auth_token=TOKEN, twilio_sms_from=SENDER,
-            twilio_voice_from=CALLER_ID, public_url=PUBLIC, **settings)
-        try:
-            yield Setup(o, http, twilio)
-        finally:
-            await http.aclose()
-            await o.platform.db.dispose()
+    async for setup in twilio_started(database_url, {"sms": "twilio", "voice": "twilio", "email": "sandbox"},
+                                      twilio_voice_from=CALLER_ID, **settings):
+        yield setup
 
 
 @pytest.fixture
