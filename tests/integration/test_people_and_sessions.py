@@ -16,6 +16,7 @@ from recaudo.services import build_units
 from recaudo_common import totp
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
+from recaudo_common.testing_clock import HandClock
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -25,19 +26,11 @@ PASSWORD = "una frase larga de acceso"
 
 
 @dataclass
-class Clock:
-    now: dt.datetime = NOW
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@dataclass
 class Console:
     platform: Platform
     http: httpx.AsyncClient
     operator: dict[str, str]
-    clock: Clock
+    clock: HandClock[dt.datetime]
 
     async def user(self, email: str, role: str = "operator", **extra: object) -> dict[str, object]:
         made = await self.http.post("/v1/users", headers=self.operator,
@@ -65,7 +58,7 @@ class Console:
 
 @pytest.fixture
 async def console(database_url: str) -> AsyncIterator[Console]:
-    clock = Clock()
+    clock = HandClock(NOW)
     platform = make_platform(settings_for_test(database_url), pool_size=3, clock=clock)
     platform.auth.ttl_s = 0
     app = build_app(platform, build_units(platform, ["ingest"]))

@@ -15,6 +15,7 @@ from recaudo_common.identity_api import CLIENT_FINDER, router
 from recaudo_common.migrate import COMMON_MIGRATIONS
 from recaudo_common.runtime import Platform, ServiceUnit, build_app, make_platform
 from recaudo_common.testing import settings_for_test
+from recaudo_common.testing_clock import HandClock
 from recaudo_common.testing_pages import assert_invalid_cursors_refused, walk_pages
 
 pytestmark = pytest.mark.integration
@@ -23,19 +24,11 @@ CLIENT_COMPANIES = {"banco", "telco"}
 
 
 @dataclass
-class Clock:
-    now: dt.datetime = NOW
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@dataclass
 class Identity:
     platform: Platform
     http: httpx.AsyncClient
     operator: str
-    clock: Clock
+    clock: HandClock[dt.datetime]
 
     def as_(self, key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}
@@ -43,7 +36,7 @@ class Identity:
 
 @pytest.fixture
 async def identity(database_url: str) -> AsyncIterator[Identity]:
-    clock = Clock()
+    clock = HandClock(NOW)
     platform = make_platform(settings_for_test(database_url), pool_size=2, clock=clock)
     platform.auth.ttl_s = 0  # no cache between the steps of a test: each request sees the key as it is now
     probe = APIRouter()

@@ -11,20 +11,13 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from recaudo_common.auth import Principal
 from recaudo_common.errors import install_problem_handlers
 from recaudo_common.ratelimit import Rate, RateLimiter, rate_limited
+from recaudo_common.testing_clock import HandClock
 
 pytestmark = pytest.mark.unit
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_burst_then_the_steady_rate() -> None:
-    clock = Clock()
+    clock = HandClock(0.0)
     limiter = RateLimiter("reports", Rate(per_s=2, burst=5), clock=clock)
     assert [limiter.take("k", "banco") for _ in range(5)] == [0.0] * 5
     assert limiter.take("k", "banco") == pytest.approx(0.5)
@@ -38,7 +31,7 @@ def test_a_burst_then_the_steady_rate() -> None:
 def test_the_defaults_never_stop_an_operator_polling_every_second() -> None:
     """A dashboard on a 1,000-account portfolio asks about six questions a second (totals, by bucket, by segment,
     by channel, roll rates, the stream's reconnect); an uploader sends back to back, each after the last answer."""
-    clock = Clock()
+    clock = HandClock(0.0)
     reports = RateLimiter("reports", Rate(per_s=20.0, burst=60), clock=clock)
     uploads = RateLimiter("uploads", Rate(per_s=10.0, burst=100), clock=clock)
     for _ in range(3600):  # an hour of polling
@@ -50,7 +43,7 @@ def test_the_defaults_never_stop_an_operator_polling_every_second() -> None:
 
 
 def test_a_zero_rate_is_no_limit() -> None:
-    limiter = RateLimiter("uploads", Rate(per_s=0, burst=0), clock=Clock())
+    limiter = RateLimiter("uploads", Rate(per_s=0, burst=0), clock=HandClock(0.0))
     assert all(limiter.take("k", "c") == 0 for _ in range(10_000))
 
 
@@ -60,7 +53,7 @@ async def test_over_the_limit_the_answer_is_429_with_retry_after() -> None:
     async def authenticate(_: Request) -> Principal:
         return principal
 
-    limiter = RateLimiter("reports", Rate(per_s=0.1, burst=2), clock=Clock())
+    limiter = RateLimiter("reports", Rate(per_s=0.1, burst=2), clock=HandClock(0.0))
     router = APIRouter(dependencies=[Depends(rate_limited(limiter, authenticate))])
 
     @router.get("/v1/clients/{slug}/reports/recovery")

@@ -17,6 +17,7 @@ from ingest.settings import IngestSettings
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import settings_for_test
+from recaudo_common.testing_clock import HandClock
 
 pytestmark = pytest.mark.integration
 START = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
@@ -25,16 +26,8 @@ CO = {"slug": "banco", "name": "Banco", "country": "CO", "currency": "COP", "tim
 RETENTION = dt.timedelta(days=IngestSettings().rejected_rows_retention_days)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 class Ingest:
-    def __init__(self, platform: Platform, http: httpx.AsyncClient, clock: Clock) -> None:
+    def __init__(self, platform: Platform, http: httpx.AsyncClient, clock: HandClock[dt.datetime]) -> None:
         self.platform, self.http, self.clock = platform, http, clock
         self.vault = Vault.from_settings(platform.settings)
 
@@ -65,7 +58,7 @@ class Ingest:
 
 @pytest.fixture
 async def ingest(database_url: str) -> AsyncIterator[Ingest]:
-    clock = Clock()
+    clock = HandClock(START)
     platform = make_platform(settings_for_test(database_url), pool_size=4, clock=clock)
     app = build_app(platform, [build(platform, IngestSettings(max_upload_bytes=2_000_000))])
     _, key = await platform.keys.create(role="operator", now=START)

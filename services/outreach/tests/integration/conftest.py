@@ -28,18 +28,11 @@ from recaudo_common.local_ports import free_port
 from recaudo_common.personal_data import MasterKeyring, PersonalData, Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import sealed_person, settings_for_test
+from recaudo_common.testing_clock import HandClock
 from recaudo_common.testing_consumers import applied_together
 
 # Wednesday 2026-03-04 10:00 in Bogotá.
 WEDNESDAY_10 = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
-
-
-@dataclass
-class Clock:
-    now: dt.datetime = WEDNESDAY_10
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @dataclass
@@ -49,7 +42,7 @@ class Outreach:
     providers: Providers
     http: httpx.AsyncClient
     operator: str
-    clock: Clock
+    clock: HandClock[dt.datetime]
     client_key: str = ""
     seq: list[int] = field(default_factory=lambda: [0])
     subscriptions: Subscriptions = SUBSCRIPTIONS  # the unit's own, with the platform's vault (make_outreach)
@@ -126,7 +119,7 @@ def segmented(ref: str, channels: tuple[str, ...] = ("sms",), cadence_days: int 
 
 
 async def make_outreach(database_url: str, **settings: Any) -> tuple[Outreach, Any]:
-    clock = Clock()
+    clock = HandClock(WEDNESDAY_10)
     platform = make_platform(settings_for_test(database_url), pool_size=6, clock=clock)
     # The sandbox fails a share of sends by the attempt's (random) id: a test that asserts a delivery would fail
     # that share of its runs. Tests want every send delivered unless they say otherwise.

@@ -19,6 +19,7 @@ from payments.settings import PaymentsSettings
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.runtime import make_platform
 from recaudo_common.testing import settings_for_test
+from recaudo_common.testing_clock import HandClock
 
 from .conftest import NOW, Gateway, gateway_on
 from .fake_reconciliation_apis import FakeReconciliationApis, reconciliation_apis
@@ -42,14 +43,6 @@ WINDOW = (dt.datetime(2026, 3, 31, 5, tzinfo=dt.UTC), dt.datetime(2026, 4, 1, 5,
 NEXT_DAY = NOW + dt.timedelta(days=1)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
 @pytest.fixture
 async def apis() -> AsyncIterator[FakeReconciliationApis]:
     async with reconciliation_apis() as fake:
@@ -58,8 +51,8 @@ async def apis() -> AsyncIterator[FakeReconciliationApis]:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> HandClock[dt.datetime]:
+    return HandClock(NOW)
 
 
 @pytest.fixture
@@ -70,7 +63,7 @@ def settings(apis: FakeReconciliationApis) -> PaymentsSettings:
 
 
 @pytest.fixture
-async def gw(database_url: str, clock: Clock, settings: PaymentsSettings) -> AsyncIterator[Gateway]:
+async def gw(database_url: str, clock: HandClock[dt.datetime], settings: PaymentsSettings) -> AsyncIterator[Gateway]:
     platform = make_platform(settings_for_test(database_url), pool_size=8, clock=clock)
     async with gateway_on(platform, settings) as opened:
         yield opened
@@ -100,7 +93,7 @@ async def mercadopago(gw: Gateway, apis: FakeReconciliationApis) -> str:
                                       "webhook_secret": MP_SECRET, "api_base_url": apis.base_url})
 
 
-async def test_mercadopago_clean_day_across_pages(gw: Gateway, apis: FakeReconciliationApis, clock: Clock) -> None:
+async def test_mercadopago_clean_day_across_pages(gw: Gateway, apis: FakeReconciliationApis, clock: HandClock[dt.datetime]) -> None:
     hook = await mercadopago(gw, apis)
     for pid, ref, amount in (("1001", "A-1", "30000"), ("1002", "A-2", "20000")):
         apis.mp_payments[pid] = as_wire(mp_payment(pid, "approved", amount=amount, reference=ref))
@@ -122,7 +115,7 @@ async def test_mercadopago_clean_day_across_pages(gw: Gateway, apis: FakeReconci
     assert report["window_start"].startswith("2026-03-31T05:00:00")
 
 
-async def test_mercadopago_each_difference(gw: Gateway, apis: FakeReconciliationApis, clock: Clock) -> None:
+async def test_mercadopago_each_difference(gw: Gateway, apis: FakeReconciliationApis, clock: HandClock[dt.datetime]) -> None:
     hook = await mercadopago(gw, apis)
     for pid, ref in (("1001", "A-1"), ("1002", "A-2"), ("1003", "A-1"), ("1004", "NO-EXISTE")):
         apis.mp_payments[pid] = as_wire(mp_payment(pid, "approved", amount="10000", reference=ref))
@@ -147,7 +140,7 @@ async def test_mercadopago_each_difference(gw: Gateway, apis: FakeReconciliation
 
 
 async def test_unreachable_is_failed_and_run_again_next_period(gw: Gateway, apis: FakeReconciliationApis,
-                                                               clock: Clock, settings: PaymentsSettings) -> None:
+                                                               clock: HandClock[dt.datetime], settings: PaymentsSettings) -> None:
     hook = await mercadopago(gw, apis)
     apis.mp_payments["1001"] = as_wire(mp_payment("1001", "approved"))
     assert (await mp_send(gw, hook, "1001")).json()["status"] == "applied"
@@ -169,7 +162,7 @@ async def test_unreachable_is_failed_and_run_again_next_period(gw: Gateway, apis
     assert len(apis.asked) == asked
 
 
-async def test_accounts_without_the_credential_are_not_configured(gw: Gateway, clock: Clock) -> None:
+async def test_accounts_without_the_credential_are_not_configured(gw: Gateway, clock: HandClock[dt.datetime]) -> None:
     await configure(gw, "stripe", STRIPE)
     await configure(gw, "payu", PAYU)
     clock.now = NEXT_DAY
@@ -186,7 +179,7 @@ def charge(cid: str, intent: str | None, amount: int, status: str = "succeeded",
             "billing_details": {"email": "pagador@example.com"}}
 
 
-async def test_stripe_pages_by_starting_after(gw: Gateway, apis: FakeReconciliationApis, clock: Clock) -> None:
+async def test_stripe_pages_by_starting_after(gw: Gateway, apis: FakeReconciliationApis, clock: HandClock[dt.datetime]) -> None:
     hook = await configure(gw, "stripe", {**STRIPE, "secret_key": apis.stripe_key})
     raw, headers = stripe_send_args("checkout.session.completed", session("paid"))
     assert (await gw.http.post(hook, content=raw, headers=headers)).json()["status"] == "applied"
@@ -223,7 +216,7 @@ def payu_order(reference: str, status: str, *transactions: tuple[str, str, str])
 
 
 async def test_payu_asks_each_reference_notified_that_day(gw: Gateway, apis: FakeReconciliationApis,
-                                                          clock: Clock) -> None:
+                                                          clock: HandClock[dt.datetime]) -> None:
     hook = await configure(gw, "payu", {**PAYU, "api_login": apis.payu_login})
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     assert (await gw.http.post(hook, content=payu_form("A-1", "4", "t-1"), headers=form)).json()["status"] == \
@@ -244,7 +237,7 @@ async def test_payu_asks_each_reference_notified_that_day(gw: Gateway, apis: Fak
         "20000.00", "30000.00")
 
 
-async def test_wompi_asks_each_transaction_by_id(gw: Gateway, apis: FakeReconciliationApis, clock: Clock) -> None:
+async def test_wompi_asks_each_transaction_by_id(gw: Gateway, apis: FakeReconciliationApis, clock: HandClock[dt.datetime]) -> None:
     from .test_gateway_accounts import WOMPI
     hook = await configure(gw, "wompi-principal", WOMPI)
     approved = wompi_transaction("1234-1774969170-10001", "APPROVED")
@@ -261,7 +254,7 @@ async def test_wompi_asks_each_transaction_by_id(gw: Gateway, apis: FakeReconcil
 
 
 async def test_an_answer_not_of_the_documented_shape_fails_the_day(gw: Gateway, apis: FakeReconciliationApis,
-                                                                    clock: Clock) -> None:
+                                                                    clock: HandClock[dt.datetime]) -> None:
     await mercadopago(gw, apis)
     clock.now = NEXT_DAY
     apis.mp_results = [{"id": 1001, "transaction_amount": "10", "currency_id": "COP"}]  # no status

@@ -7,23 +7,16 @@ import asyncio
 
 import pytest
 
+from recaudo_common.testing_clock import HandClock
 from reporting.cache import ReportCache
 
 pytestmark = pytest.mark.unit
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 class Report:
     """A computation the test finishes by hand, numbered in the order they were started."""
 
-    def __init__(self, clock: Clock, took_s: float) -> None:
+    def __init__(self, clock: HandClock[float], took_s: float) -> None:
         self.clock, self.took_s = clock, took_s
         self.started = 0
         self.pending: list[asyncio.Future[int]] = []
@@ -48,7 +41,7 @@ async def settle() -> None:
 
 
 async def test_askers_at_once_share_one_computation() -> None:
-    clock = Clock()
+    clock = HandClock(100.0)
     cache, compute = ReportCache(ttl_s=1.0, clock=clock), Report(clock, 0.3)
     askers = [asyncio.create_task(cache.get(("banco", None), compute)) for _ in range(50)]
     await settle()
@@ -58,7 +51,7 @@ async def test_askers_at_once_share_one_computation() -> None:
 
 
 async def test_the_next_computation_starts_ahead_of_the_expiry_and_nobody_waits_for_it() -> None:
-    clock = Clock()
+    clock = HandClock(100.0)
     cache, compute = ReportCache(ttl_s=1.0, clock=clock), Report(clock, 0.3)
     first = asyncio.create_task(cache.get(("banco", None), compute))
     await settle()
@@ -83,7 +76,7 @@ async def test_the_next_computation_starts_ahead_of_the_expiry_and_nobody_waits_
 
 
 async def test_an_answer_is_never_served_after_its_second() -> None:
-    clock = Clock()
+    clock = HandClock(100.0)
     cache, compute = ReportCache(ttl_s=1.0, clock=clock), Report(clock, 0.3)
     first = asyncio.create_task(cache.get(("banco", None), compute))
     await settle()
@@ -99,7 +92,7 @@ async def test_an_answer_is_never_served_after_its_second() -> None:
 
 
 async def test_while_a_slow_refresh_runs_past_the_second_the_current_answer_is_served_for_a_while() -> None:
-    clock = Clock()
+    clock = HandClock(100.0)
     cache, compute = ReportCache(ttl_s=1.0, max_stale_s=3.0, clock=clock), Report(clock, 0.5)
     first = asyncio.create_task(cache.get(("banco", None), compute))
     await settle()
@@ -126,7 +119,7 @@ async def test_while_a_slow_refresh_runs_past_the_second_the_current_answer_is_s
 
 
 async def test_a_failed_computation_is_not_kept() -> None:
-    clock = Clock()
+    clock = HandClock(100.0)
     cache = ReportCache(ttl_s=1.0, clock=clock)
     calls = 0
 
@@ -143,7 +136,7 @@ async def test_a_failed_computation_is_not_kept() -> None:
 
 
 async def test_questions_are_cached_apart() -> None:
-    clock = Clock()
+    clock = HandClock(100.0)
     cache = ReportCache(ttl_s=1.0, clock=clock)
 
     async def by(key: str) -> str:
