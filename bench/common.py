@@ -11,6 +11,7 @@ import os
 import platform
 import resource
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -50,6 +51,16 @@ async def copy_again(dsn: str, tables: Sequence[tuple[str, str]], work: Path
         return total, counts
     finally:
         await conn.close()
+
+
+def serve(service: str, port: int, env: dict[str, str], role: str = "all") -> subprocess.Popen[bytes]:
+    """The service as its own process. Its access log (stdout, a line per request, as in production) goes to a
+    file under .local/bench-logs rather than flooding the benchmark's output; its errors (stderr) stay in it."""
+    logs = ROOT / ".local" / "bench-logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / f"{service}-{role}-{port}.access.log", "wb") as access:
+        return subprocess.Popen([sys.executable, "-m", "recaudo.cli", "serve", service, "--role", role, "--port",
+                                 str(port), "--no-migrate"], env=env, stdout=access)
 
 
 def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:

@@ -21,8 +21,8 @@ import asyncpg
 import httpx
 from sqlalchemy import text
 
-from bench.common import CpuMeter, fresh_database, load, machine, migrate_schemas, save
-from bench.reporting import ready, serve
+from bench.common import CpuMeter, fresh_database, load, machine, migrate_schemas, save, serve
+from bench.reporting import ready
 from bench.webhooks import pct
 from outreach.best_time import store as best_time
 from outreach.best_time.handlers import relearn

@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import text
 
-from bench.common import fresh_database, machine, migrate_schemas, place_accounts, save, wrk
-from bench.reporting import ready, serve
+from bench.common import fresh_database, machine, migrate_schemas, place_accounts, save, serve, wrk
+from bench.reporting import ready
 from payments.domain.asobancaria import RECORD_LENGTH, read_asobancaria
 from payments.gateways.domain import stripe, wompi
 from recaudo_common import embedded_pg

@@ -12,7 +12,6 @@ import functools
 import json
 import os
 import subprocess
-import sys
 import time
 import uuid
 
@@ -22,7 +21,6 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.common import (
     KAFKA_DATA,
-    ROOT,
     CpuMeter,
     fresh_database,
     kafka_broker,
@@ -32,6 +30,7 @@ from bench.common import (
     pid_in,
     place_accounts,
     save,
+    serve,
     signed_posts,
     target_sentence,
     wrk,
@@ -50,16 +49,6 @@ FLOOR_BODIES_PER_S = 6000
 WARM_UP_S = 30  # each freshness run's unmeasured warm-up at saturation (freshness())
 REPORT_P99_TARGET_MS = 50
 FRESHNESS_P99_TARGET_MS = 1000
-
-
-def serve(service: str, port: int, env: dict[str, str], role: str = "all") -> subprocess.Popen[bytes]:
-    """The service as its own process. Its access log (stdout, a line per request, as in production) goes to a
-    file under .local/bench-logs rather than flooding the benchmark's output; its errors (stderr) stay in it."""
-    logs = ROOT / ".local" / "bench-logs"
-    logs.mkdir(parents=True, exist_ok=True)
-    with open(logs / f"{service}-{role}-{port}.access.log", "wb") as access:
-        return subprocess.Popen([sys.executable, "-m", "recaudo.cli", "serve", service, "--role", role, "--port",
-                                 str(port), "--no-migrate"], env=env, stdout=access)
 
 
 async def ready(base: str) -> None:

@@ -28,6 +28,7 @@ from bench.common import (
     place_accounts,
     process_cpu_s,
     save,
+    serve,
     signed_posts,
     wait_ready,
     wrk,
@@ -60,11 +61,6 @@ async def raw_kafka(bootstrap: str, bodies: list[bytes]) -> float:
 # The payments server's configurations, each a run of its own on a fresh process: as the benchmarks run (no
 # exporter, so no spans at all), every trace exported to a collector, and the share deploy/k8s keeps.
 TRACED = (("no traces", None), ("every trace exported", "1"), ("1 in 10 traces exported", "0.1"))
-
-
-def serve_payments(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "recaudo.cli", "serve", "payments", "--port", str(port),
-                             "--no-migrate"], env=env)
 
 
 def sink_spans(port: int) -> int:
@@ -111,7 +107,7 @@ async def main() -> None:
             port = free_port()
             traced = {} if ratio is None else {"RECAUDO_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
                                                "RECAUDO_TRACE_SAMPLE_RATIO": ratio}
-            process = serve_payments(port, {**env, **traced})
+            process = serve("payments", port, {**env, **traced})
             base = f"http://127.0.0.1:{port}"
             try:
                 await asyncio.to_thread(wait_ready, base, process)

@@ -96,8 +96,8 @@ def delivered(n: int, flags: str | None) -> Message:
 def test_a_batch_continues_the_trace_of_its_first_sampled_event() -> None:
     """A consumer applies a batch under one span: a kept trace goes on through it wherever its event stands
     (the W3C flags' sampled bit, 01 or with the random bit 03), and a batch of none kept continues the first."""
-    run = [(None, None, delivered(n, flags)) for n, flags in enumerate([None, "00", "02", "03", "01", "zz"])]
+    run = [delivered(n, flags) for n, flags in enumerate([None, "00", "02", "03", "01", "zz"])]
     assert batch_lead(run).position == 3
     assert batch_lead(run[4:]).position == 4
-    unsampled = [(None, None, delivered(n, flags)) for n, flags in enumerate(["00", None, "zz", "02"])]
+    unsampled = [delivered(n, flags) for n, flags in enumerate(["00", None, "zz", "02"])]
     assert batch_lead(unsampled).position == 0

@@ -301,9 +301,10 @@ class ConsumerRuntime:
         return outcomes
 
     async def _apply_run(self, handler: BatchHandler, run: list[tuple[Event, HandlerContext, Message]]) -> None:
-        first = run[0][2]
+        messages = [message for _, _, message in run]
+        first = messages[0]
         with tracer.start_as_current_span(
-            f"consume {first.envelope.type} x{len(run)}", context=extract_context(batch_lead(run).headers),
+            f"consume {first.envelope.type} x{len(run)}", context=extract_context(batch_lead(messages).headers),
             attributes={"messaging.destination": first.topic, "recaudo.consumer": self.subscriptions.consumer,
                         "messaging.batch.message_count": len(run)},
         ):
@@ -362,11 +363,11 @@ class ConsumerRuntime:
             await subscriber.stop()
 
 
-def batch_lead(run: Sequence[tuple[Any, Any, Message]]) -> Message:
+def batch_lead(messages: Sequence[Message]) -> Message:
     """The event whose trace a batch's one span continues: the first whose trace is sampled, so a kept trace goes
     on through the batch (and into the events it emits) whatever its event's place in it; else the first. The
     other events' traces end at this consumer."""
-    return next((m for _, _, m in run if _sampled(m.headers)), run[0][2])
+    return next((m for m in messages if _sampled(m.headers)), messages[0])
 
 
 def _sampled(headers: Mapping[str, str]) -> bool:
