@@ -13,8 +13,9 @@ from pydantic.config import JsonDict
 from recaudo_common.actions import actions_page
 from recaudo_common.dependencies import OperatorOrClient, PlatformDep
 from recaudo_common.pagination import Page, Paging, invalid_cursor
+from recaudo_common.routing import AuthorisedFirstRoute
 
-router = APIRouter(prefix="/v1/actions", tags=["identity"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1/actions", tags=["identity"])
 
 
 ACTION_EXAMPLE: JsonDict = {

@@ -22,6 +22,7 @@ from recaudo_common.domain_errors import (
     NotRecorded,
     PreconditionFailed,
 )
+from recaudo_common.routing import UNPARSED_BODY
 
 log = logging.getLogger("recaudo.errors")
 
@@ -123,7 +124,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         return _render(problem_of(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        unparsed = request.scope.get(UNPARSED_BODY)
+        if unparsed is not None:  # the body did not parse, judged once the route's dependencies let the caller by
+            return _render(Problem(title="Invalid request", status=422, code="validation_error",
+                                   detail="the request does not match its schema", errors=[unparsed]))
         errors = [
             {"loc": [str(p) for p in e.get("loc", ())], "msg": e.get("msg"), "type": e.get("type")}
             for e in exc.errors()

@@ -24,6 +24,7 @@ from recaudo_common.errors import install_problem_handlers
 from recaudo_common.gate import BodyRule, Gate, KeyCheck
 from recaudo_common.instrumentation import finish_server_span, server_span
 from recaudo_common.outbox import caused_by
+from recaudo_common.routing import AuthorisedFirstRoute, routes_not_authorised_first
 from recaudo_common.telemetry import HTTP_LATENCY
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
@@ -112,6 +113,7 @@ def create_app(
     # the environment, which would bypass the platform's scrubbing exporter.
     app = FastAPI(title=title, version="1", description=description,
                   telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False})
+    app.router.route_class = AuthorisedFirstRoute
     install_problem_handlers(app)
     app.add_middleware(Gate, check_key=check_key, rules=body_rules, max_json_bytes=max_json_bytes,
                        max_body_bytes=max_body_bytes)
@@ -135,6 +137,9 @@ def create_app(
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    if plain := routes_not_authorised_first(route for router in routers for route in router.routes):
+        raise TypeError(f"routes that would judge a body before its caller: {plain}; declare their router with "
+                        "APIRouter(route_class=AuthorisedFirstRoute)")
     for router in routers:
         app.include_router(router)
     _document_problems(app)

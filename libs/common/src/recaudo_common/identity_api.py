@@ -22,6 +22,7 @@ from recaudo_common.db import Database, sql
 from recaudo_common.dependencies import PlatformDep, caller_who
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.pagination import Page, PageRequest, cursor_time, cursor_uuid, page_request
+from recaudo_common.routing import AuthorisedFirstRoute
 
 # The `app.state` name of the mounting unit's finder of client companies (a row, or None where there is none).
 CLIENT_FINDER = "identity_client_finder"
@@ -123,7 +124,7 @@ async def get_client_directory(request: Request, platform: PlatformDep) -> Clien
 
 Clients = Annotated[ClientDirectory, Depends(get_client_directory)]
 
-router = APIRouter(prefix="/v1", tags=["identity"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["identity"])
 
 
 def key_manager(what: str) -> Callable[[Principal], Awaitable[Principal]]:

@@ -25,7 +25,11 @@ def exported_spans() -> Iterator[InMemorySpanExporter]:
         configure_tracing("test", None, exporter=_SPANS)
     elif not getattr(provider, _CAUGHT, False):
         provider.add_span_processor(SimpleSpanProcessor(ScrubbingExporter(_SPANS)))
-    setattr(trace.get_tracer_provider(), _CAUGHT, True)
+    provider = trace.get_tracer_provider()
+    setattr(provider, _CAUGHT, True)
+    # configure_tracing exports in batches: what earlier tests ended is flushed now, not into this test's spans.
+    provider.force_flush()  # type: ignore[attr-defined]
     _SPANS.clear()
     yield _SPANS
+    provider.force_flush()  # type: ignore[attr-defined]
     _SPANS.clear()

@@ -31,9 +31,10 @@ from recaudo_common.people import (
     password_problem,
     seal_totp,
 )
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.totp import new_secret, provisioning_uri
 
-router = APIRouter(prefix="/v1/users", tags=["identity"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1/users", tags=["identity"])
 IdentityConfig = Annotated[IdentitySettings, Depends(from_app_state(IDENTITY_SETTINGS, IdentitySettings))]
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recaudo_common.auth import Principal, hash_key
 from recaudo_common.identity_api import CLIENT_FINDER, router
 from recaudo_common.migrate import COMMON_MIGRATIONS
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform, ServiceUnit, build_app, make_platform
 from recaudo_common.testing import settings_for_test
 from recaudo_common.testing_clock import HandClock
@@ -39,7 +40,7 @@ async def identity(database_url: str) -> AsyncIterator[Identity]:
     clock = HandClock(NOW)
     platform = make_platform(settings_for_test(database_url), pool_size=2, clock=clock)
     platform.auth.ttl_s = 0  # no cache between the steps of a test: each request sees the key as it is now
-    probe = APIRouter()
+    probe = APIRouter(route_class=AuthorisedFirstRoute)
 
     @probe.get("/v1/whoami")
     async def whoami(principal: Principal = Depends(platform.auth)) -> dict[str, str]:

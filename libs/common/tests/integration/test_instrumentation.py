@@ -22,6 +22,7 @@ from sqlalchemy import text
 from recaudo_common.events import AccountRecalled, topic_name
 from recaudo_common.http import create_app
 from recaudo_common.outbox import Outbox
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform
 from recaudo_common.telemetry import JsonFormatter
 from recaudo_common.testing import eventually, relay_all, serving_app
@@ -63,7 +64,7 @@ def access_lines() -> Iterator[io.StringIO]:
 
 
 def debtor_app() -> FastAPI:
-    router = APIRouter()
+    router = APIRouter(route_class=AuthorisedFirstRoute)
 
     @router.get("/v1/clients/{slug}/debtors/{id_number}")
     async def debtor(slug: str, id_number: str) -> dict[str, str]:

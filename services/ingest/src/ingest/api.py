@@ -9,9 +9,10 @@ from ingest.accounts import routes as accounts
 from ingest.clients import routes as clients
 from ingest.rectification import routes as rectification
 from ingest.uploads import routes as uploads
+from recaudo_common.routing import AuthorisedFirstRoute
 
 # A route with a second path parameter names `{slug}` first too (the client dependency checks it), so the OpenAPI
 # lists the path's parameters in the path's order.
-router = APIRouter(prefix="/v1", tags=["ingest"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["ingest"])
 for feature in (clients, uploads, accounts, account_search, rectification):
     router.include_router(feature.router)

@@ -28,6 +28,7 @@ from recaudo_common.console.visitor import Visitor, layout_of, to_sign_in, visit
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import NotFound
 from recaudo_common.money import MARKS
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform
 
 PAGES = pages_of(Path(__file__).parent / "console_templates")
@@ -49,7 +50,8 @@ PAUSE_TEXTS = {
 # Agents work the desk and SRE the platform: neither reads a client company's files.
 READERS: tuple[Role, ...] = ("operator", "client")
 
-router = APIRouter(prefix="/console/portfolios", tags=["console"], include_in_schema=False)
+router = APIRouter(prefix="/console/portfolios", tags=["console"], include_in_schema=False,
+                   route_class=AuthorisedFirstRoute)
 
 
 @dataclass(frozen=True)

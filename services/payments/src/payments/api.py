@@ -43,6 +43,7 @@ from recaudo_common.errors import ProblemError
 from recaudo_common.money import MARKS
 from recaudo_common.pagination import PageRequest, cursor_int, cursor_time, cursor_uuid, page_request
 from recaudo_common.personal_data import Vault
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.webhook_signatures import signature_problem
 
 WEBHOOK_REJECTIONS = Counter("recaudo_webhook_rejections_total", "Gateway webhooks refused", ["reason"])
@@ -81,7 +82,7 @@ ClientOfCaller = Annotated[ClientCopy, Depends(client_of(store.SCHEMA))]
 ClientOfOperator = Annotated[ClientCopy, Depends(client_of(store.SCHEMA, roles=OPERATOR_ONLY))]
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=200)]
 
-router = APIRouter(prefix="/v1", tags=["payments"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["payments"])
 
 
 @router.post("/webhooks/payments/{gateway}", response_model=WebhookOut,

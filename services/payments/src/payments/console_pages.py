@@ -27,6 +27,7 @@ from recaudo_common.console.client_pages import ClientReader, client_reader, ref
 from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.money import MARKS
+from recaudo_common.routing import AuthorisedFirstRoute
 
 PAGES = pages_of(Path(__file__).parent / "console_templates")
 SCRIPT = Path(__file__).parent / "console_templates" / "suspense.js"
@@ -47,7 +48,8 @@ REASONS = {
 }
 SOURCES = {"gateway": "Pasarela", "bank_file": "Archivo bancario", "manual": "Registro manual"}
 
-router = APIRouter(prefix="/console/payments", tags=["console"], include_in_schema=False)
+router = APIRouter(prefix="/console/payments", tags=["console"], include_in_schema=False,
+                   route_class=AuthorisedFirstRoute)
 
 
 @dataclass(frozen=True)

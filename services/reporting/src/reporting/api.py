@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.exports import XLSX, table_response
 from recaudo_common.preconditions import IfMatchHeader
+from recaudo_common.routing import AuthorisedFirstRoute
 from reporting import handlers, queries
 from reporting.domain.headers import MONEY, headers_for
 from reporting.domain.periods import period_end
@@ -25,8 +26,10 @@ from reporting.schemas import (
 from reporting.state import ClientOfCaller, ClientOfOperator, LiveClient, State, report_limited
 
 # Every report is rate-limited per API key and client company: a script looping without pause is held to it.
-router = APIRouter(prefix="/v1", tags=["reporting"], dependencies=[Depends(report_limited)],
-                   responses={429: {"description": "too many requests for this key and client company"}})
+router = APIRouter(prefix="/v1", tags=["reporting"],
+                   dependencies=[Depends(report_limited)],
+                   responses={429: {"description": "too many requests for this key and client company"}},
+                   route_class=AuthorisedFirstRoute)
 Format = Literal["json", "csv", "xlsx"]
 
 

@@ -13,14 +13,17 @@ from recaudo_common.client_copy import ClientCopy
 from recaudo_common.console import page
 from recaudo_common.console.visitor import visitor
 from recaudo_common.dependencies import PlatformDep
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform
 from reporting import queries
 from reporting.schemas import RecoveryFigures
 from reporting.state import ClientOfCaller, State, report_limited
 
-router = APIRouter(prefix="/v1", tags=["reporting"], dependencies=[Depends(report_limited)],
-                   responses={429: {"description": "too many requests for this key and client company"}})
-pages = APIRouter(include_in_schema=False)
+router = APIRouter(prefix="/v1", tags=["reporting"],
+                   dependencies=[Depends(report_limited)],
+                   responses={429: {"description": "too many requests for this key and client company"}},
+                   route_class=AuthorisedFirstRoute)
+pages = APIRouter(route_class=AuthorisedFirstRoute, include_in_schema=False)
 
 DASHBOARD = Path(__file__).parent / "web" / "dashboard.html"
 DASHBOARD_JS = Path(__file__).parent / "web" / "dashboard.js"

@@ -8,6 +8,7 @@ from recaudo_common.auth import Principal
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import OPERATOR_ONLY, CurrentPrincipal, PlatformDep, client_of
 from recaudo_common.preconditions import IfMatchHeader
+from recaudo_common.routing import AuthorisedFirstRoute
 from segmentation import setup_handlers
 from segmentation.rows import BucketSet, ChannelCosts, StrategyVersion
 from segmentation.schemas import (
@@ -23,7 +24,7 @@ from segmentation.schemas import (
 )
 from segmentation.store import SCHEMA
 
-router = APIRouter(prefix="/v1", tags=["segmentation"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["segmentation"])
 
 # The client company of the path's {slug}, which the caller may see (operator, or the client itself) or operate.
 ClientOfCaller = Annotated[ClientCopy, Depends(client_of(SCHEMA))]

@@ -22,6 +22,7 @@ from recaudo_common.console.visitor import Visitor, to_own_client, to_sign_in, v
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import DomainError
 from recaudo_common.gate import BodyRule, public_form
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform
 from recaudo_common.sessions import CSRF_FIELD
 from segmentation import strategy_versions
@@ -41,7 +42,7 @@ REFUSED_ROLE = "Su rol no permite ver la estrategia de una empresa cliente. Pida
 BODY_RULES: list[BodyRule] = [public_form(r"/console/strategy/[^/]+/versions/\d+/restore")]
 ORIGINS = {"put": "editada", "buckets": "con tramos nuevos", "promote": "retador promovido", "restore": "restaurada"}
 
-router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/console", tags=["console"], include_in_schema=False)
 
 
 @dataclass(frozen=True)

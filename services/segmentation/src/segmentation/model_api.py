@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.domain_errors import NotFound
+from recaudo_common.routing import AuthorisedFirstRoute
 from segmentation import model_store
 from segmentation.api import ClientOfCaller, ClientOfOperator, caller_of
 from segmentation.domain.boosting import ECE_BINS, LABEL
@@ -22,7 +23,7 @@ from segmentation.domain.propensity import model_from_json
 from segmentation.handlers import SCORECARD_VERSION
 from segmentation.modelling import request_training
 
-router = APIRouter(prefix="/v1", tags=["model"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["model"])
 
 # The cold-start scorecard's points (segmentation.domain.treatment.scorecard), as its card shows them.
 SCORECARD_WEIGHTS = [

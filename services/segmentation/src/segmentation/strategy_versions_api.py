@@ -12,12 +12,13 @@ from pydantic.config import JsonDict
 
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.pagination import Page, PageRequest, cursor_int, invalid_cursor, page_request
+from recaudo_common.routing import AuthorisedFirstRoute
 from segmentation import strategy_versions
 from segmentation.api import ClientOfCaller, ClientOfOperator, caller_of
 from segmentation.schemas import StrategyIn, example_strategy
 from segmentation.strategy_versions_store import KeptVersion
 
-router = APIRouter(prefix="/v1", tags=["strategy"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["strategy"])
 VersionNumber = Annotated[int, Path(ge=1, le=2**31 - 1, description="a kept version (1 is the first PUT)")]
 
 

@@ -31,10 +31,11 @@ from recaudo_common.dependencies import PlatformDep
 from recaudo_common.identity_settings import IdentitySettings
 from recaudo_common.oidc_config import OidcProvider
 from recaudo_common.people import UserStore, normal_email
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform
 
 log = logging.getLogger("recaudo.oidc")
-router = APIRouter(prefix="/console/oidc", tags=["console"], include_in_schema=False)
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/console/oidc", tags=["console"], include_in_schema=False)
 REQUEST_TTL = dt.timedelta(minutes=10)
 TIMEOUT_S = 10.0
 ALGORITHMS = ["RS256", "PS256", "ES256"]  # asymmetric only: never HS256 keyed by a secret the client also holds

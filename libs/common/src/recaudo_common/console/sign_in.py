@@ -25,6 +25,7 @@ from recaudo_common.gate import public_form
 from recaudo_common.identity_settings import IDENTITY_SETTINGS, IdentitySettings
 from recaudo_common.people import UserStore, normal_email, open_totp, password_matches
 from recaudo_common.personal_data import MasterKeyring
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform
 from recaudo_common.sessions import (
     CSRF_FIELD,
@@ -35,7 +36,7 @@ from recaudo_common.sessions import (
     session_token_of,
 )
 
-router = APIRouter(prefix="/console", tags=["console"], include_in_schema=False)
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/console", tags=["console"], include_in_schema=False)
 # The sign-in form is posted without a session, and sign-out answers even when the session has ended: both small.
 BODY_RULES = [public_form(r"/console/sign-(in|out)")]
 WRONG = "Correo, contraseña o código incorrectos."

@@ -24,6 +24,7 @@ from recaudo_common.console import page, pages_of
 from recaudo_common.console.visitor import Visitor, layout_of, to_own_client, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.money import MARKS
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform
 
 PAGES = pages_of(Path(__file__).parents[1] / "console_templates")
@@ -36,7 +37,8 @@ STATUS_LABELS = {"active": "Activa", "recalled": "Retirada por el cliente"}
 READERS: tuple[Role, ...] = ("operator", "client")
 NOT_ALLOWED = "Su rol no permite ver las cuentas. Pida acceso a un supervisor."
 
-router = APIRouter(prefix="/console/accounts", tags=["console"], include_in_schema=False)
+router = APIRouter(prefix="/console/accounts", tags=["console"], include_in_schema=False,
+                   route_class=AuthorisedFirstRoute)
 
 
 @dataclass(frozen=True)

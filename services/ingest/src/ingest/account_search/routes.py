@@ -17,6 +17,7 @@ from ingest.account_search.domain import MAX_QUERY_CHARS, FoundAccount
 from ingest.uploads_runtime import ClientOfCaller
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.pagination import Page, PageRequest, cursor_str, page_request
+from recaudo_common.routing import AuthorisedFirstRoute
 
 FOUND_ACCOUNT_EXAMPLE: JsonDict = {
     "account_ref": "CR-2024-000187", "debtor_name": "María Gómez Restrepo", "id_number": "1020304050",
@@ -53,7 +54,7 @@ class FoundAccountList(Page[FoundAccountOut]):
 SearchPaging = Annotated[PageRequest, page_request(default=20, maximum=100)]
 
 # Mounted under ingest.api.router (prefix /v1, tag ingest).
-router = APIRouter()
+router = APIRouter(route_class=AuthorisedFirstRoute)
 
 
 @router.get("/clients/{slug}/accounts", response_model=FoundAccountList)

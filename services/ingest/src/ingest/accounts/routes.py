@@ -12,6 +12,7 @@ from ingest.accounts import handlers
 from ingest.uploads_runtime import ClientOfCaller
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.errors import ProblemError
+from recaudo_common.routing import AuthorisedFirstRoute
 
 MAX_RECALL_FILE_BYTES = 64 * 1024 * 1024
 
@@ -59,7 +60,7 @@ class PlacementOut(BaseModel):
 
 
 # Mounted under ingest.api.router (prefix /v1, tag ingest).
-router = APIRouter()
+router = APIRouter(route_class=AuthorisedFirstRoute)
 
 
 @router.post("/clients/{slug}/recalls", response_model=RecallOut)

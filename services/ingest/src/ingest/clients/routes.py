@@ -20,6 +20,7 @@ from recaudo_common.instalments import MAX_INSTALMENTS, MIN_INSTALMENTS, Arrange
 from recaudo_common.pagination import Page, Paging, cursor_str
 from recaudo_common.preconditions import IfMatchHeader
 from recaudo_common.promises import DEFAULT_PROMISE_WINDOW_DAYS, MAX_PROMISE_WINDOW_DAYS
+from recaudo_common.routing import AuthorisedFirstRoute
 
 
 class ClientIn(BaseModel):
@@ -200,7 +201,7 @@ class ClientCreatedOut(ClientOut):
 
 
 # Mounted under ingest.api.router (prefix /v1, tag ingest).
-router = APIRouter()
+router = APIRouter(route_class=AuthorisedFirstRoute)
 
 
 @router.post("/clients", status_code=201, response_model=ClientCreatedOut)

@@ -11,6 +11,7 @@ from ingest.rectification import handlers
 from ingest.uploads_runtime import ClientOfOperator, VaultDep
 from recaudo_common.auth import Principal
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
+from recaudo_common.routing import AuthorisedFirstRoute
 
 
 class ContactPointsIn(BaseModel):
@@ -47,7 +48,7 @@ def _by(principal: Principal) -> str:
 
 
 # Mounted under ingest.api.router (prefix /v1, tag ingest).
-router = APIRouter()
+router = APIRouter(route_class=AuthorisedFirstRoute)
 
 
 @router.patch("/clients/{slug}/debtors/{id_number}/contact-points", response_model=RectifiedOut,

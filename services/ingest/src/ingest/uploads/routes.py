@@ -22,6 +22,7 @@ from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.exports import csv_style
 from recaudo_common.multipart import StreamedForm
 from recaudo_common.pagination import Page, PageRequest, Paging, invalid_cursor, page_request
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform
 
 
@@ -144,7 +145,7 @@ IssuePaging = Annotated[PageRequest, page_request(default=100, maximum=1000)]
 
 
 # Mounted under ingest.api.router (prefix /v1, tag ingest).
-router = APIRouter()
+router = APIRouter(route_class=AuthorisedFirstRoute)
 
 
 @router.post("/clients/{slug}/portfolios", status_code=202, response_model=PortfolioOut,

@@ -16,13 +16,14 @@ from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.db import sql
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.money import MARKS
+from recaudo_common.routing import AuthorisedFirstRoute
 
 HERE = Path(__file__).parent
 PAGES = pages_of(HERE / "console_templates")
 DESK_ROLES = ("agent", "operator", "supervisor")  # the API's AGENT_DESK (a supervisor counts as an operator)
 
 # Under /console/agent, a prefix of its own, so the gateway sends these pages to outreach and not to ingest's /console.
-router = APIRouter(prefix="/console/agent", tags=["console"], include_in_schema=False)
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/console/agent", tags=["console"], include_in_schema=False)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from outreach.edge import Settings
 from recaudo_common.auth import Principal
 from recaudo_common.dependencies import AGENT_DESK, PlatformDep, caller_for_client, caller_with
 from recaudo_common.events import Channel
+from recaudo_common.routing import AuthorisedFirstRoute
 
 Outcome = Literal["no_answer", "right_party", "third_party", "wrong_number", "refused", "promise_to_pay"]
 
@@ -92,7 +93,7 @@ class PaymentLinkOut(BaseModel):
     expires_at: dt.datetime
 
 
-router = APIRouter(prefix="/v1", tags=["outreach"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["outreach"])
 DeskAgent = Annotated[Principal, Depends(caller_for_client(AGENT_DESK))]
 LinkIssuer = Annotated[Principal, Depends(caller_for_client((*AGENT_DESK, "client")))]
 # The desk's next call names its company in the query: the role is checked first, the company once it is read.

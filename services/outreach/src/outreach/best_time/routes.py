@@ -13,6 +13,7 @@ from outreach.domain.best_time_experiment import DEFAULT_BEST_TIME_SHARE, Experi
 from outreach.edge import ClientOfCaller, ClientOfOperator
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.events import Channel
+from recaudo_common.routing import AuthorisedFirstRoute
 
 
 class WindowOut(BaseModel):
@@ -108,7 +109,7 @@ class BestTimeSettingsOut(BaseModel):
     best_time_share: float = DEFAULT_BEST_TIME_SHARE
 
 
-router = APIRouter(prefix="/v1/clients/{slug}", tags=["outreach"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1/clients/{slug}", tags=["outreach"])
 
 
 @router.get("/best-times", response_model=BestTimesOut)

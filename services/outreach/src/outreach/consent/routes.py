@@ -25,6 +25,7 @@ from recaudo_common.dependencies import (
 )
 from recaudo_common.events import Channel
 from recaudo_common.preconditions import IfMatchHeader
+from recaudo_common.routing import AuthorisedFirstRoute
 
 Hold = Literal["dispute", "deceased", "insolvency", "litigation"]
 
@@ -192,7 +193,7 @@ class ConsentsOut(BaseModel):
                       for r in record])
 
 
-router = APIRouter(prefix="/v1", tags=["outreach"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["outreach"])
 HoldKeeper = Annotated[Principal, Depends(caller_for_client(OPERATOR_ONLY))]
 
 

@@ -14,6 +14,7 @@ from outreach.store import TrailEntry
 from recaudo_common.auth import Principal
 from recaudo_common.dependencies import PlatformDep, caller_for_client
 from recaudo_common.exports import csv_style, csv_text
+from recaudo_common.routing import AuthorisedFirstRoute
 
 
 class DecisionOut(BaseModel):
@@ -133,7 +134,7 @@ def trail_csv(slug: str, account_ref: str, trail: list[TrailEntry], locale: str 
         "content-disposition": f'attachment; filename="contacts-{slug}-{account_ref}.csv"'})
 
 
-router = APIRouter(prefix="/v1", tags=["outreach"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["outreach"])
 ClientCaller = Annotated[Principal, Depends(caller_for_client())]
 
 

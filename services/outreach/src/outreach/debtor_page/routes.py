@@ -26,10 +26,11 @@ from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import DomainError
 from recaudo_common.errors import ProblemError, problem_of
 from recaudo_common.promises import latest_promise_date
+from recaudo_common.routing import AuthorisedFirstRoute
 
 PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parents[1] / "web"), autoescape=True)
 
-router = APIRouter(prefix="/pay", include_in_schema=False)
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/pay", include_in_schema=False)
 
 
 def page(name: str, status: int = 200, **values: object) -> HTMLResponse:

@@ -10,6 +10,7 @@ from outreach.providers.twilio import attempt_in
 from outreach.receipts import handlers, twilio_voice
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.errors import ProblemError
+from recaudo_common.routing import AuthorisedFirstRoute
 
 
 class ReceiptsOut(BaseModel):
@@ -22,7 +23,7 @@ class ReceiptsOut(BaseModel):
     unknown: int
 
 
-router = APIRouter(prefix="/v1", tags=["outreach"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["outreach"])
 
 
 def called_url(request: Request, public_url: str) -> str:

@@ -12,6 +12,7 @@ from outreach.store import SCHEMA
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import PlatformDep, client_of
 from recaudo_common.pagination import Page, PageRequest, cursor_time, cursor_uuid, page_request
+from recaudo_common.routing import AuthorisedFirstRoute
 
 
 class UnknownSendOut(BaseModel):
@@ -45,7 +46,7 @@ class UnknownSendsOut(Page[UnknownSendOut]):
 ClientOfCaller = Annotated[ClientCopy, Depends(client_of(SCHEMA))]
 UnknownSendPaging = Annotated[PageRequest, page_request(default=200, maximum=1000)]
 
-router = APIRouter(prefix="/v1", tags=["outreach"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["outreach"])
 
 
 @router.get("/clients/{slug}/unknown-sends", response_model=UnknownSendsOut)

@@ -20,6 +20,7 @@ from recaudo_common.console.client_pages import ClientReader, client_reader, ref
 from recaudo_common.console.visitor import Visitor, to_own_client, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.events import Channel
+from recaudo_common.routing import AuthorisedFirstRoute
 
 HERE = Path(__file__).parent / "console_templates"
 PAGES = pages_of(HERE)
@@ -30,7 +31,8 @@ REFUSED_ROLE = ("Su rol no permite ver los ajustes de las empresas cliente: son 
 CHANNEL_LABELS: dict[Channel, str] = {"sms": "SMS", "email": "Correo electrónico", "whatsapp": "WhatsApp",
                                       "voice": "Llamada automática", "agent": "Agente", "letter": "Carta"}
 
-router = APIRouter(prefix="/console/settings", tags=["console"], include_in_schema=False)
+router = APIRouter(prefix="/console/settings", tags=["console"], include_in_schema=False,
+                   route_class=AuthorisedFirstRoute)
 
 
 def _refusal(person: Visitor, status: int, message: str) -> Response:

@@ -14,6 +14,7 @@ from outreach.templates import handlers, whatsapp
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.events import Channel
 from recaudo_common.preconditions import IfMatchHeader
+from recaudo_common.routing import AuthorisedFirstRoute
 
 SMS_TEMPLATE: JsonDict = {
     "body": "{{ creditor }}: {{ debtor_name }}, su obligación {{ account_ref }} tiene un saldo de {{ balance }}. "
@@ -120,7 +121,7 @@ class TemplateList(BaseModel):
     items: list[TemplateOut]
 
 
-router = APIRouter(prefix="/v1", tags=["outreach"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["outreach"])
 
 
 @router.get("/clients/{slug}/templates", response_model=TemplateList)

@@ -14,12 +14,13 @@ from outreach.edge import State
 from outreach.unsubscribe import handlers
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.errors import ProblemError
+from recaudo_common.routing import AuthorisedFirstRoute
 
 PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parents[1] / "web"), autoescape=True)
 NOT_FOUND = "Este enlace no es válido. Si desea dejar de recibir correos, use el enlace del último correo recibido."
 NOT_ONE_CLICK = "La solicitud no es válida. Use el botón de la página del enlace."
 
-router = APIRouter(prefix="/u", include_in_schema=False)
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/u", include_in_schema=False)
 
 
 def page(name: str, status: int = 200, **values: object) -> HTMLResponse:

@@ -21,9 +21,10 @@ from recaudo_common.dependencies import PlatformDep
 from recaudo_common.errors import ProblemError
 from recaudo_common.pagination import Page, PageRequest, cursor_time, cursor_uuid, page_request
 from recaudo_common.personal_data import MasterKeyring
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.settings import not_https
 
-router = APIRouter(prefix="/v1", tags=["outreach"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["outreach"])
 
 
 async def get_keyring(settings: Settings) -> MasterKeyring:

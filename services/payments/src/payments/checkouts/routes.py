@@ -26,6 +26,7 @@ from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import NotFound
 from recaudo_common.errors import ProblemError
+from recaudo_common.routing import AuthorisedFirstRoute
 
 PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(FilePath(__file__).parent / "web"), autoescape=True)
 # The page's answer is the debtor's alone: never cached, never framed, and no Referer carries the ticket or the
@@ -36,8 +37,8 @@ MAX_FORM_FIELDS = 20  # the cash form has at most 10
 INVALID_TICKET = ("Este enlace de pago no es válido o ya venció. Vuelva a la página de su obligación e intente "
                   "de nuevo.")
 
-pages = APIRouter(include_in_schema=False)
-router = APIRouter(prefix="/v1", tags=["payments"])
+pages = APIRouter(route_class=AuthorisedFirstRoute, include_in_schema=False)
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["payments"])
 
 
 def page(name: str, code: int = 200, **values: object) -> HTMLResponse:

@@ -25,9 +25,10 @@ from recaudo_common.errors import ProblemError
 from recaudo_common.gate import SIGNED_BODY_BYTES
 from recaudo_common.pagination import PageRequest, cursor_str, cursor_time, invalid_cursor, page_request
 from recaudo_common.personal_data import MasterKeyring
+from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.settings import not_https
 
-router = APIRouter(prefix="/v1", tags=["payments"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["payments"])
 
 
 async def get_keyring(settings: Settings) -> MasterKeyring:

@@ -12,8 +12,10 @@ from payments.gateways.routes import AccountName, Keyring
 from payments.reconciliation import handlers
 from payments.reconciliation.schemas import ReconciliationIn, ReconciliationOut
 from recaudo_common.dependencies import PlatformDep
+from recaudo_common.routing import AuthorisedFirstRoute
 
-router = APIRouter(prefix="/v1/clients/{slug}/gateways/{name}/reconciliations", tags=["payments"])
+router = APIRouter(prefix="/v1/clients/{slug}/gateways/{name}/reconciliations", tags=["payments"],
+                   route_class=AuthorisedFirstRoute)
 
 
 @router.post("", response_model=ReconciliationOut,

@@ -8,8 +8,9 @@ from payments.api import ClientOfOperator, IdempotencyKey, VaultDep
 from payments.write_offs import handlers
 from payments.write_offs.schemas import WriteOffIn, WriteOffOut, WriteOffReversalIn, WriteOffReversalOut
 from recaudo_common.dependencies import PlatformDep
+from recaudo_common.routing import AuthorisedFirstRoute
 
-router = APIRouter(prefix="/v1", tags=["payments"])
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["payments"])
 
 
 @router.post("/clients/{slug}/accounts/{account_ref}/write-off", response_model=WriteOffOut,

@@ -7,13 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from recaudo_common.dependencies import PlatformDep
+from recaudo_common.routing import AuthorisedFirstRoute
 from reporting.domain.periods import period_end
 from reporting.experiments import queries
 from reporting.experiments.schemas import BestTimeExperimentReport, ExperimentReport
 from reporting.state import ClientOfCaller, report_limited
 
-router = APIRouter(prefix="/v1/clients/{slug}", tags=["reporting"], dependencies=[Depends(report_limited)],
-                   responses={429: {"description": "too many requests for this key and client company"}})
+router = APIRouter(prefix="/v1/clients/{slug}", tags=["reporting"],
+                   dependencies=[Depends(report_limited)],
+                   responses={429: {"description": "too many requests for this key and client company"}},
+                   route_class=AuthorisedFirstRoute)
 
 
 @router.get("/strategy/experiment", response_model=ExperimentReport)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Response
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep, from_app_state
 from recaudo_common.pagination import PageRequest, cursor_time, cursor_uuid, page_request
 from recaudo_common.personal_data import Vault
+from recaudo_common.routing import AuthorisedFirstRoute
 from reporting.privacy import handlers
 from reporting.privacy.handlers import Caller
 from reporting.privacy.schemas import (
@@ -29,7 +30,7 @@ VAULT = "reporting_vault"  # the process's one vault (main.build), shared with t
 VaultDep = Annotated[Vault, Depends(from_app_state(VAULT, Vault))]
 ErasurePaging = Annotated[PageRequest, page_request(default=100, maximum=1000)]
 
-router = APIRouter(prefix="/v1/clients/{slug}", tags=["privacy"],
+router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1/clients/{slug}", tags=["privacy"],
                    responses={404: {"description": "no such client company for this key, or nothing held about "
                                                    "that person"}})
 
