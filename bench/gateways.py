@@ -1,6 +1,6 @@
 """Gateways benchmark (#21), each figure beside a floor measured in the same run: Wompi and Stripe notifications,
 signed as each gateway signs them, through `recaudo serve payments` (verified, deduplicated per gateway payment,
-applied once with the ledger entry and payment.applied in one transaction), their redeliveries, the same load on
+applied once with the ledger entry and payment.applied, plain approvals in group commits), their redeliveries, the same load on
 `/healthz` of the same server, the pure verification of each scheme in-process, and an Asobancaria 2001 file read
 against splitting the same bytes into records. The load is wrk (native), as in the webhooks benchmark: a Python
 client on the same two cores measured itself (its /healthz floor was 234 requests/s)."""
@@ -240,10 +240,13 @@ async def main() -> None:
         },
         "notes": f"Every notification applied exactly once ({applied:,} payments in the ledger after "
                  f"{first['requests'] + again['requests'] + paid['requests']:,.0f} deliveries answered). One server "
-                 "process and wrk share the two cores. Unlike the payments API's own signed webhooks, which are "
-                 "applied in group commits (Payment → report freshness), a gateway's notification is applied one at "
-                 f"a time in its own transaction: Wompi's rate is {first['per_s'] / floor['per_s']:.0%} of "
-                 "/healthz. No target is set for gateway notifications.",
+                 "process and wrk share the two cores. A plain approval (an account's own reference, its first "
+                 "approval or a redelivery of one) is booked in a group commit with those that arrive while the "
+                 "previous one writes (payments.gateways.together), as the payments API's own signed webhooks are "
+                 "(Payment → report freshness); anything else is booked one at a time in its own transaction. "
+                 f"Wompi's rate is {first['per_s'] / floor['per_s']:.0%} of /healthz; each notification still "
+                 "reads its gateway account (its secrets opened) and verifies its signature on its own. No target "
+                 "is set for gateway notifications.",
     })
     print(f"gateways: wompi {first['per_s']:,.0f}/s, again {again['per_s']:,.0f}/s, stripe {paid['per_s']:,.0f}/s, "
           f"healthz {floor['per_s']:,.0f}/s; asobancaria {aso_s:.2f}s vs {aso_floor:.2f}s")

@@ -11,6 +11,7 @@ from payments.checkouts.routes import pages as checkout_pages
 from payments.checkouts.routes import router as checkouts_router
 from payments.consumers import subscriptions
 from payments.gateways.routes import router as gateways_router
+from payments.gateways.together import GatewaysTogether
 from payments.promises.handlers import evaluate_due_promises
 from payments.reconciliation.handlers import reconcile_yesterday
 from payments.reconciliation.routes import router as reconciliation_router
@@ -54,8 +55,9 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
         name="payments", schema="payments", migrations=MIGRATIONS, settings=settings,
         routers=[router, gateways_router, checkouts_router, checkout_pages, reconciliation_router, write_offs_router,
                  console_pages.router],
-        app_state={APP_STATE: PaymentsState(settings, vault, WebhooksTogether(
-            platform.db, vault, link_secret=platform.settings.link_secret))},
+        app_state={APP_STATE: PaymentsState(
+            settings, vault, WebhooksTogether(platform.db, vault, link_secret=platform.settings.link_secret),
+            GatewaysTogether(platform.db, link_secret=platform.settings.link_secret))},
         subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s),
                                                   periodic(expire_checkouts, settings.checkout_expiry_poll_s),
                                                   periodic(reconcile_gateways, settings.reconciliation_poll_s),

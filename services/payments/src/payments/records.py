@@ -125,5 +125,5 @@ class BookedPayment:
     reference: str | None
     gateway: str
     external_id: str
-    content_sha256: str
+    content_sha256: str | None  # the payments API's own webhooks' fingerprint; None for a gateway's notification
     received_at: dt.datetime

@@ -1,24 +1,22 @@
-"""Group commit of gateway payments: the notifications that arrive while a transaction is writing wait for the next
-one and are applied together, each statement carrying all of them, so a payment's cost is not its own round trips
-(#24: they were most of it). Only the plain case is applied here, a payment naming an open account with nothing
-open on it that the payment may decide (no active arrangement, no pending promise, nothing written off); anything
-else, and every payment of a batch that cannot commit, is sent back to its own request, which applies it one at a
-time (webhooks.receive_webhook), so every rule beyond the plain booking is written once."""
+"""Group commit of the payments API's own webhook payments (group_commit has the mechanics): the plain case is
+applied here, a payment naming an open account with nothing open on it that the payment may decide (no active
+arrangement, no pending promise, nothing written off); anything else, and every payment of a batch that cannot
+commit, is sent back to its own request, which applies it one at a time (webhooks.receive_webhook), so every rule
+beyond the plain booking is written once."""
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import datetime as dt
-import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from payments import store, together_store
+from payments import group_commit, store, together_store
 from payments.domain.fingerprints import Fingerprint
 from payments.domain.ledger import after_payment
+from payments.group_commit import ON_ITS_OWN, GroupCommit
 from payments.handlers import count_applied, outbox
 from payments.records import BookedPayment, WebhookOutcome
 from payments.schemas import WebhookIn
@@ -31,41 +29,23 @@ from recaudo_common.ids import time_ordered_id
 from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import Vault
 
-log = logging.getLogger("recaudo.payments")
-
 # At most this many payments share a transaction: a batch's statements stay small, and a payment behind a full
 # batch waits for one more commit at most.
 MOST_TOGETHER = 200
-# What a request is told when its payment is not for a group commit after all: apply it on your own.
-ON_ITS_OWN = None
 
 
-@dataclass
-class Waiting:
-    """A verified notification waiting for its group commit, and the answer its request awaits: the outcome, a
-    refusal, or ON_ITS_OWN."""
+@dataclass(kw_only=True)
+class Waiting(group_commit.Waiting[WebhookOutcome]):
+    """A verified notification waiting for its group commit."""
 
     gateway: str
     notification: WebhookIn
     content: Fingerprint
     now: dt.datetime
-    answer: asyncio.Future[WebhookOutcome | None] = field(repr=False)
-    # Its request's context: the event it emits carries the request's correlation and trace, not the writer's.
-    context: contextvars.Context = field(repr=False, default_factory=contextvars.copy_context)
 
     @property
     def key(self) -> tuple[str, str]:
         return self.gateway, self.notification.payment_id
-
-    def tell(self, outcome: WebhookOutcome | Exception | None) -> None:
-        """Answers the request, unless it went away (the gateway hung up: it delivers again and is told then). Never
-        raises: a writer that could not tell one request must still tell the others."""
-        if self.answer.done() or self.answer.get_loop().is_closed():
-            return
-        if isinstance(outcome, Exception):
-            self.answer.set_exception(outcome)
-        else:
-            self.answer.set_result(outcome)
 
 
 def plain(n: WebhookIn) -> bool:
@@ -77,75 +57,30 @@ def plain(n: WebhookIn) -> bool:
             and not any("\x00" in value for value in said))
 
 
-class WebhooksTogether:
+class WebhooksTogether(GroupCommit[Waiting]):
     """Applies verified notifications: plain payments in group commits, the rest one at a time in their own
     requests. One per process; its writer task starts with the first notification."""
 
+    name = "payments: webhooks together"
+
     def __init__(self, db: Database, vault: Vault, *, link_secret: str | None,
                  most_together: int = MOST_TOGETHER) -> None:
-        self.db, self.vault, self.link_secret, self.most_together = db, vault, link_secret, most_together
-        self.queue: asyncio.Queue[Waiting] = asyncio.Queue()
-        self.writer: asyncio.Task[None] | None = None
-        self.commits = 0  # group commits made (a test reads it: were these payments committed together?)
+        super().__init__(db, most_together=most_together)
+        self.vault, self.link_secret = vault, link_secret
 
     async def receive(self, *, gateway: str, notification: WebhookIn, now: dt.datetime) -> WebhookOutcome:
         if plain(notification):
-            outcome = await self._together(gateway, notification, now)
+            waiting = Waiting(gateway=gateway, notification=notification, now=now,
+                              content=content_of(notification, self.vault.keyring.all),
+                              answer=asyncio.get_running_loop().create_future())
+            self.enqueue(waiting)
+            outcome = await waiting.answer
             if outcome is not ON_ITS_OWN:
                 return outcome
         return await receive_webhook(self.db, vault=self.vault, gateway=gateway, notification=notification,
                                      now=now, link_secret=self.link_secret)
 
-    async def _together(self, gateway: str, notification: WebhookIn, now: dt.datetime) -> WebhookOutcome | None:
-        loop = asyncio.get_running_loop()
-        waiting = Waiting(gateway, notification, content_of(notification, self.vault.keyring.all), now,
-                          loop.create_future())
-        self.queue.put_nowait(waiting)
-        # A writer of another event loop (a test's earlier app) can never run again here.
-        if self.writer is None or self.writer.done() or self.writer.get_loop() is not loop:
-            # In a context of its own: it works for every request, not the one that happened to start it.
-            self.writer = loop.create_task(self._write(), name="payments: webhooks together",
-                                           context=contextvars.Context())
-        return await waiting.answer
-
-    async def _write(self) -> None:
-        """Takes what is waiting, up to most_together, and applies it; whatever arrives meanwhile is the next
-        batch. Ends when nothing waits (the next notification starts it again)."""
-        loop = asyncio.get_running_loop()
-        while not self.queue.empty():
-            taken = [self.queue.get_nowait() for _ in range(min(self.queue.qsize(), self.most_together))]
-            batch = [w for w in taken if w.answer.get_loop() is loop]  # a request of a loop gone waits for nobody
-            try:
-                await self.apply(batch)
-            except BaseException:  # cancelled (the process stops): never leave a request waiting for an answer
-                for waiting in [*batch, *self._drain()]:
-                    waiting.tell(ON_ITS_OWN)
-                raise
-
-    def _committed(self) -> None:
-        self.commits += 1
-
-    def _drain(self) -> list[Waiting]:
-        return [self.queue.get_nowait() for _ in range(self.queue.qsize())]
-
-    async def apply(self, batch: Sequence[Waiting]) -> None:
-        """One transaction for the batch's plain payments. A payment it leaves, and every payment of a batch that
-        cannot commit (a passing failure, anything), is told to go on its own: its request applies it one at a
-        time, concurrently with the next batch, where it meets its own answer."""
-        if not batch:
-            return
-        try:
-            async with self.db.transaction() as s:
-                after_commit(s, self._committed)  # counted before any of its requests is answered
-                later = await self._apply_together(s, batch)
-        except Exception as exc:
-            log.warning("a group commit of webhook payments failed; each is applied on its own",
-                        extra={"fields": {"payments": len(batch), "error": type(exc).__name__}})
-            later = list(batch)
-        for waiting in later:
-            waiting.tell(ON_ITS_OWN)
-
-    async def _apply_together(self, s: AsyncSession, batch: Sequence[Waiting]) -> list[Waiting]:
+    async def apply_together(self, s: AsyncSession, batch: Sequence[Waiting]) -> list[Waiting]:
         """Books the batch's plain payments in `s` and answers them once it commits; returns those it leaves to
         their own requests. Refusals (unknown client company, another currency, an id reused with other content)
         are answered as they are found: they write nothing."""

@@ -1,7 +1,8 @@
 """Gateway accounts' handlers: an operator configures a client company's account at a gateway (credentials sealed,
 never answered); a notification at the account's webhook is verified by its gateway's own scheme over the raw
-bytes, what it did not sign is asked of the gateway's API, and what it says is booked (booking.py). A refused
-notification is counted in payments' webhook rejections and applies nothing."""
+bytes, what it did not sign is asked of the gateway's API, and what it says is booked (together.py: plain approvals
+in group commits, the rest one at a time by booking.py). A refused notification is counted in payments' webhook
+rejections and applies nothing."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from prometheus_client import Counter
 
 from payments.checkouts.methods import publish_methods
 from payments.gateways import lookups, store
-from payments.gateways.booking import book
 from payments.gateways.domain import mercadopago, payu, stripe, wompi
 from payments.gateways.domain.notifications import GatewayPayment, GatewayReversal, UnverifiedNotification
 from payments.gateways.gateway_http import GatewayUnreachable
@@ -27,6 +27,7 @@ from payments.gateways.schemas import (
     UnconfirmedRefundOut,
 )
 from payments.gateways.store import GatewayAccount, UnconfirmedRefundKey
+from payments.gateways.together import GatewaysTogether
 from payments.settings import PaymentsSettings
 from payments.webhooks import record_rejection
 from recaudo_common.db import Database
@@ -103,7 +104,7 @@ class Delivery:
 
 
 async def receive(db: Database, settings: PaymentsSettings, *, account: GatewayAccount, delivery: Delivery,
-                  link_secret: str | None, now: dt.datetime) -> GatewayNotificationOut:
+                  booking: GatewaysTogether, now: dt.datetime) -> GatewayNotificationOut:
     """Verifies and books a notification. Raises UnverifiedNotification (counted among the webhook rejections,
     nothing applied; the route answers 401), MalformedNotification (422), or GatewayUnreachable while the
     gateway's API cannot say what the notification did not sign (the route answers 503 so the gateway retries)."""
@@ -123,7 +124,7 @@ async def receive(db: Database, settings: PaymentsSettings, *, account: GatewayA
     if effect is None:
         NOTIFICATIONS.labels(account.kind, "ignored").inc()
         return GatewayNotificationOut(status="ignored")
-    outcome = await book(db, account=account, effect=effect, link_secret=link_secret, now=now)
+    outcome = await booking.book(account=account, effect=effect, now=now)
     NOTIFICATIONS.labels(account.kind, outcome.status).inc()
     return outcome
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from payments.api import ClientOfCaller, ClientOfOperator, Settings
+from payments.api import ClientOfCaller, ClientOfOperator, PaymentsState, Settings, get_state
 from payments.gateways import handlers
 from payments.gateways.domain.notifications import UnverifiedNotification
 from payments.gateways.gateway_http import GatewayUnreachable
@@ -36,6 +36,7 @@ async def get_keyring(settings: Settings) -> MasterKeyring:
 
 
 Keyring = Annotated[MasterKeyring, Depends(get_keyring)]
+State = Annotated[PaymentsState, Depends(get_state)]
 AccountName = Annotated[str, Path(pattern=NAME, max_length=63, description="the client company's label for it")]
 
 
@@ -121,14 +122,14 @@ async def read_capped(request: Request, limit: int) -> bytes:
                         404: {"description": "no gateway account has this webhook"},
                         503: {"description": "the gateway's API cannot be asked now: send it again"}})
 async def gateway_notification(webhook_id: str, request: Request, platform: PlatformDep, settings: Settings,
-                               keyring: Keyring) -> GatewayNotificationOut:
+                               keyring: Keyring, state: State) -> GatewayNotificationOut:
     """A gateway's notification as it sends it (200 once recorded: Wompi and PayU take nothing else)."""
     account = await handlers.account_of_webhook(platform.db, keyring, webhook_id)
     delivery = handlers.Delivery(raw=await read_capped(request, SIGNED_BODY_BYTES), headers=request.headers,
                                  query=request.query_params, source=request.client.host if request.client else None)
     try:
         return await handlers.receive(platform.db, settings, account=account, delivery=delivery,
-                                      link_secret=platform.settings.link_secret, now=platform.clock())
+                                      booking=state.gateway_notifications, now=platform.clock())
     except UnverifiedNotification as e:
         raise ProblemError(401, e.code, "Notification refused", f"{e.detail}; nothing was applied") from None
     except GatewayUnreachable as e:

@@ -118,6 +118,15 @@ FINAL = ("approved", "voided", "refunded", "charged_back")
 NEVER_APPLIED_AFTER = ("voided", "refunded", "charged_back")
 
 
+# The status a notification leaves (`p` the row, `excluded` the notification): a `pending` or `declined` after a
+# final state is kept out, and so is a stale approval of a payment voided or taken back before it was applied (else
+# the next delivery of that approval would find `approved` and apply it).
+STATUS_NOTIFIED = """CASE WHEN p.status = ANY(:final) AND NOT excluded.status = ANY(:final) THEN p.status
+                          WHEN p.status = ANY(:never_applied_after) AND excluded.status = 'approved' THEN p.status
+                          ELSE excluded.status END"""
+STATUS_PARAMETERS = {"final": list(FINAL), "never_applied_after": list(NEVER_APPLIED_AFTER)}
+
+
 async def record_state(s: AsyncSession, *, gateway: str, gateway_payment_id: str, client: str, status: str,
                        gateway_status: str | None, reference: str | None, amount: Decimal, currency: str,
                        now: dt.datetime) -> PaymentState | None:
@@ -127,15 +136,13 @@ async def record_state(s: AsyncSession, *, gateway: str, gateway_payment_id: str
         "SELECT status, payment_id FROM payments.gateway_payment_states WHERE gateway = :g "
         "AND gateway_payment_id = :x FOR UPDATE"), {"g": gateway, "x": gateway_payment_id})).first()
     await s.execute(sql(
-        """INSERT INTO payments.gateway_payment_states AS p (gateway, gateway_payment_id, client_slug, status,
+        f"""INSERT INTO payments.gateway_payment_states AS p (gateway, gateway_payment_id, client_slug, status,
                gateway_status, reference, amount, currency, first_seen, last_seen)
            VALUES (:g, :x, :c, :st, :gst, :ref, :a, :cur, :now, :now)
            ON CONFLICT (gateway, gateway_payment_id) DO UPDATE SET last_seen = excluded.last_seen,
-               status = CASE WHEN p.status = ANY(:final) AND NOT excluded.status = ANY(:final) THEN p.status
-                             ELSE excluded.status END,
-               gateway_status = excluded.gateway_status"""),
+               status = {STATUS_NOTIFIED}, gateway_status = excluded.gateway_status"""),
         {"g": gateway, "x": gateway_payment_id, "c": client, "st": status, "gst": gateway_status,
-         "ref": reference, "a": amount, "cur": currency, "now": now, "final": list(FINAL)})
+         "ref": reference, "a": amount, "cur": currency, "now": now, **STATUS_PARAMETERS})
     return None if before is None else PaymentState(before.status, before.payment_id)
 
 
