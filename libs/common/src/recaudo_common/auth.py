@@ -3,11 +3,9 @@ read by every service's auth layer; keys and session tokens are stored only as S
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import secrets
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from fastapi import Request
 
 from recaudo_common.db import Database, sql
 from recaudo_common.errors import ProblemError, forbidden, not_found
+from recaudo_common.short_cache import ShortCache
 
 # A key's roles; people (recaudo_common.people) have two more: a supervisor may do what an operator does but
 # manage people and keys, an agent only what lists "agent" (the agent desk).
@@ -181,12 +180,18 @@ class Authenticator:
 
         self.keys = keys
         self.sessions = SessionStore(keys.db)
-        self.ttl_s = ttl_s
         self.clock = clock
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
         # One lookup per key at a time: when an entry runs out under load, the requests that find it gone wait
         # for that one lookup instead of each asking the database (100 at once in the report benchmark, #24).
-        self._looking_up: dict[str, asyncio.Future[Principal | None]] = {}
+        self.keys_seen: ShortCache[str, Principal | None] = ShortCache(ttl_s)
+
+    @property
+    def ttl_s(self) -> float:
+        return self.keys_seen.ttl_s
+
+    @ttl_s.setter
+    def ttl_s(self, value: float) -> None:
+        self.keys_seen.ttl_s = value
 
     async def __call__(self, request: Request) -> Principal:
         from recaudo_common.sessions import CSRF_FIELD, CSRF_HEADER, SAFE_METHODS, csrf_matches, session_token_of
@@ -231,10 +236,7 @@ class Authenticator:
             raise ProblemError(401, "unauthorized", "Unauthorized",
                                "send Authorization: Bearer <api key>, or sign in at /console/sign-in",
                                headers={"WWW-Authenticate": "Bearer"})
-        digest = hash_key(key)
-        cached = self._cache.get(digest)
-        principal = cached[1] if cached is not None and cached[0] > time.monotonic() else \
-            await self._look_up_once(key, digest)
+        principal = await self.keys_seen.get(hash_key(key), lambda: self.keys.lookup(key))
         if principal is None:
             raise ProblemError(401, "invalid_api_key", "Unauthorized", "unknown or revoked API key",
                                headers={"WWW-Authenticate": "Bearer"})
@@ -243,22 +245,3 @@ class Authenticator:
                                f"this API key expired at {principal.expires_at.isoformat()}; ask an operator "
                                "for a new one", headers={"WWW-Authenticate": "Bearer"})
         return principal
-
-    async def _look_up_once(self, key: str, digest: str) -> Principal | None:
-        """The key's principal from the store, cached for `ttl_s`, one lookup per key at a time."""
-        pending = self._looking_up.get(digest)
-        if pending is None or pending.get_loop() is not asyncio.get_running_loop():
-            # (a lookup left behind by an event loop that has ended is never awaited from another)
-            pending = asyncio.ensure_future(self.keys.lookup(key))
-            self._looking_up[digest] = pending
-
-            def done(f: asyncio.Future[Principal | None]) -> None:
-                if self._looking_up.get(digest) is f:
-                    del self._looking_up[digest]
-                if not f.cancelled() and f.exception() is None:
-                    if len(self._cache) > 10_000:
-                        self._cache.clear()
-                    self._cache[digest] = (time.monotonic() + self.ttl_s, f.result())
-
-            pending.add_done_callback(done)
-        return await asyncio.shield(pending)

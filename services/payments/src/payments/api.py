@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from payments import handlers, reversals, store, webhooks
 from payments.bank_files import handlers as bank_files
 from payments.bank_files.store import BankFile
+from payments.gateways.handlers import AccountsByWebhook
 from payments.gateways.together import GatewaysTogether
 from payments.promises import handlers as promises
 from payments.promises import views
@@ -64,6 +65,7 @@ class PaymentsState:
     vault: Vault  # finds a payer by the id number they give (the vault's blind index), built once per process
     webhooks: WebhooksTogether  # applies verified notifications, plain payments in group commits
     gateway_notifications: GatewaysTogether  # books the gateways' own, plain approvals in group commits
+    gateway_accounts: AccountsByWebhook  # the accounts their notifications name, kept for a few seconds
 
 
 get_state = from_app_state(APP_STATE, PaymentsState)

@@ -10,6 +10,7 @@ from payments.checkouts.following import EXPIRY_BATCH, expire_overdue
 from payments.checkouts.routes import pages as checkout_pages
 from payments.checkouts.routes import router as checkouts_router
 from payments.consumers import subscriptions
+from payments.gateways.handlers import ACCOUNT_TTL_S, AccountsByWebhook
 from payments.gateways.routes import router as gateways_router
 from payments.gateways.together import GatewaysTogether
 from payments.promises.handlers import evaluate_due_promises
@@ -57,7 +58,8 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
                  console_pages.router],
         app_state={APP_STATE: PaymentsState(
             settings, vault, WebhooksTogether(platform.db, vault, link_secret=platform.settings.link_secret),
-            GatewaysTogether(platform.db, link_secret=platform.settings.link_secret))},
+            GatewaysTogether(platform.db, link_secret=platform.settings.link_secret),
+            AccountsByWebhook(ACCOUNT_TTL_S))},
         subscriptions=subscriptions(vault), workers=[periodic(evaluate_promises, settings.promise_poll_s),
                                                   periodic(expire_checkouts, settings.checkout_expiry_poll_s),
                                                   periodic(reconcile_gateways, settings.reconciliation_poll_s),

@@ -165,6 +165,24 @@ async def test_wompi_approved_once_declined_nothing_forged_refused(gw: Gateway, 
     assert (await balance(gw), await balance(gw, "A-2")) == ("40000.00", "100000.00")
 
 
+async def test_new_credentials_are_used_at_once_though_accounts_are_kept_for_a_few_seconds(gw: Gateway) -> None:
+    """Each notification finds its account in a cache of a few seconds (handlers.ACCOUNT_TTL_S); the events
+    secret an operator rotates through this server verifies the next notification, and the old one no longer does."""
+    hook = await configure(gw, "wompi-principal", WOMPI)
+    signed = ("transaction.id", "transaction.status", "transaction.amount_in_cents", "transaction.reference",
+              "transaction.currency")
+    first = wompi_event(wompi_transaction("1234-1774969170-20001", "APPROVED"), properties=signed)
+    assert (await gw.http.post(hook, content=first)).json()["status"] == "applied"
+    assert await configure(gw, "wompi-principal", {**WOMPI, "events_secret": "test_events_rotado"}) == hook
+    old = wompi_event(wompi_transaction("1234-1774969170-20002", "APPROVED"), properties=signed)
+    refused = await gw.http.post(hook, content=old)
+    assert (refused.status_code, refused.json()["code"]) == (401, "bad_signature")
+    new = wompi_event(wompi_transaction("1234-1774969170-20002", "APPROVED"), properties=signed,
+                      secret="test_events_rotado")
+    assert (await gw.http.post(hook, content=new)).json()["status"] == "applied"
+    assert await balance(gw) == "40000.00"
+
+
 async def test_wompi_api_down_is_a_retry(gw: Gateway, apis: FakeGatewayApis) -> None:
     hook = await configure(gw, "wompi-principal", WOMPI)
     approved = wompi_transaction("1234-1774969170-20001", "APPROVED")
