@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response, params
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
+
+if TYPE_CHECKING:
+    from fastapi._compat import ModelField
 
 UNPARSED_BODY = "recaudo.unparsed_body"  # the scope's key for the parse error: the problem details' one error
 
@@ -56,19 +60,29 @@ class AuthorisedFirstRoute(APIRoute):
         return parsed_after_dependencies
 
 
+# Bodies that do not parse as JSON, some of which a lax schema would take as a value of its own type (a `str`,
+# an `int` from "012", a date, a UUID from 16 bytes): no route's body may take any of them.
+NOT_JSON_SAMPLES = (b"\x00", b"012", b'{"v": ', b"2026-12-06", b"0123456789abcdef")
+
+
+def _body_params(dependant: Dependant) -> list[ModelField]:
+    """The body parameters of the route and of every dependency it has, as FastAPI reads the body for them."""
+    return [*dependant.body_params, *(p for sub in dependant.dependencies for p in _body_params(sub))]
+
+
 def _takes_raw_bytes(route: APIRoute) -> str | None:
     """What of a JSON body that did not parse the route would take as valid (None: nothing). FastAPI validates a
     body with from_attributes, so only exact bytes are refused by a model whose fields all have defaults; a `str`
     or `Any` body would take them; an embedded body (several body parameters) looks up each by name and gives an
     optional one its default. A form's body is never parsed as JSON."""
-    body_params, body_field = route.dependant.body_params, route.body_field
-    if body_field is None or isinstance(body_field.field_info, params.Form):
+    body_params, body_field = _body_params(route.dependant), route.body_field
+    if body_field is None or not body_params or isinstance(body_field.field_info, params.Form):
         return None
     if len({p.name for p in body_params}) > 1 or getattr(body_params[0].field_info, "embed", False):
         optional = [p.alias for p in body_params if not p.field_info.is_required()]
         return f"the defaults of its optional parameters {optional}" if optional else None
-    _, errors = body_field.validate(b"\x00", {}, loc=("body",))
-    return None if errors else "raw bytes"
+    taken = [sample for sample in NOT_JSON_SAMPLES if not body_field.validate(sample, {}, loc=("body",))[1]]
+    return f"raw bytes ({taken[0]!r})" if taken else None
 
 
 def routes_not_authorised_first(routes: Iterable[BaseRoute]) -> list[str]:

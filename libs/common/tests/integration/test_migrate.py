@@ -110,3 +110,29 @@ async def test_a_leftover_index_of_the_same_name_is_built_again(fresh: str) -> N
         assert valid and "ltrim(account_ref" in definition and "(currency)" not in definition
     finally:
         await conn.close()
+
+
+async def test_0023_puts_a_stale_approval_back_to_voided_and_leaves_real_ones(fresh: str) -> None:
+    """Before 0023 a stale approval after a void left the state `approved` with nothing applied; only such a state
+    is put back (one that applied a payment, or another status, is left as it was)."""
+    await payments_to(fresh, "0022")
+    conn = await asyncpg.connect(asyncpg_dsn(fresh))
+    try:
+        applied = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO payments.payments (id, client_slug, account_ref, amount, currency, paid_at, source, status, "
+            "received_at, gateway, external_id) VALUES ($1, 'banco', 'A-1', 10, 'COP', now(), 'gateway', 'applied', "
+            "now(), 'wompi/banco/w', 'aplicado')", applied)
+        for pid, status, payment_id in (("anulado", "approved", None), ("aplicado", "approved", applied),
+                                        ("pendiente", "pending", None), ("reembolsado", "refunded", None)):
+            await conn.execute(
+                "INSERT INTO payments.gateway_payment_states (gateway, gateway_payment_id, client_slug, status, "
+                "amount, currency, first_seen, last_seen, payment_id) "
+                "VALUES ('wompi/banco/w', $1, 'banco', $2, 10, 'COP', now(), now(), $3)", pid, status, payment_id)
+        await payments_to(fresh, "0023")
+        rows = await conn.fetch("SELECT gateway_payment_id, status FROM payments.gateway_payment_states "
+                                "ORDER BY gateway_payment_id")
+    finally:
+        await conn.close()
+    assert [tuple(r) for r in rows] == [("anulado", "voided"), ("aplicado", "approved"), ("pendiente", "pending"),
+                                        ("reembolsado", "refunded")]

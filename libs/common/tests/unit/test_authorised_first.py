@@ -4,6 +4,8 @@ company's key is told 403 whatever it sends, and the right caller is told 422 js
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -113,7 +115,8 @@ def test_an_application_refuses_a_router_that_would_judge_the_body_first() -> No
             create_app(title="probe", service="probe", routers=routers)
 
 
-@pytest.mark.parametrize("body", [Annotated[Any, Body()], Annotated[str, Body()], Annotated[bytes, Body()]])
+@pytest.mark.parametrize("body", [Annotated[Any, Body()], Annotated[str, Body()], Annotated[bytes, Body()],
+                                  Annotated[int, Body()], Annotated[dt.date, Body()], Annotated[uuid.UUID, Body()]])
 def test_a_body_that_would_take_what_did_not_parse_cannot_be_declared(body: Any) -> None:
     router = APIRouter(route_class=AuthorisedFirstRoute)
 

@@ -19,9 +19,11 @@ class Store:
         self.gate.set()
 
     async def look_up(self) -> str:
+        """The value as it is when the lookup starts, answered once the gate opens."""
         self.lookups += 1
+        value = self.value
         await self.gate.wait()
-        return self.value
+        return value
 
 
 async def test_a_value_is_kept_for_its_ttl_and_looked_up_once_by_everyone_waiting() -> None:
@@ -63,15 +65,17 @@ async def test_what_is_forgotten_is_looked_up_again_even_mid_lookup() -> None:
     store.value = "v2"
     cache.forget("k")
     assert await cache.get("k", store.look_up) == "v2"
-    # A lookup that started before the change ends after it was forgotten: its answer is not kept.
+    # A lookup that read before the change ends after it was forgotten: its answer is not kept.
     store.gate.clear()
     stale = asyncio.ensure_future(cache.get("k2", store.look_up))
     await asyncio.sleep(0)
-    cache.forget("k2")
+    await asyncio.sleep(0)
     store.value = "v3"
+    cache.forget("k2")
     store.gate.set()
-    await stale
+    assert await stale == "v2"  # what its caller asked for, as it was
     assert await cache.get("k2", store.look_up) == "v3"
+    assert store.lookups == 4
 
 
 async def test_entries_are_bounded() -> None:

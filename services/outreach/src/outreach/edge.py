@@ -3,7 +3,7 @@ page's sandbox gateway), put on `app.state`, and the dependencies that find the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from outreach.providers import Providers, SandboxGateway
 from outreach.settings import OutreachSettings
 from outreach.store import SCHEMA
+from outreach.whatsapp.store import CHANNEL_TTL_S, WhatsAppChannels
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import OPERATOR_ONLY, client_of, from_app_state
 
@@ -24,6 +25,8 @@ class OutreachState:
     settings: OutreachSettings
     providers: Providers
     gateway: SandboxGateway
+    # The WhatsApp channel each of Meta's notifications reads, by client company, kept for a few seconds.
+    whatsapp_channels: WhatsAppChannels = field(default_factory=lambda: WhatsAppChannels(CHANNEL_TTL_S))
 
 
 get_state = from_app_state(APP_STATE, OutreachState)

@@ -170,6 +170,19 @@ async def test_a_bad_or_missing_signature_or_reserialised_json_records_nothing(o
     assert "opted_out" not in (await compliance(outreach, "W-2"))["reasons"]
 
 
+async def test_a_rotated_app_secret_verifies_the_next_notification_at_once(outreach: Outreach) -> None:
+    """Notifications find their channel in a cache of a few seconds (whatsapp.store.CHANNEL_TTL_S); an app secret
+    an operator rotates through this server signs the next notification, and the old one no longer does."""
+    await outreach.deliver(await outreach.placed("W-3"))
+    path = await webhook_path(outreach)
+    raw = notification(statuses=[status("wamid.ROT", "delivered")])
+    assert (await post(outreach, path, raw)).status_code == 200
+    assert (await configure(outreach, app_secret="meta-app-secret-rotado")).status_code == 200
+    refused = await post(outreach, path, raw)  # still signed with the old secret
+    assert refused.status_code == 401, refused.text
+    assert (await post(outreach, path, raw, hub_signature("meta-app-secret-rotado", raw))).status_code == 200
+
+
 async def sent_whatsapp(o: Outreach, ref: str, message_id: str) -> uuid.UUID:
     """A WhatsApp message of the account as the Cloud API provider records it: sent, its wamid, no receipt yet
     (sent through the sandbox, then made what the Cloud API provider records: this side does not depend on it)."""

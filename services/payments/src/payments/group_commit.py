@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -44,6 +44,18 @@ class Waiting(Generic[Answer]):
 
 
 W = TypeVar("W", bound="Waiting[Any]")
+
+
+def first_of_each(batch: Sequence[W], key: Callable[[W], Hashable]) -> tuple[list[W], list[W]]:
+    """The batch's first request of each key, and the others: one sent twice in a batch goes on its own, where it
+    finds the first once that commits."""
+    first: list[W] = []
+    again: list[W] = []
+    seen: set[Hashable] = set()
+    for waiting in batch:
+        (again if key(waiting) in seen else first).append(waiting)
+        seen.add(key(waiting))
+    return first, again
 
 
 class GroupCommit(Generic[W]):

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments import group_commit, store, together_store
 from payments.domain.fingerprints import Fingerprint
 from payments.domain.ledger import after_payment
-from payments.group_commit import ON_ITS_OWN, GroupCommit
+from payments.group_commit import ON_ITS_OWN, GroupCommit, first_of_each
 from payments.handlers import count_applied, outbox
 from payments.records import BookedPayment, WebhookOutcome
 from payments.schemas import WebhookIn
@@ -84,15 +84,7 @@ class WebhooksTogether(GroupCommit[Waiting]):
         """Books the batch's plain payments in `s` and answers them once it commits; returns those it leaves to
         their own requests. Refusals (unknown client company, another currency, an id reused with other content)
         are answered as they are found: they write nothing."""
-        later: list[Waiting] = []
-        candidates: list[Waiting] = []
-        keys_seen: set[tuple[str, str]] = set()
-        for w in batch:
-            if w.key in keys_seen:  # sent twice in one batch: the second finds the first once it commits
-                later.append(w)
-            else:
-                keys_seen.add(w.key)
-                candidates.append(w)
+        candidates, later = first_of_each(batch, lambda w: w.key)
         accounts = sorted({(w.notification.client, str(w.notification.account_ref)) for w in candidates})
         locked = await store.lock_accounts_to_pay(s, accounts)
         # Read once the accounts are locked: a delivery of the same payment another replica was recording on one

@@ -60,29 +60,35 @@ async def configuration(db: Database, keyring: MasterKeyring, *, client: str) ->
     return channel
 
 
-async def _channel_of_webhook(s: AsyncSession, keyring: MasterKeyring, client: str, webhook_id: str
-                              ) -> whatsapp.WhatsAppChannel:
-    channel = await whatsapp.channel_of(s, keyring, client)
+async def _channel_of_webhook(db: Database, keyring: MasterKeyring, client: str, webhook_id: str,
+                              channels: whatsapp.WhatsAppChannels | None) -> whatsapp.WhatsAppChannel:
+    """The client company's channel, when the webhook id is its own (404 otherwise), through `channels`."""
+
+    async def read() -> whatsapp.WhatsAppChannel | None:
+        async with db.transaction() as s:
+            return await whatsapp.channel_of(s, keyring, client)
+
+    channel = await (read() if channels is None else channels.get(client, read))
     if channel is None or not secrets.compare_digest(channel.webhook_id.encode(), webhook_id.encode()):
         raise NotFound("webhook")
     return channel
 
 
 async def verify_subscription(db: Database, keyring: MasterKeyring, *, client: str, webhook_id: str,
-                              mode: str | None, token: str | None, challenge: str | None) -> str | None:
+                              mode: str | None, token: str | None, challenge: str | None,
+                              channels: whatsapp.WhatsAppChannels | None = None) -> str | None:
     """The challenge to echo when Meta's verification request carries this channel's verify token, else None."""
-    async with db.transaction() as s:
-        channel = await _channel_of_webhook(s, keyring, client, webhook_id)
+    channel = await _channel_of_webhook(db, keyring, client, webhook_id, channels)
     return verification_answer(mode=mode, token=token, challenge=challenge, verify_token=channel.verify_token)
 
 
 async def receive(db: Database, keyring: MasterKeyring, settings: OutreachSettings, *, client: str,
-                  webhook_id: str, raw: bytes, signature: str | None, now: dt.datetime) -> NotificationOut | None:
+                  webhook_id: str, raw: bytes, signature: str | None, now: dt.datetime,
+                  channels: whatsapp.WhatsAppChannels | None = None) -> NotificationOut | None:
     """A notification, verified over its raw bytes before anything is parsed; None when the signature does not
     verify (nothing is recorded). Everything in it is applied in one transaction, so Meta's retry of a
     notification that failed half-way finds nothing done."""
-    async with db.transaction() as s:
-        channel = await _channel_of_webhook(s, keyring, client, webhook_id)
+    channel = await _channel_of_webhook(db, keyring, client, webhook_id, channels)
     if not signature_verifies(channel.app_secret, raw, signature):
         return None
     try:

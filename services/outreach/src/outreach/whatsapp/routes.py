@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict
 
-from outreach.edge import ClientOfCaller, ClientOfOperator, Settings
+from outreach.edge import ClientOfCaller, ClientOfOperator, Settings, State
 from outreach.settings import OutreachSettings
 from outreach.whatsapp import handlers
 from outreach.whatsapp import store as whatsapp
@@ -46,15 +46,17 @@ def _out(settings: OutreachSettings, channel: whatsapp.WhatsAppChannel) -> Whats
 @router.put("/clients/{slug}/channels/whatsapp", response_model=WhatsAppChannelOut,
             responses={201: {"model": WhatsAppChannelOut, "description": "configured for the first time"}})
 async def put_whatsapp(body: WhatsAppChannelIn, client: ClientOfOperator, platform: PlatformDep, settings: Settings,
-                       keyring: Keyring, response: Response) -> WhatsAppChannelOut:
+                       keyring: Keyring, state: State, response: Response) -> WhatsAppChannelOut:
     """Configures the client company's WhatsApp Business Cloud API number (201 the first time, 200 after); the
-    answer has the webhook URL to give Meta and says which secrets are set, never what they are."""
+    answer has the webhook URL to give Meta and says which secrets are set, never what they are. Meta's
+    notifications use the new secrets at once on this server, within 5 seconds on every other."""
     if settings.production and (wrong := not_https(body.api_base_url)):
         raise ProblemError(422, "insecure_api_url", "Invalid WhatsApp channel", f"the API base URL {wrong}")
     given = whatsapp.ChannelSettings(body.phone_number_id, body.access_token, body.app_secret, body.verify_token,
                                      body.api_base_url, body.api_version, body.messages_per_second)
     created, channel = await handlers.configure(platform.db, keyring, client=client.slug, given=given,
                                                 now=platform.clock())
+    state.whatsapp_channels.forget(client.slug)  # Meta's next notification here reads the new secrets
     response.status_code = 201 if created else 200
     if created:
         response.headers["Location"] = f"/v1/clients/{client.slug}/channels/whatsapp"
@@ -70,14 +72,14 @@ async def get_whatsapp(client: ClientOfCaller, platform: PlatformDep, settings: 
 
 @router.get("/webhooks/whatsapp/{slug}/{webhook_id}", response_class=PlainTextResponse,
             responses={403: {"description": "wrong mode or verify token"}})
-async def verify_webhook(slug: str, webhook_id: str, platform: PlatformDep, keyring: Keyring,
+async def verify_webhook(slug: str, webhook_id: str, platform: PlatformDep, keyring: Keyring, state: State,
                          mode: Annotated[str | None, Query(alias="hub.mode")] = None,
                          token: Annotated[str | None, Query(alias="hub.verify_token")] = None,
                          challenge: Annotated[str | None, Query(alias="hub.challenge")] = None) -> PlainTextResponse:
     """Meta's verification request: the bare challenge as text when the mode is `subscribe` and the token is the
     channel's verify token."""
     answer = await handlers.verify_subscription(platform.db, keyring, client=slug, webhook_id=webhook_id, mode=mode,
-                                                token=token, challenge=challenge)
+                                                token=token, challenge=challenge, channels=state.whatsapp_channels)
     if answer is None:
         raise ProblemError(403, "verification_refused", "Verification refused",
                            "hub.mode must be subscribe and hub.verify_token the channel's verify token")
@@ -87,12 +89,13 @@ async def verify_webhook(slug: str, webhook_id: str, platform: PlatformDep, keyr
 @router.post("/webhooks/whatsapp/{slug}/{webhook_id}", response_model=NotificationOut,
              responses={401: {"description": "missing or wrong X-Hub-Signature-256; nothing was recorded"}})
 async def notified(slug: str, webhook_id: str, request: Request, platform: PlatformDep, settings: Settings,
-                   keyring: Keyring) -> NotificationOut:
+                   keyring: Keyring, state: State) -> NotificationOut:
     """Meta's notifications (messages and statuses), verified with X-Hub-Signature-256 over the raw body (capped at
     the gate like every provider's notification)."""
     raw = await request.body()
     out = await handlers.receive(platform.db, keyring, settings, client=slug, webhook_id=webhook_id, raw=raw,
-                                 signature=request.headers.get("x-hub-signature-256"), now=platform.clock())
+                                 signature=request.headers.get("x-hub-signature-256"), now=platform.clock(),
+                                 channels=state.whatsapp_channels)
     if out is None:
         raise ProblemError(401, "bad_signature", "Webhook refused", "X-Hub-Signature-256 does not verify")
     return out

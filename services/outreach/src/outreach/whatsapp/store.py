@@ -15,6 +15,7 @@ from outreach.receipts.store import SentAttempt
 from recaudo_common.db import sql
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.secrets_at_rest import open_secret, seal_secret
+from recaudo_common.short_cache import ShortCache
 
 PROVIDER = "whatsapp_cloud"  # the provider name its attempts are recorded under (attempts.provider)
 SECRETS = ("access_token", "app_secret", "verify_token")
@@ -76,6 +77,13 @@ async def put_channel(s: AsyncSession, keyring: MasterKeyring, client: str, give
          "vt": sealed["verify_token"], "base": given.api_base_url, "ver": given.api_version, "hook": webhook_id,
          "mps": given.messages_per_second, "now": now})).one()
     return bool(row.created), str(row.webhook_id)
+
+
+# Meta's notifications find their channel in a cache of a few seconds per process (one read a burst, not one each,
+# every read holding a pool connection of its own): a change made through this process is seen at once (the PUT
+# forgets it), through another within CHANNEL_TTL_S.
+CHANNEL_TTL_S = 5.0
+WhatsAppChannels = ShortCache[str, WhatsAppChannel | None]
 
 
 async def channel_of(s: AsyncSession, keyring: MasterKeyring, client: str) -> WhatsAppChannel | None:

@@ -131,7 +131,8 @@ async def record_state(s: AsyncSession, *, gateway: str, gateway_payment_id: str
                        gateway_status: str | None, reference: str | None, amount: Decimal, currency: str,
                        now: dt.datetime) -> PaymentState | None:
     """Records the state a payment was notified in; answers the state it had before (None: first seen). A
-    `pending` or `declined` after an approval (a gateway's late or out-of-order delivery) is kept out."""
+    `pending` or `declined` after an approval (a gateway's late or out-of-order delivery) is kept out, and so is
+    an approval after a void, refund or chargeback (STATUS_NOTIFIED)."""
     before = (await s.execute(sql(
         "SELECT status, payment_id FROM payments.gateway_payment_states WHERE gateway = :g "
         "AND gateway_payment_id = :x FOR UPDATE"), {"g": gateway, "x": gateway_payment_id})).first()

@@ -1,11 +1,11 @@
-"""Group commit of the gateways' own notifications (a verified approval from Wompi, Mercado Pago, PayU or Stripe at
-an account's webhook URL; group_commit has the mechanics), so a notification's cost is not its own round trips
-(#24: one at a time, one core booked about 220 a second). The plain case is booked here: the first approval of a
-payment naming an account's own reference (not a checkout's, not a payment link's) in the client company's
-currency and in cents, for an open account with nothing open on it that the payment may decide, no refund waiting
-for it; and an approval of a payment already applied (a redelivery: `duplicate`). Anything else, and every
-notification of a batch that cannot commit, is booked one at a time in its own request (booking.book), so every
-rule beyond the plain booking is written once."""
+"""Group commit of the gateways' own notifications (a verified approval from Wompi, Mercado Pago or Stripe at an
+account's webhook URL; PayU's carry an attempt of their own and go one at a time; group_commit has the mechanics),
+so a notification's cost is not its own round trips (#24: one at a time, one core booked about 220 a second). The
+plain case is booked here: the first approval of a payment naming an account's own reference (not a checkout's, not
+a payment link's) in the client company's currency and in cents, for an open account with nothing open on it that
+the payment may decide, no refund waiting for it; and an approval of a payment already applied (a redelivery:
+`duplicate`). Anything else, and every notification of a batch that cannot commit, is booked one at a time in its
+own request (booking.book), so every rule beyond the plain booking is written once."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from payments.gateways.domain.notifications import GatewayPayment, GatewayRevers
 from payments.gateways.domain.payu import RefundClaim
 from payments.gateways.schemas import GatewayNotificationOut
 from payments.gateways.store import NEVER_APPLIED_AFTER, GatewayAccount
-from payments.group_commit import ON_ITS_OWN, GroupCommit
+from payments.group_commit import ON_ITS_OWN, GroupCommit, first_of_each
 from payments.handlers import count_applied, outbox
 from payments.records import BookedPayment
 from recaudo_common.client_copy import ClientCopy, get_client
@@ -62,14 +62,14 @@ def plain(effect: GatewayPayment | GatewayReversal | RefundClaim, *, link_secret
     is followed one at a time), it is in cents (else suspense), and it carries no refund and no attempt of its own
     (PayU's second approvals). A NUL character, which PostgreSQL refuses in text, would fail the whole batch: such
     a notification goes alone, to be refused alone."""
-    if not isinstance(effect, GatewayPayment):
+    if not isinstance(effect, GatewayPayment) or not effect.reference:
         return False
-    p = effect
-    said = (p.payment_id, p.reference or "", p.method or "", p.gateway_status or "", p.currency)
-    return (p.status == "approved" and p.attempt_id is None and not p.refunded_amount and bool(p.reference)
-            and p.reference is not None and not is_reference(p.reference) and p.amount == p.amount.quantize(CENT)
-            and (link_secret is None or read_token(p.reference, secret=link_secret, now=now,
-                                                   allow_expired=True) is None)
+    p, reference = effect, effect.reference
+    said = (p.payment_id, reference, p.method or "", p.gateway_status or "", p.currency)
+    # An amount of nothing, which the ledger refuses, would fail the whole batch too: it goes alone.
+    return (p.status == "approved" and p.attempt_id is None and not p.refunded_amount and not is_reference(reference)
+            and p.amount > 0 and p.amount == p.amount.quantize(CENT)
+            and (link_secret is None or read_token(reference, secret=link_secret, now=now, allow_expired=True) is None)
             and not any("\x00" in value for value in said))
 
 
@@ -82,11 +82,13 @@ class GatewaysTogether(GroupCommit[Waiting]):
     def __init__(self, db: Database, *, link_secret: str | None, most_together: int = MOST_TOGETHER) -> None:
         super().__init__(db, most_together=most_together)
         self.link_secret = link_secret
+        self.booked = 0  # approvals booked by a group commit, duplicates included (a test reads it)
 
     async def book(self, *, account: GatewayAccount, effect: GatewayPayment | GatewayReversal | RefundClaim,
                    now: dt.datetime) -> GatewayNotificationOut:
         """What the notification did, booked in a group commit when it is plain, else on its own."""
-        if isinstance(effect, GatewayPayment) and plain(effect, link_secret=self.link_secret, now=now):
+        if plain(effect, link_secret=self.link_secret, now=now):
+            assert isinstance(effect, GatewayPayment)
             waiting = Waiting(account=account, payment=effect, now=now,
                               answer=asyncio.get_running_loop().create_future())
             self.enqueue(waiting)
@@ -100,15 +102,7 @@ class GatewaysTogether(GroupCommit[Waiting]):
         their own requests, in the one-at-a-time path's terms: a payment sent twice in the batch (the second finds
         the first), one the gateway voided or took back first, one a refund waits for, one for an account that is
         not open or has more to decide than a balance, one in another currency than the client company's."""
-        later: list[Waiting] = []
-        candidates: list[Waiting] = []
-        keys_seen: set[together_store.Key] = set()
-        for w in batch:
-            if w.key in keys_seen:  # sent twice in one batch: the second finds the first once it commits
-                later.append(w)
-            else:
-                keys_seen.add(w.key)
-                candidates.append(w)
+        candidates, later = first_of_each(batch, lambda w: w.key)
         if not candidates:
             return later
         keys = [w.key for w in candidates]
@@ -141,7 +135,13 @@ class GatewaysTogether(GroupCommit[Waiting]):
             after_commit(s, _told(w, GatewayNotificationOut(status="duplicate", gateway_payment_id=w.key[1])))
         for w, payment, _ in booked:
             after_commit(s, _applied(w, payment))
+        after_commit(s, self._counted(len(again) + len(booked)))
         return later
+
+    def _counted(self, booked: int) -> Callable[[], None]:
+        def committed() -> None:
+            self.booked += booked
+        return committed
 
     async def _book_first(self, s: AsyncSession, first: Sequence[Waiting]
                           ) -> tuple[list[tuple[Waiting, BookedPayment, Envelope]], list[Waiting]]:
