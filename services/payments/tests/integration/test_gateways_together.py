@@ -146,12 +146,17 @@ async def test_what_is_not_plain_gets_the_one_at_a_time_answer(gateway: Gateway)
 async def test_a_stale_approval_of_a_voided_payment_is_never_applied_however_often_it_comes(
         gateway: Gateway) -> None:
     account = await wompi_account(gateway)
-    assert await one_at_a_time(gateway, account, approval("anulado", status="voided")) == "voided"
+    voided = approval("anulado", status="voided", gateway_status="VOIDED")
+    assert await one_at_a_time(gateway, account, voided) == "voided"
     assert [await one_at_a_time(gateway, account, approval("anulado")) for _ in range(3)] == ["ignored"] * 3
     writer = GatewaysTogether(gateway.platform.db, link_secret=LINK_SECRET)
     assert await answers(writer, account, [approval("anulado")]) == ["ignored"]
     balance, _, _ = await gateway.balance("A-1")
     assert balance == Decimal("100000.00")
+    async with gateway.platform.db.transaction() as s:
+        state = (await s.execute(text("SELECT status, gateway_status FROM payments.gateway_payment_states "
+                                      "WHERE gateway_payment_id = 'anulado'"))).one()
+    assert tuple(state) == ("voided", "VOIDED")  # the gateway's word stays with the status it explains
 
 
 async def test_two_replicas_booking_the_same_approvals_apply_each_once(gateway: Gateway) -> None:

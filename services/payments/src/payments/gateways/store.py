@@ -118,12 +118,15 @@ FINAL = ("approved", "voided", "refunded", "charged_back")
 NEVER_APPLIED_AFTER = ("voided", "refunded", "charged_back")
 
 
-# The status a notification leaves (`p` the row, `excluded` the notification): a `pending` or `declined` after a
+# The state a notification leaves (`p` the row, `excluded` the notification): a `pending` or `declined` after a
 # final state is kept out, and so is a stale approval of a payment voided or taken back before it was applied (else
-# the next delivery of that approval would find `approved` and apply it).
-STATUS_NOTIFIED = """CASE WHEN p.status = ANY(:final) AND NOT excluded.status = ANY(:final) THEN p.status
-                          WHEN p.status = ANY(:never_applied_after) AND excluded.status = 'approved' THEN p.status
-                          ELSE excluded.status END"""
+# the next delivery of that approval would find `approved` and apply it). The gateway's own word for it stays with
+# the status it explains.
+_STATUS_KEPT = """(p.status = ANY(:final) AND NOT excluded.status = ANY(:final))
+                  OR (p.status = ANY(:never_applied_after) AND excluded.status = 'approved')"""
+STATE_NOTIFIED = f"""status = CASE WHEN {_STATUS_KEPT} THEN p.status ELSE excluded.status END,
+                     gateway_status = CASE WHEN {_STATUS_KEPT} THEN p.gateway_status
+                                           ELSE excluded.gateway_status END"""
 STATUS_PARAMETERS = {"final": list(FINAL), "never_applied_after": list(NEVER_APPLIED_AFTER)}
 
 
@@ -132,7 +135,7 @@ async def record_state(s: AsyncSession, *, gateway: str, gateway_payment_id: str
                        now: dt.datetime) -> PaymentState | None:
     """Records the state a payment was notified in; answers the state it had before (None: first seen). A
     `pending` or `declined` after an approval (a gateway's late or out-of-order delivery) is kept out, and so is
-    an approval after a void, refund or chargeback (STATUS_NOTIFIED)."""
+    an approval after a void, refund or chargeback (STATE_NOTIFIED)."""
     before = (await s.execute(sql(
         "SELECT status, payment_id FROM payments.gateway_payment_states WHERE gateway = :g "
         "AND gateway_payment_id = :x FOR UPDATE"), {"g": gateway, "x": gateway_payment_id})).first()
@@ -141,7 +144,7 @@ async def record_state(s: AsyncSession, *, gateway: str, gateway_payment_id: str
                gateway_status, reference, amount, currency, first_seen, last_seen)
            VALUES (:g, :x, :c, :st, :gst, :ref, :a, :cur, :now, :now)
            ON CONFLICT (gateway, gateway_payment_id) DO UPDATE SET last_seen = excluded.last_seen,
-               status = {STATUS_NOTIFIED}, gateway_status = excluded.gateway_status"""),
+               {STATE_NOTIFIED}"""),
         {"g": gateway, "x": gateway_payment_id, "c": client, "st": status, "gst": gateway_status,
          "ref": reference, "a": amount, "cur": currency, "now": now, **STATUS_PARAMETERS})
     return None if before is None else PaymentState(before.status, before.payment_id)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from payments.gateways.store import STATUS_NOTIFIED, STATUS_PARAMETERS, PaymentState
+from payments.gateways.store import STATE_NOTIFIED, STATUS_PARAMETERS, PaymentState
 from recaudo_common.db import sql, unnest_rows
 
 Key = tuple[str, str]  # (the gateway account's ledger key, the gateway's payment id)
@@ -83,5 +83,5 @@ async def record_states(s: AsyncSession, states: Sequence[NotifiedState]) -> Non
             SELECT gateway, x, client_slug, status, gateway_status, reference, amount, currency, now, now, payment_id
             FROM {source}
             ON CONFLICT (gateway, gateway_payment_id) DO UPDATE SET last_seen = excluded.last_seen,
-                status = {STATUS_NOTIFIED}, gateway_status = excluded.gateway_status,
+                {STATE_NOTIFIED},
                 payment_id = coalesce(excluded.payment_id, p.payment_id)"""), {**params, **STATUS_PARAMETERS})
