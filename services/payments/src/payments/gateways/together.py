@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TypeGuard
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -57,7 +58,7 @@ class Waiting(group_commit.Waiting[GatewayNotificationOut]):
 
 
 def plain(effect: GatewayPayment | GatewayReversal | RefundClaim, *, link_secret: str | None,
-          now: dt.datetime) -> bool:
+          now: dt.datetime) -> TypeGuard[GatewayPayment]:
     """An approval a group commit may book: its reference is an account's own (a checkout's or a payment link's
     is followed one at a time), it is in cents (else suspense), and it carries no refund and no attempt of its own
     (PayU's second approvals). A NUL character, which PostgreSQL refuses in text, would fail the whole batch: such
@@ -88,7 +89,6 @@ class GatewaysTogether(GroupCommit[Waiting]):
                    now: dt.datetime) -> GatewayNotificationOut:
         """What the notification did, booked in a group commit when it is plain, else on its own."""
         if plain(effect, link_secret=self.link_secret, now=now):
-            assert isinstance(effect, GatewayPayment)
             waiting = Waiting(account=account, payment=effect, now=now,
                               answer=asyncio.get_running_loop().create_future())
             self.enqueue(waiting)

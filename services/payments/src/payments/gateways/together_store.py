@@ -19,10 +19,10 @@ Key = tuple[str, str]  # (the gateway account's ledger key, the gateway's paymen
 
 
 async def lock_gateway_payments(s: AsyncSession, keys: Sequence[Key]) -> None:
-    """store.lock_gateway_payment for many payments, in key order (two batches of other replicas never wait on each
-    other in a circle), until the transaction ends."""
-    source, params = unnest_rows({"gateway": "text", "x": "text"}, sorted(set(keys)), alias="k")
-    # In the order of the locks themselves (two keys may share a hash), one after the other.
+    """store.lock_gateway_payment for many payments, until the transaction ends, one after the other in the order
+    of the locks themselves (two keys may share a hash): two batches of other replicas never wait on each other in a
+    circle."""
+    source, params = unnest_rows({"gateway": "text", "x": "text"}, keys, alias="k")
     await s.execute(sql(
         f"""SELECT count(pg_advisory_xact_lock(h)) FROM (
                 SELECT DISTINCT hashtext('recaudo.payments.gateway/' || k.gateway || '/' || k.x) AS h FROM {source}
