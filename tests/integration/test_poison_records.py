@@ -17,11 +17,12 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 
 from recaudo_common.bus.base import MAX_RECORD_BYTES, Message
-from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
+from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.bus.postgres import APPEND_LOCK, NOTIFY_CHANNEL
 from recaudo_common.events import AccountPlaced, dlq_topic, topic_name
 from recaudo_common.runtime import Platform
 from recaudo_common.testing import eventually
+from recaudo_common.testing_consumers import Recorder
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -100,16 +101,6 @@ CORPUS: list[Poison] = [
     Poison("payload-extra-field", as_json(envelope(payload={**envelope()["payload"], "email_2": EMAIL})),
            "invalid_payload"),
 ]
-
-
-class Recorder:
-    """The consumer under test: one row per account it places."""
-
-    async def handle(self, event: AccountPlaced, ctx: HandlerContext) -> None:
-        await ctx.session.execute(
-            text("INSERT INTO reporting.payments (payment_id, client_slug, account_ref, amount, paid_at, applied_at)"
-                 " VALUES (:p, :c, :r, :a, :t, :t)"),
-            {"p": uuid.uuid4(), "c": ctx.envelope.client, "r": event.account_ref, "a": event.balance, "t": ctx.now})
 
 
 async def applied(platform: Platform) -> list[str]:

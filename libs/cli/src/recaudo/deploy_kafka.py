@@ -131,7 +131,11 @@ def cluster(meta: dict[str, Any], labels: dict[str, str], prefix: str, partition
                                 "config": {"offsets.topic.replication.factor": 3,
                                            "transaction.state.log.replication.factor": 3,
                                            "transaction.state.log.min.isr": 2, "default.replication.factor": 3,
-                                           "min.insync.replicas": 2, "auto.create.topics.enable": False}},
+                                           "min.insync.replicas": 2, "auto.create.topics.enable": False,
+                                           # A group's offsets outlive a stop of 60 days (7 by default) and the
+                                           # inboxes' retention (45): a group that lost them would read its topics
+                                           # from the start and refuse (recaudo_common.bus.inbox_retention).
+                                           "offsets.retention.minutes": 60 * 24 * 60}},
                       "entityOperator": {"topicOperator": {}, "userOperator": {}}}}
     pool = {"apiVersion": STRIMZI_API, "kind": "KafkaNodePool",
             "metadata": {"name": "dual-role", "labels": {**labels, "app.kubernetes.io/name": "dual-role",

@@ -177,7 +177,8 @@ def background_tasks(platform: Platform, units: Sequence[ServiceUnit], stop: asy
         tasks.append(relay)
         for group in unit.subscriptions.by_group() if unit.subscriptions is not None else []:
             runtime = ConsumerRuntime(platform.db, platform.transport, group, s.topic_prefix,
-                                      platform.clock, s.consumer_max_retries, s.consumer_retry_backoff_s)
+                                      platform.clock, s.consumer_max_retries, s.consumer_retry_backoff_s,
+                                      s.inbox_keep)
             tasks.append(runtime.run)
         tasks.extend(unit.workers)
     if s.transport == "postgres" and s.event_log_retention_hours > 0:

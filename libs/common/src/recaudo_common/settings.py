@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import os
 from collections.abc import Iterable
@@ -12,6 +13,9 @@ from pydantic import Field, PrivateAttr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+# The shortest inbox retention that outlives a dead letter: 30 days on the dead-letter topics, and up to 7 more
+# until Kafka rolls the segment that holds it (segment.ms); recaudo_common.bus.inbox_retention.
+SHORTEST_INBOX_RETENTION_DAYS = 38.0
 DEV_SECRET = "dev-insecure-link-secret"  # noqa: S105 - refused in production (production_problems)
 DEV_SANDBOX_SECRET = "dev-insecure-sandbox-gateway-secret"  # noqa: S105 - the sandbox gateway moves no money
 # base64 of b"recaudo-dev-insecure-vault-key!!" (32 bytes); refused in production (production_problems).
@@ -121,6 +125,10 @@ class PlatformSettings(BaseSettings):
     trace_sample_ratio: float = Field(1.0, ge=0, le=1)
     # The embedded event log deletes what is older than this and every live group has read (0: keep everything).
     event_log_retention_hours: float = Field(168, ge=0)
+    # How long a consumer's inbox remembers an event it applied, which is what makes a second delivery a no-op
+    # (0: for ever). At least SHORTEST_INBOX_RETENTION_DAYS, so that it outlives the dead letters a replay reads again:
+    # recaudo_common.bus.inbox_retention says why, and what a consumer does with a record from before it.
+    inbox_retention_days: float = Field(45, ge=0)
     max_body_bytes: int = 2 * 1024**3 + 1024**2
     # Requests one process serves at once; past it the server answers 503 at once. With JSON bodies of at most
     # 1 MiB buffered each, this bounds the memory requests can hold (docs/deploy.md, "Memory and disk"). uvicorn
@@ -136,6 +144,14 @@ class PlatformSettings(BaseSettings):
     # new key goes here and the old one into the previous keys (a JSON list), which only unwrap and find.
     vault_master_key: str = DEV_VAULT_MASTER_KEY
     vault_previous_master_keys: tuple[str, ...] = ()
+
+    @field_validator("inbox_retention_days")
+    @classmethod
+    def _inbox_outlives_dead_letters(cls, days: float) -> float:
+        if 0 < days < SHORTEST_INBOX_RETENTION_DAYS:
+            raise ValueError(f"{days:g} days is shorter than the dead letters are kept; at least "
+                             f"{SHORTEST_INBOX_RETENTION_DAYS:g} days, or 0 to keep every row")
+        return days
 
     @field_validator("http_trusted_proxies")
     @classmethod
@@ -171,6 +187,11 @@ class PlatformSettings(BaseSettings):
         present = {name.upper() for name in os.environ}
         self._suppliers = {name: found for name in type(self).model_fields
                            if (found := next((v for v in self.variables_of(name) if v in present), None))}
+
+    @property
+    def inbox_keep(self) -> dt.timedelta | None:
+        """How long a consumer's inbox remembers an applied event; None: for ever."""
+        return dt.timedelta(days=self.inbox_retention_days) if self.inbox_retention_days else None
 
     @property
     def production(self) -> bool:

@@ -34,6 +34,11 @@ EVENTS_CONSUMED = Counter(
 CONSUMER_RETRIES = Counter("recaudo_consumer_retries_total", "Handler retries", ["service", "topic"])
 DLQ_MESSAGES = Counter("recaudo_dlq_messages_total", "Events sent to a dead-letter topic", ["service", "topic"])
 CONSUMER_LAG = Gauge("recaudo_consumer_lag", "Events waiting for a consumer group", ["service", "group"])
+CONSUMER_REFUSING = Gauge("recaudo_consumer_refusing",
+                          "1 while a consumer group refuses a record from before what its inbox has forgotten",
+                          ["service", "group"])
+INBOX_FORGOTTEN = Counter("recaudo_inbox_forgotten_total",
+                          "Inbox rows forgotten after the retention (RECAUDO_INBOX_RETENTION_DAYS)", ["service"])
 NO_RULE_ASSIGNMENTS = Counter("recaudo_segmentation_no_rule_total",
                               "Accounts given no treatment: the strategy in force has no rule for their bucket",
                               ["arm"])

@@ -10,13 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
+from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.bus.relay import RelayCursor, relay_once
 from recaudo_common.db import Database
 from recaudo_common.events import AccountPlaced, ClientRegistered, Envelope, topic_name
 from recaudo_common.outbox import Outbox
 from recaudo_common.runtime import Platform
 from recaudo_common.testing import dead_letters, eventually, read_and_commit, relay_all
+from recaudo_common.testing_consumers import Recorder
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
@@ -36,22 +37,6 @@ def placed(ref: str, balance: str = "1000.00") -> AccountPlaced:
 async def emit(db: Database, envelopes: list[Envelope], schema: str = "ingest") -> None:
     async with db.transaction() as s:
         await Outbox(schema).add(s, envelopes)
-
-
-class Recorder:
-    """A consumer whose effect is an append-only row per handled event (so a duplicate would show)."""
-
-    def __init__(self, fail_times: int = 0) -> None:
-        self.fail_times = fail_times
-
-    async def handle(self, event: AccountPlaced, ctx: HandlerContext) -> None:
-        if self.fail_times > 0:
-            self.fail_times -= 1
-            raise RuntimeError("simulated handler failure")
-        await ctx.session.execute(
-            text("INSERT INTO reporting.payments (payment_id, client_slug, account_ref, amount, paid_at, applied_at)"
-                 " VALUES (:p, :c, :r, :a, :t, :t)"),
-            {"p": uuid.uuid4(), "c": ctx.envelope.client, "r": event.account_ref, "a": event.balance, "t": ctx.now})
 
 
 async def rows(db: Database) -> list[tuple[str, Decimal]]:

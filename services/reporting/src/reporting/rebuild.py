@@ -9,6 +9,7 @@ from dataclasses import fields
 from typing import TypedDict
 
 from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
+from recaudo_common.bus.inbox_retention import inbox_retention_ddl
 from recaudo_common.client_copy import get_client
 from recaudo_common.cost_tables import get_cost_table
 from recaudo_common.db import sql
@@ -48,7 +49,7 @@ async def _fresh_tables(platform: Platform, schema: str) -> None:
         await s.execute(sql(f"CREATE SCHEMA {schema}"))
         for table in READ_MODELS:
             await s.execute(sql(f"CREATE TABLE {schema}.{table} (LIKE {store.SCHEMA}.{table} INCLUDING ALL)"))
-        for statement in outbox_inbox_ddl(schema):
+        for statement in outbox_inbox_ddl(schema) + inbox_retention_ddl(schema):
             await s.execute(sql(statement))
 
 

@@ -22,6 +22,10 @@ MAX_RECORD_BYTES = 256 * 1024
 UNDECODABLE = "recaudo.undecodable"
 # The only headers of an undecodable record kept on its dead letter: the trace context, whose form is known.
 TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
+# The header of a dead letter put back on its topic: the consumer that dead-lettered it, the only one that applies
+# it (recaudo_common.bus.inbox_retention).
+REPLAY_FOR = "recaudo-replay-for"
+DEAD_LETTERED_BY = "recaudo-dlq-consumer"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,9 @@ class Message:
     # The record's value as received (a transport sets it), so that a dead letter or a replay is that record
     # byte for byte, whatever it held.
     raw: bytes = b""
+    # When the record was appended (the embedded log's `appended_at`, a Kafka record's timestamp); None when the
+    # transport cannot say. The inbox's horizon is checked against it (recaudo_common.bus.inbox_retention).
+    appended_at: dt.datetime | None = None
 
     @property
     def value(self) -> bytes | None:
@@ -58,7 +65,7 @@ class Message:
 
 
 def read_record(topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str],
-                position: Any) -> Message:
+                position: Any, appended_at: dt.datetime | None = None) -> Message:
     """A record off a topic as a Message; one that is not an event of the platform's becomes a Message with a
     fault instead of an exception, so that one bad record cannot stop its consumer."""
     raw = value or b""
@@ -81,20 +88,22 @@ def read_record(topic: str, key: bytes | None, value: bytes | None, headers: dic
                 fault = "not_json" if any(e["type"] == "json_invalid" for e in exc.errors()) else "not_an_envelope"
     if envelope is not None:
         return Message(topic=topic, key=key.decode() if key else "", envelope=envelope, headers=headers,
-                       position=position, raw=raw)
+                       position=position, raw=raw, appended_at=appended_at)
     stand_in = Envelope(
         event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"recaudo:{topic}:{position}"), type=UNDECODABLE, version=0,
         occurred_at=dt.datetime(1970, 1, 1, tzinfo=dt.UTC), client="", key="",
         correlation_id=uuid.UUID(int=0), payload={},
     )
     return Message(topic=topic, key=(key or b"").decode("utf-8", "replace"), envelope=stand_in,
-                   headers=headers, position=position, fault=fault, raw=raw)
+                   headers=headers, position=position, fault=fault, raw=raw, appended_at=appended_at)
 
 
 def replayed_message(topic: str, letter: Message) -> OutgoingMessage:
     """A dead letter put back on its topic: the event as it was (a record that was not one, byte for byte),
-    without the dead-letter headers."""
+    without the dead-letter headers, for the consumer that dead-lettered it alone (REPLAY_FOR)."""
     headers = {k: v for k, v in letter.headers.items() if not k.startswith("recaudo-dlq-")}
+    if consumer := letter.headers.get(DEAD_LETTERED_BY):
+        headers[REPLAY_FOR] = consumer
     value = letter.value
     return OutgoingMessage(topic, letter.key, letter.envelope.model_dump_json() if value is None else "", headers,
                            value=value)

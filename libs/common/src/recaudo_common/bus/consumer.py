@@ -22,7 +22,8 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.bus.base import TRACE_HEADERS, Message, OutgoingMessage, Transport
+from recaudo_common.bus.base import DEAD_LETTERED_BY, TRACE_HEADERS, Message, OutgoingMessage, Transport
+from recaudo_common.bus.inbox_retention import InboxRetention, passed_by
 from recaudo_common.db import Database, is_transient
 from recaudo_common.events import (
     REGISTRY,
@@ -182,6 +183,8 @@ class ConsumerRuntime:
     clock: Clock
     max_retries: int = 3
     backoff_s: float = 0.2
+    # How long the inbox remembers an applied event (None: for ever); recaudo_common.bus.inbox_retention.
+    inbox_keep: dt.timedelta | None = None
 
     def __post_init__(self) -> None:
         self.outbox = Outbox(self.subscriptions.schema)
@@ -189,6 +192,8 @@ class ConsumerRuntime:
     def _decode(self, message: Message) -> tuple[Handler | None, Event | None, Exception | None]:
         """The message's handler and event; or, for a message to dead-letter, the reason as an exception (with
         a handler of None when no handler could have taken it). None, None, None: not this consumer's."""
+        if passed_by(message, self.subscriptions.consumer):
+            return None, None, None  # another consumer's dead letter, replayed for it alone
         if message.fault is not None:
             return None, None, UndecodableRecordError(message.fault)
         handler = self.subscriptions.handler_for(message.envelope.type)
@@ -328,7 +333,7 @@ class ConsumerRuntime:
                    else {k: v for k, v in message.headers.items() if k in TRACE_HEADERS})
         out_value = message.value
         headers.update({
-            "recaudo-dlq-consumer": self.subscriptions.consumer,
+            DEAD_LETTERED_BY: self.subscriptions.consumer,
             "recaudo-dlq-reason": reason,
             "recaudo-dlq-error": describe_error(exc),
             "recaudo-dlq-trace": scrubbed_traceback(exc)[-2000:],
@@ -349,16 +354,21 @@ class ConsumerRuntime:
         topics = subs.topics(self.prefix)
         await self.transport.ensure_topics(topics + [dlq_topic(t) for t in topics])
         subscriber = self.transport.subscriber(group_id(self.prefix, subs.group_name), topics)
+        inbox = InboxRetention(self.db, subs.schema, subs.consumer, subs.group_name, self.inbox_keep)
+        await inbox.load()
         await subscriber.start()
         try:
             while not stop.is_set():
                 batch = await subscriber.fetch(max_records=max_records, timeout_s=0.5)
+                inbox.check(batch)
                 for message, outcome in zip(batch, await self.handle_batch(batch), strict=True):
                     EVENTS_CONSUMED.labels(subs.consumer, message.topic, outcome).inc()
                 if batch:
                     await subscriber.commit(batch)
+                    inbox.applied(batch)
                 else:
                     CONSUMER_LAG.labels(subs.consumer, subs.group_name).set(await subscriber.lag())
+                await inbox.prune_if_due()
         finally:
             await subscriber.stop()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import Sequence
@@ -43,6 +44,14 @@ def _headers(raw: list[tuple[str, bytes]] | None) -> dict[str, str]:
     return out
 
 
+def _appended_at(timestamp_ms: int | None) -> dt.datetime | None:
+    """A record's timestamp (its producer's clock, CreateTime, as the topics keep it) as a time; None when the
+    record has none (-1, a record written before timestamps existed)."""
+    if timestamp_ms is None or timestamp_ms < 0:
+        return None
+    return dt.datetime.fromtimestamp(timestamp_ms / 1000, dt.UTC)
+
+
 class KafkaSubscriber:
     def __init__(self, bootstrap: str, group: str, topics: list[str], security: KafkaSecurity | None = None) -> None:
         self.bootstrap, self.group, self.topics = bootstrap, group, topics
@@ -70,7 +79,8 @@ class KafkaSubscriber:
         out: list[Message] = []
         for tp, records in batches.items():
             for r in records:
-                out.append(read_record(tp.topic, r.key, r.value, _headers(r.headers), (tp.partition, r.offset)))
+                out.append(read_record(tp.topic, r.key, r.value, _headers(r.headers), (tp.partition, r.offset),
+                                       _appended_at(r.timestamp)))
         return out
 
     async def commit(self, messages: list[Message]) -> None:
