@@ -1,17 +1,20 @@
-"""Inbox retention on both transports, against a real PostgreSQL and a real Kafka broker: old rows forgotten in
-bounded batches once the consumer has applied a batch, the horizon recorded, a group reading from before it
-refused (and what it would have done without the refusal), a replayed dead letter applied by its consumer alone."""
+"""Inbox retention against a real PostgreSQL and a real Kafka broker: old rows forgotten in bounded batches once the
+consumer has applied a batch, the horizon recorded; a group reading from the start, from before it, refused (and
+what it would have done without the refusal), a group far behind reading on; a replayed dead letter applied by its
+consumer alone."""
 
 import asyncio
 import datetime as dt
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
+from aiokafka.partitioner import murmur2
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
-from recaudo_common.bus.base import read_record
+from recaudo_common.bus.base import Message, read_record
 from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.bus.inbox_retention import InboxHorizonError, InboxRetention
 from recaudo_common.db import Database
@@ -115,36 +118,70 @@ async def _inbox_count(db: Database, consumer: str, n: int) -> bool:
     return await scalar(db, "SELECT count(*) FROM reporting.inbox WHERE consumer = :c", c=consumer) == n
 
 
-async def test_pruning_waits_for_a_batch_goes_in_bounded_batches_and_keeps_what_a_late_reader_reads(
-        platform: Platform) -> None:
-    ids = [uuid.uuid4() for _ in range(20)]
-    async with platform.db.transaction() as s:
+async def test_pruning_waits_for_a_batch_goes_in_bounded_batches_and_a_failure_never_stops_the_consumer(
+        platform_on_postgres: Platform) -> None:
+    db = platform_on_postgres.db
+    async with db.transaction() as s:
         await s.execute(text("INSERT INTO reporting.inbox (consumer, event_id, processed_at) "
-                             "SELECT 'late', e, now() - interval '50 days' FROM unnest(CAST(:e AS uuid[])) e"),
-                        {"e": ids[:12]})
-        await s.execute(text("INSERT INTO reporting.inbox (consumer, event_id, processed_at) "
-                             "SELECT 'late', e, now() - interval '80 days' FROM unnest(CAST(:e AS uuid[])) e"),
-                        {"e": ids[12:]})
-    inbox = InboxRetention(platform.db, "reporting", "late", "late", KEEP, every_s=3600, batch_rows=5)
-    await inbox.load()
-    assert inbox.horizon is None
+                             "SELECT 'late', gen_random_uuid(), now() - make_interval(days => age.days) "
+                             "FROM generate_series(1, 12), (VALUES (40), (50), (80)) AS age(days)"))
+    inbox = InboxRetention(db, "reporting", "late", "late", KEEP, every_s=3600, batch_rows=7, backlog_pause_s=0)
+    assert await inbox.recorded_horizon() is None
     assert await inbox.prune_if_due() == 0, "nothing is forgotten before the consumer has applied a batch"
+    inbox.applied()
+    # 36 rows, 12 of them 40 days old: 24 forgotten, 7 a statement, then it waits `every_s`.
+    assert [await inbox.prune_if_due() for _ in range(6)] == [7, 7, 7, 3, 0, 0]
+    assert await _inbox_count(db, "late", 12)
+    database_now = await scalar(db, "SELECT now()")
+    horizon = await InboxRetention(db, "reporting", "late", "other-group", None).recorded_horizon()
+    assert isinstance(database_now, dt.datetime) and horizon is not None
+    assert abs(horizon - (database_now - KEEP)) < dt.timedelta(minutes=5), "recorded for every group of it"
 
-    # It is reading records appended 60 days ago: rows from after those stay, whatever the retention says.
-    database_now = await scalar(platform.db, "SELECT now()")
+    broken = InboxRetention(db, "no_such_schema", "late", "late", KEEP)
+    broken.applied()
+    assert await broken.prune_if_due() == 0, "a failing statement is logged and tried again later, never raised"
+
+
+async def test_the_horizon_is_read_for_every_batch_read_from_the_start_and_reaches_the_retention(
+        platform_on_postgres: Platform) -> None:
+    db = platform_on_postgres.db
+    database_now = await scalar(db, "SELECT now()")
     assert isinstance(database_now, dt.datetime)
-    reading = read_record("t.account", b"k", placed("X").model_dump_json().encode(), {}, 1,
-                          database_now - dt.timedelta(days=60))
-    inbox.applied([reading])
-    assert [await inbox.prune_if_due() for _ in range(3)] == [5, 3, 0], "5 a statement, then the rest, then wait"
-    assert await _inbox_count(platform.db, "late", 12)
-    assert inbox.horizon is not None
-    assert inbox.horizon < database_now - dt.timedelta(days=60)
 
-    caught_up = InboxRetention(platform.db, "reporting", "late", "late", KEEP, every_s=0, batch_rows=5)
-    caught_up.applied([])  # reading today's records: the retention alone decides
-    assert [await caught_up.prune_if_due() for _ in range(4)] == [5, 5, 2, 0]
-    assert await _inbox_count(platform.db, "late", 0)
+    def from_the_start(days_ago: float) -> Message:
+        return read_record("t.account", b"A-1", placed("A-1").model_dump_json().encode(), {}, 1,
+                           database_now - dt.timedelta(days=days_ago), fresh=True)
+
+    lane = InboxRetention(db, "reporting", "recorder", "recorder-lane", KEEP)
+    await lane.check([from_the_start(40)])  # within the retention, nothing recorded: nothing forgotten yet
+    with pytest.raises(InboxHorizonError):  # past the retention: may be forgotten at any moment
+        await lane.check([from_the_start(46)])
+    # Another group of the same consumer records forgetting up to 30 days ago: this one sees it at once.
+    async with db.transaction() as s:
+        await s.execute(text("INSERT INTO reporting.inbox_horizon VALUES ('recorder', now() - interval '30 days')"))
+    with pytest.raises(InboxHorizonError, match="before its inbox's horizon"):
+        await lane.check([from_the_start(29.99)])  # within CLOCK_SKEW after it counts as before it
+    await lane.check([from_the_start(29.9)])
+    unlimited = InboxRetention(db, "reporting", "recorder", "recorder-lane", None)
+    with pytest.raises(InboxHorizonError):  # retention off here, but what was forgotten stays forgotten
+        await unlimited.check([from_the_start(29.99)])
+    await lane.check([replace(from_the_start(400), fresh=False)])  # where the group committed: never applied
+
+
+async def test_a_group_reading_from_before_what_a_real_prune_forgot_is_refused(
+        platform_on_postgres: Platform) -> None:
+    platform = platform_on_postgres
+    await publish(platform, [f"A-{i}" for i in range(10)])
+    await run_until(runtime(platform, Recorder()), lambda: _count_is(platform.db, 10))
+    async with platform.db.transaction() as s:  # as if fifty days had passed since
+        await s.execute(text("UPDATE reporting.inbox SET processed_at = processed_at - interval '50 days'"))
+        await s.execute(text("UPDATE bus.log SET appended_at = appended_at - interval '50 days'"))
+    await publish(platform, ["B-1"])
+    await run_until(runtime(platform, Recorder()), lambda: _inbox_count(platform.db, "recorder", 1))
+    assert await scalar(platform.db, "SELECT count(*) FROM reporting.inbox_horizon") == 1
+
+    await until_refused(runtime(platform, Recorder(), group="recorder-new-lane"))
+    assert len(await applied_refs(platform.db)) == 11, "nothing applied twice"
 
 
 async def test_a_group_reading_from_before_the_horizon_is_refused(platform: Platform) -> None:
@@ -156,17 +193,32 @@ async def test_a_group_reading_from_before_the_horizon_is_refused(platform: Plat
         await s.execute(text("INSERT INTO reporting.inbox_horizon VALUES ('recorder', now() + interval '2 hours')"))
 
     # A new group of the same consumer (a lane added) reads the topic from its start: refused, nothing applied.
-    refused = runtime(platform, Recorder(), group="recorder-new-lane")
-    with pytest.raises(InboxHorizonError, match="before its inbox's horizon"):
-        await asyncio.wait_for(refused.run(asyncio.Event()), 60)
+    await until_refused(runtime(platform, Recorder(), group="recorder-new-lane"))
     assert sorted(await applied_refs(platform.db)) == [f"A-{i}" for i in range(10)]
-    assert gauge("recaudo_consumer_refusing", service="recorder", group="recorder-new-lane") == 1
 
     # What the refusal prevents: without the horizon, the same group applies the ten again.
     async with platform.db.transaction() as s:
         await s.execute(text("DELETE FROM reporting.inbox_horizon"))
-    await run_until(runtime(platform, Recorder(), group="recorder-new-lane"), lambda: _count_is(platform.db, 20))
+    await run_until(runtime(platform, Recorder(), group="recorder-new-lane", keep=None),
+                    lambda: _count_is(platform.db, 20))
     assert gauge("recaudo_consumer_refusing", service="recorder", group="recorder-new-lane") == 0
+
+
+async def until_refused(consumer: ConsumerRuntime) -> None:
+    """Runs the consumer until it says it refuses (the gauge), then stops it: it waits, it does not exit."""
+    group = consumer.subscriptions.group_name
+
+    async def refusing() -> bool:
+        return gauge("recaudo_consumer_refusing", service="recorder", group=group) == 1
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    try:
+        await eventually(refusing, message="the group refuses")
+        assert not task.done(), "a refusing group waits rather than exit and rejoin at once"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
 
 
 async def test_records_after_the_horizon_are_read(platform: Platform) -> None:
@@ -174,6 +226,31 @@ async def test_records_after_the_horizon_are_read(platform: Platform) -> None:
         await s.execute(text("INSERT INTO reporting.inbox_horizon VALUES ('recorder', now() - interval '2 days')"))
     await publish(platform, ["A-1", "A-2"])
     await run_until(runtime(platform, Recorder()), lambda: _count_is(platform.db, 2))
+
+
+async def test_a_group_far_behind_reads_on_whatever_the_horizon(platform: Platform) -> None:
+    """Where its group has committed, what a consumer reads next was never applied, however old it is."""
+    first = every_partition("B")
+    await publish(platform, first)
+    await run_until(runtime(platform, Recorder()), lambda: _count_is(platform.db, len(first)))
+    behind = every_partition("C")
+    await publish(platform, behind)
+    async with platform.db.transaction() as s:  # forgotten up to after the records it has yet to read
+        await s.execute(text("INSERT INTO reporting.inbox_horizon VALUES ('recorder', now() + interval '2 hours')"))
+    await run_until(runtime(platform, Recorder()), lambda: _count_is(platform.db, len(first) + len(behind)))
+
+
+def every_partition(prefix: str, partitions: int = 6) -> list[str]:
+    """Account refs whose keys land on every partition of a topic (Kafka's default partitioner), so the group has
+    committed an offset on each once it has read them."""
+    refs: dict[int, str] = {}
+    i = 0
+    while len(refs) < partitions:
+        ref = f"{prefix}-{i}"
+        key = placed(ref).key  # banco/<ref>
+        refs.setdefault((murmur2(key.encode()) & 0x7FFFFFFF) % partitions, ref)
+        i += 1
+    return sorted(refs.values())
 
 
 async def test_a_replayed_dead_letter_is_applied_by_the_consumer_that_dead_lettered_it_alone(

@@ -1,25 +1,23 @@
-"""Inbox retention's rules that need no database: the shortest retention settings take, a replayed dead letter
-addressed to the consumer that dead-lettered it, and the horizon check on a batch's records."""
+"""Inbox retention's rules that need no database: the shortest retention settings take, and a replayed dead letter
+addressed to the consumer that dead-lettered it (the horizon's check: tests/integration/test_inbox_retention.py)."""
 
 import datetime as dt
 
 import pytest
 from pydantic import ValidationError
 
-from recaudo_common.bus.base import read_record, replayed_message
-from recaudo_common.bus.inbox_retention import CLOCK_SKEW, InboxHorizonError, InboxRetention, passed_by
-from recaudo_common.db import Database
+from recaudo_common.bus.base import Message, read_record, replayed_message
+from recaudo_common.bus.inbox_retention import passed_by
 from recaudo_common.settings import PlatformSettings
 
 pytestmark = pytest.mark.unit
-T0 = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 VALUE = (b'{"event_id": "6f1c1f3e-2f43-4d38-9a55-0b8f1f0e8a11", "type": "account.placed", "version": 1, '
          b'"occurred_at": "2026-12-01T12:00:00Z", "client": "banco", "key": "A-1", '
          b'"correlation_id": "6f1c1f3e-2f43-4d38-9a55-0b8f1f0e8a12", "payload": {}}')
 
 
-def record(appended_at: dt.datetime | None, headers: dict[str, str] | None = None) -> object:
-    return read_record("recaudo.account", b"A-1", VALUE, headers or {}, 7, appended_at)
+def record(appended_at: dt.datetime | None, headers: dict[str, str] | None = None, *, fresh: bool = True) -> Message:
+    return read_record("recaudo.account", b"A-1", VALUE, headers or {}, 7, appended_at, fresh=fresh)
 
 
 def test_the_retention_outlives_the_dead_letters_or_is_off() -> None:
@@ -40,12 +38,3 @@ def test_a_replayed_letter_is_for_the_consumer_that_dead_lettered_it() -> None:
     assert not passed_by(back, "outreach")
     assert passed_by(back, "reporting")
     assert not passed_by(record(None), "reporting"), "an event as first published is everyone's"
-
-
-def test_the_horizon_check_refuses_a_batch_with_a_record_from_before_it() -> None:
-    inbox = InboxRetention(Database.__new__(Database), "reporting", "reporting", "reporting", None, horizon=T0)
-    inbox.check([record(T0 + CLOCK_SKEW), record(None)])  # after it (give or take the clocks), or not stamped
-    with pytest.raises(InboxHorizonError, match=r"recaudo\.account at 7"):
-        inbox.check([record(T0 + CLOCK_SKEW), record(T0 + CLOCK_SKEW - dt.timedelta(seconds=1))])
-    never = InboxRetention(Database.__new__(Database), "reporting", "reporting", "reporting", None)
-    never.check([record(T0 - dt.timedelta(days=900))])  # nothing ever forgotten: nothing refused

@@ -1,14 +1,16 @@
-"""The inbox forgets what it applied long ago: a BRIN index on when, and each consumer's horizon
-(recaudo_common.bus.inbox_retention)."""
+"""The inbox forgets what it applied long ago: its rows by consumer and time, built without blocking the consumers'
+writes, and how far each consumer has forgotten (recaudo_common.bus.inbox_retention)."""
 
 from alembic import op
 
-from recaudo_common.bus.inbox_retention import inbox_retention_ddl
+from recaudo_common.bus.inbox_retention import INBOX_BY_TIME, inbox_horizon_ddl
+from recaudo_common.migrate import create_index_concurrently
 
 revision = "0019"
 down_revision = "0018"
 
 
 def upgrade() -> None:
-    for statement in inbox_retention_ddl("segmentation"):
-        op.execute(statement)
+    op.execute(inbox_horizon_ddl("segmentation"))
+    name, definition = INBOX_BY_TIME
+    create_index_concurrently(name, "segmentation", f"segmentation.{definition}")

@@ -57,6 +57,10 @@ class Message:
     # When the record was appended (the embedded log's `appended_at`, a Kafka record's timestamp); None when the
     # transport cannot say. The inbox's horizon is checked against it (recaudo_common.bus.inbox_retention).
     appended_at: dt.datetime | None = None
+    # Read from a partition (a topic, on the embedded log) where its group had committed no offset: the group reads
+    # it from the start, so it may be given what its consumer already applied under another group or before it
+    # lost its offsets (the inbox's horizon is checked for such records only).
+    fresh: bool = False
 
     @property
     def value(self) -> bytes | None:
@@ -65,7 +69,7 @@ class Message:
 
 
 def read_record(topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str],
-                position: Any, appended_at: dt.datetime | None = None) -> Message:
+                position: Any, appended_at: dt.datetime | None = None, *, fresh: bool = False) -> Message:
     """A record off a topic as a Message; one that is not an event of the platform's becomes a Message with a
     fault instead of an exception, so that one bad record cannot stop its consumer."""
     raw = value or b""
@@ -88,14 +92,15 @@ def read_record(topic: str, key: bytes | None, value: bytes | None, headers: dic
                 fault = "not_json" if any(e["type"] == "json_invalid" for e in exc.errors()) else "not_an_envelope"
     if envelope is not None:
         return Message(topic=topic, key=key.decode() if key else "", envelope=envelope, headers=headers,
-                       position=position, raw=raw, appended_at=appended_at)
+                       position=position, raw=raw, appended_at=appended_at, fresh=fresh)
     stand_in = Envelope(
         event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"recaudo:{topic}:{position}"), type=UNDECODABLE, version=0,
         occurred_at=dt.datetime(1970, 1, 1, tzinfo=dt.UTC), client="", key="",
         correlation_id=uuid.UUID(int=0), payload={},
     )
     return Message(topic=topic, key=(key or b"").decode("utf-8", "replace"), envelope=stand_in,
-                   headers=headers, position=position, fault=fault, raw=raw, appended_at=appended_at)
+                   headers=headers, position=position, fault=fault, raw=raw, appended_at=appended_at,
+                   fresh=fresh)
 
 
 def replayed_message(topic: str, letter: Message) -> OutgoingMessage:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.bus.base import DEAD_LETTERED_BY, TRACE_HEADERS, Message, OutgoingMessage, Transport
-from recaudo_common.bus.inbox_retention import InboxRetention, passed_by
+from recaudo_common.bus.inbox_retention import InboxHorizonError, InboxRetention, passed_by, refused
 from recaudo_common.db import Database, is_transient
 from recaudo_common.events import (
     REGISTRY,
@@ -355,17 +355,20 @@ class ConsumerRuntime:
         await self.transport.ensure_topics(topics + [dlq_topic(t) for t in topics])
         subscriber = self.transport.subscriber(group_id(self.prefix, subs.group_name), topics)
         inbox = InboxRetention(self.db, subs.schema, subs.consumer, subs.group_name, self.inbox_keep)
-        await inbox.load()
         await subscriber.start()
         try:
             while not stop.is_set():
                 batch = await subscriber.fetch(max_records=max_records, timeout_s=0.5)
-                inbox.check(batch)
+                try:
+                    await inbox.check(batch)
+                except InboxHorizonError as error:
+                    await refused(error, stop)
+                    return
                 for message, outcome in zip(batch, await self.handle_batch(batch), strict=True):
                     EVENTS_CONSUMED.labels(subs.consumer, message.topic, outcome).inc()
                 if batch:
                     await subscriber.commit(batch)
-                    inbox.applied(batch)
+                    inbox.applied()
                 else:
                     CONSUMER_LAG.labels(subs.consumer, subs.group_name).set(await subscriber.lag())
                 await inbox.prune_if_due()

@@ -57,6 +57,9 @@ class KafkaSubscriber:
         self.bootstrap, self.group, self.topics = bootstrap, group, topics
         self.security = security or KafkaSecurity()
         self._consumer: AIOKafkaConsumer | None = None
+        # Partitions the group has a committed offset on, as far as this member knows: asked of the coordinator once
+        # per partition until the answer is yes (Message.fresh).
+        self._committed_on: set[TopicPartition] = set()
 
     def new_consumer(self) -> AIOKafkaConsumer:
         return AIOKafkaConsumer(
@@ -78,10 +81,16 @@ class KafkaSubscriber:
         batches = await self.consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=max_records)
         out: list[Message] = []
         for tp, records in batches.items():
+            fresh = not await self._has_committed(tp)
             for r in records:
                 out.append(read_record(tp.topic, r.key, r.value, _headers(r.headers), (tp.partition, r.offset),
-                                       _appended_at(r.timestamp)))
+                                       _appended_at(r.timestamp), fresh=fresh))
         return out
+
+    async def _has_committed(self, tp: TopicPartition) -> bool:
+        if tp not in self._committed_on and await self.consumer.committed(tp) is not None:
+            self._committed_on.add(tp)
+        return tp in self._committed_on
 
     async def commit(self, messages: list[Message]) -> None:
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
@@ -92,6 +101,7 @@ class KafkaSubscriber:
                 offsets[tp] = OffsetAndMetadata(offset + 1, "")
         try:
             await self.consumer.commit(offsets)
+            self._committed_on.update(offsets)
         except CommitFailedError:
             # A rebalance took the partitions away: the new owner re-reads and the inbox dedupes.
             log.warning("offset commit failed after a rebalance; events will be redelivered")

@@ -52,7 +52,7 @@ BUS_DDL = [
 # 300,000 records, and every append wakes every reader). A LIMIT goes with the index's order: without it, the
 # planner, its statistics taken when the log was small, chose to scan the whole log for the bulk lane's count.
 AFTER_OFFSET = "(l.topic, l.position) > (o.topic, o.position) AND l.topic <= o.topic"
-READ = f"""SELECT l.position, l.topic, l.key, l.envelope, l.headers, l.appended_at
+READ = f"""SELECT l.position, l.topic, l.key, l.envelope, l.headers, l.appended_at, o.position = 0 AS fresh
            FROM bus.consumer_offsets o
            JOIN LATERAL (SELECT * FROM bus.log l WHERE {AFTER_OFFSET} ORDER BY l.topic, l.position LIMIT $3) l ON true
            WHERE o.group_id = $1 AND o.topic = ANY($2::text[])
@@ -138,7 +138,8 @@ def _message(row: Any) -> Message:
     headers = row["headers"]
     headers = json.loads(headers) if isinstance(headers, str) else headers
     headers = {str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {}
-    return read_record(row["topic"], row["key"].encode(), value, headers, row["position"], row["appended_at"])
+    return read_record(row["topic"], row["key"].encode(), value, headers, row["position"], row["appended_at"],
+                       fresh=row["fresh"])
 
 
 class PostgresSubscriber:
