@@ -39,6 +39,7 @@ TWO_VALUES: dict[str, tuple[tuple[str, object], tuple[str, object]]] = {
     "otlp_endpoint": (("http://otel-a:4318", "http://otel-a:4318"), ("http://otel-b:4318", "http://otel-b:4318")),
     "trace_sample_ratio": (("0.1", 0.1), ("0.5", 0.5)),
     "event_log_retention_hours": (("0", 0.0), ("24", 24.0)),
+    "inbox_retention_days": (("0", 0.0), ("60", 60.0)),
     "max_body_bytes": (("1024", 1024), ("2048", 2048)),
     "http_max_concurrency": (("10", 10), ("20", 20)),
     "http_trusted_proxies": (('["10.42.0.0/16"]', ("10.42.0.0/16",)), ('["*"]', ("*",))),

@@ -1,4 +1,5 @@
-"""A multipart/form-data body read as it arrives: its small fields are kept, its one file is handed on chunk by chunk.
+"""A multipart/form-data body read as it arrives: its small fields are kept, its one file is handed on chunk by chunk
+(or, for a file its route reads whole anyway, gathered up to a cap: read_small_upload).
 
 Starlette's own form parser spools a whole file to temporary disk before the route runs; a portfolio can be
 gigabytes, so its route reads the request stream through this instead and writes each chunk to storage as it
@@ -8,8 +9,11 @@ comes. Memory is bounded by one network chunk plus the fields' cap, whatever the
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
 
 from recaudo_common.errors import ProblemError
 
@@ -115,3 +119,41 @@ class StreamedForm:
 
     def _end(self) -> None:
         self._ended = True
+
+
+@dataclass(frozen=True)
+class SmallUpload:
+    """A form's one file, read whole (a bank statement, a recall list: each read whole by its handler anyway), and
+    its text fields."""
+
+    content: bytes
+    filename: str | None
+    fields: dict[str, str]
+
+
+async def read_small_upload(request: Request, *, max_bytes: int, what: str, file_field: str = "file") -> SmallUpload:
+    """The request's multipart/form-data body, read by the route itself, so after its dependencies have authorised
+    the caller (FastAPI parses a File or Form parameter before them: another client company's key would have its
+    upload spooled, or its malformed form answered 400, before its 403). Refused 413 `file_too_large` as soon as
+    the file passes `max_bytes`; 415 and 422 `invalid_form` as StreamedForm."""
+    form = StreamedForm(request.stream(), request.headers.get("content-type", ""), file_field=file_field)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in form.file_chunks():
+        size += len(chunk)
+        if size > max_bytes:
+            raise ProblemError(413, "file_too_large", "File too large",
+                               f"{what} is at most {max_bytes // (1024 * 1024)} MiB")
+        chunks.append(chunk)
+    return SmallUpload(b"".join(chunks), form.filename, dict(form.fields))
+
+
+def form_request_body(fields: dict[str, str], examples: dict[str, Any], *, file_field: str = "file"
+                      ) -> dict[str, Any]:
+    """The OpenAPI of a route's form read by read_small_upload (FastAPI cannot describe it from parameters): its
+    file and its optional text `fields` (name -> description), with named examples; a route's `openapi_extra`."""
+    properties: dict[str, Any] = {file_field: {"type": "string", "format": "binary"},
+                                  **{name: {"type": "string", "description": about} for name, about in fields.items()}}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {
+        "schema": {"type": "object", "required": [file_field], "properties": properties},
+        "examples": examples}}}}

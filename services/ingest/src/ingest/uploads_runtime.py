@@ -32,6 +32,7 @@ class IngestRuntime:
     max_concurrent_uploads: int
     client_ready_wait_s: float = 10.0
     client_ready_services: tuple[str, ...] | None = None
+    max_recall_file_bytes: int = 16 * 1024**2  # a recall file's form, whole (the gate's cap for its route)
     receiving: asyncio.Semaphore = field(init=False)
 
     def __post_init__(self) -> None:
@@ -43,6 +44,7 @@ class IngestRuntime:
                    upload_limiter=RateLimiter("uploads", Rate(settings.upload_rate_per_s, settings.upload_burst)),
                    max_concurrent_uploads=settings.max_concurrent_uploads,
                    client_ready_wait_s=settings.client_ready_wait_s,
+                   max_recall_file_bytes=settings.max_recall_file_bytes,
                    client_ready_services=None if settings.client_ready_services is None
                    else tuple(settings.client_ready_services))
 

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Header, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 from pydantic import ValidationError
@@ -43,6 +43,7 @@ from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import OPERATOR_ONLY, PlatformDep, caller_with, client_of, from_app_state
 from recaudo_common.errors import ProblemError
 from recaudo_common.money import MARKS
+from recaudo_common.multipart import form_request_body, read_small_upload
 from recaudo_common.pagination import PageRequest, cursor_int, cursor_time, cursor_uuid, page_request
 from recaudo_common.personal_data import Vault
 from recaudo_common.routing import AuthorisedFirstRoute
@@ -227,31 +228,32 @@ def bank_file_out(found: BankFile) -> BankFileOut:
                        error_line=refusal and refusal.line, error_field=refusal and refusal.field)
 
 
-BANK_FILE_EXAMPLE = {"requestBody": {"content": {"multipart/form-data": {"examples": {"asobancaria": {
-    "summary": "a bank's collection file in Asobancaria 2001, its amounts in Colombian pesos",
-    "value": {"file": "recaudo-bancolombia-2026-12-02.txt", "format": "asobancaria2001", "locale": "es-CO"}}}}}}}
+BANK_FILE_BODY = form_request_body({
+    "locale": "how its amounts are written (es-CO, ...); told from the file when absent",
+    "format": "csv or asobancaria2001; told from the file's first line when absent"}, {
+    "asobancaria": {"summary": "a bank's collection file in Asobancaria 2001, its amounts in Colombian pesos",
+                    "value": {"file": "recaudo-bancolombia-2026-12-02.txt", "format": "asobancaria2001",
+                              "locale": "es-CO"}}})
 
 
 @router.post("/clients/{slug}/payments/files", status_code=201, response_model=BankFileOut,
              responses={200: {"model": BankFileOut, "description": "this file was already reconciled"}},
-             openapi_extra=BANK_FILE_EXAMPLE)
-async def bank_file(client: ClientOfOperator, platform: PlatformDep, file: Annotated[UploadFile, File()],
-                    locale: Annotated[str | None, Form()] = None,
-                    file_format: Annotated[str | None, Form(alias="format")] = None) -> JSONResponse:
+             openapi_extra=BANK_FILE_BODY)
+async def bank_file(client: ClientOfOperator, platform: PlatformDep, settings: Settings,
+                    request: Request) -> JSONResponse:
     """An operator sends a bank's statement or collection file (CSV or Asobancaria, told from its first line
     unless `format` says): each line is applied to its account or held in the suspense queue, once per file
-    (the same file again answers 200 with its first result). Refused 413 past 50 MiB, 422 for an unreadable
-    file, a locale or format not supported."""
-    content = await file.read(50 * 1024 * 1024 + 1)
-    if len(content) > 50 * 1024 * 1024:
-        raise ProblemError(413, "file_too_large", "File too large", "a bank file is at most 50 MiB")
+    (the same file again answers 200 with its first result). Refused 413 past RECAUDO_PAYMENTS_MAX_BANK_FILE_BYTES
+    (64 MiB), 422 for an unreadable file, a locale or format not supported."""
+    upload = await read_small_upload(request, max_bytes=settings.max_bank_file_bytes, what="a bank file")
+    locale, file_format = upload.fields.get("locale") or None, upload.fields.get("format") or None
     if locale is not None and locale not in MARKS:
         raise ProblemError(422, "invalid_locale", "Invalid locale", f"supported: {sorted(MARKS)}")
     if file_format is not None and file_format not in bank_files.FORMATS:
         raise ProblemError(422, "invalid_format", "Invalid format",
                            f"supported: {list(bank_files.FORMATS)}; none: told from the file's first line")
-    result, created = await bank_files.reconcile_bank_file(platform.db, client=client.slug, content=content,
-                                                           filename=file.filename, locale=locale,
+    result, created = await bank_files.reconcile_bank_file(platform.db, client=client.slug, content=upload.content,
+                                                           filename=upload.filename, locale=locale,
                                                            file_format=file_format, now=platform.clock())
     return JSONResponse(bank_file_out(result).model_dump(mode="json"), status_code=201 if created else 200,
                         headers={"Location": f"/v1/clients/{client.slug}/payments/files/{result.id}"})

@@ -5,16 +5,14 @@ import uuid
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.accounts import handlers
-from ingest.uploads_runtime import ClientOfCaller
+from ingest.uploads_runtime import ClientOfCaller, Runtime
 from recaudo_common.dependencies import PlatformDep
-from recaudo_common.errors import ProblemError
+from recaudo_common.multipart import form_request_body, read_small_upload
 from recaudo_common.routing import AuthorisedFirstRoute
-
-MAX_RECALL_FILE_BYTES = 64 * 1024 * 1024
 
 
 class RecallIn(BaseModel):
@@ -72,22 +70,20 @@ async def recall_accounts(body: RecallIn, client: ClientOfCaller, platform: Plat
     return RecallOut.model_validate(result, from_attributes=True)
 
 
-RECALL_FILE_EXAMPLE = {"requestBody": {"content": {"multipart/form-data": {"examples": {"recall_file": {
-    "summary": "the accounts a CSV or XLSX file names", "value": {
-        "file": "retiros-banco-andino-2026-12-03.csv", "reason": "Cartera vendida a un tercero"}}}}}}}
+RECALL_FILE_BODY = form_request_body({"reason": "why the client company withdraws them (kept with the recall)"}, {
+    "recall_file": {"summary": "the accounts a CSV or XLSX file names", "value": {
+        "file": "retiros-banco-andino-2026-12-03.csv", "reason": "Cartera vendida a un tercero"}}})
 
 
-@router.post("/clients/{slug}/recalls/file", response_model=RecallOut, openapi_extra=RECALL_FILE_EXAMPLE)
-async def recall_accounts_from_file(client: ClientOfCaller, platform: PlatformDep,
-                                    file: Annotated[UploadFile, File()],
-                                    reason: Annotated[str | None, Form()] = None) -> RecallOut:
-    """As POST /recalls, for the accounts the account column of a CSV or XLSX file names. Refused 413
-    file_too_large past 64 MiB, 422 empty_file or an unreadable file's code."""
-    content = await file.read(MAX_RECALL_FILE_BYTES + 1)
-    if len(content) > MAX_RECALL_FILE_BYTES:
-        raise ProblemError(413, "file_too_large", "File too large", "a recall file is at most 64 MiB")
-    result = await handlers.recall_from_file(platform.db, client=client.slug, content=content, reason=reason,
-                                             now=platform.clock())
+@router.post("/clients/{slug}/recalls/file", response_model=RecallOut, openapi_extra=RECALL_FILE_BODY)
+async def recall_accounts_from_file(client: ClientOfCaller, platform: PlatformDep, runtime: Runtime,
+                                    request: Request) -> RecallOut:
+    """As POST /recalls, for the accounts the account column of a CSV or XLSX file names (the form's `file`, and
+    an optional `reason`). Refused 413 past RECAUDO_INGEST_MAX_RECALL_FILE_BYTES (16 MiB), 422 empty_file or an
+    unreadable file's code."""
+    upload = await read_small_upload(request, max_bytes=runtime.max_recall_file_bytes, what="a recall file")
+    result = await handlers.recall_from_file(platform.db, client=client.slug, content=upload.content,
+                                             reason=upload.fields.get("reason") or None, now=platform.clock())
     return RecallOut.model_validate(result, from_attributes=True)
 
 
