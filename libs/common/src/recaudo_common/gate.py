@@ -28,6 +28,7 @@ Gatekeeper = Literal["key", "signature", "public"]
 # it as the credentials `Session <token>` (recaudo_common.sessions) when no Authorization header is sent.
 KeyCheck = Callable[[str], Awaitable[object | tuple[int, str, str]]]
 
+FORM_ROOM = 1024**2  # a file's form beyond the file: boundaries, part headers, its other fields
 LINGER_BYTES = 4 * 1024**2  # read and thrown away after a refusal, so the client can read the refusal
 LINGER_S = 2.0
 SIGNED_BODY_BYTES = 64 * 1024  # a provider's notification: verified over these bytes before anything is parsed
@@ -50,6 +51,13 @@ class BodyRule:
 def signed(pattern: str) -> BodyRule:
     """A provider's notification: no API key, its signature is verified by the route over at most 64 KiB."""
     return BodyRule(pattern, "signature", SIGNED_BODY_BYTES)
+
+
+def keyed_file(pattern: str, file_bytes: int) -> BodyRule:
+    """A form carrying one file of at most `file_bytes`, sent with a key, with room for its boundaries and other
+    fields (FORM_ROOM): the route refuses the file itself past its cap (413 file_too_large, naming it), and the
+    gate a body past both (413 payload_too_large)."""
+    return BodyRule(pattern, "key", file_bytes + FORM_ROOM)
 
 
 def public_form(pattern: str) -> BodyRule:

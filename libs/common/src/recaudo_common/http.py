@@ -22,7 +22,7 @@ from recaudo_common.actions import record as record_action
 from recaudo_common.auth import Principal
 from recaudo_common.errors import install_problem_handlers
 from recaudo_common.gate import BodyRule, Gate, KeyCheck
-from recaudo_common.instrumentation import finish_server_span, server_span
+from recaudo_common.instrumentation import finish_server_span, libraries_traced_if, server_span
 from recaudo_common.outbox import caused_by
 from recaudo_common.routing import AuthorisedFirstRoute, routes_not_authorised_first
 from recaudo_common.telemetry import HTTP_LATENCY
@@ -92,7 +92,7 @@ class Observe:
         # its children); an exception escaping the app is recorded on it (the exporter keeps only its type).
         traced = contextlib.nullcontext() if span is None else trace.use_span(
             span, end_on_exit=True, record_exception=True, set_status_on_exception=True)
-        with traced:
+        with traced, libraries_traced_if(span):
             try:
                 with caused_by(cause):
                     await self.app(scope, receive, send_observed)

@@ -137,15 +137,13 @@ async def read_small_upload(request: Request, *, max_bytes: int, what: str, file
     upload spooled, or its malformed form answered 400, before its 403). Refused 413 `file_too_large` as soon as
     the file passes `max_bytes`; 415 and 422 `invalid_form` as StreamedForm."""
     form = StreamedForm(request.stream(), request.headers.get("content-type", ""), file_field=file_field)
-    chunks: list[bytes] = []
-    size = 0
+    content = bytearray()
     async for chunk in form.file_chunks():
-        size += len(chunk)
-        if size > max_bytes:
+        if len(content) + len(chunk) > max_bytes:
             raise ProblemError(413, "file_too_large", "File too large",
                                f"{what} is at most {max_bytes // (1024 * 1024)} MiB")
-        chunks.append(chunk)
-    return SmallUpload(b"".join(chunks), form.filename, dict(form.fields))
+        content += chunk
+    return SmallUpload(bytes(content), form.filename, dict(form.fields))
 
 
 def form_request_body(fields: dict[str, str], examples: dict[str, Any], *, file_field: str = "file"

@@ -14,11 +14,14 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI, Request
 from opentelemetry import trace
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 from sqlalchemy import text
 
+from recaudo_common.bus.base import Message, read_record
+from recaudo_common.bus.consumer import ConsumerRuntime, HandlerContext, Subscriptions
 from recaudo_common.events import AccountRecalled, topic_name
 from recaudo_common.http import create_app
 from recaudo_common.outbox import Outbox
@@ -222,6 +225,81 @@ async def test_a_providers_url_is_never_exported_with_the_call(spans: InMemorySp
     assert attributes.get("server.address") == "127.0.0.1"
     assert 200 in (attributes.get("http.response.status_code"), attributes.get("http.status_code"))
     assert PHONE not in as_text(calls[0]) and TOKEN not in as_text(calls[0])
+
+
+async def test_the_libraries_trace_a_requests_statements_only_when_its_trace_is_kept(
+        platform_on_postgres: Platform, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request whose trace the sampler dropped (the caller's traceparent says so, as 9 in 10 do at deploy/k8s's
+    ratio) costs asyncpg's instrumentation nothing: not a span dropped after its attributes were gathered, no work
+    at all. A kept trace gets its statements as children of the request's span."""
+    import opentelemetry.instrumentation.asyncpg as instrumented
+
+    gathered: list[str] = []
+    hydrate = instrumented._hydrate_span_from_args
+
+    def counted(connection: object, query: str, *args: object, **kwargs: object) -> object:
+        gathered.append(query)
+        return hydrate(connection, query, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(instrumented, "_hydrate_span_from_args", counted)
+    router = APIRouter(route_class=AuthorisedFirstRoute)
+
+    @router.get("/v1/probe")
+    async def probe() -> dict[str, int]:
+        async with platform_on_postgres.db.transaction() as s:
+            return {"n": int(await s.scalar(text("SELECT 41 + 1 AS traced_probe")) or 0)}
+
+    trace_id = uuid.uuid4().hex
+    async with serving_app(create_app(title="probe", service="probe", routers=[router])) as base, \
+            httpx.AsyncClient(base_url=base) as http:
+        for flags in ("00", "01"):
+            gathered.clear()
+            with suppress_instrumentation():  # the header as written: httpx's instrumentation would send its own
+                answer = await http.get("/v1/probe", headers={"traceparent": f"00-{trace_id}-{'ab' * 8}-{flags}"})
+            assert answer.json() == {"n": 42}
+            if flags == "00":
+                assert not any("traced_probe" in q for q in gathered), "a dropped trace's statements cost nothing"
+    assert any("traced_probe" in q for q in gathered), "the instrumentation is installed and counted"
+    finished = exported(spans)
+    [server] = [s for s in finished if s.kind is SpanKind.SERVER and s.name == "GET /v1/probe"]
+    mine = [s for s in finished if s.kind is SpanKind.CLIENT and "traced_probe" in as_text(s)]
+    assert mine and all(s.parent is not None and server.context is not None
+                        and s.parent.span_id == server.context.span_id for s in mine)
+
+
+async def test_a_consumed_events_statements_are_traced_only_when_its_trace_is_kept(
+        platform_on_postgres: Platform, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As for a request: an event whose trace was dropped where it was emitted costs its consumer no instrumentation
+    for its statements, nor do the batch's own (inbox claim, outbox write); a kept one's are its span's children."""
+    import opentelemetry.instrumentation.asyncpg as instrumented
+
+    gathered: list[str] = []
+    hydrate = instrumented._hydrate_span_from_args
+
+    def counted(connection: object, query: str, *args: object, **kwargs: object) -> object:
+        gathered.append(query)
+        return hydrate(connection, query, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(instrumented, "_hydrate_span_from_args", counted)
+
+    async def recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
+        await ctx.session.execute(text("SELECT 1 AS consumed_probe"))
+
+    runtime = ConsumerRuntime(platform_on_postgres.db, platform_on_postgres.transport,
+                              Subscriptions("probe", "reporting", {AccountRecalled: recalled}), "t", lambda: NOW)
+
+    def batch(flags: str) -> list[Message]:
+        return [read_record("t.account", b"banco/A-1", AccountRecalled(account_ref=f"A-{i}", recalled_at=NOW).envelope(
+                    client="banco", occurred_at=NOW).model_dump_json().encode(),
+                            {"traceparent": f"00-{uuid.uuid4().hex}-{'cd' * 8}-{flags}"}, i) for i in range(2)]
+
+    assert await runtime.handle_batch(batch("00")) == ["processed", "processed"]
+    assert gathered == [], "nothing of a dropped trace's batch gathered"
+    assert await runtime.handle_batch(batch("01")) == ["processed", "processed"]
+    assert sum("consumed_probe" in q for q in gathered) == 2
+    consumed = {s.context.span_id for s in exported(spans) if s.name == "consume account.recalled" and s.context}
+    mine = [s for s in exported(spans) if s.kind is SpanKind.CLIENT and "consumed_probe" in as_text(s)]
+    assert len(mine) == 2 and all(s.parent is not None and s.parent.span_id in consumed for s in mine)
 
 
 async def test_statements_are_exported_without_values(

@@ -18,7 +18,7 @@ from ingest.upload_worker import UploadWorker
 from ingest.uploads_runtime import APP_STATE, VAULT, IngestRuntime
 from recaudo_common.console import identity_unit
 from recaudo_common.events import AccountPlaced, ContactAttempted, group_id, topic_name
-from recaudo_common.gate import BodyRule
+from recaudo_common.gate import keyed_file
 from recaudo_common.identity_api import CLIENT_FINDER
 from recaudo_common.personal_data import Vault
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
@@ -62,8 +62,8 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
         subscriptions=SUBSCRIPTIONS,
         workers=[uploads.run, backfill, periodic(retain, settings.retention_poll_s)],
         # The portfolio's multipart form carries its small fields beside the file: 1 MiB of room for them.
-        body_rules=[BodyRule(r"/v1/clients/[^/]+/portfolios", "key", settings.max_upload_bytes + 1024**2),
-                    BodyRule(r"/v1/clients/[^/]+/recalls/file", "key", settings.max_recall_file_bytes),
+        body_rules=[keyed_file(r"/v1/clients/[^/]+/portfolios", settings.max_upload_bytes),
+                    keyed_file(r"/v1/clients/[^/]+/recalls/file", settings.max_recall_file_bytes),
                     *identity_unit.BODY_RULES],
         description="Ingest: client companies, portfolio uploads, and the debtors' rights over their data.",
     )

@@ -247,10 +247,15 @@ async def test_same_bytes_again_then_an_update_then_a_recall(ingest: Ingest) -> 
     recalled = (await ingest.http.post("/v1/clients/banco/recalls", json={
         "account_refs": ["A-2", "NO-EXISTE"], "reason": "venta de cartera"})).json()
     assert (recalled["accounts_recalled"], recalled["unknown_account_refs"]) == (1, ["NO-EXISTE"])
-    by_file = await ingest.http.post("/v1/clients/banco/recalls/file",
+    by_file = await ingest.http.post("/v1/clients/banco/recalls/file", data={"reason": "retiro del cliente"},
                                      files={"file": ("r.csv", b"Obligacion\nA-3\nA-2\n")})
     assert (by_file.json()["accounts_recalled"], by_file.json()["already_recalled"]) == (1, 1)
-    assert [e["account_ref"] for e in await ingest.events("account.recalled")] == ["A-2", "A-3"]
+    assert [(e["account_ref"], e["reason"]) for e in await ingest.events("account.recalled")] == [
+        ("A-2", "venta de cartera"), ("A-3", "retiro del cliente")]
+    # Past its cap (the gate leaves the form room beyond it), the file itself is refused, and says so.
+    too_big = await ingest.http.post("/v1/clients/banco/recalls/file",
+                                     files={"file": ("r.csv", b"Obligacion\n" + b"A-9\n" * (4 * 1024**2))})
+    assert (too_big.status_code, too_big.json()["code"]) == (413, "file_too_large")
     assert (await ingest.http.get("/v1/clients/banco/placements/A-2")).json()["status"] == "recalled"
 
 

@@ -16,6 +16,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.db import Database, after_commit
+from recaudo_common.instrumentation import libraries_traced_if
 
 log = logging.getLogger("recaudo.payments")
 
@@ -91,7 +92,8 @@ class GroupCommit(Generic[W]):
             taken = [self.queue.get_nowait() for _ in range(min(self.queue.qsize(), self.most_together))]
             batch = [w for w in taken if w.answer.get_loop() is loop]  # a request of a loop gone waits for nobody
             try:
-                await self.apply(batch)
+                with libraries_traced_if(None):  # a batch's statements are no one request's trace
+                    await self.apply(batch)
             except BaseException:  # cancelled (the process stops): never leave a request waiting for an answer
                 for waiting in [*batch, *self._drain()]:
                     waiting.tell(ON_ITS_OWN)

@@ -21,7 +21,7 @@ from payments.webhooks_together import WebhooksTogether
 from payments.write_offs.routes import router as write_offs_router
 from payments.write_offs.strategy import BATCH as WRITE_OFF_BATCH
 from payments.write_offs.strategy import write_off_due
-from recaudo_common.gate import PROVIDER_NOTIFICATIONS, BodyRule, public_form
+from recaudo_common.gate import PROVIDER_NOTIFICATIONS, keyed_file, public_form
 from recaudo_common.personal_data import MasterKeyring, Vault
 from recaudo_common.runtime import Platform, ServiceUnit, periodic
 
@@ -65,6 +65,6 @@ def build(platform: Platform, settings: PaymentsSettings | None = None) -> Servi
                                                   periodic(reconcile_gateways, settings.reconciliation_poll_s),
                                                   periodic(write_off_not_pursued, settings.write_off_poll_s)],
         body_rules=[PROVIDER_NOTIFICATIONS, public_form(r"/checkout/[^/]+"),
-                    BodyRule(r"/v1/clients/[^/]+/payments/files", "key", settings.max_bank_file_bytes)],
+                    keyed_file(r"/v1/clients/[^/]+/payments/files", settings.max_bank_file_bytes)],
         description="Payments: the ledger, matching, suspense, reversals and promises.",
     )

@@ -35,6 +35,7 @@ from recaudo_common.events import (
     group_id,
     topic_name,
 )
+from recaudo_common.instrumentation import libraries_traced_if
 from recaudo_common.outbox import Cause, Outbox, Staged, caused_by, claim_many, claim_once
 from recaudo_common.redaction import describe_error, error_code, scrubbed_traceback
 from recaudo_common.telemetry import (
@@ -213,7 +214,7 @@ class ConsumerRuntime:
             f"consume {message.envelope.type}", context=extract_context(message.headers),
             attributes={"messaging.destination": message.topic, "recaudo.consumer": subs.consumer,
                         "recaudo.client": message.envelope.client},
-        ):
+        ) as span, libraries_traced_if(span):
             if not await claim_once(session, subs.schema, subs.consumer, message.envelope):
                 return "duplicate"
             ctx = HandlerContext(session, message.envelope, self.clock(), self.outbox)
@@ -298,7 +299,7 @@ class ConsumerRuntime:
                 f"consume {message.envelope.type}", context=extract_context(message.headers),
                 attributes={"messaging.destination": message.topic, "recaudo.consumer": subs.consumer,
                             "recaudo.client": message.envelope.client},
-            ), caused_by(Cause.of(message.envelope)):
+            ) as span, caused_by(Cause.of(message.envelope)), libraries_traced_if(span):
                 await handler(event, ctx)
         if run_handler is not None:
             await self._apply_run(run_handler, run)
@@ -312,16 +313,17 @@ class ConsumerRuntime:
             f"consume {first.envelope.type} x{len(run)}", context=extract_context(batch_lead(messages).headers),
             attributes={"messaging.destination": first.topic, "recaudo.consumer": self.subscriptions.consumer,
                         "messaging.batch.message_count": len(run)},
-        ):
+        ) as span, libraries_traced_if(span):
             await handler([(event, ctx) for event, ctx, _ in run])
 
     async def handle_batch(self, batch: list[Message]) -> list[str]:
         """The fast path applies the batch at once; if anything in it fails, the batch is rolled back
         and replayed one event at a time, each with its retries and, at the end, the DLQ."""
-        outcomes = await self._apply_all(batch) if len(batch) > 1 else None
-        if outcomes is not None:
-            return outcomes
-        return [await self.handle(message) for message in batch]
+        with libraries_traced_if(None):  # the statements around the events' spans are no trace's
+            outcomes = await self._apply_all(batch) if len(batch) > 1 else None
+            if outcomes is not None:
+                return outcomes
+            return [await self.handle(message) for message in batch]
 
     async def _dead_letter(self, message: Message, exc: BaseException) -> None:
         """Sends the message to its topic's DLQ with why. The headers say it without personal data: a reason
@@ -362,6 +364,7 @@ class ConsumerRuntime:
                 try:
                     await inbox.check(batch)
                 except InboxHorizonError as error:
+                    await subscriber.stop()
                     await refused(error, stop)
                     return
                 for message, outcome in zip(batch, await self.handle_batch(batch), strict=True):

@@ -55,9 +55,6 @@ BACKLOG_PAUSE_S = 1.0
 # How far the clocks stamping records and the ones judging them may disagree: a record counts as from before the
 # horizon this far after it.
 CLOCK_SKEW = dt.timedelta(hours=1)
-# A group that refused waits this long before its worker starts it again to look: the operator moves its offsets
-# with its workers stopped (the runbook), so there is no hurry, and on Kafka every start is a rebalance.
-REFUSED_WAIT_S = 300.0
 _LOCKS = 7_211_003  # advisory lock class of the pruners (two-key form: a space of its own), one per consumer
 
 
@@ -187,14 +184,12 @@ class InboxRetention:
 
 
 async def refused(error: InboxHorizonError, stop: asyncio.Event) -> None:
-    """A group that refused says so once and waits (REFUSED_WAIT_S, or until the process stops) before its worker
-    starts it again to look, rather than rejoining its group every few seconds."""
-    log.error("consumer refuses a record from before its inbox's horizon", extra={"fields": {
-        "consumer": error.consumer, "error": str(error)}})
-    try:
-        await asyncio.wait_for(stop.wait(), REFUSED_WAIT_S)
-    except TimeoutError:
-        raise error from None
+    """A group member that refused, its subscriber already stopped (it has left its group: no rebalance every few
+    seconds, no poll deadline missed), says so once and waits for its process to stop: the operator moves the
+    group's offsets with its workers stopped and starts them again (the runbook), and nothing else would let it on."""
+    log.error("consumer refuses a record from before its inbox's horizon; it waits for its offsets to be set",
+              extra={"fields": {"consumer": error.consumer, "error": str(error)}})
+    await stop.wait()
 
 
 def passed_by(message: Message, consumer: str) -> bool:
