@@ -99,6 +99,25 @@ async def test_failures_retry_then_dead_letter_then_replay(platform: Platform) -
     assert await rows(platform.db) == [("A-1", Decimal("1000.00"))]
 
 
+async def test_a_replay_puts_back_at_most_its_limit_and_the_next_one_the_rest(platform: Platform) -> None:
+    prefix = platform.settings.topic_prefix
+    topic = topic_name(prefix, "account")
+    await emit(platform.db, [placed(f"A-{i}").envelope(client="banco", occurred_at=NOW) for i in range(3)])
+    await relay_all(platform, "ingest")
+    runtime = ConsumerRuntime(platform.db, platform.transport,
+                              Subscriptions("recorder", "reporting", {AccountPlaced: Recorder(fail_times=1_000).handle}),
+                              prefix, lambda: NOW, max_retries=0, backoff_s=0.01)
+    async with dead_letters(platform, topic) as dead:
+        async def all_three() -> bool:
+            await dead.arrived()  # the embedded log's reader reads again what it has not committed: counted once
+            return len({letter.envelope.event_id for letter in dead.letters}) == 3
+
+        await run_consumer_until(runtime, all_three)
+    assert await platform.transport.replay_dlq(topic, limit=2) == 2
+    assert await platform.transport.replay_dlq(topic, limit=2) == 1
+    assert await platform.transport.replay_dlq(topic) == 0
+
+
 async def test_client_settings_are_copied_by_each_service(platform: Platform) -> None:
     from recaudo_common.client_copy import client_copy_handlers, get_client
 

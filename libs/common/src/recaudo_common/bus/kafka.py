@@ -248,7 +248,8 @@ class KafkaTransport:
         replayed = 0
         try:
             while limit is None or replayed < limit:
-                batch = await sub.fetch(max_records=500, timeout_s=3.0)
+                batch = await sub.fetch(max_records=500 if limit is None else min(500, limit - replayed),
+                                        timeout_s=3.0)
                 if not batch:
                     break
                 await self.publish(None, [replayed_message(topic, m) for m in batch])
