@@ -11,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from recaudo_common.bus.inbox_retention import INBOX_BY_TIME, inbox_horizon_ddl
+
 COMMON_MIGRATIONS = Path(__file__).parent / "migrations"
 # The platform components' schemas, each with its history under COMMON_MIGRATIONS, migrated before any service's:
 # identity (API keys), bus (the embedded event log), vault (personal data keys, recaudo_common.personal_data).
@@ -91,3 +93,11 @@ async def _run_async(database_url: str, schema: str) -> None:
 def run_env() -> None:
     cfg = context.config
     asyncio.run(_run_async(cfg.attributes["database_url"], cfg.attributes["schema"]))
+
+
+def inbox_retention(schema: str) -> None:
+    """A service's migration to inbox retention (recaudo_common.bus.inbox_retention): how far each consumer has
+    forgotten, and its rows by consumer and time, built without blocking the consumers' writes."""
+    op.execute(inbox_horizon_ddl(schema))
+    name, definition = INBOX_BY_TIME
+    create_index_concurrently(name, schema, f"{schema}.{definition}")

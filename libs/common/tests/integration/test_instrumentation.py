@@ -227,11 +227,9 @@ async def test_a_providers_url_is_never_exported_with_the_call(spans: InMemorySp
     assert PHONE not in as_text(calls[0]) and TOKEN not in as_text(calls[0])
 
 
-async def test_the_libraries_trace_a_requests_statements_only_when_its_trace_is_kept(
-        platform_on_postgres: Platform, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A request whose trace the sampler dropped (the caller's traceparent says so, as 9 in 10 do at deploy/k8s's
-    ratio) costs asyncpg's instrumentation nothing: not a span dropped after its attributes were gathered, no work
-    at all. A kept trace gets its statements as children of the request's span."""
+def statements_gathered(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements asyncpg's instrumentation gathers a span's attributes for (its first work for each), as they
+    come."""
     import opentelemetry.instrumentation.asyncpg as instrumented
 
     gathered: list[str] = []
@@ -242,6 +240,15 @@ async def test_the_libraries_trace_a_requests_statements_only_when_its_trace_is_
         return hydrate(connection, query, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(instrumented, "_hydrate_span_from_args", counted)
+    return gathered
+
+
+async def test_the_libraries_trace_a_requests_statements_only_when_its_trace_is_kept(
+        platform_on_postgres: Platform, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request whose trace the sampler dropped (the caller's traceparent says so, as 9 in 10 do at deploy/k8s's
+    ratio) costs asyncpg's instrumentation nothing: not a span dropped after its attributes were gathered, no work
+    at all. A kept trace gets its statements as children of the request's span."""
+    gathered = statements_gathered(monkeypatch)
     router = APIRouter(route_class=AuthorisedFirstRoute)
 
     @router.get("/v1/probe")
@@ -271,16 +278,7 @@ async def test_a_consumed_events_statements_are_traced_only_when_its_trace_is_ke
         platform_on_postgres: Platform, spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch) -> None:
     """As for a request: an event whose trace was dropped where it was emitted costs its consumer no instrumentation
     for its statements, nor do the batch's own (inbox claim, outbox write); a kept one's are its span's children."""
-    import opentelemetry.instrumentation.asyncpg as instrumented
-
-    gathered: list[str] = []
-    hydrate = instrumented._hydrate_span_from_args
-
-    def counted(connection: object, query: str, *args: object, **kwargs: object) -> object:
-        gathered.append(query)
-        return hydrate(connection, query, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(instrumented, "_hydrate_span_from_args", counted)
+    gathered = statements_gathered(monkeypatch)
 
     async def recalled(event: AccountRecalled, ctx: HandlerContext) -> None:
         await ctx.session.execute(text("SELECT 1 AS consumed_probe"))

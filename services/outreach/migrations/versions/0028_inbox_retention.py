@@ -1,16 +1,10 @@
-"""The inbox forgets what it applied long ago: its rows by consumer and time, built without blocking the consumers'
-writes, and how far each consumer has forgotten (recaudo_common.bus.inbox_retention)."""
+"""The inbox forgets what it applied long ago (recaudo_common.migrate.inbox_retention)."""
 
-from alembic import op
-
-from recaudo_common.bus.inbox_retention import INBOX_BY_TIME, inbox_horizon_ddl
-from recaudo_common.migrate import create_index_concurrently
+from recaudo_common.migrate import inbox_retention
 
 revision = "0028"
 down_revision = "0027"
 
 
 def upgrade() -> None:
-    op.execute(inbox_horizon_ddl("outreach"))
-    name, definition = INBOX_BY_TIME
-    create_index_concurrently(name, "outreach", f"outreach.{definition}")
+    inbox_retention("outreach")

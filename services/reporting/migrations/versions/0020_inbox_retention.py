@@ -1,16 +1,10 @@
-"""The inbox forgets what it applied long ago: its rows by consumer and time, built without blocking the consumers'
-writes, and how far each consumer has forgotten (recaudo_common.bus.inbox_retention)."""
+"""The inbox forgets what it applied long ago (recaudo_common.migrate.inbox_retention)."""
 
-from alembic import op
-
-from recaudo_common.bus.inbox_retention import INBOX_BY_TIME, inbox_horizon_ddl
-from recaudo_common.migrate import create_index_concurrently
+from recaudo_common.migrate import inbox_retention
 
 revision = "0020"
 down_revision = "0019"
 
 
 def upgrade() -> None:
-    op.execute(inbox_horizon_ddl("reporting"))
-    name, definition = INBOX_BY_TIME
-    create_index_concurrently(name, "reporting", f"reporting.{definition}")
+    inbox_retention("reporting")
