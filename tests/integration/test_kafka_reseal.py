@@ -315,8 +315,9 @@ async def test_the_embedded_log_reseal_passes_over_what_cannot_be_read_or_found(
 
 
 async def test_services_on_the_new_prefix_apply_only_what_they_had_not(settings: PlatformSettings) -> None:
-    """The switch of the procedure: a consumer that applied the old topic, run on the new prefix (a new group,
-    from the beginning), applies only the event it had not read, resealed, and none of the others again."""
+    """The switch of the procedure: a consumer that applied the old topic, run on the new prefix (a new group, given
+    the old group's offsets by the copy), applies only the event it had not read, resealed, and none of the others
+    again, without reading the others at all."""
     old, new = settings.topic_prefix, f"{settings.topic_prefix}n2"
     account = topic_name(old, "account")
     applied: list[tuple[uuid.UUID, AccountStated]] = []
@@ -337,7 +338,18 @@ async def test_services_on_the_new_prefix_apply_only_what_they_had_not(settings:
         vault = Vault.from_settings(settings, key_cache_ttl_s=0)
         copies = await reseal_topics(bootstrap=settings.kafka_bootstrap, db=platform.db, vault=vault,
                                      from_prefix=old, to_prefix=new, now=NOW)
-        assert [(c.target, c.copied, c.resealed) for c in copies if c.copied] == [(topic_name(new, "account"), 4, 4)]
+        assert [(c.target, c.copied, c.resealed, c.groups) for c in copies if c.copied] == [
+            (topic_name(new, "account"), 4, 4, 1)]
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            before = await admin.list_consumer_group_offsets(f"{old}.recorder")
+            after = await admin.list_consumer_group_offsets(f"{new}.recorder")
+        finally:
+            await admin.close()
+        assert {(tp.partition, meta.offset) for tp, meta in after.items()} == {
+            (tp.partition, meta.offset) for tp, meta in before.items() if tp.topic == account}
+        assert {tp.topic for tp in after} == {topic_name(new, "account")}
 
         await consume(platform, subs, new, lambda: len(applied) >= 4)
 

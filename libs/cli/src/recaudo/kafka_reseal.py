@@ -10,16 +10,17 @@ import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.structs import ConsumerRecord
+from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 from pydantic import ValidationError
 
-from recaudo_common.bus.kafka_security import KafkaSecurity
+from recaudo_common.bus.kafka import DLQ_REPLAY_GROUP
+from recaudo_common.bus.kafka_security import ClientSecurity, KafkaSecurity
 from recaudo_common.db import Database
 from recaudo_common.events import TOPIC_NAMES, DebtorErased, Envelope, dlq_topic, topic_name
 from recaudo_common.personal_data import Vault
@@ -48,6 +49,7 @@ class TopicCopy:
     copied: int  # every record, resealed or not
     resealed: int  # version 1 account events written as version 2
     unreadable: int = 0  # version 1 account events not valid (dead letters): copied without their plaintext
+    groups: int = 0  # consumer groups of the old prefix whose offsets on it were given to their new-prefix twins
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class _Source:
     replicas: int
     configs: dict[str, str]
     ends: dict[int, int]  # partition -> end offset when the run started
+    starts: dict[int, int]  # partition -> first offset when the run started (the copy's offset 0)
 
 
 def platform_topics(prefix: str) -> list[str]:
@@ -99,7 +102,9 @@ async def _describe(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, topi
                if entry[3] == DYNAMIC_TOPIC_CONFIG and entry[1] is not None}
     tps = [TopicPartition(topic, p) for p in partitions]
     ends = await consumer.end_offsets(tps)
-    return _Source(topic, target, len(partitions), replicas, configs, {tp.partition: ends[tp] for tp in tps})
+    starts = await consumer.beginning_offsets(tps)
+    return _Source(topic, target, len(partitions), replicas, configs, {tp.partition: ends[tp] for tp in tps},
+                   {tp.partition: starts[tp] for tp in tps})
 
 
 async def _target_empty(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer, source: _Source,
@@ -212,11 +217,45 @@ async def reseal_topics(*, bootstrap: str, db: Database, vault: Vault, from_pref
             log.info("topic copied", extra={"fields": {"topic": s.topic, "target": s.target, "copied": copy.copied,
                                                        "resealed": copy.resealed, "unreadable": copy.unreadable}})
             copies.append(copy)
-        return copies
+        carried = await carry_offsets(admin, bootstrap, secured, sources, from_prefix, to_prefix)
+        return [replace(c, groups=carried.get(c.source, 0)) for c in copies]
     finally:
         await producer.stop()
         await consumer.stop()
         await admin.close()
+
+
+async def carry_offsets(admin: AIOKafkaAdminClient, bootstrap: str, secured: ClientSecurity, sources: list[_Source],
+                        from_prefix: str, to_prefix: str) -> dict[str, int]:
+    """Gives every consumer group of the old prefix (`<old>.<name>`: a service's, a lane's) the same offsets on the
+    copies under its new-prefix name, once they are copied and before a service is started: the copy keeps each record's
+    partition and order from the topic's first offset, so a group reads on from where it was instead of from the
+    beginning, where its inbox no longer remembers what it applied more than RECAUDO_INBOX_RETENTION_DAYS ago (it
+    would stop there, RecaudoConsumerRefusing). Returns, per source topic, how many groups' offsets were carried."""
+    by_topic = {s.topic: s for s in sources}
+    carried: dict[str, int] = {}
+    for (group, *_rest) in await admin.list_consumer_groups():
+        if not group.startswith(f"{from_prefix}.") or group.startswith(DLQ_REPLAY_GROUP):
+            continue
+        offsets = {tp: meta.offset for tp, meta in (await admin.list_consumer_group_offsets(group)).items()
+                   if tp.topic in by_topic and meta.offset >= 0}
+        if not offsets:
+            continue
+        twin = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=to_prefix + group[len(from_prefix):],
+                                enable_auto_commit=False, **secured)
+        await twin.start()
+        try:
+            targets = {TopicPartition(by_topic[tp.topic].target, tp.partition):
+                       OffsetAndMetadata(max(0, offset - by_topic[tp.topic].starts[tp.partition]), "")
+                       for tp, offset in offsets.items()}
+            twin.assign(list(targets))
+            await twin.commit(targets)
+        finally:
+            await twin.stop()
+        for topic in {tp.topic for tp in offsets}:
+            carried[topic] = carried.get(topic, 0) + 1
+        log.info("group offsets carried", extra={"fields": {"group": group, "partitions": len(offsets)}})
+    return carried
 
 
 def report(copies: Sequence[TopicCopy], from_prefix: str) -> list[str]:
@@ -226,6 +265,7 @@ def report(copies: Sequence[TopicCopy], from_prefix: str) -> list[str]:
     lines = [f"{c.source} -> {c.target}: {c.copied} records copied, {c.resealed} resealed"
              + (f", {c.unreadable} unreadable account events copied without their personal fields"
                if c.unreadable else "")
+             + (f", the offsets of {c.groups} consumer groups carried" if c.groups else "")
              for c in copies]
     lines += [f"{topic}: absent, nothing to copy" for topic in absent]
     return lines
