@@ -253,6 +253,17 @@ async def test_a_template_goes_out_the_debtors_answer_and_the_trail_shows_it_all
                       for i, payload in enumerate(QUICK_REPLIES))]}}
         wamid = {d.account_ref: template_of[d.wa_id].message_id for d in DEBTORS}
 
+        # Meta answers the post before the send's own transaction records the message id: a status that comes in
+        # between is kept and applied once it does (an early receipt, counted `unknown`). Here they come after.
+        async def all_recorded_sent() -> bool:
+            for debtor in DEBTORS:
+                history = (await operator.get(f"/v1/clients/{SLUG}/accounts/{debtor.account_ref}/contacts")).json()
+                if not any(a["sent_at"] for a in history["items"]):
+                    return False
+            return True
+
+        await until(all_recorded_sent, "each template's send recorded with its message id")
+
         # Meta reports the templates delivered and read (one only read: read implies delivered), and a late
         # `sent` that changes nothing.
         raw = notification(graph, statuses=[
