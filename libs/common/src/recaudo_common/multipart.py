@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
@@ -146,12 +147,25 @@ async def read_small_upload(request: Request, *, max_bytes: int, what: str, file
     return SmallUpload(bytes(content), form.filename, dict(form.fields))
 
 
-def form_request_body(fields: dict[str, str], examples: dict[str, Any], *, file_field: str = "file"
-                      ) -> dict[str, Any]:
-    """The OpenAPI of a route's form read by read_small_upload (FastAPI cannot describe it from parameters): its
-    file and its optional text `fields` (name -> description), with named examples; a route's `openapi_extra`."""
-    properties: dict[str, Any] = {file_field: {"type": "string", "format": "binary"},
-                                  **{name: {"type": "string", "description": about} for name, about in fields.items()}}
+def form_request_body(fields: dict[str, str] | type[BaseModel], examples: dict[str, Any], *,
+                      file_field: str = "file") -> dict[str, Any]:
+    """The OpenAPI of a form read as a stream or by read_small_upload (FastAPI cannot describe it from parameters):
+    its file and its optional text `fields`, either name -> description or the model the route checks them with
+    (each field's own schema, as text that may be left out), with named examples; a route's `openapi_extra`."""
+    described = (fields.items() if isinstance(fields, dict)
+                 else ((name, info.description or "") for name, info in fields.model_fields.items()))
+    properties: dict[str, Any] = {file_field: {"type": "string", "format": "binary"}, **{
+        name: {"type": "string", **({"description": about} if about else {})} for name, about in described}}
+    if not isinstance(fields, dict):
+        for name, schema in fields.model_json_schema()["properties"].items():
+            properties[name].update(_text_schema(schema))
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "required": [file_field], "properties": properties},
         "examples": examples}}}}
+
+
+def _text_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model field's schema as a form field's: the branch that is not null (a form field is left out, not
+    null), with its format and length kept."""
+    branch = next((b for b in schema.get("anyOf", [schema]) if b.get("type") != "null"), schema)
+    return {k: v for k, v in branch.items() if k in ("format", "maxLength", "pattern")}

@@ -25,7 +25,13 @@ TRACE_HEADERS = frozenset({"traceparent", "tracestate"})
 # The header of a dead letter put back on its topic: the consumer that dead-lettered it, the only one that applies
 # it (recaudo_common.bus.inbox_retention).
 REPLAY_FOR = "recaudo-replay-for"
-DEAD_LETTERED_BY = "recaudo-dlq-consumer"
+# The headers a dead letter gets, all under one prefix so a replay drops them together (replayed_message): the
+# consumer that dead-lettered it, why (a reason code), the error's class and scrubbed message, a scrubbed trace.
+DEAD_LETTER_PREFIX = "recaudo-dlq-"
+DEAD_LETTERED_BY = DEAD_LETTER_PREFIX + "consumer"
+DEAD_LETTER_REASON = DEAD_LETTER_PREFIX + "reason"
+DEAD_LETTER_ERROR = DEAD_LETTER_PREFIX + "error"
+DEAD_LETTER_TRACE = DEAD_LETTER_PREFIX + "trace"
 
 
 @dataclass(frozen=True)
@@ -106,7 +112,7 @@ def read_record(topic: str, key: bytes | None, value: bytes | None, headers: dic
 def replayed_message(topic: str, letter: Message) -> OutgoingMessage:
     """A dead letter put back on its topic: the event as it was (a record that was not one, byte for byte),
     without the dead-letter headers, for the consumer that dead-lettered it alone (REPLAY_FOR)."""
-    headers = {k: v for k, v in letter.headers.items() if not k.startswith("recaudo-dlq-")}
+    headers = {k: v for k, v in letter.headers.items() if not k.startswith(DEAD_LETTER_PREFIX)}
     if consumer := letter.headers.get(DEAD_LETTERED_BY):
         headers[REPLAY_FOR] = consumer
     value = letter.value

@@ -22,7 +22,16 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.bus.base import DEAD_LETTERED_BY, TRACE_HEADERS, Message, OutgoingMessage, Transport
+from recaudo_common.bus.base import (
+    DEAD_LETTER_ERROR,
+    DEAD_LETTER_REASON,
+    DEAD_LETTER_TRACE,
+    DEAD_LETTERED_BY,
+    TRACE_HEADERS,
+    Message,
+    OutgoingMessage,
+    Transport,
+)
 from recaudo_common.bus.inbox_retention import InboxHorizonError, InboxRetention, passed_by, refused
 from recaudo_common.db import Database, is_transient
 from recaudo_common.events import (
@@ -336,9 +345,9 @@ class ConsumerRuntime:
         out_value = message.value
         headers.update({
             DEAD_LETTERED_BY: self.subscriptions.consumer,
-            "recaudo-dlq-reason": reason,
-            "recaudo-dlq-error": describe_error(exc),
-            "recaudo-dlq-trace": scrubbed_traceback(exc)[-2000:],
+            DEAD_LETTER_REASON: reason,
+            DEAD_LETTER_ERROR: describe_error(exc),
+            DEAD_LETTER_TRACE: scrubbed_traceback(exc)[-2000:],
         })
         out = OutgoingMessage(dlq_topic(message.topic), message.key,
                               "" if out_value is not None else message.envelope.model_dump_json(), headers,

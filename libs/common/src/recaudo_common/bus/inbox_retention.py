@@ -133,9 +133,11 @@ class InboxRetention:
                 raise InboxHorizonError(self.consumer, message, horizon)
 
     def applied(self) -> None:
-        """A batch was applied and its offsets committed: pruning may begin."""
-        self._applied = True
-        CONSUMER_REFUSING.labels(self.consumer, self.group).set(0)  # set while it refuses, across its restarts
+        """A batch was applied and its offsets committed: pruning may begin. The first one also shows the group
+        not refusing (the gauge at 0, not absent); a refusal stops the member for good, so nothing sets it back."""
+        if not self._applied:
+            self._applied = True
+            CONSUMER_REFUSING.labels(self.consumer, self.group).set(0)
 
     async def prune_if_due(self) -> int:
         """Forgets one statement's worth of rows older than the retention when it is time to; returns how many. A

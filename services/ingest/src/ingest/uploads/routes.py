@@ -20,7 +20,7 @@ from recaudo_common.db import Database
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError, not_found
 from recaudo_common.exports import csv_style
-from recaudo_common.multipart import StreamedForm
+from recaudo_common.multipart import StreamedForm, form_request_body
 from recaudo_common.pagination import Page, PageRequest, Paging, invalid_cursor, page_request
 from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform
@@ -32,22 +32,22 @@ class UploadForm(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mapping: str | None = Field(None, max_length=20_000, description="JSON object: canonical field -> column")
     mapping_profile: str | None = Field(None, max_length=200, description="a saved mapping profile's name")
-    locale: str | None = Field(None, max_length=20)
-    as_of: dt.date | None = None
-    encoding: str | None = Field(None, max_length=40)
-    delimiter: str | None = Field(None, max_length=4)
+    locale: str | None = Field(None, max_length=20,
+                               description="how the file writes amounts (es-CO, es-MX, ...); the client "
+                                           "company's by default")
+    as_of: dt.date | None = Field(None, description="the day the file's balances and days past due are stated "
+                                                    "at; today in the client company's time zone by default")
+    encoding: str | None = Field(None, max_length=40, description="a CSV's text encoding; detected by default")
+    delimiter: str | None = Field(None, max_length=4, description="a CSV's delimiter (, ; | or tab); detected "
+                                                                  "by default")
     sheet: str | None = Field(None, max_length=200, description="XLSX sheet name; the first sheet by default")
 
 
-# The form is read as a stream (recaudo_common.multipart), so FastAPI cannot describe it from parameters; this is
-# the OpenAPI of its body, free-form JSON Schema.
-UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-    "type": "object", "required": ["file"],
-    "properties": {"file": {"type": "string", "format": "binary"},
-                   **{name: {"type": "string", **({"format": "date"} if name == "as_of" else {})}
-                      for name in UploadForm.model_fields}},
-    "examples": [{"file": "cartera-banco-andino-diciembre.xlsx", "mapping_profile": "cartera-mensual",
-                  "locale": "es-CO", "as_of": "2026-12-01", "sheet": "Cartera"}]}}}}}
+# The form is read as a stream (recaudo_common.multipart), so FastAPI cannot describe it from parameters.
+UPLOAD_BODY = form_request_body(UploadForm, {"portfolio": {
+    "summary": "a monthly portfolio by a saved profile", "value": {
+        "file": "cartera-banco-andino-diciembre.xlsx", "mapping_profile": "cartera-mensual", "locale": "es-CO",
+        "as_of": "2026-12-01", "sheet": "Cartera"}}})
 
 
 PORTFOLIO_EXAMPLE: JsonDict = {
