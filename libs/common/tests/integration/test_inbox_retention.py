@@ -10,7 +10,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 import pytest
-from aiokafka.partitioner import murmur2
+from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
@@ -244,11 +244,12 @@ def every_partition(prefix: str, partitions: int = 6) -> list[str]:
     """Account refs whose keys land on every partition of a topic (Kafka's default partitioner), so the group has
     committed an offset on each once it has read them."""
     refs: dict[int, str] = {}
+    numbers = list(range(partitions))
     i = 0
     while len(refs) < partitions:
         ref = f"{prefix}-{i}"
         key = placed(ref).key  # banco/<ref>
-        refs.setdefault((murmur2(key.encode()) & 0x7FFFFFFF) % partitions, ref)
+        refs.setdefault(DefaultPartitioner()(key.encode(), numbers, numbers), ref)
         i += 1
     return sorted(refs.values())
 
