@@ -6,6 +6,7 @@ closes it; a plan outside the client company's limits refused with the reason.""
 
 import datetime as dt
 import zoneinfo
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -13,11 +14,14 @@ import pytest
 from sqlalchemy import text
 
 from payments.promises.handlers import evaluate_due_promises
+from payments.settings import PaymentsSettings
 from recaudo_common.events import ClientUpdated
 from recaudo_common.instalments import schedule
 from recaudo_common.payment_links import read_token
+from recaudo_common.runtime import make_platform
+from recaudo_common.testing import settings_for_test
 
-from .conftest import NOW, Gateway, deliver, payment
+from .conftest import NOW, Gateway, deliver, gateway_on, payment
 
 pytestmark = pytest.mark.integration
 BOGOTA = zoneinfo.ZoneInfo("America/Bogota")
@@ -32,6 +36,25 @@ def plan_body(instalments: list[tuple[dt.date, Decimal]]) -> dict[str, Any]:
 def after_grace(due: dt.date) -> dt.datetime:
     """The first minute after an instalment's grace day, in the client company's time zone."""
     return dt.datetime.combine(due + dt.timedelta(days=2), dt.time(0, 1), BOGOTA)
+
+
+class Clock:
+    """The platform's clock, moved by the test (a payment arriving after a deadline)."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+async def clocked(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[tuple[Gateway, Clock]]:
+    clock = Clock()
+    platform = make_platform(settings_for_test(database_url), pool_size=8, clock=clock)
+    async with gateway_on(platform, payments_settings) as opened:
+        yield opened, clock
+    await platform.db.dispose()
 
 
 async def plan_of(gateway: Gateway, ref: str) -> dict[str, Any]:
@@ -121,3 +144,65 @@ async def test_a_plan_outside_the_client_company_limits_is_refused_with_the_reas
     accepted = await gateway.http.post("/v1/clients/banco/accounts/A-1/arrangements", headers=gateway.as_operator(),
                                        json=plan_body(schedule(Decimal("100000.00"), 4, today)))
     assert accepted.status_code == 201, accepted.text
+
+
+async def test_a_plan_whose_last_instalment_is_missed_is_broken_not_kept(gateway: Gateway) -> None:
+    three = schedule(Decimal("90000.00"), 3, NOW.astimezone(BOGOTA).date())
+    assert (await gateway.http.post("/v1/clients/banco/accounts/A-1/arrangements", json=plan_body(three),
+                                    headers=gateway.as_operator())).status_code == 201
+    await gateway.send(payment("l-1", amount="60000.00"))  # the first two instalments, on time
+    plan = await plan_of(gateway, "A-1")
+    assert (plan["status"], [i["status"] for i in plan["instalments"]]) == ("active", ["kept", "kept", "pending"])
+    # The last is missed: nothing after it could make the plan whole, so it is broken (it was announced kept).
+    assert await evaluate_due_promises(gateway.platform.db, now=after_grace(three[2][0])) == {"kept": 0, "broken": 1}
+    plan = await plan_of(gateway, "A-1")
+    assert (plan["status"], [i["status"] for i in plan["instalments"]]) == ("broken", ["kept", "kept", "broken"])
+    assert await gateway.balance("A-1") == (Decimal("40000.00"), "open", Decimal("40000.00"))
+    async with gateway.platform.db.transaction() as s:
+        decided = (await s.execute(text(
+            "SELECT envelope->>'type' FROM payments.outbox WHERE envelope->>'type' LIKE 'arrangement.%' "
+            "AND envelope->>'key' = 'banco/A-1' ORDER BY id"))).scalars().all()
+    assert decided == ["arrangement.made", "arrangement.broken"]
+
+
+async def test_a_missed_settlement_is_broken_and_a_later_payment_forgives_nothing(
+        clocked: tuple[Gateway, Clock]) -> None:
+    gateway, clock = clocked
+    due = dt.date(2026, 4, 15)
+    body = {"kind": "settlement", "instalments": [{"due_date": due.isoformat(), "amount": "70000.00"}]}
+    url = "/v1/clients/banco/accounts/A-1/arrangements"
+    assert (await gateway.http.post(url, json=body, headers=gateway.as_operator())).status_code == 201
+    # The settlement's amount paid after its deadline, before the evaluator has run: no settlement, no discount.
+    clock.now = after_grace(due)
+    late = payment("late-1", amount="70000.00", paid_at=clock.now.isoformat())
+    assert (await gateway.send(late, at=clock.now)).json()["status"] == "applied"
+    assert await gateway.balance("A-1") == (Decimal("30000.00"), "open", Decimal("30000.00"))
+    plan = await plan_of(gateway, "A-1")
+    assert (plan["status"], [i["status"] for i in plan["instalments"]]) == ("broken", ["broken"])
+    # Broken, it no longer stands in the way of another arrangement.
+    assert (await gateway.http.post(url, json={"kind": "settlement", "instalments": [
+        {"due_date": "2026-04-30", "amount": "20000.00"}]}, headers=gateway.as_operator())).status_code == 201
+
+
+async def test_a_missed_settlement_is_broken_by_the_evaluator(gateway: Gateway) -> None:
+    due = dt.date(2026, 4, 15)
+    assert (await gateway.http.post("/v1/clients/banco/accounts/A-2/arrangements", headers=gateway.as_operator(),
+                                    json={"kind": "settlement", "instalments": [
+                                        {"due_date": due.isoformat(), "amount": "70000.00"}]})).status_code == 201
+    assert await evaluate_due_promises(gateway.platform.db, now=after_grace(due)) == {"kept": 0, "broken": 1}
+    plan = await plan_of(gateway, "A-2")
+    assert plan["status"] == "broken" and plan["decided_at"] is not None
+    assert await gateway.balance("A-2") == (Decimal("100000.00"), "open", Decimal("100000.00"))
+
+
+async def test_a_payment_learnt_of_after_the_plan_counts_though_stamped_earlier_that_day(gateway: Gateway) -> None:
+    # The plan is made at 10:00 in Bogotá (NOW); a bank's file, read later, says the debtor paid that day: its
+    # line is stamped at noon, which may be before or after the plan. Learnt of after the plan, it counts.
+    three = schedule(Decimal("90000.00"), 3, NOW.astimezone(BOGOTA).date())
+    assert (await gateway.http.post("/v1/clients/banco/accounts/A-1/arrangements", json=plan_body(three),
+                                    headers=gateway.as_operator())).status_code == 201
+    stamped_before = (NOW - dt.timedelta(hours=3)).isoformat()
+    assert (await gateway.send(payment("b-1", amount="30000.00", paid_at=stamped_before))).status_code == 200
+    plan = await plan_of(gateway, "A-1")
+    assert [i["status"] for i in plan["instalments"]] == ["kept", "pending", "pending"]
+    assert plan["paid_amount"] == "30000.00"

@@ -89,27 +89,33 @@ async def evaluate_due_promises(db: Database, *, now: dt.datetime) -> dict[str, 
 
 async def _judge_plan(s: AsyncSession, *, client: str, account_ref: str, arrangement_id: uuid.UUID,
                       now: dt.datetime) -> None:
-    """An instalment plan is kept when every instalment is, broken at the second missed one."""
-    broken, kept, total = await store.count_missed(s, arrangement_id)
-    if broken >= MISSED_INSTALMENTS_TO_BREAK:
+    """An arrangement is kept once its last instalment is (every instalment is judged on what the plan asked up to
+    it, so that is the whole plan paid), and broken at the second missed instalment or when its last is missed
+    (a settlement's only one): no instalment after it could make the plan whole."""
+    verdicts = await store.instalment_verdicts(s, arrangement_id)
+    if verdicts.last == "kept":
+        if await store.decide_arrangement(s, arrangement_id, "kept", now):
+            await outbox.add(s, [ArrangementKept(arrangement_id=arrangement_id, account_ref=account_ref,
+                                                 kept_at=now).envelope(client=client, occurred_at=now)])
+    elif verdicts.broken >= MISSED_INSTALMENTS_TO_BREAK or verdicts.last == "broken":
         if not await store.decide_arrangement(s, arrangement_id, "broken", now):
             return
         await store.cancel_pending_promises(s, arrangement_id, now)
-        await outbox.add(s, [ArrangementBroken(arrangement_id=arrangement_id, account_ref=account_ref, broken_at=now,
-                                               missed_instalments=broken).envelope(client=client, occurred_at=now)])
-    elif kept + broken == total and kept > 0 and await store.decide_arrangement(s, arrangement_id, "kept", now):
-        await outbox.add(s, [ArrangementKept(arrangement_id=arrangement_id, account_ref=account_ref,
-                                             kept_at=now).envelope(client=client, occurred_at=now)])
+        await outbox.add(s, [ArrangementBroken(
+            arrangement_id=arrangement_id, account_ref=account_ref, broken_at=now,
+            missed_instalments=verdicts.broken).envelope(client=client, occurred_at=now)])
 
 
 async def settle_if_reached(s: AsyncSession, *, client: str, account_ref: str, after: AfterPayment,
                             now: dt.datetime) -> AfterPayment:
-    """A payment that reaches an active settlement's amount closes the account as settled; the discount
-    forgiven is booked as an adjustment, so the ledger still adds up."""
+    """Payments made by an active settlement's deadline (its due date plus the grace day) that reach its amount
+    close the account as settled; the discount forgiven is booked as an adjustment, so the ledger still adds up.
+    A payment after the deadline is no settlement's: the evaluator breaks the settlement, and the balance stands."""
     arrangement = await store.active_arrangement(s, client, account_ref)
     if arrangement is None or arrangement.kind != "settlement":
         return after
-    paid = await store.paid_between(s, client, account_ref, arrangement.made_at, now + dt.timedelta(days=36500))
+    paid = await store.paid_between(s, client, account_ref, arrangement.made_at,
+                                    deadline(arrangement.last_due, arrangement.timezone))
     if paid < arrangement.total_amount:
         return after
     if after.balance > 0:

@@ -29,12 +29,26 @@ class PendingPromise:
 
 @dataclass(frozen=True)
 class ActiveArrangement:
-    """The arrangement an account is under now (at most one)."""
+    """The arrangement an account is under now (at most one), with its last instalment's due date and the client
+    company's time zone, which together say when it must have been paid."""
 
     id: uuid.UUID
     kind: str
     total_amount: Decimal
     made_at: dt.datetime
+    last_due: dt.date
+    timezone: str
+
+
+@dataclass(frozen=True)
+class InstalmentVerdicts:
+    """How an arrangement's instalments stand: how many were missed and kept, of how many, and the last one's
+    verdict (instalments are judged on what the plan asked up to them, so the last kept is the whole plan paid)."""
+
+    broken: int
+    kept: int
+    total: int
+    last: str
 
 
 @dataclass(frozen=True)
@@ -71,10 +85,13 @@ async def pending_promises(s: AsyncSession, *, client: str | None = None, accoun
 
 async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt.datetime, end: dt.datetime
                        ) -> Decimal:
-    """What was paid to the account in [start, end), net of reversals."""
+    """What was paid to the account toward a commitment made at `start` and due by `end`, net of reversals: each
+    payment made before `end` and either made or applied (received) since `start`. A bank file states only the day
+    of a payment (stamped at noon), so one made at the bank after an afternoon's promise counts, and so does a
+    payment the platform learns of only after the promise was made."""
     value = await s.scalar(sql(
         "SELECT coalesce(sum(amount - reversed_amount), 0) FROM payments.payments WHERE client_slug = :c "
-        "AND account_ref = :r AND status = 'applied' AND paid_at >= :a AND paid_at < :b"),
+        "AND account_ref = :r AND status = 'applied' AND (paid_at >= :a OR received_at >= :a) AND paid_at < :b"),
         {"c": client, "r": account_ref, "a": start, "b": end})
     return Decimal(value)
 
@@ -97,8 +114,11 @@ async def insert_arrangement(s: AsyncSession, *, arrangement_id: uuid.UUID, clie
 
 async def active_arrangement(s: AsyncSession, client: str, account_ref: str) -> ActiveArrangement | None:
     row = (await s.execute(sql(
-        "SELECT id, kind, total_amount, made_at FROM payments.arrangements WHERE client_slug = :c AND account_ref = :r "
-        "AND status = 'active' FOR UPDATE"), {"c": client, "r": account_ref})).mappings().first()
+        """SELECT a.id, a.kind, a.total_amount, a.made_at, c.timezone,
+                  (SELECT max(p.due_date) FROM payments.promises p WHERE p.arrangement_id = a.id) AS last_due
+           FROM payments.arrangements a JOIN payments.clients c ON c.slug = a.client_slug
+           WHERE a.client_slug = :c AND a.account_ref = :r AND a.status = 'active' FOR UPDATE OF a"""),
+        {"c": client, "r": account_ref})).mappings().first()
     return ActiveArrangement(**row) if row else None
 
 
@@ -110,12 +130,13 @@ async def decide_arrangement(s: AsyncSession, arrangement_id: uuid.UUID, status:
     return row.first() is not None
 
 
-async def count_missed(s: AsyncSession, arrangement_id: uuid.UUID) -> tuple[int, int, int]:
-    """(broken, kept, total) instalment promises of an arrangement."""
+async def instalment_verdicts(s: AsyncSession, arrangement_id: uuid.UUID) -> InstalmentVerdicts:
+    """How an arrangement's instalment promises stand."""
     row = (await s.execute(sql(
-        "SELECT count(*) FILTER (WHERE status = 'broken'), count(*) FILTER (WHERE status = 'kept'), count(*) "
+        "SELECT count(*) FILTER (WHERE status = 'broken'), count(*) FILTER (WHERE status = 'kept'), count(*), "
+        "       (array_agg(status ORDER BY due_date DESC, made_at DESC, promise_id DESC))[1] "
         "FROM payments.promises WHERE arrangement_id = :a"), {"a": arrangement_id})).one()
-    return int(row[0]), int(row[1]), int(row[2])
+    return InstalmentVerdicts(int(row[0]), int(row[1]), int(row[2]), str(row[3]))
 
 
 async def cancel_pending_promises(s: AsyncSession, arrangement_id: uuid.UUID, now: dt.datetime) -> None:
