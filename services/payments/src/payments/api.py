@@ -121,13 +121,14 @@ async def gateway_webhook(gateway: str, request: Request, platform: PlatformDep,
 
 
 @router.get("/webhooks/payments/rejections", response_model=WebhookRejectionList)
-async def webhook_rejections(_caller: Annotated[Principal, Depends(caller_with("operator", "sre"))],
+async def webhook_rejections(caller: Annotated[Principal, Depends(caller_with("operator", "sre"))],
                              platform: PlatformDep, paging: ListPaging, response: Response) -> WebhookRejectionList:
     """Refused webhooks counted per gateway, source address and reason, the most recently seen first; follow
-    `next`."""
+    `next`. A key limited to some client companies sees only their gateway accounts' rows."""
     key = paging.key(2)
     before = None if key is None else (cursor_time(key[0]), cursor_int(key[1]))
-    found = await webhooks.rejections(platform.db, before=before, limit=paging.limit + 1)
+    found = await webhooks.rejections(platform.db, before=before, limit=paging.limit + 1,
+                                      clients=caller.client_scope)
     page = paging.page(found, lambda r: (r.last_seen.isoformat(), r.id), response)
     return WebhookRejectionList(items=page.items, next=page.next)
 

@@ -52,13 +52,19 @@ async def record_webhook_rejection(s: AsyncSession, *, gateway: str, reason: str
         {"others": OTHERS, "max": max_rows})
 
 
-async def list_webhook_rejections(s: AsyncSession, *, before: tuple[dt.datetime, int] | None,
-                                  limit: int) -> list[WebhookRejectionOut]:
+async def list_webhook_rejections(s: AsyncSession, *, before: tuple[dt.datetime, int] | None, limit: int,
+                                  clients: tuple[str, ...] | None = None) -> list[WebhookRejectionOut]:
     """The most recently seen sources first, those after `before` (the last one of the previous page), read straight
-    into what the API answers."""
+    into what the API answers. `clients`: only the rows of those client companies' gateway accounts (recorded
+    under `kind/client/name`), for a caller limited to them; the platform's own gateways and the folded rows are
+    the agency's, not any one client company's."""
+    where = ["(last_seen, id) < (:t, :id)"] if before else []
+    if clients is not None:
+        where.append("gateway LIKE '%/%/%' AND split_part(gateway, '/', 2) = ANY(:clients)")
     rows = (await s.execute(sql(
         "SELECT id, nullif(gateway, :others) AS gateway, source_address, reason, count, first_seen, last_seen, sample, "
         "last_seen AS received_at, gateway = :others AS folded FROM payments.webhook_rejections "
-        f"{'WHERE (last_seen, id) < (:t, :id) ' if before else ''}ORDER BY last_seen DESC, id DESC LIMIT :n"),
-        {"n": limit, "others": OTHERS, **({"t": before[0], "id": before[1]} if before else {})})).mappings().all()
+        f"{'WHERE ' + ' AND '.join(where) + ' ' if where else ''}ORDER BY last_seen DESC, id DESC LIMIT :n"),
+        {"n": limit, "others": OTHERS, **({"t": before[0], "id": before[1]} if before else {}),
+         **({"clients": list(clients)} if clients is not None else {})})).mappings().all()
     return [WebhookRejectionOut.model_validate(dict(r)) for r in rows]

@@ -119,7 +119,7 @@ async def record_rejection(db: Database, *, gateway: str, reason: str, source: s
                                              sample=rejection_sample(raw, signature), now=now, max_rows=max_rows)
 
 
-async def rejections(db: Database, *, before: tuple[dt.datetime, int] | None,
-                     limit: int) -> list[WebhookRejectionOut]:
+async def rejections(db: Database, *, before: tuple[dt.datetime, int] | None, limit: int,
+                     clients: tuple[str, ...] | None = None) -> list[WebhookRejectionOut]:
     async with db.transaction() as s:
-        return await rejections_store.list_webhook_rejections(s, before=before, limit=limit)
+        return await rejections_store.list_webhook_rejections(s, before=before, limit=limit, clients=clients)

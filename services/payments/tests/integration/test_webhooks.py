@@ -49,6 +49,26 @@ async def test_forged_stale_and_replayed_signatures_are_refused_and_recorded(gat
     assert (bad_body.status_code, bad_body.json()["code"]) == (422, "invalid_webhook")
 
 
+async def test_a_key_limited_to_some_client_companies_sees_only_their_gateway_accounts_refusals(
+        gateway: Gateway) -> None:
+    from payments.records import RejectionSample
+    from payments.rejections_store import record_webhook_rejection
+
+    async with gateway.platform.db.transaction() as s:
+        for gw in ("wompi/banco/principal", "wompi/otro-banco/principal", "pasarela"):
+            await record_webhook_rejection(s, gateway=gw, reason="bad_signature", source="203.0.113.9",
+                                           sample=RejectionSample(body_bytes=2, body_sha256="x", signature_header_chars=0),
+                                           now=NOW, max_rows=100)
+    _, scoped = await gateway.platform.keys.create(role="operator", client_scope=["banco"], now=NOW)
+    seen = {}
+    for key in (gateway.operator, scoped):
+        listed = await gateway.http.get("/v1/webhooks/payments/rejections", headers={"Authorization": f"Bearer {key}"})
+        assert listed.status_code == 200, listed.text
+        seen[key] = sorted(r["gateway"] for r in listed.json()["items"])
+    assert seen[gateway.operator] == ["pasarela", "wompi/banco/principal", "wompi/otro-banco/principal"]
+    assert seen[scoped] == ["wompi/banco/principal"]
+
+
 async def test_full_payment_then_refund_reopens_and_unmatched_is_assigned(gateway: Gateway) -> None:
     paid = await gateway.send(payment("pg-8", amount="100000.00"))
     assert paid.json()["status"] == "applied"
