@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from recaudo_common.files import MAX_COLUMNS, Cell, Rows, checked_header
 from recaudo_common.xlsx_parts import (
@@ -210,8 +210,8 @@ class _Layout:
     expanded: int
 
 
-def _layout(path: Path, sheet: str | None, limits: XlsxLimits) -> _Layout:
-    archive = open_archive(path)
+def _layout(source: Path | IO[bytes], sheet: str | None, limits: XlsxLimits) -> _Layout:
+    archive = open_archive(source)
     try:
         check_archive(archive, limits)
         names = set(archive.namelist())
@@ -275,10 +275,11 @@ def inspect_xlsx(path: Path, *, sheet: str | None, limits: XlsxLimits) -> list[s
         layout.archive.close()
 
 
-def xlsx_rows(path: Path, *, sheet: str | None, limits: XlsxLimits) -> tuple[list[str], Rows, Callable[[], float]]:
+def xlsx_rows(source: Path | IO[bytes], *, sheet: str | None, limits: XlsxLimits
+              ) -> tuple[list[str], Rows, Callable[[], float]]:
     """Header, rows (with their sheet row numbers) and the share of the sheet read so far. Number cells arrive
     as exact Decimals, date cells as dates; every limit is checked as the sheet streams."""
-    layout = _layout(path, sheet, limits)
+    layout = _layout(source, sheet, limits)
     try:
         return _read(layout, limits, owns_archive=True)
     except BaseException:

@@ -61,9 +61,10 @@ def check_archive(archive: zipfile.ZipFile, limits: XlsxLimits) -> None:
                        f"the workbook expands to {total} bytes ({total / packed:.0f}x): refused as a zip bomb")
 
 
-def open_archive(path: Path) -> zipfile.ZipFile:
+def open_archive(source: Path | IO[bytes]) -> zipfile.ZipFile:
+    """The workbook's archive, from a spooled file or one held in memory (a small file read whole)."""
     try:
-        return zipfile.ZipFile(path)
+        return zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise refused("invalid_xlsx", "the file is not a valid XLSX workbook") from exc
 

@@ -3,7 +3,9 @@ contact downstream), read the refs of a recall file, read an account as placed."
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import io
 import uuid
 
 from ingest.accounts import store
@@ -13,7 +15,8 @@ from ingest.store import outbox
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
 from recaudo_common.events import AccountRecalled
-from recaudo_common.files import FileFormatError, csv_rows, sniff
+from recaudo_common.files import FileFormatError, csv_rows, jsonl_rows, sniff
+from recaudo_common.xlsx import XlsxLimits, xlsx_rows
 
 
 async def recall(db: Database, *, client: str, account_refs: list[str], reason: str | None,
@@ -30,11 +33,22 @@ async def recall(db: Database, *, client: str, account_refs: list[str], reason: 
                          unknown_account_refs=unknown, requested_at=now)
 
 
+# A recall file is at most RECAUDO_INGEST_MAX_RECALL_FILE_BYTES (16 MiB), read whole in the API's process: a
+# workbook of it may expand to far less than a portfolio's.
+RECALL_WORKBOOK_LIMITS = XlsxLimits(max_uncompressed=512 * 1024**2, max_cells=5_000_000,
+                                    max_shared_strings=2_000_000)
+
+
 def account_refs_from_file(content: bytes) -> list[str]:
-    """Account refs from a recall file: the account column of a file with a recognised header, or else the
-    first column of every line."""
+    """Account refs from a recall file (CSV, XLSX or JSON lines): the account column of a file with a recognised
+    header, or else the first column of every line (of the first sheet)."""
     sniffed = sniff(content[:65536], filename=None, encoding=None, delimiter=None)
-    header, rows = csv_rows(iter([content]), sniffed)
+    if sniffed.kind == "xlsx":
+        header, rows, _ = xlsx_rows(io.BytesIO(content), sheet=None, limits=RECALL_WORKBOOK_LIMITS)
+    elif sniffed.kind == "jsonl":
+        header, rows = jsonl_rows(iter([content]), sniffed)
+    else:
+        header, rows = csv_rows(iter([content]), sniffed)
     index = account_ref_column(header)
     refs = [] if index is not None else [header[0].strip()] if header and header[0].strip() else []
     column = index or 0
@@ -44,9 +58,9 @@ def account_refs_from_file(content: bytes) -> list[str]:
 
 async def recall_from_file(db: Database, *, client: str, content: bytes, reason: str | None,
                            now: dt.datetime) -> RecallOutcome:
-    """`recall` of the accounts a file names (see account_refs_from_file)."""
+    """`recall` of the accounts a file names (see account_refs_from_file), read off the event loop."""
     try:
-        refs = account_refs_from_file(content)
+        refs = await asyncio.to_thread(account_refs_from_file, content)
     except FileFormatError as exc:
         raise Invalid(exc.code, exc.detail, title="Unreadable recall file") from exc
     if not refs:
