@@ -9,11 +9,12 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
+from recaudo_common.money import CENT
+
 MIN_INSTALMENTS = 2  # one instalment is a settlement or a promise, not a plan
 MAX_INSTALMENTS = 12  # a year of monthly instalments: beyond that a collections plan is a new loan
 DEFAULT_MAX_DISCOUNT_PCT = Decimal("40")
 FIRST_INSTALMENT_DAYS = 7  # the first instalment falls due a week after the plan is agreed, then monthly
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)

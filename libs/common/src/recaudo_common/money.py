@@ -20,7 +20,10 @@ MARKS: dict[str, tuple[str, str]] = {
 }
 
 _SYMBOLS = re.compile(r"^(?:[A-Z]{3}|US\$|S/\.?|S/|\$)\s*")
+# The currency a symbol written before an amount names; `$` is every peso's and the dollar's, so it names none.
+_SYMBOL_CURRENCY = {"US$": "USD", "S/": "PEN", "S/.": "PEN"}
 _MAX_BALANCE = Decimal(10) ** 12
+CENT = Decimal("0.01")  # the ledger's unit: every amount is kept to the cent
 
 
 def after_discount(amount: Decimal, discount_pct: Decimal) -> Decimal:
@@ -30,12 +33,27 @@ def after_discount(amount: Decimal, discount_pct: Decimal) -> Decimal:
     return (amount * (100 - discount_pct) / 100).quantize(Decimal("0.01"))
 
 
-def parse_amount(raw: str, locale: str) -> Decimal | None:
+def written_currency(raw: str) -> str | None:
+    """The currency an amount names before its digits (`USD 1.500`, `US$ 1,500.00`, `S/ 1,500.00`), if it names
+    one: a file's amount in another currency than the client company's is no amount of its (`$` names none)."""
+    text = raw.strip().replace("\u00a0", " ").removeprefix("-").lstrip()
+    found = _SYMBOLS.match(text)
+    if found is None:
+        return None
+    symbol = found.group(0).strip()
+    return _SYMBOL_CURRENCY.get(symbol, symbol if symbol.isalpha() else None)
+
+
+def parse_amount(raw: str, locale: str, currency: str | None = None) -> Decimal | None:
     """A decimal under the locale's marks, or None when the text is not one.
 
     `1.234.567,89` and `$ 1.234.567` are valid in es-CO; `1234567.89` and `1.5` are not (a '.' there
-    groups thousands, so it must be followed by exactly three digits).
+    groups thousands, so it must be followed by exactly three digits). With `currency`, an amount that names
+    another (`USD 1.500` for a COP client company) is none either: its figure is not in that currency.
     """
+    written = written_currency(raw)
+    if currency is not None and written is not None and written != currency:
+        return None
     group, decimal = MARKS[locale]
     text = raw.strip().replace("\u00a0", " ")
     negative = text.startswith("-")

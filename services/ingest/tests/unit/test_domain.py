@@ -25,6 +25,17 @@ def test_amounts_are_parsed_strictly(raw: str, locale: str, expected: Decimal | 
     assert parse_amount(raw, locale) == expected
 
 
+@pytest.mark.parametrize(("raw", "locale", "currency", "expected"), [
+    ("COP 1.500", "es-CO", "COP", Decimal("1500")), ("$ 1.500", "es-CO", "COP", Decimal("1500")),
+    ("USD 1.500", "es-CO", "COP", None), ("EUR 1.500", "es-CO", "COP", None), ("-USD 1.500", "es-CO", "COP", None),
+    ("US$ 1,500.00", "es-MX", "MXN", None), ("US$ 1,500.00", "en-US", "USD", Decimal("1500.00")),
+    ("S/ 1,500.00", "es-PE", "PEN", Decimal("1500.00")), ("S/ 1,500.00", "es-MX", "MXN", None),
+])
+def test_an_amount_that_names_another_currency_is_no_amount_of_the_client_company(
+        raw: str, locale: str, currency: str, expected: Decimal | None) -> None:
+    assert parse_amount(raw, locale, currency) == expected
+
+
 @pytest.mark.parametrize(("raw", "expected"), [
     ("05/03/2026", dt.date(2026, 3, 5)), ("5/3/2026", dt.date(2026, 3, 5)), ("05-03-2026", dt.date(2026, 3, 5)),
     ("2026-03-05", dt.date(2026, 3, 5)), ("31/02/2026", None), ("2026/03/05", None), ("mañana", None),
@@ -88,6 +99,25 @@ def test_a_currency_that_is_not_the_clients_iso_code_is_an_invalid_currency_what
     assert account is None
     assert [(r.field, r.code) for r in rejections] == [("currency", "invalid_currency")]
     assert len(rejections[0].message) < 120 and "COP" in rejections[0].message
+
+
+@pytest.mark.parametrize("field", ["balance", "original_amount", "last_payment_amount"])
+def test_an_amount_written_in_another_currency_is_an_invalid_currency(field: str) -> None:
+    account, rejections, _ = check_row(_row(**{field: "USD 1.500"}), {}, 6, CTX)
+    assert account is None
+    assert [(r.field, r.code) for r in rejections] == [(field, "invalid_currency")]
+    assert "USD" in rejections[0].message and "COP" in rejections[0].message
+    account, rejections, _ = check_row(_row(**{field: "COP 1.500"}), {}, 6, CTX)
+    assert account is not None and not rejections
+
+
+@pytest.mark.parametrize("due", ["01/01/0001", "2099-01-01", "01/04/1900"])
+def test_a_due_date_giving_days_past_due_out_of_range_is_invalid(due: str) -> None:
+    account, rejections, _ = check_row(_row(due_date=due, days_past_due=""), {}, 8, CTX)
+    assert account is None
+    assert [(r.field, r.code) for r in rejections] == [("due_date", "invalid_due_date")]
+    account, _, _ = check_row(_row(due_date="2025-03-31", days_past_due=""), {}, 8, CTX)
+    assert account is not None and account.days_past_due == 365
 
 
 def test_a_currency_is_checked_even_beside_a_field_too_long() -> None:

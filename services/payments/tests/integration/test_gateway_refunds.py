@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import urlencode
 
 import pytest
+from sqlalchemy import text
 
 from payments.gateways.domain import payu
 from payments.settings import PaymentsSettings
@@ -198,6 +199,32 @@ async def test_a_payu_refund_without_the_api_login_waits_for_an_operator(
     assert await balance(gw) == "80000.00"
     missing = await gw.http.get("/v1/clients/banco/gateways/nada/refunds/unconfirmed", headers=gw.as_operator())
     assert missing.status_code == 404
+
+
+async def test_a_refund_an_operator_took_back_by_hand_is_not_taken_back_again_once_confirmed(
+        gw: Gateway, apis: FakeReconciliationApis) -> None:
+    send = sender(gw, await payu_account(gw, apis, api_login=False))
+    assert await send("A-1", "4", transaction_id="t-1") == (200, "applied")
+    assert await send("A-1", "6", value="10000.00", transaction_id="r-1", message="REFUNDED") == (
+        200, "refund_unconfirmed")
+    # The operator checks PayU's panel and takes the refund back by hand, as the docs say.
+    async with gw.platform.db.transaction() as s:
+        payment_id = await s.scalar(text("SELECT id FROM payments.payments WHERE account_ref = 'A-1'"))
+    by_hand = await gw.http.post(f"/v1/clients/banco/payments/{payment_id}/reversal",
+                                 json={"reason": "Reembolso PayU", "amount": "10000.00"},
+                                 headers={**gw.as_operator(), "Idempotency-Key": "reembolso-payu-1"})
+    assert by_hand.status_code == 200, by_hand.text
+    assert await balance(gw) == "80000.00"
+    # Then the account gets its API login, and PayU sends the confirmation again: the total it confirms was taken
+    # back already.
+    await payu_account(gw, apis)
+    apis.payu_orders["A-1"] = [payu_order("A-1", "CAPTURED", CAPTURE, refund("10000.00"))]
+    assert await send("A-1", "6", value="10000.00", transaction_id="r-1", message="REFUNDED") == (200, "duplicate")
+    assert await balance(gw) == "80000.00"
+    # A second refund PayU confirms later is taken back: its total is 15,000, of which 10,000 are back already.
+    apis.payu_orders["A-1"] = [payu_order("A-1", "CAPTURED", CAPTURE, refund("10000.00"), refund("5000.00"))]
+    assert await send("A-1", "6", value="5000.00", transaction_id="r-2", message="REFUNDED") == (200, "reversed")
+    assert await balance(gw) == "85000.00"
 
 
 async def test_a_refund_racing_its_payment_is_taken_back_once(gw: Gateway) -> None:

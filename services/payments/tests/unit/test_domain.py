@@ -110,3 +110,20 @@ def test_partial_reversals_never_pass_the_payment_and_add_up_exactly(paid: Decim
             assert cut > paid - reversed_so_far
     reversed_so_far += reversal_amount(requested=None, paid=paid, reversed_so_far=reversed_so_far)
     assert reversed_so_far == paid
+
+
+@pytest.mark.parametrize(("amount", "locale", "problem"), [
+    ("150.000", "es-CO", None), ("150.000,50", "es-CO", None), ("COP 150.000", "es-CO", None),
+    ("1.234,567", "es-CO", "invalid_amount"),  # a fraction of a cent would be rounded away by the ledger
+    ("0,001", "es-CO", "invalid_amount"),  # below a cent: 0.00 once stored, which would fail the whole file
+    ("0", "es-CO", "invalid_amount"), ("1.000.000.000.000", "es-CO", "invalid_amount"),
+    ("USD 150", "es-CO", "invalid_amount"), ("150.00", "es-CO", "invalid_amount"),
+])
+def test_a_bank_rows_amount_is_to_the_cent_in_the_client_companys_currency(
+        amount: str, locale: str, problem: str | None) -> None:
+    from payments.domain.bank_files import bank_columns, check_bank_row
+
+    columns, _ = bank_columns(["Referencia", "Valor", "Fecha"])
+    row, code = check_bank_row(["A-1", amount, "15/03/2026"], columns, 2, locale, "America/Bogota", "COP")
+    assert code == problem
+    assert (row is None) == (problem is not None)

@@ -12,7 +12,15 @@ from decimal import Decimal
 from ingest.domain.phones import normalise_phone
 from recaudo_common.events import CHANNELS
 from recaudo_common.files import Cell
-from recaudo_common.money import ISO_4217, excel_serial_date, parse_amount, parse_date, parse_int, valid_balance
+from recaudo_common.money import (
+    ISO_4217,
+    excel_serial_date,
+    parse_amount,
+    parse_date,
+    parse_int,
+    valid_balance,
+    written_currency,
+)
 from recaudo_common.personal_data.blind_index import NotIndexable, normalised
 
 RECOGNISED: dict[str, tuple[str, ...]] = {
@@ -162,6 +170,10 @@ class Account:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+# Days past due a row may state, or its due date give (MISSION §4).
+DAYS_PAST_DUE = (-365, 36500)
+
+
 @dataclass(frozen=True)
 class RowContext:
     """What the rules need besides the row: the upload's parameters and the client company's defaults."""
@@ -194,12 +206,12 @@ def _text(values: dict[str, list[Cell]], f: str) -> str:
     return cell_text(_cell(values, f)).strip()
 
 
-def _amount(cell: Cell, locale: str) -> Decimal | None:
+def _amount(cell: Cell, locale: str, currency: str) -> Decimal | None:
     if isinstance(cell, Decimal):
         return cell  # a number cell is already a number: the locale's marks do not apply
     if isinstance(cell, dt.date):
         return None
-    return parse_amount(cell, locale)
+    return parse_amount(cell, locale, currency)
 
 
 def _date(cell: Cell) -> dt.date | None:
@@ -255,12 +267,16 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     if not full_name:
         reject("full_name", "missing_name", "the debtor's name is blank")
     raw_balance = _text(values, "balance")
-    balance = _amount(_cell(values, "balance"), ctx.locale) if raw_balance else None
+    balance = _amount(_cell(values, "balance"), ctx.locale, currency) if raw_balance else None
+    named = {f: written for f in ("balance", "original_amount", "last_payment_amount")
+             if (written := written_currency(_text(values, f))) not in (None, currency)}
+    for f, written in named.items():
+        reject(f, "invalid_currency", f"the amount is in {written}, not the client company's currency {currency}")
     if not raw_balance:
         reject("balance", "invalid_balance", "the balance is blank")
-    elif balance is None:
+    elif balance is None and "balance" not in named:  # in another currency, it is rejected for that alone
         reject("balance", "invalid_balance", f"{raw_balance!r} is not a number in {ctx.locale}")
-    elif not valid_balance(balance):
+    elif balance is not None and not valid_balance(balance):
         reject("balance", "invalid_balance", "the balance must be greater than 0 and less than 10^12")
     raw_due, raw_dpd = _text(values, "due_date"), _text(values, "days_past_due")
     due_date = _date(_cell(values, "due_date")) if raw_due else None
@@ -269,9 +285,12 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
         reject("due_date", "missing_mora", "neither a due date nor days past due")
     if raw_due and due_date is None:
         reject("due_date", "invalid_due_date", f"{raw_due!r} is not a valid date")
-    if raw_dpd and (dpd is None or not -365 <= dpd <= 36500):
+    if raw_dpd and (dpd is None or not DAYS_PAST_DUE[0] <= dpd <= DAYS_PAST_DUE[1]):
         reject("days_past_due", "invalid_days_past_due", f"{raw_dpd!r} is not an integer in -365..36500")
         dpd = None
+    if due_date is not None and not DAYS_PAST_DUE[0] <= (ctx.as_of - due_date).days <= DAYS_PAST_DUE[1]:
+        reject("due_date", "invalid_due_date",
+               f"{raw_due!r} gives {(ctx.as_of - due_date).days} days past due, not in -365..36500")
     if rejections:
         return None, rejections, warnings
     assert balance is not None
@@ -299,7 +318,7 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     channels = parse_channels(_text(values, "authorised_channels")) or list(ctx.default_channels)
 
     def optional_amount(f: str) -> Decimal | None:
-        return _amount(_cell(values, f), ctx.locale) if _text(values, f) else None
+        return _amount(_cell(values, f), ctx.locale, currency) if _text(values, f) else None
 
     def optional_date(f: str) -> dt.date | None:
         return _date(_cell(values, f)) if _text(values, f) else None

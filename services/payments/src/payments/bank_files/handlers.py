@@ -124,7 +124,8 @@ async def _apply_csv(s: AsyncSession, *, copy: ClientCopy, content: bytes, conte
     results: list[BankRowResult] = []
     for number, cells in rows:
         text_cells = [c if isinstance(c, str) else str(c) for c in cells]
-        row, problem = check_bank_row(text_cells, columns, number, locale or copy.locale, copy.timezone)
+        row, problem = check_bank_row(text_cells, columns, number, locale or copy.locale, copy.timezone,
+                                      copy.currency)
         line: BankRow | RejectedRow = row if row is not None else RejectedRow(number, problem or "rejected")
         results.append(await _apply_line(s, copy=copy, line=line, fallback_id=f"{content_sha[:16]}:{number}",
                                          now=now))

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from recaudo_common.accounts import LedgerStatus, ledger_status
+from recaudo_common.money import CENT
 
 REASONS = ("uneconomic", "deceased", "statute_barred", "insolvency", "fraud", "other")
-CENT = Decimal("0.01")
 
 
 class WriteOffRefusedError(ValueError):

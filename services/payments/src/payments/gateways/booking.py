@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,9 +23,9 @@ from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import NotFound
 from recaudo_common.ids import time_ordered_id
+from recaudo_common.money import CENT
 from recaudo_common.payment_links import read_token
 
-CENT = Decimal("0.01")
 DUPLICATE_REFERENCE = "duplicate_reference"
 MAX_DUPLICATE_REFERENCE = 20  # second approvals of one reference waiting in suspense, at most
 LEDGER_KIND = {"refunded": "refund", "charged_back": "chargeback"}

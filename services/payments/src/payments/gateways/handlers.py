@@ -12,7 +12,6 @@ import logging
 import re
 import secrets
 from collections.abc import Mapping
-from decimal import Decimal
 
 from prometheus_client import Counter
 
@@ -32,6 +31,7 @@ from payments.settings import PaymentsSettings
 from payments.webhooks import record_rejection
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, NotFound
+from recaudo_common.money import CENT
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.short_cache import ShortCache
 
@@ -39,7 +39,6 @@ log = logging.getLogger("recaudo.payments")
 NOTIFICATIONS = Counter("recaudo_gateway_notifications_total", "Gateway accounts' notifications by outcome",
                         ["kind", "outcome"])
 WEBHOOK_PATH = "/v1/webhooks/gateways/{webhook_id}"
-CENT = Decimal("0.01")
 WEBHOOK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe issues: nothing else is looked up
 
 

@@ -14,7 +14,6 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import TypeGuard
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,11 +36,11 @@ from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.db import Database, after_commit
 from recaudo_common.events import Envelope, PaymentApplied
 from recaudo_common.ids import time_ordered_id
+from recaudo_common.money import CENT
 from recaudo_common.outbox import Outbox
 from recaudo_common.payment_links import read_token
 
 MOST_TOGETHER = 200  # as the payments API's own webhooks: small statements, one more commit's wait at most
-CENT = Decimal("0.01")
 
 
 @dataclass(kw_only=True)

@@ -10,12 +10,12 @@ from decimal import Decimal
 from typing import Literal
 
 from recaudo_common.clock import local_instant, local_today
+from recaudo_common.money import CENT
 
 DifferenceKind = Literal["missing_here", "missing_there", "amount_mismatch", "status_mismatch"]
 # What the gateway says a payment is, in the notifications' words (payments.gateways.domain.notifications).
 TAKEN_BACK = frozenset({"refunded", "charged_back", "voided"})
 ZERO = Decimal("0")
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from recaudo_common.accounts import CLOSED
 from recaudo_common.domain_errors import Invalid
+from recaudo_common.money import CENT
 
 SIX = Decimal("0.000001")
-CENT = Decimal("0.01")
 GROUPINGS = ("bucket", "current_bucket", "segment", "channel", "strategy_arm", "product", "day")
 
 

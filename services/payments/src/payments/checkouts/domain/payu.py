@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from payments.gateways.domain.payu import checkout_signature
+from recaudo_common.money import CENT
 
 PRODUCTION_URL = "https://checkout.payulatam.com/ppp-web-gateway-payu/"
 SANDBOX_URL = "https://sandbox.checkout.payulatam.com/ppp-web-gateway-payu/"
-CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True)
