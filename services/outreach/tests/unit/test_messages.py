@@ -10,7 +10,17 @@ import pytest
 from outreach.domain.contact_law import RULES, RulesError, stricter_rules
 from outreach.domain.offers import Offers, offers, proof, proof_valid
 from outreach.domain.replies import is_opt_out
-from outreach.domain.templates import TemplateError, default_template, offer_text, render, sms_segments, validate
+from outreach.domain.templates import (
+    RenderBudget,
+    Template,
+    TemplateError,
+    default_template,
+    offer_text,
+    preview,
+    render,
+    sms_segments,
+    validate,
+)
 from outreach.domain.timezones import debtor_zone
 from outreach.domain.verification import answer_matches, link_wait, source_wait
 from recaudo_common.instalments import ArrangementLimits
@@ -48,6 +58,26 @@ def test_rendering_formats_money_for_the_locale_and_adds_the_opt_out_line(locale
     assert rendered.body.endswith("Reply STOP to opt out." if locale == "en-US" else "Responda BAJA para no recibir "
                                   "más mensajes.")
     assert (rendered.encoding, rendered.segments) == sms_segments(rendered.body)
+
+
+SAMPLE = {"creditor": "Banco", "debtor_name": "Ana", "account_ref": "A-1", "balance": Decimal("1500000"),
+          "currency": "COP", "days_past_due": 40, "offer": "", "payment_link": "https://r.example/pay/t",
+          "link_expires": dt.date(2026, 4, 3)}
+
+
+@pytest.mark.parametrize("channel", ["sms", "whatsapp", "email"])
+def test_the_opt_out_line_cannot_be_hidden_by_a_condition(channel: str) -> None:
+    hidden = Template(channel, "es-CO", "Su cuenta" if channel == "email" else None,
+                      "Pague {{ payment_link }}{% if false %} {{ opt_out }}{% endif %}")
+    validate(channel, "es-CO", hidden.subject, hidden.body, opt_out_required=True)  # it names {{ opt_out }}
+    with pytest.raises(TemplateError, match="opt-out line in every message"):
+        preview(hidden, opt_out_required=True, budget=RenderBudget(), **SAMPLE)
+    # One saved before this check still carries the line: the message gets it at its end.
+    sent = render(hidden, opt_out_required=True, **SAMPLE)
+    assert sent.body.endswith("Responda BAJA para no recibir más mensajes.")
+    assert sent.body.count("Responda BAJA") == 1
+    assert render(default_template(channel, "es-CO"), opt_out_required=True, **SAMPLE).body.count("BAJA") == 1
+    assert "BAJA" not in render(hidden, opt_out_required=False, **SAMPLE).body
 
 
 def test_templates_are_validated_on_save() -> None:

@@ -182,9 +182,11 @@ def template_values(channel: str, locale: str, *, creditor: str, debtor_name: st
 
 def render(template: Template, *, creditor: str, debtor_name: str, account_ref: str, balance: Decimal,
            currency: str, days_past_due: int, offer: str, payment_link: str, link_expires: dt.date,
-           opt_out_required: bool, budget: RenderBudget = RenderBudget()) -> Rendered:
+           opt_out_required: bool, budget: RenderBudget = RenderBudget(), add_opt_out: bool = True) -> Rendered:
     """The message for one account; raises TemplateTooExpensive when the template breaks `budget` (subject and
-    body together) and TemplateError when it fails otherwise."""
+    body together) and TemplateError when it fails otherwise. Where the law asks for the opt-out line, a message
+    whose template left it out (`{{ opt_out }}` inside a condition that did not hold) gets it at its end, unless
+    `add_opt_out` is False (a save's preview, which refuses such a template instead)."""
     values = template_values(
         template.channel, template.locale, creditor=creditor, debtor_name=debtor_name, account_ref=account_ref,
         balance=balance, currency=currency, days_past_due=days_past_due, offer=offer, payment_link=payment_link,
@@ -195,6 +197,9 @@ def render(template: Template, *, creditor: str, debtor_name: str, account_ref: 
     subject = subject_text[0].strip() if subject_text else None
     if template.channel in {"sms", "whatsapp"}:
         body = " ".join(body.split())
+    line = values["opt_out"]
+    if add_opt_out and line and line not in body:
+        body = f"{body}\n\n{line}" if template.channel == "email" else f"{body} {line}".strip()
     encoding, segments = sms_segments(body) if template.channel == "sms" else (None, None)
     return Rendered(subject, body, encoding, segments)
 
@@ -203,7 +208,12 @@ def preview(template: Template, *, opt_out_required: bool, budget: RenderBudget,
     """What a save runs before anything is stored, in this order: every check of `validate`, then the rendering
     on a sample account under the budget. Raises TemplateError (TemplateTooExpensive for a broken budget)."""
     validate(template.channel, template.locale, template.subject, template.body, opt_out_required=opt_out_required)
-    return render(template, opt_out_required=opt_out_required, budget=budget, **sample)
+    shown = render(template, opt_out_required=opt_out_required, budget=budget, add_opt_out=False, **sample)
+    if opt_out_required and template.channel in OPT_OUT_CHANNELS and OPT_OUT_LINES[
+            "en" if template.locale.startswith("en") else "es"] not in shown.body:
+        raise TemplateError("the law requires the opt-out line in every message: {{ opt_out }} must not depend on "
+                            "a condition (it did not show on the sample account)")
+    return shown
 
 
 # GSM 03.38: the basic set (one septet each) and the extension table (two septets: escape + char).
