@@ -57,3 +57,24 @@ async def test_an_answer_is_announced_once_without_its_text_and_an_opt_out_is_no
     assert [r for r, _ in await replied_events(outreach)] == ["R-1", "R-2"]
     [(status,)] = await outreach.sql("SELECT status FROM outreach.attempts WHERE id = :a", a=third)
     assert status == "replied"
+
+
+async def test_a_stop_to_a_number_two_client_companies_write_to_opts_it_out_at_both(outreach: Outreach) -> None:
+    from .conftest import client_event
+
+    await outreach.deliver(client_event("otro-banco"), client="otro-banco")
+    number = "+573004040404"
+    await outreach.deliver(await outreach.placed("S-1", debtor="4040404040", phones=(number,)),
+                           segmented("S-1", ("sms",)))
+    await outreach.tick()
+    await outreach.deliver(await outreach.placed("S-2", client="otro-banco", debtor="4040404040", phones=(number,)),
+                           client="otro-banco")
+    # The last message to the number was banco's; the STOP may have been meant for otro-banco's (one sender).
+    async with outreach.platform.db.transaction() as s:
+        assert await apply_receipt(s, "twilio", Receipt(message_id="SM-in-9", status="reply", detail="BAJA",
+                                                        reply_from=number, reply_channel="sms"),
+                                   outreach.clock.now) == "applied"
+    assert sorted(await outreach.sql(
+        "SELECT a.account_ref, o.channel, o.source FROM outreach.opt_outs o JOIN outreach.accounts a "
+        "ON a.client_slug = o.client_slug AND a.debtor_id = o.debtor_id WHERE a.account_ref LIKE 'S-%'")) == [
+        ("S-1", "sms", "reply"), ("S-2", "sms", "reply")]

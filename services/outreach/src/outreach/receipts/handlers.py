@@ -77,15 +77,21 @@ async def _apply_reply(s: AsyncSession, provider: str, r: Receipt, now: dt.datet
     if opt_out:
         await opt_out_debtor(s, answered.client, answered.debtor_id, channel, source="reply",
                              evidence=answered.attempt_id, now=now)
+        # The number may have had messages of other client companies from the same sender just before or after
+        # the one it answers; a debtor cannot tell whose message the STOP is for, and the provider now refuses
+        # that sender to the number: every client company that has the number stops too.
+        await _opt_out_unanswered(s, channel, r.reply_from or "", reply_id, now,
+                                  besides=(answered.client, answered.debtor_id))
     return "applied"
 
 
-async def _opt_out_unanswered(s: AsyncSession, channel: str, number: str, reply_id: uuid.UUID, now: dt.datetime
-                              ) -> str:
-    """An opt-out from a number no message went to (yet) on this channel: every debtor the number belongs to is
-    opted out of the channel at once, at every client company that has it (the provider itself now refuses to
-    send to the number from our sender: Twilio answers 21610 after a STOP), the reply as the evidence."""
-    reached = await receipts.debtors_reached_at(s, number) if number else []
+async def _opt_out_unanswered(s: AsyncSession, channel: str, number: str, reply_id: uuid.UUID, now: dt.datetime,
+                              *, besides: tuple[str, str] | None = None) -> str:
+    """An opt-out from a number (one no message went to yet on this channel, or beside the message it answers):
+    every debtor the number belongs to is opted out of the channel at once, at every client company that has it
+    (the provider itself now refuses to send to the number from our sender: Twilio answers 21610 after a STOP),
+    the reply as the evidence; `besides`, the (client company, debtor) already opted out by the answer."""
+    reached = [r for r in await receipts.debtors_reached_at(s, number) if r != besides] if number else []
     for client, debtor_id in reached:
         await opt_out_debtor(s, client, debtor_id, channel, source="reply", evidence=reply_id, now=now)
     return "applied" if reached else "unknown"
