@@ -83,3 +83,21 @@ async def test_too_many_wrong_answers_lock_the_link(outreach: Outreach) -> None:
     assert locked.status_code == 429 and "Demasiados intentos" in locked.text
     outreach.clock.now += dt.timedelta(minutes=1)
     assert (await outreach.http.post(path, data={"digits": "304050"}, headers=HTML)).status_code == 200
+
+
+async def test_a_recalled_account_takes_no_promise_arrangement_or_payment_from_its_page(outreach: Outreach) -> None:
+    from recaudo_common.events import AccountRecalled
+
+    await outreach.deliver(await outreach.placed("P-9"), segmented("P-9", offer="settlement", discount="20"))
+    path = await link(outreach, "P-9")
+    page = await outreach.http.post(path, data={"digits": "304050"}, headers=HTML)
+    proof = proof_of(page.text)
+    # The client company takes the account back while the debtor's page is open in a tab.
+    await outreach.deliver(AccountRecalled(account_ref="P-9", recalled_at=outreach.clock.now, reason="venta"))
+    for action, form in (("promise", {"amount": "300000", "due_date": "2026-03-10"}),
+                         ("arrangement", {"offer": "settlement"}), ("pay", {"amount": "300000", "nonce": "n-1"})):
+        refused = await outreach.http.post(f"{path}/{action}", headers=HTML, data={"proof": proof, **form})
+        assert refused.status_code == 409 and "no tiene saldo por cobrar" in refused.text, (action, refused.text)
+    kinds = [r[0] for r in await outreach.sql(
+        "SELECT envelope->>'type' FROM outreach.outbox WHERE envelope->>'key' = 'banco/P-9'")]
+    assert "promise.made" not in kinds and "arrangement.requested" not in kinds

@@ -262,6 +262,19 @@ async def test_buttons_pay_dispute_and_anything_else_reach_the_right_place(outre
                               "AND lifted_at IS NULL") == [("dispute",)]
     checked = await compliance(outreach, "W-5")
     assert not checked["allowed"] and "legal_hold" in checked["reasons"]
+    # Under the dispute, "Pagar" is recorded and sends no payment link; nor once the account is recalled.
+    await post(outreach, path, notification(messages=[reply_button("pay_now", "Pagar ahora", "wamid.P2",
+                                                                   "wamid.OUT5")]))
+    assert await outreach.sql("SELECT answer FROM outreach.whatsapp_inbound "
+                              "WHERE provider_message_id = 'wamid.P2'") == [(None,)]
+    await outreach.sql("UPDATE outreach.legal_holds SET lifted_at = now() WHERE account_ref = 'W-5' RETURNING 1")
+    await outreach.sql("INSERT INTO outreach.account_status (client_slug, account_ref, status, as_of) "
+                       "VALUES ('banco', 'W-5', 'recalled', now()) ON CONFLICT (client_slug, account_ref) "
+                       "DO UPDATE SET status = 'recalled' RETURNING 1")
+    await post(outreach, path, notification(messages=[reply_button("pay_now", "Pagar ahora", "wamid.P3",
+                                                                   "wamid.OUT5")]))
+    assert await outreach.sql("SELECT answer FROM outreach.whatsapp_inbound "
+                              "WHERE provider_message_id = 'wamid.P3'") == [(None,)]
 
 
 async def test_a_number_no_account_has_is_recorded_and_nothing_else(outreach: Outreach) -> None:

@@ -19,6 +19,7 @@ from outreach.domain.offers import Offer, Offers, offers
 from outreach.providers import SandboxGateway
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry, outbox
+from recaudo_common.accounts import is_open
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
 from recaudo_common.clock import local_today
@@ -51,6 +52,12 @@ class DebtorView:
     def trail(self, now: dt.datetime, kind: str, **detail: object) -> TrailEntry:
         return TrailEntry(self.client, self.account_ref, now, kind, detail=detail)
 
+    def require_open(self) -> None:
+        """Only an open account is paid, promised or arranged from its page: a paid, settled or recalled one shows
+        that it has nothing to collect, and a form sent to it (an old tab, a crafted request) is refused."""
+        if not is_open(self.debtor.account_status):
+            raise Conflict("account_not_open", "esta obligación no tiene saldo por cobrar con nosotros")
+
 
 async def debtor_view(db: Database, settings: OutreachSettings, token: str, now: dt.datetime) -> DebtorView | None:
     """The account behind a payment link, or None when the link is forged, expired or unknown."""
@@ -78,6 +85,7 @@ def offers_of(view: DebtorView, today: dt.date) -> Offers:
 async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due_date: dt.date,
                          now: dt.datetime) -> uuid.UUID:
     """A promise to pay within the client company's promise window, from its local today."""
+    view.require_open()
     today = view.today(now)
     if not 0 < amount <= view.debtor.balance:
         raise Invalid("invalid_promise", "el valor debe ser positivo y no mayor al saldo", title="Invalid promise")
@@ -99,6 +107,7 @@ async def debtor_arrangement(db: Database, view: DebtorView, *, kind: str, insta
                              now: dt.datetime) -> Offer:
     """One of the offers the page shows today (a plan with the number of instalments the debtor chose), asked of
     payments (which answers with arrangement.made or declined)."""
+    view.require_open()
     if view.plan is not None:
         raise Conflict("arrangement_exists", "ya tiene un acuerdo de pago vigente")
     offer = offers_of(view, view.today(now)).chosen(kind, instalments)
@@ -120,6 +129,7 @@ async def debtor_pay(db: Database, gateway: SandboxGateway, view: DebtorView, *,
                      now: dt.datetime) -> str:
     """Pays through the sandbox gateway, which notifies payments with a signed webhook like a real gateway;
     the form's nonce makes a double submit one payment."""
+    view.require_open()
     if not 0 < amount <= view.debtor.balance:
         raise Invalid("invalid_amount", "el valor debe ser positivo y no mayor al saldo", title="Invalid amount")
     payment_id = f"sbx-{uuid.uuid5(uuid.NAMESPACE_URL, f'{view.token}:{nonce}')}"
@@ -136,6 +146,7 @@ async def debtor_checkout(db: Database, view: DebtorView, *, amount: Decimal, me
     """Where the verified debtor's browser goes to pay `amount` by `method` at the client company's gateway:
     payments' `/checkout/{ticket}`. Not more than the balance (an overpayment would only be refunded, and an extra
     zero typed by mistake is the likelier cause); the page's one-time nonce makes a double submit one checkout."""
+    view.require_open()
     chosen = checkout.method_of(method, view.methods)
     if not 0 < amount <= view.debtor.balance:
         raise Invalid("invalid_amount", "el valor debe ser positivo y no mayor al saldo", title="Invalid amount")

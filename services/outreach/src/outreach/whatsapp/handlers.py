@@ -159,9 +159,14 @@ async def _receive_message(s: AsyncSession, settings: OutreachSettings, client: 
     elif asked is Meaning.DISPUTE:
         for ref in refs:
             await hold_account(s, client=client, account_ref=ref, hold="dispute", note=None, by=None, now=now)
-    elif (text := answer_text(asked, [(ref, payment_link(settings, now, client, ref)[0]) for ref in refs])):
+    elif asked in (Meaning.PAY, Meaning.ARRANGE):
+        # A link only for what may be paid: not a paid, settled or recalled account, nor one under a legal hold.
+        payable = await whatsapp.payable(s, client, refs)
+        text = answer_text(asked, [(ref, payment_link(settings, now, client, ref)[0]) for ref in payable])
+        if text is None:
+            return "recorded"
         await whatsapp.queue_answer(s, inbound_id, text)
         await store.trail(s, [TrailEntry(client, ref, now, "whatsapp_answer_queued", channel="whatsapp",
                                          detail={"meaning": asked.value, "inbound_id": str(inbound_id)})
-                              for ref in refs])
+                              for ref in payable])
     return "recorded"

@@ -125,6 +125,20 @@ async def accounts_with_phone(s: AsyncSession, client: str, phone: str) -> list[
     return [Debtor(r.account_ref, r.debtor_id) for r in rows]
 
 
+async def payable(s: AsyncSession, client: str, account_refs: list[str]) -> list[str]:
+    """Those of the accounts a debtor may be sent a payment link for: open (not paid, settled or recalled) and
+    under no legal hold (a dispute, an insolvency, a death), in the order given."""
+    rows = await s.execute(sql(
+        """SELECT a.account_ref FROM outreach.accounts a
+           LEFT JOIN outreach.account_status st ON st.client_slug = a.client_slug AND st.account_ref = a.account_ref
+           WHERE a.client_slug = :c AND a.account_ref = ANY(:refs) AND coalesce(st.status, 'open') = 'open'
+             AND NOT EXISTS (SELECT 1 FROM outreach.legal_holds h WHERE h.client_slug = a.client_slug
+                             AND h.account_ref = a.account_ref AND h.lifted_at IS NULL)"""),
+        {"c": client, "refs": account_refs})
+    found = {r.account_ref for r in rows}
+    return [ref for ref in account_refs if ref in found]
+
+
 async def attempt_of_message(s: AsyncSession, client: str, message_id: str) -> SentAttempt | None:
     """The client company's attempt that sent this message (the one a debtor's reply or button press answers)."""
     row = (await s.execute(sql(
