@@ -12,7 +12,7 @@ from sqlalchemy import RowMapping
 
 from outreach.domain.client_rules import RulesOverride
 from outreach.domain.contact_law import ContactDecision, ContactRequest, CountryRules, PastContact, stricter_rules
-from outreach.domain.timezones import debtor_zone
+from outreach.domain.timezones import debtor_zone, phone_zones
 
 PHONE_CHANNELS = frozenset({"sms", "whatsapp", "voice", "agent"})
 
@@ -84,7 +84,8 @@ def contact_request(debtor: DebtorContext, channel: str, at: dt.datetime,
         channel=channel, at=at, authorised_channels=debtor.authorised_channels,
         history=debtor.history + earlier_in_batch, opted_out=debtor.opted_out, do_not_contact=debtor.do_not_contact,
         account_status=debtor.account_status, legal_hold=debtor.legal_hold,
-        rules=rules_of(debtor), account_ref=debtor.account_ref)
+        rules=rules_of(debtor), account_ref=debtor.account_ref,
+        also_zones=phone_zones(debtor.phones[0]) if debtor.phones else ())
 
 
 def rules_of(debtor: DebtorContext) -> CountryRules:

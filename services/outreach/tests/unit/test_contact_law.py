@@ -139,3 +139,34 @@ def test_calls_count_per_account_under_regulation_f() -> None:
     decision = decide_contact(ContactRequest(country="US", timezone=ZONES["US"], channel="voice", at=at,
                                              authorised_channels=ALL, account_ref="A", **req_kwargs))  # type: ignore[arg-type]
     assert decision.allowed is True
+
+
+def test_a_debtor_abroad_is_contacted_only_at_an_hour_allowed_in_both_zones() -> None:
+    # A Colombian client company's debtor whose phone is Spanish: 18:30 in Bogotá is 00:30 in Madrid (winter).
+    madrid = ("Europe/Madrid",)
+    assert ask("CO", local("CO", 2026, 3, 3, 18, 30)) == (True, (), None)
+    allowed, reasons, nxt = ask("CO", local("CO", 2026, 3, 3, 18, 30), also_zones=madrid)
+    # The next instant both allow: 07:00 in Bogotá is 13:00 in Madrid.
+    assert (allowed, reasons, nxt) == (False, ("outside_hours",), local("CO", 2026, 3, 4, 7, 0))
+    # 06:30 in Madrid is 00:30 in Bogotá: Bogotá's own hours decide.
+    assert ask("CO", local("CO", 2026, 3, 4, 6, 30), also_zones=madrid)[2] == local("CO", 2026, 3, 4, 7, 0)
+    # Thirteen hours apart, the windows meet for an hour: 18:00 in Bogotá is 07:00 the next day in Manila.
+    assert ask("CO", local("CO", 2026, 3, 4, 10, 0), also_zones=("Asia/Manila",)) == (
+        False, ("outside_hours",), local("CO", 2026, 3, 4, 18, 0))
+
+
+def test_a_us_debtor_in_another_state_is_contacted_at_their_own_hour() -> None:
+    from outreach.domain.timezones import debtor_zone, phone_zones
+
+    # A client company in Los Angeles, a debtor in New York: 20:30 in Los Angeles is 23:30 there.
+    at = dt.datetime(2026, 3, 4, 20, 30, tzinfo=zoneinfo.ZoneInfo("America/Los_Angeles"))
+    zone = debtor_zone("US", "NY", "America/Los_Angeles")
+    assert zone == "America/New_York"
+    decision = decide_contact(ContactRequest(country="US", timezone=zone, channel="voice", at=at,
+                                             authorised_channels=ALL))
+    assert (decision.allowed, decision.reasons) == (False, ("outside_hours",))
+    # The region left blank: the phone's area code (212, New York) says the same.
+    decision = decide_contact(ContactRequest(country="US", timezone="America/Los_Angeles", channel="voice", at=at,
+                                             authorised_channels=ALL, also_zones=phone_zones("+12125551234")))
+    assert (decision.allowed, decision.reasons) == (False, ("outside_hours",))
+    assert phone_zones("+573001234567") == ("America/Bogota",) and phone_zones("+999") == ()

@@ -141,6 +141,9 @@ class ContactRequest:
     legal_hold: str | None = None
     rules: CountryRules | None = None  # the country's, or a client's stricter override
     account_ref: str | None = None
+    # Other zones the debtor may be in (their phone number's): a contact must fall within the hours and days in
+    # each of them as well as in `timezone`, which alone dates the limits per day and week.
+    also_zones: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -244,24 +247,40 @@ def _next_candidate(req: ContactRequest, rules: CountryRules, local: dt.datetime
     return max(later).astimezone(zone) if later else local + dt.timedelta(minutes=1)
 
 
+def _time_reasons_everywhere(req: ContactRequest, rules: CountryRules, at: dt.datetime,
+                             zones: tuple[zoneinfo.ZoneInfo, ...]) -> tuple[list[str], dt.datetime]:
+    """The hours and days failing at `at` in the first of the debtor's zones where any fail, with the local time
+    there; ([], `at`) when they pass in every zone."""
+    for zone in zones:
+        local = at.astimezone(zone)
+        if failing := _time_reasons(req, rules, local):
+            return failing, local
+    return [], at
+
+
 def decide_contact(req: ContactRequest) -> ContactDecision:
     if req.at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
     rules = req.rules or RULES.get(req.country, DEFAULT_RULES)
     zone = zoneinfo.ZoneInfo(req.timezone)
+    zones = (zone, *(zoneinfo.ZoneInfo(z) for z in dict.fromkeys(req.also_zones) if z != req.timezone))
     local = req.at.astimezone(zone)
     blocking = _blocking(req)
-    reasons = blocking + _time_reasons(req, rules, local) + _frequency_reasons(req, rules, local)
+    reasons = blocking + _time_reasons_everywhere(req, rules, local, zones)[0] + _frequency_reasons(req, rules, local)
     if not reasons:
         return ContactDecision(True, (), None, local)
     if blocking:
         return ContactDecision(False, tuple(reasons), None, local)  # no instant is allowed until someone acts
     candidate = local
     for _ in range(500):
-        failing = _time_reasons(req, rules, candidate) + _frequency_reasons(req, rules, candidate)
+        # The earliest instant every rule passes at: each failing rule moves it to where that rule could pass
+        # (the next window opening in the zone that is closed), until none fails; zones whose windows never
+        # overlap leave no such instant.
+        failing_time, there = _time_reasons_everywhere(req, rules, candidate, zones)
+        failing = failing_time or _frequency_reasons(req, rules, candidate)
         if not failing:
             return ContactDecision(False, tuple(reasons), candidate.astimezone(dt.UTC), local)
-        candidate = _next_candidate(req, rules, candidate, failing)
+        candidate = _next_candidate(req, rules, there if failing_time else candidate, failing).astimezone(zone)
     return ContactDecision(False, tuple(reasons), None, local)
 
 

@@ -1,9 +1,15 @@
 """The debtor's local time zone: from the account's region where the country spans several zones, else the
-client company's. Region names are matched without case or accents (portfolios spell them many ways)."""
+client company's. Region names are matched without case or accents (portfolios spell them many ways). And the
+zones their phone number says they may be in (its country, for the US and Mexico its area): a debtor abroad, or a
+state the region does not name, is contacted only when it is a reasonable hour there too (contact_law)."""
 
 from __future__ import annotations
 
+import functools
 import unicodedata
+
+import phonenumbers
+from phonenumbers import timezone as phone_timezones
 
 # Countries with more than one zone; a region not listed keeps the client company's zone.
 REGION_ZONES: dict[str, dict[str, str]] = {
@@ -23,8 +29,18 @@ REGION_ZONES: dict[str, dict[str, str]] = {
                          "id", "idaho"), "America/Denver"),
         **dict.fromkeys(("tx", "texas", "il", "illinois", "mn", "minnesota", "wi", "wisconsin", "mo", "missouri",
                          "ia", "iowa", "la", "louisiana", "al", "alabama", "ms", "mississippi", "ok", "oklahoma",
-                         "ks", "kansas", "ne", "nebraska", "ar", "arkansas", "tn", "tennessee"),
+                         "ks", "kansas", "ne", "nebraska", "ar", "arkansas", "tn", "tennessee", "nd",
+                         "north dakota", "sd", "south dakota"),
                         "America/Chicago"),
+        # The states that straddle two zones (Tennessee, Texas, Idaho, Florida, Kentucky, Indiana, Michigan, the
+        # Dakotas, Nebraska, Kansas, Oregon) are given their larger zone; the phone's area code adds the other.
+        **dict.fromkeys(("ny", "new york", "nj", "new jersey", "pa", "pennsylvania", "ct", "connecticut", "ma",
+                         "massachusetts", "ri", "rhode island", "vt", "vermont", "nh", "new hampshire", "me",
+                         "maine", "de", "delaware", "md", "maryland", "dc", "district of columbia", "va",
+                         "virginia", "wv", "west virginia", "nc", "north carolina", "sc", "south carolina", "ga",
+                         "georgia", "fl", "florida", "oh", "ohio", "mi", "michigan", "in", "indiana", "ky",
+                         "kentucky"),
+                        "America/New_York"),
         **dict.fromkeys(("ak", "alaska"), "America/Anchorage"),
         **dict.fromkeys(("hi", "hawaii"), "Pacific/Honolulu"),
         **dict.fromkeys(("pr", "puerto rico"), "America/Puerto_Rico"),
@@ -42,3 +58,14 @@ def debtor_zone(country: str, region: str | None, client_zone: str) -> str:
     if not region:
         return client_zone
     return REGION_ZONES.get(country, {}).get(_plain(region), client_zone)
+
+
+@functools.lru_cache(maxsize=4096)
+def phone_zones(e164: str) -> tuple[str, ...]:
+    """The zones a number (E.164) may be in by its country and, where it has them, its area: none when it says
+    nothing (a number the library cannot place)."""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return ()
+    return tuple(z for z in phone_timezones.time_zones_for_number(number) if "/" in z and not z.startswith("Etc/"))
