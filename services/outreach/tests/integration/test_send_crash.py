@@ -360,3 +360,31 @@ async def test_paused_sending_holds_back_the_reconciliation_too(database_url: st
     finally:
         await http.aclose()
         await o.platform.db.dispose()
+
+
+async def test_a_message_whose_hours_end_before_its_provider_is_called_is_not_sent(outreach: Outreach) -> None:
+    import zoneinfo
+
+    bogota = zoneinfo.ZoneInfo("America/Bogota")
+    outreach.clock.now = dt.datetime(2026, 3, 4, 18, 59, 30, tzinfo=bogota)  # a Wednesday, Colombia's close at 19
+    await outreach.deliver(await outreach.placed("H-1"), segmented("H-1", ("sms",)))
+    _, claim = await claim_due(outreach.platform.db, outreach.providers, outreach.settings, now=outreach.clock.now,
+                               limit=10)
+    [item] = claim.items
+    assert item.open_until == dt.datetime(2026, 3, 4, 19, 0, tzinfo=bogota)
+    # The claim's earlier messages took the provider a minute: this one's hours are over when its turn comes.
+    await send_claimed(outreach.platform.db, outreach.providers, outreach.settings, claim,
+                       now=outreach.clock.now + dt.timedelta(minutes=1))
+    assert await outreach.sql("SELECT count(*) FROM outreach.sandbox_messages") == [(0,)]
+    assert await outreach.sql("SELECT status, sent_at FROM outreach.attempts WHERE account_ref = 'H-1' "
+                              "AND sequence = 1") == [("scheduled", None)]
+    [(reason,)] = await outreach.sql("SELECT detail->>'reason' FROM outreach.trail WHERE account_ref = 'H-1' "
+                                     "AND kind = 'not_sent'")
+    assert "window closed" in reason
+    assert await outreach.sql("SELECT count(*) FROM outreach.contacts") == [(0,)]  # it no longer counts
+    # Decided again, the law moves it to the next morning's window.
+    outreach.clock.now += dt.timedelta(minutes=2)
+    await outreach.tick()
+    [(scheduled_at,)] = await outreach.sql("SELECT scheduled_at FROM outreach.attempts WHERE account_ref = 'H-1' "
+                                           "AND sequence = 1")
+    assert scheduled_at == dt.datetime(2026, 3, 5, 7, 0, tzinfo=bogota)

@@ -152,6 +152,9 @@ class ContactDecision:
     reasons: tuple[str, ...]
     next_allowed_at: dt.datetime | None
     local_time: dt.datetime
+    # An allowed contact's deadline: the end of the hours that allow it (the earliest of the debtor's zones). A
+    # message decided allowed but not yet handed to its provider by then is not sent (sending.handlers).
+    open_until: dt.datetime | None = None
 
 
 @functools.cache
@@ -258,6 +261,18 @@ def _time_reasons_everywhere(req: ContactRequest, rules: CountryRules, at: dt.da
     return [], at
 
 
+def _window_end(rules: CountryRules, at: dt.datetime, zones: tuple[zoneinfo.ZoneInfo, ...]) -> dt.datetime:
+    """When the hours allowing a contact at `at` end: the earliest close of that day's window in the debtor's
+    zones (each open at `at`, or the contact would not be allowed)."""
+    ends = []
+    for zone in zones:
+        local = at.astimezone(zone)
+        end = dt.datetime.combine(local.date(), rules.windows[local.weekday()].end, tzinfo=zone)
+        ends.append(end if end > local else dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0),
+                                                                tzinfo=zone))  # a window open to midnight
+    return min(ends).astimezone(dt.UTC)
+
+
 def decide_contact(req: ContactRequest) -> ContactDecision:
     if req.at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
@@ -268,7 +283,7 @@ def decide_contact(req: ContactRequest) -> ContactDecision:
     blocking = _blocking(req)
     reasons = blocking + _time_reasons_everywhere(req, rules, local, zones)[0] + _frequency_reasons(req, rules, local)
     if not reasons:
-        return ContactDecision(True, (), None, local)
+        return ContactDecision(True, (), None, local, _window_end(rules, local, zones))
     if blocking:
         return ContactDecision(False, tuple(reasons), None, local)  # no instant is allowed until someone acts
     candidate = local

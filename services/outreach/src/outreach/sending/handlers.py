@@ -69,6 +69,7 @@ class Outgoing:
     tries: int
     cause: Cause
     scheduled_at: dt.datetime | None = None  # the slot it was due in: how late it went out
+    open_until: dt.datetime | None = None  # the end of the hours its decision allowed it in (contact_law)
 
 
 @dataclass
@@ -201,7 +202,7 @@ async def _decide(s: AsyncSession, providers: Providers, renderer: Renderer, cla
     decided.trail.append(_due_entry(a, now, "sending", provider=provider.name, template=template,
                                     encoding=rendered.encoding, segments=rendered.segments, **shape))
     claim.items.append(Outgoing(message, a.debtor.client, a.debtor.account_ref, provider.name, template,
-                                rendered.segments, a.tries + 1, cause, a.scheduled_at))
+                                rendered.segments, a.tries + 1, cause, a.scheduled_at, decision.open_until))
 
 
 async def fail_unrendered(s: AsyncSession, a: sending.DueAttempt, error: TemplateError, *, now: dt.datetime,
@@ -246,9 +247,27 @@ async def send_claimed(db: Database, providers: Providers, settings: OutreachSet
                 chunk = [i for i in chunk if i.message.attempt_id in held]
                 if not chunk:
                     continue
+            # A message whose hours ended while the claim's earlier ones were handed over (a slow provider, a
+            # large claim) is not sent: it is decided again, and the law moves it to the next window.
+            if closed := [i for i in chunk if i.open_until is not None and current() >= i.open_until]:
+                await _put_back_closed(db, claim, closed, current())
+                chunk = [i for i in chunk if i not in closed]
+                if not chunk:
+                    continue
             # Recorded at the batch's instant, as its decisions were; only the lease reads the time elapsed.
             answers = await _call(provider, chunk, now, settings.provider_timeout_s)
             await record_answers(db, providers, settings, claim, list(zip(chunk, answers, strict=True)), now=now)
+
+
+async def _put_back_closed(db: Database, claim: Claim, items: list[Outgoing], at: dt.datetime) -> None:
+    """Claimed messages whose hours ended before their provider was called: back to be decided again at `at`,
+    their contacts no longer counted, the trail saying why."""
+    why = "the contact window closed before it could be handed to the provider"
+    async with db.transaction() as s:
+        back = [i for i in items if await sending.back_to_scheduled(s, i.message.attempt_id, token=claim.token,
+                                                                    at=at, why=why)]
+        await store.trail(s, [entry(i.client, i.account_ref, at, "not_sent", i.message.attempt_id,
+                                    i.message.channel, reason=why) for i in back])
 
 
 async def _call(provider: Provider, chunk: list[Outgoing], now: dt.datetime,
