@@ -6,18 +6,22 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.debtors import DebtorContext
+from outreach.domain.contact_law import PastContact
 from recaudo_common.db import sql, unnest_rows
 from recaudo_common.outbox import Outbox
 from recaudo_common.redaction import mask_text
 
 SCHEMA = "outreach"
 HISTORY_DAYS = 8  # every frequency rule looks back at most a week
+# Advisory lock class (two-key form, a space of its own): one debtor at a client company, while a contact with
+# them is decided and counted.
+DEBTOR_LOCKS = 7_211_101
 outbox = Outbox(SCHEMA)
 
 
@@ -160,3 +164,36 @@ async def due_backlog(s: AsyncSession, now: dt.datetime) -> int:
     row = (await s.execute(sql("SELECT count(*) FROM outreach.attempts WHERE status = 'scheduled' "
                                "AND scheduled_at <= :at AND channel <> 'agent'"), {"at": now})).first()
     return int(row[0]) if row else 0
+
+
+async def decide_one_at_a_time(s: AsyncSession, debtors: list[DebtorContext], at: dt.datetime
+                               ) -> dict[tuple[str, str], tuple[PastContact, ...]]:
+    """Holds these debtors (client company, debtor) until the transaction ends, so no other decision about them
+    (another lane's claim, another replica, an agent's next call) runs beside this one, and reads their contacts
+    again once held: whatever such a decision counted before it let go. The law's daily and weekly limits count
+    every contact of a debtor; two decisions that each read the history before the other wrote would both allow
+    one. Locks are taken in the order of their keys, so two claims over the same debtors never wait on each
+    other in a cycle."""
+    people = sorted({(d.client, d.debtor_id) for d in debtors if d.debtor_id})
+    if not people:
+        return {}
+    source, params = unnest_rows({"client_slug": "text", "debtor_id": "text"}, people, alias="p")
+    await s.execute(sql(
+        f"""SELECT pg_advisory_xact_lock(:locks, k) FROM (
+                SELECT DISTINCT hashtext(p.client_slug || '/' || p.debtor_id) AS k FROM {source} ORDER BY k
+                OFFSET 0) held"""), {**params, "locks": DEBTOR_LOCKS})
+    rows = await s.execute(sql(
+        f"""SELECT k.client_slug, k.debtor_id, k.at, k.channel, k.conversation, k.account_ref
+            FROM {source} JOIN outreach.contacts k ON k.client_slug = p.client_slug AND k.debtor_id = p.debtor_id
+            WHERE k.at > CAST(:at AS timestamptz) - make_interval(days => :days) AND k.at <= CAST(:at AS timestamptz)
+            ORDER BY k.at"""), {**params, "at": at, "days": HISTORY_DAYS})
+    found: dict[tuple[str, str], tuple[PastContact, ...]] = {person: () for person in people}
+    for r in rows:
+        found[(r.client_slug, r.debtor_id)] += (PastContact(r.at, r.channel, bool(r.conversation), r.account_ref),)
+    return found
+
+
+def as_held(debtor: DebtorContext, fresh: dict[tuple[str, str], tuple[PastContact, ...]]) -> DebtorContext:
+    """The debtor with the history read once they were held (decide_one_at_a_time), if it was."""
+    history = fresh.get((debtor.client, debtor.debtor_id))
+    return debtor if history is None else replace(debtor, history=history)

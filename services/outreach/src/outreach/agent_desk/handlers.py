@@ -68,8 +68,11 @@ async def next_for_agent(db: Database, settings: OutreachSettings, *, client: st
     async with db.transaction() as s:
         trail: list[TrailEntry] = []
         chosen = None
-        for call in await desk.agent_candidates(s, client, now, 25):
-            a, debtor = call.attempt_id, call.debtor
+        candidates = await desk.agent_candidates(s, client, now, 25)
+        # Held as the scheduler's claims hold them, all at once in their order, their contacts read again.
+        fresh = await store.decide_one_at_a_time(s, [c.debtor for c in candidates], now)
+        for call in candidates:
+            a, debtor = call.attempt_id, store.as_held(call.debtor, fresh)
             decision = decide_contact(contact_request(debtor, "agent", now))  # stops at the first allowed: no batch
             trail.append(TrailEntry(client, debtor.account_ref, now, "decision", a, "agent", decision_detail(decision)))
             if not decision.allowed:
