@@ -14,9 +14,12 @@ SPANISH = {
     "right_party_contact_rate": "tasa de contacto efectivo", "ptp_rate": "tasa de promesas",
     "kept_promise_rate": "tasa de cumplimiento", "cost_ratio": "costo sobre recaudo",
     "liquidation_rate": "tasa de cancelación", "rate": "tasa de comisión", "commission": "comisión",
-    "remittance": "a remitir al cliente",
+    "remittance": "a remitir al cliente", "outstanding": "saldo pendiente", "written_off": "castigado",
+    "accounts_written_off": "cuentas castigadas", "recovered_after_write_off": "recaudo de cartera castigada",
+    "written_off_balance": "saldo castigado pendiente",
 }
-MONEY = frozenset({"placed_balance", "recovered", "contact_cost", "commission", "remittance"})
+MONEY = frozenset({"placed_balance", "recovered", "contact_cost", "commission", "remittance", "outstanding",
+                   "written_off", "recovered_after_write_off", "written_off_balance"})
 
 
 def headers_for(columns: list[str], locale: str) -> list[str]:

@@ -1,0 +1,22 @@
+"""Every column of the reports' exports has its Spanish header for es-* client companies, and every amount of
+money is written as money (docs/kpis.md, Exports): a figure added to a report cannot be exported in English or
+as a bare number."""
+
+from decimal import Decimal
+
+import pytest
+
+from reporting.domain.headers import MONEY, SPANISH, headers_for
+from reporting.schemas import CommissionLine, RecoveryFigures
+
+pytestmark = pytest.mark.unit
+RATES = {"rate"}  # a commission rate is a Decimal, not money
+
+
+@pytest.mark.parametrize("model", [RecoveryFigures, CommissionLine])
+def test_every_exported_column_has_a_spanish_header_and_money_is_money(model: type) -> None:
+    fields = model.model_fields  # type: ignore[attr-defined]
+    assert [name for name in fields if name not in SPANISH] == []
+    assert [name for name, f in fields.items() if f.annotation is Decimal and name not in MONEY | RATES] == []
+    assert headers_for(["outstanding", "key"], "es-CO") == ["saldo pendiente", "grupo"]
+    assert headers_for(["outstanding"], "en-US") == ["outstanding"]
