@@ -86,7 +86,11 @@ _UPSERT_MANY = """WITH placed AS (
            ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = excluded.balance,
                days_past_due_at_as_of = excluded.days_past_due_at_as_of, as_of = excluded.as_of,
                contactable = excluded.contactable, updated_at = excluded.updated_at,
-               product = coalesce(excluded.product, segmentation.accounts.product), scored_at = NULL
+               product = coalesce(excluded.product, segmentation.accounts.product), scored_at = NULL,
+               -- a plan holds aging from when it began, but never from before the days the client now states:
+               -- they are as of the new date, and aging resumes from them when the plan ends
+               held_since = CASE WHEN segmentation.accounts.held_since IS NULL THEN NULL
+                                 ELSE greatest(segmentation.accounts.held_since, excluded.as_of) END
            RETURNING {account})
        SELECT placed.*, paid.new_balance AS paid_new_balance, paid.account_status AS paid_account_status
        FROM placed LEFT JOIN LATERAL (

@@ -213,3 +213,29 @@ async def test_bucket_at_placement_is_the_files_own_however_late_the_file_arrive
             "SELECT envelope->'payload'->>'bucket_at_placement', envelope->'payload'->>'bucket' "
             "FROM segmentation.outbox WHERE envelope->>'type' = 'account.segmented' ORDER BY id"))).all()
     assert [tuple(a) for a in announced] == [("1-30", "61-90"), ("1-30", "91-120"), ("1-30", "121-180")]
+
+
+async def test_a_restatement_while_a_plan_holds_aging_keeps_the_days_the_client_states(platform: Platform) -> None:
+    from recaudo_common.events import AccountUpdated, ArrangementBroken, ArrangementMade, Instalment
+
+    await deliver(platform, [CLIENT, placed("H-2", 25)], LATE_EVENING)  # 25 days past due on March 31st
+    plan = ArrangementMade(arrangement_id=uuid.uuid4(), account_ref="H-2", kind="instalment_plan",
+                           total_amount=Decimal(500000), instalments=[Instalment(due_date=dt.date(2026, 4, 30),
+                                                                                 amount=Decimal(500000))],
+                           made_at=LATE_EVENING, source="operator")
+    await deliver(platform, [plan], LATE_EVENING)
+    # On April 20th, held, the client's new file states 60 days as of that day: 60 it is (not 60 less the 20
+    # days held), 31-60.
+    restated_at = dt.datetime(2026, 4, 20, 15, 0, tzinfo=dt.UTC)
+    await deliver(platform, [AccountUpdated(
+        account_ref="H-2", portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None, has_phone=True,
+        has_email=False, balance=Decimal(500000), currency="COP", days_past_due=60, as_of=dt.date(2026, 4, 20),
+        authorised_channels=["sms"], previous_balance=Decimal(500000))], restated_at)
+    assert (await account(platform, "H-2"))["history"][-1][1:] == (60, "31-60")
+    # Broken on May 1st: aging resumes from the 60 stated, and the held days are not counted.
+    broken_at = dt.datetime(2026, 5, 1, 15, 0, tzinfo=dt.UTC)
+    await deliver(platform, [ArrangementBroken(arrangement_id=plan.arrangement_id, account_ref="H-2",
+                                               broken_at=broken_at, missed_instalments=2)], broken_at)
+    assert (await account(platform, "H-2"))["history"][-1] == ("arrangement_broken", 60, "31-60")
+    assert await run_aging(platform.db, client="banco", day=dt.date(2026, 5, 2), now=broken_at) == 1
+    assert (await account(platform, "H-2"))["history"][-1] == ("aging", 61, "61-90")
