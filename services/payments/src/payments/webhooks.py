@@ -79,6 +79,9 @@ async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification:
     if original is None or original.client_slug != client:
         raise Invalid("unknown_payment", f"{n.type} refers to a payment this gateway never sent",
                       title="Unknown payment")
+    if n.currency != original.currency:  # 10 USD taken back of a COP payment would be 10 pesos
+        raise Invalid("invalid_currency", f"{n.type} is in {n.currency}; the payment it refers to is in "
+                      f"{original.currency}", title="Invalid currency")
     reversed_ = await reverse(s, client=client, payment_id=original.id, kind=n.type, gateway=gateway,
                               external_id=external_id, reason=None, now=now, amount=n.amount,
                               content_sha256=content.recorded)

@@ -73,6 +73,10 @@ async def test_full_payment_then_refund_reopens_and_unmatched_is_assigned(gatewa
     paid = await gateway.send(payment("pg-8", amount="100000.00"))
     assert paid.json()["status"] == "applied"
     assert (await gateway.balance("A-1"))[1] == "paid"
+    in_dollars = {**payment("rf-0", amount="10.00"), "type": "refund", "refers_to": "pg-8", "currency": "USD"}
+    refused = await gateway.send(in_dollars)  # 10 dollars are not 10 pesos
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_currency")
+    assert (await gateway.balance("A-1"))[1] == "paid"
     refund = {**payment("rf-1", amount="100000.00"), "type": "refund", "refers_to": "pg-8"}
     assert (await gateway.send(refund)).json()["status"] == "reversed"
     assert (await gateway.send(refund)).json()["status"] == "duplicate"
