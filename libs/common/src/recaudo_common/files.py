@@ -8,6 +8,7 @@ import codecs
 import csv
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -41,7 +42,11 @@ MAX_COLUMN_NAME = 200
 # A portfolio row is a few hundred characters; a line (or a quoted record spanning lines) of a million is junk,
 # an unterminated quote or an attack, and every longer one would be held whole in memory to be parsed.
 MAX_LINE_CHARS = 1024 * 1024
-LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")  # where str.splitlines splits
+# A CSV record ends at \n, \r\n or \r, and nowhere else: str.splitlines would also split at \v, \f, \x1c-\x1e,
+# \x85, U+2028 and U+2029, which a spreadsheet's cell or a JSON string (JavaScript's JSON.stringify leaves U+2028
+# as it is) may hold; each such row would become two broken ones and every later row number shift.
+LINE_BREAKS = frozenset("\n\r")
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 def checked_header(header: list[str]) -> list[str]:
@@ -92,7 +97,7 @@ def detect_encoding(head: bytes) -> str:
 
 def sniff_delimiter(text: str) -> str:
     """The candidate that splits the header line most (quoted text ignored)."""
-    header = next(iter(text.splitlines()), "")
+    header = next(iter(_LINES.findall(text)), "").rstrip("\r\n")
     best, best_count = ",", 0
     for d in DELIMITERS:
         try:
@@ -140,7 +145,7 @@ def decode_lines(chunks: Iterable[bytes], encoding: str, *, max_line_chars: int 
                 number += 1
                 yield "".join(held)
                 held, held_chars = [], 0
-            lines = text.splitlines(keepends=True)
+            lines = _LINES.findall(text)
             for index, line in enumerate(lines):
                 held.append(line)
                 held_chars += len(line)
@@ -229,13 +234,32 @@ def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed, *,
     return header, rows()
 
 
+def jsonl_keys(chunks: Iterable[bytes], sniffed: Sniffed, *, max_line_chars: int = MAX_LINE_CHARS) -> list[str]:
+    """Every key of a JSON-lines file's records, in the order first seen: the header that reads all of them. An
+    exporter that leaves out empty fields may name a column first in its millionth record. A pass of its own over
+    the file (a stream: keys alone are kept, at most MAX_COLUMNS of them)."""
+    header: list[str] = []
+    known: set[str] = set()
+    for line in decode_lines(chunks, sniffed.encoding, max_line_chars=max_line_chars):
+        try:
+            value = json.loads(line, parse_float=Decimal, parse_constant=str) if line.strip() else None
+        except (ValueError, RecursionError):
+            continue  # the reading proper rejects it as its row
+        if isinstance(value, dict) and not known.issuperset(value):
+            header.extend(k for k in value if k not in known)
+            known.update(value)
+            checked_header(header)
+    return header
+
+
 def jsonl_rows(chunks: Iterable[bytes], sniffed: Sniffed, *, header_sample: int = 1000,
-               max_line_chars: int = MAX_LINE_CHARS) -> tuple[list[str], Rows]:
-    """The header is the union of the keys of the first records (later unknown keys are kept as extras). A line
-    longer than `max_line_chars` stops the reading with a FileFormatError."""
+               max_line_chars: int = MAX_LINE_CHARS, keys: list[str] | None = None) -> tuple[list[str], Rows]:
+    """The header is `keys` when given (the whole file's: jsonl_keys), else the union of the keys of the first
+    `header_sample` records (enough to map the columns at the door; a later record's key outside them is not
+    read). A line longer than `max_line_chars` stops the reading with a FileFormatError."""
     lines = decode_lines(chunks, sniffed.encoding, max_line_chars=max_line_chars)
     buffered: list[tuple[int, dict[str, object]]] = []
-    header: list[str] = []
+    header: list[str] = list(keys or [])
 
     def parse(number: int, line: str) -> dict[str, object] | None:
         if not line.strip():
@@ -254,6 +278,8 @@ def jsonl_rows(chunks: Iterable[bytes], sniffed: Sniffed, *, header_sample: int 
             if record is None:
                 continue
             buffered.append((number, record))
+            if keys is not None:
+                break  # the header is known: the rest is read as it comes
             known = set(header)
             header.extend(k for k in record if k not in known)
             checked_header(header)

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from ingest.domain.portfolio import map_columns
 from ingest.records import UploadParams
-from recaudo_common.files import MAX_LINE_CHARS, Rows, csv_rows, jsonl_rows, sniff
+from recaudo_common.files import MAX_LINE_CHARS, Rows, csv_rows, jsonl_keys, jsonl_rows, sniff
 from recaudo_common.xlsx import XlsxLimits as WorkbookLimits
 from recaudo_common.xlsx import inspect_xlsx, xlsx_rows
 
@@ -66,7 +66,9 @@ def open_rows(path: Path, filename: str | None, params: UploadParams, reader: Co
     if sniffed.kind == "xlsx":
         return xlsx_rows(path, sheet=params.sheet, limits=limits)
     if sniffed.kind == "jsonl":
-        header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
+        with path.open("rb") as keys_of:  # a pass of its own for every key: a record may name one first late
+            keys = jsonl_keys(CountingReader(keys_of).chunks(), sniffed, max_line_chars=limits.max_line_chars)
+        header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars, keys=keys)
     else:
         header, rows = csv_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
     return header, rows, lambda: reader.consumed / size

@@ -72,3 +72,42 @@ def test_every_record_is_accepted_or_rejected(data: st.DataObject, size: int, de
     for account in accepted:  # the debtor ID carries the record's index: compare with what that row meant
         assert account.balance == records[int(account.debtor_id) - 1000][1]
     assert len({a.account_ref for a in accepted}) == len(accepted)
+
+
+@pytest.mark.parametrize("inside", ["\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+def test_only_cr_and_lf_end_a_record(inside: str) -> None:
+    from recaudo_common.files import jsonl_rows
+
+    text = f"Cuenta;Saldo;Nombre\r\nA-1;1000;Ana{inside}Gomez\r\nA-2;2000;Luis\r\n"
+    sniffed = sniff(text.encode(), filename=None, encoding="utf-8", delimiter=None)
+    header, rows = csv_rows(iter([text.encode()]), sniffed)
+    assert header == ["Cuenta", "Saldo", "Nombre"]
+    assert list(rows) == [(2, ["A-1", "1000", f"Ana{inside}Gomez"]), (3, ["A-2", "2000", "Luis"])]
+    # A JSON line may hold U+2028 raw in a string (JSON.stringify writes it so): one record, not two. (The
+    # controls below U+0020 are not JSON unescaped.)
+    if inside < " ":
+        return
+    lines = f'{{"cuenta": "A-1", "nombre": "Ana{inside}Gomez"}}\n{{"cuenta": "A-2", "nombre": "Luis"}}\n'
+    sniffed = sniff(lines.encode(), filename="c.jsonl", encoding="utf-8", delimiter=None)
+    header, rows = jsonl_rows(iter([lines.encode()]), sniffed)
+    assert [cells for _, cells in rows] == [["A-1", f"Ana{inside}Gomez"], ["A-2", "Luis"]]
+
+
+def test_a_json_lines_column_first_named_after_a_thousand_records_is_read(tmp_path: object) -> None:
+    import pathlib
+
+    from ingest.reading import CountingReader, FileLimits, open_rows
+    from ingest.records import UploadParams
+
+    first = [f'{{"obligacion": "A-{i}", "cedula": "{i}", "nombre": "Ana", "saldo": 1000, "dias_mora": 5}}'
+             for i in range(1200)]
+    late = '{"obligacion": "A-X", "cedula": "9", "nombre": "Luis", "saldo": 2000, "dias_mora": 5, ' \
+           '"telefono": "3001234567", "correo": "luis@example.com"}'
+    path = pathlib.Path(str(tmp_path)) / "cartera.jsonl"
+    path.write_text("\n".join([*first, late]) + "\n", encoding="utf-8")
+    with path.open("rb") as handle:
+        header, rows, _ = open_rows(path, "cartera.jsonl", UploadParams(), CountingReader(handle),
+                                    path.stat().st_size, FileLimits())
+        assert header[-2:] == ["telefono", "correo"]
+        *_, (number, cells) = list(rows)
+    assert number == 1202 and cells[-2:] == ["3001234567", "luis@example.com"]

@@ -15,7 +15,7 @@ from ingest.store import outbox
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
 from recaudo_common.events import AccountRecalled
-from recaudo_common.files import FileFormatError, csv_rows, jsonl_rows, sniff
+from recaudo_common.files import FileFormatError, csv_rows, jsonl_keys, jsonl_rows, sniff
 from recaudo_common.xlsx import XlsxLimits, xlsx_rows
 
 
@@ -46,7 +46,7 @@ def account_refs_from_file(content: bytes) -> list[str]:
     if sniffed.kind == "xlsx":
         header, rows, _ = xlsx_rows(io.BytesIO(content), sheet=None, limits=RECALL_WORKBOOK_LIMITS)
     elif sniffed.kind == "jsonl":
-        header, rows = jsonl_rows(iter([content]), sniffed)
+        header, rows = jsonl_rows(iter([content]), sniffed, keys=jsonl_keys(iter([content]), sniffed))
     else:
         header, rows = csv_rows(iter([content]), sniffed)
     index = account_ref_column(header)
