@@ -98,7 +98,8 @@ async def rematch_suspense(s: AsyncSession, accounts: list[tuple[str, str]], *, 
         cause = (causes or {}).get((payment.client_slug, named))
         with caused_by(cause) if cause is not None else nullcontext():
             result = await _book(s, client=payment.client_slug, payment_id=payment.id, account=account,
-                                 amount=payment.amount, currency=payment.currency, paid_at=payment.paid_at,
+                                 amount=payment.amount - payment.reversed_amount, currency=payment.currency,
+                                 paid_at=payment.paid_at,
                                  source=payment.source, method=payment.method, matched_by="account_ref", now=now)
         await store.follow_idempotent_response(s, payment.id, answer_of(result))
 
@@ -327,7 +328,9 @@ async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, 
             raise Invalid("invalid_currency", f"the payment is in {payment.currency}, the account in "
                                               f"{account.currency}", title="Invalid currency")
         await store.apply_suspense_payment(s, payment_id, account_ref)
-        result = await _book(s, client=client, payment_id=payment_id, account=account, amount=payment.amount,
+        # What the gateway refunded while it waited was never the account's: only the rest is booked.
+        result = await _book(s, client=client, payment_id=payment_id, account=account,
+                             amount=payment.amount - payment.reversed_amount,
                              currency=payment.currency, paid_at=payment.paid_at, source=payment.source,
                              method=payment.method, matched_by="operator", now=now)
         await store.follow_idempotent_response(s, payment_id, answer_of(result))

@@ -284,7 +284,7 @@ async def list_unmatched(s: AsyncSession, client: str, *, after: tuple[dt.dateti
     and the reference named (read straight into what the API answers). A PayU payment is booked under its signed
     reference (transaction_id is unsigned); the id shown is its transaction_id, what PayU's dashboard finds it by."""
     rows = (await s.execute(sql(
-        "SELECT p.id, p.amount, p.currency, p.paid_at, p.source, p.method, p.gateway, "
+        "SELECT p.id, p.amount - p.reversed_amount AS amount, p.currency, p.paid_at, p.source, p.method, p.gateway, "
         "COALESCE(st.approved_attempt, p.external_id) AS gateway_payment_id, "
         "p.claimed_account_ref AS account_ref_given, p.reference, p.debtor_id AS debtor_id_given, "
         "p.unmatched_reason AS reason, p.received_at "

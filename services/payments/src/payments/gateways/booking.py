@@ -18,7 +18,7 @@ from payments.gateways.schemas import GatewayNotificationOut, NotificationStatus
 from payments.gateways.store import GatewayAccount
 from payments.handlers import apply_payment, hold_in_suspense
 from payments.integrity import recorded_once
-from payments.reversals import reverse
+from payments.reversals import reverse, reverse_in_suspense
 from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import NotFound
@@ -72,19 +72,19 @@ async def _payment(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, 
         await store.link_payment(s, key, p.payment_id, payment_id)
         if p.attempt_id is not None:
             await store.set_approved_attempt(s, key, p.payment_id, p.attempt_id)
-        if status == "applied" and p.refunded_amount:
-            # Mercado Pago's payment may already be partly refunded when it is first asked about.
+        # Booked or held in suspense, the payment takes back what it already lost: Mercado Pago's may be partly
+        # refunded when first asked about, and refunds may have arrived before it.
+        if p.refunded_amount:
             await _taken_back(s, account, p, payment_id, now=now)
-        if status == "applied":
-            await _waiting_reversals(s, account, p.payment_id, payment_id, now=now)
+        await _waiting_reversals(s, account, p.payment_id, payment_id, now=now)
         return GatewayNotificationOut(status=status, gateway_payment_id=p.payment_id)
     if p.status == "approved" and applied is not None and p.attempt_id is not None:
         other = await _second_approval(s, account, p, now=now)
         if other is not None:
             return other
-    if applied is not None and applied.status != "unmatched":
-        # An applied payment the gateway now says was (partly) refunded, charged back or voided: Mercado Pago's
-        # payment carries what has been refunded of it in all; Wompi voids a card payment whole.
+    if applied is not None and applied.status != "reversed":
+        # A payment (applied, or in suspense) the gateway now says was (partly) refunded, charged back or voided:
+        # Mercado Pago's payment carries what has been refunded of it in all; Wompi voids a card payment whole.
         taken_back = await _taken_back(s, account, p, applied.id, now=now)
         if taken_back is not None:
             return GatewayNotificationOut(status=taken_back, gateway_payment_id=p.payment_id)
@@ -189,9 +189,9 @@ async def _reversal(s: AsyncSession, account: GatewayAccount, r: GatewayReversal
                                          reversal=store.PendingReversal(r.reversal_id, r.refers_to, r.kind, r.amount,
                                                                         r.currency, r.cumulative))
         return GatewayNotificationOut(status="reversal_waiting", gateway_payment_id=r.refers_to)
-    if original.client_slug != account.client or original.status == "unmatched":
-        # A refund of a payment in suspense (or another's): nothing to take back from a balance; the gateway would
-        # only send it again.
+    if original.client_slug != account.client:
+        # Another client company's payment: nothing of this account's to take back; the gateway would only send it
+        # again.
         return GatewayNotificationOut(status="ignored", gateway_payment_id=r.refers_to)
     return await _reverse(s, account, r, original.id, now=now)
 
@@ -213,6 +213,10 @@ async def _reverse(s: AsyncSession, account: GatewayAccount, r: GatewayReversal,
     amount = min(amount, payment.amount - payment.reversed_amount).quantize(CENT)
     if amount <= 0:
         return done
-    await reverse(s, client=account.client, payment_id=payment_id, kind=kind, gateway=key,
-                  external_id=r.reversal_id, reason=None, now=now, amount=amount)
+    if payment.status == "unmatched":  # in suspense: less to assign, no balance to give back to
+        await reverse_in_suspense(s, client=account.client, payment_id=payment_id, kind=kind, gateway=key,
+                                  external_id=r.reversal_id, amount=amount, now=now)
+    else:
+        await reverse(s, client=account.client, payment_id=payment_id, kind=kind, gateway=key,
+                      external_id=r.reversal_id, reason=None, now=now, amount=amount)
     return GatewayNotificationOut(status="reversed", gateway_payment_id=r.refers_to)
