@@ -152,6 +152,14 @@ async def test_bank_files_apply_each_payment_once(gateway: Gateway) -> None:
     assert later["counts"] == {"applied": 1, "unmatched": 0, "duplicate": 1, "rejected": 0}
     assert await gateway.balance("A-1") == (Decimal("88000.00"), "open", Decimal("88000.00"))
     assert (await gateway.balance("A-2"))[0] == Decimal("94999.50")
+    # A receipt number booked before for another amount or day is no duplicate to drop: refused, and said so.
+    reused = "Fecha;Referencia;Valor;Comprobante\n09/04/2026;A-2;7.000;TX-2\n"
+    refused = (await gateway.http.post("/v1/clients/banco/payments/files",
+                                       files={"file": ("extracto-3.csv", reused.encode())}, headers=operator)).json()
+    assert refused["counts"] == {"applied": 0, "unmatched": 0, "duplicate": 0, "rejected": 1}
+    assert (refused["results"][0]["reason"], refused["results"][0]["transaction_id"]) == ("transaction_id_reused",
+                                                                                          "TX-2")
+    assert (await gateway.balance("A-2"))[0] == Decimal("94999.50")
 
 
 async def test_a_settlement_paid_in_full_closes_the_account_as_settled(gateway: Gateway) -> None:

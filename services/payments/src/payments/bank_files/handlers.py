@@ -147,8 +147,14 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
     client = copy.slug
     gateway = f"bank_file:{client}"
     external_id = line.transaction_id or fallback_id
-    if external_id is not None and await ledger.gateway_payment(s, gateway, external_id) is not None:
-        return BankRowResult(row=line.row, status="duplicate", transaction_id=external_id)
+    earlier = await ledger.gateway_payment(s, gateway, external_id) if external_id is not None else None
+    if earlier is not None:
+        if (earlier.amount, earlier.paid_at) == (line.amount, line.paid_at):
+            return BankRowResult(row=line.row, status="duplicate", transaction_id=external_id)
+        # The bank's id was booked before for another amount or day (another bank's or day's receipt of the same
+        # number, or a corrected line): not the same payment, and not one to guess about. Refused, shown on the file.
+        return BankRowResult(row=line.row, status="rejected", reason="transaction_id_reused",
+                             transaction_id=external_id, reference=line.reference, amount=str(line.amount))
     account_ref = line.reference
     if line.zero_filled:
         found = await store.accounts_by_digits(s, client, line.reference)
