@@ -189,5 +189,14 @@ async def test_the_agent_queue_hands_out_the_best_call_the_law_allows(outreach: 
     [(count, conversation)] = await outreach.sql(
         "SELECT count(*), bool_and(conversation) FROM outreach.contacts WHERE account_ref = 'G-2'")
     assert (count, conversation) == (1, True)  # the outcome joined the call; it was not counted twice
+    # A call handed out and dialled hours later, after the close: its outcome says the hours it broke.
+    import zoneinfo
+
+    dialled = outreach.clock.now.astimezone(zoneinfo.ZoneInfo("America/Bogota")).replace(hour=21, minute=15)
+    assert dialled > outreach.clock.now
+    outreach.clock.now = dialled + dt.timedelta(minutes=2)
+    late = await outreach.http.post("/v1/clients/banco/accounts/G-1/contacts", headers=outreach.auth, json={
+        "channel": "agent", "at": dialled.isoformat(), "outcome": "no_answer", "attempt_id": second["attempt_id"]})
+    assert late.status_code == 201 and late.json()["rule_violations"] == ["outside_hours"], late.text
     client_key = await outreach.http.get(url, headers={"Authorization": f"Bearer {outreach.client_key}"})
     assert client_key.status_code == 403

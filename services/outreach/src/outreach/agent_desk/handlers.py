@@ -12,7 +12,7 @@ from decimal import Decimal
 from outreach import debtor_guard, store
 from outreach.agent_desk import store as desk
 from outreach.debtors import DebtorContext, contact_request, decision_detail
-from outreach.domain.contact_law import decide_contact
+from outreach.domain.contact_law import decide_contact, hours_broken
 from outreach.domain.templates import TemplateError
 from outreach.messages import Renderer, payment_link
 from outreach.settings import OutreachSettings
@@ -134,7 +134,10 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
             conversation=conversation, logged_by=by)
         if attempt_id is not None and not assigned:
             raise NotFound(f"assigned call {attempt_id}")
-        violations = [] if assigned else list(decide_contact(contact_request(debtor, channel, at)).reasons)
+        # A call handed out was allowed then, its limits counted; the agent may have dialled it later, so the
+        # hours at the moment logged are checked. Any other contact is judged whole.
+        asked = contact_request(debtor, channel, at)
+        violations = list(hours_broken(asked) if assigned else decide_contact(asked).reasons)
         contact_id = attempt_id if assigned and attempt_id else await desk.add_contact(
             s, client=client, debtor_id=debtor.debtor_id, account_ref=account_ref, channel=channel, at=at,
             source="logged", outcome=outcome, conversation=conversation, rule_violations=violations, logged_by=by)
