@@ -133,8 +133,12 @@ DEBTOR_COLUMNS = """
     CASE WHEN t.offer_discount_pct > c.max_discount_pct THEN c.max_discount_pct ELSE t.offer_discount_pct END
         AS offer_discount_pct,
 """ + WITHDRAWN_COLUMNS + """,
-    (SELECT min(h.hold) FROM outreach.legal_holds h WHERE h.client_slug = acc.client_slug
-            AND h.account_ref = acc.account_ref AND h.lifted_at IS NULL) AS legal_hold,
+    -- the account's holds, and the person's: a death or an insolvency on any of the debtor's accounts holds all
+    (SELECT min(h.hold) FROM outreach.legal_holds h WHERE h.client_slug = acc.client_slug AND h.lifted_at IS NULL
+            AND (h.account_ref = acc.account_ref
+                 OR (h.hold IN ('deceased', 'insolvency') AND acc.debtor_id <> '' AND EXISTS (
+                     SELECT 1 FROM outreach.accounts o WHERE o.client_slug = h.client_slug
+                     AND o.account_ref = h.account_ref AND o.debtor_id = acc.debtor_id)))) AS legal_hold,
     (SELECT coalesce(json_agg(json_build_object('at', k.at, 'channel', k.channel, 'conversation', k.conversation,
                                                 'account_ref', k.account_ref)), '[]')
      FROM outreach.contacts k WHERE k.client_slug = acc.client_slug AND k.debtor_id = acc.debtor_id

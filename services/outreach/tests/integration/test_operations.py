@@ -59,6 +59,25 @@ async def test_legal_holds_stop_everything_until_lifted(outreach: Outreach) -> N
     assert [h["hold"] for h in history["legal_holds"]] == ["dispute"] and history["legal_holds"][0]["lifted_at"]
 
 
+async def test_a_death_or_insolvency_holds_every_account_of_the_person(outreach: Outreach) -> None:
+    await outreach.deliver(await outreach.placed("H-2"), await outreach.placed("H-3"),  # one debtor, two accounts
+                           await outreach.placed("H-4", debtor="4040404040"),
+                           segmented("H-2", ("sms",)), segmented("H-3", ("sms",)), segmented("H-4", ("sms",)))
+    disputed = await outreach.http.post("/v1/clients/banco/accounts/H-2/legal-holds", headers=outreach.auth,
+                                        json={"hold": "dispute"})
+    assert disputed.status_code == 201
+    assert (await check(outreach, "H-3", "sms", outreach.clock.now))["allowed"] is True  # a dispute is the account's
+    deceased = await outreach.http.post("/v1/clients/banco/accounts/H-2/legal-holds", headers=outreach.auth,
+                                        json={"hold": "deceased", "note": "acta de defunción"})
+    assert deceased.status_code == 201
+    assert (await check(outreach, "H-3", "sms", outreach.clock.now))["reasons"] == ["legal_hold"]
+    assert (await check(outreach, "H-4", "sms", outreach.clock.now))["allowed"] is True  # another person
+    await outreach.tick()
+    assert (await outreach.attempts("H-3"))[0] == ("sms", "cancelled")  # the one due: blocked for good
+    assert await outreach.sql("SELECT count(*) FROM outreach.sandbox_messages m JOIN outreach.attempts a "
+                              "ON a.id = m.attempt_id WHERE a.account_ref = 'H-3'") == [(0,)]
+
+
 async def test_a_baja_reply_opts_out_of_that_channel_and_do_not_contact_of_all(outreach: Outreach) -> None:
     await outreach.deliver(await outreach.placed("O-1"), await outreach.placed("O-2"), segmented("O-1", ("sms",)),
                            segmented("O-2", ("sms",)))
