@@ -252,18 +252,6 @@ async def test_same_bytes_again_then_an_update_then_a_recall(ingest: Ingest) -> 
     assert (by_file.json()["accounts_recalled"], by_file.json()["already_recalled"]) == (1, 1)
     assert [(e["account_ref"], e["reason"]) for e in await ingest.events("account.recalled")] == [
         ("A-2", "venta de cartera"), ("A-3", "retiro del cliente")]
-    # A workbook names them as well (its first sheet), and so do JSON lines.
-    by_workbook = await ingest.http.post("/v1/clients/banco/recalls/file", files={
-        "file": ("retiros.xlsx", workbook([["Obligación", "Motivo"], ["A-1", "venta"], ["A-3", "venta"]]))})
-    assert by_workbook.status_code == 200, by_workbook.text
-    assert (by_workbook.json()["accounts_recalled"], by_workbook.json()["already_recalled"]) == (1, 1)
-    by_lines = await ingest.http.post("/v1/clients/banco/recalls/file", files={
-        "file": ("retiros.jsonl", b'{"obligacion": "A-1"}\n{"obligacion": "NO-EXISTE"}\n')})
-    assert by_lines.status_code == 200, by_lines.text
-    assert (by_lines.json()["already_recalled"], by_lines.json()["unknown_account_refs"]) == (1, ["NO-EXISTE"])
-    not_a_workbook = await ingest.http.post("/v1/clients/banco/recalls/file", files={
-        "file": ("retiros.xlsx", b"PK\x03\x04" + b"\x00" * 64)})
-    assert (not_a_workbook.status_code, not_a_workbook.json()["code"]) == (422, "invalid_xlsx")
     # Past its cap (the gate leaves the form room beyond it), the file itself is refused, and says so.
     too_big = await ingest.http.post("/v1/clients/banco/recalls/file",
                                      files={"file": ("r.csv", b"Obligacion\n" + b"A-9\n" * (4 * 1024**2))})

@@ -1,0 +1,28 @@
+"""Recall files as CSV, XLSX and JSON lines through ingest's real API and PostgreSQL: each names the accounts its
+account column holds (an XLSX recall file was read as CSV and answered 500), and one that is no workbook is refused
+with its reason."""
+
+import pytest
+
+from .test_uploads import Ingest, ingest, workbook
+
+pytestmark = pytest.mark.integration
+__all__ = ["ingest"]
+
+
+async def test_a_workbook_or_json_lines_recall_the_accounts_they_name(ingest: Ingest) -> None:
+    await ingest.upload("banco", b"Cuenta;Cedula;Nombre;Saldo;Mora\nA-1;1;Ana;1.000;5\nA-3;3;Eva;3.000;90\n")
+    first = await ingest.http.post("/v1/clients/banco/recalls", json={"account_refs": ["A-3"]})
+    assert first.json()["accounts_recalled"] == 1
+    # A workbook names them as well (its first sheet), and so do JSON lines.
+    by_workbook = await ingest.http.post("/v1/clients/banco/recalls/file", files={
+        "file": ("retiros.xlsx", workbook([["Obligación", "Motivo"], ["A-1", "venta"], ["A-3", "venta"]]))})
+    assert by_workbook.status_code == 200, by_workbook.text
+    assert (by_workbook.json()["accounts_recalled"], by_workbook.json()["already_recalled"]) == (1, 1)
+    by_lines = await ingest.http.post("/v1/clients/banco/recalls/file", files={
+        "file": ("retiros.jsonl", b'{"obligacion": "A-1"}\n{"obligacion": "NO-EXISTE"}\n')})
+    assert by_lines.status_code == 200, by_lines.text
+    assert (by_lines.json()["already_recalled"], by_lines.json()["unknown_account_refs"]) == (1, ["NO-EXISTE"])
+    not_a_workbook = await ingest.http.post("/v1/clients/banco/recalls/file", files={
+        "file": ("retiros.xlsx", b"PK\x03\x04" + b"\x00" * 64)})
+    assert (not_a_workbook.status_code, not_a_workbook.json()["code"]) == (422, "invalid_xlsx")
