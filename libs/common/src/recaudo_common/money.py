@@ -38,10 +38,10 @@ def written_currency(raw: str) -> str | None:
     one: a file's amount in another currency than the client company's is no amount of its (`$` names none)."""
     text = raw.strip().replace("\u00a0", " ").removeprefix("-").lstrip()
     found = _SYMBOLS.match(text)
-    if found is None:
-        return None
+    if found is None or not text[found.end():][:1].isdigit():
+        return None  # "NULL", "PENDIENTE": words, not a currency before a figure
     symbol = found.group(0).strip()
-    return _SYMBOL_CURRENCY.get(symbol, symbol if symbol.isalpha() else None)
+    return _SYMBOL_CURRENCY.get(symbol, symbol if symbol in ISO_4217 else None)
 
 
 def parse_amount(raw: str, locale: str, currency: str | None = None) -> Decimal | None:
@@ -59,6 +59,9 @@ def parse_amount(raw: str, locale: str, currency: str | None = None) -> Decimal 
     negative = text.startswith("-")
     if negative:
         text = text[1:].lstrip()
+    symbol = _SYMBOLS.match(text)
+    if symbol is not None and symbol.group(0).strip().isalpha() and symbol.group(0).strip() not in ISO_4217:
+        return None  # "ABC 2.000" names no currency: no amount either
     text = _SYMBOLS.sub("", text).strip()
     g, d = re.escape(group), re.escape(decimal)
     pattern = rf"^(?:\d{{1,3}}(?:{g}\d{{3}})+|\d+)(?:{d}\d+)?$"

@@ -26,3 +26,7 @@ async def test_a_workbook_or_json_lines_recall_the_accounts_they_name(ingest: In
     not_a_workbook = await ingest.http.post("/v1/clients/banco/recalls/file", files={
         "file": ("retiros.xlsx", b"PK\x03\x04" + b"\x00" * 64)})
     assert (not_a_workbook.status_code, not_a_workbook.json()["code"]) == (422, "invalid_xlsx")
+    # JSON lines whose key is no account column: the values are the accounts, the key name is none.
+    unnamed = await ingest.http.post("/v1/clients/banco/recalls/file", files={
+        "file": ("retiros.jsonl", b'{"x": "A-1"}\n{"x": "OTRA"}\n')})
+    assert (unnamed.json()["already_recalled"], unnamed.json()["unknown_account_refs"]) == (1, ["OTRA"])

@@ -30,6 +30,7 @@ def test_amounts_are_parsed_strictly(raw: str, locale: str, expected: Decimal | 
     ("USD 1.500", "es-CO", "COP", None), ("EUR 1.500", "es-CO", "COP", None), ("-USD 1.500", "es-CO", "COP", None),
     ("US$ 1,500.00", "es-MX", "MXN", None), ("US$ 1,500.00", "en-US", "USD", Decimal("1500.00")),
     ("S/ 1,500.00", "es-PE", "PEN", Decimal("1500.00")), ("S/ 1,500.00", "es-MX", "MXN", None),
+    ("ABC 2.000", "es-CO", "COP", None), ("NULL", "es-CO", "COP", None),
 ])
 def test_an_amount_that_names_another_currency_is_no_amount_of_the_client_company(
         raw: str, locale: str, currency: str, expected: Decimal | None) -> None:
@@ -109,6 +110,14 @@ def test_an_amount_written_in_another_currency_is_an_invalid_currency(field: str
     assert "USD" in rejections[0].message and "COP" in rejections[0].message
     account, rejections, _ = check_row(_row(**{field: "COP 1.500"}), {}, 6, CTX)
     assert account is not None and not rejections
+
+
+@pytest.mark.parametrize("filler", ["NULL", "PENDIENTE", "SIN INFORMACION", "N/A"])
+def test_words_in_an_optional_amount_are_no_currency(filler: str) -> None:
+    account, rejections, _ = check_row(_row(original_amount=filler, last_payment_amount=filler), {}, 6, CTX)
+    assert account is not None and not rejections and account.original_amount is None
+    _, rejections, _ = check_row(_row(balance=filler), {}, 6, CTX)
+    assert [(r.field, r.code) for r in rejections] == [("balance", "invalid_balance")]
 
 
 @pytest.mark.parametrize("due", ["01/01/0001", "2099-01-01", "01/04/1900"])

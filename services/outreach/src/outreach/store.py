@@ -122,6 +122,16 @@ WITHDRAWN_COLUMNS = """EXISTS (SELECT 1 FROM outreach.do_not_contact d WHERE d.c
     (SELECT coalesce(array_agg(o.channel), '{}') FROM outreach.opt_outs o WHERE o.client_slug = acc.client_slug
             AND o.debtor_id = acc.debtor_id) AS opted_out"""
 
+# The legal hold account `acc` is under: its own, or its person's (a death or an insolvency on any of the debtor's
+# accounts at the client company holds them all; a dispute or litigation is the account's). Two index lookups: the
+# account's active holds, and the person's accounts (accounts_debtor) joined to theirs.
+LEGAL_HOLD = """least(
+    (SELECT min(h.hold) FROM outreach.legal_holds h WHERE h.client_slug = acc.client_slug
+            AND h.account_ref = acc.account_ref AND h.lifted_at IS NULL),
+    (SELECT min(h.hold) FROM outreach.accounts o JOIN outreach.legal_holds h ON h.client_slug = o.client_slug
+            AND h.account_ref = o.account_ref AND h.lifted_at IS NULL AND h.hold IN ('deceased', 'insolvency')
+     WHERE o.client_slug = acc.client_slug AND o.debtor_id = acc.debtor_id AND acc.debtor_id <> ''))"""
+
 # Everything the compliance engine needs about one attempt's debtor, in one round trip per batch.
 DEBTOR_COLUMNS = """
     acc.debtor_id, acc.full_name, acc.phones, acc.email, acc.region, acc.address, acc.currency, acc.authorised_channels,
@@ -133,12 +143,7 @@ DEBTOR_COLUMNS = """
     CASE WHEN t.offer_discount_pct > c.max_discount_pct THEN c.max_discount_pct ELSE t.offer_discount_pct END
         AS offer_discount_pct,
 """ + WITHDRAWN_COLUMNS + """,
-    -- the account's holds, and the person's: a death or an insolvency on any of the debtor's accounts holds all
-    (SELECT min(h.hold) FROM outreach.legal_holds h WHERE h.client_slug = acc.client_slug AND h.lifted_at IS NULL
-            AND (h.account_ref = acc.account_ref
-                 OR (h.hold IN ('deceased', 'insolvency') AND acc.debtor_id <> '' AND EXISTS (
-                     SELECT 1 FROM outreach.accounts o WHERE o.client_slug = h.client_slug
-                     AND o.account_ref = h.account_ref AND o.debtor_id = acc.debtor_id)))) AS legal_hold,
+    """ + LEGAL_HOLD + """ AS legal_hold,
     (SELECT coalesce(json_agg(json_build_object('at', k.at, 'channel', k.channel, 'conversation', k.conversation,
                                                 'account_ref', k.account_ref)), '[]')
      FROM outreach.contacts k WHERE k.client_slug = acc.client_slug AND k.debtor_id = acc.debtor_id

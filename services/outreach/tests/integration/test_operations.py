@@ -217,5 +217,7 @@ async def test_the_agent_queue_hands_out_the_best_call_the_law_allows(outreach: 
     late = await outreach.http.post("/v1/clients/banco/accounts/G-1/contacts", headers=outreach.auth, json={
         "channel": "agent", "at": dialled.isoformat(), "outcome": "no_answer", "attempt_id": second["attempt_id"]})
     assert late.status_code == 201 and late.json()["rule_violations"] == ["outside_hours"], late.text
+    assert await outreach.sql("SELECT rule_violations FROM outreach.contacts WHERE account_ref = 'G-1'") == [
+        (["outside_hours"],)]  # kept with the contact, as its history shows it
     client_key = await outreach.http.get(url, headers={"Authorization": f"Bearer {outreach.client_key}"})
     assert client_key.status_code == 403

@@ -376,8 +376,8 @@ async def test_a_message_whose_hours_end_before_its_provider_is_called_is_not_se
     await send_claimed(outreach.platform.db, outreach.providers, outreach.settings, claim,
                        now=outreach.clock.now + dt.timedelta(minutes=1))
     assert await outreach.sql("SELECT count(*) FROM outreach.sandbox_messages") == [(0,)]
-    assert await outreach.sql("SELECT status, sent_at FROM outreach.attempts WHERE account_ref = 'H-1' "
-                              "AND sequence = 1") == [("scheduled", None)]
+    assert await outreach.sql("SELECT status, sent_at, tries FROM outreach.attempts WHERE account_ref = 'H-1' "
+                              "AND sequence = 1") == [("scheduled", None, 0)]  # no try used: nothing was called
     [(reason,)] = await outreach.sql("SELECT detail->>'reason' FROM outreach.trail WHERE account_ref = 'H-1' "
                                      "AND kind = 'not_sent'")
     assert "window closed" in reason

@@ -170,3 +170,4 @@ def test_a_us_debtor_in_another_state_is_contacted_at_their_own_hour() -> None:
                                              authorised_channels=ALL, also_zones=phone_zones("+12125551234")))
     assert (decision.allowed, decision.reasons) == (False, ("outside_hours",))
     assert phone_zones("+573001234567") == ("America/Bogota",) and phone_zones("+999") == ()
+    assert phone_zones("+18005551234") == ()  # toll-free: anywhere in the US and beyond, so nowhere in particular

@@ -97,11 +97,13 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
 
 
 async def reverse_in_suspense(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: str, gateway: str,
-                              external_id: str, amount: Decimal, now: dt.datetime) -> None:
+                              external_id: str, amount: Decimal, now: dt.datetime,
+                              content_sha256: str | None = None) -> None:
     """A gateway's refund or chargeback of a payment in the suspense queue: no balance had the money, so nothing
     is booked, but it is recorded against the payment (once per reversal id), and what an operator can assign is
     less by it (handlers.assign_unmatched books what remains); given back whole, the payment leaves the queue,
     `reversed`. Without this, assigning it later would book money the payer had been given back."""
     await store.insert_reversal(s, reversal_id=uuid.uuid4(), payment_id=payment_id, client=client, kind=kind,
-                                amount=amount, gateway=gateway, external_id=external_id, reason=None, now=now)
+                                amount=amount, gateway=gateway, external_id=external_id, reason=None, now=now,
+                                content_sha256=content_sha256)
     await store.add_reversed(s, payment_id, amount)

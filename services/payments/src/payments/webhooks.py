@@ -16,7 +16,7 @@ from payments.domain.fingerprints import Fingerprint, fingerprint
 from payments.handlers import apply_payment
 from payments.integrity import recorded_once
 from payments.records import RejectionSample, WebhookOutcome
-from payments.reversals import reverse
+from payments.reversals import reverse, reverse_in_suspense
 from payments.schemas import WebhookIn, WebhookRejectionOut
 from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.db import Database
@@ -82,6 +82,16 @@ async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification:
     if n.currency != original.currency:  # 10 USD taken back of a COP payment would be 10 pesos
         raise Invalid("invalid_currency", f"{n.type} is in {n.currency}; the payment it refers to is in "
                       f"{original.currency}", title="Invalid currency")
+    if original.status == "unmatched":  # in suspense: recorded against it, no balance to give back to
+        payment = await store.lock_payment(s, client, original.id)
+        assert payment is not None
+        left = payment.amount - payment.reversed_amount
+        amount = left if n.amount is None else min(n.amount, left)
+        if amount <= 0:
+            return WebhookOutcome(status="duplicate", payment_id=external_id)
+        await reverse_in_suspense(s, client=client, payment_id=original.id, kind=n.type, gateway=gateway,
+                                  external_id=external_id, amount=amount, now=now, content_sha256=content.recorded)
+        return WebhookOutcome(status="reversed", payment_id=external_id)
     reversed_ = await reverse(s, client=client, payment_id=original.id, kind=n.type, gateway=gateway,
                               external_id=external_id, reason=None, now=now, amount=n.amount,
                               content_sha256=content.recorded)

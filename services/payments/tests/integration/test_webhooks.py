@@ -81,11 +81,14 @@ async def test_full_payment_then_refund_reopens_and_unmatched_is_assigned(gatewa
     assert (await gateway.send(refund)).json()["status"] == "reversed"
     assert (await gateway.send(refund)).json()["status"] == "duplicate"
     assert await gateway.balance("A-1") == (Decimal("100000.00"), "open", Decimal("100000.00"))
-    stray = await gateway.send(payment("pg-9", ref="NO-EXISTE"))
+    stray = await gateway.send(payment("pg-9", ref="NO-EXISTE", amount="40000.00"))
     assert stray.json()["status"] == "unmatched"
+    # 10,000 of it refunded while it waits: recorded against it, so only 30,000 is left to assign.
+    partly = {**payment("rf-9", amount="10000.00"), "type": "refund", "refers_to": "pg-9"}
+    assert [(await gateway.send(partly)).json()["status"] for _ in range(2)] == ["reversed", "duplicate"]
     operator = {"Authorization": f"Bearer {gateway.operator}"}
     queue = (await gateway.http.get("/v1/clients/banco/payments/unmatched", headers=operator)).json()["items"]
-    assert len(queue) == 1 and queue[0]["reason"] == "unknown_account_ref"
+    assert len(queue) == 1 and (queue[0]["reason"], queue[0]["amount"]) == ("unknown_account_ref", "30000.00")
     assigned = await gateway.http.post(f"/v1/clients/banco/payments/unmatched/{queue[0]['id']}/assign",
                                        json={"account_ref": "A-2"}, headers=operator)
     assert (assigned.status_code, assigned.json()["status"]) == (200, "applied")

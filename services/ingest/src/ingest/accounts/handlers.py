@@ -50,7 +50,9 @@ def account_refs_from_file(content: bytes) -> list[str]:
     else:
         header, rows = csv_rows(iter([content]), sniffed)
     index = account_ref_column(header)
-    refs = [] if index is not None else [header[0].strip()] if header and header[0].strip() else []
+    # No header recognised: a CSV's or a sheet's first line is an account too; a JSON line's keys are names.
+    first_is_data = index is None and sniffed.kind != "jsonl" and bool(header) and bool(header[0].strip())
+    refs = [header[0].strip()] if first_is_data else []
     column = index or 0
     refs += [cell_text(cells[column]).strip() for _, cells in rows if column < len(cells)]
     return [r for r in refs if r]

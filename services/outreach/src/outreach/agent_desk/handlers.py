@@ -129,15 +129,16 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
                 raise Invalid("invalid_promise", f"the promise is due from the day of the contact ({contact_day}) to "
                               f"{latest_promise_date(contact_day, window)}", title="Invalid promise")
         conversation = outcome in CONVERSATIONS and channel in {"voice", "agent"}
+        # A call handed out was allowed then, its limits counted; the agent may have dialled it later, so the
+        # hours at the moment logged are checked (and kept with its contact). Any other contact is judged whole.
+        asked = contact_request(debtor, channel, at)
+        hours = list(hours_broken(asked))
         assigned = attempt_id is not None and await desk.attach_outcome(
             s, attempt_id=attempt_id, client=client, account_ref=account_ref, outcome=outcome,
-            conversation=conversation, logged_by=by)
+            conversation=conversation, logged_by=by, rule_violations=hours)
         if attempt_id is not None and not assigned:
             raise NotFound(f"assigned call {attempt_id}")
-        # A call handed out was allowed then, its limits counted; the agent may have dialled it later, so the
-        # hours at the moment logged are checked. Any other contact is judged whole.
-        asked = contact_request(debtor, channel, at)
-        violations = list(hours_broken(asked) if assigned else decide_contact(asked).reasons)
+        violations = hours if assigned else list(decide_contact(asked).reasons)
         contact_id = attempt_id if assigned and attempt_id else await desk.add_contact(
             s, client=client, debtor_id=debtor.debtor_id, account_ref=account_ref, channel=channel, at=at,
             source="logged", outcome=outcome, conversation=conversation, rule_violations=violations, logged_by=by)

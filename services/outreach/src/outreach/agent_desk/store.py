@@ -83,11 +83,13 @@ async def add_contact(s: AsyncSession, *, client: str, debtor_id: str, account_r
 
 
 async def attach_outcome(s: AsyncSession, *, attempt_id: uuid.UUID, client: str, account_ref: str, outcome: str,
-                         conversation: bool, logged_by: uuid.UUID) -> bool:
+                         conversation: bool, logged_by: uuid.UUID, rule_violations: list[str]) -> bool:
     """The outcome of a call this platform handed to an agent joins that call's contact (counted once), with who
-    logged it."""
+    logged it and the rules the call broke when it was made."""
     result = await s.execute(sql(
-        "UPDATE outreach.contacts SET outcome = :o, conversation = :conv, logged_by = :by WHERE attempt_id = :a "
-        "AND client_slug = :c AND account_ref = :r AND channel = 'agent' AND outcome IS NULL RETURNING 1"),
-        {"a": attempt_id, "c": client, "r": account_ref, "o": outcome, "conv": conversation, "by": logged_by})
+        "UPDATE outreach.contacts SET outcome = :o, conversation = :conv, logged_by = :by, rule_violations = :rv "
+        "WHERE attempt_id = :a AND client_slug = :c AND account_ref = :r AND channel = 'agent' AND outcome IS NULL "
+        "RETURNING 1"),
+        {"a": attempt_id, "c": client, "r": account_ref, "o": outcome, "conv": conversation, "by": logged_by,
+         "rv": rule_violations})
     return result.first() is not None

@@ -60,12 +60,18 @@ def debtor_zone(country: str, region: str | None, client_zone: str) -> str:
     return REGION_ZONES.get(country, {}).get(_plain(region), client_zone)
 
 
+# More zones than this for one number is a number placed no nearer than a country that spans many (a US toll-free
+# number has 42, a Russian mobile 11): it says nothing of the debtor's hour, and would leave hardly any allowed.
+MOST_ZONES_OF_A_NUMBER = 3
+
+
 @functools.lru_cache(maxsize=4096)
 def phone_zones(e164: str) -> tuple[str, ...]:
     """The zones a number (E.164) may be in by its country and, where it has them, its area: none when it says
-    nothing (a number the library cannot place)."""
+    nothing (a number the library cannot place, or places only in a country of many zones)."""
     try:
         number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
         return ()
-    return tuple(z for z in phone_timezones.time_zones_for_number(number) if "/" in z and not z.startswith("Etc/"))
+    zones = tuple(z for z in phone_timezones.time_zones_for_number(number) if "/" in z and not z.startswith("Etc/"))
+    return zones if len(zones) <= MOST_ZONES_OF_A_NUMBER else ()

@@ -268,7 +268,7 @@ async def _put_back_closed(db: Database, claim: Claim, items: list[Outgoing], at
     why = "the contact window closed before it could be handed to the provider"
     async with db.transaction() as s:
         back = [i for i in items if await sending.back_to_scheduled(s, i.message.attempt_id, token=claim.token,
-                                                                    at=at, why=why)]
+                                                                    at=at, why=why, tried=False)]
         await store.trail(s, [entry(i.client, i.account_ref, at, "not_sent", i.message.attempt_id,
                                     i.message.channel, reason=why) for i in back])
 

@@ -237,15 +237,17 @@ async def confirm_sent(s: AsyncSession, sent: list[tuple[uuid.UUID, str]], *, to
 
 
 async def back_to_scheduled(s: AsyncSession, attempt_id: uuid.UUID, *, token: uuid.UUID, at: dt.datetime,
-                            why: str) -> bool:
+                            why: str, tried: bool = True) -> bool:
     """The message certainly did not reach the provider: the attempt waits to be decided again at `at`, and
-    its contact no longer counts."""
+    its contact no longer counts. `tried` False: no provider was called at all (its hours ended first), so the
+    claim's try is given back and cannot use up the attempt's tries."""
     m = move(Trigger.RETRY)
     result = await s.execute(sql(
         f"""UPDATE outreach.attempts SET status = {moved_to(m)}, scheduled_at = :at, sending_since = NULL,
-               claim_token = NULL, lease_until = NULL, failure = :why
+               claim_token = NULL, lease_until = NULL, failure = :why,
+               tries = CASE WHEN :tried THEN tries ELSE greatest(tries - 1, 0) END
            WHERE id = :id AND claim_token = :token AND {moved_from(m)} RETURNING 1"""),
-        {"id": attempt_id, "token": token, "at": at, "why": why})
+        {"id": attempt_id, "token": token, "at": at, "why": why, "tried": tried})
     if result.first() is None:
         return False
     await s.execute(sql("DELETE FROM outreach.contacts WHERE attempt_id = :id"), {"id": attempt_id})

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.domain.whatsapp import InboundMessage, Meaning
 from outreach.receipts.store import SentAttempt
+from outreach.store import LEGAL_HOLD
 from recaudo_common.db import sql
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.secrets_at_rest import open_secret, seal_secret
@@ -129,11 +130,11 @@ async def payable(s: AsyncSession, client: str, account_refs: list[str]) -> list
     """Those of the accounts a debtor may be sent a payment link for: open (not paid, settled or recalled) and
     under no legal hold (a dispute, an insolvency, a death), in the order given."""
     rows = await s.execute(sql(
-        """SELECT a.account_ref FROM outreach.accounts a
-           LEFT JOIN outreach.account_status st ON st.client_slug = a.client_slug AND st.account_ref = a.account_ref
-           WHERE a.client_slug = :c AND a.account_ref = ANY(:refs) AND coalesce(st.status, 'open') = 'open'
-             AND NOT EXISTS (SELECT 1 FROM outreach.legal_holds h WHERE h.client_slug = a.client_slug
-                             AND h.account_ref = a.account_ref AND h.lifted_at IS NULL)"""),
+        f"""SELECT acc.account_ref FROM outreach.accounts acc
+            LEFT JOIN outreach.account_status st ON st.client_slug = acc.client_slug
+                AND st.account_ref = acc.account_ref
+            WHERE acc.client_slug = :c AND acc.account_ref = ANY(:refs) AND coalesce(st.status, 'open') = 'open'
+              AND {LEGAL_HOLD} IS NULL"""),
         {"c": client, "refs": account_refs})
     found = {r.account_ref for r in rows}
     return [ref for ref in account_refs if ref in found]

@@ -86,12 +86,14 @@ async def pending_promises(s: AsyncSession, *, client: str | None = None, accoun
 async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt.datetime, end: dt.datetime
                        ) -> Decimal:
     """What was paid to the account toward a commitment made at `start` and due by `end`, net of reversals: each
-    payment made before `end` and either made or applied (received) since `start`. A bank file states only the day
-    of a payment (stamped at noon), so one made at the bank after an afternoon's promise counts, and so does a
-    payment the platform learns of only after the promise was made."""
+    payment made before `end` and either made, received or booked to the account since `start`. A bank file states
+    only the day of a payment (stamped at noon), so one made at the bank after an afternoon's promise counts, and
+    so does a payment the platform learns of, or an operator assigns from suspense, only after it was made."""
     value = await s.scalar(sql(
-        "SELECT coalesce(sum(amount - reversed_amount), 0) FROM payments.payments WHERE client_slug = :c "
-        "AND account_ref = :r AND status = 'applied' AND (paid_at >= :a OR received_at >= :a) AND paid_at < :b"),
+        "SELECT coalesce(sum(p.amount - p.reversed_amount), 0) FROM payments.payments p WHERE p.client_slug = :c "
+        "AND p.account_ref = :r AND p.status = 'applied' AND p.paid_at < :b AND (p.paid_at >= :a "
+        "OR p.received_at >= :a OR EXISTS (SELECT 1 FROM payments.ledger_entries e WHERE e.client_slug = :c "
+        "AND e.account_ref = :r AND e.payment_id = p.id AND e.kind = 'payment' AND e.booked_at >= :a))"),
         {"c": client, "r": account_ref, "a": start, "b": end})
     return Decimal(value)
 

@@ -13,7 +13,9 @@ from payments.reconciliation.domain import Held
 from payments.reconciliation.schemas import ReconciliationOut
 from recaudo_common.db import sql
 
-_HELD = "SELECT external_id, status, amount, currency, reversed_amount FROM payments.payments WHERE gateway = :g "
+# A payment given back whole while in suspense is `reversed` with no account: it was never applied here.
+_HELD = ("SELECT external_id, CASE WHEN status = 'reversed' AND account_ref IS NULL THEN 'unmatched' ELSE status END, "
+         "amount, currency, reversed_amount FROM payments.payments WHERE gateway = :g ")
 
 
 def _held(rows: Sequence[tuple[str, str, object, str, object]]) -> list[Held]:
