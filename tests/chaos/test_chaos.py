@@ -384,7 +384,15 @@ async def check_invariants(cluster: Cluster, api: PatientClient, client: dict[st
         WHERE a.client_slug = $1 AND a.sent_at IS NOT NULL ORDER BY a.sent_at""", SLUG)
     messages = await scalar(url, "SELECT count(*) FROM outreach.sandbox_messages m JOIN outreach.attempts a "
                                  "ON a.id = m.attempt_id WHERE a.client_slug = $1", SLUG)
-    assert messages == len(sent), f"{messages} messages for {len(sent)} sent attempts"
+    if messages != len(sent):  # say which attempts the provider has without their send recorded, and why
+        unsent = await sql(url, """SELECT a.status, count(*), min(a.id::text) FROM outreach.sandbox_messages m
+            JOIN outreach.attempts a ON a.id = m.attempt_id WHERE a.client_slug = $1 AND a.sent_at IS NULL
+            GROUP BY a.status""", SLUG)
+        first = min((r[2] for r in unsent), default=None)
+        trail = await sql(url, "SELECT kind, detail::text FROM outreach.trail WHERE attempt_id::text = $1 ORDER BY id",
+                          first) if first else []
+        raise AssertionError(f"{messages} messages for {len(sent)} sent attempts; with a message, not sent: "
+                             f"{[tuple(r) for r in unsent]}; the first's trail: {[tuple(t) for t in trail]}")
     history: dict[str, list[PastContact]] = defaultdict(list)
     for _, ref, channel, sent_at, debtor, allowed in sent:
         assert allowed is True, f"attempt sent without an allowing decision ({ref})"

@@ -80,6 +80,14 @@ class Claim:
     until: dt.datetime
     cause: Cause  # the scheduler's run
     items: list[Outgoing] = field(default_factory=list)
+    # The claim's `now`, and the monotonic clock when it was read: how far it is now, however long the claim's
+    # transaction waited (for a debtor's lock, a database restarting) before its leases were written.
+    decided_at: dt.datetime | None = None
+    started: float = field(default_factory=time.monotonic)
+
+    def current(self, fallback: dt.datetime) -> dt.datetime:
+        at = self.decided_at or fallback
+        return at + dt.timedelta(seconds=time.monotonic() - self.started)
 
 
 def _due_entry(a: sending.DueAttempt, at: dt.datetime, kind: str, **detail: object) -> TrailEntry:
@@ -118,7 +126,8 @@ async def claim_due(db: Database, providers: Providers, settings: OutreachSettin
     """The decisions, in one transaction: each due attempt is decided by the contact law at `now` (the claim's
     re-check, whatever was decided when it was planned); the allowed ones are rendered and claimed under one
     token and lease. Returns how many attempts were claimed and the claim to send."""
-    claim = Claim(uuid.uuid4(), attempts.lease_until(now, settings.sending_timeout_s), run or Cause.command())
+    claim = Claim(uuid.uuid4(), attempts.lease_until(now, settings.sending_timeout_s), run or Cause.command(),
+                  decided_at=now)
     async with db.transaction() as s:
         routing = WhatsAppRouting(providers)
         # Each sender within its rate, shared by every replica (sending/pacing.py): what it holds back stays due.
@@ -141,6 +150,8 @@ async def claim_due(db: Database, providers: Providers, settings: OutreachSettin
         await sending.record_decisions(s, decided.decisions)
         await sending.reschedule_many(s, decided.reschedules)
         await sending.cancel_many(s, decided.cancels)
+        # The lease runs from when it is written, not from `now`: the decisions may have waited for locks.
+        claim.until = attempts.lease_until(claim.current(now), settings.sending_timeout_s)
         await sending.mark_sending(s, decided.handovers, now=now, token=claim.token, until=claim.until)
         await settle(s, paced, [sending.Lane(h.due.debtor.client, h.due.channel) for h in decided.handovers])
         await store.trail(s, decided.trail)
@@ -231,7 +242,10 @@ async def send_claimed(db: Database, providers: Providers, settings: OutreachSet
     started = time.monotonic()
 
     def current() -> dt.datetime:
-        return now + dt.timedelta(seconds=time.monotonic() - started)
+        # The later of this call's clock and the claim's: the claim's transaction may have taken a while after
+        # its `now` was read, and a lease judged by an earlier clock than the one that writes it could be taken
+        # over (its sends reconciled and sent again by another replica) while this one still calls the provider.
+        return max(now + dt.timedelta(seconds=time.monotonic() - started), claim.current(now))
 
     held = {item.message.attempt_id for item in claim.items}
     by_provider: dict[str, list[Outgoing]] = {}
