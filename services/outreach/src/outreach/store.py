@@ -205,4 +205,4 @@ async def decide_one_at_a_time(s: AsyncSession, debtors: list[DebtorContext], at
 def as_held(debtor: DebtorContext, fresh: dict[tuple[str, str], tuple[PastContact, ...]]) -> DebtorContext:
     """The debtor with the history read once they were held (decide_one_at_a_time), if it was."""
     history = fresh.get((debtor.client, debtor.debtor_id))
-    return debtor if history is None else replace(debtor, history=history)
+    return debtor if history is None or history == debtor.history else replace(debtor, history=history)

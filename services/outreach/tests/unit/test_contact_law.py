@@ -171,3 +171,17 @@ def test_a_us_debtor_in_another_state_is_contacted_at_their_own_hour() -> None:
     assert (decision.allowed, decision.reasons) == (False, ("outside_hours",))
     assert phone_zones("+573001234567") == ("America/Bogota",) and phone_zones("+999") == ()
     assert phone_zones("+18005551234") == ()  # toll-free: anywhere in the US and beyond, so nowhere in particular
+
+
+def test_numbers_read_without_parsing_are_placed_as_the_library_places_them() -> None:
+    import phonenumbers
+    from phonenumbers import timezone as library
+
+    from outreach.domain.timezones import _usable, phone_zones
+
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+                assert phone_zones(e164) == _usable(library.time_zones_for_number(example)), (region, e164)
