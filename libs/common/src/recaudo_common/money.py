@@ -33,15 +33,22 @@ def after_discount(amount: Decimal, discount_pct: Decimal) -> Decimal:
     return (amount * (100 - discount_pct) / 100).quantize(Decimal("0.01"))
 
 
+def _prefix(text: str) -> tuple[str, str | None]:
+    """The symbol or code written before an amount (sign and spaces gone) and the currency it names: an ISO code
+    itself, US$ and S/ theirs, `$` none (every peso's and the dollar's)."""
+    found = _SYMBOLS.match(text)
+    symbol = found.group(0).strip() if found else ""
+    return symbol, _SYMBOL_CURRENCY.get(symbol, symbol if symbol in ISO_4217 else None)
+
+
 def written_currency(raw: str) -> str | None:
     """The currency an amount names before its digits (`USD 1.500`, `US$ 1,500.00`, `S/ 1,500.00`), if it names
     one: a file's amount in another currency than the client company's is no amount of its (`$` names none)."""
     text = raw.strip().replace("\u00a0", " ").removeprefix("-").lstrip()
-    found = _SYMBOLS.match(text)
-    if found is None or not text[found.end():][:1].isdigit():
+    symbol, currency = _prefix(text)
+    if not text[len(symbol):].lstrip()[:1].isdigit():
         return None  # "NULL", "PENDIENTE": words, not a currency before a figure
-    symbol = found.group(0).strip()
-    return _SYMBOL_CURRENCY.get(symbol, symbol if symbol in ISO_4217 else None)
+    return currency
 
 
 def parse_amount(raw: str, locale: str, currency: str | None = None) -> Decimal | None:
@@ -49,20 +56,18 @@ def parse_amount(raw: str, locale: str, currency: str | None = None) -> Decimal 
 
     `1.234.567,89` and `$ 1.234.567` are valid in es-CO; `1234567.89` and `1.5` are not (a '.' there
     groups thousands, so it must be followed by exactly three digits). With `currency`, an amount that names
-    another (`USD 1.500` for a COP client company) is none either: its figure is not in that currency.
+    another (`USD 1.500` for a COP client company) is none either: its figure is not in that currency; and a
+    prefix that names no currency ("ABC 2.000") makes it none.
     """
-    written = written_currency(raw)
-    if currency is not None and written is not None and written != currency:
-        return None
     group, decimal = MARKS[locale]
     text = raw.strip().replace("\u00a0", " ")
     negative = text.startswith("-")
     if negative:
         text = text[1:].lstrip()
-    symbol = _SYMBOLS.match(text)
-    if symbol is not None and symbol.group(0).strip().isalpha() and symbol.group(0).strip() not in ISO_4217:
-        return None  # "ABC 2.000" names no currency: no amount either
-    text = _SYMBOLS.sub("", text).strip()
+    symbol, named = _prefix(text)
+    if (symbol.isalpha() and named is None) or (currency is not None and named not in (None, currency)):
+        return None
+    text = text[len(symbol):].strip()
     g, d = re.escape(group), re.escape(decimal)
     pattern = rf"^(?:\d{{1,3}}(?:{g}\d{{3}})+|\d+)(?:{d}\d+)?$"
     if not re.match(pattern, text):

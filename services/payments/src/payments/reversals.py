@@ -97,13 +97,21 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
 
 
 async def reverse_in_suspense(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: str, gateway: str,
-                              external_id: str, amount: Decimal, now: dt.datetime,
-                              content_sha256: str | None = None) -> None:
-    """A gateway's refund or chargeback of a payment in the suspense queue: no balance had the money, so nothing
-    is booked, but it is recorded against the payment (once per reversal id), and what an operator can assign is
-    less by it (handlers.assign_unmatched books what remains); given back whole, the payment leaves the queue,
-    `reversed`. Without this, assigning it later would book money the payer had been given back."""
+                              external_id: str, amount: Decimal | None, now: dt.datetime,
+                              content_sha256: str | None = None) -> Decimal:
+    """A gateway's refund or chargeback of a payment in the suspense queue (`amount`, or all that is left when
+    None, never more): no balance had the money, so nothing is booked, but it is recorded against the payment
+    (once per reversal id), and what an operator can assign is less by it (handlers.assign_unmatched books what
+    remains); given back whole, the payment leaves the queue, `reversed`. Without this, assigning it later would
+    book money the payer had been given back. Returns what it took back (0: nothing was left)."""
+    payment = await store.lock_payment(s, client, payment_id)
+    assert payment is not None
+    left = payment.amount - payment.reversed_amount
+    taken = left if amount is None else min(amount, left)
+    if taken <= 0:
+        return Decimal(0)
     await store.insert_reversal(s, reversal_id=uuid.uuid4(), payment_id=payment_id, client=client, kind=kind,
-                                amount=amount, gateway=gateway, external_id=external_id, reason=None, now=now,
+                                amount=taken, gateway=gateway, external_id=external_id, reason=None, now=now,
                                 content_sha256=content_sha256)
-    await store.add_reversed(s, payment_id, amount)
+    await store.add_reversed(s, payment_id, taken)
+    return taken

@@ -83,15 +83,10 @@ async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification:
         raise Invalid("invalid_currency", f"{n.type} is in {n.currency}; the payment it refers to is in "
                       f"{original.currency}", title="Invalid currency")
     if original.status == "unmatched":  # in suspense: recorded against it, no balance to give back to
-        payment = await store.lock_payment(s, client, original.id)
-        assert payment is not None
-        left = payment.amount - payment.reversed_amount
-        amount = left if n.amount is None else min(n.amount, left)
-        if amount <= 0:
-            return WebhookOutcome(status="duplicate", payment_id=external_id)
-        await reverse_in_suspense(s, client=client, payment_id=original.id, kind=n.type, gateway=gateway,
-                                  external_id=external_id, amount=amount, now=now, content_sha256=content.recorded)
-        return WebhookOutcome(status="reversed", payment_id=external_id)
+        taken = await reverse_in_suspense(s, client=client, payment_id=original.id, kind=n.type, gateway=gateway,
+                                          external_id=external_id, amount=n.amount, now=now,
+                                          content_sha256=content.recorded)
+        return WebhookOutcome(status="reversed" if taken else "duplicate", payment_id=external_id)
     reversed_ = await reverse(s, client=client, payment_id=original.id, kind=n.type, gateway=gateway,
                               external_id=external_id, reason=None, now=now, amount=n.amount,
                               content_sha256=content.recorded)

@@ -273,12 +273,17 @@ def _window_end(rules: CountryRules, at: dt.datetime, zones: tuple[zoneinfo.Zone
     return min(ends).astimezone(dt.UTC)
 
 
-def decide_contact(req: ContactRequest) -> ContactDecision:
+def _rules_and_zones(req: ContactRequest) -> tuple[CountryRules, tuple[zoneinfo.ZoneInfo, ...]]:
+    """The rules that apply, and the debtor's zones: `timezone` first (it dates the limits), then the others."""
     if req.at.tzinfo is None:
         raise ValueError("`at` must be timezone-aware")
-    rules = req.rules or RULES.get(req.country, DEFAULT_RULES)
-    zone = zoneinfo.ZoneInfo(req.timezone)
-    zones = (zone, *(zoneinfo.ZoneInfo(z) for z in dict.fromkeys(req.also_zones) if z != req.timezone))
+    zones = dict.fromkeys((req.timezone, *req.also_zones))
+    return req.rules or RULES.get(req.country, DEFAULT_RULES), tuple(zoneinfo.ZoneInfo(z) for z in zones)
+
+
+def decide_contact(req: ContactRequest) -> ContactDecision:
+    rules, zones = _rules_and_zones(req)
+    zone = zones[0]
     local = req.at.astimezone(zone)
     blocking = _blocking(req)
     reasons = blocking + _time_reasons_everywhere(req, rules, local, zones)[0] + _frequency_reasons(req, rules, local)
@@ -302,8 +307,7 @@ def decide_contact(req: ContactRequest) -> ContactDecision:
 def hours_broken(req: ContactRequest) -> tuple[str, ...]:
     """The hours, days and holidays a contact made at `req.at` broke, in any of the debtor's zones: for a call
     the platform handed out (its limits were counted when it was), dialled later than it was handed."""
-    rules = req.rules or RULES.get(req.country, DEFAULT_RULES)
-    zones = (zoneinfo.ZoneInfo(req.timezone), *(zoneinfo.ZoneInfo(z) for z in req.also_zones))
+    rules, zones = _rules_and_zones(req)
     return tuple(_time_reasons_everywhere(req, rules, req.at, zones)[0])
 
 

@@ -71,6 +71,7 @@ def _usable(zones: tuple[str, ...]) -> tuple[str, ...]:
     return kept if len(kept) <= MOST_ZONES_OF_A_NUMBER else ()
 
 
+@functools.cache
 def _one_entry_codes() -> dict[str, tuple[str, ...]]:
     """The calling codes whose every number the library places in the same zones (57, Colombia; 51, Peru): its
     zone table names the code whole and no longer prefix of it, and its mobile numbers (placed by country, not by
@@ -89,17 +90,15 @@ def _one_entry_codes() -> dict[str, tuple[str, ...]]:
     return whole
 
 
-_WHOLE_COUNTRY = _one_entry_codes()
-
 
 @functools.lru_cache(maxsize=16384)
 def phone_zones(e164: str) -> tuple[str, ...]:
     """The zones a number (E.164) may be in by its country and, where it has them, its area: none when it says
     nothing (a number the library cannot place, or places only in a country of many zones)."""
-    digits = e164[1:] if e164.startswith("+") else e164
+    digits, whole = e164.removeprefix("+"), _one_entry_codes()  # built at the first number, not at start-up
     for length in (1, 2, 3):
-        if digits[:length] in _WHOLE_COUNTRY:
-            return _WHOLE_COUNTRY[digits[:length]]
+        if digits[:length] in whole:
+            return whole[digits[:length]]
     try:
         number = phonenumbers.parse(e164)
     except phonenumbers.NumberParseException:
