@@ -30,6 +30,7 @@ from aiokafka.consumer import AIOKafkaConsumer
 from babel.numbers import get_decimal_symbol
 
 from outreach.domain.contact_law import RULES, ContactRequest, PastContact, decide_contact
+from outreach.domain.timezones import phone_zones
 from recaudo.deploy import routing_table
 from recaudo_common.cluster import SERVICES, Cluster, PatientClient, running_cluster
 from recaudo_common.db import asyncpg_dsn
@@ -65,8 +66,12 @@ CANDIDATES = [
 
 
 def open_now(candidate: dict[str, str], now: dt.datetime, minutes: int) -> bool:
+    # The debtors' phones place them too (their area code's zones); every one of a candidate shares its area.
+    zones = phone_zones(phone(candidate["country"], 0))
+
     def allowed(at: dt.datetime) -> bool:
-        return decide_contact(ContactRequest(candidate["country"], candidate["timezone"], "sms", at, ("sms",))).allowed
+        return decide_contact(ContactRequest(candidate["country"], candidate["timezone"], "sms", at, ("sms",),
+                                             also_zones=zones)).allowed
 
     return all(allowed(now + dt.timedelta(minutes=m)) for m in range(0, minutes + 1, 5))
 

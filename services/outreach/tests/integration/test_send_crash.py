@@ -75,7 +75,9 @@ async def test_a_worker_killed_between_claim_and_confirm_sends_once(database_url
         second = RunningProcess(["serve", "outreach", "--role", "worker", "--no-migrate"], env, tmp_path / "w2.log")
         try:
             await o.deliver(client_event("cadena", "MX", zone, "es-MX", "MXN"), client="cadena")
-            await o.deliver(await o.placed("K-1", client="cadena"), segmented("K-1", ("sms",)), client="cadena")
+            # A toll-free number places the debtor nowhere in particular: only the noon zone's hours apply.
+            await o.deliver(await o.placed("K-1", client="cadena", phones=("+18005550100",)),
+                            segmented("K-1", ("sms",)), client="cadena")
             first.start()
 
             async def provider_has_it() -> bool:
