@@ -76,12 +76,12 @@ class Person:
 
 HEADER = ("Número Obligación;Identificación;Tipo Identificación;Nombre Completo;Celular;Teléfono;Correo;Dirección;"
           "Estado;Saldo Total;Días Mora\n")
-ERASED = Person("P-001", "QUBE800101MDFNRR07", "Eufrasia Quiñones Barrionuevo", "55 8642 1937", "33 3791 4628",
+ERASED = Person("P-001", "QUBE800101MDFNRR07", "Eufrasia Quiñones Barrionuevo", "800 864 2193", "33 3791 4628",
                 "eufrasia.quinones@correo-ejemplo.mx", "Calle Tlaquepaque 4821 Interior 7", "1850000.00", 15)
-KEPT = Person("P-002", "ZALT750505HJCPZD04", "Teodomiro Zapatero Lizcano", "55 7319 2846", "33 3528 1974",
+KEPT = Person("P-002", "ZALT750505HJCPZD04", "Teodomiro Zapatero Lizcano", "800 731 9284", "33 3528 1974",
               "teodomiro.zapatero@correo-ejemplo.mx", "Avenida Chapultepec 9137 Piso 3", "920000.00", 45)
 # The erased person's contact points as they asked to have them corrected (rectification): more copies to erase.
-RECTIFIED = replace(ERASED, mobile="55 9027 3615", email="eufrasia.barrionuevo@otro-correo.mx")
+RECTIFIED = replace(ERASED, mobile="800 902 7361", email="eufrasia.barrionuevo@otro-correo.mx")
 # A second row of the erased person, rejected for its balance: ingest keeps its raw cells, another copy.
 CSV = HEADER + ERASED.row() + ERASED.row("P-009", "no es un saldo") + KEPT.row()
 
@@ -476,13 +476,13 @@ async def test_an_erasure_reaches_every_copy(talkative_platform: RunningPlatform
 
 
 RETENTION_SLUG = "banco-azteca-retencion"
-RECALLED = Person("R-001", "MOVA620915HDFRRL02", "Anacleto Mondragón Valdivieso", "55 9183 2764", "33 3164 9827",
+RECALLED = Person("R-001", "MOVA620915HDFRRL02", "Anacleto Mondragón Valdivieso", "800 918 3276", "33 3164 9827",
                   "anacleto.mondragon@correo-ejemplo.mx", "Privada Xochimilco 7314", "640000.00", 30)
-PAID_OFF = Person("R-002", "BECR881122MJCRRS05", "Clotilde Berrocal Roldán", "55 6429 1835", "33 3847 2619",
+PAID_OFF = Person("R-002", "BECR881122MJCRRS05", "Clotilde Berrocal Roldán", "800 642 9183", "33 3847 2619",
                   "clotilde.berrocal@correo-ejemplo.mx", "Callejón Analco 2958", "90000.00", 20)
-ACTIVE = Person("R-003", "SOPE910303HNLTRN08", "Ezequiel Sotomayor Pedraza", "55 2846 7319", "33 3619 4827",
+ACTIVE = Person("R-003", "SOPE910303HNLTRN08", "Ezequiel Sotomayor Pedraza", "800 284 6731", "33 3619 4827",
                 "ezequiel.sotomayor@correo-ejemplo.mx", "Boulevard Tlalpan 6182", "410000.00", 60)
-RECALLED_LATER = Person("R-004", "GUAI700707MOCTRM03", "Leocadia Guardiola Ibarrondo", "55 3719 8264",
+RECALLED_LATER = Person("R-004", "GUAI700707MOCTRM03", "Leocadia Guardiola Ibarrondo", "800 371 9826",
                         "33 3482 9163", "leocadia.guardiola@correo-ejemplo.mx", "Cerrada Coyoacán 5307", "275000.00", 90)
 
 

@@ -74,9 +74,9 @@ class Debtor:
         return f"{self.account_ref};{self.id_number};{self.full_name};{self.mobile};whatsapp,sms;Jalisco;4250.00;20\n"
 
 
-OPTS_OUT = Debtor("WA-001", "ROHE850312MJCDRR05", "Herminia Rodríguez Esparza", "33 2748 1956")
-PAYS = Debtor("WA-002", "VAGM790921HJCLRN02", "Maximiliano Valdivia Garnica", "33 3916 5827")
-WRITES = Debtor("WA-003", "OCEL880604MJCCSS09", "Leonor Ochoa Escamilla", "33 1584 6392")
+OPTS_OUT = Debtor("WA-001", "ROHE850312MJCDRR05", "Herminia Rodríguez Esparza", "800 274 8195")
+PAYS = Debtor("WA-002", "VAGM790921HJCLRN02", "Maximiliano Valdivia Garnica", "800 391 6582")
+WRITES = Debtor("WA-003", "OCEL880604MJCCSS09", "Leonor Ochoa Escamilla", "800 158 4639")
 DEBTORS = (OPTS_OUT, PAYS, WRITES)
 FREE_TEXT = "Buenas tardes, ya deposité en la sucursal Zapopan el martes, ¿me confirman?"
 CSV = "Número Obligación;Identificación;Nombre Completo;Celular;Canales Autorizados;Estado;Saldo Total;Días Mora\n" + \
