@@ -1,8 +1,10 @@
 """Migrations on a real PostgreSQL (recaudo_common.migrate): replicas starting together migrate a schema once, and
 an index built CONCURRENTLY (payments' 0022, on every placed account) lets the payments' writes go on while it
-waits for the transactions before it, and is built whole again over a leftover of the same name."""
+waits for the transactions before it, and is built whole again over a leftover of the same name; data migrations
+(0023, 0025) change only what they mean to."""
 
 import asyncio
+import datetime as dt
 import sys
 import uuid
 from collections.abc import AsyncIterator
@@ -136,3 +138,30 @@ async def test_0023_puts_a_stale_approval_back_to_voided_and_leaves_real_ones(fr
         await conn.close()
     assert [tuple(r) for r in rows] == [("anulado", "voided"), ("aplicado", "approved"), ("pendiente", "pending"),
                                         ("reembolsado", "refunded")]
+
+
+async def test_0025_keeps_what_each_kept_settlement_forgave(fresh: str) -> None:
+    """A settlement kept before 0025 forgave what its adjustment booked at the instant it was decided; a
+    restatement's adjustment (with its event's id), a payment, and a plan are nobody's discount."""
+    await payments_to(fresh, "0024")
+    conn = await asyncpg.connect(asyncpg_dsn(fresh))
+    try:
+        decided, later = dt.datetime(2026, 4, 1, 10, tzinfo=dt.UTC), dt.datetime(2026, 4, 2, 10, tzinfo=dt.UTC)
+        arrangements = [(uuid.uuid4(), "A-1", "settlement", "kept"), (uuid.uuid4(), "A-2", "settlement", "kept"),
+                        (uuid.uuid4(), "A-3", "instalment_plan", "kept"), (uuid.uuid4(), "A-4", "settlement", "broken")]
+        for arrangement_id, ref, kind, status in arrangements:
+            await conn.execute(
+                "INSERT INTO payments.arrangements (id, client_slug, account_ref, kind, total_amount, instalments, "
+                "made_at, source, status, decided_at) VALUES ($1, 'banco', $2, $3, 70, '[]', $4, 'operator', $5, $4)", arrangement_id, ref, kind, decided, status)
+        for ref, amount, event_id, at in (("A-1", -30, None, decided), ("A-1", -5, uuid.uuid4(), decided),
+                                          ("A-1", -7, None, later), ("A-3", -9, None, decided),
+                                          ("A-4", -11, None, decided)):
+            await conn.execute(
+                "INSERT INTO payments.ledger_entries (client_slug, account_ref, kind, amount, event_id, booked_at) "
+                "VALUES ('banco', $1, 'adjustment', $2, $3, $4)", ref, amount, event_id, at)
+        await payments_to(fresh, "0025")
+        rows = await conn.fetch("SELECT account_ref, forgiven::text FROM payments.arrangements ORDER BY account_ref")
+    finally:
+        await conn.close()
+    # A-2's settlement was reached exactly (nothing to forgive); a plan and a broken settlement have none.
+    assert [tuple(r) for r in rows] == [("A-1", "30.00"), ("A-2", "0.00"), ("A-3", None), ("A-4", None)]

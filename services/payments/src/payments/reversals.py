@@ -1,6 +1,6 @@
 """Reversing an applied payment, wholly or in part (an operator's reversal, once per Idempotency-Key, or a gateway's
-refund or chargeback): the ledger gets the amount back, the account reopens, and payment.reversed (v3) says how
-much."""
+refund or chargeback): the ledger gets the amount back, the account reopens (owing again the discount of a settlement
+the payment no longer reaches), and payment.reversed (v3) says how much."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from payments.domain.fingerprints import fingerprint
 from payments.domain.reversals import ReversalRefusedError, after_reversal, reversal_amount
 from payments.domain.write_offs import unrecovery
 from payments.handlers import answered_before
+from payments.promises.handlers import judge_again
 from payments.schemas import ReversalOut
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
@@ -79,10 +80,15 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
         await store.add_entry(s, client=client, account_ref=account.account_ref, kind="write_off",
                               amount=-written_back, payment_id=payment_id, now=now)
     written_off = account.written_off + written_back
-    after = after_reversal(account.balance - written_back, take_back, account.status, written_off=written_off)
+    reversed_total = await store.add_reversed(s, payment_id, take_back)
+    # A settlement this payment paid may not be reached any more (its discount is owed again), or still be (what was
+    # paid beyond it is forgiven, as it was when it was paid).
+    adjusted = await judge_again(s, client=client, account_ref=account.account_ref, payment_id=payment_id,
+                                 taken_back=take_back, settled=account.status == "settled", now=now)
+    after = after_reversal(account.balance - written_back + adjusted, take_back, account.status,
+                           written_off=written_off)
     await store.set_account(s, client, account.account_ref, balance=after.balance, status=after.status, now=now,
                             written_off=written_off)
-    reversed_total = await store.add_reversed(s, payment_id, take_back)
     await store.insert_reversal(s, reversal_id=reversal_id, payment_id=payment_id, client=client, kind=kind,
                                 amount=take_back, gateway=gateway, external_id=external_id, reason=reason, now=now,
                                 content_sha256=content_sha256)

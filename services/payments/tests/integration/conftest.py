@@ -82,6 +82,25 @@ async def gateway(database_url: str, payments_settings: PaymentsSettings) -> Asy
     await platform.db.dispose()
 
 
+class Clock:
+    """The platform's clock, moved by the test (a payment arriving after a deadline)."""
+
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+async def clocked(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[tuple[Gateway, Clock]]:
+    clock = Clock()
+    platform = make_platform(settings_for_test(database_url), pool_size=8, clock=clock)
+    async with gateway_on(platform, payments_settings) as opened:
+        yield opened, clock
+    await platform.db.dispose()
+
+
 def payment(pid: str, ref: str | None = "A-1", amount: str = "30000.00", **extra: Any) -> dict[str, Any]:
     return {"type": "payment", "payment_id": pid, "client": "banco", "account_ref": ref, "amount": amount,
             "currency": "COP", "paid_at": NOW.isoformat(), "method": "pse", **extra}

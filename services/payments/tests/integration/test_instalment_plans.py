@@ -6,7 +6,6 @@ closes it; a plan outside the client company's limits refused with the reason.""
 
 import datetime as dt
 import zoneinfo
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -14,14 +13,11 @@ import pytest
 from sqlalchemy import text
 
 from payments.promises.handlers import evaluate_due_promises
-from payments.settings import PaymentsSettings
 from recaudo_common.events import ClientUpdated
 from recaudo_common.instalments import schedule
 from recaudo_common.payment_links import read_token
-from recaudo_common.runtime import make_platform
-from recaudo_common.testing import settings_for_test
 
-from .conftest import NOW, Gateway, deliver, gateway_on, payment
+from .conftest import NOW, Clock, Gateway, deliver, payment
 
 pytestmark = pytest.mark.integration
 BOGOTA = zoneinfo.ZoneInfo("America/Bogota")
@@ -36,25 +32,6 @@ def plan_body(instalments: list[tuple[dt.date, Decimal]]) -> dict[str, Any]:
 def after_grace(due: dt.date) -> dt.datetime:
     """The first minute after an instalment's grace day, in the client company's time zone."""
     return dt.datetime.combine(due + dt.timedelta(days=2), dt.time(0, 1), BOGOTA)
-
-
-class Clock:
-    """The platform's clock, moved by the test (a payment arriving after a deadline)."""
-
-    def __init__(self) -> None:
-        self.now = NOW
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture
-async def clocked(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[tuple[Gateway, Clock]]:
-    clock = Clock()
-    platform = make_platform(settings_for_test(database_url), pool_size=8, clock=clock)
-    async with gateway_on(platform, payments_settings) as opened:
-        yield opened, clock
-    await platform.db.dispose()
 
 
 async def plan_of(gateway: Gateway, ref: str) -> dict[str, Any]:

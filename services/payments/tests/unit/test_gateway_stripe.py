@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from payments.gateways.domain.notifications import (
     GatewayPayment,
+    GatewayReinstatement,
     GatewayReversal,
     MalformedNotification,
     UnverifiedNotification,
@@ -116,7 +117,7 @@ SESSION: dict[str, Any] = {
 }
 
 
-def read(event_type: str, data_object: dict[str, Any]) -> GatewayPayment | GatewayReversal | None:
+def read(event_type: str, data_object: dict[str, Any]) -> GatewayPayment | GatewayReversal | GatewayReinstatement | None:
     raw = event(event_type, data_object)
     return read_event(raw, header(raw), secrets=[SECRET], now=NOW).effect
 
@@ -171,6 +172,33 @@ def test_a_dispute_is_a_chargeback_of_its_amount() -> None:
         "dp_1", "pi_3Q1", "charged_back", Decimal("35000.00"), "COP")
 
 
+def test_the_withdrawal_of_a_dispute_is_the_same_chargeback_and_an_inquiry_takes_nothing() -> None:
+    dispute = {"id": "dp_1", "object": "dispute", "amount": 3500000, "currency": "cop", "charge": "ch_3Q1",
+               "status": "needs_response", "created": T - 86400}
+    withdrawn = read("charge.dispute.funds_withdrawn", dispute)
+    assert isinstance(withdrawn, GatewayReversal)
+    assert (withdrawn.reversal_id, withdrawn.refers_to, withdrawn.kind) == ("dp_1", "ch_3Q1", "charged_back")
+    # https://docs.stripe.com/disputes: an inquiry or retrieval, "no funds have been withdrawn".
+    for status in ("warning_needs_response", "warning_under_review"):
+        assert read("charge.dispute.created", {**dispute, "status": status}) is None
+
+
+def test_a_dispute_won_reinstates_its_amount_when_the_event_happened() -> None:
+    won = read("charge.dispute.funds_reinstated", {
+        "id": "dp_1", "object": "dispute", "amount": 3500000, "currency": "cop", "charge": {"id": "ch_3Q1"},
+        "payment_intent": {"id": "pi_3Q1", "object": "payment_intent"}, "status": "won", "created": T - 86400 * 60})
+    assert isinstance(won, GatewayReinstatement)
+    assert (won.dispute_id, won.refers_to, won.amount, won.currency, won.gateway_status) == (
+        "dp_1", "pi_3Q1", Decimal("35000.00"), "COP", "won")
+    assert won.occurred_at == NOW  # the event's created, not the dispute's (opened two months earlier)
+
+
+def test_a_dispute_event_carries_a_dispute() -> None:
+    with pytest.raises(MalformedNotification):
+        read("charge.dispute.funds_reinstated", {"id": "ch_1", "object": "charge", "amount": 1, "currency": "cop",
+                                                 "charge": "ch_1"})
+
+
 def test_other_event_types_verify_without_an_effect() -> None:
     raw = event("customer.created", {"id": "cus_1", "object": "customer"})
     verified = read_event(raw, header(raw), secrets=[SECRET], now=NOW)
@@ -218,7 +246,8 @@ JSON_VALUES = st.recursive(JSON_LEAVES, lambda inner: st.lists(inner, max_size=3
 
 
 @given(event_type=st.sampled_from(["checkout.session.completed", "checkout.session.async_payment_succeeded",
-                                   "charge.refunded", "charge.dispute.created", "other"]),
+                                   "charge.refunded", "charge.dispute.created", "charge.dispute.funds_withdrawn",
+                                   "charge.dispute.funds_reinstated", "other"]),
        data_object=st.dictionaries(KEYS, JSON_VALUES, max_size=10))
 def test_any_signed_object_is_read_or_refused_never_crashed(event_type: str, data_object: dict[str, Any]) -> None:
     raw = event(event_type, data_object)

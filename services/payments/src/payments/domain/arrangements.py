@@ -54,3 +54,8 @@ def allocate(paid: Decimal, amounts: list[Decimal]) -> list[Decimal]:
         allocated.append(share)
         left -= share
     return allocated
+
+
+def instalments_short(paid: Decimal, amounts: list[Decimal]) -> int:
+    """How many of a plan's instalments (in due order) what has been paid toward it leaves short."""
+    return sum(1 for share, amount in zip(allocate(paid, amounts), amounts, strict=True) if share < amount)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments import store as ledger
 from payments.checkouts.following import follow
 from payments.gateways import store
-from payments.gateways.domain.notifications import GatewayPayment, GatewayReversal
+from payments.gateways.domain.notifications import GatewayPayment, GatewayReinstatement, GatewayReversal
 from payments.gateways.domain.payu import RefundClaim
 from payments.gateways.schemas import GatewayNotificationOut, NotificationStatus
 from payments.gateways.store import GatewayAccount
@@ -29,10 +29,12 @@ from recaudo_common.payment_links import read_token
 DUPLICATE_REFERENCE = "duplicate_reference"
 MAX_DUPLICATE_REFERENCE = 20  # second approvals of one reference waiting in suspense, at most
 LEDGER_KIND = {"refunded": "refund", "charged_back": "chargeback"}
+DISPUTE_WON = "dispute_won"  # a suspense payment's reason: money a won dispute gave back of a payment in suspense
+Effect = GatewayPayment | GatewayReversal | GatewayReinstatement | RefundClaim
 
 
-async def book(db: Database, *, account: GatewayAccount, effect: GatewayPayment | GatewayReversal | RefundClaim,
-               link_secret: str | None, now: dt.datetime) -> GatewayNotificationOut:
+async def book(db: Database, *, account: GatewayAccount, effect: Effect, link_secret: str | None,
+               now: dt.datetime) -> GatewayNotificationOut:
     """Books what a verified notification says, in one transaction (run again when it loses a race to a
     concurrent delivery of the same payment, which then answers `duplicate`). A refund claim nobody could confirm
     takes nothing back: it is kept for an operator (`refund_unconfirmed`)."""
@@ -46,6 +48,8 @@ async def book(db: Database, *, account: GatewayAccount, effect: GatewayPayment 
                                                       reference=effect.reference, amount=effect.amount,
                                                       currency=effect.currency, now=now)
                 return GatewayNotificationOut(status="refund_unconfirmed", gateway_payment_id=effect.reference)
+            if isinstance(effect, GatewayReinstatement):
+                return await _reinstatement(s, account, effect, now=now)
             return await _reversal(s, account, effect, now=now)
 
     return await recorded_once(attempt)
@@ -206,6 +210,9 @@ async def _reverse(s: AsyncSession, account: GatewayAccount, r: GatewayReversal,
     assert payment is not None
     if await ledger.gateway_reversal(s, key, r.reversal_id) is not None:
         return done
+    if r.kind == "charged_back" and await store.is_reinstated(s, key, r.reversal_id):
+        # The dispute was decided for the merchant before its withdrawal reached us: nothing is gone.
+        return done
     if r.currency != payment.currency:
         return GatewayNotificationOut(status="ignored", gateway_payment_id=r.refers_to)
     kind = LEDGER_KIND[r.kind]
@@ -220,3 +227,41 @@ async def _reverse(s: AsyncSession, account: GatewayAccount, r: GatewayReversal,
         await reverse(s, client=account.client, payment_id=payment_id, kind=kind, gateway=key,
                       external_id=r.reversal_id, reason=None, now=now, amount=amount)
     return GatewayNotificationOut(status="reversed", gateway_payment_id=r.refers_to)
+
+
+async def _reinstatement(s: AsyncSession, account: GatewayAccount, r: GatewayReinstatement, *,
+                         now: dt.datetime) -> GatewayNotificationOut:
+    """A dispute decided for the merchant, once per dispute: what its chargeback took back (never more) comes back
+    as a payment of its own (external id `<dispute>:reinstated`) to the disputed payment's account, or to suspense
+    (reason dispute_won) when that payment is in suspense. The payment's reversal stays as it was: the trail shows
+    the money taken and given back. Before its chargeback was booked (gateways deliver out of order, and the
+    disputed payment may not even be known yet) nothing was taken, so nothing comes back; the record makes that
+    chargeback take nothing when it arrives."""
+    key, refers_to = account.ledger_key, r.refers_to
+    await store.lock_gateway_payment(s, key, refers_to)  # against the disputed payment, or its chargeback, now
+    if not await store.record_reinstatement(s, gateway=key, client=account.client, dispute_id=r.dispute_id,
+                                            refers_to=refers_to, amount=r.amount, currency=r.currency, now=now):
+        return GatewayNotificationOut(status="duplicate", gateway_payment_id=refers_to)
+    chargeback = await ledger.gateway_reversal(s, key, r.dispute_id)
+    original = await ledger.gateway_payment(s, key, refers_to)
+    if chargeback is None or original is None or original.client_slug != account.client \
+            or r.currency != original.currency:
+        return GatewayNotificationOut(status="ignored", gateway_payment_id=refers_to)
+    amount = min(r.amount, chargeback.amount).quantize(CENT)
+    external_id = f"{r.dispute_id}:reinstated"
+    if original.account_ref is None:
+        payment_id = time_ordered_id()
+        await hold_in_suspense(s, payment_id=payment_id, client=account.client, amount=amount,
+                               currency=original.currency, paid_at=r.occurred_at or now, source="gateway",
+                               method=original.method, reference=None, reason=DISPUTE_WON, now=now, gateway=key,
+                               external_id=external_id, claimed_account_ref=original.claimed_account_ref)
+        status = "unmatched"
+    else:
+        outcome = await apply_payment(
+            s, client=account.client, account_ref=original.account_ref, debtor_id=None, amount=amount,
+            currency=original.currency, paid_at=r.occurred_at or now, source="gateway", method=original.method,
+            reference=None, now=now, gateway=key, external_id=external_id)
+        payment_id, status = outcome.id, outcome.status
+    await store.link_reinstatement(s, key, r.dispute_id, payment_id)
+    return GatewayNotificationOut(status="unmatched" if status == "unmatched" else "applied",
+                                  gateway_payment_id=refers_to)

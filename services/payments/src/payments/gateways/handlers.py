@@ -17,8 +17,9 @@ from prometheus_client import Counter
 
 from payments.checkouts.methods import publish_methods
 from payments.gateways import lookups, store
+from payments.gateways.booking import Effect
 from payments.gateways.domain import mercadopago, payu, stripe, wompi
-from payments.gateways.domain.notifications import GatewayPayment, GatewayReversal, UnverifiedNotification
+from payments.gateways.domain.notifications import GatewayReversal, UnverifiedNotification
 from payments.gateways.gateway_http import GatewayUnreachable
 from payments.gateways.schemas import (
     GatewayAccountOut,
@@ -153,7 +154,7 @@ def _signature_header(kind: str, delivery: Delivery) -> str | None:
 
 
 async def _verified(settings: PaymentsSettings, account: GatewayAccount, delivery: Delivery, *,
-                    now: dt.datetime) -> GatewayPayment | GatewayReversal | payu.RefundClaim | None:
+                    now: dt.datetime) -> Effect | None:
     """What the notification says once its gateway's scheme verifies it (None: nothing a collection reads)."""
     raw, headers, timeout_s = delivery.raw, delivery.headers, settings.gateway_api_timeout_s
     if account.kind == "wompi":

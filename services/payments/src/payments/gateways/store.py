@@ -270,3 +270,25 @@ async def unconfirmed_refunds(s: AsyncSession, gateway: str, *, after: Unconfirm
     )).all()
     return [UnconfirmedRefund(r.reference, Decimal(r.amount), r.currency, r.first_seen, r.last_seen, int(r.times))
             for r in rows]
+
+
+async def record_reinstatement(s: AsyncSession, *, gateway: str, client: str, dispute_id: str, refers_to: str,
+                               amount: Decimal, currency: str, now: dt.datetime) -> bool:
+    """Records a dispute decided for the merchant once; False when it was already recorded."""
+    row = (await s.execute(sql(
+        """INSERT INTO payments.gateway_reinstatements (gateway, dispute_id, refers_to, client_slug, amount, currency,
+               received_at) VALUES (:g, :d, :x, :c, :a, :cur, :now) ON CONFLICT DO NOTHING RETURNING dispute_id"""),
+        {"g": gateway, "d": dispute_id, "x": refers_to, "c": client, "a": amount, "cur": currency,
+         "now": now})).first()
+    return row is not None
+
+
+async def link_reinstatement(s: AsyncSession, gateway: str, dispute_id: str, payment_id: uuid.UUID) -> None:
+    await s.execute(sql("UPDATE payments.gateway_reinstatements SET payment_id = :p WHERE gateway = :g "
+                        "AND dispute_id = :d"), {"g": gateway, "d": dispute_id, "p": payment_id})
+
+
+async def is_reinstated(s: AsyncSession, gateway: str, dispute_id: str) -> bool:
+    """Whether the dispute of this id was decided for the merchant (its chargeback takes nothing)."""
+    return bool(await s.scalar(sql("SELECT EXISTS (SELECT 1 FROM payments.gateway_reinstatements WHERE gateway = :g "
+                                   "AND dispute_id = :d)"), {"g": gateway, "d": dispute_id}))

@@ -24,9 +24,8 @@ from payments import together_store as ledger_together
 from payments.checkouts.domain import is_reference
 from payments.domain.ledger import after_payment
 from payments.gateways import together_store
-from payments.gateways.booking import book
-from payments.gateways.domain.notifications import GatewayPayment, GatewayReversal
-from payments.gateways.domain.payu import RefundClaim
+from payments.gateways.booking import Effect, book
+from payments.gateways.domain.notifications import GatewayPayment
 from payments.gateways.schemas import GatewayNotificationOut
 from payments.gateways.store import NEVER_APPLIED_AFTER, GatewayAccount
 from payments.group_commit import ON_ITS_OWN, GroupCommit, first_of_each
@@ -56,7 +55,7 @@ class Waiting(group_commit.Waiting[GatewayNotificationOut]):
         return self.account.ledger_key, self.payment.payment_id
 
 
-def plain(effect: GatewayPayment | GatewayReversal | RefundClaim, *, link_secret: str | None,
+def plain(effect: Effect, *, link_secret: str | None,
           now: dt.datetime) -> TypeGuard[GatewayPayment]:
     """An approval a group commit may book: its reference is an account's own (a checkout's or a payment link's
     is followed one at a time), it is in cents (else suspense), and it carries no refund and no attempt of its own
@@ -84,7 +83,7 @@ class GatewaysTogether(GroupCommit[Waiting]):
         self.link_secret = link_secret
         self.booked = 0  # approvals booked by a group commit, duplicates included (a test reads it)
 
-    async def book(self, *, account: GatewayAccount, effect: GatewayPayment | GatewayReversal | RefundClaim,
+    async def book(self, *, account: GatewayAccount, effect: Effect,
                    now: dt.datetime) -> GatewayNotificationOut:
         """What the notification did, booked in a group commit when it is plain, else on its own."""
         if plain(effect, link_secret=self.link_secret, now=now):

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store as ledger
-from payments.domain.arrangements import MISSED_INSTALMENTS_TO_BREAK, arrangement_errors
+from payments.domain.arrangements import MISSED_INSTALMENTS_TO_BREAK, arrangement_errors, instalments_short
 from payments.domain.ledger import AfterPayment
 from payments.domain.promises import deadline, verdict
 from payments.promises import store
@@ -122,12 +122,46 @@ async def settle_if_reached(s: AsyncSession, *, client: str, account_ref: str, a
         await ledger.add_entry(s, client=client, account_ref=account_ref, kind="adjustment", amount=-after.balance,
                                now=now)
     await store.decide_arrangement(s, arrangement.id, "kept", now)
+    await store.record_forgiven(s, arrangement.id, max(after.balance, Decimal(0)))
     await outbox.add(s, [
         ArrangementKept(arrangement_id=arrangement.id, account_ref=account_ref, kept_at=now).envelope(
             client=client, occurred_at=now),
         AccountSettled(account_ref=account_ref, arrangement_id=arrangement.id, settled_at=now).envelope(
             client=client, occurred_at=now)])
     return AfterPayment(min(after.balance, Decimal(0)), after.credit, "settled")
+
+
+async def judge_again(s: AsyncSession, *, client: str, account_ref: str, payment_id: uuid.UUID,
+                      taken_back: Decimal, settled: bool, now: dt.datetime) -> Decimal:
+    """After `taken_back` of a payment was taken back (a refund, a chargeback, an operator's reversal), the account's
+    last kept arrangement is judged again. When what was paid toward it by its deadline no longer reaches its amount
+    it was not kept after all: it is broken, and a settlement's forgiven discount is owed again. When a settlement
+    that closed the account (`settled`) is still reached and the payment was one toward it (what was given back was
+    paid beyond it), the account still owes nothing: what was given back is forgiven too (a payment from before the
+    settlement given back is owed again: the settlement's terms counted it paid). Either is booked as an
+    adjustment, so the ledger still adds up; returns it (0: nothing changed). Called inside the reversal's
+    transaction, after the payment's reversed amount was recorded."""
+    kept = await store.last_kept_arrangement(s, client, account_ref)
+    if kept is None:
+        return Decimal(0)
+    ends = deadline(kept.last_due, kept.timezone)
+    paid = await store.paid_between(s, client, account_ref, kept.made_at, ends)
+    if paid >= kept.total_amount:
+        if not settled or kept.kind != "settlement" \
+                or not await store.counted_toward(s, payment_id, kept.made_at, ends):
+            return Decimal(0)
+        await store.record_forgiven(s, kept.id, kept.forgiven + taken_back)
+        change = -taken_back
+    elif await store.undo_kept(s, kept.id, now):
+        await outbox.add(s, [ArrangementBroken(
+            arrangement_id=kept.id, account_ref=account_ref, broken_at=now,
+            missed_instalments=instalments_short(paid, kept.amounts)).envelope(client=client, occurred_at=now)])
+        change = kept.forgiven
+    else:
+        return Decimal(0)
+    if change:
+        await ledger.add_entry(s, client=client, account_ref=account_ref, kind="adjustment", amount=change, now=now)
+    return change
 
 
 async def make_arrangement(db: Database, *, client: str, account_ref: str, kind: str,

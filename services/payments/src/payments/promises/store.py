@@ -83,19 +83,29 @@ async def pending_promises(s: AsyncSession, *, client: str | None = None, accoun
     return [PendingPromise(**r) for r in rows]
 
 
+# A payment made before a commitment's deadline (:b) and made, received or booked to the account (a suspense
+# assignment) since it was made (:a): one toward it. A bank file states only the day of a payment (stamped at noon),
+# so one made at the bank after an afternoon's promise counts, and so does a payment the platform learns of, or an
+# operator assigns from suspense, only after it was made.
+TOWARD = ("p.paid_at < :b AND (p.paid_at >= :a OR p.received_at >= :a OR EXISTS ("
+          "SELECT 1 FROM payments.ledger_entries e WHERE e.client_slug = p.client_slug "
+          "AND e.account_ref = p.account_ref AND e.payment_id = p.id AND e.kind = 'payment' AND e.booked_at >= :a))")
+
+
 async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt.datetime, end: dt.datetime
                        ) -> Decimal:
-    """What was paid to the account toward a commitment made at `start` and due by `end`, net of reversals: each
-    payment made before `end` and either made, received or booked to the account since `start`. A bank file states
-    only the day of a payment (stamped at noon), so one made at the bank after an afternoon's promise counts, and
-    so does a payment the platform learns of, or an operator assigns from suspense, only after it was made."""
+    """What was paid to the account toward a commitment made at `start` and due by `end`, net of reversals."""
     value = await s.scalar(sql(
         "SELECT coalesce(sum(p.amount - p.reversed_amount), 0) FROM payments.payments p WHERE p.client_slug = :c "
-        "AND p.account_ref = :r AND p.status = 'applied' AND p.paid_at < :b AND (p.paid_at >= :a "
-        "OR p.received_at >= :a OR EXISTS (SELECT 1 FROM payments.ledger_entries e WHERE e.client_slug = :c "
-        "AND e.account_ref = :r AND e.payment_id = p.id AND e.kind = 'payment' AND e.booked_at >= :a))"),
+        f"AND p.account_ref = :r AND p.status = 'applied' AND {TOWARD}"),
         {"c": client, "r": account_ref, "a": start, "b": end})
     return Decimal(value)
+
+
+async def counted_toward(s: AsyncSession, payment_id: uuid.UUID, start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether this payment (applied, or reversed since) was one toward a commitment made at `start`, due by `end`."""
+    return bool(await s.scalar(sql(f"SELECT EXISTS (SELECT 1 FROM payments.payments p WHERE p.id = :p AND {TOWARD})"),
+                               {"p": payment_id, "a": start, "b": end}))
 
 
 async def decide_promise(s: AsyncSession, promise_id: uuid.UUID, status: str, now: dt.datetime) -> None:
@@ -183,3 +193,46 @@ async def account_arrangements(s: AsyncSession, client: str, account_ref: str, l
         {"ids": [a.id for a in arrangements]})).mappings().all()
     return [(a, [InstalmentPromise(p["promise_id"], p["due_date"], p["amount"], p["status"])
                  for p in promises if p["arrangement_id"] == a.id]) for a in arrangements]
+
+
+@dataclass(frozen=True)
+class KeptArrangement:
+    """The account's last arrangement kept, what its instalments asked (in due order) and what its settlement forgave
+    (0 for a plan), with what says when it must have been paid."""
+
+    id: uuid.UUID
+    kind: str
+    total_amount: Decimal
+    made_at: dt.datetime
+    last_due: dt.date
+    timezone: str
+    forgiven: Decimal
+    amounts: list[Decimal]
+
+
+async def last_kept_arrangement(s: AsyncSession, client: str, account_ref: str) -> KeptArrangement | None:
+    row = (await s.execute(sql(
+        """SELECT a.id, a.kind, a.total_amount, a.made_at, c.timezone, coalesce(a.forgiven, 0) AS forgiven,
+                  (SELECT max(p.due_date) FROM payments.promises p WHERE p.arrangement_id = a.id) AS last_due,
+                  (SELECT array_agg(p.amount ORDER BY p.due_date, p.promise_id) FROM payments.promises p
+                   WHERE p.arrangement_id = a.id) AS amounts
+           FROM payments.arrangements a JOIN payments.clients c ON c.slug = a.client_slug
+           WHERE a.client_slug = :c AND a.account_ref = :r AND a.status = 'kept'
+           ORDER BY a.decided_at DESC LIMIT 1 FOR UPDATE OF a"""),
+        {"c": client, "r": account_ref})).mappings().first()
+    if row is None:
+        return None
+    return KeptArrangement(**{**row, "forgiven": Decimal(row["forgiven"]), "amounts": list(row["amounts"] or [])})
+
+
+async def record_forgiven(s: AsyncSession, arrangement_id: uuid.UUID, forgiven: Decimal) -> None:
+    await s.execute(sql("UPDATE payments.arrangements SET forgiven = :f WHERE id = :id"),
+                    {"id": arrangement_id, "f": forgiven})
+
+
+async def undo_kept(s: AsyncSession, arrangement_id: uuid.UUID, now: dt.datetime) -> bool:
+    """A kept arrangement found unpaid after all is broken; False when it was not kept (nothing to announce)."""
+    row = await s.execute(sql(
+        "UPDATE payments.arrangements SET status = 'broken', decided_at = :now WHERE id = :id AND status = 'kept' "
+        "RETURNING id"), {"id": arrangement_id, "now": now})
+    return row.first() is not None

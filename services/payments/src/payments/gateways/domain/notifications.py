@@ -103,6 +103,21 @@ class GatewayReversal:
     gateway_status: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class GatewayReinstatement:
+    """Money a gateway gives back after taking it in a chargeback: a dispute decided for the merchant. `dispute_id`
+    is the `reversal_id` of the chargeback it undoes (and the dedup key of this reinstatement); `refers_to` the
+    `payment_id` of the payment that was disputed; `amount` what the dispute was about, in major units."""
+
+    gateway: GatewayName
+    dispute_id: str
+    refers_to: str
+    amount: Decimal
+    currency: str
+    occurred_at: dt.datetime | None = None
+    gateway_status: str | None = None
+
+
 def same_hex(expected: str, given: str, *, ignore_case: bool = False) -> bool:
     """Constant-time comparison of two hex digests; anything not ASCII (a header is Latin-1 text) never matches."""
     if not given.isascii():

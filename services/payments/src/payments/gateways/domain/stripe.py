@@ -1,5 +1,13 @@
 """Stripe as documented: `Stripe-Signature` and the Checkout, refund and dispute events a collection reads."""
 
+# Disputes (https://docs.stripe.com/disputes, and the Dispute object, https://docs.stripe.com/api/disputes/object):
+# a formal dispute "immediately reverses the payment" and opens as `needs_response` (charge.dispute.created; the
+# withdrawal is charge.dispute.funds_withdrawn too: one chargeback, keyed by the dispute's id); an inquiry or
+# retrieval opens as `warning_needs_response` and "unlike a formal dispute, no funds have been withdrawn", so it
+# takes nothing back until funds_withdrawn says it escalated. "If the dispute is found in your favor, the disputed
+# amount [...] is returned": charge.dispute.funds_reinstated, "funds are reinstated to your account after a dispute
+# is closed".
+
 # Signatures (https://docs.stripe.com/webhooks#verify-manually; stripe-python's stripe/_webhook.py):
 # `Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...][,v0=...]`, v1 being HMAC-SHA256 (key: the endpoint's
 # signing secret) of "{t}.{raw body}". Several v1 appear while a secret rolls: any match counts; v0 and other schemes
@@ -22,6 +30,7 @@ from decimal import Decimal
 
 from payments.gateways.domain.notifications import (
     GatewayPayment,
+    GatewayReinstatement,
     GatewayReversal,
     JsonObject,
     MalformedNotification,
@@ -58,6 +67,9 @@ SESSION_EVENTS = {"checkout.session.completed", "checkout.session.async_payment_
 INTENT_EVENTS: dict[str, PaymentStatus] = {"payment_intent.succeeded": "approved",
                                            "payment_intent.payment_failed": "declined",
                                            "payment_intent.canceled": "voided"}
+DISPUTE_WITHDRAWN = {"charge.dispute.created", "charge.dispute.funds_withdrawn"}
+DISPUTE_REINSTATED = "charge.dispute.funds_reinstated"
+INQUIRY = "warning_"  # the statuses of an inquiry or retrieval: warning_needs_response, warning_under_review, ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +80,7 @@ class StripeEvent:
     event_type: str
     livemode: bool | None
     signed_at: dt.datetime
-    effect: GatewayPayment | GatewayReversal | None
+    effect: GatewayPayment | GatewayReversal | GatewayReinstatement | None
 
 
 def exponent(currency: str) -> int:
@@ -122,15 +134,17 @@ def read_event(raw: bytes, header: str | None, *, secrets: Sequence[str], now: d
     event = load_object(raw)
     event_type = required_text(event, "type", max_len=128)
     data_object = obj(obj(event, "data"), "object")
-    effect: GatewayPayment | GatewayReversal | None = None
+    effect: GatewayPayment | GatewayReversal | GatewayReinstatement | None = None
     if event_type in SESSION_EVENTS:
         effect = session_payment(data_object, event_type)
     elif event_type in INTENT_EVENTS:
         effect = intent_payment(data_object, event_type)
     elif event_type == "charge.refunded":
         effect = refund(data_object)
-    elif event_type == "charge.dispute.created":
-        effect = dispute(data_object)
+    elif event_type in DISPUTE_WITHDRAWN:
+        effect = dispute(data_object, event_type)
+    elif event_type == DISPUTE_REINSTATED:
+        effect = reinstatement(data_object, _created(event))
     livemode = event.get("livemode")
     return StripeEvent(event_id=required_text(event, "id", max_len=255), event_type=event_type,
                        livemode=livemode if isinstance(livemode, bool) else None, signed_at=signed_at, effect=effect)
@@ -216,17 +230,37 @@ def refund(charge: JsonObject) -> GatewayReversal:
         gateway_status="refunded" if charge.get("refunded") is True else "partially_refunded")
 
 
-def dispute(disputed: JsonObject) -> GatewayReversal:
-    """A charge.dispute.created: the disputed amount is withdrawn from the balance when the dispute opens."""
+def dispute(disputed: JsonObject, event_type: str) -> GatewayReversal | None:
+    """A dispute that withdrew its amount: a chargeback keyed by the dispute (created and funds_withdrawn are the same
+    one). An inquiry's creation withdraws nothing (None)."""
+    dispute_id, refers_to, currency, status = _disputed(disputed)
+    if event_type == "charge.dispute.created" and status is not None and status.startswith(INQUIRY):
+        return None
+    return GatewayReversal(
+        gateway="stripe", reversal_id=dispute_id, refers_to=refers_to, kind="charged_back",
+        amount=_amount(disputed, "amount", currency), currency=currency, occurred_at=_created(disputed),
+        gateway_status=status)
+
+
+def reinstatement(disputed: JsonObject, reinstated_at: dt.datetime | None) -> GatewayReinstatement:
+    """A charge.dispute.funds_reinstated: the disputed amount comes back, the dispute decided for the merchant. It
+    comes back when the event happened (the event's `created`), not when the dispute opened (the dispute's)."""
+    dispute_id, refers_to, currency, status = _disputed(disputed)
+    return GatewayReinstatement(
+        gateway="stripe", dispute_id=dispute_id, refers_to=refers_to, amount=_amount(disputed, "amount", currency),
+        currency=currency, occurred_at=reinstated_at, gateway_status=status)
+
+
+def _disputed(disputed: JsonObject) -> tuple[str, str, str, str | None]:
+    """A Dispute's id, the payment it disputes (its PaymentIntent, else its charge), currency and status."""
+    if text(disputed, "object", required=False) not in (None, "dispute"):
+        raise MalformedNotification("a charge.dispute event carries a dispute")
     dispute_id = required_text(disputed, "id")
     currency = currency_code(text(disputed, "currency", max_len=3))
     refers_to = _id_of(disputed, "payment_intent") or _id_of(disputed, "charge")
     if refers_to is None:
         raise MalformedNotification("a dispute names its charge")
-    return GatewayReversal(
-        gateway="stripe", reversal_id=dispute_id, refers_to=refers_to, kind="charged_back",
-        amount=_amount(disputed, "amount", currency), currency=currency, occurred_at=_created(disputed),
-        gateway_status=text(disputed, "status", required=False, max_len=64))
+    return dispute_id, refers_to, currency, text(disputed, "status", required=False, max_len=64)
 
 
 def _created(resource: JsonObject) -> dt.datetime | None:
