@@ -148,7 +148,7 @@ async def judge_again(s: AsyncSession, *, client: str, account_ref: str, payment
     paid = await store.paid_between(s, client, account_ref, kept.made_at, ends)
     if paid >= kept.total_amount:
         if not settled or kept.kind != "settlement" \
-                or not await store.counted_toward(s, payment_id, kept.made_at, ends):
+                or not await store.counted_toward(s, client, account_ref, payment_id, kept.made_at, ends):
             return Decimal(0)
         await store.record_forgiven(s, kept.id, kept.forgiven + taken_back)
         change = -taken_back

@@ -83,13 +83,13 @@ async def pending_promises(s: AsyncSession, *, client: str | None = None, accoun
     return [PendingPromise(**r) for r in rows]
 
 
-# A payment made before a commitment's deadline (:b) and made, received or booked to the account (a suspense
+# A payment made before a commitment's deadline (:b) and made, received or booked to the account (:c, :r; a suspense
 # assignment) since it was made (:a): one toward it. A bank file states only the day of a payment (stamped at noon),
 # so one made at the bank after an afternoon's promise counts, and so does a payment the platform learns of, or an
 # operator assigns from suspense, only after it was made.
 TOWARD = ("p.paid_at < :b AND (p.paid_at >= :a OR p.received_at >= :a OR EXISTS ("
-          "SELECT 1 FROM payments.ledger_entries e WHERE e.client_slug = p.client_slug "
-          "AND e.account_ref = p.account_ref AND e.payment_id = p.id AND e.kind = 'payment' AND e.booked_at >= :a))")
+          "SELECT 1 FROM payments.ledger_entries e WHERE e.client_slug = :c AND e.account_ref = :r "
+          "AND e.payment_id = p.id AND e.kind = 'payment' AND e.booked_at >= :a))")
 
 
 async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt.datetime, end: dt.datetime
@@ -102,10 +102,13 @@ async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt
     return Decimal(value)
 
 
-async def counted_toward(s: AsyncSession, payment_id: uuid.UUID, start: dt.datetime, end: dt.datetime) -> bool:
-    """Whether this payment (applied, or reversed since) was one toward a commitment made at `start`, due by `end`."""
-    return bool(await s.scalar(sql(f"SELECT EXISTS (SELECT 1 FROM payments.payments p WHERE p.id = :p AND {TOWARD})"),
-                               {"p": payment_id, "a": start, "b": end}))
+async def counted_toward(s: AsyncSession, client: str, account_ref: str, payment_id: uuid.UUID, start: dt.datetime,
+                         end: dt.datetime) -> bool:
+    """Whether this payment of the account (applied, or reversed since) was one toward a commitment made at `start`,
+    due by `end`."""
+    return bool(await s.scalar(sql(
+        f"SELECT EXISTS (SELECT 1 FROM payments.payments p WHERE p.id = :p AND p.account_ref = :r AND {TOWARD})"),
+        {"p": payment_id, "c": client, "r": account_ref, "a": start, "b": end}))
 
 
 async def decide_promise(s: AsyncSession, promise_id: uuid.UUID, status: str, now: dt.datetime) -> None:
