@@ -1,7 +1,8 @@
 """Reconciling a bank file (a CSV statement, or an Asobancaria 2001 recaudo file): each payment applied at most once
 (by the bank's transaction id, or the row's place in this very file), and the same file sent again answers its first
-results and applies nothing. An Asobancaria file whose control totals disagree, or that is malformed, is refused
-whole and kept with the reason, to be read again at GET .../payments/files/{id}."""
+results and applies nothing. A line that may be a deposit an operator already recorded by hand waits in suspense.
+An Asobancaria file whose control totals disagree, or that is malformed, is refused whole and kept with the reason,
+to be read again at GET .../payments/files/{id}."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import datetime as dt
 import hashlib
 import io
 import uuid
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,10 +19,18 @@ from payments.bank_files import store
 from payments.bank_files.store import BankFile, BankFileRefusal, BankRowResult
 from payments.domain.asobancaria import FORMAT as ASOBANCARIA
 from payments.domain.asobancaria import AsobancariaRefused, looks_like_asobancaria, read_asobancaria
-from payments.domain.bank_files import BankRow, RejectedRow, bank_columns, check_bank_row
+from payments.domain.bank_files import (
+    POSSIBLE_DUPLICATE,
+    BankRow,
+    RejectedRow,
+    bank_columns,
+    check_bank_row,
+    recorded_by_hand_between,
+)
 from payments.handlers import apply_payment, hold_in_suspense
 from payments.integrity import recorded_once
 from recaudo_common.client_copy import ClientCopy, get_client
+from recaudo_common.clock import local_today
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
 from recaudo_common.files import FileFormatError, csv_rows, sniff
@@ -107,7 +117,8 @@ async def _apply_asobancaria(s: AsyncSession, *, copy: ClientCopy, content: byte
             pass
     except AsobancariaRefused as exc:
         return [], BankFileRefusal(code=exc.code, line=exc.line, field=exc.field, detail=exc.detail)
-    return [await _apply_line(s, copy=copy, line=line, fallback_id=None, now=now)
+    by_hand = RecordedByHand(s, copy)
+    return [await _apply_line(s, copy=copy, line=line, fallback_id=None, by_hand=by_hand, now=now)
             for line in read_asobancaria(io.BytesIO(content), timezone=copy.timezone)], None
 
 
@@ -122,18 +133,41 @@ async def _apply_csv(s: AsyncSession, *, copy: ClientCopy, content: bytes, conte
         raise Invalid("missing_required_columns", f"no column for {', '.join(missing)}; headers seen: {header}",
                       title="Unreadable bank file")
     results: list[BankRowResult] = []
+    by_hand = RecordedByHand(s, copy)
     for number, cells in rows:
         text_cells = [c if isinstance(c, str) else str(c) for c in cells]
         row, problem = check_bank_row(text_cells, columns, number, locale or copy.locale, copy.timezone,
                                       copy.currency)
         line: BankRow | RejectedRow = row if row is not None else RejectedRow(number, problem or "rejected")
         results.append(await _apply_line(s, copy=copy, line=line, fallback_id=f"{content_sha[:16]}:{number}",
-                                         now=now))
+                                         by_hand=by_hand, now=now))
     return results
 
 
+class RecordedByHand:
+    """The payments operators recorded by hand that a file's lines may be: read once for each day the file's lines
+    were posted on (few payments are recorded by hand, so most lines are told apart without a query of their own)."""
+
+    def __init__(self, s: AsyncSession, copy: ClientCopy) -> None:
+        self.s, self.copy = s, copy
+        self.by_day: dict[dt.date, set[tuple[str, Decimal]]] = {}
+
+    async def may_be(self, account_ref: str, amount: Decimal, posted_at: dt.datetime) -> bool:
+        """Whether a line of this amount to this account may be a deposit an operator already recorded: one of this
+        amount recorded for the account in the days before its posting (domain/bank_files.POSTED_WITHIN_DAYS) that
+        no bank line of those days answers yet."""
+        day = local_today(self.copy.timezone, posted_at)
+        start, end = recorded_by_hand_between(day, self.copy.timezone)
+        if day not in self.by_day:
+            self.by_day[day] = await store.manual_payments_between(self.s, self.copy.slug, start, end)
+        if (account_ref, amount) not in self.by_day[day]:
+            return False
+        return await store.unbanked_manual_payment(self.s, self.copy.slug, account_ref, amount, start, end,
+                                                   POSSIBLE_DUPLICATE)
+
+
 async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | RejectedRow, fallback_id: str | None,
-                      now: dt.datetime) -> BankRowResult:
+                      by_hand: RecordedByHand, now: dt.datetime) -> BankRowResult:
     """One payment line applied at most once (a line without the bank's id: by `fallback_id`, its place in this
     file); an unknown reference goes to the suspense queue, as every payment whose account is not found.
 
@@ -169,6 +203,16 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
                                  reference=line.reference, amount=str(line.amount), reason=AMBIGUOUS)
         # None found: the reference as it came, so that a placement of it in flight is waited for (apply_payment).
         account_ref = found[0] if found else line.reference
+    if await by_hand.may_be(account_ref, line.amount, line.paid_at):
+        # The same deposit, recorded by hand when the debtor sent the slip, or a second one: not for the ledger to
+        # guess. It waits in suspense for an operator (assign it, or reverse the payment recorded by hand and assign
+        # this one, the bank's record); applied, the debtor would have paid it twice.
+        payment_id = time_ordered_id()
+        await hold_in_suspense(s, payment_id=payment_id, client=client, amount=line.amount, currency=copy.currency,
+                               paid_at=line.paid_at, source="bank_file", method=line.method, reference=account_ref,
+                               reason=POSSIBLE_DUPLICATE, now=now, gateway=gateway, external_id=external_id)
+        return BankRowResult(row=line.row, status="unmatched", payment_id=str(payment_id), reference=line.reference,
+                             amount=str(line.amount), reason=POSSIBLE_DUPLICATE)
     applied = await apply_payment(s, client=client, account_ref=account_ref, debtor_id=None, amount=line.amount,
                                   currency=copy.currency, paid_at=line.paid_at, source="bank_file",
                                   method=line.method, reference=line.reference, now=now, gateway=gateway,

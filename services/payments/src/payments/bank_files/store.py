@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter
@@ -93,3 +94,33 @@ async def insert_bank_file(s: AsyncSession, *, file_id: uuid.UUID, client: str, 
         {"id": file_id, "c": client, "h": content_sha, "f": filename, "now": now,
          "counts": json.dumps(counts), "results": RESULTS.dump_json(results, exclude_none=True).decode(),
          "format": file_format, "refusal": None if refusal is None else refusal.model_dump_json()})
+
+
+# The rows of the partial index payments_manual (migration 0027), in its very words (see ALL_DIGITS).
+MANUAL = "source = 'manual'"
+
+
+async def manual_payments_between(s: AsyncSession, client: str, start: dt.datetime, end: dt.datetime
+                                  ) -> set[tuple[str, Decimal]]:
+    """The accounts and amounts of the payments operators recorded by hand, still applied, made in [start, end)."""
+    rows = await s.execute(sql(
+        f"SELECT account_ref, amount FROM payments.payments WHERE client_slug = :c AND {MANUAL} "
+        "AND paid_at >= :a AND paid_at < :b AND status = 'applied'"), {"c": client, "a": start, "b": end})
+    return {(r[0], Decimal(r[1])) for r in rows}
+
+
+async def unbanked_manual_payment(s: AsyncSession, client: str, account_ref: str, amount: Decimal, start: dt.datetime,
+                                  end: dt.datetime, reason: str) -> bool:
+    """Whether the account has more payments of this amount recorded by hand, made in [start, end), than bank lines
+    of it in the same days (applied to the account, or held in suspense for `reason` naming it): one of them may be
+    the deposit a new line of the bank's is."""
+    found = await s.scalar(sql(
+        f"""SELECT (SELECT count(*) FROM payments.payments WHERE client_slug = :c AND account_ref = :r AND {MANUAL}
+                       AND status = 'applied' AND amount = :m AND paid_at >= :a AND paid_at < :b)
+                 > (SELECT count(*) FROM payments.payments WHERE client_slug = :c AND account_ref = :r
+                       AND source = 'bank_file' AND amount = :m AND paid_at >= :a AND paid_at < :b)
+                   + (SELECT count(*) FROM payments.payments WHERE client_slug = :c AND status = 'unmatched'
+                       AND unmatched_reason = :why AND reference = :r AND amount = :m AND paid_at >= :a
+                       AND paid_at < :b)"""),
+        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end, "why": reason})
+    return bool(found)

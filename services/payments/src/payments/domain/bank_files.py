@@ -89,3 +89,16 @@ def check_bank_row(cells: list[str], columns: dict[str, int], row: int, locale: 
         return None, "invalid_date"
     return BankRow(row, reference, amount, local_instant(paid_on, timezone, BOOKED_AT),
                    cell("transaction_id") or None), None
+
+
+# A deposit an operator recorded by hand (the debtor sent the slip) reaches the bank's statement on the day it was
+# made or a few days later (a deposit after the branch's cut-off, a weekend, a holiday), never before.
+POSTED_WITHIN_DAYS = 3
+POSSIBLE_DUPLICATE = "possible_duplicate"  # the suspense reason of a line that may be a deposit recorded by hand
+
+
+def recorded_by_hand_between(posted: dt.date, timezone: str) -> tuple[dt.datetime, dt.datetime]:
+    """When a deposit the bank posted on `posted` may have been made (and recorded by hand): from the start of
+    POSTED_WITHIN_DAYS days before to the end of that day, in the client company's time zone."""
+    return (local_instant(posted - dt.timedelta(days=POSTED_WITHIN_DAYS), timezone),
+            local_instant(posted + dt.timedelta(days=1), timezone))

@@ -1,0 +1,14 @@
+"""The payments operators recorded by hand, by client company and day: each bank file looks up those of its days, so
+that a deposit an operator already recorded is not applied a second time when the bank's statement brings it
+(payments/bank_files/handlers.py). Few of all payments, so a small index."""
+
+from recaudo_common.migrate import create_index_concurrently
+
+revision = "0027"
+down_revision = "0026"
+
+
+def upgrade() -> None:
+    # Partial: the lookup repeats this WHERE word for word (bank_files/store.py, MANUAL).
+    create_index_concurrently("payments_manual", "payments", "payments.payments (client_slug, paid_at) "
+                              "WHERE source = 'manual'")

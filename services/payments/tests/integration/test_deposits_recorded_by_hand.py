@@ -1,0 +1,77 @@
+"""A deposit an operator recorded by hand (the debtor sent the slip) and then the bank's statement bringing it, on the
+real API and PostgreSQL: the statement's line is not applied a second time; it waits in suspense
+(`possible_duplicate`) for an operator, who keeps one of the two. A second deposit of the same amount, or one to
+another account or of another amount, is applied as any line; so is one posted long after."""
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from .conftest import Gateway
+from .test_asobancaria_files import recaudo, upload
+
+pytestmark = pytest.mark.integration
+HEADER = "Fecha;Referencia;Valor;Comprobante\n"
+
+
+async def statement(gateway: Gateway, name: str, *lines: str) -> dict[str, Any]:
+    answer = await gateway.http.post("/v1/clients/banco/payments/files", headers=gateway.as_operator(),
+                                     files={"file": (name, (HEADER + "".join(f"{line}\n" for line in lines)).encode())})
+    assert answer.status_code == 201, answer.text
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+async def recorded_by_hand(gateway: Gateway, key: str, ref: str, amount: str, paid_at: str) -> str:
+    answer = await gateway.manual(key, {"account_ref": ref, "amount": amount, "paid_at": paid_at,
+                                        "method": "consignacion", "reference": "Bancolombia 88412093"})
+    assert (answer.status_code, answer.json()["status"]) == (200, "applied"), answer.text
+    found: str = answer.json()["id"]
+    return found
+
+
+async def test_the_statement_line_of_a_deposit_recorded_by_hand_waits_for_an_operator(gateway: Gateway) -> None:
+    by_hand = await recorded_by_hand(gateway, "consignacion-0001", "A-1", "25000.00", "2026-04-03T16:40:00-05:00")
+    assert await gateway.balance("A-1") == (Decimal("75000.00"), "open", Decimal("75000.00"))
+    # Posted the next business day; a second deposit of the same amount the same day, and other lines.
+    body = await statement(gateway, "extracto.csv", "06/04/2026;A-1;25.000,00;TX-1", "06/04/2026;A-1;25.000,00;TX-2",
+                           "06/04/2026;A-1;7.000,00;TX-3", "06/04/2026;A-2;25.000,00;TX-4")
+    assert [(r["row"], r["status"], r.get("reason")) for r in body["results"]] == [
+        (2, "unmatched", "possible_duplicate"), (3, "applied", None), (4, "applied", None), (5, "applied", None)]
+    # 25,000 by hand, then 25,000 and 7,000 from the bank: the deposit recorded by hand is not paid twice.
+    assert await gateway.balance("A-1") == (Decimal("43000.00"), "open", Decimal("43000.00"))
+    queue = (await gateway.http.get("/v1/clients/banco/payments/unmatched", headers=gateway.as_operator())).json()
+    [held] = queue["items"]
+    assert (held["reason"], held["amount"], held["reference"]) == ("possible_duplicate", "25000.00", "A-1")
+
+    # The operator keeps the bank's record: the payment recorded by hand reversed, the line assigned.
+    reversal = await gateway.http.post(f"/v1/clients/banco/payments/{by_hand}/reversal",
+                                       json={"reason": "el extracto trae la consignación"},
+                                       headers={**gateway.as_operator(), "Idempotency-Key": "duplicado-0001"})
+    assert reversal.status_code == 200, reversal.text
+    assigned = await gateway.http.post(f"/v1/clients/banco/payments/unmatched/{held['id']}/assign",
+                                       json={"account_ref": "A-1"}, headers=gateway.as_operator())
+    assert (assigned.status_code, assigned.json()["status"]) == (200, "applied")
+    assert await gateway.balance("A-1") == (Decimal("43000.00"), "open", Decimal("43000.00"))
+    # The same statement again answers what it answered and holds nothing more.
+    again = await gateway.http.post("/v1/clients/banco/payments/files", headers=gateway.as_operator(), files={
+        "file": ("extracto.csv", (HEADER + "06/04/2026;A-1;25.000,00;TX-1\n06/04/2026;A-1;25.000,00;TX-2\n"
+                                  "06/04/2026;A-1;7.000,00;TX-3\n06/04/2026;A-2;25.000,00;TX-4\n").encode())})
+    assert (again.status_code, again.json()["id"]) == (200, body["id"])
+
+
+async def test_a_line_posted_long_after_or_before_the_deposit_recorded_by_hand_is_applied(gateway: Gateway) -> None:
+    await recorded_by_hand(gateway, "consignacion-0002", "A-2", "10000.00", "2026-04-03T09:00:00-05:00")
+    body = await statement(gateway, "extracto.csv", "02/04/2026;A-2;10.000,00;TX-8", "08/04/2026;A-2;10.000,00;TX-9")
+    assert [r["status"] for r in body["results"]] == ["applied", "applied"]
+    assert await gateway.balance("A-2") == (Decimal("70000.00"), "open", Decimal("70000.00"))
+
+
+async def test_an_asobancaria_line_is_held_the_same_way(gateway: Gateway) -> None:
+    await recorded_by_hand(gateway, "consignacion-0003", "A-1", "30000.00", "2026-04-05T11:00:00-05:00")
+    answer = await upload(gateway, recaudo([[("A-1", 3_000_000)]]))  # collected on 2026-04-05
+    assert answer.status_code == 201, answer.text
+    assert [(r["status"], r.get("reason")) for r in answer.json()["results"]] == [
+        ("unmatched", "possible_duplicate")]
+    assert await gateway.balance("A-1") == (Decimal("70000.00"), "open", Decimal("70000.00"))
