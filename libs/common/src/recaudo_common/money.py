@@ -110,11 +110,22 @@ def parse_int(raw: str) -> int | None:
     return int(text) if re.match(r"^-?\d+$", text) else None
 
 
-_EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 is 1900-01-01 in Excel's 1900 date system (leap-year bug included)
+# Serial day numbers count from here. In the 1900 date system (Excel's default) serial 1 is 1900-01-01 and 60 the
+# 29 February 1900 Lotus believed in; in the 1904 one (a workbook saved with <workbookPr date1904="1"/>, as older
+# Mac Excel did) serial 0 is 1904-01-01, so the same day's serial is 1,462 smaller.
+_EPOCH_1900, _EPOCH_1904 = dt.date(1899, 12, 30), dt.date(1904, 1, 1)
+_LAST_SERIAL_1900, _LAST_SERIAL_1904 = 2_958_465, 2_957_003  # 9999-12-31 in each
 
 
-def excel_serial_date(serial: Decimal) -> dt.date | None:
-    """A date from an Excel serial day number (the fraction, a time of day, is ignored)."""
-    if not Decimal(1) <= serial < Decimal(2958466):
+def excel_serial_date(serial: Decimal, *, date1904: bool = False) -> dt.date | None:
+    """The day an Excel serial day number stands for (the fraction, a time of day, is ignored) in the workbook's
+    date system: 1900 unless the workbook says 1904. A number from no workbook (a JSON line's) counts in the 1900
+    system, Excel's default. None for a number that is no day up to 9999-12-31."""
+    if not serial.is_finite():
         return None
-    return _EXCEL_EPOCH + dt.timedelta(days=int(serial))
+    days = int(serial)
+    if date1904:
+        return _EPOCH_1904 + dt.timedelta(days=days) if 0 <= days <= _LAST_SERIAL_1904 else None
+    if not 1 <= days <= _LAST_SERIAL_1900:
+        return None
+    return _EPOCH_1900 + dt.timedelta(days=days if days >= 61 else days + 1)  # Excel's 29 Feb 1900 that was not

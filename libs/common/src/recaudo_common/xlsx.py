@@ -2,8 +2,9 @@
 
 Nothing is ever sized by what the file declares: a sheet that says it spans A1:XFD1048576 is refused, and one
 that merely holds a cell far away costs one cell (or, past column MAX_COLUMNS, is refused). Number cells become
-Decimals from their text as written (never through a float); date-styled ones, dates. The parts themselves are
-read by recaudo_common.xlsx_parts."""
+Decimals from their text as written (never through a float); date-styled ones, dates; the workbook's date system
+comes with the rows, for a General-formatted number a date column holds. The parts themselves are read by
+recaudo_common.xlsx_parts."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Context, Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from recaudo_common.files import MAX_COLUMNS, Cell, Rows, checked_header
+from recaudo_common.money import excel_serial_date
 from recaudo_common.xlsx_parts import (
     Relationships,
     SharedStrings,
@@ -32,7 +34,7 @@ from recaudo_common.xlsx_parts import (
     small_int,
 )
 
-__all__ = ["XlsxLimits", "inspect_xlsx", "xlsx_rows"]
+__all__ = ["SheetRows", "XlsxLimits", "inspect_xlsx", "xlsx_rows"]
 
 EXCEL_ROWS = 1_048_576  # a worksheet's grid, as Excel defines it
 EXCEL_COLUMNS = 16_384
@@ -45,7 +47,6 @@ _WIDE = Context(prec=400, Emax=400, Emin=-400)
 
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?")
 _REF = re.compile(r"([A-Z]{1,3})(\d{1,7})")
-_EPOCH_1900, _EPOCH_1904 = dt.date(1899, 12, 30), dt.date(1904, 1, 1)
 
 
 def excel_number(text: str) -> Decimal | None:
@@ -66,16 +67,6 @@ def excel_number(text: str) -> Decimal | None:
     except InvalidOperation:
         return None
     return value
-
-
-def serial_date(serial: Decimal, date1904: bool) -> dt.date | None:
-    """The day an Excel serial number stands for (the time of day ignored), in the workbook's date system."""
-    days = int(serial)
-    if not 1 <= days <= 2_958_465:
-        return None
-    if date1904:
-        return _EPOCH_1904 + dt.timedelta(days=days)
-    return _EPOCH_1900 + dt.timedelta(days=days if days >= 61 else days + 1)  # Excel's 29 Feb 1900 that was not
 
 
 def cell_position(ref: str) -> tuple[int, int]:
@@ -193,7 +184,7 @@ class _Sheet(TextPart):
         if number is None:
             return text
         if self.style < len(self.date_styles) and self.date_styles[self.style]:
-            return serial_date(number, self.date1904) or number
+            return excel_serial_date(number, date1904=self.date1904) or number
         return number
 
 
@@ -275,13 +266,24 @@ def inspect_xlsx(path: Path, *, sheet: str | None, limits: XlsxLimits) -> list[s
         layout.archive.close()
 
 
-def xlsx_rows(source: Path | IO[bytes], *, sheet: str | None, limits: XlsxLimits
-              ) -> tuple[list[str], Rows, Callable[[], float]]:
-    """Header, rows (with their sheet row numbers) and the share of the sheet read so far. Number cells arrive
-    as exact Decimals, date cells as dates; every limit is checked as the sheet streams."""
+class SheetRows(NamedTuple):
+    """A sheet as xlsx_rows reads it."""
+
+    header: list[str]
+    rows: Rows  # with their sheet row numbers
+    progress: Callable[[], float]  # the share of the sheet read so far
+    # The workbook's date system: a number cell in a date column (General-formatted, so it arrives as a Decimal)
+    # is a serial day number counted in it, which only the workbook says (see money.excel_serial_date).
+    date1904: bool
+
+
+def xlsx_rows(source: Path | IO[bytes], *, sheet: str | None, limits: XlsxLimits) -> SheetRows:
+    """Header, rows, the share read so far and the date system of one sheet. Number cells arrive as exact
+    Decimals, date-styled ones as dates (in the workbook's date system); every limit is checked as the sheet
+    streams."""
     layout = _layout(source, sheet, limits)
     try:
-        return _read(layout, limits, owns_archive=True)
+        return SheetRows(*_read(layout, limits, owns_archive=True), layout.date1904)
     except BaseException:
         layout.archive.close()
         raise

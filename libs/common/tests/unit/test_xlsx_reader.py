@@ -16,6 +16,7 @@ import xlsxwriter
 
 from recaudo_common import hostile_files as hostile
 from recaudo_common.files import FileFormatError
+from recaudo_common.money import excel_serial_date
 from recaudo_common.xlsx import XlsxLimits, excel_number, inspect_xlsx, xlsx_rows
 
 pytestmark = pytest.mark.unit
@@ -29,7 +30,7 @@ def saved(tmp_path: Path, content: bytes) -> Path:
 
 
 def read_all(path: Path, limits: XlsxLimits = WORKER, sheet: str | None = None) -> tuple[list[str], list[Any]]:
-    header, rows, _ = xlsx_rows(path, sheet=sheet, limits=limits)
+    header, rows, _, _ = xlsx_rows(path, sheet=sheet, limits=limits)
     return header, list(rows)
 
 
@@ -52,6 +53,44 @@ def test_a_workbook_as_excel_writes_it(tmp_path: Path) -> None:
                          "true"]),
                     (4, ["A-3", "0123", "Eva", Decimal("123456789012345"), Decimal("46082")])]
     assert read_all(path) == (["Lea esto primero"], [])  # the first sheet unless one is named
+
+
+def test_a_1904_workbook_says_so_and_reads_its_date_cells_in_it(tmp_path: Path) -> None:
+    # Older Mac Excel saves <workbookPr date1904="1"/>: its serials are 1,462 days smaller than the 1900 system's.
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "date_1904": True})
+    sheet = book.add_worksheet("Cartera")
+    day = book.add_format({"num_format": "dd/mm/yyyy"})
+    sheet.write_row(0, 0, ["Cuenta", "Vencimiento"])
+    sheet.write_string(1, 0, "A-1")
+    sheet.write_datetime(1, 1, dt.datetime(2026, 3, 1), day)
+    sheet.write_row(2, 0, ["A-2", 44620])  # General format: a number, the same day's serial in this workbook
+    sheet.write_row(3, 0, ["A-3"])
+    sheet.write_number(3, 1, 2_958_000, day)  # past 9999-12-31 in the 1904 system: stays a number, no crash
+    book.close()
+    read = xlsx_rows(saved(tmp_path, buffer.getvalue()), sheet=None, limits=WORKER)
+    assert read.date1904 is True
+    assert list(read.rows) == [(2, ["A-1", dt.date(2026, 3, 1)]), (3, ["A-2", Decimal("44620")]),
+                               (4, ["A-3", Decimal("2958000")])]
+    assert excel_serial_date(Decimal("44620"), date1904=read.date1904) == dt.date(2026, 3, 1)
+    default = io.BytesIO()
+    plain = xlsxwriter.Workbook(default, {"in_memory": True})
+    plain.add_worksheet().write_row(0, 0, ["Cuenta"])
+    plain.close()
+    assert xlsx_rows(saved(tmp_path, default.getvalue()), sheet=None, limits=WORKER).date1904 is False
+
+
+@pytest.mark.parametrize(("serial", "date1904", "day"), [
+    # Known answers as Excel shows them (Format Cells > Date) in each date system.
+    ("46082", False, dt.date(2026, 3, 1)), ("44620", True, dt.date(2026, 3, 1)),
+    ("46082.75", False, dt.date(2026, 3, 1)),  # the fraction is a time of day
+    ("1", False, dt.date(1900, 1, 1)), ("59", False, dt.date(1900, 2, 28)), ("61", False, dt.date(1900, 3, 1)),
+    ("0", True, dt.date(1904, 1, 1)), ("1", True, dt.date(1904, 1, 2)),
+    ("2958465", False, dt.date(9999, 12, 31)), ("2957003", True, dt.date(9999, 12, 31)),
+    ("0", False, None), ("-1", True, None), ("2958466", False, None), ("2957004", True, None),
+])
+def test_serial_day_numbers_in_either_date_system(serial: str, date1904: bool, day: dt.date | None) -> None:
+    assert excel_serial_date(Decimal(serial), date1904=date1904) == day
 
 
 @pytest.mark.parametrize(("written", "value"), [

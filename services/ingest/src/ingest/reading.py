@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from ingest.domain.portfolio import map_columns
 from ingest.records import UploadParams
@@ -57,18 +57,29 @@ class CountingReader:
             yield chunk
 
 
+class OpenFile(NamedTuple):
+    """An upload's file open for its rows."""
+
+    header: list[str]
+    rows: Rows
+    progress: Callable[[], float]  # how far into the file the rows have got (0..1)
+    # A workbook saved in the 1904 date system: its serial day numbers (a date column's General-formatted
+    # numbers) count from 1904. A CSV or JSON-lines file has no date system of its own: 1900, Excel's default.
+    date1904: bool = False
+
+
 def open_rows(path: Path, filename: str | None, params: UploadParams, reader: CountingReader,
-              size: int, limits: FileLimits) -> tuple[list[str], Rows, Callable[[], float]]:
-    """The file's header, its rows and how far into it they have got (0..1)."""
+              size: int, limits: FileLimits) -> OpenFile:
+    """The file's header, its rows, how far into it they have got, and its date system."""
     with path.open("rb") as handle:
         head = handle.read(64 * 1024)
     sniffed = sniff(head, filename=filename, encoding=params.encoding, delimiter=params.delimiter)
     if sniffed.kind == "xlsx":
-        return xlsx_rows(path, sheet=params.sheet, limits=limits)
+        return OpenFile(*xlsx_rows(path, sheet=params.sheet, limits=limits))
     if sniffed.kind == "jsonl":
         with path.open("rb") as keys_of:  # a pass of its own for every key: a record may name one first late
             keys = jsonl_keys(CountingReader(keys_of).chunks(), sniffed, max_line_chars=limits.max_line_chars)
         header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars, keys=keys)
     else:
         header, rows = csv_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
-    return header, rows, lambda: reader.consumed / size
+    return OpenFile(header, rows, lambda: reader.consumed / size)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import pickle
 import struct
 import sys
@@ -73,8 +74,12 @@ class RowChecker:
         """A checker of the file open in `handle` (blocking: a workbook is inspected). Raises FileFormatError or
         MappingError for a file whose rows cannot be read."""
         reader = CountingReader(handle)
-        header, rows, position = open_rows(job.path, job.filename, job.params, reader, max(1, job.size), job.limits)
-        return cls(rows, header, map_columns(header, job.params.mapping), job, position)
+        opened = open_rows(job.path, job.filename, job.params, reader, max(1, job.size), job.limits)
+        columns = map_columns(opened.header, job.params.mapping)
+        checker = cls(opened.rows, opened.header, columns, job, opened.progress)
+        # The rules count a date column's serial numbers in the file's date system, which only the file says.
+        checker.ctx = dataclasses.replace(job.ctx, date1904=opened.date1904)
+        return checker
 
     def next(self) -> CheckedBatch | None:
         while taken := self._take():

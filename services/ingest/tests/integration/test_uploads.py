@@ -155,9 +155,10 @@ async def test_delimiters_encodings_numbers_and_dates(ingest: Ingest, client: st
     assert placed[0]["days_past_due"] == 26  # as of 2026-03-31
 
 
-def workbook(rows: list[list[Any]], sheet: str = "Cartera", extra_sheet: bool = False) -> bytes:
+def workbook(rows: list[list[Any]], sheet: str = "Cartera", extra_sheet: bool = False,
+             date1904: bool = False) -> bytes:
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "date_1904": date1904})
     if extra_sheet:
         book.add_worksheet("Instrucciones").write(0, 0, "Lea esto primero")
     ws = book.add_worksheet(sheet)
@@ -191,6 +192,20 @@ async def test_xlsx_with_serial_dates_numeric_ids_and_a_chosen_sheet(ingest: Ing
     assert placed[0]["phones"] == ["+573001234567"]
     absent = await ingest.upload("banco", content, "cartera.xlsx", sheet="Hoja9")
     assert absent["error_code"] == "sheet_not_found"
+
+
+async def test_xlsx_saved_in_the_1904_date_system(ingest: Ingest) -> None:
+    # Older Mac Excel's workbooks count days from 1904: 2026-03-01 is serial 44620 there (46082 in the 1900 system).
+    content = workbook([
+        ["Obligación", "Cédula", "Nombre", "Saldo", "Vencimiento", "Fecha último pago"],
+        ["A-1", 1020304050, "Ana", 1500, dt.date(2026, 3, 1), None],
+        ["A-2", 1020304051, "Luis", 1500, 44620, 44610],  # General format: the serials this workbook means
+    ], date1904=True)
+    done = await ingest.upload("banco", content, "cartera.xlsx")
+    assert (done["status"], done["rows_accepted"]) == ("completed", 2), done
+    placed = await ingest.events("account.placed")
+    assert [(e["due_date"], e["days_past_due"]) for e in placed] == [("2026-03-01", 30), ("2026-03-01", 30)]
+    assert placed[1]["last_payment_date"] == "2026-02-19"
 
 
 async def test_json_lines(ingest: Ingest) -> None:

@@ -44,7 +44,7 @@ def account_refs_from_file(content: bytes) -> list[str]:
     header, or else the first column of every line (of the first sheet)."""
     sniffed = sniff(content[:65536], filename=None, encoding=None, delimiter=None)
     if sniffed.kind == "xlsx":
-        header, rows, _ = xlsx_rows(io.BytesIO(content), sheet=None, limits=RECALL_WORKBOOK_LIMITS)
+        header, rows, _, _ = xlsx_rows(io.BytesIO(content), sheet=None, limits=RECALL_WORKBOOK_LIMITS)
     elif sniffed.kind == "jsonl":
         header, rows = jsonl_rows(iter([content]), sniffed, keys=jsonl_keys(iter([content]), sniffed))
     else:

@@ -183,6 +183,9 @@ class RowContext:
     country: str
     currency: str
     default_channels: tuple[str, ...]
+    # The file's date system: a workbook saved in the 1904 one counts its serial day numbers from 1904-01-01, so a
+    # General-formatted due date of 44620 is 2026-03-01 there and 2022-02-28 in the 1900 system (every other file).
+    date1904: bool = False
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -214,11 +217,11 @@ def _amount(cell: Cell, locale: str, currency: str) -> Decimal | None:
     return parse_amount(cell, locale, currency)
 
 
-def _date(cell: Cell) -> dt.date | None:
+def _date(cell: Cell, ctx: RowContext) -> dt.date | None:
     if isinstance(cell, dt.date):
         return cell
-    if isinstance(cell, Decimal):
-        return excel_serial_date(cell)
+    if isinstance(cell, Decimal):  # a date left as its serial number (a workbook's General format, a JSON number)
+        return excel_serial_date(cell, date1904=ctx.date1904)
     return parse_date(cell)
 
 
@@ -279,7 +282,7 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     elif balance is not None and not valid_balance(balance):
         reject("balance", "invalid_balance", "the balance must be greater than 0 and less than 10^12")
     raw_due, raw_dpd = _text(values, "due_date"), _text(values, "days_past_due")
-    due_date = _date(_cell(values, "due_date")) if raw_due else None
+    due_date = _date(_cell(values, "due_date"), ctx) if raw_due else None
     dpd = _int(_cell(values, "days_past_due")) if raw_dpd else None
     if not raw_due and not raw_dpd:
         reject("due_date", "missing_mora", "neither a due date nor days past due")
@@ -321,7 +324,7 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
         return _amount(_cell(values, f), ctx.locale, currency) if _text(values, f) else None
 
     def optional_date(f: str) -> dt.date | None:
-        return _date(_cell(values, f)) if _text(values, f) else None
+        return _date(_cell(values, f), ctx) if _text(values, f) else None
 
     account = Account(
         account_ref=account_ref, debtor_id=debtor_id, full_name=full_name, balance=balance, currency=currency,
