@@ -12,9 +12,11 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
+from payments.bank_files import store as bank_files
 from payments.bank_files.store import accounts_by_digits
 from payments.debtors import debtors_of, payer_of
 from payments.domain import asobancaria
+from payments.domain.bank_files import posted_between, recorded_by_hand_between
 from payments.domain.fingerprints import Fingerprint, fingerprint
 from payments.domain.ledger import after_payment
 from payments.domain.matching import match_payment
@@ -26,6 +28,7 @@ from payments.schemas import ManualPaymentIn, PaymentOut, UnmatchedPaymentOut
 from recaudo_common.accounts import ledger_status
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
+from recaudo_common.clock import local_today
 from recaudo_common.db import Database, after_commit
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import (
@@ -200,10 +203,30 @@ async def record_manual_payment(db: Database, *, vault: Vault, client: str, idem
                 s, client=client, account_ref=payment.account_ref, debtor_id=payment.debtor_id,
                 amount=payment.amount, currency=currency, paid_at=payment.paid_at, source="manual",
                 method=payment.method, reference=payment.reference, now=now, vault=vault)
+            if payment.another_deposit:
+                await bank_files.mark_another_deposit(s, outcome.id)
+            elif outcome.account_ref is not None:
+                await _refuse_if_banked(s, copy.timezone, client, outcome.account_ref, payment)
             await store.store_idempotent_response(s, client, idempotency_key, answer_of(outcome), follows=outcome.id)
         return outcome
 
     return await recorded_once(attempt)
+
+
+async def _refuse_if_banked(s: AsyncSession, timezone: str, client: str, account_ref: str,
+                            payment: ManualPaymentIn) -> None:
+    """A payment recorded by hand that a bank statement's line already brought (the same amount to the account,
+    posted from the day it was made to POSTED_WITHIN_DAYS later, and not answered by another payment by hand) is
+    refused, the transaction that applied it rolled back: the operator checks, and sends it again with
+    another_deposit when it is one. (The statement's line arriving after the payment by hand waits in suspense
+    instead: bank_files/handlers.)"""
+    made = local_today(timezone, payment.paid_at)
+    posted = posted_between(made, timezone)
+    recorded = (recorded_by_hand_between(made, timezone)[0], posted[1])
+    if await bank_files.bank_lines_unanswered(s, client, account_ref, payment.amount, posted, recorded):
+        raise Conflict("possible_duplicate", (
+            f"a bank statement already brought {payment.amount} to {account_ref} in the days after {made}: if this "
+            "is another deposit, send it again with another_deposit true"))
 
 
 async def hold_in_suspense(s: AsyncSession, *, payment_id: uuid.UUID, client: str, amount: Decimal, currency: str,

@@ -26,6 +26,10 @@ class ManualPaymentIn(BaseModel):
     paid_at: AwareDatetime
     method: str | None = Field(None, max_length=50)
     reference: str | None = Field(None, max_length=200)
+    another_deposit: bool = Field(False, description=(
+        "true once the operator has checked that a bank statement's line of the same amount to the account, posted "
+        "in the days after paid_at, is another deposit than this one: without it such a payment is refused 409 "
+        "possible_duplicate, so that one deposit is not applied twice"))
 
 
 

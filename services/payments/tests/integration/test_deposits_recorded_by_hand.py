@@ -1,7 +1,8 @@
 """A deposit an operator recorded by hand (the debtor sent the slip) and then the bank's statement bringing it, on the
 real API and PostgreSQL: the statement's line is not applied a second time; it waits in suspense
 (`possible_duplicate`) for an operator, who keeps one of the two. A second deposit of the same amount, or one to
-another account or of another amount, is applied as any line; so is one posted long after."""
+another account or of another amount, is applied as any line; so is one posted long after. The other way round, a
+deposit recorded by hand that a statement already brought is refused until the operator says it is another one."""
 
 from decimal import Decimal
 from typing import Any
@@ -75,3 +76,25 @@ async def test_an_asobancaria_line_is_held_the_same_way(gateway: Gateway) -> Non
     assert [(r["status"], r.get("reason")) for r in answer.json()["results"]] == [
         ("unmatched", "possible_duplicate")]
     assert await gateway.balance("A-1") == (Decimal("70000.00"), "open", Decimal("70000.00"))
+
+
+async def test_a_deposit_the_statement_already_brought_is_refused_when_recorded_by_hand(gateway: Gateway) -> None:
+    body = await statement(gateway, "extracto.csv", "06/04/2026;A-2;15.000,00;TX-20")
+    assert [r["status"] for r in body["results"]] == ["applied"]
+    slip = {"account_ref": "A-2", "amount": "15000.00", "paid_at": "2026-04-04T10:00:00-05:00",
+            "method": "consignacion"}
+    refused = await gateway.manual("consignacion-0004", slip)
+    assert (refused.status_code, refused.json()["code"]) == (409, "possible_duplicate"), refused.text
+    assert "another_deposit" in refused.json()["detail"]
+    assert await gateway.balance("A-2") == (Decimal("85000.00"), "open", Decimal("85000.00"))  # nothing applied
+    # The operator checked: it is another deposit. The same key, now saying so, applies it once.
+    confirmed = await gateway.manual("consignacion-0004", {**slip, "another_deposit": True})
+    assert (confirmed.status_code, confirmed.json()["status"]) == (200, "applied"), confirmed.text
+    assert await gateway.balance("A-2") == (Decimal("70000.00"), "open", Decimal("70000.00"))
+    # Another deposit answers no line: one more of the same amount is refused again; one made after the line's
+    # days, or of another amount, is not.
+    again = await gateway.manual("consignacion-0005", {**slip, "paid_at": "2026-04-05T10:00:00-05:00"})
+    assert again.status_code == 409
+    later = await gateway.manual("consignacion-0006", {**slip, "paid_at": "2026-04-07T10:00:00-05:00"})
+    other = await gateway.manual("consignacion-0007", {**slip, "amount": "15000.01"})
+    assert (later.json()["status"], other.json()["status"]) == ("applied", "applied")

@@ -124,3 +124,25 @@ async def unbanked_manual_payment(s: AsyncSession, client: str, account_ref: str
                        AND paid_at < :b)"""),
         {"c": client, "r": account_ref, "m": amount, "a": start, "b": end, "why": reason})
     return bool(found)
+
+
+async def bank_lines_unanswered(s: AsyncSession, client: str, account_ref: str, amount: Decimal, posted: tuple[
+        dt.datetime, dt.datetime], made: tuple[dt.datetime, dt.datetime]) -> bool:
+    """Whether the account has at least as many bank lines of this amount applied to it, posted in `posted`, as
+    payments of it recorded by hand made in `made` (the one being recorded included; not those an operator said
+    were another deposit): then the one being recorded may be a deposit the bank's statement already brought."""
+    found = await s.scalar(sql(
+        f"""SELECT (SELECT count(*) FROM payments.payments WHERE client_slug = :c AND account_ref = :r
+                       AND source = 'bank_file' AND status <> 'unmatched' AND amount = :m AND paid_at >= :pa
+                       AND paid_at < :pb)
+                 >= (SELECT count(*) FROM payments.payments WHERE client_slug = :c AND account_ref = :r AND {MANUAL}
+                       AND status = 'applied' AND NOT another_deposit AND amount = :m AND paid_at >= :ma
+                       AND paid_at < :mb)"""),
+        {"c": client, "r": account_ref, "m": amount, "pa": posted[0], "pb": posted[1], "ma": made[0],
+         "mb": made[1]})
+    return bool(found)
+
+
+async def mark_another_deposit(s: AsyncSession, payment_id: uuid.UUID) -> None:
+    """An operator said this payment by hand is another deposit than the bank lines already there."""
+    await s.execute(sql("UPDATE payments.payments SET another_deposit = true WHERE id = :p"), {"p": payment_id})

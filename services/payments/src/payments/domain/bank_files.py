@@ -102,3 +102,10 @@ def recorded_by_hand_between(posted: dt.date, timezone: str) -> tuple[dt.datetim
     POSTED_WITHIN_DAYS days before to the end of that day, in the client company's time zone."""
     return (local_instant(posted - dt.timedelta(days=POSTED_WITHIN_DAYS), timezone),
             local_instant(posted + dt.timedelta(days=1), timezone))
+
+
+def posted_between(made: dt.date, timezone: str) -> tuple[dt.datetime, dt.datetime]:
+    """When the bank may post a deposit made on `made`: from the start of that day to the end of POSTED_WITHIN_DAYS
+    days later, in the client company's time zone."""
+    return (local_instant(made, timezone),
+            local_instant(made + dt.timedelta(days=POSTED_WITHIN_DAYS + 1), timezone))
