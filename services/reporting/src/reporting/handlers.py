@@ -13,6 +13,7 @@ from recaudo_common.events import (
     AccountPlaced,
     AccountRecalled,
     AccountSegmented,
+    AccountSegmentedV2,
     ArrangementBroken,
     ArrangementKept,
     ArrangementMade,
@@ -67,7 +68,8 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
         days_past_due=e.days_past_due, treatment=e.treatment, channels=list(e.channels), propensity=e.propensity,
         cost_to_collect=e.cost_to_collect, expected_net_recovery=e.expected_net_recovery, value_tier=e.value_tier,
         strategy_version=e.strategy_version, strategy_arm=e.strategy_arm, model_version=e.model_version,
-        offer=e.offer, why=e.why) for e, ctx in events])
+        offer=e.offer, why=e.why, bucket_low=e.bucket_low if isinstance(e, AccountSegmentedV2) else None)
+        for e, ctx in events])
 
 
 async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:

@@ -44,6 +44,7 @@ class Segmentation(NamedTuple):
     model_version: str
     offer: str | None
     why: str
+    bucket_low: int | None  # the bucket's first day past due; None in a v1 event
 
 
 class ContactNews(NamedTuple):
@@ -132,3 +133,4 @@ class MonthEndState(NamedTuple):
     period: int  # the month-end's place in `ends`, from 1
     account_ref: str
     state: str | None  # a bucket, 'paid', 'settled' or 'recalled'; None before its first segmentation
+    bucket_low: int | None  # a bucket's first day past due, as assigned or else as last seen; None if never

@@ -93,7 +93,7 @@ SEGMENT_FIELDS = {
     "bucket": "text", "bucket_at_placement": "text", "segment": "text", "days_past_due": "int", "treatment": "text",
     "channels": "text[]", "propensity": "numeric", "cost_to_collect": "numeric", "expected_net_recovery": "numeric",
     "value_tier": "text", "strategy_version": "int", "strategy_arm": "text", "model_version": "text",
-    "offer": "text", "why": "text"}
+    "offer": "text", "why": "text", "bucket_low": "int"}
 assert Segmentation._fields == ("client", "account_ref", "event_id", "at", *SEGMENT_FIELDS)  # one column order
 
 
@@ -106,8 +106,8 @@ async def set_segments(s: AsyncSession, rows: list[Segmentation]) -> None:
         f"""WITH i AS (SELECT * FROM {source}),
             history AS (
                 INSERT INTO reporting.bucket_changes (event_id, client_slug, account_ref, at, bucket,
-                                                      strategy_version, strategy_arm)
-                SELECT event_id, client, account_ref, at, bucket, strategy_version, strategy_arm FROM i
+                                                      strategy_version, strategy_arm, bucket_low)
+                SELECT event_id, client, account_ref, at, bucket, strategy_version, strategy_arm, bucket_low FROM i
                 ON CONFLICT DO NOTHING)
             UPDATE reporting.accounts a SET current_bucket = i.bucket, segment = i.segment,
                 bucket_at_placement = coalesce(a.bucket_at_placement, i.bucket_at_placement),
@@ -412,20 +412,28 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
 
 
 async def month_end_states(s: AsyncSession, *, client: str, ends: list[dt.datetime]) -> list[MonthEndState]:
-    """Each placed account's state at each instant: its bucket then, or paid/settled, or recalled."""
+    """Each placed account's state at each instant: its bucket then, or paid/settled, or recalled; a bucket with
+    its first day past due as assigned, or, for an assignment that did not say it (account.segmented v1), as the
+    client company's latest assignment to a bucket of that label said it."""
     # The status rule of recaudo_common.accounts.account_status, stated again in SQL because it runs per row over
     # history: recalled wins over whatever the ledger says, then paid or settled, else the account's bucket.
     rows = await s.execute(_sql(
-        """SELECT e.n AS period, a.account_ref,
-                  CASE WHEN a.recalled_at IS NOT NULL AND a.recalled_at < e.at THEN 'recalled'
-                       WHEN st.status IN ('paid', 'settled') THEN st.status
-                       ELSE b.bucket END AS state
-           FROM unnest(CAST(:ends AS timestamptz[])) WITH ORDINALITY AS e(at, n)
-           JOIN reporting.accounts a ON a.client_slug = :c AND a.placed_at < e.at
-           LEFT JOIN LATERAL (SELECT bucket FROM reporting.bucket_changes bc WHERE bc.client_slug = a.client_slug
-                              AND bc.account_ref = a.account_ref AND bc.at < e.at ORDER BY bc.at DESC LIMIT 1) b
-                  ON true
-           LEFT JOIN LATERAL (SELECT status FROM reporting.status_changes sc WHERE sc.client_slug = a.client_slug
-                              AND sc.account_ref = a.account_ref AND sc.at < e.at ORDER BY sc.at DESC LIMIT 1) st
-                  ON true"""), {"c": client, "ends": ends})
+        """WITH seen AS (SELECT DISTINCT ON (bucket) bucket, bucket_low FROM reporting.bucket_changes
+                         WHERE client_slug = :c AND bucket_low IS NOT NULL ORDER BY bucket, at DESC),
+           states AS (
+             SELECT e.n AS period, a.account_ref,
+                    CASE WHEN a.recalled_at IS NOT NULL AND a.recalled_at < e.at THEN 'recalled'
+                         WHEN st.status IN ('paid', 'settled') THEN st.status END AS closed,
+                    b.bucket, b.bucket_low
+             FROM unnest(CAST(:ends AS timestamptz[])) WITH ORDINALITY AS e(at, n)
+             JOIN reporting.accounts a ON a.client_slug = :c AND a.placed_at < e.at
+             LEFT JOIN LATERAL (SELECT bucket, bucket_low FROM reporting.bucket_changes bc
+                                WHERE bc.client_slug = a.client_slug AND bc.account_ref = a.account_ref
+                                  AND bc.at < e.at ORDER BY bc.at DESC LIMIT 1) b ON true
+             LEFT JOIN LATERAL (SELECT status FROM reporting.status_changes sc WHERE sc.client_slug = a.client_slug
+                                AND sc.account_ref = a.account_ref AND sc.at < e.at ORDER BY sc.at DESC LIMIT 1) st
+                    ON true)
+           SELECT period, account_ref, coalesce(closed, states.bucket) AS state,
+                  CASE WHEN closed IS NULL THEN coalesce(states.bucket_low, seen.bucket_low) END AS bucket_low
+           FROM states LEFT JOIN seen ON seen.bucket = states.bucket"""), {"c": client, "ends": ends})
     return [MonthEndState(*r) for r in rows.all()]

@@ -22,7 +22,7 @@ from recaudo_common.events import (
     AccountLegalHoldSet,
     AccountPlaced,
     AccountRecalled,
-    AccountSegmented,
+    AccountSegmentedV2,
     AccountSettled,
     AccountUpdated,
     ArrangementBroken,
@@ -41,7 +41,7 @@ from recaudo_common.telemetry import NO_RULE_ASSIGNMENTS
 from segmentation import model_store, store
 from segmentation.domain.assignment import Assignment, assign
 from segmentation.domain.boosting import Card
-from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, days_past_due_on
+from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, bucket_holding, days_past_due_on
 from segmentation.domain.history import Fact
 from segmentation.domain.propensity import Model
 from segmentation.domain.strategy import Strategy, arm_of, default_strategy, full_costs
@@ -113,7 +113,7 @@ class Decision:
     account: Account
     trigger: str
     days_past_due: int
-    bucket: str
+    bucket: Bucket
     bucket_at_placement: str
     strategy: Strategy
     arm: Literal["champion", "challenger"]
@@ -129,14 +129,14 @@ def decide(account: Account, view: ClientView, *, now: dt.datetime, trigger: str
     status = f"on legal hold ({account.legal_hold})" if account.legal_hold else account.status
     aged_to = min(today, account.held_since) if account.held_since else today  # a plan holds aging
     dpd = days_past_due_on(aged_to, days_past_due_at_as_of=account.days_past_due_at_as_of, as_of=account.as_of)
-    bucket = bucket_for(dpd, view.buckets)
+    bucket = bucket_holding(dpd, view.buckets)
     # MISSION §8: the bucket at placement is the one the client company's file states, from its days past due as
     # of the file's `as_of`, however many days the file took to arrive (only the first assignment keeps it).
     stated = account.days_past_due_at_placement
     at_placement = bucket_for(account.days_past_due_at_as_of if stated is None else stated, view.buckets)
     strategy, arm = choose_strategy(view, account.client_slug, account.account_ref)
     score, model_version = propensity(view.model, account, dpd)
-    result = assign(bucket=bucket, balance=account.balance, score=score, strategy=strategy, costs=view.costs,
+    result = assign(bucket=bucket.label, balance=account.balance, score=score, strategy=strategy, costs=view.costs,
                     status=status, arm=arm, indicators=account.scoring.indicators if account.scoring else None)
     inputs = AssignmentInputs(
         days_past_due=dpd, balance=account.balance, contactable=account.contactable, status=status, today=today,
@@ -146,7 +146,7 @@ def decide(account: Account, view: ClientView, *, now: dt.datetime, trigger: str
 
 
 async def assess_many(s: AsyncSession, accounts: Sequence[tuple[Account | None, str]], *, now: dt.datetime,
-                      day: dt.date | None = None) -> list[AccountSegmented | None]:
+                      day: dt.date | None = None) -> list[AccountSegmentedV2 | None]:
     """Assigns bucket, score and treatment to account rows (locked by the caller, each with its trigger) and
     records why, in one statement; returns the event to publish for each, or None for an account not placed
     here yet (its placement will segment it) or whose client's settings have not arrived (on_client will)."""
@@ -160,7 +160,7 @@ async def assess_many(s: AsyncSession, accounts: Sequence[tuple[Account | None, 
     at_placement = await store.record_assignments(s, now=now, assignments=[
         AssignmentRow(
             client=d.account.client_slug, account_ref=d.account.account_ref, trigger=d.trigger,
-            days_past_due=d.days_past_due, bucket=d.bucket, segment=d.result.segment,
+            days_past_due=d.days_past_due, bucket=d.bucket.label, segment=d.result.segment,
             treatment=d.result.treatment.name, propensity=d.result.propensity,
             cost_to_collect=d.result.cost_to_collect, inputs=d.inputs, why=d.result.why,
             bucket_at_placement=d.bucket_at_placement)
@@ -177,22 +177,23 @@ def report_no_rule(decisions: Sequence[Decision]) -> None:
     for d in decisions:
         if d.result.treatment == NO_RULE:
             NO_RULE_ASSIGNMENTS.labels(arm=d.arm).inc()
-            uncovered.setdefault((d.account.client_slug, d.arm, d.strategy.version), set()).add(d.bucket)
+            uncovered.setdefault((d.account.client_slug, d.arm, d.strategy.version), set()).add(d.bucket.label)
     for (client, arm, version), buckets in uncovered.items():
         log.warning("client %s: %s strategy v%d has no rule for buckets %s; accounts in them get no treatment until "
                     "it covers them", client, arm, version, ", ".join(sorted(buckets)))
 
 
 async def assess(s: AsyncSession, account: Account | None, *, now: dt.datetime, trigger: str,
-                 day: dt.date | None = None) -> AccountSegmented | None:
+                 day: dt.date | None = None) -> AccountSegmentedV2 | None:
     """assess_many for one account."""
     return (await assess_many(s, [(account, trigger)], now=now, day=day))[0]
 
 
-def segmented_event(d: Decision, bucket_at_placement: str) -> AccountSegmented:
+def segmented_event(d: Decision, bucket_at_placement: str) -> AccountSegmentedV2:
     result = d.result
-    return AccountSegmented(
-        account_ref=d.account.account_ref, days_past_due=d.days_past_due, bucket=d.bucket,
+    return AccountSegmentedV2(
+        account_ref=d.account.account_ref, days_past_due=d.days_past_due, bucket=d.bucket.label,
+        bucket_low=d.bucket.low, bucket_high=d.bucket.high,
         bucket_at_placement=bucket_at_placement, segment=result.segment, treatment=result.treatment.name,
         channels=list(result.treatment.channels), propensity=result.propensity,
         cost_to_collect=result.cost_to_collect, expected_net_recovery=result.expected_net_recovery,

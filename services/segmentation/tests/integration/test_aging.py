@@ -103,6 +103,12 @@ async def test_client_bucket_sets_apply_from_the_next_aging(platform: Platform) 
                                              Bucket("tardía", 61, 36500)], LATE_EVENING)
     assert await run_aging(platform.db, client="banco", day=dt.date(2026, 3, 31), now=LATE_EVENING) == 1
     assert (await account(platform, "B-1"))["bucket"] == "temprana"
+    async with platform.db.transaction() as s:  # account.segmented v2 says the bucket's bounds with its label
+        said = (await s.execute(text(
+            "SELECT envelope->>'version', envelope->'payload'->>'bucket', envelope->'payload'->'bucket_low', "
+            "envelope->'payload'->'bucket_high' FROM segmentation.outbox WHERE envelope->>'type' = "
+            "'account.segmented' ORDER BY id DESC LIMIT 1"))).one()
+    assert tuple(said) == ("2", "temprana", 1, 60)
 
 
 async def test_promises_plans_and_legal_holds_move_the_segment(platform: Platform) -> None:

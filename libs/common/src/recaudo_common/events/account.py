@@ -155,6 +155,19 @@ class AccountSegmented(Event):
 
 
 @register
+class AccountSegmentedV2(AccountSegmented):
+    """v2: the bounds of `bucket` in the client company's bucket set, so a consumer can order and class buckets
+    whatever their labels (roll and cure rates). A consumer of v1 reads v2 alike; a v1 event says only the label."""
+
+    version = 2
+    summary = ("The account was (re)assigned a bucket, segment and treatment, with the reasons why; v2 says the "
+               "bucket's bounds in days past due.")
+
+    bucket_low: int = Field(description="the bucket's first day past due (inclusive; 0 or below: not yet due)")
+    bucket_high: int = Field(description="the bucket's last day past due (inclusive)")
+
+
+@register
 class AccountSettled(Event):
     type = "account.settled"
     family = "account"

@@ -90,10 +90,14 @@ def rates(f: Facts) -> Rates:
     )
 
 
+UNKNOWN = 1 << 30  # the place of a bucket whose first day past due is not known: after every known bucket
+
+
 def bucket_order(key: str) -> tuple[int, str]:
-    """Buckets sort by their lower bound ('0', '1-30', ..., '361+'); other keys alphabetically after them."""
+    """Buckets sort by the lower bound their label starts with ('0', '1-30', ..., '361+'); other keys
+    alphabetically after them. Only a guess from the label: roll rates use the bounds segmentation says."""
     m = re.match(r"^-?\d+", key)
-    return (int(m.group()) if m else 1 << 30, key)
+    return (int(m.group()) if m else UNKNOWN, key)
 
 
 @dataclass(frozen=True)
@@ -104,7 +108,7 @@ class Roll:
     rolled_forward: int  # to a later bucket
     stayed: int
     rolled_back: int  # to an earlier, still delinquent bucket
-    cured: int  # to the current bucket ("0") or paid/settled
+    cured: int  # to a current bucket (one starting at 0 days past due or before), or paid/settled
     recalled: int
 
     @property
@@ -116,34 +120,52 @@ class Roll:
         return ratio(self.cured, self.accounts - self.recalled)
 
 
-def roll_rates(labels: list[str], states: Iterable[tuple[int, str, str | None]], current: str = "0") -> list[Roll]:
-    """Month over month: where the accounts in each bucket at the end of month m are at the end of month m+1.
-    `states` are (period index, account, state at its end) with state a bucket, 'paid', 'settled',
-    'recalled' or None (not segmented yet)."""
-    by_period: dict[int, dict[str, str | None]] = {}
-    for period, account, state in states:
-        by_period.setdefault(period, {})[account] = state
+def bucket_place(bucket: str, low: int | None) -> tuple[int, str]:
+    """Where a bucket goes in order: by its first day past due; a bucket whose bounds nobody said (history from
+    before account.segmented v2, never assigned since) by the number its label starts with, as the default set's
+    labels do, else after the others, alphabetically. Buckets with the same first day are the same place."""
+    if low is not None:
+        return (low, "")
+    guessed = bucket_order(bucket)
+    return (guessed[0], "") if guessed[0] != UNKNOWN else guessed
+
+
+def is_current(place: tuple[int, str]) -> bool:
+    """Not past due: a bucket starting at 0 days past due or before (`0` in the default set, `Al día` in a set of
+    one's own), so it holds the accounts up to date whatever it is called."""
+    return place[0] <= 0
+
+
+def roll_rates(labels: list[str], states: Iterable[tuple[int, str, str | None, int | None]]) -> list[Roll]:
+    """Month over month: where the accounts in each delinquent bucket at the end of month m are at the end of
+    month m+1. `states` are (period index, account, state at its end, the bucket's first day past due) with
+    state a bucket, 'paid', 'settled', 'recalled' or None (not segmented yet)."""
+    by_period: dict[int, dict[str, tuple[str | None, tuple[int, str]]]] = {}
+    for period, account, state, low in states:
+        by_period.setdefault(period, {})[account] = (state, bucket_place(state or "", low))
     out = []
     for i in range(len(labels) - 1):
         before, after = by_period.get(i + 1, {}), by_period.get(i + 2, {})
         tallies: dict[str, Counter[str]] = {}
-        for account, state in before.items():
-            if state is None or state in CLOSED or state == "recalled" or state == current:
+        places: dict[str, tuple[int, str]] = {}
+        for account, (state, place) in before.items():
+            if state is None or state in CLOSED or state == "recalled" or is_current(place):
                 continue
-            nxt = after.get(account)
+            nxt, nxt_place = after.get(account, (None, place))
             t = tallies.setdefault(state, Counter())
+            places[state] = min(place, places.get(state, place))
             t["accounts"] += 1
             if nxt == "recalled":
                 t["recalled"] += 1
-            elif nxt in CLOSED or nxt == current:
+            elif nxt in CLOSED or (nxt is not None and is_current(nxt_place)):
                 t["cured"] += 1
-            elif nxt is None or nxt == state:
+            elif nxt is None or nxt == state or nxt_place == place:
                 t["stayed"] += 1
-            elif bucket_order(nxt) > bucket_order(state):
+            elif nxt_place > place:
                 t["rolled_forward"] += 1
             else:
                 t["rolled_back"] += 1
-        for bucket in sorted(tallies, key=bucket_order):
+        for bucket in sorted(tallies, key=lambda b: (places[b], b)):
             t = tallies[bucket]
             out.append(Roll(f"{labels[i]}→{labels[i + 1]}", bucket, t["accounts"], t["rolled_forward"], t["stayed"],
                             t["rolled_back"], t["cured"], t["recalled"]))

@@ -26,11 +26,16 @@ DEFAULT_BUCKETS: tuple[Bucket, ...] = (
 )
 
 
-def bucket_for(days_past_due: int, buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS) -> str:
+def bucket_holding(days_past_due: int, buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS) -> Bucket:
+    """The bucket of the set that holds these days past due; the first or last beyond the set's ends."""
     for b in buckets:
         if b.low <= days_past_due <= b.high:
-            return b.label
-    return buckets[0].label if days_past_due < buckets[0].low else buckets[-1].label
+            return b
+    return buckets[0] if days_past_due < buckets[0].low else buckets[-1]
+
+
+def bucket_for(days_past_due: int, buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS) -> str:
+    return bucket_holding(days_past_due, buckets).label
 
 
 def days_past_due_on(day: dt.date, *, days_past_due_at_as_of: int, as_of: dt.date) -> int:
