@@ -199,16 +199,10 @@ async def account_arrangements(s: AsyncSession, client: str, account_ref: str, l
 
 
 @dataclass(frozen=True)
-class KeptArrangement:
-    """The account's last arrangement kept, what its instalments asked (in due order) and what its settlement forgave
-    (0 for a plan), with what says when it must have been paid."""
+class KeptArrangement(ActiveArrangement):
+    """The account's last arrangement kept, with what its instalments asked (in due order) and what its settlement
+    forgave (0 for a plan)."""
 
-    id: uuid.UUID
-    kind: str
-    total_amount: Decimal
-    made_at: dt.datetime
-    last_due: dt.date
-    timezone: str
     forgiven: Decimal
     amounts: list[Decimal]
 
