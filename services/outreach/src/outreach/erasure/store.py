@@ -26,12 +26,13 @@ class Erased:
 # only rows it changes, so a second erasure of the same person counts none.
 ERASING = [
     # Their WhatsApp messages (#20), before their copy of the account loses the phones that find those no account
-    # was matched to: a message stays as a fact (what it asked for, when); their number and words go.
+    # was matched to: a message stays as a fact (what it asked for, when); their number and words go. The phones as
+    # an array, not IN (subquery): inside the OR that became a hash of the client's every message, not two probes.
     """UPDATE outreach.whatsapp_inbound w SET sender = '', body = '', answer = NULL
        WHERE w.client_slug = :c
          AND (w.account_refs && CAST(:refs AS text[])
-              OR w.sender IN (SELECT unnest(a.phones) FROM outreach.accounts a
-                              WHERE a.client_slug = :c AND a.account_ref = ANY(:refs)))
+              OR w.sender = ANY(ARRAY(SELECT unnest(a.phones) FROM outreach.accounts a
+                                      WHERE a.client_slug = :c AND a.account_ref = ANY(:refs))))
          AND (w.sender <> '' OR w.body <> '' OR w.answer IS NOT NULL)""",
     # Their copy of the account: who, and where to reach them. Region stays (a time zone, not a person).
     """UPDATE outreach.accounts SET debtor_id = '', full_name = '', phones = '{}', email = NULL, address = NULL,

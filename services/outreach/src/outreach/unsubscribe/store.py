@@ -96,6 +96,7 @@ async def mark_point_invalid(s: AsyncSession, *, client: str, account_ref: str, 
     else:
         taken = await s.execute(sql(
             "UPDATE outreach.accounts SET phones = array_remove(phones, CAST(:p AS text)) "
-            "WHERE client_slug = :c AND CAST(:p AS text) = ANY(phones) RETURNING client_slug, account_ref"),
+            # Contained, not = ANY(phones): the form the GIN index accounts_phones serves.
+            "WHERE client_slug = :c AND phones @> ARRAY[CAST(:p AS text)] RETURNING client_slug, account_ref"),
             {"c": client, "p": point})
     return [(r[0], r[1]) for r in taken]
