@@ -7,6 +7,7 @@ expiry, and signs in only a user it knows by the verified e-mail (or creates one
 import base64
 import datetime as dt
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -23,9 +24,11 @@ from joserfc.jwk import RSAKey
 
 from ingest.main import build
 from ingest.settings import IngestSettings
+from recaudo_common.db import sql
 from recaudo_common.oidc_config import OidcProvider
 from recaudo_common.people import UserStore
 from recaudo_common.runtime import Platform, build_app, make_platform
+from recaudo_common.sessions import SESSION_COOKIE
 from recaudo_common.testing import serving_app, settings_for_test
 
 pytestmark = pytest.mark.integration
@@ -101,19 +104,42 @@ class FakeProvider:
 @dataclass
 class Flow:
     platform: Platform
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient  # the browser that signs in (it keeps its cookies)
     fake: FakeProvider
+    app: FastAPI
 
-    async def sign_in(self, provider: str = "agencia") -> httpx.Response:
-        """The browser's trip: the console sends it to the provider, which sends it back with a code."""
+    def browser(self) -> httpx.AsyncClient:
+        """Another browser on the same console, with cookies of its own."""
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=PUBLIC_URL)
+
+    async def callback_url(self, provider: str = "agencia") -> tuple[httpx.Response, str]:
+        """The console's answer to `http` starting a sign-in, and where the provider sends the browser back."""
         start = await self.http.get(f"/console/oidc/{provider}")
         assert start.status_code == 303, start.text
-        async with httpx.AsyncClient() as browser:
-            back = await browser.get(start.headers["location"])
+        async with httpx.AsyncClient() as at_provider:
+            back = await at_provider.get(start.headers["location"])
         assert back.status_code == 302
         callback = urlsplit(back.headers["location"])
         assert f"{callback.scheme}://{callback.netloc}" == PUBLIC_URL
-        return await self.http.get(f"{callback.path}?{callback.query}")
+        return start, f"{callback.path}?{callback.query}"
+
+    async def sign_in(self, provider: str = "agencia") -> httpx.Response:
+        """The browser's trip: the console sends it to the provider, which sends it back with a code."""
+        _, callback = await self.callback_url(provider)
+        return await self.http.get(callback)
+
+    async def sessions(self) -> int:
+        async with self.platform.db.transaction() as s:
+            return int((await s.execute(sql("SELECT count(*) AS n FROM identity.sessions"))).one().n)
+
+
+def set_cookies(answer: httpx.Response) -> dict[str, str]:
+    """Each cookie an answer sets, by name: its whole Set-Cookie line."""
+    return {line.split("=", 1)[0]: line for line in answer.headers.get_list("set-cookie")}
+
+
+def attributes(line: str) -> dict[str, str]:
+    return {k.strip().lower(): v for k, _, v in (part.partition("=") for part in line.split(";")[1:])}
 
 
 @pytest.fixture
@@ -129,7 +155,7 @@ async def flow(database_url: str) -> AsyncIterator[Flow]:
         platform = make_platform(settings_for_test(database_url, public_url=PUBLIC_URL), pool_size=3)
         app = build_app(platform, [build(platform, IngestSettings(oidc_providers=providers))])
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=PUBLIC_URL) as http:
-            yield Flow(platform, http, fake)
+            yield Flow(platform, http, fake, app)
         await platform.db.dispose()
 
 
@@ -151,7 +177,7 @@ async def test_a_known_user_signs_in_through_the_provider_with_pkce_state_and_no
     signed = await flow.sign_in()
     assert (signed.status_code, signed.headers["location"]) == (303, "/console"), signed.text
     assert flow.fake.token_requests[-1] == {"grant_type": "authorization_code", "verifier_ok": "True"}
-    cookie = signed.headers["set-cookie"].split(";")[0]
+    cookie = set_cookies(signed)[SESSION_COOKIE].split(";")[0]
     home = await flow.http.get("/console", headers={"Cookie": cookie})
     assert home.status_code == 200 and "Ana@Agencia.co" in home.text
 
@@ -165,7 +191,7 @@ async def test_a_state_is_used_once_and_only_the_platforms_own(flow: Flow) -> No
     replayed = await flow.http.get(f"{back.path}?{back.query}")
     assert replayed.status_code == 400 and "caducó o no es válido" in replayed.text
     forged = await flow.http.get("/console/oidc/agencia/callback", params={"code": "x", "state": "not-ours"})
-    assert forged.status_code == 400 and "set-cookie" not in forged.headers
+    assert forged.status_code == 400 and SESSION_COOKIE not in set_cookies(forged)
 
 
 @pytest.mark.parametrize("spoil", ["signed by another key", "another audience", "another nonce", "expired"])
@@ -180,7 +206,7 @@ async def test_an_id_token_that_is_not_right_signs_no_one_in(flow: Flow, spoil: 
     else:
         flow.fake.expires_in_s = -120  # past the minute of leeway for clocks
     refused = await flow.sign_in()
-    assert refused.status_code == 401 and "set-cookie" not in refused.headers
+    assert refused.status_code == 401 and SESSION_COOKIE not in set_cookies(refused)
     assert "No se pudo verificar" in refused.text
 
 
@@ -203,3 +229,70 @@ async def test_a_provider_set_to_create_users_creates_its_client_companys(flow: 
     made = await UserStore(flow.platform.db).by_email("tesoreria@bancoandino.co")
     assert made is not None and (made.role, made.client_slug, made.created_by) == ("client", "banco-andino",
                                                                                    "oidc banco")
+
+
+# Login CSRF: someone begins a sign-in in their own browser, signs in at the provider as themselves, stops before
+# the callback and sends its URL to a victim; the callback must sign in only the browser that began it.
+BROWSER_COOKIE = "recaudo_oidc_browser"
+CALLBACK_PATH = "/console/oidc/agencia/callback"
+
+
+async def test_a_callback_opened_in_another_browser_signs_no_one_in(flow: Flow,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    await known_user(flow.platform)
+    _, callback = await flow.callback_url()  # the attacker's sign-in, stopped before its callback
+    async with flow.browser() as victim:
+        with caplog.at_level(logging.WARNING, logger="recaudo.oidc"):
+            refused = await victim.get(callback)
+    assert refused.status_code == 400 and "no empezó en este navegador" in refused.text
+    assert SESSION_COOKIE not in set_cookies(refused) and await flow.sessions() == 0
+    logged = [r for r in caplog.records if r.name == "recaudo.oidc"]
+    assert [r.fields for r in logged] == [{"provider": "agencia", "why": "the state was not issued to this browser"}]
+    assert flow.fake.token_requests == []  # the attacker's code was never exchanged
+    # The state was used: not even the browser that began it can sign in with it now.
+    late = await flow.http.get(callback)
+    assert late.status_code == 400 and "caducó o no es válido" in late.text and await flow.sessions() == 0
+
+
+async def test_a_callback_with_the_cookie_of_another_sign_in_signs_no_one_in(flow: Flow) -> None:
+    await known_user(flow.platform)
+    async with flow.browser() as victim:
+        own = await victim.get("/console/oidc/agencia")  # the victim's own sign-in, begun in their browser
+        assert own.status_code == 303 and victim.cookies.get(BROWSER_COOKIE, path=CALLBACK_PATH)
+        _, attackers = await flow.callback_url()
+        refused = await victim.get(attackers)
+        assert refused.status_code == 400 and "no empezó en este navegador" in refused.text
+        assert SESSION_COOKIE not in set_cookies(refused) and await flow.sessions() == 0
+        assert victim.cookies.get(BROWSER_COOKIE, path=CALLBACK_PATH) is None  # cleared on a refusal too
+    assert flow.fake.token_requests == []  # no code was exchanged
+
+
+async def test_the_browser_cookie_is_httponly_lax_secure_short_and_only_for_the_callback(flow: Flow) -> None:
+    await known_user(flow.platform)
+    start, callback = await flow.callback_url()
+    state = parse_qs(urlsplit(callback).query)["state"][0]
+    line = set_cookies(start)[BROWSER_COOKIE]
+    value, flags = line.split(";")[0].split("=", 1)[1], attributes(line)
+    assert {"httponly", "secure"} <= flags.keys() and flags["samesite"] == "lax"
+    assert flags["path"] == CALLBACK_PATH and flags["max-age"] == "600"
+    assert state not in line and value != hashlib.sha256(state.encode()).hexdigest()  # nor the key it is kept by
+    signed = await flow.http.get(callback)
+    assert signed.status_code == 303 and set_cookies(signed)[SESSION_COOKIE]
+    cleared = attributes(set_cookies(signed)[BROWSER_COOKIE])
+    assert cleared["max-age"] == "0" and cleared["path"] == CALLBACK_PATH
+    assert flow.http.cookies.get(BROWSER_COOKIE, path=CALLBACK_PATH) is None and await flow.sessions() == 1
+
+
+async def test_the_browser_cookie_is_secure_exactly_when_the_session_cookie_is(database_url: str) -> None:
+    fake = FakeProvider()
+    async with serving_app(fake.app()) as issuer:
+        fake.issuer = issuer
+        provider = OidcProvider(name="agencia", label="Agencia", issuer=issuer, client_id=CLIENT_ID)
+        platform = make_platform(settings_for_test(database_url, public_url="http://localhost:8000"), pool_size=1)
+        settings = IngestSettings(oidc_providers=(provider,), session_cookie_secure=False)  # development only
+        app = build_app(platform, [build(platform, settings)])
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost:8000") as http:
+            start = await http.get("/console/oidc/agencia")
+        await platform.db.dispose()
+    flags = attributes(set_cookies(start)[BROWSER_COOKIE])
+    assert start.status_code == 303 and "secure" not in flags and "httponly" in flags

@@ -1,7 +1,9 @@
 """Signing in through an OpenID Connect provider the agency or a client company configured (RECAUDO_OIDC_PROVIDERS):
 the authorization code flow with PKCE (S256), state and nonce kept hashed in the identity schema for ten minutes
-and used once, and the id_token's signature checked against the provider's JWKS with its issuer, audience, expiry
-and nonce (OpenID Connect Core 1.0, 3.1.3.7). A person is matched to a user by their verified e-mail.
+and used once, the state bound to the browser that began the sign-in by a cookie (no login CSRF: a callback URL
+someone else began signs no one in), and the id_token's signature checked against the provider's JWKS with its
+issuer, audience, expiry and nonce (OpenID Connect Core 1.0, 3.1.3.7). A person is matched to a user by their
+verified e-mail.
 
 PKCE, the random values and the authorization URL come from Authlib; the id_token is read with joserfc (Authlib's
 JOSE library). The token request is an ordinary form POST (RFC 6749 4.1.3) with the client authenticated by HTTP
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -19,7 +22,7 @@ import httpx
 from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from joserfc import jwt
 from joserfc.errors import JoseError
@@ -39,6 +42,12 @@ router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/console/oidc", tag
 REQUEST_TTL = dt.timedelta(minutes=10)
 TIMEOUT_S = 10.0
 ALGORITHMS = ["RS256", "PS256", "ES256"]  # asymmetric only: never HS256 keyed by a secret the client also holds
+# The state alone proves only that this platform issued it, not to whom: someone could begin a sign-in, sign in at
+# the provider as themselves, stop before the callback and send its URL to a victim, whose browser would then be
+# signed in as them (and what the victim uploads would land in their company). So `start` gives the browser a cookie
+# bound to the state, and the callback signs in only a browser that carries it.
+BROWSER_COOKIE = "recaudo_oidc_browser"
+NOT_THIS_BROWSER = "Este inicio de sesión no empezó en este navegador. Vuelva a intentarlo."
 
 
 class SignInRefused(Exception):
@@ -56,12 +65,32 @@ class ProviderMetadata:
     jwks_uri: str
 
 
+def callback_path(provider: OidcProvider) -> str:
+    return f"/console/oidc/{provider.name}/callback"
+
+
 def redirect_uri(platform: Platform, provider: OidcProvider) -> str:
-    return f"{platform.settings.public_url.rstrip('/')}/console/oidc/{provider.name}/callback"
+    return platform.settings.public_url.rstrip("/") + callback_path(provider)
 
 
 def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
+
+
+def browser_binding(state: str) -> str:
+    """The browser cookie's value for a state: a hash of it (the cookie need only match it, never reveal it), apart
+    from the hash the state is kept by."""
+    return hashlib.sha256(b"recaudo oidc browser v1\x00" + state.encode()).hexdigest()
+
+
+def began_here(cookie_header: str, state: str) -> bool:
+    """Whether the browser's cookies bind it to `state`. Every cookie of the name counts (a browser sends one per
+    path that matches, and a stray one must not hide ours); each is compared in constant time."""
+    expected = browser_binding(state).encode()
+    offered = [value.strip().strip('"') for name, _, value in (part.strip().partition("=")
+                                                               for part in cookie_header.split(";"))
+               if name == BROWSER_COOKIE]
+    return any(hmac.compare_digest(value.encode(), expected) for value in offered)
 
 
 async def _get_json(http: httpx.AsyncClient, url: str) -> dict[str, Any]:
@@ -134,7 +163,14 @@ async def start(name: str, platform: PlatformDep, identity: IdentityConfig) -> R
         ("redirect_uri", redirect_uri(platform, provider)),
         ("scope", " ".join(provider.scopes)), ("state", state), ("nonce", nonce),
         ("code_challenge", create_s256_code_challenge(verifier)), ("code_challenge_method", "S256")])
-    return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
+    answer = Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
+    # HttpOnly (no script needs it), Secure as the session cookie is (production refuses it off), SameSite=Lax (the
+    # provider's redirect back is a top-level GET from another site, which Lax lets carry it), sent only to this
+    # provider's callback and for as long as the state lives. A later sign-in in the same browser replaces it.
+    answer.set_cookie(BROWSER_COOKIE, browser_binding(state), max_age=int(REQUEST_TTL.total_seconds()),
+                      path=callback_path(provider), httponly=True, secure=identity.session_cookie_secure,
+                      samesite="lax")
+    return answer
 
 
 async def _claims(platform: Platform, provider: OidcProvider, *, code: str, nonce: str, verifier: str
@@ -156,14 +192,25 @@ async def _claims(platform: Platform, provider: OidcProvider, *, code: str, nonc
 
 
 @router.get("/{name}/callback")
-async def callback(name: str, platform: PlatformDep, identity: IdentityConfig,
+async def callback(request: Request, name: str, platform: PlatformDep, identity: IdentityConfig,
                    state: Annotated[str, Query(max_length=200)] = "", code: Annotated[str, Query(max_length=2000)] = "",
                    error: Annotated[str, Query(max_length=200)] = "") -> Response:
     """Where the provider sends the browser back: the state must be one this platform issued in the last ten
-    minutes for this provider (used once), the code is exchanged with its PKCE verifier, and the id_token's e-mail,
-    verified by the provider, names the user who signs in."""
+    minutes for this provider (used once) to this browser, the code is exchanged with its PKCE verifier, and the
+    id_token's e-mail, verified by the provider, names the user who signs in."""
     provider = _provider(identity, name)
+    answer = await _finish(request, platform, identity, provider, name=name, state=state, code=code, error=error)
+    if provider is not None:  # an unknown provider's start set no cookie
+        # Whatever came of it, this sign-in is over: its cookie goes, whether it signed in, was refused or failed.
+        answer.delete_cookie(BROWSER_COOKIE, path=callback_path(provider), httponly=True,
+                             secure=identity.session_cookie_secure, samesite="lax")
+    return answer
+
+
+async def _finish(request: Request, platform: Platform, identity: IdentitySettings, provider: OidcProvider | None,
+                  *, name: str, state: str, code: str, error: str) -> Response:
     now = platform.clock()
+    # Used up first, whatever follows: a callback URL that reached the wrong browser cannot be tried again elsewhere.
     async with platform.db.transaction() as s:
         row = (await s.execute(sql(
             "DELETE FROM identity.oidc_requests WHERE state_hash = :h AND provider = :p RETURNING nonce,"
@@ -171,6 +218,10 @@ async def callback(name: str, platform: PlatformDep, identity: IdentityConfig,
     if provider is None or row is None or row.expires_at <= now:
         return sign_in_page(identity, status=400,
                             error="El inicio de sesión caducó o no es válido. Vuelva a intentarlo.")
+    if not began_here(request.headers.get("cookie", ""), state):
+        log.warning("identity provider sign-in refused",
+                    extra={"fields": {"provider": name, "why": "the state was not issued to this browser"}})
+        return sign_in_page(identity, status=400, error=NOT_THIS_BROWSER)
     if error or not code:
         return sign_in_page(identity, status=401, error="El proveedor de identidad no autorizó el inicio de sesión.")
     try:
