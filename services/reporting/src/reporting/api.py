@@ -113,6 +113,7 @@ async def commission_report(
 @router.get("/clients/{slug}/accounts/{account_ref}", response_model=AccountView)
 async def account(slug: str, account_ref: str, client: ClientOfCaller, platform: PlatformDep) -> AccountView:
     """One account as operators and its client company see it: its balance and what was recovered, its bucket,
-    segment and treatment with why (propensity, cost to collect, expected net recovery, strategy version and arm);
-    404 for an account the client company never placed."""
-    return await queries.account_view(platform.db, client=client, account_ref=account_ref)
+    segment and treatment with why (propensity, cost to collect, expected net recovery, strategy version and arm),
+    its days past due today in the client company's time zone; 404 for an account the client company never
+    placed."""
+    return await queries.account_view(platform.db, client=client, account_ref=account_ref, now=platform.clock())

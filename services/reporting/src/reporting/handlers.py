@@ -68,7 +68,9 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
         days_past_due=e.days_past_due, treatment=e.treatment, channels=list(e.channels), propensity=e.propensity,
         cost_to_collect=e.cost_to_collect, expected_net_recovery=e.expected_net_recovery, value_tier=e.value_tier,
         strategy_version=e.strategy_version, strategy_arm=e.strategy_arm, model_version=e.model_version,
-        offer=e.offer, why=e.why, bucket_low=e.bucket_low if isinstance(e, AccountSegmentedV2) else None)
+        offer=e.offer, why=e.why, bucket_low=e.bucket_low if isinstance(e, AccountSegmentedV2) else None,
+        days_past_due_as_of=e.as_of if isinstance(e, AccountSegmentedV2) else None,
+        aging_held=e.aging_held if isinstance(e, AccountSegmentedV2) else None)
         for e, ctx in events])
 
 

@@ -7,12 +7,13 @@ from decimal import Decimal
 
 from recaudo_common.accounts import account_status
 from recaudo_common.client_copy import ClientCopy
-from recaudo_common.clock import local_instant
+from recaudo_common.clock import local_instant, local_today
 from recaudo_common.cost_tables import get_cost_table
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import NotFound
 from reporting import commission_store, store
 from reporting.best_times.store import segment_best_times
+from reporting.domain.aging import days_past_due_on
 from reporting.domain.best_times import shown_best_times, why_with_best_times
 from reporting.domain.kpis import Facts, bucket_order, commission, roll_rates, summed
 from reporting.domain.periods import months, next_month
@@ -95,7 +96,8 @@ async def commission_report(db: Database, *, client: ClientCopy, date_from: dt.d
                             items=items, totals=totals)
 
 
-async def account_view(db: Database, *, client: ClientCopy, account_ref: str) -> AccountView:
+async def account_view(db: Database, *, client: ClientCopy, account_ref: str, now: dt.datetime) -> AccountView:
+    """The account as the read models hold it, its days past due aged to the client company's day at `now`."""
     async with db.transaction() as s:
         row = await store.account_view(s, client.slug, account_ref)
         arrangements = await store.account_arrangements(s, client.slug, account_ref)
@@ -105,9 +107,11 @@ async def account_view(db: Database, *, client: ClientCopy, account_ref: str) ->
         raise NotFound(f"account {account_ref!r}")
     best = shown_best_times(learned, row.channels)
     status = account_status(row.status, recalled=row.recalled_at is not None)
+    days_past_due = days_past_due_on(local_today(client.timezone, now), days_past_due=row.days_past_due,
+                                     as_of=row.days_past_due_as_of, aging_held=row.aging_held, status=status)
     return AccountView(client=client.slug, account_ref=account_ref, status=status, recalled_at=row.recalled_at,
                        product=row.product, placed_at=row.placed_at, placed_balance=row.placed_balance,
-                       balance=row.balance, recovered=row.recovered, days_past_due=row.days_past_due,
+                       balance=row.balance, recovered=row.recovered, days_past_due=days_past_due,
                        bucket=row.current_bucket, bucket_at_placement=row.bucket_at_placement, segment=row.segment,
                        treatment=row.treatment, channels=row.channels, offer=row.offer, propensity=row.propensity,
                        cost_to_collect=row.cost_to_collect, expected_net_recovery=row.expected_net_recovery,

@@ -45,6 +45,8 @@ class Segmentation(NamedTuple):
     offer: str | None
     why: str
     bucket_low: int | None  # the bucket's first day past due; None in a v1 event
+    days_past_due_as_of: dt.date | None  # the client company's day days_past_due is for; None in an event before it
+    aging_held: bool | None  # whether they stand still from that day (a plan, a closed account); None likewise
 
 
 class ContactNews(NamedTuple):
@@ -90,7 +92,9 @@ class AccountRow:
     placed_balance: Decimal
     balance: Decimal
     recovered: Decimal
-    days_past_due: int | None
+    days_past_due: int | None  # as segmentation last said them: domain.aging ages them to the day asked
+    days_past_due_as_of: dt.date | None
+    aging_held: bool | None
     current_bucket: str | None
     bucket_at_placement: str | None
     segment: str | None

@@ -278,7 +278,10 @@ class AccountView(BaseModel):
     placed_balance: Decimal
     balance: Decimal
     recovered: Decimal
-    days_past_due: int | None
+    days_past_due: int | None = Field(description=(
+        "days past due on the client company's day now: as segmentation last said them, plus a day for each day "
+        "since while the account is open and no instalment plan holds its aging (MISSION §5); null before its "
+        "first assignment"))
     bucket: str | None
     bucket_at_placement: str | None
     segment: str | None

@@ -93,7 +93,7 @@ SEGMENT_FIELDS = {
     "bucket": "text", "bucket_at_placement": "text", "segment": "text", "days_past_due": "int", "treatment": "text",
     "channels": "text[]", "propensity": "numeric", "cost_to_collect": "numeric", "expected_net_recovery": "numeric",
     "value_tier": "text", "strategy_version": "int", "strategy_arm": "text", "model_version": "text",
-    "offer": "text", "why": "text", "bucket_low": "int"}
+    "offer": "text", "why": "text", "bucket_low": "int", "days_past_due_as_of": "date", "aging_held": "boolean"}
 assert Segmentation._fields == ("client", "account_ref", "event_id", "at", *SEGMENT_FIELDS)  # one column order
 
 
@@ -111,7 +111,8 @@ async def set_segments(s: AsyncSession, rows: list[Segmentation]) -> None:
                 ON CONFLICT DO NOTHING)
             UPDATE reporting.accounts a SET current_bucket = i.bucket, segment = i.segment,
                 bucket_at_placement = coalesce(a.bucket_at_placement, i.bucket_at_placement),
-                days_past_due = i.days_past_due, treatment = i.treatment,
+                days_past_due = i.days_past_due, days_past_due_as_of = i.days_past_due_as_of,
+                aging_held = i.aging_held, treatment = i.treatment,
                 channels = i.channels,
                 propensity = i.propensity, cost_to_collect = i.cost_to_collect,
                 expected_net_recovery = i.expected_net_recovery, value_tier = i.value_tier,

@@ -53,7 +53,8 @@ def as_v1(event: Event) -> Event:
     """The same assignment as segmentation wrote it before v2: the label only."""
     if not isinstance(event, AccountSegmentedV2):
         return event
-    return AccountSegmented(**event.model_dump(exclude={"bucket_low", "bucket_high"}))
+    return AccountSegmented(**event.model_dump(exclude=set(AccountSegmentedV2.model_fields)
+                                               - set(AccountSegmented.model_fields)))
 
 
 def paid_in_full(ref: str, when: dt.datetime) -> PaymentApplied:

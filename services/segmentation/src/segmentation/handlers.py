@@ -41,7 +41,14 @@ from recaudo_common.telemetry import NO_RULE_ASSIGNMENTS
 from segmentation import model_store, store
 from segmentation.domain.assignment import Assignment, assign
 from segmentation.domain.boosting import Card
-from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, bucket_holding, days_past_due_on
+from segmentation.domain.buckets import (
+    DEFAULT_BUCKETS,
+    Bucket,
+    aging_held,
+    bucket_for,
+    bucket_holding,
+    days_past_due_on,
+)
 from segmentation.domain.history import Fact
 from segmentation.domain.propensity import Model
 from segmentation.domain.strategy import Strategy, arm_of, default_strategy, full_costs
@@ -113,6 +120,8 @@ class Decision:
     account: Account
     trigger: str
     days_past_due: int
+    as_of: dt.date  # the client company's day days_past_due is for
+    aging_held: bool  # they stand still from it (a plan, or a closed account)
     bucket: Bucket
     bucket_at_placement: str
     strategy: Strategy
@@ -142,7 +151,8 @@ def decide(account: Account, view: ClientView, *, now: dt.datetime, trigger: str
         days_past_due=dpd, balance=account.balance, contactable=account.contactable, status=status, today=today,
         value_tier=result.tier, arm=arm, strategy_version=strategy.version, offer=result.offer.kind,
         model_version=model_version)
-    return Decision(account, trigger, dpd, bucket, at_placement, strategy, arm, model_version, result, inputs)
+    return Decision(account, trigger, dpd, today, aging_held(status=account.status, held_since=account.held_since),
+                    bucket, at_placement, strategy, arm, model_version, result, inputs)
 
 
 async def assess_many(s: AsyncSession, accounts: Sequence[tuple[Account | None, str]], *, now: dt.datetime,
@@ -193,7 +203,7 @@ def segmented_event(d: Decision, bucket_at_placement: str) -> AccountSegmentedV2
     result = d.result
     return AccountSegmentedV2(
         account_ref=d.account.account_ref, days_past_due=d.days_past_due, bucket=d.bucket.label,
-        bucket_low=d.bucket.low, bucket_high=d.bucket.high,
+        bucket_low=d.bucket.low, bucket_high=d.bucket.high, as_of=d.as_of, aging_held=d.aging_held,
         bucket_at_placement=bucket_at_placement, segment=result.segment, treatment=result.treatment.name,
         channels=list(result.treatment.channels), propensity=result.propensity,
         cost_to_collect=result.cost_to_collect, expected_net_recovery=result.expected_net_recovery,

@@ -195,6 +195,7 @@ async def accounts_changing_bucket(s: AsyncSession, *, client: str, day: dt.date
         f"""SELECT {columns} FROM segmentation.accounts a
            JOIN jsonb_to_recordset(CAST(:b AS jsonb)) AS b(label text, low int, high int)
              ON a.days_past_due_at_as_of + (CAST(:day AS date) - a.as_of) BETWEEN b.low AND b.high
+           -- domain.buckets.aging_held: only an open account without a plan ages
            WHERE a.client_slug = :c AND a.status = 'open' AND a.held_since IS NULL AND a.account_ref > :after
              AND a.bucket IS DISTINCT FROM b.label
            ORDER BY a.account_ref LIMIT :n FOR UPDATE OF a"""),

@@ -44,6 +44,16 @@ async def account(p: Platform, ref: str) -> dict[str, object]:
     return {**row, "history": [tuple(h) for h in history]}
 
 
+async def last_said(p: Platform, ref: str) -> tuple[Any, ...]:
+    """What the account's latest account.segmented said of its days past due: the days, their day, held or not."""
+    async with p.db.transaction() as s:
+        return tuple((await s.execute(text(
+            "SELECT (envelope->'payload'->>'days_past_due')::int, envelope->'payload'->>'as_of', "
+            "(envelope->'payload'->>'aging_held')::boolean FROM segmentation.outbox WHERE envelope->>'type' = "
+            "'account.segmented' AND envelope->'payload'->>'account_ref' = :r ORDER BY id DESC LIMIT 1"),
+            {"r": ref})).one())
+
+
 def placed(ref: str, dpd: int, balance: str = "500000") -> AccountPlaced:
     return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=None, personal=None, has_phone=True, has_email=False,
                          balance=Decimal(balance), currency="COP", days_past_due=dpd, as_of=dt.date(2026, 3, 31),
@@ -80,6 +90,8 @@ async def test_aging_crosses_bucket_edges_by_the_clients_calendar(platform: Plat
         events = await s.scalar(text("SELECT count(*) FROM segmentation.outbox WHERE envelope->>'type' = "
                                      "'account.segmented' AND envelope->'payload'->>'trigger' = 'aging'"))
     assert events == 5
+    # Each says the day its days past due are for, and that they go on growing (the next word: a bucket's edge).
+    assert await last_said(platform, "A-30") == (61, "2026-05-01", False)
 
 
 async def test_a_payment_resegments_and_a_paid_account_stops_aging(platform: Platform) -> None:
@@ -90,6 +102,7 @@ async def test_a_payment_resegments_and_a_paid_account_stops_aging(platform: Pla
     after = await account(platform, "P-1")
     assert (after["status"], after["treatment"]) == ("paid", "stopped")
     assert after["history"][-1][0] == "payment"
+    assert await last_said(platform, "P-1") == (45, "2026-03-31", True)  # paid: its days stand still
     assert await run_aging(platform.db, client="banco", day=dt.date(2026, 6, 1), now=LATE_EVENING) == 0
 
 
@@ -131,18 +144,21 @@ async def test_promises_plans_and_legal_holds_move_the_segment(platform: Platfor
                                                                                  amount=Decimal(500000))],
                            made_at=LATE_EVENING, source="operator")
     await deliver(platform, [plan], LATE_EVENING)
+    assert await last_said(platform, "H-1") == (25, "2026-03-31", True)  # the plan holds them
     # While the plan holds, a month of aging moves nothing: the account stays at 25 days.
     assert await run_aging(platform.db, client="banco", day=dt.date(2026, 4, 30), now=LATE_EVENING) == 0
     broken_at = dt.datetime(2026, 5, 11, 15, 0, tzinfo=dt.UTC)  # 41 days held
     await deliver(platform, [ArrangementBroken(arrangement_id=plan.arrangement_id, account_ref="H-1",
                                                broken_at=broken_at, missed_instalments=1)], broken_at)
     assert (await account(platform, "H-1"))["history"][-1] == ("arrangement_broken", 25, "1-30")
+    assert await last_said(platform, "H-1") == (25, "2026-05-11", False)  # aging resumes from the day it broke
     assert await run_aging(platform.db, client="banco", day=dt.date(2026, 5, 17), now=broken_at) == 1  # 31 days
     assert (await account(platform, "H-1"))["history"][-1] == ("aging", 31, "31-60")
 
     await deliver(platform, [AccountLegalHoldSet(account_ref="H-1", hold="dispute", set_at=broken_at)], broken_at)
     held = await account(platform, "H-1")
     assert held["treatment"] == "stopped" and held["history"][-1][0] == "legal_hold_set"
+    assert (await last_said(platform, "H-1"))[2] is False  # a legal hold stops contact, not aging
     await deliver(platform, [AccountLegalHoldLifted(account_ref="H-1", hold="dispute", lifted_at=broken_at)], broken_at)
     assert (await account(platform, "H-1"))["treatment"] not in ("stopped", "do_not_pursue")
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from segmentation.domain.assignment import assign
-from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, bucket_for, days_past_due_on
+from segmentation.domain.buckets import DEFAULT_BUCKETS, Bucket, aging_held, bucket_for, days_past_due_on
 from segmentation.domain.strategy import Strategy, default_strategy, full_costs, uncovered_buckets
 from segmentation.domain.treatment import scorecard
 
@@ -27,6 +27,13 @@ def test_aging_counts_from_the_stated_date_so_a_missed_run_never_drifts() -> Non
     assert days_past_due_on(dt.date(2026, 1, 31), days_past_due_at_as_of=29, as_of=as_of) == 29
     assert days_past_due_on(dt.date(2026, 2, 2), days_past_due_at_as_of=29, as_of=as_of) == 31
     assert days_past_due_on(dt.date(2026, 3, 1), days_past_due_at_as_of=29, as_of=as_of) == 58
+
+
+def test_days_past_due_stand_still_under_a_plan_and_once_closed() -> None:
+    assert not aging_held(status="open", held_since=None)
+    assert aging_held(status="open", held_since=dt.date(2026, 3, 1))  # an instalment plan
+    for closed in ("paid", "settled", "written_off", "recalled"):
+        assert aging_held(status=closed, held_since=None)
 
 
 def test_treatment_weighs_cost_against_expected_recovery() -> None:

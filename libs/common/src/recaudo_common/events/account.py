@@ -157,14 +157,25 @@ class AccountSegmented(Event):
 @register
 class AccountSegmentedV2(AccountSegmented):
     """v2: the bounds of `bucket` in the client company's bucket set, so a consumer can order and class buckets
-    whatever their labels (roll and cure rates). A consumer of v1 reads v2 alike; a v1 event says only the label."""
+    whatever their labels (roll and cure rates); and the day `days_past_due` is for and whether they stand still
+    from it, so a consumer shows today's days past due between assignments (the daily aging emits one only when
+    the bucket changes) without restating segmentation's aging. A consumer of v1 reads v2 alike; a v1 event says
+    only the label, and a v2 event written before `as_of` and `aging_held` leaves both null."""
 
     version = 2
     summary = ("The account was (re)assigned a bucket, segment and treatment, with the reasons why; v2 says the "
-               "bucket's bounds in days past due.")
+               "bucket's bounds in days past due, the day `days_past_due` is for, and whether it stands still "
+               "from that day.")
 
     bucket_low: int = Field(description="the bucket's first day past due (inclusive; 0 or below: not yet due)")
     bucket_high: int = Field(description="the bucket's last day past due (inclusive)")
+    as_of: dt.date | None = Field(None, description=(
+        "the client company's local day `days_past_due` is for (the day of the assignment); null only in an event "
+        "written before it was added"))
+    aging_held: bool | None = Field(None, description=(
+        "whether days past due stand still from `as_of` (MISSION §5): an instalment plan holds the account's aging, "
+        "or the account is no longer open (paid, settled, written off, recalled); false: they grow one a day, and "
+        "the next event comes only when the bucket changes. Null only in an event written before it was added"))
 
 
 @register

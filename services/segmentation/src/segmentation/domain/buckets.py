@@ -6,6 +6,8 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass
 
+from recaudo_common.accounts import is_open
+
 
 @dataclass(frozen=True)
 class Bucket:
@@ -41,6 +43,15 @@ def bucket_for(days_past_due: int, buckets: tuple[Bucket, ...] = DEFAULT_BUCKETS
 def days_past_due_on(day: dt.date, *, days_past_due_at_as_of: int, as_of: dt.date) -> int:
     """Days past due on `day`, from what the file stated as of `as_of`: a missed daily run never drifts."""
     return days_past_due_at_as_of + (day - as_of).days
+
+
+def aging_held(*, status: str, held_since: dt.date | None) -> bool:
+    """Whether an account's days past due stand still rather than grow one a day (MISSION §5): an instalment plan
+    holds them from `held_since` until it is kept or broken, and an account no longer open (paid, settled, written
+    off, recalled) stops aging. A legal hold stops contact, not aging. The daily aging moves only the others
+    (store.accounts_changing_bucket says the same in SQL), and account.segmented says it, so a consumer knows
+    whether the days it was told go on counting."""
+    return held_since is not None or not is_open(status)
 
 
 MIN_DAYS, MAX_DAYS = -365, 36500
