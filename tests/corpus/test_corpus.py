@@ -130,6 +130,11 @@ def good_csv() -> bytes:
     return GOOD_CSV.encode()
 
 
+def many_recalls(accounts: int) -> bytes:
+    """A recall file naming this many accounts."""
+    return ("Número Obligación\n" + "".join(f"R-{i}\n" for i in range(accounts))).encode()
+
+
 def deep_json(depth: int) -> bytes:
     return b"[" * depth + b"]" * depth
 
@@ -140,7 +145,8 @@ def big_json(megabytes: int, chunked: bool) -> tuple[bytes, bool]:
 
 FILE_GENERATORS: dict[str, Callable[..., Any]] = {
     f.__name__: f for f in (junk, truncated_xlsx, plain_zip, zip_bomb, wide_header, wide_jsonl, long_header_cell,
-                            long_json_key, latin1_as_utf8, encoded_portfolio, good_csv, deep_json, big_json, long_form_field)}
+                            long_json_key, latin1_as_utf8, encoded_portfolio, good_csv, deep_json, big_json, long_form_field,
+                            many_recalls)}
 FILE_GENERATORS.update(HOSTILE_FILES)  # the XLSX bombs and runaway lines of xlsx_bombs.yaml
 
 
@@ -159,6 +165,7 @@ def page_proof(client: str, account_ref: str, expires_at: int, minutes: int) -> 
 
 VALUE_GENERATORS: dict[str, Callable[..., str]] = {
     "repeat": lambda s, n: s * n, "repeat_prefixed": lambda prefix, s, n: prefix + s * n,
+    "between": lambda prefix, s, n, suffix: prefix + s * n + suffix,
     "debtor_page": debtor_page, "page_proof": page_proof}  # the debtor page's cases in personal_data.yaml
 
 

@@ -109,3 +109,19 @@ async def test_a_client_company_sees_only_its_own_actions_and_an_agent_none(agen
     assert (await agency.ingest.get("/v1/actions", headers=banco, params={"client": "otro-banco"})).status_code == 404
     pedro = await agency.person("pedro@agencia.co", "agent")
     assert (await agency.ingest.get("/v1/actions", headers=pedro)).status_code == 403
+
+
+async def test_a_change_refused_for_another_company_is_no_row_in_that_companys_list(agency: Agency) -> None:
+    """A client company's key asking to change another's accounts is refused 404; the attempt is its own: the other
+    company's list never shows it (nor whose it was)."""
+    _, telco_key = await agency.platform.keys.create(role="client", client_slug="telco-azteca", now=NOW)
+    telco = {"Authorization": f"Bearer {telco_key}"}
+    refused = await agency.ingest.post("/v1/clients/banco-andino/recalls", headers=telco,
+                                       json={"account_refs": ["A-1"]})
+    assert refused.status_code == 404
+    _, banco_key = await agency.platform.keys.create(role="client", client_slug="banco-andino", now=NOW)
+    seen = (await agency.ingest.get("/v1/actions", headers={"Authorization": f"Bearer {banco_key}"})).json()
+    assert all(telco_key[:8] not in str(a) and a["status"] != 404 for a in seen["items"]), seen
+    theirs = (await agency.ingest.get("/v1/actions", headers=telco)).json()["items"]
+    assert [(a["client_slug"], a["route"], a["status"]) for a in theirs] == [
+        ("telco-azteca", "/v1/clients/{slug}/recalls", 404)]

@@ -63,8 +63,12 @@ def worth_recording(method: str, route: str) -> bool:
 async def record(db: Database, principal: Principal, asked: Asked, *, at: dt.datetime) -> None:
     """Writes the action in a transaction of its own; a failure is logged and counted, never the caller's: the
     change itself was answered already."""
-    client = asked.path_params.get("slug") or principal.client_slug
-    account = asked.path_params.get("account_ref")
+    # The path's company only when the caller may see it: a change refused because it may not is the caller's own
+    # company's action, not a row (with the caller's name and an account of its choosing) in another's list.
+    named = asked.path_params.get("slug")
+    seen = named is not None and principal.can_see_client(named)
+    client = named if seen else principal.client_slug
+    account = asked.path_params.get("account_ref") if seen else None
     try:
         async with db.transaction() as s:
             await s.execute(sql(

@@ -17,6 +17,7 @@ from fastapi import Request
 
 from recaudo_common.auth import Principal
 from recaudo_common.errors import ProblemError
+from recaudo_common.ids import SLUG
 
 MAX_BUCKETS = 100_000  # the least recently used are forgotten past this: a forgotten bucket starts full again
 
@@ -61,8 +62,14 @@ class RateLimiter:
                                headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
     def refuse_caller(self, principal: Principal, request: Request) -> None:
-        """The caller (its API key) asking about the path's client company takes a token or is refused 429."""
-        self.refuse_if_over(str(principal.key_id), str(request.path_params.get("slug", "")))
+        """The caller (its API key) asking about the path's client company takes a token or is refused 429. A
+        company the caller may not see, or a slug of no company's shape, takes no token and keeps no bucket: the
+        route's own check of the company refuses it (403 or 404) right after, and a bucket per made-up slug would
+        let any key fill the process's memory (a route's dependencies run before that check)."""
+        slug = str(request.path_params.get("slug", ""))
+        if slug and (not SLUG.match(slug) or not principal.can_see_client(slug)):
+            return
+        self.refuse_if_over(str(principal.key_id), slug)
 
 
 def rate_limited(limiter: RateLimiter, authenticate: Callable[[Request], Awaitable[Principal]],

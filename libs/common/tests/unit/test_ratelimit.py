@@ -70,3 +70,21 @@ async def test_over_the_limit_the_answer_is_429_with_retry_after() -> None:
         assert refused.json()["code"] == "rate_limited"
         assert refused.headers["retry-after"] == "10"
         assert (await http.get("/v1/clients/telco/reports/recovery")).status_code == 200
+
+
+async def test_a_company_the_caller_may_not_see_takes_no_token_and_keeps_no_bucket() -> None:
+    """A route's dependencies run before its own check of the company (which refuses it): a bucket per made-up slug
+    would let any key fill the process's memory (2,000 slugs of 60 KB held 120 MB)."""
+    callers = {"client": Principal(uuid.uuid4(), "client", client_slug="banco"),
+               "scoped": Principal(uuid.uuid4(), "operator", client_scope=("banco",)),
+               "operator": Principal(uuid.uuid4(), "operator")}
+    limiter = RateLimiter("reports", Rate(per_s=1, burst=1), clock=HandClock(0.0))
+    for _ in range(3):  # past the burst: a bucket would refuse the second
+        for who, slug in (("client", "telco"), ("scoped", "telco"), ("operator", "x" * 60_000),
+                          ("operator", "Banco_Andino")):
+            request = Request({"type": "http", "path_params": {"slug": slug}})
+            limiter.refuse_caller(callers[who], request)
+    assert not limiter._buckets
+    for who, slug in (("client", "banco"), ("operator", "telco")):
+        limiter.refuse_caller(callers[who], Request({"type": "http", "path_params": {"slug": slug}}))
+    assert sorted(client for _, client in limiter._buckets) == ["banco", "telco"]

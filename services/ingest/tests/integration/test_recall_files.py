@@ -4,10 +4,10 @@ with its reason."""
 
 import pytest
 
-from .test_uploads import Ingest, ingest, workbook
+from .conftest import Ingest
+from .test_uploads import workbook
 
 pytestmark = pytest.mark.integration
-__all__ = ["ingest"]
 
 
 async def test_a_workbook_or_json_lines_recall_the_accounts_they_name(ingest: Ingest) -> None:

@@ -9,92 +9,22 @@ import json
 import uuid
 import zipfile
 from collections import Counter
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 import xlsxwriter
 from sqlalchemy import text
 
 from ingest import handlers
-from ingest.main import build
-from ingest.settings import IngestSettings
 from recaudo_common.db import is_transient
-from recaudo_common.events import Envelope, decode
-from recaudo_common.personal_data import Vault, personal_of
+from recaudo_common.people import UserStore
 from recaudo_common.personal_data.blind_index import blind_index
-from recaudo_common.runtime import Platform, build_app, make_platform
-from recaudo_common.testing import settings_for_test
+from recaudo_common.sessions import SessionRules
+
+from .conftest import NOW, Ingest
 
 pytestmark = pytest.mark.integration
-NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
-CO = {"slug": "banco", "name": "Banco", "country": "CO", "currency": "COP", "timezone": "America/Bogota",
-      "locale": "es-CO", "default_authorised_channels": ["sms", "email"]}
-PLAINTEXT = {"debtor_id", "debtor_id_type", "full_name", "phones", "email", "address"}
-MX = {"slug": "telco", "name": "Telco", "country": "MX", "currency": "MXN", "timezone": "America/Mexico_City",
-      "locale": "es-MX"}
-
-
-class Ingest:
-    def __init__(self, platform: Platform, http: httpx.AsyncClient) -> None:
-        self.platform, self.http = platform, http
-        self.vault = Vault.from_settings(platform.settings)
-
-    async def upload(self, client: str, content: bytes, filename: str = "cartera.csv", expect: int = 202,
-                     **params: str) -> dict[str, Any]:
-        response = await self.http.post(f"/v1/clients/{client}/portfolios", files={"file": (filename, content)},
-                                        data=params)
-        if response.status_code == 422 and expect == 202 and response.json().get("instance"):
-            # refused at upload: the answer says why, and the record (failed, with the same code) stays
-            record = (await self.http.get(response.json()["instance"])).json()
-            assert record["error_code"] == response.json()["code"], (record, response.text)
-            return dict(record)
-        assert response.status_code == expect, response.text
-        if expect not in (200, 202):
-            return dict(response.json())
-        while await handlers.process_next_portfolio(self.platform.db, clock=lambda: NOW, vault=self.vault):
-            pass
-        return dict((await self.http.get(f"/v1/portfolios/{response.json()['id']}")).json())
-
-    async def issues(self, portfolio: dict[str, Any], kind: str = "rejections") -> list[tuple[int, str, str]]:
-        items = (await self.http.get(f"/v1/portfolios/{portfolio['id']}/{kind}?limit=1000")).json()["items"]
-        return [(i["row"], i["field"], i["code"]) for i in items]
-
-    async def events(self, event_type: str) -> list[dict[str, Any]]:
-        """The payloads of this type in order; an account's personal data opened from its sealed copy (the events
-        carry none in clear) and shown under the names the file's columns have."""
-        async with self.platform.db.transaction() as s:
-            rows = (await s.execute(text(
-                "SELECT envelope FROM ingest.outbox WHERE envelope->>'type' = :t ORDER BY id"), {"t": event_type}
-            )).scalars().all()
-            envelopes = [r if isinstance(r, dict) else json.loads(r) for r in rows]
-            payloads = []
-            for envelope in envelopes:
-                payload = dict(envelope["payload"])
-                if "personal" in payload:
-                    assert not PLAINTEXT & payload.keys(), payload  # version 2: nothing of the person in clear
-                    opened = await personal_of(self.vault, s, envelope["client"], decode(Envelope(**envelope)))
-                    assert opened is not None
-                    payload |= {"debtor_id": opened.id_number, "debtor_id_type": opened.id_type,
-                                "full_name": opened.full_name, "phones": list(opened.phones),
-                                "email": opened.email, "address": opened.address}
-                payloads.append(payload)
-            return payloads
-
-
-@pytest.fixture
-async def ingest(database_url: str) -> AsyncIterator[Ingest]:
-    platform = make_platform(settings_for_test(database_url), pool_size=4, clock=lambda: NOW)
-    app = build_app(platform, [build(platform, IngestSettings(max_upload_bytes=2_000_000))])  # the runtime's wiring
-    _, key = await platform.keys.create(role="operator", now=NOW)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
-                                 headers={"Authorization": f"Bearer {key}"}) as http:
-        for client in (CO, MX):
-            assert (await http.post("/v1/clients", json=client)).status_code == 201
-        yield Ingest(platform, http)
-    await platform.db.dispose()
 
 
 CODES_CSV = "\n".join([
@@ -136,6 +66,19 @@ async def test_every_rejection_and_warning_code_with_sheet_row_numbers(ingest: I
     assert placed["A-16"]["full_name"] == "Eva\nMaría" and placed["A-16"]["balance"] == "2000.50"
     exported = (await ingest.http.get(f"/v1/portfolios/{done['id']}/rejections?format=csv")).content.decode("utf-8-sig")
     assert "fila;campo;código;significado;detalle" in exported.splitlines()[0] and "1000.50" in exported  # es-CO
+    # The rejected rows carry debtors' data: an agent (who works the agent desk) and an SRE may not read them.
+    _, sre_key = await ingest.platform.keys.create(role="sre", now=NOW)
+    agent = await UserStore(ingest.platform.db).create(email="pablo@agencia.co", role="agent", client_slug=None,
+                                                       password_hash=None, totp_secret=None, by="test", now=NOW)
+    session = await ingest.platform.auth.sessions.open(user_id=agent.id, by="password", now=NOW, rules=SessionRules(
+        dt.timedelta(hours=12), dt.timedelta(minutes=30)))
+    for who in ({"Authorization": f"Bearer {sre_key}"}, {"Cookie": f"recaudo_session={session}"}):
+        for part in ("", "/rejections", "/warnings", "/rejections?format=csv"):
+            asked = ingest.http.build_request("GET", f"/v1/portfolios/{done['id']}{part}", headers=who)
+            if "Cookie" in who:
+                del asked.headers["Authorization"]  # the client's operator key: the person's session alone
+            refused = await ingest.http.send(asked)
+            assert (refused.status_code, refused.json()["code"]) == (403, "forbidden"), (who, part)
 
 
 @pytest.mark.parametrize(("client", "delimiter", "encoding", "rows"), [

@@ -12,7 +12,11 @@ from typing import Any
 import pytest
 
 from outreach.domain.whatsapp import hub_signature
+from outreach.whatsapp.handlers import verify_subscription
+from outreach.whatsapp.store import WhatsAppChannels
+from recaudo_common.domain_errors import NotFound
 from recaudo_common.events import AccountRecalled, DebtorErasureRequested
+from recaudo_common.personal_data import MasterKeyring
 
 from .conftest import Outreach, client_event, segmented
 
@@ -337,3 +341,19 @@ async def test_an_opt_out_button_on_our_message_opts_out_its_debtor_whatever_num
     checked = await compliance(outreach, "W-8")
     assert not checked["allowed"] and "opted_out" in checked["reasons"]
     assert ("whatsapp", "replied") in await outreach.attempts("W-8")
+
+
+async def test_a_webhook_path_of_another_shape_is_refused_before_it_is_looked_up_or_kept(outreach: Outreach) -> None:
+    """Anyone may call the webhook's path: a made-up slug or id of any length must cost nothing kept (each was a
+    query and an entry of the channels' cache: 1,500 long slugs held 90 MB)."""
+    channels = WhatsAppChannels(60.0)
+    keyring = MasterKeyring.of_settings(outreach.platform.settings)
+    for slug, webhook_id in (("x" * 60_000, "abc"), ("Banco Andino", "abc"), ("banco", "a" * 65), ("banco", "../x")):
+        with pytest.raises(NotFound):
+            await verify_subscription(outreach.platform.db, keyring, client=slug, webhook_id=webhook_id, mode=None,
+                                      token=None, challenge=None, channels=channels)
+    assert channels._entries == {}
+    with pytest.raises(NotFound):  # of the platform's shape: looked up once, and kept a while
+        await verify_subscription(outreach.platform.db, keyring, client="telco-azteca", webhook_id="abc",
+                                  mode=None, token=None, challenge=None, channels=channels)
+    assert list(channels._entries) == ["telco-azteca"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
+import itertools
 import uuid
 
 from ingest.accounts import store
@@ -33,6 +34,7 @@ async def recall(db: Database, *, client: str, account_refs: list[str], reason: 
                          unknown_account_refs=unknown, requested_at=now)
 
 
+MAX_RECALLED = 100_000  # accounts one recall names, in a file as in a JSON body
 # A recall file is at most RECAUDO_INGEST_MAX_RECALL_FILE_BYTES (16 MiB), read whole in the API's process: a
 # workbook of it may expand to far less than a portfolio's.
 RECALL_WORKBOOK_LIMITS = XlsxLimits(max_uncompressed=512 * 1024**2, max_cells=5_000_000,
@@ -52,10 +54,15 @@ def account_refs_from_file(content: bytes) -> list[str]:
     index = account_ref_column(header)
     # No header recognised: a CSV's or a sheet's first line is an account too; a JSON line's keys are names.
     first_is_data = index is None and sniffed.kind != "jsonl" and bool(header) and bool(header[0].strip())
-    refs = [header[0].strip()] if first_is_data else []
     column = index or 0
-    refs += [cell_text(cells[column]).strip() for _, cells in rows if column < len(cells)]
-    return [r for r in refs if r]
+    named = (cell_text(cells[column]).strip() for _, cells in rows if column < len(cells))
+    # One more than a recall may name, at most: reading on would only hold a refused file's refs in memory.
+    refs = [r for r in itertools.islice(
+        itertools.chain([header[0].strip()] if first_is_data else [], named), MAX_RECALLED + 1) if r]
+    if len(refs) > MAX_RECALLED:
+        raise FileFormatError("too_many_accounts", f"a recall names at most {MAX_RECALLED:,} accounts; send the "
+                              "rest in another file")
+    return refs
 
 
 async def recall_from_file(db: Database, *, client: str, content: bytes, reason: str | None,

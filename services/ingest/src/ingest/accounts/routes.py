@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.accounts import handlers
+from ingest.accounts.handlers import MAX_RECALLED
 from ingest.uploads_runtime import ClientOfCaller, Runtime
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.multipart import form_request_body, read_small_upload
@@ -20,7 +21,8 @@ class RecallIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "account_refs": ["CR-2024-000187", "CR-2024-000342"], "reason": "Acuerdo de pago directo con el banco"}]})
-    account_refs: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1, max_length=100_000)
+    account_refs: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(min_length=1,
+                                                                                    max_length=MAX_RECALLED)
     reason: str | None = Field(None, max_length=500)
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 
 from recaudo_common.events import CHANNELS
+from recaudo_common.ids import SLUG
 
 COUNTRIES = {"CO", "PE", "MX", "US", "AR", "CL", "EC", "BR", "UY", "PY", "BO", "CR", "PA", "GT", "DO", "SV", "HN"}
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 LOCALES = {"es-CO", "es-PE", "es-MX", "es-AR", "es-CL", "en-US"}
 
 

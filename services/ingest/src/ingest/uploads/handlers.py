@@ -64,8 +64,9 @@ async def upload_params(db: Database, client: ClientCompany, *, mapping: str | N
 def _parse_mapping(mapping: str) -> dict[str, str]:
     try:
         parsed = json.loads(mapping)
-    except json.JSONDecodeError as exc:
-        raise Invalid("invalid_mapping", "mapping is not JSON", title="Invalid mapping") from exc
+    except (ValueError, RecursionError) as exc:  # not JSON; nested too deep; an integer of too many digits
+        raise Invalid("invalid_mapping", "mapping is not JSON an upload's mapping can be", title="Invalid mapping"
+                      ) from exc
     if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
         raise Invalid("invalid_mapping", "mapping must be an object of field -> column", title="Invalid mapping")
     return {str(k): v for k, v in parsed.items()}

@@ -200,7 +200,10 @@ async def _upload_params(db: Database, client: ClientCompany, fields: dict[str, 
 
 async def visible_portfolio(portfolio_id: uuid.UUID, principal: CurrentPrincipal,
                             platform: PlatformDep) -> Portfolio:
-    """The path's portfolio, if the caller may see its client company's; else 404, as if it did not exist."""
+    """The path's portfolio, if the caller may see its client company's; else 404, as if it did not exist. Only
+    an operator or the client company itself: its rejected rows carry debtors' data, which an agent (who works the
+    agent desk) and an SRE have no business reading (403)."""
+    principal.require_role("operator", "client")
     portfolio = await handlers.portfolio(platform.db, portfolio_id)
     if not principal.can_see_client(portfolio.client_slug):
         raise not_found("portfolio")

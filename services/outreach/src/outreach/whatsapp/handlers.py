@@ -32,6 +32,7 @@ from outreach.whatsapp import store as whatsapp
 from outreach.whatsapp.schemas import InboundCounts, MetaNotification, NotificationOut, StatusCounts
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
+from recaudo_common.ids import SLUG, WEBHOOK_ID
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.redaction import mask_text
 
@@ -62,7 +63,11 @@ async def configuration(db: Database, keyring: MasterKeyring, *, client: str) ->
 
 async def _channel_of_webhook(db: Database, keyring: MasterKeyring, client: str, webhook_id: str,
                               channels: whatsapp.WhatsAppChannels | None) -> whatsapp.WhatsAppChannel:
-    """The client company's channel, when the webhook id is its own (404 otherwise), through `channels`."""
+    """The client company's channel, when the webhook id is its own (404 otherwise), through `channels`. A slug
+    or an id of another shape than the platform issues is refused before it is looked up (or kept in the cache of
+    `channels`: anyone may call this path)."""
+    if not SLUG.match(client) or not WEBHOOK_ID.fullmatch(webhook_id):
+        raise NotFound("webhook")
 
     async def read() -> whatsapp.WhatsAppChannel | None:
         async with db.transaction() as s:

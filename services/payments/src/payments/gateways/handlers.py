@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-import re
 import secrets
 from collections.abc import Mapping
 
@@ -32,6 +31,7 @@ from payments.settings import PaymentsSettings
 from payments.webhooks import record_rejection
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, NotFound
+from recaudo_common.ids import WEBHOOK_ID
 from recaudo_common.money import CENT
 from recaudo_common.personal_data import MasterKeyring
 from recaudo_common.short_cache import ShortCache
@@ -40,7 +40,6 @@ log = logging.getLogger("recaudo.payments")
 NOTIFICATIONS = Counter("recaudo_gateway_notifications_total", "Gateway accounts' notifications by outcome",
                         ["kind", "outcome"])
 WEBHOOK_PATH = "/v1/webhooks/gateways/{webhook_id}"
-WEBHOOK_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe issues: nothing else is looked up
 
 
 def webhook_url(public_url: str, webhook_id: str) -> str:
