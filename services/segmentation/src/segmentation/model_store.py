@@ -73,18 +73,36 @@ async def histories(s: AsyncSession, client: str, account_refs: Sequence[str] | 
     return [AccountHistory(r, products.get(r), tuple(standings[r]), tuple(facts[r])) for r in refs]
 
 
-async def accounts_to_score(s: AsyncSession, client: str, *, model_version: str | None, stale_before: dt.datetime,
-                            limit: int) -> list[Account]:
-    """Open accounts never measured, measured before `stale_before`, touched since (a new fact), or measured
-    with another model than the one in use; locked, skipping those another replica is measuring."""
+# The open, bucketed accounts of a client company: the rows of the partial index accounts_scoring_order (migration
+# 0018), in its very words.
+_SCORABLE = "client_slug = :c AND status = 'open' AND bucket IS NOT NULL"
+
+
+async def accounts_to_score(s: AsyncSession, client: str, *, stale_before: dt.datetime, limit: int) -> list[Account]:
+    """Open accounts never measured (a new one, or one touched since: a new fact, a model promoted) or measured
+    before `stale_before`, the longest unmeasured first; locked, skipping those another replica is measuring. Each
+    kind is read from the scoring order's index and stops at `limit`: as one condition with an OR, once fewer than
+    `limit` were due (most of the time), the index was walked to its end for every pass (127 ms at 100,000 open
+    accounts, every 5 s)."""
     rows = (await s.execute(sql(
         f"""SELECT {_ACCOUNT} FROM segmentation.accounts
-            WHERE client_slug = :c AND status = 'open' AND bucket IS NOT NULL
-              AND (scored_at IS NULL OR scored_at < :stale
-                   OR (CAST(scoring AS jsonb)->>'model_version') IS DISTINCT FROM CAST(:v AS text))
+            WHERE {_SCORABLE} AND (scored_at IS NULL OR scored_at < :stale)
+              AND account_ref = ANY(ARRAY(
+                  (SELECT account_ref FROM segmentation.accounts WHERE {_SCORABLE} AND scored_at IS NULL
+                   ORDER BY scored_at NULLS FIRST, account_ref LIMIT :n)
+                  UNION ALL
+                  (SELECT account_ref FROM segmentation.accounts WHERE {_SCORABLE} AND scored_at < :stale
+                   ORDER BY scored_at NULLS FIRST, account_ref LIMIT :n)))
             ORDER BY scored_at NULLS FIRST, account_ref LIMIT :n FOR UPDATE SKIP LOCKED"""),
-        {"c": client, "stale": stale_before, "v": model_version, "n": limit})).mappings().all()
+        {"c": client, "stale": stale_before, "n": limit})).mappings().all()
     return [_account(r) for r in rows]
+
+
+async def measure_again(s: AsyncSession, client: str) -> None:
+    """A model promoted: every account of the client company is measured again with it (the scoring pass takes the
+    unmeasured first)."""
+    await s.execute(sql("UPDATE segmentation.accounts SET scored_at = NULL WHERE client_slug = :c "
+                        "AND scored_at IS NOT NULL"), {"c": client})
 
 
 async def save_scorings(s: AsyncSession, client: str, scorings: Sequence[tuple[str, Scoring]], now: dt.datetime
@@ -139,12 +157,15 @@ async def boosted_model(s: AsyncSession, client: str, version: str) -> BoostedMo
 
 
 async def save_boosted(s: AsyncSession, client: str, model: BoostedModel, *, promoted: bool) -> None:
+    """Keeps a trained model; promoted, it is the one in use, and every account is measured again with it."""
     body, artifact = dump(model)
     await s.execute(sql(
         "INSERT INTO segmentation.models (client_slug, version, body, holdout_auc, samples, trained_at, kind, "
         "artifact, promoted) VALUES (:c, :v, CAST(:b AS jsonb), :auc, :n, :at, 'gradient_boosting', :art, :p)"),
         {"c": client, "v": model.card.version, "b": body, "auc": model.card.holdout_auc,
          "n": model.card.training_rows, "at": model.card.trained_at, "art": artifact, "p": promoted})
+    if promoted:
+        await measure_again(s, client)
 
 
 def card_of(stored: StoredModel) -> Card:

@@ -174,14 +174,12 @@ async def score_due_accounts(db: Database, *, now: dt.datetime, chunk: int = SCO
     measured: dict[str, int] = {}
     for client, _ in clients:
         async with db.transaction() as s:
+            accounts = await model_store.accounts_to_score(s, client, stale_before=now - RESCORE_AFTER, limit=chunk)
+            if not accounts:
+                continue
             current = await model_store.current_model(s, client)
             boosted = await model_store.boosted_model(s, client, current.version) \
                 if current is not None and current.kind == "gradient_boosting" else None
-            version = boosted.card.version if boosted is not None else None
-            accounts = await model_store.accounts_to_score(s, client, model_version=version,
-                                                           stale_before=now - RESCORE_AFTER, limit=chunk)
-            if not accounts:
-                continue
             histories = await model_store.histories(s, client, [a.account_ref for a in accounts])
             scorings = await asyncio.to_thread(measure, accounts, histories, boosted, now=now)
             view = await client_view(s, client)
