@@ -130,9 +130,10 @@ def good_csv() -> bytes:
     return GOOD_CSV.encode()
 
 
-def many_recalls(accounts: int) -> bytes:
-    """A recall file naming this many accounts."""
-    return ("Número Obligación\n" + "".join(f"R-{i}\n" for i in range(accounts))).encode()
+def many_recalls(accounts: int, blank_every: int = 0) -> bytes:
+    """A recall file naming this many accounts (with a blank cell every `blank_every` lines: none when 0)."""
+    lines = (f"R-{i}\n" + (";\n" if blank_every and i % blank_every == 0 else "") for i in range(accounts))
+    return ("Número Obligación\n" + "".join(lines)).encode()
 
 
 def deep_json(depth: int) -> bytes:

@@ -13,6 +13,8 @@ from sqlalchemy import RowMapping
 from outreach.domain.client_rules import RulesOverride
 from outreach.domain.contact_law import ContactDecision, ContactRequest, CountryRules, PastContact, stricter_rules
 from outreach.domain.timezones import debtor_zone, phone_zones
+from recaudo_common.accounts import days_past_due_on
+from recaudo_common.clock import local_today
 
 PHONE_CHANNELS = frozenset({"sms", "whatsapp", "voice", "agent"})
 
@@ -47,6 +49,8 @@ class DebtorContext:
     opted_out: frozenset[str]
     legal_hold: str | None
     history: tuple[PastContact, ...]  # the debtor's contacts of the last week, at every account
+    dpd_as_of: dt.date | None = None  # the client company's day days_past_due are for (account.segmented v2)
+    aging_held: bool | None = None  # whether they stand still from it (a plan, a closed account)
 
     @classmethod
     def of(cls, row: RowMapping) -> DebtorContext:
@@ -66,7 +70,15 @@ class DebtorContext:
             expected_net_recovery=row["expected_net_recovery"], do_not_contact=bool(row["do_not_contact"]),
             opted_out=frozenset(row["opted_out"] or ()), legal_hold=row["legal_hold"],
             history=tuple(PastContact(dt.datetime.fromisoformat(h["at"]), h["channel"], bool(h["conversation"]),
-                                      h["account_ref"]) for h in history))
+                                      h["account_ref"]) for h in history),
+            dpd_as_of=row.get("dpd_as_of"), aging_held=row.get("aging_held"))
+
+    def days_past_due_at(self, now: dt.datetime) -> int:
+        """The days past due to show at `now`: segmentation's last word on them, aged one a day on the client
+        company's calendar unless held (a message, the debtor page and the agent desk say today's, not those of the
+        account's last assignment: the daily aging emits only when the bucket changes). 0 when none was said."""
+        return days_past_due_on(local_today(self.timezone, now), days_past_due=self.days_past_due,
+                                as_of=self.dpd_as_of, aging_held=self.aging_held, status=self.account_status) or 0
 
     @property
     def first_name(self) -> str:

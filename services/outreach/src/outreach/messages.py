@@ -57,6 +57,6 @@ class Renderer:
         link, expires = self.link(debtor.client, debtor.account_ref)
         return dict(
             creditor=debtor.creditor, debtor_name=debtor.first_name, account_ref=debtor.account_ref,
-            balance=debtor.balance, currency=debtor.currency, days_past_due=debtor.days_past_due or 0,
+            balance=debtor.balance, currency=debtor.currency, days_past_due=debtor.days_past_due_at(self.now),
             offer=offer_text(debtor.offer, debtor.offer_discount_pct, debtor.balance, debtor.currency, debtor.locale),
             payment_link=link, link_expires=expires.date(), opt_out_required=rules_of(debtor).opt_out_line)

@@ -138,7 +138,7 @@ DEBTOR_COLUMNS = """
     coalesce(st.status, 'open') AS account_status, coalesce(st.balance, acc.balance) AS balance,
     c.name AS creditor, c.country, c.timezone, c.locale, c.default_authorised_channels, c.promise_window_days,
     r.rules AS client_rules,
-    t.days_past_due, t.offer, t.expected_net_recovery,
+    t.days_past_due, t.dpd_as_of, t.aging_held, t.offer, t.expected_net_recovery,
     -- never more than the client company allows now (it may have lowered its ceiling under a strategy in force)
     CASE WHEN t.offer_discount_pct > c.max_discount_pct THEN c.max_discount_pct ELSE t.offer_discount_pct END
         AS offer_discount_pct,

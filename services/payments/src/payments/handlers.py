@@ -16,7 +16,7 @@ from payments.bank_files import store as bank_files
 from payments.bank_files.store import accounts_by_digits
 from payments.debtors import debtors_of, payer_of
 from payments.domain import asobancaria
-from payments.domain.bank_files import posted_between, recorded_by_hand_between
+from payments.domain.bank_files import posted_between
 from payments.domain.fingerprints import Fingerprint, fingerprint
 from payments.domain.ledger import after_payment
 from payments.domain.matching import match_payment
@@ -215,15 +215,13 @@ async def record_manual_payment(db: Database, *, vault: Vault, client: str, idem
 
 async def _refuse_if_banked(s: AsyncSession, timezone: str, client: str, account_ref: str,
                             payment: ManualPaymentIn) -> None:
-    """A payment recorded by hand that a bank statement's line already brought (the same amount to the account,
-    posted from the day it was made to POSTED_WITHIN_DAYS later, and not answered by another payment by hand) is
-    refused, the transaction that applied it rolled back: the operator checks, and sends it again with
-    another_deposit when it is one. (The statement's line arriving after the payment by hand waits in suspense
-    instead: bank_files/handlers.)"""
+    """A payment recorded by hand that a bank statement's line may already have brought (a line of the same amount
+    applied to the account, posted from the day it was made to POSTED_WITHIN_DAYS later) is refused, the
+    transaction that applied it rolled back: the operator checks, and sends it again with another_deposit when it
+    is one. (The statement's line arriving after the payment by hand waits in suspense instead:
+    bank_files/handlers.)"""
     made = local_today(timezone, payment.paid_at)
-    posted = posted_between(made, timezone)
-    recorded = (recorded_by_hand_between(made, timezone)[0], posted[1])
-    if await bank_files.bank_lines_unanswered(s, client, account_ref, payment.amount, posted, recorded):
+    if await bank_files.bank_lines_applied(s, client, account_ref, payment.amount, *posted_between(made, timezone)):
         raise Conflict("possible_duplicate", (
             f"a bank statement already brought {payment.amount} to {account_ref} in the days after {made}: if this "
             "is another deposit, send it again with another_deposit true"))

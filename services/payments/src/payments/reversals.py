@@ -84,7 +84,8 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
     # A settlement this payment paid may not be reached any more (its discount is owed again), or still be (what was
     # paid beyond it is forgiven, as it was when it was paid).
     adjusted = await judge_again(s, client=client, account_ref=account.account_ref, payment_id=payment_id,
-                                 taken_back=take_back, settled=account.status == "settled", now=now)
+                                 taken_back=take_back, balance=account.balance - written_back,
+                                 settled=account.status == "settled", now=now)
     after = after_reversal(account.balance - written_back + adjusted, take_back, account.status,
                            written_off=written_off)
     await store.set_account(s, client, account.account_ref, balance=after.balance, status=after.status, now=now,

@@ -116,3 +116,17 @@ async def test_a_kept_plan_whose_last_instalment_is_charged_back_is_broken(gatew
     assert (await latest(gateway, "A-1"))["status"] == "broken"
     broken = (await events(gateway, "A-1", "arrangement.broken"))[0]["payload"]
     assert broken["missed_instalments"] == 1
+
+
+async def test_a_duplicate_payment_refunded_from_a_settled_accounts_credit_forgives_nothing(gateway: Gateway) -> None:
+    await agree(gateway, "A-2", "settlement", ("2026-04-15", "70000.00"))
+    for pid in ("s-5", "s-6"):  # the second: the debtor paid twice
+        assert (await gateway.send(payment(pid, ref="A-2", amount="70000.00"))).json()["status"] == "applied"
+    assert await gateway.balance("A-2") == (Decimal("-70000.00"), "settled", Decimal("-70000.00"))  # a credit
+    refund = {**payment("rf-6", ref="A-2", amount="70000.00"), "type": "refund", "refers_to": "s-6"}
+    assert (await gateway.send(refund)).json()["status"] == "reversed"
+    # Given back out of the credit: the account owes nothing and holds nothing; no more discount was forgiven.
+    assert await gateway.balance("A-2") == (Decimal("0.00"), "settled", Decimal("0.00"))
+    async with gateway.platform.db.transaction() as s:
+        forgiven = await s.scalar(text("SELECT forgiven FROM payments.arrangements WHERE account_ref = 'A-2'"))
+    assert forgiven == Decimal("30000.00")

@@ -98,3 +98,24 @@ async def test_a_deposit_the_statement_already_brought_is_refused_when_recorded_
     later = await gateway.manual("consignacion-0006", {**slip, "paid_at": "2026-04-07T10:00:00-05:00"})
     other = await gateway.manual("consignacion-0007", {**slip, "amount": "15000.01"})
     assert (later.json()["status"], other.json()["status"]) == ("applied", "applied")
+
+
+async def test_a_deposits_own_line_is_held_whatever_lines_came_before(gateway: Gateway) -> None:
+    """A line applied before a payment by hand was recorded, or one the operator said was another deposit, answers
+    no payment by hand: the payment's own line, when it comes, waits for the operator all the same."""
+    assert [r["status"] for r in (await statement(gateway, "lunes.csv", "06/04/2026;A-1;20.000,00;TX-30"))[
+        "results"]] == ["applied"]
+    # Tuesday's deposit, recorded by hand: Monday's line was posted before it was made, so it is not that one.
+    await recorded_by_hand(gateway, "consignacion-0010", "A-1", "20000.00", "2026-04-07T10:00:00-05:00")
+    body = await statement(gateway, "miercoles.csv", "08/04/2026;A-1;20.000,00;TX-31")
+    assert [(r["status"], r.get("reason")) for r in body["results"]] == [("unmatched", "possible_duplicate")]
+    # The operator said a payment by hand was another deposit than a line already there: its own line is held.
+    assert [r["status"] for r in (await statement(gateway, "a2.csv", "06/04/2026;A-2;15.000,00;TX-40"))[
+        "results"]] == ["applied"]
+    slip = {"account_ref": "A-2", "amount": "15000.00", "paid_at": "2026-04-06T16:00:00-05:00", "method": "efectivo"}
+    assert (await gateway.manual("consignacion-0011", slip)).status_code == 409
+    assert (await gateway.manual("consignacion-0011", {**slip, "another_deposit": True})).status_code == 200
+    body = await statement(gateway, "a2-siguiente.csv", "07/04/2026;A-2;15.000,00;TX-41")
+    assert [(r["status"], r.get("reason")) for r in body["results"]] == [("unmatched", "possible_duplicate")]
+    # 100,000 less 15,000 from the bank and 15,000 by hand: the second deposit's line waits, not applied twice.
+    assert await gateway.balance("A-2") == (Decimal("70000.00"), "open", Decimal("70000.00"))

@@ -7,6 +7,7 @@ disputed."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -113,3 +114,27 @@ async def test_a_dispute_won_of_a_payment_in_suspense_waits_in_suspense(gw: Gate
     queue = await suspense(gw)
     assert [(q["reason"], q["amount"]) for q in queue] == [("dispute_won", "30000.00")]
     assert await balance(gw) == "100000.00"
+
+
+async def test_a_dispute_won_over_a_settlement_keeps_the_settlement_again(gw: Gateway) -> None:
+    """The chargeback undid the settlement the payment kept (its discount owed again); the decision for the
+    merchant says that payment stood: the settlement is kept again and its discount forgiven again."""
+    made = await gw.http.post("/v1/clients/banco/accounts/A-1/arrangements", headers=gw.as_operator(), json={
+        "kind": "settlement", "instalments": [{"due_date": "2026-04-15", "amount": "70000.00"}]})
+    assert made.status_code == 201, made.text
+    stripe = await stripe_on(gw)
+    assert await stripe.send("checkout.session.completed", {**session("paid"), "amount_total": 7000000}) == "applied"
+    assert await gw.balance("A-1") == (Decimal("0.00"), "settled", Decimal("0.00"))
+    assert await stripe.send("charge.dispute.created", disputed("needs_response", amount=7000000)) == "reversed"
+    assert await gw.balance("A-1") == (Decimal("100000.00"), "open", Decimal("100000.00"))
+    won = disputed("won", amount=7000000)
+    assert await stripe.send("charge.dispute.funds_reinstated", won) == "applied"
+    assert await gw.balance("A-1") == (Decimal("0.00"), "settled", Decimal("0.00"))
+    async with gw.platform.db.transaction() as s:
+        decided = (await s.execute(text(
+            "SELECT envelope->>'type' FROM payments.outbox WHERE envelope->>'type' LIKE 'arrangement.%' "
+            "OR envelope->>'type' = 'account.settled' ORDER BY id"))).scalars().all()
+        status = await s.scalar(text("SELECT status FROM payments.arrangements WHERE account_ref = 'A-1'"))
+    assert decided == ["arrangement.made", "arrangement.kept", "account.settled", "arrangement.broken",
+                       "arrangement.kept", "account.settled"]
+    assert status == "kept"

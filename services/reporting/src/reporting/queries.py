@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from recaudo_common.accounts import account_status
+from recaudo_common.accounts import account_status, days_past_due_on
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.clock import local_instant, local_today
 from recaudo_common.cost_tables import get_cost_table
@@ -13,7 +13,6 @@ from recaudo_common.db import Database
 from recaudo_common.domain_errors import NotFound
 from reporting import commission_store, store
 from reporting.best_times.store import segment_best_times
-from reporting.domain.aging import days_past_due_on
 from reporting.domain.best_times import shown_best_times, why_with_best_times
 from reporting.domain.kpis import Facts, bucket_order, commission, roll_rates, summed
 from reporting.domain.periods import months, next_month

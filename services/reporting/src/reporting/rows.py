@@ -92,7 +92,7 @@ class AccountRow:
     placed_balance: Decimal
     balance: Decimal
     recovered: Decimal
-    days_past_due: int | None  # as segmentation last said them: domain.aging ages them to the day asked
+    days_past_due: int | None  # as segmentation last said them: recaudo_common.accounts.days_past_due_on ages them
     days_past_due_as_of: dt.date | None
     aging_held: bool | None
     current_bucket: str | None

@@ -57,8 +57,8 @@ def account_refs_from_file(content: bytes) -> list[str]:
     column = index or 0
     named = (cell_text(cells[column]).strip() for _, cells in rows if column < len(cells))
     # One more than a recall may name, at most: reading on would only hold a refused file's refs in memory.
-    refs = [r for r in itertools.islice(
-        itertools.chain([header[0].strip()] if first_is_data else [], named), MAX_RECALLED + 1) if r]
+    refs = list(itertools.islice((r for r in itertools.chain([header[0].strip()] if first_is_data else [], named)
+                                  if r), MAX_RECALLED + 1))  # blank cells name no account: not counted
     if len(refs) > MAX_RECALLED:
         raise FileFormatError("too_many_accounts", f"a recall names at most {MAX_RECALLED:,} accounts; send the "
                               "rest in another file")

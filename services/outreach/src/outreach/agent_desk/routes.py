@@ -139,6 +139,7 @@ async def agent_next(principal: DeskStaff, platform: PlatformDep, settings: Sett
     d = chosen.debtor
     return AgentNextOut(item=AgentCallOut(
         attempt_id=chosen.attempt_id, client=client, account_ref=d.account_ref, debtor_name=d.full_name,
-        phones=list(d.phones), balance=d.balance, currency=d.currency, days_past_due=d.days_past_due, offer=d.offer,
+        phones=list(d.phones), balance=d.balance, currency=d.currency,
+        days_past_due=None if d.days_past_due is None else d.days_past_due_at(platform.clock()), offer=d.offer,
         expected_net_recovery=d.expected_net_recovery, script=chosen.script, assigned_to=chosen.assigned_to,
         assigned_at=chosen.assigned_at))

@@ -104,7 +104,7 @@ def account_page(view: DebtorView, platform: PlatformDep, state: State, notice: 
         "total": format_money(view.plan.total, debtor.currency, locale)}
     return page("account.html", creditor=debtor.creditor, debtor_name=debtor.first_name,
                 account_ref=view.account_ref, balance=format_money(debtor.balance, debtor.currency, locale),
-                balance_plain=str(debtor.balance), currency=debtor.currency, days_past_due=debtor.days_past_due or 0,
+                balance_plain=str(debtor.balance), currency=debtor.currency, days_past_due=debtor.days_past_due_at(now),
                 account_status=debtor.account_status, offers=offer_cards(view, today), plan=plan, standing=standing,
                 token=view.token,
                 proof=make_proof(view.token, now + PROOF_TTL, state.settings.link_secret), nonce=uuid.uuid4().hex,

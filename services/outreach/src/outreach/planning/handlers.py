@@ -26,6 +26,7 @@ from recaudo_common.events import (
     AccountPlaced,
     AccountRecalled,
     AccountSegmented,
+    AccountSegmentedV2,
     AccountSettled,
     AccountUpdated,
     PaymentApplied,
@@ -154,7 +155,9 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
             treatment=e.treatment, channels=tuple(e.channels), cadence_days=e.cadence_days, offer=e.offer,
             offer_discount_pct=e.offer_discount_pct, expected_net_recovery=e.expected_net_recovery,
             propensity=e.propensity, days_past_due=e.days_past_due, strategy_arm=e.strategy_arm,
-            decided_at=ctx.envelope.occurred_at, correlation_id=ctx.envelope.correlation_id) for e, ctx in events])
+            decided_at=ctx.envelope.occurred_at, correlation_id=ctx.envelope.correlation_id,
+            dpd_as_of=e.as_of if isinstance(e, AccountSegmentedV2) else None,
+            aging_held=e.aging_held if isinstance(e, AccountSegmentedV2) else None) for e, ctx in events])
     # An account's first treatment replaces nothing: asking for its attempts anyway was a probe for each account of
     # every new portfolio, which found none (#24).
     replaced = [(ctx.envelope.client, e.account_ref, f"replaced by treatment {e.treatment}") for e, ctx in events

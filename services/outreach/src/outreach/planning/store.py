@@ -52,6 +52,8 @@ class Treatment:
     strategy_arm: str | None
     decided_at: dt.datetime
     correlation_id: uuid.UUID | None = None  # its event's: the attempts' sends keep it (sending.events.cause_of)
+    dpd_as_of: dt.date | None = None  # the day days_past_due are for (account.segmented v2), and whether they
+    aging_held: bool | None = None  # stand still from it: what is shown ages them (accounts.days_past_due_on)
 
 
 # A kept plan's attempts to come, in SQL (ToCome).
@@ -295,17 +297,18 @@ async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> dict[
         {"client": "text", "account_ref": "text", "plan_id": "uuid", "segment": "text", "treatment": "text",
          "channels": "text[]", "cadence_days": "int", "offer": "text", "offer_discount_pct": "numeric",
          "expected_net_recovery": "numeric", "propensity": "numeric", "days_past_due": "int",
-         "strategy_arm": "text", "decided_at": "timestamptz", "correlation_id": "uuid"},
+         "strategy_arm": "text", "decided_at": "timestamptz", "correlation_id": "uuid", "dpd_as_of": "date",
+         "aging_held": "boolean"},
         [(t.client, t.account_ref, t.plan_id, t.segment, t.treatment, list(t.channels), t.cadence_days, t.offer,
           t.offer_discount_pct, t.expected_net_recovery, t.propensity, t.days_past_due, t.strategy_arm, t.decided_at,
-          t.correlation_id) for t in treatments])
+          t.correlation_id, t.dpd_as_of, t.aging_held) for t in treatments])
     result = await s.execute(sql(
         f"""INSERT INTO outreach.treatments AS t (client_slug, account_ref, plan_id, segment, treatment, channels,
                 cadence_days, offer, offer_discount_pct, expected_net_recovery, propensity, days_past_due,
-                strategy_arm, decided_at, planned, correlation_id)
+                strategy_arm, decided_at, planned, correlation_id, dpd_as_of, aging_held)
             SELECT client, account_ref, plan_id, segment, treatment, channels, cadence_days, offer,
                    offer_discount_pct, expected_net_recovery, propensity, days_past_due, strategy_arm, decided_at,
-                   false, correlation_id
+                   false, correlation_id, dpd_as_of, aging_held
             FROM {source}
             ON CONFLICT (client_slug, account_ref) DO UPDATE SET
                 plan_id = CASE WHEN {SAME_PLAN} THEN t.plan_id ELSE excluded.plan_id END,
@@ -314,7 +317,8 @@ async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> dict[
                 cadence_days = excluded.cadence_days, offer = excluded.offer,
                 offer_discount_pct = excluded.offer_discount_pct,
                 expected_net_recovery = excluded.expected_net_recovery, propensity = excluded.propensity,
-                days_past_due = excluded.days_past_due, strategy_arm = excluded.strategy_arm,
+                days_past_due = excluded.days_past_due, dpd_as_of = excluded.dpd_as_of,
+                aging_held = excluded.aging_held, strategy_arm = excluded.strategy_arm,
                 decided_at = excluded.decided_at, planned = false
             WHERE t.decided_at <= excluded.decided_at
             RETURNING client_slug, account_ref, plan_id, (t.xmax = 0) AS first"""), params)

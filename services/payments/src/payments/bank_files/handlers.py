@@ -152,18 +152,19 @@ class RecordedByHand:
         self.s, self.copy = s, copy
         self.by_day: dict[dt.date, set[tuple[str, Decimal]]] = {}
 
-    async def may_be(self, account_ref: str, amount: Decimal, posted_at: dt.datetime) -> bool:
-        """Whether a line of this amount to this account may be a deposit an operator already recorded: one of this
+    async def may_be(self, account_ref: str, amount: Decimal, posted_at: dt.datetime) -> uuid.UUID | None:
+        """The deposit an operator already recorded that a line of this amount to this account may be: one of this
         amount recorded for the account in the days before its posting (domain/bank_files.POSTED_WITHIN_DAYS) that
-        no bank line of those days answers yet."""
+        no line waiting in suspense answers yet (None: none)."""
         day = local_today(self.copy.timezone, posted_at)
         start, end = recorded_by_hand_between(day, self.copy.timezone)
         if day not in self.by_day:
             self.by_day[day] = await store.manual_payments_between(self.s, self.copy.slug, start, end)
         if (account_ref, amount) not in self.by_day[day]:
-            return False
-        return await store.unbanked_manual_payment(self.s, self.copy.slug, account_ref, amount, start, end,
-                                                   POSSIBLE_DUPLICATE)
+            return None
+        # The account held first, as a payment by hand to it holds it: neither decides while the other is deciding.
+        await ledger.lock_account(self.s, self.copy.slug, account_ref)
+        return await store.unanswered_manual_payment(self.s, self.copy.slug, account_ref, amount, start, end)
 
 
 async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | RejectedRow, fallback_id: str | None,
@@ -203,7 +204,7 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
                                  reference=line.reference, amount=str(line.amount), reason=AMBIGUOUS)
         # None found: the reference as it came, so that a placement of it in flight is waited for (apply_payment).
         account_ref = found[0] if found else line.reference
-    if await by_hand.may_be(account_ref, line.amount, line.paid_at):
+    if (recorded := await by_hand.may_be(account_ref, line.amount, line.paid_at)) is not None:
         # The same deposit, recorded by hand when the debtor sent the slip, or a second one: not for the ledger to
         # guess. It waits in suspense for an operator (assign it, or reverse the payment recorded by hand and assign
         # this one, the bank's record); applied, the debtor would have paid it twice.
@@ -211,6 +212,7 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
         await hold_in_suspense(s, payment_id=payment_id, client=client, amount=line.amount, currency=copy.currency,
                                paid_at=line.paid_at, source="bank_file", method=line.method, reference=account_ref,
                                reason=POSSIBLE_DUPLICATE, now=now, gateway=gateway, external_id=external_id)
+        await store.pair(s, payment_id, recorded)
         return BankRowResult(row=line.row, status="unmatched", payment_id=str(payment_id), reference=line.reference,
                              amount=str(line.amount), reason=POSSIBLE_DUPLICATE)
     applied = await apply_payment(s, client=client, account_ref=account_ref, debtor_id=None, amount=line.amount,

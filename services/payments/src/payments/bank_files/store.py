@@ -109,38 +109,34 @@ async def manual_payments_between(s: AsyncSession, client: str, start: dt.dateti
     return {(r[0], Decimal(r[1])) for r in rows}
 
 
-async def unbanked_manual_payment(s: AsyncSession, client: str, account_ref: str, amount: Decimal, start: dt.datetime,
-                                  end: dt.datetime, reason: str) -> bool:
-    """Whether the account has more payments of this amount recorded by hand, made in [start, end), than bank lines
-    of it in the same days (applied to the account, or held in suspense for `reason` naming it): one of them may be
-    the deposit a new line of the bank's is."""
-    found = await s.scalar(sql(
-        f"""SELECT (SELECT count(*) FROM payments.payments WHERE client_slug = :c AND account_ref = :r AND {MANUAL}
-                       AND status = 'applied' AND amount = :m AND paid_at >= :a AND paid_at < :b)
-                 > (SELECT count(*) FROM payments.payments WHERE client_slug = :c AND account_ref = :r
-                       AND source = 'bank_file' AND amount = :m AND paid_at >= :a AND paid_at < :b)
-                   + (SELECT count(*) FROM payments.payments WHERE client_slug = :c AND status = 'unmatched'
-                       AND unmatched_reason = :why AND reference = :r AND amount = :m AND paid_at >= :a
-                       AND paid_at < :b)"""),
-        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end, "why": reason})
-    return bool(found)
+async def unanswered_manual_payment(s: AsyncSession, client: str, account_ref: str, amount: Decimal,
+                                    start: dt.datetime, end: dt.datetime) -> uuid.UUID | None:
+    """The earliest payment of this amount recorded by hand to the account, still applied, made in [start, end),
+    that no bank line waiting in suspense answers (pair): the deposit a new line of the bank's may be; locked."""
+    found: uuid.UUID | None = await s.scalar(sql(
+        f"""SELECT m.id FROM payments.payments m WHERE m.client_slug = :c AND m.account_ref = :r AND m.{MANUAL}
+              AND m.status = 'applied' AND m.amount = :m AND m.paid_at >= :a AND m.paid_at < :b
+              AND NOT EXISTS (SELECT 1 FROM payments.payments l WHERE l.answers = m.id AND l.status = 'unmatched')
+            ORDER BY m.paid_at, m.id LIMIT 1 FOR UPDATE OF m"""),
+        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end})
+    return found
 
 
-async def bank_lines_unanswered(s: AsyncSession, client: str, account_ref: str, amount: Decimal, posted: tuple[
-        dt.datetime, dt.datetime], made: tuple[dt.datetime, dt.datetime]) -> bool:
-    """Whether the account has at least as many bank lines of this amount applied to it, posted in `posted`, as
-    payments of it recorded by hand made in `made` (the one being recorded included; not those an operator said
-    were another deposit): then the one being recorded may be a deposit the bank's statement already brought."""
-    found = await s.scalar(sql(
-        f"""SELECT (SELECT count(*) FROM payments.payments WHERE client_slug = :c AND account_ref = :r
-                       AND source = 'bank_file' AND status <> 'unmatched' AND amount = :m AND paid_at >= :pa
-                       AND paid_at < :pb)
-                 >= (SELECT count(*) FROM payments.payments WHERE client_slug = :c AND account_ref = :r AND {MANUAL}
-                       AND status = 'applied' AND NOT another_deposit AND amount = :m AND paid_at >= :ma
-                       AND paid_at < :mb)"""),
-        {"c": client, "r": account_ref, "m": amount, "pa": posted[0], "pb": posted[1], "ma": made[0],
-         "mb": made[1]})
-    return bool(found)
+async def pair(s: AsyncSession, line: uuid.UUID, recorded_by_hand: uuid.UUID) -> None:
+    """A bank line held in suspense answers this payment by hand while it waits there: the next line of the same
+    deposit's amount is not held for the same one (assigned, or the payment by hand reversed, it answers no more:
+    a second deposit's line, assigned, leaves the payment by hand to its own line)."""
+    await s.execute(sql("UPDATE payments.payments SET answers = :m WHERE id = :l"), {"l": line, "m": recorded_by_hand})
+
+
+async def bank_lines_applied(s: AsyncSession, client: str, account_ref: str, amount: Decimal, start: dt.datetime,
+                             end: dt.datetime) -> bool:
+    """Whether a bank line of this amount, posted in [start, end), was applied to the account: a payment recorded
+    by hand of it may be the deposit the statement already brought."""
+    return bool(await s.scalar(sql(
+        """SELECT EXISTS (SELECT 1 FROM payments.payments WHERE client_slug = :c AND account_ref = :r
+               AND source = 'bank_file' AND status = 'applied' AND amount = :m AND paid_at >= :a AND paid_at < :b)"""),
+        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end}))
 
 
 async def mark_another_deposit(s: AsyncSession, payment_id: uuid.UUID) -> None:

@@ -232,11 +232,12 @@ async def _reverse(s: AsyncSession, account: GatewayAccount, r: GatewayReversal,
 async def _reinstatement(s: AsyncSession, account: GatewayAccount, r: GatewayReinstatement, *,
                          now: dt.datetime) -> GatewayNotificationOut:
     """A dispute decided for the merchant, once per dispute: what its chargeback took back (never more) comes back
-    as a payment of its own (external id `<dispute>:reinstated`) to the disputed payment's account, or to suspense
-    (reason dispute_won) when that payment is in suspense. The payment's reversal stays as it was: the trail shows
-    the money taken and given back. Before its chargeback was booked (gateways deliver out of order, and the
-    disputed payment may not even be known yet) nothing was taken, so nothing comes back; the record makes that
-    chargeback take nothing when it arrives."""
+    as a payment of its own (external id `<dispute>:reinstated`), made when the disputed one was (the decision says
+    that payment stood: a settlement it kept, which the chargeback undid, is kept again), to the disputed payment's
+    account, or to suspense (reason dispute_won) when that payment is in suspense. The payment's reversal stays as
+    it was: the trail shows the money taken and given back. Before its chargeback was booked (gateways deliver out
+    of order, and the disputed payment may not even be known yet) nothing was taken, so nothing comes back; the
+    record makes that chargeback take nothing when it arrives."""
     key, refers_to = account.ledger_key, r.refers_to
     await store.lock_gateway_payment(s, key, refers_to)  # against the disputed payment, or its chargeback, now
     if not await store.record_reinstatement(s, gateway=key, client=account.client, dispute_id=r.dispute_id,
@@ -252,14 +253,14 @@ async def _reinstatement(s: AsyncSession, account: GatewayAccount, r: GatewayRei
     if original.account_ref is None:
         payment_id = time_ordered_id()
         await hold_in_suspense(s, payment_id=payment_id, client=account.client, amount=amount,
-                               currency=original.currency, paid_at=r.occurred_at or now, source="gateway",
+                               currency=original.currency, paid_at=original.paid_at, source="gateway",
                                method=original.method, reference=None, reason=DISPUTE_WON, now=now, gateway=key,
                                external_id=external_id, claimed_account_ref=original.claimed_account_ref)
         status = "unmatched"
     else:
         outcome = await apply_payment(
             s, client=account.client, account_ref=original.account_ref, debtor_id=None, amount=amount,
-            currency=original.currency, paid_at=r.occurred_at or now, source="gateway", method=original.method,
+            currency=original.currency, paid_at=original.paid_at, source="gateway", method=original.method,
             reference=None, now=now, gateway=key, external_id=external_id)
         payment_id, status = outcome.id, outcome.status
     await store.link_reinstatement(s, key, r.dispute_id, payment_id)

@@ -110,8 +110,12 @@ async def settle_if_reached(s: AsyncSession, *, client: str, account_ref: str, a
                             now: dt.datetime) -> AfterPayment:
     """Payments made by an active settlement's deadline (its due date plus the grace day) that reach its amount
     close the account as settled; the discount forgiven is booked as an adjustment, so the ledger still adds up.
-    A payment after the deadline is no settlement's: the evaluator breaks the settlement, and the balance stands."""
-    arrangement = await store.active_arrangement(s, client, account_ref)
+    A payment after the deadline is no settlement's: the evaluator breaks the settlement, and the balance stands.
+    A settlement undone because money toward it was taken back (judge_again) is kept again by a payment made by
+    its deadline that reaches it once more: a dispute won gives the money back as a payment made when the disputed
+    one was, and a bank's late line of a payment made in time counts as it would have."""
+    arrangement = await store.active_arrangement(s, client, account_ref) \
+        or await store.undone_settlement(s, client, account_ref)
     if arrangement is None or arrangement.kind != "settlement":
         return after
     paid = await store.paid_between(s, client, account_ref, arrangement.made_at,
@@ -121,7 +125,7 @@ async def settle_if_reached(s: AsyncSession, *, client: str, account_ref: str, a
     if after.balance > 0:
         await ledger.add_entry(s, client=client, account_ref=account_ref, kind="adjustment", amount=-after.balance,
                                now=now)
-    await store.decide_arrangement(s, arrangement.id, "kept", now)
+    await store.decide_arrangement(s, arrangement.id, "kept", now, undone=True)
     await store.record_forgiven(s, arrangement.id, max(after.balance, Decimal(0)))
     await outbox.add(s, [
         ArrangementKept(arrangement_id=arrangement.id, account_ref=account_ref, kept_at=now).envelope(
@@ -132,14 +136,15 @@ async def settle_if_reached(s: AsyncSession, *, client: str, account_ref: str, a
 
 
 async def judge_again(s: AsyncSession, *, client: str, account_ref: str, payment_id: uuid.UUID,
-                      taken_back: Decimal, settled: bool, now: dt.datetime) -> Decimal:
+                      taken_back: Decimal, balance: Decimal, settled: bool, now: dt.datetime) -> Decimal:
     """After `taken_back` of a payment was taken back (a refund, a chargeback, an operator's reversal), the account's
     last kept arrangement is judged again. When what was paid toward it by its deadline no longer reaches its amount
     it was not kept after all: it is broken, and a settlement's forgiven discount is owed again. When a settlement
     that closed the account (`settled`) is still reached and the payment was one toward it (what was given back was
-    paid beyond it), the account still owes nothing: what was given back is forgiven too (a payment from before the
-    settlement given back is owed again: the settlement's terms counted it paid). Either is booked as an
-    adjustment, so the ledger still adds up; returns it (0: nothing changed). Called inside the reversal's
+    paid beyond it), the account still owes nothing: what was given back and would be owed is forgiven too (what it
+    takes from a credit on the account, `balance` below 0 before the reversal, is no one's to forgive; a payment
+    from before the settlement given back is owed again: the settlement's terms counted it paid). Either is booked
+    as an adjustment, so the ledger still adds up; returns it (0: nothing changed). Called inside the reversal's
     transaction, after the payment's reversed amount was recorded."""
     kept = await store.last_kept_arrangement(s, client, account_ref)
     if kept is None:
@@ -150,8 +155,9 @@ async def judge_again(s: AsyncSession, *, client: str, account_ref: str, payment
         if not settled or kept.kind != "settlement" \
                 or not await store.counted_toward(s, client, account_ref, payment_id, kept.made_at, ends):
             return Decimal(0)
-        await store.record_forgiven(s, kept.id, kept.forgiven + taken_back)
-        change = -taken_back
+        forgive = min(taken_back, max(Decimal(0), balance + taken_back))
+        await store.record_forgiven(s, kept.id, kept.forgiven + forgive)
+        change = -forgive
     elif await store.undo_kept(s, kept.id, now):
         await outbox.add(s, [ArrangementBroken(
             arrangement_id=kept.id, account_ref=account_ref, broken_at=now,

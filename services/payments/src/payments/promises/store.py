@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from payments.store import undone_settlement_condition
 from recaudo_common.db import sql
 
 
@@ -137,12 +138,31 @@ async def active_arrangement(s: AsyncSession, client: str, account_ref: str) -> 
     return ActiveArrangement(**row) if row else None
 
 
-async def decide_arrangement(s: AsyncSession, arrangement_id: uuid.UUID, status: str, now: dt.datetime) -> bool:
-    """Decides an active arrangement; False when it was already decided (nothing to announce again)."""
+async def decide_arrangement(s: AsyncSession, arrangement_id: uuid.UUID, status: str, now: dt.datetime, *,
+                             undone: bool = False) -> bool:
+    """Decides an active arrangement (`undone`: or one a reversal broke, UNDONE); False when it was already decided
+    (nothing to announce again)."""
     row = await s.execute(sql(
-        "UPDATE payments.arrangements SET status = :st, decided_at = :now WHERE id = :id AND status = 'active' "
-        "RETURNING id"), {"id": arrangement_id, "st": status, "now": now})
+        "UPDATE payments.arrangements a SET status = :st, decided_at = :now WHERE id = :id "
+        f"AND (status = 'active' OR (:undone AND {UNDONE})) RETURNING id"),
+        {"id": arrangement_id, "st": status, "now": now, "undone": undone})
     return row.first() is not None
+
+
+UNDONE = undone_settlement_condition("a")
+
+
+async def undone_settlement(s: AsyncSession, client: str, account_ref: str) -> ActiveArrangement | None:
+    """The account's latest arrangement when it is a settlement a reversal undid (none made since), locked."""
+    row = (await s.execute(sql(
+        f"""SELECT a.id, a.kind, a.total_amount, a.made_at, c.timezone, {UNDONE} AS undone,
+                  (SELECT max(p.due_date) FROM payments.promises p WHERE p.arrangement_id = a.id) AS last_due
+           FROM payments.arrangements a JOIN payments.clients c ON c.slug = a.client_slug
+           WHERE a.client_slug = :c AND a.account_ref = :r ORDER BY a.made_at DESC LIMIT 1 FOR UPDATE OF a"""),
+        {"c": client, "r": account_ref})).mappings().first()
+    if row is None or not row["undone"]:
+        return None
+    return ActiveArrangement(**{k: v for k, v in row.items() if k != "undone"})
 
 
 async def instalment_verdicts(s: AsyncSession, arrangement_id: uuid.UUID) -> InstalmentVerdicts:

@@ -243,8 +243,8 @@ def dispute(disputed: JsonObject, event_type: str) -> GatewayReversal | None:
 
 
 def reinstatement(disputed: JsonObject, reinstated_at: dt.datetime | None) -> GatewayReinstatement:
-    """A charge.dispute.funds_reinstated: the disputed amount comes back, the dispute decided for the merchant. It
-    comes back when the event happened (the event's `created`), not when the dispute opened (the dispute's)."""
+    """A charge.dispute.funds_reinstated: the disputed amount comes back, the dispute decided for the merchant, when
+    the event happened (the event's `created`, not the dispute's: it opened earlier)."""
     dispute_id, refers_to, currency, status = _disputed(disputed)
     return GatewayReinstatement(
         gateway="stripe", dispute_id=dispute_id, refers_to=refers_to, amount=_amount(disputed, "amount", currency),

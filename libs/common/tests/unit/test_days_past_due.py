@@ -1,10 +1,11 @@
-"""Days past due on the day an account is looked at (reporting.domain.aging): one a day unless held."""
+"""Days past due on the day an account is looked at (recaudo_common.accounts.days_past_due_on): one a day unless
+held."""
 
 import datetime as dt
 
 import pytest
 
-from reporting.domain.aging import days_past_due_on
+from recaudo_common.accounts import days_past_due_on
 
 pytestmark = pytest.mark.unit
 AS_OF = dt.date(2026, 3, 10)
