@@ -55,7 +55,7 @@ class DebtorContext:
     @classmethod
     def of(cls, row: RowMapping) -> DebtorContext:
         """From a row of the store's context query (its columns, as selected there)."""
-        history = row["history"]
+        history = row["history"] or []  # None: read without it (store.HELD_DEBTOR_COLUMNS), filled in once held
         history = json.loads(history) if isinstance(history, str) else history
         return cls(
             client=row["client_slug"], account_ref=row["account_ref"], debtor_id=row["debtor_id"],

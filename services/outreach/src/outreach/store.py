@@ -132,8 +132,9 @@ LEGAL_HOLD = """least(
             AND h.account_ref = o.account_ref AND h.lifted_at IS NULL AND h.hold IN ('deceased', 'insolvency')
      WHERE o.client_slug = acc.client_slug AND o.debtor_id = acc.debtor_id AND acc.debtor_id <> ''))"""
 
-# Everything the compliance engine needs about one attempt's debtor, in one round trip per batch.
-DEBTOR_COLUMNS = """
+# Everything the compliance engine needs about one attempt's debtor but their recent contacts, in one round trip
+# per batch: a claim holds its debtors first and reads their contacts once held (decide_one_at_a_time).
+HELD_DEBTOR_COLUMNS = """
     acc.debtor_id, acc.full_name, acc.phones, acc.email, acc.region, acc.address, acc.currency, acc.authorised_channels,
     coalesce(st.status, 'open') AS account_status, coalesce(st.balance, acc.balance) AS balance,
     c.name AS creditor, c.country, c.timezone, c.locale, c.default_authorised_channels, c.promise_window_days,
@@ -143,7 +144,9 @@ DEBTOR_COLUMNS = """
     CASE WHEN t.offer_discount_pct > c.max_discount_pct THEN c.max_discount_pct ELSE t.offer_discount_pct END
         AS offer_discount_pct,
 """ + WITHDRAWN_COLUMNS + """,
-    """ + LEGAL_HOLD + """ AS legal_hold,
+    """ + LEGAL_HOLD + """ AS legal_hold"""
+# And their contacts of the last HISTORY_DAYS (:days) up to :at, at every account: everything, for one account.
+DEBTOR_COLUMNS = HELD_DEBTOR_COLUMNS + """,
     (SELECT coalesce(json_agg(json_build_object('at', k.at, 'channel', k.channel, 'conversation', k.conversation,
                                                 'account_ref', k.account_ref)), '[]')
      FROM outreach.contacts k WHERE k.client_slug = acc.client_slug AND k.debtor_id = acc.debtor_id
@@ -179,7 +182,8 @@ async def decide_one_at_a_time(s: AsyncSession, debtors: list[DebtorContext], at
                                ) -> dict[tuple[str, str], tuple[PastContact, ...]]:
     """Holds these debtors (client company, debtor) until the transaction ends, so no other decision about them
     (another lane's claim, another replica, an agent's next call) runs beside this one, and reads their contacts
-    again once held: whatever such a decision counted before it let go. The law's daily and weekly limits count
+    once held (the claim read them without, HELD_DEBTOR_COLUMNS): whatever such a decision counted before it let
+    go. The law's daily and weekly limits count
     every contact of a debtor; two decisions that each read the history before the other wrote would both allow
     one. Locks are taken in the order of their keys, so two claims over the same debtors never wait on each
     other in a cycle."""
@@ -203,6 +207,7 @@ async def decide_one_at_a_time(s: AsyncSession, debtors: list[DebtorContext], at
 
 
 def as_held(debtor: DebtorContext, fresh: dict[tuple[str, str], tuple[PastContact, ...]]) -> DebtorContext:
-    """The debtor with the history read once they were held (decide_one_at_a_time), if it was."""
+    """The debtor (read without their contacts, HELD_DEBTOR_COLUMNS) with the contacts read once they were held
+    (decide_one_at_a_time); a debtor no longer known by an id number (erased) has none to count."""
     history = fresh.get((debtor.client, debtor.debtor_id))
-    return debtor if history is None or history == debtor.history else replace(debtor, history=history)
+    return debtor if not history or history == debtor.history else replace(debtor, history=history)

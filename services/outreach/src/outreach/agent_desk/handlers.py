@@ -69,7 +69,7 @@ async def next_for_agent(db: Database, settings: OutreachSettings, *, client: st
         trail: list[TrailEntry] = []
         chosen = None
         candidates = await desk.agent_candidates(s, client, now, 25)
-        # Held as the scheduler's claims hold them, all at once in their order, their contacts read again.
+        # Held as the scheduler's claims hold them, all at once in their order, their contacts read once held.
         fresh = await store.decide_one_at_a_time(s, [c.debtor for c in candidates], now)
         for call in candidates:
             a, debtor = call.attempt_id, store.as_held(call.debtor, fresh)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach.debtors import DebtorContext
-from outreach.store import DEBTOR_COLUMNS, DEBTOR_JOINS, HISTORY_DAYS
+from outreach.store import DEBTOR_JOINS, HELD_DEBTOR_COLUMNS
 from recaudo_common.db import sql
 
 
@@ -32,12 +32,12 @@ async def agent_candidates(s: AsyncSession, client: str, now: dt.datetime, limit
                   AND a.channel = 'agent'
                 ORDER BY t.expected_net_recovery DESC NULLS LAST, a.scheduled_at
                 LIMIT :n FOR UPDATE OF a SKIP LOCKED)
-            SELECT a.id, a.client_slug, a.account_ref, {DEBTOR_COLUMNS}
+            SELECT a.id, a.client_slug, a.account_ref, {HELD_DEBTOR_COLUMNS}, NULL AS history
             FROM due JOIN outreach.attempts a ON a.id = due.id
             JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
             {DEBTOR_JOINS}
             ORDER BY t.expected_net_recovery DESC NULLS LAST, a.scheduled_at"""),
-        {"c": client, "at": now, "n": limit, "days": HISTORY_DAYS})
+        {"c": client, "at": now, "n": limit})
     return [AgentCall(row["id"], DebtorContext.of(row)) for row in result.mappings()]
 
 

@@ -132,7 +132,7 @@ async def claim_due(db: Database, providers: Providers, settings: OutreachSettin
         routing = WhatsAppRouting(providers)
         # Each sender within its rate, shared by every replica (sending/pacing.py): what it holds back stays due.
         due, paced = await claim_paced(s, settings, providers, routing, now=now, limit=limit)
-        # Each debtor decided by one claim at a time, their contacts read again once held (the law's limits).
+        # Each debtor decided by one claim at a time, their contacts read once held (the law's limits).
         fresh = await store.decide_one_at_a_time(s, [a.debtor for a in due], now)
         due = [replace(a, debtor=store.as_held(a.debtor, fresh)) for a in due]
         # Only attempts with no account or client here: pacing holds none of them back.

@@ -15,7 +15,7 @@ from outreach.debtors import DebtorContext
 from outreach.domain.attempts import Move, Status, Trigger, move
 from outreach.domain.confirmations import Confirmation
 from outreach.providers import OutboundMessage, Receipt
-from outreach.store import DEBTOR_COLUMNS, DEBTOR_JOINS, HISTORY_DAYS
+from outreach.store import DEBTOR_JOINS, HELD_DEBTOR_COLUMNS
 from recaudo_common.db import sql, unnest_rows
 
 
@@ -72,12 +72,12 @@ async def claim_due(s: AsyncSession, now: dt.datetime, limit: int, lane: Lane) -
                 WHERE {DUE} AND {IN_LANE} AND {HAS_ACCOUNT}
                 ORDER BY a.scheduled_at LIMIT :n FOR UPDATE SKIP LOCKED)
             SELECT a.id, a.client_slug, a.account_ref, a.channel, a.tries, a.plan_id, a.correlation_id,
-                   a.scheduled_at, a.confirmation, {DEBTOR_COLUMNS}
+                   a.scheduled_at, a.confirmation, {HELD_DEBTOR_COLUMNS}, NULL AS history
             FROM due JOIN outreach.attempts a ON a.id = due.id
             JOIN outreach.accounts acc ON acc.client_slug = a.client_slug AND acc.account_ref = a.account_ref
             {DEBTOR_JOINS}
             ORDER BY a.scheduled_at"""),
-        {"at": now, "n": limit, "days": HISTORY_DAYS, "client": lane.client, "channel": lane.channel})
+        {"at": now, "n": limit, "client": lane.client, "channel": lane.channel})
     return [DueAttempt(row["id"], row["channel"], row["tries"], row["plan_id"], row["correlation_id"],
                        DebtorContext.of(row), row["scheduled_at"],
                        Confirmation.from_document(row["confirmation"]) if row["confirmation"] else None)
