@@ -138,3 +138,20 @@ async def test_a_dispute_won_over_a_settlement_keeps_the_settlement_again(gw: Ga
     assert decided == ["arrangement.made", "arrangement.kept", "account.settled", "arrangement.broken",
                        "arrangement.kept", "account.settled"]
     assert status == "kept"
+
+
+async def test_a_settlement_kept_again_forgives_what_it_forgave_whatever_was_paid_since(gw: Gateway) -> None:
+    """Charged back, the account was pursued for all of it and paid it after the settlement's deadline; the dispute
+    won then says the settlement stood: its discount is forgiven again, and everything paid since is a credit."""
+    made = await gw.http.post("/v1/clients/banco/accounts/A-1/arrangements", headers=gw.as_operator(), json={
+        "kind": "settlement", "instalments": [{"due_date": "2026-04-15", "amount": "70000.00"}]})
+    assert made.status_code == 201, made.text
+    stripe = await stripe_on(gw)
+    assert await stripe.send("checkout.session.completed", {**session("paid"), "amount_total": 7000000}) == "applied"
+    assert await stripe.send("charge.dispute.created", disputed("needs_response", amount=7000000)) == "reversed"
+    paid_late = await gw.manual("pago-tardio-0001", {"account_ref": "A-1", "amount": "100000.00",
+                                                     "paid_at": "2026-04-20T10:00:00-05:00"})
+    assert (paid_late.status_code, paid_late.json()["account_status"]) == (200, "paid"), paid_late.text
+    assert await stripe.send("charge.dispute.funds_reinstated", disputed("won", amount=7000000)) == "applied"
+    # As if the chargeback had never been: 70,000 settled 100,000, and the 100,000 paid since is the debtor's.
+    assert await gw.balance("A-1") == (Decimal("-100000.00"), "settled", Decimal("-100000.00"))

@@ -100,9 +100,10 @@ async def accounts_to_score(s: AsyncSession, client: str, *, stale_before: dt.da
 async def measure_again(s: AsyncSession, client: str) -> None:
     """A model promoted: every account of the client company is measured again with it (the scoring pass takes the
     unmeasured first)."""
-    # Every account, unmeasured ones included: one a scoring pass holds now was read unmeasured and may be measured
-    # with the model it read before this one; its row is written again once that pass commits.
-    await s.execute(sql("UPDATE segmentation.accounts SET scored_at = NULL WHERE client_slug = :c"), {"c": client})
+    # Every account the pass measures (open, in a bucket; one reopened gets a fact, which marks it anyway),
+    # unmeasured ones included: one a scoring pass holds now was read unmeasured and may be measured with the model
+    # it read before this one; its row is written again once that pass commits.
+    await s.execute(sql(f"UPDATE segmentation.accounts SET scored_at = NULL WHERE {_SCORABLE}"), {"c": client})
 
 
 async def save_scorings(s: AsyncSession, client: str, scorings: Sequence[tuple[str, Scoring]], now: dt.datetime

@@ -117,8 +117,7 @@ async def _apply_asobancaria(s: AsyncSession, *, copy: ClientCopy, content: byte
             pass
     except AsobancariaRefused as exc:
         return [], BankFileRefusal(code=exc.code, line=exc.line, field=exc.field, detail=exc.detail)
-    by_hand = RecordedByHand(s, copy)
-    return [await _apply_line(s, copy=copy, line=line, fallback_id=None, by_hand=by_hand, now=now)
+    return [await _apply_line(s, copy=copy, line=line, fallback_id=None, now=now)
             for line in read_asobancaria(io.BytesIO(content), timezone=copy.timezone)], None
 
 
@@ -133,42 +132,28 @@ async def _apply_csv(s: AsyncSession, *, copy: ClientCopy, content: bytes, conte
         raise Invalid("missing_required_columns", f"no column for {', '.join(missing)}; headers seen: {header}",
                       title="Unreadable bank file")
     results: list[BankRowResult] = []
-    by_hand = RecordedByHand(s, copy)
     for number, cells in rows:
         text_cells = [c if isinstance(c, str) else str(c) for c in cells]
         row, problem = check_bank_row(text_cells, columns, number, locale or copy.locale, copy.timezone,
                                       copy.currency)
         line: BankRow | RejectedRow = row if row is not None else RejectedRow(number, problem or "rejected")
         results.append(await _apply_line(s, copy=copy, line=line, fallback_id=f"{content_sha[:16]}:{number}",
-                                         by_hand=by_hand, now=now))
+                                         now=now))
     return results
 
 
-class RecordedByHand:
-    """The payments operators recorded by hand that a file's lines may be: read once for each day the file's lines
-    were posted on (few payments are recorded by hand, so most lines are told apart without a query of their own)."""
-
-    def __init__(self, s: AsyncSession, copy: ClientCopy) -> None:
-        self.s, self.copy = s, copy
-        self.by_day: dict[dt.date, set[tuple[str, Decimal]]] = {}
-
-    async def may_be(self, account_ref: str, amount: Decimal, posted_at: dt.datetime) -> uuid.UUID | None:
-        """The deposit an operator already recorded that a line of this amount to this account may be: one of this
-        amount recorded for the account in the days before its posting (domain/bank_files.POSTED_WITHIN_DAYS) that
-        no line waiting in suspense answers yet (None: none)."""
-        day = local_today(self.copy.timezone, posted_at)
-        start, end = recorded_by_hand_between(day, self.copy.timezone)
-        if day not in self.by_day:
-            self.by_day[day] = await store.manual_payments_between(self.s, self.copy.slug, start, end)
-        if (account_ref, amount) not in self.by_day[day]:
-            return None
-        # The account held first, as a payment by hand to it holds it: neither decides while the other is deciding.
-        await ledger.lock_account(self.s, self.copy.slug, account_ref)
-        return await store.unanswered_manual_payment(self.s, self.copy.slug, account_ref, amount, start, end)
+async def _recorded_by_hand(s: AsyncSession, copy: ClientCopy, account_ref: str, amount: Decimal,
+                            posted_at: dt.datetime) -> uuid.UUID | None:
+    """The deposit an operator already recorded that a line of this amount to this account may be: one of this
+    amount recorded for the account in the days before its posting (domain/bank_files.POSTED_WITHIN_DAYS) that no
+    line waiting in suspense answers yet (None: none). Asked of every line, the account held: a look-up read once
+    for the file would miss a payment recorded by hand while the file is read."""
+    start, end = recorded_by_hand_between(local_today(copy.timezone, posted_at), copy.timezone)
+    return await store.unanswered_manual_payment(s, copy.slug, account_ref, amount, start, end)
 
 
 async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | RejectedRow, fallback_id: str | None,
-                      by_hand: RecordedByHand, now: dt.datetime) -> BankRowResult:
+                      now: dt.datetime) -> BankRowResult:
     """One payment line applied at most once (a line without the bank's id: by `fallback_id`, its place in this
     file); an unknown reference goes to the suspense queue, as every payment whose account is not found.
 
@@ -204,7 +189,7 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
                                  reference=line.reference, amount=str(line.amount), reason=AMBIGUOUS)
         # None found: the reference as it came, so that a placement of it in flight is waited for (apply_payment).
         account_ref = found[0] if found else line.reference
-    if (recorded := await by_hand.may_be(account_ref, line.amount, line.paid_at)) is not None:
+    if (recorded := await _recorded_by_hand(s, copy, account_ref, line.amount, line.paid_at)) is not None:
         # The same deposit, recorded by hand when the debtor sent the slip, or a second one: not for the ledger to
         # guess. It waits in suspense for an operator (assign it, or reverse the payment recorded by hand and assign
         # this one, the bank's record); applied, the debtor would have paid it twice.

@@ -96,28 +96,20 @@ async def insert_bank_file(s: AsyncSession, *, file_id: uuid.UUID, client: str, 
          "format": file_format, "refusal": None if refusal is None else refusal.model_dump_json()})
 
 
-# The rows of the partial index payments_manual (migration 0027), in its very words (see ALL_DIGITS).
-MANUAL = "source = 'manual'"
-
-
-async def manual_payments_between(s: AsyncSession, client: str, start: dt.datetime, end: dt.datetime
-                                  ) -> set[tuple[str, Decimal]]:
-    """The accounts and amounts of the payments operators recorded by hand, still applied, made in [start, end)."""
-    rows = await s.execute(sql(
-        f"SELECT account_ref, amount FROM payments.payments WHERE client_slug = :c AND {MANUAL} "
-        "AND paid_at >= :a AND paid_at < :b AND status = 'applied'"), {"c": client, "a": start, "b": end})
-    return {(r[0], Decimal(r[1])) for r in rows}
-
-
 async def unanswered_manual_payment(s: AsyncSession, client: str, account_ref: str, amount: Decimal,
                                     start: dt.datetime, end: dt.datetime) -> uuid.UUID | None:
     """The earliest payment of this amount recorded by hand to the account, still applied, made in [start, end),
-    that no bank line waiting in suspense answers (pair): the deposit a new line of the bank's may be; locked."""
+    that no bank line waiting in suspense answers (pair): the deposit a new line of the bank's may be. The account
+    is held first, in the same statement, as a payment by hand to it holds it: one recorded while a file is read is
+    either seen here or sees the line (handlers._refuse_if_banked)."""
     found: uuid.UUID | None = await s.scalar(sql(
-        f"""SELECT m.id FROM payments.payments m WHERE m.client_slug = :c AND m.account_ref = :r AND m.{MANUAL}
-              AND m.status = 'applied' AND m.amount = :m AND m.paid_at >= :a AND m.paid_at < :b
-              AND NOT EXISTS (SELECT 1 FROM payments.payments l WHERE l.answers = m.id AND l.status = 'unmatched')
-            ORDER BY m.paid_at, m.id LIMIT 1 FOR UPDATE OF m"""),
+        """SELECT m.id FROM payments.accounts a LEFT JOIN LATERAL (
+               SELECT m.id FROM payments.payments m WHERE m.client_slug = a.client_slug
+                 AND m.account_ref = a.account_ref AND m.source = 'manual' AND m.status = 'applied'
+                 AND m.amount = :m AND m.paid_at >= :a AND m.paid_at < :b
+                 AND NOT EXISTS (SELECT 1 FROM payments.payments l WHERE l.answers = m.id AND l.status = 'unmatched')
+               ORDER BY m.paid_at, m.id LIMIT 1) m ON true
+           WHERE a.client_slug = :c AND a.account_ref = :r FOR UPDATE OF a"""),
         {"c": client, "r": account_ref, "m": amount, "a": start, "b": end})
     return found
 

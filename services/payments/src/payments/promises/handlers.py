@@ -114,25 +114,31 @@ async def settle_if_reached(s: AsyncSession, *, client: str, account_ref: str, a
     A settlement undone because money toward it was taken back (judge_again) is kept again by a payment made by
     its deadline that reaches it once more: a dispute won gives the money back as a payment made when the disputed
     one was, and a bank's late line of a payment made in time counts as it would have."""
-    arrangement = await store.active_arrangement(s, client, account_ref) \
-        or await store.undone_settlement(s, client, account_ref)
+    undone = None
+    arrangement = await store.active_arrangement(s, client, account_ref)
+    if arrangement is None:
+        arrangement = undone = await store.undone_settlement(s, client, account_ref)
     if arrangement is None or arrangement.kind != "settlement":
         return after
     paid = await store.paid_between(s, client, account_ref, arrangement.made_at,
                                     deadline(arrangement.last_due, arrangement.timezone))
     if paid < arrangement.total_amount:
         return after
-    if after.balance > 0:
-        await ledger.add_entry(s, client=client, account_ref=account_ref, kind="adjustment", amount=-after.balance,
+    # What the settlement forgives: what is left now; kept again, what it forgave before and its undoing owed
+    # again (whatever was paid in between, as if it had never been undone).
+    forgiven = undone.forgiven if undone is not None else max(after.balance, Decimal(0))
+    if forgiven > 0:
+        await ledger.add_entry(s, client=client, account_ref=account_ref, kind="adjustment", amount=-forgiven,
                                now=now)
-    await store.decide_arrangement(s, arrangement.id, "kept", now, undone=True)
-    await store.record_forgiven(s, arrangement.id, max(after.balance, Decimal(0)))
+    await store.decide_arrangement(s, arrangement.id, "kept", now, undone=undone is not None)
+    await store.record_forgiven(s, arrangement.id, forgiven)
     await outbox.add(s, [
         ArrangementKept(arrangement_id=arrangement.id, account_ref=account_ref, kept_at=now).envelope(
             client=client, occurred_at=now),
         AccountSettled(account_ref=account_ref, arrangement_id=arrangement.id, settled_at=now).envelope(
             client=client, occurred_at=now)])
-    return AfterPayment(min(after.balance, Decimal(0)), after.credit, "settled")
+    balance = after.balance - forgiven
+    return AfterPayment(balance, max(-balance, Decimal(0)), "settled")
 
 
 async def judge_again(s: AsyncSession, *, client: str, account_ref: str, payment_id: uuid.UUID,

@@ -152,17 +152,24 @@ async def decide_arrangement(s: AsyncSession, arrangement_id: uuid.UUID, status:
 UNDONE = undone_settlement_condition("a")
 
 
-async def undone_settlement(s: AsyncSession, client: str, account_ref: str) -> ActiveArrangement | None:
+@dataclass(frozen=True)
+class UndoneSettlement(ActiveArrangement):
+    """A settlement a reversal undid, with the discount it forgave (which its undoing owed again)."""
+
+    forgiven: Decimal
+
+
+async def undone_settlement(s: AsyncSession, client: str, account_ref: str) -> UndoneSettlement | None:
     """The account's latest arrangement when it is a settlement a reversal undid (none made since), locked."""
     row = (await s.execute(sql(
-        f"""SELECT a.id, a.kind, a.total_amount, a.made_at, c.timezone, {UNDONE} AS undone,
+        f"""SELECT a.id, a.kind, a.total_amount, a.made_at, c.timezone, {UNDONE} AS undone, a.forgiven,
                   (SELECT max(p.due_date) FROM payments.promises p WHERE p.arrangement_id = a.id) AS last_due
            FROM payments.arrangements a JOIN payments.clients c ON c.slug = a.client_slug
            WHERE a.client_slug = :c AND a.account_ref = :r ORDER BY a.made_at DESC LIMIT 1 FOR UPDATE OF a"""),
         {"c": client, "r": account_ref})).mappings().first()
     if row is None or not row["undone"]:
         return None
-    return ActiveArrangement(**{k: v for k, v in row.items() if k != "undone"})
+    return UndoneSettlement(**{k: v for k, v in row.items() if k != "undone"})
 
 
 async def instalment_verdicts(s: AsyncSession, arrangement_id: uuid.UUID) -> InstalmentVerdicts:
