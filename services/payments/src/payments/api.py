@@ -31,6 +31,7 @@ from payments.schemas import (
     PaymentOut,
     ReversalIn,
     ReversalOut,
+    SameDepositOut,
     UnmatchedList,
     WebhookIn,
     WebhookOut,
@@ -163,6 +164,16 @@ async def assign(slug: str, payment_id: uuid.UUID, body: AssignIn, client: Clien
     unknown_account or invalid_currency."""
     return await handlers.assign_unmatched(platform.db, client=client.slug, payment_id=payment_id,
                                            account_ref=body.account_ref, now=platform.clock())
+
+
+@router.post("/clients/{slug}/payments/unmatched/{payment_id}/same-deposit", response_model=SameDepositOut)
+async def same_deposit(slug: str, payment_id: uuid.UUID, client: ClientOfOperator,
+                       platform: PlatformDep) -> SameDepositOut:
+    """An operator closes a bank line held as `possible_duplicate` as the very deposit the payment recorded by hand
+    it names is: it leaves the suspense queue and nothing is booked. Refused 404 for a payment not found, 409
+    not_possible_duplicate for anything but such a line waiting, 409 recorded_payment_not_applied once that payment
+    was reversed (assign the line instead)."""
+    return await bank_files.close_as_same_deposit(platform.db, client=client.slug, payment_id=payment_id)
 
 
 @router.post("/clients/{slug}/payments", response_model=PaymentOut)

@@ -318,3 +318,15 @@ class AccountPaymentList(Page[AccountPaymentOut]):
         "items": [ACCOUNT_PAYMENT_EXAMPLE],
         "next": "/v1/clients/banco-andino/accounts/CR-2024-000187/payments?cursor=WyIyMDI2LTExLTMwVDE1OjE1OjAyKzAwOj"
                 "AwIiwiNmYxYzJkM2UtNGI1YS00YzZkLThlN2YtOWEwYjFjMmQzZTRmIl0&limit=100"}]})
+
+
+class SameDepositOut(BaseModel):
+    """v1: a bank line held as a possible duplicate, closed as the bank's record of the payment recorded by hand it
+    answers (`same_as`): it leaves the suspense queue and nothing is booked."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "0193a1f0-6c1e-7d2a-9b1e-5f0c2d3e4a5b", "status": "duplicate",
+        "same_as": "0193a1e2-1a2b-7c3d-8e4f-5a6b7c8d9e0f"}]})
+    id: uuid.UUID
+    status: Literal["duplicate"]
+    same_as: uuid.UUID

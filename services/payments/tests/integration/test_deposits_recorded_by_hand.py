@@ -119,3 +119,40 @@ async def test_a_deposits_own_line_is_held_whatever_lines_came_before(gateway: G
     assert [(r["status"], r.get("reason")) for r in body["results"]] == [("unmatched", "possible_duplicate")]
     # 100,000 less 15,000 from the bank and 15,000 by hand: the second deposit's line waits, not applied twice.
     assert await gateway.balance("A-2") == (Decimal("70000.00"), "open", Decimal("70000.00"))
+
+
+async def test_a_held_line_closed_as_the_same_deposit_books_nothing_and_keeps_what_it_paid(gateway: Gateway) -> None:
+    """The payment by hand kept a settlement; its bank line comes: closed as that deposit, nothing moves (reversing
+    the payment by hand to assign the line would have broken the settlement)."""
+    made = await gateway.http.post("/v1/clients/banco/accounts/A-1/arrangements", headers=gateway.as_operator(), json={
+        "kind": "settlement", "instalments": [{"due_date": "2026-04-03", "amount": "70000.00"}]})
+    assert made.status_code == 201, made.text
+    by_hand = await recorded_by_hand(gateway, "consignacion-0020", "A-1", "70000.00", "2026-04-03T11:00:00-05:00")
+    assert await gateway.balance("A-1") == (Decimal("0.00"), "settled", Decimal("0.00"))
+    body = await statement(gateway, "extracto.csv", "06/04/2026;A-1;70.000,00;TX-50")  # after the deadline
+    line = body["results"][0]["payment_id"]
+    url = f"/v1/clients/banco/payments/unmatched/{line}/same-deposit"
+    closed = await gateway.http.post(url, headers=gateway.as_operator())
+    assert (closed.status_code, closed.json()) == (200, {"id": line, "status": "duplicate", "same_as": by_hand})
+    assert (await gateway.http.get("/v1/clients/banco/payments/unmatched", headers=gateway.as_operator())
+            ).json()["items"] == []
+    assert await gateway.balance("A-1") == (Decimal("0.00"), "settled", Decimal("0.00"))
+    arrangements = (await gateway.http.get("/v1/clients/banco/accounts/A-1/arrangements",
+                                           headers=gateway.as_operator())).json()["items"]
+    assert arrangements[0]["status"] == "kept"
+    again = await gateway.http.post(url, headers=gateway.as_operator())
+    assert (again.status_code, again.json()["code"]) == (409, "not_possible_duplicate")
+    # The payment by hand has its line: another line of that amount those days is another deposit, applied.
+    later = await statement(gateway, "extracto-2.csv", "06/04/2026;A-1;70.000,00;TX-51")
+    assert [r["status"] for r in later["results"]] == ["applied"]
+
+
+async def test_a_line_whose_payment_by_hand_was_reversed_is_assigned_not_closed(gateway: Gateway) -> None:
+    by_hand = await recorded_by_hand(gateway, "consignacion-0030", "A-2", "12000.00", "2026-04-03T11:00:00-05:00")
+    line = (await statement(gateway, "extracto.csv", "06/04/2026;A-2;12.000,00;TX-60"))["results"][0]["payment_id"]
+    reversed_ = await gateway.http.post(f"/v1/clients/banco/payments/{by_hand}/reversal", json={"reason": "x"},
+                                        headers={**gateway.as_operator(), "Idempotency-Key": "reverso-0030"})
+    assert reversed_.status_code == 200, reversed_.text
+    refused = await gateway.http.post(f"/v1/clients/banco/payments/unmatched/{line}/same-deposit",
+                                      headers=gateway.as_operator())
+    assert (refused.status_code, refused.json()["code"]) == (409, "recorded_payment_not_applied")

@@ -29,10 +29,11 @@ from payments.domain.bank_files import (
 )
 from payments.handlers import apply_payment, hold_in_suspense
 from payments.integrity import recorded_once
+from payments.schemas import SameDepositOut
 from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.clock import local_today
 from recaudo_common.db import Database
-from recaudo_common.domain_errors import Invalid, NotFound
+from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.files import FileFormatError, csv_rows, sniff
 from recaudo_common.ids import time_ordered_id
 
@@ -206,3 +207,25 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
                                   external_id=external_id)
     return BankRowResult(row=line.row, status=applied.status, payment_id=str(applied.id), reference=line.reference,
                          amount=str(line.amount), reason=applied.reason)
+
+
+async def close_as_same_deposit(db: Database, *, client: str, payment_id: uuid.UUID) -> SameDepositOut:
+    """An operator says a line held as a possible duplicate is the very deposit the payment recorded by hand it
+    answers: the line leaves the queue and nothing is booked (assigning it would book the deposit twice, and
+    reversing the payment by hand first would break an arrangement it kept). Refused 404 for a payment not found,
+    409 not_possible_duplicate for anything but such a line waiting, 409 recorded_payment_not_applied once that
+    payment was reversed (assign the line then)."""
+    async with db.transaction() as s:
+        line = await ledger.lock_payment(s, client, payment_id)
+        if line is None:
+            raise NotFound("payment")
+        answers = await store.answered_by(s, payment_id)
+        if line.status != "unmatched" or answers is None:
+            raise Conflict("not_possible_duplicate", "only a bank line waiting as a possible duplicate of a payment "
+                                                     "recorded by hand can be closed as that deposit")
+        recorded = await ledger.lock_payment(s, client, answers)
+        if recorded is None or recorded.status != "applied":
+            raise Conflict("recorded_payment_not_applied", "the payment recorded by hand it may be is not applied "
+                                                           "(reversed?): assign this line to the account instead")
+        await store.close_as_same(s, payment_id)
+    return SameDepositOut(id=payment_id, status="duplicate", same_as=answers)

@@ -99,7 +99,8 @@ async def insert_bank_file(s: AsyncSession, *, file_id: uuid.UUID, client: str, 
 async def unanswered_manual_payment(s: AsyncSession, client: str, account_ref: str, amount: Decimal,
                                     start: dt.datetime, end: dt.datetime) -> uuid.UUID | None:
     """The earliest payment of this amount recorded by hand to the account, still applied, made in [start, end),
-    that no bank line waiting in suspense answers (pair): the deposit a new line of the bank's may be. The account
+    that no bank line waiting in suspense answers (pair), nor one closed as that very deposit (close_as_same): the
+    deposit a new line of the bank's may be. The account
     is held first, in the same statement, as a payment by hand to it holds it: one recorded while a file is read is
     either seen here or sees the line (handlers._refuse_if_banked)."""
     found: uuid.UUID | None = await s.scalar(sql(
@@ -107,7 +108,8 @@ async def unanswered_manual_payment(s: AsyncSession, client: str, account_ref: s
                SELECT m.id FROM payments.payments m WHERE m.client_slug = a.client_slug
                  AND m.account_ref = a.account_ref AND m.source = 'manual' AND m.status = 'applied'
                  AND m.amount = :m AND m.paid_at >= :a AND m.paid_at < :b
-                 AND NOT EXISTS (SELECT 1 FROM payments.payments l WHERE l.answers = m.id AND l.status = 'unmatched')
+                 AND NOT EXISTS (SELECT 1 FROM payments.payments l WHERE l.answers = m.id
+                                 AND l.status IN ('unmatched', 'duplicate'))
                ORDER BY m.paid_at, m.id LIMIT 1) m ON true
            WHERE a.client_slug = :c AND a.account_ref = :r FOR UPDATE OF a"""),
         {"c": client, "r": account_ref, "m": amount, "a": start, "b": end})
@@ -134,3 +136,14 @@ async def bank_lines_applied(s: AsyncSession, client: str, account_ref: str, amo
 async def mark_another_deposit(s: AsyncSession, payment_id: uuid.UUID) -> None:
     """An operator said this payment by hand is another deposit than the bank lines already there."""
     await s.execute(sql("UPDATE payments.payments SET another_deposit = true WHERE id = :p"), {"p": payment_id})
+
+
+async def close_as_same(s: AsyncSession, line: uuid.UUID) -> None:
+    """The line leaves the suspense queue as the bank's record of the payment by hand it answers: nothing booked."""
+    await s.execute(sql("UPDATE payments.payments SET status = 'duplicate' WHERE id = :l"), {"l": line})
+
+
+async def answered_by(s: AsyncSession, line: uuid.UUID) -> uuid.UUID | None:
+    """The payment recorded by hand a bank line held as a possible duplicate may be."""
+    found: uuid.UUID | None = await s.scalar(sql("SELECT answers FROM payments.payments WHERE id = :l"), {"l": line})
+    return found
