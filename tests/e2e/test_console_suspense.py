@@ -4,7 +4,8 @@ payment that matched no account in the suspense table (the amount as es-CO write
 to, presses «Asignar», and the row leaves the queue with the page saying so in Spanish; the account's payment is
 then applied (payments' ledger) and the queue, read again, is empty. The operator then finds the account's payments
 and takes part of that one back (a bounced cheque), the amount typed as es-CO writes it, and sends a bank's
-statement whose result (one line applied, one in the queue) the page shows line by line."""
+statement whose result (one line applied, two in the queue: one for no account, one that may be the deposit recorded
+by hand) the page shows line by line; the operator closes the latter as that very deposit."""
 
 from decimal import Decimal
 from pathlib import Path
@@ -102,16 +103,21 @@ async def test_an_operator_assigns_a_suspense_payment_in_the_browser(platform: R
             # A bank's statement sent from the page: one line applied, one left in the queue.
             statement = tmp_path / "extracto.csv"
             statement.write_bytes(b"Fecha;Referencia;Valor;Comprobante\n02/04/2026;B-001;20.000,00;TX-1\n"
-                                  b"02/04/2026;B-777;7.500,00;TX-2\n")
+                                  b"02/04/2026;B-777;7.500,00;TX-2\n02/04/2026;B-001;150.000,00;TX-3\n")
             await page.set_input_files("#bank-file input[type=file]", str(statement))
             await page.click("text=Subir archivo")
-            counts = page.locator("#bank-file-counts", has_text="1 aplicados, 1 en la cola sin asignar")
+            counts = page.locator("#bank-file-counts", has_text="1 aplicados, 2 en la cola sin asignar")
             await counts.wait_for(timeout=30_000)
             lines = (await page.locator("#bank-file-rows tbody").inner_text()).replace("\xa0", " ")
             assert "Aplicado" in lines and "B-777" in lines and "La cuenta indicada no existe" in lines
             assert "7.500,00" in lines
+            assert "Puede ser la consignación ya registrada a mano" in lines  # the deposit assigned above
             await page.click("text=Ver la cola actualizada")
             await page.locator("#suspense tbody tr", has_text="B-777").wait_for()
+            same = page.locator("#suspense tbody tr", has_text="Puede ser la consignación ya registrada a mano")
+            await same.locator("button", has_text="Es la misma consignación").click()
+            await page.locator("#outcome[role=status]", has_text="no se aplicó de nuevo").wait_for(timeout=30_000)
+            assert await same.count() == 0
             await page.screenshot(path=str(tmp_path / "payments.png"), full_page=True)  # docs/console/payments.png
             await browser.close()
 

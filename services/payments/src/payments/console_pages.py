@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from payments import handlers, store
+from payments.domain.bank_files import POSSIBLE_DUPLICATE
 from payments.schemas import UnmatchedPaymentOut
 from payments.store import SCHEMA
 from recaudo_common.auth import Principal
@@ -45,6 +46,8 @@ REASONS = {
     "currency_mismatch": "Moneda distinta a la de la empresa",
     "amount_not_in_cents": "Monto con más de dos decimales",
     "duplicate_reference": "La pasarela aprobó otro pago con la misma referencia",
+    "possible_duplicate": "Puede ser la consignación ya registrada a mano para la cuenta",
+    "dispute_won": "Devuelto por una disputa ganada de un pago que estaba en la cola",
 }
 SOURCES = {"gateway": "Pasarela", "bank_file": "Archivo bancario", "manual": "Registro manual"}
 
@@ -60,6 +63,7 @@ class SuspenseRow:
     reference: str
     source: str
     reason: str
+    same_deposit: bool = False  # a bank line that may be a deposit recorded by hand: it can be closed as that one
 
 
 def _row(p: UnmatchedPaymentOut, client: ClientCopy) -> SuspenseRow:
@@ -75,7 +79,8 @@ def _row(p: UnmatchedPaymentOut, client: ClientCopy) -> SuspenseRow:
     return SuspenseRow(
         p.id, p.received_at.astimezone(zoneinfo.ZoneInfo(client.timezone)).strftime("%Y-%m-%d %H:%M"),
         format_currency(p.amount, p.currency, locale=client.locale.replace("-", "_")),
-        " · ".join(given) or "—", source, REASONS.get(p.reason or "", p.reason or "—"))
+        " · ".join(given) or "—", source, REASONS.get(p.reason or "", p.reason or "—"),
+        same_deposit=p.reason == POSSIBLE_DUPLICATE)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-// The suspense queue's "Asignar": calls the payments API with the session cookie and the page's CSRF token, then
-// takes the row out of the queue and says what happened (or the API's refusal) in Spanish.
+// The suspense queue's "Asignar" and "Es la misma consignación": call the payments API with the session cookie and
+// the page's CSRF token, then take the row out of the queue and say what happened (or the API's refusal) in Spanish.
 "use strict";
 (function () {
   const token = document.querySelector('meta[name="csrf-token"]');
@@ -37,6 +37,34 @@
       }
     } catch (e) {
       say("No se asignó el pago: no hubo respuesta del servidor. Intente de nuevo.", true);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  // A bank line held as a possible duplicate, closed as the deposit already recorded by hand: nothing is booked.
+  async function sameDeposit(form) {
+    const row = form.closest("tr");
+    const button = form.querySelector("button");
+    button.disabled = true;
+    try {
+      const answer = await fetch(form.dataset.action, {
+        method: "POST", credentials: "same-origin",
+        headers: {"Accept": "application/json", "X-CSRF-Token": token ? token.content : ""},
+      });
+      const body = await answer.json().catch(() => ({}));
+      if (answer.ok) {
+        row.remove();
+        say("La línea de " + row.dataset.amount + " quedó como la consignación ya registrada a mano; no se aplicó " +
+            "de nuevo.", false);
+        if (!document.querySelector("#suspense tbody tr")) {
+          document.getElementById("suspense").hidden = true;
+        }
+      } else {
+        say("No se cerró la línea: " + (body.detail || body.title || ("error " + answer.status)) + ".", true);
+      }
+    } catch (e) {
+      say("No se cerró la línea: no hubo respuesta del servidor. Intente de nuevo.", true);
     } finally {
       button.disabled = false;
     }
@@ -87,7 +115,9 @@
   const STATUSES = {applied: "Aplicado", unmatched: "En la cola sin asignar", duplicate: "Repetido (ya recibido)",
                     rejected: "Rechazado"};
   const REASONS = {unknown_account_ref: "La cuenta indicada no existe", unknown_debtor_id: "No hay deudor con ese " +
-                   "documento", invalid_amount: "Monto no válido", no_reference: "Llegó sin referencia"};
+                   "documento", invalid_amount: "Monto no válido", no_reference: "Llegó sin referencia",
+                   possible_duplicate: "Puede ser la consignación ya registrada a mano para la cuenta",
+                   transaction_id_reused: "El banco ya usó ese número de transacción con otro monto o fecha"};
 
   function cell(row, text) {
     const td = document.createElement("td");
@@ -159,8 +189,11 @@
     form.addEventListener("submit", function (event) { event.preventDefault(); reverse(form); });
   });
 
-  document.querySelectorAll("#suspense form.assign").forEach(function (form) {
+  document.querySelectorAll("#suspense form.assign:not(.same)").forEach(function (form) {
     form.addEventListener("submit", function (event) { event.preventDefault(); assign(form); });
+  });
+  document.querySelectorAll("#suspense form.same").forEach(function (form) {
+    form.addEventListener("submit", function (event) { event.preventDefault(); sameDeposit(form); });
   });
 
   // The forms' buttons come disabled: clicked before this script ran, the browser would submit the form itself
