@@ -12,62 +12,49 @@
     outcome.hidden = false;
   }
 
-  async function assign(form) {
+  // A row of the queue resolved by the API (`body`: what to send, null for nothing): on success the row leaves the
+  // table and `done(answer's body)` says what happened; otherwise `failed` opens the API's reason in Spanish.
+  async function resolve(form, body, done, failed) {
     const row = form.closest("tr");
-    const account = form.elements.account_ref.value.trim();
-    if (!account) { say("Escriba la referencia de la cuenta.", true); return; }
     const button = form.querySelector("button");
     button.disabled = true;
     try {
+      const headers = {"Accept": "application/json", "X-CSRF-Token": token ? token.content : ""};
+      if (body !== null) headers["Content-Type"] = "application/json";
       const answer = await fetch(form.dataset.action, {
-        method: "POST", credentials: "same-origin",
-        headers: {"Content-Type": "application/json", "Accept": "application/json",
-                  "X-CSRF-Token": token ? token.content : ""},
-        body: JSON.stringify({account_ref: account}),
+        method: "POST", credentials: "same-origin", headers: headers,
+        body: body === null ? undefined : JSON.stringify(body),
       });
-      const body = await answer.json().catch(() => ({}));
+      const result = await answer.json().catch(() => ({}));
       if (answer.ok) {
         row.remove();
-        say("Pago de " + row.dataset.amount + " asignado a la cuenta " + (body.account_ref || account) + ".", false);
+        say(done(row, result), false);
         if (!document.querySelector("#suspense tbody tr")) {
           document.getElementById("suspense").hidden = true;
         }
       } else {
-        say("No se asignó el pago: " + (body.detail || body.title || ("error " + answer.status)) + ".", true);
+        say(failed + ": " + (result.detail || result.title || ("error " + answer.status)) + ".", true);
       }
     } catch (e) {
-      say("No se asignó el pago: no hubo respuesta del servidor. Intente de nuevo.", true);
+      say(failed + ": no hubo respuesta del servidor. Intente de nuevo.", true);
     } finally {
       button.disabled = false;
     }
   }
 
+  function assign(form) {
+    const account = form.elements.account_ref.value.trim();
+    if (!account) { say("Escriba la referencia de la cuenta.", true); return; }
+    resolve(form, {account_ref: account}, (row, result) =>
+      "Pago de " + row.dataset.amount + " asignado a la cuenta " + (result.account_ref || account) + ".",
+      "No se asignó el pago");
+  }
+
   // A bank line held as a possible duplicate, closed as the deposit already recorded by hand: nothing is booked.
-  async function sameDeposit(form) {
-    const row = form.closest("tr");
-    const button = form.querySelector("button");
-    button.disabled = true;
-    try {
-      const answer = await fetch(form.dataset.action, {
-        method: "POST", credentials: "same-origin",
-        headers: {"Accept": "application/json", "X-CSRF-Token": token ? token.content : ""},
-      });
-      const body = await answer.json().catch(() => ({}));
-      if (answer.ok) {
-        row.remove();
-        say("La línea de " + row.dataset.amount + " quedó como la consignación ya registrada a mano; no se aplicó " +
-            "de nuevo.", false);
-        if (!document.querySelector("#suspense tbody tr")) {
-          document.getElementById("suspense").hidden = true;
-        }
-      } else {
-        say("No se cerró la línea: " + (body.detail || body.title || ("error " + answer.status)) + ".", true);
-      }
-    } catch (e) {
-      say("No se cerró la línea: no hubo respuesta del servidor. Intente de nuevo.", true);
-    } finally {
-      button.disabled = false;
-    }
+  function sameDeposit(form) {
+    resolve(form, null, (row) =>
+      "La línea de " + row.dataset.amount + " quedó como la consignación ya registrada a mano; no se aplicó de nuevo.",
+      "No se cerró la línea");
   }
 
   // An amount as the client company's locale writes it ("50.000,00" in es-CO) as the API reads it ("50000.00").
