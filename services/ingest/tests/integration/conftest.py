@@ -1,6 +1,7 @@
 """What ingest's integration tests share: an operator's client of ingest's real HTTP API as the runtime wires it, and
 an uploader that sends a portfolio and runs the worker over it."""
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import AsyncIterator
@@ -93,14 +94,22 @@ class Ingest:
             return payloads
 
 
-@pytest.fixture
-async def ingest(database_url: str) -> AsyncIterator[Ingest]:
+@contextlib.asynccontextmanager
+async def operator_of(database_url: str, *clients: dict[str, Any]) -> AsyncIterator[tuple[Platform, httpx.AsyncClient]]:
+    """Ingest's API as the runtime wires it (2 MB uploads), an operator's client of it, these client companies
+    registered."""
     platform = make_platform(settings_for_test(database_url), pool_size=4, clock=lambda: NOW)
-    app = build_app(platform, [build(platform, IngestSettings(max_upload_bytes=2_000_000))])  # the runtime's wiring
+    app = build_app(platform, [build(platform, IngestSettings(max_upload_bytes=2_000_000))])
     _, key = await platform.keys.create(role="operator", now=NOW)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  headers={"Authorization": f"Bearer {key}"}) as http:
-        for client in (CO, MX):
+        for client in clients:
             assert (await http.post("/v1/clients", json=client)).status_code == 201
-        yield Ingest(platform, http)
+        yield platform, http
     await platform.db.dispose()
+
+
+@pytest.fixture
+async def ingest(database_url: str) -> AsyncIterator[Ingest]:
+    async with operator_of(database_url, CO, MX) as (platform, http):
+        yield Ingest(platform, http)

@@ -15,11 +15,10 @@ import pytest
 from sqlalchemy import event, text
 
 from ingest import handlers
-from ingest.main import build
-from ingest.settings import IngestSettings
 from recaudo_common.personal_data import PersonalData, SealBroken, Vault, unseal
-from recaudo_common.runtime import Platform, build_app, make_platform
-from recaudo_common.testing import settings_for_test
+from recaudo_common.runtime import Platform
+
+from .conftest import operator_of
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
@@ -76,15 +75,8 @@ class Ingest:
 
 @pytest.fixture
 async def ingest(database_url: str) -> AsyncIterator[Ingest]:
-    platform = make_platform(settings_for_test(database_url), pool_size=4, clock=lambda: NOW)
-    app = build_app(platform, [build(platform, IngestSettings(max_upload_bytes=2_000_000))])  # the runtime's wiring
-    _, key = await platform.keys.create(role="operator", now=NOW)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
-                                 headers={"Authorization": f"Bearer {key}"}) as http:
-        for client in (CO, OTHER):
-            assert (await http.post("/v1/clients", json=client)).status_code == 201
+    async with operator_of(database_url, CO, OTHER) as (platform, http):
         yield Ingest(platform, http)
-    await platform.db.dispose()
 
 
 PLAINTEXT = {"debtor_id", "debtor_id_type", "full_name", "phones", "email", "address"}
