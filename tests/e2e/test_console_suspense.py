@@ -4,8 +4,10 @@ payment that matched no account in the suspense table (the amount as es-CO write
 to, presses «Asignar», and the row leaves the queue with the page saying so in Spanish; the account's payment is
 then applied (payments' ledger) and the queue, read again, is empty. The operator then finds the account's payments
 and takes part of that one back (a bounced cheque), the amount typed as es-CO writes it, and sends a bank's
-statement whose result (one line applied, two in the queue: one for no account, one that may be the deposit recorded
-by hand) the page shows line by line; the operator closes the latter as that very deposit."""
+statement whose result (one line applied, three in the queue: two for no account, one that may be the deposit recorded
+by hand) the page shows line by line; the operator closes the held line as that very deposit, and assigning a line
+of the same amount as another deposit recorded by hand to the account is refused until the operator says it is
+another deposit («Es otra consignación: asignar»)."""
 
 from decimal import Decimal
 from pathlib import Path
@@ -55,6 +57,11 @@ async def test_an_operator_assigns_a_suspense_payment_in_the_browser(platform: R
 
     try:
         await eventually(placed_in_payments, timeout_s=90, message="account B-001 placed in payments")
+        async with platform.client() as api:  # a second deposit, recorded by hand to the account itself
+            slip = await api.post("/v1/clients/banco-andino/payments", headers={"Idempotency-Key": "consignacion-7790"},
+                                  json={**DEPOSIT, "account_ref": "B-001", "amount": "30000.00",
+                                        "reference": "consignación 7790"})
+            assert (slip.status_code, slip.json()["status"]) == (200, "applied"), slip.text
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = await (await browser.new_context(locale="es-CO")).new_page()
@@ -103,10 +110,11 @@ async def test_an_operator_assigns_a_suspense_payment_in_the_browser(platform: R
             # A bank's statement sent from the page: one line applied, one left in the queue.
             statement = tmp_path / "extracto.csv"
             statement.write_bytes(b"Fecha;Referencia;Valor;Comprobante\n02/04/2026;B-001;20.000,00;TX-1\n"
-                                  b"02/04/2026;B-777;7.500,00;TX-2\n02/04/2026;B-001;150.000,00;TX-3\n")
+                                  b"02/04/2026;B-777;7.500,00;TX-2\n02/04/2026;B-001;150.000,00;TX-3\n"
+                                  b"02/04/2026;B-0O1;30.000,00;TX-4\n")
             await page.set_input_files("#bank-file input[type=file]", str(statement))
             await page.click("text=Subir archivo")
-            counts = page.locator("#bank-file-counts", has_text="1 aplicados, 2 en la cola sin asignar")
+            counts = page.locator("#bank-file-counts", has_text="1 aplicados, 3 en la cola sin asignar")
             await counts.wait_for(timeout=30_000)
             lines = (await page.locator("#bank-file-rows tbody").inner_text()).replace("\xa0", " ")
             assert "Aplicado" in lines and "B-777" in lines and "La cuenta indicada no existe" in lines
@@ -118,6 +126,15 @@ async def test_an_operator_assigns_a_suspense_payment_in_the_browser(platform: R
             await same.locator("button", has_text="Es la misma consignación").click()
             await page.locator("#outcome[role=status]", has_text="no se aplicó de nuevo").wait_for(timeout=30_000)
             assert await same.count() == 0
+            # B-0O1's line (a letter O for a zero) assigned to B-001, which has 30.000 recorded by hand those days.
+            mistyped = page.locator("#suspense tbody tr", has_text="B-0O1")
+            await mistyped.locator("input[name=account_ref]").fill("B-001")
+            await mistyped.locator("button", has_text="Asignar").click()
+            await page.locator("#outcome[role=alert]", has_text="puede ser la misma consignación").wait_for()
+            await mistyped.locator("button", has_text="Es otra consignación: asignar").click()
+            await page.locator("#outcome[role=status]",
+                               has_text="asignado a la cuenta B-001").wait_for(timeout=30_000)
+            assert await mistyped.count() == 0
             await page.screenshot(path=str(tmp_path / "payments.png"), full_page=True)  # docs/console/payments.png
             await browser.close()
 

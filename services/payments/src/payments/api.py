@@ -160,19 +160,22 @@ async def reverse_payment(slug: str, payment_id: uuid.UUID, client: ClientOfOper
 async def assign(slug: str, payment_id: uuid.UUID, body: AssignIn, client: ClientOfOperator,
                  platform: PlatformDep) -> PaymentOut:
     """An operator resolves a payment in the suspense queue: it is applied to the account they name
-    (payment.applied). Refused 404 for a payment not found, 409 payment_not_unmatched once it left the queue, 422
-    unknown_account or invalid_currency."""
+    (payment.applied). Refused 404 for a payment not found, 409 payment_not_unmatched once it left the queue, 409
+    possible_duplicate for a bank line or payment by hand that may be the same deposit as one applied to the
+    account (sent again with another_deposit once the operator checked), 422 unknown_account or
+    invalid_currency."""
     return await handlers.assign_unmatched(platform.db, client=client.slug, payment_id=payment_id,
-                                           account_ref=body.account_ref, now=platform.clock())
+                                           account_ref=body.account_ref, another_deposit=body.another_deposit,
+                                           now=platform.clock())
 
 
 @router.post("/clients/{slug}/payments/unmatched/{payment_id}/same-deposit", response_model=SameDepositOut)
 async def same_deposit(slug: str, payment_id: uuid.UUID, client: ClientOfOperator,
                        platform: PlatformDep) -> SameDepositOut:
-    """An operator closes a bank line held as `possible_duplicate` as the very deposit the payment recorded by hand
-    it names is: it leaves the suspense queue and nothing is booked. Refused 404 for a payment not found, 409
-    not_possible_duplicate for anything but such a line waiting, 409 recorded_payment_not_applied once that payment
-    was reversed (assign the line instead)."""
+    """An operator closes a payment held as maybe a deposit already applied (a bank line `possible_duplicate`, a
+    payment by hand `already_banked`) as the very deposit the payment it names is: it leaves the suspense queue
+    and nothing is booked. Refused 404 for a payment not found, 409 not_possible_duplicate for anything but such a
+    payment waiting, 409 recorded_payment_not_applied once the one it names was reversed (assign it instead)."""
     return await bank_files.close_as_same_deposit(platform.db, client=client.slug, payment_id=payment_id)
 
 

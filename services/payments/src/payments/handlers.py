@@ -12,6 +12,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
+from payments.bank_files import pairing
 from payments.bank_files import store as bank_files
 from payments.bank_files.store import accounts_by_digits
 from payments.debtors import debtors_of, payer_of
@@ -82,10 +83,13 @@ async def rematch_suspense(s: AsyncSession, accounts: list[tuple[str, str]], *, 
     while a file may still be placing more of them. An Asobancaria line names an account whose reference starts
     with zeros without them (asobancaria.read_as): it re-matches when that account is the client company's only one
     its digits can be, as when the file is applied. What a payment's booking emits is caused by its account's
-    placement (`causes`, from a batch of placements; else the cause it runs under)."""
+    placement (`causes`, from a batch of placements; else the cause it runs under). A bank line or a payment by
+    hand that may be the same deposit as one applied to the account stays in suspense, for an operator
+    (bank_files/pairing)."""
     claims: list[tuple[str, str, str, str | None]] = [(c, ref, ref, None) for c, ref in accounts]
     claims += [(c, read, ref, asobancaria.METHOD) for c, ref in accounts if (read := asobancaria.read_as(ref))]
     booked: set[uuid.UUID] = set()
+    timezones: dict[str, str] = {}
     for payment, named in await store.lock_suspense_claiming(s, claims):
         if payment.id in booked:
             continue  # named by two accounts placed together
@@ -96,8 +100,17 @@ async def rematch_suspense(s: AsyncSession, accounts: list[tuple[str, str]], *, 
         account = await store.lock_account(s, payment.client_slug, named)
         if account is None:
             continue
-        await store.apply_suspense_payment(s, payment.id, account.account_ref)
         booked.add(payment.id)
+        if payment.source in pairing.SOURCES:
+            timezone = timezones.get(payment.client_slug) or await _timezone_of(s, payment.client_slug)
+            timezones[payment.client_slug] = timezone
+            if (maybe := await pairing.same_deposit_applied(s, timezone, payment, named)) is not None:
+                await bank_files.hold_as_maybe_same(s, payment.id, maybe.reason, maybe.same_as)
+                await store.follow_idempotent_response(s, payment.id, answer_of(PaymentOut(
+                    id=payment.id, status="unmatched", reason=maybe.reason, amount=payment.amount,
+                    currency=payment.currency)))
+                continue
+        await store.apply_suspense_payment(s, payment.id, account.account_ref)
         cause = (causes or {}).get((payment.client_slug, named))
         with caused_by(cause) if cause is not None else nullcontext():
             result = await _book(s, client=payment.client_slug, payment_id=payment.id, account=account,
@@ -105,6 +118,13 @@ async def rematch_suspense(s: AsyncSession, accounts: list[tuple[str, str]], *, 
                                  paid_at=payment.paid_at,
                                  source=payment.source, method=payment.method, matched_by="account_ref", now=now)
         await store.follow_idempotent_response(s, payment.id, answer_of(result))
+
+
+async def _timezone_of(s: AsyncSession, client: str) -> str:
+    copy = await get_client(s, store.SCHEMA, client)
+    if copy is None:
+        raise NotFound(f"client company {client!r}")  # an account of it is held: its copy is there
+    return copy.timezone
 
 
 async def on_account_updated(event: AccountUpdated, ctx: HandlerContext, *, vault: Vault) -> None:
@@ -221,7 +241,8 @@ async def _refuse_if_banked(s: AsyncSession, timezone: str, client: str, account
     is one. (The statement's line arriving after the payment by hand waits in suspense instead:
     bank_files/handlers.)"""
     made = local_today(timezone, payment.paid_at)
-    if await bank_files.bank_lines_applied(s, client, account_ref, payment.amount, *posted_between(made, timezone)):
+    if await bank_files.applied_bank_line(s, client, account_ref, payment.amount,
+                                          *posted_between(made, timezone)) is not None:
         raise Conflict("possible_duplicate", (
             f"a bank statement already brought {payment.amount} to {account_ref} in the days after {made}: if this "
             "is another deposit, send it again with another_deposit true"))
@@ -333,8 +354,11 @@ def count_applied(client: str, amount: Decimal, currency: str) -> None:
 
 
 async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, account_ref: str,
-                           now: dt.datetime) -> PaymentOut:
-    """An operator resolves a suspense payment: it is applied to the account they name."""
+                           another_deposit: bool, now: dt.datetime) -> PaymentOut:
+    """An operator resolves a suspense payment: it is applied to the account they name. A bank line or a payment
+    by hand that may be the same deposit as one applied to that account is refused 409 possible_duplicate unless
+    the operator says it is another deposit (`another_deposit`), or it was held as maybe that one (`answers`):
+    assigning it then is the operator's answer."""
     async with db.transaction() as s:
         payment = await store.lock_payment(s, client, payment_id)
         if payment is None:
@@ -348,6 +372,12 @@ async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, 
             # A gateway's payment in another currency waits in suspense (currency_mismatch): no balance takes it.
             raise Invalid("invalid_currency", f"the payment is in {payment.currency}, the account in "
                                               f"{account.currency}", title="Invalid currency")
+        if another_deposit:
+            await bank_files.mark_another_deposit(s, payment_id)
+        elif payment.answers is None and payment.source in pairing.SOURCES:
+            maybe = await pairing.same_deposit_applied(s, await _timezone_of(s, client), payment, account_ref)
+            if maybe is not None:
+                raise Conflict("possible_duplicate", maybe.explained(payment, account_ref))
         await store.apply_suspense_payment(s, payment_id, account_ref)
         # What the gateway refunded while it waited was never the account's: only the rest is booked.
         result = await _book(s, client=client, payment_id=payment_id, account=account,

@@ -70,6 +70,8 @@ class Payment:
     method: str | None
     status: str
     content_sha256: str | None
+    another_deposit: bool = False  # an operator said it is another deposit than the one it looked like
+    answers: uuid.UUID | None = None  # held in suspense: the payment it may be the same deposit as
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,9 @@ class PaymentOut(BaseModel):
         "account_ref": "CR-2024-000187", "matched_by": "account_ref", "new_balance": "450000.00", "credit": "0.00",
         "account_status": "open"}]})
     id: uuid.UUID
-    status: Literal["applied", "unmatched"]
+    status: Literal["applied", "unmatched", "duplicate"] = Field(description=(
+        "duplicate: held in suspense as maybe a deposit already applied, and closed by an operator as that one "
+        "(nothing booked)"))
     amount: Decimal
     currency: str
     account_ref: str | None = None
@@ -144,6 +146,11 @@ class AssignIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"account_ref": "CR-2024-000187"}]})
     account_ref: str = Field(min_length=1, max_length=200)
+    another_deposit: bool = Field(False, description=(
+        "true once the operator has checked that this bank line or payment recorded by hand is another deposit "
+        "than a payment recorded by hand (or a bank line) of the same amount already applied to the account in "
+        "the same days: without it such a payment is refused 409 possible_duplicate, so that one deposit is not "
+        "applied twice"))
 
 
 class InstalmentIn(BaseModel):
@@ -321,8 +328,9 @@ class AccountPaymentList(Page[AccountPaymentOut]):
 
 
 class SameDepositOut(BaseModel):
-    """v1: a bank line held as a possible duplicate, closed as the bank's record of the payment recorded by hand it
-    answers (`same_as`): it leaves the suspense queue and nothing is booked."""
+    """v1: a payment held in suspense as maybe a deposit already applied (a bank line that may be a payment
+    recorded by hand, `possible_duplicate`, or the other way round, `already_banked`), closed as the other record
+    of the payment it answers (`same_as`): it leaves the suspense queue and nothing is booked."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": "0193a1f0-6c1e-7d2a-9b1e-5f0c2d3e4a5b", "status": "duplicate",

@@ -305,7 +305,7 @@ async def list_unmatched(s: AsyncSession, client: str, *, after: tuple[dt.dateti
 
 
 PAYMENT_COLUMNS = ("id, client_slug, account_ref, claimed_account_ref, amount, reversed_amount, currency, paid_at, "
-                   "source, method, status, content_sha256")
+                   "source, method, status, content_sha256, another_deposit, answers")
 _P_PAYMENT_COLUMNS = ", ".join(f"p.{column}" for column in PAYMENT_COLUMNS.split(", "))
 
 
@@ -313,7 +313,8 @@ async def lock_suspense_claiming(s: AsyncSession, claims: list[tuple[str, str, s
                                  ) -> list[tuple[Payment, str]]:
     """Suspense payments that named one of these accounts, oldest first, locked, each with the account it names.
     A claim is (client, what a payment names, the account, the only method such a payment may have: None for
-    any); a payment two claims name comes twice."""
+    any); a payment two claims name comes twice. One held as maybe the same deposit as another payment (`answers`)
+    waits for an operator whatever is placed."""
     if not claims:
         return []
     source, params = unnest_rows({"client_slug": "text", "claimed": "text", "account_ref": "text", "method": "text"},
@@ -322,7 +323,8 @@ async def lock_suspense_claiming(s: AsyncSession, claims: list[tuple[str, str, s
         f"""SELECT {_P_PAYMENT_COLUMNS}, i.account_ref AS named
             FROM payments.payments p JOIN {source} ON p.client_slug = i.client_slug
                 AND p.claimed_account_ref = i.claimed AND (i.method IS NULL OR p.method = i.method)
-            WHERE p.status = 'unmatched' ORDER BY p.received_at, p.paid_at, p.id FOR UPDATE OF p"""),
+            WHERE p.status = 'unmatched' AND p.answers IS NULL
+            ORDER BY p.received_at, p.paid_at, p.id FOR UPDATE OF p"""),
         params)).mappings().all()
     return [(Payment(**{k: v for k, v in r.items() if k != "named"}), r["named"]) for r in rows]
 

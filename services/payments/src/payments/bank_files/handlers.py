@@ -20,6 +20,7 @@ from payments.bank_files.store import BankFile, BankFileRefusal, BankRowResult
 from payments.domain.asobancaria import FORMAT as ASOBANCARIA
 from payments.domain.asobancaria import AsobancariaRefused, looks_like_asobancaria, read_asobancaria
 from payments.domain.bank_files import (
+    ALREADY_BANKED,
     POSSIBLE_DUPLICATE,
     BankRow,
     RejectedRow,
@@ -29,7 +30,7 @@ from payments.domain.bank_files import (
 )
 from payments.handlers import apply_payment, hold_in_suspense
 from payments.integrity import recorded_once
-from payments.schemas import SameDepositOut
+from payments.schemas import PaymentOut, SameDepositOut
 from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.clock import local_today
 from recaudo_common.db import Database
@@ -210,22 +211,25 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
 
 
 async def close_as_same_deposit(db: Database, *, client: str, payment_id: uuid.UUID) -> SameDepositOut:
-    """An operator says a line held as a possible duplicate is the very deposit the payment recorded by hand it
-    answers: the line leaves the queue and nothing is booked (assigning it would book the deposit twice, and
-    reversing the payment by hand first would break an arrangement it kept). Refused 404 for a payment not found,
-    409 not_possible_duplicate for anything but such a line waiting, 409 recorded_payment_not_applied once that
-    payment was reversed (assign the line then)."""
+    """An operator says a payment held as maybe a deposit already applied (a bank line that may be a payment
+    recorded by hand, or a payment by hand a line may have brought) is that very deposit: it leaves the queue and
+    nothing is booked (assigning it would book the deposit twice, and reversing the other first would break an
+    arrangement it kept); a payment by hand's Idempotency-Key then answers `duplicate`. Refused 404 for a payment
+    not found, 409 not_possible_duplicate for anything but such a payment waiting, 409
+    recorded_payment_not_applied once the one it answers was reversed (assign it then)."""
     async with db.transaction() as s:
-        line = await ledger.lock_payment(s, client, payment_id)
-        if line is None:
+        held = await ledger.lock_payment(s, client, payment_id)
+        if held is None:
             raise NotFound("payment")
-        answers = await store.answered_by(s, payment_id)
-        if line.status != "unmatched" or answers is None:
-            raise Conflict("not_possible_duplicate", "only a bank line waiting as a possible duplicate of a payment "
-                                                     "recorded by hand can be closed as that deposit")
-        recorded = await ledger.lock_payment(s, client, answers)
+        if held.status != "unmatched" or held.answers is None:
+            raise Conflict("not_possible_duplicate", "only a payment waiting as maybe a deposit already applied (a "
+                                                     "bank line, or a payment recorded by hand) can be closed as it")
+        recorded = await ledger.lock_payment(s, client, held.answers)
         if recorded is None or recorded.status != "applied":
-            raise Conflict("recorded_payment_not_applied", "the payment recorded by hand it may be is not applied "
-                                                           "(reversed?): assign this line to the account instead")
+            raise Conflict("recorded_payment_not_applied", "the payment it may be is not applied (reversed?): "
+                                                           "assign this one to the account instead")
         await store.close_as_same(s, payment_id)
-    return SameDepositOut(id=payment_id, status="duplicate", same_as=answers)
+        closed = PaymentOut(id=payment_id, status="duplicate", amount=held.amount, currency=held.currency,
+                            reason=ALREADY_BANKED if held.source == "manual" else POSSIBLE_DUPLICATE)
+        await ledger.follow_idempotent_response(s, payment_id, closed.model_dump_json(exclude_none=True))
+    return SameDepositOut(id=payment_id, status="duplicate", same_as=held.answers)

@@ -123,14 +123,26 @@ async def pair(s: AsyncSession, line: uuid.UUID, recorded_by_hand: uuid.UUID) ->
     await s.execute(sql("UPDATE payments.payments SET answers = :m WHERE id = :l"), {"l": line, "m": recorded_by_hand})
 
 
-async def bank_lines_applied(s: AsyncSession, client: str, account_ref: str, amount: Decimal, start: dt.datetime,
-                             end: dt.datetime) -> bool:
-    """Whether a bank line of this amount, posted in [start, end), was applied to the account: a payment recorded
-    by hand of it may be the deposit the statement already brought."""
-    return bool(await s.scalar(sql(
-        """SELECT EXISTS (SELECT 1 FROM payments.payments WHERE client_slug = :c AND account_ref = :r
-               AND source = 'bank_file' AND status = 'applied' AND amount = :m AND paid_at >= :a AND paid_at < :b)"""),
-        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end}))
+async def applied_bank_line(s: AsyncSession, client: str, account_ref: str, amount: Decimal, start: dt.datetime,
+                            end: dt.datetime) -> uuid.UUID | None:
+    """The earliest bank line of this amount applied to the account, posted in [start, end), that no payment by hand
+    held in suspense answers nor one closed as that very deposit: a payment recorded by hand of it may be the
+    deposit the statement already brought (None: none)."""
+    found: uuid.UUID | None = await s.scalar(sql(
+        """SELECT l.id FROM payments.payments l WHERE l.client_slug = :c AND l.account_ref = :r
+               AND l.source = 'bank_file' AND l.status = 'applied' AND l.amount = :m AND l.paid_at >= :a
+               AND l.paid_at < :b AND NOT EXISTS (SELECT 1 FROM payments.payments m WHERE m.answers = l.id
+                                                  AND m.status IN ('unmatched', 'duplicate'))
+           ORDER BY l.paid_at, l.id LIMIT 1"""),
+        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end})
+    return found
+
+
+async def hold_as_maybe_same(s: AsyncSession, payment_id: uuid.UUID, reason: str, same_as: uuid.UUID) -> None:
+    """A payment leaving suspense for its account stays there instead, for an operator: it may be the same deposit
+    as `same_as`, applied already."""
+    await s.execute(sql("UPDATE payments.payments SET unmatched_reason = :why, answers = :m WHERE id = :p"),
+                    {"p": payment_id, "why": reason, "m": same_as})
 
 
 async def mark_another_deposit(s: AsyncSession, payment_id: uuid.UUID) -> None:
@@ -139,11 +151,5 @@ async def mark_another_deposit(s: AsyncSession, payment_id: uuid.UUID) -> None:
 
 
 async def close_as_same(s: AsyncSession, line: uuid.UUID) -> None:
-    """The line leaves the suspense queue as the bank's record of the payment by hand it answers: nothing booked."""
+    """The payment leaves the suspense queue as the other record of the deposit it answers: nothing booked."""
     await s.execute(sql("UPDATE payments.payments SET status = 'duplicate' WHERE id = :l"), {"l": line})
-
-
-async def answered_by(s: AsyncSession, line: uuid.UUID) -> uuid.UUID | None:
-    """The payment recorded by hand a bank line held as a possible duplicate may be."""
-    found: uuid.UUID | None = await s.scalar(sql("SELECT answers FROM payments.payments WHERE id = :l"), {"l": line})
-    return found

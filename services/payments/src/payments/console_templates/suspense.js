@@ -13,8 +13,9 @@
   }
 
   // A row of the queue resolved by the API (`body`: what to send, null for nothing): on success the row leaves the
-  // table and `done(answer's body)` says what happened; otherwise `failed` opens the API's reason in Spanish.
-  async function resolve(form, body, done, failed) {
+  // table and `done(answer's body)` says what happened; otherwise `refused(answer's body)` may say it in its own
+  // words (returning null leaves it to `failed` and the API's reason).
+  async function resolve(form, body, done, failed, refused) {
     const row = form.closest("tr");
     const button = form.querySelector("button");
     button.disabled = true;
@@ -33,7 +34,8 @@
           document.getElementById("suspense").hidden = true;
         }
       } else {
-        say(failed + ": " + (result.detail || result.title || ("error " + answer.status)) + ".", true);
+        const own = refused ? refused(result) : null;
+        say(own || (failed + ": " + (result.detail || result.title || ("error " + answer.status)) + "."), true);
       }
     } catch (e) {
       say(failed + ": no hubo respuesta del servidor. Intente de nuevo.", true);
@@ -42,19 +44,33 @@
     }
   }
 
+  const ANOTHER = "Es otra consignación: asignar";
+
+  // Assigning a payment that may be the same deposit as one already applied to the account is refused until the
+  // operator says it is another one: the button then says so, and pressing it again sends another_deposit.
   function assign(form) {
     const account = form.elements.account_ref.value.trim();
     if (!account) { say("Escriba la referencia de la cuenta.", true); return; }
-    resolve(form, {account_ref: account}, (row, result) =>
+    const button = form.querySelector("button");
+    const another = form.dataset.anotherFor === account;
+    const body = another ? {account_ref: account, another_deposit: true} : {account_ref: account};
+    resolve(form, body, (row, result) =>
       "Pago de " + row.dataset.amount + " asignado a la cuenta " + (result.account_ref || account) + ".",
-      "No se asignó el pago");
+      "No se asignó el pago", (result) => {
+        if (result.code !== "possible_duplicate") return null;
+        form.dataset.anotherFor = account;
+        button.textContent = ANOTHER;
+        return "No se asignó el pago: puede ser la misma consignación que otro pago ya aplicado a la cuenta " +
+          account + " en esos días. Si es otra consignación, pulse «" + ANOTHER + "»; si es la misma, no la " +
+          "asigne.";
+      });
   }
 
-  // A bank line held as a possible duplicate, closed as the deposit already recorded by hand: nothing is booked.
+  // A payment held as maybe a deposit already applied, closed as that one: nothing is booked.
   function sameDeposit(form) {
     resolve(form, null, (row) =>
-      "La línea de " + row.dataset.amount + " quedó como la consignación ya registrada a mano; no se aplicó de nuevo.",
-      "No se cerró la línea");
+      "El pago de " + row.dataset.amount + " quedó como la misma consignación ya aplicada; no se aplicó de nuevo.",
+      "No se cerró el pago");
   }
 
   // An amount as the client company's locale writes it ("50.000,00" in es-CO) as the API reads it ("50000.00").
@@ -104,6 +120,7 @@
   const REASONS = {unknown_account_ref: "La cuenta indicada no existe", unknown_debtor_id: "No hay deudor con ese " +
                    "documento", invalid_amount: "Monto no válido", no_reference: "Llegó sin referencia",
                    possible_duplicate: "Puede ser la consignación ya registrada a mano para la cuenta",
+                   already_banked: "Puede ser una consignación que el extracto del banco ya trajo",
                    transaction_id_reused: "El banco ya usó ese número de transacción con otro monto o fecha"};
 
   function cell(row, text) {
@@ -178,6 +195,11 @@
 
   document.querySelectorAll("#suspense form.assign:not(.same)").forEach(function (form) {
     form.addEventListener("submit", function (event) { event.preventDefault(); assign(form); });
+    // Another account typed: the question is asked again for it.
+    form.elements.account_ref.addEventListener("input", function () {
+      delete form.dataset.anotherFor;
+      form.querySelector("button").textContent = "Asignar";
+    });
   });
   document.querySelectorAll("#suspense form.same").forEach(function (form) {
     form.addEventListener("submit", function (event) { event.preventDefault(); sameDeposit(form); });

@@ -95,6 +95,7 @@ def check_bank_row(cells: list[str], columns: dict[str, int], row: int, locale: 
 # made or a few days later (a deposit after the branch's cut-off, a weekend, a holiday), never before.
 POSTED_WITHIN_DAYS = 3
 POSSIBLE_DUPLICATE = "possible_duplicate"  # the suspense reason of a line that may be a deposit recorded by hand
+ALREADY_BANKED = "already_banked"  # the suspense reason of a payment by hand a statement's line may have brought
 
 
 def recorded_by_hand_between(posted: dt.date, timezone: str) -> tuple[dt.datetime, dt.datetime]:
