@@ -116,18 +116,19 @@ async def lock_accounts(s: AsyncSession, accounts: Sequence[tuple[str, str]]) ->
     return {(r["client_slug"], r["account_ref"]): Account(**r) for r in rows}
 
 
-def undone_settlement_condition(alias: str) -> str:
-    """SQL: the arrangement `alias` is a settlement kept, then broken because money toward it was taken back
-    (promises/handlers.judge_again): only such a one has what it forgave (one broken at its deadline was never
-    kept). A payment made by its deadline may reach it again (promises/handlers.settle_if_reached)."""
-    return f"{alias}.kind = 'settlement' AND {alias}.status = 'broken' AND {alias}.forgiven IS NOT NULL"
+def broken_settlement_condition(alias: str) -> str:
+    """SQL: the arrangement `alias` is a broken settlement: broken at its deadline with what was known paid by then
+    short of it, or kept and then undone because money toward it was taken back (promises/handlers.judge_again;
+    only such a one has what it forgave). A payment made by its deadline, known only since, may reach it (again)
+    (promises/handlers.settle_if_reached)."""
+    return f"{alias}.kind = 'settlement' AND {alias}.status = 'broken'"
 
 
 # What a locked account (`a`) has open that a payment may decide, each looked up by an index: read with the lock,
 # so most payments, to accounts with neither, skip looking for them.
 _OPEN_COMMITMENTS = (
     "EXISTS (SELECT 1 FROM payments.arrangements g WHERE g.client_slug = a.client_slug "
-    f"        AND g.account_ref = a.account_ref AND (g.status = 'active' OR ({undone_settlement_condition('g')}))) "
+    f"        AND g.account_ref = a.account_ref AND (g.status = 'active' OR ({broken_settlement_condition('g')}))) "
     "AS open_arrangement, "
     "EXISTS (SELECT 1 FROM payments.promises p WHERE p.client_slug = a.client_slug "
     "        AND p.account_ref = a.account_ref AND p.status = 'pending') AS open_promises")

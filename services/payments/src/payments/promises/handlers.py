@@ -37,6 +37,7 @@ from recaudo_common.events import (
 from recaudo_common.outbox import Cause, Outbox, caused_by
 
 outbox = Outbox(ledger.SCHEMA)
+EVER = dt.datetime.max.replace(tzinfo=dt.UTC)  # no deadline: everything paid toward a commitment since it was made
 
 
 @dataclass(frozen=True)
@@ -111,26 +112,36 @@ async def settle_if_reached(s: AsyncSession, *, client: str, account_ref: str, a
     """Payments made by an active settlement's deadline (its due date plus the grace day) that reach its amount
     close the account as settled; the discount forgiven is booked as an adjustment, so the ledger still adds up.
     A payment after the deadline is no settlement's: the evaluator breaks the settlement, and the balance stands.
-    A settlement undone because money toward it was taken back (judge_again) is kept again by a payment made by
-    its deadline that reaches it once more: a dispute won gives the money back as a payment made when the disputed
-    one was, and a bank's late line of a payment made in time counts as it would have."""
-    undone = None
+
+    A broken settlement (none made since) is kept after all by a payment made by its deadline that, known only
+    now, reaches it: a bank's line or a deposit recorded by hand days after the deadline broke it for want of news,
+    a dispute won that gives back the money a chargeback took (as a payment made when the disputed one was). What
+    was paid after its deadline is then a credit, as it would have been had the settlement been kept in time: it
+    forgives what it forgave before a reversal undid it, or what would be owed now but for those later payments."""
+    broken = None
     arrangement = await store.active_arrangement(s, client, account_ref)
     if arrangement is None:
-        arrangement = undone = await store.undone_settlement(s, client, account_ref)
+        arrangement = broken = await store.broken_settlement(s, client, account_ref)
     if arrangement is None or arrangement.kind != "settlement":
         return after
-    paid = await store.paid_between(s, client, account_ref, arrangement.made_at,
-                                    deadline(arrangement.last_due, arrangement.timezone))
+    ends = deadline(arrangement.last_due, arrangement.timezone)
+    paid = await store.paid_between(s, client, account_ref, arrangement.made_at, ends)
     if paid < arrangement.total_amount:
         return after
-    # What the settlement forgives: what is left now; kept again, what it forgave before and its undoing owed
-    # again (whatever was paid in between, as if it had never been undone).
-    forgiven = undone.forgiven if undone is not None else max(after.balance, Decimal(0))
+    if broken is None:
+        forgiven = max(after.balance, Decimal(0))
+    elif broken.forgiven is not None:
+        forgiven = broken.forgiven  # undone by a reversal: whatever was paid in between, as if never undone
+    else:
+        later = await store.paid_between(s, client, account_ref, arrangement.made_at, EVER) - paid
+        forgiven = max(after.balance + later, Decimal(0))
+        for promise_id in await store.keep_broken_promises(s, arrangement.id, now):
+            await outbox.add(s, [PromiseKept(promise_id=promise_id, account_ref=account_ref, kept_at=now).envelope(
+                client=client, occurred_at=now)])
     if forgiven > 0:
         await ledger.add_entry(s, client=client, account_ref=account_ref, kind="adjustment", amount=-forgiven,
                                now=now)
-    await store.decide_arrangement(s, arrangement.id, "kept", now, undone=undone is not None)
+    await store.decide_arrangement(s, arrangement.id, "kept", now, broken=broken is not None)
     await store.record_forgiven(s, arrangement.id, forgiven)
     await outbox.add(s, [
         ArrangementKept(arrangement_id=arrangement.id, account_ref=account_ref, kept_at=now).envelope(

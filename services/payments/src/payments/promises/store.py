@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from payments.store import undone_settlement_condition
+from payments.store import broken_settlement_condition
 from recaudo_common.db import sql
 
 
@@ -139,37 +139,47 @@ async def active_arrangement(s: AsyncSession, client: str, account_ref: str) -> 
 
 
 async def decide_arrangement(s: AsyncSession, arrangement_id: uuid.UUID, status: str, now: dt.datetime, *,
-                             undone: bool = False) -> bool:
-    """Decides an active arrangement (`undone`: or one a reversal broke, UNDONE); False when it was already decided
-    (nothing to announce again)."""
+                             broken: bool = False) -> bool:
+    """Decides an active arrangement (`broken`: or a broken settlement, BROKEN_SETTLEMENT); False when it was already
+    decided (nothing to announce again)."""
     row = await s.execute(sql(
         "UPDATE payments.arrangements a SET status = :st, decided_at = :now WHERE id = :id "
-        f"AND (status = 'active' OR (:undone AND {UNDONE})) RETURNING id"),
-        {"id": arrangement_id, "st": status, "now": now, "undone": undone})
+        f"AND (status = 'active' OR (:broken AND {BROKEN_SETTLEMENT})) RETURNING id"),
+        {"id": arrangement_id, "st": status, "now": now, "broken": broken})
     return row.first() is not None
 
 
-UNDONE = undone_settlement_condition("a")
+BROKEN_SETTLEMENT = broken_settlement_condition("a")
 
 
 @dataclass(frozen=True)
-class UndoneSettlement(ActiveArrangement):
-    """A settlement a reversal undid, with the discount it forgave (which its undoing owed again)."""
+class BrokenSettlement(ActiveArrangement):
+    """A broken settlement, with the discount it forgave when it was kept before a reversal undid it (which its
+    undoing owed again); None for one broken at its deadline, which never forgave anything."""
 
-    forgiven: Decimal
+    forgiven: Decimal | None
 
 
-async def undone_settlement(s: AsyncSession, client: str, account_ref: str) -> UndoneSettlement | None:
-    """The account's latest arrangement when it is a settlement a reversal undid (none made since), locked."""
+async def broken_settlement(s: AsyncSession, client: str, account_ref: str) -> BrokenSettlement | None:
+    """The account's latest arrangement when it is a broken settlement (none made since), locked."""
     row = (await s.execute(sql(
-        f"""SELECT a.id, a.kind, a.total_amount, a.made_at, c.timezone, {UNDONE} AS undone, a.forgiven,
+        f"""SELECT a.id, a.kind, a.total_amount, a.made_at, c.timezone, {BROKEN_SETTLEMENT} AS broken, a.forgiven,
                   (SELECT max(p.due_date) FROM payments.promises p WHERE p.arrangement_id = a.id) AS last_due
            FROM payments.arrangements a JOIN payments.clients c ON c.slug = a.client_slug
            WHERE a.client_slug = :c AND a.account_ref = :r ORDER BY a.made_at DESC LIMIT 1 FOR UPDATE OF a"""),
         {"c": client, "r": account_ref})).mappings().first()
-    if row is None or not row["undone"]:
+    if row is None or not row["broken"]:
         return None
-    return UndoneSettlement(**{k: v for k, v in row.items() if k != "undone"})
+    return BrokenSettlement(**{k: v for k, v in row.items() if k != "broken"})
+
+
+async def keep_broken_promises(s: AsyncSession, arrangement_id: uuid.UUID, now: dt.datetime) -> list[uuid.UUID]:
+    """A settlement found paid in time after its deadline broke it: its instalment judged broken is kept after all.
+    Returns the promises so decided."""
+    rows = await s.execute(sql(
+        "UPDATE payments.promises SET status = 'kept', decided_at = :now WHERE arrangement_id = :a "
+        "AND status = 'broken' RETURNING promise_id"), {"a": arrangement_id, "now": now})
+    return [r[0] for r in rows]
 
 
 async def instalment_verdicts(s: AsyncSession, arrangement_id: uuid.UUID) -> InstalmentVerdicts:
