@@ -14,7 +14,7 @@ from recaudo_common.db import sql, unnest_rows
 from segmentation.domain.boosting import CARD, BoostedModel, Card, dump, load
 from segmentation.domain.history import AccountHistory, Fact, Standing
 from segmentation.rows import Account, Scoring
-from segmentation.store import _ACCOUNT, _ACCOUNT_COLUMNS, SCORING, _account
+from segmentation.store import _ACCOUNT, _ACCOUNT_COLUMNS, MODEL_IN_USE, SCORING, _account
 
 MAX_TRAINING_ACCOUNTS = 20_000  # a client company's training reads a stable sample of at most this many accounts
 
@@ -76,20 +76,34 @@ async def histories(s: AsyncSession, client: str, account_refs: Sequence[str] | 
 # The open, bucketed accounts of a client company: the rows of the partial index accounts_scoring_order (migration
 # 0018), in its very words.
 _SCORABLE = "client_slug = :c AND status = 'open' AND bucket IS NOT NULL"
+# The number of the promotion in use (0: none since promotions were numbered, migration 0021). Read inside each
+# statement rather than once before them: a pass that finds nothing due loads no model and makes no extra trip.
+_PROMOTION_IN_USE = ("(SELECT coalesce(max(promotion), 0) FROM segmentation.models "
+                     "WHERE client_slug = :c AND promoted)")
+# Each kind of due account, in the order the pass takes them, and the index that holds it in that order: never
+# measured (a new account, or one touched since: a new fact, a new statement of it); measured under an older
+# promotion than the one in use (accounts_scoring_promotion, 0021); measured before `stale_before`
+# (accounts_scoring_order). The kinds do not overlap: a statement's SKIP LOCKED skips no row its own transaction
+# took in an earlier one, so an account of two kinds would be taken twice.
+_DUE = (
+    ("scored_at IS NULL", "scored_at NULLS FIRST, account_ref"),
+    (f"scored_at IS NOT NULL AND scored_promotion < {_PROMOTION_IN_USE}", "scored_promotion, account_ref"),
+    (f"scored_at < :stale AND scored_promotion >= {_PROMOTION_IN_USE}", "scored_at NULLS FIRST, account_ref"),
+)
 
 
 async def accounts_to_score(s: AsyncSession, client: str, *, stale_before: dt.datetime, limit: int) -> list[Account]:
-    """Open accounts never measured (a new one, or one touched since: a new fact, a model promoted), then those
-    measured before `stale_before`, the longest unmeasured first; locked, skipping those another replica is
-    measuring. Each kind is read from the scoring order's index, stopping where it ends: as one condition with an OR,
-    once fewer than `limit` were due (most of the time), the index was walked to its end for every pass (127 ms at
-    100,000 open accounts, every 5 s). Two statements, each locking what it takes, so a second replica takes the
-    next accounts rather than the ones the first holds."""
+    """Open accounts never measured (a new one, or one touched since by a new fact), then those measured with a
+    model promoted before the one in use, then those measured before `stale_before`, the longest unmeasured first;
+    locked, skipping those another replica is measuring. Each kind is read from an index in its order, stopping
+    where it ends: as one condition with an OR, once fewer than `limit` were due (most of the time), the index was
+    walked to its end for every pass (127 ms at 100,000 open accounts, every 5 s). One statement a kind, each locking
+    what it takes, so a second replica takes the next accounts rather than the ones the first holds."""
     found: list[Account] = []
-    for due in ("scored_at IS NULL", "scored_at < :stale"):
+    for due, order in _DUE:
         rows = (await s.execute(sql(
             f"""SELECT {_ACCOUNT} FROM segmentation.accounts WHERE {_SCORABLE} AND {due}
-                ORDER BY scored_at NULLS FIRST, account_ref LIMIT :n FOR UPDATE SKIP LOCKED"""),
+                ORDER BY {order} LIMIT :n FOR UPDATE SKIP LOCKED"""),
             {"c": client, "stale": stale_before, "n": limit - len(found)})).mappings().all()
         found += [_account(r) for r in rows]
         if len(found) >= limit:
@@ -97,27 +111,20 @@ async def accounts_to_score(s: AsyncSession, client: str, *, stale_before: dt.da
     return found
 
 
-async def measure_again(s: AsyncSession, client: str) -> None:
-    """A model promoted: every account of the client company is measured again with it (the scoring pass takes the
-    unmeasured first)."""
-    # Every account the pass measures (open, in a bucket; one reopened gets a fact, which marks it anyway),
-    # unmeasured ones included: one a scoring pass holds now was read unmeasured and may be measured with the model
-    # it read before this one; its row is written again once that pass commits.
-    await s.execute(sql(f"UPDATE segmentation.accounts SET scored_at = NULL WHERE {_SCORABLE}"), {"c": client})
-
-
-async def save_scorings(s: AsyncSession, client: str, scorings: Sequence[tuple[str, Scoring]], now: dt.datetime
-                        ) -> list[Account]:
-    """Stores what was measured of each account, in one statement; returns the accounts as they now are."""
+async def save_scorings(s: AsyncSession, client: str, scorings: Sequence[tuple[str, Scoring]], now: dt.datetime,
+                        *, promotion: int) -> list[Account]:
+    """Stores what was measured of each account, in one statement, with the number of the promotion whose model
+    measured it (the one the pass read: a promotion since leaves the account due); returns the accounts as they
+    now are."""
     if not scorings:
         return []
     source, params = unnest_rows({"account_ref": "text", "scoring": "text"},
                                  [(ref, SCORING.dump_json(scoring).decode()) for ref, scoring in scorings])
     columns = ", ".join(f"a.{name}" for name in _ACCOUNT_COLUMNS)
     rows = (await s.execute(sql(
-        f"UPDATE segmentation.accounts a SET scoring = i.scoring, scored_at = :now FROM {source} "
-        f"WHERE a.client_slug = :c AND a.account_ref = i.account_ref RETURNING {columns}"),
-        {**params, "c": client, "now": now})).mappings().all()
+        f"UPDATE segmentation.accounts a SET scoring = i.scoring, scored_at = :now, scored_promotion = :p "
+        f"FROM {source} WHERE a.client_slug = :c AND a.account_ref = i.account_ref RETURNING {columns}"),
+        {**params, "c": client, "now": now, "p": promotion})).mappings().all()
     return [_account(r) for r in rows]
 
 
@@ -128,15 +135,17 @@ class StoredModel:
     trained_at: dt.datetime
     body: str  # JSON: a boosted model's card, or a logistic regression's coefficients
     artifact: bytes | None
+    promotion: int = 0  # its promotion's number (0: promoted before promotions were numbered)
 
 
 async def current_model(s: AsyncSession, client: str) -> StoredModel | None:
-    """The model in use: the latest promoted one."""
+    """The model in use: the one promoted last (its number is the scoring pass's _PROMOTION_IN_USE)."""
     row = (await s.execute(sql(
-        """SELECT kind, version, trained_at, CAST(body AS text) AS body, artifact FROM segmentation.models
-           WHERE client_slug = :c AND promoted ORDER BY trained_at DESC LIMIT 1"""), {"c": client})).mappings().first()
+        f"""SELECT kind, version, trained_at, CAST(body AS text) AS body, artifact, promotion
+            FROM segmentation.models WHERE {MODEL_IN_USE}"""), {"c": client})).mappings().first()
     return StoredModel(row["kind"], row["version"], row["trained_at"], row["body"],
-                       bytes(row["artifact"]) if row["artifact"] is not None else None) if row else None
+                       bytes(row["artifact"]) if row["artifact"] is not None else None, row["promotion"]) \
+        if row else None
 
 
 _LOADED: dict[tuple[str, str], BoostedModel] = {}
@@ -158,15 +167,17 @@ async def boosted_model(s: AsyncSession, client: str, version: str) -> BoostedMo
 
 
 async def save_boosted(s: AsyncSession, client: str, model: BoostedModel, *, promoted: bool) -> None:
-    """Keeps a trained model; promoted, it is the one in use, and every account is measured again with it."""
+    """Keeps a trained model; promoted, it is the one in use, and every account is measured again with it: it
+    takes the next promotion's number, and the scoring pass measures again every account measured under an
+    older one. No account row is written here: marking them all (a million at 1,000,000 accounts) held their
+    locks, and the client company's event handlers with them, until the promotion committed."""
     body, artifact = dump(model)
     await s.execute(sql(
         "INSERT INTO segmentation.models (client_slug, version, body, holdout_auc, samples, trained_at, kind, "
-        "artifact, promoted) VALUES (:c, :v, CAST(:b AS jsonb), :auc, :n, :at, 'gradient_boosting', :art, :p)"),
+        "artifact, promoted, promotion) VALUES (:c, :v, CAST(:b AS jsonb), :auc, :n, :at, 'gradient_boosting', "
+        ":art, :p, CASE WHEN :p THEN nextval('segmentation.model_promotions') END)"),
         {"c": client, "v": model.card.version, "b": body, "auc": model.card.holdout_auc,
          "n": model.card.training_rows, "at": model.card.trained_at, "art": artifact, "p": promoted})
-    if promoted:
-        await measure_again(s, client)
 
 
 def card_of(stored: StoredModel) -> Card:

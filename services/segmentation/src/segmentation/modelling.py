@@ -187,7 +187,10 @@ async def score_due_accounts(db: Database, *, now: dt.datetime, chunk: int = SCO
                 r.when for strategy in (view.champion, view.challenger) if strategy is not None
                 for r in strategy.rules)
             before = {x.account_ref: x for x in accounts}
-            changed = [a for a in await model_store.save_scorings(s, client, scorings, now)
+            # Kept with the number of the promotion whose model measured them: one promoted since this pass read
+            # it leaves them due again.
+            promotion = current.promotion if current is not None else 0
+            changed = [a for a in await model_store.save_scorings(s, client, scorings, now, promotion=promotion)
                        if _moved(a, before[a.account_ref], indicators_matter=conditions)]
             events = await assess_many(s, [(a, "rescore") for a in changed], now=now)
             await outbox.add(s, [e.envelope(client=client, occurred_at=now) for e in events if e is not None],

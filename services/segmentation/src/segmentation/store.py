@@ -245,16 +245,17 @@ async def segment_summary(s: AsyncSession, client: str) -> list[SegmentCount]:
     return [SegmentCount(**r) for r in rows]
 
 
+# The model in use: the one promoted last (the highest promotion number, migration 0021; among those promoted
+# before promotions were numbered, all 0, the latest trained).
+MODEL_IN_USE = "client_slug = :c AND promoted ORDER BY promotion DESC NULLS LAST, trained_at DESC LIMIT 1"
 _SETTINGS = sql(
-    """SELECT (SELECT CAST(buckets AS text) FROM segmentation.bucket_sets WHERE client_slug = :c) AS buckets,
+    f"""SELECT (SELECT CAST(buckets AS text) FROM segmentation.bucket_sets WHERE client_slug = :c) AS buckets,
               (SELECT CAST(body AS text) FROM segmentation.strategies WHERE client_slug = :c
                ORDER BY version DESC LIMIT 1) AS strategy,
               (SELECT max(version) FROM segmentation.strategies WHERE client_slug = :c) AS strategy_version,
               (SELECT CAST(costs AS text) FROM segmentation.channel_costs WHERE client_slug = :c) AS costs,
-              (SELECT CAST(body AS text) FROM segmentation.models WHERE client_slug = :c AND promoted
-               ORDER BY trained_at DESC LIMIT 1) AS model,
-              (SELECT kind FROM segmentation.models WHERE client_slug = :c AND promoted
-               ORDER BY trained_at DESC LIMIT 1) AS model_kind""")
+              (SELECT CAST(body AS text) FROM segmentation.models WHERE {MODEL_IN_USE}) AS model,
+              (SELECT kind FROM segmentation.models WHERE {MODEL_IN_USE}) AS model_kind""")
 
 
 async def lock_setup(s: AsyncSession, client: str) -> None:

@@ -207,9 +207,9 @@ async def test_the_scoring_pass_reads_its_500_in_index_order(platform: Platform)
 
 
 async def test_a_pass_with_nothing_due_reads_no_account(platform: Platform) -> None:
-    """Most passes find nothing due: each kind of due account (never measured, measured long ago) is read from the
-    scoring order's index and stops where that kind ends. One condition with an OR (and the model of each measure)
-    walked every open account of the client company (127 ms every 5 s at 100,000)."""
+    """Most passes find nothing due: each kind of due account (never measured, measured under an older promotion,
+    measured long ago) is read from its index and stops where that kind ends. One condition with an OR (and the
+    model of each measure) walked every open account of the client company (127 ms every 5 s at 100,000)."""
     import json
 
     from recaudo_common.testing import statements_run
@@ -219,9 +219,9 @@ async def test_a_pass_with_nothing_due_reads_no_account(platform: Platform) -> N
     now = START + dt.timedelta(days=1)
     while await score_due_accounts(platform.db, now=now, chunk=1000):
         pass
-    with statements_run(platform.db, "ORDER BY scored_at NULLS FIRST") as seen:
+    with statements_run(platform.db, "FOR UPDATE SKIP LOCKED") as seen:
         assert await score_due_accounts(platform.db, now=now + dt.timedelta(hours=1)) == {}
-    assert len(seen) == 2  # the never measured, then the measured long ago
+    assert len(seen) == 3  # the never measured, the measured under an older promotion, the measured long ago
 
     def read(node: dict[str, object]) -> int:
         rows = int(node.get("Actual Rows", 0)) + int(node.get("Rows Removed by Filter", 0))  # type: ignore[call-overload]
