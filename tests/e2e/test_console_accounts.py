@@ -89,6 +89,15 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
         await expect(timeline).to_contain_text("por qué:")
         await expect(timeline).to_contain_text("Pago de $ 250.000,00 (registrado a mano)")
         await expect(page.locator("#timeline-status")).to_have_text("")  # every service answered
+        # The facts of the file beside today's: what is owed once the payment reached the recovery report.
+        await expect(page.locator("#dpd-today")).to_have_text("45")
+
+        async def owed_today() -> bool:
+            await page.reload()
+            await expect(page.locator("#timeline")).to_contain_text("Asignación de la cuenta")
+            return (await page.locator("#balance-today").inner_text()).replace("\xa0", " ") == "$ 1.250.000,00"
+
+        await eventually(owed_today, timeout_s=30, message="today's balance on the account page")
 
         await page.select_option("#hold-kind", "dispute")
         await page.fill("#hold-note", "Reclamo ante la Superintendencia (queja 2026-4471)")

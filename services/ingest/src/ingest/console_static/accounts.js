@@ -72,6 +72,10 @@
       return entries;
     }],
     ["el segmento", account, (v) => {
+      // The facts above are the file's, on the day it was placed; what the account owes and how late it is now
+      // is the recovery report's (payments, arrangements and the days since applied).
+      document.getElementById("balance-today").textContent = money(v.balance);
+      document.getElementById("dpd-today").textContent = v.days_past_due === null ? "—" : String(v.days_past_due);
       if (!v.segment && !v.bucket) return [];
       const parts = [];
       if (v.bucket) parts.push("tramo " + v.bucket);
