@@ -15,7 +15,6 @@ from outreach.domain import cadence
 from outreach.personal import Contact, postal_address
 from outreach.store import WITHDRAWN_COLUMNS, Cancelled
 from recaudo_common.db import sql, unnest_rows
-from recaudo_common.ids import time_ordered_id
 
 
 @dataclass(frozen=True)
@@ -103,21 +102,6 @@ class PlanToMake:
     opted_out: tuple[str, ...] = ()
     do_not_contact: bool = False
     correlation_id: uuid.UUID | None = None  # the treatment's: its attempts' sends keep it (sending.events.cause_of)
-
-
-@dataclass(frozen=True)
-class Planned:
-    """One dated attempt of a plan."""
-
-    client: str
-    account_ref: str
-    plan_id: uuid.UUID
-    sequence: int
-    channel: str
-    at: dt.datetime
-    why: str | None = None  # why it was put at `at`, when not simply the cadence's first allowed slot
-    arm: str | None = None  # the best-time experiment's arm of its account, while its client company runs one
-    correlation_id: uuid.UUID | None = None  # its treatment's (PlanToMake's)
 
 
 @dataclass(frozen=True)
@@ -342,8 +326,10 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
                          t.segment, t.correlation_id)
            SELECT planned.plan_id AS t_plan_id, planned.treatment AS t_treatment, planned.channels AS t_channels,
                   planned.cadence_days AS t_cadence_days, planned.segment AS t_segment,
-                  planned.correlation_id AS t_correlation_id, acc.*,
-                  coalesce(st.status, 'open') AS status, coalesce(st.balance, acc.balance) AS current_balance,
+                  planned.correlation_id AS t_correlation_id,
+                  -- only what planning reads: each column more is decoded for every account of the batch
+                  acc.client_slug, acc.account_ref, acc.phones, acc.email, acc.address, acc.region,
+                  coalesce(st.status, 'open') AS status,
                   c.country AS client_country, c.timezone AS client_zone, r.rules AS client_rules,
                   (SELECT max(a.sent_at) FROM outreach.attempts a
                    WHERE a.client_slug = acc.client_slug AND a.account_ref = acc.account_ref
@@ -370,31 +356,6 @@ async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[Pla
                        tuple(map(ToCome, r.ids or (), r.to_come_channels or (), r.ats or ())), r.last_sequence,
                        tuple(r.opted_out), r.do_not_contact, r.t_correlation_id)
             for r in rows]
-
-
-async def schedule_attempts_many(s: AsyncSession, planned: list[Planned], now: dt.datetime) -> list[Scheduled]:
-    """Many plans' attempts in one round trip; an attempt already scheduled for its plan is not scheduled again.
-    Each carries its treatment's correlation id as planning read it (a join to the treatments here cost the
-    pipeline's largest statement a scan of them per batch while the table was small)."""
-    if not planned:
-        return []
-    source, params = unnest_rows({"id": "uuid", "client_slug": "text", "account_ref": "text", "plan_id": "uuid",
-                                  "sequence": "integer", "channel": "text", "at": "timestamptz", "why": "text",
-                                  "arm": "text", "correlation_id": "uuid"},
-                                 [(time_ordered_id(), p.client, p.account_ref, p.plan_id, p.sequence, p.channel, p.at,
-                                   p.why, p.arm, p.correlation_id) for p in planned],
-                                 alias="x", ordinality=True)
-    result = await s.execute(sql(
-        f"""INSERT INTO outreach.attempts (id, client_slug, account_ref, plan_id, channel, sequence, status,
-               scheduled_at, created_at, correlation_id, why, best_time_arm)
-           SELECT x.id, x.client_slug, x.account_ref, x.plan_id, x.channel, x.sequence, 'scheduled',
-                  x.at, :now, x.correlation_id, x.why, x.arm
-           FROM {source}
-           ORDER BY x.n
-           ON CONFLICT (plan_id, sequence) DO NOTHING
-           RETURNING client_slug, account_ref, id, channel, sequence, scheduled_at, why"""), {**params, "now": now})
-    return [Scheduled(r.client_slug, r.account_ref, r.id, r.channel, r.sequence, r.scheduled_at, r.why)
-            for r in result]
 
 
 async def cancel_attempts(s: AsyncSession, cancels: list[tuple[uuid.UUID, str]]) -> list[Cancelled]:
