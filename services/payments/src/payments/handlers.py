@@ -24,7 +24,7 @@ from payments.domain.matching import match_payment
 from payments.domain.write_offs import recovery
 from payments.integrity import recorded_once
 from payments.promises.handlers import evaluate_promises, settle_if_reached
-from payments.records import MAY_HAVE_COMMITMENTS, Account, OpenCommitments, Placement
+from payments.records import MAY_HAVE_COMMITMENTS, Account, OpenCommitments, Payment, Placement
 from payments.schemas import ManualPaymentIn, PaymentOut, UnmatchedPaymentOut
 from recaudo_common.accounts import ledger_status
 from recaudo_common.bus.consumer import HandlerContext
@@ -105,10 +105,7 @@ async def rematch_suspense(s: AsyncSession, accounts: list[tuple[str, str]], *, 
             timezone = timezones.get(payment.client_slug) or await _timezone_of(s, payment.client_slug)
             timezones[payment.client_slug] = timezone
             if (maybe := await pairing.same_deposit_applied(s, timezone, payment, named)) is not None:
-                await bank_files.hold_as_maybe_same(s, payment.id, maybe.reason, maybe.same_as)
-                await store.follow_idempotent_response(s, payment.id, answer_of(PaymentOut(
-                    id=payment.id, status="unmatched", reason=maybe.reason, amount=payment.amount,
-                    currency=payment.currency)))
+                await _hold_as_maybe_same(s, payment, maybe)
                 continue
         await store.apply_suspense_payment(s, payment.id, account.account_ref)
         cause = (causes or {}).get((payment.client_slug, named))
@@ -327,7 +324,7 @@ async def _book(s: AsyncSession, *, client: str, payment_id: uuid.UUID, account:
     await store.add_entry(s, client=client, account_ref=account_ref, kind="payment", amount=-amount,
                           payment_id=payment_id, now=now)
     if commitments.arrangement:
-        result = await settle_if_reached(s, client=client, account_ref=account_ref, after=result, now=now)
+        result = await settle_if_reached(s, client=client, account=account, after=result, paid_at=paid_at, now=now)
     await store.set_account(s, client, account_ref, balance=result.balance, status=result.status, now=now,
                             written_off=recovered.written_off)
     if commitments.promises:
@@ -356,9 +353,11 @@ def count_applied(client: str, amount: Decimal, currency: str) -> None:
 async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, account_ref: str,
                            another_deposit: bool, now: dt.datetime) -> PaymentOut:
     """An operator resolves a suspense payment: it is applied to the account they name. A bank line or a payment
-    by hand that may be the same deposit as one applied to that account is refused 409 possible_duplicate unless
-    the operator says it is another deposit (`another_deposit`), or it was held as maybe that one (`answers`):
-    assigning it then is the operator's answer."""
+    by hand that may be the same deposit as one applied to that account (the one it was held as maybe the same as
+    included) is refused 409 possible_duplicate unless the operator says it is another deposit
+    (`another_deposit`); refused, it stays in suspense held as maybe that one, so it can be closed as the same
+    deposit (bank_files.close_as_same_deposit)."""
+    maybe = None
     async with db.transaction() as s:
         payment = await store.lock_payment(s, client, payment_id)
         if payment is None:
@@ -374,18 +373,29 @@ async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, 
                                               f"{account.currency}", title="Invalid currency")
         if another_deposit:
             await bank_files.mark_another_deposit(s, payment_id)
-        elif payment.answers is None and payment.source in pairing.SOURCES:
+        elif payment.source in pairing.SOURCES:
             maybe = await pairing.same_deposit_applied(s, await _timezone_of(s, client), payment, account_ref)
-            if maybe is not None:
-                raise Conflict("possible_duplicate", maybe.explained(payment, account_ref))
-        await store.apply_suspense_payment(s, payment_id, account_ref)
-        # What the gateway refunded while it waited was never the account's: only the rest is booked.
-        result = await _book(s, client=client, payment_id=payment_id, account=account,
-                             amount=payment.amount - payment.reversed_amount,
-                             currency=payment.currency, paid_at=payment.paid_at, source=payment.source,
-                             method=payment.method, matched_by="operator", now=now)
-        await store.follow_idempotent_response(s, payment_id, answer_of(result))
-        return result
+        if maybe is not None:
+            await _hold_as_maybe_same(s, payment, maybe)  # committed: the refusal below changes nothing else
+        else:
+            await store.apply_suspense_payment(s, payment_id, account_ref)
+            # What the gateway refunded while it waited was never the account's: only the rest is booked.
+            result = await _book(s, client=client, payment_id=payment_id, account=account,
+                                 amount=payment.amount - payment.reversed_amount,
+                                 currency=payment.currency, paid_at=payment.paid_at, source=payment.source,
+                                 method=payment.method, matched_by="operator", now=now)
+            await store.follow_idempotent_response(s, payment_id, answer_of(result))
+    if maybe is not None:
+        raise Conflict("possible_duplicate", maybe.explained(payment, account_ref))
+    return result
+
+
+async def _hold_as_maybe_same(s: AsyncSession, payment: Payment, maybe: pairing.MaybeSame) -> None:
+    """The payment stays in suspense as maybe the same deposit as one applied, for an operator; a payment by hand's
+    Idempotency-Key answers so."""
+    await bank_files.hold_as_maybe_same(s, payment.id, maybe.reason, maybe.same_as)
+    await store.follow_idempotent_response(s, payment.id, answer_of(PaymentOut(
+        id=payment.id, status="unmatched", reason=maybe.reason, amount=payment.amount, currency=payment.currency)))
 
 
 async def suspense_queue(db: Database, *, client: str, after: tuple[dt.datetime, uuid.UUID] | None,

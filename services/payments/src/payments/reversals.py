@@ -12,12 +12,14 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store
+from payments.bank_files import store as bank_files
+from payments.domain.bank_files import ALREADY_BANKED
 from payments.domain.fingerprints import fingerprint
 from payments.domain.reversals import ReversalRefusedError, after_reversal, reversal_amount
 from payments.domain.write_offs import unrecovery
-from payments.handlers import answered_before
+from payments.handlers import answer_of, answered_before
 from payments.promises.handlers import judge_again
-from payments.schemas import ReversalOut
+from payments.schemas import PaymentOut, ReversalOut
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import PaymentReversedV3
@@ -60,8 +62,8 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
     paid, reversed_so_far = payment.amount, payment.reversed_amount
     if payment.status == "reversed" and amount is None:
         return ReversalOut(status="duplicate", id=payment_id)
-    if payment.status == "unmatched":
-        raise Conflict("payment_not_applied", "only an applied payment can be reversed; this one is unmatched")
+    if payment.status in ("unmatched", "duplicate"):
+        raise Conflict("payment_not_applied", f"only an applied payment can be reversed; this one is {payment.status}")
     try:
         take_back = reversal_amount(requested=amount, paid=paid, reversed_so_far=reversed_so_far)
     except ReversalRefusedError as e:
@@ -81,6 +83,8 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
                               amount=-written_back, payment_id=payment_id, now=now)
     written_off = account.written_off + written_back
     reversed_total = await store.add_reversed(s, payment_id, take_back)
+    if reversed_total == paid:
+        await _reopen_twins(s, client, payment_id)
     # A settlement this payment paid may not be reached any more (its discount is owed again), or still be (what was
     # paid beyond it is forgiven, as it was when it was paid).
     adjusted = await judge_again(s, client=client, account_ref=account.account_ref, payment_id=payment_id,
@@ -101,6 +105,17 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
     return ReversalOut(status="reversed", id=payment_id, reversal_id=reversal_id, amount=take_back,
                            payment_amount=paid, reversed_total=reversed_total, remaining=paid - reversed_total,
                            account_ref=account.account_ref, new_balance=after.balance, account_status=after.status)
+
+
+async def _reopen_twins(s: AsyncSession, client: str, payment_id: uuid.UUID) -> None:
+    """A payment given back whole no longer records the deposit another record of it was closed as (a bank line, or
+    a payment by hand, `duplicate`): that one waits in suspense again, so the deposit is not lost with it, and a
+    payment by hand's Idempotency-Key answers so."""
+    for twin_id in await bank_files.reopen_twins(s, payment_id):
+        twin = await store.lock_payment(s, client, twin_id)
+        if twin is not None and twin.source == "manual":
+            await store.follow_idempotent_response(s, twin_id, answer_of(PaymentOut(
+                id=twin_id, status="unmatched", reason=ALREADY_BANKED, amount=twin.amount, currency=twin.currency)))
 
 
 async def reverse_in_suspense(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: str, gateway: str,

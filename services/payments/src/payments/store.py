@@ -128,7 +128,9 @@ def broken_settlement_condition(alias: str) -> str:
 # so most payments, to accounts with neither, skip looking for them.
 _OPEN_COMMITMENTS = (
     "EXISTS (SELECT 1 FROM payments.arrangements g WHERE g.client_slug = a.client_slug "
-    f"        AND g.account_ref = a.account_ref AND (g.status = 'active' OR ({broken_settlement_condition('g')}))) "
+    f"        AND g.account_ref = a.account_ref AND (g.status = 'active' OR ({broken_settlement_condition('g')} "
+    "        AND NOT EXISTS (SELECT 1 FROM payments.arrangements h WHERE h.client_slug = g.client_slug "
+    "                        AND h.account_ref = g.account_ref AND h.made_at > g.made_at)))) "
     "AS open_arrangement, "
     "EXISTS (SELECT 1 FROM payments.promises p WHERE p.client_slug = a.client_slug "
     "        AND p.account_ref = a.account_ref AND p.status = 'pending') AS open_promises")

@@ -144,3 +144,10 @@ async def placed(platform: Platform, ref: str, balance: str = "100000.00", debto
     return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=debtor_ref, personal=personal,
                          has_phone=bool(phones), has_email=email is not None, balance=Decimal(balance),
                          currency="COP", days_past_due=40, as_of=NOW.date(), authorised_channels=["sms"])
+
+
+async def someone_waits_for_a_lock(gateway: Gateway) -> bool:
+    """A transaction of this test's database waits for a lock (a row's, or an advisory one)."""
+    async with gateway.platform.db.transaction() as s:
+        return bool(await s.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")))

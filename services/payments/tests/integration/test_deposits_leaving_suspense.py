@@ -126,11 +126,54 @@ async def test_an_operator_assigning_a_payment_by_hand_the_statement_brought_is_
     assert await gateway.balance("A-1") == (Decimal("75000.00"), "open", Decimal("75000.00"))
 
 
-async def test_a_line_held_as_a_possible_duplicate_is_assigned_without_asking_again(gateway: Gateway) -> None:
-    """Holding it was the question: the operator assigning the held line to its account answers it."""
+async def test_a_held_line_is_asked_about_again_on_any_account_and_a_refused_one_can_be_closed(
+        gateway: Gateway) -> None:
+    """Held, the question stands: assigning the line to its account, or to another with a deposit of the same
+    amount recorded by hand, is refused until the operator says it is another deposit. A line refused when
+    assigned stays held as maybe that deposit, so it can be closed as it."""
     await gateway.manual("consignacion-0107", {"account_ref": "A-1", **SLIP})
     body = await statement(gateway, "extracto.csv", "06/04/2026;A-1;25.000,00;TX-107")
+    held = body["results"][0]["payment_id"]
     assert body["results"][0]["reason"] == "possible_duplicate"
-    assigned = await assign(gateway, body["results"][0]["payment_id"], "A-1")
+    assert (await assign(gateway, held, "A-1")).status_code == 409
+    other = await gateway.manual("consignacion-0108", {"account_ref": "A-2", **SLIP})
+    refused = await assign(gateway, held, "A-2")
+    assert (refused.status_code, refused.json()["code"]) == (409, "possible_duplicate"), refused.text
+    # Refused for A-2, it is now held as maybe A-2's payment by hand: closed as that one, nothing booked.
+    closed = await gateway.http.post(f"/v1/clients/banco/payments/unmatched/{held}/same-deposit",
+                                     headers=gateway.as_operator())
+    assert (closed.status_code, closed.json()["same_as"]) == (200, other.json()["id"]), closed.text
+    assert [await gateway.balance(ref) for ref in ("A-1", "A-2")] == [
+        (Decimal("75000.00"), "open", Decimal("75000.00"))] * 2
+
+
+async def test_a_line_assigned_from_no_account_and_refused_can_be_closed_as_the_deposit(gateway: Gateway) -> None:
+    by_hand = await gateway.manual("consignacion-0109", {"account_ref": "A-1", **SLIP})
+    line = (await statement(gateway, "extracto.csv", "06/04/2026;A-1 ERRADA;25.000,00;TX-109"))["results"][0]
+    assert (await assign(gateway, line["payment_id"], "A-1")).status_code == 409
+    [held] = await queue(gateway)
+    assert (held["id"], held["reason"]) == (line["payment_id"], "possible_duplicate")
+    closed = await gateway.http.post(f"/v1/clients/banco/payments/unmatched/{held['id']}/same-deposit",
+                                     headers=gateway.as_operator())
+    assert (closed.status_code, closed.json()["same_as"]) == (200, by_hand.json()["id"]), closed.text
+
+
+async def test_a_deposit_given_back_whole_reopens_its_other_record_which_cannot_be_reversed(
+        gateway: Gateway) -> None:
+    """A line closed as the same deposit as a payment by hand records nothing in the ledger: reversing it is
+    refused. The payment by hand reversed whole (the operator found it was entered wrongly), the line waits in
+    suspense again and is assigned: the deposit the bank brought is not lost."""
+    by_hand = (await gateway.manual("consignacion-0110", {"account_ref": "A-1", **SLIP})).json()["id"]
+    line = (await statement(gateway, "extracto.csv", "06/04/2026;A-1;25.000,00;TX-110"))["results"][0]["payment_id"]
+    assert (await gateway.http.post(f"/v1/clients/banco/payments/unmatched/{line}/same-deposit",
+                                    headers=gateway.as_operator())).status_code == 200
+    refused = await gateway.http.post(f"/v1/clients/banco/payments/{line}/reversal", json={"reason": "x"},
+                                      headers={**gateway.as_operator(), "Idempotency-Key": "reverso-0110"})
+    assert (refused.status_code, refused.json()["code"]) == (409, "payment_not_applied"), refused.text
+    reversed_ = await gateway.http.post(f"/v1/clients/banco/payments/{by_hand}/reversal", json={"reason": "errado"},
+                                        headers={**gateway.as_operator(), "Idempotency-Key": "reverso-0111"})
+    assert reversed_.status_code == 200, reversed_.text
+    assert [(q["id"], q["reason"]) for q in await queue(gateway)] == [(line, "possible_duplicate")]
+    assigned = await assign(gateway, line, "A-1")
     assert (assigned.status_code, assigned.json()["status"]) == (200, "applied"), assigned.text
-    assert await gateway.balance("A-1") == (Decimal("50000.00"), "open", Decimal("50000.00"))
+    assert await gateway.balance("A-1") == (Decimal("75000.00"), "open", Decimal("75000.00"))

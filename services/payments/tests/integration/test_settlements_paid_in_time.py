@@ -87,3 +87,33 @@ async def test_a_deposit_made_after_the_deadline_or_a_settlement_followed_by_ano
     assert await gateway.balance("A-1") == (Decimal("-40000.00"), "settled", Decimal("-40000.00"))
     items = (await gateway.http.get(ARRANGEMENTS, headers=gateway.as_operator())).json()["items"]
     assert [(i["status"], i["total_amount"]) for i in items] == [("kept", "20000.00"), ("broken", "70000.00")]
+
+
+async def test_only_a_payment_made_in_time_keeps_it_not_a_later_one(clocked: tuple[Gateway, Clock]) -> None:
+    """A deposit made in time was applied to the whole balance before this rule (or while the account was recalled,
+    as here): the settlement's in-time payments reach it, yet a payment made after the deadline does not revive
+    it. Nor does the in-time line on a recalled account: the client company took it back."""
+    gateway, clock = clocked
+    await settle_then_miss(gateway, clock)
+    async with gateway.platform.db.transaction() as s:
+        await s.execute(text("UPDATE payments.accounts SET recalled = true WHERE account_ref = 'A-1'"))
+    await statement(gateway, "extracto.csv", f"{DUE:%d/%m/%Y};A-1;70.000,00;TX-910")
+    assert (await plan_of(gateway, "A-1"))["status"] == "broken"
+    async with gateway.platform.db.transaction() as s:
+        await s.execute(text("UPDATE payments.accounts SET recalled = false WHERE account_ref = 'A-1'"))
+    clock.now += dt.timedelta(days=30)
+    assert (await gateway.send(payment("later-1", amount="5000.00", paid_at=clock.now.isoformat()), at=clock.now)
+            ).json()["status"] == "applied"
+    assert (await plan_of(gateway, "A-1"))["status"] == "broken"
+    assert await gateway.balance("A-1") == (Decimal("25000.00"), "open", Decimal("25000.00"))
+
+
+async def test_an_account_with_money_written_off_is_left_to_the_operator(clocked: tuple[Gateway, Clock]) -> None:
+    gateway, clock = clocked
+    await settle_then_miss(gateway, clock)
+    written = await gateway.http.post("/v1/clients/banco/accounts/A-1/write-off", json={"reason": "other"},
+                                      headers={**gateway.as_operator(), "Idempotency-Key": "castigo-0920"})
+    assert written.status_code == 200, written.text
+    await statement(gateway, "extracto.csv", f"{DUE:%d/%m/%Y};A-1;70.000,00;TX-920")
+    assert (await plan_of(gateway, "A-1"))["status"] == "broken"  # applied as any payment: it recovers
+    assert (await gateway.balance("A-1"))[1] == "written_off"

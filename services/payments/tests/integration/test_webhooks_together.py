@@ -22,7 +22,7 @@ from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import PromiseMade
 from recaudo_common.personal_data import Vault
 
-from .conftest import NOW, Gateway, deliver, payment
+from .conftest import NOW, Gateway, deliver, payment, someone_waits_for_a_lock
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +122,7 @@ async def test_a_delivery_another_replica_is_recording_is_found_once_it_commits(
         assert first.status == "applied"
         batch = asyncio.create_task(answers(writer, sent))
         deadline = time.monotonic() + 30
-        while not await _waits_for_a_lock(gateway):  # the batch waits on A-1, locked by the other transaction
+        while not await someone_waits_for_a_lock(gateway):  # the batch waits on A-1, locked by the other transaction
             assert time.monotonic() < deadline and not batch.done(), "the batch never met the other's lock"
             await asyncio.sleep(0.02)
     assert await asyncio.wait_for(batch, 30) == ["duplicate", "applied", "applied"]
@@ -161,12 +161,6 @@ async def test_several_gateways_share_a_group_commit(gateway: Gateway) -> None:
     async with gateway.platform.db.transaction() as s:
         assert sorted((await s.execute(text("SELECT gateway, external_id FROM payments.payments"))).all()) == [
             ("pasarela", "same-id"), ("sandbox", "other-id"), ("sandbox", "same-id")]
-
-
-async def _waits_for_a_lock(gateway: Gateway) -> bool:
-    async with gateway.platform.db.transaction() as s:
-        return bool(await s.scalar(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")))
 
 
 async def test_concurrent_webhooks_through_the_api_each_book_on_the_balance_the_one_before_left(

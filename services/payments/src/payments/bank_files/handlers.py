@@ -148,10 +148,19 @@ async def _recorded_by_hand(s: AsyncSession, copy: ClientCopy, account_ref: str,
                             posted_at: dt.datetime) -> uuid.UUID | None:
     """The deposit an operator already recorded that a line of this amount to this account may be: one of this
     amount recorded for the account in the days before its posting (domain/bank_files.POSTED_WITHIN_DAYS) that no
-    line waiting in suspense answers yet (None: none). Asked of every line, the account held: a look-up read once
-    for the file would miss a payment recorded by hand while the file is read."""
+    line waiting in suspense answers yet (None: none). Asked of every line, the account held (_hold_account): a
+    look-up read once for the file would miss a payment recorded by hand while the file is read."""
     start, end = recorded_by_hand_between(local_today(copy.timezone, posted_at), copy.timezone)
     return await store.unanswered_manual_payment(s, copy.slug, account_ref, amount, start, end)
+
+
+async def _hold_account(s: AsyncSession, client: str, account_ref: str) -> bool:
+    """Holds the account a line names before asking what was recorded by hand to it, waiting for a placement of it
+    in flight (which may apply a payment by hand waiting in suspense for it); False: there is no such account."""
+    if await ledger.lock_account(s, client, account_ref) is not None:
+        return True
+    await ledger.lock_placement(s, client, account_ref)
+    return await ledger.lock_account(s, client, account_ref) is not None
 
 
 async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | RejectedRow, fallback_id: str | None,
@@ -191,7 +200,8 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
                                  reference=line.reference, amount=str(line.amount), reason=AMBIGUOUS)
         # None found: the reference as it came, so that a placement of it in flight is waited for (apply_payment).
         account_ref = found[0] if found else line.reference
-    if (recorded := await _recorded_by_hand(s, copy, account_ref, line.amount, line.paid_at)) is not None:
+    if await _hold_account(s, client, account_ref) and \
+            (recorded := await _recorded_by_hand(s, copy, account_ref, line.amount, line.paid_at)) is not None:
         # The same deposit, recorded by hand when the debtor sent the slip, or a second one: not for the ledger to
         # guess. It waits in suspense for an operator (assign it, or reverse the payment recorded by hand and assign
         # this one, the bank's record); applied, the debtor would have paid it twice.

@@ -45,18 +45,18 @@ class MaybeSame:
 async def same_deposit_applied(s: AsyncSession, timezone: str, payment: Payment,
                                account_ref: str) -> MaybeSame | None:
     """The applied payment that `payment`, leaving suspense for `account_ref`, may be the same deposit as (None:
-    none, or it is no bank line or payment by hand, or an operator said it was another deposit). The account is
-    held by the caller."""
+    none, or it is no bank line or payment by hand, or an operator said it was another deposit). The one it was
+    held as maybe the same as counts: holding it was a question, not its answer. The caller holds the account."""
     if payment.another_deposit:
         return None
     made_or_posted = local_today(timezone, payment.paid_at)
     if payment.source == "bank_file":
         by_hand = await store.unanswered_manual_payment(
             s, payment.client_slug, account_ref, payment.amount,
-            *recorded_by_hand_between(made_or_posted, timezone))
+            *recorded_by_hand_between(made_or_posted, timezone), asking=payment.id)
         return None if by_hand is None else MaybeSame(POSSIBLE_DUPLICATE, by_hand)
     if payment.source == "manual":
         line = await store.applied_bank_line(s, payment.client_slug, account_ref, payment.amount,
-                                             *posted_between(made_or_posted, timezone))
+                                             *posted_between(made_or_posted, timezone), asking=payment.id)
         return None if line is None else MaybeSame(ALREADY_BANKED, line)
     return None

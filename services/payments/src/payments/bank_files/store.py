@@ -97,22 +97,22 @@ async def insert_bank_file(s: AsyncSession, *, file_id: uuid.UUID, client: str, 
 
 
 async def unanswered_manual_payment(s: AsyncSession, client: str, account_ref: str, amount: Decimal,
-                                    start: dt.datetime, end: dt.datetime) -> uuid.UUID | None:
+                                    start: dt.datetime, end: dt.datetime, *,
+                                    asking: uuid.UUID | None = None) -> uuid.UUID | None:
     """The earliest payment of this amount recorded by hand to the account, still applied, made in [start, end),
-    that no bank line waiting in suspense answers (pair), nor one closed as that very deposit (close_as_same): the
-    deposit a new line of the bank's may be. The account
-    is held first, in the same statement, as a payment by hand to it holds it: one recorded while a file is read is
-    either seen here or sees the line (handlers._refuse_if_banked)."""
+    that no other bank line (than `asking`) waiting in suspense answers (pair), nor one closed as that very deposit
+    (close_as_same): the deposit a line of the bank's may be. The caller holds the account, in a statement before
+    this one: a payment by hand to it, which holds it too, either committed before this read or reads the line
+    after (handlers._refuse_if_banked). (Held in this same statement, the payments read would be those committed
+    when the statement began, not when the lock was granted.)"""
     found: uuid.UUID | None = await s.scalar(sql(
-        """SELECT m.id FROM payments.accounts a LEFT JOIN LATERAL (
-               SELECT m.id FROM payments.payments m WHERE m.client_slug = a.client_slug
-                 AND m.account_ref = a.account_ref AND m.source = 'manual' AND m.status = 'applied'
-                 AND m.amount = :m AND m.paid_at >= :a AND m.paid_at < :b
-                 AND NOT EXISTS (SELECT 1 FROM payments.payments l WHERE l.answers = m.id
-                                 AND l.status IN ('unmatched', 'duplicate'))
-               ORDER BY m.paid_at, m.id LIMIT 1) m ON true
-           WHERE a.client_slug = :c AND a.account_ref = :r FOR UPDATE OF a"""),
-        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end})
+        """SELECT m.id FROM payments.payments m WHERE m.client_slug = :c AND m.account_ref = :r
+               AND m.source = 'manual' AND m.status = 'applied' AND m.amount = :m AND m.paid_at >= :a
+               AND m.paid_at < :b AND NOT EXISTS (
+                   SELECT 1 FROM payments.payments l WHERE l.answers = m.id AND l.status IN ('unmatched', 'duplicate')
+                     AND l.id IS DISTINCT FROM CAST(:asking AS uuid))
+           ORDER BY m.paid_at, m.id LIMIT 1"""),
+        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end, "asking": asking})
     return found
 
 
@@ -124,17 +124,18 @@ async def pair(s: AsyncSession, line: uuid.UUID, recorded_by_hand: uuid.UUID) ->
 
 
 async def applied_bank_line(s: AsyncSession, client: str, account_ref: str, amount: Decimal, start: dt.datetime,
-                            end: dt.datetime) -> uuid.UUID | None:
-    """The earliest bank line of this amount applied to the account, posted in [start, end), that no payment by hand
-    held in suspense answers nor one closed as that very deposit: a payment recorded by hand of it may be the
-    deposit the statement already brought (None: none)."""
+                            end: dt.datetime, *, asking: uuid.UUID | None = None) -> uuid.UUID | None:
+    """The earliest bank line of this amount applied to the account, posted in [start, end), that no other payment
+    by hand (than `asking`) held in suspense answers nor one closed as that very deposit: a payment recorded by hand
+    of it may be the deposit the statement already brought (None: none). The caller holds the account."""
     found: uuid.UUID | None = await s.scalar(sql(
         """SELECT l.id FROM payments.payments l WHERE l.client_slug = :c AND l.account_ref = :r
                AND l.source = 'bank_file' AND l.status = 'applied' AND l.amount = :m AND l.paid_at >= :a
-               AND l.paid_at < :b AND NOT EXISTS (SELECT 1 FROM payments.payments m WHERE m.answers = l.id
-                                                  AND m.status IN ('unmatched', 'duplicate'))
+               AND l.paid_at < :b AND NOT EXISTS (
+                   SELECT 1 FROM payments.payments m WHERE m.answers = l.id AND m.status IN ('unmatched', 'duplicate')
+                     AND m.id IS DISTINCT FROM CAST(:asking AS uuid))
            ORDER BY l.paid_at, l.id LIMIT 1"""),
-        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end})
+        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end, "asking": asking})
     return found
 
 
@@ -153,3 +154,12 @@ async def mark_another_deposit(s: AsyncSession, payment_id: uuid.UUID) -> None:
 async def close_as_same(s: AsyncSession, line: uuid.UUID) -> None:
     """The payment leaves the suspense queue as the other record of the deposit it answers: nothing booked."""
     await s.execute(sql("UPDATE payments.payments SET status = 'duplicate' WHERE id = :l"), {"l": line})
+
+
+async def reopen_twins(s: AsyncSession, payment_id: uuid.UUID) -> list[uuid.UUID]:
+    """A payment given back whole: those closed as the same deposit as it (close_as_same) wait in suspense again,
+    still naming it, so the deposit they record is not lost with it. Returns them."""
+    rows = await s.execute(sql(
+        "UPDATE payments.payments SET status = 'unmatched' WHERE answers = :p AND status = 'duplicate' RETURNING id"),
+        {"p": payment_id})
+    return [r[0] for r in rows]

@@ -60,10 +60,29 @@
         if (result.code !== "possible_duplicate") return null;
         form.dataset.anotherFor = account;
         button.textContent = ANOTHER;
+        offerSameDeposit(form);  // the API now holds it as maybe that deposit
         return "No se asignó el pago: puede ser la misma consignación que otro pago ya aplicado a la cuenta " +
-          account + " en esos días. Si es otra consignación, pulse «" + ANOTHER + "»; si es la misma, no la " +
-          "asigne.";
+          account + " en esos días. Si es otra consignación, pulse «" + ANOTHER + "»; si es la misma, pulse «" +
+          SAME + "».";
       });
+  }
+
+  const SAME = "Es la misma consignación";
+
+  // The row's «Es la misma consignación», as the page draws it for a payment held as maybe a deposit already
+  // applied, added when an assignment was refused for that reason (once).
+  function offerSameDeposit(form) {
+    const cell = form.parentElement;
+    if (cell.querySelector("form.same")) return;
+    const same = document.createElement("form");
+    same.className = "assign same";
+    same.dataset.action = form.dataset.action.replace(/\/assign$/, "/same-deposit");
+    const button = document.createElement("button");
+    button.type = "submit";
+    button.textContent = SAME;
+    same.appendChild(button);
+    same.addEventListener("submit", function (event) { event.preventDefault(); sameDeposit(same); });
+    cell.appendChild(same);
   }
 
   // A payment held as maybe a deposit already applied, closed as that one: nothing is booked.

@@ -16,6 +16,7 @@ from payments.domain.ledger import AfterPayment
 from payments.domain.promises import deadline, verdict
 from payments.promises import store
 from payments.promises.store import ScheduledInstalment
+from payments.records import Account
 from recaudo_common.accounts import account_status, is_open
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.client_copy import get_client
@@ -37,7 +38,6 @@ from recaudo_common.events import (
 from recaudo_common.outbox import Cause, Outbox, caused_by
 
 outbox = Outbox(ledger.SCHEMA)
-EVER = dt.datetime.max.replace(tzinfo=dt.UTC)  # no deadline: everything paid toward a commitment since it was made
 
 
 @dataclass(frozen=True)
@@ -107,17 +107,20 @@ async def _judge_plan(s: AsyncSession, *, client: str, account_ref: str, arrange
             missed_instalments=verdicts.broken).envelope(client=client, occurred_at=now)])
 
 
-async def settle_if_reached(s: AsyncSession, *, client: str, account_ref: str, after: AfterPayment,
-                            now: dt.datetime) -> AfterPayment:
+async def settle_if_reached(s: AsyncSession, *, client: str, account: Account, after: AfterPayment,
+                            paid_at: dt.datetime, now: dt.datetime) -> AfterPayment:
     """Payments made by an active settlement's deadline (its due date plus the grace day) that reach its amount
     close the account as settled; the discount forgiven is booked as an adjustment, so the ledger still adds up.
     A payment after the deadline is no settlement's: the evaluator breaks the settlement, and the balance stands.
 
-    A broken settlement (none made since) is kept after all by a payment made by its deadline that, known only
-    now, reaches it: a bank's line or a deposit recorded by hand days after the deadline broke it for want of news,
-    a dispute won that gives back the money a chargeback took (as a payment made when the disputed one was). What
-    was paid after its deadline is then a credit, as it would have been had the settlement been kept in time: it
-    forgives what it forgave before a reversal undid it, or what would be owed now but for those later payments."""
+    A broken settlement (the account's latest arrangement) is kept after all by a payment made by its deadline
+    (`paid_at`) that, known only now, reaches it: a bank's line or a deposit recorded by hand days after the
+    deadline broke it for want of news, a dispute won that gives back the money a chargeback took (as a payment
+    made when the disputed one was). It forgives what it forgave before a reversal undid it, or what would have
+    been owed at the deadline had that payment been known then, so that what was paid after the deadline is a
+    credit. A recalled account, or one with money written off, is the operator's to settle: the payment is
+    applied like any other. (`account`: as locked before this payment.)"""
+    account_ref = account.account_ref
     broken = None
     arrangement = await store.active_arrangement(s, client, account_ref)
     if arrangement is None:
@@ -125,6 +128,8 @@ async def settle_if_reached(s: AsyncSession, *, client: str, account_ref: str, a
     if arrangement is None or arrangement.kind != "settlement":
         return after
     ends = deadline(arrangement.last_due, arrangement.timezone)
+    if broken is not None and (paid_at >= ends or account.recalled or account.written_off > 0):
+        return after
     paid = await store.paid_between(s, client, account_ref, arrangement.made_at, ends)
     if paid < arrangement.total_amount:
         return after
@@ -133,8 +138,7 @@ async def settle_if_reached(s: AsyncSession, *, client: str, account_ref: str, a
     elif broken.forgiven is not None:
         forgiven = broken.forgiven  # undone by a reversal: whatever was paid in between, as if never undone
     else:
-        later = await store.paid_between(s, client, account_ref, arrangement.made_at, EVER) - paid
-        forgiven = max(after.balance + later, Decimal(0))
+        forgiven = max(await store.owed_at_deadline(s, client, account_ref, arrangement.made_at, ends), Decimal(0))
         for promise_id in await store.keep_broken_promises(s, arrangement.id, now):
             await outbox.add(s, [PromiseKept(promise_id=promise_id, account_ref=account_ref, kept_at=now).envelope(
                 client=client, occurred_at=now)])

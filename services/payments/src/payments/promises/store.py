@@ -103,6 +103,22 @@ async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt
     return Decimal(value)
 
 
+async def owed_at_deadline(s: AsyncSession, client: str, account_ref: str, start: dt.datetime, end: dt.datetime
+                           ) -> Decimal:
+    """What the account would have owed at `end` had every payment toward a commitment made at `start` and due by
+    `end` been known by then: its ledger as booked before `end`, less what such payments booked since paid (net of
+    reversals). What came after (later payments, restatements) is not in it."""
+    value = await s.scalar(sql(
+        "SELECT (SELECT coalesce(sum(e.amount), 0) FROM payments.ledger_entries e WHERE e.client_slug = :c "
+        "        AND e.account_ref = :r AND e.booked_at < :b) "
+        "     - (SELECT coalesce(sum(p.amount - p.reversed_amount), 0) FROM payments.payments p "
+        f"       WHERE p.client_slug = :c AND p.account_ref = :r AND p.status = 'applied' AND {TOWARD} "
+        "        AND EXISTS (SELECT 1 FROM payments.ledger_entries e WHERE e.payment_id = p.id "
+        "                    AND e.kind = 'payment' AND e.booked_at >= :b))"),
+        {"c": client, "r": account_ref, "a": start, "b": end})
+    return Decimal(value)
+
+
 async def counted_toward(s: AsyncSession, client: str, account_ref: str, payment_id: uuid.UUID, start: dt.datetime,
                          end: dt.datetime) -> bool:
     """Whether this payment of the account (applied, or reversed since) was one toward a commitment made at `start`,
