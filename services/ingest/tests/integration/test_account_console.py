@@ -83,7 +83,8 @@ async def test_an_account_is_found_and_opened(console: Console) -> None:
     account = await console.page("/console/accounts/banco/A-01", ana)
     assert account.status_code == 200
     seen = text_of(account.text)
-    assert "Cuenta A-01" in seen and "Saldo $ 1.500.000,00" in seen and "Historia de la cuenta" in seen
+    assert "Cuenta A-01" in seen and "Saldo asignado $ 1.500.000,00" in seen and "Historia de la cuenta" in seen
+    assert "Días de mora al asignar 15" in seen and "Saldo hoy" in seen  # today's, filled by the page's script
     for action in ("Poner retención legal", "Registrar contacto", "Agregar a no contactar"):
         assert action in seen
     assert '<script src="/console/accounts/accounts.js"></script>' in account.text
