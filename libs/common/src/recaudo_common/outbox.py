@@ -124,14 +124,6 @@ def caused(envelope: Envelope, cause: Cause | None) -> Envelope:
 
 
 @dataclass(frozen=True)
-class Staged:
-    """An envelope on its way to the outbox, with the trace headers it was emitted under."""
-
-    envelope: Envelope
-    headers: str
-
-
-@dataclass(frozen=True)
 class Serialised:
     """An envelope its producer wrote as JSON itself: exactly what Envelope.model_dump_json writes for it, under
     the cause it was emitted under (the producer's tests prove the bytes equal)."""
@@ -140,6 +132,15 @@ class Serialised:
     key: str
     event_id: UUID
     envelope: str
+
+
+@dataclass(frozen=True)
+class Staged:
+    """An envelope on its way to the outbox, with the trace headers it was emitted under: a model, or one its
+    producer wrote as JSON itself (Serialised, already under its cause)."""
+
+    envelope: Envelope | Serialised
+    headers: str
 
 
 class Outbox:
@@ -165,12 +166,19 @@ class Outbox:
         """An envelope with the cause and trace context of the moment it was emitted, to be written later."""
         return Staged(caused(envelope, current_cause()), trace_headers_json())
 
+    @staticmethod
+    def stage_serialised(event: Serialised) -> Staged:
+        """stage for an envelope its producer wrote as JSON itself, under the cause it names (a consumer's batch
+        handler emitting one event per account: #24)."""
+        return Staged(event, trace_headers_json())
+
     async def write(self, session: AsyncSession, staged: Sequence[Staged], *, bulk_rows: int = BULK_ROWS) -> None:
         """Writes staged envelopes in order, in one statement: COPY above `bulk_rows` rows, else INSERT."""
         if not staged:
             return
-        await self._rows(session, [(family_of(s.envelope.type), s.envelope.key, s.envelope.event_id,
-                                    s.envelope.model_dump_json(), s.headers) for s in staged], bulk_rows)
+        await self._rows(session, [
+            (family_of(e.type), e.key, e.event_id, e.envelope, s.headers) if isinstance(e := s.envelope, Serialised)
+            else (family_of(e.type), e.key, e.event_id, e.model_dump_json(), s.headers) for s in staged], bulk_rows)
 
     async def write_serialised(self, session: AsyncSession, events: Sequence[Serialised], *,
                                bulk_rows: int = BULK_ROWS) -> None:

@@ -39,7 +39,7 @@ from recaudo_common.events import (
 from recaudo_common.outbox import Cause, Outbox
 from recaudo_common.telemetry import NO_RULE_ASSIGNMENTS
 from segmentation import model_store, store
-from segmentation.domain.assignment import Assignment, assign
+from segmentation.domain.assignment import assign
 from segmentation.domain.boosting import Card
 from segmentation.domain.buckets import (
     DEFAULT_BUCKETS,
@@ -55,6 +55,7 @@ from segmentation.domain.strategy import Strategy, arm_of, default_strategy, ful
 from segmentation.domain.treatment import NO_RULE, Score, scorecard
 from segmentation.rows import Account, AssignmentInputs, AssignmentRow, Outcome, StatedAccount
 from segmentation.schemas import strategy_of
+from segmentation.segmented import Decision, NotPlain, moment, segmented_event, serialised
 
 SCORECARD_VERSION = "scorecard-v1"
 outbox = Outbox(store.SCHEMA)
@@ -113,24 +114,6 @@ async def _load_view(s: AsyncSession, slug: str) -> ClientView | None:
     return ClientView(client, buckets, champion, challenger, share, costs, setup.model)
 
 
-@dataclass(frozen=True)
-class Decision:
-    """One account's assignment and the inputs it was made from, before it is recorded."""
-
-    account: Account
-    trigger: str
-    days_past_due: int
-    as_of: dt.date  # the client company's day days_past_due is for
-    aging_held: bool  # they stand still from it (a plan, or a closed account)
-    bucket: Bucket
-    bucket_at_placement: str
-    strategy: Strategy
-    arm: Literal["champion", "challenger"]
-    model_version: str
-    result: Assignment
-    inputs: AssignmentInputs
-
-
 def decide(account: Account, view: ClientView, *, now: dt.datetime, trigger: str,
            day: dt.date | None = None) -> Decision:
     """Bucket, score and treatment of an account, by its client company's settings; no I/O."""
@@ -160,6 +143,13 @@ async def assess_many(s: AsyncSession, accounts: Sequence[tuple[Account | None, 
     """Assigns bucket, score and treatment to account rows (locked by the caller, each with its trigger) and
     records why, in one statement; returns the event to publish for each, or None for an account not placed
     here yet (its placement will segment it) or whose client's settings have not arrived (on_client will)."""
+    return [None if r is None else segmented_event(*r) for r in await record_many(s, accounts, now=now, day=day)]
+
+
+async def record_many(s: AsyncSession, accounts: Sequence[tuple[Account | None, str]], *, now: dt.datetime,
+                      day: dt.date | None = None) -> list[tuple[Decision, str] | None]:
+    """assess_many's decisions as recorded, each with its account's bucket at placement, for the caller to write
+    their events."""
     decisions: list[Decision | None] = []
     for account, trigger in accounts:
         view = await client_view(s, account.client_slug) if account is not None else None
@@ -175,7 +165,7 @@ async def assess_many(s: AsyncSession, accounts: Sequence[tuple[Account | None, 
             cost_to_collect=d.result.cost_to_collect, inputs=d.inputs, why=d.result.why,
             bucket_at_placement=d.bucket_at_placement)
         for d in recorded])
-    return [None if d is None else segmented_event(d, at_placement[(d.account.client_slug, d.account.account_ref)])
+    return [None if d is None else (d, at_placement[(d.account.client_slug, d.account.account_ref)])
             for d in decisions]
 
 
@@ -197,19 +187,6 @@ async def assess(s: AsyncSession, account: Account | None, *, now: dt.datetime, 
                  day: dt.date | None = None) -> AccountSegmentedV2 | None:
     """assess_many for one account."""
     return (await assess_many(s, [(account, trigger)], now=now, day=day))[0]
-
-
-def segmented_event(d: Decision, bucket_at_placement: str) -> AccountSegmentedV2:
-    result = d.result
-    return AccountSegmentedV2(
-        account_ref=d.account.account_ref, days_past_due=d.days_past_due, bucket=d.bucket.label,
-        bucket_low=d.bucket.low, bucket_high=d.bucket.high, as_of=d.as_of, aging_held=d.aging_held,
-        bucket_at_placement=bucket_at_placement, segment=result.segment, treatment=result.treatment.name,
-        channels=list(result.treatment.channels), propensity=result.propensity,
-        cost_to_collect=result.cost_to_collect, expected_net_recovery=result.expected_net_recovery,
-        strategy_version=d.strategy.version, strategy_arm=d.arm, model_version=d.model_version, why=result.why,
-        trigger=d.trigger, value_tier=result.tier, cadence_days=result.cadence_days, offer=result.offer.kind,
-        offer_discount_pct=result.offer.discount_pct, offer_instalments=result.offer.instalments)
 
 
 def propensity(model: Model | Card | None, account: Account, dpd: int) -> tuple[Score, str]:
@@ -241,11 +218,19 @@ async def segment(ctx: HandlerContext, account: Account | None, *, trigger: str)
 
 async def segment_each(accounts: Sequence[tuple[Account | None, str, HandlerContext]], *, now: dt.datetime) -> None:
     """assess_many for accounts each brought by an event of its own (with its trigger): each decision is emitted as
-    caused by its account's event."""
-    assessed = await assess_many(accounts[0][2].session, [(a, trigger) for a, trigger, _ in accounts], now=now)
-    for segmented, (_, _, ctx) in zip(assessed, accounts, strict=True):
-        if segmented is not None:
-            await ctx.emit(segmented)
+    caused by its account's event, its envelope written as JSON straight from the decision (segmented.serialised),
+    or through the model for a value it does not write the model's way."""
+    recorded = await record_many(accounts[0][2].session, [(a, trigger) for a, trigger, _ in accounts], now=now)
+    moments: dict[dt.datetime, str] = {}  # each event's context has its own now; a batch's are mostly one
+    for decided, (_, _, ctx) in zip(recorded, accounts, strict=True):
+        if decided is None:
+            continue
+        occurred_at = moments.get(ctx.now) or moments.setdefault(ctx.now, moment(ctx.now))
+        try:
+            ctx.emit_serialised(serialised(*decided, client=ctx.envelope.client, occurred_at=occurred_at,
+                                           causation=ctx.envelope))
+        except NotPlain:
+            await ctx.emit(segmented_event(*decided))
 
 
 async def run_aging(db: Database, *, client: str, day: dt.date, now: dt.datetime, chunk: int = 2000) -> int:

@@ -6,6 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from pydantic_core import to_json
+
 from segmentation.domain.boosting import Card
 from segmentation.domain.buckets import Bucket
 from segmentation.domain.history import Indicators
@@ -98,6 +100,13 @@ class AssignmentInputs:
     strategy_version: int
     offer: str
     model_version: str
+
+    def document(self) -> str:
+        """The inputs as the assignment keeps them: a JSON object of the fields, a Decimal or a date as its text.
+        The fields are all scalars, written by pydantic's serializer as json.dumps(dataclasses.asdict(...),
+        default=str) wrote them, without asdict's deep copy of each value and the json module's slower encoder:
+        they were a sixth of segmentation's CPU on a placement in the pipeline (#24)."""
+        return to_json(vars(self)).decode()
 
 
 @dataclass(frozen=True)

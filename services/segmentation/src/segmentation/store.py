@@ -60,7 +60,7 @@ def _account_or_none(row: RowMapping | None) -> Account | None:
 _ASSIGNMENT_COLUMNS = {
     "client_slug": "text", "account_ref": "text", "trigger": "text", "days_past_due": "int", "bucket": "text",
     "segment": "text", "treatment": "text", "propensity": "numeric", "cost_to_collect": "numeric",
-    "inputs": "jsonb", "why": "text", "placement_bucket": "text"}
+    "inputs": "text", "why": "text", "placement_bucket": "text"}  # inputs: JSON text (AssignmentInputs.document)
 _ASSIGN = """WITH input AS (SELECT * FROM {source}),
        account AS (
            UPDATE segmentation.accounts a SET bucket = i.bucket,
@@ -73,7 +73,7 @@ _ASSIGN = """WITH input AS (SELECT * FROM {source}),
            INSERT INTO segmentation.assignments (client_slug, account_ref, assigned_at, trigger, days_past_due,
                bucket, segment, treatment, propensity, cost_to_collect, inputs, why)
            SELECT client_slug, account_ref, :now, trigger, days_past_due, bucket, segment, treatment, propensity,
-               cost_to_collect, inputs, why FROM input ORDER BY n)
+               cost_to_collect, CAST(inputs AS jsonb), why FROM input ORDER BY n)
        SELECT client_slug, account_ref, bucket_at_placement FROM account"""
 
 _STATED_COLUMNS = {"client_slug": "text", "account_ref": "text", "balance": "numeric", "days_past_due": "int",
@@ -152,7 +152,7 @@ async def record_assignments(s: AsyncSession, *, now: dt.datetime, assignments: 
         return {}
     source, params = unnest_rows(_ASSIGNMENT_COLUMNS, [
         (a.client, a.account_ref, a.trigger, a.days_past_due, a.bucket, a.segment, a.treatment, a.propensity,
-         a.cost_to_collect, dataclasses.asdict(a.inputs), a.why, a.bucket_at_placement) for a in assignments],
+         a.cost_to_collect, a.inputs.document(), a.why, a.bucket_at_placement) for a in assignments],
         ordinality=True)
     rows = await s.execute(sql(_ASSIGN.format(source=source)), {**params, "now": now})
     return {(row[0], row[1]): str(row[2]) for row in rows}
