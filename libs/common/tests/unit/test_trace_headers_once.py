@@ -23,6 +23,8 @@ def test_each_context_gets_its_own_headers_injected_once(monkeypatch: pytest.Mon
         return injected[-1]
 
     monkeypatch.setattr("recaudo_common.telemetry.inject_headers", counted)
+    # A context of this test's own, so none of another test's (the last one injected) is reused.
+    fresh = otel_context.attach(otel_context.Context())
     outside = trace_headers_json()
     assert trace_headers_json() == outside and len(injected) == 1
     caller = propagate.extract({"traceparent": CALLER})
@@ -39,3 +41,4 @@ def test_each_context_gets_its_own_headers_injected_once(monkeypatch: pytest.Mon
     finally:
         otel_context.detach(token)
     assert trace_headers_json() == outside == json.dumps(inject_headers())
+    otel_context.detach(fresh)
