@@ -26,14 +26,17 @@ SHARED_BUILDERS = {"client_copy_handlers": {"client"}}
 
 
 def events_built_by(service: str) -> set[str]:
-    """The families of the events the service's source constructs (an event is built to go to the outbox), and of
-    those the shared handlers it wires construct for it."""
+    """The families of the events the service's source constructs (an event is built to go to the outbox: called, or
+    validated from its fields), and of those the shared handlers it wires construct for it."""
     names = {cls.__name__: {cls.family} for cls in REGISTRY.values()} | SHARED_BUILDERS
     found: set[str] = set()
     for path in (REPOSITORY_ROOT / "services" / service / "src").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call):
                 called = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", None)
+                if called == "model_validate" and isinstance(node.func, ast.Attribute) \
+                        and isinstance(node.func.value, ast.Name):
+                    called = node.func.value.id  # AccountSegmentedV2.model_validate(...) builds one too
                 if called in names:
                     found |= names[called]
     return found
