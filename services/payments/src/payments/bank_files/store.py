@@ -96,24 +96,31 @@ async def insert_bank_file(s: AsyncSession, *, file_id: uuid.UUID, client: str, 
          "format": file_format, "refusal": None if refusal is None else refusal.model_dump_json()})
 
 
+async def _unanswered_applied(s: AsyncSession, source: str, client: str, account_ref: str, amount: Decimal,
+                              start: dt.datetime, end: dt.datetime, asking: uuid.UUID | None) -> uuid.UUID | None:
+    """The earliest payment from `source` of this amount applied to the account, paid in [start, end), that no
+    other payment (than `asking`) held in suspense as maybe that deposit answers, nor one closed as it
+    (close_as_same). The caller holds the account, in a statement before this one: a payment to it, which holds
+    it too, either committed before this read or reads this one's after. (Held in this same statement, the
+    payments read would be those committed when the statement began, not when the lock was granted.)"""
+    found: uuid.UUID | None = await s.scalar(sql(
+        """SELECT p.id FROM payments.payments p WHERE p.client_slug = :c AND p.account_ref = :r
+               AND p.source = :src AND p.status = 'applied' AND p.amount = :m AND p.paid_at >= :a
+               AND p.paid_at < :b AND NOT EXISTS (
+                   SELECT 1 FROM payments.payments o WHERE o.answers = p.id AND o.status IN ('unmatched', 'duplicate')
+                     AND o.id IS DISTINCT FROM CAST(:asking AS uuid))
+           ORDER BY p.paid_at, p.id LIMIT 1"""),
+        {"src": source, "c": client, "r": account_ref, "m": amount, "a": start, "b": end, "asking": asking})
+    return found
+
+
 async def unanswered_manual_payment(s: AsyncSession, client: str, account_ref: str, amount: Decimal,
                                     start: dt.datetime, end: dt.datetime, *,
                                     asking: uuid.UUID | None = None) -> uuid.UUID | None:
-    """The earliest payment of this amount recorded by hand to the account, still applied, made in [start, end),
-    that no other bank line (than `asking`) waiting in suspense answers (pair), nor one closed as that very deposit
-    (close_as_same): the deposit a line of the bank's may be. The caller holds the account, in a statement before
-    this one: a payment by hand to it, which holds it too, either committed before this read or reads the line
-    after (handlers._refuse_if_banked). (Held in this same statement, the payments read would be those committed
-    when the statement began, not when the lock was granted.)"""
-    found: uuid.UUID | None = await s.scalar(sql(
-        """SELECT m.id FROM payments.payments m WHERE m.client_slug = :c AND m.account_ref = :r
-               AND m.source = 'manual' AND m.status = 'applied' AND m.amount = :m AND m.paid_at >= :a
-               AND m.paid_at < :b AND NOT EXISTS (
-                   SELECT 1 FROM payments.payments l WHERE l.answers = m.id AND l.status IN ('unmatched', 'duplicate')
-                     AND l.id IS DISTINCT FROM CAST(:asking AS uuid))
-           ORDER BY m.paid_at, m.id LIMIT 1"""),
-        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end, "asking": asking})
-    return found
+    """The payment by hand, made in [start, end), that a bank line of this amount to the account may be
+    (_unanswered_applied): the caller holds the account, so one recorded while a file is read is seen here or
+    reads the line after (handlers._refuse_if_banked)."""
+    return await _unanswered_applied(s, "manual", client, account_ref, amount, start, end, asking)
 
 
 async def pair(s: AsyncSession, line: uuid.UUID, recorded_by_hand: uuid.UUID) -> None:
@@ -125,18 +132,9 @@ async def pair(s: AsyncSession, line: uuid.UUID, recorded_by_hand: uuid.UUID) ->
 
 async def applied_bank_line(s: AsyncSession, client: str, account_ref: str, amount: Decimal, start: dt.datetime,
                             end: dt.datetime, *, asking: uuid.UUID | None = None) -> uuid.UUID | None:
-    """The earliest bank line of this amount applied to the account, posted in [start, end), that no other payment
-    by hand (than `asking`) held in suspense answers nor one closed as that very deposit: a payment recorded by hand
-    of it may be the deposit the statement already brought (None: none). The caller holds the account."""
-    found: uuid.UUID | None = await s.scalar(sql(
-        """SELECT l.id FROM payments.payments l WHERE l.client_slug = :c AND l.account_ref = :r
-               AND l.source = 'bank_file' AND l.status = 'applied' AND l.amount = :m AND l.paid_at >= :a
-               AND l.paid_at < :b AND NOT EXISTS (
-                   SELECT 1 FROM payments.payments m WHERE m.answers = l.id AND m.status IN ('unmatched', 'duplicate')
-                     AND m.id IS DISTINCT FROM CAST(:asking AS uuid))
-           ORDER BY l.paid_at, l.id LIMIT 1"""),
-        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end, "asking": asking})
-    return found
+    """The bank line, posted in [start, end), that a payment by hand of this amount to the account may be the
+    deposit of (_unanswered_applied; None: none). The caller holds the account."""
+    return await _unanswered_applied(s, "bank_file", client, account_ref, amount, start, end, asking)
 
 
 async def hold_as_maybe_same(s: AsyncSession, payment_id: uuid.UUID, reason: str, same_as: uuid.UUID) -> None:
