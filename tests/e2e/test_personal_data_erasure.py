@@ -10,112 +10,42 @@ the reports after an erasure gives the same totals."""
 
 from __future__ import annotations
 
-import asyncio
-import binascii
 import datetime as dt
 import json
-import subprocess
-import sys
-import unicodedata
 import uuid
-import zoneinfo
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from recaudo_common.db import asyncpg_dsn
-from recaudo_common.testing import RunningPlatform, eventually, platform_env, platform_process, settings_for_test
+from recaudo_common.testing import RunningPlatform, eventually, platform_process, settings_for_test
 from recaudo_common.webhook_signatures import sign
 
+from .personal_data_people import (
+    CSV,
+    ERASED,
+    KEPT,
+    OPERATOR_KEY,
+    RECTIFIED,
+    answered,
+    cash_payment,
+    database_dump,
+    erase,
+    leaks,
+    personal_data_url,
+    place,
+    recall,
+    settled_totals,
+    totals,
+)
+
 pytestmark = pytest.mark.e2e
-OPERATOR_KEY = "rk_e2e_erasure_operator_key_01234567"
 SLUG = "banco-azteca-privacidad"
-
-
-@dataclass(frozen=True)
-class Person:
-    """One debtor as the client company's file states them. Every value is unusual enough that finding it
-    anywhere can only mean a copy of this person's data."""
-
-    account_ref: str
-    id_number: str
-    full_name: str
-    mobile: str  # as written in the file, national form with spaces
-    landline: str
-    email: str
-    address: str
-    balance: str
-    days_past_due: int
-
-    def row(self, account_ref: str | None = None, balance: str | None = None) -> str:
-        return (f"{account_ref or self.account_ref};{self.id_number};CURP;{self.full_name};{self.mobile};"
-                f"{self.landline};{self.email};{self.address};Jalisco;{balance or self.balance};"
-                f"{self.days_past_due}\n")
-
-    def identifiers(self) -> dict[str, str]:
-        """What must not survive the person's erasure, by what it is: the name and each of its words (a message
-        greets the debtor by first name), the id number, each phone as written, national and E.164, the e-mail
-        and the address."""
-        found = {"full name": self.full_name, "id number": self.id_number, "e-mail": self.email,
-                 "address": self.address}
-        found.update({f"name word {word}": word for word in self.full_name.split()})
-        for label, written in (("mobile", self.mobile), ("landline", self.landline)):
-            national = written.replace(" ", "")
-            found.update({f"{label} as written": written, f"{label} national": national,
-                          f"{label} E.164": f"+52{national}"})
-        return found
-
-
-HEADER = ("Número Obligación;Identificación;Tipo Identificación;Nombre Completo;Celular;Teléfono;Correo;Dirección;"
-          "Estado;Saldo Total;Días Mora\n")
-ERASED = Person("P-001", "QUBE800101MDFNRR07", "Eufrasia Quiñones Barrionuevo", "800 864 2193", "33 3791 4628",
-                "eufrasia.quinones@correo-ejemplo.mx", "Calle Tlaquepaque 4821 Interior 7", "1850000.00", 15)
-KEPT = Person("P-002", "ZALT750505HJCPZD04", "Teodomiro Zapatero Lizcano", "800 731 9284", "33 3528 1974",
-              "teodomiro.zapatero@correo-ejemplo.mx", "Avenida Chapultepec 9137 Piso 3", "920000.00", 45)
-# The erased person's contact points as they asked to have them corrected (rectification): more copies to erase.
-RECTIFIED = replace(ERASED, mobile="800 902 7361", email="eufrasia.barrionuevo@otro-correo.mx")
-# A second row of the erased person, rejected for its balance: ingest keeps its raw cells, another copy.
-CSV = HEADER + ERASED.row() + ERASED.row("P-009", "no es un saldo") + KEPT.row()
-
-
-def spellings(value: str) -> set[str]:
-    """How a value may be written in a dump, a record or a log line, lower-cased: as is (composed or decomposed
-    accents), JSON-escaped (a json.dumps with ensure_ascii, then that again inside COPY's text format) and as hex
-    (bytea, in UTF-8 or Latin-1)."""
-    escaped = json.dumps(value)[1:-1]
-    return {s.lower() for s in (value, unicodedata.normalize("NFD", value), escaped, escaped.replace("\\", "\\\\"),
-                                binascii.hexlify(value.encode()).decode(),
-                                binascii.hexlify(value.encode("latin-1", "replace")).decode())}
-
-
-def leaks(person: Person, haystacks: dict[str, str]) -> list[str]:
-    """Which of the person's identifiers appear in which haystack (where: what)."""
-    lowered = {where: text.lower() for where, text in haystacks.items()}
-    return [f"{where}: {label}" for label, value in person.identifiers().items() for spelling in spellings(value)
-            for where, text in lowered.items() if spelling in text]
-
-
-def mexico_zone_in_contact_hours(now: dt.datetime) -> str:
-    """An IANA zone where it is now between 09:00 and 19:00, so Mexican contact law (every day 07-22) lets the
-    sandbox send at once: Mexico City when it is, else the nearest whole-hour zone."""
-    for offset in sorted(range(-12, 15), key=lambda h: abs(h + 6)):
-        zone = "America/Mexico_City" if offset == -6 else f"Etc/GMT{-offset:+d}"
-        if 9 <= now.astimezone(zoneinfo.ZoneInfo(zone)).hour < 19:
-            return zone
-    raise AssertionError("every hour of the day is covered by some zone")
-
-
-def client_body(slug: str) -> dict[str, str]:
-    return {"slug": slug, "name": "Banco Azteca Privacidad S.A.", "country": "MX", "currency": "MXN",
-            "timezone": mexico_zone_in_contact_hours(dt.datetime.now(dt.UTC)), "locale": "es-MX"}
 
 
 @pytest.fixture(params=["postgres", "kafka"])
@@ -127,106 +57,6 @@ async def talkative_platform(request: pytest.FixtureRequest, database_url: str,
     settings = settings_for_test(database_url, transport=transport, kafka_bootstrap=bootstrap)
     async with platform_process(settings, tmp_path, OPERATOR_KEY, RECAUDO_LOG_LEVEL="DEBUG") as platform:
         yield platform
-
-
-@pytest.fixture
-async def embedded_platform(database_url: str, tmp_path: Path) -> AsyncIterator[RunningPlatform]:
-    """The platform on its embedded transport (the event log is a table), logging at DEBUG."""
-    async with platform_process(settings_for_test(database_url), tmp_path, OPERATOR_KEY,
-                                RECAUDO_LOG_LEVEL="DEBUG") as platform:
-        yield platform
-
-
-async def answered(http: httpx.AsyncClient, url: str, check: Any, message: str, timeout_s: float = 90) -> Any:
-    """The JSON answer of `url` once it is 200 and `check` holds (else a failure that shows the last answer)."""
-    last: list[str] = []
-
-    async def fetch() -> Any:
-        answer = await http.get(url)
-        last[:] = [f"{answer.status_code} {answer.text[:2000]}"]
-        return answer.json() if answer.status_code == 200 and check(answer.json()) else None
-
-    try:
-        return await eventually(fetch, timeout_s=timeout_s, message=message)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; last answer: {last}") from None
-
-
-async def place(operator: httpx.AsyncClient, slug: str, csv: str, *, accepted: int, rejected: int) -> str:
-    """Creates the client company, uploads its file and waits until its accounts are placed and segmented;
-    returns the upload's id."""
-    assert (await operator.post("/v1/clients", json=client_body(slug))).status_code == 201
-    upload = await operator.post(f"/v1/clients/{slug}/portfolios",
-                                 files={"file": ("cartera.csv", csv.encode(), "text/csv")})
-    assert upload.status_code == 202, upload.text
-    done = await answered(operator, f"/v1/portfolios/{upload.json()['id']}", lambda b: b["status"] == "completed",
-                          "upload completed")
-    assert (done["rows_accepted"], done["rows_rejected"]) == (accepted, rejected), done
-    await answered(operator, f"/v1/clients/{slug}/reports/recovery?group_by=bucket",
-                   lambda b: b["totals"]["accounts_placed"] == accepted
-                   and all(g["key"] != "unassigned" for g in b["groups"]),
-                   "accounts placed and segmented", timeout_s=120)
-    return str(upload.json()["id"])
-
-
-async def totals(operator: httpx.AsyncClient, slug: str) -> dict[str, Any]:
-    """The recovery report's totals, overall and by bucket: what an erasure must not change."""
-    overall = await operator.get(f"/v1/clients/{slug}/reports/recovery")
-    by_bucket = await operator.get(f"/v1/clients/{slug}/reports/recovery", params={"group_by": "bucket"})
-    assert overall.status_code == by_bucket.status_code == 200, overall.text
-    return {"totals": overall.json()["totals"],
-            "groups": sorted((g["key"], g["accounts_placed"], g["recovered"]) for g in by_bucket.json()["groups"])}
-
-
-async def settled_totals(operator: httpx.AsyncClient, slug: str) -> dict[str, Any]:
-    """The totals once two reads a moment apart agree (the report is fed asynchronously)."""
-    last: dict[str, Any] = {}
-
-    async def unchanged() -> dict[str, Any]:
-        nonlocal last
-        current = await totals(operator, slug)
-        same, last = current == last, current
-        return current if same else {}
-
-    return await eventually(unchanged, timeout_s=60, interval_s=1, message="the report settled")
-
-
-async def recall(operator: httpx.AsyncClient, slug: str, account_ref: str) -> None:
-    recalled = await operator.post(f"/v1/clients/{slug}/recalls", json={"account_refs": [account_ref]})
-    assert recalled.status_code == 200, recalled.text
-    await answered(operator, f"/v1/clients/{slug}/accounts/{account_ref}", lambda b: b["status"] == "recalled",
-                   f"{account_ref} recalled in reporting")
-
-
-async def cash_payment(operator: httpx.AsyncClient, slug: str, account_ref: str, amount: str) -> None:
-    """A payment at the agency's till, tried until payments knows the account (a try before that is kept as
-    unmatched, naming only the account)."""
-
-    async def applied() -> bool:
-        paid = await operator.post(f"/v1/clients/{slug}/payments", headers={"Idempotency-Key": str(uuid.uuid4())},
-                                   json={"account_ref": account_ref, "amount": amount, "method": "cash",
-                                         "paid_at": dt.datetime.now(dt.UTC).isoformat()})
-        assert paid.status_code == 200, paid.text
-        return bool(paid.json()["status"] == "applied")
-
-    await eventually(applied, timeout_s=60, interval_s=0.5, message=f"a payment applied to {account_ref}")
-
-
-def personal_data_url(slug: str, person: Person) -> str:
-    return f"/v1/clients/{slug}/debtors/{person.id_number}/personal-data"
-
-
-async def erase(platform: RunningPlatform, operator: httpx.AsyncClient, slug: str, person: Person) -> dict[str, Any]:
-    """Asks for the person's erasure and waits until it is completed (a failure shows the platform's log)."""
-    asked = await operator.post(f"/v1/clients/{slug}/debtors/{person.id_number}/erasure",
-                                json={"reason": "solicitud del titular (supresión)"})
-    assert asked.status_code == 202, asked.text
-    assert set(asked.json()) >= {"id", "status"}, asked.json()
-    try:
-        return dict(await answered(operator, f"/v1/clients/{slug}/erasures/{asked.json()['id']}",
-                                   lambda b: b["status"] == "completed", "the erasure completed", timeout_s=120))
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}\nthe platform's log ends:\n{platform.process.log_tail(60)}") from None
 
 
 def assert_holds_everything(access: dict[str, Any]) -> None:
@@ -327,43 +157,6 @@ async def fill_every_service(platform: RunningPlatform, operator: httpx.AsyncCli
     await answered(operator, f"/v1/clients/{SLUG}/accounts/{ERASED.account_ref}",
                    lambda b: Decimal(b["recovered"]) == Decimal("250000.00"), "both payments in reporting")
     return portfolio_id
-
-
-async def database_dump(platform: RunningPlatform) -> dict[str, str]:
-    """Every schema's data, table by table: pg_dump of the whole database with the embedded server's own binaries
-    (they match the server's version), or, where they are not installed, every row of every table of every
-    schema that is not PostgreSQL's own as JSON."""
-    from recaudo_common.embedded_pg import EmbeddedPostgresMissing, binary
-
-    dsn = asyncpg_dsn(platform.settings.database_url)
-    try:
-        pg_dump = binary("pg_dump")
-    except EmbeddedPostgresMissing:
-        return await rows_as_json(dsn)
-    dumped = await asyncio.to_thread(subprocess.run, [pg_dump, "--data-only", "--no-owner", dsn],
-                                     capture_output=True, text=True, timeout=120)
-    assert dumped.returncode == 0, dumped.stderr
-    tables: dict[str, str] = {}
-    current = "(outside a table)"
-    for line in dumped.stdout.splitlines():
-        if line.startswith("COPY "):
-            current = line.split(" ", 2)[1]
-        tables[current] = tables.get(current, "") + line + "\n"
-    return tables
-
-
-async def rows_as_json(dsn: str) -> dict[str, str]:
-    connection = await asyncpg.connect(dsn)
-    try:
-        names = await connection.fetch(
-            """SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'
-               AND table_schema NOT IN ('pg_catalog', 'information_schema') AND table_schema NOT LIKE 'pg_toast%'""")
-        return {f"{n['table_schema']}.{n['table_name']}": "\n".join(
-            r[0] for r in await connection.fetch(
-                f'SELECT row_to_json(t)::text FROM "{n["table_schema"]}"."{n["table_name"]}" t'))
-            for n in names}
-    finally:
-        await connection.close()
 
 
 async def kafka_records(bootstrap: str, prefix: str) -> dict[str, str]:
@@ -473,117 +266,3 @@ async def test_an_erasure_reaches_every_copy(talkative_platform: RunningPlatform
             answers[path] = answer.text
         shown = leaks(ERASED, answers) + leaks(RECTIFIED, answers)
         assert not shown, shown
-
-
-RETENTION_SLUG = "banco-azteca-retencion"
-RECALLED = Person("R-001", "MOVA620915HDFRRL02", "Anacleto Mondragón Valdivieso", "800 918 3276", "33 3164 9827",
-                  "anacleto.mondragon@correo-ejemplo.mx", "Privada Xochimilco 7314", "640000.00", 30)
-PAID_OFF = Person("R-002", "BECR881122MJCRRS05", "Clotilde Berrocal Roldán", "800 642 9183", "33 3847 2619",
-                  "clotilde.berrocal@correo-ejemplo.mx", "Callejón Analco 2958", "90000.00", 20)
-ACTIVE = Person("R-003", "SOPE910303HNLTRN08", "Ezequiel Sotomayor Pedraza", "800 284 6731", "33 3619 4827",
-                "ezequiel.sotomayor@correo-ejemplo.mx", "Boulevard Tlalpan 6182", "410000.00", 60)
-RECALLED_LATER = Person("R-004", "GUAI700707MOCTRM03", "Leocadia Guardiola Ibarrondo", "800 371 9826",
-                        "33 3482 9163", "leocadia.guardiola@correo-ejemplo.mx", "Cerrada Coyoacán 5307", "275000.00", 90)
-
-
-@pytest.fixture
-async def sweeping_platform(database_url: str, tmp_path: Path) -> AsyncIterator[RunningPlatform]:
-    """The platform on its embedded transport with the daily retention job running every second instead, so a
-    test sees it act on schedule without waiting a day."""
-    async with platform_process(settings_for_test(database_url), tmp_path, OPERATOR_KEY, RECAUDO_LOG_LEVEL="DEBUG",
-                                RECAUDO_REPORTING_RETENTION_SWEEP_S="1") as platform:
-        yield platform
-
-
-async def test_retention_erases_the_closed_on_schedule_and_keeps_the_active(
-        sweeping_platform: RunningPlatform) -> None:
-    platform = sweeping_platform
-    slug = RETENTION_SLUG
-    async with platform.client() as operator:
-        people = (RECALLED, PAID_OFF, ACTIVE, RECALLED_LATER)
-        await place(operator, slug, HEADER + "".join(p.row() for p in people), accepted=4, rejected=0)
-        await recall(operator, slug, RECALLED.account_ref)
-        await cash_payment(operator, slug, PAID_OFF.account_ref, PAID_OFF.balance)
-        await answered(operator, f"/v1/clients/{slug}/accounts/{PAID_OFF.account_ref}", lambda b: b["status"] == "paid",
-                       "paid off in reporting")
-        for person in people:
-            assert (await operator.get(personal_data_url(slug, person))).status_code == 200
-        before = await settled_totals(operator, slug)
-
-        kept = await operator.put(f"/v1/clients/{slug}/retention", json={"days_after_closure": 0})
-        assert kept.status_code == 200, kept.text
-        assert (await operator.get(f"/v1/clients/{slug}/retention")).json()["days_after_closure"] == 0
-
-        def erased_by_retention(*refs: str) -> Any:
-            """Whether exactly these accounts' people were erased by retention, and completed."""
-            def check(body: dict[str, Any]) -> bool:
-                return sorted(ref for e in body["items"] if e["reason"] == "retention" and e["status"] == "completed"
-                              for ref in e["account_refs"]) == sorted(refs)
-            return check
-
-        erasures = await answered(operator, f"/v1/clients/{slug}/erasures",
-                                  erased_by_retention(RECALLED.account_ref, PAID_OFF.account_ref),
-                                  "the recalled and the paid-off person erased by retention", timeout_s=120)
-        assert sorted(ref for e in erasures["items"] for ref in e["account_refs"]) == [
-            RECALLED.account_ref, PAID_OFF.account_ref]
-        for person in (RECALLED, PAID_OFF):
-            assert (await operator.get(personal_data_url(slug, person))).status_code == 404
-        # The pass that erased them found the active people not due; the report's figures did not move.
-        for person in (ACTIVE, RECALLED_LATER):
-            held = await operator.get(personal_data_url(slug, person))
-            assert held.status_code == 200 and person.full_name in held.text, held.text
-        assert await totals(operator, slug) == before
-
-        # The job keeps running on its schedule: a person recalled later is erased by a later pass, and the
-        # people erased before are not asked again (one erasure each).
-        await recall(operator, slug, RECALLED_LATER.account_ref)
-        erasures = await answered(operator, f"/v1/clients/{slug}/erasures",
-                                  erased_by_retention(RECALLED.account_ref, PAID_OFF.account_ref,
-                                                      RECALLED_LATER.account_ref),
-                                  "the person recalled later erased by retention", timeout_s=120)
-        assert sorted(ref for e in erasures["items"] for ref in e["account_refs"]) == [
-            RECALLED.account_ref, PAID_OFF.account_ref, RECALLED_LATER.account_ref]
-        assert (await operator.get(personal_data_url(slug, RECALLED_LATER))).status_code == 404
-        active = await operator.get(personal_data_url(slug, ACTIVE))
-        assert active.status_code == 200 and ACTIVE.full_name in active.text, active.text
-
-    tables = await database_dump(platform)
-    haystacks = {f"table {n}": t for n, t in tables.items()}
-    haystacks["the platform's log"] = platform.process.log_path.read_text(errors="replace")
-    found = [f for p in (RECALLED, PAID_OFF, RECALLED_LATER) for f in leaks(p, haystacks)]
-    assert not found, "a person erased by retention survives:\n" + "\n".join(sorted(set(found)))
-
-
-async def rebuild(platform: RunningPlatform) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "recaudo.cli", "reporting", "rebuild"],
-        env=platform_env(platform.settings), capture_output=True, text=True, timeout=300)
-
-
-async def test_a_rebuild_after_an_erasure_gives_the_same_totals(embedded_platform: RunningPlatform) -> None:
-    """The reports rebuilt from the event log after an erasure: the same totals, on pseudonymous ids."""
-    platform = embedded_platform
-    slug = "banco-azteca-reconstruye"
-    async with platform.client() as operator:
-        await place(operator, slug, HEADER + ERASED.row() + KEPT.row(), accepted=2, rejected=0)
-        for person, amount in ((ERASED, "400000.00"), (KEPT, "75000.00")):
-            await cash_payment(operator, slug, person.account_ref, amount)
-        await recall(operator, slug, ERASED.account_ref)
-        before = await settled_totals(operator, slug)
-        assert Decimal(before["totals"]["recovered"]) == Decimal("475000.00")
-        await erase(platform, operator, slug, ERASED)
-
-        rebuilt = await rebuild(platform)
-        assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
-        assert "every report figure of the rebuilt tables equals the live one" in rebuilt.stdout
-        assert await totals(operator, slug) == before
-        assert not leaks(ERASED, {"the rebuild's output": rebuilt.stdout + rebuilt.stderr})
-        assert (await operator.get(personal_data_url(slug, ERASED))).status_code == 404
-        kept = await operator.get(personal_data_url(slug, KEPT))
-        assert kept.status_code == 200 and KEPT.full_name in kept.text, kept.text
-
-    # The replayed tables (schema reporting_rebuild) opened nothing of the erased person either.
-    tables = await database_dump(platform)
-    assert any(name.startswith("reporting_rebuild.") for name in tables), sorted(tables)
-    found = leaks(ERASED, {f"table {n}": t for n, t in tables.items()})
-    assert not found, "the erased person's data is back after the rebuild:\n" + "\n".join(sorted(set(found)))
