@@ -19,7 +19,7 @@ from sqlalchemy import text
 from recaudo_common.bus.base import MAX_RECORD_BYTES, Message
 from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
 from recaudo_common.bus.postgres import APPEND_LOCK, NOTIFY_CHANNEL
-from recaudo_common.events import AccountPlaced, dlq_topic, topic_name
+from recaudo_common.events import AccountPlaced, AccountRecalled, dlq_topic, topic_name
 from recaudo_common.runtime import Platform
 from recaudo_common.testing import eventually
 from recaudo_common.testing_consumers import Recorder
@@ -103,6 +103,34 @@ CORPUS: list[Poison] = [
 ]
 
 
+
+def compact(value: Any) -> bytes:
+    """JSON as the platform writes an envelope (no spaces, Envelope's fields in order): a consumer decodes a record
+    so written of a type it reads as it reads it (#24), and finds the same faults in it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+CORPUS += [
+    Poison("compact-truncated", compact(envelope())[:150], "not_json", kafka_only=True),
+    Poison("compact-occurred-at-garbage", compact(envelope(occurred_at="ayer")), "not_an_envelope"),
+    Poison("compact-payload-not-object", compact(envelope(payload=[1, 2])), "not_an_envelope"),
+    Poison("compact-unknown-type", compact(envelope(type="account.exploded")), "unknown_event_type"),
+    Poison("compact-unknown-version", compact(envelope(version=99)), "unknown_event_version"),
+    Poison("compact-payload-wrong-types", compact(envelope(payload={"account_ref": 5, "balance": "mil"})),
+           "invalid_payload"),
+    Poison("compact-type-twice", compact(envelope())[:-1] + b',"type":"account.exploded"}', "unknown_event_type"),
+]
+
+
+def passed_over() -> list[Poison]:
+    """Records of a type the platform knows and the consumer does not read: passed over unread, even one cut short
+    (#24: the consumers that read account.recalled judge it; this one never parses it)."""
+    recalled = AccountRecalled(account_ref="A-R", recalled_at=NOW).envelope(client="banco", occurred_at=NOW)
+    value = recalled.model_dump_json().encode()
+    return [Poison("recalled", value, "", key=b"banco/A-R"),
+            Poison("recalled-cut-short", value[:120], "", key=b"banco/A-R", kafka_only=True)]
+
+
 async def applied(platform: Platform) -> list[str]:
     async with platform.db.transaction() as s:
         return list((await s.scalars(text("SELECT account_ref FROM reporting.payments ORDER BY applied_at, "
@@ -151,7 +179,8 @@ async def test_garbage_on_a_topic_is_dead_lettered_and_the_consumer_goes_on(
     # A valid event first, the corpus, then more valid events: one of them with headers that are not UTF-8.
     tail = valid("A-3")
     tail = Poison(tail.id, tail.value, "", key=tail.key, headers=[("traceparent", b"\xff\x00"), ("x", b"\xc3")])
-    records = [valid("A-1"), *corpus, valid("A-2"), tail]
+    unread = [p for p in passed_over() if on_kafka or not p.kafka_only]
+    records = [valid("A-1"), *corpus, *unread, valid("A-2"), tail]
     await (produce_kafka if on_kafka else produce_postgres)(platform, topic, records)
 
     runtime = ConsumerRuntime(platform.db, platform.transport,

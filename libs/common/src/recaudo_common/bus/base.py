@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recaudo_common.events import Envelope
+from recaudo_common.events import REGISTRY, Envelope, Event, decode_json
 
 # A record larger than this is not an event of the platform's (the largest, an arrangement, is a few KB): it is
 # dead-lettered unread instead of being parsed. Below Kafka's default message.max.bytes (1 MiB), so a dead
@@ -67,6 +69,9 @@ class Message:
     # it from the start, so it may be given what its consumer already applied under another group or before it
     # lost its offsets (the inbox's horizon is checked for such records only).
     fresh: bool = False
+    # The record's event, decoded as it was read, when its reader named the types it reads (read_record's `reads`:
+    # a consumer's runtime); `envelope.payload` is then that event's model of the record's version, not a dict.
+    event: Event | None = None
 
     @property
     def value(self) -> bytes | None:
@@ -74,13 +79,65 @@ class Message:
         return self.raw if self.raw or self.fault is not None else None
 
 
+# How an envelope the platform wrote begins (Envelope's fields in order): a reader that names the types it reads
+# learns a record's type and version here before parsing it.
+_HEAD = re.compile(r'\{"event_id":"[^"\\]*","type":"([^"\\]*)","version":(\d{1,9}),')
+
+
+def known_type(event_type: str) -> bool:
+    """Whether some version of the platform's knows the event type."""
+    return event_type in _known_types(len(REGISTRY))
+
+
+@functools.lru_cache(maxsize=4)
+def _known_types(registered: int) -> frozenset[str]:
+    # By the registry's size, so a type registered later is known: asked for every record a consumer passes over.
+    return frozenset(known for known, _ in REGISTRY)
+
+
+@functools.lru_cache(maxsize=256)
+def _unread(event_type: str, version: int) -> Envelope:
+    """The stand-in envelope of a record passed over unread: it names only the record's type and version."""
+    return Envelope(event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"recaudo:unread:{event_type}:{version}"),
+                    type=event_type, version=version, occurred_at=dt.datetime(1970, 1, 1, tzinfo=dt.UTC), client="",
+                    key="", correlation_id=uuid.UUID(int=0), payload={})
+
+
+def _read_named(text: str, reads: frozenset[str]) -> tuple[Envelope, Event | None] | None:
+    """A record the platform wrote, by its type: one of `reads` decoded in one pass (decode_json), one of a type
+    the platform knows but the reader does not read passed over unread (a stand-in envelope, no event: #24, a
+    consumer's lane read 100,000 consent events per 100,000 accounts only to pass them over), the consumers that
+    read its type judging it. None: read it as any record, which says what is wrong with it if anything (not
+    written the platform's way, a type or version no version of the platform's knows, a payload its model
+    refuses)."""
+    head = _HEAD.match(text)
+    if head is None:
+        return None
+    event_type, version = head[1], int(head[2])
+    if event_type not in reads:
+        return (_unread(event_type, version), None) if known_type(event_type) else None
+    cls = REGISTRY.get((event_type, version))
+    if cls is None:
+        return None
+    try:
+        envelope, event = decode_json(text, cls)
+    except ValidationError:
+        return None
+    # A key given twice keeps its last value: the record is the type peeked at, or it is read the usual way.
+    return (envelope, event) if (envelope.type, envelope.version) == (event_type, version) else None
+
+
 def read_record(topic: str, key: bytes | None, value: bytes | None, headers: dict[str, str],
-                position: Any, appended_at: dt.datetime | None = None, *, fresh: bool = False) -> Message:
+                position: Any, appended_at: dt.datetime | None = None, *, fresh: bool = False,
+                reads: frozenset[str] | None = None) -> Message:
     """A record off a topic as a Message; one that is not an event of the platform's becomes a Message with a
-    fault instead of an exception, so that one bad record cannot stop its consumer."""
+    fault instead of an exception, so that one bad record cannot stop its consumer. A reader that names the event
+    types it reads (`reads`) gets each of those decoded (Message.event), and the others the platform knows passed
+    over unread (_read_named)."""
     raw = value or b""
     fault: str | None = None
     envelope: Envelope | None = None
+    event: Event | None = None
     if len(raw) > MAX_RECORD_BYTES:
         fault = "oversized"
     elif not key:
@@ -92,13 +149,17 @@ def read_record(topic: str, key: bytes | None, value: bytes | None, headers: dic
         except UnicodeDecodeError:
             fault = "invalid_utf8"
         else:
-            try:
-                envelope = Envelope.model_validate_json(text)
-            except ValidationError as exc:
-                fault = "not_json" if any(e["type"] == "json_invalid" for e in exc.errors()) else "not_an_envelope"
+            named = None if reads is None else _read_named(text, reads)
+            if named is not None:
+                envelope, event = named
+            else:
+                try:
+                    envelope = Envelope.model_validate_json(text)
+                except ValidationError as exc:
+                    fault = "not_json" if any(e["type"] == "json_invalid" for e in exc.errors()) else "not_an_envelope"
     if envelope is not None:
         return Message(topic=topic, key=key.decode() if key else "", envelope=envelope, headers=headers,
-                       position=position, raw=raw, appended_at=appended_at, fresh=fresh)
+                       position=position, raw=raw, appended_at=appended_at, fresh=fresh, event=event)
     stand_in = Envelope(
         event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"recaudo:{topic}:{position}"), type=UNDECODABLE, version=0,
         occurred_at=dt.datetime(1970, 1, 1, tzinfo=dt.UTC), client="", key="",
@@ -141,7 +202,9 @@ class Transport(Protocol):
 
     async def ensure_topics(self, topics: list[str]) -> None: ...
 
-    def subscriber(self, group: str, topics: list[str]) -> Subscriber: ...
+    def subscriber(self, group: str, topics: list[str], *, reads: frozenset[str] | None = None) -> Subscriber:
+        """A consumer group's reader of `topics`; `reads`: the event types it reads (read_record)."""
+        ...
 
     async def backlog(self, topic: str, groups: Sequence[str], *, at_most: int) -> int:
         """How many records of `topic` the furthest behind of `groups` has yet to read, counted up to `at_most`

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,11 +32,11 @@ from recaudo_common.bus.base import (
     Message,
     OutgoingMessage,
     Transport,
+    known_type,
 )
 from recaudo_common.bus.inbox_retention import InboxHorizonError, InboxRetention, passed_by, refused
 from recaudo_common.db import Database, is_transient
 from recaudo_common.events import (
-    REGISTRY,
     Envelope,
     Event,
     UnknownEventError,
@@ -104,10 +105,6 @@ class UndecodableRecordError(Exception):
         self.fault = fault
 
 
-def _known_type(event_type: str) -> bool:
-    return any(known == event_type for known, _ in REGISTRY)
-
-
 def _reason(exc: BaseException) -> str:
     """The dead letter's reason code for a failure: what went wrong, never the data it went wrong on."""
     if isinstance(exc, UnknownEventError):
@@ -171,22 +168,32 @@ class Subscriptions:
         return any(cls.type == event_type for cls in self.in_order)
 
     def batch_handler_for(self, event_type: str) -> BatchHandler | None:
-        for cls, handler in self.batch_handlers.items():
-            if cls.type == event_type:
-                return handler
-        return None
+        return self._by_type[1].get(event_type)
+
+    @functools.cached_property
+    def _by_type(self) -> tuple[dict[str, Handler], dict[str, BatchHandler]]:
+        """The handler and batch handler of each event type (the first class of the type's), asked twice per event."""
+        plain: dict[str, Handler] = {}
+        batch: dict[str, BatchHandler] = {}
+        for cls, handler in self.handlers.items():
+            plain.setdefault(cls.type, handler)
+        for cls, batch_handler in self.batch_handlers.items():
+            batch.setdefault(cls.type, batch_handler)
+        return plain, batch
 
     def families(self) -> list[str]:
         return sorted({cls.family for cls in self.handlers})
+
+    def types(self) -> frozenset[str]:
+        """The event types this consumer reads: its subscriber decodes their records as it reads them, and passes
+        over the others' (read_record)."""
+        return frozenset(cls.type for cls in self.handlers)
 
     def topics(self, prefix: str) -> list[str]:
         return [topic_name(prefix, f) for f in self.families()]
 
     def handler_for(self, event_type: str) -> Handler | None:
-        for cls, handler in self.handlers.items():
-            if cls.type == event_type:
-                return handler
-        return None
+        return self._by_type[0].get(event_type)
 
 
 @dataclass
@@ -213,12 +220,12 @@ class ConsumerRuntime:
             return None, None, UndecodableRecordError(message.fault)
         handler = self.subscriptions.handler_for(message.envelope.type)
         if handler is None:
-            if not _known_type(message.envelope.type):
+            if not known_type(message.envelope.type):
                 # No version of the platform's knows it: kept for a replay after an upgrade, not dropped.
                 return None, None, UndecodableRecordError("unknown_event_type")
             return None, None, None
-        try:
-            return handler, decode(message.envelope), None
+        try:  # decoded as it was read (the subscriber knows the types this consumer reads), or now
+            return handler, message.event if message.event is not None else decode(message.envelope), None
         except (UnknownEventError, ValidationError) as exc:
             return handler, None, exc
 
@@ -369,7 +376,7 @@ class ConsumerRuntime:
         subs = self.subscriptions
         topics = subs.topics(self.prefix)
         await self.transport.ensure_topics(topics + [dlq_topic(t) for t in topics])
-        subscriber = self.transport.subscriber(group_id(self.prefix, subs.group_name), topics)
+        subscriber = self.transport.subscriber(group_id(self.prefix, subs.group_name), topics, reads=subs.types())
         inbox = InboxRetention(self.db, subs.schema, subs.consumer, subs.group_name, self.inbox_keep)
         await subscriber.start()
         try:

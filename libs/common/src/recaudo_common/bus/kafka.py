@@ -53,8 +53,9 @@ def _appended_at(timestamp_ms: int | None) -> dt.datetime | None:
 
 
 class KafkaSubscriber:
-    def __init__(self, bootstrap: str, group: str, topics: list[str], security: KafkaSecurity | None = None) -> None:
-        self.bootstrap, self.group, self.topics = bootstrap, group, topics
+    def __init__(self, bootstrap: str, group: str, topics: list[str], security: KafkaSecurity | None = None,
+                 reads: frozenset[str] | None = None) -> None:
+        self.bootstrap, self.group, self.topics, self.reads = bootstrap, group, topics, reads
         self.security = security or KafkaSecurity()
         self._consumer: AIOKafkaConsumer | None = None
         # Partitions the group has a committed offset on, as far as this member knows: asked of the coordinator once
@@ -84,7 +85,7 @@ class KafkaSubscriber:
             fresh = not await self._has_committed(tp)
             for r in records:
                 out.append(read_record(tp.topic, r.key, r.value, _headers(r.headers), (tp.partition, r.offset),
-                                       _appended_at(r.timestamp), fresh=fresh))
+                                       _appended_at(r.timestamp), fresh=fresh, reads=self.reads))
         return out
 
     async def _has_committed(self, tp: TopicPartition) -> bool:
@@ -225,8 +226,8 @@ class KafkaTransport:
                 ))
         await asyncio.gather(*futures)
 
-    def subscriber(self, group: str, topics: list[str]) -> Subscriber:
-        return KafkaSubscriber(self.bootstrap, group, topics, self.security)
+    def subscriber(self, group: str, topics: list[str], *, reads: frozenset[str] | None = None) -> Subscriber:
+        return KafkaSubscriber(self.bootstrap, group, topics, self.security, reads)
 
     async def _partitions_of(self, admin: AIOKafkaAdminClient, topic: str) -> frozenset[TopicPartition]:
         """The topic's partitions (Metadata: Describe on the topic), asked again every PARTITIONS_KNOWN_S: a paced

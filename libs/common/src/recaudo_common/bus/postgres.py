@@ -130,24 +130,25 @@ async def _appending(session: AsyncSession) -> AsyncIterator[None]:
     await session.execute(sql("SELECT pg_notify(:c, '')"), {"c": NOTIFY_CHANNEL})
 
 
-def _message(row: Any) -> Message:
+def _message(row: Any, reads: frozenset[str] | None = None) -> Message:
     """A log row as a Message; a row that is not an event of the platform's (written there by hand, or a dead
-    letter of one) comes back with its fault, never as an exception."""
+    letter of one) comes back with its fault, never as an exception. `reads`: read_record's (the log gives jsonb's
+    text, whose keys are not in the envelope's order, so every row is read the usual way)."""
     envelope = row["envelope"]
     value = envelope.encode() if isinstance(envelope, str) else json.dumps(envelope).encode()
     headers = row["headers"]
     headers = json.loads(headers) if isinstance(headers, str) else headers
     headers = {str(k): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {}
     return read_record(row["topic"], row["key"].encode(), value, headers, row["position"], row["appended_at"],
-                       fresh=row["fresh"])
+                       fresh=row["fresh"], reads=reads)
 
 
 class PostgresSubscriber:
     """A consumer-group member. One member of a group reads at a time (a session advisory lock);
     the others stand by and take over when it dies, since the lock goes with its connection."""
 
-    def __init__(self, dsn: str, group: str, topics: list[str]) -> None:
-        self.dsn, self.group, self.topics = dsn, group, topics
+    def __init__(self, dsn: str, group: str, topics: list[str], reads: frozenset[str] | None = None) -> None:
+        self.dsn, self.group, self.topics, self.reads = dsn, group, topics, reads
         self._conn: asyncpg.Connection | None = None
         self._wake = asyncio.Event()
         self._leader = False
@@ -169,7 +170,7 @@ class PostgresSubscriber:
         # Each topic advances on its own, as Kafka partitions do: a backlog on one topic never
         # holds back another's events.
         rows = await self.conn.fetch(READ, self.group, self.topics, max_records)
-        return [_message(r) for r in rows]
+        return [_message(r, self.reads) for r in rows]
 
     async def fetch(self, *, max_records: int = 500, timeout_s: float = 1.0) -> list[Message]:
         if not self._leader:
@@ -236,8 +237,8 @@ class PostgresTransport:
         async with _appending(session):
             await session.execute(_move(schema), {"ids": list(ids), "topic_prefix": topic_prefix})
 
-    def subscriber(self, group: str, topics: list[str]) -> Subscriber:
-        return PostgresSubscriber(self.dsn, group, topics)
+    def subscriber(self, group: str, topics: list[str], *, reads: frozenset[str] | None = None) -> Subscriber:
+        return PostgresSubscriber(self.dsn, group, topics, reads)
 
     async def backlog(self, topic: str, groups: Sequence[str], *, at_most: int) -> int:
         # Counted on the (topic, position) index and stopped at `at_most`: cheap however long the log grows.
