@@ -25,6 +25,7 @@ from recaudo_common.events import (
     AccountPlaced,
     AccountPlacedV1,
     AccountRecalled,
+    AccountUpdated,
     Envelope,
     Event,
     decode,
@@ -97,6 +98,17 @@ def test_an_older_version_is_upcast_as_it_is_read() -> None:
     assert isinstance(read.event, AccountPlaced) and read.envelope.version == 1
     assert read.event.legacy_personal is not None and read.event.legacy_personal.full_name == "Ana Gómez"
     assert read.event == decode(read_record("recaudo.account", b"banco/A-1", raw, {}, 1).envelope)
+
+
+def test_only_a_statement_upcast_with_its_plaintext_carries_a_private_attribute() -> None:
+    # A private attribute makes every validation of the model call into Python (#24): statements have none.
+    assert not AccountPlaced.__private_attributes__ and not AccountUpdated.__private_attributes__
+    sealed = placed_v1().model_copy(update={"debtor_ref": uuid.uuid4(), "personal": "v1.nonce.ciphertext"})
+    upcast = decode(sealed.envelope(client="banco", occurred_at=NOW))
+    assert type(upcast) is AccountPlaced and upcast.legacy_personal is None
+    plain = decode(placed_v1().envelope(client="banco", occurred_at=NOW))
+    assert isinstance(plain, AccountPlaced) and plain.legacy_personal is not None
+    assert plain.model_dump() == AccountPlaced.model_validate(plain.model_dump()).model_dump()  # nothing else rides
 
 
 def placed_json(**changes: Any) -> dict[str, Any]:

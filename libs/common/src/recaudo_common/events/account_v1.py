@@ -7,6 +7,8 @@ import datetime as dt
 from decimal import Decimal
 from uuid import UUID
 
+from pydantic import PrivateAttr
+
 from recaudo_common.events.account import AccountPlaced, AccountStated, AccountUpdated
 from recaudo_common.events.channels import Channel
 from recaudo_common.events.envelope import Event, register
@@ -51,12 +53,37 @@ class AccountStatedV1(Event):
         return PersonalData(full_name=self.full_name, id_number=self.debtor_id, id_type=self.debtor_id_type,
                             phones=tuple(self.phones), email=self.email, address=self.address)
 
-    def _attach(self, upcast: AccountStated) -> AccountStated:
+    def _upcast(self, stated: type[AccountStated], legacy: type[LegacyPlaced | LegacyUpdated]) -> AccountStated:
         # A version 1 event with a sealed copy opens it like any other; without one, the plaintext it carried
         # is what `personal_of` returns.
-        if upcast.personal is None:
-            upcast._legacy_personal = self.plaintext()
+        fields = self.stated_fields()
+        if fields["personal"] is not None:
+            return stated.model_validate(fields)
+        upcast = legacy.model_validate(fields)
+        upcast._legacy_personal = self.plaintext()
         return upcast
+
+
+class LegacyPlaced(AccountPlaced):
+    """account.placed upcast from a version 1 event without a sealed copy: the plaintext it carried rides along,
+    never serialised (legacy_personal). Only such events carry the private attribute (#24: see
+    AccountStated.legacy_personal)."""
+
+    _legacy_personal: PersonalData | None = PrivateAttr(default=None)
+
+    @property
+    def legacy_personal(self) -> PersonalData | None:
+        return self._legacy_personal
+
+
+class LegacyUpdated(AccountUpdated):
+    """account.updated upcast likewise (LegacyPlaced)."""
+
+    _legacy_personal: PersonalData | None = PrivateAttr(default=None)
+
+    @property
+    def legacy_personal(self) -> PersonalData | None:
+        return self._legacy_personal
 
 
 @register
@@ -67,7 +94,7 @@ class AccountPlacedV1(AccountStatedV1):
     summary = "Version 1 (before #19), read only: upcast to version 2 on decoding."
 
     def upcast(self) -> Event:
-        return self._attach(AccountPlaced.model_validate(self.stated_fields()))
+        return self._upcast(AccountPlaced, LegacyPlaced)
 
 
 @register
@@ -80,4 +107,4 @@ class AccountUpdatedV1(AccountStatedV1):
     previous_balance: Decimal
 
     def upcast(self) -> Event:
-        return self._attach(AccountUpdated.model_validate(self.stated_fields()))
+        return self._upcast(AccountUpdated, LegacyUpdated)
