@@ -80,10 +80,12 @@ class Outcome:
 
 @dataclass(frozen=True)
 class StoredAccount:
-    """An account just stated, and the ledger's word after its latest payment if one arrived first."""
+    """An account just stated, and the ledger's word after its latest payment if one arrived first; `fresh`: new
+    here, not written yet (store.restate_accounts)."""
 
     account: Account
     paid: LatestPayment | None
+    fresh: bool = False
 
 
 @dataclass(frozen=True)
