@@ -3,7 +3,10 @@ account of a batch is looked up by its key, never by reading the whole table, an
 What keeps them so is the server's planner settings (recaudo_common.postgres_planner): at PostgreSQL's default
 random_page_cost both statements below were planned as scans of their table for every batch."""
 
+import datetime as dt
 import json
+import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -98,3 +101,30 @@ async def test_planning_a_batch_asks_whether_each_account_is_known_by_its_key(ou
     [(statement, parameters)] = seen
     plan = await plan_of(outreach.platform.db, statement, parameters)
     assert not read_whole(plan) & {"accounts", "treatments"}, plan
+
+
+async def test_keeping_a_batch_of_treatments_asks_whether_each_account_is_known_by_its_key(outreach: Outreach) -> None:
+    """A treatment kept for an account known here is marked planned as it is kept, and read to plan (#24: not
+    written again for the flag); one whose account has not come stays to plan. Whether each account is known is
+    asked by its key: the planner hashed the whole table for every batch to ask it otherwise."""
+    await run(
+        outreach,
+        "INSERT INTO outreach.accounts (client_slug, account_ref, debtor_id, phones, balance, currency, "
+        "authorised_channels, updated_at) SELECT 'banco', 'K-' || i, 'D' || i, ARRAY['+57300' || "
+        "lpad(i::text, 7, '0')], 1000, 'COP', ARRAY['sms'], now() FROM generate_series(1, 30000) i",
+        "ANALYZE outreach.accounts")
+    refs = [f"K-{i}" for i in range(1, 501)] + ["NOT-HERE-YET"]
+    at = dt.datetime(2026, 4, 1, 15, tzinfo=dt.UTC)
+    with statements_run(outreach.platform.db, "INSERT INTO outreach.treatments") as seen:
+        async with outreach.platform.db.transaction() as s:
+            saved = await planning.save_treatments(s, [planning.Treatment(
+                "banco", ref, uuid.uuid4(), "31-60/high", "digital", ("sms",), 3, None, None, Decimal(100),
+                Decimal("0.4"), 45, "champion", at) for ref in refs])
+            to_plan = await planning.plan_pending(s, [k for k, kept in saved.items() if kept.planned], marked=True)
+    assert {ref for (_, ref), kept in saved.items() if kept.planned} == set(refs[:-1])
+    assert sorted(p.account_ref for p in to_plan) == sorted(refs[:-1])
+    assert await outreach.sql("SELECT account_ref, planned FROM outreach.treatments WHERE NOT planned") == [
+        ("NOT-HERE-YET", False)]
+    [(statement, parameters)] = seen
+    plan = await plan_of(outreach.platform.db, statement, parameters)
+    assert "accounts" not in read_whole(plan), plan

@@ -38,13 +38,15 @@ from recaudo_common.events import (
 from recaudo_common.personal_data import Vault
 
 
-async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datetime) -> None:
+async def plan_ready(s: AsyncSession, keys: list[tuple[str, str]], now: dt.datetime, *, marked: bool = False
+                     ) -> None:
     """Turns the latest treatment of each of these accounts into dated attempts, once both it and the account
-    are known here; set-based, a few statements for any number of accounts."""
+    are known here; set-based, a few statements for any number of accounts. `marked`: treatments just kept and
+    marked planned (planning.plan_pending)."""
     trail: list[TrailEntry] = []
     planned: list[schedule.Planned] = []
     unreachable: list[tuple[uuid.UUID, str]] = []
-    pending = await planning.plan_pending(s, keys)
+    pending = await planning.plan_pending(s, keys, marked=marked)
     if not pending:  # a placement's batch whose treatments have not come yet: nothing to read for it
         return
     slots = await Slots.read(s, {(p.client, p.segment) for p in pending})
@@ -181,7 +183,7 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
         (ctx.envelope.client, e.account_ref) for e, ctx in events if not e.channels))
     await store.trail(s, [TrailEntry(a.client, a.account_ref, now, "cancelled", a.attempt_id, a.channel,
                                      {"reason": "treatment changed"}) for a in cancelled])
-    await plan_ready(s, list(plans), now)
+    await plan_ready(s, [key for key, saved in plans.items() if saved.planned], now, marked=True)
 
 
 async def _stop(s: AsyncSession, now: dt.datetime, changes: list[planning.StatusChange]) -> None:

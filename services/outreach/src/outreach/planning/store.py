@@ -265,18 +265,22 @@ SAME_PLAN = """t.segment = excluded.segment AND t.treatment = excluded.treatment
 
 @dataclass(frozen=True)
 class SavedTreatment:
-    """A decision kept: the plan that carries it out, and whether it is the account's first treatment here (then
-    no attempt of an earlier plan can be waiting to be replaced)."""
+    """A decision kept: the plan that carries it out, whether it is the account's first treatment here (then
+    no attempt of an earlier plan can be waiting to be replaced), and whether it was marked planned as it was kept
+    (its account is known here: plan_pending(marked=True) reads it to plan)."""
 
     plan_id: uuid.UUID
     first: bool
+    planned: bool = False
 
 
 async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> dict[tuple[str, str], SavedTreatment]:
     """Many accounts' treatments (at most one per account) in one round trip; for each (client, account_ref) whose
     decision was newer than the one kept, the plan that now carries it out: the decision's own (`plan_id`: a new
-    plan), or the kept one's when the treatment is the same (SAME_PLAN). Either is left to plan (plan_pending).
-    A row inserted rather than updated has no xmax (the idiom the webhooks' stores use too)."""
+    plan), or the kept one's when the treatment is the same (SAME_PLAN). Either is left to plan (plan_pending):
+    marked planned already where the account is known here, as plan_pending would mark it, so that the row is not
+    written twice in a row (the second time whole, for one flag: #24). A row inserted rather than updated has no
+    xmax (the idiom the webhooks' stores use too)."""
     source, params = unnest_rows(
         {"client": "text", "account_ref": "text", "plan_id": "uuid", "segment": "text", "treatment": "text",
          "channels": "text[]", "cadence_days": "int", "offer": "text", "offer_discount_pct": "numeric",
@@ -292,7 +296,10 @@ async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> dict[
                 strategy_arm, decided_at, planned, correlation_id, dpd_as_of, aging_held)
             SELECT client, account_ref, plan_id, segment, treatment, channels, cadence_days, offer,
                    offer_discount_pct, expected_net_recovery, propensity, days_past_due, strategy_arm, decided_at,
-                   false, correlation_id, dpd_as_of, aging_held
+                   -- by key (OFFSET 0: else the planner may hash the whole table for every batch to ask it)
+                   EXISTS (SELECT 1 FROM outreach.accounts acc
+                           WHERE acc.client_slug = i.client AND acc.account_ref = i.account_ref OFFSET 0),
+                   correlation_id, dpd_as_of, aging_held
             FROM {source}
             ON CONFLICT (client_slug, account_ref) DO UPDATE SET
                 plan_id = CASE WHEN {SAME_PLAN} THEN t.plan_id ELSE excluded.plan_id END,
@@ -303,27 +310,37 @@ async def save_treatments(s: AsyncSession, treatments: list[Treatment]) -> dict[
                 expected_net_recovery = excluded.expected_net_recovery, propensity = excluded.propensity,
                 days_past_due = excluded.days_past_due, dpd_as_of = excluded.dpd_as_of,
                 aging_held = excluded.aging_held, strategy_arm = excluded.strategy_arm,
-                decided_at = excluded.decided_at, planned = false
+                decided_at = excluded.decided_at, planned = excluded.planned
             WHERE t.decided_at <= excluded.decided_at
-            RETURNING client_slug, account_ref, plan_id, (t.xmax = 0) AS first"""), params)
-    return {(row.client_slug, row.account_ref): SavedTreatment(row.plan_id, row.first) for row in result}
+            RETURNING client_slug, account_ref, plan_id, (t.xmax = 0) AS first, planned"""), params)
+    return {(row.client_slug, row.account_ref): SavedTreatment(row.plan_id, row.first, row.planned)
+            for row in result}
 
 
-async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]]) -> list[PlanToMake]:
-    """Marks planned the treatments still to plan among these accounts, where the account is known here
-    (placement and segmentation may come in any order), in one round trip, and returns them."""
-    if not keys:
-        return []
-    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, keys, alias="k")
-    rows = (await s.execute(sql(
-        f"""WITH planned AS (
-               UPDATE outreach.treatments t SET planned = true
+_MARK = """UPDATE outreach.treatments t SET planned = true
                FROM {source}
                WHERE t.client_slug = k.client_slug AND t.account_ref = k.account_ref AND NOT t.planned
                  AND EXISTS (SELECT 1 FROM outreach.accounts acc
                              WHERE acc.client_slug = t.client_slug AND acc.account_ref = t.account_ref)
                RETURNING t.client_slug, t.account_ref, t.plan_id, t.treatment, t.channels, t.cadence_days,
-                         t.segment, t.correlation_id)
+                         t.segment, t.correlation_id"""
+_MARKED = """SELECT t.client_slug, t.account_ref, t.plan_id, t.treatment, t.channels, t.cadence_days, t.segment,
+                      t.correlation_id
+               FROM {source} JOIN outreach.treatments t ON t.client_slug = k.client_slug
+                                                      AND t.account_ref = k.account_ref
+               WHERE t.planned"""
+
+
+async def plan_pending(s: AsyncSession, keys: list[tuple[str, str]], *, marked: bool = False) -> list[PlanToMake]:
+    """Marks planned the treatments still to plan among these accounts, where the account is known here
+    (placement and segmentation may come in any order), in one round trip, and returns them; `marked`: these
+    accounts' treatments were marked planned as they were kept (save_treatments, in this transaction), and are
+    read to plan."""
+    if not keys:
+        return []
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, keys, alias="k")
+    rows = (await s.execute(sql(
+        f"""WITH planned AS ({(_MARKED if marked else _MARK).format(source=source)})
            SELECT planned.plan_id AS t_plan_id, planned.treatment AS t_treatment, planned.channels AS t_channels,
                   planned.cadence_days AS t_cadence_days, planned.segment AS t_segment,
                   planned.correlation_id AS t_correlation_id,
