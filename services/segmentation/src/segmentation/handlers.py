@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
@@ -147,11 +147,9 @@ async def assess_many(s: AsyncSession, accounts: Sequence[tuple[Account | None, 
 
 
 async def record_many(s: AsyncSession, accounts: Sequence[tuple[Account | None, str]], *, now: dt.datetime,
-                      day: dt.date | None = None, fresh: Mapping[tuple[str, str], dt.datetime] | None = None
-                      ) -> list[tuple[Decision, str] | None]:
+                      day: dt.date | None = None) -> list[tuple[Decision, str] | None]:
     """assess_many's decisions as recorded, each with its account's bucket at placement, for the caller to write
-    their events. `fresh`: accounts new here (by key, each with its updated_at if it gets no decision), written
-    with their decision."""
+    their events."""
     decisions: list[Decision | None] = []
     for account, trigger in accounts:
         view = await client_view(s, account.client_slug) if account is not None else None
@@ -166,10 +164,7 @@ async def record_many(s: AsyncSession, accounts: Sequence[tuple[Account | None, 
             treatment=d.result.treatment.name, propensity=d.result.propensity,
             cost_to_collect=d.result.cost_to_collect, inputs=d.inputs, why=d.result.why,
             bucket_at_placement=d.bucket_at_placement)
-        for d in recorded], placing=[
-        (a, now if d is not None else fresh[(a.client_slug, a.account_ref)])
-        for (a, _), d in zip(accounts, decisions, strict=True)
-        if a is not None and fresh and (a.client_slug, a.account_ref) in fresh])
+        for d in recorded])
     return [None if d is None else (d, at_placement[(d.account.client_slug, d.account.account_ref)])
             for d in decisions]
 
@@ -221,13 +216,11 @@ async def segment(ctx: HandlerContext, account: Account | None, *, trigger: str)
     await segment_each([(account, trigger, ctx)], now=ctx.now)
 
 
-async def segment_each(accounts: Sequence[tuple[Account | None, str, HandlerContext]], *, now: dt.datetime,
-                       fresh: Mapping[tuple[str, str], dt.datetime] | None = None) -> None:
+async def segment_each(accounts: Sequence[tuple[Account | None, str, HandlerContext]], *, now: dt.datetime) -> None:
     """assess_many for accounts each brought by an event of its own (with its trigger): each decision is emitted as
     caused by its account's event, its envelope written as JSON straight from the decision (segmented.serialised),
     or through the model for a value it does not write the model's way."""
-    recorded = await record_many(accounts[0][2].session, [(a, trigger) for a, trigger, _ in accounts], now=now,
-                                 fresh=fresh)
+    recorded = await record_many(accounts[0][2].session, [(a, trigger) for a, trigger, _ in accounts], now=now)
     moments: dict[dt.datetime, str] = {}  # each event's context has its own now; a batch's are mostly one
     for decided, (_, _, ctx) in zip(recorded, accounts, strict=True):
         if decided is None:
@@ -305,33 +298,25 @@ async def on_account_stated(event: AccountPlaced | AccountUpdated, ctx: HandlerC
 
 
 async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]]) -> None:
-    """Placements and balance updates, set-based: one statement restates the accounts known here, one writes the
-    assignments and the accounts new here with theirs."""
-    s, now = events[0][1].session, events[0][1].now
-    stored = await store.restate_accounts(s, [
+    """Placements and balance updates, set-based: one upsert for the run, one assignment write."""
+    s = events[0][1].session
+    stored = await store.upsert_accounts(s, [
         StatedAccount(client=ctx.envelope.client, account_ref=event.account_ref, balance=event.balance,
                             days_past_due=event.days_past_due, as_of=event.as_of,
                             contactable=event.has_phone or event.has_email, product=event.product)
-        for event, ctx in events], now)
+        for event, ctx in events], events[0][1].now)
     accounts: list[tuple[Account | None, str, HandlerContext]] = []
-    fresh: dict[tuple[str, str], dt.datetime] = {}  # accounts new here, with their updated_at if not assigned
     for event, ctx in events:
-        key = (ctx.envelope.client, event.account_ref)
-        placed = stored[key]
+        placed = stored[(ctx.envelope.client, event.account_ref)]
         account: Account | None = placed.account
         paid = placed.paid
-        if placed.fresh:
-            fresh[key] = now
         # Topics are not ordered between them: payments applied before this placement reached us still count.
         if paid is not None and isinstance(event, AccountPlaced):
-            if placed.fresh:
-                account, fresh[key] = store.paid_first(placed.account, paid), ctx.now
-            else:
-                account = await store.set_balance_status(s, ctx.envelope.client, event.account_ref,
-                                                         balance=max(paid.new_balance, Decimal(0)),
-                                                         status=paid.account_status, now=ctx.now)
+            account = await store.set_balance_status(s, ctx.envelope.client, event.account_ref,
+                                                     balance=max(paid.new_balance, Decimal(0)),
+                                                     status=paid.account_status, now=ctx.now)
         accounts.append((account, "placement" if isinstance(event, AccountPlaced) else "balance_update", ctx))
-    await segment_each(accounts, now=now, fresh=fresh)
+    await segment_each(accounts, now=events[0][1].now)
 
 
 LedgerEvent = PaymentApplied | PaymentReversed | PaymentWrittenOff | PaymentWriteOffReversed

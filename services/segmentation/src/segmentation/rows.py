@@ -80,12 +80,10 @@ class Outcome:
 
 @dataclass(frozen=True)
 class StoredAccount:
-    """An account just stated, and the ledger's word after its latest payment if one arrived first; `fresh`: new
-    here, not written yet (store.restate_accounts)."""
+    """An account just stated, and the ledger's word after its latest payment if one arrived first."""
 
     account: Account
     paid: LatestPayment | None
-    fresh: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from pydantic import TypeAdapter
 from sqlalchemy import RowMapping
@@ -61,7 +61,7 @@ _ASSIGNMENT_COLUMNS = {
     "client_slug": "text", "account_ref": "text", "trigger": "text", "days_past_due": "int", "bucket": "text",
     "segment": "text", "treatment": "text", "propensity": "numeric", "cost_to_collect": "numeric",
     "inputs": "text", "why": "text", "placement_bucket": "text"}  # inputs: JSON text (AssignmentInputs.document)
-_ASSIGN = """WITH input AS (SELECT * FROM {source}),{placed}
+_ASSIGN = """WITH input AS (SELECT * FROM {source}),
        account AS (
            UPDATE segmentation.accounts a SET bucket = i.bucket,
                bucket_at_placement = coalesce(a.bucket_at_placement, i.placement_bucket), segment = i.segment,
@@ -74,91 +74,44 @@ _ASSIGN = """WITH input AS (SELECT * FROM {source}),{placed}
                bucket, segment, treatment, propensity, cost_to_collect, inputs, why)
            SELECT client_slug, account_ref, :now, trigger, days_past_due, bucket, segment, treatment, propensity,
                cost_to_collect, CAST(inputs AS jsonb), why FROM input ORDER BY n)
-       SELECT client_slug, account_ref, bucket_at_placement FROM account{placed_rows}"""
-# Accounts new here, written with their assignment if they have one. The update above cannot see them (the
-# statement's parts share one snapshot), so each is written once. One another transaction wrote meanwhile fails
-# the insert: the batch is rolled back and applied again event by event, and then it is an account known here.
-_PLACING_COLUMNS = {"client_slug": "text", "account_ref": "text", "balance": "numeric", "status": "text",
-                    "days_past_due_at_as_of": "int", "as_of": "date", "days_past_due_at_placement": "int",
-                    "contactable": "boolean", "product": "text", "updated_at": "timestamptz"}
-_PLACED = """
-       placed AS (
-           INSERT INTO segmentation.accounts (client_slug, account_ref, balance, status, days_past_due_at_as_of,
-               as_of, days_past_due_at_placement, contactable, product, updated_at, bucket, bucket_at_placement,
-               segment, treatment, propensity, cost_to_collect)
-           SELECT f.client_slug, f.account_ref, f.balance, f.status, f.days_past_due_at_as_of, f.as_of,
-               f.days_past_due_at_placement, f.contactable, f.product, f.updated_at, i.bucket, i.placement_bucket,
-               i.segment, i.treatment, i.propensity, i.cost_to_collect
-           FROM {source} LEFT JOIN input i ON i.client_slug = f.client_slug AND i.account_ref = f.account_ref
-           ORDER BY f.n
-           RETURNING client_slug, account_ref, bucket, bucket_at_placement),"""
-_PLACED_ROWS = """
-       UNION ALL SELECT client_slug, account_ref, bucket_at_placement FROM placed WHERE bucket IS NOT NULL"""
+       SELECT client_slug, account_ref, bucket_at_placement FROM account"""
 
 _STATED_COLUMNS = {"client_slug": "text", "account_ref": "text", "balance": "numeric", "days_past_due": "int",
                    "as_of": "date", "contactable": "boolean", "product": "text"}
-# The accounts known here restated, and for every account stated its latest payment outcome. An account new here
-# is not inserted by it: record_assignments writes it with its first assignment (`placing`), so that a placement
-# writes its row once, not inserted and then rewritten whole by its assignment (#24).
-_RESTATE_MANY = """WITH input AS (SELECT * FROM {source}),
-       restated AS (
-           UPDATE segmentation.accounts a SET balance = i.balance, days_past_due_at_as_of = i.days_past_due,
-               as_of = i.as_of, contactable = i.contactable, updated_at = :now,
-               product = coalesce(i.product, a.product), scored_at = NULL,
+_UPSERT_MANY = """WITH placed AS (
+           INSERT INTO segmentation.accounts (client_slug, account_ref, balance, days_past_due_at_as_of, as_of,
+               contactable, updated_at, days_past_due_at_placement, product)
+           SELECT client_slug, account_ref, balance, days_past_due, as_of, contactable, :now, days_past_due, product
+           FROM {source}
+           ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = excluded.balance,
+               days_past_due_at_as_of = excluded.days_past_due_at_as_of, as_of = excluded.as_of,
+               contactable = excluded.contactable, updated_at = excluded.updated_at,
+               product = coalesce(excluded.product, segmentation.accounts.product), scored_at = NULL,
                -- a plan holds aging from when it began, but never from before the days the client now states:
                -- they are as of the new date, and aging resumes from them when the plan ends
-               held_since = CASE WHEN a.held_since IS NULL THEN NULL ELSE greatest(a.held_since, i.as_of) END
-           FROM input i WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref
+               held_since = CASE WHEN segmentation.accounts.held_since IS NULL THEN NULL
+                                 ELSE greatest(segmentation.accounts.held_since, excluded.as_of) END
            RETURNING {account})
-       SELECT restated.*, i.client_slug AS stated_client, i.account_ref AS stated_ref,
-              paid.new_balance AS paid_new_balance, paid.account_status AS paid_account_status
-       FROM input i LEFT JOIN restated ON restated.client_slug = i.client_slug AND restated.account_ref = i.account_ref
-       LEFT JOIN LATERAL (
+       SELECT placed.*, paid.new_balance AS paid_new_balance, paid.account_status AS paid_account_status
+       FROM placed LEFT JOIN LATERAL (
            SELECT new_balance, account_status FROM segmentation.outcomes o
-           WHERE o.client_slug = i.client_slug AND o.account_ref = i.account_ref
+           WHERE o.client_slug = placed.client_slug AND o.account_ref = placed.account_ref
              AND o.account_status IS NOT NULL ORDER BY paid_at DESC, ctid DESC LIMIT 1) paid ON true"""
 
-CENTS = Decimal("0.01")
 
-
-def as_stored(amount: Decimal) -> Decimal:
-    """An amount as a numeric(16, 2) column keeps it: rounded to cents half away from zero, as PostgreSQL rounds,
-    and never a negative zero."""
-    return amount.quantize(CENTS, rounding=ROUND_HALF_UP) + 0
-
-
-def _stated(a: StatedAccount) -> Account:
-    """An account new here as the client company states it, as its row will read once written."""
-    return Account(client_slug=a.client, account_ref=a.account_ref, balance=as_stored(a.balance), status="open",
-                   days_past_due_at_as_of=a.days_past_due, as_of=a.as_of, days_past_due_at_placement=a.days_past_due,
-                   contactable=a.contactable, held_since=None, legal_hold=None, product=a.product)
-
-
-def paid_first(account: Account, paid: LatestPayment) -> Account:
-    """An account new here whose payment arrived before its placement, as set_balance_status would leave it: the
-    ledger's balance and status."""
-    return dataclasses.replace(account, balance=as_stored(max(paid.new_balance, Decimal(0))),
-                               status=paid.account_status)
-
-
-async def restate_accounts(s: AsyncSession, accounts: list[StatedAccount], now: dt.datetime
-                           ) -> dict[tuple[str, str], StoredAccount]:
-    """Updates the accounts known here as stated by the client company (at most one row per account) in one round
-    trip; by (client, account_ref), each account and its latest payment outcome, if any. An account new here is
-    returned as it will be written (`fresh`), and written by record_assignments."""
+async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: dt.datetime
+                          ) -> dict[tuple[str, str], StoredAccount]:
+    """Inserts or updates accounts as stated by the client company (at most one row per account), in one
+    round trip; by (client, account_ref), the account and its latest payment outcome, if any."""
     source, params = unnest_rows(_STATED_COLUMNS, [
         (a.client, a.account_ref, a.balance, a.days_past_due, a.as_of, a.contactable, a.product) for a in accounts])
-    rows = (await s.execute(sql(_RESTATE_MANY.format(source=source, account=", ".join(
-        f"a.{c}" for c in _ACCOUNT_COLUMNS))),
+    rows = (await s.execute(sql(_UPSERT_MANY.format(source=source, account=_ACCOUNT)),
                             {**params, "now": now})).mappings().all()
-    stated = {(a.client, a.account_ref): a for a in accounts}
     result: dict[tuple[str, str], StoredAccount] = {}
     for row in rows:
-        key = (row["stated_client"], row["stated_ref"])
         paid = LatestPayment(row["paid_new_balance"], row["paid_account_status"]) \
             if row["paid_account_status"] is not None else None
-        fresh = row["client_slug"] is None
-        result[key] = StoredAccount(_stated(stated[key]) if fresh else _account(row), paid, fresh=fresh)
+        result[(row["client_slug"], row["account_ref"])] = StoredAccount(_account(row), paid)
     return result
 
 
@@ -191,27 +144,17 @@ async def set_balances_statuses(s: AsyncSession, changes: Sequence[tuple[str, st
     return {(row["client_slug"], row["account_ref"]): _account(row) for row in rows}
 
 
-async def record_assignments(s: AsyncSession, *, now: dt.datetime, assignments: list[AssignmentRow],
-                             placing: Sequence[tuple[Account, dt.datetime]] = ()) -> dict[tuple[str, str], str]:
+async def record_assignments(s: AsyncSession, *, now: dt.datetime, assignments: list[AssignmentRow]
+                             ) -> dict[tuple[str, str], str]:
     """Stores the assignments on their accounts (at most one per account) and their history rows, in one
-    round trip; returns each account's bucket at placement (the first ever), by (client, account_ref). `placing`:
-    accounts new here (restate_accounts' fresh ones), each with its updated_at, written in the same statement,
-    with their assignment if they have one."""
-    if not assignments and not placing:
+    round trip; returns each account's bucket at placement (the first ever), by (client, account_ref)."""
+    if not assignments:
         return {}
     source, params = unnest_rows(_ASSIGNMENT_COLUMNS, [
         (a.client, a.account_ref, a.trigger, a.days_past_due, a.bucket, a.segment, a.treatment, a.propensity,
          a.cost_to_collect, a.inputs.document(), a.why, a.bucket_at_placement) for a in assignments],
         ordinality=True)
-    placed, placed_rows = "", ""
-    if placing:
-        fresh, fresh_params = unnest_rows(_PLACING_COLUMNS, [
-            (a.client_slug, a.account_ref, a.balance, a.status, a.days_past_due_at_as_of, a.as_of,
-             a.days_past_due_at_placement, a.contactable, a.product, updated_at) for a, updated_at in placing],
-            alias="f", ordinality=True)
-        placed, placed_rows, params = _PLACED.format(source=fresh), _PLACED_ROWS, {**params, **fresh_params}
-    rows = await s.execute(sql(_ASSIGN.format(source=source, placed=placed, placed_rows=placed_rows)),
-                           {**params, "now": now})
+    rows = await s.execute(sql(_ASSIGN.format(source=source)), {**params, "now": now})
     return {(row[0], row[1]): str(row[2]) for row in rows}
 
 
