@@ -403,7 +403,7 @@ async def on_client(event: ClientSettings, ctx: HandlerContext) -> None:
 
 async def on_promise(event: PromiseMade | PromiseBroken, ctx: HandlerContext) -> None:
     fact = Fact(event.made_at, "promise_made", detail=event.source) if isinstance(event, PromiseMade) else \
-        Fact(event.broken_at, "promise_broken")
+        Fact(event.broken_at, "promise_broken", detail=str(event.promise_id))
     await model_store.record_fact(ctx.session, ctx.envelope.client, event.account_ref, fact)
     account = await store.lock_account(ctx.session, ctx.envelope.client, event.account_ref)
     await segment(ctx, account, trigger="promise_made" if isinstance(event, PromiseMade) else "promise_broken")

@@ -74,7 +74,7 @@ def history_fact(event: HistoryEvent) -> Fact:
         return Fact(event.opted_out_at, "opted_out", event.channel)
     if isinstance(event, ContactReplied):
         return Fact(event.replied_at, "replied", event.channel)
-    return Fact(event.kept_at, "promise_kept")
+    return Fact(event.kept_at, "promise_kept", detail=str(event.promise_id))
 
 
 async def request_training(db: Database, *, client: str, by: str, now: dt.datetime) -> model_store.Training:

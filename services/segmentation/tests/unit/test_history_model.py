@@ -56,6 +56,20 @@ def test_features_at_an_instant_ignore_everything_after_it() -> None:
     assert features_at(account(*past), day(-1)) is None  # before its first assignment nothing is known
 
 
+def test_a_promise_kept_after_all_is_broken_until_then_and_kept_from_then() -> None:
+    # A settlement broken at its deadline (day 3), then kept when the statement showing its payment in time is read
+    # (day 8): features before day 8 see it broken, from day 8 kept, never both. Another promise broken stays broken,
+    # and a broken fact recorded before promises carried their id here (no detail) stays as it was.
+    settlement, other = "6f1c1a0e-6c57-4b5e-9a51-1f2d3c4b5a69", "0b8f2f5e-1d2c-4e3b-8a7f-6e5d4c3b2a19"
+    history = account(Fact(day(1), "promise_made", detail="agent"), Fact(day(3), "promise_broken", detail=settlement),
+                      Fact(day(4), "promise_broken", detail=other), Fact(day(5), "promise_broken"),
+                      Fact(day(8), "promise_kept", detail=settlement))
+    before, after = features_at(history, day(6)), features_at(history, day(9))
+    assert before is not None and after is not None
+    assert (before.promises_kept, before.promises_broken) == (0, 3)
+    assert (after.promises_kept, after.promises_broken) == (1, 2)
+
+
 def test_windows_count_only_their_days() -> None:
     f = features_at(account(Fact(day(1), "payment", amount=Decimal(10)), Fact(day(70), "payment", amount=Decimal(10))),
                     day(105))

@@ -24,8 +24,8 @@ UNANSWERED = frozenset({"no_answer", "wrong_number", "third_party"})
 @dataclass(frozen=True)
 class Fact:
     """One thing that happened to an account, as its event said it: `closes` marks a payment that left nothing to
-    pay (or a settlement); `detail` is a logged contact's outcome or a promise's source; `channel` is "all" for an
-    opt-out of every channel."""
+    pay (or a settlement); `detail` is a logged contact's outcome, a promise's source (made) or its id (kept,
+    broken); `channel` is "all" for an opt-out of every channel."""
 
     at: dt.datetime
     kind: FactKind
@@ -126,7 +126,7 @@ def features_at(history: AccountHistory, at: dt.datetime) -> Features | None:
         largest_payment_180d=max((f.amount for f in within(180, "payment")), default=Decimal(0)),
         days_since_last_payment=(at - payments[-1].at).days if payments else None,
         promises_kept=sum(1 for f in facts if f.kind == "promise_kept"),
-        promises_broken=sum(1 for f in facts if f.kind == "promise_broken"),
+        promises_broken=sum(1 for f in facts if f.kind == "promise_broken" and not kept_after_all(f, facts)),
         delivered_90d=tuple(sum(1 for f in delivered if f.channel == c) for c in CHANNELS),
         failed_90d=tuple(sum(1 for f in failed if f.channel == c) for c in CHANNELS),
         replies_90d=sum(1 for f in logged if f.detail in ANSWERED) + len(within(90, "replied"))
@@ -135,6 +135,15 @@ def features_at(history: AccountHistory, at: dt.datetime) -> Features | None:
         refused_90d=sum(1 for f in logged if f.detail == "refused"),
         opted_out=any(f.kind == "opted_out" and f.channel == "all" for f in facts),
         reversals_180d=len(within(180, "reversal")))
+
+
+def kept_after_all(broken: Fact, facts: Sequence[Fact]) -> bool:
+    """Whether a broken promise was kept after all by `facts`: a settlement broken at its deadline is kept when a
+    payment made by the deadline becomes known later (a bank statement read days after), and then its promise.kept
+    names the same promise (`detail`: the promise's id). Counted as broken until then, never both. Facts recorded
+    before promises carried their id here have none, and stay as they were."""
+    return broken.detail is not None and any(
+        f.kind == "promise_kept" and f.detail == broken.detail for f in facts)
 
 
 def paid_within(history: AccountHistory, at: dt.datetime, horizon_days: int = HORIZON_DAYS) -> bool:
