@@ -21,6 +21,7 @@ import httpx
 
 from recaudo_common.db import asyncpg_dsn
 from recaudo_common.testing import RunningPlatform, eventually
+from recaudo_common.testing_pages import answer_when
 
 OPERATOR_KEY = "rk_e2e_erasure_operator_key_01234567"
 
@@ -105,17 +106,9 @@ def client_body(slug: str) -> dict[str, str]:
 
 async def answered(http: httpx.AsyncClient, url: str, check: Any, message: str, timeout_s: float = 90) -> Any:
     """The JSON answer of `url` once it is 200 and `check` holds (else a failure that shows the last answer)."""
-    last: list[str] = []
-
-    async def fetch() -> Any:
-        answer = await http.get(url)
-        last[:] = [f"{answer.status_code} {answer.text[:2000]}"]
-        return answer.json() if answer.status_code == 200 and check(answer.json()) else None
-
-    try:
-        return await eventually(fetch, timeout_s=timeout_s, message=message)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; last answer: {last}") from None
+    answer = await answer_when(http, "GET", url, lambda a: a.status_code == 200 and bool(check(a.json())), message,
+                               timeout_s=timeout_s, shown_chars=2000)
+    return answer.json()
 
 
 async def place(operator: httpx.AsyncClient, slug: str, csv: str, *, accepted: int, rejected: int) -> str:

@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from recaudo_common.testing import RunningPlatform, eventually, platform_process, settings_for_test
+from recaudo_common.testing_pages import answer_when
 
 pytestmark = pytest.mark.e2e
 
@@ -124,18 +125,7 @@ async def until(check: Any, message: str, timeout_s: float = 30) -> Any:
 async def answered(http: httpx.AsyncClient, method: str, url: str, ok: tuple[int, ...], message: str,
                    **kwargs: Any) -> httpx.Response:
     """The answer once its status is one of `ok` (another service may not have learned of the client company yet)."""
-    last: list[str] = []
-
-    async def call() -> httpx.Response | None:
-        answer = await http.request(method, url, **kwargs)
-        last[:] = [f"{answer.status_code} {answer.text[:500]}"]
-        return answer if answer.status_code in ok else None
-
-    try:
-        found: httpx.Response = await until(call, message)
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}; last answer: {last}") from None
-    return found
+    return await answer_when(http, method, url, lambda a: a.status_code in ok, message, **kwargs)
 
 
 def signed(raw: bytes) -> dict[str, str]:

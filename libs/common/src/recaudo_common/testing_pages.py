@@ -1,14 +1,18 @@
 """Test support for pages and paged lists: a console page's text as a person reads it; signing in on the console
-in a browser; a list walked by its `next` links, checking each page as a caller would see it."""
+in a browser; a list walked by its `next` links, checking each page as a caller would see it; an answer awaited
+until it says what a test waits for."""
 
 from __future__ import annotations
 
 import base64
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import httpx
+
+from recaudo_common.testing import eventually
 
 
 def text_of(html: str) -> str:
@@ -26,6 +30,27 @@ class BrowserPage(Protocol):
     async def click(self, selector: str) -> None: ...
 
     async def wait_for_selector(self, selector: str) -> object: ...
+
+
+async def answer_when(http: httpx.AsyncClient, method: str, url: str, ready: Callable[[httpx.Response], bool],
+                      message: str, *, timeout_s: float = 30, shown_chars: int = 500,
+                      **request: Any) -> httpx.Response:
+    """The answer to `method url` once `ready` holds for it, asked again until a deadline (another service may not
+    have learned of the client company yet, an upload may still be going on); else a failure that shows the last
+    answer, its status and the first `shown_chars` of its text."""
+    last: list[str] = []
+
+    async def call() -> httpx.Response | None:
+        answer = await http.request(method, url, **request)
+        last[:] = [f"{answer.status_code} {answer.text[:shown_chars]}"]
+        return answer if ready(answer) else None
+
+    try:
+        found = await eventually(call, timeout_s=timeout_s, message=message)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last answer: {last}") from None
+    assert found is not None  # eventually returns only a truthy value
+    return found
 
 
 async def sign_in_on_console(page: BrowserPage, base_url: str, email: str, password: str) -> None:

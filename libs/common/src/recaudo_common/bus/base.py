@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.events import REGISTRY, Envelope, Event, decode_json
+from recaudo_common.events.envelope import KNOWN_TYPES
 
 # A record larger than this is not an event of the platform's (the largest, an arrangement, is a few KB): it is
 # dead-lettered unread instead of being parsed. Below Kafka's default message.max.bytes (1 MiB), so a dead
@@ -86,13 +87,7 @@ _HEAD = re.compile(r'\{"event_id":"[^"\\]*","type":"([^"\\]*)","version":(\d{1,9
 
 def known_type(event_type: str) -> bool:
     """Whether some version of the platform's knows the event type."""
-    return event_type in _known_types(len(REGISTRY))
-
-
-@functools.lru_cache(maxsize=4)
-def _known_types(registered: int) -> frozenset[str]:
-    # By the registry's size, so a type registered later is known: asked for every record a consumer passes over.
-    return frozenset(known for known, _ in REGISTRY)
+    return event_type in KNOWN_TYPES
 
 
 @functools.lru_cache(maxsize=256)

@@ -90,10 +90,14 @@ class Event(BaseModel):
 
 
 REGISTRY: dict[tuple[str, int], type[Event]] = {}
+# The types some version of which is registered, kept with the registry: a consumer asks for every record it passes
+# over unread whether the platform knows its type.
+KNOWN_TYPES: set[str] = set()
 
 
 def register(cls: type[Event]) -> type[Event]:
     REGISTRY[(cls.type, cls.version)] = cls
+    KNOWN_TYPES.add(cls.type)
     return cls
 
 
