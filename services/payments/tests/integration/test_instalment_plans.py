@@ -123,6 +123,16 @@ async def test_a_plan_outside_the_client_company_limits_is_refused_with_the_reas
     assert accepted.status_code == 201, accepted.text
 
 
+async def test_a_plan_asking_more_than_the_balance_is_refused_and_stores_nothing(gateway: Gateway) -> None:
+    today = NOW.astimezone(BOGOTA).date()
+    answer = await gateway.http.post("/v1/clients/banco/accounts/A-1/arrangements", headers=gateway.as_operator(),
+                                     json=plan_body(schedule(Decimal("150000.00"), 3, today)))
+    assert (answer.status_code, answer.json()["code"]) == (422, "invalid_arrangement"), answer.text
+    assert "more than the balance 100000.00" in answer.json()["detail"]
+    assert (await gateway.http.get("/v1/clients/banco/accounts/A-1/arrangements",
+                                   headers=gateway.as_operator())).json() == {"items": []}
+
+
 async def test_a_plan_whose_last_instalment_is_missed_is_broken_not_kept(gateway: Gateway) -> None:
     three = schedule(Decimal("90000.00"), 3, NOW.astimezone(BOGOTA).date())
     assert (await gateway.http.post("/v1/clients/banco/accounts/A-1/arrangements", json=plan_body(three),

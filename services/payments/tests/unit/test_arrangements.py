@@ -56,6 +56,14 @@ def test_plans_outside_the_limits_say_why() -> None:
     assert errors(cheap, ArrangementLimits(max_discount_pct=D("50")), kind="settlement") == []
 
 
+def test_a_plan_may_not_ask_more_than_the_balance() -> None:
+    """As a settlement may not: the debtor would be asked for money they do not owe, and a plan paid up to the
+    balance (the account paid) would then be broken for its last instalment."""
+    assert errors(schedule(D("150000"), 3, TODAY)) == ["the plan pays 150000.00, more than the balance 100000"]
+    assert errors(schedule(D("100000.01"), 3, TODAY)) == ["the plan pays 100000.01, more than the balance 100000"]
+    assert errors(schedule(D("100000"), 3, TODAY)) == []
+
+
 def test_an_instalment_is_broken_only_after_its_grace_day() -> None:
     due = dt.date(2026, 4, 7)
     args = {"amount": D("16666.66"), "due_date": due, "timezone": "America/Bogota"}

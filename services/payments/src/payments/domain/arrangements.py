@@ -41,6 +41,8 @@ def arrangement_errors(*, kind: str, balance: Decimal, instalments: list[tuple[d
         errors += plan_errors([amount for _, amount in instalments], limits)
         if total < floor:
             errors.append(f"the plan pays {total}, below the {max_discount_pct}% discount limit ({floor})")
+        if total > balance:  # as a settlement: money not owed, and a plan paid to the balance would break at its end
+            errors.append(f"the plan pays {total}, more than the balance {balance}")
     return errors
 
 
