@@ -172,7 +172,8 @@ async def record_payments(s: AsyncSession, payments: list[AppliedPayment]) -> No
                      SELECT payment_id, client, account_ref, amount, paid_at, applied_at, new_balance, status
                      FROM i ON CONFLICT DO NOTHING),
             statuses AS (INSERT INTO reporting.status_changes (event_id, client_slug, account_ref, at, status)
-                         SELECT event_id, client, account_ref, paid_at, status FROM i ON CONFLICT DO NOTHING),
+                         SELECT event_id, client, account_ref, paid_at, status FROM i ORDER BY n
+                         ON CONFLICT DO NOTHING),
             latest AS (SELECT DISTINCT ON (client, account_ref) client, account_ref, new_balance, status
                        FROM i ORDER BY client, account_ref, n DESC),
             {LEDGER_WORD_OF_LATEST}"""), params)
@@ -274,6 +275,13 @@ async def last_contacts(s: AsyncSession, client: str, account_ref: str, limit: i
         "SELECT channel, at, attempted, delivered, outcome, simulated FROM reporting.contacts WHERE client_slug = :c "
         "AND account_ref = :r ORDER BY at DESC LIMIT :n"), {"c": client, "r": account_ref, "n": limit})
     return [ContactRow(**r) for r in rows.mappings().all()]
+
+
+# An account's latest status at an instant: of its changes dated before it, the last one applied. An account's
+# payment events come in the ledger's order, which is not their dates': a bank file's payment dated before a gateway
+# payment already applied, or two of one bank file's day (the same instant), may be the one that paid it in full.
+# Changes recorded before reporting kept the order (migration 0024, seq NULL) come first, by date.
+LATEST_STATUS_FIRST = "sc.seq DESC NULLS LAST, sc.at DESC"
 
 
 async def record_status(s: AsyncSession, *, event_id: uuid.UUID, client: str, account_ref: str, at: dt.datetime,
@@ -400,12 +408,12 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
         LEFT JOIN reporting.accounts a ON a.client_slug = pr.client_slug AND a.account_ref = pr.account_ref
         WHERE pr.client_slug = :c AND pr.due_date IS NOT NULL AND {since.format(col=due_day)} GROUP BY 1""")
     # Liquidated: paid in full or settled by `to`, the closing change inside the period (only accounts with a
-    # status change are looked at: the latest one of each before `to`).
+    # status change are looked at: the latest one applied of each dated before `to`).
     await run(_key(group_by, "last.at"), f"""
         SELECT {{key}} AS key, count(*) AS accounts_liquidated
         FROM (SELECT DISTINCT ON (sc.account_ref) sc.account_ref, sc.at, sc.status
               FROM reporting.status_changes sc WHERE sc.client_slug = :c AND sc.at < :to
-              ORDER BY sc.account_ref, sc.at DESC) last
+              ORDER BY sc.account_ref, {LATEST_STATUS_FIRST}) last
         JOIN reporting.accounts a ON a.client_slug = :c AND a.account_ref = last.account_ref
         WHERE a.placed_at < :to AND last.status IN ('paid', 'settled') AND {since.format(col='last.at')}
         GROUP BY 1""")
@@ -419,7 +427,7 @@ async def month_end_states(s: AsyncSession, *, client: str, ends: list[dt.dateti
     # The status rule of recaudo_common.accounts.account_status, stated again in SQL because it runs per row over
     # history: recalled wins over whatever the ledger says, then paid or settled, else the account's bucket.
     rows = await s.execute(_sql(
-        """WITH seen AS (SELECT DISTINCT ON (bucket) bucket, bucket_low FROM reporting.bucket_changes
+        f"""WITH seen AS (SELECT DISTINCT ON (bucket) bucket, bucket_low FROM reporting.bucket_changes
                          WHERE client_slug = :c AND bucket_low IS NOT NULL ORDER BY bucket, at DESC),
            states AS (
              SELECT e.n AS period, a.account_ref,
@@ -432,7 +440,8 @@ async def month_end_states(s: AsyncSession, *, client: str, ends: list[dt.dateti
                                 WHERE bc.client_slug = a.client_slug AND bc.account_ref = a.account_ref
                                   AND bc.at < e.at ORDER BY bc.at DESC LIMIT 1) b ON true
              LEFT JOIN LATERAL (SELECT status FROM reporting.status_changes sc WHERE sc.client_slug = a.client_slug
-                                AND sc.account_ref = a.account_ref AND sc.at < e.at ORDER BY sc.at DESC LIMIT 1) st
+                                AND sc.account_ref = a.account_ref AND sc.at < e.at
+                                ORDER BY {LATEST_STATUS_FIRST} LIMIT 1) st
                     ON true)
            SELECT period, account_ref, coalesce(closed, states.bucket) AS state,
                   CASE WHEN closed IS NULL THEN coalesce(states.bucket_low, seen.bucket_low) END AS bucket_low
