@@ -190,3 +190,17 @@ async def test_an_account_paid_in_full_out_of_its_payments_dates_order_is_cured(
     assert [(i["bucket"], i["accounts"], i["stayed"], i["cured"]) for i in body["items"]] == [
         ("1-30", 3, 1, 2), ("31-60", 1, 1, 0)]
 
+
+async def test_a_commission_rate_is_kept_and_priced_as_the_operator_set_it(reports: httpx.AsyncClient) -> None:
+    put = await reports.put("/v1/clients/banco/commission-rates",
+                            json={"rates": {"1-30": "0.12345"}, "default": "0.07125"})
+    assert put.status_code == 200, put.text
+    got = await reports.get("/v1/clients/banco/commission-rates")
+    assert (Decimal(got.json()["rates"]["1-30"]), Decimal(got.json()["default"])) == (
+        Decimal("0.12345"), Decimal("0.07125"))
+    assert got.headers["ETag"] == put.headers["ETag"]  # what was set is what is read: If-Match holds
+    lines = {i["bucket"]: (Decimal(i["rate"]), Decimal(i["commission"]), Decimal(i["remittance"]))
+             for i in (await reports.get("/v1/clients/banco/reports/commission", params=NOVEMBER)).json()["items"]}
+    # 1-30: q1 100,000 + B-4's 300,000 + B-5's 300,000 = 700,000 at 12.345 %; unassigned: q5 70,000 at 7.125 %.
+    assert lines["1-30"] == (Decimal("0.12345"), Decimal("86415.00"), Decimal("613585.00"))
+    assert lines["unassigned"] == (Decimal("0.07125"), Decimal("4987.50"), Decimal("65012.50"))
