@@ -72,3 +72,18 @@ async def test_a_redelivery_stamped_anew_is_still_the_same_payment(gateway: Gate
     assert (again.status_code, again.json()["status"]) == (200, "duplicate")
     other_account = await gateway.send(payment("t-1", ref="A-2", paid_at="2026-03-31T10:00:00-05:00"))
     assert (other_account.status_code, other_account.json()["code"]) == (409, "gateway_id_reused")
+
+
+async def test_a_retry_writing_the_same_amount_otherwise_is_the_same_payment_by_hand(gateway: Gateway) -> None:
+    """30000, 30000.0 and "30000.00" are one amount: a retry under the same Idempotency-Key that writes it another
+    way answers what the first answered (as a gateway's redelivery, a reversal or a write-off does), and is never
+    refused as another body; another amount still is."""
+    body = {"account_ref": "A-1", "amount": "30000", "paid_at": "2026-03-31T10:00:00-05:00"}
+    first = await gateway.manual("manual-key-2", body)
+    assert (first.status_code, first.json()["status"]) == (200, "applied")
+    for amount in ("30000.00", "30000.0", 30000, 30000.00):
+        again = await gateway.manual("manual-key-2", {**body, "amount": amount})
+        assert (again.status_code, again.json()) == (200, first.json()), amount
+    other = await gateway.manual("manual-key-2", {**body, "amount": "30000.01"})
+    assert (other.status_code, other.json()["code"]) == (409, "idempotency_key_reused")
+    assert await gateway.balance("A-1") == (Decimal("70000.00"), "open", Decimal("70000.00"))
