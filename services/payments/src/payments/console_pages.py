@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from payments import handlers, store
-from payments.domain.bank_files import ALREADY_BANKED, POSSIBLE_DUPLICATE
+from payments.domain.bank_files import ALREADY_BANKED, IN_EARLIER_FILE, POSSIBLE_DUPLICATE
 from payments.schemas import UnmatchedPaymentOut
 from payments.store import SCHEMA
 from recaudo_common.auth import Principal
@@ -48,6 +48,7 @@ REASONS = {
     "duplicate_reference": "La pasarela aprobó otro pago con la misma referencia",
     "possible_duplicate": "Puede ser la consignación ya registrada a mano para la cuenta",
     ALREADY_BANKED: "Puede ser una consignación que el extracto del banco ya trajo",
+    IN_EARLIER_FILE: "Puede ser la misma línea de un archivo bancario ya cargado",
     "dispute_won": "Devuelto por una disputa ganada de un pago que estaba en la cola",
 }
 SOURCES = {"gateway": "Pasarela", "bank_file": "Archivo bancario", "manual": "Registro manual"}
@@ -81,7 +82,7 @@ def _row(p: UnmatchedPaymentOut, client: ClientCopy) -> SuspenseRow:
         p.id, p.received_at.astimezone(zoneinfo.ZoneInfo(client.timezone)).strftime("%Y-%m-%d %H:%M"),
         format_currency(p.amount, p.currency, locale=client.locale.replace("-", "_")),
         " · ".join(given) or "—", source, REASONS.get(p.reason or "", p.reason or "—"),
-        same_deposit=p.reason in (POSSIBLE_DUPLICATE, ALREADY_BANKED))
+        same_deposit=p.reason in (POSSIBLE_DUPLICATE, ALREADY_BANKED, IN_EARLIER_FILE))
 
 
 @dataclass(frozen=True)

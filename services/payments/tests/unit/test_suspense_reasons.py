@@ -7,7 +7,7 @@ import pytest
 
 from payments.bank_files.handlers import AMBIGUOUS
 from payments.console_pages import REASONS
-from payments.domain.bank_files import ALREADY_BANKED, POSSIBLE_DUPLICATE
+from payments.domain.bank_files import ALREADY_BANKED, IN_EARLIER_FILE, POSSIBLE_DUPLICATE
 from payments.domain.matching import match_payment
 from payments.gateways.booking import DISPUTE_WON, DUPLICATE_REFERENCE
 
@@ -28,6 +28,6 @@ def unmatched_reasons() -> set[str]:
 
 def test_every_suspense_reason_has_a_spanish_label() -> None:
     reasons = unmatched_reasons() | {"currency_mismatch", "amount_not_in_cents", DUPLICATE_REFERENCE, AMBIGUOUS,
-                                     POSSIBLE_DUPLICATE, ALREADY_BANKED, DISPUTE_WON}
+                                     POSSIBLE_DUPLICATE, ALREADY_BANKED, IN_EARLIER_FILE, DISPUTE_WON}
     assert reasons - set(REASONS) == set()
-    assert len(reasons) == 11
+    assert len(reasons) == 12

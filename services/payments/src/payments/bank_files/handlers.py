@@ -21,6 +21,7 @@ from payments.domain.asobancaria import FORMAT as ASOBANCARIA
 from payments.domain.asobancaria import AsobancariaRefused, looks_like_asobancaria, read_asobancaria
 from payments.domain.bank_files import (
     ALREADY_BANKED,
+    IN_EARLIER_FILE,
     POSSIBLE_DUPLICATE,
     BankRow,
     RejectedRow,
@@ -32,7 +33,7 @@ from payments.handlers import apply_payment, hold_in_suspense
 from payments.integrity import recorded_once
 from payments.schemas import PaymentOut, SameDepositOut
 from recaudo_common.client_copy import ClientCopy, get_client
-from recaudo_common.clock import local_today
+from recaudo_common.clock import local_instant, local_today
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.files import FileFormatError, csv_rows, sniff
@@ -200,18 +201,18 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
                                  reference=line.reference, amount=str(line.amount), reason=AMBIGUOUS)
         # None found: the reference as it came, so that a placement of it in flight is waited for (apply_payment).
         account_ref = found[0] if found else line.reference
-    if await _hold_account(s, client, account_ref) and \
-            (recorded := await _recorded_by_hand(s, copy, account_ref, line.amount, line.paid_at)) is not None:
+    known = await _hold_account(s, client, account_ref)
+    if known and (recorded := await _recorded_by_hand(s, copy, account_ref, line.amount, line.paid_at)) is not None:
         # The same deposit, recorded by hand when the debtor sent the slip, or a second one: not for the ledger to
         # guess. It waits in suspense for an operator (assign it, or reverse the payment recorded by hand and assign
         # this one, the bank's record); applied, the debtor would have paid it twice.
-        payment_id = time_ordered_id()
-        await hold_in_suspense(s, payment_id=payment_id, client=client, amount=line.amount, currency=copy.currency,
-                               paid_at=line.paid_at, source="bank_file", method=line.method, reference=account_ref,
-                               reason=POSSIBLE_DUPLICATE, now=now, gateway=gateway, external_id=external_id)
-        await store.pair(s, payment_id, recorded)
-        return BankRowResult(row=line.row, status="unmatched", payment_id=str(payment_id), reference=line.reference,
-                             amount=str(line.amount), reason=POSSIBLE_DUPLICATE)
+        return await _hold_as_maybe(s, copy, line, account_ref, external_id, POSSIBLE_DUPLICATE, recorded, now=now)
+    if known and line.transaction_id is None and fallback_id is not None and \
+            (seen := await _in_another_file(s, copy, account_ref, line, file_key=fallback_id.split(":")[0])):
+        # Keyed by its place in its file, a line is the same in the same bytes only: the statement saved again (other
+        # line endings, quoting) or a later one repeating its days would apply it again. The same deposit, or a
+        # second one of the same amount that day: an operator's to tell (close it as the same, or assign it).
+        return await _hold_as_maybe(s, copy, line, account_ref, external_id, IN_EARLIER_FILE, seen, now=now)
     applied = await apply_payment(s, client=client, account_ref=account_ref, debtor_id=None, amount=line.amount,
                                   currency=copy.currency, paid_at=line.paid_at, source="bank_file",
                                   method=line.method, reference=line.reference, now=now, gateway=gateway,
@@ -220,12 +221,34 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
                          amount=str(line.amount), reason=applied.reason)
 
 
+async def _in_another_file(s: AsyncSession, copy: ClientCopy, account_ref: str, line: BankRow, *,
+                           file_key: str) -> uuid.UUID | None:
+    """The line of another file applied to the account that this one, without the bank's id, may be: the same
+    amount, paid the same day."""
+    day = local_today(copy.timezone, line.paid_at)
+    return await store.line_of_another_file(s, copy.slug, account_ref, line.amount, local_instant(day, copy.timezone),
+                                            local_instant(day + dt.timedelta(days=1), copy.timezone),
+                                            file_key=file_key)
+
+
+async def _hold_as_maybe(s: AsyncSession, copy: ClientCopy, line: BankRow, account_ref: str, external_id: str | None,
+                         reason: str, same_as: uuid.UUID, *, now: dt.datetime) -> BankRowResult:
+    """The line waits in suspense (`reason`) as maybe the same deposit as `same_as`, for an operator."""
+    payment_id = time_ordered_id()
+    await hold_in_suspense(s, payment_id=payment_id, client=copy.slug, amount=line.amount, currency=copy.currency,
+                           paid_at=line.paid_at, source="bank_file", method=line.method, reference=account_ref,
+                           reason=reason, now=now, gateway=f"bank_file:{copy.slug}", external_id=external_id)
+    await store.pair(s, payment_id, same_as)
+    return BankRowResult(row=line.row, status="unmatched", payment_id=str(payment_id), reference=line.reference,
+                         amount=str(line.amount), reason=reason)
+
+
 async def close_as_same_deposit(db: Database, *, client: str, payment_id: uuid.UUID) -> SameDepositOut:
     """An operator says a payment held as maybe a deposit already applied (a bank line that may be a payment
-    recorded by hand, or a payment by hand a line may have brought) is that very deposit: it leaves the queue and
-    nothing is booked (assigning it would book the deposit twice, and reversing the other first would break an
-    arrangement it kept); a payment by hand's Idempotency-Key then answers `duplicate`. Refused 404 for a payment
-    not found, 409 not_possible_duplicate for anything but such a payment waiting, 409
+    recorded by hand or a line another file brought, or a payment by hand a line may have brought) is that very
+    deposit: it leaves the queue and nothing is booked (assigning it would book the deposit twice, and reversing the
+    other first would break an arrangement it kept); a payment by hand's Idempotency-Key then answers `duplicate`.
+    Refused 404 for a payment not found, 409 not_possible_duplicate for anything but such a payment waiting, 409
     recorded_payment_not_applied once the one it answers was reversed (assign it then)."""
     async with db.transaction() as s:
         held = await ledger.lock_payment(s, client, payment_id)

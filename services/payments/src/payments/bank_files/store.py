@@ -98,17 +98,18 @@ async def insert_bank_file(s: AsyncSession, *, file_id: uuid.UUID, client: str, 
 
 async def _unanswered_applied(s: AsyncSession, source: str, client: str, account_ref: str, amount: Decimal,
                               start: dt.datetime, end: dt.datetime, asking: uuid.UUID | None) -> uuid.UUID | None:
-    """The earliest payment from `source` of this amount applied to the account, paid in [start, end), that no
-    other payment (than `asking`) held in suspense as maybe that deposit answers, nor one closed as it
-    (close_as_same). The caller holds the account, in a statement before this one: a payment to it, which holds
-    it too, either committed before this read or reads this one's after. (Held in this same statement, the
+    """The earliest payment from `source` of this amount applied to the account, paid in [start, end), that no other
+    payment (than `asking`) of the other source held in suspense as maybe that deposit answers, nor one closed as it
+    (close_as_same); a line held as maybe a line of another file (line_of_another_file) does not answer for its
+    deposit's payment by hand. The caller holds the account, in a statement before this one: a payment to it, which
+    holds it too, either committed before this read or reads this one's after. (Held in this same statement, the
     payments read would be those committed when the statement began, not when the lock was granted.)"""
     found: uuid.UUID | None = await s.scalar(sql(
         """SELECT p.id FROM payments.payments p WHERE p.client_slug = :c AND p.account_ref = :r
                AND p.source = :src AND p.status = 'applied' AND p.amount = :m AND p.paid_at >= :a
                AND p.paid_at < :b AND NOT EXISTS (
                    SELECT 1 FROM payments.payments o WHERE o.answers = p.id AND o.status IN ('unmatched', 'duplicate')
-                     AND o.id IS DISTINCT FROM CAST(:asking AS uuid))
+                     AND o.source <> p.source AND o.id IS DISTINCT FROM CAST(:asking AS uuid))
            ORDER BY p.paid_at, p.id LIMIT 1"""),
         {"src": source, "c": client, "r": account_ref, "m": amount, "a": start, "b": end, "asking": asking})
     return found
@@ -121,6 +122,20 @@ async def unanswered_manual_payment(s: AsyncSession, client: str, account_ref: s
     (_unanswered_applied): the caller holds the account, so one recorded while a file is read is seen here or
     reads the line after (handlers._refuse_if_banked)."""
     return await _unanswered_applied(s, "manual", client, account_ref, amount, start, end, asking)
+
+
+async def line_of_another_file(s: AsyncSession, client: str, account_ref: str, amount: Decimal, start: dt.datetime,
+                               end: dt.datetime, *, file_key: str) -> uuid.UUID | None:
+    """The earliest bank line of this amount applied to the account, paid in [start, end), that a file other than
+    the one keyed `file_key` brought (a line without the bank's id is keyed `<file_key>:<row>`; None: none). The
+    caller holds the account."""
+    found: uuid.UUID | None = await s.scalar(sql(
+        """SELECT p.id FROM payments.payments p WHERE p.client_slug = :c AND p.account_ref = :r
+               AND p.source = 'bank_file' AND p.status = 'applied' AND p.amount = :m AND p.paid_at >= :a
+               AND p.paid_at < :b AND left(p.external_id, length(:f) + 1) <> :f || ':'
+           ORDER BY p.paid_at, p.id LIMIT 1"""),
+        {"c": client, "r": account_ref, "m": amount, "a": start, "b": end, "f": file_key})
+    return found
 
 
 async def pair(s: AsyncSession, line: uuid.UUID, recorded_by_hand: uuid.UUID) -> None:

@@ -96,6 +96,9 @@ def check_bank_row(cells: list[str], columns: dict[str, int], row: int, locale: 
 POSTED_WITHIN_DAYS = 3
 POSSIBLE_DUPLICATE = "possible_duplicate"  # the suspense reason of a line that may be a deposit recorded by hand
 ALREADY_BANKED = "already_banked"  # the suspense reason of a payment by hand a statement's line may have brought
+# The suspense reason of a line without the bank's id that another file already brought (the same statement saved
+# again, or a later one repeating its days): the file's place is no key across files, so it waits for an operator.
+IN_EARLIER_FILE = "in_earlier_file"
 
 
 def recorded_by_hand_between(posted: dt.date, timezone: str) -> tuple[dt.datetime, dt.datetime]:
