@@ -277,10 +277,9 @@ async def last_contacts(s: AsyncSession, client: str, account_ref: str, limit: i
     return [ContactRow(**r) for r in rows.mappings().all()]
 
 
-# An account's latest status at an instant: of its changes dated before it, the last one applied. An account's
-# payment events come in the ledger's order, which is not their dates': a bank file's payment dated before a gateway
-# payment already applied, or two of one bank file's day (the same instant), may be the one that paid it in full.
-# Changes recorded before reporting kept the order (migration 0024, seq NULL) come first, by date.
+# An account's latest status at an instant: of its changes dated before it, the last one applied (the ledger's
+# order, not their dates': a bank file's payment dated before one applied earlier, or two on one instant, may be the
+# one that paid it in full). Changes recorded before migration 0024 (seq NULL) come first, by date.
 LATEST_STATUS_FIRST = "sc.seq DESC NULLS LAST, sc.at DESC"
 
 
@@ -407,15 +406,21 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
         FROM reporting.promises pr
         LEFT JOIN reporting.accounts a ON a.client_slug = pr.client_slug AND a.account_ref = pr.account_ref
         WHERE pr.client_slug = :c AND pr.due_date IS NOT NULL AND {since.format(col=due_day)} GROUP BY 1""")
-    # Liquidated: paid in full or settled by `to`, the closing change inside the period (only accounts with a
-    # status change are looked at: the latest one applied of each dated before `to`).
+    # Liquidated: paid in full or settled at `to`, by a closing change inside the period: the one that closed it,
+    # not a later payment on the closed account (credit, which would count it again in the next period). Newest
+    # first, the closing change is the last of the leading run of closed ones.
+    closed = "sc.status IN ('paid', 'settled')"
     await run(_key(group_by, "last.at"), f"""
         SELECT {{key}} AS key, count(*) AS accounts_liquidated
-        FROM (SELECT DISTINCT ON (sc.account_ref) sc.account_ref, sc.at, sc.status
-              FROM reporting.status_changes sc WHERE sc.client_slug = :c AND sc.at < :to
-              ORDER BY sc.account_ref, {LATEST_STATUS_FIRST}) last
+        FROM (SELECT DISTINCT ON (sc.account_ref) sc.account_ref, sc.at, sc.closed_now
+              FROM (SELECT sc.account_ref, sc.at, sc.seq, first_value({closed}) OVER newest AS closed_now,
+                           {closed} AND coalesce(lead(sc.status) OVER newest NOT IN ('paid', 'settled'), true)
+                               AS closing
+                    FROM reporting.status_changes sc WHERE sc.client_slug = :c AND sc.at < :to
+                    WINDOW newest AS (PARTITION BY sc.account_ref ORDER BY {LATEST_STATUS_FIRST})) sc
+              WHERE sc.closing ORDER BY sc.account_ref, {LATEST_STATUS_FIRST}) last
         JOIN reporting.accounts a ON a.client_slug = :c AND a.account_ref = last.account_ref
-        WHERE a.placed_at < :to AND last.status IN ('paid', 'settled') AND {since.format(col='last.at')}
+        WHERE a.placed_at < :to AND last.closed_now AND {since.format(col='last.at')}
         GROUP BY 1""")
     return out
 

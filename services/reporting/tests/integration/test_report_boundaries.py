@@ -204,3 +204,34 @@ async def test_a_commission_rate_is_kept_and_priced_as_the_operator_set_it(repor
     # 1-30: q1 100,000 + B-4's 300,000 + B-5's 300,000 = 700,000 at 12.345 %; unassigned: q5 70,000 at 7.125 %.
     assert lines["1-30"] == (Decimal("0.12345"), Decimal("86415.00"), Decimal("613585.00"))
     assert lines["unassigned"] == (Decimal("0.07125"), Decimal("4987.50"), Decimal("65012.50"))
+
+
+async def test_an_account_is_liquidated_in_the_period_it_was_closed_in_not_again_by_a_later_payment(
+        database_url: str) -> None:
+    platform: Platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: NOW)
+    story: list[tuple[dt.datetime, Event]] = [
+        STORY[0], (at(10, 20), placed("C-1", "300000", "tarjeta")), (at(10, 20), placed("C-2", "300000", "tarjeta")),
+        # C-1 paid in full in October, then 10,000 more in November (credit: still paid).
+        (at(10, 25), paid(uuid.uuid4(), "C-1", "300000", at(10, 25), "0", "paid")),
+        (at(11, 10), paid(uuid.uuid4(), "C-1", "10000", at(11, 10), "-10000", "paid")),
+        # C-2 paid in full in November, reopened by a reversal and paid in full again, both in November.
+        (at(11, 3), paid(P2 := uuid.uuid4(), "C-2", "300000", at(11, 3), "0", "paid")),
+        (at(11, 4), PaymentReversed(payment_id=P2, reversal_id=uuid.uuid4(), account_ref="C-2",
+                                    amount=Decimal("300000"), kind="chargeback", reversed_at=at(11, 4),
+                                    new_balance=Decimal("300000"), account_status="open")),
+        (at(11, 6), paid(uuid.uuid4(), "C-2", "300000", at(11, 6), "0", "paid")),
+    ]
+    await deliver(platform, (("banco", occurred, event) for occurred, event in story), now=NOW)
+    _, operator = await platform.keys.create(role="operator", now=NOW)
+    october = {"from": dt.datetime(2026, 10, 1, tzinfo=BOGOTA).isoformat(), "to": FROM.isoformat()}
+    try:
+        async with reporting_client(platform, operator) as http:
+            liquidated = {name: {g["key"]: g["accounts_liquidated"] for g in body["groups"]}
+                          for name, period in (("october", october), ("november", NOVEMBER))
+                          for body in [(await http.get(URL, params={**period, "group_by": "day"})).json()]}
+            totals = {name: (await http.get(URL, params=period)).json()["totals"]["accounts_liquidated"]
+                      for name, period in (("october", october), ("november", NOVEMBER))}
+    finally:
+        await platform.db.dispose()
+    assert totals == {"october": 1, "november": 1}  # C-1 in October only; C-2 once, in November
+    assert {k: v for k, v in liquidated["november"].items() if v} == {"2026-11-06": 1}
