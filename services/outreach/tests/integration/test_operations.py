@@ -9,7 +9,7 @@ import pytest
 from outreach.domain.templates import sms_segments
 from recaudo_common.webhook_signatures import sign
 
-from .conftest import Outreach, segmented
+from .conftest import Outreach, client_event, segmented
 
 pytestmark = pytest.mark.integration
 
@@ -221,3 +221,27 @@ async def test_the_agent_queue_hands_out_the_best_call_the_law_allows(outreach: 
         (["outside_hours"],)]  # kept with the contact, as its history shows it
     client_key = await outreach.http.get(url, headers={"Authorization": f"Bearer {outreach.client_key}"})
     assert client_key.status_code == 403
+
+
+async def test_a_us_debtor_may_be_called_again_a_week_after_a_conversation_across_a_change_of_clocks(
+        outreach: Outreach) -> None:
+    await outreach.deliver(client_event("acme", country="US", timezone="America/New_York", locale="en-US",
+                                        currency="USD"), client="acme")
+    await outreach.deliver(await outreach.placed("US-1", client="acme", phones=("+12125551234",),
+                                                 channels=("voice", "agent")), client="acme")
+    talked = await outreach.http.post("/v1/clients/acme/accounts/US-1/contacts", headers=outreach.auth, json={
+        "channel": "voice", "at": "2026-03-04T10:00:00-05:00", "outcome": "right_party"})
+    assert talked.status_code == 201, talked.text
+
+    async def ask(at: str) -> dict[str, object]:
+        answer = await outreach.http.post("/v1/compliance/check", headers=outreach.auth, json={
+            "client": "acme", "account_ref": "US-1", "channel": "voice", "at": at})
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    # The clocks go forward on Sunday March 8: a week later at 10:00 in New York is 14:00 UTC, no longer 15:00.
+    refused = await ask("2026-03-05T10:00:00-05:00")
+    assert (refused["allowed"], refused["reasons"]) == (False, ["call_after_conversation"])
+    assert refused["next_allowed_at"] == "2026-03-11T14:00:00Z"
+    assert (await ask("2026-03-11T10:00:00-04:00"))["allowed"] is True
+    assert (await ask("2026-03-11T09:59:00-04:00"))["allowed"] is False

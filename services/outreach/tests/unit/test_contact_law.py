@@ -76,11 +76,32 @@ def test_us_seven_calls_in_seven_days_and_the_week_after_a_conversation() -> Non
     at = local("US", 2026, 3, 6, 12, 0)
     allowed, reasons, nxt = ask("US", at, channel="voice", history=calls)
     assert (allowed, reasons) == (False, ("call_limit_7_in_7",))
-    assert nxt == (calls[0].at + dt.timedelta(days=7, seconds=1)).astimezone(nxt.tzinfo)  # type: ignore[union-attr]
+    assert nxt == calls[0].at + dt.timedelta(days=7)  # the instant the oldest call leaves the seven days
     assert ask("US", at, channel="sms", history=calls)[0] is True  # only calls are capped
     talked = (PastContact(local("US", 2026, 3, 5, 11, 0), "voice", conversation=True),)
     allowed, reasons, nxt = ask("US", at, channel="voice", history=talked)
-    assert reasons == ("call_after_conversation",) and nxt == local("US", 2026, 3, 12, 11, 0, ) + dt.timedelta(seconds=1)
+    assert reasons == ("call_after_conversation",) and nxt == local("US", 2026, 3, 12, 11, 0)
+
+
+@pytest.mark.parametrize(("talked_at", "resumes_at"), [
+    # The clocks go forward on Sunday March 8 and back on Sunday November 1 (America/New_York): the seven days
+    # after a conversation end at the same local time a week later, 167 or 169 hours on.
+    (local("US", 2026, 3, 5, 10, 0), local("US", 2026, 3, 12, 10, 0)),
+    (local("US", 2026, 10, 29, 10, 0), local("US", 2026, 11, 5, 10, 0)),
+])
+def test_regulation_f_weeks_across_a_change_of_clocks(talked_at: dt.datetime, resumes_at: dt.datetime) -> None:
+    # As the store reads them: instants in UTC, not in the debtor's zone.
+    talked = (PastContact(talked_at.astimezone(dt.UTC), "voice", conversation=True, account_ref="A"),)
+    at = talked_at + dt.timedelta(days=1)
+    assert ask("US", at, channel="voice", history=talked, account_ref="A") == (
+        False, ("call_after_conversation",), resumes_at)
+    assert ask("US", resumes_at, channel="voice", history=talked, account_ref="A")[0] is True
+    assert ask("US", resumes_at - dt.timedelta(seconds=1), channel="voice", history=talked, account_ref="A")[0] is False
+    calls = tuple(PastContact((talked_at + dt.timedelta(hours=i)).astimezone(dt.UTC), "voice", account_ref="A")
+                  for i in range(7))
+    assert ask("US", at, channel="voice", history=calls, account_ref="A") == (
+        False, ("call_limit_7_in_7",), resumes_at)
+    assert ask("US", resumes_at, channel="voice", history=calls, account_ref="A")[0] is True
 
 
 @pytest.mark.parametrize(("kwargs", "reason"), [

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -83,3 +84,43 @@ def test_a_block_has_no_next_instant(req: ContactRequest, block: str) -> None:
                              **extra)  # type: ignore[arg-type]
     decision = decide_contact(blocked)
     assert not decision.allowed and block in decision.reasons and decision.next_allowed_at is None
+
+
+# Around the changes of clocks (America/New_York, Europe/Madrid), the Saint Joseph Monday (Colombia), year end.
+near_edges = st.builds(lambda edge, minutes: edge + dt.timedelta(minutes=minutes),
+                       st.sampled_from([dt.datetime(2026, 3, 8, 7, tzinfo=dt.UTC),
+                                        dt.datetime(2026, 11, 1, 6, tzinfo=dt.UTC),
+                                        dt.datetime(2026, 3, 29, 1, tzinfo=dt.UTC),
+                                        dt.datetime(2026, 3, 23, 5, tzinfo=dt.UTC),
+                                        dt.datetime(2026, 12, 31, 5, tzinfo=dt.UTC)]),
+                       st.integers(-9 * 24 * 60, 9 * 24 * 60))
+
+
+@st.composite
+def phone_requests(draw: st.DrawFn) -> ContactRequest:
+    """A call or message with the debtor's recent calls, conversations included, dated in UTC as the store reads
+    them; in the US, the debtor in New York or Chicago."""
+    country = draw(st.sampled_from(["US", "US", "CO", "MX"]))
+    zone = draw(st.sampled_from(["America/New_York", "America/Chicago"])) if country == "US" else ZONES[country]
+    at = draw(near_edges) + dt.timedelta(seconds=draw(st.sampled_from([0, 0, 17])))
+    history = tuple(PastContact(at - dt.timedelta(minutes=draw(st.integers(0, 60 * 24 * 8))),
+                                draw(st.sampled_from(["voice", "agent", "sms"])), conversation=draw(st.booleans()),
+                                account_ref=draw(st.sampled_from(["A", "B", None])))
+                    for _ in range(draw(st.integers(0, 9))))
+    return ContactRequest(country=country, timezone=zone, channel=draw(st.sampled_from(["voice", "agent", "sms"])),
+                          at=at, authorised_channels=CHANNELS, history=history, account_ref="A")
+
+
+@settings(max_examples=250, deadline=None, derandomize=True)
+@given(phone_requests())
+def test_next_allowed_at_is_the_first_allowed_instant(req: ContactRequest) -> None:
+    """Refused for its hours or limits alone, a contact always has a next instant, allowed, with the second
+    before it refused (every rule opens at an instant, so one allowed earlier would show there)."""
+    decision = decide_contact(req)
+    if decision.allowed:
+        return
+    nxt = decision.next_allowed_at
+    assert nxt is not None and nxt > req.at
+    assert decide_contact(replace(req, at=nxt)).allowed
+    before = nxt - dt.timedelta(seconds=1)
+    assert before <= req.at or not decide_contact(replace(req, at=before)).allowed

@@ -192,17 +192,32 @@ def _frequency_reasons(req: ContactRequest, rules: CountryRules, local: dt.datet
         if any(c.channel != req.channel and c.at.astimezone(zone).date() >= week for c in past):
             reasons.append("weekly_channel_limit")
     if req.channel in PHONE_CALLS:
-        window_start = local - dt.timedelta(days=7)
-        if rules.calls_in_7_days is not None:
-            calls = [c for c in past if c.channel in PHONE_CALLS and c.at > window_start
-                     and (req.account_ref is None or c.account_ref in (None, req.account_ref))]
-            if len(calls) >= rules.calls_in_7_days:
-                reasons.append("call_limit_7_in_7")
-        if rules.days_after_conversation is not None:
-            since = local - dt.timedelta(days=rules.days_after_conversation)
-            if any(c.conversation and c.at > since for c in past):
-                reasons.append("call_after_conversation")
+        if rules.calls_in_7_days is not None and len(_calls_in_7_days(req, local)) >= rules.calls_in_7_days:
+            reasons.append("call_limit_7_in_7")
+        if rules.days_after_conversation is not None and _conversations_within(req, rules.days_after_conversation,
+                                                                                local):
+            reasons.append("call_after_conversation")
     return reasons
+
+
+# Regulation F's days are the debtor's: `local` is an aware datetime in their zone, and Python adds and subtracts
+# days to one on its wall clock, so "7 days" before or after an instant is the same local time 7 calendar days
+# away (167 or 169 hours across a change of clocks). _next_candidate counts them the same way, from each past
+# contact's local time, or the instant it names would be one these checks still refuse (or an hour late).
+
+def _calls_in_7_days(req: ContactRequest, local: dt.datetime) -> list[dt.datetime]:
+    """The account's calls counted at `local` (Regulation F counts per account), in the debtor's zone, oldest
+    first."""
+    since = local - dt.timedelta(days=7)
+    return sorted(c.at.astimezone(local.tzinfo) for c in req.history
+                  if c.channel in PHONE_CALLS and since < c.at <= local
+                  and (req.account_ref is None or c.account_ref in (None, req.account_ref)))
+
+
+def _conversations_within(req: ContactRequest, days: int, local: dt.datetime) -> list[dt.datetime]:
+    """The phone conversations recent enough at `local` to forbid a call, in the debtor's zone."""
+    since = local - dt.timedelta(days=days)
+    return [c.at.astimezone(local.tzinfo) for c in req.history if c.conversation and since < c.at <= local]
 
 
 def _blocking(req: ContactRequest) -> list[str]:
@@ -240,13 +255,14 @@ def _next_candidate(req: ContactRequest, rules: CountryRules, local: dt.datetime
     if "daily_limit" in reasons:
         return dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
     later = []
+    # A contact leaves the window at exactly its local time so many days on (the checks count only those after
+    # the window's start), added on the wall clock as the checks subtract.
     if "call_limit_7_in_7" in reasons and rules.calls_in_7_days is not None:
-        calls = sorted(c.at for c in req.history if c.channel in PHONE_CALLS and c.at > local - dt.timedelta(days=7)
-                       and (req.account_ref is None or c.account_ref in (None, req.account_ref)))
-        later.append(calls[len(calls) - rules.calls_in_7_days] + dt.timedelta(days=7, seconds=1))
+        calls = _calls_in_7_days(req, local)
+        later.append(calls[len(calls) - rules.calls_in_7_days] + dt.timedelta(days=7))
     if "call_after_conversation" in reasons and rules.days_after_conversation is not None:
-        last = max(c.at for c in req.history if c.conversation)
-        later.append(last + dt.timedelta(days=rules.days_after_conversation, seconds=1))
+        last = max(_conversations_within(req, rules.days_after_conversation, local))
+        later.append(last + dt.timedelta(days=rules.days_after_conversation))
     return max(later).astimezone(zone) if later else local + dt.timedelta(minutes=1)
 
 
