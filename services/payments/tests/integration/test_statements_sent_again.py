@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import Gateway
+from .conftest import Gateway, deliver, placed
 
 pytestmark = pytest.mark.integration
 HEADER = "Fecha;Referencia;Valor\n"
@@ -50,9 +50,26 @@ async def test_a_statement_saved_again_applies_none_of_its_lines_twice(gateway: 
     closed = await gateway.http.post(f"/v1/clients/banco/payments/unmatched/{first_held}/same-deposit",
                                      headers=gateway.as_operator())
     assert (closed.status_code, closed.json()["status"]) == (200, "duplicate"), closed.text
+    unsaid = await gateway.http.post(f"/v1/clients/banco/payments/unmatched/{second_held}/assign",
+                                     json={"account_ref": "A-1"}, headers=gateway.as_operator())
+    assert (unsaid.status_code, unsaid.json()["code"]) == (409, "possible_duplicate"), unsaid.text
+    assert "another bank file" in unsaid.json()["detail"]
     assigned = await gateway.http.post(f"/v1/clients/banco/payments/unmatched/{second_held}/assign",
-                                       json={"account_ref": "A-1"}, headers=gateway.as_operator())
+                                       json={"account_ref": "A-1", "another_deposit": True},
+                                       headers=gateway.as_operator())
     assert (assigned.status_code, assigned.json()["new_balance"]) == (200, "70000.00"), assigned.text
+
+
+async def test_a_statement_saved_again_before_its_account_is_placed_applies_its_line_once(gateway: Gateway) -> None:
+    lines = HEADER + "05/04/2026;A-7;10.000,00\n"
+    assert outcomes(await upload(gateway, "extracto.csv", lines)) == [(2, "unmatched", "unknown_account_ref")]
+    assert outcomes(await upload(gateway, "extracto.csv", lines.replace("\n", "\r\n"))) == [
+        (2, "unmatched", "unknown_account_ref")]
+    await deliver(gateway.platform, await placed(gateway.platform, "A-7", debtor_id="107"))
+    # The first file's line leaves suspense for A-7; the second's stays, as maybe that one, for an operator.
+    assert await gateway.balance("A-7") == (Decimal("90000.00"), "open", Decimal("90000.00"))
+    queue = (await gateway.http.get("/v1/clients/banco/payments/unmatched", headers=gateway.as_operator())).json()
+    assert [(p["reason"], p["amount"]) for p in queue["items"]] == [("in_earlier_file", "10000.00")]
 
 
 async def test_a_later_statement_repeating_a_day_holds_that_day_and_applies_the_next(gateway: Gateway) -> None:

@@ -207,8 +207,8 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
         # guess. It waits in suspense for an operator (assign it, or reverse the payment recorded by hand and assign
         # this one, the bank's record); applied, the debtor would have paid it twice.
         return await _hold_as_maybe(s, copy, line, account_ref, external_id, POSSIBLE_DUPLICATE, recorded, now=now)
-    if known and line.transaction_id is None and fallback_id is not None and \
-            (seen := await _in_another_file(s, copy, account_ref, line, file_key=fallback_id.split(":")[0])):
+    if known and line.transaction_id is None and (key := store.file_key(fallback_id)) is not None and \
+            (seen := await _in_another_file(s, copy, account_ref, line, file_key=key)):
         # Keyed by its place in its file, a line is the same in the same bytes only: the statement saved again (other
         # line endings, quoting) or a later one repeating its days would apply it again. The same deposit, or a
         # second one of the same amount that day: an operator's to tell (close it as the same, or assign it).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -136,6 +137,21 @@ async def line_of_another_file(s: AsyncSession, client: str, account_ref: str, a
            ORDER BY p.paid_at, p.id LIMIT 1"""),
         {"c": client, "r": account_ref, "m": amount, "a": start, "b": end, "f": file_key})
     return found
+
+
+# The key of a CSV row without the bank's id: the first 16 hex digits of its file's SHA-256, and its row.
+_KEYED_BY_PLACE = re.compile(r"([0-9a-f]{16}):[0-9]+")
+
+
+def file_key(external_id: str | None) -> str | None:
+    """The file a bank line's key says it came from, when it is keyed by its place there (None: the bank's id)."""
+    found = _KEYED_BY_PLACE.fullmatch(external_id or "")
+    return found.group(1) if found else None
+
+
+async def file_key_of(s: AsyncSession, payment_id: uuid.UUID) -> str | None:
+    """file_key of a bank line's payment."""
+    return file_key(await s.scalar(sql("SELECT external_id FROM payments.payments WHERE id = :p"), {"p": payment_id}))
 
 
 async def pair(s: AsyncSession, line: uuid.UUID, recorded_by_hand: uuid.UUID) -> None:
