@@ -245,3 +245,31 @@ async def test_a_us_debtor_may_be_called_again_a_week_after_a_conversation_acros
     assert refused["next_allowed_at"] == "2026-03-11T14:00:00Z"
     assert (await ask("2026-03-11T10:00:00-04:00"))["allowed"] is True
     assert (await ask("2026-03-11T09:59:00-04:00"))["allowed"] is False
+
+
+async def test_an_argentine_client_sets_its_own_hours_but_never_opens_sundays(outreach: Outreach) -> None:
+    await outreach.deliver(client_event("pampa", country="AR", timezone="America/Argentina/Buenos_Aires",
+                                        locale="es-AR", currency="ARS"), client="pampa")
+    await outreach.deliver(await outreach.placed("AR-1", client="pampa", phones=("+541152345678",)), client="pampa")
+    url = "/v1/clients/pampa/contact-rules"
+    sunday = {"windows": {"sat": ["10:00", "13:00"], "sun": ["10:00", "12:00"]}}
+    refused = await outreach.http.put(url, headers=outreach.auth, json=sunday)
+    assert (refused.status_code, refused.json()["code"]) == (422, "rules_looser_than_law")
+    ok = await outreach.http.put(url, headers=outreach.auth, json={"windows": {"sat": ["10:00", "13:00"]}})
+    assert ok.status_code == 200 and ok.json()["windows"]["sat"] == ["10:00", "13:00"]
+    # Rules saved before such a window was refused keep Sunday closed, and the rest of them apply.
+    await outreach.sql("UPDATE outreach.client_rules SET rules = CAST(:r AS jsonb) WHERE client_slug = 'pampa' "
+                       "RETURNING 1",
+                       r=json.dumps(sunday))
+    assert (await outreach.http.get(url, headers=outreach.auth)).json()["windows"]["sun"] is None
+
+    async def ask(at: str) -> dict[str, object]:
+        answer = await outreach.http.post("/v1/compliance/check", headers=outreach.auth, json={
+            "client": "pampa", "account_ref": "AR-1", "channel": "sms", "at": at})
+        assert answer.status_code == 200, answer.text
+        return answer.json()  # type: ignore[no-any-return]
+
+    assert (await ask("2026-03-07T11:00:00-03:00"))["allowed"] is True  # Saturday, as the client set
+    closed = await ask("2026-03-08T11:00:00-03:00")  # Sunday
+    assert (closed["allowed"], closed["reasons"], closed["next_allowed_at"]) == (
+        False, ["day_not_allowed"], "2026-03-14T13:00:00Z")

@@ -154,6 +154,18 @@ def test_client_rules_may_only_tighten_the_law_except_in_argentina() -> None:
     assert set(own.windows) == {5} and own.daily_limit == 2 and RULES["AR"].daily_limit is None
 
 
+def test_an_argentine_client_sets_its_hours_but_never_opens_sundays() -> None:
+    # MISSION §6: in Argentina the hours and limits are the client's, the days are not: no Sundays or holidays.
+    sunday = {"windows": {"sat": ["10:00", "13:00"], "sun": ["10:00", "12:00"]}}
+    with pytest.raises(RulesError, match=r"sun: .* outside what the law allows in AR"):
+        stricter_rules("AR", sunday, refuse_closed_days=True)
+    # Rules saved before Sunday windows were refused: Sunday is closed all the same, the rest applies.
+    assert set(stricter_rules("AR", sunday).windows) == {5}
+    assert 6 not in stricter_rules("AR", {"windows": {"sun": None}}, refuse_closed_days=True).windows
+    assert stricter_rules("AR", {"windows": {"mon": ["08:00", "21:00"]}},
+                          refuse_closed_days=True).windows[0].end.hour == 21
+
+
 @pytest.mark.unit
 @pytest.mark.parametrize(("discount", "locale", "shown"), [
     (Decimal("20"), "es-CO", "(20 % de descuento)"), (Decimal("2E+1"), "es-CO", "(20 % de descuento)"),

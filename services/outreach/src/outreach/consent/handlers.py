@@ -118,9 +118,10 @@ async def contact_rules(db: Database, *, client: str) -> RulesOverride | None:
         return await consent.get_client_rules(s, client)
 
 
-def rules_in_force(country: str, override: RulesOverride | None) -> CountryRules:
-    """The law's rules of the country narrowed by the client company's own."""
-    return stricter_rules(country, override.document() if override else None)
+def rules_in_force(country: str, override: RulesOverride | None, *, setting: bool = False) -> CountryRules:
+    """The law's rules of the country narrowed by the client company's own (`setting`: as it sets them now, so a
+    window on a day the law closes is refused rather than left out)."""
+    return stricter_rules(country, override.document() if override else None, refuse_closed_days=setting)
 
 
 def rules_etag(country: str, override: RulesOverride | None) -> str:
@@ -133,7 +134,7 @@ async def replace_contact_rules(db: Database, *, client: str, country: str, over
     """Sets the client company's stricter rules; a rule looser than the law is refused. The rules in force. With
     `if_match`, only if its rules are still the ones the caller read."""
     try:
-        rules = rules_in_force(country, override)
+        rules = rules_in_force(country, override, setting=True)
     except RulesError as e:
         raise Invalid("rules_looser_than_law", str(e), title="Invalid contact rules") from e
     async with db.transaction() as s:

@@ -62,20 +62,25 @@ RULES: dict[str, CountryRules] = {
     "AR": CountryRules(_weekdays("09:00", "20:00"), no_holidays=True),
 }
 DEFAULT_RULES = RULES["CO"]  # the strictest common ground for a country without its own table
+# Where the hours and limits are the client's own (`stricter_rules`), the days the law closes stay closed.
+OWN_RULES_CLOSED_DAYS: dict[str, frozenset[int]] = {"AR": frozenset({SUNDAY})}
 
 
 class RulesError(ValueError):
     """A client's override would loosen the law."""
 
 
-def stricter_rules(country: str, override: dict[str, object] | None) -> CountryRules:
+def stricter_rules(country: str, override: dict[str, object] | None, *,
+                   refuse_closed_days: bool = False) -> CountryRules:
     """The country's rules narrowed by a client's override:
     `{"windows": {"mon": ["08:00", "18:00"], ...}, "daily_limit": 1, "one_channel_per_week": true}`.
-    A window may only shrink and a limit only tighten, except in Argentina, where the rules are the client's."""
+    A window may only shrink and a limit only tighten, except in Argentina, where the hours and limits are the
+    client's but Sundays stay closed, as holidays do: a Sunday window is refused when the client sets its rules
+    (`refuse_closed_days`) and left out of rules saved before it was."""
     base = RULES.get(country, DEFAULT_RULES)
     if not override:
         return base
-    own = country == "AR"
+    own = country in OWN_RULES_CLOSED_DAYS
     rules = base
     if "windows" in override:
         raw = override["windows"]
@@ -95,8 +100,12 @@ def stricter_rules(country: str, override: dict[str, object] | None) -> CountryR
                 raise RulesError(f"{name}: the window must open before it closes")
             day = WEEKDAY_NAMES.index(name)
             legal = base.windows.get(day)
-            if not own and (legal is None or start < legal.start or end > legal.end):
+            closed_by_law = day in OWN_RULES_CLOSED_DAYS.get(country, ())
+            if (closed_by_law and refuse_closed_days) or (
+                    not own and (legal is None or start < legal.start or end > legal.end)):
                 raise RulesError(f"{name}: {start:%H:%M}-{end:%H:%M} is outside what the law allows in {country}")
+            if closed_by_law:
+                continue  # saved before such a window was refused: the day is closed all the same
             windows[day] = Window(start, end)
         rules = replace(rules, windows=windows)
     for key in ("daily_limit", "calls_in_7_days"):
