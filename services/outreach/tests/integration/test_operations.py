@@ -273,3 +273,16 @@ async def test_an_argentine_client_sets_its_own_hours_but_never_opens_sundays(ou
     closed = await ask("2026-03-08T11:00:00-03:00")  # Sunday
     assert (closed["allowed"], closed["reasons"], closed["next_allowed_at"]) == (
         False, ["day_not_allowed"], "2026-03-14T13:00:00Z")
+
+
+async def test_a_debtors_region_written_with_dots_and_commas_sets_their_hours(outreach: Outreach) -> None:
+    await outreach.deliver(client_event("oeste", country="US", timezone="America/Los_Angeles", locale="en-US",
+                                        currency="USD"), client="oeste")
+    await outreach.deliver(await outreach.placed("DC-1", client="oeste", phones=(), region="Washington, D.C."),
+                           client="oeste")
+    answer = await outreach.http.post("/v1/compliance/check", headers=outreach.auth, json={
+        "client": "oeste", "account_ref": "DC-1", "channel": "email", "at": "2026-03-04T20:30:00-08:00"})
+    assert answer.status_code == 200, answer.text
+    # 20:30 in Los Angeles is 23:30 in Washington: the next instant is 08:00 there.
+    assert (answer.json()["debtor_local_time"], answer.json()["reasons"], answer.json()["next_allowed_at"]) == (
+        "2026-03-04T23:30:00-05:00", ["outside_hours"], "2026-03-05T13:00:00Z")

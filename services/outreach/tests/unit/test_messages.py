@@ -135,10 +135,15 @@ def test_the_identity_question_and_its_proof() -> None:
     ("MX", "Baja California", "America/Tijuana"), ("MX", "QUINTANA ROO", "America/Cancun"),
     ("MX", "Jalisco", "America/Mexico_City"), ("US", "CA", "America/Los_Angeles"), ("US", "Texas", "America/Chicago"),
     ("CO", "Antioquia", "America/Bogota"), ("MX", None, "America/Mexico_City"),
+    # Abbreviations written with their dots, and the capital with its comma: a client in the West does not call
+    # its debtor in New York or Washington at 23:30 there.
+    ("US", "N.Y.", "America/New_York"), ("US", "Washington, D.C.", "America/New_York"),
+    ("US", "D.C.", "America/New_York"), ("US", "Washington", "America/Los_Angeles"),
+    ("MX", "B.C.", "America/Tijuana"), ("MX", "B.C.S.", "America/Mazatlan"), ("MX", "Q. Roo", "America/Cancun"),
 ])
 def test_the_debtors_zone_comes_from_the_region_where_the_country_has_several(country: str, region: str | None,
                                                                               zone: str) -> None:
-    client_zone = {"MX": "America/Mexico_City", "US": "America/New_York", "CO": "America/Bogota"}[country]
+    client_zone = {"MX": "America/Mexico_City", "US": "America/Denver", "CO": "America/Bogota"}[country]
     assert debtor_zone(country, region, client_zone) == zone
 
 

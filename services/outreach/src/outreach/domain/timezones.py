@@ -1,7 +1,8 @@
-"""The debtor's local time zone: from the account's region where the country spans several zones, else the
-client company's. Region names are matched without case or accents (portfolios spell them many ways). And the
-zones their phone number says they may be in (its country, for the US and Mexico its area): a debtor abroad, or a
-state the region does not name, is contacted only when it is a reasonable hour there too (contact_law)."""
+"""The debtor's local time zone: from the account's region where the country spans several zones, else the client
+company's. Region names are matched without case, accents or punctuation, initials with or without their dots
+(portfolios spell them many ways). And the zones their phone number says they may be in (its country, for the US
+and Mexico its area): a debtor abroad, or a state the region does not name, is contacted only when it is a
+reasonable hour there too (contact_law)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ REGION_ZONES: dict[str, dict[str, str]] = {
         # Dakotas, Nebraska, Kansas, Oregon) are given their larger zone; the phone's area code adds the other.
         **dict.fromkeys(("ny", "new york", "nj", "new jersey", "pa", "pennsylvania", "ct", "connecticut", "ma",
                          "massachusetts", "ri", "rhode island", "vt", "vermont", "nh", "new hampshire", "me",
-                         "maine", "de", "delaware", "md", "maryland", "dc", "district of columbia", "va",
+                         "maine", "de", "delaware", "md", "maryland", "dc", "district of columbia",
+                         "washington dc", "va",
                          "virginia", "wv", "west virginia", "nc", "north carolina", "sc", "south carolina", "ga",
                          "georgia", "fl", "florida", "oh", "ohio", "mi", "michigan", "in", "indiana", "ky",
                          "kentucky"),
@@ -50,15 +52,24 @@ REGION_ZONES: dict[str, dict[str, str]] = {
 
 
 def _plain(text: str) -> str:
+    """Lowercase letters and digits without accents, each run of anything else one space ("Q. Roo": "q roo")."""
     decomposed = unicodedata.normalize("NFKD", text)
     letters = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(letters.lower().replace(".", " ").replace("-", " ").split())
+    return " ".join("".join(c if c.isalnum() else " " for c in letters.lower()).split())
+
+
+@functools.cache
+def _compact_zones(country: str) -> dict[str, str]:
+    """The country's regions with their spaces left out, for names spelt as initials with dots ("N.Y.", "B.C.S.")."""
+    return {name.replace(" ", ""): zone for name, zone in REGION_ZONES.get(country, {}).items()}
 
 
 def debtor_zone(country: str, region: str | None, client_zone: str) -> str:
     if not region:
         return client_zone
-    return REGION_ZONES.get(country, {}).get(_plain(region), client_zone)
+    plain = _plain(region)
+    return REGION_ZONES.get(country, {}).get(plain) or _compact_zones(country).get(plain.replace(" ", ""),
+                                                                                    client_zone)
 
 
 # More zones than this for one number is a number placed no nearer than a country that spans many (a US toll-free
