@@ -42,6 +42,7 @@ from payments.webhooks_together import WebhooksTogether
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import OPERATOR_ONLY, PlatformDep, caller_with, client_of, from_app_state
+from recaudo_common.domain_errors import DomainError, NotRecorded
 from recaudo_common.errors import ProblemError
 from recaudo_common.money import MARKS
 from recaudo_common.multipart import form_request_body, read_small_upload
@@ -108,6 +109,24 @@ async def gateway_webhook(gateway: str, request: Request, platform: PlatformDep,
                                         signature=signature, now=now, max_rows=settings.webhook_rejection_rows)
         raise ProblemError(401, problem, "Webhook refused", "the signature does not verify; nothing was stored")
     try:
+        body = _notification(raw)
+        result = await state.webhooks.receive(gateway=gateway, notification=body, now=now)
+    except (ProblemError, DomainError) as refused:
+        # Signed by the gateway, so it tells of money the gateway moved: refused, it is recorded where an operator
+        # reads refused webhooks, as a forged one is (a failure to record, 5xx, is no refusal: it is sent again).
+        code = refused.problem.code if isinstance(refused, ProblemError) else refused.code
+        if not isinstance(refused, NotRecorded) and code:
+            WEBHOOK_REJECTIONS.labels(code).inc()
+            await webhooks.record_rejection(platform.db, gateway=gateway, reason=code,
+                                            source=request.client.host if request.client else None, raw=raw,
+                                            signature=signature, now=now, max_rows=settings.webhook_rejection_rows)
+        raise
+    return WebhookOut(status=result.status, payment_id=result.payment_id)
+
+
+def _notification(raw: bytes) -> WebhookIn:
+    """A verified webhook's body, refused 422 invalid_webhook when it is not one."""
+    try:
         body = WebhookIn.model_validate_json(raw)
     except ValidationError as exc:
         errors = [{"loc": [str(p) for p in e["loc"]], "msg": e["msg"]} for e in exc.errors()]
@@ -117,8 +136,7 @@ async def gateway_webhook(gateway: str, request: Request, platform: PlatformDep,
         raise ProblemError(422, "invalid_webhook", "Invalid webhook body", f"a {body.type} needs refers_to")
     if body.type == "payment" and body.amount is None:
         raise ProblemError(422, "invalid_webhook", "Invalid webhook body", "a payment needs amount")
-    result = await state.webhooks.receive(gateway=gateway, notification=body, now=now)
-    return WebhookOut(status=result.status, payment_id=result.payment_id)
+    return body
 
 
 @router.get("/webhooks/payments/rejections", response_model=WebhookRejectionList)
