@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import rejections_store, store
 from payments.domain.fingerprints import Fingerprint, fingerprint
+from payments.domain.reversals import ReversalRefusedError, reversal_amount
 from payments.handlers import apply_payment
 from payments.integrity import recorded_once
 from payments.records import RejectionSample, WebhookOutcome
@@ -83,6 +84,10 @@ async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification:
         raise Invalid("invalid_currency", f"{n.type} is in {n.currency}; the payment it refers to is in "
                       f"{original.currency}", title="Invalid currency")
     if original.status == "unmatched":  # in suspense: recorded against it, no balance to give back to
+        try:  # never more than is left of it, as for an applied payment: the rest would be no one's
+            reversal_amount(requested=n.amount, paid=original.amount, reversed_so_far=original.reversed_amount)
+        except ReversalRefusedError as e:
+            raise Invalid(e.code, e.detail, title="Reversal refused") from e
         taken = await reverse_in_suspense(s, client=client, payment_id=original.id, kind=n.type, gateway=gateway,
                                           external_id=external_id, amount=n.amount, now=now,
                                           content_sha256=content.recorded)

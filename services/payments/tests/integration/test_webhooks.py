@@ -121,6 +121,26 @@ async def test_full_payment_then_refund_reopens_and_unmatched_is_assigned(gatewa
     assert await gateway.balance("A-2") == (Decimal("100000.00"), "open", Decimal("100000.00"))
 
 
+async def test_a_refund_of_more_than_is_left_of_a_payment_in_suspense_is_refused_as_for_an_applied_one(
+        gateway: Gateway) -> None:
+    """40,000 waiting in suspense: a refund of 50,000 is not taken as one of 40,000 (the other 10,000 would be
+    unaccounted for); it is refused, and recorded for operators, as a refund of more than an applied payment is."""
+    assert (await gateway.send(payment("pg-7", ref="NO-EXISTE", amount="40000.00"))).json()["status"] == "unmatched"
+    too_much = await gateway.send({**payment("rf-7", amount="50000.00"), "type": "refund", "refers_to": "pg-7"})
+    assert (too_much.status_code, too_much.json()["code"]) == (422, "reversal_exceeds_payment"), too_much.text
+    assert "40000.00" in too_much.json()["detail"]
+    partly = await gateway.send({**payment("rf-8", amount="10000.00"), "type": "refund", "refers_to": "pg-7"})
+    assert partly.json()["status"] == "reversed"
+    rest = await gateway.send({**payment("rf-9", amount=None), "type": "refund", "refers_to": "pg-7"})
+    assert rest.json()["status"] == "reversed"
+    async with gateway.platform.db.transaction() as s:
+        taken = (await s.execute(text("SELECT amount FROM payments.reversals ORDER BY reversed_at, amount"))).scalars()
+        assert sorted(taken) == [Decimal("10000.00"), Decimal("30000.00")]
+        assert await s.scalar(text("SELECT status FROM payments.payments WHERE external_id = 'pg-7'")) == "reversed"
+    listed = await gateway.http.get("/v1/webhooks/payments/rejections", headers=gateway.as_operator())
+    assert [r["reason"] for r in listed.json()["items"]] == ["reversal_exceeds_payment"]
+
+
 async def test_promises_kept_at_the_edge_of_the_grace_day_and_broken_one_minute_after(gateway: Gateway) -> None:
     import zoneinfo
 
