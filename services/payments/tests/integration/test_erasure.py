@@ -170,6 +170,12 @@ async def fill(gateway: Gateway) -> None:
     manual = await gateway.manual("ana-manual-1", {"account_ref": "ANA-2", "amount": "20000.00",
                                                   "paid_at": NOW.isoformat(), "reference": "recibo 0042"})
     await reverse(gateway, manual.json()["id"], f"devuelto a {ANA['name']}, cédula {ANA['id']}")
+    # An operator's write-off of part of ANA-1 noting why in her words, then reversed with a reason naming her.
+    await write_off(gateway, "ANA-1", "ana-wo-1", f"{ANA['name']} sin empleo, llamar al {ANA['phone']}")
+    reversed_ = await gateway.http.post("/v1/clients/banco/accounts/ANA-1/write-off/reversal",
+                                        json={"reason": f"{ANA['name']} (cédula {ANA['id']}) retomó los pagos"},
+                                        headers={**gateway.as_operator(), "Idempotency-Key": "ana-wo-rev-1"})
+    assert reversed_.status_code == 200, reversed_.text
     # Bob: the same kinds of copies, which his neighbour's erasure must not touch.
     assert (await by_id_number(gateway, "bob-by-id-1", BOB["id"], "4000.00"))["status"] == "unmatched"
     bob = await gateway.send(payment("bob-gw-1", ref="BOB-1", debtor_id=BOB["id"], amount="10000.00"))
@@ -177,6 +183,14 @@ async def fill(gateway: Gateway) -> None:
     bob_manual = await gateway.manual("bob-manual-1", {"account_ref": "BOB-2", "amount": "5000.00",
                                                       "paid_at": NOW.isoformat()})
     await reverse(gateway, bob_manual.json()["id"], f"devuelto a {BOB['name']}")
+    await write_off(gateway, "BOB-1", "bob-wo-1", f"{BOB['name']} insolvente")
+
+
+async def write_off(gateway: Gateway, account_ref: str, key: str, note: str) -> None:
+    answer = await gateway.http.post(f"/v1/clients/banco/accounts/{account_ref}/write-off",
+                                     json={"reason": "other", "note": note, "amount": "1000.00"},
+                                     headers={**gateway.as_operator(), "Idempotency-Key": key})
+    assert answer.status_code == 200, answer.text
 
 
 async def content_hashes(platform: Platform, external_id: str) -> Any:
@@ -217,9 +231,10 @@ async def test_an_erasure_leaves_no_copy_of_the_person_and_changes_no_amount(bus
         assert await content_hashes(platform, "ana-gw-1") is None
         assert await content_hashes(platform, "bob-gw-1") is not None
         assert await money(platform) == amounts  # every balance, entry, payment and reversal as it was
-        # Two accounts, two payments, one reversal; and the fingerprints of the two requests that created her
-        # payments (keyed, but computed over her id number): a retry under their keys can no longer be compared.
-        assert (first["service"], first["debtor_ref"], first["erased_rows"]) == ("payments", str(ana), 7)
+        # Two accounts, two payments, one reversal, one write-off (its note and its reversal's reason); and the
+        # fingerprints of the two requests that created her payments (keyed, but computed over her id number): a
+        # retry under their keys can no longer be compared.
+        assert (first["service"], first["debtor_ref"], first["erased_rows"]) == ("payments", str(ana), 8)
         assert await key_fingerprints(platform) == {
             "ana-by-id-1": "erased", "ana-manual-1": "erased", "bob-by-id-1": "k1", "bob-manual-1": "k1"}
         retried = await bus_gateway.manual("ana-by-id-1", {"debtor_id": "1.020.304.050", "amount": "3000.00",
@@ -229,7 +244,7 @@ async def test_an_erasure_leaves_no_copy_of_the_person_and_changes_no_amount(bus
         # Asked again (reporting retrying, or a retention run): nothing left to erase, confirmed again.
         await request_erasure(platform, DebtorErasureRequested(**{**request.model_dump(), "requested_at": NOW}))
         confirmations_ = await confirmed.of(request.erasure_id, 2)
-        assert [c["erased_rows"] for c in confirmations_] == [7, 0]
+        assert [c["erased_rows"] for c in confirmations_] == [8, 0]
     again = await dump(platform)
     assert [name for name in ANA_IDENTIFIERS if name in again] == [] and BOB["name"] in again
     assert await money(platform) == amounts
@@ -281,7 +296,8 @@ async def test_an_account_placed_before_pseudonyms_trades_its_id_number_for_the_
 
 # What a backup holds of a person in payments, by table: the columns an erasure blanks.
 ERASED_COLUMNS = {"accounts": ("account_ref", "debtor_id"), "payments": ("id", "debtor_id, content_sha256"),
-                  "reversals": ("id", "reason, content_sha256"), "idempotency_keys": ("key", "request_sha256")}
+                  "reversals": ("id", "reason, content_sha256"), "idempotency_keys": ("key", "request_sha256"),
+                  "write_offs": ("id", "note, reversal_reason")}
 
 
 async def test_a_completed_erasure_erases_again_what_a_restored_backup_brought_back_and_publishes_nothing(

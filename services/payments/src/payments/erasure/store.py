@@ -5,9 +5,10 @@ What is erased: the id number an account placed before #19 kept (accounts.debtor
 over that id number: a row recorded before fingerprints were keyed holds a plain SHA-256, which a dictionary of id
 numbers would find it again by), the fingerprints of the operator's requests that created their payments
 (idempotency_keys' request_sha256, over the id number a payer gave: replaced by `erased`; a retry under such a key
-is refused 409 `idempotency_key_unverifiable`) and the reasons an operator typed for a reversal (free text about
-the person's payment). What stays: amounts, dates, references, ids and the debtor's pseudonym, so every balance
-and total is unchanged."""
+is refused 409 `idempotency_key_unverifiable`), the reasons an operator typed for a reversal (free text about
+the person's payment) and the note an operator typed on a write-off of one of their accounts and the reason
+given for reversing it (free text about the person). What stays: amounts, dates, references, ids, a write-off's
+reason code and the debtor's pseudonym, so every balance and total is unchanged."""
 
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ class Erased:
     payments: int
     reversals: int
     idempotency_keys: int
+    write_offs: int
 
     @property
     def rows(self) -> int:
-        return self.accounts + self.payments + self.reversals + self.idempotency_keys
+        return self.accounts + self.payments + self.reversals + self.idempotency_keys + self.write_offs
 
 
 async def unfound_payer_ids(s: AsyncSession, client: str) -> list[str]:
@@ -48,9 +50,10 @@ async def erase(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, account_
                 payer_ids: Sequence[str]) -> Erased:
     """Erases the person's data in clear from their accounts (by reference or pseudonym), from their payments
     (applied to or naming one of those accounts, or paid by them: found by their pseudonym or by one of
-    `payer_ids`, the numbers they gave that found no one then), from those payments' reversals and from the
-    Idempotency-Keys that created them, in one round trip. Only rows that still hold something are changed, so
-    asking again changes nothing."""
+    `payer_ids`, the numbers they gave that found no one then), from those payments' reversals, from the
+    Idempotency-Keys that created them and from their accounts' write-offs (the operator's note and reversal
+    reason; the amount, reason code and dates stay), in one round trip. Only rows that still hold something are
+    changed, so asking again changes nothing."""
     row = (await s.execute(sql(
         """WITH erased_accounts AS (
                UPDATE payments.accounts SET debtor_id = NULL, debtor_ref = coalesce(debtor_ref, :ref)
@@ -73,11 +76,18 @@ async def erase(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, account_
            erased_keys AS (
                UPDATE payments.idempotency_keys k SET request_sha256 = :erased FROM theirs
                WHERE k.payment_id = theirs.id AND k.request_sha256 <> :erased
+               RETURNING 1),
+           erased_write_offs AS (
+               UPDATE payments.write_offs SET note = NULL, reversal_reason = NULL
+               WHERE client_slug = :c AND (note IS NOT NULL OR reversal_reason IS NOT NULL)
+                 AND (account_ref = ANY(:refs) OR account_ref IN (
+                     SELECT account_ref FROM payments.accounts WHERE client_slug = :c AND debtor_ref = :ref))
                RETURNING 1)
            SELECT (SELECT count(*) FROM erased_accounts) AS accounts,
                   (SELECT count(*) FROM erased_payments) AS payments,
                   (SELECT count(*) FROM erased_reversals) AS reversals,
-                  (SELECT count(*) FROM erased_keys) AS idempotency_keys"""),
+                  (SELECT count(*) FROM erased_keys) AS idempotency_keys,
+                  (SELECT count(*) FROM erased_write_offs) AS write_offs"""),
         {"c": client, "ref": debtor_ref, "refs": list(account_refs), "ids": list(payer_ids), "erased": ERASED})).one()
     return Erased(accounts=int(row.accounts), payments=int(row.payments), reversals=int(row.reversals),
-                  idempotency_keys=int(row.idempotency_keys))
+                  idempotency_keys=int(row.idempotency_keys), write_offs=int(row.write_offs))
