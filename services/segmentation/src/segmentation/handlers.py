@@ -316,6 +316,9 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
                                                      balance=max(paid.new_balance, Decimal(0)),
                                                      status=paid.account_status, now=ctx.now)
         accounts.append((account, "placement" if isinstance(event, AccountPlaced) else "balance_update", ctx))
+    await store.forget_ledger_words(s, [(ctx.envelope.client, event.account_ref) for event, ctx in events
+                                        if isinstance(event, AccountPlaced)
+                                        and stored[(ctx.envelope.client, event.account_ref)].paid is not None])
     await segment_each(accounts, now=events[0][1].now)
 
 
@@ -338,9 +341,9 @@ async def on_payments(events: list[tuple[LedgerEvent, HandlerContext]]) -> None:
     """What the ledger did (at most one event per account: a run of them is cut where an account repeats), in a
     few statements whatever their number: a payment or its reversal kept in the account's history, the balance the
     ledger's, its status the ledger's except that a recalled account stays recalled (a debtor may still pay after
-    it), then segmented. A write-off closes the account once nothing is left to pay (no longer segmented or aged:
-    its treatment is stopped); its reversal opens it again and the strategy decides it afresh. Neither is a
-    payment: no fact."""
+    it), then segmented; for an account not placed here yet, the ledger's word kept for its placement. A write-off
+    closes the account once nothing is left to pay (no longer segmented or aged: its treatment is stopped); its
+    reversal opens it again and the strategy decides it afresh. Neither is a payment: no fact."""
     s, now = events[0][1].session, events[0][1].now
     await store.record_outcomes(s, [
         Outcome(ctx.envelope.client, e.account_ref, e.paid_at, e.amount, e.new_balance, e.account_status)
@@ -353,6 +356,10 @@ async def on_payments(events: list[tuple[LedgerEvent, HandlerContext]]) -> None:
         for e, ctx in events if isinstance(e, PaymentApplied | PaymentReversed)])
     accounts = await store.set_balances_statuses(s, [
         (ctx.envelope.client, e.account_ref, max(e.new_balance, Decimal(0)), None) for e, ctx in events], now)
+    # Not placed here yet: the placement takes the ledger's last word, which a reversal or a write-off may be.
+    await store.keep_ledger_words(s, [(ctx.envelope.client, e.account_ref, e.new_balance, e.account_status)
+                                      for e, ctx in events if (ctx.envelope.client, e.account_ref) not in accounts],
+                                  now)
     restated: list[tuple[str, str, Decimal | None, str | None]] = []
     for e, ctx in events:
         account = accounts.get((ctx.envelope.client, e.account_ref))

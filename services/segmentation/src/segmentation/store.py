@@ -92,10 +92,15 @@ _UPSERT_MANY = """WITH placed AS (
                held_since = CASE WHEN segmentation.accounts.held_since IS NULL THEN NULL
                                  ELSE greatest(segmentation.accounts.held_since, excluded.as_of) END
            RETURNING {account})
-       SELECT placed.*, paid.new_balance AS paid_new_balance, paid.account_status AS paid_account_status
-       FROM placed LEFT JOIN LATERAL (
+       -- the ledger's last word while the account was not here (ledger_words, in the ledger's order, reversals
+       -- included); before that table, only payments' outcomes were kept: the latest of them
+       SELECT placed.*, coalesce(w.new_balance, paid.new_balance) AS paid_new_balance,
+              coalesce(w.account_status, paid.account_status) AS paid_account_status
+       FROM placed LEFT JOIN segmentation.ledger_words w
+           ON w.client_slug = placed.client_slug AND w.account_ref = placed.account_ref
+       LEFT JOIN LATERAL (
            SELECT new_balance, account_status FROM segmentation.outcomes o
-           WHERE o.client_slug = placed.client_slug AND o.account_ref = placed.account_ref
+           WHERE w.account_ref IS NULL AND o.client_slug = placed.client_slug AND o.account_ref = placed.account_ref
              AND o.account_status IS NOT NULL ORDER BY paid_at DESC, ctid DESC LIMIT 1) paid ON true"""
 
 
@@ -113,6 +118,31 @@ async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: d
             if row["paid_account_status"] is not None else None
         result[(row["client_slug"], row["account_ref"])] = StoredAccount(_account(row), paid)
     return result
+
+
+async def keep_ledger_words(s: AsyncSession, words: Sequence[tuple[str, str, Decimal, str]], now: dt.datetime
+                            ) -> None:
+    """Keeps the ledger's word (client, account_ref, new balance, ledger status) on accounts not placed here yet, at
+    most one per account, each replacing the one before it: the placement applies the last (upsert_accounts)."""
+    if not words:
+        return
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "new_balance": "numeric",
+                                  "account_status": "text"}, list(words))
+    await s.execute(sql(
+        "INSERT INTO segmentation.ledger_words (client_slug, account_ref, new_balance, account_status, said_at) "
+        f"SELECT client_slug, account_ref, new_balance, account_status, :now FROM {source} "
+        "ON CONFLICT (client_slug, account_ref) DO UPDATE SET new_balance = excluded.new_balance, "
+        "account_status = excluded.account_status, said_at = excluded.said_at"), {**params, "now": now})
+
+
+async def forget_ledger_words(s: AsyncSession, accounts: Sequence[tuple[str, str]]) -> None:
+    """The placement applied them: from now on the ledger's events move the account itself."""
+    if not accounts:
+        return
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, list(accounts))
+    await s.execute(sql(
+        f"DELETE FROM segmentation.ledger_words w USING {source} "
+        "WHERE w.client_slug = i.client_slug AND w.account_ref = i.account_ref"), params)
 
 
 async def set_balance_status(s: AsyncSession, client: str, account_ref: str, *, balance: Decimal | None = None,
