@@ -34,6 +34,9 @@ class Sniffed:
     kind: str  # csv, jsonl, xlsx
     encoding: str
     delimiter: str
+    # What the file is read as instead if a later byte proves the detected UTF-8 wrong before any letter past ASCII
+    # was read: a Windows-1252 file's first accented letter may come after the bytes the detection saw.
+    fallback: str | None = None
 
 
 XLSX_MAGIC = b"PK\x03\x04"
@@ -78,10 +81,13 @@ def sniff(head: bytes, *, filename: str | None, encoding: str | None, delimiter:
     if b"\x00" in head[:4096]:
         raise FileFormatError("unsupported_format", "the file is binary: send CSV, XLSX or JSON lines")
     chosen = text_encoding(encoding or detect_encoding(head))
+    # Only a detected UTF-8 may turn out to be Windows-1252: not one the client declared, nor one a BOM announces.
+    fallback = "cp1252" if encoding is None and chosen == "utf-8-sig" and not head.startswith(codecs.BOM_UTF8) \
+        else None
     text = head.decode(chosen, errors="ignore").lstrip("\ufeff")
     if name.endswith((".jsonl", ".ndjson")) or text.lstrip().startswith("{"):
-        return Sniffed("jsonl", chosen, "")
-    return Sniffed("csv", chosen, delimiter or sniff_delimiter(text))
+        return Sniffed("jsonl", chosen, "", fallback)
+    return Sniffed("csv", chosen, delimiter or sniff_delimiter(text), fallback)
 
 
 def detect_encoding(head: bytes) -> str:
@@ -128,10 +134,39 @@ def header_too_long(exc: LineTooLongError, limit: int, separator: str) -> FileFo
     return FileFormatError("invalid_header", f"the header row is longer than {limit} characters")
 
 
-def decode_lines(chunks: Iterable[bytes], encoding: str, *, max_line_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
+class _Utf8OrElse:
+    """An incremental decoder reading UTF-8 until a byte proves the text is not, while all it has read is ASCII:
+    then the file is in `fallback` (which reads ASCII alike) from that byte on. A byte invalid in UTF-8 after a
+    letter past ASCII was read as UTF-8 is a mixed file, refused as any invalid byte."""
+
+    def __init__(self, fallback: str) -> None:
+        self.fallback = codecs.getincrementaldecoder(fallback)(errors="strict")
+        self.pending = b""  # the start of a UTF-8 character cut at the end of a chunk
+        self.switched, self.plain = False, True
+
+    def decode(self, data: bytes, final: bool = False) -> str:
+        if self.switched:
+            return self.fallback.decode(data, final)
+        whole = self.pending + data
+        try:
+            text, used = codecs.utf_8_decode(whole, "strict", final)
+        except UnicodeDecodeError as exc:
+            if not (self.plain and whole[:exc.start].isascii()):
+                raise
+            self.switched, self.pending = True, b""
+            return self.fallback.decode(whole, final)
+        self.pending = whole[used:]
+        self.plain = self.plain and text.isascii()
+        return text
+
+
+def decode_lines(chunks: Iterable[bytes], encoding: str, *, max_line_chars: int = MAX_LINE_CHARS,
+                 fallback: str | None = None) -> Iterator[str]:
     """Lines with their endings, decoded incrementally: the file is never held whole, each character is looked
-    at a bounded number of times, and a line longer than `max_line_chars` is refused as soon as it is."""
-    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    at a bounded number of times, and a line longer than `max_line_chars` is refused as soon as it is. With a
+    `fallback` (Sniffed's), a UTF-8 file proved otherwise before any letter past ASCII is read in it."""
+    decoder: _Utf8OrElse | codecs.IncrementalDecoder = \
+        _Utf8OrElse(fallback) if fallback else codecs.getincrementaldecoder(encoding)(errors="strict")
     held: list[str] = []  # the parts of a line not yet ended
     held_chars = 0
     number = 0
@@ -157,8 +192,9 @@ def decode_lines(chunks: Iterable[bytes], encoding: str, *, max_line_chars: int 
                     yield "".join(held)
                     held, held_chars = [], 0
     except UnicodeDecodeError as exc:
+        read_as = fallback if isinstance(decoder, _Utf8OrElse) and decoder.switched else encoding
         raise FileFormatError("invalid_encoding",
-                              f"the file is not valid {encoding}; send encoding=windows-1252 or utf-8") from exc
+                              f"the file is not valid {read_as}; send encoding=windows-1252 or utf-8") from exc
     if held:
         yield "".join(held)
 
@@ -196,7 +232,8 @@ def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed, *,
     """Header and rows. A record (one line, or several joined by a quoted line break) longer than
     `max_line_chars`, or of more than MAX_COLUMNS fields, stops the reading with a FileFormatError."""
     csv.field_size_limit(64 * 1024 * 1024)  # process-wide; the record budget below is the real cap
-    budget = _RecordBudget(decode_lines(chunks, sniffed.encoding, max_line_chars=max_line_chars), max_line_chars)
+    lines = decode_lines(chunks, sniffed.encoding, max_line_chars=max_line_chars, fallback=sniffed.fallback)
+    budget = _RecordBudget(lines, max_line_chars)
     reader = csv.reader(budget, delimiter=sniffed.delimiter)
     try:
         header = [h.strip().lstrip("\ufeff") for h in next(reader)]
@@ -240,7 +277,7 @@ def jsonl_keys(chunks: Iterable[bytes], sniffed: Sniffed, *, max_line_chars: int
     the file (a stream: keys alone are kept, at most MAX_COLUMNS of them)."""
     header: list[str] = []
     known: set[str] = set()
-    for line in decode_lines(chunks, sniffed.encoding, max_line_chars=max_line_chars):
+    for line in decode_lines(chunks, sniffed.encoding, max_line_chars=max_line_chars, fallback=sniffed.fallback):
         try:
             value = json.loads(line, parse_float=Decimal, parse_constant=str) if line.strip() else None
         except (ValueError, RecursionError):
@@ -257,7 +294,7 @@ def jsonl_rows(chunks: Iterable[bytes], sniffed: Sniffed, *, header_sample: int 
     """The header is `keys` when given (the whole file's: jsonl_keys), else the union of the keys of the first
     `header_sample` records (enough to map the columns at the door; a later record's key outside them is not
     read). A line longer than `max_line_chars` stops the reading with a FileFormatError."""
-    lines = decode_lines(chunks, sniffed.encoding, max_line_chars=max_line_chars)
+    lines = decode_lines(chunks, sniffed.encoding, max_line_chars=max_line_chars, fallback=sniffed.fallback)
     buffered: list[tuple[int, dict[str, object]]] = []
     header: list[str] = list(keys or [])
 

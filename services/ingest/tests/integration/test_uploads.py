@@ -98,6 +98,18 @@ async def test_delimiters_encodings_numbers_and_dates(ingest: Ingest, client: st
     assert placed[0]["days_past_due"] == 26  # as of 2026-03-31
 
 
+async def test_a_windows_1252_file_whose_first_accent_comes_late_is_read_whole(ingest: Ingest) -> None:
+    # The encoding is detected from the file's first 64 KiB; here they are all ASCII, and the first "ñ" (one byte
+    # in Windows-1252, none valid in UTF-8) comes on row 3,002: the file is Windows-1252, not refused.
+    rows = [f"A-{i};{i};Ana Perez;1.000;5" for i in range(3000)] + ["B-1;9;Muñoz Peña;2.000;5"]
+    content = "\r\n".join(["Obligacion;Cedula;Nombre;Saldo;Mora", *rows]).encode("cp1252")
+    assert len(content) > 64 * 1024 and content[:64 * 1024].isascii()
+    done = await ingest.upload("banco", content)
+    assert (done["status"], done["rows_accepted"], done["rows_rejected"]) == ("completed", 3001, 0), done
+    placed = {e["account_ref"]: e for e in await ingest.events("account.placed")}
+    assert placed["B-1"]["full_name"] == "Muñoz Peña" and placed["B-1"]["balance"] == "2000"
+
+
 def workbook(rows: list[list[Any]], sheet: str = "Cartera", extra_sheet: bool = False,
              date1904: bool = False) -> bytes:
     buffer = io.BytesIO()
