@@ -17,6 +17,10 @@ from recaudo_common.db import exception_chain
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _DIGITS = re.compile(r"\+?\d[\d\s-]{5,}\d")
+# An id number with its thousands' dots (Colombia's 1.020.304.050, Argentina's 20.123.456, a Chilean RUT
+# 12.345.678-K) or a phone with dots between its groups (300.123.4567): three or more groups joined by dots.
+# Two groups (an amount, 150000.00) and one-digit groups (a version, an address 127.0.0.1) stay readable.
+_DOTTED = re.compile(r"(?<![\w.])\d{1,4}(?:\.\d{2,4}){2,}(?:-[\dkK])?(?![\w.])")
 # SQLAlchemy appends the statement, its parameters and a link to the message: everything from the first of
 # them to the link (or the end) is dropped, since a statement's literals or a parameter may themselves
 # contain "]" or newlines.
@@ -37,8 +41,8 @@ REDACTED = "[redacted]"
 
 
 def mask_text(text: str) -> str:
-    """Masks e-mail addresses and long digit runs (IDs, phones) in free text."""
-    return _DIGITS.sub(REDACTED, _EMAIL.sub("[email]", text))
+    """Masks e-mail addresses, long digit runs and digit groups joined by dots (IDs, phones) in free text."""
+    return _DIGITS.sub(REDACTED, _DOTTED.sub(REDACTED, _EMAIL.sub("[email]", text)))
 
 
 def _double_quoted(match: re.Match[str]) -> str:

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from recaudo_common.redaction import describe_error, scrub_text
+from recaudo_common.redaction import describe_error, mask_text, scrub_text
 
 pytestmark = pytest.mark.unit
 
@@ -28,6 +28,20 @@ def test_scrub_text_takes_values_out_and_keeps_what_failed(text: str, kept: list
         assert part in scrubbed
     for part in gone:
         assert part not in scrubbed
+
+
+@pytest.mark.parametrize("written", [
+    "1.020.304.050", "CC 79.123.456", "12.345.678-K", "20.123.456", "300.123.4567", "(57) 300.123.4567",
+    "+57 300 123 4567", "1020304050"])
+def test_an_id_number_or_phone_in_any_usual_spelling_is_masked(written: str) -> None:
+    masked = mask_text(f"el deudor {written} escribió")
+    assert masked.startswith("el deudor ") and masked.endswith(" escribió")
+    assert not any(group in masked for group in ("020", "304", "050", "123", "456", "678", "4567")), masked
+
+
+@pytest.mark.parametrize("text", ["saldo 150000.00 de 3 cuotas", "versión 3.12.1", "ref A-12", "host 127.0.0.1"])
+def test_amounts_versions_and_short_references_stay_readable(text: str) -> None:
+    assert mask_text(text) == text
 
 
 def test_a_validation_error_is_described_by_location_and_type_only() -> None:

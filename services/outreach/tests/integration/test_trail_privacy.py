@@ -21,6 +21,7 @@ from .conftest import Outreach
 
 pytestmark = pytest.mark.integration
 MIGRATION = Path(__file__).parents[2] / "migrations" / "versions" / "0014_scrub_personal_data.py"
+DOTTED_MIGRATION = Path(__file__).parents[2] / "migrations" / "versions" / "0031_mask_dotted_identifiers.py"
 PHONE, EMAIL, ID_NUMBER = "+573001234567", "deudor@example.com", "1020304050"
 
 
@@ -48,6 +49,55 @@ async def test_a_failure_quoting_the_number_is_kept_masked_everywhere(outreach: 
     assert failed == [("undeliverable to [redacted] ([email])",)] and len(events) == 1
     for (row,) in [*trail, *failed, *events, *early]:
         assert "3001234567" not in row and EMAIL not in row
+
+
+async def test_identifiers_written_with_dots_are_masked_in_replies_and_failures(outreach: Outreach) -> None:
+    """A Colombian id number is usually written with its thousands' dots, a Chilean RUT with dots and a check
+    digit, a phone with dots between its groups: a reply that matched no message (kept, masked, where no erasure
+    of a person reaches it) and a provider's failure text keep none of them."""
+    await outreach.deliver(await outreach.placed("T-3"))
+    await execute(outreach, "INSERT INTO outreach.attempts (id, client_slug, account_ref, channel, sequence, "
+                  "status, scheduled_at, created_at, sent_at, provider, provider_message_id) VALUES "
+                  "(gen_random_uuid(), 'banco', 'T-3', 'sms', 1, 'sent', :at, :at, :at, 'sandbox', 'm-3')",
+                  at=outreach.clock.now)
+    written = ("1.020.304.050", "12.345.678-K", "300.123.4567")
+    reply = f"soy Ana, cédula {written[0]}, RUT {written[1]}, llámeme al {written[2]}"
+    await apply_receipts(outreach.platform.db, "sandbox", [
+        Receipt("m-3", "failed", f"undeliverable to {written[2]}"),
+        Receipt("r-3", "reply", reply, reply_from="+573009999999", reply_channel="sms")], now=outreach.clock.now)
+    kept = [*await outreach.sql("SELECT body FROM outreach.replies WHERE provider_message_id = 'r-3'"),
+            *await outreach.sql("SELECT failure FROM outreach.attempts WHERE account_ref = 'T-3'"),
+            *await outreach.sql("SELECT envelope->'payload'->>'reason' FROM outreach.outbox "
+                                "WHERE envelope->>'type' = 'contact.failed'")]
+    assert len(kept) == 3
+    for (row,) in kept:
+        assert [w for w in written if w in row or w.split(".")[-1] in row] == [], row
+
+
+async def test_migration_0031_masks_dotted_identifiers_kept_before(outreach: Outreach) -> None:
+    await execute(outreach, "INSERT INTO outreach.trail (client_slug, account_ref, at, kind, detail) VALUES "
+                  "('banco', 'OLD-2', :at, 'failed', CAST(:d AS jsonb))", at=outreach.clock.now,
+                  d=json.dumps({"reason": "undeliverable to 300.123.4567", "channel": "sms"}))
+    await execute(outreach, "INSERT INTO outreach.replies (id, provider, provider_message_id, channel, body, "
+                  "opt_out, received_at) VALUES (gen_random_uuid(), 'sandbox', 'old-d', 'sms', :b, false, now())",
+                  b="cédula 1.020.304.050, RUT 12.345.678-K, saldo 150000.00, versión 3.12.1")
+    await run_migration(outreach, DOTTED_MIGRATION)
+    assert await outreach.sql("SELECT detail FROM outreach.trail WHERE account_ref = 'OLD-2'") == [
+        ({"reason": "undeliverable to [redacted]", "channel": "sms"},)]
+    assert await outreach.sql("SELECT body FROM outreach.replies WHERE provider_message_id = 'old-d'") == [
+        ("cédula [redacted], RUT [redacted], saldo 150000.00, versión 3.12.1",)]
+    with pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
+        await execute(outreach, "UPDATE outreach.trail SET detail = '{}'")
+
+
+async def run_migration(outreach: Outreach, path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    async with outreach.platform.db.transaction() as s:
+        for statement in migration.STATEMENTS:
+            await s.execute(sqlalchemy.text(statement))
 
 
 async def test_a_trail_entry_naming_a_recipient_is_refused(outreach: Outreach) -> None:
