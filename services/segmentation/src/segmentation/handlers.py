@@ -417,16 +417,20 @@ async def on_promise(event: PromiseMade | PromiseBroken, ctx: HandlerContext) ->
 
 
 async def on_arrangement(event: ArrangementMade | ArrangementKept | ArrangementBroken, ctx: HandlerContext) -> None:
-    """An instalment plan holds the account's aging while it lasts; kept or broken, aging resumes."""
+    """An instalment plan holds the account's aging while it lasts; kept or broken, aging resumes. Both from the
+    client company's day the event says it happened, not the day it is handled: a consumer behind, or a dead letter
+    replayed, moves no day past due."""
     client = await get_client(ctx.session, store.SCHEMA, ctx.envelope.client)
-    today = local_today(client.timezone if client else "UTC", ctx.now)
+    happened = event.made_at if isinstance(event, ArrangementMade) else \
+        event.kept_at if isinstance(event, ArrangementKept) else event.broken_at
+    day = local_today(client.timezone if client else "UTC", min(happened, ctx.now))
     s, slug, ref = ctx.session, ctx.envelope.client, event.account_ref
     if isinstance(event, ArrangementMade):
-        account = await store.hold_aging(s, slug, ref, today) if event.kind == "instalment_plan" else \
+        account = await store.hold_aging(s, slug, ref, day) if event.kind == "instalment_plan" else \
             await store.lock_account(s, slug, ref)
         trigger = "arrangement_made"
     else:
-        account = await store.release_aging(s, slug, ref, today) or await store.lock_account(s, slug, ref)
+        account = await store.release_aging(s, slug, ref, day) or await store.lock_account(s, slug, ref)
         trigger = "arrangement_kept" if isinstance(event, ArrangementKept) else "arrangement_broken"
     await segment(ctx, account, trigger=trigger)
 

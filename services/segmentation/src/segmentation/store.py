@@ -386,15 +386,20 @@ async def has_outcomes(s: AsyncSession, client: str) -> bool:
 
 
 async def hold_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> Account | None:
+    """Days past due stand still from `day`, but never from before the day the client company's latest statement
+    of them is for (upsert_accounts says the same when the statement comes second)."""
     return _account_or_none((await s.execute(sql(
-        "UPDATE segmentation.accounts SET held_since = coalesce(held_since, :d) WHERE client_slug = :c "
+        "UPDATE segmentation.accounts SET held_since = coalesce(held_since, greatest(CAST(:d AS date), as_of)) "
+        "WHERE client_slug = :c "
         f"AND account_ref = :r RETURNING {_ACCOUNT}"), {"c": client, "r": account_ref, "d": day})).mappings().first())
 
 
 async def release_aging(s: AsyncSession, client: str, account_ref: str, day: dt.date) -> Account | None:
-    """Days past due resume where they paused: the stated date moves forward by the days held."""
+    """Days past due resume where they paused: the stated date moves forward by the days held (none when the plan
+    ended before the day the client company's latest statement is for: aging goes on from that statement)."""
     return _account_or_none((await s.execute(sql(
-        "UPDATE segmentation.accounts SET as_of = as_of + (CAST(:d AS date) - held_since), held_since = NULL "
+        "UPDATE segmentation.accounts SET as_of = as_of + greatest(CAST(:d AS date) - held_since, 0), "
+        "held_since = NULL "
         f"WHERE client_slug = :c AND account_ref = :r AND held_since IS NOT NULL RETURNING {_ACCOUNT}"),
         {"c": client, "r": account_ref, "d": day})).mappings().first())
 
