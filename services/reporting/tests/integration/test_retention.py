@@ -20,6 +20,7 @@ from recaudo_common.events import (
     DebtorErased,
     DebtorErasureConfirmed,
     PaymentApplied,
+    PaymentWrittenOff,
 )
 from recaudo_common.events.privacy import ERASING_SERVICES
 from recaudo_common.personal_data import Person, PersonalData, Vault, seal
@@ -170,3 +171,30 @@ async def test_the_erasures_are_read_page_by_page_newest_first(world: World) -> 
         assert items == (await api.get(f"{BANCO}/erasures")).json()["items"]
         await assert_invalid_cursors_refused(api, f"{BANCO}/erasures", ("2026-06-01T12:00:00", str(uuid.uuid4())),
                                              ("2026-06-01T12:00:00+00:00", "R-1"), (None, None))
+
+
+async def test_a_written_off_account_ends_at_its_write_off_not_at_its_last_payment(world: World) -> None:
+    """A write-off closes the account (its status written_off): the retention counts from it. Part paid 100 days
+    ago, the rest written off 10 days ago: with 30 days the person is kept until the write-off is 30 days old."""
+    async with world.platform.db.transaction() as s:
+        person = await world.vault.person_for(s, "banco", "id-written-off", PLACED)
+    await deliver(world.platform, [
+        ("banco", PLACED, placed("W-1", person, "id-written-off")),
+        ("banco", NOW, PaymentApplied(payment_id=uuid.uuid4(), account_ref="W-1", amount=Decimal("400"),
+                                      currency="COP", paid_at=NOW - dt.timedelta(days=100), source="gateway",
+                                      new_balance=Decimal("600"), account_status="open")),
+        ("banco", NOW, PaymentWrittenOff(write_off_id=uuid.uuid4(), account_ref="W-1", amount=Decimal("600"),
+                                         currency="COP", reason="uneconomic", source="operator",
+                                         written_off_at=NOW - dt.timedelta(days=10), new_balance=Decimal("0"),
+                                         written_off_total=Decimal("600"), account_status="written_off")),
+    ], now=NOW)
+    async with reporting_client(world.platform, world.operator) as api:
+        await api.put(f"{BANCO}/retention", json={"days_after_closure": 30})
+
+        async def erased_accounts() -> list[list[str]]:
+            return sorted(e["account_refs"] for e in (await api.get(f"{BANCO}/erasures")).json()["items"])
+
+        await erase_expired(world.platform.db, now=NOW)
+        assert await erased_accounts() == [["R-1"]]  # the recalled person only: the write-off is 10 days old
+        await erase_expired(world.platform.db, now=NOW + dt.timedelta(days=21))
+        assert await erased_accounts() == [["P-1"], ["R-1"], ["W-1"]]

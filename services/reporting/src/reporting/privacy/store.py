@@ -132,7 +132,7 @@ async def drop_sealed_copies(s: AsyncSession, client: str, debtor_ref: uuid.UUID
 
 STANDING = """a.account_ref, a.balance, a.status, a.recalled_at,
     coalesce((SELECT max(sc.at) FROM reporting.status_changes sc WHERE sc.client_slug = a.client_slug
-                AND sc.account_ref = a.account_ref AND sc.status IN ('paid', 'settled')),
+                AND sc.account_ref = a.account_ref AND sc.status IN ('paid', 'settled', 'written_off')),
              (SELECT max(p.paid_at) FROM reporting.payments p WHERE p.client_slug = a.client_slug
                 AND p.account_ref = a.account_ref),
              a.placed_at) AS closed_at"""
@@ -140,7 +140,7 @@ STANDING = """a.account_ref, a.balance, a.status, a.recalled_at,
 
 async def standings(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> list[Standing]:
     """Where each of the person's accounts with the client company stands (their closure, when not active, is the
-    last closing status change, else the last payment, else the placement)."""
+    last closing status change: paid, settled or written off; else the last payment, else the placement)."""
     rows = await s.execute(sql(
         f"SELECT {STANDING} FROM reporting.accounts a WHERE a.client_slug = :c AND a.debtor_ref = :d "
         "ORDER BY a.account_ref"), {"c": client, "d": debtor_ref})
@@ -157,7 +157,8 @@ async def people_with_every_account_ended(s: AsyncSession, client: str) -> dict[
                   AND NOT EXISTS (SELECT 1 FROM reporting.erasures e WHERE e.client_slug = :c
                                   AND e.debtor_ref = a.debtor_ref)
                 GROUP BY a.debtor_ref
-                HAVING bool_and(a.recalled_at IS NOT NULL OR a.status IN ('paid', 'settled') OR a.balance <= 0))
+                HAVING bool_and(a.recalled_at IS NOT NULL OR a.status IN ('paid', 'settled', 'written_off')
+                                OR a.balance <= 0))
             SELECT a.debtor_ref, {STANDING} FROM reporting.accounts a JOIN people USING (debtor_ref)
             WHERE a.client_slug = :c ORDER BY a.debtor_ref, a.account_ref"""), {"c": client})
     found: dict[uuid.UUID, list[Standing]] = {}
