@@ -180,8 +180,8 @@ async def assign(slug: str, payment_id: uuid.UUID, body: AssignIn, client: Clien
     """An operator resolves a payment in the suspense queue: it is applied to the account they name
     (payment.applied). Refused 404 for a payment not found, 409 payment_not_unmatched once it left the queue, 409
     possible_duplicate for a bank line or payment by hand that may be the same deposit as one applied to the
-    account (sent again with another_deposit once the operator checked), 422 unknown_account or
-    invalid_currency."""
+    account (sent again with another_deposit once the operator checked), 422 unknown_account, invalid_currency
+    or amount_not_in_cents (a gateway's payment in fractions of a cent: no balance takes it)."""
     return await handlers.assign_unmatched(platform.db, client=client.slug, payment_id=payment_id,
                                            account_ref=body.account_ref, another_deposit=body.another_deposit,
                                            now=platform.clock())

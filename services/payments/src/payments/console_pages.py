@@ -80,7 +80,8 @@ def _row(p: UnmatchedPaymentOut, client: ClientCopy) -> SuspenseRow:
         source += f" ({p.gateway_payment_id})"
     return SuspenseRow(
         p.id, p.received_at.astimezone(zoneinfo.ZoneInfo(client.timezone)).strftime("%Y-%m-%d %H:%M"),
-        format_currency(p.amount, p.currency, locale=client.locale.replace("-", "_")),
+        # Not cut to the currency's cents: a gateway's payment in fractions of one shows what the gateway said.
+        format_currency(p.amount, p.currency, locale=client.locale.replace("-", "_"), decimal_quantization=False),
         " · ".join(given) or "—", source, REASONS.get(p.reason or "", p.reason or "—"),
         same_deposit=p.reason in (POSSIBLE_DUPLICATE, ALREADY_BANKED, IN_EARLIER_FILE))
 

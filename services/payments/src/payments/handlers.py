@@ -381,6 +381,11 @@ async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, 
             # A gateway's payment in another currency waits in suspense (currency_mismatch): no balance takes it.
             raise Invalid("invalid_currency", f"the payment is in {payment.currency}, the account in "
                                               f"{account.currency}", title="Invalid currency")
+        if payment.amount != payment.amount.quantize(CENT):
+            # A gateway's payment in fractions of a cent (amount_not_in_cents): the ledger keeps cents, and rounding
+            # it would book money nobody paid or lose some that was; the operator settles it with the gateway.
+            raise Invalid("amount_not_in_cents", f"the payment is of {payment.amount} {payment.currency}, in "
+                                                 "fractions of a cent: no balance can take it", title="Invalid amount")
         if another_deposit:
             await bank_files.mark_another_deposit(s, payment_id)
         elif payment.source in pairing.SOURCES:

@@ -22,6 +22,7 @@ from payments.records import (
 )
 from payments.schemas import UnmatchedPaymentOut
 from recaudo_common.db import sql, unnest_rows
+from recaudo_common.money import CENT
 
 SCHEMA = "payments"
 
@@ -272,6 +273,13 @@ async def follow_idempotent_response(s: AsyncSession, payment_id: uuid.UUID, res
         {"p": payment_id, "r": response})
 
 
+def stored_amount(amount: Decimal) -> Decimal:
+    """An amount as payments.payments keeps it: to the cent with two decimals (30000 as 30000.00, as numeric(16, 2)
+    wrote it), or, for a gateway's payment in fractions of a cent held in suspense, exactly as the gateway said."""
+    in_cents = amount.quantize(CENT)
+    return in_cents if in_cents == amount else amount
+
+
 async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str, account_ref: str | None,
                          amount: Decimal, currency: str, paid_at: dt.datetime, source: str, method: str | None,
                          reference: str | None, debtor_id: str | None, status: str,
@@ -283,7 +291,7 @@ async def insert_payment(s: AsyncSession, *, payment_id: uuid.UUID, client: str,
         "reference, debtor_id, status, unmatched_reason, received_at, gateway, external_id, claimed_account_ref, "
         "content_sha256, payer_ref) "
         "VALUES (:id, :c, :r, :a, :cur, :p, :src, :m, :ref, :d, :st, :ur, :now, :g, :x, :ca, :h, :payer)"),
-        {"id": payment_id, "c": client, "r": account_ref, "a": amount, "cur": currency, "p": paid_at,
+        {"id": payment_id, "c": client, "r": account_ref, "a": stored_amount(amount), "cur": currency, "p": paid_at,
          "src": source, "m": method, "ref": reference, "d": debtor_id, "st": status, "ur": unmatched_reason,
          "now": now, "g": gateway, "x": external_id, "ca": claimed_account_ref, "h": content_sha256,
          "payer": payer_ref})

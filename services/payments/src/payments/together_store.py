@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments.records import BookedPayment, Payment
-from payments.store import PAYMENT_COLUMNS
+from payments.store import PAYMENT_COLUMNS, stored_amount
 from recaudo_common.db import sql, unnest_rows
 
 
@@ -35,7 +35,7 @@ async def insert_payments(s: AsyncSession, booked: Sequence[BookedPayment]) -> N
         {"id": "uuid", "client_slug": "text", "account_ref": "text", "amount": "numeric", "currency": "text",
          "paid_at": "timestamptz", "method": "text", "reference": "text", "received_at": "timestamptz",
          "gateway": "text", "external_id": "text", "content_sha256": "text"},
-        [(b.payment_id, b.client, b.account_ref, b.amount, b.currency, b.paid_at, b.method, b.reference,
+        [(b.payment_id, b.client, b.account_ref, stored_amount(b.amount), b.currency, b.paid_at, b.method, b.reference,
           b.received_at, b.gateway, b.external_id, b.content_sha256) for b in booked], ordinality=True)
     await s.execute(sql(
         f"""INSERT INTO payments.payments (id, client_slug, account_ref, amount, currency, paid_at, source, method,

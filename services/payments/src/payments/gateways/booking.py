@@ -67,6 +67,10 @@ async def _payment(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, 
             and before.status in store.NEVER_APPLIED_AFTER:
         # The gateway voided (or took back) this payment before this approval reached us: a stale redelivery.
         return GatewayNotificationOut(status="ignored", gateway_payment_id=p.payment_id)
+    if p.status == "approved" and applied is None and p.amount == 0:
+        # Nothing was paid (a Stripe session a discount paid in full): no payment to apply or hold (one of 0 is none),
+        # its state is recorded, and the answer ends the gateway's deliveries.
+        return GatewayNotificationOut(status="ignored", gateway_payment_id=p.payment_id)
     # A platform checkout's reference: the checkout follows every notification, and its account takes the money.
     checkout = await follow(s, client=client, gateway_account=account.name, reference=p.reference,
                             notified=p.status, now=now)
@@ -104,8 +108,9 @@ async def _apply(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, *,
     `account_ref`; a payment link's token; or the account's own reference), or puts it in suspense with the
     gateway, its payment id and the reference given. A payment in another currency than the client company's, or
     in fractions of a cent, is never booked against a balance: it waits in suspense (reason currency_mismatch /
-    amount_not_in_cents) for an operator, since the gateway did take the money and refusing the notification would
-    only make it send it again forever."""
+    amount_not_in_cents; its amount exactly as the gateway said it, never rounded to a cent nobody paid) for an
+    operator, since the gateway did take the money and refusing the notification would only make it send it again
+    forever."""
     client = account.client
     copy = await get_client(s, ledger.SCHEMA, client)
     if copy is None:
