@@ -1,11 +1,13 @@
 """Gateway accounts' notifications that no balance can take, through the real HTTP API and PostgreSQL: an approval
 in fractions of a cent waits in suspense with the amount exactly as the gateway said it (never rounded, never
-assignable, answered once so the gateway stops sending it), and an approval of nothing applies nothing."""
+assignable, answered once so the gateway stops sending it), an approval of nothing applies nothing, and a verified
+notification refused for its shape is recorded among the refused webhooks (sizes and a hash, no content)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -18,11 +20,14 @@ from .conftest import NOW, Gateway, gateway_on
 from .fake_gateways import FakeGatewayApis, gateway_apis
 from .test_gateway_accounts import (
     MP_SECRET,
+    PAYU,
     STRIPE,
     balance,
     configure,
     mp_payment,
     mp_send,
+    payments_tables_holding,
+    payu_form,
     rejections,
     session,
     stripe_send_args,
@@ -105,3 +110,26 @@ async def test_an_approval_of_nothing_applies_nothing_and_is_answered(gw: Gatewa
         state = (await s.execute(text("SELECT status, amount::text FROM payments.gateway_payment_states "
                                       "WHERE gateway_payment_id = 'pi_3Q1'"))).one()
     assert tuple(state) == ("approved", "0.000")
+
+
+async def test_a_notification_refused_for_its_shape_is_recorded_without_its_content(gw: Gateway) -> None:
+    """A verified notification of another shape was answered 422 malformed_notification and left no trace an
+    operator could read, unlike the generic webhook since f7ca250: now it is counted there, without its content."""
+    stripe_hook = await configure(gw, "stripe", STRIPE)
+    odd: dict[str, Any] = {**session("paid"), "amount_total": -3000000}  # signed, but no amount Stripe documents
+    raw, headers = stripe_send_args("checkout.session.completed", odd)
+    refused = await gw.http.post(stripe_hook, content=raw, headers=headers)
+    payu_hook = await configure(gw, "payu", PAYU)
+    # PayU documents values to two decimals (its sign's rounding rule is for those): a third cannot be verified.
+    sub_cent = await gw.http.post(payu_hook, content=payu_form("A-1", "4").replace(b"=30000.00&", b"=30000.005&"),
+                                  headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert [(r.status_code, r.json()["code"]) for r in (refused, sub_cent)] == [
+        (422, "malformed_notification"), (422, "malformed_notification")]
+    assert sorted(await rejections(gw)) == [("payu/banco/payu", "malformed_notification", 1),
+                                            ("stripe/banco/stripe", "malformed_notification", 1)]
+    assert await balance(gw) == "100000.00"
+    async with gw.platform.db.transaction() as s:
+        samples = (await s.execute(text("SELECT sample FROM payments.webhook_rejections"))).scalars().all()
+    assert all(set(sample) <= {"body_bytes", "body_sha256", "signature_header_chars"} for sample in samples)
+    for payer in ("pagador@example.com", "Pagador", "cs_test_a1", "pi_3Q1"):
+        assert await payments_tables_holding(gw, payer) == []

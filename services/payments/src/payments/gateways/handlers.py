@@ -1,8 +1,8 @@
 """Gateway accounts' handlers: an operator configures a client company's account at a gateway (credentials sealed,
 never answered); a notification at the account's webhook is verified by its gateway's own scheme over the raw
 bytes, what it did not sign is asked of the gateway's API, and what it says is booked (together.py: plain approvals
-in group commits, the rest one at a time by booking.py). A refused notification is counted in payments' webhook
-rejections and applies nothing."""
+in group commits, the rest one at a time by booking.py). A refused notification (forged, or verified and refused
+for what it says) is counted in payments' webhook rejections and applies nothing."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from payments.checkouts.methods import publish_methods
 from payments.gateways import lookups, store
 from payments.gateways.booking import Effect
 from payments.gateways.domain import mercadopago, payu, stripe, wompi
-from payments.gateways.domain.notifications import GatewayReversal, UnverifiedNotification
+from payments.gateways.domain.notifications import GatewayReversal
 from payments.gateways.gateway_http import GatewayUnreachable
 from payments.gateways.schemas import (
     GatewayAccountOut,
@@ -30,7 +30,7 @@ from payments.gateways.together import GatewaysTogether
 from payments.settings import PaymentsSettings
 from payments.webhooks import record_rejection
 from recaudo_common.db import Database
-from recaudo_common.domain_errors import Conflict, NotFound
+from recaudo_common.domain_errors import Conflict, DomainError, NotFound, NotRecorded
 from recaudo_common.ids import WEBHOOK_ID
 from recaudo_common.money import CENT
 from recaudo_common.personal_data import MasterKeyring
@@ -120,26 +120,31 @@ class Delivery:
 
 async def receive(db: Database, settings: PaymentsSettings, *, account: GatewayAccount, delivery: Delivery,
                   booking: GatewaysTogether, now: dt.datetime) -> GatewayNotificationOut:
-    """Verifies and books a notification. Raises UnverifiedNotification (counted among the webhook rejections,
-    nothing applied; the route answers 401), MalformedNotification (422), or GatewayUnreachable while the
-    gateway's API cannot say what the notification did not sign (the route answers 503 so the gateway retries)."""
+    """Verifies and books a notification. Raises UnverifiedNotification (the route answers 401), another domain
+    error such as MalformedNotification (422), each counted among the webhook rejections with nothing applied, or
+    GatewayUnreachable while the gateway's API cannot say what the notification did not sign (the route answers 503
+    so the gateway retries; nothing recorded)."""
     try:
         effect = await _verified(settings, account, delivery, now=now)
+        if effect is None:
+            NOTIFICATIONS.labels(account.kind, "ignored").inc()
+            return GatewayNotificationOut(status="ignored")
+        outcome = await booking.book(account=account, effect=effect, now=now)
     except GatewayUnreachable as e:
         # An operator's to look at when it lasts (a revoked access token answers 401 for every notification).
         NOTIFICATIONS.labels(account.kind, "unreachable").inc()
         log.warning("gateway API unavailable", extra={"fields": {"gateway": account.ledger_key, "reason": str(e)}})
         raise
-    except UnverifiedNotification as e:
-        NOTIFICATIONS.labels(account.kind, "refused").inc()
-        await record_rejection(db, gateway=account.ledger_key, reason=e.code, source=delivery.source,
-                               raw=delivery.raw, signature=_signature_header(account.kind, delivery), now=now,
-                               max_rows=settings.webhook_rejection_rows)
+    except DomainError as e:
+        # Forged, or verified and refused for what it says (a body of another shape): either way a refused webhook,
+        # recorded where operators read them (sizes and a hash, no content), as the generic webhook's are. A failure
+        # to record (NotRecorded, 5xx, sent again) is no refusal.
+        if not isinstance(e, NotRecorded):
+            NOTIFICATIONS.labels(account.kind, "refused").inc()
+            await record_rejection(db, gateway=account.ledger_key, reason=e.code, source=delivery.source,
+                                   raw=delivery.raw, signature=_signature_header(account.kind, delivery), now=now,
+                                   max_rows=settings.webhook_rejection_rows)
         raise
-    if effect is None:
-        NOTIFICATIONS.labels(account.kind, "ignored").inc()
-        return GatewayNotificationOut(status="ignored")
-    outcome = await booking.book(account=account, effect=effect, now=now)
     NOTIFICATIONS.labels(account.kind, outcome.status).inc()
     return outcome
 
