@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 # Common ISO 4217 codes (active currencies of the Americas and the majors).
 ISO_4217 = frozenset({
@@ -81,6 +81,14 @@ def parse_amount(raw: str, locale: str, currency: str | None = None) -> Decimal 
 
 def valid_balance(value: Decimal) -> bool:
     return Decimal(0) < value < _MAX_BALANCE
+
+
+def to_the_cent(value: Decimal) -> Decimal:
+    """An amount as every service keeps it (numeric(16, 2)): in cents as written, past the cent rounded half away
+    from zero as PostgreSQL rounds it (a workbook's 1190.47619047619, shown 1.190,48, is 1190.48). For an amount
+    of at most 26 digits before the point (a valid balance's 12), past which quantize has no room."""
+    kept = value.quantize(CENT, ROUND_HALF_UP)
+    return value if kept == value else kept
 
 
 _DATE_FORMATS = (

@@ -149,6 +149,21 @@ async def test_xlsx_with_serial_dates_numeric_ids_and_a_chosen_sheet(ingest: Ing
     assert absent["error_code"] == "sheet_not_found"
 
 
+async def test_a_workbooks_balance_is_kept_to_the_cent_and_one_that_is_none_there_rejected(ingest: Ingest) -> None:
+    # Computed cells: 1000 * 1.19047619047619 (Excel shows 1.190,48) and the residue of subtracting two balances
+    # that were equal (Excel shows 0,00). Every service keeps a balance to the cent.
+    content = workbook([
+        ["Obligación", "Cédula", "Nombre", "Saldo", "Mora"],
+        ["A-1", 1020304050, "Ana", 1190.4761904761904, 5],
+        ["A-2", 1020304051, "Luis", 2.9103830456733704e-11, 5],
+        ["A-3", 1020304052, "Eva", "0,004", 5],
+    ])
+    done = await ingest.upload("banco", content, "cartera.xlsx")
+    assert (done["status"], done["rows_accepted"], done["rows_rejected"]) == ("completed", 1, 2), done
+    assert await ingest.issues(done) == [(3, "balance", "invalid_balance"), (4, "balance", "invalid_balance")]
+    assert [e["balance"] for e in await ingest.events("account.placed")] == ["1190.48"]
+
+
 async def test_xlsx_saved_in_the_1904_date_system(ingest: Ingest) -> None:
     # Older Mac Excel's workbooks count days from 1904: 2026-03-01 is serial 44620 there (46082 in the 1900 system).
     content = workbook([

@@ -137,6 +137,31 @@ def test_a_currency_is_checked_even_beside_a_field_too_long() -> None:
     assert account is not None and account.currency == "COP" and not rejections
 
 
+@pytest.mark.parametrize("balance", [
+    Decimal("1.45519152283669E-11"),  # a workbook's =B2-C2 of two equal balances: Excel shows 0,00
+    Decimal("0.004"), "0,004", "0,00499",  # nothing at the cent
+    "999.999.999.999,995", Decimal("999999999999.999"),  # 10^12 at the cent
+])
+def test_a_balance_is_checked_as_it_is_kept_to_the_cent(balance: str | Decimal) -> None:
+    # Every service keeps a balance to the cent (numeric(16, 2)): one that is 0.00 or 10^12 there is no balance.
+    values = _row()
+    values["balance"] = [balance]
+    account, rejections, _ = check_row(values, {}, 4, CTX)
+    assert account is None and [(r.field, r.code) for r in rejections] == [("balance", "invalid_balance")]
+
+
+@pytest.mark.parametrize(("balance", "kept"), [
+    (Decimal("1190.47619047619"), "1190.48"),  # =1000*1.19047619047619: Excel shows 1.190,48
+    ("1.234,565", "1234.57"), ("0,005", "0.01"),  # half a cent up, as PostgreSQL's numeric rounds it
+    ("1.500.000", "1500000"), (Decimal("1500000.5"), "1500000.5"), ("2.000,50", "2000.50"),  # in cents: as written
+])
+def test_a_balance_past_the_cent_is_the_cent_every_service_keeps(balance: str | Decimal, kept: str) -> None:
+    values = _row()
+    values["balance"] = [balance]
+    account, rejections, _ = check_row(values, {}, 4, CTX)
+    assert account is not None and not rejections and str(account.balance) == kept
+
+
 def test_warnings_keep_the_account() -> None:
     values = _row(due_date="01/03/2026", days_past_due="10", email="no-es-correo")
     values["phones"] = ["300 123 4567", "123"]

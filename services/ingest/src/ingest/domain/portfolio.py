@@ -18,6 +18,7 @@ from recaudo_common.money import (
     parse_amount,
     parse_date,
     parse_int,
+    to_the_cent,
     valid_balance,
     written_currency,
 )
@@ -252,10 +253,11 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     # Whatever its length, a currency is right or wrong: "PESOS COLOMBIANOS" is an invalid currency, which tells the
     # client company what to fix, where "too long" would not.
     currency = _text(values, "currency").upper() or ctx.currency
+    # A message never quotes a cell: a row whose cells slid (a separator inside a name) puts a surname, a phone or
+    # an e-mail where an amount or a date goes, and the message would keep it after its raw cells are erased.
     if currency not in ISO_4217 or currency != ctx.currency:
-        shown = currency if len(currency) <= 20 else currency[:20] + "…"
         reject("currency", "invalid_currency",
-               f"{shown!r} is not the client company's currency, the ISO 4217 code {ctx.currency}")
+               f"the currency is not the client company's currency, the ISO 4217 code {ctx.currency}")
     if rejections:
         return None, rejections, warnings
 
@@ -278,22 +280,27 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     if not raw_balance:
         reject("balance", "invalid_balance", "the balance is blank")
     elif balance is None and "balance" not in named:  # in another currency, it is rejected for that alone
-        reject("balance", "invalid_balance", f"{raw_balance!r} is not a number in {ctx.locale}")
-    elif balance is not None and not valid_balance(balance):
-        reject("balance", "invalid_balance", "the balance must be greater than 0 and less than 10^12")
+        reject("balance", "invalid_balance", f"the balance is not a number in {ctx.locale}")
+    elif balance is not None:
+        # Checked as every service keeps it, to the cent: 0,004 (or a workbook's 1.4E-11 residue) would be placed as
+        # a balance of 0.00, and 999.999.999.999,995 as 10^12.
+        balance = to_the_cent(balance) if valid_balance(balance) else balance
+        if not valid_balance(balance):
+            reject("balance", "invalid_balance", "the balance must be greater than 0 and less than 10^12, "
+                                                 "kept to the cent")
     raw_due, raw_dpd = _text(values, "due_date"), _text(values, "days_past_due")
     due_date = _date(_cell(values, "due_date"), ctx) if raw_due else None
     dpd = _int(_cell(values, "days_past_due")) if raw_dpd else None
     if not raw_due and not raw_dpd:
         reject("due_date", "missing_mora", "neither a due date nor days past due")
     if raw_due and due_date is None:
-        reject("due_date", "invalid_due_date", f"{raw_due!r} is not a valid date")
+        reject("due_date", "invalid_due_date", "the due date is not a valid date")
     if raw_dpd and (dpd is None or not DAYS_PAST_DUE[0] <= dpd <= DAYS_PAST_DUE[1]):
-        reject("days_past_due", "invalid_days_past_due", f"{raw_dpd!r} is not an integer in -365..36500")
+        reject("days_past_due", "invalid_days_past_due", "days past due is not an integer in -365..36500")
         dpd = None
     if due_date is not None and not DAYS_PAST_DUE[0] <= (ctx.as_of - due_date).days <= DAYS_PAST_DUE[1]:
         reject("due_date", "invalid_due_date",
-               f"{raw_due!r} gives {(ctx.as_of - due_date).days} days past due, not in -365..36500")
+               f"the due date gives {(ctx.as_of - due_date).days} days past due, not in -365..36500")
     if rejections:
         return None, rejections, warnings
     assert balance is not None
