@@ -44,6 +44,7 @@ from segmentation.domain.boosting import Card
 from segmentation.domain.buckets import (
     DEFAULT_BUCKETS,
     Bucket,
+    aged_to,
     aging_held,
     bucket_for,
     bucket_holding,
@@ -119,8 +120,9 @@ def decide(account: Account, view: ClientView, *, now: dt.datetime, trigger: str
     """Bucket, score and treatment of an account, by its client company's settings; no I/O."""
     today = day or local_today(view.client.timezone, now)
     status = f"on legal hold ({account.legal_hold})" if account.legal_hold else account.status
-    aged_to = min(today, account.held_since) if account.held_since else today  # a plan holds aging
-    dpd = days_past_due_on(aged_to, days_past_due_at_as_of=account.days_past_due_at_as_of, as_of=account.as_of)
+    counted_to = aged_to(today, status=account.status, as_of=account.as_of, held_since=account.held_since,
+                         closed_on=account.closed_on)  # a plan holds aging; a closed account no longer ages
+    dpd = days_past_due_on(counted_to, days_past_due_at_as_of=account.days_past_due_at_as_of, as_of=account.as_of)
     bucket = bucket_holding(dpd, view.buckets)
     # MISSION §8: the bucket at placement is the one the client company's file states, from its days past due as
     # of the file's `as_of`, however many days the file took to arrive (only the first assignment keeps it).

@@ -43,6 +43,7 @@ class Account:
     legal_hold: str | None
     product: str | None = None
     scoring: Scoring | None = None
+    closed_on: dt.date | None = None  # the client company's day it closed (None while open, or closed before #0023)
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,13 @@ async def set_balances_statuses(s: AsyncSession, changes: Sequence[tuple[str, st
                           JOIN input i ON a.client_slug = i.client_slug AND a.account_ref = i.account_ref
                           ORDER BY i.n FOR UPDATE OF a)
            UPDATE segmentation.accounts a SET balance = coalesce(i.balance, a.balance),
-               status = coalesce(i.status, a.status), updated_at = :now
+               status = coalesce(i.status, a.status), updated_at = :now,
+               -- the client company's day it closed: its days past due stand still from it (domain.buckets.aged_to)
+               closed_on = CASE WHEN coalesce(i.status, a.status) = 'open' THEN NULL
+                                WHEN a.status = 'open' THEN CAST(timezone(coalesce(
+                                    (SELECT c.timezone FROM segmentation.clients c WHERE c.slug = a.client_slug),
+                                    'UTC'), CAST(:now AS timestamptz)) AS date)
+                                ELSE a.closed_on END
            FROM input i, locked l WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref
              AND l.client_slug = i.client_slug AND l.account_ref = i.account_ref
            RETURNING {", ".join(f"a.{c}" for c in _ACCOUNT_COLUMNS)}"""), {**params, "now": now})).mappings().all()

@@ -45,6 +45,18 @@ def days_past_due_on(day: dt.date, *, days_past_due_at_as_of: int, as_of: dt.dat
     return days_past_due_at_as_of + (day - as_of).days
 
 
+def aged_to(today: dt.date, *, status: str, as_of: dt.date, held_since: dt.date | None,
+            closed_on: dt.date | None) -> dt.date:
+    """The day an account's days past due are counted to (MISSION §5): today while it ages; no later than the day an
+    instalment plan began holding them; for an account no longer open, the day it closed (paid, settled, written
+    off, recalled), but never before the day the client company's latest statement of them is for (a file may
+    restate a closed account). An account that closed before its day was kept (`closed_on` None) counts to today."""
+    day = min(today, held_since) if held_since is not None else today
+    if closed_on is not None and not is_open(status):
+        day = min(day, max(closed_on, as_of))
+    return day
+
+
 def aging_held(*, status: str, held_since: dt.date | None) -> bool:
     """Whether an account's days past due stand still rather than grow one a day (MISSION §5): an instalment plan
     holds them from `held_since` until it is kept or broken, and an account no longer open (paid, settled, written
