@@ -391,8 +391,12 @@ async def on_recalls(events: list[tuple[AccountRecalled, HandlerContext]]) -> No
 async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
     await model_store.record_fact(ctx.session, ctx.envelope.client, event.account_ref,
                                   Fact(event.settled_at, "settled", closes=True))
+    # The one rule (recaudo_common.accounts): a settlement paid after the client company recalled the account (one
+    # agreed before it) leaves it recalled.
+    known = await store.lock_account(ctx.session, ctx.envelope.client, event.account_ref)
+    status = account_status("settled", recalled=known is not None and known.status == "recalled")
     account = await store.set_balance_status(ctx.session, ctx.envelope.client, event.account_ref,
-                                             status="settled", now=ctx.now)
+                                             status=status, now=ctx.now)
     await segment(ctx, account, trigger="settled")
 
 

@@ -39,3 +39,13 @@ async def test_a_payment_still_closes_an_account_that_was_not_recalled(platform:
         payment_id=uuid.uuid4(), account_ref="R-2", amount=Decimal("500000"), currency="COP", paid_at=LATE_EVENING,
         source="manual", new_balance=Decimal("0"), account_status="paid")], LATE_EVENING)
     assert (await account(platform, "R-2"))["status"] == "paid"
+
+
+async def test_a_settlement_paid_after_a_recall_leaves_the_account_recalled(platform: Platform) -> None:
+    from recaudo_common.events import AccountSettled
+
+    await deliver(platform, [CLIENT, placed("R-3", 45)], LATE_EVENING)
+    await deliver(platform, [AccountRecalled(account_ref="R-3", recalled_at=LATE_EVENING)], LATE_EVENING)
+    # A settlement agreed before the recall, paid in full after it: the client company still took the account back.
+    await deliver(platform, [AccountSettled(account_ref="R-3", settled_at=LATE_EVENING)], LATE_EVENING)
+    assert (await account(platform, "R-3"))["status"] == "recalled"
