@@ -3,7 +3,9 @@ kept for RECAUDO_INGEST_REJECTED_ROWS_RETENTION_DAYS only: then retention blanks
 idempotently, while what became of each row stays (real HTTP API, real PostgreSQL)."""
 
 import datetime as dt
+import importlib.util
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +26,7 @@ START = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
 CO = {"slug": "banco", "name": "Banco", "country": "CO", "currency": "COP", "timezone": "America/Bogota",
       "locale": "es-CO", "default_authorised_channels": ["sms", "email"]}
 RETENTION = dt.timedelta(days=IngestSettings().rejected_rows_retention_days)
+MIGRATION_0021 = Path(__file__).parents[2] / "migrations" / "versions" / "0021_issue_messages_quote_no_cell.py"
 
 
 class Ingest:
@@ -107,3 +110,47 @@ async def test_the_file_of_an_upload_never_processed_is_deleted_when_its_retenti
     assert "retention" in record["error_detail"]["detail"]
     async with ingest.platform.db.transaction() as s:
         assert await s.scalar(text("SELECT count(*) FROM ingest.portfolio_chunks")) == 0
+
+
+async def test_a_rejections_message_quotes_no_cell_that_retention_or_erasure_would_leave(ingest: Ingest) -> None:
+    """A row whose name was split into two cells (a separator inside it) puts the surname where the balance
+    goes: its rejection says the balance is not a number without quoting the cell, which stays in the raw
+    cells only, and goes with them."""
+    shifted = await ingest.upload(["A-1;1;Ana;1.000;5;", "S-1;3;Ana;Pérez Gómez;5;300 123 4567",
+                                   "S-2;4;Ana;1.000;ana.perez@correo.co;300 123 4567"])
+    rows = await ingest.rejections(shifted)
+    assert [(r["code"], r["raw"]["Saldo"] if r["code"] == "invalid_balance" else r["raw"]["Mora"])
+            for r in rows] == [("invalid_balance", "Pérez Gómez"), ("invalid_days_past_due", "ana.perez@correo.co")]
+    assert all(r["message"] for r in rows)
+    await ingest.retention_at(START + RETENTION + dt.timedelta(minutes=1))
+    async with ingest.platform.db.transaction() as s:
+        kept = " ".join((await s.execute(text("SELECT raw::text || ' ' || message FROM ingest.row_issues"))).scalars())
+    assert "Pérez" not in kept and "ana.perez" not in kept
+
+
+async def test_migration_0021_takes_the_quoted_cell_out_of_earlier_messages(ingest: Ingest) -> None:
+    portfolio_id = await ingest.upload(["A-1;1;Ana;1.000;5;"])
+    said = {"'Pérez Gómez' is not a number in es-CO": "the balance is not a number in es-CO",
+            "\"O'Neil\" is not a valid date": "the due date is not a valid date",
+            "'ana@correo.co' is not an integer in -365..36500": "days past due is not an integer in -365..36500",
+            "'2001-01-01' gives 9221 days past due, not in -365..36500":
+                "the due date gives 9221 days past due, not in -365..36500",
+            "'PESOS' is not the client company's currency, the ISO 4217 code COP":
+                "the currency is not the client company's currency, the ISO 4217 code COP",
+            "the balance is blank": "the balance is blank"}
+    codes = ["invalid_balance", "invalid_due_date", "invalid_days_past_due", "invalid_due_date", "invalid_currency",
+             "invalid_balance"]
+    async with ingest.platform.db.transaction() as s:
+        for n, (message, code) in enumerate(zip(said, codes, strict=True)):
+            await s.execute(text("INSERT INTO ingest.row_issues (portfolio_id, kind, row_number, field, code, message, "
+                                 "raw) VALUES (:p, 'rejection', :n, 'x', :c, :m, '{}')"),
+                            {"p": portfolio_id, "n": 100 + n, "c": code, "m": message})
+    spec = importlib.util.spec_from_file_location("migration_0021", MIGRATION_0021)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    async with ingest.platform.db.transaction() as s:
+        await s.execute(text(migration.statement()))
+        kept = (await s.execute(text("SELECT message FROM ingest.row_issues WHERE row_number >= 100 "
+                                     "ORDER BY row_number"))).scalars().all()
+    assert kept == list(said.values())

@@ -131,7 +131,7 @@ class RowIssueList(Page[RowIssueOut]):
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"items": [{"id": 918, "row": 1207, "field": "balance", "code": "invalid_balance",
-                    "message": "'1.2OO.000' is not a number in es-CO",
+                    "message": "the balance is not a number in es-CO",
                     "raw": {"Nro Obligacion": "CR-2024-004518", "Nombre Cliente": "Ana María Pérez",
                             "Saldo Total": "1.2OO.000", "Dias Mora": "45"}}],
          "next": "/v1/portfolios/3f6b2c1e-8d4a-4f0b-9c2e-5a7d1e9b4c36/rejections?cursor=WzkxOF0&limit=100"},
