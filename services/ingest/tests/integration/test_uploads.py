@@ -110,6 +110,18 @@ async def test_a_windows_1252_file_whose_first_accent_comes_late_is_read_whole(i
     assert placed["B-1"]["full_name"] == "Muñoz Peña" and placed["B-1"]["balance"] == "2000"
 
 
+async def test_a_mexican_mobile_written_as_before_2019_is_kept(ingest: Ingest) -> None:
+    # +52 1 and 044 were how Mexico dialled a mobile until August 2019; the number is the ten digits after them.
+    content = "\n".join(["Cuenta,Documento,Nombre,Saldo,Dias Mora,Celular,Telefono2",
+                         "A-1,1,Ana,\"1,500.00\",5,+52 1 55 1234 5678,044 33 1234 5678",
+                         "A-2,2,Luis,\"1,500.00\",5,5215512345679,123"]).encode()
+    done = await ingest.upload("telco", content)
+    assert (done["status"], done["rows_accepted"], done["rows_with_warnings"]) == ("completed", 2, 1), done
+    assert await ingest.issues(done, "warnings") == [(3, "phones", "invalid_phone")]  # the 123 alone
+    placed = {e["account_ref"]: e["phones"] for e in await ingest.events("account.placed")}
+    assert placed == {"A-1": ["+525512345678", "+523312345678"], "A-2": ["+525512345679"]}
+
+
 def workbook(rows: list[list[Any]], sheet: str = "Cartera", extra_sheet: bool = False,
              date1904: bool = False) -> bytes:
     buffer = io.BytesIO()

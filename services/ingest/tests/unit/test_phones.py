@@ -1,12 +1,13 @@
 """The phone fast path gives exactly what phonenumbers gives (parse, is_valid_number, format_number in E.164), on
-many generated numbers of the countries Recaudo serves and others, in every form a file may write them."""
+many generated numbers of the countries Recaudo serves and others, in every form a file may write them; and a
+Mexican number written as before 2019 is the number it is now."""
 
 import random
 
 import phonenumbers
 import pytest
 
-from ingest.domain.phones import _slow, normalise_phone
+from ingest.domain.phones import _phonenumbers_e164, _slow, normalise_phone
 
 pytestmark = pytest.mark.unit
 COUNTRIES = ("CO", "MX", "PE", "CL", "EC", "AR", "BR", "GT", "CR", "PA", "DO", "UY", "PY", "BO", "SV", "HN", "NI",
@@ -68,8 +69,8 @@ def _numbers(rnd: random.Random, country: str) -> list[str]:
 def test_the_fast_path_gives_what_phonenumbers_gives(country: str) -> None:
     rnd = random.Random(f"phones-{country}")
     numbers = _numbers(rnd, country)
-    differing = [(n, normalise_phone(n, country), _slow(n, country)) for n in numbers
-                 if normalise_phone(n, country) != _slow(n, country)]
+    differing = [(n, _phonenumbers_e164(n, country), _slow(n, country)) for n in numbers
+                 if _phonenumbers_e164(n, country) != _slow(n, country)]
     assert not differing, differing[:20]
     assert sum(_slow(n, country) is not None for n in numbers) > (400 if country.upper() == country and
                                                                    country not in ("XX", "ZZ") else -1)
@@ -81,3 +82,24 @@ def test_the_common_forms() -> None:
     assert normalise_phone("123", "CO") is None
     assert normalise_phone("+52 55 1234 5678", "CO") == _slow("+52 55 1234 5678", "CO")
     assert normalise_phone("55 1234 5678", "MX") == _slow("55 1234 5678", "MX") == "+525512345678"
+
+
+@pytest.mark.parametrize("raw", [
+    "+52 1 55 1234 5678", "+521 55 1234 5678", "+5215512345678", "52 1 55 1234 5678", "5215512345678",
+    "1 55 1234 5678", "044 55 1234 5678", "045 55 1234 5678", "01 55 1234 5678", "(044) 55-1234-5678",
+])
+def test_a_mexican_number_written_as_before_2019_is_the_number_it_is_now(raw: str) -> None:
+    # Mexico dialled mobiles as +52 1 and 044/045 and long distance as 01 until the IFT's plan of August 2019
+    # dropped them; phonenumbers no longer reads them, and portfolios kept since still write them.
+    assert normalise_phone(raw, "MX") == "+525512345678"
+
+
+def test_a_mexican_number_of_another_clients_country_is_read_so_too() -> None:
+    assert normalise_phone("+52 1 55 1234 5678", "CO") == "+525512345678"
+    assert normalise_phone("52 1 55 1234 5678", "CO") is None  # without its '+', a number of Colombia
+
+
+@pytest.mark.parametrize("raw", ["1 55 1234 567", "044 55 1234 56789", "2 55 1234 5678", "+52 1 00 1234 5678",
+                                 "+52 1 1 55 1234 5678", "+52 2 55 1234 5678"])
+def test_only_a_valid_mexican_number_is_read_from_its_old_form(raw: str) -> None:
+    assert normalise_phone(raw, "MX") is None

@@ -1,5 +1,6 @@
 """A phone as a file writes it, in E.164 or dropped: a fast path for the common national form (digits, maybe in
-groups) that gives exactly what phonenumbers gives, and phonenumbers itself for every other form (#24)."""
+groups) that gives exactly what phonenumbers gives, and phonenumbers itself for every other form (#24); and a
+Mexican number in its form from before 2019, which phonenumbers no longer reads."""
 
 from __future__ import annotations
 
@@ -86,8 +87,34 @@ def _plan(country: str) -> _Plan | None:
 
 def normalise_phone(raw: str, country: str) -> str | None:
     """The phone in E.164 if it is a valid number of the country (or, written with a '+', of any), else None:
-    exactly what phonenumbers' parse, is_valid_number and format_number say (tests/unit prove it on many
-    numbers)."""
+    what phonenumbers' parse, is_valid_number and format_number say, and a Mexican number written as before
+    2019 read as the number it is now."""
+    return _phonenumbers_e164(raw, country) or _mexican_before_2019(raw, country)
+
+
+# Until the IFT's numbering plan of August 2019 Mexico dialled a mobile as +52 1 (or 044/045 at home) and long
+# distance as 01, before the ten digits every number has now; phonenumbers no longer reads those forms, and
+# portfolios kept since still write them. What follows the old prefix is the number, if it is a valid one.
+_MX_BEFORE_2019 = re.compile(r"(?:1|01|04[45])([0-9]{10})")
+
+
+def _mexican_before_2019(raw: str, country: str) -> str | None:
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        return None
+    old = _MX_BEFORE_2019.fullmatch(phonenumbers.national_significant_number(number))
+    if number.country_code != 52 or old is None:
+        return None
+    now = phonenumbers.PhoneNumber(country_code=52, national_number=int(old.group(1)))
+    if not phonenumbers.is_valid_number(now):
+        return None
+    return phonenumbers.format_number(now, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _phonenumbers_e164(raw: str, country: str) -> str | None:
+    """Exactly what phonenumbers says (tests/unit prove it on many numbers), by a fast path for the national forms
+    it reads unchanged."""
     if _NATIONAL.fullmatch(raw):
         digits = raw.translate(_SEPARATORS)
         plan = _plan(country) if len(digits) in _FAST_DIGITS else None
