@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from decimal import Decimal
 
@@ -46,6 +46,7 @@ from recaudo_common.money import CENT
 from recaudo_common.outbox import Cause, Outbox, caused_by
 from recaudo_common.payment_links import read_token
 from recaudo_common.personal_data import Vault
+from recaudo_common.personal_data.keyring import MasterKey
 from recaudo_common.telemetry import PAYMENTS_APPLIED, RECOVERED_AMOUNT
 
 outbox = Outbox(store.SCHEMA)
@@ -202,7 +203,7 @@ async def record_manual_payment(db: Database, *, vault: Vault, client: str, idem
                                 payment: ManualPaymentIn, now: dt.datetime) -> PaymentOut:
     """Applies an operator's payment once per Idempotency-Key: the same key and body answer the same;
     the same key with another body is a conflict."""
-    request = fingerprint(vault.keyring.all, manual_request(payment))  # may name the payer: keyed
+    request = manual_fingerprint(payment, vault.keyring.all)
 
     async def attempt() -> PaymentOut:
         async with db.transaction() as s:
@@ -231,13 +232,13 @@ async def record_manual_payment(db: Database, *, vault: Vault, client: str, idem
     return await recorded_once(attempt)
 
 
-def manual_request(payment: ManualPaymentIn) -> dict[str, object]:
-    """What a payment by hand's fingerprint is computed over: its fields as JSON, the amount to the cent, so that a
-    retry writing 30000 as 30000.00 is the same request (as a redelivery's, a reversal's or a write-off's is). An
-    amount written to the cent, as the API documents it, fingerprints as it always did."""
-    said: dict[str, object] = payment.model_dump(mode="json")
+def manual_fingerprint(payment: ManualPaymentIn, keys: Sequence[MasterKey]) -> Fingerprint:
+    """The fingerprint of a payment by hand (keyed: it may name the payer), over its fields as JSON with the amount
+    to the cent, so that a retry writing 30000 as 30000.00 is the same request (as a redelivery's, a reversal's or a
+    write-off's is). An amount written to the cent, as the API documents it, fingerprints as it always did."""
+    said = payment.model_dump(mode="json")
     said["amount"] = str(payment.amount.quantize(CENT))
-    return said
+    return fingerprint(keys, said)
 
 
 async def _refuse_if_banked(s: AsyncSession, timezone: str, client: str, account_ref: str,

@@ -11,7 +11,7 @@ from recaudo_common.clock import local_instant, local_today
 from recaudo_common.cost_tables import get_cost_table
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import NotFound
-from reporting import commission_store, store
+from reporting import commission_store, month_end_store, store
 from reporting.best_times.store import segment_best_times
 from reporting.domain.best_times import shown_best_times, why_with_best_times
 from reporting.domain.kpis import Facts, bucket_order, commission, roll_rates, summed
@@ -63,7 +63,7 @@ async def roll_rates_report(db: Database, *, client: ClientCopy, date_from: str,
     periods = months(date_from, to)
     async with db.transaction() as s:
         ends = [local_instant(next_month(m), client.timezone) for m in periods]
-        states = await store.month_end_states(s, client=client.slug, ends=ends)
+        states = await month_end_store.month_end_states(s, client=client.slug, ends=ends)
     labels = [m.strftime("%Y-%m") for m in periods]
     return RollRatesReport(client=client.slug, months=labels, items=[RollRateOut(
         period=r.period, bucket=r.bucket, accounts=r.accounts, rolled_forward=r.rolled_forward, stayed=r.stayed,
