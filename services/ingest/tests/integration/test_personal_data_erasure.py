@@ -134,6 +134,10 @@ async def consume_and_relay(ingest: Ingest, done: Any) -> None:
 async def test_an_erasure_blanks_every_plaintext_copy_and_is_confirmed_once_per_request(ingest: Ingest) -> None:
     done = await ingest.upload(FILE)
     assert (done["rows_accepted"], done["rows_rejected"], done["rows_with_warnings"]) == (4, 4, 1), done
+    # A file sent without its header row is refused, its record showing the first row as the headers it found.
+    headless = await ingest.http.post("/v1/clients/banco/portfolios", files={"file": ("c.csv", "\n".join(
+        FILE.splitlines()[1:3]).encode())})
+    assert (headless.status_code, headless.json()["code"]) == (422, "missing_required_columns"), headless.text
     dump = await ingest.dump()
     assert all(spelling in dump for spelling in ANA + LUIS)  # before: every copy is there
     ana = await ingest.debtor_ref("A-1")
@@ -147,9 +151,9 @@ async def test_an_erasure_blanks_every_plaintext_copy_and_is_confirmed_once_per_
                                        "'debtor.erasure_confirmed'")) == 1
     await consume_and_relay(ingest, ana_erased)
     [confirmed] = await confirmations(ingest, 1)
-    # Three accounts, her two rejected rows and the two warnings of her row A-6.
+    # Three accounts, her two rejected rows, the two warnings of her row A-6 and the refused file's first row.
     assert (confirmed.erasure_id, confirmed.debtor_ref, confirmed.service, confirmed.erased_rows) == \
-        (request.erasure_id, ana, "ingest", 7)
+        (request.erasure_id, ana, "ingest", 8)
     dump = await ingest.dump()
     assert [s for s in ANA if s in dump] == []
     assert all(spelling in dump for spelling in LUIS)  # another person's data is intact
@@ -171,7 +175,7 @@ async def test_an_erasure_blanks_every_plaintext_copy_and_is_confirmed_once_per_
             return await s.scalar(text("SELECT count(*) FROM ingest.inbox WHERE consumer = 'ingest'")) == 2
     await consume_and_relay(ingest, confirmed_twice)
     assert [(c.erasure_id, c.erased_rows) for c in await confirmations(ingest, 2)] == \
-        [(request.erasure_id, 7), (request.erasure_id, 0)]
+        [(request.erasure_id, 8), (request.erasure_id, 0)]
     assert [s for s in ANA if s in await ingest.dump()] == []
 
 

@@ -154,3 +154,19 @@ async def test_migration_0021_takes_the_quoted_cell_out_of_earlier_messages(inge
         kept = (await s.execute(text("SELECT message FROM ingest.row_issues WHERE row_number >= 100 "
                                      "ORDER BY row_number"))).scalars().all()
     assert kept == list(said.values())
+
+
+async def test_a_file_without_its_header_row_keeps_its_first_row_only_as_long_as_raw_cells(ingest: Ingest) -> None:
+    """A file sent without its header row is refused for its columns, and the record shows the headers it found
+    so the client company can fix it: there, its first row, a person's data. They go when raw cells go."""
+    content = "A-1;1020304050;Ana Pérez;1.000;5;300 123 4567\nA-2;79888777;Luis Gómez;2.000;5;\n".encode()
+    answer = await ingest.http.post("/v1/clients/banco/portfolios", files={"file": ("c.csv", content)})
+    assert (answer.status_code, answer.json()["code"]) == (422, "missing_required_columns")
+    shown = (await ingest.http.get(answer.json()["instance"])).json()
+    assert "Ana Pérez" in shown["error_detail"]["headers"]  # what the client company needs to fix the file
+    await ingest.retention_at(START + RETENTION + dt.timedelta(minutes=1))
+    shown = (await ingest.http.get(answer.json()["instance"])).json()
+    assert (shown["error_code"], shown["error_detail"]["missing"][0]) == ("missing_required_columns", "account_ref")
+    async with ingest.platform.db.transaction() as s:
+        kept = " ".join((await s.execute(text("SELECT error_detail::text FROM ingest.portfolios"))).scalars())
+    assert "Pérez" not in kept and "1020304050" not in kept and "300 123 4567" not in kept

@@ -132,7 +132,8 @@ async def on_erased(event: DebtorErased, ctx: HandlerContext) -> None:
 async def erase_person(ctx: HandlerContext, client: str, debtor_ref: UUID, account_refs: list[str]) -> int:
     """The person's accounts keep their refs, amounts, dates and debtor_ref and lose their name, id number and type,
     phones, e-mail, address and the file's other columns; every rejected row or warning of the client company's
-    uploads with a cell naming them (id number, a phone in any spelling, e-mail, name) loses its raw cells.
+    uploads with a cell naming them (id number, a phone in any spelling, e-mail, name) loses its raw cells, and
+    an upload refused for its columns whose first row (a file without its header row) names them loses it.
 
     Stored upload bytes need nothing here: an upload keeps its bytes only until its worker has read them (they
     are dropped when it completes or fails, and retention drops those of an upload never processed); an upload
@@ -145,6 +146,7 @@ async def erase_person(ctx: HandlerContext, client: str, debtor_ref: UUID, accou
                             emails=[a.email for a in accounts if a.email], names=names)
     erased = await store.erase_accounts(s, client, [a.account_ref for a in accounts])
     issues = await store.issues_naming(s, client, person, person.name_spellings(names))
+    erased += await store.erase_first_rows(s, await store.refusals_naming(s, client, person))
     return erased + await store.erase_issues(s, issues, "request")
 
 

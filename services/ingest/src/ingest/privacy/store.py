@@ -176,9 +176,37 @@ async def expire_raw_cells(s: AsyncSession, portfolio_id: uuid.UUID, *, limit: i
     return len(blanked.all())
 
 
+# What a refused upload's record shows of the file's first row (its headers, and those several fields matched): a
+# file sent without its header row shows a person's data there, kept as long as raw cells are.
+FIRST_ROW = ["headers", "ambiguous"]
+
+
 async def mark_raw_cells_expired(s: AsyncSession, portfolio_id: uuid.UUID, now: dt.datetime) -> None:
-    await s.execute(sql("UPDATE ingest.portfolios SET raw_cells_expired_at = :now WHERE id = :p"),
-                    {"p": portfolio_id, "now": now})
+    await s.execute(sql(
+        "UPDATE ingest.portfolios SET raw_cells_expired_at = :now,"
+        " error_detail = error_detail - CAST(:first_row AS text[]) WHERE id = :p"),
+        {"p": portfolio_id, "now": now, "first_row": FIRST_ROW})
+
+
+async def refusals_naming(s: AsyncSession, client: str, person: Identifiers) -> list[uuid.UUID]:
+    """The client company's refused uploads whose record shows a first row naming the person (a file sent without
+    its header row). Few: only uploads refused for their columns keep one."""
+    if not person:
+        return []
+    rows = await s.execute(sql(
+        "SELECT id, error_detail->'headers' AS headers FROM ingest.portfolios"
+        " WHERE client_slug = :c AND error_detail ? 'headers'"), {"c": client})
+    return [r.id for r in rows if person.named_in_any(str(h) for h in (r.headers or []))]
+
+
+async def erase_first_rows(s: AsyncSession, portfolio_ids: Sequence[uuid.UUID]) -> int:
+    if not portfolio_ids:
+        return 0
+    erased = await s.execute(sql(
+        "UPDATE ingest.portfolios SET error_detail = error_detail - CAST(:first_row AS text[])"
+        " WHERE id = ANY(:ids) AND error_detail ?| CAST(:first_row AS text[]) RETURNING id"),
+        {"ids": list(portfolio_ids), "first_row": FIRST_ROW})
+    return len(erased.all())
 
 
 async def stale_uploads(s: AsyncSession, cutoff: dt.datetime, limit: int = 20) -> list[uuid.UUID]:
