@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from ingest.domain.portfolio import Account, ColumnMap, Issue, RowContext, cell_text, check_row, map_columns
+from ingest.domain.portfolio import (
+    Account,
+    ColumnMap,
+    Issue,
+    RowContext,
+    cell_text,
+    check_row,
+    column_names,
+    map_columns,
+)
 from ingest.reading import CountingReader, FileLimits, open_rows
 from ingest.records import Tally, UploadParams
 from recaudo_common.files import Cell, Rows
@@ -65,7 +74,7 @@ class RowChecker:
 
     def __init__(self, rows: Rows, header: list[str], columns: ColumnMap, job: CheckingJob,
                  position: Callable[[], float]) -> None:
-        self.rows, self.header, self.columns, self.ctx = rows, header, columns, job.ctx
+        self.rows, self.names, self.columns, self.ctx = rows, column_names(header), columns, job.ctx
         self.seen, self.done, self.records, self.position = job.seen, job.done, 0, position
         self.batch_rows, self.batch_chars = job.batch_rows, job.batch_chars
 
@@ -103,7 +112,7 @@ class RowChecker:
 
     def _check(self, batch: list[tuple[int, list[Cell]]]) -> CheckedBatch:
         checked = CheckedBatch(rows_done=self.records, progress=self.position())
-        header, columns, ctx, tally = self.header, self.columns, self.ctx, checked.tally
+        names, columns, ctx, tally = self.names, self.columns, self.ctx, checked.tally
         for number, cells in batch:
             tally.rows_total += 1
             values = {f: [cells[i] if i < len(cells) else "" for i in idx] for f, idx in columns.fields.items()}
@@ -117,24 +126,23 @@ class RowChecker:
             if account is None:
                 tally.rows_rejected += 1
                 tally.by_code[rejections[0].code] += 1
-                checked.rejected.append((rejections[0], _raw(header, cells)))
+                checked.rejected.append((rejections[0], _raw(names, cells)))
                 continue
             self.seen.add(account.account_ref)
             tally.rows_accepted += 1
             checked.accepted.append(account)
             if warnings:
                 tally.rows_with_warnings += 1
-                raw = _raw(header, cells)  # only for the rows that have an issue to keep: most have none
+                raw = _raw(names, cells)  # only for the rows that have an issue to keep: most have none
                 for w in warnings:
                     tally.by_code[w.code] += 1
                     checked.warned.append((w, raw))
         return checked
 
 
-def _raw(header: list[str], cells: list[Cell]) -> dict[str, str]:
-    """A row's cells by column, as its issue's record keeps them."""
-    return {(header[i] if i < len(header) and header[i] else f"column_{i + 1}"): _kept(cell_text(v))
-            for i, v in enumerate(cells)}
+def _raw(names: list[str], cells: list[Cell]) -> dict[str, str]:
+    """A row's cells by column (`names`: column_names of the header), as its issue's record keeps them."""
+    return {(names[i] if i < len(names) else f"column_{i + 1}"): _kept(cell_text(v)) for i, v in enumerate(cells)}
 
 
 def _kept(text: str, limit: int = 2000) -> str:

@@ -122,6 +122,20 @@ async def test_a_mexican_mobile_written_as_before_2019_is_kept(ingest: Ingest) -
     assert placed == {"A-1": ["+525512345678", "+523312345678"], "A-2": ["+525512345679"]}
 
 
+async def test_a_header_written_twice_loses_neither_column(ingest: Ingest) -> None:
+    content = "\n".join(["Obligacion;Cedula;Nombre;Saldo;Mora;Observación;Observación",
+                         "A-1;1;Ana;1.000;5;llamar tarde;no sms", "A-2;2;Luis;0;5;sin saldo;revisar"]).encode()
+    done = await ingest.upload("banco", content)
+    assert (done["status"], done["rows_accepted"], done["rows_rejected"]) == ("completed", 1, 1), done
+    async with ingest.platform.db.transaction() as s:
+        stated = await s.scalar(text("SELECT stated FROM ingest.accounts WHERE client_slug = 'banco'"
+                                     " AND account_ref = 'A-1'"))
+    assert stated["extra"] == {"Observación": "llamar tarde", "Observación (column_7)": "no sms"}
+    rejected = (await ingest.http.get(f"/v1/portfolios/{done['id']}/rejections")).json()["items"]
+    assert {k: v for k, v in rejected[0]["raw"].items() if k.startswith("Obs")} == {
+        "Observación": "sin saldo", "Observación (column_7)": "revisar"}
+
+
 def workbook(rows: list[list[Any]], sheet: str = "Cartera", extra_sheet: bool = False,
              date1904: bool = False) -> bytes:
     buffer = io.BytesIO()

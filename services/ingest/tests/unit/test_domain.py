@@ -5,7 +5,14 @@ from decimal import Decimal
 
 import pytest
 
-from ingest.domain.portfolio import MappingError, RowContext, check_row, map_columns, normalise_header
+from ingest.domain.portfolio import (
+    MappingError,
+    RowContext,
+    check_row,
+    column_names,
+    map_columns,
+    normalise_header,
+)
 from recaudo_common.files import csv_rows, sniff
 from recaudo_common.money import parse_amount, parse_date
 
@@ -184,3 +191,10 @@ def test_csv_rows_keep_sheet_numbers_with_blank_lines_and_quoted_newlines() -> N
     got = list(rows)
     assert [n for n, _ in got] == [2, 5]
     assert got[0][1][2] == "Ana\nGómez"
+
+
+def test_a_header_written_twice_keeps_both_columns() -> None:
+    # An export with two "Observación" columns (or two blank ones): neither column's values may be lost.
+    headers = ["Obligacion", "Cedula", "Nombre", "Saldo", "Mora", "Observación", "Observación", "", ""]
+    assert map_columns(headers).extras == {"Observación": 5, "Observación (column_7)": 6}
+    assert column_names(headers)[5:] == ["Observación", "Observación (column_7)", "column_8", "column_9"]

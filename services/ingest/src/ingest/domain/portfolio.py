@@ -135,8 +135,22 @@ def map_columns(headers: list[str], explicit: dict[str, str] | None = None) -> C
     if missing:
         raise MappingError("missing_required_columns", f"no column for {', '.join(missing)}",
                            missing=missing, headers=headers)
-    extras = {h: i for i, h in enumerate(headers) if i not in used and h.strip()}
+    names = column_names(headers)
+    extras = {names[i]: i for i, h in enumerate(headers) if i not in used and h.strip()}
     return ColumnMap(fields, extras)
+
+
+def column_names(headers: list[str]) -> list[str]:
+    """Each column's name as its values are kept (an account's extra attributes, a rejected row's raw fields): its
+    header, `column_N` when that is blank, and a header written again told apart by its place (`Obs (column_7)`),
+    so that no column's values are lost under another's name."""
+    names: list[str] = []
+    taken: set[str] = set()
+    for i, h in enumerate(headers):
+        name = h if h and h not in taken else f"{h} (column_{i + 1})" if h else f"column_{i + 1}"
+        taken.add(name)
+        names.append(name)
+    return names
 
 
 @dataclass(frozen=True)
