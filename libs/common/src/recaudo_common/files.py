@@ -102,8 +102,11 @@ def detect_encoding(head: bytes) -> str:
 
 
 def sniff_delimiter(text: str) -> str:
-    """The candidate that splits the header line most (quoted text ignored)."""
-    header = next(iter(_LINES.findall(text)), "").rstrip("\r\n")
+    """The candidate that splits the header line most (quoted text ignored). The header is the first line with
+    anything on it: the reading skips blank lines before it (an export whose first rows are empty), and one of
+    them would leave every candidate at nothing, so `,`."""
+    lines = (m.group(0) for m in _LINES.finditer(text))
+    header = next((line for line in lines if line.strip()), "").rstrip("\r\n")
     best, best_count = ",", 0
     for d in DELIMITERS:
         try:

@@ -136,6 +136,14 @@ async def test_a_header_written_twice_loses_neither_column(ingest: Ingest) -> No
         "Observación": "sin saldo", "Observación (column_7)": "revisar"}
 
 
+async def test_a_semicolon_file_whose_first_lines_are_blank_is_read(ingest: Ingest) -> None:
+    # A sheet saved as CSV with its first rows empty: the blank lines before the header are skipped, its ';' found.
+    content = "\r\n".join(["", "", "Obligación;Cédula;Nombre;Saldo;Mora", "A-1;1;Ana;1.500,50;5", ""]).encode("cp1252")
+    done = await ingest.upload("banco", content)
+    assert (done["status"], done["rows_accepted"]) == ("completed", 1), done
+    assert [e["balance"] for e in await ingest.events("account.placed")] == ["1500.50"]
+
+
 def workbook(rows: list[list[Any]], sheet: str = "Cartera", extra_sheet: bool = False,
              date1904: bool = False) -> bytes:
     buffer = io.BytesIO()

@@ -198,3 +198,16 @@ def test_a_header_written_twice_keeps_both_columns() -> None:
     headers = ["Obligacion", "Cedula", "Nombre", "Saldo", "Mora", "Observación", "Observación", "", ""]
     assert map_columns(headers).extras == {"Observación": 5, "Observación (column_7)": 6}
     assert column_names(headers)[5:] == ["Observación", "Observación (column_7)", "column_8", "column_9"]
+
+
+@pytest.mark.parametrize("before", ["\n", "\r\n\r\n", "  \n", "\ufeff\n\n", "\t\n"])
+@pytest.mark.parametrize("delimiter", [";", "\t", "|", ","])
+def test_the_delimiter_is_sniffed_from_the_header_after_blank_lines(before: str, delimiter: str) -> None:
+    # The reading skips blank lines before the header (an export whose first rows are empty): so does the sniffing.
+    content = (before + delimiter.join(["Obligacion", "Cedula", "Nombre", "Saldo", "Mora"]) + "\n"
+               + delimiter.join(["A-1", "1", "Ana", "1000", "5"]) + "\n").encode()
+    sniffed = sniff(content, filename="cartera.csv", encoding=None, delimiter=None)
+    assert sniffed.delimiter == delimiter
+    header, rows = csv_rows([content], sniffed)
+    assert header == ["Obligacion", "Cedula", "Nombre", "Saldo", "Mora"]
+    assert list(rows) == [(2, ["A-1", "1", "Ana", "1000", "5"])]
