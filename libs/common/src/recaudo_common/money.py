@@ -113,9 +113,13 @@ def parse_date(raw: str) -> dt.date | None:
     return None
 
 
-def parse_int(raw: str) -> int | None:
+def parse_int(raw: str, locale: str | None = None) -> int | None:
+    """A whole number, with a sign if negative; with a `locale`, grouped by its thousands mark too (`1.200` in
+    es-CO, `1,200` in en-US), strictly as parse_amount groups, and never with decimals or a symbol."""
     text = raw.strip()
-    return int(text) if re.match(r"^-?\d+$", text) else None
+    group = MARKS[locale][0] if locale else ""
+    pattern = rf"-?(?:\d{{1,3}}(?:{re.escape(group)}\d{{3}})+|\d+)" if group else r"-?\d+"
+    return int(text.replace(group, "") if group else text) if re.fullmatch(pattern, text) else None
 
 
 # Serial day numbers count from here. In the 1900 date system (Excel's default) serial 1 is 1900-01-01 and 60 the

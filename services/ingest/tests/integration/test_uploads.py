@@ -144,6 +144,18 @@ async def test_a_semicolon_file_whose_first_lines_are_blank_is_read(ingest: Inge
     assert [e["balance"] for e in await ingest.events("account.placed")] == ["1500.50"]
 
 
+async def test_days_past_due_in_thousands_are_read_grouped_as_the_locale_groups(ingest: Ingest) -> None:
+    # A portfolio sold years overdue, saved from a sheet whose columns show thousands marks.
+    banco = "\n".join(["Obligación;Cédula;Nombre;Saldo;Días Mora", "A-1;1;Ana;1.500.000;1.200",
+                       "A-2;2;Luis;1.500.000;1,200"]).encode()
+    done = await ingest.upload("banco", banco)
+    assert (done["status"], done["rows_accepted"]) == ("completed", 1), done
+    assert await ingest.issues(done) == [(3, "days_past_due", "invalid_days_past_due")]  # 1,2 days in es-CO
+    telco = "\n".join(["Cuenta,Documento,Nombre,Saldo,Dias Mora", 'B-1,1,Ana,"1,500.00","1,200"']).encode()
+    assert (await ingest.upload("telco", telco))["rows_accepted"] == 1
+    assert [e["days_past_due"] for e in await ingest.events("account.placed")] == [1200, 1200]
+
+
 def workbook(rows: list[list[Any]], sheet: str = "Cartera", extra_sheet: bool = False,
              date1904: bool = False) -> bytes:
     buffer = io.BytesIO()

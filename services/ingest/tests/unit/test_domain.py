@@ -1,5 +1,6 @@
 """Ingest's rules: strict numbers by locale, dates, header mapping, row validation codes."""
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -211,3 +212,20 @@ def test_the_delimiter_is_sniffed_from_the_header_after_blank_lines(before: str,
     header, rows = csv_rows([content], sniffed)
     assert header == ["Obligacion", "Cedula", "Nombre", "Saldo", "Mora"]
     assert list(rows) == [(2, ["A-1", "1", "Ana", "1000", "5"])]
+
+
+@pytest.mark.parametrize(("locale", "written", "days"), [
+    ("es-CO", "1.200", 1200), ("es-AR", "12.345", 12345), ("en-US", "1,200", 1200), ("es-MX", "-1,2", None),
+    ("es-CO", "1200", 1200), ("es-CO", "-45", -45),
+    ("es-CO", "1,200", None), ("en-US", "1.200", None), ("es-CO", "12.00", None), ("es-CO", "1.2000", None),
+    ("es-CO", "36.501", None), ("es-CO", "$ 5", None), ("es-CO", "5,0", None),
+])
+def test_days_past_due_are_a_whole_number_as_the_locale_writes_it(locale: str, written: str,
+                                                                  days: int | None) -> None:
+    # A portfolio sold years overdue states thousands of days, grouped as any number of its locale is.
+    values = _row(days_past_due=written, balance="1500000")
+    account, rejections, _ = check_row(values, {}, 2, dataclasses.replace(CTX, locale=locale))
+    if days is None:
+        assert account is None and [r.code for r in rejections] == ["invalid_days_past_due"]
+    else:
+        assert account is not None and account.days_past_due == days, rejections

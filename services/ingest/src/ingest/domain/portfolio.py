@@ -240,12 +240,12 @@ def _date(cell: Cell, ctx: RowContext) -> dt.date | None:
     return parse_date(cell)
 
 
-def _int(cell: Cell) -> int | None:
+def _int(cell: Cell, locale: str) -> int | None:
     if isinstance(cell, Decimal):
         return int(cell) if cell == cell.to_integral_value() else None
     if isinstance(cell, dt.date):
         return None
-    return parse_int(cell)
+    return parse_int(cell, locale)  # grouped as the locale groups: a portfolio sold years late says 1.200 days
 
 
 def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
@@ -304,7 +304,7 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
                                                  "kept to the cent")
     raw_due, raw_dpd = _text(values, "due_date"), _text(values, "days_past_due")
     due_date = _date(_cell(values, "due_date"), ctx) if raw_due else None
-    dpd = _int(_cell(values, "days_past_due")) if raw_dpd else None
+    dpd = _int(_cell(values, "days_past_due"), ctx.locale) if raw_dpd else None
     if not raw_due and not raw_dpd:
         reject("due_date", "missing_mora", "neither a due date nor days past due")
     if raw_due and due_date is None:
