@@ -1,6 +1,7 @@
 """The promise window through outreach's real HTTP app and PostgreSQL: 30 days from the client company's today
 unless the client company set its own (client.* events carry it), the same for the debtor page and for a
-promise an agent logs; and a recalled account stays recalled when a payment arrives after the recall."""
+promise an agent logs; and a recalled account stays recalled when a payment or a settlement comes after the
+recall."""
 
 import datetime as dt
 import re
@@ -9,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from recaudo_common.events import AccountRecalled, ClientUpdated, PaymentApplied
+from recaudo_common.events import AccountRecalled, AccountSettled, ClientUpdated, PaymentApplied
 
 from .conftest import Outreach, client_event, segmented
 
@@ -106,3 +107,15 @@ async def test_a_recall_wins_over_a_later_payment_whose_event_arrived_first(outr
     rows = await outreach.sql("SELECT status FROM outreach.account_status WHERE account_ref = 'W-5'")
     assert [r[0] for r in rows] == ["recalled"]
     assert not any(s == "scheduled" for _, s in await outreach.attempts("W-5"))
+
+
+async def test_a_settlement_paid_after_a_recall_leaves_the_account_recalled(outreach: Outreach) -> None:
+    """A settlement agreed before the recall and paid after it: the client company withdrew the account, so it
+    stays recalled here as in segmentation and reporting (account.settled set it to settled)."""
+    await outreach.deliver(await outreach.placed("W-6"), segmented("W-6"))
+    await outreach.deliver(AccountRecalled(account_ref="W-6", recalled_at=outreach.clock.now))
+    outreach.clock.now += dt.timedelta(hours=1)
+    await outreach.deliver(AccountSettled(account_ref="W-6", arrangement_id=uuid.uuid4(),
+                                          settled_at=outreach.clock.now))
+    rows = await outreach.sql("SELECT status FROM outreach.account_status WHERE account_ref = 'W-6'")
+    assert [r[0] for r in rows] == ["recalled"]

@@ -182,8 +182,9 @@ class StatusChange:
 
 async def set_statuses(s: AsyncSession, changes: Sequence[StatusChange]) -> None:
     """Kept apart from the placement so a payment that arrives before its placement is not lost. The newest
-    statement wins, except that a recall always does (accounts.account_status: a recall is never undone by a
-    payment, even one made after it whose event arrived first). At most one change per account; one round trip."""
+    statement wins, except that a recall always does and stays (accounts.account_status: a recall is never undone,
+    by a payment or a settlement paid after it, even one whose event arrived first). At most one change per account;
+    one round trip."""
     if not changes:
         return
     source, params = unnest_rows(
@@ -192,8 +193,9 @@ async def set_statuses(s: AsyncSession, changes: Sequence[StatusChange]) -> None
     await s.execute(sql(
         f"""INSERT INTO outreach.account_status AS st (client_slug, account_ref, status, balance, as_of)
             SELECT client_slug, account_ref, status, balance, as_of FROM {source} ORDER BY client_slug, account_ref
-            ON CONFLICT (client_slug, account_ref) DO UPDATE SET status = excluded.status,
-                balance = coalesce(excluded.balance, st.balance), as_of = excluded.as_of
+            ON CONFLICT (client_slug, account_ref) DO UPDATE
+                SET status = CASE WHEN st.status = 'recalled' THEN st.status ELSE excluded.status END,
+                    balance = coalesce(excluded.balance, st.balance), as_of = excluded.as_of
             WHERE st.as_of <= excluded.as_of OR excluded.status = 'recalled'"""), params)
 
 
