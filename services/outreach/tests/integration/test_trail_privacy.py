@@ -118,13 +118,7 @@ async def test_migration_0014_scrubs_the_trail_and_leaves_it_append_only(outreac
     await execute(outreach, "INSERT INTO outreach.replies (id, provider, provider_message_id, channel, body, "
                   "opt_out, received_at) VALUES (gen_random_uuid(), 'sandbox', 'old-r', 'sms', :b, false, now())",
                   b=f"soy {ID_NUMBER}, escriba a {EMAIL}")
-    spec = importlib.util.spec_from_file_location("scrub_migration", MIGRATION)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
-    async with outreach.platform.db.transaction() as s:
-        for statement in migration.STATEMENTS:
-            await s.execute(sqlalchemy.text(statement))
+    await run_migration(outreach, MIGRATION)
     rows = [r[0] for r in await outreach.sql("SELECT detail FROM outreach.trail WHERE account_ref = 'OLD-1' "
                                              "ORDER BY id")]
     assert rows == [{"provider": "sandbox"}, {"reason": "failed: [redacted] unreachable"},
