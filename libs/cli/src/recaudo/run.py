@@ -92,12 +92,13 @@ def _stop_postgres(folder: Path) -> None:
     """A fast shutdown; if the server is still there after it, an immediate one (crash recovery at next start)."""
     import recaudo_common.embedded_pg as embedded_pg
 
-    embedded_pg.stop(folder)
+    said = [embedded_pg.stop(folder)]
     if (folder / "pgdata" / "postmaster.pid").exists():
-        embedded_pg.stop(folder, mode="immediate")
+        said.append(embedded_pg.stop(folder, mode="immediate"))
     if (folder / "pgdata" / "postmaster.pid").exists():
-        print(f"warning: embedded PostgreSQL is still running; stop it with: python -m recaudo_common.embedded_pg "
-              f"stop --data {folder}", file=sys.stderr, flush=True)
+        why = " / ".join(s for s in said if s) or "pg_ctl said nothing"
+        print(f"warning: embedded PostgreSQL is still running ({why}); stop it with: python -m "
+              f"recaudo_common.embedded_pg stop --data {folder}", file=sys.stderr, flush=True)
 
 
 async def _run_platform(options: RunOptions) -> None:

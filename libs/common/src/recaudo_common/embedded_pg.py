@@ -138,11 +138,15 @@ def create_database(port: int, database: str) -> None:
         psql(port, f'CREATE DATABASE "{database}"')
 
 
-def stop(data_dir: Path, *, mode: str = "fast") -> None:
+def stop(data_dir: Path, *, mode: str = "fast") -> str:
+    """Stops the server and waits until it has. What pg_ctl said when it could not ("" when it could, or when
+    nothing was running), for the caller to show: a server left running is the user's to stop."""
     pgdata = data_dir.resolve() / "pgdata"
-    if (pgdata / "postmaster.pid").exists():
-        subprocess.run([_bin("pg_ctl"), "-D", str(pgdata), "-m", mode, "-w", "stop"], check=False,
-                       user=_run_as(), capture_output=True)
+    if not (pgdata / "postmaster.pid").exists():
+        return ""
+    done = subprocess.run([_bin("pg_ctl"), "-D", str(pgdata), "-m", mode, "-w", "stop"], check=False,
+                          user=_run_as(), capture_output=True, text=True)
+    return "" if done.returncode == 0 else (done.stderr or done.stdout).strip()
 
 
 def main() -> None:
