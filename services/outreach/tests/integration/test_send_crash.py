@@ -114,10 +114,11 @@ async def test_a_worker_killed_between_claim_and_confirm_sends_once(database_url
             await o.platform.db.dispose()
 
 
-async def twilio_outreach(database_url: str, base_url: str, **settings: Any) -> tuple[Outreach, Any]:
+async def twilio_outreach(database_url: str, base_url: str, *, sending_timeout_s: float = 10,
+                          **settings: Any) -> tuple[Outreach, Any]:
     return await make_outreach(database_url, providers={"sms": "twilio"}, twilio_base_url=base_url,
-                               public_url="http://outreach.test", provider_timeout_s=2, sending_timeout_s=10,
-                               **TWILIO, **settings)
+                               public_url="http://outreach.test", provider_timeout_s=2,
+                               sending_timeout_s=sending_timeout_s, **TWILIO, **settings)
 
 
 @contextlib.asynccontextmanager
@@ -288,13 +289,16 @@ async def test_an_email_whose_connection_dropped_after_data_is_unknown_for_an_op
 
 async def test_a_replica_whose_lease_expired_can_neither_send_nor_confirm(database_url: str) -> None:
     fake = FakeTwilio(callbacks=False)
+    # A lease of a minute: the fresh claim at the end is judged by real time elapsed (sending/handlers.Claim), and
+    # a CI machine under load once took more than 10 s from that claim to its confirmation.
+    lease_s = 60
     async with serving(fake) as base_url:
-        o, http = await twilio_outreach(database_url, base_url)
+        o, http = await twilio_outreach(database_url, base_url, sending_timeout_s=lease_s)
         try:
             await o.deliver(await o.placed("F-1"), segmented("F-1", ("sms",)))
             _, stale = await claim_due(o.platform.db, o.providers, o.settings, now=o.clock.now, limit=10)
             attempt = await attempt_row(o, "F-1")
-            o.clock.now += dt.timedelta(seconds=11)  # the first replica stalled past its lease
+            o.clock.now += dt.timedelta(seconds=lease_s + 1)  # the first replica stalled past its lease
             assert await o.reconcile() == 1  # another replica fenced it off: Twilio has nothing, back to due
             # The stalled replica wakes up: it may not call Twilio (its lease is gone) ...
             await send_claimed(o.platform.db, o.providers, o.settings, stale, now=o.clock.now)
