@@ -66,6 +66,9 @@ class OpenFile(NamedTuple):
     # A workbook saved in the 1904 date system: its serial day numbers (a date column's General-formatted
     # numbers) count from 1904. A CSV or JSON-lines file has no date system of its own: 1900, Excel's default.
     date1904: bool = False
+    # A delimited file's fields are placed by counting separators, so a row with more than the header's has slid
+    # (ingest.domain.portfolio.too_many_fields); a sheet's cells are placed by their column and cannot.
+    delimited: bool = False
 
 
 def open_rows(path: Path, filename: str | None, params: UploadParams, reader: CountingReader,
@@ -82,4 +85,4 @@ def open_rows(path: Path, filename: str | None, params: UploadParams, reader: Co
         header, rows = jsonl_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars, keys=keys)
     else:
         header, rows = csv_rows(reader.chunks(), sniffed, max_line_chars=limits.max_line_chars)
-    return OpenFile(header, rows, lambda: reader.consumed / size)
+    return OpenFile(header, rows, lambda: reader.consumed / size, delimited=sniffed.kind == "csv")

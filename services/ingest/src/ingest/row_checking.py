@@ -24,6 +24,7 @@ from ingest.domain.portfolio import (
     check_row,
     column_names,
     map_columns,
+    too_many_fields,
 )
 from ingest.reading import CountingReader, FileLimits, open_rows
 from ingest.records import Tally, UploadParams
@@ -73,10 +74,11 @@ class RowChecker:
     crash (`done`) are skipped, and an account_ref seen earlier in the file is a duplicate. One call at a time."""
 
     def __init__(self, rows: Rows, header: list[str], columns: ColumnMap, job: CheckingJob,
-                 position: Callable[[], float]) -> None:
+                 position: Callable[[], float], *, delimited: bool = False) -> None:
         self.rows, self.names, self.columns, self.ctx = rows, column_names(header), columns, job.ctx
         self.seen, self.done, self.records, self.position = job.seen, job.done, 0, position
         self.batch_rows, self.batch_chars = job.batch_rows, job.batch_chars
+        self.delimited = delimited  # a CSV's: a row with more fields than its header is rejected, not read slid
 
     @classmethod
     def open(cls, job: CheckingJob, handle: BinaryIO) -> RowChecker:
@@ -85,7 +87,7 @@ class RowChecker:
         reader = CountingReader(handle)
         opened = open_rows(job.path, job.filename, job.params, reader, max(1, job.size), job.limits)
         columns = map_columns(opened.header, job.params.mapping)
-        checker = cls(opened.rows, opened.header, columns, job, opened.progress)
+        checker = cls(opened.rows, opened.header, columns, job, opened.progress, delimited=opened.delimited)
         # The rules count a date column's serial numbers in the file's date system, which only the file says.
         checker.ctx = dataclasses.replace(job.ctx, date1904=opened.date1904)
         return checker
@@ -118,7 +120,11 @@ class RowChecker:
             values = {f: [cells[i] if i < len(cells) else "" for i in idx] for f, idx in columns.fields.items()}
             extras = {h: cell_text(cells[i]) for h, i in columns.extras.items()
                       if i < len(cells) and cell_text(cells[i])}
-            account, rejections, warnings = check_row(values, extras, number, ctx)
+            # A sheet's cell right of its header is a column without a name: kept, as its raw cells name it.
+            extras |= {f"column_{i + 1}": text for i in range(len(names), len(cells))
+                       if (text := cell_text(cells[i]))}
+            slid = too_many_fields(number, cells, len(names)) if self.delimited else None
+            account, rejections, warnings = (None, [slid], []) if slid else check_row(values, extras, number, ctx)
             if account is not None and account.account_ref in self.seen:
                 account, rejections = None, [Issue(number, "account_ref", "duplicate_account_ref",
                                                    "this account_ref already appeared in an earlier record of the "

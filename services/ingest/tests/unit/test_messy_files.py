@@ -106,7 +106,7 @@ def test_a_json_lines_column_first_named_after_a_thousand_records_is_read(tmp_pa
     path = pathlib.Path(str(tmp_path)) / "cartera.jsonl"
     path.write_text("\n".join([*first, late]) + "\n", encoding="utf-8")
     with path.open("rb") as handle:
-        header, rows, _, _ = open_rows(path, "cartera.jsonl", UploadParams(), CountingReader(handle),
+        header, rows, *_ = open_rows(path, "cartera.jsonl", UploadParams(), CountingReader(handle),
                                        path.stat().st_size, FileLimits())
         assert header[-2:] == ["telefono", "correo"]
         *_, (number, cells) = list(rows)

@@ -8,7 +8,7 @@ ISSUE_LABELS = {
     "invalid_currency": "Moneda distinta de la del cliente", "duplicate_account_ref": "Obligación repetida",
     "mora_mismatch": "Los días de mora no cuadran con el vencimiento", "invalid_phone": "Teléfono no válido",
     "invalid_email": "Correo no válido", "too_many_phones": "Demasiados teléfonos",
-    "field_too_long": "Un campo es demasiado largo",
+    "field_too_long": "Un campo es demasiado largo", "too_many_fields": "La fila tiene más campos que el encabezado",
 }
 
 

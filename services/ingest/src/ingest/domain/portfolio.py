@@ -185,6 +185,18 @@ class Account:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+def too_many_fields(row: int, cells: list[Cell], width: int) -> Issue | None:
+    """A delimited row with more fields than its header's `width` (its trailing empty fields, an export's habit,
+    aside): a separator inside an unquoted value, so every value after it has slid one column on, and no cell of it
+    can be trusted to be what its header says."""
+    fields = len(cells)
+    while fields > width and not cell_text(cells[fields - 1]).strip():
+        fields -= 1
+    if fields <= width:
+        return None
+    return Issue(row, f"column_{width + 1}", "too_many_fields", f"the row has {fields} fields and the header {width}")
+
+
 # Days past due a row may state, or its due date give (MISSION §4).
 DAYS_PAST_DUE = (-365, 36500)
 

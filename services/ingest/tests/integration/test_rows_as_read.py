@@ -1,0 +1,39 @@
+"""Rows read as the file wrote them, through ingest's real HTTP API and a real PostgreSQL: a CSV row with more fields
+than its header (a separator inside a value) is refused, not read shifted; a workbook's cell past its header is
+kept as an attribute of the account."""
+
+import pytest
+from sqlalchemy import text
+
+from .conftest import Ingest
+from .test_uploads import workbook
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_row_with_more_fields_than_its_header_is_rejected_whole(ingest: Ingest) -> None:
+    # Row 2: "Gómez;Ana" written unquoted, so the balance slid into the name's place and the days past due into the
+    # balance's. Row 3: the trailing empty fields an export adds are no fields. Row 4: one value too many at the end.
+    content = "\n".join(["Obligación;Cédula;Nombre;Saldo;Mora", "A-1;1;Gómez;Ana;1.000;5", "A-2;2;Luis;2.000;5;;",
+                         "A-3;3;Eva;3.000;5;x"]).encode()
+    done = await ingest.upload("banco", content)
+    assert (done["status"], done["rows_accepted"], done["rows_rejected"]) == ("completed", 1, 2), done
+    assert done["counts_by_code"] == {"too_many_fields": 2}
+    rejected = (await ingest.http.get(f"/v1/portfolios/{done['id']}/rejections")).json()["items"]
+    assert [(r["row"], r["field"], r["code"], r["message"]) for r in rejected] == [
+        (2, "column_6", "too_many_fields", "the row has 6 fields and the header 5"),
+        (4, "column_6", "too_many_fields", "the row has 6 fields and the header 5")]
+    assert rejected[0]["raw"] == {"Obligación": "A-1", "Cédula": "1", "Nombre": "Gómez", "Saldo": "Ana",
+                                  "Mora": "1.000", "column_6": "5"}  # nothing of the row is lost
+    assert [e["account_ref"] for e in await ingest.events("account.placed")] == ["A-2"]
+
+
+async def test_a_workbooks_cell_past_its_header_is_kept_with_the_account(ingest: Ingest) -> None:
+    # A sheet's cells cannot slide: a note typed right of the last column is a column without a name, kept.
+    content = workbook([["Obligación", "Cédula", "Nombre", "Saldo", "Mora"], ["A-1", 1, "Ana", 1000, 5, "llamar"]])
+    done = await ingest.upload("banco", content, "cartera.xlsx")
+    assert (done["status"], done["rows_accepted"]) == ("completed", 1), done
+    async with ingest.platform.db.transaction() as s:
+        stated = await s.scalar(text("SELECT stated FROM ingest.accounts WHERE client_slug = 'banco'"
+                                     " AND account_ref = 'A-1'"))
+    assert stated["extra"] == {"column_6": "llamar"}
