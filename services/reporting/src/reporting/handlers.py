@@ -108,9 +108,9 @@ async def on_payment_reversed(event: PaymentReversed, ctx: HandlerContext) -> No
         await write_offs.record(ctx.session, row_id=event.reversal_id, client=ctx.envelope.client,
                                 account_ref=event.account_ref, kind="unrecovered", amount=event.written_off_again,
                                 at=event.reversed_at)
-    await store.record_reversal(ctx.session, payment_id=event.payment_id, client=ctx.envelope.client,
-                                account_ref=event.account_ref, amount=event.amount, new_balance=event.new_balance,
-                                status=event.account_status)
+    await store.record_reversal(ctx.session, reversal_id=event.reversal_id, payment_id=event.payment_id,
+                                client=ctx.envelope.client, account_ref=event.account_ref, amount=event.amount,
+                                at=event.reversed_at, new_balance=event.new_balance, status=event.account_status)
     await store.record_status(ctx.session, event_id=ctx.envelope.event_id, client=ctx.envelope.client,
                               account_ref=event.account_ref, at=event.reversed_at, status=event.account_status)
     await store.notify_change(ctx.session, ctx.envelope.client)

@@ -24,7 +24,7 @@ from reporting.domain.kpis import GROUPINGS, Facts
 # retention of each client company) is not here: a rebuild neither replays nor drops it.
 READ_MODELS = ("accounts", "payments", "contacts", "promises", "bucket_changes", "status_changes", "arrangements",
                "legal_holds", "consents", "best_time_learnings", "best_times", "write_offs",
-               "ledger_words")
+               "ledger_words", "reversals")
 # Client companies are copied, not rebuilt; an erasure's events act on the vault and the erasures, not on reports.
 NOT_REPLAYED = ("client", DebtorErased.family)
 REBUILD_SCHEMA = "reporting_rebuild"

@@ -189,11 +189,17 @@ async def ledger_word(s: AsyncSession, *, client: str, account_ref: str, balance
             {LEDGER_WORD_OF_LATEST}"""), {"c": client, "r": account_ref, "b": balance, "st": status})
 
 
-async def record_reversal(s: AsyncSession, *, payment_id: uuid.UUID, client: str, account_ref: str,
-                          amount: Decimal, new_balance: Decimal, status: str) -> None:
+async def record_reversal(s: AsyncSession, *, reversal_id: uuid.UUID, payment_id: uuid.UUID, client: str,
+                          account_ref: str, amount: Decimal, at: dt.datetime, new_balance: Decimal,
+                          status: str) -> None:
+    """A reversal, refund or chargeback: netted on its payment (the account's recovered total) and kept with its
+    own instant, the period it counts in."""
     await s.execute(_sql(
-        "UPDATE reporting.payments SET reversed_amount = reversed_amount + :a WHERE payment_id = :p"),
-        {"p": payment_id, "a": amount})
+        """WITH kept AS (INSERT INTO reporting.reversals (reversal_id, payment_id, client_slug, account_ref, amount, at)
+                         VALUES (:id, :p, :c, :r, :a, :at) ON CONFLICT DO NOTHING RETURNING 1)
+           UPDATE reporting.payments SET reversed_amount = reversed_amount + :a
+           WHERE payment_id = :p AND EXISTS (SELECT 1 FROM kept)"""),
+        {"id": reversal_id, "p": payment_id, "c": client, "r": account_ref, "a": amount, "at": at})
     await ledger_word(s, client=client, account_ref=account_ref, balance=new_balance, status=status)
 
 
@@ -372,11 +378,19 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
         FROM reporting.write_offs w
         LEFT JOIN reporting.accounts a ON a.client_slug = w.client_slug AND a.account_ref = w.account_ref
         WHERE w.client_slug = :c GROUP BY 1""")
-    await run(_key(group_by, "p.paid_at"), f"""
-        SELECT {{key}} AS key, coalesce(sum(p.amount - p.reversed_amount), 0) AS recovered, count(*) AS payments
-        FROM reporting.payments p
-        LEFT JOIN reporting.accounts a ON a.client_slug = p.client_slug AND a.account_ref = p.account_ref
-        WHERE p.client_slug = :c AND {since.format(col='p.paid_at')} GROUP BY 1""")
+    # Recovered: the period's payments less the period's reversals, whatever period their payments fall in, so a
+    # month closed and remitted never changes afterwards; a reversal is credited to its payment's channel.
+    await run(_key(group_by, "m.at", _last_channel("m.paid_at")), f"""
+        SELECT {{key}} AS key, coalesce(sum(m.amount), 0) AS recovered, count(*) FILTER (WHERE m.paid) AS payments
+        FROM (SELECT p.client_slug, p.account_ref, p.paid_at AS at, p.paid_at, p.amount, true AS paid
+              FROM reporting.payments p WHERE p.client_slug = :c AND {since.format(col='p.paid_at')}
+              UNION ALL
+              SELECT v.client_slug, v.account_ref, v.at, p.paid_at, -v.amount, false
+              FROM reporting.reversals v
+              LEFT JOIN reporting.payments p ON p.payment_id = v.payment_id
+              WHERE v.client_slug = :c AND {since.format(col='v.at')}) m
+        LEFT JOIN reporting.accounts a ON a.client_slug = m.client_slug AND a.account_ref = m.account_ref
+        GROUP BY 1""")
     await run(_key(group_by, "k.at", "k.channel"), f"""
         SELECT {{key}} AS key, count(*) FILTER (WHERE k.attempted AND NOT k.simulated) AS attempts,
                coalesce(sum(CASE WHEN CAST(:prices AS jsonb) ->> k.channel IS NULL THEN k.cost

@@ -234,7 +234,9 @@ async def march_figures_are_the_hand_computed_ones(reports: httpx.AsyncClient) -
     by_day = (await reports.get("/v1/clients/banco/reports/recovery", params={**MARCH, "group_by": "day"})).json()
     days = {g["key"]: (g["accounts_placed"], Decimal(g["recovered"]), g["attempts"]) for g in by_day["groups"]}
     assert days["2026-03-02"] == (4, Decimal(0), 0) and days["2026-03-06"] == (0, Decimal("1000000"), 0)
-    assert days["2026-03-12"] == (0, Decimal(0), 0) and days["2026-03-03"] == (0, Decimal(0), 2)
+    # pay3 on the 12th, its chargeback on the 13th: each on its own day (a reversal counts when it happened).
+    assert days["2026-03-12"] == (0, Decimal("200000"), 0) and days["2026-03-03"] == (0, Decimal(0), 2)
+    assert days["2026-03-13"][1] == Decimal("-200000")
     assert sum(v[1] for v in days.values()) == Decimal("1600000")
 
 

@@ -96,7 +96,8 @@ STORY: list[tuple[dt.datetime, Event]] = [
     (at(11, 8, 14, 59, 59), contact("B-2", "email", at(11, 8, 14, 59, 59))),
     (at(11, 15), contact("B-2", "voice", at(11, 15))), (at(11, 15, 16), contact("B-2", "whatsapp", at(11, 15, 16))),
     (at(11, 15), paid(P["q5"], "B-2", "70000", at(11, 15), "430000")),
-    # B-3: an SMS then an agent's call: q4 is the agent's (the last); q4 is reversed in December (net 0 here).
+    # B-3: an SMS then an agent's call: q4 is the agent's (the last); q4 is reversed in December, which counts
+    # there: November keeps it.
     (at(11, 8), contact("B-3", "sms", at(11, 8))),
     (at(11, 9), ContactLogged(contact_id=uuid.uuid4(), account_ref="B-3", channel="agent", contacted_at=at(11, 9),
                               outcome="promise_to_pay")),
@@ -145,12 +146,12 @@ async def report(reports: httpx.AsyncClient, **params: str) -> dict[str, Any]:
 
 async def test_totals_at_the_periods_edges(reports: httpx.AsyncClient) -> None:
     totals = (await report(reports))["totals"]
-    # q1 (at `from`) 100,000 + q4 (200,000 reversed) 0 + q5 70,000 + q6, q7 300,000 + q8, q9 300,000; not q2 (at
-    # `to`) nor q3 (a second before `from`).
-    assert Decimal(totals["recovered"]) == Decimal("770000")
+    # q1 (at `from`) 100,000 + q4 200,000 (reversed in December, after the period) + q5 70,000 + q6, q7 300,000 +
+    # q8, q9 300,000; not q2 (at `to`) nor q3 (a second before `from`).
+    assert Decimal(totals["recovered"]) == Decimal("970000")
     assert totals["payments"] == 7
     assert (totals["accounts_placed"], Decimal(totals["placed_balance"])) == (5, Decimal("4100000"))
-    assert totals["recovery_rate"] == 0.187805  # 770,000 / 4,100,000
+    assert totals["recovery_rate"] == 0.236585  # 970,000 / 4,100,000
     # Due in November: pr1 (kept) and pr3 (its last local day); made in November: pr2, pr3, pr4.
     assert (totals["promises_due"], totals["promises_kept"], totals["promises_made"]) == (2, 1, 3)
     assert totals["kept_promise_rate"] == 0.5
@@ -162,9 +163,9 @@ async def test_a_payment_is_credited_to_the_last_contact_within_seven_days_befor
         reports: httpx.AsyncClient) -> None:
     body = await report(reports, group_by="channel")
     recovered = {g["key"]: Decimal(g["recovered"]) for g in body["groups"] if Decimal(g["recovered"]) or g["payments"]}
-    # q1: the SMS exactly seven days before; q4: the agent's call (the last before it), reversed; q5: none (the
+    # q1: the SMS exactly seven days before; q4: the agent's call (the last before it); q5: none (the
     # email a second too early, the call at its instant, the WhatsApp after it); B-4 and B-5: no contact.
-    assert recovered == {"sms": Decimal("100000"), "agent": Decimal(0), "none": Decimal("670000")}
+    assert recovered == {"sms": Decimal("100000"), "agent": Decimal("200000"), "none": Decimal("670000")}
     assert sum(recovered.values()) == Decimal(body["totals"]["recovered"])
 
 
