@@ -155,3 +155,23 @@ async def test_the_fields_of_an_upload_may_follow_its_file(platform: RunningPlat
         assert no_file.status_code == 422 and no_file.json()["code"] == "invalid_form"
         not_a_form = await http.post("/v1/clients/gate-co/portfolios", json={"file": "x"})
         assert not_a_form.status_code == 415 and not_a_form.json()["code"] == "unsupported_media_type"
+
+
+async def test_a_keyed_body_sent_as_a_form_where_no_file_is_taken_is_capped_as_json(platform: RunningPlatform) -> None:
+    """Only the routes that take a file have a file's cap (each its own rule). Any key (even a client company's, at
+    a route it may not use) sending `multipart/form-data` elsewhere is held to the JSON cap: FastAPI buffers such
+    a body whole before the route's dependencies run, so a file's cap there let one request fill the pod's memory."""
+    assert platform.process.process is not None
+    pid = platform.process.process.pid
+    before = rss_bytes(pid)
+    async with platform.client() as http:
+        client_key = (await http.post("/v1/keys", json={"role": "client", "client": "gate-co"})).json()["key"]
+    for key, path in ((OPERATOR_KEY, "/v1/clients/gate-co/payments"), (client_key, "/v1/clients"),
+                      (client_key, "/v1/keys")):
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "multipart/form-data; boundary=B",
+                   "Idempotency-Key": "gate-form"}
+        status, body, sent = await stream(platform.base_url, path, headers, 64 * 1024**2,
+                                          prefix=b'--B\r\nContent-Disposition: form-data; name="x"\r\n\r\n')
+        assert status == 413 and b'"payload_too_large"' in body and b"1048576" in body, (path, status, body)
+        assert sent < 1024**2 + SOCKET_SLACK, f"{sent} bytes went out before the answer on {path}"
+    assert rss_bytes(pid) - before < 200 * 1024**2

@@ -89,19 +89,21 @@ class BodyTooLargeError(Exception):
 
 class Gate:
     """ASGI middleware: authentication before the body, caps while it streams. `rules` are tried in order; a path
-    no rule matches takes an API key and at most `max_json_bytes`, or `max_body_bytes` for a file (multipart)."""
+    no rule matches takes an API key and at most `max_json_bytes`, whatever its content type: a route that takes a
+    file declares a rule of its own (keyed_file). A form sent elsewhere is no file's: FastAPI buffers a body it
+    cannot parse as a form whole before the route's dependencies run, so a file's cap there would let any key
+    holder fill the process's memory with one request. `max_body_bytes` bounds every rule."""
 
     def __init__(self, app: ASGIApp, *, check_key: KeyCheck | None, rules: Sequence[BodyRule],
                  max_json_bytes: int, max_body_bytes: int) -> None:
         self.app, self.check_key, self.rules, self.max_body_bytes = app, check_key, tuple(rules), max_body_bytes
         self.json_rule = BodyRule(".*", "key", max_json_bytes)
-        self.file_rule = BodyRule(".*", "key", max_body_bytes)
 
-    def rule_for(self, path: str, content_type: str) -> BodyRule:
+    def rule_for(self, path: str) -> BodyRule:
         for rule in self.rules:
             if rule.matches(path):
                 return rule
-        return self.file_rule if content_type.lower().startswith("multipart/") else self.json_rule
+        return self.json_rule
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,7 +112,7 @@ class Gate:
         if "\x00" in scope["path"]:  # no resource has a NUL in its name, and PostgreSQL text cannot hold one
             await problem(404, "not_found", "Not found", "no such resource")(scope, receive, send)
             return
-        rule = self.rule_for(scope["path"], _header(scope, b"content-type"))
+        rule = self.rule_for(scope["path"])
         declared = _declared_length(scope)
         if declared == -2:
             await problem(400, "bad_request", "Bad request", "Content-Length is not a number")(scope, receive, send)
