@@ -310,6 +310,17 @@ async def test_an_operator_with_totp_signs_in_with_its_code(console: Console) ->
     assert (await console.sign_in("jefe@agencia.co", code=code)).status_code == 303
 
 
+
+async def test_a_code_in_another_scripts_digits_is_a_wrong_code_whatever_the_password(console: Console) -> None:
+    """Digits that str.isdigit takes but are not ASCII (Arabic-Indic, superscripts) are a wrong code: not a 500,
+    which came only after the password matched and so told whoever had guessed it that it was right."""
+    await console.user("jefe@agencia.co", totp=True)
+    for code in ("١٢٣٤٥٦", "¹²³⁴⁵⁶"):  # four failures: under the per-account limit of five
+        right = await console.sign_in("jefe@agencia.co", code=code)
+        wrong = await console.sign_in("jefe@agencia.co", "no es la contraseña de jefe", code=code)
+        assert right.status_code == wrong.status_code == 401, right.text
+        assert right.text == wrong.text and "Correo, contraseña o código incorrectos." in right.text
+
 async def test_an_agent_works_the_agent_desk_of_another_service_and_nothing_else(console: Console) -> None:
     await console.user("pedro@agencia.co", "agent")
     await console.user("luis@agencia.co", "supervisor")

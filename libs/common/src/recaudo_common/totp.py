@@ -38,7 +38,8 @@ def totp(key: bytes, at: dt.datetime, *, digits: int = DIGITS, digest: str = "sh
 def verify(secret: str, code: str, *, at: dt.datetime, window: int = 1) -> bool:
     """Whether `code` is the secret's at `at`, or one step either side (clocks drift; a code typed late)."""
     code = code.strip().replace(" ", "")
-    if len(code) != DIGITS or not code.isdigit():
+    # ASCII first: isdigit also takes other scripts' digits ("١٢٣٤٥٦"), which compare_digest refuses with a TypeError.
+    if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
         return False
     key, counter = _key(secret), int(at.timestamp()) // STEP_S
     return any(hmac.compare_digest(hotp(key, counter + d), code) for d in range(-window, window + 1))
