@@ -11,7 +11,7 @@ from recaudo_common.exports import XLSX, table_response
 from recaudo_common.preconditions import IfMatchHeader
 from recaudo_common.routing import AuthorisedFirstRoute
 from reporting import handlers, queries
-from reporting.domain.headers import MONEY, headers_for
+from reporting.domain.headers import MONEY, group_for, headers_for
 from reporting.domain.periods import period_end
 from reporting.schemas import (
     AccountView,
@@ -56,7 +56,8 @@ async def recovery(
                                      date_to=date_to)
     if format == "json":
         return result
-    rows = [g.model_dump() for g in result.groups] + [{"key": "total", **result.totals.model_dump()}]
+    rows = [{**g.model_dump(), "key": group_for(group_by, g.key, client.locale)} for g in result.groups] + [
+        {"key": group_for(None, "total", client.locale), **result.totals.model_dump()}]
     columns = ["key", *RecoveryFigures.model_fields]
     return table_response(f"recovery-{slug}", format, columns, headers_for(columns, client.locale), rows,
                           money_columns=MONEY, currency=client.currency, locale=client.locale)
@@ -104,7 +105,8 @@ async def commission_report(
     report = await queries.commission_report(platform.db, client=client, date_from=date_from, date_to=date_to)
     if format == "json":
         return report
-    rows = [i.model_dump() for i in report.items] + [report.totals.model_dump()]
+    rows = [{**i.model_dump(), "bucket": group_for("bucket", i.bucket, client.locale)}
+            for i in [*report.items, report.totals]]
     columns = list(CommissionLine.model_fields)
     return table_response(f"commission-{slug}", format, columns, headers_for(columns, client.locale), rows,
                           money_columns=MONEY, currency=client.currency, locale=client.locale)

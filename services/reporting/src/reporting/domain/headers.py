@@ -1,4 +1,5 @@
-"""Column headers of the reports' exports: Spanish for es-* client companies, the API's names otherwise."""
+"""Column headers and group names of the reports' exports: Spanish for es-* client companies, the API's names
+otherwise (the JSON API always keeps its English keys)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,29 @@ def headers_for(columns: list[str], locale: str) -> list[str]:
     if locale.startswith("es"):
         return [SPANISH.get(c, c) for c in columns]
     return list(columns)
+
+
+# The group names the platform itself gives (a bucket's, a product's or a segment's own label is the client
+# company's or the strategy's word, kept as it is): an account without one, a payment without a contact, the
+# channels, the strategy's arms and a segment's value tier and reason.
+SPANISH_GROUPS = {
+    "unassigned": "sin asignar", "none": "sin contacto", "total": "total",
+    "sms": "SMS", "email": "correo electrónico", "whatsapp": "WhatsApp", "voice": "voz", "agent": "agente",
+    "letter": "carta", "champion": "campeón", "challenger": "retador",
+}
+SPANISH_SEGMENT_PARTS = {"high": "alto", "medium": "medio", "low": "bajo", "no_rule": "sin regla",
+                         "unprofitable": "no rentable"}
+PLATFORM_NAMED = frozenset({"channel", "strategy_arm"})  # groups whose every name is the platform's
+
+
+def group_for(group_by: str | None, key: str, locale: str) -> str:
+    """A group's name in an export: for es-* client companies the platform's words in Spanish (a segment is
+    `bucket/tier[/reason]`, its bucket the client company's label); anything else as the API names it."""
+    if not locale.startswith("es"):
+        return key
+    if key in ("unassigned", "total") or group_by in PLATFORM_NAMED:
+        return SPANISH_GROUPS.get(key, key)
+    if group_by == "segment":
+        bucket, *rest = key.split("/")
+        return "/".join([bucket, *(SPANISH_SEGMENT_PARTS.get(part, part) for part in rest)])
+    return key

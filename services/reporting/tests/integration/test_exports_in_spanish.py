@@ -1,0 +1,79 @@
+"""The reports' exports for a Spanish-speaking client company say every group in Spanish (the JSON API keeps its
+English keys), and a bucket such as 1-30 reaches Excel as text, never as a date: a text cell in XLSX, a constant
+text formula in CSV. Through reporting's real consumer runtime, PostgreSQL and API (the es-CO story of
+test_report_boundaries)."""
+
+import io
+import re
+import zipfile
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from python_calamine import CalamineWorkbook
+
+from recaudo_common.runtime import Platform, make_platform
+from recaudo_common.testing import settings_for_test
+
+from .conftest import deliver, reporting_client
+from .test_report_boundaries import NOVEMBER, NOW, STORY
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def reports(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    platform: Platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: NOW)
+    await deliver(platform, (("banco", occurred, event) for occurred, event in STORY), now=NOW)
+    _, operator = await platform.keys.create(role="operator", now=NOW)
+    try:
+        async with reporting_client(platform, operator) as http:
+            yield http
+    finally:
+        await platform.db.dispose()
+
+
+async def export(http: httpx.AsyncClient, path: str, fmt: str, **params: str) -> httpx.Response:
+    response = await http.get(f"/v1/clients/banco/reports/{path}", params={**NOVEMBER, **params, "format": fmt})
+    assert response.status_code == 200, response.text
+    return response
+
+
+def first_cells(csv_body: str) -> list[str]:
+    return [line.split(";")[0] for line in csv_body.removeprefix("\ufeff").splitlines()]
+
+
+@pytest.mark.parametrize(("group_by", "english", "spanish"), [
+    ("channel", {"none", "sms", "agent"}, {"sin contacto", "SMS", "agente"}),
+    ("product", {"unassigned"}, {"sin asignar"}),
+    ("segment", {"unassigned", "1-30/high", "31-60/high"}, {"sin asignar", "1-30/alto", "31-60/alto"}),
+    ("strategy_arm", {"unassigned", "champion"}, {"sin asignar", "campeón"}),
+])
+async def test_every_group_of_a_spanish_export_is_in_spanish(reports: httpx.AsyncClient, group_by: str,
+                                                             english: set[str], spanish: set[str]) -> None:
+    body: dict[str, Any] = (await reports.get("/v1/clients/banco/reports/recovery",
+                                              params={**NOVEMBER, "group_by": group_by})).json()
+    assert english <= {g["key"] for g in body["groups"]}  # the API's keys stay English
+    csv_keys = set(first_cells((await export(reports, "recovery", "csv", group_by=group_by)).text))
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(
+        (await export(reports, "recovery", "xlsx", group_by=group_by)).content)).get_sheet_by_index(0).to_python()
+    xlsx_keys = {r[0] for r in rows}
+    for keys in (csv_keys, xlsx_keys):
+        assert spanish <= keys, keys
+        assert not english & keys, keys
+
+
+async def test_a_bucket_reaches_excel_as_text_never_a_date(reports: httpx.AsyncClient) -> None:
+    csv_keys = first_cells((await export(reports, "recovery", "csv", group_by="bucket")).text)
+    # ="1-30" is the constant text 1-30 to Excel (a bare 1-30 it turns into January 1930); nothing else is wrapped.
+    assert csv_keys == ["grupo", '="1-30"', '="31-60"', "sin asignar", "total"]
+    statement = first_cells((await export(reports, "commission", "csv")).text)
+    assert statement == ["tramo", '="1-30"', '="31-60"', "sin asignar", "total"]
+    for path, params in (("recovery", {"group_by": "bucket"}), ("commission", {})):
+        book = (await export(reports, path, "xlsx", **params)).content
+        rows = CalamineWorkbook.from_filelike(io.BytesIO(book)).get_sheet_by_index(0).to_python()
+        assert [r[0] for r in rows] == [rows[0][0], "1-30", "31-60", "sin asignar", "total"]
+        # A text cell (a shared string, t="s"), never a number Excel could show as a date.
+        sheet = zipfile.ZipFile(io.BytesIO(book)).read("xl/worksheets/sheet1.xml").decode()
+        assert re.search(r'<c r="A2"[^>]* t="s"', sheet), sheet[:400]
