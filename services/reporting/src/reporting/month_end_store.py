@@ -1,5 +1,5 @@
 """The read model asked for roll and cure rates: each placed account's state at each month's end (its bucket
-then, paid or settled, or recalled)."""
+then, paid, settled or written off, or recalled)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,20 @@ from reporting.store import LATEST_STATUS_FIRST, read_model_sql
 
 
 async def month_end_states(s: AsyncSession, *, client: str, ends: list[dt.datetime]) -> list[MonthEndState]:
-    """Each placed account's state at each instant: its bucket then, or paid/settled, or recalled; a bucket with
+    """Each placed account's state at each instant: its bucket then, or paid/settled/written_off, or recalled; a
+    bucket with
     its first day past due as assigned, or, for an assignment that did not say it (account.segmented v1), as the
     client company's latest assignment to a bucket of that label said it."""
     # The status rule of recaudo_common.accounts.account_status, stated again in SQL because it runs per row over
-    # history: recalled wins over whatever the ledger says, then paid or settled, else the account's bucket.
+    # history: recalled wins over whatever the ledger says, then paid, settled or written off (closed: the bucket
+    # segmentation last gave it is no longer where it is), else the account's bucket.
     rows = await s.execute(read_model_sql(
         f"""WITH seen AS (SELECT DISTINCT ON (bucket) bucket, bucket_low FROM reporting.bucket_changes
                          WHERE client_slug = :c AND bucket_low IS NOT NULL ORDER BY bucket, at DESC),
            states AS (
              SELECT e.n AS period, a.account_ref,
                     CASE WHEN a.recalled_at IS NOT NULL AND a.recalled_at < e.at THEN 'recalled'
-                         WHEN st.status IN ('paid', 'settled') THEN st.status END AS closed,
+                         WHEN st.status IN ('paid', 'settled', 'written_off') THEN st.status END AS closed,
                     b.bucket, b.bucket_low
              FROM unnest(CAST(:ends AS timestamptz[])) WITH ORDINALITY AS e(at, n)
              JOIN reporting.accounts a ON a.client_slug = :c AND a.placed_at < e.at

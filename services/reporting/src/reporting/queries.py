@@ -67,7 +67,7 @@ async def roll_rates_report(db: Database, *, client: ClientCopy, date_from: str,
     labels = [m.strftime("%Y-%m") for m in periods]
     return RollRatesReport(client=client.slug, months=labels, items=[RollRateOut(
         period=r.period, bucket=r.bucket, accounts=r.accounts, rolled_forward=r.rolled_forward, stayed=r.stayed,
-        rolled_back=r.rolled_back, cured=r.cured, recalled=r.recalled,
+        rolled_back=r.rolled_back, cured=r.cured, written_off=r.written_off, recalled=r.recalled,
         roll_rate=float(r.roll_rate) if r.roll_rate is not None else None,
         cure_rate=float(r.cure_rate) if r.cure_rate is not None else None) for r in roll_rates(labels, states)])
 

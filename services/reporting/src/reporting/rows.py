@@ -136,5 +136,5 @@ class ContactRow:
 class MonthEndState(NamedTuple):
     period: int  # the month-end's place in `ends`, from 1
     account_ref: str
-    state: str | None  # a bucket, 'paid', 'settled' or 'recalled'; None before its first segmentation
+    state: str | None  # a bucket, 'paid', 'settled', 'written_off' or 'recalled'; None before its first segmentation
     bucket_low: int | None  # a bucket's first day past due, as assigned or else as last seen; None if never

@@ -137,6 +137,8 @@ class RollRateOut(BaseModel):
     stayed: int
     rolled_back: int
     cured: int
+    written_off: int = Field(description="of `accounts`, written off by the second month's end (to the loss: in "
+                                         "the roll rate)")
     recalled: int
     roll_rate: Rate
     cure_rate: Rate
@@ -148,11 +150,11 @@ class RollRatesReport(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "client": "banco-andino", "months": ["2026-10", "2026-11"],
         "items": [{"period": "2026-10→2026-11", "bucket": "31-60", "accounts": 1843, "rolled_forward": 402,
-                   "stayed": 1120, "rolled_back": 0, "cured": 309, "recalled": 12, "roll_rate": 0.219552,
-                   "cure_rate": 0.16876},
+                   "stayed": 1113, "rolled_back": 0, "cured": 309, "written_off": 7, "recalled": 12,
+                   "roll_rate": 0.223375, "cure_rate": 0.16876},
                   {"period": "2026-10→2026-11", "bucket": "61-90", "accounts": 962, "rolled_forward": 288,
-                   "stayed": 487, "rolled_back": 71, "cured": 107, "recalled": 9, "roll_rate": 0.302204,
-                   "cure_rate": 0.112277}]}]})
+                   "stayed": 487, "rolled_back": 71, "cured": 107, "written_off": 0, "recalled": 9,
+                   "roll_rate": 0.302204, "cure_rate": 0.112277}]}]})
 
     client: str
     months: list[str]

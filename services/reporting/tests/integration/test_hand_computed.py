@@ -294,7 +294,7 @@ async def test_roll_and_cure_rates_month_over_month(reports: httpx.AsyncClient) 
     assert body["months"] == ["2026-03", "2026-04"]
     # End of March: A-1 paid, A-2 and A-3 in 31-60, A-4 recalled. End of April: A-2 paid (cured), A-3 61-90.
     assert body["items"] == [{"period": "2026-03→2026-04", "bucket": "31-60", "accounts": 2, "rolled_forward": 1,
-                              "stayed": 0, "rolled_back": 0, "cured": 1, "recalled": 0, "roll_rate": 0.5,
+                              "stayed": 0, "rolled_back": 0, "cured": 1, "written_off": 0, "recalled": 0, "roll_rate": 0.5,
                               "cure_rate": 0.5}]
 
 

@@ -90,7 +90,7 @@ STORY: list[tuple[dt.datetime, Event]] = [
 
 
 def row(bucket: str, accounts: int, roll_rate: float, cure_rate: float, **moves: int) -> dict[str, Any]:
-    counts = {"rolled_forward": 0, "stayed": 0, "rolled_back": 0, "cured": 0, "recalled": 0, **moves}
+    counts = {"rolled_forward": 0, "stayed": 0, "rolled_back": 0, "cured": 0, "written_off": 0, "recalled": 0, **moves}
     return {"period": "2026-01→2026-02", "bucket": bucket, "accounts": accounts, **counts, "roll_rate": roll_rate,
             "cure_rate": cure_rate}
 

@@ -219,3 +219,32 @@ async def test_a_rebuild_from_the_log_gives_the_live_write_off_figures(database_
     finally:
         await platform.transport.stop()
         await platform.db.dispose()
+
+
+async def test_a_written_off_account_rolls_into_the_loss_and_never_stays(database_url: str) -> None:
+    """Roll rates (MISSION §2: a write-off moves the account to the loss bucket): an account in 31-60 at February's
+    end written off in March has left its bucket for the loss, counted as written off and in the roll rate, not as
+    stayed nor cured; one written off before February's end is in no bucket then."""
+    now = at(4, 2)
+    platform: Platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: now)
+    await deliver(platform, (("banco", when, event) for when, event in [
+        (at(2, 1), ClientRegistered(slug="banco", name="Banco", country="CO", currency="COP",
+                                    timezone="America/Bogota", locale="es-CO", default_authorised_channels=["sms"])),
+        (at(2, 2), placed("L-1", "1000000", "tarjeta")), (at(2, 2), placed("L-2", "500000", "tarjeta")),
+        (at(2, 2), placed("L-3", "700000", "tarjeta")),
+        (at(2, 2, 16), segmented("L-1", "31-60", "champion", "low")),
+        (at(2, 2, 16), segmented("L-2", "31-60", "champion", "low")),
+        (at(2, 2, 16), segmented("L-3", "31-60", "champion", "low")),
+        (at(2, 10), written_off("L-3", "700000", "0", "written_off", at(2, 10))),
+        (at(3, 10), written_off("L-1", "1000000", "0", "written_off", at(3, 10))),
+    ]), now=now)
+    _, operator = await platform.keys.create(role="operator", now=now)
+    try:
+        async with reporting_client(platform, operator) as http:
+            body = (await http.get("/v1/clients/banco/reports/roll-rates",
+                                   params={"from": "2026-02", "to": "2026-03"})).json()
+    finally:
+        await platform.db.dispose()
+    assert body["items"] == [{
+        "period": "2026-02→2026-03", "bucket": "31-60", "accounts": 2, "rolled_forward": 0, "stayed": 1,
+        "rolled_back": 0, "cured": 0, "written_off": 1, "recalled": 0, "roll_rate": 0.5, "cure_rate": 0.0}]

@@ -66,3 +66,15 @@ def test_a_label_given_new_bounds_by_a_new_set_is_compared_by_its_days() -> None
     # "Mora temprana" 1-30 became "Tramo 1-30" with the same first day: the account stayed where it was.
     assert moves([("A", "Mora temprana", 1, "Tramo 1-30", 1)]) == [("Mora temprana", (1, 0, 1, 0, 0, 0))]
 
+
+
+def test_a_written_off_account_has_left_its_bucket_for_the_loss() -> None:
+    rows = roll_rates(["2026-01", "2026-02"], [
+        (1, "A", "91-120", 91), (2, "A", "written_off", None),  # written off: to the loss, in the roll rate
+        (1, "B", "91-120", 91), (2, "B", "91-120", 91),  # stayed
+        (1, "C", "91-120", 91), (2, "C", "paid", None),  # cured
+        (1, "D", "written_off", None), (2, "D", "paid", None),  # written off at the start: in no bucket
+    ])
+    assert [(r.bucket, r.accounts, r.stayed, r.cured, r.written_off, r.rolled_forward) for r in rows] == [
+        ("91-120", 3, 1, 1, 1, 0)]
+    assert (rows[0].roll_rate, rows[0].cure_rate) == (Decimal("0.333333"), Decimal("0.333333"))

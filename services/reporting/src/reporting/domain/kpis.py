@@ -110,10 +110,12 @@ class Roll:
     rolled_back: int  # to an earlier, still delinquent bucket
     cured: int  # to a current bucket (one starting at 0 days past due or before), or paid/settled
     recalled: int
+    written_off: int = 0  # to the loss (MISSION §2: a write-off moves the account to the loss bucket)
 
     @property
     def roll_rate(self) -> Decimal | None:
-        return ratio(self.rolled_forward, self.accounts - self.recalled)
+        # Into the loss is the furthest roll forward: a written-off account has left its bucket the worse way.
+        return ratio(self.rolled_forward + self.written_off, self.accounts - self.recalled)
 
     @property
     def cure_rate(self) -> Decimal | None:
@@ -139,7 +141,7 @@ def is_current(place: tuple[int, str]) -> bool:
 def roll_rates(labels: list[str], states: Iterable[tuple[int, str, str | None, int | None]]) -> list[Roll]:
     """Month over month: where the accounts in each delinquent bucket at the end of month m are at the end of
     month m+1. `states` are (period index, account, state at its end, the bucket's first day past due) with
-    state a bucket, 'paid', 'settled', 'recalled' or None (not segmented yet)."""
+    state a bucket, 'paid', 'settled', 'written_off', 'recalled' or None (not segmented yet)."""
     by_period: dict[int, dict[str, tuple[str | None, tuple[int, str]]]] = {}
     for period, account, state, low in states:
         by_period.setdefault(period, {})[account] = (state, bucket_place(state or "", low))
@@ -157,6 +159,8 @@ def roll_rates(labels: list[str], states: Iterable[tuple[int, str, str | None, i
             t["accounts"] += 1
             if nxt == "recalled":
                 t["recalled"] += 1
+            elif nxt == "written_off":
+                t["written_off"] += 1
             elif nxt in CLOSED or (nxt is not None and is_current(nxt_place)):
                 t["cured"] += 1
             elif nxt is None or nxt == state or nxt_place == place:
@@ -168,7 +172,7 @@ def roll_rates(labels: list[str], states: Iterable[tuple[int, str, str | None, i
         for bucket in sorted(tallies, key=lambda b: (places[b], b)):
             t = tallies[bucket]
             out.append(Roll(f"{labels[i]}→{labels[i + 1]}", bucket, t["accounts"], t["rolled_forward"], t["stayed"],
-                            t["rolled_back"], t["cured"], t["recalled"]))
+                            t["rolled_back"], t["cured"], t["recalled"], t["written_off"]))
     return out
 
 
