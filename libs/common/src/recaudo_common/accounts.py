@@ -36,6 +36,12 @@ def account_status(ledger: str, *, recalled: bool) -> AccountStatus:
     return ledger  # type: ignore[return-value]
 
 
+def is_active_obligation(*, balance: Decimal, status: str, recalled: bool) -> bool:
+    """An account is an active obligation, the legal basis to keep its debtor's data, while something is left to
+    pay, it is not closed (paid, settled, written off) and the client company has not recalled it."""
+    return not recalled and status not in CLOSED and status != "recalled" and balance > 0
+
+
 def is_open(status: str) -> bool:
     """Only an open account is worked (segmented, contacted, offered an arrangement)."""
     return status == "open"

@@ -1,8 +1,9 @@
 """Payments' subscriptions: placements open ledgers, restatements adjust them, recalls mark them, promises
 are kept or broken here, the debtor page's arrangement requests are made or declined, what the strategy does not
 pursue is remembered for the client company's write-off rules (write_offs.strategy), an account placed before
-#19 trades the id number it kept for its debtor's pseudonym, and a person's erasure (requested, and again once
-completed) erases their data here. The vault main.build wires finds people by their id number."""
+#19 trades the id number it kept for its debtor's pseudonym, and a person's erasure (proposed, checked against the
+ledger first; and again once completed) erases their data here. The vault main.build wires finds people by their
+id number."""
 
 import secrets
 from functools import partial
@@ -22,6 +23,7 @@ from recaudo_common.events import (
     AccountUpdated,
     ArrangementRequested,
     DebtorErased,
+    DebtorErasureProposed,
     DebtorErasureRequested,
     PromiseMade,
 )
@@ -40,7 +42,8 @@ def subscriptions(vault: Vault) -> Subscriptions:
             AccountRecalled: handlers.on_account_recalled,
             PromiseMade: promises.on_promise_made,
             ArrangementRequested: promises.on_arrangement_requested,
-            DebtorErasureRequested: partial(erasure.on_erasure_requested, vault=vault),
+            DebtorErasureProposed: partial(erasure.on_erasure_proposed, vault=vault),
+            DebtorErasureRequested: partial(erasure.on_erasure_proposed, vault=vault),
             DebtorErased: partial(erasure.on_erased, vault=vault),
             AccountPseudonymised: handlers.on_account_pseudonymised,
         },

@@ -21,7 +21,9 @@ from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import (
     AccountPlacedV1,
     AccountPseudonymised,
+    AccountRecalled,
     DebtorErased,
+    DebtorErasureProposed,
     DebtorErasureRequested,
     Envelope,
     topic_name,
@@ -69,7 +71,7 @@ async def payments_running(platform: Platform, settings: PaymentsSettings) -> As
         await asyncio.gather(*tasks)
 
 
-async def request_erasure(platform: Platform, request: DebtorErasureRequested) -> None:
+async def request_erasure(platform: Platform, request: DebtorErasureProposed | DebtorErasureRequested) -> None:
     """Reporting's part: the request in its outbox, published on the erasures' topic by the relay."""
     async with platform.db.transaction() as s:
         await Outbox("reporting").add(s, [request.envelope(client="banco", occurred_at=NOW)])
@@ -184,6 +186,9 @@ async def fill(gateway: Gateway) -> None:
                                                       "paid_at": NOW.isoformat()})
     await reverse(gateway, bob_manual.json()["id"], f"devuelto a {BOB['name']}")
     await write_off(gateway, "BOB-1", "bob-wo-1", f"{BOB['name']} insolvente")
+    # Her accounts recalled by the client company: no obligation keeps her data any more (payments checks).
+    await deliver(platform, *[AccountRecalled(account_ref=ref, recalled_at=NOW)
+                              for ref in ("ANA-1", "ANA-2", "ANA-OLD")])
 
 
 async def write_off(gateway: Gateway, account_ref: str, key: str, note: str) -> None:
@@ -219,8 +224,8 @@ async def test_an_erasure_leaves_no_copy_of_the_person_and_changes_no_amount(bus
     amounts = await money(platform)
     async with platform.db.transaction() as s:
         ana = await s.scalar(text("SELECT debtor_ref FROM payments.accounts WHERE account_ref = 'ANA-1'"))
-    request = DebtorErasureRequested(erasure_id=uuid.uuid4(), debtor_ref=ana, reason="request", requested_at=NOW,
-                                     account_refs=["ANA-1", "ANA-2", "ANA-OLD"])
+    request = DebtorErasureProposed(erasure_id=uuid.uuid4(), debtor_ref=ana, reason="request", requested_at=NOW,
+                                    account_refs=["ANA-1", "ANA-2", "ANA-OLD"])
 
     async with confirmations(platform) as confirmed, payments_running(platform, payments_settings):
         await request_erasure(platform, request)
@@ -241,7 +246,8 @@ async def test_an_erasure_leaves_no_copy_of_the_person_and_changes_no_amount(bus
                                                            "paid_at": NOW.isoformat()})
         assert (retried.status_code, retried.json()["code"]) == (409, "idempotency_key_unverifiable"), retried.text
 
-        # Asked again (reporting retrying, or a retention run): nothing left to erase, confirmed again.
+        # Asked again (the request reporting then sends ingest and outreach, or a retry): checked again, nothing left
+        # to erase, confirmed again.
         await request_erasure(platform, DebtorErasureRequested(**{**request.model_dump(), "requested_at": NOW}))
         confirmations_ = await confirmed.of(request.erasure_id, 2)
         assert [c["erased_rows"] for c in confirmations_] == [8, 0]
@@ -260,8 +266,8 @@ async def test_an_erasure_for_another_client_company_erases_nothing_here(gateway
     assert waiting.json()["status"] == "unmatched", waiting.text
     before = await dump(platform)
     runtime = ConsumerRuntime(platform.db, platform.transport, consumer(platform), "t", lambda: NOW)
-    theirs = DebtorErasureRequested(erasure_id=uuid.uuid4(), debtor_ref=uuid.uuid4(), reason="retention",
-                                    requested_at=NOW, account_refs=["SHARED-1"])
+    theirs = DebtorErasureProposed(erasure_id=uuid.uuid4(), debtor_ref=uuid.uuid4(), reason="retention",
+                                   requested_at=NOW, account_refs=["SHARED-1"])
     envelope = theirs.envelope(client="otro", occurred_at=NOW)
     assert await runtime.handle_batch([Message("t.debtor", envelope.key, envelope, {})]) == ["processed"]
     after = await dump(platform)
@@ -309,8 +315,8 @@ async def test_a_completed_erasure_erases_again_what_a_restored_backup_brought_b
             f"SELECT to_jsonb(t)::text FROM payments.{table} t"))]
         ana = await s.scalar(text("SELECT debtor_ref FROM payments.accounts WHERE account_ref = 'ANA-1'"))
     amounts = await money(platform)
-    request = DebtorErasureRequested(erasure_id=uuid.uuid4(), debtor_ref=ana, reason="request", requested_at=NOW,
-                                     account_refs=["ANA-1", "ANA-2", "ANA-OLD"])
+    request = DebtorErasureProposed(erasure_id=uuid.uuid4(), debtor_ref=ana, reason="request", requested_at=NOW,
+                                    account_refs=["ANA-1", "ANA-2", "ANA-OLD"])
     async with confirmations(platform) as confirmed, payments_running(platform, payments_settings):
         await request_erasure(platform, request)
         await confirmed.of(request.erasure_id, 1)

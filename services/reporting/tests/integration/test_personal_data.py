@@ -32,6 +32,7 @@ from recaudo_common.events import (
     ContactDelivered,
     DebtorErased,
     DebtorErasureConfirmed,
+    DebtorErasureProposed,
     DebtorErasureRequested,
     Event,
     PaymentApplied,
@@ -236,18 +237,23 @@ async def test_access_then_erasure_through_the_bus(world: World) -> None:
             assert started.json() == {"id": erasure_id, "status": "in_progress"}
             repeated = await api.post(f"{BANCO}/debtors/{ANA.id_number}/erasure")
             assert (repeated.status_code, repeated.json()) == (202, started.json())
+            # Proposed to payments first, the owner of the balances: it checks them again before anything goes.
+            [proposed] = await read_privacy_topic(world, privacy, DebtorErasureProposed)
+            assert isinstance(proposed, DebtorErasureProposed)
+            assert (str(proposed.erasure_id), proposed.debtor_ref, proposed.account_refs, proposed.reason) == (
+                erasure_id, world.ana.debtor_ref, ["A-1", "A-2"], "request")
+
+            # Payments confirmed (twice): ingest and outreach are asked, once.
+            await world.publish((NOW, confirmed(proposed, "payments")), (NOW, confirmed(proposed, "payments")))
+            await eventually(lambda: confirmed_by(api, erasure_id, 1), timeout_s=30)
             [requested] = await read_privacy_topic(world, privacy, DebtorErasureRequested)
             assert isinstance(requested, DebtorErasureRequested)
-            assert (str(requested.erasure_id), requested.debtor_ref, requested.account_refs, requested.reason) == (
-                erasure_id, world.ana.debtor_ref, ["A-1", "A-2"], "request")
+            assert (requested.erasure_id, requested.debtor_ref, requested.account_refs, requested.reason) == (
+                proposed.erasure_id, proposed.debtor_ref, proposed.account_refs, proposed.reason)
+            assert (await api.get(f"{BANCO}/debtors/{ANA.id_number}/personal-data")).status_code == 200
 
             for service in ERASING_SERVICES[:2]:
                 await world.publish((NOW, confirmed(requested, service)))
-            await eventually(lambda: confirmed_by(api, erasure_id, 2), timeout_s=30)
-            assert (await api.get(f"{BANCO}/erasures/{erasure_id}")).json()["status"] == "in_progress"
-            assert (await api.get(f"{BANCO}/debtors/{ANA.id_number}/personal-data")).status_code == 200
-
-            await world.publish((NOW, confirmed(requested, "payments")), (NOW, confirmed(requested, "payments")))
             await eventually(lambda: confirmed_by(api, erasure_id, 3, status="completed"), timeout_s=30)
             [erased] = await read_privacy_topic(world, privacy, DebtorErased)
             assert isinstance(erased, DebtorErased) and erased.debtor_ref == world.ana.debtor_ref
@@ -297,7 +303,7 @@ async def test_access_then_erasure_through_the_bus(world: World) -> None:
             "SELECT count(*) FROM reporting.erasures"))) == kept
 
 
-def confirmed(requested: DebtorErasureRequested, service: str) -> DebtorErasureConfirmed:
+def confirmed(requested: DebtorErasureProposed | DebtorErasureRequested, service: str) -> DebtorErasureConfirmed:
     return DebtorErasureConfirmed(erasure_id=requested.erasure_id, debtor_ref=requested.debtor_ref,
                                   service=service, erased_rows=2, confirmed_at=NOW)  # type: ignore[arg-type]
 

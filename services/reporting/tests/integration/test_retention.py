@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.events import (
     AccountPlaced,
@@ -19,6 +20,7 @@ from recaudo_common.events import (
     ClientRegistered,
     DebtorErased,
     DebtorErasureConfirmed,
+    DebtorErasureRefused,
     PaymentApplied,
     PaymentWrittenOff,
 )
@@ -117,7 +119,7 @@ async def test_retention_erases_on_schedule_once_and_never_an_active_obligation(
         async with world.platform.db.transaction() as s:
             requested = (await s.execute(text(
                 "SELECT envelope->'payload'->>'reason', envelope->'payload'->'account_refs' FROM reporting.outbox "
-                "WHERE envelope->>'type' = 'debtor.erasure_requested' ORDER BY id"))).all()
+                "WHERE envelope->>'type' = 'debtor.erasure_proposed' ORDER BY id"))).all()
         assert [(r[0], r[1]) for r in requested] == [("retention", ["R-1"]), ("retention", ["P-1"])]
 
         # None configured again: nothing more is started.
@@ -147,6 +149,8 @@ async def test_confirmations_complete_an_erasure_once_and_a_replayed_erasure_shr
             erased = await s.scalar(text("SELECT count(*) FROM reporting.outbox "
                                          "WHERE envelope->>'type' = 'debtor.erased'"))
             assert erased == 1
+            # Ingest and outreach were asked once, after payments' first confirmation (its gate).
+            assert await published(s, "debtor.erasure_requested", erasure["id"]) == 1
             assert await Vault.from_settings(world.platform.settings).key_of(s, "banco", ref) is None
 
         # A backup restored from before an erasure brings the key back; replaying debtor.erased shreds it again.
@@ -159,6 +163,40 @@ async def test_confirmations_complete_an_erasure_once_and_a_replayed_erasure_shr
             assert await Vault.from_settings(world.platform.settings).key_of(s, "banco", active.debtor_ref) is None
             assert await s.scalar(text("SELECT count(*) FROM reporting.accounts WHERE debtor_ref = :d "
                                        "AND personal IS NOT NULL"), {"d": active.debtor_ref}) == 0
+
+
+async def published(s: AsyncSession, kind: str, erasure_id: str) -> int:
+    found: int = await s.scalar(text(
+        "SELECT count(*) FROM reporting.outbox WHERE envelope->>'type' = :t "
+        "AND envelope->'payload'->>'erasure_id' = :e"), {"t": kind, "e": erasure_id})
+    return found
+
+
+async def test_an_erasure_payments_refuses_erases_nothing_and_retention_may_ask_again(world: World) -> None:
+    """Reporting decided on its read model (P-1 paid); payments' ledger had it reopened (a chargeback not yet read
+    here) and refused: no other service is asked, the key stays, the person is still found, a late confirmation
+    changes nothing, and retention may propose again (payments decides again)."""
+    async with reporting_client(world.platform, world.operator) as api:
+        await api.put(f"{BANCO}/retention", json={"days_after_closure": 30})
+        later = NOW + dt.timedelta(days=21)
+        assert await erase_expired(world.platform.db, now=later) == 2  # the recalled and the paid person
+        [erasure] = [e for e in (await api.get(f"{BANCO}/erasures")).json()["items"] if e["account_refs"] == ["P-1"]]
+        paid = world.people["paid"].debtor_ref
+        await deliver(world.platform, [
+            ("banco", later, DebtorErasureRefused(erasure_id=uuid.UUID(erasure["id"]), debtor_ref=paid,
+                                                  active_account_refs=["P-1"], refused_at=later)),
+            *[("banco", later, DebtorErasureConfirmed(erasure_id=uuid.UUID(erasure["id"]), debtor_ref=paid,
+                                                      service=service, erased_rows=0,  # type: ignore[arg-type]
+                                                      confirmed_at=later)) for service in ERASING_SERVICES]],
+            now=later)
+        shown = (await api.get(f"{BANCO}/erasures/{erasure['id']}")).json()
+        assert (shown["status"], shown["completed_at"]) == ("refused", later.isoformat().replace("+00:00", "Z"))
+        async with world.platform.db.transaction() as s:
+            assert await published(s, "debtor.erasure_requested", erasure["id"]) == 0
+            assert await published(s, "debtor.erased", erasure["id"]) == 0
+            assert await world.vault.key_of(s, "banco", paid) is not None
+            assert await world.vault.find(s, "banco", "id_number", "id-paid") == paid
+        assert await erase_expired(world.platform.db, now=later + dt.timedelta(days=1)) == 1
 
 
 async def test_the_erasures_are_read_page_by_page_newest_first(world: World) -> None:

@@ -1,5 +1,7 @@
-"""The debtor.* events of a data-protection erasure (topic `debtor`, kept forever): requested by reporting, each
-service that holds a copy of the person's data confirms it erased its copy, then the person's key is shredded.
+"""The debtor.* events of a data-protection erasure (topic `debtor`, kept forever): proposed by reporting; payments,
+the owner of every balance, checks again that no account of the person is an active obligation in the transaction
+that erases its copy, and confirms or refuses; once payments has confirmed, reporting asks ingest and outreach,
+each confirms it erased its copy, then the person's key is shredded.
 
 They carry only pseudonymous ids, so they may be kept forever: a restored backup replays them to erase again the
 people erased after it was taken."""
@@ -23,12 +25,50 @@ ErasureReason = Literal["request", "retention"]
 
 
 @register
+class DebtorErasureProposed(Event):
+    type = "debtor.erasure_proposed"
+    family = "debtor"
+    producer = "reporting"
+    summary = ("A person's data is to be erased (on request, or when retention ends), decided on reporting's read "
+               "model: payments checks on its ledger that none of the person's accounts is an active obligation, "
+               "in the transaction that erases its copy, and confirms (debtor.erasure_confirmed) or refuses "
+               "(debtor.erasure_refused).")
+
+    erasure_id: UUID
+    debtor_ref: UUID
+    account_refs: list[str] = Field(description="every account of the person with the client company")
+    reason: ErasureReason
+    requested_at: dt.datetime
+
+    def key(self, client: str) -> str:
+        return f"{client}/{self.debtor_ref}"
+
+
+@register
+class DebtorErasureRefused(Event):
+    type = "debtor.erasure_refused"
+    family = "debtor"
+    producer = "payments"
+    summary = ("Payments found an account of the person active again (a chargeback, a reversal or a restatement "
+               "reopened it, or a new one was placed) when it was to erase its copy: nothing was erased anywhere, "
+               "and the erasure ends refused.")
+
+    erasure_id: UUID
+    debtor_ref: UUID
+    active_account_refs: list[str] = Field(description="the person's accounts that are an active obligation")
+    refused_at: dt.datetime
+
+    def key(self, client: str) -> str:
+        return f"{client}/{self.debtor_ref}"
+
+
+@register
 class DebtorErasureRequested(Event):
     type = "debtor.erasure_requested"
     family = "debtor"
     producer = "reporting"
-    summary = ("A person's data is to be erased (on request, or when retention ends): every service erases its "
-               "copy for these accounts and confirms.")
+    summary = ("A person's data is to be erased and payments has confirmed no account of theirs is active: ingest "
+               "and outreach erase their copy for these accounts and confirm.")
 
     erasure_id: UUID
     debtor_ref: UUID

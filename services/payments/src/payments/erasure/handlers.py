@@ -1,7 +1,12 @@
-"""A person's erasure asked by reporting (debtor.erasure_requested): every plaintext copy of their data in payments'
-tables erased and the erasure confirmed (debtor.erasure_confirmed) in one transaction; asked again, it erases
-again (nothing is left) and confirms again. When the erasure completes (debtor.erased) the same erasure runs
-again, confirming nothing: a database restored from a backup older than the erasure loses its copies again."""
+"""A person's erasure proposed by reporting (debtor.erasure_proposed): payments, the owner of every balance, is its
+gate. Reporting decided on its read model, which may not yet show a chargeback, a reversal or a restatement that
+reopened an account, or a new account of the person; so in one transaction payments locks the person's accounts
+as every ledger change does, and refuses (debtor.erasure_refused, nothing erased) while one is an active
+obligation, or else erases every plaintext copy of their data in its tables and confirms
+(debtor.erasure_confirmed). Only then does reporting ask ingest and outreach, so no copy goes before the check.
+Asked again, it checks and erases again (nothing is left) and confirms again. When the erasure completes
+(debtor.erased) the same erasure runs again, confirming nothing: a database restored from a backup older than the
+erasure loses its copies again."""
 
 from __future__ import annotations
 
@@ -12,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments.erasure import store
 from recaudo_common.bus.consumer import HandlerContext
-from recaudo_common.events import DebtorErased, DebtorErasureConfirmed, DebtorErasureRequested
+from recaudo_common.events import (
+    DebtorErased,
+    DebtorErasureConfirmed,
+    DebtorErasureProposed,
+    DebtorErasureRefused,
+    DebtorErasureRequested,
+)
 from recaudo_common.personal_data import NotIndexable, Vault
 
 log = logging.getLogger("recaudo.payments")
@@ -38,8 +49,19 @@ async def erase_person(s: AsyncSession, vault: Vault, client: str, debtor_ref: U
     return await store.erase(s, client=client, debtor_ref=debtor_ref, account_refs=account_refs, payer_ids=payer_ids)
 
 
-async def on_erasure_requested(event: DebtorErasureRequested, ctx: HandlerContext, *, vault: Vault) -> None:
-    erased = await erase_person(ctx.session, vault, ctx.envelope.client, event.debtor_ref, event.account_refs)
+async def on_erasure_proposed(event: DebtorErasureProposed | DebtorErasureRequested, ctx: HandlerContext, *,
+                              vault: Vault) -> None:
+    """The gate. A request (debtor.erasure_requested, which reporting sends to ingest and outreach once payments has
+    confirmed, and sent to every service before the gate existed) is checked the same way: one still waiting from
+    before the upgrade gets its confirmation, or its refusal, from here."""
+    client = ctx.envelope.client
+    if active := await store.active_accounts(ctx.session, client, event.debtor_ref, event.account_refs):
+        log.info("an erasure was refused: an account of the person is active again", extra={"fields": {
+            "client": client, "erasure": str(event.erasure_id), "active_accounts": len(active)}})
+        await ctx.emit(DebtorErasureRefused(erasure_id=event.erasure_id, debtor_ref=event.debtor_ref,
+                                            active_account_refs=active, refused_at=ctx.now))
+        return
+    erased = await erase_person(ctx.session, vault, client, event.debtor_ref, event.account_refs)
     await ctx.emit(DebtorErasureConfirmed(erasure_id=event.erasure_id, debtor_ref=event.debtor_ref,
                                           service="payments", erased_rows=erased.rows, confirmed_at=ctx.now))
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments.domain.fingerprints import ERASED
+from recaudo_common.accounts import is_active_obligation
 from recaudo_common.db import sql
 
 
@@ -35,6 +36,19 @@ class Erased:
     @property
     def rows(self) -> int:
         return self.accounts + self.payments + self.reversals + self.idempotency_keys + self.write_offs
+
+
+async def active_accounts(s: AsyncSession, client: str, debtor_ref: uuid.UUID, account_refs: Sequence[str]
+                          ) -> list[str]:
+    """The person's accounts (those named, and any other placed for them since) that are an active obligation,
+    read under the row locks every ledger change takes, in the ledger's lock order: a chargeback, a reversal or
+    an adjustment still being written is waited for and seen, and one that comes after waits for the erasure."""
+    rows = await s.execute(sql(
+        "SELECT account_ref, balance, status, recalled FROM payments.accounts WHERE client_slug = :c "
+        "AND (account_ref = ANY(:refs) OR debtor_ref = :ref) ORDER BY client_slug, account_ref FOR UPDATE"),
+        {"c": client, "refs": list(account_refs), "ref": debtor_ref})
+    return [r.account_ref for r in rows
+            if is_active_obligation(balance=r.balance, status=r.status, recalled=r.recalled)]
 
 
 async def unfound_payer_ids(s: AsyncSession, client: str) -> list[str]:

@@ -1,6 +1,8 @@
 """A person's data under the data-protection laws: the access request (everything held, opened with their key,
-and logged), the erasure saga (refused while an obligation is active; requested from every service holding a copy;
-on every confirmation the key is shredded), and each client company's retention."""
+and logged), the erasure saga (refused while an obligation is active; proposed to payments, which checks its ledger
+again in the transaction that erases its copy and confirms or refuses; once payments confirmed, requested from
+ingest and outreach; when every service has confirmed, the key is shredded), and each client company's
+retention."""
 
 from __future__ import annotations
 
@@ -15,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, NotFound
-from recaudo_common.events import DebtorErased, DebtorErasureConfirmed, DebtorErasureRequested
+from recaudo_common.events import (
+    DebtorErased,
+    DebtorErasureConfirmed,
+    DebtorErasureProposed,
+    DebtorErasureRefused,
+    DebtorErasureRequested,
+)
 from recaudo_common.events.privacy import ERASING_SERVICES, ErasureReason
 from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import PersonalData, Vault, personal_of
@@ -102,9 +110,10 @@ async def request_erasure(db: Database, vault: Vault, *, client: str, id_number:
 
 async def start_erasure(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, reason: ErasureReason,
                         note: str | None, caller: Caller, now: dt.datetime) -> tuple[Erasure, bool]:
-    """Records the erasure and asks every service to erase its copy, in the caller's transaction; the erasure
-    already running for the person instead when there is one (False: nothing started). Refused while one of the
-    person's accounts is an active obligation: it is the legal basis to keep the data."""
+    """Records the erasure and proposes it to payments, in the caller's transaction; the erasure already running
+    for the person instead when there is one (False: nothing started). Refused while one of the person's accounts
+    is an active obligation: it is the legal basis to keep the data. This read model may be behind the ledger (a
+    chargeback not yet read here), so payments checks again before anything is erased (ErasureSaga)."""
     if (running := await store.running_erasure(s, client, debtor_ref)) is not None:
         return running, False
     accounts = await store.standings(s, client, debtor_ref)
@@ -126,7 +135,7 @@ async def start_erasure(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, 
         raise Conflict("erasure_race", "another erasure of this person changed while this one started; try again")
     await store.log_access(s, client=client, debtor_ref=debtor_ref, what="erasure", by_key=caller.key_id,
                            by_role=caller.role, at=now)
-    await outbox.add(s, [DebtorErasureRequested(
+    await outbox.add(s, [DebtorErasureProposed(
         erasure_id=erasure_id, debtor_ref=debtor_ref, account_refs=refs, reason=reason, requested_at=now,
     ).envelope(client=client, occurred_at=now)])
     started = await store.erasure(s, client, erasure_id)
@@ -149,9 +158,11 @@ async def erasures(db: Database, *, client: str, after: tuple[dt.datetime, uuid.
 
 
 class ErasureSaga:
-    """Reporting's part in an erasure after the request: each service's confirmation, and once every service
-    holding a copy has confirmed, the key shredded, reporting's sealed copies dropped, the erasure completed and
-    `debtor.erased` published, in one transaction. Repeated confirmations change nothing."""
+    """Reporting's part in an erasure after the proposal: payments' confirmation (its ledger found no account of
+    the person active, and it erased its copy) asks ingest and outreach (`debtor.erasure_requested`); payments'
+    refusal ends the erasure refused, nothing erased anywhere; once every service holding a copy has confirmed,
+    the key is shredded, reporting's sealed copies dropped, the erasure completed and `debtor.erased` published,
+    in one transaction. Repeated confirmations change nothing."""
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
@@ -163,9 +174,16 @@ class ErasureSaga:
             log.warning("a confirmation of an erasure reporting did not request was ignored",
                         extra={"fields": {"erasure_id": str(event.erasure_id), "service": event.service}})
             return
-        await store.confirm(s, erasure_id=found.id, service=event.service, erased_rows=event.erased_rows,
-                            at=event.confirmed_at)
-        if found.status == "completed" or not erasure_complete({*found.confirmed_by, event.service},
+        first = await store.confirm(s, erasure_id=found.id, service=event.service, erased_rows=event.erased_rows,
+                                    at=event.confirmed_at)
+        if found.status != "in_progress":
+            return
+        if event.service == "payments" and first:
+            # Past the gate: the ledger found no active obligation when payments erased, so the others may erase.
+            await ctx.emit(DebtorErasureRequested(
+                erasure_id=found.id, debtor_ref=found.debtor_ref, account_refs=list(found.account_refs),
+                reason=found.reason, requested_at=found.requested_at))
+        if not erasure_complete({*found.confirmed_by, event.service},
                                                                ERASING_SERVICES):
             return
         await self.vault.shred(s, client, found.debtor_ref, found.reason, ctx.now)
@@ -175,6 +193,20 @@ class ErasureSaga:
                                     account_refs=list(found.account_refs), reason=found.reason,
                                     erased_at=ctx.now))
         ERASURES_COMPLETED.labels(reason=found.reason).inc()
+
+    async def on_refused(self, event: DebtorErasureRefused, ctx: HandlerContext) -> None:
+        """Payments found an account of the person active again: the erasure ends refused and nothing is erased
+        (no other service was asked yet). A refusal after payments confirmed (a request checked again, see
+        payments' gate) changes nothing: the erasure was past its gate."""
+        s, client = ctx.session, ctx.envelope.client
+        found = await store.erasure(s, client, event.erasure_id, lock=True)
+        if found is None or found.debtor_ref != event.debtor_ref or found.status != "in_progress" \
+                or "payments" in found.confirmed_by:
+            return
+        await store.refuse(s, found.id, event.refused_at)
+        log.info("an erasure was refused: an account of the person is active again",
+                 extra={"fields": {"erasure_id": str(found.id), "reason": found.reason,
+                                   "active_accounts": len(event.active_account_refs)}})
 
     async def on_erased(self, event: DebtorErased, ctx: HandlerContext) -> None:
         """Shreds again: a database restored from a backup older than the erasure has the key back (reporting's

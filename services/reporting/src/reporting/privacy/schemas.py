@@ -228,7 +228,7 @@ class ErasureAccepted(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"id": "6a3f9d2e-4b1c-4e8a-9f7d-2c5b8e1a4d93", "status": "in_progress"}]})
     id: uuid.UUID
-    status: Literal["in_progress", "completed"]
+    status: Literal["in_progress", "completed", "refused"]
 
 
 ERASURE_EXAMPLE: JsonDict = {
@@ -243,12 +243,14 @@ class ErasureOut(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [ERASURE_EXAMPLE]})
     id: uuid.UUID
-    status: Literal["in_progress", "completed"]
+    status: Literal["in_progress", "completed", "refused"] = Field(description=(
+        "refused: payments found one of the person's accounts active again (a chargeback, a reversal or a "
+        "restatement reopened it, or a new one was placed) before anything was erased; nothing was"))
     reason: Literal["request", "retention"] = Field(description="why: the person's request, or retention's end")
     note: str | None = Field(description="the requester's own words, when given")
     account_refs: list[str]
     requested_at: dt.datetime
-    completed_at: dt.datetime | None
+    completed_at: dt.datetime | None = Field(description="when it completed, or was refused")
     confirmed_by: list[str] = Field(description="the services that confirmed they erased their copy")
 
     @classmethod

@@ -59,9 +59,9 @@ class Erasure:
     account_refs: list[str]
     reason: ErasureReason  # request | retention (the table allows no other)
     note: str | None  # the requester's own words, if any
-    status: Literal["in_progress", "completed"]
+    status: Literal["in_progress", "completed", "refused"]
     requested_at: dt.datetime
-    completed_at: dt.datetime | None
+    completed_at: dt.datetime | None  # when it completed, or was refused
     confirmed_by: list[str]
 
 
@@ -149,13 +149,14 @@ async def standings(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> list
 
 async def people_with_every_account_ended(s: AsyncSession, client: str) -> dict[uuid.UUID, list[Standing]]:
     """The standings of the client company's people none of whose accounts is active and who have no erasure
-    (running or done): the only ones retention may concern. The domain decides which of them are due."""
+    (running or done; a refused one does not count): the only ones retention may concern. The domain decides which
+    of them are due."""
     rows = await s.execute(sql(
         f"""WITH people AS (
                 SELECT a.debtor_ref FROM reporting.accounts a
                 WHERE a.client_slug = :c AND a.debtor_ref IS NOT NULL
                   AND NOT EXISTS (SELECT 1 FROM reporting.erasures e WHERE e.client_slug = :c
-                                  AND e.debtor_ref = a.debtor_ref)
+                                  AND e.debtor_ref = a.debtor_ref AND e.status <> 'refused')
                 GROUP BY a.debtor_ref
                 HAVING bool_and(a.recalled_at IS NOT NULL OR a.status IN ('paid', 'settled', 'written_off')
                                 OR a.balance <= 0))
@@ -216,17 +217,24 @@ async def erasures(s: AsyncSession, client: str, *, after: tuple[dt.datetime, uu
 
 
 async def confirm(s: AsyncSession, *, erasure_id: uuid.UUID, service: str, erased_rows: int,
-                  at: dt.datetime) -> None:
-    """A service's confirmation, kept once (a repeated confirmation changes nothing)."""
-    await s.execute(sql(
+                  at: dt.datetime) -> bool:
+    """A service's confirmation, kept once (a repeated confirmation changes nothing: False)."""
+    kept = await s.execute(sql(
         "INSERT INTO reporting.erasure_confirmations (erasure_id, service, erased_rows, confirmed_at) "
-        "VALUES (:id, :svc, :n, :at) ON CONFLICT DO NOTHING"),
+        "VALUES (:id, :svc, :n, :at) ON CONFLICT DO NOTHING RETURNING 1"),
         {"id": erasure_id, "svc": service, "n": erased_rows, "at": at})
+    return kept.first() is not None
 
 
 async def complete(s: AsyncSession, erasure_id: uuid.UUID, now: dt.datetime) -> None:
     await s.execute(sql(
         "UPDATE reporting.erasures SET status = 'completed', completed_at = :now WHERE id = :id "
+        "AND status = 'in_progress'"), {"id": erasure_id, "now": now})
+
+
+async def refuse(s: AsyncSession, erasure_id: uuid.UUID, now: dt.datetime) -> None:
+    await s.execute(sql(
+        "UPDATE reporting.erasures SET status = 'refused', completed_at = :now WHERE id = :id "
         "AND status = 'in_progress'"), {"id": erasure_id, "now": now})
 
 
