@@ -165,6 +165,21 @@ async def test_confirmations_complete_an_erasure_once_and_a_replayed_erasure_shr
                                        "AND personal IS NOT NULL"), {"d": active.debtor_ref}) == 0
 
 
+async def test_money_received_after_a_recall_restarts_the_retention_clock(world: World) -> None:
+    """R-1 was recalled 40 days ago, then paid 5 days ago (money the platform must keep the records of): the person
+    is kept until 30 days after that payment, not after the recall."""
+    await deliver(world.platform, [("banco", NOW, PaymentApplied(
+        payment_id=uuid.uuid4(), account_ref="R-1", amount=Decimal("200"), currency="COP",
+        paid_at=NOW - dt.timedelta(days=5), source="gateway", new_balance=Decimal("800"),
+        account_status="open"))], now=NOW)
+    async with reporting_client(world.platform, world.operator) as api:
+        await api.put(f"{BANCO}/retention", json={"days_after_closure": 30})
+        assert await erase_expired(world.platform.db, now=NOW) == 0
+        assert await erase_expired(world.platform.db, now=NOW + dt.timedelta(days=25, hours=1)) == 2  # and P-1
+        listed = (await api.get(f"{BANCO}/erasures")).json()["items"]
+        assert sorted(e["account_refs"][0] for e in listed) == ["P-1", "R-1"]
+
+
 async def published(s: AsyncSession, kind: str, erasure_id: str) -> int:
     found: int = await s.scalar(text(
         "SELECT count(*) FROM reporting.outbox WHERE envelope->>'type' = :t "

@@ -2,6 +2,7 @@
 retention has run out, when an erasure is complete."""
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -42,6 +43,20 @@ def test_an_account_ends_at_its_recall_else_its_closure_and_an_active_one_has_no
     assert ended_at(account()) is None
     assert ended_at(account(recalled_days_ago=3, closed_days_ago=9)) == NOW - dt.timedelta(days=3)
     assert ended_at(account(balance="0", status="paid", closed_days_ago=9)) == NOW - dt.timedelta(days=9)
+
+
+def test_money_received_after_an_account_ended_moves_its_end_to_that_payment() -> None:
+    """The platform must keep the records of money it received: a payment on a recalled (or closed) account starts
+    the retention clock again from that payment, never from the recall before it."""
+    def paid(days_ago: int, **kwargs: object) -> Standing:
+        return replace(account(**kwargs), last_paid_at=NOW - dt.timedelta(days=days_ago))  # type: ignore[arg-type]
+
+    assert ended_at(paid(5, recalled_days_ago=400)) == NOW - dt.timedelta(days=5)
+    assert ended_at(paid(2, balance="-50", status="paid", closed_days_ago=9)) == NOW - dt.timedelta(days=2)
+    assert ended_at(paid(500, recalled_days_ago=400)) == NOW - dt.timedelta(days=400)  # paid before the recall
+    assert not retention_due([paid(5, recalled_days_ago=400)], days_after_closure=30, now=NOW)
+    assert retention_due([paid(31, recalled_days_ago=400)], days_after_closure=30, now=NOW)
+    assert ended_at(paid(1)) is None  # an active account has not ended, whatever it received
 
 
 def test_retention_runs_out_only_after_the_configured_days_since_the_last_account_ended() -> None:
