@@ -28,6 +28,8 @@ class RecoveryFigures(BaseModel):
     accounts_contacted: int
     accounts_right_party: int
     right_party_contacts: int
+    right_party_promises: int = Field(0, description="of `right_party_contacts`, those that ended in a promise to "
+                                                     "pay: the PTP rate's numerator")
     simulated_attempts: int = Field(description="the sandbox provider's attempts: no message was really sent, so "
                                                 "no other figure counts them")
     promises_made: int
@@ -65,6 +67,7 @@ class RecoveryFigures(BaseModel):
             recovery_rate=float(recovery_rate(facts.recovered, facts.placed_balance)), attempts=facts.attempts,
             contact_cost=facts.contact_cost, accounts_contacted=facts.accounts_contacted,
             accounts_right_party=facts.accounts_right_party, right_party_contacts=facts.right_party_contacts,
+            right_party_promises=facts.right_party_promises,
             simulated_attempts=facts.simulated_attempts,
             promises_made=facts.promises_made, promises_due=facts.promises_due, promises_kept=facts.promises_kept,
             accounts_liquidated=facts.accounts_liquidated, outstanding=facts.outstanding,
@@ -85,7 +88,8 @@ _RECOVERY_31_60: JsonDict = {
     "accounts_placed": 1843, "placed_balance": "2764500000.00", "accounts_recalled": 12, "recovered": "402150000.00",
     "payments": 968, "recovery_rate": 0.145469, "attempts": 9214, "contact_cost": "1105680.00",
     "accounts_contacted": 1710, "accounts_right_party": 1122, "right_party_contacts": 1390, "simulated_attempts": 0,
-    "promises_made": 604, "promises_due": 512, "promises_kept": 377, "accounts_liquidated": 211,
+    "right_party_promises": 604, "promises_made": 611, "promises_due": 512, "promises_kept": 377,
+    "accounts_liquidated": 211,
     "outstanding": "2290350000.00", "written_off": "0.00", "accounts_written_off": 0,
     "recovered_after_write_off": "0.00", "written_off_balance": "0.00", "contact_rate": 0.927835,
     "right_party_contact_rate": 0.60879, "ptp_rate": 0.434532, "kept_promise_rate": 0.736328, "cost_ratio": 0.002749,
@@ -93,8 +97,9 @@ _RECOVERY_31_60: JsonDict = {
 _RECOVERY_61_90: JsonDict = {
     "accounts_placed": 962, "placed_balance": "1587300000.00", "accounts_recalled": 9, "recovered": "158730000.00",
     "payments": 402, "recovery_rate": 0.1, "attempts": 6131, "contact_cost": "2975400.00", "accounts_contacted": 874,
-    "accounts_right_party": 515, "right_party_contacts": 655, "simulated_attempts": 0, "promises_made": 298,
-    "promises_due": 260, "promises_kept": 151, "accounts_liquidated": 64, "outstanding": "1398420000.00",
+    "accounts_right_party": 515, "right_party_contacts": 655, "simulated_attempts": 0, "right_party_promises": 298,
+    "promises_made": 340, "promises_due": 260, "promises_kept": 151, "accounts_liquidated": 64,
+    "outstanding": "1398420000.00",
     "written_off": "12800000.00", "accounts_written_off": 7, "recovered_after_write_off": "1450000.00",
     "written_off_balance": "11350000.00", "contact_rate": 0.908524, "right_party_contact_rate": 0.535343,
     "ptp_rate": 0.454962, "kept_promise_rate": 0.580769, "cost_ratio": 0.018745, "liquidation_rate": 0.066528}
@@ -102,7 +107,8 @@ _RECOVERY_TOTALS: JsonDict = {
     "accounts_placed": 2805, "placed_balance": "4351800000.00", "accounts_recalled": 21, "recovered": "560880000.00",
     "payments": 1370, "recovery_rate": 0.128885, "attempts": 15345, "contact_cost": "4081080.00",
     "accounts_contacted": 2584, "accounts_right_party": 1637, "right_party_contacts": 2045, "simulated_attempts": 0,
-    "promises_made": 902, "promises_due": 772, "promises_kept": 528, "accounts_liquidated": 275,
+    "right_party_promises": 902, "promises_made": 951, "promises_due": 772, "promises_kept": 528,
+    "accounts_liquidated": 275,
     "outstanding": "3688770000.00", "written_off": "12800000.00", "accounts_written_off": 7,
     "recovered_after_write_off": "1450000.00", "written_off_balance": "11350000.00", "contact_rate": 0.921212,
     "right_party_contact_rate": 0.583601, "ptp_rate": 0.441076, "kept_promise_rate": 0.683938, "cost_ratio": 0.007276,

@@ -402,6 +402,7 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
                count(DISTINCT k.account_ref) FILTER (WHERE NOT k.simulated
                                                      AND k.outcome IN {RIGHT_PARTY}) AS accounts_right_party,
                count(*) FILTER (WHERE NOT k.simulated AND k.outcome IN {RIGHT_PARTY}) AS right_party_contacts,
+               count(*) FILTER (WHERE NOT k.simulated AND k.outcome = 'promise_to_pay') AS right_party_promises,
                count(*) FILTER (WHERE k.attempted AND k.simulated) AS simulated_attempts
         FROM reporting.contacts k
         LEFT JOIN reporting.accounts a ON a.client_slug = k.client_slug AND a.account_ref = k.account_ref

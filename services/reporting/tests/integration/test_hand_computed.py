@@ -119,7 +119,8 @@ STORY: list[tuple[dt.datetime, Event]] = [
 ]
 MARCH = {"from": "2026-03-01T00:00:00-05:00", "to": "2026-04-01T00:00:00-05:00"}
 ZERO_KPIS = {"attempts": 0, "contact_cost": "0", "accounts_contacted": 0, "accounts_right_party": 0,
-             "right_party_contacts": 0, "simulated_attempts": 0, "promises_made": 0, "promises_due": 0, "promises_kept": 0,
+             "right_party_contacts": 0, "right_party_promises": 0, "simulated_attempts": 0, "promises_made": 0,
+             "promises_due": 0, "promises_kept": 0,
              "accounts_liquidated": 0, "outstanding": "0", "written_off": "0", "accounts_written_off": 0,
              "recovered_after_write_off": "0", "written_off_balance": "0"}
 NO_PLACED = {"accounts_placed": 0, "placed_balance": "0", "accounts_recalled": 0, "recovery_rate": 0.0,
@@ -134,7 +135,7 @@ EXPECTED_TOTALS = figures(
     accounts_placed=4, placed_balance="6500000.00", accounts_recalled=1,
     recovered="1600000.00", payments=4, recovery_rate=0.246154,  # 1,600,000 / 6,500,000
     attempts=3, contact_cost="40000.0000", accounts_contacted=2, accounts_right_party=2, right_party_contacts=2,
-    simulated_attempts=1,
+    simulated_attempts=1, right_party_promises=1,  # g2, A-2's call that ended in p1
     promises_made=1, promises_due=1, promises_kept=1, accounts_liquidated=1,
     contact_rate=0.5, right_party_contact_rate=0.5, ptp_rate=0.5, kept_promise_rate=1.0,
     cost_ratio=0.025, liquidation_rate=0.25,
@@ -147,8 +148,8 @@ EXPECTED_BY_BUCKET = {
                     liquidation_rate=1.0, simulated_attempts=1),
     "31-60": figures(accounts_placed=2, placed_balance="2500000.00", accounts_recalled=0, recovered="600000.00",
                      payments=3, recovery_rate=0.24, attempts=2, contact_cost="24000.0000", accounts_contacted=1,
-                     accounts_right_party=1, right_party_contacts=1, promises_made=1, promises_due=1,
-                     promises_kept=1, contact_rate=0.5, right_party_contact_rate=0.5, ptp_rate=1.0,
+                     accounts_right_party=1, right_party_contacts=1, right_party_promises=1, promises_made=1,
+                     promises_due=1, promises_kept=1, contact_rate=0.5, right_party_contact_rate=0.5, ptp_rate=1.0,
                      kept_promise_rate=1.0, cost_ratio=0.04, liquidation_rate=0.0, outstanding="400000.00"),
     "61-90": figures(accounts_placed=1, placed_balance="3000000.00", accounts_recalled=1, recovery_rate=0.0,
                      contact_rate=0.0, right_party_contact_rate=0.0, ptp_rate=None, kept_promise_rate=None,
@@ -156,8 +157,8 @@ EXPECTED_BY_BUCKET = {
 }
 EXPECTED_BY_CHANNEL = {
     "agent": figures(**NO_PLACED, recovered="500000.00", payments=2, accounts_contacted=1, accounts_right_party=1,
-                     right_party_contacts=1, promises_made=1, promises_due=1, promises_kept=1, ptp_rate=1.0,
-                     kept_promise_rate=1.0, cost_ratio=0.0),
+                     right_party_contacts=1, right_party_promises=1, promises_made=1, promises_due=1,
+                     promises_kept=1, ptp_rate=1.0, kept_promise_rate=1.0, cost_ratio=0.0),
     "email": figures(**NO_PLACED, attempts=1, contact_cost="8000.0000", accounts_contacted=1, ptp_rate=None,
                      kept_promise_rate=None, cost_ratio=None),
     "none": figures(**NO_PLACED, recovered="100000.00", payments=1, ptp_rate=None, kept_promise_rate=None,

@@ -236,3 +236,12 @@ async def test_an_account_is_liquidated_in_the_period_it_was_closed_in_not_again
         await platform.db.dispose()
     assert totals == {"october": 1, "november": 1}  # C-1 in October only; C-2 once, in November
     assert {k: v for k, v in liquidated["november"].items() if v} == {"2026-11-06": 1}
+
+
+async def test_the_ptp_rate_counts_promises_and_right_party_contacts_alike(reports: httpx.AsyncClient) -> None:
+    totals = (await report(reports))["totals"]
+    # November's one right-party contact (B-3's agent call) ended in a promise: 1 of 1. The three promises made in
+    # November (pr2 at that call, pr3 and pr4 without one) stay promises_made, but promises made away from a
+    # right-party contact (the debtor page, each instalment of a plan) are no right-party contact's promise.
+    assert (totals["right_party_contacts"], totals["right_party_promises"], totals["promises_made"]) == (1, 1, 3)
+    assert totals["ptp_rate"] == 1.0

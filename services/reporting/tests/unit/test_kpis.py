@@ -78,3 +78,12 @@ def test_a_written_off_account_has_left_its_bucket_for_the_loss() -> None:
     assert [(r.bucket, r.accounts, r.stayed, r.cured, r.written_off, r.rolled_forward) for r in rows] == [
         ("91-120", 3, 1, 1, 1, 0)]
     assert (rows[0].roll_rate, rows[0].cure_rate) == (Decimal("0.333333"), Decimal("0.333333"))
+
+
+def test_the_ptp_rate_is_a_share_of_right_party_contacts_whatever_the_instalments() -> None:
+    from reporting.domain.kpis import rates
+
+    # One call, a promise of a six-instalment plan: seven promises made, one right-party contact, which ended in one.
+    facts = Facts(right_party_contacts=1, right_party_promises=1, promises_made=7)
+    assert rates(facts).ptp_rate == Decimal(1)
+    assert rates(Facts(right_party_contacts=4, right_party_promises=1, promises_made=9)).ptp_rate == Decimal("0.25")

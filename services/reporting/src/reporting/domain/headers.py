@@ -8,7 +8,7 @@ SPANISH = {
     "accounts_recalled": "cuentas retiradas", "recovered": "recaudo", "payments": "pagos",
     "recovery_rate": "tasa de recaudo", "attempts": "gestiones", "contact_cost": "costo de gestión",
     "accounts_contacted": "cuentas contactadas", "accounts_right_party": "cuentas con contacto efectivo",
-    "right_party_contacts": "contactos efectivos",
+    "right_party_contacts": "contactos efectivos", "right_party_promises": "contactos efectivos con promesa",
     "simulated_attempts": "gestiones simuladas", "promises_made": "promesas de pago",
     "promises_due": "promesas vencidas", "promises_kept": "promesas cumplidas",
     "accounts_liquidated": "cuentas canceladas", "contact_rate": "tasa de contacto",

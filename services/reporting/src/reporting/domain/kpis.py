@@ -44,6 +44,7 @@ class Facts:
     accounts_contacted: int = 0
     accounts_right_party: int = 0
     right_party_contacts: int = 0
+    right_party_promises: int = 0  # of those, the ones that ended in a promise to pay (outcome promise_to_pay)
     simulated_attempts: int = 0  # the sandbox's: recorded, never counted in the contact figures above
     promises_made: int = 0
     promises_due: int = 0
@@ -83,7 +84,9 @@ def rates(f: Facts) -> Rates:
     return Rates(
         contact_rate=ratio(f.accounts_contacted, f.accounts_placed),
         right_party_contact_rate=ratio(f.accounts_right_party, f.accounts_placed),
-        ptp_rate=ratio(f.promises_made, f.right_party_contacts),
+        # Right-party contacts that ended in a promise, of all right-party contacts: a part of its whole, so never
+        # above 1 (promises_made also counts each instalment of a plan and promises made on the debtor page).
+        ptp_rate=ratio(f.right_party_promises, f.right_party_contacts),
         kept_promise_rate=ratio(f.promises_kept, f.promises_due),
         cost_ratio=ratio(f.contact_cost, f.recovered),
         liquidation_rate=ratio(f.accounts_liquidated, f.accounts_placed),
