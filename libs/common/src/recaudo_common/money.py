@@ -22,7 +22,7 @@ MARKS: dict[str, tuple[str, str]] = {
 _SYMBOLS = re.compile(r"^(?:[A-Z]{3}|US\$|S/\.?|S/|\$)\s*")
 # The currency a symbol written before an amount names; `$` is every peso's and the dollar's, so it names none.
 _SYMBOL_CURRENCY = {"US$": "USD", "S/": "PEN", "S/.": "PEN"}
-_MAX_BALANCE = Decimal(10) ** 12
+MAX_AMOUNT = Decimal(10) ** 12  # every service keeps an amount as numeric(16, 2): less than this
 CENT = Decimal("0.01")  # the ledger's unit: every amount is kept to the cent
 
 
@@ -80,7 +80,7 @@ def parse_amount(raw: str, locale: str, currency: str | None = None) -> Decimal 
 
 
 def valid_balance(value: Decimal) -> bool:
-    return Decimal(0) < value < _MAX_BALANCE
+    return Decimal(0) < value < MAX_AMOUNT
 
 
 def to_the_cent(value: Decimal) -> Decimal:

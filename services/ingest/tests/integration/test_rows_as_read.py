@@ -37,3 +37,22 @@ async def test_a_workbooks_cell_past_its_header_is_kept_with_the_account(ingest:
         stated = await s.scalar(text("SELECT stated FROM ingest.accounts WHERE client_slug = 'banco'"
                                      " AND account_ref = 'A-1'"))
     assert stated["extra"] == {"column_6": "llamar"}
+
+
+async def test_optional_fields_that_cannot_be_read_are_warned_and_the_row_accepted(ingest: Ingest) -> None:
+    content = "\n".join([
+        "Obligación;Cédula;Nombre;Saldo;Mora;Monto Original;Fecha Ultimo Pago;Valor Ultimo Pago;Canales",
+        "A-1;1;Ana;1.000;5;2.000.000;01/03/2026;50.000;sms",
+        "A-2;2;Luis;1.000;5;dos millones;31/02/2026;50.000,505;sms, carta"]).encode()
+    done = await ingest.upload("banco", content)
+    assert (done["status"], done["rows_accepted"], done["rows_with_warnings"]) == ("completed", 2, 1), done
+    assert sorted(await ingest.issues(done, "warnings")) == [
+        (3, "authorised_channels", "invalid_authorised_channels"),
+        (3, "last_payment_amount", "invalid_last_payment_amount"),
+        (3, "last_payment_date", "invalid_last_payment_date"), (3, "original_amount", "invalid_original_amount")]
+    placed = {e["account_ref"]: e for e in await ingest.events("account.placed")}
+    assert (placed["A-1"]["original_amount"], placed["A-1"]["last_payment_date"]) == ("2000000", "2026-03-01")
+    assert (placed["A-2"]["original_amount"], placed["A-2"]["last_payment_date"],
+            placed["A-2"]["last_payment_amount"], placed["A-2"]["authorised_channels"]) == (None, None, None, ["sms"])
+
+

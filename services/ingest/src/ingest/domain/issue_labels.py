@@ -9,6 +9,10 @@ ISSUE_LABELS = {
     "mora_mismatch": "Los días de mora no cuadran con el vencimiento", "invalid_phone": "Teléfono no válido",
     "invalid_email": "Correo no válido", "too_many_phones": "Demasiados teléfonos",
     "field_too_long": "Un campo es demasiado largo", "too_many_fields": "La fila tiene más campos que el encabezado",
+    "invalid_original_amount": "Monto original no válido",
+    "invalid_last_payment_amount": "Valor del último pago no válido",
+    "invalid_last_payment_date": "Fecha del último pago no válida",
+    "invalid_authorised_channels": "Canal autorizado desconocido",
 }
 
 

@@ -14,6 +14,7 @@ from recaudo_common.events import CHANNELS
 from recaudo_common.files import Cell
 from recaudo_common.money import (
     ISO_4217,
+    MAX_AMOUNT,
     excel_serial_date,
     parse_amount,
     parse_date,
@@ -197,6 +198,10 @@ def too_many_fields(row: int, cells: list[Cell], width: int) -> Issue | None:
     return Issue(row, f"column_{width + 1}", "too_many_fields", f"the row has {fields} fields and the header {width}")
 
 
+# A written amount's digits past the cent are its writer's, not arithmetic's (a number cell's, which Excel shows
+# rounded): rounding them would keep an amount the file does not state.
+PAST_THE_CENT = "is written past the cent (more than two decimals that are not 0)"
+
 # Days past due a row may state, or its due date give (MISSION §4).
 DAYS_PAST_DUE = (-365, 36500)
 
@@ -351,25 +356,72 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     if email and not is_email(email):
         warnings.append(Issue(row, "email", "invalid_email", "the e-mail address is not valid; dropped"))
         email = None
-    channels = parse_channels(_text(values, "authorised_channels")) or list(ctx.default_channels)
-
-    def optional_amount(f: str) -> Decimal | None:
-        return _amount(_cell(values, f), ctx.locale, currency) if _text(values, f) else None
-
-    def optional_date(f: str) -> dt.date | None:
-        return _date(_cell(values, f), ctx) if _text(values, f) else None
-
+    channels = _channels(values, row, ctx, warnings)
+    optional = _OptionalFields(values, row, ctx, currency, warnings)
     account = Account(
         account_ref=account_ref, debtor_id=debtor_id, full_name=full_name, balance=balance, currency=currency,
         days_past_due=dpd, as_of=ctx.as_of, authorised_channels=channels,
         debtor_id_type=_text(values, "debtor_id_type") or None, phones=phones, email=email,
         address=_text(values, "address") or None, city=_text(values, "city") or None,
         region=_text(values, "region") or None, product=_text(values, "product") or None,
-        original_amount=optional_amount("original_amount"), due_date=due_date,
-        last_payment_date=optional_date("last_payment_date"),
-        last_payment_amount=optional_amount("last_payment_amount"), extra=extras,
+        original_amount=optional.amount("original_amount"), due_date=due_date,
+        last_payment_date=optional.date("last_payment_date"),
+        last_payment_amount=optional.amount("last_payment_amount"), extra=extras,
     )
     return account, rejections, warnings
+
+
+@dataclass(frozen=True)
+class _OptionalFields:
+    """An accepted row's optional amounts and dates: one that cannot be read is dropped with a warning naming its
+    field, so the operator sees what the account lacks and why (the row is still accepted)."""
+
+    values: dict[str, list[Cell]]
+    row: int
+    ctx: RowContext
+    currency: str
+    warnings: list[Issue]
+
+    def _dropped(self, f: str, why: str) -> None:
+        self.warnings.append(Issue(self.row, f, f"invalid_{f}", f"the {f.replace('_', ' ')} {why}; dropped"))
+
+    def amount(self, f: str) -> Decimal | None:
+        cell = _cell(self.values, f)
+        if not cell_text(cell).strip():
+            return None
+        value = _amount(cell, self.ctx.locale, self.currency)
+        if value is None:
+            self._dropped(f, f"is not a number in {self.ctx.locale}")
+        elif not Decimal(0) <= value < MAX_AMOUNT:
+            self._dropped(f, "must be at least 0 and less than 10^12")
+        elif isinstance(cell, str) and to_the_cent(value) != value:
+            self._dropped(f, PAST_THE_CENT)
+        else:
+            return to_the_cent(value)  # a workbook's number past the cent is the cent it shows, as a balance's
+        return None
+
+    def date(self, f: str) -> dt.date | None:
+        cell = _cell(self.values, f)
+        if not cell_text(cell).strip():
+            return None
+        if (value := _date(cell, self.ctx)) is None:
+            self._dropped(f, "is not a valid date")
+        return value
+
+
+def _channels(values: dict[str, list[Cell]], row: int, ctx: RowContext, warnings: list[Issue]) -> list[str]:
+    """The channels the row authorises; names the platform does not know are dropped with a warning, and a row that
+    names none it knows has the client company's default channels, the warning saying so."""
+    raw = _text(values, "authorised_channels")
+    known = parse_channels(raw)
+    unknown = [n for n in channel_names(raw) if n not in CHANNELS]
+    if unknown:
+        verb = "is not a channel" if len(unknown) == 1 else "are not channels"
+        fallback = "; the client company's default channels apply" if not known else ""
+        warnings.append(Issue(row, "authorised_channels", "invalid_authorised_channels",
+                              f"{len(unknown)} of the authorised channels {verb} the platform knows "
+                              f"({', '.join(CHANNELS)}); dropped{fallback}"))
+    return known or list(ctx.default_channels)
 
 
 def identifies(debtor_id: str) -> bool:
@@ -385,6 +437,11 @@ def is_email(text: str) -> bool:
     return _EMAIL.match(text) is not None
 
 
+def channel_names(raw: str) -> list[str]:
+    """The names a list of channels holds, normalised as headers are (`E-mail` is `email`)."""
+    return [normalise_header(p) for p in re.split(r"[,;|/ ]+", raw) if p.strip()]
+
+
 def parse_channels(raw: str) -> list[str]:
-    names = [normalise_header(p) for p in re.split(r"[,;|/ ]+", raw) if p.strip()]
+    names = channel_names(raw)
     return [c for c in CHANNELS if c in names]

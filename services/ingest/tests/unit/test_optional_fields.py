@@ -1,0 +1,63 @@
+"""Ingest's rules for a row's optional fields: one that cannot be read is dropped with a warning that names it, and
+the row is still accepted."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from ingest.domain.portfolio import RowContext, check_row
+
+pytestmark = pytest.mark.unit
+CTX = RowContext(locale="es-CO", as_of=dt.date(2026, 3, 31), country="CO", currency="COP",
+                 default_channels=("sms", "email"))
+
+
+def _row(**values: str) -> dict[str, list[str | Decimal | dt.date]]:
+    base = {"account_ref": "A-1", "debtor_id": "1020304050", "full_name": "Ana Gómez", "balance": "1.500.000",
+            "days_past_due": "45"}
+    base.update(values)
+    return {k: [v] for k, v in base.items()}
+
+
+@pytest.mark.parametrize(("field", "value", "code"), [
+    ("original_amount", "2.000.000.50", "invalid_original_amount"),  # not a number in es-CO
+    ("original_amount", "-2.000.000", "invalid_original_amount"),
+    ("original_amount", "1.000.000.000.000", "invalid_original_amount"),  # past what every service keeps
+    ("original_amount", "2.000,505", "invalid_original_amount"),  # past the cent
+    ("last_payment_amount", "cincuenta mil", "invalid_last_payment_amount"),
+    ("last_payment_date", "31/02/2026", "invalid_last_payment_date"),
+    ("last_payment_date", "ayer", "invalid_last_payment_date"),
+    ("authorised_channels", "sms, carta", "invalid_authorised_channels"),
+    ("authorised_channels", "ninguno", "invalid_authorised_channels"),
+])
+def test_an_optional_field_that_cannot_be_read_is_dropped_with_a_warning(field: str, value: str, code: str) -> None:
+    account, rejections, warnings = check_row(_row(**{field: value}), {}, 7, CTX)
+    assert account is not None and not rejections
+    assert [(w.row, w.field, w.code) for w in warnings] == [(7, field, code)]
+    assert "dropped" in warnings[0].message or "default" in warnings[0].message
+    if field != "authorised_channels":
+        assert getattr(account, field) is None
+
+
+def test_channels_the_platform_knows_are_kept_and_the_others_named_in_the_warning() -> None:
+    account, _, warnings = check_row(_row(authorised_channels="SMS, carta, E-mail"), {}, 3, CTX)
+    assert account is not None and account.authorised_channels == ["sms", "email"]
+    assert [w.message for w in warnings] == [
+        "1 of the authorised channels is not a channel the platform knows (sms, email, whatsapp, voice, agent, "
+        "letter); dropped"]
+    # None known: the client company's default channels apply, and the warning says so.
+    account, _, warnings = check_row(_row(authorised_channels="ninguno"), {}, 3, CTX)
+    assert account is not None and account.authorised_channels == ["sms", "email"]
+    assert warnings[0].message.endswith("the client company's default channels apply")
+
+
+def test_optional_fields_that_read_are_kept_without_a_warning() -> None:
+    values = _row(original_amount="2.000.000", last_payment_amount="$ 50.000,50", last_payment_date="01/03/2026",
+                  authorised_channels="sms|whatsapp")
+    values["original_amount"] = [Decimal("2000000.004")]  # a workbook's number: to the cent, as the balance's
+    account, rejections, warnings = check_row(values, {}, 2, CTX)
+    assert account is not None and not rejections and not warnings
+    assert (account.original_amount, account.last_payment_amount, account.last_payment_date) == (
+        Decimal("2000000.00"), Decimal("50000.50"), dt.date(2026, 3, 1))
+    assert account.authorised_channels == ["sms", "whatsapp"]
