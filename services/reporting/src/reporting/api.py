@@ -1,7 +1,6 @@
 """Reporting's HTTP API for a client company: the recovery report with every KPI, roll rates, commission and its
 rates, the account view; the reports also as CSV or XLSX exports."""
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -12,13 +11,15 @@ from recaudo_common.preconditions import IfMatchHeader
 from recaudo_common.routing import AuthorisedFirstRoute
 from reporting import handlers, queries
 from reporting.domain.headers import MONEY, group_for, headers_for
-from reporting.domain.periods import period_end
+from reporting.domain.periods import instant_of, period_end
 from reporting.schemas import (
+    BOUND_DOC,
     AccountView,
     CommissionLine,
     CommissionRatesIn,
     CommissionRatesOut,
     CommissionReport,
+    PeriodBound,
     RecoveryFigures,
     RecoveryReport,
     RollRatesReport,
@@ -39,11 +40,13 @@ async def recovery(
     slug: str, client: LiveClient, platform: PlatformDep, state: State,
     group_by: Literal["bucket", "current_bucket", "segment", "channel", "strategy_arm", "product", "day"]
     | None = None,
-    date_from: Annotated[dt.datetime | None, Query(alias="from")] = None, to: dt.datetime | None = None,
+    start: Annotated[PeriodBound | None, Query(alias="from", description=BOUND_DOC)] = None,
+    end: Annotated[PeriodBound | None, Query(alias="to", description=BOUND_DOC)] = None,
     format: Format = "json",
 ) -> Any:
     """Placed, recovered and every KPI of MISSION §8, in total and per group (docs/kpis.md)."""
     now = platform.clock()
+    date_from, to = instant_of(start, client.timezone), instant_of(end, client.timezone)
     date_to = period_end(date_from, to, now)
 
     async def compute() -> queries.FactsByGroup:
@@ -97,10 +100,12 @@ async def put_rates(slug: str, body: CommissionRatesIn, client: ClientOfOperator
             responses={200: {"content": {XLSX: {}, "text/csv": {}}}})
 async def commission_report(
     slug: str, client: ClientOfCaller, platform: PlatformDep,
-    date_from: Annotated[dt.datetime | None, Query(alias="from")] = None, to: dt.datetime | None = None,
+    start: Annotated[PeriodBound | None, Query(alias="from", description=BOUND_DOC)] = None,
+    end: Annotated[PeriodBound | None, Query(alias="to", description=BOUND_DOC)] = None,
     format: Format = "json",
 ) -> Any:
     """Per bucket at placement: recovered in the period, the commission, the remittance to the client."""
+    date_from, to = instant_of(start, client.timezone), instant_of(end, client.timezone)
     date_to = period_end(date_from, to, platform.clock())
     report = await queries.commission_report(platform.db, client=client, date_from=date_from, date_to=date_to)
     if format == "json":

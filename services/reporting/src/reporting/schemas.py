@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from reporting.domain.kpis import Facts, rates, recovery_rate
 
 Rate = float | None
+
+
+def _day_or_instant(value: object) -> object:
+    """A bare day (YYYY-MM-DD) is read as a day, not as midnight without a UTC offset (refused: a time needs one)."""
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return dt.date.fromisoformat(value)  # 2026-02-30 raises: a 422 as any value that is no day
+    return value
+
+
+# A period's `from` or `to`: an instant with a UTC offset, or a day (its first instant in the client company's time
+# zone: reporting.domain.periods.instant_of).
+PeriodBound = Annotated[dt.datetime | dt.date, BeforeValidator(_day_or_instant)]
+BOUND_DOC = ("an instant with a UTC offset, or a day (YYYY-MM-DD): the first instant of that day in the client "
+             "company's time zone; the period is [from, to), so to=2026-12-01 ends November")
 
 
 class RecoveryFigures(BaseModel):

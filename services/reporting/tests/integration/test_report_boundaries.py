@@ -245,3 +245,24 @@ async def test_the_ptp_rate_counts_promises_and_right_party_contacts_alike(repor
     # right-party contact (the debtor page, each instalment of a plan) are no right-party contact's promise.
     assert (totals["right_party_contacts"], totals["right_party_promises"], totals["promises_made"]) == (1, 1, 3)
     assert totals["ptp_rate"] == 1.0
+
+
+async def test_a_day_is_the_start_of_that_day_in_the_client_companys_time_zone(reports: httpx.AsyncClient) -> None:
+    # from=2026-11-01&to=2026-12-01 is November in Bogotá: [Nov 1 00:00 -05:00, Dec 1 00:00 -05:00), `to` exclusive.
+    by_day = await reports.get(URL, params={"from": "2026-11-01", "to": "2026-12-01"})
+    assert by_day.status_code == 200, by_day.text
+    assert by_day.json()["totals"] == (await report(reports))["totals"]
+    assert (by_day.json()["date_from"], by_day.json()["date_to"]) == ("2026-11-01T00:00:00-05:00",
+                                                                      "2026-12-01T00:00:00-05:00")
+    mixed = await reports.get(URL, params={"from": "2026-11-01", "to": TO.isoformat()})
+    assert mixed.json()["totals"] == by_day.json()["totals"]
+    live = await reports.get(URL, params={"from": "2026-11-01"})  # to now
+    assert (live.status_code, live.json()["date_from"]) == (200, "2026-11-01T00:00:00-05:00")
+    statement = await reports.get("/v1/clients/banco/reports/commission", params={"from": "2026-11-01",
+                                                                                  "to": "2026-12-01"})
+    assert statement.json()["totals"] == (await reports.get("/v1/clients/banco/reports/commission",
+                                                             params=NOVEMBER)).json()["totals"]
+    # A time without a UTC offset is still ambiguous, and refused; a day that is none, as a day.
+    naive = await reports.get(URL, params={"from": "2026-11-01T00:00:00"})
+    assert (naive.status_code, naive.json()["code"]) == (422, "naive_datetime")
+    assert (await reports.get(URL, params={"from": "2026-02-30"})).status_code == 422

@@ -1,12 +1,22 @@
-"""The periods a report covers: instants with a UTC offset, or whole months of the client company's calendar."""
+"""The periods a report covers: instants with a UTC offset or days of the client company's calendar, or whole
+months of it."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from recaudo_common.clock import local_instant
 from recaudo_common.domain_errors import Invalid
 
 MAX_MONTHS = 37  # roll rates over three years and a month at most: one query per month-end
+
+
+def instant_of(bound: dt.datetime | dt.date | None, timezone: str) -> dt.datetime | None:
+    """A period's end as given: an instant as it is, a day as its first instant in the client company's time zone
+    (`from=2026-11-01&to=2026-12-01` is November there, `to` excluded as always)."""
+    if bound is None or isinstance(bound, dt.datetime):
+        return bound
+    return local_instant(bound, timezone)
 
 
 def period_end(date_from: dt.datetime | None, to: dt.datetime | None, now: dt.datetime) -> dt.datetime:
