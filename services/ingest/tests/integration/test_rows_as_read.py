@@ -56,3 +56,20 @@ async def test_optional_fields_that_cannot_be_read_are_warned_and_the_row_accept
             placed["A-2"]["last_payment_amount"], placed["A-2"]["authorised_channels"]) == (None, None, None, ["sms"])
 
 
+
+
+async def test_a_balance_written_past_the_cent_is_refused_and_a_numbers_is_kept_to_the_cent(ingest: Ingest) -> None:
+    # Text (a CSV's cell, a JSON string) states its digits: past the cent it is refused. A number (a workbook's
+    # cell, a JSON number) may carry arithmetic's digits past the cent: it is the cent it shows.
+    csv_file = "\n".join(["Obligación;Cédula;Nombre;Saldo;Mora", "A-1;1;Ana;100,004;5", "A-2;2;Luis;100,50;5"])
+    done = await ingest.upload("banco", csv_file.encode())
+    assert (done["status"], done["rows_accepted"], done["rows_rejected"]) == ("completed", 1, 1), done
+    rejected = (await ingest.http.get(f"/v1/portfolios/{done['id']}/rejections")).json()["items"]
+    assert [(r["row"], r["code"], r["message"]) for r in rejected] == [
+        (2, "invalid_balance", "the balance is written past the cent (more than two decimals that are not 0); "
+                               "amounts are kept to the cent")]
+    jsonl = ('{"obligacion": "J-1", "cedula": "3", "nombre": "Eva", "saldo": "1.000,505", "mora": 5}\n'
+             '{"obligacion": "J-2", "cedula": "4", "nombre": "Sol", "saldo": 1000.505, "mora": 5}\n')
+    done = await ingest.upload("banco", jsonl.encode(), "cartera.jsonl")
+    assert await ingest.issues(done) == [(2, "balance", "invalid_balance")]
+    assert [e["balance"] for e in await ingest.events("account.placed")] == ["100.50", "1000.51"]

@@ -160,14 +160,32 @@ def test_a_balance_is_checked_as_it_is_kept_to_the_cent(balance: str | Decimal) 
 
 @pytest.mark.parametrize(("balance", "kept"), [
     (Decimal("1190.47619047619"), "1190.48"),  # =1000*1.19047619047619: Excel shows 1.190,48
-    ("1.234,565", "1234.57"), ("0,005", "0.01"),  # half a cent up, as PostgreSQL's numeric rounds it
+    (Decimal("1234.565"), "1234.57"), (Decimal("0.005"), "0.01"),  # half a cent up, as PostgreSQL's numeric rounds
     ("1.500.000", "1500000"), (Decimal("1500000.5"), "1500000.5"), ("2.000,50", "2000.50"),  # in cents: as written
+    ("1.500,000", "1500.000"),  # three decimals, none past the cent
 ])
 def test_a_balance_past_the_cent_is_the_cent_every_service_keeps(balance: str | Decimal, kept: str) -> None:
     values = _row()
     values["balance"] = [balance]
     account, rejections, _ = check_row(values, {}, 4, CTX)
     assert account is not None and not rejections and str(account.balance) == kept
+
+
+@pytest.mark.parametrize(("balance", "locale"), [
+    ("100,004", "es-CO"), ("1.234,565", "es-CO"), ("0,005", "es-CO"), ("$ 1.500.000,001", "es-AR"),
+    ("100.004", "en-US"), ("1,234.565", "es-MX"),
+])
+def test_a_balance_written_past_the_cent_is_refused_not_rounded(balance: str, locale: str) -> None:
+    # A number cell's digits past the cent are arithmetic's (Excel shows the cent); a written amount's are the
+    # writer's, and rounding them would place a balance the file does not state.
+    values = _row()
+    values["balance"] = [balance]
+    ctx = dataclasses.replace(CTX, locale=locale, currency="COP")
+    account, rejections, _ = check_row(values, {}, 4, ctx)
+    assert account is None
+    assert [(r.field, r.code, r.message) for r in rejections] == [
+        ("balance", "invalid_balance", "the balance is written past the cent (more than two decimals that are not 0); "
+                                       "amounts are kept to the cent")]
 
 
 def test_warnings_keep_the_account() -> None:

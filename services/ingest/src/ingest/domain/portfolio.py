@@ -312,9 +312,12 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
         reject("balance", "invalid_balance", "the balance is blank")
     elif balance is None and "balance" not in named:  # in another currency, it is rejected for that alone
         reject("balance", "invalid_balance", f"the balance is not a number in {ctx.locale}")
+    elif balance is not None and isinstance(_cell(values, "balance"), str) and valid_balance(balance) \
+            and to_the_cent(balance) != balance:
+        reject("balance", "invalid_balance", f"the balance {PAST_THE_CENT}; amounts are kept to the cent")
     elif balance is not None:
-        # Checked as every service keeps it, to the cent: 0,004 (or a workbook's 1.4E-11 residue) would be placed as
-        # a balance of 0.00, and 999.999.999.999,995 as 10^12.
+        # Checked as every service keeps it, to the cent: a workbook's 1.4E-11 residue would be placed as a balance
+        # of 0.00, and 999999999999.995 as 10^12.
         balance = to_the_cent(balance) if valid_balance(balance) else balance
         if not valid_balance(balance):
             reject("balance", "invalid_balance", "the balance must be greater than 0 and less than 10^12, "
