@@ -19,7 +19,7 @@ from payments.debtors import debtors_of, payer_of
 from payments.domain import asobancaria
 from payments.domain.bank_files import posted_between
 from payments.domain.fingerprints import Fingerprint, fingerprint
-from payments.domain.ledger import after_payment
+from payments.domain.ledger import PAID_AT_TOLERANCE, after_payment, paid_in_future
 from payments.domain.matching import match_payment
 from payments.domain.write_offs import recovery
 from payments.integrity import recorded_once
@@ -199,10 +199,21 @@ async def answered_before(s: AsyncSession, *, client: str, idempotency_key: str,
     return earlier.response
 
 
+def refuse_if_future(paid_at: dt.datetime, now: dt.datetime) -> None:
+    """A payment dated after the moment it is recorded (beyond the clocks' tolerance) is refused 422
+    paid_at_in_future: nobody has paid it yet."""
+    if paid_in_future(paid_at, now):
+        minutes = int(PAID_AT_TOLERANCE.total_seconds() // 60)
+        raise Invalid("paid_at_in_future", f"paid_at {paid_at.isoformat()} is after the moment the payment is "
+                      f"recorded ({now.isoformat()}, {minutes} minutes of clock difference allowed)",
+                      title="Payment dated in the future")
+
+
 async def record_manual_payment(db: Database, *, vault: Vault, client: str, idempotency_key: str,
                                 payment: ManualPaymentIn, now: dt.datetime) -> PaymentOut:
     """Applies an operator's payment once per Idempotency-Key: the same key and body answer the same;
-    the same key with another body is a conflict."""
+    the same key with another body is a conflict. One dated in the future is refused (refuse_if_future)."""
+    refuse_if_future(payment.paid_at, now)
     request = manual_fingerprint(payment, vault.keyring.all)
 
     async def attempt() -> PaymentOut:

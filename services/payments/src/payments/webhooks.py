@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments import rejections_store, store
 from payments.domain.fingerprints import Fingerprint, fingerprint
 from payments.domain.reversals import ReversalRefusedError, reversal_amount
-from payments.handlers import apply_payment
+from payments.handlers import apply_payment, refuse_if_future
 from payments.integrity import recorded_once
 from payments.records import RejectionSample, WebhookOutcome
 from payments.reversals import reverse, reverse_in_suspense
@@ -68,7 +68,7 @@ async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification:
     if seen:
         return sent_before(n, content, earlier_hash)
     if n.type == "payment":
-        client_takes(await get_client(s, store.SCHEMA, client), n)
+        client_takes(await get_client(s, store.SCHEMA, client), n, now=now)
         assert n.amount is not None  # the route refuses a payment without one
         applied = await apply_payment(
             s, client=client, account_ref=n.account_ref, debtor_id=n.debtor_id, amount=n.amount,
@@ -109,13 +109,15 @@ def sent_before(n: WebhookIn, content: Fingerprint, earlier_hash: str | None) ->
     return WebhookOutcome(status="duplicate", payment_id=n.payment_id)
 
 
-def client_takes(copy: ClientCopy | None, n: WebhookIn) -> None:
-    """Refuses a payment for a client company this service does not know, or in another currency than its own."""
+def client_takes(copy: ClientCopy | None, n: WebhookIn, *, now: dt.datetime) -> None:
+    """Refuses a payment for a client company this service does not know, in another currency than its own, or
+    dated after `now`, when it is received (refuse_if_future)."""
     if copy is None:
         raise NotFound(f"client company {n.client!r}")
     if n.currency != copy.currency:
         raise Invalid("invalid_currency", f"payments for this client company are in {copy.currency}",
                       title="Invalid currency")
+    refuse_if_future(n.paid_at, now)
 
 
 def rejection_sample(raw: bytes, signature: str | None) -> RejectionSample:

@@ -105,7 +105,7 @@ class WebhooksTogether(GroupCommit[Waiting]):
                     continue
                 if n.client not in copies:
                     copies[n.client] = await get_client(s, store.SCHEMA, n.client)
-                client_takes(copies[n.client], n)
+                client_takes(copies[n.client], n, now=w.now)
             except DomainError as refused:
                 w.tell(refused)
                 continue

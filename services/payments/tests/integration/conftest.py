@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,8 @@ from recaudo_common.testing_consumers import applied_together
 from recaudo_common.webhook_signatures import sign
 
 NOW = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
+# After every day the bank files of these tests say they were paid (up to 8 April): when a module reads them.
+READ_AT = dt.datetime(2026, 4, 10, 15, 0, tzinfo=dt.UTC)
 
 
 class Gateway:
@@ -74,19 +76,28 @@ async def gateway_on(platform: Platform, payments_settings: PaymentsSettings) ->
         yield Gateway(platform, http, operator)
 
 
-@pytest.fixture
-async def gateway(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[Gateway]:
-    platform = make_platform(settings_for_test(database_url), pool_size=8, clock=lambda: NOW)
+@contextlib.asynccontextmanager
+async def gateway_at(database_url: str, payments_settings: PaymentsSettings, clock: Callable[[], dt.datetime]
+                     ) -> AsyncIterator[Gateway]:
+    """The payments API on this clock (a module whose payments are dated after NOW reads them later, READ_AT: a
+    payment dated after the moment it is recorded is refused)."""
+    platform = make_platform(settings_for_test(database_url), pool_size=8, clock=clock)
     async with gateway_on(platform, payments_settings) as opened:
         yield opened
     await platform.db.dispose()
 
 
+@pytest.fixture
+async def gateway(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[Gateway]:
+    async with gateway_at(database_url, payments_settings, lambda: NOW) as opened:
+        yield opened
+
+
 class Clock:
     """The platform's clock, moved by the test (a payment arriving after a deadline)."""
 
-    def __init__(self) -> None:
-        self.now = NOW
+    def __init__(self, now: dt.datetime = NOW) -> None:
+        self.now = now
 
     def __call__(self) -> dt.datetime:
         return self.now
@@ -95,10 +106,8 @@ class Clock:
 @pytest.fixture
 async def clocked(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[tuple[Gateway, Clock]]:
     clock = Clock()
-    platform = make_platform(settings_for_test(database_url), pool_size=8, clock=clock)
-    async with gateway_on(platform, payments_settings) as opened:
+    async with gateway_at(database_url, payments_settings, clock) as opened:
         yield opened, clock
-    await platform.db.dispose()
 
 
 def payment(pid: str, ref: str | None = "A-1", amount: str = "30000.00", **extra: Any) -> dict[str, Any]:

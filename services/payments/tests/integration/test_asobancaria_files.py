@@ -4,6 +4,7 @@ the CSV import does, an all-digit reference matched to the one account equal to 
 zeros (never guessed when two are), and a file whose control totals disagree refused whole, its reason read again
 later."""
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -11,11 +12,21 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from payments.settings import PaymentsSettings
 from recaudo_common.testing import plan_of, statements_run
 
-from .conftest import Gateway, deliver, placed
+from .conftest import READ_AT, Gateway, deliver, gateway_at, placed
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def gateway(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[Gateway]:
+    """The files below are read after the days they say were paid (a line dated after its reading is refused)."""
+    async with gateway_at(database_url, payments_settings, lambda: READ_AT) as opened:
+        yield opened
+
+
 WIDTH = 162
 
 

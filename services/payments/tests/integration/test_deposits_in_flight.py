@@ -5,18 +5,29 @@ sees the payment by hand: it is held (`possible_duplicate`), never applied as a 
 
 import asyncio
 import datetime as dt
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
 
 from payments import handlers
 from payments.records import Placement
+from payments.settings import PaymentsSettings
 from recaudo_common.testing import eventually
 
-from .conftest import NOW, Gateway, someone_waits_for_a_lock
+from .conftest import NOW, READ_AT, Gateway, gateway_at, someone_waits_for_a_lock
 from .test_deposits_recorded_by_hand import statement
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def gateway(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[Gateway]:
+    """The files below are read after the days they say were paid (a line dated after its reading is refused)."""
+    async with gateway_at(database_url, payments_settings, lambda: READ_AT) as opened:
+        yield opened
+
+
 SLIP = {"amount": "25000.00", "paid_at": "2026-04-03T16:40:00-05:00", "method": "consignacion"}
 
 

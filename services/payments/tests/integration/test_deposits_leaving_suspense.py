@@ -5,15 +5,34 @@ Re-matched, it stays in suspense paired with that one; assigned, it is refused 4
 operator says it is another deposit. Either can then be closed as the same deposit, nothing booked."""
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from .conftest import Clock, Gateway, deliver, placed
+from payments.settings import PaymentsSettings
+
+from .conftest import READ_AT, Clock, Gateway, deliver, gateway_at, placed
 from .test_deposits_recorded_by_hand import statement
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def gateway(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[Gateway]:
+    """The files below are read after the days they say were paid (a line dated after its reading is refused)."""
+    async with gateway_at(database_url, payments_settings, lambda: READ_AT) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def clocked(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[tuple[Gateway, Clock]]:
+    clock = Clock(READ_AT)
+    async with gateway_at(database_url, payments_settings, clock) as opened:
+        yield opened, clock
+
+
 SLIP = {"amount": "25000.00", "paid_at": "2026-04-03T16:40:00-05:00", "method": "consignacion"}
 
 

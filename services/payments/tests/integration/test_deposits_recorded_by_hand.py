@@ -4,15 +4,27 @@ real API and PostgreSQL: the statement's line is not applied a second time; it w
 another account or of another amount, is applied as any line; so is one posted long after. The other way round, a
 deposit recorded by hand that a statement already brought is refused until the operator says it is another one."""
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from .conftest import Gateway
+from payments.settings import PaymentsSettings
+
+from .conftest import READ_AT, Clock, Gateway, gateway_at
 from .test_asobancaria_files import recaudo, upload
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def gateway(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[Gateway]:
+    """The files below are read after the days they say were paid (a line dated after its reading is refused)."""
+    async with gateway_at(database_url, payments_settings, lambda: READ_AT) as opened:
+        yield opened
+
+
 HEADER = "Fecha;Referencia;Valor;Comprobante\n"
 
 
@@ -121,12 +133,15 @@ async def test_a_deposits_own_line_is_held_whatever_lines_came_before(gateway: G
     assert await gateway.balance("A-2") == (Decimal("70000.00"), "open", Decimal("70000.00"))
 
 
-async def test_a_held_line_closed_as_the_same_deposit_books_nothing_and_keeps_what_it_paid(gateway: Gateway) -> None:
+async def test_a_held_line_closed_as_the_same_deposit_books_nothing_and_keeps_what_it_paid(
+        clocked: tuple[Gateway, Clock]) -> None:
     """The payment by hand kept a settlement; its bank line comes: closed as that deposit, nothing moves (reversing
     the payment by hand to assign the line would have broken the settlement)."""
+    gateway, clock = clocked
     made = await gateway.http.post("/v1/clients/banco/accounts/A-1/arrangements", headers=gateway.as_operator(), json={
         "kind": "settlement", "instalments": [{"due_date": "2026-04-03", "amount": "70000.00"}]})
     assert made.status_code == 201, made.text
+    clock.now = READ_AT  # the deposit and its line are recorded after the days they were made
     by_hand = await recorded_by_hand(gateway, "consignacion-0020", "A-1", "70000.00", "2026-04-03T11:00:00-05:00")
     assert await gateway.balance("A-1") == (Decimal("0.00"), "settled", Decimal("0.00"))
     body = await statement(gateway, "extracto.csv", "06/04/2026;A-1;70.000,00;TX-50")  # after the deadline

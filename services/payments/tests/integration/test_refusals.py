@@ -142,8 +142,8 @@ async def test_bank_files_refused_and_their_results_keep_their_shape(gateway: Ga
     refused(await upload("extracto.csv", b"Referencia;Valor\nA-1;1.000\n"), 422, "missing_required_columns",
             "Unreadable bank file", "no column for date; headers seen: ['Referencia', 'Valor']")
     assert await booked(gateway) == before
-    statement = (b"Fecha;Referencia;Valor;Comprobante\n05/04/2026;A-1;10.000,00;TX-1\n05/04/2026;NO-ESTA;500;TX-2\n"
-                 b"05/04/2026;A-1;abc;TX-3\n05/04/2026;A-1;10.000,00;TX-1\n")
+    statement = (b"Fecha;Referencia;Valor;Comprobante\n30/03/2026;A-1;10.000,00;TX-1\n30/03/2026;NO-ESTA;500;TX-2\n"
+                 b"30/03/2026;A-1;abc;TX-3\n30/03/2026;A-1;10.000,00;TX-1\n")
     made = await upload("extracto.csv", statement)
     assert made.status_code == 201, made.text
     results = made.json()["results"]

@@ -4,14 +4,26 @@ PostgreSQL: a line that another file already applied (same account, amount and d
 it waits in suspense (`in_earlier_file`) for an operator, who closes it as the same deposit or assigns it as
 another. Two such lines within one file are two payments, as the bank wrote them."""
 
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from .conftest import Gateway, deliver, placed
+from payments.settings import PaymentsSettings
+
+from .conftest import READ_AT, Gateway, deliver, gateway_at, placed
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def gateway(database_url: str, payments_settings: PaymentsSettings) -> AsyncIterator[Gateway]:
+    """The files below are read after the days they say were paid (a line dated after its reading is refused)."""
+    async with gateway_at(database_url, payments_settings, lambda: READ_AT) as opened:
+        yield opened
+
+
 HEADER = "Fecha;Referencia;Valor\n"
 
 

@@ -6,6 +6,7 @@ disputed."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
@@ -17,15 +18,20 @@ from payments.settings import PaymentsSettings
 from recaudo_common.runtime import make_platform
 from recaudo_common.testing import settings_for_test
 
-from .conftest import NOW, Gateway, gateway_on
+from .conftest import NOW, Clock, Gateway, gateway_on
 from .test_gateway_accounts import STRIPE, balance, configure, session, stripe_send_args, suspense
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def gw(database_url: str) -> AsyncIterator[Gateway]:
-    platform = make_platform(settings_for_test(database_url), pool_size=8, clock=lambda: NOW)
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def gw(database_url: str, clock: Clock) -> AsyncIterator[Gateway]:
+    platform = make_platform(settings_for_test(database_url), pool_size=8, clock=clock)
     async with gateway_on(platform, PaymentsSettings()) as opened:
         yield opened
     await platform.db.dispose()
@@ -140,7 +146,8 @@ async def test_a_dispute_won_over_a_settlement_keeps_the_settlement_again(gw: Ga
     assert status == "kept"
 
 
-async def test_a_settlement_kept_again_forgives_what_it_forgave_whatever_was_paid_since(gw: Gateway) -> None:
+async def test_a_settlement_kept_again_forgives_what_it_forgave_whatever_was_paid_since(gw: Gateway,
+                                                                                       clock: Clock) -> None:
     """Charged back, the account was pursued for all of it and paid it after the settlement's deadline; the dispute
     won then says the settlement stood: its discount is forgiven again, and everything paid since is a credit."""
     made = await gw.http.post("/v1/clients/banco/accounts/A-1/arrangements", headers=gw.as_operator(), json={
@@ -149,9 +156,11 @@ async def test_a_settlement_kept_again_forgives_what_it_forgave_whatever_was_pai
     stripe = await stripe_on(gw)
     assert await stripe.send("checkout.session.completed", {**session("paid"), "amount_total": 7000000}) == "applied"
     assert await stripe.send("charge.dispute.created", disputed("needs_response", amount=7000000)) == "reversed"
+    clock.now = dt.datetime(2026, 4, 20, 16, 0, tzinfo=dt.UTC)  # recorded when it was paid
     paid_late = await gw.manual("pago-tardio-0001", {"account_ref": "A-1", "amount": "100000.00",
                                                      "paid_at": "2026-04-20T10:00:00-05:00"})
     assert (paid_late.status_code, paid_late.json()["account_status"]) == (200, "paid"), paid_late.text
+    clock.now = NOW  # Stripe's events below are signed at NOW
     assert await stripe.send("charge.dispute.funds_reinstated", disputed("won", amount=7000000)) == "applied"
     # As if the chargeback had never been: 70,000 settled 100,000, and the 100,000 paid since is the debtor's.
     assert await gw.balance("A-1") == (Decimal("-100000.00"), "settled", Decimal("-100000.00"))

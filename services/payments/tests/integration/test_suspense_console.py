@@ -161,7 +161,7 @@ async def test_an_operators_page_sends_a_bank_file_with_the_session_and_reads_it
     ana = await signed_in(gateway.platform, "ana@agencia.co", "operator")
     shown = await http.get("/console/payments/banco", headers={"Cookie": ana["Cookie"]})
     assert 'data-action="/v1/clients/banco/payments/files"' in shown.text and "Subir archivo" in shown.text
-    statement = b"Fecha;Referencia;Valor;Comprobante\n05/04/2026;A-2;10.000,00;TX-1\n05/04/2026;NO-ESTA;500;TX-2\n"
+    statement = b"Fecha;Referencia;Valor;Comprobante\n30/03/2026;A-2;10.000,00;TX-1\n30/03/2026;NO-ESTA;500;TX-2\n"
     files = {"file": ("extracto.csv", statement)}
     no_token = await http.post("/v1/clients/banco/payments/files", headers={"Cookie": ana["Cookie"]}, files=files)
     assert (no_token.status_code, no_token.json()["code"]) == (403, "csrf_token_invalid")

@@ -15,7 +15,7 @@ from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.webhook_signatures import sign
 
-from .conftest import NOW, Gateway, consumer, payment, placed
+from .conftest import NOW, READ_AT, Clock, Gateway, consumer, payment, placed
 
 pytestmark = pytest.mark.integration
 
@@ -141,7 +141,9 @@ async def test_a_refund_of_more_than_is_left_of_a_payment_in_suspense_is_refused
     assert [r["reason"] for r in listed.json()["items"]] == ["reversal_exceeds_payment"]
 
 
-async def test_promises_kept_at_the_edge_of_the_grace_day_and_broken_one_minute_after(gateway: Gateway) -> None:
+async def test_promises_kept_at_the_edge_of_the_grace_day_and_broken_one_minute_after(
+        clocked: tuple[Gateway, Clock]) -> None:
+    gateway, clock = clocked
     import zoneinfo
 
     from payments.promises.handlers import evaluate_due_promises
@@ -159,7 +161,8 @@ async def test_promises_kept_at_the_edge_of_the_grace_day_and_broken_one_minute_
     assert partial.json()["status"] == "applied"
     assert await evaluate_due_promises(gateway.platform.db, now=last_minute) == {"kept": 0, "broken": 0}
     # The rest arrives in the last minute of the grace day: kept, decided on the payment itself.
-    await gateway.send(payment("pp-2", amount="20000.00", paid_at=last_minute.isoformat()))
+    clock.now = last_minute
+    await gateway.send(payment("pp-2", amount="20000.00", paid_at=last_minute.isoformat()), at=last_minute)
     one_minute_after = dt.datetime(2026, 4, 12, 0, 1, tzinfo=bogota)
     assert await evaluate_due_promises(gateway.platform.db, now=one_minute_after) == {"kept": 0, "broken": 1}
     async with gateway.platform.db.transaction() as s:
@@ -170,7 +173,9 @@ async def test_promises_kept_at_the_edge_of_the_grace_day_and_broken_one_minute_
     assert emitted == ["promise.broken", "promise.kept"]
 
 
-async def test_bank_files_apply_each_payment_once(gateway: Gateway) -> None:
+async def test_bank_files_apply_each_payment_once(clocked: tuple[Gateway, Clock]) -> None:
+    gateway, clock = clocked
+    clock.now = READ_AT  # after the days the statements say were paid
     operator = {"Authorization": f"Bearer {gateway.operator}"}
     statement = ("Fecha;Referencia;Valor;Comprobante\n"
                  "05/04/2026;A-1;10.000,00;TX-1\n"

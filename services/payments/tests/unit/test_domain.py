@@ -1,12 +1,14 @@
 """The ledger's arithmetic and payment matching."""
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payments.domain.ledger import after_payment, balance, entry
+from payments.domain.bank_files import dated_after_today
+from payments.domain.ledger import PAID_AT_TOLERANCE, after_payment, balance, entry, paid_in_future
 from payments.domain.matching import match_payment
 
 pytestmark = pytest.mark.unit
@@ -127,3 +129,16 @@ def test_a_bank_rows_amount_is_to_the_cent_in_the_client_companys_currency(
     row, code = check_bank_row(["A-1", amount, "15/03/2026"], columns, 2, locale, "America/Bogota", "COP")
     assert code == problem
     assert (row is None) == (problem is not None)
+
+
+def test_a_payment_dated_after_it_is_recorded_is_in_the_future_beyond_the_clocks_tolerance() -> None:
+    now = dt.datetime(2026, 3, 31, 15, 0, tzinfo=dt.UTC)
+    assert not paid_in_future(now - dt.timedelta(days=3), now)
+    assert not paid_in_future(now + PAID_AT_TOLERANCE, now)  # a payer's clock a few minutes fast
+    assert paid_in_future(now + PAID_AT_TOLERANCE + dt.timedelta(seconds=1), now)
+    # A bank line says its day only (booked at noon): today's is never in the future, tomorrow's is. 31 March 23:30
+    # in Bogotá is already 1 April in UTC: the client company's calendar decides.
+    bogota = "America/Bogota"
+    evening = dt.datetime(2026, 4, 1, 4, 30, tzinfo=dt.UTC)
+    assert not dated_after_today(dt.datetime(2026, 3, 31, 17, 0, tzinfo=dt.UTC), bogota, evening)
+    assert dated_after_today(dt.datetime(2026, 4, 1, 17, 0, tzinfo=dt.UTC), bogota, evening)

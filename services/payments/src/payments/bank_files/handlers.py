@@ -27,6 +27,7 @@ from payments.domain.bank_files import (
     RejectedRow,
     bank_columns,
     check_bank_row,
+    dated_after_today,
     recorded_by_hand_between,
 )
 from payments.handlers import apply_payment, hold_in_suspense
@@ -176,6 +177,10 @@ async def _apply_line(s: AsyncSession, *, copy: ClientCopy, line: BankRow | Reje
     A CSV statement's reference is matched as the bank wrote it: its reader dropped nothing."""
     if isinstance(line, RejectedRow):
         return BankRowResult(row=line.row, status="rejected", reason=line.reason)
+    if dated_after_today(line.paid_at, copy.timezone, now):
+        # No payment made yet: rejected on its own, as an unreadable line is (the rest of the file applies).
+        return BankRowResult(row=line.row, status="rejected", reason="paid_at_in_future",
+                             transaction_id=line.transaction_id, reference=line.reference, amount=str(line.amount))
     client = copy.slug
     gateway = f"bank_file:{client}"
     external_id = line.transaction_id or fallback_id

@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
-from recaudo_common.clock import local_instant
+from recaudo_common.clock import local_instant, local_today
 from recaudo_common.money import CENT, parse_amount, parse_date, valid_balance
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -89,6 +89,13 @@ def check_bank_row(cells: list[str], columns: dict[str, int], row: int, locale: 
         return None, "invalid_date"
     return BankRow(row, reference, amount, local_instant(paid_on, timezone, BOOKED_AT),
                    cell("transaction_id") or None), None
+
+
+def dated_after_today(paid_at: dt.datetime, timezone: str, now: dt.datetime) -> bool:
+    """Whether a line's payment is dated after the day it is read (`now`) in the client company's time zone. A file
+    says the day, not the hour (BOOKED_AT stands for it), so a line of today is never in the future; one of a later
+    day is no payment made yet."""
+    return local_today(timezone, paid_at) > local_today(timezone, now)
 
 
 # A deposit an operator recorded by hand (the debtor sent the slip) reaches the bank's statement on the day it was

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -10,6 +11,11 @@ from typing import Literal
 
 from recaudo_common.accounts import LedgerStatus as AccountStatus
 from recaudo_common.accounts import ledger_status
+
+# How far ahead of the moment a payment is recorded its date may be: the payer's, the bank's or a gateway's clock
+# running a little fast (as much as a webhook's signature timestamp may be off, webhook_signatures). Beyond it, a
+# payment dated in the future is refused: it would keep a promise or reach a settlement before the money came.
+PAID_AT_TOLERANCE = dt.timedelta(minutes=5)
 
 EntryKind = Literal["placement", "adjustment", "payment", "reversal", "chargeback", "write_off", "write_off_recovery",
                     "write_off_reversal"]
@@ -53,3 +59,8 @@ def after_payment(current_balance: Decimal, amount: Decimal, current_status: Acc
     credit = -new_balance if new_balance < 0 else Decimal("0")
     return AfterPayment(new_balance, credit, ledger_status(balance=new_balance, settled=current_status == "settled",
                                                            written_off=written_off))
+
+
+def paid_in_future(paid_at: dt.datetime, now: dt.datetime) -> bool:
+    """Whether a payment dated `paid_at`, recorded at `now`, is dated after it (beyond PAID_AT_TOLERANCE)."""
+    return paid_at > now + PAID_AT_TOLERANCE

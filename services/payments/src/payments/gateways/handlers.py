@@ -18,7 +18,7 @@ from payments.checkouts.methods import publish_methods
 from payments.gateways import lookups, store
 from payments.gateways.booking import Effect
 from payments.gateways.domain import mercadopago, payu, stripe, wompi
-from payments.gateways.domain.notifications import GatewayReversal
+from payments.gateways.domain.notifications import GatewayPayment, GatewayReversal
 from payments.gateways.gateway_http import GatewayUnreachable
 from payments.gateways.schemas import (
     GatewayAccountOut,
@@ -27,6 +27,7 @@ from payments.gateways.schemas import (
 )
 from payments.gateways.store import GatewayAccount, UnconfirmedRefundKey
 from payments.gateways.together import GatewaysTogether
+from payments.handlers import refuse_if_future
 from payments.settings import PaymentsSettings
 from payments.webhooks import record_rejection
 from recaudo_common.db import Database
@@ -121,14 +122,16 @@ class Delivery:
 async def receive(db: Database, settings: PaymentsSettings, *, account: GatewayAccount, delivery: Delivery,
                   booking: GatewaysTogether, now: dt.datetime) -> GatewayNotificationOut:
     """Verifies and books a notification. Raises UnverifiedNotification (the route answers 401), another domain
-    error such as MalformedNotification (422), each counted among the webhook rejections with nothing applied, or
-    GatewayUnreachable while the gateway's API cannot say what the notification did not sign (the route answers 503
-    so the gateway retries; nothing recorded)."""
+    error such as MalformedNotification or paid_at_in_future (422), each counted among the webhook rejections with
+    nothing applied, or GatewayUnreachable while the gateway's API cannot say what the notification did not sign (the
+    route answers 503 so the gateway retries; nothing recorded)."""
     try:
         effect = await _verified(settings, account, delivery, now=now)
         if effect is None:
             NOTIFICATIONS.labels(account.kind, "ignored").inc()
             return GatewayNotificationOut(status="ignored")
+        if isinstance(effect, GatewayPayment) and effect.status == "approved" and effect.occurred_at is not None:
+            refuse_if_future(effect.occurred_at, now)  # refused and recorded; the gateway sends it again later
         outcome = await booking.book(account=account, effect=effect, now=now)
     except GatewayUnreachable as e:
         # An operator's to look at when it lasts (a revoked access token answers 401 for every notification).
