@@ -73,3 +73,15 @@ async def test_a_balance_written_past_the_cent_is_refused_and_a_numbers_is_kept_
     done = await ingest.upload("banco", jsonl.encode(), "cartera.jsonl")
     assert await ingest.issues(done) == [(2, "balance", "invalid_balance")]
     assert [e["balance"] for e in await ingest.events("account.placed")] == ["100.50", "1000.51"]
+
+
+async def test_several_phones_in_one_cell_are_each_kept(ingest: Ingest) -> None:
+    content = "\n".join(["Obligación;Cédula;Nombre;Saldo;Mora;Celular;Teléfono 2",
+                         "A-1;1;Ana;1.000;5;3001234567 / 3109876543;", "A-2;2;Luis;1.000;5;300 123 4567, 310 987 6543;",
+                         "A-3;3;Eva;1.000;5;3001234567-3109876543;", "A-4;4;Sol;1.000;5;3001234567 / 123;3201112233"])
+    done = await ingest.upload("banco", content.encode())
+    assert (done["status"], done["rows_accepted"], done["rows_with_warnings"]) == ("completed", 4, 1), done
+    assert await ingest.issues(done, "warnings") == [(5, "phones", "invalid_phone")]  # the 123 alone
+    placed = {e["account_ref"]: e["phones"] for e in await ingest.events("account.placed")}
+    assert placed == {"A-1": ["+573001234567", "+573109876543"], "A-2": ["+573001234567", "+573109876543"],
+                      "A-3": ["+573001234567", "+573109876543"], "A-4": ["+573001234567", "+573201112233"]}

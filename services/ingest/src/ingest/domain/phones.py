@@ -1,6 +1,7 @@
 """A phone as a file writes it, in E.164 or dropped: a fast path for the common national form (digits, maybe in
-groups) that gives exactly what phonenumbers gives, and phonenumbers itself for every other form (#24); and a
-Mexican number in its form from before 2019, which phonenumbers no longer reads."""
+groups) that gives exactly what phonenumbers gives, and phonenumbers itself for every other form (#24); a
+Mexican number in its form from before 2019, which phonenumbers no longer reads; and the several phones one cell
+may hold."""
 
 from __future__ import annotations
 
@@ -131,3 +132,33 @@ def _slow(raw: str, country: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# Between two phones of one cell ("3001234567 / 3109876543", "300 123 4567, 310 987 6543"): never inside one.
+_BETWEEN_PHONES = re.compile(r"[/,;|\r\n]+")
+# Inside a phone (300-123-4567, 300 123 4567) as often as between two (3001234567-3109876543): a part is split
+# at these only when it is no phone whole, and only if a piece then is one.
+_INSIDE_OR_BETWEEN = (re.compile(r"\s*-\s*"), re.compile(r"\s+"))
+
+
+def phones_in(text: str, country: str) -> list[tuple[str, str | None]]:
+    """Each phone a cell holds, as written, with its E.164 form (None: not a valid one). A part between the usual
+    separators is one phone if it is valid whole; else, split at hyphens or else at spaces, each of its pieces is
+    one, if any of them is valid; else it is one invalid phone. (phonenumbers alone would read the first of
+    "3001234567;3109876543" and silently drop the second.)"""
+    found: list[tuple[str, str | None]] = []
+    for part in (p.strip() for p in _BETWEEN_PHONES.split(text)):
+        if not part:
+            continue
+        if (whole := normalise_phone(part, country)) is not None:
+            found.append((part, whole))
+            continue
+        for separator in _INSIDE_OR_BETWEEN:
+            pieces = [p for p in separator.split(part) if p]
+            read = [(p, normalise_phone(p, country)) for p in pieces] if len(pieces) > 1 else []
+            if any(e164 for _, e164 in read):
+                found.extend(read)
+                break
+        else:
+            found.append((part, None))
+    return found

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ingest.domain.phones import normalise_phone
+from ingest.domain.phones import phones_in
 from recaudo_common.events import CHANNELS
 from recaudo_common.files import Cell
 from recaudo_common.money import (
@@ -54,7 +54,8 @@ MULTI_VALUED = frozenset({"phones"})
 # The longest a value may be: an account's events travel through Kafka, whose messages are capped at 1 MB, and
 # no real reference, ID or name comes near these.
 FIELD_LIMITS = {"account_ref": 64, "debtor_id": 32, "debtor_id_type": 16, "full_name": 200, "currency": 3,
-                "email": 254, "phones": 40}
+                "email": 254, "phones": 200}  # a phone cell may hold several ("300 123 4567 / 310 987 6543 / ...")
+MAX_PHONES = 10  # an account's phones, from all its phone columns (a debtor's rectification has the same limit)
 DEFAULT_FIELD_LIMIT = 500
 EXTRA_LIMIT = 1000
 REQUIRED = ("account_ref", "debtor_id", "full_name", "balance")
@@ -347,14 +348,15 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     assert dpd is not None
     phones: list[str] = []
     for phone_cell in values.get("phones", []):
-        raw_phone = cell_text(phone_cell).strip()
-        if not raw_phone:
-            continue
-        e164 = normalise_phone(raw_phone, ctx.country)
-        if e164 is None:
-            warnings.append(Issue(row, "phones", "invalid_phone", "a phone is not valid for the country; dropped"))
-        elif e164 not in phones:
-            phones.append(e164)
+        for _, e164 in phones_in(cell_text(phone_cell), ctx.country):
+            if e164 is None:
+                warnings.append(Issue(row, "phones", "invalid_phone", "a phone is not valid for the country; dropped"))
+            elif e164 not in phones:
+                phones.append(e164)
+    if len(phones) > MAX_PHONES:
+        warnings.append(Issue(row, "phones", "too_many_phones",
+                              f"the row has {len(phones)} phones; the first {MAX_PHONES} are kept"))
+        phones = phones[:MAX_PHONES]
     email: str | None = _text(values, "email") or None
     if email and not is_email(email):
         warnings.append(Issue(row, "email", "invalid_email", "the e-mail address is not valid; dropped"))

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ingest.domain.phones import normalise_phone
-from ingest.domain.portfolio import FIELD_LIMITS, is_email
+from ingest.domain.portfolio import FIELD_LIMITS, MAX_PHONES, is_email
 from recaudo_common.personal_data.sealing import PersonalData
 
 ContactField = Literal["phones", "email", "address"]
 CONTACT_FIELDS: tuple[ContactField, ...] = ("phones", "email", "address")
-MAX_PHONES = 10
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,51 @@
+"""A phone cell holding several phones, as client companies' systems write them: each valid one kept, each invalid
+one warned, at most MAX_PHONES an account."""
+
+import datetime as dt
+
+import pytest
+
+from ingest.domain.portfolio import MAX_PHONES, RowContext, check_row
+
+pytestmark = pytest.mark.unit
+CTX = RowContext(locale="es-CO", as_of=dt.date(2026, 3, 31), country="CO", currency="COP",
+                 default_channels=("sms",))
+BOTH = ["+573001234567", "+573109876543"]
+
+
+def _row(*phones: str) -> dict[str, list[str]]:
+    values = {"account_ref": ["A-1"], "debtor_id": ["1020304050"], "full_name": ["Ana Gómez"],
+              "balance": ["1.500.000"], "days_past_due": ["45"]}
+    return values | {"phones": list(phones)}
+
+
+@pytest.mark.parametrize("cell", [
+    "3001234567 / 3109876543", "300 123 4567, 310 987 6543", "3001234567-3109876543", "3001234567;3109876543",
+    "3001234567 | 3109876543", "300-123-4567 310-987-6543", "300 123 4567 - 310 987 6543", "3001234567 3109876543",
+    "3001234567\n3109876543", "3001234567 / 3109876543 / 3001234567",
+])
+def test_each_phone_of_a_cell_is_kept(cell: str) -> None:
+    account, rejections, warnings = check_row(_row(cell), {}, 2, CTX)
+    assert account is not None and not rejections and not warnings
+    assert account.phones == BOTH
+
+
+@pytest.mark.parametrize("cell", ["300-123-4567", "300 123 4567", "(601) 234 5678", "+57 300 123 4567"])
+def test_one_phone_written_with_separators_stays_one(cell: str) -> None:
+    account, _, warnings = check_row(_row(cell), {}, 2, CTX)
+    assert account is not None and len(account.phones) == 1 and not warnings
+
+
+@pytest.mark.parametrize("cell", ["3001234567 / 123", "123, 3001234567", "3001234567-12345"])
+def test_an_invalid_phone_of_a_cell_is_warned_and_the_others_kept(cell: str) -> None:
+    account, _, warnings = check_row(_row(cell), {}, 2, CTX)
+    assert account is not None and account.phones == ["+573001234567"]
+    assert [(w.field, w.code) for w in warnings] == [("phones", "invalid_phone")]
+
+
+def test_phones_past_the_limit_are_warned() -> None:
+    many = [f"300{n:07d}" for n in range(1234560, 1234560 + MAX_PHONES + 2)]
+    account, _, warnings = check_row(_row(" / ".join(many[:6]), ", ".join(many[6:])), {}, 2, CTX)
+    assert account is not None and len(account.phones) == MAX_PHONES
+    assert [(w.field, w.code, w.message) for w in warnings] == [
+        ("phones", "too_many_phones", f"the row has {MAX_PHONES + 2} phones; the first {MAX_PHONES} are kept")]
