@@ -85,9 +85,10 @@ class SessionStore:
                  "exp": now + rules.lifetime, "idle": int(rules.idle.total_seconds())})
         return token
 
-    async def principal(self, token: str, *, now: dt.datetime) -> Principal | None:
+    async def principal(self, token: str, *, now: dt.datetime, touch: bool = True) -> Principal | None:
         """The person a live session signs in, with the client companies they are limited to, or None (unknown,
-        revoked, expired, idle too long, or the person disabled). A live one is marked used."""
+        revoked, expired, idle too long, or the person disabled). A live one is marked used, unless `touch` is off
+        (a check that the person did not ask for, such as a live stream's, must not keep the session from idling)."""
         async with self.db.transaction() as s:
             row = (await s.execute(sql(
                 "SELECT s.id, s.last_seen_at, u.id AS user_id, u.email, u.role, u.client_slug, u.client_scope"
@@ -97,7 +98,7 @@ class SessionStore:
                 {"h": hash_token(token), "now": now})).mappings().first()
             if row is None:
                 return None
-            if now - row["last_seen_at"] >= TOUCH_EVERY:
+            if touch and now - row["last_seen_at"] >= TOUCH_EVERY:
                 await s.execute(sql("UPDATE identity.sessions SET last_seen_at = :now WHERE id = :id"),
                                 {"id": row["id"], "now": now})
         role: Role = row["role"]

@@ -12,9 +12,11 @@ from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingRes
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.console import page
 from recaudo_common.console.visitor import visitor
-from recaudo_common.dependencies import PlatformDep
+from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
+from recaudo_common.errors import ProblemError
 from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform
+from recaudo_common.sessions import session_token_of
 from reporting import queries
 from reporting.schemas import RecoveryFigures
 from reporting.state import ClientOfCaller, State, report_limited
@@ -39,24 +41,52 @@ async def _totals(platform: Platform, client: ClientCopy) -> str:
 
 
 @router.get("/clients/{slug}/reports/stream", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}}})
-async def stream(slug: str, client: ClientOfCaller, platform: PlatformDep, state: State,
+            responses={200: {"content": {"text/event-stream": {}}},
+                       429: {"description": "too many requests, or this caller already holds its streams of this "
+                                            "client company open (too_many_streams)"}})
+async def stream(slug: str, client: ClientOfCaller, principal: CurrentPrincipal, platform: PlatformDep, state: State,
                  request: Request) -> StreamingResponse:
     """Server-sent events: `recovery` with the report's totals now, then again whenever they may have
-    changed (at most once a second), and a comment every 15 s to keep proxies from closing the stream."""
+    changed (at most once a second), and a comment every 15 s to keep proxies from closing the stream. It ends once
+    the caller may no longer read the report (a key revoked, a session ended, a right taken away); a caller holds at
+    most a few streams of one client company open at once (429 too_many_streams)."""
+    caller = str(principal.key_id)
+    if state.streams.full(caller, slug):
+        raise ProblemError(429, "too_many_streams", "Too many requests",
+                           f"at most {state.streams.per_caller} live streams of a client company open at once for "
+                           "one caller; close one first", headers={"Retry-After": str(max(1, int(KEEP_ALIVE_S)))})
+    key = request.headers.get("authorization", "")
+    session = None if key else session_token_of(request.headers.get("cookie", ""))
+
+    async def still_allowed() -> bool:
+        """The caller's credentials as they stand now (a key's look-up is cached a few seconds); a session's is
+        read without marking it used, so an unattended stream does not keep it from idling out."""
+        try:
+            now = await platform.auth.sessions.principal(session, now=platform.clock(), touch=False) if session \
+                else await platform.auth.authenticate(key)
+        except ProblemError:
+            return False
+        return now is not None and now.has_role("operator", "client") and now.can_see_client(slug)
 
     async def events() -> AsyncIterator[str]:
-        async with state.feed.subscribe(slug) as changed:
-            yield await _totals(platform, client)
-            while not await request.is_disconnected():
-                try:
-                    await asyncio.wait_for(changed.wait(), KEEP_ALIVE_S)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                changed.clear()
+        with state.streams.holding(caller, slug) as within:
+            if not within:
+                return
+            async with state.feed.subscribe(slug) as changed:
                 yield await _totals(platform, client)
-                await asyncio.sleep(DEBOUNCE_S)
+                while not await request.is_disconnected():
+                    try:
+                        await asyncio.wait_for(changed.wait(), KEEP_ALIVE_S)
+                    except TimeoutError:
+                        if not await still_allowed():
+                            return
+                        yield ": keep-alive\n\n"
+                        continue
+                    changed.clear()
+                    if not await still_allowed():
+                        return
+                    yield await _totals(platform, client)
+                    await asyncio.sleep(DEBOUNCE_S)
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"cache-control": "no-store", "x-accel-buffering": "no"})

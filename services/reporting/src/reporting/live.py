@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 
@@ -45,3 +45,29 @@ class ChangeFeed:
                 async with self.lock:
                     await self.conn.close()
                     self.conn = None
+
+
+class OpenStreams:
+    """How many live streams each caller holds open per client company in this process. A stream holds one of the
+    server's request slots for as long as it lasts (RECAUDO_HTTP_MAX_CONCURRENCY: past them every request is
+    answered 503), so one key may hold only a few: no caller can take a replica from the other tenants."""
+
+    def __init__(self, per_caller: int) -> None:
+        self.per_caller = per_caller
+        self.held: dict[tuple[str, str], int] = {}
+
+    def full(self, caller: str, client: str) -> bool:
+        return self.held.get((caller, client), 0) >= self.per_caller
+
+    @contextlib.contextmanager
+    def holding(self, caller: str, client: str) -> Iterator[bool]:
+        """Counts one stream while it runs; yields False when the caller already held its share (streams opened
+        at the same instant all passed `full`): that one ends at once."""
+        key = (caller, client)
+        self.held[key] = self.held.get(key, 0) + 1
+        try:
+            yield self.held[key] <= self.per_caller
+        finally:
+            self.held[key] -= 1
+            if not self.held[key]:
+                del self.held[key]

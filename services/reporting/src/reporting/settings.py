@@ -1,5 +1,7 @@
 """Settings of the reporting service (env prefix RECAUDO_REPORTING_)."""
 
+from pydantic import Field
+
 from recaudo_common.settings import PlatformSettings, service_settings_config
 
 
@@ -10,6 +12,9 @@ class ReportingSettings(PlatformSettings):
     # second asks a handful of questions a second; a script looping without pause is held to this.
     report_rate_per_s: float = 20.0
     report_burst: int = 60
+    # Live report streams one caller (an API key, a person) may hold open at once per client company, per process: a
+    # dashboard holds one, and each holds a request slot of the server for as long as it is open.
+    live_streams_per_caller: int = Field(5, ge=1)
 
     # How often the retention job looks for people whose data retention has run out (daily; it is idempotent, so
     # a restart that runs it early changes nothing).

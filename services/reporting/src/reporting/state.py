@@ -14,7 +14,7 @@ from recaudo_common.ratelimit import Rate, RateLimiter
 from reporting import store
 from reporting.cache import ReportCache
 from reporting.domain.kpis import Facts
-from reporting.live import ChangeFeed
+from reporting.live import ChangeFeed, OpenStreams
 from reporting.settings import ReportingSettings
 
 APP_STATE = "reporting"
@@ -23,17 +23,19 @@ APP_STATE = "reporting"
 @dataclass(frozen=True)
 class ReportingState:
     """The report rate per key and client company, the live figures and client companies shared for a second,
-    and the one LISTEN connection that wakes the live streams."""
+    the one LISTEN connection that wakes the live streams, and how many streams each caller holds open."""
 
     report_limiter: RateLimiter
     live_figures: ReportCache[tuple[Facts, dict[str, Facts]]]
     live_clients: ReportCache[ClientCopy]
     feed: ChangeFeed
+    streams: OpenStreams
 
     @classmethod
     def of(cls, settings: ReportingSettings, database_url: str) -> ReportingState:
         return cls(report_limiter=RateLimiter("reports", Rate(settings.report_rate_per_s, settings.report_burst)),
-                   live_figures=ReportCache(), live_clients=ReportCache(), feed=ChangeFeed(database_url))
+                   live_figures=ReportCache(), live_clients=ReportCache(), feed=ChangeFeed(database_url),
+                   streams=OpenStreams(settings.live_streams_per_caller))
 
 
 get_state = from_app_state(APP_STATE, ReportingState)
