@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from payments.domain.arrangements import allocate, arrangement_errors
+from payments.domain.arrangements import allocate, arrangement_errors, settlement_discount
 from payments.domain.promises import verdict
 from recaudo_common.instalments import ArrangementLimits, schedule, split_evenly
 
@@ -71,3 +71,12 @@ def test_an_instalment_is_broken_only_after_its_grace_day() -> None:
     assert verdict(paid=D("10000"), now=end_of_grace, **args) == "pending"  # a partial payment is not enough
     assert verdict(paid=D("10000"), now=end_of_grace + dt.timedelta(minutes=1), **args) == "broken"
     assert verdict(paid=D("16666.66"), now=end_of_grace + dt.timedelta(days=30), **args) == "kept"
+
+
+def test_a_settlement_forgives_its_discount_and_leaves_what_was_paid_beyond_it_a_credit() -> None:
+    # 100,000 settled for 70,000: paid exactly, 75,000 in one payment or 50,000 + 30,000.
+    assert settlement_discount(owed=D("30000"), paid=D("70000"), total=D("70000")) == D("30000")
+    assert settlement_discount(owed=D("25000"), paid=D("75000"), total=D("70000")) == D("30000")
+    assert settlement_discount(owed=D("20000"), paid=D("80000"), total=D("70000")) == D("30000")
+    # Restated below the settlement since it was agreed: nothing to forgive, all of the excess is a credit.
+    assert settlement_discount(owed=D("-20000"), paid=D("70000"), total=D("70000")) == D("0")

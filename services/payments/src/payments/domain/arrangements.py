@@ -61,3 +61,12 @@ def allocate(paid: Decimal, amounts: list[Decimal]) -> list[Decimal]:
 def instalments_short(paid: Decimal, amounts: list[Decimal]) -> int:
     """How many of a plan's instalments (in due order) what has been paid toward it leaves short."""
     return sum(1 for share, amount in zip(allocate(paid, amounts), amounts, strict=True) if share < amount)
+
+
+def settlement_discount(*, owed: Decimal, paid: Decimal, total: Decimal) -> Decimal:
+    """What a settlement reached forgives: what the account would owe (`owed`, after the `paid` toward it since it
+    was made) less what its terms still ask (`total` - `paid`), below 0 when it was paid beyond its amount. So the
+    debtor who pays 75,000 of a 70,000 settlement of 100,000 is forgiven the 30,000 discount and keeps 5,000 as a
+    credit, as any overpayment's excess is kept, never forgiven away with the discount. Never below 0 (a balance
+    restated below the settlement since: nothing to forgive)."""
+    return max(owed - (total - paid), Decimal(0))

@@ -11,7 +11,12 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from payments import store as ledger
-from payments.domain.arrangements import MISSED_INSTALMENTS_TO_BREAK, arrangement_errors, instalments_short
+from payments.domain.arrangements import (
+    MISSED_INSTALMENTS_TO_BREAK,
+    arrangement_errors,
+    instalments_short,
+    settlement_discount,
+)
 from payments.domain.ledger import AfterPayment
 from payments.domain.promises import deadline, verdict
 from payments.promises import store
@@ -118,8 +123,10 @@ async def settle_if_reached(s: AsyncSession, *, client: str, account: Account, a
     deadline broke it for want of news, a dispute won that gives back the money a chargeback took (as a payment
     made when the disputed one was). It forgives what it forgave before a reversal undid it, or what would have
     been owed at the deadline had that payment been known then, so that what was paid after the deadline is a
-    credit. A recalled account, or one with money written off, is the operator's to settle: the payment is
-    applied like any other. (`account`: as locked before this payment.)"""
+    credit. Only the discount is forgiven: what was paid toward it beyond its amount is a credit too, as any
+    overpayment's excess is (domain/arrangements.settlement_discount). A recalled account, or one with money
+    written off, is the operator's to settle: the payment is applied like any other. (`account`: as locked before
+    this payment.)"""
     account_ref = account.account_ref
     broken = None
     arrangement = await store.active_arrangement(s, client, account_ref)
@@ -133,12 +140,13 @@ async def settle_if_reached(s: AsyncSession, *, client: str, account: Account, a
     paid = await store.paid_between(s, client, account_ref, arrangement.made_at, ends)
     if paid < arrangement.total_amount:
         return after
-    if broken is None:
-        forgiven = max(after.balance, Decimal(0))
-    elif broken.forgiven is not None:
+    if broken is not None and broken.forgiven is not None:
         forgiven = broken.forgiven  # undone by a reversal: whatever was paid in between, as if never undone
     else:
-        forgiven = max(await store.owed_at_deadline(s, client, account_ref, arrangement.made_at, ends), Decimal(0))
+        owed = after.balance if broken is None else await store.owed_at_deadline(
+            s, client, account_ref, arrangement.made_at, ends)
+        forgiven = settlement_discount(owed=owed, total=arrangement.total_amount, paid=await store.paid_since_made(
+            s, client, account_ref, arrangement.made_at, ends))
         for promise_id in await store.keep_broken_promises(s, arrangement.id, now):
             await outbox.add(s, [PromiseKept(promise_id=promise_id, account_ref=account_ref, kept_at=now).envelope(
                 client=client, occurred_at=now)])
