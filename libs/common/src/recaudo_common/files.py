@@ -1,6 +1,7 @@
 """Reading tabular files (portfolios, bank statements) into a header and rows, streamed: CSV (delimiter and
-encoding detected) and JSON lines here, XLSX in recaudo_common.xlsx. Cells are text, or typed values (Decimal,
-date) where the file has them. Lines and records are capped, so memory and time stay linear in the file."""
+encoding detected: UTF-8, Windows-1252, UTF-16 with its mark) and JSON lines here, XLSX in recaudo_common.xlsx.
+Cells are text, or typed values (Decimal, date) where the file has them. Lines and records are capped, so memory
+and time stay linear in the file."""
 
 from __future__ import annotations
 
@@ -78,9 +79,11 @@ def sniff(head: bytes, *, filename: str | None, encoding: str | None, delimiter:
     name = (filename or "").lower()
     if head.startswith(XLSX_MAGIC) or name.endswith((".xlsx", ".xlsm")):
         return Sniffed("xlsx", "binary", "")
-    if b"\x00" in head[:4096]:
+    chosen = text_encoding(encoding or utf16_marked(head) or detect_encoding(head))
+    # UTF-16 text is half NUL bytes; anything else with one is binary. Without its mark, UTF-16 is read only when
+    # declared: nothing else tells it from a binary file.
+    if b"\x00" in head[:4096] and codecs.lookup(chosen).name not in UTF16_CODECS:
         raise FileFormatError("unsupported_format", "the file is binary: send CSV, XLSX or JSON lines")
-    chosen = text_encoding(encoding or detect_encoding(head))
     # Only a detected UTF-8 may turn out to be Windows-1252: not one the client declared, nor one a BOM announces.
     fallback = "cp1252" if encoding is None and chosen == "utf-8-sig" and not head.startswith(codecs.BOM_UTF8) \
         else None
@@ -88,6 +91,18 @@ def sniff(head: bytes, *, filename: str | None, encoding: str | None, delimiter:
     if name.endswith((".jsonl", ".ndjson")) or text.lstrip().startswith("{"):
         return Sniffed("jsonl", chosen, "", fallback)
     return Sniffed("csv", chosen, delimiter or sniff_delimiter(text), fallback)
+
+
+UTF16_CODECS = frozenset({"utf-16", "utf-16-le", "utf-16-be"})
+
+
+def utf16_marked(head: bytes) -> str | None:
+    """"utf-16" when the bytes start with a UTF-16 byte-order mark (either order), as Excel's "Texto Unicode (*.txt)"
+    saves a sheet; the codec reads the mark, and the order it names, and drops it. UTF-32's little-endian mark
+    starts as UTF-16's does: it is no UTF-16 file (whose first character would be NUL)."""
+    if head.startswith(codecs.BOM_UTF32_LE) or not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    return "utf-16"
 
 
 def detect_encoding(head: bytes) -> str:

@@ -2,6 +2,8 @@
 than its header (a separator inside a value) is refused, not read shifted; a workbook's cell past its header is
 kept as an attribute of the account."""
 
+import codecs
+
 import pytest
 from sqlalchemy import text
 
@@ -85,3 +87,20 @@ async def test_several_phones_in_one_cell_are_each_kept(ingest: Ingest) -> None:
     placed = {e["account_ref"]: e["phones"] for e in await ingest.events("account.placed")}
     assert placed == {"A-1": ["+573001234567", "+573109876543"], "A-2": ["+573001234567", "+573109876543"],
                       "A-3": ["+573001234567", "+573109876543"], "A-4": ["+573001234567", "+573201112233"]}
+
+
+async def test_excels_unicode_text_export_is_uploaded_and_read(ingest: Ingest) -> None:
+    # Excel's "Texto Unicode (*.txt)": UTF-16 little-endian with its byte-order mark, tab-separated, CRLF; and
+    # big-endian with its mark. Each over a MiB, so the worker reads it in more than one chunk.
+    for codec, bom, prefix in (("utf-16-le", codecs.BOM_UTF16_LE, "L"), ("utf-16-be", codecs.BOM_UTF16_BE, "B")):
+        note = "llamar después de las 6 pm; prefiere WhatsApp; " * 2
+        lines = ["Obligación\tCédula\tNombre\tSaldo\tMora\tObservación",
+                 *[f"{prefix}-{i}\t{i}\tMuñoz Peña\t1.500,50\t5\t{note}" for i in range(4_500)]]
+        content = bom + "\r\n".join(lines).encode(codec)
+        assert len(content) > 1024 * 1024
+        done = await ingest.upload("banco", content, "cartera.txt")
+        assert (done["status"], done["rows_accepted"], done["rows_rejected"]) == ("completed", 4_500, 0), done
+    placed = {e["account_ref"]: e for e in await ingest.events("account.placed")}
+    assert len(placed) == 9_000
+    assert (placed["L-4499"]["full_name"], placed["B-0"]["full_name"], placed["B-0"]["balance"]) == (
+        "Muñoz Peña", "Muñoz Peña", "1500.50")
