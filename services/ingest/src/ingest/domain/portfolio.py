@@ -1,14 +1,21 @@
-"""Portfolio rows: which column is which field, and whether a row is an account or a rejection (MISSION §4)."""
+"""Portfolio rows: whether a row is an account or a rejection, and its warnings (MISSION §4); which column is which
+field is domain/columns.py's."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+# Re-exported: the columns' names were this module's before domain/columns.py, and callers import them from here.
+from ingest.domain.columns import RECOGNISED as RECOGNISED
+from ingest.domain.columns import ColumnMap as ColumnMap
+from ingest.domain.columns import MappingError as MappingError
+from ingest.domain.columns import account_ref_column as account_ref_column
+from ingest.domain.columns import column_names as column_names
+from ingest.domain.columns import map_columns as map_columns
+from ingest.domain.columns import normalise_header as normalise_header
 from ingest.domain.phones import phones_in
 from recaudo_common.events import CHANNELS
 from recaudo_common.files import Cell
@@ -25,32 +32,6 @@ from recaudo_common.money import (
 )
 from recaudo_common.personal_data.blind_index import NotIndexable, normalised
 
-RECOGNISED: dict[str, tuple[str, ...]] = {
-    "account_ref": ("obligacion", "numero obligacion", "nro obligacion", "cuenta", "numero cuenta", "credito",
-                    "referencia", "account", "account ref", "account id"),
-    "debtor_id": ("identificacion", "numero identificacion", "cedula", "documento", "nit", "dni", "ruc", "rfc",
-                  "curp", "cuit", "debtor id"),
-    "debtor_id_type": ("tipo identificacion", "tipo documento", "id type"),
-    "full_name": ("nombre", "nombres", "nombre completo", "razon social", "cliente", "deudor", "titular", "name",
-                  "full name"),
-    "phones": ("telefono", "telefono1", "telefono2", "telefono3", "celular", "movil", "tel", "phone", "mobile"),
-    "email": ("correo", "correo electronico", "email", "e-mail", "mail"),
-    "address": ("direccion", "address"),
-    "city": ("ciudad", "municipio", "city"),
-    "region": ("departamento", "provincia", "estado", "region"),
-    "product": ("producto", "tipo producto", "linea", "product"),
-    "original_amount": ("monto original", "valor desembolsado", "capital inicial", "valor credito",
-                        "original amount"),
-    "balance": ("saldo", "saldo total", "saldo capital", "saldo vencido", "deuda", "monto adeudado", "valor mora",
-                "balance"),
-    "currency": ("moneda", "currency"),
-    "due_date": ("fecha vencimiento", "fecha mora", "vencimiento", "due date"),
-    "days_past_due": ("dias mora", "dias vencidos", "edad mora", "altura mora", "mora", "dpd", "days past due"),
-    "last_payment_date": ("fecha ultimo pago", "ultimo pago", "last payment date"),
-    "last_payment_amount": ("valor ultimo pago", "last payment amount"),
-    "authorised_channels": ("canales autorizados", "canales", "authorised channels", "authorized channels"),
-}
-MULTI_VALUED = frozenset({"phones"})
 # The longest a value may be: an account's events travel through Kafka, whose messages are capped at 1 MB, and
 # no real reference, ID or name comes near these.
 FIELD_LIMITS = {"account_ref": 64, "debtor_id": 32, "debtor_id_type": 16, "full_name": 200, "currency": 3,
@@ -58,101 +39,6 @@ FIELD_LIMITS = {"account_ref": 64, "debtor_id": 32, "debtor_id_type": 16, "full_
 MAX_PHONES = 10  # an account's phones, from all its phone columns (a debtor's rectification has the same limit)
 DEFAULT_FIELD_LIMIT = 500
 EXTRA_LIMIT = 1000
-REQUIRED = ("account_ref", "debtor_id", "full_name", "balance")
-
-
-def normalise_header(header: str) -> str:
-    """Case, accents, spaces, '_', '-' and '.' ignored."""
-    decomposed = unicodedata.normalize("NFKD", header)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[\s_\-.]+", "", plain.lower().strip().lstrip("\ufeff"))
-
-
-_LOOKUP: dict[str, str] = {normalise_header(h): f for f, hs in RECOGNISED.items() for h in hs}
-
-
-def account_ref_column(header: list[str]) -> int | None:
-    """The position of the account reference column, if a header names one."""
-    for i, h in enumerate(header):
-        if _LOOKUP.get(normalise_header(h)) == "account_ref":
-            return i
-    return None
-
-
-class MappingError(Exception):
-    def __init__(self, code: str, detail: str, *, missing: list[str] | None = None,
-                 headers: list[str] | None = None, ambiguous: dict[str, list[str]] | None = None) -> None:
-        super().__init__(detail)
-        self.code, self.detail = code, detail
-        self.missing, self.headers, self.ambiguous = missing or [], headers or [], ambiguous or {}
-
-    def __reduce__(self) -> tuple[Callable[..., MappingError], tuple[str, str, list[str], list[str],
-                                                                     dict[str, list[str]]]]:
-        # Pickled whole: the checking process sends it to the worker (Exception's own pickles only `detail`).
-        return _mapping_error, (self.code, self.detail, self.missing, self.headers, self.ambiguous)
-
-
-def _mapping_error(code: str, detail: str, missing: list[str], headers: list[str],
-                   ambiguous: dict[str, list[str]]) -> MappingError:
-    return MappingError(code, detail, missing=missing, headers=headers, ambiguous=ambiguous)
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    fields: dict[str, list[int]]
-    extras: dict[str, int]
-
-
-def map_columns(headers: list[str], explicit: dict[str, str] | None = None) -> ColumnMap:
-    """Maps header positions to canonical fields; an explicit mapping (field -> header) wins."""
-    explicit = explicit or {}
-    unknown = [f for f in explicit if f not in RECOGNISED]
-    if unknown:
-        raise MappingError("invalid_mapping", f"unknown fields in mapping: {', '.join(unknown)}", headers=headers)
-    by_name = {h: i for i, h in enumerate(headers)}
-    fields: dict[str, list[int]] = {}
-    used: set[int] = set()
-    for f, source in explicit.items():
-        if source not in by_name:
-            raise MappingError("invalid_mapping", f"mapping names column {source!r}, which the file lacks",
-                               headers=headers)
-        fields[f] = [by_name[source]]
-        used.add(by_name[source])
-    ambiguous: dict[str, list[str]] = {}
-    for i, h in enumerate(headers):
-        found = _LOOKUP.get(normalise_header(h))
-        if found is None or i in used or found in explicit:
-            continue
-        fields.setdefault(found, []).append(i)
-        used.add(i)
-        if found not in MULTI_VALUED and len(fields[found]) > 1:
-            ambiguous[found] = [headers[j] for j in fields[found]]
-    if ambiguous:
-        detail = "; ".join(f"{f}: {' and '.join(repr(h) for h in hs)}" for f, hs in ambiguous.items())
-        raise MappingError("ambiguous_mapping", f"several columns match one field ({detail}); send a mapping",
-                           headers=headers, ambiguous=ambiguous)
-    missing = [f for f in REQUIRED if f not in fields]
-    if "due_date" not in fields and "days_past_due" not in fields:
-        missing.append("due_date or days_past_due")
-    if missing:
-        raise MappingError("missing_required_columns", f"no column for {', '.join(missing)}",
-                           missing=missing, headers=headers)
-    names = column_names(headers)
-    extras = {names[i]: i for i, h in enumerate(headers) if i not in used and h.strip()}
-    return ColumnMap(fields, extras)
-
-
-def column_names(headers: list[str]) -> list[str]:
-    """Each column's name as its values are kept (an account's extra attributes, a rejected row's raw fields): its
-    header, `column_N` when that is blank, and a header written again told apart by its place (`Obs (column_7)`),
-    so that no column's values are lost under another's name."""
-    names: list[str] = []
-    taken: set[str] = set()
-    for i, h in enumerate(headers):
-        name = h if h and h not in taken else f"{h} (column_{i + 1})" if h else f"column_{i + 1}"
-        taken.add(name)
-        names.append(name)
-    return names
 
 
 @dataclass(frozen=True)
