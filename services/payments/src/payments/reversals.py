@@ -1,6 +1,6 @@
 """Reversing an applied payment, wholly or in part (an operator's reversal, once per Idempotency-Key, or a gateway's
 refund or chargeback): the ledger gets the amount back, the account reopens (owing again the discount of a settlement
-the payment no longer reaches), and payment.reversed (v3) says how much."""
+the payment no longer reaches; a promise it kept judged again), and payment.reversed (v3) says how much."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from payments.domain.fingerprints import fingerprint
 from payments.domain.reversals import ReversalRefusedError, after_reversal, reversal_amount
 from payments.domain.write_offs import unrecovery
 from payments.handlers import answer_of, answered_before
-from payments.promises.handlers import judge_again
+from payments.promises.handlers import judge_again, judge_kept_promises_again
 from payments.schemas import PaymentOut, ReversalOut
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
@@ -90,6 +90,8 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
     adjusted = await judge_again(s, client=client, account_ref=account.account_ref, payment_id=payment_id,
                                  taken_back=take_back, balance=account.balance - written_back,
                                  settled=account.status == "settled", now=now)
+    # A promise the payment kept may not be kept any more.
+    await judge_kept_promises_again(s, client=client, account_ref=account.account_ref, now=now)
     after = after_reversal(account.balance - written_back + adjusted, take_back, account.status,
                            written_off=written_off)
     await store.set_account(s, client, account.account_ref, balance=after.balance, status=after.status, now=now,

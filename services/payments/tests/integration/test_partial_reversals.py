@@ -93,10 +93,12 @@ async def test_a_paid_account_reopens_on_a_partial_refund_and_promises_count_wha
     refund = {**payment("rf-9", ref="A-2", amount="0.50"), "type": "refund", "refers_to": "full-1"}
     assert (await gateway.send(refund)).json()["status"] == "reversed"
     assert await gateway.balance("A-2") == (Decimal("0.50"), "open", Decimal("0.50"))
-    # The promise was kept when the payment arrived; a later partial refund does not un-keep it, but what is
-    # counted as paid for a pending promise is net of reversals.
+    # The promise was kept when the payment arrived; the partial refund leaves it short (what is counted as paid
+    # toward a promise is net of reversals): pending again before its date, broken by the evaluator after it.
     async with gateway.platform.db.transaction() as s:
         paid = await store.paid_between(s, "banco", "A-2", NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=1))
-    assert paid == Decimal("99999.50")
+        status = await s.scalar(text("SELECT status FROM payments.promises WHERE promise_id = :p"),
+                                {"p": promise.promise_id})
+    assert (paid, status) == (Decimal("99999.50"), "pending")
     assert await evaluate_due_promises(gateway.platform.db, now=NOW + dt.timedelta(days=10)) == {
-        "kept": 0, "broken": 0}
+        "kept": 0, "broken": 1}

@@ -85,6 +85,27 @@ async def evaluate_promises(s: AsyncSession, *, now: dt.datetime, client: str | 
     return decided
 
 
+async def judge_kept_promises_again(s: AsyncSession, *, client: str, account_ref: str, now: dt.datetime) -> None:
+    """After money of the account was taken back (a reversal, a refund, a chargeback), each promise it had kept (an
+    arrangement's instalments are judge_again's) is what it would be without that money: kept still if what remains
+    paid toward it reaches it, else pending again while its grace day has not passed (the evaluator, or the next
+    payment, decides it then: promise.kept or promise.broken, as for any pending promise) or broken now
+    (promise.broken, with what is still paid toward it). Inside the reversal's transaction, after the payment's
+    reversed amount was recorded."""
+    for p in await store.kept_promises(s, client, account_ref):
+        paid = await store.paid_between(s, client, account_ref, p.made_at, deadline(p.due_date, p.timezone))
+        result = verdict(amount=p.amount, paid=paid, due_date=p.due_date, timezone=p.timezone, now=now)
+        if result == "kept":
+            continue
+        if result == "pending":
+            # No event says "pending again": readers keep the promise kept until its verdict comes again.
+            await store.reopen_promise(s, p.promise_id)
+            continue
+        await store.decide_promise(s, p.promise_id, "broken", now)
+        await outbox.add(s, [PromiseBroken(promise_id=p.promise_id, account_ref=account_ref, broken_at=now,
+                                           paid_amount=paid).envelope(client=client, occurred_at=now)])
+
+
 async def evaluate_due_promises(db: Database, *, now: dt.datetime) -> dict[str, int]:
     """The scheduled evaluation: promises whose grace day has passed are broken unless paid. One run is one
     command: the verdicts it emits share its correlation."""

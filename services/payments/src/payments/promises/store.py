@@ -142,6 +142,25 @@ async def counted_toward(s: AsyncSession, client: str, account_ref: str, payment
         {"p": payment_id, "c": client, "r": account_ref, "a": start, "b": end}))
 
 
+async def kept_promises(s: AsyncSession, client: str, account_ref: str) -> list[PendingPromise]:
+    """The account's promises kept that are no arrangement's instalment (those are judged with their arrangement),
+    locked, with the client company's time zone: a payment taken back may leave one unpaid."""
+    rows = (await s.execute(sql(
+        """SELECT p.promise_id, p.client_slug, p.account_ref, p.due_date, p.made_at, c.timezone, p.arrangement_id,
+                  p.amount
+           FROM payments.promises p JOIN payments.clients c ON c.slug = p.client_slug
+           WHERE p.client_slug = :c AND p.account_ref = :r AND p.status = 'kept' AND p.arrangement_id IS NULL
+           ORDER BY p.due_date, p.promise_id FOR UPDATE OF p"""),
+        {"c": client, "r": account_ref})).mappings().all()
+    return [PendingPromise(**r) for r in rows]
+
+
+async def reopen_promise(s: AsyncSession, promise_id: uuid.UUID) -> None:
+    """A promise kept is pending again (its verdict not known any more)."""
+    await s.execute(sql("UPDATE payments.promises SET status = 'pending', decided_at = NULL WHERE promise_id = :p"),
+                    {"p": promise_id})
+
+
 async def decide_promise(s: AsyncSession, promise_id: uuid.UUID, status: str, now: dt.datetime) -> None:
     await s.execute(sql("UPDATE payments.promises SET status = :st, decided_at = :now WHERE promise_id = :p"),
                     {"p": promise_id, "st": status, "now": now})
