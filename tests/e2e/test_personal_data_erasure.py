@@ -84,6 +84,27 @@ def assert_holds_everything(access: dict[str, Any]) -> None:
     assert len(reads) >= 2 and all(e["by_role"] == "operator" for e in reads), access["access_log"]
 
 
+async def assert_every_service_answers(operator: httpx.AsyncClient) -> None:
+    """The access request that reaches every service: besides reporting's part, the person's reply in their own
+    words, their do-not-contact entry and the hold's note (outreach), the rejected row naming them and the reason for
+    their rectification (ingest); payments answers too (an applied payment keeps no payer's id); nothing of the
+    other person."""
+    started = await operator.post(f"/v1/clients/{SLUG}/debtors/{ERASED.id_number}/access-requests")
+    assert started.status_code == 202, started.text
+    done = await answered(operator, f"/v1/clients/{SLUG}/access-requests/{started.json()['id']}",
+                          lambda b: b["status"] == "completed", "every service's part of the access request")
+    assert done["answered_by"] == ["ingest", "outreach", "payments"]
+    assert done["personal_data"]["identity"]["id_number"] == ERASED.id_number
+    held = {service: {(r["kind"], json.dumps(r["values"], ensure_ascii=False)) for r in records}
+            for service, records in done["held_by_service"].items()}
+    said = {service: " ".join(text for _, text in records) for service, records in held.items()}
+    assert {"reply", "do_not_contact", "hold_note", "account"} <= {kind for kind, _ in held["outreach"]}
+    assert "BAJA por favor" in said["outreach"] and "reclamo de" in said["outreach"]
+    assert {"rejected_row", "rectification", "account"} <= {kind for kind, _ in held["ingest"]}
+    assert ERASED.full_name in said["ingest"] and "radicado 2291" in said["ingest"]
+    assert not leaks(KEPT, {"the access request": json.dumps(done, ensure_ascii=False)})
+
+
 async def sent_messages(operator: httpx.AsyncClient, slug: str, account_ref: str) -> list[dict[str, Any]]:
     """Waits until the sandbox has sent the account at least one message; returns its attempts."""
     history = await answered(operator, f"/v1/clients/{slug}/accounts/{account_ref}/contacts",
@@ -207,6 +228,7 @@ async def test_an_erasure_reaches_every_copy(talkative_platform: RunningPlatform
         assert access.status_code == 200, access.text
         assert_holds_everything(access.json())
         assert KEPT.full_name not in access.text and KEPT.account_ref not in access.text
+        await assert_every_service_answers(operator)
 
         # The account is open: the obligation is the legal basis to keep the data.
         refused = await operator.post(f"/v1/clients/{SLUG}/debtors/{ERASED.id_number}/erasure")

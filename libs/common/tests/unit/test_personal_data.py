@@ -12,6 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recaudo_common.personal_data import (
+    HeldPart,
+    HeldRecord,
     MasterKeyInvalid,
     MasterKeyring,
     NotIndexable,
@@ -22,7 +24,9 @@ from recaudo_common.personal_data import (
     blind_index,
     new_data_key,
     normalised,
+    open_part,
     seal,
+    seal_part,
     unseal,
 )
 from recaudo_common.personal_data.keyring import master_key_from_text, master_key_id
@@ -238,3 +242,19 @@ def test_production_refuses_the_development_master_key_or_a_malformed_one() -> N
     assert vault_problems(vault_master_key=good, vault_previous_master_keys=(DEV_VAULT_MASTER_KEY,)) == [
         "RECAUDO_VAULT_PREVIOUS_MASTER_KEYS: a previous vault master key is the development default"]
     assert vault_problems(vault_master_key=good, vault_previous_master_keys=(good,)) == []
+
+
+def test_a_services_part_of_an_access_request_opens_only_as_that_persons_part() -> None:
+    key, ana, beto = new_data_key(), uuid.uuid4(), uuid.uuid4()
+    part = HeldPart(records=(HeldRecord(kind="reply", account_ref="A-1", values={"body": "BAJA, soy Ana"}),))
+    sealed = seal_part(key, "banco", ana, part)
+    assert "BAJA" not in sealed and open_part(key, "banco", ana, sealed) == part
+    for client, person, other_key in (("banco", beto, key), ("telco", ana, key), ("banco", ana, new_data_key())):
+        with pytest.raises(SealBroken):
+            open_part(other_key, client, person, sealed)
+    # A sealed identity is not a part, nor a part an identity: each is bound to what it is.
+    identity = seal(key, "banco", ana, PersonalData(full_name="Ana", id_number="1"))
+    with pytest.raises(SealBroken):
+        open_part(key, "banco", ana, identity)
+    with pytest.raises(SealBroken):
+        unseal(key, "banco", ana, sealed)

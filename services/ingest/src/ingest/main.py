@@ -11,7 +11,7 @@ from ingest.account_search import console as account_pages
 from ingest.api import router
 from ingest.bulk_pace import BulkPace, Downstream
 from ingest.clients.store import get_client
-from ingest.consumers import SUBSCRIPTIONS
+from ingest.consumers import subscriptions
 from ingest.privacy.handlers import announce_pseudonyms, expire_raw_cells, give_every_account_a_person
 from ingest.settings import IngestSettings
 from ingest.upload_worker import UploadWorker
@@ -59,7 +59,7 @@ def build(platform: Platform, settings: IngestSettings | None = None) -> Service
         name="ingest", schema="ingest", migrations=MIGRATIONS, settings=settings,
         routers=[router, console_pages.router, account_pages.router, *identity_unit.ROUTERS],
         app_state={APP_STATE: runtime, VAULT: vault, CLIENT_FINDER: get_client, **identity_unit.app_state(settings)},
-        subscriptions=SUBSCRIPTIONS,
+        subscriptions=subscriptions(vault),
         workers=[uploads.run, backfill, periodic(retain, settings.retention_poll_s)],
         # The portfolio's multipart form carries its small fields beside the file: 1 MiB of room for them.
         body_rules=[keyed_file(r"/v1/clients/[^/]+/portfolios", settings.max_upload_bytes),

@@ -1,15 +1,17 @@
 """Outreach's subscriptions: contact data, treatments and everything that must stop contact (planning), the
 answers to the debtor page's arrangement requests and the client companies' ways to pay (debtor_page), the
 checkouts' outcomes confirmed to the debtor (confirmations), and a person's erasure, requested and completed,
-and the pseudonyms of accounts placed before #19 (erasure). Account events carry the debtor's data sealed: their
-handlers open it with the vault main.py builds once per process."""
+their access request, and the pseudonyms of accounts placed before #19 (erasure). Account events carry the
+debtor's data sealed: their handlers open it with the vault main.py builds once per process."""
 
 import secrets
+from functools import partial
 
 from outreach.confirmations import on_checkout_updated
 from outreach.debtor_page.checkout import on_methods_available
 from outreach.debtor_page.handlers import on_arrangement_answer
 from outreach.debtor_page.plans import on_arrangement_decided
+from outreach.erasure.access import on_access_requested
 from outreach.erasure.handlers import on_erased, on_erasure_requested, on_pseudonymised
 from outreach.planning.handlers import (
     on_accounts_stated,
@@ -38,6 +40,7 @@ from recaudo_common.events import (
     ArrangementKept,
     ArrangementMade,
     CheckoutUpdated,
+    DebtorAccessRequested,
     DebtorErased,
     DebtorErasureRequested,
     PaymentApplied,
@@ -83,6 +86,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
             ArrangementBroken: on_arrangement_decided,
             DebtorErasureRequested: on_erasure_requested,
             DebtorErased: on_erased,
+            DebtorAccessRequested: partial(on_access_requested, vault=vault),
             AccountPseudonymised: on_pseudonymised,
         },
         batch_handlers={

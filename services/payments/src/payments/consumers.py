@@ -2,13 +2,14 @@
 are kept or broken here, the debtor page's arrangement requests are made or declined, what the strategy does not
 pursue is remembered for the client company's write-off rules (write_offs.strategy), an account placed before
 #19 trades the id number it kept for its debtor's pseudonym, and a person's erasure (proposed, checked against the
-ledger first; and again once completed) erases their data here. The vault main.build wires finds people by their
-id number."""
+ledger first; and again once completed) erases their data here; an access request gets what it holds of them. The
+vault main.build wires finds people by their id number."""
 
 import secrets
 from functools import partial
 
 from payments import handlers
+from payments.erasure import access
 from payments.erasure import handlers as erasure
 from payments.promises import handlers as promises
 from payments.store import SCHEMA
@@ -22,6 +23,7 @@ from recaudo_common.events import (
     AccountSegmented,
     AccountUpdated,
     ArrangementRequested,
+    DebtorAccessRequested,
     DebtorErased,
     DebtorErasureProposed,
     DebtorErasureRequested,
@@ -45,6 +47,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
             DebtorErasureProposed: partial(erasure.on_erasure_proposed, vault=vault),
             DebtorErasureRequested: partial(erasure.on_erasure_proposed, vault=vault),
             DebtorErased: partial(erasure.on_erased, vault=vault),
+            DebtorAccessRequested: partial(access.on_access_requested, vault=vault),
             AccountPseudonymised: handlers.on_account_pseudonymised,
         },
         batch_handlers={AccountPlaced: partial(handlers.on_accounts_placed, vault=vault),

@@ -28,6 +28,7 @@ from recaudo_common.settings import DEV_VAULT_MASTER_KEY
 from reporting import handlers
 from reporting.best_times.handlers import on_best_times_learned
 from reporting.privacy import copies
+from reporting.privacy.access import on_access_answered
 from reporting.privacy.handlers import ErasureSaga
 from reporting.store import SCHEMA
 from reporting.write_offs import on_write_off_recovered, on_written_off
@@ -57,8 +58,8 @@ def subscriptions(vault: Vault) -> Subscriptions:
                             handlers.on_payment_applied, handlers.on_payment_reversed, handlers.on_contact,
                             handlers.on_promise, handlers.on_arrangement, copies.on_updated, copies.on_rectified,
                             copies.on_pseudonymised, copies.on_hold, copies.on_consent, copies.on_account_consents,
-                            saga.on_confirmed, saga.on_refused, saga.on_erased, on_best_times_learned, on_written_off,
-                            on_write_off_recovered),
+                            saga.on_confirmed, saga.on_refused, saga.on_erased, on_access_answered,
+                            on_best_times_learned, on_written_off, on_write_off_recovered),
         },
         batch_handlers={
             AccountPlaced: handlers.on_placed_many,

@@ -94,6 +94,8 @@ from recaudo_common.events.payment import (
 )
 from recaudo_common.events.privacy import (
     ERASING_SERVICES,
+    DebtorAccessAnswered,
+    DebtorAccessRequested,
     DebtorErased,
     DebtorErasureConfirmed,
     DebtorErasureProposed,
@@ -156,6 +158,8 @@ __all__ = [
     "ContactLogged",
     "ContactOptedOut",
     "ContactReplied",
+    "DebtorAccessAnswered",
+    "DebtorAccessRequested",
     "DebtorErased",
     "DebtorErasureConfirmed",
     "DebtorErasureProposed",

@@ -114,3 +114,40 @@ class DebtorErased(Event):
 
     def key(self, client: str) -> str:
         return f"{client}/{self.debtor_ref}"
+
+
+@register
+class DebtorAccessRequested(Event):
+    type = "debtor.access_requested"
+    family = "debtor"
+    producer = "reporting"
+    summary = ("A person asked what is held about them (an access request): every service that holds a copy of "
+               "their data answers with all it holds (debtor.access_answered).")
+
+    access_id: UUID
+    debtor_ref: UUID
+    account_refs: list[str] = Field(description="every account of the person with the client company")
+    requested_at: dt.datetime
+
+    def key(self, client: str) -> str:
+        return f"{client}/{self.debtor_ref}"
+
+
+@register
+class DebtorAccessAnswered(Event):
+    type = "debtor.access_answered"
+    family = "debtor"
+    producer = "ingest, outreach, payments"
+    summary = ("A service's part of an access request: every record of the person's data it holds, sealed with "
+               "their key (recaudo_common.personal_data.HeldPart), so the topic never holds it in clear.")
+
+    access_id: UUID
+    debtor_ref: UUID
+    service: ErasingService
+    part: str | None = Field(description="the service's HeldPart sealed with the person's key; null when their "
+                                         "key is gone (erased meanwhile)")
+    records: int = Field(description="how many records the part holds")
+    answered_at: dt.datetime
+
+    def key(self, client: str) -> str:
+        return f"{client}/{self.debtor_ref}"

@@ -67,13 +67,26 @@ def _unb64(text: str) -> bytes:
 
 def seal(key: bytes, client: str, debtor_ref: UUID, data: PersonalData) -> str:
     """`v1.<nonce>.<ciphertext+tag>` (base64url, no padding) of `data`, openable only with `key` for this person."""
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = AESGCM(key).encrypt(nonce, data.model_dump_json().encode(), _bound_to(client, debtor_ref))
-    return f"{VERSION}.{_b64(nonce)}.{_b64(sealed)}"
+    return seal_bytes(key, _bound_to(client, debtor_ref), data.model_dump_json().encode())
 
 
 def unseal(key: bytes, client: str, debtor_ref: UUID, sealed: str) -> PersonalData:
     """The personal data in `sealed`; SealBroken on a wrong key, tampering, another person's blob or bad text."""
+    plain = unseal_bytes(key, _bound_to(client, debtor_ref), sealed)
+    try:
+        return PersonalData.model_validate_json(plain)
+    except ValidationError:  # authentic but another shape; `from None`: pydantic's message would echo the content
+        raise SealBroken("opened but is not personal data of this version") from None
+
+
+def seal_bytes(key: bytes, bound_to: bytes, plain: bytes) -> str:
+    """`plain` sealed as `seal` seals, its tag covering `bound_to` (the owner, and what the value is)."""
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(key).encrypt(nonce, plain, bound_to)
+    return f"{VERSION}.{_b64(nonce)}.{_b64(sealed)}"
+
+
+def unseal_bytes(key: bytes, bound_to: bytes, sealed: str) -> bytes:
     parts = sealed.split(".")
     if len(parts) != 3 or parts[0] != VERSION:
         raise SealBroken("not a sealed v1 value")
@@ -81,10 +94,6 @@ def unseal(key: bytes, client: str, debtor_ref: UUID, sealed: str) -> PersonalDa
     if len(nonce) != NONCE_BYTES:
         raise SealBroken("not a sealed v1 value")
     try:
-        plain = AESGCM(key).decrypt(nonce, body, _bound_to(client, debtor_ref))
+        return AESGCM(key).decrypt(nonce, body, bound_to)
     except (InvalidTag, ValueError) as e:  # ValueError: a key of the wrong size
         raise SealBroken("cannot be opened with this person's key (wrong key, shredded, altered or moved)") from e
-    try:
-        return PersonalData.model_validate_json(plain)
-    except ValidationError:  # authentic but another shape; `from None`: pydantic's message would echo the content
-        raise SealBroken("opened but is not personal data of this version") from None

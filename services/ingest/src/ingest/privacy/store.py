@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ingest.debtors import PERSONAL_FIELDS
 from ingest.domain.identifiers import Identifiers
 from recaudo_common.db import sql, unnest_rows
-from recaudo_common.personal_data import PersonalData
+from recaudo_common.personal_data import HeldRecord, PersonalData
 
 ErasedWhy = Literal["request", "retention"]
 # What replaces a row's raw cells: a JSON true is never a cell (cells are kept as text), so it is told apart from a
@@ -106,12 +106,13 @@ def _person(account_ref: str, debtor_id: str | None, stated: object) -> PersonOn
                            email=said.get("email"), address=said.get("address"))
 
 
-async def person_on_accounts(s: AsyncSession, client: str, debtor_ref: uuid.UUID, account_refs: Sequence[str] = ()
-                             ) -> list[PersonOnAccount]:
-    """The person's accounts (by pseudonym, or named), locked until the transaction ends."""
+async def person_on_accounts(s: AsyncSession, client: str, debtor_ref: uuid.UUID, account_refs: Sequence[str] = (),
+                             *, lock: bool = True) -> list[PersonOnAccount]:
+    """The person's accounts (by pseudonym, or named), locked until the transaction ends unless `lock` is False."""
     rows = (await s.execute(sql(
         "SELECT account_ref, debtor_id, stated FROM ingest.accounts WHERE client_slug = :c"
-        " AND (debtor_ref = :ref OR account_ref = ANY(:refs)) ORDER BY account_ref FOR UPDATE"),
+        " AND (debtor_ref = :ref OR account_ref = ANY(:refs)) ORDER BY account_ref"
+        + (" FOR UPDATE" if lock else "")),
         {"c": client, "ref": debtor_ref, "refs": list(account_refs)})).all()
     return [_person(r.account_ref, r.debtor_id, r.stated) for r in rows]
 
@@ -217,3 +218,60 @@ async def stale_uploads(s: AsyncSession, cutoff: dt.datetime, limit: int = 20) -
         " AND pg_try_advisory_xact_lock(hashtext('recaudo.portfolio.' || id::text))"
         " ORDER BY created_at LIMIT :n FOR UPDATE SKIP LOCKED"), {"cutoff": cutoff, "n": limit})
     return [r[0] for r in rows]
+
+
+# ------------------------------------------------------------------ an access request (what an erasure would take)
+
+def _text(value: object) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+async def held_on_accounts(s: AsyncSession, client: str, debtor_ref: uuid.UUID, account_refs: Sequence[str]
+                           ) -> list[HeldRecord]:
+    """The person's accounts as the client company's file last stated them: their fields and the file's other
+    columns (what an erasure blanks)."""
+    rows = await s.execute(sql(
+        "SELECT account_ref, debtor_id, stated FROM ingest.accounts WHERE client_slug = :c"
+        " AND (debtor_ref = :ref OR account_ref = ANY(:refs)) ORDER BY account_ref"),
+        {"c": client, "ref": debtor_ref, "refs": list(account_refs)})
+    held: list[HeldRecord] = []
+    for r in rows:
+        said = r.stated if isinstance(r.stated, dict) else json.loads(str(r.stated))
+        values = {field: _text(said[field]) for field in sorted(PERSONAL_FIELDS) if said.get(field)}
+        if r.debtor_id:
+            values["debtor_id"] = r.debtor_id
+        values |= {f"extra: {name}": _text(v) for name, v in (said.get("extra") or {}).items() if v not in (None, "")}
+        if values:
+            held.append(HeldRecord(kind="account", account_ref=r.account_ref, values=values))
+    return held
+
+
+async def held_in_issues(s: AsyncSession, issue_ids: Sequence[int]) -> list[HeldRecord]:
+    """Rejected rows and warnings whose raw cells name the person: the cells, as the file had them."""
+    rows = await s.execute(sql(
+        "SELECT i.kind, i.row_number, i.raw, p.id AS upload, p.created_at FROM ingest.row_issues i"
+        f" JOIN ingest.portfolios p ON p.id = i.portfolio_id WHERE i.id = ANY(:ids) AND NOT ({ERASED}) ORDER BY i.id"),
+        {"ids": list(issue_ids)})
+    return [HeldRecord(kind="rejected_row" if r.kind == "rejection" else "row_with_warning", at=r.created_at,
+                       where=f"upload {r.upload}, row {r.row_number}",
+                       values={name: _text(v) for name, v in dict(r.raw).items() if v not in (None, "")})
+            for r in rows]
+
+
+async def held_in_refusals(s: AsyncSession, portfolio_ids: Sequence[uuid.UUID]) -> list[HeldRecord]:
+    """The first row an upload refused for its columns shows (a file without its header row) naming the person."""
+    rows = await s.execute(sql(
+        "SELECT id, created_at, error_detail->'headers' AS headers FROM ingest.portfolios WHERE id = ANY(:ids)"
+        " ORDER BY created_at, id"), {"ids": list(portfolio_ids)})
+    return [HeldRecord(kind="refused_upload_first_row", at=r.created_at, where=f"upload {r.id}",
+                       values={f"column {n}": _text(h) for n, h in enumerate(r.headers or [], start=1)})
+            for r in rows]
+
+
+async def held_in_rectifications(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> list[HeldRecord]:
+    """Why an operator rectified the person's contact points (free text, kept as typed) and which fields."""
+    rows = await s.execute(sql(
+        "SELECT rectified_at, reason, fields FROM ingest.rectifications WHERE client_slug = :c AND debtor_ref = :ref"
+        " ORDER BY rectified_at, id"), {"c": client, "ref": debtor_ref})
+    return [HeldRecord(kind="rectification", at=r.rectified_at,
+                       values={"reason": r.reason, "fields": ", ".join(r.fields)}) for r in rows]

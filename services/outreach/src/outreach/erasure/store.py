@@ -11,6 +11,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recaudo_common.db import sql
+from recaudo_common.personal_data import HeldRecord
 
 
 @dataclass(frozen=True)
@@ -70,28 +71,96 @@ ERASING = [
 ]
 
 
-async def erase_person(s: AsyncSession, client: str, debtor_ref: UUID, account_refs: list[str], now: dt.datetime
-                       ) -> Erased:
-    """Erases the person of `debtor_ref` at `client`: the accounts named, those kept under their pseudonym, and
-    those of the same id number (the same person placed before pseudonyms, #19)."""
+async def theirs(s: AsyncSession, client: str, debtor_ref: UUID, account_refs: list[str], *, lock: bool
+                 ) -> tuple[list[str], list[str]]:
+    """The person's accounts here and the id numbers they held: the accounts named, those kept under their
+    pseudonym, and those of the same id number (the same person placed before pseudonyms, #19)."""
+    locking = " FOR UPDATE" if lock else ""
     found = (await s.execute(sql(
-        """SELECT account_ref, debtor_id FROM outreach.accounts
-           WHERE client_slug = :c AND (account_ref = ANY(:refs) OR debtor_ref = :ref)
-           FOR UPDATE"""), {"c": client, "refs": account_refs, "ref": debtor_ref})).all()
+        f"""SELECT account_ref, debtor_id FROM outreach.accounts
+           WHERE client_slug = :c AND (account_ref = ANY(:refs) OR debtor_ref = :ref){locking}"""),
+        {"c": client, "refs": account_refs, "ref": debtor_ref})).all()
     ids = sorted({r.debtor_id for r in found if r.debtor_id})
     refs = {r.account_ref for r in found}
     if ids:
         refs |= {r[0] for r in await s.execute(sql(
-            "SELECT account_ref FROM outreach.accounts WHERE client_slug = :c AND debtor_id = ANY(:ids) FOR UPDATE"),
+            f"SELECT account_ref FROM outreach.accounts WHERE client_slug = :c AND debtor_id = ANY(:ids){locking}"),
             {"c": client, "ids": ids})}
-    params = {"c": client, "refs": sorted(refs), "ids": ids, "ref": debtor_ref}
+    return sorted(refs), ids
+
+
+async def erase_person(s: AsyncSession, client: str, debtor_ref: UUID, account_refs: list[str], now: dt.datetime
+                       ) -> Erased:
+    """Erases the person of `debtor_ref` at `client` (their accounts and id numbers as `theirs` finds them)."""
+    refs, ids = await theirs(s, client, debtor_ref, account_refs, lock=True)
+    params = {"c": client, "refs": refs, "ids": ids, "ref": debtor_ref}
     rows = 0
     for statement in ERASING:
         rows += len((await s.execute(sql(statement + " RETURNING 1"), params)).all())
     await s.execute(sql(
         "INSERT INTO outreach.erased_debtors (client_slug, debtor_ref, erased_at) VALUES (:c, :ref, :now) "
         "ON CONFLICT DO NOTHING"), {"c": client, "ref": debtor_ref, "now": now})
-    return Erased(sorted(refs), rows)
+    return Erased(refs, rows)
+
+
+# What an access request shows of the person (debtor.access_requested): the rows an erasure blanks or deletes, with
+# the values it would take (:refs and :ids as for ERASING). Contacts' id numbers are the person's own, shown once
+# with their account copy; consent evidence, attempts and the trail hold none.
+HELD = """
+    SELECT 'account' AS kind, account_ref, NULL::timestamptz AS at, jsonb_strip_nulls(jsonb_build_object(
+               'id_number', nullif(debtor_id, ''), 'full_name', nullif(full_name, ''),
+               'phones', nullif(array_to_string(phones, ', '), ''), 'email', email, 'address', address,
+               'city', city)) AS v
+        FROM outreach.accounts WHERE client_slug = :c AND account_ref = ANY(:refs)
+          AND (debtor_id <> '' OR full_name <> '' OR phones <> '{}' OR email IS NOT NULL OR address IS NOT NULL
+               OR city IS NOT NULL)
+    UNION ALL
+    SELECT 'whatsapp_inbound', NULL, w.received_at, jsonb_strip_nulls(jsonb_build_object(
+               'sender', nullif(w.sender, ''), 'body', nullif(w.body, ''), 'answer', w.answer))
+        FROM outreach.whatsapp_inbound w WHERE w.client_slug = :c
+          AND (w.account_refs && CAST(:refs AS text[])
+               OR w.sender = ANY(ARRAY(SELECT unnest(a.phones) FROM outreach.accounts a
+                                       WHERE a.client_slug = :c AND a.account_ref = ANY(:refs))))
+          AND (w.sender <> '' OR w.body <> '' OR w.answer IS NOT NULL)
+    UNION ALL
+    SELECT 'opt_out', NULL, opted_out_at, jsonb_build_object('id_number', debtor_id, 'channel', channel,
+                                                             'source', source)
+        FROM outreach.opt_outs WHERE client_slug = :c AND debtor_id = ANY(:ids)
+    UNION ALL
+    SELECT 'do_not_contact', NULL, added_at, jsonb_build_object('id_number', debtor_id, 'reason', reason)
+        FROM outreach.do_not_contact WHERE client_slug = :c AND debtor_id = ANY(:ids)
+    UNION ALL
+    SELECT 'invalid_contact_point', NULL, found_at, jsonb_build_object('id_number', debtor_id, 'channel', channel,
+                                                                       'point', point)
+        FROM outreach.invalid_contact_points WHERE client_slug = :c AND debtor_id = ANY(:ids)
+    UNION ALL
+    SELECT 'outgoing', a.account_ref, a.sent_at, jsonb_strip_nulls(jsonb_build_object(
+               'channel', a.channel, 'recipient', m.recipient, 'subject', m.subject, 'body', m.body))
+        FROM outreach.outgoing m JOIN outreach.attempts a ON a.id = m.attempt_id
+        WHERE a.client_slug = :c AND a.account_ref = ANY(:refs)
+    UNION ALL
+    SELECT 'sent', a.account_ref, m.sent_at, jsonb_strip_nulls(jsonb_build_object(
+               'channel', m.channel, 'recipient', nullif(m.recipient, ''), 'subject', m.subject,
+               'body', nullif(m.body, '')))
+        FROM outreach.sandbox_messages m JOIN outreach.attempts a ON a.id = m.attempt_id
+        WHERE a.client_slug = :c AND a.account_ref = ANY(:refs)
+          AND (m.recipient <> '' OR m.subject IS NOT NULL OR m.body <> '')
+    UNION ALL
+    SELECT 'reply', a.account_ref, r.received_at, jsonb_build_object('channel', r.channel, 'body', r.body)
+        FROM outreach.replies r JOIN outreach.attempts a ON a.id = r.attempt_id
+        WHERE a.client_slug = :c AND a.account_ref = ANY(:refs) AND r.body <> ''
+    UNION ALL
+    SELECT 'hold_note', account_ref, set_at, jsonb_build_object('hold', hold, 'note', note)
+        FROM outreach.legal_holds WHERE client_slug = :c AND account_ref = ANY(:refs) AND note IS NOT NULL
+    ORDER BY at NULLS FIRST, kind, account_ref"""
+
+
+async def held(s: AsyncSession, client: str, debtor_ref: UUID, account_refs: list[str]) -> list[HeldRecord]:
+    """Every record of the person's data in outreach's tables, with its values as held."""
+    refs, ids = await theirs(s, client, debtor_ref, account_refs, lock=False)
+    rows = await s.execute(sql(HELD), {"c": client, "refs": refs, "ids": ids})
+    return [HeldRecord(kind=r.kind, account_ref=r.account_ref, at=r.at, values={k: str(v) for k, v in r.v.items()})
+            for r in rows]
 
 
 async def give_debtor(s: AsyncSession, client: str, account_ref: str, debtor_ref: UUID) -> None:

@@ -29,7 +29,8 @@ from recaudo_common.personal_data import NotIndexable, Vault
 log = logging.getLogger("recaudo.payments")
 
 
-async def _theirs(s: AsyncSession, vault: Vault, client: str, debtor_ref: UUID, id_numbers: list[str]) -> list[str]:
+async def payer_ids_of(s: AsyncSession, vault: Vault, client: str, debtor_ref: UUID, id_numbers: list[str]
+                       ) -> list[str]:
     """Which of the id numbers payers gave that found no one when they paid are this person's: those the vault
     finds them by now (they were placed after paying). Their key is shredded only once every service has
     confirmed, so the vault still finds them here. One look-up per distinct number waiting in suspense."""
@@ -45,7 +46,7 @@ async def _theirs(s: AsyncSession, vault: Vault, client: str, debtor_ref: UUID, 
 
 async def erase_person(s: AsyncSession, vault: Vault, client: str, debtor_ref: UUID, account_refs: list[str]
                        ) -> store.Erased:
-    payer_ids = await _theirs(s, vault, client, debtor_ref, await store.unfound_payer_ids(s, client))
+    payer_ids = await payer_ids_of(s, vault, client, debtor_ref, await store.unfound_payer_ids(s, client))
     return await store.erase(s, client=client, debtor_ref=debtor_ref, account_refs=account_refs, payer_ids=payer_ids)
 
 

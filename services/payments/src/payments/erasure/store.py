@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments.domain.fingerprints import ERASED
 from recaudo_common.accounts import is_active_obligation
 from recaudo_common.db import sql
+from recaudo_common.personal_data import HeldRecord
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,46 @@ async def active_accounts(s: AsyncSession, client: str, debtor_ref: uuid.UUID, a
         {"c": client, "refs": list(account_refs), "ref": debtor_ref})
     return [r.account_ref for r in rows
             if is_active_obligation(balance=r.balance, status=r.status, recalled=r.recalled)]
+
+
+# What an access request shows of the person (debtor.access_requested): the same rows an erasure blanks, with the
+# values it would blank (:refs the person's accounts here, found as an erasure finds them).
+HELD = """
+    WITH theirs AS (
+        SELECT payment_id AS id FROM payments.ledger_entries
+        WHERE client_slug = :c AND account_ref = ANY(:refs) AND payment_id IS NOT NULL
+        UNION SELECT id FROM payments.payments WHERE client_slug = :c AND status = 'unmatched'
+            AND (claimed_account_ref = ANY(:refs) OR (payer_ref IS NULL AND debtor_id = ANY(:ids)))
+        UNION SELECT id FROM payments.payments WHERE client_slug = :c AND payer_ref = :ref)
+    SELECT 'account' AS kind, account_ref, NULL::timestamptz AS at, jsonb_build_object('id_number', debtor_id) AS v
+        FROM payments.accounts WHERE client_slug = :c AND account_ref = ANY(:refs) AND debtor_id IS NOT NULL
+    UNION ALL
+    SELECT 'payment', coalesce(p.account_ref, p.claimed_account_ref), p.paid_at,
+           jsonb_build_object('payer_id_number', p.debtor_id)
+        FROM payments.payments p JOIN theirs USING (id) WHERE p.debtor_id IS NOT NULL
+    UNION ALL
+    SELECT 'reversal_reason', p.account_ref, r.reversed_at, jsonb_build_object('reason', r.reason)
+        FROM payments.reversals r JOIN payments.payments p ON p.id = r.payment_id JOIN theirs ON theirs.id = p.id
+        WHERE r.reason IS NOT NULL
+    UNION ALL
+    SELECT 'write_off_note', w.account_ref, w.written_off_at,
+           jsonb_strip_nulls(jsonb_build_object('note', w.note, 'reversal_reason', w.reversal_reason))
+        FROM payments.write_offs w WHERE w.client_slug = :c AND w.account_ref = ANY(:refs)
+          AND (w.note IS NOT NULL OR w.reversal_reason IS NOT NULL)
+    ORDER BY at NULLS FIRST, kind, account_ref"""
+
+
+async def held(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, account_refs: Sequence[str],
+               payer_ids: Sequence[str]) -> list[HeldRecord]:
+    """Every record of the person's data in payments' tables: an account's id number kept from before #19, the id
+    number a payer gave on a payment still in suspense, an operator's reason for reversing their payment, and an
+    operator's note on a write-off of their account and the reason for reversing it."""
+    refs = {*account_refs, *(r[0] for r in await s.execute(sql(
+        "SELECT account_ref FROM payments.accounts WHERE client_slug = :c AND debtor_ref = :ref"),
+        {"c": client, "ref": debtor_ref}))}
+    rows = await s.execute(sql(HELD), {"c": client, "ref": debtor_ref, "refs": sorted(refs), "ids": list(payer_ids)})
+    return [HeldRecord(kind=r.kind, account_ref=r.account_ref, at=r.at, values={k: str(v) for k, v in r.v.items()})
+            for r in rows]
 
 
 async def unfound_payer_ids(s: AsyncSession, client: str) -> list[str]:

@@ -28,7 +28,7 @@ from recaudo_common.events.privacy import ERASING_SERVICES, ErasureReason
 from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import PersonalData, Vault, personal_of
 from reporting.domain.privacy import active_accounts, erasure_complete
-from reporting.privacy import store
+from reporting.privacy import access_store, store
 from reporting.privacy.held import Held, held_about
 from reporting.privacy.store import AccessEntry, Erasure
 from reporting.store import SCHEMA
@@ -82,15 +82,22 @@ async def personal_data(db: Database, vault: Vault, *, client: str, id_number: s
         debtor_ref = await vault.find(s, client, "id_number", id_number)
         if debtor_ref is None:
             raise _nobody()
-        held = await held_about(s, client, debtor_ref)
-        sealed = held.latest_sealed()
-        identity = None if sealed is None else await personal_of(
-            vault, s, client, _SealedCopy(debtor_ref, sealed.personal))
-        if identity is None:
-            raise _nobody()
-        await store.log_access(s, client=client, debtor_ref=debtor_ref, what="access", by_key=caller.key_id,
-                               by_role=caller.role, at=now)
-        entries = await store.access_log(s, client, debtor_ref)
+        return await personal_data_of(s, vault, client=client, debtor_ref=debtor_ref, caller=caller, now=now)
+
+
+async def personal_data_of(s: AsyncSession, vault: Vault, *, client: str, debtor_ref: uuid.UUID, caller: Caller,
+                           now: dt.datetime) -> PersonalDataHeld:
+    """What reporting holds about the person, opened with their key, the read logged in the caller's transaction.
+    Nothing held, or the person erased: NotFound."""
+    held = await held_about(s, client, debtor_ref)
+    sealed = held.latest_sealed()
+    identity = None if sealed is None else await personal_of(
+        vault, s, client, _SealedCopy(debtor_ref, sealed.personal))
+    if identity is None:
+        raise _nobody()
+    await store.log_access(s, client=client, debtor_ref=debtor_ref, what="access", by_key=caller.key_id,
+                           by_role=caller.role, at=now)
+    entries = await store.access_log(s, client, debtor_ref)
     return PersonalDataHeld(debtor_ref, identity, held, entries)
 
 
@@ -188,6 +195,7 @@ class ErasureSaga:
             return
         await self.vault.shred(s, client, found.debtor_ref, found.reason, ctx.now)
         await store.drop_sealed_copies(s, client, found.debtor_ref)
+        await access_store.drop_parts(s, client, found.debtor_ref)
         await store.complete(s, found.id, ctx.now)
         await ctx.emit(DebtorErased(erasure_id=found.id, debtor_ref=found.debtor_ref,
                                     account_refs=list(found.account_refs), reason=found.reason,
@@ -216,6 +224,7 @@ class ErasureSaga:
             log.info("an erasure was applied again (a restored vault)",
                      extra={"fields": {"erasure_id": str(event.erasure_id)}})
         await store.drop_sealed_copies(s, client, event.debtor_ref)
+        await access_store.drop_parts(s, client, event.debtor_ref)
         await store.complete(s, event.erasure_id, event.erased_at)
 
 

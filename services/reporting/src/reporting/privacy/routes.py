@@ -13,9 +13,11 @@ from recaudo_common.dependencies import CurrentPrincipal, PlatformDep, from_app_
 from recaudo_common.pagination import PageRequest, cursor_time, cursor_uuid, page_request
 from recaudo_common.personal_data import Vault
 from recaudo_common.routing import AuthorisedFirstRoute
-from reporting.privacy import handlers
+from reporting.privacy import access, handlers
 from reporting.privacy.handlers import Caller
 from reporting.privacy.schemas import (
+    AccessRequestAccepted,
+    AccessRequestOut,
     ErasureAccepted,
     ErasureIn,
     ErasureOut,
@@ -44,6 +46,27 @@ async def personal_data(id_number: str, client: ClientOfOperator, principal: Cur
     found = await handlers.personal_data(platform.db, vault, client=client.slug, id_number=id_number,
                                          caller=Caller(principal.key_id, principal.role), now=platform.clock())
     return PersonalDataOut.of(client.slug, found)
+
+
+@router.post("/debtors/{id_number}/access-requests", response_model=AccessRequestAccepted, status_code=202)
+async def request_access(id_number: str, client: ClientOfOperator, principal: CurrentPrincipal,
+                         platform: PlatformDep, vault: VaultDep) -> AccessRequestAccepted:
+    """Asks every service holding the person's data for all of it (replies, opt-outs, operators' notes, rejected
+    rows of uploads naming them, ...): the whole answer to an access request, read at /access-requests/{id}."""
+    found = await access.request_access(platform.db, vault, client=client.slug, id_number=id_number,
+                                        caller=Caller(principal.key_id, principal.role), now=platform.clock())
+    return AccessRequestAccepted(id=found.id, status="completed" if found.completed_at else "in_progress")
+
+
+@router.get("/access-requests/{access_id}", response_model=AccessRequestOut)
+async def access_request(access_id: uuid.UUID, client: ClientOfOperator, principal: CurrentPrincipal,
+                         platform: PlatformDep, vault: VaultDep) -> AccessRequestOut:
+    """Everything held about the person: what reporting holds and each service's part, complete once `status`
+    is completed; the read is logged. 404 for a request the client company never made, or once the person is
+    erased."""
+    answer = await access.access_answer(platform.db, vault, client=client.slug, access_id=access_id,
+                                        caller=Caller(principal.key_id, principal.role), now=platform.clock())
+    return AccessRequestOut.of(client.slug, answer)
 
 
 ERASURE_EXAMPLE = {"requestBody": {"content": {"application/json": {"examples": {"requested": {

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from pydantic.config import JsonDict
 
 from recaudo_common.pagination import Page
+from reporting.privacy.access import AccessAnswer
 from reporting.privacy.handlers import PersonalDataHeld
 from reporting.privacy.store import Erasure
 from reporting.schemas import ACCOUNT_ARRANGEMENT_EXAMPLE
@@ -211,6 +212,67 @@ class PersonalDataOut(BaseModel):
             consents=[ConsentOut.model_validate(c) for c in held.consents],
             access_log=[AccessOut.model_validate(e) for e in found.access_log],
         )
+
+
+class HeldRecordOut(Out):
+    """A record of the person's data that a service holds, with its values exactly as held."""
+
+    kind: str = Field(description="what it is: ingest's account (as the client's file stated it), rejected_row, "
+                                  "refused_upload_first_row, rectification; outreach's account, contact, "
+                                  "outgoing, reply, opt_out, do_not_contact, invalid_contact_point, hold_note, "
+                                  "whatsapp_inbound; payments' account, payment, reversal_reason, write_off_note")
+    account_ref: str | None
+    at: dt.datetime | None
+    where: str | None = Field(description="where it is held, when that says more (an upload and its row)")
+    values: dict[str, str]
+
+
+class AccessRequestAccepted(BaseModel):
+    """v1: an access request sent to every service holding the person's data; follow it at
+    /access-requests/{id}."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"id": "2d4f6a8c-0b1d-4e3f-9a5c-7e9b1d3f5a7c", "status": "in_progress"}]})
+    id: uuid.UUID
+    status: Literal["in_progress", "completed"]
+
+
+class AccessRequestOut(BaseModel):
+    """v1: everything the platform holds about one person for one client company: what reporting holds (as
+    GET …/personal-data answers) and every record each other service holds (`held_by_service`), complete once
+    `status` is completed. This read itself is in the access log."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "2d4f6a8c-0b1d-4e3f-9a5c-7e9b1d3f5a7c", "status": "completed",
+        "requested_at": "2026-12-05T09:30:12-05:00", "completed_at": "2026-12-05T09:30:13-05:00",
+        "answered_by": ["ingest", "outreach", "payments"],
+        "personal_data": PersonalDataOut.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index]
+        "held_by_service": {
+            "ingest": [{"kind": "rejected_row", "account_ref": None, "at": "2026-09-01T08:16:47-05:00",
+                        "where": "upload 0c2e4a6b-8d19-4b1d-a6f8-3f5a7c9e4b2d, row 7",
+                        "values": {"Cédula": "1020304050", "Nombre": "María Gómez Restrepo", "Saldo": "abc"}}],
+            "outreach": [{"kind": "reply", "account_ref": "CR-2024-000187", "at": "2026-11-25T09:14:02-05:00",
+                          "where": None, "values": {"channel": "sms", "body": "BAJA"}}],
+            "payments": [{"kind": "write_off_note", "account_ref": "CR-2024-000187",
+                          "at": "2026-12-01T16:00:00-05:00", "where": None,
+                          "values": {"note": "sin empleo desde octubre"}}]}}]})
+
+    id: uuid.UUID
+    status: Literal["in_progress", "completed"]
+    requested_at: dt.datetime
+    completed_at: dt.datetime | None
+    answered_by: list[str] = Field(description="the services whose part is in")
+    personal_data: PersonalDataOut
+    held_by_service: dict[str, list[HeldRecordOut]]
+
+    @classmethod
+    def of(cls, client: str, answer: AccessAnswer) -> AccessRequestOut:
+        request = answer.request
+        return cls(id=request.id, status="completed" if request.completed_at else "in_progress",
+                   requested_at=request.requested_at, completed_at=request.completed_at,
+                   answered_by=request.answered_by, personal_data=PersonalDataOut.of(client, answer.held),
+                   held_by_service={service: [HeldRecordOut.model_validate(r) for r in records]
+                                    for service, records in answer.parts.items()})
 
 
 class ErasureIn(BaseModel):
