@@ -178,10 +178,15 @@ async def ledger_balances(s: AsyncSession, accounts: Sequence[tuple[str, str]]) 
 
 
 async def recovered_by(s: AsyncSession, payment_id: uuid.UUID) -> Decimal:
-    """Written-off money this payment recovered, net of what its reversals wrote off again (#22)."""
+    """Written-off money this payment recovered, net of what its reversals wrote off again (#22), under the account's
+    write-off that still stands: a write-off reversal since put what was written off back on the balance, so what
+    the payment recovered before it is no written-off money any more (a reversal of it is owed again, not written
+    off with no write-off behind it). Entries are ordered by their id: the account is locked while they are booked."""
     value = await s.scalar(sql(
-        "SELECT coalesce(sum(amount), 0) FROM payments.ledger_entries WHERE payment_id = :p "
-        "AND kind IN ('write_off_recovery', 'write_off')"), {"p": payment_id})
+        "SELECT coalesce(sum(e.amount), 0) FROM payments.ledger_entries e WHERE e.payment_id = :p "
+        "AND e.kind IN ('write_off_recovery', 'write_off') AND e.id > coalesce(("
+        "  SELECT max(w.id) FROM payments.ledger_entries w WHERE w.client_slug = e.client_slug "
+        "  AND w.account_ref = e.account_ref AND w.kind = 'write_off_reversal'), 0)"), {"p": payment_id})
     return Decimal(value)
 
 

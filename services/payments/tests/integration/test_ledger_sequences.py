@@ -223,6 +223,9 @@ async def adds_up(run: Run, ref: str) -> None:
     async with run.g.platform.db.transaction() as s:
         balance, status, written_off = (await s.execute(text(
             "SELECT balance, status, written_off FROM payments.accounts WHERE account_ref = :r"), {"r": ref})).one()
+        # What the account's write-offs not reversed wrote off: no money is written off without one behind it.
+        standing = await s.scalar(text("SELECT coalesce(sum(amount), 0) FROM payments.write_offs "
+                                       "WHERE account_ref = :r AND reversed_at IS NULL"), {"r": ref})
         overtaken = (await s.execute(text(
             """SELECT p.id FROM payments.payments p WHERE p.account_ref = :r AND (
                    (SELECT coalesce(sum(e.amount), 0) FROM payments.ledger_entries e WHERE e.payment_id = p.id
@@ -235,6 +238,7 @@ async def adds_up(run: Run, ref: str) -> None:
     assert balance == sum(entries.values(), Decimal(0)), said
     assert written_off == -sum((entries.get(k, Decimal(0)) for k in ("write_off", "write_off_recovery",
                                                                      "write_off_reversal")), Decimal(0)) >= 0, said
+    assert written_off <= standing, said
     if status == "settled":
         assert balance <= 0 or "restatement" in " ".join(run.steps), said  # a restatement may follow a settlement
     else:
