@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ingest.clients import handlers as client_handlers
 from ingest.clients import store as client_store
-from ingest.domain.issue_labels import ISSUE_LABELS
+from ingest.domain.issue_labels import ISSUE_LABELS, spanish_detail
 from ingest.domain.portfolio import RECOGNISED
 from ingest.records import ClientCompany, Portfolio, RowIssue
 from ingest.uploads import handlers
@@ -196,6 +196,6 @@ async def upload_page(slug: str, portfolio_id: uuid.UUID, request: Request, plat
     return _shown("portfolio.html", found, upload=view(portfolio, found.client),
                   running=portfolio.status in ("queued", "processing"), error_code=portfolio.error_code,
                   pause_texts=PAUSE_TEXTS, timezone=found.client.timezone,
-                  rejections=rejections, warnings=warnings, labels=ISSUE_LABELS,
+                  rejections=rejections, warnings=warnings, labels=ISSUE_LABELS, detail=spanish_detail,
                   more_rejections=f"{here}?rejections_after={more_rejections}" if more_rejections else None,
                   more_warnings=f"{here}?warnings_after={more_warnings}" if more_warnings else None)

@@ -12,13 +12,15 @@ import uuid
 from collections.abc import AsyncIterator
 
 from ingest import store
-from ingest.domain.issue_labels import meaning_of
+from ingest.domain.issue_labels import meaning_of, spanish_detail
+from ingest.records import RowIssue
 from recaudo_common.db import Database, sql
 from recaudo_common.exports import BOM, CsvStyle, csv_line
 
 PAGE_ROWS = 1000
 FIXED_COLUMNS = ("row", "field", "code", "message")
-# For a Spanish-speaking client company (es-*): the columns in Spanish, and each code's meaning beside it.
+# For a Spanish-speaking client company (es-*): the columns in Spanish, each code's meaning beside it, and the
+# detail in Spanish (the API's `message` is English).
 SPANISH_COLUMNS = ("fila", "campo", "código", "significado", "detalle")
 
 # Each raw header once, in the order of the row it first appears in, then its place in that row.
@@ -31,6 +33,14 @@ _RAW_HEADERS = sql(
        ORDER BY id, n""")
 
 
+def _said(issue: RowIssue, spanish: bool) -> list[str]:
+    """The issue's message: in English as the API says it, or for an es-* client company its code's meaning and its
+    detail in Spanish."""
+    if spanish:
+        return [meaning_of(issue.code), spanish_detail(issue.code, issue.field, issue.params)]
+    return [issue.message]
+
+
 async def raw_headers(db: Database, portfolio_id: uuid.UUID, kind: str) -> list[str]:
     async with db.transaction() as s:
         return list((await s.scalars(_RAW_HEADERS, {"p": portfolio_id, "k": kind})).all())
@@ -40,7 +50,7 @@ async def issues_csv(db: Database, portfolio_id: uuid.UUID, kind: str, style: Cs
                      spanish: bool = False) -> AsyncIterator[bytes]:
     """The CSV as chunks of bytes in the upload's locale style: the header line, then one chunk per page of
     issues. Always with a BOM, so Excel opens the accents of the raw cells right whatever the locale. `spanish`
-    (an es-* client company): Spanish column names and each code's meaning in Spanish beside the code."""
+    (an es-* client company): Spanish column names, each code's meaning beside the code, the detail in Spanish."""
     headers = await raw_headers(db, portfolio_id, kind)
     yield (BOM + csv_line([*(SPANISH_COLUMNS if spanish else FIXED_COLUMNS), *headers], style)).encode()
     after = 0
@@ -49,8 +59,8 @@ async def issues_csv(db: Database, portfolio_id: uuid.UUID, kind: str, style: Cs
             page = await store.list_issues(s, portfolio_id, kind, after=after, limit=PAGE_ROWS)
         if not page:
             return
-        yield "".join(csv_line([r.row, r.field, r.code, *([meaning_of(r.code)] if spanish else []), r.message,
-                                *[r.raw.get(h, "") for h in headers]], style) for r in page).encode()
+        yield "".join(csv_line([r.row, r.field, r.code, *_said(r, spanish), *[r.raw.get(h, "") for h in headers]],
+                               style) for r in page).encode()
         if len(page) < PAGE_ROWS:
             return
         after = page[-1].id

@@ -3,6 +3,7 @@ parameters, a placed account, a row's issue, a recall's outcome."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
@@ -182,6 +183,9 @@ class RowIssue:
     message: str
     raw: dict[str, str]
     raw_erased: Literal["request", "retention"] | None = None  # why the raw cells are gone (then `raw` is empty)
+    # What `message` says besides the code, for a reader's own language (issue_labels.spanish_detail); empty for an
+    # issue kept before they were (migration 0022).
+    params: dict[str, str | int] = dataclasses.field(default_factory=dict)  # `field` is a column here
 
 
 @dataclass(frozen=True)

@@ -245,17 +245,17 @@ async def insert_issues(s: AsyncSession, portfolio_id: uuid.UUID, kind: str,
     if not issues:
         return
     await s.execute(sql(
-        "INSERT INTO ingest.row_issues (portfolio_id, kind, row_number, field, code, message, raw) "
-        "VALUES (:p, :k, :r, :f, :c, :m, CAST(:raw AS jsonb))"),
+        "INSERT INTO ingest.row_issues (portfolio_id, kind, row_number, field, code, message, params, raw) "
+        "VALUES (:p, :k, :r, :f, :c, :m, CAST(:params AS jsonb), CAST(:raw AS jsonb))"),
         [{"p": portfolio_id, "k": kind, "r": i.row, "f": i.field, "c": i.code, "m": i.message,
-          "raw": json.dumps(raw)} for i, raw in issues])
+          "params": json.dumps(i.params), "raw": json.dumps(raw)} for i, raw in issues])
 
 
 async def list_issues(s: AsyncSession, portfolio_id: uuid.UUID, kind: str, *, after: int, limit: int
                       ) -> list[RowIssue]:
     rows = (await s.execute(sql(
-        "SELECT id, row_number AS row, field, code, message, raw FROM ingest.row_issues WHERE portfolio_id = :p "
-        "AND kind = :k AND id > :after ORDER BY id LIMIT :n"),
+        "SELECT id, row_number AS row, field, code, message, params, raw FROM ingest.row_issues "
+        "WHERE portfolio_id = :p AND kind = :k AND id > :after ORDER BY id LIMIT :n"),
         {"p": portfolio_id, "k": kind, "after": after, "n": limit})).mappings().all()
     return [_row_issue(**r) for r in rows]
 

@@ -73,7 +73,9 @@ async def test_every_cell_of_the_export_is_neutralised_headers_included(api: Api
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig")), delimiter=";"))  # es-CO
     assert table[0][:5] == ["fila", "campo", "código", "significado", "detalle"]  # es-CO: in Spanish
-    assert [line[3] for line in table[1:]] == ["Falta la referencia de la obligación", "Saldo no válido"]
+    assert [line[3:5] for line in table[1:]] == [
+        ["Falta la referencia de la obligación", "La referencia de la obligación está en blanco"],
+        ["Saldo no válido", "El saldo debe ser mayor que 0 y menor que 10^12, al centavo"]]  # the detail in Spanish
     cells = [cell for line in table for cell in line]
     formulas = [cell for cell in cells if looks_like_formula(cell) and cell != "-1"]
     assert formulas == [], formulas

@@ -101,8 +101,11 @@ async def test_a_client_person_uploads_and_reads_the_result_in_the_console(conso
     assert "Estado: Completada" in seen
     assert "Filas 3 Aceptadas 2 Rechazadas 1 Con advertencias 1" in seen
     rejections = seen[seen.index("Rechazos"):seen.index("Advertencias")]
-    assert "3 balance invalid_balance Saldo no válido" in rejections
-    assert "4 phones invalid_phone Teléfono no válido" in seen[seen.index("Advertencias"):]
+    # The detail in Spanish, as the API's English message says it.
+    assert "3 balance invalid_balance Saldo no válido El saldo no es un número como se escribe en es-CO" in rejections
+    assert "4 phones invalid_phone Teléfono no válido Un teléfono no es válido para el país; se descartó" \
+        in seen[seen.index("Advertencias"):]
+    assert "not a number" not in seen and "dropped" not in seen
     for kind in ("rejections", "warnings"):
         link = f"/v1/portfolios/{upload_id}/{kind}?format=csv"
         assert f'href="{link}"' in result.text

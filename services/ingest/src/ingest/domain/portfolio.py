@@ -3,6 +3,7 @@ field is domain/columns.py's."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -43,10 +44,15 @@ EXTRA_LIMIT = 1000
 
 @dataclass(frozen=True)
 class Issue:
+    """A row's rejection or warning: `message` is the API's, in English; `params` are what it says besides the code
+    (which of the code's `reason`s, and its figures), from which a reader's own language builds it again
+    (issue_labels.spanish_detail). Never a cell's value: a message outlives its row's raw cells."""
+
     row: int
     field: str
     code: str
     message: str
+    params: dict[str, str | int] = dataclasses.field(default_factory=dict)  # `field` is a column here
 
 
 @dataclass
@@ -82,7 +88,8 @@ def too_many_fields(row: int, cells: list[Cell], width: int) -> Issue | None:
         fields -= 1
     if fields <= width:
         return None
-    return Issue(row, f"column_{width + 1}", "too_many_fields", f"the row has {fields} fields and the header {width}")
+    return Issue(row, f"column_{width + 1}", "too_many_fields", f"the row has {fields} fields and the header {width}",
+                 {"fields": fields, "width": width})
 
 
 # A written amount's digits past the cent are its writer's, not arithmetic's (a number cell's, which Excel shows
@@ -158,16 +165,17 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     rejections: list[Issue] = []
     warnings: list[Issue] = []
 
-    def reject(f: str, code: str, message: str) -> None:
-        rejections.append(Issue(row, f, code, message))
+    def reject(f: str, code: str, message: str, **params: str | int) -> None:
+        rejections.append(Issue(row, f, code, message, params))
 
     for f, cells in values.items():
         limit = FIELD_LIMITS.get(f, DEFAULT_FIELD_LIMIT)
         if f != "currency" and any(len(cell_text(c)) > limit for c in cells):
-            reject(f, "field_too_long", f"{f} is longer than {limit} characters")
+            reject(f, "field_too_long", f"{f} is longer than {limit} characters", limit=limit)
     for column, value in extras.items():
         if len(value) > EXTRA_LIMIT:
-            reject(column, "field_too_long", f"column {column!r} is longer than {EXTRA_LIMIT} characters")
+            reject(column, "field_too_long", f"column {column!r} is longer than {EXTRA_LIMIT} characters",
+                   reason="column", limit=EXTRA_LIMIT)
     # Whatever its length, a currency is right or wrong: "PESOS COLOMBIANOS" is an invalid currency, which tells the
     # client company what to fix, where "too long" would not.
     currency = _text(values, "currency").upper() or ctx.currency
@@ -175,7 +183,8 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     # an e-mail where an amount or a date goes, and the message would keep it after its raw cells are erased.
     if currency not in ISO_4217 or currency != ctx.currency:
         reject("currency", "invalid_currency",
-               f"the currency is not the client company's currency, the ISO 4217 code {ctx.currency}")
+               f"the currency is not the client company's currency, the ISO 4217 code {ctx.currency}",
+               currency=ctx.currency)
     if rejections:
         return None, rejections, warnings
 
@@ -186,7 +195,7 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     if not debtor_id:
         reject("debtor_id", "missing_debtor_id", "the debtor's ID is blank")
     elif not identifies(debtor_id):
-        reject("debtor_id", "missing_debtor_id", "the debtor's ID has no letter or digit")
+        reject("debtor_id", "missing_debtor_id", "the debtor's ID has no letter or digit", reason="unindexable")
     if not full_name:
         reject("full_name", "missing_name", "the debtor's name is blank")
     raw_balance = _text(values, "balance")
@@ -194,34 +203,38 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     named = {f: written for f in ("balance", "original_amount", "last_payment_amount")
              if (written := written_currency(_text(values, f))) not in (None, currency)}
     for f, written in named.items():
-        reject(f, "invalid_currency", f"the amount is in {written}, not the client company's currency {currency}")
+        reject(f, "invalid_currency", f"the amount is in {written}, not the client company's currency {currency}",
+               reason="amount", written=written, currency=currency)
     if not raw_balance:
-        reject("balance", "invalid_balance", "the balance is blank")
+        reject("balance", "invalid_balance", "the balance is blank", reason="blank")
     elif balance is None and "balance" not in named:  # in another currency, it is rejected for that alone
-        reject("balance", "invalid_balance", f"the balance is not a number in {ctx.locale}")
+        reject("balance", "invalid_balance", f"the balance is not a number in {ctx.locale}", reason="not_a_number",
+               locale=ctx.locale)
     elif balance is not None and isinstance(_cell(values, "balance"), str) and valid_balance(balance) \
             and to_the_cent(balance) != balance:
-        reject("balance", "invalid_balance", f"the balance {PAST_THE_CENT}; amounts are kept to the cent")
+        reject("balance", "invalid_balance", f"the balance {PAST_THE_CENT}; amounts are kept to the cent",
+               reason="past_the_cent")
     elif balance is not None:
         # Checked as every service keeps it, to the cent: a workbook's 1.4E-11 residue would be placed as a balance
         # of 0.00, and 999999999999.995 as 10^12.
         balance = to_the_cent(balance) if valid_balance(balance) else balance
         if not valid_balance(balance):
             reject("balance", "invalid_balance", "the balance must be greater than 0 and less than 10^12, "
-                                                 "kept to the cent")
+                                                 "kept to the cent", reason="out_of_range")
     raw_due, raw_dpd = _text(values, "due_date"), _text(values, "days_past_due")
     due_date = _date(_cell(values, "due_date"), ctx) if raw_due else None
     dpd = _int(_cell(values, "days_past_due"), ctx.locale) if raw_dpd else None
     if not raw_due and not raw_dpd:
         reject("due_date", "missing_mora", "neither a due date nor days past due")
     if raw_due and due_date is None:
-        reject("due_date", "invalid_due_date", "the due date is not a valid date")
+        reject("due_date", "invalid_due_date", "the due date is not a valid date", reason="not_a_date")
     if raw_dpd and (dpd is None or not DAYS_PAST_DUE[0] <= dpd <= DAYS_PAST_DUE[1]):
         reject("days_past_due", "invalid_days_past_due", "days past due is not an integer in -365..36500")
         dpd = None
     if due_date is not None and not DAYS_PAST_DUE[0] <= (ctx.as_of - due_date).days <= DAYS_PAST_DUE[1]:
         reject("due_date", "invalid_due_date",
-               f"the due date gives {(ctx.as_of - due_date).days} days past due, not in -365..36500")
+               f"the due date gives {(ctx.as_of - due_date).days} days past due, not in -365..36500",
+               reason="out_of_range", days=(ctx.as_of - due_date).days)
     if rejections:
         return None, rejections, warnings
     assert balance is not None
@@ -229,7 +242,8 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
         computed = (ctx.as_of - due_date).days
         if dpd is not None and abs(computed - dpd) > 1:
             warnings.append(Issue(row, "days_past_due", "mora_mismatch",
-                                  f"due date gives {computed} days past due, the file says {dpd}; due date wins"))
+                                  f"due date gives {computed} days past due, the file says {dpd}; due date wins",
+                                  {"computed": computed, "stated": dpd}))
         dpd = computed
     assert dpd is not None
     phones: list[str] = []
@@ -241,7 +255,8 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
                 phones.append(e164)
     if len(phones) > MAX_PHONES:
         warnings.append(Issue(row, "phones", "too_many_phones",
-                              f"the row has {len(phones)} phones; the first {MAX_PHONES} are kept"))
+                              f"the row has {len(phones)} phones; the first {MAX_PHONES} are kept",
+                              {"count": len(phones), "limit": MAX_PHONES}))
         phones = phones[:MAX_PHONES]
     email: str | None = _text(values, "email") or None
     if email and not is_email(email):
@@ -273,8 +288,9 @@ class _OptionalFields:
     currency: str
     warnings: list[Issue]
 
-    def _dropped(self, f: str, why: str) -> None:
-        self.warnings.append(Issue(self.row, f, f"invalid_{f}", f"the {f.replace('_', ' ')} {why}; dropped"))
+    def _dropped(self, f: str, why: str, reason: str) -> None:
+        params: dict[str, str | int] = {"reason": reason, "locale": self.ctx.locale}
+        self.warnings.append(Issue(self.row, f, f"invalid_{f}", f"the {f.replace('_', ' ')} {why}; dropped", params))
 
     def amount(self, f: str) -> Decimal | None:
         cell = _cell(self.values, f)
@@ -282,11 +298,11 @@ class _OptionalFields:
             return None
         value = _amount(cell, self.ctx.locale, self.currency)
         if value is None:
-            self._dropped(f, f"is not a number in {self.ctx.locale}")
+            self._dropped(f, f"is not a number in {self.ctx.locale}", "not_a_number")
         elif not Decimal(0) <= value < MAX_AMOUNT:
-            self._dropped(f, "must be at least 0 and less than 10^12")
+            self._dropped(f, "must be at least 0 and less than 10^12", "out_of_range")
         elif isinstance(cell, str) and to_the_cent(value) != value:
-            self._dropped(f, PAST_THE_CENT)
+            self._dropped(f, PAST_THE_CENT, "past_the_cent")
         else:
             return to_the_cent(value)  # a workbook's number past the cent is the cent it shows, as a balance's
         return None
@@ -296,7 +312,7 @@ class _OptionalFields:
         if not cell_text(cell).strip():
             return None
         if (value := _date(cell, self.ctx)) is None:
-            self._dropped(f, "is not a valid date")
+            self._dropped(f, "is not a valid date", "not_a_date")
         return value
 
 
@@ -311,7 +327,8 @@ def _channels(values: dict[str, list[Cell]], row: int, ctx: RowContext, warnings
         fallback = "; the client company's default channels apply" if not known else ""
         warnings.append(Issue(row, "authorised_channels", "invalid_authorised_channels",
                               f"{len(unknown)} of the authorised channels {verb} the platform knows "
-                              f"({', '.join(CHANNELS)}); dropped{fallback}"))
+                              f"({', '.join(CHANNELS)}); dropped{fallback}",
+                              {"count": len(unknown), "defaults": int(not known)}))
     return known or list(ctx.default_channels)
 
 
