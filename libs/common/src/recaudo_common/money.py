@@ -7,11 +7,15 @@ import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-# Common ISO 4217 codes (active currencies of the Americas and the majors).
-ISO_4217 = frozenset({
-    "COP", "PEN", "MXN", "USD", "ARS", "CLP", "BRL", "UYU", "PYG", "BOB", "CRC", "PAB", "GTQ", "DOP",
-    "HNL", "NIO", "VES", "EUR", "GBP", "CAD", "CLF", "COU", "UYI", "SVC", "JPY", "CHF", "CNY",
-})
+# The ISO 4217 currencies the product takes (active currencies of the Americas and the majors), each with its minor
+# unit: how many decimals an amount in it has (ISO 4217's exponent, the "Minor unit" column of its list one). Chilean
+# and Paraguayan pesos, yen and the Uruguayan indexed unit have none; the Chilean Unidad de Fomento has four.
+MINOR_UNITS: dict[str, int] = {
+    "COP": 2, "PEN": 2, "MXN": 2, "USD": 2, "ARS": 2, "CLP": 0, "BRL": 2, "UYU": 2, "PYG": 0, "BOB": 2, "CRC": 2,
+    "PAB": 2, "GTQ": 2, "DOP": 2, "HNL": 2, "NIO": 2, "VES": 2, "EUR": 2, "GBP": 2, "CAD": 2, "CLF": 4, "COU": 2,
+    "UYI": 0, "SVC": 2, "JPY": 0, "CHF": 2, "CNY": 2,
+}
+ISO_4217 = frozenset(MINOR_UNITS)
 
 # locale -> (grouping mark, decimal mark)
 MARKS: dict[str, tuple[str, str]] = {
@@ -24,6 +28,18 @@ _SYMBOLS = re.compile(r"^(?:[A-Z]{3}|US\$|S/\.?|S/|\$)\s*")
 _SYMBOL_CURRENCY = {"US$": "USD", "S/": "PEN", "S/.": "PEN"}
 MAX_AMOUNT = Decimal(10) ** 12  # every service keeps an amount as numeric(16, 2): less than this
 CENT = Decimal("0.01")  # the ledger's unit: every amount is kept to the cent
+
+
+def minor_units(currency: str) -> int:
+    """How many decimals an amount in this ISO 4217 currency has (KeyError for a code the product does not take)."""
+    return MINOR_UNITS[currency]
+
+
+def fits_minor_units(amount: Decimal, currency: str) -> bool:
+    """Whether `amount` has no more decimals than `currency` has (1000 and 1000.00 CLP do, 1000.50 CLP does not). A
+    code the product does not take is refused before any amount in it is looked at; here it is taken to the cent."""
+    places = MINOR_UNITS.get(currency, 2)
+    return amount == amount.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
 
 
 def after_discount(amount: Decimal, discount_pct: Decimal) -> Decimal:

@@ -180,8 +180,9 @@ async def assign(slug: str, payment_id: uuid.UUID, body: AssignIn, client: Clien
     """An operator resolves a payment in the suspense queue: it is applied to the account they name
     (payment.applied). Refused 404 for a payment not found, 409 payment_not_unmatched once it left the queue, 409
     possible_duplicate for a bank line or payment by hand that may be the same deposit as one applied to the
-    account (sent again with another_deposit once the operator checked), 422 unknown_account, invalid_currency
-    or amount_not_in_cents (a gateway's payment in fractions of a cent: no balance takes it)."""
+    account (sent again with another_deposit once the operator checked), 422 unknown_account, invalid_currency,
+    amount_not_in_cents or amount_not_in_minor_units (a gateway's payment in fractions of a cent, or with more
+    decimals than its currency has: no balance takes it)."""
     return await handlers.assign_unmatched(platform.db, client=client.slug, payment_id=payment_id,
                                            account_ref=body.account_ref, another_deposit=body.another_deposit,
                                            now=platform.clock())
@@ -203,7 +204,8 @@ async def manual_payment(body: ManualPaymentIn, client: ClientOfOperator, platfo
     """An operator enters a payment received outside the gateways (a deposit, a transfer), found by account_ref
     or the debtor's id number: applied to the account (payment.applied) or, when none matches, held in the
     suspense queue (payment.unmatched). Once per Idempotency-Key: 409 idempotency_key_reused with another body;
-    422 missing_reference or invalid_currency."""
+    422 missing_reference, invalid_currency, amount_not_in_minor_units (more decimals than the currency has: 1000.50
+    CLP) or paid_at_in_future (dated after the moment it is recorded, beyond five minutes)."""
     if not body.account_ref and not body.debtor_id:
         raise ProblemError(422, "missing_reference", "Missing reference", "send account_ref or debtor_id")
     return await handlers.record_manual_payment(

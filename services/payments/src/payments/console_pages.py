@@ -45,6 +45,7 @@ REASONS = {
     "no_reference": "Llegó sin referencia",
     "currency_mismatch": "Moneda distinta a la de la empresa",
     "amount_not_in_cents": "Monto con más de dos decimales",
+    "amount_not_in_minor_units": "Monto con más decimales de los que tiene la moneda",
     "duplicate_reference": "La pasarela aprobó otro pago con la misma referencia",
     "possible_duplicate": "Puede ser la consignación ya registrada a mano para la cuenta",
     ALREADY_BANKED: "Puede ser una consignación que el extracto del banco ya trajo",

@@ -42,7 +42,7 @@ from recaudo_common.events import (
     PaymentWriteOffRecovered,
 )
 from recaudo_common.ids import time_ordered_id
-from recaudo_common.money import CENT
+from recaudo_common.money import CENT, fits_minor_units
 from recaudo_common.outbox import Cause, Outbox, caused_by
 from recaudo_common.payment_links import read_token
 from recaudo_common.personal_data import Vault
@@ -209,6 +209,13 @@ def refuse_if_future(paid_at: dt.datetime, now: dt.datetime) -> None:
                       title="Payment dated in the future")
 
 
+def refuse_if_not_in_minor_units(amount: Decimal, currency: str) -> None:
+    """An amount with more decimals than its currency has (1000.50 CLP: a peso has no cents) is refused 422."""
+    if not fits_minor_units(amount, currency):
+        raise Invalid("amount_not_in_minor_units", f"{amount} {currency} has more decimals than {currency} has",
+                      title="Invalid amount")
+
+
 async def record_manual_payment(db: Database, *, vault: Vault, client: str, idempotency_key: str,
                                 payment: ManualPaymentIn, now: dt.datetime) -> PaymentOut:
     """Applies an operator's payment once per Idempotency-Key: the same key and body answer the same;
@@ -229,6 +236,7 @@ async def record_manual_payment(db: Database, *, vault: Vault, client: str, idem
             if currency != copy.currency:
                 raise Invalid("invalid_currency", f"payments for this client company are in {copy.currency}",
                               title="Invalid currency")
+            refuse_if_not_in_minor_units(payment.amount, currency)
             outcome = await apply_payment(
                 s, client=client, account_ref=payment.account_ref, debtor_id=payment.debtor_id,
                 amount=payment.amount, currency=currency, paid_at=payment.paid_at, source="manual",
@@ -398,6 +406,7 @@ async def assign_unmatched(db: Database, *, client: str, payment_id: uuid.UUID, 
             # it would book money nobody paid or lose some that was; the operator settles it with the gateway.
             raise Invalid("amount_not_in_cents", f"the payment is of {payment.amount} {payment.currency}, in "
                                                  "fractions of a cent: no balance can take it", title="Invalid amount")
+        refuse_if_not_in_minor_units(payment.amount, payment.currency)  # a gateway's 1000.50 CLP, in suspense
         if another_deposit:
             await bank_files.mark_another_deposit(s, payment_id)
         elif payment.source in pairing.SOURCES:

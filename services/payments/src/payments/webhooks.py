@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments import rejections_store, store
 from payments.domain.fingerprints import Fingerprint, fingerprint
 from payments.domain.reversals import ReversalRefusedError, reversal_amount
-from payments.handlers import apply_payment, refuse_if_future
+from payments.handlers import apply_payment, refuse_if_future, refuse_if_not_in_minor_units
 from payments.integrity import recorded_once
 from payments.records import RejectionSample, WebhookOutcome
 from payments.reversals import reverse, reverse_in_suspense
@@ -110,13 +110,15 @@ def sent_before(n: WebhookIn, content: Fingerprint, earlier_hash: str | None) ->
 
 
 def client_takes(copy: ClientCopy | None, n: WebhookIn, *, now: dt.datetime) -> None:
-    """Refuses a payment for a client company this service does not know, in another currency than its own, or
-    dated after `now`, when it is received (refuse_if_future)."""
+    """Refuses a payment for a client company this service does not know, in another currency than its own, with
+    more decimals than that currency has, or dated after `now`, when it is received (refuse_if_future)."""
     if copy is None:
         raise NotFound(f"client company {n.client!r}")
     if n.currency != copy.currency:
         raise Invalid("invalid_currency", f"payments for this client company are in {copy.currency}",
                       title="Invalid currency")
+    if n.amount is not None:
+        refuse_if_not_in_minor_units(n.amount, n.currency)
     refuse_if_future(n.paid_at, now)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from recaudo_common.clock import local_instant, local_today
-from recaudo_common.money import CENT, parse_amount, parse_date, valid_balance
+from recaudo_common.money import CENT, fits_minor_units, parse_amount, parse_date, valid_balance
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "reference": ("referencia", "referencia pago", "obligacion", "cuenta", "numero obligacion", "reference",
@@ -71,8 +71,9 @@ class RejectedRow:
 def check_bank_row(cells: list[str], columns: dict[str, int], row: int, locale: str, timezone: str,
                    currency: str) -> tuple[BankRow | None, str | None]:
     """(payment, None) or (None, rejection code). An amount is `invalid_amount` unless it is a number in the
-    locale, above 0, under 10^12, to the cent at most, and in the client company's currency if it names one: the
-    ledger keeps cents, and a fraction of one would be rounded away (or, below a cent, fail the whole file)."""
+    locale, above 0, under 10^12, to the cent at most, with no more decimals than the currency has (1.000,50 CLP is
+    none), and in the client company's currency if it names one: the ledger keeps cents, and a fraction of one would
+    be rounded away (or, below a cent, fail the whole file)."""
 
     def cell(field: str) -> str:
         i = columns.get(field)
@@ -82,7 +83,8 @@ def check_bank_row(cells: list[str], columns: dict[str, int], row: int, locale: 
     if not reference:
         return None, "missing_reference"
     amount = parse_amount(cell("amount"), locale, currency) if cell("amount") else None
-    if amount is None or not valid_balance(amount) or amount != amount.quantize(CENT):
+    if amount is None or not valid_balance(amount) or amount != amount.quantize(CENT) \
+            or not fits_minor_units(amount, currency):
         return None, "invalid_amount"
     paid_on = parse_date(cell("date")) if cell("date") else None
     if paid_on is None:

@@ -23,7 +23,7 @@ from recaudo_common.client_copy import get_client
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import NotFound
 from recaudo_common.ids import time_ordered_id
-from recaudo_common.money import CENT
+from recaudo_common.money import CENT, fits_minor_units
 from recaudo_common.payment_links import read_token
 
 DUPLICATE_REFERENCE = "duplicate_reference"
@@ -106,18 +106,19 @@ async def _apply(s: AsyncSession, account: GatewayAccount, p: GatewayPayment, *,
                  now: dt.datetime, account_ref: str | None = None) -> tuple[uuid.UUID, str]:
     """Applies an approved payment to the account its reference names (a platform checkout's, given as
     `account_ref`; a payment link's token; or the account's own reference), or puts it in suspense with the
-    gateway, its payment id and the reference given. A payment in another currency than the client company's, or
-    in fractions of a cent, is never booked against a balance: it waits in suspense (reason currency_mismatch /
-    amount_not_in_cents; its amount exactly as the gateway said it, never rounded to a cent nobody paid) for an
-    operator, since the gateway did take the money and refusing the notification would only make it send it again
-    forever."""
+    gateway, its payment id and the reference given. A payment in another currency than the client company's, in
+    fractions of a cent, or with more decimals than its currency has (1000.50 CLP), is never booked against a
+    balance: it waits in suspense (reason currency_mismatch / amount_not_in_cents / amount_not_in_minor_units; its
+    amount exactly as the gateway said it, never rounded to a cent nobody paid) for an operator, since the gateway
+    did take the money and refusing the notification would only make it send it again forever."""
     client = account.client
     copy = await get_client(s, ledger.SCHEMA, client)
     if copy is None:
         raise NotFound(f"client company {client!r}")
     paid_at = p.occurred_at or now
     problem = ("currency_mismatch" if p.currency != copy.currency
-               else "amount_not_in_cents" if p.amount != p.amount.quantize(CENT) else None)
+               else "amount_not_in_cents" if p.amount != p.amount.quantize(CENT)
+               else "amount_not_in_minor_units" if not fits_minor_units(p.amount, p.currency) else None)
     if problem is not None:
         payment_id = time_ordered_id()
         await hold_in_suspense(s, payment_id=payment_id, client=client, amount=p.amount, currency=p.currency,

@@ -35,7 +35,7 @@ from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.db import Database, after_commit
 from recaudo_common.events import Envelope, PaymentApplied
 from recaudo_common.ids import time_ordered_id
-from recaudo_common.money import CENT
+from recaudo_common.money import CENT, fits_minor_units
 from recaudo_common.outbox import Outbox
 from recaudo_common.payment_links import read_token
 
@@ -67,7 +67,7 @@ def plain(effect: Effect, *, link_secret: str | None,
     said = (p.payment_id, reference, p.method or "", p.gateway_status or "", p.currency)
     # An amount of nothing, which the ledger refuses, would fail the whole batch too: it goes alone.
     return (p.status == "approved" and p.attempt_id is None and not p.refunded_amount and not is_reference(reference)
-            and p.amount > 0 and p.amount == p.amount.quantize(CENT)
+            and p.amount > 0 and p.amount == p.amount.quantize(CENT) and fits_minor_units(p.amount, p.currency)
             and (link_secret is None or read_token(reference, secret=link_secret, now=now, allow_expired=True) is None)
             and not any("\x00" in value for value in said))
 
