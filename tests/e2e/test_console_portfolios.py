@@ -115,9 +115,9 @@ async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(cons
         rejected = page.locator("#rejections tbody tr")
         assert await rejected.count() == 1
         cells = await rejected.first.locator("td").all_inner_texts()
-        # The message names the field; the cell refused is shown among the row's cells, while they are kept.
+        # The detail, in Spanish, names the field; the cell refused is shown among the row's cells, while they are kept.
         assert cells[:5] == ["3", "balance", "invalid_balance", "Saldo no válido",
-                             "the balance is not a number in es-CO"] and "no es un saldo" in cells[5]
+                             "El saldo no es un número como se escribe en es-CO"] and "no es un saldo" in cells[5]
         await page.screenshot(path=str(tmp_path / "portfolio.png"), full_page=True)
 
         link = page.locator("#rejections-csv")
