@@ -8,11 +8,21 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from recaudo_common.events import DebtorAccessAnswered, DebtorAccessRequested, DebtorErased, Envelope, decode
+from recaudo_common.bus.base import Subscriber
+from recaudo_common.events import DebtorAccessAnswered, DebtorAccessRequested, DebtorErased, topic_name
 from recaudo_common.personal_data import HeldPart, HeldRecord, Person, seal_part
 from recaudo_common.testing import eventually
 
-from .test_personal_data import ANA, BANCO, BETO, NOW, World, a_story, world  # noqa: F401 (the fixture)
+from .test_personal_data import (  # noqa: F401 (world: the fixture)
+    ANA,
+    BANCO,
+    BETO,
+    NOW,
+    World,
+    a_story,
+    read_privacy_topic,
+    world,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -31,6 +41,18 @@ ROW = HeldRecord(kind="rejected_row", at=NOW, values={"Cédula": "1.020.304.050"
 
 async def test_an_access_request_gathers_every_services_part(world: World) -> None:  # noqa: F811 (the fixture)
     await a_story(world)
+    privacy = world.platform.transport.subscriber("the-other-services", [
+        topic_name(world.platform.settings.topic_prefix, DebtorAccessRequested.family)])
+    await privacy.start()
+    try:
+        await asked_and_answered(world, privacy)
+    finally:
+        await privacy.stop()
+    async with world.platform.db.transaction() as s:
+        assert await s.scalar(text("SELECT count(*) FROM reporting.access_parts WHERE part IS NOT NULL")) == 0
+
+
+async def asked_and_answered(world: World, privacy: Subscriber) -> None:  # noqa: F811 (world: the fixture)
     async with world.api() as api:
         async def placed() -> bool:
             return (await api.get(f"{BANCO}/debtors/{ANA.id_number}/personal-data")).status_code == 200
@@ -41,9 +63,7 @@ async def test_an_access_request_gathers_every_services_part(world: World) -> No
         started = await api.post(f"{BANCO}/debtors/{ANA.id_number}/access-requests")
         assert started.status_code == 202 and started.json()["status"] == "in_progress"
         access_id = uuid.UUID(started.json()["id"])
-        async with world.platform.db.transaction() as s:
-            [asked] = [decode(Envelope.model_validate(r[0])) for r in await s.execute(text(
-                "SELECT envelope FROM reporting.outbox WHERE envelope->>'type' = 'debtor.access_requested'"))]
+        [asked] = await read_privacy_topic(world, privacy, DebtorAccessRequested)
         assert isinstance(asked, DebtorAccessRequested)
         assert (asked.access_id, asked.debtor_ref, asked.account_refs) == (access_id, world.ana.debtor_ref,
                                                                            ["A-1", "A-2"])
@@ -87,6 +107,3 @@ async def test_an_access_request_gathers_every_services_part(world: World) -> No
             return (await api.get(f"{BANCO}/access-requests/{access_id}")).status_code == 404
 
         await eventually(gone, timeout_s=30)
-    async with world.platform.db.transaction() as s:
-        assert await s.scalar(text("SELECT count(*) FROM reporting.access_parts WHERE part IS NOT NULL "
-                                   "AND access_id = :a"), {"a": access_id}) == 0
