@@ -166,7 +166,8 @@ async def reverse_payment(slug: str, payment_id: uuid.UUID, client: ClientOfOper
                           body: ReversalIn | None = None) -> ReversalOut:
     """An operator takes a payment back, whole or in part (a chargeback, a bounced cheque): the account owes it
     again and payment.reversed tells every service; 404 for a payment the client company does not have, 409
-    payment_not_applied for one in suspense, 422 for an amount past what remains. Sent again with the same
+    payment_not_applied for one in suspense, 422 for an amount past what remains or with more decimals than its
+    currency has (amount_not_in_minor_units). Sent again with the same
     Idempotency-Key and body, it answers what it answered and reverses nothing more; the same key with another
     body is refused (409 `idempotency_key_reused`)."""
     return await reversals.reverse_by_operator(

@@ -17,7 +17,7 @@ from payments.domain.bank_files import ALREADY_BANKED
 from payments.domain.fingerprints import fingerprint
 from payments.domain.reversals import ReversalRefusedError, after_reversal, reversal_amount
 from payments.domain.write_offs import unrecovery
-from payments.handlers import answer_of, answered_before
+from payments.handlers import answer_of, answered_before, refuse_if_not_in_minor_units
 from payments.promises.handlers import judge_again, judge_kept_promises_again
 from payments.schemas import PaymentOut, ReversalOut
 from recaudo_common.db import Database
@@ -43,6 +43,9 @@ async def reverse_by_operator(db: Database, *, keys: Sequence[MasterKey], client
         earlier = await answered_before(s, client=client, idempotency_key=idempotency_key, request=request, now=now)
         if earlier is not None:
             return ReversalOut.model_validate_json(earlier)
+        paid = await store.lock_payment(s, client, payment_id)
+        if paid is not None and amount is not None:
+            refuse_if_not_in_minor_units(amount, paid.currency)  # 500.50 of a payment in pesos without cents
         result = await reverse(s, client=client, payment_id=payment_id, kind="reversal", gateway=None,
                                external_id=None, reason=reason, amount=amount, now=now)
         await store.store_idempotent_response(s, client, idempotency_key, result.model_dump_json(exclude_none=True),

@@ -83,6 +83,8 @@ async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification:
     if n.currency != original.currency:  # 10 USD taken back of a COP payment would be 10 pesos
         raise Invalid("invalid_currency", f"{n.type} is in {n.currency}; the payment it refers to is in "
                       f"{original.currency}", title="Invalid currency")
+    if n.amount is not None:
+        refuse_if_not_in_minor_units(n.amount, original.currency)
     if original.status == "unmatched":  # in suspense: recorded against it, no balance to give back to
         try:  # never more than is left of it, as for an applied payment: the rest would be no one's
             reversal_amount(requested=n.amount, paid=original.amount, reversed_so_far=original.reversed_amount)

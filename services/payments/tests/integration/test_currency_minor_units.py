@@ -2,7 +2,8 @@
 payments are in whole pesos (CLP, ISO 4217 exponent 0), so 1000.50 CLP is refused wherever a payment comes from (by
 hand and the generic webhook 422 amount_not_in_minor_units, the webhook recorded among the refused ones; a bank
 line rejected invalid_amount; a gateway account's approval, money the gateway took, waits in suspense and cannot
-be assigned), while 1000 is applied."""
+be assigned), while 1000 is applied; so are an operator's partial reversal or write-off, and a webhook's refund,
+of pesos with cents."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from payments.settings import PaymentsSettings
 from recaudo_common.bus.base import Message
@@ -118,3 +120,26 @@ async def test_a_gateway_accounts_approval_in_pesos_with_cents_waits_in_suspense
                                       json={"account_ref": "C-1"}, headers=gateway.as_operator())
     assert (refused.status_code, refused.json()["code"]) == (422, "amount_not_in_minor_units"), refused.text
     assert uuid.UUID(held["id"]) and await balance(gateway) == Decimal("99000.00")
+
+
+async def test_a_reversal_or_write_off_of_pesos_with_cents_is_refused(gateway: Gateway) -> None:
+    await with_chilean_client(gateway)
+    body = {**payment("cl-3", ref="C-1", amount="1000"), "client": CL, "currency": "CLP"}
+    assert (await gateway.send(body)).json()["status"] == "applied"
+    refund = {**body, "type": "refund", "payment_id": "rf-3", "refers_to": "cl-3", "amount": "0.50"}
+    refused = await gateway.send(refund)
+    assert (refused.status_code, refused.json()["code"]) == (422, "amount_not_in_minor_units"), refused.text
+    async with gateway.platform.db.transaction() as s:
+        payment_id = await s.scalar(text("SELECT id FROM payments.payments WHERE external_id = 'cl-3'"))
+    url = f"/v1/clients/{CL}/payments/{payment_id}/reversal"
+    for key, amount, status in (("rev-cl-1", "500.50", 422), ("rev-cl-2", "500", 200)):
+        answer = await gateway.http.post(url, json={"amount": amount},
+                                         headers={**gateway.as_operator(), "Idempotency-Key": key})
+        assert answer.status_code == status, answer.text
+    write_off = f"/v1/clients/{CL}/accounts/C-1/write-off"
+    for key, amount, status in (("castigo-cl-1", "100.50", 422), ("castigo-cl-2", "100", 200)):
+        answer = await gateway.http.post(write_off, json={"reason": "other", "amount": amount},
+                                         headers={**gateway.as_operator(), "Idempotency-Key": key})
+        assert (answer.status_code, answer.json().get("code")) == (
+            status, "amount_not_in_minor_units" if status == 422 else None), answer.text
+    assert await balance(gateway) == Decimal("99400.00")

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments import store
 from payments.domain.fingerprints import fingerprint
 from payments.domain.write_offs import WriteOffRefusedError, reverse_write_off, write_off
-from payments.handlers import answered_before
+from payments.handlers import answered_before, refuse_if_not_in_minor_units
 from payments.promises import store as promises
 from payments.write_offs import store as write_offs
 from payments.write_offs.schemas import WriteOffIn, WriteOffOut, WriteOffReversalOut
@@ -54,6 +54,8 @@ async def book_write_off(s: AsyncSession, *, client: str, account_ref: str, reas
         raise NotFound(f"account {account_ref!r}")
     if await promises.active_arrangement(s, client, account_ref) is not None:
         raise Conflict("arrangement_active", "this account has an active arrangement; it must end before a write-off")
+    if amount is not None:
+        refuse_if_not_in_minor_units(amount, account.currency)
     try:
         after = write_off(balance=account.balance, status=account.status, recalled=account.recalled,
                           written_off=account.written_off, requested=amount)

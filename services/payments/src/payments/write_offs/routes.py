@@ -16,7 +16,8 @@ router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/v1", tags=["paymen
 @router.post("/clients/{slug}/accounts/{account_ref}/write-off", response_model=WriteOffOut,
              responses={409: {"description": "account_not_open, account_recalled, arrangement_active or "
                                              "idempotency_key_reused"},
-                        422: {"description": "invalid_amount, write_off_exceeds_balance, or a reason not in the set"}})
+                        422: {"description": "invalid_amount, amount_not_in_minor_units (more decimals than the "
+                                             "currency has), write_off_exceeds_balance, or a reason not in the set"}})
 async def write_off(account_ref: str, body: WriteOffIn, client: ClientOfOperator, platform: PlatformDep,
                     idempotency_key: IdempotencyKey, vault: VaultDep) -> WriteOffOut:
     """Writes off `amount` (all that is left to pay when absent) with a `write_off` ledger entry: the account is
