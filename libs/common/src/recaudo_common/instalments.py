@@ -9,7 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
-from recaudo_common.money import CENT
+from recaudo_common.money import minor_unit
 
 MIN_INSTALMENTS = 2  # one instalment is a settlement or a promise, not a plan
 MAX_INSTALMENTS = 12  # a year of monthly instalments: beyond that a collections plan is a new loan
@@ -43,12 +43,12 @@ def limits_errors(limits: ArrangementLimits) -> list[str]:
     return errors
 
 
-def split_evenly(total: Decimal, count: int) -> list[Decimal]:
-    """`count` instalments of `total`, each to the cent, rounded down; the remainder goes on the last one, so
-    they add up to `total` exactly."""
+def split_evenly(total: Decimal, count: int, currency: str | None = None) -> list[Decimal]:
+    """`count` instalments of `total`, each in the currency's minor units (to the cent; whole pesos for CLP),
+    rounded down; the remainder goes on the last one, so they add up to `total` exactly."""
     if count < 1:
         raise ValueError("at least one instalment")
-    part = (total / count).quantize(CENT, rounding=ROUND_DOWN)
+    part = (total / count).quantize(minor_unit(currency), rounding=ROUND_DOWN)
     return [part] * (count - 1) + [total - part * (count - 1)]
 
 
@@ -59,17 +59,19 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def schedule(total: Decimal, count: int, today: dt.date) -> list[tuple[dt.date, Decimal]]:
-    """A plan of `count` monthly instalments of `total`, the first a week from `today` (the client company's)."""
+def schedule(total: Decimal, count: int, today: dt.date,
+             currency: str | None = None) -> list[tuple[dt.date, Decimal]]:
+    """A plan of `count` monthly instalments of `total` in `currency`, the first a week from `today` (the client
+    company's)."""
     first = today + dt.timedelta(days=FIRST_INSTALMENT_DAYS)
-    return list(zip([add_months(first, i) for i in range(count)], split_evenly(total, count), strict=True))
+    return list(zip([add_months(first, i) for i in range(count)], split_evenly(total, count, currency), strict=True))
 
 
-def instalment_counts(total: Decimal, limits: ArrangementLimits) -> list[int]:
+def instalment_counts(total: Decimal, limits: ArrangementLimits, currency: str | None = None) -> list[int]:
     """The numbers of instalments a debtor may choose for `total`: within the client company's limits, and none
-    whose instalments would fall below its smallest instalment."""
+    whose instalments would fall below its smallest instalment or the currency's minor unit (1 CLP, 0.01 COP)."""
     return [n for n in range(limits.instalments_min, limits.instalments_max + 1)
-            if min(split_evenly(total, n)) >= max(limits.min_instalment_amount, CENT)]
+            if min(split_evenly(total, n, currency)) >= max(limits.min_instalment_amount, minor_unit(currency))]
 
 
 def plan_errors(amounts: list[Decimal], limits: ArrangementLimits) -> list[str]:

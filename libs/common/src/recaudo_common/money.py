@@ -42,11 +42,31 @@ def fits_minor_units(amount: Decimal, currency: str) -> bool:
     return amount == amount.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
 
 
-def after_discount(amount: Decimal, discount_pct: Decimal) -> Decimal:
-    """`amount` less `discount_pct` per cent, to the cent (half-even): what a settlement at that discount asks, and
-    the least a settlement may ask under a client company's largest discount (one rule for the offer shown and the
-    arrangement accepted)."""
-    return (amount * (100 - discount_pct) / 100).quantize(Decimal("0.01"))
+def kept_places(currency: str | None) -> int:
+    """The decimals an amount in `currency` is kept with: its minor units (none for CLP), at most the cent every
+    table holds (numeric(16, 2); CLF's four are kept to the cent). No currency, or one the product does not take:
+    the cent."""
+    return min(MINOR_UNITS.get(currency, 2), 2) if currency else 2
+
+
+def minor_unit(currency: str | None) -> Decimal:
+    """The smallest amount kept in `currency`: 1 CLP, 0.01 COP."""
+    return Decimal(1).scaleb(-kept_places(currency))
+
+
+def to_minor_units(value: Decimal, currency: str | None) -> Decimal:
+    """An amount as every service keeps it in `currency`: as written when it fits its minor units (at most the
+    cent), past them rounded half away from zero as PostgreSQL rounds (a workbook's 1500.5 CLP is 1501). For an
+    amount of at most 26 digits before the point, past which quantize has no room."""
+    kept = value.quantize(minor_unit(currency), ROUND_HALF_UP)
+    return value if kept == value else kept
+
+
+def after_discount(amount: Decimal, discount_pct: Decimal, currency: str | None = None) -> Decimal:
+    """`amount` less `discount_pct` per cent, in the currency's minor units (half-even): to the cent, in whole
+    pesos for CLP; what a settlement at that discount asks, and the least a settlement may ask under a client
+    company's largest discount (one rule for the offer shown and the arrangement accepted)."""
+    return (amount * (100 - discount_pct) / 100).quantize(minor_unit(currency))
 
 
 def _prefix(text: str) -> tuple[str, str | None]:
@@ -103,8 +123,7 @@ def to_the_cent(value: Decimal) -> Decimal:
     """An amount as every service keeps it (numeric(16, 2)): in cents as written, past the cent rounded half away
     from zero as PostgreSQL rounds it (a workbook's 1190.47619047619, shown 1.190,48, is 1190.48). For an amount
     of at most 26 digits before the point (a valid balance's 12), past which quantize has no room."""
-    kept = value.quantize(CENT, ROUND_HALF_UP)
-    return value if kept == value else kept
+    return to_minor_units(value, None)
 
 
 _DATE_FORMATS = (

@@ -80,3 +80,19 @@ def test_a_settlement_forgives_its_discount_and_leaves_what_was_paid_beyond_it_a
     assert settlement_discount(owed=D("20000"), paid=D("80000"), total=D("70000")) == D("30000")
     # Restated below the settlement since it was agreed: nothing to forgive, all of the excess is a credit.
     assert settlement_discount(owed=D("-20000"), paid=D("70000"), total=D("70000")) == D("0")
+
+
+def test_a_clp_arrangement_is_whole_pesos() -> None:
+    """A Chilean peso has no cents: a plan or settlement with some would ask for money nobody can pay, and the floor
+    of the discount limit is whole pesos too."""
+    def clp(instalments: list[tuple[dt.date, Decimal]], kind: str = "instalment_plan",
+            limits: ArrangementLimits = ArrangementLimits()) -> list[str]:
+        return arrangement_errors(kind=kind, balance=D("100001"), instalments=instalments, limits=limits,
+                                  today=TODAY, currency="CLP")
+    assert clp(schedule(D("100001"), 3, TODAY, "CLP")) == []
+    assert clp(schedule(D("100001"), 3, TODAY)) == ["every instalment must be in whole CLP (no decimals)"]
+    due = TODAY + dt.timedelta(days=10)
+    limits = ArrangementLimits(max_discount_pct=D("15"))
+    assert clp([(due, D("85001"))], "settlement", limits) == []  # 100001 less 15 % is 85000.85: 85001 pesos
+    assert clp([(due, D("85000"))], "settlement", limits) == [
+        "a settlement of 85000 exceeds the client company's 15% discount limit (at least 85001)"]

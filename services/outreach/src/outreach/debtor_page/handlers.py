@@ -78,7 +78,8 @@ async def debtor_view(db: Database, settings: OutreachSettings, token: str, now:
 def offers_of(view: DebtorView, today: dt.date) -> Offers:
     """The offers the page shows today: the treatment's, on the current balance, within the client's limits; under
     an arrangement in force, paying only (another arrangement is not offered)."""
-    found = offers(view.debtor.offer, view.debtor.offer_discount_pct, view.debtor.balance, today, view.limits)
+    found = offers(view.debtor.offer, view.debtor.offer_discount_pct, view.debtor.balance, today, view.limits,
+                   view.debtor.currency)
     return found if view.plan is None else Offers(found.full, None, None)
 
 

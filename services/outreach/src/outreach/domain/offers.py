@@ -36,12 +36,13 @@ class PlanChoice:
     balance: Decimal
     counts: tuple[int, ...]
     today: dt.date
+    currency: str | None = None  # its instalments are in this currency's minor units (whole pesos for CLP)
 
     def plan(self, count: int) -> Offer | None:
         """The plan of `count` instalments (dates and amounts, as payments will hold it), None when not offered."""
         if count not in self.counts:
             return None
-        return Offer("instalment_plan", tuple(schedule(self.balance, count, self.today)))
+        return Offer("instalment_plan", tuple(schedule(self.balance, count, self.today, self.currency)))
 
 
 @dataclass(frozen=True)
@@ -62,17 +63,18 @@ class Offers:
 
 
 def offers(offer: str | None, discount_pct: Decimal | None, balance: Decimal, today: dt.date,
-           limits: ArrangementLimits = ArrangementLimits()) -> Offers:
-    """The strategy's offer for the account, within the client company's limits."""
+           limits: ArrangementLimits = ArrangementLimits(), currency: str | None = None) -> Offers:
+    """The strategy's offer for the account, within the client company's limits, in the currency's minor units
+    (to the cent; whole pesos for CLP, whose peso has no cents)."""
     if balance <= 0 or offer == "do_not_pursue":
         return Offers(None, None, None)
     settlement = plan = None
     discount = settlement_discount(discount_pct or Decimal(0), limits)
     if offer == "settlement" and discount > 0:
-        amount = after_discount(balance, discount)
+        amount = after_discount(balance, discount, currency)
         settlement = Offer("settlement", ((today + dt.timedelta(days=SETTLEMENT_DAYS), amount),), discount)
-    if offer == "instalment_plan" and (counts := instalment_counts(balance, limits)):
-        plan = PlanChoice(balance, tuple(counts), today)
+    if offer == "instalment_plan" and (counts := instalment_counts(balance, limits, currency)):
+        plan = PlanChoice(balance, tuple(counts), today, currency)
     return Offers(balance, settlement, plan)
 
 

@@ -157,7 +157,7 @@ def format_day(day: dt.date, locale: str) -> str:
 def offer_text(offer: str | None, discount_pct: Decimal | None, balance: Decimal, currency: str, locale: str) -> str:
     english = locale.startswith("en")
     if offer == "settlement" and discount_pct:
-        money = format_money(after_discount(balance, discount_pct), currency, locale)
+        money = format_money(after_discount(balance, discount_pct, currency), currency, locale)
         return (f"Settle today for {money}. " if english
                 else f"Cancele hoy con {money} ({format_decimal(discount_pct, locale=locale.replace('-', '_'))} % "
                      "de descuento). ")

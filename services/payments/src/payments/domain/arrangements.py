@@ -8,13 +8,13 @@ import datetime as dt
 from decimal import Decimal
 
 from recaudo_common.instalments import ArrangementLimits, plan_errors
-from recaudo_common.money import after_discount
+from recaudo_common.money import after_discount, fits_minor_units, kept_places
 
 MISSED_INSTALMENTS_TO_BREAK = 2  # a plan survives one late instalment; the second breaks it
 
 
 def arrangement_errors(*, kind: str, balance: Decimal, instalments: list[tuple[dt.date, Decimal]],
-                       limits: ArrangementLimits, today: dt.date) -> list[str]:
+                       limits: ArrangementLimits, today: dt.date, currency: str | None = None) -> list[str]:
     errors: list[str] = []
     if balance <= 0:
         return ["the account has nothing left to pay"]
@@ -23,12 +23,15 @@ def arrangement_errors(*, kind: str, balance: Decimal, instalments: list[tuple[d
         return ["at least one instalment (a settlement is one)"]
     if any(amount <= 0 for _, amount in instalments):
         errors.append("every instalment amount must be positive")
+    if currency is not None and kept_places(currency) == 0 and any(
+            not fits_minor_units(amount, currency) for _, amount in instalments):
+        errors.append(f"every instalment must be in whole {currency} (no decimals)")
     if any(due < today for due, _ in instalments):
         errors.append("no instalment may fall due in the past")
     if [d for d, _ in instalments] != sorted(d for d, _ in instalments):
         errors.append("instalments must be in date order")
     max_discount_pct = limits.max_discount_pct
-    floor = after_discount(balance, max_discount_pct)
+    floor = after_discount(balance, max_discount_pct, currency)
     if kind == "settlement":
         if len(instalments) != 1:
             errors.append("a settlement is one payment by a deadline")

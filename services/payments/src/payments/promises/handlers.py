@@ -259,7 +259,7 @@ async def _make_arrangement(s: AsyncSession, *, client: str, account_ref: str, k
     today = local_today(copy.timezone, now)
     errors = arrangement_errors(kind=kind, balance=account.balance,
                                 instalments=[(i.due_date, i.amount) for i in instalments],
-                                limits=copy.limits, today=today)
+                                limits=copy.limits, today=today, currency=copy.currency)
     if errors:
         raise Invalid("invalid_arrangement", "; ".join(errors), title="Invalid arrangement",
                       errors=[{"msg": e} for e in errors])
