@@ -24,8 +24,19 @@ ErasingService = Literal["ingest", "outreach", "payments"]
 ErasureReason = Literal["request", "retention"]
 
 
+class _OfAPerson(Event):
+    """Every debtor.* event names its person, and is keyed by them, so a person's events stay in order on one
+    partition (not registered: no event of this type is sent)."""
+
+    debtor_ref: UUID
+
+    def key(self, client: str) -> str:
+        return f"{client}/{self.debtor_ref}"
+
+
+
 @register
-class DebtorErasureProposed(Event):
+class DebtorErasureProposed(_OfAPerson):
     type = "debtor.erasure_proposed"
     family = "debtor"
     producer = "reporting"
@@ -35,17 +46,13 @@ class DebtorErasureProposed(Event):
                "(debtor.erasure_refused).")
 
     erasure_id: UUID
-    debtor_ref: UUID
     account_refs: list[str] = Field(description="every account of the person with the client company")
     reason: ErasureReason
     requested_at: dt.datetime
 
-    def key(self, client: str) -> str:
-        return f"{client}/{self.debtor_ref}"
-
 
 @register
-class DebtorErasureRefused(Event):
+class DebtorErasureRefused(_OfAPerson):
     type = "debtor.erasure_refused"
     family = "debtor"
     producer = "payments"
@@ -54,16 +61,12 @@ class DebtorErasureRefused(Event):
                "and the erasure ends refused.")
 
     erasure_id: UUID
-    debtor_ref: UUID
     active_account_refs: list[str] = Field(description="the person's accounts that are an active obligation")
     refused_at: dt.datetime
 
-    def key(self, client: str) -> str:
-        return f"{client}/{self.debtor_ref}"
-
 
 @register
-class DebtorErasureRequested(Event):
+class DebtorErasureRequested(_OfAPerson):
     type = "debtor.erasure_requested"
     family = "debtor"
     producer = "reporting"
@@ -71,34 +74,26 @@ class DebtorErasureRequested(Event):
                "and outreach erase their copy for these accounts and confirm.")
 
     erasure_id: UUID
-    debtor_ref: UUID
     account_refs: list[str] = Field(description="every account of the person with the client company")
     reason: ErasureReason
     requested_at: dt.datetime
 
-    def key(self, client: str) -> str:
-        return f"{client}/{self.debtor_ref}"
-
 
 @register
-class DebtorErasureConfirmed(Event):
+class DebtorErasureConfirmed(_OfAPerson):
     type = "debtor.erasure_confirmed"
     family = "debtor"
     producer = "ingest, outreach, payments"
     summary = "A service erased its copy of the person's data (idempotent: confirmed again if asked again)."
 
     erasure_id: UUID
-    debtor_ref: UUID
     service: ErasingService
     erased_rows: int = Field(description="rows changed or deleted in the service's tables")
     confirmed_at: dt.datetime
 
-    def key(self, client: str) -> str:
-        return f"{client}/{self.debtor_ref}"
-
 
 @register
-class DebtorErased(Event):
+class DebtorErased(_OfAPerson):
     type = "debtor.erased"
     family = "debtor"
     producer = "reporting"
@@ -106,18 +101,14 @@ class DebtorErased(Event):
                "unreadable. Replayed after a restore to shred again.")
 
     erasure_id: UUID
-    debtor_ref: UUID
     account_refs: list[str] = Field(default=[], description=(
         "the person's accounts, as in the request: a service restored from a backup erases its copy again by them"))
     reason: ErasureReason
     erased_at: dt.datetime
 
-    def key(self, client: str) -> str:
-        return f"{client}/{self.debtor_ref}"
-
 
 @register
-class DebtorAccessRequested(Event):
+class DebtorAccessRequested(_OfAPerson):
     type = "debtor.access_requested"
     family = "debtor"
     producer = "reporting"
@@ -125,16 +116,12 @@ class DebtorAccessRequested(Event):
                "their data answers with all it holds (debtor.access_answered).")
 
     access_id: UUID
-    debtor_ref: UUID
     account_refs: list[str] = Field(description="every account of the person with the client company")
     requested_at: dt.datetime
 
-    def key(self, client: str) -> str:
-        return f"{client}/{self.debtor_ref}"
-
 
 @register
-class DebtorAccessAnswered(Event):
+class DebtorAccessAnswered(_OfAPerson):
     type = "debtor.access_answered"
     family = "debtor"
     producer = "ingest, outreach, payments"
@@ -142,12 +129,8 @@ class DebtorAccessAnswered(Event):
                "their key (recaudo_common.personal_data.HeldPart), so the topic never holds it in clear.")
 
     access_id: UUID
-    debtor_ref: UUID
     service: ErasingService
     part: str | None = Field(description="the service's HeldPart sealed with the person's key; null when their "
                                          "key is gone (erased meanwhile)")
     records: int = Field(description="how many records the part holds")
     answered_at: dt.datetime
-
-    def key(self, client: str) -> str:
-        return f"{client}/{self.debtor_ref}"
