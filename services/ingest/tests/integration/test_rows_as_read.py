@@ -77,6 +77,31 @@ async def test_a_balance_written_past_the_cent_is_refused_and_a_numbers_is_kept_
     assert [e["balance"] for e in await ingest.events("account.placed")] == ["100.50", "1000.51"]
 
 
+async def test_a_chilean_client_companys_amounts_are_whole_pesos(ingest: Ingest) -> None:
+    # CLP has no decimals: a written 1.500,50 is refused (rounding would place a balance the file does not state),
+    # 1.500,00 is whole pesos; a workbook's number is the peso it shows; an optional amount with decimals is warned.
+    chile = {"slug": "retail-cl", "name": "Retail Chile", "country": "CL", "currency": "CLP",
+             "timezone": "America/Santiago", "locale": "es-CL"}
+    assert (await ingest.http.post("/v1/clients", json=chile)).status_code == 201
+    csv_file = "\n".join(["Obligación;Documento;Nombre;Saldo;Mora;Valor Ultimo Pago", "C-1;11111111-1;Ana;1.500,50;5;",
+                          "C-2;22222222-2;Luis;1.500,00;5;20.000,50", "C-3;33333333-3;Eva;250.000;5;20.000"])
+    done = await ingest.upload("retail-cl", csv_file.encode())
+    assert (done["status"], done["rows_accepted"], done["rows_rejected"]) == ("completed", 2, 1), done
+    rejected = (await ingest.http.get(f"/v1/portfolios/{done['id']}/rejections")).json()["items"]
+    assert [(r["row"], r["code"], r["message"]) for r in rejected] == [
+        (2, "invalid_balance", "the balance is written with decimals that are not 0, and CLP has none; "
+                               "amounts in CLP are whole")]
+    assert await ingest.issues(done, "warnings") == [(3, "last_payment_amount", "invalid_last_payment_amount")]
+    book = workbook([["Obligación", "Documento", "Nombre", "Saldo", "Mora", "Monto Original"],
+                     ["X-1", "44444444-4", "Sol", 1190.47619047619, 5, 2000000.5]])
+    done = await ingest.upload("retail-cl", book, "cartera.xlsx")
+    assert (done["status"], done["rows_accepted"]) == ("completed", 1), done
+    placed = {e["account_ref"]: e for e in await ingest.events("account.placed")}
+    assert {ref: (e["balance"], e["last_payment_amount"]) for ref, e in placed.items() if ref.startswith("C-")} == {
+        "C-2": ("1500.00", None), "C-3": ("250000", "20000")}
+    assert (placed["X-1"]["balance"], placed["X-1"]["original_amount"]) == ("1190", "2000001")
+
+
 async def test_several_phones_in_one_cell_are_each_kept(ingest: Ingest) -> None:
     content = "\n".join(["Obligación;Cédula;Nombre;Saldo;Mora;Celular;Teléfono 2",
                          "A-1;1;Ana;1.000;5;3001234567 / 3109876543;", "A-2;2;Luis;1.000;5;300 123 4567, 310 987 6543;",

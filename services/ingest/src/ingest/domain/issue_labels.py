@@ -50,6 +50,8 @@ def _amount(name: str, p: Params) -> str:
         return f"{name} no es un número como se escribe en {p['locale']}"
     if reason == "past_the_cent":
         return f"{name} {PAST_THE_CENT}"
+    if reason == "past_minor_units":
+        return f"{name} tiene decimales que no son 0 y el {p['currency']} no tiene decimales"
     if reason == "out_of_range" and name == "el saldo":
         return "el saldo debe ser mayor que 0 y menor que 10^12, al centavo"
     if reason == "out_of_range":
@@ -70,7 +72,8 @@ def _currency(f: str, p: Params) -> str:
 
 
 def _balance(_: str, p: Params) -> str:
-    extra = "; los montos se guardan al centavo" if p["reason"] == "past_the_cent" else ""
+    extra = {"past_the_cent": "; los montos se guardan al centavo",
+             "past_minor_units": f"; los montos en {p.get('currency')} son enteros"}.get(str(p["reason"]), "")
     return _amount("el saldo", p) + extra
 
 

@@ -24,10 +24,11 @@ from recaudo_common.money import (
     ISO_4217,
     MAX_AMOUNT,
     excel_serial_date,
+    kept_places,
     parse_amount,
     parse_date,
     parse_int,
-    to_the_cent,
+    to_minor_units,
     valid_balance,
     written_currency,
 )
@@ -95,6 +96,15 @@ def too_many_fields(row: int, cells: list[Cell], width: int) -> Issue | None:
 # A written amount's digits past the cent are its writer's, not arithmetic's (a number cell's, which Excel shows
 # rounded): rounding them would keep an amount the file does not state.
 PAST_THE_CENT = "is written past the cent (more than two decimals that are not 0)"
+
+
+def _past_minor_units(currency: str) -> tuple[str, str, dict[str, str | int]]:
+    """Why a written amount is not in `currency`'s minor units (what it says, its reason, its figures): past the
+    cent, or with decimals in a currency that has none (1.500,50 CLP: a Chilean peso has no cents)."""
+    if kept_places(currency) == 2:
+        return PAST_THE_CENT, "past_the_cent", {}
+    return (f"is written with decimals that are not 0, and {currency} has none", "past_minor_units",
+            {"currency": currency})
 
 # Days past due a row may state, or its due date give (MISSION §4).
 DAYS_PAST_DUE = (-365, 36500)
@@ -211,13 +221,14 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
         reject("balance", "invalid_balance", f"the balance is not a number in {ctx.locale}", reason="not_a_number",
                locale=ctx.locale)
     elif balance is not None and isinstance(_cell(values, "balance"), str) and valid_balance(balance) \
-            and to_the_cent(balance) != balance:
-        reject("balance", "invalid_balance", f"the balance {PAST_THE_CENT}; amounts are kept to the cent",
-               reason="past_the_cent")
+            and to_minor_units(balance, currency) != balance:
+        why, reason, figures = _past_minor_units(currency)
+        kept = "amounts are kept to the cent" if reason == "past_the_cent" else f"amounts in {currency} are whole"
+        reject("balance", "invalid_balance", f"the balance {why}; {kept}", reason=reason, **figures)
     elif balance is not None:
-        # Checked as every service keeps it, to the cent: a workbook's 1.4E-11 residue would be placed as a balance
-        # of 0.00, and 999999999999.995 as 10^12.
-        balance = to_the_cent(balance) if valid_balance(balance) else balance
+        # Checked as every service keeps it, in the currency's minor units (to the cent; whole pesos for CLP): a
+        # workbook's 1.4E-11 residue would be placed as a balance of 0.00, and 999999999999.995 as 10^12.
+        balance = to_minor_units(balance, currency) if valid_balance(balance) else balance
         if not valid_balance(balance):
             reject("balance", "invalid_balance", "the balance must be greater than 0 and less than 10^12, "
                                                  "kept to the cent", reason="out_of_range")
@@ -288,8 +299,8 @@ class _OptionalFields:
     currency: str
     warnings: list[Issue]
 
-    def _dropped(self, f: str, why: str, reason: str) -> None:
-        params: dict[str, str | int] = {"reason": reason, "locale": self.ctx.locale}
+    def _dropped(self, f: str, why: str, reason: str, figures: dict[str, str | int] | None = None) -> None:
+        params: dict[str, str | int] = {"reason": reason, "locale": self.ctx.locale, **(figures or {})}
         self.warnings.append(Issue(self.row, f, f"invalid_{f}", f"the {f.replace('_', ' ')} {why}; dropped", params))
 
     def amount(self, f: str) -> Decimal | None:
@@ -301,10 +312,11 @@ class _OptionalFields:
             self._dropped(f, f"is not a number in {self.ctx.locale}", "not_a_number")
         elif not Decimal(0) <= value < MAX_AMOUNT:
             self._dropped(f, "must be at least 0 and less than 10^12", "out_of_range")
-        elif isinstance(cell, str) and to_the_cent(value) != value:
-            self._dropped(f, PAST_THE_CENT, "past_the_cent")
+        elif isinstance(cell, str) and to_minor_units(value, self.currency) != value:
+            self._dropped(f, *_past_minor_units(self.currency))
         else:
-            return to_the_cent(value)  # a workbook's number past the cent is the cent it shows, as a balance's
+            # A workbook's number past the cent (the peso for CLP) is the one it shows, as a balance's.
+            return to_minor_units(value, self.currency)
         return None
 
     def date(self, f: str) -> dt.date | None:
