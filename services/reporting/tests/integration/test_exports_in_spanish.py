@@ -6,32 +6,20 @@ test_report_boundaries)."""
 import io
 import re
 import zipfile
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from python_calamine import CalamineWorkbook
 
-from recaudo_common.runtime import Platform, make_platform
-from recaudo_common.testing import settings_for_test
-
-from .conftest import deliver, reporting_client
-from .test_report_boundaries import NOVEMBER, NOW, STORY
+from . import test_report_boundaries as boundaries
+from .test_report_boundaries import NOVEMBER
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def reports(database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    platform: Platform = make_platform(settings_for_test(database_url), pool_size=3, clock=lambda: NOW)
-    await deliver(platform, (("banco", occurred, event) for occurred, event in STORY), now=NOW)
-    _, operator = await platform.keys.create(role="operator", now=NOW)
-    try:
-        async with reporting_client(platform, operator) as http:
-            yield http
-    finally:
-        await platform.db.dispose()
+# The November story of test_report_boundaries, served as its report API serves it.
+reports = boundaries.reports
 
 
 async def export(http: httpx.AsyncClient, path: str, fmt: str, **params: str) -> httpx.Response:
