@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from recaudo_common.personal_data.sealing import SealBroken, seal_bytes, unseal_bytes
+from recaudo_common.personal_data.sealing import seal_model, unseal_model
 
 
 class HeldRecord(BaseModel):
@@ -38,13 +38,9 @@ def _bound_to(client: str, debtor_ref: UUID) -> bytes:
 
 
 def seal_part(key: bytes, client: str, debtor_ref: UUID, part: HeldPart) -> str:
-    return seal_bytes(key, _bound_to(client, debtor_ref), part.model_dump_json().encode())
+    return seal_model(key, _bound_to(client, debtor_ref), part)
 
 
 def open_part(key: bytes, client: str, debtor_ref: UUID, sealed: str) -> HeldPart:
     """The part in `sealed`; SealBroken on a wrong or shredded key, tampering, another person's part or bad text."""
-    plain = unseal_bytes(key, _bound_to(client, debtor_ref), sealed)
-    try:
-        return HeldPart.model_validate_json(plain)
-    except ValidationError:  # `from None`: pydantic's message would echo the content
-        raise SealBroken("opened but is not a held part of this version") from None
+    return unseal_model(key, _bound_to(client, debtor_ref), sealed, HeldPart, "a held part")

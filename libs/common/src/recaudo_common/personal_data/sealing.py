@@ -7,6 +7,7 @@ import binascii
 import os
 import re
 import secrets
+from typing import TypeVar
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -35,6 +36,9 @@ class PersonalData(BaseModel):
 class SealBroken(Exception):
     """A sealed value that cannot be opened: wrong or shredded key, tampered, another person's, or malformed.
     The message never carries the value itself."""
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def new_data_key() -> bytes:
@@ -67,16 +71,26 @@ def _unb64(text: str) -> bytes:
 
 def seal(key: bytes, client: str, debtor_ref: UUID, data: PersonalData) -> str:
     """`v1.<nonce>.<ciphertext+tag>` (base64url, no padding) of `data`, openable only with `key` for this person."""
-    return seal_bytes(key, _bound_to(client, debtor_ref), data.model_dump_json().encode())
+    return seal_model(key, _bound_to(client, debtor_ref), data)
 
 
 def unseal(key: bytes, client: str, debtor_ref: UUID, sealed: str) -> PersonalData:
     """The personal data in `sealed`; SealBroken on a wrong key, tampering, another person's blob or bad text."""
-    plain = unseal_bytes(key, _bound_to(client, debtor_ref), sealed)
+    return unseal_model(key, _bound_to(client, debtor_ref), sealed, PersonalData, "personal data")
+
+
+def seal_model(key: bytes, bound_to: bytes, model: BaseModel) -> str:
+    """A model's JSON sealed as `seal_bytes` seals it."""
+    return seal_bytes(key, bound_to, model.model_dump_json().encode())
+
+
+def unseal_model(key: bytes, bound_to: bytes, sealed: str, shape: type[M], what: str) -> M:
+    """The model of `shape` sealed in `sealed`; SealBroken as `unseal_bytes`, or when it opens as another shape."""
+    plain = unseal_bytes(key, bound_to, sealed)
     try:
-        return PersonalData.model_validate_json(plain)
+        return shape.model_validate_json(plain)
     except ValidationError:  # authentic but another shape; `from None`: pydantic's message would echo the content
-        raise SealBroken("opened but is not personal data of this version") from None
+        raise SealBroken(f"opened but is not {what} of this version") from None
 
 
 def seal_bytes(key: bytes, bound_to: bytes, plain: bytes) -> str:

@@ -103,17 +103,21 @@ async def paid_between(s: AsyncSession, client: str, account_ref: str, start: dt
     return Decimal(value)
 
 
+def _paid_toward_booked_since(since: str) -> str:
+    """What was paid toward the commitment (TOWARD) and booked at or after `since`, net of reversals."""
+    return ("SELECT coalesce(sum(p.amount - p.reversed_amount), 0) FROM payments.payments p WHERE p.client_slug = :c "
+            f"AND p.account_ref = :r AND p.status = 'applied' AND {TOWARD} AND EXISTS ("
+            "SELECT 1 FROM payments.ledger_entries e WHERE e.payment_id = p.id AND e.kind = 'payment' "
+            f"AND e.booked_at >= {since})")
+
+
 async def paid_since_made(s: AsyncSession, client: str, account_ref: str, start: dt.datetime, end: dt.datetime
                           ) -> Decimal:
     """Of what was paid toward a commitment made at `start` and due by `end` (paid_between), what was booked since it
     was made, net of reversals: what the balance it was made on did not already count (a payment dated a few
     minutes ahead and booked before counts toward it, but was paid off that balance already)."""
-    value = await s.scalar(sql(
-        "SELECT coalesce(sum(p.amount - p.reversed_amount), 0) FROM payments.payments p WHERE p.client_slug = :c "
-        f"AND p.account_ref = :r AND p.status = 'applied' AND {TOWARD} AND EXISTS ("
-        "SELECT 1 FROM payments.ledger_entries e WHERE e.payment_id = p.id AND e.kind = 'payment' "
-        "AND e.booked_at >= :a)"),
-        {"c": client, "r": account_ref, "a": start, "b": end})
+    value = await s.scalar(sql(_paid_toward_booked_since(":a")),
+                           {"c": client, "r": account_ref, "a": start, "b": end})
     return Decimal(value)
 
 
@@ -125,10 +129,7 @@ async def owed_at_deadline(s: AsyncSession, client: str, account_ref: str, start
     value = await s.scalar(sql(
         "SELECT (SELECT coalesce(sum(e.amount), 0) FROM payments.ledger_entries e WHERE e.client_slug = :c "
         "        AND e.account_ref = :r AND e.booked_at < :b) "
-        "     - (SELECT coalesce(sum(p.amount - p.reversed_amount), 0) FROM payments.payments p "
-        f"       WHERE p.client_slug = :c AND p.account_ref = :r AND p.status = 'applied' AND {TOWARD} "
-        "        AND EXISTS (SELECT 1 FROM payments.ledger_entries e WHERE e.payment_id = p.id "
-        "                    AND e.kind = 'payment' AND e.booked_at >= :b))"),
+        f"     - ({_paid_toward_booked_since(':b')})"),
         {"c": client, "r": account_ref, "a": start, "b": end})
     return Decimal(value)
 
