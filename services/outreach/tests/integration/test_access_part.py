@@ -12,21 +12,14 @@ import pytest
 from recaudo_common.events import DebtorAccessAnswered, DebtorAccessRequested, Envelope, decode
 from recaudo_common.personal_data import open_part
 
-from .conftest import Outreach, segmented
-from .test_personal_data import BRUNO_MARKS, ZOILA, ZOILA_MARKS, dump, reply
+from .conftest import Outreach
+from .test_personal_data import BRUNO_MARKS, ZOILA_MARKS, dump, zoila_and_bruno_contacted
 
 pytestmark = pytest.mark.integration
 
 
 async def test_outreach_answers_every_record_of_the_person_sealed(outreach: Outreach) -> None:
-    outreach.settings.sandbox_delivery_rate = 1.0
-    zoila = [await outreach.placed(ref, **ZOILA, channels=("sms", "email"))  # type: ignore[arg-type]
-             for ref in ("Z-1", "Z-2")]
-    bruno = await outreach.placed("B-1", name="BRUNO DÍAZ", debtor="80333444", phones=("+573009998877",),
-                                  email="bruno@example.com")
-    await outreach.deliver(*zoila, bruno, segmented("Z-1", ("sms", "email")), segmented("B-1", ("sms",)))
-    assert await outreach.tick() == 2
-    await reply(outreach, "in-z1", "Soy Zoila Quiñones, cédula 79111222, no me escriban más: BAJA", "+573001112233")
+    zoila = await zoila_and_bruno_contacted(outreach)
     assert (await outreach.http.post("/v1/clients/banco/accounts/Z-2/legal-holds", headers=outreach.auth, json={
         "hold": "dispute", "note": "Zoila Quiñones disputa, llamar al 3001112233"})).status_code in (200, 201)
     assert (await outreach.http.post("/v1/clients/banco/do-not-contact", headers=outreach.auth, json={

@@ -13,6 +13,7 @@ import pytest
 
 from recaudo_common.events import (
     AccountContactRectified,
+    AccountPlaced,
     AccountPlacedV1,
     AccountPseudonymised,
     AccountRecalled,
@@ -122,10 +123,9 @@ async def confirmations(o: Outreach) -> list[dict[str, Any]]:
     return [r[0] for r in rows]
 
 
-async def test_an_erasure_leaves_no_plaintext_of_the_person_in_any_table_and_is_confirmed(outreach: Outreach) -> None:
-    """A person contacted on two accounts (messages sent, a reply, an opt-out, a do-not-contact entry, a hold with a
-    note, a logged call), then erased: a dump of every outreach table holds none of their identifiers, while
-    another person's data is intact and the pseudonymous facts (accounts, attempts, amounts, consent) stay."""
+async def zoila_and_bruno_contacted(outreach: Outreach) -> list[AccountPlaced]:
+    """Zoila placed on two accounts and Bruno on one, each sent a message; Zoila answers with her name, id number
+    and a BAJA. Zoila's two placements are returned."""
     outreach.settings.sandbox_delivery_rate = 1.0
     zoila = [await outreach.placed(ref, **ZOILA, channels=("sms", "email"))  # type: ignore[arg-type]
              for ref in ("Z-1", "Z-2")]
@@ -134,6 +134,14 @@ async def test_an_erasure_leaves_no_plaintext_of_the_person_in_any_table_and_is_
     await outreach.deliver(*zoila, bruno, segmented("Z-1", ("sms", "email")), segmented("B-1", ("sms",)))
     assert await outreach.tick() == 2  # one message a day to each debtor
     await reply(outreach, "in-z1", "Soy Zoila Quiñones, cédula 79111222, no me escriban más: BAJA", "+573001112233")
+    return zoila
+
+
+async def test_an_erasure_leaves_no_plaintext_of_the_person_in_any_table_and_is_confirmed(outreach: Outreach) -> None:
+    """A person contacted on two accounts (messages sent, a reply, an opt-out, a do-not-contact entry, a hold with a
+    note, a logged call), then erased: a dump of every outreach table holds none of their identifiers, while
+    another person's data is intact and the pseudonymous facts (accounts, attempts, amounts, consent) stay."""
+    zoila = await zoila_and_bruno_contacted(outreach)
     assert (await outreach.http.post("/v1/clients/banco/accounts/Z-2/legal-holds", headers=outreach.auth, json={
         "hold": "dispute", "note": "Zoila Quiñones disputa, llamar al 3001112233"})).status_code in (200, 201)
     assert (await outreach.http.post("/v1/clients/banco/accounts/Z-2/contacts", headers=outreach.auth, json={
