@@ -130,3 +130,30 @@ async def test_a_duplicate_payment_refunded_from_a_settled_accounts_credit_forgi
     async with gateway.platform.db.transaction() as s:
         forgiven = await s.scalar(text("SELECT forgiven FROM payments.arrangements WHERE account_ref = 'A-2'"))
     assert forgiven == Decimal("30000.00")
+
+
+async def test_a_kept_plans_instalments_taken_back_are_no_longer_kept(clocked: tuple[Gateway, Clock]) -> None:
+    # A plan of 3 paid at once is kept; on 20 May (the second instalment's grace day gone, the third's not yet due)
+    # the 66,666.67 that paid the last two is reversed: the second is broken, the third cancelled as a broken plan's
+    # pending instalments are; the first, still paid, stays kept. Each verdict is announced.
+    gateway, clock = clocked
+    await agree(gateway, "A-1", "instalment_plan", ("2026-04-10", "33333.33"), ("2026-05-10", "33333.33"),
+                ("2026-06-10", "33333.34"))
+    assert (await gateway.send(payment("q-1", amount="33333.33"))).json()["status"] == "applied"
+    assert (await gateway.send(payment("q-2", amount="66666.67"))).json()["status"] == "applied"
+    assert (await latest(gateway, "A-1"))["status"] == "kept"
+    clock.now = dt.datetime(2026, 5, 20, 15, 0, tzinfo=dt.UTC)
+    reversed_ = await gateway.http.post(f"/v1/clients/banco/payments/{await applied_id(gateway, 'q-2')}/reversal",
+                                        json={"reason": "cheque devuelto"},
+                                        headers={**gateway.as_operator(), "Idempotency-Key": "cheque-0002"})
+    assert reversed_.status_code == 200, reversed_.text
+    plan = await latest(gateway, "A-1")
+    assert plan["status"] == "broken"
+    assert [(i["paid"], i["status"]) for i in plan["instalments"]] == [
+        ("33333.33", "kept"), ("0.00", "broken"), ("0.00", "cancelled")]
+    broken = (await events(gateway, "A-1", "arrangement.broken"))[0]["payload"]
+    assert broken["missed_instalments"] == 2
+    verdicts = {e["payload"]["promise_id"]: e["type"] for e in await events(gateway, "A-1", "promise.")}
+    ids = [i["promise_id"] for i in plan["instalments"]]
+    assert [verdicts[ids[1]], verdicts[ids[2]]] == ["promise.broken", "promise.cancelled"]
+    assert verdicts[ids[0]] == "promise.kept"

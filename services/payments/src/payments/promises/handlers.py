@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments import store as ledger
 from payments.domain.arrangements import (
     MISSED_INSTALMENTS_TO_BREAK,
+    allocate,
     arrangement_errors,
     instalments_short,
     settlement_discount,
@@ -37,6 +38,7 @@ from recaudo_common.events import (
     ArrangementRequested,
     Instalment,
     PromiseBroken,
+    PromiseCancelled,
     PromiseKept,
     PromiseMade,
 )
@@ -209,6 +211,8 @@ async def judge_again(s: AsyncSession, *, client: str, account_ref: str, payment
         await store.record_forgiven(s, kept.id, kept.forgiven + forgive)
         change = -forgive
     elif await store.undo_kept(s, kept.id, now):
+        if kept.kind == "instalment_plan":
+            await _undo_kept_instalments(s, client=client, account_ref=account_ref, kept=kept, paid=paid, now=now)
         await outbox.add(s, [ArrangementBroken(
             arrangement_id=kept.id, account_ref=account_ref, broken_at=now,
             missed_instalments=instalments_short(paid, kept.amounts)).envelope(client=client, occurred_at=now)])
@@ -218,6 +222,32 @@ async def judge_again(s: AsyncSession, *, client: str, account_ref: str, payment
     if change:
         await ledger.add_entry(s, client=client, account_ref=account_ref, kind="adjustment", amount=change, now=now)
     return change
+
+
+async def _undo_kept_instalments(s: AsyncSession, *, client: str, account_ref: str, kept: store.KeptArrangement,
+                                 paid: Decimal, now: dt.datetime) -> None:
+    """A kept plan broken by money taken back: each instalment what is still paid toward the plan (in due order,
+    `allocate`) no longer reaches is not kept any more: broken once its grace day has passed (promise.broken, as the
+    evaluator would have judged it), else cancelled, as a broken plan's pending instalments are (promise.cancelled,
+    so readers that counted it kept learn it is not). The instalments still paid stay kept."""
+    # The account is locked (the reversal took the ledger's row lock), so its promises change under no one else.
+    instalments = next((found for arrangement, found in await store.account_arrangements(s, client, account_ref)
+                        if arrangement.id == kept.id), [])
+    shares = allocate(paid, [i.amount for i in instalments])
+    for instalment, share in zip(instalments, shares, strict=True):
+        if share >= instalment.amount or instalment.status != "kept":
+            continue
+        ends = deadline(instalment.due_date, kept.timezone)
+        if now >= ends:
+            await store.decide_promise(s, instalment.promise_id, "broken", now)
+            toward = await store.paid_between(s, client, account_ref, kept.made_at, ends)
+            event: PromiseBroken | PromiseCancelled = PromiseBroken(
+                promise_id=instalment.promise_id, account_ref=account_ref, broken_at=now, paid_amount=toward)
+        else:
+            await store.decide_promise(s, instalment.promise_id, "cancelled", now)
+            event = PromiseCancelled(promise_id=instalment.promise_id, account_ref=account_ref, cancelled_at=now,
+                                     reason="arrangement_broken")
+        await outbox.add(s, [event.envelope(client=client, occurred_at=now)])
 
 
 async def make_arrangement(db: Database, *, client: str, account_ref: str, kind: str,
