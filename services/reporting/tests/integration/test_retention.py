@@ -22,6 +22,7 @@ from recaudo_common.events import (
     DebtorErasureConfirmed,
     DebtorErasureRefused,
     PaymentApplied,
+    PaymentReversedV3,
     PaymentWrittenOff,
 )
 from recaudo_common.events.privacy import ERASING_SERVICES
@@ -172,6 +173,28 @@ async def test_money_received_after_a_recall_restarts_the_retention_clock(world:
         payment_id=uuid.uuid4(), account_ref="R-1", amount=Decimal("200"), currency="COP",
         paid_at=NOW - dt.timedelta(days=5), source="gateway", new_balance=Decimal("800"),
         account_status="open"))], now=NOW)
+    async with reporting_client(world.platform, world.operator) as api:
+        await api.put(f"{BANCO}/retention", json={"days_after_closure": 30})
+        assert await erase_expired(world.platform.db, now=NOW) == 0
+        assert await erase_expired(world.platform.db, now=NOW + dt.timedelta(days=25, hours=1)) == 2  # and P-1
+        listed = (await api.get(f"{BANCO}/erasures")).json()["items"]
+        assert sorted(e["account_refs"][0] for e in listed) == ["P-1", "R-1"]
+
+
+async def test_money_taken_back_after_a_recall_restarts_the_retention_clock(world: World) -> None:
+    """R-1 paid 60 days ago, was recalled 40 days ago, and the payment was charged back 5 days ago (money taken back,
+    whose records the platform must keep like a payment's): the person is kept until 30 days after the chargeback,
+    not after the recall."""
+    payment_id = uuid.uuid4()
+    await deliver(world.platform, [
+        ("banco", NOW, PaymentApplied(payment_id=payment_id, account_ref="R-1", amount=Decimal("200"),
+                                      currency="COP", paid_at=NOW - dt.timedelta(days=60), source="gateway",
+                                      new_balance=Decimal("800"), account_status="open")),
+        ("banco", NOW, PaymentReversedV3(payment_id=payment_id, reversal_id=uuid.uuid4(), account_ref="R-1",
+                                         amount=Decimal("200"), kind="chargeback",
+                                         reversed_at=NOW - dt.timedelta(days=5), new_balance=Decimal("1000"),
+                                         account_status="open", payment_amount=Decimal("200"),
+                                         reversed_total=Decimal("200")))], now=NOW)
     async with reporting_client(world.platform, world.operator) as api:
         await api.put(f"{BANCO}/retention", json={"days_after_closure": 30})
         assert await erase_expired(world.platform.db, now=NOW) == 0

@@ -59,6 +59,22 @@ def test_money_received_after_an_account_ended_moves_its_end_to_that_payment() -
     assert ended_at(paid(1)) is None  # an active account has not ended, whatever it received
 
 
+def test_money_taken_back_after_an_account_ended_moves_its_end_to_that_reversal() -> None:
+    """A reversal, refund or chargeback is money moving too: one after a recall (or a closure) starts the retention
+    clock again from that reversal, like a payment; the later of the two counts."""
+    def moved(paid_days_ago: int | None, reversed_days_ago: int, **kwargs: object) -> Standing:
+        return replace(account(**kwargs),  # type: ignore[arg-type]
+                       last_paid_at=None if paid_days_ago is None else NOW - dt.timedelta(days=paid_days_ago),
+                       last_reversed_at=NOW - dt.timedelta(days=reversed_days_ago))
+
+    assert ended_at(moved(60, 5, recalled_days_ago=40)) == NOW - dt.timedelta(days=5)
+    assert ended_at(moved(None, 5, recalled_days_ago=40)) == NOW - dt.timedelta(days=5)
+    assert ended_at(moved(3, 5, recalled_days_ago=40)) == NOW - dt.timedelta(days=3)  # the payment came later
+    assert ended_at(moved(90, 80, recalled_days_ago=40)) == NOW - dt.timedelta(days=40)  # both before the recall
+    assert not retention_due([moved(60, 5, recalled_days_ago=40)], days_after_closure=30, now=NOW)
+    assert retention_due([moved(60, 31, recalled_days_ago=40)], days_after_closure=30, now=NOW)
+
+
 def test_retention_runs_out_only_after_the_configured_days_since_the_last_account_ended() -> None:
     ended = [account("A-1", recalled_days_ago=40), account("A-2", balance="0", status="paid", closed_days_ago=31)]
     assert retention_due(ended, days_after_closure=30, now=NOW)

@@ -15,8 +15,8 @@ from recaudo_common.accounts import CLOSED
 @dataclass(frozen=True)
 class Standing:
     """Where one account of a person stands: what is left to pay, what the ledger says, whether the client
-    company took it back, when it ended (recalled or closed; None while it has not) and when it last received
-    money."""
+    company took it back, when it ended (recalled or closed; None while it has not), when it last received
+    money and when money was last taken back from it (a reversal, refund or chargeback)."""
 
     account_ref: str
     balance: Decimal
@@ -24,6 +24,7 @@ class Standing:
     recalled_at: dt.datetime | None
     closed_at: dt.datetime | None = None
     last_paid_at: dt.datetime | None = None
+    last_reversed_at: dt.datetime | None = None
 
 
 def is_active(account: Standing) -> bool:
@@ -38,15 +39,15 @@ def active_accounts(accounts: Iterable[Standing]) -> list[str]:
 
 
 def ended_at(account: Standing) -> dt.datetime | None:
-    """When the account stopped being an obligation: its recall, else its closure, unless money was received
-    after that (a payment on a recalled or closed account, whose records the platform must keep): then that
-    payment; None while it is active."""
+    """When the account stopped being an obligation: its recall, else its closure, unless money moved after that
+    (a payment on a recalled or closed account, or a reversal, refund or chargeback taking one back: records the
+    platform must keep): then the latest of them; None while it is active."""
     if is_active(account):
         return None
     end = account.recalled_at or account.closed_at
-    if end is None or account.last_paid_at is None:
-        return end
-    return max(end, account.last_paid_at)
+    if end is None:
+        return None
+    return max([end, *(at for at in (account.last_paid_at, account.last_reversed_at) if at is not None)])
 
 
 def retention_due(accounts: Sequence[Standing], *, days_after_closure: int | None, now: dt.datetime) -> bool:

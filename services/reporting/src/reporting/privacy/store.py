@@ -137,13 +137,15 @@ STANDING = """a.account_ref, a.balance, a.status, a.recalled_at,
                 AND p.account_ref = a.account_ref),
              a.placed_at) AS closed_at,
     (SELECT max(p.paid_at) FROM reporting.payments p WHERE p.client_slug = a.client_slug
-       AND p.account_ref = a.account_ref) AS last_paid_at"""
+       AND p.account_ref = a.account_ref) AS last_paid_at,
+    (SELECT max(v.at) FROM reporting.reversals v WHERE v.client_slug = a.client_slug
+       AND v.account_ref = a.account_ref) AS last_reversed_at"""
 
 
 async def standings(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> list[Standing]:
     """Where each of the person's accounts with the client company stands (their closure, when not active, is the
     last closing status change: paid, settled or written off; else the last payment, else the placement; and
-    their last payment, which moves their end when it came after it)."""
+    their last payment and last reversal, which move their end when they came after it)."""
     rows = await s.execute(sql(
         f"SELECT {STANDING} FROM reporting.accounts a WHERE a.client_slug = :c AND a.debtor_ref = :d "
         "ORDER BY a.account_ref"), {"c": client, "d": debtor_ref})
@@ -169,7 +171,8 @@ async def people_with_every_account_ended(s: AsyncSession, client: str) -> dict[
     for r in rows.mappings().all():
         found.setdefault(r["debtor_ref"], []).append(Standing(
             account_ref=r["account_ref"], balance=r["balance"], status=r["status"], recalled_at=r["recalled_at"],
-            closed_at=r["closed_at"], last_paid_at=r["last_paid_at"]))
+            closed_at=r["closed_at"], last_paid_at=r["last_paid_at"],
+            last_reversed_at=r["last_reversed_at"]))
     return found
 
 
