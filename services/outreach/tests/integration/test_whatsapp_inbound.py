@@ -357,3 +357,27 @@ async def test_a_webhook_path_of_another_shape_is_refused_before_it_is_looked_up
         await verify_subscription(outreach.platform.db, keyring, client="telco-azteca", webhook_id="abc",
                                   mode=None, token=None, challenge=None, channels=channels)
     assert list(channels._entries) == ["telco-azteca"]
+
+
+@pytest.mark.parametrize("stamp", ["²", "٣٤٥", "99999999999999999999", "-5", "", 99999999999999999999, -5],
+                         ids=["superscript", "arabic_indic", "huge", "negative", "empty", "huge_number",
+                              "negative_number"])
+async def test_an_odd_timestamp_is_recorded_at_its_receipt_and_never_fails_the_notification(
+        outreach: Outreach, stamp: object) -> None:
+    """Meta's `timestamp` is a string of Unix seconds; one that is not (a digit Python reads but int() does not, one
+    past any date, a negative one, a number) must not cost the debtor's BAJA a 500 and Meta's retries: the message is
+    recorded at the time it was received and acted on, and a status carrying it is applied."""
+    outreach.settings.sandbox_delivery_rate = 1.0
+    await outreach.deliver(await outreach.placed("W-9"))
+    path = await webhook_path(outreach)
+    attempt_id = await sent_whatsapp(outreach, "W-9", "wamid.OUT9")
+    message = {**text_message("BAJA", "wamid.ODD"), "timestamp": stamp}
+    answer = await post(outreach, path, notification(messages=[message],
+                                                     statuses=[{**status("wamid.OUT9", "delivered"),
+                                                                "timestamp": stamp}]))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["messages"]["recorded"] == 1 and answer.json()["statuses"]["applied"] == 1
+    assert await outreach.sql("SELECT received_at FROM outreach.whatsapp_inbound WHERE provider_message_id = "
+                              "'wamid.ODD'") == [(outreach.clock.now,)]
+    assert "opted_out" in (await compliance(outreach, "W-9"))["reasons"]
+    assert await outreach.sql("SELECT status FROM outreach.attempts WHERE id = :a", a=attempt_id) == [("delivered",)]

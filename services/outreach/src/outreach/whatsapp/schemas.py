@@ -111,10 +111,26 @@ class _Context(_Lenient):
     id: str | None = Field(None, max_length=256)
 
 
+# Meta sends Unix seconds as a string; anything else (a digit Python's int() refuses, like '²', one past any date,
+# a negative one) is no instant, read as none, so it never costs the notification: a message is kept at its receipt.
+LATEST_STAMP = 253402300799  # 9999-12-31T23:59:59Z, the last instant a datetime holds
+
+
+def _instant(stamp: str | int | None) -> dt.datetime | None:
+    """The instant a `timestamp` says, or None when it is not one (never raises)."""
+    if isinstance(stamp, str):
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+            return None
+        stamp = int(stamp)
+    if stamp is None or not 0 <= stamp <= LATEST_STAMP:
+        return None
+    return dt.datetime.fromtimestamp(stamp, dt.UTC)
+
+
 class _Message(_Lenient):
     sender: str = Field(alias="from", max_length=32)
     id: str = Field(min_length=1, max_length=256)
-    timestamp: str | None = None
+    timestamp: str | int | None = None  # a number, though Meta writes a string, is read alike
     type: str = Field(max_length=64)
     text: _Text | None = None
     button: _Button | None = None
@@ -134,11 +150,8 @@ class _Message(_Lenient):
             reply = self.interactive.button_reply or self.interactive.list_reply
             if reply is not None:
                 text, reply_id = reply.title, reply.id
-        sent_at = None
-        if self.timestamp and self.timestamp.isdigit():
-            sent_at = dt.datetime.fromtimestamp(int(self.timestamp), dt.UTC)
         return InboundMessage(self.id, sender, self.type, text, reply_id,
-                              self.context.id if self.context else None, sent_at)
+                              self.context.id if self.context else None, _instant(self.timestamp))
 
 
 class _ErrorData(_Lenient):
@@ -154,7 +167,7 @@ class _Error(_Lenient):
 class _Status(_Lenient):
     id: str = Field(min_length=1, max_length=256)
     status: str
-    timestamp: str | None = None
+    timestamp: str | int | None = None  # not read: a status settles its attempt at its receipt
     recipient_id: str | None = None
     errors: list[_Error] = Field(default_factory=list, max_length=20)
     # Returned as the send gave it (Meta documents at most 512 characters; the body's own cap bounds it here, and
