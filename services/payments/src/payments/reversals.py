@@ -94,7 +94,8 @@ async def reverse(s: AsyncSession, *, client: str, payment_id: uuid.UUID, kind: 
                                  taken_back=take_back, balance=account.balance - written_back,
                                  settled=account.status == "settled", now=now)
     # A promise the payment kept may not be kept any more.
-    await judge_kept_promises_again(s, client=client, account_ref=account.account_ref, now=now)
+    await judge_kept_promises_again(s, client=client, account_ref=account.account_ref, payment_id=payment_id,
+                                    kind=kind, now=now)
     after = after_reversal(account.balance - written_back + adjusted, take_back, account.status,
                            written_off=written_off)
     await store.set_account(s, client, account.account_ref, balance=after.balance, status=after.status, now=now,

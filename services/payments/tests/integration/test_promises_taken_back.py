@@ -58,15 +58,22 @@ async def test_a_promise_whose_payment_is_reversed_before_its_date_is_pending_ag
     assert (await gateway.send(payment("p-1", amount="50000.00"))).json()["status"] == "applied"
     assert (await status_of(gateway, promised))[0] == "kept"
     await reverse(gateway, "p-1", "20000.00", "reverso-0001")
-    # 30,000 of 50,000 paid, the date still ahead: pending, as if the payment had been of 30,000.
+    # 30,000 of 50,000 paid, the date still ahead: pending, as if the payment had been of 30,000, and said so
+    # (promise.reopened, so reporting and segmentation undo its promise.kept).
     assert await status_of(gateway, promised) == ("pending", None)
-    assert [t for t, _ in await promise_events(gateway)] == ["promise.kept"]
+    events = await promise_events(gateway)
+    assert [t for t, _ in events] == ["promise.kept", "promise.reopened"]
+    reopened = events[-1][1]
+    assert (reopened["promise_id"], reopened["account_ref"], reopened["paid_amount"], reopened["payment_id"],
+            reopened["reason"]) == (str(promised), "A-1", "30000.00", str(await applied_id(gateway, "p-1")),
+                                    "reversal")
     # The rest paid in time keeps it again; or, had nothing come, the evaluator breaks it after the grace day.
     assert (await gateway.send(payment("p-2", amount="20000.00"))).json()["status"] == "applied"
     assert (await status_of(gateway, promised))[0] == "kept"
-    assert [t for t, _ in await promise_events(gateway)] == ["promise.kept", "promise.kept"]
+    assert [t for t, _ in await promise_events(gateway)] == ["promise.kept", "promise.reopened", "promise.kept"]
     await reverse(gateway, "p-2", "20000.00", "reverso-0002")
     assert (await status_of(gateway, promised))[0] == "pending"
+    assert [t for t, _ in await promise_events(gateway)][-1] == "promise.reopened"
     clock.now = after_grace(DUE)
     assert await evaluate_due_promises(gateway.platform.db, now=clock.now) == {"kept": 0, "broken": 1}
     kind, said = (await promise_events(gateway))[-1]

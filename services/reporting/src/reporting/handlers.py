@@ -30,6 +30,7 @@ from recaudo_common.events import (
     PromiseCancelled,
     PromiseKept,
     PromiseMade,
+    PromiseReopened,
 )
 from recaudo_common.preconditions import IfMatch, check_if_match, etag_of
 from recaudo_common.telemetry import REPORT_FRESHNESS
@@ -145,8 +146,13 @@ async def on_contacts_many(events: list[tuple[Contact, HandlerContext]]) -> None
     await store.record_contacts(events[0][1].session, [contact_news(e, ctx.envelope.client) for e, ctx in events])
 
 
-async def on_promise(event: PromiseMade | PromiseKept | PromiseBroken | PromiseCancelled, ctx: HandlerContext) -> None:
+async def on_promise(event: PromiseMade | PromiseKept | PromiseBroken | PromiseCancelled | PromiseReopened,
+                     ctx: HandlerContext) -> None:
     s, client = ctx.session, ctx.envelope.client
+    if isinstance(event, PromiseReopened):
+        # Money that kept it was taken back: pending again, neither kept nor due until its next verdict.
+        await store.reopen_promise(s, promise_id=event.promise_id)
+        return
     if isinstance(event, PromiseMade):
         await store.record_promise(s, promise_id=event.promise_id, client=client, account_ref=event.account_ref,
                                    amount=event.amount, due_date=event.due_date, made_at=event.made_at,

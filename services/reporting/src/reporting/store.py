@@ -248,6 +248,12 @@ async def record_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str,
          "res": result, "at": decided_at})
 
 
+async def reopen_promise(s: AsyncSession, *, promise_id: uuid.UUID) -> None:
+    """A kept promise is pending again (promise.reopened): its verdict is undone."""
+    await s.execute(_sql("UPDATE reporting.promises SET result = NULL, decided_at = NULL "
+                         "WHERE promise_id = :id AND result = 'kept'"), {"id": promise_id})
+
+
 async def record_arrangement(s: AsyncSession, *, arrangement_id: uuid.UUID, client: str, account_ref: str,
                              kind: str | None = None, total_amount: Decimal | None = None,
                              instalments: int | None = None, source: str | None = None,

@@ -24,6 +24,7 @@ from recaudo_common.events import (
     PromiseBroken,
     PromiseKept,
     PromiseMade,
+    PromiseReopened,
 )
 from segmentation import handlers, modelling
 from segmentation.store import SCHEMA
@@ -44,6 +45,7 @@ SUBSCRIPTIONS = Subscriptions(
         PromiseBroken: handlers.on_promise,
         # The history the propensity model and the indicators read (#22): kept, not segmented on arrival.
         PromiseKept: modelling.on_history_fact,
+        PromiseReopened: modelling.on_history_fact,  # undoes its promise.kept in the history
         ContactDelivered: modelling.on_history_fact,
         ContactFailed: modelling.on_history_fact,
         ContactLogged: modelling.on_history_fact,
@@ -64,6 +66,7 @@ SUBSCRIPTIONS = Subscriptions(
         PaymentWriteOffReversed: handlers.on_payments,
         AccountRecalled: handlers.on_recalls,
         PromiseKept: modelling.on_history_facts,
+        PromiseReopened: modelling.on_history_facts,
         ContactDelivered: modelling.on_history_facts,
         ContactFailed: modelling.on_history_facts,
         ContactLogged: modelling.on_history_facts,
@@ -71,7 +74,7 @@ SUBSCRIPTIONS = Subscriptions(
         ContactReplied: modelling.on_history_facts,
     },
     # Histories keep their run's facts in order, so an account's delivery and its reply may share a run.
-    in_order=frozenset({PromiseKept, ContactDelivered, ContactFailed, ContactLogged, ContactOptedOut,
+    in_order=frozenset({PromiseKept, PromiseReopened, ContactDelivered, ContactFailed, ContactLogged, ContactOptedOut,
                         ContactReplied}),
     # Contacts in a consumer group of their own (#24): a large portfolio makes tens of thousands of contact events
     # (consents recorded at placement, then its campaign's), and another company's new accounts must not wait

@@ -19,6 +19,7 @@ from recaudo_common.events import (
     ContactOptedOut,
     ContactReplied,
     PromiseKept,
+    PromiseReopened,
 )
 from recaudo_common.outbox import Cause
 from segmentation import model_store, store
@@ -48,7 +49,8 @@ RESCORE_AFTER = dt.timedelta(days=1)  # days past due move on: an untouched acco
 Scorer = Callable[[Sequence[Features]], list[float]]
 
 
-HistoryEvent = ContactDelivered | ContactFailed | ContactLogged | ContactOptedOut | ContactReplied | PromiseKept
+HistoryEvent = (ContactDelivered | ContactFailed | ContactLogged | ContactOptedOut | ContactReplied | PromiseKept
+                | PromiseReopened)
 
 
 async def on_history_fact(event: HistoryEvent, ctx: HandlerContext) -> None:
@@ -56,8 +58,8 @@ async def on_history_fact(event: HistoryEvent, ctx: HandlerContext) -> None:
 
 
 async def on_history_facts(events: list[tuple[HistoryEvent, HandlerContext]]) -> None:
-    """Contacts' outcomes, debtors' replies and kept promises: kept in their accounts' histories (the next scoring
-    batch reads them), in one statement. The sandbox's drawn replies are no debtor's: not kept."""
+    """Contacts' outcomes, debtors' replies, kept promises and reopened ones: kept in their accounts' histories (the
+    next scoring batch reads them), in one statement. The sandbox's drawn replies are no debtor's: not kept."""
     await model_store.record_facts(events[0][1].session, [
         (ctx.envelope.client, e.account_ref, history_fact(e)) for e, ctx in events
         if not (isinstance(e, ContactReplied) and e.simulated)])
@@ -74,6 +76,9 @@ def history_fact(event: HistoryEvent) -> Fact:
         return Fact(event.opted_out_at, "opted_out", event.channel)
     if isinstance(event, ContactReplied):
         return Fact(event.replied_at, "replied", event.channel)
+    if isinstance(event, PromiseReopened):
+        # Payments took back the money that kept it: its promise_kept no longer counts (history.promise_verdicts).
+        return Fact(event.reopened_at, "promise_reopened", detail=str(event.promise_id))
     return Fact(event.kept_at, "promise_kept", detail=str(event.promise_id))
 
 

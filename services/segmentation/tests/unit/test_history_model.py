@@ -70,6 +70,21 @@ def test_a_promise_kept_after_all_is_broken_until_then_and_kept_from_then() -> N
     assert (after.promises_kept, after.promises_broken) == (1, 2)
 
 
+def test_a_promise_reopened_is_kept_until_then_and_judged_by_its_next_verdict() -> None:
+    # Payments took back money that kept them: one reopened on day 4 and kept again on day 6, one reopened on day 4
+    # and broken by the evaluator on day 7, one broken at once on day 5 (taken back after its grace day). Each counts
+    # by its last word up to the instant: kept until it is reopened, neither while pending, never both.
+    again, short, late = ("6f1c1a0e-6c57-4b5e-9a51-1f2d3c4b5a69", "0b8f2f5e-1d2c-4e3b-8a7f-6e5d4c3b2a19",
+                          "9d3e1c2b-4a5f-4e6d-8c7b-1a2b3c4d5e6f")
+    history = account(*(Fact(day(2), "promise_kept", detail=p) for p in (again, short, late)),
+                      Fact(day(4), "promise_reopened", detail=again), Fact(day(4), "promise_reopened", detail=short),
+                      Fact(day(5), "promise_broken", detail=late), Fact(day(6), "promise_kept", detail=again),
+                      Fact(day(7), "promise_broken", detail=short))
+    counts = [features_at(history, day(d) + dt.timedelta(hours=12)) for d in (3, 4, 5, 6, 8)]
+    assert [(f.promises_kept, f.promises_broken) for f in counts if f is not None] == [
+        (3, 0), (1, 0), (0, 1), (1, 1), (1, 2)]
+
+
 def test_windows_count_only_their_days() -> None:
     f = features_at(account(Fact(day(1), "payment", amount=Decimal(10)), Fact(day(70), "payment", amount=Decimal(10))),
                     day(105))

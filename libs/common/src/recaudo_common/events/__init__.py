@@ -104,7 +104,7 @@ from recaudo_common.events.privacy import (
     ErasingService,
     ErasureReason,
 )
-from recaudo_common.events.promise import PromiseBroken, PromiseCancelled, PromiseKept, PromiseMade
+from recaudo_common.events.promise import PromiseBroken, PromiseCancelled, PromiseKept, PromiseMade, PromiseReopened
 
 __all__ = [
     "ACCOUNT_READERS",
@@ -185,6 +185,7 @@ __all__ = [
     "PromiseCancelled",
     "PromiseKept",
     "PromiseMade",
+    "PromiseReopened",
     "UnknownEventError",
     "WriteOffReason",
     "WriteOffRules",

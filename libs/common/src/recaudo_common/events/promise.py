@@ -1,4 +1,5 @@
-"""The promise.* events: a debtor's promise to pay, and whether it was kept, broken or cancelled (topic `promise`)."""
+"""The promise.* events: a debtor's promise to pay, and whether it was kept, broken, cancelled or reopened (topic
+`promise`)."""
 
 from __future__ import annotations
 
@@ -62,3 +63,20 @@ class PromiseCancelled(Event):
     account_ref: str
     cancelled_at: dt.datetime
     reason: str
+
+
+@register
+class PromiseReopened(Event):
+    type = "promise.reopened"
+    family = "promise"
+    producer = "payments"
+    summary = ("A promise kept is pending again: money that kept it was taken back (a reversal, refund or chargeback) "
+               "before its grace day ended, and what is still paid toward it no longer reaches it. Readers undo "
+               "its promise.kept; a later promise.kept or promise.broken decides it.")
+
+    promise_id: UUID
+    account_ref: str
+    reopened_at: dt.datetime
+    paid_amount: Decimal  # what is still paid toward it
+    payment_id: UUID  # the payment whose money was taken back
+    reason: Literal["reversal", "refund", "chargeback"]  # how it was taken back, as payment.reversed's `kind`

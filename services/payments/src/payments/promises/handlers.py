@@ -41,6 +41,7 @@ from recaudo_common.events import (
     PromiseCancelled,
     PromiseKept,
     PromiseMade,
+    PromiseReopened,
 )
 from recaudo_common.outbox import Cause, Outbox, caused_by
 
@@ -87,21 +88,25 @@ async def evaluate_promises(s: AsyncSession, *, now: dt.datetime, client: str | 
     return decided
 
 
-async def judge_kept_promises_again(s: AsyncSession, *, client: str, account_ref: str, now: dt.datetime) -> None:
-    """After money of the account was taken back (a reversal, a refund, a chargeback), each promise it had kept (an
-    arrangement's instalments are judge_again's) is what it would be without that money: kept still if what remains
-    paid toward it reaches it, else pending again while its grace day has not passed (the evaluator, or the next
-    payment, decides it then: promise.kept or promise.broken, as for any pending promise) or broken now
-    (promise.broken, with what is still paid toward it). Inside the reversal's transaction, after the payment's
-    reversed amount was recorded."""
+async def judge_kept_promises_again(s: AsyncSession, *, client: str, account_ref: str, payment_id: uuid.UUID,
+                                    kind: str, now: dt.datetime) -> None:
+    """After money of the account was taken back (`kind`: a reversal, a refund, a chargeback of `payment_id`), each
+    promise it had kept (an arrangement's instalments are judge_again's) is what it would be without that money:
+    kept still if what remains paid toward it reaches it, else pending again while its grace day has not passed
+    (promise.reopened, so readers undo its promise.kept; the evaluator, or the next payment, decides it then:
+    promise.kept or promise.broken, as for any pending promise) or broken now (promise.broken, with what is still
+    paid toward it). Inside the reversal's transaction, after the payment's reversed amount was recorded."""
     for p in await store.kept_promises(s, client, account_ref):
         paid = await store.paid_between(s, client, account_ref, p.made_at, deadline(p.due_date, p.timezone))
         result = verdict(amount=p.amount, paid=paid, due_date=p.due_date, timezone=p.timezone, now=now)
         if result == "kept":
             continue
         if result == "pending":
-            # No event says "pending again": readers keep the promise kept until its verdict comes again.
             await store.reopen_promise(s, p.promise_id)
+            await outbox.add(s, [PromiseReopened(
+                promise_id=p.promise_id, account_ref=account_ref, reopened_at=now, paid_amount=paid,
+                payment_id=payment_id, reason="chargeback" if kind == "chargeback" else
+                "refund" if kind == "refund" else "reversal").envelope(client=client, occurred_at=now)])
             continue
         await store.decide_promise(s, p.promise_id, "broken", now)
         await outbox.add(s, [PromiseBroken(promise_id=p.promise_id, account_ref=account_ref, broken_at=now,

@@ -13,8 +13,8 @@ from typing import Literal
 
 from recaudo_common.events import CHANNELS
 
-FactKind = Literal["payment", "reversal", "settled", "promise_made", "promise_kept", "promise_broken", "delivered",
-                   "failed", "logged", "opted_out", "replied"]
+FactKind = Literal["payment", "reversal", "settled", "promise_made", "promise_kept", "promise_broken",
+                   "promise_reopened", "delivered", "failed", "logged", "opted_out", "replied"]
 HORIZON_DAYS = 30  # "paid": paid in full or settled within this many days after the instant scored
 SNAPSHOT_EVERY_DAYS = 30  # training looks at each account at its placement and every this many days after
 ANSWERED = frozenset({"right_party", "promise_to_pay", "refused"})  # a logged contact where the debtor answered
@@ -25,7 +25,7 @@ UNANSWERED = frozenset({"no_answer", "wrong_number", "third_party"})
 class Fact:
     """One thing that happened to an account, as its event said it: `closes` marks a payment that left nothing to
     pay (or a settlement); `detail` is a logged contact's outcome, a promise's source (made) or its id (kept,
-    broken); `channel` is "all" for an opt-out of every channel."""
+    broken, reopened); `channel` is "all" for an opt-out of every channel."""
 
     at: dt.datetime
     kind: FactKind
@@ -108,6 +108,7 @@ def features_at(history: AccountHistory, at: dt.datetime) -> Features | None:
     last = standings[-1]
     dpd = last.days_past_due + (at.date() - last.at.date()).days
     facts = [f for f in history.facts if f.at <= at]
+    verdicts = promise_verdicts(facts)
 
     def within(days: int, kind: FactKind) -> list[Fact]:
         return [f for f in facts if f.kind == kind and at - f.at <= dt.timedelta(days=days)]
@@ -125,8 +126,7 @@ def features_at(history: AccountHistory, at: dt.datetime) -> Features | None:
         partial_payments_90d=sum(1 for f in payments_90d if not f.closes),
         largest_payment_180d=max((f.amount for f in within(180, "payment")), default=Decimal(0)),
         days_since_last_payment=(at - payments[-1].at).days if payments else None,
-        promises_kept=sum(1 for f in facts if f.kind == "promise_kept"),
-        promises_broken=sum(1 for f in facts if f.kind == "promise_broken" and not kept_after_all(f, facts)),
+        promises_kept=verdicts.count("promise_kept"), promises_broken=verdicts.count("promise_broken"),
         delivered_90d=tuple(sum(1 for f in delivered if f.channel == c) for c in CHANNELS),
         failed_90d=tuple(sum(1 for f in failed if f.channel == c) for c in CHANNELS),
         replies_90d=sum(1 for f in logged if f.detail in ANSWERED) + len(within(90, "replied"))
@@ -137,13 +137,21 @@ def features_at(history: AccountHistory, at: dt.datetime) -> Features | None:
         reversals_180d=len(within(180, "reversal")))
 
 
-def kept_after_all(broken: Fact, facts: Sequence[Fact]) -> bool:
-    """Whether a broken promise was kept after all by `facts`: a settlement broken at its deadline is kept when a
-    payment made by the deadline becomes known later (a bank statement read days after), and then its promise.kept
-    names the same promise (`detail`: the promise's id). Counted as broken until then, never both. Facts recorded
-    before promises carried their id here have none, and stay as they were."""
-    return broken.detail is not None and any(
-        f.kind == "promise_kept" and f.detail == broken.detail for f in facts)
+def promise_verdicts(facts: Sequence[Fact]) -> list[FactKind]:
+    """Each promise's last word among `facts` (in time order): kept, broken, or reopened (pending again: neither).
+    A settlement broken at its deadline is kept when a payment made by the deadline becomes known later (a bank
+    statement read days after); a promise kept is reopened, or broken, when payments take back the money that kept
+    it: counted by its latest verdict, never both. Facts recorded before promises carried their id here have none,
+    and each counts as it was."""
+    last: dict[str, FactKind] = {}
+    anonymous: list[FactKind] = []
+    for f in facts:
+        if f.kind in ("promise_kept", "promise_broken", "promise_reopened"):
+            if f.detail is None:
+                anonymous.append(f.kind)
+            else:
+                last[f.detail] = f.kind
+    return anonymous + list(last.values())
 
 
 def paid_within(history: AccountHistory, at: dt.datetime, horizon_days: int = HORIZON_DAYS) -> bool:
