@@ -22,6 +22,7 @@ from recaudo_common.clock import local_today
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
 from recaudo_common.events import ContactAttempted, ContactLogged, Envelope, PromiseMade
+from recaudo_common.money import fits_minor_units
 from recaudo_common.promises import latest_promise_date, within_promise_window
 
 CONVERSATIONS = frozenset({"right_party", "promise_to_pay", "refused"})
@@ -125,6 +126,9 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
             if promise.amount <= 0 or promise.amount > debtor.balance:
                 raise Invalid("invalid_promise", "the promised amount must be positive and at most the balance",
                               title="Invalid promise")
+            if not fits_minor_units(promise.amount, debtor.currency):  # 1000.50 CLP, as payments refuses it
+                raise Invalid("amount_not_in_minor_units", f"{promise.amount} {debtor.currency} has more decimals "
+                              f"than {debtor.currency} has", title="Invalid amount")
             if not within_promise_window(promise.due_date, today=contact_day, window_days=window):
                 raise Invalid("invalid_promise", f"the promise is due from the day of the contact ({contact_day}) to "
                               f"{latest_promise_date(contact_day, window)}", title="Invalid promise")

@@ -27,6 +27,7 @@ from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid
 from recaudo_common.events import ArrangementDeclined, ArrangementMade, ArrangementRequested, Instalment, PromiseMade
 from recaudo_common.instalments import ArrangementLimits
+from recaudo_common.money import fits_minor_units, minor_units
 from recaudo_common.payment_links import read_token
 from recaudo_common.promises import latest_promise_date, within_promise_window
 
@@ -90,6 +91,12 @@ async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due
     today = view.today(now)
     if not 0 < amount <= view.debtor.balance:
         raise Invalid("invalid_promise", "el valor debe ser positivo y no mayor al saldo", title="Invalid promise")
+    currency = view.debtor.currency
+    if not fits_minor_units(amount, currency):  # 1000.50 CLP: a promise nobody can pay, as payments refuses it
+        raise Invalid("amount_not_in_minor_units", f"los montos en {currency} son enteros: escriba el valor sin "
+                      "decimales" if minor_units(currency) == 0 else
+                      f"el {currency} tiene {minor_units(currency)} decimales: escriba el valor con no más de ellos",
+                      title="Invalid amount")
     window = view.debtor.promise_window_days
     if not within_promise_window(due_date, today=today, window_days=window):
         raise Invalid("invalid_promise", f"la fecha debe estar entre hoy y los próximos {window} días "

@@ -17,6 +17,8 @@
   const ERRORS = {promise_mismatch: "La promesa de pago necesita el resultado «Promesa de pago», y solo ese.",
                   invalid_promise: "La promesa no es válida: el monto debe ser positivo y no mayor que el saldo, " +
                                    "y la fecha debe estar dentro de la ventana de promesas del cliente.",
+                  amount_not_in_minor_units: "El monto tiene más decimales de los que tiene la moneda del cliente " +
+                                             "(el peso chileno no tiene decimales).",
                   contact_in_future: "La hora del contacto está en el futuro.",
                   not_found: "La cuenta o la llamada asignada no existe.",
                   validation_error: "Los datos del formulario no son válidos.",
