@@ -25,6 +25,7 @@ from payments.gateways.domain import payu
 from payments.settings import PaymentsSettings
 from recaudo_common.checkout_tickets import CheckoutTicket, make_ticket
 from recaudo_common.events.envelope import topic_name
+from recaudo_common.page_policy import digest
 from recaudo_common.runtime import make_platform
 from recaudo_common.testing import eventually, relay_all, settings_for_test
 
@@ -97,6 +98,12 @@ def assert_private(answer: httpx.Response) -> None:
     assert answer.headers["cache-control"] == "no-store"
     assert answer.headers["x-frame-options"] == "DENY"
     assert answer.headers["referrer-policy"] == "no-referrer"
+    csp = answer.headers["content-security-policy"]
+    assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "base-uri 'none'" in csp
+    # Each inline block the page carries (the style, PayU's form's submit) runs by its hash: nothing unsafe-inline.
+    assert "unsafe-inline" not in csp
+    for body in re.findall(r"<(?:style|script)>(.*?)</(?:style|script)>", answer.text, re.DOTALL):
+        assert digest(body) in csp
 
 
 # ------------------------------------------------------------------ opening a checkout at each gateway

@@ -14,6 +14,7 @@ from recaudo_common.console import page
 from recaudo_common.console.visitor import visitor
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError
+from recaudo_common.page_policy import headers, policy
 from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform
 from recaudo_common.sessions import session_token_of
@@ -28,6 +29,8 @@ router = APIRouter(prefix="/v1", tags=["reporting"],
 pages = APIRouter(route_class=AuthorisedFirstRoute, include_in_schema=False)
 
 DASHBOARD = Path(__file__).parent / "web" / "dashboard.html"
+# Plotly sets style attributes and draws with data: images, so its page alone allows both.
+DASHBOARD_HEADERS = headers(policy(styles=["'unsafe-inline'"], more=["img-src 'self' data:"]))
 DASHBOARD_JS = Path(__file__).parent / "web" / "dashboard.js"
 PLOTLY_JS = Path(str(importlib.resources.files("plotly"))) / "package_data" / "plotly.min.js"  # no CDN at run time
 KEEP_ALIVE_S = 15.0  # a comment this often keeps proxies from closing a quiet stream
@@ -104,10 +107,7 @@ async def dashboard(request: Request, platform: PlatformDep) -> Response:
     person = await visitor(request, platform)
     if person is not None and not person.principal.has_role("operator", "client"):
         return page("refused.html", heading="Tablero", status=403, message=NOT_A_READER, layout=person.layout())
-    return HTMLResponse(DASHBOARD.read_text(encoding="utf-8"), headers={
-        "cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "no-referrer",
-        "content-security-policy": "default-src 'self'; script-src 'self'; "
-                                   "style-src 'self' 'unsafe-inline'; img-src 'self' data:"})
+    return HTMLResponse(DASHBOARD.read_text(encoding="utf-8"), headers=DASHBOARD_HEADERS)
 
 
 @pages.get("/dashboard/static/plotly.min.js")

@@ -10,16 +10,13 @@ from typing import Any
 import jinja2
 from fastapi.responses import HTMLResponse, Response
 
+from recaudo_common.page_policy import headers, policy
+
 _SHARED = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
 PAGES = jinja2.Environment(loader=_SHARED, autoescape=True)
-PAGE_HEADERS = {
-    "Content-Security-Policy": ("default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
-                                "form-action 'self' https:; base-uri 'none'"),
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "same-origin",
-    "X-Content-Type-Options": "nosniff",
-}
+# The console's pages keep 'unsafe-inline' styles (each service's templates have their own <style> blocks and a few
+# style attributes); their scripts are files of ours only.
+PAGE_HEADERS = headers(policy(styles=["'unsafe-inline'"]), referrer="same-origin")
 
 
 def pages_of(folder: Path) -> jinja2.Environment:

@@ -25,18 +25,19 @@ from outreach.providers import SendError
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import DomainError
 from recaudo_common.errors import ProblemError, problem_of
+from recaudo_common.page_policy import for_templates
 from recaudo_common.promises import latest_promise_date
 from recaudo_common.routing import AuthorisedFirstRoute
 
-PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parents[1] / "web"), autoescape=True)
+WEB = Path(__file__).parents[1] / "web"
+PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB), autoescape=True)
+HEADERS = for_templates(WEB)
 
 router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/pay", include_in_schema=False)
 
 
 def page(name: str, status: int = 200, **values: object) -> HTMLResponse:
-    return HTMLResponse(PAGES.get_template(name).render(**values), status_code=status,
-                        headers={"cache-control": "no-store", "x-frame-options": "DENY",
-                                 "referrer-policy": "no-referrer"})
+    return HTMLResponse(PAGES.get_template(name).render(**values), status_code=status, headers=HEADERS)
 
 
 async def answer(request: Request, make: Callable[[], Awaitable[Response]]) -> Response:

@@ -14,9 +14,12 @@ from outreach.edge import State
 from outreach.unsubscribe import handlers
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.errors import ProblemError
+from recaudo_common.page_policy import for_templates
 from recaudo_common.routing import AuthorisedFirstRoute
 
-PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parents[1] / "web"), autoescape=True)
+WEB = Path(__file__).parents[1] / "web"
+PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB), autoescape=True)
+HEADERS = for_templates(WEB)
 NOT_FOUND = "Este enlace no es válido. Si desea dejar de recibir correos, use el enlace del último correo recibido."
 NOT_ONE_CLICK = "La solicitud no es válida. Use el botón de la página del enlace."
 
@@ -25,9 +28,7 @@ router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/u", include_in_sch
 
 def page(name: str, status: int = 200, **values: object) -> HTMLResponse:
     # RFC 8058 section 3.2: the answer to the POST is the answer, never a redirect (a mail client follows none).
-    return HTMLResponse(PAGES.get_template(name).render(**values), status_code=status,
-                        headers={"cache-control": "no-store", "x-frame-options": "DENY",
-                                 "referrer-policy": "no-referrer"})
+    return HTMLResponse(PAGES.get_template(name).render(**values), status_code=status, headers=HEADERS)
 
 
 def refused(request: Request, status: int, code: str, title: str, message: str) -> HTMLResponse:

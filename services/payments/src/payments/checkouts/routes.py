@@ -26,12 +26,14 @@ from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import NotFound
 from recaudo_common.errors import ProblemError
+from recaudo_common.page_policy import for_templates
 from recaudo_common.routing import AuthorisedFirstRoute
 
-PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(FilePath(__file__).parent / "web"), autoescape=True)
+WEB = FilePath(__file__).parent / "web"
+PAGES = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB), autoescape=True)
 # The page's answer is the debtor's alone: never cached, never framed, and no Referer carries the ticket or the
-# reference to the gateway or anywhere else.
-HEADERS = {"cache-control": "no-store", "x-frame-options": "DENY", "referrer-policy": "no-referrer"}
+# reference to the gateway or anywhere else; PayU's form's inline submit runs by its hash, the form goes to PayU.
+HEADERS = for_templates(WEB)
 PENDING_REFRESH_S = 10
 MAX_FORM_FIELDS = 20  # the cash form has at most 10
 INVALID_TICKET = ("Este enlace de pago no es válido o ya venció. Vuelva a la página de su obligación e intente "

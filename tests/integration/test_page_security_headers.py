@@ -1,0 +1,85 @@
+"""Every HTML page of the platform answers with the Content-Security-Policy (recaudo_common.page_policy): each
+browser route of every service, asked as a browser asks, and every inline <style> or <script> on it allowed by its
+hash, so the policy neither misses a page nor breaks one."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from recaudo.services import build_units
+from recaudo_common.page_policy import digest
+from recaudo_common.runtime import Platform, build_app, make_platform
+from recaudo_common.testing import settings_for_test
+
+pytestmark = pytest.mark.integration
+SERVICES = ["ingest", "segmentation", "outreach", "payments", "reporting"]
+# The debtor's pages and the consoles' doors: each must be among the pages found (the walk cannot pass empty).
+MUST_SERVE_HTML = {"/pay/{token}", "/u/{token}", "/checkout/{token}", "/dashboard", "/console/sign-in"}
+DIRECTIVES = ("default-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'")
+# FastAPI's own API documentation pages load Swagger UI and ReDoc from a CDN: a developer's page, not the product's.
+FRAMEWORK_PAGES = {"/docs", "/docs/oauth2-redirect", "/redoc"}
+INLINE = re.compile(r"<(style|script)>(.*?)</\1>", re.DOTALL)
+
+
+@pytest.fixture
+async def platform(database_url: str) -> AsyncIterator[Platform]:
+    p = make_platform(settings_for_test(database_url), pool_size=2)
+    yield p
+    await p.db.dispose()
+
+
+def routes(app: Starlette) -> Iterator[tuple[str, set[str]]]:
+    """Every route's path and methods, those of included routers too."""
+    for route in app.routes:
+        if hasattr(route, "effective_route_contexts"):  # a router included as a whole (FastAPI's _IncludedRouter)
+            for found in route.effective_route_contexts():
+                yield found.path, set(found.methods or ())
+        elif isinstance(route, (APIRoute, Route)):
+            yield route.path, set(route.methods or ())
+
+
+def directive(csp: str, name: str) -> str:
+    found = [d.strip() for d in csp.split(";") if d.strip().split(" ")[0] == name]
+    return found[0] if found else csp.split(";")[0]  # default-src governs what has no directive of its own
+
+
+def assert_protected(path: str, answer: httpx.Response) -> None:
+    csp = answer.headers.get("content-security-policy", "")
+    for wanted in DIRECTIVES:
+        assert wanted in csp, f"{path} ({answer.status_code}) answers without {wanted!r}: {csp!r}"
+    assert "'unsafe-inline'" not in directive(csp, "script-src"), path
+    assert answer.headers["x-frame-options"] == "DENY" and answer.headers["cache-control"] == "no-store", path
+    for kind, body in INLINE.findall(answer.text):
+        allowed = directive(csp, f"{kind}-src")
+        assert digest(body) in allowed or "'unsafe-inline'" in allowed, f"{path}: an inline <{kind}> is blocked"
+
+
+async def test_every_html_page_answers_with_the_content_security_policy(platform: Platform) -> None:
+    app = build_app(platform, build_units(platform, SERVICES))
+    paths = sorted({path for path, methods in routes(app) if "GET" in methods
+                    and not path.startswith(("/v1", "/healthz", "/readyz", "/metrics", "/openapi"))
+                    and path not in FRAMEWORK_PAGES})
+    html = set()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 headers={"Accept": "text/html"}) as http:
+        for path in paths:
+            # A made-up value for each parameter: a link that is not valid answers its refusal page, which is a
+            # debtor's page like any other.
+            asked = re.sub(r"\{[^}]+\}", "x.y", path)
+            answer = await http.get(asked)
+            if answer.headers.get("content-type", "").startswith("text/html"):
+                html.add(path)
+                assert_protected(asked, answer)
+        # The debtor page's own pages, past the link's refusal: the identity question, a checkout's outcome.
+        for asked in ("/checkout/RCD-NOPE", "/pay/x.y"):
+            answer = await http.get(asked)
+            assert answer.headers["content-type"].startswith("text/html"), asked
+            assert_protected(asked, answer)
+    assert MUST_SERVE_HTML <= html, sorted(html)
