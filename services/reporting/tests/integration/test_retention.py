@@ -166,6 +166,17 @@ async def test_confirmations_complete_an_erasure_once_and_a_replayed_erasure_shr
                                        "AND personal IS NOT NULL"), {"d": active.debtor_ref}) == 0
 
 
+async def kept_until_30_days_after_the_last_money(world: World) -> None:
+    """With 30 days of retention, R-1's person (whose last money moved 5 days ago) is not erased now, and is 25 days
+    and an hour later, with P-1's."""
+    async with reporting_client(world.platform, world.operator) as api:
+        await api.put(f"{BANCO}/retention", json={"days_after_closure": 30})
+        assert await erase_expired(world.platform.db, now=NOW) == 0
+        assert await erase_expired(world.platform.db, now=NOW + dt.timedelta(days=25, hours=1)) == 2  # and P-1
+        listed = (await api.get(f"{BANCO}/erasures")).json()["items"]
+        assert sorted(e["account_refs"][0] for e in listed) == ["P-1", "R-1"]
+
+
 async def test_money_received_after_a_recall_restarts_the_retention_clock(world: World) -> None:
     """R-1 was recalled 40 days ago, then paid 5 days ago (money the platform must keep the records of): the person
     is kept until 30 days after that payment, not after the recall."""
@@ -173,12 +184,7 @@ async def test_money_received_after_a_recall_restarts_the_retention_clock(world:
         payment_id=uuid.uuid4(), account_ref="R-1", amount=Decimal("200"), currency="COP",
         paid_at=NOW - dt.timedelta(days=5), source="gateway", new_balance=Decimal("800"),
         account_status="open"))], now=NOW)
-    async with reporting_client(world.platform, world.operator) as api:
-        await api.put(f"{BANCO}/retention", json={"days_after_closure": 30})
-        assert await erase_expired(world.platform.db, now=NOW) == 0
-        assert await erase_expired(world.platform.db, now=NOW + dt.timedelta(days=25, hours=1)) == 2  # and P-1
-        listed = (await api.get(f"{BANCO}/erasures")).json()["items"]
-        assert sorted(e["account_refs"][0] for e in listed) == ["P-1", "R-1"]
+    await kept_until_30_days_after_the_last_money(world)
 
 
 async def test_money_taken_back_after_a_recall_restarts_the_retention_clock(world: World) -> None:
@@ -195,12 +201,7 @@ async def test_money_taken_back_after_a_recall_restarts_the_retention_clock(worl
                                          reversed_at=NOW - dt.timedelta(days=5), new_balance=Decimal("1000"),
                                          account_status="open", payment_amount=Decimal("200"),
                                          reversed_total=Decimal("200")))], now=NOW)
-    async with reporting_client(world.platform, world.operator) as api:
-        await api.put(f"{BANCO}/retention", json={"days_after_closure": 30})
-        assert await erase_expired(world.platform.db, now=NOW) == 0
-        assert await erase_expired(world.platform.db, now=NOW + dt.timedelta(days=25, hours=1)) == 2  # and P-1
-        listed = (await api.get(f"{BANCO}/erasures")).json()["items"]
-        assert sorted(e["account_refs"][0] for e in listed) == ["P-1", "R-1"]
+    await kept_until_30_days_after_the_last_money(world)
 
 
 async def published(s: AsyncSession, kind: str, erasure_id: str) -> int:
