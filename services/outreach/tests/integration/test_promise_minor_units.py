@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from recaudo_common.events import ClientUpdated
+from recaudo_common.events import ClientUpdated, PaymentMethodsAvailable
 
 from .conftest import Outreach, client_event, segmented
 from .test_promise_window import HTML, TODAY, debtor_page
@@ -55,3 +55,24 @@ async def test_an_agents_promise_in_pesos_with_cents_is_refused(outreach: Outrea
     assert await logged("1000") == (201, "")
     rows = await outreach.sql("SELECT count(*) FROM outreach.outbox WHERE envelope->>'type' = 'promise.made'")
     assert rows[0][0] == 1
+
+
+async def test_the_debtor_page_refuses_to_pay_pesos_with_cents(outreach: Outreach) -> None:
+    """Paying on the page, through the sandbox and through a gateway's checkout: 1000.50 CLP is refused in Spanish
+    before any charge or ticket (no gateway can charge half a peso); whole pesos get their checkout ticket."""
+    now = outreach.clock.now
+    await chilean(outreach, "C-3")
+    path, page = await debtor_page(outreach, "C-3")
+    proof = page.split('name="proof" value="', 1)[1].split('"', 1)[0]
+    sandbox = await outreach.http.post(f"{path}/pay", headers=HTML, data={"proof": proof, "amount": "1000.50"})
+    assert sandbox.status_code == 422 and "CLP" in sandbox.text and "sin decimales" in sandbox.text
+    assert await outreach.sql("SELECT count(*) FROM outreach.trail WHERE kind = 'page_payment'") == [(0,)]
+
+    await outreach.deliver(PaymentMethodsAvailable(online=True, cash_networks=[], changed_at=now))
+    path, page = await debtor_page(outreach, "C-3")
+    proof = page.split('name="proof" value="', 1)[1].split('"', 1)[0]
+    online = await outreach.http.post(f"{path}/pay", data={"proof": proof, "method": "online", "amount": "1000,5"})
+    assert online.status_code == 422 and online.json()["code"] == "amount_not_in_minor_units"
+    assert await outreach.sql("SELECT count(*) FROM outreach.trail WHERE kind = 'page_checkout'") == [(0,)]
+    whole = await outreach.http.post(f"{path}/pay", data={"proof": proof, "method": "online", "amount": "1000"})
+    assert whole.status_code == 303 and whole.headers["location"].startswith("/checkout/")

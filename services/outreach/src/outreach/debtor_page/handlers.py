@@ -84,6 +84,16 @@ def offers_of(view: DebtorView, today: dt.date) -> Offers:
     return found if view.plan is None else Offers(found.full, None, None)
 
 
+def in_minor_units(amount: Decimal, currency: str) -> None:
+    """Refuses an amount with decimals its currency does not have (1000.50 CLP), as payments refuses such a payment:
+    a promise nobody can pay, or a charge no gateway can make."""
+    if not fits_minor_units(amount, currency):
+        raise Invalid("amount_not_in_minor_units", f"los montos en {currency} son enteros: escriba el valor sin "
+                      "decimales" if minor_units(currency) == 0 else
+                      f"el {currency} tiene {minor_units(currency)} decimales: escriba el valor con no más de ellos",
+                      title="Invalid amount")
+
+
 async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due_date: dt.date,
                          now: dt.datetime) -> uuid.UUID:
     """A promise to pay within the client company's promise window, from its local today."""
@@ -91,12 +101,7 @@ async def debtor_promise(db: Database, view: DebtorView, *, amount: Decimal, due
     today = view.today(now)
     if not 0 < amount <= view.debtor.balance:
         raise Invalid("invalid_promise", "el valor debe ser positivo y no mayor al saldo", title="Invalid promise")
-    currency = view.debtor.currency
-    if not fits_minor_units(amount, currency):  # 1000.50 CLP: a promise nobody can pay, as payments refuses it
-        raise Invalid("amount_not_in_minor_units", f"los montos en {currency} son enteros: escriba el valor sin "
-                      "decimales" if minor_units(currency) == 0 else
-                      f"el {currency} tiene {minor_units(currency)} decimales: escriba el valor con no más de ellos",
-                      title="Invalid amount")
+    in_minor_units(amount, view.debtor.currency)  # 1000.50 CLP: a promise nobody can pay
     window = view.debtor.promise_window_days
     if not within_promise_window(due_date, today=today, window_days=window):
         raise Invalid("invalid_promise", f"la fecha debe estar entre hoy y los próximos {window} días "
@@ -140,6 +145,7 @@ async def debtor_pay(db: Database, gateway: SandboxGateway, view: DebtorView, *,
     view.require_open()
     if not 0 < amount <= view.debtor.balance:
         raise Invalid("invalid_amount", "el valor debe ser positivo y no mayor al saldo", title="Invalid amount")
+    in_minor_units(amount, view.debtor.currency)
     payment_id = f"sbx-{uuid.uuid5(uuid.NAMESPACE_URL, f'{view.token}:{nonce}')}"
     status = await gateway.charge(payment_id=payment_id, client=view.client, link_token=view.token, amount=amount,
                                   currency=view.debtor.currency, now=now)
@@ -158,6 +164,7 @@ async def debtor_checkout(db: Database, view: DebtorView, *, amount: Decimal, me
     chosen = checkout.method_of(method, view.methods)
     if not 0 < amount <= view.debtor.balance:
         raise Invalid("invalid_amount", "el valor debe ser positivo y no mayor al saldo", title="Invalid amount")
+    in_minor_units(amount, view.debtor.currency)
     nonce = nonce or uuid.uuid4().hex
     async with db.transaction() as s:
         await store.trail(s, [view.trail(now, "page_checkout", amount=str(amount), method=chosen, nonce=nonce)])
