@@ -34,9 +34,18 @@ class _OfAPerson(Event):
         return f"{client}/{self.debtor_ref}"
 
 
+class _ErasureOrder(_OfAPerson):
+    """What an erasure asks, proposed to payments first and then requested of ingest and outreach: the same fields
+    (not registered: no event of this type is sent)."""
+
+    erasure_id: UUID
+    account_refs: list[str] = Field(description="every account of the person with the client company")
+    reason: ErasureReason
+    requested_at: dt.datetime
+
 
 @register
-class DebtorErasureProposed(_OfAPerson):
+class DebtorErasureProposed(_ErasureOrder):
     type = "debtor.erasure_proposed"
     family = "debtor"
     producer = "reporting"
@@ -44,11 +53,6 @@ class DebtorErasureProposed(_OfAPerson):
                "model: payments checks on its ledger that none of the person's accounts is an active obligation, "
                "in the transaction that erases its copy, and confirms (debtor.erasure_confirmed) or refuses "
                "(debtor.erasure_refused).")
-
-    erasure_id: UUID
-    account_refs: list[str] = Field(description="every account of the person with the client company")
-    reason: ErasureReason
-    requested_at: dt.datetime
 
 
 @register
@@ -66,17 +70,12 @@ class DebtorErasureRefused(_OfAPerson):
 
 
 @register
-class DebtorErasureRequested(_OfAPerson):
+class DebtorErasureRequested(_ErasureOrder):
     type = "debtor.erasure_requested"
     family = "debtor"
     producer = "reporting"
     summary = ("A person's data is to be erased and payments has confirmed no account of theirs is active: ingest "
                "and outreach erase their copy for these accounts and confirm.")
-
-    erasure_id: UUID
-    account_refs: list[str] = Field(description="every account of the person with the client company")
-    reason: ErasureReason
-    requested_at: dt.datetime
 
 
 @register
