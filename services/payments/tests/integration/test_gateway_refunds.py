@@ -37,7 +37,7 @@ async def apis() -> AsyncIterator[FakeReconciliationApis]:
 async def gw(database_url: str, apis: FakeReconciliationApis) -> AsyncIterator[Gateway]:
     platform = make_platform(settings_for_test(database_url), pool_size=8, clock=lambda: NOW)
     settings = PaymentsSettings(payu_reports_api_url=f"{apis.base_url}/reports-api/4.0/service.cgi",
-                                gateway_api_timeout_s=2.0)
+                                gateway_api_timeout_s=10.0)  # a loaded CI machine, not a hang
     async with gateway_on(platform, settings) as opened:
         yield opened
     await platform.db.dispose()
