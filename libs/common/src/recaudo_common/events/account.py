@@ -122,7 +122,9 @@ class AccountRecalled(Event):
 
     account_ref: str
     recalled_at: dt.datetime
-    reason: str | None = None
+    reason: str | None = Field(None, description=(
+        "not sent: the client company's words may name the person and this topic is kept forever, so they stay "
+        "with the recall in ingest; only events published before carry one, and no service reads it"))
 
 
 @register

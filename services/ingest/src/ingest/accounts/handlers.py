@@ -22,13 +22,16 @@ from recaudo_common.xlsx import XlsxLimits, xlsx_rows
 
 async def recall(db: Database, *, client: str, account_refs: list[str], reason: str | None,
                  now: dt.datetime) -> RecallOutcome:
-    """Withdraws accounts at the client company's request: account.recalled stops all contact downstream."""
+    """Withdraws accounts at the client company's request: account.recalled stops all contact downstream; the
+    reason is kept with the recall (ingest.recalls) only."""
     recall_id = uuid.uuid4()
     async with db.transaction() as s:
         fresh, already, unknown = await store.recall_accounts(s, client, account_refs, now)
         await store.insert_recall(s, recall_id=recall_id, client=client, reason=reason, now=now,
                                   recalled=len(fresh), already=len(already), unknown=unknown)
-        await outbox.add(s, [AccountRecalled(account_ref=ref, recalled_at=now, reason=reason).envelope(
+        # The reason is the client company's free text and may name the person: it stays with the recall, never
+        # on the account topic, which is kept forever (dead letters too) and which no erasure reaches.
+        await outbox.add(s, [AccountRecalled(account_ref=ref, recalled_at=now).envelope(
             client=client, occurred_at=now) for ref in fresh])
     return RecallOutcome(id=recall_id, accounts_recalled=len(fresh), already_recalled=len(already),
                          unknown_account_refs=unknown, requested_at=now)
