@@ -38,7 +38,7 @@ from recaudo_common.events import (
 )
 from recaudo_common.outbox import Cause, Outbox
 from recaudo_common.telemetry import NO_RULE_ASSIGNMENTS
-from segmentation import model_store, store
+from segmentation import account_locks, model_store, store
 from segmentation.domain.assignment import assign
 from segmentation.domain.boosting import Card
 from segmentation.domain.buckets import (
@@ -300,8 +300,9 @@ async def on_account_stated(event: AccountPlaced | AccountUpdated, ctx: HandlerC
 
 
 async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, HandlerContext]]) -> None:
-    """Placements and balance updates, set-based: one upsert for the run, one assignment write."""
+    """Placements and balance updates, set-based: one upsert for the run (account_locks), one assignment write."""
     s = events[0][1].session
+    await account_locks.share_account_locks(s, [(ctx.envelope.client, event.account_ref) for event, ctx in events])
     stored = await store.upsert_accounts(s, [
         StatedAccount(client=ctx.envelope.client, account_ref=event.account_ref, balance=event.balance,
                             days_past_due=event.days_past_due, as_of=event.as_of,
@@ -343,10 +344,12 @@ async def on_payments(events: list[tuple[LedgerEvent, HandlerContext]]) -> None:
     """What the ledger did (at most one event per account: a run of them is cut where an account repeats), in a
     few statements whatever their number: a payment or its reversal kept in the account's history, the balance the
     ledger's, its status the ledger's except that a recalled account stays recalled (a debtor may still pay after
-    it), then segmented; for an account not placed here yet, the ledger's word kept for its placement. A write-off
-    closes the account once nothing is left to pay (no longer segmented or aged: its treatment is stopped); its
-    reversal opens it again and the strategy decides it afresh. Neither is a payment: no fact."""
+    it), then segmented; for an account not placed here yet (account_locks: none being placed), the ledger's word
+    kept for its placement. A write-off closes the account once nothing is left to pay (no longer segmented or
+    aged: its treatment is stopped); its reversal opens it again and the strategy decides it afresh. Neither is a
+    payment: no fact."""
     s, now = events[0][1].session, events[0][1].now
+    await account_locks.lock_unplaced(s, [(ctx.envelope.client, e.account_ref) for e, ctx in events])
     await store.record_outcomes(s, [
         Outcome(ctx.envelope.client, e.account_ref, e.paid_at, e.amount, e.new_balance, e.account_status)
         for e, ctx in events if isinstance(e, PaymentApplied)])

@@ -1,0 +1,45 @@
+"""The per-account advisory locks on which segmentation's placements and the ledger's events of accounts not placed
+here yet meet, so that two workers handling them at once never both miss the other."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from recaudo_common.db import sql, unnest_rows
+
+# A placement and a ledger event of an account not placed here yet meet on one of these advisory locks (by the
+# account's hash; payments meets its own placements the same way): a placement holds its accounts' locks shared from
+# before it upserts them, a ledger event takes exclusive the locks of the accounts it does not find before it looks
+# for them. Under read committed each statement sees what committed before it began, so either the ledger's event
+# finds the account or the placement finds the ledger's word it kept; never neither.
+ACCOUNT_LOCKS = 64  # a power of two: the lock is the hash's low bits
+_ACCOUNT_LOCK_SPACE = 7_211_031
+_LOCKED_IN_ORDER = """SELECT {lock}(:space, k) FROM (
+           SELECT DISTINCT hashtext(i.client_slug || '/' || i.account_ref) & :mask AS k FROM {source} {where}
+           ORDER BY k OFFSET 0) held"""
+
+
+async def share_account_locks(s: AsyncSession, accounts: Sequence[tuple[str, str]]) -> None:
+    """Held until commit by a transaction that places (or restates) these accounts: shared, so placements never wait
+    for each other, only for a ledger event of an account they place."""
+    if not accounts:
+        return
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, list(accounts))
+    await s.execute(sql(_LOCKED_IN_ORDER.format(lock="pg_advisory_xact_lock_shared", source=source, where="")),
+                    {**params, "space": _ACCOUNT_LOCK_SPACE, "mask": ACCOUNT_LOCKS - 1})
+
+
+async def lock_unplaced(s: AsyncSession, accounts: Sequence[tuple[str, str]]) -> None:
+    """Waits for any transaction placing those of these accounts not placed here yet to commit, and keeps new ones
+    out until this one does: the statements after it find the accounts placed meanwhile (taken before any row lock,
+    in key order, as placements take theirs, so the two never wait on each other in a cycle)."""
+    if not accounts:
+        return
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, list(accounts))
+    await s.execute(sql(_LOCKED_IN_ORDER.format(
+        lock="pg_advisory_xact_lock", source=source,
+        where="WHERE NOT EXISTS (SELECT 1 FROM segmentation.accounts a "
+              "WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref)")),
+        {**params, "space": _ACCOUNT_LOCK_SPACE, "mask": ACCOUNT_LOCKS - 1})
