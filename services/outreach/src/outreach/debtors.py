@@ -97,7 +97,14 @@ def contact_request(debtor: DebtorContext, channel: str, at: dt.datetime,
         history=debtor.history + earlier_in_batch, opted_out=debtor.opted_out, do_not_contact=debtor.do_not_contact,
         account_status=debtor.account_status, legal_hold=debtor.legal_hold,
         rules=rules_of(debtor), account_ref=debtor.account_ref,
-        also_zones=phone_zones(debtor.phones[0]) if debtor.phones else ())
+        also_zones=zones_of_phones(debtor.phones))
+
+
+def zones_of_phones(phones: tuple[str, ...]) -> tuple[str, ...]:
+    """Where the debtor's phones say they may be: every number on file, not only the one dialled (Regulation F,
+    comment 6(b)(1)(i)-1: with conflicting information a contact must be convenient at every location it points
+    to; a New York and a Los Angeles number are both the debtor's)."""
+    return tuple(dict.fromkeys(zone for phone in phones for zone in phone_zones(phone)))
 
 
 def rules_of(debtor: DebtorContext) -> CountryRules:
