@@ -162,7 +162,10 @@ async def set_balances_statuses(s: AsyncSession, changes: Sequence[tuple[str, st
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "balance": "numeric",
                                   "status": "text"}, sorted(changes, key=lambda c: (c[0], c[1])), ordinality=True)
     rows = (await s.execute(sql(
-        f"""WITH input AS (SELECT * FROM {source}),
+        f"""WITH input AS (SELECT u.*, CAST(timezone(coalesce((SELECT c.timezone FROM segmentation.clients c
+                                                                WHERE c.slug = u.client_slug), 'UTC'),
+                                                      CAST(:now AS timestamptz)) AS date) AS today
+                          FROM (SELECT * FROM {source}) u),
                locked AS (SELECT a.client_slug, a.account_ref FROM segmentation.accounts a
                           JOIN input i ON a.client_slug = i.client_slug AND a.account_ref = i.account_ref
                           ORDER BY i.n FOR UPDATE OF a)
@@ -170,10 +173,15 @@ async def set_balances_statuses(s: AsyncSession, changes: Sequence[tuple[str, st
                status = coalesce(i.status, a.status), updated_at = :now,
                -- the client company's day it closed: its days past due stand still from it (domain.buckets.aged_to)
                closed_on = CASE WHEN coalesce(i.status, a.status) = 'open' THEN NULL
-                                WHEN a.status = 'open' THEN CAST(timezone(coalesce(
-                                    (SELECT c.timezone FROM segmentation.clients c WHERE c.slug = a.client_slug),
-                                    'UTC'), CAST(:now AS timestamptz)) AS date)
-                                ELSE a.closed_on END
+                                WHEN a.status = 'open' THEN i.today ELSE a.closed_on END,
+               -- reopened (a reversal, a write-off's reversal): they go on from the days they stood still at, as
+               -- aged_to counted them while closed, not from those plus the days closed (a plan still holding them
+               -- from before it closed keeps holding, and its end moves the date by the days it held)
+               as_of = CASE WHEN coalesce(i.status, a.status) = 'open' AND a.status <> 'open'
+                                 AND a.closed_on IS NOT NULL
+                            THEN a.as_of + greatest(least(i.today, coalesce(a.held_since, i.today))
+                                                    - greatest(a.closed_on, a.as_of), 0)
+                            ELSE a.as_of END
            FROM input i, locked l WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref
              AND l.client_slug = i.client_slug AND l.account_ref = i.account_ref
            RETURNING {", ".join(f"a.{c}" for c in _ACCOUNT_COLUMNS)}"""), {**params, "now": now})).mappings().all()
