@@ -1,10 +1,11 @@
 """The contact law as the agency's paths feed it, through the real API and PostgreSQL: where the debtor may be
-(every phone on file)."""
+(every phone on file), and when an agent's call really happened (a call handed out and dialled later)."""
 
+import datetime as dt
 
 import pytest
 
-from .conftest import Outreach, client_event
+from .conftest import Outreach, client_event, segmented
 
 pytestmark = pytest.mark.integration
 
@@ -33,3 +34,25 @@ async def test_a_debtor_with_phones_in_two_us_zones_is_called_only_at_an_hour_co
     assert (early["allowed"], early["reasons"]) == (False, ["outside_hours"])
     assert early["next_allowed_at"] == "2026-03-04T16:00:00Z"  # 11:00 in New York, 08:00 in Los Angeles
     assert (await check(outreach, "acme", "US-2", "voice", "2026-03-04T11:00:00-05:00"))["allowed"] is True
+async def test_an_agents_call_dialled_the_day_after_it_was_handed_out_counts_from_when_it_was_made(
+        outreach: Outreach) -> None:
+    # Handed out on Wednesday March 4 at 10:00 in New York, dialled on Thursday at 10:00: a conversation. The
+    # seven days after it end on Thursday March 12, not on Wednesday March 11 (a week after the hand-out).
+    await us_client(outreach)
+    outreach.clock.now = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)
+    await outreach.deliver(await outreach.placed("US-3", client="acme", phones=("+12125551234",),
+                                                 channels=("voice", "agent")),
+                           segmented("US-3", ("agent",)), client="acme")
+    handed = (await outreach.http.get("/v1/agent/next?client=acme", headers=outreach.auth)).json()["item"]
+    assert handed is not None and handed["account_ref"] == "US-3"
+    outreach.clock.now = dt.datetime(2026, 3, 5, 15, 5, tzinfo=dt.UTC)
+    logged = await outreach.http.post("/v1/clients/acme/accounts/US-3/contacts", headers=outreach.auth, json={
+        "channel": "agent", "at": "2026-03-05T10:00:00-05:00", "outcome": "right_party",
+        "attempt_id": handed["attempt_id"]})
+    assert logged.status_code == 201 and logged.json()["rule_violations"] == [], logged.text
+    [(at,)] = await outreach.sql("SELECT at FROM outreach.contacts WHERE account_ref = 'US-3'")
+    assert at == dt.datetime(2026, 3, 5, 15, 0, tzinfo=dt.UTC)  # counted once, when it was made
+    a_week_after_the_hand_out = await check(outreach, "acme", "US-3", "voice", "2026-03-11T10:30:00-04:00")
+    assert (a_week_after_the_hand_out["allowed"], a_week_after_the_hand_out["reasons"]) == (
+        False, ["call_after_conversation"])
+    assert a_week_after_the_hand_out["next_allowed_at"] == "2026-03-12T14:00:00Z"

@@ -139,7 +139,7 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
         hours = list(hours_broken(asked))
         assigned = attempt_id is not None and await desk.attach_outcome(
             s, attempt_id=attempt_id, client=client, account_ref=account_ref, outcome=outcome,
-            conversation=conversation, logged_by=by, rule_violations=hours)
+            conversation=conversation, logged_by=by, rule_violations=hours, made_at=at)
         if attempt_id is not None and not assigned:
             raise NotFound(f"assigned call {attempt_id}")
         violations = hours if assigned else list(decide_contact(asked).reasons)

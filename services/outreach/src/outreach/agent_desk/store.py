@@ -83,13 +83,17 @@ async def add_contact(s: AsyncSession, *, client: str, debtor_id: str, account_r
 
 
 async def attach_outcome(s: AsyncSession, *, attempt_id: uuid.UUID, client: str, account_ref: str, outcome: str,
-                         conversation: bool, logged_by: uuid.UUID, rule_violations: list[str]) -> bool:
+                         conversation: bool, logged_by: uuid.UUID, rule_violations: list[str],
+                         made_at: dt.datetime) -> bool:
     """The outcome of a call this platform handed to an agent joins that call's contact (counted once), with who
-    logged it and the rules the call broke when it was made."""
+    logged it and the rules the call broke when it was made. The contact is dated when the call was made (never
+    before it was handed out): a call dialled the next day is that day's contact, and the seven days after its
+    conversation run from it, not from the hand-out."""
     result = await s.execute(sql(
-        "UPDATE outreach.contacts SET outcome = :o, conversation = :conv, logged_by = :by, rule_violations = :rv "
+        "UPDATE outreach.contacts SET outcome = :o, conversation = :conv, logged_by = :by, rule_violations = :rv, "
+        "at = greatest(at, :made_at) "
         "WHERE attempt_id = :a AND client_slug = :c AND account_ref = :r AND channel = 'agent' AND outcome IS NULL "
         "RETURNING 1"),
         {"a": attempt_id, "c": client, "r": account_ref, "o": outcome, "conv": conversation, "by": logged_by,
-         "rv": rule_violations})
+         "rv": rule_violations, "made_at": made_at})
     return result.first() is not None
