@@ -2,6 +2,9 @@
 the API's refusal, a missing file) is one red line and exit code 1, never a traceback."""
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -177,3 +180,25 @@ def test_upload_follows_the_progress_to_the_counts(portfolio: Path) -> None:
     assert "100.0% of 3,000 rows in" in result.output and "rows/s)" in result.output
     assert "upload u-1: completed" in result.output
     assert "rows 3,000: accepted 2,999, rejected 1, with warnings 0" in result.output
+
+
+@pytest.mark.integration
+def test_a_command_that_fails_says_what_failed_without_the_values_it_was_given() -> None:
+    # A setting the service refuses at startup (here a gateway's webhook secret written as an object) made Python
+    # print pydantic's error, with the secret as its input value, to the stderr a pod's log collects.
+    secret = "prod_events_Zx81qA9w"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECAUDO_PAYMENTS_")}
+    env["RECAUDO_PAYMENTS_WEBHOOK_SECRETS"] = json.dumps({"wompi": {"events": secret}})
+    ran = subprocess.run([sys.executable, "-m", "recaudo.cli", "serve", "payments", "--port", "0", "--no-migrate"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 1, (ran.returncode, ran.stderr[-2000:])
+    assert secret not in ran.stdout + ran.stderr, ran.stderr[-2000:]
+    # What failed and where stays readable: the error's class, the setting and what is wrong with it, the frames.
+    assert "ValidationError" in ran.stderr and "webhook_secrets.wompi" in ran.stderr, ran.stderr[-2000:]
+    assert "Traceback (most recent call last)" in ran.stderr
+    # A setting that does not parse at all is named too (its value never was).
+    env["RECAUDO_VAULT_PREVIOUS_MASTER_KEYS"] = secret
+    ran = subprocess.run([sys.executable, "-m", "recaudo.cli", "serve", "payments", "--port", "0", "--no-migrate"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 1 and secret not in ran.stdout + ran.stderr, ran.stderr[-2000:]
+    assert 'SettingsError: error parsing value for field "vault_previous_master_keys"' in ran.stderr, ran.stderr

@@ -18,6 +18,7 @@ from recaudo.cli_operations import GROUPS, spread_scope
 from recaudo.run import PARENT_PID, RunOptions, refuse_unsafe, run_until_stopped
 from recaudo.services import BUILDERS, build_units, settings_of, tell_ingest_who_is_served_here
 from recaudo.upload import ApiRefused
+from recaudo_common.redaction import scrubbed_traceback
 from recaudo_common.runtime import make_platform, migrate, serve
 from recaudo_common.telemetry import configure_logging, configure_tracing
 
@@ -199,7 +200,14 @@ for group in GROUPS:
 
 def main(argv: list[str] | None = None) -> None:
     args = spread_scope(sys.argv[1:] if argv is None else argv)
-    recaudo.main(args=args, prog_name="recaudo")
+    try:
+        recaudo.main(args=args, prog_name="recaudo")
+    except Exception as exc:
+        # What Python would print, but each message without its values: a setting refused at startup quotes the
+        # secret it was given (pydantic's input_value), a database error its row and parameters; stderr is the
+        # pod's log. The frames, the classes and what is wrong (a setting's name, a SQLSTATE) stay.
+        sys.stderr.write(scrubbed_traceback(exc) + "\n")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ _DOUBLE_QUOTED = re.compile(r"(\b[\w-]+\s)?\"([^\"\n]*)\"")
 # A double-quoted word after one of these is a database object's name, which helps and names nobody.
 _IDENTIFIER_WORDS = frozenset({"constraint", "relation", "column", "table", "index", "schema", "type", "function",
                                "sequence", "view", "database", "role", "operator", "trigger", "extension",
+                               "field",  # a record's field, a setting pydantic-settings could not parse
                                "file"})  # a traceback's File "path"
 REDACTED = "[redacted]"
 

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.unit
     ('invalid input syntax for type uuid: "Ana Gómez"', ['type uuid: "[redacted]"'], ["Ana Gómez"]),
     ("invalid input for query argument $1: 'Ana Gómez' (expected int)", ["argument $1"], ["Ana Gómez"]),
     ('  File "/srv/app/handlers.py", line 3, in apply', ['File "/srv/app/handlers.py"'], []),
+    ('error parsing value for field "vault_master_key" from source "x"', ['field "vault_master_key"'], []),
 ])
 def test_scrub_text_takes_values_out_and_keeps_what_failed(text: str, kept: list[str], gone: list[str]) -> None:
     scrubbed = scrub_text(text)
