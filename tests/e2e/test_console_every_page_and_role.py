@@ -2,7 +2,8 @@
 platform (#23): each person signs in and opens each page; what they may use shows its heading in Spanish and loads
 without a script error or a failed request, what their role may not is refused in Spanish (never an empty shell or
 a stack trace), and a client company's person is refused another company's pages. No page leaves the session's
-token or a key where a script could read it."""
+token or a key where a script could read it, and none breaks its Content-Security-Policy (an inline style or script
+the policy does not allow is refused by the browser: the page would show unstyled or dead)."""
 
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from playwright.async_api import async_playwright, expect
 from recaudo_common.testing import RunningPlatform, eventually
 from recaudo_common.testing_pages import sign_in_on_console
 
+from .browser_csp import csp_violations
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +67,7 @@ async def test_every_page_for_every_role(platform: RunningPlatform, tmp_path: Pa
             page = await context.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
+            violations = await csp_violations(page)
             await sign_in_on_console(page, platform.base_url, email, PASSWORD)
             for path in PAGES + (OTHER_COMPANY if role == "client" else []):
                 answer = await page.goto(platform.base_url + path)
@@ -86,5 +89,6 @@ async def test_every_page_for_every_role(platform: RunningPlatform, tmp_path: Pa
                 assert await page.evaluate("localStorage.length + sessionStorage.length") == 0, said
                 assert "recaudo_session" not in await page.evaluate("document.cookie"), said
             assert errors == [], (role, errors)
+            assert violations == [], (role, violations)
             await context.close()
         await browser.close()

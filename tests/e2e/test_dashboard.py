@@ -1,6 +1,8 @@
 """The dashboard in a real headless Chromium (Debian's, driven by Playwright) against the whole platform: it
 loads with a client key, its numbers equal the API's and read as the client company's locale writes them (es-CO:
-"$ 7.800.000", "1,9%", dates dd/mm/aaaa on the axis), and a payment posted during the test shows up live."""
+"$ 7.800.000", "1,9%", dates dd/mm/aaaa on the axis), and a payment posted during the test shows up live. Its
+Content-Security-Policy allows no inline style but by hash, and Chromium refuses none: Plotly's own style rules
+apply (its chart layers stacked) and nothing it adds breaks the policy."""
 
 import datetime as dt
 import os
@@ -20,6 +22,7 @@ from recaudo_common.testing import (
     eventually,
 )
 
+from .browser_csp import csp_violations
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
@@ -74,6 +77,7 @@ async def test_the_dashboard_shows_the_apis_numbers_and_updates_live(platform: R
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = await browser.new_page(viewport={"width": 1400, "height": 1000}, locale="es-CO")
+            violations = await csp_violations(page)
             await page.goto(platform.base_url + "/dashboard")
             await page.fill("#key", key)
             await page.click("text=Entrar")
@@ -108,6 +112,9 @@ async def test_the_dashboard_shows_the_apis_numbers_and_updates_live(platform: R
             assert await page.locator("#client-name").inner_text() == "Banco Andino S.A."
             assert await page.locator("#client").is_disabled()  # a client key sees only its own company
             assert await page.locator("#by-bucket .bars, #by-bucket .plot").count() >= 1  # Plotly drew the chart
+            # Plotly's rules (in the <style> it fills through the CSSOM) apply: its layers lie on top of each other.
+            assert await page.evaluate(
+                "getComputedStyle(document.querySelector('#by-bucket .main-svg')).position") == "absolute"
 
             # A payment posted while the page is open shows up on it by itself.
             await operator.post("/v1/clients/banco-andino/payments", headers={"Idempotency-Key": str(uuid.uuid4())},
@@ -123,6 +130,7 @@ async def test_the_dashboard_shows_the_apis_numbers_and_updates_live(platform: R
             await eventually(page_matches_api, timeout_s=30, message="the page still equals the API")
             shot = tmp_path / "dashboard.png"
             await page.screenshot(path=str(shot), full_page=True)
+            assert violations == [], violations
             await browser.close()
         if os.environ.get("RECAUDO_DOCS_SCREENSHOTS") == "1":
             shutil.copy(shot, REPOSITORY_ROOT / "docs" / "dashboard.png")

@@ -54,7 +54,10 @@ def assert_protected(path: str, answer: httpx.Response) -> None:
     csp = answer.headers.get("content-security-policy", "")
     for wanted in DIRECTIVES:
         assert wanted in csp, f"{path} ({answer.status_code}) answers without {wanted!r}: {csp!r}"
+    # Neither scripts nor styles inline but by hash: an injected <style> or style attribute is refused too (no
+    # page, the dashboard's charts included, needs 'unsafe-inline').
     assert "'unsafe-inline'" not in directive(csp, "script-src"), path
+    assert "'unsafe-inline'" not in directive(csp, "style-src"), path
     assert answer.headers["x-frame-options"] == "DENY" and answer.headers["cache-control"] == "no-store", path
     for kind, body in INLINE.findall(answer.text):
         allowed = directive(csp, f"{kind}-src")

@@ -1,5 +1,6 @@
 """The console's shared pieces: one layout (templates/layout.html) every service's /console pages extend, and how a
-page is rendered with the headers every console page carries (no framing, no caching, scripts only our own)."""
+page is rendered with the headers every console page carries (no framing, no caching, scripts and styles only our
+own: the templates' <style> blocks allowed by their hashes, never 'unsafe-inline')."""
 
 from __future__ import annotations
 
@@ -10,28 +11,37 @@ from typing import Any
 import jinja2
 from fastapi.responses import HTMLResponse, Response
 
-from recaudo_common.page_policy import headers, policy
+from recaudo_common.page_policy import headers, inline_blocks, policy
 
-_SHARED = jinja2.FileSystemLoader(Path(__file__).parent / "templates")
-PAGES = jinja2.Environment(loader=_SHARED, autoescape=True)
-# The console's pages keep 'unsafe-inline' styles (each service's templates have their own <style> blocks and a few
-# style attributes); their scripts are files of ours only.
-PAGE_HEADERS = headers(policy(styles=["'unsafe-inline'"]), referrer="same-origin")
+_SHARED = Path(__file__).parent / "templates"
 
 
-def pages_of(folder: Path) -> jinja2.Environment:
+class Pages(jinja2.Environment):
+    """Console templates and the headers their pages answer with: the policy allows exactly the <style> (and
+    <script>) blocks of these templates, by hash; a style attribute is never allowed (see tests/unit/
+    test_page_markup.py), so a page styles itself through its blocks' classes."""
+
+    def __init__(self, *folders: Path) -> None:
+        super().__init__(loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(f) for f in folders]), autoescape=True)
+        styles, scripts = inline_blocks(*(t for folder in folders for t in sorted(folder.glob("*.html"))))
+        # same-origin: a console's URLs name client companies and accounts, which no other site is told.
+        self.headers = headers(policy(styles=styles, scripts=scripts), referrer="same-origin")
+
+
+PAGES = Pages(_SHARED)
+
+
+def pages_of(folder: Path) -> Pages:
     """A service's own console templates, which extend the shared layout ("layout.html")."""
-    return jinja2.Environment(loader=jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder), _SHARED]),
-                              autoescape=True)
+    return Pages(folder, _SHARED)
 
 
-def page(template: str, *, status: int = 200, headers: dict[str, str] | None = None,
-         pages: jinja2.Environment = PAGES, layout: Mapping[str, str | None] | None = None,
-         **context: Any) -> HTMLResponse:
+def page(template: str, *, status: int = 200, headers: dict[str, str] | None = None, pages: Pages = PAGES,
+         layout: Mapping[str, str | None] | None = None, **context: Any) -> HTMLResponse:
     """A console page in Spanish, rendered from `template` (in `pages`: the shared ones, or a service's own from
-    `pages_of`) with the shared headers; `layout` is what the shared header shows (`Visitor.layout()`)."""
+    `pages_of`) with their headers; `layout` is what the shared header shows (`Visitor.layout()`)."""
     body = pages.get_template(template).render(**(layout or {}), **context)
-    return HTMLResponse(body, status_code=status, headers={**PAGE_HEADERS, **(headers or {})})
+    return HTMLResponse(body, status_code=status, headers={**pages.headers, **(headers or {})})
 
 
 def script(path: Path) -> Response:
