@@ -145,13 +145,14 @@ HELD_DEBTOR_COLUMNS = """
         AS offer_discount_pct,
 """ + WITHDRAWN_COLUMNS + """,
     """ + LEGAL_HOLD + """ AS legal_hold"""
-# And their contacts of the last HISTORY_DAYS (:days) up to :at, at every account: everything, for one account.
+# And their contacts of the last HISTORY_DAYS (:days) before :at up to :until (:at but for a contact logged late,
+# judged with those after it), at every account: everything, for one account.
 DEBTOR_COLUMNS = HELD_DEBTOR_COLUMNS + """,
     (SELECT coalesce(json_agg(json_build_object('at', k.at, 'channel', k.channel, 'conversation', k.conversation,
                                                 'account_ref', k.account_ref)), '[]')
      FROM outreach.contacts k WHERE k.client_slug = acc.client_slug AND k.debtor_id = acc.debtor_id
             AND k.at > CAST(:at AS timestamptz) - make_interval(days => :days)
-            AND k.at <= CAST(:at AS timestamptz)) AS history
+            AND k.at <= CAST(:until AS timestamptz)) AS history
 """
 DEBTOR_JOINS = """
     JOIN outreach.clients c ON c.slug = acc.client_slug
@@ -161,12 +162,15 @@ DEBTOR_JOINS = """
 """
 
 
-async def contact_context(s: AsyncSession, client: str, account_ref: str, at: dt.datetime) -> DebtorContext | None:
-    """The account's debtor as the contact law sees it at `at`, or None when the account is not known here."""
+async def contact_context(s: AsyncSession, client: str, account_ref: str, at: dt.datetime, *,
+                          until: dt.datetime | None = None) -> DebtorContext | None:
+    """The account's debtor as the contact law sees it at `at`, or None when the account is not known here.
+    `until`: their contacts read up to then, not only up to `at` (a contact logged after it was made)."""
     row = (await s.execute(sql(
         f"SELECT acc.client_slug, acc.account_ref, {DEBTOR_COLUMNS} FROM outreach.accounts acc {DEBTOR_JOINS} "
         "WHERE acc.client_slug = :c AND acc.account_ref = :r"),
-        {"c": client, "r": account_ref, "at": at, "days": HISTORY_DAYS})).mappings().first()
+        {"c": client, "r": account_ref, "at": at, "until": max(at, until or at), "days": HISTORY_DAYS})
+    ).mappings().first()
     return DebtorContext.of(row) if row else None
 
 

@@ -56,3 +56,19 @@ async def test_an_agents_call_dialled_the_day_after_it_was_handed_out_counts_fro
     assert (a_week_after_the_hand_out["allowed"], a_week_after_the_hand_out["reasons"]) == (
         False, ["call_after_conversation"])
     assert a_week_after_the_hand_out["next_allowed_at"] == "2026-03-12T14:00:00Z"
+
+
+async def test_a_call_logged_late_is_flagged_with_the_text_sent_after_it_the_same_day(outreach: Outreach) -> None:
+    # Wednesday March 4 in Bogotá: an agent calls at 09:00 from outside Recaudo, Recaudo texts at 10:00, and the
+    # agent logs the call at noon. One contact a day and one channel a week (Ley 2300): the day had two, and
+    # two channels, whichever came first.
+    await outreach.deliver(await outreach.placed("CO-1", channels=("sms", "voice")), segmented("CO-1", ("sms",)))
+    assert await outreach.tick() == 1
+    assert (await outreach.attempts("CO-1"))[0][1] != "scheduled"  # the text went out at 10:00
+    outreach.clock.now = dt.datetime(2026, 3, 4, 17, 0, tzinfo=dt.UTC)
+    logged = await outreach.http.post("/v1/clients/banco/accounts/CO-1/contacts", headers=outreach.auth, json={
+        "channel": "voice", "at": "2026-03-04T09:00:00-05:00", "outcome": "no_answer"})
+    assert logged.status_code == 201, logged.text
+    assert logged.json()["rule_violations"] == ["daily_limit", "weekly_channel_limit"]
+    assert await outreach.sql("SELECT rule_violations FROM outreach.contacts WHERE account_ref = 'CO-1' "
+                              "AND source = 'logged'") == [(["daily_limit", "weekly_channel_limit"],)]

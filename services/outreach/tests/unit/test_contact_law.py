@@ -206,3 +206,33 @@ def test_numbers_read_without_parsing_are_placed_as_the_library_places_them() ->
             if example is not None:
                 e164 = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
                 assert phone_zones(e164) == _usable(library.time_zones_for_number(example)), (region, e164)
+
+
+def test_a_contact_logged_late_is_judged_with_the_contacts_of_its_day_and_week_that_came_after_it() -> None:
+    from outreach.domain.contact_law import violations
+
+    # An agent called at 09:00 from outside Recaudo and logs it at noon; Recaudo texted the debtor at 11:00.
+    monday_9 = local("CO", 2026, 3, 9, 9, 0)
+
+    def logged(at: dt.datetime, channel: str, *history: PastContact, country: str = "CO") -> tuple[str, ...]:
+        return violations(ContactRequest(country=country, timezone=ZONES[country], channel=channel, at=at,
+                                         authorised_channels=ALL, history=history, account_ref="A"))
+
+    texted_at_11 = PastContact(local("CO", 2026, 3, 9, 11, 0), "sms")
+    assert logged(monday_9, "voice", texted_at_11) == ("daily_limit", "weekly_channel_limit")
+    assert logged(monday_9, "sms", texted_at_11) == ("daily_limit",)
+    # Later in the week on another channel: two channels that week; the next day on the same one: nothing.
+    assert logged(monday_9, "voice", PastContact(local("CO", 2026, 3, 13, 9, 0), "sms")) == ("weekly_channel_limit",)
+    assert logged(monday_9, "sms", PastContact(local("CO", 2026, 3, 10, 9, 0), "sms")) == ()
+    # The next week's contacts are another week's.
+    assert logged(local("CO", 2026, 3, 14, 10, 0), "voice", PastContact(local("CO", 2026, 3, 16, 9, 0), "sms")) \
+        == ()
+    # Regulation F: a call logged late that makes eight in seven days with the calls after it.
+    tuesday = local("US", 2026, 3, 3, 10, 0)
+    after = tuple(PastContact(tuesday + dt.timedelta(hours=2 + i), "voice", account_ref="A") for i in range(7))
+    assert logged(tuesday, "voice", *after, country="US") == ("call_limit_7_in_7",)
+    assert logged(tuesday, "voice", *after[:6], country="US") == ()
+    other_account = tuple(PastContact(c.at, "voice", account_ref="B") for c in after)
+    assert logged(tuesday, "voice", *other_account, country="US") == ()
+    a_week_on = tuple(PastContact(tuesday + dt.timedelta(days=7, hours=i), "voice", account_ref="A") for i in range(7))
+    assert logged(tuesday, "voice", *a_week_on, country="US") == ()

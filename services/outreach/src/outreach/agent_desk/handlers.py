@@ -13,6 +13,7 @@ from outreach import debtor_guard, store
 from outreach.agent_desk import store as desk
 from outreach.debtors import DebtorContext, contact_request, decision_detail
 from outreach.domain.contact_law import decide_contact, hours_broken
+from outreach.domain.contact_law import violations as rules_broken
 from outreach.domain.templates import TemplateError
 from outreach.messages import Renderer, payment_link
 from outreach.settings import OutreachSettings
@@ -118,7 +119,8 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
         raise Invalid("promise_mismatch", "outcome promise_to_pay needs a promise, and only it may carry one",
                       title="Invalid contact")
     async with db.transaction() as s:
-        debtor = await store.contact_context(s, client, account_ref, at)
+        # Its day and week are judged whole: the contacts made since it, before it was logged, count too.
+        debtor = await store.contact_context(s, client, account_ref, at, until=now)
         if debtor is None:
             raise NotFound(f"account {account_ref!r}")
         if promise is not None:
@@ -142,7 +144,7 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
             conversation=conversation, logged_by=by, rule_violations=hours, made_at=at)
         if attempt_id is not None and not assigned:
             raise NotFound(f"assigned call {attempt_id}")
-        violations = hours if assigned else list(decide_contact(asked).reasons)
+        violations = hours if assigned else list(rules_broken(asked))
         contact_id = attempt_id if assigned and attempt_id else await desk.add_contact(
             s, client=client, debtor_id=debtor.debtor_id, account_ref=account_ref, channel=channel, at=at,
             source="logged", outcome=outcome, conversation=conversation, rule_violations=violations, logged_by=by)

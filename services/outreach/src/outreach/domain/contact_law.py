@@ -337,5 +337,35 @@ def hours_broken(req: ContactRequest) -> tuple[str, ...]:
 
 
 def violations(req: ContactRequest) -> tuple[str, ...]:
-    """The rules a contact that already happened broke (for contacts agents log from outside Recaudo)."""
-    return decide_contact(req).reasons
+    """The rules a contact that already happened broke (for contacts agents log from outside Recaudo, often hours
+    later). `req.history` may hold contacts made after it: a calendar day or week is whole, so another contact that
+    same day, another channel that same week, or calls that make more than the limit in seven days with it, are
+    broken rules whichever came first (the later ones were decided without knowing of this one)."""
+    rules, zones = _rules_and_zones(req)
+    local = req.at.astimezone(zones[0])
+    reasons = list(decide_contact(req).reasons)
+    later = [c for c in req.history if c.at > req.at]
+    day = [c for c in req.history if c.at.astimezone(local.tzinfo).date() == local.date()]
+    if rules.daily_limit is not None and len(day) >= rules.daily_limit:
+        reasons.append("daily_limit")
+    week = local.date() - dt.timedelta(days=local.weekday())
+    if rules.one_channel_per_week and any(
+            c.channel != req.channel and week <= c.at.astimezone(local.tzinfo).date() < week + dt.timedelta(days=7)
+            for c in later):
+        reasons.append("weekly_channel_limit")
+    if req.channel in PHONE_CALLS and rules.calls_in_7_days is not None and _more_calls_than_allowed(req, rules,
+                                                                                                   local):
+        reasons.append("call_limit_7_in_7")
+    return tuple(dict.fromkeys(reasons))  # decide_contact's reasons, then those the later contacts add
+
+
+def _more_calls_than_allowed(req: ContactRequest, rules: CountryRules, local: dt.datetime) -> bool:
+    """Whether some seven days that hold this call hold more calls than the limit with it, the calls after it
+    counted too (for a call logged late): for each call in the week after it, those from seven days before that one
+    up to it, as decide_contact counts them at that call."""
+    assert rules.calls_in_7_days is not None
+    calls = [c.at.astimezone(local.tzinfo) for c in req.history
+             if c.channel in PHONE_CALLS and (req.account_ref is None or c.account_ref in (None, req.account_ref))]
+    ends = [local] + [t for t in calls if local < t < local + dt.timedelta(days=7)]
+    return any(sum(1 for t in calls if end - dt.timedelta(days=7) < t <= end) + 1 > rules.calls_in_7_days
+               for end in ends)
