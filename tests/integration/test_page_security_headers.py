@@ -21,10 +21,8 @@ from recaudo_common.testing import settings_for_test
 pytestmark = pytest.mark.integration
 SERVICES = ["ingest", "segmentation", "outreach", "payments", "reporting"]
 # The debtor's pages and the consoles' doors: each must be among the pages found (the walk cannot pass empty).
-MUST_SERVE_HTML = {"/pay/{token}", "/u/{token}", "/checkout/{token}", "/dashboard", "/console/sign-in"}
+MUST_SERVE_HTML = {"/pay/{token}", "/u/{token}", "/checkout/{token}", "/dashboard", "/console/sign-in", "/docs"}
 DIRECTIVES = ("default-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'")
-# FastAPI's own API documentation pages load Swagger UI and ReDoc from a CDN: a developer's page, not the product's.
-FRAMEWORK_PAGES = {"/docs", "/docs/oauth2-redirect", "/redoc"}
 INLINE = re.compile(r"<(style|script)>(.*?)</\1>", re.DOTALL)
 
 
@@ -68,7 +66,7 @@ async def test_every_html_page_answers_with_the_content_security_policy(platform
     app = build_app(platform, build_units(platform, SERVICES))
     paths = sorted({path for path, methods in routes(app) if "GET" in methods
                     and not path.startswith(("/v1", "/healthz", "/readyz", "/metrics", "/openapi"))
-                    and path not in FRAMEWORK_PAGES})
+})
     html = set()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  headers={"Accept": "text/html"}) as http:
@@ -80,6 +78,15 @@ async def test_every_html_page_answers_with_the_content_security_policy(platform
             if answer.headers.get("content-type", "").startswith("text/html"):
                 html.add(path)
                 assert_protected(asked, answer)
+        # The API's documentation is Swagger UI from this process, nothing from a CDN; ReDoc's old address leads there.
+        docs = await http.get("/docs")
+        assert re.findall(r'(?:src|href)="([^"]+)"', docs.text) and all(
+            ref.startswith("/docs/static/") for ref in re.findall(r'(?:src|href)="([^"]+)"', docs.text)), docs.text
+        for ref in re.findall(r'(?:src|href)="([^"]+)"', docs.text):
+            asset = await http.get(ref)
+            assert asset.status_code == 200 and asset.headers["x-content-type-options"] == "nosniff", ref
+        redoc = await http.get("/redoc")
+        assert (redoc.status_code, redoc.headers.get("location")) == (307, "/docs")
         # The debtor page's own pages, past the link's refusal: the identity question, a checkout's outcome.
         for asked in ("/checkout/RCD-NOPE", "/pay/x.y"):
             answer = await http.get(asked)

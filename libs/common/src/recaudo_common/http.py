@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from recaudo_common.access_log import log_access, request_cause
 from recaudo_common.actions import Asked, worth_recording
 from recaudo_common.actions import record as record_action
+from recaudo_common.api_docs import install_docs
 from recaudo_common.auth import Principal
 from recaudo_common.errors import install_problem_handlers
 from recaudo_common.gate import BodyRule, Gate, KeyCheck
@@ -111,9 +112,13 @@ def create_app(
     # One server span per request, the platform's own (Observe, recaudo_common.instrumentation.server_span): not
     # FastAPI's native telemetry as well, nor its logs (exception messages, unmasked) or exporters of its own from
     # the environment, which would bypass the platform's scrubbing exporter.
-    app = FastAPI(title=title, version="1", description=description,
+    # /docs is the platform's own (recaudo_common.api_docs: Swagger UI from this process, under the pages' policy),
+    # not FastAPI's, which loads Swagger UI and ReDoc from a CDN with no policy.
+    app = FastAPI(title=title, version="1", description=description, docs_url=None, redoc_url=None,
+                  swagger_ui_oauth2_redirect_url=None,
                   telemetry={"tracing": False, "metrics": False, "logs": False, "auto_configure": False})
     app.router.route_class = AuthorisedFirstRoute
+    install_docs(app)
     install_problem_handlers(app)
     app.add_middleware(Gate, check_key=check_key, rules=body_rules, max_json_bytes=max_json_bytes,
                        max_body_bytes=max_body_bytes)

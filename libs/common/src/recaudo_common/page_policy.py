@@ -29,11 +29,20 @@ def inline_blocks(*templates: Path) -> tuple[list[str], list[str]]:
     styles: list[str] = []
     scripts: list[str] = []
     for template in templates:
-        for kind, body in _INLINE.findall(template.read_text(encoding="utf-8")):
-            if "{{" in body or "{%" in body:
-                raise ValueError(f"{template.name}: an inline <{kind}> with a template expression has no fixed hash")
-            (styles if kind == "style" else scripts).append(digest(body))
+        text = template.read_text(encoding="utf-8")
+        if any("{{" in body or "{%" in body for _, body in _INLINE.findall(text)):
+            raise ValueError(f"{template.name}: an inline <style> or <script> with a template expression has no "
+                             "fixed hash")
+        more_styles, more_scripts = page_blocks(text)
+        styles += more_styles
+        scripts += more_scripts
     return styles, scripts
+
+
+def page_blocks(html: str) -> tuple[list[str], list[str]]:
+    """The hash sources of the attribute-less <style> and <script> blocks of a page as it is sent."""
+    found = _INLINE.findall(html)
+    return [digest(b) for k, b in found if k == "style"], [digest(b) for k, b in found if k == "script"]
 
 
 def policy(*, styles: Iterable[str] = (), scripts: Iterable[str] = (), more: Iterable[str] = ()) -> str:
