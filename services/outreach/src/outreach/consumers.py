@@ -43,6 +43,7 @@ from recaudo_common.events import (
     DebtorAccessRequested,
     DebtorErased,
     DebtorErasureRequested,
+    PaymentAdjusted,
     PaymentApplied,
     PaymentMethodsAvailable,
     PaymentReversed,
@@ -78,6 +79,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
             PaymentReversed: on_payment,
             PaymentWrittenOff: on_payment,
             PaymentWriteOffReversed: on_payment,
+            PaymentAdjusted: on_payment,  # a restated balance: the ledger's status and balance after its adjustment
             PaymentMethodsAvailable: on_methods_available,
             CheckoutUpdated: on_checkout_updated,
             ArrangementMade: on_arrangement_answer,
@@ -97,6 +99,7 @@ def subscriptions(vault: Vault) -> Subscriptions:
             PaymentReversed: on_payments,
             PaymentWrittenOff: on_payments,
             PaymentWriteOffReversed: on_payments,
+            PaymentAdjusted: on_payments,
             AccountRecalled: on_recalls,
         },
     )

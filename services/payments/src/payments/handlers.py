@@ -37,6 +37,7 @@ from recaudo_common.events import (
     AccountPseudonymised,
     AccountRecalled,
     AccountUpdated,
+    PaymentAdjusted,
     PaymentApplied,
     PaymentUnmatched,
     PaymentWriteOffRecovered,
@@ -132,8 +133,9 @@ async def on_account_updated(event: AccountUpdated, ctx: HandlerContext, *, vaul
 
 async def on_accounts_updated(events: list[tuple[AccountUpdated, HandlerContext]], *, vault: Vault) -> None:
     """The client company restated balances (a run of them, at most one per account, in a few statements): each
-    change goes to the ledger as an adjustment, and the account's balance and status follow the ledger. An account
-    not opened here yet is opened with its restated balance."""
+    change goes to the ledger as an adjustment, and the account's balance and status follow the ledger and go out on
+    payment.adjusted (segmentation and outreach take them from it, as from a payment's: a paid account owed again is
+    worked again, a settled one stays closed). An account not opened here yet is opened with its restated balance."""
     s, now = events[0][1].session, events[0][1].now
     debtors = await debtors_of(s, vault, [(ctx.envelope.client, e) for e, ctx in events])
     accounts = await store.lock_accounts(s, [(ctx.envelope.client, e.account_ref) for e, ctx in events])
@@ -148,14 +150,21 @@ async def on_accounts_updated(events: list[tuple[AccountUpdated, HandlerContext]
     held = [(e, ctx, debtor, account) for e, ctx, debtor, account in stated if account is not None]
     await store.restate_debtors(s, [(ctx.envelope.client, e.account_ref, debtor.debtor_ref, debtor.id_number)
                                     for e, ctx, debtor, _ in held])
+    adjusted = [(e, ctx, a) for e, ctx, _, a in held if e.balance != e.previous_balance]
     await store.add_adjustments(s, [
         (ctx.envelope.client, e.account_ref, e.balance - e.previous_balance, ctx.envelope.event_id)
-        for e, ctx, _, _ in held if e.balance != e.previous_balance], now)
+        for e, ctx, _ in adjusted], now)
     ledger = await store.ledger_balances(s, [(a.client_slug, a.account_ref) for _, _, _, a in held])
-    await store.set_balances(s, [
-        (a.client_slug, a.account_ref, balance := ledger[(a.client_slug, a.account_ref)],
-         ledger_status(balance=balance, settled=a.status == "settled", written_off=a.written_off))
-        for _, _, _, a in held], now)
+    statuses = {(a.client_slug, a.account_ref): ledger_status(
+        balance=ledger[(a.client_slug, a.account_ref)], settled=a.status == "settled", written_off=a.written_off)
+        for _, _, _, a in held}
+    await store.set_balances(s, [(a.client_slug, a.account_ref, ledger[(a.client_slug, a.account_ref)],
+                                  statuses[(a.client_slug, a.account_ref)]) for _, _, _, a in held], now)
+    for e, ctx, a in adjusted:
+        await ctx.emit(PaymentAdjusted(
+            account_ref=e.account_ref, amount=e.balance - e.previous_balance, currency=a.currency,
+            adjusted_at=ctx.now, new_balance=ledger[(a.client_slug, a.account_ref)],
+            account_status=statuses[(a.client_slug, a.account_ref)]))
 
 
 async def on_account_pseudonymised(event: AccountPseudonymised, ctx: HandlerContext) -> None:

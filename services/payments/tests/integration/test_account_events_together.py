@@ -11,6 +11,7 @@ from sqlalchemy import text
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountUpdated
 
 from .conftest import NOW, Gateway, deliver, payment, placed
+from .test_arrangements_taken_back import agree
 
 pytestmark = pytest.mark.integration
 
@@ -69,3 +70,29 @@ async def test_a_recall_file_marks_its_accounts_together(gateway: Gateway) -> No
         recalled = dict((await s.execute(text(
             "SELECT account_ref, recalled FROM payments.accounts WHERE account_ref LIKE 'K-%'"))).all())
     assert recalled == {"K-1": True, "K-2": True, "K-3": False}
+
+
+async def adjusted(gateway: Gateway) -> dict[str, tuple[str, str, str]]:
+    """payment.adjusted as payments' outbox holds it, by account: amount, new balance, status."""
+    async with gateway.platform.db.transaction() as s:
+        rows = (await s.execute(text(
+            "SELECT envelope->'payload' FROM payments.outbox WHERE envelope->>'type' = 'payment.adjusted'"))).all()
+    return {p["account_ref"]: (p["amount"], p["new_balance"], p["account_status"]) for (p,) in rows}
+
+
+async def test_each_restatement_tells_the_ledgers_word_after_it(gateway: Gateway) -> None:
+    """A paid account owed again is open, a settled one stays settled, and both say so: segmentation and outreach
+    learn of it only from this event (the ledger's status and balance are not theirs to work out)."""
+    paid_off, unchanged = [await placed(gateway.platform, ref, debtor_id=ref) for ref in ("D-1", "D-2")]
+    await deliver(gateway.platform, paid_off, unchanged)
+    assert (await gateway.send(payment("d-pay-1", ref="D-1", amount="100000.00"))).json()["status"] == "applied"
+    await agree(gateway, "A-1", "settlement", ("2026-04-15", "70000.00"))
+    settled = await gateway.manual("finiquito-d", {"account_ref": "A-1", "amount": "70000.00",
+                                                   "paid_at": "2026-03-31T14:00:00+00:00"})
+    assert settled.json()["account_status"] == "settled", settled.text
+    a1 = await placed(gateway.platform, "A-1")
+    await deliver(gateway.platform, restated(paid_off, "120000.00"), restated(unchanged, "100000.00"),
+                  restated(a1, "130000.00"), together=True)
+    assert await adjusted(gateway) == {"D-1": ("20000.00", "20000.00", "open"),
+                                       "A-1": ("30000.00", "30000.00", "settled")}
+    assert (await ledger(gateway, "A-1"))[:2] == (Decimal("30000.00"), "settled")

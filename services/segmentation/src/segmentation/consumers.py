@@ -17,6 +17,7 @@ from recaudo_common.events import (
     ContactLogged,
     ContactOptedOut,
     ContactReplied,
+    PaymentAdjusted,
     PaymentApplied,
     PaymentReversed,
     PaymentWriteOffReversed,
@@ -41,6 +42,7 @@ SUBSCRIPTIONS = Subscriptions(
         PaymentReversed: handlers.on_payment,
         PaymentWrittenOff: handlers.on_payment,
         PaymentWriteOffReversed: handlers.on_payment,
+        PaymentAdjusted: handlers.on_payment,  # a restated balance: the ledger's word after its adjustment
         PromiseMade: handlers.on_promise,
         PromiseBroken: handlers.on_promise,
         # The history the propensity model and the indicators read (#22): kept, not segmented on arrival.
@@ -64,6 +66,7 @@ SUBSCRIPTIONS = Subscriptions(
         PaymentReversed: handlers.on_payments,
         PaymentWrittenOff: handlers.on_payments,
         PaymentWriteOffReversed: handlers.on_payments,
+        PaymentAdjusted: handlers.on_payments,
         AccountRecalled: handlers.on_recalls,
         PromiseKept: modelling.on_history_facts,
         PromiseReopened: modelling.on_history_facts,

@@ -29,6 +29,7 @@ from recaudo_common.events import (
     ArrangementKept,
     ArrangementMade,
     ClientSettings,
+    PaymentAdjusted,
     PaymentApplied,
     PaymentReversed,
     PaymentWriteOffReversed,
@@ -325,15 +326,13 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
     await segment_each(accounts, now=events[0][1].now)
 
 
-LedgerEvent = PaymentApplied | PaymentReversed | PaymentWrittenOff | PaymentWriteOffReversed
+LedgerEvent = PaymentApplied | PaymentReversed | PaymentWrittenOff | PaymentWriteOffReversed | PaymentAdjusted
+_TRIGGERS = ((PaymentApplied, "payment"), (PaymentReversed, "reversal"), (PaymentWrittenOff, "write_off"),
+             (PaymentWriteOffReversed, "write_off_reversal"), (PaymentAdjusted, "adjustment"))
 
 
 def trigger_of(event: LedgerEvent) -> str:
-    if isinstance(event, PaymentApplied):
-        return "payment"
-    if isinstance(event, PaymentReversed):
-        return "reversal"
-    return "write_off" if isinstance(event, PaymentWrittenOff) else "write_off_reversal"
+    return next(trigger for kind, trigger in _TRIGGERS if isinstance(event, kind))
 
 
 async def on_payment(event: LedgerEvent, ctx: HandlerContext) -> None:
@@ -345,9 +344,10 @@ async def on_payments(events: list[tuple[LedgerEvent, HandlerContext]]) -> None:
     few statements whatever their number: a payment or its reversal kept in the account's history, the balance the
     ledger's, its status the ledger's except that a recalled account stays recalled (a debtor may still pay after
     it), then segmented; for an account not placed here yet (account_locks: none being placed), the ledger's word
-    kept for its placement. A write-off closes the account once nothing is left to pay (no longer segmented or
-    aged: its treatment is stopped); its reversal opens it again and the strategy decides it afresh. Neither is a
-    payment: no fact."""
+    kept for its placement. A restated balance's adjustment is the ledger's word too (a paid account owed again
+    opens, a settled one stays settled). A write-off closes the account once nothing is left to pay (no longer
+    segmented or aged: its treatment is stopped); its reversal opens it again and the strategy decides it afresh.
+    Neither is a payment: no fact."""
     s, now = events[0][1].session, events[0][1].now
     await account_locks.lock_unplaced(s, [(ctx.envelope.client, e.account_ref) for e, ctx in events])
     await store.record_outcomes(s, [

@@ -83,7 +83,9 @@ _UPSERT_MANY = """WITH placed AS (
                contactable, updated_at, days_past_due_at_placement, product)
            SELECT client_slug, account_ref, balance, days_past_due, as_of, contactable, :now, days_past_due, product
            FROM {source}
-           ON CONFLICT (client_slug, account_ref) DO UPDATE SET balance = excluded.balance,
+           -- the balance is the ledger's (payments owns it): a restated one reaches it as payment.adjusted, so a
+           -- restatement handled after that event must not put the client company's figure back
+           ON CONFLICT (client_slug, account_ref) DO UPDATE SET
                days_past_due_at_as_of = excluded.days_past_due_at_as_of, as_of = excluded.as_of,
                contactable = excluded.contactable, updated_at = excluded.updated_at,
                product = coalesce(excluded.product, segmentation.accounts.product), scored_at = NULL,

@@ -1,5 +1,5 @@
-"""The payment.* events: payments applied, reversed (v1 and v2) or left unmatched in suspense, accounts written off
-and money recovered after a write-off (topic `payment`)."""
+"""The payment.* events: payments applied, reversed (v1 and v2) or left unmatched in suspense, restated balances
+adjusted, accounts written off and money recovered after a write-off (topic `payment`)."""
 
 from __future__ import annotations
 
@@ -95,6 +95,23 @@ class PaymentUnmatched(Event):
     paid_at: dt.datetime
     source: PaymentSource
     reason: str
+
+
+@register
+class PaymentAdjusted(Event):
+    type = "payment.adjusted"
+    family = "payment"
+    producer = "payments"
+    summary = ("The client company restated an account's balance (account.updated) and the ledger booked the change "
+               "as an adjustment: what is left to pay and the account's status after it (a paid account owed again "
+               "is open; a settled one stays settled). Keyed by the account, in order with its payments.")
+
+    account_ref: str
+    amount: Decimal = Field(description="the adjustment: the stated balance's change (negative when it fell)")
+    currency: str
+    adjusted_at: dt.datetime
+    new_balance: Decimal = Field(description="what is left to pay after it (negative: the debtor's credit)")
+    account_status: LedgerStatus
 
 
 WriteOffReason = Literal["uneconomic", "deceased", "statute_barred", "insolvency", "fraud", "other"]

@@ -30,6 +30,7 @@ from recaudo_common.events import (
     AccountSegmentedV2,
     AccountSettled,
     AccountUpdated,
+    PaymentAdjusted,
     PaymentApplied,
     PaymentReversed,
     PaymentWriteOffReversed,
@@ -218,7 +219,7 @@ async def on_settled(event: AccountSettled, ctx: HandlerContext) -> None:
                                                              None, ctx.envelope.occurred_at)])
 
 
-MoneyEvent = PaymentApplied | PaymentReversed | PaymentWrittenOff | PaymentWriteOffReversed
+MoneyEvent = PaymentApplied | PaymentReversed | PaymentWrittenOff | PaymentWriteOffReversed | PaymentAdjusted
 
 
 async def on_payment(event: MoneyEvent, ctx: HandlerContext) -> None:
