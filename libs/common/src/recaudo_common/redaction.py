@@ -41,9 +41,25 @@ _IDENTIFIER_WORDS = frozenset({"constraint", "relation", "column", "table", "ind
 REDACTED = "[redacted]"
 
 
-def mask_text(text: str) -> str:
-    """Masks e-mail addresses, long digit runs and digit groups joined by dots (IDs, phones) in free text."""
+# A UUID (an event's, an erasure's, an attempt's id) holds no one's data, and is what an SRE searches and replays
+# by: its digits and hyphens would otherwise read as a phone number and lose pieces ("01a25208-[redacted]f4-...").
+_UUID = re.compile(r"(?<![\w-])[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-])")
+
+
+def _masked(text: str) -> str:
     return _DIGITS.sub(REDACTED, _DOTTED.sub(REDACTED, _EMAIL.sub("[email]", text)))
+
+
+def mask_text(text: str) -> str:
+    """Masks e-mail addresses, long digit runs and digit groups joined by dots (IDs, phones) in free text; UUIDs
+    are kept whole."""
+    if "-" not in text or not (ids := list(_UUID.finditer(text))):
+        return _masked(text)
+    parts, at = [], 0
+    for found in ids:
+        parts += [_masked(text[at:found.start()]), found.group()]
+        at = found.end()
+    return "".join([*parts, _masked(text[at:])])
 
 
 def _double_quoted(match: re.Match[str]) -> str:

@@ -120,6 +120,9 @@ async def test_a_database_error_on_personal_data_leaves_no_trace_of_it(
     logged = log_lines.getvalue()
     assert "event dead-lettered" in logged and "sqlstate 23514, constraint probe_debtors_full_name_check" in logged
     assert "UniqueViolation" in logged and "probe_debtors_email_key" in logged
+    # The ids an SRE needs to find the event and replay it are whole: a UUID's digits are no phone number.
+    dead_line = next(json.loads(line) for line in logged.splitlines() if "event dead-lettered" in line)
+    assert dead_line["event_id"] == str(letters[0].envelope.event_id), dead_line
     without_secrets("the log", logged)
 
     # The span of the failed attempt recorded the exception, and exported it without the row.

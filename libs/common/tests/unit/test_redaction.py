@@ -1,9 +1,13 @@
 """Error text without personal data: what the scrubber keeps (what failed) and what it takes out (whom)."""
 
+import json
+import logging
+
 import pytest
 from pydantic import BaseModel, ValidationError
 
 from recaudo_common.redaction import describe_error, mask_text, scrub_text
+from recaudo_common.telemetry import JsonFormatter
 
 pytestmark = pytest.mark.unit
 
@@ -54,3 +58,17 @@ def test_a_validation_error_is_described_by_location_and_type_only() -> None:
         Debtor.model_validate({"full_name": "Ana Gómez", "debtor_id": "CC 1020304050"})
     described = describe_error(err.value)
     assert described == "ValidationError: 2 validation error(s): full_name int_parsing; debtor_id int_parsing"
+
+
+def test_an_id_in_a_log_line_stays_whole_while_a_number_beside_it_is_masked() -> None:
+    # An event's, an erasure's or an attempt's id (UUIDv7: its digits and hyphens read as a phone number) is what an
+    # SRE searches and replays by; the masks cut pieces out of it ("01a25208-[redacted]f4-85aa-...").
+    ids = ("01a25208-2541-76f4-85aa-c64a9ab8eb96", "27ccf349-6751-4c2c-82d2-68a4108e4950")
+    record = logging.LogRecord("recaudo.consumer", logging.ERROR, __file__, 1, "event %s dead-lettered (+57 300 "
+                               "123 4567)", (ids[0],), None)
+    record.fields = {"event_id": ids[0], "erasure": ids[1], "reason": f"{ids[1]} for 1.020.304.050"}
+    line = json.loads(JsonFormatter("test").format(record))
+    assert line["msg"] == f"event {ids[0]} dead-lettered ([redacted])"
+    assert (line["event_id"], line["erasure"]) == ids
+    assert line["reason"] == f"{ids[1]} for [redacted]"
+    assert mask_text(f"{ids[0]}: 3001234567") == f"{ids[0]}: [redacted]"
