@@ -72,3 +72,28 @@ async def test_a_call_logged_late_is_flagged_with_the_text_sent_after_it_the_sam
     assert logged.json()["rule_violations"] == ["daily_limit", "weekly_channel_limit"]
     assert await outreach.sql("SELECT rule_violations FROM outreach.contacts WHERE account_ref = 'CO-1' "
                               "AND source = 'logged'") == [(["daily_limit", "weekly_channel_limit"],)]
+
+
+async def test_a_call_handed_out_and_dialled_another_day_is_judged_on_the_day_it_was_made(outreach: Outreach) -> None:
+    # One debtor, two accounts (Bogotá). A's call is handed out on Wednesday March 4 at 10:00 and dialled on
+    # Thursday at 10:00; B's was handed out (and so made) on Thursday at 08:00. Thursday had two contacts.
+    await outreach.deliver(await outreach.placed("CO-A", channels=("agent",)),
+                           await outreach.placed("CO-B", channels=("agent",)),
+                           segmented("CO-A", ("agent",), value="900000"), segmented("CO-B", ("agent",), value="5000"))
+    url = "/v1/agent/next?client=banco"
+    handed_a = (await outreach.http.get(url, headers=outreach.auth)).json()["item"]
+    assert handed_a["account_ref"] == "CO-A"
+    outreach.clock.now = dt.datetime(2026, 3, 5, 13, 0, tzinfo=dt.UTC)
+    handed_b = (await outreach.http.get(url, headers=outreach.auth)).json()["item"]
+    assert handed_b["account_ref"] == "CO-B"
+    outreach.clock.now = dt.datetime(2026, 3, 5, 15, 5, tzinfo=dt.UTC)
+    logged = await outreach.http.post("/v1/clients/banco/accounts/CO-A/contacts", headers=outreach.auth, json={
+        "channel": "agent", "at": "2026-03-05T10:00:00-05:00", "outcome": "no_answer",
+        "attempt_id": handed_a["attempt_id"]})
+    assert logged.status_code == 201, logged.text
+    assert logged.json()["rule_violations"] == ["daily_limit"]
+    # B's call, handed out and dialled on Thursday, shares its day with A's: both are flagged, whichever came first.
+    same_day = await outreach.http.post("/v1/clients/banco/accounts/CO-B/contacts", headers=outreach.auth, json={
+        "channel": "agent", "at": "2026-03-05T08:30:00-05:00", "outcome": "no_answer",
+        "attempt_id": handed_b["attempt_id"]})
+    assert same_day.status_code == 201 and same_day.json()["rule_violations"] == ["daily_limit"], same_day.text

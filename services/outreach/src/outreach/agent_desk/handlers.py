@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from outreach import debtor_guard, store
 from outreach.agent_desk import store as desk
 from outreach.debtors import DebtorContext, contact_request, decision_detail
-from outreach.domain.contact_law import decide_contact, hours_broken
+from outreach.domain.contact_law import decide_contact
 from outreach.domain.contact_law import violations as rules_broken
 from outreach.domain.templates import TemplateError
 from outreach.messages import Renderer, payment_link
@@ -135,16 +135,22 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
                 raise Invalid("invalid_promise", f"the promise is due from the day of the contact ({contact_day}) to "
                               f"{latest_promise_date(contact_day, window)}", title="Invalid promise")
         conversation = outcome in CONVERSATIONS and channel in {"voice", "agent"}
-        # A call handed out was allowed then, its limits counted; the agent may have dialled it later, so the
-        # hours at the moment logged are checked (and kept with its contact). Any other contact is judged whole.
-        asked = contact_request(debtor, channel, at)
-        hours = list(hours_broken(asked))
+        handed = None if attempt_id is None else await desk.handed_out_at(s, attempt_id=attempt_id, client=client,
+                                                                           account_ref=account_ref)
+        if attempt_id is not None and handed is None:
+            raise NotFound(f"assigned call {attempt_id}")
+        # A call handed out was allowed then, its limits counted; but the agent may have dialled it later, even
+        # another day, so it is judged whole at the moment it was made like any other contact, without the
+        # hand-out's own contact (which is this call).
+        others = tuple(c for c in debtor.history if handed is None or not (
+            c.at == handed and c.channel == "agent" and c.account_ref == account_ref))
+        violations = list(rules_broken(contact_request(replace(debtor, history=others),
+                                                       "agent" if handed else channel, at)))
         assigned = attempt_id is not None and await desk.attach_outcome(
             s, attempt_id=attempt_id, client=client, account_ref=account_ref, outcome=outcome,
-            conversation=conversation, logged_by=by, rule_violations=hours, made_at=at)
+            conversation=conversation, logged_by=by, rule_violations=violations, made_at=at)
         if attempt_id is not None and not assigned:
             raise NotFound(f"assigned call {attempt_id}")
-        violations = hours if assigned else list(rules_broken(asked))
         contact_id = attempt_id if assigned and attempt_id else await desk.add_contact(
             s, client=client, debtor_id=debtor.debtor_id, account_ref=account_ref, channel=channel, at=at,
             source="logged", outcome=outcome, conversation=conversation, rule_violations=violations, logged_by=by)

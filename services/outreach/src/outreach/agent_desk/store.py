@@ -82,6 +82,16 @@ async def add_contact(s: AsyncSession, *, client: str, debtor_id: str, account_r
     return contact_id
 
 
+async def handed_out_at(s: AsyncSession, *, attempt_id: uuid.UUID, client: str, account_ref: str
+                        ) -> dt.datetime | None:
+    """When the call this platform handed to an agent was counted (its hand-out), while no outcome is attached to
+    it; None for no such call waiting for its outcome."""
+    found = await s.scalar(sql(
+        "SELECT at FROM outreach.contacts WHERE attempt_id = :a AND client_slug = :c AND account_ref = :r "
+        "AND channel = 'agent' AND outcome IS NULL"), {"a": attempt_id, "c": client, "r": account_ref})
+    return found if isinstance(found, dt.datetime) else None
+
+
 async def attach_outcome(s: AsyncSession, *, attempt_id: uuid.UUID, client: str, account_ref: str, outcome: str,
                          conversation: bool, logged_by: uuid.UUID, rule_violations: list[str],
                          made_at: dt.datetime) -> bool:

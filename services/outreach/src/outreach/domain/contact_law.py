@@ -329,13 +329,6 @@ def decide_contact(req: ContactRequest) -> ContactDecision:
     return ContactDecision(False, tuple(reasons), None, local)
 
 
-def hours_broken(req: ContactRequest) -> tuple[str, ...]:
-    """The hours, days and holidays a contact made at `req.at` broke, in any of the debtor's zones: for a call
-    the platform handed out (its limits were counted when it was), dialled later than it was handed."""
-    rules, zones = _rules_and_zones(req)
-    return tuple(_time_reasons_everywhere(req, rules, req.at, zones)[0])
-
-
 def violations(req: ContactRequest) -> tuple[str, ...]:
     """The rules a contact that already happened broke (for contacts agents log from outside Recaudo, often hours
     later). `req.history` may hold contacts made after it: a calendar day or week is whole, so another contact that
