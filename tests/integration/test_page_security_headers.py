@@ -57,6 +57,11 @@ def assert_protected(path: str, answer: httpx.Response) -> None:
     assert "'unsafe-inline'" not in directive(csp, "script-src"), path
     assert "'unsafe-inline'" not in directive(csp, "style-src"), path
     assert answer.headers["x-frame-options"] == "DENY" and answer.headers["cache-control"] == "no-store", path
+    assert answer.headers["x-content-type-options"] == "nosniff", path
+    # A debtor's page's address carries its signed link: no Referer takes it anywhere, not even to us; the
+    # consoles' addresses name client companies and accounts: only our own pages are told them.
+    debtors = path.startswith(("/pay/", "/u/", "/checkout/"))
+    assert answer.headers["referrer-policy"] in ({"no-referrer"} if debtors else {"no-referrer", "same-origin"}), path
     for kind, body in INLINE.findall(answer.text):
         allowed = directive(csp, f"{kind}-src")
         assert digest(body) in allowed or "'unsafe-inline'" in allowed, f"{path}: an inline <{kind}> is blocked"
@@ -65,8 +70,7 @@ def assert_protected(path: str, answer: httpx.Response) -> None:
 async def test_every_html_page_answers_with_the_content_security_policy(platform: Platform) -> None:
     app = build_app(platform, build_units(platform, SERVICES))
     paths = sorted({path for path, methods in routes(app) if "GET" in methods
-                    and not path.startswith(("/v1", "/healthz", "/readyz", "/metrics", "/openapi"))
-})
+                    and not path.startswith(("/v1", "/healthz", "/readyz", "/metrics", "/openapi"))})
     html = set()
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
                                  headers={"Accept": "text/html"}) as http:
@@ -75,6 +79,8 @@ async def test_every_html_page_answers_with_the_content_security_policy(platform
             # debtor's page like any other.
             asked = re.sub(r"\{[^}]+\}", "x.y", path)
             answer = await http.get(asked)
+            # Whatever it is (a page, a page's script, Plotly), the browser takes it only as the type it says.
+            assert answer.headers.get("x-content-type-options") == "nosniff", (asked, answer.status_code)
             if answer.headers.get("content-type", "").startswith("text/html"):
                 html.add(path)
                 assert_protected(asked, answer)

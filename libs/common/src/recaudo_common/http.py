@@ -41,8 +41,8 @@ def _route_template(request: Request) -> str:
 
 
 class Observe:
-    """Each request's server span, latency metric, access-log line, X-Request-Id and, for a change worth it, its
-    recorded action.
+    """Each request's server span, latency metric, access-log line, X-Request-Id, X-Content-Type-Options and, for a
+    change worth it, its recorded action.
 
     Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs the app in a task of its
     own and relays the response through a stream, a sixth of a report's CPU in the reporting API under load (#24).
@@ -85,7 +85,11 @@ class Observe:
 
         async def send_observed(message: Message) -> None:
             if message["type"] == "http.response.start":
-                MutableHeaders(scope=message)["X-Request-Id"] = request_id
+                answer = MutableHeaders(scope=message)
+                answer["X-Request-Id"] = request_id
+                # Every answer, not just the pages: a page's script, Plotly or a JSON body is taken only as the
+                # type it says, never sniffed into HTML or script.
+                answer.setdefault("X-Content-Type-Options", "nosniff")
                 await observe(int(message["status"]))
             await send(message)
 
