@@ -124,3 +124,47 @@ def test_next_allowed_at_is_the_first_allowed_instant(req: ContactRequest) -> No
     assert decide_contact(replace(req, at=nxt)).allowed
     before = nxt - dt.timedelta(seconds=1)
     assert before <= req.at or not decide_contact(replace(req, at=before)).allowed
+
+
+# Zones a debtor's phones may add (some change clocks, Lord Howe by half an hour, Santiago and Havana at midnight).
+FAR_ZONES = ("Europe/Madrid", "America/Los_Angeles", "Pacific/Honolulu", "America/Santiago", "Asia/Manila",
+             "America/Chicago", "Australia/Lord_Howe", "America/Havana")
+
+
+@st.composite
+def requests_in_several_zones(draw: st.DrawFn) -> ContactRequest:
+    """A contact whose debtor may be in other zones too, under the law or a client company's own rules (stricter
+    limits; in Argentina, its own windows)."""
+    from outreach.domain.contact_law import WEEKDAY_NAMES, RulesError, stricter_rules
+
+    req = draw(requests())
+    rules = None
+    if draw(st.booleans()):
+        override: dict[str, object] = {"daily_limit": 1}
+        if req.country == "AR":
+            days = draw(st.lists(st.sampled_from(WEEKDAY_NAMES[:6]), min_size=1, unique=True))
+            override["windows"] = {d: [f"{draw(st.integers(0, 11)):02d}:{draw(st.sampled_from(['00', '30']))}",
+                                       f"{draw(st.integers(12, 23)):02d}:{draw(st.sampled_from(['00', '59']))}"]
+                                   for d in days}
+        try:
+            rules = stricter_rules(req.country, override)
+        except RulesError:
+            rules = None
+    return replace(req, also_zones=tuple(draw(st.lists(st.sampled_from(FAR_ZONES), max_size=2))), rules=rules,
+                   account_ref="A")
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(requests_in_several_zones())
+def test_in_several_zones_next_allowed_at_is_the_first_allowed_instant(req: ContactRequest) -> None:
+    decision = decide_contact(req)
+    if decision.allowed:
+        assert decision.open_until is not None and decision.open_until > req.at
+        return
+    nxt = decision.next_allowed_at
+    if nxt is None:  # the zones' windows never meet: no hour of the next two weeks is allowed either
+        assert not any(decide_contact(replace(req, at=req.at + dt.timedelta(hours=h))).allowed for h in range(336))
+        return
+    assert nxt > req.at and decide_contact(replace(req, at=nxt)).allowed
+    before = nxt - dt.timedelta(seconds=1)
+    assert before <= req.at or not decide_contact(replace(req, at=before)).allowed
