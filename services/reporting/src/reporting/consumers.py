@@ -55,8 +55,9 @@ def subscriptions(vault: Vault) -> Subscriptions:
         handlers={
             **client_copy_handlers(SCHEMA, after=handlers.on_client),
             **by_event_type(handlers.on_placed, handlers.on_segmented, handlers.on_recalled,
-                            handlers.on_payment_applied, handlers.on_payment_reversed, handlers.on_contact,
-                            handlers.on_promise, handlers.on_arrangement, copies.on_updated, copies.on_rectified,
+                            handlers.on_payment_applied, handlers.on_payment_reversed, handlers.on_payment_adjusted,
+                            handlers.on_contact, handlers.on_promise, handlers.on_arrangement, copies.on_updated,
+                            copies.on_rectified,
                             copies.on_pseudonymised, copies.on_hold, copies.on_consent, copies.on_account_consents,
                             saga.on_confirmed, saga.on_refused, saga.on_erased, on_access_answered,
                             on_best_times_learned, on_written_off, on_write_off_recovered),

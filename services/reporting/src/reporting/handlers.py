@@ -23,6 +23,7 @@ from recaudo_common.events import (
     ContactDelivered,
     ContactFailed,
     ContactLogged,
+    PaymentAdjusted,
     PaymentApplied,
     PaymentReversed,
     PaymentReversedV3,
@@ -114,6 +115,16 @@ async def on_payment_reversed(event: PaymentReversed, ctx: HandlerContext) -> No
                                 at=event.reversed_at, new_balance=event.new_balance, status=event.account_status)
     await store.record_status(ctx.session, event_id=ctx.envelope.event_id, client=ctx.envelope.client,
                               account_ref=event.account_ref, at=event.reversed_at, status=event.account_status)
+    await store.notify_change(ctx.session, ctx.envelope.client)
+
+
+async def on_payment_adjusted(event: PaymentAdjusted, ctx: HandlerContext) -> None:
+    """A restated balance's adjustment: no recovery and no report figure (the placed balance stays as placed), but
+    the ledger's word after it in the account view, and its status (a paid account owed again is open again)."""
+    await store.ledger_word(ctx.session, client=ctx.envelope.client, account_ref=event.account_ref,
+                            balance=event.new_balance, status=event.account_status)
+    await store.record_status(ctx.session, event_id=ctx.envelope.event_id, client=ctx.envelope.client,
+                              account_ref=event.account_ref, at=event.adjusted_at, status=event.account_status)
     await store.notify_change(ctx.session, ctx.envelope.client)
 
 
