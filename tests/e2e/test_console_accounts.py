@@ -13,6 +13,7 @@ from playwright.async_api import async_playwright, expect
 from recaudo_common.testing import RunningPlatform, eventually
 from recaudo_common.testing_pages import sign_in_on_console
 
+from .browser_csp import csp_violations
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
@@ -61,6 +62,7 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = await (await browser.new_context(locale="es-CO")).new_page()
+        violations = await csp_violations(page)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         await sign_in_on_console(page, platform.base_url, "ana@agencia.co", PASSWORD)
@@ -137,4 +139,5 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
         await own.goto(platform.base_url + "/console/accounts/banco-andino/D-001")
         await expect(own.locator("#timeline")).to_contain_text("Asignación de la cuenta")
         await expect(own.locator("#hold-form")).to_have_count(0)  # holds are the agency's operators'
+        assert violations == [], violations  # no style or script the policy refuses
         await browser.close()

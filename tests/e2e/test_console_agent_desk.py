@@ -23,6 +23,7 @@ from recaudo_common.personal_data import PersonalData, Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import sealed_person, serving_app, settings_for_test
 
+from .browser_csp import csp_violations
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
@@ -87,6 +88,7 @@ async def test_an_agent_takes_the_next_call_and_logs_a_promise_to_pay(desk: Desk
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = await browser.new_context(locale="es-CO")
         page = await context.new_page()
+        violations = await csp_violations(page)
         await page.clock.install(time=WEDNESDAY_10)  # the browser's "now" (the contact's time) is the platform's
         await page.goto(desk.base_url + "/console/agent")
         assert page.url == desk.base_url + "/console/sign-in"  # no session: sent to sign in
@@ -115,6 +117,7 @@ async def test_an_agent_takes_the_next_call_and_logs_a_promise_to_pay(desk: Desk
 
         await page.click("text=Siguiente llamada")
         await expect(page.locator("#desk-status")).to_have_text("No hay llamadas ahora.", timeout=10_000)
+        assert violations == [], violations  # no style or script the policy refuses
         await browser.close()
 
     async with desk.platform.db.transaction() as s:

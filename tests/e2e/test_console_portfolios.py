@@ -19,6 +19,7 @@ from ingest.settings import IngestSettings
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import serving_app, settings_for_test
 
+from .browser_csp import csp_violations
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
@@ -94,6 +95,7 @@ async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(cons
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = await browser.new_context(locale="es-CO", accept_downloads=True)
         page = await context.new_page()
+        violations = await csp_violations(page)
         page.set_default_timeout(DEADLINE_MS)
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
@@ -176,6 +178,7 @@ async def test_a_client_person_uploads_a_portfolio_and_reads_its_rejections(cons
         await page.locator("#status", has_text="Completada").wait_for()
         assert await page.locator("#rows-accepted").inner_text() == "1"
         assert errors == []
+        assert violations == [], violations  # no style or script the policy refuses
         await browser.close()
 
 

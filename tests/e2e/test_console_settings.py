@@ -13,6 +13,7 @@ from playwright.async_api import async_playwright, expect
 from recaudo_common.testing import RunningPlatform, eventually
 from recaudo_common.testing_pages import sign_in_on_console
 
+from .browser_csp import csp_violations
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 PASSWORD = "una frase larga de acceso"
@@ -44,6 +45,7 @@ async def test_an_operator_edits_a_client_companys_settings_in_the_browser(platf
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = await (await browser.new_context(locale="es-CO")).new_page()
+        violations = await csp_violations(page)
         await sign_in_on_console(page, platform.base_url, "ana@agencia.co", PASSWORD)
         await page.click("text=Ajustes de las empresas cliente")  # from the console's first page
         await page.click("text=Banco Andino S.A.")
@@ -126,4 +128,5 @@ async def test_an_operator_edits_a_client_companys_settings_in_the_browser(platf
         await expect(own.locator("#general-timezone")).to_be_disabled()
         await expect(own.locator("#template-body")).to_have_value(TEMPLATE)
         await expect(own.locator("text=Guardar general")).to_be_hidden()
+        assert violations == [], violations  # no style or script the policy refuses
         await browser.close()

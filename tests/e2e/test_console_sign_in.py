@@ -14,6 +14,7 @@ from recaudo.services import build_units
 from recaudo_common.runtime import build_app, make_platform
 from recaudo_common.testing import serving_app, settings_for_test
 
+from .browser_csp import csp_violations
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
@@ -46,6 +47,7 @@ async def test_signing_in_in_a_browser_keeps_the_session_out_of_reach_of_scripts
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         context = await browser.new_context(locale="es-CO")
         page = await context.new_page()
+        violations = await csp_violations(page)
         await page.goto(base_url + "/console")
         assert page.url == base_url + "/console/sign-in"  # no session: sent to sign in
         await page.fill("input[type=email]", "ana@agencia.co")
@@ -91,4 +93,5 @@ async def test_signing_in_in_a_browser_keeps_the_session_out_of_reach_of_scripts
         assert [c for c in await context.cookies() if c["name"] == "recaudo_session"] == []
         await page.goto(base_url + "/console")
         assert page.url == base_url + "/console/sign-in"
+        assert violations == [], violations  # no style or script the policy refuses
         await browser.close()

@@ -16,6 +16,7 @@ from playwright.async_api import Dialog, Locator, Page, async_playwright, expect
 from recaudo_common.testing import RunningPlatform, eventually
 from recaudo_common.testing_pages import sign_in_on_console
 
+from .browser_csp import csp_violations
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +66,7 @@ async def test_an_operator_edits_saves_and_restores_a_strategy_in_the_browser(pl
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = await (await browser.new_context(locale="es-CO", viewport={"width": 1400, "height": 900})
                           ).new_page()
+            violations = await csp_violations(page)
             page.set_default_timeout(DEADLINE_MS)
             errors: list[str] = []
             page.on("pageerror", lambda e: errors.append(str(e)))
@@ -186,5 +188,6 @@ async def test_an_operator_edits_saves_and_restores_a_strategy_in_the_browser(pl
             other = await eva.goto(platform.base_url + "/console/strategy/otro-banco")
             assert other is not None and other.status == 404
             await expect(eva.locator("body")).to_contain_text("No hay tal empresa cliente.")
+            assert violations == [], violations  # no style or script the policy refuses
             await browser.close()
         assert (await api.get("/v1/clients/banco-andino/strategy")).json()["version"] == 6

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from recaudo_common.testing import RunningPlatform, eventually
 
+from .browser_csp import csp_violations
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +66,7 @@ async def test_an_operator_assigns_a_suspense_payment_in_the_browser(platform: R
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = await (await browser.new_context(locale="es-CO")).new_page()
+            violations = await csp_violations(page)
             await page.goto(platform.base_url + "/console/payments/banco-andino")
             assert page.url == platform.base_url + "/console/sign-in"  # no session: sent to sign in
             await page.fill("input[type=email]", "ana@agencia.co")
@@ -138,6 +140,7 @@ async def test_an_operator_assigns_a_suspense_payment_in_the_browser(platform: R
                                has_text="asignado a la cuenta B-001").wait_for(timeout=30_000)
             assert await mistyped.count() == 0
             await page.screenshot(path=str(tmp_path / "payments.png"), full_page=True)  # docs/console/payments.png
+            assert violations == [], violations  # no style or script the policy refuses
             await browser.close()
 
         async def applied() -> bool:

@@ -16,6 +16,8 @@ from recaudo_common.testing import (
     eventually,
 )
 
+from .browser_csp import csp_violations
+
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_INSTALLED = Path(CHROMIUM).exists()
@@ -47,6 +49,7 @@ async def test_a_debtor_verifies_promises_and_pays_in_a_real_browser(platform: R
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = await browser.new_page(viewport={"width": 390, "height": 844}, locale="es-CO")  # a phone
+            violations = await csp_violations(page)
             await page.goto(url)
             assert await page.locator("h1").inner_text() == "Banco Andino S.A."
             assert "2.500.000" not in await page.content()
@@ -67,6 +70,7 @@ async def test_a_debtor_verifies_promises_and_pays_in_a_real_browser(platform: R
             await page.click("button:text-is('Pagar')")
             assert "Pago recibido" in await page.locator("[role=alert]").inner_text()
             await page.screenshot(path=str(Path(platform.process.log_path).parent / "debtor-page.png"))
+            assert violations == [], violations  # no style or script the policy refuses
             await browser.close()
 
         async def balance_lowered() -> bool:
