@@ -53,7 +53,10 @@ async def recovery(
         return await queries.recovery_facts(platform.db, client=client, group_by=group_by, date_from=date_from,
                                             date_to=date_to)
 
-    # The live report (no `to`) is shared by everyone asking within the same second.
+    # The live report (no `to`) is shared by everyone asking until the change feed says the client company's read
+    # models changed (or for a second): this process listens from its first live report on.
+    if to is None:
+        state.feed.keep_listening()
     facts = await (state.live_figures.get((slug, group_by, date_from), compute) if to is None else compute())
     result = queries.recovery_report(client, facts, as_of=now, group_by=group_by, date_from=date_from,
                                      date_to=date_to)

@@ -22,8 +22,10 @@ APP_STATE = "reporting"
 
 @dataclass(frozen=True)
 class ReportingState:
-    """The report rate per key and client company, the live figures and client companies shared for a second,
-    the one LISTEN connection that wakes the live streams, and how many streams each caller holds open."""
+    """The report rate per key and client company, the live figures (shared until the change feed says the client
+    company's read models changed, or for a second) and client companies (shared for a second), the one LISTEN
+    connection that wakes the live streams and drops the changed company's figures, and how many streams each
+    caller holds open."""
 
     report_limiter: RateLimiter
     live_figures: ReportCache[tuple[Facts, dict[str, Facts]]]
@@ -33,8 +35,11 @@ class ReportingState:
 
     @classmethod
     def of(cls, settings: ReportingSettings, database_url: str) -> ReportingState:
+        live_figures: ReportCache[tuple[Facts, dict[str, Facts]]] = ReportCache(min_gap_s=settings.live_report_gap_s)
+        feed = ChangeFeed(database_url)
+        feed.watch(live_figures)
         return cls(report_limiter=RateLimiter("reports", Rate(settings.report_rate_per_s, settings.report_burst)),
-                   live_figures=ReportCache(), live_clients=ReportCache(), feed=ChangeFeed(database_url),
+                   live_figures=live_figures, live_clients=ReportCache(), feed=feed,
                    streams=OpenStreams(settings.live_streams_per_caller))
 
 
