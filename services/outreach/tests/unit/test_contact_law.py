@@ -236,3 +236,26 @@ def test_a_contact_logged_late_is_judged_with_the_contacts_of_its_day_and_week_t
     assert logged(tuesday, "voice", *other_account, country="US") == ()
     a_week_on = tuple(PastContact(tuesday + dt.timedelta(days=7, hours=i), "voice", account_ref="A") for i in range(7))
     assert logged(tuesday, "voice", *a_week_on, country="US") == ()
+
+
+def test_rules_that_never_open_are_found_out_within_a_year_of_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A client company that closes every day (to pause its collections, say): nothing is ever allowed, and the
+    # engine says so after looking at a year and a bit of days, not 500 times 400 (0.4 s a decision, each due
+    # attempt of that client in the scheduler's claim and each dialer's check).
+    from outreach.domain import contact_law
+    from outreach.domain.contact_law import stricter_rules
+
+    searches: list[dt.datetime] = []
+    next_candidate = contact_law._next_candidate
+
+    def counted(req: ContactRequest, rules: object, at: dt.datetime, reasons: list[str]) -> dt.datetime:
+        searches.append(at)
+        return next_candidate(req, rules, at, reasons)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(contact_law, "_next_candidate", counted)
+    closed = stricter_rules("CO", {"windows": {}})
+    decision = decide_contact(ContactRequest(country="CO", timezone=ZONES["CO"], channel="sms",
+                                             at=local("CO", 2026, 3, 4, 10, 0), authorised_channels=ALL,
+                                             rules=closed))
+    assert (decision.allowed, decision.reasons, decision.next_allowed_at) == (False, ("day_not_allowed",), None)
+    assert len(searches) <= 2  # each search looks 400 days ahead

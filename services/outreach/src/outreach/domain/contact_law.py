@@ -244,12 +244,18 @@ def _blocking(req: ContactRequest) -> list[str]:
     return reasons
 
 
+# How far ahead a next allowed instant is looked for: more than a year, so every weekday, holiday and season of the
+# zones' clocks has come round; what no instant of it allows, none ever will (rules that never open, zones whose
+# windows never meet).
+SEARCH_DAYS = 400
+
+
 def _next_candidate(req: ContactRequest, rules: CountryRules, local: dt.datetime, reasons: list[str]) -> dt.datetime:
     """The earliest instant at which the first failing rule could pass."""
     zone = local.tzinfo
     if {"day_not_allowed", "holiday", "outside_hours"} & set(reasons):
         day = local.date()
-        for offset in range(0, 400):
+        for offset in range(0, SEARCH_DAYS):
             candidate_day = day + dt.timedelta(days=offset)
             window = rules.windows.get(candidate_day.weekday())
             if window is None or (rules.no_holidays and is_holiday(req.country, candidate_day)):
@@ -257,7 +263,7 @@ def _next_candidate(req: ContactRequest, rules: CountryRules, local: dt.datetime
             opens = dt.datetime.combine(candidate_day, window.start, tzinfo=zone)
             if opens > local:  # the next window that opens after this instant
                 return opens
-        return local + dt.timedelta(days=400)
+        return local + dt.timedelta(days=SEARCH_DAYS)
     if "weekly_channel_limit" in reasons:
         monday = local.date() + dt.timedelta(days=7 - local.weekday())
         return dt.datetime.combine(monday, dt.time(0), tzinfo=zone)
@@ -316,11 +322,13 @@ def decide_contact(req: ContactRequest) -> ContactDecision:
         return ContactDecision(True, (), None, local, _window_end(rules, local, zones))
     if blocking:
         return ContactDecision(False, tuple(reasons), None, local)  # no instant is allowed until someone acts
-    candidate = local
+    candidate, horizon = local, local + dt.timedelta(days=SEARCH_DAYS)
     for _ in range(500):
         # The earliest instant every rule passes at: each failing rule moves it to where that rule could pass
         # (the next window opening in the zone that is closed), until none fails; zones whose windows never
-        # overlap leave no such instant.
+        # overlap leave no such instant, nor rules that never open.
+        if candidate >= horizon:
+            break
         failing_time, there = _time_reasons_everywhere(req, rules, candidate, zones)
         failing = failing_time or _frequency_reasons(req, rules, candidate)
         if not failing:
