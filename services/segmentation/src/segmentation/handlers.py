@@ -39,7 +39,7 @@ from recaudo_common.events import (
 )
 from recaudo_common.outbox import Cause, Outbox
 from recaudo_common.telemetry import NO_RULE_ASSIGNMENTS
-from segmentation import account_locks, model_store, store
+from segmentation import account_locks, model_store, plan_words, store
 from segmentation.domain.assignment import assign
 from segmentation.domain.boosting import Card
 from segmentation.domain.buckets import (
@@ -309,10 +309,11 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
                             days_past_due=event.days_past_due, as_of=event.as_of,
                             contactable=event.has_phone or event.has_email, product=event.product)
         for event, ctx in events], events[0][1].now)
+    planned = await plan_words.apply(s, list(stored))  # a plan made before the placement holds its days
     accounts: list[tuple[Account | None, str, HandlerContext]] = []
     for event, ctx in events:
         placed = stored[(ctx.envelope.client, event.account_ref)]
-        account: Account | None = placed.account
+        account: Account | None = planned.get((ctx.envelope.client, event.account_ref), placed.account)
         paid = placed.paid
         # Topics are not ordered between them: payments applied before this placement reached us still count.
         if paid is not None and isinstance(event, AccountPlaced):
@@ -428,19 +429,18 @@ async def on_promise(event: PromiseMade | PromiseBroken, ctx: HandlerContext) ->
 async def on_arrangement(event: ArrangementMade | ArrangementKept | ArrangementBroken, ctx: HandlerContext) -> None:
     """An instalment plan holds the account's aging while it lasts; kept or broken, aging resumes. Both from the
     client company's day the event says it happened, not the day it is handled: a consumer behind, or a dead letter
-    replayed, moves no day past due."""
+    replayed, moves no day past due. For an account not placed here yet (account_locks: none being placed), kept
+    for its placement (plan_words)."""
     client = await get_client(ctx.session, store.SCHEMA, ctx.envelope.client)
     happened = event.made_at if isinstance(event, ArrangementMade) else \
         event.kept_at if isinstance(event, ArrangementKept) else event.broken_at
     day = local_today(client.timezone if client else "UTC", min(happened, ctx.now))
-    s, slug, ref = ctx.session, ctx.envelope.client, event.account_ref
-    if isinstance(event, ArrangementMade):
-        account = await store.hold_aging(s, slug, ref, day) if event.kind == "instalment_plan" else \
-            await store.lock_account(s, slug, ref)
-        trigger = "arrangement_made"
-    else:
-        account = await store.release_aging(s, slug, ref, day) or await store.lock_account(s, slug, ref)
-        trigger = "arrangement_kept" if isinstance(event, ArrangementKept) else "arrangement_broken"
+    made = isinstance(event, ArrangementMade)
+    account = await plan_words.arrangement_said(
+        ctx.session, ctx.envelope.client, event.account_ref, day, made=made,
+        holds=isinstance(event, ArrangementMade) and event.kind == "instalment_plan")
+    trigger = "arrangement_made" if made else "arrangement_kept" if isinstance(event, ArrangementKept) else \
+        "arrangement_broken"
     await segment(ctx, account, trigger=trigger)
 
 
