@@ -1,7 +1,8 @@
 """The console's account pages (#23): a client company's accounts found by reference, id number, name or phone
 ("Buscar cuenta"), and one account: its placement facts, its timeline (assembled by the page's own script from
-each service's per-account /v1 routes) and the actions on it (legal hold, do-not-contact, a contact logged), which
-the script sends to outreach's API with the session's CSRF token. Thin: reads what the search's handlers read."""
+each service's per-account /v1 routes) and the actions on it (legal hold, do-not-contact, a contact logged; for
+operators a payment by hand and the debtor's data rights: a copy, erasure, corrected contact points), which its
+scripts send to each service's API with the session's CSRF token. Thin: reads what the search's handlers read."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from recaudo_common.runtime import Platform
 
 PAGES = pages_of(Path(__file__).parents[1] / "console_templates")
 SCRIPT = Path(__file__).parents[1] / "console_static" / "accounts.js"
+# The account page's everyday tasks of an operator (a payment by hand, the debtor's data rights), its own script.
+TASKS_SCRIPT = Path(__file__).parents[1] / "console_static" / "account_tasks.js"
 SHOWN = 25
 COMPANIES_SHOWN = 100
 STATUS_LABELS = {"active": "Activa", "recalled": "Retirada por el cliente"}
@@ -120,6 +123,12 @@ async def script() -> Response:
     return console.script(SCRIPT)
 
 
+@router.get("/account-tasks.js")
+async def tasks_script() -> Response:
+    """The script of the account page's payment by hand and data-rights actions (operators and supervisors)."""
+    return console.script(TASKS_SCRIPT)
+
+
 @router.get("")
 async def companies_page(request: Request, platform: PlatformDep,
                          after: Annotated[str | None, Query(max_length=200)] = None) -> Response:
@@ -166,5 +175,7 @@ async def account_page(slug: str, account_ref: str, request: Request, platform: 
     account = await handlers.account(platform.db, slug, account_ref)
     if account is None:
         return _refused(found.person.principal, 404, "No hay tal cuenta en esta empresa cliente.")
+    group, decimal = MARKS.get(found.client.locale, (".", ","))
     return _shown("account.html", found, account=row(account, found.client), timezone=found.client.timezone,
-                  locale=found.client.locale)
+                  locale=found.client.locale, currency=found.client.currency, group_mark=group,
+                  decimal_mark=decimal)

@@ -255,5 +255,8 @@
     });
   }
 
+  // The operator's other tasks (account_tasks.js: a payment by hand, the debtor's data rights) say when they changed
+  // the account.
+  document.addEventListener("account-changed", () => showTimeline());
   showTimeline();
 })();

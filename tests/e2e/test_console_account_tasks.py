@@ -1,0 +1,186 @@
+"""An operator's everyday tasks on the account page that needed curl before, in a real headless Chromium (Debian's,
+driven by Playwright) against the whole platform: a payment entered by hand (a date ahead refused in Spanish, a
+double press applied once, the timeline showing it), and the debtor's data rights asked by phone: a copy of their
+data downloaded as a JSON file, their contact points corrected (a wrong phone refused), their erasure refused while
+an account is active and, after a confirmation that says it cannot be undone, completed for a paid one. A person of
+the client company sees none of these actions; no page breaks the Content-Security-Policy."""
+
+import asyncio
+import datetime as dt
+import json
+import uuid
+import zoneinfo
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Request, async_playwright, expect
+
+from recaudo_common.testing import RunningPlatform, eventually
+from recaudo_common.testing_pages import sign_in_on_console
+
+from .browser_csp import csp_violations
+from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "una frase larga de acceso"
+BOGOTA = zoneinfo.ZoneInfo("America/Bogota")
+BANCO = {"slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
+         "timezone": "America/Bogota", "locale": "es-CO"}
+CSV = ("Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora\n"
+       "D-001;1020304050;María José Gómez;300 123 4501;1.500.000;45\n"
+       "D-003;52111222;Marisol Rueda;300 123 4503;90.000;10\n")
+ACCOUNT = "/console/accounts/banco-andino/"
+
+
+def local(moment: dt.datetime) -> str:
+    """What a datetime-local field holds for `moment`, in the client company's time."""
+    return moment.astimezone(BOGOTA).strftime("%Y-%m-%dT%H:%M")
+
+
+async def test_an_operator_records_a_payment_and_answers_the_debtors_data_rights(platform: RunningPlatform,
+                                                                                 tmp_path: Path) -> None:
+    assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
+    async with platform.client() as api:
+        assert (await api.post("/v1/clients", json=BANCO)).status_code == 201
+        sent = await api.post("/v1/clients/banco-andino/portfolios", files={"file": ("cartera.csv", CSV.encode())})
+        assert sent.status_code == 202, sent.text
+        for user in ({"email": "ana@agencia.co", "role": "operator"},
+                     {"email": "luis@bancoandino.co", "role": "client", "client": "banco-andino"}):
+            answer = await api.post("/v1/users", json={**user, "password": PASSWORD})
+            assert answer.status_code == 201, answer.text
+
+        async def segmented() -> bool:  # placed, segmented and seen by reporting, known to outreach
+            view = await api.get("/v1/clients/banco-andino/accounts/D-001")
+            contacts = await api.get("/v1/clients/banco-andino/accounts/D-001/contacts")
+            return view.status_code == 200 and view.json()["segment"] is not None and contacts.status_code == 200
+
+        await eventually(segmented, timeout_s=120, message="D-001 placed, segmented and known to outreach")
+        for ref, amount in (("D-001", "50000"), ("D-003", "90000")):  # D-003 paid off: its debtor may be erased
+
+            async def paid(ref: str = ref, amount: str = amount) -> bool:  # once payments holds the account
+                answer = await api.post("/v1/clients/banco-andino/payments",
+                                        headers={"Idempotency-Key": f"caja-{uuid.uuid4()}"},
+                                        json={"account_ref": ref, "amount": amount, "method": "cash",
+                                              "paid_at": "2026-12-01T10:00:00-05:00"})
+                return answer.status_code == 200 and answer.json()["status"] == "applied"
+
+            await eventually(paid, timeout_s=60, message=f"a payment applied to {ref}")
+
+        async def closed() -> bool:
+            view = await api.get("/v1/clients/banco-andino/accounts/D-003")
+            return view.status_code == 200 and view.json()["status"] == "paid"
+
+        await eventually(closed, timeout_s=60, message="D-003 paid in reporting")
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = await browser.new_context(locale="es-CO")
+        page = await context.new_page()
+        violations = await csp_violations(page)
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await sign_in_on_console(page, platform.base_url, "ana@agencia.co", PASSWORD)
+        await page.goto(platform.base_url + ACCOUNT + "D-001")
+        timeline = page.locator("#timeline")
+        await expect(timeline).to_contain_text("Pago de $ 50.000,00 (registrado a mano)")
+
+        # «Registrar pago»: an amount not written as the company writes it, then a date ahead, both refused.
+        status = page.locator("#payment-status")
+        await page.get_by_label("Monto (COP)").fill("1.5")
+        await page.click("text=Registrar pago >> nth=-1")
+        await expect(status).to_have_text("Escriba el monto como lo escribe la empresa (150.000,00).")
+        await page.get_by_label("Monto (COP)").fill("100.000")
+        now = dt.datetime.now(dt.UTC)
+        await page.get_by_label("Fecha y hora del pago (hora de la empresa)").fill(local(now + dt.timedelta(days=2)))
+        await page.click("text=Registrar pago >> nth=-1")
+        await expect(status).to_have_text(
+            "La fecha del pago es posterior a este momento: nadie lo ha pagado todavía.")
+        assert await status.get_attribute("class") == "task-status error"
+
+        # A double press: both presses send the form's one Idempotency-Key, and the payment is applied once.
+        keys: list[str] = []
+
+        def posted(request: Request) -> None:
+            if request.method == "POST" and request.url.endswith("/v1/clients/banco-andino/payments"):
+                keys.append(request.headers["idempotency-key"])
+
+        page.on("request", posted)
+        await page.get_by_label("Fecha y hora del pago (hora de la empresa)").fill(local(now - dt.timedelta(hours=2)))
+        await page.get_by_label("Referencia (opcional)").fill("Bancolombia 88412093")
+        await page.dblclick("#payment-form button[type=submit]")
+        await expect(status).to_have_text("Pago de $ 100.000,00 registrado. Saldo de la cuenta: $ 1.350.000,00.")
+        await expect(page.locator("#timeline li", has_text="Pago de $ 100.000,00")).to_have_count(1)
+        await expect(timeline).to_contain_text("referencia Bancolombia 88412093")
+        assert len(keys) == 2 and keys[0] == keys[1], keys  # the second press is the first's retry
+        async with platform.client() as api:
+            listed = (await api.get("/v1/clients/banco-andino/accounts/D-001/payments")).json()["items"]
+        assert sorted(p["amount"] for p in listed) == ["100000.00", "50000.00"], listed
+        await expect(page.get_by_label("Monto (COP)")).to_have_value("")  # ready for the next payment
+
+        # «Solicitar copia de los datos»: followed until every service answered, then offered as a file.
+        await page.click("text=Solicitar copia de los datos")
+        await expect(page.locator("#access-status")).to_contain_text("La copia de los datos está lista",
+                                                                     timeout=60000)
+        async with page.expect_download() as downloading:
+            await page.click("text=Descargar la copia (JSON)")
+        download = await downloading.value
+        assert download.suggested_filename.startswith("datos-1020304050-"), download.suggested_filename
+        saved = tmp_path / "copia.json"
+        await download.save_as(saved)
+        copy = json.loads(await asyncio.to_thread(saved.read_text, encoding="utf-8"))
+        assert copy["status"] == "completed"
+        assert copy["personal_data"]["identity"]["full_name"] == "María José Gómez"
+        assert {"ingest", "outreach", "payments"} <= set(copy["held_by_service"]), copy["held_by_service"].keys()
+
+        # «Rectificar datos de contacto»: a phone that is none refused, then the corrected phone and e-mail taken.
+        rectified = page.locator("#rectify-status")
+        await page.get_by_label("Teléfonos (separados por comas)").fill("123")
+        await page.get_by_label("Qué pidió el titular (sin los datos)").fill("Pidió por teléfono cambiar su celular")
+        await page.click("text=Rectificar datos de contacto >> nth=-1")
+        await expect(rectified).to_have_text(
+            "No se corrigió nada: un teléfono no es válido para el país de la empresa.")
+        await page.get_by_label("Teléfonos (separados por comas)").fill("310 456 7890")
+        await page.get_by_label("Correo").fill("maria.gomez@correo.com.co")
+        await page.click("text=Rectificar datos de contacto >> nth=-1")
+        await expect(rectified).to_contain_text("Datos de contacto corregidos (")
+        await expect(rectified).to_contain_text("teléfonos")
+        await expect(rectified).to_contain_text(") en 1 cuenta.")
+
+        # «Solicitar supresión»: it says what goes and that it cannot be undone; refused while D-001 is owed.
+        await page.get_by_label("Motivo o radicado (sin datos personales)").fill("Radicado SUP-2026-0341")
+        await page.click("text=Solicitar supresión")
+        confirm = page.locator("#erasure-confirm")
+        await expect(confirm).to_be_visible()
+        await expect(confirm).to_contain_text("María José Gómez")
+        await expect(confirm).to_contain_text("Esta acción no se puede deshacer.")
+        await page.click("text=Cancelar")
+        await expect(confirm).to_be_hidden()
+        await page.click("text=Solicitar supresión")
+        await page.click("text=Sí, suprimir los datos")
+        await expect(page.locator("#erasure-status")).to_have_text(
+            "No se puede suprimir: la persona tiene obligaciones activas, que son la base legal para conservar sus "
+            "datos. Se puede suprimir cuando cada una esté pagada, saldada o retirada. Cuentas activas: D-001.")
+        await page.screenshot(path=str(tmp_path / "account-tasks.png"), full_page=True)
+
+        # The paid-off debtor's erasure, followed until every service confirmed.
+        await page.goto(platform.base_url + ACCOUNT + "D-003")
+        await page.click("text=Solicitar supresión")
+        await expect(confirm).to_contain_text("Marisol Rueda")
+        await page.click("text=Sí, suprimir los datos")
+        await expect(page.locator("#erasure-status")).to_contain_text("Supresión completada", timeout=120000)
+        await expect(page.locator("#erasure-status")).to_contain_text("(cuentas D-003)")
+        await page.reload()
+        await expect(page.locator("#facts")).to_contain_text("(datos suprimidos)")
+        await expect(page.locator("#rights")).to_have_count(0)  # nobody left to answer for
+        assert errors == []
+
+        # A person of the client company: the account, without these actions (the APIs are operators' only).
+        own = await (await browser.new_context(locale="es-CO")).new_page()
+        own_violations = await csp_violations(own)
+        await sign_in_on_console(own, platform.base_url, "luis@bancoandino.co", PASSWORD)
+        await own.goto(platform.base_url + ACCOUNT + "D-001")
+        await expect(own.locator("#timeline")).to_contain_text("Pago de $ 100.000,00")
+        await expect(own.locator("#payment-form")).to_have_count(0)
+        await expect(own.locator("#rights")).to_have_count(0)
+        assert violations == [] and own_violations == [], violations + own_violations
+        await browser.close()
