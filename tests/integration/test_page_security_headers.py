@@ -99,3 +99,20 @@ async def test_every_html_page_answers_with_the_content_security_policy(platform
             assert answer.headers["content-type"].startswith("text/html"), asked
             assert_protected(asked, answer)
     assert MUST_SERVE_HTML <= html, sorted(html)
+
+
+async def test_the_apis_answers_are_kept_in_no_browsers_cache(platform: Platform) -> None:
+    """What a console page shows comes from the API (people's e-mails, debtors' names and balances), and a browser
+    keeps an answer it is not told not to on disk: every answer is no-store unless its route says otherwise (a
+    page's script, Plotly, Swagger UI's files: no personal data)."""
+    app = build_app(platform, build_units(platform, SERVICES))
+    _, operator = await platform.keys.create(role="operator", now=platform.clock())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 headers={"Authorization": f"Bearer {operator}"}) as http:
+        person = {"email": "ana@agencia.co", "password": "una frase larga de acceso", "role": "operator"}
+        assert (await http.post("/v1/users", json=person)).status_code == 201
+        people = await http.get("/v1/users")
+        assert "ana@agencia.co" in people.text and people.headers.get("cache-control") == "no-store"
+        refused = await http.get("/v1/users", headers={"Authorization": "Bearer nope"})
+        assert refused.status_code == 401 and refused.headers.get("cache-control") == "no-store"
+        assert (await http.get("/dashboard/static/plotly.min.js")).headers["cache-control"] == "public, max-age=86400"

@@ -41,8 +41,8 @@ def _route_template(request: Request) -> str:
 
 
 class Observe:
-    """Each request's server span, latency metric, access-log line, X-Request-Id, X-Content-Type-Options and, for a
-    change worth it, its recorded action.
+    """Each request's server span, latency metric, access-log line, X-Request-Id, X-Content-Type-Options, a default
+    Cache-Control and, for a change worth it, its recorded action.
 
     Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs the app in a task of its
     own and relays the response through a stream, a sixth of a report's CPU in the reporting API under load (#24).
@@ -88,8 +88,11 @@ class Observe:
                 answer = MutableHeaders(scope=message)
                 answer["X-Request-Id"] = request_id
                 # Every answer, not just the pages: a page's script, Plotly or a JSON body is taken only as the
-                # type it says, never sniffed into HTML or script.
+                # type it says, never sniffed into HTML or script; and none is kept in a browser's cache (the
+                # API's answers carry people's and debtors' data, which a console page shows) unless its route
+                # says how (the pages' scripts and the libraries' files, which hold none).
                 answer.setdefault("X-Content-Type-Options", "nosniff")
+                answer.setdefault("Cache-Control", "no-store")
                 await observe(int(message["status"]))
             await send(message)
 
