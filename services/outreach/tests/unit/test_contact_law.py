@@ -259,3 +259,22 @@ def test_rules_that_never_open_are_found_out_within_a_year_of_days(monkeypatch: 
                                              rules=closed))
     assert (decision.allowed, decision.reasons, decision.next_allowed_at) == (False, ("day_not_allowed",), None)
     assert len(searches) <= 2  # each search looks 400 days ahead
+
+
+def test_a_conversation_logged_late_is_flagged_with_the_calls_made_in_the_week_after_it() -> None:
+    from outreach.domain.contact_law import violations
+
+    # Regulation F: no call within seven days after a conversation. An agent talked to the debtor at 10:00 from
+    # outside Recaudo and logs it at 17:00; the voicebot called at 14:00, not knowing.
+    talked = local("US", 2026, 3, 3, 10, 0)
+
+    def logged(*history: PastContact, conversation: bool = True) -> tuple[str, ...]:
+        return violations(ContactRequest(country="US", timezone=ZONES["US"], channel="agent", at=talked,
+                                         authorised_channels=ALL, history=history, account_ref="A"),
+                          conversation=conversation)
+
+    assert logged(PastContact(talked + dt.timedelta(hours=4), "voice", account_ref="A")) == (
+        "call_after_conversation",)
+    assert logged(PastContact(talked + dt.timedelta(hours=4), "voice"), conversation=False) == ()
+    assert logged(PastContact(talked + dt.timedelta(hours=4), "sms")) == ()  # a text is no call
+    assert logged(PastContact(talked + dt.timedelta(days=7), "voice")) == ()  # the week after it is over

@@ -145,7 +145,7 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
         others = tuple(c for c in debtor.history if handed is None or not (
             c.at == handed and c.channel == "agent" and c.account_ref == account_ref))
         violations = list(rules_broken(contact_request(replace(debtor, history=others),
-                                                       "agent" if handed else channel, at)))
+                                                       "agent" if handed else channel, at), conversation=conversation))
         assigned = attempt_id is not None and await desk.attach_outcome(
             s, attempt_id=attempt_id, client=client, account_ref=account_ref, outcome=outcome,
             conversation=conversation, logged_by=by, rule_violations=violations, made_at=at)

@@ -337,11 +337,12 @@ def decide_contact(req: ContactRequest) -> ContactDecision:
     return ContactDecision(False, tuple(reasons), None, local)
 
 
-def violations(req: ContactRequest) -> tuple[str, ...]:
+def violations(req: ContactRequest, *, conversation: bool = False) -> tuple[str, ...]:
     """The rules a contact that already happened broke (for contacts agents log from outside Recaudo, often hours
     later). `req.history` may hold contacts made after it: a calendar day or week is whole, so another contact that
-    same day, another channel that same week, or calls that make more than the limit in seven days with it, are
-    broken rules whichever came first (the later ones were decided without knowing of this one)."""
+    same day, another channel that same week, calls that make more than the limit in seven days with it, or, for
+    a `conversation`, calls in the days after it, are broken rules whichever came first (the later ones were
+    decided without knowing of this one)."""
     rules, zones = _rules_and_zones(req)
     local = req.at.astimezone(zones[0])
     reasons = list(decide_contact(req).reasons)
@@ -357,6 +358,10 @@ def violations(req: ContactRequest) -> tuple[str, ...]:
     if req.channel in PHONE_CALLS and rules.calls_in_7_days is not None and _more_calls_than_allowed(req, rules,
                                                                                                    local):
         reasons.append("call_limit_7_in_7")
+    if conversation and rules.days_after_conversation is not None and any(
+            c.channel in PHONE_CALLS and local < c.at.astimezone(local.tzinfo)
+            < local + dt.timedelta(days=rules.days_after_conversation) for c in later):
+        reasons.append("call_after_conversation")
     return tuple(dict.fromkeys(reasons))  # decide_contact's reasons, then those the later contacts add
 
 
