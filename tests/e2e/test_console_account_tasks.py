@@ -184,3 +184,46 @@ async def test_an_operator_records_a_payment_and_answers_the_debtors_data_rights
         await expect(own.locator("#rights")).to_have_count(0)
         assert violations == [] and own_violations == [], violations + own_violations
         await browser.close()
+
+
+async def test_a_promise_is_read_as_the_client_companys_locale_writes_amounts(platform: RunningPlatform) -> None:
+    """es-MX writes 1,500.50 (a comma groups thousands): the promise logged is of 1500.50 pesos, not 1.5005."""
+    assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
+    tienda = {"slug": "tienda-norte", "name": "Tienda del Norte", "country": "MX", "currency": "MXN",
+              "timezone": "America/Mexico_City", "locale": "es-MX"}
+    async with platform.client() as api:
+        assert (await api.post("/v1/clients", json=tienda)).status_code == 201
+        sent = await api.post("/v1/clients/tienda-norte/portfolios", files={"file": ("cartera.csv", (
+            "Cuenta,RFC,Nombre,Saldo,Dias Mora\nM-001,GOMA800101ABC,Mariana Gómez,\"25,000.00\",30\n").encode())})
+        assert sent.status_code == 202, sent.text
+        answer = await api.post("/v1/users", json={"email": "ana@agencia.co", "role": "operator",
+                                                   "password": PASSWORD})
+        assert answer.status_code == 201, answer.text
+
+        async def known() -> bool:
+            contacts = await api.get("/v1/clients/tienda-norte/accounts/M-001/contacts")
+            return contacts.status_code == 200
+
+        await eventually(known, timeout_s=120, message="M-001 known to outreach")
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = await (await browser.new_context(locale="es-MX")).new_page()
+        await sign_in_on_console(page, platform.base_url, "ana@agencia.co", PASSWORD)
+        await page.goto(platform.base_url + "/console/accounts/tienda-norte/M-001")
+        await page.select_option("#contact-outcome", "promise_to_pay")
+        await page.fill("#promise-amount", "1,500.50")
+        tomorrow = dt.datetime.now(zoneinfo.ZoneInfo("America/Mexico_City")).date() + dt.timedelta(days=2)
+        await page.fill("#promise-date", tomorrow.isoformat())
+        await page.click("text=Registrar contacto >> nth=-1")
+        await expect(page.locator("#action-status")).to_contain_text("Contacto registrado")
+        await expect(page.locator("#timeline")).to_contain_text("Promesa de pago")
+        await browser.close()
+
+    async with platform.client() as api:
+        async def promised() -> list[str]:
+            held = await api.get("/v1/clients/tienda-norte/debtors/GOMA800101ABC/personal-data")
+            return [p["amount"] for p in held.json()["promises"]] if held.status_code == 200 else []
+
+        await eventually(promised, timeout_s=60, message="the promise in reporting")
+        assert await promised() == ["1500.50"]

@@ -226,6 +226,16 @@
     });
   }
 
+  // An amount typed in the client company's marks (150.000,50 in es-CO, 1,500.50 in es-MX), strictly: a group mark
+  // separates thousands ("1.5" is none in es-CO). The API takes a plain decimal.
+  function plainAmount(text) {
+    const group = root.dataset.groupMark, decimal = root.dataset.decimalMark;
+    const raw = text.replace(/\u00a0/g, " ").trim().replace(/^\$\s*/, "");
+    const g = group.replace(/[.]/g, "\\."), d = decimal.replace(/[.]/g, "\\.");
+    if (!new RegExp("^(?:\\d{1,3}(?:" + g + "\\d{3})+|\\d+)(?:" + d + "\\d+)?$").test(raw)) return null;
+    return raw.split(group).join("").replace(decimal, ".");
+  }
+
   const contactForm = document.getElementById("contact-form");
   if (contactForm) {
     contactForm.addEventListener("submit", (event) => {
@@ -236,8 +246,15 @@
       const amount = document.getElementById("promise-amount").value.trim();
       const due = document.getElementById("promise-date").value;
       if (outcome === "promise_to_pay" && amount && due) {
-        // Typed in the locale's marks (150.000,50): the API takes a plain decimal.
-        body.promise = {amount: amount.replace(/[.\s$]/g, "").replace(",", "."), due_date: due};
+        const plain = plainAmount(amount);
+        if (plain === null) {
+          const status = document.getElementById("action-status");
+          status.className = "error";
+          status.textContent = "Escriba el monto prometido como lo escribe la empresa (" +
+                               document.getElementById("promise-amount").placeholder + ").";
+          return;
+        }
+        body.promise = {amount: plain, due_date: due};
       }
       act("POST", account + "/contacts", body, (r) => r.rule_violations && r.rule_violations.length
         ? "Contacto registrado; incumple: " + rules(r.rule_violations) + "."
