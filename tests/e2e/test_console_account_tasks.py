@@ -160,7 +160,8 @@ async def test_an_operator_records_a_payment_and_answers_the_debtors_data_rights
         await expect(page.locator("#erasure-status")).to_have_text(
             "No se puede suprimir: la persona tiene obligaciones activas, que son la base legal para conservar sus "
             "datos. Se puede suprimir cuando cada una esté pagada, saldada o retirada. Cuentas activas: D-001.")
-        await page.screenshot(path=str(tmp_path / "account-tasks.png"), full_page=True)
+        await page.screenshot(path=str(tmp_path / "account-tasks.png"), full_page=True)  # docs/console/
+
 
         # The paid-off debtor's erasure, followed until every service confirmed.
         await page.goto(platform.base_url + ACCOUNT + "D-003")
@@ -186,16 +187,21 @@ async def test_an_operator_records_a_payment_and_answers_the_debtors_data_rights
         await browser.close()
 
 
-async def test_a_promise_is_read_as_the_client_companys_locale_writes_amounts(platform: RunningPlatform) -> None:
-    """es-MX writes 1,500.50 (a comma groups thousands): the promise logged is of 1500.50 pesos, not 1.5005."""
+async def test_amounts_are_read_in_each_client_companys_marks_and_currency(platform: RunningPlatform) -> None:
+    """es-MX writes 1,500.50 (a comma groups thousands): the promise logged is of 1500.50 pesos, not 1.5005. A
+    Chilean peso has no cents: a payment of 1.000,50 CLP is refused in Spanish, 1.000 is applied."""
     assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
     tienda = {"slug": "tienda-norte", "name": "Tienda del Norte", "country": "MX", "currency": "MXN",
               "timezone": "America/Mexico_City", "locale": "es-MX"}
+    andes = {"slug": "retail-andes", "name": "Retail Andes", "country": "CL", "currency": "CLP",
+             "timezone": "America/Santiago", "locale": "es-CL"}
     async with platform.client() as api:
-        assert (await api.post("/v1/clients", json=tienda)).status_code == 201
-        sent = await api.post("/v1/clients/tienda-norte/portfolios", files={"file": ("cartera.csv", (
-            "Cuenta,RFC,Nombre,Saldo,Dias Mora\nM-001,GOMA800101ABC,Mariana Gómez,\"25,000.00\",30\n").encode())})
-        assert sent.status_code == 202, sent.text
+        for client, csv in ((tienda, 'Cuenta,RFC,Nombre,Saldo,Dias Mora\nM-001,GOMA800101ABC,Mariana Gómez,"25,000.00",30\n'),
+                            (andes, "Cuenta;Documento;Nombre;Saldo;Dias Mora\nC-001;12.345.678-5;Camila Soto;250.000;30\n")):
+            assert (await api.post("/v1/clients", json=client)).status_code == 201
+            sent = await api.post(f"/v1/clients/{client['slug']}/portfolios",
+                                  files={"file": ("cartera.csv", csv.encode())})
+            assert sent.status_code == 202, sent.text
         answer = await api.post("/v1/users", json={"email": "ana@agencia.co", "role": "operator",
                                                    "password": PASSWORD})
         assert answer.status_code == 201, answer.text
@@ -206,9 +212,19 @@ async def test_a_promise_is_read_as_the_client_companys_locale_writes_amounts(pl
 
         await eventually(known, timeout_s=120, message="M-001 known to outreach")
 
+        async def paid() -> bool:  # once payments holds C-001
+            answer = await api.post("/v1/clients/retail-andes/payments",
+                                    headers={"Idempotency-Key": f"caja-{uuid.uuid4()}"},
+                                    json={"account_ref": "C-001", "amount": "10000", "method": "cash",
+                                          "paid_at": "2026-12-01T10:00:00-03:00"})
+            return answer.status_code == 200 and answer.json()["status"] == "applied"
+
+        await eventually(paid, timeout_s=60, message="a payment applied to C-001")
+
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = await (await browser.new_context(locale="es-MX")).new_page()
+        violations = await csp_violations(page)
         await sign_in_on_console(page, platform.base_url, "ana@agencia.co", PASSWORD)
         await page.goto(platform.base_url + "/console/accounts/tienda-norte/M-001")
         await page.select_option("#contact-outcome", "promise_to_pay")
@@ -218,6 +234,17 @@ async def test_a_promise_is_read_as_the_client_companys_locale_writes_amounts(pl
         await page.click("text=Registrar contacto >> nth=-1")
         await expect(page.locator("#action-status")).to_contain_text("Contacto registrado")
         await expect(page.locator("#timeline")).to_contain_text("Promesa de pago")
+
+        await page.goto(platform.base_url + "/console/accounts/retail-andes/C-001")
+        await page.get_by_label("Monto (CLP)").fill("1.000,50")
+        await page.click("text=Registrar pago >> nth=-1")
+        await expect(page.locator("#payment-status")).to_have_text(
+            "El monto tiene más decimales de los que usa la moneda (CLP).")
+        await page.get_by_label("Monto (CLP)").fill("1.000")
+        await page.click("text=Registrar pago >> nth=-1")
+        await expect(page.locator("#payment-status")).to_have_text(
+            "Pago de $ 1.000,00 registrado. Saldo de la cuenta: $ 239.000,00.")
+        assert violations == [], violations
         await browser.close()
 
     async with platform.client() as api:
