@@ -1,6 +1,8 @@
 """A consumer's lanes (#24): families read by a consumer group of their own, every handler in exactly one group,
 the inbox the consumer's in all of them."""
 
+import dataclasses
+
 import pytest
 
 from recaudo_common.bus.consumer import HandlerContext, Subscriptions
@@ -44,3 +46,10 @@ def test_a_lane_takes_its_families_out_of_the_consumers_group() -> None:
 def test_a_lane_of_a_family_the_consumer_does_not_read_is_refused() -> None:
     with pytest.raises(ValueError, match="contact"):
         consumer(contacts=frozenset({"contact"}))
+
+
+def test_each_group_takes_its_batches_locks_as_the_consumer_does() -> None:
+    async def locks(session: object, events: object) -> None: ...
+
+    laned = dataclasses.replace(consumer(payments=frozenset({"payment"})), batch_locks=locks)
+    assert [group.batch_locks for group in laned.by_group()] == [locks, locks]

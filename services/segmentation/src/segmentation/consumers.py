@@ -27,7 +27,7 @@ from recaudo_common.events import (
     PromiseMade,
     PromiseReopened,
 )
-from segmentation import handlers, modelling
+from segmentation import account_locks, handlers, modelling
 from segmentation.store import SCHEMA
 
 SUBSCRIPTIONS = Subscriptions(
@@ -83,4 +83,5 @@ SUBSCRIPTIONS = Subscriptions(
     # (consents recorded at placement, then its campaign's), and another company's new accounts must not wait
     # behind them to be segmented.
     lanes={"contacts": frozenset({ContactDelivered.family})},
+    batch_locks=account_locks.lock_batch,
 )
