@@ -154,7 +154,7 @@
                                                               minimumFractionDigits: 2});
     const counts = file.counts || {};
     document.getElementById("bank-file-counts").textContent = file.status === "failed"
-      ? "Archivo rechazado entero, nada se aplicó: " + (file.error_detail || file.error_code) +
+      ? "Archivo rechazado entero, nada se aplicó: " + (WHOLE_FILE[file.error_code] || file.error_code) +
         (file.error_line ? " (línea " + file.error_line + ")" : "") + "."
       : "Archivo " + (file.filename || "") + ": " + (counts.applied || 0) + " aplicados, " + (counts.unmatched || 0) +
         " en la cola sin asignar, " + (counts.duplicate || 0) + " repetidos, " + (counts.rejected || 0) + " rechazados.";
@@ -172,6 +172,35 @@
     document.getElementById("bank-file-result").hidden = false;
   }
 
+  // Why a bank file was refused, as an operator reads it (the API's detail is English, for developers).
+  const REFUSED_FILES = {
+    unsupported_format: "el extracto debe ser un archivo CSV (o Asobancaria 2001)",
+    unsupported_media_type: "el envío no trae un archivo", invalid_form: "el envío no trae un archivo",
+    file_too_large: "pasa del tamaño que se permite", empty_file: "está vacío",
+    malformed_csv: "no se puede leer como CSV", invalid_encoding: "no se puede leer: su codificación no es de texto",
+    too_many_columns: "tiene demasiadas columnas", invalid_header: "su fila de encabezados no se puede leer",
+    invalid_locale: "la configuración regional pedida no existe", invalid_format: "el formato pedido no existe",
+    csrf_token_invalid: "la sesión caducó; recargue la página e intente de nuevo",
+    unauthorized: "la sesión terminó; vuelva a iniciar sesión", forbidden: "su rol no permite subir archivos",
+  };
+  const WHOLE_FILE = {bank_file_totals_mismatch: "sus totales de control no cuadran con sus líneas",
+                      bank_file_malformed: "está mal formado"};
+  const COLUMNS = {reference: "la referencia", amount: "el monto", date: "la fecha"};
+
+  function fileRefusal(sent, status) {
+    const code = sent.code;
+    const line = sent.errors && sent.errors[0] && sent.errors[0].line;
+    if (WHOLE_FILE[code]) {
+      return "No se aplicó nada del archivo: " + WHOLE_FILE[code] + (line ? " (línea " + line + ")" : "") + ".";
+    }
+    if (code === "missing_required_columns") {
+      const missing = /no column for ([a-z_, ]+);/.exec(sent.detail || "");
+      const names = missing ? missing[1].split(", ").map((f) => COLUMNS[f] || f) : [];
+      return "No se recibió el archivo: no tiene columna para " + (names.join(", ") || "un dato necesario") + ".";
+    }
+    return "No se recibió el archivo: " + (REFUSED_FILES[code] || ("error " + (code || status))) + ".";
+  }
+
   async function upload(form) {
     const chosen = form.elements.file.files[0];
     if (!chosen) { say("Elija el archivo del banco.", true); return; }
@@ -187,7 +216,7 @@
       });
       const sent = await answer.json().catch(() => ({}));
       if (!answer.ok) {
-        say("No se recibió el archivo: " + (sent.detail || sent.title || ("error " + answer.status)) + ".", true);
+        say(fileRefusal(sent, answer.status), true);
         return;
       }
       const result = await fetch(answer.headers.get("Location") || (form.dataset.action + "/" + sent.id),
