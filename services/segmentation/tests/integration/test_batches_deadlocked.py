@@ -7,7 +7,6 @@ nothing is dead-lettered, since nothing is wrong with the events."""
 
 import asyncio
 import dataclasses
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,7 +20,7 @@ from recaudo_common.runtime import Platform
 from segmentation.consumers import SUBSCRIPTIONS
 
 from .test_aging import CLIENT, LATE_EVENING, account, deliver, placed
-from .test_placement_and_payment_at_once import DEADLINE_S, ledger_words, message, payment_of
+from .test_placement_and_payment_at_once import DEADLINE_S, ledger_words, message, payment_of, waits_or_ends
 
 pytestmark = pytest.mark.integration
 BatchHandler = Callable[[list[tuple[Any, HandlerContext]]], Awaitable[None]]
@@ -66,19 +65,6 @@ def worker(p: Platform, *, pause: bool = True, batch_locks: bool = True) -> Work
                   placements, payments)
 
 
-async def waiting_for_a_lock(p: Platform) -> None:
-    """Until a transaction of this database waits for an advisory lock another holds (polled, with a deadline)."""
-    deadline = time.monotonic() + DEADLINE_S
-    while True:
-        async with p.db.transaction() as s:
-            if await s.scalar(text(
-                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory' AND database = "
-                    "(SELECT oid FROM pg_database WHERE datname = current_database())")):
-                return
-        assert time.monotonic() < deadline, "no transaction waits for an advisory lock"
-        await asyncio.sleep(0.02)  # a poll's interval, not a wait for the outcome
-
-
 async def lock_keys_apart(p: Platform) -> tuple[str, str]:
     """Two account refs whose account locks differ (account_locks hashes 64 of them), so each batch waits for the
     other's lock, not for one they share."""
@@ -114,7 +100,7 @@ async def test_two_batches_that_would_deadlock_wait_for_each_other_instead(platf
     running_a = asyncio.create_task(a.runtime.handle_batch([message(placed(x, 45)), message(payment_of(y))]))
     await asyncio.wait_for(a.placements.ran.wait(), DEADLINE_S)  # A holds its batch's locks, x's and y's
     running_b = asyncio.create_task(b.runtime.handle_batch([message(placed(y, 45)), message(payment_of(x))]))
-    await waiting_for_a_lock(platform)  # B waits at its start, before it places y
+    await waits_or_ends(platform, locktype="advisory")  # B waits at its start, before it places y
     assert not b.placements.ran.is_set()
     a.placements.go.set()
     outcomes = await asyncio.wait_for(asyncio.gather(running_a, running_b), DEADLINE_S)
@@ -136,7 +122,7 @@ async def test_two_batches_that_deadlock_are_each_applied_once_and_nothing_is_de
     # Each batch has placed its account and holds its lock (shared) until it commits.
     await asyncio.wait_for(asyncio.gather(a.placements.ran.wait(), b.placements.ran.wait()), DEADLINE_S)
     a.placements.go.set()  # A's payment of y asks for y's lock, which B holds
-    await waiting_for_a_lock(platform)
+    await waits_or_ends(platform, locktype="advisory")
     b.placements.go.set()  # B's payment of x asks for x's lock, which A holds: a cycle
     outcomes = await asyncio.wait_for(asyncio.gather(running_a, running_b), DEADLINE_S)
     assert outcomes == [["processed", "processed"], ["processed", "processed"]]

@@ -53,22 +53,27 @@ def message(e: Event) -> Message:
     return Message(f"t.{e.family}", e.key("banco"), e.envelope(client="banco", occurred_at=LATE_EVENING), {})
 
 
-async def waits_or_ends(p: Platform, task: asyncio.Task[list[str]]) -> None:
-    """Until the task has finished or its transaction waits for a lock another holds (polled, with a deadline)."""
+async def waits_or_ends(p: Platform, task: asyncio.Task[Any] | None = None, *, locktype: str | None = None
+                        ) -> None:
+    """Until the task (if any) has finished or a transaction of this database waits for a lock another holds (of
+    `locktype` when given), polled with a deadline."""
     deadline = time.monotonic() + DEADLINE_S
-    while not task.done():
+    while task is None or not task.done():
         async with p.db.transaction() as s:
             if await s.scalar(text(
-                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND database = "
-                    "(SELECT oid FROM pg_database WHERE datname = current_database())")):
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = coalesce(:locktype, locktype) "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"),
+                    {"locktype": locktype}):
                 return
         assert time.monotonic() < deadline, "neither finished nor waiting"
         await asyncio.sleep(0.02)  # a poll's interval, not a wait for the outcome
 
 
-async def first_then_second(p: Platform, first: Event, second: Event) -> None:
-    """`first`'s worker runs its handler and holds its transaction; `second`'s runs meanwhile; then both commit."""
-    held = Held(handlers.on_payment if isinstance(first, PaymentApplied) else handlers.on_account_stated)
+async def first_then_second(p: Platform, first: Event, second: Event,
+                            handler: Callable[[Any, HandlerContext], Awaitable[None]] | None = None) -> None:
+    """`first`'s worker runs its handler (the payment's or the placement's unless given) and holds its
+    transaction; `second`'s runs meanwhile; then both commit."""
+    held = Held(handler or (handlers.on_payment if isinstance(first, PaymentApplied) else handlers.on_account_stated))
     holding = asyncio.create_task(worker(p, type(first), held).handle_batch([message(first)]))
     await asyncio.wait_for(held.ran.wait(), DEADLINE_S)
     plain = ConsumerRuntime(p.db, p.transport, SUBSCRIPTIONS, "t", lambda: LATE_EVENING)

@@ -2,21 +2,18 @@
 its own group; segmentation was behind), against a real PostgreSQL: the placement holds the days past due from the
 day the plan was agreed, and a plan that ended before the placement moves them as if it had been seen."""
 
-import asyncio
 import datetime as dt
 
 import pytest
 from sqlalchemy import text
 
-from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import ArrangementBroken, ArrangementKept
 from recaudo_common.runtime import Platform
 from segmentation import handlers
-from segmentation.consumers import SUBSCRIPTIONS
 from segmentation.handlers import run_aging
 
 from .test_aging import CLIENT, LATE_EVENING, deliver, last_said, placed
-from .test_placement_and_payment_at_once import DEADLINE_S, Held, message, waits_or_ends, worker
+from .test_placement_and_payment_at_once import first_then_second
 from .test_plan_hold_days import plan_for
 
 pytestmark = pytest.mark.integration
@@ -72,15 +69,9 @@ async def test_a_plan_and_the_placement_handled_at_once_hold_the_days(platform: 
     # second sees the other (account_locks), so the plan's hold is neither lost nor left waiting for nobody.
     await deliver(platform, [CLIENT], LATE_EVENING)
     plan, placement = plan_for("P-5", LATE_EVENING), placed("P-5", 25)
-    held = Held(handlers.on_arrangement if plan_first else handlers.on_account_stated)
     first, second = (plan, placement) if plan_first else (placement, plan)
-    holding = asyncio.create_task(worker(platform, type(first), held).handle_batch([message(first)]))
-    await asyncio.wait_for(held.ran.wait(), DEADLINE_S)
-    plain = ConsumerRuntime(platform.db, platform.transport, SUBSCRIPTIONS, "t", lambda: LATE_EVENING)
-    other = asyncio.create_task(plain.handle_batch([message(second)]))
-    await waits_or_ends(platform, other)
-    held.release.set()
-    assert await asyncio.wait_for(asyncio.gather(holding, other), DEADLINE_S) == [["processed"], ["processed"]]
+    await first_then_second(platform, first, second,
+                            handlers.on_arrangement if plan_first else handlers.on_account_stated)
     assert await run_aging(platform.db, client="banco", day=dt.date(2026, 4, 30), now=LATE_EVENING) == 0  # held
     async with platform.db.transaction() as s:
         assert await s.scalar(text("SELECT count(*) FROM segmentation.plan_words")) == 0  # none left over
