@@ -12,6 +12,30 @@
     outcome.hidden = false;
   }
 
+  // Why the API refused an assignment, a closing or a reversal, as an operator reads it (its detail is English, for
+  // developers); a code the page does not know is named as it came.
+  const REFUSALS = {
+    not_found: "el pago ya no existe", payment_not_unmatched: "el pago ya salió de la cola; recargue la página",
+    unknown_account: "la cuenta indicada no existe en esta empresa",
+    invalid_currency: "el pago está en otra moneda que la cuenta",
+    amount_not_in_cents: "el monto tiene fracciones de centavo, que ningún saldo recibe",
+    amount_not_in_minor_units: "el monto tiene más decimales de los que usa la moneda",
+    not_possible_duplicate: "el pago no está en espera como una consignación ya aplicada",
+    recorded_payment_not_applied: "el pago con el que coincidiría ya no está aplicado (¿se revirtió?): asígnelo",
+    payment_not_applied: "solo se revierte un pago aplicado a una cuenta",
+    invalid_amount: "el monto no es válido: debe ser mayor que cero, con dos decimales a lo sumo",
+    reversal_exceeds_payment: "el monto pasa de lo que queda por revertir del pago",
+    idempotency_key_reused: "este formulario ya se usó con otros datos; recargue la página",
+    validation_error: "revise los datos escritos",
+    csrf_token_invalid: "la sesión caducó; recargue la página e intente de nuevo",
+    unauthorized: "la sesión terminó; vuelva a iniciar sesión", forbidden: "su rol no permite esta acción",
+    rate_limited: "demasiadas acciones seguidas; espere un momento",
+  };
+
+  function refusal(result, status) {
+    return REFUSALS[result.code] || ("error " + (result.code || status));
+  }
+
   // A row of the queue resolved by the API (`body`: what to send, null for nothing): on success the row leaves the
   // table and `done(answer's body)` says what happened; otherwise `refused(answer's body)` may say it in its own
   // words (returning null leaves it to `failed` and the API's reason).
@@ -35,7 +59,7 @@
         }
       } else {
         const own = refused ? refused(result) : null;
-        say(own || (failed + ": " + (result.detail || result.title || ("error " + answer.status)) + "."), true);
+        say(own || (failed + ": " + refusal(result, answer.status) + "."), true);
       }
     } catch (e) {
       say(failed + ": no hubo respuesta del servidor. Intente de nuevo.", true);
@@ -125,7 +149,10 @@
         form.closest("tr").querySelector(".reversed").textContent = shown(result.reversed_total);
         if (Number(result.remaining) === 0) form.replaceWith(document.createTextNode("Revertido"));
       } else {
-        say("No se revirtió el pago: " + (result.detail || result.title || ("error " + answer.status)) + ".", true);
+        // The body holds only the amount and the reason: the schema refuses an amount of 0 (the domain, 0.001).
+        const why = result.code === "validation_error" && amount ? REFUSALS.invalid_amount
+                                                                 : refusal(result, answer.status);
+        say("No se revirtió el pago: " + why + ".", true);
       }
     } catch (e) {
       say("No se revirtió el pago: no hubo respuesta del servidor. Intente de nuevo.", true);
