@@ -188,7 +188,8 @@ async def test_an_operator_records_a_payment_and_answers_the_debtors_data_rights
 
 
 async def test_amounts_are_read_in_each_client_companys_marks_and_currency(platform: RunningPlatform) -> None:
-    """es-MX writes 1,500.50 (a comma groups thousands): the promise logged is of 1500.50 pesos, not 1.5005. A
+    """es-MX writes 1,500.50 (a comma groups thousands): the promise logged is of 1500.50 pesos, not 1.5005 (one
+    above the balance refused in Spanish first). A
     Chilean peso has no cents: a payment of 1.000,50 CLP is refused in Spanish, 1.000 is applied."""
     assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
     tienda = {"slug": "tienda-norte", "name": "Tienda del Norte", "country": "MX", "currency": "MXN",
@@ -228,9 +229,14 @@ async def test_amounts_are_read_in_each_client_companys_marks_and_currency(platf
         await sign_in_on_console(page, platform.base_url, "ana@agencia.co", PASSWORD)
         await page.goto(platform.base_url + "/console/accounts/tienda-norte/M-001")
         await page.select_option("#contact-outcome", "promise_to_pay")
-        await page.fill("#promise-amount", "1,500.50")
         tomorrow = dt.datetime.now(zoneinfo.ZoneInfo("America/Mexico_City")).date() + dt.timedelta(days=2)
         await page.fill("#promise-date", tomorrow.isoformat())
+        await page.fill("#promise-amount", "30,000.00")  # more than the 25,000.00 owed: refused, said in Spanish
+        await page.click("text=Registrar contacto >> nth=-1")
+        await expect(page.locator("#action-status")).to_have_text(
+            "La promesa no es válida: el monto debe ser positivo y no mayor que el saldo, y la fecha debe estar "
+            "dentro de la ventana de promesas del cliente.")
+        await page.fill("#promise-amount", "1,500.50")
         await page.click("text=Registrar contacto >> nth=-1")
         await expect(page.locator("#action-status")).to_contain_text("Contacto registrado")
         await expect(page.locator("#timeline")).to_contain_text("Promesa de pago")

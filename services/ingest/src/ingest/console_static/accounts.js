@@ -36,6 +36,12 @@
     validation_error: "Revise los datos del formulario.",
     unauthorized: "La sesión terminó: vuelva a iniciar sesión.",
     rate_limited: "Demasiadas acciones seguidas; espere un momento.",
+    // A contact logged (outreach's log_contact), as the agent desk says them.
+    promise_mismatch: "La promesa de pago necesita el resultado «Promesa de pago», su monto y su fecha.",
+    invalid_promise: "La promesa no es válida: el monto debe ser positivo y no mayor que el saldo, y la fecha debe " +
+                     "estar dentro de la ventana de promesas del cliente.",
+    amount_not_in_minor_units: "El monto tiene más decimales de los que tiene la moneda del cliente.",
+    contact_in_future: "La hora del contacto está en el futuro.",
   };
 
   function csrf() {
@@ -209,8 +215,8 @@
       status.textContent = said(reply);
     } else {
       status.className = "error";
-      status.textContent = ERRORS[reply.code] || ("La acción no se pudo hacer (" + (reply.code || answer.status) +
-                                                  (reply.detail ? ": " + reply.detail : "") + ").");
+      // The API's detail is English, for developers: a code the page does not know is named, not explained.
+      status.textContent = ERRORS[reply.code] || ("La acción no se pudo hacer (" + (reply.code || answer.status) + ").");
     }
     await showTimeline();
   }
