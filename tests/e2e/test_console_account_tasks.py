@@ -242,6 +242,10 @@ async def test_amounts_are_read_in_each_client_companys_marks_and_currency(platf
         await expect(page.locator("#timeline")).to_contain_text("Promesa de pago")
 
         await page.goto(platform.base_url + "/console/accounts/retail-andes/C-001")
+        # Chilean pesos have no cents: the balance, the placement and the payment on the page are whole pesos.
+        await expect(page.locator("#balance-today")).to_have_text("$240.000")
+        await expect(page.locator("#timeline")).to_contain_text("Saldo $250.000, 30 días de mora")
+        await expect(page.locator("#timeline")).to_contain_text("Pago de $10.000")
         await page.get_by_label("Monto (CLP)").fill("1.000,50")
         await page.click("text=Registrar pago >> nth=-1")
         await expect(page.locator("#payment-status")).to_have_text(
@@ -249,7 +253,8 @@ async def test_amounts_are_read_in_each_client_companys_marks_and_currency(platf
         await page.get_by_label("Monto (CLP)").fill("1.000")
         await page.click("text=Registrar pago >> nth=-1")
         await expect(page.locator("#payment-status")).to_have_text(
-            "Pago de $ 1.000,00 registrado. Saldo de la cuenta: $ 239.000,00.")
+            "Pago de $1.000 registrado. Saldo de la cuenta: $239.000.")
+        await expect(page.locator("#balance-today")).to_have_text("$239.000")
         assert violations == [], violations
         await browser.close()
 

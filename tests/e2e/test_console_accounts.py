@@ -76,7 +76,7 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
         await expect(rows).to_have_count(1)
         cells = await rows.first.locator("td").all_inner_texts()
         assert cells[:4] == ["D-001", "María José Gómez", "1020304050", "Activa"], cells
-        assert cells[4] == "$ 1.500.000,00" and cells[5] == "45"
+        assert cells[4] == "$1.500.000,00" and cells[5] == "45", cells  # Babel's CLDR for es-CO COP
         await page.screenshot(path=str(tmp_path / "accounts.png"), full_page=True)  # docs/console/accounts.png
         await page.get_by_label("Buscar cuenta").fill("gomez maria")
         await page.get_by_label("Buscar cuenta").press("Enter")

@@ -1,11 +1,13 @@
 """Numbers and dates as Latin American files write them, parsed strictly by locale: never guessed (shared by
-every service that reads client or bank files)."""
+every service that reads client or bank files); and an amount written for a person in its currency and locale."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import format_currency
 
 # The ISO 4217 currencies the product takes (active currencies of the Americas and the majors), each with its minor
 # unit: how many decimals an amount in it has (ISO 4217's exponent, the "Minor unit" column of its list one). Chilean
@@ -67,6 +69,14 @@ def after_discount(amount: Decimal, discount_pct: Decimal, currency: str | None 
     pesos for CLP; what a settlement at that discount asks, and the least a settlement may ask under a client
     company's largest discount (one rule for the offer shown and the arrangement accepted)."""
     return (amount * (100 - discount_pct) / 100).quantize(minor_unit(currency))
+
+
+def format_amount(amount: Decimal, currency: str, locale: str, *, as_given: bool = False) -> str:
+    """An amount as a person of the client company reads it, by CLDR (Babel): its currency's symbol and decimals
+    and the locale's marks (es-CO COP $1.500.000,00, es-CL CLP $1.500.000, es-PE PEN S/ 1,500.00; Babel puts a
+    no-break space where CLDR has one). The one way every service writes money for people. `as_given` writes
+    every decimal the amount has, not cut to the currency's (a gateway's payment in fractions of one)."""
+    return format_currency(amount, currency, locale=locale.replace("-", "_"), decimal_quantization=not as_given)
 
 
 def _prefix(text: str) -> tuple[str, str | None]:

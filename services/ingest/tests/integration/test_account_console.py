@@ -1,7 +1,8 @@
 """The console's account pages (#23) through ingest's real app and PostgreSQL with people signed in: 'Buscar
 cuenta' finds an account by its id number typed with dots and shows it in the client company's locale; the
 account's page carries its facts, its script and the actions its role may take; another company's person, an
-agent and a stranger do not get in, and an account the company never placed is not found."""
+agent and a stranger do not get in, and an account the company never placed is not found. A balance is written in
+its company's currency: a Chilean company's without cents, a Peruvian one's in soles (S/)."""
 
 import datetime as dt
 from collections.abc import AsyncIterator
@@ -73,9 +74,9 @@ async def test_an_account_is_found_and_opened(console: Console) -> None:
     assert "script-src" not in empty.headers["content-security-policy"]
     found = await console.page("/console/accounts/banco?q=1.020.304.050", ana)
     seen = text_of(found.text)
-    assert "A-01 María Gómez CC 1.020.304.050 Activa $ 1.500.000,00 15 2026-03-31 10:00" in seen  # as stated
+    assert "A-01 María Gómez CC 1.020.304.050 Activa $1.500.000,00 15 2026-03-31 10:00" in seen  # as stated
     assert "A-02" not in seen and 'href="/console/accounts/banco/A-01"' in found.text
-    assert "A-02 Luis Peña CC 79888777 Activa $ 20.000,50 95" in text_of(
+    assert "A-02 Luis Peña CC 79888777 Activa $20.000,50 95" in text_of(
         (await console.page("/console/accounts/banco?q=pena%20LUIS", ana)).text)
     assert "Ninguna cuenta coincide con «rosa»." in text_of((await console.page("/console/accounts/banco?q=rosa",
                                                                                 ana)).text)
@@ -83,7 +84,7 @@ async def test_an_account_is_found_and_opened(console: Console) -> None:
     account = await console.page("/console/accounts/banco/A-01", ana)
     assert account.status_code == 200
     seen = text_of(account.text)
-    assert "Cuenta A-01" in seen and "Saldo asignado $ 1.500.000,00" in seen and "Historia de la cuenta" in seen
+    assert "Cuenta A-01" in seen and "Saldo asignado $1.500.000,00" in seen and "Historia de la cuenta" in seen
     assert "Días de mora al asignar 15" in seen and "Saldo hoy" in seen  # today's, filled by the page's script
     for action in ("Poner retención legal", "Registrar contacto", "Agregar a no contactar"):
         assert action in seen
@@ -120,3 +121,35 @@ async def test_who_may_see_a_companys_accounts(console: Console) -> None:
     assert refused.status_code == 403 and "Su rol no permite ver las cuentas" in text_of(refused.text)
     stranger = await console.page("/console/accounts/banco?q=1020304050", None)
     assert stranger.status_code == 303 and stranger.headers["location"] == "/console/sign-in"
+
+
+async def placed(console: Console, slug: str, country: str, currency: str, timezone: str, locale: str,
+                 csv: str) -> None:
+    """A client company of another country, with the accounts of `csv` placed."""
+    _, key = await console.platform.keys.create(role="operator", now=NOW)
+    operator = {"Authorization": f"Bearer {key}"}
+    made = await console.http.post("/v1/clients", headers=operator, json={
+        "slug": slug, "name": f"{slug.title()} S.A.", "country": country, "currency": currency,
+        "timezone": timezone, "locale": locale, "default_authorised_channels": ["sms"]})
+    assert made.status_code == 201, made.text
+    sent = await console.http.post(f"/v1/clients/{slug}/portfolios", headers=operator,
+                                   files={"file": ("c.csv", csv.encode())})
+    assert sent.status_code == 202, sent.text
+    vault = Vault.from_settings(console.platform.settings)
+    while await handlers.process_next_portfolio(console.platform.db, clock=lambda: NOW, vault=vault):
+        pass
+
+
+async def test_a_balance_is_shown_in_its_companys_currency(console: Console) -> None:
+    header = "Obligación;Cédula;Tipo Documento;Nombre;Saldo;Días Mora\n"
+    await placed(console, "tienda-cl", "CL", "CLP", "America/Santiago", "es-CL",
+                 header + "C-01;11222333;RUT;Pedro Soto;1.500.000;30\n")
+    await placed(console, "caja-pe", "PE", "PEN", "America/Lima", "es-PE",
+                 header + "P-01;44556677;DNI;Rosa Quispe;2,500.50;20\n")
+    ana = await console.person("ana@agencia.co", "operator")
+    chilean = text_of((await console.page("/console/accounts/tienda-cl?q=pedro", ana)).text)
+    assert "C-01 Pedro Soto RUT 11222333 Activa $1.500.000 30" in chilean, chilean  # pesos have no cents
+    assert "1.500.000,00" not in chilean
+    peruvian = text_of((await console.page("/console/accounts/caja-pe?q=rosa", ana)).text)
+    assert "P-01 Rosa Quispe DNI 44556677 Activa S/ 2,500.50 20" in peruvian, peruvian
+    assert "Saldo asignado S/ 2,500.50" in text_of((await console.page("/console/accounts/caja-pe/P-01", ana)).text)

@@ -12,9 +12,9 @@ from decimal import Decimal
 import pytest
 
 from outreach.debtor_page.checkout import methods_of
-from outreach.domain.templates import format_money
 from recaudo_common.checkout_tickets import TICKET_TTL, read_ticket
 from recaudo_common.events import CashVoucher, CheckoutUpdated, PaymentApplied, PaymentMethodsAvailable
+from recaudo_common.money import format_amount
 
 from .conftest import Outreach, make_outreach, segmented
 
@@ -141,7 +141,7 @@ def checkout(ref: str, status: str, *, reference: str = "RC7Q2M4X9ZK3B6D8F0H2J4"
 
 def money(amount: str) -> str:
     """As a message writes it (SMS and WhatsApp on one line of plain spaces)."""
-    return " ".join(format_money(Decimal(amount), "COP", "es-CO").split())
+    return " ".join(format_amount(Decimal(amount), "COP", "es-CO").split())
 
 
 async def sent_bodies(o: Outreach, ref: str) -> list[str]:

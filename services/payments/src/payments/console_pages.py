@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
-from babel.numbers import format_currency
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
@@ -27,7 +26,7 @@ from recaudo_common.console import page, pages_of
 from recaudo_common.console.client_pages import ClientReader, client_reader, refusal
 from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
-from recaudo_common.money import MARKS
+from recaudo_common.money import MARKS, format_amount
 from recaudo_common.routing import AuthorisedFirstRoute
 
 PAGES = pages_of(Path(__file__).parent / "console_templates")
@@ -82,7 +81,7 @@ def _row(p: UnmatchedPaymentOut, client: ClientCopy) -> SuspenseRow:
     return SuspenseRow(
         p.id, p.received_at.astimezone(zoneinfo.ZoneInfo(client.timezone)).strftime("%Y-%m-%d %H:%M"),
         # Not cut to the currency's cents: a gateway's payment in fractions of one shows what the gateway said.
-        format_currency(p.amount, p.currency, locale=client.locale.replace("-", "_"), decimal_quantization=False),
+        format_amount(p.amount, p.currency, client.locale, as_given=True),
         " · ".join(given) or "—", source, REASONS.get(p.reason or "", p.reason or "—"),
         same_deposit=p.reason in (POSSIBLE_DUPLICATE, ALREADY_BANKED, IN_EARLIER_FILE))
 
@@ -100,11 +99,11 @@ class PaidRow:
 
 
 def _paid(p: store.AccountPayment, client: ClientCopy) -> PaidRow:
-    locale = client.locale.replace("-", "_")
+    locale = client.locale
     return PaidRow(
         p.id, p.received_at.astimezone(zoneinfo.ZoneInfo(client.timezone)).strftime("%Y-%m-%d %H:%M"),
-        format_currency(p.amount, p.currency, locale=locale),
-        format_currency(p.reversed_amount, p.currency, locale=locale) if p.reversed_amount else None,
+        format_amount(p.amount, p.currency, locale),
+        format_amount(p.reversed_amount, p.currency, locale) if p.reversed_amount else None,
         p.reversed_amount < p.amount, SOURCES.get(p.source, p.source), p.reference or "—", f"consola-{uuid.uuid4()}")
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,7 +23,7 @@ from recaudo_common.auth import Principal, Role
 from recaudo_common.console import page, pages_of
 from recaudo_common.console.visitor import Visitor, layout_of, to_own_client, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
-from recaudo_common.money import MARKS
+from recaudo_common.money import MARKS, format_amount, kept_places
 from recaudo_common.routing import AuthorisedFirstRoute
 from recaudo_common.runtime import Platform
 
@@ -65,18 +64,12 @@ class Reader:
     client: ClientCompany
 
 
-def money(amount: Decimal, locale: str) -> str:
-    """An amount with the client company's marks (es-CO: $ 1.500.000,00)."""
-    group, decimal = MARKS.get(locale, (".", ","))
-    text = f"{amount:,.2f}".replace(",", "\0").replace(".", decimal).replace("\0", group)
-    return f"$ {text}"
-
-
 def row(found: FoundAccount, client: ClientCompany) -> AccountRow:
     zone = zoneinfo.ZoneInfo(client.timezone)
     id_number = f"{found.id_type} {found.id_number}" if found.id_type and found.id_number else found.id_number
+    balance = format_amount(found.balance, client.currency, client.locale)
     return AccountRow(found.account_ref, found.debtor_name or "(datos suprimidos)", id_number or "—", found.status,
-                      STATUS_LABELS.get(found.status, found.status), money(found.balance, client.locale),
+                      STATUS_LABELS.get(found.status, found.status), balance,
                       found.days_past_due, found.placed_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                       found.id_number)
 
@@ -177,5 +170,6 @@ async def account_page(slug: str, account_ref: str, request: Request, platform: 
         return _refused(found.person.principal, 404, "No hay tal cuenta en esta empresa cliente.")
     group, decimal = MARKS.get(found.client.locale, (".", ","))
     return _shown("account.html", found, account=row(account, found.client), timezone=found.client.timezone,
-                  locale=found.client.locale, currency=found.client.currency, group_mark=group,
+                  locale=found.client.locale, currency=found.client.currency,
+                  minor_units=kept_places(found.client.currency), group_mark=group,
                   decimal_mark=decimal)

@@ -11,6 +11,11 @@
   const tz = root.dataset.timezone;
   const locale = root.dataset.locale || "es-CO";
   const currency = root.dataset.currency;
+  // In the company's currency (S/ for soles, no cents for Chilean pesos), with the decimals the platform keeps in it
+  // (data-minor-units): a browser whose data gives COP no cents would otherwise round 20.000,50 away.
+  const places = Number(root.dataset.minorUnits);
+  const amounts = new Intl.NumberFormat(locale, {style: "currency", currency, minimumFractionDigits: places,
+                                                 maximumFractionDigits: places});
   const base = "/v1/clients/" + encodeURIComponent(slug);
   const rights = document.getElementById("rights");
   const debtor = rights ? base + "/debtors/" + encodeURIComponent(rights.dataset.idNumber) : null;
@@ -58,7 +63,7 @@
   }
 
   function money(value) {
-    return "$ " + Number(value).toLocaleString(locale, {minimumFractionDigits: 2, maximumFractionDigits: 2});
+    return amounts.format(Number(value));
   }
 
   function services(names) {

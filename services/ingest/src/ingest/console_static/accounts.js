@@ -9,6 +9,11 @@
   const slug = root.dataset.slug;
   const tz = root.dataset.timezone;
   const locale = root.dataset.locale || "es-CO";
+  // In the company's currency (S/ for soles, no cents for Chilean pesos), with the decimals the platform keeps in it
+  // (data-minor-units): a browser whose data gives COP no cents would otherwise round 20.000,50 away.
+  const places = Number(root.dataset.minorUnits);
+  const amounts = new Intl.NumberFormat(locale, {style: "currency", currency: root.dataset.currency,
+                                                 minimumFractionDigits: places, maximumFractionDigits: places});
   const base = "/v1/clients/" + encodeURIComponent(slug);
   const account = base + "/accounts/" + encodeURIComponent(root.dataset.ref);
 
@@ -58,7 +63,7 @@
   }
 
   function money(value) {
-    return "$ " + Number(value).toLocaleString(locale, {minimumFractionDigits: 2, maximumFractionDigits: 2});
+    return amounts.format(Number(value));
   }
 
   async function read(path) {

@@ -19,12 +19,13 @@ from outreach.debtor_page.checkout import networks_text
 from outreach.debtor_page.handlers import DebtorView
 from outreach.domain.offers import PROOF_TTL, Offer, proof_valid
 from outreach.domain.offers import proof as make_proof
-from outreach.domain.templates import format_day, format_money
+from outreach.domain.templates import format_day
 from outreach.edge import State
 from outreach.providers import SendError
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import DomainError
 from recaudo_common.errors import ProblemError, problem_of
+from recaudo_common.money import format_amount
 from recaudo_common.page_policy import for_templates
 from recaudo_common.promises import latest_promise_date
 from recaudo_common.routing import AuthorisedFirstRoute
@@ -62,7 +63,7 @@ async def view_or_refuse(token: str, platform: PlatformDep, state: State) -> Deb
 
 def plan_rows(plan: Offer, currency: str, locale: str) -> list[dict[str, object]]:
     """Each instalment of a plan as the page lists it before the debtor confirms: number, date, amount."""
-    return [{"number": n, "due": format_day(due, locale), "amount": format_money(amount, currency, locale)}
+    return [{"number": n, "due": format_day(due, locale), "amount": format_amount(amount, currency, locale)}
             for n, (due, amount) in enumerate(plan.instalments, start=1)]
 
 
@@ -72,7 +73,7 @@ def offer_cards(view: DebtorView, today: dt.date) -> list[dict[str, object]]:
     available = handlers.offers_of(view, today)
     cards: list[dict[str, object]] = []
     if (o := available.settlement) is not None:
-        money, due = format_money(o.total, debtor.currency, locale), format_day(o.instalments[0][0], locale)
+        money, due = format_amount(o.total, debtor.currency, locale), format_day(o.instalments[0][0], locale)
         cards.append({"kind": o.kind, "title": "Oferta de pago con descuento", "button": "descuento",
                       "description": f"Cancele su obligación pagando {money} ("
                                      f"{format_decimal(o.discount_pct, locale=locale.replace('-', '_'))} % de "
@@ -82,10 +83,10 @@ def offer_cards(view: DebtorView, today: dt.date) -> list[dict[str, object]]:
         for count in choice.counts:
             plan = choice.plan(count)
             assert plan is not None
-            each = format_money(plan.instalments[0][1], debtor.currency, locale)
+            each = format_amount(plan.instalments[0][1], debtor.currency, locale)
             options.append({"count": count, "label": f"{count} cuotas mensuales de {each}"})
         cards.append({"kind": "instalment_plan", "title": "Acuerdo de pago en cuotas", "options": options,
-                      "description": f"Pague {format_money(choice.balance, debtor.currency, locale)} en "
+                      "description": f"Pague {format_amount(choice.balance, debtor.currency, locale)} en "
                                      f"{choice.counts[0]} a {choice.counts[-1]} cuotas mensuales; usted elige "
                                      "cuántas. La primera vence en una semana."})
     return cards
@@ -98,13 +99,13 @@ def account_page(view: DebtorView, platform: PlatformDep, state: State, notice: 
     today = view.today(now)
     plan = None if preview is None else {
         "count": len(preview.instalments), "rows": plan_rows(preview, debtor.currency, locale),
-        "total": format_money(preview.total, debtor.currency, locale)}
+        "total": format_amount(preview.total, debtor.currency, locale)}
     standing = None if view.plan is None else {
         "settlement": view.plan.kind == "settlement", "count": len(view.plan.instalments),
         "rows": plan_rows(Offer(view.plan.kind, view.plan.instalments), debtor.currency, locale),
-        "total": format_money(view.plan.total, debtor.currency, locale)}
+        "total": format_amount(view.plan.total, debtor.currency, locale)}
     return page("account.html", creditor=debtor.creditor, debtor_name=debtor.first_name,
-                account_ref=view.account_ref, balance=format_money(debtor.balance, debtor.currency, locale),
+                account_ref=view.account_ref, balance=format_amount(debtor.balance, debtor.currency, locale),
                 balance_plain=str(debtor.balance), currency=debtor.currency, days_past_due=debtor.days_past_due_at(now),
                 account_status=debtor.account_status, offers=offer_cards(view, today), plan=plan, standing=standing,
                 token=view.token,
@@ -190,7 +191,7 @@ async def promise(token: str, request: Request, platform: PlatformDep, state: St
             raise ProblemError(422, "invalid_date", "Invalid date", "escriba la fecha como AAAA-MM-DD") from e
         value = amount_of(amount)
         await handlers.debtor_promise(platform.db, view, amount=value, due_date=day, now=platform.clock())
-        money = format_money(value, view.debtor.currency, view.debtor.locale)
+        money = format_amount(value, view.debtor.currency, view.debtor.locale)
         return account_page(view, platform, state, f"Gracias. Registramos su compromiso de pagar {money} el "
                                                    f"{format_day(day, view.debtor.locale)}.")
     return await answer(request, make)
@@ -232,7 +233,7 @@ async def arrangement(token: str, request: Request, platform: PlatformDep, state
         view = await verified_view(token, proof, platform, state)
         accepted = await handlers.debtor_arrangement(platform.db, view, kind=offer,
                                                      instalments=instalments_of(instalments), now=platform.clock())
-        money = format_money(accepted.total, view.debtor.currency, view.debtor.locale)
+        money = format_amount(accepted.total, view.debtor.currency, view.debtor.locale)
         what = "del acuerdo" if accepted.kind == "settlement" else f"del plan de {len(accepted.instalments)} cuotas"
         return account_page(view, platform, state,
                             f"Recibimos su aceptación {what} por {money}. Le confirmaremos en breve.")
@@ -264,7 +265,7 @@ async def pay(token: str, request: Request, platform: PlatformDep, state: State,
                                       nonce=nonce or uuid.uuid4().hex, now=platform.clock())
         except SendError as e:
             raise ProblemError(502, "gateway_unavailable", "Payment not completed", e.reason) from e
-        money = format_money(value, view.debtor.currency, view.debtor.locale)
+        money = format_amount(value, view.debtor.currency, view.debtor.locale)
         return page("message.html", creditor=view.debtor.creditor,
                     message=f"Pago recibido por {money}. ¡Gracias! Su saldo se actualizará en unos segundos.")
     return await answer(request, make)

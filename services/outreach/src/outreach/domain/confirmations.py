@@ -23,10 +23,10 @@ from outreach.domain.templates import (
     Rendered,
     TemplateError,
     format_day,
-    format_money,
     sms_segments,
 )
 from recaudo_common.clock import local_today
+from recaudo_common.money import format_amount
 
 ConfirmationKind = Literal["approved", "declined", "voucher"]
 CONFIRMATION_CHANNELS = ("whatsapp", "sms", "email")  # written and read at once: never a call or letter
@@ -142,7 +142,7 @@ def render_confirmation(confirmation: Confirmation, channel: str, locale: str, *
     language = "en" if locale.startswith("en") else "es"
     last_day = local_today(zone, confirmation.expires_at) if confirmation.expires_at else None
     values = {
-        "creditor": creditor, "amount": format_money(confirmation.amount, confirmation.currency, locale),
+        "creditor": creditor, "amount": format_amount(confirmation.amount, confirmation.currency, locale),
         "network": network_name(confirmation.network or ""), "voucher_reference": confirmation.voucher_reference or "",
         "voucher_expires": format_day(last_day, locale) if last_day else "",
         "payment_link": payment_link,

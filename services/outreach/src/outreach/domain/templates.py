@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 from jinja2 import meta
 
 from outreach.domain.template_sandbox import (
@@ -22,7 +22,7 @@ from outreach.domain.template_sandbox import (
     TemplateTooExpensive,
     render_texts,
 )
-from recaudo_common.money import after_discount
+from recaudo_common.money import after_discount, format_amount
 
 __all__ = ["RenderBudget", "TemplateError", "TemplateTooExpensive"]
 
@@ -146,10 +146,6 @@ def _compiled(source: str) -> jinja2.Template:
                             reason="the template does not compile") from None
 
 
-def format_money(amount: Decimal, currency: str, locale: str) -> str:
-    return format_currency(amount, currency, locale=locale.replace("-", "_"))
-
-
 def format_day(day: dt.date, locale: str) -> str:
     return format_date(day, "long", locale=locale.replace("-", "_"))
 
@@ -157,7 +153,7 @@ def format_day(day: dt.date, locale: str) -> str:
 def offer_text(offer: str | None, discount_pct: Decimal | None, balance: Decimal, currency: str, locale: str) -> str:
     english = locale.startswith("en")
     if offer == "settlement" and discount_pct:
-        money = format_money(after_discount(balance, discount_pct, currency), currency, locale)
+        money = format_amount(after_discount(balance, discount_pct, currency), currency, locale)
         return (f"Settle today for {money}. " if english
                 else f"Cancele hoy con {money} ({format_decimal(discount_pct, locale=locale.replace('-', '_'))} % "
                      "de descuento). ")
@@ -173,7 +169,7 @@ def template_values(channel: str, locale: str, *, creditor: str, debtor_name: st
     approved template's parameters are taken from)."""
     return {
         "creditor": creditor, "debtor_name": debtor_name, "account_ref": account_ref,
-        "balance": format_money(balance, currency, locale), "days_past_due": days_past_due,
+        "balance": format_amount(balance, currency, locale), "days_past_due": days_past_due,
         "offer": offer, "payment_link": payment_link, "link_expires": format_day(link_expires, locale),
         "opt_out": OPT_OUT_LINES["en" if locale.startswith("en") else "es"]
         if opt_out_required and channel in OPT_OUT_CHANNELS else "",

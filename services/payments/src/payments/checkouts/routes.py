@@ -5,14 +5,12 @@ schema; and the operator's `GET /v1/clients/{slug}/checkouts/{reference}`."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from pathlib import Path as FilePath
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import jinja2
 from babel.dates import format_datetime
-from babel.numbers import format_currency
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -26,6 +24,7 @@ from recaudo_common.client_copy import ClientCopy
 from recaudo_common.dependencies import PlatformDep
 from recaudo_common.domain_errors import NotFound
 from recaudo_common.errors import ProblemError
+from recaudo_common.money import format_amount
 from recaudo_common.page_policy import for_templates
 from recaudo_common.routing import AuthorisedFirstRoute
 
@@ -58,10 +57,6 @@ def refuse(request: Request, status: int, code: str, message: str, *, back: str 
     return page("message.html", status, creditor=creditor, message=message, back_url=back)
 
 
-def money(amount: Decimal, currency: str, locale: str) -> str:
-    return format_currency(amount, currency, locale=locale.replace("-", "_"))
-
-
 def back_url(link_token: str) -> str:
     """The debtor page the checkout came from (outreach serves it on the same host)."""
     return f"/pay/{link_token}"
@@ -90,7 +85,8 @@ async def checkout_page(token: Annotated[str, Path(max_length=MAX_TICKET_CHARS)]
         return refuse(request, e.status, e.code, str(e), back=back_url(ticket.link_token))
     if isinstance(start, handlers.Redirect):
         return RedirectResponse(start.url, status_code=303, headers=HEADERS)
-    return page("payu_form.html", creditor=copy.name, amount=money(checkout.amount, checkout.currency, copy.locale),
+    return page("payu_form.html", creditor=copy.name,
+                amount=format_amount(checkout.amount, checkout.currency, copy.locale),
                 action=start.form.action, fields=start.form.fields)
 
 
@@ -103,7 +99,7 @@ def cash_page(request: Request, token: str, checkout: Checkout, form: vouchers.C
         raise ProblemError(422, "invalid_cash_form", TITLES[422], error)
     code = 200 if error is None else 422
     return page("cash_form.html", code, creditor=copy.name,
-                amount=money(checkout.amount, checkout.currency, copy.locale), action=f"/checkout/{token}",
+                amount=format_amount(checkout.amount, checkout.currency, copy.locale), action=f"/checkout/{token}",
                 networks=form.networks, fields=form.fields, error=error, back_url=back_url(checkout.link_token))
 
 
@@ -157,7 +153,7 @@ async def outcome_page(reference: str, request: Request, platform: PlatformDep) 
         "expires": _expiry(checkout.voucher.expires_at, copy), "voucher_url": checkout.voucher.voucher_url}
     waiting = status in ("created", "pending") and voucher is None
     return page("outcome.html", creditor=copy.name, status=status, reference=checkout.reference,
-                amount=money(checkout.amount, checkout.currency, copy.locale), account_ref=checkout.account_ref,
+                amount=format_amount(checkout.amount, checkout.currency, copy.locale), account_ref=checkout.account_ref,
                 voucher=voucher, refresh=PENDING_REFRESH_S if waiting else None, back_url=back_url(checkout.link_token))
 
 
