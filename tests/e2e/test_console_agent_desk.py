@@ -1,8 +1,10 @@
 """The agent desk in a real headless Chromium (Debian's, driven by Playwright) (#23): an agent signs in, opens the
 desk, takes the next call, sees the account and its script, logs a promise to pay with an amount and a date, and
-reads the confirmation; the outcome is recorded with the agent's user id and the promise goes out as an event."""
+reads the confirmation; the outcome is recorded with the agent's user id and the promise goes out as an event. A
+Chilean company's call shows its balance in whole pesos (CLP has no cents)."""
 
 import datetime as dt
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -56,6 +58,10 @@ async def desk(database_url: str) -> AsyncIterator[Desk]:
                                                PersonalData(full_name="MARÍA PÉREZ", id_number="1020304050",
                                                             id_type="CC", phones=("+573001234567",), email=None,
                                                             address=None), platform.clock())
+    chilean, sealed = await sealed_person(platform.db, Vault.from_settings(platform.settings), "andes",
+                                          PersonalData(full_name="CAMILA SOTO", id_number="123456785", id_type="RUT",
+                                                       phones=("+56912345678",), email=None, address=None),
+                                          platform.clock())
     events: list[Event] = [
         ClientRegistered(slug="banco", name="Banco Andino S.A.", country="CO", currency="COP",
                          timezone="America/Bogota", locale="es-CO", default_authorised_channels=["agent"]),
@@ -67,10 +73,17 @@ async def desk(database_url: str) -> AsyncIterator[Desk]:
                          cost_to_collect=Decimal("100"), expected_net_recovery=Decimal("900000"), strategy_version=1,
                          strategy_arm="champion", model_version="scorecard-v1", why="test", trigger="placement",
                          cadence_days=3, offer="settlement", offer_discount_pct=Decimal("20"))]
+    andes: list[Event] = [
+        ClientRegistered(slug="andes", name="Retail Andes", country="CL", currency="CLP",
+                         timezone="America/Santiago", locale="es-CL", default_authorised_channels=["agent"]),
+        AccountPlaced(account_ref="C-01", portfolio_id=uuid.uuid4(), debtor_ref=chilean, personal=sealed,
+                      has_phone=True, has_email=False, balance=Decimal("250000"), currency="CLP", days_past_due=45,
+                      as_of=dt.date(2026, 3, 4), authorised_channels=["agent"]),
+        events[2].model_copy(update={"account_ref": "C-01"})]
     runtime = ConsumerRuntime(platform.db, platform.transport, outreach.subscriptions, "t", platform.clock)
-    for i, e in enumerate(events):
-        envelope = e.envelope(client="banco", occurred_at=platform.clock() + dt.timedelta(microseconds=i))
-        assert await runtime.handle_batch([Message(f"t.{e.family}", e.key("banco"), envelope, {})]) == ["processed"]
+    for i, (client, e) in enumerate([("banco", e) for e in events] + [("andes", e) for e in andes]):
+        envelope = e.envelope(client=client, occurred_at=platform.clock() + dt.timedelta(microseconds=i))
+        assert await runtime.handle_batch([Message(f"t.{e.family}", e.key(client), envelope, {})]) == ["processed"]
     async with serving_app(build_app(platform, units)) as base_url:
         yield Desk(base_url, key, platform)
     await platform.db.dispose()
@@ -102,7 +115,7 @@ async def test_an_agent_takes_the_next_call_and_logs_a_promise_to_pay(desk: Desk
 
         await page.click("text=Siguiente llamada")
         await expect(page.locator("#account-ref")).to_have_text("D-77", timeout=10_000)
-        await expect(page.locator("#balance")).to_have_text("COP 1.500.000,00")
+        await expect(page.locator("#balance")).to_have_text(re.compile(r"^COP\s1\.500\.000,00$"))
         await expect(page.locator("#debtor-name")).to_have_text("MARÍA PÉREZ")
         await expect(page.locator("#offer")).to_have_text("Pago único con descuento")
         assert (await page.locator("#script").inner_text()).strip()
@@ -117,6 +130,11 @@ async def test_an_agent_takes_the_next_call_and_logs_a_promise_to_pay(desk: Desk
 
         await page.click("text=Siguiente llamada")
         await expect(page.locator("#desk-status")).to_have_text("No hay llamadas ahora.", timeout=10_000)
+
+        await page.select_option("#client", "andes")  # Chilean pesos have no cents
+        await page.click("text=Siguiente llamada")
+        await expect(page.locator("#account-ref")).to_have_text("C-01", timeout=10_000)
+        await expect(page.locator("#balance")).to_have_text(re.compile(r"^CLP\s250\.000$"))
         assert violations == [], violations  # no style or script the policy refuses
         await browser.close()
 

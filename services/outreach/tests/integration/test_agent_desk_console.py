@@ -57,11 +57,13 @@ async def test_agents_operators_and_supervisors_get_the_desk_and_others_a_refusa
         assert "script-src" not in shown.headers["content-security-policy"]  # default-src 'self': our scripts only
         seen = text_of(shown.text)
         assert "Escritorio de agente" in seen and "Siguiente llamada" in seen and email in seen
-        # Both client companies, each with the marks its locale writes amounts with; the CSRF token for the script.
-        assert re.search(r'<option value="banco" data-currency="COP" data-timezone="America/Bogota" '
-                         r'data-group="\." data-decimal=",">Banco Andino</option>', shown.text)
-        assert 'value="otro" data-currency="MXN" data-timezone="America/Mexico_City" data-group="," ' \
-               'data-decimal="."' in shown.text
+        # Both client companies, each with its locale, its currency's decimals and the marks its locale writes
+        # amounts with; the CSRF token for the script.
+        assert re.search(r'<option value="banco" data-currency="COP" data-timezone="America/Bogota"\s+'
+                         r'data-locale="es-CO" data-minor-units="2" data-group="\." data-decimal=",">Banco Andino'
+                         r'</option>', shown.text)
+        assert re.search(r'value="otro" data-currency="MXN" data-timezone="America/Mexico_City"\s+'
+                         r'data-locale="es-MX" data-minor-units="2" data-group="," data-decimal="\."', shown.text)
         assert f'<meta name="csrf-token" content="{headers["X-CSRF-Token"]}">' in shown.text
         assert '<script src="/console/agent/desk.js"></script>' in shown.text and "onclick" not in shown.text
     for email, role, client in (("cli@banco.co", "client", "banco"), ("ops@agencia.co", "sre", None)):

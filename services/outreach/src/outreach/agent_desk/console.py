@@ -15,7 +15,7 @@ from recaudo_common.console import page, pages_of
 from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.db import sql
 from recaudo_common.dependencies import PlatformDep
-from recaudo_common.money import MARKS
+from recaudo_common.money import MARKS, kept_places
 from recaudo_common.routing import AuthorisedFirstRoute
 
 HERE = Path(__file__).parent
@@ -28,12 +28,15 @@ router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/console/agent", ta
 
 @dataclass(frozen=True)
 class ClientChoice:
-    """A client company the person may work, with the marks its locale writes amounts with."""
+    """A client company the person may work, with the marks its locale writes amounts with and the decimals an
+    amount in its currency has (none for CLP)."""
 
     slug: str
     name: str
     currency: str
     timezone: str
+    locale: str
+    minor_units: int
     group: str
     decimal: str
 
@@ -50,7 +53,7 @@ async def desk_page(request: Request, platform: PlatformDep) -> Response:
     async with platform.db.transaction() as s:
         rows = (await s.execute(sql(f"SELECT slug, name, currency, timezone, locale FROM {SCHEMA}.clients "
                                     "ORDER BY name, slug"))).all()
-    clients = [ClientChoice(r[0], r[1], r[2], r[3], *MARKS.get(r[4], (".", ","))) for r in rows
+    clients = [ClientChoice(r[0], r[1], r[2], r[3], r[4], kept_places(r[2]), *MARKS.get(r[4], (".", ","))) for r in rows
                if principal.can_see_client(r[0])]
     return page("agent_desk.html", pages=PAGES, refused=False, clients=clients, layout=person.layout())
 

@@ -30,13 +30,16 @@
   function chosen() {
     const option = $("client").selectedOptions[0];
     return {slug: option.value, currency: option.dataset.currency, timezone: option.dataset.timezone, group: option.dataset.group,
-            decimal: option.dataset.decimal};
+            decimal: option.dataset.decimal, locale: option.dataset.locale,
+            minorUnits: Number(option.dataset.minorUnits)};
   }
 
+  // The company's currency by its code (an agent works several companies' calls), in its locale and with the
+  // decimals the platform keeps in it (none for CLP), as the account page writes amounts.
   function money(amount, m) {
-    const [whole, part] = String(amount).split(".");
-    const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, m.group);
-    return m.currency + " " + grouped + m.decimal + ((part || "") + "00").slice(0, 2);
+    return new Intl.NumberFormat(m.locale, {style: "currency", currency: m.currency, currencyDisplay: "code",
+                                            minimumFractionDigits: m.minorUnits,
+                                            maximumFractionDigits: m.minorUnits}).format(Number(amount));
   }
 
   function amountOf(raw, m) {
