@@ -70,7 +70,7 @@ class DebtorContext:
             expected_net_recovery=row["expected_net_recovery"], do_not_contact=bool(row["do_not_contact"]),
             opted_out=frozenset(row["opted_out"] or ()), legal_hold=row["legal_hold"],
             history=tuple(PastContact(dt.datetime.fromisoformat(h["at"]), h["channel"], bool(h["conversation"]),
-                                      h["account_ref"]) for h in history),
+                                      h["account_ref"], h.get("direction") == "inbound") for h in history),
             dpd_as_of=row.get("dpd_as_of"), aging_held=row.get("aging_held"))
 
     def days_past_due_at(self, now: dt.datetime) -> int:

@@ -149,7 +149,7 @@ HELD_DEBTOR_COLUMNS = """
 # judged with those after it), at every account: everything, for one account.
 DEBTOR_COLUMNS = HELD_DEBTOR_COLUMNS + """,
     (SELECT coalesce(json_agg(json_build_object('at', k.at, 'channel', k.channel, 'conversation', k.conversation,
-                                                'account_ref', k.account_ref)), '[]')
+                                                'account_ref', k.account_ref, 'direction', k.direction)), '[]')
      FROM outreach.contacts k WHERE k.client_slug = acc.client_slug AND k.debtor_id = acc.debtor_id
             AND k.at > CAST(:at AS timestamptz) - make_interval(days => :days)
             AND k.at <= CAST(:until AS timestamptz)) AS history
@@ -200,13 +200,14 @@ async def decide_one_at_a_time(s: AsyncSession, debtors: list[DebtorContext], at
                 SELECT DISTINCT hashtext(p.client_slug || '/' || p.debtor_id) AS k FROM {source} ORDER BY k
                 OFFSET 0) held"""), {**params, "locks": DEBTOR_LOCKS})
     rows = await s.execute(sql(
-        f"""SELECT k.client_slug, k.debtor_id, k.at, k.channel, k.conversation, k.account_ref
+        f"""SELECT k.client_slug, k.debtor_id, k.at, k.channel, k.conversation, k.account_ref, k.direction
             FROM {source} JOIN outreach.contacts k ON k.client_slug = p.client_slug AND k.debtor_id = p.debtor_id
             WHERE k.at > CAST(:at AS timestamptz) - make_interval(days => :days) AND k.at <= CAST(:at AS timestamptz)
             ORDER BY k.at"""), {**params, "at": at, "days": HISTORY_DAYS})
     found: dict[tuple[str, str], tuple[PastContact, ...]] = {person: () for person in people}
     for r in rows:
-        found[(r.client_slug, r.debtor_id)] += (PastContact(r.at, r.channel, bool(r.conversation), r.account_ref),)
+        found[(r.client_slug, r.debtor_id)] += (PastContact(r.at, r.channel, bool(r.conversation), r.account_ref,
+                                                            r.direction == "inbound"),)
     return found
 
 

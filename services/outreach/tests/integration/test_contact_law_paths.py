@@ -97,3 +97,27 @@ async def test_a_call_handed_out_and_dialled_another_day_is_judged_on_the_day_it
         "channel": "agent", "at": "2026-03-05T08:30:00-05:00", "outcome": "no_answer",
         "attempt_id": handed_b["attempt_id"]})
     assert same_day.status_code == 201 and same_day.json()["rule_violations"] == ["daily_limit"], same_day.text
+
+
+async def test_a_call_the_debtor_made_breaks_no_hours_and_leaves_the_agencys_contact_of_the_day(
+        outreach: Outreach) -> None:
+    # Bogotá. The debtor phoned the agency on Sunday March 1 at 21:00 and on Wednesday March 4 at 09:00; an agent
+    # logs both as inbound. Ley 2300 limits the contacts the collector starts: neither broke the hours, and the
+    # text due at 10:00 that Wednesday is still the agency's one contact of the day.
+    await outreach.deliver(await outreach.placed("CO-IN", channels=("sms", "voice")), segmented("CO-IN", ("sms",)))
+    url = "/v1/clients/banco/accounts/CO-IN/contacts"
+    for at in ("2026-03-01T21:00:00-05:00", "2026-03-04T09:00:00-05:00"):
+        logged = await outreach.http.post(url, headers=outreach.auth, json={
+            "channel": "voice", "at": at, "outcome": "right_party", "direction": "inbound"})
+        assert logged.status_code == 201 and logged.json()["rule_violations"] == [], logged.text
+    assert await outreach.tick() == 1
+    assert (await outreach.attempts("CO-IN"))[0][1] != "scheduled"  # the text went out at 10:00
+    assert await outreach.sql("SELECT direction, conversation FROM outreach.contacts WHERE account_ref = 'CO-IN' "
+                              "AND source = 'logged' ORDER BY at") == [("inbound", True), ("inbound", True)]
+    assert await outreach.sql("SELECT envelope->'payload'->>'direction' FROM outreach.outbox "
+                              "WHERE envelope->>'type' = 'contact.logged' ORDER BY id") == [("inbound",), ("inbound",)]
+    # A call the desk handed out is the agency's, whatever the form says.
+    handed_out = await outreach.http.post(url, headers=outreach.auth, json={
+        "channel": "agent", "at": "2026-03-04T09:30:00-05:00", "outcome": "no_answer", "direction": "inbound",
+        "attempt_id": "0f8c2a4e-6b1d-4c3e-9a57-2d8e1f4b7c90"})
+    assert (handed_out.status_code, handed_out.json()["code"]) == (422, "direction_mismatch")

@@ -278,3 +278,40 @@ def test_a_conversation_logged_late_is_flagged_with_the_calls_made_in_the_week_a
     assert logged(PastContact(talked + dt.timedelta(hours=4), "voice"), conversation=False) == ()
     assert logged(PastContact(talked + dt.timedelta(hours=4), "sms")) == ()  # a text is no call
     assert logged(PastContact(talked + dt.timedelta(days=7), "voice")) == ()  # the week after it is over
+
+
+def test_a_contact_the_debtor_started_is_not_judged_and_does_not_count_toward_the_limits() -> None:
+    from outreach.domain.contact_law import violations
+
+    # Ley 2300 and Regulation F limit the contacts the collector starts: a debtor who phones the agency on a Sunday
+    # or at 21:00 breaks no hours, and the agency's own text that day is still its one contact.
+    sunday_10 = local("CO", 2026, 3, 8, 10, 0)
+
+    def logged(at: dt.datetime, channel: str, *history: PastContact, country: str = "CO",
+               conversation: bool = False) -> tuple[str, ...]:
+        return violations(ContactRequest(country=country, timezone=ZONES[country], channel=channel, at=at,
+                                         authorised_channels=("sms",), history=history, account_ref="A",
+                                         opted_out=frozenset({"voice"})), conversation=conversation, inbound=True)
+
+    assert logged(sunday_10, "voice") == ()
+    assert logged(local("CO", 2026, 3, 9, 21, 0), "voice", PastContact(local("CO", 2026, 3, 9, 9, 0), "sms")) == ()
+    monday_9 = local("CO", 2026, 3, 9, 9, 0)
+    called_in = PastContact(monday_9, "voice", conversation=True, account_ref="A", inbound=True)
+    allowed, reasons, _ = ask("CO", local("CO", 2026, 3, 9, 11, 0), "sms", history=(called_in,))
+    assert (allowed, reasons) == (True, ())
+    # An outbound contact logged late is not flagged for the debtor's call of its day either.
+    assert violations(ContactRequest(country="CO", timezone=ZONES["CO"], channel="sms",
+                                     at=local("CO", 2026, 3, 9, 8, 0), authorised_channels=ALL,
+                                     history=(called_in,))) == ()
+    # Regulation F: the debtor's calls are not calls placed (7-in-7), but a conversation starts the seven days
+    # after it whoever placed the call (12 CFR 1006.14(b)(2)(i)(B)).
+    tuesday = local("US", 2026, 3, 3, 10, 0)
+    theirs = tuple(PastContact(tuesday - dt.timedelta(hours=1 + i), "voice", account_ref="A", inbound=True)
+                   for i in range(7))
+    assert ask("US", tuesday, "voice", history=theirs, account_ref="A")[:2] == (True, ())
+    talked_in = PastContact(tuesday - dt.timedelta(days=1), "voice", conversation=True, account_ref="A", inbound=True)
+    assert ask("US", tuesday, "voice", history=(talked_in,), account_ref="A")[1] == ("call_after_conversation",)
+    voicebot_after = PastContact(tuesday + dt.timedelta(hours=4), "voice", account_ref="A")
+    assert logged(tuesday, "voice", voicebot_after, country="US", conversation=True) == ("call_after_conversation",)
+    assert logged(tuesday, "voice", PastContact(voicebot_after.at, "voice", inbound=True), country="US",
+                  conversation=True) == ()  # the debtor calling again is no call placed

@@ -100,6 +100,9 @@ class ContactLogged(Event):
     contacted_at: dt.datetime
     outcome: Literal["no_answer", "right_party", "third_party", "wrong_number", "refused", "promise_to_pay"]
     rule_violations: list[str] = []
+    direction: Literal["outbound", "inbound"] = Field(
+        "outbound", description="who started it: the agency (`outbound`), or the debtor, who phoned or wrote "
+                                "(`inbound`, which the contact law does not limit)")
 
 
 @register

@@ -110,11 +110,16 @@ async def next_for_agent(db: Database, settings: OutreachSettings, *, client: st
 
 async def log_contact(db: Database, *, client: str, account_ref: str, channel: str, at: dt.datetime, outcome: str,
                       promise: Promise | None, attempt_id: uuid.UUID | None, by: uuid.UUID,
-                      now: dt.datetime) -> LoggedContact:
+                      now: dt.datetime, direction: str = "outbound") -> LoggedContact:
     """A contact an agent made outside Recaudo (or the outcome of a call Recaudo handed out): counted by the
-    engine from now on, flagged with the rules it broke, its promise emitted as promise.made."""
+    engine from now on, flagged with the rules it broke, its promise emitted as promise.made. An `inbound` one
+    (the debtor phoned or wrote) is recorded but neither counted toward the limits nor judged by them."""
+    inbound = direction == "inbound"
     if at > now + dt.timedelta(minutes=5):
         raise Invalid("contact_in_future", "a contact is logged after it happens", title="Invalid contact")
+    if inbound and attempt_id is not None:
+        raise Invalid("direction_mismatch", "a call handed out by /v1/agent/next is the agency's: outbound",
+                      title="Invalid contact")
     if (outcome == "promise_to_pay") != (promise is not None):
         raise Invalid("promise_mismatch", "outcome promise_to_pay needs a promise, and only it may carry one",
                       title="Invalid contact")
@@ -145,7 +150,8 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
         others = tuple(c for c in debtor.history if handed is None or not (
             c.at == handed and c.channel == "agent" and c.account_ref == account_ref))
         violations = list(rules_broken(contact_request(replace(debtor, history=others),
-                                                       "agent" if handed else channel, at), conversation=conversation))
+                                                       "agent" if handed else channel, at),
+                                        conversation=conversation, inbound=inbound))
         assigned = attempt_id is not None and await desk.attach_outcome(
             s, attempt_id=attempt_id, client=client, account_ref=account_ref, outcome=outcome,
             conversation=conversation, logged_by=by, rule_violations=violations, made_at=at)
@@ -153,17 +159,19 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
             raise NotFound(f"assigned call {attempt_id}")
         contact_id = attempt_id if assigned and attempt_id else await desk.add_contact(
             s, client=client, debtor_id=debtor.debtor_id, account_ref=account_ref, channel=channel, at=at,
-            source="logged", outcome=outcome, conversation=conversation, rule_violations=violations, logged_by=by)
+            source="logged", outcome=outcome, conversation=conversation, rule_violations=violations, logged_by=by,
+            direction=direction)
         if outcome == "wrong_number":  # the number (or address) is not the debtor's: never used again
             await wrong_number(s, client=client, account_ref=account_ref, channel=channel, attempt_id=attempt_id,
                                now=now)
         promise_id = uuid.uuid4() if promise else None
         await store.trail(s, [TrailEntry(client, account_ref, now, "logged", attempt_id, channel, {
             "outcome": outcome, "contacted_at": at.isoformat(), "rule_violations": violations,
-            "promise_id": str(promise_id) if promise_id else None})])
+            "promise_id": str(promise_id) if promise_id else None, "direction": direction})])
         events: list[Envelope] = [ContactLogged(contact_id=contact_id, account_ref=account_ref, channel=channel,
-                                                contacted_at=at, outcome=outcome,
-                                                rule_violations=violations).envelope(client=client, occurred_at=now)]
+                                                contacted_at=at, outcome=outcome, rule_violations=violations,
+                                                direction="inbound" if inbound else "outbound").envelope(
+            client=client, occurred_at=now)]
         if promise is not None and promise_id is not None:
             events.append(PromiseMade(promise_id=promise_id, account_ref=account_ref, amount=promise.amount,
                                       due_date=promise.due_date, source="agent", made_at=at).envelope(

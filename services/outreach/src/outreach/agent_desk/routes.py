@@ -36,6 +36,11 @@ class ContactIn(BaseModel):
     outcome: Outcome
     promise: PromiseIn | None = None
     attempt_id: uuid.UUID | None = Field(None, description="the call /v1/agent/next handed out, if this is its outcome")
+    direction: Literal["outbound", "inbound"] = Field(
+        "outbound", description="who started it: `outbound`, the agency; `inbound`, the debtor (phoned the agency or "
+                                "wrote on WhatsApp), which the contact law does not limit: it counts toward no "
+                                "limit and breaks no hours, though a conversation still starts Regulation F's "
+                                "seven days without calls")
 
 
 class ContactOut(BaseModel):
@@ -103,11 +108,12 @@ DeskStaff = Annotated[Principal, Depends(caller_with(*AGENT_DESK))]
 @router.post("/clients/{slug}/accounts/{account_ref}/contacts", response_model=ContactOut, status_code=201)
 async def log_contact(slug: str, account_ref: str, body: ContactIn, principal: DeskAgent,
                       platform: PlatformDep, response: Response) -> ContactOut:
-    """Logs a contact made outside Recaudo; it counts toward the limits and is flagged if it broke a rule."""
+    """Logs a contact made outside Recaudo; it counts toward the limits and is flagged if it broke a rule, unless
+    the debtor started it (`direction` `inbound`)."""
     logged = await handlers.log_contact(
         platform.db, client=slug, account_ref=account_ref, channel=body.channel, at=body.at, outcome=body.outcome,
         promise=handlers.Promise(body.promise.amount, body.promise.due_date) if body.promise else None,
-        attempt_id=body.attempt_id, by=principal.key_id, now=platform.clock())
+        attempt_id=body.attempt_id, by=principal.key_id, now=platform.clock(), direction=body.direction)
     # Logged contacts are read in the account's contact history (its `logged` items, by this id).
     response.headers["Location"] = f"/v1/clients/{slug}/accounts/{account_ref}/contacts"
     return ContactOut(id=logged.id, rule_violations=logged.rule_violations, promise_id=logged.promise_id)

@@ -70,15 +70,16 @@ async def mark_assigned(s: AsyncSession, attempt_id: uuid.UUID, now: dt.datetime
 async def add_contact(s: AsyncSession, *, client: str, debtor_id: str, account_ref: str, channel: str,
                       at: dt.datetime, source: str, attempt_id: uuid.UUID | None = None, outcome: str | None = None,
                       conversation: bool = False, rule_violations: list[str] | None = None,
-                      logged_by: uuid.UUID | None = None) -> uuid.UUID:
+                      logged_by: uuid.UUID | None = None, direction: str = "outbound") -> uuid.UUID:
     contact_id = uuid.uuid4()
     await s.execute(sql(
         """INSERT INTO outreach.contacts (id, client_slug, debtor_id, account_ref, channel, at, source, attempt_id,
-               outcome, conversation, rule_violations, logged_by)
-           VALUES (:id, :c, :d, :r, :ch, :at, :src, :a, :o, :conv, :rv, :by)
+               outcome, conversation, rule_violations, logged_by, direction)
+           VALUES (:id, :c, :d, :r, :ch, :at, :src, :a, :o, :conv, :rv, :by, :dir)
            ON CONFLICT (attempt_id) DO NOTHING"""),
         {"id": contact_id, "c": client, "d": debtor_id, "r": account_ref, "ch": channel, "at": at, "src": source,
-         "a": attempt_id, "o": outcome, "conv": conversation, "rv": rule_violations or [], "by": logged_by})
+         "a": attempt_id, "o": outcome, "conv": conversation, "rv": rule_violations or [], "by": logged_by,
+         "dir": direction})
     return contact_id
 
 

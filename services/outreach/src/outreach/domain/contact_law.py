@@ -134,6 +134,9 @@ class PastContact:
     channel: str
     conversation: bool = False  # a right-party phone conversation
     account_ref: str | None = None  # Regulation F counts calls per account
+    # The debtor started it (phoned or wrote to the agency): the law limits the contacts the collector starts, so
+    # it counts toward no limit; a conversation in it still starts Regulation F's seven days (1006.14(b)(2)(i)(B)).
+    inbound: bool = False
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,7 @@ def _time_reasons(req: ContactRequest, rules: CountryRules, local: dt.datetime) 
 def _frequency_reasons(req: ContactRequest, rules: CountryRules, local: dt.datetime) -> list[str]:
     zone = local.tzinfo
     reasons: list[str] = []
-    past = [c for c in req.history if c.at <= local]
+    past = [c for c in req.history if c.at <= local and not c.inbound]
     if rules.daily_limit is not None:
         if sum(1 for c in past if c.at.astimezone(zone).date() == local.date()) >= rules.daily_limit:
             reasons.append("daily_limit")
@@ -219,7 +222,7 @@ def _calls_in_7_days(req: ContactRequest, local: dt.datetime) -> list[dt.datetim
     first."""
     since = local - dt.timedelta(days=7)
     return sorted(c.at.astimezone(local.tzinfo) for c in req.history
-                  if c.channel in PHONE_CALLS and since < c.at <= local
+                  if c.channel in PHONE_CALLS and not c.inbound and since < c.at <= local
                   and (req.account_ref is None or c.account_ref in (None, req.account_ref)))
 
 
@@ -337,17 +340,19 @@ def decide_contact(req: ContactRequest) -> ContactDecision:
     return ContactDecision(False, tuple(reasons), None, local)
 
 
-def violations(req: ContactRequest, *, conversation: bool = False) -> tuple[str, ...]:
+def violations(req: ContactRequest, *, conversation: bool = False, inbound: bool = False) -> tuple[str, ...]:
     """The rules a contact that already happened broke (for contacts agents log from outside Recaudo, often hours
     later). `req.history` may hold contacts made after it: a calendar day or week is whole, so another contact that
     same day, another channel that same week, calls that make more than the limit in seven days with it, or, for
     a `conversation`, calls in the days after it, are broken rules whichever came first (the later ones were
-    decided without knowing of this one)."""
+    decided without knowing of this one). An `inbound` contact (the debtor started it) is no contact the law
+    limits: no hours, days, limits or blocks apply to it, only a conversation's seven days to the calls after it."""
     rules, zones = _rules_and_zones(req)
     local = req.at.astimezone(zones[0])
-    reasons = list(decide_contact(req).reasons)
-    later = [c for c in req.history if c.at > req.at]
-    day = [c for c in req.history if c.at.astimezone(local.tzinfo).date() == local.date()]
+    reasons = [] if inbound else list(decide_contact(req).reasons)
+    ours = () if inbound else tuple(c for c in req.history if not c.inbound)  # contacts the collector started
+    later = [c for c in ours if c.at > req.at]
+    day = [c for c in ours if c.at.astimezone(local.tzinfo).date() == local.date()]
     if rules.daily_limit is not None and len(day) >= rules.daily_limit:
         reasons.append("daily_limit")
     week = local.date() - dt.timedelta(days=local.weekday())
@@ -355,12 +360,12 @@ def violations(req: ContactRequest, *, conversation: bool = False) -> tuple[str,
             c.channel != req.channel and week <= c.at.astimezone(local.tzinfo).date() < week + dt.timedelta(days=7)
             for c in later):
         reasons.append("weekly_channel_limit")
-    if req.channel in PHONE_CALLS and rules.calls_in_7_days is not None and _more_calls_than_allowed(req, rules,
-                                                                                                   local):
+    if not inbound and req.channel in PHONE_CALLS and rules.calls_in_7_days is not None and _more_calls_than_allowed(
+            req, rules, local):
         reasons.append("call_limit_7_in_7")
     if conversation and rules.days_after_conversation is not None and any(
-            c.channel in PHONE_CALLS and local < c.at.astimezone(local.tzinfo)
-            < local + dt.timedelta(days=rules.days_after_conversation) for c in later):
+            c.channel in PHONE_CALLS and not c.inbound and local < c.at.astimezone(local.tzinfo)
+            < local + dt.timedelta(days=rules.days_after_conversation) for c in req.history if c.at > req.at):
         reasons.append("call_after_conversation")
     return tuple(dict.fromkeys(reasons))  # decide_contact's reasons, then those the later contacts add
 
@@ -371,7 +376,8 @@ def _more_calls_than_allowed(req: ContactRequest, rules: CountryRules, local: dt
     up to it, as decide_contact counts them at that call."""
     assert rules.calls_in_7_days is not None
     calls = [c.at.astimezone(local.tzinfo) for c in req.history
-             if c.channel in PHONE_CALLS and (req.account_ref is None or c.account_ref in (None, req.account_ref))]
+             if c.channel in PHONE_CALLS and not c.inbound
+             and (req.account_ref is None or c.account_ref in (None, req.account_ref))]
     ends = [local] + [t for t in calls if local < t < local + dt.timedelta(days=7)]
     return any(sum(1 for t in calls if end - dt.timedelta(days=7) < t <= end) + 1 > rules.calls_in_7_days
                for end in ends)
