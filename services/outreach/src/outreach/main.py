@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from outreach.agent_desk.call_routes import router as agent_desk_calls
 from outreach.agent_desk.console import router as agent_desk_console
 from outreach.agent_desk.routes import router as agent_desk
 from outreach.best_time.handlers import relearning
@@ -68,7 +69,7 @@ def build(platform: Platform, settings: OutreachSettings | None = None) -> Servi
 
     return ServiceUnit(
         name="outreach", schema="outreach", migrations=MIGRATIONS, settings=settings,
-        routers=[consent, contact_history, agent_desk, templates, receipts, sending,
+        routers=[consent, contact_history, agent_desk, agent_desk_calls, templates, receipts, sending,
                  debtor_page, best_times, unsubscribe, whatsapp, agent_desk_console, settings_console],
         app_state={APP_STATE: state},
         subscriptions=subscriptions(vault), workers=[periodic(schedule, settings.scheduler_poll_s),

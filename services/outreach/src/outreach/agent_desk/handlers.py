@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from outreach import debtor_guard, store
 from outreach.agent_desk import store as desk
+from outreach.agent_desk.calls import current_call, withdrawn
 from outreach.debtors import DebtorContext, contact_request, decision_detail
 from outreach.domain.contact_law import decide_contact
 from outreach.domain.contact_law import violations as rules_broken
@@ -19,6 +20,7 @@ from outreach.messages import Renderer, payment_link
 from outreach.settings import OutreachSettings
 from outreach.store import TrailEntry, outbox
 from outreach.unsubscribe.handlers import wrong_number
+from outreach.withdrawals import handed_out_call
 from recaudo_common.clock import local_today
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Invalid, NotFound
@@ -123,7 +125,14 @@ async def log_contact(db: Database, *, client: str, account_ref: str, channel: s
     if (outcome == "promise_to_pay") != (promise is not None):
         raise Invalid("promise_mismatch", "outcome promise_to_pay needs a promise, and only it may carry one",
                       title="Invalid contact")
+    if attempt_id is not None:  # a call withdrawn since its hand-out (or that a block withdraws now) is not logged
+        await current_call(db, client=client, attempt_id=attempt_id, account_ref=account_ref, now=now)
     async with db.transaction() as s:
+        # Held against a withdrawal until logged: one that came meanwhile is refused as well.
+        call = None if attempt_id is None else await handed_out_call(s, client=client, attempt_id=attempt_id,
+                                                                     account_ref=account_ref)
+        if call is not None and call.withdrawn_for is not None:
+            raise withdrawn(call)
         # Its day and week are judged whole: the contacts made since it, before it was logged, count too.
         debtor = await store.contact_context(s, client, account_ref, at, until=now)
         if debtor is None:

@@ -56,6 +56,15 @@ async def accounts_of_debtor(s: AsyncSession, client: str, debtor_id: str) -> li
     return [r[0] for r in result.all()]
 
 
+async def accounts_of_person(s: AsyncSession, client: str, account_ref: str) -> list[str]:
+    """The accounts at the client company of the person the account is (itself alone when it names nobody)."""
+    result = await s.execute(sql(
+        "SELECT o.account_ref FROM outreach.accounts acc JOIN outreach.accounts o ON o.client_slug = acc.client_slug "
+        "AND (o.account_ref = acc.account_ref OR (acc.debtor_id <> '' AND o.debtor_id = acc.debtor_id)) "
+        "WHERE acc.client_slug = :c AND acc.account_ref = :r ORDER BY o.account_ref"), {"c": client, "r": account_ref})
+    return [r[0] for r in result.all()]
+
+
 async def set_legal_hold(s: AsyncSession, *, client: str, account_ref: str, hold: str, note: str | None,
                          at: dt.datetime, by: uuid.UUID | None) -> bool:
     result = await s.execute(sql(

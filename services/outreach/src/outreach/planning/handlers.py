@@ -20,6 +20,7 @@ from outreach.personal import NOBODY, Contact, contacts_of
 from outreach.planning import schedule
 from outreach.planning import store as planning
 from outreach.store import TrailEntry
+from outreach.withdrawals import withdraw_handed_out
 from recaudo_common.accounts import account_status
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.events import (
@@ -201,6 +202,8 @@ async def _stop(s: AsyncSession, now: dt.datetime, changes: list[planning.Status
                                                      keep_confirmations=status in CLOSED_BY_PAYMENT)
         await store.trail(s, [TrailEntry(a.client, a.account_ref, now, "cancelled", a.attempt_id, a.channel,
                                          {"reason": f"account {status}"}) for a in cancelled])
+        # A call already handed to an agent stops too, at once (MISSION §6: a closed account always blocks).
+        await withdraw_handed_out(s, accounts, f"account {status}", now)
 
 
 async def on_recalled(event: AccountRecalled, ctx: HandlerContext) -> None:

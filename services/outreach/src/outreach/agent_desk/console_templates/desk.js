@@ -24,8 +24,17 @@
                   validation_error: "Los datos del formulario no son válidos.",
                   csrf_token_invalid: "La sesión no es válida: vuelva a cargar la página.",
                   forbidden: "Su rol no permite esta acción.", unauthorized: "La sesión terminó: inicie sesión de nuevo."};
+  // Why a call handed out was withdrawn (the handler's words, or the contact law's codes when the desk found it).
+  const WITHDRAWN = {"account recalled": "el cliente retiró la cuenta", "account paid": "la cuenta quedó pagada",
+                     "account settled": "la cuenta quedó saldada con un acuerdo",
+                     "opted out": "el deudor pidió no ser llamado", "do not contact": "el deudor está en la lista de no contactar",
+                     "legal hold: dispute": "la cuenta tiene una retención legal (disputa)",
+                     "legal hold: deceased": "la cuenta tiene una retención legal (fallecimiento)",
+                     "legal hold: insolvency": "la cuenta tiene una retención legal (insolvencia)",
+                     "legal hold: litigation": "la cuenta tiene una retención legal (litigio)"};
   let call = null;
   let marks = null;
+  let watch = null;
 
   function chosen() {
     const option = $("client").selectedOptions[0];
@@ -47,11 +56,40 @@
     return /^\d+(\.\d{1,2})?$/.test(plain) ? plain : null;
   }
 
+  function withdrawnReason(reason) {
+    if (WITHDRAWN[reason]) return WITHDRAWN[reason];
+    if (/^account /.test(reason)) return "la cuenta ya no está abierta";
+    return reason.split(", ").map((r) => REASONS[r] || "una regla que siempre bloquea").join(", ");
+  }
+
   async function problem(answer) {
-    let code = "";
-    try { code = (await answer.json()).code || ""; } catch (e) { code = ""; }
+    let body = {};
+    try { body = await answer.json(); } catch (e) { body = {}; }
+    const code = body.code || "";
+    if (code === "call_withdrawn") {
+      const reason = (body.errors && body.errors[0] && body.errors[0].reason) || "";
+      return "La llamada fue retirada y no debe hacerse: " + withdrawnReason(reason) +
+        ". No cuenta como contacto; pida la siguiente.";
+    }
     return ERRORS[code] || ("La solicitud no se completó (código " + answer.status + ").");
   }
+
+  // While a call is the agent's and not logged, the page asks for it again: a call withdrawn meanwhile (a recall,
+  // a payment, an opt-out, a hold) is taken off the screen with why, before it is dialled.
+  async function stillTheirs() {
+    if (!call) return;
+    const answer = await fetch("/v1/agent/calls/" + encodeURIComponent(call.attempt_id) + "?client=" +
+                               encodeURIComponent(marks.slug),
+                               {credentials: "same-origin", headers: {Accept: "application/json"}});
+    if (answer.status !== 409) return;
+    const said = await problem(answer);
+    stopWatching();
+    call = null;
+    $("call").hidden = true;
+    $("desk-status").textContent = said;
+  }
+
+  function stopWatching() { if (watch) { clearInterval(watch); watch = null; } }
 
   function fallbackScript(item) {
     const offer = item.offer ? " Ofrezca: " + (OFFERS[item.offer] || item.offer) + "." : "";
@@ -61,6 +99,7 @@
   }
 
   async function nextCall() {
+    stopWatching();
     $("desk-status").textContent = "Buscando la siguiente llamada…";
     $("outcome-status").textContent = "";
     $("link-status").textContent = "";
@@ -91,6 +130,7 @@
     $("promise").hidden = true;
     $("log-outcome").disabled = false;
     $("call").hidden = false;
+    watch = setInterval(() => { stillTheirs().catch(() => {}); }, 10000);
   }
 
   async function logOutcome(event) {
@@ -112,7 +152,17 @@
       encodeURIComponent(call.account_ref) + "/contacts";
     const answer = await fetch(url, {method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify(body)});
-    if (!answer.ok) { $("outcome-status").textContent = "No se registró: " + await problem(answer); return; }
+    if (!answer.ok) {
+      const said = await problem(answer);
+      if (answer.status === 409) {  // withdrawn: nothing to log, the call is gone from the desk
+        stopWatching();
+        $("log-outcome").disabled = true;
+        $("desk-status").textContent = said;
+      }
+      $("outcome-status").textContent = "No se registró: " + said;
+      return;
+    }
+    stopWatching();
     const logged = await answer.json();
     let said = "Resultado registrado para la cuenta " + call.account_ref + ".";
     if (logged.promise_id) said += " Promesa de pago registrada.";

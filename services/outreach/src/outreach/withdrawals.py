@@ -1,0 +1,82 @@
+"""Agent calls handed out and not yet logged, withdrawn when a fact that always blocks arrives for their account or
+debtor (a recall, an account paid or settled, an opt-out of the agent channel, the do-not-contact list, a legal
+hold): in the transaction that records the fact, with why, in the trail. The hand-out's contact stops counting:
+the call was not made, and the agent's desk refuses its outcome (agent_desk.handlers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from outreach.store import Cancelled, TrailEntry, trail
+from recaudo_common.db import sql, unnest_rows
+
+# A withdrawn call is a cancelled attempt whose reason starts so: the desk tells it from one cancelled otherwise.
+WITHDRAWN = "withdrawn: "
+
+
+async def withdraw_handed_out(s: AsyncSession, accounts: Sequence[tuple[str, str]], reason: str, now: dt.datetime
+                              ) -> list[Cancelled]:
+    """The accounts' (client, account_ref) agent calls handed out and not yet logged, withdrawn for `reason`.
+
+    A hand-out that commits while this runs is caught either way: its claim locks the attempt, so the block's
+    cancellation of the account's scheduled attempts waits for it and these statements (new snapshots) then see
+    the call assigned; or the block commits first and the claim no longer finds the attempt scheduled. An outcome
+    being logged holds the attempt too (handed_out_call): the calls are locked first and their contacts read once
+    held, so a call logged meanwhile stays logged, and one withdrawn first is refused to the agent."""
+    if not accounts:
+        return []
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
+    held = list((await s.scalars(sql(
+        f"""SELECT a.id FROM {source} JOIN outreach.attempts a ON a.client_slug = k.client_slug
+                AND a.account_ref = k.account_ref
+            WHERE a.status = 'assigned' AND a.channel = 'agent' ORDER BY a.id FOR UPDATE OF a"""), params)).all())
+    if not held:
+        return []
+    rows = (await s.execute(sql(
+        """WITH withdrawn AS (
+                UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = :why
+                WHERE a.id = ANY(:ids) AND a.status = 'assigned' AND EXISTS (
+                      SELECT 1 FROM outreach.contacts c WHERE c.attempt_id = a.id AND c.outcome IS NULL)
+                RETURNING a.client_slug, a.account_ref, a.id, a.channel),
+            uncounted AS (
+                DELETE FROM outreach.contacts c USING withdrawn w WHERE c.attempt_id = w.id AND c.outcome IS NULL)
+            SELECT client_slug, account_ref, id, channel FROM withdrawn"""),
+        {"ids": held, "why": WITHDRAWN + reason})).all()
+    withdrawn = [Cancelled(r.client_slug, r.account_ref, r.id, r.channel) for r in rows]
+    await trail(s, [TrailEntry(w.client, w.account_ref, now, "withdrawn", w.attempt_id, w.channel,
+                               {"reason": reason}) for w in withdrawn])
+    return withdrawn
+
+
+@dataclass(frozen=True)
+class HandedOutCall:
+    """A call the desk handed out, as it stands: still the agent's, logged, or withdrawn (and why)."""
+
+    attempt_id: uuid.UUID
+    account_ref: str
+    logged: bool
+    withdrawn_for: str | None
+
+
+async def handed_out_call(s: AsyncSession, *, client: str, attempt_id: uuid.UUID, account_ref: str | None = None
+                          ) -> HandedOutCall | None:
+    """The agent call `attempt_id` of the client company (of `account_ref`, when given), held against a withdrawal
+    until the transaction ends; None when the desk never handed it out."""
+    row = (await s.execute(sql(
+        """SELECT a.id, a.account_ref, a.cancel_reason,
+                  EXISTS (SELECT 1 FROM outreach.contacts c WHERE c.attempt_id = a.id AND c.outcome IS NOT NULL)
+                      AS logged
+           FROM outreach.attempts a
+           WHERE a.id = :a AND a.client_slug = :c AND a.channel = 'agent' AND a.assigned_at IS NOT NULL
+             AND (CAST(:r AS text) IS NULL OR a.account_ref = :r)
+           FOR UPDATE OF a"""), {"a": attempt_id, "c": client, "r": account_ref})).first()
+    if row is None:
+        return None
+    reason = row.cancel_reason
+    withdrawn_for = reason[len(WITHDRAWN):] if isinstance(reason, str) and reason.startswith(WITHDRAWN) else None
+    return HandedOutCall(row.id, row.account_ref, bool(row.logged), withdrawn_for)

@@ -1,0 +1,83 @@
+"""A call handed out to an agent and not yet logged is withdrawn when a fact that always blocks arrives (a recall,
+an account closed, a do-not-contact entry, a legal hold), in the same transaction, through outreach's real app and
+PostgreSQL: the desk's current call answers call_withdrawn with why, its outcome is refused the same way, the
+hand-out no longer counts as a contact, and the trail says so. A block that reached no handler is found when the
+desk asks for the call."""
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from recaudo_common.events import AccountRecalled
+
+from .conftest import Outreach, segmented
+
+pytestmark = pytest.mark.integration
+
+
+async def handed_out(o: Outreach, ref: str) -> dict[str, Any]:
+    await o.deliver(await o.placed(ref, channels=("agent",)), segmented(ref, ("agent",), value="900000"))
+    taken = await o.http.get("/v1/agent/next?client=banco", headers=o.auth)
+    assert taken.status_code == 200, taken.text
+    call: dict[str, Any] = taken.json()["item"]
+    assert call["account_ref"] == ref
+    current = await o.http.get(f"/v1/agent/calls/{call['attempt_id']}?client=banco", headers=o.auth)
+    assert current.status_code == 200, current.text
+    assert (current.json()["status"], current.json()["account_ref"]) == ("assigned", ref)
+    return call
+
+
+async def assert_withdrawn(o: Outreach, call: dict[str, Any], reason: str) -> None:
+    ref, attempt = call["account_ref"], call["attempt_id"]
+    current = await o.http.get(f"/v1/agent/calls/{attempt}?client=banco", headers=o.auth)
+    assert (current.status_code, current.json()["code"]) == (409, "call_withdrawn"), current.text
+    assert current.json()["errors"] == [{"reason": reason}]
+    logged = await o.http.post(f"/v1/clients/banco/accounts/{ref}/contacts", headers=o.auth, json={
+        "channel": "agent", "at": o.clock.now.isoformat(), "outcome": "right_party", "attempt_id": attempt})
+    assert (logged.status_code, logged.json()["code"]) == (409, "call_withdrawn"), logged.text
+    # The hand-out no longer counts as a contact: the call was never made.
+    assert await o.sql("SELECT 1 FROM outreach.contacts WHERE account_ref = :r", r=ref) == []
+    assert await o.sql("SELECT status, cancel_reason FROM outreach.attempts WHERE id = CAST(:a AS uuid)",
+                       a=attempt) == [("cancelled", f"withdrawn: {reason}")]
+    assert await o.sql("SELECT detail->>'reason' FROM outreach.trail WHERE kind = 'withdrawn' "
+                       "AND attempt_id = CAST(:a AS uuid)", a=attempt) == [(reason,)]
+    assert (await o.http.get("/v1/agent/next?client=banco", headers=o.auth)).json()["item"] is None
+
+
+async def test_a_recall_withdraws_the_call_handed_out(outreach: Outreach) -> None:
+    call = await handed_out(outreach, "R-1")
+    await outreach.deliver(AccountRecalled(account_ref="R-1", recalled_at=outreach.clock.now))
+    await assert_withdrawn(outreach, call, "account recalled")
+
+
+async def test_a_do_not_contact_entry_withdraws_the_call_handed_out(outreach: Outreach) -> None:
+    call = await handed_out(outreach, "N-1")
+    listed = await outreach.http.post("/v1/clients/banco/do-not-contact", headers=outreach.auth,
+                                      json={"debtor_id": "1020304050", "reason": "lo pidió por escrito"})
+    assert listed.status_code == 201, listed.text
+    await assert_withdrawn(outreach, call, "do not contact")
+
+
+async def test_a_legal_hold_withdraws_the_call_handed_out_but_not_one_already_logged(outreach: Outreach) -> None:
+    done = await handed_out(outreach, "H-0")
+    assert (await outreach.http.post("/v1/clients/banco/accounts/H-0/contacts", headers=outreach.auth, json={
+        "channel": "agent", "at": outreach.clock.now.isoformat(), "outcome": "no_answer",
+        "attempt_id": done["attempt_id"]})).status_code == 201
+    outreach.clock.now += dt.timedelta(days=1)
+    call = await handed_out(outreach, "H-1")
+    for ref in ("H-0", "H-1"):
+        held = await outreach.http.post(f"/v1/clients/banco/accounts/{ref}/legal-holds", headers=outreach.auth,
+                                        json={"hold": "dispute"})
+        assert held.status_code == 201, held.text
+    await assert_withdrawn(outreach, call, "legal hold: dispute")
+    logged = await outreach.http.get(f"/v1/agent/calls/{done['attempt_id']}?client=banco", headers=outreach.auth)
+    assert (logged.status_code, logged.json()["status"]) == (200, "logged")  # what was made stays made
+
+
+async def test_a_block_that_reached_no_handler_is_found_when_the_desk_asks(outreach: Outreach) -> None:
+    call = await handed_out(outreach, "B-1")
+    # A hold written by no handler (as a restore or a migration might): the desk checks again when it is asked.
+    await outreach.sql("INSERT INTO outreach.legal_holds (id, client_slug, account_ref, hold, set_at) "
+                       "VALUES (gen_random_uuid(), 'banco', 'B-1', 'deceased', :at) RETURNING 1", at=outreach.clock.now)
+    await assert_withdrawn(outreach, call, "legal_hold")
