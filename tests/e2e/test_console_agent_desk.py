@@ -1,7 +1,8 @@
 """The agent desk in a real headless Chromium (Debian's, driven by Playwright) (#23): an agent signs in, opens the
 desk, takes the next call, sees the account and its script, logs a promise to pay with an amount and a date, and
 reads the confirmation; the outcome is recorded with the agent's user id and the promise goes out as an event. A
-Chilean company's call shows its balance in whole pesos (CLP has no cents)."""
+Chilean company's call shows its balance in whole pesos (CLP has no cents), and is taken off the desk, with why in
+Spanish, once an operator puts its account on hold."""
 
 import datetime as dt
 import re
@@ -135,6 +136,18 @@ async def test_an_agent_takes_the_next_call_and_logs_a_promise_to_pay(desk: Desk
         await page.click("text=Siguiente llamada")
         await expect(page.locator("#account-ref")).to_have_text("C-01", timeout=10_000)
         await expect(page.locator("#balance")).to_have_text(re.compile(r"^CLP\s250\.000$"))
+
+        # An operator puts the account on hold while the call is on screen: the page, asking for its call again,
+        # takes it off with why, before it is dialled.
+        async with httpx.AsyncClient(base_url=desk.base_url,
+                                     headers={"Authorization": f"Bearer {desk.operator_key}"}) as api:
+            held = await api.post("/v1/clients/andes/accounts/C-01/legal-holds", json={"hold": "dispute"})
+            assert held.status_code == 201, held.text
+        await page.clock.run_for(10_000)
+        await expect(page.locator("#desk-status")).to_have_text(
+            "La llamada fue retirada y no debe hacerse: la cuenta tiene una retención legal (disputa). No cuenta "
+            "como contacto; pida la siguiente.", timeout=10_000)
+        await expect(page.locator("#call")).to_be_hidden()
         assert violations == [], violations  # no style or script the policy refuses
         await browser.close()
 
