@@ -254,7 +254,13 @@ async def test_amounts_are_read_in_each_client_companys_marks_and_currency(platf
         await page.click("text=Registrar pago >> nth=-1")
         await expect(page.locator("#payment-status")).to_have_text(
             "Pago de $1.000 registrado. Saldo de la cuenta: $239.000.")
-        await expect(page.locator("#balance-today")).to_have_text("$239.000")
+
+        async def owed_today() -> bool:  # once the payment reached reporting's account view (read on each load)
+            await page.reload()
+            await expect(page.locator("#timeline")).to_contain_text("Asignación de la cuenta")
+            return await page.locator("#balance-today").inner_text() == "$239.000"
+
+        await eventually(owed_today, timeout_s=60, message="today's balance after the payment")
         assert violations == [], violations
         await browser.close()
 

@@ -9,13 +9,8 @@
   if (!root) return;
   const slug = root.dataset.slug;
   const tz = root.dataset.timezone;
-  const locale = root.dataset.locale || "es-CO";
   const currency = root.dataset.currency;
-  // In the company's currency (S/ for soles, no cents for Chilean pesos), with the decimals the platform keeps in it
-  // (data-minor-units): a browser whose data gives COP no cents would otherwise round 20.000,50 away.
-  const places = Number(root.dataset.minorUnits);
-  const amounts = new Intl.NumberFormat(locale, {style: "currency", currency, minimumFractionDigits: places,
-                                                 maximumFractionDigits: places});
+  const {csrf, money, plainAmount} = window.recaudoAccount;  // accounts.js, loaded before this script
   const base = "/v1/clients/" + encodeURIComponent(slug);
   const rights = document.getElementById("rights");
   const debtor = rights ? base + "/debtors/" + encodeURIComponent(rights.dataset.idNumber) : null;
@@ -51,19 +46,10 @@
   const FIELDS = {phones: "teléfonos", email: "correo", address: "dirección"};
   const SERVICES = {ingest: "cargas", outreach: "contactos", payments: "pagos", reporting: "reportes"};
 
-  function csrf() {
-    const meta = document.querySelector("meta[name=csrf-token]");
-    return meta ? meta.content : "";
-  }
-
   function say(id, text, refused) {
     const status = document.getElementById(id);
     status.classList.toggle("error", Boolean(refused));
     status.textContent = text;
-  }
-
-  function money(value) {
-    return amounts.format(Number(value));
   }
 
   function services(names) {
@@ -98,17 +84,6 @@
   }
 
   // --- A payment by hand -------------------------------------------------------------------------------------
-
-  // An amount as the client company's locale writes it (150.000,50 in es-CO; 150,000.50 in es-MX), strictly: a
-  // group mark separates thousands, so "1.5" is no amount in es-CO. The API takes a plain decimal.
-  function plainAmount(text) {
-    const group = root.dataset.groupMark;
-    const decimal = root.dataset.decimalMark;
-    const raw = text.replace(/\u00a0/g, " ").trim().replace(/^\$\s*/, "");
-    const g = group.replace(/[.]/g, "\\."), d = decimal.replace(/[.]/g, "\\.");
-    if (!new RegExp("^(?:\\d{1,3}(?:" + g + "\\d{3})+|\\d+)(?:" + d + "\\d+)?$").test(raw)) return null;
-    return raw.split(group).join("").replace(decimal, ".");
-  }
 
   // The parts of an instant's wall time in the client company's zone.
   function wall(ms) {

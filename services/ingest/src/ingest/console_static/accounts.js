@@ -66,6 +66,20 @@
     return amounts.format(Number(value));
   }
 
+  // An amount typed in the client company's marks (150.000,50 in es-CO, 1,500.50 in es-MX), strictly: a group mark
+  // separates thousands ("1.5" is none in es-CO). The API takes a plain decimal.
+  function plainAmount(text) {
+    const group = root.dataset.groupMark, decimal = root.dataset.decimalMark;
+    const raw = text.replace(/\u00a0/g, " ").trim().replace(/^\$\s*/, "");
+    const g = group.replace(/[.]/g, "\\."), d = decimal.replace(/[.]/g, "\\.");
+    if (!new RegExp("^(?:\\d{1,3}(?:" + g + "\\d{3})+|\\d+)(?:" + d + "\\d+)?$").test(raw)) return null;
+    return raw.split(group).join("").replace(decimal, ".");
+  }
+
+  // What the page's other script (account-tasks.js, loaded after this one for those who may use its tasks) shares
+  // with this one, written once here: the session's CSRF token, amounts shown and amounts read.
+  window.recaudoAccount = Object.freeze({csrf, money, plainAmount});
+
   async function read(path) {
     const answer = await fetch(path, {credentials: "same-origin", headers: {Accept: "application/json"}});
     if (!answer.ok) throw new Error(String(answer.status));
@@ -235,16 +249,6 @@
           (r) => r.status === "already_set" ? "La cuenta ya tenía esa retención legal."
                                             : "Retención legal puesta: se detiene todo contacto.");
     });
-  }
-
-  // An amount typed in the client company's marks (150.000,50 in es-CO, 1,500.50 in es-MX), strictly: a group mark
-  // separates thousands ("1.5" is none in es-CO). The API takes a plain decimal.
-  function plainAmount(text) {
-    const group = root.dataset.groupMark, decimal = root.dataset.decimalMark;
-    const raw = text.replace(/\u00a0/g, " ").trim().replace(/^\$\s*/, "");
-    const g = group.replace(/[.]/g, "\\."), d = decimal.replace(/[.]/g, "\\.");
-    if (!new RegExp("^(?:\\d{1,3}(?:" + g + "\\d{3})+|\\d+)(?:" + d + "\\d+)?$").test(raw)) return null;
-    return raw.split(group).join("").replace(decimal, ".");
   }
 
   const contactForm = document.getElementById("contact-form");
