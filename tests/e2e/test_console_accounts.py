@@ -109,10 +109,16 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
         await expect(timeline).to_contain_text("queja 2026-4471")
         await expect(page.locator("#holds-in-force")).to_contain_text("disputa o reclamo")
 
+        # The debtor phones while the hold is in force: a contact the debtor started breaks no rule.
         await page.select_option("#contact-channel", "agent")
+        await page.select_option("#contact-direction", "inbound")
         await page.select_option("#contact-outcome", "right_party")
         await page.click("text=Registrar contacto >> nth=-1")
-        await expect(page.locator("#action-status")).to_contain_text("Contacto registrado")
+        await expect(page.locator("#action-status")).to_have_text("Contacto registrado.")
+        # The agency's own call under the same hold is logged, and said to break it.
+        await page.select_option("#contact-direction", "outbound")
+        await page.click("text=Registrar contacto >> nth=-1")
+        await expect(page.locator("#action-status")).to_contain_text("incumple: retención legal")
         await expect(timeline).to_contain_text("Contacto registrado (llamada de agente)")
         await expect(timeline).to_contain_text("habló con el titular")
         await page.screenshot(path=str(tmp_path / "account.png"), full_page=True)  # docs/console/account.png

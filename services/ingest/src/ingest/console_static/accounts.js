@@ -256,8 +256,9 @@
     contactForm.addEventListener("submit", (event) => {
       event.preventDefault();
       const outcome = document.getElementById("contact-outcome").value;
+      // A contact the debtor started counts toward no contact limit and breaks no hours (outreach's contact law).
       const body = {channel: document.getElementById("contact-channel").value, at: new Date().toISOString(),
-                    outcome};
+                    outcome, direction: document.getElementById("contact-direction").value};
       const amount = document.getElementById("promise-amount").value.trim();
       const due = document.getElementById("promise-date").value;
       if (outcome === "promise_to_pay" && amount && due) {
