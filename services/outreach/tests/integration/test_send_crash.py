@@ -115,9 +115,9 @@ async def test_a_worker_killed_between_claim_and_confirm_sends_once(database_url
 
 
 async def twilio_outreach(database_url: str, base_url: str, *, sending_timeout_s: float = 10,
-                          **settings: Any) -> tuple[Outreach, Any]:
+                          provider_timeout_s: float = 2, **settings: Any) -> tuple[Outreach, Any]:
     return await make_outreach(database_url, providers={"sms": "twilio"}, twilio_base_url=base_url,
-                               public_url="http://outreach.test", provider_timeout_s=2,
+                               public_url="http://outreach.test", provider_timeout_s=provider_timeout_s,
                                sending_timeout_s=sending_timeout_s, **TWILIO, **settings)
 
 
@@ -137,15 +137,20 @@ async def twilio_sms(database_url: str, fake: FakeTwilio) -> AsyncIterator[Outre
 async def test_a_send_the_provider_never_got_is_decided_again_and_not_sent_once_the_window_closed(
         database_url: str) -> None:
     fake = FakeTwilio(callbacks=False)
+    # A lease of a minute, as in test_a_replica_whose_lease_expired_can_neither_send_nor_confirm: the last send's
+    # fresh claim is judged by real time elapsed, and a CI machine under load took long enough between that claim
+    # and its confirmation for a 10 s lease to lapse, or for the fake's answer to outlast a 2 s call (the message
+    # went, the attempt stayed `sending`).
+    lease_s = 60
     async with serving(fake) as base_url:
-        o, http = await twilio_outreach(database_url, base_url)
+        o, http = await twilio_outreach(database_url, base_url, sending_timeout_s=lease_s, provider_timeout_s=10)
         try:
             await o.deliver(await o.placed("C-1"), segmented("C-1", ("sms",)))
             o.clock.now = dt.datetime(2026, 3, 4, 23, 59, 55, tzinfo=dt.UTC)  # 18:59:55 in Bogotá: still open
             claimed, _ = await claim_due(o.platform.db, o.providers, o.settings, now=o.clock.now, limit=10)
             assert claimed == 1  # ... and the replica dies before it calls Twilio
             attempt = await attempt_row(o, "C-1")
-            o.clock.now += dt.timedelta(seconds=11)  # the lease has expired: 19:00:06, the window has closed
+            o.clock.now += dt.timedelta(seconds=lease_s + 1)  # the lease has expired: 19:00:56, the window has closed
             assert await o.reconcile() == 1
             assert (await attempt_row(o, "C-1"))["status"] == "scheduled"  # Twilio has no such message
             await o.tick()
