@@ -114,8 +114,15 @@ async def test_a_worker_killed_between_claim_and_confirm_sends_once(database_url
             await o.platform.db.dispose()
 
 
-async def twilio_outreach(database_url: str, base_url: str, *, sending_timeout_s: float = 10,
-                          provider_timeout_s: float = 2, **settings: Any) -> tuple[Outreach, Any]:
+# A lease of a minute and a provider call of 10 s: a fresh claim's lease is judged by real time elapsed
+# (sending/handlers.Claim), and a CI machine under load took long enough between a claim and its confirmation for a
+# 10 s lease to lapse, or for the fake's answer to outlast a 2 s call (the message went, the attempt stayed
+# `sending`). A test that expires a lease moves the clock past LEASE_S.
+LEASE_S = 60
+
+
+async def twilio_outreach(database_url: str, base_url: str, *, sending_timeout_s: float = LEASE_S,
+                          provider_timeout_s: float = 10, **settings: Any) -> tuple[Outreach, Any]:
     return await make_outreach(database_url, providers={"sms": "twilio"}, twilio_base_url=base_url,
                                public_url="http://outreach.test", provider_timeout_s=provider_timeout_s,
                                sending_timeout_s=sending_timeout_s, **TWILIO, **settings)
@@ -137,20 +144,15 @@ async def twilio_sms(database_url: str, fake: FakeTwilio) -> AsyncIterator[Outre
 async def test_a_send_the_provider_never_got_is_decided_again_and_not_sent_once_the_window_closed(
         database_url: str) -> None:
     fake = FakeTwilio(callbacks=False)
-    # A lease of a minute, as in test_a_replica_whose_lease_expired_can_neither_send_nor_confirm: the last send's
-    # fresh claim is judged by real time elapsed, and a CI machine under load took long enough between that claim
-    # and its confirmation for a 10 s lease to lapse, or for the fake's answer to outlast a 2 s call (the message
-    # went, the attempt stayed `sending`).
-    lease_s = 60
     async with serving(fake) as base_url:
-        o, http = await twilio_outreach(database_url, base_url, sending_timeout_s=lease_s, provider_timeout_s=10)
+        o, http = await twilio_outreach(database_url, base_url)
         try:
             await o.deliver(await o.placed("C-1"), segmented("C-1", ("sms",)))
             o.clock.now = dt.datetime(2026, 3, 4, 23, 59, 55, tzinfo=dt.UTC)  # 18:59:55 in Bogotá: still open
             claimed, _ = await claim_due(o.platform.db, o.providers, o.settings, now=o.clock.now, limit=10)
             assert claimed == 1  # ... and the replica dies before it calls Twilio
             attempt = await attempt_row(o, "C-1")
-            o.clock.now += dt.timedelta(seconds=lease_s + 1)  # the lease has expired: 19:00:56, the window has closed
+            o.clock.now += dt.timedelta(seconds=LEASE_S + 1)  # the lease has expired: 19:00:56, the window has closed
             assert await o.reconcile() == 1
             assert (await attempt_row(o, "C-1"))["status"] == "scheduled"  # Twilio has no such message
             await o.tick()
@@ -194,7 +196,7 @@ async def test_a_lost_answer_is_confirmed_by_the_callback_that_names_its_attempt
         trail = await kinds(o, attempt["id"])
         assert trail[:2] == ["scheduled", "decision"] and "send_in_doubt" in trail and "send_retry" not in trail
         assert trail[-2:] == ["sent", "delivered"]
-        o.clock.now += dt.timedelta(seconds=11)
+        o.clock.now += dt.timedelta(seconds=LEASE_S + 1)
         assert await o.reconcile() == 0  # nothing left in doubt
         await o.tick()
         assert len(fake.messages) == 1
@@ -214,7 +216,7 @@ async def test_a_callback_that_beats_the_lost_answer_leaves_the_send_confirmed_n
         assert attempt["status"] == "delivered" and attempt["provider_message_id"] == fake.messages[0].sid
         trail = await kinds(o, attempt["id"])
         assert trail == ["scheduled", "decision", "sending", "sent", "delivered"], trail
-        o.clock.now += dt.timedelta(seconds=11)
+        o.clock.now += dt.timedelta(seconds=LEASE_S + 1)
         assert await o.reconcile() == 0  # nothing left in doubt
         await o.tick()
         assert len(fake.messages) == 1
@@ -294,16 +296,13 @@ async def test_an_email_whose_connection_dropped_after_data_is_unknown_for_an_op
 
 async def test_a_replica_whose_lease_expired_can_neither_send_nor_confirm(database_url: str) -> None:
     fake = FakeTwilio(callbacks=False)
-    # A lease of a minute: the fresh claim at the end is judged by real time elapsed (sending/handlers.Claim), and
-    # a CI machine under load once took more than 10 s from that claim to its confirmation.
-    lease_s = 60
     async with serving(fake) as base_url:
-        o, http = await twilio_outreach(database_url, base_url, sending_timeout_s=lease_s)
+        o, http = await twilio_outreach(database_url, base_url)
         try:
             await o.deliver(await o.placed("F-1"), segmented("F-1", ("sms",)))
             _, stale = await claim_due(o.platform.db, o.providers, o.settings, now=o.clock.now, limit=10)
             attempt = await attempt_row(o, "F-1")
-            o.clock.now += dt.timedelta(seconds=lease_s + 1)  # the first replica stalled past its lease
+            o.clock.now += dt.timedelta(seconds=LEASE_S + 1)  # the first replica stalled past its lease
             assert await o.reconcile() == 1  # another replica fenced it off: Twilio has nothing, back to due
             # The stalled replica wakes up: it may not call Twilio (its lease is gone) ...
             await send_claimed(o.platform.db, o.providers, o.settings, stale, now=o.clock.now)
