@@ -75,8 +75,26 @@ PII_KEYS = frozenset(
 
 
 def mask_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: ("[redacted]" if k in PII_KEYS else scrub_text(v) if isinstance(v, str) else v)
-            for k, v in fields.items()}
+    """A log line's extra fields, masked whatever their type: a value under a personal key is redacted, text is
+    scrubbed, and a number, a list or a mapping is masked as the line will write it (an id number given as an int
+    would otherwise be logged whole)."""
+    return {k: "[redacted]" if k in PII_KEYS else _masked_value(v) for k, v in fields.items()}
+
+
+def _masked_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_text(value)
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, Mapping):
+        return mask_fields({str(k): v for k, v in value.items()})
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_masked_value(v) for v in value]
+    # A number or any other value the line writes as its str(): kept as it is when the masks find nothing in that
+    # text (a count stays a number, a UUID whole), or written masked.
+    text = str(value)
+    masked = scrub_text(text)
+    return value if masked == text else masked
 
 
 ACCESS_MESSAGE = "request"  # the access log's every line (recaudo_common.access_log): a constant of the code
