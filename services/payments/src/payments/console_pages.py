@@ -26,7 +26,7 @@ from recaudo_common.console import page, pages_of
 from recaudo_common.console.client_pages import ClientReader, client_reader, refusal
 from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
-from recaudo_common.money import MARKS, format_amount
+from recaudo_common.money import MARKS, format_amount, kept_places
 from recaudo_common.routing import AuthorisedFirstRoute
 
 PAGES = pages_of(Path(__file__).parent / "console_templates")
@@ -167,4 +167,4 @@ async def suspense_page(slug: str, request: Request, platform: PlatformDep,
     return page("suspense.html", pages=PAGES, slug=slug, client=client.name, rows=[_row(p, client) for p in shown],
                 later=later, can_assign=principal.has_role("operator"), account=account, paid=paid,
                 group_mark=group, decimal_mark=decimal, locale=client.locale, currency=client.currency,
-                layout=person.layout())
+                minor_units=kept_places(client.currency), layout=person.layout())

@@ -123,6 +123,13 @@
     return /^\d+(\.\d{1,2})?$/.test(plain) ? plain : null;
   }
 
+  // In the company's currency with the decimals the platform keeps in it (data-minor-units): none for Chilean pesos.
+  function amounts(form) {
+    const places = Number(form.dataset.minorUnits);
+    return new Intl.NumberFormat(form.dataset.locale, {style: "currency", currency: form.dataset.currency,
+                                                       minimumFractionDigits: places, maximumFractionDigits: places});
+  }
+
   async function reverse(form) {
     const typed = form.elements.amount.value.trim();
     const amount = typed ? decimal(typed, form) : null;
@@ -141,9 +148,7 @@
       });
       const result = await answer.json().catch(() => ({}));
       if (answer.ok) {
-        const money = new Intl.NumberFormat(form.dataset.locale, {style: "currency", currency: form.dataset.currency,
-                                                                       minimumFractionDigits: 2});
-        const shown = (value) => money.format(Number(value));
+        const shown = (value) => amounts(form).format(Number(value));
         say("Pago revertido por " + shown(result.amount) + "; del pago quedan " + shown(result.remaining) +
             " y la cuenta " + result.account_ref + " debe " + shown(result.new_balance) + ".", false);
         form.closest("tr").querySelector(".reversed").textContent = shown(result.reversed_total);
@@ -177,8 +182,7 @@
 
   // The file's result as GET .../payments/files/{id} answers it: counts, then what became of each line.
   function showFile(form, file) {
-    const money = new Intl.NumberFormat(form.dataset.locale, {style: "currency", currency: form.dataset.currency,
-                                                              minimumFractionDigits: 2});
+    const money = amounts(form);
     const counts = file.counts || {};
     document.getElementById("bank-file-counts").textContent = file.status === "failed"
       ? "Archivo rechazado entero, nada se aplicó: " + (WHOLE_FILE[file.error_code] || file.error_code) +
