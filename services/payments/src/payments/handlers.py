@@ -41,6 +41,7 @@ from recaudo_common.events import (
     PaymentApplied,
     PaymentUnmatched,
     PaymentWriteOffRecovered,
+    payment_method_of,
 )
 from recaudo_common.ids import time_ordered_id
 from recaudo_common.money import CENT, fits_minor_units
@@ -350,10 +351,9 @@ async def apply_payment(s: AsyncSession, *, client: str, account_ref: str | None
 async def _book(s: AsyncSession, *, client: str, payment_id: uuid.UUID, account: Account, amount: Decimal,
                 currency: str, paid_at: dt.datetime, source: str, method: str | None, matched_by: str,
                 now: dt.datetime, commitments: OpenCommitments = MAY_HAVE_COMMITMENTS) -> PaymentOut:
-    """The ledger entry, the account's new balance and status, and payment.applied, for a matched payment.
-    `commitments` says what the account has open that the payment may decide, when its lock read it."""
-    account_ref = account.account_ref
-    # Beyond what is left to pay, a payment recovers written-off money before it is a credit (#22).
+    """The ledger entry, the account's new balance and status, and payment.applied (the method in the platform's
+    words), for a matched payment. `commitments`: what the account has open that the payment may decide."""
+    account_ref = account.account_ref  # beyond what is left to pay, written-off money is recovered first (#22)
     recovered = recovery(balance=account.balance, written_off=account.written_off, amount=amount)
     if recovered.recovered:
         await store.add_entry(s, client=client, account_ref=account_ref, kind="write_off_recovery",
@@ -371,7 +371,7 @@ async def _book(s: AsyncSession, *, client: str, payment_id: uuid.UUID, account:
     after_commit(s, lambda: count_applied(client, amount, currency))
     await outbox.add(s, [PaymentApplied(
         payment_id=payment_id, account_ref=account_ref, amount=amount, currency=currency, paid_at=paid_at,
-        source=source, method=method, new_balance=result.balance, credit=result.credit,
+        source=source, method=payment_method_of(method), new_balance=result.balance, credit=result.credit,
         account_status=result.status).envelope(client=client, occurred_at=now)])
     if recovered.recovered:
         await outbox.add(s, [PaymentWriteOffRecovered(

@@ -24,7 +24,7 @@ from payments.webhooks import client_takes, content_of, receive_webhook, sent_be
 from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.db import Database, after_commit
 from recaudo_common.domain_errors import DomainError
-from recaudo_common.events import Envelope, PaymentApplied
+from recaudo_common.events import Envelope, PaymentApplied, payment_method_of
 from recaudo_common.ids import time_ordered_id
 from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import Vault
@@ -123,7 +123,7 @@ class WebhooksTogether(GroupCommit[Waiting]):
                 external_id=n.payment_id, content_sha256=w.content.recorded, received_at=w.now)
             booked.append((w, payment, PaymentApplied(
                 payment_id=payment.payment_id, account_ref=account[1], amount=n.amount, currency=n.currency,
-                paid_at=n.paid_at, source="gateway", method=n.method, new_balance=result.balance,
+                paid_at=n.paid_at, source="gateway", method=payment_method_of(n.method), new_balance=result.balance,
                 credit=result.credit, account_status=result.status).envelope(client=n.client, occurred_at=w.now)))
         if booked:
             rows = [payment for _, payment, _ in booked]

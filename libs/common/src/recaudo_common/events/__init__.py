@@ -81,6 +81,7 @@ from recaudo_common.events.payment import (
     CheckoutUpdated,
     PaymentAdjusted,
     PaymentApplied,
+    PaymentAppliedV1,
     PaymentMethodsAvailable,
     PaymentReversed,
     PaymentReversedV2,
@@ -93,6 +94,7 @@ from recaudo_common.events.payment import (
     WriteOffReason,
     WriteOffSource,
 )
+from recaudo_common.events.payment_methods import PAYMENT_METHODS, PaymentMethod, payment_method_of
 from recaudo_common.events.privacy import (
     ERASING_SERVICES,
     DebtorAccessAnswered,
@@ -116,6 +118,7 @@ __all__ = [
     "ERASING_SERVICES",
     "MAX_BEST_SLOTS",
     "MAX_CONSENT_PIECES",
+    "PAYMENT_METHODS",
     "REGISTRY",
     "TOPIC_NAMES",
     "AccountContactRectified",
@@ -174,6 +177,8 @@ __all__ = [
     "LegalHold",
     "PaymentAdjusted",
     "PaymentApplied",
+    "PaymentAppliedV1",
+    "PaymentMethod",
     "PaymentMethodsAvailable",
     "PaymentReversed",
     "PaymentReversedV2",
@@ -199,6 +204,7 @@ __all__ = [
     "family_of_topic",
     "group_id",
     "new_event_id",
+    "payment_method_of",
     "register",
     "topic_name",
 ]

@@ -12,27 +12,53 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from recaudo_common.accounts import LedgerStatus
 from recaudo_common.events.envelope import Event, register
+from recaudo_common.events.payment_methods import PaymentMethod, payment_method_of
 
 PaymentSource = Literal["gateway", "bank_file", "manual"]  # how a payment reached the platform
 
 
-@register
-class PaymentApplied(Event):
-    type = "payment.applied"
-    family = "payment"
-    producer = "payments"
-    summary = "A payment was applied to an account's ledger exactly once."
-
+class _PaymentAppliedFields(Event):
     payment_id: UUID
     account_ref: str
     amount: Decimal
     currency: str
     paid_at: dt.datetime
     source: PaymentSource
-    method: str | None = None
     new_balance: Decimal
     credit: Decimal = Decimal("0")
     account_status: LedgerStatus
+
+
+@register
+class PaymentApplied(_PaymentAppliedFields):
+    """v2: `method` is one of the platform's payment methods, never the words its source gave (v1 carried an
+    operator's, a bank file's or a gateway's text as given, up to 50 characters, which may name the payer:
+    'transferencia de Ana Gómez CC 1020304050'; those words stay in payments' own table, erased with the
+    person). A consumer of v1 reads v2 alike; v1 events still on the topic are upcast, their text classified."""
+
+    type = "payment.applied"
+    family = "payment"
+    producer = "payments"
+    version = 2
+    summary = "A payment was applied to an account's ledger exactly once."
+
+    method: PaymentMethod | None = Field(None, description=(
+        "how it was paid, in the platform's vocabulary (none when its source did not say); the source's own words "
+        "stay with payments"))
+
+
+@register
+class PaymentAppliedV1(_PaymentAppliedFields):
+    type = "payment.applied"
+    family = "payment"
+    producer = "payments"
+    summary = ("Version 1, read only: upcast to version 2 on decoding, its `method` text classified (an unknown "
+               "text is `other`) and never passed on.")
+
+    method: str | None = None
+
+    def upcast(self) -> Event:
+        return PaymentApplied.model_validate({**dict(self), "method": payment_method_of(self.method)})
 
 
 @register

@@ -6,9 +6,11 @@ over that id number: a row recorded before fingerprints were keyed holds a plain
 numbers would find it again by), the fingerprints of the operator's requests that created their payments
 (idempotency_keys' request_sha256, over the id number a payer gave: replaced by `erased`; a retry under such a key
 is refused 409 `idempotency_key_unverifiable`), the reasons an operator typed for a reversal (free text about
-the person's payment) and the note an operator typed on a write-off of one of their accounts and the reason
-given for reversing it (free text about the person). What stays: amounts, dates, references, ids, a write-off's
-reason code and the debtor's pseudonym, so every balance and total is unchanged."""
+the person's payment), the note an operator typed on a write-off of one of their accounts and the reason given
+for reversing it (free text about the person), and the words a payment's method was given in when they are none
+of the words its sources use for one (an operator's 'transferencia de Ana Gómez CC 1020304050': replaced by
+`other`, what payment.applied said of it). What stays: amounts, dates, references, ids, a write-off's reason code,
+a method in known words and the debtor's pseudonym, so every balance and total is unchanged."""
 
 from __future__ import annotations
 
@@ -21,7 +23,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments.domain.fingerprints import ERASED
 from recaudo_common.accounts import is_active_obligation
 from recaudo_common.db import sql
+from recaudo_common.events.payment_methods import KNOWN_METHOD_WORDS
 from recaudo_common.personal_data import HeldRecord
+
+# A payment's method as payment_methods normalises it (its lower-case letters without accents, every run of other
+# characters one `_`); a method whose words are none of KNOWN_METHOD_WORDS (:known) is free text about the payment.
+_WORDS = ("btrim(regexp_replace(translate(lower(p.method), 'áàäâãéèëêíìïîóòöôõúùüûñç', "
+          "'aaaaaeeeeiiiiooooouuuunc'), '[^a-z0-9]+', '_', 'g'), '_')")
+FREE_TEXT_METHOD = f"(p.method IS NOT NULL AND {_WORDS} <> ALL(:known))"
+KNOWN_LIST = sorted(KNOWN_METHOD_WORDS)
 
 
 @dataclass(frozen=True)
@@ -68,6 +78,10 @@ HELD = """
            jsonb_build_object('payer_id_number', p.debtor_id)
         FROM payments.payments p JOIN theirs USING (id) WHERE p.debtor_id IS NOT NULL
     UNION ALL
+    SELECT 'payment_method', coalesce(p.account_ref, p.claimed_account_ref), p.paid_at,
+           jsonb_build_object('method', p.method)
+        FROM payments.payments p JOIN theirs USING (id) WHERE """ + FREE_TEXT_METHOD + """
+    UNION ALL
     SELECT 'reversal_reason', p.account_ref, r.reversed_at, jsonb_build_object('reason', r.reason)
         FROM payments.reversals r JOIN payments.payments p ON p.id = r.payment_id JOIN theirs ON theirs.id = p.id
         WHERE r.reason IS NOT NULL
@@ -82,12 +96,14 @@ HELD = """
 async def held(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, account_refs: Sequence[str],
                payer_ids: Sequence[str]) -> list[HeldRecord]:
     """Every record of the person's data in payments' tables: an account's id number kept from before #19, the id
-    number a payer gave on a payment still in suspense, an operator's reason for reversing their payment, and an
-    operator's note on a write-off of their account and the reason for reversing it."""
+    number a payer gave on a payment still in suspense, the words a payment of theirs was said to be made by when
+    they are free text, an operator's reason for reversing their payment, and an operator's note on a write-off of
+    their account and the reason for reversing it."""
     refs = {*account_refs, *(r[0] for r in await s.execute(sql(
         "SELECT account_ref FROM payments.accounts WHERE client_slug = :c AND debtor_ref = :ref"),
         {"c": client, "ref": debtor_ref}))}
-    rows = await s.execute(sql(HELD), {"c": client, "ref": debtor_ref, "refs": sorted(refs), "ids": list(payer_ids)})
+    rows = await s.execute(sql(HELD), {"c": client, "ref": debtor_ref, "refs": sorted(refs), "ids": list(payer_ids),
+                                       "known": KNOWN_LIST})
     return [HeldRecord(kind=r.kind, account_ref=r.account_ref, at=r.at, values={k: str(v) for k, v in r.v.items()})
             for r in rows]
 
@@ -121,8 +137,10 @@ async def erase(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, account_
                    AND (claimed_account_ref = ANY(:refs) OR (payer_ref IS NULL AND debtor_id = ANY(:ids)))
                UNION SELECT id FROM payments.payments WHERE client_slug = :c AND payer_ref = :ref),
            erased_payments AS (
-               UPDATE payments.payments p SET debtor_id = NULL, content_sha256 = NULL FROM theirs
-               WHERE p.id = theirs.id AND (p.debtor_id IS NOT NULL OR p.content_sha256 IS NOT NULL)
+               UPDATE payments.payments p SET debtor_id = NULL, content_sha256 = NULL,
+                   method = CASE WHEN """ + FREE_TEXT_METHOD + """ THEN 'other' ELSE p.method END FROM theirs
+               WHERE p.id = theirs.id AND (p.debtor_id IS NOT NULL OR p.content_sha256 IS NOT NULL
+                                           OR """ + FREE_TEXT_METHOD + """)
                RETURNING 1),
            erased_reversals AS (
                UPDATE payments.reversals r SET reason = NULL, content_sha256 = NULL FROM theirs
@@ -143,6 +161,7 @@ async def erase(s: AsyncSession, *, client: str, debtor_ref: uuid.UUID, account_
                   (SELECT count(*) FROM erased_reversals) AS reversals,
                   (SELECT count(*) FROM erased_keys) AS idempotency_keys,
                   (SELECT count(*) FROM erased_write_offs) AS write_offs"""),
-        {"c": client, "ref": debtor_ref, "refs": list(account_refs), "ids": list(payer_ids), "erased": ERASED})).one()
+        {"c": client, "ref": debtor_ref, "refs": list(account_refs), "ids": list(payer_ids), "erased": ERASED,
+         "known": KNOWN_LIST})).one()
     return Erased(accounts=int(row.accounts), payments=int(row.payments), reversals=int(row.reversals),
                   idempotency_keys=int(row.idempotency_keys), write_offs=int(row.write_offs))

@@ -33,7 +33,7 @@ from payments.handlers import count_applied, outbox
 from payments.records import BookedPayment
 from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.db import Database, after_commit
-from recaudo_common.events import Envelope, PaymentApplied
+from recaudo_common.events import Envelope, PaymentApplied, payment_method_of
 from recaudo_common.ids import time_ordered_id
 from recaudo_common.money import CENT, fits_minor_units
 from recaudo_common.outbox import Outbox
@@ -173,7 +173,7 @@ class GatewaysTogether(GroupCommit[Waiting]):
                 gateway=w.account.ledger_key, external_id=p.payment_id, content_sha256=None, received_at=w.now)
             booked.append((w, payment, PaymentApplied(
                 payment_id=payment.payment_id, account_ref=account[1], amount=p.amount, currency=p.currency,
-                paid_at=paid_at, source="gateway", method=p.method, new_balance=result.balance,
+                paid_at=paid_at, source="gateway", method=payment_method_of(p.method), new_balance=result.balance,
                 credit=result.credit, account_status=result.status).envelope(client=client, occurred_at=w.now)))
         if booked:
             await ledger.set_balances(s, [(c, r, *balances[(c, r)]) for c, r in sorted(
