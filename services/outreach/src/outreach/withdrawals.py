@@ -1,6 +1,7 @@
 """Agent calls handed out and not yet logged, withdrawn when a fact that always blocks arrives for their account or
 debtor (a recall, an account paid or settled, an opt-out of the agent channel, the do-not-contact list, a legal
-hold): in the transaction that records the fact, with why, in the trail. The hand-out's contact stops counting:
+hold, the person's erasure, a do_not_pursue treatment): in the transaction that records the fact, with why, in the
+trail. The hand-out's contact stops counting:
 the call was not made, and the agent's desk refuses its outcome (agent_desk.handlers)."""
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from recaudo_common.db import sql, unnest_rows
 
 # A withdrawn call is a cancelled attempt whose reason starts so: the desk tells it from one cancelled otherwise.
 WITHDRAWN = "withdrawn: "
+# The reasons of the two facts the contact law does not judge (erasure/handlers.py, planning/handlers.py), given by
+# their handlers and by the desk's check (standing_reason) alike.
+PERSON_ERASED = "person erased"
+NOT_PURSUED = "not pursued"
 
 
 async def withdraw_handed_out(s: AsyncSession, accounts: Sequence[tuple[str, str]], reason: str, now: dt.datetime
@@ -80,3 +85,19 @@ async def handed_out_call(s: AsyncSession, *, client: str, attempt_id: uuid.UUID
     reason = row.cancel_reason
     withdrawn_for = reason[len(WITHDRAWN):] if isinstance(reason, str) and reason.startswith(WITHDRAWN) else None
     return HandedOutCall(row.id, row.account_ref, bool(row.logged), withdrawn_for)
+
+
+async def standing_reason(s: AsyncSession, client: str, account_ref: str) -> str | None:
+    """Why the account's call must not be made that the contact law does not judge: its person erased (nothing
+    left to reach them with, and no one may work on their data), or a treatment with no channel (do_not_pursue:
+    the account is no longer worked at all); None when neither."""
+    row = (await s.execute(sql(
+        """SELECT EXISTS (SELECT 1 FROM outreach.erased_debtors e WHERE e.client_slug = acc.client_slug
+                          AND e.debtor_ref = acc.debtor_ref) AS erased,
+                  coalesce(cardinality(t.channels) = 0, false) AS not_pursued
+           FROM outreach.accounts acc
+           LEFT JOIN outreach.treatments t ON t.client_slug = acc.client_slug AND t.account_ref = acc.account_ref
+           WHERE acc.client_slug = :c AND acc.account_ref = :r"""), {"c": client, "r": account_ref})).first()
+    if row is None:
+        return None
+    return PERSON_ERASED if row.erased else NOT_PURSUED if row.not_pursued else None

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from outreach.withdrawals import NOT_PURSUED, PERSON_ERASED
 from recaudo_common.auth import Role
 from recaudo_common.console import page
 from recaudo_common.people import UserStore
@@ -75,6 +76,11 @@ async def test_agents_operators_and_supervisors_get_the_desk_and_others_a_refusa
     script = await http.get("/console/agent/desk.js")
     assert script.status_code == 200 and script.headers["content-type"].startswith("application/javascript")
     assert "X-CSRF-Token" in script.text and "innerHTML" not in script.text
+    # Why a call was withdrawn is said in Spanish for each reason the withdrawals give, the erasure's and the
+    # do_not_pursue treatment's among them (the contact law's codes have their own table).
+    for reason in ("account recalled", "opted out", "do not contact", "legal hold: dispute", PERSON_ERASED,
+                   NOT_PURSUED):
+        assert f'"{reason}": "' in script.text, reason
 
 
 async def test_the_pages_calls_take_the_next_call_and_log_a_promise_with_the_agents_name(

@@ -1,23 +1,26 @@
 """A call handed out to an agent and not yet logged is withdrawn when a fact that always blocks arrives (a recall,
-an account closed, a do-not-contact entry, a legal hold), in the same transaction, through outreach's real app and
+an account closed, a do-not-contact entry, a legal hold, the person's erasure, a do_not_pursue treatment), in the
+same transaction, through outreach's real app and
 PostgreSQL: the desk's current call answers call_withdrawn with why, its outcome is refused the same way, the
 hand-out no longer counts as a contact, and the trail says so. A block that reached no handler is found when the
 desk asks for the call."""
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import pytest
 
-from recaudo_common.events import AccountRecalled
+from recaudo_common.events import AccountRecalled, DebtorErasureRequested
 
 from .conftest import Outreach, segmented
 
 pytestmark = pytest.mark.integration
 
 
-async def handed_out(o: Outreach, ref: str) -> dict[str, Any]:
-    await o.deliver(await o.placed(ref, channels=("agent",)), segmented(ref, ("agent",), value="900000"))
+async def handed_out(o: Outreach, ref: str, debtor: str = "1020304050") -> dict[str, Any]:
+    await o.deliver(await o.placed(ref, channels=("agent",), debtor=debtor),
+                    segmented(ref, ("agent",), value="900000"))
     taken = await o.http.get("/v1/agent/next?client=banco", headers=o.auth)
     assert taken.status_code == 200, taken.text
     call: dict[str, Any] = taken.json()["item"]
@@ -81,3 +84,36 @@ async def test_a_block_that_reached_no_handler_is_found_when_the_desk_asks(outre
     await outreach.sql("INSERT INTO outreach.legal_holds (id, client_slug, account_ref, hold, set_at) "
                        "VALUES (gen_random_uuid(), 'banco', 'B-1', 'deceased', :at) RETURNING 1", at=outreach.clock.now)
     await assert_withdrawn(outreach, call, "legal_hold")
+
+
+async def test_the_persons_erasure_withdraws_the_call_handed_out(outreach: Outreach) -> None:
+    call = await handed_out(outreach, "E-1")
+    [(debtor_ref,)] = await outreach.sql("SELECT debtor_ref FROM outreach.accounts WHERE account_ref = 'E-1'")
+    await outreach.deliver(DebtorErasureRequested(erasure_id=uuid.uuid4(), debtor_ref=debtor_ref,
+                                                  account_refs=["E-1"], reason="request",
+                                                  requested_at=outreach.clock.now))
+    await assert_withdrawn(outreach, call, "person erased")
+
+
+async def test_a_do_not_pursue_treatment_withdraws_the_call_handed_out(outreach: Outreach) -> None:
+    call = await handed_out(outreach, "P-1")
+    outreach.clock.now += dt.timedelta(minutes=5)
+    stopped = segmented("P-1", (), offer="do_not_pursue", discount=None).model_copy(
+        update={"treatment": "do_not_pursue"})
+    await outreach.deliver(stopped)
+    await assert_withdrawn(outreach, call, "not pursued")
+
+
+async def test_an_erasure_or_a_do_not_pursue_that_reached_no_handler_is_found_when_the_desk_asks(
+        outreach: Outreach) -> None:
+    erased = await handed_out(outreach, "E-2")
+    # Written by no handler (as a restore might bring them): the desk's check finds them with the handlers' words.
+    await outreach.sql("INSERT INTO outreach.erased_debtors (client_slug, debtor_ref, erased_at) "
+                       "SELECT client_slug, debtor_ref, :at FROM outreach.accounts WHERE account_ref = 'E-2' "
+                       "RETURNING 1", at=outreach.clock.now)
+    await assert_withdrawn(outreach, erased, "person erased")
+    outreach.clock.now += dt.timedelta(days=1)
+    stopped = await handed_out(outreach, "P-2", debtor="7080900010")
+    await outreach.sql("UPDATE outreach.treatments SET channels = '{}', treatment = 'do_not_pursue' "
+                       "WHERE account_ref = 'P-2' RETURNING 1")
+    await assert_withdrawn(outreach, stopped, "not pursued")

@@ -12,6 +12,7 @@ from outreach import store
 from outreach.erasure import store as erasure
 from outreach.erasure.store import Erased
 from outreach.store import TrailEntry
+from outreach.withdrawals import PERSON_ERASED, withdraw_handed_out
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.events import AccountPseudonymised, DebtorErased, DebtorErasureConfirmed, DebtorErasureRequested
 from recaudo_common.events.privacy import ErasureReason
@@ -38,19 +39,22 @@ async def on_erased(event: DebtorErased, ctx: HandlerContext) -> None:
 
 async def _erase(ctx: HandlerContext, erasure_id: uuid.UUID, debtor_ref: uuid.UUID, account_refs: list[str],
                  reason: ErasureReason, *, always: bool) -> Erased:
-    """Erases the person, cancels what was still to be sent to them and records it in the trail (`always`, or
-    only when something was erased or cancelled)."""
+    """Erases the person, cancels what was still to be sent to them, withdraws a call handed out to an agent and
+    records it in the trail (`always`, or only when something was erased, cancelled or withdrawn)."""
     client, now = ctx.envelope.client, ctx.now
     erased = await erasure.erase_person(ctx.session, client, debtor_ref, account_refs, now)
     # Contact with an erased person is over whatever else comes: nothing is left to reach them with anyway.
     cancelled = [a for ref in erased.account_refs
-                 for a in await store.cancel_scheduled(ctx.session, client, ref, "person erased")]
-    if always or erased.rows or cancelled:
+                 for a in await store.cancel_scheduled(ctx.session, client, ref, PERSON_ERASED)]
+    # A call already handed to an agent goes too, after the scheduled ones (withdraw_handed_out says why).
+    withdrawn = await withdraw_handed_out(ctx.session, [(client, ref) for ref in erased.account_refs],
+                                          PERSON_ERASED, now)
+    if always or erased.rows or cancelled or withdrawn:
         await store.trail(ctx.session, [
             TrailEntry(client, ref, now, "person_erased", detail={
                 "erasure_id": str(erasure_id), "debtor_ref": str(debtor_ref), "reason": reason})
             for ref in erased.account_refs] + [
-            TrailEntry(client, a.account_ref, now, "cancelled", a.attempt_id, a.channel, {"reason": "person erased"})
+            TrailEntry(client, a.account_ref, now, "cancelled", a.attempt_id, a.channel, {"reason": PERSON_ERASED})
             for a in cancelled])
     return erased
 

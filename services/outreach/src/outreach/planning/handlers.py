@@ -20,7 +20,7 @@ from outreach.personal import NOBODY, Contact, contacts_of
 from outreach.planning import schedule
 from outreach.planning import store as planning
 from outreach.store import TrailEntry
-from outreach.withdrawals import withdraw_handed_out
+from outreach.withdrawals import NOT_PURSUED, withdraw_handed_out
 from recaudo_common.accounts import account_status
 from recaudo_common.bus.consumer import HandlerContext
 from recaudo_common.events import (
@@ -181,10 +181,13 @@ async def on_segmented_many(events: list[tuple[AccountSegmented, HandlerContext]
     await planning.paid(s, [(client, ref, at) for client, ref, at, _ in after_payment])
     await _defer_after_payments(s, [(client, ref, at) for client, ref, at, kept in after_payment if kept], now)
     # An account no longer to be worked (no channels: do_not_pursue) loses the agent's callback too.
-    cancelled = await planning.cancel_scheduled_many(s, replaced, not_pursued=frozenset(
-        (ctx.envelope.client, e.account_ref) for e, ctx in events if not e.channels))
+    not_pursued = frozenset((ctx.envelope.client, e.account_ref) for e, ctx in events
+                            if not e.channels and (ctx.envelope.client, e.account_ref) in plans)
+    cancelled = await planning.cancel_scheduled_many(s, replaced, not_pursued=not_pursued)
     await store.trail(s, [TrailEntry(a.client, a.account_ref, now, "cancelled", a.attempt_id, a.channel,
                                      {"reason": "treatment changed"}) for a in cancelled])
+    # And a call already handed to an agent, after the scheduled ones (withdraw_handed_out says why that order).
+    await withdraw_handed_out(s, sorted(not_pursued), NOT_PURSUED, now)
     await plan_ready(s, [key for key, saved in plans.items() if saved.planned], now, marked=True)
 
 

@@ -31,7 +31,9 @@
                      "legal hold: dispute": "la cuenta tiene una retención legal (disputa)",
                      "legal hold: deceased": "la cuenta tiene una retención legal (fallecimiento)",
                      "legal hold: insolvency": "la cuenta tiene una retención legal (insolvencia)",
-                     "legal hold: litigation": "la cuenta tiene una retención legal (litigio)"};
+                     "legal hold: litigation": "la cuenta tiene una retención legal (litigio)",
+                     "person erased": "los datos personales del deudor fueron suprimidos",
+                     "not pursued": "la estrategia dejó de gestionar la cuenta (no gestionar)"};
   let call = null;
   let marks = null;
   let watch = null;
