@@ -25,6 +25,7 @@ from ingest.domain.portfolio import (
     column_names,
     map_columns,
     too_many_fields,
+    trailing_empty,
 )
 from ingest.reading import CountingReader, FileLimits, open_rows
 from ingest.records import Tally, UploadParams
@@ -79,6 +80,9 @@ class RowChecker:
         self.seen, self.done, self.records, self.position = job.seen, job.done, 0, position
         self.batch_rows, self.batch_chars = job.batch_rows, job.batch_chars
         self.delimited = delimited  # a CSV's: a row with more fields than its header is rejected, not read slid
+        # The empty fields past the header that end the file's first record, an exporter's habit on every line
+        # (too_many_fields); learnt as the rows are read, so an upload resumed after a crash learns it too.
+        self.habit: int | None = None if delimited else 0
 
     @classmethod
     def open(cls, job: CheckingJob, handle: BinaryIO) -> RowChecker:
@@ -106,6 +110,8 @@ class RowChecker:
         batch: list[tuple[int, list[Cell]]] = []
         chars = 0
         for number, cells in self.rows:
+            if self.habit is None:
+                self.habit = trailing_empty(cells, len(self.names))
             batch.append((number, cells))
             chars += sum(len(c) for c in cells if isinstance(c, str))
             if len(batch) >= self.batch_rows or chars >= self.batch_chars:
@@ -123,7 +129,7 @@ class RowChecker:
             # A sheet's cell right of its header is a column without a name: kept, as its raw cells name it.
             extras |= {f"column_{i + 1}": text for i in range(len(names), len(cells))
                        if (text := cell_text(cells[i]))}
-            slid = too_many_fields(number, cells, len(names)) if self.delimited else None
+            slid = too_many_fields(number, cells, len(names), self.habit or 0) if self.delimited else None
             account, rejections, warnings = (None, [slid], []) if slid else check_row(values, extras, number, ctx)
             if account is not None and account.account_ref in self.seen:
                 account, rejections = None, [Issue(number, "account_ref", "duplicate_account_ref",

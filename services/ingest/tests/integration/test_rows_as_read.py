@@ -15,8 +15,8 @@ pytestmark = pytest.mark.integration
 
 async def test_a_row_with_more_fields_than_its_header_is_rejected_whole(ingest: Ingest) -> None:
     # Row 2: "Gómez;Ana" written unquoted, so the balance slid into the name's place and the days past due into the
-    # balance's. Row 3: the trailing empty fields an export adds are no fields. Row 4: one value too many at the end.
-    content = "\n".join(["Obligación;Cédula;Nombre;Saldo;Mora", "A-1;1;Gómez;Ana;1.000;5", "A-2;2;Luis;2.000;5;;",
+    # balance's. Row 3 is as its header. Row 4: one value too many at the end.
+    content = "\n".join(["Obligación;Cédula;Nombre;Saldo;Mora", "A-1;1;Gómez;Ana;1.000;5", "A-2;2;Luis;2.000;5",
                          "A-3;3;Eva;3.000;5;x"]).encode()
     done = await ingest.upload("banco", content)
     assert (done["status"], done["rows_accepted"], done["rows_rejected"]) == ("completed", 1, 2), done
@@ -28,6 +28,27 @@ async def test_a_row_with_more_fields_than_its_header_is_rejected_whole(ingest: 
     assert rejected[0]["raw"] == {"Obligación": "A-1", "Cédula": "1", "Nombre": "Gómez", "Saldo": "Ana",
                                   "Mora": "1.000", "column_6": "5"}  # nothing of the row is lost
     assert [e["account_ref"] for e in await ingest.events("account.placed")] == ["A-2"]
+
+
+async def test_a_slid_row_whose_last_column_is_blank_is_rejected_not_read_slid(ingest: Ingest) -> None:
+    # Commas separate the fields and a balance's decimal comma is not quoted: row 3's 1500000,50 is two fields, so
+    # its days past due would read 50, its blank e-mail's place 30, and the blank e-mail itself fall past the
+    # header, an empty field that is no habit of this file's (row 2 has none), so the row slid.
+    plain = "\n".join(["Obligación,Cédula,Nombre,Saldo,Mora,Correo", "A-1,1,Ana,1500000,30,ana@correo.co",
+                       "A-2,2,Luis,1500000,50,30,"])
+    done = await ingest.upload("banco", plain.encode())
+    assert (done["status"], done["rows_accepted"], done["rows_rejected"]) == ("completed", 1, 1), done
+    assert await ingest.issues(done) == [(3, "column_7", "too_many_fields")]
+    # An exporter that ends every line with the separator: that one empty field is the file's habit, not a column,
+    # and a row with one field more than that slid, whether or not its last column is blank.
+    ended = "\n".join(["Obligación;Cédula;Nombre;Saldo;Mora;Correo", "B-1;3;Ana;1.000;5;;",
+                       "B-2;4;Luis;2.000;5;luis@correo.co;", "B-3;5;Gómez;Eva;3.000;5;;"])
+    done = await ingest.upload("banco", ended.encode())
+    assert (done["status"], done["rows_accepted"], done["rows_rejected"]) == ("completed", 2, 1), done
+    rejected = (await ingest.http.get(f"/v1/portfolios/{done['id']}/rejections")).json()["items"]
+    assert [(r["row"], r["field"], r["code"], r["message"]) for r in rejected] == [
+        (4, "column_7", "too_many_fields", "the row has 7 fields and the header 6")]
+    assert sorted(e["account_ref"] for e in await ingest.events("account.placed")) == ["A-1", "B-1", "B-2"]
 
 
 async def test_a_workbooks_cell_past_its_header_is_kept_with_the_account(ingest: Ingest) -> None:

@@ -80,13 +80,24 @@ class Account:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def too_many_fields(row: int, cells: list[Cell], width: int) -> Issue | None:
-    """A delimited row with more fields than its header's `width` (its trailing empty fields, an export's habit,
-    aside): a separator inside an unquoted value, so every value after it has slid one column on, and no cell of it
-    can be trusted to be what its header says."""
+def trailing_empty(cells: list[Cell], width: int) -> int:
+    """How many empty fields past the header's `width` end a delimited row."""
     fields = len(cells)
     while fields > width and not cell_text(cells[fields - 1]).strip():
         fields -= 1
+    return len(cells) - fields
+
+
+def too_many_fields(row: int, cells: list[Cell], width: int, habit: int = 0) -> Issue | None:
+    """A delimited row with more fields than its header's `width`: a separator inside an unquoted value, so every
+    value after it has slid one column on, and no cell of it can be trusted to be what its header says. Up to
+    `habit` empty fields at its end are no fields: an exporter that ends each line with a separator does it on
+    every line (the file's first record tells; see trailing_empty). Past that, even an empty one is the row's last
+    column, blank, pushed out by a slide ("1500000,50" unquoted in a comma-separated file)."""
+    fields = len(cells)
+    if fields <= width:
+        return None
+    fields -= min(habit, trailing_empty(cells, width))
     if fields <= width:
         return None
     return Issue(row, f"column_{width + 1}", "too_many_fields", f"the row has {fields} fields and the header {width}",
