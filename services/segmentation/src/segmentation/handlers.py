@@ -438,7 +438,7 @@ async def on_arrangement(event: ArrangementMade | ArrangementKept | ArrangementB
     made = isinstance(event, ArrangementMade)
     account = await plan_words.arrangement_said(
         ctx.session, ctx.envelope.client, event.account_ref, day, made=made,
-        holds=isinstance(event, ArrangementMade) and event.kind == "instalment_plan")
+        holds=isinstance(event, ArrangementMade) and event.kind == "instalment_plan", now=ctx.now)
     trigger = "arrangement_made" if made else "arrangement_kept" if isinstance(event, ArrangementKept) else \
         "arrangement_broken"
     await segment(ctx, account, trigger=trigger)

@@ -14,6 +14,7 @@ from segmentation.model_api import router as model_router
 from segmentation.modelling import retrain_due_models, run_trainings, score_due_accounts
 from segmentation.settings import SegmentationSettings
 from segmentation.strategy_versions_api import router as versions_router
+from segmentation.unplaced_words import forget_unplaced_words
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -23,6 +24,7 @@ def build(platform: Platform) -> ServiceUnit:
 
     untrainable_until: dict[str, dt.datetime] = {}
     bound = dt.timedelta(seconds=settings.training_bound_s)  # a training running longer was abandoned
+    retention = dt.timedelta(days=settings.unplaced_words_retention_days)
 
     async def age_retrain_resegment() -> None:
         """Ages each client company once per local day, trains its model weekly and when an operator asks, measures
@@ -34,10 +36,15 @@ def build(platform: Platform) -> ServiceUnit:
         await score_due_accounts(platform.db, now=platform.clock())
         await resegment_requested(platform.db, now=platform.clock())
 
+    async def forget_words() -> bool:
+        """The words kept for accounts whose placement never came, after the retention (unplaced_words)."""
+        return await forget_unplaced_words(platform.db, now=platform.clock(), retention=retention)
+
     return ServiceUnit(
         name="segmentation", schema="segmentation", migrations=MIGRATIONS, settings=settings,
         routers=[router, model_router, versions_router, console_pages.router], subscriptions=SUBSCRIPTIONS,
         body_rules=console_pages.BODY_RULES,
-        workers=[periodic(age_retrain_resegment, settings.resegment_poll_s)],
+        workers=[periodic(age_retrain_resegment, settings.resegment_poll_s),
+                 periodic(forget_words, settings.unplaced_words_poll_s)],
         description="Segmentation: buckets, propensity, cost to collect, treatment.",
     )

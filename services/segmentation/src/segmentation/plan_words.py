@@ -14,11 +14,12 @@ from segmentation import account_locks, store
 from segmentation.rows import Account
 
 
-async def arrangement_said(s: AsyncSession, client: str, account_ref: str, day: dt.date, *, made: bool, holds: bool
-                           ) -> Account | None:
+async def arrangement_said(s: AsyncSession, client: str, account_ref: str, day: dt.date, *, made: bool, holds: bool,
+                           now: dt.datetime) -> Account | None:
     """An arrangement made (`holds`: an instalment plan) or ended (kept or broken) on the client company's `day`:
     the account's days held from it or released at it, and the account (locked) returned; for an account not placed
-    here yet (account_locks: none being placed meanwhile), the plan's word kept for its placement, None returned."""
+    here yet (account_locks: none being placed meanwhile), the plan's word kept for its placement (at `now`: words of
+    an account never placed go after the retention, unplaced_words), None returned."""
     await account_locks.lock_unplaced(s, [(client, account_ref)])
     if made:
         account = await store.hold_aging(s, client, account_ref, day) if holds else \
@@ -27,15 +28,17 @@ async def arrangement_said(s: AsyncSession, client: str, account_ref: str, day: 
         account = await store.release_aging(s, client, account_ref, day) or \
             await store.lock_account(s, client, account_ref)
     if account is None and (holds or not made):  # a settlement holds nothing; a plan's end releases what it held
-        await keep(s, client, account_ref, day, holds=holds)
+        await keep(s, client, account_ref, day, holds=holds, now=now)
     return account
 
 
-async def keep(s: AsyncSession, client: str, account_ref: str, day: dt.date, *, holds: bool) -> None:
+async def keep(s: AsyncSession, client: str, account_ref: str, day: dt.date, *, holds: bool, now: dt.datetime
+               ) -> None:
     """A plan agreed (holds) or ended on `day`, the client company's, for an account not placed here yet (the caller
     holds account_locks' lock of it, so no placement is under way)."""
-    await s.execute(sql("INSERT INTO segmentation.plan_words (client_slug, account_ref, day, holds) "
-                        "VALUES (:c, :r, :d, :h)"), {"c": client, "r": account_ref, "d": day, "h": holds})
+    await s.execute(sql("INSERT INTO segmentation.plan_words (client_slug, account_ref, day, holds, kept_at) "
+                        "VALUES (:c, :r, :d, :h, :now)"),
+                    {"c": client, "r": account_ref, "d": day, "h": holds, "now": now})
 
 
 async def apply(s: AsyncSession, accounts: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Account]:

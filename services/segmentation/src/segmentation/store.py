@@ -95,15 +95,11 @@ _UPSERT_MANY = """WITH placed AS (
                                  ELSE greatest(segmentation.accounts.held_since, excluded.as_of) END
            RETURNING {account})
        -- the ledger's last word while the account was not here (ledger_words, in the ledger's order, reversals
-       -- included); before that table, only payments' outcomes were kept: the latest of them
-       SELECT placed.*, coalesce(w.new_balance, paid.new_balance) AS paid_new_balance,
-              coalesce(w.account_status, paid.account_status) AS paid_account_status
+       -- included; migration 0026 made one of the latest payment's outcome kept before that table), unless it was
+       -- dropped after the retention (unplaced_words): then the placement is as the file states it
+       SELECT placed.*, w.new_balance AS paid_new_balance, w.account_status AS paid_account_status
        FROM placed LEFT JOIN segmentation.ledger_words w
-           ON w.client_slug = placed.client_slug AND w.account_ref = placed.account_ref
-       LEFT JOIN LATERAL (
-           SELECT new_balance, account_status FROM segmentation.outcomes o
-           WHERE w.account_ref IS NULL AND o.client_slug = placed.client_slug AND o.account_ref = placed.account_ref
-             AND o.account_status IS NOT NULL ORDER BY paid_at DESC, ctid DESC LIMIT 1) paid ON true"""
+           ON w.client_slug = placed.client_slug AND w.account_ref = placed.account_ref"""
 
 
 async def upsert_accounts(s: AsyncSession, accounts: list[StatedAccount], now: dt.datetime
