@@ -23,6 +23,7 @@ from recaudo_common.events import (
     Event,
     PaymentApplied,
 )
+from recaudo_common.events.contact import ContactWithdrawn
 from recaudo_common.personal_data import MasterKeyring, Vault
 from recaudo_common.settings import DEV_VAULT_MASTER_KEY
 from reporting import handlers
@@ -44,7 +45,7 @@ def by_event_type(*event_handlers: Handler) -> dict[type[Event], Handler]:
     return registered
 
 
-CONTACTS = (ContactAttempted, ContactDelivered, ContactFailed, ContactLogged)
+CONTACTS = (ContactAttempted, ContactDelivered, ContactFailed, ContactLogged, ContactWithdrawn)
 
 
 def subscriptions(vault: Vault) -> Subscriptions:

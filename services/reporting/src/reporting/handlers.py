@@ -33,6 +33,7 @@ from recaudo_common.events import (
     PromiseMade,
     PromiseReopened,
 )
+from recaudo_common.events.contact import ContactWithdrawn
 from recaudo_common.preconditions import IfMatch, check_if_match, etag_of
 from recaudo_common.telemetry import REPORT_FRESHNESS
 from reporting import commission_store, store, write_offs
@@ -128,12 +129,13 @@ async def on_payment_adjusted(event: PaymentAdjusted, ctx: HandlerContext) -> No
     await store.notify_change(ctx.session, ctx.envelope.client)
 
 
-Contact = ContactAttempted | ContactDelivered | ContactFailed | ContactLogged
+Contact = ContactAttempted | ContactDelivered | ContactFailed | ContactLogged | ContactWithdrawn
 
 
 def contact_news(event: Contact, client: str) -> ContactNews:
     """What the event adds to its contact: an attempt its cost, template and arm; a delivery or a failure its
-    outcome so far; a logged contact (an agent's call) its outcome."""
+    outcome so far; a logged contact (an agent's call) its outcome; a withdrawal (an agent call handed out and
+    never made) that it is no attempt after all."""
     if isinstance(event, ContactAttempted):
         return ContactNews(event.attempt_id, client, event.account_ref, event.channel, event.attempted_at,
                            attempted=True, cost=event.cost, template=event.template, simulated=event.simulated,
@@ -143,6 +145,9 @@ def contact_news(event: Contact, client: str) -> ContactNews:
                            delivered=True)
     if isinstance(event, ContactFailed):
         return ContactNews(event.attempt_id, client, event.account_ref, event.channel, event.failed_at)
+    if isinstance(event, ContactWithdrawn):
+        return ContactNews(event.attempt_id, client, event.account_ref, event.channel, event.withdrawn_at,
+                           withdrawn=True)
     return ContactNews(event.contact_id, client, event.account_ref, event.channel, event.contacted_at,
                        outcome=event.outcome)
 

@@ -51,7 +51,7 @@ class Segmentation(NamedTuple):
 
 class ContactNews(NamedTuple):
     """What one contact.* event says of a contact: one row of `record_contacts`. Contacts arrive as several events
-    in any order (attempted, delivered, logged), each adding what it knows."""
+    in any order (attempted, delivered, logged, withdrawn), each adding what it knows."""
 
     contact_id: uuid.UUID
     client: str
@@ -65,6 +65,7 @@ class ContactNews(NamedTuple):
     template: str | None = None
     simulated: bool = False
     best_time_arm: str | None = None
+    withdrawn: bool = False  # contact.withdrawn: the call was handed out and never made
 
 
 class AppliedPayment(NamedTuple):

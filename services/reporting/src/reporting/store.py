@@ -211,25 +211,28 @@ async def notify_change(s: AsyncSession, client: str) -> None:
 
 
 async def record_contacts(s: AsyncSession, news: list[ContactNews]) -> None:
-    """Each event's news of its contact, in order, in one round trip (an executemany): a contact is simulated once
-    its contact.attempted says so (the sandbox's, never counted by the KPIs)."""
+    """Each event's news of its contact, in order, in one round trip (an executemany). Simulated once contact.attempted
+    says so (the sandbox's, never counted by the KPIs); withdrawn (an agent call never made: no attempt, no cost, in
+    no report or view) for good, whatever arrives before or after, however often."""
     if not news:
         return
     await s.execute(_sql(
         """INSERT INTO reporting.contacts AS k (id, client_slug, account_ref, channel, at, attempted, cost,
-               delivered, outcome, template, simulated, best_time_arm)
-           VALUES (:id, :c, :r, :ch, :at, :att, coalesce(:cost, 0), :del, :o, :tpl, :sim, :arm)
+               delivered, outcome, template, simulated, best_time_arm, withdrawn)
+           VALUES (:id, :c, :r, :ch, :at, :att AND NOT :wd, CASE WHEN :wd THEN 0 ELSE coalesce(:cost, 0) END, :del,
+                   :o, :tpl, :sim, :arm, :wd)
            ON CONFLICT (id) DO UPDATE SET template = coalesce(excluded.template, k.template),
                best_time_arm = coalesce(excluded.best_time_arm, k.best_time_arm),
                simulated = k.simulated OR excluded.simulated,
                at = CASE WHEN excluded.attempted OR excluded.outcome IS NOT NULL THEN excluded.at ELSE k.at END,
-               attempted = k.attempted OR excluded.attempted,
-               cost = CASE WHEN excluded.attempted THEN excluded.cost ELSE k.cost END,
-               delivered = k.delivered OR excluded.delivered,
-               outcome = coalesce(excluded.outcome, k.outcome)"""),
+               attempted = (k.attempted OR excluded.attempted) AND NOT (k.withdrawn OR excluded.withdrawn),
+               cost = CASE WHEN k.withdrawn OR excluded.withdrawn THEN 0
+                           WHEN excluded.attempted THEN excluded.cost ELSE k.cost END,
+               delivered = k.delivered OR excluded.delivered, outcome = coalesce(excluded.outcome, k.outcome),
+               withdrawn = k.withdrawn OR excluded.withdrawn"""),
         [{"id": n.contact_id, "c": n.client, "r": n.account_ref, "ch": n.channel, "at": n.at, "att": n.attempted,
           "cost": n.cost, "del": n.delivered, "o": n.outcome, "tpl": n.template, "sim": n.simulated,
-          "arm": n.best_time_arm} for n in news])
+          "arm": n.best_time_arm, "wd": n.withdrawn} for n in news])
 
 
 async def record_promise(s: AsyncSession, *, promise_id: uuid.UUID, client: str, account_ref: str,
@@ -284,7 +287,8 @@ async def account_arrangements(s: AsyncSession, client: str, account_ref: str) -
 async def last_contacts(s: AsyncSession, client: str, account_ref: str, limit: int = 10) -> list[ContactRow]:
     rows = await s.execute(_sql(
         "SELECT channel, at, attempted, delivered, outcome, simulated FROM reporting.contacts WHERE client_slug = :c "
-        "AND account_ref = :r ORDER BY at DESC LIMIT :n"), {"c": client, "r": account_ref, "n": limit})
+        "AND account_ref = :r AND NOT withdrawn ORDER BY at DESC LIMIT :n"),
+        {"c": client, "r": account_ref, "n": limit})
     return [ContactRow(**r) for r in rows.mappings().all()]
 
 
@@ -314,7 +318,8 @@ def _last_channel(at: str, inclusive: bool = False) -> str:
     """The channel of the account's last real contact within the 7 days before an instant (MISSION §8); a
     promise's own contact counts (inclusive), a payment's must come before it."""
     return (f"coalesce((SELECT k2.channel FROM reporting.contacts k2 WHERE k2.client_slug = a.client_slug "
-            f"AND k2.account_ref = a.account_ref AND NOT k2.simulated AND k2.at {'<=' if inclusive else '<'} {at} "
+            f"AND k2.account_ref = a.account_ref AND NOT k2.simulated AND NOT k2.withdrawn "
+            f"AND k2.at {'<=' if inclusive else '<'} {at} "
             f"AND k2.at >= {at} - interval '7 days' ORDER BY k2.at DESC LIMIT 1), 'none')")
 
 
@@ -412,7 +417,7 @@ async def report(s: AsyncSession, *, client: str, group_by: str | None, date_fro
                count(*) FILTER (WHERE k.attempted AND k.simulated) AS simulated_attempts
         FROM reporting.contacts k
         LEFT JOIN reporting.accounts a ON a.client_slug = k.client_slug AND a.account_ref = k.account_ref
-        WHERE k.client_slug = :c AND {since.format(col='k.at')} GROUP BY 1""")
+        WHERE k.client_slug = :c AND NOT k.withdrawn AND {since.format(col='k.at')} GROUP BY 1""")
     await run(_key(group_by, "pr.made_at", _last_channel("pr.made_at", inclusive=True)), f"""
         SELECT {{key}} AS key, count(*) AS promises_made
         FROM reporting.promises pr

@@ -87,6 +87,29 @@ class ContactFailed(Event):
     reason: str
 
 
+# Why a call handed out to an agent was withdrawn before it was made (outreach's withdrawals.py): a code, never the
+# words said to the agent. The contact law's always-blocking reasons, and the facts that end all contact.
+WithdrawalReason = Literal["account_recalled", "account_paid", "account_settled", "account_written_off",
+                           "account_inactive", "opted_out", "do_not_contact", "legal_hold", "channel_not_authorised",
+                           "person_erased", "not_pursued"]
+
+
+@register
+class ContactWithdrawn(Event):
+    type = "contact.withdrawn"
+    family = "contact"
+    producer = "outreach"
+    summary = ("An agent call handed out (and announced as contact.attempted) was withdrawn before it was made, "
+               "for a fact that ends contact with the account (reason, a code): it is no attempt and no contact, and "
+               "readers take back what its contact.attempted counted, once, in whichever order the two arrive.")
+
+    attempt_id: UUID
+    account_ref: str
+    channel: Channel
+    withdrawn_at: dt.datetime
+    reason: WithdrawalReason
+
+
 @register
 class ContactLogged(Event):
     type = "contact.logged"
