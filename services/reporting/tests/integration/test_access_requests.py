@@ -107,3 +107,39 @@ async def asked_and_answered(world: World, privacy: Subscriber) -> None:  # noqa
             return (await api.get(f"{BANCO}/access-requests/{access_id}")).status_code == 404
 
         await eventually(gone, timeout_s=30)
+        assert (await api.get(f"{BANCO}/access-requests/{access_id}/status")).status_code == 404
+
+
+async def test_following_an_access_request_is_no_read_of_the_persons_data(world: World) -> None:  # noqa: F811
+    """The account page follows a request until every service answered: asking its status (no personal data in it)
+    is logged nowhere, and only fetching the copy adds one entry to the person's access log."""
+    await a_story(world)
+
+    async def logged() -> int:
+        async with world.platform.db.transaction() as s:
+            return int(await s.scalar(text(
+                "SELECT count(*) FROM reporting.access_log WHERE client_slug = 'banco' AND debtor_ref = :d"),
+                {"d": world.ana.debtor_ref}) or 0)
+
+    async with world.api() as api:
+        async def placed() -> bool:
+            return (await api.get(f"{BANCO}/debtors/{ANA.id_number}/personal-data")).status_code == 200
+
+        await eventually(placed, timeout_s=30)
+        started = await api.post(f"{BANCO}/debtors/{ANA.id_number}/access-requests")
+        assert started.status_code == 202, started.text
+        access_id = started.json()["id"]
+        before = await logged()
+        for _ in range(18):  # two minutes of the page's following, at once
+            status = await api.get(f"{BANCO}/access-requests/{access_id}/status")
+            assert status.status_code == 200, status.text
+        assert status.json() == {"id": access_id, "status": "in_progress", "requested_at": status.json()["requested_at"],
+                                 "completed_at": None, "answered_by": []}
+        assert ANA.full_name not in status.text and ANA.id_number not in status.text
+        assert await logged() == before  # nobody read the person's data yet
+        copy = await api.get(f"{BANCO}/access-requests/{access_id}")
+        assert copy.status_code == 200 and copy.json()["personal_data"]["identity"]["full_name"] == ANA.full_name
+        assert await logged() == before + 1
+        assert (await api.get(f"/v1/clients/telco/access-requests/{access_id}/status")).status_code == 404
+        unknown = await api.get(f"{BANCO}/access-requests/{uuid.uuid4()}/status")
+        assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")

@@ -1,7 +1,8 @@
 // The account page's everyday tasks of an operator, which needed curl before: a payment received by hand (payments'
 // POST .../payments, once per Idempotency-Key), and the debtor's data rights (habeas data): a copy of their data
-// (reporting's access request, followed until answered and offered as a JSON file), their erasure (after a
-// confirmation that says what goes, followed until completed or refused) and their contact points corrected
+// (reporting's access request, its status followed until answered, then read once and offered as a JSON file),
+// their erasure (after a confirmation that says what goes, followed until completed or refused) and their contact
+// points corrected
 // (ingest's PATCH .../contact-points). Each is said in Spanish; the timeline is read again (accounts.js listens).
 "use strict";
 (function () {
@@ -78,7 +79,7 @@
     document.dispatchEvent(new CustomEvent("account-changed"));
   }
 
-  // Waits `ms`, then a little longer each time: a poll that reads (and, for a copy, logs a read) sparingly.
+  // Waits `ms`, then a little longer each time: a poll that asks sparingly.
   function pause(ms) {
     return new Promise((resolve) => setTimeout(resolve, ms));
   }
@@ -183,13 +184,17 @@
     link.hidden = false;
   }
 
-  // Reads the request until every service answered or the deadline passes (the copy is offered then as it is).
+  // Asks how far the request is until every service answered or the deadline passes, then reads the copy once:
+  // only that read is one of the person's data, in their access log; the status names no one and is not logged.
   async function followAccess() {
     const again = document.getElementById("access-again");
     again.hidden = true;
     const deadline = Date.now() + POLL_DEADLINE_MS;
     for (let wait = 500; ; wait = Math.min(wait * 2, 8000)) {
-      const reply = await call("GET", base + "/access-requests/" + accessId);
+      let reply = await call("GET", base + "/access-requests/" + accessId + "/status");
+      if (reply.ok && reply.body.status === "completed") {
+        reply = await call("GET", base + "/access-requests/" + accessId);
+      }
       if (!reply.ok) {
         say("access-status", refusal(reply, RIGHTS_ERRORS), true);
         again.hidden = reply.status !== 0;

@@ -52,6 +52,17 @@ async def request_access(db: Database, vault: Vault, *, client: str, id_number: 
     return found
 
 
+async def access_status(db: Database, *, client: str, access_id: uuid.UUID) -> AccessRequest:
+    """How far the access request is (who answered, whether all did), without the person's data: no read of it,
+    so nothing is logged (a page following the request asks this until it completes, then reads the answer once).
+    NotFound for a request the client company never had, or once the person is erased, as the answer."""
+    async with db.transaction() as s:
+        request = await access_store.get(s, client, access_id)
+        if request is None or not await access_store.person_held(s, client, request.debtor_ref):
+            raise NotFound(f"access request {access_id}")
+    return request
+
+
 async def access_answer(db: Database, vault: Vault, *, client: str, access_id: uuid.UUID, caller: Caller,
                         now: dt.datetime) -> AccessAnswer:
     """The access request's answer, opened with the person's key; the read is logged. NotFound for a request the

@@ -52,6 +52,13 @@ async def get(s: AsyncSession, client: str, access_id: uuid.UUID, *, lock: bool 
     return AccessRequest(**row) if row else None
 
 
+async def person_held(s: AsyncSession, client: str, debtor_ref: uuid.UUID) -> bool:
+    """Whether reporting still holds a sealed copy of the person (none once they are erased)."""
+    return bool(await s.scalar(sql(
+        "SELECT EXISTS (SELECT 1 FROM reporting.accounts WHERE client_slug = :c AND debtor_ref = :d "
+        "AND personal IS NOT NULL)"), {"c": client, "d": debtor_ref}))
+
+
 async def add_part(s: AsyncSession, *, access_id: uuid.UUID, service: str, part: str | None, records: int,
                    at: dt.datetime) -> None:
     """A service's part, kept once (an answer repeated changes nothing)."""

@@ -18,6 +18,7 @@ from reporting.privacy.handlers import Caller
 from reporting.privacy.schemas import (
     AccessRequestAccepted,
     AccessRequestOut,
+    AccessRequestStatusOut,
     ErasureAccepted,
     ErasureIn,
     ErasureOut,
@@ -67,6 +68,16 @@ async def access_request(access_id: uuid.UUID, client: ClientOfOperator, princip
     answer = await access.access_answer(platform.db, vault, client=client.slug, access_id=access_id,
                                         caller=Caller(principal.key_id, principal.role), now=platform.clock())
     return AccessRequestOut.of(client.slug, answer)
+
+
+@router.get("/access-requests/{access_id}/status", response_model=AccessRequestStatusOut)
+async def access_request_status(access_id: uuid.UUID, client: ClientOfOperator,
+                                platform: PlatformDep) -> AccessRequestStatusOut:
+    """How far the access request is (which services answered, whether all did), without the person's data and
+    so not logged as a read of it: what a page asks while it waits, before reading the answer once. 404 as the
+    answer's."""
+    return AccessRequestStatusOut.of(await access.access_status(platform.db, client=client.slug,
+                                                                access_id=access_id))
 
 
 ERASURE_EXAMPLE = {"requestBody": {"content": {"application/json": {"examples": {"requested": {

@@ -12,6 +12,7 @@ from pydantic.config import JsonDict
 
 from recaudo_common.pagination import Page
 from reporting.privacy.access import AccessAnswer
+from reporting.privacy.access_store import AccessRequest
 from reporting.privacy.handlers import PersonalDataHeld
 from reporting.privacy.store import Erasure
 from reporting.schemas import ACCOUNT_ARRANGEMENT_EXAMPLE
@@ -229,12 +230,33 @@ class HeldRecordOut(Out):
 
 class AccessRequestAccepted(BaseModel):
     """v1: an access request sent to every service holding the person's data; follow it at
-    /access-requests/{id}."""
+    /access-requests/{id}/status (not logged) and read the answer at /access-requests/{id} (logged)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"id": "2d4f6a8c-0b1d-4e3f-9a5c-7e9b1d3f5a7c", "status": "in_progress"}]})
     id: uuid.UUID
     status: Literal["in_progress", "completed"]
+
+
+class AccessRequestStatusOut(BaseModel):
+    """v1: how far an access request is, without any personal data: which services answered and whether all did.
+    Not a read of the person's data, so not in the access log; GET …/access-requests/{id} is (the copy)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "id": "2d4f6a8c-0b1d-4e3f-9a5c-7e9b1d3f5a7c", "status": "in_progress",
+        "requested_at": "2026-12-05T09:30:12-05:00", "completed_at": None, "answered_by": ["ingest", "payments"]}]})
+
+    id: uuid.UUID
+    status: Literal["in_progress", "completed"]
+    requested_at: dt.datetime
+    completed_at: dt.datetime | None
+    answered_by: list[str] = Field(description="the services whose part is in")
+
+    @classmethod
+    def of(cls, request: AccessRequest) -> AccessRequestStatusOut:
+        return cls(id=request.id, status="completed" if request.completed_at else "in_progress",
+                   requested_at=request.requested_at, completed_at=request.completed_at,
+                   answered_by=request.answered_by)
 
 
 class AccessRequestOut(BaseModel):
