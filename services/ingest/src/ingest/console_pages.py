@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from ingest.clients import handlers as client_handlers
 from ingest.clients import store as client_store
+from ingest.domain.failure_labels import failure_detail
 from ingest.domain.issue_labels import ISSUE_LABELS, spanish_detail
 from ingest.domain.portfolio import RECOGNISED
 from ingest.records import ClientCompany, Portfolio, RowIssue
@@ -193,8 +194,11 @@ async def upload_page(slug: str, portfolio_id: uuid.UUID, request: Request, plat
     rejections, more_rejections = await _issues(platform, portfolio.id, "rejection", rejections_after)
     warnings, more_warnings = await _issues(platform, portfolio.id, "warning", warnings_after)
     here = f"/console/portfolios/{slug}/{portfolio.id}"
+    failed, kept = portfolio.error_code, portfolio.error_detail or {}
     return _shown("portfolio.html", found, upload=view(portfolio, found.client),
-                  running=portfolio.status in ("queued", "processing"), error_code=portfolio.error_code,
+                  running=portfolio.status in ("queued", "processing"), error_code=failed,
+                  failure=failure_detail(failed, missing=kept.get("missing"), ambiguous=kept.get("ambiguous"),
+                                         attempts=kept.get("attempts")) if failed else None,
                   pause_texts=PAUSE_TEXTS, timezone=found.client.timezone,
                   rejections=rejections, warnings=warnings, labels=ISSUE_LABELS, detail=spanish_detail,
                   more_rejections=f"{here}?rejections_after={more_rejections}" if more_rejections else None,

@@ -156,3 +156,26 @@ async def test_who_may_see_a_companys_portfolios(console: Console) -> None:
     no_token = await console.http.post("/v1/clients/banco/portfolios", headers={"Cookie": eva["Cookie"]},
                                        files={"file": ("c.csv", CSV)})
     assert (no_token.status_code, no_token.json()["code"]) == (403, "csrf_token_invalid")
+
+
+async def test_a_refused_file_is_said_in_spanish_with_what_to_fix(console: Console) -> None:
+    # The page a refused upload leads to said only 'La carga no se pudo procesar (código missing_required_columns)':
+    # neither what was wrong nor which columns, in words the company's person reads.
+    eva = await console.person("eva@banco.co", "client", "banco")
+    files = {
+        "sin-saldo.csv": ("Obligación;Cédula;Nombre\nA-1;1;Ana\n".encode(),
+                          "Al archivo le faltan columnas obligatorias: el saldo; la fecha de vencimiento o los días "
+                          "de mora."),
+        "dos-saldos.csv": ("Obligación;Cédula;Nombre;Saldo Capital;Saldo Total;Mora\nA-1;1;Ana;1;2;5\n".encode(),
+                           "Varias columnas corresponden a un mismo campo: el saldo: «Saldo Capital» y «Saldo Total»."),
+        "binario.csv": (b"\x00\x01\x02\x03" * 100, "El archivo no es de texto: envíe CSV, XLSX o JSON lines."),
+        "vacio.csv": (b"\n\n", "El archivo no tiene fila de encabezado."),
+    }
+    for name, (content, said) in files.items():
+        sent = await console.http.post("/v1/clients/banco/portfolios", headers=eva, files={"file": (name, content)})
+        assert sent.status_code == 422 and sent.json()["instance"], sent.text
+        page = await console.page(f"/console/portfolios/banco/{sent.json()['instance'].split('/')[-1]}", eva)
+        seen = text_of(page.text)
+        assert "Estado: Fallida" in seen and said in seen, (name, seen)
+        assert f"(código {sent.json()['code']})" in seen  # the code stays, for the agency's people
+        assert sent.json()["detail"] not in seen  # not the API's English
