@@ -23,6 +23,12 @@ def _row(*phones: str) -> dict[str, list[str]]:
     "3001234567 / 3109876543", "300 123 4567, 310 987 6543", "3001234567-3109876543", "3001234567;3109876543",
     "3001234567 | 3109876543", "300-123-4567 310-987-6543", "300 123 4567 - 310 987 6543", "3001234567 3109876543",
     "3001234567\n3109876543", "3001234567 / 3109876543 / 3001234567",
+    # Two phones each written in groups, with only a space between them: each is the shortest run of groups that is
+    # a phone (both were lost, the cell one invalid phone).
+    "300 123 4567 310 987 6543", "+57 300 123 4567 +57 310 987 6543", "300 1234567 310 9876543",
+    "300-123-4567 - 310-987-6543",
+    # A word or sign between two phones is no phone to warn about.
+    "3001234567 y 3109876543", "3001234567 ó 3109876543", "Cel 3001234567 Fijo 3109876543", "3001234567 & 3109876543",
 ])
 def test_each_phone_of_a_cell_is_kept(cell: str) -> None:
     account, rejections, warnings = check_row(_row(cell), {}, 2, CTX)

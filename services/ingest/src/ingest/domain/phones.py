@@ -137,15 +137,20 @@ def _slow(raw: str, country: str) -> str | None:
 # Between two phones of one cell ("3001234567 / 3109876543", "300 123 4567, 310 987 6543"): never inside one.
 _BETWEEN_PHONES = re.compile(r"[/,;|\r\n]+")
 # Inside a phone (300-123-4567, 300 123 4567) as often as between two (3001234567-3109876543): a part is split
-# at these only when it is no phone whole, and only if a piece then is one.
-_INSIDE_OR_BETWEEN = (re.compile(r"\s*-\s*"), re.compile(r"\s+"))
+# at these only when it is no phone whole, and only if a piece then is one. Each with what joins its pieces again.
+_INSIDE_OR_BETWEEN = ((re.compile(r"\s*-\s*"), "-"), (re.compile(r"\s+"), " "))
+_DIGIT = re.compile(r"[0-9]")
+# The most pieces one phone is written in ("+57 300 123 45 67"): a run of pieces is never longer.
+_MOST_PIECES = 6
 
 
 def phones_in(text: str, country: str) -> list[tuple[str, str | None]]:
     """Each phone a cell holds, as written, with its E.164 form (None: not a valid one). A part between the usual
-    separators is one phone if it is valid whole; else, split at hyphens or else at spaces, each of its pieces is
-    one, if any of them is valid; else it is one invalid phone. (phonenumbers alone would read the first of
-    "3001234567;3109876543" and silently drop the second.)"""
+    separators is one phone if it is valid whole; else, split at hyphens or else at spaces, its phones are the runs
+    of pieces that are one (each the shortest, so two phones written in groups with a space between them are two,
+    "300 123 4567 310 987 6543"), if any is, a piece without a digit between them ("y", "Cel", "&") being no phone;
+    else it is one invalid phone. (phonenumbers alone would read the first of "3001234567;3109876543" and silently
+    drop the second.)"""
     found: list[tuple[str, str | None]] = []
     for part in (p.strip() for p in _BETWEEN_PHONES.split(text)):
         if not part:
@@ -153,12 +158,33 @@ def phones_in(text: str, country: str) -> list[tuple[str, str | None]]:
         if (whole := normalise_phone(part, country)) is not None:
             found.append((part, whole))
             continue
-        for separator in _INSIDE_OR_BETWEEN:
+        for separator, joiner in _INSIDE_OR_BETWEEN:
             pieces = [p for p in separator.split(part) if p]
-            read = [(p, normalise_phone(p, country)) for p in pieces] if len(pieces) > 1 else []
+            read = _runs(pieces, joiner, country) if len(pieces) > 1 else []
             if any(e164 for _, e164 in read):
                 found.extend(read)
                 break
         else:
             found.append((part, None))
     return found
+
+
+def _runs(pieces: list[str], joiner: str, country: str) -> list[tuple[str, str | None]]:
+    """The phones that runs of `pieces` are, each run the shortest that is a valid phone from where the last one
+    ended; a piece no run from it makes valid is an invalid phone, one without a digit no phone at all."""
+    read: list[tuple[str, str | None]] = []
+    start = 0
+    while start < len(pieces):
+        if _DIGIT.search(pieces[start]) is None:
+            start += 1
+            continue
+        for end in range(start + 1, min(len(pieces), start + _MOST_PIECES) + 1):
+            run = joiner.join(pieces[start:end])
+            if (e164 := normalise_phone(run, country)) is not None:
+                read.append((run, e164))
+                start = end
+                break
+        else:
+            read.append((pieces[start], None))
+            start += 1
+    return read
