@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Request, async_playwright, expect
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from recaudo_common.testing import RunningPlatform, eventually
 from recaudo_common.testing_pages import sign_in_on_console
@@ -271,3 +273,72 @@ async def test_amounts_are_read_in_each_client_companys_marks_and_currency(platf
 
         await eventually(promised, timeout_s=60, message="the promise in reporting")
         assert await promised() == ["1500.50"]
+
+
+async def test_an_erasure_refused_by_the_ledger_is_said_in_spanish(platform: RunningPlatform) -> None:
+    """Reporting's view says the account is paid, so the erasure starts; but the payment was reversed meanwhile (a
+    bounced cheque reporting has not read yet), and payments, the gate, refuses it: the page follows the erasure
+    to its refusal, says why in Spanish, and nothing of the person is erased."""
+    assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
+    csv = ("Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mora\n"
+           "D-005;79888777;Rosa Linares;300 123 4505;90.000;10\n")
+    async with platform.client() as api:
+        assert (await api.post("/v1/clients", json=BANCO)).status_code == 201
+        sent = await api.post("/v1/clients/banco-andino/portfolios", files={"file": ("cartera.csv", csv.encode())})
+        assert sent.status_code == 202, sent.text
+        answer = await api.post("/v1/users", json={"email": "ana@agencia.co", "role": "operator",
+                                                   "password": PASSWORD})
+        assert answer.status_code == 201, answer.text
+
+        async def paid() -> str | None:  # the payment's id, once payments holds the account
+            answer = await api.post("/v1/clients/banco-andino/payments",
+                                    headers={"Idempotency-Key": "caja-d005"},
+                                    json={"account_ref": "D-005", "amount": "90000", "method": "cheque",
+                                          "paid_at": "2026-12-01T10:00:00-05:00"})
+            ok = answer.status_code == 200 and answer.json()["status"] == "applied"
+            return answer.json()["id"] if ok else None
+
+        payment_id = await eventually(paid, timeout_s=120, message="a payment applied to D-005")
+
+        async def closed() -> bool:
+            view = await api.get("/v1/clients/banco-andino/accounts/D-005")
+            return view.status_code == 200 and view.json()["status"] == "paid"
+
+        await eventually(closed, timeout_s=60, message="D-005 paid in reporting")
+
+    engine = create_async_engine(platform.settings.database_url, pool_size=1)
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = await (await browser.new_context(locale="es-CO")).new_page()
+            violations = await csp_violations(page)
+            await sign_in_on_console(page, platform.base_url, "ana@agencia.co", PASSWORD)
+            await page.goto(platform.base_url + ACCOUNT + "D-005")
+            status = page.locator("#erasure-status")
+            async with engine.connect() as held, held.begin():
+                # Reporting's row of the account held, so its view stays 'paid' until the erasure has started:
+                # the reversal is in the ledger, not yet in the read model the page's request is judged on.
+                await held.execute(text("SELECT 1 FROM reporting.accounts WHERE client_slug = 'banco-andino' "
+                                        "AND account_ref = 'D-005' FOR UPDATE"))
+                async with platform.client() as api:
+                    reversed_ = await api.post(f"/v1/clients/banco-andino/payments/{payment_id}/reversal",
+                                               headers={"Idempotency-Key": "cheque-devuelto-d005"},
+                                               json={"reason": "Cheque devuelto"})
+                    assert reversed_.status_code == 200, reversed_.text
+                await page.get_by_label("Motivo o radicado (sin datos personales)").fill("Radicado SUP-2026-0400")
+                await page.click("text=Solicitar supresión")
+                await expect(page.locator("#erasure-confirm")).to_contain_text("Rosa Linares")
+                await page.click("text=Sí, suprimir los datos")
+                await expect(status).to_contain_text("Supresión en curso")
+            await expect(status).to_have_text(
+                "Supresión rechazada: una cuenta de la persona volvió a estar activa (un contracargo, una reversión, "
+                "un saldo nuevo del cliente o una cuenta nueva) antes de borrar nada. No se suprimió ningún dato.",
+                timeout=120_000)
+            assert await status.get_attribute("class") == "task-status error"
+            await page.reload()  # nothing erased: the person is still there, and so are the rights' actions
+            await expect(page.locator("#facts")).to_contain_text("Rosa Linares")
+            await expect(page.locator("#rights")).to_have_count(1)
+            assert violations == [], violations
+            await browser.close()
+    finally:
+        await engine.dispose()
