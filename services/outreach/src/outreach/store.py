@@ -139,7 +139,11 @@ HELD_DEBTOR_COLUMNS = """
     coalesce(st.status, 'open') AS account_status, coalesce(st.balance, acc.balance) AS balance,
     c.name AS creditor, c.country, c.timezone, c.locale, c.default_authorised_channels, c.promise_window_days,
     r.rules AS client_rules,
-    t.days_past_due, t.dpd_as_of, t.aging_held, t.offer, t.expected_net_recovery,
+    t.days_past_due, t.dpd_as_of, t.aging_held, t.expected_net_recovery,
+    -- no other arrangement is offered while one stands (debtor_page/plans.py: the page shows it and refuses
+    -- another), so neither a message nor the agent desk offers the treatment's settlement or plan then
+    CASE WHEN NOT EXISTS (SELECT 1 FROM outreach.arrangements ar WHERE ar.client_slug = acc.client_slug
+                          AND ar.account_ref = acc.account_ref AND ar.status = 'active') THEN t.offer END AS offer,
     -- never more than the client company allows now (it may have lowered its ceiling under a strategy in force)
     CASE WHEN t.offer_discount_pct > c.max_discount_pct THEN c.max_discount_pct ELSE t.offer_discount_pct END
         AS offer_discount_pct,

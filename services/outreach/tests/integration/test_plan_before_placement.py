@@ -87,3 +87,15 @@ async def test_a_restatement_before_the_placement_works_a_debtor_owed_again_and_
     assert "scheduled" in {s for _, s in await outreach.attempts("B-4")}
     assert await balance_said(outreach, "B-5") == ("settled", Decimal("530000"))
     assert await outreach.attempts("B-5") == []
+
+
+async def test_a_message_under_a_plan_offers_no_other_arrangement(outreach: Outreach) -> None:
+    # The page offers no other arrangement while one stands (409 arrangement_exists): nor does a message.
+    await outreach.deliver(plan(outreach, "B-6", "1500000"))
+    await outreach.deliver(await outreach.placed("B-6"), segmented("B-6", offer="settlement", discount="20"),
+                           await outreach.placed("B-7", debtor="78"), segmented("B-7", offer="settlement", discount="20"))
+    assert await outreach.tick() == 2
+    bodies = dict(await outreach.sql("SELECT a.account_ref, m.body FROM outreach.sandbox_messages m "
+                                     "JOIN outreach.attempts a ON a.id = m.attempt_id"))
+    assert "1.500.000,00" in bodies["B-6"] and "descuento" not in bodies["B-6"]
+    assert "Cancele hoy con $1.200.000,00 (20 % de descuento)" in bodies["B-7"]  # no plan: the treatment's offer
