@@ -136,7 +136,8 @@ async def fill_every_service(platform: RunningPlatform, operator: httpx.AsyncCli
     await answered(operator, f"/v1/clients/{SLUG}/accounts/{ERASED.account_ref}/consents",
                    lambda b: "withdrawn" in json.dumps(b), "the opt-out in the consent evidence")
 
-    # Rectification at the person's request: the corrected phones and e-mail on every account, who and why kept.
+    # Rectification at the person's request: the corrected phones and e-mail on every account, who and why kept
+    # (why in ingest's record only: the operator's words never travel on the account topic).
     rectified = await operator.patch(f"/v1/clients/{SLUG}/debtors/{ERASED.id_number}/contact-points", json={
         "phones": [RECTIFIED.mobile, RECTIFIED.landline], "email": RECTIFIED.email,
         "reason": "la titular pidió corregir su celular y su correo (radicado 2291)"})
@@ -146,7 +147,8 @@ async def fill_every_service(platform: RunningPlatform, operator: httpx.AsyncCli
                            lambda b: any(t["kind"] == "contact_rectified" for t in b["trail"]),
                            "the rectification in outreach's audit trail")
     entry = next(t for t in trail["trail"] if t["kind"] == "contact_rectified")
-    assert "radicado 2291" in json.dumps(entry["detail"]) and not leaks(RECTIFIED, {"trail": json.dumps(entry)})
+    assert entry["detail"]["rectified_by"].startswith("key:") and "radicado 2291" not in json.dumps(entry)
+    assert not leaks(RECTIFIED, {"trail": json.dumps(entry)})
 
     now = dt.datetime.now(dt.UTC)
     for person in (ERASED, KEPT):

@@ -97,8 +97,8 @@ async def test_a_rectification_corrects_every_account_of_the_person_and_records_
     assert set(events) == {"A-1", "A-2"}
     for ref, payload in events.items():
         assert payload["debtor_ref"] == body["debtor_ref"] and payload["fields"] == ["phones", "email"]
-        assert (payload["rectified_by"], payload["reason"]) == (f"key:{ingest.operator_key_id}",
-                                                                 "la titular lo pidió por teléfono, radicado 2026-114")
+        # Who by their key's id; the operator's words stay with ingest's record, off the topic.
+        assert (payload["rectified_by"], payload.get("reason")) == (f"key:{ingest.operator_key_id}", None)
         assert (payload["has_phone"], payload["has_email"]) == (True, True)
         assert "3105551234" not in json.dumps(payload) and "nueva" not in json.dumps(payload).lower()
         opened = await ingest.opened(payload)
@@ -116,8 +116,9 @@ async def test_a_rectification_corrects_every_account_of_the_person_and_records_
         assert found == uuid.UUID(body["debtor_ref"])
         assert await ingest.vault.find(s, "banco", "email", "nueva@correo.co") == found
     [record] = await ingest.records()
-    assert (record["rectified_by"], record["fields"], record["account_refs"]) == (
-        f"key:{ingest.operator_key_id}", ["phones", "email"], ["A-1", "A-2"])
+    assert (record["rectified_by"], record["fields"], record["account_refs"], record["reason"]) == (
+        f"key:{ingest.operator_key_id}", ["phones", "email"], ["A-1", "A-2"],
+        "la titular lo pidió por teléfono, radicado 2026-114")
     assert "3105551234" not in json.dumps(record) and "nueva" not in json.dumps(record).lower()
     async with ingest.platform.db.transaction() as s:  # evidence: the database refuses to rewrite it
         with pytest.raises(DBAPIError, match="append-only"):

@@ -71,14 +71,15 @@ async def test_a_rectification_corrects_the_contact_points_and_the_trail_says_wh
         address="Carrera 9 # 8-7"))
     await outreach.deliver(AccountContactRectified(
         account_ref="V-5", debtor_ref=debtor_ref, personal=corrected, has_phone=True, has_email=True,
-        fields=["phones", "address"], rectified_by="dpo@agencia", reason="solicitud del titular",
+        fields=["phones", "address"], rectified_by="user:0193a6f2-7c4e-7d1a-9b2c-3d4e5f607182",
+        reason="solicitud del titular",  # an event published before still carries one
         rectified_at=outreach.clock.now))
     [row] = await outreach.sql("SELECT phones, email, address FROM outreach.accounts WHERE account_ref = 'V-5'")
     # Only the fields it names: the e-mail was not part of the correction.
     assert tuple(row) == (["+573005550000"], "vieja@example.com", "Carrera 9 # 8-7, Meta")
     [(detail,)] = await outreach.sql("SELECT detail FROM outreach.trail WHERE account_ref = 'V-5' "
                                      "AND kind = 'contact_rectified'")
-    assert detail["rectified_by"] == "dpo@agencia" and detail["reason"] == "solicitud del titular"
+    assert (detail["rectified_by"], detail["reason"]) == ("user:0193a6f2-7c4e-7d1a-9b2c-3d4e5f607182", "solicitud del titular")
     assert detail["fields"] == ["address", "phones"] and detail["debtor_ref"] == str(debtor_ref)
     assert "5550000" not in str(detail) and "Carrera" not in str(detail)
     # The next send goes to the corrected phone.

@@ -149,7 +149,7 @@ async def test_placement_rectification_consent_and_erasure_through_the_bus(platf
                                            ZOILA.model_copy(update={"phones": ("+573005550000",)}), NOW)
         await publish(platform, "ingest", AccountContactRectified(
             account_ref="Z-1", debtor_ref=zoila.debtor_ref, personal=corrected, has_phone=True, has_email=True,
-            fields=["phones"], rectified_by="dpo", reason="solicitud del titular", rectified_at=NOW))
+            fields=["phones"], rectified_by="key:0193a6f2-7c4e-7d1a-9b2c-3d4e5f607183", rectified_at=NOW))
 
         async def rectified() -> bool:
             return await sql(platform, "SELECT phones FROM outreach.accounts WHERE account_ref = 'Z-1'") == [

@@ -156,7 +156,8 @@ async def a_story(world: World) -> None:
             account_ref="A-1", debtor_ref=world.ana.debtor_ref,
             personal=seal(world.ana.key, "banco", world.ana.debtor_ref,
                           ANA.model_copy(update={"email": "ana.nueva@example.com"})),
-            has_phone=True, has_email=True, fields=["email"], rectified_by="operator", reason="pedido de la deudora",
+            has_phone=True, has_email=True, fields=["email"],
+            rectified_by="key:0193a6f2-7c4e-7d1a-9b2c-3d4e5f607184",
             rectified_at=EARLIER + dt.timedelta(hours=1))))
 
 

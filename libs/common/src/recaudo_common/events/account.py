@@ -77,13 +77,20 @@ class AccountUpdated(AccountStated):
     previous_balance: Decimal
 
 
+# Who did something, as an event names them: the API key's id or the signed-in user's id, never their e-mail or
+# name (personal data of the agency's staff, on a topic kept where no erasure reaches). GET /v1/users/{id} or the
+# key listing names them, to whoever may see that.
+ACTOR_ID_PATTERN = r"^(key|user):[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
 @register
 class AccountContactRectified(Event):
     type = "account.contact_rectified"
     family = "account"
     producer = "ingest"
     summary = ("An operator corrected the debtor's contact points on the debtor's request (rectification); "
-               "`personal` is the corrected data, sealed; who and why are recorded, never the values.")
+               "`personal` is the corrected data, sealed; who is named by id, and the values and the operator's "
+               "reason stay with ingest's rectification record.")
 
     account_ref: str
     debtor_ref: UUID
@@ -91,8 +98,13 @@ class AccountContactRectified(Event):
     has_phone: bool
     has_email: bool
     fields: list[Literal["phones", "email", "address"]] = Field(description="which contact points changed")
-    rectified_by: str = Field(description="the caller who made the correction (an API key's or user's name)")
-    reason: str
+    # Every event ingest ever published says key:<id> or user:<id> (bf05726, 1561651), so the pattern refuses none
+    # already on the topic; it keeps an e-mail or a name from ever being written there.
+    rectified_by: str = Field(pattern=ACTOR_ID_PATTERN, description=(
+        "who made the correction: `key:<API key id>` or `user:<user id>`, never an e-mail or a name"))
+    reason: str | None = Field(None, description=(
+        "not sent: the operator's words may name the person and this topic is kept forever, so they stay with the "
+        "rectification in ingest (ingest.rectifications); only events published before carry one"))
     rectified_at: dt.datetime
 
 

@@ -64,13 +64,15 @@ async def rectify(db: Database, vault: Vault, *, client: ClientCompany, id_numbe
             await store.correct_accounts(s, slug, refs, fixed)
             points: list[tuple[UUID, LookupKind, str]] = [(debtor_ref, "phone", p) for p in fixed.phones]
             await vault.index_many(s, slug, points + ([(debtor_ref, "email", fixed.email)] if fixed.email else []))
+            # The operator's reason is free text that may name the person: it stays with the record below, never on
+            # the account topic, which is kept forever (dead letters too) and which no erasure reaches.
             events = []
             for ref, person in zip(refs, held, strict=True):
                 corrected = fixed.applied_to(person)
                 events.append(AccountContactRectified(
                     account_ref=ref, debtor_ref=debtor_ref, personal=seal(key, slug, debtor_ref, corrected),
                     has_phone=bool(corrected.phones), has_email=corrected.email is not None, fields=fields,
-                    rectified_by=by, reason=request.reason, rectified_at=now).envelope(client=slug, occurred_at=now))
+                    rectified_by=by, rectified_at=now).envelope(client=slug, occurred_at=now))
             await outbox.add(s, events)
         await store.record(s, client=slug, debtor_ref=debtor_ref, account_refs=refs, fields=fields, by=by,
                            reason=request.reason, now=now)
