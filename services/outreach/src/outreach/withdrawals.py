@@ -28,18 +28,23 @@ async def withdraw_handed_out(s: AsyncSession, accounts: Sequence[tuple[str, str
                               ) -> list[Cancelled]:
     """The accounts' (client, account_ref) agent calls handed out and not yet logged, withdrawn for `reason`.
 
-    A hand-out that commits while this runs is caught either way: its claim locks the attempt, so the block's
-    cancellation of the account's scheduled attempts waits for it and these statements (new snapshots) then see
-    the call assigned; or the block commits first and the claim no longer finds the attempt scheduled. An outcome
+    A hand-out that commits while this runs is caught either way. Its claim (agent_desk.handlers.next_for_agent)
+    holds the attempt from the moment it picks it, still `scheduled`: the calls are locked here scheduled or
+    assigned, so this waits for such a claim and then sees the call assigned, even on an account the block's own
+    cancellation did not touch (a death held on another of the person's accounts). A claim that picks the attempt
+    after this let go reads the block again once it holds the debtor, and no longer hands the call out. An outcome
     being logged holds the attempt too (handed_out_call): the calls are locked first and their contacts read once
     held, so a call logged meanwhile stays logged, and one withdrawn first is refused to the agent."""
     if not accounts:
         return []
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
-    held = list((await s.scalars(sql(
-        f"""SELECT a.id FROM {source} JOIN outreach.attempts a ON a.client_slug = k.client_slug
+    # Locked scheduled too: a row a claim holds is waited for, and read as the claim left it (assigned or not).
+    locked = (await s.execute(sql(
+        f"""SELECT a.id, a.status FROM {source} JOIN outreach.attempts a ON a.client_slug = k.client_slug
                 AND a.account_ref = k.account_ref
-            WHERE a.status = 'assigned' AND a.channel = 'agent' ORDER BY a.id FOR UPDATE OF a"""), params)).all())
+            WHERE a.status IN ('scheduled', 'assigned') AND a.channel = 'agent' ORDER BY a.id FOR UPDATE OF a"""),
+        params)).all()
+    held = [r.id for r in locked if r.status == "assigned"]
     if not held:
         return []
     rows = (await s.execute(sql(

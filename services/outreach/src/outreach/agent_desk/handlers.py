@@ -78,6 +78,10 @@ async def next_for_agent(db: Database, settings: OutreachSettings, *, client: st
         for call in candidates:
             a, debtor = call.attempt_id, store.as_held(call.debtor, fresh)
             decision = decide_contact(contact_request(debtor, "agent", now))  # stops at the first allowed: no batch
+            if decision.allowed and (again := await store.contact_context(s, client, debtor.account_ref, now)):
+                # The candidates' holds, opt-outs and statuses were read before their debtors were held: a block
+                # that committed since, whose withdrawal found no call handed out yet, is read now (withdrawals.py).
+                debtor, decision = again, decide_contact(contact_request(again, "agent", now))
             trail.append(TrailEntry(client, debtor.account_ref, now, "decision", a, "agent", decision_detail(decision)))
             if not decision.allowed:
                 await desk.record_decision(s, attempt_id=a, now=now, local_time=decision.local_time.isoformat(),
