@@ -236,3 +236,41 @@ async def test_an_upload_paused_by_the_bulk_lane_says_why_on_its_page_until_it_g
                 assert (await listed.get_attribute("title") or "").startswith("En pausa desde las 10:06")
                 assert errors == []
                 await browser.close()
+
+
+async def test_a_refused_file_is_said_in_spanish(console: tuple[str, str], tmp_path: Path) -> None:
+    """A file the API refuses is said in Spanish with what to fix, never as a bare status: one with nothing in it, one
+    sent under a mapping profile the company does not have (refused at the door, nothing kept), and one without a
+    balance column (kept and refused: its page names the columns missing)."""
+    assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
+    base_url, key = console
+    async with httpx.AsyncClient(base_url=base_url, headers={"Authorization": f"Bearer {key}"}) as api:
+        await banco_andino_and_its_person(api)
+    empty, no_balance = tmp_path / "vacia.csv", tmp_path / "sin-saldo.csv"
+    empty.write_bytes(b"")
+    no_balance.write_text("Obligación;Cédula;Nombre;Mora\nG-001;1020304077;Cliente Cinco;20\n", encoding="utf-8")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = await (await browser.new_context(locale="es-CO")).new_page()
+        page.set_default_timeout(DEADLINE_MS)
+        await sign_in_as_eva(page, base_url)
+        await page.goto(base_url + "/console/portfolios/banco-andino")
+        said = page.locator("#upload-error")
+
+        await page.get_by_label("Cargar cartera").set_input_files(str(empty))
+        await said.wait_for()
+        assert await said.inner_text() == "No se pudo cargar la cartera: El archivo está vacío."
+        await page.fill("#mapping-profile", "cartera-trimestral")
+        await page.get_by_label("Cargar cartera").set_input_files(str(no_balance))
+        await page.locator("#upload-error", has_text="perfil").wait_for()
+        assert await said.inner_text() == ("No se pudo cargar la cartera: La empresa no tiene un perfil de mapeo "
+                                           "con ese nombre; revise cómo se escribe en «Perfiles de mapeo».")
+
+        await page.fill("#mapping-profile", "")
+        await page.get_by_label("Cargar cartera").set_input_files(str(no_balance))
+        await page.wait_for_url(f"{base_url}/console/portfolios/banco-andino/*")
+        shown = await page.locator("[role=alert]").inner_text()
+        assert shown.startswith("Al archivo le faltan columnas obligatorias: el saldo.") \
+            and shown.endswith("(código missing_required_columns)"), shown
+        assert await page.locator("#status").inner_text() == "Fallida"
+        await browser.close()

@@ -9,6 +9,12 @@
     rate_limited: "Demasiadas cargas seguidas; espere un momento antes de volver a intentarlo.",
     csrf_token_invalid: "La sesión caducó: recargue la página e intente de nuevo.",
     unsupported_media_type: "El archivo no se pudo enviar como formulario.",
+    // Refused at the door, nothing kept (a file the API keeps and refuses opens its record, which says why).
+    empty_file: "El archivo está vacío.",
+    unknown_mapping_profile: "La empresa no tiene un perfil de mapeo con ese nombre; revise cómo se escribe en " +
+                             "«Perfiles de mapeo».",
+    invalid_form: "El formulario no se pudo leer; recargue la página e intente de nuevo.",
+    forbidden: "Su rol no permite cargar carteras de esta empresa.",
   };
   const FIRST_WAIT_MS = 1000;
   const MAX_WAIT_MS = 5000;
@@ -71,7 +77,11 @@
     const input = document.getElementById("file");
     const zone = document.getElementById("dropzone");
     input.addEventListener("change", function () {
-      if (input.files.length) send(slug, input.files[0]);
+      if (!input.files.length) return;
+      send(slug, input.files[0]);
+      // Emptied, so the same file chosen again (after a refusal, its profile corrected) is sent again: a browser
+      // tells no change when the file chosen is the one already there.
+      input.value = "";
     });
     ["dragenter", "dragover"].forEach(function (name) {
       zone.addEventListener(name, function (e) { e.preventDefault(); zone.classList.add("over"); });
