@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
+from pydantic.fields import FieldInfo
 
 from recaudo_common.bus.base import read_record
 from recaudo_common.bus.consumer import ConsumerRuntime, Subscriptions
@@ -49,11 +50,17 @@ def values(annotation: Any) -> st.SearchStrategy[Any]:
     return st.from_type(annotation)
 
 
+def field_values(field: FieldInfo) -> st.SearchStrategy[Any]:
+    """Values of a field: of its type, or text its pattern matches (account.contact_rectified's rectified_by)."""
+    pattern = next((m.pattern for m in field.metadata if isinstance(getattr(m, "pattern", None), str)), None)
+    return st.from_regex(pattern, fullmatch=True) if pattern else values(field.annotation)
+
+
 def fields_of(model: type[BaseModel]) -> st.SearchStrategy[dict[str, Any]]:
     """A model's fields: each required one, and any of those with a default (its bounds left to the default)."""
     fields = model.model_fields
-    return st.fixed_dictionaries({name: values(f.annotation) for name, f in fields.items() if f.is_required()},
-                                 optional={name: values(f.annotation) for name, f in fields.items()
+    return st.fixed_dictionaries({name: field_values(f) for name, f in fields.items() if f.is_required()},
+                                 optional={name: field_values(f) for name, f in fields.items()
                                            if not f.is_required()})
 
 
