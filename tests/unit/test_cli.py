@@ -3,9 +3,8 @@ the API's refusal, a missing file) is one red line and exit code 1, never a trac
 
 import json
 import os
-import subprocess
-import sys
 import threading
+import tomllib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -14,9 +13,10 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from recaudo.cli import recaudo
+from recaudo.cli import main, recaudo
 from recaudo.cli_operations import spread_scope
 from recaudo_common.local_ports import free_port
+from recaudo_common.testing import REPOSITORY_ROOT
 
 
 def every_command(group: click.Group, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
@@ -182,23 +182,47 @@ def test_upload_follows_the_progress_to_the_counts(portfolio: Path) -> None:
     assert "rows 3,000: accepted 2,999, rejected 1, with warnings 0" in result.output
 
 
-@pytest.mark.integration
-def test_a_command_that_fails_says_what_failed_without_the_values_it_was_given() -> None:
+def failure_of(argv: list[str], capfd: pytest.CaptureFixture[str]) -> tuple[int | str | None, str]:
+    """What `recaudo ARGV` exits with and writes, run in this process through the console script's own entry point
+    (main, which `python -m recaudo.cli` and the `recaudo` script call): a process of its own would only add its
+    interpreter's start-up, since main writes the traceback itself. capfd sees file descriptors 1 and 2, so anything
+    a handler or a library wrote to the real stderr is read too."""
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    out, err = capfd.readouterr()
+    return exited.value.code, out + err
+
+
+@pytest.mark.unit
+def test_a_command_that_fails_says_what_failed_without_the_values_it_was_given(
+        monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
     # A setting the service refuses at startup (here a gateway's webhook secret written as an object) made Python
     # print pydantic's error, with the secret as its input value, to the stderr a pod's log collects.
     secret = "prod_events_Zx81qA9w"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RECAUDO_PAYMENTS_")}
-    env["RECAUDO_PAYMENTS_WEBHOOK_SECRETS"] = json.dumps({"wompi": {"events": secret}})
-    ran = subprocess.run([sys.executable, "-m", "recaudo.cli", "serve", "payments", "--port", "0", "--no-migrate"],
-                         env=env, capture_output=True, text=True, timeout=120)
-    assert ran.returncode == 1, (ran.returncode, ran.stderr[-2000:])
-    assert secret not in ran.stdout + ran.stderr, ran.stderr[-2000:]
+    for variable in [k for k in os.environ if k.startswith("RECAUDO_PAYMENTS_")]:
+        monkeypatch.delenv(variable)
+    monkeypatch.setenv("RECAUDO_PAYMENTS_WEBHOOK_SECRETS", json.dumps({"wompi": {"events": secret}}))
+    serve = ["serve", "payments", "--port", "0", "--no-migrate"]
+    code, written = failure_of(serve, capfd)
+    assert code == 1, (code, written[-2000:])
+    assert secret not in written, written[-2000:]
     # What failed and where stays readable: the error's class, the setting and what is wrong with it, the frames.
-    assert "ValidationError" in ran.stderr and "webhook_secrets.wompi" in ran.stderr, ran.stderr[-2000:]
-    assert "Traceback (most recent call last)" in ran.stderr
+    assert "ValidationError" in written and "webhook_secrets.wompi" in written, written[-2000:]
+    assert "Traceback (most recent call last)" in written
     # A setting that does not parse at all is named too (its value never was).
-    env["RECAUDO_VAULT_PREVIOUS_MASTER_KEYS"] = secret
-    ran = subprocess.run([sys.executable, "-m", "recaudo.cli", "serve", "payments", "--port", "0", "--no-migrate"],
-                         env=env, capture_output=True, text=True, timeout=120)
-    assert ran.returncode == 1 and secret not in ran.stdout + ran.stderr, ran.stderr[-2000:]
-    assert 'SettingsError: error parsing value for field "vault_previous_master_keys"' in ran.stderr, ran.stderr
+    monkeypatch.setenv("RECAUDO_VAULT_PREVIOUS_MASTER_KEYS", secret)
+    code, written = failure_of(serve, capfd)
+    assert code == 1 and secret not in written, written[-2000:]
+    assert 'SettingsError: error parsing value for field "vault_previous_master_keys"' in written, written
+
+
+@pytest.mark.unit
+def test_the_module_runs_the_entry_point_the_console_script_runs() -> None:
+    """`python -m recaudo.cli` (as the cluster and the benchmarks start services) and the `recaudo` script both run
+    main, which turns a failure into the scrubbed traceback above."""
+    import recaudo.cli
+
+    source = Path(recaudo.cli.__file__).read_text()
+    assert source.rstrip().endswith('if __name__ == "__main__":\n    main()')
+    script = tomllib.loads((REPOSITORY_ROOT / "libs" / "cli" / "pyproject.toml").read_text())["project"]["scripts"]
+    assert script["recaudo"] == "recaudo.cli:main"
