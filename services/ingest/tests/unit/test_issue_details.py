@@ -21,6 +21,7 @@ VARIANTS: list[dict[str, str | Decimal]] = [
     {"days_past_due": "", "due_date": ""}, {"due_date": "31/02/2026"}, {"due_date": "01/01/0001"},
     {"days_past_due": "x"}, {"currency": "USD"}, {"balance": "USD 1.500"}, {"full_name": "x" * 201},
     {"due_date": "01/03/2026", "days_past_due": "10"}, {"phones": "123"}, {"email": "no-es-correo"},
+    {"email": "ana@correo.co; ana.gomez@empresa.co"},
     {"phones": " / ".join(f"300{n:07d}" for n in range(1234560, 1234572))},
     {"original_amount": "dos"}, {"original_amount": "-5"}, {"last_payment_amount": "5,001"},
     {"last_payment_date": "ayer"}, {"authorised_channels": "sms, carta"}, {"authorised_channels": "carta, voz"},

@@ -61,3 +61,22 @@ def test_optional_fields_that_read_are_kept_without_a_warning() -> None:
     assert (account.original_amount, account.last_payment_amount, account.last_payment_date) == (
         Decimal("2000000.00"), Decimal("50000.50"), dt.date(2026, 3, 1))
     assert account.authorised_channels == ["sms", "whatsapp"]
+
+
+@pytest.mark.parametrize(("cell", "kept", "codes"), [
+    # Several addresses in one cell, as a client company's system writes them: the first valid one is kept and the
+    # others are said (an account has one e-mail), never all of them dropped as one invalid address.
+    ("ana@correo.co; ana.gomez@empresa.co", "ana@correo.co", ["too_many_emails"]),
+    ("ana@correo.co / ana.gomez@empresa.co", "ana@correo.co", ["too_many_emails"]),
+    ("ana@correo.co,ana.gomez@empresa.co", "ana@correo.co", ["too_many_emails"]),
+    ("sin correo; ana@correo.co", "ana@correo.co", ["invalid_email"]),
+    ("ana@correo.co ana@correo.co", "ana@correo.co", []),  # the same address twice is one
+    ("ana@correo.co; luis@correo.co; ANA@correo.co", "ana@correo.co", ["too_many_emails"]),
+    ("no-es-correo", None, ["invalid_email"]),
+])
+def test_the_first_valid_e_mail_of_a_cell_is_kept_and_the_rest_said(cell: str, kept: str | None,
+                                                                    codes: list[str]) -> None:
+    account, rejections, warnings = check_row(_row(email=cell), {}, 7, CTX)
+    assert account is not None and not rejections
+    assert account.email == kept
+    assert [(w.field, w.code) for w in warnings] == [("email", code) for code in codes]

@@ -280,10 +280,7 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
                               f"the row has {len(phones)} phones; the first {MAX_PHONES} are kept",
                               {"count": len(phones), "limit": MAX_PHONES}))
         phones = phones[:MAX_PHONES]
-    email: str | None = _text(values, "email") or None
-    if email and not is_email(email):
-        warnings.append(Issue(row, "email", "invalid_email", "the e-mail address is not valid; dropped"))
-        email = None
+    email = _email(_text(values, "email"), row, warnings)
     channels = _channels(values, row, ctx, warnings)
     optional = _OptionalFields(values, row, ctx, currency, warnings)
     account = Account(
@@ -337,6 +334,28 @@ class _OptionalFields:
         if (value := _date(cell, self.ctx)) is None:
             self._dropped(f, "is not a valid date", "not_a_date")
         return value
+
+
+# Between two e-mail addresses of one cell ("ana@correo.co; ana.gomez@empresa.co"): none is inside an address.
+_BETWEEN_EMAILS = re.compile(r"[\s;,/|]+")
+
+
+def _email(text: str, row: int, warnings: list[Issue]) -> str | None:
+    """The row's e-mail: the cell if it is one address, else the first valid one it holds (an account has one),
+    the others said: an invalid one as invalid_email, valid ones past the first as too_many_emails."""
+    if not text or is_email(text):
+        return text or None
+    parts: list[str] = []
+    for part in _BETWEEN_EMAILS.split(text):
+        if part and all(part.casefold() != p.casefold() for p in parts):  # the same address twice is one
+            parts.append(part)
+    valid = [p for p in parts if is_email(p)]
+    if len(valid) < len(parts):
+        warnings.append(Issue(row, "email", "invalid_email", "the e-mail address is not valid; dropped"))
+    if len(valid) > 1:
+        warnings.append(Issue(row, "email", "too_many_emails",
+                              f"the cell has {len(valid)} e-mail addresses; the first is kept", {"count": len(valid)}))
+    return valid[0] if valid else None
 
 
 def _channels(values: dict[str, list[Cell]], row: int, ctx: RowContext, warnings: list[Issue]) -> list[str]:
