@@ -61,7 +61,7 @@ async def test_the_access_request_shows_the_words_and_the_erasure_reaches_them(g
     async with gateway.platform.db.transaction() as s:
         first = await erasure.erase(s, client="banco", debtor_ref=ana, account_refs=["A-1"], payer_ids=[])
     async with gateway.platform.db.transaction() as s:
-        kept = dict((await s.execute(text("SELECT amount::text, method FROM payments.payments"))).tuples().all())
+        kept = {r.amount: r.method for r in await s.execute(text("SELECT amount::text, method FROM payments.payments"))}
         left = await erasure.held(s, client="banco", debtor_ref=ana, account_refs=["A-1"], payer_ids=[])
         again = await erasure.erase(s, client="banco", debtor_ref=ana, account_refs=["A-1"], payer_ids=[])
     # The words become the method they meant (`other`), the rest stays as it was.
