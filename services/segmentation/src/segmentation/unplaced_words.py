@@ -27,13 +27,13 @@ _STALE = """SELECT client_slug, account_ref FROM (
                 UNION ALL SELECT client_slug, account_ref, kept_at FROM segmentation.plan_words) w
             GROUP BY client_slug, account_ref HAVING max(at) < :cutoff
             ORDER BY client_slug, account_ref LIMIT :n"""
-# The same, asked again with the accounts' locks held (a placement or a word may have committed meanwhile), then
-# both kinds of word of those still stale deleted.
+# The same, asked again with the accounts' locks held (a word may have committed meanwhile; a placement that did
+# took its words), then both kinds of word of those still stale deleted. An account restated before its placement
+# has its row here and still waits for the placement's ledger word (on_accounts_stated applies it to a placement
+# only): its words go too, or every pass would find them again.
 _FORGET = """WITH gone AS (
                 SELECT i.client_slug, i.account_ref FROM {source}
-                WHERE NOT EXISTS (SELECT 1 FROM segmentation.accounts a
-                                  WHERE a.client_slug = i.client_slug AND a.account_ref = i.account_ref)
-                  AND NOT EXISTS (SELECT 1 FROM segmentation.ledger_words w WHERE w.client_slug = i.client_slug
+                WHERE NOT EXISTS (SELECT 1 FROM segmentation.ledger_words w WHERE w.client_slug = i.client_slug
                                   AND w.account_ref = i.account_ref AND w.said_at >= :cutoff)
                   AND NOT EXISTS (SELECT 1 FROM segmentation.plan_words p WHERE p.client_slug = i.client_slug
                                   AND p.account_ref = i.account_ref AND p.kept_at >= :cutoff)),
@@ -48,14 +48,14 @@ async def forget_unplaced_words(db: Database, *, now: dt.datetime, retention: dt
                                 accounts_per_pass: int = ACCOUNTS_PER_PASS) -> bool:
     """One pass: the words of up to `accounts_per_pass` accounts not placed here whose last word was kept more than
     `retention` before `now` are dropped, after the accounts' locks (account_locks: a placement under way is waited
-    for, and finds them or not, never half of them). True when more may wait."""
+    for, and takes them, or comes after and finds none; never half of them). True when more may wait."""
     cutoff = now - retention
     async with db.transaction() as s:
         stale = [(r.client_slug, r.account_ref) for r in await s.execute(
             sql(_STALE), {"cutoff": cutoff, "n": accounts_per_pass})]
         if not stale:
             return False
-        await account_locks.lock_unplaced(s, stale)
+        await account_locks.lock_accounts(s, stale)
         source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, stale)
         dropped = (await s.execute(sql(_FORGET.format(source=source)), {**params, "cutoff": cutoff})).all()
     for client, count in dropped:

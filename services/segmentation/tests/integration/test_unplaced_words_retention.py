@@ -4,6 +4,7 @@ PostgreSQL: once its placement has not come within the retention (RECAUDO_SEGMEN
 said of it, the periodic pass drops them; a word said since keeps all of the account's, and a placement that comes
 within the retention still takes them."""
 
+import asyncio
 import datetime as dt
 import importlib.util
 import uuid
@@ -14,12 +15,14 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import text
 
-from recaudo_common.events import ArrangementBroken, PaymentApplied
+from recaudo_common.events import AccountUpdated, ArrangementBroken, PaymentApplied
 from recaudo_common.runtime import Platform
+from segmentation import account_locks
 from segmentation.settings import SegmentationSettings
 from segmentation.unplaced_words import forget_unplaced_words
 
 from .test_aging import CLIENT, LATE_EVENING, account, deliver, placed
+from .test_placement_and_payment_at_once import DEADLINE_S, waits_or_ends
 from .test_plan_hold_days import plan_for
 
 pytestmark = pytest.mark.integration
@@ -77,6 +80,48 @@ async def test_a_pass_drops_a_bounded_number_of_accounts_and_says_when_more_wait
     assert len(left["ledger"]) == 2 and left["plans"] in ([], ["X-1", "X-1"])  # an account's words go together
     assert ("X-1" in left["ledger"]) == bool(left["plans"])
     assert await forget_unplaced_words(platform.db, now=past, retention=RETENTION, accounts_per_pass=3) is False
+    assert await words(platform) == {"ledger": [], "plans": []}
+
+
+async def test_words_of_an_account_restated_before_its_placement_go_too(platform: Platform) -> None:
+    # The placement went to the dead letters and the client company's next file restated the account: the restatement
+    # made its row, but the ledger's word waits for the placement, which never comes. A pass that found it and could
+    # not drop it would find it again at once, and again (1,000 such accounts: a pass that never rests).
+    await deliver(platform, [CLIENT, paid("R-1", LATE_EVENING), paid("R-2", LATE_EVENING)], LATE_EVENING)
+    restated = [AccountUpdated(**placed(ref, 30).model_dump(), previous_balance=Decimal("500000"))
+                for ref in ("R-1", "R-2")]
+    await deliver(platform, restated, LATE_EVENING)
+    assert (await words(platform))["ledger"] == ["R-1", "R-2"]
+    past = LATE_EVENING + RETENTION + dt.timedelta(days=1)
+    assert await forget_unplaced_words(platform.db, now=past, retention=RETENTION, accounts_per_pass=2) is True
+    assert await forget_unplaced_words(platform.db, now=past, retention=RETENTION, accounts_per_pass=2) is False
+    assert await words(platform) == {"ledger": [], "plans": []}
+
+
+async def test_a_placement_that_comes_during_a_pass_waits_for_it(platform: Platform,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pass holds the account's lock before it looks again and deletes: the placement waits, then finds no word
+    # (never the ledger's word without the plan's, which its two statements would read on either side of the delete).
+    await deliver(platform, [CLIENT, paid("Z-1", LATE_EVENING), plan_for("Z-1", LATE_EVENING)], LATE_EVENING)
+    locked, release = asyncio.Event(), asyncio.Event()
+    real = account_locks.lock_accounts
+
+    async def lock_then_hold(s: object, accounts: object) -> None:
+        await real(s, accounts)  # type: ignore[arg-type]
+        locked.set()
+        await release.wait()
+
+    monkeypatch.setattr(account_locks, "lock_accounts", lock_then_hold)
+    past = LATE_EVENING + RETENTION + dt.timedelta(days=1)
+    sweep = asyncio.create_task(forget_unplaced_words(platform.db, now=past, retention=RETENTION))
+    await asyncio.wait_for(locked.wait(), DEADLINE_S)
+    placing = asyncio.create_task(deliver(platform, [placed("Z-1", 25)], past))
+    await waits_or_ends(platform, placing, locktype="advisory")
+    assert not placing.done()  # waiting for the pass
+    release.set()
+    assert await asyncio.wait_for(sweep, DEADLINE_S) is False
+    await asyncio.wait_for(placing, DEADLINE_S)
+    assert (await account(platform, "Z-1"))["status"] == "open"  # from the file: the words were gone
     assert await words(platform) == {"ledger": [], "plans": []}
 
 
