@@ -15,7 +15,6 @@ import os
 import random
 import time
 import uuid
-from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from .invariants import (
     scalar,
     settle,
 )
+from .monkey import Monkey
 
 pytestmark = pytest.mark.integration
 OPERATOR_KEY = "rk_chaos_operator_key_0123456789"
@@ -51,9 +51,6 @@ PAYMENT_RATE = float(os.environ.get("CHAOS_PAYMENT_RATE", "30"))  # offered paym
 PAYING_WORKERS = 8  # payments in flight at once
 GATEWAY_SHARE = 0.3  # of the payments, those notified by the gateway (signed webhooks) rather than posted by hand
 SEED = int(os.environ.get("CHAOS_SEED", str(int(time.time()))))
-# Seconds between kills (drawn between the two). Every service restarts, rejoins its consumer group and waits
-# for the dead member's session to expire, so a kill every few seconds lets a large run make almost no progress.
-KILL_EVERY = tuple(float(x) for x in os.environ.get("CHAOS_KILL_EVERY", "3,8").split(","))
 RECORD = os.environ.get("CHAOS_RECORD") == "1"
 # The whole run's deadline, under pytest-timeout's (whose signal would abandon the test's coroutine with the fault
 # injector still running on the session's loop); `make chaos`, at full size under a timeout of 10,800 s, gets more.
@@ -110,53 +107,6 @@ def portfolio(client: dict[str, Any], rng: random.Random) -> tuple[bytes, dict[s
         amount = f"{balance:.2f}".replace(".", decimal_symbol)
         lines.append(f"{ref};{9_000_000 + i};Deudor {i};{phone(client['country'], i)};{amount};{rng.randint(1, 400)}")
     return ("\n".join(lines) + "\n").encode(), balances
-
-
-class Monkey:
-    """Kills a random service every few seconds and brings it back; restarts the broker and PostgreSQL once each.
-    Once, as soon as messages are seen between their claim and their confirmation (`sending`), it kills outreach
-    there: a replica dead mid-send."""
-
-    def __init__(self, cluster: Cluster, rng: random.Random) -> None:
-        self.cluster, self.rng = cluster, rng
-        self.kills: dict[str, int] = defaultdict(int)
-        self.exits_on_their_own: dict[str, int] = defaultdict(int)
-        self.kafka_restarts = self.postgres_restarts = 0
-        self.stop = asyncio.Event()
-        self.sending_seen = asyncio.Event()
-        self.killed_mid_send = 0
-
-    async def run(self) -> None:
-        order: list[str] = []
-        while not (self.stop.is_set() and len(self.kills) == len(SERVICES)):  # at least one round, whatever
-            awaited = [self.stop.wait()] + ([self.sending_seen.wait()] if not self.killed_mid_send else [])
-            tasks = [asyncio.ensure_future(a) for a in awaited]
-            await asyncio.wait(tasks, timeout=self.rng.uniform(*KILL_EVERY), return_when=asyncio.FIRST_COMPLETED)
-            for task in tasks:
-                task.cancel()
-            if self.stop.is_set() and len(self.kills) == len(SERVICES):
-                return
-            for service in self.cluster.ensure_all_running():  # the orchestrator restarts what exited by itself
-                self.exits_on_their_own[service] += 1
-            if self.sending_seen.is_set() and not self.killed_mid_send:
-                service = "outreach"
-                self.killed_mid_send = 1
-            else:
-                if not order:
-                    order = self.rng.sample(SERVICES, len(SERVICES))  # every service dies in every round
-                service = order.pop()
-            await asyncio.to_thread(self.cluster.kill, service)
-            self.kills[service] += 1
-            await asyncio.sleep(self.rng.uniform(0.2, 2.0))
-            self.cluster.restart(service)
-
-    async def restart_kafka(self) -> None:
-        await self.cluster.restart_kafka(down_s=self.rng.uniform(1, 3))
-        self.kafka_restarts += 1
-
-    async def restart_postgres(self) -> None:
-        await self.cluster.restart_postgres(down_s=self.rng.uniform(1, 3))
-        self.postgres_restarts += 1
 
 
 async def pay(api: PatientClient, balances: dict[str, Decimal], ledger: Ledger, rng: random.Random,
@@ -317,7 +267,8 @@ async def test_faults_lose_and_duplicate_nothing(tmp_path: Path) -> None:
                + client["timezone"], "service kills": dict(monkey.kills), "kafka restarts": monkey.kafka_restarts,
                "postgres restarts": monkey.postgres_restarts, "outreach killed mid-send": monkey.killed_mid_send,
                "client retries": api.retries,
-               "exits on their own (restarted)": dict(monkey.exits_on_their_own), **counts,
+               "exits on their own (restarted)": dict(monkey.exits_on_their_own),
+               "kills put off (no service ready)": monkey.waits_for_a_start, **counts,
                "seconds": round(time.monotonic() - started, 1)}
     assert sum(monkey.kills.values()) >= len(SERVICES) and set(monkey.kills) == set(SERVICES)
     assert (monkey.kafka_restarts, monkey.postgres_restarts) == (1, 1)

@@ -168,6 +168,16 @@ class Cluster:
 
             await eventually(ready, timeout_s=timeout_s, message=f"{service} ready")
 
+    async def ready_now(self, service: str) -> bool:
+        """Whether the service's process is running and answers /readyz with 200 now (one still starting is not)."""
+        if self.processes[service].process is None or self.processes[service].exited() is not None:
+            return False
+        async with httpx.AsyncClient(timeout=2) as http:
+            try:
+                return (await http.get(f"http://127.0.0.1:{self.ports[service]}/readyz")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
     def kill(self, service: str) -> None:
         self.processes[service].kill()
 
