@@ -7,14 +7,16 @@ the call was not made, and the agent's desk refuses its outcome (agent_desk.hand
 from __future__ import annotations
 
 import datetime as dt
+import typing
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from outreach.store import Cancelled, TrailEntry, trail
+from outreach.store import Cancelled, TrailEntry, outbox, trail
 from recaudo_common.db import sql, unnest_rows
+from recaudo_common.events import ContactWithdrawn, WithdrawalReason
 
 # A withdrawn call is a cancelled attempt whose reason starts so: the desk tells it from one cancelled otherwise.
 WITHDRAWN = "withdrawn: "
@@ -22,6 +24,27 @@ WITHDRAWN = "withdrawn: "
 # their handlers and by the desk's check (standing_reason) alike.
 PERSON_ERASED = "person erased"
 NOT_PURSUED = "not pursued"
+
+
+# The code contact.withdrawn carries for each of the words above (the trail and the desk keep the words): the
+# handlers' own, and the contact law's codes the desk's check joins (current_call), the first in the catalogue's order.
+_CODES: dict[str, WithdrawalReason] = {
+    "account recalled": "account_recalled", "account paid": "account_paid", "account settled": "account_settled",
+    "account written_off": "account_written_off", "opted out": "opted_out", "do not contact": "do_not_contact",
+    PERSON_ERASED: "person_erased", NOT_PURSUED: "not_pursued"}
+_ORDER: tuple[WithdrawalReason, ...] = typing.get_args(WithdrawalReason)
+
+
+def reason_code(reason: str) -> WithdrawalReason:
+    """The code of a withdrawal's `reason` (`legal hold: <hold>` is `legal_hold`, whatever the hold); a reason
+    with no code is refused loudly (test_withdrawal_reasons checks every one the handlers give)."""
+    if reason.startswith("legal hold: "):
+        return "legal_hold"
+    said = {_CODES.get(part, part) for part in reason.split(", ")}
+    for code in _ORDER:
+        if code in said:
+            return code
+    raise ValueError(f"no withdrawal reason code for {reason!r}")
 
 
 async def withdraw_handed_out(s: AsyncSession, accounts: Sequence[tuple[str, str]], reason: str, now: dt.datetime
@@ -60,6 +83,13 @@ async def withdraw_handed_out(s: AsyncSession, accounts: Sequence[tuple[str, str
     withdrawn = [Cancelled(r.client_slug, r.account_ref, r.id, r.channel) for r in rows]
     await trail(s, [TrailEntry(w.client, w.account_ref, now, "withdrawn", w.attempt_id, w.channel,
                                {"reason": reason}) for w in withdrawn])
+    # Its hand-out announced contact.attempted: the readers (reporting) take it back, told in this transaction.
+    if withdrawn:
+        code = reason_code(reason)
+        await outbox.add(s, [ContactWithdrawn(attempt_id=w.attempt_id, account_ref=w.account_ref, channel=w.channel,
+                                              withdrawn_at=now, reason=code).envelope(client=w.client,
+                                                                                      occurred_at=now)
+                             for w in withdrawn])
     return withdrawn
 
 

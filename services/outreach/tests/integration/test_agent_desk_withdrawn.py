@@ -31,6 +31,12 @@ async def handed_out(o: Outreach, ref: str, debtor: str = "1020304050") -> dict[
     return call
 
 
+# The code contact.withdrawn carries for each reason the desk is told (events/contact.py WithdrawalReason).
+CODES = {"account recalled": "account_recalled", "do not contact": "do_not_contact",
+         "legal hold: dispute": "legal_hold", "legal_hold": "legal_hold", "person erased": "person_erased",
+         "not pursued": "not_pursued"}
+
+
 async def assert_withdrawn(o: Outreach, call: dict[str, Any], reason: str) -> None:
     ref, attempt = call["account_ref"], call["attempt_id"]
     current = await o.http.get(f"/v1/agent/calls/{attempt}?client=banco", headers=o.auth)
@@ -45,6 +51,12 @@ async def assert_withdrawn(o: Outreach, call: dict[str, Any], reason: str) -> No
                        a=attempt) == [("cancelled", f"withdrawn: {reason}")]
     assert await o.sql("SELECT detail->>'reason' FROM outreach.trail WHERE kind = 'withdrawn' "
                        "AND attempt_id = CAST(:a AS uuid)", a=attempt) == [(reason,)]
+    # The others are told, in the withdrawal's transaction, once: the hand-out's contact.attempted is taken back.
+    assert await o.sql("SELECT envelope->>'type', envelope->'payload'->>'reason', envelope->>'key' "
+                       "FROM outreach.outbox WHERE envelope->'payload'->>'attempt_id' = :a "
+                       "AND envelope->>'type' IN ('contact.attempted', 'contact.withdrawn') ORDER BY id", a=attempt
+                       ) == [("contact.attempted", None, f"banco/{ref}"),
+                             ("contact.withdrawn", CODES[reason], f"banco/{ref}")]
     assert (await o.http.get("/v1/agent/next?client=banco", headers=o.auth)).json()["item"] is None
 
 

@@ -20,10 +20,10 @@ from recaudo_common.events import (
     ContactDelivered,
     ContactFailed,
     ContactLogged,
+    ContactWithdrawn,
     Event,
     PaymentApplied,
 )
-from recaudo_common.events.contact import ContactWithdrawn
 from recaudo_common.personal_data import MasterKeyring, Vault
 from recaudo_common.settings import DEV_VAULT_MASTER_KEY
 from reporting import handlers

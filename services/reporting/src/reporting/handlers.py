@@ -23,6 +23,7 @@ from recaudo_common.events import (
     ContactDelivered,
     ContactFailed,
     ContactLogged,
+    ContactWithdrawn,
     PaymentAdjusted,
     PaymentApplied,
     PaymentReversed,
@@ -33,7 +34,6 @@ from recaudo_common.events import (
     PromiseMade,
     PromiseReopened,
 )
-from recaudo_common.events.contact import ContactWithdrawn
 from recaudo_common.preconditions import IfMatch, check_if_match, etag_of
 from recaudo_common.telemetry import REPORT_FRESHNESS
 from reporting import commission_store, store, write_offs

@@ -21,10 +21,10 @@ from recaudo_common.events import (
     ClientRegistered,
     ContactAttempted,
     ContactLogged,
+    ContactWithdrawn,
     Event,
     PaymentApplied,
 )
-from recaudo_common.events.contact import ContactWithdrawn
 from recaudo_common.runtime import Platform, make_platform
 from recaudo_common.testing import settings_for_test
 from reporting.consumers import SUBSCRIPTIONS

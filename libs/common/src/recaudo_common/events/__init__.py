@@ -58,6 +58,8 @@ from recaudo_common.events.contact import (
     ContactLogged,
     ContactOptedOut,
     ContactReplied,
+    ContactWithdrawn,
+    WithdrawalReason,
 )
 from recaudo_common.events.envelope import (
     REGISTRY,
@@ -162,6 +164,7 @@ __all__ = [
     "ContactLogged",
     "ContactOptedOut",
     "ContactReplied",
+    "ContactWithdrawn",
     "DebtorAccessAnswered",
     "DebtorAccessRequested",
     "DebtorErased",
@@ -194,6 +197,7 @@ __all__ = [
     "PromiseMade",
     "PromiseReopened",
     "UnknownEventError",
+    "WithdrawalReason",
     "WriteOffReason",
     "WriteOffRules",
     "WriteOffSource",

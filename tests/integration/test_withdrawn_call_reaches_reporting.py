@@ -1,0 +1,122 @@
+"""A call the agent desk handed out and outreach then withdrew (here, a recall) is no attempt in reporting, across
+services on real PostgreSQL and the embedded log: outreach's hand-out published contact.attempted, and its
+withdrawal publishes contact.withdrawn through its outbox in the transaction that withdraws it; reporting's live
+report counts the attempt while the call is on the desk and none once it is withdrawn, its account view lists no
+such contact, and a rebuild from the topics gives the same figures (outreach's and reporting's real consumers and
+relays)."""
+
+import asyncio
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+import outreach.main
+import reporting.main
+from outreach.settings import OutreachSettings
+from recaudo_common.events import AccountPlaced, AccountRecalled, AccountSegmented, ClientRegistered, Event
+from recaudo_common.outbox import Outbox
+from recaudo_common.personal_data import PersonalData, Vault
+from recaudo_common.runtime import Platform, background_tasks, build_app, make_platform
+from recaudo_common.testing import eventually, relay_all, sealed_person, settings_for_test
+from reporting.rebuild import differences, rebuild
+from reporting.settings import ReportingSettings
+
+pytestmark = pytest.mark.integration
+NOW = dt.datetime(2026, 3, 4, 15, 0, tzinfo=dt.UTC)  # Wednesday 10:00 in Bogotá: agent calls allowed
+# The clock stands still: a period that ends now would leave out what happened now.
+UNTIL = NOW + dt.timedelta(days=1)
+
+
+@pytest.fixture
+async def platform(database_url: str) -> AsyncIterator[Platform]:
+    platform = make_platform(settings_for_test(database_url), pool_size=10, clock=lambda: NOW)
+    await platform.transport.start()
+    yield platform
+    await platform.transport.stop()
+    await platform.db.dispose()
+
+
+async def placed(platform: Platform, ref: str) -> AccountPlaced:
+    """account.placed as ingest writes it: the debtor as a pseudonym, their data sealed."""
+    debtor_ref, personal = await sealed_person(platform.db, Vault.from_settings(platform.settings), "banco",
+                                               PersonalData(full_name="MARÍA PÉREZ", id_number="1020304050",
+                                                            id_type="CC", phones=("+573001234567",), email=None,
+                                                            address=None), NOW)
+    return AccountPlaced(account_ref=ref, portfolio_id=uuid.uuid4(), debtor_ref=debtor_ref, personal=personal,
+                         has_phone=True, has_email=False, balance=Decimal("1500000"), currency="COP",
+                         days_past_due=45, as_of=NOW.date(), authorised_channels=["agent"])
+
+
+def segmented(ref: str) -> AccountSegmented:
+    return AccountSegmented(
+        account_ref=ref, days_past_due=45, bucket="31-60", bucket_at_placement="31-60", segment="31-60/high",
+        treatment="agent", channels=["agent"], propensity=Decimal("0.4"), cost_to_collect=Decimal("100"),
+        expected_net_recovery=Decimal("900000"), strategy_version=1, strategy_arm="champion",
+        model_version="scorecard-v1", why="test", trigger="placement", cadence_days=3)
+
+
+async def published_upstream(platform: Platform, events: list[Event]) -> None:
+    """Events as ingest and segmentation publish them: through an outbox and its relay, onto the log."""
+    async with platform.db.transaction() as s:
+        await Outbox("ingest").add(s, [e.envelope(client="banco", occurred_at=NOW) for e in events])
+    await relay_all(platform, "ingest")
+
+
+async def test_a_withdrawn_call_is_no_attempt_in_reportings_report_account_view_or_rebuild(
+        platform: Platform) -> None:
+    units = [outreach.main.build(platform, OutreachSettings(sandbox_delivery_rate=1.0)),
+             reporting.main.build(platform, ReportingSettings(database_url=platform.settings.database_url,
+                                                              environment="test"))]
+    app = build_app(platform, units)
+    _, key = await platform.keys.create(role="operator", now=NOW)
+    stop = asyncio.Event()
+    tasks = [asyncio.ensure_future(task(stop)) for task in background_tasks(platform, units, stop)]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
+                                 headers={"Authorization": f"Bearer {key}"}) as http:
+        async def totals() -> dict[str, Any]:
+            answer = await http.get("/v1/clients/banco/reports/recovery", params={"to": UNTIL.isoformat()})
+            body: dict[str, Any] = answer.json()["totals"] if answer.status_code == 200 else {}
+            return body
+
+        try:
+            await published_upstream(platform, [
+                ClientRegistered(slug="banco", name="Banco Andino", country="CO", currency="COP",
+                                 timezone="America/Bogota", locale="es-CO", default_authorised_channels=["agent"]),
+                await placed(platform, "A-1"), segmented("A-1")])
+
+            async def handed_out() -> dict[str, Any] | None:
+                answer = await http.get("/v1/agent/next?client=banco")
+                item: dict[str, Any] | None = answer.json().get("item") if answer.status_code == 200 else None
+                return item
+            call = await eventually(handed_out, timeout_s=60, message="the agent call handed out")
+            assert call is not None and call["account_ref"] == "A-1"
+
+            async def attempted() -> bool:
+                return (await totals()).get("attempts") == 1
+            await eventually(attempted, timeout_s=60, message="the hand-out's attempt in the live report")
+
+            await published_upstream(platform, [AccountRecalled(account_ref="A-1", recalled_at=NOW)])
+
+            async def withdrawn() -> bool:
+                answer = await http.get(f"/v1/agent/calls/{call['attempt_id']}?client=banco")
+                return answer.status_code == 409
+            await eventually(withdrawn, timeout_s=60, message="the call withdrawn by outreach")
+
+            async def uncounted() -> bool:
+                now = await totals()
+                return now.get("attempts") == 0 and now.get("accounts_recalled") == 1
+            await eventually(uncounted, timeout_s=30, message="the withdrawn call no attempt in the live report")
+            view = (await http.get("/v1/clients/banco/accounts/A-1")).json()
+            assert view["last_contacts"] == []  # the call was never made
+
+            # The topics replayed into fresh tables give every figure the live tables give (attempts 0 there too).
+            assert await rebuild(platform, client="banco", idle_s=0.3) > 0
+            assert await differences(platform, clients=["banco"], now=UNTIL) == []
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
