@@ -315,15 +315,15 @@ async def on_accounts_stated(events: list[tuple[AccountPlaced | AccountUpdated, 
         placed = stored[(ctx.envelope.client, event.account_ref)]
         account: Account | None = planned.get((ctx.envelope.client, event.account_ref), placed.account)
         paid = placed.paid
-        # Topics are not ordered between them: payments applied before this placement reached us still count.
-        if paid is not None and isinstance(event, AccountPlaced):
+        # Topics are not ordered between them: payments applied before this placement (or the restatement that
+        # reached us first, its placement a dead letter) still count; a word is kept only while there is no row.
+        if paid is not None:
             account = await store.set_balance_status(s, ctx.envelope.client, event.account_ref,
                                                      balance=max(paid.new_balance, Decimal(0)),
                                                      status=paid.account_status, now=ctx.now)
         accounts.append((account, "placement" if isinstance(event, AccountPlaced) else "balance_update", ctx))
     await store.forget_ledger_words(s, [(ctx.envelope.client, event.account_ref) for event, ctx in events
-                                        if isinstance(event, AccountPlaced)
-                                        and stored[(ctx.envelope.client, event.account_ref)].paid is not None])
+                                        if stored[(ctx.envelope.client, event.account_ref)].paid is not None])
     await segment_each(accounts, now=events[0][1].now)
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from recaudo_common.events import PaymentApplied, PaymentReversedV2
+from recaudo_common.events import AccountUpdated, PaymentApplied, PaymentReversedV2
 from recaudo_common.runtime import Platform
 from segmentation.handlers import run_aging
 
@@ -47,3 +47,23 @@ async def test_the_placement_takes_the_ledgers_last_payment_not_the_one_with_the
     await deliver(platform, [placed("E-3", 45)], LATE_EVENING)
     after = await account(platform, "E-3")
     assert (after["status"], after["treatment"]) == ("paid", "stopped")
+
+
+async def test_a_restatement_before_the_placement_takes_the_ledgers_word_and_a_late_placement_no_stale_one(
+        platform: Platform) -> None:
+    # The placement went to the dead letters; the client company's next file restated the account, which made its
+    # row here: the ledger's word (paid) is the account's from then on, and the chargeback that reopens it after
+    # is applied to it. The placement replayed later must not bring the old word back.
+    payment_id = uuid.uuid4()
+    await deliver(platform, [CLIENT, PaymentApplied(
+        payment_id=payment_id, account_ref="E-4", amount=Decimal("500000"), currency="COP", paid_at=LATE_EVENING,
+        source="gateway", new_balance=Decimal("0"), account_status="paid")], LATE_EVENING)
+    await deliver(platform, [AccountUpdated(**placed("E-4", 45).model_dump(), previous_balance=Decimal("500000"))],
+                  LATE_EVENING)
+    assert (await account(platform, "E-4"))["status"] == "paid"
+    await deliver(platform, [PaymentReversedV2(
+        payment_id=payment_id, reversal_id=uuid.uuid4(), account_ref="E-4", amount=Decimal("500000"),
+        kind="chargeback", reversed_at=LATE_EVENING, new_balance=Decimal("500000"), account_status="open",
+        payment_amount=Decimal("500000"), reversed_total=Decimal("500000"))], LATE_EVENING)
+    await deliver(platform, [placed("E-4", 45)], LATE_EVENING)
+    assert (await account(platform, "E-4"))["status"] == "open"

@@ -84,14 +84,17 @@ async def test_a_pass_drops_a_bounded_number_of_accounts_and_says_when_more_wait
 
 
 async def test_words_of_an_account_restated_before_its_placement_go_too(platform: Platform) -> None:
-    # The placement went to the dead letters and the client company's next file restated the account: the restatement
-    # made its row, but the ledger's word waits for the placement, which never comes. A pass that found it and could
-    # not drop it would find it again at once, and again (1,000 such accounts: a pass that never rests).
-    await deliver(platform, [CLIENT, paid("R-1", LATE_EVENING), paid("R-2", LATE_EVENING)], LATE_EVENING)
+    # Before 'the first restatement takes the ledger's word', a restatement that reached segmentation before the
+    # placement (a dead letter) made the account's row and left its ledger word waiting for the placement, which may
+    # never come. A pass that found such words and could not drop them would find them again at once, and again
+    # (1,000 such accounts: a pass that never rests).
     restated = [AccountUpdated(**placed(ref, 30).model_dump(), previous_balance=Decimal("500000"))
                 for ref in ("R-1", "R-2")]
-    await deliver(platform, restated, LATE_EVENING)
-    assert (await words(platform))["ledger"] == ["R-1", "R-2"]
+    await deliver(platform, [CLIENT, *restated], LATE_EVENING)
+    async with platform.db.transaction() as s:
+        await s.execute(text("INSERT INTO segmentation.ledger_words (client_slug, account_ref, new_balance, "
+                             "account_status, said_at) SELECT 'banco', r, 0, 'paid', :at FROM unnest(ARRAY['R-1', "
+                             "'R-2']) r"), {"at": LATE_EVENING})
     past = LATE_EVENING + RETENTION + dt.timedelta(days=1)
     assert await forget_unplaced_words(platform.db, now=past, retention=RETENTION, accounts_per_pass=2) is True
     assert await forget_unplaced_words(platform.db, now=past, retention=RETENTION, accounts_per_pass=2) is False
