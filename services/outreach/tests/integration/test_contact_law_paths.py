@@ -116,6 +116,13 @@ async def test_a_call_the_debtor_made_breaks_no_hours_and_leaves_the_agencys_con
                               "AND source = 'logged' ORDER BY at") == [("inbound", True), ("inbound", True)]
     assert await outreach.sql("SELECT envelope->'payload'->>'direction' FROM outreach.outbox "
                               "WHERE envelope->>'type' = 'contact.logged' ORDER BY id") == [("inbound",), ("inbound",)]
+    # The account's contact history says who started each: the debtor here, the agency for an ordinary log.
+    assert (await outreach.http.post(url, headers=outreach.auth, json={
+        "channel": "voice", "at": "2026-03-04T09:45:00-05:00", "outcome": "no_answer"})).status_code == 201
+    history = await outreach.http.get(url, headers=outreach.auth)
+    assert [(c["at"], c["direction"]) for c in history.json()["logged"]] == [
+        ("2026-03-02T02:00:00Z", "inbound"), ("2026-03-04T14:00:00Z", "inbound"),
+        ("2026-03-04T14:45:00Z", "outbound")], history.text
     # A call the desk handed out is the agency's, whatever the form says.
     handed_out = await outreach.http.post(url, headers=outreach.auth, json={
         "channel": "agent", "at": "2026-03-04T09:30:00-05:00", "outcome": "no_answer", "direction": "inbound",

@@ -127,9 +127,11 @@
       }
       for (const c of h.logged) {
         const promise = c.outcome === "promise_to_pay";
+        // Who started it: a contact the debtor started is judged by none of the limits, so it is said first.
+        const started = c.direction === "inbound" ? "El deudor inició el contacto" : "La agencia inició el contacto";
         entries.push({at: c.at, label: (promise ? "Promesa de pago" : "Contacto registrado") + " (" +
                       (CHANNELS[c.channel] || c.channel) + ")",
-                      detail: (OUTCOMES[c.outcome] || c.outcome || "") +
+                      detail: [started, OUTCOMES[c.outcome] || c.outcome || ""].filter(Boolean).join("; ") +
                               (c.rule_violations.length ? "; incumple: " + rules(c.rule_violations) : "")});
       }
       for (const hold of h.legal_holds) {

@@ -52,12 +52,18 @@ class AttemptOut(BaseModel):
 
 
 class LoggedContactOut(BaseModel):
+    """v1: a contact an agent logged (`POST .../contacts`), with who started it."""
+
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     channel: str
     at: dt.datetime
     outcome: str | None
     rule_violations: list[str]
+    # Added within v1 with the default every contact logged before it had: a reader that ignores it is unchanged.
+    direction: Literal["outbound", "inbound"] = Field(
+        "outbound", description="who started the contact: `outbound` the agency, `inbound` the debtor (they phoned "
+                                "or wrote; judged by none of the limits, hours or days)")
 
 
 class TrailEntryOut(BaseModel):
@@ -96,7 +102,8 @@ class ContactHistoryOut(BaseModel):
                            "next_allowed_at": None, "local_time": "2026-11-25T09:00:02-05:00"}],
             "why": "best_time: miércoles 9h (tasa 0.27, n=380)", "assigned_to": None, "assigned_at": None}],
         "logged": [{"id": "5b2e9c71-0d4f-4a36-8e1b-7c9d2f6a3e48", "channel": "agent",
-                    "at": "2026-12-03T10:42:00-05:00", "outcome": "promise_to_pay", "rule_violations": []}],
+                    "at": "2026-12-03T10:42:00-05:00", "outcome": "promise_to_pay", "rule_violations": [],
+                    "direction": "inbound"}],
         "legal_holds": [{"hold": "dispute",
                          "note": "El deudor reclama ante la Superintendencia Financiera (queja 2026-4471)",
                          "set_at": "2026-10-06T11:20:00-05:00", "lifted_at": "2026-10-20T15:05:12-05:00"}],

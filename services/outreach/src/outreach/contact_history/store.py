@@ -52,6 +52,7 @@ class LoggedContact:
     at: dt.datetime
     outcome: str | None
     rule_violations: list[str]
+    direction: str = "outbound"  # who started it: the agency (outbound) or the debtor (inbound)
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,10 @@ async def attempts(s: AsyncSession, client: str, account_ref: str) -> list[Attem
 
 async def logged_contacts(s: AsyncSession, client: str, account_ref: str) -> list[LoggedContact]:
     result = await s.execute(sql(
-        "SELECT id, channel, at, outcome, rule_violations FROM outreach.contacts WHERE client_slug = :c "
+        "SELECT id, channel, at, outcome, rule_violations, direction FROM outreach.contacts WHERE client_slug = :c "
         "AND account_ref = :r AND source = 'logged' ORDER BY at"), {"c": client, "r": account_ref})
-    return [LoggedContact(r.id, r.channel, r.at, r.outcome, list(r.rule_violations or [])) for r in result]
+    return [LoggedContact(r.id, r.channel, r.at, r.outcome, list(r.rule_violations or []), r.direction)
+            for r in result]
 
 
 async def legal_holds(s: AsyncSession, client: str, account_ref: str) -> list[LegalHold]:
