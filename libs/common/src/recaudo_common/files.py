@@ -253,11 +253,15 @@ def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed, *,
     lines = decode_lines(chunks, sniffed.encoding, max_line_chars=max_line_chars, fallback=sniffed.fallback)
     budget = _RecordBudget(lines, max_line_chars)
     reader = csv.reader(budget, delimiter=sniffed.delimiter)
+    # The header's row as a spreadsheet numbers it: the blank lines before it are rows too, so a record's number
+    # is where the person who opens the file will find it (as a workbook's, which are its sheet's).
+    at = 1
     try:
         header = [h.strip().lstrip("\ufeff") for h in next(reader)]
         while not any(header):  # blank lines before the header
             budget.next_record()
             header = [h.strip().lstrip("\ufeff") for h in next(reader)]
+            at += 1
         checked_header(header)
     except StopIteration as exc:
         raise FileFormatError("empty_file", "the file has no header row") from exc
@@ -267,7 +271,7 @@ def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed, *,
         raise header_too_long(exc, max_line_chars, sniffed.delimiter) from exc
 
     def rows() -> Rows:
-        number = 1
+        number = at
         while True:
             budget.next_record()
             try:

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from .conftest import Ingest
+from .test_uploads import workbook
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +55,18 @@ async def test_a_semicolon_file_whose_first_lines_are_blank_is_read(ingest: Inge
     done = await ingest.upload("banco", content)
     assert (done["status"], done["rows_accepted"]) == ("completed", 1), done
     assert [e["balance"] for e in await ingest.events("account.placed")] == ["1500.50"]
+
+
+async def test_a_rejection_names_the_row_a_spreadsheet_shows_when_the_first_rows_are_empty(ingest: Ingest) -> None:
+    # The sheet's header is on its row 3, under two empty rows, whether saved as CSV or kept as a workbook: its second
+    # record, refused, is on row 5, where the client company's person will look for it.
+    lines = [["Obligación", "Cédula", "Nombre", "Saldo", "Mora"], ["A-1", "1", "Ana", "1.500", "5"],
+             ["A-2", "2", "Luis", "no es saldo", "5"]]
+    csv_file = "\r\n".join(["", ";;;;", *(";".join(line) for line in lines), ""]).encode()
+    assert await ingest.issues(await ingest.upload("banco", csv_file)) == [(5, "balance", "invalid_balance")]
+    book = workbook([[], [], *[[f"X{cell}" if cell.startswith("A-") else cell for cell in line] for line in lines]])
+    assert await ingest.issues(await ingest.upload("banco", book, "cartera.xlsx")) == [
+        (5, "balance", "invalid_balance")]
 
 
 async def test_days_past_due_in_thousands_are_read_grouped_as_the_locale_groups(ingest: Ingest) -> None:
