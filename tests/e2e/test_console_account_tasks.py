@@ -10,17 +10,21 @@ import datetime as dt
 import json
 import uuid
 import zoneinfo
+from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Request, async_playwright, expect
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from recaudo_common.money import format_amount
 from recaudo_common.testing import RunningPlatform, eventually
 from recaudo_common.testing_pages import sign_in_on_console
 
 from .browser_csp import csp_violations
+from .test_console_accounts import SAMPLES
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
@@ -32,6 +36,26 @@ CSV = ("Número Obligación;Cédula;Nombre Completo;Celular;Saldo Total;Días Mo
        "D-001;1020304050;María José Gómez;300 123 4501;1.500.000;45\n"
        "D-003;52111222;Marisol Rueda;300 123 4503;90.000;10\n")
 ACCOUNT = "/console/accounts/banco-andino/"
+
+
+async def paid_once(api: httpx.AsyncClient, slug: str, payment: dict[str, str]) -> str:
+    """A payment by hand, sent with one Idempotency-Key however often it is retried, and its id once the account's
+    ledger shows it applied. A payment sent before payments holds the account waits in suspense and is applied when
+    the account arrives: a new key on each try would apply it twice."""
+    key = f"caja-{uuid.uuid4()}"
+
+    async def recorded() -> str | None:  # once payments knows the client company
+        answer = await api.post(f"/v1/clients/{slug}/payments", headers={"Idempotency-Key": key}, json=payment)
+        return str(answer.json()["id"]) if answer.status_code == 200 else None
+
+    payment_id = await eventually(recorded, timeout_s=120, message=f"a payment to {payment['account_ref']}")
+
+    async def applied() -> bool:
+        listed = await api.get(f"/v1/clients/{slug}/accounts/{payment['account_ref']}/payments")
+        return listed.status_code == 200 and any(p["id"] == payment_id for p in listed.json()["items"])
+
+    await eventually(applied, timeout_s=120, message=f"the payment applied to {payment['account_ref']}")
+    return payment_id
 
 
 def local(moment: dt.datetime) -> str:
@@ -59,14 +83,8 @@ async def test_an_operator_records_a_payment_and_answers_the_debtors_data_rights
         await eventually(segmented, timeout_s=120, message="D-001 placed, segmented and known to outreach")
         for ref, amount in (("D-001", "50000"), ("D-003", "90000")):  # D-003 paid off: its debtor may be erased
 
-            async def paid(ref: str = ref, amount: str = amount) -> bool:  # once payments holds the account
-                answer = await api.post("/v1/clients/banco-andino/payments",
-                                        headers={"Idempotency-Key": f"caja-{uuid.uuid4()}"},
-                                        json={"account_ref": ref, "amount": amount, "method": "cash",
-                                              "paid_at": "2026-12-01T10:00:00-05:00"})
-                return answer.status_code == 200 and answer.json()["status"] == "applied"
-
-            await eventually(paid, timeout_s=60, message=f"a payment applied to {ref}")
+            await paid_once(api, "banco-andino", {"account_ref": ref, "amount": amount, "method": "cash",
+                                                  "paid_at": "2026-12-01T10:00:00-05:00"})
 
         async def closed() -> bool:
             view = await api.get("/v1/clients/banco-andino/accounts/D-003")
@@ -84,7 +102,7 @@ async def test_an_operator_records_a_payment_and_answers_the_debtors_data_rights
         await sign_in_on_console(page, platform.base_url, "ana@agencia.co", PASSWORD)
         await page.goto(platform.base_url + ACCOUNT + "D-001")
         timeline = page.locator("#timeline")
-        await expect(timeline).to_contain_text("Pago de $ 50.000,00 (registrado a mano)")
+        await expect(timeline).to_contain_text("Pago de $50.000,00 (registrado a mano)")
 
         # «Registrar pago»: an amount not written as the company writes it, then a date ahead, both refused.
         status = page.locator("#payment-status")
@@ -110,8 +128,8 @@ async def test_an_operator_records_a_payment_and_answers_the_debtors_data_rights
         await page.get_by_label("Fecha y hora del pago (hora de la empresa)").fill(local(now - dt.timedelta(hours=2)))
         await page.get_by_label("Referencia (opcional)").fill("Bancolombia 88412093")
         await page.dblclick("#payment-form button[type=submit]")
-        await expect(status).to_have_text("Pago de $ 100.000,00 registrado. Saldo de la cuenta: $ 1.350.000,00.")
-        await expect(page.locator("#timeline li", has_text="Pago de $ 100.000,00")).to_have_count(1)
+        await expect(status).to_have_text("Pago de $100.000,00 registrado. Saldo de la cuenta: $1.350.000,00.")
+        await expect(page.locator("#timeline li", has_text="Pago de $100.000,00")).to_have_count(1)
         await expect(timeline).to_contain_text("referencia Bancolombia 88412093")
         assert len(keys) == 2 and keys[0] == keys[1], keys  # the second press is the first's retry
         async with platform.client() as api:
@@ -182,7 +200,7 @@ async def test_an_operator_records_a_payment_and_answers_the_debtors_data_rights
         own_violations = await csp_violations(own)
         await sign_in_on_console(own, platform.base_url, "luis@bancoandino.co", PASSWORD)
         await own.goto(platform.base_url + ACCOUNT + "D-001")
-        await expect(own.locator("#timeline")).to_contain_text("Pago de $ 100.000,00")
+        await expect(own.locator("#timeline")).to_contain_text("Pago de $100.000,00")
         await expect(own.locator("#payment-form")).to_have_count(0)
         await expect(own.locator("#rights")).to_have_count(0)
         assert violations == [] and own_violations == [], violations + own_violations
@@ -215,14 +233,8 @@ async def test_amounts_are_read_in_each_client_companys_marks_and_currency(platf
 
         await eventually(known, timeout_s=120, message="M-001 known to outreach")
 
-        async def paid() -> bool:  # once payments holds C-001
-            answer = await api.post("/v1/clients/retail-andes/payments",
-                                    headers={"Idempotency-Key": f"caja-{uuid.uuid4()}"},
-                                    json={"account_ref": "C-001", "amount": "10000", "method": "cash",
-                                          "paid_at": "2026-12-01T10:00:00-03:00"})
-            return answer.status_code == 200 and answer.json()["status"] == "applied"
-
-        await eventually(paid, timeout_s=60, message="a payment applied to C-001")
+        await paid_once(api, "retail-andes", {"account_ref": "C-001", "amount": "10000", "method": "cash",
+                                              "paid_at": "2026-12-01T10:00:00-03:00"})
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -248,6 +260,8 @@ async def test_amounts_are_read_in_each_client_companys_marks_and_currency(platf
         await expect(page.locator("#balance-today")).to_have_text("$240.000")
         await expect(page.locator("#timeline")).to_contain_text("Saldo $250.000, 30 días de mora")
         await expect(page.locator("#timeline")).to_contain_text("Pago de $10.000")
+        shown = await page.evaluate("(xs) => xs.map((x) => window.recaudoAccount.money(x))", SAMPLES)
+        assert shown == [format_amount(Decimal(x), "CLP", "es-CL") for x in SAMPLES], shown  # as the server
         await page.get_by_label("Monto (CLP)").fill("1.000,50")
         await page.click("text=Registrar pago >> nth=-1")
         await expect(page.locator("#payment-status")).to_have_text(
@@ -290,15 +304,8 @@ async def test_an_erasure_refused_by_the_ledger_is_said_in_spanish(platform: Run
                                                    "password": PASSWORD})
         assert answer.status_code == 201, answer.text
 
-        async def paid() -> str | None:  # the payment's id, once payments holds the account
-            answer = await api.post("/v1/clients/banco-andino/payments",
-                                    headers={"Idempotency-Key": "caja-d005"},
-                                    json={"account_ref": "D-005", "amount": "90000", "method": "cheque",
-                                          "paid_at": "2026-12-01T10:00:00-05:00"})
-            ok = answer.status_code == 200 and answer.json()["status"] == "applied"
-            return answer.json()["id"] if ok else None
-
-        payment_id = await eventually(paid, timeout_s=120, message="a payment applied to D-005")
+        payment_id = await paid_once(api, "banco-andino", {"account_ref": "D-005", "amount": "90000",
+                                                           "method": "cheque", "paid_at": "2026-12-01T10:00:00-05:00"})
 
         async def closed() -> bool:
             view = await api.get("/v1/clients/banco-andino/accounts/D-005")

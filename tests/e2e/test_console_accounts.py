@@ -5,11 +5,13 @@ puts a legal hold on it and logs a contact, and sees both appear in the timeline
 finds only its own company's accounts, and another company's are not found."""
 
 import uuid
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from playwright.async_api import async_playwright, expect
 
+from recaudo_common.money import format_amount
 from recaudo_common.testing import RunningPlatform, eventually
 from recaudo_common.testing_pages import sign_in_on_console
 
@@ -18,6 +20,9 @@ from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "una frase larga de acceso"
+# Amounts the page's script writes as the server would: halves of the last decimal (rounded to even, as Babel
+# does), grouping from four digits on, a negative one, the largest balance.
+SAMPLES = ["0", "0.5", "1234", "1500000.5", "-2500.25", "0.005", "0.015", "999999999999.99"]
 BANCO = {"slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
          "timezone": "America/Bogota", "locale": "es-CO"}
 OTRA = {**BANCO, "slug": "financiera-sur", "name": "Financiera del Sur"}
@@ -86,10 +91,16 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
         assert page.url == platform.base_url + "/console/accounts/banco-andino/D-001"
         timeline = page.locator("#timeline")
         await expect(timeline).to_contain_text("Asignación de la cuenta")
-        await expect(timeline).to_contain_text("Saldo $ 1.500.000,00, 45 días de mora")
+        # One amount, one way: the placement's balance as the server wrote it in the facts and as the page's
+        # script wrote it in the timeline read alike (Babel's CLDR for es-CO COP, not the browser's ICU).
+        assigned = await page.locator("#facts dt:text-is('Saldo asignado') + dd").inner_text()
+        assert assigned == "$1.500.000,00", assigned
+        await expect(timeline).to_contain_text(f"Saldo {assigned}, 45 días de mora")
+        shown = await page.evaluate("(xs) => xs.map((x) => window.recaudoAccount.money(x))", SAMPLES)
+        assert shown == [format_amount(Decimal(x), "COP", "es-CO") for x in SAMPLES], shown
         await expect(timeline).to_contain_text("Segmento ")
         await expect(timeline).to_contain_text("por qué:")
-        await expect(timeline).to_contain_text("Pago de $ 250.000,00 (registrado a mano)")
+        await expect(timeline).to_contain_text("Pago de $250.000,00 (registrado a mano)")
         await expect(page.locator("#timeline-status")).to_have_text("")  # every service answered
         # The facts of the file beside today's: what is owed once the payment reached the recovery report.
         await expect(page.locator("#dpd-today")).to_have_text("45")
@@ -97,7 +108,7 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
         async def owed_today() -> bool:
             await page.reload()
             await expect(page.locator("#timeline")).to_contain_text("Asignación de la cuenta")
-            return (await page.locator("#balance-today").inner_text()).replace("\xa0", " ") == "$ 1.250.000,00"
+            return await page.locator("#balance-today").inner_text() == "$1.250.000,00"
 
         await eventually(owed_today, timeout_s=30, message="today's balance on the account page")
 

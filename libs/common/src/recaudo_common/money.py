@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import format_currency
@@ -77,6 +78,37 @@ def format_amount(amount: Decimal, currency: str, locale: str, *, as_given: bool
     no-break space where CLDR has one). The one way every service writes money for people. `as_given` writes
     every decimal the amount has, not cut to the currency's (a gateway's payment in fractions of one)."""
     return format_currency(amount, currency, locale=locale.replace("-", "_"), decimal_quantization=not as_given)
+
+
+@dataclass(frozen=True)
+class AmountStyle:
+    """How format_amount writes amounts in one currency and locale, for a page's script to write them the same way
+    (recaudo_common/console/amounts.js): what goes before and after the figure, positive and negative, the marks,
+    the decimals (the currency's, by CLDR), thousands grouped by three. A browser's Intl.NumberFormat has its own
+    CLDR data (Chromium's ICU writes es-CO's `$ 1.500.000,00` where Babel writes `$1.500.000,00`, and another
+    browser or version another way), so a page that writes amounts beside the server's takes this instead."""
+
+    prefix: str
+    suffix: str
+    negative_prefix: str
+    negative_suffix: str
+    group: str
+    decimal: str
+    places: int
+
+
+_PROBE = re.compile(r"^(?P<before>\D*)1(?P<group>\D)234(?P=group)567(?:(?P<decimal>\D)(?P<places>0+))?(?P<after>\D*)$")
+
+
+def amount_style(currency: str, locale: str) -> AmountStyle:
+    """The style format_amount writes `currency` in for `locale`, read from what it writes for ±1,234,567
+    (ValueError for a locale that groups otherwise than by three, which the product does not take)."""
+    positive, negative = (_PROBE.match(format_amount(Decimal(n), currency, locale)) for n in (1234567, -1234567))
+    if positive is None or negative is None:
+        raise ValueError(f"amounts in {currency} for {locale} are not grouped by three")
+    return AmountStyle(prefix=positive["before"], suffix=positive["after"], negative_prefix=negative["before"],
+                       negative_suffix=negative["after"], group=positive["group"], decimal=positive["decimal"] or "",
+                       places=len(positive["places"] or ""))
 
 
 def _prefix(text: str) -> tuple[str, str | None]:

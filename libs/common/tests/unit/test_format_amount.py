@@ -3,11 +3,13 @@ currency's own symbol (S/ for soles), its decimals (none for Chilean pesos) and 
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from recaudo_common.money import format_amount
+from recaudo_common.money import MARKS, MINOR_UNITS, AmountStyle, amount_style, format_amount
 
 pytestmark = pytest.mark.unit
 
@@ -23,3 +25,31 @@ pytestmark = pytest.mark.unit
 def test_an_amount_is_written_in_its_currency_as_the_locale_writes_it(amount: str, currency: str, locale: str,
                                                                        shown: str) -> None:
     assert format_amount(Decimal(amount), currency, locale) == shown
+
+
+def written_in(style: AmountStyle, value: str) -> str:
+    """What recaudo_common/console/amounts.js writes for `value` in `style` (the same steps: half to even to the
+    style's decimals, thousands by three), so that the style is shown to hold all of format_amount's rules."""
+    amount = Decimal(value)
+    units = abs(amount).scaleb(style.places).quantize(Decimal(1), ROUND_HALF_EVEN)
+    digits = str(units).rjust(style.places + 1, "0")
+    whole, decimals = digits[:len(digits) - style.places], digits[len(digits) - style.places:]
+    figure = f"{int(whole):,}".replace(",", style.group) + (style.decimal + decimals if style.places else "")
+    if amount.is_signed():  # as Babel: -0.001 COP is -$0,00
+        return style.negative_prefix + figure + style.negative_suffix
+    return style.prefix + figure + style.suffix
+
+
+@given(st.sampled_from(sorted(MARKS)), st.sampled_from(sorted(MINOR_UNITS)),
+       st.decimals(min_value=Decimal("-999999999999.99"), max_value=Decimal("999999999999.99"), places=3,
+                   allow_nan=False, allow_infinity=False))
+def test_a_pages_script_writes_an_amount_in_the_servers_style_as_the_server_does(locale: str, currency: str,
+                                                                                 amount: Decimal) -> None:
+    assert written_in(amount_style(currency, locale), str(amount)) == format_amount(amount, currency, locale)
+
+
+def test_the_style_of_a_colombian_and_a_chilean_company() -> None:
+    assert amount_style("COP", "es-CO") == AmountStyle(prefix="$", suffix="", negative_prefix="-$",
+                                                       negative_suffix="", group=".", decimal=",", places=2)
+    assert amount_style("CLP", "es-CL") == AmountStyle(prefix="$", suffix="", negative_prefix="$-",
+                                                       negative_suffix="", group=".", decimal="", places=0)

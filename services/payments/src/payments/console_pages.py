@@ -22,11 +22,11 @@ from payments.schemas import UnmatchedPaymentOut
 from payments.store import SCHEMA
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import ClientCopy
-from recaudo_common.console import page, pages_of
+from recaudo_common.console import AMOUNTS_SCRIPT, amounts_style, page, pages_of
 from recaudo_common.console.client_pages import ClientReader, client_reader, refusal
 from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
-from recaudo_common.money import MARKS, format_amount, kept_places
+from recaudo_common.money import MARKS, format_amount
 from recaudo_common.routing import AuthorisedFirstRoute
 
 PAGES = pages_of(Path(__file__).parent / "console_templates")
@@ -120,6 +120,12 @@ async def script() -> Response:
     return FileResponse(SCRIPT, media_type="application/javascript", headers={"Cache-Control": "no-cache"})
 
 
+@router.get("/amounts.js", include_in_schema=False)
+async def amounts_script() -> Response:
+    """The script that writes the page's amounts as the server writes its own rows (loaded before the page's)."""
+    return FileResponse(AMOUNTS_SCRIPT, media_type="application/javascript", headers={"Cache-Control": "no-cache"})
+
+
 @router.get("")
 async def choose_client(request: Request, platform: PlatformDep) -> Response:
     """Where the console's first page leads: a client company's person straight to its own queue; an operator or
@@ -167,4 +173,4 @@ async def suspense_page(slug: str, request: Request, platform: PlatformDep,
     return page("suspense.html", pages=PAGES, slug=slug, client=client.name, rows=[_row(p, client) for p in shown],
                 later=later, can_assign=principal.has_role("operator"), account=account, paid=paid,
                 group_mark=group, decimal_mark=decimal, locale=client.locale, currency=client.currency,
-                minor_units=kept_places(client.currency), layout=person.layout())
+                amounts=amounts_style(client.currency, client.locale), layout=person.layout())

@@ -4,6 +4,8 @@ own: the templates' <style> blocks allowed by their hashes, never 'unsafe-inline
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,9 +13,13 @@ from typing import Any
 import jinja2
 from fastapi.responses import HTMLResponse, Response
 
+from recaudo_common.money import amount_style
 from recaudo_common.page_policy import headers, inline_blocks, policy
 
 _SHARED = Path(__file__).parent / "templates"
+# The script that writes amounts as the server does (window.recaudoAmounts), one file every service serves under
+# its own pages' prefix (the gateway routes each prefix to one service), loaded before the page's own script.
+AMOUNTS_SCRIPT = Path(__file__).parent / "amounts.js"
 
 
 class Pages(jinja2.Environment):
@@ -49,3 +55,9 @@ def script(path: Path) -> Response:
     each request so a deploy never serves a stale copy."""
     return Response(path.read_bytes(), media_type="application/javascript",
                     headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+def amounts_style(currency: str, locale: str) -> str:
+    """The data-amounts attribute of a page whose script writes amounts: how format_amount writes `currency` in
+    `locale` (money.amount_style), as JSON for amounts.js."""
+    return json.dumps(dataclasses.asdict(amount_style(currency, locale)), ensure_ascii=False)

@@ -122,6 +122,12 @@ async def tasks_script() -> Response:
     return console.script(TASKS_SCRIPT)
 
 
+@router.get("/amounts.js")
+async def amounts_script() -> Response:
+    """The script that writes the account page's amounts as the server writes its own (loaded before the page's)."""
+    return console.script(console.AMOUNTS_SCRIPT)
+
+
 @router.get("")
 async def companies_page(request: Request, platform: PlatformDep,
                          after: Annotated[str | None, Query(max_length=200)] = None) -> Response:
@@ -172,4 +178,4 @@ async def account_page(slug: str, account_ref: str, request: Request, platform: 
     return _shown("account.html", found, account=row(account, found.client), timezone=found.client.timezone,
                   locale=found.client.locale, currency=found.client.currency,
                   minor_units=kept_places(found.client.currency), group_mark=group,
-                  decimal_mark=decimal)
+                  decimal_mark=decimal, amounts=console.amounts_style(found.client.currency, found.client.locale))

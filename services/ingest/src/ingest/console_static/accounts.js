@@ -9,11 +9,10 @@
   const slug = root.dataset.slug;
   const tz = root.dataset.timezone;
   const locale = root.dataset.locale || "es-CO";
-  // In the company's currency (S/ for soles, no cents for Chilean pesos), with the decimals the platform keeps in it
-  // (data-minor-units): a browser whose data gives COP no cents would otherwise round 20.000,50 away.
-  const places = Number(root.dataset.minorUnits);
-  const amounts = new Intl.NumberFormat(locale, {style: "currency", currency: root.dataset.currency,
-                                                 minimumFractionDigits: places, maximumFractionDigits: places});
+  // In the company's currency (S/ for soles, no cents for Chilean pesos) exactly as the server writes the page's own
+  // amounts (the placement's balance in its facts): amounts.js in the style the page carries (data-amounts), never
+  // the browser's Intl data, whose CLDR differs (Chromium writes es-CO's "$ 1.500.000,00", the server "$1.500.000,00").
+  const amounts = window.recaudoAmounts(JSON.parse(root.dataset.amounts));
   const base = "/v1/clients/" + encodeURIComponent(slug);
   const account = base + "/accounts/" + encodeURIComponent(root.dataset.ref);
 
@@ -63,7 +62,7 @@
   }
 
   function money(value) {
-    return amounts.format(Number(value));
+    return amounts(value);
   }
 
   // An amount typed in the client company's marks (150.000,50 in es-CO, 1,500.50 in es-MX), strictly: a group mark

@@ -123,11 +123,10 @@
     return /^\d+(\.\d{1,2})?$/.test(plain) ? plain : null;
   }
 
-  // In the company's currency with the decimals the platform keeps in it (data-minor-units): none for Chilean pesos.
+  // As the server writes the page's rows (amounts.js, the style the form carries): the currency's decimals, none
+  // for Chilean pesos, and one way of writing an amount on the page.
   function amounts(form) {
-    const places = Number(form.dataset.minorUnits);
-    return new Intl.NumberFormat(form.dataset.locale, {style: "currency", currency: form.dataset.currency,
-                                                       minimumFractionDigits: places, maximumFractionDigits: places});
+    return window.recaudoAmounts(JSON.parse(form.dataset.amounts));
   }
 
   async function reverse(form) {
@@ -148,7 +147,7 @@
       });
       const result = await answer.json().catch(() => ({}));
       if (answer.ok) {
-        const shown = (value) => amounts(form).format(Number(value));
+        const shown = amounts(form);
         say("Pago revertido por " + shown(result.amount) + "; del pago quedan " + shown(result.remaining) +
             " y la cuenta " + result.account_ref + " debe " + shown(result.new_balance) + ".", false);
         form.closest("tr").querySelector(".reversed").textContent = shown(result.reversed_total);
@@ -196,7 +195,7 @@
       cell(row, String(r.row));
       cell(row, STATUSES[r.status] || r.status);
       cell(row, r.reference || r.transaction_id || "—");
-      cell(row, r.amount ? money.format(Number(r.amount)) : "—");
+      cell(row, r.amount ? money(r.amount) : "—");
       cell(row, r.reason ? (REASONS[r.reason] || r.reason) : "—");
       body.appendChild(row);
     });
