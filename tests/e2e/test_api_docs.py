@@ -10,7 +10,6 @@ from playwright.async_api import async_playwright, expect
 from recaudo_common.testing import RunningPlatform
 
 from .browser_csp import csp_violations
-from .conftest import OPERATOR_KEY
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
@@ -69,7 +68,7 @@ async def test_an_operator_authorizes_and_tries_a_request_from_the_documentation
         await page.locator(".auth-wrapper button.authorize").click()
         dialog = page.locator(".dialog-ux .modal-ux")
         await expect(dialog).to_be_visible()
-        await dialog.locator("input[type=text], input[type=password]").first.fill(OPERATOR_KEY)
+        await dialog.locator("input[type=text], input[type=password]").first.fill(platform.operator_key)
         await dialog.locator("button.authorize[type=submit]").first.click()
         await expect(dialog.locator("button", has_text="Logout").first).to_be_visible()
         await dialog.locator("button.close-modal").click()
@@ -87,4 +86,4 @@ async def test_an_operator_authorizes_and_tries_a_request_from_the_documentation
             "banco-andino")
         await browser.close()
     assert errors == [] and violations == [], (errors, violations)
-    assert sent and sent[-1] == f"Bearer {OPERATOR_KEY}", sent
+    assert sent and sent[-1] == f"Bearer {platform.operator_key}", sent
