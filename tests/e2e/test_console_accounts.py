@@ -131,7 +131,10 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
         await page.click("text=Registrar contacto >> nth=-1")
         await expect(page.locator("#action-status")).to_contain_text("incumple: retención legal")
         await expect(timeline).to_contain_text("Contacto registrado (llamada de agente)")
-        await expect(timeline).to_contain_text("habló con el titular")
+        # The timeline says who started each: the debtor's call, breaking nothing, and the agency's, which did.
+        await expect(timeline).to_contain_text("El deudor inició el contacto; habló con el titular")
+        await expect(timeline).to_contain_text(
+            "La agencia inició el contacto; habló con el titular; incumple: retención legal")
         await page.screenshot(path=str(tmp_path / "account.png"), full_page=True)  # docs/console/account.png
 
         await page.click("text=Levantar retención")
