@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-import ingest.main
-import outreach.main
-import payments.main
-import reporting.main
-import segmentation.main
 from ingest.settings import IngestSettings
 from outreach.settings import OutreachSettings
 from payments.settings import PaymentsSettings
@@ -21,13 +17,18 @@ from recaudo_common.settings import PlatformSettings
 from reporting.settings import ReportingSettings
 from segmentation.settings import SegmentationSettings
 
+
+def _builder(service: str) -> Callable[[Platform], ServiceUnit]:
+    """The service's main.build, imported when first called: a process that serves one service imports only its
+    code (the other four took about 2 of the 4.5 CPU seconds a service's start took, each time it was restarted)."""
+    def build(platform: Platform) -> ServiceUnit:
+        return cast(ServiceUnit, importlib.import_module(f"{service}.main").build(platform))
+
+    return build
+
+
 BUILDERS: dict[str, Callable[[Platform], ServiceUnit]] = {
-    "ingest": ingest.main.build,
-    "segmentation": segmentation.main.build,
-    "outreach": outreach.main.build,
-    "payments": payments.main.build,
-    "reporting": reporting.main.build,
-}
+    name: _builder(name) for name in ("ingest", "segmentation", "outreach", "payments", "reporting")}
 
 SETTINGS: dict[str, type[PlatformSettings]] = {
     "ingest": IngestSettings, "segmentation": SegmentationSettings, "outreach": OutreachSettings,
