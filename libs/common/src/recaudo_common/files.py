@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -116,11 +117,27 @@ def detect_encoding(head: bytes) -> str:
     return "utf-8-sig"
 
 
+# Excel's instruction on a CSV's first line naming its separator ("sep=;", maybe quoted), written by systems that
+# export for Excel so that it opens in columns whatever the regional settings; Excel shows no row for it.
+_EXCEL_SEPARATOR = re.compile(r'"?sep=(.)"?[ ]*(?:\r\n|\r|\n)?', re.IGNORECASE)
+
+
+def excel_separator(line: str) -> str | None:
+    """The separator a file's first line names for Excel, if it is that instruction and names one of ours."""
+    named = _EXCEL_SEPARATOR.fullmatch(line.lstrip("\ufeff"))
+    return named.group(1) if named is not None and named.group(1) in DELIMITERS else None
+
+
 def sniff_delimiter(text: str) -> str:
-    """The candidate that splits the header line most (quoted text ignored). The header is the first line with
-    anything on it: the reading skips blank lines before it (an export whose first rows are empty), and one of
-    them would leave every candidate at nothing, so `,`."""
-    lines = (m.group(0) for m in _LINES.finditer(text))
+    """The separator the first line names for Excel (excel_separator); else the candidate that splits the header
+    line most (quoted text ignored). The header is the first line with anything on it: the reading skips blank
+    lines before it (an export whose first rows are empty), and one of them would leave every candidate at
+    nothing, so `,`."""
+    lines: Iterator[str] = (m.group(0) for m in _LINES.finditer(text))
+    first = next(lines, "")
+    if (named := excel_separator(first)) is not None:
+        return named
+    lines = itertools.chain([first], lines)
     header = next((line for line in lines if line.strip()), "").rstrip("\r\n")
     best, best_count = ",", 0
     for d in DELIMITERS:
@@ -245,13 +262,22 @@ class _RecordBudget:
         self.start = []
 
 
+def _without_excel_separator(lines: Iterator[str]) -> Iterator[str]:
+    """The lines but a first one that is Excel's separator instruction: Excel shows no row for it. Lazy, so that
+    a first line too long is found where the reading of the header expects it."""
+    first = next(lines, None)
+    if first is not None and excel_separator(first) is None:
+        yield first
+    yield from lines
+
+
 def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed, *,
              max_line_chars: int = MAX_LINE_CHARS) -> tuple[list[str], Rows]:
     """Header and rows. A record (one line, or several joined by a quoted line break) longer than
     `max_line_chars`, or of more than MAX_COLUMNS fields, stops the reading with a FileFormatError."""
     csv.field_size_limit(64 * 1024 * 1024)  # process-wide; the record budget below is the real cap
     lines = decode_lines(chunks, sniffed.encoding, max_line_chars=max_line_chars, fallback=sniffed.fallback)
-    budget = _RecordBudget(lines, max_line_chars)
+    budget = _RecordBudget(_without_excel_separator(lines), max_line_chars)
     reader = csv.reader(budget, delimiter=sniffed.delimiter)
     # The header's row as a spreadsheet numbers it: the blank lines before it are rows too, so a record's number
     # is where the person who opens the file will find it (as a workbook's, which are its sheet's).

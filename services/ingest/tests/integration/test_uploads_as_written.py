@@ -1,6 +1,7 @@
 """Portfolio files as client companies' systems and sheets write them, through ingest's real HTTP API and a real
 PostgreSQL: a Windows-1252 file whose first accent comes late, Mexican mobiles written as before 2019, a header
-written twice, blank lines before the header, days past due with the locale's thousands mark."""
+written twice, blank lines before the header, days past due with the locale's thousands mark, Excel's separator
+instruction."""
 
 import pytest
 from sqlalchemy import text
@@ -79,3 +80,17 @@ async def test_days_past_due_in_thousands_are_read_grouped_as_the_locale_groups(
     telco = "\n".join(["Cuenta,Documento,Nombre,Saldo,Dias Mora", 'B-1,1,Ana,"1,500.00","1,200"']).encode()
     assert (await ingest.upload("telco", telco))["rows_accepted"] == 1
     assert [e["days_past_due"] for e in await ingest.events("account.placed")] == [1200, 1200]
+
+
+async def test_a_file_that_names_its_separator_for_excel_is_read(ingest: Ingest) -> None:
+    # A system that writes CSV for Excel puts 'sep=;' on its first line, so that Excel opens it in columns whatever
+    # the computer's regional settings: Excel reads the line as that instruction and shows no row for it.
+    content = "\r\n".join(["sep=;", "Obligación;Cédula;Nombre;Saldo;Mora", "A-1;1;Ana;1.500,50;5",
+                            "A-2;2;Luis;no es saldo;5", ""]).encode()
+    done = await ingest.upload("banco", content)
+    assert (done["status"], done["rows_accepted"]) == ("completed", 1), done
+    assert await ingest.issues(done) == [(3, "balance", "invalid_balance")]
+    quoted = '"sep=,"\nObligación,Cédula,Nombre,Saldo,Mora\nB-1,3,Eva,"2.000,50",5\n'.encode()
+    done = await ingest.upload("banco", quoted)
+    assert (done["status"], done["rows_accepted"]) == ("completed", 1), done
+    assert [e["balance"] for e in await ingest.events("account.placed")] == ["1500.50", "2000.50"]
