@@ -1,11 +1,11 @@
 """The agent desk in a real headless Chromium (Debian's, driven by Playwright) (#23): an agent signs in, opens the
 desk, takes the next call, sees the account and its script, logs a promise to pay with an amount and a date, and
-reads the confirmation; the outcome is recorded with the agent's user id and the promise goes out as an event. A
-Chilean company's call shows its balance in whole pesos (CLP has no cents), and is taken off the desk, with why in
+reads the confirmation; the outcome is recorded with the agent's user id and the promise goes out as an event. The
+balance reads as the server writes it (format_amount: es-CO's $1.500.000,00, as in the platform's script beside it);
+a Chilean company's call shows its balance in whole pesos (CLP has no cents), and is taken off the desk, with why in
 Spanish, once an operator puts its account on hold."""
 
 import datetime as dt
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +22,7 @@ from recaudo.services import build_units
 from recaudo_common.bus.base import Message
 from recaudo_common.bus.consumer import ConsumerRuntime
 from recaudo_common.events import AccountPlaced, AccountSegmented, ClientRegistered, Event
+from recaudo_common.money import format_amount
 from recaudo_common.personal_data import PersonalData, Vault
 from recaudo_common.runtime import Platform, build_app, make_platform
 from recaudo_common.testing import sealed_person, serving_app, settings_for_test
@@ -116,7 +117,12 @@ async def test_an_agent_takes_the_next_call_and_logs_a_promise_to_pay(desk: Desk
 
         await page.click("text=Siguiente llamada")
         await expect(page.locator("#account-ref")).to_have_text("D-77", timeout=10_000)
-        await expect(page.locator("#balance")).to_have_text(re.compile(r"^COP\s1\.500\.000,00$"))
+        # One amount, one way: the balance as the server writes it (Babel's CLDR, not the browser's Intl), and as
+        # the platform's script for the call, written by the server, says it.
+        balance = format_amount(Decimal("1500000"), "COP", "es-CO")
+        assert balance == "$1.500.000,00"
+        await expect(page.locator("#balance")).to_have_text(balance)
+        assert balance in await page.locator("#script").inner_text()
         await expect(page.locator("#debtor-name")).to_have_text("MARÍA PÉREZ")
         await expect(page.locator("#offer")).to_have_text("Pago único con descuento")
         assert (await page.locator("#script").inner_text()).strip()
@@ -135,7 +141,8 @@ async def test_an_agent_takes_the_next_call_and_logs_a_promise_to_pay(desk: Desk
         await page.select_option("#client", "andes")  # Chilean pesos have no cents
         await page.click("text=Siguiente llamada")
         await expect(page.locator("#account-ref")).to_have_text("C-01", timeout=10_000)
-        await expect(page.locator("#balance")).to_have_text(re.compile(r"^CLP\s250\.000$"))
+        await expect(page.locator("#balance")).to_have_text(format_amount(Decimal("250000"), "CLP", "es-CL"))
+        assert await page.locator("#balance").inner_text() == "$250.000"
 
         # An operator puts the account on hold while the call is on screen: the page, asking for its call again,
         # takes it off with why, before it is dialled.

@@ -3,7 +3,10 @@ operator, a supervisor) gets the page with the client companies they may work an
 company's person and an SRE get a Spanish refusal; no session is sent to sign in. The page's script works with the
 session alone: the next call, then its outcome with a promise, recorded with the agent who logged it."""
 
+import dataclasses
 import datetime as dt
+import html
+import json
 import re
 from collections.abc import AsyncIterator
 
@@ -13,6 +16,7 @@ import pytest
 from outreach.withdrawals import NOT_PURSUED, PERSON_ERASED
 from recaudo_common.auth import Role
 from recaudo_common.console import page
+from recaudo_common.money import amount_style
 from recaudo_common.people import UserStore
 from recaudo_common.sessions import SessionRules, csrf_token
 
@@ -58,15 +62,19 @@ async def test_agents_operators_and_supervisors_get_the_desk_and_others_a_refusa
         assert "script-src" not in shown.headers["content-security-policy"]  # default-src 'self': our scripts only
         seen = text_of(shown.text)
         assert "Escritorio de agente" in seen and "Siguiente llamada" in seen and email in seen
-        # Both client companies, each with its locale, its currency's decimals and the marks its locale writes
-        # amounts with; the CSRF token for the script.
+        # Both client companies, each with its locale, the style the server writes its amounts in (data-amounts,
+        # for amounts.js) and the marks its locale writes amounts with; the CSRF token for the script.
         assert re.search(r'<option value="banco" data-currency="COP" data-timezone="America/Bogota"\s+'
-                         r'data-locale="es-CO" data-minor-units="2" data-group="\." data-decimal=",">Banco Andino'
+                         r'data-locale="es-CO" data-amounts="([^"]*)" data-group="\." data-decimal=",">Banco Andino'
                          r'</option>', shown.text)
         assert re.search(r'value="otro" data-currency="MXN" data-timezone="America/Mexico_City"\s+'
-                         r'data-locale="es-MX" data-minor-units="2" data-group="," data-decimal="\."', shown.text)
+                         r'data-locale="es-MX" data-amounts="[^"]*" data-group="," data-decimal="\."', shown.text)
+        styles = re.findall(r'data-amounts="([^"]*)"', shown.text)
+        assert [json.loads(html.unescape(s)) for s in styles] == [
+            dataclasses.asdict(amount_style("COP", "es-CO")), dataclasses.asdict(amount_style("MXN", "es-MX"))]
         assert f'<meta name="csrf-token" content="{headers["X-CSRF-Token"]}">' in shown.text
-        assert '<script src="/console/agent/desk.js"></script>' in shown.text and "onclick" not in shown.text
+        assert ('<script src="/console/agent/amounts.js"></script>\n<script src="/console/agent/desk.js"></script>'
+                in shown.text and "onclick" not in shown.text)
     for email, role, client in (("cli@banco.co", "client", "banco"), ("ops@agencia.co", "sre", None)):
         headers, _ = await person(o, email, role, client)
         refused = await http.get("/console/agent", headers={"Cookie": headers["Cookie"]})
@@ -75,7 +83,10 @@ async def test_agents_operators_and_supervisors_get_the_desk_and_others_a_refusa
         assert "Siguiente llamada" not in refused.text and "Banco Andino" not in refused.text
     script = await http.get("/console/agent/desk.js")
     assert script.status_code == 200 and script.headers["content-type"].startswith("application/javascript")
-    assert "X-CSRF-Token" in script.text and "innerHTML" not in script.text
+    assert "X-CSRF-Token" in script.text and "innerHTML" not in script.text and "Intl.NumberFormat" not in script.text
+    amounts = await http.get("/console/agent/amounts.js")
+    assert amounts.status_code == 200 and amounts.headers["content-type"].startswith("application/javascript")
+    assert "window.recaudoAmounts" in amounts.text
     # Why a call was withdrawn is said in Spanish for each reason the withdrawals give, the erasure's and the
     # do_not_pursue treatment's among them (the contact law's codes have their own table).
     for reason in ("account recalled", "opted out", "do not contact", "legal hold: dispute", PERSON_ERASED,

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from outreach.store import SCHEMA
-from recaudo_common.console import page, pages_of
+from recaudo_common.console import AMOUNTS_SCRIPT, amounts_style, page, pages_of, script
 from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.db import sql
 from recaudo_common.dependencies import PlatformDep
-from recaudo_common.money import MARKS, kept_places
+from recaudo_common.money import MARKS
 from recaudo_common.routing import AuthorisedFirstRoute
 
 HERE = Path(__file__).parent
@@ -28,15 +28,16 @@ router = APIRouter(route_class=AuthorisedFirstRoute, prefix="/console/agent", ta
 
 @dataclass(frozen=True)
 class ClientChoice:
-    """A client company the person may work, with the marks its locale writes amounts with and the decimals an
-    amount in its currency has (none for CLP)."""
+    """A client company the person may work, with the marks its locale writes amounts with (to read a promise's
+    amount as typed) and the style the server writes its amounts in (`amounts`, money.amount_style as JSON for
+    amounts.js: the currency's symbol and decimals, none for CLP)."""
 
     slug: str
     name: str
     currency: str
     timezone: str
     locale: str
-    minor_units: int
+    amounts: str
     group: str
     decimal: str
 
@@ -53,8 +54,8 @@ async def desk_page(request: Request, platform: PlatformDep) -> Response:
     async with platform.db.transaction() as s:
         rows = (await s.execute(sql(f"SELECT slug, name, currency, timezone, locale FROM {SCHEMA}.clients "
                                     "ORDER BY name, slug"))).all()
-    clients = [ClientChoice(r[0], r[1], r[2], r[3], r[4], kept_places(r[2]), *MARKS.get(r[4], (".", ","))) for r in rows
-               if principal.can_see_client(r[0])]
+    clients = [ClientChoice(r[0], r[1], r[2], r[3], r[4], amounts_style(r[2], r[4]), *MARKS.get(r[4], (".", ",")))
+               for r in rows if principal.can_see_client(r[0])]
     return page("agent_desk.html", pages=PAGES, refused=False, clients=clients, layout=person.layout())
 
 
@@ -63,4 +64,11 @@ async def desk_script() -> FileResponse:
     """The page's script, served from here: the console's policy runs only scripts of our own origin."""
     return FileResponse(HERE / "console_templates" / "desk.js", media_type="application/javascript",
                         headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/amounts.js", include_in_schema=False)
+async def amounts_script() -> Response:
+    """The script that writes the desk's amounts as the server writes them (loaded before the desk's own): the
+    balance reads as the platform's call script and every message say it."""
+    return script(AMOUNTS_SCRIPT)
 

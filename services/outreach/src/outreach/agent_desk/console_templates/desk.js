@@ -42,15 +42,14 @@
     const option = $("client").selectedOptions[0];
     return {slug: option.value, currency: option.dataset.currency, timezone: option.dataset.timezone, group: option.dataset.group,
             decimal: option.dataset.decimal, locale: option.dataset.locale,
-            minorUnits: Number(option.dataset.minorUnits)};
+            money: window.recaudoAmounts(JSON.parse(option.dataset.amounts))};
   }
 
-  // The company's currency by its code (an agent works several companies' calls), in its locale and with the
-  // decimals the platform keeps in it (none for CLP), as the account page writes amounts.
+  // In the company's currency and locale exactly as the server writes it (es-CO's $1.500.000,00, none for CLP):
+  // amounts.js in the style the chosen company's option carries (data-amounts), never the browser's Intl data,
+  // whose CLDR differs, so the balance reads as in the platform's script for the call and on the account page.
   function money(amount, m) {
-    return new Intl.NumberFormat(m.locale, {style: "currency", currency: m.currency, currencyDisplay: "code",
-                                            minimumFractionDigits: m.minorUnits,
-                                            maximumFractionDigits: m.minorUnits}).format(Number(amount));
+    return m.money(amount);
   }
 
   function amountOf(raw, m) {
