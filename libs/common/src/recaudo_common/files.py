@@ -319,6 +319,16 @@ def csv_rows(chunks: Iterable[bytes], sniffed: Sniffed, *,
     return header, rows()
 
 
+class UnreadableLine(str):
+    """The one cell of a JSON-lines row whose line is no JSON object (malformed, or an array, a string, a number):
+    its text, so that the row is rejected for what it is and keeps the line, not read as a record of blank fields."""
+
+
+class _Unreadable(dict[str, object]):
+    """Such a line as a record: its text under a key no column has (a file of nothing else, its header sampled from
+    them, is refused for its columns)."""
+
+
 def jsonl_keys(chunks: Iterable[bytes], sniffed: Sniffed, *, max_line_chars: int = MAX_LINE_CHARS) -> list[str]:
     """Every key of a JSON-lines file's records, in the order first seen: the header that reads all of them. An
     exporter that leaves out empty fields may name a column first in its millionth record. A pass of its own over
@@ -353,8 +363,8 @@ def jsonl_rows(chunks: Iterable[bytes], sniffed: Sniffed, *, header_sample: int 
             # Numbers as exact Decimals; NaN and Infinity stay text (no number a debt can be).
             value = json.loads(line, parse_float=Decimal, parse_constant=str)
         except (ValueError, RecursionError):  # malformed, an integer of 5,000 digits, or nested 100,000 deep
-            return {"_unparseable_line": line.strip()[:10_000]}
-        return value if isinstance(value, dict) else {"_unparseable_line": line.strip()[:10_000]}
+            return _Unreadable(_unparseable_line=line.strip()[:10_000])
+        return value if isinstance(value, dict) else _Unreadable(_unparseable_line=line.strip()[:10_000])
 
     iterator = enumerate(lines, start=2)
     try:
@@ -378,6 +388,8 @@ def jsonl_rows(chunks: Iterable[bytes], sniffed: Sniffed, *, header_sample: int 
         raise FileFormatError("empty_file", "the file has no records")
 
     def cells(record: dict[str, object]) -> list[Cell]:
+        if type(record) is _Unreadable:
+            return [UnreadableLine(record["_unparseable_line"])]
         return [_json_cell(record.get(h)) for h in header]
 
     def filled(record: dict[str, object]) -> bool:

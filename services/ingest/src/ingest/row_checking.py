@@ -26,10 +26,11 @@ from ingest.domain.portfolio import (
     map_columns,
     too_many_fields,
     trailing_empty,
+    unreadable_line,
 )
 from ingest.reading import CountingReader, FileLimits, open_rows
 from ingest.records import Tally, UploadParams
-from recaudo_common.files import Cell, Rows
+from recaudo_common.files import Cell, Rows, UnreadableLine
 
 # The frames the checking process writes on its standard output: a kind, the pickle's length, the pickle. A batch
 # holds at most BATCH_CHARS characters of cells (handlers), so a frame longer than this is no frame of ours.
@@ -129,7 +130,8 @@ class RowChecker:
             # A sheet's cell right of its header is a column without a name: kept, as its raw cells name it.
             extras |= {f"column_{i + 1}": text for i in range(len(names), len(cells))
                        if (text := cell_text(cells[i]))}
-            slid = too_many_fields(number, cells, len(names), self.habit or 0) if self.delimited else None
+            slid = too_many_fields(number, cells, len(names), self.habit or 0) if self.delimited \
+                else unreadable_line(number, cells)
             account, rejections, warnings = (None, [slid], []) if slid else check_row(values, extras, number, ctx)
             if account is not None and account.account_ref in self.seen:
                 account, rejections = None, [Issue(number, "account_ref", "duplicate_account_ref",
@@ -153,7 +155,10 @@ class RowChecker:
 
 
 def _raw(names: list[str], cells: list[Cell]) -> dict[str, str]:
-    """A row's cells by column (`names`: column_names of the header), as its issue's record keeps them."""
+    """A row's cells by column (`names`: column_names of the header), as its issue's record keeps them; a JSON line
+    that is no object, as its text."""
+    if len(cells) == 1 and type(cells[0]) is UnreadableLine:
+        return {"line": _kept(str(cells[0]))}
     return {(names[i] if i < len(names) else f"column_{i + 1}"): _kept(cell_text(v)) for i, v in enumerate(cells)}
 
 

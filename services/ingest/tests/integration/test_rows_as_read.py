@@ -150,3 +150,18 @@ async def test_excels_unicode_text_export_is_uploaded_and_read(ingest: Ingest) -
     assert len(placed) == 9_000
     assert (placed["L-4499"]["full_name"], placed["B-0"]["full_name"], placed["B-0"]["balance"]) == (
         "Muñoz Peña", "Muñoz Peña", "1500.50")
+
+
+async def test_a_json_line_that_is_no_object_is_rejected_as_such_with_its_text(ingest: Ingest) -> None:
+    # Row 3 has a comma too many at its end (malformed JSON), row 4 is an array: neither has a field to read. They
+    # were rejected 'the account reference is blank' with every raw cell empty, the line itself lost.
+    bad = '{"obligacion": "J-2", "cedula": "4", "nombre": "Sol", "saldo": "1.000", "mora": 5,}'
+    content = "\n".join(['{"obligacion": "J-1", "cedula": "3", "nombre": "Eva", "saldo": "1.000", "mora": 5}', bad,
+                         '["J-3", "5", "Ana", "1.000", 5]']).encode()
+    done = await ingest.upload("banco", content, "cartera.jsonl")
+    assert (done["status"], done["rows_accepted"], done["rows_rejected"]) == ("completed", 1, 2), done
+    rejected = (await ingest.http.get(f"/v1/portfolios/{done['id']}/rejections")).json()["items"]
+    assert [(r["row"], r["field"], r["code"], r["message"]) for r in rejected] == [
+        (row, "line", "malformed_json_line", "the line is not a JSON object; none of its fields can be read")
+        for row in (3, 4)]
+    assert [r["raw"] for r in rejected] == [{"line": bad}, {"line": '["J-3", "5", "Ana", "1.000", 5]'}]

@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 
 from ingest.domain.issue_labels import DETAILS, ISSUE_LABELS, meaning_of, spanish_detail
-from ingest.domain.portfolio import Issue, RowContext, check_row, too_many_fields
+from ingest.domain.portfolio import Issue, RowContext, check_row, too_many_fields, unreadable_line
+from recaudo_common.files import UnreadableLine
 
 pytestmark = pytest.mark.unit
 CTX = RowContext(locale="es-CO", as_of=dt.date(2026, 3, 31), country="CO", currency="COP",
@@ -39,8 +40,9 @@ def _issues() -> list[Issue]:
         assert rejections or warnings, variant
         found += rejections + warnings
     slid = too_many_fields(3, ["A-1", "1", "Gómez", "Ana", "1.000", "5"], 5)
-    assert slid is not None
-    return [*found, slid, Issue(4, "account_ref", "duplicate_account_ref", "...")]
+    unread = unreadable_line(5, [UnreadableLine('{"cuenta": "A-1",}')])
+    assert slid is not None and unread is not None
+    return [*found, slid, unread, Issue(4, "account_ref", "duplicate_account_ref", "...")]
 
 
 def test_every_code_has_a_spanish_detail() -> None:

@@ -19,6 +19,7 @@ ISSUE_LABELS = {
     "invalid_email": "Correo no válido", "too_many_phones": "Demasiados teléfonos",
     "too_many_emails": "Varios correos en una celda",
     "field_too_long": "Un campo es demasiado largo", "too_many_fields": "La fila tiene más campos que el encabezado",
+    "malformed_json_line": "La línea no es un objeto JSON",
     "invalid_original_amount": "Monto original no válido",
     "invalid_last_payment_amount": "Valor del último pago no válido",
     "invalid_last_payment_date": "Fecha del último pago no válida",
@@ -115,6 +116,7 @@ DETAILS: dict[str, Callable[[str, Params], str]] = {
                                           "se conservó la primera",
     "field_too_long": _field_too_long,
     "too_many_fields": lambda f, p: f"la fila tiene {p['fields']} campos y el encabezado {p['width']}",
+    "malformed_json_line": lambda f, p: "la línea no es un objeto JSON; no se puede leer ninguno de sus campos",
     "mora_mismatch": lambda f, p: f"la fecha de vencimiento da {p['computed']} días de mora y el archivo dice "
                                   f"{p['stated']}; vale la fecha de vencimiento",
     "invalid_phone": lambda f, p: "un teléfono no es válido para el país; se descartó",

@@ -19,7 +19,7 @@ from ingest.domain.columns import map_columns as map_columns
 from ingest.domain.columns import normalise_header as normalise_header
 from ingest.domain.phones import phones_in
 from recaudo_common.events import CHANNELS
-from recaudo_common.files import Cell
+from recaudo_common.files import Cell, UnreadableLine
 from recaudo_common.money import (
     ISO_4217,
     MAX_AMOUNT,
@@ -102,6 +102,14 @@ def too_many_fields(row: int, cells: list[Cell], width: int, habit: int = 0) -> 
         return None
     return Issue(row, f"column_{width + 1}", "too_many_fields", f"the row has {fields} fields and the header {width}",
                  {"fields": fields, "width": width})
+
+
+def unreadable_line(row: int, cells: list[Cell]) -> Issue | None:
+    """A JSON line that is no JSON object (recaudo_common.files.UnreadableLine): none of its fields can be read,
+    so it is rejected as such, not as a record whose every field is blank."""
+    if len(cells) != 1 or type(cells[0]) is not UnreadableLine:
+        return None
+    return Issue(row, "line", "malformed_json_line", "the line is not a JSON object; none of its fields can be read")
 
 
 # A written amount's digits past the cent are its writer's, not arithmetic's (a number cell's, which Excel shows
