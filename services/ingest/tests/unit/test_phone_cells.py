@@ -36,7 +36,9 @@ def test_each_phone_of_a_cell_is_kept(cell: str) -> None:
     assert account.phones == BOTH
 
 
-@pytest.mark.parametrize("cell", ["300-123-4567", "300 123 4567", "(601) 234 5678", "+57 300 123 4567"])
+@pytest.mark.parametrize("cell", ["300-123-4567", "300 123 4567", "(601) 234 5678", "+57 300 123 4567",
+                                  # A program's float (pandas writes a column with a gap in it so) is the phone.
+                                  "3001234567.0", "3001234567.00"])
 def test_one_phone_written_with_separators_stays_one(cell: str) -> None:
     account, _, warnings = check_row(_row(cell), {}, 2, CTX)
     assert account is not None and len(account.phones) == 1 and not warnings

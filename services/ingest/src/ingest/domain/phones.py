@@ -140,6 +140,9 @@ _BETWEEN_PHONES = re.compile(r"[/,;|\r\n]+")
 # at these only when it is no phone whole, and only if a piece then is one. Each with what joins its pieces again.
 _INSIDE_OR_BETWEEN = ((re.compile(r"\s*-\s*"), "-"), (re.compile(r"\s+"), " "))
 _DIGIT = re.compile(r"[0-9]")
+# A phone a program wrote as a float ("3001234567.0": pandas writes a column of numbers with a gap in it so, as a
+# workbook's number cell is the phone it shows): read as the number, when it is no phone whole.
+_AS_A_FLOAT = re.compile(r"([0-9]+)\.0+")
 # The most pieces one phone is written in ("+57 300 123 45 67"): a run of pieces is never longer.
 _MOST_PIECES = 6
 
@@ -156,6 +159,9 @@ def phones_in(text: str, country: str) -> list[tuple[str, str | None]]:
         if not part:
             continue
         if (whole := normalise_phone(part, country)) is not None:
+            found.append((part, whole))
+            continue
+        if (floated := _AS_A_FLOAT.fullmatch(part)) and (whole := normalise_phone(floated[1], country)):
             found.append((part, whole))
             continue
         for separator, joiner in _INSIDE_OR_BETWEEN:
