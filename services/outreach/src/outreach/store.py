@@ -220,3 +220,38 @@ def as_held(debtor: DebtorContext, fresh: dict[tuple[str, str], tuple[PastContac
     (decide_one_at_a_time); a debtor no longer known by an id number (erased) has none to count."""
     history = fresh.get((debtor.client, debtor.debtor_id))
     return debtor if not history or history == debtor.history else replace(debtor, history=history)
+
+
+@dataclass(frozen=True)
+class Blocks:
+    """What always blocks contact with an account's debtor, as read at one instant."""
+
+    do_not_contact: bool
+    opted_out: frozenset[str]
+    legal_hold: str | None
+
+
+async def blocks_now(s: AsyncSession, debtors: Sequence[DebtorContext]) -> dict[tuple[str, str], Blocks]:
+    """The holds, opt-outs and do-not-contact entries of these debtors' accounts, read again in one statement once
+    a claim holds them (decide_one_at_a_time): its first read of them came before, in the statement that picked its
+    attempts, and a block on another of the person's accounts may have committed since (withdrawals.hold_unsent
+    makes a later one wait for the claim)."""
+    accounts = sorted({(d.client, d.account_ref) for d in debtors})
+    if not accounts:
+        return {}
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
+    rows = await s.execute(sql(
+        f"""SELECT acc.client_slug, acc.account_ref, {WITHDRAWN_COLUMNS}, {LEGAL_HOLD} AS legal_hold
+            FROM {source} JOIN outreach.accounts acc ON acc.client_slug = k.client_slug
+                AND acc.account_ref = k.account_ref"""), params)
+    return {(r.client_slug, r.account_ref): Blocks(bool(r.do_not_contact), frozenset(r.opted_out or ()),
+                                                   r.legal_hold) for r in rows}
+
+
+def as_blocked_now(debtor: DebtorContext, now: dict[tuple[str, str], Blocks]) -> DebtorContext:
+    """The debtor with the blocks read again (blocks_now); as read before when their account was not found."""
+    b = now.get((debtor.client, debtor.account_ref))
+    if b is None or (b.do_not_contact, b.opted_out, b.legal_hold) == (
+            debtor.do_not_contact, debtor.opted_out, debtor.legal_hold):
+        return debtor
+    return replace(debtor, do_not_contact=b.do_not_contact, opted_out=b.opted_out, legal_hold=b.legal_hold)

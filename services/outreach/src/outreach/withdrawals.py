@@ -47,6 +47,26 @@ def reason_code(reason: str) -> WithdrawalReason:
     raise ValueError(f"no withdrawal reason code for {reason!r}")
 
 
+async def hold_unsent(s: AsyncSession, accounts: Sequence[tuple[str, str]]) -> None:
+    """Locks the accounts' (client, account_ref) contacts not made yet, every channel's scheduled attempts and the
+    calls handed out, in the order of their ids, before a block that always stops them cancels or withdraws any.
+
+    A claim (the scheduler's, sending.handlers.claim_due, or an agent's next call) holds the attempts it picks until
+    it commits, so a block waits here for the claims of the person's messages and calls, which decided before it,
+    and a claim after it skips what it holds or, once it has the debtor, reads the block (store.blocks_now): a
+    death held on another of the person's accounts, which touches no attempt of this one, can no longer commit
+    between a claim's decision and its lease. One order for every block: two blocks on one person at once (a
+    death and an insolvency on two of their accounts) wait for each other in turn, never in a cycle (40P01)."""
+    if not accounts:
+        return
+    source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
+    await s.execute(sql(
+        f"""SELECT a.id FROM {source} JOIN outreach.attempts a ON a.client_slug = k.client_slug
+                AND a.account_ref = k.account_ref
+            WHERE a.status = 'scheduled' OR (a.status = 'assigned' AND a.channel = 'agent')
+            ORDER BY a.id FOR UPDATE OF a"""), params)
+
+
 async def withdraw_handed_out(s: AsyncSession, accounts: Sequence[tuple[str, str]], reason: str, now: dt.datetime
                               ) -> list[Cancelled]:
     """The accounts' (client, account_ref) agent calls handed out and not yet logged, withdrawn for `reason`.

@@ -18,7 +18,7 @@ from outreach.domain.client_rules import RulesOverride
 from outreach.domain.consent import ConsentChange, after, stated_by_client_file, withdrawn
 from outreach.domain.contact_law import ContactDecision, CountryRules, RulesError, decide_contact, stricter_rules
 from outreach.store import TrailEntry, outbox
-from outreach.withdrawals import withdraw_handed_out
+from outreach.withdrawals import hold_unsent, withdraw_handed_out
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
 from recaudo_common.events import (
@@ -49,10 +49,11 @@ async def opt_out_debtor(s: AsyncSession, client: str, debtor_id: str, channel: 
     if channel != "all" and not await consent.add_opt_out(s, client=client, debtor_id=debtor_id, channel=channel,
                                                           at=now, source=source):
         return
+    refs = await consent.accounts_of_debtor(s, client, debtor_id)
+    await hold_unsent(s, [(client, ref) for ref in refs])  # claims deciding on the person first; one lock order
     cancelled = await consent.cancel_scheduled_for_debtor(
         s, client, debtor_id, None if channel == "all" else channel,
         "opted out" if channel != "all" else "do not contact")
-    refs = await consent.accounts_of_debtor(s, client, debtor_id)
     if channel in {"all", "agent"}:  # a call already handed to an agent stops too, at once
         await withdraw_handed_out(s, [(client, ref) for ref in refs],
                                   "opted out" if channel != "all" else "do not contact", now)
@@ -96,10 +97,12 @@ async def hold_account(s: AsyncSession, *, client: str, account_ref: str, hold: 
     if not await consent.set_legal_hold(s, client=client, account_ref=account_ref, hold=hold, note=note, at=now,
                                         by=by):
         return False
-    cancelled = await store.cancel_scheduled(s, client, account_ref, f"legal hold: {hold}")
     # A death or an insolvency holds the person's every account at the client company (store.LEGAL_HOLD).
     held = (await consent.accounts_of_person(s, client, account_ref) if hold in {"deceased", "insolvency"}
             else [account_ref])
+    # Waits for the claims deciding on those accounts' messages and calls now, before touching any (withdrawals.py).
+    await hold_unsent(s, [(client, ref) for ref in held])
+    cancelled = await store.cancel_scheduled(s, client, account_ref, f"legal hold: {hold}")
     await withdraw_handed_out(s, [(client, ref) for ref in held], f"legal hold: {hold}", now)
     await store.trail(s, [TrailEntry(client, account_ref, now, "legal_hold_set", detail={"hold": hold})] + [
         TrailEntry(client, account_ref, now, "cancelled", a.attempt_id, a.channel,
