@@ -1,6 +1,7 @@
 """The dashboard in a real headless Chromium (Debian's, driven by Playwright) against the whole platform: it
-loads with a client key, its numbers equal the API's and read as the client company's locale writes them (es-CO:
-"$ 7.800.000", "1,9%", dates dd/mm/aaaa on the axis), and a payment posted during the test shows up live. Its
+loads with a client key, its numbers equal the API's and read as the client company's locale writes them (amounts
+exactly as the server writes them, format_amount: es-CO "$7.800.000,00", on the tiles, the money axes' ticks and the
+hovers; "1,9%", dates dd/mm/aaaa on the axis), and a payment posted during the test shows up live. Its
 Content-Security-Policy allows no inline style but by hash, and Chromium refuses none: Plotly's own style rules
 apply (its chart layers stacked) and nothing it adds breaks the policy."""
 
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Page, async_playwright
 
+from recaudo_common.money import format_amount
 from recaudo_common.testing import (
     REPOSITORY_ROOT,
     RunningPlatform,
@@ -23,6 +25,7 @@ from recaudo_common.testing import (
 )
 
 from .browser_csp import csp_violations
+from .test_console_accounts import SAMPLES
 from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +40,7 @@ async def tile(page: Page, name: str) -> str:
 
 
 def seen(text: str) -> str:
-    """Text as a person reads it: Intl separates "$" and "%" with a no-break space."""
+    """Text as a person reads it: Intl separates "%" with a no-break space."""
     return text.replace("\xa0", " ").replace("\u202f", " ").strip()
 
 
@@ -94,9 +97,14 @@ async def test_the_dashboard_shows_the_apis_numbers_and_updates_live(platform: R
             assert Decimal(await tile(page, "recovered")) == Decimal("150000")
             report = (await operator.get(url)).json()
             assert (report["currency"], report["locale"]) == ("COP", "es-CO")  # what the page formats with
-            # what a person at Banco Andino reads: pesos in whole units with dots, a comma before the decimals
-            assert await shown(page, "recovered") == "$ 150.000"
-            assert await shown(page, "placed_balance") == "$ 7.800.000"
+            # What a person at Banco Andino reads: one amount, one way, exactly as the server writes it on the
+            # account page and in every message (Babel's CLDR, not the browser's Intl: "$ 7.800.000").
+            cop = lambda amount: format_amount(Decimal(amount), "COP", "es-CO")  # noqa: E731
+            assert await page.locator("#recovered").inner_text() == cop("150000") == "$150.000,00"
+            assert await page.locator("#placed_balance").inner_text() == cop("7800000") == "$7.800.000,00"
+            # The script's writer for any company in the style the page carries: a Chilean one's pesos, no decimals.
+            written = await page.evaluate("(xs) => xs.map(formats('es-CL', 'CLP').money)", SAMPLES)
+            assert written == [format_amount(Decimal(x), "CLP", "es-CL") for x in SAMPLES], written
             assert await shown(page, "accounts_placed") == "12"
             # a comma before the decimal; the space before "%" is the browser's ICU's to give ("1,9%" in Debian's)
             assert re.fullmatch(r"1,9 ?%", await shown(page, "recovery_rate"))
@@ -104,11 +112,19 @@ async def test_the_dashboard_shows_the_apis_numbers_and_updates_live(platform: R
 
             async def axes_in_locale() -> bool:
                 money = await ticks(page, "by-bucket", "y")
-                return (today in await ticks(page, "curve", "x")
-                        and any(re.fullmatch(r"\$ \d{1,3}(\.\d{3})+", label) for label in money)
-                        and all(label.startswith("$ ") for label in money))
+                # the money axis's ticks as the tiles write amounts: the sign, dots, the cent after a comma
+                return (today in await ticks(page, "curve", "x") and money != []
+                        and any(re.fullmatch(r"\$\d{1,3}(\.\d{3})+,\d\d", label) for label in money)
+                        and all(re.fullmatch(r"\$\d{1,3}(\.\d{3})*,\d\d", label) for label in money))
 
             await eventually(axes_in_locale, timeout_s=30, message="the charts' axes in es-CO (dates and pesos)")
+
+            async def hovers_as_the_server() -> bool:  # what a bar's hover says is its amount as the server writes it
+                groups = (await operator.get(url, params={"group_by": "bucket"})).json()["groups"]
+                said = await page.evaluate("document.getElementById('by-bucket').data.map((t) => t.customdata)")
+                return said == [[cop(g["placed_balance"]) for g in groups], [cop(g["recovered"]) for g in groups]]
+
+            await eventually(hovers_as_the_server, timeout_s=30, message="the bars' hovers as format_amount writes")
             assert await page.locator("#client-name").inner_text() == "Banco Andino S.A."
             assert await page.locator("#client").is_disabled()  # a client key sees only its own company
             assert await page.locator("#by-bucket .bars, #by-bucket .plot").count() >= 1  # Plotly drew the chart
@@ -125,7 +141,7 @@ async def test_the_dashboard_shows_the_apis_numbers_and_updates_live(platform: R
                 return Decimal(await tile(page, "recovered") or "0") == Decimal("400000")
 
             await eventually(updated, timeout_s=30, message="the live stream updated the page")
-            assert await shown(page, "recovered") == "$ 400.000"
+            assert await page.locator("#recovered").inner_text() == "$400.000,00"
             await page.wait_for_selector('#curve[data-recovered="400000"]', timeout=30_000)  # the charts follow
             await eventually(page_matches_api, timeout_s=30, message="the page still equals the API")
             shot = tmp_path / "dashboard.png"

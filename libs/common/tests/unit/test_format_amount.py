@@ -3,12 +3,15 @@ currency's own symbol (S/ for soles), its decimals (none for Chilean pesos) and 
 
 from __future__ import annotations
 
+import html
+import json
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from recaudo_common.console import every_amounts_style
 from recaudo_common.money import MARKS, MINOR_UNITS, AmountStyle, amount_style, format_amount
 
 pytestmark = pytest.mark.unit
@@ -53,3 +56,13 @@ def test_the_style_of_a_colombian_and_a_chilean_company() -> None:
                                                        negative_suffix="", group=".", decimal=",", places=2)
     assert amount_style("CLP", "es-CL") == AmountStyle(prefix="$", suffix="", negative_prefix="$-",
                                                        negative_suffix="", group=".", decimal="", places=0)
+
+
+def test_a_page_that_chooses_its_company_in_the_browser_carries_every_style_in_one_attribute() -> None:
+    value = every_amounts_style()
+    assert "'" not in value and "<" not in value  # safe inside the dashboard's single-quoted data-amounts
+    styles = json.loads(html.unescape(value))
+    assert len(styles) == len(MARKS) * len(MINOR_UNITS)
+    assert styles["es-CO COP"] == {"prefix": "$", "suffix": "", "negative_prefix": "-$", "negative_suffix": "",
+                                   "group": ".", "decimal": ",", "places": 2}
+    assert styles["es-CL CLP"]["places"] == 0

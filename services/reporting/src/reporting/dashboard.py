@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
 from recaudo_common.client_copy import ClientCopy
-from recaudo_common.console import page
+from recaudo_common.console import AMOUNTS_SCRIPT, every_amounts_style, page, script
 from recaudo_common.console.visitor import visitor
 from recaudo_common.dependencies import CurrentPrincipal, PlatformDep
 from recaudo_common.errors import ProblemError
@@ -125,7 +125,9 @@ async def dashboard(request: Request, platform: PlatformDep) -> Response:
     person = await visitor(request, platform)
     if person is not None and not person.principal.has_role("operator", "client"):
         return page("refused.html", heading="Tablero", status=403, message=NOT_A_READER, layout=person.layout())
-    return HTMLResponse(DASHBOARD.read_text(encoding="utf-8"), headers=DASHBOARD_HEADERS)
+    # The page learns its client company in the browser, so it carries every style amounts.js may need.
+    shown = DASHBOARD.read_text(encoding="utf-8").replace("data-amounts=''", f"data-amounts='{every_amounts_style()}'")
+    return HTMLResponse(shown, headers=DASHBOARD_HEADERS)
 
 
 @pages.get("/dashboard/static/plotly.min.js")
@@ -136,3 +138,10 @@ async def plotly() -> FileResponse:
 @pages.get("/dashboard/static/dashboard.js")
 async def dashboard_js() -> FileResponse:
     return FileResponse(DASHBOARD_JS, media_type="text/javascript", headers={"cache-control": "no-cache"})
+
+
+@pages.get("/dashboard/static/amounts.js")
+async def amounts_js() -> Response:
+    """The script that writes the dashboard's amounts as the server writes them everywhere else (loaded before the
+    dashboard's own)."""
+    return script(AMOUNTS_SCRIPT)

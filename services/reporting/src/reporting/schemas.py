@@ -133,7 +133,7 @@ _RECOVERY_TOTALS: JsonDict = {
 
 class RecoveryReport(BaseModel):
     """v1: the client company's currency and locale come with its figures, so a page shows them as it writes
-    money, numbers and dates (the dashboard, with the browser's Intl)."""
+    money, numbers and dates (the dashboard: amounts as the server writes them, the rest with the browser's Intl)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "client": "banco-andino", "currency": "COP", "locale": "es-CO", "as_of": "2026-12-05T08:00:00-05:00",

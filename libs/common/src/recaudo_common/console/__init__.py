@@ -5,6 +5,8 @@ own: the templates' <style> blocks allowed by their hashes, never 'unsafe-inline
 from __future__ import annotations
 
 import dataclasses
+import functools
+import html
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +15,7 @@ from typing import Any
 import jinja2
 from fastapi.responses import HTMLResponse, Response
 
-from recaudo_common.money import amount_style
+from recaudo_common.money import MARKS, MINOR_UNITS, amount_style
 from recaudo_common.page_policy import headers, inline_blocks, policy
 
 _SHARED = Path(__file__).parent / "templates"
@@ -61,3 +63,15 @@ def amounts_style(currency: str, locale: str) -> str:
     """The data-amounts attribute of a page whose script writes amounts: how format_amount writes `currency` in
     `locale` (money.amount_style), as JSON for amounts.js."""
     return json.dumps(dataclasses.asdict(amount_style(currency, locale)), ensure_ascii=False)
+
+
+@functools.cache
+def every_amounts_style() -> str:
+    """The data-amounts attribute's value, escaped for single quotes, of a page that learns its client company only
+    in the browser (the dashboard, where a key may be typed in): the style of every locale and currency the
+    product takes, keyed "locale currency" (es-CO COP), as JSON for amounts.js. About 19 kB, which no tenant's
+    data is in; a double-quoted attribute would double it."""
+    styles = {f"{locale} {currency}": dataclasses.asdict(amount_style(currency, locale))
+              for locale in sorted(MARKS) for currency in sorted(MINOR_UNITS)}
+    text = json.dumps(styles, ensure_ascii=False, separators=(",", ":"))
+    return html.escape(text, quote=False).replace("'", "&#x27;")

@@ -1,6 +1,8 @@
 // The recovery dashboard: tiles and charts of the client company's recovery report, with every amount, count,
-// percentage and date as the client company's locale writes them (es-CO "$ 1.500.000", "12,5 %", 04/12/2026),
-// using the locale and currency the report itself answers with.
+// percentage and date as the client company's locale writes them (es-CO "$1.500.000,00", "12,5 %", 04/12/2026),
+// using the locale and currency the report itself answers with. Amounts are written exactly as the server writes
+// them on the account page and in every message (amounts.js, in the style the page carries for that locale and
+// currency), not with the browser's Intl, whose CLDR differs (Chromium's writes es-CO's "$ 1.500.000,00").
 "use strict";
 // Signed in on the console, the session cookie (HttpOnly, sent by the browser) is the credential; a key typed in is
 // kept in this variable only, never in localStorage or sessionStorage.
@@ -14,9 +16,9 @@ const api = async (path) => {
   return r.json();
 };
 
-// Currencies whose cash has no cents (CLDR's cashDigits 0): a dashboard's totals in them read in whole units, as
-// the client company's own reports write them ("$ 1.500.000", not "$ 1.500.000,00").
-const WHOLE_UNITS = new Set(["COP", "CRC", "CLP", "PYG"]);
+// How the server writes amounts, for every locale and currency the product takes ("es-CO COP": the style of
+// recaudo_common.money.amount_style), since the company is chosen here, after the page was served.
+const STYLES = JSON.parse(document.body.dataset.amounts || "{}");
 
 // What a number looks like around its digits in a format (the "$ " before, the " %" after), for chart axes.
 function affixes(format, value) {
@@ -31,8 +33,10 @@ function affixes(format, value) {
 
 // Every formatter the page uses, for one locale and currency.
 function formats(locale, currency) {
-  const whole = WHOLE_UNITS.has(currency) ? { minimumFractionDigits: 0, maximumFractionDigits: 0 } : {};
-  const moneyFormat = new Intl.NumberFormat(locale, { style: "currency", currency, ...whole });
+  // A locale or currency the product does not take has no style: its code before the figure, never a guess.
+  const style = STYLES[locale + " " + currency] || { prefix: currency + " ", suffix: "", negative_prefix: "-" +
+    currency + " ", negative_suffix: "", group: "", decimal: ".", places: 2 };
+  const moneyFormat = window.recaudoAmounts(style);
   const countFormat = new Intl.NumberFormat(locale);
   const rateFormat = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 1 });
   const dayFormat = new Intl.DateTimeFormat(locale, { day: "2-digit", month: "2-digit", year: "numeric",
@@ -40,21 +44,24 @@ function formats(locale, currency) {
   const number = new Intl.NumberFormat(locale).formatToParts(1234567.5);
   const group = (number.find((p) => p.type === "group") || { value: "" }).value;
   const decimal = (number.find((p) => p.type === "decimal") || { value: "." }).value;
-  const money = affixes(moneyFormat, 1);
   const rate = affixes(rateFormat, 0.5);
   return {
     locale,
-    money: (v) => moneyFormat.format(Number(v)),
+    money: (v) => moneyFormat(v),
     count: (v) => countFormat.format(v),
     rate: (v) => v === null || v === undefined ? "—" : rateFormat.format(v),
     // a report's day key (YYYY-MM-DD, the client company's calendar day) as the locale writes a date
     day: (key) => { const [y, m, d] = key.split("-").map(Number); return dayFormat.format(new Date(Date.UTC(y, m - 1, d))); },
     time: (date) => date.toLocaleTimeString(locale),
-    // Plotly's separators: the decimal mark, then the thousands mark
-    separators: decimal + group,
-    // from zero: one day's point alone would otherwise get ticks a fraction of a peso apart
-    moneyAxis: { tickformat: whole.maximumFractionDigits === 0 ? ",.0f" : ",.2~f", tickprefix: money.prefix,
-      ticksuffix: money.suffix, separatethousands: true, rangemode: "tozero" },
+    // Plotly's separators: the decimal mark, then the thousands mark, as the amounts' (the locale's decimal mark
+    // where the currency has no decimals, for the rates)
+    separators: (style.decimal || decimal) + (style.group || group),
+    // The money ticks as the tiles write amounts: the style's sign and marks, all the currency's decimals. From
+    // zero: one day's point alone would otherwise get ticks a fraction of a peso apart. Plotly writes a negative
+    // tick's minus after the prefix ("$−5.000,00" where the tiles write "-$5.000,00"), which no tickformat changes;
+  // only a group whose reversals exceed its payments goes below zero, and its hover writes the amount as the tiles.
+    moneyAxis: { tickformat: ",." + style.places + "f", tickprefix: style.prefix, ticksuffix: style.suffix,
+      separatethousands: true, rangemode: "tozero", automargin: true },
     rateAxis: { tickformat: ",.1~f", ticksuffix: rate.suffix, tickprefix: rate.prefix, rangemode: "tozero" },
   };
 }
