@@ -5,7 +5,7 @@ leaves it for a CDN) and nothing on it breaks its Content-Security-Policy."""
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import Browser, Page, Playwright, async_playwright, expect
 
 from recaudo_common.testing import RunningPlatform
 
@@ -15,14 +15,20 @@ from .test_debtor_page import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_INSTALLED
 pytestmark = pytest.mark.e2e
 
 
+async def watched_page(p: Playwright) -> tuple[Browser, Page, list[str], list[str]]:
+    """Chromium on a Spanish page that keeps every breach of its policy and every error its scripts throw."""
+    browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = await browser.new_page(locale="es-CO")
+    violations = await csp_violations(page)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return browser, page, violations, errors
+
+
 async def test_the_api_documentation_runs_from_the_platform_alone(platform: RunningPlatform) -> None:
     assert CHROMIUM_INSTALLED, "Debian's chromium is not installed (scripts/test.sh installs it)"
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page(locale="es-CO")
-        violations = await csp_violations(page)
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        browser, page, violations, errors = await watched_page(p)
         asked: list[str] = []
         page.on("request", lambda r: asked.append(r.url))
         answer = await page.goto(platform.base_url + "/docs")
@@ -53,11 +59,7 @@ async def test_an_operator_authorizes_and_tries_a_request_from_the_documentation
             "slug": "banco-andino", "name": "Banco Andino S.A.", "country": "CO", "currency": "COP",
             "timezone": "America/Bogota", "locale": "es-CO"})).status_code == 201
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page(locale="es-CO")
-        violations = await csp_violations(page)
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        browser, page, violations, errors = await watched_page(p)
         sent: list[str | None] = []
         page.on("request", lambda r: sent.append(r.headers.get("authorization"))
                 if urlsplit(r.url).path == "/v1/clients" and r.method == "GET" else None)

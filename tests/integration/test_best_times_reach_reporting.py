@@ -5,14 +5,12 @@ and says it in `why`; the sandbox's message to the debtor shows there as simulat
 Best time turned off forgets the windows, and the account view shows none again (outreach's and reporting's real
 consumers and relays)."""
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import text
 
@@ -23,8 +21,9 @@ from outreach.settings import OutreachSettings
 from recaudo_common.events import AccountPlaced, AccountSegmented, ClientRegistered, Event
 from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import PersonalData, Vault
-from recaudo_common.runtime import Platform, background_tasks, build_app, make_platform
-from recaudo_common.testing import eventually, relay_all, sealed_person, settings_for_test
+from recaudo_common.runtime import Platform
+from recaudo_common.testing import eventually, relay_all, sealed_person
+from recaudo_common.testing_units import platform_at, served_together
 from reporting.rebuild import rebuild
 from reporting.settings import ReportingSettings
 
@@ -36,12 +35,8 @@ WHY = "bucket 31-60; propensity 0.4"
 
 @pytest.fixture
 async def platform(database_url: str, kafka_bootstrap: str) -> AsyncIterator[Platform]:
-    platform = make_platform(settings_for_test(database_url, transport="kafka", kafka_bootstrap=kafka_bootstrap),
-                             pool_size=10, clock=lambda: NOW)
-    await platform.transport.start()
-    yield platform
-    await platform.transport.stop()
-    await platform.db.dispose()
+    async with platform_at(database_url, NOW, kafka_bootstrap=kafka_bootstrap) as platform:
+        yield platform
 
 
 async def placed(platform: Platform, ref: str, id_number: str) -> AccountPlaced:
@@ -103,71 +98,62 @@ async def test_learned_windows_reach_reportings_account_view_and_a_sandbox_messa
     units = [outreach.main.build(platform, settings),
              reporting.main.build(platform, ReportingSettings(database_url=platform.settings.database_url,
                                                               environment="test"))]
-    app = build_app(platform, units)
-    _, key = await platform.keys.create(role="operator", now=NOW)
-    stop = asyncio.Event()
-    tasks = [asyncio.ensure_future(task(stop)) for task in background_tasks(platform, units, stop)]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
-                                 headers={"Authorization": f"Bearer {key}"}) as http:
+    async with served_together(platform, units, now=NOW) as http:
         async def account_view() -> dict[str, Any]:
             answer = await http.get("/v1/clients/banco/accounts/A-1")
             body: dict[str, Any] = answer.json() if answer.status_code == 200 else {}
             return body
 
-        try:
-            await published_upstream(platform, [
-                ClientRegistered(slug="banco", name="Banco Andino", country="CO", currency="COP",
-                                 timezone="America/Bogota", locale="es-CO", default_authorised_channels=["sms"]),
-                await placed(platform, "H-1", "1111111111"), segmented("H-1"),
-                await placed(platform, "A-1", "2222222222"), segmented("A-1")])
+        await published_upstream(platform, [
+            ClientRegistered(slug="banco", name="Banco Andino", country="CO", currency="COP",
+                             timezone="America/Bogota", locale="es-CO", default_authorised_channels=["sms"]),
+            await placed(platform, "H-1", "1111111111"), segmented("H-1"),
+            await placed(platform, "A-1", "2222222222"), segmented("A-1")])
 
-            # Nothing learned yet: A-1's first SMS goes out now, through the sandbox, and reporting shows it as
-            # simulated; its view has no best time and its why is segmentation's.
-            async def simulated_contact() -> bool:
-                contacts = (await account_view()).get("last_contacts", [])
-                return any(c["channel"] == "sms" and c["simulated"] for c in contacts)
-            await eventually(simulated_contact, timeout_s=60, message="the sandbox's SMS in reporting, simulated")
-            before = await account_view()
-            assert (before["segment"], before["best_times"], before["why"]) == (SEGMENT, [], WHY)
-            assert all(c["simulated"] for c in before["last_contacts"])
+        # Nothing learned yet: A-1's first SMS goes out now, through the sandbox, and reporting shows it as
+        # simulated; its view has no best time and its why is segmentation's.
+        async def simulated_contact() -> bool:
+            contacts = (await account_view()).get("last_contacts", [])
+            return any(c["channel"] == "sms" and c["simulated"] for c in contacts)
+        await eventually(simulated_contact, timeout_s=60, message="the sandbox's SMS in reporting, simulated")
+        before = await account_view()
+        assert (before["segment"], before["best_times"], before["why"]) == (SEGMENT, [], WHY)
+        assert all(c["simulated"] for c in before["last_contacts"])
 
-            # Outreach learns from H-1's real history (evenings at 18h in Bogotá) and announces it.
-            await plant_history(platform, "H-1", good_hour=18)
-            assert await relearn(platform.db, settings, now=NOW) == 7 * 24
-            [(announced,)] = await sql(platform, "SELECT count(*) FROM outreach.best_time_windows")
-            assert announced == 7 * 24
+        # Outreach learns from H-1's real history (evenings at 18h in Bogotá) and announces it.
+        await plant_history(platform, "H-1", good_hour=18)
+        assert await relearn(platform.db, settings, now=NOW) == 7 * 24
+        [(announced,)] = await sql(platform, "SELECT count(*) FROM outreach.best_time_windows")
+        assert announced == 7 * 24
 
-            async def learned() -> dict[str, Any] | None:
-                view = await account_view()
-                return view if view.get("best_times") else None
-            view = await eventually(learned, timeout_s=60, message="the learned windows in reporting's view")
-            assert view is not None
-            [best] = view["best_times"]
-            assert (best["channel"], best["label"], best["dow"], best["hour"], best["n"]) == (
-                "sms", "lunes 18h", 0, 18, 80)  # equal weekdays: the first; 8 weeks x 10 messages
-            assert Decimal("0.3") < Decimal(best["rate"]) < Decimal("0.45")
-            assert view["why"] == (f"{WHY}; mejor momento (sms): lunes 18h, tasa {Decimal(best['rate']):.2f}, "
-                                   "n=80")
-            # The same best slot outreach's own account best time shows (its label, its rate to four places).
-            outreach_view = (await http.get("/v1/clients/banco/accounts/A-1/best-time")).json()
-            [theirs] = outreach_view["best"]
-            assert (theirs["label"], Decimal(str(theirs["rate"]))) == (best["label"], Decimal(best["rate"]))
+        async def learned() -> dict[str, Any] | None:
+            view = await account_view()
+            return view if view.get("best_times") else None
+        view = await eventually(learned, timeout_s=60, message="the learned windows in reporting's view")
+        assert view is not None
+        [best] = view["best_times"]
+        assert (best["channel"], best["label"], best["dow"], best["hour"], best["n"]) == (
+            "sms", "lunes 18h", 0, 18, 80)  # equal weekdays: the first; 8 weeks x 10 messages
+        assert Decimal("0.3") < Decimal(best["rate"]) < Decimal("0.45")
+        assert view["why"] == (f"{WHY}; mejor momento (sms): lunes 18h, tasa {Decimal(best['rate']):.2f}, "
+                               "n=80")
+        # The same best slot outreach's own account best time shows (its label, its rate to four places).
+        outreach_view = (await http.get("/v1/clients/banco/accounts/A-1/best-time")).json()
+        [theirs] = outreach_view["best"]
+        assert (theirs["label"], Decimal(str(theirs["rate"]))) == (best["label"], Decimal(best["rate"]))
 
-            # A rebuild replays the announcement from the topic into the same best times.
-            assert await rebuild(platform, client="banco", idle_s=0.3) > 0
-            kept = "SELECT segment, channel, rank, dow, hour, label, rate, n FROM {}.best_times ORDER BY 1, 2, 3"
-            live = await sql(platform, kept.format("reporting"))
-            assert await sql(platform, kept.format("reporting_rebuild")) == live
-            assert len(live) == 3  # the segment's best three on SMS
+        # A rebuild replays the announcement from the topic into the same best times.
+        assert await rebuild(platform, client="banco", idle_s=0.3) > 0
+        kept = "SELECT segment, channel, rank, dow, hour, label, rate, n FROM {}.best_times ORDER BY 1, 2, 3"
+        live = await sql(platform, kept.format("reporting"))
+        assert await sql(platform, kept.format("reporting_rebuild")) == live
+        assert len(live) == 3  # the segment's best three on SMS
 
-            # Best time turned off for the whole service: outreach forgets the windows, and so does the view.
-            assert await relearn(platform.db, settings.model_copy(update={"best_time_enabled": False}),
-                                 now=NOW) == 0
+        # Best time turned off for the whole service: outreach forgets the windows, and so does the view.
+        assert await relearn(platform.db, settings.model_copy(update={"best_time_enabled": False}),
+                             now=NOW) == 0
 
-            async def forgotten() -> bool:
-                return (await account_view()).get("best_times") == []
-            await eventually(forgotten, timeout_s=60, message="the forgotten windows gone from reporting's view")
-            assert (await account_view())["why"] == WHY
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        async def forgotten() -> bool:
+            return (await account_view()).get("best_times") == []
+        await eventually(forgotten, timeout_s=60, message="the forgotten windows gone from reporting's view")
+        assert (await account_view())["why"] == WHY

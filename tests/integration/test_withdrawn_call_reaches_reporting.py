@@ -5,14 +5,12 @@ report counts the attempt while the call is on the desk and none once it is with
 such contact, and a rebuild from the topics gives the same figures (outreach's and reporting's real consumers and
 relays)."""
 
-import asyncio
 import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 
 import outreach.main
@@ -21,8 +19,9 @@ from outreach.settings import OutreachSettings
 from recaudo_common.events import AccountPlaced, AccountRecalled, AccountSegmented, ClientRegistered, Event
 from recaudo_common.outbox import Outbox
 from recaudo_common.personal_data import PersonalData, Vault
-from recaudo_common.runtime import Platform, background_tasks, build_app, make_platform
-from recaudo_common.testing import eventually, relay_all, sealed_person, settings_for_test
+from recaudo_common.runtime import Platform
+from recaudo_common.testing import eventually, relay_all, sealed_person
+from recaudo_common.testing_units import platform_at, served_together
 from reporting.rebuild import differences, rebuild
 from reporting.settings import ReportingSettings
 
@@ -34,11 +33,8 @@ UNTIL = NOW + dt.timedelta(days=1)
 
 @pytest.fixture
 async def platform(database_url: str) -> AsyncIterator[Platform]:
-    platform = make_platform(settings_for_test(database_url), pool_size=10, clock=lambda: NOW)
-    await platform.transport.start()
-    yield platform
-    await platform.transport.stop()
-    await platform.db.dispose()
+    async with platform_at(database_url, NOW) as platform:
+        yield platform
 
 
 async def placed(platform: Platform, ref: str) -> AccountPlaced:
@@ -72,51 +68,42 @@ async def test_a_withdrawn_call_is_no_attempt_in_reportings_report_account_view_
     units = [outreach.main.build(platform, OutreachSettings(sandbox_delivery_rate=1.0)),
              reporting.main.build(platform, ReportingSettings(database_url=platform.settings.database_url,
                                                               environment="test"))]
-    app = build_app(platform, units)
-    _, key = await platform.keys.create(role="operator", now=NOW)
-    stop = asyncio.Event()
-    tasks = [asyncio.ensure_future(task(stop)) for task in background_tasks(platform, units, stop)]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test",
-                                 headers={"Authorization": f"Bearer {key}"}) as http:
+    async with served_together(platform, units, now=NOW) as http:
         async def totals() -> dict[str, Any]:
             answer = await http.get("/v1/clients/banco/reports/recovery", params={"to": UNTIL.isoformat()})
             body: dict[str, Any] = answer.json()["totals"] if answer.status_code == 200 else {}
             return body
 
-        try:
-            await published_upstream(platform, [
-                ClientRegistered(slug="banco", name="Banco Andino", country="CO", currency="COP",
-                                 timezone="America/Bogota", locale="es-CO", default_authorised_channels=["agent"]),
-                await placed(platform, "A-1"), segmented("A-1")])
+        await published_upstream(platform, [
+            ClientRegistered(slug="banco", name="Banco Andino", country="CO", currency="COP",
+                             timezone="America/Bogota", locale="es-CO", default_authorised_channels=["agent"]),
+            await placed(platform, "A-1"), segmented("A-1")])
 
-            async def handed_out() -> dict[str, Any] | None:
-                answer = await http.get("/v1/agent/next?client=banco")
-                item: dict[str, Any] | None = answer.json().get("item") if answer.status_code == 200 else None
-                return item
-            call = await eventually(handed_out, timeout_s=60, message="the agent call handed out")
-            assert call is not None and call["account_ref"] == "A-1"
+        async def handed_out() -> dict[str, Any] | None:
+            answer = await http.get("/v1/agent/next?client=banco")
+            item: dict[str, Any] | None = answer.json().get("item") if answer.status_code == 200 else None
+            return item
+        call = await eventually(handed_out, timeout_s=60, message="the agent call handed out")
+        assert call is not None and call["account_ref"] == "A-1"
 
-            async def attempted() -> bool:
-                return (await totals()).get("attempts") == 1
-            await eventually(attempted, timeout_s=60, message="the hand-out's attempt in the live report")
+        async def attempted() -> bool:
+            return (await totals()).get("attempts") == 1
+        await eventually(attempted, timeout_s=60, message="the hand-out's attempt in the live report")
 
-            await published_upstream(platform, [AccountRecalled(account_ref="A-1", recalled_at=NOW)])
+        await published_upstream(platform, [AccountRecalled(account_ref="A-1", recalled_at=NOW)])
 
-            async def withdrawn() -> bool:
-                answer = await http.get(f"/v1/agent/calls/{call['attempt_id']}?client=banco")
-                return answer.status_code == 409
-            await eventually(withdrawn, timeout_s=60, message="the call withdrawn by outreach")
+        async def withdrawn() -> bool:
+            answer = await http.get(f"/v1/agent/calls/{call['attempt_id']}?client=banco")
+            return answer.status_code == 409
+        await eventually(withdrawn, timeout_s=60, message="the call withdrawn by outreach")
 
-            async def uncounted() -> bool:
-                now = await totals()
-                return now.get("attempts") == 0 and now.get("accounts_recalled") == 1
-            await eventually(uncounted, timeout_s=30, message="the withdrawn call no attempt in the live report")
-            view = (await http.get("/v1/clients/banco/accounts/A-1")).json()
-            assert view["last_contacts"] == []  # the call was never made
+        async def uncounted() -> bool:
+            now = await totals()
+            return now.get("attempts") == 0 and now.get("accounts_recalled") == 1
+        await eventually(uncounted, timeout_s=30, message="the withdrawn call no attempt in the live report")
+        view = (await http.get("/v1/clients/banco/accounts/A-1")).json()
+        assert view["last_contacts"] == []  # the call was never made
 
-            # The topics replayed into fresh tables give every figure the live tables give (attempts 0 there too).
-            assert await rebuild(platform, client="banco", idle_s=0.3) > 0
-            assert await differences(platform, clients=["banco"], now=UNTIL) == []
-        finally:
-            stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        # The topics replayed into fresh tables give every figure the live tables give (attempts 0 there too).
+        assert await rebuild(platform, client="banco", idle_s=0.3) > 0
+        assert await differences(platform, clients=["banco"], now=UNTIL) == []
