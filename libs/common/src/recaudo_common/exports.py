@@ -51,43 +51,17 @@ def csv_style(locale: str | None) -> CsvStyle:
 BOM = "\ufeff"
 
 
-# Text Excel turns into a date or a number when it opens a CSV (1-30 is January 1930, 3/4 a day of March or April,
-# 1.5 a number): digits with separators between them. A whole ISO date is left alone: it is a date, read as one.
-_EXCEL_CONVERTS = re.compile(r"^\d+(?:[-/.:]\d+)+$")
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-def _kept_as_text(cell: object) -> bool:
-    return isinstance(cell, str) and bool(_EXCEL_CONVERTS.match(cell)) and not _ISO_DAY.match(cell)
-
-
-def csv_line(cells: Sequence[object], style: CsvStyle = CsvStyle(), *, keep_text: bool = False) -> str:
+def csv_line(cells: Sequence[object], style: CsvStyle = CsvStyle()) -> str:
     """One CSV record, every cell neutralised (a header's as much as a value's): for exports written as a
-    stream, a line at a time (the caller writes `BOM` first when `style.bom`). With `keep_text`, a text cell that
-    Excel would turn into a date (a bucket such as 1-30) is written ="1-30", which Excel shows as that text: a
-    constant, made only of digits and separators, so nothing a sender wrote can run."""
-    if not keep_text or not any(_kept_as_text(cell) for cell in cells):
-        out = io.StringIO()
-        csv.writer(out, delimiter=style.delimiter).writerow([_csv_cell(cell, style) for cell in cells])
-        return out.getvalue()
-    # Written cell by cell: the csv module would quote the formula's quotes, which Excel then reads as text.
-    return style.delimiter.join(f'="{cell}"' if _kept_as_text(cell) else _one_cell(cell, style)
-                                for cell in cells) + "\r\n"
-
-
-def _one_cell(cell: object, style: CsvStyle) -> str:
-    text = _csv_cell(cell, style)
-    if not text:
-        return ""  # the csv module writes a lone empty field as "" to tell it from a blank line
+    stream, a line at a time (the caller writes `BOM` first when `style.bom`)."""
     out = io.StringIO()
-    csv.writer(out, delimiter=style.delimiter).writerow([text])
-    return out.getvalue().removesuffix("\r\n")
+    csv.writer(out, delimiter=style.delimiter).writerow([_csv_cell(cell, style) for cell in cells])
+    return out.getvalue()
 
 
-def csv_text(header: Sequence[object], rows: Sequence[Sequence[object]], style: CsvStyle, *,
-             keep_text: bool = False) -> str:
-    """A whole CSV document in `style`: BOM, header and rows, every cell neutralised (`keep_text`: csv_line)."""
-    return (BOM if style.bom else "") + "".join(csv_line(r, style, keep_text=keep_text) for r in (header, *rows))
+def csv_text(header: Sequence[object], rows: Sequence[Sequence[object]], style: CsvStyle) -> str:
+    """A whole CSV document in `style`: BOM, header and rows, every cell neutralised."""
+    return (BOM if style.bom else "") + "".join(csv_line(r, style) for r in (header, *rows))
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -98,10 +72,12 @@ def table_response(filename: str, fmt: str, columns: list[str], headers: list[st
                    *, money_columns: frozenset[str] = frozenset(), currency: str = "",
                    locale: str | None = None) -> Response:
     """A report as CSV or XLSX: numbers stay numbers (amounts with the currency's format in XLSX, the locale's
-    decimal mark in CSV), text is neutralised against formula injection and stays text (an XLSX text cell; in CSV
-    see csv_line), the headers are the caller's (Spanish for es-* clients)."""
+    decimal mark in CSV), text is neutralised against formula injection and stays text: an XLSX text cell, so a
+    bucket such as 1-30 is never a date there; in CSV written as it is, since a CSV cannot tell Excel a cell is
+    text without changing what every other reader gets (docs/kpis.md, Exports). The headers are the caller's
+    (Spanish for es-* clients)."""
     if fmt == "csv":
-        body = csv_text(headers, [[row.get(c) for c in columns] for row in rows], csv_style(locale), keep_text=True)
+        body = csv_text(headers, [[row.get(c) for c in columns] for row in rows], csv_style(locale))
         return Response(body, media_type="text/csv; charset=utf-8",
                         headers={"content-disposition": f'attachment; filename="{filename}.csv"'})
     buffer = io.BytesIO()

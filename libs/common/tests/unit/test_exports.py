@@ -52,17 +52,18 @@ def test_a_streamed_line_in_a_spanish_style_uses_semicolons_and_the_decimal_comm
     assert line == "'=1+1;1000;7\r\n"
 
 
-def test_a_report_keeps_text_that_excel_would_turn_into_a_date_as_text() -> None:
+def test_a_report_writes_every_text_cell_as_it_is_for_every_reader_of_a_csv() -> None:
     from decimal import Decimal
 
     response = table_response("r", "csv", ["k", "n", "p"], ["grupo", "n", "producto"], [
         {"k": "1-30", "n": Decimal("1.5"), "p": "Libre; inversión"}, {"k": "3/4", "n": 2, "p": ""},
         {"k": "1.5", "n": None, "p": "12:30"}, {"k": "2026-11-05", "n": 1, "p": "361+"},
         {"k": "=1-30", "n": 0, "p": "-1-30"}], locale="es-CO")
-    lines = bytes(response.body).decode().removeprefix("\ufeff").splitlines()
-    # ="1-30" is the text 1-30 to Excel; an ISO day stays a date; anything else is written as before (a formula
-    # start still neutralised, a cell with the delimiter still quoted, an empty cell empty).
-    assert lines == ["grupo;n;producto", '="1-30";1,5;"Libre; inversión"', '="3/4";2;', '="1.5";;="12:30"',
-                     "2026-11-05;1;361+", "'=1-30;0;'-1-30"]
-    plain = csv_line(["1-30", "3/4"])  # a stream of raw cells (an upload's rejections) is left as it was
-    assert plain == "1-30,3/4\r\n"
+    body = bytes(response.body).decode().removeprefix("\ufeff")
+    # A CSV cannot tell Excel a cell is text without changing what other readers get (="1-30" is read as those six
+    # characters by pandas, R or the csv module, and starts like a formula): the bucket is written 1-30, and a
+    # spreadsheet user takes the XLSX export (docs/kpis.md, Exports).
+    assert list(csv.reader(io.StringIO(body), delimiter=";")) == [
+        ["grupo", "n", "producto"], ["1-30", "1,5", "Libre; inversión"], ["3/4", "2", ""], ["1.5", "", "12:30"],
+        ["2026-11-05", "1", "361+"], ["'=1-30", "0", "'-1-30"]]
+    assert csv_line(["1-30", "3/4"]) == "1-30,3/4\r\n"

@@ -1,7 +1,6 @@
 """The reports' exports for a Spanish-speaking client company say every group in Spanish (the JSON API keeps its
-English keys), and a bucket such as 1-30 reaches Excel as text, never as a date: a text cell in XLSX, a constant
-text formula in CSV. Through reporting's real consumer runtime, PostgreSQL and API (the es-CO story of
-test_report_boundaries)."""
+English keys), and a bucket such as 1-30 is a text cell in XLSX, never a date, and written as it is in CSV.
+Through reporting's real consumer runtime, PostgreSQL and API (the es-CO story of test_report_boundaries)."""
 
 import io
 import re
@@ -52,12 +51,13 @@ async def test_every_group_of_a_spanish_export_is_in_spanish(reports: httpx.Asyn
         assert not english & keys, keys
 
 
-async def test_a_bucket_reaches_excel_as_text_never_a_date(reports: httpx.AsyncClient) -> None:
+async def test_a_bucket_is_a_text_cell_in_xlsx_and_written_as_it_is_in_csv(reports: httpx.AsyncClient) -> None:
     csv_keys = first_cells((await export(reports, "recovery", "csv", group_by="bucket")).text)
-    # ="1-30" is the constant text 1-30 to Excel (a bare 1-30 it turns into January 1930); nothing else is wrapped.
-    assert csv_keys == ["grupo", '="1-30"', '="31-60"', "sin asignar", "total"]
+    # In CSV the bucket is what the API calls it, for every reader (a ="1-30" would reach pandas or R as six
+    # characters and start like a formula); Excel users take the XLSX export, where it is a text cell.
+    assert csv_keys == ["grupo", "1-30", "31-60", "sin asignar", "total"]
     statement = first_cells((await export(reports, "commission", "csv")).text)
-    assert statement == ["tramo", '="1-30"', '="31-60"', "sin asignar", "total"]
+    assert statement == ["tramo", "1-30", "31-60", "sin asignar", "total"]
     for path, params in (("recovery", {"group_by": "bucket"}), ("commission", {})):
         book = (await export(reports, path, "xlsx", **params)).content
         rows = CalamineWorkbook.from_filelike(io.BytesIO(book)).get_sheet_by_index(0).to_python()
