@@ -171,7 +171,10 @@
                    "documento", invalid_amount: "Monto no válido", no_reference: "Llegó sin referencia",
                    possible_duplicate: "Puede ser la consignación ya registrada a mano para la cuenta",
                    already_banked: "Puede ser una consignación que el extracto del banco ya trajo",
-                   transaction_id_reused: "El banco ya usó ese número de transacción con otro monto o fecha"};
+                   transaction_id_reused: "El banco ya usó ese número de transacción con otro monto o fecha",
+                   missing_reference: "La línea no trae referencia", invalid_date: "Fecha no válida",
+                   returned_by_bank: "El banco devolvió el pago: no entró dinero",
+                   paid_at_in_future: "Fecha posterior al día en que se leyó el archivo: aún no se ha pagado"};
 
   function cell(row, text) {
     const td = document.createElement("td");
