@@ -130,6 +130,8 @@ async def test_from_and_to_count_only_the_payments_in_the_period(platform: Platf
     async with reporting_client(platform, key) as http:
         march = (await http.get("/v1/clients/banco/strategy/experiment", params={
             "from": "2026-03-01T00:00:00-05:00", "to": "2026-04-01T00:00:00-05:00"})).json()
+        by_day = (await http.get("/v1/clients/banco/strategy/experiment", params={
+            "from": "2026-03-01", "to": "2026-04-01"})).json()  # March on the client company's calendar
         naive = await http.get("/v1/clients/banco/strategy/experiment", params={"from": "2026-03-01T00:00:00"})
         _, other = await platform.keys.create(role="client", client_slug="otro", now=platform.clock())
         http.headers["Authorization"] = f"Bearer {other}"
@@ -139,5 +141,7 @@ async def test_from_and_to_count_only_the_payments_in_the_period(platform: Platf
         "champion": (500, 25, "2500000.00"), "challenger": (500, 50, "5000000.00")}
     assert march["lift"] == pytest.approx(1.0) and march["p_value"] < 0.01
     assert march["date_to"] is not None
+    assert (by_day["arms"], by_day["date_from"], by_day["date_to"]) == (march["arms"], march["date_from"],
+                                                                        march["date_to"])
     assert (naive.status_code, naive.json()["code"]) == (422, "naive_datetime")
     assert foreign.status_code == 404

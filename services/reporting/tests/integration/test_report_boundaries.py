@@ -265,4 +265,6 @@ async def test_a_day_is_the_start_of_that_day_in_the_client_companys_time_zone(r
     # A time without a UTC offset is still ambiguous, and refused; a day that is none, as a day.
     naive = await reports.get(URL, params={"from": "2026-11-01T00:00:00"})
     assert (naive.status_code, naive.json()["code"]) == (422, "naive_datetime")
+    # The refusal tells the caller what is taken: the day they most likely meant, or an instant with its offset.
+    assert "YYYY-MM-DD" in naive.json()["detail"] and "UTC offset" in naive.json()["detail"]
     assert (await reports.get(URL, params={"from": "2026-02-30"})).status_code == 422

@@ -23,7 +23,9 @@ def period_end(date_from: dt.datetime | None, to: dt.datetime | None, now: dt.da
     """The end of the period [from, to): `to`, or now when it is open; both ends need a UTC offset."""
     for value in (date_from, to):
         if value is not None and value.tzinfo is None:
-            raise Invalid("naive_datetime", "`from` and `to` need a UTC offset", title="Invalid period")
+            raise Invalid("naive_datetime", "`from` and `to` are each a day (YYYY-MM-DD, its first instant in the "
+                          "client company's time zone) or an instant with a UTC offset (2026-11-01T00:00:00-05:00); "
+                          "a time without an offset could be any of 24 instants", title="Invalid period")
     date_to = to or now
     if date_from is not None and date_from >= date_to:
         raise Invalid("empty_period", "`from` must be before `to`", title="Invalid period")
