@@ -14,6 +14,7 @@ from reporting.domain.headers import MONEY, group_for, headers_for
 from reporting.domain.periods import instant_of, period_end
 from reporting.schemas import (
     BOUND_DOC,
+    MONTH_DOC,
     AccountView,
     CommissionLine,
     CommissionRatesIn,
@@ -71,7 +72,8 @@ async def recovery(
 
 @router.get("/clients/{slug}/reports/roll-rates", response_model=RollRatesReport)
 async def roll(slug: str, client: ClientOfCaller, platform: PlatformDep,
-               date_from: Annotated[str, Query(alias="from")], to: str) -> RollRatesReport:
+               date_from: Annotated[str, Query(alias="from", description=MONTH_DOC)],
+               to: Annotated[str, Query(description=MONTH_DOC)]) -> RollRatesReport:
     """Roll and cure rates month over month between `from` and `to` (months, YYYY-MM, inclusive)."""
     return await queries.roll_rates_report(platform.db, client=client, date_from=date_from, to=to)
 

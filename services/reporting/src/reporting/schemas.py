@@ -28,6 +28,8 @@ def _day_or_instant(value: object) -> object:
 PeriodBound = Annotated[dt.datetime | dt.date, BeforeValidator(_day_or_instant)]
 BOUND_DOC = ("an instant with a UTC offset, or a day (YYYY-MM-DD): the first instant of that day in the client "
              "company's time zone; the period is [from, to), so to=2026-12-01 ends November")
+MONTH_DOC = ("a month of the client company's calendar, YYYY-MM, both included: from=2026-03&to=2026-05 is March, "
+             "April and May (a day such as 2026-03-01 is refused)")
 
 
 class RecoveryFigures(BaseModel):

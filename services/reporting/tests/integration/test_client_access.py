@@ -131,6 +131,10 @@ async def test_the_period_rules_refuse_as_they_always_did(world: World) -> None:
         ]:
             body = (await operator.get(path)).json()
             assert (body["status"], body["code"], body["title"]) == (422, code, title), path
+        # Roll rates count months: a day (what the other reports take) is refused with the form they take.
+        day = (await operator.get(f"{BANCO}/reports/roll-rates?from=2026-03-01&to=2026-05-01")).json()
+        assert (day["code"], day["detail"]) == ("invalid_month", "'2026-03-01' is not a month: roll rates take "
+                                                "months as YYYY-MM, both included (from=2026-03&to=2026-05)")
 
 
 async def test_reports_are_rate_limited_per_key_and_client_company(world: World) -> None:

@@ -37,7 +37,8 @@ def month(text: str) -> dt.date:
     try:
         return dt.datetime.strptime(text, "%Y-%m").date()
     except ValueError as e:
-        raise Invalid("invalid_month", f"{text!r} is not YYYY-MM", title="Invalid month") from e
+        raise Invalid("invalid_month", f"{text!r} is not a month: roll rates take months as YYYY-MM, both included "
+                      "(from=2026-03&to=2026-05)", title="Invalid month") from e
 
 
 def next_month(day: dt.date) -> dt.date:
