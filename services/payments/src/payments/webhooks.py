@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from payments import rejections_store, store
 from payments.domain.fingerprints import Fingerprint, fingerprint
 from payments.domain.reversals import ReversalRefusedError, reversal_amount
-from payments.handlers import apply_payment, refuse_if_future, refuse_if_not_in_minor_units
+from payments.handlers import apply_payment, hold_in_suspense, refuse_if_future, refuse_if_not_in_minor_units
 from payments.integrity import recorded_once
 from payments.records import RejectionSample, WebhookOutcome
 from payments.reversals import reverse, reverse_in_suspense
@@ -22,6 +22,7 @@ from payments.schemas import WebhookIn, WebhookRejectionOut
 from recaudo_common.client_copy import ClientCopy, get_client
 from recaudo_common.db import Database
 from recaudo_common.domain_errors import Conflict, Invalid, NotFound
+from recaudo_common.ids import time_ordered_id
 from recaudo_common.personal_data import Vault
 from recaudo_common.personal_data.keyring import MasterKey
 
@@ -68,8 +69,11 @@ async def _receive(s: AsyncSession, *, vault: Vault, gateway: str, notification:
     if seen:
         return sent_before(n, content, earlier_hash)
     if n.type == "payment":
-        client_takes(await get_client(s, store.SCHEMA, client), n, now=now)
-        assert n.amount is not None  # the route refuses a payment without one
+        copy = await get_client(s, store.SCHEMA, client)
+        client_takes(copy, n, now=now)
+        assert copy is not None and n.amount is not None  # client_takes and the route refuse either missing
+        if n.currency != copy.currency:
+            return await _hold_in_another_currency(s, gateway=gateway, n=n, content=content, now=now)
         applied = await apply_payment(
             s, client=client, account_ref=n.account_ref, debtor_id=n.debtor_id, amount=n.amount,
             currency=n.currency, paid_at=n.paid_at, source="gateway", method=n.method, reference=n.link_token,
@@ -111,17 +115,29 @@ def sent_before(n: WebhookIn, content: Fingerprint, earlier_hash: str | None) ->
     return WebhookOutcome(status="duplicate", payment_id=n.payment_id)
 
 
+async def _hold_in_another_currency(s: AsyncSession, *, gateway: str, n: WebhookIn, content: Fingerprint,
+                                    now: dt.datetime) -> WebhookOutcome:
+    """A payment in another currency than the client company's waits in suspense (currency_mismatch), as a gateway
+    account's does (gateways/booking._apply): the gateway took that money, so refusing the notification would only
+    make it send it again for days while no operator sees it. It names no account to re-match on a placement: an
+    operator settles it with the gateway (assigning it is refused invalid_currency)."""
+    assert n.amount is not None
+    await hold_in_suspense(s, payment_id=time_ordered_id(), client=n.client, amount=n.amount, currency=n.currency,
+                           paid_at=n.paid_at, source="gateway", method=n.method,
+                           reference=n.link_token or n.account_ref, reason="currency_mismatch", now=now,
+                           gateway=gateway, external_id=n.payment_id, content_sha256=content.recorded)
+    return WebhookOutcome(status="unmatched", payment_id=n.payment_id)
+
+
 def client_takes(copy: ClientCopy | None, n: WebhookIn, *, now: dt.datetime) -> None:
-    """Refuses a payment for a client company this service does not know, in another currency than its own, with
-    more decimals than that currency has, or dated after `now`, when it is received (refuse_if_future)."""
+    """Refuses a payment for a client company this service does not know, dated after `now` when it is received
+    (refuse_if_future), or, in the client company's currency, with more decimals than it has. One in another
+    currency is not refused: the caller holds it in suspense (_hold_in_another_currency)."""
     if copy is None:
         raise NotFound(f"client company {n.client!r}")
-    if n.currency != copy.currency:
-        raise Invalid("invalid_currency", f"payments for this client company are in {copy.currency}",
-                      title="Invalid currency")
-    if n.amount is not None:
-        refuse_if_not_in_minor_units(n.amount, n.currency)
     refuse_if_future(n.paid_at, now)
+    if n.amount is not None and n.currency == copy.currency:
+        refuse_if_not_in_minor_units(n.amount, n.currency)
 
 
 def rejection_sample(raw: bytes, signature: str | None) -> RejectionSample:

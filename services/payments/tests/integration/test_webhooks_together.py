@@ -18,7 +18,7 @@ from payments import together_store
 from payments.schemas import WebhookIn
 from payments.webhooks import _receive, content_of, receive_webhook
 from payments.webhooks_together import WebhooksTogether, plain
-from recaudo_common.domain_errors import Conflict, Invalid, NotFound
+from recaudo_common.domain_errors import Conflict, NotFound
 from recaudo_common.events import PromiseMade
 from recaudo_common.personal_data import Vault
 
@@ -65,13 +65,14 @@ async def test_payments_sent_together_are_booked_as_one_at_a_time_would_book_the
             notification("t-5", ref="NO-EXISTE"),  # no such account: suspense, one at a time
             notification("t-1"),  # sent twice in the batch: the second is a duplicate
             notification("t-2", amount="99.00"),  # the same id saying otherwise: a conflict
-            notification("t-6", currency="USD"), notification("t-7", client="otro"),
+            notification("t-6", currency="USD"),  # another currency: waits in suspense, one at a time
+            notification("t-7", client="otro"),
             notification("earlier", amount="1000.00"),  # recorded before the batch: a duplicate
             notification("earlier", amount="2000.00"),  # ... and with other content: a conflict
             notification("r-1", amount="500.00", type="refund", refers_to="earlier")]  # not plain: on its own
     assert [plain(n) for n in sent] == [True] * 11 + [False]
     assert await answers(writer, sent) == [
-        "applied", "applied", "applied", "applied", "unmatched", "duplicate", Conflict.__name__, Invalid.__name__,
+        "applied", "applied", "applied", "applied", "unmatched", "duplicate", Conflict.__name__, "unmatched",
         NotFound.__name__, "duplicate", Conflict.__name__, "reversed"]
     assert writer.commits == 1  # every plain payment of the lot in one transaction
     # A-1 (100,000.00 less the earlier 1,000.00): each payment booked on the balance the one before it left (the
@@ -95,10 +96,11 @@ async def test_payments_sent_together_are_booked_as_one_at_a_time_would_book_the
     assert [(b[0], b[1], b[2], b[3], b[4]) for b in booked] == [
         ("earlier", "applied", "gateway", "A-1", True), ("t-1", "applied", "gateway", "A-1", True),
         ("t-2", "applied", "gateway", "A-1", True), ("t-3", "applied", "gateway", "A-1", True),
-        ("t-4", "applied", "gateway", "A-2", True), ("t-5", "unmatched", "gateway", "NO-EXISTE", True)]
+        ("t-4", "applied", "gateway", "A-2", True), ("t-5", "unmatched", "gateway", "NO-EXISTE", True),
+        ("t-6", "unmatched", "gateway", None, True)]  # claims no account: no placement may book dollars as pesos
     # Received now, as sent (method, paid at, gateway); a suspense payment keeps what it named as its reference.
     assert [(b[5], b[6], b[7], b[8], b[9]) for b in booked] == [(NOW, "pse", None, NOW, "pasarela")] * 5 + [
-        (NOW, "pse", "NO-EXISTE", NOW, "pasarela")]
+        (NOW, "pse", "NO-EXISTE", NOW, "pasarela"), (NOW, "pse", "A-1", NOW, "pasarela")]
     assert entries == [("earlier", Decimal("-1000.00"), NOW), ("t-1", Decimal("-30000.00"), NOW),
                        ("t-2", Decimal("-20000.00"), NOW), ("t-3", Decimal("-60000.00"), NOW),
                        ("t-4", Decimal("-50000.00"), NOW)]
