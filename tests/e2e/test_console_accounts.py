@@ -130,7 +130,7 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
         await page.select_option("#contact-direction", "outbound")
         await page.click("text=Registrar contacto >> nth=-1")
         await expect(page.locator("#action-status")).to_contain_text("incumple: retención legal")
-        await expect(timeline).to_contain_text("Contacto registrado (llamada de agente)")
+        await expect(timeline).to_contain_text("Contacto registrado (asesor)")
         # The timeline says who started each: the debtor's call, breaking nothing, and the agency's, which did.
         await expect(timeline).to_contain_text("El deudor inició el contacto; habló con el titular")
         await expect(timeline).to_contain_text(

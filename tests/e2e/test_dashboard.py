@@ -23,6 +23,7 @@ from recaudo_common.testing import (
     RunningPlatform,
     eventually,
 )
+from reporting.domain.headers import group_for
 
 from .browser_csp import csp_violations
 from .test_console_accounts import SAMPLES
@@ -125,6 +126,16 @@ async def test_the_dashboard_shows_the_apis_numbers_and_updates_live(platform: R
                 return said == [[cop(g["placed_balance"]) for g in groups], [cop(g["recovered"]) for g in groups]]
 
             await eventually(hovers_as_the_server, timeout_s=30, message="the bars' hovers as format_amount writes")
+
+            async def named_as_the_exports() -> bool:  # one word per thing: the charts name groups as the exports do
+                for chart, by in (("by-bucket", "bucket"), ("by-channel", "channel"), ("arms", "strategy_arm")):
+                    groups = (await operator.get(url, params={"group_by": by})).json()["groups"]
+                    names = await page.evaluate(f"document.getElementById('{chart}').data[0].x")
+                    if names != [group_for(by, g["key"], "es-CO") for g in groups] or "unassigned" in names:
+                        return False
+                return True
+
+            await eventually(named_as_the_exports, timeout_s=30, message="the charts' group names as the exports'")
             assert await page.locator("#client-name").inner_text() == "Banco Andino S.A."
             assert await page.locator("#client").is_disabled()  # a client key sees only its own company
             assert await page.locator("#by-bucket .bars, #by-bucket .plot").count() >= 1  # Plotly drew the chart

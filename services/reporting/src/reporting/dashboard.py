@@ -2,7 +2,9 @@
 charting library (the page holds no data: it reads the same API as everyone else, with the session or a key)."""
 
 import asyncio
+import html
 import importlib.resources
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response, StreamingResponse
 
+from recaudo_common.channel_words import GROUP_WORDS
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.console import AMOUNTS_SCRIPT, every_amounts_style, page, script
 from recaudo_common.console.visitor import visitor
@@ -126,7 +129,9 @@ async def dashboard(request: Request, platform: PlatformDep) -> Response:
     if person is not None and not person.principal.has_role("operator", "client"):
         return page("refused.html", heading="Tablero", status=403, message=NOT_A_READER, layout=person.layout())
     # The page learns its client company in the browser, so it carries every style amounts.js may need.
+    # The charts name groups with the exports' words (one word per thing), given here rather than written again.
     shown = DASHBOARD.read_text(encoding="utf-8").replace("data-amounts=''", f"data-amounts='{every_amounts_style()}'")
+    shown = shown.replace("data-groups=''", f"data-groups='{html.escape(json.dumps(GROUP_WORDS), quote=True)}'")
     return HTMLResponse(shown, headers=DASHBOARD_HEADERS)
 
 

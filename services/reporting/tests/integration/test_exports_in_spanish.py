@@ -32,7 +32,7 @@ def first_cells(csv_body: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("group_by", "english", "spanish"), [
-    ("channel", {"none", "sms", "agent"}, {"sin contacto", "SMS", "agente"}),
+    ("channel", {"none", "sms", "agent"}, {"sin contacto", "SMS", "asesor"}),
     ("product", {"unassigned"}, {"sin asignar"}),
     ("segment", {"unassigned", "1-30/high", "31-60/high"}, {"sin asignar", "1-30/alto", "31-60/alto"}),
     ("strategy_arm", {"unassigned", "champion"}, {"sin asignar", "campeón"}),

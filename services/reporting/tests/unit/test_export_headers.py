@@ -23,7 +23,8 @@ def test_every_exported_column_has_a_spanish_header_and_money_is_money(model: ty
 
 
 @pytest.mark.parametrize(("group_by", "key", "spanish"), [
-    ("channel", "none", "sin contacto"), ("channel", "voice", "voz"), ("channel", "whatsapp", "WhatsApp"),
+    ("channel", "none", "sin contacto"), ("channel", "voice", "llamada automática"), ("channel", "email", "correo"),
+    ("strategy_arm", "challenger", "retador"), ("channel", "whatsapp", "WhatsApp"),
     ("product", "unassigned", "sin asignar"), ("bucket", "unassigned", "sin asignar"), (None, "total", "total"),
     ("strategy_arm", "challenger", "retador"), ("segment", "Al día/high", "Al día/alto"),
     ("segment", "361+/low/unprofitable", "361+/bajo/no rentable"), ("segment", "1-30/medium/no_rule", "1-30/medio/sin regla"),

@@ -6,6 +6,7 @@ scripts send to each service's API with the session's CSRF token. Thin: reads wh
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from ingest.clients import store as client_store
 from ingest.records import ClientCompany
 from recaudo_common import console
 from recaudo_common.auth import Principal, Role
+from recaudo_common.channel_words import CHANNEL_WORDS, channel_options
 from recaudo_common.console import page, pages_of
 from recaudo_common.console.visitor import Visitor, layout_of, to_own_client, to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
@@ -178,4 +180,5 @@ async def account_page(slug: str, account_ref: str, request: Request, platform: 
     return _shown("account.html", found, account=row(account, found.client), timezone=found.client.timezone,
                   locale=found.client.locale, currency=found.client.currency,
                   minor_units=kept_places(found.client.currency), group_mark=group,
-                  decimal_mark=decimal, amounts=console.amounts_style(found.client.currency, found.client.locale))
+                  decimal_mark=decimal, amounts=console.amounts_style(found.client.currency, found.client.locale),
+                  channels=json.dumps(CHANNEL_WORDS), channel_options=channel_options())

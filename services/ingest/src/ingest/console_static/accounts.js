@@ -18,8 +18,8 @@
 
   const HOLDS = {dispute: "disputa o reclamo", litigation: "proceso judicial", insolvency: "insolvencia",
                  deceased: "fallecimiento"};
-  const CHANNELS = {sms: "SMS", email: "correo", whatsapp: "WhatsApp", voice: "llamada automática",
-                    agent: "llamada de agente", letter: "carta"};
+  // The channels' words are the platform's one vocabulary (recaudo_common.channel_words), carried by the page.
+  const CHANNELS = JSON.parse(root.dataset.channels || "{}");
   const OUTCOMES = {no_answer: "no contestó", right_party: "habló con el titular", third_party: "habló con un tercero",
                     wrong_number: "número equivocado", refused: "se negó a pagar", promise_to_pay: "promesa de pago"};
   const ATTEMPTS = {scheduled: "programado", sent: "enviado", cancelled: "cancelado"};

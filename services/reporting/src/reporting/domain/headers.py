@@ -3,6 +3,8 @@ otherwise (the JSON API always keeps its English keys)."""
 
 from __future__ import annotations
 
+from recaudo_common.channel_words import GROUP_WORDS
+
 SPANISH = {
     "key": "grupo", "bucket": "tramo", "accounts_placed": "cuentas asignadas", "placed_balance": "saldo asignado",
     "accounts_recalled": "cuentas retiradas", "recovered": "recaudo", "payments": "pagos",
@@ -31,12 +33,9 @@ def headers_for(columns: list[str], locale: str) -> list[str]:
 
 # The group names the platform itself gives (a bucket's, a product's or a segment's own label is the client
 # company's or the strategy's word, kept as it is): an account without one, a payment without a contact, the
-# channels, the strategy's arms and a segment's value tier and reason.
-SPANISH_GROUPS = {
-    "unassigned": "sin asignar", "none": "sin contacto", "total": "total",
-    "sms": "SMS", "email": "correo electrónico", "whatsapp": "WhatsApp", "voice": "voz", "agent": "agente",
-    "letter": "carta", "champion": "campeón", "challenger": "retador",
-}
+# channels, the strategy's arms (the words the dashboard and the consoles say too) and a segment's value tier and
+# reason.
+SPANISH_GROUPS = GROUP_WORDS
 SPANISH_SEGMENT_PARTS = {"high": "alto", "medium": "medio", "low": "bajo", "no_rule": "sin regla",
                          "unprofitable": "no rentable"}
 PLATFORM_NAMED = frozenset({"channel", "strategy_arm"})  # groups whose every name is the platform's

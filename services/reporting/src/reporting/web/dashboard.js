@@ -19,6 +19,8 @@ const api = async (path) => {
 // How the server writes amounts, for every locale and currency the product takes ("es-CO COP": the style of
 // recaudo_common.money.amount_style), since the company is chosen here, after the page was served.
 const STYLES = JSON.parse(document.body.dataset.amounts || "{}");
+// The platform's names of groups (channels, arms, "sin asignar"), the exports' words, as the server gives them.
+const GROUPS = JSON.parse(document.body.dataset.groups || "{}");
 
 // What a number looks like around its digits in a format (the "$ " before, the " %" after), for chart axes.
 function affixes(format, value) {
@@ -104,23 +106,21 @@ async function refreshCharts() {
     state.chartRetries = 0;
   }
   const b = buckets.groups;
-  const bucketNames = b.map((g) => g.key);
+  // A bucket's own label is the client company's word, kept as it is; only the platform's "unassigned" is named.
+  const bucketNames = b.map((g) => (g.key === "unassigned" ? GROUPS.unassigned || g.key : g.key));
   Plotly.react("by-bucket", [
     bars("asignado", bucketNames, b.map((g) => Number(g.placed_balance)), b.map((g) => f.money(g.placed_balance)), "#9fb3c8"),
     bars("recaudado", bucketNames, b.map((g) => Number(g.recovered)), b.map((g) => f.money(g.recovered)), "#0b6e4f"),
   ], { ...layout("Asignado vs. recaudado por tramo de mora"), barmode: "group", yaxis: f.moneyAxis }, config);
   const c = channels.groups;
-  const channelNames = { none: "sin contacto", sms: "SMS", email: "correo", whatsapp: "WhatsApp", voice: "voz",
-    agent: "asesor", letter: "carta" };
-  Plotly.react("by-channel", [bars("recaudado", c.map((g) => channelNames[g.key] || g.key),
+  Plotly.react("by-channel", [bars("recaudado", c.map((g) => GROUPS[g.key] || g.key),
     c.map((g) => Number(g.recovered)), c.map((g) => f.money(g.recovered)), "#2f80ed")],
     { ...layout("Recaudo por canal (último contacto en 7 días)"), yaxis: f.moneyAxis }, config);
   const a = arms.groups;
-  const armNames = { champion: "campeona", challenger: "retadora" };
-  Plotly.react("arms", [{ ...bars("tasa de recaudo", a.map((g) => armNames[g.key] || g.key),
+  Plotly.react("arms", [{ ...bars("tasa de recaudo", a.map((g) => GROUPS[g.key] || g.key),
     a.map((g) => 100 * g.recovery_rate), a.map((g) => f.rate(g.recovery_rate)), "#0b6e4f"),
     marker: { color: ["#0b6e4f", "#f2994a", "#9fb3c8"] } }],
-    { ...layout("Campeona vs. retadora: tasa de recaudo"), yaxis: f.rateAxis }, config);
+    { ...layout("Campeón vs. retador: tasa de recaudo"), yaxis: f.rateAxis }, config);
 }
 
 async function follow() {
