@@ -14,7 +14,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
 from payments import handlers, store
 from payments.domain.bank_files import ALREADY_BANKED, IN_EARLIER_FILE, POSSIBLE_DUPLICATE
@@ -22,7 +22,7 @@ from payments.schemas import UnmatchedPaymentOut
 from payments.store import SCHEMA
 from recaudo_common.auth import Principal
 from recaudo_common.client_copy import ClientCopy
-from recaudo_common.console import AMOUNTS_SCRIPT, amounts_style, page, pages_of
+from recaudo_common.console import AMOUNTS_SCRIPT, amounts_style, page, pages_of, script
 from recaudo_common.console.client_pages import ClientReader, client_reader, refusal
 from recaudo_common.console.visitor import to_sign_in, visitor
 from recaudo_common.dependencies import PlatformDep
@@ -115,15 +115,15 @@ def _refusal(principal: Principal, status: int, message: str) -> Response:
 
 
 @router.get("/suspense.js", include_in_schema=False)
-async def script() -> Response:
+async def suspense_script() -> Response:
     """The page's own script (the console's CSP allows scripts from 'self' only, never inline)."""
-    return FileResponse(SCRIPT, media_type="application/javascript", headers={"Cache-Control": "no-cache"})
+    return script(SCRIPT)
 
 
 @router.get("/amounts.js", include_in_schema=False)
 async def amounts_script() -> Response:
     """The script that writes the page's amounts as the server writes its own rows (loaded before the page's)."""
-    return FileResponse(AMOUNTS_SCRIPT, media_type="application/javascript", headers={"Cache-Control": "no-cache"})
+    return script(AMOUNTS_SCRIPT)
 
 
 @router.get("")
