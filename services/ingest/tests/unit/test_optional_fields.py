@@ -73,6 +73,28 @@ def test_optional_fields_that_read_are_kept_without_a_warning() -> None:
     ("ana@correo.co ana@correo.co", "ana@correo.co", []),  # the same address twice is one
     ("ana@correo.co; luis@correo.co; ANA@correo.co", "ana@correo.co", ["too_many_emails"]),
     ("no-es-correo", None, ["invalid_email"]),
+    # As a mail program or a CRM exports an address, with a display name or none: the address is kept, the name
+    # (personal data nobody needs) dropped, a comma inside a quoted name splitting nothing.
+    ("Ana Gómez <ana@correo.co>", "ana@correo.co", []),
+    ('"Gómez, Ana" <ana@correo.co>', "ana@correo.co", []),
+    ("<ana@correo.co>", "ana@correo.co", []),
+    ('"Gómez; Ana / AG" <ana@correo.co>', "ana@correo.co", []),
+    ("Gómez, Ana <ana@correo.co>", "ana@correo.co", []),  # Outlook's own unquoted "Surname, Name"
+    ("Ana Gómez <ana@correo.co>, Ana G. <ana.gomez@empresa.co>", "ana@correo.co", ["too_many_emails"]),
+    ('"Gómez, Ana" <ana@correo.co>; "Gómez, A." <ana.gomez@empresa.co>', "ana@correo.co", ["too_many_emails"]),
+    ("Ana <ana@correo.co> / luis@correo.co", "ana@correo.co", ["too_many_emails"]),
+    ("luis@correo.co, Ana <ana@correo.co>", "luis@correo.co", ["too_many_emails"]),
+    ("Ana <ana@correo.co>, ana@correo.co", "ana@correo.co", []),  # the same address twice is one
+    ("sin correo; Ana <ana@correo.co>", "ana@correo.co", []),  # the words are the name: nothing else is lost
+    ("Ana <>; ana@correo.co", "ana@correo.co", ["invalid_email"]),
+    # Garbage stays invalid, as before.
+    ("<>", None, ["invalid_email"]),
+    ("Ana <>", None, ["invalid_email"]),
+    ("Ana Gómez <no-es-correo>", None, ["invalid_email"]),
+    ("Ana Gómez <ana@correo.co", None, ["invalid_email"]),  # never closed
+    ("Ana <ana@correo.co> <luis@correo.co>", "ana@correo.co", ["too_many_emails"]),
+    ("< ana@correo.co >", "ana@correo.co", []),
+    ("<ana@correo.co, luis@correo.co>", None, ["invalid_email"]),
 ])
 def test_the_first_valid_e_mail_of_a_cell_is_kept_and_the_rest_said(cell: str, kept: str | None,
                                                                     codes: list[str]) -> None:
@@ -80,3 +102,10 @@ def test_the_first_valid_e_mail_of_a_cell_is_kept_and_the_rest_said(cell: str, k
     assert account is not None and not rejections
     assert account.email == kept
     assert [(w.field, w.code) for w in warnings] == [("email", code) for code in codes]
+
+
+def test_a_display_name_is_never_in_a_warning() -> None:
+    _, _, warnings = check_row(_row(email="Ana Gómez <ana@correo.co>, Zoila Pérez <zoila@correo.co>, Ana <>"), {}, 7,
+                               CTX)
+    assert [w.code for w in warnings] == ["invalid_email", "too_many_emails"]
+    assert not any(name in f"{w.message} {w.params}" for w in warnings for name in ("Ana", "Zoila", "Pérez"))

@@ -57,3 +57,20 @@ def test_phones_past_the_limit_are_warned() -> None:
     assert account is not None and len(account.phones) == MAX_PHONES
     assert [(w.field, w.code, w.message) for w in warnings] == [
         ("phones", "too_many_phones", f"the row has {MAX_PHONES + 2} phones; the first {MAX_PHONES} are kept")]
+
+
+@pytest.mark.parametrize("cell", ["N/A", "n/a", "NA", "N.A.", "n/d", "S/N", "No aplica", "-", "--", "sin teléfono",
+                                  "ninguno", "no tiene / no aplica"])
+def test_a_cell_saying_there_is_no_phone_is_one_invalid_phone(cell: str) -> None:
+    # As the e-mail and every optional column say such a placeholder: once, as what the column cannot read
+    # ("N/A" was two phones, "N" and "A", each warned).
+    account, rejections, warnings = check_row(_row(cell), {}, 2, CTX)
+    assert account is not None and not rejections and account.phones == []
+    assert [(w.field, w.code) for w in warnings] == [("phones", "invalid_phone")]
+
+
+@pytest.mark.parametrize("cell", ["3001234567 / N/A", "N/A / 3001234567", "3001234567 / no aplica / n/d"])
+def test_words_beside_a_phone_are_warned_once(cell: str) -> None:
+    account, _, warnings = check_row(_row(cell), {}, 2, CTX)
+    assert account is not None and account.phones == ["+573001234567"]
+    assert [(w.field, w.code) for w in warnings] == [("phones", "invalid_phone")]

@@ -152,11 +152,19 @@ def phones_in(text: str, country: str) -> list[tuple[str, str | None]]:
     separators is one phone if it is valid whole; else, split at hyphens or else at spaces, its phones are the runs
     of pieces that are one (each the shortest, so two phones written in groups with a space between them are two,
     "300 123 4567 310 987 6543"), if any is, a piece without a digit between them ("y", "Cel", "&") being no phone;
-    else it is one invalid phone. (phonenumbers alone would read the first of "3001234567;3109876543" and silently
-    drop the second.)"""
+    else it is one invalid phone. The parts without a digit are together one invalid phone, where the first is: what
+    says there is none ("N/A", "no tiene / no aplica") is said once, as every column says it. (phonenumbers alone
+    would read the first of "3001234567;3109876543" and silently drop the second.)"""
     found: list[tuple[str, str | None]] = []
+    words: list[str] = []
     for part in (p.strip() for p in _BETWEEN_PHONES.split(text)):
         if not part:
+            continue
+        if _DIGIT.search(part) is None:  # no phone, nor a piece of one (phonenumbers reads none without 3 digits)
+            if not words:
+                at = len(found)
+                found.append((part, None))
+            words.append(part)
             continue
         if (whole := normalise_phone(part, country)) is not None:
             found.append((part, whole))
@@ -172,6 +180,8 @@ def phones_in(text: str, country: str) -> list[tuple[str, str | None]]:
                 break
         else:
             found.append((part, None))
+    if len(words) > 1:
+        found[at] = ("/".join(words), None)
     return found
 
 
