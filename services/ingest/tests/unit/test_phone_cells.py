@@ -29,6 +29,10 @@ def _row(*phones: str) -> dict[str, list[str]]:
     "300-123-4567 - 310-987-6543",
     # A word or sign between two phones is no phone to warn about.
     "3001234567 y 3109876543", "3001234567 ó 3109876543", "Cel 3001234567 Fijo 3109876543", "3001234567 & 3109876543",
+    # A label after the last of two phones a hyphen separates, as CRMs write whose phone it is (the second was
+    # one invalid phone: the hyphen read found the first and never read the rest at spaces).
+    "3001234567 - 3109876543 (oficina)", "3001234567 - 3109876543 casa", "3001234567-3109876543 (fijo)",
+    "3001234567 (casa) - 3109876543 (oficina)",
 ])
 def test_each_phone_of_a_cell_is_kept(cell: str) -> None:
     account, rejections, warnings = check_row(_row(cell), {}, 2, CTX)

@@ -151,10 +151,11 @@ def phones_in(text: str, country: str) -> list[tuple[str, str | None]]:
     """Each phone a cell holds, as written, with its E.164 form (None: not a valid one). A part between the usual
     separators is one phone if it is valid whole; else, split at hyphens or else at spaces, its phones are the runs
     of pieces that are one (each the shortest, so two phones written in groups with a space between them are two,
-    "300 123 4567 310 987 6543"), if any is, a piece without a digit between them ("y", "Cel", "&") being no phone;
-    else it is one invalid phone. The parts without a digit are together one invalid phone, where the first is: what
-    says there is none ("N/A", "no tiene / no aplica") is said once, as every column says it. (phonenumbers alone
-    would read the first of "3001234567;3109876543" and silently drop the second.)"""
+    "300 123 4567 310 987 6543"), if any is, a piece without a digit between them ("y", "Cel", "&") being no phone
+    and a piece no run makes one read again at spaces; else it is one invalid phone. The parts without a digit are
+    together one invalid phone, where the first is: what says there is none ("N/A", "no tiene / no aplica") is said
+    once, as every column says it. (phonenumbers alone would read the first of "3001234567;3109876543" and silently
+    drop the second.)"""
     found: list[tuple[str, str | None]] = []
     words: list[str] = []
     for part in (p.strip() for p in _BETWEEN_PHONES.split(text)):
@@ -166,23 +167,28 @@ def phones_in(text: str, country: str) -> list[tuple[str, str | None]]:
                 found.append((part, None))
             words.append(part)
             continue
-        if (whole := normalise_phone(part, country)) is not None:
-            found.append((part, whole))
-            continue
-        if (floated := _AS_A_FLOAT.fullmatch(part)) and (whole := normalise_phone(floated[1], country)):
-            found.append((part, whole))
-            continue
-        for separator, joiner in _INSIDE_OR_BETWEEN:
-            pieces = [p for p in separator.split(part) if p]
-            read = _runs(pieces, joiner, country) if len(pieces) > 1 else []
-            if any(e164 for _, e164 in read):
-                found.extend(read)
-                break
-        else:
-            found.append((part, None))
+        found.extend(_part(part, country, _INSIDE_OR_BETWEEN))
     if len(words) > 1:
         found[at] = ("/".join(words), None)
     return found
+
+
+def _part(part: str, country: str, separators: tuple[tuple[re.Pattern[str], str], ...]
+          ) -> list[tuple[str, str | None]]:
+    """The phones of a part between the usual separators (or of a piece of one): itself, or a program's float, or
+    the runs of its pieces at the first of `separators` that gives a phone, each piece no run made one read again
+    at the separators after it ("3109876543 (oficina)" of "3001234567 - 3109876543 (oficina)", at spaces)."""
+    if (whole := normalise_phone(part, country)) is not None:
+        return [(part, whole)]
+    if (floated := _AS_A_FLOAT.fullmatch(part)) and (whole := normalise_phone(floated[1], country)):
+        return [(part, whole)]
+    for at, (separator, joiner) in enumerate(separators):
+        pieces = [p for p in separator.split(part) if p]
+        read = _runs(pieces, joiner, country) if len(pieces) > 1 else []
+        if any(e164 for _, e164 in read):
+            return [phone for run, e164 in read
+                    for phone in ([(run, e164)] if e164 else _part(run, country, separators[at + 1:]))]
+    return [(part, None)]
 
 
 def _runs(pieces: list[str], joiner: str, country: str) -> list[tuple[str, str | None]]:
