@@ -109,3 +109,15 @@ def test_a_display_name_is_never_in_a_warning() -> None:
                                CTX)
     assert [w.code for w in warnings] == ["invalid_email", "too_many_emails"]
     assert not any(name in f"{w.message} {w.params}" for w in warnings for name in ("Ana", "Zoila", "Pérez"))
+
+
+@pytest.mark.parametrize("cell", ["ana\u200b@correo.co", "\ufeffana@correo.co", "ana@correo\u00ad.co", "ana@correo.co\u200e",
+                                  "ana@\u2060correo.co"])
+def test_an_invisible_character_pasted_into_an_e_mail_is_no_part_of_it(cell: str) -> None:
+    # Text copied from a web page, a chat or a PDF carries zero-width spaces, soft hyphens, direction marks and
+    # byte-order marks no one sees in the file: the address kept with one is another address, and bounces.
+    account, _, warnings = check_row(_row(email=cell), {}, 7, CTX)
+    assert account is not None and account.email == "ana@correo.co" and not warnings
+    account, _, warnings = check_row(_row(email=f"Ana <{cell}>; luis@correo.co"), {}, 7, CTX)
+    assert account is not None and account.email == "ana@correo.co"
+    assert [w.code for w in warnings] == ["too_many_emails"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from email.utils import parseaddr
@@ -373,7 +374,10 @@ def _email_entries(text: str) -> list[str]:
 
 def _email(text: str, row: int, warnings: list[Issue]) -> str | None:
     """The row's e-mail: the cell if it is one address, else the first valid one it holds (an account has one),
-    the others said: an invalid one as invalid_email, valid ones past the first as too_many_emails."""
+    the others said: an invalid one as invalid_email, valid ones past the first as too_many_emails. An invisible
+    character (Unicode's format characters: zero-width space, soft hyphen, direction mark, byte-order mark), which
+    text copied from a web page, a chat or a PDF carries, is no part of an address."""
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     if not text or is_email(text):
         return text or None
     parts: list[str] = []
