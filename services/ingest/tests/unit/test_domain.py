@@ -249,3 +249,15 @@ def test_days_past_due_are_a_whole_number_as_the_locale_writes_it(locale: str, w
         assert account is None and [r.code for r in rejections] == ["invalid_days_past_due"]
     else:
         assert account is not None and account.days_past_due == days, rejections
+
+
+@pytest.mark.parametrize("id_type", ["CC", "Cédula de Ciudadanía", "CEDULA DE EXTRANJERIA", "Permiso Especial de Permanencia",
+                                     "Permiso por Protección Temporal", "Registro Único Tributario",
+                                     "Documento Nacional de Identidad", "Clave Única de Registro de Población"])
+def test_an_id_type_written_out_keeps_the_row(id_type: str) -> None:
+    # A core-banking or CRM export names the document in full; an optional column's name for it never loses the
+    # account (such rows were rejected field_too_long past 16 characters).
+    account, rejections, _ = check_row(_row(debtor_id_type=id_type), {}, 2, CTX)
+    assert not rejections and account is not None and account.debtor_id_type == id_type
+    _, rejections, _ = check_row(_row(debtor_id_type="x" * 65), {}, 2, CTX)
+    assert [(r.field, r.code) for r in rejections] == [("debtor_id_type", "field_too_long")]

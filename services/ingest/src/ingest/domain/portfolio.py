@@ -37,8 +37,9 @@ from recaudo_common.money import (
 from recaudo_common.personal_data.blind_index import NotIndexable, normalised
 
 # The longest a value may be: an account's events travel through Kafka, whose messages are capped at 1 MB, and
-# no real reference, ID or name comes near these.
-FIELD_LIMITS = {"account_ref": 64, "debtor_id": 32, "debtor_id_type": 16, "full_name": 200, "currency": 3,
+# no real reference, ID or name comes near these (an ID's type is often written out: "Clave Única de Registro de
+# Población", "Permiso por Protección Temporal").
+FIELD_LIMITS = {"account_ref": 64, "debtor_id": 32, "debtor_id_type": 64, "full_name": 200, "currency": 3,
                 "email": 254, "phones": 200}  # a phone cell may hold several ("300 123 4567 / 310 987 6543 / ...")
 MAX_PHONES = 10  # an account's phones, from all its phone columns (a debtor's rectification has the same limit)
 DEFAULT_FIELD_LIMIT = 500
