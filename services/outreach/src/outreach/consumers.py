@@ -1,5 +1,6 @@
 """Outreach's subscriptions: contact data, treatments and everything that must stop contact (planning), the
-answers to the debtor page's arrangement requests and the client companies' ways to pay (debtor_page), the
+answers to the debtor page's arrangement requests and the client companies' ways to pay (debtor_page), the promises
+and arrangements that hold an account's collection contacts while they stand (holds), the
 checkouts' outcomes confirmed to the debtor (confirmations), and a person's erasure, requested and completed,
 their access request, and the pseudonyms of accounts placed before #19 (erasure). Account events carry the
 debtor's data sealed: their handlers open it with the vault main.py builds once per process."""
@@ -13,6 +14,7 @@ from outreach.debtor_page.handlers import on_arrangement_answer
 from outreach.debtor_page.plans import on_arrangement_decided
 from outreach.erasure.access import on_access_requested
 from outreach.erasure.handlers import on_erased, on_erasure_requested, on_pseudonymised
+from outreach.holds import on_promise
 from outreach.planning.handlers import (
     on_accounts_stated,
     on_contact_rectified,
@@ -49,6 +51,11 @@ from recaudo_common.events import (
     PaymentReversed,
     PaymentWriteOffReversed,
     PaymentWrittenOff,
+    PromiseBroken,
+    PromiseCancelled,
+    PromiseKept,
+    PromiseMade,
+    PromiseReopened,
 )
 from recaudo_common.personal_data import MasterKeyring, Vault
 
@@ -86,6 +93,11 @@ def subscriptions(vault: Vault) -> Subscriptions:
             ArrangementDeclined: on_arrangement_answer,
             ArrangementKept: on_arrangement_decided,
             ArrangementBroken: on_arrangement_decided,
+            PromiseMade: on_promise,  # a pending promise holds its account's collection contacts (holds.py)
+            PromiseKept: on_promise,
+            PromiseBroken: on_promise,
+            PromiseCancelled: on_promise,
+            PromiseReopened: on_promise,
             DebtorErasureRequested: on_erasure_requested,
             DebtorErased: on_erased,
             DebtorAccessRequested: partial(on_access_requested, vault=vault),

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import RowMapping
 
 from outreach.domain.client_rules import RulesOverride
-from outreach.domain.contact_law import ContactDecision, ContactRequest, CountryRules, PastContact, stricter_rules
+from outreach.domain.collection_holds import Hold, PendingPromise, collection_hold
+from outreach.domain.contact_law import (
+    ContactDecision,
+    ContactRequest,
+    CountryRules,
+    PastContact,
+    decide_contact,
+    stricter_rules,
+)
 from outreach.domain.timezones import debtor_zone, phone_zones
 from recaudo_common.accounts import days_past_due_on
 from recaudo_common.clock import local_today
@@ -51,6 +60,10 @@ class DebtorContext:
     history: tuple[PastContact, ...]  # the debtor's contacts of the last week, at every account
     dpd_as_of: dt.date | None = None  # the client company's day days_past_due are for (account.segmented v2)
     aging_held: bool | None = None  # whether they stand still from it (a plan, a closed account)
+    # What may hold the account's collection contacts: its pending promises, and the instalments' due dates of each
+    # arrangement standing on it (store.COLLECTION_HOLDS; a row read without them holds nothing)
+    promises: tuple[PendingPromise, ...] = ()
+    plans: tuple[tuple[dt.date, ...], ...] = ()
 
     @classmethod
     def of(cls, row: RowMapping) -> DebtorContext:
@@ -71,7 +84,16 @@ class DebtorContext:
             opted_out=frozenset(row["opted_out"] or ()), legal_hold=row["legal_hold"],
             history=tuple(PastContact(dt.datetime.fromisoformat(h["at"]), h["channel"], bool(h["conversation"]),
                                       h["account_ref"], h.get("direction") == "inbound") for h in history),
-            dpd_as_of=row.get("dpd_as_of"), aging_held=row.get("aging_held"))
+            dpd_as_of=row.get("dpd_as_of"), aging_held=row.get("aging_held"),
+            promises=tuple(PendingPromise(dt.date.fromisoformat(p["due_date"]), dt.datetime.fromisoformat(p["made_at"]))
+                           for p in _json(row.get("pending_promises"))),
+            plans=tuple(tuple(dt.date.fromisoformat(i["due_date"]) for i in plan)
+                        for plan in _json(row.get("standing_plans"))))
+
+    def hold(self, now: dt.datetime) -> Hold | None:
+        """The collection hold the account is under at `now` (a pending promise, a standing arrangement), or None."""
+        return collection_hold(now, promises=self.promises, arrangements=self.plans, timezone=self.timezone,
+                               window_days=self.promise_window_days)
 
     def days_past_due_at(self, now: dt.datetime) -> int:
         """The days past due to show at `now`: segmentation's last word on them, aged one a day on the client
@@ -85,6 +107,27 @@ class DebtorContext:
         """How a message greets the debtor: the first of their names, capitalised."""
         parts = self.full_name.split()
         return parts[0].capitalize() if parts else ""
+
+
+def _json(value: object) -> list[Any]:
+    found = json.loads(value) if isinstance(value, str) else value
+    return list(found) if isinstance(found, list) else []
+
+
+def decide_collection(debtor: DebtorContext, channel: str, at: dt.datetime,
+                      earlier_in_batch: tuple[PastContact, ...] = (), *, held: bool = True) -> ContactDecision:
+    """The contact law's decision on a collection contact, held while a promise or an arrangement holds the account:
+    not allowed, the hold's reason first, and allowed again at the first instant the law allows from the hold's end.
+    What the law never allows (an opt-out, a legal hold, a closed account) stays its decision, with no instant.
+    `held` False: a contact no hold stops (a payment's confirmation)."""
+    request = contact_request(debtor, channel, at, earlier_in_batch)
+    decision = decide_contact(request)
+    hold = debtor.hold(at) if held else None
+    if hold is None or (not decision.allowed and decision.next_allowed_at is None):
+        return decision
+    then = decide_contact(replace(request, at=hold.until))
+    return ContactDecision(False, (hold.reason, *decision.reasons),
+                           hold.until if then.allowed else then.next_allowed_at, decision.local_time)
 
 
 def contact_request(debtor: DebtorContext, channel: str, at: dt.datetime,

@@ -132,6 +132,16 @@ LEGAL_HOLD = """least(
             AND h.account_ref = o.account_ref AND h.lifted_at IS NULL AND h.hold IN ('deceased', 'insolvency')
      WHERE o.client_slug = acc.client_slug AND o.debtor_id = acc.debtor_id AND acc.debtor_id <> ''))"""
 
+# What may hold the account's collection contacts (domain/collection_holds.py): its pending promises (holds.py) and
+# the instalments' due dates of each arrangement standing on it (debtor_page/plans.py); the rule reads them at `now`.
+COLLECTION_HOLDS = """
+    (SELECT coalesce(json_agg(json_build_object('due_date', p.due_date, 'made_at', p.made_at)), '[]')
+     FROM outreach.promises p WHERE p.client_slug = acc.client_slug AND p.account_ref = acc.account_ref
+            AND p.due_date IS NOT NULL AND (p.verdict IS NULL OR p.verdict = 'reopened')) AS pending_promises,
+    (SELECT coalesce(json_agg(ar.instalments), '[]') FROM outreach.arrangements ar
+     WHERE ar.client_slug = acc.client_slug AND ar.account_ref = acc.account_ref AND ar.status = 'active'
+            AND ar.instalments IS NOT NULL) AS standing_plans"""
+
 # Everything the compliance engine needs about one attempt's debtor but their recent contacts, in one round trip
 # per batch: a claim holds its debtors first and reads their contacts once held (decide_one_at_a_time).
 HELD_DEBTOR_COLUMNS = """
@@ -147,6 +157,7 @@ HELD_DEBTOR_COLUMNS = """
     -- never more than the client company allows now (it may have lowered its ceiling under a strategy in force)
     CASE WHEN t.offer_discount_pct > c.max_discount_pct THEN c.max_discount_pct ELSE t.offer_discount_pct END
         AS offer_discount_pct,
+""" + COLLECTION_HOLDS + """,
 """ + WITHDRAWN_COLUMNS + """,
     """ + LEGAL_HOLD + """ AS legal_hold"""
 # And their contacts of the last HISTORY_DAYS (:days) before :at up to :until (:at but for a contact logged late,

@@ -90,12 +90,30 @@ async def test_a_restatement_before_the_placement_works_a_debtor_owed_again_and_
 
 
 async def test_a_message_under_a_plan_offers_no_other_arrangement(outreach: Outreach) -> None:
-    # The page offers no other arrangement while one stands (409 arrangement_exists): nor does a message.
+    # The page offers no other arrangement while one stands (409 arrangement_exists): nor does a message. While the
+    # plan stands no collection message goes at all (the collection hold, outreach/holds.py); one that goes once
+    # the hold ended by itself (its last instalment's deadline passed, no verdict came) offers no other either.
     await outreach.deliver(plan(outreach, "B-6", "1500000"))
     await outreach.deliver(await outreach.placed("B-6"), segmented("B-6", offer="settlement", discount="20"),
                            await outreach.placed("B-7", debtor="78"), segmented("B-7", offer="settlement", discount="20"))
     assert await outreach.tick() == 2
-    bodies = dict(await outreach.sql("SELECT a.account_ref, m.body FROM outreach.sandbox_messages m "
-                                     "JOIN outreach.attempts a ON a.id = m.attempt_id"))
-    assert "1.500.000,00" in bodies["B-6"] and "descuento" not in bodies["B-6"]
-    assert "Cancele hoy con $1.200.000,00 (20 % de descuento)" in bodies["B-7"]  # no plan: the treatment's offer
+
+    async def bodies() -> dict[str, str]:
+        return dict(await outreach.sql("SELECT a.account_ref, m.body FROM outreach.sandbox_messages m "
+                                       "JOIN outreach.attempts a ON a.id = m.attempt_id"))
+    assert "B-6" not in await bodies()
+    [(reasons,)] = await outreach.sql("SELECT d.reasons FROM outreach.decisions d JOIN outreach.attempts a "
+                                      "ON a.id = d.attempt_id WHERE a.account_ref = 'B-6'")
+    assert reasons[0] == "arrangement_standing"
+    assert "Cancele hoy con $1.200.000,00 (20 % de descuento)" in (await bodies())["B-7"]  # no plan: the offer
+    last_due = max(i.due_date for i in plan(outreach, "B-6").instalments)
+    for _ in range(8):  # held again after each instalment's deadline while the plan stands
+        [(due,)] = await outreach.sql("SELECT min(scheduled_at) FROM outreach.attempts WHERE account_ref = 'B-6' "
+                                      "AND status = 'scheduled'")
+        outreach.clock.now = due
+        await outreach.tick()
+        if "B-6" in await bodies():
+            break
+    assert outreach.clock.now.date() > last_due
+    body = (await bodies())["B-6"]
+    assert "1.500.000,00" in body and "descuento" not in body

@@ -9,11 +9,11 @@ import uuid
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from outreach import debtor_guard, store
+from outreach import debtor_guard, holds, store
 from outreach.agent_desk import store as desk
 from outreach.agent_desk.calls import current_call, withdrawn
-from outreach.debtors import DebtorContext, contact_request, decision_detail
-from outreach.domain.contact_law import decide_contact
+from outreach.debtors import DebtorContext, contact_request, decide_collection, decision_detail
+from outreach.domain.collection_holds import HOLD_REASONS
 from outreach.domain.contact_law import violations as rules_broken
 from outreach.domain.templates import TemplateError
 from outreach.messages import Renderer, payment_link
@@ -77,17 +77,22 @@ async def next_for_agent(db: Database, settings: OutreachSettings, *, client: st
         fresh = await store.decide_one_at_a_time(s, [c.debtor for c in candidates], now)
         for call in candidates:
             a, debtor = call.attempt_id, store.as_held(call.debtor, fresh)
-            decision = decide_contact(contact_request(debtor, "agent", now))  # stops at the first allowed: no batch
+            # Stops at the first allowed: no batch. A pending promise or a standing arrangement holds the call.
+            decision = decide_collection(debtor, "agent", now)
             if decision.allowed and (again := await store.contact_context(s, client, debtor.account_ref, now)):
                 # The candidates' holds, opt-outs and statuses were read before their debtors were held: a block
                 # that committed since, whose withdrawal found no call handed out yet, is read now (withdrawals.py).
-                debtor, decision = again, decide_contact(contact_request(again, "agent", now))
+                debtor, decision = again, decide_collection(again, "agent", now)
             trail.append(TrailEntry(client, debtor.account_ref, now, "decision", a, "agent", decision_detail(decision)))
             if not decision.allowed:
                 await desk.record_decision(s, attempt_id=a, now=now, local_time=decision.local_time.isoformat(),
                                            allowed=False, reasons=list(decision.reasons),
                                            next_allowed_at=decision.next_allowed_at)
-                if decision.next_allowed_at:
+                if decision.next_allowed_at and decision.reasons[0] in HOLD_REASONS:
+                    # A promise pending or an arrangement standing: the account's plan waits for its end.
+                    await holds.postponed(s, [(client, debtor.account_ref, decision.next_allowed_at,
+                                               decision.reasons[0])], now)
+                elif decision.next_allowed_at:
                     await desk.reschedule(s, a, decision.next_allowed_at)
                 else:
                     await desk.cancel_attempt(s, a, "blocked: " + ", ".join(decision.reasons))

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from outreach import confirmations, store
+from outreach import confirmations, holds, store
 from outreach.best_time.store import attempt_arms
-from outreach.debtors import contact_request, decision_detail, recipient_of
+from outreach.debtors import decide_collection, decision_detail, recipient_of
 from outreach.domain import attempts
 from outreach.domain.attempts import Trigger
-from outreach.domain.contact_law import PastContact, decide_contact
+from outreach.domain.collection_holds import HOLD_REASONS
+from outreach.domain.contact_law import PastContact
 from outreach.domain.templates import TemplateError
 from outreach.messages import Renderer
 from outreach.providers import (
@@ -115,6 +116,8 @@ class _Decided:
     routing: WhatsAppRouting  # which client companies send WhatsApp through the Cloud API
     decisions: list[sending.Decision] = field(default_factory=list)
     reschedules: list[tuple[uuid.UUID, dt.datetime]] = field(default_factory=list)
+    # (client, account, until, why): accounts whose plan a collection hold postpones (holds.postpone)
+    held: list[tuple[str, str, dt.datetime, str]] = field(default_factory=list)
     cancels: list[tuple[uuid.UUID, Trigger, str]] = field(default_factory=list)
     handovers: list[sending.Handover] = field(default_factory=list)
     trail: list[TrailEntry] = field(default_factory=list)
@@ -153,6 +156,7 @@ async def claim_due(db: Database, providers: Providers, settings: OutreachSettin
         await sending.record_decisions(s, decided.decisions)
         await sending.reschedule_many(s, decided.reschedules)
         await sending.cancel_many(s, decided.cancels)
+        await holds.postponed(s, decided.held, now)
         # The lease runs from when it is written, not from `now`: the decisions may have waited for locks.
         claim.until = attempts.lease_until(claim.current(now), settings.sending_timeout_s)
         await sending.mark_sending(s, decided.handovers, now=now, token=claim.token, until=claim.until)
@@ -166,8 +170,9 @@ async def _decide(s: AsyncSession, providers: Providers, renderer: Renderer, cla
                   a: sending.DueAttempt, earlier: tuple[PastContact, ...], now: dt.datetime) -> None:
     """One due attempt: the contact law's decision now, and the move it makes of the attempt."""
     cause = cause_of(a.plan_id, a.correlation_id, claim.cause)
-    decision = decide_contact(contact_request(confirmations.as_the_law_sees_it(a.debtor, a.confirmation), a.channel,
-                                              now, earlier))
+    # A collection message waits while a promise or an arrangement holds its account; a payment's receipt does not.
+    decision = decide_collection(confirmations.as_the_law_sees_it(a.debtor, a.confirmation), a.channel, now, earlier,
+                                 held=a.confirmation is None)
     decided.decisions.append(sending.Decision(a.attempt_id, now, decision.local_time.isoformat(), decision.allowed,
                                               tuple(decision.reasons), decision.next_allowed_at))
     if not decision.allowed:
@@ -185,7 +190,10 @@ async def _decide(s: AsyncSession, providers: Providers, renderer: Renderer, cla
         # Blocked by the law, or (production) no provider for the channel: it is off, nothing stands in.
         reasons = list(decision.reasons) if not decision.allowed else [CHANNEL_NOT_CONFIGURED]
         next_allowed_at = decision.next_allowed_at if trigger is Trigger.RESCHEDULE else None
-        if next_allowed_at is not None:
+        if next_allowed_at is not None and reasons[0] in HOLD_REASONS:
+            # A promise pending or an arrangement standing: the account's plan waits for its end, spacing kept.
+            decided.held.append((a.debtor.client, a.debtor.account_ref, next_allowed_at, reasons[0]))
+        elif next_allowed_at is not None:
             decided.reschedules.append((a.attempt_id, next_allowed_at))
             decided.trail.append(_due_entry(a, now, "rescheduled", to=next_allowed_at.isoformat()))
         else:
