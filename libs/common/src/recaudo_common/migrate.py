@@ -8,6 +8,7 @@ from pathlib import Path
 
 from alembic import command, context, op
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -32,6 +33,15 @@ def upgrade(*, schema: str, script_location: Path, database_url: str, to: str = 
 async def upgrade_async(*, schema: str, script_location: Path, database_url: str, to: str = "head") -> None:
     await asyncio.to_thread(upgrade, schema=schema, script_location=script_location, database_url=database_url,
                             to=to)
+
+
+def revision_before(script_location: Path, name: str) -> str:
+    """The revision the migration named `name` (its file `<revision>_<name>.py`) follows: where a test sets a schema
+    to run that migration as an upgrade would, whatever its number becomes."""
+    [script] = [s for s in ScriptDirectory(str(script_location)).walk_revisions()
+                if s.path is not None and Path(s.path).stem.endswith(f"_{name}")]
+    assert isinstance(script.down_revision, str), f"{name} follows one revision"
+    return script.down_revision
 
 
 async def upgrade_platform(database_url: str) -> None:

@@ -92,7 +92,7 @@ async def withdraw_handed_out(s: AsyncSession, accounts: Sequence[tuple[str, str
         return []
     rows = (await s.execute(sql(
         """WITH withdrawn AS (
-                UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = :why
+                UPDATE outreach.attempts a SET status = 'cancelled', cancel_reason = :why, withdrawal_announced = true
                 WHERE a.id = ANY(:ids) AND a.status = 'assigned' AND EXISTS (
                       SELECT 1 FROM outreach.contacts c WHERE c.attempt_id = a.id AND c.outcome IS NULL)
                 RETURNING a.client_slug, a.account_ref, a.id, a.channel),
@@ -103,7 +103,8 @@ async def withdraw_handed_out(s: AsyncSession, accounts: Sequence[tuple[str, str
     withdrawn = [Cancelled(r.client_slug, r.account_ref, r.id, r.channel) for r in rows]
     await trail(s, [TrailEntry(w.client, w.account_ref, now, "withdrawn", w.attempt_id, w.channel,
                                {"reason": reason}) for w in withdrawn])
-    # Its hand-out announced contact.attempted: the readers (reporting) take it back, told in this transaction.
+    # Its hand-out announced contact.attempted: the readers (reporting) take it back, told in this transaction
+    # (withdrawal_announced: migration 0034 announced the calls withdrawn before, and none of these again).
     if withdrawn:
         code = reason_code(reason)
         await outbox.add(s, [ContactWithdrawn(attempt_id=w.attempt_id, account_ref=w.account_ref, channel=w.channel,
