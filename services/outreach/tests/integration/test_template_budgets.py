@@ -41,7 +41,10 @@ async def test_a_looping_template_is_refused_quickly_and_never_stored(outreach: 
     for answer in answers:
         assert (answer.status_code, answer.json()["code"]) == (422, "template_too_expensive"), answer.text
         assert answer.headers["content-type"] == "application/problem+json"
-    assert "more than 10000 loop iterations" in answers[0].json()["detail"]
+    # Whichever budget it meets first, as below: 10,000 iterations (test_template_sandbox shows that cap alone), or
+    # 200 ms on a machine busy enough to be slower (a clean-clone run under load met the time first).
+    assert answers[0].json()["detail"].endswith(("more than 10000 loop iterations and calls",
+                                                  "longer than 200 ms to render")), answers[0].text
     assert "more than 65536 characters" in answers[-1].json()["detail"]
     # Not a speed test: unbounded, these saves took tens of seconds and stopped the event loop for all of it. The
     # bounds are far below that and far above what a loaded two-core CI machine adds (one probe once took 2 s there).
