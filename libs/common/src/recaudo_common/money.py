@@ -26,7 +26,10 @@ MARKS: dict[str, tuple[str, str]] = {
     "es-MX": (",", "."), "es-PE": (",", "."), "en-US": (",", "."),
 }
 
-_SYMBOLS = re.compile(r"^(?:[A-Z]{3}|US\$|S/\.?|S/|\$)\s*")
+# Before the figure: an ISO code, maybe with the `$` a peso's code is written with (`COP$`, `MXN$`), or a symbol.
+_SYMBOLS = re.compile(r"^(?:[A-Z]{3}\$?|US\$|S/\.?|S/|\$)\s*")
+# After the figure: an ISO code (`1.500.000 COP`), letters right after the figure's last digit.
+_CODE_AFTER = re.compile(r"(?<=\d)\s*([A-Z]{3})$")
 # The currency a symbol written before an amount names; `$` is every peso's and the dollar's, so it names none.
 _SYMBOL_CURRENCY = {"US$": "USD", "S/": "PEN", "S/.": "PEN"}
 MAX_AMOUNT = Decimal(10) ** 12  # every service keeps an amount as numeric(16, 2): less than this
@@ -113,39 +116,65 @@ def amount_style(currency: str, locale: str) -> AmountStyle:
 
 def _prefix(text: str) -> tuple[str, str | None]:
     """The symbol or code written before an amount (sign and spaces gone) and the currency it names: an ISO code
-    itself, US$ and S/ theirs, `$` none (every peso's and the dollar's)."""
+    itself (`COP$` too), US$ and S/ theirs, `$` none (every peso's and the dollar's)."""
     found = _SYMBOLS.match(text)
     symbol = found.group(0).strip() if found else ""
-    return symbol, _SYMBOL_CURRENCY.get(symbol, symbol if symbol in ISO_4217 else None)
+    code = symbol.removesuffix("$")
+    return symbol, _SYMBOL_CURRENCY.get(symbol, code if code in ISO_4217 else None)
 
 
-def written_currency(raw: str) -> str | None:
-    """The currency an amount names before its digits (`USD 1.500`, `US$ 1,500.00`, `S/ 1,500.00`), if it names
-    one: a file's amount in another currency than the client company's is no amount of its (`$` names none)."""
-    text = raw.strip().replace("\u00a0", " ").removeprefix("-").lstrip()
-    symbol, currency = _prefix(text)
-    if not text[len(symbol):].lstrip()[:1].isdigit():
-        return None  # "NULL", "PENDIENTE": words, not a currency before a figure
-    return currency
+@dataclass(frozen=True)
+class _Written:
+    """An amount's text taken apart: its sign, the figure, and the marks of a currency around it (the letters of
+    each, and the currency each names: None for `$` and for letters that name none)."""
+
+    negative: bool
+    figure: str
+    marks: tuple[tuple[str, str | None], ...]
+
+
+def _written(raw: str) -> _Written:
+    text = raw.strip().replace("\u00a0", " ")
+    negative = text.startswith("-")
+    if negative:
+        text = text[1:].lstrip()
+    symbol, named = _prefix(text)
+    marks = [(symbol, named)] if symbol else []
+    text = text[len(symbol):].strip()
+    if (after := _CODE_AFTER.search(text)) is not None:
+        code = after.group(1)
+        marks.append((code, code if code in ISO_4217 else None))
+        text = text[:after.start()]
+    return _Written(negative, text, tuple(marks))
+
+
+def written_currency(raw: str, currency: str | None = None) -> str | None:
+    """The currency an amount names around its digits (`USD 1.500`, `US$ 1,500.00`, `S/ 1,500.00`,
+    `1.500 USD`, `$1.500 USD`), if it names one: a file's amount in another currency than the client company's is
+    no amount of its (`$` names none). Naming two, the one that is not `currency`."""
+    written = _written(raw)
+    if not written.figure[:1].isdigit():
+        return None  # "NULL", "PENDIENTE": words, not a currency around a figure
+    named = [c for _, c in written.marks if c is not None]
+    return next((c for c in named if c != currency), named[0] if named else None)
 
 
 def parse_amount(raw: str, locale: str, currency: str | None = None) -> Decimal | None:
     """A decimal under the locale's marks, or None when the text is not one.
 
     `1.234.567,89` and `$ 1.234.567` are valid in es-CO; `1234567.89` and `1.5` are not (a '.' there
-    groups thousands, so it must be followed by exactly three digits). With `currency`, an amount that names
-    another (`USD 1.500` for a COP client company) is none either: its figure is not in that currency; and a
-    prefix that names no currency ("ABC 2.000") makes it none.
+    groups thousands, so it must be followed by exactly three digits). A currency's code may be written before the
+    figure (`COP 1.500`, `COP$ 1.500`) or after it (`1.500 COP`, `$1.500 COP`). With `currency`, an amount that
+    names another (`USD 1.500` or `1.500 USD` for a COP client company) is none: its figure is not in that
+    currency; nor is one that names two, or whose letters name no currency ("ABC 2.000", "12 MIL").
     """
     group, decimal = MARKS[locale]
-    text = raw.strip().replace("\u00a0", " ")
-    negative = text.startswith("-")
-    if negative:
-        text = text[1:].lstrip()
-    symbol, named = _prefix(text)
-    if (symbol.isalpha() and named is None) or (currency is not None and named not in (None, currency)):
+    written = _written(raw)
+    named = {c for _, c in written.marks if c is not None}
+    if any(c is None and any(ch.isalpha() for ch in mark) for mark, c in written.marks) or len(named) > 1 \
+            or (currency is not None and named - {currency}):
         return None
-    text = text[len(symbol):].strip()
+    text = written.figure
     g, d = re.escape(group), re.escape(decimal)
     pattern = rf"^(?:\d{{1,3}}(?:{g}\d{{3}})+|\d+)(?:{d}\d+)?$"
     if not re.match(pattern, text):
@@ -154,7 +183,7 @@ def parse_amount(raw: str, locale: str, currency: str | None = None) -> Decimal 
         value = Decimal(text.replace(group, "").replace(decimal, "."))
     except InvalidOperation:
         return None
-    return -value if negative else value
+    return -value if written.negative else value
 
 
 def valid_balance(value: Decimal) -> bool:
@@ -168,25 +197,53 @@ def to_the_cent(value: Decimal) -> Decimal:
     return to_minor_units(value, None)
 
 
+# Numeric dates, day first (`05/03/2026` is 5 March in every locale the product takes) or year first; one separator
+# throughout. A two-digit year is POSIX strptime's %y: 00-68 are 2000-2068, 69-99 1969-1999 (the pivot is fixed,
+# not read from a clock: a file's dates mean the same whenever it is read).
 _DATE_FORMATS = (
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), (1, 2, 3)),
-    (re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$"), (3, 2, 1)),
-    (re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$"), (3, 2, 1)),
+    (re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})$"), (1, 3, 4)),
+    (re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})$"), (4, 3, 1)),
 )
+# The months' Spanish names and abbreviations (`set`, `setiembre` as Peru and Uruguay write September), as Excel in a
+# Spanish locale saves a d-mmm-yy date to CSV (`14-feb-26`) and as people write one (`14 de febrero de 2026`).
+_MONTHS = {name: number for number, names in enumerate((
+    ("ene", "enero"), ("feb", "febrero"), ("mar", "marzo"), ("abr", "abril"), ("may", "mayo"), ("jun", "junio"),
+    ("jul", "julio"), ("ago", "agosto"), ("sep", "sept", "set", "septiembre", "setiembre"), ("oct", "octubre"),
+    ("nov", "noviembre"), ("dic", "diciembre")), start=1) for name in names}
+_NAMED_MONTH_DATE = re.compile(
+    r"^(\d{1,2})(?:\s*[-/]\s*|\s+de\s+|\s+)([^\W\d_]+)\.?(?:\s*[-/]\s*|\s+del?\s+|\s+)(\d{4}|\d{2})"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[ap]\.?\s*m\.?)?)?$", re.IGNORECASE)
+
+
+def _year(written: str) -> int:
+    """A year as written: four digits as they are, two by POSIX's pivot (00-68 are 20xx, 69-99 19xx)."""
+    year = int(written)
+    return year if len(written) == 4 else year + (2000 if year <= 68 else 1900)
+
+
+def _day(year: str, month: int, day: str) -> dt.date | None:
+    try:
+        return dt.date(_year(year), month, int(day))
+    except ValueError:
+        return None  # 31/02/2026, 29-feb-27: no such day
 
 
 def parse_date(raw: str) -> dt.date | None:
-    """dd/mm/yyyy, d/m/yyyy, dd-mm-yyyy or ISO yyyy-mm-dd; None for anything else or an impossible date."""
+    """A day as client and bank files write it: dd/mm/yyyy, d/m/yyyy, dd-mm-yyyy, dd.mm.yyyy and each with a
+    two-digit year (dd/mm/yy), yyyy-mm-dd (ISO), yyyy/mm/dd, yyyy.mm.dd; the month's Spanish name or abbreviation
+    in any case, with or without its dot (`14-feb-26`, `14/Feb./2026`, `14 de febrero de 2026`); a time after it
+    (a datetime export) is ignored. Numeric dates are day first whatever the locale; a two-digit year is read by
+    POSIX's pivot (`_year`). None for anything else (no day, no year, a name of no month) or an impossible date."""
     text = raw.strip()
+    if (named := _NAMED_MONTH_DATE.match(text)) is not None:
+        month = _MONTHS.get(named.group(2).lower())
+        return _day(named.group(3), month, named.group(1)) if month is not None else None
     if "T" in text or " " in text:  # a datetime export: the date part decides
         text = re.split(r"[T ]", text, maxsplit=1)[0]
     for pattern, (yi, mi, di) in _DATE_FORMATS:
         m = pattern.match(text)
         if m:
-            try:
-                return dt.date(int(m.group(yi)), int(m.group(mi)), int(m.group(di)))
-            except ValueError:
-                return None
+            return _day(m.group(yi), int(m.group(mi)), m.group(di))
     return None
 
 

@@ -45,11 +45,59 @@ def test_an_amount_that_names_another_currency_is_no_amount_of_the_client_compan
     assert parse_amount(raw, locale, currency) == expected
 
 
+@pytest.mark.parametrize(("raw", "locale", "currency", "expected"), [
+    # The code after the figure, or a symbol before it and the code after: the client company's currency is read.
+    ("1.500.000 COP", "es-CO", "COP", Decimal("1500000")), ("1.500.000COP", "es-CO", "COP", Decimal("1500000")),
+    ("COP$ 1.500.000", "es-CO", "COP", Decimal("1500000")), ("COP$1.500.000", "es-CO", "COP", Decimal("1500000")),
+    ("$1.500.000 COP", "es-CO", "COP", Decimal("1500000")), ("$ 1.500.000,50 COP", "es-CO", "COP", Decimal("1500000.50")),
+    ("-1.500.000 COP", "es-CO", "COP", Decimal("-1500000")), ("1.500.000\u00a0COP", "es-CO", "COP", Decimal("1500000")),
+    ("COP 1.500.000 COP", "es-CO", "COP", Decimal("1500000")), ("1,500.00 MXN", "es-MX", "MXN", Decimal("1500.00")),
+    ("MXN$ 1,500.00", "es-MX", "MXN", Decimal("1500.00")), ("S/ 1,500.00 PEN", "es-PE", "PEN", Decimal("1500.00")),
+    ("1.500.000 COP", "es-CO", None, Decimal("1500000")),
+    # Another currency's code, wherever it is written, or two currencies, or letters that name none: no amount.
+    ("1.500.000 USD", "es-CO", "COP", None), ("USD$ 1.500", "es-CO", "COP", None), ("$1.500 USD", "es-CO", "COP", None),
+    ("COP 1.500 USD", "es-CO", "COP", None), ("USD 1.500 COP", "es-CO", "COP", None), ("1.500 MXN", "es-CO", "COP", None),
+    ("COP 1.500 USD", "es-CO", None, None), ("1.500.000 ABC", "es-CO", "COP", None), ("ABC$ 2.000", "es-CO", "COP", None),
+    ("12 MIL", "es-CO", "COP", None), ("1.500.000 COPS", "es-CO", "COP", None), ("1.5 COP", "es-CO", "COP", None),
+    ("COP", "es-CO", "COP", None), ("COP COP", "es-CO", "COP", None), ("1.500.000 COP 2", "es-CO", "COP", None),
+])
+def test_a_currency_written_after_or_around_the_figure(raw: str, locale: str, currency: str | None,
+                                                     expected: Decimal | None) -> None:
+    assert parse_amount(raw, locale, currency) == expected
+
+
 @pytest.mark.parametrize(("raw", "expected"), [
     ("05/03/2026", dt.date(2026, 3, 5)), ("5/3/2026", dt.date(2026, 3, 5)), ("05-03-2026", dt.date(2026, 3, 5)),
-    ("2026-03-05", dt.date(2026, 3, 5)), ("31/02/2026", None), ("2026/03/05", None), ("mañana", None),
+    ("2026-03-05", dt.date(2026, 3, 5)), ("31/02/2026", None), ("2026/13/05", None), ("mañana", None),
 ])
 def test_dates(raw: str, expected: dt.date | None) -> None:
+    assert parse_date(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    # As Excel in a Spanish locale saves a date column to CSV, and as people write one: day first, as every
+    # numeric date is read; a month's Spanish name or abbreviation in any case, with or without its dot.
+    ("14-feb-2026", dt.date(2026, 2, 14)), ("14-feb-26", dt.date(2026, 2, 14)), ("14/02/26", dt.date(2026, 2, 14)),
+    ("2026/02/14", dt.date(2026, 2, 14)), ("14.02.2026", dt.date(2026, 2, 14)), ("14-02-26", dt.date(2026, 2, 14)),
+    ("14.02.26", dt.date(2026, 2, 14)), ("2026.02.14", dt.date(2026, 2, 14)),
+    ("14-FEB-2026", dt.date(2026, 2, 14)), ("14-Feb.-2026", dt.date(2026, 2, 14)), ("1/ene/2026", dt.date(2026, 1, 1)),
+    ("3 mar 2026", dt.date(2026, 3, 3)), ("30-abr-26", dt.date(2026, 4, 30)), ("31-May-26", dt.date(2026, 5, 31)),
+    ("30-jun-26", dt.date(2026, 6, 30)), ("31-jul-26", dt.date(2026, 7, 31)), ("31-ago-26", dt.date(2026, 8, 31)),
+    ("30-sep-26", dt.date(2026, 9, 30)), ("30-SEPT-26", dt.date(2026, 9, 30)), ("30-set.-26", dt.date(2026, 9, 30)),
+    ("31-oct-26", dt.date(2026, 10, 31)), ("30-nov-26", dt.date(2026, 11, 30)), ("31-DIC-26", dt.date(2026, 12, 31)),
+    ("14 de febrero de 2026", dt.date(2026, 2, 14)), ("14 de Febrero del 2026", dt.date(2026, 2, 14)),
+    ("1 de SETIEMBRE de 2026", dt.date(2026, 9, 1)), ("14 de enero de 2026", dt.date(2026, 1, 14)),
+    ("14-feb-2026 10:30", dt.date(2026, 2, 14)), ("14/02/26 10:30:00", dt.date(2026, 2, 14)),
+    # Two-digit years pivot as POSIX strptime's %y: 00-68 are 20xx, 69-99 19xx.
+    ("01/01/68", dt.date(2068, 1, 1)), ("01/01/69", dt.date(1969, 1, 1)), ("31-dic-99", dt.date(1999, 12, 31)),
+    ("01-ene-00", dt.date(2000, 1, 1)),
+    # Still refused: impossible, without a day or a year, a name of no month, separators mixed, years of 1 or 3 digits.
+    ("30-feb-26", None), ("29/02/27", None), ("31 de abril de 2026", None), ("feb-26", None), ("14-feb", None),
+    ("febrero de 2026", None), ("14-fbr-2026", None), ("14-febr-2026", None), ("14/02-2026", None),
+    ("14.02/26", None), ("1/2/3", None), ("14/02/026", None), ("14 de febrero de 26 de 2026", None),
+    ("2026/02/30", None), ("26/02/14/", None), ("14--feb--2026", None), ("14-feb-2026x", None),
+])
+def test_dates_as_spanish_excel_saves_them(raw: str, expected: dt.date | None) -> None:
     assert parse_date(raw) == expected
 
 
@@ -111,13 +159,17 @@ def test_a_currency_that_is_not_the_clients_iso_code_is_an_invalid_currency_what
 
 
 @pytest.mark.parametrize("field", ["balance", "original_amount", "last_payment_amount"])
-def test_an_amount_written_in_another_currency_is_an_invalid_currency(field: str) -> None:
-    account, rejections, _ = check_row(_row(**{field: "USD 1.500"}), {}, 6, CTX)
+@pytest.mark.parametrize(("other", "own"), [("USD 1.500", "COP 1.500"), ("1.500 USD", "1.500 COP"),
+                                            ("USD$ 1.500", "COP$ 1.500"), ("$1.500 USD", "$1.500 COP"),
+                                            ("COP 1.500 USD", "COP 1.500 COP")])
+def test_an_amount_written_in_another_currency_is_an_invalid_currency(field: str, other: str, own: str) -> None:
+    account, rejections, _ = check_row(_row(**{field: other}), {}, 6, CTX)
     assert account is None
     assert [(r.field, r.code) for r in rejections] == [(field, "invalid_currency")]
     assert "USD" in rejections[0].message and "COP" in rejections[0].message
-    account, rejections, _ = check_row(_row(**{field: "COP 1.500"}), {}, 6, CTX)
-    assert account is not None and not rejections
+    assert rejections[0].params == {"reason": "amount", "written": "USD", "currency": "COP"}
+    account, rejections, _ = check_row(_row(**{field: own}), {}, 6, CTX)
+    assert account is not None and not rejections and getattr(account, field) == Decimal("1500")
 
 
 @pytest.mark.parametrize("filler", ["NULL", "PENDIENTE", "SIN INFORMACION", "N/A"])
@@ -261,3 +313,19 @@ def test_an_id_type_written_out_keeps_the_row(id_type: str) -> None:
     assert not rejections and account is not None and account.debtor_id_type == id_type
     _, rejections, _ = check_row(_row(debtor_id_type="x" * 65), {}, 2, CTX)
     assert [(r.field, r.code) for r in rejections] == [("debtor_id_type", "field_too_long")]
+
+
+def test_a_row_as_spanish_excel_saves_it_is_accepted_with_its_date_and_amount() -> None:
+    # A CSV saved by Excel in a Spanish locale: the due date as d-mmm-yy, the balance with its currency's code.
+    content = ("Obligación;Cédula;Nombre;Saldo;Fecha Vencimiento\r\n"
+               "A-1;1020304050;Ana Gómez;1.500.000 COP;14-feb-26\r\n").encode("cp1252")
+    sniffed = sniff(content, filename="cartera.csv", encoding=None, delimiter=None)
+    header, rows = csv_rows(iter([content]), sniffed)
+    columns = map_columns(header)
+    [(number, cells)] = list(rows)
+    values = {f: [cells[i] for i in positions] for f, positions in columns.fields.items()}
+    account, rejections, warnings = check_row(values, {}, number, CTX)
+    assert not rejections and not warnings and account is not None
+    assert account.due_date == dt.date(2026, 2, 14) and account.days_past_due == 45
+    assert account.balance == Decimal("1500000") and isinstance(account.balance, Decimal)
+    assert account.currency == "COP"

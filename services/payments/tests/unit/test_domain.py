@@ -2,6 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -120,6 +121,8 @@ def test_partial_reversals_never_pass_the_payment_and_add_up_exactly(paid: Decim
     ("0,001", "es-CO", "invalid_amount"),  # below a cent: 0.00 once stored, which would fail the whole file
     ("0", "es-CO", "invalid_amount"), ("1.000.000.000.000", "es-CO", "invalid_amount"),
     ("USD 150", "es-CO", "invalid_amount"), ("150.00", "es-CO", "invalid_amount"),
+    ("150.000 COP", "es-CO", None), ("COP$ 150.000", "es-CO", None), ("$150.000 COP", "es-CO", None),
+    ("150.000 USD", "es-CO", "invalid_amount"), ("$150.000 USD", "es-CO", "invalid_amount"),
 ])
 def test_a_bank_rows_amount_is_to_the_cent_in_the_client_companys_currency(
         amount: str, locale: str, problem: str | None) -> None:
@@ -129,6 +132,23 @@ def test_a_bank_rows_amount_is_to_the_cent_in_the_client_companys_currency(
     row, code = check_bank_row(["A-1", amount, "15/03/2026"], columns, 2, locale, "America/Bogota", "COP")
     assert code == problem
     assert (row is None) == (problem is not None)
+
+
+@pytest.mark.parametrize(("written", "day"), [
+    ("15/03/2026", dt.date(2026, 3, 15)), ("15-mar-26", dt.date(2026, 3, 15)), ("15/03/26", dt.date(2026, 3, 15)),
+    ("2026/03/15", dt.date(2026, 3, 15)), ("15.03.2026", dt.date(2026, 3, 15)), ("15 de marzo de 2026", dt.date(2026, 3, 15)),
+    ("30-feb-26", None), ("mar-26", None), ("15-mzo-26", None),
+])
+def test_a_bank_rows_date_is_read_as_a_spanish_locale_writes_it(written: str, day: dt.date | None) -> None:
+    from payments.domain.bank_files import bank_columns, check_bank_row
+
+    columns, _ = bank_columns(["Referencia", "Valor", "Fecha"])
+    row, code = check_bank_row(["A-1", "150.000", written], columns, 2, "es-CO", "America/Bogota", "COP")
+    if day is None:
+        assert row is None and code == "invalid_date"
+    else:
+        assert code is None and row is not None
+        assert row.paid_at == dt.datetime.combine(day, dt.time(12), ZoneInfo("America/Bogota"))
 
 
 def test_a_payment_dated_after_it_is_recorded_is_in_the_future_beyond_the_clocks_tolerance() -> None:

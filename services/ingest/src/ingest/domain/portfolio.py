@@ -234,7 +234,7 @@ def check_row(values: dict[str, list[Cell]], extras: dict[str, str], row: int,
     raw_balance = _text(values, "balance")
     balance = _amount(_cell(values, "balance"), ctx.locale, currency) if raw_balance else None
     named = {f: written for f in ("balance", "original_amount", "last_payment_amount")
-             if (written := written_currency(_text(values, f))) not in (None, currency)}
+             if (written := written_currency(_text(values, f), currency)) not in (None, currency)}
     for f, written in named.items():
         reject(f, "invalid_currency", f"the amount is in {written}, not the client company's currency {currency}",
                reason="amount", written=written, currency=currency)
