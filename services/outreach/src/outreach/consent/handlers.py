@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from outreach import store
 from outreach.consent import store as consent
-from outreach.debtors import contact_request
+from outreach.debtors import decide_collection
 from outreach.domain.client_rules import RulesOverride
 from outreach.domain.consent import ConsentChange, after, stated_by_client_file, withdrawn
-from outreach.domain.contact_law import ContactDecision, CountryRules, RulesError, decide_contact, stricter_rules
+from outreach.domain.contact_law import ContactDecision, CountryRules, RulesError, stricter_rules
 from outreach.store import TrailEntry, outbox
 from outreach.withdrawals import hold_unsent, withdraw_handed_out
 from recaudo_common.db import Database
@@ -34,12 +34,13 @@ from recaudo_common.preconditions import IfMatch, check_if_match, etag_of
 
 
 async def check(db: Database, *, client: str, account_ref: str, channel: str, at: dt.datetime) -> ContactDecision:
-    """May this account's debtor be contacted on this channel at `at`? The contact law's answer, with why."""
+    """May this account's debtor be contacted on this channel at `at`? The contact law's answer, with why, and the
+    collection hold's as the scheduler and the agent desk decide it (a promise pending, an arrangement standing)."""
     async with db.transaction() as s:
         debtor = await store.contact_context(s, client, account_ref, at)
     if debtor is None:
         raise NotFound(f"account {account_ref!r}")
-    return decide_contact(contact_request(debtor, channel, at))
+    return decide_collection(debtor, channel, at)
 
 
 async def opt_out_debtor(s: AsyncSession, client: str, debtor_id: str, channel: str, *, source: str,

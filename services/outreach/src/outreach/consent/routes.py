@@ -49,7 +49,9 @@ class ComplianceCheckOut(BaseModel):
         "allowed": False, "reasons": ["outside_hours"], "next_allowed_at": "2026-12-05T08:00:00-05:00",
         "debtor_local_time": "2026-12-04T19:30:00-05:00"}]})
     allowed: bool
-    reasons: list[str]
+    reasons: list[str] = Field(description="why not: the contact law's codes (`outside_hours`, `daily_limit`, "
+                                           "`opted_out`, ...), after a collection hold's (`promise_pending`, "
+                                           "`arrangement_standing`) when one holds the account")
     next_allowed_at: dt.datetime | None
     debtor_local_time: dt.datetime
 
@@ -200,7 +202,10 @@ HoldKeeper = Annotated[Principal, Depends(caller_for_client(OPERATOR_ONLY))]
 @router.post("/compliance/check", response_model=ComplianceCheckOut)
 async def compliance_check(body: ComplianceCheckIn, principal: OperatorOrClient,
                            platform: PlatformDep) -> ComplianceCheckOut:
-    """May this account's debtor be contacted on this channel at `at`? For agents' dialers."""
+    """May this account's debtor be contacted on this channel at `at`? For agents' dialers. Not allowed while a
+    promise to pay on the account is pending or an arrangement stands on it (reasons `promise_pending`,
+    `arrangement_standing` first; `next_allowed_at` the first instant the law allows once the hold ends), as the
+    scheduler and the agent desk decide."""
     principal.require_client(body.client)
     decision = await handlers.check(platform.db, client=body.client, account_ref=body.account_ref,
                                     channel=body.channel, at=body.at)
