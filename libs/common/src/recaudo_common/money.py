@@ -200,9 +200,12 @@ def to_the_cent(value: Decimal) -> Decimal:
 # Numeric dates, day first (`05/03/2026` is 5 March in every locale the product takes) or year first; one separator
 # throughout. A two-digit year is POSIX strptime's %y: 00-68 are 2000-2068, 69-99 1969-1999 (the pivot is fixed,
 # not read from a clock: a file's dates mean the same whenever it is read).
+# What may follow a day: a datetime export's time, with its seconds, fraction, a.m./p.m. and zone, which are ignored
+# (the date part decides). Anything else after it (`05/03/2026 xyz`, a second date) makes the cell no date.
+_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s*[ap]\.?\s*m\.?)?(?:\s*(?:Z|UTC|[+-]\d{2}(?::?\d{2})?))?)?"
 _DATE_FORMATS = (
-    (re.compile(r"^(\d{4})([-/.])(\d{1,2})\2(\d{1,2})$"), (1, 3, 4)),
-    (re.compile(r"^(\d{1,2})([-/.])(\d{1,2})\2(\d{4}|\d{2})$"), (4, 3, 1)),
+    (re.compile(rf"^(\d{{4}})([-/.])(\d{{1,2}})\2(\d{{1,2}}){_TIME}$", re.IGNORECASE), (1, 3, 4)),
+    (re.compile(rf"^(\d{{1,2}})([-/.])(\d{{1,2}})\2(\d{{4}}|\d{{2}}){_TIME}$", re.IGNORECASE), (4, 3, 1)),
 )
 # The months' Spanish names and abbreviations (`set`, `setiembre` as Peru and Uruguay write September), as Excel in a
 # Spanish locale saves a d-mmm-yy date to CSV (`14-feb-26`) and as people write one (`14 de febrero de 2026`).
@@ -211,8 +214,8 @@ _MONTHS = {name: number for number, names in enumerate((
     ("jul", "julio"), ("ago", "agosto"), ("sep", "sept", "set", "septiembre", "setiembre"), ("oct", "octubre"),
     ("nov", "noviembre"), ("dic", "diciembre")), start=1) for name in names}
 _NAMED_MONTH_DATE = re.compile(
-    r"^(\d{1,2})(?:\s*[-/]\s*|\s+de\s+|\s+)([^\W\d_]+)\.?(?:\s*[-/]\s*|\s+del?\s+|\s+)(\d{4}|\d{2})"
-    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[ap]\.?\s*m\.?)?)?$", re.IGNORECASE)
+    rf"^(\d{{1,2}})(?:\s*[-/]\s*|\s+de\s+|\s+)([^\W\d_]+)\.?(?:\s*[-/]\s*|\s+del?\s+|\s+)(\d{{4}}|\d{{2}}){_TIME}$",
+    re.IGNORECASE)
 
 
 def _year(written: str) -> int:
@@ -232,14 +235,13 @@ def parse_date(raw: str) -> dt.date | None:
     """A day as client and bank files write it: dd/mm/yyyy, d/m/yyyy, dd-mm-yyyy, dd.mm.yyyy and each with a
     two-digit year (dd/mm/yy), yyyy-mm-dd (ISO), yyyy/mm/dd, yyyy.mm.dd; the month's Spanish name or abbreviation
     in any case, with or without its dot (`14-feb-26`, `14/Feb./2026`, `14 de febrero de 2026`); a time after it
-    (a datetime export) is ignored. Numeric dates are day first whatever the locale; a two-digit year is read by
-    POSIX's pivot (`_year`). None for anything else (no day, no year, a name of no month) or an impossible date."""
+    (a datetime export's, `_TIME`) is ignored. Numeric dates are day first whatever the locale; a two-digit year is
+    read by POSIX's pivot (`_year`). None for anything else (no day, no year, a name of no month, words or a second
+    date after it) or an impossible date."""
     text = raw.strip()
     if (named := _NAMED_MONTH_DATE.match(text)) is not None:
         month = _MONTHS.get(named.group(2).lower())
         return _day(named.group(3), month, named.group(1)) if month is not None else None
-    if "T" in text or " " in text:  # a datetime export: the date part decides
-        text = re.split(r"[T ]", text, maxsplit=1)[0]
     for pattern, (yi, mi, di) in _DATE_FORMATS:
         m = pattern.match(text)
         if m:

@@ -51,3 +51,24 @@ def test_a_date_written_out_in_spanish_reads_back(day: dt.date, of: str) -> None
 def test_any_text_is_a_date_or_none(text: str) -> None:
     result = parse_date(text)
     assert result is None or isinstance(result, dt.date)
+
+
+@pytest.mark.parametrize("text", [
+    "05/03/2026 xyz", "14/02/26 xyz", "2026-02-14 abc", "14.02.26 1234", "05/03/2026 05/04/2026", "14/02/2026T",
+    "14/02/2026 T10:00", "2026-02-14T10:00 mañana", "14-feb-26 xyz", "14-feb-26 10:00 hora", "05/03/2026 (vencida)",
+])
+def test_a_date_followed_by_anything_but_a_time_is_no_date(text: str) -> None:
+    """What follows a day is a datetime export's time (and its zone) or the cell is no date: `05/03/2026 xyz` or two
+    dates in one cell are not guessed to be their first ten characters."""
+    assert parse_date(text) is None
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("2026-02-14T10:00:00Z", dt.date(2026, 2, 14)), ("2026-02-14T10:00:00.123-05:00", dt.date(2026, 2, 14)),
+    ("2026-02-14 00:00:00", dt.date(2026, 2, 14)), ("14/02/2026 10:00", dt.date(2026, 2, 14)),
+    ("14/02/2026 10:00:00 p. m.", dt.date(2026, 2, 14)), ("14/02/2026 9:05 AM", dt.date(2026, 2, 14)),
+    ("14/02/2026 10:00 -0500", dt.date(2026, 2, 14)), ("14/02/26 10:30:00", dt.date(2026, 2, 14)),
+    ("14-feb-2026 10:30", dt.date(2026, 2, 14)), ("14-feb-26 10:30:00 UTC", dt.date(2026, 2, 14)),
+])
+def test_a_datetime_exports_date_part_decides(text: str, day: dt.date) -> None:
+    assert parse_date(text) == day
