@@ -85,10 +85,7 @@ class DebtorContext:
             history=tuple(PastContact(dt.datetime.fromisoformat(h["at"]), h["channel"], bool(h["conversation"]),
                                       h["account_ref"], h.get("direction") == "inbound") for h in history),
             dpd_as_of=row.get("dpd_as_of"), aging_held=row.get("aging_held"),
-            promises=tuple(PendingPromise(dt.date.fromisoformat(p["due_date"]), dt.datetime.fromisoformat(p["made_at"]))
-                           for p in _json(row.get("pending_promises"))),
-            plans=tuple(tuple(dt.date.fromisoformat(i["due_date"]) for i in plan)
-                        for plan in _json(row.get("standing_plans"))))
+            promises=(holds := collection_holds_of(row))[0], plans=holds[1])
 
     def hold(self, now: dt.datetime) -> Hold | None:
         """The collection hold the account is under at `now` (a pending promise, a standing arrangement), or None."""
@@ -107,6 +104,14 @@ class DebtorContext:
         """How a message greets the debtor: the first of their names, capitalised."""
         parts = self.full_name.split()
         return parts[0].capitalize() if parts else ""
+
+
+def collection_holds_of(row: RowMapping) -> tuple[tuple[PendingPromise, ...], tuple[tuple[dt.date, ...], ...]]:
+    """DebtorContext's promises and plans from a row read with store.COLLECTION_HOLDS (none from a row without)."""
+    return (tuple(PendingPromise(dt.date.fromisoformat(p["due_date"]), dt.datetime.fromisoformat(p["made_at"]))
+                  for p in _json(row.get("pending_promises"))),
+            tuple(tuple(dt.date.fromisoformat(i["due_date"]) for i in plan)
+                  for plan in _json(row.get("standing_plans"))))
 
 
 def _json(value: object) -> list[Any]:

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from outreach.debtors import DebtorContext
+from outreach.debtors import DebtorContext, collection_holds_of
+from outreach.domain.collection_holds import PendingPromise
 from outreach.domain.contact_law import PastContact
 from recaudo_common.db import sql, unnest_rows
 from recaudo_common.outbox import Outbox
@@ -235,34 +236,41 @@ def as_held(debtor: DebtorContext, fresh: dict[tuple[str, str], tuple[PastContac
 
 @dataclass(frozen=True)
 class Blocks:
-    """What always blocks contact with an account's debtor, as read at one instant."""
+    """What blocks contact with an account's debtor, as read at one instant: always, and while a promise or an
+    arrangement holds the account (its pending promises and its standing plans, DebtorContext's)."""
 
     do_not_contact: bool
     opted_out: frozenset[str]
     legal_hold: str | None
+    promises: tuple[PendingPromise, ...] = ()
+    plans: tuple[tuple[dt.date, ...], ...] = ()
 
 
 async def blocks_now(s: AsyncSession, debtors: Sequence[DebtorContext]) -> dict[tuple[str, str], Blocks]:
-    """The holds, opt-outs and do-not-contact entries of these debtors' accounts, read again in one statement once
-    a claim holds them (decide_one_at_a_time): its first read of them came before, in the statement that picked its
-    attempts, and a block on another of the person's accounts may have committed since (withdrawals.hold_unsent
-    makes a later one wait for the claim)."""
+    """The holds, opt-outs and do-not-contact entries of these debtors' accounts, and the promises and arrangements
+    that hold their collection contacts, read again in one statement once a claim holds them
+    (decide_one_at_a_time): its first read of them came before, in the statement that picked its attempts, and a
+    block on another of the person's accounts may have committed since (withdrawals.hold_unsent makes a later one
+    wait for the claim), as a promise made or an arrangement agreed on the account may have."""
     accounts = sorted({(d.client, d.account_ref) for d in debtors})
     if not accounts:
         return {}
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text"}, accounts, alias="k")
     rows = await s.execute(sql(
-        f"""SELECT acc.client_slug, acc.account_ref, {WITHDRAWN_COLUMNS}, {LEGAL_HOLD} AS legal_hold
+        f"""SELECT acc.client_slug, acc.account_ref, {WITHDRAWN_COLUMNS}, {LEGAL_HOLD} AS legal_hold,
+                   {COLLECTION_HOLDS}
             FROM {source} JOIN outreach.accounts acc ON acc.client_slug = k.client_slug
                 AND acc.account_ref = k.account_ref"""), params)
     return {(r.client_slug, r.account_ref): Blocks(bool(r.do_not_contact), frozenset(r.opted_out or ()),
-                                                   r.legal_hold) for r in rows}
+                                                   r.legal_hold, *collection_holds_of(r._mapping)) for r in rows}
 
 
 def as_blocked_now(debtor: DebtorContext, now: dict[tuple[str, str], Blocks]) -> DebtorContext:
-    """The debtor with the blocks read again (blocks_now); as read before when their account was not found."""
+    """The debtor with the blocks and collection holds read again (blocks_now); as read before when their account
+    was not found."""
     b = now.get((debtor.client, debtor.account_ref))
-    if b is None or (b.do_not_contact, b.opted_out, b.legal_hold) == (
-            debtor.do_not_contact, debtor.opted_out, debtor.legal_hold):
+    if b is None or (b.do_not_contact, b.opted_out, b.legal_hold, b.promises, b.plans) == (
+            debtor.do_not_contact, debtor.opted_out, debtor.legal_hold, debtor.promises, debtor.plans):
         return debtor
-    return replace(debtor, do_not_contact=b.do_not_contact, opted_out=b.opted_out, legal_hold=b.legal_hold)
+    return replace(debtor, do_not_contact=b.do_not_contact, opted_out=b.opted_out, legal_hold=b.legal_hold,
+                   promises=b.promises, plans=b.plans)

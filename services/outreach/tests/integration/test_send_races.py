@@ -10,6 +10,7 @@ import time
 import uuid
 import zoneinfo
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from outreach import store
 from outreach.providers import OutboundMessage, SendError, Sent
 from outreach.sending import store as sending
 from recaudo_common.db import sql
+from recaudo_common.events import PromiseMade
 
 from .conftest import Outreach, segmented
 
@@ -197,3 +199,28 @@ async def test_two_deaths_on_one_person_at_once_both_hold_without_a_deadlock(out
         left = await o.sql("SELECT account_ref, channel FROM outreach.attempts WHERE account_ref ~ :p "
                            "AND status = 'scheduled'", p=f"^[AB]-{round_}-")
         assert left == [], left
+
+
+# A promise to pay holds its account's collection messages (outreach/holds.py) as a death holds the person's: the claim
+# reads it again once it holds the debtor, with the blocks.
+async def test_a_promise_recorded_while_a_claim_stands_still_is_read_again_once_it_holds_the_debtor(
+        outreach: Outreach, monkeypatch: pytest.MonkeyPatch) -> None:
+    o = outreach
+    o.clock.now = BOGOTA_WEDNESDAY_10
+    await o.deliver(await o.placed("R-1", channels=("sms",)), segmented("R-1", ("sms",)))
+    handed = handed_to_provider(o, monkeypatch)
+    decide = store.decide_one_at_a_time
+
+    async def promise_made_after_the_read(s: AsyncSession, *args: Any) -> Any:
+        # The claim read its due message and its account before this promise committed.
+        await o.deliver(PromiseMade(promise_id=uuid.uuid4(), account_ref="R-1", amount=Decimal("300000"),
+                                    due_date=dt.date(2026, 3, 5), source="agent", made_at=BOGOTA_WEDNESDAY_10))
+        return await decide(s, *args)
+
+    monkeypatch.setattr(store, "decide_one_at_a_time", promise_made_after_the_read)
+    await o.tick()
+    assert handed == [], "dunned an account whose promise committed before the claim decided on it"
+    [(reasons,)] = await o.sql("SELECT d.reasons FROM outreach.decisions d JOIN outreach.attempts a "
+                               "ON a.id = d.attempt_id WHERE a.account_ref = 'R-1'")
+    assert reasons[0] == "promise_pending"
+    assert (await o.attempts("R-1"))[0] == ("sms", "scheduled")

@@ -138,7 +138,8 @@ async def claim_due(db: Database, providers: Providers, settings: OutreachSettin
         # Each debtor decided by one claim at a time, their contacts read once held (the law's limits).
         fresh = await store.decide_one_at_a_time(s, [a.debtor for a in due], now)
         # And their blocks read again once held, in one statement: a death or an insolvency held on another of the
-        # person's accounts touches none of these attempts, and may have committed since they were picked.
+        # person's accounts touches none of these attempts, and may have committed since they were picked; so may
+        # a promise made or an arrangement agreed on the account (the collection hold).
         blocks = await store.blocks_now(s, [a.debtor for a in due])
         due = [replace(a, debtor=store.as_held(store.as_blocked_now(a.debtor, blocks), fresh)) for a in due]
         # Only attempts with no account or client here: pacing holds none of them back.
