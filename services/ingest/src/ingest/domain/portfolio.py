@@ -9,7 +9,6 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
-from email.utils import parseaddr
 
 # Re-exported: the columns' names were this module's before domain/columns.py, and callers import them from here.
 from ingest.domain.columns import RECOGNISED as RECOGNISED
@@ -19,6 +18,7 @@ from ingest.domain.columns import account_ref_column as account_ref_column
 from ingest.domain.columns import column_names as column_names
 from ingest.domain.columns import map_columns as map_columns
 from ingest.domain.columns import normalise_header as normalise_header
+from ingest.domain.emails import email_entries
 from ingest.domain.phones import phones_in
 from recaudo_common.events import CHANNELS
 from recaudo_common.files import Cell, UnreadableLine
@@ -348,31 +348,6 @@ class _OptionalFields:
         return value
 
 
-# Between two e-mail addresses of one cell ("ana@correo.co; ana.gomez@empresa.co"): none is inside an address.
-_BETWEEN_EMAILS = re.compile(r"[\s;,/|]+")
-# An address as a mail program or a CRM exports it, with a display name or none ("Ana Gómez <ana@x.co>",
-# '"Gómez, Ana" <ana@x.co>', "<ana@x.co>"), where the cell or a separator before it starts it. The name holds no
-# '@' outside quotes (so "ana@x.co, Luis <luis@x.co>" is two entries) and may hold separators ("Gómez, Ana <...>",
-# as Outlook writes it unquoted): they are the name's. email.utils reads what the brackets hold; it cannot find the
-# entries of a cell (getaddresses splits at commas only and reads "Gómez, Ana <ana@x.co>" as 'Gómez' and
-# 'ana@x.co', "sin correo" as 'sin', "Ana <ana@x.co" as closed; the fix of CVE-2023-27043 changed its answers).
-_NAMED_EMAIL = re.compile(r'(?:^|(?<=[\s;,/|]))(?:"(?:[^"\\]|\\.)*"|[^<>@"])*(<[^<>;,/|]*>)')
-
-
-def _email_entries(text: str) -> list[str]:
-    """The cell's entries in the order written: the address of each written with a display name or angle brackets
-    (the name dropped: personal data nobody needs), and each other part between the usual separators."""
-    entries: list[str] = []
-    end = 0
-    for named in _NAMED_EMAIL.finditer(text):
-        entries.extend(_BETWEEN_EMAILS.split(text[end:named.start()]))
-        _, address = parseaddr(named[1])  # what the brackets hold: "< ana@x.co >" is ana@x.co, "<>" nothing
-        entries.append(address or named[1])
-        end = named.end()
-    entries.extend(_BETWEEN_EMAILS.split(text[end:]))
-    return entries
-
-
 def _email(text: str, row: int, warnings: list[Issue]) -> str | None:
     """The row's e-mail: the cell if it is one address, else the first valid one it holds (an account has one),
     the others said: an invalid one as invalid_email, valid ones past the first as too_many_emails. An invisible
@@ -382,7 +357,7 @@ def _email(text: str, row: int, warnings: list[Issue]) -> str | None:
     if not text or is_email(text):
         return text or None
     parts: list[str] = []
-    for part in _email_entries(text):
+    for part in email_entries(text):
         if part and all(part.casefold() != p.casefold() for p in parts):  # the same address twice is one
             parts.append(part)
     valid = [p for p in parts if is_email(p)]
