@@ -4,7 +4,9 @@ by its debtor's id number typed with dots, opens it and reads its timeline (its 
 puts a legal hold on it and logs a contact, and sees both appear in the timeline. A person of the client company
 finds only its own company's accounts, and another company's are not found."""
 
+import datetime as dt
 import uuid
+import zoneinfo
 from decimal import Decimal
 from pathlib import Path
 
@@ -31,6 +33,10 @@ BANCO_CSV = HEADER + ("D-001;1020304050;María José Gómez;300 123 4501;1.500.0
                       "D-002;79888777;Luis Peña;300 123 4502;250.000;95\n"
                       "D-003;52111222;Marisol Rueda;300 123 4503;90.000;10\n")
 OTRA_CSV = HEADER + "S-001;1020304050;María José Gómez;300 123 4501;60.000;5\n"
+_TODAY = dt.datetime.now(zoneinfo.ZoneInfo("America/Bogota")).weekday()  # mon 0
+_OPEN = next(d for d in (0, 1, 2, 3, 4) if d not in (_TODAY, (_TODAY + 1) % 7))  # neither today nor tomorrow
+OTHER_DAY_ONLY = {day: (["09:00", "12:00"] if i == _OPEN else None)
+                  for i, day in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}
 
 
 
@@ -40,6 +46,9 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
     async with platform.client() as api:
         for client, csv in ((BANCO, BANCO_CSV), (OTRA, OTRA_CSV)):
             assert (await api.post("/v1/clients", json=client)).status_code == 201
+            if client is BANCO:  # contact on one weekday only, not today's: each account's first SMS waits
+                rules = await api.put("/v1/clients/banco-andino/contact-rules", json={"windows": OTHER_DAY_ONLY})
+                assert rules.status_code == 200, rules.text
             sent = await api.post(f"/v1/clients/{client['slug']}/portfolios",
                                   files={"file": ("cartera.csv", csv.encode())})
             assert sent.status_code == 202, sent.text
@@ -54,6 +63,12 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
             return view.status_code == 200 and view.json()["segment"] is not None and contacts.status_code == 200
 
         await eventually(segmented, timeout_s=120, message="D-001 placed, segmented and known to outreach")
+
+        async def decided() -> bool:  # its first SMS decided: not on this day, it waits for the open one
+            items = (await api.get("/v1/clients/banco-andino/accounts/D-001/contacts")).json()["items"]
+            return any(a["decisions"] and a["status"] == "scheduled" for a in items)
+
+        await eventually(decided, timeout_s=60, message="D-001's first SMS decided and waiting")
 
         async def paid() -> bool:  # a deposit entered by hand, once payments holds the account (each try its own key)
             answer = await api.post("/v1/clients/banco-andino/payments",
@@ -101,6 +116,8 @@ async def test_an_operator_finds_an_account_by_id_number_and_works_it(platform: 
         await expect(timeline).to_contain_text("Segmento ")
         await expect(timeline).to_contain_text("por qué:")
         await expect(timeline).to_contain_text("Pago de $250.000,00 (registrado a mano)")
+        # A message still to go says why it waits, in the page's words for the decision's reasons.
+        await expect(timeline).to_contain_text("aplazado por: día no permitido")
         await expect(page.locator("#timeline-status")).to_have_text("")  # every service answered
         # The facts of the file beside today's: what is owed once the payment reached the recovery report.
         await expect(page.locator("#dpd-today")).to_have_text("45")

@@ -32,7 +32,9 @@
                  weekly_channel_limit: "límite semanal del canal", channel_not_authorised: "canal no autorizado",
                  opted_out: "el deudor pidió la baja", do_not_contact: "deudor en no contactar",
                  account_inactive: "cuenta inactiva", call_limit_7_in_7: "límite de llamadas en 7 días",
-                 call_after_conversation: "llamada después de una conversación", legal_hold: "retención legal"};
+                 call_after_conversation: "llamada después de una conversación", legal_hold: "retención legal",
+                 // The collection hold (outreach/holds.py): not the law's, but a reason a message waits.
+                 promise_pending: "promesa de pago pendiente", arrangement_standing: "acuerdo de pago vigente"};
   const ERRORS = {
     csrf_token_invalid: "La sesión caducó: recargue la página e intente de nuevo.",
     forbidden: "Su rol no permite esta acción.",
@@ -117,6 +119,9 @@
       for (const a of h.items) {
         const detail = [ATTEMPTS[a.status] || a.status];
         if (!a.sent_at) detail.push("programado para " + when(a.scheduled_at));
+        // Why one still to go waits: its last decision, when it was refused (a hold, the hours, a limit).
+        const last = a.decisions.length ? a.decisions[a.decisions.length - 1] : null;
+        if (a.status === "scheduled" && last && !last.allowed) detail.push("aplazado por: " + rules(last.reasons));
         if (a.template) detail.push("plantilla " + a.template);
         if (a.cancel_reason) detail.push("motivo: " + a.cancel_reason);
         if (a.why) detail.push(a.why);
