@@ -35,3 +35,14 @@ def test_a_null_email_or_address_removes_it_and_an_absent_one_is_kept() -> None:
     fixed, _ = correction(given={"email"}, phones=None, email=None, address="  ", country="CO")
     assert fixed.applied_to(ANA).email is None and fixed.applied_to(ANA).phones == ANA.phones
     assert fixed.changes([ANA, ANA.model_copy(update={"email": None})]) == ["email"]
+
+
+@pytest.mark.parametrize("typed", ["ana\u200b@correo.co", "\ufeffana@correo.co", "ana@correo.co\u200e",
+                                   "an\u00ada@correo.co"])
+def test_an_invisible_character_pasted_into_a_corrected_e_mail_is_no_part_of_it(typed: str) -> None:
+    """As in a file's e-mail cell (portfolio._email): an address pasted from a web page, a chat or a PDF carries
+    zero-width spaces, byte-order and direction marks or soft hyphens no one sees; kept, the address bounces and the
+    blind index does not find the person by it; refused, the operator cannot tell why."""
+    fixed, refusals = correction(given={"email"}, phones=None, email=typed, address=None, country="CO")
+    assert refusals == [] and fixed.email == "ana@correo.co"
+    assert fixed.changes([ANA]) == []

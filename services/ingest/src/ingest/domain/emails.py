@@ -4,7 +4,15 @@ none, and bare ones between the usual separators (the name is dropped: personal 
 from __future__ import annotations
 
 import re
+import unicodedata
 from email.utils import parseaddr
+
+
+def without_invisible(text: str) -> str:
+    """The text without Unicode's format characters (zero-width space, soft hyphen, direction marks, byte-order
+    mark), which text copied from a web page, a chat or a PDF carries and no one sees: no part of an address."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
 
 # Between two e-mail addresses of one cell ("ana@correo.co; ana.gomez@empresa.co"): none is inside an address.
 BETWEEN_EMAILS = re.compile(r"[\s;,/|]+")

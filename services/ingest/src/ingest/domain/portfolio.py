@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -18,7 +17,7 @@ from ingest.domain.columns import account_ref_column as account_ref_column
 from ingest.domain.columns import column_names as column_names
 from ingest.domain.columns import map_columns as map_columns
 from ingest.domain.columns import normalise_header as normalise_header
-from ingest.domain.emails import email_entries
+from ingest.domain.emails import email_entries, without_invisible
 from ingest.domain.phones import phones_in
 from recaudo_common.events import CHANNELS
 from recaudo_common.files import Cell, UnreadableLine
@@ -353,7 +352,7 @@ def _email(text: str, row: int, warnings: list[Issue]) -> str | None:
     the others said: an invalid one as invalid_email, valid ones past the first as too_many_emails. An invisible
     character (Unicode's format characters: zero-width space, soft hyphen, direction mark, byte-order mark), which
     text copied from a web page, a chat or a PDF carries, is no part of an address."""
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = without_invisible(text)
     if not text or is_email(text):
         return text or None
     parts: list[str] = []

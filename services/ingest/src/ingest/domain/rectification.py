@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from ingest.domain.emails import without_invisible
 from ingest.domain.phones import normalise_phone
 from ingest.domain.portfolio import FIELD_LIMITS, MAX_PHONES, is_email
 from recaudo_common.personal_data.sealing import PersonalData
@@ -61,7 +62,7 @@ def correction(*, given: set[str], phones: Sequence[str] | None, email: str | No
             normalised.append(e164)
     if len(normalised) > MAX_PHONES:
         refusals.append(Refusal(("body", "phones"), "too_many_phones", f"at most {MAX_PHONES} phones"))
-    cleaned_email = email.strip() if email is not None else None
+    cleaned_email = without_invisible(email).strip() if email is not None else None  # as a file's cell
     if cleaned_email is not None and (not is_email(cleaned_email) or len(cleaned_email) > FIELD_LIMITS["email"]):
         refusals.append(Refusal(("body", "email"), "invalid_email", "not a valid e-mail address"))
     cleaned_address = (address.strip() or None) if address is not None else None
