@@ -72,9 +72,11 @@ async def postpone(s: AsyncSession, held: Sequence[tuple[str, str, dt.datetime]]
     returned."""
     if not held:
         return []
+    latest: dict[tuple[str, str], dt.datetime] = {}
+    for client, account_ref, until in held:
+        latest[(client, account_ref)] = max(until, latest.get((client, account_ref), until))
     source, params = unnest_rows({"client_slug": "text", "account_ref": "text", "until": "timestamptz"},
-                                 [(c, r, max(u for c2, r2, u in held if (c2, r2) == (c, r)))
-                                  for c, r in dict.fromkeys((c, r) for c, r, _ in held)], alias="k")
+                                 [(c, r, until) for (c, r), until in latest.items()], alias="k")
     rows = await s.execute(sql(
         f"""WITH due AS (
                SELECT x.id, k.until, min(x.scheduled_at) OVER (PARTITION BY k.client_slug, k.account_ref) AS first_at

@@ -71,7 +71,8 @@ def test_a_promise_is_kept_to_the_end_of_its_grace_day_and_broken_one_minute_aft
     import datetime as dt
     import zoneinfo
 
-    from payments.domain.promises import deadline, verdict
+    from payments.domain.promises import verdict
+    from recaudo_common.promises import deadline
 
     bogota = zoneinfo.ZoneInfo("America/Bogota")
     due = dt.date(2026, 4, 10)

@@ -14,9 +14,9 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from recaudo_common.clock import local_instant, local_today
+from recaudo_common.clock import local_today
+from recaudo_common.promises import deadline, latest_promise_date
 
-GRACE_DAYS = 1  # as payments judges a promise (payments/domain/promises.py)
 PROMISE_PENDING = "promise_pending"
 ARRANGEMENT_STANDING = "arrangement_standing"
 HOLD_REASONS = (PROMISE_PENDING, ARRANGEMENT_STANDING)
@@ -41,16 +41,10 @@ class Hold:
     until: dt.datetime
 
 
-def deadline(due_date: dt.date, timezone: str) -> dt.datetime:
-    """The first instant after the grace day that follows `due_date`, in the client company's time zone."""
-    ends: dt.datetime = local_instant(due_date + dt.timedelta(days=GRACE_DAYS + 1), timezone)
-    return ends
-
-
 def promise_hold_ends(promise: PendingPromise, timezone: str, window_days: int) -> dt.datetime:
     """When a pending promise stops holding its account: its deadline, its due date bounded by the promise window
     counted from the client company's day it was made (a promise further out holds no longer than the window)."""
-    latest = local_today(timezone, promise.made_at) + dt.timedelta(days=window_days)
+    latest = latest_promise_date(local_today(timezone, promise.made_at), window_days)  # as the page allows
     return deadline(min(promise.due_date, latest), timezone)
 
 

@@ -7,15 +7,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Literal
 
-from recaudo_common.clock import local_instant
-
-GRACE_DAYS = 1
-
-
-def deadline(due_date: dt.date, timezone: str) -> dt.datetime:
-    """The first instant after the grace day, in the client company's time zone."""
-    first_instant_after: dt.datetime = local_instant(due_date + dt.timedelta(days=GRACE_DAYS + 1), timezone)
-    return first_instant_after
+from recaudo_common.promises import deadline
 
 
 def verdict(*, amount: Decimal, paid: Decimal, due_date: dt.date, timezone: str,

@@ -19,7 +19,7 @@ from payments.domain.arrangements import (
     settlement_discount,
 )
 from payments.domain.ledger import AfterPayment
-from payments.domain.promises import deadline, verdict
+from payments.domain.promises import verdict
 from payments.promises import store
 from payments.promises.store import ScheduledInstalment
 from payments.records import Account
@@ -44,6 +44,7 @@ from recaudo_common.events import (
     PromiseReopened,
 )
 from recaudo_common.outbox import Cause, Outbox, caused_by
+from recaudo_common.promises import deadline
 
 outbox = Outbox(ledger.SCHEMA)
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 from payments.domain.arrangements import allocate
-from payments.domain.promises import deadline
 from payments.promises import store
 from payments.schemas import ArrangementView, PlanInstalmentOut
 from recaudo_common.client_copy import ClientCopy
 from recaudo_common.db import Database
 from recaudo_common.payment_links import make_token
+from recaudo_common.promises import deadline
 
 LINK_DAYS_AFTER_DEADLINE = 30  # an instalment's link still pays it, late, this long after its grace day ends
 FAR_FUTURE = dt.timedelta(days=36500)
