@@ -62,9 +62,9 @@ class Person:
 
 HEADER = ("Número Obligación;Identificación;Tipo Identificación;Nombre Completo;Celular;Teléfono;Correo;Dirección;"
           "Estado;Saldo Total;Días Mora\n")
-ERASED = Person("P-001", "QUBE800101MDFNRR07", "Eufrasia Quiñones Barrionuevo", "800 864 2193", "33 3791 4628",
+ERASED = Person("P-001", "QUBE800101MDFNRR07", "Eufrasia Quiñones Barrionuevo", "800 864 2193", "800 379 4628",
                 "eufrasia.quinones@correo-ejemplo.mx", "Calle Tlaquepaque 4821 Interior 7", "1850000.00", 15)
-KEPT = Person("P-002", "ZALT750505HJCPZD04", "Teodomiro Zapatero Lizcano", "800 731 9284", "33 3528 1974",
+KEPT = Person("P-002", "ZALT750505HJCPZD04", "Teodomiro Zapatero Lizcano", "800 731 9284", "800 352 1974",
               "teodomiro.zapatero@correo-ejemplo.mx", "Avenida Chapultepec 9137 Piso 3", "920000.00", 45)
 # The erased person's contact points as they asked to have them corrected (rectification): more copies to erase.
 RECTIFIED = replace(ERASED, mobile="800 902 7361", email="eufrasia.barrionuevo@otro-correo.mx")
@@ -91,7 +91,9 @@ def leaks(person: Person, haystacks: dict[str, str]) -> list[str]:
 
 def mexico_zone_in_contact_hours(now: dt.datetime) -> str:
     """An IANA zone where it is now between 09:00 and 19:00, so Mexican contact law (every day 07-22) lets the
-    sandbox send at once: Mexico City when it is, else the nearest whole-hour zone."""
+    sandbox send at once: Mexico City when it is, else the nearest whole-hour zone. The people's phones are 800
+    numbers, which place them in no zone: a Guadalajara landline (33) placed them in Mexico City too, whose night
+    (22-07, 04-13 UTC) the law keeps whatever the client company's zone, so the tests failed at those hours."""
     for offset in sorted(range(-12, 15), key=lambda h: abs(h + 6)):
         zone = "America/Mexico_City" if offset == -6 else f"Etc/GMT{-offset:+d}"
         if 9 <= now.astimezone(zoneinfo.ZoneInfo(zone)).hour < 19:
